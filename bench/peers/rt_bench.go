@@ -1,0 +1,312 @@
+// rt_bench: the Go side of maproot's runtime benchmark.
+//
+// The same workloads as bench/rt_bench.c, on the Go runtime: same key sets,
+// same operation order, same object shapes. bench/run-rt.sh prints the ratio
+// of the two programs' figures, so keep them in step.
+//
+// usage: rt_bench_go [-runs N] GROUP...   GROUP: int | str | gc | alloc
+// Output: "RESULT <workload> ns/op <median>" and "INFO <text>" lines.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"time"
+)
+
+const (
+	mapKeys    = 1000000
+	gcMaps     = 50
+	gcEntries  = 100000
+	allocCount = 10000000
+	allocRing  = 1024
+)
+
+var nruns = 5
+
+// sink keeps the timed loops from being optimized away.
+var sink uint64
+
+// splitmix64 is the same generator as the C side's: a bijection, so hits and
+// misses never collide.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+func result(name string, samples []float64) {
+	fmt.Printf("RESULT %s ns/op %.2f\n", name, median(samples))
+}
+
+func perOp(d time.Duration, n int) float64 {
+	return float64(d.Nanoseconds()) / float64(n)
+}
+
+type mapSamples struct {
+	insert, hit, miss, iterate, del []float64
+}
+
+func (s *mapSamples) report(suffix string) {
+	result("map_insert_"+suffix, s.insert)
+	result("map_lookup_hit_"+suffix, s.hit)
+	result("map_lookup_miss_"+suffix, s.miss)
+	result("map_iterate_"+suffix, s.iterate)
+	result("map_delete_"+suffix, s.del)
+}
+
+// The map under test lives in a global, as on the C side.
+var intMap map[int64]int64
+var strMap map[string]int64
+
+// intRun is one run of the five workloads; keys[:n] are present, keys[n:] not.
+// It and strRun differ only in the key type, as generic code would.
+func intRun(keys []int64, s *mapSamples) {
+	n := len(keys) / 2
+	var sum uint64
+	intMap = make(map[int64]int64)
+	m := intMap
+
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		m[keys[i]] = int64(i)
+	}
+	s.insert = append(s.insert, perOp(time.Since(t0), n))
+
+	t0 = time.Now()
+	for i := 0; i < n; i++ {
+		if v, ok := m[keys[i]]; ok {
+			sum += uint64(v)
+		}
+	}
+	s.hit = append(s.hit, perOp(time.Since(t0), n))
+
+	t0 = time.Now()
+	for i := n; i < 2*n; i++ {
+		if v, ok := m[keys[i]]; ok {
+			sum += uint64(v)
+		}
+	}
+	s.miss = append(s.miss, perOp(time.Since(t0), n))
+
+	seen := 0
+	t0 = time.Now()
+	for _, v := range m {
+		sum += uint64(v)
+		seen++
+	}
+	s.iterate = append(s.iterate, perOp(time.Since(t0), n))
+	if seen != n || len(m) != n {
+		fmt.Fprintf(os.Stderr, "rt_bench_go: map has %d entries, iteration saw %d, want %d\n", len(m), seen, n)
+		os.Exit(1)
+	}
+
+	t0 = time.Now()
+	for i := 0; i < n; i++ {
+		delete(m, keys[i])
+	}
+	s.del = append(s.del, perOp(time.Since(t0), n))
+	if len(m) != 0 {
+		fmt.Fprintf(os.Stderr, "rt_bench_go: %d entries left after deleting all\n", len(m))
+		os.Exit(1)
+	}
+	intMap = nil
+	sink += sum
+}
+
+func strRun(keys []string, s *mapSamples) {
+	n := len(keys) / 2
+	var sum uint64
+	strMap = make(map[string]int64)
+	m := strMap
+
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		m[keys[i]] = int64(i)
+	}
+	s.insert = append(s.insert, perOp(time.Since(t0), n))
+
+	t0 = time.Now()
+	for i := 0; i < n; i++ {
+		if v, ok := m[keys[i]]; ok {
+			sum += uint64(v)
+		}
+	}
+	s.hit = append(s.hit, perOp(time.Since(t0), n))
+
+	t0 = time.Now()
+	for i := n; i < 2*n; i++ {
+		if v, ok := m[keys[i]]; ok {
+			sum += uint64(v)
+		}
+	}
+	s.miss = append(s.miss, perOp(time.Since(t0), n))
+
+	seen := 0
+	t0 = time.Now()
+	for _, v := range m {
+		sum += uint64(v)
+		seen++
+	}
+	s.iterate = append(s.iterate, perOp(time.Since(t0), n))
+	if seen != n || len(m) != n {
+		fmt.Fprintf(os.Stderr, "rt_bench_go: map has %d entries, iteration saw %d, want %d\n", len(m), seen, n)
+		os.Exit(1)
+	}
+
+	t0 = time.Now()
+	for i := 0; i < n; i++ {
+		delete(m, keys[i])
+	}
+	s.del = append(s.del, perOp(time.Since(t0), n))
+	if len(m) != 0 {
+		fmt.Fprintf(os.Stderr, "rt_bench_go: %d entries left after deleting all\n", len(m))
+		os.Exit(1)
+	}
+	strMap = nil
+	sink += sum
+}
+
+func benchInt() {
+	keys := make([]int64, 2*mapKeys)
+	for i := range keys {
+		keys[i] = int64(splitmix64(uint64(i)))
+	}
+	var s mapSamples
+	for r := 0; r < nruns; r++ {
+		intRun(keys, &s)
+	}
+	s.report("int")
+}
+
+var strKeys []string
+
+func benchStr() {
+	strKeys = make([]string, 2*mapKeys)
+	for i := range strKeys {
+		strKeys[i] = "key-" + strconv.Itoa(i)
+	}
+	runtime.GC()
+	var s mapSamples
+	for r := 0; r < nruns; r++ {
+		strRun(strKeys, &s)
+	}
+	s.report("str")
+	strKeys = nil
+}
+
+type node struct {
+	next *node
+	val  int64
+}
+
+var gcMapsHeld []map[int64]*node
+
+func benchGC() {
+	gcMapsHeld = make([]map[int64]*node, gcMaps)
+	for m := 0; m < gcMaps; m++ {
+		mp := make(map[int64]*node)
+		var prev *node
+		for i := 0; i < gcEntries; i++ {
+			n := &node{next: prev, val: int64(m*gcEntries + i)}
+			mp[n.val] = n
+			prev = n
+		}
+		gcMapsHeld[m] = mp
+	}
+	runtime.GC() // warm-up, as on the C side
+	samples := make([]float64, 0, nruns)
+	for r := 0; r < nruns; r++ {
+		t0 := time.Now()
+		runtime.GC()
+		samples = append(samples, float64(time.Since(t0).Nanoseconds()))
+	}
+	var st runtime.MemStats
+	runtime.ReadMemStats(&st)
+	fmt.Printf("INFO go gc heap: %d objects, %.1f MiB live\n", st.HeapObjects, float64(st.HeapAlloc)/(1<<20))
+	result("gc_full_5M", samples)
+	gcMapsHeld = nil
+}
+
+type obj struct {
+	next    *obj
+	a, b, c int64
+}
+
+var anchors, ring []*obj
+
+func benchAlloc() {
+	anchors = make([]*obj, allocRing)
+	ring = make([]*obj, allocRing)
+	for i := range anchors {
+		anchors[i] = new(obj)
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	samples := make([]float64, 0, nruns)
+	for r := 0; r < nruns; r++ {
+		t0 := time.Now()
+		for i := 0; i < allocCount; i++ {
+			o := new(obj)
+			o.next = anchors[i%allocRing]
+			o.a = int64(i)
+			ring[i%allocRing] = o
+		}
+		samples = append(samples, perOp(time.Since(t0), allocCount))
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	fmt.Printf("INFO go alloc: %d collections during the alloc workload\n", after.NumGC-before.NumGC)
+	result("alloc_32B", samples)
+	anchors, ring = nil, nil
+}
+
+func main() {
+	args := os.Args[1:]
+	if len(args) >= 2 && args[0] == "-runs" {
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 || n > 64 {
+			fmt.Fprintln(os.Stderr, "rt_bench_go: -runs wants a number in 1..64")
+			os.Exit(2)
+		}
+		nruns = n
+		args = args[2:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: rt_bench_go [-runs N] int|str|gc|alloc...")
+		os.Exit(2)
+	}
+	gogc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gogc)
+	fmt.Printf("INFO go runs=%d gogc=%d gomaxprocs=%d version=%s\n", nruns, gogc, runtime.GOMAXPROCS(0), runtime.Version())
+	for _, g := range args {
+		switch g {
+		case "int":
+			benchInt()
+		case "str":
+			benchStr()
+		case "gc":
+			benchGC()
+		case "alloc":
+			benchAlloc()
+		default:
+			fmt.Fprintf(os.Stderr, "rt_bench_go: unknown group %q (want int, str, gc or alloc)\n", g)
+			os.Exit(2)
+		}
+	}
+}

@@ -1,0 +1,415 @@
+/*
+ * maproot/rt.h -- libmaprt, a garbage-collected runtime for C with Go-style maps.
+ *
+ * The contract of the runtime. Programs allocate typed objects, strings, blobs and
+ * maps from a garbage-collected heap; the collector is a stop-the-world, non-moving
+ * mark-sweep collector that finds live objects from roots:
+ *   - globals registered with MR_GLOBAL (precise: the variable holds a pointer),
+ *   - pins taken with mr_pin (objects referenced from malloc'd memory),
+ *   - the stacks and saved registers of every attached thread (conservative),
+ *   - live map iterators (mr_map_iter, see below).
+ * Heap objects are scanned precisely from their type's pointer offsets.
+ *
+ * Threads. Every thread that touches the heap is a mutator. A thread is attached
+ * automatically on its first runtime call (or explicitly by mr_thread_attach) and
+ * detached when it exits (or by mr_thread_detach). A collection stops every
+ * attached thread at a safepoint: each runtime call (allocation, map operation)
+ * is one, and mr_safepoint() is one for loops that call nothing else.
+ *
+ * THE BLOCKING RULE: a mutator that is about to block outside the runtime (sleep,
+ * read, join, a lock wait, a condition wait) must bracket the call with
+ * mr_blocking_enter() / mr_blocking_exit(), like Go's entersyscall. While inside,
+ * the thread counts as stopped: the collector scans the stack it had at
+ * mr_blocking_enter and runs without waiting for it. Between the two calls the
+ * thread must not touch heap objects (it may hold pointers to them; those stay
+ * valid because they are on its scanned stack). A mutator that blocks without
+ * the bracket stalls every collection until it wakes up.
+ *
+ * Misuse that would corrupt memory (assignment to a nil map, two threads writing
+ * one map at once, a pointer that is not a heap object passed to mr_pin) stops
+ * the program with a message naming the call, as Go's runtime throws.
+ *
+ * Environment: MR_GOGC=N (default 100) sets the heap growth percentage that
+ * triggers a collection; MR_GOGC=off disables automatic collection.
+ */
+#ifndef MAPROOT_RT_H
+#define MAPROOT_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- types --- */
+
+typedef enum mr_type_kind {
+    MR_KIND_STRUCT = 0, /* a C struct described by MR_TYPE */
+    MR_KIND_ARRAY,      /* an array object: see mr_new_array; ->elem is the element */
+    MR_KIND_BLOB,       /* pointer-free bytes (mr_alloc_blob) */
+    MR_KIND_STRING,     /* the immutable bytes behind an mr_str */
+    MR_KIND_MAP_HEADER, /* an mr_map */
+    MR_KIND_BUCKET,     /* a map bucket (8 slots) */
+    MR_KIND_RUNTIME,    /* other runtime-internal objects (overflow lists, etc.) */
+} mr_type_kind;
+
+/*
+ * A type descriptor: what the collector needs to scan an object precisely and
+ * what tools show for it. Descriptors are immutable and must outlive the heap
+ * (declare them with static storage, normally with MR_TYPE / MR_TYPE_NOPTR).
+ * ptr_offsets lists the byte offset of every pointer-sized field that may hold
+ * a heap pointer, in increasing order; each must be 8-byte aligned.
+ */
+typedef struct mr_type {
+    const char *name;
+    size_t size;
+    const uint32_t *ptr_offsets;
+    uint32_t nptrs;
+    mr_type_kind kind;
+    const struct mr_type *elem; /* arrays: element type; otherwise NULL */
+} mr_type;
+
+/* The offset of a pointer field, for MR_TYPE's list. */
+#define MR_FIELD(ctype, field) ((uint32_t)offsetof(ctype, field))
+
+/* Declares `const mr_type var` for struct type `ctype`; the rest are MR_FIELD()s. */
+#define MR_TYPE(var, ctype, ...)                                                                   \
+    static const uint32_t var##_ptr_offsets_[] = {__VA_ARGS__};                                    \
+    const mr_type var = {#ctype, sizeof(ctype), var##_ptr_offsets_,                                \
+                         (uint32_t)(sizeof(var##_ptr_offsets_) / sizeof(uint32_t)),                \
+                         MR_KIND_STRUCT, NULL}
+
+/* Declares `const mr_type var` for a struct type without heap pointers. */
+#define MR_TYPE_NOPTR(var, ctype) const mr_type var = {#ctype, sizeof(ctype), NULL, 0, MR_KIND_STRUCT, NULL}
+
+/* Built-in descriptors for common value layouts. */
+extern const mr_type mr_type_pointer; /* one heap pointer (8 bytes) */
+extern const mr_type mr_type_int64;   /* 8 pointer-free bytes */
+extern const mr_type mr_type_str;     /* an mr_str (pointer + length) */
+extern const mr_type mr_type_blob;    /* the descriptor of blob objects */
+extern const mr_type mr_type_string;  /* the descriptor of string data objects */
+
+/* ----------------------------------------------------------- allocation --- */
+
+/* A zeroed object of type t. Never returns NULL (out of memory stops the program). */
+void *mr_new(const mr_type *t);
+
+/* A zeroed array of n elements of type elem (an object of kind MR_KIND_ARRAY). */
+void *mr_new_array(const mr_type *elem, size_t n);
+
+/* n zeroed pointer-free bytes; the collector never looks inside. */
+void *mr_alloc_blob(size_t n);
+
+/*
+ * An immutable string: ptr points at len bytes (followed by a NUL for
+ * convenience) inside a heap object of kind MR_KIND_STRING. Pass and store it by
+ * value; the pointer keeps the bytes alive wherever the collector scans it.
+ */
+typedef struct mr_str {
+    const char *ptr;
+    size_t len;
+} mr_str;
+
+mr_str mr_str_new(const char *bytes, size_t len);
+mr_str mr_str_from(const char *cstr);
+mr_str mr_str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool mr_str_eq(mr_str a, mr_str b);
+
+/* The size the allocator actually reserved for obj (its size class), or 0 if
+ * obj is not the start of a live heap object. */
+size_t mr_object_size(const void *obj);
+
+/* The type of the heap object containing p (interior pointers allowed) and its
+ * start, or NULL if p does not point into an allocated object. */
+const mr_type *mr_object_type(const void *p, void **start);
+
+/* --------------------------------------------------------------- roots --- */
+
+/* A registered global: the variable at addr holds one heap pointer (or NULL). */
+void mr_register_global(void **addr, const char *name, const char *file, int line);
+
+/*
+ * MR_GLOBAL(var): at file scope, after `static T *var;`, registers var as a root
+ * with its name, file and line before main() runs.
+ */
+#define MR_GLOBAL(var)                                                                             \
+    __attribute__((constructor)) static void mr_register_global_##var##_(void)                     \
+    {                                                                                              \
+        mr_register_global((void **)&(var), #var, __FILE__, __LINE__);                             \
+    }
+
+/* Pins obj (a heap object, or NULL) so it stays alive while referenced from
+ * memory the collector cannot see; returns a handle for mr_unpin. `why` is a
+ * static label shown by tools (may be NULL). Thread-safe. */
+typedef uint32_t mr_pin_handle;
+mr_pin_handle mr_pin(void *obj, const char *why);
+void mr_unpin(mr_pin_handle h);
+void *mr_pinned(mr_pin_handle h);
+
+/* -------------------------------------------------------------- threads --- */
+
+void mr_thread_attach(void);
+void mr_thread_detach(void);
+void mr_safepoint(void);
+void mr_blocking_enter(void);
+void mr_blocking_exit(void);
+
+/* ------------------------------------------------------------------- gc --- */
+
+/* Runs a full collection now (all threads stopped), including the sweep. */
+void mr_gc(void);
+
+/* Sets the GOGC percentage (negative = off); returns the previous one. */
+int mr_set_gc_percent(int percent);
+
+/* Statistics modelled on Go's runtime.MemStats. Byte counts are of objects
+ * (size classes included); "sys" counts what the heap took from the OS. */
+typedef struct mr_memstats {
+    uint64_t heap_alloc;      /* bytes of allocated heap objects (live + not yet swept) */
+    uint64_t heap_sys;        /* bytes of heap memory obtained from the OS */
+    uint64_t heap_inuse;      /* bytes in spans that hold at least one object */
+    uint64_t heap_objects;    /* number of allocated heap objects */
+    uint64_t total_alloc;     /* cumulative bytes allocated */
+    uint64_t mallocs;         /* cumulative count of allocated objects */
+    uint64_t frees;           /* cumulative count of freed objects */
+    uint64_t next_gc;         /* heap_alloc target of the next automatic collection */
+    uint64_t last_gc_ns;      /* end of the last collection, ns since the Unix epoch */
+    uint64_t pause_total_ns;  /* cumulative stop-the-world pause */
+    uint64_t pause_ns[256];   /* recent pauses, circular, most recent at (num_gc+255)%256 */
+    uint32_t num_gc;          /* completed collections */
+    int32_t gc_percent;       /* current GOGC (-1 = off) */
+} mr_memstats;
+
+void mr_read_memstats(mr_memstats *out);
+
+/* Prints the main figures of *s to stderr-like stream f (a FILE *), one line each. */
+void mr_print_memstats(void *file, const mr_memstats *s);
+
+/* ------------------------------------------------------------------ maps --- */
+
+typedef enum mr_key_kind {
+    MR_KEY_INT64 = 0, /* int64_t keys */
+    MR_KEY_PTR,       /* pointer keys, compared by address; the key keeps its target alive */
+    MR_KEY_STRING,    /* mr_str keys, compared by content */
+    MR_KEY_BYTES,     /* fixed-size keys of key_type->size bytes, compared with memcmp */
+} mr_key_kind;
+
+/*
+ * A map type: how keys are hashed and compared, and the layout of keys and
+ * values. key_type is required for MR_KEY_BYTES (it also says which key bytes
+ * are pointers); for the other kinds it is optional and informational
+ * (e.g. the pointee type of pointer keys). value_type describes a value
+ * (e.g. &mr_type_pointer for map[K]*T). Keys and values up to 128 bytes are
+ * stored inline in buckets, larger ones in separate objects ("indirect").
+ * Declare map types with static storage; the runtime fills the private part.
+ */
+typedef struct mr_map_type {
+    const char *name; /* as tools show it, e.g. "map[string]*Session" */
+    mr_key_kind key_kind;
+    const mr_type *key_type;
+    const mr_type *value_type;
+    void *rt_private_; /* the bucket layout, computed on first use */
+} mr_map_type;
+
+typedef struct mr_map mr_map;
+
+/* A new empty map sized for about `hint` entries. */
+mr_map *mr_map_new(const mr_map_type *t, size_t hint);
+
+/*
+ * The slot of key's value, inserting the key with a zeroed value if absent
+ * (Go's mapassign). Store into it at once: the next operation on the map may
+ * move it. m == NULL stops the program ("assignment to entry in nil map").
+ */
+void *mr_map_assign(mr_map *m, const void *key);
+
+/* Copies the value of key into *value_out (if not NULL); false if absent. */
+bool mr_map_get(mr_map *m, const void *key, void *value_out);
+
+/* Pointer to key's value inside the map, or NULL (valid until the next write). */
+void *mr_map_lookup(mr_map *m, const void *key);
+
+/* Sets key to *value (value_type->size bytes). */
+void mr_map_set(mr_map *m, const void *key, const void *value);
+
+/* Removes key if present; the bucket array never shrinks. */
+void mr_map_delete(mr_map *m, const void *key);
+
+/* Removes every entry; the bucket array is kept (Go's clear). */
+void mr_map_clear(mr_map *m);
+
+size_t mr_map_len(const mr_map *m);
+const mr_map_type *mr_map_type_of(const mr_map *m);
+
+/*
+ * An iterator, normally on the caller's stack. While registered (from
+ * mr_map_iter_init until mr_map_iter_done or until mr_map_iter_next returns
+ * false) it is a root that keeps its map alive, like an open range loop in Go;
+ * one whose stack frame has returned is dropped at the next collection.
+ * Iteration starts at a random bucket and offset, survives growth of the map,
+ * and sees every entry present throughout exactly once.
+ */
+typedef struct mr_map_iter {
+    const void *key;   /* the current entry (valid after next returned true) */
+    void *value;
+    mr_map *map_;      /* private from here on */
+    void *buckets_;
+    void *bptr_;
+    uintptr_t bucket_;
+    uintptr_t start_bucket_;
+    uint8_t offset_;
+    uint8_t i_;
+    uint8_t b_;
+    uint8_t wrapped_;
+    uint32_t state_;
+    uintptr_t check_bucket_;
+    struct mr_map_iter *next_reg_, *prev_reg_;
+    void *thread_;
+} mr_map_iter;
+
+void mr_map_iter_init(mr_map_iter *it, mr_map *m);
+bool mr_map_iter_next(mr_map_iter *it);
+void mr_map_iter_done(mr_map_iter *it);
+
+/* Convenience forms for the common key kinds. */
+static inline void *mr_map_assign_int(mr_map *m, int64_t k) { return mr_map_assign(m, &k); }
+static inline void *mr_map_lookup_int(mr_map *m, int64_t k) { return mr_map_lookup(m, &k); }
+static inline void mr_map_delete_int(mr_map *m, int64_t k) { mr_map_delete(m, &k); }
+static inline void *mr_map_assign_str(mr_map *m, mr_str k) { return mr_map_assign(m, &k); }
+static inline void *mr_map_lookup_str(mr_map *m, mr_str k) { return mr_map_lookup(m, &k); }
+static inline void mr_map_delete_str(mr_map *m, mr_str k) { mr_map_delete(m, &k); }
+
+/* ---------------------------------------------- hooks (for the collector) --- */
+
+typedef enum mr_gc_event {
+    MR_GC_START,     /* world stopped, before marking */
+    MR_GC_MARK_DONE, /* world stopped, marking finished: reachability is exact and
+                        the walk API below sees exactly the live objects */
+    MR_GC_END,       /* sweep finished, world about to restart */
+} mr_gc_event;
+
+/*
+ * Hooks for a collector library. Only one set is installed at a time. With
+ * none installed, each costs the runtime one predictable branch.
+ *   on_alloc  is called for sampled allocations: the runtime keeps a per-thread
+ *             countdown of bytes drawn from an exponential distribution with
+ *             mean sample_rate (1 = every allocation) and calls on_alloc when it
+ *             runs out. The object is then flagged so that on_free is called
+ *             when the sweep frees it. Runs on the allocating thread; it must
+ *             not allocate from the heap nor block on anything a stopped thread
+ *             could hold.
+ *   on_free   is called during the sweep (world stopped) for flagged objects.
+ *   on_gc     is called at each event of a collection, world stopped, on the
+ *             thread that runs the collection.
+ */
+typedef struct mr_hooks {
+    void *ud;
+    uint64_t sample_rate;
+    void (*on_alloc)(void *ud, void *obj, size_t size, const mr_type *t);
+    void (*on_free)(void *ud, void *obj, size_t size);
+    void (*on_gc)(void *ud, mr_gc_event ev, uint32_t cycle);
+} mr_hooks;
+
+/* Installs *h (copied), or removes the hooks when h is NULL. */
+void mr_set_hooks(const mr_hooks *h);
+
+/* ------------------------------------------------------------ walk API --- */
+/*
+ * The walk API shows the heap as the collector sees it. Its functions may only
+ * be called while the world is stopped: from on_gc (MR_GC_START, MR_GC_MARK_DONE)
+ * or inside mr_stop_the_world() ... mr_start_the_world().
+ */
+
+void mr_stop_the_world(void);
+void mr_start_the_world(void);
+
+typedef enum mr_root_kind {
+    MR_ROOT_GLOBAL = 0,
+    MR_ROOT_STACK,
+    MR_ROOT_REGISTER,
+    MR_ROOT_PIN,
+    MR_ROOT_ITERATOR,
+    MR_ROOT_RUNTIME,
+} mr_root_kind;
+
+/* One root word and what it points at. Strings belong to the runtime. */
+typedef struct mr_root {
+    mr_root_kind kind;
+    void *target;          /* start of the heap object the root points into */
+    const void *slot;      /* address of the root word (stack slot, global, ...) */
+    const char *name;      /* global: its name; pin: its label; register: its name */
+    const char *file;      /* global: where it is declared */
+    int line;
+    uint32_t thread;       /* stack/register/iterator: the runtime's thread number */
+    uint32_t frame;        /* stack/iterator: frame index, 0 = innermost */
+    uintptr_t ip;          /* stack/iterator: the frame's instruction pointer */
+    const char *function;  /* stack/iterator: the frame's function, if known */
+} mr_root;
+
+/* Calls fn for every root word that points into a heap object. With
+ * attribute_frames, stack roots are attributed to frames by unwinding with
+ * libunwind (slower); otherwise frame/ip/function are 0/NULL. */
+void mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), void *ud);
+
+/* Calls fn for every allocated object; with live_only (valid at MR_GC_MARK_DONE)
+ * only for the objects marked reachable. count is the number of elements for
+ * arrays, 1 otherwise. */
+void mr_walk_objects(bool live_only,
+                     void (*fn)(void *obj, size_t size, const mr_type *t, size_t count, void *ud),
+                     void *ud);
+
+/* Calls fn for each non-NULL heap pointer in obj: offset is the byte offset of
+ * the field, to the start of the target object. */
+void mr_walk_edges(void *obj, void (*fn)(void *obj, size_t offset, void *to, void *ud), void *ud);
+
+/* Is the object containing p marked in the current cycle (only meaningful
+ * between MR_GC_MARK_DONE and the end of the sweep). */
+bool mr_is_marked(const void *p);
+
+/* Map internals, for tools. */
+typedef struct mr_map_info {
+    const mr_map_type *type;
+    uint64_t count;
+    uint8_t flags;
+    uint8_t B;            /* log2 of the number of buckets */
+    uint16_t noverflow;   /* approximate number of overflow buckets (Go's rule) */
+    uint32_t hash0;       /* the seed */
+    void *buckets;        /* array object of 2^B buckets */
+    void *oldbuckets;     /* during growth: the previous array, else NULL */
+    uint64_t nevacuate;   /* old buckets below this index are evacuated */
+    size_t bucket_size;   /* bytes of one bucket */
+    size_t key_size, value_size; /* as stored in the slot (8 when indirect) */
+    bool key_indirect, value_indirect;
+} mr_map_info;
+
+void mr_map_get_info(const mr_map *m, mr_map_info *out);
+
+/* One occupied slot of a map, as the walk finds it. */
+typedef struct mr_map_slot {
+    bool old;             /* in oldbuckets (not yet evacuated) */
+    uint64_t bucket;      /* index in its bucket array */
+    uint32_t overflow;    /* 0 = the bucket itself, k = k-th overflow bucket */
+    uint8_t slot;         /* 0..7 */
+    uint8_t tophash;
+    void *bucket_obj;     /* the bucket object (heap) holding the slot */
+    const void *key;      /* the key bytes (after following an indirect key) */
+    void *value;          /* the value bytes (after following an indirect value) */
+} mr_map_slot;
+
+/* Calls on_bucket for every bucket object (main and overflow, new and old) and
+ * on_slot for every occupied slot. Either may be NULL. */
+void mr_map_walk(const mr_map *m,
+                 void (*on_bucket)(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud),
+                 void (*on_slot)(const mr_map_slot *s, void *ud), void *ud);
+
+/* Renders a key for people: strings quoted and escaped, cut at 64 bytes;
+ * integers in decimal; pointers and other bytes in hex. Returns the length
+ * that was needed (snprintf semantics). */
+size_t mr_map_render_key(const mr_map_type *t, const void *key, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

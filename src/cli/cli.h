@@ -1,0 +1,51 @@
+/*
+ * src/cli/cli.h -- what the maproot subcommands share: error reporting,
+ * option values, loading inputs.
+ *
+ * Every subcommand is `int cmd_<name>(int argc, char **argv)` (argv[0] is the
+ * subcommand's name) and returns the process exit status: 0 success, 1 a leak
+ * or threshold found (where a subcommand is asked to fail on them), 2 bad
+ * usage or bad input. Errors are one line on stderr starting "maproot: ".
+ */
+#ifndef MAPROOT_CLI_H
+#define MAPROOT_CLI_H
+
+#include "format/pprof.h"
+
+#include <stddef.h>
+
+#ifndef MAPROOT_VERSION
+#define MAPROOT_VERSION "unknown"
+#endif
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FOUND 1
+#define CLI_EXIT_BAD 2
+
+typedef enum cli_format { CLI_FORMAT_TEXT, CLI_FORMAT_JSON } cli_format;
+
+/* Prints "maproot: <message>" on one line to stderr; returns CLI_EXIT_BAD. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A usage error of subcommand cmd: "maproot CMD: <message> (see maproot CMD
+ * --help)"; returns CLI_EXIT_BAD. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parses --format's argument; on error prints and returns CLI_EXIT_BAD. */
+int cli_parse_format(const char *cmd, const char *arg, cli_format *out);
+
+/* Parses a non-negative count option (e.g. --top); CLI_EXIT_BAD on error. */
+int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *out);
+
+/* Reads a pprof profile and checks it is a heap profile; on error prints the
+ * reason and returns CLI_EXIT_BAD. */
+int cli_load_heap_profile(const char *path, mf_profile **out);
+
+/* Flushes stdout; a write error (full disk, closed pipe) is reported and
+ * turns a success into CLI_EXIT_BAD. */
+int cli_finish(int status);
+
+int cmd_analyze(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * src/rt/gc.c -- the collector: stop the world, mark, sweep, pace.
+ *
+ * A collection stops every mutator (thread.c), clears the mark bits, marks
+ * from the roots (roots.c hands every root word to mark_word), drains the
+ * mark stack scanning objects precisely from their types, reports
+ * MR_GC_MARK_DONE, sweeps (heap.c), and restarts the world.
+ *
+ * Tri-colour invariant: white = mark bit clear; grey = mark bit set and the
+ * object is on the mark stack; black = mark bit set and scanned. Every grey
+ * object is on the mark stack; marking ends when the stack is empty, and no
+ * black object then points to a white one (all mutators are stopped, so no
+ * write barrier is needed). The mark stack is a growable array, so a linked
+ * list of any length is marked without recursion.
+ *
+ * Pacing follows GOGC: after a collection that leaves L live bytes, the next
+ * one starts when the heap reaches L * (1 + GOGC/100), at least 4 MiB.
+ */
+#include "rt/heap.h"
+#include "rt/thread.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MIN_HEAP_GOAL ((uint64_t)4 << 20)
+
+extern atomic_uint_fast64_t mr__heap_live_estimate, mr__next_gc;
+void mr__scan_roots(void (*mark)(uintptr_t word)); /* roots.c */
+
+static mr_hooks hooks;
+const mr_hooks *mr__hooks_active; /* &hooks when installed, else NULL */
+static atomic_int gc_percent = 100;
+static bool gc_percent_read_env;
+
+/* Statistics, written by the collector with the world stopped. */
+static struct {
+    uint64_t frees, freed_bytes;
+    uint64_t live_bytes, live_objects;
+    uint64_t pause_total_ns, pause_ns[256];
+    uint64_t last_gc_ns;
+} st;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+atomic_uint mr__gc_cycles;
+
+/* ------------------------------------------------------------ mark stack -- */
+
+static uintptr_t *mark_stack;
+static size_t mark_len, mark_cap;
+
+static void mark_push(uintptr_t obj)
+{
+    if (MR_UNLIKELY(mark_len == mark_cap)) {
+        mark_cap = mark_cap ? mark_cap * 2 : 4096;
+        mark_stack = realloc(mark_stack, mark_cap * sizeof *mark_stack);
+        if (!mark_stack) mr__throw("out of memory (mark stack of %zu entries)", mark_cap);
+    }
+    mark_stack[mark_len++] = obj;
+}
+
+/*
+ * Greys the object containing word, if word points into an allocated object
+ * that is still white. Used for roots (conservative) and heap fields (precise
+ * type, but the field may point inside its target).
+ */
+static inline void mark_word(uintptr_t word)
+{
+    mr_span *s = mr__span_of(word);
+    if (!s || !s->in_use) return;
+    uint32_t i = mr__slot_of(s, word);
+    if (i >= s->nelems) return;
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    uint32_t w = i >> 6;
+    if (!(s->allocbits[w] & bit) || (s->markbits[w] & bit)) return;
+    s->markbits[w] |= bit;
+    uintptr_t tt = s->types[i];
+    const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
+    if (t == NULL || t->nptrs == 0) return; /* nothing to scan: black at once */
+    mark_push(s->base + (uintptr_t)i * s->elemsize);
+}
+
+static void mark_root_word(uintptr_t word)
+{
+    mark_word(word);
+}
+
+/* Scans one grey object: every pointer field of its type (each element for arrays). */
+static inline void scan_object(uintptr_t obj)
+{
+    mr_span *s = mr__span_of(obj);
+    uint32_t i = mr__slot_of(s, obj);
+    uintptr_t tt = s->types[i];
+    const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
+    size_t n = 1, stride = 0;
+    if (tt & MR_TYPE_ARRAY_BIT) {
+        size_t bytes = s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
+        stride = t->size ? t->size : 1;
+        n = bytes / stride;
+    }
+    const uint32_t *offs = t->ptr_offsets;
+    uint32_t np = t->nptrs;
+    for (size_t e = 0; e < n; e++) {
+        uintptr_t base = obj + e * stride;
+        for (uint32_t k = 0; k < np; k++) {
+            uintptr_t v = *(const uintptr_t *)(base + offs[k]);
+            if (v) mark_word(v);
+        }
+    }
+}
+
+static void drain(void)
+{
+    while (mark_len) {
+        uintptr_t obj = mark_stack[--mark_len];
+        if (mark_len) __builtin_prefetch((const void *)mark_stack[mark_len - 1]);
+        scan_object(obj);
+    }
+}
+
+/* ---------------------------------------------------------------- pacing -- */
+
+static uint64_t now_ns(int clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void read_gogc_env(void)
+{
+    if (gc_percent_read_env) return;
+    gc_percent_read_env = true;
+    const char *e = getenv("MR_GOGC");
+    if (!e || !*e) return;
+    if (strcmp(e, "off") == 0) {
+        atomic_store(&gc_percent, -1);
+        return;
+    }
+    char *end;
+    long v = strtol(e, &end, 10);
+    if (*end || v < 0 || v > 1000000) {
+        fprintf(stderr, "maproot runtime: ignoring MR_GOGC=%s (expected a percentage or \"off\")\n", e);
+        return;
+    }
+    atomic_store(&gc_percent, (int)v);
+}
+
+static void set_goal(uint64_t live)
+{
+    int p = atomic_load(&gc_percent);
+    uint64_t goal = p < 0 ? UINT64_MAX : live + live / 100 * (uint64_t)p;
+    if (goal < MIN_HEAP_GOAL) goal = MIN_HEAP_GOAL;
+    atomic_store(&mr__next_gc, goal);
+}
+
+int mr_set_gc_percent(int percent)
+{
+    mr__me();
+    int old = atomic_exchange(&gc_percent, percent < 0 ? -1 : percent);
+    pthread_mutex_lock(&stats_lock);
+    set_goal(st.live_bytes);
+    pthread_mutex_unlock(&stats_lock);
+    return old;
+}
+
+static void collect(void);
+int64_t mr__next_sample_gap(uint64_t rate);
+
+/* Called from allocation slow paths: collects if the heap passed its goal. */
+void mr__maybe_gc(void)
+{
+    if (atomic_load_explicit(&mr__heap_live_estimate, memory_order_relaxed) <
+        atomic_load_explicit(&mr__next_gc, memory_order_relaxed))
+        return;
+    if (atomic_load(&gc_percent) < 0) return;
+    if (mr__world_stop(true)) {
+        collect();
+        mr__world_start();
+    }
+}
+
+void mr__gc_init(void)
+{
+    read_gogc_env();
+    set_goal(0);
+}
+
+/* ------------------------------------------------------------- collection -- */
+
+static void call_hook(mr_gc_event ev, uint32_t cycle)
+{
+    if (mr__hooks_active && hooks.on_gc) hooks.on_gc(hooks.ud, ev, cycle);
+}
+
+/* One collection; the world is stopped and the caller is the collector. */
+static void collect(void)
+{
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    uint32_t cycle = atomic_load(&mr__gc_cycles) + 1;
+    for (mr_thread *t = mr__threads; t; t = t->next) mr__tcache_release(&t->tc);
+    call_hook(MR_GC_START, cycle);
+    mr__clear_marks();
+    mr__scan_roots(mark_root_word);
+    drain();
+    call_hook(MR_GC_MARK_DONE, cycle);
+    uint64_t lb, lo, fo, fb;
+    mr__sweep(mr__hooks_active ? hooks.on_free : NULL, hooks.ud, &lb, &lo, &fo, &fb);
+    if (mark_cap > (1u << 20)) { /* don't keep a huge mark stack between cycles */
+        free(mark_stack);
+        mark_stack = NULL;
+        mark_cap = 0;
+    }
+    atomic_store(&mr__heap_live_estimate, lb);
+    uint64_t pause = now_ns(CLOCK_MONOTONIC) - t0;
+    pthread_mutex_lock(&stats_lock);
+    st.frees += fo;
+    st.freed_bytes += fb;
+    st.live_bytes = lb;
+    st.live_objects = lo;
+    st.pause_total_ns += pause;
+    st.pause_ns[(cycle - 1) % 256] = pause;
+    st.last_gc_ns = now_ns(CLOCK_REALTIME);
+    set_goal(lb);
+    pthread_mutex_unlock(&stats_lock);
+    atomic_store(&mr__gc_cycles, cycle);
+    call_hook(MR_GC_END, cycle);
+}
+
+void mr_gc(void)
+{
+    mr__me();
+    if (mr__world_stop(false)) {
+        collect();
+        mr__world_start();
+    }
+}
+
+/* ------------------------------------------------------------ statistics -- */
+
+void mr_read_memstats(mr_memstats *out)
+{
+    mr__me();
+    memset(out, 0, sizeof *out);
+    uint64_t mallocs = atomic_load(&mr__retired_mallocs);
+    uint64_t total = atomic_load(&mr__retired_alloc_bytes);
+    mr__world_stop(false); /* a consistent view: counters of every thread */
+    for (mr_thread *t = mr__threads; t; t = t->next) {
+        mallocs += atomic_load_explicit(&t->mallocs, memory_order_relaxed);
+        total += atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed);
+    }
+    mr__heap_sizes(&out->heap_sys, &out->heap_inuse);
+    pthread_mutex_lock(&stats_lock);
+    out->mallocs = mallocs;
+    out->total_alloc = total;
+    out->frees = st.frees;
+    out->heap_objects = mallocs - st.frees;
+    out->heap_alloc = total - st.freed_bytes;
+    out->next_gc = atomic_load(&mr__next_gc);
+    out->last_gc_ns = st.last_gc_ns;
+    out->pause_total_ns = st.pause_total_ns;
+    memcpy(out->pause_ns, st.pause_ns, sizeof out->pause_ns);
+    out->num_gc = atomic_load(&mr__gc_cycles);
+    out->gc_percent = atomic_load(&gc_percent);
+    pthread_mutex_unlock(&stats_lock);
+    mr__world_start();
+}
+
+static void print_bytes(FILE *f, const char *label, uint64_t b)
+{
+    fprintf(f, "  %-14s %12.1f KiB\n", label, (double)b / 1024.0);
+}
+
+void mr_print_memstats(void *file, const mr_memstats *s)
+{
+    FILE *f = file;
+    print_bytes(f, "heap_alloc", s->heap_alloc);
+    print_bytes(f, "heap_inuse", s->heap_inuse);
+    print_bytes(f, "heap_sys", s->heap_sys);
+    print_bytes(f, "total_alloc", s->total_alloc);
+    print_bytes(f, "next_gc", s->next_gc == UINT64_MAX ? 0 : s->next_gc);
+    fprintf(f, "  %-14s %12" PRIu64 "\n", "heap_objects", s->heap_objects);
+    fprintf(f, "  %-14s %12" PRIu64 "\n", "mallocs", s->mallocs);
+    fprintf(f, "  %-14s %12" PRIu64 "\n", "frees", s->frees);
+    fprintf(f, "  %-14s %12u\n", "num_gc", s->num_gc);
+    fprintf(f, "  %-14s %12.3f ms\n", "pause_total", (double)s->pause_total_ns / 1e6);
+}
+
+/* ----------------------------------------------------------------- hooks -- */
+
+void mr_set_hooks(const mr_hooks *h)
+{
+    mr__me();
+    mr__world_stop(false);
+    if (h) {
+        hooks = *h;
+        mr__hooks_active = &hooks;
+        for (mr_thread *t = mr__threads; t; t = t->next) t->sample_left = mr__next_sample_gap(h->sample_rate);
+    } else {
+        mr__hooks_active = NULL;
+        memset(&hooks, 0, sizeof hooks);
+    }
+    mr__world_start();
+}
+
+/*
+ * Draws the gap to the next sampled allocation from an exponential
+ * distribution with mean `rate` bytes, as Go's runtime.MemProfileRate does,
+ * so that sampled sizes can be unbiased (each sample stands for
+ * 1/(1-exp(-size/rate)) allocations).
+ */
+int64_t mr__next_sample_gap(uint64_t rate)
+{
+    if (rate <= 1) return 0;
+    /* 53 random bits -> uniform in (0, 1] */
+    double u = ((double)(mr__rand64() >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    double g = -log(u) * (double)rate;
+    return g > 9e18 ? INT64_MAX : (int64_t)g;
+}
+
+void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tt)
+{
+    const mr_hooks *h = mr__hooks_active;
+    if (!h) return;
+    t->sample_left = mr__next_sample_gap(h->sample_rate);
+    if (h->sample_rate == 0 || !h->on_alloc) {
+        t->sample_left = INT64_MAX;
+        return;
+    }
+    mr__set_sampled(obj);
+    h->on_alloc(h->ud, obj, size, (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT));
+}
+
+/* ------------------------------------------------------------- walk API -- */
+
+bool mr_is_marked(const void *p)
+{
+    mr_span *s = mr__span_of((uintptr_t)p);
+    if (!s || !s->in_use) return false;
+    uint32_t i = mr__slot_of(s, (uintptr_t)p);
+    return i < s->nelems && mr__bit(s->markbits, i);
+}
+
+void mr_walk_objects(bool live_only,
+                     void (*fn)(void *obj, size_t size, const mr_type *t, size_t count, void *ud),
+                     void *ud)
+{
+    for (size_t k = 0; k < mr__nspans; k++) {
+        mr_span *s = mr__all_spans[k];
+        if (!s->in_use) continue;
+        const uint64_t *bits = live_only ? s->markbits : s->allocbits;
+        size_t size = s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
+        for (uint32_t w = 0; w < s->nwords; w++) {
+            uint64_t b = bits[w] & (live_only ? s->allocbits[w] : ~(uint64_t)0);
+            while (b) {
+                uint32_t i = (w << 6) + (uint32_t)__builtin_ctzll(b);
+                b &= b - 1;
+                uintptr_t tt = s->types[i];
+                const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
+                size_t count = 1;
+                if ((tt & MR_TYPE_ARRAY_BIT) && t) count = size / (t->size ? t->size : 1);
+                fn((void *)(s->base + (uintptr_t)i * s->elemsize), size, t, count, ud);
+            }
+        }
+    }
+}
+
+void mr_walk_edges(void *obj, void (*fn)(void *obj, size_t offset, void *to, void *ud), void *ud)
+{
+    mr_span *s = mr__span_of((uintptr_t)obj);
+    if (!s || !s->in_use) return;
+    uint32_t i = mr__slot_of(s, (uintptr_t)obj);
+    uintptr_t start = s->base + (uintptr_t)i * s->elemsize;
+    uintptr_t tt = s->types[i];
+    const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
+    if (!t || !t->nptrs) return;
+    size_t n = 1, stride = 0;
+    if (tt & MR_TYPE_ARRAY_BIT) {
+        size_t bytes = s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
+        stride = t->size ? t->size : 1;
+        n = bytes / stride;
+    }
+    for (size_t e = 0; e < n; e++) {
+        for (uint32_t k = 0; k < t->nptrs; k++) {
+            size_t off = e * stride + t->ptr_offsets[k];
+            uintptr_t v = *(const uintptr_t *)(start + off);
+            void *target;
+            if (v && mr_object_type((void *)v, &target)) fn((void *)start, off, target, ud);
+        }
+    }
+}

@@ -1,0 +1,574 @@
+/*
+ * src/rt/heap.c -- the size-class allocator (see heap.h for the design).
+ *
+ * Allocation fast path: the thread's cached span for the size class hands out
+ * its next free slot (a scan of the alloc bitmap from freeindex), with no lock
+ * and no atomic read-modify-write. When the span is full the slow path takes
+ * a span with free slots from the class's partial list, or cuts a new one
+ * from the page heap, under heap_lock; it is also where the pacer may start a
+ * collection, since it runs once per span rather than once per object.
+ */
+#include "rt/heap.h"
+#include "rt/thread.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define ARENA_BYTES ((size_t)64 << 30) /* reserved address space */
+
+mr_size_class mr__classes[MR_NUM_CLASSES];
+static int nclasses; /* classes in use, 1..nclasses-1 */
+static uint8_t class_by_8[1024 / 8 + 1];            /* sizes <= 1024 */
+static uint8_t class_by_128[MR_MAX_SMALL / 128 + 1]; /* sizes <= 32 KiB */
+
+uintptr_t mr__arena_lo, mr__arena_hi;
+mr_span **mr__pagemap;
+static uintptr_t arena_used; /* bump pointer: pages below it were handed out once */
+
+mr_span **mr__all_spans;
+size_t mr__nspans;
+static size_t cap_spans;
+
+static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static mr_span *partial[MR_NUM_CLASSES]; /* spans with free slots, not cached */
+static mr_span *free_runs;               /* free page runs (in_use == 0, npages > 0) */
+static mr_span *spare_structs;           /* span records with no pages */
+
+/* Bytes handed to thread caches or large objects since the last collection,
+ * plus the live bytes of that collection: the pacer's view of the heap. */
+atomic_uint_fast64_t mr__heap_live_estimate;
+atomic_uint_fast64_t mr__next_gc;
+void mr__maybe_gc(void); /* gc.c */
+
+/* ---------------------------------------------------------- size classes -- */
+
+/*
+ * Builds the size classes: multiples of 8 up to 64, of 16 up to 256, then
+ * steps of about 1/8 of the size (rounded to 64 bytes) up to 32 KiB. Each
+ * class gets the smallest span (1..8 pages) whose tail waste is under 1/8,
+ * so internal fragmentation stays bounded like Go's table.
+ */
+static void init_classes(void)
+{
+    uint32_t size = 8;
+    nclasses = 1;
+    while (size <= MR_MAX_SMALL && nclasses < MR_NUM_CLASSES) {
+        uint32_t pages = 1;
+        while (pages < 8) {
+            size_t span = pages * MR_PAGE_SIZE;
+            if (span >= size && (span % size) * 8 <= span) break;
+            pages++;
+        }
+        while (pages * MR_PAGE_SIZE < size) pages++;
+        mr__classes[nclasses].size = size;
+        mr__classes[nclasses].npages = pages;
+        nclasses++;
+        uint32_t step = size < 64 ? 8 : size < 256 ? 16 : ((size / 8) + 63) & ~63u;
+        size += step;
+    }
+    if (mr__classes[nclasses - 1].size < MR_MAX_SMALL) {
+        mr__classes[nclasses].size = MR_MAX_SMALL;
+        mr__classes[nclasses].npages = MR_MAX_SMALL / MR_PAGE_SIZE;
+        nclasses++;
+    }
+    int c = 1;
+    for (uint32_t i = 0; i <= 1024 / 8; i++) {
+        while (mr__classes[c].size < i * 8) c++;
+        class_by_8[i] = (uint8_t)c;
+    }
+    c = 1;
+    for (uint32_t i = 0; i <= MR_MAX_SMALL / 128; i++) {
+        while (mr__classes[c].size < i * 128) c++;
+        class_by_128[i] = (uint8_t)c;
+    }
+}
+
+static inline int size_class_of(size_t size)
+{
+    if (size <= 1024) return class_by_8[(size + 7) >> 3];
+    return class_by_128[(size + 127) >> 7];
+}
+
+void mr__heap_init(void)
+{
+    init_classes();
+    void *a = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (a == MAP_FAILED) mr__throw("cannot reserve %zu bytes for the heap: %s", ARENA_BYTES, strerror(errno));
+    /* Align the arena to a page so that page numbers are a shift away. */
+    mr__arena_lo = ((uintptr_t)a + MR_PAGE_SIZE - 1) & ~(uintptr_t)(MR_PAGE_SIZE - 1);
+    mr__arena_hi = (uintptr_t)a + ARENA_BYTES - MR_PAGE_SIZE;
+    arena_used = mr__arena_lo;
+    size_t npages = (mr__arena_hi - mr__arena_lo) >> MR_PAGE_SHIFT;
+    mr__pagemap = mmap(NULL, npages * sizeof(mr_span *), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mr__pagemap == MAP_FAILED) mr__throw("cannot reserve the page map: %s", strerror(errno));
+}
+
+/* ------------------------------------------------------------- page heap -- */
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p) mr__throw("out of memory (runtime metadata of %zu x %zu bytes)", n, size);
+    return p;
+}
+
+static mr_span *new_span_struct(void)
+{
+    mr_span *s = spare_structs;
+    if (s) {
+        spare_structs = s->next;
+        uint32_t index = s->index;
+        memset(s, 0, sizeof *s);
+        s->index = index;
+        return s;
+    }
+    if (mr__nspans == cap_spans) {
+        cap_spans = cap_spans ? cap_spans * 2 : 1024;
+        mr__all_spans = realloc(mr__all_spans, cap_spans * sizeof *mr__all_spans);
+        if (!mr__all_spans) mr__throw("out of memory (span table)");
+    }
+    s = xcalloc(1, sizeof *s);
+    s->index = (uint32_t)mr__nspans;
+    mr__all_spans[mr__nspans++] = s;
+    return s;
+}
+
+static void set_pagemap(mr_span *s, mr_span *value)
+{
+    size_t first = (s->base - mr__arena_lo) >> MR_PAGE_SHIFT;
+    for (size_t i = 0; i < s->npages; i++) mr__pagemap[first + i] = value;
+}
+
+static void list_remove(mr_span **head, mr_span *s)
+{
+    if (s->prev) s->prev->next = s->next;
+    else *head = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static void list_push(mr_span **head, mr_span *s)
+{
+    s->prev = NULL;
+    s->next = *head;
+    if (*head) (*head)->prev = s;
+    *head = s;
+}
+
+/*
+ * Takes npages contiguous pages: best fit among the free runs (splitting the
+ * run), else fresh pages from the arena. Fresh pages are zero; reused ones
+ * are flagged needzero. Caller holds heap_lock.
+ */
+static mr_span *alloc_pages(size_t npages)
+{
+    mr_span *best = NULL;
+    for (mr_span *r = free_runs; r; r = r->next) {
+        if (r->npages >= npages && (!best || r->npages < best->npages)) {
+            best = r;
+            if (r->npages == npages) break;
+        }
+    }
+    if (best) {
+        list_remove(&free_runs, best);
+        if (best->npages > npages) {
+            mr_span *rest = new_span_struct();
+            rest->base = best->base + npages * MR_PAGE_SIZE;
+            rest->npages = best->npages - npages;
+            rest->needzero = 1;
+            set_pagemap(rest, rest);
+            list_push(&free_runs, rest);
+            best->npages = npages;
+        }
+        best->needzero = 1;
+        return best;
+    }
+    size_t bytes = npages * MR_PAGE_SIZE;
+    if (arena_used + bytes > mr__arena_hi || arena_used + bytes < arena_used)
+        mr__throw("out of memory: the %zu GiB heap arena is exhausted", ARENA_BYTES >> 30);
+    mr_span *s = new_span_struct();
+    s->base = arena_used;
+    s->npages = npages;
+    s->needzero = 0;
+    arena_used += bytes;
+    return s;
+}
+
+/*
+ * Returns a span's pages to the free runs, merging with free neighbours so
+ * that large objects can reuse them. Caller holds heap_lock (or the world is
+ * stopped).
+ */
+static void free_pages(mr_span *s)
+{
+    free(s->allocbits); /* one block holds all the bitmaps and types */
+    s->allocbits = s->markbits = s->samplebits = NULL;
+    s->types = NULL;
+    s->in_use = 0;
+    s->sizeclass = 0;
+    s->cached = 0;
+    s->needzero = 1;
+    uintptr_t end = s->base + s->npages * MR_PAGE_SIZE;
+    mr_span *after = end < arena_used ? mr__pagemap[(end - mr__arena_lo) >> MR_PAGE_SHIFT] : NULL;
+    if (after && !after->in_use && after->npages) {
+        list_remove(&free_runs, after);
+        s->npages += after->npages;
+        after->npages = 0;
+        after->next = spare_structs;
+        spare_structs = after;
+    }
+    mr_span *before = s->base > mr__arena_lo
+                          ? mr__pagemap[(s->base - MR_PAGE_SIZE - mr__arena_lo) >> MR_PAGE_SHIFT]
+                          : NULL;
+    if (before && !before->in_use && before->npages) {
+        list_remove(&free_runs, before);
+        before->npages += s->npages;
+        s->npages = 0;
+        s->next = spare_structs;
+        spare_structs = s;
+        s = before;
+    }
+    set_pagemap(s, s);
+    list_push(&free_runs, s);
+}
+
+/* Gives a span of pages its bitmaps and type array (one allocation). */
+static void init_span_metadata(mr_span *s, int cls, size_t elemsize)
+{
+    size_t bytes = s->npages * MR_PAGE_SIZE;
+    s->sizeclass = (uint8_t)cls;
+    s->elemsize = (uint32_t)(cls ? elemsize : 0);
+    s->nelems = cls ? (uint32_t)(bytes / elemsize) : 1;
+    s->divmul = cls ? (uint32_t)(UINT32_MAX / (uint32_t)elemsize + 1) : 0;
+    s->nwords = (s->nelems + 63) / 64;
+    size_t words = (size_t)s->nwords * 3 + s->nelems;
+    uint64_t *block = xcalloc(words, sizeof(uint64_t));
+    s->allocbits = block;
+    s->markbits = block + s->nwords;
+    s->samplebits = block + 2 * (size_t)s->nwords;
+    s->types = (uintptr_t *)(block + 3 * (size_t)s->nwords);
+    s->freeindex = 0;
+    s->nalloc = 0;
+    s->has_samples = 0;
+    s->in_use = 1;
+    set_pagemap(s, s);
+}
+
+/* ------------------------------------------------------------- allocation -- */
+
+/* The next free slot of s at or after freeindex, marked allocated; NULL if full. */
+static inline void *span_take(mr_span *s, uint32_t *slot)
+{
+    uint32_t i = s->freeindex;
+    while (i < s->nelems) {
+        uint32_t w = i >> 6;
+        uint64_t freebits = ~s->allocbits[w] & (~(uint64_t)0 << (i & 63));
+        if (freebits) {
+            i = (w << 6) + (uint32_t)__builtin_ctzll(freebits);
+            if (i >= s->nelems) break;
+            s->allocbits[w] |= (uint64_t)1 << (i & 63);
+            s->freeindex = i + 1;
+            *slot = i;
+            return (void *)(s->base + (uintptr_t)i * s->elemsize);
+        }
+        i = (w + 1) << 6;
+    }
+    s->freeindex = s->nelems;
+    return NULL;
+}
+
+/* Exported for gc.c's size checks. */
+size_t mr__heap_class_size(size_t size)
+{
+    return size <= MR_MAX_SMALL ? mr__classes[size_class_of(size)].size : size;
+}
+
+extern const mr_hooks *mr__hooks_active; /* gc.c: NULL when no hooks are installed */
+void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tagged_type);
+
+/* The per-object bookkeeping shared by the fast and slow paths. */
+static inline void *finish_alloc(mr_thread *t, mr_span *s, uint32_t slot, void *p, size_t size,
+                                 uintptr_t tt)
+{
+    s->types[slot] = tt;
+    if (s->needzero) memset(p, 0, size);
+    atomic_store_explicit(&t->mallocs, atomic_load_explicit(&t->mallocs, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&t->alloc_bytes,
+                          atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed) + size,
+                          memory_order_relaxed);
+    if (MR_UNLIKELY(mr__hooks_active != NULL)) {
+        t->sample_left -= (int64_t)size;
+        if (t->sample_left < 0) mr__sample_alloc(t, p, size, tt);
+    }
+    return p;
+}
+
+/*
+ * A large object: a span of its own, zeroed. The pacer sees its bytes at once.
+ */
+static void *alloc_large(mr_thread *t, size_t size, uintptr_t tt)
+{
+    if (size > ARENA_BYTES) mr__throw("out of memory: allocation of %zu bytes", size);
+    size_t npages = (size + MR_PAGE_SIZE - 1) >> MR_PAGE_SHIFT;
+    atomic_fetch_add(&mr__heap_live_estimate, npages * MR_PAGE_SIZE);
+    mr__maybe_gc();
+    pthread_mutex_lock(&heap_lock);
+    mr_span *s = alloc_pages(npages);
+    bool needzero = s->needzero;
+    init_span_metadata(s, 0, size);
+    s->elemsize = (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size);
+    s->allocbits[0] = 1;
+    s->nalloc = 1;
+    s->needzero = 0;
+    pthread_mutex_unlock(&heap_lock);
+    void *p = (void *)s->base;
+    if (needzero) memset(p, 0, npages * MR_PAGE_SIZE);
+    return finish_alloc(t, s, 0, p, npages * MR_PAGE_SIZE, tt);
+}
+
+/*
+ * The slow path of a small allocation: the cached span of the class is full.
+ * Hands the full span back, lets the pacer run a collection if the heap has
+ * grown past its goal, then caches a span with free slots.
+ */
+static void *alloc_refill(mr_thread *t, int cls, uintptr_t tt)
+{
+    mr_tcache *tc = &t->tc;
+    mr_span *old = tc->spans[cls];
+    if (old) {
+        old->cached = 0;
+        tc->spans[cls] = NULL;
+    }
+    mr__maybe_gc(); /* may collect: a collection empties every cache */
+    pthread_mutex_lock(&heap_lock);
+    mr_span *s = partial[cls];
+    if (s) {
+        list_remove(&partial[cls], s);
+    } else {
+        s = alloc_pages(mr__classes[cls].npages);
+        bool needzero = s->needzero;
+        init_span_metadata(s, cls, mr__classes[cls].size);
+        s->needzero = needzero;
+    }
+    s->cached = 1;
+    pthread_mutex_unlock(&heap_lock);
+    atomic_fetch_add(&mr__heap_live_estimate,
+                     (uint64_t)(s->nelems - s->nalloc) * s->elemsize);
+    tc->spans[cls] = s;
+    uint32_t slot;
+    void *p = span_take(s, &slot);
+    if (!p) mr__throw("allocator: a partial span of class %d has no free slot", cls);
+    return finish_alloc(t, s, slot, p, s->elemsize, tt);
+}
+
+/* Every allocation of the runtime comes here. */
+static inline void *alloc(size_t size, uintptr_t tt)
+{
+    mr_thread *t = mr__me();
+    mr__poll();
+    if (size == 0) size = 1;
+    if (MR_UNLIKELY(size > MR_MAX_SMALL)) return alloc_large(t, size, tt);
+    int cls = size_class_of(size);
+    mr_span *s = t->tc.spans[cls];
+    if (MR_LIKELY(s != NULL)) {
+        uint32_t slot;
+        void *p = span_take(s, &slot);
+        if (MR_LIKELY(p != NULL)) return finish_alloc(t, s, slot, p, s->elemsize, tt);
+    }
+    return alloc_refill(t, cls, tt);
+}
+
+void *mr__alloc(mr_tcache *tc, size_t size, uintptr_t tt)
+{
+    (void)tc;
+    return alloc(size, tt);
+}
+
+void *mr_new(const mr_type *t)
+{
+    return alloc(t->size, (uintptr_t)t);
+}
+
+void *mr_new_array(const mr_type *elem, size_t n)
+{
+    size_t esize = elem->size ? elem->size : 1;
+    if (n != 0 && esize > SIZE_MAX / n) mr__throw("mr_new_array: %zu elements of %zu bytes overflow", n, esize);
+    return alloc(esize * n, (uintptr_t)elem | MR_TYPE_ARRAY_BIT);
+}
+
+void *mr_alloc_blob(size_t n)
+{
+    return alloc(n, (uintptr_t)&mr_type_blob);
+}
+
+mr_str mr_str_new(const char *bytes, size_t len)
+{
+    if (len == SIZE_MAX) mr__throw("mr_str_new: length overflows");
+    char *p = alloc(len + 1, (uintptr_t)&mr_type_string);
+    if (len) memcpy(p, bytes, len);
+    p[len] = 0;
+    return (mr_str){p, len};
+}
+
+mr_str mr_str_from(const char *cstr)
+{
+    return mr_str_new(cstr, strlen(cstr));
+}
+
+mr_str mr_str_printf(const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) mr__throw("mr_str_printf: bad format \"%s\"", fmt);
+    if ((size_t)n < sizeof small) return mr_str_new(small, (size_t)n);
+    char *big = malloc((size_t)n + 1);
+    if (!big) mr__throw("out of memory");
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    mr_str s = mr_str_new(big, (size_t)n);
+    free(big);
+    return s;
+}
+
+bool mr_str_eq(mr_str a, mr_str b)
+{
+    return a.len == b.len && (a.ptr == b.ptr || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/* ------------------------------------------------------------ inspection -- */
+
+const mr_type *mr_object_type(const void *p, void **start)
+{
+    mr_span *s = mr__span_of((uintptr_t)p);
+    if (!s || !s->in_use) return NULL;
+    uint32_t i = mr__slot_of(s, (uintptr_t)p);
+    if (i >= s->nelems || !mr__bit(s->allocbits, i)) return NULL;
+    if (start) *start = (void *)(s->base + (uintptr_t)i * s->elemsize);
+    return (const mr_type *)(s->types[i] & ~MR_TYPE_ARRAY_BIT);
+}
+
+size_t mr_object_size(const void *obj)
+{
+    void *start;
+    mr_span *s = mr__span_of((uintptr_t)obj);
+    if (!mr_object_type(obj, &start) || start != obj) return 0;
+    return s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
+}
+
+void mr__set_sampled(void *obj)
+{
+    mr_span *s = mr__span_of((uintptr_t)obj);
+    uint32_t i = mr__slot_of(s, (uintptr_t)obj);
+    s->samplebits[i >> 6] |= (uint64_t)1 << (i & 63);
+    s->has_samples = 1;
+}
+
+/* ---------------------------------------------------- collector's side -- */
+
+void mr__tcache_release(mr_tcache *tc)
+{
+    pthread_mutex_lock(&heap_lock);
+    for (int c = 0; c < MR_NUM_CLASSES; c++) {
+        mr_span *s = tc->spans[c];
+        if (!s) continue;
+        s->cached = 0;
+        tc->spans[c] = NULL;
+        /* Count what the thread allocated from it, so the span is on the
+         * partial list with an accurate nalloc until the next sweep. */
+        uint32_t n = 0;
+        for (uint32_t w = 0; w < s->nwords; w++) n += (uint32_t)__builtin_popcountll(s->allocbits[w]);
+        s->nalloc = n;
+        if (n < s->nelems) list_push(&partial[c], s);
+    }
+    pthread_mutex_unlock(&heap_lock);
+}
+
+void mr__clear_marks(void)
+{
+    for (size_t i = 0; i < mr__nspans; i++) {
+        mr_span *s = mr__all_spans[i];
+        if (s->in_use) memset(s->markbits, 0, (size_t)s->nwords * sizeof(uint64_t));
+    }
+}
+
+/*
+ * The sweep, world stopped: every in-use span keeps exactly its marked
+ * objects. Sampled objects that die are reported to free_hook. Spans left
+ * empty return their pages; spans with room go on their class's partial list.
+ */
+void mr__sweep(void (*free_hook)(void *ud, void *obj, size_t size), void *ud, uint64_t *live_bytes,
+               uint64_t *live_objects, uint64_t *freed_objects, uint64_t *freed_bytes)
+{
+    uint64_t lb = 0, lo = 0, fo = 0, fb = 0;
+    pthread_mutex_lock(&heap_lock);
+    for (int c = 0; c < MR_NUM_CLASSES; c++) partial[c] = NULL;
+    for (size_t i = 0; i < mr__nspans; i++) {
+        mr_span *s = mr__all_spans[i];
+        if (!s->in_use) continue;
+        size_t slotbytes = s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
+        uint32_t live = 0, dead = 0;
+        for (uint32_t w = 0; w < s->nwords; w++) {
+            uint64_t a = s->allocbits[w], m = s->markbits[w];
+            uint64_t died = a & ~m;
+            live += (uint32_t)__builtin_popcountll(m);
+            if (died) {
+                dead += (uint32_t)__builtin_popcountll(died);
+                uint64_t sampled = died & s->samplebits[w];
+                while (sampled && free_hook) {
+                    uint32_t slot = (w << 6) + (uint32_t)__builtin_ctzll(sampled);
+                    free_hook(ud, (void *)(s->base + (uintptr_t)slot * s->elemsize), slotbytes);
+                    sampled &= sampled - 1;
+                }
+                s->samplebits[w] &= m;
+            }
+            s->allocbits[w] = m;
+        }
+        lb += (uint64_t)live * slotbytes;
+        lo += live;
+        fo += dead;
+        fb += (uint64_t)dead * slotbytes;
+        s->nalloc = live;
+        s->freeindex = 0;
+        s->cached = 0;
+        s->next = s->prev = NULL;
+        if (dead) s->needzero = 1;
+        if (live == 0) free_pages(s);
+        else if (s->sizeclass && live < s->nelems) list_push(&partial[s->sizeclass], s);
+    }
+    pthread_mutex_unlock(&heap_lock);
+    *live_bytes = lb;
+    *live_objects = lo;
+    *freed_objects = fo;
+    *freed_bytes = fb;
+}
+
+void mr__heap_sizes(uint64_t *sys, uint64_t *inuse)
+{
+    pthread_mutex_lock(&heap_lock);
+    uint64_t in = 0;
+    for (size_t i = 0; i < mr__nspans; i++)
+        if (mr__all_spans[i]->in_use) in += mr__all_spans[i]->npages * MR_PAGE_SIZE;
+    *sys = arena_used - mr__arena_lo;
+    *inuse = in;
+    pthread_mutex_unlock(&heap_lock);
+}
+
+/* ------------------------------------------------------ built-in types -- */
+
+static const uint32_t at_zero[] = {0};
+const mr_type mr_type_pointer = {"*", sizeof(void *), at_zero, 1, MR_KIND_STRUCT, NULL};
+const mr_type mr_type_int64 = {"int64", sizeof(int64_t), NULL, 0, MR_KIND_STRUCT, NULL};
+const mr_type mr_type_str = {"string", sizeof(mr_str), at_zero, 1, MR_KIND_STRUCT, NULL};
+const mr_type mr_type_blob = {"[]byte", 1, NULL, 0, MR_KIND_BLOB, NULL};
+const mr_type mr_type_string = {"string data", 1, NULL, 0, MR_KIND_STRING, NULL};

@@ -1,0 +1,1246 @@
+/*
+ * src/rt/map.c -- Go-style hash maps on the garbage-collected heap.
+ *
+ * The design is Go's classic map (runtime/map.go as of Go 1.19), so that the
+ * retention patterns of Go programs happen here for real:
+ *
+ *   header (mr_map)  count, flags, B, noverflow, seed, buckets, oldbuckets,
+ *                    nevacuate. A heap object whose type lists buckets and
+ *                    oldbuckets as its pointer fields.
+ *   bucket           tophash[8] | 8 keys | 8 values | overflow pointer.
+ *                    A bucket array is one array object of 2^B buckets;
+ *                    overflow buckets are single objects. The bucket type is
+ *                    built per map type (pointer offsets of every key, value
+ *                    and the overflow link) and cached in rt_private_.
+ *
+ * tophash bytes below MIN_TOP are states, not hashes: EMPTY_REST (this slot
+ * and every later slot of the bucket and its overflow chain are empty),
+ * EMPTY_ONE, EVAC_X / EVAC_Y (the entry moved to the X or Y half of the new
+ * array), EVAC_EMPTY (empty, and the bucket is evacuated).
+ *
+ * Growth: when count would exceed 6.5 per bucket the array doubles; when
+ * overflow buckets reach 2^min(B,15) it is replaced by one of the same size
+ * (that compacts chains left sparse by deletes). Either way growth is
+ * incremental: the old array stays in oldbuckets and each assign/delete moves
+ * ("evacuates") the old bucket it touches plus the one at nevacuate. Delete
+ * never shrinks the array.
+ *
+ * Invariants kept here:
+ *  - an old bucket is evacuated iff its tophash[0] is EVAC_X, EVAC_Y or
+ *    EVAC_EMPTY; old buckets below nevacuate are all evacuated;
+ *  - an entry is only ever inserted into the new array, and only after the
+ *    old bucket that maps onto its new bucket has been evacuated (so the
+ *    destination of an evacuation is always still empty);
+ *  - every slot whose tophash is not >= MIN_TOP has zeroed key and value
+ *    memory in the current array (delete clears them), so a new entry
+ *    starts with a zeroed value and dead keys/values are not retained;
+ *  - F_WRITING is set exactly while a write operation is in progress.
+ *
+ * GC safety: a collection may run inside any allocation made here. The
+ * collector scans the calling thread's stack conservatively, so every newly
+ * allocated object is held in a local variable until it is stored into the
+ * map, and the map is consistent (every live entry reachable through the
+ * header) whenever an allocation happens.
+ */
+#include "rt/hash.h"
+#include "rt/internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+#define BUCKET_CNT 8
+#define MAX_INLINE 128 /* keys/values larger than this are stored indirectly */
+
+enum {
+    EMPTY_REST = 0,
+    EMPTY_ONE = 1,
+    EVAC_X = 2,
+    EVAC_Y = 3,
+    EVAC_EMPTY = 4,
+    MIN_TOP = 5,
+};
+
+enum {
+    F_ITERATOR = 1,     /* an iterator may be using buckets */
+    F_OLD_ITERATOR = 2, /* an iterator may be using oldbuckets */
+    F_WRITING = 4,      /* a write is in progress */
+    F_SAME_SIZE = 8,    /* the current growth is to a table of the same size */
+    F_TEST_HASH = 16,   /* test hook: the hash of an 8-byte key is the key itself */
+};
+
+/* Key classes: each has its own specialized copy of the hot paths. */
+enum {
+    KC_64,  /* 8-byte keys compared as one word: int64, pointers, 8-byte BYTES */
+    KC_STR, /* mr_str keys, compared by content */
+    KC_MEM, /* other fixed-size byte keys (possibly indirect), memcmp */
+};
+
+/* The per-map-type layout, built once and cached in mr_map_type.rt_private_.
+ * Malloc'd, never freed (map types live as long as the program). */
+typedef struct map_layout {
+    mr_type bucket_type; /* kind MR_KIND_BUCKET */
+    uint32_t bucket_size;
+    uint32_t key_slot; /* bytes per key slot (8 when indirect) */
+    uint32_t val_slot; /* bytes per value slot (8 when indirect) */
+    uint32_t vals_off; /* offset of value slot 0 */
+    uint32_t ovf_off;  /* offset of the overflow pointer */
+    uint32_t key_size; /* bytes of a key as the user passes it */
+    uint32_t val_size; /* bytes of a value as the user sees it */
+    uint8_t kc;
+    bool key_indirect, val_indirect;
+    const mr_type *key_type, *val_type;
+} map_layout;
+
+struct mr_map {
+    void *buckets;    /* array of 2^B buckets; NULL while B == 0 and never written */
+    void *oldbuckets; /* during growth: the previous array */
+    uint64_t count;
+    uint64_t seed;
+    uintptr_t nevacuate; /* old buckets below this are evacuated */
+    const mr_map_type *type;
+    const map_layout *lay;
+    uint8_t flags; /* F_*; accessed with relaxed atomics (iterators OR bits in) */
+    uint8_t B;
+    uint16_t noverflow; /* approximate number of overflow buckets */
+};
+
+static const uint32_t header_ptr_offsets[] = {
+    (uint32_t)offsetof(struct mr_map, buckets),
+    (uint32_t)offsetof(struct mr_map, oldbuckets),
+};
+static const mr_type map_header_type = {
+    "map.hdr", sizeof(struct mr_map), header_ptr_offsets, 2, MR_KIND_MAP_HEADER, NULL,
+};
+
+atomic_uint_fast64_t mr__maps_created;
+
+/* ----------------------------------------------------------------- layout -- */
+
+static void check_descriptor(const mr_map_type *t, const char *what, const mr_type *d)
+{
+    for (uint32_t i = 0; i < d->nptrs; i++) {
+        uint32_t o = d->ptr_offsets[i];
+        if (o % 8 != 0 || (size_t)o + 8 > d->size || (i > 0 && o <= d->ptr_offsets[i - 1]))
+            mr__throw("mr_map_new: map type %s: %s type %s has a bad pointer offset %" PRIu32,
+                      t->name ? t->name : "?", what, d->name ? d->name : "?", o);
+    }
+}
+
+static uint32_t round8(size_t n)
+{
+    return (uint32_t)((n + 7) & ~(size_t)7);
+}
+
+/*
+ * Computes the bucket layout of a map type and builds its bucket descriptor.
+ * The pointer offsets are listed in increasing order: the pointer words of
+ * keys 0..7, of values 0..7, then the overflow link. Slots are rounded up to
+ * 8 bytes so that every pointer word stays aligned.
+ */
+static map_layout *build_layout(const mr_map_type *t)
+{
+    const char *name = t->name ? t->name : "map[?]?";
+    size_t ksize;
+    switch (t->key_kind) {
+    case MR_KEY_INT64:
+    case MR_KEY_PTR:
+        ksize = 8;
+        break;
+    case MR_KEY_STRING:
+        ksize = sizeof(mr_str);
+        break;
+    case MR_KEY_BYTES:
+        if (!t->key_type) mr__throw("mr_map_new: map type %s: MR_KEY_BYTES needs a key_type", name);
+        ksize = t->key_type->size;
+        check_descriptor(t, "key", t->key_type);
+        break;
+    default:
+        mr__throw("mr_map_new: map type %s: unknown key kind %d", name, (int)t->key_kind);
+    }
+    size_t vsize = t->value_type ? t->value_type->size : 0;
+    if (t->value_type) check_descriptor(t, "value", t->value_type);
+
+    map_layout *L = calloc(1, sizeof *L);
+    if (!L) mr__throw("out of memory (map layout)");
+    L->key_type = t->key_type;
+    L->val_type = t->value_type;
+    L->key_size = (uint32_t)(ksize > UINT32_MAX ? UINT32_MAX : ksize);
+    L->val_size = (uint32_t)(vsize > UINT32_MAX ? UINT32_MAX : vsize);
+    L->key_indirect = ksize > MAX_INLINE;
+    L->val_indirect = vsize > MAX_INLINE;
+    L->key_slot = L->key_indirect ? 8 : round8(ksize);
+    L->val_slot = L->val_indirect ? 8 : round8(vsize);
+    L->vals_off = BUCKET_CNT + BUCKET_CNT * L->key_slot;
+    L->ovf_off = L->vals_off + BUCKET_CNT * L->val_slot;
+    L->bucket_size = L->ovf_off + 8;
+    if (t->key_kind == MR_KEY_STRING)
+        L->kc = KC_STR;
+    else if (ksize == 8)
+        L->kc = KC_64;
+    else
+        L->kc = KC_MEM;
+
+    /* Pointer words of one key and one value, relative to the slot. */
+    uint32_t kp_n = 0, vp_n = 0;
+    const uint32_t *kp = NULL, *vp = NULL;
+    static const uint32_t at_zero[1] = {0};
+    if (L->key_indirect || t->key_kind == MR_KEY_PTR || t->key_kind == MR_KEY_STRING) {
+        kp = at_zero;
+        kp_n = 1;
+    } else if (t->key_kind == MR_KEY_BYTES) {
+        kp = t->key_type->ptr_offsets;
+        kp_n = t->key_type->nptrs;
+    }
+    if (L->val_indirect) {
+        vp = at_zero;
+        vp_n = 1;
+    } else if (t->value_type) {
+        vp = t->value_type->ptr_offsets;
+        vp_n = t->value_type->nptrs;
+    }
+    uint32_t n = BUCKET_CNT * (kp_n + vp_n) + 1;
+    uint32_t *offs = malloc(n * sizeof *offs);
+    size_t name_len = strlen(name) + 16;
+    char *bname = malloc(name_len);
+    if (!offs || !bname) mr__throw("out of memory (map layout)");
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < BUCKET_CNT; i++)
+        for (uint32_t p = 0; p < kp_n; p++) offs[j++] = BUCKET_CNT + i * L->key_slot + kp[p];
+    for (uint32_t i = 0; i < BUCKET_CNT; i++)
+        for (uint32_t p = 0; p < vp_n; p++) offs[j++] = L->vals_off + i * L->val_slot + vp[p];
+    offs[j++] = L->ovf_off;
+    /* Go names the bucket of map[K]V "map.bucket[K]V". */
+    if (strncmp(name, "map[", 4) == 0)
+        snprintf(bname, name_len, "map.bucket%s", name + 3);
+    else
+        snprintf(bname, name_len, "map.bucket(%s)", name);
+    L->bucket_type = (mr_type){bname, L->bucket_size, offs, j, MR_KIND_BUCKET, NULL};
+    return L;
+}
+
+/* The layout of t, built on first use. Several threads may build it at once:
+ * the first to publish wins and the others free their copy (never seen). */
+static const map_layout *layout_of(const mr_map_type *t)
+{
+    void **slot = (void **)&((mr_map_type *)t)->rt_private_;
+    map_layout *L = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (MR_LIKELY(L != NULL)) return L;
+    map_layout *mine = build_layout(t);
+    void *expected = NULL;
+    if (__atomic_compare_exchange_n(slot, &expected, mine, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return mine;
+    free((void *)mine->bucket_type.ptr_offsets);
+    free((void *)mine->bucket_type.name);
+    free(mine);
+    return expected;
+}
+
+/* ---------------------------------------------------------------- helpers -- */
+
+#define LSB8 0x0101010101010101ull
+#define MSB8 0x8080808080808080ull
+
+INLINE uint8_t flags_get(const mr_map *m)
+{
+    return __atomic_load_n(&m->flags, __ATOMIC_RELAXED);
+}
+
+INLINE void flags_put(mr_map *m, uint8_t f)
+{
+    __atomic_store_n(&m->flags, f, __ATOMIC_RELAXED);
+}
+
+INLINE uint64_t load64(const void *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+INLINE void *load_ptr(const void *p)
+{
+    void *v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+INLINE void store_ptr(void *p, const void *v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* The bytes of the word that are zero get their top bit set; the lowest set
+ * flag is exact, higher ones may be false positives (borrow), which callers
+ * either tolerate (they re-check the byte) or avoid (they take the lowest). */
+INLINE uint64_t zero_bytes(uint64_t v)
+{
+    return (v - LSB8) & ~v & MSB8;
+}
+
+INLINE uint64_t tophash_word(const uint8_t *b)
+{
+    return load64(b);
+}
+
+INLINE unsigned first_byte(uint64_t mask)
+{
+    return (unsigned)__builtin_ctzll(mask) >> 3;
+}
+
+INLINE uint8_t tophash(uint64_t hash)
+{
+    uint8_t top = (uint8_t)(hash >> 56);
+    return top < MIN_TOP ? (uint8_t)(top + MIN_TOP) : top;
+}
+
+INLINE bool evacuated(const uint8_t *b)
+{
+    return b[0] > EMPTY_ONE && b[0] < MIN_TOP;
+}
+
+INLINE uintptr_t bucket_mask(uint8_t B)
+{
+    return ((uintptr_t)1 << B) - 1;
+}
+
+/* Go's load factor 6.5: more than 8 entries and more than 6.5 per bucket. */
+INLINE bool over_load(uint64_t count, uint8_t B)
+{
+    return count > BUCKET_CNT && count > 13 * (((uint64_t)1 << B) / 2);
+}
+
+/* Go's same-size growth trigger: about as many overflow buckets as buckets. */
+INLINE bool too_many_overflow(uint16_t noverflow, uint8_t B)
+{
+    if (B > 15) B = 15;
+    return noverflow >= (uint16_t)1 << B;
+}
+
+INLINE uintptr_t noldbuckets(const mr_map *m, uint8_t f)
+{
+    uintptr_t n = (uintptr_t)1 << m->B;
+    return (f & F_SAME_SIZE) ? n : n >> 1;
+}
+
+INLINE uint32_t key_slot(const map_layout *L, int kc)
+{
+    return kc == KC_64 ? 8 : kc == KC_STR ? (uint32_t)sizeof(mr_str) : L->key_slot;
+}
+
+INLINE uint8_t *key_at(const map_layout *L, int kc, uint8_t *b, unsigned i)
+{
+    return b + BUCKET_CNT + i * key_slot(L, kc);
+}
+
+INLINE uint8_t *val_at(const map_layout *L, int kc, uint8_t *b, unsigned i)
+{
+    uint32_t off = kc == KC_64    ? BUCKET_CNT + 8 * BUCKET_CNT
+                   : kc == KC_STR ? BUCKET_CNT + (uint32_t)sizeof(mr_str) * BUCKET_CNT
+                                  : L->vals_off;
+    return b + off + i * L->val_slot;
+}
+
+/* The key bytes of a slot (following an indirect key). */
+INLINE uint8_t *key_deref(const map_layout *L, int kc, uint8_t *k)
+{
+    return (kc == KC_MEM && L->key_indirect) ? load_ptr(k) : k;
+}
+
+INLINE uint8_t *val_deref(const map_layout *L, uint8_t *v)
+{
+    return L->val_indirect ? load_ptr(v) : v;
+}
+
+INLINE uint8_t *overflow_of(const map_layout *L, const uint8_t *b)
+{
+    return load_ptr(b + L->ovf_off);
+}
+
+INLINE uint64_t hash_key(const mr_map *m, const map_layout *L, int kc, const void *key, uint8_t f)
+{
+    if (kc == KC_64) {
+        uint64_t k = load64(key);
+        if (MR_UNLIKELY(f & F_TEST_HASH)) return k;
+        return mr__hash64(k, m->seed);
+    }
+    if (kc == KC_STR) {
+        const mr_str *s = key;
+        return mr__hash_bytes(s->ptr, s->len, m->seed);
+    }
+    return mr__hash_bytes(key, L->key_size, m->seed);
+}
+
+/* key: as the user passes it; slot_key: the key bytes in the map. */
+INLINE bool key_eq(const map_layout *L, int kc, const void *key, const void *slot_key)
+{
+    if (kc == KC_64) return load64(key) == load64(slot_key);
+    if (kc == KC_STR) {
+        const mr_str *a = key, *b = slot_key;
+        return a->len == b->len &&
+               (a->ptr == b->ptr || a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
+    }
+    return L->key_size == 0 || memcmp(key, slot_key, L->key_size) == 0;
+}
+
+/* Copies a slot's worth of bytes; the common sizes avoid a memcpy call. */
+INLINE void copy_slot(void *dst, const void *src, uint32_t n)
+{
+    if (n == 8)
+        memcpy(dst, src, 8);
+    else if (n == 16)
+        memcpy(dst, src, 16);
+    else if (n != 0)
+        memcpy(dst, src, n);
+}
+
+INLINE void clear_slot(void *dst, uint32_t n)
+{
+    if (n == 8)
+        memset(dst, 0, 8);
+    else if (n == 16)
+        memset(dst, 0, 16);
+    else if (n != 0)
+        memset(dst, 0, n);
+}
+
+static uint64_t hash_any(const mr_map *m, const map_layout *L, const void *key, uint8_t f)
+{
+    switch (L->kc) {
+    case KC_64:
+        return hash_key(m, L, KC_64, key, f);
+    case KC_STR:
+        return hash_key(m, L, KC_STR, key, f);
+    default:
+        return hash_key(m, L, KC_MEM, key, f);
+    }
+}
+
+/* ----------------------------------------------------------------- lookup -- */
+
+/*
+ * Finds key: returns its value (after following an indirect value) and sets
+ * *kout to its key bytes, or returns NULL. During growth the old bucket is
+ * searched if it has not been evacuated yet. The tophash bytes of a bucket
+ * are compared all at once (one word); the chain ends at a bucket holding an
+ * EMPTY_REST byte, since nothing can follow one.
+ */
+INLINE uint8_t *find_t(const mr_map *m, const map_layout *L, int kc, const void *key, uint64_t hash,
+                       uint8_t f, uint8_t **kout)
+{
+    uint32_t bs = L->bucket_size;
+    uintptr_t mask = bucket_mask(m->B);
+    uint8_t *b = (uint8_t *)m->buckets + (hash & mask) * bs;
+    uint8_t *old = m->oldbuckets;
+    if (MR_UNLIKELY(old != NULL)) {
+        if (!(f & F_SAME_SIZE)) mask >>= 1;
+        uint8_t *ob = old + (hash & mask) * bs;
+        if (!evacuated(ob)) b = ob;
+    }
+    uint8_t top = tophash(hash);
+    uint64_t pattern = LSB8 * top;
+    do {
+        uint64_t tw = tophash_word(b);
+        for (uint64_t mm = zero_bytes(tw ^ pattern); mm; mm &= mm - 1) {
+            unsigned i = first_byte(mm);
+            if (b[i] != top) continue;
+            uint8_t *k = key_deref(L, kc, key_at(L, kc, b, i));
+            if (key_eq(L, kc, key, k)) {
+                *kout = k;
+                return val_deref(L, val_at(L, kc, b, i));
+            }
+        }
+        if (zero_bytes(tw)) break; /* an EMPTY_REST: the chain ends here */
+        b = overflow_of(L, b);
+    } while (b);
+    return NULL;
+}
+
+INLINE uint8_t *lookup_t(mr_map *m, const map_layout *L, int kc, const void *key)
+{
+    uint8_t f = flags_get(m);
+    if (MR_UNLIKELY(f & F_WRITING)) mr__throw("concurrent map read and map write (mr_map_lookup)");
+    uint8_t *k;
+    return find_t(m, L, kc, key, hash_key(m, L, kc, key, f), f, &k);
+}
+
+/* Any key class; for the iterator, which must re-find moved entries. */
+static uint8_t *find_any(const mr_map *m, const map_layout *L, const void *key, uint8_t **kout)
+{
+    uint8_t f = flags_get(m);
+    switch (L->kc) {
+    case KC_64:
+        return find_t(m, L, KC_64, key, hash_key(m, L, KC_64, key, f), f, kout);
+    case KC_STR:
+        return find_t(m, L, KC_STR, key, hash_key(m, L, KC_STR, key, f), f, kout);
+    default:
+        return find_t(m, L, KC_MEM, key, hash_key(m, L, KC_MEM, key, f), f, kout);
+    }
+}
+
+void *mr_map_lookup(mr_map *m, const void *key)
+{
+    mr__poll();
+    if (m == NULL || m->count == 0) return NULL;
+    const map_layout *L = m->lay;
+    switch (L->kc) {
+    case KC_64:
+        return lookup_t(m, L, KC_64, key);
+    case KC_STR:
+        return lookup_t(m, L, KC_STR, key);
+    default:
+        return lookup_t(m, L, KC_MEM, key);
+    }
+}
+
+bool mr_map_get(mr_map *m, const void *key, void *value_out)
+{
+    void *v = mr_map_lookup(m, key);
+    if (!v) return false;
+    if (value_out && m->lay->val_size) memcpy(value_out, v, m->lay->val_size);
+    return true;
+}
+
+/* mr_map_len and mr_map_type_of make no safepoint poll: each reads one
+ * header word and cannot block or allocate. A loop that calls nothing but
+ * them must poll with mr_safepoint, like any loop without runtime calls.
+ * The lookups do poll (one load and a branch): a loop of lookups is a common
+ * hot loop and must not stall a collection. The inspection functions
+ * (get_info, walk, render_key) are meant for a stopped world. */
+size_t mr_map_len(const mr_map *m)
+{
+    return m ? (size_t)m->count : 0;
+}
+
+const mr_map_type *mr_map_type_of(const mr_map *m)
+{
+    return m ? m->type : NULL;
+}
+
+/* ----------------------------------------------------------------- growth -- */
+
+/* Go's approximate count: exact below B = 16, then incremented with
+ * probability 2^-(B-15) so that it still reaches 2^15 at about as many
+ * overflow buckets as buckets. Saturates instead of wrapping. */
+static void incr_noverflow(mr_map *m)
+{
+    if (m->B >= 16) {
+        uint64_t mask = ((uint64_t)1 << (m->B - 15)) - 1;
+        if ((mr__rand64() & mask) != 0) return;
+    }
+    if (m->noverflow != UINT16_MAX) m->noverflow++;
+}
+
+/* Appends a new overflow bucket to the chain ending at b (GC may run inside
+ * the allocation: b stays reachable through the map). */
+static uint8_t *new_overflow(mr_map *m, const map_layout *L, uint8_t *b)
+{
+    uint8_t *ovf = mr_new(&L->bucket_type);
+    incr_noverflow(m);
+    store_ptr(b + L->ovf_off, ovf);
+    return ovf;
+}
+
+/* Starts a growth: doubles the table if it is over the load factor, else
+ * starts a same-size growth. The new array is allocated before the header
+ * changes, so a collection inside the allocation sees a consistent map. */
+static void hash_grow(mr_map *m, const map_layout *L)
+{
+    unsigned bigger = over_load(m->count + 1, m->B) ? 1 : 0;
+    if (m->B + bigger >= 8 * sizeof(uintptr_t) - 1)
+        mr__throw("map %s: too many buckets", m->type->name);
+    void *nb = mr_new_array(&L->bucket_type, (size_t)1 << (m->B + bigger));
+    uint8_t f = flags_get(m);
+    uint8_t nf = f & (uint8_t) ~(F_ITERATOR | F_OLD_ITERATOR | F_SAME_SIZE);
+    if (f & F_ITERATOR) nf |= F_OLD_ITERATOR;
+    if (!bigger) nf |= F_SAME_SIZE;
+    m->oldbuckets = m->buckets;
+    m->buckets = nb;
+    m->B = (uint8_t)(m->B + bigger);
+    m->nevacuate = 0;
+    m->noverflow = 0;
+    flags_put(m, nf);
+}
+
+/* Moves nevacuate past every evacuated old bucket (looking at most 1024
+ * ahead, as Go does, to bound the work per operation); when all are done the
+ * old array is dropped. */
+static void advance_evacuation_mark(mr_map *m, const map_layout *L, uintptr_t newbit)
+{
+    m->nevacuate++;
+    uintptr_t stop = m->nevacuate + 1024;
+    if (stop > newbit) stop = newbit;
+    while (m->nevacuate != stop &&
+           evacuated((uint8_t *)m->oldbuckets + m->nevacuate * L->bucket_size))
+        m->nevacuate++;
+    if (m->nevacuate == newbit) {
+        m->oldbuckets = NULL;
+        flags_put(m, flags_get(m) & (uint8_t)~F_SAME_SIZE);
+    }
+}
+
+/*
+ * Moves every entry of old bucket `oldbucket` (and its overflow chain) to the
+ * new array: to bucket X (same index) or, when doubling, to bucket Y (index +
+ * old size) according to the hash bit that the doubling adds. The old slots
+ * are marked EVAC_X / EVAC_Y so that iterators still walking the old array
+ * know to look the key up in the new one. The destination slot is made
+ * (allocating an overflow bucket, which may run a GC) before the source is
+ * marked, so the entry is visible in one place or the other at every
+ * allocation. Without iterators on the old array, the old bucket's keys and
+ * values are cleared afterwards so they no longer retain anything.
+ */
+INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbucket)
+{
+    uint32_t bs = L->bucket_size;
+    uint8_t *b = (uint8_t *)m->oldbuckets + oldbucket * bs;
+    uint8_t f = flags_get(m);
+    uintptr_t newbit = noldbuckets(m, f);
+    if (!evacuated(b)) {
+        bool same = (f & F_SAME_SIZE) != 0;
+        uint8_t *dst_b[2];
+        unsigned dst_i[2] = {0, 0};
+        dst_b[0] = (uint8_t *)m->buckets + oldbucket * bs;
+        dst_b[1] = same ? NULL : (uint8_t *)m->buckets + (oldbucket + newbit) * bs;
+        uint32_t ks = key_slot(L, kc), vs = L->val_slot;
+        for (uint8_t *ob = b; ob; ob = overflow_of(L, ob)) {
+            for (unsigned i = 0; i < BUCKET_CNT; i++) {
+                uint8_t top = ob[i];
+                if (top < MIN_TOP) {
+                    if (top > EMPTY_ONE) mr__throw("map %s: bad map state", m->type->name);
+                    ob[i] = EVAC_EMPTY;
+                    continue;
+                }
+                uint8_t *k = key_at(L, kc, ob, i);
+                unsigned y = 0;
+                if (!same) {
+                    uint64_t h = hash_key(m, L, kc, key_deref(L, kc, k), f);
+                    y = (h & newbit) != 0;
+                }
+                if (dst_i[y] == BUCKET_CNT) {
+                    dst_b[y] = new_overflow(m, L, dst_b[y]);
+                    dst_i[y] = 0;
+                }
+                uint8_t *d = dst_b[y];
+                unsigned di = dst_i[y]++;
+                copy_slot(key_at(L, kc, d, di), k, ks);
+                copy_slot(val_at(L, kc, d, di), val_at(L, kc, ob, i), vs);
+                d[di] = top;
+                ob[i] = (uint8_t)(EVAC_X + y);
+            }
+        }
+        if (!(flags_get(m) & F_OLD_ITERATOR)) memset(b + BUCKET_CNT, 0, bs - BUCKET_CNT);
+    }
+    if (oldbucket == m->nevacuate) advance_evacuation_mark(m, L, newbit);
+}
+
+static void evacuate(mr_map *m, const map_layout *L, uintptr_t oldbucket)
+{
+    switch (L->kc) {
+    case KC_64:
+        evacuate_t(m, L, KC_64, oldbucket);
+        break;
+    case KC_STR:
+        evacuate_t(m, L, KC_STR, oldbucket);
+        break;
+    default:
+        evacuate_t(m, L, KC_MEM, oldbucket);
+        break;
+    }
+}
+
+/* The incremental step of a growth: the old bucket behind the bucket about
+ * to be written, and one more so that growth finishes in bounded time. */
+static void grow_work(mr_map *m, const map_layout *L, uintptr_t bucket)
+{
+    evacuate(m, L, bucket & (noldbuckets(m, flags_get(m)) - 1));
+    if (m->oldbuckets) evacuate(m, L, m->nevacuate);
+}
+
+/* ----------------------------------------------------------------- assign -- */
+
+INLINE uint8_t begin_write(mr_map *m, const char *who)
+{
+    uint8_t f = flags_get(m);
+    if (MR_UNLIKELY(f & F_WRITING)) mr__throw("concurrent map writes (%s)", who);
+    flags_put(m, f | F_WRITING);
+    return f;
+}
+
+INLINE void end_write(mr_map *m, const char *who)
+{
+    uint8_t f = flags_get(m);
+    if (MR_UNLIKELY(!(f & F_WRITING))) mr__throw("concurrent map writes (%s)", who);
+    flags_put(m, f & (uint8_t)~F_WRITING);
+}
+
+/*
+ * Go's mapassign: find key, or insert it into the first empty slot of its
+ * chain (allocating an overflow bucket when the chain is full), growing the
+ * table first if the insertion would break the load factor or the overflow
+ * limit. Strings keys are overwritten on update, as Go does, so the map
+ * retains the newest key string rather than the first one.
+ */
+INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, const char *who)
+{
+    uint8_t f = begin_write(m, who);
+    uint64_t hash = hash_key(m, L, kc, key, f);
+    if (MR_UNLIKELY(m->buckets == NULL)) {
+        void *nb = mr_new_array(&L->bucket_type, 1);
+        m->buckets = nb;
+    }
+    uint8_t top = tophash(hash);
+    uint64_t pattern = LSB8 * top;
+    uint8_t *vs;
+again:;
+    uintptr_t bucket = hash & bucket_mask(m->B);
+    if (m->oldbuckets) grow_work(m, L, bucket);
+    uint8_t *b = (uint8_t *)m->buckets + bucket * L->bucket_size;
+    uint8_t *ib = NULL;
+    unsigned ii = 0;
+    for (;;) {
+        uint64_t tw = tophash_word(b);
+        for (uint64_t mm = zero_bytes(tw ^ pattern); mm; mm &= mm - 1) {
+            unsigned i = first_byte(mm);
+            if (b[i] != top) continue;
+            uint8_t *kslot = key_at(L, kc, b, i);
+            if (key_eq(L, kc, key, key_deref(L, kc, kslot))) {
+                if (kc == KC_STR) memcpy(kslot, key, sizeof(mr_str));
+                vs = val_at(L, kc, b, i);
+                goto done;
+            }
+        }
+        uint64_t em = zero_bytes(tw & ~LSB8); /* EMPTY_REST or EMPTY_ONE */
+        if (!ib && em) {
+            ib = b;
+            ii = first_byte(em);
+        }
+        if (zero_bytes(tw)) break;
+        uint8_t *ovf = overflow_of(L, b);
+        if (!ovf) break;
+        b = ovf;
+    }
+    if (!m->oldbuckets &&
+        (over_load(m->count + 1, m->B) || too_many_overflow(m->noverflow, m->B))) {
+        hash_grow(m, L);
+        goto again;
+    }
+    if (!ib) {
+        ib = new_overflow(m, L, b); /* b is the last bucket of the chain */
+        ii = 0;
+    }
+    uint8_t *ks = key_at(L, kc, ib, ii);
+    vs = val_at(L, kc, ib, ii);
+    if (kc == KC_MEM && L->key_indirect) {
+        void *ko = mr_new(L->key_type);
+        store_ptr(ks, ko);
+        ks = ko;
+    }
+    if (L->val_indirect) {
+        void *vo = mr_new(L->val_type);
+        store_ptr(vs, vo);
+    }
+    if (kc == KC_64)
+        memcpy(ks, key, 8);
+    else if (kc == KC_STR)
+        memcpy(ks, key, sizeof(mr_str));
+    else if (L->key_size)
+        memcpy(ks, key, L->key_size);
+    ib[ii] = top;
+    m->count++;
+done:
+    end_write(m, who);
+    return val_deref(L, vs);
+}
+
+static void *assign(mr_map *m, const void *key, const char *who)
+{
+    mr__poll();
+    if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", who);
+    const map_layout *L = m->lay;
+    switch (L->kc) {
+    case KC_64:
+        return assign_t(m, L, KC_64, key, who);
+    case KC_STR:
+        return assign_t(m, L, KC_STR, key, who);
+    default:
+        return assign_t(m, L, KC_MEM, key, who);
+    }
+}
+
+void *mr_map_assign(mr_map *m, const void *key)
+{
+    return assign(m, key, "mr_map_assign");
+}
+
+void mr_map_set(mr_map *m, const void *key, const void *value)
+{
+    void *v = assign(m, key, "mr_map_set");
+    uint32_t n = m->lay->val_size;
+    if (n) memcpy(v, value, n);
+}
+
+/* ----------------------------------------------------------------- delete -- */
+
+/*
+ * Go's mapdelete. The slot's key and value are cleared (so they retain
+ * nothing) and its tophash becomes EMPTY_ONE; if it was the last occupied
+ * slot of its chain, it and the EMPTY_ONE run before it become EMPTY_REST so
+ * that lookups stop early. A map that becomes empty gets a new seed.
+ */
+INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key)
+{
+    uint8_t f = begin_write(m, "mr_map_delete");
+    uint64_t hash = hash_key(m, L, kc, key, f);
+    uintptr_t bucket = hash & bucket_mask(m->B);
+    if (m->oldbuckets) grow_work(m, L, bucket);
+    uint8_t *b0 = (uint8_t *)m->buckets + bucket * L->bucket_size;
+    uint8_t top = tophash(hash);
+    uint64_t pattern = LSB8 * top;
+    for (uint8_t *b = b0; b; b = overflow_of(L, b)) {
+        uint64_t tw = tophash_word(b);
+        for (uint64_t mm = zero_bytes(tw ^ pattern); mm; mm &= mm - 1) {
+            unsigned i = first_byte(mm);
+            if (b[i] != top) continue;
+            uint8_t *ks = key_at(L, kc, b, i);
+            if (!key_eq(L, kc, key, key_deref(L, kc, ks))) continue;
+            clear_slot(ks, key_slot(L, kc));
+            clear_slot(val_at(L, kc, b, i), L->val_slot);
+            b[i] = EMPTY_ONE;
+            bool last;
+            if (i == BUCKET_CNT - 1) {
+                uint8_t *ovf = overflow_of(L, b);
+                last = ovf == NULL || ovf[0] == EMPTY_REST;
+            } else {
+                last = b[i + 1] == EMPTY_REST;
+            }
+            if (last) {
+                for (;;) {
+                    b[i] = EMPTY_REST;
+                    if (i == 0) {
+                        if (b == b0) break;
+                        uint8_t *c = b;
+                        for (b = b0; overflow_of(L, b) != c; b = overflow_of(L, b)) {
+                        }
+                        i = BUCKET_CNT - 1;
+                    } else {
+                        i--;
+                    }
+                    if (b[i] != EMPTY_ONE) break;
+                }
+            }
+            m->count--;
+            if (m->count == 0) m->seed = mr__rand64();
+            goto out;
+        }
+        if (zero_bytes(tw)) break;
+    }
+out:
+    end_write(m, "mr_map_delete");
+}
+
+void mr_map_delete(mr_map *m, const void *key)
+{
+    mr__poll();
+    if (m == NULL || m->count == 0) return;
+    const map_layout *L = m->lay;
+    switch (L->kc) {
+    case KC_64:
+        delete_t(m, L, KC_64, key);
+        break;
+    case KC_STR:
+        delete_t(m, L, KC_STR, key);
+        break;
+    default:
+        delete_t(m, L, KC_MEM, key);
+        break;
+    }
+}
+
+/* Empties every bucket object reachable from chain head b other than b
+ * itself (its overflow buckets), so an iterator still holding one sees no
+ * entries and retains nothing. */
+static void empty_chain(const map_layout *L, uint8_t *b, bool include_head)
+{
+    uint8_t *o = include_head ? b : overflow_of(L, b);
+    while (o) {
+        uint8_t *next = overflow_of(L, o);
+        memset(o, 0, L->bucket_size);
+        o = next;
+    }
+}
+
+/*
+ * Go 1.19's mapclear: the table keeps its size (B and the bucket array, now
+ * zeroed); overflow buckets and any growth in progress are dropped, and the
+ * map gets a new seed. If iterators may be running, the dropped bucket
+ * objects are emptied too: an iterator that holds one then sees no entries
+ * (Go 1.19 could still return cleared entries from them).
+ */
+void mr_map_clear(mr_map *m)
+{
+    mr__poll();
+    if (m == NULL || m->count == 0) return;
+    const map_layout *L = m->lay;
+    uint8_t f = begin_write(m, "mr_map_clear");
+    uintptr_t n = (uintptr_t)1 << m->B;
+    if (f & (F_ITERATOR | F_OLD_ITERATOR)) {
+        for (uintptr_t i = 0; i < n; i++)
+            empty_chain(L, (uint8_t *)m->buckets + i * L->bucket_size, false);
+        if (m->oldbuckets) {
+            uintptr_t on = noldbuckets(m, f);
+            for (uintptr_t i = 0; i < on; i++)
+                empty_chain(L, (uint8_t *)m->oldbuckets + i * L->bucket_size, true);
+        }
+    }
+    m->oldbuckets = NULL;
+    m->nevacuate = 0;
+    m->noverflow = 0;
+    m->count = 0;
+    m->seed = mr__rand64();
+    flags_put(m, flags_get(m) & (uint8_t)~F_SAME_SIZE);
+    memset(m->buckets, 0, n * L->bucket_size);
+    end_write(m, "mr_map_clear");
+}
+
+/* -------------------------------------------------------------------- new -- */
+
+mr_map *mr_map_new(const mr_map_type *t, size_t hint)
+{
+    mr__poll();
+    if (t == NULL) mr__throw("mr_map_new: NULL map type");
+    const map_layout *L = layout_of(t);
+    /* Like Go, a hint too large to ever be allocated is ignored. */
+    if (hint > ((size_t)1 << 40)) hint = 0;
+    uint8_t B = 0;
+    while (over_load(hint, B)) B++;
+    mr_map *m = mr_new(&map_header_type);
+    m->type = t;
+    m->lay = L;
+    m->seed = mr__rand64();
+    m->B = B;
+    if (B != 0) {
+        void *nb = mr_new_array(&L->bucket_type, (size_t)1 << B);
+        m->buckets = nb;
+    }
+    atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed);
+    return m;
+}
+
+void mr__map_test_identity_hash(mr_map *m)
+{
+    if (m == NULL || m->count != 0 || m->lay->kc != KC_64)
+        mr__throw("mr__map_test_identity_hash: needs an empty map with 8-byte keys");
+    flags_put(m, flags_get(m) | F_TEST_HASH);
+}
+
+void mr__map_test_set_writing(mr_map *m, bool on)
+{
+    uint8_t f = flags_get(m);
+    flags_put(m, on ? (uint8_t)(f | F_WRITING) : (uint8_t)(f & ~F_WRITING));
+}
+
+/* -------------------------------------------------------------- iterators -- */
+
+enum { ITER_ACTIVE = 1, ITER_DONE = 2 };
+#define NO_CHECK UINTPTR_MAX
+
+static void iter_finish(mr_map_iter *it)
+{
+    it->state_ = ITER_DONE;
+    it->key = NULL;
+    it->value = NULL;
+    it->map_ = NULL;
+    it->buckets_ = NULL;
+    it->bptr_ = NULL;
+    mr__iter_unregister(it);
+}
+
+/*
+ * Go's mapiterinit: remembers the bucket array and its size as they are now,
+ * picks a random start bucket and slot offset, and flags the map so that
+ * growth keeps old buckets intact for us.
+ */
+void mr_map_iter_init(mr_map_iter *it, mr_map *m)
+{
+    mr__poll();
+    it->key = NULL;
+    it->value = NULL;
+    it->map_ = NULL;
+    it->buckets_ = NULL;
+    it->bptr_ = NULL;
+    it->bucket_ = it->start_bucket_ = 0;
+    it->offset_ = it->i_ = it->b_ = it->wrapped_ = 0;
+    it->check_bucket_ = NO_CHECK;
+    it->state_ = ITER_DONE;
+    mr__iter_register(it);
+    if (m == NULL || m->count == 0) return; /* nothing to see, even if entries come */
+    it->state_ = ITER_ACTIVE;
+    it->map_ = m;
+    it->b_ = m->B;
+    it->buckets_ = m->buckets;
+    uint64_t r = mr__rand64();
+    it->start_bucket_ = it->bucket_ = (uintptr_t)r & bucket_mask(m->B);
+    it->offset_ = (uint8_t)((r >> m->B) & (BUCKET_CNT - 1));
+    uint8_t f = flags_get(m);
+    if ((f & (F_ITERATOR | F_OLD_ITERATOR)) != (F_ITERATOR | F_OLD_ITERATOR))
+        __atomic_fetch_or(&m->flags, (uint8_t)(F_ITERATOR | F_OLD_ITERATOR), __ATOMIC_RELAXED);
+}
+
+/*
+ * Go's mapiternext. Walks the bucket array of the iterator's start; if the
+ * map has grown since then, entries whose old slot says they moved (EVAC_X/Y)
+ * are looked up in the current table (they may have been updated or deleted).
+ * If the iterator started during a doubling that is still running, an old
+ * bucket that is not yet evacuated is read instead of its new bucket, keeping
+ * only the entries that belong to the new bucket being visited.
+ */
+bool mr_map_iter_next(mr_map_iter *it)
+{
+    mr__poll();
+    if (it->state_ != ITER_ACTIVE) {
+        iter_finish(it);
+        return false;
+    }
+    mr_map *m = it->map_;
+    const map_layout *L = m->lay;
+    uint8_t f = flags_get(m);
+    if (MR_UNLIKELY(f & F_WRITING))
+        mr__throw("concurrent map iteration and map write (mr_map_iter_next)");
+    uint32_t bs = L->bucket_size;
+    uintptr_t bucket = it->bucket_;
+    uint8_t *b = it->bptr_;
+    unsigned i = it->i_;
+    uintptr_t check = it->check_bucket_;
+    for (;;) {
+        if (b == NULL) {
+            if (bucket == it->start_bucket_ && it->wrapped_) {
+                iter_finish(it);
+                return false;
+            }
+            if (m->oldbuckets && it->b_ == m->B) {
+                uintptr_t oldbucket = bucket & (noldbuckets(m, f) - 1);
+                b = (uint8_t *)m->oldbuckets + oldbucket * bs;
+                if (!evacuated(b)) {
+                    check = bucket;
+                } else {
+                    b = (uint8_t *)it->buckets_ + bucket * bs;
+                    check = NO_CHECK;
+                }
+            } else {
+                b = (uint8_t *)it->buckets_ + bucket * bs;
+                check = NO_CHECK;
+            }
+            bucket++;
+            if (bucket == ((uintptr_t)1 << it->b_)) {
+                bucket = 0;
+                it->wrapped_ = 1;
+            }
+            i = 0;
+        }
+        for (; i < BUCKET_CNT; i++) {
+            unsigned oi = (i + it->offset_) & (BUCKET_CNT - 1);
+            uint8_t top = b[oi];
+            if (top <= EMPTY_ONE || top == EVAC_EMPTY) continue;
+            uint8_t *k = b + BUCKET_CNT + oi * L->key_slot;
+            if (L->key_indirect) k = load_ptr(k);
+            if (check != NO_CHECK && !(f & F_SAME_SIZE)) {
+                /* An old bucket splits into two new ones: keep the half
+                 * that belongs to the new bucket being visited. */
+                if ((hash_any(m, L, k, f) & bucket_mask(it->b_)) != check) continue;
+            }
+            if (top != EVAC_X && top != EVAC_Y) {
+                it->key = k;
+                it->value = val_deref(L, b + L->vals_off + oi * L->val_slot);
+            } else {
+                uint8_t *rk;
+                uint8_t *rv = m->count ? find_any(m, L, k, &rk) : NULL;
+                if (rv == NULL) continue; /* deleted since */
+                it->key = rk;
+                it->value = rv;
+            }
+            it->bucket_ = bucket;
+            it->bptr_ = b;
+            it->i_ = (uint8_t)(i + 1);
+            it->check_bucket_ = check;
+            return true;
+        }
+        b = overflow_of(L, b);
+        i = 0;
+    }
+}
+
+void mr_map_iter_done(mr_map_iter *it)
+{
+    iter_finish(it);
+}
+
+/* ------------------------------------------------------------- inspection -- */
+
+void mr_map_get_info(const mr_map *m, mr_map_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (m == NULL) return;
+    const map_layout *L = m->lay;
+    out->type = m->type;
+    out->count = m->count;
+    out->flags = flags_get(m);
+    out->B = m->B;
+    out->noverflow = m->noverflow;
+    out->hash0 = (uint32_t)m->seed;
+    out->buckets = m->buckets;
+    out->oldbuckets = m->oldbuckets;
+    out->nevacuate = m->nevacuate;
+    out->bucket_size = L->bucket_size;
+    out->key_size = L->key_slot;
+    out->value_size = L->val_slot;
+    out->key_indirect = L->key_indirect;
+    out->value_indirect = L->val_indirect;
+}
+
+static void walk_array(const mr_map *m, uint8_t *arr, uintptr_t n, bool old,
+                       void (*on_bucket)(void *, bool, uint64_t, uint32_t, void *),
+                       void (*on_slot)(const mr_map_slot *, void *), void *ud)
+{
+    const map_layout *L = m->lay;
+    for (uintptr_t i = 0; i < n; i++) {
+        uint32_t depth = 0;
+        for (uint8_t *b = arr + i * L->bucket_size; b; b = overflow_of(L, b), depth++) {
+            if (on_bucket) on_bucket(b, old, i, depth, ud);
+            if (!on_slot) continue;
+            for (unsigned s = 0; s < BUCKET_CNT; s++) {
+                if (b[s] < MIN_TOP) continue;
+                uint8_t *k = b + BUCKET_CNT + s * L->key_slot;
+                mr_map_slot sl = {
+                    .old = old,
+                    .bucket = i,
+                    .overflow = depth,
+                    .slot = (uint8_t)s,
+                    .tophash = b[s],
+                    .bucket_obj = b,
+                    .key = L->key_indirect ? load_ptr(k) : k,
+                    .value = val_deref(L, b + L->vals_off + s * L->val_slot),
+                };
+                on_slot(&sl, ud);
+            }
+        }
+    }
+}
+
+/* Old buckets that are evacuated hold no occupied slot (their tophash bytes
+ * are all EVAC_*), so every entry is reported exactly once. */
+void mr_map_walk(const mr_map *m,
+                 void (*on_bucket)(void *bucket, bool old, uint64_t index, uint32_t overflow,
+                                   void *ud),
+                 void (*on_slot)(const mr_map_slot *s, void *ud), void *ud)
+{
+    if (m == NULL) return;
+    if (m->buckets) walk_array(m, m->buckets, (uintptr_t)1 << m->B, false, on_bucket, on_slot, ud);
+    if (m->oldbuckets)
+        walk_array(m, m->oldbuckets, noldbuckets(m, flags_get(m)), true, on_bucket, on_slot, ud);
+}
+
+/* snprintf-like output into a bounded buffer. */
+typedef struct outbuf {
+    char *buf;
+    size_t cap, len;
+} outbuf;
+
+static void out_char(outbuf *o, char c)
+{
+    if (o->len + 1 < o->cap) o->buf[o->len] = c;
+    o->len++;
+}
+
+static void out_str(outbuf *o, const char *s)
+{
+    while (*s) out_char(o, *s++);
+}
+
+static void out_hex(outbuf *o, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out_char(o, digits[p[i] >> 4]);
+        out_char(o, digits[p[i] & 15]);
+    }
+}
+
+#define RENDER_MAX 64
+
+size_t mr_map_render_key(const mr_map_type *t, const void *key, char *buf, size_t cap)
+{
+    outbuf o = {buf, cap, 0};
+    char tmp[32];
+    if (t == NULL || key == NULL) {
+        out_str(&o, "?");
+    } else {
+        switch (t->key_kind) {
+        case MR_KEY_INT64: {
+            int64_t v;
+            memcpy(&v, key, 8);
+            snprintf(tmp, sizeof tmp, "%" PRId64, v);
+            out_str(&o, tmp);
+            break;
+        }
+        case MR_KEY_PTR: {
+            uintptr_t v;
+            memcpy(&v, key, sizeof v);
+            snprintf(tmp, sizeof tmp, "0x%" PRIxPTR, v);
+            out_str(&o, tmp);
+            break;
+        }
+        case MR_KEY_STRING: {
+            const mr_str *s = key;
+            size_t n = s->len < RENDER_MAX ? s->len : RENDER_MAX;
+            out_char(&o, '"');
+            for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s->ptr[i];
+                switch (c) {
+                case '"':
+                    out_str(&o, "\\\"");
+                    break;
+                case '\\':
+                    out_str(&o, "\\\\");
+                    break;
+                case '\n':
+                    out_str(&o, "\\n");
+                    break;
+                case '\t':
+                    out_str(&o, "\\t");
+                    break;
+                case '\r':
+                    out_str(&o, "\\r");
+                    break;
+                default:
+                    if (c < 0x20 || c >= 0x7f) {
+                        out_str(&o, "\\x");
+                        out_hex(&o, &c, 1);
+                    } else {
+                        out_char(&o, (char)c);
+                    }
+                }
+            }
+            out_char(&o, '"');
+            if (s->len > RENDER_MAX) out_str(&o, "...");
+            break;
+        }
+        case MR_KEY_BYTES: {
+            size_t size = t->key_type ? t->key_type->size : 0;
+            size_t n = size < RENDER_MAX ? size : RENDER_MAX;
+            out_str(&o, "0x");
+            out_hex(&o, key, n);
+            if (size > RENDER_MAX) out_str(&o, "...");
+            break;
+        }
+        default:
+            out_str(&o, "?");
+        }
+    }
+    if (cap > 0) buf[o.len < cap ? o.len : cap - 1] = '\0';
+    return o.len;
+}

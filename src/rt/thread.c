@@ -1,0 +1,238 @@
+/*
+ * src/rt/thread.c -- mutator threads, safepoints and stopping the world.
+ *
+ * The protocol (see thread.h): all state changes happen under sched_lock.
+ * A collector sets stop_requested and waits on `parked` until no other thread
+ * is RUNNING. A mutator that sees stop_requested at a safepoint saves its
+ * context, becomes PARKED, signals, and waits on `resumed` until the flag is
+ * clear. A thread in mr_blocking_enter is already stopped as far as the
+ * collector cares; on the way out it waits for any collection to finish.
+ * Only one collector at a time: a thread that wants to stop the world while
+ * another has it stopped parks like any mutator first.
+ */
+#include "rt/thread.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+__thread mr_thread *mr__self;
+mr_thread *mr__threads;
+atomic_int mr__stop_requested;
+atomic_uint_fast64_t mr__retired_mallocs, mr__retired_alloc_bytes;
+
+static pthread_mutex_t sched_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t parked = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t resumed = PTHREAD_COND_INITIALIZER;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_key_t exit_key;
+static uint32_t next_thread_id = 1;
+static uint64_t world_epoch; /* incremented each time the world restarts */
+
+void mr__heap_init(void);
+void mr__gc_init(void);
+int64_t mr__next_sample_gap(uint64_t rate);
+extern const mr_hooks *mr__hooks_active;
+
+noreturn void mr__throw(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("maproot runtime: fatal error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
+}
+
+/* xorshift64*: fast, per thread, seeded from the kernel. */
+uint64_t mr__rand64(void)
+{
+    mr_thread *t = mr__me();
+    uint64_t x = t->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    t->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static void thread_exit_destructor(void *arg)
+{
+    (void)arg;
+    if (mr__self) mr_thread_detach();
+}
+
+static void runtime_init(void)
+{
+    mr__heap_init();
+    mr__gc_init();
+    if (pthread_key_create(&exit_key, thread_exit_destructor) != 0)
+        mr__throw("pthread_key_create failed");
+}
+
+/* Records the calling thread's stack bounds, for conservative scanning. */
+static void find_stack(mr_thread *t)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0 ||
+        pthread_attr_getstack(&attr, &addr, &size) != 0)
+        mr__throw("cannot find the stack of the calling thread (pthread_getattr_np)");
+    pthread_attr_destroy(&attr);
+    t->stack_lo = (uintptr_t)addr;
+    t->stack_hi = (uintptr_t)addr + size;
+}
+
+void mr_thread_attach(void)
+{
+    pthread_once(&init_once, runtime_init);
+    if (mr__self) return;
+    mr_thread *t = calloc(1, sizeof *t);
+    if (!t) mr__throw("out of memory (thread record)");
+    find_stack(t);
+    if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng) t->rng = (uintptr_t)t ^ 0x9E3779B97F4A7C15ULL;
+    t->rng |= 1;
+    t->state = MR_THREAD_RUNNING;
+    pthread_mutex_lock(&sched_lock);
+    /* A collection in progress must not see a half-made thread. */
+    while (atomic_load(&mr__stop_requested)) pthread_cond_wait(&resumed, &sched_lock);
+    t->id = next_thread_id++;
+    t->next = mr__threads;
+    mr__threads = t;
+    mr__self = t;
+    if (mr__hooks_active) t->sample_left = mr__next_sample_gap(mr__hooks_active->sample_rate);
+    pthread_mutex_unlock(&sched_lock);
+    pthread_setspecific(exit_key, t);
+}
+
+void mr__ensure_thread(void)
+{
+    mr_thread_attach();
+}
+
+__attribute__((noinline)) void mr_thread_detach(void)
+{
+    mr_thread *t = mr__self;
+    if (!t) return;
+    SAVE_CONTEXT(t);
+    pthread_mutex_lock(&sched_lock);
+    /* Still listed: while a collection runs it must count us as stopped. */
+    t->state = MR_THREAD_BLOCKING;
+    pthread_cond_broadcast(&parked);
+    while (atomic_load(&mr__stop_requested)) pthread_cond_wait(&resumed, &sched_lock);
+    for (mr_thread **pp = &mr__threads; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    atomic_fetch_add(&mr__retired_mallocs, atomic_load(&t->mallocs));
+    atomic_fetch_add(&mr__retired_alloc_bytes, atomic_load(&t->alloc_bytes));
+    pthread_mutex_unlock(&sched_lock);
+    /* Its cached spans go back to the partial lists; objects in them stay
+     * allocated until a collection finds them unreachable. */
+    mr__tcache_release(&t->tc);
+    pthread_setspecific(exit_key, NULL);
+    mr__self = NULL;
+    free(t->iters);
+    free(t);
+}
+
+/* Parks the caller while a collection runs (called with sched_lock held). */
+static void park_locked(mr_thread *t)
+{
+    t->state = MR_THREAD_PARKED;
+    pthread_cond_broadcast(&parked);
+    while (atomic_load(&mr__stop_requested)) pthread_cond_wait(&resumed, &sched_lock);
+    t->state = MR_THREAD_RUNNING;
+}
+
+__attribute__((noinline)) void mr__park(void)
+{
+    mr_thread *t = mr__self;
+    if (!t) return;
+    SAVE_CONTEXT(t);
+    pthread_mutex_lock(&sched_lock);
+    park_locked(t);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+void mr_safepoint(void)
+{
+    mr__me();
+    mr__poll();
+}
+
+__attribute__((noinline)) void mr_blocking_enter(void)
+{
+    mr_thread *t = mr__me();
+    SAVE_CONTEXT(t);
+    pthread_mutex_lock(&sched_lock);
+    t->state = MR_THREAD_BLOCKING;
+    pthread_cond_broadcast(&parked);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+void mr_blocking_exit(void)
+{
+    mr_thread *t = mr__self;
+    if (!t) return;
+    pthread_mutex_lock(&sched_lock);
+    while (atomic_load(&mr__stop_requested)) pthread_cond_wait(&resumed, &sched_lock);
+    t->state = MR_THREAD_RUNNING;
+    pthread_mutex_unlock(&sched_lock);
+}
+
+static bool all_others_stopped(const mr_thread *self)
+{
+    for (mr_thread *t = mr__threads; t; t = t->next)
+        if (t != self && t->state == MR_THREAD_RUNNING) return false;
+    return true;
+}
+
+__attribute__((noinline)) bool mr__world_stop(bool want_gc_once)
+{
+    mr_thread *self = mr__me();
+    SAVE_CONTEXT(self);
+    pthread_mutex_lock(&sched_lock);
+    while (atomic_load(&mr__stop_requested)) {
+        /* Someone else is collecting: be stopped like any mutator. */
+        uint64_t epoch = world_epoch;
+        park_locked(self);
+        if (want_gc_once && world_epoch != epoch) {
+            pthread_mutex_unlock(&sched_lock);
+            return false;
+        }
+    }
+    atomic_store(&mr__stop_requested, 1);
+    self->state = MR_THREAD_PARKED; /* the collector's own stack is scanned too */
+    while (!all_others_stopped(self)) pthread_cond_wait(&parked, &sched_lock);
+    pthread_mutex_unlock(&sched_lock);
+    return true;
+}
+
+void mr__world_start(void)
+{
+    pthread_mutex_lock(&sched_lock);
+    atomic_store(&mr__stop_requested, 0);
+    world_epoch++;
+    mr__self->state = MR_THREAD_RUNNING;
+    pthread_cond_broadcast(&resumed);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+void mr_stop_the_world(void)
+{
+    mr__world_stop(false);
+}
+
+void mr_start_the_world(void)
+{
+    mr__world_start();
+}

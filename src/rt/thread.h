@@ -1,0 +1,93 @@
+/*
+ * src/rt/thread.h -- mutator threads and the stop-the-world protocol.
+ *
+ * Every attached thread has an mr_thread. Its state moves, always under
+ * sched_lock, between RUNNING (may touch the heap), PARKED (stopped at a
+ * safepoint for a collection) and BLOCKING (inside mr_blocking_enter/exit).
+ * When a thread leaves RUNNING it first saves its registers (ctx) and stack
+ * pointer (sp): the collector scans [sp, stack_hi) and ctx for that thread.
+ *
+ * The world is stopped when stop_requested is set and no attached thread but
+ * the collector is RUNNING. stop_requested is only written under sched_lock;
+ * mutators read it without the lock at safepoints (mr__poll) and take the lock
+ * to park.
+ */
+#ifndef MR_RT_THREAD_H
+#define MR_RT_THREAD_H
+
+#include "rt/heap.h"
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+enum { MR_THREAD_RUNNING, MR_THREAD_PARKED, MR_THREAD_BLOCKING };
+
+typedef struct mr_thread {
+    uint32_t id;        /* 1 = the first thread attached */
+    int state;          /* guarded by sched_lock */
+    uintptr_t stack_lo, stack_hi;
+    uintptr_t sp;       /* saved when not RUNNING */
+    unw_context_t ctx;  /* saved when not RUNNING */
+    mr_tcache tc;
+    /* Cumulative counters, written by the owner only (relaxed atomics so
+     * that mr_read_memstats may read them from another thread). */
+    atomic_uint_fast64_t mallocs, alloc_bytes;
+    /* Sampling: bytes left until the next sampled allocation. */
+    int64_t sample_left;
+    uint64_t rng;
+    /* Live iterators of this thread (owner adds/removes; GC prunes dead ones). */
+    mr_map_iter **iters;
+    size_t niters, cap_iters;
+    struct mr_thread *next;
+} mr_thread;
+
+/* The calling thread's record, or NULL if it is not attached. */
+extern __thread mr_thread *mr__self;
+
+/* The calling thread's record, attaching it (and initializing the runtime) on
+ * first use. */
+static inline mr_thread *mr__me(void)
+{
+    mr_thread *t = mr__self;
+    if (MR_UNLIKELY(t == NULL)) {
+        mr__ensure_thread();
+        t = mr__self;
+    }
+    return t;
+}
+
+/*
+ * Saves what the collector needs to scan a stopped thread: its registers
+ * (unw_getcontext writes them unmangled, unlike setjmp) and a stack pointer
+ * below every frame that may hold a root. Must be used in a frame that stays
+ * live while the thread's stack is scanned: a thread that stops the world
+ * saves again inside the scan, since the frame that stopped has returned.
+ */
+#if defined(__x86_64__)
+/* The stack pointer of the saving frame, exactly: nothing below it is live. */
+#define SAVED_SP(t) ((uintptr_t)(t)->ctx.uc_mcontext.gregs[REG_RSP])
+#else
+#define SAVED_SP(t) ((uintptr_t)__builtin_frame_address(0) - 256)
+#endif
+#define SAVE_CONTEXT(t)                                                                            \
+    do {                                                                                           \
+        unw_getcontext(&(t)->ctx);                                                                 \
+        (t)->sp = SAVED_SP(t);                                                                     \
+    } while (0)
+
+/* The attached threads (walk only with the world stopped or sched_lock held). */
+extern mr_thread *mr__threads;
+
+/* Stops every other mutator; the caller becomes the collector. Returns false
+ * if another thread already ran a collection while the caller was parked in
+ * the attempt and want_gc_once was set (so the caller need not run another). */
+bool mr__world_stop(bool want_gc_once);
+void mr__world_start(void);
+
+/* Counters of threads that have detached, folded in by mr_read_memstats. */
+extern atomic_uint_fast64_t mr__retired_mallocs, mr__retired_alloc_bytes;
+
+/* The number of completed collections (written by the collector under stop). */
+extern atomic_uint mr__gc_cycles;
+
+#endif

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# tests/test_cli.sh -- end to end: the real maproot binary on real files.
+# usage: test_cli.sh MAPROOT MAKE_PROFILES
+# Checks help/version, analyze and diff on profiles our writer made (text and
+# JSON), and that every kind of bad input exits 2 with one line that names
+# the file and the problem.
+set -u
+maproot=$1
+make_profiles=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+"$make_profiles" "$dir" || { echo "make_profiles failed" >&2; exit 1; }
+
+# --- help and version
+"$maproot" --help | grep -q "analyze" || fail "maproot --help lists analyze"
+"$maproot" --version | grep -Eq '^maproot [0-9]' || fail "maproot --version"
+"$maproot" analyze --help | grep -q -- "--sample-index" || fail "analyze --help"
+"$maproot" diff --help | grep -q -- "BEFORE AFTER" || fail "diff --help"
+"$maproot" help diff | grep -q -- "diff_base" || fail "maproot help diff"
+"$maproot" >/dev/null 2>&1; [ $? -eq 2 ] || fail "no command exits 2"
+"$maproot" frobnicate 2>/dev/null; [ $? -eq 2 ] || fail "unknown command exits 2"
+"$maproot" analyze --bogus "$dir/heap.pb.gz" 2>/dev/null; [ $? -eq 2 ] || fail "unknown option exits 2"
+"$maproot" analyze --format xml "$dir/heap.pb.gz" 2>/dev/null; [ $? -eq 2 ] || fail "bad --format exits 2"
+"$maproot" analyze --top -1 "$dir/heap.pb.gz" 2>/dev/null; [ $? -eq 2 ] || fail "bad --top exits 2"
+"$maproot" diff "$dir/heap.pb.gz" 2>/dev/null; [ $? -eq 2 ] || fail "diff with one file exits 2"
+
+# --- analyze, text: totals, top sites, map growth site with file:line
+out=$("$maproot" analyze "$dir/heap.pb.gz") || fail "analyze heap.pb.gz exits 0"
+grep -q "maproot collector (tests/make_profiles)" <<<"$out" || fail "analyze shows the producer"
+grep -q "617344 bytes" <<<"$out" || fail "analyze shows the inuse_space total"
+grep -Eq "602.25KiB +99.90% +99.90% +602.25KiB +99.90% +mr_alloc" <<<"$out" || fail "analyze top row"
+grep -Eq "cache_put \(sessiond.c:75\) +mr_map_assign" <<<"$out" || fail "analyze map growth site"
+# raw (not gzipped) input gives the same report, apart from the file name
+raw=$("$maproot" analyze "$dir/heap.pb" | tail -n +2)
+[ "$raw" = "$(tail -n +2 <<<"$out")" ] || fail "raw and gzip input read the same"
+# standard input
+"$maproot" analyze - <"$dir/heap.pb.gz" | grep -q "617344 bytes" || fail "analyze reads stdin"
+
+# --- analyze, JSON, sample index by name and number, --top
+js=$("$maproot" analyze --format json --sample-index alloc_objects --top 2 "$dir/heap.pb.gz")
+python3 - "$js" <<'PY' || fail "analyze JSON"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["sample_type"] == "alloc_objects" and d["sample_index"] == 0, d["sample_type"]
+assert d["total"] == 6088, d["total"]
+assert [t["total"] for t in d["sample_types"]] == [6088, 1234688, 3044, 617344]
+assert len(d["top"]) == 2 and d["sites_total"] == 8
+assert d["top"][0]["function"] == "mr_alloc" and d["top"][0]["flat"] == 6068
+assert d["map_growth"][0]["site"] == "cache_put" and d["map_growth"][0]["line"] == 75
+assert d["map_growth"][0]["via"] == "mr_map_assign"
+assert d["period"] == 524288 and d["period_type"] == {"type": "space", "unit": "bytes"}
+PY
+n1=$("$maproot" analyze --format json -i 1 "$dir/heap.pb.gz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sample_type"])')
+[ "$n1" = "alloc_space" ] || fail "--sample-index by number"
+"$maproot" analyze -i nosuch "$dir/heap.pb.gz" 2>"$dir/err"; [ $? -eq 2 ] || fail "unknown sample type exits 2"
+grep -q 'no sample type "nosuch"' "$dir/err" || fail "unknown sample type message"
+
+# --- diff
+js=$("$maproot" diff --format json "$dir/heap.pb.gz" "$dir/heap-after.pb.gz")
+python3 - "$js" <<'PY' || fail "diff JSON"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["base_total"] == 617344 and d["after_total"] == 1852032 and d["delta"] == 1234688
+assert d["sites"][0]["function"] == "mr_alloc" and d["sites"][0]["flat_delta"] == 1233408
+assert abs(d["delta_pct"] - 200.0) < 1e-9
+assert d["map_growth"][0]["site"] == "cache_put" and d["map_growth"][0]["delta"] == 593408
+PY
+"$maproot" diff "$dir/heap.pb.gz" "$dir/heap-after.pb.gz" | grep -q "change   +1.18MiB" || fail "diff text"
+
+# --- bad input: exit 2, exactly one line on stderr naming the file and problem
+expect_bad() { # FILE PATTERN [command...]
+    local file=$1 pattern=$2
+    shift 2
+    "$maproot" "${@:-analyze}" "$file" >"$dir/out" 2>"$dir/err"
+    local rc=$?
+    [ $rc -eq 2 ] || fail "$file: exit $rc, expected 2"
+    [ "$(wc -l <"$dir/err")" -eq 1 ] || fail "$file: expected one line on stderr, got: $(cat "$dir/err")"
+    grep -q "^maproot: $file: .*$pattern" "$dir/err" || fail "$file: message \"$(cat "$dir/err")\" lacks \"$pattern\""
+    [ ! -s "$dir/out" ] || fail "$file: wrote to stdout"
+}
+: >"$dir/empty.pb.gz"
+expect_bad "$dir/empty.pb.gz" "empty file"
+head -c 100 "$dir/heap.pb.gz" >"$dir/truncated.pb.gz"
+expect_bad "$dir/truncated.pb.gz" "truncated gzip data"
+head -c 3000 /dev/urandom >"$dir/random.bin"
+printf '\x0b' | cat - "$dir/random.bin" >"$dir/random.pb"   # starts with a bad wire type
+expect_bad "$dir/random.pb" "unsupported wire type"
+head -c 3000 /dev/urandom >"$dir/random2.pb"
+"$maproot" analyze "$dir/random2.pb" >/dev/null 2>"$dir/err"; [ $? -eq 2 ] || fail "random bytes exit 2"
+echo "this is text, not a profile" | gzip >"$dir/text.gz"
+expect_bad "$dir/text.gz" "decoded byte"
+expect_bad "$dir/bad-string.pb.gz" "string index 99 out of range"
+expect_bad "$dir/bad-location.pb.gz" "location id 42 is not defined"
+expect_bad "$dir/bad-function.pb.gz" "function id 7, which is not defined"
+expect_bad "$dir/zero-id.pb.gz" "zero id"
+expect_bad "$dir/bad-values.pb.gz" "has 2 values but the profile has 1 sample types"
+expect_bad "$dir/cpu.pb.gz" "not a heap profile.*(a CPU profile)"
+expect_bad "$dir/missing.pb.gz" "cannot open"
+expect_bad "$dir" "is a directory"
+# diff refuses profiles of different kinds, naming both
+"$maproot" diff "$dir/heap.pb.gz" "$dir/cpu.pb.gz" 2>"$dir/err"; [ $? -eq 2 ] || fail "diff heap cpu exits 2"
+grep -q "cpu.pb.gz: not a heap profile" "$dir/err" || fail "diff heap cpu message: $(cat "$dir/err")"
+
+"$maproot" diff "$dir/heap.pb.gz" "$dir/heap-inuse.pb.gz" 2>"$dir/err"; [ $? -eq 2 ] || fail "diff of different sample types exits 2"
+grep -q "^maproot: $dir/heap-inuse.pb.gz: sample types (inuse_space/bytes, inuse_objects/count) differ from those of $dir/heap.pb.gz (alloc_objects/count, .*): cannot compare them$" "$dir/err" ||
+    fail "diff of different sample types message: $(cat "$dir/err")"
+
+[ $fails -eq 0 ] && echo "test_cli: all passed"
+exit $((fails > 0))

@@ -1,0 +1,467 @@
+/*
+ * tests/test_gc.c -- the allocator, types, roots and the collector.
+ *
+ * Objects are made unreachable by overwriting every copy of their address:
+ * with a conservative stack scan a stale copy in a dead stack slot could keep
+ * an object alive, so helpers run in noinline frames and the test wipes the
+ * stack area below it (clobber_stack) before collecting.
+ */
+#include "check.h"
+#include "maproot/rt.h"
+
+#include <pthread.h>
+#include <sys/mman.h>
+
+typedef struct Node {
+    struct Node *next;
+    int64_t value;
+    mr_str name;
+} Node;
+
+MR_TYPE(node_type, Node, MR_FIELD(Node, next), MR_FIELD(Node, name));
+
+typedef struct Plain {
+    int64_t a, b, c;
+} Plain;
+MR_TYPE_NOPTR(plain_type, Plain);
+
+static Node *global_list;
+MR_GLOBAL(global_list)
+
+/* Overwrites a few KiB of stack below the caller so stale pointers die. */
+__attribute__((noinline)) static void clobber_stack(void)
+{
+    volatile char buf[16384];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = 0;
+}
+
+/*
+ * Under AddressSanitizer, instrumented frames are large and keep stale words
+ * in slots the code never initializes, so "this one object was reclaimed"
+ * cannot be promised by a conservative stack scan there; the optimized
+ * build checks it, the sanitizer build checks that nothing crashes.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define EXACT_RECLAIM 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EXACT_RECLAIM 0
+#endif
+#endif
+#ifndef EXACT_RECLAIM
+#define EXACT_RECLAIM 1
+#endif
+
+/* On a failed reclamation check: which roots point at p (to tell a real
+ * leak from a stale conservative word). */
+static void print_root_of(const mr_root *r, void *ud)
+{
+    if (r->target == ud)
+        fprintf(stderr, "  retained by root kind %d slot %p name %s function %s frame %u\n",
+                (int)r->kind, r->slot, r->name ? r->name : "-", r->function ? r->function : "-",
+                r->frame);
+}
+
+static void *explain_target;
+static void print_edge_to(void *obj, size_t off, void *to, void *ud)
+{
+    (void)ud;
+    if (to == explain_target) fprintf(stderr, "  referenced from object %p +%zu\n", obj, off);
+}
+static void edges_of(void *obj, size_t size, const mr_type *t, size_t count, void *ud)
+{
+    (void)size, (void)t, (void)count;
+    mr_walk_edges(obj, print_edge_to, ud);
+}
+
+__attribute__((noinline)) static void explain(void *p)
+{
+    mr_stop_the_world();
+    explain_target = p;
+    mr_walk_objects(false, edges_of, NULL);
+    mr_walk_roots(true, print_root_of, p);
+    mr_start_the_world();
+}
+
+static uint64_t live_objects(void)
+{
+    mr_memstats s;
+    mr_read_memstats(&s);
+    return s.heap_objects;
+}
+
+/*
+ * Runs fn on a thread of its own and waits for it. A thread that has exited
+ * leaves no stack or registers behind, so whatever it allocated and dropped
+ * is certainly unreachable: the reliable way to test reclamation under a
+ * conservative stack scan (a stale copy of a pointer in a dead slot or a
+ * callee-saved register of this thread would otherwise keep it alive).
+ */
+static void *thread_main(void *arg)
+{
+    ((void (*)(void))arg)();
+    return NULL;
+}
+
+static void in_thread(void (*fn)(void))
+{
+    /* A stack of its own, fresh from the kernel: glibc would otherwise reuse
+     * an exited thread's stack, stale words and all. */
+    size_t size = 16u << 20;
+    void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED) abort();
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstack(&attr, stack, size);
+    pthread_t th;
+    pthread_create(&th, &attr, thread_main, (void *)fn);
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+    pthread_attr_destroy(&attr);
+    munmap(stack, size);
+}
+
+__attribute__((noinline)) static void collect(void)
+{
+    clobber_stack();
+    mr_gc();
+}
+
+static void test_alloc_returns_zeroed_typed_objects(void)
+{
+    Node *n = mr_new(&node_type);
+    CHECK(n != NULL);
+    CHECK(n->next == NULL && n->value == 0 && n->name.ptr == NULL);
+    void *start;
+    CHECK(mr_object_type(n, &start) == &node_type);
+    CHECK(start == n);
+    CHECK(mr_object_type((char *)n + 8, &start) == &node_type); /* interior */
+    CHECK(start == n);
+    CHECK(mr_object_size(n) >= sizeof(Node));
+    int64_t *arr = mr_new_array(&mr_type_int64, 1000);
+    for (int i = 0; i < 1000; i++) CHECK(arr[i] == 0);
+    char *big = mr_alloc_blob(1 << 20); /* large object */
+    CHECK(big[0] == 0 && big[(1 << 20) - 1] == 0);
+    CHECK(mr_object_size(big) >= (1u << 20));
+    int x;
+    CHECK(mr_object_type(&x, NULL) == NULL);
+}
+
+static void test_strings_are_heap_objects(void)
+{
+    mr_str s = mr_str_printf("user-%d", 42);
+    CHECK(s.len == 7);
+    CHECK(memcmp(s.ptr, "user-42", 7) == 0 && s.ptr[7] == 0);
+    CHECK(mr_str_eq(s, mr_str_from("user-42")));
+    CHECK(!mr_str_eq(s, mr_str_from("user-43")));
+    CHECK(mr_object_type(s.ptr, NULL)->kind == MR_KIND_STRING);
+}
+
+__attribute__((noinline)) static void make_garbage(int n)
+{
+    for (int i = 0; i < n; i++) {
+        Plain *p = mr_new(&plain_type);
+        p->a = i;
+    }
+}
+
+static void make_100k_garbage(void)
+{
+    make_garbage(100000);
+}
+
+static void test_unreachable_objects_are_reclaimed(void)
+{
+    collect();
+    uint64_t before = live_objects();
+    in_thread(make_100k_garbage);
+    CHECK(live_objects() >= before + 100000);
+    collect();
+    CHECK(live_objects() < before + 100);
+}
+
+__attribute__((noinline)) static void build_global_list(int n)
+{
+    for (int i = 0; i < n; i++) {
+        Node *x = mr_new(&node_type);
+        x->value = i;
+        x->name = mr_str_printf("node-%d", i);
+        x->next = global_list;
+        global_list = x;
+    }
+}
+
+static void build_50k_list(void)
+{
+    build_global_list(50000);
+}
+
+static int list_intact;
+
+/* Walks global_list checking every node's value and name. */
+static void check_list(void)
+{
+    int64_t expect = 49999;
+    int count = 0;
+    list_intact = 0;
+    for (Node *x = global_list; x; x = x->next, expect--, count++) {
+        char want[32];
+        snprintf(want, sizeof want, "node-%d", (int)expect);
+        if (x->value != expect || strcmp(x->name.ptr, want) != 0) return;
+    }
+    list_intact = count == 50000;
+}
+
+static void test_global_keeps_its_list_alive(void)
+{
+    in_thread(build_50k_list);
+    collect();
+    collect();
+    in_thread(check_list);
+    CHECK(list_intact);
+    uint64_t with = live_objects();
+    global_list = NULL;
+    collect();
+    CHECK(live_objects() + 100000 <= with);
+}
+
+/* A local variable is a root while its frame is live. */
+__attribute__((noinline)) static void local_survives(void)
+{
+    Node *volatile local = mr_new(&node_type);
+    local->value = 77;
+    local->name = mr_str_from("local");
+    collect();
+    collect();
+    CHECK(local->value == 77);
+    CHECK(strcmp(local->name.ptr, "local") == 0);
+    void *start;
+    CHECK(mr_object_type(local, &start) == &node_type);
+}
+
+static void *saved_address;
+__attribute__((noinline)) static void local_then_return(void)
+{
+    Node *volatile local = mr_new(&node_type);
+    local->value = 5;
+    saved_address = (void *)((uintptr_t)local ^ 0x5555); /* hidden from the GC */
+}
+
+static void test_local_variable_is_a_root_until_its_frame_is_gone(void)
+{
+    local_survives();
+    local_then_return();
+    void *p = (void *)((uintptr_t)saved_address ^ 0x5555);
+    CHECK(mr_object_type(p, NULL) == &node_type);
+    p = NULL;
+    collect();
+    p = (void *)((uintptr_t)saved_address ^ 0x5555);
+    if (EXACT_RECLAIM) CHECK(mr_object_type(p, NULL) == NULL); /* reclaimed */
+}
+
+static mr_pin_handle pin_handle;
+static int pinned_value;
+
+static void pin_one(void)
+{
+    Node *n = mr_new(&node_type);
+    n->value = 9;
+    saved_address = (void *)((uintptr_t)n ^ 0x5555);
+    pin_handle = mr_pin(n, "test pin");
+}
+
+static void read_pinned(void)
+{
+    Node *n = mr_pinned(pin_handle);
+    pinned_value = n ? (int)n->value : -1;
+}
+
+static void test_pin_keeps_object_alive_until_unpinned(void)
+{
+    in_thread(pin_one);
+    collect();
+    in_thread(read_pinned);
+    CHECK(pinned_value == 9);
+    mr_unpin(pin_handle);
+    collect();
+    void *obj = (void *)((uintptr_t)saved_address ^ 0x5555);
+    if (EXACT_RECLAIM && mr_object_type(obj, NULL)) explain(obj);
+    if (EXACT_RECLAIM) CHECK(mr_object_type(obj, NULL) == NULL);
+}
+
+/* A 10-million-long chain must be marked without recursion. */
+static size_t chain_length;
+
+static void build_chain(void)
+{
+    Node *head = NULL;
+    for (int i = 0; i < 10000000; i++) {
+        Node *x = mr_new(&node_type);
+        x->next = head;
+        head = x;
+    }
+    global_list = head;
+}
+
+static void count_chain(void)
+{
+    chain_length = 0;
+    for (Node *x = global_list; x; x = x->next) chain_length++;
+}
+
+static void test_ten_million_long_chain_is_marked(void)
+{
+    in_thread(build_chain);
+    collect();
+    in_thread(count_chain);
+    CHECK_EQ_U64(chain_length, 10000000);
+    global_list = NULL;
+    collect();
+    uint64_t left = live_objects();
+    if (left >= 1000) fprintf(stderr, "live after dropping the chain: %" PRIu64 "\n", left);
+    CHECK(left < 10000);
+}
+
+static void test_arrays_are_scanned_element_by_element(void)
+{
+    Node **arr = mr_new_array(&mr_type_pointer, 5000);
+    mr_pin_handle h = mr_pin(arr, "array");
+    arr = NULL;
+    Node **a = mr_pinned(h);
+    for (int i = 0; i < 5000; i++) {
+        a[i] = mr_new(&node_type);
+        a[i]->value = i;
+    }
+    a = NULL;
+    collect();
+    a = mr_pinned(h);
+    for (int i = 0; i < 5000; i++) CHECK(a[i]->value == i);
+    mr_unpin(h);
+}
+
+static void on_gc_count(void *ud, mr_gc_event ev, uint32_t cycle)
+{
+    (void)cycle;
+    if (ev == MR_GC_MARK_DONE) ++*(int *)ud;
+}
+
+static int sampled, freed_samples;
+static void on_alloc_count(void *ud, void *obj, size_t size, const mr_type *t)
+{
+    (void)ud, (void)obj, (void)size, (void)t;
+    sampled++;
+}
+static void on_free_count(void *ud, void *obj, size_t size)
+{
+    (void)ud, (void)obj, (void)size;
+    freed_samples++;
+}
+
+static void test_hooks_see_samples_frees_and_cycles(void)
+{
+    int marks = 0;
+    mr_hooks h = {.ud = &marks, .sample_rate = 1, .on_alloc = on_alloc_count,
+                  .on_free = on_free_count, .on_gc = on_gc_count};
+    mr_set_hooks(&h);
+    make_garbage(1000);
+    CHECK(sampled == 1000);
+    collect();
+    CHECK(marks == 1);
+    if (freed_samples < 990) fprintf(stderr, "freed samples: %d\n", freed_samples);
+    CHECK(freed_samples >= 990);
+    h.sample_rate = 64 * 1024;
+    sampled = 0;
+    mr_set_hooks(&h);
+    make_garbage(100000); /* 3.2 MB at 32 bytes: about 49 samples expected */
+    CHECK(sampled > 15 && sampled < 120);
+    mr_set_hooks(NULL);
+    sampled = 0;
+    make_garbage(1000);
+    CHECK(sampled == 0);
+}
+
+static void test_pacing_collects_automatically(void)
+{
+    mr_memstats s0, s1;
+    mr_read_memstats(&s0);
+    make_garbage(2000000); /* 64 MB of garbage */
+    mr_read_memstats(&s1);
+    CHECK(s1.num_gc > s0.num_gc);
+    CHECK(s1.heap_alloc < 32u << 20);
+    CHECK(s1.next_gc >= 4u << 20);
+    CHECK(s1.mallocs - s0.mallocs >= 2000000);
+    CHECK(s1.pause_total_ns > 0);
+}
+
+static void test_gc_percent_off_disables_automatic_collection(void)
+{
+    int old = mr_set_gc_percent(-1);
+    mr_memstats s0, s1;
+    mr_read_memstats(&s0);
+    make_garbage(1000000);
+    mr_read_memstats(&s1);
+    CHECK(s1.num_gc == s0.num_gc);
+    mr_set_gc_percent(old);
+}
+
+typedef struct root_seen {
+    void *target;
+    int global, stack;
+} root_seen;
+
+static void count_roots(const mr_root *r, void *ud)
+{
+    root_seen *s = ud;
+    if (r->target != s->target) return;
+    if (r->kind == MR_ROOT_GLOBAL && strcmp(r->name, "global_list") == 0) s->global++;
+    if (r->kind == MR_ROOT_STACK && r->function && strstr(r->function, "stack_root_frame")) s->stack++;
+}
+
+__attribute__((noinline)) static void stack_root_frame(root_seen *s)
+{
+    Node *volatile local = mr_new(&node_type);
+    global_list = local;
+    s->target = local;
+    mr_stop_the_world();
+    mr_walk_roots(true, count_roots, s);
+    mr_start_the_world();
+    global_list = NULL;
+}
+
+static void test_walk_roots_names_globals_and_frames(void)
+{
+    root_seen s = {0};
+    stack_root_frame(&s);
+    CHECK(s.global == 1);
+    CHECK(s.stack >= 1);
+}
+
+/*
+ * Each case runs on a fresh thread, so stale copies of pointers that one case
+ * leaves in its frames or registers cannot keep another case's objects alive.
+ */
+#define TEST_IN_THREAD(fn)                                                                         \
+    do {                                                                                           \
+        check_case_failed_ = 0;                                                                    \
+        in_thread(fn);                                                                             \
+        if (check_case_failed_) check_failed_cases_++;                                             \
+        fprintf(stderr, "%s %s\n", check_case_failed_ ? "FAIL" : "ok  ", #fn);                     \
+    } while (0)
+
+int main(void)
+{
+    TEST_IN_THREAD(test_alloc_returns_zeroed_typed_objects);
+    TEST_IN_THREAD(test_strings_are_heap_objects);
+    TEST_IN_THREAD(test_unreachable_objects_are_reclaimed);
+    TEST_IN_THREAD(test_global_keeps_its_list_alive);
+    TEST_IN_THREAD(test_local_variable_is_a_root_until_its_frame_is_gone);
+    TEST_IN_THREAD(test_pin_keeps_object_alive_until_unpinned);
+    TEST_IN_THREAD(test_arrays_are_scanned_element_by_element);
+    TEST_IN_THREAD(test_ten_million_long_chain_is_marked);
+    TEST_IN_THREAD(test_hooks_see_samples_frees_and_cycles);
+    TEST_IN_THREAD(test_pacing_collects_automatically);
+    TEST_IN_THREAD(test_gc_percent_off_disables_automatic_collection);
+    TEST_IN_THREAD(test_walk_roots_names_globals_and_frames);
+    TEST_EXIT();
+}

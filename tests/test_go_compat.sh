@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# tests/test_go_compat.sh -- maproot and go tool pprof agree on the same files.
+# usage: test_go_compat.sh MAPROOT MAKE_PROFILES GO_SRC_DIR WORKDIR
+#
+# 1. Builds tests/go/mapgrow.go with the system Go (no network, no modules,
+#    caches inside WORKDIR) and runs it: it fills a map and writes
+#    runtime/pprof heap profiles before and after.
+# 2. For those and for profiles made by maproot's own writer: for every sample
+#    type, the total and every function's flat and cum in `maproot analyze`
+#    equal `go tool pprof -top`'s (exact units: -unit=B, all nodes).
+# 3. `maproot diff` base total, change and per-function deltas equal
+#    `go tool pprof -diff_base`'s.
+# 4. go tool pprof -raw accepts maproot's profiles and shows the functions
+#    with file:line.
+# Exits 77 (skipped) when Go is not installed.
+set -u
+maproot=$1 make_profiles=$2 src=$3 work=$4
+command -v go >/dev/null || { echo "go not installed: skipped"; exit 77; }
+mkdir -p "$work"
+export GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off GOFLAGS= GOTOOLCHAIN=local
+export PPROF_TMPDIR="$work/pprof-tmp" HOME="$work"
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+go build -o "$work/mapgrow" "$src/mapgrow.go" || { echo "go build failed" >&2; exit 1; }
+(cd "$work" && ./mapgrow go-before.pb.gz go-after.pb.gz) || { echo "mapgrow failed" >&2; exit 1; }
+"$make_profiles" "$work" || exit 1
+
+pprof() { go tool pprof -symbolize=none "$@" 2>/dev/null; }
+
+# compare_top FILE TYPE [-diff_base=BEFORE]: pprof's -top against maproot's JSON.
+compare() {
+    local file=$1 type=$2 base=${3:-}
+    local ours
+    if [ -n "$base" ]; then
+        pprof -top -unit=B -nodefraction=0 -nodecount=1000000 -sample_index="$type" \
+            -diff_base="$base" "$file" >"$work/pprof.txt"
+        ours=$("$maproot" diff --format json --top 0 -i "$type" "$base" "$file")
+    else
+        pprof -top -unit=B -nodefraction=0 -nodecount=1000000 -sample_index="$type" \
+            "$file" >"$work/pprof.txt"
+        ours=$("$maproot" analyze --format json --top 0 -i "$type" "$file")
+    fi
+    [ -s "$work/pprof.txt" ] || { fail "go tool pprof rejected $file ($type)"; return; }
+    python3 - "$work/pprof.txt" "$ours" "$file $type ${base:+diff}" <<'PY' || fail "$file $type ${base:+diff_base=$base}"
+import json, re, sys
+text = open(sys.argv[1]).read()
+ours = json.loads(sys.argv[2])
+what = sys.argv[3]
+num = lambda s: int(re.sub(r"[^0-9-]", "", s) or 0)
+m = re.search(r"Showing nodes accounting for (-?\d+)B?, .* of (-?\d+)B? total", text)
+assert m, "no totals line in pprof output"
+shown, total = int(m.group(1)), int(m.group(2))
+rows = {}
+for line in text.splitlines():
+    f = line.split(None, 5)
+    if len(f) == 6 and f[1].endswith("%") and f[2].endswith("%") and f[4].endswith("%"):
+        name = f[5].replace(" (inline)", "")
+        fl, cu = rows.get(name, (0, 0))
+        rows[name] = (fl + num(f[0]), max(cu, num(f[3])))
+bad = []
+if "base_total" in ours:
+    if ours["base_total"] != total: bad.append(f"base total {ours['base_total']} != {total}")
+    if ours["delta"] != shown: bad.append(f"delta {ours['delta']} != {shown}")
+    mine = {s["function"]: (s["flat_delta"], s["cum_delta"]) for s in ours["sites"]}
+else:
+    if ours["total"] != total: bad.append(f"total {ours['total']} != {total}")
+    if sum(s["flat"] for s in ours["top"]) != shown: bad.append("flat sum != pprof's")
+    mine = {s["function"]: (s["flat"], s["cum"]) for s in ours["top"]}
+for name, (fl, cu) in rows.items():
+    if (fl, cu) == (0, 0) and name not in mine: continue
+    if mine.get(name, (0, 0))[0] != fl: bad.append(f"{name}: flat {mine.get(name)} != pprof ({fl}, {cu})")
+    elif "base_total" not in ours and mine.get(name, (0, 0))[1] != cu: bad.append(f"{name}: cum {mine.get(name)} != pprof ({fl}, {cu})")
+for name, (fl, cu) in mine.items():
+    if (fl or cu) and name not in rows and "base_total" not in ours: bad.append(f"{name} missing in pprof")
+if not rows: bad.append("no rows parsed")
+if bad:
+    print(what + ": " + "; ".join(bad[:8]), file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+types="alloc_objects alloc_space inuse_objects inuse_space"
+for f in go-before.pb.gz go-after.pb.gz heap.pb.gz heap-after.pb.gz heap.pb; do
+    for t in $types; do compare "$work/$f" "$t"; done
+done
+for t in $types; do
+    compare "$work/go-after.pb.gz" "$t" "$work/go-before.pb.gz"
+    compare "$work/heap-after.pb.gz" "$t" "$work/heap.pb.gz"
+done
+
+# The Go profile shows Go's own function names and files in maproot's report.
+"$maproot" analyze "$work/go-after.pb.gz" | grep -Eq "main.addSessions" || fail "analyze shows main.addSessions"
+"$maproot" analyze "$work/go-after.pb.gz" | grep -q "Go runtime/pprof" || fail "analyze names the Go producer"
+
+# Our writer's profile: go tool pprof -raw accepts it and shows names with file:line.
+pprof -raw "$work/heap.pb.gz" >"$work/raw.txt" || fail "pprof -raw rejected heap.pb.gz"
+grep -Eq "cache_put examples/sessiond.c:75" "$work/raw.txt" || fail "pprof -raw shows cache_put with file:line"
+grep -Eq "mr_map_assign src/rt/map.c:320" "$work/raw.txt" || fail "pprof -raw shows mr_map_assign with file:line"
+grep -q "0123456789abcdef" "$work/raw.txt" || fail "pprof -raw shows the build ID"
+# -raw's sample values sum to maproot's totals, type by type
+ours=$("$maproot" analyze --format json "$work/heap.pb.gz" | python3 -c 'import json,sys; print(" ".join(str(t["total"]) for t in json.load(sys.stdin)["sample_types"]))')
+theirs=$(awk '/^Samples:/{s=1;next} /^Locations/{s=0} s && $NF ~ /^[0-9 ]*$/ && /:/ {split($0,a,":"); n=split(a[1],v," "); for(i=1;i<=n;i++) t[i]+=v[i]} END{print t[1], t[2], t[3], t[4]}' "$work/raw.txt")
+[ "$ours" = "$theirs" ] || fail "pprof -raw totals ($theirs) != maproot's ($ours)"
+
+[ $fails -eq 0 ] && echo "test_go_compat: all passed"
+exit $((fails > 0))

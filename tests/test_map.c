@@ -1,0 +1,791 @@
+/*
+ * tests/test_map.c -- Go-style maps: every operation, key kind, growth,
+ * iteration and the misuse checks.
+ *
+ * Map internals are observed through the walk API (mr_map_get_info,
+ * mr_map_walk) and, where a test must place keys in chosen buckets, through
+ * the identity-hash test hook of src/rt/internal.h.
+ */
+#include "check.h"
+#include "maproot/rt.h"
+#include "rt/internal.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct Obj {
+    int64_t id;
+    struct Obj *link;
+} Obj;
+MR_TYPE(obj_type, Obj, MR_FIELD(Obj, link));
+
+typedef struct Key12 {
+    uint32_t a, b, c;
+} Key12;
+MR_TYPE_NOPTR(key12_type, Key12);
+
+/* 200 bytes: stored indirectly in buckets. */
+typedef struct Big {
+    int64_t words[25];
+} Big;
+MR_TYPE_NOPTR(big_type, Big);
+
+/* A big value with a pointer in it. */
+typedef struct BigVal {
+    Obj *obj;
+    int64_t fill[24];
+} BigVal;
+MR_TYPE(bigval_type, BigVal, MR_FIELD(BigVal, obj));
+
+static mr_map_type int_int = {"map[int64]int64", MR_KEY_INT64, NULL, &mr_type_int64, NULL};
+static mr_map_type int_ptr = {"map[int64]*Obj", MR_KEY_INT64, NULL, &mr_type_pointer, NULL};
+static mr_map_type ptr_int = {"map[*Obj]int64", MR_KEY_PTR, &obj_type, &mr_type_int64, NULL};
+static mr_map_type str_int = {"map[string]int64", MR_KEY_STRING, NULL, &mr_type_int64, NULL};
+static mr_map_type k12_int = {"map[Key12]int64", MR_KEY_BYTES, &key12_type, &mr_type_int64, NULL};
+static mr_map_type big_big = {"map[Big]BigVal", MR_KEY_BYTES, &big_type, &bigval_type, NULL};
+static mr_map_type int_set = {"map[int64]struct{}", MR_KEY_INT64, NULL, NULL, NULL};
+
+static mr_map_info info_of(const mr_map *m)
+{
+    mr_map_info in;
+    mr_map_get_info(m, &in);
+    return in;
+}
+
+static void test_int_keys_assign_lookup_overwrite_delete(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    CHECK_EQ_U64(mr_map_len(m), 0);
+    CHECK(mr_map_lookup_int(m, 1) == NULL);
+    for (int64_t k = -500; k < 500; k++) *(int64_t *)mr_map_assign_int(m, k) = k * 3;
+    CHECK_EQ_U64(mr_map_len(m), 1000);
+    for (int64_t k = -500; k < 500; k++) {
+        int64_t *v = mr_map_lookup_int(m, k);
+        CHECK(v != NULL);
+        CHECK(*v == k * 3);
+    }
+    CHECK(mr_map_lookup_int(m, 500) == NULL);
+    int64_t k = 7, v = 99, out = 0;
+    mr_map_set(m, &k, &v); /* overwrite */
+    CHECK_EQ_U64(mr_map_len(m), 1000);
+    CHECK(mr_map_get(m, &k, &out));
+    CHECK(out == 99);
+    CHECK(mr_map_get(m, &k, NULL));
+    for (int64_t d = -500; d < 500; d += 2) mr_map_delete_int(m, d);
+    CHECK_EQ_U64(mr_map_len(m), 500);
+    for (int64_t d = -500; d < 500; d++) CHECK((mr_map_lookup_int(m, d) != NULL) == ((d & 1) != 0));
+    mr_map_delete_int(m, 123456); /* absent: no-op */
+    CHECK_EQ_U64(mr_map_len(m), 500);
+    /* a deleted key comes back with a zeroed value */
+    CHECK(*(int64_t *)mr_map_assign_int(m, -500) == 0);
+    CHECK(mr_map_type_of(m) == &int_int);
+}
+
+static void test_pointer_keys_compare_by_address(void)
+{
+    mr_map *m = mr_map_new(&ptr_int, 0);
+    Obj *objs[64];
+    for (int i = 0; i < 64; i++) {
+        objs[i] = mr_new(&obj_type);
+        objs[i]->id = i;
+        *(int64_t *)mr_map_assign(m, &objs[i]) = i;
+    }
+    Obj *other = mr_new(&obj_type);
+    other->id = 5; /* same contents as objs[5], different address */
+    CHECK(mr_map_lookup(m, &other) == NULL);
+    for (int i = 0; i < 64; i++) CHECK(*(int64_t *)mr_map_lookup(m, &objs[i]) == i);
+    CHECK_EQ_U64(mr_map_len(m), 64);
+}
+
+static void test_string_keys_compare_by_content_and_update_key(void)
+{
+    mr_map *m = mr_map_new(&str_int, 0);
+    for (int i = 0; i < 2000; i++) {
+        mr_str k = mr_str_printf("key-%d", i);
+        *(int64_t *)mr_map_assign_str(m, k) = i;
+    }
+    CHECK_EQ_U64(mr_map_len(m), 2000);
+    for (int i = 0; i < 2000; i++) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "key-%d", i);
+        mr_str probe = {buf, (size_t)n}; /* not a heap string: compared by bytes */
+        int64_t *v = mr_map_lookup_str(m, probe);
+        CHECK(v != NULL);
+        CHECK(*v == i);
+    }
+    mr_str empty = {NULL, 0};
+    CHECK(mr_map_lookup_str(m, empty) == NULL);
+    *(int64_t *)mr_map_assign_str(m, empty) = -1;
+    CHECK(*(int64_t *)mr_map_lookup_str(m, mr_str_from("")) == -1);
+    /* "key-" prefix collisions of different lengths stay distinct */
+    CHECK(mr_map_lookup_str(m, mr_str_from("key-1")) != NULL);
+    CHECK(mr_map_lookup_str(m, mr_str_from("key-1\0")) != NULL);
+    CHECK(mr_map_lookup_str(m, mr_str_new("key-1\0", 6)) == NULL);
+
+    /* Overwriting stores the new key string (Go updates string keys). */
+    mr_str fresh = mr_str_new("key-7", 5);
+    *(int64_t *)mr_map_assign_str(m, fresh) = 77;
+    mr_map_iter it;
+    bool seen = false;
+    mr_map_iter_init(&it, m);
+    while (mr_map_iter_next(&it)) {
+        const mr_str *k = it.key;
+        if (k->len == 5 && memcmp(k->ptr, "key-7", 5) == 0) {
+            CHECK(k->ptr == fresh.ptr);
+            CHECK(*(int64_t *)it.value == 77);
+            seen = true;
+        }
+    }
+    CHECK(seen);
+    mr_map_delete_str(m, mr_str_from("key-7"));
+    CHECK(mr_map_lookup_str(m, fresh) == NULL);
+    CHECK_EQ_U64(mr_map_len(m), 2000);
+}
+
+static void test_byte_keys_use_memcmp(void)
+{
+    mr_map *m = mr_map_new(&k12_int, 0);
+    for (uint32_t i = 0; i < 3000; i++) {
+        Key12 k = {i, i * 7u, ~i};
+        *(int64_t *)mr_map_assign(m, &k) = i;
+    }
+    CHECK_EQ_U64(mr_map_len(m), 3000);
+    for (uint32_t i = 0; i < 3000; i++) {
+        Key12 k = {i, i * 7u, ~i};
+        int64_t out;
+        CHECK(mr_map_get(m, &k, &out));
+        CHECK(out == i);
+        Key12 miss = {i, i * 7u, i};
+        CHECK(mr_map_lookup(m, &miss) == NULL);
+    }
+    mr_map_info in = info_of(m);
+    CHECK(!in.key_indirect && !in.value_indirect);
+    CHECK_EQ_U64(in.key_size, 16); /* 12 rounded up to a word */
+}
+
+static void test_big_keys_and_values_are_indirect(void)
+{
+    mr_map *m = mr_map_new(&big_big, 0);
+    mr_map_info in = info_of(m);
+    CHECK(in.key_indirect && in.value_indirect);
+    CHECK_EQ_U64(in.key_size, 8);
+    CHECK_EQ_U64(in.value_size, 8);
+    CHECK_EQ_U64(in.bucket_size, 8 + 8 * 8 + 8 * 8 + 8);
+    for (int i = 0; i < 500; i++) {
+        Big k = {{0}};
+        k.words[0] = i;
+        k.words[24] = -i;
+        BigVal *v = mr_map_assign(m, &k);
+        CHECK(v->obj == NULL && v->fill[23] == 0);
+        void *start;
+        CHECK(mr_object_type(v, &start) == &bigval_type && start == v);
+        v->obj = mr_new(&obj_type);
+        v->obj->id = i;
+        v->fill[23] = i;
+    }
+    mr_gc();
+    for (int i = 0; i < 500; i++) {
+        Big k = {{0}};
+        k.words[0] = i;
+        k.words[24] = -i;
+        BigVal *v = mr_map_lookup(m, &k);
+        CHECK(v != NULL);
+        CHECK(v->obj->id == i && v->fill[23] == i);
+        k.words[12] = 1;
+        CHECK(mr_map_lookup(m, &k) == NULL);
+    }
+    /* keys seen through the walk are the key bytes, not the indirection */
+    size_t slots = 0;
+    bool ok = true;
+    mr_map_iter it;
+    mr_map_iter_init(&it, m);
+    while (mr_map_iter_next(&it)) {
+        const Big *k = it.key;
+        const BigVal *v = it.value;
+        if (k->words[0] != v->fill[23] || k->words[24] != -k->words[0]) ok = false;
+        slots++;
+    }
+    CHECK(ok);
+    CHECK_EQ_U64(slots, 500);
+}
+
+static void test_value_less_map_is_a_set(void)
+{
+    mr_map *m = mr_map_new(&int_set, 0);
+    for (int64_t i = 0; i < 100; i++) mr_map_assign_int(m, i * i);
+    CHECK_EQ_U64(mr_map_len(m), 100);
+    CHECK(mr_map_lookup_int(m, 81) != NULL);
+    CHECK(mr_map_lookup_int(m, 82) == NULL);
+    CHECK(mr_map_get(m, &(int64_t){81}, NULL));
+}
+
+static void test_hint_presizes_the_table(void)
+{
+    mr_map *m = mr_map_new(&int_int, 1000);
+    uint8_t B = info_of(m).B;
+    CHECK(B == 8); /* 6.5 * 2^7 = 832 < 1000 <= 6.5 * 2^8 */
+    CHECK(info_of(m).buckets != NULL);
+    for (int64_t i = 0; i < 1000; i++) mr_map_assign_int(m, i);
+    CHECK_EQ_U64(info_of(m).B, B);
+    CHECK(info_of(m).oldbuckets == NULL);
+    mr_map *small = mr_map_new(&int_int, 8);
+    CHECK_EQ_U64(info_of(small).B, 0);
+    CHECK(mr_map_new(&int_int, SIZE_MAX) != NULL); /* absurd hints are ignored */
+}
+
+static void count_slot(const mr_map_slot *s, void *ud)
+{
+    (void)s;
+    (*(size_t *)ud)++;
+}
+
+static void test_growth_doubles_incrementally_and_completes(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    int64_t n = 0;
+    bool saw_old = false;
+    uint8_t lastB = 0;
+    int doublings = 0;
+    while (n < 20000) {
+        *(int64_t *)mr_map_assign_int(m, n) = n;
+        n++;
+        mr_map_info in = info_of(m);
+        if (in.B != lastB) {
+            CHECK_EQ_U64(in.B, lastB + 1);
+            lastB = in.B;
+            doublings++;
+            if (in.B >= 3) {
+                /* right after the doubling started: old array alive */
+                CHECK(in.oldbuckets != NULL);
+                CHECK(in.nevacuate < ((uint64_t)1 << (in.B - 1)));
+                saw_old = true;
+                /* everything is still found mid-growth */
+                for (int64_t k = 0; k < n; k++) CHECK(*(int64_t *)mr_map_lookup_int(m, k) == k);
+                size_t walked = 0;
+                mr_map_walk(m, NULL, count_slot, &walked);
+                CHECK_EQ_U64(walked, n);
+            }
+        }
+    }
+    CHECK(saw_old);
+    CHECK(doublings >= 11);
+    /* growth finishes: keep writing (deletes of absent keys evacuate too) */
+    for (int64_t k = 0; k < 20000 && info_of(m).oldbuckets; k++) mr_map_delete_int(m, -k - 1);
+    CHECK(info_of(m).oldbuckets == NULL);
+    for (int64_t k = 0; k < n; k++) CHECK(*(int64_t *)mr_map_lookup_int(m, k) == k);
+    CHECK(20000 <= 6.5 * (1 << info_of(m).B));
+}
+
+typedef struct walk_counts {
+    size_t buckets, overflow, old, slots;
+} walk_counts;
+
+static void count_bucket(void *b, bool old, uint64_t index, uint32_t overflow, void *ud)
+{
+    (void)b;
+    (void)index;
+    walk_counts *c = ud;
+    c->buckets++;
+    if (overflow) c->overflow++;
+    if (old) c->old++;
+}
+
+static void count_slot2(const mr_map_slot *s, void *ud)
+{
+    walk_counts *c = ud;
+    CHECK(s->tophash >= 5 && s->slot < 8);
+    CHECK(s->key != NULL);
+    c->slots++;
+}
+
+/* Keys k with the identity hash land in bucket k & (2^B - 1). */
+static int64_t key_in_bucket(int64_t bucket, int64_t nth, uint8_t B)
+{
+    return bucket + (nth << B);
+}
+
+static void test_same_size_growth_when_overflow_piles_up(void)
+{
+    mr_map *m = mr_map_new(&int_int, 50); /* B = 3: 8 buckets, room for 52 */
+    mr__map_test_identity_hash(m);
+    CHECK_EQ_U64(info_of(m).B, 3);
+    /* Fill each bucket past 8 slots (one overflow bucket each), then empty
+     * it again: count stays small, overflow buckets stay allocated. The
+     * limit (2^3 overflow buckets) is checked before each new key, so the
+     * 8th overflow bucket is made without growing. */
+    for (int64_t b = 0; b < 8; b++) {
+        for (int64_t j = 0; j < 9; j++)
+            *(int64_t *)mr_map_assign_int(m, key_in_bucket(b, j, 3)) = j;
+        CHECK(info_of(m).oldbuckets == NULL);
+        for (int64_t j = 0; j < 9; j++) mr_map_delete_int(m, key_in_bucket(b, j, 3));
+    }
+    mr_map_info in = info_of(m);
+    CHECK_EQ_U64(in.count, 0);
+    CHECK_EQ_U64(in.B, 3);
+    CHECK_EQ_U64(in.noverflow, 8);
+    CHECK(in.oldbuckets == NULL);
+    walk_counts c = {0};
+    mr_map_walk(m, count_bucket, NULL, &c);
+    CHECK_EQ_U64(c.overflow, 8);
+    /* the next insertion of a new key starts a same-size growth */
+    *(int64_t *)mr_map_assign_int(m, 1000) = 1000;
+    in = info_of(m);
+    CHECK_EQ_U64(in.B, 3);
+    CHECK(in.oldbuckets != NULL);
+    CHECK_EQ_U64(in.noverflow, 0);
+    for (int64_t k = 0; k < 8; k++) *(int64_t *)mr_map_assign_int(m, k) = k;
+    in = info_of(m);
+    CHECK(in.oldbuckets == NULL); /* 8 old buckets: done after a few writes */
+    CHECK_EQ_U64(in.B, 3);
+    c = (walk_counts){0};
+    mr_map_walk(m, count_bucket, count_slot2, &c);
+    CHECK_EQ_U64(c.overflow, 0); /* compacted */
+    CHECK_EQ_U64(c.slots, 9);
+    CHECK(*(int64_t *)mr_map_lookup_int(m, 1000) == 1000);
+}
+
+static void test_delete_keeps_chains_terminated_with_empty_rest(void)
+{
+    mr_map *m = mr_map_new(&int_int, 50);
+    mr__map_test_identity_hash(m);
+    /* 20 keys in bucket 0: the bucket plus two overflow buckets */
+    for (int64_t j = 0; j < 20; j++) *(int64_t *)mr_map_assign_int(m, key_in_bucket(0, j, 3)) = j;
+    uint8_t *b0 = info_of(m).buckets;
+    size_t bs = info_of(m).bucket_size;
+    uint8_t *o1, *o2;
+    memcpy(&o1, b0 + bs - 8, 8);
+    memcpy(&o2, o1 + bs - 8, 8);
+    CHECK(o1 && o2);
+    CHECK(o2[3] >= 5 && o2[4] == 0 && o2[7] == 0); /* fresh slots are EMPTY_REST */
+    /* deleting a middle entry leaves EMPTY_ONE */
+    mr_map_delete_int(m, key_in_bucket(0, 5, 3));
+    CHECK(b0[5] == 1);
+    /* deleting the last entries turns the tail into EMPTY_REST, back over
+     * the EMPTY_ONE run, across bucket boundaries */
+    for (int64_t j = 19; j >= 6; j--) mr_map_delete_int(m, key_in_bucket(0, j, 3));
+    CHECK(o1[0] == 0 && o2[0] == 0);
+    CHECK(b0[5] == 0 && b0[4] != 0);
+    for (int64_t j = 0; j < 5; j++)
+        CHECK(*(int64_t *)mr_map_lookup_int(m, key_in_bucket(0, j, 3)) == j);
+    CHECK(mr_map_lookup_int(m, key_in_bucket(0, 7, 3)) == NULL);
+    /* the freed slots are reused, no new overflow bucket */
+    uint16_t nov = info_of(m).noverflow;
+    for (int64_t j = 100; j < 115; j++)
+        *(int64_t *)mr_map_assign_int(m, key_in_bucket(0, j, 3)) = j;
+    CHECK_EQ_U64(info_of(m).noverflow, nov);
+    CHECK_EQ_U64(mr_map_len(m), 20);
+}
+
+static void test_delete_never_shrinks(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    for (int64_t i = 0; i < 100000; i++) mr_map_assign_int(m, i);
+    for (int64_t i = 0; info_of(m).oldbuckets; i++) mr_map_delete_int(m, -1 - i);
+    mr_map_info before = info_of(m);
+    for (int64_t i = 0; i < 100000; i++) mr_map_delete_int(m, i);
+    mr_map_info after = info_of(m);
+    CHECK_EQ_U64(after.count, 0);
+    CHECK_EQ_U64(mr_map_len(m), 0);
+    CHECK_EQ_U64(after.B, before.B);
+    CHECK(after.B >= 14);
+    CHECK(after.buckets == before.buckets);
+    walk_counts c = {0};
+    mr_map_walk(m, count_bucket, count_slot2, &c);
+    CHECK_EQ_U64(c.slots, 0);
+    CHECK_EQ_U64(c.buckets - c.overflow, (size_t)1 << after.B);
+    /* a new seed once empty (Go's rule) */
+    CHECK(after.hash0 != before.hash0);
+}
+
+static void test_clear_keeps_the_array_and_empties_the_map(void)
+{
+    mr_map *m = mr_map_new(&int_ptr, 0);
+    for (int64_t i = 0; i < 5000; i++) {
+        Obj *o = mr_new(&obj_type);
+        o->id = i;
+        *(Obj **)mr_map_assign_int(m, i) = o;
+    }
+    mr_map_info before = info_of(m);
+    mr_map_clear(m);
+    mr_map_info after = info_of(m);
+    CHECK_EQ_U64(mr_map_len(m), 0);
+    CHECK_EQ_U64(after.B, before.B);
+    CHECK(after.buckets == before.buckets);
+    CHECK(after.oldbuckets == NULL);
+    CHECK_EQ_U64(after.noverflow, 0);
+    for (int64_t i = 0; i < 5000; i++) CHECK(mr_map_lookup_int(m, i) == NULL);
+    walk_counts c = {0};
+    mr_map_walk(m, count_bucket, count_slot2, &c);
+    CHECK_EQ_U64(c.slots, 0);
+    CHECK_EQ_U64(c.overflow, 0);
+    for (int64_t i = 0; i < 100; i++) CHECK(*(Obj **)mr_map_assign_int(m, i) == NULL);
+    CHECK_EQ_U64(mr_map_len(m), 100);
+    mr_map_clear(NULL);
+}
+
+static void test_clear_during_iteration_returns_no_cleared_entry(void)
+{
+    for (int round = 0; round < 20; round++) {
+        mr_map *m = mr_map_new(&int_int, 0);
+        /* stop mid-growth so the iterator meets old and overflow buckets */
+        int64_t n = 0;
+        for (;;) {
+            *(int64_t *)mr_map_assign_int(m, n) = n;
+            n++;
+            if (n > 3000 && info_of(m).oldbuckets) break;
+        }
+        mr_map_iter it;
+        mr_map_iter_init(&it, m);
+        int before = 0;
+        while (before < round * 10 && mr_map_iter_next(&it)) before++;
+        mr_map_clear(m);
+        int after = 0;
+        while (mr_map_iter_next(&it)) after++;
+        CHECK_EQ_U64(after, 0);
+    }
+}
+
+/* Iterates m, counting each int key's sightings in seen[key] (keys < n). */
+static bool iterate_counting(mr_map *m, uint8_t *seen, int64_t n)
+{
+    mr_map_iter it;
+    mr_map_iter_init(&it, m);
+    while (mr_map_iter_next(&it)) {
+        int64_t k = *(const int64_t *)it.key;
+        if (k < 0 || k >= n) return false;
+        if (*(int64_t *)it.value != k) return false;
+        seen[k]++;
+    }
+    return true;
+}
+
+static void test_iterator_sees_each_entry_once(void)
+{
+    enum { N = 30000 };
+    static uint8_t seen[N];
+    mr_map *m = mr_map_new(&int_int, 0);
+    for (int64_t i = 0; i < N; i++) *(int64_t *)mr_map_assign_int(m, i) = i;
+    memset(seen, 0, sizeof seen);
+    CHECK(iterate_counting(m, seen, N));
+    for (int64_t i = 0; i < N; i++) CHECK_EQ_U64(seen[i], 1);
+
+    mr_map *e = mr_map_new(&int_int, 0);
+    mr_map_iter it;
+    mr_map_iter_init(&it, e);
+    CHECK(!mr_map_iter_next(&it));
+    CHECK(!mr_map_iter_next(&it)); /* stays finished */
+    mr_map_iter_done(&it);         /* done after the end: harmless */
+    mr_map_iter_done(&it);
+    mr_map_iter_init(&it, NULL);
+    CHECK(!mr_map_iter_next(&it));
+}
+
+static void test_iterator_survives_growth_during_iteration(void)
+{
+    enum { N = 2000, EXTRA = 200000 };
+    static uint8_t seen[EXTRA];
+    for (int round = 0; round < 10; round++) {
+        mr_map *m = mr_map_new(&int_int, 0);
+        for (int64_t i = 0; i < N; i++) *(int64_t *)mr_map_assign_int(m, i) = i;
+        memset(seen, 0, sizeof seen);
+        uint8_t B0 = info_of(m).B;
+        mr_map_iter it;
+        mr_map_iter_init(&it, m);
+        int64_t next_new = N;
+        int steps = 0;
+        while (mr_map_iter_next(&it)) {
+            int64_t k = *(const int64_t *)it.key;
+            CHECK(k >= 0 && k < EXTRA);
+            CHECK(*(int64_t *)it.value == k);
+            seen[k]++;
+            /* insert 20 new keys per step: several doublings happen */
+            for (int j = 0; j < 20 && next_new < EXTRA; j++, next_new++)
+                *(int64_t *)mr_map_assign_int(m, next_new) = next_new;
+            /* and update some old ones: the iterator must see new values */
+            if (steps++ % 7 == 0) {
+                int64_t u = (k * 31 + 5) % N;
+                *(int64_t *)mr_map_assign_int(m, u) = u;
+            }
+        }
+        CHECK(info_of(m).B >= B0 + 3);
+        for (int64_t i = 0; i < N; i++) CHECK_EQ_U64(seen[i], 1); /* present throughout */
+        for (int64_t i = N; i < EXTRA; i++) CHECK(seen[i] <= 1);  /* added: at most once */
+    }
+}
+
+static void test_iterator_started_mid_growth_with_deletes(void)
+{
+    enum { N = 12000 };
+    static uint8_t seen[N];
+    for (int round = 0; round < 20; round++) {
+        mr_map *m = mr_map_new(&int_int, 0);
+        int64_t n = 0;
+        while (n < N) {
+            *(int64_t *)mr_map_assign_int(m, n) = n;
+            n++;
+            if (n > 1000 + round * 100 && info_of(m).oldbuckets) break;
+        }
+        CHECK(info_of(m).oldbuckets != NULL);
+        memset(seen, 0, sizeof seen);
+        mr_map_iter it;
+        mr_map_iter_init(&it, m);
+        int64_t del = 0;
+        bool deleted[N] = {false};
+        while (mr_map_iter_next(&it)) {
+            int64_t k = *(const int64_t *)it.key;
+            CHECK(k >= 0 && k < n);
+            CHECK(!deleted[k]);
+            seen[k]++;
+            /* delete from the top, insert beyond n: growth continues */
+            if (del < n / 4) {
+                deleted[n - 1 - del] = true;
+                mr_map_delete_int(m, n - 1 - del);
+                del++;
+            }
+        }
+        for (int64_t i = 0; i < n - del; i++) CHECK_EQ_U64(seen[i], 1);
+        for (int64_t i = n - del; i < n; i++) CHECK(seen[i] <= 1);
+    }
+}
+
+static void test_iteration_order_is_randomized(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    for (int64_t i = 0; i < 100; i++) mr_map_assign_int(m, i);
+    int64_t first[8];
+    for (int r = 0; r < 8; r++) {
+        mr_map_iter it;
+        mr_map_iter_init(&it, m);
+        CHECK(mr_map_iter_next(&it));
+        first[r] = *(const int64_t *)it.key;
+        mr_map_iter_done(&it);
+    }
+    bool differ = false;
+    for (int r = 1; r < 8; r++) differ |= first[r] != first[0];
+    CHECK(differ);
+    /* two maps with the same keys have different seeds, so different layouts */
+    mr_map *m2 = mr_map_new(&int_int, 0);
+    CHECK(info_of(m).hash0 != info_of(m2).hash0);
+}
+
+static void test_walk_counts_equal_len(void)
+{
+    mr_map *m = mr_map_new(&str_int, 0);
+    for (int i = 0; i < 7777; i++) {
+        *(int64_t *)mr_map_assign_str(m, mr_str_printf("w%d", i)) = i;
+        if (i % 1000 == 0 || info_of(m).oldbuckets) {
+            walk_counts c = {0};
+            mr_map_walk(m, count_bucket, count_slot2, &c);
+            CHECK_EQ_U64(c.slots, mr_map_len(m));
+            mr_map_info in = info_of(m);
+            CHECK(c.buckets >= ((size_t)1 << in.B));
+            CHECK((c.old != 0) == (in.oldbuckets != NULL));
+        }
+    }
+    mr_map_walk(NULL, count_bucket, count_slot2, NULL);
+    mr_map_walk(m, NULL, NULL, NULL);
+}
+
+static void test_nil_map_reads_are_empty(void)
+{
+    int64_t k = 1;
+    CHECK(mr_map_lookup(NULL, &k) == NULL);
+    CHECK(!mr_map_get(NULL, &k, NULL));
+    mr_map_delete(NULL, &k);
+    CHECK_EQ_U64(mr_map_len(NULL), 0);
+    CHECK(mr_map_type_of(NULL) == NULL);
+    mr_map_info in = info_of(NULL);
+    CHECK(in.type == NULL && in.count == 0);
+}
+
+static void test_render_key(void)
+{
+    char buf[256];
+    int64_t i = -42;
+    CHECK_EQ_U64(mr_map_render_key(&int_int, &i, buf, sizeof buf), 3);
+    CHECK_STR_EQ(buf, "-42");
+    mr_str s = mr_str_from("a\"b\\c\n\x01");
+    mr_map_render_key(&str_int, &s, buf, sizeof buf);
+    CHECK_STR_EQ(buf, "\"a\\\"b\\\\c\\n\\x01\"");
+    char longs[100];
+    memset(longs, 'x', sizeof longs);
+    mr_str l = {longs, sizeof longs};
+    size_t need = mr_map_render_key(&str_int, &l, buf, sizeof buf);
+    CHECK_EQ_U64(need, 1 + 64 + 1 + 3);
+    CHECK(buf[0] == '"' && buf[65] == '"' && strcmp(buf + 66, "...") == 0);
+    /* truncation follows snprintf */
+    char small[5];
+    CHECK_EQ_U64(mr_map_render_key(&str_int, &l, small, sizeof small), need);
+    CHECK_STR_EQ(small, "\"xxx");
+    void *p = (void *)(uintptr_t)0xdeadbeef0;
+    mr_map_render_key(&ptr_int, &p, buf, sizeof buf);
+    CHECK_STR_EQ(buf, "0xdeadbeef0");
+    Key12 k = {0x04030201, 0, 0xffffffff};
+    mr_map_render_key(&k12_int, &k, buf, sizeof buf);
+    CHECK_STR_EQ(buf, "0x0102030400000000ffffffff");
+}
+
+static void test_maps_created_counts(void)
+{
+    uint64_t before = atomic_load(&mr__maps_created);
+    mr_map_new(&int_int, 0);
+    mr_map_new(&str_int, 0);
+    CHECK_EQ_U64(atomic_load(&mr__maps_created), before + 2);
+}
+
+static void test_bucket_type_describes_every_pointer(void)
+{
+    mr_map *m = mr_map_new(&str_int, 0);
+    mr_map_assign_str(m, mr_str_from("x"));
+    mr_map_info in = info_of(m);
+    void *start;
+    const mr_type *t = mr_object_type(in.buckets, &start);
+    CHECK(t != NULL && t->kind == MR_KIND_BUCKET);
+    CHECK_STR_EQ(t->name, "map.bucket[string]int64");
+    CHECK_EQ_U64(t->size, in.bucket_size);
+    CHECK_EQ_U64(t->nptrs, 9); /* 8 string pointers + overflow */
+    CHECK_EQ_U64(t->ptr_offsets[0], 8);
+    CHECK_EQ_U64(t->ptr_offsets[1], 24);
+    CHECK_EQ_U64(t->ptr_offsets[8], in.bucket_size - 8);
+    mr_map *p = mr_map_new(&int_ptr, 0);
+    mr_map_assign_int(p, 1);
+    const mr_type *pt = mr_object_type(info_of(p).buckets, NULL);
+    CHECK_EQ_U64(pt->nptrs, 9);
+    CHECK_EQ_U64(pt->ptr_offsets[0], 8 + 64);
+    CHECK(mr_object_type(m, NULL)->kind == MR_KIND_MAP_HEADER);
+}
+
+/* Concurrent readers of one map (lookups and iterations, as Go allows)
+ * while collections run: no false "concurrent write" alarm, no lost entry,
+ * and race-free under ThreadSanitizer. */
+enum { SHARED_KEYS = 20000, READERS = 4 };
+
+static void *reader(void *arg)
+{
+    mr_map *m = arg;
+    long bad = 0;
+    for (int round = 0; round < 20; round++) {
+        for (int64_t k = 0; k < SHARED_KEYS; k += 7) {
+            Obj **v = mr_map_lookup_int(m, k);
+            if (!v || (*v)->id != k) bad++;
+        }
+        size_t n = 0;
+        mr_map_iter it;
+        mr_map_iter_init(&it, m);
+        while (mr_map_iter_next(&it)) {
+            if ((*(Obj **)it.value)->id != *(const int64_t *)it.key) bad++;
+            n++;
+        }
+        if (n != SHARED_KEYS) bad++;
+        (void)mr_object_type(mr_new(&obj_type), NULL); /* garbage: drives GCs */
+    }
+    return (void *)bad;
+}
+
+static void test_concurrent_readers_share_a_map(void)
+{
+    mr_map *m = mr_map_new(&int_ptr, 0);
+    for (int64_t k = 0; k < SHARED_KEYS; k++) {
+        Obj *o = mr_new(&obj_type);
+        o->id = k;
+        *(Obj **)mr_map_assign_int(m, k) = o;
+    }
+    pthread_t th[READERS];
+    for (int i = 0; i < READERS; i++) CHECK(pthread_create(&th[i], NULL, reader, m) == 0);
+    for (int g = 0; g < 5; g++) mr_gc();
+    long bad = 0;
+    for (int i = 0; i < READERS; i++) {
+        void *r;
+        mr_blocking_enter();
+        pthread_join(th[i], &r);
+        mr_blocking_exit();
+        bad += (long)r;
+    }
+    CHECK_EQ_U64(bad, 0);
+    CHECK_EQ_U64(mr_map_len(m), SHARED_KEYS);
+}
+
+/* Runs fn in a child process; returns true if it died with `message` on stderr. */
+static bool dies_with(void (*fn)(void), const char *message)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        fn();
+        _exit(0);
+    }
+    close(fds[1]);
+    char buf[1024];
+    size_t len = 0;
+    ssize_t r;
+    while ((r = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)r;
+    buf[len] = 0;
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    bool died = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!died || !strstr(buf, message)) fprintf(stderr, "child said: %s\n", buf);
+    return died && strstr(buf, message) != NULL;
+}
+
+static void assign_to_nil(void)
+{
+    mr_map_assign_int(NULL, 1);
+}
+
+static void write_during_write(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    mr_map_assign_int(m, 1);
+    mr__map_test_set_writing(m, true); /* as if another thread were writing */
+    mr_map_delete_int(m, 1);
+}
+
+static void set_during_write(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    mr__map_test_set_writing(m, true);
+    int64_t k = 1, v = 2;
+    mr_map_set(m, &k, &v);
+}
+
+static void test_misuse_stops_the_program(void)
+{
+    CHECK(dies_with(assign_to_nil, "assignment to entry in nil map (mr_map_assign)"));
+    CHECK(dies_with(write_during_write, "concurrent map writes (mr_map_delete)"));
+    CHECK(dies_with(set_during_write, "concurrent map writes (mr_map_set)"));
+}
+
+int main(void)
+{
+    TEST(test_int_keys_assign_lookup_overwrite_delete);
+    TEST(test_pointer_keys_compare_by_address);
+    TEST(test_string_keys_compare_by_content_and_update_key);
+    TEST(test_byte_keys_use_memcmp);
+    TEST(test_big_keys_and_values_are_indirect);
+    TEST(test_value_less_map_is_a_set);
+    TEST(test_hint_presizes_the_table);
+    TEST(test_growth_doubles_incrementally_and_completes);
+    TEST(test_same_size_growth_when_overflow_piles_up);
+    TEST(test_delete_keeps_chains_terminated_with_empty_rest);
+    TEST(test_delete_never_shrinks);
+    TEST(test_clear_keeps_the_array_and_empties_the_map);
+    TEST(test_clear_during_iteration_returns_no_cleared_entry);
+    TEST(test_iterator_sees_each_entry_once);
+    TEST(test_iterator_survives_growth_during_iteration);
+    TEST(test_iterator_started_mid_growth_with_deletes);
+    TEST(test_iteration_order_is_randomized);
+    TEST(test_walk_counts_equal_len);
+    TEST(test_nil_map_reads_are_empty);
+    TEST(test_render_key);
+    TEST(test_maps_created_counts);
+    TEST(test_bucket_type_describes_every_pointer);
+    TEST(test_concurrent_readers_share_a_map);
+    TEST(test_misuse_stops_the_program);
+    TEST_EXIT();
+}
