@@ -152,6 +152,8 @@ void *mr_pinned(mr_pin_handle h);
 
 void mr_thread_attach(void);
 void mr_thread_detach(void);
+/* Is the calling thread attached (a mutator)? Never attaches it. */
+bool mr_thread_is_attached(void);
 void mr_safepoint(void);
 void mr_blocking_enter(void);
 void mr_blocking_exit(void);

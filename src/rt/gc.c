@@ -1,22 +1,16 @@
 /*
- * src/rt/gc.c -- the collector: stop the world, mark, sweep, pace.
+ * src/rt/gc.c -- the collector: stop the world, mark, sweep, pace; the
+ * statistics, the hooks and the walk API.
  *
  * A collection stops every mutator (thread.c), clears the mark bits, marks
- * from the roots (roots.c hands every root word to mark_word), drains the
- * mark stack scanning objects precisely from their types, reports
- * MR_GC_MARK_DONE, sweeps (heap.c), and restarts the world.
- *
- * Tri-colour invariant: white = mark bit clear; grey = mark bit set and the
- * object is on the mark stack; black = mark bit set and scanned. Every grey
- * object is on the mark stack; marking ends when the stack is empty, and no
- * black object then points to a white one (all mutators are stopped, so no
- * write barrier is needed). The mark stack is a growable array, so a linked
- * list of any length is marked without recursion.
+ * from the roots (mark.c, on several threads), reports MR_GC_MARK_DONE,
+ * sweeps (heap.c), and restarts the world.
  *
  * Pacing follows GOGC: after a collection that leaves L live bytes, the next
  * one starts when the heap reaches L * (1 + GOGC/100), at least 4 MiB.
  */
 #include "rt/heap.h"
+#include "rt/mark.h"
 #include "rt/thread.h"
 
 #include <inttypes.h>
@@ -29,7 +23,6 @@
 #define MIN_HEAP_GOAL ((uint64_t)4 << 20)
 
 extern atomic_uint_fast64_t mr__heap_live_estimate, mr__next_gc;
-void mr__scan_roots(void (*mark)(uintptr_t word)); /* roots.c */
 
 static mr_hooks hooks;
 const mr_hooks *mr__hooks_active; /* &hooks when installed, else NULL */
@@ -45,80 +38,6 @@ static struct {
 } st;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 atomic_uint mr__gc_cycles;
-
-/* ------------------------------------------------------------ mark stack -- */
-
-static uintptr_t *mark_stack;
-static size_t mark_len, mark_cap;
-
-static void mark_push(uintptr_t obj)
-{
-    if (MR_UNLIKELY(mark_len == mark_cap)) {
-        mark_cap = mark_cap ? mark_cap * 2 : 4096;
-        mark_stack = realloc(mark_stack, mark_cap * sizeof *mark_stack);
-        if (!mark_stack) mr__throw("out of memory (mark stack of %zu entries)", mark_cap);
-    }
-    mark_stack[mark_len++] = obj;
-}
-
-/*
- * Greys the object containing word, if word points into an allocated object
- * that is still white. Used for roots (conservative) and heap fields (precise
- * type, but the field may point inside its target).
- */
-static inline void mark_word(uintptr_t word)
-{
-    mr_span *s = mr__span_of(word);
-    if (!s || !s->in_use) return;
-    uint32_t i = mr__slot_of(s, word);
-    if (i >= s->nelems) return;
-    uint64_t bit = (uint64_t)1 << (i & 63);
-    uint32_t w = i >> 6;
-    if (!(s->allocbits[w] & bit) || (s->markbits[w] & bit)) return;
-    s->markbits[w] |= bit;
-    uintptr_t tt = s->types[i];
-    const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
-    if (t == NULL || t->nptrs == 0) return; /* nothing to scan: black at once */
-    mark_push(s->base + (uintptr_t)i * s->elemsize);
-}
-
-static void mark_root_word(uintptr_t word)
-{
-    mark_word(word);
-}
-
-/* Scans one grey object: every pointer field of its type (each element for arrays). */
-static inline void scan_object(uintptr_t obj)
-{
-    mr_span *s = mr__span_of(obj);
-    uint32_t i = mr__slot_of(s, obj);
-    uintptr_t tt = s->types[i];
-    const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
-    size_t n = 1, stride = 0;
-    if (tt & MR_TYPE_ARRAY_BIT) {
-        size_t bytes = s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
-        stride = t->size ? t->size : 1;
-        n = bytes / stride;
-    }
-    const uint32_t *offs = t->ptr_offsets;
-    uint32_t np = t->nptrs;
-    for (size_t e = 0; e < n; e++) {
-        uintptr_t base = obj + e * stride;
-        for (uint32_t k = 0; k < np; k++) {
-            uintptr_t v = *(const uintptr_t *)(base + offs[k]);
-            if (v) mark_word(v);
-        }
-    }
-}
-
-static void drain(void)
-{
-    while (mark_len) {
-        uintptr_t obj = mark_stack[--mark_len];
-        if (mark_len) __builtin_prefetch((const void *)mark_stack[mark_len - 1]);
-        scan_object(obj);
-    }
-}
 
 /* ---------------------------------------------------------------- pacing -- */
 
@@ -184,6 +103,7 @@ void mr__maybe_gc(void)
 
 void mr__gc_init(void)
 {
+    mr__mark_init();
     read_gogc_env();
     set_goal(0);
 }
@@ -203,16 +123,10 @@ static void collect(void)
     for (mr_thread *t = mr__threads; t; t = t->next) mr__tcache_release(&t->tc);
     call_hook(MR_GC_START, cycle);
     mr__clear_marks();
-    mr__scan_roots(mark_root_word);
-    drain();
+    mr__mark();
     call_hook(MR_GC_MARK_DONE, cycle);
     uint64_t lb, lo, fo, fb;
     mr__sweep(mr__hooks_active ? hooks.on_free : NULL, hooks.ud, &lb, &lo, &fo, &fb);
-    if (mark_cap > (1u << 20)) { /* don't keep a huge mark stack between cycles */
-        free(mark_stack);
-        mark_stack = NULL;
-        mark_cap = 0;
-    }
     atomic_store(&mr__heap_live_estimate, lb);
     uint64_t pause = now_ns(CLOCK_MONOTONIC) - t0;
     pthread_mutex_lock(&stats_lock);
@@ -351,17 +265,18 @@ void mr_walk_objects(bool live_only,
         mr_span *s = mr__all_spans[k];
         if (!s->in_use) continue;
         const uint64_t *bits = live_only ? s->markbits : s->allocbits;
-        size_t size = s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
+        size_t size = mr__slot_bytes(s) - MR_HDR;
         for (uint32_t w = 0; w < s->nwords; w++) {
             uint64_t b = bits[w] & (live_only ? s->allocbits[w] : ~(uint64_t)0);
             while (b) {
                 uint32_t i = (w << 6) + (uint32_t)__builtin_ctzll(b);
                 b &= b - 1;
-                uintptr_t tt = s->types[i];
+                uintptr_t slot = mr__slot_addr(s, i);
+                uintptr_t tt = *(const uintptr_t *)slot;
                 const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
                 size_t count = 1;
                 if ((tt & MR_TYPE_ARRAY_BIT) && t) count = size / (t->size ? t->size : 1);
-                fn((void *)(s->base + (uintptr_t)i * s->elemsize), size, t, count, ud);
+                fn((void *)(slot + MR_HDR), size, t, count, ud);
             }
         }
     }
@@ -372,15 +287,15 @@ void mr_walk_edges(void *obj, void (*fn)(void *obj, size_t offset, void *to, voi
     mr_span *s = mr__span_of((uintptr_t)obj);
     if (!s || !s->in_use) return;
     uint32_t i = mr__slot_of(s, (uintptr_t)obj);
-    uintptr_t start = s->base + (uintptr_t)i * s->elemsize;
-    uintptr_t tt = s->types[i];
+    uintptr_t slot = mr__slot_addr(s, i);
+    uintptr_t start = slot + MR_HDR;
+    uintptr_t tt = *(const uintptr_t *)slot;
     const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
     if (!t || !t->nptrs) return;
     size_t n = 1, stride = 0;
     if (tt & MR_TYPE_ARRAY_BIT) {
-        size_t bytes = s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
         stride = t->size ? t->size : 1;
-        n = bytes / stride;
+        n = (mr__slot_bytes(s) - MR_HDR) / stride;
     }
     for (size_t e = 0; e < n; e++) {
         for (uint32_t k = 0; k < t->nptrs; k++) {

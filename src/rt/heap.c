@@ -34,7 +34,8 @@ size_t mr__nspans;
 static size_t cap_spans;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
-static mr_span *partial[MR_NUM_CLASSES]; /* spans with free slots, not cached */
+static mr_span *partial[MR_NUM_CLASSES * 2]; /* spans with free slots, not cached;
+                                                by class * 2 + noscan */
 static mr_span *free_runs;               /* free page runs (in_use == 0, npages > 0) */
 static mr_span *spare_structs;           /* span records with no pages */
 
@@ -102,6 +103,9 @@ void mr__heap_init(void)
     /* Align the arena to a page so that page numbers are a shift away. */
     mr__arena_lo = ((uintptr_t)a + MR_PAGE_SIZE - 1) & ~(uintptr_t)(MR_PAGE_SIZE - 1);
     mr__arena_hi = (uintptr_t)a + ARENA_BYTES - MR_PAGE_SIZE;
+    /* Huge pages cut the TLB misses of marking a large heap and of map
+     * lookups spread over it; the kernel gives them only when asked. */
+    madvise(a, ARENA_BYTES, MADV_HUGEPAGE);
     arena_used = mr__arena_lo;
     size_t npages = (mr__arena_hi - mr__arena_lo) >> MR_PAGE_SHIFT;
     mr__pagemap = mmap(NULL, npages * sizeof(mr_span *), PROT_READ | PROT_WRITE,
@@ -207,9 +211,8 @@ static mr_span *alloc_pages(size_t npages)
  */
 static void free_pages(mr_span *s)
 {
-    free(s->allocbits); /* one block holds all the bitmaps and types */
+    free(s->allocbits); /* one block holds all the bitmaps */
     s->allocbits = s->markbits = s->samplebits = NULL;
-    s->types = NULL;
     s->in_use = 0;
     s->sizeclass = 0;
     s->cached = 0;
@@ -238,8 +241,8 @@ static void free_pages(mr_span *s)
     list_push(&free_runs, s);
 }
 
-/* Gives a span of pages its bitmaps and type array (one allocation). */
-static void init_span_metadata(mr_span *s, int cls, size_t elemsize)
+/* Gives a span of pages its bitmaps (one allocation). */
+static void init_span_metadata(mr_span *s, int cls, size_t elemsize, bool noscan)
 {
     size_t bytes = s->npages * MR_PAGE_SIZE;
     s->sizeclass = (uint8_t)cls;
@@ -247,23 +250,22 @@ static void init_span_metadata(mr_span *s, int cls, size_t elemsize)
     s->nelems = cls ? (uint32_t)(bytes / elemsize) : 1;
     s->divmul = cls ? (uint32_t)(UINT32_MAX / (uint32_t)elemsize + 1) : 0;
     s->nwords = (s->nelems + 63) / 64;
-    size_t words = (size_t)s->nwords * 3 + s->nelems;
-    uint64_t *block = xcalloc(words, sizeof(uint64_t));
+    uint64_t *block = xcalloc((size_t)s->nwords * 3, sizeof(uint64_t));
     s->allocbits = block;
     s->markbits = block + s->nwords;
     s->samplebits = block + 2 * (size_t)s->nwords;
-    s->types = (uintptr_t *)(block + 3 * (size_t)s->nwords);
     s->freeindex = 0;
     s->nalloc = 0;
     s->has_samples = 0;
+    s->noscan = noscan;
     s->in_use = 1;
     set_pagemap(s, s);
 }
 
 /* ------------------------------------------------------------- allocation -- */
 
-/* The next free slot of s at or after freeindex, marked allocated; NULL if full. */
-static inline void *span_take(mr_span *s, uint32_t *slot)
+/* The next free slot of s at or after freeindex, marked allocated; 0 if full. */
+static inline uintptr_t span_take(mr_span *s)
 {
     uint32_t i = s->freeindex;
     while (i < s->nelems) {
@@ -274,144 +276,137 @@ static inline void *span_take(mr_span *s, uint32_t *slot)
             if (i >= s->nelems) break;
             s->allocbits[w] |= (uint64_t)1 << (i & 63);
             s->freeindex = i + 1;
-            *slot = i;
-            return (void *)(s->base + (uintptr_t)i * s->elemsize);
+            return mr__slot_addr(s, i);
         }
         i = (w + 1) << 6;
     }
     s->freeindex = s->nelems;
-    return NULL;
-}
-
-/* Exported for gc.c's size checks. */
-size_t mr__heap_class_size(size_t size)
-{
-    return size <= MR_MAX_SMALL ? mr__classes[size_class_of(size)].size : size;
+    return 0;
 }
 
 extern const mr_hooks *mr__hooks_active; /* gc.c: NULL when no hooks are installed */
 void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tagged_type);
 
-/* The per-object bookkeeping shared by the fast and slow paths. */
-static inline void *finish_alloc(mr_thread *t, mr_span *s, uint32_t slot, void *p, size_t size,
+/*
+ * The per-object bookkeeping shared by the fast and slow paths: writes the
+ * header, zeroes reused memory, counts, and samples. slot_bytes includes the
+ * header; the object's size as the profiler sees it does not.
+ */
+static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_t slot_bytes,
                                  uintptr_t tt)
 {
-    s->types[slot] = tt;
-    if (s->needzero) memset(p, 0, size);
+    void *obj = (void *)(slot + MR_HDR);
+    *(uintptr_t *)slot = tt;
+    if (s->needzero) memset(obj, 0, slot_bytes - MR_HDR);
     atomic_store_explicit(&t->mallocs, atomic_load_explicit(&t->mallocs, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     atomic_store_explicit(&t->alloc_bytes,
-                          atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed) + size,
+                          atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed) + slot_bytes,
                           memory_order_relaxed);
     if (MR_UNLIKELY(mr__hooks_active != NULL)) {
-        t->sample_left -= (int64_t)size;
-        if (t->sample_left < 0) mr__sample_alloc(t, p, size, tt);
+        t->sample_left -= (int64_t)slot_bytes;
+        if (t->sample_left < 0) mr__sample_alloc(t, obj, slot_bytes - MR_HDR, tt);
     }
-    return p;
+    return obj;
 }
 
 /*
  * A large object: a span of its own, zeroed. The pacer sees its bytes at once.
  */
-static void *alloc_large(mr_thread *t, size_t size, uintptr_t tt)
+static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, bool noscan)
 {
-    if (size > ARENA_BYTES) mr__throw("out of memory: allocation of %zu bytes", size);
-    size_t npages = (size + MR_PAGE_SIZE - 1) >> MR_PAGE_SHIFT;
+    if (bytes > ARENA_BYTES) mr__throw("out of memory: allocation of %zu bytes", bytes);
+    size_t npages = (bytes + MR_PAGE_SIZE - 1) >> MR_PAGE_SHIFT;
     atomic_fetch_add(&mr__heap_live_estimate, npages * MR_PAGE_SIZE);
     mr__maybe_gc();
     pthread_mutex_lock(&heap_lock);
     mr_span *s = alloc_pages(npages);
     bool needzero = s->needzero;
-    init_span_metadata(s, 0, size);
-    s->elemsize = (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size);
+    init_span_metadata(s, 0, bytes, noscan);
     s->allocbits[0] = 1;
     s->nalloc = 1;
     s->needzero = 0;
     pthread_mutex_unlock(&heap_lock);
-    void *p = (void *)s->base;
-    if (needzero) memset(p, 0, npages * MR_PAGE_SIZE);
-    return finish_alloc(t, s, 0, p, npages * MR_PAGE_SIZE, tt);
+    if (needzero) memset((void *)s->base, 0, npages * MR_PAGE_SIZE);
+    return finish_alloc(t, s, s->base, npages * MR_PAGE_SIZE, tt);
 }
 
 /*
  * The slow path of a small allocation: the cached span of the class is full.
  * Hands the full span back, lets the pacer run a collection if the heap has
- * grown past its goal, then caches a span with free slots.
+ * grown past its goal, then caches a span with free slots. `idx` is the cache
+ * index, class * 2 + noscan.
  */
-static void *alloc_refill(mr_thread *t, int cls, uintptr_t tt)
+static void *alloc_refill(mr_thread *t, int idx, uintptr_t tt)
 {
     mr_tcache *tc = &t->tc;
-    mr_span *old = tc->spans[cls];
+    int cls = idx >> 1;
+    mr_span *old = tc->spans[idx];
     if (old) {
         old->cached = 0;
-        tc->spans[cls] = NULL;
+        tc->spans[idx] = NULL;
     }
     mr__maybe_gc(); /* may collect: a collection empties every cache */
     pthread_mutex_lock(&heap_lock);
-    mr_span *s = partial[cls];
+    mr_span *s = partial[idx];
     if (s) {
-        list_remove(&partial[cls], s);
+        list_remove(&partial[idx], s);
     } else {
         s = alloc_pages(mr__classes[cls].npages);
         bool needzero = s->needzero;
-        init_span_metadata(s, cls, mr__classes[cls].size);
+        init_span_metadata(s, cls, mr__classes[cls].size, idx & 1);
         s->needzero = needzero;
     }
     s->cached = 1;
     pthread_mutex_unlock(&heap_lock);
-    atomic_fetch_add(&mr__heap_live_estimate,
-                     (uint64_t)(s->nelems - s->nalloc) * s->elemsize);
-    tc->spans[cls] = s;
-    uint32_t slot;
-    void *p = span_take(s, &slot);
-    if (!p) mr__throw("allocator: a partial span of class %d has no free slot", cls);
-    return finish_alloc(t, s, slot, p, s->elemsize, tt);
+    atomic_fetch_add(&mr__heap_live_estimate, (uint64_t)(s->nelems - s->nalloc) * s->elemsize);
+    tc->spans[idx] = s;
+    uintptr_t slot = span_take(s);
+    if (!slot) mr__throw("allocator: a partial span of class %d has no free slot", cls);
+    return finish_alloc(t, s, slot, s->elemsize, tt);
 }
 
-/* Every allocation of the runtime comes here. */
-static inline void *alloc(size_t size, uintptr_t tt)
+/* Every allocation of the runtime comes here. size excludes the header. */
+static inline void *alloc(size_t size, uintptr_t tt, bool noscan)
 {
     mr_thread *t = mr__me();
     mr__poll();
-    if (size == 0) size = 1;
-    if (MR_UNLIKELY(size > MR_MAX_SMALL)) return alloc_large(t, size, tt);
-    int cls = size_class_of(size);
-    mr_span *s = t->tc.spans[cls];
-    if (MR_LIKELY(s != NULL)) {
-        uint32_t slot;
-        void *p = span_take(s, &slot);
-        if (MR_LIKELY(p != NULL)) return finish_alloc(t, s, slot, p, s->elemsize, tt);
+    size_t bytes = size + MR_HDR;
+    if (MR_UNLIKELY(bytes > MR_MAX_SMALL)) {
+        if (size > SIZE_MAX - MR_HDR) mr__throw("out of memory: allocation of %zu bytes", size);
+        return alloc_large(t, bytes, tt, noscan);
     }
-    return alloc_refill(t, cls, tt);
-}
-
-void *mr__alloc(mr_tcache *tc, size_t size, uintptr_t tt)
-{
-    (void)tc;
-    return alloc(size, tt);
+    int idx = size_class_of(bytes) * 2 + noscan;
+    mr_span *s = t->tc.spans[idx];
+    if (MR_LIKELY(s != NULL)) {
+        uintptr_t slot = span_take(s);
+        if (MR_LIKELY(slot != 0)) return finish_alloc(t, s, slot, s->elemsize, tt);
+    }
+    return alloc_refill(t, idx, tt);
 }
 
 void *mr_new(const mr_type *t)
 {
-    return alloc(t->size, (uintptr_t)t);
+    return alloc(t->size, (uintptr_t)t, t->nptrs == 0);
 }
 
 void *mr_new_array(const mr_type *elem, size_t n)
 {
     size_t esize = elem->size ? elem->size : 1;
-    if (n != 0 && esize > SIZE_MAX / n) mr__throw("mr_new_array: %zu elements of %zu bytes overflow", n, esize);
-    return alloc(esize * n, (uintptr_t)elem | MR_TYPE_ARRAY_BIT);
+    if (n != 0 && esize > SIZE_MAX / n)
+        mr__throw("mr_new_array: %zu elements of %zu bytes overflow", n, esize);
+    return alloc(esize * n, (uintptr_t)elem | MR_TYPE_ARRAY_BIT, elem->nptrs == 0);
 }
 
 void *mr_alloc_blob(size_t n)
 {
-    return alloc(n, (uintptr_t)&mr_type_blob);
+    return alloc(n, (uintptr_t)&mr_type_blob, true);
 }
 
 mr_str mr_str_new(const char *bytes, size_t len)
 {
     if (len == SIZE_MAX) mr__throw("mr_str_new: length overflows");
-    char *p = alloc(len + 1, (uintptr_t)&mr_type_string);
+    char *p = alloc(len + 1, (uintptr_t)&mr_type_string, true);
     if (len) memcpy(p, bytes, len);
     p[len] = 0;
     return (mr_str){p, len};
@@ -454,8 +449,9 @@ const mr_type *mr_object_type(const void *p, void **start)
     if (!s || !s->in_use) return NULL;
     uint32_t i = mr__slot_of(s, (uintptr_t)p);
     if (i >= s->nelems || !mr__bit(s->allocbits, i)) return NULL;
-    if (start) *start = (void *)(s->base + (uintptr_t)i * s->elemsize);
-    return (const mr_type *)(s->types[i] & ~MR_TYPE_ARRAY_BIT);
+    uintptr_t slot = mr__slot_addr(s, i);
+    if (start) *start = (void *)(slot + MR_HDR);
+    return (const mr_type *)(*(const uintptr_t *)slot & ~MR_TYPE_ARRAY_BIT);
 }
 
 size_t mr_object_size(const void *obj)
@@ -463,13 +459,13 @@ size_t mr_object_size(const void *obj)
     void *start;
     mr_span *s = mr__span_of((uintptr_t)obj);
     if (!mr_object_type(obj, &start) || start != obj) return 0;
-    return s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
+    return mr__slot_bytes(s) - MR_HDR;
 }
 
 void mr__set_sampled(void *obj)
 {
     mr_span *s = mr__span_of((uintptr_t)obj);
-    uint32_t i = mr__slot_of(s, (uintptr_t)obj);
+    uint32_t i = mr__slot_of(s, (uintptr_t)obj - MR_HDR);
     s->samplebits[i >> 6] |= (uint64_t)1 << (i & 63);
     s->has_samples = 1;
 }
@@ -479,7 +475,7 @@ void mr__set_sampled(void *obj)
 void mr__tcache_release(mr_tcache *tc)
 {
     pthread_mutex_lock(&heap_lock);
-    for (int c = 0; c < MR_NUM_CLASSES; c++) {
+    for (int c = 0; c < MR_NUM_CLASSES * 2; c++) {
         mr_span *s = tc->spans[c];
         if (!s) continue;
         s->cached = 0;
@@ -512,11 +508,11 @@ void mr__sweep(void (*free_hook)(void *ud, void *obj, size_t size), void *ud, ui
 {
     uint64_t lb = 0, lo = 0, fo = 0, fb = 0;
     pthread_mutex_lock(&heap_lock);
-    for (int c = 0; c < MR_NUM_CLASSES; c++) partial[c] = NULL;
+    for (int c = 0; c < MR_NUM_CLASSES * 2; c++) partial[c] = NULL;
     for (size_t i = 0; i < mr__nspans; i++) {
         mr_span *s = mr__all_spans[i];
         if (!s->in_use) continue;
-        size_t slotbytes = s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
+        size_t slotbytes = mr__slot_bytes(s);
         uint32_t live = 0, dead = 0;
         for (uint32_t w = 0; w < s->nwords; w++) {
             uint64_t a = s->allocbits[w], m = s->markbits[w];
@@ -527,7 +523,7 @@ void mr__sweep(void (*free_hook)(void *ud, void *obj, size_t size), void *ud, ui
                 uint64_t sampled = died & s->samplebits[w];
                 while (sampled && free_hook) {
                     uint32_t slot = (w << 6) + (uint32_t)__builtin_ctzll(sampled);
-                    free_hook(ud, (void *)(s->base + (uintptr_t)slot * s->elemsize), slotbytes);
+                    free_hook(ud, (void *)(mr__slot_addr(s, slot) + MR_HDR), slotbytes - MR_HDR);
                     sampled &= sampled - 1;
                 }
                 s->samplebits[w] &= m;
@@ -544,7 +540,8 @@ void mr__sweep(void (*free_hook)(void *ud, void *obj, size_t size), void *ud, ui
         s->next = s->prev = NULL;
         if (dead) s->needzero = 1;
         if (live == 0) free_pages(s);
-        else if (s->sizeclass && live < s->nelems) list_push(&partial[s->sizeclass], s);
+        else if (s->sizeclass && live < s->nelems)
+            list_push(&partial[s->sizeclass * 2 + s->noscan], s);
     }
     pthread_mutex_unlock(&heap_lock);
     *live_bytes = lb;

@@ -11,7 +11,10 @@
  *   alloc   the slot holds an allocated object
  *   mark    the object was reached in the current collection
  *   sample  the profiler sampled this object (on_free is due when it dies)
- * and one type pointer per slot, so objects need no header.
+ * Each slot starts with a header word, the object's type (tagged for arrays),
+ * followed by the object itself: the collector reads the type from the same
+ * cache line as the fields it is about to scan. Objects without pointers live
+ * in "noscan" spans of their own, so marking them never touches their memory.
  *
  * Invariants: between collections, alloc is the set of objects that are
  * live-or-not-yet-collected; after the sweep alloc == mark of that cycle.
@@ -31,27 +34,31 @@
 #define MR_MAX_SMALL 32768 /* larger objects get a span of their own */
 #define MR_NUM_CLASSES 68  /* class 0 means "large object" */
 
-/* A type pointer stored per slot; the low bit marks an array of ->elem... */
+/* The header word of a slot: the type pointer; the low bit marks an array
+ * whose elements are of that type. */
 #define MR_TYPE_ARRAY_BIT ((uintptr_t)1)
+#define MR_HDR ((size_t)8)
 
 typedef struct mr_span {
-    uintptr_t base;     /* address of the first object */
-    size_t npages;
-    uint32_t elemsize;  /* bytes per slot (large: whole object size) */
-    uint32_t nelems;
+    /* Hot while marking: kept together in the first cache line. */
+    uintptr_t base;     /* address of the first slot */
+    uint64_t *markbits;
+    uint64_t *allocbits;
     uint32_t divmul;    /* (offset * divmul) >> 32 == offset / elemsize */
-    uint32_t freeindex; /* no free slot below this index */
-    uint32_t nalloc;    /* allocated slots, as of the last sweep or refill */
+    uint32_t elemsize;  /* bytes per slot (large: 0, see mr__slot_bytes) */
+    uint32_t nelems;
     uint8_t sizeclass;  /* 0 = large */
     uint8_t in_use;     /* holds objects (else: free pages) */
+    uint8_t noscan;     /* its objects hold no pointers */
     uint8_t needzero;   /* slots may hold old bytes: zero on allocation */
+    /* The rest. */
+    uint64_t *samplebits;
+    size_t npages;
+    uint32_t freeindex; /* no free slot below this index */
+    uint32_t nalloc;    /* allocated slots, as of the last sweep or refill */
     uint8_t cached;     /* in some thread's cache */
     uint8_t has_samples;
     uint32_t nwords;    /* words per bitmap */
-    uint64_t *allocbits;
-    uint64_t *markbits;
-    uint64_t *samplebits;
-    uintptr_t *types; /* per slot: const mr_type * | MR_TYPE_ARRAY_BIT */
     struct mr_span *next, *prev; /* partial list of its class, or free list */
     uint32_t index;              /* position in the all-spans array */
 } mr_span;
@@ -79,14 +86,27 @@ static inline uint32_t mr__slot_of(const mr_span *s, uintptr_t p)
     return (uint32_t)(((uint64_t)(p - s->base) * s->divmul) >> 32);
 }
 
+/* Address of slot i (its header word; the object starts MR_HDR later). */
+static inline uintptr_t mr__slot_addr(const mr_span *s, uint32_t i)
+{
+    return s->base + (uintptr_t)i * s->elemsize;
+}
+
+/* Bytes of one slot, header included. */
+static inline size_t mr__slot_bytes(const mr_span *s)
+{
+    return s->sizeclass ? s->elemsize : s->npages * MR_PAGE_SIZE;
+}
+
 static inline bool mr__bit(const uint64_t *bits, uint32_t i)
 {
     return (bits[i >> 6] >> (i & 63)) & 1;
 }
 
-/* Per-thread allocation cache: one current span per size class. */
+/* Per-thread allocation cache: one current span per size class and scan
+ * kind, at index class * 2 + noscan. */
 typedef struct mr_tcache {
-    mr_span *spans[MR_NUM_CLASSES];
+    mr_span *spans[MR_NUM_CLASSES * 2];
 } mr_tcache;
 
 void mr__heap_init(void);

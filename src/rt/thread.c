@@ -111,6 +111,11 @@ void mr_thread_attach(void)
     pthread_setspecific(exit_key, t);
 }
 
+bool mr_thread_is_attached(void)
+{
+    return mr__self != NULL;
+}
+
 void mr__ensure_thread(void)
 {
     mr_thread_attach();
@@ -169,10 +174,42 @@ void mr_safepoint(void)
     mr__poll();
 }
 
+/*
+ * Saves the context a blocking thread will have while it runs on outside the
+ * runtime: that of mr_blocking_enter's caller. Unlike a parked thread, a
+ * blocking one returns from the runtime, so the frame that saved its context
+ * is overwritten -- and with it any callee-saved register values that frame
+ * had pushed. Unwinding two frames (this one, mr_blocking_enter) recovers the
+ * caller's registers and stack pointer, which stay valid until it returns
+ * to mr_blocking_exit.
+ */
+__attribute__((noinline)) static void save_caller_context(mr_thread *t)
+{
+    SAVE_CONTEXT(t);
+#if defined(__x86_64__)
+    unw_cursor_t c;
+    if (unw_init_local(&c, &t->ctx) != 0 || unw_step(&c) <= 0 || unw_step(&c) <= 0)
+        mr__throw("mr_blocking_enter: cannot unwind to the caller");
+    static const struct {
+        int unw, greg;
+    } regs[] = {
+        {UNW_X86_64_RBX, REG_RBX}, {UNW_X86_64_RBP, REG_RBP}, {UNW_X86_64_R12, REG_R12},
+        {UNW_X86_64_R13, REG_R13}, {UNW_X86_64_R14, REG_R14}, {UNW_X86_64_R15, REG_R15},
+        {UNW_X86_64_RSP, REG_RSP}, {UNW_X86_64_RIP, REG_RIP},
+    };
+    unw_word_t v[sizeof regs / sizeof regs[0]];
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
+        if (unw_get_reg(&c, regs[i].unw, &v[i]) != 0) v[i] = 0;
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
+        t->ctx.uc_mcontext.gregs[regs[i].greg] = (greg_t)v[i];
+    t->sp = SAVED_SP(t);
+#endif
+}
+
 __attribute__((noinline)) void mr_blocking_enter(void)
 {
     mr_thread *t = mr__me();
-    SAVE_CONTEXT(t);
+    save_caller_context(t);
     pthread_mutex_lock(&sched_lock);
     t->state = MR_THREAD_BLOCKING;
     pthread_cond_broadcast(&parked);

@@ -1,0 +1,303 @@
+/*
+ * src/rt/mark.c -- the mark phase, on several threads.
+ *
+ * Tri-colour invariant: white = mark bit clear; grey = mark bit set and the
+ * object is on some worker's mark stack or in the shared pool; black = mark
+ * bit set and scanned. Marking ends when every stack and the pool are empty,
+ * and then no black object points to a white one (all mutators are stopped,
+ * so no write barrier is needed). Stacks are growable arrays, so a linked
+ * list of any length is marked without recursion.
+ *
+ * Parallelism. The thread running the collection scans the roots and is
+ * worker 0; helper threads (not mutators: they never hold heap pointers
+ * outside a mark phase) are workers 1..n-1. A mark bit is set with an atomic
+ * OR, so exactly one worker greys each object. A worker whose stack is deep
+ * while the pool is short hands a chunk of its oldest entries to the pool;
+ * a worker that runs dry takes a chunk from the pool, or waits. The phase is
+ * over when all workers wait at once with the pool empty.
+ *
+ * Latency. Marking a large heap is a chase of cache misses. Each worker
+ * passes what it pops through a small FIFO and prefetches on entry, so that
+ * several misses overlap.
+ *
+ * MR_GC_THREADS=N sets the number of workers (default: online CPUs, at most 8).
+ */
+#include "rt/mark.h"
+#include "rt/thread.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+    PREFETCH_DEPTH = 16,
+    CHUNK = 512,         /* entries in a chunk of shared work */
+    SHARE_ABOVE = 2048,  /* a worker shares when its stack is deeper than this */
+    MAX_WORKERS = 8,
+};
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t n;
+    uintptr_t slots[CHUNK];
+} chunk;
+
+typedef struct worker {
+    uintptr_t *stack; /* slot addresses of grey objects */
+    size_t len, cap;
+} worker;
+
+static worker workers[MAX_WORKERS];
+static int nworkers = 1;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;  /* work arrived, or phase over */
+static pthread_cond_t phase_cond = PTHREAD_COND_INITIALIZER; /* phase started, or helpers done */
+static chunk *pool;          /* shared grey objects */
+static size_t pool_chunks;
+static int waiting;          /* workers waiting for work */
+static bool phase_done;
+static uint64_t phase;       /* incremented per mark phase; wakes helpers */
+static int helpers_busy;     /* helpers still inside the current phase */
+
+/* ----------------------------------------------------------- the stacks -- */
+
+static void push(worker *w, uintptr_t slot)
+{
+    if (MR_UNLIKELY(w->len == w->cap)) {
+        w->cap = w->cap ? w->cap * 2 : 4096;
+        w->stack = realloc(w->stack, w->cap * sizeof *w->stack);
+        if (!w->stack) mr__throw("out of memory (mark stack of %zu entries)", w->cap);
+    }
+    w->stack[w->len++] = slot;
+}
+
+/* Greys slot i of span s unless it is marked already. */
+static inline void grey(worker *w, mr_span *s, uint32_t i)
+{
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    uint64_t *mw = &s->markbits[i >> 6];
+    if (__atomic_load_n(mw, __ATOMIC_RELAXED) & bit) return;
+    if (nworkers == 1) __atomic_store_n(mw, *mw | bit, __ATOMIC_RELAXED);
+    else if (__atomic_fetch_or(mw, bit, __ATOMIC_RELAXED) & bit) return; /* another worker won */
+    if (s->noscan) return; /* black at once: its memory is never read */
+    uintptr_t slot = mr__slot_addr(s, i);
+    __builtin_prefetch((const void *)slot);
+    push(w, slot);
+}
+
+/*
+ * Greys the object a root word points into, if any: a root is conservative,
+ * so the word may be any integer, or point at a free slot.
+ */
+static inline void mark_root(worker *w, uintptr_t word)
+{
+    mr_span *s = mr__span_of(word);
+    if (!s || !s->in_use) return;
+    uint32_t i = mr__slot_of(s, word);
+    if (i >= s->nelems || !mr__bit(s->allocbits, i)) return;
+    grey(w, s, i);
+}
+
+/*
+ * Greys the object a heap pointer field points into. The field is precise:
+ * a non-NULL value always points into an allocated object (the object holding
+ * it is reachable, so its target was never freed), so the checks a root needs
+ * are skipped; the arena range check stays, to tolerate pointers outside the
+ * heap (e.g. to static data) in pointer fields.
+ */
+static inline void mark_field(worker *w, uintptr_t v)
+{
+    if (v - mr__arena_lo >= mr__arena_hi - mr__arena_lo) return;
+    mr_span *s = mr__pagemap[(v - mr__arena_lo) >> MR_PAGE_SHIFT];
+    if (MR_UNLIKELY(!s)) return;
+    grey(w, s, mr__slot_of(s, v));
+}
+
+/* Scans one grey object: every pointer field of its type (each element for
+ * arrays, as many as fit in the slot). */
+static inline void scan_object(worker *w, uintptr_t slot)
+{
+    uintptr_t tt = *(const uintptr_t *)slot;
+    const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
+    uintptr_t obj = slot + MR_HDR;
+    const uint32_t *offs = t->ptr_offsets;
+    uint32_t np = t->nptrs;
+    size_t n = 1, stride = 0;
+    if (MR_UNLIKELY(tt & MR_TYPE_ARRAY_BIT)) {
+        stride = t->size ? t->size : 1;
+        n = (mr__slot_bytes(mr__span_of(slot)) - MR_HDR) / stride;
+    }
+    for (size_t e = 0; e < n; e++) {
+        uintptr_t base = obj + e * stride;
+        for (uint32_t k = 0; k < np; k++) {
+            uintptr_t v = *(const uintptr_t *)(base + offs[k]);
+            if (v) mark_field(w, v);
+        }
+    }
+}
+
+/* ------------------------------------------------------- sharing work -- */
+
+/* Moves the top CHUNK entries of w's stack to the pool (the top, not the
+ * bottom: no entries move within the stack). */
+static void share(worker *w)
+{
+    chunk *c = malloc(sizeof *c);
+    if (!c) return; /* keep the work local */
+    w->len -= CHUNK;
+    memcpy(c->slots, w->stack + w->len, CHUNK * sizeof(uintptr_t));
+    c->n = CHUNK;
+    pthread_mutex_lock(&pool_lock);
+    c->next = pool;
+    pool = c;
+    __atomic_fetch_add(&pool_chunks, 1, __ATOMIC_RELAXED);
+    if (waiting) pthread_cond_signal(&pool_cond);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/*
+ * Refills an empty worker from the pool; returns false when the phase is
+ * over (every worker waiting and the pool empty).
+ */
+static bool refill(worker *w)
+{
+    pthread_mutex_lock(&pool_lock);
+    for (;;) {
+        if (pool) {
+            chunk *c = pool;
+            pool = c->next;
+            __atomic_fetch_sub(&pool_chunks, 1, __ATOMIC_RELAXED);
+            pthread_mutex_unlock(&pool_lock);
+            for (size_t i = 0; i < c->n; i++) push(w, c->slots[i]);
+            free(c);
+            return true;
+        }
+        if (phase_done) break;
+        if (++waiting == nworkers) {
+            phase_done = true;
+            pthread_cond_broadcast(&pool_cond);
+            waiting--;
+            break;
+        }
+        pthread_cond_wait(&pool_cond, &pool_lock);
+        waiting--;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return false;
+}
+
+/* Marks until this worker's stack and the pool are both empty. */
+static void drain(worker *w)
+{
+    uintptr_t fifo[PREFETCH_DEPTH];
+    unsigned head = 0, count = 0;
+    for (;;) {
+        while (count < PREFETCH_DEPTH && w->len) {
+            uintptr_t slot = w->stack[--w->len];
+            __builtin_prefetch((const void *)slot);
+            fifo[(head + count) % PREFETCH_DEPTH] = slot;
+            count++;
+        }
+        if (count == 0) {
+            if (!refill(w)) return;
+            continue;
+        }
+        uintptr_t slot = fifo[head];
+        head = (head + 1) % PREFETCH_DEPTH;
+        count--;
+        scan_object(w, slot);
+        if (MR_UNLIKELY(w->len > SHARE_ABOVE) && nworkers > 1 &&
+            __atomic_load_n(&pool_chunks, __ATOMIC_RELAXED) < (size_t)nworkers)
+            share(w);
+    }
+}
+
+/* ------------------------------------------------------------- helpers -- */
+
+static void *helper_main(void *arg)
+{
+    worker *w = arg;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&pool_lock);
+        while (phase == seen) pthread_cond_wait(&phase_cond, &pool_lock);
+        seen = phase;
+        pthread_mutex_unlock(&pool_lock);
+        drain(w);
+        pthread_mutex_lock(&pool_lock);
+        if (--helpers_busy == 0) pthread_cond_broadcast(&phase_cond);
+        pthread_mutex_unlock(&pool_lock);
+    }
+    return NULL;
+}
+
+void mr__mark_init(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *e = getenv("MR_GC_THREADS");
+    if (e && *e) {
+        char *end;
+        long v = strtol(e, &end, 10);
+        if (*end || v < 1) fprintf(stderr, "maproot runtime: ignoring MR_GC_THREADS=%s\n", e);
+        else n = v;
+    }
+    if (n < 1) n = 1;
+    if (n > MAX_WORKERS) n = MAX_WORKERS;
+    nworkers = (int)n;
+    for (int i = 1; i < nworkers; i++) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&th, &attr, helper_main, &workers[i]) != 0) {
+            nworkers = i; /* run with the workers we have */
+            pthread_attr_destroy(&attr);
+            break;
+        }
+        pthread_attr_destroy(&attr);
+    }
+}
+
+/* ---------------------------------------------------------- the phase -- */
+
+static worker *root_worker;
+static void mark_root_word(uintptr_t word)
+{
+    mark_root(root_worker, word);
+}
+
+void mr__mark(void)
+{
+    worker *w0 = &workers[0];
+    root_worker = w0;
+    mr__scan_roots(mark_root_word);
+    pthread_mutex_lock(&pool_lock);
+    phase_done = false;
+    waiting = 0;
+    helpers_busy = nworkers - 1;
+    phase++;
+    pthread_cond_broadcast(&phase_cond);
+    pthread_mutex_unlock(&pool_lock);
+    drain(w0);
+    /* Wait until every helper has left drain(), so none touches the heap
+     * after the phase. */
+    pthread_mutex_lock(&pool_lock);
+    while (helpers_busy) pthread_cond_wait(&phase_cond, &pool_lock);
+    pthread_mutex_unlock(&pool_lock);
+    for (int i = 0; i < nworkers; i++) {
+        worker *w = &workers[i];
+        if (w->cap > ((size_t)1 << 20)) { /* don't keep a huge stack between cycles */
+            free(w->stack);
+            w->stack = NULL;
+            w->cap = 0;
+        }
+    }
+}
+
+int mr__mark_workers(void)
+{
+    return nworkers;
+}
