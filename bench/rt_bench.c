@@ -80,8 +80,8 @@ static void result(const char *name, double *samples)
 
 /* ------------------------------------------------------------------ maps -- */
 
-static mr_map_type int_map_type = {"map[int64]int64", MR_KEY_INT64, NULL, &mr_type_int64, NULL};
-static mr_map_type str_map_type = {"map[string]int64", MR_KEY_STRING, NULL, &mr_type_int64, NULL};
+static const mr_map_type int_map_type = {"map[int64]int64", MR_KEY_INT64, NULL, &mr_type_int64};
+static const mr_map_type str_map_type = {"map[string]int64", MR_KEY_STRING, NULL, &mr_type_int64};
 
 /* The map under test and the string keys: globals, so they are precise roots. */
 static mr_map *bench_map;
@@ -200,7 +200,7 @@ typedef struct Node {
 } Node;
 MR_TYPE(node_type, Node, MR_FIELD(Node, next));
 
-static mr_map_type node_map_type = {"map[int64]*Node", MR_KEY_INT64, NULL, &mr_type_pointer, NULL};
+static const mr_map_type node_map_type = {"map[int64]*Node", MR_KEY_INT64, NULL, &mr_type_pointer};
 
 /* The maps of the gc workload, in one array object. */
 static mr_map **gc_maps;

@@ -29,7 +29,7 @@ typedef struct Record {
 
 MR_TYPE_NOPTR(record_type, Record);
 
-static mr_map_type buffer_map_type = {
+static const mr_map_type buffer_map_type = {
     .name = "map[int64]Record",
     .key_kind = MR_KEY_INT64,
     .key_type = NULL,

@@ -28,7 +28,7 @@ typedef struct Job {
 
 MR_TYPE(job_type, Job, MR_FIELD(Job, input));
 
-static mr_map_type job_map_type = {
+static const mr_map_type job_map_type = {
     .name = "map[int64]*Job",
     .key_kind = MR_KEY_INT64,
     .key_type = NULL,

@@ -27,7 +27,7 @@ typedef struct Request {
 
 MR_TYPE(request_type, Request, MR_FIELD(Request, body));
 
-static mr_map_type seen_map_type = {
+static const mr_map_type seen_map_type = {
     .name = "map[int64]*Request",
     .key_kind = MR_KEY_INT64,
     .key_type = NULL,

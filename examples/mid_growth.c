@@ -28,7 +28,7 @@ typedef struct Order {
 
 MR_TYPE(order_type, Order, MR_FIELD(Order, replaces));
 
-static mr_map_type order_map_type = {
+static const mr_map_type order_map_type = {
     .name = "map[int64]*Order",
     .key_kind = MR_KEY_INT64,
     .key_type = NULL,

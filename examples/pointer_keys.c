@@ -26,7 +26,7 @@ typedef struct Buffer {
 
 MR_TYPE(buffer_type, Buffer, MR_FIELD(Buffer, data));
 
-static mr_map_type stats_map_type = {
+static const mr_map_type stats_map_type = {
     .name = "map[*Buffer]int64",
     .key_kind = MR_KEY_PTR,
     .key_type = &buffer_type, /* informational: what the keys point at */

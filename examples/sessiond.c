@@ -32,7 +32,7 @@ typedef struct Session {
 
 MR_TYPE(session_type, Session, MR_FIELD(Session, user.ptr), MR_FIELD(Session, state));
 
-static mr_map_type session_map_type = {
+static const mr_map_type session_map_type = {
     .name = "map[string]*Session",
     .key_kind = MR_KEY_STRING,
     .key_type = NULL,

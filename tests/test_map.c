@@ -38,13 +38,13 @@ typedef struct BigVal {
 } BigVal;
 MR_TYPE(bigval_type, BigVal, MR_FIELD(BigVal, obj));
 
-static mr_map_type int_int = {"map[int64]int64", MR_KEY_INT64, NULL, &mr_type_int64, NULL};
-static mr_map_type int_ptr = {"map[int64]*Obj", MR_KEY_INT64, NULL, &mr_type_pointer, NULL};
-static mr_map_type ptr_int = {"map[*Obj]int64", MR_KEY_PTR, &obj_type, &mr_type_int64, NULL};
-static mr_map_type str_int = {"map[string]int64", MR_KEY_STRING, NULL, &mr_type_int64, NULL};
-static mr_map_type k12_int = {"map[Key12]int64", MR_KEY_BYTES, &key12_type, &mr_type_int64, NULL};
-static mr_map_type big_big = {"map[Big]BigVal", MR_KEY_BYTES, &big_type, &bigval_type, NULL};
-static mr_map_type int_set = {"map[int64]struct{}", MR_KEY_INT64, NULL, NULL, NULL};
+static const mr_map_type int_int = {"map[int64]int64", MR_KEY_INT64, NULL, &mr_type_int64};
+static const mr_map_type int_ptr = {"map[int64]*Obj", MR_KEY_INT64, NULL, &mr_type_pointer};
+static const mr_map_type ptr_int = {"map[*Obj]int64", MR_KEY_PTR, &obj_type, &mr_type_int64};
+static const mr_map_type str_int = {"map[string]int64", MR_KEY_STRING, NULL, &mr_type_int64};
+static const mr_map_type k12_int = {"map[Key12]int64", MR_KEY_BYTES, &key12_type, &mr_type_int64};
+static const mr_map_type big_big = {"map[Big]BigVal", MR_KEY_BYTES, &big_type, &bigval_type};
+static const mr_map_type int_set = {"map[int64]struct{}", MR_KEY_INT64, NULL, NULL};
 
 static mr_map_info info_of(const mr_map *m)
 {

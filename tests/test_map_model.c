@@ -47,11 +47,11 @@ MR_TYPE_NOPTR(keyobj_type, KeyObj);
 
 enum kind { K_INT, K_INT_CLUSTERED, K_STR, K_BYTES, K_BIG, K_PTR };
 
-static mr_map_type t_int = {"map[int64]*Val", MR_KEY_INT64, NULL, &mr_type_pointer, NULL};
-static mr_map_type t_str = {"map[string]*Val", MR_KEY_STRING, NULL, &mr_type_pointer, NULL};
-static mr_map_type t_bytes = {"map[Key12]*Val", MR_KEY_BYTES, &key12_type, &mr_type_pointer, NULL};
-static mr_map_type t_big = {"map[BigKey]BigVal", MR_KEY_BYTES, &bigkey_type, &bigval_type, NULL};
-static mr_map_type t_ptr = {"map[*KeyObj]*Val", MR_KEY_PTR, &keyobj_type, &mr_type_pointer, NULL};
+static const mr_map_type t_int = {"map[int64]*Val", MR_KEY_INT64, NULL, &mr_type_pointer};
+static const mr_map_type t_str = {"map[string]*Val", MR_KEY_STRING, NULL, &mr_type_pointer};
+static const mr_map_type t_bytes = {"map[Key12]*Val", MR_KEY_BYTES, &key12_type, &mr_type_pointer};
+static const mr_map_type t_big = {"map[BigKey]BigVal", MR_KEY_BYTES, &bigkey_type, &bigval_type};
+static const mr_map_type t_ptr = {"map[*KeyObj]*Val", MR_KEY_PTR, &keyobj_type, &mr_type_pointer};
 
 static uint64_t seed_used;
 static uint64_t rng_state;

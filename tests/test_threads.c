@@ -23,7 +23,7 @@ typedef struct Item {
 } Item;
 MR_TYPE(item_type, Item, MR_FIELD(Item, next));
 
-static mr_map_type items_map = {"map[int64]*Item", MR_KEY_INT64, NULL, &mr_type_pointer, NULL};
+static const mr_map_type items_map = {"map[int64]*Item", MR_KEY_INT64, NULL, &mr_type_pointer};
 
 enum { NTHREADS = 4, ROUNDS = 30, KEYS = 2000 };
 static atomic_int errors;

@@ -205,14 +205,14 @@ typedef enum mr_key_kind {
  * (e.g. the pointee type of pointer keys). value_type describes a value
  * (e.g. &mr_type_pointer for map[K]*T). Keys and values up to 128 bytes are
  * stored inline in buckets, larger ones in separate objects ("indirect").
- * Declare map types with static storage; the runtime fills the private part.
+ * Declare map types with static storage (const is fine); the runtime keeps
+ * the bucket layout it derives from each one on the side.
  */
 typedef struct mr_map_type {
     const char *name; /* as tools show it, e.g. "map[string]*Session" */
     mr_key_kind key_kind;
     const mr_type *key_type;
     const mr_type *value_type;
-    void *rt_private_; /* the bucket layout, computed on first use */
 } mr_map_type;
 
 typedef struct mr_map mr_map;

@@ -11,7 +11,7 @@
  *                    A bucket array is one array object of 2^B buckets;
  *                    overflow buckets are single objects. The bucket type is
  *                    built per map type (pointer offsets of every key, value
- *                    and the overflow link) and cached in rt_private_.
+ *                    and the overflow link), kept in a table by map type.
  *
  * tophash bytes below MIN_TOP are states, not hashes: EMPTY_REST (this slot
  * and every later slot of the bucket and its overflow chain are empty),
@@ -46,6 +46,7 @@
 #include "rt/internal.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ enum {
     KC_MEM, /* other fixed-size byte keys (possibly indirect), memcmp */
 };
 
-/* The per-map-type layout, built once and cached in mr_map_type.rt_private_.
+/* The per-map-type layout, built once and kept in the layouts table.
  * Malloc'd, never freed (map types live as long as the program). */
 typedef struct map_layout {
     mr_type bucket_type; /* kind MR_KIND_BUCKET */
@@ -222,22 +223,57 @@ static map_layout *build_layout(const mr_map_type *t)
     return L;
 }
 
-/* The layout of t, built on first use. Several threads may build it at once:
- * the first to publish wins and the others free their copy (never seen). */
+/*
+ * Layouts by map type: a small open-addressing table keyed by the
+ * descriptor's address, so descriptors can be const. Only mr_map_new looks
+ * here (a map keeps its layout pointer), under a mutex; layouts are never
+ * freed.
+ */
+static pthread_mutex_t layouts_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    const mr_map_type *type;
+    map_layout *layout;
+} *layouts;
+static size_t layouts_cap, layouts_len;
+
+static size_t layout_index(const mr_map_type *t, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)t * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+/* Doubles the table (caller holds layouts_lock). */
+static void grow_layouts(void)
+{
+    size_t cap = layouts_cap ? layouts_cap * 2 : 64;
+    __typeof__(layouts) t = calloc(cap, sizeof *t);
+    if (!t) mr__throw("out of memory (map layouts)");
+    for (size_t i = 0; i < layouts_cap; i++) {
+        if (!layouts[i].type) continue;
+        size_t j = layout_index(layouts[i].type, cap);
+        while (t[j].type) j = (j + 1) & (cap - 1);
+        t[j] = layouts[i];
+    }
+    free(layouts);
+    layouts = t;
+    layouts_cap = cap;
+}
+
+/* The layout of t, built on first use. */
 static const map_layout *layout_of(const mr_map_type *t)
 {
-    void **slot = (void **)&((mr_map_type *)t)->rt_private_;
-    map_layout *L = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (MR_LIKELY(L != NULL)) return L;
-    map_layout *mine = build_layout(t);
-    void *expected = NULL;
-    if (__atomic_compare_exchange_n(slot, &expected, mine, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
-        return mine;
-    free((void *)mine->bucket_type.ptr_offsets);
-    free((void *)mine->bucket_type.name);
-    free(mine);
-    return expected;
+    pthread_mutex_lock(&layouts_lock);
+    if (layouts_len * 2 >= layouts_cap) grow_layouts();
+    size_t i = layout_index(t, layouts_cap);
+    while (layouts[i].type && layouts[i].type != t) i = (i + 1) & (layouts_cap - 1);
+    if (!layouts[i].type) {
+        layouts[i].type = t;
+        layouts[i].layout = build_layout(t);
+        layouts_len++;
+    }
+    map_layout *L = layouts[i].layout;
+    pthread_mutex_unlock(&layouts_lock);
+    return L;
 }
 
 /* ---------------------------------------------------------------- helpers -- */
