@@ -267,8 +267,7 @@ typedef struct mr_map_iter {
     uint8_t wrapped_;
     uint32_t state_;
     uintptr_t check_bucket_;
-    struct mr_map_iter *next_reg_, *prev_reg_;
-    void *thread_;
+    void *thread_;     /* the owning thread while registered (not a heap pointer) */
 } mr_map_iter;
 
 void mr_map_iter_init(mr_map_iter *it, mr_map *m);

@@ -111,10 +111,6 @@ typedef struct mr_tcache {
 
 void mr__heap_init(void);
 
-/* Allocates size bytes of type t (array: t is the element type, tagged). Slow
- * path of the inline allocator in heap.c; may run a collection first. */
-void *mr__alloc(mr_tcache *tc, size_t size, uintptr_t tagged_type);
-
 /* Gives every cached span back (world stopped, or the thread is exiting). */
 void mr__tcache_release(mr_tcache *tc);
 

@@ -161,10 +161,10 @@ void mr__iter_unregister(mr_map_iter *it)
     it->thread_ = NULL;
 }
 
-/* The words of an iterator that hold heap pointers (everything but the links). */
+/* The words of an iterator that may hold heap pointers: all before thread_. */
 static size_t iter_words(void)
 {
-    return offsetof(mr_map_iter, next_reg_) / sizeof(uintptr_t);
+    return offsetof(mr_map_iter, thread_) / sizeof(uintptr_t);
 }
 
 /* ------------------------------------------------------------- enumeration -- */
