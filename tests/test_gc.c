@@ -437,6 +437,114 @@ static void test_walk_roots_names_globals_and_frames(void)
     CHECK(s.stack >= 1);
 }
 
+/* ------------------------------------------------------------ map roots -- */
+
+static const mr_map_type node_map = {"map[int64]*Node", MR_KEY_INT64, NULL, &mr_type_pointer};
+static mr_map *global_map;
+MR_GLOBAL(global_map)
+
+static uint64_t map_objects_before;
+static int map_check_ok;
+
+static void fill_global_map(void)
+{
+    global_map = mr_map_new(&node_map, 0);
+    for (int64_t k = 0; k < 20000; k++) {
+        Node *n = mr_new(&node_type);
+        n->value = k * 3;
+        *(Node **)mr_map_assign(global_map, &k) = n;
+    }
+}
+
+static void check_global_map(void)
+{
+    map_check_ok = mr_map_len(global_map) == 20000;
+    for (int64_t k = 0; k < 20000 && map_check_ok; k++) {
+        Node **v = mr_map_lookup(global_map, &k);
+        map_check_ok = v && (*v)->value == k * 3;
+    }
+}
+
+static void test_global_keeps_its_map_alive(void)
+{
+    collect();
+    map_objects_before = live_objects();
+    in_thread(fill_global_map);
+    collect();
+    collect();
+    in_thread(check_global_map);
+    CHECK(map_check_ok);
+    global_map = NULL;
+    collect();
+    CHECK(live_objects() < map_objects_before + 100);
+}
+
+static int iter_roots_seen;
+static void count_iterator_roots(const mr_root *r, void *ud)
+{
+    if (r->kind == MR_ROOT_ITERATOR && r->target == ud) iter_roots_seen++;
+}
+
+/*
+ * Starts a range over the global map, clears the global, and keeps the
+ * iterator open across collections: the iterator alone must keep the map.
+ */
+__attribute__((noinline)) static void iterate_after_clearing_the_global(void)
+{
+    mr_map_iter it;
+    mr_map_iter_init(&it, global_map);
+    void *map_addr = global_map;
+    global_map = NULL;
+    collect();
+    collect();
+    iter_roots_seen = 0;
+    mr_stop_the_world();
+    mr_walk_roots(true, count_iterator_roots, map_addr);
+    mr_start_the_world();
+    size_t n = 0;
+    int64_t sum = 0;
+    while (mr_map_iter_next(&it)) {
+        n++;
+        sum += (*(Node **)it.value)->value;
+    }
+    map_check_ok = n == 20000 && sum == 3 * (int64_t)20000 * 19999 / 2 && iter_roots_seen >= 1;
+}
+
+/* Leaves an iterator registered in a frame that returns without done. */
+__attribute__((noinline)) static void abandon_iterator(void)
+{
+    mr_map_iter it;
+    mr_map_iter_init(&it, global_map);
+    mr_map_iter_next(&it);
+    global_map = NULL;
+}
+
+static uint64_t live_after_abandon;
+static void abandon_then_collect(void)
+{
+    abandon_iterator();
+    collect();
+    live_after_abandon = live_objects();
+}
+
+static void test_iterator_keeps_its_map_alive_until_its_frame_returns(void)
+{
+    collect();
+    map_objects_before = live_objects();
+    in_thread(fill_global_map);
+    in_thread(iterate_after_clearing_the_global);
+    CHECK(map_check_ok);
+    CHECK(iter_roots_seen >= 1);
+    /* The iterator is done (next returned false): the map is garbage now. */
+    collect();
+    CHECK(live_objects() < map_objects_before + 100);
+    /* An iterator abandoned in a frame that has returned is dropped, not a
+     * root, while its thread goes on. */
+    in_thread(fill_global_map);
+    in_thread(abandon_then_collect);
+    if (EXACT_RECLAIM) CHECK(live_after_abandon < map_objects_before + 100);
+}
+
 /*
  * Each case runs on a fresh thread, so stale copies of pointers that one case
  * leaves in its frames or registers cannot keep another case's objects alive.
@@ -463,5 +571,7 @@ int main(void)
     TEST_IN_THREAD(test_pacing_collects_automatically);
     TEST_IN_THREAD(test_gc_percent_off_disables_automatic_collection);
     TEST_IN_THREAD(test_walk_roots_names_globals_and_frames);
+    TEST_IN_THREAD(test_global_keeps_its_map_alive);
+    TEST_IN_THREAD(test_iterator_keeps_its_map_alive_until_its_frame_returns);
     TEST_EXIT();
 }
