@@ -403,7 +403,7 @@ int mp_top_compute(const mp_index *ix, size_t t, mp_top *out, mf_error *err)
     free(flat);
     free(cum);
     sort_ix = ix;
-    qsort(out->sites, out->n, sizeof *out->sites, cmp_site);
+    if (out->n > 1) qsort(out->sites, out->n, sizeof *out->sites, cmp_site);
     out->total = mp_total(ix->p, t);
     return 0;
 oom:
@@ -634,7 +634,7 @@ int mp_diff_compute(const mp_index *bi, const mp_index *ai, size_t t, mp_diff *o
             }
         }
     }
-    qsort(out->sites, out->n, sizeof *out->sites, cmp_diff_site);
+    if (out->n > 1) qsort(out->sites, out->n, sizeof *out->sites, cmp_diff_site);
 
     /* Growth sites: few, matched by a linear scan. */
     out->growth = calloc(gb.n + ga.n + 1, sizeof *out->growth);
@@ -662,7 +662,7 @@ int mp_diff_compute(const mp_index *bi, const mp_index *ai, size_t t, mp_diff *o
                 d->before += g->value;
         }
     }
-    qsort(out->growth, out->n_growth, sizeof *out->growth, cmp_diff_growth);
+    if (out->n_growth > 1) qsort(out->growth, out->n_growth, sizeof *out->growth, cmp_diff_growth);
 
     out->base_total = tb.total;
     out->after_total = ta.total;

@@ -6,12 +6,22 @@
 
 #include "analyze/profile.h"
 #include "analyze/report.h"
+#include "analyze/snapshot_summary.h" /* root snapshots (issue 4) */
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static const char analyze_help[] =
-    "usage: maproot analyze [OPTIONS] PROFILE\n"
+    "usage: maproot analyze [OPTIONS] PROFILE|SNAPSHOT\n"
+    "\n"
+    "A root snapshot (NAME.gcstack.gz, told apart by content) is summarized:\n"
+    "program, GC cycle, objects and bytes by type (--top), roots by kind with\n"
+    "their names, and every map with its entries, buckets, overflow buckets,\n"
+    "growth state and bytes. For a profile NAME.pb.gz, a snapshot\n"
+    "NAME.gcstack.gz beside it is noticed and named. See maproot-gcstack(5).\n"
     "\n"
     "Summarize a pprof heap profile (gzip or raw; from maproot's collector, Go's\n"
     "runtime/pprof or any other producer): producer, time, period, sample types\n"
@@ -28,6 +38,49 @@ static const char analyze_help[] =
     "  -h, --help                 this help\n"
     "\n"
     "Exit status: 0 success, 2 bad usage or bad input. See maproot-analyze(1).\n";
+
+/* ---- root snapshots (issue 4) ----
+ * A gcstack snapshot is told apart from a profile by its content. A
+ * profile NAME.pb.gz (or NAME.pb) has its snapshot beside it, as
+ * NAME.gcstack.gz. */
+static int analyze_snapshot(const char *path, cli_format format, size_t top_n)
+{
+    mp_snap_summary s;
+    mf_error err;
+    if (mp_snap_summarize(path, &s, &err)) return cli_fail("%s", err.msg);
+    int status = CLI_EXIT_OK;
+    if (format == CLI_FORMAT_JSON) {
+        if (mp_snap_print_json(stdout, &s, &err)) status = cli_fail("%s", err.msg);
+    } else {
+        mp_snap_print_text(stdout, &s, top_n);
+    }
+    mp_snap_summary_free(&s);
+    return status == CLI_EXIT_OK ? cli_finish(CLI_EXIT_OK) : status;
+}
+
+/* NAME.gcstack.gz for a profile NAME.pb.gz / NAME.pb / NAME.gz, if that
+ * file exists (malloc'd), else NULL. */
+static char *snapshot_beside(const char *profile)
+{
+    static const char *const exts[] = {".pb.gz", ".pb", ".gz"};
+    size_t n = strlen(profile), cut = n;
+    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
+        size_t m = strlen(exts[i]);
+        if (n > m && strcmp(profile + n - m, exts[i]) == 0) {
+            cut = n - m;
+            break;
+        }
+    }
+    char *p = malloc(cut + sizeof ".gcstack.gz");
+    if (!p) return NULL;
+    memcpy(p, profile, cut);
+    strcpy(p + cut, ".gcstack.gz");
+    if (access(p, R_OK) != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
 
 int cmd_analyze(int argc, char **argv)
 {
@@ -68,6 +121,17 @@ int cmd_analyze(int argc, char **argv)
         return cli_usage("analyze", argc == optind ? "a profile to analyze is needed"
                                                    : "one profile at a time");
     const char *path = argv[optind];
+
+    /* ---- root snapshots (issue 4) */
+    mf_error serr;
+    int sniff = strcmp(path, "-") == 0 ? 0 : mf_gs_sniff(path, &serr);
+    /* an unreadable file: the profile reader below says why */
+    if (sniff == 1) return analyze_snapshot(path, format, top_n);
+    char *beside = strcmp(path, "-") == 0 ? NULL : snapshot_beside(path);
+    if (beside && format == CLI_FORMAT_TEXT)
+        printf("  snapshot %s beside the profile (summarize it with: maproot analyze %s)\n",
+               beside, beside);
+    free(beside);
 
     mf_profile *p = NULL;
     if (cli_load_heap_profile(path, &p)) return CLI_EXIT_BAD;

@@ -6,6 +6,10 @@
 
 #include "analyze/profile.h"
 #include "analyze/report.h"
+#include "cli/cmd_snapshot.h" /* root snapshots (issue 5) */
+#include "format/gcstack.h"
+
+#include <string.h>
 
 #include <getopt.h>
 #include <stdio.h>
@@ -64,6 +68,21 @@ int cmd_diff(int argc, char **argv)
     }
     if (argc - optind != 2) return cli_usage("diff", "two profiles are needed: BEFORE AFTER");
     const char *before_path = argv[optind], *after_path = argv[optind + 1];
+    /* ---- two root snapshots (issue 5), told apart by content */
+    {
+        mf_error serr;
+        int sa = strcmp(before_path, "-") == 0 ? 0 : mf_gs_sniff(before_path, &serr);
+        if (sa < 0) return cli_fail("%s", serr.msg);
+        int sb = strcmp(after_path, "-") == 0 ? 0 : mf_gs_sniff(after_path, &serr);
+        if (sb < 0) return cli_fail("%s", serr.msg);
+        if (sa != sb)
+            return cli_usage("diff", "%s is a %s but %s is a %s", before_path,
+                             sa ? "snapshot" : "profile", after_path, sb ? "snapshot" : "profile");
+        if (sa == 1) {
+            cli_snap_opts so = {.format = format == CLI_FORMAT_JSON ? "json" : "text"};
+            return cli_diff_snapshots(before_path, after_path, &so);
+        }
+    }
 
     mf_profile *before = NULL, *after = NULL;
     mp_index bi = {0}, ai = {0};

@@ -626,7 +626,7 @@ static int parse(ctx *c, const uint8_t *data, size_t n)
         next_field(c, &p, end, &f);
         if (f.num != F_STRING) continue;
         if (f.len > UINT32_MAX) return fail(c, f.at, "string %zu too long", P->n_strings);
-        memcpy(arena, f.ptr, f.len);
+        if (f.len) memcpy(arena, f.ptr, f.len);
         arena[f.len] = '\0';
         P->strings[P->n_strings] = arena;
         P->string_lens[P->n_strings++] = (uint32_t)f.len;
@@ -1313,7 +1313,7 @@ int mf_pw_encode(mf_pprof_writer *w, mf_buf *out, mf_error *err)
         DONE();
     }
     RESERVE(w->samples.len);
-    memcpy(p, w->samples.data, w->samples.len);
+    if (w->samples.len) memcpy(p, w->samples.data, w->samples.len); /* data may be NULL */
     p += w->samples.len;
     DONE();
     for (size_t i = 0; i < w->n_maps; i++) {
@@ -1376,7 +1376,7 @@ int mf_pw_encode(mf_pprof_writer *w, mf_buf *out, mf_error *err)
         size_t n = strlen(s);
         RESERVE(lenfield_size(6, n));
         p = put_lenkey(p, 6, n);
-        memcpy(p, s, n);
+        if (n) memcpy(p, s, n);
         p += n;
         DONE();
     }

@@ -300,7 +300,8 @@ static size_t first_user_frame(const frame *f, size_t n)
         const char *s = f[i].name;
         if (strncmp(s, "mr__", 4) == 0 || strncmp(s, "mr_gc", 5) == 0 ||
             strcmp(s, "mr_stop_the_world") == 0 || strcmp(s, "mr_blocking_enter") == 0 ||
-            strcmp(s, "mr_read_memstats") == 0 || strcmp(s, "mr_walk_roots") == 0 || strcmp(s, "mr_safepoint") == 0)
+            strcmp(s, "mr_read_memstats") == 0 || strcmp(s, "mr_walk_roots") == 0 || strcmp(s, "mr_safepoint") == 0 ||
+            strncmp(s, "mrc_", 4) == 0 /* the collector's API frames (snapshots) */)
             k = i + 1;
     }
     return k < n ? k : 0;

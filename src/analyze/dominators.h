@@ -1,0 +1,63 @@
+/*
+ * src/analyze/dominators.h -- the dominator tree of the heap and retained sizes.
+ *
+ * The graph analysed is the heap graph plus one node per root and a virtual
+ * super-root S: S -> every root -> its target -> heap edges. Node numbers:
+ * objects 0..n-1, root r is n + r, S is n + nroots. An object x dominates y
+ * when every path from S to y passes through x; a root node dominates the
+ * objects only it keeps alive. An object whose immediate dominator is S is
+ * kept alive by several roots and by no single one of them
+ * (mp_dom_roots_reaching lists them).
+ *
+ * Computed with the Lengauer-Tarjan algorithm (simple version: path
+ * compression without balancing, O(m log n)), with an explicit DFS stack and
+ * an iterative path compression: nothing recurses, whatever the depth.
+ * Retained size of a node: the bytes of the objects it dominates, itself
+ * included (what would be freed if it were gone).
+ *
+ * Memory: about 44 bytes per node while computing, 20 per object kept
+ * (idom, retained, single-root owner) plus the preorder. Errors: -1 with
+ * err set when out of memory.
+ */
+#ifndef MP_DOMINATORS_H
+#define MP_DOMINATORS_H
+
+#include "analyze/graph.h"
+
+typedef struct mp_dom {
+    size_t nobjects, nroots, nnodes; /* nnodes = nobjects + nroots + 1 */
+    uint32_t super_root;             /* = nobjects + nroots */
+    uint32_t *idom;      /* per node: immediate dominator node; MP_NONE unreachable (and S) */
+    uint64_t *retained;  /* per node; 0 unreachable */
+    uint32_t *root_of;   /* per object: the single root (index into g->roots) whose node
+                            dominates it, MP_NONE if several roots share it or unreachable */
+    uint32_t *preorder;  /* the reachable nodes, S first, every node after its idom */
+    size_t npreorder;
+    uint64_t *root_targets; /* (target << 32 | root), sorted: the roots of each object */
+    size_t nroot_targets;
+} mp_dom;
+
+int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err);
+void mp_dom_free(mp_dom *d);
+
+static inline bool mp_dom_is_object(const mp_dom *d, uint32_t node)
+{
+    return node < d->nobjects;
+}
+static inline bool mp_dom_is_root(const mp_dom *d, uint32_t node)
+{
+    return node >= d->nobjects && node < d->super_root;
+}
+
+/*
+ * The roots that reach object o (indices into g->roots, increasing, at
+ * most max written; the return value is how many there are). A reverse
+ * search over predecessors that stops at objects owned by a single root, so
+ * it is short in practice. `mark` is caller scratch of g->nobjects uint32
+ * values, zeroed before the first call and reused across calls with a new
+ * `epoch` (1, 2, ...) each time.
+ */
+size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
+                             size_t max, uint32_t *mark, uint32_t epoch);
+
+#endif

@@ -1,0 +1,488 @@
+/*
+ * src/analyze/findings.c -- maps, their retainers and the leak suspects.
+ */
+#include "analyze/findings.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KIB 1024u
+#define SIGNIFICANT_MIN (64 * KIB)
+
+const char *mp_evidence_name(unsigned bit)
+{
+    static const char *const names[MP_EV_COUNT] = {
+        "large_share", "emptied",  "iterator_only", "stack_frame", "pointer_keys",
+        "old_buckets", "shared_entries", "several_roots", "growing"};
+    return bit < MP_EV_COUNT ? names[bit] : "?";
+}
+
+/* The map whose table holds object o (header, bucket arrays, overflow
+ * buckets), or MP_NONE. */
+static uint32_t table_map(const mp_graph *g, uint32_t o)
+{
+    if (o == MP_NONE) return MP_NONE;
+    uint32_t b = mp_graph_bucket_of(g, o);
+    if (b != MP_NONE) return g->buckets[b].map;
+    return mp_graph_map_of_header(g, o);
+}
+
+/* Whether entry e owns object x (see the header for the definition). */
+static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t x)
+{
+    if (x == MP_NONE || table_map(g, x) == e->map) return false;
+    uint32_t i = d->idom[x];
+    return i != MP_NONE && i < g->nobjects && table_map(g, i) == e->map;
+}
+
+static bool is_alloc_frame(const char *f)
+{
+    static const char *const prefixes[] = {"mr_", "mrc_", "runtime.mallocgc", "runtime.newobject",
+                                           "runtime.makemap", "runtime.newarray",
+                                           "runtime.makeslice", "runtime.growslice",
+                                           "runtime.mapassign", "runtime.rawstring"};
+    static const char *const exact[] = {"malloc", "calloc", "realloc", "operator new"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (strncmp(f, prefixes[i], strlen(prefixes[i])) == 0) return true;
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+        if (strcmp(f, exact[i]) == 0) return true;
+    return false;
+}
+
+uint32_t mp_stack_site(const mp_graph *g, uint32_t stack)
+{
+    if (stack == MP_NONE || stack >= g->nstacks) return MP_NONE;
+    const mp_stack *s = &g->stacks[stack];
+    for (uint32_t i = 0; i < s->n; i++) {
+        const mp_gframe *f = &g->frames[s->first + i];
+        if (!is_alloc_frame(mp_str(g, f->function))) return s->first + i;
+    }
+    return s->n ? s->first + s->n - 1 : MP_NONE;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Ranking order: suspects first; among them growing ones first, then by
+ * score, then by map index (stable across runs). */
+static const mp_findings *rank_f_;
+static int cmp_rank(const void *a, const void *b)
+{
+    const mp_map_report *x = &rank_f_->maps[*(const uint32_t *)a];
+    const mp_map_report *y = &rank_f_->maps[*(const uint32_t *)b];
+    if (x->suspect != y->suspect) return x->suspect ? -1 : 1;
+    bool gx = x->evidence & MP_EV_GROWING, gy = y->evidence & MP_EV_GROWING;
+    if (gx != gy) return gx ? -1 : 1;
+    if (gx && x->growth_bytes != y->growth_bytes) return x->growth_bytes > y->growth_bytes ? -1 : 1;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->map < y->map ? -1 : x->map > y->map;
+}
+
+void mp_findings_rerank(mp_findings *f)
+{
+    f->nsuspects = 0;
+    for (size_t k = 0; k < f->nmaps; k++) {
+        if (f->maps[k].evidence & MP_EV_GROWING) f->maps[k].suspect = true;
+        f->nsuspects += f->maps[k].suspect;
+    }
+    rank_f_ = f;
+    if (f->nmaps > 1) qsort(f->ranked, f->nmaps, sizeof *f->ranked, cmp_rank);
+    rank_f_ = NULL;
+}
+
+/* Sampled allocation stacks of the objects each map's entries own: the
+ * owner entry of every object is propagated down the dominator tree
+ * (parents come first in preorder), then (map, stack) pairs are counted. */
+static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_findings *f)
+{
+    size_t n = g->nobjects;
+    for (size_t i = 0; i < d->npreorder; i++) {
+        uint32_t v = d->preorder[i];
+        if (v >= n || owner[v] != MP_NONE) continue;
+        uint32_t p = d->idom[v];
+        owner[v] = p < n ? owner[p] : MP_NONE;
+    }
+    uint64_t *pairs = malloc((g->nsampled ? g->nsampled : 1) * sizeof *pairs);
+    if (!pairs) return -1;
+    size_t np = 0;
+    for (size_t v = 0; v < n; v++) {
+        if (g->stack[v] == MP_NONE || owner[v] == MP_NONE) continue;
+        uint32_t m = g->entries[owner[v]].map;
+        f->maps[m].sampled_objects++;
+        pairs[np++] = (uint64_t)m << 32 | g->stack[v];
+    }
+    if (np > 1) qsort(pairs, np, sizeof *pairs, cmp_u64);
+    for (size_t i = 0; i < np;) {
+        size_t j = i;
+        while (j < np && pairs[j] == pairs[i]) j++;
+        mp_map_report *r = &f->maps[pairs[i] >> 32];
+        mp_site_count sc = {(uint32_t)pairs[i], (uint32_t)(j - i)};
+        /* keep the MP_MAX_SITES largest counts, in decreasing order */
+        size_t pos = r->nsites;
+        while (pos > 0 && r->sites[pos - 1].samples < sc.samples) pos--;
+        if (pos < MP_MAX_SITES) {
+            size_t last = r->nsites < MP_MAX_SITES ? r->nsites : MP_MAX_SITES - 1;
+            if (last - pos) memmove(&r->sites[pos + 1], &r->sites[pos], (last - pos) * sizeof sc);
+            r->sites[pos] = sc;
+            if (r->nsites < MP_MAX_SITES) r->nsites++;
+        }
+        i = j;
+    }
+    free(pairs);
+    return 0;
+}
+
+/* Whether the roots reaching a map are all iterators, or stack words in the
+ * frame of one of those iterators (the iterator's own fields sit there). */
+static bool iterator_only(const mp_graph *g, const mp_map_report *r)
+{
+    if (r->nroots == 0 || r->nroots > MP_MAX_LISTED_ROOTS) return false;
+    bool any = false;
+    for (uint32_t i = 0; i < r->nroots; i++) {
+        const mp_root *x = &g->roots[r->roots[i]];
+        if (x->kind == MP_ROOT_ITERATOR) {
+            any = true;
+            continue;
+        }
+        if (x->kind != MP_ROOT_STACK && x->kind != MP_ROOT_REGISTER) return false;
+        bool in_iter_frame = false;
+        for (uint32_t j = 0; j < r->nroots; j++) {
+            const mp_root *it = &g->roots[r->roots[j]];
+            if (it->kind == MP_ROOT_ITERATOR && it->thread == x->thread &&
+                (it->frame == x->frame || x->kind == MP_ROOT_REGISTER))
+                in_iter_frame = true;
+        }
+        if (!in_iter_frame) return false;
+    }
+    return any;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* What a map holds: the retained sizes of its table objects that no other
+ * table object of the same map dominates. Normally that is the header
+ * alone; when a stray root word points into a bucket array (conservative
+ * stack scanning does that), the array has its own dominator entry and is
+ * still counted with its map. */
+static uint64_t map_retained(const mp_graph *g, const mp_dom *d, uint32_t k, uint32_t **tbl,
+                             size_t *cap)
+{
+    const mp_map *m = &g->maps[k];
+    size_t need = m->nbuckets + 3;
+    if (need > *cap) {
+        uint32_t *q = realloc(*tbl, need * sizeof *q);
+        if (!q) return d->retained[m->header];
+        *tbl = q;
+        *cap = need;
+    }
+    uint32_t *t = *tbl;
+    size_t n = 0;
+    t[n++] = m->header;
+    if (m->buckets != MP_NONE) t[n++] = m->buckets;
+    if (m->oldbuckets != MP_NONE) t[n++] = m->oldbuckets;
+    for (size_t i = 0; i < m->nbuckets; i++)
+        if (g->buckets[m->first_bucket + i].obj != MP_NONE)
+            t[n++] = g->buckets[m->first_bucket + i].obj;
+    if (n > 1) qsort(t, n, sizeof *t, cmp_u32);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && t[i] == t[i - 1]) continue;
+        uint32_t id = d->idom[t[i]];
+        if (id == MP_NONE) continue;
+        if (id < g->nobjects && table_map(g, id) == k) continue;
+        sum += d->retained[t[i]];
+    }
+    return sum;
+}
+
+int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
+                        const mp_findings_options *opt, mp_findings *out, mf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    double share_pct = opt && opt->large_share_pct > 0 ? opt->large_share_pct : 10.0;
+    size_t n = g->nobjects;
+    out->heap_bytes = p->reached_bytes;
+    out->heap_objects = p->nreached;
+    out->nmaps = g->nmaps;
+    out->maps = calloc(g->nmaps ? g->nmaps : 1, sizeof *out->maps);
+    out->ranked = malloc((g->nmaps ? g->nmaps : 1) * sizeof *out->ranked);
+    out->entry_retained = calloc(g->nentries ? g->nentries : 1, sizeof *out->entry_retained);
+    out->entry_shared = calloc(g->nentries ? g->nentries : 1, 1);
+    uint32_t *scratch = malloc((n ? n : 1) * sizeof *scratch);
+    if (!out->maps || !out->ranked || !out->entry_retained || !out->entry_shared || !scratch)
+        goto oom;
+
+    /* entries: ownership, retained, shared; scratch = owner entry per object */
+    for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
+    for (size_t i = 0; i < g->nentries; i++) {
+        const mp_entry *e = &g->entries[i];
+        mp_map_report *r = &out->maps[e->map];
+        bool key_owned = owns(g, d, e, e->key_obj);
+        bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
+        if (key_owned) {
+            out->entry_retained[i] += d->retained[e->key_obj];
+            r->keys_retained += d->retained[e->key_obj];
+            scratch[e->key_obj] = (uint32_t)i;
+        }
+        if (val_owned) {
+            out->entry_retained[i] += d->retained[e->value_obj];
+            scratch[e->value_obj] = (uint32_t)i;
+        }
+        r->entries_retained += out->entry_retained[i];
+        if (e->value_obj != MP_NONE && !val_owned && !(key_owned && e->value_obj == e->key_obj) &&
+            table_map(g, e->value_obj) != e->map && d->idom[e->value_obj] != MP_NONE) {
+            out->entry_shared[i] = 1;
+            r->shared_entries++;
+            r->shared_bytes += d->retained[e->value_obj];
+        }
+    }
+    if (map_sites(g, d, scratch, out)) goto oom;
+
+    /* per map */
+    uint32_t *tbl = NULL;
+    size_t tblcap = 0;
+    memset(scratch, 0, n * sizeof *scratch); /* now the marks of roots_reaching */
+    uint64_t significant = out->heap_bytes / 100;
+    if (significant < SIGNIFICANT_MIN) significant = SIGNIFICANT_MIN;
+    for (size_t k = 0; k < g->nmaps; k++) {
+        const mp_map *m = &g->maps[k];
+        mp_map_report *r = &out->maps[k];
+        r->map = (uint32_t)k;
+        r->root = r->path_root = MP_NONE;
+        bool live = m->header != MP_NONE && d->idom[m->header] != MP_NONE;
+        if (live) {
+            r->retained = map_retained(g, d, (uint32_t)k, &tbl, &tblcap);
+            r->root = d->root_of[m->header];
+            r->path_root = p->root[m->header];
+            r->nroots = (uint32_t)mp_dom_roots_reaching(g, d, m->header, r->roots,
+                                                        MP_MAX_LISTED_ROOTS, scratch,
+                                                        (uint32_t)k + 1);
+        }
+        for (size_t i = 0; i < m->nbuckets; i++) {
+            const mp_bucket *bk = &g->buckets[m->first_bucket + i];
+            if (bk->old && bk->overflow && bk->obj != MP_NONE) r->old_bytes += g->size[bk->obj];
+        }
+        if (m->oldbuckets != MP_NONE) r->old_bytes += g->size[m->oldbuckets];
+        r->load = m->B < 64 ? (double)m->count / ldexp(1.0, (int)m->B) : 0;
+        uint64_t slots = 8 * (m->nmain + m->noverflow_walked);
+        r->fill = slots ? (double)m->count / (double)slots : 0;
+        r->score = r->retained + r->shared_bytes;
+
+        bool sig = r->retained >= significant;
+        uint32_t ev = 0;
+        if (live && out->heap_bytes &&
+            (double)r->retained * 100.0 >= share_pct * (double)out->heap_bytes)
+            ev |= MP_EV_LARGE_SHARE;
+        if (m->table_bytes >= SIGNIFICANT_MIN && slots && m->count * 16 <= slots)
+            ev |= MP_EV_EMPTIED;
+        if (live && iterator_only(g, r)) ev |= MP_EV_ITERATOR_ONLY;
+        if (live && r->nroots > 0 && r->nroots <= MP_MAX_LISTED_ROOTS && sig &&
+            !(ev & MP_EV_ITERATOR_ONLY)) {
+            bool all_stack = true;
+            for (uint32_t i = 0; i < r->nroots; i++) {
+                uint8_t kd = g->roots[r->roots[i]].kind;
+                if (kd != MP_ROOT_STACK && kd != MP_ROOT_REGISTER) all_stack = false;
+            }
+            if (all_stack) ev |= MP_EV_STACK_FRAME;
+        }
+        if (m->key_kind == MP_KEY_PTR && r->keys_retained > 0 &&
+            (r->keys_retained >= SIGNIFICANT_MIN || r->keys_retained * 2 >= r->retained))
+            ev |= MP_EV_POINTER_KEYS;
+        if (m->oldbuckets != MP_NONE || m->nold > 0) ev |= MP_EV_OLD_BUCKETS;
+        /* a few values seen from elsewhere (a stack word that happens to hold
+         * one) are not a finding; a real second holder is */
+        if (r->shared_entries > 0 &&
+            (r->shared_bytes >= significant || r->shared_entries * 10 >= m->nentries))
+            ev |= MP_EV_SHARED_ENTRIES;
+        if (r->nroots > 1 && !(ev & MP_EV_ITERATOR_ONLY)) ev |= MP_EV_SEVERAL_ROOTS;
+        r->evidence = ev;
+        r->suspect = (ev && (sig || r->shared_bytes >= significant)) ||
+                     (ev & (MP_EV_EMPTIED | MP_EV_OLD_BUCKETS));
+        out->ranked[k] = (uint32_t)k;
+    }
+    free(tbl);
+    free(scratch);
+    mp_findings_rerank(out);
+    return 0;
+oom:
+    free(scratch);
+    mp_findings_free(out);
+    mf_error_set(err, "%s: out of memory analysing %zu maps", g->info.name, g->nmaps);
+    return -1;
+}
+
+void mp_findings_free(mp_findings *f)
+{
+    free(f->maps);
+    free(f->ranked);
+    free(f->entry_retained);
+    free(f->entry_shared);
+    memset(f, 0, sizeof *f);
+}
+
+static const uint64_t *top_ret_;
+static int cmp_top(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    if (top_ret_[x] != top_ret_[y]) return top_ret_[x] > top_ret_[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t m,
+                               uint32_t *out, size_t max)
+{
+    if (m >= g->nmaps || max == 0) return 0;
+    const mp_map *mp = &g->maps[m];
+    size_t ne = mp->nentries;
+    uint32_t *ix = malloc((ne ? ne : 1) * sizeof *ix);
+    if (!ix) return 0;
+    for (size_t i = 0; i < ne; i++) ix[i] = (uint32_t)(mp->first_entry + i);
+    top_ret_ = f->entry_retained;
+    if (ne > 1) qsort(ix, ne, sizeof *ix, cmp_top);
+    top_ret_ = NULL;
+    size_t k = ne < max ? ne : max;
+    if (k) memcpy(out, ix, k * sizeof *ix);
+    free(ix);
+    return k;
+}
+
+/* ------------------------------------------------------------- chains --- */
+
+/* Turns the object path of a chain into steps; `entry` (or MP_NONE) tells
+ * which bucket of a bucket array the chain passes through. */
+static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t entry,
+                       mp_step *steps, size_t max)
+{
+    size_t len = mp_paths_chain(g, p, o, NULL, 0);
+    if (!len) return 0;
+    uint32_t *objs = malloc(len * sizeof *objs);
+    if (!objs) return 0;
+    mp_paths_chain(g, p, o, objs, len);
+    size_t k = 0;
+    if (k < max) steps[k] = (mp_step){.kind = MP_STEP_ROOT, .a = p->root[o]};
+    k++;
+    const mp_entry *e = entry != MP_NONE ? &g->entries[entry] : NULL;
+    for (size_t i = 0; i < len; i++) {
+        uint32_t v = objs[i];
+        mp_step s = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE};
+        uint32_t mi = mp_graph_map_of_header(g, v);
+        uint32_t bi = mi == MP_NONE ? mp_graph_bucket_of(g, v) : MP_NONE;
+        if (mi != MP_NONE) {
+            s.kind = MP_STEP_MAP;
+            s.map = mi;
+        } else if (bi != MP_NONE) {
+            const mp_bucket *bk = &g->buckets[bi];
+            s.map = bk->map;
+            s.old = bk->old;
+            if (bk->overflow) {
+                s.kind = MP_STEP_OVERFLOW;
+                s.overflow = bk->overflow;
+                s.index = bk->index;
+            } else {
+                s.kind = MP_STEP_BUCKET;
+                /* an array holds many buckets: the entry says which one */
+                s.index = e && e->map == bk->map ? e->bucket : UINT64_MAX;
+            }
+        }
+        if (k < max) steps[k] = s;
+        k++;
+    }
+    free(objs);
+    return k;
+}
+
+size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps,
+                       size_t max)
+{
+    return steps_of(g, p, o, MP_NONE, steps, max);
+}
+
+size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps,
+                      size_t max)
+{
+    if (e >= g->nentries) return 0;
+    const mp_entry *en = &g->entries[e];
+    uint32_t holder = en->bucket_obj;
+    if (holder == MP_NONE) holder = g->maps[en->map].header;
+    if (holder == MP_NONE) return 0;
+    size_t k = steps_of(g, p, holder, e, steps, max);
+    if (!k) return 0;
+    if (k < max) steps[k] = (mp_step){.kind = MP_STEP_SLOT, .slot = en->slot, .a = e,
+                                      .map = en->map, .index = en->bucket};
+    return k + 1;
+}
+
+void mp_root_text(const mp_graph *g, uint32_t root, char *buf, size_t size)
+{
+    if (root >= g->nroots) {
+        snprintf(buf, size, "(no root)");
+        return;
+    }
+    const mp_root *r = &g->roots[root];
+    const char *name = mp_str(g, r->name), *fn = mp_str(g, r->function),
+               *file = mp_str(g, r->file);
+    char where[300] = "";
+    if (*file && r->line > 0) snprintf(where, sizeof where, " (%s:%" PRId64 ")", file, r->line);
+    else if (*file) snprintf(where, sizeof where, " (%s)", file);
+    switch (r->kind) {
+    case MP_ROOT_GLOBAL:
+        snprintf(buf, size, "global %s%s", *name ? name : "?", where);
+        break;
+    case MP_ROOT_PIN:
+        snprintf(buf, size, "pin %s", *name ? name : "(unlabelled)");
+        break;
+    case MP_ROOT_STACK:
+    case MP_ROOT_ITERATOR:
+        snprintf(buf, size, "%s: thread %u, frame #%u %s%s",
+                 r->kind == MP_ROOT_STACK ? "stack" : "iterator", r->thread, r->frame,
+                 *fn ? fn : "?", where);
+        break;
+    case MP_ROOT_REGISTER:
+        snprintf(buf, size, "register %s of thread %u", *name ? name : "?", r->thread);
+        break;
+    default:
+        snprintf(buf, size, "%s root %s", mp_root_kind_name(r->kind), *name ? name : "");
+        break;
+    }
+}
+
+void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size)
+{
+    switch (s->kind) {
+    case MP_STEP_ROOT: {
+        const mp_root *r = s->a < g->nroots ? &g->roots[s->a] : NULL;
+        if (r && r->kind == MP_ROOT_GLOBAL && r->name) snprintf(buf, size, "%s", mp_str(g, r->name));
+        else mp_root_text(g, s->a, buf, size);
+        break;
+    }
+    case MP_STEP_MAP: {
+        const mp_map *m = &g->maps[s->map];
+        snprintf(buf, size, "map header 0x%" PRIx64 " (B=%u, %" PRIu64 " entries)",
+                 g->addr[s->a], m->B, m->count);
+        break;
+    }
+    case MP_STEP_BUCKET:
+        if (s->index == UINT64_MAX) snprintf(buf, size, "%s", s->old ? "oldbuckets" : "buckets");
+        else snprintf(buf, size, "%s[%" PRIu64 "]", s->old ? "oldbucket" : "bucket", s->index);
+        break;
+    case MP_STEP_OVERFLOW:
+        snprintf(buf, size, "overflow#%u", s->overflow);
+        break;
+    case MP_STEP_SLOT:
+        snprintf(buf, size, "slot %u", s->slot);
+        break;
+    default:
+        snprintf(buf, size, "%s 0x%" PRIx64, mp_graph_type_name(g, s->a), g->addr[s->a]);
+        break;
+    }
+}

@@ -1,0 +1,164 @@
+/*
+ * src/analyze/findings.h -- what the paths and dominators say about maps:
+ * per map its retaining roots, chain, table figures and entries; and the
+ * leak suspects, ranked, each with its evidence.
+ *
+ * Definitions (all in bytes of objects as the input sizes them):
+ *   - the table of a map: its header, bucket arrays (new and old) and
+ *     overflow buckets (g->maps[m].table_bytes);
+ *   - an entry owns its key/value object when that object's immediate
+ *     dominator is part of the map's table (no other path keeps it alive);
+ *     the entry's retained size is the sum of the retained sizes of the
+ *     objects it owns; an entry whose value object it does not own is
+ *     "shared" (another root reaches the value too);
+ *   - the retained size of a map: the retained sizes (dominator tree) of
+ *     its table objects that no other object of its table dominates: the
+ *     header's, plus a bucket array's that a stray root word also reaches
+ *     (table and owned entries included);
+ *   - significant: retained at least max(64 KiB, 1% of the reachable heap).
+ * Evidence (bits of mp_map_report.evidence):
+ *   LARGE_SHARE     retains >= large_share_pct of the reachable heap;
+ *   EMPTIED         table of >= 64 KiB at most 1/16 full: delete never
+ *                   shrinks a map (recreate it);
+ *   ITERATOR_ONLY   every root that reaches the header is an iterator, or a
+ *                   stack word in the frame of such an iterator (its fields);
+ *   STACK_FRAME     significant and held only by stack/register roots;
+ *   POINTER_KEYS    keys are pointers and the key objects the map owns
+ *                   retain >= 64 KiB (or half of the map);
+ *   OLD_BUCKETS     an unfinished growth keeps an old bucket array;
+ *   SHARED_ENTRIES  entries whose values another root also reaches;
+ *   SEVERAL_ROOTS   the header itself is reached by more than one root;
+ *   GROWING         set by the caller from a diff (see mp_findings_mark_growth).
+ * A map is a suspect when it has evidence and is significant, or has the
+ * EMPTIED or OLD_BUCKETS evidence; suspects are ranked growing first, then
+ * by score = retained + bytes retained by its shared entries.
+ *
+ * Memory: results own their arrays (mp_findings_free). Errors: -1 with err
+ * set when out of memory.
+ */
+#ifndef MP_FINDINGS_H
+#define MP_FINDINGS_H
+
+#include "analyze/dominators.h"
+#include "analyze/graph.h"
+#include "analyze/paths.h"
+
+enum {
+    MP_EV_LARGE_SHARE = 1u << 0,
+    MP_EV_EMPTIED = 1u << 1,
+    MP_EV_ITERATOR_ONLY = 1u << 2,
+    MP_EV_STACK_FRAME = 1u << 3,
+    MP_EV_POINTER_KEYS = 1u << 4,
+    MP_EV_OLD_BUCKETS = 1u << 5,
+    MP_EV_SHARED_ENTRIES = 1u << 6,
+    MP_EV_SEVERAL_ROOTS = 1u << 7,
+    MP_EV_GROWING = 1u << 8,
+};
+#define MP_EV_COUNT 9
+/* Stable short names ("large_share", "emptied", ...) for JSON and tests. */
+const char *mp_evidence_name(unsigned bit_index);
+
+#define MP_MAX_LISTED_ROOTS 16
+#define MP_MAX_SITES 3
+
+typedef struct mp_site_count {
+    uint32_t stack;
+    uint32_t samples;
+} mp_site_count;
+
+typedef struct mp_map_report {
+    uint32_t map;
+    uint32_t root;   /* the single root that keeps the header alive, MP_NONE if several/none */
+    uint32_t path_root; /* the root the shortest path to the header starts from */
+    uint32_t nroots; /* roots reaching the header */
+    uint32_t roots[MP_MAX_LISTED_ROOTS]; /* the first of them, by priority */
+    uint64_t retained;
+    uint64_t entries_retained; /* by the entries it owns */
+    uint64_t keys_retained;    /* by owned key objects */
+    uint64_t shared_entries, shared_bytes;
+    uint64_t old_bytes; /* old bucket array(s) of an unfinished growth */
+    uint64_t score;
+    double load; /* entries per main bucket (of 8 slots) */
+    double fill; /* entries / slots of every bucket walked (main + overflow) */
+    uint32_t evidence;
+    bool suspect;
+    uint64_t growth_entries; /* set by mp_findings_mark_growth: entries added since before */
+    int64_t growth_bytes;
+    mp_site_count sites[MP_MAX_SITES]; /* sampled allocation stacks of owned objects */
+    uint32_t nsites;
+    uint64_t sampled_objects;
+} mp_map_report;
+
+typedef struct mp_findings_options {
+    double large_share_pct; /* default 10 */
+} mp_findings_options;
+
+typedef struct mp_findings {
+    uint64_t heap_bytes;       /* reachable bytes */
+    uint64_t heap_objects;
+    mp_map_report *maps;       /* one per g->maps, in g's order */
+    size_t nmaps;
+    uint32_t *ranked;          /* suspects first (ranked), then other maps by retained */
+    size_t nsuspects;
+    uint64_t *entry_retained;  /* per g->entries */
+    uint8_t *entry_shared;     /* per g->entries: 1 if its value is not owned */
+} mp_findings;
+
+int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
+                        const mp_findings_options *opt, mp_findings *out, mf_error *err);
+void mp_findings_free(mp_findings *f);
+
+/* Re-ranks after the caller set growth_entries/growth_bytes and
+ * MP_EV_GROWING on maps that grew: growing maps become suspects, first. */
+void mp_findings_rerank(mp_findings *f);
+
+/* The entries of map m ordered by retained size, largest first (ties: in
+ * the map's order); writes up to max entry indices (into g->entries) and
+ * returns how many were written. */
+size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t m,
+                               uint32_t *out, size_t max);
+
+/* The allocation site of a stack: the index (into g->frames) of its first
+ * frame outside the allocator (functions named mr_*, mrc_*, malloc, calloc,
+ * runtime.mallocgc/newobject/... are allocator frames), or MP_NONE. */
+uint32_t mp_stack_site(const mp_graph *g, uint32_t stack);
+
+/* ------------------------------------------------------------- chains --- */
+
+typedef enum mp_step_kind {
+    MP_STEP_ROOT,     /* a: root index */
+    MP_STEP_OBJECT,   /* a: object */
+    MP_STEP_MAP,      /* a: header object, map: the map */
+    MP_STEP_BUCKET,   /* a: bucket object; index, old: which bucket of the array */
+    MP_STEP_OVERFLOW, /* a: overflow bucket object; overflow: its depth */
+    MP_STEP_SLOT,     /* slot: the slot of the entry; a: the entry index */
+} mp_step_kind;
+
+typedef struct mp_step {
+    uint8_t kind;
+    uint8_t old;
+    uint8_t slot;
+    uint32_t a;
+    uint32_t map;
+    uint32_t overflow;
+    uint64_t index;
+} mp_step;
+
+/* The chain from its root to object o (root step first), or to entry e's
+ * slot (mp_chain_entry: ... -> bucket[i] -> overflow#k -> slot j). Writes up
+ * to max steps (those nearest the root if longer) and returns the full
+ * length (0 if unreachable). */
+size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps,
+                       size_t max);
+size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps,
+                      size_t max);
+
+/* One step for people: "global session_cache", "map header 0x7f3a1c000040
+ * (B=15, 120000 entries)", "bucket[21877]", "overflow#1", "slot 5",
+ * "Session 0x7f3a1c100000". */
+void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size);
+/* A root for people: "global session_cache (examples/sessiond.c:31)",
+ * "stack: thread 2, frame #3 worker_loop (examples/local_map.c:40)". */
+void mp_root_text(const mp_graph *g, uint32_t root, char *buf, size_t size);
+
+#endif

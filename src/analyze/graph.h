@@ -1,0 +1,281 @@
+/*
+ * src/analyze/graph.h -- the format-neutral heap graph every analysis works on.
+ *
+ * One snapshot of a heap as compact arrays: objects numbered densely 0..n-1 in
+ * increasing address order (address, size, type, allocation stack), pointer
+ * edges in CSR form with the reverse edges beside them (for retainer
+ * queries), roots, maps with their bucket objects and entries, allocation
+ * stacks and a string table. Nothing here knows any runtime's layout: a
+ * loader (one per input format: our gcstack snapshots first, Go heap dumps
+ * later) feeds a builder record by record and the builder resolves, checks
+ * and packs. Memory is a few arrays per object and per edge (about 40 bytes
+ * per object plus 8 per edge once finished), never one allocation per object.
+ *
+ * Builder rules. Objects may come in any address order; mp_gb_object returns
+ * a provisional index ("as added") that the other builder calls may use to
+ * refer to it. At mp_gb_finish the objects are sorted by address (cheaply
+ * skipped when they came sorted) and every reference is renumbered, so after
+ * finish an object index is its rank by address. References may also be
+ * given as addresses (the *_addr forms; interior pointers allowed), resolved
+ * at finish; an edge whose target lies in no object is dropped and counted
+ * (g->dropped_edges), as heap dumps legitimately carry pointers out of the
+ * heap; a root, map or entry reference that lies in no object becomes
+ * MP_NONE and is counted in g->dropped_refs.
+ *
+ * Errors (mp_gb_finish; builder calls only fail when out of memory, sticky
+ * until finish): overlapping objects or two at one address, an index
+ * reference beyond the objects added, a map or entry naming a map that does
+ * not exist, more than 2^32-2 objects. Messages name the graph (the file).
+ *
+ * Memory: the builder owns copies of strings given to it; the finished
+ * graph owns everything (mp_graph_free). Threads: a builder is used by one
+ * thread; a finished graph is read-only and may be shared.
+ */
+#ifndef MP_GRAPH_H
+#define MP_GRAPH_H
+
+#include "format/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_NONE UINT32_MAX /* no object / type / stack / map */
+
+/* Root kinds, numbered in the priority the path search gives them: a
+ * global explains a retention better than a pin, a pin better than a stack
+ * frame, and so on. */
+typedef enum mp_root_kind {
+    MP_ROOT_GLOBAL = 0,
+    MP_ROOT_PIN,
+    MP_ROOT_STACK,
+    MP_ROOT_ITERATOR,
+    MP_ROOT_REGISTER,
+    MP_ROOT_RUNTIME,
+    MP_ROOT_OTHER,
+    MP_ROOT_NKINDS
+} mp_root_kind;
+
+typedef enum mp_type_kind {
+    MP_TYPE_OTHER = 0,
+    MP_TYPE_STRUCT,
+    MP_TYPE_ARRAY,
+    MP_TYPE_BLOB,
+    MP_TYPE_STRING,
+    MP_TYPE_MAP_HEADER,
+    MP_TYPE_BUCKET,
+    MP_TYPE_RUNTIME,
+    MP_TYPE_NKINDS
+} mp_type_kind;
+
+typedef enum mp_key_kind {
+    MP_KEY_OTHER = 0,
+    MP_KEY_INT,
+    MP_KEY_PTR, /* keys are pointers: they keep their targets alive */
+    MP_KEY_STRING,
+    MP_KEY_BYTES,
+} mp_key_kind;
+
+const char *mp_root_kind_name(unsigned kind); /* "global", "pin", "stack", ... */
+const char *mp_type_kind_name(unsigned kind);
+
+/* Strings are offsets into the graph's string table (0 is ""): mp_str(). */
+typedef uint32_t mp_sid;
+
+typedef struct mp_type {
+    mp_sid name;
+    uint64_t size;
+    uint8_t kind; /* mp_type_kind */
+} mp_type;
+
+typedef struct mp_gframe {
+    mp_sid function, file;
+    int64_t line; /* 0 unknown */
+} mp_gframe;
+
+/* An allocation stack: frames[first .. first + n), innermost first. */
+typedef struct mp_stack {
+    uint32_t first, n;
+} mp_stack;
+
+typedef struct mp_root {
+    uint8_t kind; /* mp_root_kind */
+    mp_sid name;  /* global: its name; pin: its label; register: its name */
+    mp_sid file;  /* where a global is declared, or the frame's source file */
+    int64_t line;
+    mp_sid function; /* stack/iterator/register: the frame's function */
+    uint32_t thread, frame; /* stack/iterator/register: thread number, frame index */
+    uint64_t slot;          /* address of the root word, 0 unknown */
+    uint32_t target;        /* object, MP_NONE if it pointed outside the heap */
+    uint32_t order;         /* position in the order the loader added it */
+} mp_root;
+
+/* A map header and its geometry, as the input describes it; the "walked"
+ * figures are computed at finish from the map's bucket and entry records. */
+typedef struct mp_map {
+    uint32_t header;     /* the header object (MP_NONE unknown) */
+    uint64_t address;    /* the header's address */
+    mp_sid type_name;    /* e.g. "map[string]*Session" */
+    uint8_t key_kind;    /* mp_key_kind */
+    uint32_t key_type, value_type; /* types, MP_NONE unknown */
+    uint64_t count;      /* live entries as the header says */
+    uint32_t B, flags, noverflow;
+    uint32_t buckets, oldbuckets; /* bucket array objects, MP_NONE none */
+    uint64_t nevacuate, noldbuckets;
+    uint64_t bucket_size;
+    /* computed at finish */
+    size_t first_bucket, nbuckets; /* into g->buckets */
+    size_t first_entry, nentries;  /* into g->entries */
+    uint64_t nmain, noverflow_walked, nold; /* bucket records by role */
+    uint64_t table_objects, table_bytes;    /* distinct objects of the table
+                                               (header included) and their bytes */
+} mp_map;
+
+/* One bucket of a map: the object that holds it (a bucket array holds many
+ * buckets; an overflow bucket is usually its own object). */
+typedef struct mp_bucket {
+    uint32_t map;
+    uint32_t obj; /* MP_NONE unknown */
+    uint64_t index; /* in its bucket array */
+    uint32_t overflow; /* 0 the bucket itself, k the k-th overflow bucket */
+    uint8_t old;       /* 1 in the old array of an unfinished growth */
+    uint8_t nused;     /* occupied slots */
+} mp_bucket;
+
+typedef struct mp_entry {
+    uint32_t map;
+    uint32_t bucket_obj; /* the object holding the slot, MP_NONE unknown */
+    uint64_t bucket;     /* index in its bucket array */
+    uint32_t overflow;
+    uint8_t slot, old;
+    mp_sid key;          /* the key rendered for people */
+    uint32_t key_obj, value_obj; /* objects the key/value point to, MP_NONE none */
+} mp_entry;
+
+/* What the input says about the program and the moment. */
+typedef struct mp_graph_info {
+    const char *name;     /* the input file, for messages (owned copy) */
+    const char *format;   /* "gcstack", ... (static) */
+    mp_sid program;
+    uint64_t pid;
+    int64_t time_nanos;
+    uint32_t gc_cycle;
+    uint32_t pointer_size;
+    uint64_t profile_rate;   /* sampling rate of the allocation stacks, 0 none */
+    uint64_t heap_alloc;     /* the runtime's own figure, 0 unknown */
+} mp_graph_info;
+
+typedef struct mp_graph {
+    mp_graph_info info;
+    size_t nobjects;
+    uint64_t *addr, *size; /* addr increasing, objects never overlap */
+    uint32_t *type;        /* MP_NONE none */
+    uint32_t *stack;       /* allocation stack, MP_NONE not sampled */
+    uint64_t total_bytes;  /* sum of sizes */
+    size_t nedges;
+    uint64_t *out_start; /* nobjects + 1: edges of v are out[out_start[v] .. out_start[v+1]) */
+    uint32_t *out;
+    uint64_t *in_start;  /* the same for predecessors */
+    uint32_t *in;
+    size_t dropped_edges, dropped_refs;
+    mp_type *types;
+    size_t ntypes;
+    mp_root *roots; /* sorted by kind (priority), then in the order added */
+    size_t nroots;
+    mp_map *maps;
+    size_t nmaps;
+    mp_bucket *buckets; /* grouped by map (in order of appearance within a map) */
+    size_t nbuckets;
+    mp_entry *entries;  /* grouped by map */
+    size_t nentries;
+    mp_gframe *frames;
+    size_t nframes;
+    mp_stack *stacks;
+    size_t nstacks;
+    size_t nsampled;   /* objects with an allocation stack */
+    char *strs;        /* string table */
+    size_t strs_len;
+    /* lookups built at finish */
+    uint32_t *bucket_by_obj; /* bucket record indices sorted by object */
+    size_t nbucket_by_obj;
+    uint32_t *map_by_header; /* map indices sorted by header object */
+    size_t nmap_by_header;
+} mp_graph;
+
+static inline const char *mp_str(const mp_graph *g, mp_sid s)
+{
+    return g->strs + s;
+}
+
+/* The object containing address a (interior pointers allowed), or MP_NONE. */
+uint32_t mp_graph_find(const mp_graph *g, uint64_t a);
+/* The map whose header is object o, or MP_NONE. */
+uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o);
+/* The first bucket record held by object o (MP_NONE if o holds no bucket);
+ * a bucket array object holds many: the record returned is one of them. */
+uint32_t mp_graph_bucket_of(const mp_graph *g, uint32_t o);
+/* The type name of object o ("?" untyped). */
+const char *mp_graph_type_name(const mp_graph *g, uint32_t o);
+void mp_graph_free(mp_graph *g);
+
+/* ------------------------------------------------------------ builder --- */
+
+typedef struct mp_graph_builder mp_graph_builder;
+
+/* A new builder; name is the input (copied) for messages, format a static
+ * name of the input format. NULL when out of memory. */
+mp_graph_builder *mp_gb_new(const char *name, const char *format);
+void mp_gb_free(mp_graph_builder *b); /* an unfinished builder */
+
+/* Program facts (program is copied); may be called any time before finish. */
+void mp_gb_set_info(mp_graph_builder *b, const char *program, uint64_t pid, int64_t time_nanos,
+                    uint32_t gc_cycle, uint32_t pointer_size, uint64_t profile_rate,
+                    uint64_t heap_alloc);
+
+/* Strings: interned (names, files, functions) or stored as they are (keys,
+ * many and mostly distinct). len bytes are copied; a NUL ends the string
+ * early. Return 0 when out of memory ("" as well). */
+mp_sid mp_gb_intern(mp_graph_builder *b, const char *s);
+mp_sid mp_gb_string(mp_graph_builder *b, const char *s, size_t len);
+
+/* Hints that avoid regrowing arrays (optional). */
+void mp_gb_reserve(mp_graph_builder *b, size_t objects, size_t edges);
+
+uint32_t mp_gb_type(mp_graph_builder *b, const char *name, uint64_t size, mp_type_kind kind);
+/* A stack of n frames, innermost first (strings interned). */
+uint32_t mp_gb_stack(mp_graph_builder *b, const mp_gframe *frames_with_strings, size_t n);
+/* Frames for mp_gb_stack name their strings through these (interned). */
+mp_gframe mp_gb_frame(mp_graph_builder *b, const char *function, const char *file, int64_t line);
+
+/* Returns the object's provisional index (MP_NONE when out of memory). */
+uint32_t mp_gb_object(mp_graph_builder *b, uint64_t address, uint64_t size, uint32_t type,
+                      uint32_t stack);
+/* Sets the allocation stack of an object added earlier (provisional index). */
+void mp_gb_object_stack(mp_graph_builder *b, uint32_t obj, uint32_t stack);
+/* A pointer from src to dst (provisional indices). Edges added with src
+ * nondecreasing and objects added in address order are packed without
+ * sorting. */
+void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst);
+/* A pointer stored in the object at (or containing) src_addr with value
+ * dst_addr; resolved at finish. */
+void mp_gb_edge_addr(mp_graph_builder *b, uint64_t src_addr, uint64_t dst_addr);
+
+/* A root (strings in r are mp_sids of this builder; r->order is ignored).
+ * The target is r->target (a provisional index) or, when that is MP_NONE,
+ * the object containing target_addr (0: none). */
+void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr);
+
+/* A map: m's object references are provisional indices (MP_NONE none); the
+ * computed fields are ignored. Returns the map's index (MP_NONE: no memory). */
+uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m);
+/* A bucket of map (bk->map); bk->obj a provisional index, or MP_NONE with
+ * obj_addr the address of the bucket (resolved at finish). */
+void mp_gb_bucket(mp_graph_builder *b, const mp_bucket *bk, uint64_t obj_addr);
+/* An entry of map e->map; object references are provisional indices. */
+void mp_gb_entry(mp_graph_builder *b, const mp_entry *e);
+
+/* Resolves, checks and packs; the builder is freed either way. On success
+ * *out is the graph; on failure -1 with err naming the input. */
+int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err);
+
+#endif

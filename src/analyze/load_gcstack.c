@@ -1,0 +1,248 @@
+/*
+ * src/analyze/load_gcstack.c -- gcstack snapshot -> heap graph.
+ */
+#include "analyze/load_gcstack.h"
+
+#include "format/gcstack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct loader {
+    mp_graph_builder *b;
+    const char *path;
+    FILE *progress;
+    uint64_t expect_objects, next_progress;
+    size_t ntypes, nstacks; /* reader tables already copied */
+    size_t nobjects;
+} loader;
+
+static uint32_t obj_ref(uint64_t i)
+{
+    return i == MF_GS_NONE || i >= UINT32_MAX ? MP_NONE : (uint32_t)i;
+}
+
+static mp_type_kind type_kind(uint32_t k)
+{
+    switch (k) {
+    case MF_GS_KIND_STRUCT: return MP_TYPE_STRUCT;
+    case MF_GS_KIND_ARRAY: return MP_TYPE_ARRAY;
+    case MF_GS_KIND_BLOB: return MP_TYPE_BLOB;
+    case MF_GS_KIND_STRING: return MP_TYPE_STRING;
+    case MF_GS_KIND_MAP_HEADER: return MP_TYPE_MAP_HEADER;
+    case MF_GS_KIND_BUCKET: return MP_TYPE_BUCKET;
+    case MF_GS_KIND_RUNTIME: return MP_TYPE_RUNTIME;
+    default: return MP_TYPE_OTHER;
+    }
+}
+
+static mp_root_kind root_kind(uint32_t k)
+{
+    switch (k) {
+    case MF_GS_ROOT_GLOBAL: return MP_ROOT_GLOBAL;
+    case MF_GS_ROOT_STACK: return MP_ROOT_STACK;
+    case MF_GS_ROOT_REGISTER: return MP_ROOT_REGISTER;
+    case MF_GS_ROOT_PIN: return MP_ROOT_PIN;
+    case MF_GS_ROOT_ITERATOR: return MP_ROOT_ITERATOR;
+    case MF_GS_ROOT_RUNTIME: return MP_ROOT_RUNTIME;
+    default: return MP_ROOT_OTHER;
+    }
+}
+
+static mp_key_kind key_kind(uint32_t k)
+{
+    switch (k) {
+    case MF_GS_KEY_INT64: return MP_KEY_INT;
+    case MF_GS_KEY_PTR: return MP_KEY_PTR;
+    case MF_GS_KEY_STRING: return MP_KEY_STRING;
+    case MF_GS_KEY_BYTES: return MP_KEY_BYTES;
+    default: return MP_KEY_OTHER;
+    }
+}
+
+/* The reader's tables grow as the file goes; the graph's copies keep the
+ * same indices, so each is brought up to date before a record uses it. */
+static void sync_tables(loader *L, const mf_gs_reader *r)
+{
+    for (; L->ntypes < mf_gs_ntypes(r); L->ntypes++) {
+        const mf_gs_type *t = mf_gs_type_at(r, (uint32_t)L->ntypes);
+        mp_gb_type(L->b, t->name, t->size, type_kind(t->kind));
+    }
+    for (; L->nstacks < mf_gs_nstacks(r); L->nstacks++) {
+        size_t n;
+        const uint32_t *syms = mf_gs_stack_at(r, (uint32_t)L->nstacks, &n);
+        mp_gframe fr[256];
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < sizeof fr / sizeof *fr; i++) {
+            if (syms[i] >= mf_gs_nsymbols(r)) continue;
+            const mf_gs_symbol *s = mf_gs_symbol_at(r, syms[i]);
+            fr[k++] = mp_gb_frame(L->b, s->function, s->file, s->line);
+        }
+        mp_gb_stack(L->b, fr, k);
+    }
+}
+
+static int on_header(void *ud, const mf_gs_reader *r, const mf_gs_header *h, mf_error *err)
+{
+    (void)r, (void)err;
+    loader *L = ud;
+    mp_gb_set_info(L->b, h->program, h->pid, h->time_nanos, h->gc_cycle, h->pointer_size,
+                   h->profile_rate, h->memstats.heap_alloc);
+    L->expect_objects = h->memstats.heap_objects;
+    return 0;
+}
+
+static int on_objects(void *ud, const mf_gs_reader *r, uint64_t first, size_t n, mf_error *err)
+{
+    loader *L = ud;
+    sync_tables(L, r);
+    const uint64_t *addr = mf_gs_object_addresses(r), *size = mf_gs_object_sizes(r);
+    const uint32_t *type = mf_gs_object_types(r);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = first + i;
+        mp_gb_object(L->b, addr[k], size[k], type[k] ? type[k] - 1 : MP_NONE, MP_NONE);
+    }
+    L->nobjects = first + n;
+    if (L->progress && L->nobjects >= L->next_progress) {
+        if (L->expect_objects > L->nobjects)
+            fprintf(L->progress, "\rmaproot: loading %s: %zu of ~%llu objects", L->path,
+                    L->nobjects, (unsigned long long)L->expect_objects);
+        else fprintf(L->progress, "\rmaproot: loading %s: %zu objects", L->path, L->nobjects);
+        fflush(L->progress);
+        L->next_progress = L->nobjects + 500000;
+    }
+    (void)err;
+    return 0;
+}
+
+static int on_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
+                    const uint32_t *counts, size_t nedges, const uint64_t *offsets,
+                    const uint64_t *targets, mf_error *err)
+{
+    (void)r, (void)offsets, (void)nedges, (void)err;
+    loader *L = ud;
+    size_t e = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t src = (uint32_t)(first + i);
+        for (uint32_t j = 0; j < counts[i]; j++, e++) {
+            uint32_t dst = obj_ref(targets[e]);
+            if (dst != MP_NONE) mp_gb_edge(L->b, src, dst);
+        }
+    }
+    return 0;
+}
+
+static int on_root(void *ud, const mf_gs_reader *r, const mf_gs_root *root, mf_error *err)
+{
+    (void)err;
+    loader *L = ud;
+    mp_root x = {.kind = (uint8_t)root_kind(root->kind), .line = root->line,
+                 .thread = root->thread, .frame = root->frame, .slot = root->slot,
+                 .target = obj_ref(root->target)};
+    x.name = mp_gb_intern(L->b, root->name);
+    x.file = mp_gb_intern(L->b, root->file);
+    const char *fn = root->function;
+    if (root->symbol && root->symbol - 1 < mf_gs_nsymbols(r)) {
+        const mf_gs_symbol *s = mf_gs_symbol_at(r, root->symbol - 1);
+        if (s->function && *s->function) fn = s->function;
+        if ((!root->file || !*root->file) && s->file) {
+            x.file = mp_gb_intern(L->b, s->file);
+            x.line = s->line;
+        }
+    }
+    x.function = mp_gb_intern(L->b, fn);
+    if (x.target != MP_NONE) mp_gb_root(L->b, &x, 0);
+    return 0;
+}
+
+static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error *err)
+{
+    loader *L = ud;
+    sync_tables(L, r);
+    mp_map x = {.header = obj_ref(m->object), .address = m->address,
+                .type_name = mp_gb_intern(L->b, m->type_name),
+                .key_kind = (uint8_t)key_kind(m->key_kind),
+                .key_type = m->key_type ? m->key_type - 1 : MP_NONE,
+                .value_type = m->value_type ? m->value_type - 1 : MP_NONE, .count = m->count,
+                .B = m->B, .flags = m->flags, .noverflow = m->noverflow,
+                .buckets = obj_ref(m->buckets_obj), .oldbuckets = obj_ref(m->oldbuckets_obj),
+                .nevacuate = m->nevacuate, .noldbuckets = m->noldbuckets,
+                .bucket_size = m->bucket_size};
+    uint32_t k = mp_gb_map(L->b, &x);
+    if (k != m->index) {
+        mf_error_set(err, "%s: map %llu arrived as the graph's map %u", L->path,
+                     (unsigned long long)m->index, k);
+        return -1;
+    }
+    return 0;
+}
+
+static int on_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const mf_gs_bucket *b,
+                      size_t nb, const mf_gs_entry *e, size_t ne, mf_error *err)
+{
+    (void)r;
+    loader *L = ud;
+    uint32_t map = (uint32_t)m->index;
+    for (size_t i = 0; i < nb; i++) {
+        mp_bucket x = {.map = map, .obj = obj_ref(b[i].object), .index = b[i].index,
+                       .overflow = b[i].overflow, .old = b[i].old,
+                       .nused = (uint8_t)__builtin_popcount(b[i].occupied)};
+        mp_gb_bucket(L->b, &x, 0);
+    }
+    for (size_t i = 0; i < ne; i++) {
+        if (e[i].bucket >= nb) {
+            mf_error_set(err, "%s: an entry of map %u names bucket %u of a batch of %zu",
+                         L->path, map, e[i].bucket, nb);
+            return -1;
+        }
+        const mf_gs_bucket *bk = &b[e[i].bucket];
+        mp_entry x = {.map = map, .bucket_obj = obj_ref(bk->object), .bucket = bk->index,
+                      .overflow = bk->overflow, .slot = e[i].slot, .old = bk->old,
+                      .key = mp_gb_string(L->b, e[i].key_text ? e[i].key_text : "",
+                                          e[i].key_text ? e[i].key_text_len : 0),
+                      .key_obj = obj_ref(e[i].key_object),
+                      .value_obj = obj_ref(e[i].value_object)};
+        mp_gb_entry(L->b, &x);
+    }
+    return 0;
+}
+
+static int on_samples(void *ud, const mf_gs_reader *r, size_t n, const uint64_t *objects,
+                      const uint32_t *stacks, mf_error *err)
+{
+    (void)err;
+    loader *L = ud;
+    sync_tables(L, r);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t o = obj_ref(objects[i]);
+        if (o != MP_NONE && stacks[i] < L->nstacks) mp_gb_object_stack(L->b, o, stacks[i]);
+    }
+    return 0;
+}
+
+int mp_load_gcstack(const char *path, FILE *progress, mp_graph **out, mf_error *err)
+{
+    *out = NULL;
+    loader L = {.path = path, .progress = progress};
+    L.b = mp_gb_new(path, "gcstack");
+    if (!L.b) {
+        mf_error_set(err, "%s: out of memory", path);
+        return -1;
+    }
+    mf_gs_callbacks cb = {.ud = &L, .on_header = on_header, .on_objects = on_objects,
+                          .on_edges = on_edges, .on_root = on_root, .on_map = on_map,
+                          .on_buckets = on_buckets, .on_samples = on_samples};
+    mf_gs_reader *r = NULL;
+    int rc = mf_gs_read(path, &cb, &r, err);
+    if (progress && L.next_progress) {
+        fprintf(progress, "\r\033[K");
+        fflush(progress);
+    }
+    if (rc) {
+        mp_gb_free(L.b);
+        return -1;
+    }
+    sync_tables(&L, r);
+    mf_gs_reader_free(r);
+    return mp_gb_finish(L.b, out, err);
+}

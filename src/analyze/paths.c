@@ -1,0 +1,68 @@
+/*
+ * src/analyze/paths.c -- multi-source breadth-first search from the roots.
+ */
+#include "analyze/paths.h"
+
+#include <stdlib.h>
+
+/* The parent array doubles as the visited set: an object is visited once
+ * its root is set. The queue is one array of n slots since each object
+ * enters it at most once. */
+int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
+{
+    size_t n = g->nobjects;
+    out->parent = malloc((n ? n : 1) * sizeof *out->parent);
+    out->root = malloc((n ? n : 1) * sizeof *out->root);
+    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    out->nreached = 0;
+    out->reached_bytes = 0;
+    if (!out->parent || !out->root || !queue) {
+        free(queue);
+        mp_paths_free(out);
+        mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = MP_NONE;
+    size_t head = 0, tail = 0;
+    for (size_t r = 0; r < g->nroots; r++) {
+        uint32_t t = g->roots[r].target;
+        if (t == MP_NONE || out->root[t] != MP_NONE) continue;
+        out->root[t] = (uint32_t)r;
+        queue[tail++] = t;
+    }
+    while (head < tail) {
+        uint32_t v = queue[head++];
+        for (uint64_t e = g->out_start[v]; e < g->out_start[v + 1]; e++) {
+            uint32_t w = g->out[e];
+            if (out->root[w] != MP_NONE) continue;
+            out->root[w] = out->root[v];
+            out->parent[w] = v;
+            queue[tail++] = w;
+        }
+    }
+    out->nreached = tail;
+    for (size_t i = 0; i < tail; i++) out->reached_bytes += g->size[queue[i]];
+    free(queue);
+    return 0;
+}
+
+void mp_paths_free(mp_paths *p)
+{
+    free(p->parent);
+    free(p->root);
+    p->parent = p->root = NULL;
+}
+
+size_t mp_paths_chain(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t *buf, size_t max)
+{
+    if (o >= g->nobjects || p->root[o] == MP_NONE) return 0;
+    size_t len = 0;
+    for (uint32_t v = o; v != MP_NONE && len <= g->nobjects; v = p->parent[v]) len++;
+    /* fill from the far end: position len-1-k holds the k-th step back from o */
+    size_t k = 0;
+    for (uint32_t v = o; v != MP_NONE && k < len; v = p->parent[v], k++) {
+        size_t pos = len - 1 - k;
+        if (pos < max) buf[pos] = v;
+    }
+    return len;
+}

@@ -1,0 +1,36 @@
+/*
+ * src/analyze/paths.h -- the shortest path from a root to every object.
+ *
+ * One breadth-first search from all roots at once, seeded in root priority
+ * order (the graph keeps its roots sorted that way: globals, pins, stack
+ * frames, iterators, registers, runtime, other). Every reachable object gets
+ * its parent on one shortest path and the root that path starts from; among
+ * paths of equal length the one from the higher-priority root wins (the
+ * search queue keeps the seed order level by level). Unreachable objects
+ * (garbage a snapshot may still list) have no root.
+ *
+ * Memory: 8 bytes per object (parent and root arrays), owned by the result
+ * (mp_paths_free). Errors: -1 with err set only when out of memory.
+ */
+#ifndef MP_PATHS_H
+#define MP_PATHS_H
+
+#include "analyze/graph.h"
+
+typedef struct mp_paths {
+    uint32_t *parent; /* previous object on the path, MP_NONE at its root (or unreachable) */
+    uint32_t *root;   /* the root the path starts from (index into g->roots), MP_NONE unreachable */
+    size_t nreached;
+    uint64_t reached_bytes;
+} mp_paths;
+
+int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err);
+void mp_paths_free(mp_paths *p);
+
+/* The path to object o, root target first, o last: writes up to max object
+ * indices into buf (the ones nearest the root when it is longer) and returns
+ * the path's full length (0 if o is unreachable). The loop is bounded by the
+ * object count, so a corrupt parent array cannot hang it. */
+size_t mp_paths_chain(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t *buf, size_t max);
+
+#endif

@@ -1,0 +1,807 @@
+/*
+ * src/analyze/snapshot_report.c -- running the snapshot analysis and
+ * rendering it as text, JSON, Graphviz and pprof.
+ */
+#include "analyze/snapshot_report.h"
+
+#include "analyze/load_gcstack.h"
+#include "analyze/report.h"
+#include "format/pprof.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHAIN_MAX 64
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
+                              mp_snapshot_analysis *out, mf_error *err)
+{
+    double t0 = now_s();
+    out->g = g;
+    out->file = g->info.name;
+    if (mp_paths_compute(g, &out->p, err)) goto fail;
+    if (mp_dom_compute(g, &out->d, err)) goto fail;
+    if (mp_findings_compute(g, &out->p, &out->d, opt, &out->f, err)) goto fail;
+    out->analyze_seconds = now_s() - t0;
+    return 0;
+fail:
+    mp_snapshot_analysis_free(out);
+    return -1;
+}
+
+int mp_snapshot_analyze(const char *path, FILE *progress, const mp_findings_options *opt,
+                        mp_snapshot_analysis *out, mf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = now_s();
+    mp_graph *g;
+    if (mp_load_gcstack(path, progress, &g, err)) return -1;
+    out->load_seconds = now_s() - t0;
+    return mp_snapshot_analyze_graph(g, opt, out, err);
+}
+
+void mp_snapshot_analysis_free(mp_snapshot_analysis *a)
+{
+    mp_findings_free(&a->f);
+    mp_dom_free(&a->d);
+    mp_paths_free(&a->p);
+    mp_graph_free(a->g);
+    a->g = NULL;
+}
+
+const char *mp_evidence_fix(uint32_t ev)
+{
+    if (ev & MP_EV_ITERATOR_ONLY)
+        return "finish (or drop) the iteration left open in that frame: a live iterator keeps "
+               "its whole map alive";
+    if (ev & MP_EV_EMPTIED)
+        return "replace the map with a new one after bulk deletes (delete never shrinks a map)";
+    if (ev & MP_EV_POINTER_KEYS)
+        return "key the map by an id instead of a pointer, or delete an entry when its object "
+               "is done with";
+    if (ev & MP_EV_OLD_BUCKETS)
+        return "the growth finishes only as the map is written to: recreate the map, or keep it "
+               "smaller";
+    if (ev & MP_EV_STACK_FRAME)
+        return "scope the map to one unit of work, or prune it: the frame lives as long as its "
+               "function runs";
+    if (ev & (MP_EV_LARGE_SHARE | MP_EV_GROWING))
+        return "bound the map (evict, or expire entries); see also: maproot diff";
+    if (ev & MP_EV_SHARED_ENTRIES)
+        return "the values are also held elsewhere: drop them from every holder, not just the map";
+    return "bound the map (evict, or expire entries); see also: maproot diff";
+}
+
+/* ------------------------------------------------------------- helpers --- */
+
+static void fmt_bytes(char *buf, size_t size, uint64_t v)
+{
+    mp_format_value(buf, size, (int64_t)v, "bytes", false);
+}
+
+/* Thousands separators, as people read counts. */
+static void fmt_count(char *buf, size_t size, uint64_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+    size_t j = 0;
+    for (int i = 0; i < n && j + 2 < size; i++) {
+        if (i > 0 && (n - i) % 3 == 0) buf[j++] = ',';
+        buf[j++] = tmp[i];
+    }
+    buf[j] = 0;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* "function (file:line)" of a frame, or "" */
+static void frame_text(const mp_graph *g, uint32_t frame, char *buf, size_t size)
+{
+    if (frame == MP_NONE) {
+        snprintf(buf, size, "%s", "");
+        return;
+    }
+    const mp_gframe *f = &g->frames[frame];
+    const char *fn = mp_str(g, f->function), *file = mp_str(g, f->file);
+    if (*file && f->line > 0)
+        snprintf(buf, size, "%s (%s:%" PRId64 ")", *fn ? fn : "?", file, f->line);
+    else snprintf(buf, size, "%s", *fn ? fn : "?");
+}
+
+static uint32_t entry_stack(const mp_graph *g, const mp_entry *e)
+{
+    if (e->value_obj != MP_NONE && g->stack[e->value_obj] != MP_NONE)
+        return g->stack[e->value_obj];
+    if (e->key_obj != MP_NONE && g->stack[e->key_obj] != MP_NONE) return g->stack[e->key_obj];
+    return MP_NONE;
+}
+
+static const char *entry_value_type(const mp_graph *g, const mp_entry *e)
+{
+    if (e->value_obj != MP_NONE) return mp_graph_type_name(g, e->value_obj);
+    const mp_map *m = &g->maps[e->map];
+    if (m->value_type != MP_NONE) {
+        const char *s = mp_str(g, g->types[m->value_type].name);
+        if (*s) return s;
+    }
+    return "-";
+}
+
+static const char *map_type(const mp_graph *g, uint32_t m)
+{
+    const char *s = mp_str(g, g->maps[m].type_name);
+    return *s ? s : "map";
+}
+
+/* The largest entry of a map (for its chain), or MP_NONE. */
+static uint32_t first_entry(const mp_snapshot_analysis *a, uint32_t m)
+{
+    uint32_t e;
+    return mp_findings_top_entries(a->g, &a->f, m, &e, 1) ? e : MP_NONE;
+}
+
+/* The chain shown for a map: to its largest entry's slot, else its header. */
+static size_t map_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max)
+{
+    uint32_t e = first_entry(a, m);
+    size_t n = e != MP_NONE ? mp_chain_entry(a->g, &a->p, e, s, max) : 0;
+    if (!n && a->g->maps[m].header != MP_NONE)
+        n = mp_chain_object(a->g, &a->p, a->g->maps[m].header, s, max);
+    return n < max ? n : max;
+}
+
+static size_t top_n(const mp_snapshot_print_opts *o, size_t nentries)
+{
+    if (o && o->all_entries) return nentries;
+    size_t n = o && o->top_entries ? o->top_entries : 10;
+    return n < nentries ? n : nentries;
+}
+
+/* ---------------------------------------------------------------- text --- */
+
+static void print_chain_text(FILE *out, const mp_graph *g, const mp_step *s, size_t n,
+                             const char *indent)
+{
+    size_t col = 0;
+    for (size_t i = 0; i < n; i++) {
+        char t[512];
+        mp_step_text(g, &s[i], t, sizeof t);
+        size_t w = strlen(t) + (i ? 4 : 0);
+        if (i && col + w > 80) {
+            fprintf(out, "\n%s-> %s", indent, t);
+            col = strlen(t) + 3;
+        } else {
+            fprintf(out, "%s%s", i ? " -> " : "", t);
+            col += w;
+        }
+    }
+    fputc('\n', out);
+}
+
+static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_report *r)
+{
+    const mp_graph *g = a->g;
+    const mp_map *m = &g->maps[r->map];
+    char b1[64], b2[64], c1[32], c2[32];
+    const char *lead = "  why      ";
+    const char *next = "           ";
+    const char *p = lead;
+#define WHY(...)                                                                                   \
+    do {                                                                                           \
+        fputs(p, out);                                                                             \
+        fprintf(out, __VA_ARGS__);                                                                 \
+        fputc('\n', out);                                                                          \
+        p = next;                                                                                  \
+    } while (0)
+    if (r->evidence & MP_EV_GROWING) {
+        fmt_bytes(b1, sizeof b1, (uint64_t)(r->growth_bytes < 0 ? 0 : r->growth_bytes));
+        fmt_count(c1, sizeof c1, r->growth_entries);
+        WHY("grew by %s entries and %s retained since the earlier snapshot", c1, b1);
+    }
+    if (r->evidence & MP_EV_LARGE_SHARE) {
+        mp_format_pct(b1, sizeof b1, (int64_t)r->retained, (int64_t)a->f.heap_bytes);
+        fmt_count(c1, sizeof c1, m->nentries);
+        fmt_bytes(b2, sizeof b2, r->entries_retained);
+        WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
+    }
+    if (r->evidence & MP_EV_EMPTIED) {
+        fmt_bytes(b1, sizeof b1, m->table_bytes);
+        fmt_count(c1, sizeof c1, m->count);
+        fmt_count(c2, sizeof c2, m->nmain);
+        WHY("a table of %s (%s buckets) for %s entries: the map was emptied, and delete "
+            "never shrinks a map",
+            b1, c2, c1);
+    }
+    if (r->evidence & MP_EV_ITERATOR_ONLY) {
+        char rt[512] = "";
+        for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
+            if (g->roots[r->roots[i]].kind == MP_ROOT_ITERATOR) {
+                mp_root_text(g, r->roots[i], rt, sizeof rt);
+                break;
+            }
+        WHY("nothing but a live iterator keeps it alive (%s): an iteration left open", rt);
+    }
+    if (r->evidence & MP_EV_STACK_FRAME) {
+        char rt[512];
+        mp_root_text(g, r->nroots ? r->roots[0] : r->root, rt, sizeof rt);
+        WHY("held only by a frame that is still running (%s): it lives as long as that "
+            "function does",
+            rt);
+    }
+    if (r->evidence & MP_EV_POINTER_KEYS) {
+        fmt_bytes(b1, sizeof b1, r->keys_retained);
+        WHY("its keys are pointers: they alone keep %s of key objects alive", b1);
+    }
+    if (r->evidence & MP_EV_OLD_BUCKETS) {
+        fmt_bytes(b1, sizeof b1, r->old_bytes);
+        fmt_count(c1, sizeof c1, m->nevacuate);
+        fmt_count(c2, sizeof c2, m->noldbuckets);
+        WHY("a growth is in progress: the old bucket array (%s) stays until every old bucket "
+            "is evacuated (%s of %s so far), which happens only on writes",
+            b1, c1, c2);
+    }
+    if (r->evidence & MP_EV_SHARED_ENTRIES) {
+        fmt_count(c1, sizeof c1, r->shared_entries);
+        fmt_bytes(b1, sizeof b1, r->shared_bytes);
+        WHY("%s entries hold values that other roots reach too (%s): no single root retains "
+            "them",
+            c1, b1);
+    }
+    if (r->evidence & MP_EV_SEVERAL_ROOTS) {
+        fmt_count(c1, sizeof c1, r->nroots);
+        WHY("the map itself is reached from %s roots", c1);
+    }
+#undef WHY
+}
+
+static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t ei)
+{
+    const mp_graph *g = a->g;
+    const mp_entry *e = &g->entries[ei];
+    char b[64], site[512];
+    fmt_bytes(b, sizeof b, a->f.entry_retained[ei]);
+    frame_text(g, mp_stack_site(g, entry_stack(g, e)), site, sizeof site);
+    const char *key = mp_str(g, e->key);
+    fprintf(out, "    %-24s %-12s %10s retained%s  %s\n", *key ? key : "?",
+            entry_value_type(g, e), b, a->f.entry_shared[ei] ? " (shared)" : "",
+            *site ? site : "(not sampled)");
+}
+
+static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank, size_t nsusp,
+                          const mp_map_report *r, const mp_snapshot_print_opts *o)
+{
+    const mp_graph *g = a->g;
+    const mp_map *m = &g->maps[r->map];
+    char b1[64], b2[64], c1[32], c2[32], c3[32];
+    fmt_bytes(b1, sizeof b1, r->retained);
+    mp_format_pct(b2, sizeof b2, (int64_t)r->retained, (int64_t)a->f.heap_bytes);
+    fprintf(out, "LEAK SUSPECT %zu of %zu   %s   ", rank, nsusp, map_type(g, r->map));
+    if (r->evidence & MP_EV_EMPTIED) {
+        char t[64];
+        fmt_bytes(t, sizeof t, m->table_bytes);
+        fmt_count(c1, sizeof c1, m->count);
+        fprintf(out, "table %s for %s entries\n", t, c1);
+    } else if (r->evidence & MP_EV_SHARED_ENTRIES && r->shared_bytes > r->retained) {
+        fmt_bytes(b1, sizeof b1, r->shared_bytes);
+        fprintf(out, "shares %s with other roots\n", b1);
+    } else {
+        fprintf(out, "retains %s (%s of heap)\n", b1, b2);
+    }
+    /* root(s) */
+    char rt[512];
+    uint32_t main_root = r->root != MP_NONE ? r->root : r->path_root;
+    mp_root_text(g, main_root, rt, sizeof rt);
+    fprintf(out, "  root     %s\n", rt);
+    if (r->nroots > 1) {
+        fmt_count(c1, sizeof c1, r->nroots - 1);
+        fprintf(out, "           also reached from %s other root%s:", c1, r->nroots > 2 ? "s" : "");
+        size_t shown = 0;
+        for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS && shown < 4; i++) {
+            if (r->roots[i] == main_root) continue;
+            mp_root_text(g, r->roots[i], rt, sizeof rt);
+            fprintf(out, "%s %s", shown ? ";" : "", rt);
+            shown++;
+        }
+        fprintf(out, "%s\n", r->nroots - 1 > shown ? "; ..." : "");
+    }
+    mp_step s[CHAIN_MAX];
+    size_t n = map_chain(a, r->map, s, CHAIN_MAX);
+    if (n) {
+        fputs("  chain    ", out);
+        print_chain_text(out, g, s, n, "           ");
+    }
+    fmt_count(c1, sizeof c1, m->nmain);
+    fmt_count(c2, sizeof c2, m->noverflow_walked);
+    fmt_bytes(b1, sizeof b1, m->table_bytes);
+    fprintf(out, "  table    %s buckets + %s overflow", c1, c2);
+    if (m->nold) {
+        fmt_count(c3, sizeof c3, m->nold);
+        fprintf(out, " + %s old", c3);
+    }
+    fprintf(out, ", %s; load %.1f of 8\n", b1, r->load);
+    print_why(out, a, r);
+    if (r->nsites) {
+        fputs("  sites    sampled allocations under its entries:", out);
+        for (uint32_t i = 0; i < r->nsites; i++) {
+            char site[512];
+            frame_text(g, mp_stack_site(g, r->sites[i].stack), site, sizeof site);
+            fprintf(out, "%s %s x%u", i ? "," : "", site, r->sites[i].samples);
+        }
+        fputc('\n', out);
+    }
+    size_t k = top_n(o, m->nentries);
+    if (k) {
+        fmt_count(c1, sizeof c1, m->nentries);
+        if (k < m->nentries) fprintf(out, "  entries  largest of %s (--all for every one):\n", c1);
+        else fprintf(out, "  entries  all %s:\n", c1);
+        uint32_t *ix = malloc(k * sizeof *ix);
+        if (ix) {
+            size_t got = mp_findings_top_entries(g, &a->f, r->map, ix, k);
+            for (size_t i = 0; i < got; i++) print_entry_line(out, a, ix[i]);
+            if (o && o->all_entries) {
+                /* with --all each entry's chain as well */
+                for (size_t i = 0; i < got; i++) {
+                    size_t cn = mp_chain_entry(g, &a->p, ix[i], s, CHAIN_MAX);
+                    if (!cn) continue;
+                    fprintf(out, "    chain %s: ", mp_str(g, g->entries[ix[i]].key));
+                    print_chain_text(out, g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, "      ");
+                }
+            }
+            free(ix);
+        }
+    }
+    fprintf(out, "  fix      %s\n\n", mp_evidence_fix(r->evidence));
+}
+
+void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
+                            const mp_snapshot_print_opts *o)
+{
+    const mp_graph *g = a->g;
+    char b1[64], c1[32], c2[32];
+    fmt_bytes(b1, sizeof b1, a->f.heap_bytes);
+    fmt_count(c1, sizeof c1, a->f.heap_objects);
+    const char *prog = mp_str(g, g->info.program);
+    fprintf(out, "maproot: %s (pid %" PRIu64 "), GC cycle %u, heap %s in %s objects\n",
+            *prog ? base_name(prog) : "?", g->info.pid, g->info.gc_cycle, b1, c1);
+    fmt_count(c1, sizeof c1, g->nroots);
+    fmt_count(c2, sizeof c2, g->nmaps);
+    if (o && o->profile)
+        fprintf(out, "  snapshot %s beside the profile: root tracing on\n", a->file);
+    else fprintf(out, "  snapshot %s\n", a->file);
+    fprintf(out, "  %s roots, %s maps, %zu sampled allocation stacks; analysed in %.2fs\n\n", c1,
+            c2, g->nsampled, a->load_seconds + a->analyze_seconds);
+    size_t ns = a->f.nsuspects;
+    size_t show = o && o->max_maps && o->max_maps < ns ? o->max_maps : ns;
+    if (ns == 0) fprintf(out, "No leak suspects: no map shows the evidence of a leak.\n\n");
+    for (size_t i = 0; i < show; i++)
+        print_suspect(out, a, i + 1, ns, &a->f.maps[a->f.ranked[i]], o);
+    if (show < ns) fprintf(out, "(%zu more suspects: --top-maps 0 shows all)\n\n", ns - show);
+    if (g->nmaps > 0) {
+        fprintf(out, "MAPS  by retained size\n");
+        fprintf(out, "  %10s %10s %10s %6s  %-28s %s\n", "retained", "table", "entries", "B",
+                "type", "root");
+        for (size_t i = 0; i < g->nmaps; i++) {
+            const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
+            const mp_map *m = &g->maps[r->map];
+            char b2[64], rt[512];
+            fmt_bytes(b1, sizeof b1, r->retained);
+            fmt_bytes(b2, sizeof b2, m->table_bytes);
+            fmt_count(c1, sizeof c1, m->count);
+            mp_root_text(g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
+            fprintf(out, "  %10s %10s %10s %6u  %-28s %s%s\n", b1, b2, c1, m->B,
+                    map_type(g, r->map), rt, r->nroots > 1 ? " (+ others)" : "");
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- json --- */
+
+static const char *const step_kinds[] = {"root", "object", "map", "bucket", "overflow", "slot"};
+
+static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char t[512];
+        mp_step_text(g, &s[i], t, sizeof t);
+        json_t *j = json_pack("{s:s, s:s}", "kind", step_kinds[s[i].kind], "text", t);
+        if (s[i].kind == MP_STEP_ROOT) json_object_set_new(j, "root", json_integer(s[i].a));
+        else if (s[i].kind != MP_STEP_SLOT) {
+            json_object_set_new(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
+            json_object_set_new(j, "type", json_string(mp_graph_type_name(g, s[i].a)));
+        }
+        if (s[i].kind == MP_STEP_BUCKET && s[i].index != UINT64_MAX)
+            json_object_set_new(j, "index", json_integer((json_int_t)s[i].index));
+        if (s[i].kind == MP_STEP_OVERFLOW)
+            json_object_set_new(j, "overflow", json_integer(s[i].overflow));
+        if (s[i].kind == MP_STEP_SLOT) json_object_set_new(j, "slot", json_integer(s[i].slot));
+        json_array_append_new(arr, j);
+    }
+    return arr;
+}
+
+static json_t *frame_json(const mp_graph *g, uint32_t f)
+{
+    if (f == MP_NONE) return json_null();
+    return json_pack("{s:s, s:s, s:I}", "function", mp_str(g, g->frames[f].function), "file",
+                     mp_str(g, g->frames[f].file), "line", (json_int_t)g->frames[f].line);
+}
+
+static json_t *root_json(const mp_graph *g, uint32_t r)
+{
+    if (r >= g->nroots) return json_null();
+    const mp_root *x = &g->roots[r];
+    char t[512];
+    mp_root_text(g, r, t, sizeof t);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "index", (json_int_t)r,
+                     "kind", mp_root_kind_name(x->kind), "name", mp_str(g, x->name), "function",
+                     mp_str(g, x->function), "file", mp_str(g, x->file), "line",
+                     (json_int_t)x->line, "thread", (json_int_t)x->thread, "frame",
+                     (json_int_t)x->frame, "text", t);
+}
+
+static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, size_t rank,
+                        const mp_snapshot_print_opts *o)
+{
+    const mp_graph *g = a->g;
+    const mp_map *m = &g->maps[r->map];
+    json_t *j = json_object();
+    json_object_set_new(j, "index", json_integer(r->map));
+    json_object_set_new(j, "type", json_string(map_type(g, r->map)));
+    json_object_set_new(j, "address", json_integer((json_int_t)m->address));
+    json_object_set_new(j, "suspect", json_boolean(r->suspect));
+    json_object_set_new(j, "rank", rank ? json_integer((json_int_t)rank) : json_null());
+    json_object_set_new(j, "count", json_integer((json_int_t)m->count));
+    json_object_set_new(j, "entries_walked", json_integer((json_int_t)m->nentries));
+    json_object_set_new(j, "B", json_integer(m->B));
+    json_object_set_new(j, "buckets", json_integer((json_int_t)m->nmain));
+    json_object_set_new(j, "overflow_buckets", json_integer((json_int_t)m->noverflow_walked));
+    json_object_set_new(j, "old_buckets", json_integer((json_int_t)m->nold));
+    json_object_set_new(j, "nevacuate", json_integer((json_int_t)m->nevacuate));
+    json_object_set_new(j, "table_bytes", json_integer((json_int_t)m->table_bytes));
+    json_object_set_new(j, "retained_bytes", json_integer((json_int_t)r->retained));
+    json_object_set_new(j, "entries_retained_bytes", json_integer((json_int_t)r->entries_retained));
+    json_object_set_new(j, "keys_retained_bytes", json_integer((json_int_t)r->keys_retained));
+    json_object_set_new(j, "shared_entries", json_integer((json_int_t)r->shared_entries));
+    json_object_set_new(j, "shared_bytes", json_integer((json_int_t)r->shared_bytes));
+    json_object_set_new(j, "old_bytes", json_integer((json_int_t)r->old_bytes));
+    json_object_set_new(j, "load", json_real(r->load));
+    json_object_set_new(j, "fill", json_real(r->fill));
+    json_t *ev = json_array();
+    for (unsigned b = 0; b < MP_EV_COUNT; b++)
+        if (r->evidence & (1u << b)) json_array_append_new(ev, json_string(mp_evidence_name(b)));
+    json_object_set_new(j, "evidence", ev);
+    json_object_set_new(j, "fix", r->suspect ? json_string(mp_evidence_fix(r->evidence))
+                                             : json_null());
+    json_object_set_new(j, "growth_entries", json_integer((json_int_t)r->growth_entries));
+    json_object_set_new(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes));
+    json_object_set_new(j, "root", root_json(g, r->root));
+    json_object_set_new(j, "path_root", root_json(g, r->path_root));
+    json_t *roots = json_array();
+    for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
+        json_array_append_new(roots, root_json(g, r->roots[i]));
+    json_object_set_new(j, "roots", roots);
+    json_object_set_new(j, "nroots", json_integer(r->nroots));
+    mp_step s[CHAIN_MAX];
+    size_t n = map_chain(a, r->map, s, CHAIN_MAX);
+    json_object_set_new(j, "chain", chain_json(g, s, n));
+    json_t *sites = json_array();
+    for (uint32_t i = 0; i < r->nsites; i++) {
+        json_t *f = frame_json(g, mp_stack_site(g, r->sites[i].stack));
+        if (json_is_object(f)) json_object_set_new(f, "samples", json_integer(r->sites[i].samples));
+        json_array_append_new(sites, f);
+    }
+    json_object_set_new(j, "sites", sites);
+    json_t *entries = json_array();
+    size_t k = r->suspect ? top_n(o, m->nentries) : 0;
+    uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
+    size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
+    for (size_t i = 0; i < got; i++) {
+        const mp_entry *e = &g->entries[ix[i]];
+        json_t *je = json_object();
+        json_object_set_new(je, "key", json_string(mp_str(g, e->key)));
+        json_object_set_new(je, "value_type", json_string(entry_value_type(g, e)));
+        json_object_set_new(je, "retained_bytes", json_integer((json_int_t)a->f.entry_retained[ix[i]]));
+        json_object_set_new(je, "shared", json_boolean(a->f.entry_shared[ix[i]]));
+        json_object_set_new(je, "bucket", json_integer((json_int_t)e->bucket));
+        json_object_set_new(je, "overflow", json_integer(e->overflow));
+        json_object_set_new(je, "slot", json_integer(e->slot));
+        json_object_set_new(je, "site", frame_json(g, mp_stack_site(g, entry_stack(g, e))));
+        size_t cn = mp_chain_entry(g, &a->p, ix[i], s, CHAIN_MAX);
+        json_object_set_new(je, "chain", chain_json(g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX));
+        json_array_append_new(entries, je);
+    }
+    free(ix);
+    json_object_set_new(j, "entries", entries);
+    return j;
+}
+
+int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
+                           const mp_snapshot_print_opts *o, mf_error *err)
+{
+    const mp_graph *g = a->g;
+    json_t *root = json_object();
+    json_object_set_new(root, "snapshot", json_string(a->file));
+    json_object_set_new(root, "format", json_string(g->info.format));
+    json_object_set_new(root, "profile", o && o->profile ? json_string(o->profile) : json_null());
+    json_object_set_new(root, "program", json_string(mp_str(g, g->info.program)));
+    json_object_set_new(root, "pid", json_integer((json_int_t)g->info.pid));
+    json_object_set_new(root, "gc_cycle", json_integer(g->info.gc_cycle));
+    json_object_set_new(root, "time_nanos", json_integer(g->info.time_nanos));
+    json_t *heap = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "objects",
+                             (json_int_t)g->nobjects, "bytes", (json_int_t)g->total_bytes,
+                             "reachable_objects", (json_int_t)a->f.heap_objects,
+                             "reachable_bytes", (json_int_t)a->f.heap_bytes, "edges",
+                             (json_int_t)g->nedges, "sampled_objects", (json_int_t)g->nsampled);
+    json_object_set_new(root, "heap", heap);
+    json_t *rk = json_object();
+    size_t per[MP_ROOT_NKINDS] = {0};
+    for (size_t i = 0; i < g->nroots; i++) per[g->roots[i].kind]++;
+    for (unsigned k = 0; k < MP_ROOT_NKINDS; k++)
+        json_object_set_new(rk, mp_root_kind_name(k), json_integer((json_int_t)per[k]));
+    json_object_set_new(root, "roots", rk);
+    json_t *susp = json_array(), *maps = json_array();
+    for (size_t i = 0; i < g->nmaps; i++) {
+        const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
+        json_t *mj = map_json(a, r, r->suspect ? i + 1 : 0, o);
+        if (r->suspect) json_array_append(susp, mj);
+        json_array_append_new(maps, mj);
+    }
+    json_object_set_new(root, "suspects", susp);
+    json_object_set_new(root, "maps", maps);
+    json_object_set_new(root, "seconds", json_pack("{s:f, s:f}", "load", a->load_seconds,
+                                                   "analyze", a->analyze_seconds));
+    int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    fputc('\n', out);
+    if (rc) {
+        mf_error_set(err, "%s: writing the JSON report failed", a->file);
+        return -1;
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- dot --- */
+
+static void dot_escape(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
+/* Node ids: "r<root>", "o<object>", "e<entry>". Edges are printed once per
+ * chain; Graphviz merges nothing, so repeated edges are skipped by
+ * remembering the last printed one per object (chains share prefixes). */
+void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
+                           const mp_snapshot_print_opts *o)
+{
+    const mp_graph *g = a->g;
+    fprintf(out, "digraph maproot {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    uint8_t *printed = calloc(g->nobjects + g->nroots + 1, 1);
+    mp_step s[CHAIN_MAX];
+    for (size_t i = 0; i < a->f.nsuspects; i++) {
+        const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
+        size_t k = top_n(o, g->maps[r->map].nentries);
+        if (!k) k = 1;
+        uint32_t *ix = malloc(k * sizeof *ix);
+        size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
+        for (size_t c = 0; c < (got ? got : 1); c++) {
+            size_t n = got ? mp_chain_entry(g, &a->p, ix[c], s, CHAIN_MAX)
+                           : map_chain(a, r->map, s, CHAIN_MAX);
+            if (n > CHAIN_MAX) n = CHAIN_MAX;
+            char prev[32] = "";
+            for (size_t j = 0; j < n; j++) {
+                char id[32], t[512];
+                bool seen = false;
+                if (s[j].kind == MP_STEP_ROOT) {
+                    snprintf(id, sizeof id, "r%u", s[j].a);
+                    seen = printed && printed[g->nobjects + s[j].a];
+                    if (printed) printed[g->nobjects + s[j].a] = 1;
+                    mp_root_text(g, s[j].a, t, sizeof t);
+                } else if (s[j].kind == MP_STEP_SLOT) {
+                    const mp_entry *e = &g->entries[s[j].a];
+                    char b[64];
+                    fmt_bytes(b, sizeof b, a->f.entry_retained[s[j].a]);
+                    snprintf(id, sizeof id, "e%u", s[j].a);
+                    snprintf(t, sizeof t, "slot %u: %s -> %s (%s)", s[j].slot, mp_str(g, e->key),
+                             entry_value_type(g, e), b);
+                } else {
+                    snprintf(id, sizeof id, "o%u", s[j].a);
+                    seen = printed && printed[s[j].a];
+                    if (printed) printed[s[j].a] = 1;
+                    mp_step_text(g, &s[j], t, sizeof t);
+                }
+                if (!seen) {
+                    fprintf(out, "  %s [label=\"", id);
+                    dot_escape(out, t);
+                    fprintf(out, "\"%s];\n",
+                            s[j].kind == MP_STEP_ROOT  ? ", shape=ellipse, style=bold"
+                            : s[j].kind == MP_STEP_MAP ? ", style=filled, fillcolor=\"#ffdddd\""
+                                                       : "");
+                }
+                if (*prev && !seen) fprintf(out, "  %s -> %s;\n", prev, id);
+                snprintf(prev, sizeof prev, "%s", id);
+            }
+        }
+        free(ix);
+    }
+    free(printed);
+    fprintf(out, "}\n");
+}
+
+/* --------------------------------------------------------------- pprof --- */
+
+typedef struct locs {
+    char **names;
+    uint64_t *ids;
+    size_t n, cap;
+} locs;
+
+/* One location per distinct frame name (there are few: roots, types,
+ * "bucket", "overflow#k", "slot"). */
+static uint64_t loc_for(mf_pprof_writer *w, locs *L, const char *name, const char *file,
+                        int64_t line)
+{
+    for (size_t i = 0; i < L->n; i++)
+        if (strcmp(L->names[i], name) == 0) return L->ids[i];
+    if (L->n == L->cap) {
+        size_t nc = L->cap ? L->cap * 2 : 64;
+        char **nn = realloc(L->names, nc * sizeof *nn);
+        if (!nn) return 0;
+        L->names = nn;
+        uint64_t *ni = realloc(L->ids, nc * sizeof *ni);
+        if (!ni) return 0;
+        L->ids = ni;
+        L->cap = nc;
+    }
+    uint64_t fid = mf_pw_function(w, name, NULL, file, 0);
+    mf_pw_line ln = {fid, line};
+    uint64_t id = mf_pw_add_location(w, 0, 0, &ln, 1);
+    L->names[L->n] = strdup(name);
+    if (!L->names[L->n]) return 0;
+    L->ids[L->n++] = id;
+    return id;
+}
+
+/* The frame name of a chain step in a profile: stable across entries so
+ * that samples aggregate (bucket indices and addresses go to labels). */
+static void step_frame(const mp_graph *g, const mp_step *s, char *buf, size_t size,
+                       const char **file, int64_t *line)
+{
+    *file = "";
+    *line = 0;
+    switch (s->kind) {
+    case MP_STEP_ROOT: {
+        mp_root_text(g, s->a, buf, size);
+        const mp_root *r = &g->roots[s->a];
+        *file = mp_str(g, r->file);
+        *line = r->line;
+        /* root text carries "(file:line)": keep the name part only */
+        char *paren = strstr(buf, " (");
+        if (paren && r->kind == MP_ROOT_GLOBAL) *paren = 0;
+        break;
+    }
+    case MP_STEP_MAP:
+        snprintf(buf, size, "%s header", map_type(g, s->map));
+        break;
+    case MP_STEP_BUCKET:
+        snprintf(buf, size, "%s", s->old ? "oldbucket" : "bucket");
+        break;
+    case MP_STEP_OVERFLOW:
+        snprintf(buf, size, "overflow#%u", s->overflow);
+        break;
+    case MP_STEP_SLOT:
+        snprintf(buf, size, "slot");
+        break;
+    default:
+        snprintf(buf, size, "%s", mp_graph_type_name(g, s->a));
+        break;
+    }
+}
+
+/* Adds one sample: chain steps (root first) plus an optional leaf frame. */
+static int add_chain_sample(mf_pprof_writer *w, locs *L, const mp_graph *g, const mp_step *s,
+                            size_t n, const char *leaf, int64_t count, int64_t bytes,
+                            const mf_pw_label *labels, size_t nl)
+{
+    uint64_t ids[CHAIN_MAX + 1];
+    size_t k = 0;
+    if (leaf) ids[k++] = loc_for(w, L, leaf, "", 0);
+    for (size_t i = n; i-- > 0;) {
+        char name[512];
+        const char *file;
+        int64_t line;
+        step_frame(g, &s[i], name, sizeof name, &file, &line);
+        ids[k++] = loc_for(w, L, name, file, line);
+    }
+    for (size_t i = 0; i < k; i++)
+        if (!ids[i]) return -1;
+    int64_t v[2] = {count, bytes};
+    return mf_pw_add_sample(w, ids, k, v, 2, labels, nl);
+}
+
+int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
+                            const mp_snapshot_print_opts *o, mf_error *err)
+{
+    const mp_graph *g = a->g;
+    mf_pprof_writer *w = mf_pw_new();
+    if (!w) {
+        mf_error_set(err, "%s: out of memory", path);
+        return -1;
+    }
+    locs L = {0};
+    int rc = -1;
+    mf_pw_add_sample_type(w, "entries", "count");
+    mf_pw_add_sample_type(w, "retained", "bytes");
+    mf_pw_set_default_sample_type(w, "retained");
+    mf_pw_set_time(w, g->info.time_nanos, 0);
+    char comment[512];
+    snprintf(comment, sizeof comment, "maproot retention profile of %s (GC cycle %u)", a->file,
+             g->info.gc_cycle);
+    mf_pw_add_comment(w, comment);
+    mp_step s[CHAIN_MAX + 1];
+    for (size_t i = 0; i < g->nmaps; i++) {
+        const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
+        const mp_map *m = &g->maps[r->map];
+        if (m->header == MP_NONE || a->d.idom[m->header] == MP_NONE) continue;
+        size_t hn = mp_chain_object(g, &a->p, m->header, s, CHAIN_MAX);
+        if (hn > CHAIN_MAX) hn = CHAIN_MAX;
+        const char *mt = map_type(g, r->map);
+        mf_pw_label ml[1] = {{"map", mt, 0, NULL}};
+        /* the table itself, and what the header dominates beyond entries */
+        uint64_t rest = r->retained > r->entries_retained ? r->retained - r->entries_retained : 0;
+        if (add_chain_sample(w, &L, g, s, hn, "(map table)", 0, (int64_t)rest, ml, 1)) goto out;
+        size_t k = r->suspect ? top_n(o, m->nentries) : 0;
+        uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
+        size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
+        uint64_t shown_bytes = 0;
+        for (size_t j = 0; j < got; j++) {
+            const mp_entry *e = &g->entries[ix[j]];
+            size_t n = mp_chain_entry(g, &a->p, ix[j], s, CHAIN_MAX);
+            if (n > CHAIN_MAX) n = CHAIN_MAX;
+            mf_pw_label lb[4] = {{"key", mp_str(g, e->key), 0, NULL},
+                                 {"map", mt, 0, NULL},
+                                 {"bucket", NULL, (int64_t)e->bucket, NULL},
+                                 {"slot", NULL, e->slot, NULL}};
+            if (add_chain_sample(w, &L, g, s, n, entry_value_type(g, e), 1,
+                                 (int64_t)a->f.entry_retained[ix[j]], lb, 4)) {
+                free(ix);
+                goto out;
+            }
+            shown_bytes += a->f.entry_retained[ix[j]];
+        }
+        free(ix);
+        if (got < m->nentries) {
+            uint64_t left = r->entries_retained > shown_bytes ? r->entries_retained - shown_bytes : 0;
+            if (add_chain_sample(w, &L, g, s, hn, "(other entries)",
+                                 (int64_t)(m->nentries - got), (int64_t)left, ml, 1))
+                goto out;
+        }
+    }
+    rc = mf_pw_write(w, path, true, err);
+    goto done;
+out:
+    mf_error_set(err, "%s: out of memory building the retention profile", path);
+done:
+    for (size_t i = 0; i < L.n; i++) free(L.names[i]);
+    free(L.names);
+    free(L.ids);
+    mf_pw_free(w);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * src/analyze/snapshot_report.h -- `maproot analyze SNAPSHOT`: the full
+ * analysis of a heap graph and its four renderings.
+ *
+ * mp_snapshot_analyze loads a snapshot (any format with a loader; today
+ * gcstack) and runs paths, dominators and findings. The printers render the
+ * result:
+ *   text  for people, answer first: per suspect the map, its size, root,
+ *         chain, table, the evidence ("why"), the largest entries and a fix;
+ *   json  for programs: the schema in man/maproot-analyze.1 ("SNAPSHOT JSON"),
+ *         stable: fields are only ever added;
+ *   dot   Graphviz: the retention paths of each suspect (root -> ... ->
+ *         header -> bucket -> entry value);
+ *   pprof a profile whose samples are map entries: the stack is the chain,
+ *         root at the bottom (outermost), value at the leaf; values
+ *         entries/count and retained/bytes; labels key, map, bucket, slot.
+ *         Entries beyond the first top_entries of a map (all with `all`)
+ *         are folded into one "(other entries)" sample per map, and each
+ *         map's table is a sample of its own, so totals stay exact.
+ *
+ * Memory: the analysis owns everything (mp_snapshot_analysis_free).
+ * Errors: -1 with err set (input, out of memory, output).
+ */
+#ifndef MP_SNAPSHOT_REPORT_H
+#define MP_SNAPSHOT_REPORT_H
+
+#include "analyze/dominators.h"
+#include "analyze/findings.h"
+#include "analyze/graph.h"
+#include "analyze/paths.h"
+
+#include <stdio.h>
+
+typedef struct mp_snapshot_analysis {
+    const char *file;
+    mp_graph *g;
+    mp_paths p;
+    mp_dom d;
+    mp_findings f;
+    double load_seconds, analyze_seconds;
+} mp_snapshot_analysis;
+
+/* progress: see mp_load_gcstack (NULL: silent). */
+int mp_snapshot_analyze(const char *path, FILE *progress, const mp_findings_options *opt,
+                        mp_snapshot_analysis *out, mf_error *err);
+/* The analysis steps alone, on a graph the caller built (taken over). */
+int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
+                              mp_snapshot_analysis *out, mf_error *err);
+void mp_snapshot_analysis_free(mp_snapshot_analysis *a);
+
+typedef struct mp_snapshot_print_opts {
+    size_t top_entries; /* entries shown per suspect map (0: 10) */
+    bool all_entries;   /* every entry */
+    size_t max_maps;    /* suspects shown, 0 all */
+    const char *profile; /* the profile the snapshot came with, or NULL */
+} mp_snapshot_print_opts;
+
+void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
+                            const mp_snapshot_print_opts *o);
+int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
+                           const mp_snapshot_print_opts *o, mf_error *err);
+void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
+                           const mp_snapshot_print_opts *o);
+/* Writes the retention profile to path (gzipped, atomically). */
+int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
+                            const mp_snapshot_print_opts *o, mf_error *err);
+
+/* Short advice for a map's strongest evidence ("bound the cache ..."). */
+const char *mp_evidence_fix(uint32_t evidence);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * src/cli/cmd_snapshot.c -- root tracing in the CLI: `maproot analyze` of a
+ * snapshot and `maproot diff` of two snapshots.
+ */
+#include "cli/cmd_snapshot.h"
+
+#include "analyze/report.h"
+#include "analyze/snapshot_report.h"
+#include "cli/cli.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool cli_snap_format_only(const char *fmt)
+{
+    return strcmp(fmt, "dot") == 0 || strcmp(fmt, "pprof") == 0;
+}
+
+static FILE *progress_stream(void)
+{
+    return isatty(STDERR_FILENO) ? stderr : NULL;
+}
+
+static FILE *open_output(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0) return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f) cli_fail("%s: cannot create the output file", path);
+    return f;
+}
+
+static int close_output(FILE *f, const char *path, int status)
+{
+    if (f == stdout) return cli_finish(status);
+    if (fclose(f) != 0) return cli_fail("%s: error writing the output", path);
+    return status;
+}
+
+int cli_analyze_snapshot(const char *path, const cli_snap_opts *o)
+{
+    const char *fmt = o->format ? o->format : "text";
+    if (strcmp(fmt, "pprof") == 0 && !o->output)
+        return cli_usage("analyze", "--format pprof needs -o FILE");
+    mp_snapshot_analysis a;
+    mf_error err;
+    if (mp_snapshot_analyze(path, progress_stream(), NULL, &a, &err)) return cli_fail("%s", err.msg);
+    mp_snapshot_print_opts po = {.top_entries = o->top_entries, .all_entries = o->all,
+                                 .profile = o->profile};
+    int status = CLI_EXIT_OK;
+    if (strcmp(fmt, "pprof") == 0) {
+        if (mp_snapshot_write_pprof(o->output, &a, &po, &err)) status = cli_fail("%s", err.msg);
+    } else {
+        FILE *out = open_output(o->output);
+        if (!out) {
+            status = CLI_EXIT_BAD;
+        } else {
+            if (strcmp(fmt, "json") == 0) {
+                if (mp_snapshot_print_json(out, &a, &po, &err)) status = cli_fail("%s", err.msg);
+            } else if (strcmp(fmt, "dot") == 0) {
+                mp_snapshot_print_dot(out, &a, &po);
+            } else {
+                mp_snapshot_print_text(out, &a, &po);
+            }
+            status = close_output(out, o->output, status);
+        }
+    }
+    mp_snapshot_analysis_free(&a);
+    return status;
+}
+
+/* ---------------------------------------------------------------- diff --- */
+
+/* A map's identity across two snapshots of one program: its type and the
+ * root of its shortest path (text), plus its ordinal among maps sharing
+ * both, since addresses may differ between runs. */
+static char *map_key(const mp_snapshot_analysis *a, uint32_t m, unsigned ordinal)
+{
+    const mp_graph *g = a->g;
+    const mp_map_report *r = &a->f.maps[m];
+    char rt[512];
+    mp_root_text(g, r->path_root, rt, sizeof rt);
+    /* stack roots: the function, not the thread or slot, is what persists */
+    if (r->path_root < g->nroots && g->roots[r->path_root].kind != MP_ROOT_GLOBAL &&
+        g->roots[r->path_root].kind != MP_ROOT_PIN)
+        snprintf(rt, sizeof rt, "%s %s", mp_root_kind_name(g->roots[r->path_root].kind),
+                 mp_str(g, g->roots[r->path_root].function));
+    size_t n = strlen(rt) + strlen(mp_str(g, g->maps[m].type_name)) + 32;
+    char *k = malloc(n);
+    if (k) snprintf(k, n, "%s|%s|%u", mp_str(g, g->maps[m].type_name), rt, ordinal);
+    return k;
+}
+
+typedef struct map_diff {
+    int32_t before, after; /* map indices, -1 absent */
+    uint64_t added, removed;
+    int64_t retained_delta, count_delta;
+    uint32_t new_keys[5];
+    size_t nnew;
+} map_diff;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted key texts of a map's entries (pointers into the graph). */
+static const char **map_keys(const mp_graph *g, uint32_t m)
+{
+    const mp_map *mp = &g->maps[m];
+    const char **k = malloc((mp->nentries ? mp->nentries : 1) * sizeof *k);
+    if (!k) return NULL;
+    for (size_t i = 0; i < mp->nentries; i++) k[i] = mp_str(g, g->entries[mp->first_entry + i].key);
+    qsort(k, mp->nentries, sizeof *k, cmp_str);
+    return k;
+}
+
+static bool has_key(const char **keys, size_t n, const char *k)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(keys[mid], k);
+        if (c == 0) return true;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return false;
+}
+
+static int cmp_diff(const void *a, const void *b)
+{
+    const map_diff *x = a, *y = b;
+    if (x->retained_delta != y->retained_delta) return x->retained_delta > y->retained_delta ? -1 : 1;
+    if (x->count_delta != y->count_delta) return x->count_delta > y->count_delta ? -1 : 1;
+    return x->after < y->after ? -1 : x->after > y->after;
+}
+
+static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysis *B, map_diff *d)
+{
+    const mp_graph *ga = A->g, *gb = B->g;
+    const char **ka = d->before >= 0 ? map_keys(ga, (uint32_t)d->before) : NULL;
+    const char **kb = d->after >= 0 ? map_keys(gb, (uint32_t)d->after) : NULL;
+    size_t na = d->before >= 0 ? ga->maps[d->before].nentries : 0;
+    size_t nb = d->after >= 0 ? gb->maps[d->after].nentries : 0;
+    if (d->after >= 0) {
+        const mp_map *m = &gb->maps[d->after];
+        for (size_t i = 0; i < m->nentries; i++) {
+            const char *k = mp_str(gb, gb->entries[m->first_entry + i].key);
+            if (ka && has_key(ka, na, k)) continue;
+            if (!ka && d->before >= 0) continue; /* out of memory: no sample */
+            d->added++;
+            if (d->nnew < 5) d->new_keys[d->nnew++] = (uint32_t)(m->first_entry + i);
+        }
+    }
+    if (d->before >= 0 && kb) {
+        for (size_t i = 0; i < na; i++)
+            if (!has_key(kb, nb, ka ? ka[i] : "")) d->removed++;
+    } else if (d->before >= 0) {
+        d->removed = na;
+    }
+    int64_t ra = d->before >= 0 ? (int64_t)A->f.maps[d->before].retained : 0;
+    int64_t rb = d->after >= 0 ? (int64_t)B->f.maps[d->after].retained : 0;
+    int64_t ca = d->before >= 0 ? (int64_t)ga->maps[d->before].count : 0;
+    int64_t cb = d->after >= 0 ? (int64_t)gb->maps[d->after].count : 0;
+    d->retained_delta = rb - ra;
+    d->count_delta = cb - ca;
+    free(ka);
+    free(kb);
+}
+
+int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opts *o)
+{
+    const char *fmt = o->format ? o->format : "text";
+    if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0)
+        return cli_usage("diff", "snapshots are compared as text or json, not %s", fmt);
+    mp_snapshot_analysis A, B;
+    mf_error err;
+    if (mp_snapshot_analyze(before, progress_stream(), NULL, &A, &err)) return cli_fail("%s", err.msg);
+    if (mp_snapshot_analyze(after, progress_stream(), NULL, &B, &err)) {
+        mp_snapshot_analysis_free(&A);
+        return cli_fail("%s", err.msg);
+    }
+    /* match maps by key */
+    size_t na = A.g->nmaps, nb = B.g->nmaps;
+    char **keys_a = calloc(na + 1, sizeof *keys_a), **keys_b = calloc(nb + 1, sizeof *keys_b);
+    map_diff *diffs = calloc(na + nb + 1, sizeof *diffs);
+    int status = CLI_EXIT_BAD;
+    if (!keys_a || !keys_b || !diffs) {
+        cli_fail("out of memory comparing %s and %s", before, after);
+        goto out;
+    }
+    for (int side = 0; side < 2; side++) {
+        mp_snapshot_analysis *S = side ? &B : &A;
+        char **keys = side ? keys_b : keys_a;
+        for (size_t i = 0; i < S->g->nmaps; i++) {
+            unsigned ord = 0;
+            for (;;) {
+                keys[i] = map_key(S, (uint32_t)i, ord);
+                bool dup = false;
+                for (size_t j = 0; j < i && keys[i]; j++)
+                    if (strcmp(keys[j], keys[i]) == 0) dup = true;
+                if (!dup || !keys[i]) break;
+                free(keys[i]);
+                ord++;
+            }
+        }
+    }
+    size_t nd = 0;
+    bool *used = calloc(na + 1, sizeof *used);
+    for (size_t i = 0; i < nb; i++) {
+        map_diff d = {.before = -1, .after = (int32_t)i};
+        for (size_t j = 0; j < na; j++)
+            if (!used[j] && keys_a[j] && keys_b[i] && strcmp(keys_a[j], keys_b[i]) == 0) {
+                d.before = (int32_t)j;
+                used[j] = true;
+                break;
+            }
+        compare_map(&A, &B, &d);
+        diffs[nd++] = d;
+    }
+    for (size_t j = 0; j < na; j++)
+        if (!used[j]) {
+            map_diff d = {.before = (int32_t)j, .after = -1};
+            compare_map(&A, &B, &d);
+            diffs[nd++] = d;
+        }
+    free(used);
+    qsort(diffs, nd, sizeof *diffs, cmp_diff);
+    /* growth feeds the ranking of the after snapshot */
+    for (size_t i = 0; i < nd; i++) {
+        if (diffs[i].after < 0) continue;
+        mp_map_report *r = &B.f.maps[diffs[i].after];
+        r->growth_entries = diffs[i].added;
+        r->growth_bytes = diffs[i].retained_delta;
+        if (diffs[i].count_delta > 0 && diffs[i].retained_delta > 0) r->evidence |= MP_EV_GROWING;
+    }
+    mp_findings_rerank(&B.f);
+
+    char b1[64], b2[64], b3[64];
+    int64_t heap_delta = (int64_t)B.f.heap_bytes - (int64_t)A.f.heap_bytes;
+    if (strcmp(fmt, "json") == 0) {
+        json_t *root = json_object();
+        json_object_set_new(root, "before", json_string(before));
+        json_object_set_new(root, "after", json_string(after));
+        json_object_set_new(root, "before_gc_cycle", json_integer(A.g->info.gc_cycle));
+        json_object_set_new(root, "after_gc_cycle", json_integer(B.g->info.gc_cycle));
+        json_object_set_new(root, "heap_before_bytes", json_integer((json_int_t)A.f.heap_bytes));
+        json_object_set_new(root, "heap_after_bytes", json_integer((json_int_t)B.f.heap_bytes));
+        json_t *arr = json_array();
+        for (size_t i = 0; i < nd; i++) {
+            const map_diff *d = &diffs[i];
+            const mp_snapshot_analysis *S = d->after >= 0 ? &B : &A;
+            uint32_t m = (uint32_t)(d->after >= 0 ? d->after : d->before);
+            const mp_map_report *r = &S->f.maps[m];
+            char rt[512];
+            mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
+            json_t *j = json_object();
+            json_object_set_new(j, "type", json_string(mp_str(S->g, S->g->maps[m].type_name)));
+            json_object_set_new(j, "root", json_string(rt));
+            json_object_set_new(j, "status", json_string(d->before < 0  ? "new"
+                                                         : d->after < 0 ? "gone"
+                                                                        : "both"));
+            json_object_set_new(j, "count_before", json_integer(d->before >= 0 ? (json_int_t)A.g->maps[d->before].count : 0));
+            json_object_set_new(j, "count_after", json_integer(d->after >= 0 ? (json_int_t)B.g->maps[d->after].count : 0));
+            json_object_set_new(j, "entries_added", json_integer((json_int_t)d->added));
+            json_object_set_new(j, "entries_removed", json_integer((json_int_t)d->removed));
+            json_object_set_new(j, "retained_before_bytes", json_integer(d->before >= 0 ? (json_int_t)A.f.maps[d->before].retained : 0));
+            json_object_set_new(j, "retained_after_bytes", json_integer(d->after >= 0 ? (json_int_t)B.f.maps[d->after].retained : 0));
+            json_object_set_new(j, "retained_delta_bytes", json_integer(d->retained_delta));
+            json_object_set_new(j, "growing", json_boolean(d->count_delta > 0 && d->retained_delta > 0));
+            json_t *nk = json_array();
+            for (size_t k = 0; k < d->nnew; k++)
+                json_array_append_new(nk, json_string(mp_str(B.g, B.g->entries[d->new_keys[k]].key)));
+            json_object_set_new(j, "new_keys", nk);
+            json_array_append_new(arr, j);
+        }
+        json_object_set_new(root, "maps", arr);
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(root);
+    } else {
+        mp_format_value(b1, sizeof b1, (int64_t)A.f.heap_bytes, "bytes", false);
+        mp_format_value(b2, sizeof b2, (int64_t)B.f.heap_bytes, "bytes", false);
+        mp_format_value(b3, sizeof b3, heap_delta, "bytes", true);
+        printf("maproot diff: %s (GC cycle %u) -> %s (GC cycle %u)\n", before, A.g->info.gc_cycle,
+               after, B.g->info.gc_cycle);
+        printf("  heap %s -> %s (%s)\n\n", b1, b2, b3);
+        printf("MAPS  growing first\n");
+        for (size_t i = 0; i < nd; i++) {
+            const map_diff *d = &diffs[i];
+            const mp_snapshot_analysis *S = d->after >= 0 ? &B : &A;
+            uint32_t m = (uint32_t)(d->after >= 0 ? d->after : d->before);
+            const mp_map_report *r = &S->f.maps[m];
+            char rt[512];
+            mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
+            bool growing = d->count_delta > 0 && d->retained_delta > 0;
+            printf("  %s%s   root %s%s\n", growing ? "GROWING  " : "", mp_str(S->g, S->g->maps[m].type_name),
+                   rt, d->before < 0 ? "   (new map)" : d->after < 0 ? "   (gone)" : "");
+            uint64_t ca = d->before >= 0 ? A.g->maps[d->before].count : 0;
+            uint64_t cb = d->after >= 0 ? B.g->maps[d->after].count : 0;
+            mp_format_value(b1, sizeof b1, d->before >= 0 ? (int64_t)A.f.maps[d->before].retained : 0, "bytes", false);
+            mp_format_value(b2, sizeof b2, d->after >= 0 ? (int64_t)B.f.maps[d->after].retained : 0, "bytes", false);
+            mp_format_value(b3, sizeof b3, d->retained_delta, "bytes", true);
+            printf("    entries %" PRIu64 " -> %" PRIu64 " (+%" PRIu64 " added, -%" PRIu64
+                   " removed); retained %s -> %s (%s)\n",
+                   ca, cb, d->added, d->removed, b1, b2, b3);
+            if (d->nnew) {
+                printf("    new keys:");
+                for (size_t k = 0; k < d->nnew; k++)
+                    printf("%s %s", k ? "," : "", mp_str(B.g, B.g->entries[d->new_keys[k]].key));
+                printf("%s\n", d->added > d->nnew ? ", ..." : "");
+            }
+        }
+        printf("\n");
+    }
+    status = cli_finish(CLI_EXIT_OK);
+out:
+    for (size_t i = 0; keys_a && i < na; i++) free(keys_a[i]);
+    for (size_t i = 0; keys_b && i < nb; i++) free(keys_b[i]);
+    free(keys_a);
+    free(keys_b);
+    free(diffs);
+    mp_snapshot_analysis_free(&A);
+    mp_snapshot_analysis_free(&B);
+    return status;
+}

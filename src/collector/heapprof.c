@@ -1,0 +1,192 @@
+/*
+ * src/collector/heapprof.c -- a pprof heap profile from a profiler snapshot.
+ *
+ * The profiler records raw stacks including the allocator's frames (telling
+ * them apart needs symbols, which the allocation hook must not wait for).
+ * Here, at write time, each stack is symbolized, cut below the allocator and
+ * to the depth limit; buckets whose cut stacks and sizes coincide are merged
+ * before unsampling, since Go's buckets are keyed by exactly (stack, size).
+ */
+#include "collector/heapprof.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MAPROOT_VERSION
+#define MAPROOT_VERSION "0"
+#endif
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+bool mrc_is_allocator_frame(const char *function, const char *file)
+{
+    static const char *const entry_points[] = {
+        "mr_new", "mr_new_array", "mr_alloc_blob", "mr_str_new", "mr_str_from", "mr_str_printf",
+    };
+    if (!function) function = "";
+    if (!file) file = "";
+    for (size_t i = 0; i < sizeof entry_points / sizeof *entry_points; i++)
+        if (strcmp(function, entry_points[i]) == 0) return true;
+    if (strncmp(function, "mr__", 4) == 0 && strncmp(function, "mr__map", 7) != 0) return true;
+    if (strncmp(function, "mrc_", 4) == 0) return true;
+    if (strncmp(function, "unw_", 4) == 0 || strncmp(function, "_ULx86_64_", 10) == 0 ||
+        strncmp(function, "_Ux86_64_", 9) == 0)
+        return true;
+    if (ends_with(file, "src/rt/heap.c") || ends_with(file, "src/rt/gc.c") ||
+        strstr(file, "src/collector/") != NULL)
+        return true;
+    return false;
+}
+
+/* A merged bucket: a cut stack (pcs in the snapshot's frames) and a size. */
+typedef struct merged {
+    uint64_t hash;
+    uint32_t start, n; /* snap->frames[start, start + n) */
+    uint64_t size;
+    uint64_t allocs, alloc_bytes, frees, free_bytes;
+} merged;
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+/* Is the pc at frames[i] allocator code? (pcs are return addresses: the
+ * instruction is at pc - 1.) */
+static bool allocator_pc(mrc_symbolizer *sym, uintptr_t pc)
+{
+    const mrc_sym_frame *f;
+    size_t n = mrc_sym_lookup(sym, pc ? pc - 1 : 0, &f);
+    if (n == 0) return false;
+    return mrc_is_allocator_frame(f[n - 1].function, f[n - 1].file);
+}
+
+/* Adds (or finds) the location of return address pc; 0 on failure. */
+static uint64_t location_of(mf_pprof_writer *w, mrc_symbolizer *sym, uintptr_t pc)
+{
+    uint64_t addr = pc ? pc - 1 : 0;
+    uint64_t id = mf_pw_find_location(w, addr);
+    if (id) return id;
+    const mrc_sym_frame *f;
+    size_t n = mrc_sym_lookup(sym, addr, &f);
+    mf_pw_line lines[64];
+    if (n > 64) n = 64;
+    for (size_t i = 0; i < n; i++) {
+        lines[i].function_id = mf_pw_function(w, f[i].function, NULL, f[i].file, f[i].start_line);
+        lines[i].line = f[i].line;
+    }
+    long m = mrc_sym_mapping_of(sym, addr);
+    return mf_pw_add_location(w, m < 0 ? 0 : (uint64_t)m + 1, addr, lines, n);
+}
+
+int mrc_heapprof_build(const mrc_prof_snapshot *snap, const mrc_heapprof_opts *o,
+                       mrc_symbolizer *sym, mf_pprof_writer *w, mf_error *err)
+{
+    int rc = -1;
+    merged *ms = NULL;
+    uint32_t *slots = NULL;
+    uint64_t *locs = NULL;
+    size_t nm = 0, cap = 1;
+    while (cap < 2 * snap->n_records + 2) cap *= 2;
+    ms = calloc(snap->n_records ? snap->n_records : 1, sizeof *ms);
+    slots = calloc(cap, sizeof *slots);
+    locs = calloc((size_t)o->max_depth + 1, sizeof *locs);
+    if (!ms || !slots || !locs) goto oom;
+
+    /* 1. cut each stack below the allocator and to the depth; merge */
+    for (size_t r = 0; r < snap->n_records; r++) {
+        const mrc_prof_record *rec = &snap->records[r];
+        const uintptr_t *fr = snap->frames + rec->frame_start;
+        uint32_t i = 0;
+        while (i < rec->n_frames && allocator_pc(sym, fr[i])) i++;
+        if (i == rec->n_frames && i > 0) i--; /* keep one frame at least */
+        uint32_t n = rec->n_frames - i;
+        if (n > (uint32_t)o->max_depth) n = (uint32_t)o->max_depth;
+        uint64_t h = mix(0x12345, rec->size);
+        for (uint32_t k = 0; k < n; k++) h = mix(h, fr[i + k]);
+        size_t j = h & (cap - 1);
+        merged *m = NULL;
+        for (; slots[j]; j = (j + 1) & (cap - 1)) {
+            merged *c = &ms[slots[j] - 1];
+            if (c->hash == h && c->size == rec->size && c->n == n &&
+                memcmp(snap->frames + c->start, fr + i, n * sizeof *fr) == 0) {
+                m = c;
+                break;
+            }
+        }
+        if (!m) {
+            m = &ms[nm++];
+            *m = (merged){h, rec->frame_start + i, n, rec->size, 0, 0, 0, 0};
+            slots[j] = (uint32_t)nm;
+        }
+        m->allocs += rec->allocs;
+        m->alloc_bytes += rec->alloc_bytes;
+        m->frees += rec->frees;
+        m->free_bytes += rec->free_bytes;
+    }
+
+    /* 2. the header */
+    mf_pw_add_sample_type(w, "alloc_objects", "count");
+    mf_pw_add_sample_type(w, "alloc_space", "bytes");
+    mf_pw_add_sample_type(w, "inuse_objects", "count");
+    mf_pw_add_sample_type(w, "inuse_space", "bytes");
+    mf_pw_set_period(w, "space", "bytes", (int64_t)o->rate);
+    int64_t t = o->time_nanos;
+    if (!t) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
+    mf_pw_set_time(w, t, 0);
+    char comment[512];
+    extern char *program_invocation_short_name;
+    snprintf(comment, sizeof comment, "producer: maproot collector %s, %s (pid %ld), GC cycle %u",
+             MAPROOT_VERSION, program_invocation_short_name, (long)getpid(), o->gc_cycle);
+    mf_pw_add_comment(w, comment);
+    if (snap->dropped) {
+        snprintf(comment, sizeof comment, "maproot: %llu samples were dropped (out of memory)",
+                 (unsigned long long)snap->dropped);
+        mf_pw_add_comment(w, comment);
+    }
+
+    /* 3. mappings, in /proc/self/maps order (the main executable first) */
+    const mrc_sym_mapping *maps;
+    size_t nmaps = mrc_sym_mappings(sym, &maps);
+    for (size_t i = 0; i < nmaps; i++) {
+        mf_pw_mapping pm = {maps[i].start,     maps[i].limit,     maps[i].offset,
+                            maps[i].path,      maps[i].build_id,  true,
+                            maps[i].has_dwarf, maps[i].has_dwarf, maps[i].has_dwarf};
+        mf_pw_add_mapping(w, &pm);
+    }
+
+    /* 4. samples */
+    for (size_t k = 0; k < nm; k++) {
+        const merged *m = &ms[k];
+        for (uint32_t i = 0; i < m->n; i++)
+            locs[i] = location_of(w, sym, snap->frames[m->start + i]);
+        int64_t v[4];
+        mrc_scale_heap_sample(m->allocs, m->alloc_bytes, o->rate, &v[0], &v[1]);
+        mrc_scale_heap_sample(m->allocs - m->frees, m->alloc_bytes - m->free_bytes, o->rate, &v[2],
+                              &v[3]);
+        mf_pw_label label = {"bytes", NULL, (int64_t)(m->alloc_bytes / m->allocs), NULL};
+        mf_pw_add_sample(w, locs, m->n, v, 4, &label, 1);
+    }
+    rc = 0;
+    goto out;
+oom:
+    mf_error_set(err, "out of memory building a heap profile (%zu buckets)", snap->n_records);
+out:
+    free(ms);
+    free(slots);
+    free(locs);
+    return rc;
+}

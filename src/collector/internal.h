@@ -1,0 +1,32 @@
+/*
+ * src/collector/internal.h -- what the parts of libmaproot share.
+ *
+ * The runtime has one set of hooks; collector.c owns it and dispatches the
+ * collection events to the heap profiler and to one more listener (the root
+ * snapshot writer).
+ */
+#ifndef MRC_INTERNAL_H
+#define MRC_INTERNAL_H
+
+#include "maproot/collector.h"
+#include "maproot/rt.h"
+
+/* A listener of collection events: called from the runtime's on_gc (world
+ * stopped, on the collecting thread) after the profiler's own work. */
+typedef void (*mrc_gc_listener)(void *ud, mr_gc_event ev, uint32_t cycle);
+
+/*
+ * Sets (fn != NULL) or removes the listener. While one is set the runtime
+ * hooks stay installed, with profiling on or off. Stops the world briefly.
+ */
+void mrc__set_gc_listener(mrc_gc_listener fn, void *ud);
+
+/* Sets the calling thread's mrc_last_error() message (printf format). */
+void mrc__set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- root snapshots (issue 4) ---- */
+/* The profiler's sample tables (NULL if the collector could not start);
+ * snapshot.c reads the sampled objects' stacks from them. */
+struct mrc_prof *mrc__prof(void);
+
+#endif

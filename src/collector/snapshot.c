@@ -1,0 +1,1216 @@
+/*
+ * src/collector/snapshot.c -- root snapshots: see snapshot.h for the design
+ * and maproot/collector.h for the API.
+ *
+ * The image is written in four passes over the heap as the walk API shows it
+ * at MR_GC_MARK_DONE (in the forked child, or in the event itself):
+ *   1. the live objects (mr_walk_objects(live_only)) into one array of
+ *      (address, type, size), sorted by address if the walk was not already
+ *      in order (a radix sort: the walk goes span by span);
+ *   2. the object records, from that array alone;
+ *   3. the edges of each object, read from its pointer fields as its type
+ *      descriptor lists them (the same words mr_walk_edges reports; a
+ *      non-NULL word counts when it points into a marked object) -- reading
+ *      the objects in address order, without touching the targets;
+ *   4. roots (with frames and symbols), maps (geometry, every bucket and
+ *      occupied slot), and the profiler's sampled objects with their
+ *      allocation stacks.
+ * Pointer values are written as they are; the reader resolves them to
+ * objects, so the writer never looks anything up per edge.
+ */
+#define UNW_LOCAL_ONLY
+#include "collector/snapshot.h"
+
+#include "collector/heapprof.h"
+#include "collector/profiler.h"
+#include "collector/snapshot_digest.h"
+#include "collector/symbolize.h"
+#include "format/gcstack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MAPROOT_VERSION
+#define MAPROOT_VERSION "unknown"
+#endif
+
+/* --------------------------------------------------------- settings --- */
+
+static char *env_path;     /* MAPROOT_SNAPSHOT */
+static uint32_t env_every; /* MAPROOT_PROFILE_EVERY */
+static bool use_fork = true;
+static int gz_level = 1;
+
+/* One snapshot request at a time (API, exit). */
+static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
+/* What the next MARK_DONE must do; set under api_lock, read by the listener
+ * on the collecting thread (world stopped, so no race with the setter, which
+ * is waiting in mr_gc). */
+typedef struct request {
+    const char *path;
+    bool periodic;
+    mr_memstats pre; /* statistics read just before the collection */
+    bool have_pre;
+} request;
+static request *pending;
+
+/* The outcome the child sends through its pipe (one write, < PIPE_BUF). */
+typedef struct outcome {
+    int ok;
+    uint32_t cycle;
+    uint64_t objects, edges, roots, maps, entries, object_bytes, file_bytes;
+    uint64_t wall_ns;
+    char msg[512];
+} outcome;
+
+/* A child writing a snapshot in the background. */
+typedef struct child {
+    pid_t pid;
+    int fd;
+    char *path;
+    uint64_t pause_ns, start_ns;
+    bool waited_by_api;
+} child;
+static pthread_mutex_t child_lock = PTHREAD_MUTEX_INITIALIZER;
+static child bg = {.pid = -1, .fd = -1};
+
+static pthread_mutex_t info_lock = PTHREAD_MUTEX_INITIALIZER;
+static mrc_snapshot_info last_info;
+
+static uint64_t now_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ roots --- */
+
+/*
+ * The roots, gathered first, at the shallowest point of the snapshot: the
+ * walk scans the collecting thread's own stack from where it is called, so
+ * the deeper the snapshot code is, the more of its own frames (and stale
+ * words in them) would be scanned. Frame function names are copied (the
+ * runtime frees them after the walk).
+ */
+static void gather_root(const mr_root *r, void *ud)
+{
+    mrc_root_list *l = ud;
+    /* A word of the snapshot's own frames (deeper than the collection's
+     * were) may point at an object the collection found dead: not a root
+     * of this cycle. */
+    if (l->oom || !mr_is_marked(r->target)) return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        mr_root *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    mr_root c = *r;
+    if (c.function && !(c.function = strdup(c.function))) {
+        l->oom = true;
+        return;
+    }
+    l->v[l->n++] = c;
+}
+
+static void gather_roots(mrc_root_list *l)
+{
+    memset(l, 0, sizeof *l);
+    mr_walk_roots(true, gather_root, l);
+}
+
+static void free_roots(mrc_root_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) free((char *)l->v[i].function);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* ------------------------------------------------------ the image --- */
+
+typedef struct oent {
+    uint64_t addr;
+    uintptr_t tt; /* mr_type pointer | 1 for arrays */
+    uint64_t size;
+} oent;
+
+/* Type descriptors seen so far -> type index + 1. */
+typedef struct tmap {
+    uintptr_t *keys;
+    uint32_t *vals;
+    size_t mask, n;
+} tmap;
+
+typedef struct img {
+    mf_gs_writer *w;
+    bool failed;
+    mf_error err;
+    oent *objs;
+    size_t n, cap;
+    bool sorted;
+    tmap types;
+    uint64_t *maps; /* addresses of map headers */
+    size_t nmaps, capmaps;
+    mrc_symbolizer *sym;
+    /* pc -> symbol index + 1 of its innermost frame, and count of frames */
+    uint64_t *pc_keys;
+    uint32_t *pc_first, *pc_count;
+    size_t pc_mask, pc_n;
+    uint64_t roots, entries;
+} img;
+
+static void ifail(img *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ifail(img *im, const char *fmt, ...)
+{
+    if (im->failed) return;
+    im->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(im->err.msg, sizeof im->err.msg, fmt, ap);
+    va_end(ap);
+}
+
+static inline uint64_t mix(uint64_t x)
+{
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 29;
+    return x;
+}
+
+static uint32_t intern_type(img *im, const mr_type *t, bool array);
+
+/* The type index + 1 of descriptor t (an array of t when `array`): written
+ * at first sight, with the element type first for arrays. */
+static uint32_t type_index(img *im, const mr_type *t, bool array)
+{
+    if (!t) return 0;
+    uintptr_t key = (uintptr_t)t | (array ? 1 : 0);
+    tmap *m = &im->types;
+    if (m->n * 2 >= m->mask + 1 || !m->keys) {
+        size_t cap = m->keys ? (m->mask + 1) * 2 : 64;
+        uintptr_t *k = calloc(cap, sizeof *k);
+        uint32_t *v = malloc(cap * sizeof *v);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            ifail(im, "out of memory");
+            return 0;
+        }
+        for (size_t i = 0; m->keys && i <= m->mask; i++) {
+            if (!m->keys[i]) continue;
+            size_t h = mix(m->keys[i]) & (cap - 1);
+            while (k[h]) h = (h + 1) & (cap - 1);
+            k[h] = m->keys[i];
+            v[h] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = k;
+        m->vals = v;
+        m->mask = cap - 1;
+    }
+    size_t h = mix(key) & m->mask;
+    while (m->keys[h]) {
+        if (m->keys[h] == key) return m->vals[h];
+        h = (h + 1) & m->mask;
+    }
+    uint32_t idx = intern_type(im, t, array);
+    /* the table may have been rehashed by a nested call (array element) */
+    h = mix(key) & m->mask;
+    while (m->keys[h]) h = (h + 1) & m->mask;
+    m->keys[h] = key;
+    m->vals[h] = idx;
+    m->n++;
+    return idx;
+}
+
+static uint32_t intern_type(img *im, const mr_type *t, bool array)
+{
+    mf_gs_type gt = {.name = t->name ? t->name : "?",
+                     .size = t->size,
+                     .ptr_offsets = t->ptr_offsets,
+                     .nptrs = t->nptrs,
+                     .kind = (uint32_t)t->kind,
+                     .elem = 0};
+    char name[256];
+    if (array) {
+        /* an array object: its element type is an entry of its own (not
+         * itself an array: the runtime's arrays are flat) */
+        gt.elem = type_index(im, t, false);
+        snprintf(name, sizeof name, "[]%s", gt.name);
+        gt.name = name;
+        gt.kind = MF_GS_KIND_ARRAY;
+    }
+    uint32_t i = mf_gsw_type(im->w, &gt);
+    return i == UINT32_MAX ? 0 : i + 1;
+}
+
+static void collect_object(void *obj, size_t size, const mr_type *t, size_t count, void *ud)
+{
+    img *im = ud;
+    if (im->n == im->cap) {
+        size_t cap = im->cap ? im->cap * 2 : 65536;
+        oent *o = cap <= SIZE_MAX / sizeof *o ? realloc(im->objs, cap * sizeof *o) : NULL;
+        if (!o) {
+            ifail(im, "out of memory (%zu objects)", im->cap);
+            return;
+        }
+        im->objs = o;
+        im->cap = cap;
+    }
+    uint64_t a = (uint64_t)(uintptr_t)obj;
+    if (im->n && a <= im->objs[im->n - 1].addr) im->sorted = false;
+    bool array = t && (count > 1 || t->kind == MR_KIND_ARRAY);
+    im->objs[im->n++] = (oent){a, (uintptr_t)t | (array ? 1 : 0), size};
+    if (t && t->kind == MR_KIND_MAP_HEADER) {
+        if (im->nmaps == im->capmaps) {
+            size_t cap = im->capmaps ? im->capmaps * 2 : 64;
+            uint64_t *m = realloc(im->maps, cap * sizeof *m);
+            if (!m) {
+                ifail(im, "out of memory");
+                return;
+            }
+            im->maps = m;
+            im->capmaps = cap;
+        }
+        im->maps[im->nmaps++] = a;
+    }
+}
+
+/* LSD radix sort of the objects by address, 11 bits a pass over the bits
+ * in which addresses differ (heap addresses share their high bits). */
+static int sort_objects(img *im)
+{
+    size_t n = im->n;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (im->objs[i].addr < lo) lo = im->objs[i].addr;
+        if (im->objs[i].addr > hi) hi = im->objs[i].addr;
+    }
+    oent *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return -1;
+    uint64_t span = (hi - lo) >> 3;
+    oent *src = im->objs, *dst = tmp;
+    for (int shift = 0; shift == 0 || (span >> shift) != 0; shift += 11) {
+        size_t cnt[2048] = {0};
+        for (size_t i = 0; i < n; i++) cnt[(((src[i].addr - lo) >> 3) >> shift) & 2047]++;
+        size_t sum = 0;
+        for (size_t b = 0; b < 2048; b++) {
+            size_t c = cnt[b];
+            cnt[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[cnt[(((src[i].addr - lo) >> 3) >> shift) & 2047]++] = src[i];
+        oent *x = src;
+        src = dst;
+        dst = x;
+        if (shift > 64) break;
+    }
+    if (src != im->objs) {
+        if (n) memcpy(im->objs, src, n * sizeof *src);
+    }
+    free(tmp);
+    return 0;
+}
+
+/* The live object a pointer word points into? The mark bit answers without
+ * touching the target (at MARK_DONE every target of a live object is
+ * marked; anything else is no heap pointer). */
+static inline bool live_target(uintptr_t v)
+{
+    return v && mr_is_marked((const void *)v);
+}
+
+static void write_edges(img *im)
+{
+    uint64_t offs[512], tgts[512];
+    for (size_t i = 0; i < im->n && !im->failed; i++) {
+        const oent *o = &im->objs[i];
+        const mr_type *t = (const mr_type *)(o->tt & ~(uintptr_t)1);
+        size_t ne = 0;
+        if (t && t->nptrs) {
+            size_t stride = t->size ? t->size : 1;
+            size_t nel = (o->tt & 1) ? o->size / stride : 1;
+            const uint8_t *base = (const uint8_t *)(uintptr_t)o->addr;
+            for (size_t e = 0; e < nel; e++) {
+                for (uint32_t k = 0; k < t->nptrs; k++) {
+                    size_t off = e * stride + t->ptr_offsets[k];
+                    if (off + sizeof(uintptr_t) > o->size) break;
+                    uintptr_t v;
+                    memcpy(&v, base + off, sizeof v);
+                    if (!live_target(v)) continue;
+                    if (ne == 512) goto big; /* a big array: see below */
+                    offs[ne] = off;
+                    tgts[ne] = v;
+                    ne++;
+                }
+            }
+        }
+        mf_gsw_edges(im->w, o->addr, ne, offs, tgts);
+        continue;
+    big:;
+        /* objects with more than 512 pointers: count, allocate, fill */
+        size_t stride = t->size ? t->size : 1;
+        size_t nel = (o->tt & 1) ? o->size / stride : 1;
+        size_t maxe = nel * t->nptrs;
+        uint64_t *bo = malloc(maxe * sizeof *bo), *bt = malloc(maxe * sizeof *bt);
+        if (!bo || !bt) {
+            free(bo);
+            free(bt);
+            ifail(im, "out of memory (edges of a %" PRIu64 "-byte object)", o->size);
+            return;
+        }
+        ne = 0;
+        const uint8_t *base = (const uint8_t *)(uintptr_t)o->addr;
+        for (size_t e = 0; e < nel; e++)
+            for (uint32_t k = 0; k < t->nptrs; k++) {
+                size_t off = e * stride + t->ptr_offsets[k];
+                if (off + sizeof(uintptr_t) > o->size) break;
+                uintptr_t v;
+                memcpy(&v, base + off, sizeof v);
+                if (!live_target(v)) continue;
+                bo[ne] = off;
+                bt[ne] = v;
+                ne++;
+            }
+        mf_gsw_edges(im->w, o->addr, ne, bo, bt);
+        free(bo);
+        free(bt);
+    }
+}
+
+/* Symbol index + 1 of the innermost frame of pc (a return address minus one
+ * or an exact pc), writing the symbols of all its (inlined) frames at first
+ * sight; *count gets their number. 0 when unknown. */
+static uint32_t symbol_of(img *im, uint64_t pc, uint32_t *count)
+{
+    *count = 0;
+    if (!pc) return 0;
+    if (!im->pc_keys || im->pc_n * 2 >= im->pc_mask + 1) {
+        size_t cap = im->pc_keys ? (im->pc_mask + 1) * 2 : 256;
+        uint64_t *k = calloc(cap, sizeof *k);
+        uint32_t *f = malloc(cap * sizeof *f), *c = malloc(cap * sizeof *c);
+        if (!k || !f || !c) {
+            free(k);
+            free(f);
+            free(c);
+            ifail(im, "out of memory");
+            return 0;
+        }
+        for (size_t i = 0; im->pc_keys && i <= im->pc_mask; i++) {
+            if (!im->pc_keys[i]) continue;
+            size_t h = mix(im->pc_keys[i]) & (cap - 1);
+            while (k[h]) h = (h + 1) & (cap - 1);
+            k[h] = im->pc_keys[i];
+            f[h] = im->pc_first[i];
+            c[h] = im->pc_count[i];
+        }
+        free(im->pc_keys);
+        free(im->pc_first);
+        free(im->pc_count);
+        im->pc_keys = k;
+        im->pc_first = f;
+        im->pc_count = c;
+        im->pc_mask = cap - 1;
+    }
+    size_t h = mix(pc) & im->pc_mask;
+    while (im->pc_keys[h]) {
+        if (im->pc_keys[h] == pc) {
+            *count = im->pc_count[h];
+            return im->pc_first[h];
+        }
+        h = (h + 1) & im->pc_mask;
+    }
+    const mrc_sym_frame *fr = NULL;
+    size_t n = im->sym ? mrc_sym_lookup(im->sym, (uintptr_t)pc, &fr) : 0;
+    uint32_t first = 0, cnt = 0;
+    if (n == 0) {
+        mf_gs_symbol s = {pc, "", "", 0};
+        uint32_t i = mf_gsw_symbol(im->w, &s);
+        first = i == UINT32_MAX ? 0 : i + 1;
+        cnt = first ? 1 : 0;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            mf_gs_symbol s = {pc, fr[i].function, fr[i].file, fr[i].line};
+            uint32_t k = mf_gsw_symbol(im->w, &s);
+            if (k == UINT32_MAX) break;
+            if (i == 0) first = k + 1;
+            cnt++;
+        }
+    }
+    im->pc_keys[h] = pc;
+    im->pc_first[h] = first;
+    im->pc_count[h] = cnt;
+    im->pc_n++;
+    *count = cnt;
+    return first;
+}
+
+static void write_root(const mr_root *r, img *im)
+{
+    if (im->failed) return;
+    mf_gs_root gr = {
+        .kind = (uint32_t)r->kind,
+        .target = (uint64_t)(uintptr_t)r->target,
+        .slot = (uint64_t)(uintptr_t)r->slot,
+        .name = r->name,
+        .file = r->file,
+        .line = r->line,
+        .thread = r->thread,
+        .frame = r->frame,
+        .function = r->function,
+    };
+    if (r->ip) {
+        uint32_t cnt;
+        /* frames above the innermost hold return addresses: the call is
+         * the instruction before */
+        gr.symbol = symbol_of(im, (uint64_t)r->ip - 1, &cnt);
+    }
+    if (mf_gsw_root(im->w, &gr)) ifail(im, "%s", "root");
+    im->roots++;
+}
+
+/* ------------------------------------------------------------- maps --- */
+
+typedef struct mapw {
+    img *im;
+    const mr_map_info *info;
+    uint64_t nbuckets;
+    /* the bucket being gathered */
+    void *bucket;
+    bool old;
+    uint64_t index;
+    uint32_t overflow, occupied;
+    mf_gs_entry e[8];
+    char text[8][300];
+} mapw;
+
+static void count_bucket(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud)
+{
+    (void)bucket, (void)old, (void)index, (void)overflow;
+    ((mapw *)ud)->nbuckets++;
+}
+
+static void flush_bucket(mapw *mw)
+{
+    if (!mw->bucket) return;
+    mf_gs_writer *w = mw->im->w;
+    mf_gsw_bucket(w, (uint64_t)(uintptr_t)mw->bucket, mw->old, mw->index, mw->overflow,
+                  mw->occupied);
+    for (unsigned s = 0; s < 8; s++)
+        if (mw->occupied >> s & 1) mf_gsw_entry(w, &mw->e[s]);
+    mw->bucket = NULL;
+}
+
+static void on_bucket(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud)
+{
+    mapw *mw = ud;
+    flush_bucket(mw);
+    mw->bucket = bucket;
+    mw->old = old;
+    mw->index = index;
+    mw->overflow = overflow;
+    mw->occupied = 0;
+}
+
+/* The first live heap pointer among a value's pointer fields. */
+static uint64_t first_pointer(const void *p, const mr_type *t)
+{
+    if (!p || !t) return 0;
+    for (uint32_t k = 0; k < t->nptrs; k++) {
+        if (t->ptr_offsets[k] + sizeof(uintptr_t) > t->size) break;
+        uintptr_t v;
+        memcpy(&v, (const uint8_t *)p + t->ptr_offsets[k], sizeof v);
+        if (live_target(v)) return v;
+    }
+    return 0;
+}
+
+static void on_slot(const mr_map_slot *s, void *ud)
+{
+    mapw *mw = ud;
+    if (s->bucket_obj != mw->bucket || s->slot >= 8) {
+        ifail(mw->im, "map walk reported a slot outside the bucket being walked");
+        return;
+    }
+    const mr_map_info *in = mw->info;
+    const mr_map_type *mt = in->type;
+    mf_gs_entry *e = &mw->e[s->slot];
+    memset(e, 0, sizeof *e);
+    e->slot = s->slot;
+    e->tophash = s->tophash;
+    switch (mt->key_kind) {
+    case MR_KEY_INT64:
+        memcpy(&e->key_int, s->key, 8);
+        break;
+    case MR_KEY_PTR: {
+        uintptr_t v;
+        memcpy(&v, s->key, sizeof v);
+        e->key_int = (int64_t)v;
+        if (live_target(v)) e->key_object = v;
+        break;
+    }
+    case MR_KEY_STRING: {
+        mr_str k;
+        memcpy(&k, s->key, sizeof k);
+        if (live_target((uintptr_t)k.ptr)) e->key_object = (uint64_t)(uintptr_t)k.ptr;
+        /* fall through to rendering */
+    }
+    /* FALLTHROUGH */
+    default: {
+        size_t n = mr_map_render_key(mt, s->key, mw->text[s->slot], sizeof mw->text[s->slot]);
+        if (n >= sizeof mw->text[s->slot]) n = sizeof mw->text[s->slot] - 1;
+        e->key_text = mw->text[s->slot];
+        e->key_text_len = n;
+        if (mt->key_kind == MR_KEY_BYTES) e->key_object = first_pointer(s->key, mt->key_type);
+    }
+    }
+    if (in->key_indirect) e->key_object = (uint64_t)(uintptr_t)s->key;
+    if (in->value_indirect)
+        e->value_object = (uint64_t)(uintptr_t)s->value;
+    else
+        e->value_object = first_pointer(s->value, mt->value_type);
+    mw->occupied |= 1u << s->slot;
+    mw->im->entries++;
+}
+
+static void write_map(img *im, uint64_t addr)
+{
+    const mr_map *m = (const mr_map *)(uintptr_t)addr;
+    mr_map_info in;
+    mr_map_get_info(m, &in);
+    mapw mw = {.im = im, .info = &in};
+    mr_map_walk(m, count_bucket, NULL, &mw);
+    uint64_t nold = 0;
+    if (in.oldbuckets) {
+        /* same-size growth keeps B; doubling had B - 1 before */
+        size_t osz = mr_object_size(in.oldbuckets),
+               nsz = in.buckets ? mr_object_size(in.buckets) : 0;
+        nold =
+            (osz && nsz && osz >= nsz) ? (uint64_t)1 << in.B : (uint64_t)1 << (in.B ? in.B - 1 : 0);
+    }
+    const mr_map_type *mt = in.type;
+    mf_gs_map gm = {
+        .address = addr,
+        .type_name = mt && mt->name ? mt->name : "map",
+        .key_kind = mt ? (uint32_t)mt->key_kind : 0,
+        .key_type = mt && mt->key_type ? type_index(im, mt->key_type, false) : 0,
+        .value_type = mt && mt->value_type ? type_index(im, mt->value_type, false) : 0,
+        .count = in.count,
+        .flags = in.flags,
+        .B = in.B,
+        .noverflow = in.noverflow,
+        .hash0 = in.hash0,
+        .buckets = (uint64_t)(uintptr_t)in.buckets,
+        .oldbuckets = (uint64_t)(uintptr_t)in.oldbuckets,
+        .nevacuate = in.nevacuate,
+        .noldbuckets = nold,
+        .bucket_size = in.bucket_size,
+        .key_size = (uint32_t)in.key_size,
+        .value_size = (uint32_t)in.value_size,
+        .key_indirect = in.key_indirect,
+        .value_indirect = in.value_indirect,
+        .nbuckets_walked = mw.nbuckets,
+        .nentries = in.count,
+    };
+    if (mf_gsw_map(im->w, &gm)) return;
+    mr_map_walk(m, on_bucket, on_slot, &mw);
+    flush_bucket(&mw);
+}
+
+/* ---------------------------------------------------------- samples --- */
+
+typedef struct sample {
+    uint64_t addr;
+    uint32_t stack;
+} sample;
+
+typedef struct samples {
+    img *im;
+    sample *v;
+    size_t n, cap;
+    /* stacks interned by their raw pcs */
+    uint64_t *hkeys;
+    uint32_t *hvals;
+    size_t hmask, hn;
+    uintptr_t **pcs_of;
+    size_t *n_of;
+    size_t nstacks;
+    bool oom;
+} samples;
+
+static uint64_t hash_pcs(const uintptr_t *pcs, size_t n)
+{
+    uint64_t h = 0x12345678 ^ n;
+    for (size_t i = 0; i < n; i++) h = mix(h ^ pcs[i]) + i;
+    return h | 1;
+}
+
+/* Called under the profiler's lock: copies what it needs, nothing else. */
+static void gather_sample(void *ud, uintptr_t obj, uint64_t size, const uintptr_t *pcs, size_t n)
+{
+    (void)size;
+    samples *S = ud;
+    if (S->oom || !mr_is_marked((const void *)obj)) return;
+    if (!S->hkeys || S->hn * 2 >= S->hmask + 1) {
+        size_t cap = S->hkeys ? (S->hmask + 1) * 2 : 256;
+        uint64_t *k = calloc(cap, sizeof *k);
+        uint32_t *v = malloc(cap * sizeof *v);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            S->oom = true;
+            return;
+        }
+        for (size_t i = 0; S->hkeys && i <= S->hmask; i++) {
+            if (!S->hkeys[i]) continue;
+            size_t h = S->hkeys[i] & (cap - 1);
+            while (k[h]) h = (h + 1) & (cap - 1);
+            k[h] = S->hkeys[i];
+            v[h] = S->hvals[i];
+        }
+        free(S->hkeys);
+        free(S->hvals);
+        S->hkeys = k;
+        S->hvals = v;
+        S->hmask = cap - 1;
+    }
+    uint64_t hh = hash_pcs(pcs, n);
+    size_t h = hh & S->hmask;
+    uint32_t id = UINT32_MAX;
+    while (S->hkeys[h]) {
+        uint32_t c = S->hvals[h];
+        if (S->hkeys[h] == hh && S->n_of[c] == n &&
+            (n == 0 || memcmp(S->pcs_of[c], pcs, n * sizeof *pcs) == 0)) {
+            id = c;
+            break;
+        }
+        h = (h + 1) & S->hmask;
+    }
+    if (id == UINT32_MAX) {
+        uintptr_t **p = realloc(S->pcs_of, (S->nstacks + 1) * sizeof *p);
+        if (p) S->pcs_of = p;
+        size_t *q = realloc(S->n_of, (S->nstacks + 1) * sizeof *q);
+        if (q) S->n_of = q;
+        uintptr_t *copy = malloc((n ? n : 1) * sizeof *copy);
+        if (!p || !q || !copy) {
+            free(copy);
+            S->oom = true;
+            return;
+        }
+        if (n) memcpy(copy, pcs, n * sizeof *pcs);
+        id = (uint32_t)S->nstacks++;
+        S->pcs_of[id] = copy;
+        S->n_of[id] = n;
+        S->hkeys[h] = hh;
+        S->hvals[h] = id;
+        S->hn++;
+    }
+    if (S->n == S->cap) {
+        size_t cap = S->cap ? S->cap * 2 : 256;
+        sample *v = realloc(S->v, cap * sizeof *v);
+        if (!v) {
+            S->oom = true;
+            return;
+        }
+        S->v = v;
+        S->cap = cap;
+    }
+    S->v[S->n++] = (sample){(uint64_t)obj, id};
+}
+
+static int cmp_sample(const void *a, const void *b)
+{
+    uint64_t x = ((const sample *)a)->addr, y = ((const sample *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
+/* Is the physical function of return address pc allocator code? */
+static bool allocator_pc(img *im, uintptr_t pc)
+{
+    const mrc_sym_frame *f;
+    size_t n = im->sym ? mrc_sym_lookup(im->sym, pc ? pc - 1 : 0, &f) : 0;
+    return n && mrc_is_allocator_frame(f[n - 1].function, f[n - 1].file);
+}
+
+static void write_samples(img *im, mrc_prof *prof)
+{
+    if (!prof) return;
+    samples S = {.im = im};
+    mrc_prof_each_object(prof, gather_sample, &S);
+    if (S.oom) ifail(im, "out of memory (sampled objects)");
+    /* each distinct raw stack: symbolize, drop the allocator's leading
+     * frames as the heap profile does, write the stack */
+    uint32_t *stack_idx = S.nstacks ? malloc(S.nstacks * sizeof *stack_idx) : NULL;
+    uint32_t *syms = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < S.nstacks && stack_idx && !im->failed; i++) {
+        const uintptr_t *pcs = S.pcs_of[i];
+        size_t n = S.n_of[i], k = 0;
+        while (k < n && allocator_pc(im, pcs[k])) k++;
+        if (k == n) k = 0; /* all allocator: keep everything */
+        size_t ns = 0;
+        for (; k < n; k++) {
+            uint32_t cnt, first = symbol_of(im, pcs[k] ? pcs[k] - 1 : 0, &cnt);
+            if (!first) continue;
+            if (ns + cnt > cap) {
+                cap = (ns + cnt) * 2;
+                uint32_t *p = realloc(syms, cap * sizeof *p);
+                if (!p) {
+                    ifail(im, "out of memory");
+                    break;
+                }
+                syms = p;
+            }
+            for (uint32_t j = 0; j < cnt; j++) syms[ns++] = first - 1 + j;
+        }
+        uint32_t si = mf_gsw_stack(im->w, syms, ns);
+        stack_idx[i] = si;
+    }
+    if (S.nstacks && !stack_idx) ifail(im, "out of memory");
+    if (!im->failed) {
+        if (S.n) qsort(S.v, S.n, sizeof *S.v, cmp_sample);
+        for (size_t i = 0; i < S.n; i++) mf_gsw_sample(im->w, S.v[i].addr, stack_idx[S.v[i].stack]);
+    }
+    free(syms);
+    free(stack_idx);
+    for (size_t i = 0; i < S.nstacks; i++) free(S.pcs_of[i]);
+    free(S.pcs_of);
+    free(S.n_of);
+    free(S.hkeys);
+    free(S.hvals);
+    free(S.v);
+}
+
+/* ------------------------------------------------------------ write --- */
+
+static void header_of(mf_gs_header *h, const char *program, const char *build_id, uint32_t cycle,
+                      int mode, const mr_memstats *ms, pid_t pid)
+{
+    memset(h, 0, sizeof *h);
+    h->version = MF_GS_VERSION;
+    h->program = program;
+    h->build_id = build_id;
+    h->writer = "maproot " MAPROOT_VERSION;
+    h->pid = (uint64_t)pid;
+    h->time_nanos = (int64_t)now_ns(CLOCK_REALTIME);
+    h->gc_cycle = cycle;
+    h->pointer_size = sizeof(void *);
+    h->profile_rate = mrc_profile_rate();
+    h->write_mode = (uint32_t)mode;
+    h->address_granule = MF_GS_GRANULE;
+    if (ms) {
+        mf_gs_memstats *m = &h->memstats;
+        m->heap_alloc = ms->heap_alloc;
+        m->heap_sys = ms->heap_sys;
+        m->heap_inuse = ms->heap_inuse;
+        m->heap_objects = ms->heap_objects;
+        m->total_alloc = ms->total_alloc;
+        m->mallocs = ms->mallocs;
+        m->frees = ms->frees;
+        m->next_gc = ms->next_gc;
+        m->last_gc_ns = ms->last_gc_ns;
+        m->pause_total_ns = ms->pause_total_ns;
+        m->num_gc = ms->num_gc;
+        m->gc_percent = ms->gc_percent;
+    }
+}
+
+/*
+ * Writes the image of the heap as it is now (world stopped, marking done)
+ * to path. Runs in the forked child or in the GC event itself.
+ */
+static int write_image(const char *path, uint32_t cycle, int mode, const mr_memstats *ms, pid_t pid,
+                       const mrc_root_list *roots, outcome *out)
+{
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    img im = {.sorted = true};
+    char exe[4096] = "";
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[k > 0 ? k : 0] = 0;
+    im.sym = mrc_sym_new();
+    const char *build_id = "";
+    if (im.sym) {
+        const mrc_sym_mapping *maps;
+        size_t nm = mrc_sym_mappings(im.sym, &maps);
+        for (size_t i = 0; i < nm; i++)
+            if (strcmp(maps[i].path, exe) == 0) {
+                build_id = maps[i].build_id;
+                break;
+            }
+    }
+    mf_gs_header h;
+    header_of(&h, exe, build_id, cycle, mode, ms, pid);
+    mf_error err = {{0}};
+    im.w = mf_gsw_open(path, gz_level, &h, &err);
+    if (!im.w) {
+        snprintf(out->msg, sizeof out->msg, "%s", err.msg);
+        mrc_sym_free(im.sym);
+        return -1;
+    }
+    mr_walk_objects(true, collect_object, &im);
+    if (!im.failed && !im.sorted && sort_objects(&im))
+        ifail(&im, "out of memory (sorting %zu objects)", im.n);
+    /* types first (a table precedes its users), then the objects */
+    for (size_t i = 0; i < im.n && !im.failed; i++) {
+        const oent *o = &im.objs[i];
+        const mr_type *t = (const mr_type *)(o->tt & ~(uintptr_t)1);
+        uint32_t ti = t ? type_index(&im, t, o->tt & 1) : 0;
+        mf_gsw_object(im.w, o->addr, o->size, ti);
+    }
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < im.n; i++) bytes += im.objs[i].size;
+    if (!im.failed) write_edges(&im);
+    if (roots->oom) ifail(&im, "out of memory (roots)");
+    for (size_t i = 0; i < roots->n && !im.failed; i++) write_root(&roots->v[i], &im);
+    for (size_t i = 0; i < im.nmaps && !im.failed; i++) write_map(&im, im.maps[i]);
+    if (!im.failed) write_samples(&im, mrc__prof());
+    uint64_t fbytes = 0;
+    int rc;
+    if (im.failed) {
+        mf_gsw_abort(im.w);
+        snprintf(out->msg, sizeof out->msg, "%.200s: %.300s", path, im.err.msg);
+        rc = -1;
+    } else if (mf_gsw_finish(im.w, &fbytes, &err)) {
+        snprintf(out->msg, sizeof out->msg, "%s", err.msg);
+        rc = -1;
+    } else {
+        rc = 0;
+    }
+    out->ok = rc == 0;
+    out->cycle = cycle;
+    out->objects = im.n;
+    out->object_bytes = bytes;
+    out->roots = im.roots;
+    out->maps = im.nmaps;
+    out->entries = im.entries;
+    out->file_bytes = fbytes;
+    out->wall_ns = now_ns(CLOCK_MONOTONIC) - t0;
+    free(im.objs);
+    free(im.maps);
+    free(im.types.keys);
+    free(im.types.vals);
+    free(im.pc_keys);
+    free(im.pc_first);
+    free(im.pc_count);
+    mrc_sym_free(im.sym);
+    return rc;
+}
+
+/* --------------------------------------------------------- children --- */
+
+static void record_info(const outcome *o, int mode, uint64_t pause_ns, uint64_t work_ns)
+{
+    pthread_mutex_lock(&info_lock);
+    last_info = (mrc_snapshot_info){
+        .mode = mode,
+        .gc_cycle = o->cycle,
+        .objects = o->objects,
+        .roots = o->roots,
+        .maps = o->maps,
+        .entries = o->entries,
+        .object_bytes = o->object_bytes,
+        .file_bytes = o->file_bytes,
+        .pause_ns = pause_ns,
+        .work_ns = work_ns,
+        .wall_ns = o->wall_ns,
+    };
+    pthread_mutex_unlock(&info_lock);
+}
+
+/* Waits for (or, without block, polls) the background child; reports its
+ * outcome. Returns 0 written, -1 failed (msg set), 1 still running / none. */
+static int reap(bool block, char *msg, size_t msgcap)
+{
+    pthread_mutex_lock(&child_lock);
+    if (bg.pid < 0) {
+        pthread_mutex_unlock(&child_lock);
+        return 1;
+    }
+    int status = 0;
+    struct rusage ru;
+    pid_t r;
+    do r = wait4(bg.pid, &status, block ? 0 : WNOHANG, &ru);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) {
+        pthread_mutex_unlock(&child_lock);
+        return 1;
+    }
+    outcome o;
+    memset(&o, 0, sizeof o);
+    ssize_t got = r > 0 ? read(bg.fd, &o, sizeof o) : -1;
+    int rc;
+    if (r < 0) {
+        snprintf(msg, msgcap, "%s: lost the snapshot writer process: %s", bg.path, strerror(errno));
+        rc = -1;
+    } else if (got != (ssize_t)sizeof o) {
+        snprintf(msg, msgcap, "%s: the snapshot writer process died (%s %d)", bg.path,
+                 WIFSIGNALED(status) ? "signal" : "status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        rc = -1;
+    } else if (!o.ok) {
+        o.msg[sizeof o.msg - 1] = 0;
+        snprintf(msg, msgcap, "%s", o.msg);
+        rc = -1;
+    } else {
+        uint64_t cpu =
+            (uint64_t)ru.ru_utime.tv_sec * 1000000000u + (uint64_t)ru.ru_utime.tv_usec * 1000u +
+            (uint64_t)ru.ru_stime.tv_sec * 1000000000u + (uint64_t)ru.ru_stime.tv_usec * 1000u;
+        record_info(&o, MF_GS_MODE_FORK, bg.pause_ns, cpu + bg.pause_ns);
+        rc = 0;
+    }
+    close(bg.fd);
+    free(bg.path);
+    bg = (child){.pid = -1, .fd = -1};
+    pthread_mutex_unlock(&child_lock);
+    return rc;
+}
+
+/* "heap.gcstack.gz", 5 -> "heap.0005.gcstack.gz", as the profiles are named. */
+static char *periodic_path(const char *path, uint32_t cycle)
+{
+    static const char *const exts[] = {".gcstack.gz", ".gcstack", ".gz"};
+    size_t n = strlen(path), cut = n;
+    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
+        size_t m = strlen(exts[i]);
+        if (n > m && strcmp(path + n - m, exts[i]) == 0) {
+            cut = n - m;
+            break;
+        }
+    }
+    size_t size = n + 16;
+    char *out = malloc(size);
+    if (out) snprintf(out, size, "%.*s.%04" PRIu32 "%s", (int)cut, path, cycle, path + cut);
+    return out;
+}
+
+/*
+ * Takes the snapshot now (MARK_DONE, world stopped): forks a writer, or
+ * writes in place. Returns 0 when a child was started or the file written,
+ * -1 with msg. Sets *forked.
+ */
+static int take(const char *path, uint32_t cycle, const mr_memstats *pre, char *msg, size_t msgcap,
+                bool *forked)
+{
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    *forked = false;
+    pid_t self = getpid();
+    if (use_fork) {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) == 0) {
+            mrc_prof *prof = mrc__prof();
+            if (prof) mrc_prof_fork_lock(prof);
+            pid_t pid = fork();
+            if (prof) mrc_prof_fork_unlock(prof);
+            if (pid == 0) {
+                mrc_root_list roots;
+                gather_roots(&roots);
+                /* the child: the copy-on-write image is ours to walk */
+                close(fds[0]);
+                signal(SIGPIPE, SIG_IGN);
+                mr_memstats ms;
+                const mr_memstats *msp = pre;
+                if (!msp) {
+                    /* no statistics were read before this cycle: no other
+                     * thread exists here, so restart the (private) world
+                     * just to read them, and stop it again */
+                    mr_start_the_world();
+                    mr_read_memstats(&ms);
+                    mr_stop_the_world();
+                    msp = &ms;
+                }
+                outcome o;
+                memset(&o, 0, sizeof o);
+                write_image(path, cycle, MF_GS_MODE_FORK, msp, self, &roots, &o);
+                const char *dg = getenv("MAPROOT_SNAPSHOT_DIGEST");
+                if (o.ok && dg && *dg && mrc__write_digest(dg, &roots, true) != 0) {
+                    o.ok = 0;
+                    snprintf(o.msg, sizeof o.msg, "%.400s: cannot write the digest", dg);
+                }
+                ssize_t w = write(fds[1], &o, sizeof o);
+                _exit(w == (ssize_t)sizeof o && o.ok ? 0 : 1);
+            }
+            close(fds[1]);
+            if (pid > 0) {
+                pthread_mutex_lock(&child_lock);
+                bg.pid = pid;
+                bg.fd = fds[0];
+                bg.path = strdup(path);
+                bg.start_ns = t0;
+                bg.pause_ns = now_ns(CLOCK_MONOTONIC) - t0;
+                pthread_mutex_unlock(&child_lock);
+                *forked = true;
+                return 0;
+            }
+            close(fds[0]);
+        }
+        /* fork refused: fall back to writing while stopped */
+    }
+    uint64_t c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    outcome o;
+    memset(&o, 0, sizeof o);
+    mrc_root_list roots;
+    gather_roots(&roots);
+    int rc = write_image(path, cycle, MF_GS_MODE_STOPPED, pre, self, &roots, &o);
+    const char *dg = getenv("MAPROOT_SNAPSHOT_DIGEST");
+    if (!rc && dg && *dg && mrc__write_digest(dg, &roots, false) != 0) {
+        snprintf(o.msg, sizeof o.msg, "%.400s: cannot write the digest", dg);
+        rc = -1;
+    }
+    free_roots(&roots);
+    if (rc) {
+        snprintf(msg, msgcap, "%s", o.msg);
+        return -1;
+    }
+    uint64_t pause = now_ns(CLOCK_MONOTONIC) - t0;
+    record_info(&o, MF_GS_MODE_STOPPED, pause, now_ns(CLOCK_PROCESS_CPUTIME_ID) - c0);
+    return 0;
+}
+
+/* The result of the last API request, handed from the listener to the
+ * waiting caller. */
+static int req_rc;
+static bool req_done, req_forked;
+static char req_msg[600];
+
+/* The GC listener: reaps a finished background writer at any event; at
+ * MARK_DONE serves the pending API request or a periodic snapshot. */
+static void snapshot_on_gc(void *ud, mr_gc_event ev, uint32_t cycle)
+{
+    (void)ud;
+    char msg[600];
+    if (bg.pid >= 0 && !bg.waited_by_api && reap(false, msg, sizeof msg) < 0)
+        fprintf(stderr, "maproot: cannot write snapshot: %s\n", msg);
+    if (ev != MR_GC_MARK_DONE) return;
+    if (pending && !req_done) {
+        req_rc = take(pending->path, cycle, pending->have_pre ? &pending->pre : NULL, req_msg,
+                      sizeof req_msg, &req_forked);
+        if (req_forked) bg.waited_by_api = true; /* its caller reaps it */
+        req_done = true;
+        return;
+    }
+    if (env_path && env_every && cycle % env_every == 0) {
+        static uint32_t skipped_since; /* warn once per busy writer */
+        if (bg.pid >= 0) {
+            if (!skipped_since)
+                fprintf(stderr,
+                        "maproot: the snapshot of an earlier cycle is still being "
+                        "written; skipping the snapshot of GC cycle %" PRIu32
+                        " (and later ones while it is)\n",
+                        cycle);
+            skipped_since = cycle;
+            return;
+        }
+        skipped_since = 0;
+        char *p = periodic_path(env_path, cycle);
+        bool forked;
+        if (!p || take(p, cycle, NULL, msg, sizeof msg, &forked) != 0)
+            fprintf(stderr, "maproot: cannot write snapshot: %s\n", p ? msg : "out of memory");
+        free(p);
+    }
+}
+
+int mrc_write_snapshot(const char *path)
+{
+    mrc_init();
+    if (!path || !*path) {
+        mrc__set_error("mrc_write_snapshot: no path");
+        return -1;
+    }
+    pthread_mutex_lock(&api_lock);
+    static bool listening;
+    if (!listening) {
+        mrc__set_gc_listener(snapshot_on_gc, NULL);
+        listening = true;
+    }
+    bool attached = mr_thread_is_attached();
+    char msg[600];
+    /* a periodic writer still running: let it finish first (one child at
+     * a time keeps the copy-on-write cost bounded) */
+    if (attached) mr_blocking_enter();
+    if (reap(true, msg, sizeof msg) < 0)
+        fprintf(stderr, "maproot: cannot write snapshot: %s\n", msg);
+    if (attached) mr_blocking_exit();
+    request rq = {.path = path};
+    mr_read_memstats(&rq.pre);
+    rq.have_pre = true;
+    req_done = false;
+    req_rc = -1;
+    pending = &rq;
+    mr_gc();
+    pending = NULL;
+    int rc = req_done ? req_rc : -1;
+    if (!req_done) snprintf(req_msg, sizeof req_msg, "%s: the collection did not run", path);
+    if (rc == 0 && req_forked) {
+        if (attached) mr_blocking_enter();
+        rc = reap(true, req_msg, sizeof req_msg);
+        if (attached) mr_blocking_exit();
+        if (rc == 1) snprintf(req_msg, sizeof req_msg, "%s: the snapshot writer was lost", path);
+    }
+    if (rc != 0) mrc__set_error("%s", req_msg);
+    pthread_mutex_unlock(&api_lock);
+    return rc == 0 ? 0 : -1;
+}
+
+int mrc_last_snapshot_info(mrc_snapshot_info *out)
+{
+    pthread_mutex_lock(&info_lock);
+    *out = last_info;
+    pthread_mutex_unlock(&info_lock);
+    return out->mode ? 0 : -1;
+}
+
+static void snapshot_at_exit(void)
+{
+    if (mrc_write_snapshot(env_path) != 0)
+        fprintf(stderr, "maproot: cannot write snapshot: %s\n", mrc_last_error());
+}
+
+mrc_gc_listener mrc__snapshot_init(void)
+{
+    const char *f = getenv("MAPROOT_SNAPSHOT_FORK");
+    if (f && strcmp(f, "0") == 0) use_fork = false;
+    const char *lv = getenv("MAPROOT_SNAPSHOT_LEVEL");
+    if (lv && *lv) {
+        char *end;
+        long l = strtol(lv, &end, 10);
+        if (*end || l < 0 || l > 9)
+            fprintf(stderr,
+                    "maproot: MAPROOT_SNAPSHOT_LEVEL=%s is not a number from 0 to 9; "
+                    "using 1\n",
+                    lv);
+        else
+            gz_level = (int)l;
+    }
+    const char *path = getenv("MAPROOT_SNAPSHOT");
+    if (!path || !*path) return NULL;
+    env_path = strdup(path);
+    if (!env_path) return NULL;
+    const char *ev = getenv("MAPROOT_PROFILE_EVERY");
+    if (ev && *ev) {
+        char *end;
+        unsigned long long e = strtoull(ev, &end, 10);
+        if (!*end && e <= UINT32_MAX) env_every = (uint32_t)e;
+    }
+    atexit(snapshot_at_exit);
+    return env_every ? snapshot_on_gc : NULL;
+}

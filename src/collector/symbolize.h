@@ -1,0 +1,70 @@
+/*
+ * src/collector/symbolize.h -- in-process symbolization with elfutils' libdw.
+ *
+ * Turns program counters of the running process into functions, source files
+ * and lines (with the chain of inlined calls when DWARF has it), and lists the
+ * executable mappings of the process with their GNU build IDs, as a pprof
+ * profile wants them. libdw does the DWARF work (line tables, inlined
+ * subroutine scopes, symbol tables, build-id notes); separate debug files are
+ * looked up only locally by build ID (never through debuginfod, which could
+ * block a program on the network).
+ *
+ * File names are made absolute against the compilation directory and cleaned
+ * of "." and ".." components ("/src/build/../examples/a.c" becomes
+ * "/src/examples/a.c").
+ *
+ * Memory: results point into the symbolizer and stay valid until the next
+ * call on it (strings: until mrc_sym_free). Threads: not thread-safe; one
+ * caller at a time.
+ */
+#ifndef MRC_SYMBOLIZE_H
+#define MRC_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mrc_symbolizer mrc_symbolizer;
+
+/* One function frame of a program counter. */
+typedef struct mrc_sym_frame {
+    const char *function; /* never NULL; "" when unknown */
+    const char *file;     /* source file of the function, "" when unknown */
+    int64_t line;         /* line of the pc (or of the inlined call), 0 unknown */
+    int64_t start_line;   /* the function's declaration line, 0 unknown */
+} mrc_sym_frame;
+
+/* An executable, file-backed mapping of the process. */
+typedef struct mrc_sym_mapping {
+    uint64_t start, limit, offset;
+    const char *path;
+    const char *build_id; /* lower-case hex, "" when the file has none */
+    bool has_dwarf;       /* the module has DWARF (file names and lines) */
+} mrc_sym_mapping;
+
+/* A symbolizer for this process (reads /proc/self/maps), or NULL. */
+mrc_symbolizer *mrc_sym_new(void);
+void mrc_sym_free(mrc_symbolizer *s);
+
+/* Rereads /proc/self/maps (for libraries loaded since). Returns 0 or -1. */
+int mrc_sym_refresh(mrc_symbolizer *s);
+
+/*
+ * The frames of pc (an address inside an instruction: pass a return address
+ * minus one), innermost (inlined) first; the last is the function that
+ * physically contains pc. Returns their number, 0 when nothing is known.
+ * Results are cached per pc.
+ */
+size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **frames);
+
+/* The executable mappings, sorted by address (as of the last refresh). */
+size_t mrc_sym_mappings(mrc_symbolizer *s, const mrc_sym_mapping **out);
+
+/* Index into mrc_sym_mappings() of the mapping containing pc, or -1. */
+long mrc_sym_mapping_of(mrc_symbolizer *s, uintptr_t pc);
+
+/* Cleans a path lexically (removes "." and "x/.." components, repeated
+ * slashes) in place. Exposed for tests. */
+void mrc_sym_clean_path(char *path);
+
+#endif

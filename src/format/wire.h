@@ -1,0 +1,70 @@
+/*
+ * src/format/wire.h -- protobuf wire primitives shared by the format modules
+ * that encode and decode by hand (gcstack.c; pprof.c keeps its own copies).
+ *
+ * Varints are little-endian base-128; zigzag maps signed to unsigned so that
+ * small negative numbers stay short. Encoders write into a caller-sized
+ * buffer (at most 10 bytes per varint); the decoder never reads past `end`.
+ * Header-only: every function is a small static inline.
+ */
+#ifndef MF_WIRE_H
+#define MF_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { MF_WT_VARINT = 0, MF_WT_I64 = 1, MF_WT_LEN = 2, MF_WT_I32 = 5 };
+
+/* Longest varint: 10 bytes. */
+#define MF_VARINT_MAX 10
+
+static inline uint8_t *mf_put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static inline size_t mf_varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static inline uint64_t mf_zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t mf_unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Reads a varint from [p, end); NULL if truncated or longer than 10 bytes. */
+static inline const uint8_t *mf_get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    if (p < end && *p < 0x80) {
+        *v = *p;
+        return p + 1;
+    }
+    uint64_t r = 0;
+    for (int shift = 0; shift < 70 && p < end; shift += 7) {
+        uint8_t b = *p++;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = r;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * tests/test_dominators.c -- Lengauer-Tarjan against a naive dominator
+ * computation on random graphs; retained sizes; single-root owners; the
+ * roots that reach a shared object; a deep chain (no recursion).
+ */
+#include "analyze/dominators.h"
+
+#include "check.h"
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+/* Reachability from S in the node graph (objects, root nodes, S) skipping
+ * node `cut`; marks reached nodes in seen. */
+static void reach(const mp_graph *g, uint32_t cut, uint8_t *seen, uint32_t *q)
+{
+    size_t n = g->nobjects, N = n + g->nroots + 1;
+    memset(seen, 0, N);
+    size_t h = 0, t = 0;
+    uint32_t S = (uint32_t)(N - 1);
+    if (cut == S) return;
+    seen[S] = 1;
+    for (size_t r = 0; r < g->nroots; r++) {
+        uint32_t rn = (uint32_t)(n + r);
+        if (rn == cut) continue;
+        seen[rn] = 1;
+        uint32_t tg = g->roots[r].target;
+        if (tg != MP_NONE && tg != cut && !seen[tg]) {
+            seen[tg] = 1;
+            q[t++] = tg;
+        }
+    }
+    while (h < t) {
+        uint32_t v = q[h++];
+        for (uint64_t e = g->out_start[v]; e < g->out_start[v + 1]; e++) {
+            uint32_t w = g->out[e];
+            if (w == cut || seen[w]) continue;
+            seen[w] = 1;
+            q[t++] = w;
+        }
+    }
+}
+
+/* Naive: dom[x][y] = x dominates y (y unreachable when x is removed);
+ * idom(y) = the strict dominator of y that all its other strict dominators
+ * dominate, i.e. the one with the most dominators itself. */
+static void naive_idom(const mp_graph *g, uint32_t *idom)
+{
+    size_t n = g->nobjects, N = n + g->nroots + 1;
+    uint8_t *base = malloc(N), *seen = malloc(N);
+    uint32_t *q = malloc(N * sizeof *q);
+    uint8_t *dom = calloc(N * N, 1);
+    uint32_t *ndom = calloc(N, sizeof *ndom);
+    reach(g, UINT32_MAX, base, q);
+    for (uint32_t x = 0; x < N; x++) {
+        reach(g, x, seen, q);
+        for (uint32_t y = 0; y < N; y++)
+            if (base[y] && !seen[y] && y != x) {
+                dom[(size_t)x * N + y] = 1;
+                ndom[y]++;
+            }
+    }
+    for (uint32_t y = 0; y < N; y++) {
+        idom[y] = MP_NONE;
+        if (!base[y] || y == N - 1) continue;
+        uint32_t best = MP_NONE;
+        for (uint32_t x = 0; x < N; x++)
+            if (dom[(size_t)x * N + y] && (best == MP_NONE || ndom[x] > ndom[best])) best = x;
+        idom[y] = best;
+    }
+    free(base);
+    free(seen);
+    free(q);
+    free(dom);
+    free(ndom);
+}
+
+static mp_graph *random_graph(size_t n, size_t m, size_t nroots)
+{
+    mp_graph_builder *b = mp_gb_new("rand", "test");
+    for (size_t i = 0; i < n; i++) mp_gb_object(b, 0x10000 + 64 * i, 8 + rnd(56), MP_NONE, MP_NONE);
+    for (size_t e = 0; e < m; e++) mp_gb_edge_addr(b, 0x10000 + 64 * (uint64_t)rnd((uint32_t)n),
+                                                   0x10000 + 64 * (uint64_t)rnd((uint32_t)n));
+    for (size_t r = 0; r < nroots; r++) {
+        mp_root rt = {.kind = (uint8_t)rnd(MP_ROOT_NKINDS), .target = rnd((uint32_t)n)};
+        mp_gb_root(b, &rt, 0);
+    }
+    mp_graph *g;
+    mf_error err;
+    if (mp_gb_finish(b, &g, &err)) return NULL;
+    return g;
+}
+
+static void test_idom_matches_naive_on_random_graphs(void)
+{
+    for (int round = 0; round < 300; round++) {
+        size_t n = 1 + rnd(40), m = rnd((uint32_t)(3 * n + 1)), nr = 1 + rnd(4);
+        mp_graph *g = random_graph(n, m, nr);
+        CHECK(g);
+        mp_dom d;
+        mf_error err;
+        CHECK(mp_dom_compute(g, &d, &err) == 0);
+        uint32_t *want = malloc(d.nnodes * sizeof *want);
+        naive_idom(g, want);
+        for (uint32_t v = 0; v < d.nnodes; v++) {
+            if (d.idom[v] != want[v])
+                fprintf(stderr, "round %d node %u: idom %u, naive %u\n", round, v, d.idom[v],
+                        want[v]);
+            CHECK_EQ_U64(d.idom[v], want[v]);
+        }
+        /* retained = own size + retained of dominator-tree children */
+        for (uint32_t v = 0; v < d.nnodes; v++) {
+            if (d.idom[v] == MP_NONE && v != d.super_root) {
+                CHECK_EQ_U64(d.retained[v], 0);
+                continue;
+            }
+            uint64_t sum = v < g->nobjects ? g->size[v] : 0;
+            for (uint32_t w = 0; w < d.nnodes; w++)
+                if (d.idom[w] == v) sum += d.retained[w];
+            CHECK_EQ_U64(d.retained[v], sum);
+        }
+        /* root_of: the root node on the dominator chain, if any */
+        for (uint32_t v = 0; v < g->nobjects; v++) {
+            uint32_t x = d.idom[v], want_root = MP_NONE;
+            while (x != MP_NONE && x < g->nobjects) x = d.idom[x];
+            if (x != MP_NONE && mp_dom_is_root(&d, x)) want_root = x - (uint32_t)g->nobjects;
+            CHECK_EQ_U64(d.root_of[v], want_root);
+        }
+        free(want);
+        mp_dom_free(&d);
+        mp_graph_free(g);
+    }
+}
+
+static void test_roots_reaching_a_shared_object_are_all_listed(void)
+{
+    /* g1 -> A -> C, g2 -> B -> C, stack -> A ; C -> D */
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    uint32_t A = mp_gb_object(b, 0x1000, 10, MP_NONE, MP_NONE);
+    uint32_t B = mp_gb_object(b, 0x2000, 20, MP_NONE, MP_NONE);
+    uint32_t C = mp_gb_object(b, 0x3000, 30, MP_NONE, MP_NONE);
+    uint32_t D = mp_gb_object(b, 0x4000, 40, MP_NONE, MP_NONE);
+    mp_gb_edge(b, A, C);
+    mp_gb_edge(b, B, C);
+    mp_gb_edge(b, C, D);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = A}, 0);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = B}, 0);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_STACK, .target = A}, 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_dom d;
+    CHECK(mp_dom_compute(g, &d, &err) == 0);
+    CHECK_EQ_U64(d.idom[C], d.super_root);
+    CHECK_EQ_U64(d.idom[D], C);
+    CHECK_EQ_U64(d.retained[C], 70);
+    CHECK_EQ_U64(d.root_of[B], 1);
+    CHECK_EQ_U64(d.root_of[A], MP_NONE); /* a global and a stack slot */
+    CHECK_EQ_U64(d.retained[g->nobjects + 1], 20); /* root g2 owns B only */
+    uint32_t *mark = calloc(g->nobjects, sizeof *mark);
+    uint32_t roots[8];
+    CHECK_EQ_U64(mp_dom_roots_reaching(g, &d, D, roots, 8, mark, 1), 3);
+    CHECK_EQ_U64(roots[0], 0);
+    CHECK_EQ_U64(roots[1], 1);
+    CHECK_EQ_U64(roots[2], 2);
+    CHECK_EQ_U64(mp_dom_roots_reaching(g, &d, B, roots, 8, mark, 2), 1);
+    CHECK_EQ_U64(roots[0], 1);
+    CHECK_EQ_U64(mp_dom_roots_reaching(g, &d, D, roots, 2, mark, 3), 3); /* counted, 2 written */
+    free(mark);
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
+static void test_a_million_long_chain_needs_no_recursion(void)
+{
+    size_t n = 1000000;
+    mp_graph_builder *b = mp_gb_new("chain", "test");
+    for (size_t i = 0; i < n; i++) mp_gb_object(b, 0x100000 + 16 * i, 16, MP_NONE, MP_NONE);
+    for (uint32_t i = 0; i + 1 < n; i++) mp_gb_edge(b, i, i + 1);
+    mp_gb_edge(b, (uint32_t)(n - 1), 0); /* a cycle back to the head */
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = 0}, 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_dom d;
+    CHECK(mp_dom_compute(g, &d, &err) == 0);
+    CHECK_EQ_U64(d.idom[n - 1], n - 2);
+    CHECK_EQ_U64(d.idom[0], n); /* the root node */
+    CHECK_EQ_U64(d.retained[0], 16 * n);
+    CHECK_EQ_U64(d.root_of[n - 1], 0);
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
+int main(void)
+{
+    TEST(test_idom_matches_naive_on_random_graphs);
+    TEST(test_roots_reaching_a_shared_object_are_all_listed);
+    TEST(test_a_million_long_chain_needs_no_recursion);
+    TEST_EXIT();
+}

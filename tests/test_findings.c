@@ -1,0 +1,358 @@
+/*
+ * tests/test_findings.c -- per-map figures, evidence, ranking and chains on
+ * synthetic heaps shaped like each leak pattern.
+ */
+#include "analyze/findings.h"
+
+#include "check.h"
+
+typedef struct heap {
+    mp_graph_builder *b;
+    uint64_t next;
+    uint32_t t_hdr, t_bucket, t_val, t_blob;
+} heap;
+
+static void heap_init(heap *h)
+{
+    h->b = mp_gb_new("synthetic", "test");
+    h->next = 0x100000;
+    h->t_hdr = mp_gb_type(h->b, "hmap", 48, MP_TYPE_MAP_HEADER);
+    h->t_bucket = mp_gb_type(h->b, "bucket", 208, MP_TYPE_BUCKET);
+    h->t_val = mp_gb_type(h->b, "Session", 64, MP_TYPE_STRUCT);
+    h->t_blob = mp_gb_type(h->b, "blob", 0, MP_TYPE_BLOB);
+}
+
+static uint32_t obj(heap *h, uint64_t size, uint32_t type)
+{
+    uint32_t o = mp_gb_object(h->b, h->next, size, type, MP_NONE);
+    h->next += (size + 15) / 16 * 16 + 16;
+    return o;
+}
+
+typedef struct built_map {
+    uint32_t map, header, array, ovf;
+    uint32_t vals[64], keys[64];
+} built_map;
+
+/* A map of 2^B buckets holding n entries (entry i in bucket i % 2^B, slot
+ * i / 2^B; entries beyond 8 per bucket go to an overflow bucket of bucket
+ * 0), each value a Session of 64 bytes owning a blob of blob_size; with
+ * ptr_keys, each key points to its own blob of key_size. */
+static built_map add_map(heap *h, uint32_t B, uint32_t n, uint64_t blob_size, bool ptr_keys,
+                         uint64_t key_size)
+{
+    built_map bm;
+    memset(&bm, 0xff, sizeof bm);
+    bm.header = obj(h, 48, h->t_hdr);
+    uint64_t nb = 1ull << B;
+    bm.array = obj(h, nb * 208, h->t_bucket);
+    mp_gb_edge(h->b, bm.header, bm.array);
+    mp_map m = {.header = bm.header, .type_name = mp_gb_intern(h->b, "map[string]*Session"),
+                .key_kind = ptr_keys ? MP_KEY_PTR : MP_KEY_STRING, .key_type = MP_NONE,
+                .value_type = h->t_val, .count = n, .B = B, .buckets = bm.array,
+                .oldbuckets = MP_NONE, .bucket_size = 208};
+    bm.map = mp_gb_map(h->b, &m);
+    for (uint64_t i = 0; i < nb; i++)
+        mp_gb_bucket(h->b, &(mp_bucket){.map = bm.map, .obj = bm.array, .index = i}, 0);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t holder = bm.array, ovf = 0;
+        uint64_t bucket = i % nb, slot = i / nb;
+        if (slot >= 8) {
+            if (bm.ovf == MP_NONE) {
+                bm.ovf = obj(h, 208, h->t_bucket);
+                mp_gb_edge(h->b, bm.array, bm.ovf);
+                mp_gb_bucket(h->b, &(mp_bucket){.map = bm.map, .obj = bm.ovf, .index = 0,
+                                                .overflow = 1}, 0);
+            }
+            holder = bm.ovf, ovf = 1, bucket = 0, slot = i - 8 * nb;
+        }
+        uint32_t v = obj(h, 64, h->t_val);
+        uint32_t blob = obj(h, blob_size, h->t_blob);
+        mp_gb_edge(h->b, v, blob);
+        mp_gb_edge(h->b, holder, v);
+        uint32_t k = MP_NONE;
+        if (ptr_keys) {
+            k = obj(h, key_size, h->t_blob);
+            mp_gb_edge(h->b, holder, k);
+        }
+        char key[32];
+        snprintf(key, sizeof key, "\"user-%u\"", i);
+        mp_gb_entry(h->b, &(mp_entry){.map = bm.map, .bucket_obj = holder, .bucket = bucket,
+                                      .overflow = ovf, .slot = (uint8_t)slot,
+                                      .key = mp_gb_string(h->b, key, strlen(key)), .key_obj = k,
+                                      .value_obj = v});
+        if (i < 64) bm.vals[i] = v, bm.keys[i] = k;
+    }
+    return bm;
+}
+
+static void root(heap *h, mp_root_kind kind, const char *name, uint32_t target, uint32_t thread,
+                 uint32_t frame)
+{
+    mp_root r = {.kind = (uint8_t)kind, .name = mp_gb_intern(h->b, name),
+                 .function = mp_gb_intern(h->b, kind == MP_ROOT_GLOBAL ? "" : name),
+                 .file = mp_gb_intern(h->b, "svc.c"), .line = 31, .thread = thread,
+                 .frame = frame, .target = target};
+    mp_gb_root(h->b, &r, 0);
+}
+
+typedef struct analysis {
+    mp_graph *g;
+    mp_paths p;
+    mp_dom d;
+    mp_findings f;
+} analysis;
+
+static int analyse(heap *h, analysis *a)
+{
+    mf_error err;
+    if (mp_gb_finish(h->b, &a->g, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    if (mp_paths_compute(a->g, &a->p, &err) || mp_dom_compute(a->g, &a->d, &err) ||
+        mp_findings_compute(a->g, &a->p, &a->d, NULL, &a->f, &err))
+        return -1;
+    return 0;
+}
+
+static void done(analysis *a)
+{
+    mp_findings_free(&a->f);
+    mp_dom_free(&a->d);
+    mp_paths_free(&a->p);
+    mp_graph_free(a->g);
+}
+
+static void chain_text(const analysis *a, const mp_step *s, size_t n, char *buf, size_t size)
+{
+    buf[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        char t[256];
+        mp_step_text(a->g, &s[i], t, sizeof t);
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s", i ? " -> " : "", t);
+    }
+}
+
+static void test_global_cache_is_the_top_suspect_with_its_chain(void)
+{
+    heap h;
+    heap_init(&h);
+    uint32_t small = obj(&h, 4096, h.t_blob);
+    built_map bm = add_map(&h, 2, 36, 2000, false, 0); /* 32 inline + 4 in overflow#1 */
+    root(&h, MP_ROOT_GLOBAL, "session_cache", bm.header, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "config", small, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK(r->suspect);
+    CHECK_EQ_U64(a.f.nsuspects, 1);
+    CHECK_EQ_U64(a.f.ranked[0], 0);
+    CHECK_EQ_U64(r->root, 0);
+    CHECK_EQ_U64(r->nroots, 1);
+    CHECK(r->evidence & MP_EV_LARGE_SHARE);
+    CHECK(!(r->evidence & (MP_EV_EMPTIED | MP_EV_STACK_FRAME | MP_EV_SHARED_ENTRIES)));
+    uint64_t per_entry = 64 + 2000;
+    CHECK_EQ_U64(r->entries_retained, 36 * per_entry);
+    CHECK_EQ_U64(r->retained, 36 * per_entry + 48 + 4 * 208 + 208);
+    CHECK_EQ_U64(a.g->maps[0].table_bytes, 48 + 4 * 208 + 208);
+    CHECK_EQ_U64(a.g->maps[0].noverflow_walked, 1);
+    CHECK(r->load == 9.0);
+    CHECK(r->fill == 36.0 / 40.0);
+    CHECK_EQ_U64(a.f.heap_bytes, r->retained + 4096);
+    /* entry 33 sits in overflow#1 of bucket 0, slot 1 */
+    mp_step s[16];
+    size_t n = mp_chain_entry(a.g, &a.p, (uint32_t)(a.g->maps[0].first_entry + 33), s, 16);
+    char buf[1024];
+    chain_text(&a, s, n, buf, sizeof buf);
+    char want[256];
+    snprintf(want, sizeof want,
+             "session_cache -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 -> slot 1",
+             (unsigned long long)a.g->addr[bm.header]);
+    CHECK_STR_EQ(buf, want);
+    n = mp_chain_entry(a.g, &a.p, (uint32_t)(a.g->maps[0].first_entry + 6), s, 16);
+    chain_text(&a, s, n, buf, sizeof buf);
+    CHECK(strstr(buf, "-> bucket[2] -> slot 1") != NULL);
+    uint32_t top[4];
+    CHECK_EQ_U64(mp_findings_top_entries(a.g, &a.f, 0, top, 4), 4);
+    CHECK_EQ_U64(a.f.entry_retained[top[0]], per_entry);
+    char rt[256];
+    mp_root_text(a.g, r->root, rt, sizeof rt);
+    CHECK_STR_EQ(rt, "global session_cache (svc.c:31)");
+    done(&a);
+}
+
+static void test_emptied_map_is_flagged_by_its_table(void)
+{
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 9, 3, 16, false, 0); /* 512 buckets, 104 KiB, 3 entries */
+    root(&h, MP_ROOT_GLOBAL, "ingest_buffer", bm.header, 0, 0);
+    uint32_t big = obj(&h, 50 << 20, h.t_blob); /* the map is a small share of the heap */
+    root(&h, MP_ROOT_GLOBAL, "arena", big, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK(r->evidence & MP_EV_EMPTIED);
+    CHECK(!(r->evidence & MP_EV_LARGE_SHARE));
+    CHECK(r->suspect);
+    done(&a);
+}
+
+static void test_map_held_only_by_an_iterator(void)
+{
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 3, 40, 4000, false, 0);
+    root(&h, MP_ROOT_ITERATOR, "worker_loop", bm.header, 2, 3);
+    root(&h, MP_ROOT_STACK, "worker_loop", bm.header, 2, 3); /* the iterator's own field */
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(r->nroots, 2);
+    CHECK_EQ_U64(r->root, MP_NONE);
+    CHECK(r->evidence & MP_EV_ITERATOR_ONLY);
+    CHECK(!(r->evidence & (MP_EV_STACK_FRAME | MP_EV_SEVERAL_ROOTS)));
+    CHECK(r->suspect);
+    done(&a);
+}
+
+static void test_map_in_a_long_lived_frame(void)
+{
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 3, 40, 4000, false, 0);
+    root(&h, MP_ROOT_STACK, "worker_loop", bm.header, 2, 1);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(r->root, 0);
+    CHECK(r->evidence & MP_EV_STACK_FRAME);
+    CHECK(!(r->evidence & MP_EV_ITERATOR_ONLY));
+    char rt[256];
+    mp_root_text(a.g, r->root, rt, sizeof rt);
+    CHECK_STR_EQ(rt, "stack: thread 2, frame #1 worker_loop (svc.c:31)");
+    done(&a);
+}
+
+static void test_pointer_keys_pin_their_buffers(void)
+{
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 2, 20, 16, true, 65536);
+    root(&h, MP_ROOT_GLOBAL, "bytes_by_buffer", bm.header, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK(r->evidence & MP_EV_POINTER_KEYS);
+    CHECK_EQ_U64(r->keys_retained, 20 * 65536);
+    done(&a);
+}
+
+static void test_old_buckets_of_an_unfinished_growth(void)
+{
+    heap h;
+    heap_init(&h);
+    uint32_t hdr = obj(&h, 48, h.t_hdr);
+    uint32_t nw = obj(&h, 4 * 208, h.t_bucket), old = obj(&h, 2 * 208, h.t_bucket);
+    mp_gb_edge(h.b, hdr, nw);
+    mp_gb_edge(h.b, hdr, old);
+    mp_map m = {.header = hdr, .key_type = MP_NONE, .value_type = MP_NONE, .B = 2, .count = 0,
+                .buckets = nw, .oldbuckets = old, .nevacuate = 1, .noldbuckets = 2};
+    uint32_t mi = mp_gb_map(h.b, &m);
+    for (int i = 0; i < 4; i++)
+        mp_gb_bucket(h.b, &(mp_bucket){.map = mi, .obj = nw, .index = (uint64_t)i}, 0);
+    for (int i = 0; i < 2; i++)
+        mp_gb_bucket(h.b, &(mp_bucket){.map = mi, .obj = old, .index = (uint64_t)i, .old = 1}, 0);
+    root(&h, MP_ROOT_GLOBAL, "orders", hdr, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK(r->evidence & MP_EV_OLD_BUCKETS);
+    CHECK_EQ_U64(r->old_bytes, 2 * 208);
+    CHECK_EQ_U64(a.g->maps[0].nold, 2);
+    CHECK_EQ_U64(a.g->maps[0].table_bytes, 48 + 6 * 208);
+    CHECK(r->suspect);
+    done(&a);
+}
+
+static void test_entries_shared_by_two_roots(void)
+{
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 2, 10, 30000, false, 0);
+    uint32_t list = obj(&h, 10 * 8, h.t_val); /* a second structure holding every value */
+    for (int i = 0; i < 10; i++) mp_gb_edge(h.b, list, bm.vals[i]);
+    root(&h, MP_ROOT_GLOBAL, "by_name", bm.header, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "recent", list, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK(r->evidence & MP_EV_SHARED_ENTRIES);
+    CHECK_EQ_U64(r->shared_entries, 10);
+    CHECK_EQ_U64(r->shared_bytes, 10 * (64 + 30000));
+    CHECK_EQ_U64(r->entries_retained, 0);
+    CHECK(r->suspect);
+    CHECK_EQ_U64(a.f.entry_shared[a.g->maps[0].first_entry], 1);
+    uint32_t *mark = calloc(a.g->nobjects, sizeof *mark);
+    uint32_t roots[4];
+    CHECK_EQ_U64(mp_dom_roots_reaching(a.g, &a.d, bm.vals[3], roots, 4, mark, 1), 2);
+    free(mark);
+    done(&a);
+}
+
+static void test_small_healthy_map_is_not_a_suspect(void)
+{
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 1, 10, 16, false, 0);
+    uint32_t big = obj(&h, 10 << 20, h.t_blob);
+    root(&h, MP_ROOT_GLOBAL, "small", bm.header, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "arena", big, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    CHECK(!a.f.maps[0].suspect);
+    CHECK_EQ_U64(a.f.nsuspects, 0);
+    /* growth from a diff makes it one */
+    a.f.maps[0].evidence |= MP_EV_GROWING;
+    a.f.maps[0].growth_entries = 10;
+    mp_findings_rerank(&a.f);
+    CHECK_EQ_U64(a.f.nsuspects, 1);
+    done(&a);
+}
+
+static void test_allocation_sites_skip_allocator_frames(void)
+{
+    heap h;
+    heap_init(&h);
+    mp_gframe fr[3] = {mp_gb_frame(h.b, "mr_alloc_blob", "heap.c", 10),
+                      mp_gb_frame(h.b, "new_session", "sessiond.c", 58),
+                      mp_gb_frame(h.b, "main", "sessiond.c", 90)};
+    uint32_t st = mp_gb_stack(h.b, fr, 3);
+    built_map bm = add_map(&h, 2, 8, 100000, false, 0);
+    for (int i = 0; i < 8; i++) mp_gb_object_stack(h.b, bm.vals[i] + 1, st); /* the blobs */
+    root(&h, MP_ROOT_GLOBAL, "cache", bm.header, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    uint32_t f = mp_stack_site(a.g, 0);
+    CHECK_STR_EQ(mp_str(a.g, a.g->frames[f].function), "new_session");
+    CHECK_EQ_U64(a.f.maps[0].nsites, 1);
+    CHECK_EQ_U64(a.f.maps[0].sites[0].samples, 8);
+    CHECK_EQ_U64(a.f.maps[0].sampled_objects, 8);
+    done(&a);
+}
+
+int main(void)
+{
+    TEST(test_global_cache_is_the_top_suspect_with_its_chain);
+    TEST(test_emptied_map_is_flagged_by_its_table);
+    TEST(test_map_held_only_by_an_iterator);
+    TEST(test_map_in_a_long_lived_frame);
+    TEST(test_pointer_keys_pin_their_buffers);
+    TEST(test_old_buckets_of_an_unfinished_growth);
+    TEST(test_entries_shared_by_two_roots);
+    TEST(test_small_healthy_map_is_not_a_suspect);
+    TEST(test_allocation_sites_skip_allocator_frames);
+    TEST_EXIT();
+}

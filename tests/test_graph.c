@@ -1,0 +1,285 @@
+/*
+ * tests/test_graph.c -- the heap graph builder: ordering, resolution,
+ * CSR packing, grouping of map records, lookups and errors.
+ */
+#include "analyze/graph.h"
+#include "analyze/paths.h"
+
+#include "check.h"
+
+static mp_root root_of_kind(mp_graph_builder *b, mp_root_kind kind, const char *name)
+{
+    mp_root r = {.kind = (uint8_t)kind, .name = mp_gb_intern(b, name), .target = MP_NONE};
+    return r;
+}
+
+static void test_unsorted_objects_are_renumbered_by_address(void)
+{
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    uint32_t t = mp_gb_type(b, "Node", 32, MP_TYPE_STRUCT);
+    uint32_t c = mp_gb_object(b, 0x3000, 32, t, MP_NONE);
+    uint32_t a = mp_gb_object(b, 0x1000, 16, MP_NONE, MP_NONE);
+    uint32_t bb = mp_gb_object(b, 0x2000, 64, t, MP_NONE);
+    mp_gb_edge(b, c, a);
+    mp_gb_edge(b, a, bb);
+    mp_gb_edge_addr(b, 0x2008, 0x3010);  /* interior pointers on both sides */
+    mp_gb_edge_addr(b, 0x2000, 0x9000);  /* out of the heap: dropped */
+    mp_root r = root_of_kind(b, MP_ROOT_GLOBAL, "g");
+    mp_gb_root(b, &r, 0x3004);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->nobjects, 3);
+    CHECK_EQ_U64(g->addr[0], 0x1000);
+    CHECK_EQ_U64(g->addr[1], 0x2000);
+    CHECK_EQ_U64(g->addr[2], 0x3000);
+    CHECK_EQ_U64(g->size[1], 64);
+    CHECK_STR_EQ(mp_graph_type_name(g, 2), "Node");
+    CHECK_STR_EQ(mp_graph_type_name(g, 0), "?");
+    CHECK_EQ_U64(g->nedges, 3);
+    CHECK_EQ_U64(g->dropped_edges, 1);
+    /* 0x3000 -> 0x1000, 0x1000 -> 0x2000, 0x2000 -> 0x3000 */
+    CHECK_EQ_U64(g->out_start[1] - g->out_start[0], 1);
+    CHECK_EQ_U64(g->out[g->out_start[0]], 1);
+    CHECK_EQ_U64(g->out[g->out_start[1]], 2);
+    CHECK_EQ_U64(g->out[g->out_start[2]], 0);
+    CHECK_EQ_U64(g->in[g->in_start[0]], 2);
+    CHECK_EQ_U64(g->in[g->in_start[2]], 1);
+    CHECK_EQ_U64(g->roots[0].target, 2);
+    CHECK_EQ_U64(g->total_bytes, 112);
+    CHECK_EQ_U64(mp_graph_find(g, 0x203f), 1);
+    CHECK_EQ_U64(mp_graph_find(g, 0x2040), MP_NONE);
+    CHECK_EQ_U64(mp_graph_find(g, 0xfff), MP_NONE);
+    mp_graph_free(g);
+}
+
+static void test_sorted_input_packs_edges_in_place(void)
+{
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    for (int i = 0; i < 100; i++) mp_gb_object(b, 0x1000 + 16 * (uint64_t)i, 16, MP_NONE, MP_NONE);
+    for (uint32_t i = 0; i < 100; i++) {
+        mp_gb_edge(b, i, (i + 1) % 100);
+        mp_gb_edge(b, i, (i * 7) % 100);
+    }
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->nedges, 200);
+    for (uint32_t i = 0; i < 100; i++) {
+        CHECK_EQ_U64(g->out_start[i + 1] - g->out_start[i], 2);
+        CHECK_EQ_U64(g->out[g->out_start[i]], (i + 1) % 100);
+        CHECK_EQ_U64(g->out[g->out_start[i] + 1], (i * 7) % 100);
+    }
+    /* every edge appears once in the reverse lists */
+    uint64_t sum = 0;
+    for (uint32_t v = 0; v < 100; v++)
+        for (uint64_t e = g->in_start[v]; e < g->in_start[v + 1]; e++) sum += g->in[e] * 1000 + v;
+    uint64_t want = 0;
+    for (uint32_t i = 0; i < 100; i++) want += i * 1000 + (i + 1) % 100 + i * 1000 + (i * 7) % 100;
+    CHECK_EQ_U64(sum, want);
+    mp_graph_free(g);
+}
+
+static void test_roots_are_sorted_by_priority_then_order(void)
+{
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    uint32_t o = mp_gb_object(b, 0x1000, 16, MP_NONE, MP_NONE);
+    mp_root r;
+    r = root_of_kind(b, MP_ROOT_REGISTER, "rax");
+    r.target = o;
+    mp_gb_root(b, &r, 0);
+    r = root_of_kind(b, MP_ROOT_STACK, "s1");
+    r.target = o;
+    mp_gb_root(b, &r, 0);
+    r = root_of_kind(b, MP_ROOT_GLOBAL, "g");
+    r.target = o;
+    mp_gb_root(b, &r, 0);
+    r = root_of_kind(b, MP_ROOT_STACK, "s2");
+    mp_gb_root(b, &r, 0x5000); /* outside: no target */
+    r = root_of_kind(b, MP_ROOT_PIN, "p");
+    r.target = o;
+    mp_gb_root(b, &r, 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->nroots, 5);
+    CHECK_STR_EQ(mp_str(g, g->roots[0].name), "g");
+    CHECK_STR_EQ(mp_str(g, g->roots[1].name), "p");
+    CHECK_STR_EQ(mp_str(g, g->roots[2].name), "s1");
+    CHECK_STR_EQ(mp_str(g, g->roots[3].name), "s2");
+    CHECK_STR_EQ(mp_str(g, g->roots[4].name), "rax");
+    CHECK_EQ_U64(g->roots[3].target, MP_NONE);
+    CHECK_EQ_U64(g->dropped_refs, 1);
+    mp_graph_free(g);
+}
+
+static void test_map_records_are_grouped_and_tables_measured(void)
+{
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    uint32_t hdr_t = mp_gb_type(b, "hmap", 48, MP_TYPE_MAP_HEADER);
+    uint32_t h1 = mp_gb_object(b, 0x1000, 48, hdr_t, MP_NONE);
+    uint32_t arr1 = mp_gb_object(b, 0x2000, 4 * 208, MP_NONE, MP_NONE);
+    uint32_t ov1 = mp_gb_object(b, 0x3000, 208, MP_NONE, MP_NONE);
+    uint32_t h2 = mp_gb_object(b, 0x4000, 48, hdr_t, MP_NONE);
+    uint32_t arr2 = mp_gb_object(b, 0x5000, 208, MP_NONE, MP_NONE);
+    uint32_t v = mp_gb_object(b, 0x6000, 100, MP_NONE, MP_NONE);
+    mp_map m = {.header = h1, .B = 2, .count = 2, .buckets = arr1, .oldbuckets = MP_NONE,
+                .key_type = MP_NONE, .value_type = MP_NONE,
+                .type_name = mp_gb_intern(b, "map[int]*V")};
+    uint32_t m1 = mp_gb_map(b, &m);
+    m.header = h2;
+    m.B = 0;
+    m.count = 1;
+    m.buckets = arr2;
+    uint32_t m2 = mp_gb_map(b, &m);
+    /* interleaved records of both maps */
+    for (uint64_t i = 0; i < 4; i++) mp_gb_bucket(b, &(mp_bucket){.map = m1, .obj = arr1, .index = i}, 0);
+    mp_gb_bucket(b, &(mp_bucket){.map = m2, .obj = MP_NONE, .index = 0}, 0x5000);
+    mp_gb_bucket(b, &(mp_bucket){.map = m1, .obj = ov1, .index = 3, .overflow = 1}, 0);
+    mp_gb_entry(b, &(mp_entry){.map = m2, .bucket_obj = arr2, .key = mp_gb_string(b, "7", 1),
+                               .key_obj = MP_NONE, .value_obj = v});
+    mp_gb_entry(b, &(mp_entry){.map = m1, .bucket_obj = ov1, .bucket = 3, .overflow = 1,
+                               .slot = 2, .key_obj = MP_NONE, .value_obj = MP_NONE});
+    mp_gb_entry(b, &(mp_entry){.map = m1, .bucket_obj = arr1, .bucket = 1, .key_obj = MP_NONE,
+                               .value_obj = MP_NONE});
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->nmaps, 2);
+    CHECK_EQ_U64(g->maps[0].nbuckets, 5);
+    CHECK_EQ_U64(g->maps[0].nmain, 4);
+    CHECK_EQ_U64(g->maps[0].noverflow_walked, 1);
+    CHECK_EQ_U64(g->maps[0].table_objects, 3);
+    CHECK_EQ_U64(g->maps[0].table_bytes, 48 + 4 * 208 + 208);
+    CHECK_EQ_U64(g->maps[1].table_bytes, 48 + 208);
+    CHECK_EQ_U64(g->maps[0].nentries, 2);
+    CHECK_EQ_U64(g->entries[g->maps[0].first_entry].slot, 2); /* order kept within a map */
+    CHECK_EQ_U64(g->maps[1].nentries, 1);
+    CHECK_STR_EQ(mp_str(g, g->entries[g->maps[1].first_entry].key), "7");
+    CHECK_EQ_U64(g->buckets[g->maps[1].first_bucket].obj, arr2); /* resolved by address */
+    CHECK_EQ_U64(mp_graph_map_of_header(g, h2), 1);
+    CHECK_EQ_U64(mp_graph_map_of_header(g, arr1), MP_NONE);
+    uint32_t bo = mp_graph_bucket_of(g, ov1);
+    CHECK(bo != MP_NONE);
+    CHECK_EQ_U64(g->buckets[bo].overflow, 1);
+    CHECK_EQ_U64(g->buckets[mp_graph_bucket_of(g, arr1)].map, 0);
+    CHECK_EQ_U64(mp_graph_bucket_of(g, v), MP_NONE);
+    mp_graph_free(g);
+}
+
+static void test_overlapping_objects_are_refused(void)
+{
+    mp_graph_builder *b = mp_gb_new("heap.dump", "test");
+    mp_gb_object(b, 0x1000, 32, MP_NONE, MP_NONE);
+    mp_gb_object(b, 0x1010, 32, MP_NONE, MP_NONE);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == -1);
+    CHECK(g == NULL);
+    CHECK(strstr(err.msg, "heap.dump: ") == err.msg);
+    CHECK(strstr(err.msg, "overlap") != NULL);
+}
+
+static void test_bad_references_are_refused(void)
+{
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    uint32_t o = mp_gb_object(b, 0x1000, 32, MP_NONE, MP_NONE);
+    mp_gb_edge(b, o, 7);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == -1);
+    CHECK(strstr(err.msg, "edge 0") != NULL);
+    b = mp_gb_new("x", "test");
+    mp_gb_object(b, 0x1000, 32, MP_NONE, MP_NONE);
+    mp_gb_entry(b, &(mp_entry){.map = 3, .bucket_obj = MP_NONE, .key_obj = MP_NONE,
+                               .value_obj = MP_NONE});
+    CHECK(mp_gb_finish(b, &g, &err) == -1);
+    CHECK(strstr(err.msg, "entry 0 names map 3") != NULL);
+    b = mp_gb_new("x", "test");
+    mp_gb_object(b, 0x1000, 32, 5, MP_NONE);
+    CHECK(mp_gb_finish(b, &g, &err) == -1);
+    CHECK(strstr(err.msg, "type 5") != NULL);
+}
+
+static void test_strings_are_interned_and_keys_kept(void)
+{
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    mp_sid a = mp_gb_intern(b, "worker_loop");
+    for (int i = 0; i < 2000; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "f%d", i);
+        mp_gb_intern(b, buf);
+    }
+    CHECK_EQ_U64(mp_gb_intern(b, "worker_loop"), a);
+    CHECK_EQ_U64(mp_gb_intern(b, ""), 0);
+    mp_sid k = mp_gb_string(b, "ab\0cd", 5); /* a NUL ends it */
+    mp_gframe fr[2] = {mp_gb_frame(b, "mr_new", "heap.c", 10), mp_gb_frame(b, "new_session", "s.c", 58)};
+    uint32_t st = mp_gb_stack(b, fr, 2);
+    mp_gb_object(b, 0x1000, 8, MP_NONE, MP_NONE);
+    mp_gb_object_stack(b, 0, st);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_STR_EQ(mp_str(g, a), "worker_loop");
+    CHECK_STR_EQ(mp_str(g, k), "ab");
+    CHECK_EQ_U64(g->nsampled, 1);
+    CHECK_EQ_U64(g->stacks[g->stack[0]].n, 2);
+    CHECK_STR_EQ(mp_str(g, g->frames[g->stacks[0].first + 1].function), "new_session");
+    mp_graph_free(g);
+}
+
+static void test_paths_prefer_shorter_then_higher_priority_roots(void)
+{
+    /* stack -> A -> B -> C ; global -> D -> C ; pin -> A */
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    uint32_t A = mp_gb_object(b, 0x1000, 8, MP_NONE, MP_NONE);
+    uint32_t B = mp_gb_object(b, 0x2000, 8, MP_NONE, MP_NONE);
+    uint32_t C = mp_gb_object(b, 0x3000, 8, MP_NONE, MP_NONE);
+    uint32_t D = mp_gb_object(b, 0x4000, 8, MP_NONE, MP_NONE);
+    uint32_t E = mp_gb_object(b, 0x5000, 8, MP_NONE, MP_NONE); /* garbage */
+    mp_gb_edge(b, A, B);
+    mp_gb_edge(b, B, C);
+    mp_gb_edge(b, D, C);
+    (void)E;
+    mp_root r = root_of_kind(b, MP_ROOT_STACK, "s");
+    r.target = A;
+    mp_gb_root(b, &r, 0);
+    r = root_of_kind(b, MP_ROOT_GLOBAL, "g");
+    r.target = D;
+    mp_gb_root(b, &r, 0);
+    r = root_of_kind(b, MP_ROOT_PIN, "p");
+    r.target = A;
+    mp_gb_root(b, &r, 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_paths p;
+    CHECK(mp_paths_compute(g, &p, &err) == 0);
+    CHECK_EQ_U64(p.nreached, 4);
+    CHECK_EQ_U64(p.root[C], 0); /* via the global (distance 2 either way; global first) */
+    CHECK_EQ_U64(p.parent[C], D);
+    CHECK_EQ_U64(p.root[A], 1); /* the pin beats the stack slot */
+    CHECK_EQ_U64(p.root[E], MP_NONE);
+    uint32_t chain[8];
+    CHECK_EQ_U64(mp_paths_chain(g, &p, B, chain, 8), 2);
+    CHECK_EQ_U64(chain[0], A);
+    CHECK_EQ_U64(chain[1], B);
+    CHECK_EQ_U64(mp_paths_chain(g, &p, E, chain, 8), 0);
+    CHECK_EQ_U64(mp_paths_chain(g, &p, B, chain, 1), 2); /* truncated: nearest the root */
+    CHECK_EQ_U64(chain[0], A);
+    mp_paths_free(&p);
+    mp_graph_free(g);
+}
+
+int main(void)
+{
+    TEST(test_unsorted_objects_are_renumbered_by_address);
+    TEST(test_sorted_input_packs_edges_in_place);
+    TEST(test_roots_are_sorted_by_priority_then_order);
+    TEST(test_map_records_are_grouped_and_tables_measured);
+    TEST(test_overlapping_objects_are_refused);
+    TEST(test_bad_references_are_refused);
+    TEST(test_strings_are_interned_and_keys_kept);
+    TEST(test_paths_prefer_shorter_then_higher_priority_roots);
+    TEST_EXIT();
+}
