@@ -20,7 +20,7 @@ typedef struct item {
 } item;
 MR_TYPE(item_type, item, MR_FIELD(item, next));
 
-static mr_map_type items_map = {"map[int64]*Item", MR_KEY_INT64, NULL, &mr_type_pointer, NULL};
+static const mr_map_type items_map = {"map[int64]*Item", MR_KEY_INT64, NULL, &mr_type_pointer};
 
 static mr_map *maps[8];
 static void **holder; /* an array of the 8 maps: the one root */

@@ -158,6 +158,16 @@ void mr_safepoint(void);
 void mr_blocking_enter(void);
 void mr_blocking_exit(void);
 
+/*
+ * For exit handlers (atexit, destructors): declares that the calling thread's
+ * frames no longer hold program state -- main() has returned, and its old
+ * frames' words linger in the exit machinery's stack. From now on the
+ * thread's stack and registers are not roots, so a last collection (e.g.
+ * before an exit-time profile or snapshot) sees what globals, pins and other
+ * threads keep alive. The thread may still allocate and collect.
+ */
+void mr_exiting(void);
+
 /* ------------------------------------------------------------------- gc --- */
 
 /* Runs a full collection now (all threads stopped), including the sweep. */
@@ -351,7 +361,10 @@ typedef struct mr_root {
 
 /* Calls fn for every root word that points into a heap object. With
  * attribute_frames, stack roots are attributed to frames by unwinding with
- * libunwind (slower); otherwise frame/ip/function are 0/NULL. */
+ * libunwind (slower); otherwise frame/ip/function are 0/NULL. The calling
+ * thread's stack roots are those of the code that stopped the world (the
+ * caller of mr_stop_the_world, or of the collection), not the runtime's own
+ * frames. */
 void mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), void *ud);
 
 /* Calls fn for every allocated object; with live_only (valid at MR_GC_MARK_DONE)

@@ -339,10 +339,12 @@ int mrc_write_heap_profile(const char *path)
 }
 
 /* MAPROOT_PROFILE at exit: a full collection first, so the profile's in-use
- * figures are the heap at exit; then the periodic profiles still queued;
- * then the exit profile. A failure is one line on stderr. */
+ * figures are the heap at exit (the exiting thread's frames are no roots any
+ * more: main has returned); then the periodic profiles still queued; then the
+ * exit profile. A failure is one line on stderr. */
 static void at_exit(void)
 {
+    mr_exiting();
     mr_gc();
     bool attached = mr_thread_is_attached();
     if (attached) mr_blocking_enter();

@@ -1179,8 +1179,11 @@ int mrc_last_snapshot_info(mrc_snapshot_info *out)
     return out->mode ? 0 : -1;
 }
 
+/* MAPROOT_SNAPSHOT at exit. The exiting thread's frames are no roots any
+ * more (main has returned; its old words linger under the exit handlers). */
 static void snapshot_at_exit(void)
 {
+    mr_exiting();
     if (mrc_write_snapshot(env_path) != 0)
         fprintf(stderr, "maproot: cannot write snapshot: %s\n", mrc_last_error());
 }

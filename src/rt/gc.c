@@ -88,17 +88,35 @@ int mr_set_gc_percent(int percent)
 static void collect(void);
 int64_t mr__next_sample_gap(uint64_t rate);
 
+/*
+ * Runs one collection with the calling thread as the collector. Its stack
+ * roots are the frames of `ctx` (its caller's caller: the code that called
+ * into the runtime) and up, not the runtime's frames below. want_gc_once: if
+ * another thread collected while this one waited, don't collect again.
+ */
+static void collect_from(const unw_context_t *ctx, uintptr_t sp, bool want_gc_once)
+{
+    mr_thread *self = mr__me();
+    if (!mr__world_stop(want_gc_once)) return;
+    self->entry_ctx = *ctx;
+    self->entry_sp = sp;
+    self->has_entry_ctx = true;
+    collect();
+    self->has_entry_ctx = false;
+    mr__world_start();
+}
+
 /* Called from allocation slow paths: collects if the heap passed its goal. */
-void mr__maybe_gc(void)
+__attribute__((noinline)) void mr__maybe_gc(void)
 {
     if (atomic_load_explicit(&mr__heap_live_estimate, memory_order_relaxed) <
         atomic_load_explicit(&mr__next_gc, memory_order_relaxed))
         return;
     if (atomic_load(&gc_percent) < 0) return;
-    if (mr__world_stop(true)) {
-        collect();
-        mr__world_start();
-    }
+    unw_context_t ctx;
+    uintptr_t sp;
+    mr__save_context_above(&ctx, &sp, 1); /* the allocator's frame, and up */
+    collect_from(&ctx, sp, true);
 }
 
 void mr__gc_init(void)
@@ -143,13 +161,12 @@ static void collect(void)
     call_hook(MR_GC_END, cycle);
 }
 
-void mr_gc(void)
+__attribute__((noinline)) void mr_gc(void)
 {
-    mr__me();
-    if (mr__world_stop(false)) {
-        collect();
-        mr__world_start();
-    }
+    unw_context_t ctx;
+    uintptr_t sp;
+    mr__save_context_above(&ctx, &sp, 1); /* mr_gc's caller, and up */
+    collect_from(&ctx, sp, false);
 }
 
 /* ------------------------------------------------------------ statistics -- */

@@ -186,9 +186,9 @@ static const struct {
 };
 enum { NCONTEXT_WORDS = sizeof callee_saved / sizeof callee_saved[0] };
 
-static const uintptr_t *context_word(const mr_thread *t, size_t i)
+static const uintptr_t *context_word(const unw_context_t *ctx, size_t i)
 {
-    return (const uintptr_t *)&t->ctx.uc_mcontext.gregs[callee_saved[i].reg];
+    return (const uintptr_t *)&ctx->uc_mcontext.gregs[callee_saved[i].reg];
 }
 
 static const char *context_word_name(size_t i)
@@ -199,9 +199,9 @@ static const char *context_word_name(size_t i)
 /* Elsewhere: every word of the saved context, conservatively. */
 enum { NCONTEXT_WORDS = sizeof(unw_context_t) / sizeof(uintptr_t) };
 
-static const uintptr_t *context_word(const mr_thread *t, size_t i)
+static const uintptr_t *context_word(const unw_context_t *ctx, size_t i)
 {
-    return (const uintptr_t *)&t->ctx + i;
+    return (const uintptr_t *)ctx + i;
 }
 
 static const char *context_word_name(size_t i)
@@ -212,9 +212,8 @@ static const char *context_word_name(size_t i)
 #endif
 
 /* Marking: every root word, as fast as possible. */
-NO_ASAN __attribute__((noinline)) void mr__scan_roots(void (*mark)(uintptr_t word))
+NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
 {
-    SAVE_CONTEXT(mr__self);
     for (size_t i = 0; i < nglobals; i++) {
         void *p = *globals[i].addr;
         if (p) mark((uintptr_t)p);
@@ -222,16 +221,20 @@ NO_ASAN __attribute__((noinline)) void mr__scan_roots(void (*mark)(uintptr_t wor
     for (uint32_t i = 0; i < npins; i++)
         if (pins[i].used && pins[i].obj) mark((uintptr_t)pins[i].obj);
     for (mr_thread *t = mr__threads; t; t = t->next) {
-        const uintptr_t *w = (const uintptr_t *)(t->sp & ~(uintptr_t)7);
+        if (t->exiting) continue; /* its frames hold nothing of the program's */
+        const unw_context_t *ctx;
+        uintptr_t sp;
+        mr__thread_scan_context(t, &ctx, &sp);
+        const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7);
         const uintptr_t *end = (const uintptr_t *)t->stack_hi;
         for (; w < end; w++)
             if (*w) mark(*w);
         for (size_t i = 0; i < NCONTEXT_WORDS; i++)
-            if (*context_word(t, i)) mark(*context_word(t, i));
+            if (*context_word(ctx, i)) mark(*context_word(ctx, i));
         size_t j = 0;
         for (size_t i = 0; i < t->niters; i++) {
             mr_map_iter *it = t->iters[i];
-            if (frame_is_gone(t, it, t->sp)) continue; /* its frame returned */
+            if (frame_is_gone(t, it, sp)) continue; /* its frame returned */
             t->iters[j++] = it;
             const uintptr_t *iw = (const uintptr_t *)it;
             for (size_t k = 0; k < iter_words(); k++)
@@ -252,13 +255,13 @@ typedef struct frame {
  * that saved the context outwards are intact while the thread stays stopped,
  * so a local unwind from that context is safe from another thread.
  */
-static size_t unwind_thread(mr_thread *t, frame **out)
+static size_t unwind_thread(const unw_context_t *start, frame **out)
 {
     size_t n = 0, cap = 32;
     frame *f = malloc(cap * sizeof *f);
     if (!f) mr__throw("out of memory (unwinding)");
     unw_cursor_t cur;
-    unw_context_t ctx = t->ctx;
+    unw_context_t ctx = *start;
     if (unw_init_local(&cur, &ctx) == 0) {
         do {
             if (n == cap) {
@@ -315,7 +318,7 @@ static bool heap_target(uintptr_t w, void **start)
 NO_ASAN __attribute__((noinline)) void mr_walk_roots(bool attribute_frames,
                                                      void (*fn)(const mr_root *r, void *ud), void *ud)
 {
-    SAVE_CONTEXT(mr__self);
+    if (mr__self && !mr__self->has_entry_ctx) SAVE_CONTEXT(mr__self); /* misuse: not stopped */
     mr_root r;
     void *target;
     for (size_t i = 0; i < nglobals; i++) {
@@ -332,10 +335,14 @@ NO_ASAN __attribute__((noinline)) void mr_walk_roots(bool attribute_frames,
         fn(&r, ud);
     }
     for (mr_thread *t = mr__threads; t; t = t->next) {
+        if (t->exiting) continue;
+        const unw_context_t *ctx;
+        uintptr_t sp;
+        mr__thread_scan_context(t, &ctx, &sp);
         frame *frames = NULL;
-        size_t nf = attribute_frames ? unwind_thread(t, &frames) : 0;
+        size_t nf = attribute_frames ? unwind_thread(ctx, &frames) : 0;
         size_t skip = attribute_frames ? first_user_frame(frames, nf) : 0;
-        const uintptr_t *w = (const uintptr_t *)(t->sp & ~(uintptr_t)7);
+        const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7);
         const uintptr_t *end = (const uintptr_t *)t->stack_hi;
         for (; w < end; w++) {
             if (!*w || !heap_target(*w, &target)) continue;
@@ -350,7 +357,7 @@ NO_ASAN __attribute__((noinline)) void mr_walk_roots(bool attribute_frames,
             fn(&r, ud);
         }
         for (size_t i = 0; i < NCONTEXT_WORDS; i++) {
-            const uintptr_t *cw = context_word(t, i);
+            const uintptr_t *cw = context_word(ctx, i);
             if (!*cw || !heap_target(*cw, &target)) continue;
             r = (mr_root){.kind = MR_ROOT_REGISTER, .target = target, .slot = cw,
                           .name = context_word_name(i), .thread = t->id};
@@ -358,7 +365,7 @@ NO_ASAN __attribute__((noinline)) void mr_walk_roots(bool attribute_frames,
         }
         for (size_t i = 0; i < t->niters; i++) {
             mr_map_iter *it = t->iters[i];
-            if (frame_is_gone(t, it, t->sp)) continue;
+            if (frame_is_gone(t, it, sp)) continue;
             const uintptr_t *iw = (const uintptr_t *)it;
             for (size_t k = 0; k < iter_words(); k++) {
                 if (!iw[k] || !heap_target(iw[k], &target)) continue;

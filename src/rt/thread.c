@@ -69,6 +69,11 @@ static void thread_exit_destructor(void *arg)
 
 static void runtime_init(void)
 {
+    /* libunwind initializes its globals on first use without locking: do it
+     * now, before a second thread can unwind. */
+    unw_context_t ctx;
+    uintptr_t sp;
+    mr__save_context_above(&ctx, &sp, 0);
     mr__heap_init();
     mr__gc_init();
     if (pthread_key_create(&exit_key, thread_exit_destructor) != 0)
@@ -175,21 +180,21 @@ void mr_safepoint(void)
 }
 
 /*
- * Saves the context a blocking thread will have while it runs on outside the
- * runtime: that of mr_blocking_enter's caller. Unlike a parked thread, a
- * blocking one returns from the runtime, so the frame that saved its context
- * is overwritten -- and with it any callee-saved register values that frame
- * had pushed. Unwinding two frames (this one, mr_blocking_enter) recovers the
- * caller's registers and stack pointer, which stay valid until it returns
- * to mr_blocking_exit.
+ * Unwinding recovers a caller's registers: a frame that calls into the
+ * runtime may have its callee-saved register values pushed by runtime frames
+ * below it, which are overwritten once those return (a blocking thread) or
+ * which we do not want to scan (the collector's own frames).
  */
-__attribute__((noinline)) static void save_caller_context(mr_thread *t)
+__attribute__((noinline)) void mr__save_context_above(unw_context_t *ctx, uintptr_t *sp, int up)
 {
-    SAVE_CONTEXT(t);
+    unw_getcontext(ctx);
 #if defined(__x86_64__)
+    *sp = (uintptr_t)ctx->uc_mcontext.gregs[REG_RSP];
     unw_cursor_t c;
-    if (unw_init_local(&c, &t->ctx) != 0 || unw_step(&c) <= 0 || unw_step(&c) <= 0)
-        mr__throw("mr_blocking_enter: cannot unwind to the caller");
+    if (unw_init_local(&c, ctx) != 0) return;
+    /* Frame 0 is this function, 1 its caller, 1 + up the one we want. */
+    for (int i = 0; i <= up; i++)
+        if (unw_step(&c) <= 0) return; /* keep the wider context */
     static const struct {
         int unw, greg;
     } regs[] = {
@@ -199,17 +204,21 @@ __attribute__((noinline)) static void save_caller_context(mr_thread *t)
     };
     unw_word_t v[sizeof regs / sizeof regs[0]];
     for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
-        if (unw_get_reg(&c, regs[i].unw, &v[i]) != 0) v[i] = 0;
+        if (unw_get_reg(&c, regs[i].unw, &v[i]) != 0) return;
     for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
-        t->ctx.uc_mcontext.gregs[regs[i].greg] = (greg_t)v[i];
-    t->sp = SAVED_SP(t);
+        ctx->uc_mcontext.gregs[regs[i].greg] = (greg_t)v[i];
+    *sp = (uintptr_t)v[6];
+#else
+    (void)up;
+    *sp = (uintptr_t)__builtin_frame_address(0) - 256;
 #endif
 }
 
 __attribute__((noinline)) void mr_blocking_enter(void)
 {
     mr_thread *t = mr__me();
-    save_caller_context(t);
+    /* The thread runs on outside the runtime: save its caller's context. */
+    mr__save_context_above(&t->ctx, &t->sp, 1);
     pthread_mutex_lock(&sched_lock);
     t->state = MR_THREAD_BLOCKING;
     pthread_cond_broadcast(&parked);
@@ -264,12 +273,26 @@ void mr__world_start(void)
     pthread_mutex_unlock(&sched_lock);
 }
 
-void mr_stop_the_world(void)
+__attribute__((noinline)) void mr_stop_the_world(void)
 {
+    mr_thread *self = mr__me();
+    unw_context_t ctx;
+    uintptr_t sp;
+    mr__save_context_above(&ctx, &sp, 1);
     mr__world_stop(false);
+    self->entry_ctx = ctx;
+    self->entry_sp = sp;
+    self->has_entry_ctx = true;
 }
 
 void mr_start_the_world(void)
 {
+    mr__self->has_entry_ctx = false;
     mr__world_start();
+}
+
+void mr_exiting(void)
+{
+    mr_thread *t = mr__self;
+    if (t) t->exiting = true;
 }

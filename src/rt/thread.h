@@ -28,6 +28,14 @@ typedef struct mr_thread {
     uintptr_t stack_lo, stack_hi;
     uintptr_t sp;       /* saved when not RUNNING */
     unw_context_t ctx;  /* saved when not RUNNING */
+    /* While this thread collects or holds the world stopped: the context of
+     * the code that called into the runtime. Its frames are the thread's
+     * stack roots; the runtime's own frames below them are not (they hold
+     * nothing of the program's, only stale words that would keep garbage). */
+    bool has_entry_ctx;
+    uintptr_t entry_sp;
+    unw_context_t entry_ctx;
+    bool exiting;       /* after mr_exiting(): its stack is no root any more */
     mr_tcache tc;
     /* Cumulative counters, written by the owner only (relaxed atomics so
      * that mr_read_memstats may read them from another thread). */
@@ -74,6 +82,28 @@ static inline mr_thread *mr__me(void)
         unw_getcontext(&(t)->ctx);                                                                 \
         (t)->sp = SAVED_SP(t);                                                                     \
     } while (0)
+
+/*
+ * Saves into (*ctx, *sp) the context of the frame `up` levels above the
+ * caller of this function (up = 1: the caller's caller), recovered by
+ * unwinding: its stack pointer and its callee-saved registers as they will be
+ * when control returns to it. Falls back to the caller's own context (more
+ * conservative, never less) where unwinding fails.
+ */
+void mr__save_context_above(unw_context_t *ctx, uintptr_t *sp, int up);
+
+/* The stack range and saved registers the collector scans for thread t. */
+static inline void mr__thread_scan_context(const mr_thread *t, const unw_context_t **ctx,
+                                           uintptr_t *sp)
+{
+    if (t->has_entry_ctx) {
+        *ctx = &t->entry_ctx;
+        *sp = t->entry_sp;
+    } else {
+        *ctx = &t->ctx;
+        *sp = t->sp;
+    }
+}
 
 /* The attached threads (walk only with the world stopped or sched_lock held). */
 extern mr_thread *mr__threads;
