@@ -31,6 +31,9 @@
  *
  * Environment: MR_GOGC=N (default 100) sets the heap growth percentage that
  * triggers a collection; MR_GOGC=off disables automatic collection.
+ * MR_GC_THREADS=N sets the number of threads that mark (default: the online
+ * CPUs, at most 8). MR_GCTRACE=1 prints one line per collection to stderr
+ * (pause, time per phase, heap before and after), like GODEBUG=gctrace=1.
  */
 #ifndef MAPROOT_RT_H
 #define MAPROOT_RT_H

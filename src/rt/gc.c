@@ -48,8 +48,13 @@ static uint64_t now_ns(int clock)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* MR_GCTRACE=1 prints a line per collection to stderr, like GODEBUG=gctrace=1. */
+static bool gc_trace;
+
 static void read_gogc_env(void)
 {
+    const char *trace = getenv("MR_GCTRACE");
+    gc_trace = trace && *trace && strcmp(trace, "0") != 0;
     if (gc_percent_read_env) return;
     gc_percent_read_env = true;
     const char *e = getenv("MR_GOGC");
@@ -138,15 +143,28 @@ static void collect(void)
 {
     uint64_t t0 = now_ns(CLOCK_MONOTONIC);
     uint32_t cycle = atomic_load(&mr__gc_cycles) + 1;
+    uint64_t heap_before = atomic_load(&mr__heap_live_estimate);
     for (mr_thread *t = mr__threads; t; t = t->next) mr__tcache_release(&t->tc);
     call_hook(MR_GC_START, cycle);
     mr__clear_marks();
+    uint64_t t_mark = now_ns(CLOCK_MONOTONIC);
     mr__mark();
+    uint64_t t_marked = now_ns(CLOCK_MONOTONIC);
     call_hook(MR_GC_MARK_DONE, cycle);
+    uint64_t t_sweep = now_ns(CLOCK_MONOTONIC);
     uint64_t lb, lo, fo, fb;
     mr__sweep(mr__hooks_active ? hooks.on_free : NULL, hooks.ud, &lb, &lo, &fo, &fb);
     atomic_store(&mr__heap_live_estimate, lb);
-    uint64_t pause = now_ns(CLOCK_MONOTONIC) - t0;
+    uint64_t t_end = now_ns(CLOCK_MONOTONIC);
+    uint64_t pause = t_end - t0;
+    if (gc_trace)
+        fprintf(stderr,
+                "gc %u: %.3f ms pause (clear %.3f, mark %.3f on %d threads, hooks %.3f, sweep "
+                "%.3f); %.1f -> %.1f MiB, %" PRIu64 " objects live, %" PRIu64 " freed\n",
+                cycle, (double)pause / 1e6, (double)(t_mark - t0) / 1e6,
+                (double)(t_marked - t_mark) / 1e6, mr__mark_workers(),
+                (double)(t_sweep - t_marked) / 1e6, (double)(t_end - t_sweep) / 1e6,
+                (double)heap_before / 1048576.0, (double)lb / 1048576.0, lo, fo);
     pthread_mutex_lock(&stats_lock);
     st.frees += fo;
     st.freed_bytes += fb;
