@@ -136,6 +136,11 @@ __attribute__((noinline)) void mr_thread_detach(void)
     t->state = MR_THREAD_BLOCKING;
     pthread_cond_broadcast(&parked);
     while (atomic_load(&mr__stop_requested)) pthread_cond_wait(&resumed, &sched_lock);
+    /* Its cached spans go back to the partial lists (objects in them stay
+     * allocated until a collection finds them unreachable) before it leaves
+     * the list: a collection releases only the caches of listed threads, and
+     * its sweep may free a span that no cache holds. */
+    mr__tcache_release(&t->tc);
     for (mr_thread **pp = &mr__threads; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
             *pp = t->next;
@@ -145,9 +150,6 @@ __attribute__((noinline)) void mr_thread_detach(void)
     atomic_fetch_add(&mr__retired_mallocs, atomic_load(&t->mallocs));
     atomic_fetch_add(&mr__retired_alloc_bytes, atomic_load(&t->alloc_bytes));
     pthread_mutex_unlock(&sched_lock);
-    /* Its cached spans go back to the partial lists; objects in them stay
-     * allocated until a collection finds them unreachable. */
-    mr__tcache_release(&t->tc);
     pthread_setspecific(exit_key, NULL);
     mr__self = NULL;
     free(t->iters);
