@@ -210,8 +210,55 @@ static void round_trip_gives_back_every_record(void)
     CHECK_EQ_U64(mf_gs_footer_of(r)->objects, 6);
     mf_gs_reader_free(r);
     CHECK(mf_gs_sniff(path, &err) == 1);
+    CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, MF_GS_RAW}) == 0);
+    CHECK(mf_gs_read(path, NULL, NULL, &err) == 0); /* raw content reads too */
+}
+
+/* Version 2 encodes sizes and types once per run of equal objects, edge
+ * offsets as increments and targets, bucket addresses and entry objects in
+ * granules: every object gets its own size and type back, every edge its
+ * absolute offset, and level 0 (the collector's default: stored blocks) is
+ * still a gzip file. */
+static int c_offsets(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
+                     const uint32_t *counts, size_t ne, const uint64_t *offs, const uint64_t *tg,
+                     mf_error *err)
+{
+    (void)r, (void)first, (void)n, (void)counts, (void)tg, (void)err;
+    seen *s = ud;
+    for (size_t i = 0; i < ne && s->edges < 8; i++) s->edge_to[s->edges++] = offs[i];
+    return 0;
+}
+
+static void version_2_runs_increments_and_stored_gzip_read_back(void)
+{
     CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, 0}) == 0);
-    CHECK(mf_gs_read(path, NULL, NULL, &err) == 0); /* raw (level 0) reads too */
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    uint8_t magic[2] = {0};
+    size_t got = fread(magic, 1, 2, f);
+    fclose(f);
+    CHECK(got == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
+    seen s = {0};
+    mf_gs_callbacks cb = {.ud = &s, .on_edges = c_offsets};
+    mf_gs_reader *r;
+    mf_error err;
+    int rc = mf_gs_read(path, &cb, &r, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    CHECK(rc == 0);
+    CHECK_EQ_U64(mf_gs_header_of(r)->version, 2);
+    const uint64_t *sz = mf_gs_object_sizes(r);
+    const uint32_t *ty = mf_gs_object_types(r);
+    const uint64_t want_size[] = {24, 24, 24, 48, 128, 64};
+    for (int i = 0; i < 6; i++) CHECK_EQ_U64(sz[i], want_size[i]);
+    CHECK(ty[0] == ty[1] && ty[1] == ty[2] && ty[2] != ty[3] && ty[4] != ty[5]);
+    CHECK_EQ_U64(mf_gs_type_at(r, ty[0] - 1)->size, 24);
+    /* offsets 0, 8 of node 0; 16 of the map header; 72 of the bucket array */
+    CHECK_EQ_U64(s.edges, 4);
+    CHECK_EQ_U64(s.edge_to[0], 0);
+    CHECK_EQ_U64(s.edge_to[1], 8);
+    CHECK_EQ_U64(s.edge_to[2], 16);
+    CHECK_EQ_U64(s.edge_to[3], 72);
+    mf_gs_reader_free(r);
 }
 
 /* Reads the file's content (gzip or raw) into memory. */
@@ -357,7 +404,7 @@ static void contradictions_are_refused_with_record_numbers(void)
 
 static void truncation_and_corruption_are_refused(void)
 {
-    CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, 0}) == 0);
+    CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, MF_GS_RAW}) == 0);
     size_t n;
     uint8_t *b = slurp(&n);
     CHECK(b != NULL);
@@ -436,6 +483,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/t.gcstack.gz", dir);
     TEST(round_trip_gives_back_every_record);
     TEST(protoc_c_decodes_every_record);
+    TEST(version_2_runs_increments_and_stored_gzip_read_back);
     TEST(unknown_fields_and_records_are_skipped);
     TEST(contradictions_are_refused_with_record_numbers);
     TEST(truncation_and_corruption_are_refused);

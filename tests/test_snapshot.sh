@@ -11,12 +11,17 @@
 #      function holding the map (local_map), the iterator is an iterator root
 #      (iterator_pin), globals carry their names (sessiond), a map caught
 #      growing shows old buckets and evacuation progress (mid_growth);
-#   3. maproot analyze: summary text and JSON, the profile noticing the
+#   3. maproot analyze --summary: text and JSON, the profile noticing the
 #      snapshot beside it;
 #   4. corruption: truncated, flipped bytes, missing footer -> exit 2 with a
 #      one-line message.
 set -uo pipefail
+
+# grep -q for a pipe: reads all of its input, so the writer never sees a
+# closed pipe (with pipefail, an early exit of grep -q fails the pipeline).
+contains() { grep "$@" >/dev/null; }
 maproot=$1 digest=$2 exdir=$3 work=$4
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
@@ -39,12 +44,28 @@ for fork in 1 0; do
       fail "$ex (fork=$fork): read back differs from the runtime's walk"
       diff "$ex.dg" "$ex.rd"
     fi
-    mode=$("$maproot" analyze --format json "$ex.gcstack.gz" | grep '"write_mode"')
+    mode=$("$maproot" analyze --summary --format json "$ex.gcstack.gz" | grep '"write_mode"')
     want=fork; [ $fork = 0 ] && want=stopped
-    echo "$mode" | grep -q "\"$want\"" || fail "$ex: header says $mode, expected $want"
+    echo "$mode" | contains "\"$want\"" || fail "$ex: header says $mode, expected $want"
   done
 done
 grep -q '^entries 120000 ' sessiond.dg || fail "sessiond: expected 120000 entries: $(cat sessiond.dg)"
+
+# the writer's batched walks: an object with more pointer fields than a
+# batch, a long pointer array, keys and values pointing outside the heap
+wide=$(dirname "$digest")/snapshot_wide_heap
+for fork in 1 0; do
+  rm -f wide.*
+  if ! MAPROOT_SNAPSHOT_FORK=$fork MAPROOT_SNAPSHOT=wide.gcstack.gz MAPROOT_SNAPSHOT_DIGEST=wide.dg \
+      "$wide" >wide.out 2>wide.err || [ -s wide.err ]; then
+    fail "snapshot_wide_heap (fork=$fork): $(head -3 wide.err)"
+    continue
+  fi
+  "$digest" wide.gcstack.gz >wide.rd || { fail "wide heap: the reader refused the snapshot"; continue; }
+  diff <(cat wide.dg) <(head -n "$(wc -l <wide.dg)" wide.rd) >/dev/null ||
+    fail "wide heap (fork=$fork): read back differs from the runtime's walk: $(diff wide.dg wide.rd)"
+  grep -q '^entries 9000 ' wide.dg || fail "wide heap: expected 9000 entries: $(cat wide.dg)"
+done
 
 # periodic snapshots, every cycle, while the examples run
 periodic() { # EXAMPLE: writes EXAMPLE.NNNN.gcstack.gz files; prints the last
@@ -59,8 +80,8 @@ last=$(periodic local_map)
 [ -n "$last" ] || fail "local_map: no periodic snapshot"
 found=0
 for f in local_map.[0-9]*.gcstack.gz; do
-  "$maproot" analyze "$f" >"$f.txt" 2>&1 || fail "$f: analyze failed: $(head -2 "$f.txt")"
-  grep -E '^  stack .* -> map.hdr' "$f.txt" | grep -q 'worker_loop\|frame #[0-9]* [a-z_]*' && found=1
+  "$maproot" analyze --summary "$f" >"$f.txt" 2>&1 || fail "$f: analyze failed: $(head -2 "$f.txt")"
+  grep -E '^  stack .* -> map.hdr' "$f.txt" | contains 'worker_loop\|frame #[0-9]* [a-z_]*' && found=1
 done
 [ $found = 1 ] || fail "local_map: no stack root naming a function holds the map"
 grep -h '^  stack .* -> map.hdr' local_map.[0-9]*.gcstack.gz.txt | head -3
@@ -72,21 +93,21 @@ grep -q "local_map.c" <(grep -h '^  stack .* -> map.hdr' local_map.[0-9]*.gcstac
 periodic iterator_pin >/dev/null
 it=0
 for f in iterator_pin.[0-9]*.gcstack.gz; do
-  "$maproot" analyze "$f" | grep -q '^  iterator .* -> map.hdr' && it=1
+  "$maproot" analyze --summary "$f" | contains '^  iterator .* -> map.hdr' && it=1
 done
 [ $it = 1 ] || fail "iterator_pin: no iterator root pins a map"
 
-"$maproot" analyze sessiond.gcstack.gz >sess.txt || fail "analyze sessiond"
+"$maproot" analyze --summary sessiond.gcstack.gz >sess.txt || fail "analyze sessiond"
 grep -q '^  global   session_cache  .*sessiond.c:[0-9]* -> map.hdr' sess.txt ||
   fail "sessiond: the global root lacks its name: $(grep global sess.txt)"
 grep -q '120000 entries' sess.txt || fail "sessiond: map entries not shown"
-"$maproot" analyze --format json sessiond.gcstack.gz >sess.json || fail "analyze --format json"
+"$maproot" analyze --summary --format json sessiond.gcstack.gz >sess.json || fail "analyze --format json"
 grep -q '"name": "session_cache"' sess.json || fail "json lacks the global's name"
 
 periodic mid_growth >/dev/null
 grow=0
 for f in mid_growth.[0-9]*.gcstack.gz; do
-  "$maproot" analyze "$f" | grep -q 'growth, [0-9]* of [0-9]* old buckets evacuated' && grow=1
+  "$maproot" analyze --summary "$f" | contains 'growth, [0-9]* of [0-9]* old buckets evacuated' && grow=1
 done
 [ $grow = 1 ] || fail "mid_growth: no snapshot shows a growing map with old buckets"
 # the file name pairing with profiles: NAME.NNNN.gcstack.gz
@@ -100,6 +121,14 @@ else
   fail "sessiond with profile and snapshot: $(head -2 pair.err)"
 fi
 
+# the default file is gzip that gunzip reads (stored blocks); a version 1
+# file (written before the encoding of version 2) still reads
+gunzip -t pointer_keys.gcstack.gz || fail "gunzip refuses the default snapshot"
+for v1 in "$srcdir"/testdata/fuzz/gcstack/iterator_pin.gcstack.gz \
+  "$srcdir"/testdata/fuzz/gcstack/iterator_pin_raw.gcstack; do
+  "$maproot" analyze "$v1" >/dev/null || fail "the version 1 file $v1 no longer reads"
+done
+
 # corruption: exit 2, one line naming the file
 bad() { # FILE WHAT
   out=$("$maproot" analyze "$1" 2>&1 >/dev/null)
@@ -108,7 +137,7 @@ bad() { # FILE WHAT
   [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "$2: message is not one line: $out"
   case $out in "maproot: $1"*) ;; *) fail "$2: message does not name the file: $out" ;; esac
 }
-MAPROOT_SNAPSHOT=raw.gcstack MAPROOT_SNAPSHOT_LEVEL=0 "$exdir/pointer_keys" >/dev/null
+MAPROOT_SNAPSHOT=raw.gcstack MAPROOT_SNAPSHOT_LEVEL=raw "$exdir/pointer_keys" >/dev/null
 size=$(stat -c %s raw.gcstack)
 for cut in 1 100 $((size / 2)) $((size - 3)); do
   head -c "$cut" raw.gcstack >cut.gcstack

@@ -370,9 +370,9 @@ typedef struct mr_root {
  * frames. */
 void mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), void *ud);
 
-/* Calls fn for every allocated object; with live_only (valid at MR_GC_MARK_DONE)
- * only for the objects marked reachable. count is the number of elements for
- * arrays, 1 otherwise. */
+/* Calls fn for every allocated object, in increasing address order; with
+ * live_only (valid at MR_GC_MARK_DONE) only for the objects marked reachable.
+ * count is the number of elements for arrays, 1 otherwise. */
 void mr_walk_objects(bool live_only,
                      void (*fn)(void *obj, size_t size, const mr_type *t, size_t count, void *ud),
                      void *ud);
@@ -384,6 +384,12 @@ void mr_walk_edges(void *obj, void (*fn)(void *obj, size_t offset, void *to, voi
 /* Is the object containing p marked in the current cycle (only meaningful
  * between MR_GC_MARK_DONE and the end of the sweep). */
 bool mr_is_marked(const void *p);
+
+/* mr_is_marked for many pointers at once, for tools that check every pointer
+ * field of the heap: starts[i] = the start of the marked object containing
+ * ptrs[i], or 0 (NULL, no heap object, not marked). Much faster per pointer
+ * than one call each (it prefetches). ptrs and starts may be the same array. */
+void mr_resolve_marked(const uintptr_t *ptrs, size_t n, uintptr_t *starts);
 
 /* Map internals, for tools. */
 typedef struct mr_map_info {

@@ -15,7 +15,7 @@
 const char *mp_evidence_name(unsigned bit)
 {
     static const char *const names[MP_EV_COUNT] = {
-        "large_share", "emptied",  "iterator_only", "stack_frame", "pointer_keys",
+        "large_share", "emptied",        "iterator_only", "stack_frame", "pointer_keys",
         "old_buckets", "shared_entries", "several_roots", "growing"};
     return bit < MP_EV_COUNT ? names[bit] : "?";
 }
@@ -40,10 +40,16 @@ static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t
 
 static bool is_alloc_frame(const char *f)
 {
-    static const char *const prefixes[] = {"mr_", "mrc_", "runtime.mallocgc", "runtime.newobject",
-                                           "runtime.makemap", "runtime.newarray",
-                                           "runtime.makeslice", "runtime.growslice",
-                                           "runtime.mapassign", "runtime.rawstring"};
+    static const char *const prefixes[] = {"mr_",
+                                           "mrc_",
+                                           "runtime.mallocgc",
+                                           "runtime.newobject",
+                                           "runtime.makemap",
+                                           "runtime.newarray",
+                                           "runtime.makeslice",
+                                           "runtime.growslice",
+                                           "runtime.mapassign",
+                                           "runtime.rawstring"};
     static const char *const exact[] = {"malloc", "calloc", "realloc", "operator new"};
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
         if (strncmp(f, prefixes[i], strlen(prefixes[i])) == 0) return true;
@@ -226,6 +232,13 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
     for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
     for (size_t i = 0; i < g->nentries; i++) {
         const mp_entry *e = &g->entries[i];
+        /* entries point all over the heap: fetch a few entries ahead */
+        if (i + 8 < g->nentries) {
+            uint32_t pv = g->entries[i + 8].value_obj, pk = g->entries[i + 8].key_obj;
+            if (pv != MP_NONE)
+                __builtin_prefetch(&d->idom[pv]), __builtin_prefetch(&d->retained[pv]);
+            if (pk != MP_NONE) __builtin_prefetch(&d->idom[pk]);
+        }
         mp_map_report *r = &out->maps[e->map];
         bool key_owned = owns(g, d, e, e->key_obj);
         bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
@@ -264,9 +277,8 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             r->retained = map_retained(g, d, (uint32_t)k, &tbl, &tblcap);
             r->root = d->root_of[m->header];
             r->path_root = p->root[m->header];
-            r->nroots = (uint32_t)mp_dom_roots_reaching(g, d, m->header, r->roots,
-                                                        MP_MAX_LISTED_ROOTS, scratch,
-                                                        (uint32_t)k + 1);
+            r->nroots = (uint32_t)mp_dom_roots_reaching(
+                g, d, m->header, r->roots, MP_MAX_LISTED_ROOTS, scratch, (uint32_t)k + 1);
         }
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
@@ -330,7 +342,23 @@ void mp_findings_free(mp_findings *f)
     memset(f, 0, sizeof *f);
 }
 
+uint32_t mp_entry_stack(const mp_graph *g, uint32_t ei)
+{
+    const mp_entry *e = &g->entries[ei];
+    if (e->value_obj != MP_NONE && g->stack[e->value_obj] != MP_NONE) return g->stack[e->value_obj];
+    if (e->key_obj != MP_NONE && g->stack[e->key_obj] != MP_NONE) return g->stack[e->key_obj];
+    for (int side = 0; side < 2; side++) {
+        uint32_t o = side ? e->key_obj : e->value_obj;
+        if (o == MP_NONE) continue;
+        for (uint64_t i = g->out_start[o]; i < g->out_start[o + 1]; i++)
+            if (g->stack[g->out[i]] != MP_NONE) return g->stack[g->out[i]];
+    }
+    return MP_NONE;
+}
+
 static const uint64_t *top_ret_;
+
+/* Largest first, then in the map's order. */
 static int cmp_top(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -338,21 +366,97 @@ static int cmp_top(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t m,
-                               uint32_t *out, size_t max)
+/* "x ranks after y" in cmp_top's order: the root of the selection heap is
+ * the entry that ranks last among those kept. */
+static bool ranks_after(const uint64_t *ret, uint32_t x, uint32_t y)
+{
+    return ret[x] != ret[y] ? ret[x] < ret[y] : x > y;
+}
+
+static void heap_down(uint32_t *h, size_t n, size_t i, const uint64_t *ret)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && ranks_after(ret, h[l], h[m])) m = l;
+        if (r < n && ranks_after(ret, h[r], h[m])) m = r;
+        if (m == i) return;
+        uint32_t t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* How many tied entries are examined for an allocation stack: bounds the
+ * random reads the tie-break costs on maps of millions of equal entries. */
+#define TIE_SCAN_MAX 4096
+
+/*
+ * The entries of a map by retained size. A bounded heap keeps the `max`
+ * largest (O(n log max), reading the map's retained sizes in order), so
+ * asking for the few largest of a million entries is cheap. Among entries
+ * of equal size at the cut (a cache's entries often are all alike), those
+ * with a sampled allocation stack are preferred, so that the entries shown
+ * can say where they were allocated; at most TIE_SCAN_MAX tied entries
+ * are examined for that.
+ */
+size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t m, uint32_t *out,
+                               size_t max)
 {
     if (m >= g->nmaps || max == 0) return 0;
     const mp_map *mp = &g->maps[m];
     size_t ne = mp->nentries;
-    uint32_t *ix = malloc((ne ? ne : 1) * sizeof *ix);
-    if (!ix) return 0;
-    for (size_t i = 0; i < ne; i++) ix[i] = (uint32_t)(mp->first_entry + i);
-    top_ret_ = f->entry_retained;
-    if (ne > 1) qsort(ix, ne, sizeof *ix, cmp_top);
-    top_ret_ = NULL;
+    if (ne == 0) return 0;
+    const uint64_t *ret = f->entry_retained;
+    uint32_t first = (uint32_t)mp->first_entry;
     size_t k = ne < max ? ne : max;
-    if (k) memcpy(out, ix, k * sizeof *ix);
-    free(ix);
+    if (k == ne) {
+        for (size_t i = 0; i < ne; i++) out[i] = first + (uint32_t)i;
+    } else {
+        for (size_t i = 0; i < k; i++) out[i] = first + (uint32_t)i;
+        for (size_t i = k / 2; i-- > 0;) heap_down(out, k, i, ret);
+        for (size_t i = k; i < ne; i++) {
+            uint32_t e = first + (uint32_t)i;
+            if (ranks_after(ret, out[0], e)) {
+                out[0] = e;
+                heap_down(out, k, 0, ret);
+            }
+        }
+    }
+    top_ret_ = ret;
+    if (k > 1) qsort(out, k, sizeof *out, cmp_top);
+    top_ret_ = NULL;
+
+    /* the tie at the cut: out[t0 .. k) all have the cut's size */
+    uint64_t cut = ret[out[k - 1]];
+    size_t t0 = k - 1;
+    while (t0 > 0 && ret[out[t0 - 1]] == cut) t0--;
+    size_t slots = k - t0, nfound = 0, scanned = 0;
+    if (slots > TIE_SCAN_MAX) return k;
+    uint32_t *found = malloc(slots * sizeof *found);
+    if (!found) return k;
+    /* the tied entries, in the map's order: sampled ones first */
+    for (size_t i = 0; i < ne && nfound < slots && scanned < TIE_SCAN_MAX; i++) {
+        uint32_t e = first + (uint32_t)i;
+        if (ret[e] != cut) continue;
+        scanned++;
+        if (mp_entry_stack(g, e) != MP_NONE) found[nfound++] = e;
+    }
+    if (nfound) {
+        size_t j = t0;
+        for (size_t i = 0; i < nfound; i++) out[j++] = found[i];
+        /* then the first unsampled tied entries, in the map's order */
+        size_t q = 0; /* found is in the map's order too */
+        for (size_t i = 0; i < ne && j < k; i++) {
+            uint32_t e = first + (uint32_t)i;
+            if (ret[e] != cut) continue;
+            if (q < nfound && found[q] == e)
+                q++;
+            else
+                out[j++] = e;
+        }
+    }
+    free(found);
     return k;
 }
 
@@ -401,24 +505,95 @@ static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_
     return k;
 }
 
-size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps,
-                       size_t max)
+size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps, size_t max)
 {
     return steps_of(g, p, o, MP_NONE, steps, max);
 }
 
-size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps,
-                      size_t max)
+/* The overflow bucket object at depth j - 1 of the chain that leads to
+ * overflow bucket object `cur` (depth j) of bucket `index` of map m: one of
+ * cur's predecessors (an overflow bucket has few), or MP_NONE. */
+static uint32_t overflow_pred(const mp_graph *g, uint32_t cur, uint32_t m, uint64_t index,
+                              uint32_t depth)
+{
+    for (uint64_t i = g->in_start[cur]; i < g->in_start[cur + 1]; i++) {
+        uint32_t q = g->in[i];
+        uint32_t b = mp_graph_bucket_of(g, q);
+        if (b == MP_NONE) continue;
+        const mp_bucket *bk = &g->buckets[b];
+        if (bk->map == m && bk->overflow == depth && bk->index == index) return q;
+    }
+    return MP_NONE;
+}
+
+/* An entry's chain is the chain to its map's header, then the way through
+ * the table to its slot: bucket[i] of the (old) array, each overflow bucket
+ * up to the one holding the slot, the slot. Going through the header (not
+ * the entry's own shortest path) keeps the chain of every entry consistent
+ * with its map's root: a stray stack word pointing into a bucket array is
+ * a shorter path, but not the reason the map is alive. Without a reachable
+ * header (or bucket records) the entry's own shortest path is used. */
+size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps, size_t max)
 {
     if (e >= g->nentries) return 0;
     const mp_entry *en = &g->entries[e];
-    uint32_t holder = en->bucket_obj;
-    if (holder == MP_NONE) holder = g->maps[en->map].header;
-    if (holder == MP_NONE) return 0;
-    size_t k = steps_of(g, p, holder, e, steps, max);
-    if (!k) return 0;
-    if (k < max) steps[k] = (mp_step){.kind = MP_STEP_SLOT, .slot = en->slot, .a = e,
-                                      .map = en->map, .index = en->bucket};
+    const mp_map *m = &g->maps[en->map];
+    uint32_t array = en->old ? m->oldbuckets : m->buckets;
+    size_t k = 0;
+    if (m->header != MP_NONE && en->bucket_obj != MP_NONE && array != MP_NONE &&
+        p->root[m->header] != MP_NONE) {
+        /* the overflow buckets from the holder back to depth 1 */
+        enum { MAX_OVERFLOW = 64 };
+        uint32_t ov[MAX_OVERFLOW + 1];
+        uint32_t depth = en->overflow, got = 0;
+        bool ok = true;
+        if (depth > 0) {
+            if (depth > MAX_OVERFLOW) ok = false;
+            uint32_t cur = en->bucket_obj;
+            for (uint32_t j = depth; ok && j >= 1; j--) {
+                ov[j] = cur;
+                got++;
+                if (j > 1) {
+                    cur = overflow_pred(g, cur, en->map, en->bucket, j - 1);
+                    if (cur == MP_NONE) ok = false;
+                }
+            }
+        } else if (en->bucket_obj != array) {
+            ok = false;
+        }
+        if (ok) {
+            k = steps_of(g, p, m->header, MP_NONE, steps, max);
+            if (k) {
+                mp_step b = {.kind = MP_STEP_BUCKET,
+                             .a = array,
+                             .map = en->map,
+                             .old = en->old,
+                             .index = en->bucket};
+                if (k < max) steps[k] = b;
+                k++;
+                for (uint32_t j = 1; j <= got; j++) {
+                    mp_step o = {.kind = MP_STEP_OVERFLOW,
+                                 .a = ov[j],
+                                 .map = en->map,
+                                 .old = en->old,
+                                 .overflow = j,
+                                 .index = en->bucket};
+                    if (k < max) steps[k] = o;
+                    k++;
+                }
+            }
+        }
+    }
+    if (!k) {
+        uint32_t holder = en->bucket_obj;
+        if (holder == MP_NONE) holder = m->header;
+        if (holder == MP_NONE) return 0;
+        k = steps_of(g, p, holder, e, steps, max);
+        if (!k) return 0;
+    }
+    if (k < max)
+        steps[k] = (mp_step){
+            .kind = MP_STEP_SLOT, .slot = en->slot, .a = e, .map = en->map, .index = en->bucket};
     return k + 1;
 }
 
@@ -429,11 +604,12 @@ void mp_root_text(const mp_graph *g, uint32_t root, char *buf, size_t size)
         return;
     }
     const mp_root *r = &g->roots[root];
-    const char *name = mp_str(g, r->name), *fn = mp_str(g, r->function),
-               *file = mp_str(g, r->file);
+    const char *name = mp_str(g, r->name), *fn = mp_str(g, r->function), *file = mp_str(g, r->file);
     char where[300] = "";
-    if (*file && r->line > 0) snprintf(where, sizeof where, " (%s:%" PRId64 ")", file, r->line);
-    else if (*file) snprintf(where, sizeof where, " (%s)", file);
+    if (*file && r->line > 0)
+        snprintf(where, sizeof where, " (%s:%" PRId64 ")", file, r->line);
+    else if (*file)
+        snprintf(where, sizeof where, " (%s)", file);
     switch (r->kind) {
     case MP_ROOT_GLOBAL:
         snprintf(buf, size, "global %s%s", *name ? name : "?", where);
@@ -461,19 +637,23 @@ void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size)
     switch (s->kind) {
     case MP_STEP_ROOT: {
         const mp_root *r = s->a < g->nroots ? &g->roots[s->a] : NULL;
-        if (r && r->kind == MP_ROOT_GLOBAL && r->name) snprintf(buf, size, "%s", mp_str(g, r->name));
-        else mp_root_text(g, s->a, buf, size);
+        if (r && r->kind == MP_ROOT_GLOBAL && r->name)
+            snprintf(buf, size, "%s", mp_str(g, r->name));
+        else
+            mp_root_text(g, s->a, buf, size);
         break;
     }
     case MP_STEP_MAP: {
         const mp_map *m = &g->maps[s->map];
-        snprintf(buf, size, "map header 0x%" PRIx64 " (B=%u, %" PRIu64 " entries)",
-                 g->addr[s->a], m->B, m->count);
+        snprintf(buf, size, "map header 0x%" PRIx64 " (B=%u, %" PRIu64 " entries)", g->addr[s->a],
+                 m->B, m->count);
         break;
     }
     case MP_STEP_BUCKET:
-        if (s->index == UINT64_MAX) snprintf(buf, size, "%s", s->old ? "oldbuckets" : "buckets");
-        else snprintf(buf, size, "%s[%" PRIu64 "]", s->old ? "oldbucket" : "bucket", s->index);
+        if (s->index == UINT64_MAX)
+            snprintf(buf, size, "%s", s->old ? "oldbuckets" : "buckets");
+        else
+            snprintf(buf, size, "%s[%" PRIu64 "]", s->old ? "oldbucket" : "bucket", s->index);
         break;
     case MP_STEP_OVERFLOW:
         snprintf(buf, size, "overflow#%u", s->overflow);

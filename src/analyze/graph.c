@@ -13,14 +13,14 @@
 
 const char *mp_root_kind_name(unsigned kind)
 {
-    static const char *const names[] = {"global",   "pin",      "stack",  "iterator",
-                                        "register", "runtime",  "other"};
+    static const char *const names[] = {"global",   "pin",     "stack", "iterator",
+                                        "register", "runtime", "other"};
     return kind < MP_ROOT_NKINDS ? names[kind] : "?";
 }
 
 const char *mp_type_kind_name(unsigned kind)
 {
-    static const char *const names[] = {"other", "struct",     "array",  "blob",
+    static const char *const names[] = {"other",  "struct",     "array",  "blob",
                                         "string", "map header", "bucket", "runtime"};
     return kind < MP_TYPE_NKINDS ? names[kind] : "?";
 }
@@ -421,8 +421,10 @@ static uint32_t find_in(const uint64_t *addr, const uint64_t *size, size_t n, ui
     size_t lo = 0, hi = n; /* first object with addr > a */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (addr[mid] <= a) lo = mid + 1;
-        else hi = mid;
+        if (addr[mid] <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo == 0) return MP_NONE;
     size_t i = lo - 1;
@@ -447,10 +449,18 @@ static int cmp_addr_ix(const void *a, const void *b)
     return x->ix < y->ix ? -1 : x->ix > y->ix;
 }
 
+/* Priority order of roots: by kind; within the stack words (and the
+ * iterators) of one thread, outer frames first: when an outer and an inner
+ * frame both hold a pointer, the outer frame is the one that lives longer,
+ * so it explains the retention (an inner frame's word is often just a
+ * callee-saved register of the outer one, spilled); then as added. */
 static int cmp_root(const void *a, const void *b)
 {
     const mp_root *x = a, *y = b;
     if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+    if ((x->kind == MP_ROOT_STACK || x->kind == MP_ROOT_ITERATOR) && x->thread == y->thread &&
+        x->frame != y->frame)
+        return x->frame > y->frame ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -615,9 +625,12 @@ static int map_tables(mp_graph *g)
         if (m->oldbuckets != MP_NONE) objs[n++] = m->oldbuckets;
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
-            if (bk->old) m->nold++;
-            else if (bk->overflow) m->noverflow_walked++;
-            else m->nmain++;
+            if (bk->old)
+                m->nold++;
+            else if (bk->overflow)
+                m->noverflow_walked++;
+            else
+                m->nmain++;
             if (bk->obj != MP_NONE) objs[n++] = bk->obj;
         }
         if (n > 1) qsort(objs, n, sizeof *objs, cmp_u32);
@@ -646,8 +659,7 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     size_t n = b->nobj;
     for (size_t i = 1; i < n; i++) {
         if (b->addr[i] < b->addr[i - 1] + b->size[i - 1] || b->addr[i] == b->addr[i - 1]) {
-            mf_error_set(err,
-                         "%s: objects at 0x%llx (%llu bytes) and 0x%llx overlap", name,
+            mf_error_set(err, "%s: objects at 0x%llx (%llu bytes) and 0x%llx overlap", name,
                          (unsigned long long)b->addr[i - 1], (unsigned long long)b->size[i - 1],
                          (unsigned long long)b->addr[i]);
             goto fail;
@@ -682,8 +694,8 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
 
     /* edges: renumber, resolve the address form, pack */
     for (size_t e = 0; e < b->nedge; e++) {
-        if (remap(b, rank, &b->esrc[e]) || remap(b, rank, &b->edst[e]) ||
-            b->esrc[e] == MP_NONE || b->edst[e] == MP_NONE) {
+        if (remap(b, rank, &b->esrc[e]) || remap(b, rank, &b->edst[e]) || b->esrc[e] == MP_NONE ||
+            b->edst[e] == MP_NONE) {
             mf_error_set(err, "%s: edge %zu refers to an object that was never added", name, e);
             goto fail;
         }
@@ -771,8 +783,8 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     }
     for (size_t i = 0; i < b->nentries; i++) {
         mp_entry *e = &b->entries[i];
-        if (e->map >= g->nmaps || remap(b, rank, &e->bucket_obj) ||
-            remap(b, rank, &e->key_obj) || remap(b, rank, &e->value_obj)) {
+        if (e->map >= g->nmaps || remap(b, rank, &e->bucket_obj) || remap(b, rank, &e->key_obj) ||
+            remap(b, rank, &e->value_obj)) {
             mf_error_set(err, "%s: entry %zu names map %u of %zu or an unknown object", name, i,
                          e->map, g->nmaps);
             goto fail;
@@ -787,8 +799,8 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
         g->maps[k].nbuckets = first[k + 1] - first[k];
     }
     free(first);
-    if (group_by_map(b->entries, b->nentries, sizeof *b->entries, offsetof(mp_entry, map),
-                     g->nmaps, &first))
+    if (group_by_map(b->entries, b->nentries, sizeof *b->entries, offsetof(mp_entry, map), g->nmaps,
+                     &first))
         goto oom;
     for (size_t k = 0; k < g->nmaps; k++) {
         g->maps[k].first_entry = first[k];
@@ -824,8 +836,8 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     *out = g;
     return 0;
 oom:
-    mf_error_set(err, "%s: out of memory building the heap graph (%zu objects, %zu edges)",
-                 name, b->nobj, b->nedge);
+    mf_error_set(err, "%s: out of memory building the heap graph (%zu objects, %zu edges)", name,
+                 b->nobj, b->nedge);
 fail:
     free(rank);
     if (g) {
@@ -844,10 +856,13 @@ uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         uint32_t h = g->maps[g->map_by_header[mid]].header;
-        if (h < o) lo = mid + 1;
-        else hi = mid;
+        if (h < o)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    if (lo < g->nmap_by_header && g->maps[g->map_by_header[lo]].header == o) return g->map_by_header[lo];
+    if (lo < g->nmap_by_header && g->maps[g->map_by_header[lo]].header == o)
+        return g->map_by_header[lo];
     return MP_NONE;
 }
 
@@ -856,8 +871,10 @@ uint32_t mp_graph_bucket_of(const mp_graph *g, uint32_t o)
     size_t lo = 0, hi = g->nbucket_by_obj;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (g->buckets[g->bucket_by_obj[mid]].obj < o) lo = mid + 1;
-        else hi = mid;
+        if (g->buckets[g->bucket_by_obj[mid]].obj < o)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (lo < g->nbucket_by_obj && g->buckets[g->bucket_by_obj[lo]].obj == o)
         return g->bucket_by_obj[lo];

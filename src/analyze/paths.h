@@ -3,7 +3,8 @@
  *
  * One breadth-first search from all roots at once, seeded in root priority
  * order (the graph keeps its roots sorted that way: globals, pins, stack
- * frames, iterators, registers, runtime, other). Every reachable object gets
+ * frames (outer frames of a thread first), iterators, registers, runtime,
+ * other). Every reachable object gets
  * its parent on one shortest path and the root that path starts from; among
  * paths of equal length the one from the higher-priority root wins (the
  * search queue keeps the seed order level by level). Unreachable objects

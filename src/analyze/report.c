@@ -304,7 +304,7 @@ static int dump(FILE *out, json_t *root, mf_error *err)
     return 0;
 }
 
-int mp_print_analysis_json(FILE *out, const mp_analysis *a, mf_error *err)
+json_t *mp_analysis_json(const mp_analysis *a)
 {
     const mf_profile *p = a->p;
     size_t si = a->sample_index;
@@ -378,7 +378,12 @@ int mp_print_analysis_json(FILE *out, const mp_analysis *a, mf_error *err)
         json_decref(root);
         root = NULL;
     }
-    return dump(out, root, err);
+    return root;
+}
+
+int mp_print_analysis_json(FILE *out, const mp_analysis *a, mf_error *err)
+{
+    return dump(out, mp_analysis_json(a), err);
 }
 
 /* ------------------------------------------------------------------ diff --- */

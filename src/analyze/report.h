@@ -15,6 +15,7 @@
 
 #include "analyze/profile.h"
 
+#include <jansson.h>
 #include <stdio.h>
 
 /* A value in human units ("9.06MiB", "1.5ms", "1234"); diff values get a
@@ -36,6 +37,9 @@ typedef struct mp_analysis {
 
 void mp_print_analysis_text(FILE *out, const mp_analysis *a);
 int mp_print_analysis_json(FILE *out, const mp_analysis *a, mf_error *err);
+/* The JSON object mp_print_analysis_json prints (caller owns it; NULL when
+ * out of memory), for reports that embed the profile's figures. */
+json_t *mp_analysis_json(const mp_analysis *a);
 
 typedef struct mp_diff_report {
     const char *before_file, *after_file;

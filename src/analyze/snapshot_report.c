@@ -16,6 +16,9 @@
 
 #define CHAIN_MAX 64
 
+static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max);
+static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -119,15 +122,8 @@ static void frame_text(const mp_graph *g, uint32_t frame, char *buf, size_t size
     const char *fn = mp_str(g, f->function), *file = mp_str(g, f->file);
     if (*file && f->line > 0)
         snprintf(buf, size, "%s (%s:%" PRId64 ")", *fn ? fn : "?", file, f->line);
-    else snprintf(buf, size, "%s", *fn ? fn : "?");
-}
-
-static uint32_t entry_stack(const mp_graph *g, const mp_entry *e)
-{
-    if (e->value_obj != MP_NONE && g->stack[e->value_obj] != MP_NONE)
-        return g->stack[e->value_obj];
-    if (e->key_obj != MP_NONE && g->stack[e->key_obj] != MP_NONE) return g->stack[e->key_obj];
-    return MP_NONE;
+    else
+        snprintf(buf, size, "%s", *fn ? fn : "?");
 }
 
 static const char *entry_value_type(const mp_graph *g, const mp_entry *e)
@@ -158,9 +154,8 @@ static uint32_t first_entry(const mp_snapshot_analysis *a, uint32_t m)
 static size_t map_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max)
 {
     uint32_t e = first_entry(a, m);
-    size_t n = e != MP_NONE ? mp_chain_entry(a->g, &a->p, e, s, max) : 0;
-    if (!n && a->g->maps[m].header != MP_NONE)
-        n = mp_chain_object(a->g, &a->p, a->g->maps[m].header, s, max);
+    size_t n = e != MP_NONE ? entry_chain(a, e, s, max) : 0;
+    if (!n && a->g->maps[m].header != MP_NONE) n = header_chain(a, m, s, max);
     return n < max ? n : max;
 }
 
@@ -169,6 +164,114 @@ static size_t top_n(const mp_snapshot_print_opts *o, size_t nentries)
     if (o && o->all_entries) return nentries;
     size_t n = o && o->top_entries ? o->top_entries : 10;
     return n < nentries ? n : nentries;
+}
+
+/* The root a report names for a map: its single root; else, for a map
+ * only an iterator keeps, that iterator; else the root of its shortest
+ * path. */
+static uint32_t named_root(const mp_graph *g, const mp_map_report *r)
+{
+    if (r->root != MP_NONE) return r->root;
+    if (r->evidence & MP_EV_ITERATOR_ONLY)
+        for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
+            if (g->roots[r->roots[i]].kind == MP_ROOT_ITERATOR) return r->roots[i];
+    return r->path_root;
+}
+
+/* A chain starts at the root its map's report names when that root points
+ * at the header itself (an iterator of an iterator_only map, say), rather
+ * than at another root whose path happens to be as short: chain and root
+ * then tell one story. */
+static size_t named_start(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t n,
+                          size_t max)
+{
+    const mp_graph *g = a->g;
+    uint32_t nr = named_root(g, &a->f.maps[m]);
+    if (n < 2 || n > max || nr == MP_NONE || s[0].kind != MP_STEP_ROOT || s[0].a == nr ||
+        g->roots[nr].target != g->maps[m].header)
+        return n;
+    size_t h = 1;
+    while (h < n && s[h].kind != MP_STEP_MAP) h++;
+    if (h == n) return n;
+    memmove(&s[1], &s[h], (n - h) * sizeof *s);
+    s[0].a = nr;
+    return n - (h - 1);
+}
+
+static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max)
+{
+    size_t n = mp_chain_entry(a->g, &a->p, e, s, max);
+    return named_start(a, a->g->entries[e].map, s, n, max);
+}
+
+static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max)
+{
+    if (a->g->maps[m].header == MP_NONE) return 0;
+    size_t n = mp_chain_object(a->g, &a->p, a->g->maps[m].header, s, max);
+    return named_start(a, m, s, n, max);
+}
+
+/* The retained size shown for an entry: what it owns, or for a shared
+ * entry what its value keeps alive together with the other roots. */
+static uint64_t entry_bytes(const mp_snapshot_analysis *a, uint32_t ei)
+{
+    const mp_entry *e = &a->g->entries[ei];
+    if (a->f.entry_shared[ei] && e->value_obj != MP_NONE) return a->d.retained[e->value_obj];
+    return a->f.entry_retained[ei];
+}
+
+/* The roots other than the map's own that reach its first shared entry's
+ * value (indices into g->roots, at most max); 0 when none or out of
+ * memory. */
+static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *r, uint32_t *out,
+                            size_t max)
+{
+    const mp_graph *g = a->g;
+    const mp_map *m = &g->maps[r->map];
+    if (!r->shared_entries) return 0;
+    /* the roots common to up to three shared entries spread over the map:
+     * a stray stack word that happens to point at one value is not named */
+    uint32_t values[3];
+    size_t nv = 0;
+    for (size_t q = 0; q < 3; q++) {
+        size_t start = m->nentries * q / 3;
+        for (size_t i = start; i < m->nentries; i++) {
+            uint32_t ei = (uint32_t)(m->first_entry + i);
+            if (a->f.entry_shared[ei] && g->entries[ei].value_obj != MP_NONE) {
+                if (!nv || values[nv - 1] != g->entries[ei].value_obj)
+                    values[nv++] = g->entries[ei].value_obj;
+                break;
+            }
+        }
+    }
+    if (!nv) return 0;
+    uint32_t *mark = calloc(g->nobjects ? g->nobjects : 1, sizeof *mark);
+    if (!mark) return 0;
+    uint32_t common[MP_MAX_LISTED_ROOTS], roots[MP_MAX_LISTED_ROOTS];
+    size_t nc = mp_dom_roots_reaching(g, &a->d, values[0], common, MP_MAX_LISTED_ROOTS, mark, 1);
+    if (nc > MP_MAX_LISTED_ROOTS) nc = MP_MAX_LISTED_ROOTS;
+    for (size_t v = 1; v < nv; v++) {
+        size_t n = mp_dom_roots_reaching(g, &a->d, values[v], roots, MP_MAX_LISTED_ROOTS, mark,
+                                         (uint32_t)v + 1);
+        if (n > MP_MAX_LISTED_ROOTS) n = MP_MAX_LISTED_ROOTS;
+        size_t k = 0;
+        for (size_t i = 0; i < nc; i++)
+            for (size_t j = 0; j < n; j++)
+                if (common[i] == roots[j]) {
+                    common[k++] = common[i];
+                    break;
+                }
+        nc = k;
+    }
+    free(mark);
+    size_t k = 0;
+    for (size_t i = 0; i < nc && k < max; i++) {
+        bool mine = common[i] == r->root || common[i] == r->path_root;
+        for (uint32_t j = 0; j < r->nroots && j < MP_MAX_LISTED_ROOTS && !mine; j++)
+            mine = r->roots[j] == common[i];
+        if (!mine) out[k++] = common[i];
+    }
+    return k;
 }
 
 /* ---------------------------------------------------------------- text --- */
@@ -260,6 +363,13 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         WHY("%s entries hold values that other roots reach too (%s): no single root retains "
             "them",
             c1, b1);
+        uint32_t other[4];
+        size_t no = sharing_roots(a, r, other, 4);
+        for (size_t i = 0; i < no; i++) {
+            char rt[512];
+            mp_root_text(g, other[i], rt, sizeof rt);
+            WHY("values also held by %s", rt);
+        }
     }
     if (r->evidence & MP_EV_SEVERAL_ROOTS) {
         fmt_count(c1, sizeof c1, r->nroots);
@@ -273,12 +383,11 @@ static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t 
     const mp_graph *g = a->g;
     const mp_entry *e = &g->entries[ei];
     char b[64], site[512];
-    fmt_bytes(b, sizeof b, a->f.entry_retained[ei]);
-    frame_text(g, mp_stack_site(g, entry_stack(g, e)), site, sizeof site);
+    fmt_bytes(b, sizeof b, entry_bytes(a, ei));
+    frame_text(g, mp_stack_site(g, mp_entry_stack(g, ei)), site, sizeof site);
     const char *key = mp_str(g, e->key);
-    fprintf(out, "    %-24s %-12s %10s retained%s  %s\n", *key ? key : "?",
-            entry_value_type(g, e), b, a->f.entry_shared[ei] ? " (shared)" : "",
-            *site ? site : "(not sampled)");
+    fprintf(out, "    %-24s %-12s %10s %s  %s\n", *key ? key : "?", entry_value_type(g, e), b,
+            a->f.entry_shared[ei] ? "shared  " : "retained", *site ? site : "(not sampled)");
 }
 
 static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank, size_t nsusp,
@@ -303,7 +412,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     }
     /* root(s) */
     char rt[512];
-    uint32_t main_root = r->root != MP_NONE ? r->root : r->path_root;
+    uint32_t main_root = named_root(g, r);
     mp_root_text(g, main_root, rt, sizeof rt);
     fprintf(out, "  root     %s\n", rt);
     if (r->nroots > 1) {
@@ -346,8 +455,10 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     size_t k = top_n(o, m->nentries);
     if (k) {
         fmt_count(c1, sizeof c1, m->nentries);
-        if (k < m->nentries) fprintf(out, "  entries  largest of %s (--all for every one):\n", c1);
-        else fprintf(out, "  entries  all %s:\n", c1);
+        if (k < m->nentries)
+            fprintf(out, "  entries  largest of %s (--all for every one):\n", c1);
+        else
+            fprintf(out, "  entries  all %s:\n", c1);
         uint32_t *ix = malloc(k * sizeof *ix);
         if (ix) {
             size_t got = mp_findings_top_entries(g, &a->f, r->map, ix, k);
@@ -355,7 +466,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
             if (o && o->all_entries) {
                 /* with --all each entry's chain as well */
                 for (size_t i = 0; i < got; i++) {
-                    size_t cn = mp_chain_entry(g, &a->p, ix[i], s, CHAIN_MAX);
+                    size_t cn = entry_chain(a, ix[i], s, CHAIN_MAX);
                     if (!cn) continue;
                     fprintf(out, "    chain %s: ", mp_str(g, g->entries[ix[i]].key));
                     print_chain_text(out, g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, "      ");
@@ -381,7 +492,8 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
     fmt_count(c2, sizeof c2, g->nmaps);
     if (o && o->profile)
         fprintf(out, "  snapshot %s beside the profile: root tracing on\n", a->file);
-    else fprintf(out, "  snapshot %s\n", a->file);
+    else
+        fprintf(out, "  snapshot %s\n", a->file);
     fprintf(out, "  %s roots, %s maps, %zu sampled allocation stacks; analysed in %.2fs\n\n", c1,
             c2, g->nsampled, a->load_seconds + a->analyze_seconds);
     size_t ns = a->f.nsuspects;
@@ -401,7 +513,7 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
             fmt_bytes(b1, sizeof b1, r->retained);
             fmt_bytes(b2, sizeof b2, m->table_bytes);
             fmt_count(c1, sizeof c1, m->count);
-            mp_root_text(g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
+            mp_root_text(g, named_root(g, r), rt, sizeof rt);
             fprintf(out, "  %10s %10s %10s %6u  %-28s %s%s\n", b1, b2, c1, m->B,
                     map_type(g, r->map), rt, r->nroots > 1 ? " (+ others)" : "");
         }
@@ -419,7 +531,8 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
         char t[512];
         mp_step_text(g, &s[i], t, sizeof t);
         json_t *j = json_pack("{s:s, s:s}", "kind", step_kinds[s[i].kind], "text", t);
-        if (s[i].kind == MP_STEP_ROOT) json_object_set_new(j, "root", json_integer(s[i].a));
+        if (s[i].kind == MP_STEP_ROOT)
+            json_object_set_new(j, "root", json_integer(s[i].a));
         else if (s[i].kind != MP_STEP_SLOT) {
             json_object_set_new(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
             json_object_set_new(j, "type", json_string(mp_graph_type_name(g, s[i].a)));
@@ -485,11 +598,19 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
         if (r->evidence & (1u << b)) json_array_append_new(ev, json_string(mp_evidence_name(b)));
     json_object_set_new(j, "evidence", ev);
-    json_object_set_new(j, "fix", r->suspect ? json_string(mp_evidence_fix(r->evidence))
-                                             : json_null());
+    json_object_set_new(j, "fix",
+                        r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null());
     json_object_set_new(j, "growth_entries", json_integer((json_int_t)r->growth_entries));
     json_object_set_new(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes));
     json_object_set_new(j, "root", root_json(g, r->root));
+    json_object_set_new(j, "retainer", root_json(g, named_root(g, r)));
+    {
+        uint32_t other[MP_MAX_LISTED_ROOTS];
+        size_t no = sharing_roots(a, r, other, MP_MAX_LISTED_ROOTS);
+        json_t *sr = json_array();
+        for (size_t i = 0; i < no; i++) json_array_append_new(sr, root_json(g, other[i]));
+        json_object_set_new(j, "sharing_roots", sr);
+    }
     json_object_set_new(j, "path_root", root_json(g, r->path_root));
     json_t *roots = json_array();
     for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
@@ -515,13 +636,17 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         json_t *je = json_object();
         json_object_set_new(je, "key", json_string(mp_str(g, e->key)));
         json_object_set_new(je, "value_type", json_string(entry_value_type(g, e)));
-        json_object_set_new(je, "retained_bytes", json_integer((json_int_t)a->f.entry_retained[ix[i]]));
+        json_object_set_new(je, "retained_bytes",
+                            json_integer((json_int_t)a->f.entry_retained[ix[i]]));
         json_object_set_new(je, "shared", json_boolean(a->f.entry_shared[ix[i]]));
+        json_object_set_new(
+            je, "shared_bytes",
+            json_integer(a->f.entry_shared[ix[i]] ? (json_int_t)entry_bytes(a, ix[i]) : 0));
         json_object_set_new(je, "bucket", json_integer((json_int_t)e->bucket));
         json_object_set_new(je, "overflow", json_integer(e->overflow));
         json_object_set_new(je, "slot", json_integer(e->slot));
-        json_object_set_new(je, "site", frame_json(g, mp_stack_site(g, entry_stack(g, e))));
-        size_t cn = mp_chain_entry(g, &a->p, ix[i], s, CHAIN_MAX);
+        json_object_set_new(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, ix[i]))));
+        size_t cn = entry_chain(a, ix[i], s, CHAIN_MAX);
         json_object_set_new(je, "chain", chain_json(g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX));
         json_array_append_new(entries, je);
     }
@@ -530,11 +655,11 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     return j;
 }
 
-int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
-                           const mp_snapshot_print_opts *o, mf_error *err)
+json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_opts *o)
 {
     const mp_graph *g = a->g;
     json_t *root = json_object();
+    if (!root) return NULL;
     json_object_set_new(root, "snapshot", json_string(a->file));
     json_object_set_new(root, "format", json_string(g->info.format));
     json_object_set_new(root, "profile", o && o->profile ? json_string(o->profile) : json_null());
@@ -542,11 +667,11 @@ int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
     json_object_set_new(root, "pid", json_integer((json_int_t)g->info.pid));
     json_object_set_new(root, "gc_cycle", json_integer(g->info.gc_cycle));
     json_object_set_new(root, "time_nanos", json_integer(g->info.time_nanos));
-    json_t *heap = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "objects",
-                             (json_int_t)g->nobjects, "bytes", (json_int_t)g->total_bytes,
-                             "reachable_objects", (json_int_t)a->f.heap_objects,
-                             "reachable_bytes", (json_int_t)a->f.heap_bytes, "edges",
-                             (json_int_t)g->nedges, "sampled_objects", (json_int_t)g->nsampled);
+    json_t *heap =
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)g->nobjects, "bytes",
+                  (json_int_t)g->total_bytes, "reachable_objects", (json_int_t)a->f.heap_objects,
+                  "reachable_bytes", (json_int_t)a->f.heap_bytes, "edges", (json_int_t)g->nedges,
+                  "sampled_objects", (json_int_t)g->nsampled);
     json_object_set_new(root, "heap", heap);
     json_t *rk = json_object();
     size_t per[MP_ROOT_NKINDS] = {0};
@@ -563,9 +688,17 @@ int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
     }
     json_object_set_new(root, "suspects", susp);
     json_object_set_new(root, "maps", maps);
-    json_object_set_new(root, "seconds", json_pack("{s:f, s:f}", "load", a->load_seconds,
-                                                   "analyze", a->analyze_seconds));
-    int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_object_set_new(
+        root, "seconds",
+        json_pack("{s:f, s:f}", "load", a->load_seconds, "analyze", a->analyze_seconds));
+    return root;
+}
+
+int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
+                           const mp_snapshot_print_opts *o, mf_error *err)
+{
+    json_t *root = mp_snapshot_json(a, o);
+    int rc = root ? json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
     json_decref(root);
     fputc('\n', out);
     if (rc) {
@@ -602,8 +735,8 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
         uint32_t *ix = malloc(k * sizeof *ix);
         size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
         for (size_t c = 0; c < (got ? got : 1); c++) {
-            size_t n = got ? mp_chain_entry(g, &a->p, ix[c], s, CHAIN_MAX)
-                           : map_chain(a, r->map, s, CHAIN_MAX);
+            size_t n =
+                got ? entry_chain(a, ix[c], s, CHAIN_MAX) : map_chain(a, r->map, s, CHAIN_MAX);
             if (n > CHAIN_MAX) n = CHAIN_MAX;
             char prev[32] = "";
             for (size_t j = 0; j < n; j++) {
@@ -760,7 +893,7 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
         const mp_map *m = &g->maps[r->map];
         if (m->header == MP_NONE || a->d.idom[m->header] == MP_NONE) continue;
-        size_t hn = mp_chain_object(g, &a->p, m->header, s, CHAIN_MAX);
+        size_t hn = header_chain(a, r->map, s, CHAIN_MAX);
         if (hn > CHAIN_MAX) hn = CHAIN_MAX;
         const char *mt = map_type(g, r->map);
         mf_pw_label ml[1] = {{"map", mt, 0, NULL}};
@@ -773,7 +906,7 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
         uint64_t shown_bytes = 0;
         for (size_t j = 0; j < got; j++) {
             const mp_entry *e = &g->entries[ix[j]];
-            size_t n = mp_chain_entry(g, &a->p, ix[j], s, CHAIN_MAX);
+            size_t n = entry_chain(a, ix[j], s, CHAIN_MAX);
             if (n > CHAIN_MAX) n = CHAIN_MAX;
             mf_pw_label lb[4] = {{"key", mp_str(g, e->key), 0, NULL},
                                  {"map", mt, 0, NULL},
@@ -788,9 +921,10 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
         }
         free(ix);
         if (got < m->nentries) {
-            uint64_t left = r->entries_retained > shown_bytes ? r->entries_retained - shown_bytes : 0;
-            if (add_chain_sample(w, &L, g, s, hn, "(other entries)",
-                                 (int64_t)(m->nentries - got), (int64_t)left, ml, 1))
+            uint64_t left =
+                r->entries_retained > shown_bytes ? r->entries_retained - shown_bytes : 0;
+            if (add_chain_sample(w, &L, g, s, hn, "(other entries)", (int64_t)(m->nentries - got),
+                                 (int64_t)left, ml, 1))
                 goto out;
         }
     }

@@ -29,6 +29,7 @@
 #include "analyze/graph.h"
 #include "analyze/paths.h"
 
+#include <jansson.h>
 #include <stdio.h>
 
 typedef struct mp_snapshot_analysis {
@@ -59,6 +60,9 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
                             const mp_snapshot_print_opts *o);
 int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o, mf_error *err);
+/* The object mp_snapshot_print_json prints (caller owns it; NULL when out
+ * of memory), for callers that add to it (e.g. the profile's figures). */
+json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_opts *o);
 void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o);
 /* Writes the retention profile to path (gzipped, atomically). */

@@ -4,10 +4,12 @@
 #include "analyze/profile.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_fail(const char *fmt, ...)
 {
@@ -76,4 +78,25 @@ int cli_finish(int status)
         return CLI_EXIT_BAD;
     }
     return status;
+}
+
+FILE *cli_open_output(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0) return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f) cli_fail("%s: cannot create the output file: %s", path, strerror(errno));
+    return f;
+}
+
+int cli_close_output(FILE *f, const char *path, int status)
+{
+    if (f == stdout) return cli_finish(status);
+    bool bad = ferror(f) != 0;
+    if (fclose(f) != 0 || bad) return cli_fail("%s: error writing the output", path);
+    return status;
+}
+
+FILE *cli_progress_stream(void)
+{
+    return isatty(STDERR_FILENO) ? stderr : NULL;
 }

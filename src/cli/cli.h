@@ -13,6 +13,7 @@
 #include "format/pprof.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 #ifndef MAPROOT_VERSION
 #define MAPROOT_VERSION "unknown"
@@ -44,6 +45,17 @@ int cli_load_heap_profile(const char *path, mf_profile **out);
 /* Flushes stdout; a write error (full disk, closed pipe) is reported and
  * turns a success into CLI_EXIT_BAD. */
 int cli_finish(int status);
+
+/* The report's stream: stdout for NULL or "-", else path created (a
+ * failure is reported and NULL returned). */
+FILE *cli_open_output(const char *path);
+/* Closes what cli_open_output opened (flushes stdout) and turns a write
+ * error into CLI_EXIT_BAD; returns the status otherwise. */
+int cli_close_output(FILE *f, const char *path, int status);
+
+/* stderr when it is a terminal (for progress lines), else NULL: nothing
+ * but the report when output is piped or logged. */
+FILE *cli_progress_stream(void);
 
 int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);

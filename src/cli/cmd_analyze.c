@@ -1,14 +1,19 @@
 /*
- * src/cli/cmd_analyze.c -- `maproot analyze PROFILE`: what a heap profile
- * says, pprof-style top sites, and the map growth sites called out.
+ * src/cli/cmd_analyze.c -- `maproot analyze FILE`: what a heap profile or a
+ * root snapshot says. A snapshot gets the full root-tracing analysis (leak
+ * suspects, roots, chains, entries); a profile its pprof-style figures, and
+ * the full analysis too when its snapshot NAME.gcstack.gz lies beside it.
  */
 #include "cli/cli.h"
 
 #include "analyze/profile.h"
 #include "analyze/report.h"
-#include "analyze/snapshot_summary.h" /* root snapshots (issue 4) */
+#include "analyze/snapshot_summary.h"
+#include "cli/cmd_snapshot.h"
+#include "format/gcstack.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,45 +22,62 @@
 static const char analyze_help[] =
     "usage: maproot analyze [OPTIONS] PROFILE|SNAPSHOT\n"
     "\n"
-    "A root snapshot (NAME.gcstack.gz, told apart by content) is summarized:\n"
-    "program, GC cycle, objects and bytes by type (--top), roots by kind with\n"
-    "their names, and every map with its entries, buckets, overflow buckets,\n"
-    "growth state and bytes. For a profile NAME.pb.gz, a snapshot\n"
-    "NAME.gcstack.gz beside it is noticed and named. See maproot-gcstack(5).\n"
+    "Tells which root keeps which map entries alive. The input is told apart by\n"
+    "content (gzip or raw):\n"
     "\n"
-    "Summarize a pprof heap profile (gzip or raw; from maproot's collector, Go's\n"
-    "runtime/pprof or any other producer): producer, time, period, sample types\n"
-    "with their totals, the top sites by function (flat and cumulative, as\n"
-    "'go tool pprof -top'), and the map growth sites: allocations made inside a\n"
-    "map implementation, attributed to the first caller outside it.\n"
+    "  a root snapshot (NAME.gcstack.gz, see maproot-gcstack(5)): the full\n"
+    "    analysis -- leak suspects ranked by retained size, each with its map,\n"
+    "    retaining root(s), chain root -> map header -> bucket -> overflow ->\n"
+    "    slot, table figures, the evidence and a fix, and its largest entries\n"
+    "    (key, value type, retained size, allocation site); then every map;\n"
+    "  a pprof heap profile (maproot's collector, Go's runtime/pprof, ...): the\n"
+    "    producer, sample types and totals, top sites by function (flat and\n"
+    "    cumulative, as 'go tool pprof -top') and the map growth sites. When the\n"
+    "    snapshot NAME.gcstack.gz lies beside NAME.pb.gz, the full analysis of\n"
+    "    the snapshot comes first and the profile's figures follow.\n"
     "\n"
     "Options:\n"
-    "  -i, --sample-index NAME|N  the sample type to rank by (default: the\n"
-    "                             profile's default type, else the last one;\n"
-    "                             inuse_space for Go heap profiles)\n"
-    "  -n, --top N                sites to show (default 10; 0 shows all)\n"
-    "  -f, --format text|json     output format (default text)\n"
+    "  -n, --top N                sites, and entries per leak suspect, to show\n"
+    "                             (default 10; 0 shows all)\n"
+    "  -a, --all                  every entry of every suspect, each with its chain\n"
+    "  -f, --format FORMAT        text (default), json, pprof (retention chains as\n"
+    "                             stacks, root at the bottom; needs -o) or dot\n"
+    "                             (Graphviz); pprof and dot need a snapshot\n"
+    "  -o, --output FILE          write the report to FILE instead of stdout\n"
+    "  -s, --summary              a snapshot's summary (types, roots, maps) instead\n"
+    "                             of the analysis\n"
+    "  -i, --sample-index NAME|N  the profile's sample type to rank sites by\n"
+    "                             (default: the profile's default type, else the\n"
+    "                             last one; inuse_space for Go heap profiles)\n"
     "  -h, --help                 this help\n"
     "\n"
+    "Progress goes to stderr while large files load, only on a terminal.\n"
     "Exit status: 0 success, 2 bad usage or bad input. See maproot-analyze(1).\n";
 
-/* ---- root snapshots (issue 4) ----
- * A gcstack snapshot is told apart from a profile by its content. A
- * profile NAME.pb.gz (or NAME.pb) has its snapshot beside it, as
- * NAME.gcstack.gz. */
-static int analyze_snapshot(const char *path, cli_format format, size_t top_n)
+/* The old summary of a snapshot (--summary). */
+static int summarize_snapshot(const char *path, const char *format, const char *output,
+                              size_t top_n)
 {
+    bool json = strcmp(format, "json") == 0;
+    if (!json && strcmp(format, "text") != 0)
+        return cli_usage("analyze", "--summary is printed as text or json, not %s", format);
     mp_snap_summary s;
     mf_error err;
     if (mp_snap_summarize(path, &s, &err)) return cli_fail("%s", err.msg);
+    FILE *out = cli_open_output(output);
     int status = CLI_EXIT_OK;
-    if (format == CLI_FORMAT_JSON) {
-        if (mp_snap_print_json(stdout, &s, &err)) status = cli_fail("%s", err.msg);
+    if (!out) {
+        status = CLI_EXIT_BAD;
     } else {
-        mp_snap_print_text(stdout, &s, top_n);
+        if (json) {
+            if (mp_snap_print_json(out, &s, &err)) status = cli_fail("%s", err.msg);
+        } else {
+            mp_snap_print_text(out, &s, top_n);
+        }
+        status = cli_close_output(out, output, status);
     }
     mp_snap_summary_free(&s);
-    return status == CLI_EXIT_OK ? cli_finish(CLI_EXIT_OK) : status;
+    return status;
 }
 
 /* NAME.gcstack.gz for a profile NAME.pb.gz / NAME.pb / NAME.gz, if that
@@ -82,22 +104,31 @@ static char *snapshot_beside(const char *profile)
     return p;
 }
 
+static bool valid_format(const char *f)
+{
+    return strcmp(f, "text") == 0 || strcmp(f, "json") == 0 || strcmp(f, "pprof") == 0 ||
+           strcmp(f, "dot") == 0;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"sample-index", required_argument, NULL, 'i'},
         {"top", required_argument, NULL, 'n'},
+        {"all", no_argument, NULL, 'a'},
         {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"summary", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *sample_spec = NULL;
+    const char *sample_spec = NULL, *format = "text", *output = NULL;
     size_t top_n = 10;
-    cli_format format = CLI_FORMAT_TEXT;
+    bool all = false, summary = false;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:n:f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:n:af:o:sh", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
             sample_spec = optarg;
@@ -105,8 +136,20 @@ int cmd_analyze(int argc, char **argv)
         case 'n':
             if (cli_parse_count("analyze", "--top", optarg, &top_n)) return CLI_EXIT_BAD;
             break;
+        case 'a':
+            all = true;
+            break;
         case 'f':
-            if (cli_parse_format("analyze", optarg, &format)) return CLI_EXIT_BAD;
+            if (!valid_format(optarg))
+                return cli_usage("analyze", "unknown --format \"%s\" (text, json, pprof or dot)",
+                                 optarg);
+            format = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 's':
+            summary = true;
             break;
         case 'h':
             fputs(analyze_help, stdout);
@@ -118,54 +161,74 @@ int cmd_analyze(int argc, char **argv)
         }
     }
     if (argc - optind != 1)
-        return cli_usage("analyze", argc == optind ? "a profile to analyze is needed"
-                                                   : "one profile at a time");
+        return cli_usage("analyze", argc == optind ? "a profile or snapshot to analyze is needed"
+                                                   : "one file at a time");
     const char *path = argv[optind];
+    bool graph_format = strcmp(format, "pprof") == 0 || strcmp(format, "dot") == 0;
+    if (strcmp(format, "pprof") == 0 && (!output || strcmp(output, "-") == 0))
+        return cli_usage("analyze", "--format pprof needs -o FILE");
+    cli_snap_opts so = {
+        .format = format, .output = output, .top_entries = top_n, .all = all || top_n == 0};
 
-    /* ---- root snapshots (issue 4) */
+    /* a snapshot, told apart by content; an unreadable file is left to the
+     * profile reader below, which says why */
+    bool from_stdin = strcmp(path, "-") == 0;
     mf_error serr;
-    int sniff = strcmp(path, "-") == 0 ? 0 : mf_gs_sniff(path, &serr);
-    /* an unreadable file: the profile reader below says why */
-    if (sniff == 1) return analyze_snapshot(path, format, top_n);
-    char *beside = strcmp(path, "-") == 0 ? NULL : snapshot_beside(path);
-    if (beside && format == CLI_FORMAT_TEXT)
-        printf("  snapshot %s beside the profile (summarize it with: maproot analyze %s)\n",
-               beside, beside);
-    free(beside);
+    if (!from_stdin && mf_gs_sniff(path, &serr) == 1) {
+        if (summary) return summarize_snapshot(path, format, output, top_n);
+        return cli_analyze_snapshot(path, &so);
+    }
+    char *beside = from_stdin ? NULL : snapshot_beside(path);
+    if (beside && summary) {
+        free(beside);
+        beside = NULL;
+    }
+    if (graph_format && !beside)
+        return cli_usage("analyze",
+                         "--format %s draws retention chains: it needs a snapshot (NAME.gcstack.gz "
+                         "beside the profile, or the snapshot itself)",
+                         format);
+    if (graph_format) { /* the profile adds nothing to these */
+        so.profile = path;
+        int st = cli_analyze_snapshot(beside, &so);
+        free(beside);
+        return st;
+    }
 
     mf_profile *p = NULL;
-    if (cli_load_heap_profile(path, &p)) return CLI_EXIT_BAD;
+    if (cli_load_heap_profile(path, &p)) {
+        free(beside);
+        return CLI_EXIT_BAD;
+    }
     int status = CLI_EXIT_BAD;
     mf_error err;
-    mp_index ix;
+    mp_index ix = {0};
     mp_top top = {0};
     mp_growth growth = {0};
     size_t si;
-    if (mp_sample_index(p, path, sample_spec, &si, &err)) {
-        cli_fail("%s", err.msg);
-        mf_profile_free(p);
-        return CLI_EXIT_BAD;
-    }
-    if (mp_index_build(p, path, &ix, &err)) {
-        cli_fail("%s", err.msg);
-        mf_profile_free(p);
-        return CLI_EXIT_BAD;
-    }
-    if (mp_top_compute(&ix, si, &top, &err) || mp_growth_compute(&ix, si, &growth, &err)) {
+    if (mp_sample_index(p, path, sample_spec, &si, &err) || mp_index_build(p, path, &ix, &err) ||
+        mp_top_compute(&ix, si, &top, &err) || mp_growth_compute(&ix, si, &growth, &err)) {
         cli_fail("%s", err.msg);
         goto out;
     }
     mp_analysis a = {path, p, &ix, si, &top, &growth, top_n};
-    if (format == CLI_FORMAT_JSON) {
-        if (mp_print_analysis_json(stdout, &a, &err)) {
-            cli_fail("%s", err.msg);
-            goto out;
-        }
-    } else {
-        mp_print_analysis_text(stdout, &a);
+    if (beside) {
+        so.profile = path;
+        so.profile_analysis = &a;
+        status = cli_analyze_snapshot(beside, &so);
+        goto out;
     }
-    status = cli_finish(CLI_EXIT_OK);
+    FILE *o = cli_open_output(output);
+    if (!o) goto out;
+    status = CLI_EXIT_OK;
+    if (strcmp(format, "json") == 0) {
+        if (mp_print_analysis_json(o, &a, &err)) status = cli_fail("%s", err.msg);
+    } else {
+        mp_print_analysis_text(o, &a);
+    }
+    status = cli_close_output(o, output, status);
 out:
+    free(beside);
     mp_top_free(&top);
     mp_growth_free(&growth);
     mp_index_free(&ix);

@@ -17,6 +17,10 @@
 static const char diff_help[] =
     "usage: maproot diff [OPTIONS] BEFORE AFTER\n"
     "\n"
+    "Two root snapshots (NAME.gcstack.gz, told apart by content) of the same\n"
+    "program: per map and root, entries before and after, added and removed,\n"
+    "retained growth and a sample of new keys; growing maps first.\n"
+    "\n"
     "Compare two pprof heap profiles of the same kind, as 'go tool pprof\n"
     "-diff_base=BEFORE AFTER' does: each site's flat and cumulative value in AFTER\n"
     "minus BEFORE, percentages of BEFORE's total; growth ranked first. Map growth\n"

@@ -15,59 +15,49 @@
 #include <string.h>
 #include <unistd.h>
 
-bool cli_snap_format_only(const char *fmt)
-{
-    return strcmp(fmt, "dot") == 0 || strcmp(fmt, "pprof") == 0;
-}
-
-static FILE *progress_stream(void)
-{
-    return isatty(STDERR_FILENO) ? stderr : NULL;
-}
-
-static FILE *open_output(const char *path)
-{
-    if (!path || strcmp(path, "-") == 0) return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f) cli_fail("%s: cannot create the output file", path);
-    return f;
-}
-
-static int close_output(FILE *f, const char *path, int status)
-{
-    if (f == stdout) return cli_finish(status);
-    if (fclose(f) != 0) return cli_fail("%s: error writing the output", path);
-    return status;
-}
-
 int cli_analyze_snapshot(const char *path, const cli_snap_opts *o)
 {
     const char *fmt = o->format ? o->format : "text";
-    if (strcmp(fmt, "pprof") == 0 && !o->output)
+    if (strcmp(fmt, "pprof") == 0 && (!o->output || strcmp(o->output, "-") == 0))
         return cli_usage("analyze", "--format pprof needs -o FILE");
     mp_snapshot_analysis a;
     mf_error err;
-    if (mp_snapshot_analyze(path, progress_stream(), NULL, &a, &err)) return cli_fail("%s", err.msg);
-    mp_snapshot_print_opts po = {.top_entries = o->top_entries, .all_entries = o->all,
-                                 .profile = o->profile};
+    if (mp_snapshot_analyze(path, cli_progress_stream(), NULL, &a, &err))
+        return cli_fail("%s", err.msg);
+    mp_snapshot_print_opts po = {
+        .top_entries = o->top_entries, .all_entries = o->all, .profile = o->profile};
     int status = CLI_EXIT_OK;
     if (strcmp(fmt, "pprof") == 0) {
         if (mp_snapshot_write_pprof(o->output, &a, &po, &err)) status = cli_fail("%s", err.msg);
-    } else {
-        FILE *out = open_output(o->output);
-        if (!out) {
-            status = CLI_EXIT_BAD;
+        mp_snapshot_analysis_free(&a);
+        return status;
+    }
+    FILE *out = cli_open_output(o->output);
+    if (!out) {
+        mp_snapshot_analysis_free(&a);
+        return CLI_EXIT_BAD;
+    }
+    if (strcmp(fmt, "json") == 0) {
+        json_t *root = mp_snapshot_json(&a, &po);
+        json_t *pj = o->profile_analysis ? mp_analysis_json(o->profile_analysis) : json_null();
+        if (!root || !pj || json_object_set_new(root, "profile_analysis", pj) ||
+            json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+            status =
+                cli_fail("%s: cannot write the JSON report (out of memory or output error)", path);
         } else {
-            if (strcmp(fmt, "json") == 0) {
-                if (mp_snapshot_print_json(out, &a, &po, &err)) status = cli_fail("%s", err.msg);
-            } else if (strcmp(fmt, "dot") == 0) {
-                mp_snapshot_print_dot(out, &a, &po);
-            } else {
-                mp_snapshot_print_text(out, &a, &po);
-            }
-            status = close_output(out, o->output, status);
+            fputc('\n', out);
+        }
+        json_decref(root);
+    } else if (strcmp(fmt, "dot") == 0) {
+        mp_snapshot_print_dot(out, &a, &po);
+    } else {
+        mp_snapshot_print_text(out, &a, &po);
+        if (o->profile_analysis) {
+            fputs("\nHEAP PROFILE  who allocated the memory in use (sampled)\n", out);
+            mp_print_analysis_text(out, o->profile_analysis);
         }
     }
+    status = cli_close_output(out, o->output, status);
     mp_snapshot_analysis_free(&a);
     return status;
 }
@@ -125,8 +115,10 @@ static bool has_key(const char **keys, size_t n, const char *k)
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(keys[mid], k);
         if (c == 0) return true;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return false;
 }
@@ -134,7 +126,8 @@ static bool has_key(const char **keys, size_t n, const char *k)
 static int cmp_diff(const void *a, const void *b)
 {
     const map_diff *x = a, *y = b;
-    if (x->retained_delta != y->retained_delta) return x->retained_delta > y->retained_delta ? -1 : 1;
+    if (x->retained_delta != y->retained_delta)
+        return x->retained_delta > y->retained_delta ? -1 : 1;
     if (x->count_delta != y->count_delta) return x->count_delta > y->count_delta ? -1 : 1;
     return x->after < y->after ? -1 : x->after > y->after;
 }
@@ -179,8 +172,9 @@ int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opt
         return cli_usage("diff", "snapshots are compared as text or json, not %s", fmt);
     mp_snapshot_analysis A, B;
     mf_error err;
-    if (mp_snapshot_analyze(before, progress_stream(), NULL, &A, &err)) return cli_fail("%s", err.msg);
-    if (mp_snapshot_analyze(after, progress_stream(), NULL, &B, &err)) {
+    if (mp_snapshot_analyze(before, cli_progress_stream(), NULL, &A, &err))
+        return cli_fail("%s", err.msg);
+    if (mp_snapshot_analyze(after, cli_progress_stream(), NULL, &B, &err)) {
         mp_snapshot_analysis_free(&A);
         return cli_fail("%s", err.msg);
     }
@@ -261,20 +255,31 @@ int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opt
             json_t *j = json_object();
             json_object_set_new(j, "type", json_string(mp_str(S->g, S->g->maps[m].type_name)));
             json_object_set_new(j, "root", json_string(rt));
-            json_object_set_new(j, "status", json_string(d->before < 0  ? "new"
-                                                         : d->after < 0 ? "gone"
-                                                                        : "both"));
-            json_object_set_new(j, "count_before", json_integer(d->before >= 0 ? (json_int_t)A.g->maps[d->before].count : 0));
-            json_object_set_new(j, "count_after", json_integer(d->after >= 0 ? (json_int_t)B.g->maps[d->after].count : 0));
+            json_object_set_new(j, "status",
+                                json_string(d->before < 0  ? "new"
+                                            : d->after < 0 ? "gone"
+                                                           : "both"));
+            json_object_set_new(
+                j, "count_before",
+                json_integer(d->before >= 0 ? (json_int_t)A.g->maps[d->before].count : 0));
+            json_object_set_new(
+                j, "count_after",
+                json_integer(d->after >= 0 ? (json_int_t)B.g->maps[d->after].count : 0));
             json_object_set_new(j, "entries_added", json_integer((json_int_t)d->added));
             json_object_set_new(j, "entries_removed", json_integer((json_int_t)d->removed));
-            json_object_set_new(j, "retained_before_bytes", json_integer(d->before >= 0 ? (json_int_t)A.f.maps[d->before].retained : 0));
-            json_object_set_new(j, "retained_after_bytes", json_integer(d->after >= 0 ? (json_int_t)B.f.maps[d->after].retained : 0));
+            json_object_set_new(
+                j, "retained_before_bytes",
+                json_integer(d->before >= 0 ? (json_int_t)A.f.maps[d->before].retained : 0));
+            json_object_set_new(
+                j, "retained_after_bytes",
+                json_integer(d->after >= 0 ? (json_int_t)B.f.maps[d->after].retained : 0));
             json_object_set_new(j, "retained_delta_bytes", json_integer(d->retained_delta));
-            json_object_set_new(j, "growing", json_boolean(d->count_delta > 0 && d->retained_delta > 0));
+            json_object_set_new(j, "growing",
+                                json_boolean(d->count_delta > 0 && d->retained_delta > 0));
             json_t *nk = json_array();
             for (size_t k = 0; k < d->nnew; k++)
-                json_array_append_new(nk, json_string(mp_str(B.g, B.g->entries[d->new_keys[k]].key)));
+                json_array_append_new(nk,
+                                      json_string(mp_str(B.g, B.g->entries[d->new_keys[k]].key)));
             json_object_set_new(j, "new_keys", nk);
             json_array_append_new(arr, j);
         }
@@ -298,12 +303,18 @@ int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opt
             char rt[512];
             mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
             bool growing = d->count_delta > 0 && d->retained_delta > 0;
-            printf("  %s%s   root %s%s\n", growing ? "GROWING  " : "", mp_str(S->g, S->g->maps[m].type_name),
-                   rt, d->before < 0 ? "   (new map)" : d->after < 0 ? "   (gone)" : "");
+            printf("  %s%s   root %s%s\n", growing ? "GROWING  " : "",
+                   mp_str(S->g, S->g->maps[m].type_name), rt,
+                   d->before < 0  ? "   (new map)"
+                   : d->after < 0 ? "   (gone)"
+                                  : "");
             uint64_t ca = d->before >= 0 ? A.g->maps[d->before].count : 0;
             uint64_t cb = d->after >= 0 ? B.g->maps[d->after].count : 0;
-            mp_format_value(b1, sizeof b1, d->before >= 0 ? (int64_t)A.f.maps[d->before].retained : 0, "bytes", false);
-            mp_format_value(b2, sizeof b2, d->after >= 0 ? (int64_t)B.f.maps[d->after].retained : 0, "bytes", false);
+            mp_format_value(b1, sizeof b1,
+                            d->before >= 0 ? (int64_t)A.f.maps[d->before].retained : 0, "bytes",
+                            false);
+            mp_format_value(b2, sizeof b2, d->after >= 0 ? (int64_t)B.f.maps[d->after].retained : 0,
+                            "bytes", false);
             mp_format_value(b3, sizeof b3, d->retained_delta, "bytes", true);
             printf("    entries %" PRIu64 " -> %" PRIu64 " (+%" PRIu64 " added, -%" PRIu64
                    " removed); retained %s -> %s (%s)\n",

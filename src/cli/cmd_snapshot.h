@@ -6,6 +6,8 @@
 #ifndef MAPROOT_CMD_SNAPSHOT_H
 #define MAPROOT_CMD_SNAPSHOT_H
 
+#include "analyze/report.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -13,14 +15,14 @@ typedef struct cli_snap_opts {
     const char *format;  /* "text" (default), "json", "dot", "pprof" */
     const char *output;  /* -o FILE (required for pprof; others: stdout when NULL) */
     size_t top_entries;  /* entries per suspect (0: 10) */
-    bool all;            /* every entry */
+    bool all;            /* every entry, with its chain */
     const char *profile; /* the profile the snapshot was found beside, or NULL */
+    const mp_analysis *profile_analysis; /* that profile's figures, or NULL */
 } cli_snap_opts;
 
-/* True if fmt is one of the snapshot-only formats ("dot", "pprof"). */
-bool cli_snap_format_only(const char *fmt);
-
-/* Full analysis of a snapshot; returns the exit status. */
+/* Full analysis of a snapshot: the report in o->format; with a profile
+ * analysis, text ends with the profile's report and JSON carries it as
+ * "profile_analysis". Returns the exit status. */
 int cli_analyze_snapshot(const char *path, const cli_snap_opts *o);
 
 /* Snapshot diff (text or json); returns the exit status. */

@@ -14,8 +14,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"analyze", cmd_analyze, "summarize a heap profile: totals, top sites, map growth sites"},
-    {"diff", cmd_diff, "compare two heap profiles (after minus before, growth first)"},
+    {"analyze", cmd_analyze, "which root keeps which map entries alive; top allocation sites"},
+    {"diff", cmd_diff, "compare two profiles or two snapshots (growth first)"},
 };
 
 static void usage(FILE *out)
@@ -26,9 +26,10 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
-            "\nInputs are pprof heap profiles (gzip or raw, from maproot's collector or any\n"
-            "other producer such as Go's runtime/pprof). 'maproot COMMAND --help' tells more;\n"
-            "see also maproot(1).\n"
+            "\nInputs are root snapshots (NAME.gcstack.gz, from maproot's collector) and\n"
+            "pprof heap profiles (gzip or raw, from maproot's collector or any other\n"
+            "producer such as Go's runtime/pprof), told apart by content.\n"
+            "'maproot COMMAND --help' tells more; see also maproot(1).\n"
             "Exit status: 0 success, 1 a leak or threshold found, 2 bad usage or bad input.\n");
 }
 

@@ -2,21 +2,23 @@
  * src/collector/snapshot.c -- root snapshots: see snapshot.h for the design
  * and maproot/collector.h for the API.
  *
- * The image is written in four passes over the heap as the walk API shows it
- * at MR_GC_MARK_DONE (in the forked child, or in the event itself):
- *   1. the live objects (mr_walk_objects(live_only)) into one array of
- *      (address, type, size), sorted by address if the walk was not already
- *      in order (a radix sort: the walk goes span by span);
- *   2. the object records, from that array alone;
- *   3. the edges of each object, read from its pointer fields as its type
- *      descriptor lists them (the same words mr_walk_edges reports; a
- *      non-NULL word counts when it points into a marked object) -- reading
- *      the objects in address order, without touching the targets;
- *   4. roots (with frames and symbols), maps (geometry, every bucket and
- *      occupied slot), and the profiler's sampled objects with their
- *      allocation stacks.
- * Pointer values are written as they are; the reader resolves them to
- * objects, so the writer never looks anything up per edge.
+ * The image is written in three passes over the heap as the walk API shows
+ * it at MR_GC_MARK_DONE (in the forked child, or in the event itself):
+ *   1. the object records, straight from mr_walk_objects(live_only), which
+ *      goes in address order (nothing is held per object);
+ *   2. the edges of each object, from a second such walk: its pointer fields
+ *      as its type descriptor lists them (the same words mr_walk_edges
+ *      reports; a non-NULL word counts when it points into a marked object,
+ *      and is written as that object's start). The words of thousands of
+ *      objects are checked at once with mr_resolve_marked, which overlaps
+ *      the cache misses of the checks;
+ *   3. roots (with frames and symbols), maps (geometry, every bucket and
+ *      occupied slot, their key and value pointers checked in batches the
+ *      same way), and the profiler's sampled objects with their allocation
+ *      stacks.
+ * The file is gzip with stored (uncompressed) blocks by default: see
+ * mf_gsw_open for the measured trade-off; the encoding itself is kept small
+ * (proto/gcstack.proto, version 2).
  */
 #define UNW_LOCAL_ONLY
 #include "collector/snapshot.h"
@@ -51,7 +53,7 @@
 static char *env_path;     /* MAPROOT_SNAPSHOT */
 static uint32_t env_every; /* MAPROOT_PROFILE_EVERY */
 static bool use_fork = true;
-static int gz_level = 1;
+static int gz_level = 0; /* stored gzip blocks; MF_GS_RAW for no gzip at all */
 
 /* One snapshot request at a time (API, exit). */
 static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -145,12 +147,6 @@ static void free_roots(mrc_root_list *l)
 
 /* ------------------------------------------------------ the image --- */
 
-typedef struct oent {
-    uint64_t addr;
-    uintptr_t tt; /* mr_type pointer | 1 for arrays */
-    uint64_t size;
-} oent;
-
 /* Type descriptors seen so far -> type index + 1. */
 typedef struct tmap {
     uintptr_t *keys;
@@ -162,9 +158,10 @@ typedef struct img {
     mf_gs_writer *w;
     bool failed;
     mf_error err;
-    oent *objs;
-    size_t n, cap;
-    bool sorted;
+    size_t n;                /* live objects */
+    uintptr_t last_type_key; /* the type of the previous object, and its index */
+    uint32_t last_type;
+    uint64_t bytes; /* their sizes */
     tmap types;
     uint64_t *maps; /* addresses of map headers */
     size_t nmaps, capmaps;
@@ -174,7 +171,31 @@ typedef struct img {
     uint32_t *pc_first, *pc_count;
     size_t pc_mask, pc_n;
     uint64_t roots, entries;
+    /* The words of live objects that the edge pass found pointing at a live
+     * object: bit (address - lo) / 8, over [lo, hi), the span of the live
+     * objects (NULL when it could not be had). The map pass reads a key's
+     * or value's pointer field from this instead of checking the pointer
+     * again: a map value is also an edge of its bucket, and each check is a
+     * few cache misses. */
+    uint64_t lo, hi;
+    uint64_t *live_words;
 } img;
+
+/* Marks the word at address a as a checked pointer to a live object. */
+static inline void live_word_set(img *im, uint64_t a)
+{
+    uint64_t i = (a - im->lo) >> 3;
+    im->live_words[i >> 6] |= (uint64_t)1 << (i & 63);
+}
+
+/* Was the word at address a found to point at a live object? false when
+ * unknown (outside the live objects, or no bitmap). */
+static inline bool live_word(const img *im, uint64_t a)
+{
+    if (!im->live_words || a < im->lo || a >= im->hi || (a & 7)) return false;
+    uint64_t i = (a - im->lo) >> 3;
+    return im->live_words[i >> 6] >> (i & 63) & 1;
+}
 
 static void ifail(img *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ifail(img *im, const char *fmt, ...)
@@ -263,23 +284,28 @@ static uint32_t intern_type(img *im, const mr_type *t, bool array)
     return i == UINT32_MAX ? 0 : i + 1;
 }
 
-static void collect_object(void *obj, size_t size, const mr_type *t, size_t count, void *ud)
+/* Pass 1 (mr_walk_objects gives address order): each object record, its
+ * type written at first sight; map headers remembered for later. */
+static void write_object(void *obj, size_t size, const mr_type *t, size_t count, void *ud)
 {
     img *im = ud;
-    if (im->n == im->cap) {
-        size_t cap = im->cap ? im->cap * 2 : 65536;
-        oent *o = cap <= SIZE_MAX / sizeof *o ? realloc(im->objs, cap * sizeof *o) : NULL;
-        if (!o) {
-            ifail(im, "out of memory (%zu objects)", im->cap);
-            return;
-        }
-        im->objs = o;
-        im->cap = cap;
-    }
+    if (im->failed) return;
     uint64_t a = (uint64_t)(uintptr_t)obj;
-    if (im->n && a <= im->objs[im->n - 1].addr) im->sorted = false;
     bool array = t && (count > 1 || t->kind == MR_KIND_ARRAY);
-    im->objs[im->n++] = (oent){a, (uintptr_t)t | (array ? 1 : 0), size};
+    /* neighbours mostly share their type: skip the lookup for a repeat */
+    uintptr_t key = (uintptr_t)t | (array ? 1 : 0);
+    if (key != im->last_type_key || !im->last_type_key) {
+        im->last_type = t ? type_index(im, t, array) : 0;
+        im->last_type_key = key;
+    }
+    if (mf_gsw_object(im->w, a, size, im->last_type)) {
+        ifail(im, "object record");
+        return;
+    }
+    if (!im->n) im->lo = a;
+    im->hi = a + size;
+    im->n++;
+    im->bytes += size;
     if (t && t->kind == MR_KIND_MAP_HEADER) {
         if (im->nmaps == im->capmaps) {
             size_t cap = im->capmaps ? im->capmaps * 2 : 64;
@@ -295,107 +321,159 @@ static void collect_object(void *obj, size_t size, const mr_type *t, size_t coun
     }
 }
 
-/* LSD radix sort of the objects by address, 11 bits a pass over the bits
- * in which addresses differ (heap addresses share their high bits). */
-static int sort_objects(img *im)
+/*
+ * Pass 2: the edges. A pointer field counts when its word points into a
+ * marked object (the same words mr_walk_edges reports). Checking one word
+ * costs a few dependent cache misses in the runtime's page map, span and
+ * mark bits, so the non-NULL words of many consecutive objects are gathered
+ * and checked together with mr_resolve_marked, then the edges of those
+ * objects written in order. An object with more pointer fields than a batch
+ * holds (a big bucket array) is done alone with buffers of its own.
+ */
+#define EDGE_BATCH 8192
+
+typedef struct edgepass {
+    img *im;
+    uintptr_t *cand; /* candidate words, then the starts they resolve to */
+    uint64_t *off;   /* their field offsets */
+    uint64_t *tgt;   /* resolved targets, compacted per object */
+    size_t ncand;
+    uint64_t *obj; /* pending objects: address */
+    uint32_t *nc;  /* and their number of candidates */
+    size_t nobj;
+} edgepass;
+
+/* Checks the gathered candidates and writes the edges of the pending
+ * objects. */
+static void edges_flush(edgepass *ep)
 {
-    size_t n = im->n;
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (im->objs[i].addr < lo) lo = im->objs[i].addr;
-        if (im->objs[i].addr > hi) hi = im->objs[i].addr;
+    img *im = ep->im;
+    mr_resolve_marked(ep->cand, ep->ncand, ep->cand);
+    /* keep the live targets, in place (counts shrink to the edges kept) */
+    size_t c = 0, k = 0;
+    for (size_t i = 0; i < ep->nobj; i++) {
+        uint32_t kept = 0;
+        for (uint32_t j = 0; j < ep->nc[i]; j++, c++)
+            if (ep->cand[c]) {
+                ep->off[k] = ep->off[c];
+                ep->tgt[k] = (uint64_t)ep->cand[c];
+                if (im->live_words) live_word_set(im, ep->obj[i] + ep->off[k]);
+                k++;
+                kept++;
+            }
+        ep->nc[i] = kept;
     }
-    oent *tmp = malloc(n * sizeof *tmp);
-    if (!tmp) return -1;
-    uint64_t span = (hi - lo) >> 3;
-    oent *src = im->objs, *dst = tmp;
-    for (int shift = 0; shift == 0 || (span >> shift) != 0; shift += 11) {
-        size_t cnt[2048] = {0};
-        for (size_t i = 0; i < n; i++) cnt[(((src[i].addr - lo) >> 3) >> shift) & 2047]++;
-        size_t sum = 0;
-        for (size_t b = 0; b < 2048; b++) {
-            size_t c = cnt[b];
-            cnt[b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[cnt[(((src[i].addr - lo) >> 3) >> shift) & 2047]++] = src[i];
-        oent *x = src;
-        src = dst;
-        dst = x;
-        if (shift > 64) break;
-    }
-    if (src != im->objs) {
-        if (n) memcpy(im->objs, src, n * sizeof *src);
-    }
-    free(tmp);
-    return 0;
+    if (!im->failed && mf_gsw_edges_many(im->w, ep->nobj, ep->obj, ep->nc, ep->off, ep->tgt))
+        ifail(im, "edge record");
+    ep->ncand = ep->nobj = 0;
 }
 
-/* The live object a pointer word points into? The mark bit answers without
- * touching the target (at MARK_DONE every target of a live object is
- * marked; anything else is no heap pointer). */
-static inline bool live_target(uintptr_t v)
+/* Gathers the non-NULL pointer words of obj (as its type lists them) into
+ * cand/off from index at; returns the new end. */
+static size_t gather_words(const uint8_t *base, size_t size, const mr_type *t, bool array,
+                           uintptr_t *cand, uint64_t *off, size_t at)
 {
-    return v && mr_is_marked((const void *)v);
+    size_t stride = t->size ? t->size : 1;
+    size_t nel = array ? size / stride : 1;
+    for (size_t e = 0; e < nel; e++)
+        for (uint32_t k = 0; k < t->nptrs; k++) {
+            size_t o = e * stride + t->ptr_offsets[k];
+            if (o + sizeof(uintptr_t) > size) break;
+            uintptr_t v;
+            memcpy(&v, base + o, sizeof v);
+            if (!v) continue;
+            cand[at] = v;
+            off[at] = o;
+            at++;
+        }
+    return at;
+}
+
+static void edges_of_object(void *obj, size_t size, const mr_type *t, size_t count, void *ud)
+{
+    edgepass *ep = ud;
+    img *im = ep->im;
+    if (im->failed) return;
+    bool array = t && (count > 1 || t->kind == MR_KIND_ARRAY);
+    size_t most = 0;
+    if (t && t->nptrs) {
+        size_t nel = array ? size / (t->size ? t->size : 1) : 1;
+        if (__builtin_mul_overflow(nel, (size_t)t->nptrs, &most)) {
+            ifail(im, "object of %zu bytes has too many pointer fields", size);
+            return;
+        }
+    }
+    if (ep->nobj == EDGE_BATCH || ep->ncand + most > EDGE_BATCH) edges_flush(ep);
+    if (most > EDGE_BATCH) {
+        /* a big object (a bucket array): its words a batch at a time, its
+         * edges given to the writer in pieces */
+        if (mf_gsw_edges_begin(im->w, (uint64_t)(uintptr_t)obj)) {
+            ifail(im, "edge record");
+            return;
+        }
+        const uint8_t *base = obj;
+        size_t stride = t->size ? t->size : 1, nel = array ? size / stride : 1, e = 0;
+        uint32_t k = 0; /* the next field: pointer k of element e */
+        while (e < nel && !im->failed) {
+            size_t n = 0;
+            for (; e < nel && n < EDGE_BATCH; k = k + 1 < t->nptrs ? k + 1 : (e++, 0)) {
+                size_t o = e * stride + t->ptr_offsets[k];
+                if (o + sizeof(uintptr_t) > size) {
+                    k = t->nptrs - 1; /* the element's later fields are beyond too */
+                    continue;
+                }
+                uintptr_t v;
+                memcpy(&v, base + o, sizeof v);
+                if (!v) continue;
+                ep->cand[n] = v;
+                ep->off[n] = o;
+                n++;
+            }
+            mr_resolve_marked(ep->cand, n, ep->cand);
+            size_t kept = 0;
+            for (size_t j = 0; j < n; j++)
+                if (ep->cand[j]) {
+                    ep->off[kept] = ep->off[j];
+                    ep->tgt[kept] = (uint64_t)ep->cand[j];
+                    if (im->live_words) live_word_set(im, (uint64_t)(uintptr_t)obj + ep->off[kept]);
+                    kept++;
+                }
+            if (mf_gsw_edges_add(im->w, kept, ep->off, ep->tgt)) ifail(im, "edge record");
+        }
+        if (mf_gsw_edges_end(im->w)) ifail(im, "edge record");
+        return;
+    }
+    size_t end = most ? gather_words(obj, size, t, array, ep->cand, ep->off, ep->ncand) : ep->ncand;
+    ep->obj[ep->nobj] = (uint64_t)(uintptr_t)obj;
+    ep->nc[ep->nobj] = (uint32_t)(end - ep->ncand);
+    ep->nobj++;
+    ep->ncand = end;
 }
 
 static void write_edges(img *im)
 {
-    uint64_t offs[512], tgts[512];
-    for (size_t i = 0; i < im->n && !im->failed; i++) {
-        const oent *o = &im->objs[i];
-        const mr_type *t = (const mr_type *)(o->tt & ~(uintptr_t)1);
-        size_t ne = 0;
-        if (t && t->nptrs) {
-            size_t stride = t->size ? t->size : 1;
-            size_t nel = (o->tt & 1) ? o->size / stride : 1;
-            const uint8_t *base = (const uint8_t *)(uintptr_t)o->addr;
-            for (size_t e = 0; e < nel; e++) {
-                for (uint32_t k = 0; k < t->nptrs; k++) {
-                    size_t off = e * stride + t->ptr_offsets[k];
-                    if (off + sizeof(uintptr_t) > o->size) break;
-                    uintptr_t v;
-                    memcpy(&v, base + off, sizeof v);
-                    if (!live_target(v)) continue;
-                    if (ne == 512) goto big; /* a big array: see below */
-                    offs[ne] = off;
-                    tgts[ne] = v;
-                    ne++;
-                }
-            }
-        }
-        mf_gsw_edges(im->w, o->addr, ne, offs, tgts);
-        continue;
-    big:;
-        /* objects with more than 512 pointers: count, allocate, fill */
-        size_t stride = t->size ? t->size : 1;
-        size_t nel = (o->tt & 1) ? o->size / stride : 1;
-        size_t maxe = nel * t->nptrs;
-        uint64_t *bo = malloc(maxe * sizeof *bo), *bt = malloc(maxe * sizeof *bt);
-        if (!bo || !bt) {
-            free(bo);
-            free(bt);
-            ifail(im, "out of memory (edges of a %" PRIu64 "-byte object)", o->size);
-            return;
-        }
-        ne = 0;
-        const uint8_t *base = (const uint8_t *)(uintptr_t)o->addr;
-        for (size_t e = 0; e < nel; e++)
-            for (uint32_t k = 0; k < t->nptrs; k++) {
-                size_t off = e * stride + t->ptr_offsets[k];
-                if (off + sizeof(uintptr_t) > o->size) break;
-                uintptr_t v;
-                memcpy(&v, base + off, sizeof v);
-                if (!live_target(v)) continue;
-                bo[ne] = off;
-                bt[ne] = v;
-                ne++;
-            }
-        mf_gsw_edges(im->w, o->addr, ne, bo, bt);
-        free(bo);
-        free(bt);
+    edgepass ep = {.im = im};
+    /* a bit per word of the live objects' span; calloc'd pages are touched
+     * only where live pointers are (without it the map pass checks each) */
+    uint64_t words = im->n ? (im->hi - im->lo + 7) / 8 : 0;
+    if (words && words / 64 + 1 <= SIZE_MAX / 8)
+        im->live_words = calloc((size_t)(words / 64 + 1), sizeof(uint64_t));
+    ep.cand = malloc(EDGE_BATCH * sizeof *ep.cand);
+    ep.off = malloc(EDGE_BATCH * sizeof *ep.off);
+    ep.tgt = malloc(EDGE_BATCH * sizeof *ep.tgt);
+    ep.obj = malloc(EDGE_BATCH * sizeof *ep.obj);
+    ep.nc = malloc(EDGE_BATCH * sizeof *ep.nc);
+    if (!ep.cand || !ep.off || !ep.tgt || !ep.obj || !ep.nc)
+        ifail(im, "out of memory");
+    else {
+        mr_walk_objects(true, edges_of_object, &ep);
+        if (!im->failed) edges_flush(&ep);
     }
+    free(ep.cand);
+    free(ep.off);
+    free(ep.tgt);
+    free(ep.obj);
+    free(ep.nc);
 }
 
 /* Symbol index + 1 of the innermost frame of pc (a return address minus one
@@ -491,17 +569,44 @@ static void write_root(const mr_root *r, img *im)
 
 /* ------------------------------------------------------------- maps --- */
 
+/*
+ * The buckets of a map are gathered MAP_BATCH at a time with their entries;
+ * the pointers that may name key and value objects (a pointer key, a string
+ * key's bytes, the pointer fields of byte keys and of values) are then
+ * checked together with mr_resolve_marked (see write_edges for why), and the
+ * buckets and entries written in walk order.
+ */
+#define MAP_BATCH 1024
+
+typedef struct mbucket {
+    uint64_t addr, index;
+    bool old;
+    uint32_t overflow, occupied;
+    size_t first; /* its first entry */
+} mbucket;
+
+typedef struct mentry {
+    mf_gs_entry e;
+    size_t text;   /* offset of the rendered key in mapw.text */
+    size_t kc, vc; /* first key and value candidates in mapw.cand */
+    uint32_t kn, vn;
+} mentry;
+
 typedef struct mapw {
     img *im;
     const mr_map_info *info;
     uint64_t nbuckets;
-    /* the bucket being gathered */
-    void *bucket;
-    bool old;
-    uint64_t index;
-    uint32_t overflow, occupied;
-    mf_gs_entry e[8];
-    char text[8][300];
+    mbucket *b;
+    size_t nb;
+    mentry *e;
+    size_t ne, cape;
+    uintptr_t *cand; /* pointer words; after the check, object starts or 0 */
+    size_t ncand, capcand;
+    size_t *rq; /* candidates still to check (not known from the edge pass) */
+    uintptr_t *rqv;
+    size_t nrq, caprq, caprqv;
+    char *text;
+    size_t ntext, captext;
 } mapw;
 
 static void count_bucket(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud)
@@ -510,54 +615,116 @@ static void count_bucket(void *bucket, bool old, uint64_t index, uint32_t overfl
     ((mapw *)ud)->nbuckets++;
 }
 
-static void flush_bucket(mapw *mw)
+/* Grows *v (of *cap elements of elem bytes) to hold need; false when out of
+ * memory (the image fails). */
+static bool grow(img *im, void **v, size_t *cap, size_t need, size_t elem)
 {
-    if (!mw->bucket) return;
-    mf_gs_writer *w = mw->im->w;
-    mf_gsw_bucket(w, (uint64_t)(uintptr_t)mw->bucket, mw->old, mw->index, mw->overflow,
-                  mw->occupied);
-    for (unsigned s = 0; s < 8; s++)
-        if (mw->occupied >> s & 1) mf_gsw_entry(w, &mw->e[s]);
-    mw->bucket = NULL;
+    if (need <= *cap) return true;
+    size_t c = *cap ? *cap : 256;
+    while (c < need) c *= 2;
+    void *p = c <= SIZE_MAX / elem ? realloc(*v, c * elem) : NULL;
+    if (!p) {
+        ifail(im, "out of memory (map entries)");
+        return false;
+    }
+    *v = p;
+    *cap = c;
+    return true;
+}
+
+/* The first candidate of [c, c + n) that is a live object's start, or 0. */
+static uint64_t first_live(const mapw *mw, size_t c, uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (mw->cand[c + k]) return (uint64_t)mw->cand[c + k];
+    return 0;
+}
+
+static void flush_buckets(mapw *mw)
+{
+    img *im = mw->im;
+    mr_resolve_marked(mw->rqv, mw->nrq, mw->rqv);
+    for (size_t i = 0; i < mw->nrq; i++) mw->cand[mw->rq[i]] = mw->rqv[i];
+    for (size_t i = 0; i < mw->nb && !im->failed; i++) {
+        const mbucket *b = &mw->b[i];
+        if (mf_gsw_bucket(im->w, b->addr, b->old, b->index, b->overflow, b->occupied)) {
+            ifail(im, "bucket record");
+            return;
+        }
+        size_t end = i + 1 < mw->nb ? mw->b[i + 1].first : mw->ne;
+        for (size_t j = b->first; j < end; j++) {
+            mentry *me = &mw->e[j];
+            if (me->kn) me->e.key_object = first_live(mw, me->kc, me->kn);
+            if (me->vn) me->e.value_object = first_live(mw, me->vc, me->vn);
+            if (me->e.key_text) me->e.key_text = mw->text + me->text;
+            if (mf_gsw_entry(im->w, &me->e)) {
+                ifail(im, "map entry record");
+                return;
+            }
+        }
+    }
+    mw->nb = mw->ne = mw->ncand = mw->ntext = mw->nrq = 0;
 }
 
 static void on_bucket(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud)
 {
     mapw *mw = ud;
-    flush_bucket(mw);
-    mw->bucket = bucket;
-    mw->old = old;
-    mw->index = index;
-    mw->overflow = overflow;
-    mw->occupied = 0;
+    if (mw->nb == MAP_BATCH) flush_buckets(mw);
+    mw->b[mw->nb++] = (mbucket){(uint64_t)(uintptr_t)bucket, index, old, overflow, 0, mw->ne};
 }
 
-/* The first live heap pointer among a value's pointer fields. */
-static uint64_t first_pointer(const void *p, const mr_type *t)
+/* Adds the pointer word at p (in a bucket), if not NULL, as a candidate;
+ * returns 1 if added. A word the edge pass found pointing at a live object
+ * stands as it is (its granule is what is written); others are queued for
+ * mr_resolve_marked. */
+static uint32_t add_word(mapw *mw, const void *p)
 {
-    if (!p || !t) return 0;
+    uintptr_t v;
+    memcpy(&v, p, sizeof v);
+    if (!v || !grow(mw->im, (void **)&mw->cand, &mw->capcand, mw->ncand + 1, sizeof *mw->cand))
+        return 0;
+    if (!live_word(mw->im, (uint64_t)(uintptr_t)p)) {
+        if (!grow(mw->im, (void **)&mw->rq, &mw->caprq, mw->nrq + 1, sizeof *mw->rq) ||
+            !grow(mw->im, (void **)&mw->rqv, &mw->caprqv, mw->nrq + 1, sizeof *mw->rqv))
+            return 0;
+        mw->rq[mw->nrq] = mw->ncand;
+        mw->rqv[mw->nrq++] = v;
+    }
+    mw->cand[mw->ncand++] = v;
+    return 1;
+}
+
+/* Adds the non-NULL pointer fields of a value of type t at p as candidates;
+ * returns how many. */
+static uint32_t add_fields(mapw *mw, const void *p, const mr_type *t)
+{
+    if (!p || !t || !t->nptrs) return 0;
+    uint32_t n = 0;
     for (uint32_t k = 0; k < t->nptrs; k++) {
         if (t->ptr_offsets[k] + sizeof(uintptr_t) > t->size) break;
-        uintptr_t v;
-        memcpy(&v, (const uint8_t *)p + t->ptr_offsets[k], sizeof v);
-        if (live_target(v)) return v;
+        n += add_word(mw, (const uint8_t *)p + t->ptr_offsets[k]);
     }
-    return 0;
+    return n;
 }
 
 static void on_slot(const mr_map_slot *s, void *ud)
 {
     mapw *mw = ud;
-    if (s->bucket_obj != mw->bucket || s->slot >= 8) {
+    if (mw->im->failed) return;
+    mbucket *b = mw->nb ? &mw->b[mw->nb - 1] : NULL;
+    if (!b || (uint64_t)(uintptr_t)s->bucket_obj != b->addr || s->slot >= 8) {
         ifail(mw->im, "map walk reported a slot outside the bucket being walked");
         return;
     }
+    if (!grow(mw->im, (void **)&mw->e, &mw->cape, mw->ne + 1, sizeof *mw->e)) return;
     const mr_map_info *in = mw->info;
     const mr_map_type *mt = in->type;
-    mf_gs_entry *e = &mw->e[s->slot];
-    memset(e, 0, sizeof *e);
+    mentry *me = &mw->e[mw->ne];
+    memset(me, 0, sizeof *me);
+    mf_gs_entry *e = &me->e;
     e->slot = s->slot;
     e->tophash = s->tophash;
+    me->kc = mw->ncand;
     switch (mt->key_kind) {
     case MR_KEY_INT64:
         memcpy(&e->key_int, s->key, 8);
@@ -566,39 +733,54 @@ static void on_slot(const mr_map_slot *s, void *ud)
         uintptr_t v;
         memcpy(&v, s->key, sizeof v);
         e->key_int = (int64_t)v;
-        if (live_target(v)) e->key_object = v;
+        me->kn = add_word(mw, s->key);
         break;
     }
-    case MR_KEY_STRING: {
-        mr_str k;
-        memcpy(&k, s->key, sizeof k);
-        if (live_target((uintptr_t)k.ptr)) e->key_object = (uint64_t)(uintptr_t)k.ptr;
-        /* fall through to rendering */
-    }
-    /* FALLTHROUGH */
     default: {
-        size_t n = mr_map_render_key(mt, s->key, mw->text[s->slot], sizeof mw->text[s->slot]);
-        if (n >= sizeof mw->text[s->slot]) n = sizeof mw->text[s->slot] - 1;
-        e->key_text = mw->text[s->slot];
+        if (mt->key_kind == MR_KEY_STRING) {
+            me->kn = add_word(mw, (const uint8_t *)s->key + offsetof(mr_str, ptr));
+        } else {
+            me->kn = add_fields(mw, s->key, mt->key_type);
+        }
+        /* the rendered key: at most 300 bytes (a 64-byte cut, escaped) */
+        if (!grow(mw->im, (void **)&mw->text, &mw->captext, mw->ntext + 300, 1)) return;
+        size_t n = mr_map_render_key(mt, s->key, mw->text + mw->ntext, 300);
+        if (n >= 300) n = 299;
+        me->text = mw->ntext;
+        e->key_text = mw->text; /* fixed up when written (text may move) */
         e->key_text_len = n;
-        if (mt->key_kind == MR_KEY_BYTES) e->key_object = first_pointer(s->key, mt->key_type);
+        mw->ntext += n + 1;
     }
     }
-    if (in->key_indirect) e->key_object = (uint64_t)(uintptr_t)s->key;
+    if (in->key_indirect) {
+        e->key_object = (uint64_t)(uintptr_t)s->key;
+        /* the indirect key object itself, unchecked: drop its candidates */
+        while (mw->nrq && mw->rq[mw->nrq - 1] >= me->kc) mw->nrq--;
+        mw->ncand = me->kc;
+        me->kn = 0;
+    }
+    me->vc = mw->ncand;
     if (in->value_indirect)
         e->value_object = (uint64_t)(uintptr_t)s->value;
     else
-        e->value_object = first_pointer(s->value, mt->value_type);
-    mw->occupied |= 1u << s->slot;
+        me->vn = add_fields(mw, s->value, mt->value_type);
+    mw->b[mw->nb - 1].occupied |= 1u << s->slot;
+    mw->ne++;
     mw->im->entries++;
 }
 
-static void write_map(img *im, uint64_t addr)
+/* Writes one map; mw's buffers (kept from map to map: fresh pages cost a
+ * fault each) are freed by the caller. */
+static void write_map(img *im, mapw *keep, uint64_t addr)
 {
     const mr_map *m = (const mr_map *)(uintptr_t)addr;
     mr_map_info in;
     mr_map_get_info(m, &in);
-    mapw mw = {.im = im, .info = &in};
+    mapw mw = *keep;
+    mw.im = im;
+    mw.info = &in;
+    mw.nbuckets = 0;
+    mw.nb = mw.ne = mw.ncand = mw.ntext = mw.nrq = 0;
     mr_map_walk(m, count_bucket, NULL, &mw);
     uint64_t nold = 0;
     if (in.oldbuckets) {
@@ -633,8 +815,13 @@ static void write_map(img *im, uint64_t addr)
         .nentries = in.count,
     };
     if (mf_gsw_map(im->w, &gm)) return;
-    mr_map_walk(m, on_bucket, on_slot, &mw);
-    flush_bucket(&mw);
+    if (!mw.b && !(mw.b = malloc(MAP_BATCH * sizeof *mw.b)))
+        ifail(im, "out of memory");
+    else {
+        mr_map_walk(m, on_bucket, on_slot, &mw);
+        if (!im->failed) flush_buckets(&mw);
+    }
+    *keep = mw;
 }
 
 /* ---------------------------------------------------------- samples --- */
@@ -843,7 +1030,7 @@ static int write_image(const char *path, uint32_t cycle, int mode, const mr_mems
                        const mrc_root_list *roots, outcome *out)
 {
     uint64_t t0 = now_ns(CLOCK_MONOTONIC);
-    img im = {.sorted = true};
+    img im = {0};
     char exe[4096] = "";
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[k > 0 ? k : 0] = 0;
@@ -867,22 +1054,21 @@ static int write_image(const char *path, uint32_t cycle, int mode, const mr_mems
         mrc_sym_free(im.sym);
         return -1;
     }
-    mr_walk_objects(true, collect_object, &im);
-    if (!im.failed && !im.sorted && sort_objects(&im))
-        ifail(&im, "out of memory (sorting %zu objects)", im.n);
-    /* types first (a table precedes its users), then the objects */
-    for (size_t i = 0; i < im.n && !im.failed; i++) {
-        const oent *o = &im.objs[i];
-        const mr_type *t = (const mr_type *)(o->tt & ~(uintptr_t)1);
-        uint32_t ti = t ? type_index(&im, t, o->tt & 1) : 0;
-        mf_gsw_object(im.w, o->addr, o->size, ti);
-    }
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < im.n; i++) bytes += im.objs[i].size;
+    /* two walks in address order: the objects (each type before its first
+     * user), then their edges */
+    mr_walk_objects(true, write_object, &im);
     if (!im.failed) write_edges(&im);
     if (roots->oom) ifail(&im, "out of memory (roots)");
     for (size_t i = 0; i < roots->n && !im.failed; i++) write_root(&roots->v[i], &im);
-    for (size_t i = 0; i < im.nmaps && !im.failed; i++) write_map(&im, im.maps[i]);
+    mapw keep = {0};
+    for (size_t i = 0; i < im.nmaps && !im.failed; i++) write_map(&im, &keep, im.maps[i]);
+    free(keep.b);
+    free(keep.e);
+    free(keep.cand);
+    free(keep.rq);
+    free(keep.rqv);
+    free(keep.text);
+    free(im.live_words);
     if (!im.failed) write_samples(&im, mrc__prof());
     uint64_t fbytes = 0;
     int rc;
@@ -899,13 +1085,12 @@ static int write_image(const char *path, uint32_t cycle, int mode, const mr_mems
     out->ok = rc == 0;
     out->cycle = cycle;
     out->objects = im.n;
-    out->object_bytes = bytes;
+    out->object_bytes = im.bytes;
     out->roots = im.roots;
     out->maps = im.nmaps;
     out->entries = im.entries;
     out->file_bytes = fbytes;
     out->wall_ns = now_ns(CLOCK_MONOTONIC) - t0;
-    free(im.objs);
     free(im.maps);
     free(im.types.keys);
     free(im.types.vals);
@@ -1196,10 +1381,12 @@ mrc_gc_listener mrc__snapshot_init(void)
     if (lv && *lv) {
         char *end;
         long l = strtol(lv, &end, 10);
-        if (*end || l < 0 || l > 9)
+        if (strcmp(lv, "raw") == 0)
+            gz_level = MF_GS_RAW;
+        else if (*end || l < 0 || l > 9)
             fprintf(stderr,
-                    "maproot: MAPROOT_SNAPSHOT_LEVEL=%s is not a number from 0 to 9; "
-                    "using 1\n",
+                    "maproot: MAPROOT_SNAPSHOT_LEVEL=%s is not a number from 0 to 9 nor "
+                    "\"raw\"; using 0\n",
                     lv);
         else
             gz_level = (int)l;

@@ -20,7 +20,9 @@
  *                            heap.0005.gcstack.gz), beside the profile of
  *                            the same cycle (heap.0005.pb.gz)
  *   MAPROOT_SNAPSHOT_FORK=0  never fork: write with the world stopped
- *   MAPROOT_SNAPSHOT_LEVEL=N gzip level (default 1)
+ *   MAPROOT_SNAPSHOT_LEVEL=N gzip level 0-9 (default 0: stored blocks, the
+ *                            fastest; 1 the fastest compression), or "raw"
+ *                            for the content without gzip (for tests)
  */
 #ifndef MRC_SNAPSHOT_H
 #define MRC_SNAPSHOT_H

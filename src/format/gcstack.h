@@ -46,7 +46,7 @@
 #include <stdint.h>
 
 #define MF_GS_MAGIC "maproot.gcstack"
-#define MF_GS_VERSION 1u
+#define MF_GS_VERSION 2u /* written; the reader reads versions 1 and 2 */
 #define MF_GS_GRANULE 8u
 #define MF_GS_NONE UINT64_MAX /* "no object" in resolved references */
 
@@ -166,7 +166,8 @@ typedef struct mf_gs_bucket {
     uint32_t first_entry;
 } mf_gs_bucket;
 
-/* One map entry. Writer: key_object/value_object are pointer values (0 none);
+/* One map entry. Writer: key_object/value_object are pointer values (0 none;
+ * kept to the granule, as edge targets);
  * key_int is used for KEY_INT64/KEY_PTR maps, key_text (bytes, key_text_len
  * long) for the others. Reader: key_object/value_object are object indices
  * (MF_GS_NONE none), key_text is the key rendered for people, always set. */
@@ -190,9 +191,11 @@ typedef struct mf_gs_footer {
 typedef struct mf_gs_writer mf_gs_writer;
 
 /* Creates a temporary file beside path and writes the header. level is the
- * gzip level (1-9, 1 using zlib's fast run-length strategy; 0 writes the
- * content uncompressed). NULL with
+ * gzip level: 0 stores the content in uncompressed gzip blocks (the fastest
+ * real gzip file), 1 uses zlib's fast run-length strategy, 2-9 deflate's
+ * default one; MF_GS_RAW writes the content without gzip framing. NULL with
  * *err set on failure. */
+#define MF_GS_RAW (-1)
 mf_gs_writer *mf_gsw_open(const char *path, int level, const mf_gs_header *h, mf_error *err);
 
 /*
@@ -216,9 +219,21 @@ uint32_t mf_gsw_stack(mf_gs_writer *w, const uint32_t *symbols, size_t n);
 int mf_gsw_object(mf_gs_writer *w, uint64_t address, uint64_t size, uint32_t type);
 /* The edges of the next object, at `address` (objects in the order they were
  * given, each once); the first call ends the object section. Offsets
- * increasing; targets are pointer values. n may be 0. */
+ * increasing; targets are pointer values (the file keeps the granule each
+ * lies in, which is in the same object: object starts are the best values).
+ * n may be 0. */
 int mf_gsw_edges(mf_gs_writer *w, uint64_t address, size_t n, const uint64_t *offsets,
                  const uint64_t *targets);
+/* The same in pieces, for objects with very many edges: begin, add (any
+ * number of times; offsets keep increasing across calls), end. Nothing else
+ * may be called between begin and end. */
+int mf_gsw_edges_begin(mf_gs_writer *w, uint64_t address);
+int mf_gsw_edges_add(mf_gs_writer *w, size_t n, const uint64_t *offsets, const uint64_t *targets);
+int mf_gsw_edges_end(mf_gs_writer *w);
+/* The edges of nobj consecutive objects at once: counts[i] edges of the
+ * object at addresses[i], their offsets and targets one after the other. */
+int mf_gsw_edges_many(mf_gs_writer *w, size_t nobj, const uint64_t *addresses,
+                      const uint32_t *counts, const uint64_t *offsets, const uint64_t *targets);
 
 int mf_gsw_root(mf_gs_writer *w, const mf_gs_root *r);
 

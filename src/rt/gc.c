@@ -292,10 +292,79 @@ bool mr_is_marked(const void *p)
     return i < s->nelems && mr__bit(s->markbits, i);
 }
 
+/*
+ * mr_resolve_marked: one pointer costs up to three dependent cache misses
+ * (page map entry, span record, mark word), and a heap snapshot checks every
+ * pointer field of the heap. In groups of RESOLVE_GROUP the pointers go
+ * through the chain stage by stage, prefetching each stage's line for the
+ * whole group first, so the misses of a group overlap instead of adding up.
+ * Same answer as mr_is_marked (plus the object's start).
+ */
+#define RESOLVE_GROUP 32
+
+void mr_resolve_marked(const uintptr_t *ptrs, size_t n, uintptr_t *starts)
+{
+    mr_span *sp[RESOLVE_GROUP];
+    uint32_t slot[RESOLVE_GROUP];
+    for (size_t g = 0; g < n; g += RESOLVE_GROUP) {
+        size_t m = n - g < RESOLVE_GROUP ? n - g : RESOLVE_GROUP;
+        const uintptr_t *p = ptrs + g;
+        for (size_t i = 0; i < m; i++)
+            if (p[i] >= mr__arena_lo && p[i] < mr__arena_hi)
+                __builtin_prefetch(&mr__pagemap[(p[i] - mr__arena_lo) >> MR_PAGE_SHIFT]);
+        for (size_t i = 0; i < m; i++) {
+            sp[i] = mr__span_of(p[i]);
+            if (sp[i]) __builtin_prefetch(sp[i]);
+        }
+        for (size_t i = 0; i < m; i++) {
+            mr_span *s = sp[i];
+            if (!s || !s->in_use) {
+                sp[i] = NULL;
+                continue;
+            }
+            slot[i] = mr__slot_of(s, p[i]);
+            if (slot[i] >= s->nelems) {
+                sp[i] = NULL;
+                continue;
+            }
+            __builtin_prefetch(&s->markbits[slot[i] >> 6]);
+        }
+        for (size_t i = 0; i < m; i++) {
+            mr_span *s = sp[i];
+            starts[g + i] =
+                s && mr__bit(s->markbits, slot[i]) ? mr__slot_addr(s, slot[i]) + MR_HDR : 0;
+        }
+    }
+}
+
+static int span_base_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (*(mr_span *const *)a)->base, y = (*(mr_span *const *)b)->base;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The walk goes in address order so that tools can write the heap out in
+ * order without collecting and sorting every object (a snapshot of millions
+ * of objects would otherwise hold them all twice). Spans are made in address
+ * order while the arena grows, but split and reused page runs break it: the
+ * span table is sorted (in place; the table's order means nothing else and
+ * span->index follows) when it is not already. The world is stopped.
+ */
+static void sort_spans_by_address(void)
+{
+    size_t k = 1;
+    while (k < mr__nspans && mr__all_spans[k - 1]->base <= mr__all_spans[k]->base) k++;
+    if (k >= mr__nspans) return;
+    qsort(mr__all_spans, mr__nspans, sizeof *mr__all_spans, span_base_cmp);
+    for (size_t i = 0; i < mr__nspans; i++) mr__all_spans[i]->index = (uint32_t)i;
+}
+
 void mr_walk_objects(bool live_only,
                      void (*fn)(void *obj, size_t size, const mr_type *t, size_t count, void *ud),
                      void *ud)
 {
+    sort_spans_by_address();
     for (size_t k = 0; k < mr__nspans; k++) {
         mr_span *s = mr__all_spans[k];
         if (!s->in_use) continue;

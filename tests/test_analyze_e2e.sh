@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# tests/test_analyze_e2e.sh -- `maproot analyze` and `maproot diff` of root
+# snapshots, end to end on the example programs and the real binaries.
+# usage: test_analyze_e2e.sh MAPROOT EXAMPLES_DIR WORKDIR
+#
+# Each example writes a snapshot while its leak is held
+# (MAPROOT_EXAMPLE_SNAPSHOT, taken in example_report from the frame that
+# holds the leak) and a heap profile at exit; the analysis must name the
+# leak's root, its chain (root -> map header -> bucket -> ... -> slot), the
+# entry count, sizes (exact from the snapshot; the profile's sampled
+# figures within sampling error) and the finding (evidence). Then: the
+# profile finds its snapshot; --format pprof read by go tool pprof -traces
+# shows the chains root at the bottom; --format dot; a diff of two periodic
+# snapshots of sessiond shows the cache growing; options and errors.
+set -uo pipefail
+
+# grep -q for a pipe: reads all of its input, so the writer never sees a
+# closed pipe (with pipefail, an early exit of grep -q fails the pipeline).
+contains() { grep "$@" >/dev/null; }
+maproot=$1 exdir=$2 work=$3
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# run EXAMPLE: snapshot during the leak, profile at exit
+run() {
+  rm -f "$1".*
+  MAPROOT_EXAMPLE_SNAPSHOT=$1.gcstack.gz MAPROOT_PROFILE=$1.pb.gz "$exdir/$1" >"$1.out" 2>"$1.err" ||
+    fail "$1 exited non-zero: $(head -3 "$1.err")"
+  [ -s "$1.gcstack.gz" ] || fail "$1 wrote no snapshot: $(head -3 "$1.err")"
+}
+
+# check EXAMPLE PYTHON: runs the assertions (python, `a` is the analysis
+# JSON of the snapshot, `s` its first suspect) and prints the text report.
+check() {
+  local ex=$1 code=$2
+  if ! "$maproot" analyze --format json "$ex.gcstack.gz" >"$ex.json" 2>"$ex.jerr"; then
+    fail "$ex: analyze --format json failed: $(head -2 "$ex.jerr")"
+    return
+  fi
+  [ -s "$ex.jerr" ] && fail "$ex: analyze wrote to stderr when piped: $(head -2 "$ex.jerr")"
+  python3 - "$ex.json" "$ex" <<PY || fail "$ex: the analysis does not say what it should (above)"
+import json, sys
+a = json.load(open(sys.argv[1]))
+ex = sys.argv[2]
+bad = []
+def want(cond, what):
+    if not cond:
+        bad.append(what)
+if not a["suspects"]:
+    print(ex + ": no leak suspect"); sys.exit(1)
+s = a["suspects"][0]
+r = s["retainer"]
+ev = s["evidence"]
+ch = s["chain"]
+kinds = [c["kind"] for c in ch]
+# every chain: root first, through the map header, a bucket, to a slot
+if s["count"]:
+    want(kinds[0] == "root" and "map" in kinds and kinds[-1] == "slot", "chain root->map->slot: %s" % kinds)
+    want(kinds.index("map") < kinds.index("bucket") < kinds.index("slot"), "chain order: %s" % kinds)
+    want(all(c["kind"] in ("bucket", "overflow") for c in ch[kinds.index("map") + 1:-1]),
+         "only buckets and overflow buckets between header and slot: %s" % kinds)
+    for e in s["entries"]:
+        ek = [c["kind"] for c in e["chain"]]
+        want(ek[0] == "root" and ek[-1] == "slot" and "map" in ek, "entry chain %s" % ek)
+    want(len(s["entries"]) == min(10, s["count"]), "10 entries shown by default: %d" % len(s["entries"]))
+want(s["rank"] == 1 and s["suspect"], "rank 1")
+want(s["fix"], "a fix")
+$code
+if bad:
+    print(ex + ": " + "; ".join(bad))
+    print("  suspect: " + json.dumps({k: s[k] for k in ("type", "count", "retained_bytes", "evidence", "retainer")}))
+    sys.exit(1)
+PY
+  "$maproot" analyze "$ex.gcstack.gz" >"$ex.txt" 2>&1 || fail "$ex: analyze (text) failed"
+  sed -n '5,9p' "$ex.txt" | cut -c1-160 | sed "s/^/  $ex| /"
+}
+
+# ---- global cache never evicted (sessiond)
+run sessiond
+check sessiond '
+want(s["type"] == "map[string]*Session", "type")
+want(r["kind"] == "global" and r["name"] == "session_cache", "root global session_cache: %s" % r["text"])
+want(a["maps"][0]["path_root"]["name"] == "session_cache", "path root")
+want(ch[0]["text"] == "session_cache", "chain starts at session_cache")
+want(s["count"] == 120000 and s["entries_walked"] == 120000, "120000 entries")
+want("large_share" in ev, "evidence large_share: %s" % ev)
+# each session: a 1024..2047-byte state blob, a Session and its key string
+state = sum(1024 + (i * 7919) % 1024 for i in range(120000))
+want(state <= s["entries_retained_bytes"] <= state * 1.35, "entries retain %d, states %d" % (s["entries_retained_bytes"], state))
+want(s["retained_bytes"] >= s["entries_retained_bytes"] + s["table_bytes"] - 4096, "retained covers table and entries")
+want(s["retained_bytes"] >= 0.95 * a["heap"]["reachable_bytes"], "retains the heap")
+for e in s["entries"]:
+    want(e["key"].startswith("\"user-") and e["value_type"] == "Session", "entry %s" % e["key"])
+    want(1024 < e["retained_bytes"] < 3072, "entry size %d" % e["retained_bytes"])
+want(any(e["site"] and e["site"]["function"] == "new_session" for e in s["entries"]), "an entry allocated in new_session")
+want(s["sites"] and s["sites"][0]["function"] == "new_session" and s["sites"][0]["file"].endswith("sessiond.c"), "site new_session")
+'
+
+# ---- map pinned only by an iterator (iterator_pin)
+run iterator_pin
+check iterator_pin '
+want(s["type"] == "map[int64]*Job", "type")
+want("iterator_only" in ev, "evidence iterator_only: %s" % ev)
+want(r["kind"] == "iterator" and r["function"] == "worker_loop", "root: iterator in worker_loop: %s" % r["text"])
+want(r["file"].endswith("iterator_pin.c"), "iterator root file")
+want(ch[0]["kind"] == "root" and ch[0]["text"].startswith("iterator: ") and kinds[1] == "map", "chain from the iterator to the header: %s" % ch[0]["text"])
+want(s["count"] == 40000, "40000 jobs")
+want(s["entries_retained_bytes"] >= 40000 * 1536, "jobs retain their inputs: %d" % s["entries_retained_bytes"])
+want(all(1536 <= e["retained_bytes"] < 4096 for e in s["entries"]), "entry sizes")
+# the new, empty table of the global `jobs` is no suspect
+other = [m for m in a["maps"] if m["retainer"] and m["retainer"]["name"] == "jobs"]
+want(other and not other[0]["suspect"] and other[0]["count"] == 0, "the global jobs table is empty and no suspect")
+'
+
+# ---- emptied map that never shrinks (emptied_map)
+run emptied_map
+check emptied_map '
+want(s["type"] == "map[int64]Record", "type")
+want("emptied" in ev, "evidence emptied: %s" % ev)
+want(r["kind"] == "global" and r["name"] == "ingest_buffer", "root global ingest_buffer: %s" % r["text"])
+want(s["count"] == 0 and s["entries_walked"] == 0 and s["B"] == 16 and s["buckets"] == 65536, "0 entries in 2^16 buckets")
+want(s["table_bytes"] >= 29 << 20, "table >= 29 MiB: %d" % s["table_bytes"])
+want(kinds == ["root", "map"], "chain to the header: %s" % kinds)
+want("recreat" in s["fix"] or "new one" in s["fix"], "fix: recreate the map")
+'
+
+# ---- map held by a long-running function's local (local_map)
+run local_map
+check local_map '
+want(s["type"] == "map[int64]*Request", "type")
+want("stack_frame" in ev, "evidence stack_frame: %s" % ev)
+want(r["kind"] == "stack" and r["function"] == "worker_loop" and r["file"].endswith("local_map.c"),
+     "root: stack frame of worker_loop: %s" % r["text"])
+want(r["thread"] == 2, "the worker thread: %s" % r["text"])
+want(s["count"] == 80000, "80000 requests: %d" % s["count"])
+want(s["entries_retained_bytes"] >= 80000 * 512, "requests retain their bodies")
+want(all(512 <= e["retained_bytes"] < 1024 for e in s["entries"]), "entry sizes")
+'
+
+# ---- pointer-carrying keys pinning buffers (pointer_keys)
+run pointer_keys
+check pointer_keys '
+want(s["type"] == "map[*Buffer]int64", "type")
+want("pointer_keys" in ev, "evidence pointer_keys: %s" % ev)
+want(r["kind"] == "global" and r["name"] == "bytes_by_buffer", "root global bytes_by_buffer: %s" % r["text"])
+want(s["count"] == 2000, "2000 entries: %d" % s["count"])
+want(s["keys_retained_bytes"] >= 2000 * 65536, "keys retain the buffers: %d" % s["keys_retained_bytes"])
+want(all(e["key"].startswith("0x") and 65536 <= e["retained_bytes"] < 2 * 65536 for e in s["entries"]), "entries: pointer keys of 64 KiB buffers")
+'
+
+# ---- growth in progress (mid_growth)
+run mid_growth
+check mid_growth '
+want(s["type"] == "map[int64]*Order", "type")
+want("old_buckets" in ev, "evidence old_buckets: %s" % ev)
+want(r["kind"] == "global" and r["name"] == "orders", "root global orders: %s" % r["text"])
+want(ch[0]["text"] == "orders", "chain from orders, not a stray stack word: %s" % ch[0]["text"])
+want(s["old_buckets"] > 0 and s["old_bytes"] > 0 and s["nevacuate"] < 2 ** (s["B"] - 1), "old buckets, growth unfinished")
+want(s["count"] == s["entries_walked"] and s["count"] > 100000, "entries: %d" % s["count"])
+'
+
+# ---- entries shared by two roots (shared_entries)
+run shared_entries
+check shared_entries '
+want(s["type"] == "map[int64]*Document", "type")
+want("shared_entries" in ev, "evidence shared_entries: %s" % ev)
+want(r["kind"] == "global" and r["name"] == "docs_by_id", "root global docs_by_id: %s" % r["text"])
+want(s["shared_entries"] == 20000 and s["count"] == 20000, "20000 shared entries: %d" % s["shared_entries"])
+want(s["shared_bytes"] >= 20000 * 2048, "shared bytes %d" % s["shared_bytes"])
+want(s["entries_retained_bytes"] == 0, "the map alone retains no document")
+want(any(x["kind"] == "pin" and x["name"] == "search index" for x in s["sharing_roots"]), "the pin search index is named: %s" % [x["text"] for x in s["sharing_roots"]])
+want(all(e["shared"] and 2048 <= e["shared_bytes"] < 4096 for e in s["entries"]), "entries shared")
+'
+grep -q 'values also held by pin search index' shared_entries.txt || fail "shared_entries: the text does not name the pin"
+
+# ---- the profile finds its snapshot: the full analysis, then the profile
+"$maproot" analyze sessiond.pb.gz >pair.txt 2>pair.err || fail "analyze sessiond.pb.gz: $(head -2 pair.err)"
+grep -q '^  snapshot sessiond.gcstack.gz beside the profile: root tracing on' pair.txt ||
+  fail "the profile did not find its snapshot"
+grep -q '^LEAK SUSPECT 1 of [0-9]*   map\[string\]\*Session' pair.txt || fail "profile: no suspect"
+grep -q '^  root     global session_cache' pair.txt || fail "profile: root not named"
+grep -q '^HEAP PROFILE' pair.txt && grep -Eq 'new_session' pair.txt || fail "profile figures missing"
+"$maproot" analyze --format json sessiond.pb.gz >pair.json || fail "analyze --format json sessiond.pb.gz"
+python3 - pair.json <<'PY' || fail "profile + snapshot JSON"
+import json, sys
+a = json.load(open(sys.argv[1]))
+p = a["profile_analysis"]
+assert a["profile"] == "sessiond.pb.gz", a["profile"]
+assert p and p["sample_type"] == "inuse_space", p and p["sample_type"]
+# the sampled in-use total against the snapshot's exact heap: within 15%
+# (about 400 samples of 512 KiB; the profile is of the exit-time cycle)
+exact = a["heap"]["reachable_bytes"]
+assert abs(p["total"] - exact) <= 0.15 * exact, (p["total"], exact)
+assert p["top"][0]["function"] == "new_session", p["top"][0]
+PY
+
+# ---- options: --top, --all, -o, --summary, formats
+n=$("$maproot" analyze --format json --top 3 sessiond.gcstack.gz | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["suspects"][0]["entries"]))')
+[ "$n" = 3 ] || fail "--top 3 shows $n entries"
+n=$("$maproot" analyze --format json --all pointer_keys.gcstack.gz | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["suspects"][0]["entries"]))')
+[ "$n" = 2000 ] || fail "--all shows $n entries of 2000"
+[ "$("$maproot" analyze --all pointer_keys.gcstack.gz | grep -c '^    chain 0x')" = 2000 ] || fail "--all text: a chain per entry"
+out=$("$maproot" analyze -o rep.txt local_map.gcstack.gz) || fail "-o FILE"
+[ -z "$out" ] && grep -q '^LEAK SUSPECT 1' rep.txt || fail "-o FILE: report not in the file only"
+"$maproot" analyze --summary local_map.gcstack.gz | contains '^OBJECTS BY TYPE' || fail "--summary"
+"$maproot" analyze --format dot sessiond.gcstack.gz >s.dot || fail "--format dot"
+head -1 s.dot | contains '^digraph' && grep -q 'session_cache' s.dot && grep -q -- '->' s.dot || fail "dot output"
+"$maproot" analyze --format pprof sessiond.gcstack.gz >/dev/null 2>&1; [ $? = 2 ] || fail "pprof without -o exits 2"
+"$maproot" analyze --format dot "$exdir/../tests/nonexistent.pb.gz" >/dev/null 2>&1; [ $? = 2 ] || fail "missing file exits 2"
+MAPROOT_PROFILE=alone.pb.gz "$exdir/pointer_keys" >/dev/null
+"$maproot" analyze --format dot alone.pb.gz >/dev/null 2>err; [ $? = 2 ] || fail "dot of a profile without snapshot exits 2"
+grep -q 'needs a snapshot' err || fail "dot without snapshot: message: $(cat err)"
+"$maproot" analyze alone.pb.gz | contains '^maproot: heap profile alone.pb.gz' || fail "a profile alone: its figures"
+"$maproot" analyze --format xml sessiond.gcstack.gz 2>/dev/null; [ $? = 2 ] || fail "bad --format exits 2"
+"$maproot" analyze --help | contains -- '--all' || fail "--help lists --all"
+
+# progress: on a terminal only (script gives the command a terminal)
+if command -v script >/dev/null; then
+  script -qec "'$maproot' analyze -o tty.txt sessiond.gcstack.gz" /dev/null >tty.log 2>&1
+  grep -q 'loading sessiond.gcstack.gz' tty.log || fail "no progress on a terminal: $(head -c 200 tty.log)"
+fi
+
+# ---- pprof: retention chains as stacks, root at the bottom
+"$maproot" analyze --format pprof -o ret.pb.gz sessiond.gcstack.gz || fail "--format pprof -o"
+if command -v go >/dev/null; then
+  export GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off GOFLAGS= GOTOOLCHAIN=local
+  export PPROF_TMPDIR="$work/pprof-tmp" HOME="$work"
+  go tool pprof -traces ret.pb.gz >traces.txt 2>traces.err || fail "go tool pprof -traces: $(head -3 traces.err)"
+  python3 - traces.txt <<'PY' || fail "pprof traces do not show the chains"
+import re, sys
+blocks = open(sys.argv[1]).read().split("-----------+")
+keyed = []
+label = re.compile(r"^\s*(key|map|slot|bucket):")
+for b in blocks:
+    lines = [l for l in b.splitlines() if l.strip() and not l.strip().startswith("-")]
+    if any(l.strip().startswith("key:") for l in lines):
+        keyed.append([l.strip() for l in lines if not label.match(l)])
+assert len(keyed) >= 10, len(keyed)
+for st in keyed:
+    # leaf first: value type (with the size), slot, bucket [overflow#k...], header, root last
+    assert st[-1] == "global session_cache", st
+    assert st[-2] == "map[string]*Session header", st
+    assert st[0].endswith("Session") and "slot" in st and "bucket" in st, st
+print("pprof: %d entry traces, e.g. %s" % (len(keyed), " <- ".join(keyed[0])))
+PY
+  go tool pprof -top -sample_index=retained ret.pb.gz >top.txt 2>&1 || fail "go tool pprof -top"
+  grep -q 'global session_cache' top.txt || fail "pprof -top lacks the root"
+else
+  fail "go is not installed (scripts/install-deps installs golang-go)"
+fi
+
+# ---- diff: two periodic snapshots of sessiond show the growth
+rm -f per.*
+MAPROOT_SNAPSHOT_FORK=0 MAPROOT_SNAPSHOT=per.gcstack.gz MAPROOT_PROFILE_EVERY=1 "$exdir/sessiond" >/dev/null 2>per.err ||
+  fail "sessiond with periodic snapshots: $(head -2 per.err)"
+first=$(ls per.[0-9]*.gcstack.gz 2>/dev/null | sort | sed -n 2p)
+last=$(ls per.[0-9]*.gcstack.gz 2>/dev/null | sort | tail -1)
+if [ -n "$first" ] && [ -n "$last" ] && [ "$first" != "$last" ]; then
+  "$maproot" diff "$first" "$last" >diff.txt || fail "diff of snapshots"
+  grep -q '^  GROWING  map\[string\]\*Session   root global session_cache' diff.txt || fail "diff: no growing session_cache: $(head -8 diff.txt)"
+  sed -n '1,6p' diff.txt | cut -c1-160 | sed 's/^/  diff| /'
+  "$maproot" diff --format json "$first" "$last" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+m = d["maps"][0]
+assert m["type"] == "map[string]*Session" and m["growing"] and m["status"] == "both", m
+assert m["entries_added"] == m["count_after"] - m["count_before"] > 0 and m["entries_removed"] == 0, m
+assert m["retained_delta_bytes"] > 1024 * m["entries_added"], m
+assert len(m["new_keys"]) == 5 and all(k.startswith("\"user-") for k in m["new_keys"]), m["new_keys"]
+' || fail "diff JSON"
+  "$maproot" diff "$first" sessiond.pb.gz >/dev/null 2>&1; [ $? = 2 ] || fail "snapshot vs profile exits 2"
+else
+  fail "sessiond wrote fewer than two periodic snapshots"
+fi
+
+echo "$fails failures"
+[ $fails = 0 ]
