@@ -119,5 +119,5 @@ awk '
 ' "$out_go" "$out_c"
 echo "map_*: time per operation over 1M keys (iterate: per entry); gc_full_5M: one full"
 echo "mr_gc() / runtime.GC() of the same 5M-object live heap; alloc_32B: per 32-byte object,"
-echo "collections included. Go's GC marks on every P; libmaprt's on one thread (see _go1proc)."
+echo "collections included. Both mark on every CPU (Go: every P; libmaprt: MR_GC_THREADS, default the CPUs); _go1proc is Go on one P."
 echo "bench time: $(($(date +%s) - start)) s"

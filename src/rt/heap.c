@@ -213,6 +213,7 @@ static void free_pages(mr_span *s)
 {
     free(s->allocbits); /* one block holds all the bitmaps */
     s->allocbits = s->markbits = s->samplebits = NULL;
+    s->markbytes = NULL;
     s->in_use = 0;
     s->sizeclass = 0;
     s->cached = 0;
@@ -250,10 +251,14 @@ static void init_span_metadata(mr_span *s, int cls, size_t elemsize, bool noscan
     s->nelems = cls ? (uint32_t)(bytes / elemsize) : 1;
     s->divmul = cls ? (uint32_t)(UINT32_MAX / (uint32_t)elemsize + 1) : 0;
     s->nwords = (s->nelems + 63) / 64;
-    uint64_t *block = xcalloc((size_t)s->nwords * 3, sizeof(uint64_t));
+    /* One block: three bitmaps, then a mark byte per slot (a whole number
+     * of bitmap words' worth, so packing never reads past the end). */
+    size_t words = (size_t)s->nwords * 3 + (size_t)s->nwords * 8;
+    uint64_t *block = xcalloc(words, sizeof(uint64_t));
     s->allocbits = block;
     s->markbits = block + s->nwords;
     s->samplebits = block + 2 * (size_t)s->nwords;
+    s->markbytes = (uint8_t *)(block + 3 * (size_t)s->nwords);
     s->freeindex = 0;
     s->nalloc = 0;
     s->has_samples = 0;
@@ -494,7 +499,33 @@ void mr__clear_marks(void)
 {
     for (size_t i = 0; i < mr__nspans; i++) {
         mr_span *s = mr__all_spans[i];
-        if (s->in_use) memset(s->markbits, 0, (size_t)s->nwords * sizeof(uint64_t));
+        if (s->in_use) memset(s->markbytes, 0, (size_t)s->nwords * 64);
+    }
+}
+
+/*
+ * Eight mark bytes (each 0 or 1) to eight bits: the multiplier sends byte k's
+ * low bit to bit 56 + k, and no two partial products overlap, so nothing
+ * carries into the top byte.
+ */
+static inline uint64_t pack8(const uint8_t *b)
+{
+    uint64_t x;
+    memcpy(&x, b, 8);
+    return (x * 0x0102040810204080ULL) >> 56;
+}
+
+void mr__pack_marks(void)
+{
+    for (size_t i = 0; i < mr__nspans; i++) {
+        mr_span *s = mr__all_spans[i];
+        if (!s->in_use) continue;
+        for (uint32_t w = 0; w < s->nwords; w++) {
+            const uint8_t *b = s->markbytes + (size_t)w * 64;
+            uint64_t bits = 0;
+            for (int g = 0; g < 8; g++) bits |= pack8(b + g * 8) << (g * 8);
+            s->markbits[w] = bits;
+        }
     }
 }
 

@@ -9,7 +9,8 @@
  *
  * Per span we keep bitmaps beside (not inside) the objects:
  *   alloc   the slot holds an allocated object
- *   mark    the object was reached in the current collection
+ *   mark    the object was reached in the current collection (while marking
+ *           it is kept as one byte per slot, packed into bits at the end)
  *   sample  the profiler sampled this object (on_free is due when it dies)
  * Each slot starts with a header word, the object's type (tagged for arrays),
  * followed by the object itself: the collector reads the type from the same
@@ -42,6 +43,7 @@
 typedef struct mr_span {
     /* Hot while marking: kept together in the first cache line. */
     uintptr_t base;     /* address of the first slot */
+    uint8_t *markbytes; /* while marking: one byte per slot (see mark.c) */
     uint64_t *markbits;
     uint64_t *allocbits;
     uint32_t divmul;    /* (offset * divmul) >> 32 == offset / elemsize */
@@ -120,8 +122,12 @@ void mr__tcache_release(mr_tcache *tc);
 extern mr_span **mr__all_spans;
 extern size_t mr__nspans;
 
-/* Clears the mark bits of every in-use span. */
+/* Clears the mark bytes of every in-use span, before marking. */
 void mr__clear_marks(void);
+
+/* Packs the mark bytes of every in-use span into its mark bits, after
+ * marking: the rest of the runtime reads the bits. */
+void mr__pack_marks(void);
 
 /* Frees unmarked objects, calling free_hook for sampled ones; rebuilds the
  * partial lists; returns live bytes and objects. */

@@ -10,8 +10,9 @@
  *
  * Parallelism. The thread running the collection scans the roots and is
  * worker 0; helper threads (not mutators: they never hold heap pointers
- * outside a mark phase) are workers 1..n-1. A mark bit is set with an atomic
- * OR, so exactly one worker greys each object. A worker whose stack is deep
+ * outside a mark phase) are workers 1..n-1. Marks are bytes, set with plain
+ * stores (see grey()); the phase packs them into the spans' mark bits at
+ * the end. A worker whose stack is deep
  * while the pool is short hands a chunk of its oldest entries to the pool;
  * a worker that runs dry takes a chunk from the pool, or waits. The phase is
  * over when all workers wait at once with the pool empty.
@@ -32,7 +33,7 @@
 #include <unistd.h>
 
 enum {
-    PREFETCH_DEPTH = 16,
+    PREFETCH_DEPTH = 16, /* objects in the FIFO, their lines prefetched on entry */
     CHUNK = 512,         /* entries in a chunk of shared work */
     SHARE_ABOVE = 2048,  /* a worker shares when its stack is deeper than this */
     MAX_WORKERS = 8,
@@ -74,14 +75,18 @@ static void push(worker *w, uintptr_t slot)
     w->stack[w->len++] = slot;
 }
 
-/* Greys slot i of span s unless it is marked already. */
+/*
+ * Greys slot i of span s unless it is marked already. Marks are bytes while
+ * marking, so a plain store sets one without disturbing its neighbours: no
+ * locked instruction, which would stall the overlapping cache misses that
+ * make marking fast. Two workers may both see a byte clear and both grey the
+ * object; it is then scanned twice, which is harmless.
+ */
 static inline void grey(worker *w, mr_span *s, uint32_t i)
 {
-    uint64_t bit = (uint64_t)1 << (i & 63);
-    uint64_t *mw = &s->markbits[i >> 6];
-    if (__atomic_load_n(mw, __ATOMIC_RELAXED) & bit) return;
-    if (nworkers == 1) __atomic_store_n(mw, *mw | bit, __ATOMIC_RELAXED);
-    else if (__atomic_fetch_or(mw, bit, __ATOMIC_RELAXED) & bit) return; /* another worker won */
+    uint8_t *mb = &s->markbytes[i];
+    if (__atomic_load_n(mb, __ATOMIC_RELAXED)) return;
+    __atomic_store_n(mb, 1, __ATOMIC_RELAXED);
     if (s->noscan) return; /* black at once: its memory is never read */
     uintptr_t slot = mr__slot_addr(s, i);
     __builtin_prefetch((const void *)slot);
@@ -287,6 +292,7 @@ void mr__mark(void)
     pthread_mutex_lock(&pool_lock);
     while (helpers_busy) pthread_cond_wait(&phase_cond, &pool_lock);
     pthread_mutex_unlock(&pool_lock);
+    mr__pack_marks();
     for (int i = 0; i < nworkers; i++) {
         worker *w = &workers[i];
         if (w->cap > ((size_t)1 << 20)) { /* don't keep a huge stack between cycles */
