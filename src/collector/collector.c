@@ -113,11 +113,9 @@ static void on_free(void *ud, void *obj, size_t size)
     mrc_prof_free_obj(prof, (uintptr_t)obj);
 }
 
-/* "heap.pb.gz", 5 -> "heap.0005.pb.gz": the cycle goes before the
- * extension (.pb.gz, .pb or .gz), else at the end. */
-static char *periodic_path(const char *path, uint32_t cycle)
+char *mrc__periodic_path(const char *path, uint32_t cycle)
 {
-    static const char *const exts[] = {".pb.gz", ".pb", ".gz"};
+    static const char *const exts[] = {".pb.gz", ".gcstack.gz", ".pb", ".gcstack", ".gz"};
     size_t n = strlen(path), cut = n;
     for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
         size_t m = strlen(exts[i]);
@@ -152,7 +150,7 @@ static void queue_periodic(uint32_t cycle)
     }
     job *j = calloc(1, sizeof *j);
     if (!j) return;
-    j->path = periodic_path(env_path, cycle);
+    j->path = mrc__periodic_path(env_path, cycle);
     j->rate = atomic_load(&out_rate);
     j->cycle = cycle;
     if (!j->path || mrc_prof_snapshot_take(prof, false, &j->snap) != 0) {

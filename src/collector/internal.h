@@ -21,6 +21,13 @@ typedef void (*mrc_gc_listener)(void *ud, mr_gc_event ev, uint32_t cycle);
  */
 void mrc__set_gc_listener(mrc_gc_listener fn, void *ud);
 
+/* The file of a periodic profile or snapshot (malloc'd, NULL if out of
+ * memory): the cycle goes before the extension, so that a profile and its
+ * snapshot pair up: "heap.pb.gz", 5 -> "heap.0005.pb.gz", "heap.gcstack.gz"
+ * -> "heap.0005.gcstack.gz" (extensions .pb.gz, .gcstack.gz, .pb, .gcstack,
+ * .gz; none: at the end). */
+char *mrc__periodic_path(const char *path, uint32_t cycle);
+
 /* Sets the calling thread's mrc_last_error() message (printf format). */
 void mrc__set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1170,24 +1170,6 @@ static int reap(bool block, char *msg, size_t msgcap)
     return rc;
 }
 
-/* "heap.gcstack.gz", 5 -> "heap.0005.gcstack.gz", as the profiles are named. */
-static char *periodic_path(const char *path, uint32_t cycle)
-{
-    static const char *const exts[] = {".gcstack.gz", ".gcstack", ".gz"};
-    size_t n = strlen(path), cut = n;
-    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
-        size_t m = strlen(exts[i]);
-        if (n > m && strcmp(path + n - m, exts[i]) == 0) {
-            cut = n - m;
-            break;
-        }
-    }
-    size_t size = n + 16;
-    char *out = malloc(size);
-    if (out) snprintf(out, size, "%.*s.%04" PRIu32 "%s", (int)cut, path, cycle, path + cut);
-    return out;
-}
-
 /*
  * Takes the snapshot now (MARK_DONE, world stopped): forks a writer, or
  * writes in place. Returns 0 when a child was started or the file written,
@@ -1306,7 +1288,7 @@ static void snapshot_on_gc(void *ud, mr_gc_event ev, uint32_t cycle)
             return;
         }
         skipped_since = 0;
-        char *p = periodic_path(env_path, cycle);
+        char *p = mrc__periodic_path(env_path, cycle);
         bool forked;
         if (!p || take(p, cycle, NULL, msg, sizeof msg, &forked) != 0)
             fprintf(stderr, "maproot: cannot write snapshot: %s\n", p ? msg : "out of memory");

@@ -2,6 +2,7 @@
  * key (field number << 3 | wire type) followed by a varint (type 0), 8 bytes
  * (1), a varint length and that many bytes (2), or 4 bytes (5). */
 #include "format/pprof.h"
+#include "format/wire.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,39 +45,20 @@ static int fail(ctx *c, const uint8_t *at, const char *fmt, ...)
     return -1;
 }
 
-/* Reads a varint; NULL if it runs past end or is longer than 10 bytes. */
-static inline const uint8_t *varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
-{
-    if (p < end && *p < 0x80) {
-        *v = *p;
-        return p + 1;
-    }
-    uint64_t r = 0;
-    for (int shift = 0; shift < 70 && p < end; shift += 7) {
-        uint8_t b = *p++;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = r;
-            return p;
-        }
-    }
-    return NULL;
-}
-
 /* Reads the next field of a message occupying [*pp, end). */
 static int next_field(ctx *c, const uint8_t **pp, const uint8_t *end, field *f)
 {
     const uint8_t *p = *pp;
     uint64_t key;
     f->at = p;
-    if (!(p = varint(p, end, &key))) return fail(c, f->at, "truncated or overlong field key");
+    if (!(p = mf_get_varint(p, end, &key))) return fail(c, f->at, "truncated or overlong field key");
     if ((key >> 3) == 0 || (key >> 3) > 0x1fffffff)
         return fail(c, f->at, "invalid field number %llu", (unsigned long long)(key >> 3));
     f->num = (uint32_t)(key >> 3);
     f->wt = (uint32_t)(key & 7);
     switch (f->wt) {
     case 0:
-        if (!(p = varint(p, end, &f->v)))
+        if (!(p = mf_get_varint(p, end, &f->v)))
             return fail(c, f->at, "field %u: truncated varint", f->num);
         break;
     case 1:
@@ -94,7 +76,7 @@ static int next_field(ctx *c, const uint8_t **pp, const uint8_t *end, field *f)
     }
     case 2: {
         uint64_t len;
-        if (!(p = varint(p, end, &len)))
+        if (!(p = mf_get_varint(p, end, &len)))
             return fail(c, f->at, "field %u: truncated length", f->num);
         if (len > (uint64_t)(end - p))
             return fail(c, f->at, "field %u: length %llu runs past the end of its message", f->num,
@@ -449,7 +431,7 @@ static int decode_sample(ctx *c, maps *mp, const field *outer, size_t idx)
                 if (f.wt == 2) {
                     if (q >= qe) break;
                     const uint8_t *at = q;
-                    if (!(q = varint(q, qe, &id)))
+                    if (!(q = mf_get_varint(q, qe, &id)))
                         return fail(c, at, "sample %zu: truncated location id", idx);
                 } else {
                     id = one;
@@ -469,7 +451,7 @@ static int decode_sample(ctx *c, maps *mp, const field *outer, size_t idx)
                 while (q < qe) {
                     uint64_t v;
                     const uint8_t *at = q;
-                    if (!(q = varint(q, qe, &v)))
+                    if (!(q = mf_get_varint(q, qe, &v)))
                         return fail(c, at, "sample %zu: truncated value", idx);
                     if (nv < nt) vals[nv] = (int64_t)v;
                     nv++;
@@ -661,7 +643,7 @@ static int parse(ctx *c, const uint8_t *data, size_t n)
                 while (q < qe) {
                     uint64_t v;
                     const uint8_t *at = q;
-                    if (!(q = varint(q, qe, &v))) return fail(c, at, "truncated comment index");
+                    if (!(q = mf_get_varint(q, qe, &v))) return fail(c, at, "truncated comment index");
                     if (check_str(c, at, (int64_t)v, "comment")) return -1;
                     P->comments[P->n_comments++] = (int64_t)v;
                 }
@@ -1154,48 +1136,28 @@ oom:
 
 /* ------------------------------------------------------ wire encoding --- */
 
-static inline size_t vsize(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
 /* Size of a varint field (key + value), 0 when the value is the default. */
 static inline size_t vfield_size(uint32_t num, uint64_t v)
 {
-    return v ? vsize((uint64_t)num << 3) + vsize(v) : 0;
+    return v ? mf_varint_len((uint64_t)num << 3) + mf_varint_len(v) : 0;
 }
 
 static inline uint8_t *put_vfield(uint8_t *p, uint32_t num, uint64_t v)
 {
     if (!v) return p;
-    p = put_varint(p, (uint64_t)num << 3);
-    return put_varint(p, v);
+    p = mf_put_varint(p, (uint64_t)num << 3);
+    return mf_put_varint(p, v);
 }
 
 static inline uint8_t *put_lenkey(uint8_t *p, uint32_t num, size_t len)
 {
-    p = put_varint(p, (uint64_t)num << 3 | 2);
-    return put_varint(p, len);
+    p = mf_put_varint(p, (uint64_t)num << 3 | 2);
+    return mf_put_varint(p, len);
 }
 
 static inline size_t lenfield_size(uint32_t num, size_t len)
 {
-    return vsize((uint64_t)num << 3 | 2) + vsize(len) + len;
+    return mf_varint_len((uint64_t)num << 3 | 2) + mf_varint_len(len) + len;
 }
 
 static size_t label_size(mf_pprof_writer *w, const mf_pw_label *l, int64_t idx[3])
@@ -1223,9 +1185,9 @@ int mf_pw_add_sample(mf_pprof_writer *w, const uint64_t *location_ids, size_t n_
                    (unsigned long long)location_ids[i]);
             return -1;
         }
-        locs_len += vsize(location_ids[i]);
+        locs_len += mf_varint_len(location_ids[i]);
     }
-    for (size_t i = 0; i < n_values; i++) vals_len += vsize((uint64_t)values[i]);
+    for (size_t i = 0; i < n_values; i++) vals_len += mf_varint_len((uint64_t)values[i]);
     int64_t lidx[16][3];
     for (size_t i = 0; i < n_labels; i++) {
         int64_t tmp[3];
@@ -1243,11 +1205,11 @@ int mf_pw_add_sample(mf_pprof_writer *w, const uint64_t *location_ids, size_t n_
     p = put_lenkey(p, 2, msg);
     if (n_locations) {
         p = put_lenkey(p, 1, locs_len);
-        for (size_t i = 0; i < n_locations; i++) p = put_varint(p, location_ids[i]);
+        for (size_t i = 0; i < n_locations; i++) p = mf_put_varint(p, location_ids[i]);
     }
     if (n_values) {
         p = put_lenkey(p, 2, vals_len);
-        for (size_t i = 0; i < n_values; i++) p = put_varint(p, (uint64_t)values[i]);
+        for (size_t i = 0; i < n_values; i++) p = mf_put_varint(p, (uint64_t)values[i]);
     }
     for (size_t i = 0; i < n_labels; i++) {
         int64_t tmp[3], *ix = i < 16 ? lidx[i] : tmp;
@@ -1390,10 +1352,10 @@ int mf_pw_encode(mf_pprof_writer *w, mf_buf *out, mf_error *err)
     DONE();
     if (w->n_comments) {
         size_t len = 0;
-        for (size_t i = 0; i < w->n_comments; i++) len += vsize((uint64_t)w->comments[i]);
+        for (size_t i = 0; i < w->n_comments; i++) len += mf_varint_len((uint64_t)w->comments[i]);
         RESERVE(PIECE + len);
         p = put_lenkey(p, 13, len);
-        for (size_t i = 0; i < w->n_comments; i++) p = put_varint(p, (uint64_t)w->comments[i]);
+        for (size_t i = 0; i < w->n_comments; i++) p = mf_put_varint(p, (uint64_t)w->comments[i]);
         DONE();
     }
     RESERVE(PIECE);
