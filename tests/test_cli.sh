@@ -108,5 +108,14 @@ grep -q "cpu.pb.gz: not a heap profile" "$dir/err" || fail "diff heap cpu messag
 grep -q "^maproot: $dir/heap-inuse.pb.gz: sample types (inuse_space/bytes, inuse_objects/count) differ from those of $dir/heap.pb.gz (alloc_objects/count, .*): cannot compare them$" "$dir/err" ||
     fail "diff of different sample types message: $(cat "$dir/err")"
 
+# --- inputs that once crashed a reader (found by scripts/fuzz): exit 0 or 2,
+# never a crash (this suite also runs under ASan+UBSan)
+for f in "$(dirname "$0")"/../testdata/fuzz/*/regress-*; do
+    [ -e "$f" ] || continue
+    "$maproot" analyze "$f" >/dev/null 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 2 ] || fail "$(basename "$f"): exit $rc"
+done
+
 [ $fails -eq 0 ] && echo "test_cli: all passed"
 exit $((fails > 0))

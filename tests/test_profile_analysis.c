@@ -52,6 +52,33 @@ static const mp_site *find_site(const mp_index *ix, const mp_top *t, const char 
     return NULL;
 }
 
+/* Regression (found by fuzz_pprof): unsymbolized locations without a mapping
+ * are all named "<unknown>"; building the second name candidate wrote past
+ * the name arena when the profile had no mappings. */
+static void unsymbolized_frames_without_mappings_share_one_name(void)
+{
+    mf_pprof_writer *w = mf_pw_new();
+    mf_pw_add_sample_type(w, "inuse_space", "bytes");
+    mf_pw_set_period(w, "space", "bytes", 512);
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++) ids[i] = mf_pw_add_location(w, 0, 0x1000 + (uint64_t)i, NULL, 0);
+    int64_t v = 64;
+    mf_pw_add_sample(w, ids, 3, &v, 1, NULL, 0);
+    mf_buf raw = {0};
+    mf_error e;
+    mf_profile *p = NULL;
+    if (mf_pw_encode(w, &raw, &e) == 0) mf_profile_parse(raw.data, raw.len, "t", &p, &e);
+    mf_buf_free(&raw);
+    mf_pw_free(w);
+    CHECK(p != NULL);
+    mp_index ix;
+    CHECK(mp_index_build(p, "t", &ix, &e) == 0);
+    CHECK_EQ_U64(ix.n_nodes, 1);
+    CHECK_STR_EQ(ix.node_names[0], "<unknown>");
+    mp_index_free(&ix);
+    mf_profile_free(p);
+}
+
 static void flat_is_leaf_and_cum_counts_recursion_once(void)
 {
     stk s[] = {
@@ -203,6 +230,7 @@ static void diff_is_after_minus_before_with_growth_first(void)
 int main(void)
 {
     TEST(flat_is_leaf_and_cum_counts_recursion_once);
+    TEST(unsymbolized_frames_without_mappings_share_one_name);
     TEST(sample_index_by_default_name_and_number);
     TEST(cpu_profile_is_not_a_heap_profile);
     TEST(map_growth_is_attributed_to_the_first_caller_outside);

@@ -215,6 +215,7 @@ int mp_index_build(const mf_profile *p, const char *name, mp_index *ix, mf_error
     ix->name = name;
     strtab names = {0};
     uint32_t *fn_node = NULL;
+    char *cand = NULL;
     size_t n_frames = 0, addr_names = 0;
     for (size_t l = 0; l < p->n_locations; l++) {
         n_frames += p->locations[l].n_lines ? p->locations[l].n_lines : 1;
@@ -230,7 +231,7 @@ int mp_index_build(const mf_profile *p, const char *name, mp_index *ix, mf_error
      * of all mappings plus "<unknown>", each at most a base name + 3 bytes. */
     size_t arena = 16, longest = 0;
     for (size_t m = 0; m < p->n_mappings; m++) {
-        size_t len = p->string_lens[p->mappings[m].filename] + 3;
+        size_t len = strlen(mf_str(p, p->mappings[m].filename)) + 3;
         arena += len;
         if (len > longest) longest = len;
     }
@@ -255,7 +256,12 @@ int mp_index_build(const mf_profile *p, const char *name, mp_index *ix, mf_error
         if (mp_is_map_function(nm, mf_str(p, p->functions[f].filename)))
             ix->node_is_map[v - 1] = true;
     }
-    char *an = ix->owned_names_;
+    /* A candidate name is built in `cand` and copied into the arena only when
+     * it is new, so the arena holds each distinct name once and its size
+     * bound (every mapping's name, plus "<unknown>") is never passed. */
+    char *an = ix->owned_names_, *arena_end = ix->owned_names_ + arena;
+    cand = malloc(longest + 16);
+    if (!cand) goto oom;
     size_t k = 0;
     for (size_t l = 0; l < p->n_locations; l++) {
         const mf_location *loc = &p->locations[l];
@@ -268,16 +274,19 @@ int mp_index_build(const mf_profile *p, const char *name, mp_index *ix, mf_error
             const char *mbase = strrchr(mfile, '/');
             mbase = mbase ? mbase + 1 : mfile;
             if (mbase[0])
-                sprintf(an, "[%s]", mbase);
+                snprintf(cand, longest + 16, "[%s]", mbase);
             else
-                strcpy(an, "<unknown>");
+                strcpy(cand, "<unknown>");
             size_t slot;
-            uint32_t v = strtab_get(&names, an, &slot);
+            uint32_t v = strtab_get(&names, cand, &slot);
             if (!v) {
+                size_t need = strlen(cand) + 1;
+                if (need > (size_t)(arena_end - an)) goto oom;
+                memcpy(an, cand, need);
                 v = (uint32_t)++ix->n_nodes;
                 ix->node_names[v - 1] = an;
                 if (strtab_put(&names, slot, an, v)) goto oom;
-                an += strlen(an) + 1;
+                an += need;
             }
             ix->frames[k++] = (mp_frame){v - 1, 0, 0};
         }
@@ -302,10 +311,12 @@ int mp_index_build(const mf_profile *p, const char *name, mp_index *ix, mf_error
     }
     ix->n_frames_ = k;
     free(fn_node);
+    free(cand);
     strtab_free(&names);
     return 0;
 oom:
     free(fn_node);
+    free(cand);
     strtab_free(&names);
     mp_index_free(ix);
     mf_error_set(err, "%s: out of memory indexing the profile", name);
@@ -350,7 +361,7 @@ static int flat_cum(const mp_index *ix, size_t t, int64_t **flat_out, int64_t **
         int64_t v = p->values[s * nt + t];
         if (v == 0) continue;
         const mf_sample *sm = &p->samples[s];
-        const uint32_t *locs = p->locs + sm->loc_start;
+        const uint32_t *locs = p->locs ? p->locs + sm->loc_start : NULL; /* NULL: no frames */
         uint32_t mark = (uint32_t)s + 1;
         bool leaf = true;
         for (uint32_t i = 0; i < sm->n_locs; i++) {
@@ -436,7 +447,7 @@ static bool growth_site_of(const mp_index *ix, const mf_sample *sm, const mp_fra
                            const mp_frame **via)
 {
     const mf_profile *p = ix->p;
-    const uint32_t *locs = p->locs + sm->loc_start;
+    const uint32_t *locs = p->locs ? p->locs + sm->loc_start : NULL; /* NULL: no frames */
     const mp_frame *last_map = NULL;
     for (uint32_t i = 0; i < sm->n_locs; i++) {
         uint32_t l = locs[i];

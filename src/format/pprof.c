@@ -424,7 +424,7 @@ static int decode_sample(ctx *c, maps *mp, const field *outer, size_t idx)
             if (P->n_locs + most >= UINT32_MAX) return fail(c, f.at, "too many stack frames");
             if (grow((void **)&P->locs, &mp->cap_locs, P->n_locs + most, sizeof *P->locs))
                 return fail(c, f.at, "out of memory");
-            uint32_t *out = P->locs + P->n_locs;
+            uint32_t *out = P->locs ? P->locs + P->n_locs : NULL; /* NULL: nothing to add */
             size_t k = 0;
             for (;;) {
                 uint64_t id;

@@ -1,12 +1,14 @@
 /*
  * tests/fuzz/fuzz_gcstack.c -- libFuzzer target for the gcstack snapshot
- * reader. The input is written to a memory file (the reader streams from a
- * file descriptor, as `maproot analyze` does) and summarized, which runs
- * every reader check and then the summary's use of what the reader promises
- * (resolved object indices, table indices in range). Built with meson
+ * reader and the analysis behind `maproot analyze`. The input is written to
+ * a memory file (the reader streams from a file descriptor, as the CLI does),
+ * summarized, and then analysed in full -- graph loader, paths, dominators,
+ * findings, and every report format -- so that whatever the reader accepts,
+ * the analysis survives. Built with meson
  * -Dfuzz=true (clang); run with scripts/fuzz. Seed corpus:
  * testdata/fuzz/gcstack/.
  */
+#include "analyze/snapshot_report.h"
 #include "analyze/snapshot_summary.h"
 
 #include <stdint.h>
@@ -34,6 +36,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fclose(null);
         }
         mp_snap_summary_free(&s);
+    }
+    mp_snapshot_analysis a;
+    if (mp_snapshot_analyze(path, NULL, NULL, &a, &err) == 0) {
+        FILE *null = fopen("/dev/null", "w");
+        if (null) {
+            mp_snapshot_print_opts o = {.all_entries = true};
+            mp_snapshot_print_text(null, &a, &o);
+            mp_snapshot_print_json(null, &a, &o, &err);
+            mp_snapshot_print_dot(null, &a, &o);
+            fclose(null);
+        }
+        mp_snapshot_analysis_free(&a);
     }
     return 0;
 }
