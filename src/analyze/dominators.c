@@ -123,14 +123,9 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     c.is_target = xcalloc(c.n / 8 + 1, 1);
     size_t fcap = 1024, fsp = 0;
     frame *fs = malloc(fcap * sizeof *fs);
-    out->idom = malloc(N * sizeof *out->idom);
-    out->retained = xcalloc(N, sizeof *out->retained);
-    out->root_of = malloc((c.n ? c.n : 1) * sizeof *out->root_of);
-    out->preorder = malloc(N * sizeof *out->preorder);
     int rc = -1;
     if (!dfn || !vertex || !parent || !semi || !ancestor || !best || !idom || !samedom ||
-        !bhead || !bnext || !stack32 || !c.rt || !c.is_target || !fs || !out->idom ||
-        !out->retained || !out->root_of || !out->preorder)
+        !bhead || !bnext || !stack32 || !c.rt || !c.is_target || !fs)
         goto oom;
 
     for (size_t r = 0; r < c.nroots; r++) {
@@ -208,6 +203,22 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     /* 3. deferred immediate dominators, in preorder */
     for (uint32_t i = 2; i <= count; i++)
         if (samedom[i]) idom[i] = idom[samedom[i]];
+    /* the working arrays are done with: give their memory back before the
+     * results are allocated, so the two are never held at once */
+    free(semi), semi = NULL;
+    free(ancestor), ancestor = NULL;
+    free(best), best = NULL;
+    free(samedom), samedom = NULL;
+    free(bhead), bhead = NULL;
+    free(bnext), bnext = NULL;
+    free(stack32), stack32 = NULL;
+    free(parent), parent = NULL;
+    free(fs), fs = NULL;
+    out->idom = malloc(N * sizeof *out->idom);
+    out->retained = xcalloc(N, sizeof *out->retained);
+    out->root_of = malloc((c.n ? c.n : 1) * sizeof *out->root_of);
+    out->preorder = malloc(N * sizeof *out->preorder);
+    if (!out->idom || !out->retained || !out->root_of || !out->preorder) goto oom;
 
     /* results by node id */
     for (size_t v = 0; v < N; v++) out->idom[v] = MP_NONE;

@@ -828,6 +828,14 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
                      &g->nbucket_by_obj) ||
         order_by_key(map_keys, sizeof(mp_map) / 4, g->nmaps, g->map_by_header, &g->nmap_by_header))
         goto oom;
+    /* most objects asked about hold no bucket: one bit answers without a
+     * search through the bucket records (mp_graph_bucket_of) */
+    g->bucket_bits = calloc(n / 8 + 1, 1);
+    if (!g->bucket_bits) goto oom;
+    for (size_t i = 0; i < g->nbuckets; i++) {
+        uint32_t o = g->buckets[i].obj;
+        if (o < n) g->bucket_bits[o >> 3] |= (uint8_t)(1u << (o & 7));
+    }
 
     g->strs = b->strs, b->strs = NULL;
     g->strs_len = b->strs_len;
@@ -868,6 +876,8 @@ uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o)
 
 uint32_t mp_graph_bucket_of(const mp_graph *g, uint32_t o)
 {
+    if (g->bucket_bits && (o >= g->nobjects || !(g->bucket_bits[o >> 3] >> (o & 7) & 1)))
+        return MP_NONE;
     size_t lo = 0, hi = g->nbucket_by_obj;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -909,6 +919,7 @@ void mp_graph_free(mp_graph *g)
     free(g->stacks);
     free(g->strs);
     free(g->bucket_by_obj);
+    free(g->bucket_bits);
     free(g->map_by_header);
     free(g);
 }

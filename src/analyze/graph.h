@@ -199,6 +199,7 @@ typedef struct mp_graph {
     /* lookups built at finish */
     uint32_t *bucket_by_obj; /* bucket record indices sorted by object */
     size_t nbucket_by_obj;
+    uint8_t *bucket_bits; /* bitmap over objects: holds some bucket record */
     uint32_t *map_by_header; /* map indices sorted by header object */
     size_t nmap_by_header;
 } mp_graph;

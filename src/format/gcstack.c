@@ -1085,8 +1085,9 @@ struct mf_gs_reader {
     uint64_t pg_base, pg_end;
     unsigned pg_shift;
     uint64_t edge_next;
-    /* scratch for decoding batches */
-    vec64 c[12];
+    /* scratch for decoding batches; c[10] and c[11] gather the pointers of
+     * a bucket batch, c[12] is resolve_many's */
+    vec64 c[13];
     VEC(mf_gs_bucket) bk;
     VEC(mf_gs_entry) en;
     VEC(const uint8_t *) texts;
@@ -1654,6 +1655,90 @@ static int resolve(mf_gs_reader *r, uint64_t ptr, uint64_t *out, const char *fmt
     return rfail(r, "%s points to 0x%" PRIx64 ", which is in no object", what, ptr);
 }
 
+/*
+ * Resolves n pointer values in place to object indices; returns n, or the
+ * index of the first value that lies in no object (values before it are
+ * resolved, it and the rest are left as they were).
+ *
+ * Why batches: one lookup costs three dependent cache misses on a big heap
+ * (the page index, then the addresses and sizes of that page), and edge
+ * targets are scattered, so resolving edge after edge leaves the processor
+ * waiting on memory most of the time. Here the work is split into stages
+ * over the whole batch, each prefetching what a later element of the batch
+ * will need: the misses of many lookups are in flight at once. The answer
+ * is exactly what mf_gs_find_object gives.
+ */
+#define RESOLVE_AHEAD 16
+static size_t resolve_many(mf_gs_reader *r, uint64_t *v, size_t n)
+{
+    if (!r->pg_first) build_page_index(r);
+    if (!r->pg_first || r->c[12].cap < n) {
+        uint64_t *q = r->pg_first && n <= SIZE_MAX / 8 ? realloc(r->c[12].v, n * sizeof *q) : NULL;
+        if (!q) { /* no page index or no memory: one at a time */
+            for (size_t i = 0; i < n; i++) {
+                uint64_t x = mf_gs_find_object(r, v[i]);
+                if (x == MF_GS_NONE) return i;
+                v[i] = x;
+            }
+            return n;
+        }
+        r->c[12].v = q;
+        r->c[12].cap = n;
+    }
+    const uint32_t *pf = r->pg_first;
+    const uint64_t *addr = r->addr.v, *size = r->size.v;
+    uint64_t base = r->pg_base, lim = r->pg_end;
+    unsigned shift = r->pg_shift;
+    size_t nobj = r->addr.n;
+    uint64_t *span = r->c[12].v; /* per value: lo | hi << 32, the search range */
+    /* stage 1: the page of each value and its range of candidate objects */
+    for (size_t i = 0; i < n; i++) {
+        if (i + RESOLVE_AHEAD < n) {
+            uint64_t a = v[i + RESOLVE_AHEAD];
+            if (a >= base && a < lim) __builtin_prefetch(&pf[(a - base) >> shift]);
+        }
+        uint64_t a = v[i];
+        if (a < base || a >= lim) {
+            span[i] = 0; /* empty range: in no object */
+            continue;
+        }
+        uint64_t pg = (a - base) >> shift;
+        size_t lo = pf[pg], hi = pf[pg + 1];
+        lo = lo ? lo - 1 : 0;
+        if (hi < nobj) hi++;
+        span[i] = (uint64_t)lo | (uint64_t)hi << 32;
+    }
+    /* stage 2: the search among those few objects */
+    for (size_t i = 0; i < n; i++) {
+        if (i + RESOLVE_AHEAD < n) {
+            uint64_t s = span[i + RESOLVE_AHEAD];
+            uint32_t l = (uint32_t)s;
+            if (l < (uint32_t)(s >> 32)) {
+                __builtin_prefetch(&addr[l]);
+                __builtin_prefetch(&addr[l + 1]);
+                __builtin_prefetch(&size[l]);
+                __builtin_prefetch(&size[l + 1]);
+            }
+        }
+        uint64_t a = v[i], s = span[i];
+        size_t lo = (uint32_t)s, hi = (size_t)(s >> 32), first = lo;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (addr[mid] <= a)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        /* lo is the first candidate above a; when it is the range's first
+         * the object before it starts after a too (the index says so) */
+        if (lo == first) return i;
+        lo--;
+        if (a - addr[lo] >= size[lo]) return i;
+        v[i] = lo;
+    }
+    return n;
+}
+
 static int on_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r->phase == 1) r->phase = 2;
@@ -1708,14 +1793,22 @@ static int on_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
                              "edge %" PRIu64 " of object %" PRIu64 " (0x%" PRIx64
                              "): offset %" PRIu64 " out of order or beyond its %" PRIu64 " bytes",
                              j, obj, a, off, r->size.v[obj]);
-            uint64_t t = a + (uint64_t)mf_unzigzag(r->c[2].v[e]) * tunit;
-            if (resolve(r, t, &r->c[2].v[e],
-                        "edge at offset %" PRIu64 " of object %" PRIu64 " (0x%" PRIx64 ")", off,
-                        obj, a))
-                return -1;
+            r->c[2].v[e] = a + (uint64_t)mf_unzigzag(r->c[2].v[e]) * tunit;
         }
     }
     if (e != ne) return rfail(r, "edge batch holds %zu edges but its counts add up to %zu", ne, e);
+    size_t bad = resolve_many(r, r->c[2].v, ne);
+    if (bad < ne) {
+        /* name the edge: find its object and its index there */
+        size_t i = 0, at = 0;
+        while (at + counts[i] <= bad) at += counts[i++];
+        uint64_t obj = first + i;
+        uint64_t off = r->c[1].v[bad];
+        uint64_t t = r->c[2].v[bad];
+        return resolve(r, t, &r->c[2].v[bad],
+                       "edge at offset %" PRIu64 " of object %" PRIu64 " (0x%" PRIx64 ")", off,
+                       obj, r->addr.v[obj]);
+    }
     r->edge_next += n;
     r->seen.edges += ne;
     if (r->cb && r->cb->on_edges &&
@@ -1995,6 +2088,21 @@ static int on_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     }
     uint64_t prev = m->address, s = 0, prev_index = 0;
     size_t kb = 0;
+    /* the pointers to resolve, all at once after the loop (resolve_many):
+     * c[10] the addresses, c[11] what each is (index << 2 | 0 bucket,
+     * 1 key, 2 value; entry index for the last two) */
+    size_t nref = nb + 2 * ns;
+    for (int j = 10; j < 12; j++) {
+        if (r->c[j].cap < nref) {
+            uint64_t *v = nref <= SIZE_MAX / 8 ? realloc(r->c[j].v, nref * sizeof *v) : NULL;
+            if (!v) return oom(r);
+            r->c[j].v = v;
+            r->c[j].cap = nref;
+        }
+        r->c[j].n = 0;
+    }
+    uint64_t *ref_addr = r->c[10].v, *ref_tag = r->c[11].v;
+    size_t nr = 0;
     uint64_t nnew = (uint64_t)1 << m->B;
     /* version 2: bucket addresses and object references in granules,
      * bucket indices as increments */
@@ -2019,8 +2127,8 @@ static int on_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
                          "map %" PRIu64 ": bucket index %" PRIu64 " outside its %s of %" PRIu64
                          " buckets",
                          mi, b->index, arr, limit);
-        if (resolve(r, b->address, &b->object, "map %" PRIu64 " bucket %" PRIu64, mi, b->index))
-            return -1;
+        ref_addr[nr] = b->address;
+        ref_tag[nr++] = (uint64_t)i << 2;
         uint64_t at;
         if (b->overflow == 0 && (!base || __builtin_mul_overflow(b->index, m->bucket_size, &at) ||
                                  __builtin_add_overflow(at, base, &at) || at != b->address))
@@ -2041,10 +2149,9 @@ static int on_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
             uint64_t *outs[2] = {&e->key_object, &e->value_object};
             for (int j = 0; j < 2; j++) {
                 *outs[j] = MF_GS_NONE;
-                if (refs[j] && resolve(r, b->address + (uint64_t)mf_unzigzag(refs[j] - 1) * unit,
-                                       outs[j], "map %" PRIu64 " bucket[%" PRIu64 "] slot %u %s",
-                                       mi, b->index, slot, j ? "value" : "key"))
-                    return -1;
+                if (!refs[j]) continue;
+                ref_addr[nr] = b->address + (uint64_t)mf_unzigzag(refs[j] - 1) * unit;
+                ref_tag[nr++] = s << 2 | (uint64_t)(j + 1);
             }
             /* keys are rendered into keybuf; pointers are fixed up below */
             const uint8_t *src;
@@ -2072,6 +2179,26 @@ static int on_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     }
     if (s != ns)
         return rfail(r, "map %" PRIu64 ": %zu entries for %" PRIu64 " occupied slots", mi, ns, s);
+    size_t bad = resolve_many(r, ref_addr, nr);
+    for (size_t j = 0; j < nr; j++) {
+        uint64_t tag = ref_tag[j], ix = tag >> 2;
+        unsigned kind = (unsigned)(tag & 3);
+        if (j == bad) { /* the error names the pointer */
+            uint64_t dummy;
+            if (kind == 0)
+                return resolve(r, ref_addr[j], &dummy, "map %" PRIu64 " bucket %" PRIu64, mi,
+                               r->bk.v[ix].index);
+            const mf_gs_entry *e = &r->en.v[ix];
+            return resolve(r, ref_addr[j], &dummy, "map %" PRIu64 " bucket[%" PRIu64 "] slot %u %s",
+                           mi, r->bk.v[e->bucket].index, e->slot, kind == 2 ? "value" : "key");
+        }
+        if (kind == 0)
+            r->bk.v[ix].object = ref_addr[j];
+        else if (kind == 1)
+            r->en.v[ix].key_object = ref_addr[j];
+        else
+            r->en.v[ix].value_object = ref_addr[j];
+    }
     for (size_t i = 0; i < ns; i++)
         r->en.v[i].key_text = r->keybuf + (size_t)(uintptr_t)r->en.v[i].key_text;
     r->map_buckets_seen.v[mi] += nb;
@@ -2202,7 +2329,7 @@ void mf_gs_reader_free(mf_gs_reader *r)
     free(r->size.v);
     free(r->type.v);
     free(r->pg_first);
-    for (int i = 0; i < 12; i++) free(r->c[i].v);
+    for (int i = 0; i < 13; i++) free(r->c[i].v);
     free(r->bk.v);
     free(r->en.v);
     free(r->texts.v);
