@@ -361,8 +361,11 @@ static void on_free_count(void *ud, void *obj, size_t size)
 static void test_hooks_see_samples_frees_and_cycles(void)
 {
     int marks = 0;
-    mr_hooks h = {.ud = &marks, .sample_rate = 1, .on_alloc = on_alloc_count,
-                  .on_free = on_free_count, .on_gc = on_gc_count};
+    mr_hooks h = {.ud = &marks,
+                  .sample_rate = 1,
+                  .on_alloc = on_alloc_count,
+                  .on_free = on_free_count,
+                  .on_gc = on_gc_count};
     mr_set_hooks(&h);
     make_garbage(1000);
     CHECK(sampled == 1000);
@@ -415,7 +418,8 @@ static void count_roots(const mr_root *r, void *ud)
     root_seen *s = ud;
     if (r->target != s->target) return;
     if (r->kind == MR_ROOT_GLOBAL && strcmp(r->name, "global_list") == 0) s->global++;
-    if (r->kind == MR_ROOT_STACK && r->function && strstr(r->function, "stack_root_frame")) s->stack++;
+    if (r->kind == MR_ROOT_STACK && r->function && strstr(r->function, "stack_root_frame"))
+        s->stack++;
 }
 
 __attribute__((noinline)) static void stack_root_frame(root_seen *s)

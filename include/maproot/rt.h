@@ -80,12 +80,16 @@ typedef struct mr_type {
 /* Declares `const mr_type var` for struct type `ctype`; the rest are MR_FIELD()s. */
 #define MR_TYPE(var, ctype, ...)                                                                   \
     static const uint32_t var##_ptr_offsets_[] = {__VA_ARGS__};                                    \
-    const mr_type var = {#ctype, sizeof(ctype), var##_ptr_offsets_,                                \
+    const mr_type var = {#ctype,                                                                   \
+                         sizeof(ctype),                                                            \
+                         var##_ptr_offsets_,                                                       \
                          (uint32_t)(sizeof(var##_ptr_offsets_) / sizeof(uint32_t)),                \
-                         MR_KIND_STRUCT, NULL}
+                         MR_KIND_STRUCT,                                                           \
+                         NULL}
 
 /* Declares `const mr_type var` for a struct type without heap pointers. */
-#define MR_TYPE_NOPTR(var, ctype) const mr_type var = {#ctype, sizeof(ctype), NULL, 0, MR_KIND_STRUCT, NULL}
+#define MR_TYPE_NOPTR(var, ctype)                                                                  \
+    const mr_type var = {#ctype, sizeof(ctype), NULL, 0, MR_KIND_STRUCT, NULL}
 
 /* Built-in descriptors for common value layouts. */
 extern const mr_type mr_type_pointer; /* one heap pointer (8 bytes) */
@@ -182,19 +186,19 @@ int mr_set_gc_percent(int percent);
 /* Statistics modelled on Go's runtime.MemStats. Byte counts are of objects
  * (size classes included); "sys" counts what the heap took from the OS. */
 typedef struct mr_memstats {
-    uint64_t heap_alloc;      /* bytes of allocated heap objects (live + not yet swept) */
-    uint64_t heap_sys;        /* bytes of heap memory obtained from the OS */
-    uint64_t heap_inuse;      /* bytes in spans that hold at least one object */
-    uint64_t heap_objects;    /* number of allocated heap objects */
-    uint64_t total_alloc;     /* cumulative bytes allocated */
-    uint64_t mallocs;         /* cumulative count of allocated objects */
-    uint64_t frees;           /* cumulative count of freed objects */
-    uint64_t next_gc;         /* heap_alloc target of the next automatic collection */
-    uint64_t last_gc_ns;      /* end of the last collection, ns since the Unix epoch */
-    uint64_t pause_total_ns;  /* cumulative stop-the-world pause */
-    uint64_t pause_ns[256];   /* recent pauses, circular, most recent at (num_gc+255)%256 */
-    uint32_t num_gc;          /* completed collections */
-    int32_t gc_percent;       /* current GOGC (-1 = off) */
+    uint64_t heap_alloc;     /* bytes of allocated heap objects (live + not yet swept) */
+    uint64_t heap_sys;       /* bytes of heap memory obtained from the OS */
+    uint64_t heap_inuse;     /* bytes in spans that hold at least one object */
+    uint64_t heap_objects;   /* number of allocated heap objects */
+    uint64_t total_alloc;    /* cumulative bytes allocated */
+    uint64_t mallocs;        /* cumulative count of allocated objects */
+    uint64_t frees;          /* cumulative count of freed objects */
+    uint64_t next_gc;        /* heap_alloc target of the next automatic collection */
+    uint64_t last_gc_ns;     /* end of the last collection, ns since the Unix epoch */
+    uint64_t pause_total_ns; /* cumulative stop-the-world pause */
+    uint64_t pause_ns[256];  /* recent pauses, circular, most recent at (num_gc+255)%256 */
+    uint32_t num_gc;         /* completed collections */
+    int32_t gc_percent;      /* current GOGC (-1 = off) */
 } mr_memstats;
 
 void mr_read_memstats(mr_memstats *out);
@@ -267,9 +271,9 @@ const mr_map_type *mr_map_type_of(const mr_map *m);
  * and sees every entry present throughout exactly once.
  */
 typedef struct mr_map_iter {
-    const void *key;   /* the current entry (valid after next returned true) */
+    const void *key; /* the current entry (valid after next returned true) */
     void *value;
-    mr_map *map_;      /* private from here on */
+    mr_map *map_; /* private from here on */
     void *buckets_;
     void *bptr_;
     uintptr_t bucket_;
@@ -280,7 +284,7 @@ typedef struct mr_map_iter {
     uint8_t wrapped_;
     uint32_t state_;
     uintptr_t check_bucket_;
-    void *thread_;     /* the owning thread while registered (not a heap pointer) */
+    void *thread_; /* the owning thread while registered (not a heap pointer) */
 } mr_map_iter;
 
 void mr_map_iter_init(mr_map_iter *it, mr_map *m);
@@ -288,12 +292,30 @@ bool mr_map_iter_next(mr_map_iter *it);
 void mr_map_iter_done(mr_map_iter *it);
 
 /* Convenience forms for the common key kinds. */
-static inline void *mr_map_assign_int(mr_map *m, int64_t k) { return mr_map_assign(m, &k); }
-static inline void *mr_map_lookup_int(mr_map *m, int64_t k) { return mr_map_lookup(m, &k); }
-static inline void mr_map_delete_int(mr_map *m, int64_t k) { mr_map_delete(m, &k); }
-static inline void *mr_map_assign_str(mr_map *m, mr_str k) { return mr_map_assign(m, &k); }
-static inline void *mr_map_lookup_str(mr_map *m, mr_str k) { return mr_map_lookup(m, &k); }
-static inline void mr_map_delete_str(mr_map *m, mr_str k) { mr_map_delete(m, &k); }
+static inline void *mr_map_assign_int(mr_map *m, int64_t k)
+{
+    return mr_map_assign(m, &k);
+}
+static inline void *mr_map_lookup_int(mr_map *m, int64_t k)
+{
+    return mr_map_lookup(m, &k);
+}
+static inline void mr_map_delete_int(mr_map *m, int64_t k)
+{
+    mr_map_delete(m, &k);
+}
+static inline void *mr_map_assign_str(mr_map *m, mr_str k)
+{
+    return mr_map_assign(m, &k);
+}
+static inline void *mr_map_lookup_str(mr_map *m, mr_str k)
+{
+    return mr_map_lookup(m, &k);
+}
+static inline void mr_map_delete_str(mr_map *m, mr_str k)
+{
+    mr_map_delete(m, &k);
+}
 
 /* ---------------------------------------------- hooks (for the collector) --- */
 
@@ -351,15 +373,15 @@ typedef enum mr_root_kind {
 /* One root word and what it points at. Strings belong to the runtime. */
 typedef struct mr_root {
     mr_root_kind kind;
-    void *target;          /* start of the heap object the root points into */
-    const void *slot;      /* address of the root word (stack slot, global, ...) */
-    const char *name;      /* global: its name; pin: its label; register: its name */
-    const char *file;      /* global: where it is declared */
+    void *target;     /* start of the heap object the root points into */
+    const void *slot; /* address of the root word (stack slot, global, ...) */
+    const char *name; /* global: its name; pin: its label; register: its name */
+    const char *file; /* global: where it is declared */
     int line;
-    uint32_t thread;       /* stack/register/iterator: the runtime's thread number */
-    uint32_t frame;        /* stack/iterator: frame index, 0 = innermost */
-    uintptr_t ip;          /* stack/iterator: the frame's instruction pointer */
-    const char *function;  /* stack/iterator: the frame's function, if known */
+    uint32_t thread;      /* stack/register/iterator: the runtime's thread number */
+    uint32_t frame;       /* stack/iterator: frame index, 0 = innermost */
+    uintptr_t ip;         /* stack/iterator: the frame's instruction pointer */
+    const char *function; /* stack/iterator: the frame's function, if known */
 } mr_root;
 
 /* Calls fn for every root word that points into a heap object. With
@@ -396,13 +418,13 @@ typedef struct mr_map_info {
     const mr_map_type *type;
     uint64_t count;
     uint8_t flags;
-    uint8_t B;            /* log2 of the number of buckets */
-    uint16_t noverflow;   /* approximate number of overflow buckets (Go's rule) */
-    uint32_t hash0;       /* the seed */
-    void *buckets;        /* array object of 2^B buckets */
-    void *oldbuckets;     /* during growth: the previous array, else NULL */
-    uint64_t nevacuate;   /* old buckets below this index are evacuated */
-    size_t bucket_size;   /* bytes of one bucket */
+    uint8_t B;                   /* log2 of the number of buckets */
+    uint16_t noverflow;          /* approximate number of overflow buckets (Go's rule) */
+    uint32_t hash0;              /* the seed */
+    void *buckets;               /* array object of 2^B buckets */
+    void *oldbuckets;            /* during growth: the previous array, else NULL */
+    uint64_t nevacuate;          /* old buckets below this index are evacuated */
+    size_t bucket_size;          /* bytes of one bucket */
     size_t key_size, value_size; /* as stored in the slot (8 when indirect) */
     bool key_indirect, value_indirect;
 } mr_map_info;
@@ -411,20 +433,21 @@ void mr_map_get_info(const mr_map *m, mr_map_info *out);
 
 /* One occupied slot of a map, as the walk finds it. */
 typedef struct mr_map_slot {
-    bool old;             /* in oldbuckets (not yet evacuated) */
-    uint64_t bucket;      /* index in its bucket array */
-    uint32_t overflow;    /* 0 = the bucket itself, k = k-th overflow bucket */
-    uint8_t slot;         /* 0..7 */
+    bool old;          /* in oldbuckets (not yet evacuated) */
+    uint64_t bucket;   /* index in its bucket array */
+    uint32_t overflow; /* 0 = the bucket itself, k = k-th overflow bucket */
+    uint8_t slot;      /* 0..7 */
     uint8_t tophash;
-    void *bucket_obj;     /* the bucket object (heap) holding the slot */
-    const void *key;      /* the key bytes (after following an indirect key) */
-    void *value;          /* the value bytes (after following an indirect value) */
+    void *bucket_obj; /* the bucket object (heap) holding the slot */
+    const void *key;  /* the key bytes (after following an indirect key) */
+    void *value;      /* the value bytes (after following an indirect value) */
 } mr_map_slot;
 
 /* Calls on_bucket for every bucket object (main and overflow, new and old) and
  * on_slot for every occupied slot. Either may be NULL. */
 void mr_map_walk(const mr_map *m,
-                 void (*on_bucket)(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud),
+                 void (*on_bucket)(void *bucket, bool old, uint64_t index, uint32_t overflow,
+                                   void *ud),
                  void (*on_slot)(const mr_map_slot *s, void *ud), void *ud);
 
 /* Renders a key for people: strings quoted and escaped, cut at 64 bytes;

@@ -383,7 +383,8 @@ int mrc_prof_snapshot_take(mrc_prof *p, bool wait, mrc_prof_snapshot *out)
         *r = (mrc_prof_record){b->size,  b->allocs,          b->allocs * b->size,
                                b->frees, b->frees * b->size, (uint32_t)out->n_frames,
                                s->n};
-        if (s->n) memcpy(out->frames + out->n_frames, p->frames + s->start, s->n * sizeof *out->frames);
+        if (s->n)
+            memcpy(out->frames + out->n_frames, p->frames + s->start, s->n * sizeof *out->frames);
         out->n_frames += s->n;
     }
     pthread_mutex_unlock(&p->lock);

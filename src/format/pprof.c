@@ -51,7 +51,8 @@ static int next_field(ctx *c, const uint8_t **pp, const uint8_t *end, field *f)
     const uint8_t *p = *pp;
     uint64_t key;
     f->at = p;
-    if (!(p = mf_get_varint(p, end, &key))) return fail(c, f->at, "truncated or overlong field key");
+    if (!(p = mf_get_varint(p, end, &key)))
+        return fail(c, f->at, "truncated or overlong field key");
     if ((key >> 3) == 0 || (key >> 3) > 0x1fffffff)
         return fail(c, f->at, "invalid field number %llu", (unsigned long long)(key >> 3));
     f->num = (uint32_t)(key >> 3);
@@ -643,7 +644,8 @@ static int parse(ctx *c, const uint8_t *data, size_t n)
                 while (q < qe) {
                     uint64_t v;
                     const uint8_t *at = q;
-                    if (!(q = mf_get_varint(q, qe, &v))) return fail(c, at, "truncated comment index");
+                    if (!(q = mf_get_varint(q, qe, &v)))
+                        return fail(c, at, "truncated comment index");
                     if (check_str(c, at, (int64_t)v, "comment")) return -1;
                     P->comments[P->n_comments++] = (int64_t)v;
                 }

@@ -66,7 +66,8 @@ static void read_gogc_env(void)
     char *end;
     long v = strtol(e, &end, 10);
     if (*end || v < 0 || v > 1000000) {
-        fprintf(stderr, "maproot runtime: ignoring MR_GOGC=%s (expected a percentage or \"off\")\n", e);
+        fprintf(stderr, "maproot runtime: ignoring MR_GOGC=%s (expected a percentage or \"off\")\n",
+                e);
         return;
     }
     atomic_store(&gc_percent, (int)v);
@@ -246,7 +247,8 @@ void mr_set_hooks(const mr_hooks *h)
     if (h) {
         hooks = *h;
         mr__hooks_active = &hooks;
-        for (mr_thread *t = mr__threads; t; t = t->next) t->sample_left = mr__next_sample_gap(h->sample_rate);
+        for (mr_thread *t = mr__threads; t; t = t->next)
+            t->sample_left = mr__next_sample_gap(h->sample_rate);
     } else {
         mr__hooks_active = NULL;
         memset(&hooks, 0, sizeof hooks);

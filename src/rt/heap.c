@@ -21,8 +21,8 @@
 #define ARENA_BYTES ((size_t)64 << 30) /* reserved address space */
 
 mr_size_class mr__classes[MR_NUM_CLASSES];
-static int nclasses; /* classes in use, 1..nclasses-1 */
-static uint8_t class_by_8[1024 / 8 + 1];            /* sizes <= 1024 */
+static int nclasses;                                 /* classes in use, 1..nclasses-1 */
+static uint8_t class_by_8[1024 / 8 + 1];             /* sizes <= 1024 */
 static uint8_t class_by_128[MR_MAX_SMALL / 128 + 1]; /* sizes <= 32 KiB */
 
 uintptr_t mr__arena_lo, mr__arena_hi;
@@ -36,8 +36,8 @@ static size_t cap_spans;
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
 static mr_span *partial[MR_NUM_CLASSES * 2]; /* spans with free slots, not cached;
                                                 by class * 2 + noscan */
-static mr_span *free_runs;               /* free page runs (in_use == 0, npages > 0) */
-static mr_span *spare_structs;           /* span records with no pages */
+static mr_span *free_runs;                   /* free page runs (in_use == 0, npages > 0) */
+static mr_span *spare_structs;               /* span records with no pages */
 
 /* Bytes handed to thread caches or large objects since the last collection,
  * plus the live bytes of that collection: the pacer's view of the heap. */
@@ -99,7 +99,8 @@ void mr__heap_init(void)
     init_classes();
     void *a = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (a == MAP_FAILED) mr__throw("cannot reserve %zu bytes for the heap: %s", ARENA_BYTES, strerror(errno));
+    if (a == MAP_FAILED)
+        mr__throw("cannot reserve %zu bytes for the heap: %s", ARENA_BYTES, strerror(errno));
     /* Align the arena to a page so that page numbers are a shift away. */
     mr__arena_lo = ((uintptr_t)a + MR_PAGE_SIZE - 1) & ~(uintptr_t)(MR_PAGE_SIZE - 1);
     mr__arena_hi = (uintptr_t)a + ARENA_BYTES - MR_PAGE_SIZE;
@@ -151,8 +152,10 @@ static void set_pagemap(mr_span *s, mr_span *value)
 
 static void list_remove(mr_span **head, mr_span *s)
 {
-    if (s->prev) s->prev->next = s->next;
-    else *head = s->next;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        *head = s->next;
     if (s->next) s->next->prev = s->prev;
     s->next = s->prev = NULL;
 }
@@ -488,7 +491,8 @@ void mr__tcache_release(mr_tcache *tc)
         /* Count what the thread allocated from it, so the span is on the
          * partial list with an accurate nalloc until the next sweep. */
         uint32_t n = 0;
-        for (uint32_t w = 0; w < s->nwords; w++) n += (uint32_t)__builtin_popcountll(s->allocbits[w]);
+        for (uint32_t w = 0; w < s->nwords; w++)
+            n += (uint32_t)__builtin_popcountll(s->allocbits[w]);
         s->nalloc = n;
         if (n < s->nelems) list_push(&partial[c], s);
     }
@@ -570,7 +574,8 @@ void mr__sweep(void (*free_hook)(void *ud, void *obj, size_t size), void *ud, ui
         s->cached = 0;
         s->next = s->prev = NULL;
         if (dead) s->needzero = 1;
-        if (live == 0) free_pages(s);
+        if (live == 0)
+            free_pages(s);
         else if (s->sizeclass && live < s->nelems)
             list_push(&partial[s->sizeclass * 2 + s->noscan], s);
     }

@@ -46,13 +46,13 @@ typedef struct mr_span {
     uint8_t *markbytes; /* while marking: one byte per slot (see mark.c) */
     uint64_t *markbits;
     uint64_t *allocbits;
-    uint32_t divmul;    /* (offset * divmul) >> 32 == offset / elemsize */
-    uint32_t elemsize;  /* bytes per slot (large: 0, see mr__slot_bytes) */
+    uint32_t divmul;   /* (offset * divmul) >> 32 == offset / elemsize */
+    uint32_t elemsize; /* bytes per slot (large: 0, see mr__slot_bytes) */
     uint32_t nelems;
-    uint8_t sizeclass;  /* 0 = large */
-    uint8_t in_use;     /* holds objects (else: free pages) */
-    uint8_t noscan;     /* its objects hold no pointers */
-    uint8_t needzero;   /* slots may hold old bytes: zero on allocation */
+    uint8_t sizeclass; /* 0 = large */
+    uint8_t in_use;    /* holds objects (else: free pages) */
+    uint8_t noscan;    /* its objects hold no pointers */
+    uint8_t needzero;  /* slots may hold old bytes: zero on allocation */
     /* The rest. */
     uint64_t *samplebits;
     size_t npages;
@@ -60,7 +60,7 @@ typedef struct mr_span {
     uint32_t nalloc;    /* allocated slots, as of the last sweep or refill */
     uint8_t cached;     /* in some thread's cache */
     uint8_t has_samples;
-    uint32_t nwords;    /* words per bitmap */
+    uint32_t nwords;             /* words per bitmap */
     struct mr_span *next, *prev; /* partial list of its class, or free list */
     uint32_t index;              /* position in the all-spans array */
 } mr_span;

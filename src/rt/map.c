@@ -233,7 +233,7 @@ static pthread_mutex_t layouts_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     const mr_map_type *type;
     map_layout *layout;
-} *layouts;
+} * layouts;
 static size_t layouts_cap, layouts_len;
 
 static size_t layout_index(const mr_map_type *t, size_t cap)

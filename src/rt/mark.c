@@ -56,12 +56,12 @@ static int nworkers = 1;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;  /* work arrived, or phase over */
 static pthread_cond_t phase_cond = PTHREAD_COND_INITIALIZER; /* phase started, or helpers done */
-static chunk *pool;          /* shared grey objects */
+static chunk *pool;                                          /* shared grey objects */
 static size_t pool_chunks;
-static int waiting;          /* workers waiting for work */
+static int waiting; /* workers waiting for work */
 static bool phase_done;
-static uint64_t phase;       /* incremented per mark phase; wakes helpers */
-static int helpers_busy;     /* helpers still inside the current phase */
+static uint64_t phase;   /* incremented per mark phase; wakes helpers */
+static int helpers_busy; /* helpers still inside the current phase */
 
 /* ----------------------------------------------------------- the stacks -- */
 
@@ -246,8 +246,10 @@ void mr__mark_init(void)
     if (e && *e) {
         char *end;
         long v = strtol(e, &end, 10);
-        if (*end || v < 1) fprintf(stderr, "maproot runtime: ignoring MR_GC_THREADS=%s\n", e);
-        else n = v;
+        if (*end || v < 1)
+            fprintf(stderr, "maproot runtime: ignoring MR_GC_THREADS=%s\n", e);
+        else
+            n = v;
     }
     if (n < 1) n = 1;
     if (n > MAX_WORKERS) n = MAX_WORKERS;

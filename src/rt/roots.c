@@ -150,7 +150,8 @@ void mr__iter_unregister(mr_map_iter *it)
 {
     mr_thread *t = it->thread_;
     if (!t) return;
-    if (t != mr__self) mr__throw("mr_map_iter_done: iterator used by a thread other than its owner");
+    if (t != mr__self)
+        mr__throw("mr_map_iter_done: iterator used by a thread other than its owner");
     for (size_t i = t->niters; i-- > 0;) {
         if (t->iters[i] == it) {
             memmove(&t->iters[i], &t->iters[i + 1], (t->niters - i - 1) * sizeof *t->iters);
@@ -288,8 +289,10 @@ static size_t frame_of(const frame *f, size_t n, uintptr_t a)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (f[i].sp <= a) k = i;
-        else break;
+        if (f[i].sp <= a)
+            k = i;
+        else
+            break;
     }
     return k;
 }
@@ -303,7 +306,8 @@ static size_t first_user_frame(const frame *f, size_t n)
         const char *s = f[i].name;
         if (strncmp(s, "mr__", 4) == 0 || strncmp(s, "mr_gc", 5) == 0 ||
             strcmp(s, "mr_stop_the_world") == 0 || strcmp(s, "mr_blocking_enter") == 0 ||
-            strcmp(s, "mr_read_memstats") == 0 || strcmp(s, "mr_walk_roots") == 0 || strcmp(s, "mr_safepoint") == 0 ||
+            strcmp(s, "mr_read_memstats") == 0 || strcmp(s, "mr_walk_roots") == 0 ||
+            strcmp(s, "mr_safepoint") == 0 ||
             strncmp(s, "mrc_", 4) == 0 /* the collector's API frames (snapshots) */)
             k = i + 1;
     }
@@ -315,8 +319,8 @@ static bool heap_target(uintptr_t w, void **start)
     return mr_object_type((const void *)w, start) != NULL;
 }
 
-NO_ASAN __attribute__((noinline)) void mr_walk_roots(bool attribute_frames,
-                                                     void (*fn)(const mr_root *r, void *ud), void *ud)
+NO_ASAN __attribute__((noinline)) void
+mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), void *ud)
 {
     if (mr__self && !mr__self->has_entry_ctx) SAVE_CONTEXT(mr__self); /* misuse: not stopped */
     mr_root r;
@@ -324,14 +328,22 @@ NO_ASAN __attribute__((noinline)) void mr_walk_roots(bool attribute_frames,
     for (size_t i = 0; i < nglobals; i++) {
         uintptr_t p = (uintptr_t)*globals[i].addr;
         if (!p || !heap_target(p, &target)) continue;
-        r = (mr_root){.kind = MR_ROOT_GLOBAL, .target = target, .slot = globals[i].addr,
-                      .name = globals[i].name, .file = globals[i].file, .line = globals[i].line};
+        r = (mr_root){.kind = MR_ROOT_GLOBAL,
+                      .target = target,
+                      .slot = globals[i].addr,
+                      .name = globals[i].name,
+                      .file = globals[i].file,
+                      .line = globals[i].line};
         fn(&r, ud);
     }
     for (uint32_t i = 0; i < npins; i++) {
-        if (!pins[i].used || !pins[i].obj || !heap_target((uintptr_t)pins[i].obj, &target)) continue;
-        r = (mr_root){.kind = MR_ROOT_PIN, .target = target, .slot = &pins[i].obj,
-                      .name = pins[i].why ? pins[i].why : "pin", .line = (int)(i + 1)};
+        if (!pins[i].used || !pins[i].obj || !heap_target((uintptr_t)pins[i].obj, &target))
+            continue;
+        r = (mr_root){.kind = MR_ROOT_PIN,
+                      .target = target,
+                      .slot = &pins[i].obj,
+                      .name = pins[i].why ? pins[i].why : "pin",
+                      .line = (int)(i + 1)};
         fn(&r, ud);
     }
     for (mr_thread *t = mr__threads; t; t = t->next) {
@@ -359,8 +371,11 @@ NO_ASAN __attribute__((noinline)) void mr_walk_roots(bool attribute_frames,
         for (size_t i = 0; i < NCONTEXT_WORDS; i++) {
             const uintptr_t *cw = context_word(ctx, i);
             if (!*cw || !heap_target(*cw, &target)) continue;
-            r = (mr_root){.kind = MR_ROOT_REGISTER, .target = target, .slot = cw,
-                          .name = context_word_name(i), .thread = t->id};
+            r = (mr_root){.kind = MR_ROOT_REGISTER,
+                          .target = target,
+                          .slot = cw,
+                          .name = context_word_name(i),
+                          .thread = t->id};
             fn(&r, ud);
         }
         for (size_t i = 0; i < t->niters; i++) {
@@ -369,8 +384,11 @@ NO_ASAN __attribute__((noinline)) void mr_walk_roots(bool attribute_frames,
             const uintptr_t *iw = (const uintptr_t *)it;
             for (size_t k = 0; k < iter_words(); k++) {
                 if (!iw[k] || !heap_target(iw[k], &target)) continue;
-                r = (mr_root){.kind = MR_ROOT_ITERATOR, .target = target, .slot = &iw[k],
-                              .name = "map iterator", .thread = t->id};
+                r = (mr_root){.kind = MR_ROOT_ITERATOR,
+                              .target = target,
+                              .slot = &iw[k],
+                              .name = "map iterator",
+                              .thread = t->id};
                 if (nf && (uintptr_t)it >= t->stack_lo && (uintptr_t)it < t->stack_hi) {
                     size_t f = frame_of(frames, nf, (uintptr_t)it);
                     if (f < skip) f = skip;

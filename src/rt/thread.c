@@ -101,7 +101,8 @@ void mr_thread_attach(void)
     mr_thread *t = calloc(1, sizeof *t);
     if (!t) mr__throw("out of memory (thread record)");
     find_stack(t);
-    if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng) t->rng = (uintptr_t)t ^ 0x9E3779B97F4A7C15ULL;
+    if (getrandom(&t->rng, sizeof t->rng, 0) != sizeof t->rng)
+        t->rng = (uintptr_t)t ^ 0x9E3779B97F4A7C15ULL;
     t->rng |= 1;
     t->state = MR_THREAD_RUNNING;
     pthread_mutex_lock(&sched_lock);

@@ -23,11 +23,11 @@
 enum { MR_THREAD_RUNNING, MR_THREAD_PARKED, MR_THREAD_BLOCKING };
 
 typedef struct mr_thread {
-    uint32_t id;        /* 1 = the first thread attached */
-    int state;          /* guarded by sched_lock */
+    uint32_t id; /* 1 = the first thread attached */
+    int state;   /* guarded by sched_lock */
     uintptr_t stack_lo, stack_hi;
-    uintptr_t sp;       /* saved when not RUNNING */
-    unw_context_t ctx;  /* saved when not RUNNING */
+    uintptr_t sp;      /* saved when not RUNNING */
+    unw_context_t ctx; /* saved when not RUNNING */
     /* While this thread collects or holds the world stopped: the context of
      * the code that called into the runtime. Its frames are the thread's
      * stack roots; the runtime's own frames below them are not (they hold
@@ -35,7 +35,7 @@ typedef struct mr_thread {
     bool has_entry_ctx;
     uintptr_t entry_sp;
     unw_context_t entry_ctx;
-    bool exiting;       /* after mr_exiting(): its stack is no root any more */
+    bool exiting; /* after mr_exiting(): its stack is no root any more */
     mr_tcache tc;
     /* Cumulative counters, written by the owner only (relaxed atomics so
      * that mr_read_memstats may read them from another thread). */
