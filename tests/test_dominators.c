@@ -85,8 +85,9 @@ static mp_graph *random_graph(size_t n, size_t m, size_t nroots)
 {
     mp_graph_builder *b = mp_gb_new("rand", "test");
     for (size_t i = 0; i < n; i++) mp_gb_object(b, 0x10000 + 64 * i, 8 + rnd(56), MP_NONE, MP_NONE);
-    for (size_t e = 0; e < m; e++) mp_gb_edge_addr(b, 0x10000 + 64 * (uint64_t)rnd((uint32_t)n),
-                                                   0x10000 + 64 * (uint64_t)rnd((uint32_t)n));
+    for (size_t e = 0; e < m; e++)
+        mp_gb_edge_addr(b, 0x10000 + 64 * (uint64_t)rnd((uint32_t)n),
+                        0x10000 + 64 * (uint64_t)rnd((uint32_t)n));
     for (size_t r = 0; r < nroots; r++) {
         mp_root rt = {.kind = (uint8_t)rnd(MP_ROOT_NKINDS), .target = rnd((uint32_t)n)};
         mp_gb_root(b, &rt, 0);
@@ -161,7 +162,7 @@ static void test_roots_reaching_a_shared_object_are_all_listed(void)
     CHECK_EQ_U64(d.idom[D], C);
     CHECK_EQ_U64(d.retained[C], 70);
     CHECK_EQ_U64(d.root_of[B], 1);
-    CHECK_EQ_U64(d.root_of[A], MP_NONE); /* a global and a stack slot */
+    CHECK_EQ_U64(d.root_of[A], MP_NONE);           /* a global and a stack slot */
     CHECK_EQ_U64(d.retained[g->nobjects + 1], 20); /* root g2 owns B only */
     uint32_t *mark = calloc(g->nobjects, sizeof *mark);
     uint32_t roots[8];

@@ -47,10 +47,16 @@ static built_map add_map(heap *h, uint32_t B, uint32_t n, uint64_t blob_size, bo
     uint64_t nb = 1ull << B;
     bm.array = obj(h, nb * 208, h->t_bucket);
     mp_gb_edge(h->b, bm.header, bm.array);
-    mp_map m = {.header = bm.header, .type_name = mp_gb_intern(h->b, "map[string]*Session"),
-                .key_kind = ptr_keys ? MP_KEY_PTR : MP_KEY_STRING, .key_type = MP_NONE,
-                .value_type = h->t_val, .count = n, .B = B, .buckets = bm.array,
-                .oldbuckets = MP_NONE, .bucket_size = 208};
+    mp_map m = {.header = bm.header,
+                .type_name = mp_gb_intern(h->b, "map[string]*Session"),
+                .key_kind = ptr_keys ? MP_KEY_PTR : MP_KEY_STRING,
+                .key_type = MP_NONE,
+                .value_type = h->t_val,
+                .count = n,
+                .B = B,
+                .buckets = bm.array,
+                .oldbuckets = MP_NONE,
+                .bucket_size = 208};
     bm.map = mp_gb_map(h->b, &m);
     for (uint64_t i = 0; i < nb; i++)
         mp_gb_bucket(h->b, &(mp_bucket){.map = bm.map, .obj = bm.array, .index = i}, 0);
@@ -61,8 +67,8 @@ static built_map add_map(heap *h, uint32_t B, uint32_t n, uint64_t blob_size, bo
             if (bm.ovf == MP_NONE) {
                 bm.ovf = obj(h, 208, h->t_bucket);
                 mp_gb_edge(h->b, bm.array, bm.ovf);
-                mp_gb_bucket(h->b, &(mp_bucket){.map = bm.map, .obj = bm.ovf, .index = 0,
-                                                .overflow = 1}, 0);
+                mp_gb_bucket(
+                    h->b, &(mp_bucket){.map = bm.map, .obj = bm.ovf, .index = 0, .overflow = 1}, 0);
             }
             holder = bm.ovf, ovf = 1, bucket = 0, slot = i - 8 * nb;
         }
@@ -77,9 +83,13 @@ static built_map add_map(heap *h, uint32_t B, uint32_t n, uint64_t blob_size, bo
         }
         char key[32];
         snprintf(key, sizeof key, "\"user-%u\"", i);
-        mp_gb_entry(h->b, &(mp_entry){.map = bm.map, .bucket_obj = holder, .bucket = bucket,
-                                      .overflow = ovf, .slot = (uint8_t)slot,
-                                      .key = mp_gb_string(h->b, key, strlen(key)), .key_obj = k,
+        mp_gb_entry(h->b, &(mp_entry){.map = bm.map,
+                                      .bucket_obj = holder,
+                                      .bucket = bucket,
+                                      .overflow = ovf,
+                                      .slot = (uint8_t)slot,
+                                      .key = mp_gb_string(h->b, key, strlen(key)),
+                                      .key_obj = k,
                                       .value_obj = v});
         if (i < 64) bm.vals[i] = v, bm.keys[i] = k;
     }
@@ -89,10 +99,14 @@ static built_map add_map(heap *h, uint32_t B, uint32_t n, uint64_t blob_size, bo
 static void root(heap *h, mp_root_kind kind, const char *name, uint32_t target, uint32_t thread,
                  uint32_t frame)
 {
-    mp_root r = {.kind = (uint8_t)kind, .name = mp_gb_intern(h->b, name),
+    mp_root r = {.kind = (uint8_t)kind,
+                 .name = mp_gb_intern(h->b, name),
                  .function = mp_gb_intern(h->b, kind == MP_ROOT_GLOBAL ? "" : name),
-                 .file = mp_gb_intern(h->b, "svc.c"), .line = 31, .thread = thread,
-                 .frame = frame, .target = target};
+                 .file = mp_gb_intern(h->b, "svc.c"),
+                 .line = 31,
+                 .thread = thread,
+                 .frame = frame,
+                 .target = target};
     mp_gb_root(h->b, &r, 0);
 }
 
@@ -167,9 +181,10 @@ static void test_global_cache_is_the_top_suspect_with_its_chain(void)
     char buf[1024];
     chain_text(&a, s, n, buf, sizeof buf);
     char want[256];
-    snprintf(want, sizeof want,
-             "session_cache -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 -> slot 1",
-             (unsigned long long)a.g->addr[bm.header]);
+    snprintf(
+        want, sizeof want,
+        "session_cache -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 -> slot 1",
+        (unsigned long long)a.g->addr[bm.header]);
     CHECK_STR_EQ(buf, want);
     n = mp_chain_entry(a.g, &a.p, (uint32_t)(a.g->maps[0].first_entry + 6), s, 16);
     chain_text(&a, s, n, buf, sizeof buf);
@@ -258,8 +273,15 @@ static void test_old_buckets_of_an_unfinished_growth(void)
     uint32_t nw = obj(&h, 4 * 208, h.t_bucket), old = obj(&h, 2 * 208, h.t_bucket);
     mp_gb_edge(h.b, hdr, nw);
     mp_gb_edge(h.b, hdr, old);
-    mp_map m = {.header = hdr, .key_type = MP_NONE, .value_type = MP_NONE, .B = 2, .count = 0,
-                .buckets = nw, .oldbuckets = old, .nevacuate = 1, .noldbuckets = 2};
+    mp_map m = {.header = hdr,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .B = 2,
+                .count = 0,
+                .buckets = nw,
+                .oldbuckets = old,
+                .nevacuate = 1,
+                .noldbuckets = 2};
     uint32_t mi = mp_gb_map(h.b, &m);
     for (int i = 0; i < 4; i++)
         mp_gb_bucket(h.b, &(mp_bucket){.map = mi, .obj = nw, .index = (uint64_t)i}, 0);
@@ -327,8 +349,8 @@ static void test_allocation_sites_skip_allocator_frames(void)
     heap h;
     heap_init(&h);
     mp_gframe fr[3] = {mp_gb_frame(h.b, "mr_alloc_blob", "heap.c", 10),
-                      mp_gb_frame(h.b, "new_session", "sessiond.c", 58),
-                      mp_gb_frame(h.b, "main", "sessiond.c", 90)};
+                       mp_gb_frame(h.b, "new_session", "sessiond.c", 58),
+                       mp_gb_frame(h.b, "main", "sessiond.c", 90)};
     uint32_t st = mp_gb_stack(h.b, fr, 3);
     built_map bm = add_map(&h, 2, 8, 100000, false, 0);
     for (int i = 0; i < 8; i++) mp_gb_object_stack(h.b, bm.vals[i] + 1, st); /* the blobs */

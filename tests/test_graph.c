@@ -22,8 +22,8 @@ static void test_unsorted_objects_are_renumbered_by_address(void)
     uint32_t bb = mp_gb_object(b, 0x2000, 64, t, MP_NONE);
     mp_gb_edge(b, c, a);
     mp_gb_edge(b, a, bb);
-    mp_gb_edge_addr(b, 0x2008, 0x3010);  /* interior pointers on both sides */
-    mp_gb_edge_addr(b, 0x2000, 0x9000);  /* out of the heap: dropped */
+    mp_gb_edge_addr(b, 0x2008, 0x3010); /* interior pointers on both sides */
+    mp_gb_edge_addr(b, 0x2000, 0x9000); /* out of the heap: dropped */
     mp_root r = root_of_kind(b, MP_ROOT_GLOBAL, "g");
     mp_gb_root(b, &r, 0x3004);
     mp_graph *g;
@@ -123,8 +123,13 @@ static void test_map_records_are_grouped_and_tables_measured(void)
     uint32_t h2 = mp_gb_object(b, 0x4000, 48, hdr_t, MP_NONE);
     uint32_t arr2 = mp_gb_object(b, 0x5000, 208, MP_NONE, MP_NONE);
     uint32_t v = mp_gb_object(b, 0x6000, 100, MP_NONE, MP_NONE);
-    mp_map m = {.header = h1, .B = 2, .count = 2, .buckets = arr1, .oldbuckets = MP_NONE,
-                .key_type = MP_NONE, .value_type = MP_NONE,
+    mp_map m = {.header = h1,
+                .B = 2,
+                .count = 2,
+                .buckets = arr1,
+                .oldbuckets = MP_NONE,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
                 .type_name = mp_gb_intern(b, "map[int]*V")};
     uint32_t m1 = mp_gb_map(b, &m);
     m.header = h2;
@@ -133,15 +138,26 @@ static void test_map_records_are_grouped_and_tables_measured(void)
     m.buckets = arr2;
     uint32_t m2 = mp_gb_map(b, &m);
     /* interleaved records of both maps */
-    for (uint64_t i = 0; i < 4; i++) mp_gb_bucket(b, &(mp_bucket){.map = m1, .obj = arr1, .index = i}, 0);
+    for (uint64_t i = 0; i < 4; i++)
+        mp_gb_bucket(b, &(mp_bucket){.map = m1, .obj = arr1, .index = i}, 0);
     mp_gb_bucket(b, &(mp_bucket){.map = m2, .obj = MP_NONE, .index = 0}, 0x5000);
     mp_gb_bucket(b, &(mp_bucket){.map = m1, .obj = ov1, .index = 3, .overflow = 1}, 0);
-    mp_gb_entry(b, &(mp_entry){.map = m2, .bucket_obj = arr2, .key = mp_gb_string(b, "7", 1),
-                               .key_obj = MP_NONE, .value_obj = v});
-    mp_gb_entry(b, &(mp_entry){.map = m1, .bucket_obj = ov1, .bucket = 3, .overflow = 1,
-                               .slot = 2, .key_obj = MP_NONE, .value_obj = MP_NONE});
-    mp_gb_entry(b, &(mp_entry){.map = m1, .bucket_obj = arr1, .bucket = 1, .key_obj = MP_NONE,
+    mp_gb_entry(b, &(mp_entry){.map = m2,
+                               .bucket_obj = arr2,
+                               .key = mp_gb_string(b, "7", 1),
+                               .key_obj = MP_NONE,
+                               .value_obj = v});
+    mp_gb_entry(b, &(mp_entry){.map = m1,
+                               .bucket_obj = ov1,
+                               .bucket = 3,
+                               .overflow = 1,
+                               .slot = 2,
+                               .key_obj = MP_NONE,
                                .value_obj = MP_NONE});
+    mp_gb_entry(
+        b,
+        &(mp_entry){
+            .map = m1, .bucket_obj = arr1, .bucket = 1, .key_obj = MP_NONE, .value_obj = MP_NONE});
     mp_graph *g;
     mf_error err;
     CHECK(mp_gb_finish(b, &g, &err) == 0);
@@ -191,8 +207,8 @@ static void test_bad_references_are_refused(void)
     CHECK(strstr(err.msg, "edge 0") != NULL);
     b = mp_gb_new("x", "test");
     mp_gb_object(b, 0x1000, 32, MP_NONE, MP_NONE);
-    mp_gb_entry(b, &(mp_entry){.map = 3, .bucket_obj = MP_NONE, .key_obj = MP_NONE,
-                               .value_obj = MP_NONE});
+    mp_gb_entry(
+        b, &(mp_entry){.map = 3, .bucket_obj = MP_NONE, .key_obj = MP_NONE, .value_obj = MP_NONE});
     CHECK(mp_gb_finish(b, &g, &err) == -1);
     CHECK(strstr(err.msg, "entry 0 names map 3") != NULL);
     b = mp_gb_new("x", "test");
@@ -213,7 +229,8 @@ static void test_strings_are_interned_and_keys_kept(void)
     CHECK_EQ_U64(mp_gb_intern(b, "worker_loop"), a);
     CHECK_EQ_U64(mp_gb_intern(b, ""), 0);
     mp_sid k = mp_gb_string(b, "ab\0cd", 5); /* a NUL ends it */
-    mp_gframe fr[2] = {mp_gb_frame(b, "mr_new", "heap.c", 10), mp_gb_frame(b, "new_session", "s.c", 58)};
+    mp_gframe fr[2] = {mp_gb_frame(b, "mr_new", "heap.c", 10),
+                       mp_gb_frame(b, "new_session", "s.c", 58)};
     uint32_t st = mp_gb_stack(b, fr, 2);
     mp_gb_object(b, 0x1000, 8, MP_NONE, MP_NONE);
     mp_gb_object_stack(b, 0, st);

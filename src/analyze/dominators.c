@@ -14,15 +14,10 @@ typedef struct ctx {
     const mp_graph *g;
     size_t n, nroots;
     uint32_t S;
-    uint64_t *rt;          /* (target << 32 | root) sorted: roots by target */
+    uint64_t *rt; /* (target << 32 | root) sorted: roots by target */
     size_t nrt;
-    uint8_t *is_target;    /* bitmap over objects: some root points here */
+    uint8_t *is_target; /* bitmap over objects: some root points here */
 } ctx;
-
-typedef struct frame {
-    uint32_t node;
-    uint64_t cur; /* next successor position */
-} frame;
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -56,8 +51,10 @@ static size_t rt_first(const ctx *c, uint32_t v)
     size_t lo = 0, hi = c->nrt;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if ((c->rt[mid] >> 32) < v) lo = mid + 1;
-        else hi = mid;
+        if ((c->rt[mid] >> 32) < v)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -115,17 +112,14 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     uint32_t *ancestor = xcalloc(N + 1, sizeof *ancestor);
     uint32_t *best = xcalloc(N + 1, sizeof *best);
     uint32_t *idom = xcalloc(N + 1, sizeof *idom);
-    uint32_t *samedom = xcalloc(N + 1, sizeof *samedom);
     uint32_t *bhead = xcalloc(N + 1, sizeof *bhead);
     uint32_t *bnext = xcalloc(N + 1, sizeof *bnext);
     uint32_t *stack32 = xcalloc(N + 1, sizeof *stack32);
     c.rt = xcalloc(c.nroots, sizeof *c.rt);
     c.is_target = xcalloc(c.n / 8 + 1, 1);
-    size_t fcap = 1024, fsp = 0;
-    frame *fs = malloc(fcap * sizeof *fs);
     int rc = -1;
-    if (!dfn || !vertex || !parent || !semi || !ancestor || !best || !idom || !samedom ||
-        !bhead || !bnext || !stack32 || !c.rt || !c.is_target || !fs)
+    if (!dfn || !vertex || !parent || !semi || !ancestor || !best || !idom || !bhead || !bnext ||
+        !stack32 || !c.rt || !c.is_target)
         goto oom;
 
     for (size_t r = 0; r < c.nroots; r++) {
@@ -136,29 +130,26 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     }
     if (c.nrt > 1) qsort(c.rt, c.nrt, sizeof *c.rt, cmp_u64);
 
-    /* 1. depth-first numbering from S, explicit stack */
+    /* 1. depth-first numbering from S. The stack of a depth-first search
+     * is the tree path from the current vertex up to S, which parent[]
+     * already holds: so no stack is kept (on a long chain it would cost 16
+     * bytes a level). Each vertex's next successor position is kept in
+     * semi[] (calloc'ed zero), which is free until step 2; a vertex with
+     * 2^32-1 successors tried counts as done (no heap has that many). */
     uint32_t count = 0;
     dfn[c.S] = ++count;
     vertex[count] = c.S;
-    fs[fsp++] = (frame){c.S, 0};
-    while (fsp > 0) {
-        frame *f = &fs[fsp - 1];
+    for (uint32_t cur = count; cur;) {
         uint32_t w;
-        if (!succ(&c, f->node, f->cur++, &w)) {
-            fsp--;
+        if (semi[cur] == UINT32_MAX || !succ(&c, vertex[cur], semi[cur]++, &w)) {
+            cur = parent[cur];
             continue;
         }
         if (dfn[w]) continue;
         dfn[w] = ++count;
         vertex[count] = w;
-        parent[count] = dfn[f->node];
-        if (fsp == fcap) {
-            frame *q = realloc(fs, fcap * 2 * sizeof *fs);
-            if (!q) goto oom;
-            fs = q;
-            fcap *= 2;
-        }
-        fs[fsp++] = (frame){w, 0};
+        parent[count] = cur;
+        cur = count;
     }
     for (uint32_t i = 1; i <= count; i++) {
         semi[i] = i;
@@ -193,38 +184,40 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
         bnext[i] = bhead[s];
         bhead[s] = i;
         ancestor[i] = p; /* link(p, i) */
-        for (uint32_t v = bhead[p]; v; v = bnext[v]) {
+        /* every vertex sits in exactly one bucket, emptied once (the
+         * bucket of semi(v) is emptied at the iteration of the child of
+         * semi(v) on the tree path to v, at or after v's own): after its
+         * turn, bnext[v] is free and holds the vertex whose idom v shares
+         * (0: idom(v) is p), which saves an array */
+        for (uint32_t v = bhead[p]; v;) {
+            uint32_t next = bnext[v];
             uint32_t y = eval(v, ancestor, best, semi, stack32);
-            if (semi[y] == semi[v]) idom[v] = p;
-            else samedom[v] = y;
+            bnext[v] = semi[y] == semi[v] ? 0 : y;
+            if (!bnext[v]) idom[v] = p;
+            v = next;
         }
         bhead[p] = 0;
     }
     /* 3. deferred immediate dominators, in preorder */
     for (uint32_t i = 2; i <= count; i++)
-        if (samedom[i]) idom[i] = idom[samedom[i]];
+        if (bnext[i]) idom[i] = idom[bnext[i]];
     /* the working arrays are done with: give their memory back before the
      * results are allocated, so the two are never held at once */
     free(semi), semi = NULL;
     free(ancestor), ancestor = NULL;
     free(best), best = NULL;
-    free(samedom), samedom = NULL;
     free(bhead), bhead = NULL;
     free(bnext), bnext = NULL;
     free(stack32), stack32 = NULL;
     free(parent), parent = NULL;
-    free(fs), fs = NULL;
     out->idom = malloc(N * sizeof *out->idom);
     out->retained = xcalloc(N, sizeof *out->retained);
     out->root_of = malloc((c.n ? c.n : 1) * sizeof *out->root_of);
-    out->preorder = malloc(N * sizeof *out->preorder);
-    if (!out->idom || !out->retained || !out->root_of || !out->preorder) goto oom;
+    if (!out->idom || !out->retained || !out->root_of) goto oom;
 
     /* results by node id */
     for (size_t v = 0; v < N; v++) out->idom[v] = MP_NONE;
     for (uint32_t i = 2; i <= count; i++) out->idom[vertex[i]] = vertex[idom[i]];
-    out->npreorder = count;
-    for (uint32_t i = 1; i <= count; i++) out->preorder[i - 1] = vertex[i];
     /* retained sizes: children before parents (reverse preorder) */
     for (uint32_t i = count; i >= 2; i--) {
         uint32_t v = vertex[i];
@@ -239,14 +232,18 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
         uint32_t d = out->idom[v];
         out->root_of[v] = d < c.n ? out->root_of[d] : d == c.S ? MP_NONE : d - (uint32_t)c.n;
     }
+    /* the preorder is vertex[1..count]: handed over, not copied */
+    out->npreorder = count;
+    memmove(vertex, vertex + 1, count * sizeof *vertex);
+    out->preorder = vertex;
+    vertex = NULL;
     out->root_targets = c.rt;
     out->nroot_targets = c.nrt;
     c.rt = NULL;
     rc = 0;
     goto done;
 oom:
-    mf_error_set(err, "%s: out of memory computing dominators of %zu objects", g->info.name,
-                 c.n);
+    mf_error_set(err, "%s: out of memory computing dominators of %zu objects", g->info.name, c.n);
     mp_dom_free(out);
 done:
     free(dfn);
@@ -256,13 +253,11 @@ done:
     free(ancestor);
     free(best);
     free(idom);
-    free(samedom);
     free(bhead);
     free(bnext);
     free(stack32);
     free(c.rt);
     free(c.is_target);
-    free(fs);
     return rc;
 }
 
@@ -305,8 +300,10 @@ size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uin
         size_t lo = 0, hi = d->nroot_targets; /* roots pointing right here */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if ((d->root_targets[mid] >> 32) < v) lo = mid + 1;
-            else hi = mid;
+            if ((d->root_targets[mid] >> 32) < v)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
         for (; lo < d->nroot_targets && (d->root_targets[lo] >> 32) == v; lo++) {
             uint32_t r = (uint32_t)d->root_targets[lo];

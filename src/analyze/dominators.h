@@ -27,11 +27,11 @@
 typedef struct mp_dom {
     size_t nobjects, nroots, nnodes; /* nnodes = nobjects + nroots + 1 */
     uint32_t super_root;             /* = nobjects + nroots */
-    uint32_t *idom;      /* per node: immediate dominator node; MP_NONE unreachable (and S) */
-    uint64_t *retained;  /* per node; 0 unreachable */
-    uint32_t *root_of;   /* per object: the single root (index into g->roots) whose node
-                            dominates it, MP_NONE if several roots share it or unreachable */
-    uint32_t *preorder;  /* the reachable nodes, S first, every node after its idom */
+    uint32_t *idom;     /* per node: immediate dominator node; MP_NONE unreachable (and S) */
+    uint64_t *retained; /* per node; 0 unreachable */
+    uint32_t *root_of;  /* per object: the single root (index into g->roots) whose node
+                           dominates it, MP_NONE if several roots share it or unreachable */
+    uint32_t *preorder; /* the reachable nodes, S first, every node after its idom */
     size_t npreorder;
     uint64_t *root_targets; /* (target << 32 | root), sorted: the roots of each object */
     size_t nroot_targets;

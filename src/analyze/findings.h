@@ -68,9 +68,9 @@ typedef struct mp_site_count {
 
 typedef struct mp_map_report {
     uint32_t map;
-    uint32_t root;   /* the single root that keeps the header alive, MP_NONE if several/none */
+    uint32_t root;      /* the single root that keeps the header alive, MP_NONE if several/none */
     uint32_t path_root; /* the root the shortest path to the header starts from */
-    uint32_t nroots; /* roots reaching the header */
+    uint32_t nroots;    /* roots reaching the header */
     uint32_t roots[MP_MAX_LISTED_ROOTS]; /* the first of them, by priority */
     uint64_t retained;
     uint64_t entries_retained; /* by the entries it owns */
@@ -94,14 +94,14 @@ typedef struct mp_findings_options {
 } mp_findings_options;
 
 typedef struct mp_findings {
-    uint64_t heap_bytes;       /* reachable bytes */
+    uint64_t heap_bytes; /* reachable bytes */
     uint64_t heap_objects;
-    mp_map_report *maps;       /* one per g->maps, in g's order */
+    mp_map_report *maps; /* one per g->maps, in g's order */
     size_t nmaps;
-    uint32_t *ranked;          /* suspects first (ranked), then other maps by retained */
+    uint32_t *ranked; /* suspects first (ranked), then other maps by retained */
     size_t nsuspects;
-    uint64_t *entry_retained;  /* per g->entries */
-    uint8_t *entry_shared;     /* per g->entries: 1 if its value is not owned */
+    uint64_t *entry_retained; /* per g->entries */
+    uint8_t *entry_shared;    /* per g->entries: 1 if its value is not owned */
 } mp_findings;
 
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
@@ -117,8 +117,8 @@ void mp_findings_rerank(mp_findings *f);
  * allocation stack come first among the first 4096 tied ones); writes up
  * to max entry indices (into g->entries) and returns how many were
  * written. O(n log max). */
-size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t m,
-                               uint32_t *out, size_t max);
+size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t m, uint32_t *out,
+                               size_t max);
 
 /* The allocation stack that tells where entry e (index into g->entries)
  * was made: its value's, else its key's, else that of an object the value
@@ -158,8 +158,7 @@ typedef struct mp_step {
  * length (0 if unreachable). */
 size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps,
                        size_t max);
-size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps,
-                      size_t max);
+size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps, size_t max);
 
 /* One step for people: "global session_cache", "map header 0x7f3a1c000040
  * (B=15, 120000 entries)", "bucket[21877]", "overflow#1", "slot 5",

@@ -103,7 +103,7 @@ typedef struct mp_root {
     mp_sid name;  /* global: its name; pin: its label; register: its name */
     mp_sid file;  /* where a global is declared, or the frame's source file */
     int64_t line;
-    mp_sid function; /* stack/iterator/register: the frame's function */
+    mp_sid function;        /* stack/iterator/register: the frame's function */
     uint32_t thread, frame; /* stack/iterator/register: thread number, frame index */
     uint64_t slot;          /* address of the root word, 0 unknown */
     uint32_t target;        /* object, MP_NONE if it pointed outside the heap */
@@ -113,19 +113,19 @@ typedef struct mp_root {
 /* A map header and its geometry, as the input describes it; the "walked"
  * figures are computed at finish from the map's bucket and entry records. */
 typedef struct mp_map {
-    uint32_t header;     /* the header object (MP_NONE unknown) */
-    uint64_t address;    /* the header's address */
-    mp_sid type_name;    /* e.g. "map[string]*Session" */
-    uint8_t key_kind;    /* mp_key_kind */
+    uint32_t header;               /* the header object (MP_NONE unknown) */
+    uint64_t address;              /* the header's address */
+    mp_sid type_name;              /* e.g. "map[string]*Session" */
+    uint8_t key_kind;              /* mp_key_kind */
     uint32_t key_type, value_type; /* types, MP_NONE unknown */
-    uint64_t count;      /* live entries as the header says */
+    uint64_t count;                /* live entries as the header says */
     uint32_t B, flags, noverflow;
     uint32_t buckets, oldbuckets; /* bucket array objects, MP_NONE none */
     uint64_t nevacuate, noldbuckets;
     uint64_t bucket_size;
     /* computed at finish */
-    size_t first_bucket, nbuckets; /* into g->buckets */
-    size_t first_entry, nentries;  /* into g->entries */
+    size_t first_bucket, nbuckets;          /* into g->buckets */
+    size_t first_entry, nentries;           /* into g->entries */
     uint64_t nmain, noverflow_walked, nold; /* bucket records by role */
     uint64_t table_objects, table_bytes;    /* distinct objects of the table
                                                (header included) and their bytes */
@@ -135,8 +135,8 @@ typedef struct mp_map {
  * buckets; an overflow bucket is usually its own object). */
 typedef struct mp_bucket {
     uint32_t map;
-    uint32_t obj; /* MP_NONE unknown */
-    uint64_t index; /* in its bucket array */
+    uint32_t obj;      /* MP_NONE unknown */
+    uint64_t index;    /* in its bucket array */
     uint32_t overflow; /* 0 the bucket itself, k the k-th overflow bucket */
     uint8_t old;       /* 1 in the old array of an unfinished growth */
     uint8_t nused;     /* occupied slots */
@@ -148,21 +148,21 @@ typedef struct mp_entry {
     uint64_t bucket;     /* index in its bucket array */
     uint32_t overflow;
     uint8_t slot, old;
-    mp_sid key;          /* the key rendered for people */
+    mp_sid key;                  /* the key rendered for people */
     uint32_t key_obj, value_obj; /* objects the key/value point to, MP_NONE none */
 } mp_entry;
 
 /* What the input says about the program and the moment. */
 typedef struct mp_graph_info {
-    const char *name;     /* the input file, for messages (owned copy) */
-    const char *format;   /* "gcstack", ... (static) */
+    const char *name;   /* the input file, for messages (owned copy) */
+    const char *format; /* "gcstack", ... (static) */
     mp_sid program;
     uint64_t pid;
     int64_t time_nanos;
     uint32_t gc_cycle;
     uint32_t pointer_size;
-    uint64_t profile_rate;   /* sampling rate of the allocation stacks, 0 none */
-    uint64_t heap_alloc;     /* the runtime's own figure, 0 unknown */
+    uint64_t profile_rate; /* sampling rate of the allocation stacks, 0 none */
+    uint64_t heap_alloc;   /* the runtime's own figure, 0 unknown */
 } mp_graph_info;
 
 typedef struct mp_graph {
@@ -175,7 +175,7 @@ typedef struct mp_graph {
     size_t nedges;
     uint64_t *out_start; /* nobjects + 1: edges of v are out[out_start[v] .. out_start[v+1]) */
     uint32_t *out;
-    uint64_t *in_start;  /* the same for predecessors */
+    uint64_t *in_start; /* the same for predecessors */
     uint32_t *in;
     size_t dropped_edges, dropped_refs;
     mp_type *types;
@@ -187,19 +187,19 @@ typedef struct mp_graph {
     size_t nmaps;
     mp_bucket *buckets; /* grouped by map (in order of appearance within a map) */
     size_t nbuckets;
-    mp_entry *entries;  /* grouped by map */
+    mp_entry *entries; /* grouped by map */
     size_t nentries;
     mp_gframe *frames;
     size_t nframes;
     mp_stack *stacks;
     size_t nstacks;
-    size_t nsampled;   /* objects with an allocation stack */
-    char *strs;        /* string table */
+    size_t nsampled; /* objects with an allocation stack */
+    char *strs;      /* string table */
     size_t strs_len;
     /* lookups built at finish */
     uint32_t *bucket_by_obj; /* bucket record indices sorted by object */
     size_t nbucket_by_obj;
-    uint8_t *bucket_bits; /* bitmap over objects: holds some bucket record */
+    uint8_t *bucket_bits;    /* bitmap over objects: holds some bucket record */
     uint32_t *map_by_header; /* map indices sorted by header object */
     size_t nmap_by_header;
 } mp_graph;
@@ -252,6 +252,14 @@ mp_gframe mp_gb_frame(mp_graph_builder *b, const char *function, const char *fil
 /* Returns the object's provisional index (MP_NONE when out of memory). */
 uint32_t mp_gb_object(mp_graph_builder *b, uint64_t address, uint64_t size, uint32_t type,
                       uint32_t stack);
+/* Takes n objects at once, in place of mp_gb_object calls: addr, size and
+ * type (type indices, MP_NONE none) are malloc'ed arrays of at least n
+ * elements that the builder owns from now on (freed even on failure); for a
+ * loader whose reader already holds them, so they are not copied. Only
+ * before any object is added; otherwise (or when out of memory, or with too
+ * many objects) the builder fails at finish. No allocation stacks yet. */
+void mp_gb_adopt_objects(mp_graph_builder *b, uint64_t *addr, uint64_t *size, uint32_t *type,
+                         size_t n);
 /* Sets the allocation stack of an object added earlier (provisional index). */
 void mp_gb_object_stack(mp_graph_builder *b, uint32_t obj, uint32_t stack);
 /* A pointer from src to dst (provisional indices). Edges added with src

@@ -15,6 +15,9 @@ typedef struct loader {
     uint64_t expect_objects, next_progress;
     size_t ntypes, nstacks; /* reader tables already copied */
     size_t nobjects;
+    uint64_t *samples; /* object << 32 | stack, applied once the objects are in */
+    size_t nsamples, cap_samples;
+    bool oom;
 } loader;
 
 static uint32_t obj_ref(uint64_t i)
@@ -25,38 +28,58 @@ static uint32_t obj_ref(uint64_t i)
 static mp_type_kind type_kind(uint32_t k)
 {
     switch (k) {
-    case MF_GS_KIND_STRUCT: return MP_TYPE_STRUCT;
-    case MF_GS_KIND_ARRAY: return MP_TYPE_ARRAY;
-    case MF_GS_KIND_BLOB: return MP_TYPE_BLOB;
-    case MF_GS_KIND_STRING: return MP_TYPE_STRING;
-    case MF_GS_KIND_MAP_HEADER: return MP_TYPE_MAP_HEADER;
-    case MF_GS_KIND_BUCKET: return MP_TYPE_BUCKET;
-    case MF_GS_KIND_RUNTIME: return MP_TYPE_RUNTIME;
-    default: return MP_TYPE_OTHER;
+    case MF_GS_KIND_STRUCT:
+        return MP_TYPE_STRUCT;
+    case MF_GS_KIND_ARRAY:
+        return MP_TYPE_ARRAY;
+    case MF_GS_KIND_BLOB:
+        return MP_TYPE_BLOB;
+    case MF_GS_KIND_STRING:
+        return MP_TYPE_STRING;
+    case MF_GS_KIND_MAP_HEADER:
+        return MP_TYPE_MAP_HEADER;
+    case MF_GS_KIND_BUCKET:
+        return MP_TYPE_BUCKET;
+    case MF_GS_KIND_RUNTIME:
+        return MP_TYPE_RUNTIME;
+    default:
+        return MP_TYPE_OTHER;
     }
 }
 
 static mp_root_kind root_kind(uint32_t k)
 {
     switch (k) {
-    case MF_GS_ROOT_GLOBAL: return MP_ROOT_GLOBAL;
-    case MF_GS_ROOT_STACK: return MP_ROOT_STACK;
-    case MF_GS_ROOT_REGISTER: return MP_ROOT_REGISTER;
-    case MF_GS_ROOT_PIN: return MP_ROOT_PIN;
-    case MF_GS_ROOT_ITERATOR: return MP_ROOT_ITERATOR;
-    case MF_GS_ROOT_RUNTIME: return MP_ROOT_RUNTIME;
-    default: return MP_ROOT_OTHER;
+    case MF_GS_ROOT_GLOBAL:
+        return MP_ROOT_GLOBAL;
+    case MF_GS_ROOT_STACK:
+        return MP_ROOT_STACK;
+    case MF_GS_ROOT_REGISTER:
+        return MP_ROOT_REGISTER;
+    case MF_GS_ROOT_PIN:
+        return MP_ROOT_PIN;
+    case MF_GS_ROOT_ITERATOR:
+        return MP_ROOT_ITERATOR;
+    case MF_GS_ROOT_RUNTIME:
+        return MP_ROOT_RUNTIME;
+    default:
+        return MP_ROOT_OTHER;
     }
 }
 
 static mp_key_kind key_kind(uint32_t k)
 {
     switch (k) {
-    case MF_GS_KEY_INT64: return MP_KEY_INT;
-    case MF_GS_KEY_PTR: return MP_KEY_PTR;
-    case MF_GS_KEY_STRING: return MP_KEY_STRING;
-    case MF_GS_KEY_BYTES: return MP_KEY_BYTES;
-    default: return MP_KEY_OTHER;
+    case MF_GS_KEY_INT64:
+        return MP_KEY_INT;
+    case MF_GS_KEY_PTR:
+        return MP_KEY_PTR;
+    case MF_GS_KEY_STRING:
+        return MP_KEY_STRING;
+    case MF_GS_KEY_BYTES:
+        return MP_KEY_BYTES;
+    default:
+        return MP_KEY_OTHER;
     }
 }
 
@@ -96,18 +119,16 @@ static int on_objects(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
 {
     loader *L = ud;
     sync_tables(L, r);
-    const uint64_t *addr = mf_gs_object_addresses(r), *size = mf_gs_object_sizes(r);
-    const uint32_t *type = mf_gs_object_types(r);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = first + i;
-        mp_gb_object(L->b, addr[k], size[k], type[k] ? type[k] - 1 : MP_NONE, MP_NONE);
-    }
+    /* the objects themselves are taken over from the reader at the end
+     * (mp_load_gcstack): the reader needs them until then, and two copies
+     * of the biggest arrays would set the peak memory */
     L->nobjects = first + n;
     if (L->progress && L->nobjects >= L->next_progress) {
         if (L->expect_objects > L->nobjects)
             fprintf(L->progress, "\rmaproot: loading %s: %zu of ~%llu objects", L->path,
                     L->nobjects, (unsigned long long)L->expect_objects);
-        else fprintf(L->progress, "\rmaproot: loading %s: %zu objects", L->path, L->nobjects);
+        else
+            fprintf(L->progress, "\rmaproot: loading %s: %zu objects", L->path, L->nobjects);
         fflush(L->progress);
         L->next_progress = L->nobjects + 500000;
     }
@@ -136,8 +157,11 @@ static int on_root(void *ud, const mf_gs_reader *r, const mf_gs_root *root, mf_e
 {
     (void)err;
     loader *L = ud;
-    mp_root x = {.kind = (uint8_t)root_kind(root->kind), .line = root->line,
-                 .thread = root->thread, .frame = root->frame, .slot = root->slot,
+    mp_root x = {.kind = (uint8_t)root_kind(root->kind),
+                 .line = root->line,
+                 .thread = root->thread,
+                 .frame = root->frame,
+                 .slot = root->slot,
                  .target = obj_ref(root->target)};
     x.name = mp_gb_intern(L->b, root->name);
     x.file = mp_gb_intern(L->b, root->file);
@@ -159,14 +183,20 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
 {
     loader *L = ud;
     sync_tables(L, r);
-    mp_map x = {.header = obj_ref(m->object), .address = m->address,
+    mp_map x = {.header = obj_ref(m->object),
+                .address = m->address,
                 .type_name = mp_gb_intern(L->b, m->type_name),
                 .key_kind = (uint8_t)key_kind(m->key_kind),
                 .key_type = m->key_type ? m->key_type - 1 : MP_NONE,
-                .value_type = m->value_type ? m->value_type - 1 : MP_NONE, .count = m->count,
-                .B = m->B, .flags = m->flags, .noverflow = m->noverflow,
-                .buckets = obj_ref(m->buckets_obj), .oldbuckets = obj_ref(m->oldbuckets_obj),
-                .nevacuate = m->nevacuate, .noldbuckets = m->noldbuckets,
+                .value_type = m->value_type ? m->value_type - 1 : MP_NONE,
+                .count = m->count,
+                .B = m->B,
+                .flags = m->flags,
+                .noverflow = m->noverflow,
+                .buckets = obj_ref(m->buckets_obj),
+                .oldbuckets = obj_ref(m->oldbuckets_obj),
+                .nevacuate = m->nevacuate,
+                .noldbuckets = m->noldbuckets,
                 .bucket_size = m->bucket_size};
     uint32_t k = mp_gb_map(L->b, &x);
     if (k != m->index) {
@@ -184,20 +214,27 @@ static int on_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const
     loader *L = ud;
     uint32_t map = (uint32_t)m->index;
     for (size_t i = 0; i < nb; i++) {
-        mp_bucket x = {.map = map, .obj = obj_ref(b[i].object), .index = b[i].index,
-                       .overflow = b[i].overflow, .old = b[i].old,
+        mp_bucket x = {.map = map,
+                       .obj = obj_ref(b[i].object),
+                       .index = b[i].index,
+                       .overflow = b[i].overflow,
+                       .old = b[i].old,
                        .nused = (uint8_t)__builtin_popcount(b[i].occupied)};
         mp_gb_bucket(L->b, &x, 0);
     }
     for (size_t i = 0; i < ne; i++) {
         if (e[i].bucket >= nb) {
-            mf_error_set(err, "%s: an entry of map %u names bucket %u of a batch of %zu",
-                         L->path, map, e[i].bucket, nb);
+            mf_error_set(err, "%s: an entry of map %u names bucket %u of a batch of %zu", L->path,
+                         map, e[i].bucket, nb);
             return -1;
         }
         const mf_gs_bucket *bk = &b[e[i].bucket];
-        mp_entry x = {.map = map, .bucket_obj = obj_ref(bk->object), .bucket = bk->index,
-                      .overflow = bk->overflow, .slot = e[i].slot, .old = bk->old,
+        mp_entry x = {.map = map,
+                      .bucket_obj = obj_ref(bk->object),
+                      .bucket = bk->index,
+                      .overflow = bk->overflow,
+                      .slot = e[i].slot,
+                      .old = bk->old,
                       .key = mp_gb_string(L->b, e[i].key_text ? e[i].key_text : "",
                                           e[i].key_text ? e[i].key_text_len : 0),
                       .key_obj = obj_ref(e[i].key_object),
@@ -215,7 +252,18 @@ static int on_samples(void *ud, const mf_gs_reader *r, size_t n, const uint64_t 
     sync_tables(L, r);
     for (size_t i = 0; i < n; i++) {
         uint32_t o = obj_ref(objects[i]);
-        if (o != MP_NONE && stacks[i] < L->nstacks) mp_gb_object_stack(L->b, o, stacks[i]);
+        if (o == MP_NONE || stacks[i] >= L->nstacks) continue;
+        if (L->nsamples == L->cap_samples) {
+            size_t nc = L->cap_samples ? L->cap_samples * 2 : 256;
+            uint64_t *q = nc <= SIZE_MAX / sizeof *q ? realloc(L->samples, nc * sizeof *q) : NULL;
+            if (!q) {
+                L->oom = true;
+                return 0; /* reported by mp_load_gcstack */
+            }
+            L->samples = q;
+            L->cap_samples = nc;
+        }
+        L->samples[L->nsamples++] = (uint64_t)o << 32 | stacks[i];
     }
     return 0;
 }
@@ -229,20 +277,36 @@ int mp_load_gcstack(const char *path, FILE *progress, mp_graph **out, mf_error *
         mf_error_set(err, "%s: out of memory", path);
         return -1;
     }
-    mf_gs_callbacks cb = {.ud = &L, .on_header = on_header, .on_objects = on_objects,
-                          .on_edges = on_edges, .on_root = on_root, .on_map = on_map,
-                          .on_buckets = on_buckets, .on_samples = on_samples};
+    mf_gs_callbacks cb = {.ud = &L,
+                          .on_header = on_header,
+                          .on_objects = on_objects,
+                          .on_edges = on_edges,
+                          .on_root = on_root,
+                          .on_map = on_map,
+                          .on_buckets = on_buckets,
+                          .on_samples = on_samples};
     mf_gs_reader *r = NULL;
     int rc = mf_gs_read(path, &cb, &r, err);
     if (progress && L.next_progress) {
         fprintf(progress, "\r\033[K");
         fflush(progress);
     }
-    if (rc) {
+    if (rc || L.oom) {
+        if (!rc) mf_error_set(err, "%s: out of memory", path);
+        free(L.samples);
         mp_gb_free(L.b);
+        mf_gs_reader_free(r);
         return -1;
     }
     sync_tables(&L, r);
+    uint64_t *addr, *size;
+    uint32_t *type;
+    size_t n = mf_gs_take_objects(r, &addr, &size, &type);
+    for (size_t i = 0; i < n; i++) type[i] = type[i] ? type[i] - 1 : MP_NONE;
+    mp_gb_adopt_objects(L.b, addr, size, type, n);
+    for (size_t i = 0; i < L.nsamples; i++)
+        mp_gb_object_stack(L.b, (uint32_t)(L.samples[i] >> 32), (uint32_t)L.samples[i]);
+    free(L.samples);
     mf_gs_reader_free(r);
     return mp_gb_finish(L.b, out, err);
 }

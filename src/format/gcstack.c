@@ -1806,8 +1806,8 @@ static int on_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
         uint64_t off = r->c[1].v[bad];
         uint64_t t = r->c[2].v[bad];
         return resolve(r, t, &r->c[2].v[bad],
-                       "edge at offset %" PRIu64 " of object %" PRIu64 " (0x%" PRIx64 ")", off,
-                       obj, r->addr.v[obj]);
+                       "edge at offset %" PRIu64 " of object %" PRIu64 " (0x%" PRIx64 ")", off, obj,
+                       r->addr.v[obj]);
     }
     r->edge_next += n;
     r->seen.edges += ne;
@@ -2594,6 +2594,20 @@ const uint64_t *mf_gs_object_sizes(const mf_gs_reader *r)
 const uint32_t *mf_gs_object_types(const mf_gs_reader *r)
 {
     return r->type.v;
+}
+size_t mf_gs_take_objects(mf_gs_reader *r, uint64_t **addr, uint64_t **size, uint32_t **type)
+{
+    size_t n = r->addr.n;
+    *addr = r->addr.v;
+    *size = r->size.v;
+    *type = r->type.v;
+    r->addr = (vec64){0};
+    r->size = (vec64){0};
+    r->type = (vec32){0};
+    free(r->pg_first); /* indexes the objects just given away */
+    r->pg_first = NULL;
+    r->pg_n = 0;
+    return n;
 }
 size_t mf_gs_nstrings(const mf_gs_reader *r)
 {

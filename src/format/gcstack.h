@@ -304,6 +304,11 @@ size_t mf_gs_nobjects(const mf_gs_reader *r);
 const uint64_t *mf_gs_object_addresses(const mf_gs_reader *r); /* increasing */
 const uint64_t *mf_gs_object_sizes(const mf_gs_reader *r);
 const uint32_t *mf_gs_object_types(const mf_gs_reader *r); /* type index + 1 */
+/* Hands the object arrays over to the caller (after a successful read), who
+ * frees each with free(): a loader that keeps them needs no copy. The reader
+ * has no objects afterwards. Returns their count; the arrays may be NULL
+ * when it is 0. */
+size_t mf_gs_take_objects(mf_gs_reader *r, uint64_t **addr, uint64_t **size, uint32_t **type);
 size_t mf_gs_nstrings(const mf_gs_reader *r);
 const char *mf_gs_string(const mf_gs_reader *r, uint32_t i);
 size_t mf_gs_ntypes(const mf_gs_reader *r);
