@@ -88,9 +88,7 @@ static inline void grey(worker *w, mr_span *s, uint32_t i)
     if (__atomic_load_n(mb, __ATOMIC_RELAXED)) return;
     __atomic_store_n(mb, 1, __ATOMIC_RELAXED);
     if (s->noscan) return; /* black at once: its memory is never read */
-    uintptr_t slot = mr__slot_addr(s, i);
-    __builtin_prefetch((const void *)slot);
-    push(w, slot);
+    push(w, mr__slot_addr(s, i)); /* prefetched when it enters the FIFO */
 }
 
 /*
