@@ -494,8 +494,9 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
         fprintf(out, "  snapshot %s beside the profile: root tracing on\n", a->file);
     else
         fprintf(out, "  snapshot %s\n", a->file);
-    fprintf(out, "  %s roots, %s maps, %zu sampled allocation stacks; analysed in %.2fs\n\n", c1,
-            c2, g->nsampled, a->load_seconds + a->analyze_seconds);
+    fprintf(out, "  %s root%s, %s map%s, %zu sampled allocation stack%s; analysed in %.2fs\n\n",
+            c1, g->nroots == 1 ? "" : "s", c2, g->nmaps == 1 ? "" : "s", g->nsampled,
+            g->nsampled == 1 ? "" : "s", a->load_seconds + a->analyze_seconds);
     size_t ns = a->f.nsuspects;
     size_t show = o && o->max_maps && o->max_maps < ns ? o->max_maps : ns;
     if (ns == 0) fprintf(out, "No leak suspects: no map shows the evidence of a leak.\n\n");
