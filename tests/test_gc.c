@@ -35,22 +35,6 @@ __attribute__((noinline)) static void clobber_stack(void)
     for (size_t i = 0; i < sizeof buf; i++) buf[i] = 0;
 }
 
-/*
- * Under AddressSanitizer, instrumented frames are large and keep stale words
- * in slots the code never initializes, so "this one object was reclaimed"
- * cannot be promised by a conservative stack scan there; the optimized
- * build checks it, the sanitizer build checks that nothing crashes.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define EXACT_RECLAIM 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EXACT_RECLAIM 0
-#endif
-#endif
-#ifndef EXACT_RECLAIM
-#define EXACT_RECLAIM 1
-#endif
 
 /* On a failed reclamation check: which roots point at p (to tell a real
  * leak from a stale conservative word). */

@@ -22,19 +22,6 @@
 
 static char tmpdir[256];
 
-/* Under AddressSanitizer, instrumented frames keep stale words that a
- * conservative stack scan takes for roots (see tests/test_gc.c): "these
- * objects were freed" is checked in the optimized build only. */
-#if defined(__SANITIZE_ADDRESS__)
-#define EXACT_RECLAIM 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EXACT_RECLAIM 0
-#endif
-#endif
-#ifndef EXACT_RECLAIM
-#define EXACT_RECLAIM 1
-#endif
 
 /* ---------------------------------------------------------- the tables --- */
 
