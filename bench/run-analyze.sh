@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/run-analyze.sh -- the speed of `maproot analyze` on big snapshots
-# (issue 5 targets): snapshots of 1M and 10M objects written by a program on
+# (its targets below): snapshots of 1M and 10M objects written by a program on
 # the runtime (bench/snapshot_bench: 8 maps of small linked items), then
 #   - the time to merely gunzip the snapshot (gzip -dc >/dev/null: the peer);
-#     the collector now writes stored gzip blocks (issue 4's speed), which
+#     the collector now writes stored gzip blocks (for the writer's speed), which
 #     makes that a mere copy, so the time to gunzip the same content
 #     compressed with gzip -1 (the format's earlier default) is shown too,
 #   - `maproot analyze` of it, wall time and peak RSS (GNU time),

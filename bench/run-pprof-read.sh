@@ -9,7 +9,7 @@
 # 300,000 samples, 40,000 functions, stacks up to 24 deep, ~15 MB gzipped.
 # Times each tool RUNS times (wall time and peak RSS by /usr/bin/time) and
 # prints the medians, the time to only gunzip the file (the floor any reader
-# pays), and the ratios. Targets (issue 3): maproot >= 20x faster in wall time
+# pays), and the ratios. Targets: maproot >= 20x faster in wall time
 # and <= 1/5 of go tool pprof's peak memory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -11,7 +11,7 @@
 # single-threaded, so it is its wall time minus the time other processes took
 # the CPU from it) and the wall time. Judged: the median over the rounds of
 # the CPU-time ratio default/off of the two runs of each round.
-# Target (issue 3): the default rate at most 3% slower than off. Rate 1 runs
+# Target: the default rate at most 3% slower than off. Rate 1 runs
 # BENCH_RUNS_RATE1 times (default 3). Environment: BENCH_BUILD (default
 # build-bench).
 set -euo pipefail

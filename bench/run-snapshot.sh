@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run-snapshot.sh -- the cost of a root snapshot against issue 4's
+# bench/run-snapshot.sh -- the cost of a root snapshot against its targets
 # targets: a heap of 5M small objects linked from maps, one
 # mrc_write_snapshot, repeated SNAPSHOT_BENCH_RUNS times (default 5); prints
 # the medians of

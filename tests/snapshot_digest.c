@@ -6,7 +6,7 @@
  * usage: snapshot_digest FILE.gcstack.gz
  */
 #include "collector/snapshot_digest.h"
-#include "format/gcstack.h"
+#include "format/gcstack_reader.h"
 
 #include <inttypes.h>
 #include <stdio.h>

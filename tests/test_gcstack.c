@@ -1,11 +1,12 @@
 /*
  * tests/test_gcstack.c -- the gcstack writer and streaming reader
- * (src/format/gcstack.c): round trip of every record kind, protoc-c's
+ * (src/format/gcstack_writer.c, gcstack_reader.c): round trip of every record kind, protoc-c's
  * generated decoder agreeing with what we write, unknown fields and record
  * kinds skipped, and every contradiction refused with its record number.
  */
 #include "check.h"
-#include "format/gcstack.h"
+#include "format/gcstack_reader.h"
+#include "format/gcstack_writer.h"
 #include "format/wire.h"
 #include "gcstack.pb-c.h"
 

@@ -3,7 +3,7 @@
  */
 #include "analyze/load_gcstack.h"
 
-#include "format/gcstack.h"
+#include "format/gcstack_reader.h"
 
 #include <stdlib.h>
 #include <string.h>

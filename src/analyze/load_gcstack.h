@@ -2,7 +2,7 @@
  * src/analyze/load_gcstack.h -- loads a gcstack root snapshot into the heap
  * graph (the first loader of src/analyze/graph.h).
  *
- * One streaming pass of the gcstack reader (src/format/gcstack.h): objects,
+ * One streaming pass of the gcstack reader (src/format/gcstack_reader.h): objects,
  * edges, roots, maps, buckets, entries and sampled allocation stacks go
  * into a graph builder as they are read; the reader's tables are translated
  * to the graph's format-neutral kinds. The reader has already refused

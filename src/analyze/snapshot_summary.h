@@ -13,7 +13,7 @@
 #define MP_SNAPSHOT_SUMMARY_H
 
 #include "format/error.h"
-#include "format/gcstack.h"
+#include "format/gcstack_reader.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -10,7 +10,7 @@
 #include "analyze/report.h"
 #include "analyze/snapshot_summary.h"
 #include "cli/cmd_snapshot.h"
-#include "format/gcstack.h"
+#include "format/gcstack_reader.h"
 
 #include <getopt.h>
 #include <stdbool.h>

@@ -6,8 +6,8 @@
 
 #include "analyze/profile.h"
 #include "analyze/report.h"
-#include "cli/cmd_snapshot.h" /* root snapshots (issue 5) */
-#include "format/gcstack.h"
+#include "cli/cmd_snapshot.h" /* root snapshots */
+#include "format/gcstack_reader.h"
 
 #include <string.h>
 
@@ -72,7 +72,7 @@ int cmd_diff(int argc, char **argv)
     }
     if (argc - optind != 2) return cli_usage("diff", "two profiles are needed: BEFORE AFTER");
     const char *before_path = argv[optind], *after_path = argv[optind + 1];
-    /* ---- two root snapshots (issue 5), told apart by content */
+    /* ---- two root snapshots, told apart by content */
     {
         mf_error serr;
         int sa = strcmp(before_path, "-") == 0 ? 0 : mf_gs_sniff(before_path, &serr);

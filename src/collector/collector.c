@@ -23,7 +23,7 @@
 
 #include "collector/heapprof.h"
 #include "collector/profiler.h"
-#include "collector/snapshot.h" /* root snapshots (issue 4) */
+#include "collector/snapshot.h" /* root snapshots */
 #include "collector/symbolize.h"
 #include "format/pprof.h"
 
@@ -437,7 +437,7 @@ static void init_once_fn(void)
         fprintf(stderr, "maproot: MAPROOT_PROFILE_EVERY needs MAPROOT_PROFILE or "
                         "MAPROOT_SNAPSHOT (the path); ignored\n");
     }
-    /* ---- root snapshots (issue 4): MAPROOT_SNAPSHOT, see snapshot.h */
+    /* ---- root snapshots: MAPROOT_SNAPSHOT, see snapshot.h */
     mrc_gc_listener snap = mrc__snapshot_init();
     if (snap) atomic_store(&listener, snap);
     if (rate || snap) {
@@ -451,7 +451,7 @@ static void init_once_fn(void)
     }
 }
 
-/* ---- root snapshots (issue 4) */
+/* ---- root snapshots */
 struct mrc_prof *mrc__prof(void)
 {
     return prof;

@@ -31,7 +31,7 @@ char *mrc__periodic_path(const char *path, uint32_t cycle);
 /* Sets the calling thread's mrc_last_error() message (printf format). */
 void mrc__set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- root snapshots (issue 4) ---- */
+/* ---- root snapshots ---- */
 /* The profiler's sample tables (NULL if the collector could not start);
  * snapshot.c reads the sampled objects' stacks from them. */
 struct mrc_prof *mrc__prof(void);

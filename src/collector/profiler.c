@@ -416,7 +416,7 @@ void mrc_scale_heap_sample(uint64_t count, uint64_t bytes, uint64_t rate, int64_
     *bytes_out = (int64_t)((double)bytes * scale);
 }
 
-/* ---- for root snapshots (issue 4) ---- */
+/* ---- for root snapshots ---- */
 
 void mrc_prof_each_object(mrc_prof *p,
                           void (*fn)(void *ud, uintptr_t obj, uint64_t size, const uintptr_t *pcs,

@@ -109,7 +109,7 @@ uint64_t mrc_prof_dropped(mrc_prof *p);
 void mrc_scale_heap_sample(uint64_t count, uint64_t bytes, uint64_t rate, int64_t *count_out,
                            int64_t *bytes_out);
 
-/* ---- for root snapshots (issue 4) ---- */
+/* ---- for root snapshots ---- */
 
 /* Calls fn for every sampled object still recorded (allocated and not yet
  * reported freed): its address, its allocation size and its raw stack (leaf

@@ -27,7 +27,7 @@
 #include "collector/profiler.h"
 #include "collector/snapshot_digest.h"
 #include "collector/symbolize.h"
-#include "format/gcstack.h"
+#include "format/gcstack_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
