@@ -30,7 +30,7 @@ static void usage(FILE *out)
             "pprof heap profiles (gzip or raw, from maproot's collector or any other\n"
             "producer such as Go's runtime/pprof), told apart by content.\n"
             "'maproot COMMAND --help' tells more; see also maproot(1).\n"
-            "Exit status: 0 success, 1 a leak or threshold found, 2 bad usage or bad input.\n");
+            "Exit status: 0 success, 2 bad usage or bad input.\n");
 }
 
 static const command *find(const char *name)

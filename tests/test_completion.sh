@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# tests/test_completion.sh -- the bash and zsh completions of maproot offer the
+# real binary's subcommands, its options per subcommand, option values and
+# input files.
+# usage: test_completion.sh MAPROOT SRCDIR WORKDIR
+set -u
+maproot=$1 src=$2 work=$3
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
+touch heap.pb.gz heap.gcstack.gz notes.txt
+mkdir sub
+fails=0
+check() { # check NAME GOT WANT-WORD...: every wanted word is in GOT
+  local name=$1 got=$2
+  shift 2
+  for w in "$@"; do
+    if ! grep -qxF -- "$w" <<<"$got"; then
+      echo "FAIL $name: '$w' not offered; got: $(tr '\n' ' ' <<<"$got")"
+      fails=$((fails + 1))
+    fi
+  done
+}
+refuse() { # refuse NAME GOT WORD: WORD must not be offered
+  if grep -qxF -- "$3" <<<"$2"; then
+    echo "FAIL $1: '$3' offered"
+    fails=$((fails + 1))
+  fi
+}
+
+# bash: simulate the line as words, as readline would
+bash_complete() {
+  bash -c '
+    complete() { :; }
+    compopt() { :; }
+    source "$1"; shift
+    COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+    _maproot
+    printf "%s\n" "${COMPREPLY[@]}"' _ "$src/completions/maproot.bash" "$@"
+}
+got=$(bash_complete "$maproot" "")
+check "bash commands" "$got" analyze diff help --version
+got=$(bash_complete "$maproot" help "")
+check "bash help COMMAND" "$got" analyze diff
+got=$(bash_complete "$maproot" analyze --)
+check "bash analyze options" "$got" --format --output --top --all --summary --help
+got=$(bash_complete "$maproot" diff --)
+check "bash diff options" "$got" --format --top --sample-index
+refuse "bash diff options" "$got" --summary
+got=$(bash_complete "$maproot" analyze --format "")
+check "bash --format values" "$got" text json pprof dot
+got=$(bash_complete "$maproot" analyze "")
+check "bash input files" "$got" heap.pb.gz heap.gcstack.gz sub
+refuse "bash input files" "$got" notes.txt
+got=$(bash_complete "$maproot" analyze -o "")
+check "bash output file" "$got" notes.txt
+
+# zsh: the completion function with zsh's completion builtins stubbed, so its
+# own logic (what it reads from the binary, what it offers) runs for real
+if command -v zsh >/dev/null; then
+  zsh_complete() { # zsh_complete STATE PREFIX WORD...
+    zsh -f -c '
+      state=$1 prefix=$2; shift 2
+      _arguments() { return 1 }
+      _describe() { local -a a; a=(${(P)4}); print -l -- ${a%%:*} }
+      _values() { shift; print -l -- "$@" }
+      compadd() { [[ $1 == -a ]] && print -l -- ${(P)2} || print -l -- "$@" }
+      _files() { print -- FILES "$@" }
+      _message() { :; }
+      _call_program() { shift; "$@" }
+      source "$0"
+      words=("$@"); CURRENT=$#; PREFIX=$prefix
+      # _arguments with "*:: :->args" drops the command name from words
+      if [[ $state == args ]]; then
+        functions[_arguments]="state=args; shift words; (( CURRENT-- )); return 1"
+      else
+        functions[_arguments]="state=$state; return 1"
+      fi
+      _maproot' "$src/completions/_maproot" "$@"
+  }
+  got=$(zsh_complete command "" "$maproot" "")
+  check "zsh commands" "$got" analyze diff
+  got=$(zsh_complete args -- "$maproot" analyze --)
+  check "zsh analyze options" "$got" --format --output --summary
+  got=$(zsh_complete args "" "$maproot" analyze --format "")
+  check "zsh --format values" "$got" json dot
+fi
+
+[ $fails -eq 0 ] && echo "completion: all checks passed"
+[ $fails -eq 0 ]
