@@ -5,9 +5,9 @@ For each library: its soname carries the ABI version (libNAME.so.0); the
 symbols it exports are exactly the committed list (tests/abi/NAME.symbols),
 so an internal function never leaks into the interface by accident and a
 public one never disappears unnoticed; and every function and object that
-its public header declares is in that list.
+its public header declares is in that list, and named in its man page.
 
-usage: test_abi.py CC SRCDIR LIB.so:HEADER:LIST ...
+usage: test_abi.py CC SRCDIR LIB.so:HEADER:LIST:MANPAGE ...
 """
 import re
 import subprocess
@@ -71,7 +71,7 @@ def main():
     cc, srcdir, specs = sys.argv[1], sys.argv[2], sys.argv[3:]
     failures = 0
     for spec in specs:
-        lib, header, listfile = spec.split(":")
+        lib, header, listfile, manpage = spec.split(":")
         name = lib.rsplit("/", 1)[-1].split(".so")[0]
         want_soname = name + ".so.0"
         got = soname(lib)
@@ -96,6 +96,12 @@ def main():
             print(f"FAIL {name}: {header} declares {s} but the library does not export it "
                   f"(add it to the library's version script)")
             failures += 1
+        with open(manpage) as f:
+            page = f.read().replace("\\-", "-")
+        for s in sorted(decl):
+            if not re.search(r"\b%s\b" % re.escape(s), page):
+                print(f"FAIL {name}: {header} declares {s}, which {manpage} does not document")
+                failures += 1
         print(f"{name}: soname {got}, {len(have)} exported symbols, {len(decl)} declared")
     sys.exit(1 if failures else 0)
 
