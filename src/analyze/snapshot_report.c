@@ -5,6 +5,7 @@
 #include "analyze/snapshot_report.h"
 
 #include "analyze/load_gcstack.h"
+#include "analyze/load_godump.h"
 #include "analyze/report.h"
 #include "format/pprof.h"
 
@@ -49,6 +50,18 @@ int mp_snapshot_analyze(const char *path, FILE *progress, const mp_findings_opti
     double t0 = now_s();
     mp_graph *g;
     if (mp_load_gcstack(path, progress, &g, err)) return -1;
+    out->load_seconds = now_s() - t0;
+    return mp_snapshot_analyze_graph(g, opt, out, err);
+}
+
+int mp_snapshot_analyze_godump(const char *path, const char *binary, FILE *progress,
+                               const mp_findings_options *opt, mp_snapshot_analysis *out,
+                               mf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = now_s();
+    mp_graph *g;
+    if (mp_load_godump(path, binary, progress, &g, err)) return -1;
     out->load_seconds = now_s() - t0;
     return mp_snapshot_analyze_graph(g, opt, out, err);
 }
@@ -494,8 +507,8 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
         fprintf(out, "  snapshot %s beside the profile: root tracing on\n", a->file);
     else
         fprintf(out, "  snapshot %s\n", a->file);
-    fprintf(out, "  %s root%s, %s map%s, %zu sampled allocation stack%s; analysed in %.2fs\n\n",
-            c1, g->nroots == 1 ? "" : "s", c2, g->nmaps == 1 ? "" : "s", g->nsampled,
+    fprintf(out, "  %s root%s, %s map%s, %zu sampled allocation stack%s; analysed in %.2fs\n\n", c1,
+            g->nroots == 1 ? "" : "s", c2, g->nmaps == 1 ? "" : "s", g->nsampled,
             g->nsampled == 1 ? "" : "s", a->load_seconds + a->analyze_seconds);
     size_t ns = a->f.nsuspects;
     size_t show = o && o->max_maps && o->max_maps < ns ? o->max_maps : ns;

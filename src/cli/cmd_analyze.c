@@ -11,6 +11,7 @@
 #include "analyze/snapshot_summary.h"
 #include "cli/cmd_snapshot.h"
 #include "format/gcstack_reader.h"
+#include "format/godump.h"
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -20,7 +21,7 @@
 #include <unistd.h>
 
 static const char analyze_help[] =
-    "usage: maproot analyze [OPTIONS] PROFILE|SNAPSHOT\n"
+    "usage: maproot analyze [OPTIONS] PROFILE|SNAPSHOT|GO-HEAP-DUMP\n"
     "\n"
     "Tells which root keeps which map entries alive. The input is told apart by\n"
     "content (gzip or raw):\n"
@@ -30,6 +31,9 @@ static const char analyze_help[] =
     "    retaining root(s), chain root -> map header -> bucket -> overflow ->\n"
     "    slot, table figures, the evidence and a fix, and its largest entries\n"
     "    (key, value type, retained size, allocation site); then every map;\n"
+    "  a Go heap dump (runtime/debug.WriteHeapDump, Go 1.7 to 1.23): the same\n"
+    "    analysis, globals named by address (data+0x1e658) or, with --binary,\n"
+    "    by name; goroutine frames by goroutine, function and wait reason;\n"
     "  a pprof heap profile (maproot's collector, Go's runtime/pprof, ...): the\n"
     "    producer, sample types and totals, top sites by function (flat and\n"
     "    cumulative, as 'go tool pprof -top') and the map growth sites. When the\n"
@@ -46,6 +50,9 @@ static const char analyze_help[] =
     "  -o, --output FILE          write the report to FILE instead of stdout\n"
     "  -s, --summary              a snapshot's summary (types, roots, maps) instead\n"
     "                             of the analysis\n"
+    "  -b, --binary PROG          a Go heap dump's program: globals get their ELF\n"
+    "                             names (main.sessionCache), maps their DWARF\n"
+    "                             types, literal string keys decode\n"
     "  -i, --sample-index NAME|N  the profile's sample type to rank sites by\n"
     "                             (default: the profile's default type, else the\n"
     "                             last one; inuse_space for Go heap profiles)\n"
@@ -119,17 +126,21 @@ int cmd_analyze(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"summary", no_argument, NULL, 's'},
+        {"binary", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *sample_spec = NULL, *format = "text", *output = NULL;
+    const char *sample_spec = NULL, *format = "text", *output = NULL, *binary = NULL;
     size_t top_n = 10;
     bool all = false, summary = false;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:n:af:o:sh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:n:af:o:sb:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'b':
+            binary = optarg;
+            break;
         case 'i':
             sample_spec = optarg;
             break;
@@ -173,6 +184,16 @@ int cmd_analyze(int argc, char **argv)
     /* a snapshot, told apart by content; an unreadable file is left to the
      * profile reader below, which says why */
     bool from_stdin = strcmp(path, "-") == 0;
+    if (!from_stdin && mf_gd_sniff_file(path)) {
+        if (summary)
+            return cli_usage("analyze", "--summary is for root snapshots, not Go heap dumps");
+        so.godump = true;
+        so.binary = binary;
+        return cli_analyze_snapshot(path, &so);
+    }
+    if (binary)
+        return cli_usage("analyze", "--binary names what a Go heap dump holds; %s is not one",
+                         path);
     mf_error serr;
     if (!from_stdin && mf_gs_sniff(path, &serr) == 1) {
         if (summary) return summarize_snapshot(path, format, output, top_n);

@@ -8,6 +8,7 @@
 #include "analyze/report.h"
 #include "cli/cmd_snapshot.h" /* root snapshots */
 #include "format/gcstack_reader.h"
+#include "format/godump.h"
 
 #include <string.h>
 
@@ -17,9 +18,10 @@
 static const char diff_help[] =
     "usage: maproot diff [OPTIONS] BEFORE AFTER\n"
     "\n"
-    "Two root snapshots (NAME.gcstack.gz, told apart by content) of the same\n"
-    "program: per map and root, entries before and after, added and removed,\n"
-    "retained growth and a sample of new keys; growing maps first.\n"
+    "Two root snapshots (NAME.gcstack.gz, told apart by content), or two Go heap\n"
+    "dumps (runtime/debug.WriteHeapDump), of the same program: per map and root,\n"
+    "entries before and after, added and removed, retained growth and a sample\n"
+    "of new keys; growing maps first.\n"
     "\n"
     "Compare two pprof heap profiles of the same kind, as 'go tool pprof\n"
     "-diff_base=BEFORE AFTER' does: each site's flat and cumulative value in AFTER\n"
@@ -31,6 +33,7 @@ static const char diff_help[] =
     "  -i, --sample-index NAME|N  the sample type to compare (default: as analyze)\n"
     "  -n, --top N                sites to show (default 10; 0 shows all)\n"
     "  -f, --format text|json     output format (default text)\n"
+    "  -b, --binary PROG          Go heap dumps: the program that wrote them\n"
     "  -h, --help                 this help\n"
     "\n"
     "Exit status: 0 success, 2 bad usage or bad input. See maproot-diff(1).\n";
@@ -41,17 +44,21 @@ int cmd_diff(int argc, char **argv)
         {"sample-index", required_argument, NULL, 'i'},
         {"top", required_argument, NULL, 'n'},
         {"format", required_argument, NULL, 'f'},
+        {"binary", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *sample_spec = NULL;
+    const char *sample_spec = NULL, *binary = NULL;
     size_t top_n = 10;
     cli_format format = CLI_FORMAT_TEXT;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:n:f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:n:f:b:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'b':
+            binary = optarg;
+            break;
         case 'i':
             sample_spec = optarg;
             break;
@@ -72,6 +79,20 @@ int cmd_diff(int argc, char **argv)
     }
     if (argc - optind != 2) return cli_usage("diff", "two profiles are needed: BEFORE AFTER");
     const char *before_path = argv[optind], *after_path = argv[optind + 1];
+    /* ---- two Go heap dumps of one program */
+    {
+        int ga = mf_gd_sniff_file(before_path), gb = mf_gd_sniff_file(after_path);
+        if (ga != gb)
+            return cli_usage("diff", "%s is %sa Go heap dump but %s is %s", before_path,
+                             ga ? "" : "not ", after_path, gb ? "one" : "not");
+        if (ga) {
+            cli_snap_opts so = {.format = format == CLI_FORMAT_JSON ? "json" : "text",
+                                .godump = true,
+                                .binary = binary};
+            return cli_diff_snapshots(before_path, after_path, &so);
+        }
+        if (binary) return cli_usage("diff", "--binary is for Go heap dumps");
+    }
     /* ---- two root snapshots, told apart by content */
     {
         mf_error serr;

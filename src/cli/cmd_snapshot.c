@@ -15,6 +15,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A snapshot or a Go heap dump, analysed. */
+static int load(const char *path, const cli_snap_opts *o, mp_snapshot_analysis *a, mf_error *err)
+{
+    if (o->godump)
+        return mp_snapshot_analyze_godump(path, o->binary, cli_progress_stream(), NULL, a, err);
+    return mp_snapshot_analyze(path, cli_progress_stream(), NULL, a, err);
+}
+
 int cli_analyze_snapshot(const char *path, const cli_snap_opts *o)
 {
     const char *fmt = o->format ? o->format : "text";
@@ -22,8 +30,7 @@ int cli_analyze_snapshot(const char *path, const cli_snap_opts *o)
         return cli_usage("analyze", "--format pprof needs -o FILE");
     mp_snapshot_analysis a;
     mf_error err;
-    if (mp_snapshot_analyze(path, cli_progress_stream(), NULL, &a, &err))
-        return cli_fail("%s", err.msg);
+    if (load(path, o, &a, &err)) return cli_fail("%s", err.msg);
     mp_snapshot_print_opts po = {
         .top_entries = o->top_entries, .all_entries = o->all, .profile = o->profile};
     int status = CLI_EXIT_OK;
@@ -172,9 +179,8 @@ int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opt
         return cli_usage("diff", "snapshots are compared as text or json, not %s", fmt);
     mp_snapshot_analysis A, B;
     mf_error err;
-    if (mp_snapshot_analyze(before, cli_progress_stream(), NULL, &A, &err))
-        return cli_fail("%s", err.msg);
-    if (mp_snapshot_analyze(after, cli_progress_stream(), NULL, &B, &err)) {
+    if (load(before, o, &A, &err)) return cli_fail("%s", err.msg);
+    if (load(after, o, &B, &err)) {
         mp_snapshot_analysis_free(&A);
         return cli_fail("%s", err.msg);
     }

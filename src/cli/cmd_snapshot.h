@@ -18,6 +18,8 @@ typedef struct cli_snap_opts {
     bool all;            /* every entry, with its chain */
     const char *profile; /* the profile the snapshot was found beside, or NULL */
     const mp_analysis *profile_analysis; /* that profile's figures, or NULL */
+    bool godump;                         /* the input is a Go heap dump */
+    const char *binary;                  /* --binary PROG (Go heap dumps), or NULL */
 } cli_snap_opts;
 
 /* Full analysis of a snapshot: the report in o->format; with a profile
