@@ -52,8 +52,10 @@ static uint64_t roundupsize(uint64_t size)
 typedef struct fobj {
     uint64_t addr, size;
     uint32_t frame;
-    uint64_t off; /* in the frame's contents */
-    bool hmap;    /* else the map's bucket */
+    uint64_t off;    /* in the frame's contents */
+    bool hmap;       /* else the map's bucket */
+    bool listed;     /* its words are in the frame's pointer map: a root of its own */
+    uint64_t pat[5]; /* its pointer words (bitset of word indices) */
 } fobj;
 
 typedef struct rootw {
@@ -132,6 +134,12 @@ static int cmp_frame_sp(const void *a, const void *b, void *ud);
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
@@ -566,6 +574,12 @@ static void choose_split(loader *L, gmap *m, const uint64_t *pat, bool pointerfu
         return;
     }
     m->inferred = true;
+    if (bs < 16) { /* an empty map without buckets: nothing to infer from */
+        m->bs = m->ksize = m->vsize = 0;
+        m->key_kind = MP_KEY_OTHER;
+        snprintf(m->name, sizeof m->name, "map[?]?");
+        return;
+    }
     bool string_keys = false;
     if (pointerful) {
         static const uint32_t prefs[] = {16, 8, 4, 24, 32, 12, 2, 1, 40, 48, 56, 64};
@@ -848,58 +862,112 @@ static int cmp_fobj(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* The frame objects: every 48-byte window of a frame that reads as an
- * hmap (pointer words at +16, +24, +40 and nowhere else in it) and checks
- * out with its buckets; a bucket of its own in the same frame is cut out
- * too. Frame objects are kept sorted by address. */
+static int add_fobj(loader *L, const fobj *x)
+{
+    if (L->nfobjs == L->cap_fobjs) {
+        size_t nc = L->cap_fobjs ? L->cap_fobjs * 2 : 16;
+        fobj *q = realloc(L->fobjs, nc * sizeof *q);
+        if (!q) return -1;
+        L->fobjs = q;
+        L->cap_fobjs = nc;
+    }
+    L->fobjs[L->nfobjs++] = *x;
+    return 0;
+}
+
+/* The pointer words of a bucket of map m (a bitset of word indices): each
+ * slot's key and value words, and the overflow word when there are any. */
+static void bucket_pattern(const gmap *m, uint64_t *pat)
+{
+    memset(pat, 0, 5 * sizeof *pat);
+    bool any = false;
+    for (uint32_t w = 1; w + 1 < m->bs / 8 && w < 320; w++) {
+        uint64_t off = 8ull * w - 8;
+        bool isp;
+        if (off < 8ull * m->ksize)
+            isp = off % m->ksize % 8 == 0 && bit_get(m->kpat, (unsigned)(off % m->ksize / 8));
+        else
+            isp = m->vsize && (off - 8ull * m->ksize) % m->vsize % 8 == 0 &&
+                  bit_get(m->vpat, (unsigned)((off - 8ull * m->ksize) % m->vsize / 8));
+        if (isp) bit_set(pat, w), any = true;
+    }
+    if (any && m->bs / 8 - 1 < 320) bit_set(pat, m->bs / 8 - 1);
+}
+
+/*
+ * The frame objects. A map that does not escape keeps its hmap (and, while
+ * small, its one bucket) in its function's frame. Those are stack objects
+ * for Go's collector: the frame's pointer map does not list their words,
+ * they live as long as a live frame word points at them (the map variable,
+ * or a range iterator's h). An hmap that is a plain local instead has its
+ * pointer words in the frame's map (at +16, +24 and +40 of a 48-byte window
+ * with no other). Both are candidates (a pointed-to address is flagged by
+ * its low bit in the list): a 48-byte hmap there that checks out with its
+ * buckets becomes an object of its own, with the hmap's pointer words
+ * (buckets, oldbuckets, extra) as its edges, and a root of its own when
+ * the frame lists it. Frame objects are sorted by address, never overlap.
+ */
 static int find_frame_maps(loader *L)
 {
     const mf_gd_dump *d = L->d;
+    uint64_t *cand = NULL;
+    size_t nc = 0, cap = 0;
     for (size_t fi = 0; fi < d->nframes; fi++) {
         const mf_gd_frame *f = &d->frames[fi];
         size_t nf = block_fields(L, NONE, (uint32_t)fi, 0, f->contents.len);
-        if (nf == SIZE_MAX) return -1;
-        if (nf < 3) continue;
-        uint32_t *fl = malloc(nf * sizeof *fl);
-        if (!fl) return -1;
-        memcpy(fl, L->scratch, nf * sizeof *fl);
-        for (size_t i = 0; i + 2 < nf; i++) {
-            uint64_t o = fl[i];
-            if (o < 16 || fl[i + 1] != o + 8 || fl[i + 2] != o + 24) continue;
-            uint64_t h = o - 16; /* fields at h+16, h+24, h+40 */
-            if (i > 0 && fl[i - 1] >= h) continue;
-            if (i + 3 < nf && fl[i + 3] < h + 48) continue;
-            if (h + 48 > f->contents.len) continue;
-            gmap m;
-            if (!recognise(L, f->sp + h, d->data + f->contents.off + h, NULL, &m)) continue;
-            if (L->oom) break;
-            for (int part = 0; part < 2; part++) {
-                fobj x = {
-                    .addr = f->sp + h, .size = 48, .frame = (uint32_t)fi, .off = h, .hmap = 1};
-                if (part == 1) {
-                    x.hmap = false;
-                    if (!m.buckets || frame_at(L, m.buckets, m.bs) != fi) break;
-                    x.addr = m.buckets;
-                    x.size = m.bs;
-                    x.off = m.buckets - f->sp;
-                    if (x.off < h + 48 && x.off + x.size > h) break; /* overlaps */
+        if (nf == SIZE_MAX) break;
+        for (size_t k = 0; k < nf; k++) {
+            uint64_t o = L->scratch[k], v;
+            if (k + 2 < nf && o >= 16 && L->scratch[k + 1] == o + 8 &&
+                L->scratch[k + 2] == o + 24 && (k == 0 || L->scratch[k - 1] < o - 16) &&
+                (k + 3 == nf || L->scratch[k + 3] >= o + 32) && o + 32 <= f->contents.len)
+                v = f->sp + o - 16; /* a listed window */
+            else if ((v = mf_gd_word(d, f->contents.off + o)) % 8 == 0 && v &&
+                     frame_at(L, v, 48) != NONE)
+                v |= 1; /* pointed to */
+            else
+                continue;
+            if (nc == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                uint64_t *q = realloc(cand, ncap * sizeof *q);
+                if (!q) {
+                    free(cand);
+                    return -1;
                 }
-                if (L->nfobjs == L->cap_fobjs) {
-                    size_t nc = L->cap_fobjs ? L->cap_fobjs * 2 : 16;
-                    fobj *q = realloc(L->fobjs, nc * sizeof *q);
-                    if (!q) {
-                        free(fl);
-                        return -1;
-                    }
-                    L->fobjs = q;
-                    L->cap_fobjs = nc;
-                }
-                L->fobjs[L->nfobjs++] = x;
+                cand = q;
+                cap = ncap;
             }
-            i += 2;
+            cand[nc++] = v;
         }
-        free(fl);
     }
+    if (nc > 1) qsort(cand, nc, sizeof *cand, cmp_u64);
+    uint64_t end = 0; /* of the last frame object: they must not overlap */
+    for (size_t i = 0; i < nc; i++) {
+        uint64_t a = cand[i] & ~(uint64_t)1;
+        bool listed = !(cand[i] & 1); /* sorts before the pointed-to flag */
+        if (a < end) continue;
+        uint32_t fi = frame_at(L, a, 48);
+        const mf_gd_frame *f = &d->frames[fi];
+        gmap m;
+        if (!recognise(L, a, mem(L, a, 48), NULL, &m)) {
+            if (L->oom) break;
+            continue;
+        }
+        fobj h = {
+            .addr = a, .size = 48, .frame = fi, .off = a - f->sp, .hmap = true, .listed = listed};
+        bit_set(h.pat, 2), bit_set(h.pat, 3), bit_set(h.pat, 5);
+        if (add_fobj(L, &h)) break;
+        end = a + 48;
+        uint32_t bf = m.buckets ? frame_at(L, m.buckets, m.bs) : NONE;
+        if (bf != NONE && (m.buckets >= end || m.buckets + m.bs <= a)) {
+            fobj b = {
+                .addr = m.buckets, .size = m.bs, .frame = bf, .off = m.buckets - d->frames[bf].sp};
+            bucket_pattern(&m, b.pat);
+            if (add_fobj(L, &b)) break;
+            if (m.buckets + m.bs > end) end = m.buckets + m.bs;
+        }
+    }
+    free(cand);
     if (L->nfobjs > 1) qsort(L->fobjs, L->nfobjs, sizeof *L->fobjs, cmp_fobj);
     return L->oom ? -1 : 0;
 }
@@ -936,9 +1004,8 @@ static int collect_roots(loader *L)
         const mf_gd_frame *f = &d->frames[fi];
         const mf_gd_goroutine *g = &d->goroutines[f->goroutine];
         uint8_t kind = g->system ? MP_ROOT_RUNTIME : MP_ROOT_STACK;
-        /* a frame object is a root of its own (its words are its edges) */
-        for (size_t i = 0; i < L->nfobjs; i++)
-            if (L->fobjs[i].frame == fi && L->fobjs[i].hmap) {
+        for (size_t i = 0; i < L->nfobjs; i++) /* a local hmap: the frame holds it */
+            if (L->fobjs[i].frame == fi && L->fobjs[i].listed) {
                 rootw r = {.kind = kind,
                            .frame = (uint32_t)fi,
                            .slot = L->fobjs[i].addr,
@@ -1004,9 +1071,7 @@ static int resolve_edges(loader *L)
             total += d->objects[i].nfields;
         } else {
             const fobj *x = &L->fobjs[i - L->nheap];
-            size_t nf = block_fields(L, NONE, x->frame, x->off, x->size);
-            if (nf == SIZE_MAX) return -1;
-            total += nf;
+            for (int w = 0; w < 5; w++) total += (uint64_t)__builtin_popcountll(x->pat[w]);
         }
     }
     L->estart[n] = total;
@@ -1037,9 +1102,9 @@ static int resolve_edges(loader *L)
             const fobj *x = &L->fobjs[i - L->nheap];
             const mf_gd_frame *f = &d->frames[x->frame];
             base = d->data + f->contents.off + x->off;
-            size_t nf = block_fields(L, NONE, x->frame, x->off, x->size);
-            for (size_t k = 0; k < nf; k++) {
-                uint64_t v = rd64(base + L->scratch[k]);
+            for (unsigned w = 0; w < 320 && 8ull * w + 8 <= x->size; w++) {
+                if (!bit_get(x->pat, w)) continue;
+                uint64_t v = rd64(base + 8 * w);
                 L->edst[e++] = v ? find_obj(L, v) : NONE;
             }
         }
@@ -1098,12 +1163,6 @@ static int add_map(loader *L, const gmap *m)
     }
     L->maps[L->nmaps++] = *m;
     return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* The exact map type a global gives the hmap object o: the first global
@@ -1414,12 +1473,20 @@ static int add_maps(loader *L, graphing *G)
             x.oldbuckets = G->newix[o];
             x.noldbuckets = (m->flags & 8) ? 1ull << m->B : 1ull << (m->B ? m->B - 1 : 0);
         }
+        /* the value type: what the objects values point to are (with the
+         * binary), else the value slot's type */
         if (m->type && !m->inferred) {
             const char *vn = m->type->value_name;
             if (m->type->value_kind == MP_GOKIND_PTR && vn[0] == '*')
                 x.value_type = mp_gb_type(G->b, vn + 1, 0, MP_TYPE_STRUCT);
+            else
+                x.value_type = mp_gb_type(G->b, vn, m->vsize, MP_TYPE_OTHER);
             x.key_type = mp_gb_type(G->b, m->type->key_name, m->type->key_size,
                                     m->key_kind == MP_KEY_STRING ? MP_TYPE_STRING : MP_TYPE_OTHER);
+        } else if (m->bs) {
+            char vn[40];
+            slot_name(vn, sizeof vn, m->vsize, m->vpat, false);
+            x.value_type = mp_gb_type(G->b, vn, m->vsize, MP_TYPE_OTHER);
         }
         uint32_t mi = mp_gb_map(G->b, &x);
         if (mi == MP_NONE) return -1;
@@ -1430,7 +1497,9 @@ static int add_maps(loader *L, graphing *G)
                   .b = G->b,
                   .newix = G->newix,
                   .map = mi,
-                  .value_type = x.value_type};
+                  .value_type = m->type && !m->inferred && m->type->value_kind == MP_GOKIND_PTR
+                                    ? x.value_type
+                                    : MP_NONE};
         if (m->buckets) walk_map(&W);
         add_extra(L, G, m, mi);
     }
