@@ -22,6 +22,7 @@
 #define DW_AT_go_kind 0x2900
 #define DW_AT_go_key 0x2901
 #define DW_AT_go_elem 0x2902
+#define DW_AT_go_runtime_type 0x2904
 
 typedef struct sym {
     uint64_t addr, size;
@@ -50,6 +51,7 @@ struct mp_gobin {
     size_t nvars;
     mp_gomaptype *maps; /* sorted by bucket size */
     size_t nmaps;
+    uint64_t types_base; /* the address of runtime.types, 0 unknown */
     sect *sects;
     size_t nsects;
     char *names; /* owned copies of the map type names */
@@ -107,6 +109,7 @@ static int read_symbols(mp_gobin *b)
                 cap = nc;
             }
             b->syms[b->nsyms++] = (sym){s.st_value, s.st_size, name};
+            if (strcmp(name, "runtime.types") == 0) b->types_base = s.st_value;
         }
     }
     if (b->nsyms > 1) qsort(b->syms, b->nsyms, sizeof *b->syms, cmp_sym);
@@ -135,8 +138,10 @@ static uint64_t attr_udata(Dwarf_Die *die, unsigned name)
 {
     Dwarf_Attribute a;
     Dwarf_Word w = 0;
-    if (!dwarf_attr(die, name, &a) || dwarf_formudata(&a, &w) != 0) return 0;
-    return w;
+    Dwarf_Addr ad = 0;
+    if (!dwarf_attr(die, name, &a)) return 0;
+    if (dwarf_formudata(&a, &w) == 0) return w;
+    return dwarf_formaddr(&a, &ad) == 0 ? ad : 0; /* Go writes its runtime type as an address */
 }
 
 static bool attr_die(Dwarf_Die *die, unsigned name, Dwarf_Die *out)
@@ -235,6 +240,7 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     t.key_kind = (uint8_t)attr_udata(&key, DW_AT_go_kind);
     t.value_kind = (uint8_t)attr_udata(&elem, DW_AT_go_kind);
     t.key_has_pointers = t.key_indirect || has_pointers(&key);
+    t.rtype = attr_udata(td, DW_AT_go_runtime_type); /* an offset until the base is known */
     const char *kn = dwarf_diename(&key), *vn = dwarf_diename(&elem), *nn = dwarf_diename(td);
     t.name = copy_name(b, nn ? nn : "map");
     t.key_name = copy_name(b, kn ? kn : "?");
@@ -308,6 +314,9 @@ static int read_dwarf(mp_gobin *b)
     for (size_t i = 0; i < b->nvars; i++)
         if (b->vars[i].type_name)
             b->vars[i].type_name = b->names + ((uintptr_t)b->vars[i].type_name - 1);
+    /* DW_AT_go_runtime_type is an offset from runtime.types */
+    for (size_t i = 0; i < b->nmaps; i++)
+        b->maps[i].rtype = b->types_base && b->maps[i].rtype ? b->types_base + b->maps[i].rtype : 0;
     /* a global's map type: the map type of the same name */
     if (b->nmaps > 1) qsort(b->maps, b->nmaps, sizeof *b->maps, cmp_map);
     for (size_t i = 0; i < b->nvars; i++) {
@@ -468,4 +477,12 @@ bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line)
     if (!ln) return false;
     *file = dwarf_linesrc(ln, NULL, NULL);
     return *file && dwarf_lineno(ln, line) == 0;
+}
+
+const mp_gomaptype *mp_gobin_map_of_rtype(const mp_gobin *b, uint64_t rtype)
+{
+    if (!rtype) return NULL;
+    for (size_t i = 0; i < b->nmaps; i++) /* few map types: a scan is enough */
+        if (b->maps[i].rtype == rtype) return &b->maps[i];
+    return NULL;
 }

@@ -54,6 +54,7 @@ typedef struct mp_gomaptype {
     uint8_t key_kind, value_kind; /* MP_GOKIND_*, 0 unknown */
     bool key_indirect, value_indirect;
     bool key_has_pointers;
+    uint64_t rtype; /* address of its runtime type descriptor (maptype), 0 unknown */
 } mp_gomaptype;
 
 typedef struct mp_gobin mp_gobin;
@@ -74,6 +75,10 @@ const char *mp_gobin_global_type(const mp_gobin *b, uint64_t a);
  * return value is how many there are. */
 size_t mp_gobin_maps_of_bucket(const mp_gobin *b, uint64_t bs, const mp_gomaptype **out,
                                size_t max);
+
+/* The map type whose runtime type descriptor is at address rtype (what a
+ * range iterator's t points to), or NULL. */
+const mp_gomaptype *mp_gobin_map_of_rtype(const mp_gobin *b, uint64_t rtype);
 
 /* n bytes at address a of the program's loaded, initialised data
  * (.rodata, .data, ...), or NULL when a..a+n is not there. */

@@ -100,6 +100,11 @@ typedef struct loader {
     size_t nroots, cap_roots;
     gmap *maps;
     size_t nmaps, cap_maps;
+    struct itype {
+        uint64_t h;
+        const mp_gomaptype *t;
+    } * itypes; /* (hmap, type) of the range iterators, sorted by hmap (with a binary) */
+    size_t nitypes;
     uint32_t *scratch; /* field offsets of one block */
     size_t cap_scratch;
     bool oom;
@@ -862,6 +867,65 @@ static int cmp_fobj(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* A range iterator (hiter) in a frame: 8 pointer words in a row (key,
+ * elem, t, h, buckets, bptr, overflow, oldoverflow) followed by a word that
+ * is not one. Offsets are the sorted pointer words of the frame. */
+static bool iterator_at(const uint32_t *offs, size_t n, size_t k)
+{
+    if (k + 8 > n || offs[k + 7] != offs[k] + 56) return false;
+    return k + 8 == n || offs[k + 8] != offs[k] + 64;
+}
+
+static int cmp_itype(const void *a, const void *b)
+{
+    const struct itype *x = a, *y = b;
+    return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* With the binary, a range iterator's t names its map's exact type: the
+ * (h, type) pairs of every iterator, to type the maps they reach. */
+static int collect_iterator_types(loader *L)
+{
+    const mf_gd_dump *d = L->d;
+    size_t cap = 0;
+    if (!L->bin) return 0;
+    for (size_t fi = 0; fi < d->nframes; fi++) {
+        const mf_gd_frame *f = &d->frames[fi];
+        size_t nf = block_fields(L, NONE, (uint32_t)fi, 0, f->contents.len);
+        if (nf == SIZE_MAX) return -1;
+        for (size_t k = 0; k < nf; k++) {
+            if (!iterator_at(L->scratch, nf, k)) continue;
+            const uint8_t *p = d->data + f->contents.off + L->scratch[k];
+            const mp_gomaptype *t = mp_gobin_map_of_rtype(L->bin, rd64(p + 16));
+            if (!t) continue;
+            if (L->nitypes == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                struct itype *q = realloc(L->itypes, nc * sizeof *q);
+                if (!q) return -1;
+                L->itypes = q;
+                cap = nc;
+            }
+            L->itypes[L->nitypes++] = (struct itype){rd64(p + 24), t};
+            k += 7;
+        }
+    }
+    if (L->nitypes > 1) qsort(L->itypes, L->nitypes, sizeof *L->itypes, cmp_itype);
+    return 0;
+}
+
+static const mp_gomaptype *iterator_type(const loader *L, uint64_t h)
+{
+    size_t lo = 0, hi = L->nitypes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (L->itypes[mid].h < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < L->nitypes && L->itypes[lo].h == h ? L->itypes[lo].t : NULL;
+}
+
 static int add_fobj(loader *L, const fobj *x)
 {
     if (L->nfobjs == L->cap_fobjs) {
@@ -949,7 +1013,9 @@ static int find_frame_maps(loader *L)
         uint32_t fi = frame_at(L, a, 48);
         const mf_gd_frame *f = &d->frames[fi];
         gmap m;
-        if (!recognise(L, a, mem(L, a, 48), NULL, &m)) {
+        const mp_gomaptype *exact = iterator_type(L, a);
+        if (!recognise(L, a, mem(L, a, 48), exact, &m) &&
+            !(exact && recognise(L, a, mem(L, a, 48), NULL, &m))) {
             if (L->oom) break;
             continue;
         }
@@ -1212,6 +1278,7 @@ static int find_maps(loader *L)
         if (f0 != 16 || f1 != 24 || f2 != 40) continue;
         gmap m;
         const mp_gomaptype *exact = L->bin ? typed_by_global(L, typed, ntyped, (uint32_t)i) : NULL;
+        if (!exact) exact = iterator_type(L, o->addr);
         if (!recognise(L, o->addr, d->data + o->contents, exact, &m) &&
             !(exact && recognise(L, o->addr, d->data + o->contents, NULL, &m)))
             continue;
@@ -1227,7 +1294,9 @@ static int find_maps(loader *L)
         if (!x->hmap) continue;
         const uint8_t *h = d->data + d->frames[x->frame].contents.off + x->off;
         gmap m;
-        if (!recognise(L, x->addr, h, NULL, &m)) continue;
+        const mp_gomaptype *exact = iterator_type(L, x->addr);
+        if (!recognise(L, x->addr, h, exact, &m) && !(exact && recognise(L, x->addr, h, NULL, &m)))
+            continue;
         m.obj = (uint32_t)(L->nheap + i);
         if (add_map(L, &m)) return -1;
     }
@@ -1574,8 +1643,8 @@ static int load(loader *L, const char *binary, mp_graph **out)
     for (size_t i = 0; i < d->nframes; i++) L->frames_by_sp[i] = (uint32_t)i;
     qsort_r(L->frames_by_sp, d->nframes, sizeof *L->frames_by_sp, cmp_frame_sp, (void *)d);
     uint64_t nreached;
-    if (find_frame_maps(L) || resolve_edges(L) || collect_roots(L) || mark(L, &nreached) ||
-        find_maps(L))
+    if (collect_iterator_types(L) || find_frame_maps(L) || resolve_edges(L) || collect_roots(L) ||
+        mark(L, &nreached) || find_maps(L))
         goto oom;
     if (L->nmaps > 1) qsort(L->maps, L->nmaps, sizeof *L->maps, cmp_map_addr);
     mark_iterators(L);
@@ -1632,6 +1701,7 @@ int mp_load_godump_dump(const mf_gd_dump *d, const char *binary, mp_graph **out,
     free(L.reached);
     free(L.roots);
     free(L.maps);
+    free(L.itypes);
     free(L.scratch);
     return rc;
 }
