@@ -14,7 +14,7 @@
 //	midgrowth    var growingMap map[string]*Session caught in mid-growth
 //	pointerfree  var counters map[int64]int64, 5000 entries
 //	diff         var sessionCache: DUMP after 1000 entries, DUMP2 after 2500
-//	literal      var colors map[string]int with literal keys (in .rodata)
+//	literal      var palette map[string][]byte: 4 keys that are literals (.rodata)
 package main
 
 import (
@@ -45,7 +45,7 @@ var seenBuffers map[*Buffer]bool
 var primaryIndex, backupIndex map[string]*Session
 var growingMap map[string]*Session
 var counters map[int64]int64
-var colors = map[string]int{"red": 1, "green": 2, "blue": 3, "alpha": 4}
+var palette map[string][]byte
 
 func newSession(i int) *Session {
 	return &Session{User: fmt.Sprintf("user-%d", i), ID: i, State: make([]byte, 256)}
@@ -176,6 +176,10 @@ func main() {
 		fillCache(1000, 2500)
 		dump(os.Args[3])
 	case "literal":
+		palette = make(map[string][]byte)
+		for _, name := range []string{"red", "green", "blue", "alpha"} {
+			palette[name] = make([]byte, 256<<10)
+		}
 		dump(out)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown pattern", os.Args[1])
