@@ -105,6 +105,10 @@ typedef struct loader {
         const mp_gomaptype *t;
     } * itypes; /* (hmap, type) of the range iterators, sorted by hmap (with a binary) */
     size_t nitypes;
+    struct memo {
+        uint64_t addr;
+        uint32_t obj;
+    } * start_memo;    /* the last heap_start lookup: map checks repeat it */
     uint32_t *scratch; /* field offsets of one block */
     size_t cap_scratch;
     bool oom;
@@ -213,10 +217,16 @@ static uint32_t find_obj(const loader *L, uint64_t a)
 /* The heap object that a points to the start of (after a malloc header). */
 static uint32_t heap_start(const loader *L, uint64_t a)
 {
+    if (L->start_memo->addr == a) return L->start_memo->obj;
     size_t i = mf_gd_find(L->d, a);
-    if (i == SIZE_MAX) return NONE;
-    const mf_gd_object *o = &L->d->objects[i];
-    return a == o->addr + header_bytes(L, o->size) ? (uint32_t)i : NONE;
+    uint32_t r = NONE;
+    if (i != SIZE_MAX) {
+        const mf_gd_object *o = &L->d->objects[i];
+        if (a == o->addr + header_bytes(L, o->size)) r = (uint32_t)i;
+    }
+    L->start_memo->addr = a;
+    L->start_memo->obj = r;
+    return r;
 }
 
 /* The field offsets of a block (heap object i, or frame f's words in
@@ -344,8 +354,12 @@ static bool walk_chain(walk *W, const array *ar, uint64_t index, bool old)
     uint32_t bs = W->bs;
     uint64_t b = ar->addr + index * bs;
     bool rest = false;
+    const mf_gd_object *ao = ar->heap_obj != NONE ? &L->d->objects[ar->heap_obj] : NULL;
     for (uint32_t depth = 0;; depth++) {
-        const uint8_t *p = mem(L, b, bs);
+        /* buckets of the array (preallocated overflow ones too) without a search */
+        const uint8_t *p = ao && b >= ar->addr && b - ar->addr < ar->total * bs
+                               ? L->d->data + ao->contents + (b - ao->addr)
+                               : mem(L, b, bs);
         if (!p) return false;
         for (int i = 0; i < 8; i++) {
             uint8_t th = p[i];
@@ -670,7 +684,24 @@ static bool recognise(loader *L, uint64_t addr, const uint8_t *hdr, const mp_gom
     int best_score = -1;
     uint64_t best_pat[5] = {0};
     bool best_ptr = false;
-    for (uint32_t k = 0; k <= MAX_KV; k++) {
+    /* a heap array of S bytes holds between (the size class below S) and S
+     * bytes of buckets: only the bucket sizes in that range are tried */
+    uint32_t kmin = 0, kmax = MAX_KV;
+    if (ao != NONE && m->B <= 40) {
+        uint64_t S = L->d->objects[ao].size, below = 0;
+        if (S > 32768)
+            below = S - 8192;
+        else
+            for (size_t i = 0; i < sizeof size_classes / sizeof *size_classes; i++)
+                if (size_classes[i] < S) below = size_classes[i];
+        uint64_t nb = 1ull << m->B, units = m->B >= 4 ? nb + (nb >> 4) : nb;
+        uint64_t lo = below / units, hi = S / units; /* bs in (lo - slack, hi] */
+        kmin = lo > 16 + 8 + 8 ? (uint32_t)((lo - 16 - 8) / 8 > MAX_KV ? MAX_KV + 1 : (lo - 24) / 8)
+                               : 0;
+        kmax = hi < 16 ? 0 : (hi - 16) / 8 > MAX_KV ? MAX_KV : (uint32_t)((hi - 16) / 8);
+        if (hi < 16) kmin = 1, kmax = 0;
+    }
+    for (uint32_t k = kmin; k <= kmax; k++) {
         uint32_t bs = 16 + 8 * k;
         if (exact && bs != exact->bucket_size) continue;
         array ar;
@@ -1691,7 +1722,8 @@ oom:
 int mp_load_godump_dump(const mf_gd_dump *d, const char *binary, mp_graph **out, mf_error *err)
 {
     *out = NULL;
-    loader L = {.d = d, .err = err, .nheap = d->nobjects};
+    struct memo memo = {0, NONE};
+    loader L = {.d = d, .err = err, .nheap = d->nobjects, .start_memo = &memo};
     int rc = load(&L, binary, out);
     mp_gobin_close(L.bin);
     free(L.fobjs);
