@@ -104,6 +104,9 @@ for p in sys.argv[1].split():
             want(r["function"] == var and r["state"] == "chan receive" and r["thread"] > 1,
                  f"{what}: root {r['text']!r} (function {var}, goroutine waiting on a channel)")
             want(r["frame_offset"] is not None, f"{what}: no frame offset")
+            if mode == "binary":
+                want(r["file"].endswith("/leaks.go") and r["line"] > 0,
+                     f"{what}: the frame's source line: {r['file']}:{r['line']}")
         want(m["count"] == count and m["entries_walked"] == count,
              f"{what}: count {m['count']} / walked {m['entries_walked']} != {count}")
         want(m["B"] == B, f"{what}: B {m['B']} != {B}")

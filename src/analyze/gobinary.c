@@ -472,7 +472,17 @@ bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line)
 {
     if (!b->dw) return false;
     Dwarf_Die cu;
-    if (!dwarf_addrdie(b->dw, pc, &cu)) return false;
+    if (!dwarf_addrdie(b->dw, pc, &cu)) {
+        /* Go writes no .debug_aranges: look through the units' ranges */
+        Dwarf_Off off = 0, next;
+        size_t hsize;
+        bool found = false;
+        while (!found && dwarf_nextcu(b->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+            found = dwarf_offdie(b->dw, off + hsize, &cu) && dwarf_haspc(&cu, pc) > 0;
+            off = next;
+        }
+        if (!found) return false;
+    }
     Dwarf_Line *ln = dwarf_getsrc_die(&cu, pc);
     if (!ln) return false;
     *file = dwarf_linesrc(ln, NULL, NULL);
