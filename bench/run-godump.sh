@@ -86,8 +86,10 @@ echo "== the same heap, $target entries: what go tool pprof says (allocation sit
 echo "   maproot says (who retains them); pprof reads the heap profile written with the dump"
 read -r pw pc _ < <(best_of "$runs" go tool pprof -top -nodecount=5 "$tmp/target.pb.gz")
 read -r mw mc _ < <(best_of "$runs" "$maproot" analyze --binary "$tmp/gen" "$tmp/target.dump")
-echo "  go tool pprof -top: ${pw}s wall, ${pc}s CPU; maproot analyze: ${mw}s wall, ${mc}s CPU" \
-    "($(awk -v a="$mc" -v b="$pc" 'BEGIN { printf "%.0f", (b > 0 ? a / b : 0) }')x pprof's CPU time)"
+# the profile is sampled (MemProfileRate): small, and read in a blink
+echo "  go tool pprof -top of the $(stat -c %s "$tmp/target.pb.gz")-byte profile: ${pw}s wall," \
+    "${pc}s CPU; maproot analyze of the $(($(stat -c %s "$tmp/target.dump") / 1000000)) MB dump:" \
+    "${mw}s wall, ${mc}s CPU"
 echo "  go tool pprof -top -sample_index=inuse_space:"
 go tool pprof -top -nodecount=4 -sample_index=inuse_space "$tmp/target.pb.gz" 2>/dev/null |
     sed -n '/flat%/,$p' | sed 's/^/    /'
