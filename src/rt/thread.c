@@ -263,11 +263,14 @@ __attribute__((noinline)) bool mr__world_stop(bool want_gc_once)
     self->state = MR_THREAD_PARKED; /* the collector's own stack is scanned too */
     while (!all_others_stopped(self)) pthread_cond_wait(&parked, &sched_lock);
     pthread_mutex_unlock(&sched_lock);
+    /* The background sweeper finishes its batch: a stopped world is still. */
+    pthread_mutex_lock(&mr__sweep_lock);
     return true;
 }
 
 void mr__world_start(void)
 {
+    pthread_mutex_unlock(&mr__sweep_lock);
     pthread_mutex_lock(&sched_lock);
     atomic_store(&mr__stop_requested, 0);
     world_epoch++;
