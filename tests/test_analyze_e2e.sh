@@ -147,7 +147,8 @@ want(s["type"] == "map[*Buffer]int64", "type")
 want("pointer_keys" in ev, "evidence pointer_keys: %s" % ev)
 want(r["kind"] == "global" and r["name"] == "bytes_by_buffer", "root global bytes_by_buffer: %s" % r["text"])
 want(s["count"] == 2000, "2000 entries: %d" % s["count"])
-want(s["keys_retained_bytes"] >= 2000 * 65536, "keys retain the buffers: %d" % s["keys_retained_bytes"])
+# every buffer but one: a stale stack word (conservative) may share the last one
+want(s["keys_retained_bytes"] >= 1999 * 65536, "keys retain the buffers: %d" % s["keys_retained_bytes"])
 want(all(e["key"].startswith("0x") and 65536 <= e["retained_bytes"] < 2 * 65536 for e in s["entries"]), "entries: pointer keys of 64 KiB buffers")
 '
 

@@ -145,6 +145,11 @@ void mp_gb_free(mp_graph_builder *b)
     free(b);
 }
 
+void mp_gb_set_pause(mp_graph_builder *b, uint64_t pause_ns)
+{
+    b->info.gc_pause_ns = pause_ns;
+}
+
 void mp_gb_set_info(mp_graph_builder *b, const char *program, uint64_t pid, int64_t time_nanos,
                     uint32_t gc_cycle, uint32_t pointer_size, uint64_t profile_rate,
                     uint64_t heap_alloc)

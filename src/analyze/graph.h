@@ -178,6 +178,7 @@ typedef struct mp_graph_info {
     /* objects the input listed that no root reaches (garbage not yet swept,
      * which a loader may leave out of the graph), and their bytes */
     uint64_t unreachable_objects, unreachable_bytes;
+    uint64_t gc_pause_ns;  /* the cycle's stop-the-world pause so far, 0 unknown */
 } mp_graph_info;
 
 typedef struct mp_graph {
@@ -243,6 +244,9 @@ typedef struct mp_graph_builder mp_graph_builder;
  * name of the input format. NULL when out of memory. */
 mp_graph_builder *mp_gb_new(const char *name, const char *format);
 void mp_gb_free(mp_graph_builder *b); /* an unfinished builder */
+
+/* The cycle's stop-the-world pause as of the snapshot (0 unknown). */
+void mp_gb_set_pause(mp_graph_builder *b, uint64_t pause_ns);
 
 /* Program facts (program is copied); may be called any time before finish. */
 void mp_gb_set_info(mp_graph_builder *b, const char *program, uint64_t pid, int64_t time_nanos,

@@ -990,6 +990,10 @@ static void write_samples(img *im, mrc_prof *prof)
 
 /* ------------------------------------------------------------ write --- */
 
+/* The cycle's pause as of the snapshot, read by take() at MARK_DONE (in the
+ * program, before any fork) for the header. */
+static mr_gc_pause taken_pause;
+
 static void header_of(mf_gs_header *h, const char *program, const char *build_id, uint32_t cycle,
                       int mode, const mr_memstats *ms, pid_t pid)
 {
@@ -1019,6 +1023,13 @@ static void header_of(mf_gs_header *h, const char *program, const char *build_id
         m->pause_total_ns = ms->pause_total_ns;
         m->num_gc = ms->num_gc;
         m->gc_percent = ms->gc_percent;
+        if (ms->num_gc) h->pause.last_pause_ns = ms->pause_ns[(ms->num_gc + 255) % 256];
+    }
+    if (taken_pause.cycle == cycle) {
+        h->pause.pause_ns = taken_pause.pause_ns;
+        h->pause.stop_ns = taken_pause.stop_ns;
+        h->pause.sweep_termination_ns = taken_pause.sweep_term_ns;
+        h->pause.mark_ns = taken_pause.mark_ns;
     }
 }
 
@@ -1179,6 +1190,7 @@ static int take(const char *path, uint32_t cycle, const mr_memstats *pre, char *
                 bool *forked)
 {
     uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    mr_gc_pause_now(&taken_pause);
     *forked = false;
     pid_t self = getpid();
     if (use_fork) {
