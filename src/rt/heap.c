@@ -20,7 +20,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define ARENA_BYTES ((size_t)64 << 30) /* reserved address space */
+#define ARENA_MAX ((size_t)64 << 30) /* address space reserved when the system allows */
+#define ARENA_MIN ((size_t)1 << 30)
+static size_t arena_bytes; /* what was reserved */
 
 mr_size_class mr__classes[MR_NUM_CLASSES];
 static int nclasses;                                 /* classes in use, 1..nclasses-1 */
@@ -123,16 +125,20 @@ static inline int size_class_of(size_t size)
 void mr__heap_init(void)
 {
     init_classes();
-    void *a = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* Less when the address space is limited (ulimit -v, valgrind). */
+    void *a = MAP_FAILED;
+    for (arena_bytes = ARENA_MAX; a == MAP_FAILED && arena_bytes >= ARENA_MIN; arena_bytes /= 2)
+        a = mmap(NULL, arena_bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    arena_bytes *= 2; /* undo the last halving */
     if (a == MAP_FAILED)
-        mr__throw("cannot reserve %zu bytes for the heap: %s", ARENA_BYTES, strerror(errno));
+        mr__throw("cannot reserve %zu bytes for the heap: %s", ARENA_MIN, strerror(errno));
     /* Align the arena to a page so that page numbers are a shift away. */
     mr__arena_lo = ((uintptr_t)a + MR_PAGE_SIZE - 1) & ~(uintptr_t)(MR_PAGE_SIZE - 1);
-    mr__arena_hi = (uintptr_t)a + ARENA_BYTES - MR_PAGE_SIZE;
+    mr__arena_hi = (uintptr_t)a + arena_bytes - MR_PAGE_SIZE;
     /* Huge pages cut the TLB misses of marking a large heap and of map
      * lookups spread over it; the kernel gives them only when asked. */
-    madvise(a, ARENA_BYTES, MADV_HUGEPAGE);
+    madvise(a, arena_bytes, MADV_HUGEPAGE);
     arena_used = mr__arena_lo;
     size_t npages = (mr__arena_hi - mr__arena_lo) >> MR_PAGE_SHIFT;
     mr__pagemap = mmap(NULL, npages * sizeof(mr_span *), PROT_READ | PROT_WRITE,
@@ -242,7 +248,7 @@ static mr_span *alloc_pages(size_t npages)
     }
     size_t bytes = npages * MR_PAGE_SIZE;
     if (arena_used + bytes > mr__arena_hi || arena_used + bytes < arena_used)
-        mr__throw("out of memory: the %zu GiB heap arena is exhausted", ARENA_BYTES >> 30);
+        mr__throw("out of memory: the %zu GiB heap arena is exhausted", arena_bytes >> 30);
     mr_span *s = new_span_struct();
     s->base = arena_used;
     s->npages = npages;
@@ -544,7 +550,7 @@ static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_
  */
 static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt)
 {
-    if (bytes > ARENA_BYTES) mr__throw("out of memory: allocation of %zu bytes", bytes);
+    if (bytes > arena_bytes) mr__throw("out of memory: allocation of %zu bytes", bytes);
     size_t npages = (bytes + MR_PAGE_SIZE - 1) >> MR_PAGE_SHIFT;
     atomic_fetch_add(&mr__heap_live_estimate, npages * MR_PAGE_SIZE);
     mr__maybe_gc();
