@@ -202,8 +202,8 @@ static void bench_gc(void)
     }
     mr_memstats st;
     mr_read_memstats(&st);
-    printf("INFO maproot gc heap: %" PRIu64 " objects, %.1f MiB live\n", st.heap_objects,
-           (double)st.heap_alloc / (1 << 20));
+    printf("INFO maproot gc heap: %" PRIu64 " objects, %.1f MiB live in %.1f MiB of spans\n",
+           st.heap_objects, (double)st.heap_alloc / (1 << 20), (double)st.heap_inuse / (1 << 20));
     result("gc_full_5M", samples);
     double pauses[MAX_RUNS];
     bench_report_pauses("gc", nruns, pauses);
