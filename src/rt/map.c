@@ -412,12 +412,16 @@ INLINE uint64_t hash_key(const mr_map *m, const map_layout *L, int kc, const voi
 }
 
 /*
- * Equal string bytes. Most keys are short: up to 16 bytes they compare with
- * two overlapping loads per side (reading only the n bytes), no call; the
- * rest with memcmp.
+ * Equal string bytes. Most keys are short: up to 32 bytes they compare with
+ * overlapping loads (reading only the n bytes), no call; the rest with
+ * memcmp.
  */
 INLINE bool str_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
+    if (n > 16 && n <= 32)
+        return ((mr__load64(a) ^ mr__load64(b)) | (mr__load64(a + 8) ^ mr__load64(b + 8)) |
+                (mr__load64(a + n - 16) ^ mr__load64(b + n - 16)) |
+                (mr__load64(a + n - 8) ^ mr__load64(b + n - 8))) == 0;
     if (n >= 8 && n <= 16)
         return ((mr__load64(a) ^ mr__load64(b)) |
                 (mr__load64(a + n - 8) ^ mr__load64(b + n - 8))) == 0;
