@@ -195,8 +195,9 @@ typedef struct mp_graph {
     size_t dropped_edges, dropped_refs;
     mp_type *types;
     size_t ntypes;
-    mp_root *roots; /* sorted by kind (priority); stack and iterator roots of one
-                       thread outer frame first; then in the order added */
+    mp_root *roots; /* sorted by kind (priority); stack, iterator and register
+                       roots by thread, a thread's stack and iterator roots
+                       outer frame first; then in the order added */
     size_t nroots;
     mp_map *maps;
     size_t nmaps;
