@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/test_analyze_e2e.sh -- `maproot analyze` and `maproot diff` of root
 # snapshots, end to end on the example programs and the real binaries.
-# usage: test_analyze_e2e.sh MAPROOT EXAMPLES_DIR WORKDIR
+# usage: test_analyze_e2e.sh MAPROOT EXAMPLES_DIR WORKDIR ANALYSIS_HEAPS
 #
 # Each example writes a snapshot while its leak is held
 # (MAPROOT_EXAMPLE_SNAPSHOT, taken in example_report from the frame that
@@ -11,13 +11,14 @@
 # figures within sampling error) and the finding (evidence). Then: the
 # profile finds its snapshot; --format pprof read by go tool pprof -traces
 # shows the chains root at the bottom; --format dot; a diff of two periodic
-# snapshots of sessiond shows the cache growing; options and errors.
+# snapshots of sessiond shows the cache growing; options and errors. Last,
+# the heaps of tests/analysis_heaps.c, each shaped to trip one answer.
 set -uo pipefail
 
 # grep -q for a pipe: reads all of its input, so the writer never sees a
 # closed pipe (with pipefail, an early exit of grep -q fails the pipeline).
 contains() { grep "$@" >/dev/null; }
-maproot=$1 exdir=$2 work=$3
+maproot=$1 exdir=$2 work=$3 heaps=$4
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
@@ -166,7 +167,9 @@ want(s["count"] == s["entries_walked"] and s["count"] > 100000, "entries: %d" % 
 run shared_entries
 check shared_entries '
 want(s["type"] == "map[int64]*Document", "type")
-want("shared_entries" in ev, "evidence shared_entries: %s" % ev)
+# sharing is context; the evidence is the share of the heap the map holds with the pin
+want("shared_entries" in s["context"] and "large_share" in ev, "context shared_entries, evidence large_share: %s %s" % (s["context"], ev))
+want("drop them from every holder" in s["fix"], "fix: drop the values from every holder: %s" % s["fix"])
 want(r["kind"] == "global" and r["name"] == "docs_by_id", "root global docs_by_id: %s" % r["text"])
 want(s["shared_entries"] == 20000 and s["count"] == 20000, "20000 shared entries: %d" % s["shared_entries"])
 want(s["shared_bytes"] >= 20000 * 2048, "shared bytes %d" % s["shared_bytes"])
@@ -278,6 +281,74 @@ assert len(m["new_keys"]) == 5 and all(k.startswith("\"user-") for k in m["new_k
 else
   fail "sessiond wrote fewer than two periodic snapshots"
 fi
+
+# ---- heaps shaped to check one answer each (tests/analysis_heaps.c)
+# heap NAME PYTHON: writes the heap's snapshot, then runs the assertions
+# (python: `a` is the analysis JSON, `maps` its maps by type and count).
+heap() {
+  local name=$1 code=$2
+  rm -f "h-$name".*
+  "$heaps" "$name" "h-$name.gcstack.gz" >"h-$name.err" 2>&1 || { fail "heap $name: $(head -3 "h-$name.err")"; return; }
+  if ! "$maproot" analyze --format json "h-$name.gcstack.gz" >"h-$name.json" 2>"h-$name.jerr"; then
+    fail "heap $name: analyze --format json failed: $(head -2 "h-$name.jerr")"
+    return
+  fi
+  "$maproot" analyze "h-$name.gcstack.gz" >"h-$name.txt" 2>&1 || fail "heap $name: analyze (text) failed"
+  python3 - "h-$name.json" "h-$name.txt" <<PY || fail "heap $name: the analysis does not say what it should (above)"
+import json, sys
+a = json.load(open(sys.argv[1]))
+text = open(sys.argv[2], encoding="utf-8", errors="replace").read()
+bad = []
+def want(cond, what):
+    if not cond:
+        bad.append(what)
+def the_map(count):
+    m = [m for m in a["maps"] if m["count"] == count]
+    want(len(m) == 1, "one map of %d entries" % count)
+    return m[0] if m else {"chain": [], "roots": [], "evidence": [], "context": [], "retainer": None}
+def unique_roots(m):
+    t = [r["text"] for r in m["roots"]]
+    want(len(t) == len(set(t)), "each root listed once: %s" % t)
+$code
+if bad:
+    print("heap $name: " + "; ".join(bad))
+    sys.exit(1)
+PY
+}
+
+# a global (two objects away) and a pin (an array and a struct away) beat
+# the words of the frame that takes the snapshot, which point at the headers
+heap priority '
+g = the_map(4000)
+want(g["retainer"] and g["retainer"]["kind"] == "global" and g["retainer"]["name"] == "registry", "retainer global registry: %s" % g["retainer"])
+want(g["path_root"]["kind"] == "global", "path from the global: %s" % g["path_root"]["text"])
+kinds = [c["kind"] for c in g["chain"]]
+want(kinds[:4] == ["root", "object", "object", "map"] and g["chain"][0]["text"] == "registry", "chain registry -> Outer -> Mid -> map: %s" % [c["text"] for c in g["chain"]])
+want(g["roots"][0]["kind"] == "global" and any(r["kind"] == "stack" and r["function"] == "snapshot" for r in g["roots"]), "the global first, the frame of snapshot among the others: %s" % [r["text"] for r in g["roots"]])
+want(g["nroots"] == len(g["roots"]), "nroots %d for %d roots" % (g["nroots"], len(g["roots"])))
+unique_roots(g)
+want("several_roots" in g["context"] and "several_roots" not in g["evidence"], "several roots is context")
+p = the_map(3000)
+want(p["retainer"] and p["retainer"]["kind"] == "pin" and p["retainer"]["name"] == "job registry", "retainer pin job registry: %s" % p["retainer"])
+want([c["kind"] for c in p["chain"]][:4] == ["root", "object", "object", "map"], "chain pin -> []* -> Mid -> map: %s" % [c["text"] for c in p["chain"]])
+unique_roots(p)
+want("  root     global registry" in text, "text names the global")
+want("  root     pin job registry" in text, "text names the pin")
+for line in text.splitlines():
+    if "also held by" in line:
+        parts = line.split(":", 1)[1].split(";")
+        want(len(parts) == len(set(parts)), "each other holder once: %s" % line)
+'
+
+# a bounded cache is no suspect because a stack word also reaches it
+heap bounded '
+want(a["suspects"] == [], "no suspect: %s" % [(s["type"], s["evidence"]) for s in a["suspects"]])
+c = the_map(1000)
+want(c["retained_bytes"] * 100 >= a["heap"]["reachable_bytes"], "the cache is at least 1%% of the heap: %d of %d" % (c["retained_bytes"], a["heap"]["reachable_bytes"]))
+want(c["evidence"] == [] and not c["suspect"] and c["fix"] is None, "no evidence: %s" % c["evidence"])
+want(c["retainer"]["name"] == "lru", "retainer lru")
+want("No leak suspects" in text, "the text says there is none")
+'
 
 echo "$fails failures"
 [ $fails = 0 ]

@@ -365,6 +365,129 @@ static void test_allocation_sites_skip_allocator_frames(void)
     done(&a);
 }
 
+static void test_a_global_through_objects_is_named_before_a_stack_word(void)
+{
+    /* global registry -> Outer -> Mid -> header; three words of one frame
+     * point at the header directly (the function that took the snapshot) */
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 3, 40, 4000, false, 0);
+    uint32_t outer = obj(&h, 16, h.t_val), mid = obj(&h, 16, h.t_val);
+    mp_gb_edge(h.b, outer, mid);
+    mp_gb_edge(h.b, mid, bm.header);
+    for (int i = 0; i < 3; i++) root(&h, MP_ROOT_STACK, "snap", bm.header, 1, 0);
+    root(&h, MP_ROOT_GLOBAL, "registry", outer, 0, 0);
+    root(&h, MP_ROOT_STACK, "main", bm.header, 1, 1);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(a.g->roots[r->path_root].kind, MP_ROOT_GLOBAL);
+    /* three holders: the global, frame #1 main, frame #0 snap (its three
+     * words once), in priority order */
+    CHECK_EQ_U64(r->nroots, 3);
+    char rt[256];
+    mp_root_text(a.g, r->roots[0], rt, sizeof rt);
+    CHECK_STR_EQ(rt, "global registry (svc.c:31)");
+    mp_root_text(a.g, r->roots[1], rt, sizeof rt);
+    CHECK_STR_EQ(rt, "stack: thread 1, frame #1 main (svc.c:31)");
+    mp_root_text(a.g, r->roots[2], rt, sizeof rt);
+    CHECK_STR_EQ(rt, "stack: thread 1, frame #0 snap (svc.c:31)");
+    CHECK(r->evidence & MP_EV_LARGE_SHARE);
+    CHECK(!(r->evidence & MP_EV_STACK_FRAME));
+    mp_step s[16];
+    size_t n = mp_chain_entry(a.g, &a.p, (uint32_t)a.g->maps[0].first_entry, s, 16);
+    char buf[1024], want[256];
+    chain_text(&a, s, n, buf, sizeof buf);
+    snprintf(want, sizeof want, "registry -> Session 0x%llx -> Session 0x%llx -> map header",
+             (unsigned long long)a.g->addr[outer], (unsigned long long)a.g->addr[mid]);
+    CHECK(strncmp(buf, want, strlen(want)) == 0);
+    done(&a);
+}
+
+static void test_words_of_one_frame_are_one_holder(void)
+{
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 3, 40, 4000, false, 0);
+    for (int i = 0; i < 5; i++) root(&h, MP_ROOT_STACK, "worker_loop", bm.header, 2, 1);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(r->nroots, 1);
+    CHECK(r->root != MP_NONE);
+    CHECK(!(r->evidence & MP_EV_SEVERAL_ROOTS));
+    CHECK(r->evidence & MP_EV_STACK_FRAME);
+    done(&a);
+}
+
+static void test_a_bounded_cache_a_stray_word_reaches_is_no_suspect(void)
+{
+    /* a 1,000-entry cache, about 1.5% of the heap: significant, but
+     * nothing says it leaks; a stale stack word also points at it */
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 7, 1000, 100, false, 0);
+    uint32_t big = obj(&h, 11 << 20, h.t_blob);
+    root(&h, MP_ROOT_GLOBAL, "lru", bm.header, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "arena", big, 0, 0);
+    root(&h, MP_ROOT_STACK, "handle_request", bm.header, 1, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK(r->retained * 100 >= a.f.heap_bytes); /* significant */
+    CHECK_EQ_U64(r->evidence, MP_EV_SEVERAL_ROOTS);
+    CHECK(!r->suspect);
+    CHECK_EQ_U64(a.f.nsuspects, 0);
+    done(&a);
+}
+
+/* A map of n keys whose values are all one object v, which a second root
+ * also holds when `shared`. */
+static uint32_t map_of_one_value(heap *h, uint32_t n, uint32_t v)
+{
+    uint32_t hdr = obj(h, 48, h->t_hdr), arr = obj(h, 208, h->t_bucket);
+    mp_gb_edge(h->b, hdr, arr);
+    mp_gb_edge(h->b, arr, v);
+    mp_map m = {.header = hdr,
+                .key_kind = MP_KEY_INT,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .count = n,
+                .buckets = arr,
+                .oldbuckets = MP_NONE};
+    uint32_t mi = mp_gb_map(h->b, &m);
+    mp_gb_bucket(h->b, &(mp_bucket){.map = mi, .obj = arr}, 0);
+    for (uint32_t i = 0; i < n; i++)
+        mp_gb_entry(h->b, &(mp_entry){.map = mi,
+                                      .bucket_obj = arr,
+                                      .slot = (uint8_t)i,
+                                      .key = mp_gb_string(h->b, "k", 1),
+                                      .key_obj = MP_NONE,
+                                      .value_obj = v});
+    return hdr;
+}
+
+static void test_one_value_under_many_keys_counts_once(void)
+{
+    heap h;
+    heap_init(&h);
+    uint32_t shared_v = obj(&h, 1 << 20, h.t_blob), owned_v = obj(&h, 1 << 20, h.t_blob);
+    uint32_t h1 = map_of_one_value(&h, 8, shared_v);
+    uint32_t h2 = map_of_one_value(&h, 8, owned_v);
+    root(&h, MP_ROOT_GLOBAL, "by_id", h1, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "config", shared_v, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "by_name", h2, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r1 = &a.f.maps[0], *r2 = &a.f.maps[1];
+    CHECK_EQ_U64(r1->shared_entries, 8);
+    CHECK_EQ_U64(r1->shared_bytes, 1 << 20);
+    CHECK(r1->score <= a.f.heap_bytes);
+    CHECK_EQ_U64(r2->entries_retained, 1 << 20);
+    CHECK(r2->entries_retained <= r2->retained);
+    done(&a);
+}
+
 int main(void)
 {
     TEST(test_global_cache_is_the_top_suspect_with_its_chain);
@@ -376,5 +499,9 @@ int main(void)
     TEST(test_entries_shared_by_two_roots);
     TEST(test_small_healthy_map_is_not_a_suspect);
     TEST(test_allocation_sites_skip_allocator_frames);
+    TEST(test_a_global_through_objects_is_named_before_a_stack_word);
+    TEST(test_words_of_one_frame_are_one_holder);
+    TEST(test_a_bounded_cache_a_stray_word_reaches_is_no_suspect);
+    TEST(test_one_value_under_many_keys_counts_once);
     TEST_EXIT();
 }

@@ -211,6 +211,63 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, uint32_t k, uin
     return sum;
 }
 
+/* The identity of a holder: what its root record says about where the
+ * pointer is kept, not which word of it. */
+static const mp_graph *holder_g_;
+static int cmp_holder(const void *a, const void *b)
+{
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    const mp_root *x = &holder_g_->roots[i], *y = &holder_g_->roots[j];
+#define CMP_FIELD(f)                                                                               \
+    if (x->f != y->f) return x->f < y->f ? -1 : 1
+    CMP_FIELD(kind);
+    CMP_FIELD(thread);
+    CMP_FIELD(frame);
+    CMP_FIELD(name);
+    CMP_FIELD(function);
+    CMP_FIELD(file);
+    CMP_FIELD(line);
+#undef CMP_FIELD
+    return i < j ? -1 : i > j;
+}
+
+/* holder[r] = the first root record (in priority order) of root r's
+ * holder: the words of one frame of one thread, of one global or one pin
+ * are one holder, which a report names once. */
+static int root_holders(const mp_graph *g, uint32_t *holder)
+{
+    uint32_t *ix = malloc((g->nroots ? g->nroots : 1) * sizeof *ix);
+    if (!ix) return -1;
+    for (size_t r = 0; r < g->nroots; r++) ix[r] = (uint32_t)r;
+    holder_g_ = g;
+    if (g->nroots > 1) qsort(ix, g->nroots, sizeof *ix, cmp_holder);
+    for (size_t i = 0; i < g->nroots; i++) {
+        bool same = false;
+        if (i > 0) {
+            uint32_t pair[2] = {ix[i - 1], ix[i]};
+            const mp_root *x = &g->roots[pair[0]], *y = &g->roots[pair[1]];
+            same = x->kind == y->kind && x->thread == y->thread && x->frame == y->frame &&
+                   x->name == y->name && x->function == y->function && x->file == y->file &&
+                   x->line == y->line;
+        }
+        holder[ix[i]] = same ? holder[ix[i - 1]] : ix[i];
+    }
+    holder_g_ = NULL;
+    free(ix);
+    return 0;
+}
+
+size_t mp_findings_distinct_holders(const mp_findings *f, uint32_t *roots, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < k && !dup; j++) dup = f->holder[roots[j]] == f->holder[roots[i]];
+        if (!dup) roots[k++] = roots[i];
+    }
+    return k;
+}
+
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err)
 {
@@ -225,40 +282,61 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
     out->entry_retained = calloc(g->nentries ? g->nentries : 1, sizeof *out->entry_retained);
     out->entry_shared = calloc(g->nentries ? g->nentries : 1, 1);
     uint32_t *scratch = malloc((n ? n : 1) * sizeof *scratch);
-    if (!out->maps || !out->ranked || !out->entry_retained || !out->entry_shared || !scratch)
+    out->holder = malloc((g->nroots ? g->nroots : 1) * sizeof *out->holder);
+    uint32_t *reaching = malloc((g->nroots ? g->nroots : 1) * sizeof *reaching);
+    uint32_t *holder_mark = calloc(g->nroots ? g->nroots : 1, sizeof *holder_mark);
+    if (!out->maps || !out->ranked || !out->entry_retained || !out->entry_shared || !scratch ||
+        !out->holder || !reaching || !holder_mark || root_holders(g, out->holder))
         goto oom;
 
-    /* entries: ownership, retained, shared; scratch = owner entry per object */
+    /* entries: ownership, retained, shared; scratch = owner entry per object.
+     * An object two entries own (two keys, one value) counts with the first
+     * of them, and a shared value two entries hold counts once per map, so
+     * that no figure counts a byte twice. */
     for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
-    for (size_t i = 0; i < g->nentries; i++) {
-        const mp_entry *e = &g->entries[i];
-        /* entries point all over the heap: fetch a few entries ahead */
-        if (i + 8 < g->nentries) {
-            uint32_t pv = g->entries[i + 8].value_obj, pk = g->entries[i + 8].key_obj;
-            if (pv != MP_NONE)
-                __builtin_prefetch(&d->idom[pv]), __builtin_prefetch(&d->retained[pv]);
-            if (pk != MP_NONE) __builtin_prefetch(&d->idom[pk]);
+    uint8_t *counted = calloc(n / 8 + 1, 1); /* shared values counted for this map */
+    if (!counted) goto oom;
+    for (size_t k = 0; k < g->nmaps; k++) {
+        const mp_map *m = &g->maps[k];
+        mp_map_report *r = &out->maps[k];
+        size_t end = m->first_entry + m->nentries;
+        for (size_t i = m->first_entry; i < end; i++) {
+            const mp_entry *e = &g->entries[i];
+            /* entries point all over the heap: fetch a few entries ahead */
+            if (i + 8 < g->nentries) {
+                uint32_t pv = g->entries[i + 8].value_obj, pk = g->entries[i + 8].key_obj;
+                if (pv != MP_NONE)
+                    __builtin_prefetch(&d->idom[pv]), __builtin_prefetch(&d->retained[pv]);
+                if (pk != MP_NONE) __builtin_prefetch(&d->idom[pk]);
+            }
+            bool key_owned = owns(g, d, e, e->key_obj);
+            bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
+            if (key_owned && scratch[e->key_obj] == MP_NONE) {
+                out->entry_retained[i] += d->retained[e->key_obj];
+                r->keys_retained += d->retained[e->key_obj];
+                scratch[e->key_obj] = (uint32_t)i;
+            }
+            if (val_owned && scratch[e->value_obj] == MP_NONE) {
+                out->entry_retained[i] += d->retained[e->value_obj];
+                scratch[e->value_obj] = (uint32_t)i;
+            }
+            r->entries_retained += out->entry_retained[i];
+            uint32_t v = e->value_obj;
+            if (v != MP_NONE && !val_owned && !(key_owned && v == e->key_obj) &&
+                table_map(g, v) != e->map && d->idom[v] != MP_NONE) {
+                out->entry_shared[i] = 1;
+                r->shared_entries++;
+                if (!(counted[v >> 3] >> (v & 7) & 1)) r->shared_bytes += d->retained[v];
+                counted[v >> 3] |= (uint8_t)(1u << (v & 7));
+            }
         }
-        mp_map_report *r = &out->maps[e->map];
-        bool key_owned = owns(g, d, e, e->key_obj);
-        bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
-        if (key_owned) {
-            out->entry_retained[i] += d->retained[e->key_obj];
-            r->keys_retained += d->retained[e->key_obj];
-            scratch[e->key_obj] = (uint32_t)i;
-        }
-        if (val_owned) {
-            out->entry_retained[i] += d->retained[e->value_obj];
-            scratch[e->value_obj] = (uint32_t)i;
-        }
-        r->entries_retained += out->entry_retained[i];
-        if (e->value_obj != MP_NONE && !val_owned && !(key_owned && e->value_obj == e->key_obj) &&
-            table_map(g, e->value_obj) != e->map && d->idom[e->value_obj] != MP_NONE) {
-            out->entry_shared[i] = 1;
-            r->shared_entries++;
-            r->shared_bytes += d->retained[e->value_obj];
-        }
+        for (size_t i = m->first_entry; i < end; i++)
+            if (out->entry_shared[i]) {
+                uint32_t v = g->entries[i].value_obj;
+                counted[v >> 3] &= (uint8_t) ~(1u << (v & 7));
+            }
     }
+    free(counted);
     if (map_sites(g, d, scratch, out)) goto oom;
 
     /* per map */
@@ -277,8 +355,19 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             r->retained = map_retained(g, d, (uint32_t)k, &tbl, &tblcap);
             r->root = d->root_of[m->header];
             r->path_root = p->root[m->header];
-            r->nroots = (uint32_t)mp_dom_roots_reaching(
-                g, d, m->header, r->roots, MP_MAX_LISTED_ROOTS, scratch, (uint32_t)k + 1);
+            /* the roots reaching the header, each holder once (its first
+             * word in priority order) */
+            size_t nr = mp_dom_roots_reaching(g, d, m->header, reaching, g->nroots, scratch,
+                                              (uint32_t)k + 1);
+            if (nr > g->nroots) nr = g->nroots;
+            for (size_t i = 0; i < nr; i++) {
+                uint32_t h = out->holder[reaching[i]];
+                if (holder_mark[h] == (uint32_t)k + 1) continue;
+                holder_mark[h] = (uint32_t)k + 1;
+                if (r->nroots < MP_MAX_LISTED_ROOTS) r->roots[r->nroots] = reaching[i];
+                r->nroots++;
+            }
+            if (r->root == MP_NONE && r->nroots == 1) r->root = r->roots[0];
         }
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
@@ -294,8 +383,11 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
 
         bool sig = r->retained >= significant;
         uint32_t ev = 0;
+        /* what it holds alone, or together with other roots through its
+         * shared values: two structures holding the same leaked values
+         * each hold them */
         if (live && out->heap_bytes &&
-            (double)r->retained * 100.0 >= share_pct * (double)out->heap_bytes)
+            (double)r->score * 100.0 >= share_pct * (double)out->heap_bytes)
             ev |= MP_EV_LARGE_SHARE;
         if (m->table_bytes >= SIGNIFICANT_MIN && slots && m->count * 16 <= slots)
             ev |= MP_EV_EMPTIED;
@@ -320,16 +412,22 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             ev |= MP_EV_SHARED_ENTRIES;
         if (r->nroots > 1 && !(ev & MP_EV_ITERATOR_ONLY)) ev |= MP_EV_SEVERAL_ROOTS;
         r->evidence = ev;
-        r->suspect = (ev && (sig || r->shared_bytes >= significant)) ||
+        /* sharing is context: a bounded cache that a stray stack word or a
+         * second index also reaches is no leak by that alone */
+        r->suspect = ((ev & ~MP_EV_CONTEXT) && r->score >= significant) ||
                      (ev & (MP_EV_EMPTIED | MP_EV_OLD_BUCKETS));
         out->ranked[k] = (uint32_t)k;
     }
     free(tbl);
     free(scratch);
+    free(reaching);
+    free(holder_mark);
     mp_findings_rerank(out);
     return 0;
 oom:
     free(scratch);
+    free(reaching);
+    free(holder_mark);
     mp_findings_free(out);
     mf_error_set(err, "%s: out of memory analysing %zu maps", g->info.name, g->nmaps);
     return -1;
@@ -341,6 +439,7 @@ void mp_findings_free(mp_findings *f)
     free(f->ranked);
     free(f->entry_retained);
     free(f->entry_shared);
+    free(f->holder);
     memset(f, 0, sizeof *f);
 }
 

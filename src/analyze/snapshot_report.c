@@ -91,10 +91,10 @@ const char *mp_evidence_fix(uint32_t ev)
     if (ev & MP_EV_STACK_FRAME)
         return "scope the map to one unit of work, or prune it: the frame lives as long as its "
                "function runs";
-    if (ev & (MP_EV_LARGE_SHARE | MP_EV_GROWING))
-        return "bound the map (evict, or expire entries); see also: maproot diff";
     if (ev & MP_EV_SHARED_ENTRIES)
         return "the values are also held elsewhere: drop them from every holder, not just the map";
+    if (ev & (MP_EV_LARGE_SHARE | MP_EV_GROWING))
+        return "bound the map (evict, or expire entries); see also: maproot diff";
     return "bound the map (evict, or expire entries); see also: maproot diff";
 }
 
@@ -278,11 +278,15 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
         nc = k;
     }
     free(mark);
+    nc = mp_findings_distinct_holders(&a->f, common, nc);
+    const uint32_t *holder = a->f.holder;
     size_t k = 0;
     for (size_t i = 0; i < nc && k < max; i++) {
-        bool mine = common[i] == r->root || common[i] == r->path_root;
+        uint32_t h = holder[common[i]];
+        bool mine = (r->root != MP_NONE && h == holder[r->root]) ||
+                    (r->path_root != MP_NONE && h == holder[r->path_root]);
         for (uint32_t j = 0; j < r->nroots && j < MP_MAX_LISTED_ROOTS && !mine; j++)
-            mine = r->roots[j] == common[i];
+            mine = holder[r->roots[j]] == h;
         if (!mine) out[k++] = common[i];
     }
     return k;
@@ -330,10 +334,17 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         WHY("grew by %s entries and %s retained since the earlier snapshot", c1, b1);
     }
     if (r->evidence & MP_EV_LARGE_SHARE) {
-        mp_format_pct(b1, sizeof b1, (int64_t)r->retained, (int64_t)a->f.heap_bytes);
         fmt_count(c1, sizeof c1, m->nentries);
-        fmt_bytes(b2, sizeof b2, r->entries_retained);
-        WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
+        if (r->shared_bytes > r->retained) {
+            mp_format_pct(b1, sizeof b1, (int64_t)r->score, (int64_t)a->f.heap_bytes);
+            fmt_bytes(b2, sizeof b2, r->shared_bytes);
+            WHY("with other roots it holds %s of the reachable heap: its %s entries share %s", b1,
+                c1, b2);
+        } else {
+            mp_format_pct(b1, sizeof b1, (int64_t)r->retained, (int64_t)a->f.heap_bytes);
+            fmt_bytes(b2, sizeof b2, r->entries_retained);
+            WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
+        }
     }
     if (r->evidence & MP_EV_EMPTIED) {
         fmt_bytes(b1, sizeof b1, m->table_bytes);
@@ -371,25 +382,24 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             "is evacuated (%s of %s so far), which happens only on writes",
             b1, c1, c2);
     }
+#undef WHY
+    /* context: who else holds what the map holds (the holders of the map
+     * itself are on the root lines) */
     if (r->evidence & MP_EV_SHARED_ENTRIES) {
         fmt_count(c1, sizeof c1, r->shared_entries);
         fmt_bytes(b1, sizeof b1, r->shared_bytes);
-        WHY("%s entries hold values that other roots reach too (%s): no single root retains "
-            "them",
-            c1, b1);
+        fprintf(out,
+                "  shared   %s entries hold values that other roots reach too (%s): no single "
+                "root retains them\n",
+                c1, b1);
         uint32_t other[4];
         size_t no = sharing_roots(a, r, other, 4);
         for (size_t i = 0; i < no; i++) {
             char rt[512];
             mp_root_text(g, other[i], rt, sizeof rt);
-            WHY("values also held by %s", rt);
+            fprintf(out, "           values also held by %s\n", rt);
         }
     }
-    if (r->evidence & MP_EV_SEVERAL_ROOTS) {
-        fmt_count(c1, sizeof c1, r->nroots);
-        WHY("the map itself is reached from %s roots", c1);
-    }
-#undef WHY
 }
 
 static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t ei)
@@ -402,6 +412,35 @@ static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t 
     const char *key = mp_str(g, e->key);
     fprintf(out, "    %-24s %-12s %10s %s  %s\n", *key ? key : "?", entry_value_type(g, e), b,
             a->f.entry_shared[ei] ? "shared  " : "retained", *site ? site : "(not sampled)");
+}
+
+/* The holders of a map other than the root named for it, each once, in
+ * priority order: "also held by" lines, at most four named. */
+static void print_other_holders(FILE *out, const mp_snapshot_analysis *a, const mp_map_report *r,
+                                uint32_t main_root)
+{
+    const mp_graph *g = a->g;
+    uint32_t mine = main_root < g->nroots ? a->f.holder[main_root] : MP_NONE;
+    uint32_t other[MP_MAX_LISTED_ROOTS];
+    size_t n = 0;
+    bool main_listed = false;
+    for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++) {
+        if (a->f.holder[r->roots[i]] == mine)
+            main_listed = true;
+        else
+            other[n++] = r->roots[i];
+    }
+    uint64_t total = r->nroots - (main_listed || r->nroots > MP_MAX_LISTED_ROOTS ? 1 : 0);
+    if (total == 0) return;
+    char c1[32], rt[512];
+    fmt_count(c1, sizeof c1, total);
+    fprintf(out, "           also held by %s other root%s:", c1, total > 1 ? "s" : "");
+    size_t shown = 0;
+    for (size_t i = 0; i < n && shown < 4; i++, shown++) {
+        mp_root_text(g, other[i], rt, sizeof rt);
+        fprintf(out, "%s %s", shown ? ";" : "", rt);
+    }
+    fprintf(out, "%s\n", total > shown ? "; ..." : "");
 }
 
 static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank, size_t nsusp,
@@ -429,18 +468,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     uint32_t main_root = named_root(g, r);
     mp_root_text(g, main_root, rt, sizeof rt);
     fprintf(out, "  root     %s\n", rt);
-    if (r->nroots > 1) {
-        fmt_count(c1, sizeof c1, r->nroots - 1);
-        fprintf(out, "           also reached from %s other root%s:", c1, r->nroots > 2 ? "s" : "");
-        size_t shown = 0;
-        for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS && shown < 4; i++) {
-            if (r->roots[i] == main_root) continue;
-            mp_root_text(g, r->roots[i], rt, sizeof rt);
-            fprintf(out, "%s %s", shown ? ";" : "", rt);
-            shown++;
-        }
-        fprintf(out, "%s\n", r->nroots - 1 > shown ? "; ..." : "");
-    }
+    print_other_holders(out, a, r, main_root);
     mp_step s[CHAIN_MAX];
     size_t n = map_chain(a, r->map, s, CHAIN_MAX);
     if (n) {
@@ -630,10 +658,13 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     json_object_set_new(j, "old_bytes", json_integer((json_int_t)r->old_bytes));
     json_object_set_new(j, "load", json_real(r->load));
     json_object_set_new(j, "fill", json_real(r->fill));
-    json_t *ev = json_array();
+    json_t *ev = json_array(), *ctx = json_array();
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
-        if (r->evidence & (1u << b)) json_array_append_new(ev, json_string(mp_evidence_name(b)));
+        if (r->evidence & (1u << b))
+            json_array_append_new((1u << b) & MP_EV_CONTEXT ? ctx : ev,
+                                  json_string(mp_evidence_name(b)));
     json_object_set_new(j, "evidence", ev);
+    json_object_set_new(j, "context", ctx);
     json_object_set_new(j, "fix",
                         r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null());
     json_object_set_new(j, "growth_entries", json_integer((json_int_t)r->growth_entries));
