@@ -350,5 +350,32 @@ want(c["retainer"]["name"] == "lru", "retainer lru")
 want("No leak suspects" in text, "the text says there is none")
 '
 
+# names that are not UTF-8: every field is kept, the bad bytes escaped
+heap names '
+m = the_map(3000)
+want(m["type"] == "map[int64]*\\xff\\xfeBlob", "type kept: %r" % m.get("type"))
+r = m["retainer"]
+want(r and r["kind"] == "global" and r["name"] == "cache\\xc3(" and r["file"] == "/src/caf\\xe9.c", "retainer kept: %r" % r)
+want(m["root"] and m["path_root"] and len(m["roots"]) == m["nroots"] == 1, "roots kept: %d of %d" % (len(m["roots"]), m["nroots"]))
+want(m["chain"] and m["chain"][0]["kind"] == "root" and m["chain"][0]["text"] == "cache\\xc3(", "chain from its root: %s" % [c["kind"] for c in m["chain"]])
+want(a["roots"]["pin"] == 1, "the pin counted")
+'
+"$maproot" analyze --summary --format json h-names.gcstack.gz >h-names-summary.json 2>h-names-summary.err ||
+  fail "names: --summary --format json: $(head -2 h-names-summary.err)"
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+names = [r["name"] for r in s["roots"]]
+assert "cache\\xc3(" in names and "pin \\xed\\xa0\\x80 label" in names, names
+' h-names-summary.json || fail "names: the summary JSON lost a root name"
+"$maproot" diff --format json h-names.gcstack.gz h-names.gcstack.gz >h-names-diff.json 2>h-names-diff.err ||
+  fail "names: diff --format json: $(head -2 h-names-diff.err)"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = [m for m in d["maps"] if m["count_after"] == 3000]
+assert m and m[0]["type"] == "map[int64]*\\xff\\xfeBlob" and m[0]["root"].startswith("global cache\\xc3("), m
+' h-names-diff.json || fail "names: the diff JSON lost a name"
+
 echo "$fails failures"
 [ $fails = 0 ]

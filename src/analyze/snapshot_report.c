@@ -4,6 +4,7 @@
  */
 #include "analyze/snapshot_report.h"
 
+#include "analyze/json_text.h"
 #include "analyze/load_gcstack.h"
 #include "analyze/load_godump.h"
 #include "analyze/report.h"
@@ -584,12 +585,12 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char t[512];
         mp_step_text(g, &s[i], t, sizeof t);
-        json_t *j = json_pack("{s:s, s:s}", "kind", step_kinds[s[i].kind], "text", t);
+        json_t *j = json_pack("{s:s, s:o}", "kind", step_kinds[s[i].kind], "text", mp_json_text(t));
         if (s[i].kind == MP_STEP_ROOT)
             json_object_set_new(j, "root", json_integer(s[i].a));
         else if (s[i].kind != MP_STEP_SLOT) {
             json_object_set_new(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
-            json_object_set_new(j, "type", json_string(mp_graph_type_name(g, s[i].a)));
+            json_object_set_new(j, "type", mp_json_text(mp_graph_type_name(g, s[i].a)));
         }
         if (s[i].kind == MP_STEP_BUCKET && s[i].index != UINT64_MAX)
             json_object_set_new(j, "index", json_integer((json_int_t)s[i].index));
@@ -604,8 +605,9 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
 static json_t *frame_json(const mp_graph *g, uint32_t f)
 {
     if (f == MP_NONE) return json_null();
-    return json_pack("{s:s, s:s, s:I}", "function", mp_str(g, g->frames[f].function), "file",
-                     mp_str(g, g->frames[f].file), "line", (json_int_t)g->frames[f].line);
+    return json_pack("{s:o, s:o, s:I}", "function", mp_json_text(mp_str(g, g->frames[f].function)),
+                     "file", mp_json_text(mp_str(g, g->frames[f].file)), "line",
+                     (json_int_t)g->frames[f].line);
 }
 
 static json_t *root_json(const mp_graph *g, uint32_t r)
@@ -615,13 +617,14 @@ static json_t *root_json(const mp_graph *g, uint32_t r)
     char t[512];
     mp_root_text(g, r, t, sizeof t);
     json_t *j =
-        json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "index", (json_int_t)r, "kind",
-                  mp_root_kind_name(x->kind), "name", mp_str(g, x->name), "function",
-                  mp_str(g, x->function), "file", mp_str(g, x->file), "line", (json_int_t)x->line,
-                  "thread", (json_int_t)x->thread, "frame", (json_int_t)x->frame, "text", t);
+        json_pack("{s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "index", (json_int_t)r, "kind",
+                  mp_root_kind_name(x->kind), "name", mp_json_text(mp_str(g, x->name)), "function",
+                  mp_json_text(mp_str(g, x->function)), "file", mp_json_text(mp_str(g, x->file)),
+                  "line", (json_int_t)x->line, "thread", (json_int_t)x->thread, "frame",
+                  (json_int_t)x->frame, "text", mp_json_text(t));
     if (!j) return NULL;
     json_object_set_new(j, "slot", json_integer((json_int_t)x->slot));
-    json_object_set_new(j, "state", json_string(mp_str(g, x->state)));
+    json_object_set_new(j, "state", mp_json_text(mp_str(g, x->state)));
     json_object_set_new(j, "frame_offset",
                         x->has_frame_offset ? json_integer((json_int_t)x->frame_offset)
                                             : json_null());
@@ -635,7 +638,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     const mp_map *m = &g->maps[r->map];
     json_t *j = json_object();
     json_object_set_new(j, "index", json_integer(r->map));
-    json_object_set_new(j, "type", json_string(map_type(g, r->map)));
+    json_object_set_new(j, "type", mp_json_text(map_type(g, r->map)));
     json_object_set_new(j, "address", json_integer((json_int_t)m->address));
     json_object_set_new(j, "suspect", json_boolean(r->suspect));
     json_object_set_new(j, "rank", rank ? json_integer((json_int_t)rank) : json_null());
@@ -662,11 +665,11 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
         if (r->evidence & (1u << b))
             json_array_append_new((1u << b) & MP_EV_CONTEXT ? ctx : ev,
-                                  json_string(mp_evidence_name(b)));
+                                  mp_json_text(mp_evidence_name(b)));
     json_object_set_new(j, "evidence", ev);
     json_object_set_new(j, "context", ctx);
     json_object_set_new(j, "fix",
-                        r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null());
+                        r->suspect ? mp_json_text(mp_evidence_fix(r->evidence)) : json_null());
     json_object_set_new(j, "growth_entries", json_integer((json_int_t)r->growth_entries));
     json_object_set_new(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes));
     json_object_set_new(j, "root", root_json(g, r->root));
@@ -701,8 +704,8 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     for (size_t i = 0; i < got; i++) {
         const mp_entry *e = &g->entries[ix[i]];
         json_t *je = json_object();
-        json_object_set_new(je, "key", json_string(mp_str(g, e->key)));
-        json_object_set_new(je, "value_type", json_string(entry_value_type(g, e)));
+        json_object_set_new(je, "key", mp_json_text(mp_str(g, e->key)));
+        json_object_set_new(je, "value_type", mp_json_text(entry_value_type(g, e)));
         json_object_set_new(je, "retained_bytes",
                             json_integer((json_int_t)a->f.entry_retained[ix[i]]));
         json_object_set_new(je, "shared", json_boolean(a->f.entry_shared[ix[i]]));
@@ -727,11 +730,11 @@ json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_
     const mp_graph *g = a->g;
     json_t *root = json_object();
     if (!root) return NULL;
-    json_object_set_new(root, "snapshot", json_string(a->file));
-    json_object_set_new(root, "format", json_string(g->info.format));
-    json_object_set_new(root, "runtime", json_string(mp_str(g, g->info.runtime)));
-    json_object_set_new(root, "profile", o && o->profile ? json_string(o->profile) : json_null());
-    json_object_set_new(root, "program", json_string(mp_str(g, g->info.program)));
+    json_object_set_new(root, "snapshot", mp_json_text(a->file));
+    json_object_set_new(root, "format", mp_json_text(g->info.format));
+    json_object_set_new(root, "runtime", mp_json_text(mp_str(g, g->info.runtime)));
+    json_object_set_new(root, "profile", o && o->profile ? mp_json_text(o->profile) : json_null());
+    json_object_set_new(root, "program", mp_json_text(mp_str(g, g->info.program)));
     json_object_set_new(root, "pid", json_integer((json_int_t)g->info.pid));
     json_object_set_new(root, "gc_cycle", json_integer(g->info.gc_cycle));
     json_object_set_new(root, "time_nanos", json_integer(g->info.time_nanos));
