@@ -350,6 +350,15 @@ want(c["retainer"]["name"] == "lru", "retainer lru")
 want("No leak suspects" in text, "the text says there is none")
 '
 
+# 16-byte keys of a type with two pointer fields pin 64 KiB buffers
+heap iface_keys '
+m = the_map(300)
+want("pointer_keys" in m["evidence"], "evidence pointer_keys: %s" % m["evidence"])
+want(m["keys_retained_bytes"] >= 300 * 65536, "the keys retain the buffers: %d" % m["keys_retained_bytes"])
+want(m["suspect"] and "key the map by an id" in m["fix"], "fix: key by an id: %s" % m["fix"])
+want("its keys carry pointers" in text, "the text says the keys carry pointers")
+'
+
 # names that are not UTF-8: every field is kept, the bad bytes escaped
 heap names '
 m = the_map(3000)

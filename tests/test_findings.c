@@ -10,6 +10,9 @@ typedef struct heap {
     mp_graph_builder *b;
     uint64_t next;
     uint32_t t_hdr, t_bucket, t_val, t_blob;
+    /* how add_map's keys with objects are described (default: pointers) */
+    uint8_t obj_key_kind, obj_key_indirect;
+    uint32_t obj_key_type;
 } heap;
 
 static void heap_init(heap *h)
@@ -20,6 +23,9 @@ static void heap_init(heap *h)
     h->t_bucket = mp_gb_type(h->b, "bucket", 208, MP_TYPE_BUCKET);
     h->t_val = mp_gb_type(h->b, "Session", 64, MP_TYPE_STRUCT);
     h->t_blob = mp_gb_type(h->b, "blob", 0, MP_TYPE_BLOB);
+    h->obj_key_kind = MP_KEY_PTR;
+    h->obj_key_indirect = 0;
+    h->obj_key_type = MP_NONE;
 }
 
 static uint32_t obj(heap *h, uint64_t size, uint32_t type)
@@ -49,8 +55,9 @@ static built_map add_map(heap *h, uint32_t B, uint32_t n, uint64_t blob_size, bo
     mp_gb_edge(h->b, bm.header, bm.array);
     mp_map m = {.header = bm.header,
                 .type_name = mp_gb_intern(h->b, "map[string]*Session"),
-                .key_kind = ptr_keys ? MP_KEY_PTR : MP_KEY_STRING,
-                .key_type = MP_NONE,
+                .key_kind = ptr_keys ? h->obj_key_kind : MP_KEY_STRING,
+                .key_indirect = ptr_keys ? h->obj_key_indirect : 0,
+                .key_type = ptr_keys ? h->obj_key_type : MP_NONE,
                 .value_type = h->t_val,
                 .count = n,
                 .B = B,
@@ -251,18 +258,51 @@ static void test_map_in_a_long_lived_frame(void)
     done(&a);
 }
 
-static void test_pointer_keys_pin_their_buffers(void)
+static void test_keys_with_pointers_pin_their_buffers(void)
 {
-    heap h;
-    heap_init(&h);
-    built_map bm = add_map(&h, 2, 20, 16, true, 65536);
-    root(&h, MP_ROOT_GLOBAL, "bytes_by_buffer", bm.header, 0, 0);
-    analysis a;
-    CHECK(analyse(&h, &a) == 0);
-    const mp_map_report *r = &a.f.maps[0];
-    CHECK(r->evidence & MP_EV_POINTER_KEYS);
-    CHECK_EQ_U64(r->keys_retained, 20 * 65536);
-    done(&a);
+    /* pointer keys; then 16-byte keys {descriptor, buffer}: fixed-size
+     * bytes of a type with pointer fields */
+    for (int bytes = 0; bytes < 2; bytes++) {
+        heap h;
+        heap_init(&h);
+        if (bytes) {
+            h.obj_key_kind = MP_KEY_BYTES;
+            h.obj_key_type = mp_gb_type(h.b, "Iface", 16, MP_TYPE_STRUCT);
+            mp_gb_type_pointers(h.b, h.obj_key_type, MP_PTRS_SOME);
+        }
+        built_map bm = add_map(&h, 2, 20, 16, true, 65536);
+        root(&h, MP_ROOT_GLOBAL, "bytes_by_buffer", bm.header, 0, 0);
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        const mp_map_report *r = &a.f.maps[0];
+        CHECK(r->evidence & MP_EV_POINTER_KEYS);
+        CHECK_EQ_U64(r->keys_retained, 20 * 65536);
+        done(&a);
+    }
+}
+
+static void test_big_keys_without_pointers_are_no_pointer_keys(void)
+{
+    /* 200-byte keys stored in objects of their own (indirect): the key
+     * objects are the map's, yet they point at nothing */
+    for (int known = 0; known < 2; known++) {
+        heap h;
+        heap_init(&h);
+        h.obj_key_kind = MP_KEY_BYTES;
+        h.obj_key_indirect = 1;
+        if (known) {
+            h.obj_key_type = mp_gb_type(h.b, "Digest", 200, MP_TYPE_STRUCT);
+            mp_gb_type_pointers(h.b, h.obj_key_type, MP_PTRS_NONE);
+        }
+        built_map bm = add_map(&h, 6, 400, 16, true, 200);
+        root(&h, MP_ROOT_GLOBAL, "by_digest", bm.header, 0, 0);
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        const mp_map_report *r = &a.f.maps[0];
+        CHECK_EQ_U64(r->keys_retained, 400 * 200);
+        CHECK(!(r->evidence & MP_EV_POINTER_KEYS));
+        done(&a);
+    }
 }
 
 static void test_old_buckets_of_an_unfinished_growth(void)
@@ -494,7 +534,8 @@ int main(void)
     TEST(test_emptied_map_is_flagged_by_its_table);
     TEST(test_map_held_only_by_an_iterator);
     TEST(test_map_in_a_long_lived_frame);
-    TEST(test_pointer_keys_pin_their_buffers);
+    TEST(test_keys_with_pointers_pin_their_buffers);
+    TEST(test_big_keys_without_pointers_are_no_pointer_keys);
     TEST(test_old_buckets_of_an_unfinished_growth);
     TEST(test_entries_shared_by_two_roots);
     TEST(test_small_healthy_map_is_not_a_suspect);

@@ -268,6 +268,26 @@ size_t mp_findings_distinct_holders(const mp_findings *f, uint32_t *roots, size_
     return k;
 }
 
+/* Whether a map's keys hold pointers, so that keeping a key keeps what it
+ * points to: pointer keys; keys of a type with pointer fields (an
+ * interface-like pair, a struct); when the key type says nothing, keys that
+ * were seen pointing at objects (`seen`). A string key's bytes are the key
+ * itself, not something it keeps. */
+static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
+{
+    switch (m->key_kind) {
+    case MP_KEY_PTR:
+        return true;
+    case MP_KEY_STRING:
+    case MP_KEY_INT:
+        return false;
+    default:
+        if (m->key_type != MP_NONE && g->types[m->key_type].pointers != MP_PTRS_UNKNOWN)
+            return g->types[m->key_type].pointers == MP_PTRS_SOME;
+        return seen;
+    }
+}
+
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err)
 {
@@ -282,6 +302,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
     out->entry_retained = calloc(g->nentries ? g->nentries : 1, sizeof *out->entry_retained);
     out->entry_shared = calloc(g->nentries ? g->nentries : 1, 1);
     uint32_t *scratch = malloc((n ? n : 1) * sizeof *scratch);
+    uint8_t *key_points = NULL;
     out->holder = malloc((g->nroots ? g->nroots : 1) * sizeof *out->holder);
     uint32_t *reaching = malloc((g->nroots ? g->nroots : 1) * sizeof *reaching);
     uint32_t *holder_mark = calloc(g->nroots ? g->nroots : 1, sizeof *holder_mark);
@@ -294,8 +315,12 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
      * of them, and a shared value two entries hold counts once per map, so
      * that no figure counts a byte twice. */
     for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
-    uint8_t *counted = calloc(n / 8 + 1, 1); /* shared values counted for this map */
-    if (!counted) goto oom;
+    uint8_t *counted = calloc(n / 8 + 1, 1);         /* shared values counted for this map */
+    key_points = calloc(g->nmaps ? g->nmaps : 1, 1); /* per map: a key points at an object */
+    if (!counted || !key_points) {
+        free(counted);
+        goto oom;
+    }
     for (size_t k = 0; k < g->nmaps; k++) {
         const mp_map *m = &g->maps[k];
         mp_map_report *r = &out->maps[k];
@@ -309,6 +334,11 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
                     __builtin_prefetch(&d->idom[pv]), __builtin_prefetch(&d->retained[pv]);
                 if (pk != MP_NONE) __builtin_prefetch(&d->idom[pk]);
             }
+            /* a key points at an object: its key_obj, or for a key stored
+             * in an object of its own, whatever that object points to */
+            uint32_t ko = e->key_obj;
+            if (ko != MP_NONE && (!m->key_indirect || g->out_start[ko + 1] > g->out_start[ko]))
+                key_points[k] = 1;
             bool key_owned = owns(g, d, e, e->key_obj);
             bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
             if (key_owned && scratch[e->key_obj] == MP_NONE) {
@@ -401,7 +431,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             }
             if (all_stack) ev |= MP_EV_STACK_FRAME;
         }
-        if (m->key_kind == MP_KEY_PTR && r->keys_retained > 0 &&
+        if (keys_carry_pointers(g, m, key_points[k]) && r->keys_retained > 0 &&
             (r->keys_retained >= SIGNIFICANT_MIN || r->keys_retained * 2 >= r->retained))
             ev |= MP_EV_POINTER_KEYS;
         if (m->oldbuckets != MP_NONE || m->nold > 0) ev |= MP_EV_OLD_BUCKETS;
@@ -422,12 +452,14 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
     free(scratch);
     free(reaching);
     free(holder_mark);
+    free(key_points);
     mp_findings_rerank(out);
     return 0;
 oom:
     free(scratch);
     free(reaching);
     free(holder_mark);
+    free(key_points);
     mp_findings_free(out);
     mf_error_set(err, "%s: out of memory analysing %zu maps", g->info.name, g->nmaps);
     return -1;

@@ -273,8 +273,13 @@ uint32_t mp_gb_type(mp_graph_builder *b, const char *name, uint64_t size, mp_typ
         b->oom = true;
         return MP_NONE;
     }
-    b->types[b->ntypes] = (mp_type){mp_gb_intern(b, name), size, (uint8_t)kind};
+    b->types[b->ntypes] = (mp_type){mp_gb_intern(b, name), size, (uint8_t)kind, MP_PTRS_UNKNOWN};
     return (uint32_t)b->ntypes++;
+}
+
+void mp_gb_type_pointers(mp_graph_builder *b, uint32_t type, mp_type_pointers p)
+{
+    if (type < b->ntypes) b->types[type].pointers = (uint8_t)p;
 }
 
 mp_gframe mp_gb_frame(mp_graph_builder *b, const char *function, const char *file, int64_t line)

@@ -83,10 +83,18 @@ const char *mp_type_kind_name(unsigned kind);
 /* Strings are offsets into the graph's string table (0 is ""): mp_str(). */
 typedef uint32_t mp_sid;
 
+/* Whether a value of a type holds pointers. */
+typedef enum mp_type_pointers {
+    MP_PTRS_UNKNOWN = 0,
+    MP_PTRS_NONE,
+    MP_PTRS_SOME,
+} mp_type_pointers;
+
 typedef struct mp_type {
     mp_sid name;
-    uint64_t size;
-    uint8_t kind; /* mp_type_kind */
+    uint64_t size;    /* of one value; of an array type: of one element */
+    uint8_t kind;     /* mp_type_kind */
+    uint8_t pointers; /* mp_type_pointers */
 } mp_type;
 
 typedef struct mp_gframe {
@@ -123,6 +131,7 @@ typedef struct mp_map {
     uint64_t address;              /* the header's address */
     mp_sid type_name;              /* e.g. "map[string]*Session" */
     uint8_t key_kind;              /* mp_key_kind */
+    uint8_t key_indirect;          /* 1: a key is an object of its own (key_obj) */
     uint32_t key_type, value_type; /* types, MP_NONE unknown */
     uint64_t count;                /* live entries as the header says */
     uint32_t B, flags, noverflow;
@@ -265,6 +274,9 @@ mp_sid mp_gb_string(mp_graph_builder *b, const char *s, size_t len);
 void mp_gb_reserve(mp_graph_builder *b, size_t objects, size_t edges);
 
 uint32_t mp_gb_type(mp_graph_builder *b, const char *name, uint64_t size, mp_type_kind kind);
+/* Says whether values of a type added earlier hold pointers (unknown until
+ * said). */
+void mp_gb_type_pointers(mp_graph_builder *b, uint32_t type, mp_type_pointers p);
 /* A stack of n frames, innermost first (strings interned). */
 uint32_t mp_gb_stack(mp_graph_builder *b, const mp_gframe *frames_with_strings, size_t n);
 /* Frames for mp_gb_stack name their strings through these (interned). */

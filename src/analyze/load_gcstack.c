@@ -89,7 +89,9 @@ static void sync_tables(loader *L, const mf_gs_reader *r)
 {
     for (; L->ntypes < mf_gs_ntypes(r); L->ntypes++) {
         const mf_gs_type *t = mf_gs_type_at(r, (uint32_t)L->ntypes);
-        mp_gb_type(L->b, t->name, t->size, type_kind(t->kind));
+        uint32_t ix = mp_gb_type(L->b, t->name, t->size, type_kind(t->kind));
+        /* a type lists every pointer field: none listed, none there */
+        mp_gb_type_pointers(L->b, ix, t->nptrs ? MP_PTRS_SOME : MP_PTRS_NONE);
     }
     for (; L->nstacks < mf_gs_nstacks(r); L->nstacks++) {
         size_t n;
@@ -187,6 +189,7 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
                 .address = m->address,
                 .type_name = mp_gb_intern(L->b, m->type_name),
                 .key_kind = (uint8_t)key_kind(m->key_kind),
+                .key_indirect = m->key_indirect,
                 .key_type = m->key_type ? m->key_type - 1 : MP_NONE,
                 .value_type = m->value_type ? m->value_type - 1 : MP_NONE,
                 .count = m->count,

@@ -373,7 +373,8 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
     }
     if (r->evidence & MP_EV_POINTER_KEYS) {
         fmt_bytes(b1, sizeof b1, r->keys_retained);
-        WHY("its keys are pointers: they alone keep %s of key objects alive", b1);
+        WHY("its keys %s: they alone keep %s alive",
+            m->key_kind == MP_KEY_PTR ? "are pointers" : "carry pointers", b1);
     }
     if (r->evidence & MP_EV_OLD_BUCKETS) {
         fmt_bytes(b1, sizeof b1, r->old_bytes);
