@@ -213,7 +213,7 @@ out=$("$maproot" analyze -o rep.txt local_map.gcstack.gz) || fail "-o FILE"
 [ -z "$out" ] && grep -q '^LEAK SUSPECT 1' rep.txt || fail "-o FILE: report not in the file only"
 "$maproot" analyze --summary local_map.gcstack.gz | contains '^OBJECTS BY TYPE' || fail "--summary"
 "$maproot" analyze --format dot sessiond.gcstack.gz >s.dot || fail "--format dot"
-head -1 s.dot | contains '^digraph' && grep -q 'session_cache' s.dot && grep -q -- '->' s.dot || fail "dot output"
+head -1 s.dot | contains '^strict digraph' && grep -q 'session_cache' s.dot && grep -q -- '->' s.dot || fail "dot output"
 "$maproot" analyze --format pprof sessiond.gcstack.gz >/dev/null 2>&1; [ $? = 2 ] || fail "pprof without -o exits 2"
 "$maproot" analyze --format dot "$exdir/../tests/nonexistent.pb.gz" >/dev/null 2>&1; [ $? = 2 ] || fail "missing file exits 2"
 MAPROOT_PROFILE=alone.pb.gz "$exdir/pointer_keys" >/dev/null
@@ -349,6 +349,39 @@ want(c["evidence"] == [] and not c["suspect"] and c["fix"] is None, "no evidence
 want(c["retainer"]["name"] == "lru", "retainer lru")
 want("No leak suspects" in text, "the text says there is none")
 '
+
+# maps of maps and maps behind arrays: every slot and element on the way
+heap nested '
+def texts(m):
+    return [c["text"] for c in m["chain"]]
+inner = the_map(3000)
+ch = inner["chain"]
+kinds = [c["kind"] for c in ch]
+want(kinds.count("map") == 2 and kinds.count("slot") == 2, "two maps, two slots: %s" % texts(inner))
+outer_slot = ch[kinds.index("slot")]
+want(outer_slot["key"] == "\"tenant-7\"" and outer_slot["text"].endswith("(\"tenant-7\")"), "the outer slot names its key: %s" % outer_slot)
+b = ch[kinds.index("slot") - 1]
+want(b["kind"] in ("bucket", "overflow") and "index" in b and b["index"] == outer_slot["bucket"], "the outer bucket has its index: %s" % b)
+want(all("index" in c for c in ch if c["kind"] == "bucket"), "every bucket step has an index: %s" % texts(inner))
+want(inner["retainer"]["name"] == "tenants", "retainer tenants")
+ptrs = the_map(2000)
+want([c["text"].split(" ")[0] for c in ptrs["chain"][:3]] == ["shards", "[]*", "Shard"], "shards -> []* -> Shard: %s" % texts(ptrs))
+want(ptrs["chain"][1].get("index") == 5, "element 5 of shards: %s" % ptrs["chain"][1])
+slab = the_map(2500)
+want(slab["chain"][1].get("index") == 4 and slab["chain"][1]["text"].endswith("[4]"), "element 4 of slab: %s" % texts(slab))
+want("-> slot" in text and "(\"tenant-7\")" in text and "[5]" in text, "the text shows the key and the index")
+'
+"$maproot" analyze --format dot h-nested.gcstack.gz >h-nested.dot || fail "nested: --format dot"
+grep -q 'slot [0-9]*: \\"tenant-7\\"' h-nested.dot && grep -q '\[5\]' h-nested.dot ||
+  fail "nested: the dot output lacks the outer slot or the element"
+if command -v dot >/dev/null; then dot -Tsvg h-nested.dot >/dev/null || fail "nested: dot rejects the graph"; fi
+"$maproot" analyze --format pprof -o h-nested.pb.gz h-nested.gcstack.gz || fail "nested: --format pprof"
+if command -v go >/dev/null; then
+  go tool pprof -traces h-nested.pb.gz >h-nested.traces 2>&1 || fail "nested: go tool pprof -traces: $(head -3 h-nested.traces)"
+  grep -q '^ *slot [0-9]* ("tenant-7")$' h-nested.traces && grep -q '^ *bucket\[[0-9]*\]$' h-nested.traces &&
+    grep -q '^ *\[\]\* \[5\]$' h-nested.traces ||
+    fail "nested: the pprof chains lack the outer bucket, slot or element"
+fi
 
 # 16-byte keys of a type with two pointer fields pin 64 KiB buffers
 heap iface_keys '

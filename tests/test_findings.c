@@ -190,7 +190,8 @@ static void test_global_cache_is_the_top_suspect_with_its_chain(void)
     char want[256];
     snprintf(
         want, sizeof want,
-        "session_cache -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 -> slot 1",
+        "session_cache -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 -> slot 1 "
+        "(\"user-33\")",
         (unsigned long long)a.g->addr[bm.header]);
     CHECK_STR_EQ(buf, want);
     n = mp_chain_entry(a.g, &a.p, (uint32_t)(a.g->maps[0].first_entry + 6), s, 16);
@@ -528,6 +529,74 @@ static void test_one_value_under_many_keys_counts_once(void)
     done(&a);
 }
 
+static void test_a_map_of_maps_names_the_outer_slot(void)
+{
+    /* tenants -> outer map (1 bucket + overflow) -> entry 9 (overflow#1,
+     * slot 1) -> its Session -> inner map */
+    heap h;
+    heap_init(&h);
+    built_map outer = add_map(&h, 0, 10, 16, false, 0);
+    built_map inner = add_map(&h, 2, 36, 2000, false, 0);
+    mp_gb_edge(h.b, outer.vals[9], inner.header);
+    root(&h, MP_ROOT_GLOBAL, "tenants", outer.header, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    mp_step s[32];
+    uint32_t e = (uint32_t)(a.g->maps[inner.map].first_entry + 33); /* overflow#1, slot 1 */
+    size_t n = mp_chain_entry(a.g, &a.p, e, s, 32);
+    char buf[1024], want[512];
+    chain_text(&a, s, n, buf, sizeof buf);
+    snprintf(want, sizeof want,
+             "tenants -> map header 0x%llx (B=0, 10 entries) -> bucket[0] -> overflow#1 -> slot 1 "
+             "(\"user-9\") -> Session 0x%llx -> map header 0x%llx (B=2, 36 entries) -> bucket[0] "
+             "-> overflow#1 -> slot 1 (\"user-33\")",
+             (unsigned long long)a.g->addr[outer.header],
+             (unsigned long long)a.g->addr[outer.vals[9]],
+             (unsigned long long)a.g->addr[inner.header]);
+    CHECK_STR_EQ(buf, want);
+    /* the outer slot step says where and what */
+    size_t k = 0;
+    while (k < n && s[k].kind != MP_STEP_SLOT) k++;
+    CHECK(k < n);
+    CHECK_EQ_U64(s[k].a, a.g->maps[outer.map].first_entry + 9);
+    CHECK_EQ_U64(s[k].index, 0);
+    CHECK_EQ_U64(s[k].overflow, 1);
+    done(&a);
+}
+
+static void test_a_chain_through_an_array_names_the_element(void)
+{
+    /* slab -> []Shard (16-byte elements, the map at offset 8) -> map of
+     * element 4; ptrs -> []* -> the same kind of map at element 2 */
+    heap h;
+    heap_init(&h);
+    uint32_t t_arr = mp_gb_type(h.b, "[]Shard", 16, MP_TYPE_ARRAY);
+    uint32_t t_parr = mp_gb_type(h.b, "[]*", 8, MP_TYPE_ARRAY);
+    uint32_t slab = obj(&h, 6 * 16, t_arr), ptrs = obj(&h, 4 * 8, t_parr);
+    built_map m4 = add_map(&h, 2, 20, 2000, false, 0);
+    built_map m2 = add_map(&h, 2, 20, 2000, false, 0);
+    mp_gb_edge_at(h.b, slab, m4.header, 4 * 16 + 8);
+    mp_gb_edge_at(h.b, ptrs, m2.header, 2 * 8);
+    root(&h, MP_ROOT_GLOBAL, "slab", slab, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "ptrs", ptrs, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    mp_step s[16];
+    char buf[1024], want[256];
+    size_t n = mp_chain_object(a.g, &a.p, m4.header, s, 16);
+    chain_text(&a, s, n, buf, sizeof buf);
+    snprintf(want, sizeof want, "slab -> []Shard 0x%llx [4] -> map header",
+             (unsigned long long)a.g->addr[slab]);
+    CHECK(strncmp(buf, want, strlen(want)) == 0);
+    CHECK_EQ_U64(s[1].index, 4);
+    n = mp_chain_object(a.g, &a.p, m2.header, s, 16);
+    chain_text(&a, s, n, buf, sizeof buf);
+    snprintf(want, sizeof want, "ptrs -> []* 0x%llx [2] -> map header",
+             (unsigned long long)a.g->addr[ptrs]);
+    CHECK(strncmp(buf, want, strlen(want)) == 0);
+    done(&a);
+}
+
 int main(void)
 {
     TEST(test_global_cache_is_the_top_suspect_with_its_chain);
@@ -544,5 +613,7 @@ int main(void)
     TEST(test_words_of_one_frame_are_one_holder);
     TEST(test_a_bounded_cache_a_stray_word_reaches_is_no_suspect);
     TEST(test_one_value_under_many_keys_counts_once);
+    TEST(test_a_map_of_maps_names_the_outer_slot);
+    TEST(test_a_chain_through_an_array_names_the_element);
     TEST_EXIT();
 }

@@ -595,8 +595,24 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t
 
 /* ------------------------------------------------------------- chains --- */
 
+/* The slot step of entry e (index into g->entries). */
+static mp_step slot_step(const mp_graph *g, uint32_t e)
+{
+    const mp_entry *en = &g->entries[e];
+    return (mp_step){.kind = MP_STEP_SLOT,
+                     .slot = en->slot,
+                     .old = en->old,
+                     .a = e,
+                     .map = en->map,
+                     .overflow = en->overflow,
+                     .index = en->bucket};
+}
+
 /* Turns the object path of a chain into steps; `entry` (or MP_NONE) tells
- * which bucket of a bucket array the chain passes through. */
+ * which bucket of a bucket array the chain passes through. Where the path
+ * goes through a map's bucket to the key or value of an entry (a map of
+ * maps, a value that leads on), the entry's slot is a step of its own and
+ * names the bucket; where it leaves an array, the step says which element. */
 static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t entry,
                        mp_step *steps, size_t max)
 {
@@ -611,15 +627,20 @@ static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_
     const mp_entry *e = entry != MP_NONE ? &g->entries[entry] : NULL;
     for (size_t i = 0; i < len; i++) {
         uint32_t v = objs[i];
-        mp_step s = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE};
+        uint32_t via = i + 1 < len ? p->via[objs[i + 1]] : MP_NONE; /* how the path leaves v */
+        mp_step s = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE, .index = UINT64_MAX};
         uint32_t mi = mp_graph_map_of_header(g, v);
         uint32_t bi = mi == MP_NONE ? mp_graph_bucket_of(g, v) : MP_NONE;
         if (bi != MP_NONE && g->buckets[bi].aux) bi = MP_NONE; /* of the table, no bucket */
+        const mp_entry *through = NULL;                        /* the entry the path goes on from */
         if (mi != MP_NONE) {
             s.kind = MP_STEP_MAP;
             s.map = mi;
         } else if (bi != MP_NONE) {
             const mp_bucket *bk = &g->buckets[bi];
+            if (via != MP_NONE && via < g->nentries && g->entries[via].map == bk->map &&
+                g->entries[via].bucket_obj == v)
+                through = &g->entries[via];
             s.map = bk->map;
             s.old = bk->old;
             if (bk->overflow) {
@@ -629,11 +650,26 @@ static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_
             } else {
                 s.kind = MP_STEP_BUCKET;
                 /* an array holds many buckets: the entry says which one */
-                s.index = e && e->map == bk->map ? e->bucket : UINT64_MAX;
+                s.index = through                  ? through->bucket
+                          : e && e->map == bk->map ? e->bucket
+                                                   : UINT64_MAX;
             }
+        } else if (via != MP_NONE && g->type[v] != MP_NONE &&
+                   g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {
+            s.index = via / g->types[g->type[v]].size;
         }
         if (k < max) steps[k] = s;
         k++;
+        if (through) {
+            /* the bucket of the array the path came through is this entry's */
+            for (size_t j = k - 1; j-- > 0 && j < max && steps[j].map == through->map;) {
+                if (steps[j].kind == MP_STEP_BUCKET && steps[j].index == UINT64_MAX)
+                    steps[j].index = through->bucket;
+                if (steps[j].kind != MP_STEP_OVERFLOW) break;
+            }
+            if (k < max) steps[k] = slot_step(g, via);
+            k++;
+        }
     }
     free(objs);
     return k;
@@ -725,9 +761,7 @@ size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step 
         k = steps_of(g, p, holder, e, steps, max);
         if (!k) return 0;
     }
-    if (k < max)
-        steps[k] = (mp_step){
-            .kind = MP_STEP_SLOT, .slot = en->slot, .a = e, .map = en->map, .index = en->bucket};
+    if (k < max) steps[k] = slot_step(g, e);
     return k + 1;
 }
 
@@ -797,11 +831,20 @@ void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size)
     case MP_STEP_OVERFLOW:
         snprintf(buf, size, "overflow#%u", s->overflow);
         break;
-    case MP_STEP_SLOT:
-        snprintf(buf, size, "slot %u", s->slot);
+    case MP_STEP_SLOT: {
+        const char *key = s->a < g->nentries ? mp_str(g, g->entries[s->a].key) : "";
+        if (*key)
+            snprintf(buf, size, "slot %u (%s)", s->slot, key);
+        else
+            snprintf(buf, size, "slot %u", s->slot);
         break;
+    }
     default:
-        snprintf(buf, size, "%s 0x%" PRIx64, mp_graph_type_name(g, s->a), g->addr[s->a]);
+        if (s->index != UINT64_MAX)
+            snprintf(buf, size, "%s 0x%" PRIx64 " [%" PRIu64 "]", mp_graph_type_name(g, s->a),
+                     g->addr[s->a], s->index);
+        else
+            snprintf(buf, size, "%s 0x%" PRIx64, mp_graph_type_name(g, s->a), g->addr[s->a]);
         break;
     }
 }

@@ -9,7 +9,8 @@
  * loader (one per input format: our gcstack snapshots first, Go heap dumps
  * later) feeds a builder record by record and the builder resolves, checks
  * and packs. Memory is a few arrays per object and per edge (about 40 bytes
- * per object plus 8 per edge once finished), never one allocation per object.
+ * per object plus 12 per edge once finished), never one allocation per
+ * object.
  *
  * Builder rules. Objects may come in any address order; mp_gb_object returns
  * a provisional index ("as added") that the other builder calls may use to
@@ -40,7 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MP_NONE UINT32_MAX /* no object / type / stack / map */
+#define MP_NONE UINT32_MAX      /* no object / type / stack / map */
+#define MP_NO_OFFSET UINT32_MAX /* an edge's offset in its object is not known */
 
 /* Root kinds, numbered in the priority the path search gives them: a
  * global explains a retention better than a pin, a pin better than a stack
@@ -199,6 +201,8 @@ typedef struct mp_graph {
     size_t nedges;
     uint64_t *out_start; /* nobjects + 1: edges of v are out[out_start[v] .. out_start[v+1]) */
     uint32_t *out;
+    uint32_t *out_off;  /* per out edge: the pointer's byte offset in its source
+                           object, MP_NO_OFFSET unknown */
     uint64_t *in_start; /* the same for predecessors */
     uint32_t *in;
     size_t dropped_edges, dropped_refs;
@@ -298,9 +302,11 @@ void mp_gb_object_stack(mp_graph_builder *b, uint32_t obj, uint32_t stack);
 /* Sets the type of an object added earlier (provisional index), for loaders
  * that learn types while walking what the objects hold. */
 void mp_gb_object_type(mp_graph_builder *b, uint32_t obj, uint32_t type);
-/* A pointer from src to dst (provisional indices). Edges added with src
- * nondecreasing and objects added in address order are packed without
- * sorting. */
+/* A pointer from src to dst (provisional indices), stored at byte `offset`
+ * of src (offsets past 4 GiB are not kept: MP_NO_OFFSET); mp_gb_edge when
+ * the offset is not known. Edges added with src nondecreasing and objects
+ * added in address order are packed without sorting. */
+void mp_gb_edge_at(mp_graph_builder *b, uint32_t src, uint32_t dst, uint64_t offset);
 void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst);
 /* A pointer stored in the object at (or containing) src_addr with value
  * dst_addr; resolved at finish. */

@@ -142,14 +142,14 @@ static int on_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
                     const uint32_t *counts, size_t nedges, const uint64_t *offsets,
                     const uint64_t *targets, mf_error *err)
 {
-    (void)r, (void)offsets, (void)nedges, (void)err;
+    (void)r, (void)nedges, (void)err;
     loader *L = ud;
     size_t e = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t src = (uint32_t)(first + i);
         for (uint32_t j = 0; j < counts[i]; j++, e++) {
             uint32_t dst = obj_ref(targets[e]);
-            if (dst != MP_NONE) mp_gb_edge(L->b, src, dst);
+            if (dst != MP_NONE) mp_gb_edge_at(L->b, src, dst, offsets[e]);
         }
     }
     return 0;

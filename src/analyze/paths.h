@@ -13,7 +13,11 @@
  * explain it: the global does. Unreachable objects (garbage a snapshot may
  * still list) have no root. Linear in objects and edges.
  *
- * Memory: 8 bytes per object (parent and root arrays), owned by the result
+ * With each step of a path the search keeps how it leaves the object before
+ * it (`via`), so that a chain can say which element of an array, or which
+ * entry of a map, it goes through.
+ *
+ * Memory: 12 bytes per object (parent, root and via arrays), owned by the result
  * (mp_paths_free). Errors: -1 with err set only when out of memory.
  */
 #ifndef MP_PATHS_H
@@ -24,6 +28,11 @@
 typedef struct mp_paths {
     uint32_t *parent; /* previous object on the path, MP_NONE at its root (or unreachable) */
     uint32_t *root;   /* the root the path starts from (index into g->roots), MP_NONE unreachable */
+    /* how the path goes from parent[o] to o: when the parent holds map
+     * buckets, the entry (index into g->entries) whose key or value o is;
+     * otherwise the byte offset of the pointer in the parent; MP_NONE when
+     * not known (or at a root) */
+    uint32_t *via;
     size_t nreached;
     uint64_t reached_bytes;
 } mp_paths;

@@ -336,14 +336,15 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
     }
     if (r->evidence & MP_EV_LARGE_SHARE) {
         fmt_count(c1, sizeof c1, m->nentries);
-        if (r->shared_bytes > r->retained) {
-            mp_format_pct(b1, sizeof b1, (int64_t)r->score, (int64_t)a->f.heap_bytes);
-            fmt_bytes(b2, sizeof b2, r->shared_bytes);
-            WHY("with other roots it holds %s of the reachable heap: its %s entries share %s", b1,
-                c1, b2);
+        mp_format_pct(b1, sizeof b1, (int64_t)r->score, (int64_t)a->f.heap_bytes);
+        fmt_bytes(b2, sizeof b2, r->entries_retained);
+        if (r->shared_bytes) {
+            char b3[64];
+            fmt_bytes(b3, sizeof b3, r->shared_bytes);
+            WHY("it holds %s of the reachable heap, with the other roots that share its values: "
+                "%s entries retaining %s alone and %s shared",
+                b1, c1, b2, b3);
         } else {
-            mp_format_pct(b1, sizeof b1, (int64_t)r->retained, (int64_t)a->f.heap_bytes);
-            fmt_bytes(b2, sizeof b2, r->entries_retained);
             WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
         }
     }
@@ -593,11 +594,18 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
             json_object_set_new(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
             json_object_set_new(j, "type", mp_json_text(mp_graph_type_name(g, s[i].a)));
         }
-        if (s[i].kind == MP_STEP_BUCKET && s[i].index != UINT64_MAX)
+        /* buckets and array elements: which one; slots: where, and the key */
+        if (s[i].kind != MP_STEP_ROOT && s[i].kind != MP_STEP_MAP && s[i].kind != MP_STEP_SLOT &&
+            s[i].index != UINT64_MAX)
             json_object_set_new(j, "index", json_integer((json_int_t)s[i].index));
         if (s[i].kind == MP_STEP_OVERFLOW)
             json_object_set_new(j, "overflow", json_integer(s[i].overflow));
-        if (s[i].kind == MP_STEP_SLOT) json_object_set_new(j, "slot", json_integer(s[i].slot));
+        if (s[i].kind == MP_STEP_SLOT) {
+            json_object_set_new(j, "slot", json_integer(s[i].slot));
+            json_object_set_new(j, "bucket", json_integer((json_int_t)s[i].index));
+            json_object_set_new(j, "overflow", json_integer(s[i].overflow));
+            json_object_set_new(j, "key", mp_json_text(mp_str(g, g->entries[s[i].a].key)));
+        }
         json_array_append_new(arr, j);
     }
     return arr;
@@ -794,15 +802,21 @@ static void dot_escape(FILE *out, const char *s)
     }
 }
 
-/* Node ids: "r<root>", "o<object>", "e<entry>". Edges are printed once per
- * chain; Graphviz merges nothing, so repeated edges are skipped by
- * remembering the last printed one per object (chains share prefixes). */
+/* Node ids: "r<root>", "o<object>", "e<entry>", and "o<object>_<index>"
+ * for a bucket of a bucket array or an element of an array (one object,
+ * many nodes). Chains share prefixes: a node and the edge into it are
+ * printed the first time they appear (in the tree of paths a node has one
+ * edge into it); an indexed node is printed each time it appears, and the
+ * graph is strict, so Graphviz merges its repeated edges. */
 void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o)
 {
     const mp_graph *g = a->g;
-    fprintf(out, "digraph maproot {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
-    uint8_t *printed = calloc(g->nobjects + g->nroots + 1, 1);
+    fprintf(
+        out,
+        "strict digraph maproot {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    /* nodes printed: objects, then roots, then entries */
+    uint8_t *printed = calloc(g->nobjects + g->nroots + g->nentries + 1, 1);
     mp_step s[CHAIN_MAX];
     for (size_t i = 0; i < a->f.nsuspects; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
@@ -814,9 +828,9 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
             size_t n =
                 got ? entry_chain(a, ix[c], s, CHAIN_MAX) : map_chain(a, r->map, s, CHAIN_MAX);
             if (n > CHAIN_MAX) n = CHAIN_MAX;
-            char prev[32] = "";
+            char prev[48] = "";
             for (size_t j = 0; j < n; j++) {
-                char id[32], t[512];
+                char id[48], t[512];
                 bool seen = false;
                 if (s[j].kind == MP_STEP_ROOT) {
                     snprintf(id, sizeof id, "r%u", s[j].a);
@@ -825,11 +839,18 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                     mp_root_text(g, s[j].a, t, sizeof t);
                 } else if (s[j].kind == MP_STEP_SLOT) {
                     const mp_entry *e = &g->entries[s[j].a];
+                    size_t at = g->nobjects + g->nroots + s[j].a;
+                    seen = printed && printed[at];
+                    if (printed) printed[at] = 1;
                     char b[64];
                     fmt_bytes(b, sizeof b, a->f.entry_retained[s[j].a]);
                     snprintf(id, sizeof id, "e%u", s[j].a);
                     snprintf(t, sizeof t, "slot %u: %s -> %s (%s)", s[j].slot, mp_str(g, e->key),
                              entry_value_type(g, e), b);
+                } else if ((s[j].kind == MP_STEP_BUCKET || s[j].kind == MP_STEP_OBJECT) &&
+                           s[j].index != UINT64_MAX) {
+                    snprintf(id, sizeof id, "o%u_%" PRIu64, s[j].a, s[j].index);
+                    mp_step_text(g, &s[j], t, sizeof t);
                 } else {
                     snprintf(id, sizeof id, "o%u", s[j].a);
                     seen = printed && printed[s[j].a];
@@ -860,15 +881,39 @@ typedef struct locs {
     char **names;
     uint64_t *ids;
     size_t n, cap;
+    uint32_t *slots; /* open addressing: index into names + 1, 0 empty */
+    size_t nslots;
 } locs;
 
-/* One location per distinct frame name (there are few: roots, types,
- * "bucket", "overflow#k", "slot"). */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+/* One location per distinct frame name: roots, types, "bucket",
+ * "overflow#k", "slot", and the steps of outer maps and arrays, which name
+ * their key or index (as many as there are such chains). */
 static uint64_t loc_for(mf_pprof_writer *w, locs *L, const char *name, const char *file,
                         int64_t line)
 {
-    for (size_t i = 0; i < L->n; i++)
-        if (strcmp(L->names[i], name) == 0) return L->ids[i];
+    if (L->n * 2 >= L->nslots) { /* keep the table at most half full */
+        size_t ns = L->nslots ? L->nslots * 2 : 256;
+        uint32_t *t = calloc(ns, sizeof *t);
+        if (!t) return 0;
+        for (size_t i = 0; i < L->n; i++) {
+            size_t j = name_hash(L->names[i]) & (ns - 1);
+            while (t[j]) j = (j + 1) & (ns - 1);
+            t[j] = (uint32_t)i + 1;
+        }
+        free(L->slots);
+        L->slots = t;
+        L->nslots = ns;
+    }
+    size_t j = name_hash(name) & (L->nslots - 1);
+    for (; L->slots[j]; j = (j + 1) & (L->nslots - 1))
+        if (strcmp(L->names[L->slots[j] - 1], name) == 0) return L->ids[L->slots[j] - 1];
     if (L->n == L->cap) {
         size_t nc = L->cap ? L->cap * 2 : 64;
         char **nn = realloc(L->names, nc * sizeof *nn);
@@ -885,12 +930,16 @@ static uint64_t loc_for(mf_pprof_writer *w, locs *L, const char *name, const cha
     L->names[L->n] = strdup(name);
     if (!L->names[L->n]) return 0;
     L->ids[L->n++] = id;
+    L->slots[j] = (uint32_t)L->n;
     return id;
 }
 
-/* The frame name of a chain step in a profile: stable across entries so
- * that samples aggregate (bucket indices and addresses go to labels). */
-static void step_frame(const mp_graph *g, const mp_step *s, char *buf, size_t size,
+/* The frame name of a chain step in a profile. The steps of the sample's
+ * own entry (after the last map header) have names stable across entries,
+ * so that samples aggregate: its bucket and slot go to labels. Steps before
+ * it (the outer map of a map of maps, an array on the way) name their
+ * bucket, slot and key, or element, as the text does. */
+static void step_frame(const mp_graph *g, const mp_step *s, bool interior, char *buf, size_t size,
                        const char **file, int64_t *line)
 {
     *file = "";
@@ -910,16 +959,25 @@ static void step_frame(const mp_graph *g, const mp_step *s, char *buf, size_t si
         snprintf(buf, size, "%s header", map_type(g, s->map));
         break;
     case MP_STEP_BUCKET:
-        snprintf(buf, size, "%s", s->old ? "oldbucket" : "bucket");
+        if (interior && s->index != UINT64_MAX)
+            mp_step_text(g, s, buf, size);
+        else
+            snprintf(buf, size, "%s", s->old ? "oldbucket" : "bucket");
         break;
     case MP_STEP_OVERFLOW:
         snprintf(buf, size, "overflow#%u", s->overflow);
         break;
     case MP_STEP_SLOT:
-        snprintf(buf, size, "slot");
+        if (interior)
+            mp_step_text(g, s, buf, size);
+        else
+            snprintf(buf, size, "slot");
         break;
     default:
-        snprintf(buf, size, "%s", mp_graph_type_name(g, s->a));
+        if (s->index != UINT64_MAX)
+            snprintf(buf, size, "%s [%" PRIu64 "]", mp_graph_type_name(g, s->a), s->index);
+        else
+            snprintf(buf, size, "%s", mp_graph_type_name(g, s->a));
         break;
     }
 }
@@ -930,13 +988,15 @@ static int add_chain_sample(mf_pprof_writer *w, locs *L, const mp_graph *g, cons
                             const mf_pw_label *labels, size_t nl)
 {
     uint64_t ids[CHAIN_MAX + 1];
-    size_t k = 0;
+    size_t k = 0, last_map = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i].kind == MP_STEP_MAP) last_map = i;
     if (leaf) ids[k++] = loc_for(w, L, leaf, "", 0);
     for (size_t i = n; i-- > 0;) {
         char name[512];
         const char *file;
         int64_t line;
-        step_frame(g, &s[i], name, sizeof name, &file, &line);
+        step_frame(g, &s[i], i < last_map, name, sizeof name, &file, &line);
         ids[k++] = loc_for(w, L, name, file, line);
     }
     for (size_t i = 0; i < k; i++)
@@ -986,8 +1046,8 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
             if (n > CHAIN_MAX) n = CHAIN_MAX;
             mf_pw_label lb[4] = {{"key", mp_str(g, e->key), 0, NULL},
                                  {"map", mt, 0, NULL},
-                                 {"bucket", NULL, (int64_t)e->bucket, NULL},
-                                 {"slot", NULL, e->slot, NULL}};
+                                 {"bucket", NULL, (int64_t)e->bucket, "index"},
+                                 {"slot", NULL, e->slot, "index"}};
             if (add_chain_sample(w, &L, g, s, n, entry_value_type(g, e), 1,
                                  (int64_t)a->f.entry_retained[ix[j]], lb, 4)) {
                 free(ix);
@@ -1012,6 +1072,7 @@ done:
     for (size_t i = 0; i < L.n; i++) free(L.names[i]);
     free(L.names);
     free(L.ids);
+    free(L.slots);
     mf_pw_free(w);
     return rc;
 }
