@@ -529,6 +529,24 @@ static void test_one_value_under_many_keys_counts_once(void)
     done(&a);
 }
 
+static void test_a_value_holding_its_own_map_counts_once(void)
+{
+    /* global -> session -> its map -> bucket -> session: the value is
+     * shared (the global reaches it too) and retains the map itself */
+    heap h;
+    heap_init(&h);
+    uint32_t v = obj(&h, 1 << 20, h.t_val);
+    uint32_t hdr = map_of_one_value(&h, 1, v);
+    mp_gb_edge(h.b, v, hdr);
+    root(&h, MP_ROOT_GLOBAL, "current", v, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(r->shared_entries, 1);
+    CHECK(r->score <= a.f.heap_bytes);
+    done(&a);
+}
+
 static void test_a_map_of_maps_names_the_outer_slot(void)
 {
     /* tenants -> outer map (1 bucket + overflow) -> entry 9 (overflow#1,
@@ -613,6 +631,7 @@ int main(void)
     TEST(test_words_of_one_frame_are_one_holder);
     TEST(test_a_bounded_cache_a_stray_word_reaches_is_no_suspect);
     TEST(test_one_value_under_many_keys_counts_once);
+    TEST(test_a_value_holding_its_own_map_counts_once);
     TEST(test_a_map_of_maps_names_the_outer_slot);
     TEST(test_a_chain_through_an_array_names_the_element);
     TEST_EXIT();

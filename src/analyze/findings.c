@@ -409,7 +409,10 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
         r->load = m->B < 64 ? (double)m->count / ldexp(1.0, (int)m->B) : 0;
         uint64_t slots = 8 * (m->nmain + m->noverflow_walked);
         r->fill = slots ? (double)m->count / (double)slots : 0;
+        /* disjoint but for a value that leads back to its own map's header
+         * (a cycle): never more than the heap */
         r->score = r->retained + r->shared_bytes;
+        if (r->score > out->heap_bytes) r->score = out->heap_bytes;
 
         bool sig = r->retained >= significant;
         uint32_t ev = 0;
