@@ -11,9 +11,10 @@
  *             stack word also reaches, beside an arena that is no map: no
  *             leak suspect at all;
  *   nested    a map of maps (tenant -> inner map), maps behind an array of
- *             pointers to structs and behind an array of structs: the
- *             chains name the outer bucket, slot and key, and the index of
- *             each array element;
+ *             pointers to structs and behind an array of structs, and a map
+ *             at the end of a list of 150 nodes: the chains name the outer
+ *             bucket, slot and key, and the index of each array element; a
+ *             long chain keeps its root and its end;
  *   iface_keys  keys of 16 bytes with two pointer fields (an interface-like
  *             pair: a static descriptor and a 64 KiB buffer): pointer_keys;
  *   names     a global, a pin label and a map type whose names are not
@@ -112,6 +113,14 @@ MR_GLOBAL(shards)
 static Shard *slab; /* an array of Shard */
 MR_GLOBAL(slab)
 
+typedef struct Node {
+    struct Node *next;
+    mr_map *m;
+} Node;
+MR_TYPE(node_type, Node, MR_FIELD(Node, next), MR_FIELD(Node, m));
+static Node *backlog; /* a list of 150 nodes, a map at its end */
+MR_GLOBAL(backlog)
+
 static int heap_nested(const char *path)
 {
     tenants = mr_map_new(&tenants_type, 0);
@@ -127,6 +136,9 @@ static int heap_nested(const char *path)
     }
     slab = mr_new_array(&shard_type, 6);
     for (int s = 0; s < 6; s++) slab[s].m = blob_map(s == 4 ? 2500 : 5, 1024);
+    Node *n = backlog = mr_new(&node_type);
+    for (int i = 1; i < 150; i++) n = n->next = mr_new(&node_type);
+    n->m = blob_map(1500, 1024);
     return snapshot(path, NULL, NULL);
 }
 

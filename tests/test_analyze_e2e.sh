@@ -370,6 +370,10 @@ want(ptrs["chain"][1].get("index") == 5, "element 5 of shards: %s" % ptrs["chain
 slab = the_map(2500)
 want(slab["chain"][1].get("index") == 4 and slab["chain"][1]["text"].endswith("[4]"), "element 4 of slab: %s" % texts(slab))
 want("-> slot" in text and "(\"tenant-7\")" in text and "[5]" in text, "the text shows the key and the index")
+deep = the_map(1500)
+dk = [c["kind"] for c in deep["chain"]]
+want(deep["chain"][0]["text"] == "backlog" and dk[-3:] == ["map", "bucket", "slot"] and dk.count("elided") == 1, "a long chain keeps both ends: %s" % dk)
+want(len(dk) - 1 + deep["chain"][dk.index("elided")]["steps"] == 1 + 150 + 3, "the elided steps are counted")
 '
 "$maproot" analyze --format dot h-nested.gcstack.gz >h-nested.dot || fail "nested: --format dot"
 grep -q 'slot [0-9]*: \\"tenant-7\\"' h-nested.dot && grep -q '\[5\]' h-nested.dot ||

@@ -615,6 +615,44 @@ static void test_a_chain_through_an_array_names_the_element(void)
     done(&a);
 }
 
+static void test_a_long_chain_keeps_both_ends(void)
+{
+    /* list -> 100 nodes -> the map: 16 steps of a chain of 104 */
+    heap h;
+    heap_init(&h);
+    uint32_t first = obj(&h, 16, h.t_val), last = first;
+    for (int i = 0; i < 99; i++) {
+        uint32_t next = obj(&h, 16, h.t_val);
+        mp_gb_edge(h.b, last, next);
+        last = next;
+    }
+    built_map bm = add_map(&h, 2, 20, 2000, false, 0);
+    mp_gb_edge(h.b, last, bm.header);
+    root(&h, MP_ROOT_GLOBAL, "list", first, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    mp_step s[16];
+    uint32_t e = (uint32_t)a.g->maps[0].first_entry;
+    CHECK_EQ_U64(mp_chain_entry(a.g, &a.p, e, s, 16), 16);
+    /* root, 100 nodes, header, bucket, slot: 104 steps */
+    CHECK_EQ_U64(s[0].kind, MP_STEP_ROOT);
+    CHECK_EQ_U64(s[1].a, first);
+    CHECK_EQ_U64(s[4].kind, MP_STEP_ELIDED);
+    CHECK_EQ_U64(s[4].index, 104 - 15);
+    CHECK_EQ_U64(s[12].a, last);
+    CHECK_EQ_U64(s[13].kind, MP_STEP_MAP);
+    CHECK_EQ_U64(s[14].kind, MP_STEP_BUCKET);
+    CHECK_EQ_U64(s[15].kind, MP_STEP_SLOT);
+    char t[64];
+    mp_step_text(a.g, &s[4], t, sizeof t);
+    CHECK_STR_EQ(t, "... 89 more steps ...");
+    /* a chain that fits is whole */
+    mp_step big[128];
+    CHECK_EQ_U64(mp_chain_entry(a.g, &a.p, e, big, 128), 104);
+    CHECK_EQ_U64(mp_chain_object(a.g, &a.p, bm.header, big, 128), 102);
+    done(&a);
+}
+
 int main(void)
 {
     TEST(test_global_cache_is_the_top_suspect_with_its_chain);
@@ -634,5 +672,6 @@ int main(void)
     TEST(test_a_value_holding_its_own_map_counts_once);
     TEST(test_a_map_of_maps_names_the_outer_slot);
     TEST(test_a_chain_through_an_array_names_the_element);
+    TEST(test_a_long_chain_keeps_both_ends);
     TEST_EXIT();
 }

@@ -611,22 +611,87 @@ static mp_step slot_step(const mp_graph *g, uint32_t e)
                      .index = en->bucket};
 }
 
-/* Turns the object path of a chain into steps; `entry` (or MP_NONE) tells
- * which bucket of a bucket array the chain passes through. Where the path
- * goes through a map's bucket to the key or value of an entry (a map of
- * maps, a value that leads on), the entry's slot is a step of its own and
- * names the bucket; where it leaves an array, the step says which element. */
-static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t entry,
-                       mp_step *steps, size_t max)
+/*
+ * Collects the steps of a chain into the caller's max slots. A chain longer
+ * than that keeps its first steps (a quarter of the slots: where it starts)
+ * and its last ones (where it arrives: the map, its bucket and slot), with
+ * one ELIDED step between that counts the steps left out. The steps after
+ * the first ones go round a ring in the rest of the slots until the end.
+ */
+typedef struct chain_out {
+    mp_step *steps;
+    size_t max, head; /* head: slots for the first steps; the rest a ring */
+    size_t total;     /* steps put */
+} chain_out;
+
+static void co_init(chain_out *co, mp_step *steps, size_t max)
+{
+    co->steps = steps;
+    co->max = max;
+    co->head = max >= 8 ? max / 4 : max;
+    co->total = 0;
+}
+
+/* The slot of the step put `back` steps before the last one, or NULL when
+ * it is no longer kept. */
+static mp_step *co_at(chain_out *co, size_t back)
+{
+    if (back >= co->total) return NULL;
+    size_t t = co->total - 1 - back, ring = co->max - co->head;
+    if (t < co->head) return &co->steps[t];
+    if (ring && co->total - t <= ring) return &co->steps[co->head + (t - co->head) % ring];
+    return NULL;
+}
+
+static void co_put(chain_out *co, mp_step s)
+{
+    co->total++;
+    mp_step *at = co_at(co, 0);
+    if (at) *at = s;
+}
+
+static void reverse_steps(mp_step *s, size_t n)
+{
+    for (size_t i = 0; i < n / 2; i++) {
+        mp_step t = s[i];
+        s[i] = s[n - 1 - i];
+        s[n - 1 - i] = t;
+    }
+}
+
+/* Puts the ring in order (a rotation by three reversals) and the ELIDED
+ * step over its oldest step; returns the steps kept. */
+static size_t co_finish(chain_out *co)
+{
+    size_t ring = co->max - co->head;
+    if (co->total <= co->max || ring < 2) return co->total < co->max ? co->total : co->max;
+    mp_step *r = &co->steps[co->head];
+    size_t oldest = (co->total - co->head) % ring; /* ring slot of the oldest kept step */
+    reverse_steps(r, oldest);
+    reverse_steps(r + oldest, ring - oldest);
+    reverse_steps(r, ring);
+    r[0] = (mp_step){.kind = MP_STEP_ELIDED,
+                     .a = MP_NONE,
+                     .map = MP_NONE,
+                     .index = co->total - co->head - (ring - 1)};
+    return co->max;
+}
+
+/* Puts the steps of the object path from its root to o; `entry` (or
+ * MP_NONE) tells which bucket of a bucket array the chain passes through.
+ * Where the path goes through a map's bucket to the key or value of an
+ * entry (a map of maps, a value that leads on), the entry's slot is a step
+ * of its own and names the bucket; where it leaves an array, the step says
+ * which element. Returns false when o is unreachable (or out of memory). */
+static bool put_path(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t entry,
+                     chain_out *co)
 {
     size_t len = mp_paths_chain(g, p, o, NULL, 0);
-    if (!len) return 0;
+    if (!len) return false;
     uint32_t *objs = malloc(len * sizeof *objs);
-    if (!objs) return 0;
+    if (!objs) return false;
     mp_paths_chain(g, p, o, objs, len);
-    size_t k = 0;
-    if (k < max) steps[k] = (mp_step){.kind = MP_STEP_ROOT, .a = p->root[o]};
-    k++;
+    co_put(co, (mp_step){.kind = MP_STEP_ROOT, .a = p->root[o]});
     const mp_entry *e = entry != MP_NONE ? &g->entries[entry] : NULL;
     for (size_t i = 0; i < len; i++) {
         uint32_t v = objs[i];
@@ -661,26 +726,26 @@ static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_
                    g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {
             s.index = via / g->types[g->type[v]].size;
         }
-        if (k < max) steps[k] = s;
-        k++;
+        co_put(co, s);
         if (through) {
             /* the bucket of the array the path came through is this entry's */
-            for (size_t j = k - 1; j-- > 0 && j < max && steps[j].map == through->map;) {
-                if (steps[j].kind == MP_STEP_BUCKET && steps[j].index == UINT64_MAX)
-                    steps[j].index = through->bucket;
-                if (steps[j].kind != MP_STEP_OVERFLOW) break;
+            mp_step *q;
+            for (size_t back = 1; (q = co_at(co, back)) && q->map == through->map; back++) {
+                if (q->kind == MP_STEP_BUCKET && q->index == UINT64_MAX) q->index = through->bucket;
+                if (q->kind != MP_STEP_OVERFLOW) break;
             }
-            if (k < max) steps[k] = slot_step(g, via);
-            k++;
+            co_put(co, slot_step(g, via));
         }
     }
     free(objs);
-    return k;
+    return true;
 }
 
 size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps, size_t max)
 {
-    return steps_of(g, p, o, MP_NONE, steps, max);
+    chain_out co;
+    co_init(&co, steps, max);
+    return put_path(g, p, o, MP_NONE, &co) ? co_finish(&co) : 0;
 }
 
 /* The overflow bucket object at depth j - 1 of the chain that leads to
@@ -712,7 +777,9 @@ size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step 
     const mp_entry *en = &g->entries[e];
     const mp_map *m = &g->maps[en->map];
     uint32_t array = en->old ? m->oldbuckets : m->buckets;
-    size_t k = 0;
+    chain_out co;
+    co_init(&co, steps, max);
+    bool put = false;
     if (m->header != MP_NONE && en->bucket_obj != MP_NONE && array != MP_NONE &&
         p->root[m->header] != MP_NONE) {
         /* the overflow buckets from the holder back to depth 1 */
@@ -734,38 +801,31 @@ size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step 
         } else if (en->bucket_obj != array) {
             ok = false;
         }
-        if (ok) {
-            k = steps_of(g, p, m->header, MP_NONE, steps, max);
-            if (k) {
-                mp_step b = {.kind = MP_STEP_BUCKET,
-                             .a = array,
-                             .map = en->map,
-                             .old = en->old,
-                             .index = en->bucket};
-                if (k < max) steps[k] = b;
-                k++;
-                for (uint32_t j = 1; j <= got; j++) {
-                    mp_step o = {.kind = MP_STEP_OVERFLOW,
-                                 .a = ov[j],
-                                 .map = en->map,
-                                 .old = en->old,
-                                 .overflow = j,
-                                 .index = en->bucket};
-                    if (k < max) steps[k] = o;
-                    k++;
-                }
-            }
+        if (ok && put_path(g, p, m->header, MP_NONE, &co)) {
+            put = true;
+            co_put(&co, (mp_step){.kind = MP_STEP_BUCKET,
+                                  .a = array,
+                                  .map = en->map,
+                                  .old = en->old,
+                                  .index = en->bucket});
+            for (uint32_t j = 1; j <= got; j++)
+                co_put(&co, (mp_step){.kind = MP_STEP_OVERFLOW,
+                                      .a = ov[j],
+                                      .map = en->map,
+                                      .old = en->old,
+                                      .overflow = j,
+                                      .index = en->bucket});
         }
     }
-    if (!k) {
+    if (!put) {
         uint32_t holder = en->bucket_obj;
         if (holder == MP_NONE) holder = m->header;
         if (holder == MP_NONE) return 0;
-        k = steps_of(g, p, holder, e, steps, max);
-        if (!k) return 0;
+        co_init(&co, steps, max);
+        if (!put_path(g, p, holder, e, &co)) return 0;
     }
-    if (k < max) steps[k] = slot_step(g, e);
-    return k + 1;
+    co_put(&co, slot_step(g, e));
+    return co_finish(&co);
 }
 
 void mp_root_text(const mp_graph *g, uint32_t root, char *buf, size_t size)
@@ -833,6 +893,9 @@ void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size)
         break;
     case MP_STEP_OVERFLOW:
         snprintf(buf, size, "overflow#%u", s->overflow);
+        break;
+    case MP_STEP_ELIDED:
+        snprintf(buf, size, "... %" PRIu64 " more steps ...", s->index);
         break;
     case MP_STEP_SLOT: {
         const char *key = s->a < g->nentries ? mp_str(g, g->entries[s->a].key) : "";

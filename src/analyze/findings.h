@@ -153,6 +153,7 @@ typedef enum mp_step_kind {
     MP_STEP_BUCKET,   /* a: bucket object; index, old: which bucket of the array */
     MP_STEP_OVERFLOW, /* a: overflow bucket object; overflow: its depth */
     MP_STEP_SLOT,     /* slot: the slot of the entry; a: the entry index */
+    MP_STEP_ELIDED,   /* index: how many steps of a long chain are left out here */
 } mp_step_kind;
 
 typedef struct mp_step {
@@ -166,9 +167,10 @@ typedef struct mp_step {
 } mp_step;
 
 /* The chain from its root to object o (root step first), or to entry e's
- * slot (mp_chain_entry: ... -> bucket[i] -> overflow#k -> slot j). Writes up
- * to max steps (those nearest the root if longer) and returns the full
- * length (0 if unreachable). */
+ * slot (mp_chain_entry: ... -> bucket[i] -> overflow#k -> slot j). Writes at
+ * most max steps and returns how many (0 if unreachable): a longer chain
+ * keeps its first max/4 steps and its last ones, with one MP_STEP_ELIDED
+ * step between them (max of 8 or more). */
 size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps,
                        size_t max);
 size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps, size_t max);

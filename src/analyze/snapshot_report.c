@@ -16,7 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#define CHAIN_MAX 64
+#define CHAIN_MAX 64      /* steps of a chain in JSON, dot and pprof */
+#define CHAIN_TEXT_MAX 24 /* in text: a longer chain shows its ends */
 
 static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max);
 static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
@@ -473,7 +474,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     fprintf(out, "  root     %s\n", rt);
     print_other_holders(out, a, r, main_root);
     mp_step s[CHAIN_MAX];
-    size_t n = map_chain(a, r->map, s, CHAIN_MAX);
+    size_t n = map_chain(a, r->map, s, CHAIN_TEXT_MAX);
     if (n) {
         fputs("  chain    ", out);
         print_chain_text(out, g, s, n, "           ");
@@ -511,7 +512,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
             if (o && o->all_entries) {
                 /* with --all each entry's chain as well */
                 for (size_t i = 0; i < got; i++) {
-                    size_t cn = entry_chain(a, ix[i], s, CHAIN_MAX);
+                    size_t cn = entry_chain(a, ix[i], s, CHAIN_TEXT_MAX);
                     if (!cn) continue;
                     fprintf(out, "    chain %s: ", mp_str(g, g->entries[ix[i]].key));
                     print_chain_text(out, g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, "      ");
@@ -579,7 +580,8 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
 
 /* ---------------------------------------------------------------- json --- */
 
-static const char *const step_kinds[] = {"root", "object", "map", "bucket", "overflow", "slot"};
+static const char *const step_kinds[] = {"root",     "object", "map",   "bucket",
+                                         "overflow", "slot",   "elided"};
 
 static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
 {
@@ -590,12 +592,15 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
         json_t *j = json_pack("{s:s, s:o}", "kind", step_kinds[s[i].kind], "text", mp_json_text(t));
         if (s[i].kind == MP_STEP_ROOT)
             json_object_set_new(j, "root", json_integer(s[i].a));
+        else if (s[i].kind == MP_STEP_ELIDED)
+            json_object_set_new(j, "steps", json_integer((json_int_t)s[i].index));
         else if (s[i].kind != MP_STEP_SLOT) {
             json_object_set_new(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
             json_object_set_new(j, "type", mp_json_text(mp_graph_type_name(g, s[i].a)));
         }
         /* buckets and array elements: which one; slots: where, and the key */
-        if (s[i].kind != MP_STEP_ROOT && s[i].kind != MP_STEP_MAP && s[i].kind != MP_STEP_SLOT &&
+        if ((s[i].kind == MP_STEP_OBJECT || s[i].kind == MP_STEP_BUCKET ||
+             s[i].kind == MP_STEP_OVERFLOW) &&
             s[i].index != UINT64_MAX)
             json_object_set_new(j, "index", json_integer((json_int_t)s[i].index));
         if (s[i].kind == MP_STEP_OVERFLOW)
@@ -847,6 +852,10 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                     snprintf(id, sizeof id, "e%u", s[j].a);
                     snprintf(t, sizeof t, "slot %u: %s -> %s (%s)", s[j].slot, mp_str(g, e->key),
                              entry_value_type(g, e), b);
+                } else if (s[j].kind == MP_STEP_ELIDED) {
+                    /* one node per chain that leaves steps out */
+                    snprintf(id, sizeof id, "x%zu_%zu", i, c);
+                    mp_step_text(g, &s[j], t, sizeof t);
                 } else if ((s[j].kind == MP_STEP_BUCKET || s[j].kind == MP_STEP_OBJECT) &&
                            s[j].index != UINT64_MAX) {
                     snprintf(id, sizeof id, "o%u_%" PRIu64, s[j].a, s[j].index);
@@ -972,6 +981,9 @@ static void step_frame(const mp_graph *g, const mp_step *s, bool interior, char 
             mp_step_text(g, s, buf, size);
         else
             snprintf(buf, size, "slot");
+        break;
+    case MP_STEP_ELIDED:
+        snprintf(buf, size, "(%" PRIu64 " more steps)", s->index);
         break;
     default:
         if (s->index != UINT64_MAX)
