@@ -213,11 +213,8 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, uint32_t k, uin
 
 /* The identity of a holder: what its root record says about where the
  * pointer is kept, not which word of it. */
-static const mp_graph *holder_g_;
-static int cmp_holder(const void *a, const void *b)
+static int cmp_holder_of(const mp_root *x, const mp_root *y)
 {
-    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-    const mp_root *x = &holder_g_->roots[i], *y = &holder_g_->roots[j];
 #define CMP_FIELD(f)                                                                               \
     if (x->f != y->f) return x->f < y->f ? -1 : 1
     CMP_FIELD(kind);
@@ -228,7 +225,15 @@ static int cmp_holder(const void *a, const void *b)
     CMP_FIELD(file);
     CMP_FIELD(line);
 #undef CMP_FIELD
-    return i < j ? -1 : i > j;
+    return 0;
+}
+
+static const mp_graph *holder_g_;
+static int cmp_holder(const void *a, const void *b)
+{
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    int c = cmp_holder_of(&holder_g_->roots[i], &holder_g_->roots[j]);
+    return c ? c : i < j ? -1 : i > j;
 }
 
 /* holder[r] = the first root record (in priority order) of root r's
@@ -241,18 +246,11 @@ static int root_holders(const mp_graph *g, uint32_t *holder)
     for (size_t r = 0; r < g->nroots; r++) ix[r] = (uint32_t)r;
     holder_g_ = g;
     if (g->nroots > 1) qsort(ix, g->nroots, sizeof *ix, cmp_holder);
+    holder_g_ = NULL;
     for (size_t i = 0; i < g->nroots; i++) {
-        bool same = false;
-        if (i > 0) {
-            uint32_t pair[2] = {ix[i - 1], ix[i]};
-            const mp_root *x = &g->roots[pair[0]], *y = &g->roots[pair[1]];
-            same = x->kind == y->kind && x->thread == y->thread && x->frame == y->frame &&
-                   x->name == y->name && x->function == y->function && x->file == y->file &&
-                   x->line == y->line;
-        }
+        bool same = i > 0 && cmp_holder_of(&g->roots[ix[i - 1]], &g->roots[ix[i]]) == 0;
         holder[ix[i]] = same ? holder[ix[i - 1]] : ix[i];
     }
-    holder_g_ = NULL;
     free(ix);
     return 0;
 }
