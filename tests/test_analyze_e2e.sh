@@ -324,7 +324,7 @@ want(g["retainer"] and g["retainer"]["kind"] == "global" and g["retainer"]["name
 want(g["path_root"]["kind"] == "global", "path from the global: %s" % g["path_root"]["text"])
 kinds = [c["kind"] for c in g["chain"]]
 want(kinds[:4] == ["root", "object", "object", "map"] and g["chain"][0]["text"] == "registry", "chain registry -> Outer -> Mid -> map: %s" % [c["text"] for c in g["chain"]])
-want(g["roots"][0]["kind"] == "global" and any(r["kind"] == "stack" and r["function"] == "snapshot" for r in g["roots"]), "the global first, the frame of snapshot among the others: %s" % [r["text"] for r in g["roots"]])
+want(g["roots"][0]["kind"] == "global" and any(r["kind"] == "stack" for r in g["roots"]), "the global first, the frame that took the snapshot among the others: %s" % [r["text"] for r in g["roots"]])
 want(g["nroots"] == len(g["roots"]), "nroots %d for %d roots" % (g["nroots"], len(g["roots"])))
 unique_roots(g)
 want("several_roots" in g["context"] and "several_roots" not in g["evidence"], "several roots is context")
@@ -402,7 +402,8 @@ m = the_map(3000)
 want(m["type"] == "map[int64]*\\xff\\xfeBlob", "type kept: %r" % m.get("type"))
 r = m["retainer"]
 want(r and r["kind"] == "global" and r["name"] == "cache\\xc3(" and r["file"] == "/src/caf\\xe9.c", "retainer kept: %r" % r)
-want(m["root"] and m["path_root"] and len(m["roots"]) == m["nroots"] == 1, "roots kept: %d of %d" % (len(m["roots"]), m["nroots"]))
+# (a stale stack word may hold the map too: conservative scanning, more so in sanitizer builds)
+want(m["path_root"] and m["roots"] and m["roots"][0]["name"] == r["name"] and len(m["roots"]) == m["nroots"], "roots kept: %d of %d" % (len(m["roots"]), m["nroots"]))
 want(m["chain"] and m["chain"][0]["kind"] == "root" and m["chain"][0]["text"] == "cache\\xc3(", "chain from its root: %s" % [c["kind"] for c in m["chain"]])
 want(a["roots"]["pin"] == 1, "the pin counted")
 '
