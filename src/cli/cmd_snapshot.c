@@ -73,8 +73,9 @@ int cli_analyze_snapshot(const char *path, const cli_snap_opts *o)
 /* ---------------------------------------------------------------- diff --- */
 
 /* A map's identity across two snapshots of one program: its type and the
- * root of its shortest path (text), plus its ordinal among maps sharing
- * both, since addresses may differ between runs. */
+ * root its path starts from (text; the highest-priority root that reaches
+ * it, so a stray stack word does not change it), plus its ordinal among
+ * maps sharing both, since addresses may differ between runs. */
 static char *map_key(const mp_snapshot_analysis *a, uint32_t m, unsigned ordinal)
 {
     const mp_graph *g = a->g;
