@@ -236,26 +236,6 @@ static void the_symbolizer_finds_function_file_and_line(void)
     mrc_sym_free(s);
 }
 
-static void paths_are_cleaned(void)
-{
-    static const char *const cases[][2] = {
-        {"/a/b/../c.c", "/a/c.c"},
-        {"/a/./b//c.c", "/a/b/c.c"},
-        {"/a/b/../../../c", "/c"},
-        {"../x/./y.c", "../x/y.c"},
-        {"a/../../b", "../b"},
-        {"./a.c", "a.c"},
-        {"/w/build/../src/rt/map.c", "/w/src/rt/map.c"},
-        {"a/..", "."},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "%s", cases[i][0]);
-        mrc_sym_clean_path(buf);
-        CHECK_STR_EQ(buf, cases[i][1]);
-    }
-}
-
 static void allocator_frames_are_recognized(void)
 {
     CHECK(mrc_is_allocator_frame("mr_new", ""));
@@ -524,7 +504,6 @@ int main(int argc, char **argv)
         TEST(a_reused_address_counts_the_old_object_freed);
         TEST(scaling_follows_go);
         TEST(the_symbolizer_finds_function_file_and_line);
-        TEST(paths_are_cleaned);
         TEST(allocator_frames_are_recognized);
         TEST(rate_one_profiles_are_exact);
         TEST(map_growth_frames_are_kept);

@@ -10,6 +10,8 @@
  */
 #include "collector/symbolize.h"
 
+#include "format/names.h"
+
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
@@ -84,45 +86,6 @@ static const char *intern(mrc_symbolizer *s, const char *str)
     return c;
 }
 
-void mrc_sym_clean_path(char *path)
-{
-    /* Components are copied one by one to `out`; ".." pops the last one
-     * (unless there is none to pop in a relative path, where it is kept). */
-    bool abs = path[0] == '/';
-    char *out = path + (abs ? 1 : 0);
-    size_t kept = 0; /* components in out that ".." may pop */
-    char *w = out;
-    const char *r = out;
-    while (*r) {
-        while (*r == '/') r++;
-        if (!*r) break;
-        const char *e = strchr(r, '/');
-        size_t n = e ? (size_t)(e - r) : strlen(r);
-        if (n == 1 && r[0] == '.') {
-            /* skip */
-        } else if (n == 2 && r[0] == '.' && r[1] == '.') {
-            if (kept > 0) {
-                /* pop: back to the previous '/' in the output */
-                if (w > out) w--; /* the trailing '/' */
-                while (w > out && w[-1] != '/') w--;
-                kept--;
-            } else if (!abs) {
-                memmove(w, "../", 3);
-                w += 3;
-            }
-        } else {
-            if (n) memmove(w, r, n);
-            w += n;
-            *w++ = '/';
-            kept++;
-        }
-        r += n;
-    }
-    if (w > out && w[-1] == '/') w--;
-    *w = 0;
-    if (!abs && w == out) strcpy(path, ".");
-}
-
 /* Absolute, cleaned and interned form of a DWARF file name. */
 static const char *intern_path(mrc_symbolizer *s, const char *file, const char *comp_dir)
 {
@@ -132,7 +95,7 @@ static const char *intern_path(mrc_symbolizer *s, const char *file, const char *
         snprintf(buf, sizeof buf, "%s/%s", comp_dir, file);
     else
         snprintf(buf, sizeof buf, "%s", file);
-    mrc_sym_clean_path(buf);
+    mf_path_clean(buf);
     return intern(s, buf);
 }
 
@@ -305,6 +268,28 @@ static Dwarf_Die *find_cu(Dwfl_Module *mod, uintptr_t pc, Dwarf_Addr *bias)
     return NULL;
 }
 
+/*
+ * The symbol table's name of the function holding pc, cleaned of the
+ * compiler's clone suffixes ("new_session.constprop.0" is new_session), and
+ * interned; NULL when no function symbol holds pc. A symbol with a size must
+ * contain pc: in a stripped module the nearest symbol before pc may be some
+ * other function's, and no name is better than a wrong one.
+ */
+static const char *symbol_name(mrc_symbolizer *s, Dwfl_Module *mod, uintptr_t pc)
+{
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+    if (!name || !*name) return NULL;
+    if (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC)
+        return NULL;
+    if (sym.st_size && off >= sym.st_size) return NULL;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", name);
+    mf_function_name_clean(buf);
+    return intern(s, buf);
+}
+
 /* Symbolizes pc into new frames at the end of s->frames. */
 static void resolve(mrc_symbolizer *s, uintptr_t pc)
 {
@@ -356,14 +341,14 @@ static void resolve(mrc_symbolizer *s, uintptr_t pc)
         free(scopes);
         if (s->n_frames > first && !*s->frames[s->n_frames - 1].function) {
             /* a scope without a name: take the symbol table's */
-            const char *sym = dwfl_module_addrname(mod, pc);
-            if (sym) s->frames[s->n_frames - 1].function = intern(s, sym);
+            const char *sym = symbol_name(s, mod, pc);
+            if (sym) s->frames[s->n_frames - 1].function = sym;
         }
         if (s->n_frames == first && line_file)
-            push_frame(s, dwfl_module_addrname(mod, pc), cur_file, line_no, 0);
+            push_frame(s, symbol_name(s, mod, pc), cur_file, line_no, 0);
     }
     if (s->n_frames == first) {
-        const char *sym = dwfl_module_addrname(mod, pc);
+        const char *sym = symbol_name(s, mod, pc);
         if (sym) push_frame(s, sym, NULL, 0, 0);
     }
     for (size_t i = first; i < s->n_frames; i++)

@@ -11,7 +11,8 @@
  *
  * File names are made absolute against the compilation directory and cleaned
  * of "." and ".." components ("/src/build/../examples/a.c" becomes
- * "/src/examples/a.c").
+ * "/src/examples/a.c"); names from symbol tables lose the compiler's clone
+ * suffixes ("f.constprop.0" is f). Both as src/format/names.h says.
  *
  * Memory: results point into the symbolizer and stay valid until the next
  * call on it (strings: until mrc_sym_free). Threads: not thread-safe; one
@@ -62,9 +63,5 @@ size_t mrc_sym_mappings(mrc_symbolizer *s, const mrc_sym_mapping **out);
 
 /* Index into mrc_sym_mappings() of the mapping containing pc, or -1. */
 long mrc_sym_mapping_of(mrc_symbolizer *s, uintptr_t pc);
-
-/* Cleans a path lexically (removes "." and "x/.." components, repeated
- * slashes) in place. Exposed for tests. */
-void mrc_sym_clean_path(char *path);
 
 #endif
