@@ -355,6 +355,46 @@ static void resolve(mrc_symbolizer *s, uintptr_t pc)
         if (!s->frames[i].function) s->frames[i].function = "";
 }
 
+/* Does the unit cu know the source file whose cleaned absolute name is
+ * `want`, as its main file or in its line table's file list? */
+static bool unit_has_file(Dwarf_Die *cu, const char *comp_dir, const char *want)
+{
+    char buf[4096];
+    const char *name = dwarf_diename(cu);
+    Dwarf_Files *files;
+    size_t nfiles = 0;
+    if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0) nfiles = 0;
+    for (size_t i = 0; i <= nfiles; i++) {
+        const char *f = i == 0 ? name : dwarf_filesrc(files, i - 1, NULL, NULL);
+        if (!f || !*f) continue;
+        if (f[0] == '/')
+            snprintf(buf, sizeof buf, "%s", f);
+        else
+            snprintf(buf, sizeof buf, "%s/%s", comp_dir, f);
+        mf_path_clean(buf);
+        if (strcmp(buf, want) == 0) return true;
+    }
+    return false;
+}
+
+const char *mrc_sym_source_path(mrc_symbolizer *s, uintptr_t addr, const char *file)
+{
+    if (!file || !*file) return intern(s, "");
+    if (file[0] == '/') return intern_path(s, file, NULL);
+    Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+    Dwarf_Addr bias;
+    for (Dwarf_Die *cu = mod ? dwfl_module_nextcu(mod, NULL, &bias) : NULL; cu;
+         cu = dwfl_module_nextcu(mod, cu, &bias)) {
+        const char *comp_dir = die_string(cu, DW_AT_comp_dir);
+        if (!comp_dir || comp_dir[0] != '/') continue;
+        char want[4096];
+        snprintf(want, sizeof want, "%s/%s", comp_dir, file);
+        mf_path_clean(want);
+        if (unit_has_file(cu, comp_dir, want)) return intern(s, want);
+    }
+    return intern_path(s, file, NULL);
+}
+
 size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **frames)
 {
     *frames = NULL;

@@ -58,6 +58,17 @@ int mrc_sym_refresh(mrc_symbolizer *s);
  */
 size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **frames);
 
+/*
+ * The absolute name of a source file named as its compiler was given it
+ * (__FILE__, e.g. "../examples/a.c" in a build directory), for code or data
+ * at addr: the compilation directory comes from the DWARF unit of addr's
+ * module that compiled that file (as its main file or as one it included).
+ * Without DWARF, or when no unit did, the name stays relative, cleaned.
+ * "" for NULL or "". Interned (valid until mrc_sym_free); NULL when out of
+ * memory.
+ */
+const char *mrc_sym_source_path(mrc_symbolizer *s, uintptr_t addr, const char *file);
+
 /* The executable mappings, sorted by address (as of the last refresh). */
 size_t mrc_sym_mappings(mrc_symbolizer *s, const mrc_sym_mapping **out);
 

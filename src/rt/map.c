@@ -44,6 +44,7 @@
  */
 #include "rt/hash.h"
 #include "rt/internal.h"
+#include "rt/thread.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -518,9 +519,8 @@ static uint8_t *find_any(const mr_map *m, const map_layout *L, const void *key, 
     }
 }
 
-void *mr_map_lookup(mr_map *m, const void *key)
+static void *lookup(mr_map *m, const void *key)
 {
-    mr__poll();
     if (m == NULL || m->count == 0) return NULL;
     const map_layout *L = m->lay;
     switch (L->kc) {
@@ -533,9 +533,16 @@ void *mr_map_lookup(mr_map *m, const void *key)
     }
 }
 
-bool mr_map_get(mr_map *m, const void *key, void *value_out)
+MR_ENTRY void *mr_map_lookup(mr_map *m, const void *key)
 {
-    void *v = mr_map_lookup(m, key);
+    mr__poll(MR_CALLER);
+    return lookup(m, key);
+}
+
+MR_ENTRY bool mr_map_get(mr_map *m, const void *key, void *value_out)
+{
+    mr__poll(MR_CALLER);
+    void *v = lookup(m, key);
     if (!v) return false;
     if (value_out && m->lay->val_size) memcpy(value_out, v, m->lay->val_size);
     return true;
@@ -793,9 +800,11 @@ done:
     return val_deref(L, vs);
 }
 
+/* The caller has marked the thread (mr__enter): its allocations and a park
+ * here are charged to the program's call. */
 static void *assign(mr_map *m, const void *key, const char *who)
 {
-    mr__poll();
+    mr__poll(0);
     if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", who);
     const map_layout *L = m->lay;
     switch (L->kc) {
@@ -808,16 +817,23 @@ static void *assign(mr_map *m, const void *key, const char *who)
     }
 }
 
-void *mr_map_assign(mr_map *m, const void *key)
+MR_ENTRY void *mr_map_assign(mr_map *m, const void *key)
 {
-    return assign(m, key, "mr_map_assign");
+    mr_thread *t = mr__me();
+    uintptr_t outer = mr__enter(t, MR_CALLER, true);
+    void *v = assign(m, key, "mr_map_assign");
+    mr__leave(t, outer);
+    return v;
 }
 
-void mr_map_set(mr_map *m, const void *key, const void *value)
+MR_ENTRY void mr_map_set(mr_map *m, const void *key, const void *value)
 {
+    mr_thread *t = mr__me();
+    uintptr_t outer = mr__enter(t, MR_CALLER, true);
     void *v = assign(m, key, "mr_map_set");
     uint32_t n = m->lay->val_size;
     if (n) memcpy(v, value, n);
+    mr__leave(t, outer);
 }
 
 /* ----------------------------------------------------------------- delete -- */
@@ -879,9 +895,9 @@ out:
     end_write(m, "mr_map_delete");
 }
 
-void mr_map_delete(mr_map *m, const void *key)
+MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
 {
-    mr__poll();
+    mr__poll(MR_CALLER);
     if (m == NULL || m->count == 0) return;
     const map_layout *L = m->lay;
     switch (L->kc) {
@@ -917,9 +933,9 @@ static void empty_chain(const map_layout *L, uint8_t *b, bool include_head)
  * objects are emptied too: an iterator that holds one then sees no entries
  * (Go 1.19 could still return cleared entries from them).
  */
-void mr_map_clear(mr_map *m)
+MR_ENTRY void mr_map_clear(mr_map *m)
 {
-    mr__poll();
+    mr__poll(MR_CALLER);
     if (m == NULL || m->count == 0) return;
     const map_layout *L = m->lay;
     uint8_t f = begin_write(m, "mr_map_clear");
@@ -945,9 +961,11 @@ void mr_map_clear(mr_map *m)
 
 /* -------------------------------------------------------------------- new -- */
 
-mr_map *mr_map_new(const mr_map_type *t, size_t hint)
+MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
 {
-    mr__poll();
+    mr_thread *self = mr__me();
+    uintptr_t outer = mr__enter(self, MR_CALLER, true);
+    mr__poll(0);
     if (t == NULL) mr__throw("mr_map_new: NULL map type");
     const map_layout *L = layout_of(t);
     /* Like Go, a hint too large to ever be allocated is ignored. */
@@ -964,6 +982,7 @@ mr_map *mr_map_new(const mr_map_type *t, size_t hint)
         m->buckets = nb;
     }
     atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed);
+    mr__leave(self, outer);
     return m;
 }
 
@@ -1001,9 +1020,9 @@ static void iter_finish(mr_map_iter *it)
  * picks a random start bucket and slot offset, and flags the map so that
  * growth keeps old buckets intact for us.
  */
-void mr_map_iter_init(mr_map_iter *it, mr_map *m)
+MR_ENTRY void mr_map_iter_init(mr_map_iter *it, mr_map *m)
 {
-    mr__poll();
+    mr__poll(MR_CALLER);
     it->key = NULL;
     it->value = NULL;
     it->map_ = NULL;
@@ -1035,9 +1054,9 @@ void mr_map_iter_init(mr_map_iter *it, mr_map *m)
  * bucket that is not yet evacuated is read instead of its new bucket, keeping
  * only the entries that belong to the new bucket being visited.
  */
-bool mr_map_iter_next(mr_map_iter *it)
+MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
 {
-    mr__poll();
+    mr__poll(MR_CALLER);
     if (it->state_ != ITER_ACTIVE) {
         iter_finish(it);
         return false;
