@@ -3,6 +3,8 @@
  */
 #include "analyze/load_gcstack.h"
 
+#include "analyze/display_path.h"
+
 #include "format/gcstack_reader.h"
 
 #include <stdlib.h>
@@ -101,7 +103,9 @@ static void sync_tables(loader *L, const mf_gs_reader *r)
         for (size_t i = 0; i < n && k < sizeof fr / sizeof *fr; i++) {
             if (syms[i] >= mf_gs_nsymbols(r)) continue;
             const mf_gs_symbol *s = mf_gs_symbol_at(r, syms[i]);
-            fr[k++] = mp_gb_frame(L->b, s->function, s->file, s->line);
+            char file[1024];
+            mp_display_path(s->file, file, sizeof file);
+            fr[k++] = mp_gb_frame(L->b, s->function, file, s->line);
         }
         mp_gb_stack(L->b, fr, k);
     }
@@ -165,14 +169,15 @@ static int on_root(void *ud, const mf_gs_reader *r, const mf_gs_root *root, mf_e
                  .frame = root->frame,
                  .slot = root->slot,
                  .target = obj_ref(root->target)};
+    char file[1024];
     x.name = mp_gb_intern(L->b, root->name);
-    x.file = mp_gb_intern(L->b, root->file);
+    x.file = mp_gb_intern(L->b, mp_display_path(root->file, file, sizeof file));
     const char *fn = root->function;
     if (root->symbol && root->symbol - 1 < mf_gs_nsymbols(r)) {
         const mf_gs_symbol *s = mf_gs_symbol_at(r, root->symbol - 1);
         if (s->function && *s->function) fn = s->function;
         if ((!root->file || !*root->file) && s->file) {
-            x.file = mp_gb_intern(L->b, s->file);
+            x.file = mp_gb_intern(L->b, mp_display_path(s->file, file, sizeof file));
             x.line = s->line;
         }
     }
