@@ -120,15 +120,29 @@ int mrc_heapprof_build(const mrc_prof_snapshot *snap, const mrc_heapprof_opts *o
         mf_pw_add_comment(w, comment);
     }
 
-    /* 3. mappings, in /proc/self/maps order (the main executable first) */
+    /* 3. mappings, in /proc/self/maps order (the main executable first). A
+     * mapping says it has functions only if every location in it got a
+     * name: go tool pprof then leaves it alone, else it may symbolize the
+     * addresses itself (a stripped program, given its unstripped twin). */
     const mrc_sym_mapping *maps;
     size_t nmaps = mrc_sym_mappings(sym, &maps);
+    bool *unnamed = calloc(nmaps ? nmaps : 1, sizeof *unnamed);
+    if (!unnamed) goto oom;
+    for (size_t k = 0; k < nm; k++)
+        for (uint32_t i = 0; i < ms[k].n; i++) {
+            uintptr_t pc = snap->frames[ms[k].start + i];
+            const mrc_sym_frame *f;
+            size_t nf = mrc_sym_lookup(sym, pc ? pc - 1 : 0, &f);
+            long m = mrc_sym_mapping_of(sym, pc ? pc - 1 : 0);
+            if (m >= 0 && (nf == 0 || !*f[nf - 1].function)) unnamed[m] = true;
+        }
     for (size_t i = 0; i < nmaps; i++) {
         mf_pw_mapping pm = {maps[i].start,     maps[i].limit,     maps[i].offset,
-                            maps[i].path,      maps[i].build_id,  true,
+                            maps[i].path,      maps[i].build_id,  !unnamed[i],
                             maps[i].has_dwarf, maps[i].has_dwarf, maps[i].has_dwarf};
         mf_pw_add_mapping(w, &pm);
     }
+    free(unnamed);
 
     /* 4. samples */
     for (size_t k = 0; k < nm; k++) {
