@@ -217,6 +217,23 @@ void mrc__set_gc_listener(mrc_gc_listener fn, void *ud)
 
 /* ------------------------------------------------------------ writing --- */
 
+mrc_symbolizer *mrc__symbolizer_new(void)
+{
+    static const struct {
+        uintptr_t fn;
+        const char *name;
+    } map_ops[] = {
+        {(uintptr_t)mr_map_new, "mr_map_new"},
+        {(uintptr_t)mr_map_assign, "mr_map_assign"},
+        {(uintptr_t)mr_map_set, "mr_map_set"},
+    };
+    mrc_symbolizer *s = mrc_sym_new();
+    /* a failure leaves that name unknown, as without this */
+    for (size_t i = 0; s && i < sizeof map_ops / sizeof *map_ops; i++)
+        mrc_sym_add_function(s, map_ops[i].fn, map_ops[i].name);
+    return s;
+}
+
 /* Symbolizes snap and writes it to path. Any thread; serialized. */
 static int write_snapshot(const mrc_prof_snapshot *snap, const char *path, uint64_t rate,
                           uint32_t cycle, mf_error *err)
@@ -224,7 +241,7 @@ static int write_snapshot(const mrc_prof_snapshot *snap, const char *path, uint6
     int rc = -1;
     pthread_mutex_lock(&write_lock);
     if (!sym) {
-        sym = mrc_sym_new();
+        sym = mrc__symbolizer_new();
         if (!sym) {
             mf_error_set(err, "%s: cannot read this process's modules for symbols", path);
             goto out;

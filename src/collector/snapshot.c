@@ -1036,7 +1036,7 @@ static int write_image(const char *path, uint32_t cycle, int mode, const mr_mems
     char exe[4096] = "";
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[k > 0 ? k : 0] = 0;
-    im.sym = mrc_sym_new();
+    im.sym = mrc__symbolizer_new();
     const char *build_id = "";
     if (im.sym) {
         const mrc_sym_mapping *maps;

@@ -12,10 +12,12 @@
 
 #include "format/names.h"
 
+#define UNW_LOCAL_ONLY
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <inttypes.h>
+#include <libunwind.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,12 @@ typedef struct pc_ent {
     uintptr_t pc; /* 0 = empty */
     uint32_t start, n;
 } pc_ent;
+
+/* A function named by mrc_sym_add_function: [start, end). */
+typedef struct known_fn {
+    uintptr_t start, end;
+    const char *name;
+} known_fn;
 
 struct mrc_symbolizer {
     Dwfl *dwfl;
@@ -42,6 +50,9 @@ struct mrc_symbolizer {
 
     mrc_sym_mapping *maps;
     size_t n_maps, cap_maps;
+
+    known_fn *known;
+    size_t n_known;
 };
 
 static uint64_t hash_str(const char *s)
@@ -131,7 +142,21 @@ void mrc_sym_free(mrc_symbolizer *s)
     free(s->pcs);
     free(s->frames);
     free(s->maps);
+    free(s->known);
     free(s);
+}
+
+int mrc_sym_add_function(mrc_symbolizer *s, uintptr_t addr, const char *name)
+{
+    unw_proc_info_t pi;
+    if (unw_get_proc_info_by_ip(unw_local_addr_space, addr, &pi, NULL) != 0 || pi.end_ip <= addr)
+        return -1;
+    const char *n = intern(s, name);
+    known_fn *k = realloc(s->known, (s->n_known + 1) * sizeof *k);
+    if (!n || !k) return -1;
+    s->known = k;
+    s->known[s->n_known++] = (known_fn){(uintptr_t)pi.start_ip, (uintptr_t)pi.end_ip, n};
+    return 0;
 }
 
 /* Reads the executable, file-backed lines of /proc/self/maps. */
@@ -349,6 +374,8 @@ static void resolve(mrc_symbolizer *s, uintptr_t pc)
     }
     if (s->n_frames == first) {
         const char *sym = symbol_name(s, mod, pc);
+        for (size_t i = 0; !sym && i < s->n_known; i++)
+            if (pc >= s->known[i].start && pc < s->known[i].end) sym = s->known[i].name;
         if (sym) push_frame(s, sym, NULL, 0, 0);
     }
     for (size_t i = first; i < s->n_frames; i++)

@@ -47,6 +47,16 @@ typedef struct mrc_sym_mapping {
 mrc_symbolizer *mrc_sym_new(void);
 void mrc_sym_free(mrc_symbolizer *s);
 
+/*
+ * Names the function that holds code address addr, for when no symbol table
+ * does (a stripped program that linked the runtime statically): its extent
+ * comes from the unwind tables, which stripping keeps. For the few
+ * functions whose frames profiles keep and whose names tools look for (the
+ * map operations). Returns 0, or -1 when the extent is unknown or out of
+ * memory.
+ */
+int mrc_sym_add_function(mrc_symbolizer *s, uintptr_t addr, const char *name);
+
 /* Rereads /proc/self/maps (for libraries loaded since). Returns 0 or -1. */
 int mrc_sym_refresh(mrc_symbolizer *s);
 
