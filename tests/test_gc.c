@@ -421,7 +421,8 @@ __attribute__((noinline)) static void calls_map_new(void)
 __attribute__((noinline)) static void calls_map_assign(void)
 {
     mr_map *m = mr_map_new(&int_map_type, 0);
-    *(int64_t *)mr_map_assign_int(m, 7) = 1; /* the first bucket array */
+    int64_t k = 7;
+    *(int64_t *)mr_map_assign(m, &k) = 1; /* the first bucket array */
     sink = m;
 }
 __attribute__((noinline)) static void calls_map_set(void)

@@ -34,7 +34,7 @@ static void paths_are_cleaned(void)
         {"./a.c", "a.c"},
         {"/w/build/../src/rt/map.c", "/w/src/rt/map.c"},
         {"a/..", "."},
-        {"", "."},
+        {"", ""},
         {".", "."},
         {"/..", "/"},
         {"//", "/"},

@@ -429,7 +429,7 @@ size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **fra
     size_t j = hash_pc(pc) & s->pc_mask;
     for (; s->pcs[j].pc; j = (j + 1) & s->pc_mask) {
         if (s->pcs[j].pc == pc) {
-            *frames = s->frames + s->pcs[j].start;
+            *frames = s->pcs[j].n ? s->frames + s->pcs[j].start : NULL;
             return s->pcs[j].n;
         }
     }
@@ -454,6 +454,7 @@ size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **fra
     if (s->n_frames - first > UINT32_MAX || first > UINT32_MAX) return 0;
     s->pcs[j] = (pc_ent){pc, (uint32_t)first, (uint32_t)(s->n_frames - first)};
     s->n_pcs++;
-    *frames = s->frames + first;
-    return s->n_frames - first;
+    size_t n = s->n_frames - first;
+    *frames = n ? s->frames + first : NULL; /* s->frames is NULL until a first frame */
+    return n;
 }

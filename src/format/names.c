@@ -14,6 +14,7 @@
  */
 void mf_path_clean(char *path)
 {
+    if (!path[0]) return; /* "" has no room for "." */
     bool abs = path[0] == '/';
     char *out = path + (abs ? 1 : 0);
     char *w = out;

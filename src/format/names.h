@@ -22,8 +22,9 @@
 /*
  * Cleans a path lexically, in place: removes "." components, repeated and
  * trailing slashes, and "x/.." pairs; ".." at the start of an absolute path
- * is dropped ("/.." is "/"), at the start of a relative one kept. An empty
- * or fully cancelled relative path becomes ".". Like Go's path.Clean.
+ * is dropped ("/.." is "/"), at the start of a relative one kept. A fully
+ * cancelled relative path becomes "."; an empty one stays empty (the result
+ * is never longer than the path). Like Go's path.Clean otherwise.
  */
 void mf_path_clean(char *path);
 
