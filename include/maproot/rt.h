@@ -335,9 +335,10 @@ typedef enum mr_gc_event {
  *        the program's innermost frame on the stack is the one returning to
  *        it (a stack walk finds it by this exact address);
  *   map  the call was a map operation (mr_map_new, mr_map_assign,
- *        mr_map_set): the allocation is the map's own (header, buckets,
- *        overflow buckets, indirect keys or values), so the frame of that
- *        operation is worth keeping as the place where the map grew.
+ *        mr_map_set, or mr_map_delete evacuating a growing map): the
+ *        allocation is the map's own (header, buckets, overflow buckets,
+ *        indirect keys or values), so the frame of that operation is worth
+ *        keeping as the place where the map grew.
  */
 typedef struct mr_alloc_call {
     uintptr_t pc;

@@ -519,7 +519,9 @@ static uint8_t *find_any(const mr_map *m, const map_layout *L, const void *key, 
     }
 }
 
-static void *lookup(mr_map *m, const void *key)
+/* Inlined into both entry points that find a key: a call here would cost
+ * the lookup benchmark a frame. */
+INLINE void *lookup(mr_map *m, const void *key)
 {
     if (m == NULL || m->count == 0) return NULL;
     const map_layout *L = m->lay;
@@ -899,6 +901,10 @@ MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
 {
     mr__poll(MR_CALLER);
     if (m == NULL || m->count == 0) return;
+    /* While the map grows, a delete evacuates buckets, which may allocate
+     * overflow buckets: those are the map's, charged to this call. */
+    mr_thread *t = m->oldbuckets ? mr__me() : NULL;
+    uintptr_t outer = t ? mr__enter(t, MR_CALLER, true) : 0;
     const map_layout *L = m->lay;
     switch (L->kc) {
     case KC_64:
@@ -911,6 +917,7 @@ MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
         delete_t(m, L, KC_MEM, key);
         break;
     }
+    if (t) mr__leave(t, outer);
 }
 
 /* Empties every bucket object reachable from chain head b other than b
