@@ -68,7 +68,7 @@ build_prog() {
         # shellcheck disable=SC2046
         "$cc" "$@" "${san[@]}" "$app/sessiond.c" -o "$app/$name" $(pkg-config --cflags maproot) \
             -Wl,--whole-archive "$libdir/libmaproot.a" -Wl,--no-whole-archive "$libdir/libmaprt.a" \
-            $(pkg-config --static --libs maproot | sed -E 's/-l(maproot|maprt)( |$)/ /g')
+            $(pkg-config --static --libs libdw libunwind zlib) -pthread -lm # as libmaproot(3)
     fi
 }
 
