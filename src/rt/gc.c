@@ -272,7 +272,8 @@ int64_t mr__next_sample_gap(uint64_t rate)
     return g > 9e18 ? INT64_MAX : (int64_t)g;
 }
 
-void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tt, uintptr_t caller)
+void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tt, uintptr_t caller,
+                      bool map)
 {
     const mr_hooks *h = mr__hooks_active;
     if (!h) return;
@@ -282,7 +283,7 @@ void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tt, uintpt
         return;
     }
     mr__set_sampled(obj);
-    mr_alloc_call call = {mr__caller(t, caller), t->entry_pc && t->entry_map};
+    mr_alloc_call call = {mr__caller(t, caller), !t->entry_pc && map};
     h->on_alloc(h->ud, obj, size, (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT), &call);
 }
 

@@ -35,11 +35,13 @@ uint64_t mr__rand64(void);
  * MR_ENTRY (never inlined: it has a frame and a return address into the
  * program) and takes MR_CALLER, the return address of the program's call.
  *   - The allocation functions pass it down their slow paths as `caller`;
- *     the fast path pays nothing for it.
- *   - An entry point that calls other entry points (the allocating map
- *     operations, the collector through mr_call_begin) marks the thread
- *     with mr__enter: the outermost mark wins, so the allocations and stops
- *     inside it are charged to the program's call, not to the runtime's.
+ *     the fast path pays nothing for it. The map operations pass theirs
+ *     down to the map's own allocations (mr__map_new, mr__map_new_array),
+ *     which also say the allocation is a map's.
+ *   - The collector's entry points call the runtime's public functions:
+ *     they mark the thread (mr_call_begin, mr__enter), and the outermost
+ *     mark wins, so what the runtime does inside is charged to the
+ *     program's call, not to the collector's.
  * mr__caller() picks the mark or else the local caller. Where a thread
  * stops (parks, blocks, collects), the program's call is kept in stop_pc,
  * and its stack roots start at the frame that holds that return address;
@@ -58,7 +60,7 @@ extern atomic_int mr__stop_requested;
 void mr__park(uintptr_t caller);
 
 /* The safepoint poll every runtime entry point makes: one load and a branch.
- * caller: see entry points (0 where the thread is marked with mr__enter). */
+ * caller: see entry points. */
 static inline void mr__poll(uintptr_t caller)
 {
     if (MR_UNLIKELY(atomic_load_explicit(&mr__stop_requested, memory_order_relaxed)))

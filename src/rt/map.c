@@ -43,8 +43,8 @@
  * header) whenever an allocation happens.
  */
 #include "rt/hash.h"
+#include "rt/heap.h"
 #include "rt/internal.h"
-#include "rt/thread.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -582,9 +582,9 @@ static void incr_noverflow(mr_map *m)
 
 /* Appends a new overflow bucket to the chain ending at b (GC may run inside
  * the allocation: b stays reachable through the map). */
-static uint8_t *new_overflow(mr_map *m, const map_layout *L, uint8_t *b)
+static uint8_t *new_overflow(mr_map *m, const map_layout *L, uint8_t *b, uintptr_t caller)
 {
-    uint8_t *ovf = mr_new(&L->bucket_type);
+    uint8_t *ovf = mr__map_new(&L->bucket_type, caller);
     incr_noverflow(m);
     store_ptr(b + L->ovf_off, ovf);
     return ovf;
@@ -593,12 +593,12 @@ static uint8_t *new_overflow(mr_map *m, const map_layout *L, uint8_t *b)
 /* Starts a growth: doubles the table if it is over the load factor, else
  * starts a same-size growth. The new array is allocated before the header
  * changes, so a collection inside the allocation sees a consistent map. */
-static void hash_grow(mr_map *m, const map_layout *L)
+static void hash_grow(mr_map *m, const map_layout *L, uintptr_t caller)
 {
     unsigned bigger = over_load(m->count + 1, m->B) ? 1 : 0;
     if (m->B + bigger >= 8 * sizeof(uintptr_t) - 1)
         mr__throw("map %s: too many buckets", m->type->name);
-    void *nb = mr_new_array(&L->bucket_type, (size_t)1 << (m->B + bigger));
+    void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << (m->B + bigger), caller);
     uint8_t f = flags_get(m);
     uint8_t nf = f & (uint8_t) ~(F_ITERATOR | F_OLD_ITERATOR | F_SAME_SIZE);
     if (f & F_ITERATOR) nf |= F_OLD_ITERATOR;
@@ -639,7 +639,8 @@ static void advance_evacuation_mark(mr_map *m, const map_layout *L, uintptr_t ne
  * allocation. Without iterators on the old array, the old bucket's keys and
  * values are cleared afterwards so they no longer retain anything.
  */
-INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbucket)
+INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbucket,
+                       uintptr_t caller)
 {
     uint32_t bs = L->bucket_size;
     uint8_t *b = (uint8_t *)m->oldbuckets + oldbucket * bs;
@@ -667,7 +668,7 @@ INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbuck
                     y = (h & newbit) != 0;
                 }
                 if (dst_i[y] == BUCKET_CNT) {
-                    dst_b[y] = new_overflow(m, L, dst_b[y]);
+                    dst_b[y] = new_overflow(m, L, dst_b[y], caller);
                     dst_i[y] = 0;
                 }
                 uint8_t *d = dst_b[y];
@@ -683,27 +684,27 @@ INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbuck
     if (oldbucket == m->nevacuate) advance_evacuation_mark(m, L, newbit);
 }
 
-static void evacuate(mr_map *m, const map_layout *L, uintptr_t oldbucket)
+static void evacuate(mr_map *m, const map_layout *L, uintptr_t oldbucket, uintptr_t caller)
 {
     switch (L->kc) {
     case KC_64:
-        evacuate_t(m, L, KC_64, oldbucket);
+        evacuate_t(m, L, KC_64, oldbucket, caller);
         break;
     case KC_STR:
-        evacuate_t(m, L, KC_STR, oldbucket);
+        evacuate_t(m, L, KC_STR, oldbucket, caller);
         break;
     default:
-        evacuate_t(m, L, KC_MEM, oldbucket);
+        evacuate_t(m, L, KC_MEM, oldbucket, caller);
         break;
     }
 }
 
 /* The incremental step of a growth: the old bucket behind the bucket about
  * to be written, and one more so that growth finishes in bounded time. */
-static void grow_work(mr_map *m, const map_layout *L, uintptr_t bucket)
+static void grow_work(mr_map *m, const map_layout *L, uintptr_t bucket, uintptr_t caller)
 {
-    evacuate(m, L, bucket & (noldbuckets(m, flags_get(m)) - 1));
-    if (m->oldbuckets) evacuate(m, L, m->nevacuate);
+    evacuate(m, L, bucket & (noldbuckets(m, flags_get(m)) - 1), caller);
+    if (m->oldbuckets) evacuate(m, L, m->nevacuate, caller);
 }
 
 /* ----------------------------------------------------------------- assign -- */
@@ -730,12 +731,13 @@ INLINE void end_write(mr_map *m, const char *who)
  * limit. Strings keys are overwritten on update, as Go does, so the map
  * retains the newest key string rather than the first one.
  */
-INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, const char *who)
+INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, const char *who,
+                      uintptr_t caller)
 {
     uint8_t f = begin_write(m, who);
     uint64_t hash = hash_key(m, L, kc, key, f);
     if (MR_UNLIKELY(m->buckets == NULL)) {
-        void *nb = mr_new_array(&L->bucket_type, 1);
+        void *nb = mr__map_new_array(&L->bucket_type, 1, caller);
         m->buckets = nb;
     }
     uint8_t top = tophash(hash);
@@ -743,7 +745,7 @@ INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, c
     uint8_t *vs;
 again:;
     uintptr_t bucket = hash & bucket_mask(m->B);
-    if (m->oldbuckets) grow_work(m, L, bucket);
+    if (m->oldbuckets) grow_work(m, L, bucket, caller);
     uint8_t *b = (uint8_t *)m->buckets + bucket * L->bucket_size;
     uint8_t *ib = NULL;
     unsigned ii = 0;
@@ -771,22 +773,22 @@ again:;
     }
     if (!m->oldbuckets &&
         (over_load(m->count + 1, m->B) || too_many_overflow(m->noverflow, m->B))) {
-        hash_grow(m, L);
+        hash_grow(m, L, caller);
         goto again;
     }
     if (!ib) {
-        ib = new_overflow(m, L, b); /* b is the last bucket of the chain */
+        ib = new_overflow(m, L, b, caller); /* b is the last bucket of the chain */
         ii = 0;
     }
     uint8_t *ks = key_at(L, kc, ib, ii);
     vs = val_at(L, kc, ib, ii);
     if (kc == KC_MEM && L->key_indirect) {
-        void *ko = mr_new(L->key_type);
+        void *ko = mr__map_new(L->key_type, caller);
         store_ptr(ks, ko);
         ks = ko;
     }
     if (L->val_indirect) {
-        void *vo = mr_new(L->val_type);
+        void *vo = mr__map_new(L->val_type, caller);
         store_ptr(vs, vo);
     }
     if (kc == KC_64)
@@ -802,40 +804,36 @@ done:
     return val_deref(L, vs);
 }
 
-/* The caller has marked the thread (mr__enter): its allocations and a park
- * here are charged to the program's call. */
-static void *assign(mr_map *m, const void *key, const char *who)
+/* caller: the program's call of the map operation (see "entry points" in
+ * internal.h); the map's allocations and a park here are charged to it. */
+static void *assign(mr_map *m, const void *key, const char *who, uintptr_t caller)
 {
-    mr__poll(0);
+    mr__poll(caller);
     if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", who);
     const map_layout *L = m->lay;
     switch (L->kc) {
     case KC_64:
-        return assign_t(m, L, KC_64, key, who);
+        return assign_t(m, L, KC_64, key, who, caller);
     case KC_STR:
-        return assign_t(m, L, KC_STR, key, who);
+        return assign_t(m, L, KC_STR, key, who, caller);
     default:
-        return assign_t(m, L, KC_MEM, key, who);
+        return assign_t(m, L, KC_MEM, key, who, caller);
     }
 }
 
 MR_ENTRY void *mr_map_assign(mr_map *m, const void *key)
 {
-    mr_thread *t = mr__me();
-    uintptr_t outer = mr__enter(t, MR_CALLER, true);
-    void *v = assign(m, key, "mr_map_assign");
-    mr__leave(t, outer);
+    void *v = assign(m, key, "mr_map_assign", MR_CALLER);
+    /* no tail call: this frame is the one profiles keep where maps grow */
+    __asm__ volatile("" : : "r"(v));
     return v;
 }
 
 MR_ENTRY void mr_map_set(mr_map *m, const void *key, const void *value)
 {
-    mr_thread *t = mr__me();
-    uintptr_t outer = mr__enter(t, MR_CALLER, true);
-    void *v = assign(m, key, "mr_map_set");
+    void *v = assign(m, key, "mr_map_set", MR_CALLER);
     uint32_t n = m->lay->val_size;
     if (n) memcpy(v, value, n);
-    mr__leave(t, outer);
 }
 
 /* ----------------------------------------------------------------- delete -- */
@@ -846,12 +844,12 @@ MR_ENTRY void mr_map_set(mr_map *m, const void *key, const void *value)
  * slot of its chain, it and the EMPTY_ONE run before it become EMPTY_REST so
  * that lookups stop early. A map that becomes empty gets a new seed.
  */
-INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key)
+INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key, uintptr_t caller)
 {
     uint8_t f = begin_write(m, "mr_map_delete");
     uint64_t hash = hash_key(m, L, kc, key, f);
     uintptr_t bucket = hash & bucket_mask(m->B);
-    if (m->oldbuckets) grow_work(m, L, bucket);
+    if (m->oldbuckets) grow_work(m, L, bucket, caller);
     uint8_t *b0 = (uint8_t *)m->buckets + bucket * L->bucket_size;
     uint8_t top = tophash(hash);
     uint64_t pattern = LSB8 * top;
@@ -899,25 +897,21 @@ out:
 
 MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
 {
-    mr__poll(MR_CALLER);
+    uintptr_t caller = MR_CALLER; /* evacuating a growing map may allocate */
+    mr__poll(caller);
     if (m == NULL || m->count == 0) return;
-    /* While the map grows, a delete evacuates buckets, which may allocate
-     * overflow buckets: those are the map's, charged to this call. */
-    mr_thread *t = m->oldbuckets ? mr__me() : NULL;
-    uintptr_t outer = t ? mr__enter(t, MR_CALLER, true) : 0;
     const map_layout *L = m->lay;
     switch (L->kc) {
     case KC_64:
-        delete_t(m, L, KC_64, key);
+        delete_t(m, L, KC_64, key, caller);
         break;
     case KC_STR:
-        delete_t(m, L, KC_STR, key);
+        delete_t(m, L, KC_STR, key, caller);
         break;
     default:
-        delete_t(m, L, KC_MEM, key);
+        delete_t(m, L, KC_MEM, key, caller);
         break;
     }
-    if (t) mr__leave(t, outer);
 }
 
 /* Empties every bucket object reachable from chain head b other than b
@@ -970,26 +964,24 @@ MR_ENTRY void mr_map_clear(mr_map *m)
 
 MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
 {
-    mr_thread *self = mr__me();
-    uintptr_t outer = mr__enter(self, MR_CALLER, true);
-    mr__poll(0);
+    uintptr_t caller = MR_CALLER;
+    mr__poll(caller);
     if (t == NULL) mr__throw("mr_map_new: NULL map type");
     const map_layout *L = layout_of(t);
     /* Like Go, a hint too large to ever be allocated is ignored. */
     if (hint > ((size_t)1 << 40)) hint = 0;
     uint8_t B = 0;
     while (over_load(hint, B)) B++;
-    mr_map *m = mr_new(&map_header_type);
+    mr_map *m = mr__map_new(&map_header_type, caller);
     m->type = t;
     m->lay = L;
     m->seed = mr__rand64();
     m->B = B;
     if (B != 0) {
-        void *nb = mr_new_array(&L->bucket_type, (size_t)1 << B);
+        void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << B, caller);
         m->buckets = nb;
     }
     atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed);
-    mr__leave(self, outer);
     return m;
 }
 

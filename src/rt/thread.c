@@ -303,7 +303,7 @@ void mr_start_the_world(void)
  * alone: attaching would make it a mutator bound by the blocking rule. */
 uintptr_t mr_call_begin(const void *caller)
 {
-    return mr__self ? mr__enter(mr__self, (uintptr_t)caller, false) : 0;
+    return mr__self ? mr__enter(mr__self, (uintptr_t)caller) : 0;
 }
 
 void mr_call_end(uintptr_t outer)

@@ -38,12 +38,11 @@ typedef struct mr_thread {
     bool exiting; /* after mr_exiting(): its stack is no root any more */
     /* Where the program called the runtime (return addresses in the
      * program; see "entry points" in internal.h). entry_pc: the outermost
-     * marking entry point the thread is in (0: none), entry_map whether that
-     * is a map operation. stop_pc: the program's call the thread was in when
+     * marking entry point the thread is in (0: none). stop_pc: the program's
+     * call the thread was in when
      * it last stopped (parked, blocked, detached or collecting); its stack
      * roots start at the frame that holds it. */
     uintptr_t entry_pc;
-    bool entry_map;
     uintptr_t stop_pc;
     mr_tcache tc;
     /* Cumulative counters, written by the owner only (relaxed atomics so
@@ -82,13 +81,10 @@ static inline uintptr_t mr__caller(const mr_thread *t, uintptr_t caller)
 
 /* Marks t as inside an entry point called from `caller` unless an outer one
  * already did; returns what mr__leave restores. */
-static inline uintptr_t mr__enter(mr_thread *t, uintptr_t caller, bool map)
+static inline uintptr_t mr__enter(mr_thread *t, uintptr_t caller)
 {
     uintptr_t outer = t->entry_pc;
-    if (!outer) {
-        t->entry_pc = caller;
-        t->entry_map = map;
-    }
+    if (!outer) t->entry_pc = caller;
     return outer;
 }
 
