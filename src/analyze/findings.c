@@ -858,7 +858,12 @@ void mp_root_text(const mp_graph *g, uint32_t root, char *buf, size_t size)
         break;
     }
     case MP_ROOT_REGISTER:
-        snprintf(buf, size, "register %s of thread %u", *name ? name : "?", r->thread);
+        /* the frame that owned the register, when the snapshot knows it */
+        if (*fn)
+            snprintf(buf, size, "register %s of thread %u, frame #%u %s%s", *name ? name : "?",
+                     r->thread, r->frame, fn, where);
+        else
+            snprintf(buf, size, "register %s of thread %u", *name ? name : "?", r->thread);
         break;
     default:
         snprintf(buf, size, "%s root %s", mp_root_kind_name(r->kind), *name ? name : "");
