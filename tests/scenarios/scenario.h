@@ -1,0 +1,219 @@
+/*
+ * tests/scenarios/scenario.h -- what every scenario program shares.
+ *
+ * A scenario is a program written to trip the analysis: it builds a heap
+ * whose truth it knows (which root keeps which map alive, through which
+ * chain, how many bytes that retains), takes root snapshots and prints that
+ * truth, one line per fact:
+ *
+ *   truth {"snapshot": "held", "label": "leak", "address": ..., ...}
+ *
+ * tests/scenarios/check_scenario.py runs the program, then the real
+ * `maproot analyze` and `maproot diff` on its snapshots, and checks them
+ * against the program's truth lines and the expectations in NAME.json.
+ *
+ * The program is run as `NAME DIR`: in-process snapshots go to
+ * DIR/<snapshot>.gcstack.gz (sc_snapshot), the one at exit to the path in
+ * MAPROOT_SNAPSHOT, which the checker sets to DIR/exit.gcstack.gz.
+ *
+ * Retained bytes are the runtime's own figures: sc_dominated_bytes walks the
+ * heap with the runtime's walk API (roots, pointer fields) and adds up the
+ * sizes the allocator reserved for every object that no root reaches
+ * without passing through the given object -- what a collection would free
+ * if that object were gone. Stacks are scanned conservatively, so a stale
+ * copy of a pointer left in a dead stack slot would be a root: the helpers
+ * that snapshot or measure zero the stack below their caller first.
+ */
+#ifndef MR_SCENARIO_H
+#define MR_SCENARIO_H
+
+#include "maproot/collector.h"
+#include "maproot/rt.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *sc_dir = ".";
+
+/* Fails the scenario: the program could not build the heap it promises. */
+__attribute__((noreturn, format(printf, 1, 2))) static void sc_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("scenario: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* Reads the snapshot directory from argv and attaches the main thread (it is
+ * thread 1). */
+static void sc_init(int argc, char **argv)
+{
+    if (argc > 1) sc_dir = argv[1];
+    mr_thread_attach();
+}
+
+/* Zeroes 16 KiB of stack below the caller, so that words left there by
+ * earlier calls cannot be mistaken for roots by the next call's frames. */
+__attribute__((noinline)) static void sc_scrub_stack(void)
+{
+    volatile uintptr_t buf[2048];
+    for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) buf[i] = 0;
+}
+
+/* Writes DIR/name.gcstack.gz now (a full collection), from a clean stack. */
+__attribute__((noinline)) static void sc_snapshot(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.gcstack.gz", sc_dir, name);
+    sc_scrub_stack();
+    if (mrc_write_snapshot(path) != 0) sc_fail("snapshot %s: %s", path, mrc_last_error());
+}
+
+/* ------------------------------------------------------------ the truth -- */
+
+/* An open-addressing set of object addresses. */
+typedef struct sc_set {
+    uintptr_t *k;
+    size_t mask, n;
+} sc_set;
+
+static bool sc_set_has(const sc_set *s, uintptr_t a)
+{
+    if (!s->k) return false;
+    for (size_t h = (a >> 3) * 0x9E3779B97F4A7C15ull & s->mask;; h = (h + 1) & s->mask) {
+        if (s->k[h] == a) return true;
+        if (!s->k[h]) return false;
+    }
+}
+
+/* Adds a; true when it was not there yet. */
+static bool sc_set_add(sc_set *s, uintptr_t a)
+{
+    if (!s->k || 2 * (s->n + 1) > s->mask + 1) {
+        size_t cap = s->k ? 2 * (s->mask + 1) : 4096;
+        sc_set t = {calloc(cap, sizeof(uintptr_t)), cap - 1, 0};
+        if (!t.k) sc_fail("out of memory");
+        for (size_t i = 0; s->k && i <= s->mask; i++)
+            if (s->k[i]) sc_set_add(&t, s->k[i]);
+        free(s->k);
+        *s = t;
+    }
+    size_t h = (a >> 3) * 0x9E3779B97F4A7C15ull & s->mask;
+    while (s->k[h]) {
+        if (s->k[h] == a) return false;
+        h = (h + 1) & s->mask;
+    }
+    s->k[h] = a;
+    s->n++;
+    return true;
+}
+
+/* A stack of objects still to visit (the object graph's depth is the
+ * program's, so no recursion). */
+typedef struct sc_todo {
+    uintptr_t *v;
+    size_t n, cap;
+} sc_todo;
+
+static void sc_push(sc_todo *t, uintptr_t a)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 4096;
+        t->v = realloc(t->v, t->cap * sizeof *t->v);
+        if (!t->v) sc_fail("out of memory");
+    }
+    t->v[t->n++] = a;
+}
+
+static void sc_push_root(const mr_root *r, void *ud)
+{
+    sc_push(ud, (uintptr_t)r->target);
+}
+
+static void sc_push_edge(void *obj, size_t off, void *to, void *ud)
+{
+    (void)obj, (void)off;
+    sc_push(ud, (uintptr_t)to);
+}
+
+/* Visits everything reachable from the objects on t not yet in seen (adding
+ * them to seen); returns the bytes of the objects visited. */
+static uint64_t sc_visit(sc_set *seen, sc_todo *t)
+{
+    uint64_t bytes = 0;
+    while (t->n) {
+        uintptr_t a = t->v[--t->n];
+        if (!sc_set_add(seen, a)) continue;
+        bytes += mr_object_size((void *)a);
+        mr_walk_edges((void *)a, sc_push_edge, t);
+    }
+    return bytes;
+}
+
+/*
+ * The bytes that obj (the start of a heap object) dominates: obj and every
+ * object reachable from it that no root reaches without passing through it.
+ * Also counts those objects into *objects when not NULL.
+ */
+__attribute__((noinline)) static uint64_t sc_dominated(const void *obj, uint64_t *objects)
+{
+    sc_set others = {0}, mine = {0};
+    sc_todo t = {0};
+    mr_stop_the_world();
+    sc_set_add(&others, (uintptr_t)obj); /* the way through obj is closed */
+    mr_walk_roots(false, sc_push_root, &t);
+    sc_visit(&others, &t);
+    sc_set_add(&mine, (uintptr_t)obj);
+    uint64_t bytes = mr_object_size(obj);
+    mr_walk_edges((void *)obj, sc_push_edge, &t);
+    while (t.n) { /* sc_visit, skipping what the other roots reach */
+        uintptr_t a = t.v[--t.n];
+        if (sc_set_has(&others, a) || !sc_set_add(&mine, a)) continue;
+        bytes += mr_object_size((void *)a);
+        mr_walk_edges((void *)a, sc_push_edge, &t);
+    }
+    mr_start_the_world();
+    if (objects) *objects = mine.n;
+    free(others.k);
+    free(mine.k);
+    free(t.v);
+    return bytes;
+}
+
+/* Prints a truth line: {"snapshot": S, "label": L, <fields>}; fields is a
+ * printf format for the rest of the object's members (may be ""). */
+__attribute__((format(printf, 3, 4))) static void sc_truth(const char *snapshot, const char *label,
+                                                           const char *fields, ...)
+{
+    va_list ap;
+    va_start(ap, fields);
+    printf("truth {\"snapshot\": \"%s\", \"label\": \"%s\"%s", snapshot, label,
+           *fields ? ", " : "");
+    vprintf(fields, ap);
+    printf("}\n");
+    va_end(ap);
+    fflush(stdout);
+}
+
+/* The truth about map m in a snapshot: its header address (how the checker
+ * finds it in the report), its entries, and the bytes it retains. Call it
+ * right after the snapshot, from the same frame, so that the roots are the
+ * snapshot's. */
+__attribute__((noinline)) static void sc_truth_map(const char *snapshot, const char *label,
+                                                   const mr_map *m)
+{
+    sc_scrub_stack();
+    uint64_t objects, bytes = sc_dominated(m, &objects);
+    sc_truth(snapshot, label,
+             "\"address\": %" PRIuPTR ", \"count\": %zu, \"retained_bytes\": %" PRIu64
+             ", \"retained_objects\": %" PRIu64,
+             (uintptr_t)m, mr_map_len(m), bytes, objects);
+}
+
+#endif
