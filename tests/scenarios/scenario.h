@@ -31,6 +31,7 @@
 #include "maproot/rt.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,10 +70,54 @@ __attribute__((noinline)) static void sc_scrub_stack(void)
 /* Writes DIR/name.gcstack.gz now (a full collection), from a clean stack. */
 __attribute__((noinline)) static void sc_snapshot(const char *name)
 {
-    char path[4096];
+    char path[4096] = ""; /* all of it: no stale word may stay in this frame */
     snprintf(path, sizeof path, "%s/%s.gcstack.gz", sc_dir, name);
     sc_scrub_stack();
     if (mrc_write_snapshot(path) != 0) sc_fail("snapshot %s: %s", path, mrc_last_error());
+}
+
+/*
+ * Runs fn on a thread of its own and waits until it has exited. What fn
+ * leaves unreferenced is then certainly garbage: an exited thread's stack
+ * and registers are no roots, and a stale copy of a pointer cannot linger
+ * in a live thread's frames.
+ */
+__attribute__((noinline, unused)) static void sc_in_dead_thread(void *(*fn)(void *))
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, fn, NULL) != 0) sc_fail("pthread_create");
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+}
+
+/* The entries of most scenarios' maps: an id and a blob of bytes the entry
+ * alone refers to. SC_ITEM_TYPE(var, Name) names the layout Name (as
+ * reports show it) and declares its descriptor var. */
+typedef struct sc_item {
+    int64_t id;
+    uint8_t *blob;
+} sc_item;
+#define SC_ITEM_TYPE(var, Name)                                                                    \
+    typedef sc_item Name;                                                                          \
+    MR_TYPE(var, Name, MR_FIELD(Name, blob))
+
+/* A new item of type t with a blob of blob_bytes. */
+__attribute__((unused)) static sc_item *sc_new_item(const mr_type *t, int64_t id, size_t blob_bytes)
+{
+    sc_item *it = mr_new(t);
+    it->id = id;
+    it->blob = mr_alloc_blob(blob_bytes);
+    return it;
+}
+
+/* Sets keys [first, first + n) of m (an int64-keyed map of pointers) to new
+ * items of type t. */
+__attribute__((unused)) static void sc_fill(mr_map *m, const mr_type *t, int64_t first, int64_t n,
+                                            size_t blob_bytes)
+{
+    for (int64_t k = first; k < first + n; k++)
+        *(sc_item **)mr_map_assign_int(m, k) = sc_new_item(t, k, blob_bytes);
 }
 
 /* ------------------------------------------------------------ the truth -- */

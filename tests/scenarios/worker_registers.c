@@ -39,11 +39,7 @@
 
 enum { NEVENTS = 3000, PAYLOAD = 256 };
 
-typedef struct Event {
-    int64_t id;
-    uint8_t *payload;
-} Event;
-MR_TYPE(event_type, Event, MR_FIELD(Event, payload));
+SC_ITEM_TYPE(event_type, Event);
 
 static const mr_map_type frame_map_type = {"map[int64]*FrameEvent", MR_KEY_INT64, NULL,
                                            &mr_type_pointer};
@@ -59,12 +55,7 @@ static atomic_int worker_parked, worker_release;
 __attribute__((noinline)) static mr_map *make_map(const mr_map_type *t, int which)
 {
     mr_map *m = mr_map_new(t, 0);
-    for (int64_t i = 0; i < NEVENTS; i++) {
-        Event *e = mr_new(&event_type);
-        e->id = i;
-        e->payload = mr_alloc_blob(PAYLOAD);
-        *(Event **)mr_map_assign_int(m, i) = e;
-    }
+    sc_fill(m, &event_type, 0, NEVENTS, PAYLOAD);
     published[which] = m;
     return m;
 }
