@@ -18,6 +18,7 @@ malformed expectations file or a program that failed.
 NAME.json:
   {"truth": "...",                      what the program does and why (prose)
    "env": {"VAR": "value"},             extra environment for the program
+                                        ("{dir}" in a value stands for DIR)
    "checks": [CHECK, ...]}
 CHECK:
   {"id": "...", "what": "...",          name and the truth it checks (prose)
@@ -55,7 +56,7 @@ EXPECTATIONS (every key given must hold):
     retained_delta_bytes: a value, or "truth:SNAPSHOT.LABEL.FIELD", or a
     sum of such references ("truth:a.x.f - truth:b.x.f"; snapshot names,
     labels and fields are words: letters, digits, underscores)
-    new_keys_within: [keys]             every new key shown is one of these
+    new_keys_match: regex               every new key shown matches it (whole)
     new_keys_count: n
 ROOT: {"kind": ..., "name": ..., "function": ..., "frame": n, "thread": n,
        "text": regex}; each given field must match (strings exactly, "text"
@@ -75,13 +76,14 @@ class Malformed(Exception):
 
 
 def load_truth(stdout):
-    """The program's truth lines, keyed (snapshot, label)."""
+    """The program's truth lines, keyed (snapshot, label); the fields of
+    several lines about one label add up to one record."""
     truth = {}
     for line in stdout.splitlines():
         if not line.startswith("truth "):
             continue
         rec = json.loads(line[len("truth "):])
-        truth[(rec["snapshot"], rec["label"])] = rec
+        truth.setdefault((rec["snapshot"], rec["label"]), {}).update(rec)
     return truth
 
 
@@ -104,7 +106,8 @@ class Run:
                 os.unlink(os.path.join(self.args.dir, f))
         env = dict(os.environ)
         env["MAPROOT_SNAPSHOT"] = self.path("exit")
-        env.update(self.spec.get("env", {}))
+        for k, v in self.spec.get("env", {}).items():
+            env[k] = v.replace("{dir}", self.args.dir)
         p = subprocess.run([self.args.program, self.args.dir], env=env, capture_output=True,
                            text=True, timeout=300)
         sys.stdout.write(p.stdout)
@@ -302,10 +305,10 @@ def check_diff(run, before, after, check):
         return
     m = cands[0]
     for key, want in check["expect"].items():
-        if key == "new_keys_within":
-            bad = [k for k in m["new_keys"] if k not in want]
+        if key == "new_keys_match":
+            bad = [k for k in m["new_keys"] if not re.fullmatch(want, k)]
             if bad:
-                yield "new keys %s were not added" % bad
+                yield "new keys %s do not match %r" % (bad, want)
         elif key == "new_keys_count":
             if len(m["new_keys"]) != want:
                 yield "%d new keys shown, expected %d" % (len(m["new_keys"]), want)
