@@ -77,11 +77,5 @@ __attribute__((noinline)) static void truths(const char *snapshot)
 
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    build();
-    sc_snapshot("held");
-    truths("held");
-    mr_exiting(); /* from here on as at exit: main's frame is no root */
-    truths("exit");
-    return 0;
+    return sc_main(argc, argv, build, truths);
 }

@@ -97,13 +97,12 @@ __attribute__((noinline)) static void build(void)
     sc_truth("any", "garbage", "\"address\": %" PRIuPTR, garbage_map);
 }
 
+__attribute__((noinline)) static void truths(const char *snapshot)
+{
+    sc_truth_map(snapshot, "packets", packets);
+}
+
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    build();
-    sc_snapshot("held");
-    sc_truth_map("held", "packets", packets);
-    mr_exiting(); /* from here on as at exit: main's frame is no root */
-    sc_truth_map("exit", "packets", packets);
-    return 0;
+    return sc_main(argc, argv, build, truths);
 }

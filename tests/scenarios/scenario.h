@@ -261,4 +261,23 @@ __attribute__((noinline)) static void sc_truth_map(const char *snapshot, const c
              (uintptr_t)m, mr_map_len(m), bytes, objects);
 }
 
+/*
+ * The whole of a scenario whose heap stays as built: builds it, writes the
+ * snapshot "held" from here and prints truths("held"), then declares the
+ * thread exiting (its frames are no roots, as at exit) and prints
+ * truths("exit") for the snapshot the collector writes at exit. Returns
+ * main's exit status.
+ */
+__attribute__((unused)) static int sc_main(int argc, char **argv, void (*build)(void),
+                                           void (*truths)(const char *snapshot))
+{
+    sc_init(argc, argv);
+    build();
+    sc_snapshot("held");
+    truths("held");
+    mr_exiting();
+    truths("exit");
+    return 0;
+}
+
 #endif

@@ -49,15 +49,13 @@ __attribute__((noinline)) static void build(void)
             sc_new_item(&session_type, w, 192);
 }
 
+__attribute__((noinline)) static void truths(const char *snapshot)
+{
+    sc_truth_map(snapshot, "docs", primary_docs);
+    sc_truth_map(snapshot, "sessions", sessions_a);
+}
+
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    build();
-    sc_snapshot("held");
-    sc_truth_map("held", "docs", primary_docs);
-    sc_truth_map("held", "sessions", sessions_a);
-    mr_exiting(); /* from here on as at exit: main's frame is no root */
-    sc_truth_map("exit", "docs", primary_docs);
-    sc_truth_map("exit", "sessions", sessions_a);
-    return 0;
+    return sc_main(argc, argv, build, truths);
 }
