@@ -76,15 +76,14 @@ int main(int argc, char **argv)
 {
     sc_init(argc, argv);
     serve(EARLY, WARM);
-    sc_snapshot("early");
-    truths("early");
+    SC_SNAPSHOT("early");
+    SC_TRUTHS(truths, "early");
     serve(LATE, MORE);
-    sc_scrub_stack();
     mr_map *volatile stray = lru; /* a stray stack word at the cache */
-    sc_snapshot("late");
-    truths("late");
+    SC_SNAPSHOT("late");
+    SC_TRUTHS(truths, "late");
     if (mr_map_len(stray) != CAPACITY) sc_fail("the cache holds %zu entries", mr_map_len(stray));
     mr_exiting(); /* from here on as at exit: main's frame is no root */
-    truths("exit");
+    SC_TRUTHS(truths, "exit");
     return 0;
 }

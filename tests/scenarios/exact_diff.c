@@ -75,13 +75,13 @@ int main(int argc, char **argv)
 {
     sc_init(argc, argv);
     build();
-    sc_snapshot("before");
-    truths("before");
+    SC_SNAPSHOT("before");
+    SC_TRUTHS(truths, "before");
     change();
-    sc_snapshot("after");
-    truths("after");
+    SC_SNAPSHOT("after");
+    SC_TRUTHS(truths, "after");
     if (mr_map_len(inventory) != ITEMS + ADDED - REMOVED) sc_fail("inventory has the wrong count");
     mr_exiting(); /* from here on as at exit: main's frame is no root */
-    truths("exit");
+    SC_TRUTHS(truths, "exit");
     return 0;
 }

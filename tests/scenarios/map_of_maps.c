@@ -68,12 +68,11 @@ int main(int argc, char **argv)
 {
     sc_init(argc, argv);
     build();
-    sc_scrub_stack();
     mr_map *volatile hot = tenant(7); /* a stack word straight at the header */
-    sc_snapshot("held");
-    truths("held");
+    SC_SNAPSHOT("held");
+    SC_TRUTHS(truths, "held");
     if (mr_map_len(hot) != LEAKY) sc_fail("tenant-7 lost events");
     mr_exiting(); /* from here on as at exit: main's frame is no root */
-    truths("exit");
+    SC_TRUTHS(truths, "exit");
     return 0;
 }

@@ -92,12 +92,11 @@ int main(int argc, char **argv)
 {
     sc_init(argc, argv);
     build();
-    sc_scrub_stack();
     Zone *volatile current = zone("eu", "eu-2"); /* a stack word at the Zone */
-    sc_snapshot("held");
-    truths("held");
+    SC_SNAPSHOT("held");
+    SC_TRUTHS(truths, "held");
     if (mr_map_len(current->hosts) != LEAKY) sc_fail("eu-2 lost hosts");
     mr_exiting(); /* from here on as at exit: main's frame is no root */
-    truths("exit");
+    SC_TRUTHS(truths, "exit");
     return 0;
 }

@@ -93,15 +93,20 @@ __attribute__((noinline)) static void build(void)
     sc_truth("any", "dropped", "\"address\": %" PRIuPTR, dropped_map);
 }
 
+static void truths(const char *snapshot)
+{
+    sc_truth_map(snapshot, "plugins", the_host->registry->table->plugins);
+}
+
 int main(int argc, char **argv)
 {
     sc_init(argc, argv);
     build();
-    sc_scrub_stack();
     mr_map *volatile direct = the_host->registry->table->plugins; /* a stack word at the header */
-    sc_snapshot("held");
-    sc_truth_map("held", "plugins", direct);
+    SC_SNAPSHOT("held");
+    SC_TRUTHS(truths, "held");
+    if (mr_map_len(direct) != PLUGINS) sc_fail("plugins lost");
     mr_exiting(); /* from here on as at exit: main's frame is no root */
-    sc_truth_map("exit", "plugins", the_host->registry->table->plugins);
+    SC_TRUTHS(truths, "exit");
     return 0;
 }

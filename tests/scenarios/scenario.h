@@ -13,7 +13,7 @@
  * against the program's truth lines and the expectations in NAME.json.
  *
  * The program is run as `NAME DIR`: in-process snapshots go to
- * DIR/<snapshot>.gcstack.gz (sc_snapshot), the one at exit to the path in
+ * DIR/<snapshot>.gcstack.gz (SC_SNAPSHOT), the one at exit to the path in
  * MAPROOT_SNAPSHOT, which the checker sets to DIR/exit.gcstack.gz.
  *
  * Retained bytes are the runtime's own figures: sc_dominated_bytes walks the
@@ -22,7 +22,8 @@
  * without passing through the given object -- what a collection would free
  * if that object were gone. Stacks are scanned conservatively, so a stale
  * copy of a pointer left in a dead stack slot would be a root: the helpers
- * that snapshot or measure zero the stack below their caller first.
+ * that snapshot or measure zero the stack below their caller first
+ * (SC_CLEAN).
  */
 #ifndef MR_SCENARIO_H
 #define MR_SCENARIO_H
@@ -59,22 +60,48 @@ static void sc_init(int argc, char **argv)
     mr_thread_attach();
 }
 
-/* Zeroes 16 KiB of stack below the caller, so that words left there by
- * earlier calls cannot be mistaken for roots by the next call's frames. */
+/*
+ * Zeroes 256 KiB of stack below the caller, so that words left there by
+ * earlier calls cannot be mistaken for roots by the frames of the next
+ * call. Written so that it leaves no word of its own behind either: on
+ * x86-64 one instruction zeroes the memory below the stack pointer (a C
+ * array would have padding and, under AddressSanitizer, redzones that keep
+ * their old contents).
+ */
 __attribute__((noinline)) static void sc_scrub_stack(void)
 {
-    volatile uintptr_t buf[2048];
+#if defined(__x86_64__)
+    __asm__ volatile("leaq -262144(%%rsp), %%rdi\n\t"
+                     "movl $32768, %%ecx\n\t"
+                     "xorl %%eax, %%eax\n\t"
+                     "rep stosq"
+                     :
+                     :
+                     : "rdi", "rcx", "rax", "memory", "cc");
+#else
+    volatile uintptr_t buf[32768];
     for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) buf[i] = 0;
+#endif
 }
 
-/* Writes DIR/name.gcstack.gz now (a full collection), from a clean stack. */
-__attribute__((noinline)) static void sc_snapshot(const char *name)
+/*
+ * SC_CLEAN(call): makes call on a clean stack. Every frame a call sets up
+ * lies where earlier calls left their words, and any word of it the code
+ * does not write (padding, redzones) would be a stale root. The frame
+ * making the call must itself be clean: main, or a function called with
+ * SC_CLEAN. Snapshots and truth measurements go through it.
+ */
+#define SC_CLEAN(call) (sc_scrub_stack(), (call))
+
+__attribute__((noinline)) static void sc_snapshot_at(const char *name)
 {
-    char path[4096] = ""; /* all of it: no stale word may stay in this frame */
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s.gcstack.gz", sc_dir, name);
-    sc_scrub_stack();
     if (mrc_write_snapshot(path) != 0) sc_fail("snapshot %s: %s", path, mrc_last_error());
 }
+
+/* Writes DIR/name.gcstack.gz now (a full collection), on a clean stack. */
+#define SC_SNAPSHOT(name) SC_CLEAN(sc_snapshot_at(name))
 
 /*
  * Runs fn on a thread of its own and waits until it has exited. What fn
@@ -246,14 +273,12 @@ __attribute__((format(printf, 3, 4))) static void sc_truth(const char *snapshot,
     fflush(stdout);
 }
 
-/* The truth about map m in a snapshot: its header address (how the checker
- * finds it in the report), its entries, and the bytes it retains. Call it
- * right after the snapshot, from the same frame, so that the roots are the
- * snapshot's. */
-__attribute__((noinline)) static void sc_truth_map(const char *snapshot, const char *label,
-                                                   const mr_map *m)
+/* Prints the truth about map m in a snapshot: its header address (how the
+ * checker finds it in the report), its entries, and the bytes it retains.
+ * Call it from a truths function run by SC_TRUTHS. */
+__attribute__((unused)) static void sc_truth_map(const char *snapshot, const char *label,
+                                                 const mr_map *m)
 {
-    sc_scrub_stack();
     uint64_t objects, bytes = sc_dominated(m, &objects);
     sc_truth(snapshot, label,
              "\"address\": %" PRIuPTR ", \"count\": %zu, \"retained_bytes\": %" PRIu64
@@ -261,22 +286,57 @@ __attribute__((noinline)) static void sc_truth_map(const char *snapshot, const c
              (uintptr_t)m, mr_map_len(m), bytes, objects);
 }
 
+typedef struct sc_truths_job {
+    void (*fn)(const char *snapshot);
+    const char *snapshot;
+} sc_truths_job;
+
+static void *sc_truths_thread(void *arg)
+{
+    const sc_truths_job *j = arg;
+    mr_thread_attach();
+    mr_exiting(); /* its frames hold what it measures, not the program's state */
+    j->fn(j->snapshot);
+    return NULL;
+}
+
+__attribute__((noinline)) static void sc_truths_at(void (*fn)(const char *snapshot),
+                                                   const char *snapshot)
+{
+    sc_truths_job j = {fn, snapshot};
+    int pct = mr_set_gc_percent(-1); /* nothing is collected under the measurer's feet */
+    pthread_t th;
+    if (pthread_create(&th, NULL, sc_truths_thread, &j) != 0) sc_fail("pthread_create");
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+    mr_set_gc_percent(pct);
+}
+
+/*
+ * SC_TRUTHS(fn, snapshot): runs fn(snapshot), which prints the truth lines
+ * of a snapshot, right after it: on a thread of its own whose frames are no
+ * roots, while the calling thread waits (blocked) in a frame set up on a
+ * clean stack. The roots the measurement sees are then the program's as
+ * the snapshot saw them, not the pointers the measuring code holds.
+ */
+#define SC_TRUTHS(fn, snapshot) SC_CLEAN(sc_truths_at(fn, snapshot))
+
 /*
  * The whole of a scenario whose heap stays as built: builds it, writes the
- * snapshot "held" from here and prints truths("held"), then declares the
- * thread exiting (its frames are no roots, as at exit) and prints
- * truths("exit") for the snapshot the collector writes at exit. Returns
- * main's exit status.
+ * snapshot "held" from here and prints its truths, then declares the thread
+ * exiting (its frames are no roots, as at exit) and prints the truths of
+ * the snapshot the collector writes at exit. Returns main's exit status.
  */
 __attribute__((unused)) static int sc_main(int argc, char **argv, void (*build)(void),
                                            void (*truths)(const char *snapshot))
 {
     sc_init(argc, argv);
     build();
-    sc_snapshot("held");
-    truths("held");
+    SC_SNAPSHOT("held");
+    SC_TRUTHS(truths, "held");
     mr_exiting();
-    truths("exit");
+    SC_TRUTHS(truths, "exit");
     return 0;
 }
 

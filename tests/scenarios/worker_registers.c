@@ -90,6 +90,13 @@ __attribute__((noinline)) static void *worker_main(void *arg)
     return NULL;
 }
 
+static void truths(const char *snapshot)
+{
+    sc_truth_map(snapshot, "frame_map", published[0]);
+    sc_truth_map(snapshot, "saved_map", published[1]);
+    sc_truth_map(snapshot, "live_map", published[2]);
+}
+
 int main(int argc, char **argv)
 {
     sc_init(argc, argv);
@@ -100,10 +107,8 @@ int main(int argc, char **argv)
         usleep(1000);
         mr_blocking_exit();
     }
-    sc_snapshot("held");
-    sc_truth_map("held", "frame_map", published[0]);
-    sc_truth_map("held", "saved_map", published[1]);
-    sc_truth_map("held", "live_map", published[2]);
+    SC_SNAPSHOT("held");
+    SC_TRUTHS(truths, "held");
     atomic_store(&worker_release, 1);
     mr_blocking_enter();
     pthread_join(th, NULL);
