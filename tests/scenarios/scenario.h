@@ -63,10 +63,12 @@ static void sc_init(int argc, char **argv)
 /*
  * Zeroes 256 KiB of stack below the caller, so that words left there by
  * earlier calls cannot be mistaken for roots by the frames of the next
- * call. Written so that it leaves no word of its own behind either: on
- * x86-64 one instruction zeroes the memory below the stack pointer (a C
- * array would have padding and, under AddressSanitizer, redzones that keep
- * their old contents).
+ * call, and the registers a call may clobber (a stale pointer in one would
+ * reach the stack as soon as code that saves every register runs). Written
+ * so that it leaves no word of its own behind either: on x86-64 one
+ * instruction zeroes the memory below the stack pointer (a C array would
+ * have padding and, under AddressSanitizer, redzones that keep their old
+ * contents).
  */
 __attribute__((noinline)) static void sc_scrub_stack(void)
 {
@@ -74,10 +76,35 @@ __attribute__((noinline)) static void sc_scrub_stack(void)
     __asm__ volatile("leaq -262144(%%rsp), %%rdi\n\t"
                      "movl $32768, %%ecx\n\t"
                      "xorl %%eax, %%eax\n\t"
-                     "rep stosq"
+                     "rep stosq\n\t"
+                     "xorl %%edx, %%edx\n\t"
+                     "xorl %%esi, %%esi\n\t"
+                     "xorl %%edi, %%edi\n\t"
+                     "xorl %%r8d, %%r8d\n\t"
+                     "xorl %%r9d, %%r9d\n\t"
+                     "xorl %%r10d, %%r10d\n\t"
+                     "xorl %%r11d, %%r11d\n\t"
+                     "pxor %%xmm0, %%xmm0\n\t"
+                     "pxor %%xmm1, %%xmm1\n\t"
+                     "pxor %%xmm2, %%xmm2\n\t"
+                     "pxor %%xmm3, %%xmm3\n\t"
+                     "pxor %%xmm4, %%xmm4\n\t"
+                     "pxor %%xmm5, %%xmm5\n\t"
+                     "pxor %%xmm6, %%xmm6\n\t"
+                     "pxor %%xmm7, %%xmm7\n\t"
+                     "pxor %%xmm8, %%xmm8\n\t"
+                     "pxor %%xmm9, %%xmm9\n\t"
+                     "pxor %%xmm10, %%xmm10\n\t"
+                     "pxor %%xmm11, %%xmm11\n\t"
+                     "pxor %%xmm12, %%xmm12\n\t"
+                     "pxor %%xmm13, %%xmm13\n\t"
+                     "pxor %%xmm14, %%xmm14\n\t"
+                     "pxor %%xmm15, %%xmm15"
                      :
                      :
-                     : "rdi", "rcx", "rax", "memory", "cc");
+                     : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "xmm0", "xmm1",
+                       "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+                       "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
 #else
     volatile uintptr_t buf[32768];
     for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) buf[i] = 0;
