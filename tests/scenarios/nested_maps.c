@@ -15,9 +15,9 @@
  *   zones_eu   the "eu" Region's zones map: retains hosts_eu2 too.
  *   hosts_us1  a 10-host map under the same root: no suspect.
  *
- * Snapshot "held" is written while a local of main points at the "eu-2"
+ * Snapshot "held" is written while a local of sc_main points at the "eu-2"
  * Zone (one object above the leaking map's header): the global holds the
- * map through six objects, main's stack word through one; the root named
+ * map through six objects, sc_main's stack word through one; the root named
  * is still global regions (globals before stacks, whatever the path
  * length), the stack word one of the other roots. Snapshot "exit" is
  * written at exit.
@@ -88,15 +88,13 @@ __attribute__((noinline)) static void truths(const char *snapshot)
     sc_truth_map(snapshot, "zones_eu", ((Region *)lookup(regions, "eu"))->zones);
 }
 
+/* What a stack word points at during "held": the "eu-2" Zone. */
+static void *current(void)
+{
+    return zone("eu", "eu-2");
+}
+
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    build();
-    Zone *volatile current = zone("eu", "eu-2"); /* a stack word at the Zone */
-    SC_SNAPSHOT("held");
-    SC_TRUTHS(truths, "held");
-    if (mr_map_len(current->hosts) != LEAKY) sc_fail("eu-2 lost hosts");
-    mr_exiting(); /* from here on as at exit: main's frame is no root */
-    SC_TRUTHS(truths, "exit");
-    return 0;
+    return sc_main(argc, argv, build, truths, current);
 }

@@ -14,10 +14,10 @@
  *            thread that has exited): its map of 2,000 plugins is garbage and
  *            no snapshot has it.
  *
- * Snapshot "held" is written while a local of main points straight at the
+ * Snapshot "held" is written while a local of sc_main points straight at the
  * plugins map header: the pin holds the map through two objects, the stack
  * word directly. Pins come before stacks in the root priority, whatever the
- * path length: the root named is still the pin, and main's stack word is
+ * path length: the root named is still the pin, and sc_main's stack word is
  * listed among the other roots. Snapshot "exit" is written at exit.
  */
 #include "scenario.h"
@@ -98,15 +98,13 @@ static void truths(const char *snapshot)
     sc_truth_map(snapshot, "plugins", the_host->registry->table->plugins);
 }
 
+/* What a stack word points at during "held": the plugins map header. */
+static void *direct(void)
+{
+    return the_host->registry->table->plugins;
+}
+
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    build();
-    mr_map *volatile direct = the_host->registry->table->plugins; /* a stack word at the header */
-    SC_SNAPSHOT("held");
-    SC_TRUTHS(truths, "held");
-    if (mr_map_len(direct) != PLUGINS) sc_fail("plugins lost");
-    mr_exiting(); /* from here on as at exit: main's frame is no root */
-    SC_TRUTHS(truths, "exit");
-    return 0;
+    return sc_main(argc, argv, build, truths, direct);
 }

@@ -65,5 +65,5 @@ __attribute__((noinline)) static void truths(const char *snapshot)
 
 int main(int argc, char **argv)
 {
-    return sc_main(argc, argv, build, truths);
+    return sc_main(argc, argv, build, truths, NULL);
 }

@@ -353,15 +353,21 @@ __attribute__((noinline)) static void sc_truths_at(void (*fn)(const char *snapsh
  * The whole of a scenario whose heap stays as built: builds it, writes the
  * snapshot "held" from here and prints its truths, then declares the thread
  * exiting (its frames are no roots, as at exit) and prints the truths of
- * the snapshot the collector writes at exit. Returns main's exit status.
+ * the snapshot the collector writes at exit. With hold, a local variable of
+ * this frame (a stack word of function sc_main) holds what hold() returns
+ * during "held", as a function that keeps a pointer at hand would. Returns
+ * main's exit status.
  */
 __attribute__((unused)) static int sc_main(int argc, char **argv, void (*build)(void),
-                                           void (*truths)(const char *snapshot))
+                                           void (*truths)(const char *snapshot),
+                                           void *(*hold)(void))
 {
     sc_init(argc, argv);
     build();
+    void *volatile held = hold ? hold() : NULL;
     SC_SNAPSHOT("held");
     SC_TRUTHS(truths, "held");
+    if (hold && held != hold()) sc_fail("the held object moved");
     mr_exiting();
     SC_TRUTHS(truths, "exit");
     return 0;
