@@ -39,6 +39,11 @@ EXPECTATIONS (every key given must hold):
     roots_once: true                    no root listed twice
     nroots_min: n
     chain: regex                        searched in " -> ".join of its chain's step texts
+    chain_has: [STEP]                   its chain's steps include these, in this order
+                                        (not necessarily adjacent); a STEP is an object
+                                        of step fields (kind, text, key, index, slot,
+                                        address, type), each value given must be equal
+                                        (or a truth reference, see below)
     chain_lacks: regex
     retained_bytes / count / keys_retained_bytes / entries_retained_bytes:
                                         a number, or "truth" (the truth line's
@@ -56,6 +61,10 @@ EXPECTATIONS (every key given must hold):
     retained_delta_bytes: a value, or "truth:SNAPSHOT.LABEL.FIELD", or a
     sum of such references ("truth:a.x.f - truth:b.x.f"; snapshot names,
     labels and fields are words: letters, digits, underscores)
+TRUTH REFERENCES, wherever a value is expected: "truth" (the field of the
+same name in the truth of the map checked, in the snapshot checked),
+"truth:FIELD" (another field of it), "truth:LABEL.FIELD" (of another label
+in the same snapshot), "truth:SNAPSHOT.LABEL.FIELD"
     new_keys_match: regex               every new key shown matches it (whole)
     new_keys_count: n
 ROOT: {"kind": ..., "name": ..., "function": ..., "frame": n, "thread": n,
@@ -159,6 +168,8 @@ class Run:
                 parts = ref.split(".")
                 if len(parts) == 1:
                     v = self.truth_of(snapshot, label)[parts[0]]
+                elif len(parts) == 2:
+                    v = self.truth_of(snapshot, parts[0])[parts[1]]
                 elif len(parts) == 3:
                     v = self.truth_of(parts[0], parts[1])[parts[2]]
                 else:
@@ -241,6 +252,19 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
         elif key == "chain":
             if not re.search(want, chain_text(m)):
                 yield "chain %r does not match %r" % (chain_text(m), want)
+        elif key == "chain_has":
+            steps = m.get("chain", [])
+            i = 0
+            for pat in want:
+                want_step = {k: run.value(v, snapshot, label, k) for k, v in pat.items()}
+                while i < len(steps) and not all(steps[i].get(k) == v
+                                                  for k, v in want_step.items()):
+                    i += 1
+                if i == len(steps):
+                    yield "chain %r has no step %s after the previous ones" % (
+                        chain_text(m), json.dumps(want_step))
+                    break
+                i += 1
         elif key == "chain_lacks":
             if re.search(want, chain_text(m)):
                 yield "chain %r matches %r" % (chain_text(m), want)
