@@ -40,7 +40,7 @@ static int64_t ring[CAPACITY];
 static int64_t next_key, inserted;
 
 /* Allocates its records itself: the allocation site to find. */
-__attribute__((noinline)) static void append_record(int64_t n)
+SC_NOCLONE static void append_record(int64_t n)
 {
     if (!audit_log) audit_log = mr_map_new(&audit_type, 0);
     Record *r = mr_new(&record_type);

@@ -38,6 +38,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Keeps a function whole and under its own name in every build: reports
+ * name the frames and allocation sites the scenarios check, and an optimized
+ * GCC build may otherwise clone a function as NAME.constprop.0. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SC_NOCLONE __attribute__((noipa))
+#else
+#define SC_NOCLONE __attribute__((noinline))
+#endif
+
 static const char *sc_dir = ".";
 
 /* Fails the scenario: the program could not build the heap it promises. */
@@ -354,13 +363,14 @@ __attribute__((noinline)) static void sc_truths_at(void (*fn)(const char *snapsh
  * snapshot "held" from here and prints its truths, then declares the thread
  * exiting (its frames are no roots, as at exit) and prints the truths of
  * the snapshot the collector writes at exit. With hold, a local variable of
- * this frame (a stack word of function sc_main) holds what hold() returns
- * during "held", as a function that keeps a pointer at hand would. Returns
- * main's exit status.
+ * this frame (a stack word of function sc_main, kept whole so that
+ * reports name it in every build) holds what hold() returns during "held",
+ * as a function that keeps a pointer at hand would. Returns main's exit
+ * status.
  */
-__attribute__((unused)) static int sc_main(int argc, char **argv, void (*build)(void),
-                                           void (*truths)(const char *snapshot),
-                                           void *(*hold)(void))
+SC_NOCLONE __attribute__((unused)) static int sc_main(int argc, char **argv, void (*build)(void),
+                                                      void (*truths)(const char *snapshot),
+                                                      void *(*hold)(void))
 {
     sc_init(argc, argv);
     build();

@@ -81,7 +81,7 @@ __attribute__((noinline)) static void park_worker(void)
     mr_blocking_exit();
 }
 
-__attribute__((noinline)) static void *worker_main(void *arg)
+SC_NOCLONE static void *worker_main(void *arg)
 {
     (void)arg;
     mr_map *volatile frame_map = make_map(&frame_map_type, 0);
