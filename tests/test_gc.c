@@ -7,9 +7,13 @@
  * stack area below it (clobber_stack) before collecting.
  */
 #include "check.h"
+#include "hold_registers.h"
 #include "maproot/rt.h"
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 typedef struct Node {
@@ -330,10 +334,13 @@ static void on_gc_count(void *ud, mr_gc_event ev, uint32_t cycle)
 }
 
 static int sampled, freed_samples;
-static void on_alloc_count(void *ud, void *obj, size_t size, const mr_type *t)
+static mr_alloc_call last_call; /* of the last sample */
+static void on_alloc_count(void *ud, void *obj, size_t size, const mr_type *t,
+                           const mr_alloc_call *call)
 {
     (void)ud, (void)obj, (void)size, (void)t;
     sampled++;
+    last_call = *call;
 }
 static void on_free_count(void *ud, void *obj, size_t size)
 {
@@ -365,6 +372,109 @@ static void test_hooks_see_samples_frees_and_cycles(void)
     sampled = 0;
     make_garbage(1000);
     CHECK(sampled == 0);
+}
+
+/* The start of the function holding return address pc, from the unwind
+ * tables (there in every build, stripped or not), or 0. */
+static uintptr_t function_of(uintptr_t pc)
+{
+    unw_proc_info_t pi;
+    if (!pc || unw_get_proc_info_by_ip(unw_local_addr_space, pc - 1, &pi, NULL) != 0) return 0;
+    return pi.start_ip;
+}
+
+static void *volatile sink;
+static const mr_map_type int_map_type = {"map[int64]int64", MR_KEY_INT64, NULL, &mr_type_int64};
+
+/* One program function per allocating entry point; the store after each
+ * call keeps it from being a tail call (which would leave no frame). */
+__attribute__((noinline)) static void calls_new(void)
+{
+    sink = mr_new(&node_type);
+}
+__attribute__((noinline)) static void calls_new_array(void)
+{
+    sink = mr_new_array(&node_type, 3);
+}
+__attribute__((noinline)) static void calls_alloc_blob(void)
+{
+    sink = mr_alloc_blob(100);
+}
+__attribute__((noinline)) static void calls_str_new(void)
+{
+    sink = (void *)mr_str_new("abc", 3).ptr;
+}
+__attribute__((noinline)) static void calls_str_from(void)
+{
+    sink = (void *)mr_str_from("abcd").ptr;
+}
+__attribute__((noinline)) static void calls_str_printf(void)
+{
+    sink = (void *)mr_str_printf("%d-%s", 42, "x").ptr;
+}
+__attribute__((noinline)) static void calls_str_printf_long(void)
+{
+    sink = (void *)mr_str_printf("%300d", 1).ptr; /* past printf's small buffer */
+}
+__attribute__((noinline)) static void calls_map_new(void)
+{
+    sink = mr_map_new(&int_map_type, 100); /* the header, then buckets */
+}
+__attribute__((noinline)) static void calls_map_assign(void)
+{
+    mr_map *m = mr_map_new(&int_map_type, 0);
+    int64_t k = 7;
+    *(int64_t *)mr_map_assign(m, &k) = 1; /* the first bucket array */
+    sink = m;
+}
+__attribute__((noinline)) static void calls_map_set(void)
+{
+    mr_map *m = mr_map_new(&int_map_type, 0);
+    int64_t k = 7, v = 1;
+    mr_map_set(m, &k, &v);
+    sink = m;
+}
+
+/* The hook is told the program's call into the runtime: a return address
+ * in the program's own function, found without any symbol, for every
+ * allocating entry point (also those that call one another inside: map
+ * operations allocate with mr_new, mr_str_from goes through the string
+ * code), and whether it was a map operation. */
+static void test_hooks_are_told_the_programs_call(void)
+{
+    static const struct {
+        void (*fn)(void);
+        const char *name;
+        bool map;
+    } cases[] = {
+        {calls_new, "mr_new", false},
+        {calls_new_array, "mr_new_array", false},
+        {calls_alloc_blob, "mr_alloc_blob", false},
+        {calls_str_new, "mr_str_new", false},
+        {calls_str_from, "mr_str_from", false},
+        {calls_str_printf, "mr_str_printf", false},
+        {calls_str_printf_long, "mr_str_printf (long)", false},
+        {calls_map_new, "mr_map_new", true},
+        {calls_map_assign, "mr_map_assign", true},
+        {calls_map_set, "mr_map_set", true},
+    };
+    mr_hooks h = {.sample_rate = 1, .on_alloc = on_alloc_count, .on_free = on_free_count};
+    mr_set_hooks(&h);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sampled = 0;
+        memset(&last_call, 0, sizeof last_call);
+        cases[i].fn();
+        uintptr_t fn = function_of(last_call.pc);
+        if (sampled == 0 || fn != (uintptr_t)cases[i].fn || last_call.map != cases[i].map)
+            fprintf(stderr, "  %s: %d samples, call pc %#lx in function %#lx (want %#lx), map %d\n",
+                    cases[i].name, sampled, (unsigned long)last_call.pc, (unsigned long)fn,
+                    (unsigned long)(uintptr_t)cases[i].fn, last_call.map);
+        CHECK(sampled > 0);
+        CHECK(fn == (uintptr_t)cases[i].fn);
+        CHECK(last_call.map == cases[i].map);
+    }
+    mr_set_hooks(NULL);
+    sink = NULL;
 }
 
 static void test_pacing_collects_automatically(void)
@@ -423,6 +533,120 @@ static void test_walk_roots_names_globals_and_frames(void)
     CHECK(s.global == 1);
     CHECK(s.stack >= 1);
 }
+
+/* ------------------------------------------------------ register roots -- */
+
+#if HAVE_HOLD_IN_REGISTERS
+/* What hold_in_registers keeps in r12 (a) and rbx (b), and what the walk
+ * said about them. Plain statics are no roots. */
+typedef struct held_seen {
+    void *a, *b;
+    int a_owned, b_owned; /* roots naming hold_in_registers' register */
+    int other;            /* roots of a or b attributed to anything else */
+    uint32_t a_frame, b_frame;
+} held_seen;
+
+static held_seen held;
+
+static void *make_held_a(void)
+{
+    return held.a = mr_new(&node_type);
+}
+
+static void *make_held_b(void)
+{
+    return held.b = mr_new(&node_type);
+}
+
+static void note_held_root(const mr_root *r, void *ud)
+{
+    held_seen *s = ud;
+    if (!s->a || (r->target != s->a && r->target != s->b)) return;
+    bool is_a = r->target == s->a;
+    if (r->kind == MR_ROOT_REGISTER && r->name && strcmp(r->name, is_a ? "r12" : "rbx") == 0 &&
+        r->function && strcmp(r->function, "hold_in_registers") == 0) {
+        *(is_a ? &s->a_owned : &s->b_owned) += 1;
+        *(is_a ? &s->a_frame : &s->b_frame) = r->frame;
+        return;
+    }
+    s->other++;
+    fprintf(stderr, "  %s also held by root kind %d name %s function %s frame %u\n",
+            is_a ? "a" : "b", (int)r->kind, r->name ? r->name : "-",
+            r->function ? r->function : "-", r->frame);
+}
+
+/* park() of the first case: saves hold_in_registers' r12 in its own frame
+ * (and clears the register), then walks the roots with the world stopped. */
+__attribute__((noinline)) static void save_r12_and_walk(void)
+{
+    HOLD_SAVE_AND_CLEAR_R12();
+    mr_stop_the_world();
+    mr_walk_roots(true, note_held_root, &held);
+    mr_start_the_world();
+}
+
+/* Both objects were found, only as hold_in_registers' registers, and that
+ * is frame #1 (frame #0 being park(), whatever runtime frames lie below). */
+static void check_held_by_their_owner(void)
+{
+    CHECK(held.a != NULL && held.b != NULL);
+    CHECK_EQ_U64(held.other, 0);
+    CHECK(held.a_owned >= 1);
+    CHECK(held.b_owned >= 1);
+    CHECK_EQ_U64(held.a_frame, 1);
+    CHECK_EQ_U64(held.b_frame, 1);
+}
+
+/*
+ * A callee that saves a register in its prologue holds its caller's value in
+ * that stack slot. The value is the caller's -- the frame that owned the
+ * register when it made the call -- and so is the root; so is a value still
+ * in the register when the thread's context was saved.
+ */
+static void test_saved_registers_belong_to_the_frame_that_owns_them(void)
+{
+    memset(&held, 0, sizeof held);
+    hold_in_registers(make_held_a, make_held_b, save_r12_and_walk);
+    check_held_by_their_owner();
+}
+
+static atomic_int parker_ready, parker_release;
+
+/* park() of the second case: stays at safepoints until released, so the
+ * runtime's own frames (parking) save whatever registers they use. */
+__attribute__((noinline)) static void park_at_safepoints(void)
+{
+    atomic_store(&parker_ready, 1);
+    while (!atomic_load(&parker_release)) mr_safepoint();
+}
+
+static void *parker_main(void *arg)
+{
+    (void)arg;
+    hold_in_registers(make_held_a, make_held_b, park_at_safepoints);
+    return NULL;
+}
+
+/* The same for a thread stopped at a safepoint by another thread: its frames
+ * below the runtime's are the program's, and so are its registers. */
+static void test_parked_thread_registers_belong_to_the_frame_that_owns_them(void)
+{
+    memset(&held, 0, sizeof held);
+    atomic_store(&parker_ready, 0);
+    atomic_store(&parker_release, 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, parker_main, NULL) == 0);
+    while (!atomic_load(&parker_ready)) mr_safepoint();
+    mr_stop_the_world();
+    mr_walk_roots(true, note_held_root, &held);
+    mr_start_the_world();
+    atomic_store(&parker_release, 1);
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+    check_held_by_their_owner();
+}
+#endif
 
 /* ------------------------------------------------------------ map roots -- */
 
@@ -754,9 +978,14 @@ int main(void)
     TEST_IN_THREAD(test_arrays_are_scanned_element_by_element);
     TEST_IN_THREAD(test_ten_million_long_chain_is_marked);
     TEST_IN_THREAD(test_hooks_see_samples_frees_and_cycles);
+    TEST_IN_THREAD(test_hooks_are_told_the_programs_call);
     TEST_IN_THREAD(test_pacing_collects_automatically);
     TEST_IN_THREAD(test_gc_percent_off_disables_automatic_collection);
     TEST_IN_THREAD(test_walk_roots_names_globals_and_frames);
+#if HAVE_HOLD_IN_REGISTERS
+    TEST_IN_THREAD(test_saved_registers_belong_to_the_frame_that_owns_them);
+    TEST_IN_THREAD(test_parked_thread_registers_belong_to_the_frame_that_owns_them);
+#endif
     TEST_IN_THREAD(test_global_keeps_its_map_alive);
     TEST_IN_THREAD(test_iterator_keeps_its_map_alive_until_its_frame_returns);
     TEST_IN_THREAD(test_walk_is_ordered_and_bulk_resolve_matches_is_marked);

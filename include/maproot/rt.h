@@ -357,6 +357,25 @@ typedef struct mr_gc_pause {
 void mr_gc_pause_now(mr_gc_pause *out);
 
 /*
+ * The program's call into the runtime behind a sampled allocation, so that a
+ * collector can show the program's frames and none of the runtime's (nor its
+ * own), in any build: the runtime's entry points know the return address of
+ * the program's call, without symbols or debug information.
+ *   pc   the return address in the program of its call into the runtime:
+ *        the program's innermost frame on the stack is the one returning to
+ *        it (a stack walk finds it by this exact address);
+ *   map  the call was a map operation (mr_map_new, mr_map_assign,
+ *        mr_map_set, or mr_map_delete evacuating a growing map): the
+ *        allocation is the map's own (header, buckets, overflow buckets,
+ *        indirect keys or values), so the frame of that operation is worth
+ *        keeping as the place where the map grew.
+ */
+typedef struct mr_alloc_call {
+    uintptr_t pc;
+    bool map;
+} mr_alloc_call;
+
+/*
  * Hooks for a collector library. Only one set is installed at a time. With
  * none installed, each costs the runtime one predictable branch.
  *   on_alloc  is called for sampled allocations: the runtime keeps a per-thread
@@ -365,7 +384,7 @@ void mr_gc_pause_now(mr_gc_pause *out);
  *             runs out. The object is then flagged so that on_free is called
  *             in the collection that finds it dead. Runs on the allocating thread; it must
  *             not allocate from the heap nor block on anything a stopped thread
- *             could hold.
+ *             could hold. call says where the program called the runtime.
  *   on_free   is called for flagged objects that died, after MR_GC_MARK_DONE
  *             and before MR_GC_END (world stopped); their memory is
  *             reused only after the sweep that follows.
@@ -375,13 +394,26 @@ void mr_gc_pause_now(mr_gc_pause *out);
 typedef struct mr_hooks {
     void *ud;
     uint64_t sample_rate;
-    void (*on_alloc)(void *ud, void *obj, size_t size, const mr_type *t);
+    void (*on_alloc)(void *ud, void *obj, size_t size, const mr_type *t, const mr_alloc_call *call);
     void (*on_free)(void *ud, void *obj, size_t size);
     void (*on_gc)(void *ud, mr_gc_event ev, uint32_t cycle);
 } mr_hooks;
 
 /* Installs *h (copied), or removes the hooks when h is NULL. */
 void mr_set_hooks(const mr_hooks *h);
+
+/*
+ * For a library on the runtime (the collector) whose own public functions
+ * call the runtime: brackets such a function, so that what the runtime does
+ * inside it (allocations, stops, collections, stack roots of the calling
+ * thread) is charged to the program's call of that function, whose return
+ * address is `caller` (__builtin_return_address(0) in a function that is
+ * never inlined). Calls nest; the outermost one counts. On a thread that is
+ * not attached it does nothing. mr_call_end takes what mr_call_begin
+ * returned.
+ */
+uintptr_t mr_call_begin(const void *caller);
+void mr_call_end(uintptr_t outer);
 
 /* ------------------------------------------------------------ walk API --- */
 /*
@@ -411,17 +443,24 @@ typedef struct mr_root {
     const char *file; /* global: where it is declared */
     int line;
     uint32_t thread;      /* stack/register/iterator: the runtime's thread number */
-    uint32_t frame;       /* stack/iterator: frame index, 0 = innermost */
-    uintptr_t ip;         /* stack/iterator: the frame's instruction pointer */
-    const char *function; /* stack/iterator: the frame's function, if known */
+    uint32_t frame;       /* stack/register/iterator: frame index, 0 = innermost */
+    uintptr_t ip;         /* stack/register/iterator: the frame's instruction pointer */
+    const char *function; /* stack/register/iterator: the frame's function, if known */
 } mr_root;
 
-/* Calls fn for every root word that points into a heap object. With
- * attribute_frames, stack roots are attributed to frames by unwinding with
- * libunwind (slower); otherwise frame/ip/function are 0/NULL. The calling
- * thread's stack roots are those of the code that stopped the world (the
- * caller of mr_stop_the_world, or of the collection), not the runtime's own
- * frames. */
+/*
+ * Calls fn for every root word that points into a heap object. With
+ * attribute_frames, stack and register roots are attributed to frames by
+ * unwinding with libunwind (slower); otherwise frame/ip/function are 0/NULL.
+ * The frame of a register is the one that owned its value: a callee-saved
+ * register still live in the thread's saved context, or a stack word where
+ * a callee saved it (then reported as a register, MR_ROOT_REGISTER, of the
+ * frame it was saved for, not as a word of the callee's frame; where a callee
+ * saved a value and left the register as it was, the value is reported
+ * once). The calling thread's stack roots are those of the code that
+ * stopped the world (the caller of mr_stop_the_world, or of the collection),
+ * not the runtime's own frames; frame 0 is the program's innermost frame.
+ */
 void mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), void *ud);
 
 /* Calls fn for every allocated object, in increasing address order; with

@@ -3,8 +3,11 @@
  */
 #include "analyze/load_gcstack.h"
 
+#include "analyze/display_path.h"
+
 #include "format/gcstack_reader.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,13 +86,24 @@ static mp_key_kind key_kind(uint32_t k)
     }
 }
 
+/* A symbol's function, or for a program without symbols (stripped) its
+ * address, so that reports name the place anyway. */
+static const char *function_of(const mf_gs_symbol *s, char *buf, size_t size)
+{
+    if ((s->function && *s->function) || !s->address) return s->function;
+    snprintf(buf, size, "0x%llx", (unsigned long long)s->address);
+    return buf;
+}
+
 /* The reader's tables grow as the file goes; the graph's copies keep the
  * same indices, so each is brought up to date before a record uses it. */
 static void sync_tables(loader *L, const mf_gs_reader *r)
 {
     for (; L->ntypes < mf_gs_ntypes(r); L->ntypes++) {
         const mf_gs_type *t = mf_gs_type_at(r, (uint32_t)L->ntypes);
-        mp_gb_type(L->b, t->name, t->size, type_kind(t->kind));
+        uint32_t ix = mp_gb_type(L->b, t->name, t->size, type_kind(t->kind));
+        /* a type lists every pointer field: none listed, none there */
+        mp_gb_type_pointers(L->b, ix, t->nptrs ? MP_PTRS_SOME : MP_PTRS_NONE);
     }
     for (; L->nstacks < mf_gs_nstacks(r); L->nstacks++) {
         size_t n;
@@ -99,7 +113,9 @@ static void sync_tables(loader *L, const mf_gs_reader *r)
         for (size_t i = 0; i < n && k < sizeof fr / sizeof *fr; i++) {
             if (syms[i] >= mf_gs_nsymbols(r)) continue;
             const mf_gs_symbol *s = mf_gs_symbol_at(r, syms[i]);
-            fr[k++] = mp_gb_frame(L->b, s->function, s->file, s->line);
+            char file[1024], fn[32];
+            mp_display_path(s->file, file, sizeof file);
+            fr[k++] = mp_gb_frame(L->b, function_of(s, fn, sizeof fn), file, s->line);
         }
         mp_gb_stack(L->b, fr, k);
     }
@@ -141,14 +157,14 @@ static int on_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
                     const uint32_t *counts, size_t nedges, const uint64_t *offsets,
                     const uint64_t *targets, mf_error *err)
 {
-    (void)r, (void)offsets, (void)nedges, (void)err;
+    (void)r, (void)nedges, (void)err;
     loader *L = ud;
     size_t e = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t src = (uint32_t)(first + i);
         for (uint32_t j = 0; j < counts[i]; j++, e++) {
             uint32_t dst = obj_ref(targets[e]);
-            if (dst != MP_NONE) mp_gb_edge(L->b, src, dst);
+            if (dst != MP_NONE) mp_gb_edge_at(L->b, src, dst, offsets[e]);
         }
     }
     return 0;
@@ -164,14 +180,18 @@ static int on_root(void *ud, const mf_gs_reader *r, const mf_gs_root *root, mf_e
                  .frame = root->frame,
                  .slot = root->slot,
                  .target = obj_ref(root->target)};
+    char file[1024], addr[32];
     x.name = mp_gb_intern(L->b, root->name);
-    x.file = mp_gb_intern(L->b, root->file);
+    x.file = mp_gb_intern(L->b, mp_display_path(root->file, file, sizeof file));
     const char *fn = root->function;
     if (root->symbol && root->symbol - 1 < mf_gs_nsymbols(r)) {
         const mf_gs_symbol *s = mf_gs_symbol_at(r, root->symbol - 1);
-        if (s->function && *s->function) fn = s->function;
+        if (s->function && *s->function)
+            fn = s->function;
+        else if (!fn || !*fn)
+            fn = function_of(s, addr, sizeof addr);
         if ((!root->file || !*root->file) && s->file) {
-            x.file = mp_gb_intern(L->b, s->file);
+            x.file = mp_gb_intern(L->b, mp_display_path(s->file, file, sizeof file));
             x.line = s->line;
         }
     }
@@ -188,6 +208,7 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
                 .address = m->address,
                 .type_name = mp_gb_intern(L->b, m->type_name),
                 .key_kind = (uint8_t)key_kind(m->key_kind),
+                .key_indirect = m->key_indirect,
                 .key_type = m->key_type ? m->key_type - 1 : MP_NONE,
                 .value_type = m->value_type ? m->value_type - 1 : MP_NONE,
                 .count = m->count,

@@ -55,7 +55,7 @@ static const char analyze_help[] =
     "                             types, literal string keys decode\n"
     "  -i, --sample-index NAME|N  the profile's sample type to rank sites by\n"
     "                             (default: the profile's default type, else the\n"
-    "                             last one; inuse_space for Go heap profiles)\n"
+    "                             last one; inuse_space for Go heap profiles)\n" CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
     "\n"
     "Progress goes to stderr while large files load, only on a terminal.\n"
@@ -127,6 +127,7 @@ int cmd_analyze(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"summary", no_argument, NULL, 's'},
         {"binary", required_argument, NULL, 'b'},
+        {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -161,6 +162,9 @@ int cmd_analyze(int argc, char **argv)
             break;
         case 's':
             summary = true;
+            break;
+        case CLI_OPT_TRIM_PATH:
+            if (cli_set_trim_path("analyze", optarg)) return CLI_EXIT_BAD;
             break;
         case 'h':
             fputs(analyze_help, stdout);

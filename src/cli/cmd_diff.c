@@ -33,7 +33,7 @@ static const char diff_help[] =
     "  -i, --sample-index NAME|N  the sample type to compare (default: as analyze)\n"
     "  -n, --top N                sites to show (default 10; 0 shows all)\n"
     "  -f, --format text|json     output format (default text)\n"
-    "  -b, --binary PROG          Go heap dumps: the program that wrote them\n"
+    "  -b, --binary PROG          Go heap dumps: the program that wrote them\n" CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
     "\n"
     "Exit status: 0 success, 2 bad usage or bad input. See maproot-diff(1).\n";
@@ -45,6 +45,7 @@ int cmd_diff(int argc, char **argv)
         {"top", required_argument, NULL, 'n'},
         {"format", required_argument, NULL, 'f'},
         {"binary", required_argument, NULL, 'b'},
+        {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -67,6 +68,9 @@ int cmd_diff(int argc, char **argv)
             break;
         case 'f':
             if (cli_parse_format("diff", optarg, &format)) return CLI_EXIT_BAD;
+            break;
+        case CLI_OPT_TRIM_PATH:
+            if (cli_set_trim_path("diff", optarg)) return CLI_EXIT_BAD;
             break;
         case 'h':
             fputs(diff_help, stdout);

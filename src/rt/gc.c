@@ -107,11 +107,12 @@ static mr_gc_pause cur;
  * another thread collected while this one waited, don't collect again.
  * Returns whether this thread collected.
  */
-static bool collect_from(const unw_context_t *ctx, uintptr_t sp, bool want_gc_once)
+static bool collect_from(const unw_context_t *ctx, uintptr_t sp, bool want_gc_once,
+                         uintptr_t caller)
 {
     mr_thread *self = mr__me();
     uint64_t t_request = now_ns(CLOCK_MONOTONIC);
-    if (!mr__world_stop(want_gc_once)) return false;
+    if (!mr__world_stop(want_gc_once, caller)) return false;
     uint64_t t_stopped = now_ns(CLOCK_MONOTONIC);
     self->entry_ctx = *ctx;
     self->entry_sp = sp;
@@ -124,7 +125,7 @@ static bool collect_from(const unw_context_t *ctx, uintptr_t sp, bool want_gc_on
 }
 
 /* Called from allocation slow paths: collects if the heap passed its goal. */
-__attribute__((noinline)) void mr__maybe_gc(void)
+__attribute__((noinline)) void mr__maybe_gc(uintptr_t caller)
 {
     if (atomic_load_explicit(&mr__heap_live_estimate, memory_order_relaxed) <
         atomic_load_explicit(&mr__next_gc, memory_order_relaxed))
@@ -133,7 +134,7 @@ __attribute__((noinline)) void mr__maybe_gc(void)
     unw_context_t ctx;
     uintptr_t sp;
     mr__save_context_above(&ctx, &sp, 1); /* the allocator's frame, and up */
-    (void)collect_from(&ctx, sp, true);
+    (void)collect_from(&ctx, sp, true, caller);
 }
 
 void mr__gc_init(void)
@@ -164,7 +165,7 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     cur.stop_ns = t_stopped - t_request;
     uint64_t heap_before = atomic_load(&mr__heap_live_estimate);
     for (mr_thread *t = mr__threads; t; t = t->next) mr__tcache_release(&t->tc);
-    mr__sweep_finish(false);
+    mr__sweep_finish(0);
     uint64_t t_mark = now_ns(CLOCK_MONOTONIC);
     cur.sweep_term_ns = t_mark - t_stopped;
     call_hook(MR_GC_START, cycle);
@@ -217,14 +218,14 @@ void mr_gc_pause_now(mr_gc_pause *out)
  * included. The sweep runs here, after the world restarted, so other
  * threads run on meanwhile (and may sweep beside it).
  */
-__attribute__((noinline)) void mr_gc(void)
+MR_ENTRY void mr_gc(void)
 {
     unw_context_t ctx;
     uintptr_t sp;
     mr__save_context_above(&ctx, &sp, 1); /* mr_gc's caller, and up */
-    bool collected = collect_from(&ctx, sp, false);
+    bool collected = collect_from(&ctx, sp, false, MR_CALLER);
     uint64_t t1 = now_ns(CLOCK_MONOTONIC);
-    mr__sweep_finish(true);
+    mr__sweep_finish(MR_CALLER);
     if (collected && gc_trace)
         fprintf(stderr, "gc: mr_gc() swept in %.3f ms after the pause\n",
                 (double)(now_ns(CLOCK_MONOTONIC) - t1) / 1e6);
@@ -232,13 +233,13 @@ __attribute__((noinline)) void mr_gc(void)
 
 /* ------------------------------------------------------------ statistics -- */
 
-void mr_read_memstats(mr_memstats *out)
+MR_ENTRY void mr_read_memstats(mr_memstats *out)
 {
     mr__me();
     memset(out, 0, sizeof *out);
     uint64_t mallocs = atomic_load(&mr__retired_mallocs);
     uint64_t total = atomic_load(&mr__retired_alloc_bytes);
-    mr__world_stop(false); /* a consistent view: counters of every thread */
+    mr__world_stop(false, MR_CALLER); /* a consistent view: counters of every thread */
     for (mr_thread *t = mr__threads; t; t = t->next) {
         mallocs += atomic_load_explicit(&t->mallocs, memory_order_relaxed);
         total += atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed);
@@ -284,10 +285,10 @@ void mr_print_memstats(void *file, const mr_memstats *s)
 
 /* ----------------------------------------------------------------- hooks -- */
 
-void mr_set_hooks(const mr_hooks *h)
+MR_ENTRY void mr_set_hooks(const mr_hooks *h)
 {
     mr__me();
-    mr__world_stop(false);
+    mr__world_stop(false, MR_CALLER);
     if (h) {
         hooks = *h;
         mr__hooks_active = &hooks;
@@ -315,7 +316,8 @@ int64_t mr__next_sample_gap(uint64_t rate)
     return g > 9e18 ? INT64_MAX : (int64_t)g;
 }
 
-void mr__sample_alloc(mr_thread *t, void *obj, size_t size, const mr_type *type)
+void mr__sample_alloc(mr_thread *t, void *obj, size_t size, const mr_type *type, uintptr_t caller,
+                      bool map)
 {
     const mr_hooks *h = mr__hooks_active;
     if (!h) return;
@@ -325,7 +327,8 @@ void mr__sample_alloc(mr_thread *t, void *obj, size_t size, const mr_type *type)
         return;
     }
     mr__set_sampled(obj);
-    h->on_alloc(h->ud, obj, size, type);
+    mr_alloc_call call = {mr__caller(t, caller), !t->entry_pc && map};
+    h->on_alloc(h->ud, obj, size, type, &call);
 }
 
 /* ------------------------------------------------------------- walk API -- */

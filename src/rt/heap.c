@@ -71,7 +71,7 @@ static bool sweeper_started;
  * plus the live bytes of that collection: the pacer's view of the heap. */
 atomic_uint_fast64_t mr__heap_live_estimate;
 atomic_uint_fast64_t mr__next_gc;
-void mr__maybe_gc(void); /* gc.c */
+void mr__maybe_gc(uintptr_t caller); /* gc.c */
 
 /* ---------------------------------------------------------- size classes -- */
 
@@ -481,7 +481,7 @@ void mr__sweep_background(void)
     pthread_mutex_unlock(&mr__sweep_lock);
 }
 
-void mr__sweep_finish(bool poll)
+void mr__sweep_finish(uintptr_t caller)
 {
     for (;;) {
         pthread_mutex_lock(&heap_lock);
@@ -489,7 +489,7 @@ void mr__sweep_finish(bool poll)
         size_t left = atomic_load_explicit(&unswept_spans, memory_order_relaxed);
         pthread_mutex_unlock(&heap_lock);
         if (!left) return;
-        if (poll) mr__poll();
+        if (caller) mr__poll(caller);
     }
 }
 
@@ -523,13 +523,17 @@ static inline uintptr_t span_take(mr_span *s)
 }
 
 extern const mr_hooks *mr__hooks_active; /* gc.c: NULL when no hooks are installed */
-void mr__sample_alloc(mr_thread *t, void *obj, size_t size, const mr_type *type);
+void mr__sample_alloc(mr_thread *t, void *obj, size_t size, const mr_type *type, uintptr_t caller,
+                      bool map);
 
 /*
  * The per-object bookkeeping shared by the fast and slow paths: zeroes
- * reused memory, counts, and samples.
+ * reused memory, counts, and samples. caller: the program's call (see
+ * "entry points" in internal.h) and map whether it was a map operation's,
+ * for the sample.
  */
-static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_t slot_bytes)
+static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_t slot_bytes,
+                                 uintptr_t caller, bool map)
 {
     void *obj = (void *)slot;
     if (s->needzero) memset(obj, 0, slot_bytes);
@@ -540,7 +544,7 @@ static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_
                           memory_order_relaxed);
     if (MR_UNLIKELY(mr__hooks_active != NULL)) {
         t->sample_left -= (int64_t)slot_bytes;
-        if (t->sample_left < 0) mr__sample_alloc(t, obj, slot_bytes, s->type);
+        if (t->sample_left < 0) mr__sample_alloc(t, obj, slot_bytes, s->type, caller, map);
     }
     return obj;
 }
@@ -548,12 +552,12 @@ static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_
 /*
  * A large object: a span of its own, zeroed. The pacer sees its bytes at once.
  */
-static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt)
+static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, uintptr_t caller, bool map)
 {
     if (bytes > arena_bytes) mr__throw("out of memory: allocation of %zu bytes", bytes);
     size_t npages = (bytes + MR_PAGE_SIZE - 1) >> MR_PAGE_SHIFT;
     atomic_fetch_add(&mr__heap_live_estimate, npages * MR_PAGE_SIZE);
-    mr__maybe_gc();
+    mr__maybe_gc(caller);
     pthread_mutex_lock(&heap_lock);
     mr_span *s = alloc_pages(npages);
     bool needzero = s->needzero;
@@ -564,7 +568,7 @@ static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt)
     list_push(&large[swept_idx], s);
     pthread_mutex_unlock(&heap_lock);
     if (needzero) memset((void *)s->base, 0, npages * MR_PAGE_SIZE);
-    return finish_alloc(t, s, s->base, npages * MR_PAGE_SIZE);
+    return finish_alloc(t, s, s->base, npages * MR_PAGE_SIZE, caller, map);
 }
 
 static inline size_t tcache_way(uintptr_t key)
@@ -607,9 +611,10 @@ static mr_span *central_take(mr_central *c)
  * past its goal, hands back the span cached in the way, then caches a span
  * with free slots.
  */
-static void *alloc_refill(mr_thread *t, uintptr_t key, int cls, uintptr_t tt)
+static void *alloc_refill(mr_thread *t, uintptr_t key, int cls, uintptr_t tt, uintptr_t caller,
+                         bool map)
 {
-    mr__maybe_gc(); /* may collect: a collection empties every cache */
+    mr__maybe_gc(caller); /* may collect: a collection empties every cache */
     size_t way = tcache_way(key);
     pthread_mutex_lock(&heap_lock);
     mr_span *old = t->tc.e[way].span;
@@ -630,58 +635,81 @@ static void *alloc_refill(mr_thread *t, uintptr_t key, int cls, uintptr_t tt)
     t->tc.e[way].span = s;
     uintptr_t slot = span_take(s);
     if (!slot) mr__throw("allocator: a partial span of class %d has no free slot", cls);
-    return finish_alloc(t, s, slot, s->elemsize);
+    return finish_alloc(t, s, slot, s->elemsize, caller, map);
 }
 
-/* Every allocation of the runtime comes here: size bytes of tagged type tt. */
-static inline void *alloc(size_t size, uintptr_t tt)
+/* Every allocation of the runtime comes here: size bytes of tagged type tt;
+ * caller is the entry point's MR_CALLER (see internal.h), map whether that
+ * entry point is a map operation. */
+static inline void *alloc(size_t size, uintptr_t tt, uintptr_t caller, bool map)
 {
     mr_thread *t = mr__me();
-    mr__poll();
-    if (MR_UNLIKELY(size > MR_MAX_SMALL)) return alloc_large(t, size, tt);
+    mr__poll(caller);
+    if (MR_UNLIKELY(size > MR_MAX_SMALL)) return alloc_large(t, size, tt, caller, map);
     int cls = size_class_of(size);
     uintptr_t key = tt | (uintptr_t)cls << 56;
     mr_span *s = t->tc.e[tcache_way(key)].span;
     if (MR_LIKELY(t->tc.e[tcache_way(key)].key == key)) {
         uintptr_t slot = span_take(s);
-        if (MR_LIKELY(slot != 0)) return finish_alloc(t, s, slot, s->elemsize);
+        if (MR_LIKELY(slot != 0)) return finish_alloc(t, s, slot, s->elemsize, caller, map);
     }
-    return alloc_refill(t, key, cls, tt);
+    return alloc_refill(t, key, cls, tt, caller, map);
 }
 
-void *mr_new(const mr_type *t)
-{
-    return alloc(t->size, (uintptr_t)t);
-}
-
-void *mr_new_array(const mr_type *elem, size_t n)
+static inline void *new_array(const mr_type *elem, size_t n, uintptr_t caller, bool map)
 {
     size_t esize = elem->size ? elem->size : 1;
     if (n != 0 && esize > SIZE_MAX / n)
         mr__throw("mr_new_array: %zu elements of %zu bytes overflow", n, esize);
-    return alloc(esize * n, (uintptr_t)elem | MR_TYPE_ARRAY_BIT);
+    return alloc(esize * n, (uintptr_t)elem | MR_TYPE_ARRAY_BIT, caller, map);
 }
 
-void *mr_alloc_blob(size_t n)
+MR_ENTRY void *mr_new(const mr_type *t)
 {
-    return alloc(n, (uintptr_t)&mr_type_blob);
+    return alloc(t->size, (uintptr_t)t, MR_CALLER, false);
 }
 
-mr_str mr_str_new(const char *bytes, size_t len)
+MR_ENTRY void *mr_new_array(const mr_type *elem, size_t n)
+{
+    return new_array(elem, n, MR_CALLER, false);
+}
+
+void *mr__map_new(const mr_type *t, uintptr_t caller)
+{
+    return alloc(t->size, (uintptr_t)t, caller, true);
+}
+
+void *mr__map_new_array(const mr_type *elem, size_t n, uintptr_t caller)
+{
+    return new_array(elem, n, caller, true);
+}
+
+MR_ENTRY void *mr_alloc_blob(size_t n)
+{
+    return alloc(n, (uintptr_t)&mr_type_blob, MR_CALLER, false);
+}
+
+/* The string functions share this, each with its own caller. */
+static inline mr_str str_new(const char *bytes, size_t len, uintptr_t caller)
 {
     if (len == SIZE_MAX) mr__throw("mr_str_new: length overflows");
-    char *p = alloc(len + 1, (uintptr_t)&mr_type_string);
+    char *p = alloc(len + 1, (uintptr_t)&mr_type_string, caller, false);
     if (len) memcpy(p, bytes, len);
     p[len] = 0;
     return (mr_str){p, len};
 }
 
-mr_str mr_str_from(const char *cstr)
+MR_ENTRY mr_str mr_str_new(const char *bytes, size_t len)
 {
-    return mr_str_new(cstr, strlen(cstr));
+    return str_new(bytes, len, MR_CALLER);
 }
 
-mr_str mr_str_printf(const char *fmt, ...)
+MR_ENTRY mr_str mr_str_from(const char *cstr)
+{
+    return str_new(cstr, strlen(cstr), MR_CALLER);
+}
+
+MR_ENTRY mr_str mr_str_printf(const char *fmt, ...)
 {
     char small[256];
     va_list ap;
@@ -689,13 +717,13 @@ mr_str mr_str_printf(const char *fmt, ...)
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0) mr__throw("mr_str_printf: bad format \"%s\"", fmt);
-    if ((size_t)n < sizeof small) return mr_str_new(small, (size_t)n);
+    if ((size_t)n < sizeof small) return str_new(small, (size_t)n, MR_CALLER);
     char *big = malloc((size_t)n + 1);
     if (!big) mr__throw("out of memory");
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    mr_str s = mr_str_new(big, (size_t)n);
+    mr_str s = str_new(big, (size_t)n, MR_CALLER);
     free(big);
     return s;
 }

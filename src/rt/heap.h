@@ -153,6 +153,13 @@ typedef struct mr_tcache {
 
 void mr__heap_init(void);
 
+/* mr_new and mr_new_array for a map's own objects (header, buckets,
+ * overflow buckets, indirect keys and values): charged to caller, the
+ * program's call of the map operation (see "entry points" in internal.h),
+ * and sampled as a map's allocation. */
+void *mr__map_new(const mr_type *t, uintptr_t caller);
+void *mr__map_new_array(const mr_type *elem, size_t n, uintptr_t caller);
+
 /* Gives every cached span back (world stopped, or the thread is exiting). */
 void mr__tcache_release(mr_tcache *tc);
 
@@ -178,7 +185,7 @@ void mr__sweep_start(void (*free_hook)(void *ud, void *obj, size_t size), void *
 /* Sweeps every unswept span now (sweep termination, world stopped, or a
  * mutator finishing the sweep of a collection it asked for). A mutator
  * passes poll = true: it stops at safepoints between batches. */
-void mr__sweep_finish(bool poll);
+void mr__sweep_finish(uintptr_t caller);
 
 /* Wakes the background sweeper after a collection. */
 void mr__sweep_background(void);
