@@ -1386,9 +1386,9 @@ int mf_pw_write(mf_pprof_writer *w, const char *path, bool gzip, mf_error *err)
             mf_error_set(err, "%s: gzip failed", path);
             goto out;
         }
-        rc = mf_write_file_atomic(path, gz.data, gz.len, err);
+        rc = mf_write_file(path, gz.data, gz.len, err);
     } else {
-        rc = mf_write_file_atomic(path, raw.data, raw.len, err);
+        rc = mf_write_file(path, raw.data, raw.len, err);
     }
 out:
     mf_buf_free(&raw);

@@ -19,9 +19,9 @@
  * profiler discovers things: strings and functions are interned, locations can
  * be looked up by address before they are symbolized, samples are encoded as
  * they arrive (so the writer never holds them as structures). mf_pw_write()
- * encodes the profile and writes it, gzipped, atomically (temporary file +
- * rename). The writer does its own protobuf encoding; the output decodes with
- * protoc-c's code for proto/profile.proto and with go tool pprof.
+ * encodes the profile and writes it, gzipped, by the rule of outfile.h
+ * (a regular file is replaced only when complete). The writer does its own protobuf encoding; the
+ * output decodes with protoc-c's code for proto/profile.proto and with go tool pprof.
  *
  * Memory: an mf_profile owns all its arrays (mf_profile_free). A writer owns
  * copies of every string given to it (mf_pw_free).
@@ -33,6 +33,7 @@
 
 #include "format/error.h"
 #include "format/gz.h"
+#include "format/outfile.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -223,7 +224,8 @@ size_t mf_pw_sample_count(const mf_pprof_writer *w);
  * writer stays usable: more samples may be added and it may be encoded again. */
 int mf_pw_encode(mf_pprof_writer *w, mf_buf *out, mf_error *err);
 
-/* Encodes, gzips (if gzip) and writes to path atomically. */
+/* Encodes, gzips (if gzip) and writes to path (outfile.h; "-" is standard
+ * output). */
 int mf_pw_write(mf_pprof_writer *w, const char *path, bool gzip, mf_error *err);
 
 #endif
