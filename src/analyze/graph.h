@@ -157,6 +157,7 @@ typedef struct mp_graph_info {
     const char *name;   /* the input file, for messages (owned copy) */
     const char *format; /* "gcstack", ... (static) */
     mp_sid program;
+    mp_sid build_id; /* the program's build id, "" unknown */
     uint64_t pid;
     int64_t time_nanos;
     uint32_t gc_cycle;
@@ -230,6 +231,8 @@ mp_graph_builder *mp_gb_new(const char *name, const char *format);
 void mp_gb_free(mp_graph_builder *b); /* an unfinished builder */
 
 /* Program facts (program is copied); may be called any time before finish. */
+/* The program's build id (a GNU build ID in hex), when the input has one. */
+void mp_gb_set_build_id(mp_graph_builder *b, const char *build_id);
 void mp_gb_set_info(mp_graph_builder *b, const char *program, uint64_t pid, int64_t time_nanos,
                     uint32_t gc_cycle, uint32_t pointer_size, uint64_t profile_rate,
                     uint64_t heap_alloc);

@@ -52,7 +52,6 @@ struct mf_gs_reader {
     /* input */
     mf_in *in;
     bool done;
-    const mf_limits *lim;
     uint8_t *win; /* decompressed content window */
     size_t win_len, win_pos, win_cap;
     uint64_t content_off; /* content offset of win[win_pos] */
@@ -1413,13 +1412,12 @@ int mf_gs_read(const char *path, const mf_gs_callbacks *cb, mf_gs_reader **out, 
     if (out) *out = NULL;
     mf_in *in = mf_in_open(path, err);
     if (!in) return -1;
-    int rc = mf_gs_read_in(in, NULL, cb, out, err);
+    int rc = mf_gs_read_in(in, cb, out, err);
     mf_in_close(in);
     return rc;
 }
 
-int mf_gs_read_in(mf_in *in, const mf_limits *lim, const mf_gs_callbacks *cb, mf_gs_reader **out,
-                  mf_error *err)
+int mf_gs_read_in(mf_in *in, const mf_gs_callbacks *cb, mf_gs_reader **out, mf_error *err)
 {
     if (out) *out = NULL;
     const char *path = mf_in_name(in);
@@ -1432,7 +1430,6 @@ int mf_gs_read_in(mf_in *in, const mf_limits *lim, const mf_gs_callbacks *cb, mf
     r->err = err;
     r->cb = cb;
     r->in = in;
-    r->lim = lim;
     bool ok = true;
     char *empty = strdup("");
     if (empty) VEC_PUSH(r->strings, empty, ok);

@@ -63,10 +63,8 @@ typedef struct mf_gs_callbacks {
  * problem. */
 int mf_gs_read(const char *path, const mf_gs_callbacks *cb, mf_gs_reader **out, mf_error *err);
 /* The same from an input already open (infile.h; its first bytes may have
- * been peeked), within the limits lim (may be NULL: none). The input stays
- * the caller's to close. */
-int mf_gs_read_in(mf_in *in, const mf_limits *lim, const mf_gs_callbacks *cb, mf_gs_reader **out,
-                  mf_error *err);
+ * been peeked). The input stays the caller's to close. */
+int mf_gs_read_in(mf_in *in, const mf_gs_callbacks *cb, mf_gs_reader **out, mf_error *err);
 void mf_gs_reader_free(mf_gs_reader *r);
 
 /* True if decoded content starting with these bytes is a gcstack snapshot

@@ -38,8 +38,10 @@ static void fmt_size(char *buf, size_t n, uint64_t v)
 {
     if (v >= (uint64_t)1 << 30)
         snprintf(buf, n, "%.1f GiB", (double)v / (double)((uint64_t)1 << 30));
-    else
+    else if (v >= (uint64_t)1 << 20)
         snprintf(buf, n, "%" PRIu64 " MiB", (v + ((uint64_t)1 << 20) - 1) >> 20);
+    else
+        snprintf(buf, n, "%" PRIu64 " KiB", (v + 1023) >> 10);
 }
 
 int mf_limit_check(const mf_limits *lim, uint64_t need, const char *name, const char *what,

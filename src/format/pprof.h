@@ -33,6 +33,7 @@
 
 #include "format/error.h"
 #include "format/gz.h"
+#include "format/infile.h"
 #include "format/outfile.h"
 
 #include <stdbool.h>
@@ -122,6 +123,14 @@ int mf_profile_parse(const uint8_t *data, size_t n, const char *name, mf_profile
 
 /* Reads a profile file, gzip or raw ("-" is standard input). */
 int mf_profile_read(const char *path, mf_profile **out, mf_error *err);
+/* Reads a profile from an input already open (its first bytes may have been
+ * peeked), within lim (NULL: no limit). Decodes as it inflates: the first
+ * byte that cannot belong to a profile's top level stops the read there. */
+int mf_profile_read_in(mf_in *in, const mf_limits *lim, mf_profile **out, mf_error *err);
+/* True if decoded content starting with these bytes can be a pprof profile
+ * (every complete top-level field in the first 64 bytes is a profile's,
+ * with its wire type). */
+bool mf_profile_sniff_bytes(const uint8_t *p, size_t n);
 
 void mf_profile_free(mf_profile *p);
 
