@@ -843,6 +843,25 @@ static int on_root(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
+/* A bucket array must be what the map's header says: an object starting at
+ * the pointer, large enough for its n buckets of bucket_size bytes. (The
+ * allocator may round the object up, never down.) */
+static int check_array(mf_gs_reader *r, uint64_t mi, const char *what, uint64_t addr, uint64_t obj,
+                       uint64_t n, uint64_t bucket_size)
+{
+    uint64_t bytes;
+    if (r->addr.v[obj] != addr)
+        return rfail(r, "map %" PRIu64 ": its %s 0x%" PRIx64 " is not the start of an object", mi,
+                     what, addr);
+    if (bucket_size == 0 || __builtin_mul_overflow(n, bucket_size, &bytes) ||
+        bytes > r->size.v[obj])
+        return rfail(r,
+                     "map %" PRIu64 ": its %s of %" PRIu64 " buckets of %" PRIu64
+                     " bytes does not fit its object of %" PRIu64 " bytes",
+                     mi, what, n, bucket_size, r->size.v[obj]);
+    return 0;
+}
+
 static int on_map(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r_enter_rest(r, "a map")) return -1;
@@ -937,13 +956,19 @@ static int on_map(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     m.buckets_obj = m.oldbuckets_obj = MF_GS_NONE;
     if (m.buckets && resolve(r, m.buckets, &m.buckets_obj, "map %" PRIu64 " buckets", mi))
         return -1;
+    if (m.buckets && check_array(r, mi, "bucket array", m.buckets, m.buckets_obj,
+                                 (uint64_t)1 << m.B, m.bucket_size))
+        return -1;
     if (m.oldbuckets) {
         if (resolve(r, m.oldbuckets, &m.oldbuckets_obj, "map %" PRIu64 " old buckets", mi))
             return -1;
         uint64_t nb = (uint64_t)1 << m.B;
-        if (m.noldbuckets != nb && m.noldbuckets != nb / 2)
+        if (m.B == 0 || (m.noldbuckets != nb && m.noldbuckets != nb / 2))
             return rfail(r, "map %" PRIu64 ": %" PRIu64 " old buckets with B = %u", mi,
                          m.noldbuckets, m.B);
+        if (check_array(r, mi, "old bucket array", m.oldbuckets, m.oldbuckets_obj, m.noldbuckets,
+                        m.bucket_size))
+            return -1;
         if (m.nevacuate > m.noldbuckets)
             return rfail(r,
                          "map %" PRIu64 ": evacuation progress %" PRIu64 " beyond its %" PRIu64
@@ -1544,7 +1569,8 @@ size_t mf_gs_nstacks(const mf_gs_reader *r)
 const uint32_t *mf_gs_stack_at(const mf_gs_reader *r, uint32_t i, size_t *n)
 {
     *n = r->stack_start.v[i + 1] - r->stack_start.v[i];
-    return r->stack_data.v + r->stack_start.v[i];
+    /* every stack may be empty: then there is no frame array at all */
+    return r->stack_data.v ? r->stack_data.v + r->stack_start.v[i] : NULL;
 }
 size_t mf_gs_nmaps(const mf_gs_reader *r)
 {
