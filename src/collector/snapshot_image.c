@@ -553,20 +553,19 @@ static void flush_buckets(mapw *mw)
         const mbucket *b = &mw->b[i];
         if (mf_gsw_bucket(im->w, b->addr, b->old, b->index, b->overflow, b->occupied)) {
             ifail(im, "bucket record");
-            return;
+            break;
         }
         size_t end = i + 1 < mw->nb ? mw->b[i + 1].first : mw->ne;
-        for (size_t j = b->first; j < end; j++) {
+        for (size_t j = b->first; j < end && !im->failed; j++) {
             mentry *me = &mw->e[j];
             if (me->kn) me->e.key_object = first_live(mw, me->kc, me->kn);
             if (me->vn) me->e.value_object = first_live(mw, me->vc, me->vn);
             if (me->e.key_text) me->e.key_text = mw->text + me->text;
-            if (mf_gsw_entry(im->w, &me->e)) {
-                ifail(im, "map entry record");
-                return;
-            }
+            if (mf_gsw_entry(im->w, &me->e)) ifail(im, "map entry record");
         }
     }
+    /* emptied even after a failure: the walk goes on adding to the batch
+     * (which holds MAP_BATCH buckets) until it ends */
     mw->nb = mw->ne = mw->ncand = mw->ntext = mw->nrq = 0;
 }
 
