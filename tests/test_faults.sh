@@ -75,17 +75,17 @@ sweep() {
 if [ $asan = 0 ]; then
   in=$PWD/in.gcstack.gz
   for fn in writev fsync rename linkat malloc; do
-    sweep "analyze -f json -o" $fn 1 60 cli "$maproot" analyze -f json -o out.json "$in"
-    sweep "analyze -f pprof -o" $fn 1 60 cli "$maproot" analyze -f pprof -o out.pb.gz "$in"
+    sweep "analyze -f json -o" $fn 1 25 cli "$maproot" analyze -f json -o out.json "$in"
+    sweep "analyze -f pprof -o" $fn 1 25 cli "$maproot" analyze -f pprof -o out.pb.gz "$in"
   done
   for fn in writev write fsync rename linkat fork; do
-    sweep "collector" $fn 1 80 program env MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz \
+    sweep "collector" $fn 1 30 program env MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz \
       MAPROOT_PROFILE_EVERY=2 "$exdir/mid_growth"
   done
   for fn in writev fsync linkat rename malloc; do
     expect=program
     [ $fn = malloc ] && expect=program-oom
-    MAPROOT_FAULT_CHILD=1 sweep "collector's forked writer" $fn 1 40 $expect env \
+    MAPROOT_FAULT_CHILD=1 sweep "collector's forked writer" $fn 1 20 $expect env \
       MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE_EVERY=2 "$exdir/mid_growth"
   done
 else
@@ -99,7 +99,7 @@ for ((i = 0; i < iterations; i++)); do
   (cd k && exec env MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz MAPROOT_PROFILE_EVERY=1 \
     "$exdir/mid_growth" >/dev/null 2>&1) &
   prog=$!
-  sleep "0.$((RANDOM % 40))"
+  sleep "0.$((RANDOM % 25))"
   kids=$(cat /proc/$prog/task/*/children 2>/dev/null)
   if [ -n "$kids" ] && [ $((RANDOM % 2)) = 0 ]; then
     kill -9 $kids 2>/dev/null && killed_writer=$((killed_writer + 1))
