@@ -18,7 +18,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 asan=0
 ldd "$maproot" 2>/dev/null | grep -q libasan && asan=1
 nm "$maproot" 2>/dev/null | grep -q __asan_init && asan=1
-[ $asan = 1 ] && iterations=$((iterations / 5))
+[ $asan = 1 ] && iterations=$((iterations / 10))
 
 MAPROOT_EXAMPLE_SNAPSHOT=in.gcstack.gz "$exdir/pointer_keys" >/dev/null 2>&1 || fail "no input"
 
