@@ -87,7 +87,7 @@ head -c 100 "$dir/heap.pb.gz" >"$dir/truncated.pb.gz"
 expect_bad "$dir/truncated.pb.gz" "truncated gzip data"
 head -c 3000 /dev/urandom >"$dir/random.bin"
 printf '\x0b' | cat - "$dir/random.bin" >"$dir/random.pb"   # starts with a bad wire type
-expect_bad "$dir/random.pb" "not a maproot snapshot or pprof profile"
+expect_bad "$dir/random.pb" "not a maproot snapshot, Go heap dump or pprof profile"
 # a profile that goes bad after a good start: the reader says where
 cut=$(python3 - "$dir/heap.pb" <<'PY'
 import sys
@@ -112,7 +112,7 @@ expect_bad "$dir/badtail.pb" "field 1: unsupported wire type 3 (byte $cut)"
 head -c 3000 /dev/urandom >"$dir/random2.pb"
 "$maproot" analyze "$dir/random2.pb" >/dev/null 2>"$dir/err"; [ $? -eq 2 ] || fail "random bytes exit 2"
 echo "this is text, not a profile" | gzip >"$dir/text.gz"
-expect_bad "$dir/text.gz" "not a maproot snapshot or pprof profile (its content starts with 74 68"
+expect_bad "$dir/text.gz" "not a maproot snapshot, Go heap dump or pprof profile (its content starts with 74 68"
 expect_bad "$dir/bad-string.pb.gz" "string index 99 out of range"
 expect_bad "$dir/bad-location.pb.gz" "location id 42 is not defined"
 expect_bad "$dir/bad-function.pb.gz" "function id 7, which is not defined"

@@ -140,7 +140,7 @@ grep -q "p.gcstack.gz" err.txt || fail "a directory beside the profile is not wa
 
 # --- unbounded inputs stop at their first bad byte, fast
 timeout 10 "$maproot" analyze /dev/zero 2>err.txt
-[ $? = 2 ] && grep -q "not a maproot snapshot or pprof profile" err.txt || fail "/dev/zero: $(cat err.txt)"
+[ $? = 2 ] && grep -q "not a maproot snapshot, Go heap dump or pprof profile" err.txt || fail "/dev/zero: $(cat err.txt)"
 head -c 200000000 /dev/zero | gzip -1 >zeros.gz
 start=$(date +%s%N)
 timeout 10 "$maproot" analyze zeros.gz 2>err.txt
@@ -166,7 +166,7 @@ grep -Eq "s.gcstack.gz: needs ~[0-9.]+ (KiB|MiB|GiB) of memory for .*; raise --m
 gunzip -c s.gcstack.gz | python3 -c '
 import sys; d = sys.stdin.buffer.read(); sys.stdout.buffer.write(d.replace(b"maproot.gcstack", b"maproot.gcstacK", 1))' >damaged.gcstack
 "$maproot" analyze damaged.gcstack 2>err.txt
-[ $? = 2 ] && grep -q "not a maproot snapshot or pprof profile" err.txt || fail "damaged magic: $(cat err.txt)"
+[ $? = 2 ] && grep -q "not a maproot snapshot, Go heap dump or pprof profile" err.txt || fail "damaged magic: $(cat err.txt)"
 
 # --- diff of snapshots of two different programs warns
 "$maproot" diff o.gcstack.gz s.gcstack.gz >/dev/null 2>err.txt || fail "diff of two programs"

@@ -318,7 +318,9 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
         }
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
-            if (bk->old && bk->overflow && bk->obj != MP_NONE) r->old_bytes += g->size[bk->obj];
+            /* overflow buckets of their own (not preallocated in the old array) */
+            if (bk->old && bk->overflow && bk->obj != MP_NONE && bk->obj != m->oldbuckets)
+                r->old_bytes += g->size[bk->obj];
         }
         if (m->oldbuckets != MP_NONE) r->old_bytes += g->size[m->oldbuckets];
         r->load = m->B < 64 ? (double)m->count / ldexp(1.0, (int)m->B) : 0;
@@ -518,6 +520,7 @@ static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_
         mp_step s = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE};
         uint32_t mi = mp_graph_map_of_header(g, v);
         uint32_t bi = mi == MP_NONE ? mp_graph_bucket_of(g, v) : MP_NONE;
+        if (bi != MP_NONE && g->buckets[bi].aux) bi = MP_NONE; /* of the table, no bucket */
         if (mi != MP_NONE) {
             s.kind = MP_STEP_MAP;
             s.map = mi;
@@ -655,11 +658,16 @@ void mp_root_text(const mp_graph *g, uint32_t root, char *buf, size_t size)
         snprintf(buf, size, "pin %s", *name ? name : "(unlabelled)");
         break;
     case MP_ROOT_STACK:
-    case MP_ROOT_ITERATOR:
-        snprintf(buf, size, "%s: thread %u, frame #%u %s%s",
-                 r->kind == MP_ROOT_STACK ? "stack" : "iterator", r->thread, r->frame,
+    case MP_ROOT_ITERATOR: {
+        const char *st = mp_str(g, r->state);
+        char state[80] = "";
+        if (*st) snprintf(state, sizeof state, " [%s]", st);
+        snprintf(buf, size, "%s: %s %u%s, frame #%u %s%s",
+                 r->kind == MP_ROOT_STACK ? "stack" : "iterator",
+                 g->info.thread_noun ? g->info.thread_noun : "thread", r->thread, state, r->frame,
                  *fn ? fn : "?", where);
         break;
+    }
     case MP_ROOT_REGISTER:
         snprintf(buf, size, "register %s of thread %u", *name ? name : "?", r->thread);
         break;

@@ -13,8 +13,8 @@
 
 const char *mp_root_kind_name(unsigned kind)
 {
-    static const char *const names[] = {"global",   "pin",     "stack", "iterator",
-                                        "register", "runtime", "other"};
+    static const char *const names[] = {"global",   "pin",     "stack",     "iterator",
+                                        "register", "runtime", "finalizer", "other"};
     return kind < MP_ROOT_NKINDS ? names[kind] : "?";
 }
 
@@ -120,6 +120,7 @@ mp_graph_builder *mp_gb_new(const char *name, const char *format)
     b->strs_len = 1;
     b->sorted = true;
     b->edges_in_order = true;
+    b->info.thread_noun = "thread";
     return b;
 }
 
@@ -166,6 +167,15 @@ void mp_gb_set_info(mp_graph_builder *b, const char *program, uint64_t pid, int6
     b->info.pointer_size = pointer_size;
     b->info.profile_rate = profile_rate;
     b->info.heap_alloc = heap_alloc;
+}
+
+void mp_gb_set_origin(mp_graph_builder *b, const char *thread_noun, const char *runtime,
+                      uint64_t unreachable_objects, uint64_t unreachable_bytes)
+{
+    b->info.thread_noun = thread_noun ? thread_noun : "thread";
+    b->info.runtime = mp_gb_intern(b, runtime ? runtime : "");
+    b->info.unreachable_objects = unreachable_objects;
+    b->info.unreachable_bytes = unreachable_bytes;
 }
 
 /* ------------------------------------------------------------- strings --- */
@@ -355,6 +365,11 @@ void mp_gb_adopt_objects(mp_graph_builder *b, uint64_t *addr, uint64_t *size, ui
 void mp_gb_object_stack(mp_graph_builder *b, uint32_t obj, uint32_t stack)
 {
     if (obj < b->nobj) b->stack[obj] = stack;
+}
+
+void mp_gb_object_type(mp_graph_builder *b, uint32_t obj, uint32_t type)
+{
+    if (obj < b->nobj) b->type[obj] = type;
 }
 
 void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst)
@@ -686,12 +701,9 @@ static int map_tables(mp_graph *g)
         if (m->oldbuckets != MP_NONE) objs[n++] = m->oldbuckets;
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
-            if (bk->old)
-                m->nold++;
-            else if (bk->overflow)
-                m->noverflow_walked++;
-            else
-                m->nmain++;
+            m->nold += !bk->aux && bk->old;
+            m->noverflow_walked += !bk->aux && !bk->old && bk->overflow;
+            m->nmain += !bk->aux && !bk->old && !bk->overflow;
             if (bk->obj != MP_NONE) objs[n++] = bk->obj;
         }
         if (n > 1) qsort(objs, n, sizeof *objs, cmp_u32);

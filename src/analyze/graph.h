@@ -52,6 +52,7 @@ typedef enum mp_root_kind {
     MP_ROOT_ITERATOR,
     MP_ROOT_REGISTER,
     MP_ROOT_RUNTIME,
+    MP_ROOT_FINALIZER, /* a finalizer's function, or what its object points to */
     MP_ROOT_OTHER,
     MP_ROOT_NKINDS
 } mp_root_kind;
@@ -104,10 +105,15 @@ typedef struct mp_root {
     mp_sid file;  /* where a global is declared, or the frame's source file */
     int64_t line;
     mp_sid function;        /* stack/iterator/register: the frame's function */
-    uint32_t thread, frame; /* stack/iterator/register: thread number, frame index */
-    uint64_t slot;          /* address of the root word, 0 unknown */
-    uint32_t target;        /* object, MP_NONE if it pointed outside the heap */
-    uint32_t order;         /* position in the order the loader added it */
+    uint32_t thread, frame; /* stack/iterator/register: thread number, frame index
+                               (0 innermost) */
+    mp_sid state;           /* stack/iterator: what its thread waits for ("chan receive") */
+    bool has_frame_offset;
+    uint64_t frame_offset; /* stack/iterator: the root word's offset from the frame's
+                              lowest address, when has_frame_offset */
+    uint64_t slot;         /* address of the root word, 0 unknown */
+    uint32_t target;       /* object, MP_NONE if it pointed outside the heap */
+    uint32_t order;        /* position in the order the loader added it */
 } mp_root;
 
 /* A map header and its geometry, as the input describes it; the "walked"
@@ -123,6 +129,8 @@ typedef struct mp_map {
     uint32_t buckets, oldbuckets; /* bucket array objects, MP_NONE none */
     uint64_t nevacuate, noldbuckets;
     uint64_t bucket_size;
+    uint32_t key_size, value_size; /* bytes of a key and a value slot, 0 unknown */
+    bool types_inferred;           /* type_name and sizes guessed from the layout alone */
     /* computed at finish */
     size_t first_bucket, nbuckets;          /* into g->buckets */
     size_t first_entry, nentries;           /* into g->entries */
@@ -140,6 +148,8 @@ typedef struct mp_bucket {
     uint32_t overflow; /* 0 the bucket itself, k the k-th overflow bucket */
     uint8_t old;       /* 1 in the old array of an unfinished growth */
     uint8_t nused;     /* occupied slots */
+    uint8_t aux;       /* 1: not a bucket but another object of the map's table
+                          that holds no slots (e.g. Go's list of overflow buckets) */
 } mp_bucket;
 
 typedef struct mp_entry {
@@ -154,16 +164,21 @@ typedef struct mp_entry {
 
 /* What the input says about the program and the moment. */
 typedef struct mp_graph_info {
-    const char *name;   /* the input file, for messages (owned copy) */
-    const char *format; /* "gcstack", ... (static) */
+    const char *name;        /* the input file, for messages (owned copy) */
+    const char *format;      /* "gcstack", ... (static) */
+    const char *thread_noun; /* what the input calls a thread: "thread", "goroutine" (static) */
     mp_sid program;
     mp_sid build_id; /* the program's build id, "" unknown */
+    mp_sid runtime; /* the runtime that wrote it, e.g. "go1.19.8" ("" unknown) */
     uint64_t pid;
     int64_t time_nanos;
     uint32_t gc_cycle;
     uint32_t pointer_size;
     uint64_t profile_rate; /* sampling rate of the allocation stacks, 0 none */
     uint64_t heap_alloc;   /* the runtime's own figure, 0 unknown */
+    /* objects the input listed that no root reaches (garbage not yet swept,
+     * which a loader may leave out of the graph), and their bytes */
+    uint64_t unreachable_objects, unreachable_bytes;
 } mp_graph_info;
 
 typedef struct mp_graph {
@@ -237,6 +252,11 @@ void mp_gb_set_info(mp_graph_builder *b, const char *program, uint64_t pid, int6
                     uint32_t gc_cycle, uint32_t pointer_size, uint64_t profile_rate,
                     uint64_t heap_alloc);
 
+/* What the input calls its threads (static string; "thread" by default),
+ * the runtime that wrote it, and the objects left out as unreachable. */
+void mp_gb_set_origin(mp_graph_builder *b, const char *thread_noun, const char *runtime,
+                      uint64_t unreachable_objects, uint64_t unreachable_bytes);
+
 /* Strings: interned (names, files, functions) or stored as they are (keys,
  * many and mostly distinct). len bytes are copied; a NUL ends the string
  * early. Return 0 when out of memory ("" as well). */
@@ -265,6 +285,9 @@ void mp_gb_adopt_objects(mp_graph_builder *b, uint64_t *addr, uint64_t *size, ui
                          size_t n);
 /* Sets the allocation stack of an object added earlier (provisional index). */
 void mp_gb_object_stack(mp_graph_builder *b, uint32_t obj, uint32_t stack);
+/* Sets the type of an object added earlier (provisional index), for loaders
+ * that learn types while walking what the objects hold. */
+void mp_gb_object_type(mp_graph_builder *b, uint32_t obj, uint32_t type);
 /* A pointer from src to dst (provisional indices). Edges added with src
  * nondecreasing and objects added in address order are packed without
  * sorting. */

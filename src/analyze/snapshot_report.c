@@ -128,8 +128,9 @@ static void frame_text(const mp_graph *g, uint32_t frame, char *buf, size_t size
 
 static const char *entry_value_type(const mp_graph *g, const mp_entry *e)
 {
-    if (e->value_obj != MP_NONE) return mp_graph_type_name(g, e->value_obj);
     const mp_map *m = &g->maps[e->map];
+    if (e->value_obj != MP_NONE && (g->type[e->value_obj] != MP_NONE || m->value_type == MP_NONE))
+        return mp_graph_type_name(g, e->value_obj);
     if (m->value_type != MP_NONE) {
         const char *s = mp_str(g, g->types[m->value_type].name);
         if (*s) return s;
@@ -486,16 +487,27 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
     fmt_bytes(b1, sizeof b1, a->f.heap_bytes);
     fmt_count(c1, sizeof c1, a->f.heap_objects);
     const char *prog = mp_str(g, g->info.program);
-    fprintf(out, "maproot: %s (pid %" PRIu64 "), GC cycle %u, heap %s in %s objects\n",
-            *prog ? base_name(prog) : "?", g->info.pid, g->info.gc_cycle, b1, c1);
+    const char *rt = mp_str(g, g->info.runtime);
+    fprintf(out, "maproot: %s", *prog ? base_name(prog) : "?");
+    if (g->info.pid) fprintf(out, " (pid %" PRIu64 ")", g->info.pid);
+    if (*rt) fprintf(out, ", %s", rt);
+    fprintf(out, ", GC cycle %u, heap %s in %s objects\n", g->info.gc_cycle, b1, c1);
     fmt_count(c1, sizeof c1, g->nroots);
     fmt_count(c2, sizeof c2, g->nmaps);
+    const char *what = strcmp(g->info.format, "godump") == 0 ? "Go heap dump" : "snapshot";
     if (o && o->profile)
-        fprintf(out, "  snapshot %s beside the profile: root tracing on\n", a->file);
+        fprintf(out, "  %s %s beside the profile: root tracing on\n", what, a->file);
     else
-        fprintf(out, "  snapshot %s\n", a->file);
-    fprintf(out, "  %s root%s, %s map%s, %zu sampled allocation stack%s; analysed in %.2fs\n\n",
-            c1, g->nroots == 1 ? "" : "s", c2, g->nmaps == 1 ? "" : "s", g->nsampled,
+        fprintf(out, "  %s %s\n", what, a->file);
+    if (g->info.unreachable_objects) {
+        char u1[32], u2[64];
+        fmt_count(u1, sizeof u1, g->info.unreachable_objects);
+        fmt_bytes(u2, sizeof u2, g->info.unreachable_bytes);
+        fprintf(out, "  %s unreachable objects (%s, garbage since the last collection) left out\n",
+                u1, u2);
+    }
+    fprintf(out, "  %s root%s, %s map%s, %zu sampled allocation stack%s; analysed in %.2fs\n\n", c1,
+            g->nroots == 1 ? "" : "s", c2, g->nmaps == 1 ? "" : "s", g->nsampled,
             g->nsampled == 1 ? "" : "s", a->load_seconds + a->analyze_seconds);
     size_t ns = a->f.nsuspects;
     size_t show = o && o->max_maps && o->max_maps < ns ? o->max_maps : ns;
@@ -561,11 +573,18 @@ static json_t *root_json(const mp_graph *g, uint32_t r)
     const mp_root *x = &g->roots[r];
     char t[512];
     mp_root_text(g, r, t, sizeof t);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "index", (json_int_t)r,
-                     "kind", mp_root_kind_name(x->kind), "name", mp_str(g, x->name), "function",
-                     mp_str(g, x->function), "file", mp_str(g, x->file), "line",
-                     (json_int_t)x->line, "thread", (json_int_t)x->thread, "frame",
-                     (json_int_t)x->frame, "text", t);
+    json_t *j =
+        json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "index", (json_int_t)r, "kind",
+                  mp_root_kind_name(x->kind), "name", mp_str(g, x->name), "function",
+                  mp_str(g, x->function), "file", mp_str(g, x->file), "line", (json_int_t)x->line,
+                  "thread", (json_int_t)x->thread, "frame", (json_int_t)x->frame, "text", t);
+    if (!j) return NULL;
+    json_object_set_new(j, "slot", json_integer((json_int_t)x->slot));
+    json_object_set_new(j, "state", json_string(mp_str(g, x->state)));
+    json_object_set_new(j, "frame_offset",
+                        x->has_frame_offset ? json_integer((json_int_t)x->frame_offset)
+                                            : json_null());
+    return j;
 }
 
 static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, size_t rank,
@@ -581,6 +600,9 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     json_object_set_new(j, "rank", rank ? json_integer((json_int_t)rank) : json_null());
     json_object_set_new(j, "count", json_integer((json_int_t)m->count));
     json_object_set_new(j, "entries_walked", json_integer((json_int_t)m->nentries));
+    json_object_set_new(j, "key_size", json_integer(m->key_size));
+    json_object_set_new(j, "value_size", json_integer(m->value_size));
+    json_object_set_new(j, "types_inferred", json_boolean(m->types_inferred));
     json_object_set_new(j, "B", json_integer(m->B));
     json_object_set_new(j, "buckets", json_integer((json_int_t)m->nmain));
     json_object_set_new(j, "overflow_buckets", json_integer((json_int_t)m->noverflow_walked));
@@ -663,6 +685,7 @@ json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_
     if (!root) return NULL;
     json_object_set_new(root, "snapshot", json_string(a->file));
     json_object_set_new(root, "format", json_string(g->info.format));
+    json_object_set_new(root, "runtime", json_string(mp_str(g, g->info.runtime)));
     json_object_set_new(root, "profile", o && o->profile ? json_string(o->profile) : json_null());
     json_object_set_new(root, "program", json_string(mp_str(g, g->info.program)));
     json_object_set_new(root, "pid", json_integer((json_int_t)g->info.pid));
@@ -673,6 +696,10 @@ json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_
                   (json_int_t)g->total_bytes, "reachable_objects", (json_int_t)a->f.heap_objects,
                   "reachable_bytes", (json_int_t)a->f.heap_bytes, "edges", (json_int_t)g->nedges,
                   "sampled_objects", (json_int_t)g->nsampled);
+    json_object_set_new(heap, "unreachable_objects",
+                        json_integer((json_int_t)g->info.unreachable_objects));
+    json_object_set_new(heap, "unreachable_bytes",
+                        json_integer((json_int_t)g->info.unreachable_bytes));
     json_object_set_new(root, "heap", heap);
     json_t *rk = json_object();
     size_t per[MP_ROOT_NKINDS] = {0};

@@ -13,6 +13,7 @@
 #include "cli/cmd_snapshot.h"
 #include "cli/input.h"
 #include "format/gcstack_reader.h"
+#include "format/godump.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,7 +25,7 @@
 #include <unistd.h>
 
 static const char analyze_help[] =
-    "usage: maproot analyze [OPTIONS] PROFILE|SNAPSHOT\n"
+    "usage: maproot analyze [OPTIONS] PROFILE|SNAPSHOT|GO-HEAP-DUMP\n"
     "\n"
     "Tells which root keeps which map entries alive. The input is told apart by\n"
     "content (gzip or raw):\n"
@@ -34,6 +35,9 @@ static const char analyze_help[] =
     "    retaining root(s), chain root -> map header -> bucket -> overflow ->\n"
     "    slot, table figures, the evidence and a fix, and its largest entries\n"
     "    (key, value type, retained size, allocation site); then every map;\n"
+    "  a Go heap dump (runtime/debug.WriteHeapDump, Go 1.7 to 1.23): the same\n"
+    "    analysis, globals named by address (data+0x1e658) or, with --binary,\n"
+    "    by name; goroutine frames by goroutine, function and wait reason;\n"
     "  a pprof heap profile (maproot's collector, Go's runtime/pprof, ...): the\n"
     "    producer, sample types and totals, top sites by function (flat and\n"
     "    cumulative, as 'go tool pprof -top') and the map growth sites. When the\n"
@@ -55,6 +59,9 @@ static const char analyze_help[] =
     "                             half of this machine's memory)\n"
     "  -s, --summary              a snapshot's summary (types, roots, maps) instead\n"
     "                             of the analysis\n"
+    "  -b, --binary PROG          a Go heap dump's program: globals get their ELF\n"
+    "                             names (main.sessionCache), maps their DWARF\n"
+    "                             types, literal string keys decode\n"
     "  -i, --sample-index NAME|N  the profile's sample type to rank sites by\n"
     "                             (default: the profile's default type, else the\n"
     "                             last one; inuse_space for Go heap profiles)\n"
@@ -171,17 +178,21 @@ int cmd_analyze(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"summary", no_argument, NULL, 's'},
         {"max-memory", required_argument, NULL, 'M'},
+        {"binary", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *sample_spec = NULL, *format = "text", *output = NULL;
+    const char *sample_spec = NULL, *format = "text", *output = NULL, *binary = NULL;
     size_t top_n = 10;
     bool all = false, summary = false;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:n:af:o:sh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:n:af:o:sb:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'b':
+            binary = optarg;
+            break;
         case 'i':
             sample_spec = optarg;
             break;
@@ -228,7 +239,17 @@ int cmd_analyze(int argc, char **argv)
     /* one open; the kind is told from the first bytes */
     cli_input ci;
     if (cli_input_open(path, &ci)) return CLI_EXIT_BAD;
+    if (binary && !ci.kind->go_dump) {
+        cli_input_close(&ci);
+        return cli_usage("analyze", "--binary names what a Go heap dump holds; %s is a %s", path,
+                         ci.kind->name);
+    }
+    cli_binary = binary;
     if (cli_input_is_graph(&ci)) {
+        if (summary && ci.kind->go_dump) {
+            cli_input_close(&ci);
+            return cli_usage("analyze", "--summary is for root snapshots, not Go heap dumps");
+        }
         if (summary) return summarize_snapshot(&ci, format, output, top_n);
         double t0 = cli_now();
         mp_graph *g;

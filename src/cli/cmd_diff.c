@@ -17,9 +17,10 @@
 static const char diff_help[] =
     "usage: maproot diff [OPTIONS] BEFORE AFTER\n"
     "\n"
-    "Two root snapshots (NAME.gcstack.gz, told apart by content) of the same\n"
-    "program: per map and root, entries before and after, added and removed,\n"
-    "retained growth and a sample of new keys; growing maps first.\n"
+    "Two root snapshots (NAME.gcstack.gz, told apart by content), or two Go heap\n"
+    "dumps (runtime/debug.WriteHeapDump), of the same program: per map and root,\n"
+    "entries before and after, added and removed, retained growth and a sample\n"
+    "of new keys; growing maps first.\n"
     "\n"
     "Compare two pprof heap profiles of the same kind, as 'go tool pprof\n"
     "-diff_base=BEFORE AFTER' does: each site's flat and cumulative value in AFTER\n"
@@ -34,6 +35,7 @@ static const char diff_help[] =
     "  -o, --output FILE          write the comparison to FILE ('-': stdout); a\n"
     "                             regular FILE is replaced only when complete\n"
     "      --max-memory SIZE      as for maproot analyze\n"
+    "  -b, --binary PROG          Go heap dumps: the program that wrote them\n"
     "  -h, --help                 this help\n"
     "\n"
     "Exit status: 0 success, 2 bad usage or bad input. See maproot-diff(1).\n";
@@ -46,17 +48,21 @@ int cmd_diff(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"max-memory", required_argument, NULL, 'M'},
+        {"binary", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *sample_spec = NULL, *output = NULL;
+    const char *sample_spec = NULL, *output = NULL, *binary = NULL;
     size_t top_n = 10;
     cli_format format = CLI_FORMAT_TEXT;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:n:f:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:n:f:o:b:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'b':
+            binary = optarg;
+            break;
         case 'i':
             sample_spec = optarg;
             break;
@@ -99,6 +105,18 @@ int cmd_diff(int argc, char **argv)
         return cli_usage("diff", "%s is a %s but %s is a %s", before_path, bi_in.kind->name,
                          after_path, ai_in.kind->name);
     }
+    if (binary && !(bi_in.kind->go_dump && ai_in.kind->go_dump)) {
+        cli_input_close(&bi_in);
+        cli_input_close(&ai_in);
+        return cli_usage("diff", "--binary is for Go heap dumps");
+    }
+    if (sa && bi_in.kind != ai_in.kind) {
+        cli_input_close(&bi_in);
+        cli_input_close(&ai_in);
+        return cli_usage("diff", "%s is a %s but %s is a %s", before_path, bi_in.kind->name,
+                         after_path, ai_in.kind->name);
+    }
+    cli_binary = binary;
     if (sa) {
         mp_graph *ga = NULL, *gb = NULL;
         if (cli_input_load_graph(&bi_in, &ga)) {

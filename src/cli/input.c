@@ -2,6 +2,7 @@
 #include "cli/input.h"
 
 #include "analyze/load_gcstack.h"
+#include "analyze/load_godump.h"
 #include "analyze/profile.h"
 #include "cli/cli.h"
 #include "format/gcstack_reader.h"
@@ -11,12 +12,20 @@
 #include <string.h>
 
 mf_limits cli_limits;
+const char *cli_binary;
+
+static int load_godump(mf_in *in, const mf_limits *lim, FILE *progress, mp_graph **out,
+                       mf_error *err)
+{
+    return mp_load_godump_in(in, lim, cli_binary, progress, out, err);
+}
 
 /* The kinds of input, most specific first: the first whose sniff accepts
  * an input's first bytes takes it. */
 static const cli_kind kinds[] = {
-    {"root snapshot", mf_gs_sniff_bytes, mp_load_gcstack_in},
-    {"pprof profile", mf_profile_sniff_bytes, NULL},
+    {"root snapshot", false, mf_gs_sniff_bytes, mp_load_gcstack_in},
+    {"Go heap dump", true, mf_gd_sniff_bytes, load_godump},
+    {"pprof profile", false, mf_profile_sniff_bytes, NULL},
 };
 
 /* Bytes looked at to tell the kind: enough for every sniff above. */
@@ -46,7 +55,8 @@ int cli_input_open(const char *path, cli_input *ci)
     char hex[3 * 8 + 1] = "";
     for (size_t i = 0; i < n && i < 8; i++) snprintf(hex + 3 * i, 4, " %02x", p[i]);
     cli_input_close(ci);
-    return cli_fail("%s: not a maproot snapshot or pprof profile (its content starts with%s%s)",
+    return cli_fail("%s: not a maproot snapshot, Go heap dump or pprof profile (its content "
+                    "starts with%s%s)",
                     path, hex, n > 8 ? " ..." : "");
 }
 

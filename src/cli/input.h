@@ -4,9 +4,8 @@
  * bytes by a table of kinds (input.c), never from its name. The same bytes
  * then go to the loader of that kind, so pipes and FIFOs work like files.
  *
- * A kind is a heap graph (a root snapshot; later other heap dumps: a new
- * kind is one line of the table with its sniff and loader) or a pprof
- * profile. Errors are printed (one line) and turned into CLI_EXIT_BAD.
+ * A kind is a heap graph (a root snapshot, a Go heap dump: a new kind is
+ * one line of the table with its sniff and loader) or a pprof profile. Errors are printed (one line) and turned into CLI_EXIT_BAD.
  */
 #ifndef MAPROOT_CLI_INPUT_H
 #define MAPROOT_CLI_INPUT_H
@@ -19,7 +18,8 @@
 #include <stdio.h>
 
 typedef struct cli_kind {
-    const char *name; /* "root snapshot", "pprof profile" */
+    const char *name; /* "root snapshot", "Go heap dump", "pprof profile" */
+    bool go_dump;     /* a Go heap dump: --binary applies */
     /* true if decoded content starting with these bytes is of this kind */
     bool (*sniff)(const uint8_t *head, size_t n);
     /* a heap graph: loads it (NULL for a pprof profile) */
@@ -35,9 +35,11 @@ typedef struct cli_input {
 
 /* The limits of every load (--max-memory); set by the commands. */
 extern mf_limits cli_limits;
+/* The program that wrote the Go heap dumps being read (--binary), or NULL. */
+extern const char *cli_binary;
 
 /* Opens path and tells its kind. On error prints the reason ("cannot open
- * FILE: ...", "FILE: not a maproot snapshot or pprof profile ...") and
+ * FILE: ...", "FILE: not a maproot snapshot, Go heap dump or pprof profile ...") and
  * returns CLI_EXIT_BAD with nothing to close. */
 int cli_input_open(const char *path, cli_input *ci);
 void cli_input_close(cli_input *ci);

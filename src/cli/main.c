@@ -26,9 +26,10 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
-            "\nInputs are root snapshots (NAME.gcstack.gz, from maproot's collector) and\n"
+            "\nInputs are root snapshots (NAME.gcstack.gz, from maproot's collector),\n"
             "pprof heap profiles (gzip or raw, from maproot's collector or any other\n"
-            "producer such as Go's runtime/pprof), told apart by content.\n"
+            "producer such as Go's runtime/pprof) and Go heap dumps\n"
+            "(runtime/debug.WriteHeapDump), told apart by content.\n"
             "'maproot COMMAND --help' tells more; see also maproot(1).\n"
             "Exit status: 0 success, 2 bad usage or bad input.\n");
 }

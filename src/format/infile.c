@@ -97,6 +97,21 @@ const char *mf_in_name(const mf_in *in)
     return in->name;
 }
 
+int mf_in_regular_fd(const mf_in *in)
+{
+    struct stat st;
+    if (!in->started || in->gz || in->is_stdin || fstat(in->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    return in->fd;
+}
+
+uint64_t mf_in_size_hint(const mf_in *in)
+{
+    struct stat st;
+    if (fstat(in->fd, &st) != 0 || !S_ISREG(st.st_mode)) return in->off;
+    return (uint64_t)st.st_size > in->off ? (uint64_t)st.st_size : in->off;
+}
+
 bool mf_in_is_gzip(const mf_in *in)
 {
     return in->gz;

@@ -59,6 +59,16 @@ int mf_in_peek(mf_in *in, size_t n, const uint8_t **p, size_t *got, mf_error *er
 /* Reads up to n decoded bytes; returns how many (0 at the end), or -1. */
 ssize_t mf_in_read(mf_in *in, void *buf, size_t n, mf_error *err);
 
+/* The descriptor of a regular file whose content is raw (not gzip), for a
+ * reader that would rather map it than stream it; -1 for anything else
+ * (pipes, FIFOs, standard input, gzip). Known after the first peek. The
+ * descriptor stays the input's. */
+int mf_in_regular_fd(const mf_in *in);
+/* The size of a regular file's content (raw) or of what was decoded so
+ * far plus what a regular gzip file holds compressed: a lower bound of the
+ * content's size for memory estimates. 0 when nothing can be told. */
+uint64_t mf_in_size_hint(const mf_in *in);
+
 /* Was the input gzip? (Known after the first peek or read.) */
 bool mf_in_is_gzip(const mf_in *in);
 /* Bytes of the file consumed so far (compressed bytes for gzip). */

@@ -1,0 +1,498 @@
+/*
+ * src/analyze/gobinary.c -- ELF symbols, DWARF map types and read-only data
+ * of a Go executable.
+ *
+ * Everything is read once at open: the data/bss object symbols sorted by
+ * address, the global variables (DW_OP_addr) with their type DIEs, and
+ * every DWARF map type (a typedef of Go kind map) resolved to its bucket
+ * struct. Lookups are then binary searches.
+ */
+#include "analyze/gobinary.h"
+
+#include "format/gz.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DW_AT_go_kind 0x2900
+#define DW_AT_go_key 0x2901
+#define DW_AT_go_elem 0x2902
+#define DW_AT_go_runtime_type 0x2904
+
+typedef struct sym {
+    uint64_t addr, size;
+    const char *name; /* in the ELF string table */
+} sym;
+
+typedef struct gvar {
+    uint64_t addr;
+    Dwarf_Off type; /* DIE offset of its type, 0 none */
+    const char *type_name;
+    int32_t map; /* index into maps, -1 not a map */
+} gvar;
+
+typedef struct sect {
+    uint64_t addr, size, off;
+} sect;
+
+struct mp_gobin {
+    char *path;
+    mf_buf file;
+    Elf *elf;
+    Dwarf *dw;
+    sym *syms;
+    size_t nsyms;
+    gvar *vars;
+    size_t nvars;
+    mp_gomaptype *maps; /* sorted by bucket size */
+    size_t nmaps;
+    uint64_t types_base; /* the address of runtime.types, 0 unknown */
+    sect *sects;
+    size_t nsects;
+    char *names; /* owned copies of the map type names */
+    size_t names_len, names_cap;
+};
+
+static int cmp_sym(const void *a, const void *b)
+{
+    const sym *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int cmp_var(const void *a, const void *b)
+{
+    const gvar *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+    const mp_gomaptype *x = a, *y = b;
+    if (x->bucket_size != y->bucket_size) return x->bucket_size < y->bucket_size ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Symbols of objects in allocated, writable sections: the globals. */
+static int read_symbols(mp_gobin *b)
+{
+    Elf_Scn *scn = NULL;
+    size_t cap = 0;
+    while ((scn = elf_nextscn(b->elf, scn))) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh)) continue;
+        if ((sh.sh_flags & SHF_ALLOC) && sh.sh_type == SHT_PROGBITS && sh.sh_size) {
+            sect *q = realloc(b->sects, (b->nsects + 1) * sizeof *q);
+            if (!q) return -1;
+            b->sects = q;
+            b->sects[b->nsects++] = (sect){sh.sh_addr, sh.sh_size, sh.sh_offset};
+        }
+        if (sh.sh_type != SHT_SYMTAB || !sh.sh_entsize) continue;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        if (!data) continue;
+        size_t n = sh.sh_size / sh.sh_entsize;
+        for (size_t i = 0; i < n; i++) {
+            GElf_Sym s;
+            if (!gelf_getsym(data, (int)i, &s)) continue;
+            if (GELF_ST_TYPE(s.st_info) != STT_OBJECT || s.st_shndx == SHN_UNDEF) continue;
+            const char *name = elf_strptr(b->elf, sh.sh_link, s.st_name);
+            if (!name || !*name) continue;
+            if (b->nsyms == cap) {
+                size_t nc = cap ? cap * 2 : 1024;
+                sym *q = realloc(b->syms, nc * sizeof *q);
+                if (!q) return -1;
+                b->syms = q;
+                cap = nc;
+            }
+            b->syms[b->nsyms++] = (sym){s.st_value, s.st_size, name};
+            if (strcmp(name, "runtime.types") == 0) b->types_base = s.st_value;
+        }
+    }
+    if (b->nsyms > 1) qsort(b->syms, b->nsyms, sizeof *b->syms, cmp_sym);
+    return 0;
+}
+
+static const char *copy_name(mp_gobin *b, const char *s)
+{
+    /* offsets while the arena grows; turned into pointers at the end */
+    size_t n = strlen(s) + 1;
+    if (b->names_len + n > b->names_cap) {
+        size_t nc = b->names_cap ? b->names_cap * 2 : 4096;
+        while (nc < b->names_len + n) nc *= 2;
+        char *q = realloc(b->names, nc);
+        if (!q) return NULL;
+        b->names = q;
+        b->names_cap = nc;
+    }
+    memcpy(b->names + b->names_len, s, n);
+    size_t off = b->names_len;
+    b->names_len += n;
+    return (const char *)(uintptr_t)(off + 1); /* 0 stays NULL */
+}
+
+static uint64_t attr_udata(Dwarf_Die *die, unsigned name)
+{
+    Dwarf_Attribute a;
+    Dwarf_Word w = 0;
+    Dwarf_Addr ad = 0;
+    if (!dwarf_attr(die, name, &a)) return 0;
+    if (dwarf_formudata(&a, &w) == 0) return w;
+    return dwarf_formaddr(&a, &ad) == 0 ? ad : 0; /* Go writes its runtime type as an address */
+}
+
+static bool attr_die(Dwarf_Die *die, unsigned name, Dwarf_Die *out)
+{
+    Dwarf_Attribute a;
+    return dwarf_attr(die, name, &a) && dwarf_formref_die(&a, out) != NULL;
+}
+
+/* Whether values of a type hold pointers: an explicit walk over struct
+ * members and array elements (bounded, no recursion). */
+static bool has_pointers(Dwarf_Die *type)
+{
+    Dwarf_Die stack[64];
+    int sp = 0, steps = 0;
+    stack[sp++] = *type;
+    while (sp > 0 && steps++ < 4096) {
+        Dwarf_Die t = stack[--sp];
+        for (int hops = 0; dwarf_tag(&t) == DW_TAG_typedef && hops < 16; hops++)
+            if (!attr_die(&t, DW_AT_type, &t)) break;
+        uint64_t kind = attr_udata(&t, DW_AT_go_kind);
+        switch (dwarf_tag(&t)) {
+        case DW_TAG_pointer_type:
+            return true;
+        case DW_TAG_structure_type: {
+            if (kind == MP_GOKIND_STRING || kind == MP_GOKIND_INTERFACE || kind == 23) return true;
+            Dwarf_Die m;
+            if (dwarf_child(&t, &m) != 0) break;
+            do {
+                Dwarf_Die mt;
+                if (dwarf_tag(&m) == DW_TAG_member && attr_die(&m, DW_AT_type, &mt) && sp < 64)
+                    stack[sp++] = mt;
+            } while (dwarf_siblingof(&m, &m) == 0);
+            break;
+        }
+        case DW_TAG_array_type: {
+            Dwarf_Die et;
+            if (attr_die(&t, DW_AT_type, &et) && sp < 64) stack[sp++] = et;
+            break;
+        }
+        default:
+            if (kind == MP_GOKIND_MAP || kind == MP_GOKIND_PTR || kind == 18 || kind == 19 ||
+                kind == 26)
+                return true;
+        }
+    }
+    return false;
+}
+
+static uint64_t die_size(Dwarf_Die *d)
+{
+    Dwarf_Die t = *d;
+    for (int hops = 0; dwarf_tag(&t) == DW_TAG_typedef && hops < 16; hops++)
+        if (!attr_die(&t, DW_AT_type, &t)) break;
+    Dwarf_Word w;
+    if (dwarf_aggregate_size(&t, &w) == 0) return w;
+    return attr_udata(&t, DW_AT_byte_size);
+}
+
+/* The bucket struct bucket<K,V> of a map typedef: via its *hash<K,V>'s
+ * buckets member. */
+static bool map_bucket(Dwarf_Die *typedef_die, Dwarf_Die *bucket)
+{
+    Dwarf_Die p, h, m;
+    if (!attr_die(typedef_die, DW_AT_type, &p) || !attr_die(&p, DW_AT_type, &h)) return false;
+    if (dwarf_child(&h, &m) != 0) return false;
+    do {
+        const char *n = dwarf_diename(&m);
+        Dwarf_Die bp;
+        if (n && strcmp(n, "buckets") == 0 && attr_die(&m, DW_AT_type, &bp))
+            return attr_die(&bp, DW_AT_type, bucket);
+    } while (dwarf_siblingof(&m, &m) == 0);
+    return false;
+}
+
+static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
+{
+    Dwarf_Die bucket, key, elem, m;
+    if (!map_bucket(td, &bucket) || !attr_die(td, DW_AT_go_key, &key) ||
+        !attr_die(td, DW_AT_go_elem, &elem))
+        return 0;
+    mp_gomaptype t = {0};
+    t.bucket_size = (uint32_t)attr_udata(&bucket, DW_AT_byte_size);
+    if (dwarf_child(&bucket, &m) != 0) return 0;
+    do {
+        const char *n = dwarf_diename(&m);
+        Dwarf_Die at;
+        if (!n || !attr_die(&m, DW_AT_type, &at)) continue;
+        uint64_t sz = die_size(&at);
+        if (strcmp(n, "keys") == 0) t.key_size = (uint32_t)(sz / 8);
+        if (strcmp(n, "values") == 0 || strcmp(n, "elems") == 0) t.value_size = (uint32_t)(sz / 8);
+    } while (dwarf_siblingof(&m, &m) == 0);
+    if (!t.bucket_size || t.bucket_size != 16 + 8 * (t.key_size + t.value_size)) return 0;
+    uint64_t ks = die_size(&key), vs = die_size(&elem);
+    t.key_indirect = ks > 128;
+    t.value_indirect = vs > 128;
+    t.key_kind = (uint8_t)attr_udata(&key, DW_AT_go_kind);
+    t.value_kind = (uint8_t)attr_udata(&elem, DW_AT_go_kind);
+    t.key_has_pointers = t.key_indirect || has_pointers(&key);
+    t.rtype = attr_udata(td, DW_AT_go_runtime_type); /* an offset until the base is known */
+    const char *kn = dwarf_diename(&key), *vn = dwarf_diename(&elem), *nn = dwarf_diename(td);
+    t.name = copy_name(b, nn ? nn : "map");
+    t.key_name = copy_name(b, kn ? kn : "?");
+    t.value_name = copy_name(b, vn ? vn : "?");
+    if (!t.name || !t.key_name || !t.value_name) return -1;
+    if (b->nmaps == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        mp_gomaptype *q = realloc(b->maps, nc * sizeof *q);
+        if (!q) return -1;
+        b->maps = q;
+        *cap = nc;
+    }
+    b->maps[b->nmaps++] = t;
+    return 0;
+}
+
+/* Global variables and map types: the top-level DIEs of every unit. */
+static int read_dwarf(mp_gobin *b)
+{
+    b->dw = dwarf_begin_elf(b->elf, DWARF_C_READ, NULL);
+    if (!b->dw) return 0; /* stripped of DWARF: names only */
+    size_t capv = 0, capm = 0;
+    Dwarf_Off off = 0, next;
+    size_t hsize;
+    while (dwarf_nextcu(b->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+        Dwarf_Die cu, d;
+        if (dwarf_offdie(b->dw, off + hsize, &cu) && dwarf_child(&cu, &d) == 0) {
+            do {
+                int tag = dwarf_tag(&d);
+                if (tag == DW_TAG_typedef && attr_udata(&d, DW_AT_go_kind) == MP_GOKIND_MAP) {
+                    if (add_map(b, &d, &capm)) return -1;
+                    continue;
+                }
+                if (tag != DW_TAG_variable) continue;
+                /* Go writes a global's location as a DW_FORM_block1 holding
+                 * DW_OP_addr, which dwarf_getlocation refuses in a DWARF 4
+                 * unit: the block is read as it is */
+                Dwarf_Attribute la;
+                Dwarf_Block blk;
+                if (!dwarf_attr(&d, DW_AT_location, &la) || dwarf_formblock(&la, &blk) != 0 ||
+                    blk.length != 9 || blk.data[0] != DW_OP_addr)
+                    continue;
+                uint64_t addr = 0;
+                for (int i = 8; i >= 1; i--) addr = addr << 8 | blk.data[i];
+                gvar v = {.addr = addr, .map = -1};
+                Dwarf_Die t;
+                if (attr_die(&d, DW_AT_type, &t)) {
+                    v.type = dwarf_dieoffset(&t);
+                    const char *tn = dwarf_diename(&t);
+                    v.type_name = tn ? copy_name(b, tn) : NULL;
+                }
+                if (b->nvars == capv) {
+                    size_t nc = capv ? capv * 2 : 1024;
+                    gvar *q = realloc(b->vars, nc * sizeof *q);
+                    if (!q) return -1;
+                    b->vars = q;
+                    capv = nc;
+                }
+                b->vars[b->nvars++] = v;
+            } while (dwarf_siblingof(&d, &d) == 0);
+        }
+        off = next;
+    }
+    /* names: arena offsets to pointers, now that the arena stays put */
+    for (size_t i = 0; i < b->nmaps; i++) {
+        mp_gomaptype *t = &b->maps[i];
+        t->name = b->names + ((uintptr_t)t->name - 1);
+        t->key_name = b->names + ((uintptr_t)t->key_name - 1);
+        t->value_name = b->names + ((uintptr_t)t->value_name - 1);
+    }
+    for (size_t i = 0; i < b->nvars; i++)
+        if (b->vars[i].type_name)
+            b->vars[i].type_name = b->names + ((uintptr_t)b->vars[i].type_name - 1);
+    /* DW_AT_go_runtime_type is an offset from runtime.types */
+    for (size_t i = 0; i < b->nmaps; i++)
+        b->maps[i].rtype = b->types_base && b->maps[i].rtype ? b->types_base + b->maps[i].rtype : 0;
+    /* a global's map type: the map type of the same name */
+    if (b->nmaps > 1) qsort(b->maps, b->nmaps, sizeof *b->maps, cmp_map);
+    for (size_t i = 0; i < b->nvars; i++) {
+        gvar *v = &b->vars[i];
+        if (!v->type_name || strncmp(v->type_name, "map[", 4) != 0) continue;
+        for (size_t k = 0; k < b->nmaps; k++)
+            if (strcmp(b->maps[k].name, v->type_name) == 0) {
+                v->map = (int32_t)k;
+                break;
+            }
+    }
+    if (b->nvars > 1) qsort(b->vars, b->nvars, sizeof *b->vars, cmp_var);
+    return 0;
+}
+
+int mp_gobin_open(const char *path, mp_gobin **out, mf_error *err)
+{
+    *out = NULL;
+    mp_gobin *b = calloc(1, sizeof *b);
+    if (!b || !(b->path = strdup(path))) {
+        free(b);
+        mf_error_set(err, "%s: out of memory", path);
+        return -1;
+    }
+    if (mf_read_file(path, &b->file, err)) {
+        mp_gobin_close(b);
+        return -1;
+    }
+    elf_version(EV_CURRENT);
+    b->elf = elf_memory((char *)b->file.data, b->file.len);
+    GElf_Ehdr eh;
+    if (!b->elf || elf_kind(b->elf) != ELF_K_ELF || !gelf_getehdr(b->elf, &eh)) {
+        mf_error_set(err,
+                     "%s: not an ELF executable (--binary wants the program that wrote "
+                     "the dump)",
+                     path);
+        mp_gobin_close(b);
+        return -1;
+    }
+    if (read_symbols(b) || read_dwarf(b)) {
+        mf_error_set(err, "%s: out of memory reading its symbols", path);
+        mp_gobin_close(b);
+        return -1;
+    }
+    if (!b->nsyms) {
+        mf_error_set(err, "%s: no symbol table (a stripped binary cannot name globals)", path);
+        mp_gobin_close(b);
+        return -1;
+    }
+    *out = b;
+    return 0;
+}
+
+void mp_gobin_close(mp_gobin *b)
+{
+    if (!b) return;
+    if (b->dw) dwarf_end(b->dw);
+    if (b->elf) elf_end(b->elf);
+    mf_buf_free(&b->file);
+    free(b->syms);
+    free(b->vars);
+    free(b->maps);
+    free(b->sects);
+    free(b->names);
+    free(b->path);
+    free(b);
+}
+
+const char *mp_gobin_path(const mp_gobin *b)
+{
+    return b->path;
+}
+
+bool mp_gobin_symbol(const mp_gobin *b, uint64_t a, char *buf, size_t size)
+{
+    size_t lo = 0, hi = b->nsyms; /* first symbol above a */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->syms[mid].addr <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* symbols may nest (a zero-size label inside a sized one): look back a little */
+    for (size_t i = lo; i-- > 0 && lo - i <= 4;) {
+        const sym *s = &b->syms[i];
+        if (a - s->addr < (s->size ? s->size : 1)) {
+            if (a == s->addr)
+                snprintf(buf, size, "%s", s->name);
+            else
+                snprintf(buf, size, "%s+%llu", s->name, (unsigned long long)(a - s->addr));
+            return true;
+        }
+    }
+    return false;
+}
+
+static const gvar *find_var(const mp_gobin *b, uint64_t a)
+{
+    size_t lo = 0, hi = b->nvars;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->vars[mid].addr < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < b->nvars && b->vars[lo].addr == a ? &b->vars[lo] : NULL;
+}
+
+const mp_gomaptype *mp_gobin_global_map(const mp_gobin *b, uint64_t a)
+{
+    const gvar *v = find_var(b, a);
+    return v && v->map >= 0 ? &b->maps[v->map] : NULL;
+}
+
+const char *mp_gobin_global_type(const mp_gobin *b, uint64_t a)
+{
+    const gvar *v = find_var(b, a);
+    return v && v->type_name ? v->type_name : "";
+}
+
+size_t mp_gobin_maps_of_bucket(const mp_gobin *b, uint64_t bs, const mp_gomaptype **out, size_t max)
+{
+    size_t lo = 0, hi = b->nmaps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->maps[mid].bucket_size < bs)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    for (size_t i = lo; i < b->nmaps && b->maps[i].bucket_size == bs; i++, n++)
+        if (n < max) out[n] = &b->maps[i];
+    return n;
+}
+
+const uint8_t *mp_gobin_read(const mp_gobin *b, uint64_t a, size_t n)
+{
+    for (size_t i = 0; i < b->nsects; i++) {
+        const sect *s = &b->sects[i];
+        if (a >= s->addr && a - s->addr <= s->size && n <= s->size - (a - s->addr)) {
+            uint64_t off = s->off + (a - s->addr);
+            if (off > b->file.len || n > b->file.len - off) return NULL;
+            return b->file.data + off;
+        }
+    }
+    return NULL;
+}
+
+bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line)
+{
+    if (!b->dw) return false;
+    Dwarf_Die cu;
+    if (!dwarf_addrdie(b->dw, pc, &cu)) {
+        /* Go writes no .debug_aranges: look through the units' ranges */
+        Dwarf_Off off = 0, next;
+        size_t hsize;
+        bool found = false;
+        while (!found && dwarf_nextcu(b->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+            found = dwarf_offdie(b->dw, off + hsize, &cu) && dwarf_haspc(&cu, pc) > 0;
+            off = next;
+        }
+        if (!found) return false;
+    }
+    Dwarf_Line *ln = dwarf_getsrc_die(&cu, pc);
+    if (!ln) return false;
+    *file = dwarf_linesrc(ln, NULL, NULL);
+    return *file && dwarf_lineno(ln, line) == 0;
+}
+
+const mp_gomaptype *mp_gobin_map_of_rtype(const mp_gobin *b, uint64_t rtype)
+{
+    if (!rtype) return NULL;
+    for (size_t i = 0; i < b->nmaps; i++) /* few map types: a scan is enough */
+        if (b->maps[i].rtype == rtype) return &b->maps[i];
+    return NULL;
+}

@@ -1,0 +1,93 @@
+/*
+ * src/analyze/gobinary.h -- what a Go program's executable tells about its
+ * heap dump: the names of its globals, the exact types of its maps, the
+ * bytes of its read-only data, and the source line of a code address.
+ *
+ * A heap dump carries no names for globals and no types; the executable
+ * that wrote it does (`maproot analyze --binary PROG`):
+ *   - the ELF symbol table names every data and bss word
+ *     ("main.sessionCache", "runtime/pprof.profiles+8");
+ *   - the DWARF Go's linker emits names the static type of each global
+ *     ("map[string]*main.Session") and describes each map type's bucket
+ *     struct (bucket<K,V>: tophash, keys, values, overflow), from which the
+ *     key and value slot sizes follow exactly;
+ *   - string keys that are literals in the source point into .rodata.
+ * Read with elfutils (libelf, libdw); compressed DWARF sections included.
+ *
+ * Memory: the binary owns everything it returns (mp_gobin_close). Errors:
+ * mp_gobin_open returns -1 with err naming the file (not an ELF file, no
+ * symbol table). A binary without DWARF still names globals.
+ */
+#ifndef MP_GOBINARY_H
+#define MP_GOBINARY_H
+
+#include "format/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Go's reflect.Kind values (DW_AT_go_kind) that the analysis tells apart. */
+enum {
+    MP_GOKIND_BOOL = 1,
+    MP_GOKIND_INT = 2,
+    MP_GOKIND_INT64 = 6,
+    MP_GOKIND_UINT = 7,
+    MP_GOKIND_UINT64 = 11,
+    MP_GOKIND_UINTPTR = 12,
+    MP_GOKIND_FLOAT64 = 14,
+    MP_GOKIND_ARRAY = 17,
+    MP_GOKIND_INTERFACE = 20,
+    MP_GOKIND_MAP = 21,
+    MP_GOKIND_PTR = 22,
+    MP_GOKIND_STRING = 24,
+    MP_GOKIND_STRUCT = 25,
+};
+
+/* A map type as the DWARF describes it. Sizes are of the slots in a
+ * bucket: a key or value larger than 128 bytes is stored as a pointer. */
+typedef struct mp_gomaptype {
+    const char *name;       /* "map[string]*main.Session" */
+    const char *key_name;   /* "string" */
+    const char *value_name; /* "*main.Session" */
+    uint32_t bucket_size, key_size, value_size;
+    uint8_t key_kind, value_kind; /* MP_GOKIND_*, 0 unknown */
+    bool key_indirect, value_indirect;
+    bool key_has_pointers;
+    uint64_t rtype; /* address of its runtime type descriptor (maptype), 0 unknown */
+} mp_gomaptype;
+
+typedef struct mp_gobin mp_gobin;
+
+int mp_gobin_open(const char *path, mp_gobin **out, mf_error *err);
+void mp_gobin_close(mp_gobin *b);
+
+/* The symbol holding address a, as "name" or "name+off"; false if none. */
+bool mp_gobin_symbol(const mp_gobin *b, uint64_t a, char *buf, size_t size);
+
+/* The map type of the global variable at address a (exactly a), or NULL. */
+const mp_gomaptype *mp_gobin_global_map(const mp_gobin *b, uint64_t a);
+
+/* The type name of the global variable at address a ("" unknown). */
+const char *mp_gobin_global_type(const mp_gobin *b, uint64_t a);
+
+/* The map types whose bucket is bs bytes: up to max written to out; the
+ * return value is how many there are. */
+size_t mp_gobin_maps_of_bucket(const mp_gobin *b, uint64_t bs, const mp_gomaptype **out,
+                               size_t max);
+
+/* The map type whose runtime type descriptor is at address rtype (what a
+ * range iterator's t points to), or NULL. */
+const mp_gomaptype *mp_gobin_map_of_rtype(const mp_gobin *b, uint64_t rtype);
+
+/* n bytes at address a of the program's loaded, initialised data
+ * (.rodata, .data, ...), or NULL when a..a+n is not there. */
+const uint8_t *mp_gobin_read(const mp_gobin *b, uint64_t a, size_t n);
+
+/* The source file and line of code address pc; false if unknown. */
+bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line);
+
+/* The program's file name as given. */
+const char *mp_gobin_path(const mp_gobin *b);
+
+#endif

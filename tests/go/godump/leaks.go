@@ -1,0 +1,189 @@
+// leaks: a Go program that holds one map-retention leak per pattern and
+// writes a runtime/debug.WriteHeapDump dump while the leak is held. Used by
+// tests/test_godump.sh: maproot must name each map's root, entry count, B,
+// keys and finding from the dump alone (and with the binary, by ELF name).
+//
+// usage: leaks PATTERN DUMP [DUMP2]
+//
+//	global       var sessionCache map[string]*Session, 3000 entries
+//	frame        a goroutine's local map[string][]byte, 2000 entries
+//	iterator     a goroutine parked inside `range` over a 5000-entry map
+//	emptied      var jobTable map[int64]*Job: 60000 entries added, all deleted
+//	pointerkeys  var seenBuffers map[*Buffer]bool: 40 keys of 64 KiB each
+//	tworoots     one 1500-entry map under var primaryIndex and var backupIndex
+//	midgrowth    var growingMap map[string]*Session caught in mid-growth
+//	pointerfree  var counters map[int64]int64, 5000 entries
+//	diff         var sessionCache: DUMP after 1000 entries, DUMP2 after 2500
+//	literal      var palette map[string][]byte: 4 keys that are literals (.rodata)
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+)
+
+type Session struct {
+	User  string
+	ID    int
+	State []byte
+}
+
+type Job struct {
+	ID      int64
+	Payload []byte
+}
+
+type Buffer struct {
+	Data [64 << 10]byte
+}
+
+var sessionCache map[string]*Session
+var jobTable map[int64]*Job
+var seenBuffers map[*Buffer]bool
+var primaryIndex, backupIndex map[string]*Session
+var growingMap map[string]*Session
+var counters map[int64]int64
+var palette map[string][]byte
+
+func newSession(i int) *Session {
+	return &Session{User: fmt.Sprintf("user-%d", i), ID: i, State: make([]byte, 256)}
+}
+
+//go:noinline
+func fillCache(from, to int) {
+	for i := from; i < to; i++ {
+		s := newSession(i)
+		sessionCache[s.User] = s
+	}
+}
+
+// frameWorker keeps a map in its own frame for as long as it runs: parked
+// on a channel after filling it.
+//
+//go:noinline
+func frameWorker(ready chan<- bool, block <-chan bool) {
+	pending := make(map[string][]byte)
+	for i := 0; i < 2000; i++ {
+		pending[fmt.Sprintf("req-%d", i)] = make([]byte, 512)
+	}
+	ready <- true
+	<-block
+	runtime.KeepAlive(pending)
+}
+
+// rangeWorker builds a map nothing else keeps and stops inside a range
+// loop over it: only the iterator holds the map.
+//
+//go:noinline
+func rangeWorker(ready chan<- bool, block <-chan bool) {
+	m := make(map[string]*Session)
+	for i := 0; i < 5000; i++ {
+		s := newSession(i)
+		m[s.User] = s
+	}
+	n := 0
+	for k := range m {
+		if n == 0 {
+			ready <- true
+			<-block
+		}
+		n += len(k)
+	}
+	fmt.Fprintln(os.Stderr, n)
+}
+
+func dump(path string) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	debug.WriteHeapDump(f.Fd())
+	if err := f.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func main() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: leaks PATTERN DUMP [DUMP2]")
+		os.Exit(2)
+	}
+	runtime.MemProfileRate = 4096
+	out := os.Args[2]
+	switch os.Args[1] {
+	case "global":
+		sessionCache = make(map[string]*Session)
+		fillCache(0, 3000)
+		dump(out)
+	case "frame", "iterator":
+		ready, block := make(chan bool), make(chan bool)
+		if os.Args[1] == "frame" {
+			go frameWorker(ready, block)
+		} else {
+			go rangeWorker(ready, block)
+		}
+		<-ready
+		dump(out)
+		close(block)
+	case "emptied":
+		jobTable = make(map[int64]*Job)
+		for i := int64(0); i < 60000; i++ {
+			jobTable[i] = &Job{ID: i}
+		}
+		for i := int64(0); i < 60000; i++ {
+			delete(jobTable, i)
+		}
+		dump(out)
+	case "pointerkeys":
+		seenBuffers = make(map[*Buffer]bool)
+		for i := 0; i < 40; i++ {
+			seenBuffers[new(Buffer)] = true
+		}
+		dump(out)
+	case "tworoots":
+		primaryIndex = make(map[string]*Session)
+		for i := 0; i < 1500; i++ {
+			s := newSession(i)
+			primaryIndex[s.User] = s
+		}
+		backupIndex = primaryIndex
+		dump(out)
+	case "midgrowth":
+		// a map grows when an insert finds count > 6.5 * 2^B: with B = 10
+		// that is the 6657th; the growth then moves only two old buckets
+		// per write, so right after that insert it is barely begun
+		growingMap = make(map[string]*Session)
+		for i := 0; i < 6657; i++ {
+			s := newSession(i)
+			growingMap[s.User] = s
+		}
+		dump(out)
+	case "pointerfree":
+		counters = make(map[int64]int64)
+		for i := int64(0); i < 5000; i++ {
+			counters[i*7] = i * i
+		}
+		dump(out)
+	case "diff":
+		sessionCache = make(map[string]*Session)
+		fillCache(0, 1000)
+		dump(out)
+		fillCache(1000, 2500)
+		dump(os.Args[3])
+	case "literal":
+		palette = make(map[string][]byte)
+		for _, name := range []string{"red", "green", "blue", "alpha"} {
+			palette[name] = make([]byte, 256<<10)
+		}
+		dump(out)
+	default:
+		fmt.Fprintln(os.Stderr, "unknown pattern", os.Args[1])
+		os.Exit(2)
+	}
+	runtime.KeepAlive(sessionCache)
+}

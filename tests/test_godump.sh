@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# tests/test_godump.sh -- `maproot analyze` and `maproot diff` of Go heap
+# dumps (runtime/debug.WriteHeapDump), end to end.
+# usage: test_godump.sh MAPROOT GO_SRC_DIR WORKDIR
+#
+# Builds tests/go/godump/leaks.go with the system Go (no network, no
+# modules, caches inside WORKDIR) and runs it once per leak pattern; each
+# run writes a dump while its leak is held. For every pattern, the JSON
+# analysis with --binary and without must name the retaining root (its ELF
+# name with the binary; data+0x.../bss+0x... at the same address, as `go
+# tool nm` gives it, without), the entry count, B, every decoded key and the
+# finding; both runs must agree on all of it. Then: a diff of two dumps,
+# --format pprof read back by go tool pprof, --format dot, and bad input
+# (truncated, corrupt, an unsupported Go version, a binary that is not ELF):
+# exit status 2 and a message naming the record.
+# Exits 77 (skipped) when Go is not installed.
+set -u
+maproot=$1 src=$2 work=$3
+command -v go >/dev/null || { echo "go not installed: skipped"; exit 77; }
+rm -rf "$work/dumps"
+mkdir -p "$work/dumps"
+export GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off GOFLAGS= GOTOOLCHAIN=local
+export PPROF_TMPDIR="$work/pprof-tmp" HOME="$work"
+cd "$work/dumps" || exit 1
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+contains() { grep "$@" >/dev/null; }
+
+go build -o leaks "$src/godump/leaks.go" || { echo "go build failed" >&2; exit 1; }
+go tool nm leaks >nm.txt || { echo "go tool nm failed" >&2; exit 1; }
+patterns="global frame iterator emptied pointerkeys tworoots midgrowth pointerfree literal"
+for p in $patterns; do
+    ./leaks "$p" "$p.dump" 2>"$p.err" || fail "leaks $p: $(head -2 "$p.err")"
+    for mode in plain binary; do
+        args=(analyze --format json --all)
+        [ "$mode" = binary ] && args+=(--binary ./leaks)
+        "$maproot" "${args[@]}" "$p.dump" >"$p.$mode.json" 2>"$p.$mode.err" ||
+            fail "$p ($mode): analyze failed: $(head -2 "$p.$mode.err")"
+        [ -s "$p.$mode.err" ] && fail "$p ($mode): analyze wrote to stderr: $(head -2 "$p.$mode.err")"
+    done
+done
+
+# The facts each pattern must show (see leaks.go), checked in both modes.
+python3 - "$patterns" <<'PY' || fail "the analyses do not say what they should (above)"
+import json, re, sys
+nm = {}
+for line in open("nm.txt"):
+    f = line.split()
+    if len(f) >= 3: nm[f[2]] = int(f[0], 16)
+bad = []
+def want(cond, what):
+    if not cond: bad.append(what)
+
+def the_map(a, p, root_var):
+    """The map a pattern is about: its suspect, or for 'literal' the map of
+    main.colors (found by the root's slot, the variable's address)."""
+    if root_var:
+        for m in a["maps"]:
+            if any(r["slot"] == nm[root_var] for r in m["roots"]): return m
+        return None
+    return a["suspects"][0] if a["suspects"] else None
+
+spec = {
+    # pattern: (root kind, variable or function, count, B, keys, evidence, type with binary)
+    "global": ("global", "main.sessionCache", 3000, 9, {f'"user-{i}"' for i in range(3000)},
+               "large_share", "map[string]*main.Session"),
+    "frame": ("stack", "main.frameWorker", 2000, 9, {f'"req-{i}"' for i in range(2000)},
+              "stack_frame", "map[string][]uint8"),
+    "iterator": ("iterator", "main.rangeWorker", 5000, 10, {f'"user-{i}"' for i in range(5000)},
+                 "iterator_only", "map[string]*main.Session"),
+    "emptied": ("global", "main.jobTable", 0, 14, set(), "emptied", "map[int64]*main.Job"),
+    "pointerkeys": ("global", "main.seenBuffers", 40, 3, None, "pointer_keys",
+                    "map[*main.Buffer]bool"),
+    "tworoots": ("global", "main.primaryIndex", 1500, 8, {f'"user-{i}"' for i in range(1500)},
+                 "several_roots", "map[string]*main.Session"),
+    "midgrowth": ("global", "main.growingMap", 6657, 11, {f'"user-{i}"' for i in range(6657)},
+                  "old_buckets", "map[string]*main.Session"),
+    "pointerfree": ("global", "main.counters", 5000, 10, {str(i * 7) for i in range(5000)},
+                    None, "map[int64]int64"),
+    "literal": ("global", "main.palette", 4, 0, {'"red"', '"green"', '"blue"', '"alpha"'},
+                "large_share", "map[string][]uint8"),
+}
+for p in sys.argv[1].split():
+    kind, var, count, B, keys, ev, typ = spec[p]
+    seen = {}
+    for mode in ("plain", "binary"):
+        a = json.load(open(f"{p}.{mode}.json"))
+        what = f"{p} ({mode})"
+        want(a["format"] == "godump" and a["runtime"].startswith("go1."), f"{what}: format/runtime")
+        m = the_map(a, p, None)
+        if not m:
+            bad.append(f"{what}: no suspect"); continue
+        r = m["retainer"]
+        want(r["kind"] == kind, f"{what}: root kind {r['kind']} != {kind}")
+        if kind == "global":
+            if p == "tworoots" and r["slot"] == nm.get("main.backupIndex"):
+                var = "main.backupIndex"  # either of the two may be named
+            want(r["slot"] == nm[var], f"{what}: root slot {r['slot']:#x} != {var} {nm[var]:#x}")
+            if mode == "binary":
+                want(r["name"] == var, f"{what}: root named {r['name']!r}, not {var}")
+            else:
+                want(re.fullmatch(r"(data|bss)\+0x[0-9a-f]+", r["name"]), f"{what}: root {r['name']!r}")
+        else:
+            want(r["function"] == var and r["state"] == "chan receive" and r["thread"] > 1,
+                 f"{what}: root {r['text']!r} (function {var}, goroutine waiting on a channel)")
+            want(r["frame_offset"] is not None, f"{what}: no frame offset")
+            if mode == "binary":
+                want(r["file"].endswith("/leaks.go") and r["line"] > 0,
+                     f"{what}: the frame's source line: {r['file']}:{r['line']}")
+        want(m["count"] == count and m["entries_walked"] == count,
+             f"{what}: count {m['count']} / walked {m['entries_walked']} != {count}")
+        want(m["B"] == B, f"{what}: B {m['B']} != {B}")
+        got = {e["key"] for e in m["entries"]} if m["suspect"] else None
+        if p == "literal" and mode == "plain":
+            # literal keys are in the binary's read-only data, not in the dump
+            want(all(re.fullmatch(r"\(string of \d+ bytes at 0x[0-9a-f]+\)", k) for k in got),
+                 f"{what}: undecodable literal keys shown as such: {sorted(got)}")
+            got = keys
+        elif keys is not None and m["suspect"]:
+            want(got == keys, f"{what}: keys differ: {sorted(got ^ keys)[:5]}")
+        if ev:
+            want(ev in m["evidence"], f"{what}: evidence {m['evidence']} lacks {ev}")
+            want(m["suspect"] and m["rank"] == 1, f"{what}: not the first suspect")
+        if mode == "binary":
+            want(m["type"] == typ and not m["types_inferred"], f"{what}: type {m['type']!r} != {typ}")
+        for e in m["entries"][:20]:
+            ek = [c["kind"] for c in e["chain"]]
+            want(ek[0] == "root" and "map" in ek and ek[-1] == "slot", f"{what}: entry chain {ek}")
+        seen[mode] = (r["slot"], r["kind"], m["count"], m["B"], m["address"],
+                      sorted(got) if got is not None else None, sorted(m["evidence"]))
+    if len(seen) == 2:
+        want(seen["plain"] == seen["binary"], f"{p}: with and without --binary differ: "
+             f"{seen['plain'][:5]} vs {seen['binary'][:5]}")
+
+# pattern details
+a = json.load(open("pointerkeys.binary.json"))["suspects"][0]
+want(all(re.fullmatch(r"0x[0-9a-f]+", e["key"]) for e in a["entries"]) and
+     len({e["key"] for e in a["entries"]}) == 40, "pointerkeys: 40 distinct pointer keys")
+want(a["keys_retained_bytes"] >= 40 * 65536, f"pointerkeys: keys retain {a['keys_retained_bytes']}")
+a = json.load(open("tworoots.binary.json"))["suspects"][0]
+want(a["nroots"] == 2 and {r["name"] for r in a["roots"]} == {"main.primaryIndex", "main.backupIndex"},
+     f"tworoots: roots {[r['name'] for r in a['roots']]}")
+a = json.load(open("midgrowth.binary.json"))["suspects"][0]
+want(a["old_buckets"] > 0 and a["nevacuate"] < 1024 and a["old_bytes"] > 0 and
+     a["old_bytes"] < a["table_bytes"], f"midgrowth: old {a['old_buckets']} nevacuate {a['nevacuate']} "
+     f"old_bytes {a['old_bytes']} table {a['table_bytes']}")
+want(any(e["old"] if "old" in e else False for e in a["entries"]) or
+     any("oldbucket" in c["text"] for e in a["entries"] for c in e["chain"]),
+     "midgrowth: some entries are still in old buckets")
+a = json.load(open("pointerfree.plain.json"))["suspects"][0]
+want(a["type"] == "map[int64]int64" and a["key_size"] == 8 and a["value_size"] == 8,
+     f"pointerfree without --binary: {a['type']} {a['key_size']}/{a['value_size']}")
+a = json.load(open("global.binary.json"))["suspects"][0]
+want(all(e["value_type"] == "main.Session" for e in a["entries"]), "global: values are main.Session")
+want(a["sites"] and any(s["function"] in ("main.fillCache", "main.newSession") for s in a["sites"]),
+     f"global: allocation sites {a['sites'][:2]}")
+if bad:
+    print("\n".join(bad[:30]), file=sys.stderr)
+    sys.exit(1)
+PY
+
+"$maproot" analyze --binary ./leaks --format dot literal.dump | contains 'slot [0-9]: \\"red\\"' ||
+    fail "literal: dot shows the decoded key"
+"$maproot" analyze --all --binary ./leaks global.dump >global.txt || fail "global: text with --all"
+contains -E '^  root     global main\.sessionCache' global.txt || fail "global: text names main.sessionCache"
+contains -E 'chain    main\.sessionCache -> map header 0x[0-9a-f]+ \(B=9, 3000 entries\) -> bucket\[' global.txt ||
+    fail "global: text chain: $(grep -m1 chain global.txt)"
+"$maproot" analyze iterator.dump >iterator.txt || fail "iterator: text"
+contains -E 'root     iterator: goroutine [0-9]+ \[chan receive\], frame #[0-9]+ main\.rangeWorker' iterator.txt ||
+    fail "iterator: text root: $(grep -m1 'root ' iterator.txt)"
+
+# --format pprof: go tool pprof reads the retention chains, root at the bottom
+"$maproot" analyze --binary ./leaks -f pprof -o chains.pb.gz global.dump || fail "pprof output"
+go tool pprof -traces chains.pb.gz 2>/dev/null >traces.txt || fail "go tool pprof rejected chains.pb.gz"
+contains -E '^ +global main\.sessionCache$' traces.txt || fail "pprof traces end at the global"
+contains 'key:  "user-' traces.txt || fail "pprof traces carry the keys"
+"$maproot" analyze -f dot global.dump >global.dot || fail "dot output"
+contains -E 'label="global bss\+0x[0-9a-f]+"' global.dot || fail "dot names the root by address"
+
+# diff of two dumps of one program
+./leaks diff before.dump after.dump 2>/dev/null || fail "leaks diff"
+"$maproot" diff --binary ./leaks before.dump after.dump >diff.txt || fail "diff failed"
+contains -E 'GROWING  map\[string\]\*main\.Session   root global main\.sessionCache' diff.txt ||
+    fail "diff: the cache grows: $(head -6 diff.txt)"
+contains -E 'entries 1000 -> 2500 \(\+1500 added, -0 removed\)' diff.txt || fail "diff: +1500 entries"
+"$maproot" diff --format json before.dump after.dump | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+m = d["maps"][0]
+assert m["growing"] and m["entries_added"] == 1500 and m["count_after"] == 2500, m
+assert all(k.startswith("\"user-") for k in m["new_keys"]), m["new_keys"]' || fail "diff json"
+
+# bad input: exit status 2 and one line naming the file and the record
+expect_bad() { # expect_bad FILE PATTERN [ARGS...]
+    local f=$1 pat=$2
+    shift 2
+    local out
+    out=$("$maproot" analyze "$@" "$f" 2>&1 >/dev/null)
+    local rc=$?
+    [ $rc -eq 2 ] || fail "$f: exit $rc, not 2 ($out)"
+    echo "$out" | contains -E "$pat" || fail "$f: message \"$out\" lacks /$pat/"
+    [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "$f: more than one line: $out"
+}
+size=$(stat -c %s global.dump)
+for cut in 17 4096 $((size / 3)) $((size / 2)) $((size - 200)) $((size - 1)); do
+    head -c "$cut" global.dump >cut.dump
+    expect_bad cut.dump "^maproot: cut\.dump: (record [0-9]+ \(.*\): truncated|truncated after record [0-9]+)"
+done
+python3 - <<'PY'
+d = bytearray(open("global.dump", "rb").read())
+bad = bytearray(d); bad[16] = 99                      # the first record's tag
+open("tag.dump", "wb").write(bad)
+i = d.index(b"go1.19")                               # the params' version string
+new = bytearray(d); new[i:i + 6] = b"go1.24"
+open("swiss.dump", "wb").write(new)
+odd = bytearray(d); odd[i:i + 6] = b"gox.yz"
+open("version.dump", "wb").write(odd)
+PY
+expect_bad tag.dump '^maproot: tag\.dump: record 1 \(unknown, at byte 16\): unknown record tag 99$'
+expect_bad swiss.dump 'go1\.24.*Swiss'
+expect_bad version.dump 'unknown Go version'
+gzip -c global.dump >global.dump.gz
+"$maproot" analyze --binary ./leaks global.dump.gz | contains 'root     global main.sessionCache' ||
+    fail "a gzipped dump is read"
+expect_bad global.dump 'not an ELF' --binary nm.txt
+out=$("$maproot" analyze --binary ./leaks chains.pb.gz 2>&1)
+[ $? -eq 2 ] && echo "$out" | contains -- '--binary' || fail "--binary on a non-dump: $out"
+
+[ $fails -eq 0 ] && echo "test_godump: all passed"
+exit $((fails > 0))
