@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/test_analyze_e2e.sh -- `maproot analyze` and `maproot diff` of root
 # snapshots, end to end on the example programs and the real binaries.
-# usage: test_analyze_e2e.sh MAPROOT EXAMPLES_DIR WORKDIR
+# usage: test_analyze_e2e.sh MAPROOT EXAMPLES_DIR WORKDIR ANALYSIS_HEAPS
 #
 # Each example writes a snapshot while its leak is held
 # (MAPROOT_EXAMPLE_SNAPSHOT, taken in example_report from the frame that
@@ -11,13 +11,14 @@
 # figures within sampling error) and the finding (evidence). Then: the
 # profile finds its snapshot; --format pprof read by go tool pprof -traces
 # shows the chains root at the bottom; --format dot; a diff of two periodic
-# snapshots of sessiond shows the cache growing; options and errors.
+# snapshots of sessiond shows the cache growing; options and errors. Last,
+# the heaps of tests/analysis_heaps.c, each shaped to trip one answer.
 set -uo pipefail
 
 # grep -q for a pipe: reads all of its input, so the writer never sees a
 # closed pipe (with pipefail, an early exit of grep -q fails the pipeline).
 contains() { grep "$@" >/dev/null; }
-maproot=$1 exdir=$2 work=$3
+maproot=$1 exdir=$2 work=$3 heaps=$4
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
@@ -166,7 +167,9 @@ want(s["count"] == s["entries_walked"] and s["count"] > 100000, "entries: %d" % 
 run shared_entries
 check shared_entries '
 want(s["type"] == "map[int64]*Document", "type")
-want("shared_entries" in ev, "evidence shared_entries: %s" % ev)
+# sharing is context; the evidence is the share of the heap the map holds with the pin
+want("shared_entries" in s["context"] and "large_share" in ev, "context shared_entries, evidence large_share: %s %s" % (s["context"], ev))
+want("drop them from every holder" in s["fix"], "fix: drop the values from every holder: %s" % s["fix"])
 want(r["kind"] == "global" and r["name"] == "docs_by_id", "root global docs_by_id: %s" % r["text"])
 want(s["shared_entries"] == 20000 and s["count"] == 20000, "20000 shared entries: %d" % s["shared_entries"])
 want(s["shared_bytes"] >= 20000 * 2048, "shared bytes %d" % s["shared_bytes"])
@@ -210,7 +213,7 @@ out=$("$maproot" analyze -o rep.txt local_map.gcstack.gz) || fail "-o FILE"
 [ -z "$out" ] && grep -q '^LEAK SUSPECT 1' rep.txt || fail "-o FILE: report not in the file only"
 "$maproot" analyze --summary local_map.gcstack.gz | contains '^OBJECTS BY TYPE' || fail "--summary"
 "$maproot" analyze --format dot sessiond.gcstack.gz >s.dot || fail "--format dot"
-head -1 s.dot | contains '^digraph' && grep -q 'session_cache' s.dot && grep -q -- '->' s.dot || fail "dot output"
+head -1 s.dot | contains '^strict digraph' && grep -q 'session_cache' s.dot && grep -q -- '->' s.dot || fail "dot output"
 "$maproot" analyze --format pprof sessiond.gcstack.gz >/dev/null 2>&1; [ $? = 2 ] || fail "pprof without -o exits 2"
 "$maproot" analyze --format dot "$exdir/../tests/nonexistent.pb.gz" >/dev/null 2>&1; [ $? = 2 ] || fail "missing file exits 2"
 MAPROOT_PROFILE=alone.pb.gz "$exdir/pointer_keys" >/dev/null
@@ -278,6 +281,148 @@ assert len(m["new_keys"]) == 5 and all(k.startswith("\"user-") for k in m["new_k
 else
   fail "sessiond wrote fewer than two periodic snapshots"
 fi
+
+# ---- heaps shaped to check one answer each (tests/analysis_heaps.c)
+# heap NAME PYTHON: writes the heap's snapshot, then runs the assertions
+# (python: `a` is the analysis JSON, `maps` its maps by type and count).
+heap() {
+  local name=$1 code=$2
+  rm -f "h-$name".*
+  "$heaps" "$name" "h-$name.gcstack.gz" >"h-$name.err" 2>&1 || { fail "heap $name: $(head -3 "h-$name.err")"; return; }
+  if ! "$maproot" analyze --format json "h-$name.gcstack.gz" >"h-$name.json" 2>"h-$name.jerr"; then
+    fail "heap $name: analyze --format json failed: $(head -2 "h-$name.jerr")"
+    return
+  fi
+  "$maproot" analyze "h-$name.gcstack.gz" >"h-$name.txt" 2>&1 || fail "heap $name: analyze (text) failed"
+  python3 - "h-$name.json" "h-$name.txt" <<PY || fail "heap $name: the analysis does not say what it should (above)"
+import json, sys
+a = json.load(open(sys.argv[1]))
+text = open(sys.argv[2], encoding="utf-8", errors="replace").read()
+bad = []
+def want(cond, what):
+    if not cond:
+        bad.append(what)
+def the_map(count):
+    m = [m for m in a["maps"] if m["count"] == count]
+    want(len(m) == 1, "one map of %d entries" % count)
+    return m[0] if m else {"chain": [], "roots": [], "evidence": [], "context": [], "retainer": None}
+def unique_roots(m):
+    t = [r["text"] for r in m["roots"]]
+    want(len(t) == len(set(t)), "each root listed once: %s" % t)
+$code
+if bad:
+    print("heap $name: " + "; ".join(bad))
+    sys.exit(1)
+PY
+}
+
+# a global (two objects away) and a pin (an array and a struct away) beat
+# the words of the frame that takes the snapshot, which point at the headers
+heap priority '
+g = the_map(4000)
+want(g["retainer"] and g["retainer"]["kind"] == "global" and g["retainer"]["name"] == "registry", "retainer global registry: %s" % g["retainer"])
+want(g["path_root"]["kind"] == "global", "path from the global: %s" % g["path_root"]["text"])
+kinds = [c["kind"] for c in g["chain"]]
+want(kinds[:4] == ["root", "object", "object", "map"] and g["chain"][0]["text"] == "registry", "chain registry -> Outer -> Mid -> map: %s" % [c["text"] for c in g["chain"]])
+want(g["roots"][0]["kind"] == "global" and any(r["kind"] == "stack" for r in g["roots"]), "the global first, the frame that took the snapshot among the others: %s" % [r["text"] for r in g["roots"]])
+want(g["nroots"] == len(g["roots"]), "nroots %d for %d roots" % (g["nroots"], len(g["roots"])))
+unique_roots(g)
+want("several_roots" in g["context"] and "several_roots" not in g["evidence"], "several roots is context")
+p = the_map(3000)
+want(p["retainer"] and p["retainer"]["kind"] == "pin" and p["retainer"]["name"] == "job registry", "retainer pin job registry: %s" % p["retainer"])
+want([c["kind"] for c in p["chain"]][:4] == ["root", "object", "object", "map"], "chain pin -> []* -> Mid -> map: %s" % [c["text"] for c in p["chain"]])
+unique_roots(p)
+want("  root     global registry" in text, "text names the global")
+want("  root     pin job registry" in text, "text names the pin")
+for line in text.splitlines():
+    if "also held by" in line:
+        parts = line.split(":", 1)[1].split(";")
+        want(len(parts) == len(set(parts)), "each other holder once: %s" % line)
+'
+
+# a bounded cache is no suspect because a stack word also reaches it
+heap bounded '
+want(a["suspects"] == [], "no suspect: %s" % [(s["type"], s["evidence"]) for s in a["suspects"]])
+c = the_map(1000)
+want(c["retained_bytes"] * 100 >= a["heap"]["reachable_bytes"], "the cache is at least 1%% of the heap: %d of %d" % (c["retained_bytes"], a["heap"]["reachable_bytes"]))
+want(c["evidence"] == [] and not c["suspect"] and c["fix"] is None, "no evidence: %s" % c["evidence"])
+want(c["retainer"]["name"] == "lru", "retainer lru")
+want("No leak suspects" in text, "the text says there is none")
+'
+
+# maps of maps and maps behind arrays: every slot and element on the way
+heap nested '
+def texts(m):
+    return [c["text"] for c in m["chain"]]
+inner = the_map(3000)
+ch = inner["chain"]
+kinds = [c["kind"] for c in ch]
+want(kinds.count("map") == 2 and kinds.count("slot") == 2, "two maps, two slots: %s" % texts(inner))
+outer_slot = ch[kinds.index("slot")]
+want(outer_slot["key"] == "\"tenant-7\"" and outer_slot["text"].endswith("(\"tenant-7\")"), "the outer slot names its key: %s" % outer_slot)
+b = ch[kinds.index("slot") - 1]
+want(b["kind"] in ("bucket", "overflow") and "index" in b and b["index"] == outer_slot["bucket"], "the outer bucket has its index: %s" % b)
+want(all("index" in c for c in ch if c["kind"] == "bucket"), "every bucket step has an index: %s" % texts(inner))
+want(inner["retainer"]["name"] == "tenants", "retainer tenants")
+ptrs = the_map(2000)
+want([c["text"].split(" ")[0] for c in ptrs["chain"][:3]] == ["shards", "[]*", "Shard"], "shards -> []* -> Shard: %s" % texts(ptrs))
+want(ptrs["chain"][1].get("index") == 5, "element 5 of shards: %s" % ptrs["chain"][1])
+slab = the_map(2500)
+want(slab["chain"][1].get("index") == 4 and slab["chain"][1]["text"].endswith("[4]"), "element 4 of slab: %s" % texts(slab))
+want("-> slot" in text and "(\"tenant-7\")" in text and "[5]" in text, "the text shows the key and the index")
+deep = the_map(1500)
+dk = [c["kind"] for c in deep["chain"]]
+want(deep["chain"][0]["text"] == "backlog" and dk[-3:] == ["map", "bucket", "slot"] and dk.count("elided") == 1, "a long chain keeps both ends: %s" % dk)
+want(len(dk) - 1 + deep["chain"][dk.index("elided")]["steps"] == 1 + 150 + 3, "the elided steps are counted")
+'
+"$maproot" analyze --format dot h-nested.gcstack.gz >h-nested.dot || fail "nested: --format dot"
+grep -q 'slot [0-9]*: \\"tenant-7\\"' h-nested.dot && grep -q '\[5\]' h-nested.dot ||
+  fail "nested: the dot output lacks the outer slot or the element"
+if command -v dot >/dev/null; then dot -Tsvg h-nested.dot >/dev/null || fail "nested: dot rejects the graph"; fi
+"$maproot" analyze --format pprof -o h-nested.pb.gz h-nested.gcstack.gz || fail "nested: --format pprof"
+if command -v go >/dev/null; then
+  go tool pprof -traces h-nested.pb.gz >h-nested.traces 2>&1 || fail "nested: go tool pprof -traces: $(head -3 h-nested.traces)"
+  grep -q '^ *slot [0-9]* ("tenant-7")$' h-nested.traces && grep -q '^ *bucket\[[0-9]*\]$' h-nested.traces &&
+    grep -q '^ *\[\]\* \[5\]$' h-nested.traces ||
+    fail "nested: the pprof chains lack the outer bucket, slot or element"
+fi
+
+# 16-byte keys of a type with two pointer fields pin 64 KiB buffers
+heap iface_keys '
+m = the_map(300)
+want("pointer_keys" in m["evidence"], "evidence pointer_keys: %s" % m["evidence"])
+want(m["keys_retained_bytes"] >= 300 * 65536, "the keys retain the buffers: %d" % m["keys_retained_bytes"])
+want(m["suspect"] and "key the map by an id" in m["fix"], "fix: key by an id: %s" % m["fix"])
+want("its keys carry pointers" in text, "the text says the keys carry pointers")
+'
+
+# names that are not UTF-8: every field is kept, the bad bytes escaped
+heap names '
+m = the_map(3000)
+want(m["type"] == "map[int64]*\\xff\\xfeBlob", "type kept: %r" % m.get("type"))
+r = m["retainer"]
+want(r and r["kind"] == "global" and r["name"] == "cache\\xc3(" and r["file"] == "/src/caf\\xe9.c", "retainer kept: %r" % r)
+# (a stale stack word may hold the map too: conservative scanning, more so in sanitizer builds)
+want(m["path_root"] and m["roots"] and m["roots"][0]["name"] == r["name"] and len(m["roots"]) == m["nroots"], "roots kept: %d of %d" % (len(m["roots"]), m["nroots"]))
+want(m["chain"] and m["chain"][0]["kind"] == "root" and m["chain"][0]["text"] == "cache\\xc3(", "chain from its root: %s" % [c["kind"] for c in m["chain"]])
+want(a["roots"]["pin"] == 1, "the pin counted")
+'
+"$maproot" analyze --summary --format json h-names.gcstack.gz >h-names-summary.json 2>h-names-summary.err ||
+  fail "names: --summary --format json: $(head -2 h-names-summary.err)"
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+names = [r["name"] for r in s["roots"]]
+assert "cache\\xc3(" in names and "pin \\xed\\xa0\\x80 label" in names, names
+' h-names-summary.json || fail "names: the summary JSON lost a root name"
+"$maproot" diff --format json h-names.gcstack.gz h-names.gcstack.gz >h-names-diff.json 2>h-names-diff.err ||
+  fail "names: diff --format json: $(head -2 h-names-diff.err)"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = [m for m in d["maps"] if m["count_after"] == 3000]
+assert m and m[0]["type"] == "map[int64]*\\xff\\xfeBlob" and m[0]["root"].startswith("global cache\\xc3("), m
+' h-names-diff.json || fail "names: the diff JSON lost a name"
 
 echo "$fails failures"
 [ $fails = 0 ]

@@ -10,6 +10,9 @@ typedef struct heap {
     mp_graph_builder *b;
     uint64_t next;
     uint32_t t_hdr, t_bucket, t_val, t_blob;
+    /* how add_map's keys with objects are described (default: pointers) */
+    uint8_t obj_key_kind, obj_key_indirect;
+    uint32_t obj_key_type;
 } heap;
 
 static void heap_init(heap *h)
@@ -20,6 +23,9 @@ static void heap_init(heap *h)
     h->t_bucket = mp_gb_type(h->b, "bucket", 208, MP_TYPE_BUCKET);
     h->t_val = mp_gb_type(h->b, "Session", 64, MP_TYPE_STRUCT);
     h->t_blob = mp_gb_type(h->b, "blob", 0, MP_TYPE_BLOB);
+    h->obj_key_kind = MP_KEY_PTR;
+    h->obj_key_indirect = 0;
+    h->obj_key_type = MP_NONE;
 }
 
 static uint32_t obj(heap *h, uint64_t size, uint32_t type)
@@ -49,8 +55,9 @@ static built_map add_map(heap *h, uint32_t B, uint32_t n, uint64_t blob_size, bo
     mp_gb_edge(h->b, bm.header, bm.array);
     mp_map m = {.header = bm.header,
                 .type_name = mp_gb_intern(h->b, "map[string]*Session"),
-                .key_kind = ptr_keys ? MP_KEY_PTR : MP_KEY_STRING,
-                .key_type = MP_NONE,
+                .key_kind = ptr_keys ? h->obj_key_kind : MP_KEY_STRING,
+                .key_indirect = ptr_keys ? h->obj_key_indirect : 0,
+                .key_type = ptr_keys ? h->obj_key_type : MP_NONE,
                 .value_type = h->t_val,
                 .count = n,
                 .B = B,
@@ -183,7 +190,8 @@ static void test_global_cache_is_the_top_suspect_with_its_chain(void)
     char want[256];
     snprintf(
         want, sizeof want,
-        "session_cache -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 -> slot 1",
+        "session_cache -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 -> slot 1 "
+        "(\"user-33\")",
         (unsigned long long)a.g->addr[bm.header]);
     CHECK_STR_EQ(buf, want);
     n = mp_chain_entry(a.g, &a.p, (uint32_t)(a.g->maps[0].first_entry + 6), s, 16);
@@ -251,18 +259,51 @@ static void test_map_in_a_long_lived_frame(void)
     done(&a);
 }
 
-static void test_pointer_keys_pin_their_buffers(void)
+static void test_keys_with_pointers_pin_their_buffers(void)
 {
-    heap h;
-    heap_init(&h);
-    built_map bm = add_map(&h, 2, 20, 16, true, 65536);
-    root(&h, MP_ROOT_GLOBAL, "bytes_by_buffer", bm.header, 0, 0);
-    analysis a;
-    CHECK(analyse(&h, &a) == 0);
-    const mp_map_report *r = &a.f.maps[0];
-    CHECK(r->evidence & MP_EV_POINTER_KEYS);
-    CHECK_EQ_U64(r->keys_retained, 20 * 65536);
-    done(&a);
+    /* pointer keys; then 16-byte keys {descriptor, buffer}: fixed-size
+     * bytes of a type with pointer fields */
+    for (int bytes = 0; bytes < 2; bytes++) {
+        heap h;
+        heap_init(&h);
+        if (bytes) {
+            h.obj_key_kind = MP_KEY_BYTES;
+            h.obj_key_type = mp_gb_type(h.b, "Iface", 16, MP_TYPE_STRUCT);
+            mp_gb_type_pointers(h.b, h.obj_key_type, MP_PTRS_SOME);
+        }
+        built_map bm = add_map(&h, 2, 20, 16, true, 65536);
+        root(&h, MP_ROOT_GLOBAL, "bytes_by_buffer", bm.header, 0, 0);
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        const mp_map_report *r = &a.f.maps[0];
+        CHECK(r->evidence & MP_EV_POINTER_KEYS);
+        CHECK_EQ_U64(r->keys_retained, 20 * 65536);
+        done(&a);
+    }
+}
+
+static void test_big_keys_without_pointers_are_no_pointer_keys(void)
+{
+    /* 200-byte keys stored in objects of their own (indirect): the key
+     * objects are the map's, yet they point at nothing */
+    for (int known = 0; known < 2; known++) {
+        heap h;
+        heap_init(&h);
+        h.obj_key_kind = MP_KEY_BYTES;
+        h.obj_key_indirect = 1;
+        if (known) {
+            h.obj_key_type = mp_gb_type(h.b, "Digest", 200, MP_TYPE_STRUCT);
+            mp_gb_type_pointers(h.b, h.obj_key_type, MP_PTRS_NONE);
+        }
+        built_map bm = add_map(&h, 6, 400, 16, true, 200);
+        root(&h, MP_ROOT_GLOBAL, "by_digest", bm.header, 0, 0);
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        const mp_map_report *r = &a.f.maps[0];
+        CHECK_EQ_U64(r->keys_retained, 400 * 200);
+        CHECK(!(r->evidence & MP_EV_POINTER_KEYS));
+        done(&a);
+    }
 }
 
 static void test_old_buckets_of_an_unfinished_growth(void)
@@ -398,17 +439,273 @@ static void test_allocation_sites_skip_allocator_frames(void)
     done(&a);
 }
 
+static void test_a_global_through_objects_is_named_before_a_stack_word(void)
+{
+    /* global registry -> Outer -> Mid -> header; three words of one frame
+     * point at the header directly (the function that took the snapshot) */
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 3, 40, 4000, false, 0);
+    uint32_t outer = obj(&h, 16, h.t_val), mid = obj(&h, 16, h.t_val);
+    mp_gb_edge(h.b, outer, mid);
+    mp_gb_edge(h.b, mid, bm.header);
+    for (int i = 0; i < 3; i++) root(&h, MP_ROOT_STACK, "snap", bm.header, 1, 0);
+    root(&h, MP_ROOT_GLOBAL, "registry", outer, 0, 0);
+    root(&h, MP_ROOT_STACK, "main", bm.header, 1, 1);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(a.g->roots[r->path_root].kind, MP_ROOT_GLOBAL);
+    /* three holders: the global, frame #1 main, frame #0 snap (its three
+     * words once), in priority order */
+    CHECK_EQ_U64(r->nroots, 3);
+    char rt[256];
+    mp_root_text(a.g, r->roots[0], rt, sizeof rt);
+    CHECK_STR_EQ(rt, "global registry (svc.c:31)");
+    mp_root_text(a.g, r->roots[1], rt, sizeof rt);
+    CHECK_STR_EQ(rt, "stack: thread 1, frame #1 main (svc.c:31)");
+    mp_root_text(a.g, r->roots[2], rt, sizeof rt);
+    CHECK_STR_EQ(rt, "stack: thread 1, frame #0 snap (svc.c:31)");
+    CHECK(r->evidence & MP_EV_LARGE_SHARE);
+    CHECK(!(r->evidence & MP_EV_STACK_FRAME));
+    mp_step s[16];
+    size_t n = mp_chain_entry(a.g, &a.p, (uint32_t)a.g->maps[0].first_entry, s, 16);
+    char buf[1024], want[256];
+    chain_text(&a, s, n, buf, sizeof buf);
+    snprintf(want, sizeof want, "registry -> Session 0x%llx -> Session 0x%llx -> map header",
+             (unsigned long long)a.g->addr[outer], (unsigned long long)a.g->addr[mid]);
+    CHECK(strncmp(buf, want, strlen(want)) == 0);
+    done(&a);
+}
+
+static void test_words_of_one_frame_are_one_holder(void)
+{
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 3, 40, 4000, false, 0);
+    for (int i = 0; i < 5; i++) root(&h, MP_ROOT_STACK, "worker_loop", bm.header, 2, 1);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(r->nroots, 1);
+    CHECK(r->root != MP_NONE);
+    CHECK(!(r->evidence & MP_EV_SEVERAL_ROOTS));
+    CHECK(r->evidence & MP_EV_STACK_FRAME);
+    done(&a);
+}
+
+static void test_a_bounded_cache_a_stray_word_reaches_is_no_suspect(void)
+{
+    /* a 1,000-entry cache, about 1.5% of the heap: significant, but
+     * nothing says it leaks; a stale stack word also points at it */
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 7, 1000, 100, false, 0);
+    uint32_t big = obj(&h, 11 << 20, h.t_blob);
+    root(&h, MP_ROOT_GLOBAL, "lru", bm.header, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "arena", big, 0, 0);
+    root(&h, MP_ROOT_STACK, "handle_request", bm.header, 1, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK(r->retained * 100 >= a.f.heap_bytes); /* significant */
+    CHECK_EQ_U64(r->evidence, MP_EV_SEVERAL_ROOTS);
+    CHECK(!r->suspect);
+    CHECK_EQ_U64(a.f.nsuspects, 0);
+    done(&a);
+}
+
+/* A map of n keys whose values are all one object v, which a second root
+ * also holds when `shared`. */
+static uint32_t map_of_one_value(heap *h, uint32_t n, uint32_t v)
+{
+    uint32_t hdr = obj(h, 48, h->t_hdr), arr = obj(h, 208, h->t_bucket);
+    mp_gb_edge(h->b, hdr, arr);
+    mp_gb_edge(h->b, arr, v);
+    mp_map m = {.header = hdr,
+                .key_kind = MP_KEY_INT,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .count = n,
+                .buckets = arr,
+                .oldbuckets = MP_NONE};
+    uint32_t mi = mp_gb_map(h->b, &m);
+    mp_gb_bucket(h->b, &(mp_bucket){.map = mi, .obj = arr}, 0);
+    for (uint32_t i = 0; i < n; i++)
+        mp_gb_entry(h->b, &(mp_entry){.map = mi,
+                                      .bucket_obj = arr,
+                                      .slot = (uint8_t)i,
+                                      .key = mp_gb_string(h->b, "k", 1),
+                                      .key_obj = MP_NONE,
+                                      .value_obj = v});
+    return hdr;
+}
+
+static void test_one_value_under_many_keys_counts_once(void)
+{
+    heap h;
+    heap_init(&h);
+    uint32_t shared_v = obj(&h, 1 << 20, h.t_blob), owned_v = obj(&h, 1 << 20, h.t_blob);
+    uint32_t h1 = map_of_one_value(&h, 8, shared_v);
+    uint32_t h2 = map_of_one_value(&h, 8, owned_v);
+    root(&h, MP_ROOT_GLOBAL, "by_id", h1, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "config", shared_v, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "by_name", h2, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r1 = &a.f.maps[0], *r2 = &a.f.maps[1];
+    CHECK_EQ_U64(r1->shared_entries, 8);
+    CHECK_EQ_U64(r1->shared_bytes, 1 << 20);
+    CHECK(r1->score <= a.f.heap_bytes);
+    CHECK_EQ_U64(r2->entries_retained, 1 << 20);
+    CHECK(r2->entries_retained <= r2->retained);
+    done(&a);
+}
+
+static void test_a_value_holding_its_own_map_counts_once(void)
+{
+    /* global -> session -> its map -> bucket -> session: the value is
+     * shared (the global reaches it too) and retains the map itself */
+    heap h;
+    heap_init(&h);
+    uint32_t v = obj(&h, 1 << 20, h.t_val);
+    uint32_t hdr = map_of_one_value(&h, 1, v);
+    mp_gb_edge(h.b, v, hdr);
+    root(&h, MP_ROOT_GLOBAL, "current", v, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(r->shared_entries, 1);
+    CHECK(r->score <= a.f.heap_bytes);
+    done(&a);
+}
+
+static void test_a_map_of_maps_names_the_outer_slot(void)
+{
+    /* tenants -> outer map (1 bucket + overflow) -> entry 9 (overflow#1,
+     * slot 1) -> its Session -> inner map */
+    heap h;
+    heap_init(&h);
+    built_map outer = add_map(&h, 0, 10, 16, false, 0);
+    built_map inner = add_map(&h, 2, 36, 2000, false, 0);
+    mp_gb_edge(h.b, outer.vals[9], inner.header);
+    root(&h, MP_ROOT_GLOBAL, "tenants", outer.header, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    mp_step s[32];
+    uint32_t e = (uint32_t)(a.g->maps[inner.map].first_entry + 33); /* overflow#1, slot 1 */
+    size_t n = mp_chain_entry(a.g, &a.p, e, s, 32);
+    char buf[1024], want[512];
+    chain_text(&a, s, n, buf, sizeof buf);
+    snprintf(want, sizeof want,
+             "tenants -> map header 0x%llx (B=0, 10 entries) -> bucket[0] -> overflow#1 -> slot 1 "
+             "(\"user-9\") -> Session 0x%llx -> map header 0x%llx (B=2, 36 entries) -> bucket[0] "
+             "-> overflow#1 -> slot 1 (\"user-33\")",
+             (unsigned long long)a.g->addr[outer.header],
+             (unsigned long long)a.g->addr[outer.vals[9]],
+             (unsigned long long)a.g->addr[inner.header]);
+    CHECK_STR_EQ(buf, want);
+    /* the outer slot step says where and what */
+    size_t k = 0;
+    while (k < n && s[k].kind != MP_STEP_SLOT) k++;
+    CHECK(k < n);
+    CHECK_EQ_U64(s[k].a, a.g->maps[outer.map].first_entry + 9);
+    CHECK_EQ_U64(s[k].index, 0);
+    CHECK_EQ_U64(s[k].overflow, 1);
+    done(&a);
+}
+
+static void test_a_chain_through_an_array_names_the_element(void)
+{
+    /* slab -> []Shard (16-byte elements, the map at offset 8) -> map of
+     * element 4; ptrs -> []* -> the same kind of map at element 2 */
+    heap h;
+    heap_init(&h);
+    uint32_t t_arr = mp_gb_type(h.b, "[]Shard", 16, MP_TYPE_ARRAY);
+    uint32_t t_parr = mp_gb_type(h.b, "[]*", 8, MP_TYPE_ARRAY);
+    uint32_t slab = obj(&h, 6 * 16, t_arr), ptrs = obj(&h, 4 * 8, t_parr);
+    built_map m4 = add_map(&h, 2, 20, 2000, false, 0);
+    built_map m2 = add_map(&h, 2, 20, 2000, false, 0);
+    mp_gb_edge_at(h.b, slab, m4.header, 4 * 16 + 8);
+    mp_gb_edge_at(h.b, ptrs, m2.header, 2 * 8);
+    root(&h, MP_ROOT_GLOBAL, "slab", slab, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "ptrs", ptrs, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    mp_step s[16];
+    char buf[1024], want[256];
+    size_t n = mp_chain_object(a.g, &a.p, m4.header, s, 16);
+    chain_text(&a, s, n, buf, sizeof buf);
+    snprintf(want, sizeof want, "slab -> []Shard 0x%llx [4] -> map header",
+             (unsigned long long)a.g->addr[slab]);
+    CHECK(strncmp(buf, want, strlen(want)) == 0);
+    CHECK_EQ_U64(s[1].index, 4);
+    n = mp_chain_object(a.g, &a.p, m2.header, s, 16);
+    chain_text(&a, s, n, buf, sizeof buf);
+    snprintf(want, sizeof want, "ptrs -> []* 0x%llx [2] -> map header",
+             (unsigned long long)a.g->addr[ptrs]);
+    CHECK(strncmp(buf, want, strlen(want)) == 0);
+    done(&a);
+}
+
+static void test_a_long_chain_keeps_both_ends(void)
+{
+    /* list -> 100 nodes -> the map: 16 steps of a chain of 104 */
+    heap h;
+    heap_init(&h);
+    uint32_t first = obj(&h, 16, h.t_val), last = first;
+    for (int i = 0; i < 99; i++) {
+        uint32_t next = obj(&h, 16, h.t_val);
+        mp_gb_edge(h.b, last, next);
+        last = next;
+    }
+    built_map bm = add_map(&h, 2, 20, 2000, false, 0);
+    mp_gb_edge(h.b, last, bm.header);
+    root(&h, MP_ROOT_GLOBAL, "list", first, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    mp_step s[16];
+    uint32_t e = (uint32_t)a.g->maps[0].first_entry;
+    CHECK_EQ_U64(mp_chain_entry(a.g, &a.p, e, s, 16), 16);
+    /* root, 100 nodes, header, bucket, slot: 104 steps */
+    CHECK_EQ_U64(s[0].kind, MP_STEP_ROOT);
+    CHECK_EQ_U64(s[1].a, first);
+    CHECK_EQ_U64(s[4].kind, MP_STEP_ELIDED);
+    CHECK_EQ_U64(s[4].index, 104 - 15);
+    CHECK_EQ_U64(s[12].a, last);
+    CHECK_EQ_U64(s[13].kind, MP_STEP_MAP);
+    CHECK_EQ_U64(s[14].kind, MP_STEP_BUCKET);
+    CHECK_EQ_U64(s[15].kind, MP_STEP_SLOT);
+    char t[64];
+    mp_step_text(a.g, &s[4], t, sizeof t);
+    CHECK_STR_EQ(t, "... 89 more steps ...");
+    /* a chain that fits is whole */
+    mp_step big[128];
+    CHECK_EQ_U64(mp_chain_entry(a.g, &a.p, e, big, 128), 104);
+    CHECK_EQ_U64(mp_chain_object(a.g, &a.p, bm.header, big, 128), 102);
+    done(&a);
+}
+
 int main(void)
 {
     TEST(test_global_cache_is_the_top_suspect_with_its_chain);
     TEST(test_emptied_map_is_flagged_by_its_table);
     TEST(test_map_held_only_by_an_iterator);
     TEST(test_map_in_a_long_lived_frame);
-    TEST(test_pointer_keys_pin_their_buffers);
+    TEST(test_keys_with_pointers_pin_their_buffers);
+    TEST(test_big_keys_without_pointers_are_no_pointer_keys);
     TEST(test_old_buckets_of_an_unfinished_growth);
     TEST(test_entries_shared_by_two_roots);
     TEST(test_retained_is_counted_once_whatever_the_geometry);
     TEST(test_small_healthy_map_is_not_a_suspect);
     TEST(test_allocation_sites_skip_allocator_frames);
+    TEST(test_a_global_through_objects_is_named_before_a_stack_word);
+    TEST(test_words_of_one_frame_are_one_holder);
+    TEST(test_a_bounded_cache_a_stray_word_reaches_is_no_suspect);
+    TEST(test_one_value_under_many_keys_counts_once);
+    TEST(test_a_value_holding_its_own_map_counts_once);
+    TEST(test_a_map_of_maps_names_the_outer_slot);
+    TEST(test_a_chain_through_an_array_names_the_element);
+    TEST(test_a_long_chain_keeps_both_ends);
     TEST_EXIT();
 }

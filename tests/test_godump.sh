@@ -119,7 +119,9 @@ for p in sys.argv[1].split():
         elif keys is not None and m["suspect"]:
             want(got == keys, f"{what}: keys differ: {sorted(got ^ keys)[:5]}")
         if ev:
-            want(ev in m["evidence"], f"{what}: evidence {m['evidence']} lacks {ev}")
+            # several_roots and shared_entries are context, listed apart from the evidence
+            want(ev in m["evidence"] + m["context"] and m["evidence"],
+                 f"{what}: evidence {m['evidence']} (context {m['context']}) lacks {ev}")
             want(m["suspect"] and m["rank"] == 1, f"{what}: not the first suspect")
         if mode == "binary":
             want(m["type"] == typ and not m["types_inferred"], f"{what}: type {m['type']!r} != {typ}")

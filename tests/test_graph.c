@@ -13,6 +13,14 @@ static mp_root root_of_kind(mp_graph_builder *b, mp_root_kind kind, const char *
     return r;
 }
 
+/* Adds a root of kind `kind` named `name` pointing at object `target`. */
+static void add_root(mp_graph_builder *b, mp_root_kind kind, const char *name, uint32_t target)
+{
+    mp_root r = root_of_kind(b, kind, name);
+    r.target = target;
+    mp_gb_root(b, &r, 0);
+}
+
 static void test_unsorted_objects_are_renumbered_by_address(void)
 {
     mp_graph_builder *b = mp_gb_new("t", "test");
@@ -85,20 +93,12 @@ static void test_roots_are_sorted_by_priority_then_order(void)
     mp_graph_builder *b = mp_gb_new("t", "test");
     uint32_t o = mp_gb_object(b, 0x1000, 16, MP_NONE, MP_NONE);
     mp_root r;
-    r = root_of_kind(b, MP_ROOT_REGISTER, "rax");
-    r.target = o;
-    mp_gb_root(b, &r, 0);
-    r = root_of_kind(b, MP_ROOT_STACK, "s1");
-    r.target = o;
-    mp_gb_root(b, &r, 0);
-    r = root_of_kind(b, MP_ROOT_GLOBAL, "g");
-    r.target = o;
-    mp_gb_root(b, &r, 0);
+    add_root(b, MP_ROOT_REGISTER, "rax", o);
+    add_root(b, MP_ROOT_STACK, "s1", o);
+    add_root(b, MP_ROOT_GLOBAL, "g", o);
     r = root_of_kind(b, MP_ROOT_STACK, "s2");
     mp_gb_root(b, &r, 0x5000); /* outside: no target */
-    r = root_of_kind(b, MP_ROOT_PIN, "p");
-    r.target = o;
-    mp_gb_root(b, &r, 0);
+    add_root(b, MP_ROOT_PIN, "p", o);
     mp_graph *g;
     mf_error err;
     CHECK(mp_gb_finish(b, &g, &err) == 0);
@@ -258,15 +258,9 @@ static void test_paths_prefer_shorter_then_higher_priority_roots(void)
     mp_gb_edge(b, B, C);
     mp_gb_edge(b, D, C);
     (void)E;
-    mp_root r = root_of_kind(b, MP_ROOT_STACK, "s");
-    r.target = A;
-    mp_gb_root(b, &r, 0);
-    r = root_of_kind(b, MP_ROOT_GLOBAL, "g");
-    r.target = D;
-    mp_gb_root(b, &r, 0);
-    r = root_of_kind(b, MP_ROOT_PIN, "p");
-    r.target = A;
-    mp_gb_root(b, &r, 0);
+    add_root(b, MP_ROOT_STACK, "s", A);
+    add_root(b, MP_ROOT_GLOBAL, "g", D);
+    add_root(b, MP_ROOT_PIN, "p", A);
     mp_graph *g;
     mf_error err;
     CHECK(mp_gb_finish(b, &g, &err) == 0);
@@ -288,6 +282,70 @@ static void test_paths_prefer_shorter_then_higher_priority_roots(void)
     mp_graph_free(g);
 }
 
+static void test_a_global_at_any_depth_beats_a_stack_word(void)
+{
+    /* stack -> M ; global -> A -> B -> C -> M ; pin -> D -> M ;
+     * register -> X ; stack -> Y -> X */
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    uint32_t o[9];
+    for (int i = 0; i < 9; i++)
+        o[i] = mp_gb_object(b, 0x1000 * (uint64_t)(i + 1), 8, MP_NONE, MP_NONE);
+    uint32_t M = o[0], A = o[1], B = o[2], C = o[3], D = o[4], X = o[5], Y = o[6];
+    mp_gb_edge(b, A, B);
+    mp_gb_edge(b, B, C);
+    mp_gb_edge(b, C, M);
+    mp_gb_edge(b, D, M);
+    mp_gb_edge(b, Y, X);
+    add_root(b, MP_ROOT_STACK, "s", M);
+    add_root(b, MP_ROOT_REGISTER, "rbx", X);
+    add_root(b, MP_ROOT_PIN, "p", D);
+    add_root(b, MP_ROOT_GLOBAL, "g", A);
+    add_root(b, MP_ROOT_STACK, "s2", Y);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_paths p;
+    CHECK(mp_paths_compute(g, &p, &err) == 0);
+    CHECK_EQ_U64(g->roots[p.root[M]].kind, MP_ROOT_GLOBAL); /* 4 steps beat 1 */
+    CHECK_EQ_U64(p.parent[M], C);
+    uint32_t chain[8];
+    CHECK_EQ_U64(mp_paths_chain(g, &p, M, chain, 8), 4);
+    CHECK_EQ_U64(chain[0], A);
+    CHECK_EQ_U64(g->roots[p.root[D]].kind, MP_ROOT_PIN);
+    CHECK_EQ_U64(g->roots[p.root[X]].kind, MP_ROOT_STACK); /* 2 steps beat a register's 1 */
+    CHECK_EQ_U64(p.parent[X], Y);
+    CHECK_EQ_U64(p.nreached, 7);
+    mp_paths_free(&p);
+    mp_graph_free(g);
+}
+
+static void test_thread_roots_sort_by_thread_then_outer_frame(void)
+{
+    /* added interleaved: (thread 2, frame 0), (1, 0), (2, 3), (1, 2); the
+     * order must not depend on the order they came in */
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    uint32_t o = mp_gb_object(b, 0x1000, 16, MP_NONE, MP_NONE);
+    const struct {
+        uint32_t thread, frame;
+        const char *name;
+    } in[] = {{2, 0, "t2f0"}, {1, 0, "t1f0"}, {2, 3, "t2f3"}, {1, 2, "t1f2"}};
+    for (int i = 0; i < 4; i++) {
+        mp_root r = root_of_kind(b, MP_ROOT_STACK, in[i].name);
+        r.thread = in[i].thread;
+        r.frame = in[i].frame;
+        r.target = o;
+        mp_gb_root(b, &r, 0);
+    }
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_STR_EQ(mp_str(g, g->roots[0].name), "t1f2");
+    CHECK_STR_EQ(mp_str(g, g->roots[1].name), "t1f0");
+    CHECK_STR_EQ(mp_str(g, g->roots[2].name), "t2f3");
+    CHECK_STR_EQ(mp_str(g, g->roots[3].name), "t2f0");
+    mp_graph_free(g);
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -298,5 +356,7 @@ int main(void)
     TEST(test_bad_references_are_refused);
     TEST(test_strings_are_interned_and_keys_kept);
     TEST(test_paths_prefer_shorter_then_higher_priority_roots);
+    TEST(test_a_global_at_any_depth_beats_a_stack_word);
+    TEST(test_thread_roots_sort_by_thread_then_outer_frame);
     TEST_EXIT();
 }

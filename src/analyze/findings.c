@@ -246,6 +246,81 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t 
     return sum;
 }
 
+/* The identity of a holder: what its root record says about where the
+ * pointer is kept, not which word of it. */
+static int cmp_holder_of(const mp_root *x, const mp_root *y)
+{
+#define CMP_FIELD(f)                                                                               \
+    if (x->f != y->f) return x->f < y->f ? -1 : 1
+    CMP_FIELD(kind);
+    CMP_FIELD(thread);
+    CMP_FIELD(frame);
+    CMP_FIELD(name);
+    CMP_FIELD(function);
+    CMP_FIELD(file);
+    CMP_FIELD(line);
+#undef CMP_FIELD
+    return 0;
+}
+
+static const mp_graph *holder_g_;
+static int cmp_holder(const void *a, const void *b)
+{
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    int c = cmp_holder_of(&holder_g_->roots[i], &holder_g_->roots[j]);
+    return c ? c : i < j ? -1 : i > j;
+}
+
+/* holder[r] = the first root record (in priority order) of root r's
+ * holder: the words of one frame of one thread, of one global or one pin
+ * are one holder, which a report names once. */
+static int root_holders(const mp_graph *g, uint32_t *holder)
+{
+    uint32_t *ix = malloc((g->nroots ? g->nroots : 1) * sizeof *ix);
+    if (!ix) return -1;
+    for (size_t r = 0; r < g->nroots; r++) ix[r] = (uint32_t)r;
+    holder_g_ = g;
+    if (g->nroots > 1) qsort(ix, g->nroots, sizeof *ix, cmp_holder);
+    holder_g_ = NULL;
+    for (size_t i = 0; i < g->nroots; i++) {
+        bool same = i > 0 && cmp_holder_of(&g->roots[ix[i - 1]], &g->roots[ix[i]]) == 0;
+        holder[ix[i]] = same ? holder[ix[i - 1]] : ix[i];
+    }
+    free(ix);
+    return 0;
+}
+
+size_t mp_findings_distinct_holders(const mp_findings *f, uint32_t *roots, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < k && !dup; j++) dup = f->holder[roots[j]] == f->holder[roots[i]];
+        if (!dup) roots[k++] = roots[i];
+    }
+    return k;
+}
+
+/* Whether a map's keys hold pointers, so that keeping a key keeps what it
+ * points to: pointer keys; keys of a type with pointer fields (an
+ * interface-like pair, a struct); when the key type says nothing, keys that
+ * were seen pointing at objects (`seen`). A string key's bytes are the key
+ * itself, not something it keeps. */
+static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
+{
+    switch (m->key_kind) {
+    case MP_KEY_PTR:
+        return true;
+    case MP_KEY_STRING:
+    case MP_KEY_INT:
+        return false;
+    default:
+        if (m->key_type != MP_NONE && g->types[m->key_type].pointers != MP_PTRS_UNKNOWN)
+            return g->types[m->key_type].pointers == MP_PTRS_SOME;
+        return seen;
+    }
+}
+
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err)
 {
@@ -260,40 +335,71 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
     out->entry_retained = calloc(g->nentries ? g->nentries : 1, sizeof *out->entry_retained);
     out->entry_shared = calloc(g->nentries ? g->nentries : 1, 1);
     uint32_t *scratch = malloc((n ? n : 1) * sizeof *scratch);
-    if (!out->maps || !out->ranked || !out->entry_retained || !out->entry_shared || !scratch)
+    uint8_t *key_points = NULL;
+    out->holder = malloc((g->nroots ? g->nroots : 1) * sizeof *out->holder);
+    uint32_t *reaching = malloc((g->nroots ? g->nroots : 1) * sizeof *reaching);
+    uint32_t *holder_mark = calloc(g->nroots ? g->nroots : 1, sizeof *holder_mark);
+    if (!out->maps || !out->ranked || !out->entry_retained || !out->entry_shared || !scratch ||
+        !out->holder || !reaching || !holder_mark || root_holders(g, out->holder))
         goto oom;
 
-    /* entries: ownership, retained, shared; scratch = owner entry per object */
+    /* entries: ownership, retained, shared; scratch = owner entry per object.
+     * An object two entries own (two keys, one value) counts with the first
+     * of them, and a shared value two entries hold counts once per map, so
+     * that no figure counts a byte twice. */
     for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
-    for (size_t i = 0; i < g->nentries; i++) {
-        const mp_entry *e = &g->entries[i];
-        /* entries point all over the heap: fetch a few entries ahead */
-        if (i + 8 < g->nentries) {
-            uint32_t pv = g->entries[i + 8].value_obj, pk = g->entries[i + 8].key_obj;
-            if (pv != MP_NONE)
-                __builtin_prefetch(&d->idom[pv]), __builtin_prefetch(&d->retained[pv]);
-            if (pk != MP_NONE) __builtin_prefetch(&d->idom[pk]);
-        }
-        mp_map_report *r = &out->maps[e->map];
-        bool key_owned = owns(g, d, e, e->key_obj);
-        bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
-        if (key_owned) {
-            out->entry_retained[i] += d->retained[e->key_obj];
-            r->keys_retained += d->retained[e->key_obj];
-            scratch[e->key_obj] = (uint32_t)i;
-        }
-        if (val_owned) {
-            out->entry_retained[i] += d->retained[e->value_obj];
-            scratch[e->value_obj] = (uint32_t)i;
-        }
-        r->entries_retained += out->entry_retained[i];
-        if (e->value_obj != MP_NONE && !val_owned && !(key_owned && e->value_obj == e->key_obj) &&
-            table_map(g, e->value_obj) != e->map && d->idom[e->value_obj] != MP_NONE) {
-            out->entry_shared[i] = 1;
-            r->shared_entries++;
-            r->shared_bytes += d->retained[e->value_obj];
-        }
+    uint8_t *counted = calloc(n / 8 + 1, 1);         /* shared values counted for this map */
+    key_points = calloc(g->nmaps ? g->nmaps : 1, 1); /* per map: a key points at an object */
+    if (!counted || !key_points) {
+        free(counted);
+        goto oom;
     }
+    for (size_t k = 0; k < g->nmaps; k++) {
+        const mp_map *m = &g->maps[k];
+        mp_map_report *r = &out->maps[k];
+        size_t end = m->first_entry + m->nentries;
+        for (size_t i = m->first_entry; i < end; i++) {
+            const mp_entry *e = &g->entries[i];
+            /* entries point all over the heap: fetch a few entries ahead */
+            if (i + 8 < g->nentries) {
+                uint32_t pv = g->entries[i + 8].value_obj, pk = g->entries[i + 8].key_obj;
+                if (pv != MP_NONE)
+                    __builtin_prefetch(&d->idom[pv]), __builtin_prefetch(&d->retained[pv]);
+                if (pk != MP_NONE) __builtin_prefetch(&d->idom[pk]);
+            }
+            /* a key points at an object: its key_obj, or for a key stored
+             * in an object of its own, whatever that object points to */
+            uint32_t ko = e->key_obj;
+            if (ko != MP_NONE && (!m->key_indirect || g->out_start[ko + 1] > g->out_start[ko]))
+                key_points[k] = 1;
+            bool key_owned = owns(g, d, e, e->key_obj);
+            bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
+            if (key_owned && scratch[e->key_obj] == MP_NONE) {
+                out->entry_retained[i] += d->retained[e->key_obj];
+                r->keys_retained += d->retained[e->key_obj];
+                scratch[e->key_obj] = (uint32_t)i;
+            }
+            if (val_owned && scratch[e->value_obj] == MP_NONE) {
+                out->entry_retained[i] += d->retained[e->value_obj];
+                scratch[e->value_obj] = (uint32_t)i;
+            }
+            r->entries_retained += out->entry_retained[i];
+            uint32_t v = e->value_obj;
+            if (v != MP_NONE && !val_owned && !(key_owned && v == e->key_obj) &&
+                table_map(g, v) != e->map && d->idom[v] != MP_NONE) {
+                out->entry_shared[i] = 1;
+                r->shared_entries++;
+                if (!(counted[v >> 3] >> (v & 7) & 1)) r->shared_bytes += d->retained[v];
+                counted[v >> 3] |= (uint8_t)(1u << (v & 7));
+            }
+        }
+        for (size_t i = m->first_entry; i < end; i++)
+            if (out->entry_shared[i]) {
+                uint32_t v = g->entries[i].value_obj;
+                counted[v >> 3] &= (uint8_t) ~(1u << (v & 7));
+            }
+    }
+    free(counted);
     if (map_sites(g, d, scratch, out)) goto oom;
 
     /* per map */
@@ -313,8 +419,19 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             r->retained = map_retained(g, d, up, (uint32_t)k, &tbl, &tblcap);
             r->root = d->root_of[m->header];
             r->path_root = p->root[m->header];
-            r->nroots = (uint32_t)mp_dom_roots_reaching(
-                g, d, m->header, r->roots, MP_MAX_LISTED_ROOTS, scratch, (uint32_t)k + 1);
+            /* the roots reaching the header, each holder once (its first
+             * word in priority order) */
+            size_t nr = mp_dom_roots_reaching(g, d, m->header, reaching, g->nroots, scratch,
+                                              (uint32_t)k + 1);
+            if (nr > g->nroots) nr = g->nroots;
+            for (size_t i = 0; i < nr; i++) {
+                uint32_t h = out->holder[reaching[i]];
+                if (holder_mark[h] == (uint32_t)k + 1) continue;
+                holder_mark[h] = (uint32_t)k + 1;
+                if (r->nroots < MP_MAX_LISTED_ROOTS) r->roots[r->nroots] = reaching[i];
+                r->nroots++;
+            }
+            if (r->root == MP_NONE && r->nroots == 1) r->root = r->roots[0];
         }
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
@@ -326,12 +443,18 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
         r->load = m->B < 64 ? (double)m->count / ldexp(1.0, (int)m->B) : 0;
         uint64_t slots = 8 * (m->nmain + m->noverflow_walked);
         r->fill = slots ? (double)m->count / (double)slots : 0;
+        /* disjoint but for a value that leads back to its own map's header
+         * (a cycle): never more than the heap */
         r->score = r->retained + r->shared_bytes;
+        if (r->score > out->heap_bytes) r->score = out->heap_bytes;
 
         bool sig = r->retained >= significant;
         uint32_t ev = 0;
+        /* what it holds alone, or together with other roots through its
+         * shared values: two structures holding the same leaked values
+         * each hold them */
         if (live && out->heap_bytes &&
-            (double)r->retained * 100.0 >= share_pct * (double)out->heap_bytes)
+            (double)r->score * 100.0 >= share_pct * (double)out->heap_bytes)
             ev |= MP_EV_LARGE_SHARE;
         if (m->table_bytes >= SIGNIFICANT_MIN && slots && m->count * 16 <= slots)
             ev |= MP_EV_EMPTIED;
@@ -345,7 +468,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             }
             if (all_stack) ev |= MP_EV_STACK_FRAME;
         }
-        if (m->key_kind == MP_KEY_PTR && r->keys_retained > 0 &&
+        if (keys_carry_pointers(g, m, key_points[k]) && r->keys_retained > 0 &&
             (r->keys_retained >= SIGNIFICANT_MIN || r->keys_retained * 2 >= r->retained))
             ev |= MP_EV_POINTER_KEYS;
         if (m->oldbuckets != MP_NONE || m->nold > 0) ev |= MP_EV_OLD_BUCKETS;
@@ -356,17 +479,25 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             ev |= MP_EV_SHARED_ENTRIES;
         if (r->nroots > 1 && !(ev & MP_EV_ITERATOR_ONLY)) ev |= MP_EV_SEVERAL_ROOTS;
         r->evidence = ev;
-        r->suspect = (ev && (sig || r->shared_bytes >= significant)) ||
+        /* sharing is context: a bounded cache that a stray stack word or a
+         * second index also reaches is no leak by that alone */
+        r->suspect = ((ev & ~MP_EV_CONTEXT) && r->score >= significant) ||
                      (ev & (MP_EV_EMPTIED | MP_EV_OLD_BUCKETS));
         out->ranked[k] = (uint32_t)k;
     }
     free(tbl);
     free(up);
     free(scratch);
+    free(reaching);
+    free(holder_mark);
+    free(key_points);
     mp_findings_rerank(out);
     return 0;
 oom:
     free(scratch);
+    free(reaching);
+    free(holder_mark);
+    free(key_points);
     mp_findings_free(out);
     mf_error_set(err, "%s: out of memory analysing %zu maps", g->info.name, g->nmaps);
     return -1;
@@ -378,6 +509,7 @@ void mp_findings_free(mp_findings *f)
     free(f->ranked);
     free(f->entry_retained);
     free(f->entry_shared);
+    free(f->holder);
     memset(f, 0, sizeof *f);
 }
 
@@ -501,31 +633,117 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t
 
 /* ------------------------------------------------------------- chains --- */
 
-/* Turns the object path of a chain into steps; `entry` (or MP_NONE) tells
- * which bucket of a bucket array the chain passes through. */
-static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t entry,
-                       mp_step *steps, size_t max)
+/* The slot step of entry e (index into g->entries). */
+static mp_step slot_step(const mp_graph *g, uint32_t e)
+{
+    const mp_entry *en = &g->entries[e];
+    return (mp_step){.kind = MP_STEP_SLOT,
+                     .slot = en->slot,
+                     .old = en->old,
+                     .a = e,
+                     .map = en->map,
+                     .overflow = en->overflow,
+                     .index = en->bucket};
+}
+
+/*
+ * Collects the steps of a chain into the caller's max slots. A chain longer
+ * than that keeps its first steps (a quarter of the slots: where it starts)
+ * and its last ones (where it arrives: the map, its bucket and slot), with
+ * one ELIDED step between that counts the steps left out. The steps after
+ * the first ones go round a ring in the rest of the slots until the end.
+ */
+typedef struct chain_out {
+    mp_step *steps;
+    size_t max, head; /* head: slots for the first steps; the rest a ring */
+    size_t total;     /* steps put */
+} chain_out;
+
+static void co_init(chain_out *co, mp_step *steps, size_t max)
+{
+    co->steps = steps;
+    co->max = max;
+    co->head = max >= 8 ? max / 4 : max;
+    co->total = 0;
+}
+
+/* The slot of the step put `back` steps before the last one, or NULL when
+ * it is no longer kept. */
+static mp_step *co_at(chain_out *co, size_t back)
+{
+    if (back >= co->total) return NULL;
+    size_t t = co->total - 1 - back, ring = co->max - co->head;
+    if (t < co->head) return &co->steps[t];
+    if (ring && co->total - t <= ring) return &co->steps[co->head + (t - co->head) % ring];
+    return NULL;
+}
+
+static void co_put(chain_out *co, mp_step s)
+{
+    co->total++;
+    mp_step *at = co_at(co, 0);
+    if (at) *at = s;
+}
+
+static void reverse_steps(mp_step *s, size_t n)
+{
+    for (size_t i = 0; i < n / 2; i++) {
+        mp_step t = s[i];
+        s[i] = s[n - 1 - i];
+        s[n - 1 - i] = t;
+    }
+}
+
+/* Puts the ring in order (a rotation by three reversals) and the ELIDED
+ * step over its oldest step; returns the steps kept. */
+static size_t co_finish(chain_out *co)
+{
+    size_t ring = co->max - co->head;
+    if (co->total <= co->max || ring < 2) return co->total < co->max ? co->total : co->max;
+    mp_step *r = &co->steps[co->head];
+    size_t oldest = (co->total - co->head) % ring; /* ring slot of the oldest kept step */
+    reverse_steps(r, oldest);
+    reverse_steps(r + oldest, ring - oldest);
+    reverse_steps(r, ring);
+    r[0] = (mp_step){.kind = MP_STEP_ELIDED,
+                     .a = MP_NONE,
+                     .map = MP_NONE,
+                     .index = co->total - co->head - (ring - 1)};
+    return co->max;
+}
+
+/* Puts the steps of the object path from its root to o; `entry` (or
+ * MP_NONE) tells which bucket of a bucket array the chain passes through.
+ * Where the path goes through a map's bucket to the key or value of an
+ * entry (a map of maps, a value that leads on), the entry's slot is a step
+ * of its own and names the bucket; where it leaves an array, the step says
+ * which element. Returns false when o is unreachable (or out of memory). */
+static bool put_path(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t entry,
+                     chain_out *co)
 {
     size_t len = mp_paths_chain(g, p, o, NULL, 0);
-    if (!len) return 0;
+    if (!len) return false;
     uint32_t *objs = malloc(len * sizeof *objs);
-    if (!objs) return 0;
+    if (!objs) return false;
     mp_paths_chain(g, p, o, objs, len);
-    size_t k = 0;
-    if (k < max) steps[k] = (mp_step){.kind = MP_STEP_ROOT, .a = p->root[o]};
-    k++;
+    co_put(co, (mp_step){.kind = MP_STEP_ROOT, .a = p->root[o]});
     const mp_entry *e = entry != MP_NONE ? &g->entries[entry] : NULL;
     for (size_t i = 0; i < len; i++) {
         uint32_t v = objs[i];
-        mp_step s = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE};
+        uint32_t via = i + 1 < len ? p->via[objs[i + 1]] : MP_NONE; /* how the path leaves v */
+        mp_step s = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE, .index = UINT64_MAX};
         uint32_t mi = mp_graph_map_of_header(g, v);
         uint32_t bi = mi == MP_NONE ? mp_graph_bucket_of(g, v) : MP_NONE;
         if (bi != MP_NONE && g->buckets[bi].aux) bi = MP_NONE; /* of the table, no bucket */
+        const mp_entry *through = NULL;                        /* the entry the path goes on from */
         if (mi != MP_NONE) {
             s.kind = MP_STEP_MAP;
             s.map = mi;
         } else if (bi != MP_NONE) {
             const mp_bucket *bk = &g->buckets[bi];
+            if (via != MP_NONE && via < g->nentries && g->entries[via].map == bk->map &&
+                g->entries[via].bucket_obj == v)
+                through = &g->entries[via];
             s.map = bk->map;
             s.old = bk->old;
             if (bk->overflow) {
@@ -535,19 +753,34 @@ static size_t steps_of(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_
             } else {
                 s.kind = MP_STEP_BUCKET;
                 /* an array holds many buckets: the entry says which one */
-                s.index = e && e->map == bk->map ? e->bucket : UINT64_MAX;
+                s.index = through                  ? through->bucket
+                          : e && e->map == bk->map ? e->bucket
+                                                   : UINT64_MAX;
             }
+        } else if (via != MP_NONE && g->type[v] != MP_NONE &&
+                   g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {
+            s.index = via / g->types[g->type[v]].size;
         }
-        if (k < max) steps[k] = s;
-        k++;
+        co_put(co, s);
+        if (through) {
+            /* the bucket of the array the path came through is this entry's */
+            mp_step *q;
+            for (size_t back = 1; (q = co_at(co, back)) && q->map == through->map; back++) {
+                if (q->kind == MP_STEP_BUCKET && q->index == UINT64_MAX) q->index = through->bucket;
+                if (q->kind != MP_STEP_OVERFLOW) break;
+            }
+            co_put(co, slot_step(g, via));
+        }
     }
     free(objs);
-    return k;
+    return true;
 }
 
 size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps, size_t max)
 {
-    return steps_of(g, p, o, MP_NONE, steps, max);
+    chain_out co;
+    co_init(&co, steps, max);
+    return put_path(g, p, o, MP_NONE, &co) ? co_finish(&co) : 0;
 }
 
 /* The overflow bucket object at depth j - 1 of the chain that leads to
@@ -579,7 +812,9 @@ size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step 
     const mp_entry *en = &g->entries[e];
     const mp_map *m = &g->maps[en->map];
     uint32_t array = en->old ? m->oldbuckets : m->buckets;
-    size_t k = 0;
+    chain_out co;
+    co_init(&co, steps, max);
+    bool put = false;
     if (m->header != MP_NONE && en->bucket_obj != MP_NONE && array != MP_NONE &&
         p->root[m->header] != MP_NONE) {
         /* the overflow buckets from the holder back to depth 1 */
@@ -601,40 +836,31 @@ size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step 
         } else if (en->bucket_obj != array) {
             ok = false;
         }
-        if (ok) {
-            k = steps_of(g, p, m->header, MP_NONE, steps, max);
-            if (k) {
-                mp_step b = {.kind = MP_STEP_BUCKET,
-                             .a = array,
-                             .map = en->map,
-                             .old = en->old,
-                             .index = en->bucket};
-                if (k < max) steps[k] = b;
-                k++;
-                for (uint32_t j = 1; j <= got; j++) {
-                    mp_step o = {.kind = MP_STEP_OVERFLOW,
-                                 .a = ov[j],
-                                 .map = en->map,
-                                 .old = en->old,
-                                 .overflow = j,
-                                 .index = en->bucket};
-                    if (k < max) steps[k] = o;
-                    k++;
-                }
-            }
+        if (ok && put_path(g, p, m->header, MP_NONE, &co)) {
+            put = true;
+            co_put(&co, (mp_step){.kind = MP_STEP_BUCKET,
+                                  .a = array,
+                                  .map = en->map,
+                                  .old = en->old,
+                                  .index = en->bucket});
+            for (uint32_t j = 1; j <= got; j++)
+                co_put(&co, (mp_step){.kind = MP_STEP_OVERFLOW,
+                                      .a = ov[j],
+                                      .map = en->map,
+                                      .old = en->old,
+                                      .overflow = j,
+                                      .index = en->bucket});
         }
     }
-    if (!k) {
+    if (!put) {
         uint32_t holder = en->bucket_obj;
         if (holder == MP_NONE) holder = m->header;
         if (holder == MP_NONE) return 0;
-        k = steps_of(g, p, holder, e, steps, max);
-        if (!k) return 0;
+        co_init(&co, steps, max);
+        if (!put_path(g, p, holder, e, &co)) return 0;
     }
-    if (k < max)
-        steps[k] = (mp_step){
-            .kind = MP_STEP_SLOT, .slot = en->slot, .a = e, .map = en->map, .index = en->bucket};
-    return k + 1;
+    co_put(&co, slot_step(g, e));
+    return co_finish(&co);
 }
 
 void mp_root_text(const mp_graph *g, uint32_t root, char *buf, size_t size)
@@ -703,11 +929,23 @@ void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size)
     case MP_STEP_OVERFLOW:
         snprintf(buf, size, "overflow#%u", s->overflow);
         break;
-    case MP_STEP_SLOT:
-        snprintf(buf, size, "slot %u", s->slot);
+    case MP_STEP_ELIDED:
+        snprintf(buf, size, "... %" PRIu64 " more steps ...", s->index);
         break;
+    case MP_STEP_SLOT: {
+        const char *key = s->a < g->nentries ? mp_str(g, g->entries[s->a].key) : "";
+        if (*key)
+            snprintf(buf, size, "slot %u (%s)", s->slot, key);
+        else
+            snprintf(buf, size, "slot %u", s->slot);
+        break;
+    }
     default:
-        snprintf(buf, size, "%s 0x%" PRIx64, mp_graph_type_name(g, s->a), g->addr[s->a]);
+        if (s->index != UINT64_MAX)
+            snprintf(buf, size, "%s 0x%" PRIx64 " [%" PRIu64 "]", mp_graph_type_name(g, s->a),
+                     g->addr[s->a], s->index);
+        else
+            snprintf(buf, size, "%s 0x%" PRIx64, mp_graph_type_name(g, s->a), g->addr[s->a]);
         break;
     }
 }

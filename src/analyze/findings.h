@@ -16,22 +16,25 @@
  *     header's, plus a bucket array's that a stray root word also reaches
  *     (table and owned entries included);
  *   - significant: retained at least max(64 KiB, 1% of the reachable heap).
- * Evidence (bits of mp_map_report.evidence):
- *   LARGE_SHARE     retains >= large_share_pct of the reachable heap;
+ * Evidence of a leak (bits of mp_map_report.evidence):
+ *   LARGE_SHARE     retains >= large_share_pct of the reachable heap, alone
+ *                   or with other roots (retained + shared_bytes);
  *   EMPTIED         table of >= 64 KiB at most 1/16 full: delete never
  *                   shrinks a map (recreate it);
  *   ITERATOR_ONLY   every root that reaches the header is an iterator, or a
  *                   stack word in the frame of such an iterator (its fields);
  *   STACK_FRAME     significant and held only by stack/register roots;
- *   POINTER_KEYS    keys are pointers and the key objects the map owns
+ *   POINTER_KEYS    keys carry pointers (pointer keys, or keys of a type
+ *                   with pointer fields) and the key objects the map owns
  *                   retain >= 64 KiB (or half of the map);
  *   OLD_BUCKETS     an unfinished growth keeps an old bucket array;
- *   SHARED_ENTRIES  entries whose values another root also reaches;
- *   SEVERAL_ROOTS   the header itself is reached by more than one root;
  *   GROWING         set by the caller from a diff (see mp_findings_mark_growth).
- * A map is a suspect when it has evidence and is significant, or has the
- * EMPTIED or OLD_BUCKETS evidence; suspects are ranked growing first, then
- * by score = retained + bytes retained by its shared entries.
+ * Context, shown with a map but no evidence of a leak (MP_EV_CONTEXT):
+ *   SHARED_ENTRIES  entries whose values another root also reaches;
+ *   SEVERAL_ROOTS   the header itself is reached by more than one holder.
+ * A map is a suspect when it has evidence and its score (below) is
+ * significant, or has the EMPTIED or OLD_BUCKETS evidence; suspects are ranked growing
+ * first, then by score = retained + bytes retained by its shared entries.
  *
  * Memory: results own their arrays (mp_findings_free). Errors: -1 with err
  * set when out of memory.
@@ -55,6 +58,8 @@ enum {
     MP_EV_GROWING = 1u << 8,
 };
 #define MP_EV_COUNT 9
+/* The bits that are context, not evidence of a leak. */
+#define MP_EV_CONTEXT (MP_EV_SHARED_ENTRIES | MP_EV_SEVERAL_ROOTS)
 /* Stable short names ("large_share", "emptied", ...) for JSON and tests. */
 const char *mp_evidence_name(unsigned bit_index);
 
@@ -68,10 +73,13 @@ typedef struct mp_site_count {
 
 typedef struct mp_map_report {
     uint32_t map;
-    uint32_t root;      /* the single root that keeps the header alive, MP_NONE if several/none */
-    uint32_t path_root; /* the root the shortest path to the header starts from */
-    uint32_t nroots;    /* roots reaching the header */
-    uint32_t roots[MP_MAX_LISTED_ROOTS]; /* the first of them, by priority */
+    uint32_t root;      /* the single holder that keeps the header alive (its first
+                           root word), MP_NONE if several/none */
+    uint32_t path_root; /* the root the path to the header starts from (see paths.h) */
+    uint32_t nroots;    /* holders reaching the header (a frame's or a global's
+                           several words count once) */
+    uint32_t roots[MP_MAX_LISTED_ROOTS]; /* the first of them, by priority: each
+                                            holder's first root word */
     uint64_t retained;
     uint64_t entries_retained; /* by the entries it owns */
     uint64_t keys_retained;    /* by owned key objects */
@@ -102,11 +110,16 @@ typedef struct mp_findings {
     size_t nsuspects;
     uint64_t *entry_retained; /* per g->entries */
     uint8_t *entry_shared;    /* per g->entries: 1 if its value is not owned */
+    uint32_t *holder;         /* per g->roots: the first root word of its holder */
 } mp_findings;
 
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err);
 void mp_findings_free(mp_findings *f);
+
+/* Keeps the first root word of each holder in roots[0 .. n) (a short
+ * list: O(n^2)), in order; returns how many are left. */
+size_t mp_findings_distinct_holders(const mp_findings *f, uint32_t *roots, size_t n);
 
 /* Re-ranks after the caller set growth_entries/growth_bytes and
  * MP_EV_GROWING on maps that grew: growing maps become suspects, first. */
@@ -140,6 +153,7 @@ typedef enum mp_step_kind {
     MP_STEP_BUCKET,   /* a: bucket object; index, old: which bucket of the array */
     MP_STEP_OVERFLOW, /* a: overflow bucket object; overflow: its depth */
     MP_STEP_SLOT,     /* slot: the slot of the entry; a: the entry index */
+    MP_STEP_ELIDED,   /* index: how many steps of a long chain are left out here */
 } mp_step_kind;
 
 typedef struct mp_step {
@@ -153,9 +167,10 @@ typedef struct mp_step {
 } mp_step;
 
 /* The chain from its root to object o (root step first), or to entry e's
- * slot (mp_chain_entry: ... -> bucket[i] -> overflow#k -> slot j). Writes up
- * to max steps (those nearest the root if longer) and returns the full
- * length (0 if unreachable). */
+ * slot (mp_chain_entry: ... -> bucket[i] -> overflow#k -> slot j). Writes at
+ * most max steps and returns how many (0 if unreachable): a longer chain
+ * keeps its first max/4 steps and its last ones, with one MP_STEP_ELIDED
+ * step between them (max of 8 or more). */
 size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps,
                        size_t max);
 size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps, size_t max);

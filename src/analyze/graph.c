@@ -80,7 +80,7 @@ struct mp_graph_builder {
     bool sorted;
     uint64_t total_bytes;
     /* edges */
-    uint32_t *esrc, *edst;
+    uint32_t *esrc, *edst, *eoff; /* eoff: MP_NO_OFFSET unknown */
     size_t nedge, cap_edge;
     bool edges_in_order;
     uint64_t *aesrc, *aedst;
@@ -137,6 +137,7 @@ void mp_gb_free(mp_graph_builder *b)
     free(b->stack);
     free(b->esrc);
     free(b->edst);
+    free(b->eoff);
     free(b->aesrc);
     free(b->aedst);
     free(b->types);
@@ -275,6 +276,8 @@ void mp_gb_reserve(mp_graph_builder *b, size_t objects, size_t edges)
     ok = reserve((void **)&b->esrc, &c, edges, sizeof(uint32_t));
     c = b->cap_edge;
     ok = ok && reserve((void **)&b->edst, &c, edges, sizeof(uint32_t));
+    c = b->cap_edge;
+    ok = ok && reserve((void **)&b->eoff, &c, edges, sizeof(uint32_t));
     if (ok) b->cap_edge = c;
 }
 
@@ -284,8 +287,13 @@ uint32_t mp_gb_type(mp_graph_builder *b, const char *name, uint64_t size, mp_typ
         b->oom = true;
         return MP_NONE;
     }
-    b->types[b->ntypes] = (mp_type){mp_gb_intern(b, name), size, (uint8_t)kind};
+    b->types[b->ntypes] = (mp_type){mp_gb_intern(b, name), size, (uint8_t)kind, MP_PTRS_UNKNOWN};
     return (uint32_t)b->ntypes++;
+}
+
+void mp_gb_type_pointers(mp_graph_builder *b, uint32_t type, mp_type_pointers p)
+{
+    if (type < b->ntypes) b->types[type].pointers = (uint8_t)p;
 }
 
 mp_gframe mp_gb_frame(mp_graph_builder *b, const char *function, const char *file, int64_t line)
@@ -372,7 +380,7 @@ void mp_gb_object_type(mp_graph_builder *b, uint32_t obj, uint32_t type)
     if (obj < b->nobj) b->type[obj] = type;
 }
 
-void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst)
+void mp_gb_edge_at(mp_graph_builder *b, uint32_t src, uint32_t dst, uint64_t offset)
 {
     if (b->nedge == b->cap_edge) {
         size_t nc = b->cap_edge ? b->cap_edge * 2 : 4096;
@@ -380,6 +388,8 @@ void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst)
         bool ok = reserve((void **)&b->esrc, &c, nc, sizeof(uint32_t));
         c = b->cap_edge;
         ok = ok && reserve((void **)&b->edst, &c, nc, sizeof(uint32_t));
+        c = b->cap_edge;
+        ok = ok && reserve((void **)&b->eoff, &c, nc, sizeof(uint32_t));
         if (!ok) {
             b->oom = true;
             return;
@@ -389,7 +399,13 @@ void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst)
     if (b->nedge > 0 && src < b->esrc[b->nedge - 1]) b->edges_in_order = false;
     b->esrc[b->nedge] = src;
     b->edst[b->nedge] = dst;
+    b->eoff[b->nedge] = offset < MP_NO_OFFSET ? (uint32_t)offset : MP_NO_OFFSET;
     b->nedge++;
+}
+
+void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst)
+{
+    mp_gb_edge_at(b, src, dst, MP_NO_OFFSET);
 }
 
 void mp_gb_edge_addr(mp_graph_builder *b, uint64_t src_addr, uint64_t dst_addr)
@@ -494,17 +510,21 @@ static int cmp_addr_ix(const void *a, const void *b)
     return x->ix < y->ix ? -1 : x->ix > y->ix;
 }
 
-/* Priority order of roots: by kind; within the stack words (and the
- * iterators) of one thread, outer frames first: when an outer and an inner
- * frame both hold a pointer, the outer frame is the one that lives longer,
- * so it explains the retention (an inner frame's word is often just a
- * callee-saved register of the outer one, spilled); then as added. */
+/* Priority order of roots: by kind; the thread roots (stack words,
+ * iterators, registers) by thread, and within one thread's stack words (and
+ * iterators) outer frames first: when an outer and an inner frame both hold
+ * a pointer, the outer frame is the one that lives longer, so it explains
+ * the retention (an inner frame's word is often just a callee-saved
+ * register of the outer one, spilled); then as added. A total order, so
+ * the sort's result does not depend on the order the roots came in. */
 static int cmp_root(const void *a, const void *b)
 {
     const mp_root *x = a, *y = b;
     if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
-    if ((x->kind == MP_ROOT_STACK || x->kind == MP_ROOT_ITERATOR) && x->thread == y->thread &&
-        x->frame != y->frame)
+    bool threaded =
+        x->kind == MP_ROOT_STACK || x->kind == MP_ROOT_ITERATOR || x->kind == MP_ROOT_REGISTER;
+    if (threaded && x->thread != y->thread) return x->thread < y->thread ? -1 : 1;
+    if (threaded && x->kind != MP_ROOT_REGISTER && x->frame != y->frame)
         return x->frame > y->frame ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
 }
@@ -555,25 +575,33 @@ static int remap(const mp_graph_builder *b, const uint32_t *rank, uint32_t *ref)
 }
 
 /* CSR from (src, dst) pairs by counting sort; keys[] picks the grouping
- * side. start has n + 1 slots. */
-static int csr(size_t n, size_t m, const uint32_t *keys, const uint32_t *vals, uint64_t **start_out,
-               uint32_t **adj_out)
+ * side. start has n + 1 slots. With vals2 (and adj2_out), a second value
+ * per pair is placed beside the first. */
+static int csr(size_t n, size_t m, const uint32_t *keys, const uint32_t *vals,
+               const uint32_t *vals2, uint64_t **start_out, uint32_t **adj_out, uint32_t **adj2_out)
 {
     uint64_t *start = calloc(n + 1, sizeof *start);
     uint32_t *adj = malloc((m ? m : 1) * sizeof *adj);
-    if (!start || !adj) {
+    uint32_t *adj2 = vals2 ? malloc((m ? m : 1) * sizeof *adj2) : NULL;
+    if (!start || !adj || (vals2 && !adj2)) {
         free(start);
         free(adj);
+        free(adj2);
         return -1;
     }
     for (size_t e = 0; e < m; e++) start[keys[e] + 1]++;
     for (size_t v = 0; v < n; v++) start[v + 1] += start[v];
     /* place using start[k] as a cursor, then shift back */
-    for (size_t e = 0; e < m; e++) adj[start[keys[e]]++] = vals[e];
+    for (size_t e = 0; e < m; e++) {
+        uint64_t at = start[keys[e]]++;
+        adj[at] = vals[e];
+        if (adj2) adj2[at] = vals2[e];
+    }
     for (size_t v = n; v > 0; v--) start[v] = start[v - 1];
     start[0] = 0;
     *start_out = start;
     *adj_out = adj;
+    if (adj2_out) *adj2_out = adj2;
     return 0;
 }
 
@@ -793,7 +821,7 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
             g->dropped_edges++;
             continue;
         }
-        mp_gb_edge(b, s, d);
+        mp_gb_edge_at(b, s, d, b->aesrc[e] - g->addr[s]);
         if (b->oom) goto oom;
     }
     g->nedges = b->nedge;
@@ -804,14 +832,19 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
         for (size_t v = 0; v < n; v++) g->out_start[v + 1] += g->out_start[v];
         g->out = b->edst;
         b->edst = NULL;
+        g->out_off = b->eoff;
+        b->eoff = NULL;
         if (!g->out && !(g->out = malloc(sizeof *g->out))) goto oom;
+        if (!g->out_off && !(g->out_off = malloc(sizeof *g->out_off))) goto oom;
         /* the sources are out_start's ranges now: freeing them before the
          * reverse edges are built lowers the peak by 4 bytes an edge */
         free(b->esrc), b->esrc = NULL;
         if (csr_reverse(n, b->nedge, g->out_start, g->out, &g->in_start, &g->in)) goto oom;
     } else {
-        if (csr(n, b->nedge, b->esrc, b->edst, &g->out_start, &g->out)) goto oom;
-        if (csr(n, b->nedge, b->edst, b->esrc, &g->in_start, &g->in)) goto oom;
+        if (csr(n, b->nedge, b->esrc, b->edst, b->eoff, &g->out_start, &g->out, &g->out_off))
+            goto oom;
+        free(b->eoff), b->eoff = NULL;
+        if (csr(n, b->nedge, b->edst, b->esrc, NULL, &g->in_start, &g->in, NULL)) goto oom;
     }
     free(b->esrc), b->esrc = NULL;
     free(b->edst), b->edst = NULL;
@@ -995,6 +1028,7 @@ void mp_graph_free(mp_graph *g)
     free(g->stack);
     free(g->out_start);
     free(g->out);
+    free(g->out_off);
     free(g->in_start);
     free(g->in);
     free(g->types);

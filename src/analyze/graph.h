@@ -9,7 +9,8 @@
  * loader (one per input format: our gcstack snapshots first, Go heap dumps
  * later) feeds a builder record by record and the builder resolves, checks
  * and packs. Memory is a few arrays per object and per edge (about 40 bytes
- * per object plus 8 per edge once finished), never one allocation per object.
+ * per object plus 12 per edge once finished), never one allocation per
+ * object.
  *
  * Builder rules. Objects may come in any address order; mp_gb_object returns
  * a provisional index ("as added") that the other builder calls may use to
@@ -40,7 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MP_NONE UINT32_MAX /* no object / type / stack / map */
+#define MP_NONE UINT32_MAX      /* no object / type / stack / map */
+#define MP_NO_OFFSET UINT32_MAX /* an edge's offset in its object is not known */
 
 /* Root kinds, numbered in the priority the path search gives them: a
  * global explains a retention better than a pin, a pin better than a stack
@@ -83,10 +85,18 @@ const char *mp_type_kind_name(unsigned kind);
 /* Strings are offsets into the graph's string table (0 is ""): mp_str(). */
 typedef uint32_t mp_sid;
 
+/* Whether a value of a type holds pointers. */
+typedef enum mp_type_pointers {
+    MP_PTRS_UNKNOWN = 0,
+    MP_PTRS_NONE,
+    MP_PTRS_SOME,
+} mp_type_pointers;
+
 typedef struct mp_type {
     mp_sid name;
-    uint64_t size;
-    uint8_t kind; /* mp_type_kind */
+    uint64_t size;    /* of one value; of an array type: of one element */
+    uint8_t kind;     /* mp_type_kind */
+    uint8_t pointers; /* mp_type_pointers */
 } mp_type;
 
 typedef struct mp_gframe {
@@ -123,6 +133,7 @@ typedef struct mp_map {
     uint64_t address;              /* the header's address */
     mp_sid type_name;              /* e.g. "map[string]*Session" */
     uint8_t key_kind;              /* mp_key_kind */
+    uint8_t key_indirect;          /* 1: a key is an object of its own (key_obj) */
     uint32_t key_type, value_type; /* types, MP_NONE unknown */
     uint64_t count;                /* live entries as the header says */
     uint32_t B, flags, noverflow;
@@ -191,13 +202,16 @@ typedef struct mp_graph {
     size_t nedges;
     uint64_t *out_start; /* nobjects + 1: edges of v are out[out_start[v] .. out_start[v+1]) */
     uint32_t *out;
+    uint32_t *out_off;  /* per out edge: the pointer's byte offset in its source
+                           object, MP_NO_OFFSET unknown */
     uint64_t *in_start; /* the same for predecessors */
     uint32_t *in;
     size_t dropped_edges, dropped_refs;
     mp_type *types;
     size_t ntypes;
-    mp_root *roots; /* sorted by kind (priority); stack and iterator roots of one
-                       thread outer frame first; then in the order added */
+    mp_root *roots; /* sorted by kind (priority); stack, iterator and register
+                       roots by thread, a thread's stack and iterator roots
+                       outer frame first; then in the order added */
     size_t nroots;
     mp_map *maps;
     size_t nmaps;
@@ -267,6 +281,9 @@ mp_sid mp_gb_string(mp_graph_builder *b, const char *s, size_t len);
 void mp_gb_reserve(mp_graph_builder *b, size_t objects, size_t edges);
 
 uint32_t mp_gb_type(mp_graph_builder *b, const char *name, uint64_t size, mp_type_kind kind);
+/* Says whether values of a type added earlier hold pointers (unknown until
+ * said). */
+void mp_gb_type_pointers(mp_graph_builder *b, uint32_t type, mp_type_pointers p);
 /* A stack of n frames, innermost first (strings interned). */
 uint32_t mp_gb_stack(mp_graph_builder *b, const mp_gframe *frames_with_strings, size_t n);
 /* Frames for mp_gb_stack name their strings through these (interned). */
@@ -288,9 +305,11 @@ void mp_gb_object_stack(mp_graph_builder *b, uint32_t obj, uint32_t stack);
 /* Sets the type of an object added earlier (provisional index), for loaders
  * that learn types while walking what the objects hold. */
 void mp_gb_object_type(mp_graph_builder *b, uint32_t obj, uint32_t type);
-/* A pointer from src to dst (provisional indices). Edges added with src
- * nondecreasing and objects added in address order are packed without
- * sorting. */
+/* A pointer from src to dst (provisional indices), stored at byte `offset`
+ * of src (offsets past 4 GiB are not kept: MP_NO_OFFSET); mp_gb_edge when
+ * the offset is not known. Edges added with src nondecreasing and objects
+ * added in address order are packed without sorting. */
+void mp_gb_edge_at(mp_graph_builder *b, uint32_t src, uint32_t dst, uint64_t offset);
 void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst);
 /* A pointer stored in the object at (or containing) src_addr with value
  * dst_addr; resolved at finish. */

@@ -100,7 +100,9 @@ static void sync_tables(loader *L, const mf_gs_reader *r)
 {
     for (; L->ntypes < mf_gs_ntypes(r); L->ntypes++) {
         const mf_gs_type *t = mf_gs_type_at(r, (uint32_t)L->ntypes);
-        mp_gb_type(L->b, t->name, t->size, type_kind(t->kind));
+        uint32_t ix = mp_gb_type(L->b, t->name, t->size, type_kind(t->kind));
+        /* a type lists every pointer field: none listed, none there */
+        mp_gb_type_pointers(L->b, ix, t->nptrs ? MP_PTRS_SOME : MP_PTRS_NONE);
     }
     for (; L->nstacks < mf_gs_nstacks(r); L->nstacks++) {
         size_t n;
@@ -164,7 +166,7 @@ static int on_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
                     const uint32_t *counts, size_t nedges, const uint64_t *offsets,
                     const uint64_t *targets, mf_error *err)
 {
-    (void)r, (void)offsets;
+    (void)r;
     loader *L = ud;
     L->nedges += nedges;
     if (over_limit(L, err)) return -1;
@@ -173,7 +175,7 @@ static int on_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
         uint32_t src = (uint32_t)(first + i);
         for (uint32_t j = 0; j < counts[i]; j++, e++) {
             uint32_t dst = obj_ref(targets[e]);
-            if (dst != MP_NONE) mp_gb_edge(L->b, src, dst);
+            if (dst != MP_NONE) mp_gb_edge_at(L->b, src, dst, offsets[e]);
         }
     }
     return 0;
@@ -213,6 +215,7 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
                 .address = m->address,
                 .type_name = mp_gb_intern(L->b, m->type_name),
                 .key_kind = (uint8_t)key_kind(m->key_kind),
+                .key_indirect = m->key_indirect,
                 .key_type = m->key_type ? m->key_type - 1 : MP_NONE,
                 .value_type = m->value_type ? m->value_type - 1 : MP_NONE,
                 .count = m->count,

@@ -7,55 +7,82 @@
 
 /* The parent array doubles as the visited set: an object is visited once
  * its root is set. The queue is one array of n slots since each object
- * enters it at most once. */
+ * enters it at most once.
+ *
+ * The search runs once per root kind, in priority order, each one seeded
+ * with the roots of that kind and going on from every object earlier kinds
+ * left unvisited: whatever a global reaches is explained by a global, at
+ * any depth, before a stack word (which conservative scanning makes easy to
+ * come by) gets a say. Each object still enters the queue once and each
+ * edge is looked at once, so this costs what one search from every root
+ * would. */
 int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
 {
     size_t n = g->nobjects;
     out->parent = malloc((n ? n : 1) * sizeof *out->parent);
     out->root = malloc((n ? n : 1) * sizeof *out->root);
+    out->via = malloc((n ? n : 1) * sizeof *out->via);
     uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
     out->nreached = 0;
     out->reached_bytes = 0;
-    if (!out->parent || !out->root || !queue) {
+    if (!out->parent || !out->root || !out->via || !queue) {
         free(queue);
         mp_paths_free(out);
         mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = MP_NONE;
+    for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = out->via[i] = MP_NONE;
     size_t head = 0, tail = 0;
-    for (size_t r = 0; r < g->nroots; r++) {
-        uint32_t t = g->roots[r].target;
-        if (t == MP_NONE || out->root[t] != MP_NONE) continue;
-        out->root[t] = (uint32_t)r;
-        queue[tail++] = t;
-    }
-    /* The queue visits objects scattered over the heap: each step would
-     * wait on memory three times (edge range, edges, targets' roots).
-     * Prefetching for the objects a few places further in the queue, in
-     * the same order the loop will need them, overlaps those waits; the
-     * visiting order and so the result are unchanged. */
-    while (head < tail) {
-        if (head + 8 < tail) __builtin_prefetch(&g->out_start[queue[head + 8]]);
-        if (head + 4 < tail) __builtin_prefetch(&g->out[g->out_start[queue[head + 4]]]);
-        if (head + 2 < tail) {
-            uint32_t u = queue[head + 2];
-            for (uint64_t e = g->out_start[u]; e < g->out_start[u + 1] && e < g->out_start[u] + 8;
-                 e++)
-                __builtin_prefetch(&out->root[g->out[e]]);
+    for (size_t r = 0; r < g->nroots;) {
+        /* seed the roots of one kind (g->roots is sorted by kind) */
+        uint8_t kind = g->roots[r].kind;
+        for (; r < g->nroots && g->roots[r].kind == kind; r++) {
+            uint32_t t = g->roots[r].target;
+            if (t == MP_NONE || out->root[t] != MP_NONE) continue;
+            out->root[t] = (uint32_t)r;
+            queue[tail++] = t;
         }
-        uint32_t v = queue[head++];
-        for (uint64_t e = g->out_start[v]; e < g->out_start[v + 1]; e++) {
-            uint32_t w = g->out[e];
-            if (out->root[w] != MP_NONE) continue;
-            out->root[w] = out->root[v];
-            out->parent[w] = v;
-            queue[tail++] = w;
+        /* The queue visits objects scattered over the heap: each step
+         * would wait on memory three times (edge range, edges, targets'
+         * roots). Prefetching for the objects a few places further in the
+         * queue, in the same order the loop will need them, overlaps those
+         * waits; the visiting order and so the result are unchanged. */
+        while (head < tail) {
+            if (head + 8 < tail) __builtin_prefetch(&g->out_start[queue[head + 8]]);
+            if (head + 4 < tail) __builtin_prefetch(&g->out[g->out_start[queue[head + 4]]]);
+            if (head + 2 < tail) {
+                uint32_t u = queue[head + 2];
+                for (uint64_t e = g->out_start[u];
+                     e < g->out_start[u + 1] && e < g->out_start[u] + 8; e++)
+                    __builtin_prefetch(&out->root[g->out[e]]);
+            }
+            uint32_t v = queue[head++];
+            /* leaving a bucket, the entry says where (below) */
+            bool bucket = g->bucket_bits && (g->bucket_bits[v >> 3] >> (v & 7) & 1);
+            for (uint64_t e = g->out_start[v]; e < g->out_start[v + 1]; e++) {
+                uint32_t w = g->out[e];
+                if (out->root[w] != MP_NONE) continue;
+                out->root[w] = out->root[v];
+                out->parent[w] = v;
+                out->via[w] = bucket ? MP_NONE : g->out_off[e];
+                queue[tail++] = w;
+            }
         }
     }
     out->nreached = tail;
     for (size_t i = 0; i < tail; i++) out->reached_bytes += g->size[queue[i]];
     free(queue);
+    /* an object a path reaches from the bucket holding an entry is that
+     * entry's key or value: the first such entry names the step (written
+     * last, going backwards) */
+    for (size_t i = g->nentries; i-- > 0;) {
+        const mp_entry *en = &g->entries[i];
+        if (en->bucket_obj == MP_NONE) continue;
+        uint32_t x[2] = {en->key_obj, en->value_obj};
+        for (int k = 0; k < 2; k++)
+            if (x[k] != MP_NONE && out->parent[x[k]] == en->bucket_obj)
+                out->via[x[k]] = (uint32_t)i;
+    }
     return 0;
 }
 
@@ -63,7 +90,8 @@ void mp_paths_free(mp_paths *p)
 {
     free(p->parent);
     free(p->root);
-    p->parent = p->root = NULL;
+    free(p->via);
+    p->parent = p->root = p->via = NULL;
 }
 
 size_t mp_paths_chain(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t *buf, size_t max)

@@ -1,16 +1,23 @@
 /*
- * src/analyze/paths.h -- the shortest path from a root to every object.
+ * src/analyze/paths.h -- the path from a root to every object.
  *
- * One breadth-first search from all roots at once, seeded in root priority
- * order (the graph keeps its roots sorted that way: globals, pins, stack
- * frames (outer frames of a thread first), iterators, registers, runtime,
- * other). Every reachable object gets
- * its parent on one shortest path and the root that path starts from; among
- * paths of equal length the one from the higher-priority root wins (the
- * search queue keeps the seed order level by level). Unreachable objects
- * (garbage a snapshot may still list) have no root.
+ * A breadth-first search from the roots by priority: first from every
+ * global at once, then from every pin over what the globals left
+ * unreached, then stack frames (outer frames of a thread first),
+ * iterators, registers, runtime and other roots (the order the graph keeps
+ * its roots in). Every reachable object gets its parent on the path and the
+ * root that path starts from: the root of the highest-priority kind that
+ * reaches it at all, whatever the length of its path, and among those the
+ * shortest path (ties: the root that comes first). A stack word that
+ * points right at an object a global reaches through ten others does not
+ * explain it: the global does. Unreachable objects (garbage a snapshot may
+ * still list) have no root. Linear in objects and edges.
  *
- * Memory: 8 bytes per object (parent and root arrays), owned by the result
+ * With each step of a path the search keeps how it leaves the object before
+ * it (`via`), so that a chain can say which element of an array, or which
+ * entry of a map, it goes through.
+ *
+ * Memory: 12 bytes per object (parent, root and via arrays), owned by the result
  * (mp_paths_free). Errors: -1 with err set only when out of memory.
  */
 #ifndef MP_PATHS_H
@@ -21,6 +28,11 @@
 typedef struct mp_paths {
     uint32_t *parent; /* previous object on the path, MP_NONE at its root (or unreachable) */
     uint32_t *root;   /* the root the path starts from (index into g->roots), MP_NONE unreachable */
+    /* how the path goes from parent[o] to o: when the parent holds map
+     * buckets, the entry (index into g->entries) whose key or value o is;
+     * otherwise the byte offset of the pointer in the parent; MP_NONE when
+     * not known (or at a root) */
+    uint32_t *via;
     size_t nreached;
     uint64_t reached_bytes;
 } mp_paths;

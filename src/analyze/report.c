@@ -1,6 +1,8 @@
 /* src/analyze/report.c -- see report.h. */
 #include "analyze/report.h"
 
+#include "analyze/json_text.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -281,8 +283,8 @@ static json_t *value_types_json(const mf_profile *p, bool totals)
     json_t *arr = json_array();
     for (size_t t = 0; arr && t < p->n_sample_types; t++) {
         json_t *o = json_object();
-        int bad = put(o, "type", json_string(type_name(p, t))) |
-                  put(o, "unit", json_string(type_unit(p, t)));
+        int bad = put(o, "type", mp_json_text(type_name(p, t))) |
+                  put(o, "unit", mp_json_text(type_unit(p, t)));
         if (totals) bad |= put(o, "total", json_integer(mp_total(p, t)));
         if (bad || json_array_append_new(arr, o)) {
             json_decref(arr);
@@ -311,15 +313,15 @@ json_t *mp_analysis_json(const mp_analysis *a)
     char buf[512];
     json_t *root = json_object();
     int bad = 0;
-    bad |= put(root, "file", json_string(a->file));
+    bad |= put(root, "file", mp_json_text(a->file));
     mp_producer(p, buf, sizeof buf);
-    bad |= put(root, "producer", json_string(buf));
+    bad |= put(root, "producer", mp_json_text(buf));
     bad |= put(root, "time_nanos", json_integer(p->time_nanos));
     bad |= put(root, "duration_nanos", json_integer(p->duration_nanos));
     bad |= put(root, "period", json_integer(p->period));
     json_t *pt = json_object();
-    bad |= put(pt, "type", json_string(mf_str(p, p->period_type.type)));
-    bad |= put(pt, "unit", json_string(mf_str(p, p->period_type.unit)));
+    bad |= put(pt, "type", mp_json_text(mf_str(p, p->period_type.type)));
+    bad |= put(pt, "unit", mp_json_text(mf_str(p, p->period_type.unit)));
     bad |= put(root, "period_type", pt);
     json_t *counts = json_object();
     bad |= put(counts, "samples", json_integer((json_int_t)p->n_samples));
@@ -329,13 +331,13 @@ json_t *mp_analysis_json(const mp_analysis *a)
     bad |= put(root, "counts", counts);
     json_t *comments = json_array();
     for (size_t i = 0; comments && i < p->n_comments; i++)
-        bad |= json_array_append_new(comments, json_string(mf_str(p, p->comments[i])));
+        bad |= json_array_append_new(comments, mp_json_text(mf_str(p, p->comments[i])));
     bad |= put(root, "comments", comments);
-    bad |= put(root, "drop_frames", json_string(mf_str(p, p->drop_frames)));
+    bad |= put(root, "drop_frames", mp_json_text(mf_str(p, p->drop_frames)));
     bad |= put(root, "sample_types", value_types_json(p, true));
     bad |= put(root, "sample_index", json_integer((json_int_t)si));
-    bad |= put(root, "sample_type", json_string(type_name(p, si)));
-    bad |= put(root, "unit", json_string(type_unit(p, si)));
+    bad |= put(root, "sample_type", mp_json_text(type_name(p, si)));
+    bad |= put(root, "unit", mp_json_text(type_unit(p, si)));
     bad |= put(root, "total", json_integer(a->top->total));
 
     const mp_top *top = a->top;
@@ -347,7 +349,7 @@ json_t *mp_analysis_json(const mp_analysis *a)
         const mp_site *s = &top->sites[i];
         sum += s->flat;
         json_t *o = json_object();
-        bad |= put(o, "function", json_string(a->ix->node_names[s->node]));
+        bad |= put(o, "function", mp_json_text(a->ix->node_names[s->node]));
         bad |= put(o, "flat", json_integer(s->flat));
         bad |= put(o, "flat_pct", json_real(pct(s->flat, top->total)));
         bad |= put(o, "sum_pct", json_real(pct(sum, top->total)));
@@ -364,10 +366,10 @@ json_t *mp_analysis_json(const mp_analysis *a)
     for (size_t i = 0; garr && i < gshown; i++) {
         const mp_growth_site *s = &g->sites[i];
         json_t *o = json_object();
-        bad |= put(o, "site", json_string(a->ix->node_names[s->site]));
-        bad |= put(o, "file", json_string(s->file));
+        bad |= put(o, "site", mp_json_text(a->ix->node_names[s->site]));
+        bad |= put(o, "file", mp_json_text(s->file));
         bad |= put(o, "line", json_integer(s->line));
-        bad |= put(o, "via", json_string(a->ix->node_names[s->via]));
+        bad |= put(o, "via", mp_json_text(a->ix->node_names[s->via]));
         bad |= put(o, "value", json_integer(s->value));
         bad |= put(o, "pct", json_real(pct(s->value, top->total)));
         bad |= put(o, "samples", json_integer((json_int_t)s->samples));
@@ -468,12 +470,12 @@ int mp_print_diff_json(FILE *out, const mp_diff_report *r, mf_error *err)
     size_t si = r->sample_index;
     json_t *root = json_object();
     int bad = 0;
-    bad |= put(root, "before", json_string(r->before_file));
-    bad |= put(root, "after", json_string(r->after_file));
+    bad |= put(root, "before", mp_json_text(r->before_file));
+    bad |= put(root, "after", mp_json_text(r->after_file));
     bad |= put(root, "sample_types", value_types_json(p, false));
     bad |= put(root, "sample_index", json_integer((json_int_t)si));
-    bad |= put(root, "sample_type", json_string(type_name(p, si)));
-    bad |= put(root, "unit", json_string(type_unit(p, si)));
+    bad |= put(root, "sample_type", mp_json_text(type_name(p, si)));
+    bad |= put(root, "unit", mp_json_text(type_unit(p, si)));
     bad |= put(root, "base_total", json_integer(d->base_total));
     bad |= put(root, "after_total", json_integer(d->after_total));
     bad |= put(root, "delta", json_integer(d->delta));
@@ -484,7 +486,7 @@ int mp_print_diff_json(FILE *out, const mp_diff_report *r, mf_error *err)
     for (size_t i = 0; arr && i < shown; i++) {
         const mp_diff_site *s = &d->sites[i];
         json_t *o = json_object();
-        bad |= put(o, "function", json_string(s->name));
+        bad |= put(o, "function", mp_json_text(s->name));
         bad |= put(o, "flat_before", json_integer(s->flat_before));
         bad |= put(o, "flat_after", json_integer(s->flat_after));
         bad |= put(o, "flat_delta", json_integer(s->flat_after - s->flat_before));
@@ -502,10 +504,10 @@ int mp_print_diff_json(FILE *out, const mp_diff_report *r, mf_error *err)
     for (size_t i = 0; garr && i < gshown; i++) {
         const mp_diff_growth *g = &d->growth[i];
         json_t *o = json_object();
-        bad |= put(o, "site", json_string(g->site));
-        bad |= put(o, "file", json_string(g->file));
+        bad |= put(o, "site", mp_json_text(g->site));
+        bad |= put(o, "file", mp_json_text(g->file));
         bad |= put(o, "line", json_integer(g->line));
-        bad |= put(o, "via", json_string(g->via));
+        bad |= put(o, "via", mp_json_text(g->via));
         bad |= put(o, "before", json_integer(g->before));
         bad |= put(o, "after", json_integer(g->after));
         bad |= put(o, "delta", json_integer(g->after - g->before));

@@ -4,6 +4,7 @@
  */
 #include "analyze/snapshot_report.h"
 
+#include "analyze/json_text.h"
 #include "analyze/load_gcstack.h"
 #include "analyze/report.h"
 #include "format/pprof.h"
@@ -14,7 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#define CHAIN_MAX 64
+#define CHAIN_MAX 64      /* steps of a chain in JSON, dot and pprof */
+#define CHAIN_TEXT_MAX 24 /* in text: a longer chain shows its ends */
 
 static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max);
 static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
@@ -78,10 +80,10 @@ const char *mp_evidence_fix(uint32_t ev)
     if (ev & MP_EV_STACK_FRAME)
         return "scope the map to one unit of work, or prune it: the frame lives as long as its "
                "function runs";
-    if (ev & (MP_EV_LARGE_SHARE | MP_EV_GROWING))
-        return "bound the map (evict, or expire entries); see also: maproot diff";
     if (ev & MP_EV_SHARED_ENTRIES)
         return "the values are also held elsewhere: drop them from every holder, not just the map";
+    if (ev & (MP_EV_LARGE_SHARE | MP_EV_GROWING))
+        return "bound the map (evict, or expire entries); see also: maproot diff";
     return "bound the map (evict, or expire entries); see also: maproot diff";
 }
 
@@ -265,11 +267,15 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
         nc = k;
     }
     free(mark);
+    nc = mp_findings_distinct_holders(&a->f, common, nc);
+    const uint32_t *holder = a->f.holder;
     size_t k = 0;
     for (size_t i = 0; i < nc && k < max; i++) {
-        bool mine = common[i] == r->root || common[i] == r->path_root;
+        uint32_t h = holder[common[i]];
+        bool mine = (r->root != MP_NONE && h == holder[r->root]) ||
+                    (r->path_root != MP_NONE && h == holder[r->path_root]);
         for (uint32_t j = 0; j < r->nroots && j < MP_MAX_LISTED_ROOTS && !mine; j++)
-            mine = r->roots[j] == common[i];
+            mine = holder[r->roots[j]] == h;
         if (!mine) out[k++] = common[i];
     }
     return k;
@@ -317,10 +323,18 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         WHY("grew by %s entries and %s retained since the earlier snapshot", c1, b1);
     }
     if (r->evidence & MP_EV_LARGE_SHARE) {
-        mp_format_pct(b1, sizeof b1, (int64_t)r->retained, (int64_t)a->f.heap_bytes);
         fmt_count(c1, sizeof c1, m->nentries);
+        mp_format_pct(b1, sizeof b1, (int64_t)r->score, (int64_t)a->f.heap_bytes);
         fmt_bytes(b2, sizeof b2, r->entries_retained);
-        WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
+        if (r->shared_bytes) {
+            char b3[64];
+            fmt_bytes(b3, sizeof b3, r->shared_bytes);
+            WHY("it holds %s of the reachable heap, with the other roots that share its values: "
+                "%s entries retaining %s alone and %s shared",
+                b1, c1, b2, b3);
+        } else {
+            WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
+        }
     }
     if (r->evidence & MP_EV_EMPTIED) {
         fmt_bytes(b1, sizeof b1, m->table_bytes);
@@ -348,7 +362,8 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
     }
     if (r->evidence & MP_EV_POINTER_KEYS) {
         fmt_bytes(b1, sizeof b1, r->keys_retained);
-        WHY("its keys are pointers: they alone keep %s of key objects alive", b1);
+        WHY("its keys %s: they alone keep %s alive",
+            m->key_kind == MP_KEY_PTR ? "are pointers" : "carry pointers", b1);
     }
     if (r->evidence & MP_EV_OLD_BUCKETS) {
         fmt_bytes(b1, sizeof b1, r->old_bytes);
@@ -358,25 +373,24 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             "is evacuated (%s of %s so far), which happens only on writes",
             b1, c1, c2);
     }
+#undef WHY
+    /* context: who else holds what the map holds (the holders of the map
+     * itself are on the root lines) */
     if (r->evidence & MP_EV_SHARED_ENTRIES) {
         fmt_count(c1, sizeof c1, r->shared_entries);
         fmt_bytes(b1, sizeof b1, r->shared_bytes);
-        WHY("%s entries hold values that other roots reach too (%s): no single root retains "
-            "them",
-            c1, b1);
+        fprintf(out,
+                "  shared   %s entries hold values that other roots reach too (%s): no single "
+                "root retains them\n",
+                c1, b1);
         uint32_t other[4];
         size_t no = sharing_roots(a, r, other, 4);
         for (size_t i = 0; i < no; i++) {
             char rt[512];
             mp_root_text(g, other[i], rt, sizeof rt);
-            WHY("values also held by %s", rt);
+            fprintf(out, "           values also held by %s\n", rt);
         }
     }
-    if (r->evidence & MP_EV_SEVERAL_ROOTS) {
-        fmt_count(c1, sizeof c1, r->nroots);
-        WHY("the map itself is reached from %s roots", c1);
-    }
-#undef WHY
 }
 
 static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t ei)
@@ -389,6 +403,35 @@ static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t 
     const char *key = mp_str(g, e->key);
     fprintf(out, "    %-24s %-12s %10s %s  %s\n", *key ? key : "?", entry_value_type(g, e), b,
             a->f.entry_shared[ei] ? "shared  " : "retained", *site ? site : "(not sampled)");
+}
+
+/* The holders of a map other than the root named for it, each once, in
+ * priority order: "also held by" lines, at most four named. */
+static void print_other_holders(FILE *out, const mp_snapshot_analysis *a, const mp_map_report *r,
+                                uint32_t main_root)
+{
+    const mp_graph *g = a->g;
+    uint32_t mine = main_root < g->nroots ? a->f.holder[main_root] : MP_NONE;
+    uint32_t other[MP_MAX_LISTED_ROOTS];
+    size_t n = 0;
+    bool main_listed = false;
+    for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++) {
+        if (a->f.holder[r->roots[i]] == mine)
+            main_listed = true;
+        else
+            other[n++] = r->roots[i];
+    }
+    uint64_t total = r->nroots - (main_listed || r->nroots > MP_MAX_LISTED_ROOTS ? 1 : 0);
+    if (total == 0) return;
+    char c1[32], rt[512];
+    fmt_count(c1, sizeof c1, total);
+    fprintf(out, "           also held by %s other root%s:", c1, total > 1 ? "s" : "");
+    size_t shown = 0;
+    for (size_t i = 0; i < n && shown < 4; i++, shown++) {
+        mp_root_text(g, other[i], rt, sizeof rt);
+        fprintf(out, "%s %s", shown ? ";" : "", rt);
+    }
+    fprintf(out, "%s\n", total > shown ? "; ..." : "");
 }
 
 static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank, size_t nsusp,
@@ -416,20 +459,9 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     uint32_t main_root = named_root(g, r);
     mp_root_text(g, main_root, rt, sizeof rt);
     fprintf(out, "  root     %s\n", rt);
-    if (r->nroots > 1) {
-        fmt_count(c1, sizeof c1, r->nroots - 1);
-        fprintf(out, "           also reached from %s other root%s:", c1, r->nroots > 2 ? "s" : "");
-        size_t shown = 0;
-        for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS && shown < 4; i++) {
-            if (r->roots[i] == main_root) continue;
-            mp_root_text(g, r->roots[i], rt, sizeof rt);
-            fprintf(out, "%s %s", shown ? ";" : "", rt);
-            shown++;
-        }
-        fprintf(out, "%s\n", r->nroots - 1 > shown ? "; ..." : "");
-    }
+    print_other_holders(out, a, r, main_root);
     mp_step s[CHAIN_MAX];
-    size_t n = map_chain(a, r->map, s, CHAIN_MAX);
+    size_t n = map_chain(a, r->map, s, CHAIN_TEXT_MAX);
     if (n) {
         fputs("  chain    ", out);
         print_chain_text(out, g, s, n, "           ");
@@ -467,7 +499,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
             if (o && o->all_entries) {
                 /* with --all each entry's chain as well */
                 for (size_t i = 0; i < got; i++) {
-                    size_t cn = entry_chain(a, ix[i], s, CHAIN_MAX);
+                    size_t cn = entry_chain(a, ix[i], s, CHAIN_TEXT_MAX);
                     if (!cn) continue;
                     fprintf(out, "    chain %s: ", mp_str(g, g->entries[ix[i]].key));
                     print_chain_text(out, g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, "      ");
@@ -535,7 +567,8 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
 
 /* ---------------------------------------------------------------- json --- */
 
-static const char *const step_kinds[] = {"root", "object", "map", "bucket", "overflow", "slot"};
+static const char *const step_kinds[] = {"root",     "object", "map",   "bucket",
+                                         "overflow", "slot",   "elided"};
 
 static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
 {
@@ -543,18 +576,28 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char t[512];
         mp_step_text(g, &s[i], t, sizeof t);
-        json_t *j = json_pack("{s:s, s:s}", "kind", step_kinds[s[i].kind], "text", t);
+        json_t *j = json_pack("{s:s, s:o}", "kind", step_kinds[s[i].kind], "text", mp_json_text(t));
         if (s[i].kind == MP_STEP_ROOT)
             json_object_set_new(j, "root", json_integer(s[i].a));
+        else if (s[i].kind == MP_STEP_ELIDED)
+            json_object_set_new(j, "steps", json_integer((json_int_t)s[i].index));
         else if (s[i].kind != MP_STEP_SLOT) {
             json_object_set_new(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
-            json_object_set_new(j, "type", json_string(mp_graph_type_name(g, s[i].a)));
+            json_object_set_new(j, "type", mp_json_text(mp_graph_type_name(g, s[i].a)));
         }
-        if (s[i].kind == MP_STEP_BUCKET && s[i].index != UINT64_MAX)
+        /* buckets and array elements: which one; slots: where, and the key */
+        if ((s[i].kind == MP_STEP_OBJECT || s[i].kind == MP_STEP_BUCKET ||
+             s[i].kind == MP_STEP_OVERFLOW) &&
+            s[i].index != UINT64_MAX)
             json_object_set_new(j, "index", json_integer((json_int_t)s[i].index));
         if (s[i].kind == MP_STEP_OVERFLOW)
             json_object_set_new(j, "overflow", json_integer(s[i].overflow));
-        if (s[i].kind == MP_STEP_SLOT) json_object_set_new(j, "slot", json_integer(s[i].slot));
+        if (s[i].kind == MP_STEP_SLOT) {
+            json_object_set_new(j, "slot", json_integer(s[i].slot));
+            json_object_set_new(j, "bucket", json_integer((json_int_t)s[i].index));
+            json_object_set_new(j, "overflow", json_integer(s[i].overflow));
+            json_object_set_new(j, "key", mp_json_text(mp_str(g, g->entries[s[i].a].key)));
+        }
         json_array_append_new(arr, j);
     }
     return arr;
@@ -563,8 +606,9 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
 static json_t *frame_json(const mp_graph *g, uint32_t f)
 {
     if (f == MP_NONE) return json_null();
-    return json_pack("{s:s, s:s, s:I}", "function", mp_str(g, g->frames[f].function), "file",
-                     mp_str(g, g->frames[f].file), "line", (json_int_t)g->frames[f].line);
+    return json_pack("{s:o, s:o, s:I}", "function", mp_json_text(mp_str(g, g->frames[f].function)),
+                     "file", mp_json_text(mp_str(g, g->frames[f].file)), "line",
+                     (json_int_t)g->frames[f].line);
 }
 
 static json_t *root_json(const mp_graph *g, uint32_t r)
@@ -574,13 +618,14 @@ static json_t *root_json(const mp_graph *g, uint32_t r)
     char t[512];
     mp_root_text(g, r, t, sizeof t);
     json_t *j =
-        json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "index", (json_int_t)r, "kind",
-                  mp_root_kind_name(x->kind), "name", mp_str(g, x->name), "function",
-                  mp_str(g, x->function), "file", mp_str(g, x->file), "line", (json_int_t)x->line,
-                  "thread", (json_int_t)x->thread, "frame", (json_int_t)x->frame, "text", t);
+        json_pack("{s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "index", (json_int_t)r, "kind",
+                  mp_root_kind_name(x->kind), "name", mp_json_text(mp_str(g, x->name)), "function",
+                  mp_json_text(mp_str(g, x->function)), "file", mp_json_text(mp_str(g, x->file)),
+                  "line", (json_int_t)x->line, "thread", (json_int_t)x->thread, "frame",
+                  (json_int_t)x->frame, "text", mp_json_text(t));
     if (!j) return NULL;
     json_object_set_new(j, "slot", json_integer((json_int_t)x->slot));
-    json_object_set_new(j, "state", json_string(mp_str(g, x->state)));
+    json_object_set_new(j, "state", mp_json_text(mp_str(g, x->state)));
     json_object_set_new(j, "frame_offset",
                         x->has_frame_offset ? json_integer((json_int_t)x->frame_offset)
                                             : json_null());
@@ -594,7 +639,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     const mp_map *m = &g->maps[r->map];
     json_t *j = json_object();
     json_object_set_new(j, "index", json_integer(r->map));
-    json_object_set_new(j, "type", json_string(map_type(g, r->map)));
+    json_object_set_new(j, "type", mp_json_text(map_type(g, r->map)));
     json_object_set_new(j, "address", json_integer((json_int_t)m->address));
     json_object_set_new(j, "suspect", json_boolean(r->suspect));
     json_object_set_new(j, "rank", rank ? json_integer((json_int_t)rank) : json_null());
@@ -617,12 +662,15 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     json_object_set_new(j, "old_bytes", json_integer((json_int_t)r->old_bytes));
     json_object_set_new(j, "load", json_real(r->load));
     json_object_set_new(j, "fill", json_real(r->fill));
-    json_t *ev = json_array();
+    json_t *ev = json_array(), *ctx = json_array();
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
-        if (r->evidence & (1u << b)) json_array_append_new(ev, json_string(mp_evidence_name(b)));
+        if (r->evidence & (1u << b))
+            json_array_append_new((1u << b) & MP_EV_CONTEXT ? ctx : ev,
+                                  mp_json_text(mp_evidence_name(b)));
     json_object_set_new(j, "evidence", ev);
+    json_object_set_new(j, "context", ctx);
     json_object_set_new(j, "fix",
-                        r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null());
+                        r->suspect ? mp_json_text(mp_evidence_fix(r->evidence)) : json_null());
     json_object_set_new(j, "growth_entries", json_integer((json_int_t)r->growth_entries));
     json_object_set_new(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes));
     json_object_set_new(j, "root", root_json(g, r->root));
@@ -657,8 +705,8 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     for (size_t i = 0; i < got; i++) {
         const mp_entry *e = &g->entries[ix[i]];
         json_t *je = json_object();
-        json_object_set_new(je, "key", json_string(mp_str(g, e->key)));
-        json_object_set_new(je, "value_type", json_string(entry_value_type(g, e)));
+        json_object_set_new(je, "key", mp_json_text(mp_str(g, e->key)));
+        json_object_set_new(je, "value_type", mp_json_text(entry_value_type(g, e)));
         json_object_set_new(je, "retained_bytes",
                             json_integer((json_int_t)a->f.entry_retained[ix[i]]));
         json_object_set_new(je, "shared", json_boolean(a->f.entry_shared[ix[i]]));
@@ -683,11 +731,11 @@ json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_
     const mp_graph *g = a->g;
     json_t *root = json_object();
     if (!root) return NULL;
-    json_object_set_new(root, "snapshot", json_string(a->file));
-    json_object_set_new(root, "format", json_string(g->info.format));
-    json_object_set_new(root, "runtime", json_string(mp_str(g, g->info.runtime)));
-    json_object_set_new(root, "profile", o && o->profile ? json_string(o->profile) : json_null());
-    json_object_set_new(root, "program", json_string(mp_str(g, g->info.program)));
+    json_object_set_new(root, "snapshot", mp_json_text(a->file));
+    json_object_set_new(root, "format", mp_json_text(g->info.format));
+    json_object_set_new(root, "runtime", mp_json_text(mp_str(g, g->info.runtime)));
+    json_object_set_new(root, "profile", o && o->profile ? mp_json_text(o->profile) : json_null());
+    json_object_set_new(root, "program", mp_json_text(mp_str(g, g->info.program)));
     json_object_set_new(root, "pid", json_integer((json_int_t)g->info.pid));
     json_object_set_new(root, "gc_cycle", json_integer(g->info.gc_cycle));
     json_object_set_new(root, "time_nanos", json_integer(g->info.time_nanos));
@@ -746,15 +794,21 @@ static void dot_escape(FILE *out, const char *s)
     }
 }
 
-/* Node ids: "r<root>", "o<object>", "e<entry>". Edges are printed once per
- * chain; Graphviz merges nothing, so repeated edges are skipped by
- * remembering the last printed one per object (chains share prefixes). */
+/* Node ids: "r<root>", "o<object>", "e<entry>", and "o<object>_<index>"
+ * for a bucket of a bucket array or an element of an array (one object,
+ * many nodes). Chains share prefixes: a node and the edge into it are
+ * printed the first time they appear (in the tree of paths a node has one
+ * edge into it); an indexed node is printed each time it appears, and the
+ * graph is strict, so Graphviz merges its repeated edges. */
 void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o)
 {
     const mp_graph *g = a->g;
-    fprintf(out, "digraph maproot {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
-    uint8_t *printed = calloc(g->nobjects + g->nroots + 1, 1);
+    fprintf(
+        out,
+        "strict digraph maproot {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    /* nodes printed: objects, then roots, then entries */
+    uint8_t *printed = calloc(g->nobjects + g->nroots + g->nentries + 1, 1);
     mp_step s[CHAIN_MAX];
     for (size_t i = 0; i < a->f.nsuspects; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
@@ -766,9 +820,9 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
             size_t n =
                 got ? entry_chain(a, ix[c], s, CHAIN_MAX) : map_chain(a, r->map, s, CHAIN_MAX);
             if (n > CHAIN_MAX) n = CHAIN_MAX;
-            char prev[32] = "";
+            char prev[48] = "";
             for (size_t j = 0; j < n; j++) {
-                char id[32], t[512];
+                char id[48], t[512];
                 bool seen = false;
                 if (s[j].kind == MP_STEP_ROOT) {
                     snprintf(id, sizeof id, "r%u", s[j].a);
@@ -777,11 +831,22 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                     mp_root_text(g, s[j].a, t, sizeof t);
                 } else if (s[j].kind == MP_STEP_SLOT) {
                     const mp_entry *e = &g->entries[s[j].a];
+                    size_t at = g->nobjects + g->nroots + s[j].a;
+                    seen = printed && printed[at];
+                    if (printed) printed[at] = 1;
                     char b[64];
                     fmt_bytes(b, sizeof b, a->f.entry_retained[s[j].a]);
                     snprintf(id, sizeof id, "e%u", s[j].a);
                     snprintf(t, sizeof t, "slot %u: %s -> %s (%s)", s[j].slot, mp_str(g, e->key),
                              entry_value_type(g, e), b);
+                } else if (s[j].kind == MP_STEP_ELIDED) {
+                    /* one node per chain that leaves steps out */
+                    snprintf(id, sizeof id, "x%zu_%zu", i, c);
+                    mp_step_text(g, &s[j], t, sizeof t);
+                } else if ((s[j].kind == MP_STEP_BUCKET || s[j].kind == MP_STEP_OBJECT) &&
+                           s[j].index != UINT64_MAX) {
+                    snprintf(id, sizeof id, "o%u_%" PRIu64, s[j].a, s[j].index);
+                    mp_step_text(g, &s[j], t, sizeof t);
                 } else {
                     snprintf(id, sizeof id, "o%u", s[j].a);
                     seen = printed && printed[s[j].a];
@@ -812,15 +877,39 @@ typedef struct locs {
     char **names;
     uint64_t *ids;
     size_t n, cap;
+    uint32_t *slots; /* open addressing: index into names + 1, 0 empty */
+    size_t nslots;
 } locs;
 
-/* One location per distinct frame name (there are few: roots, types,
- * "bucket", "overflow#k", "slot"). */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+/* One location per distinct frame name: roots, types, "bucket",
+ * "overflow#k", "slot", and the steps of outer maps and arrays, which name
+ * their key or index (as many as there are such chains). */
 static uint64_t loc_for(mf_pprof_writer *w, locs *L, const char *name, const char *file,
                         int64_t line)
 {
-    for (size_t i = 0; i < L->n; i++)
-        if (strcmp(L->names[i], name) == 0) return L->ids[i];
+    if (L->n * 2 >= L->nslots) { /* keep the table at most half full */
+        size_t ns = L->nslots ? L->nslots * 2 : 256;
+        uint32_t *t = calloc(ns, sizeof *t);
+        if (!t) return 0;
+        for (size_t i = 0; i < L->n; i++) {
+            size_t j = name_hash(L->names[i]) & (ns - 1);
+            while (t[j]) j = (j + 1) & (ns - 1);
+            t[j] = (uint32_t)i + 1;
+        }
+        free(L->slots);
+        L->slots = t;
+        L->nslots = ns;
+    }
+    size_t j = name_hash(name) & (L->nslots - 1);
+    for (; L->slots[j]; j = (j + 1) & (L->nslots - 1))
+        if (strcmp(L->names[L->slots[j] - 1], name) == 0) return L->ids[L->slots[j] - 1];
     if (L->n == L->cap) {
         size_t nc = L->cap ? L->cap * 2 : 64;
         char **nn = realloc(L->names, nc * sizeof *nn);
@@ -837,12 +926,16 @@ static uint64_t loc_for(mf_pprof_writer *w, locs *L, const char *name, const cha
     L->names[L->n] = strdup(name);
     if (!L->names[L->n]) return 0;
     L->ids[L->n++] = id;
+    L->slots[j] = (uint32_t)L->n;
     return id;
 }
 
-/* The frame name of a chain step in a profile: stable across entries so
- * that samples aggregate (bucket indices and addresses go to labels). */
-static void step_frame(const mp_graph *g, const mp_step *s, char *buf, size_t size,
+/* The frame name of a chain step in a profile. The steps of the sample's
+ * own entry (after the last map header) have names stable across entries,
+ * so that samples aggregate: its bucket and slot go to labels. Steps before
+ * it (the outer map of a map of maps, an array on the way) name their
+ * bucket, slot and key, or element, as the text does. */
+static void step_frame(const mp_graph *g, const mp_step *s, bool interior, char *buf, size_t size,
                        const char **file, int64_t *line)
 {
     *file = "";
@@ -862,16 +955,28 @@ static void step_frame(const mp_graph *g, const mp_step *s, char *buf, size_t si
         snprintf(buf, size, "%s header", map_type(g, s->map));
         break;
     case MP_STEP_BUCKET:
-        snprintf(buf, size, "%s", s->old ? "oldbucket" : "bucket");
+        if (interior && s->index != UINT64_MAX)
+            mp_step_text(g, s, buf, size);
+        else
+            snprintf(buf, size, "%s", s->old ? "oldbucket" : "bucket");
         break;
     case MP_STEP_OVERFLOW:
         snprintf(buf, size, "overflow#%u", s->overflow);
         break;
     case MP_STEP_SLOT:
-        snprintf(buf, size, "slot");
+        if (interior)
+            mp_step_text(g, s, buf, size);
+        else
+            snprintf(buf, size, "slot");
+        break;
+    case MP_STEP_ELIDED:
+        snprintf(buf, size, "(%" PRIu64 " more steps)", s->index);
         break;
     default:
-        snprintf(buf, size, "%s", mp_graph_type_name(g, s->a));
+        if (s->index != UINT64_MAX)
+            snprintf(buf, size, "%s [%" PRIu64 "]", mp_graph_type_name(g, s->a), s->index);
+        else
+            snprintf(buf, size, "%s", mp_graph_type_name(g, s->a));
         break;
     }
 }
@@ -882,13 +987,15 @@ static int add_chain_sample(mf_pprof_writer *w, locs *L, const mp_graph *g, cons
                             const mf_pw_label *labels, size_t nl)
 {
     uint64_t ids[CHAIN_MAX + 1];
-    size_t k = 0;
+    size_t k = 0, last_map = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i].kind == MP_STEP_MAP) last_map = i;
     if (leaf) ids[k++] = loc_for(w, L, leaf, "", 0);
     for (size_t i = n; i-- > 0;) {
         char name[512];
         const char *file;
         int64_t line;
-        step_frame(g, &s[i], name, sizeof name, &file, &line);
+        step_frame(g, &s[i], i < last_map, name, sizeof name, &file, &line);
         ids[k++] = loc_for(w, L, name, file, line);
     }
     for (size_t i = 0; i < k; i++)
@@ -938,8 +1045,8 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
             if (n > CHAIN_MAX) n = CHAIN_MAX;
             mf_pw_label lb[4] = {{"key", mp_str(g, e->key), 0, NULL},
                                  {"map", mt, 0, NULL},
-                                 {"bucket", NULL, (int64_t)e->bucket, NULL},
-                                 {"slot", NULL, e->slot, NULL}};
+                                 {"bucket", NULL, (int64_t)e->bucket, "index"},
+                                 {"slot", NULL, e->slot, "index"}};
             if (add_chain_sample(w, &L, g, s, n, entry_value_type(g, e), 1,
                                  (int64_t)a->f.entry_retained[ix[j]], lb, 4)) {
                 free(ix);
@@ -964,6 +1071,7 @@ done:
     for (size_t i = 0; i < L.n; i++) free(L.names[i]);
     free(L.names);
     free(L.ids);
+    free(L.slots);
     mf_pw_free(w);
     return rc;
 }

@@ -4,6 +4,7 @@
  */
 #include "cli/cmd_snapshot.h"
 
+#include "analyze/json_text.h"
 #include "analyze/report.h"
 #include "analyze/snapshot_report.h"
 #include "cli/cli.h"
@@ -67,8 +68,9 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
 /* ---------------------------------------------------------------- diff --- */
 
 /* A map's identity across two snapshots of one program: its type and the
- * root of its shortest path (text), plus its ordinal among maps sharing
- * both, since addresses may differ between runs. */
+ * root its path starts from (text; the highest-priority root that reaches
+ * it, so a stray stack word does not change it), plus its ordinal among
+ * maps sharing both, since addresses may differ between runs. */
 static char *map_key(const mp_snapshot_analysis *a, uint32_t m, unsigned ordinal)
 {
     const mp_graph *g = a->g;
@@ -253,8 +255,8 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     if (!out) goto out;
     if (strcmp(fmt, "json") == 0) {
         json_t *root = json_object();
-        json_object_set_new(root, "before", json_string(before));
-        json_object_set_new(root, "after", json_string(after));
+        json_object_set_new(root, "before", mp_json_text(before));
+        json_object_set_new(root, "after", mp_json_text(after));
         json_object_set_new(root, "before_gc_cycle", json_integer(A.g->info.gc_cycle));
         json_object_set_new(root, "after_gc_cycle", json_integer(B.g->info.gc_cycle));
         json_object_set_new(root, "heap_before_bytes", json_integer((json_int_t)A.f.heap_bytes));
@@ -268,12 +270,12 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             char rt[512];
             mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
             json_t *j = json_object();
-            json_object_set_new(j, "type", json_string(mp_str(S->g, S->g->maps[m].type_name)));
-            json_object_set_new(j, "root", json_string(rt));
+            json_object_set_new(j, "type", mp_json_text(mp_str(S->g, S->g->maps[m].type_name)));
+            json_object_set_new(j, "root", mp_json_text(rt));
             json_object_set_new(j, "status",
-                                json_string(d->before < 0  ? "new"
-                                            : d->after < 0 ? "gone"
-                                                           : "both"));
+                                mp_json_text(d->before < 0  ? "new"
+                                             : d->after < 0 ? "gone"
+                                                            : "both"));
             json_object_set_new(
                 j, "count_before",
                 json_integer(d->before >= 0 ? (json_int_t)A.g->maps[d->before].count : 0));
@@ -294,7 +296,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             json_t *nk = json_array();
             for (size_t k = 0; k < d->nnew; k++)
                 json_array_append_new(nk,
-                                      json_string(mp_str(B.g, B.g->entries[d->new_keys[k]].key)));
+                                      mp_json_text(mp_str(B.g, B.g->entries[d->new_keys[k]].key)));
             json_object_set_new(j, "new_keys", nk);
             json_array_append_new(arr, j);
         }
