@@ -32,7 +32,8 @@ out=$("$maproot" analyze "$dir/heap.pb.gz") || fail "analyze heap.pb.gz exits 0"
 grep -q "maproot collector (tests/make_profiles)" <<<"$out" || fail "analyze shows the producer"
 grep -q "617344 bytes" <<<"$out" || fail "analyze shows the inuse_space total"
 grep -Eq "602.25KiB +99.90% +99.90% +602.25KiB +99.90% +mr_alloc" <<<"$out" || fail "analyze top row"
-grep -Eq "cache_put \(sessiond.c:75\) +mr_map_assign" <<<"$out" || fail "analyze map growth site"
+# (the profile names the file relative: shown as written, as in JSON)
+grep -Eq "cache_put \(examples/sessiond.c:75\) +mr_map_assign" <<<"$out" || fail "analyze map growth site"
 # raw (not gzipped) input gives the same report, apart from the file name
 raw=$("$maproot" analyze "$dir/heap.pb" | tail -n +2)
 [ "$raw" = "$(tail -n +2 <<<"$out")" ] || fail "raw and gzip input read the same"
@@ -50,6 +51,7 @@ assert [t["total"] for t in d["sample_types"]] == [6088, 1234688, 3044, 617344]
 assert len(d["top"]) == 2 and d["sites_total"] == 8
 assert d["top"][0]["function"] == "mr_alloc" and d["top"][0]["flat"] == 6068
 assert d["map_growth"][0]["site"] == "cache_put" and d["map_growth"][0]["line"] == 75
+assert d["map_growth"][0]["file"] == "examples/sessiond.c", d["map_growth"][0]["file"]
 assert d["map_growth"][0]["via"] == "mr_map_assign"
 assert d["period"] == 524288 and d["period_type"] == {"type": "space", "unit": "bytes"}
 PY
@@ -67,6 +69,7 @@ assert d["base_total"] == 617344 and d["after_total"] == 1852032 and d["delta"] 
 assert d["sites"][0]["function"] == "mr_alloc" and d["sites"][0]["flat_delta"] == 1233408
 assert abs(d["delta_pct"] - 200.0) < 1e-9
 assert d["map_growth"][0]["site"] == "cache_put" and d["map_growth"][0]["delta"] == 593408
+assert d["map_growth"][0]["file"] == "examples/sessiond.c", d["map_growth"][0]["file"]
 PY
 "$maproot" diff "$dir/heap.pb.gz" "$dir/heap-after.pb.gz" | grep -q "change   +1.18MiB" || fail "diff text"
 

@@ -9,6 +9,8 @@
 #include "check.h"
 #include "maproot/rt.h"
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 #include <pthread.h>
 #include <sys/mman.h>
 
@@ -34,7 +36,6 @@ __attribute__((noinline)) static void clobber_stack(void)
     volatile char buf[16384];
     for (size_t i = 0; i < sizeof buf; i++) buf[i] = 0;
 }
-
 
 /* On a failed reclamation check: which roots point at p (to tell a real
  * leak from a stale conservative word). */
@@ -331,10 +332,13 @@ static void on_gc_count(void *ud, mr_gc_event ev, uint32_t cycle)
 }
 
 static int sampled, freed_samples;
-static void on_alloc_count(void *ud, void *obj, size_t size, const mr_type *t)
+static mr_alloc_call last_call; /* of the last sample */
+static void on_alloc_count(void *ud, void *obj, size_t size, const mr_type *t,
+                           const mr_alloc_call *call)
 {
     (void)ud, (void)obj, (void)size, (void)t;
     sampled++;
+    last_call = *call;
 }
 static void on_free_count(void *ud, void *obj, size_t size)
 {
@@ -366,6 +370,109 @@ static void test_hooks_see_samples_frees_and_cycles(void)
     sampled = 0;
     make_garbage(1000);
     CHECK(sampled == 0);
+}
+
+/* The start of the function holding return address pc, from the unwind
+ * tables (there in every build, stripped or not), or 0. */
+static uintptr_t function_of(uintptr_t pc)
+{
+    unw_proc_info_t pi;
+    if (!pc || unw_get_proc_info_by_ip(unw_local_addr_space, pc - 1, &pi, NULL) != 0) return 0;
+    return pi.start_ip;
+}
+
+static void *volatile sink;
+static const mr_map_type int_map_type = {"map[int64]int64", MR_KEY_INT64, NULL, &mr_type_int64};
+
+/* One program function per allocating entry point; the store after each
+ * call keeps it from being a tail call (which would leave no frame). */
+__attribute__((noinline)) static void calls_new(void)
+{
+    sink = mr_new(&node_type);
+}
+__attribute__((noinline)) static void calls_new_array(void)
+{
+    sink = mr_new_array(&node_type, 3);
+}
+__attribute__((noinline)) static void calls_alloc_blob(void)
+{
+    sink = mr_alloc_blob(100);
+}
+__attribute__((noinline)) static void calls_str_new(void)
+{
+    sink = (void *)mr_str_new("abc", 3).ptr;
+}
+__attribute__((noinline)) static void calls_str_from(void)
+{
+    sink = (void *)mr_str_from("abcd").ptr;
+}
+__attribute__((noinline)) static void calls_str_printf(void)
+{
+    sink = (void *)mr_str_printf("%d-%s", 42, "x").ptr;
+}
+__attribute__((noinline)) static void calls_str_printf_long(void)
+{
+    sink = (void *)mr_str_printf("%300d", 1).ptr; /* past printf's small buffer */
+}
+__attribute__((noinline)) static void calls_map_new(void)
+{
+    sink = mr_map_new(&int_map_type, 100); /* the header, then buckets */
+}
+__attribute__((noinline)) static void calls_map_assign(void)
+{
+    mr_map *m = mr_map_new(&int_map_type, 0);
+    int64_t k = 7;
+    *(int64_t *)mr_map_assign(m, &k) = 1; /* the first bucket array */
+    sink = m;
+}
+__attribute__((noinline)) static void calls_map_set(void)
+{
+    mr_map *m = mr_map_new(&int_map_type, 0);
+    int64_t k = 7, v = 1;
+    mr_map_set(m, &k, &v);
+    sink = m;
+}
+
+/* The hook is told the program's call into the runtime: a return address
+ * in the program's own function, found without any symbol, for every
+ * allocating entry point (also those that call one another inside: map
+ * operations allocate with mr_new, mr_str_from goes through the string
+ * code), and whether it was a map operation. */
+static void test_hooks_are_told_the_programs_call(void)
+{
+    static const struct {
+        void (*fn)(void);
+        const char *name;
+        bool map;
+    } cases[] = {
+        {calls_new, "mr_new", false},
+        {calls_new_array, "mr_new_array", false},
+        {calls_alloc_blob, "mr_alloc_blob", false},
+        {calls_str_new, "mr_str_new", false},
+        {calls_str_from, "mr_str_from", false},
+        {calls_str_printf, "mr_str_printf", false},
+        {calls_str_printf_long, "mr_str_printf (long)", false},
+        {calls_map_new, "mr_map_new", true},
+        {calls_map_assign, "mr_map_assign", true},
+        {calls_map_set, "mr_map_set", true},
+    };
+    mr_hooks h = {.sample_rate = 1, .on_alloc = on_alloc_count, .on_free = on_free_count};
+    mr_set_hooks(&h);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sampled = 0;
+        memset(&last_call, 0, sizeof last_call);
+        cases[i].fn();
+        uintptr_t fn = function_of(last_call.pc);
+        if (sampled == 0 || fn != (uintptr_t)cases[i].fn || last_call.map != cases[i].map)
+            fprintf(stderr, "  %s: %d samples, call pc %#lx in function %#lx (want %#lx), map %d\n",
+                    cases[i].name, sampled, (unsigned long)last_call.pc, (unsigned long)fn,
+                    (unsigned long)(uintptr_t)cases[i].fn, last_call.map);
+        CHECK(sampled > 0);
+        CHECK(fn == (uintptr_t)cases[i].fn);
+        CHECK(last_call.map == cases[i].map);
+    }
+    mr_set_hooks(NULL);
+    sink = NULL;
 }
 
 static void test_pacing_collects_automatically(void)
@@ -639,6 +746,7 @@ int main(void)
     TEST_IN_THREAD(test_arrays_are_scanned_element_by_element);
     TEST_IN_THREAD(test_ten_million_long_chain_is_marked);
     TEST_IN_THREAD(test_hooks_see_samples_frees_and_cycles);
+    TEST_IN_THREAD(test_hooks_are_told_the_programs_call);
     TEST_IN_THREAD(test_pacing_collects_automatically);
     TEST_IN_THREAD(test_gc_percent_off_disables_automatic_collection);
     TEST_IN_THREAD(test_walk_roots_names_globals_and_frames);

@@ -327,6 +327,25 @@ typedef enum mr_gc_event {
 } mr_gc_event;
 
 /*
+ * The program's call into the runtime behind a sampled allocation, so that a
+ * collector can show the program's frames and none of the runtime's (nor its
+ * own), in any build: the runtime's entry points know the return address of
+ * the program's call, without symbols or debug information.
+ *   pc   the return address in the program of its call into the runtime:
+ *        the program's innermost frame on the stack is the one returning to
+ *        it (a stack walk finds it by this exact address);
+ *   map  the call was a map operation (mr_map_new, mr_map_assign,
+ *        mr_map_set, or mr_map_delete evacuating a growing map): the
+ *        allocation is the map's own (header, buckets, overflow buckets,
+ *        indirect keys or values), so the frame of that operation is worth
+ *        keeping as the place where the map grew.
+ */
+typedef struct mr_alloc_call {
+    uintptr_t pc;
+    bool map;
+} mr_alloc_call;
+
+/*
  * Hooks for a collector library. Only one set is installed at a time. With
  * none installed, each costs the runtime one predictable branch.
  *   on_alloc  is called for sampled allocations: the runtime keeps a per-thread
@@ -335,7 +354,7 @@ typedef enum mr_gc_event {
  *             runs out. The object is then flagged so that on_free is called
  *             when the sweep frees it. Runs on the allocating thread; it must
  *             not allocate from the heap nor block on anything a stopped thread
- *             could hold.
+ *             could hold. call says where the program called the runtime.
  *   on_free   is called during the sweep (world stopped) for flagged objects.
  *   on_gc     is called at each event of a collection, world stopped, on the
  *             thread that runs the collection.
@@ -343,13 +362,26 @@ typedef enum mr_gc_event {
 typedef struct mr_hooks {
     void *ud;
     uint64_t sample_rate;
-    void (*on_alloc)(void *ud, void *obj, size_t size, const mr_type *t);
+    void (*on_alloc)(void *ud, void *obj, size_t size, const mr_type *t, const mr_alloc_call *call);
     void (*on_free)(void *ud, void *obj, size_t size);
     void (*on_gc)(void *ud, mr_gc_event ev, uint32_t cycle);
 } mr_hooks;
 
 /* Installs *h (copied), or removes the hooks when h is NULL. */
 void mr_set_hooks(const mr_hooks *h);
+
+/*
+ * For a library on the runtime (the collector) whose own public functions
+ * call the runtime: brackets such a function, so that what the runtime does
+ * inside it (allocations, stops, collections, stack roots of the calling
+ * thread) is charged to the program's call of that function, whose return
+ * address is `caller` (__builtin_return_address(0) in a function that is
+ * never inlined). Calls nest; the outermost one counts. On a thread that is
+ * not attached it does nothing. mr_call_end takes what mr_call_begin
+ * returned.
+ */
+uintptr_t mr_call_begin(const void *caller);
+void mr_call_end(uintptr_t outer);
 
 /* ------------------------------------------------------------ walk API --- */
 /*

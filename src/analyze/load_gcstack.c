@@ -3,6 +3,8 @@
  */
 #include "analyze/load_gcstack.h"
 
+#include "analyze/display_path.h"
+
 #include "format/gcstack_reader.h"
 
 #include <stdio.h>
@@ -94,6 +96,15 @@ static mp_key_kind key_kind(uint32_t k)
     }
 }
 
+/* A symbol's function, or for a program without symbols (stripped) its
+ * address, so that reports name the place anyway. */
+static const char *function_of(const mf_gs_symbol *s, char *buf, size_t size)
+{
+    if ((s->function && *s->function) || !s->address) return s->function;
+    snprintf(buf, size, "0x%llx", (unsigned long long)s->address);
+    return buf;
+}
+
 /* The reader's tables grow as the file goes; the graph's copies keep the
  * same indices, so each is brought up to date before a record uses it. */
 static void sync_tables(loader *L, const mf_gs_reader *r)
@@ -112,7 +123,9 @@ static void sync_tables(loader *L, const mf_gs_reader *r)
         for (size_t i = 0; i < n && k < sizeof fr / sizeof *fr; i++) {
             if (syms[i] >= mf_gs_nsymbols(r)) continue;
             const mf_gs_symbol *s = mf_gs_symbol_at(r, syms[i]);
-            fr[k++] = mp_gb_frame(L->b, s->function, s->file, s->line);
+            char file[1024], fn[32];
+            mp_display_path(s->file, file, sizeof file);
+            fr[k++] = mp_gb_frame(L->b, function_of(s, fn, sizeof fn), file, s->line);
         }
         mp_gb_stack(L->b, fr, k);
     }
@@ -191,14 +204,18 @@ static int on_root(void *ud, const mf_gs_reader *r, const mf_gs_root *root, mf_e
                  .frame = root->frame,
                  .slot = root->slot,
                  .target = obj_ref(root->target)};
+    char file[1024], addr[32];
     x.name = mp_gb_intern(L->b, root->name);
-    x.file = mp_gb_intern(L->b, root->file);
+    x.file = mp_gb_intern(L->b, mp_display_path(root->file, file, sizeof file));
     const char *fn = root->function;
     if (root->symbol && root->symbol - 1 < mf_gs_nsymbols(r)) {
         const mf_gs_symbol *s = mf_gs_symbol_at(r, root->symbol - 1);
-        if (s->function && *s->function) fn = s->function;
+        if (s->function && *s->function)
+            fn = s->function;
+        else if (!fn || !*fn)
+            fn = function_of(s, addr, sizeof addr);
         if ((!root->file || !*root->file) && s->file) {
-            x.file = mp_gb_intern(L->b, s->file);
+            x.file = mp_gb_intern(L->b, mp_display_path(s->file, file, sizeof file));
             x.line = s->line;
         }
     }

@@ -11,6 +11,7 @@
  */
 #include "analyze/load_godump.h"
 
+#include "analyze/display_path.h"
 #include "analyze/gobinary.h"
 
 #include <inttypes.h>
@@ -1443,7 +1444,8 @@ static void add_roots(loader *L, graphing *G)
             int line;
             if (L->bin &&
                 mp_gobin_line(L->bin, f->pc > f->entry ? f->pc - 1 : f->pc, &file, &line)) {
-                r.file = mp_gb_intern(G->b, file);
+                char shown[1024];
+                r.file = mp_gb_intern(G->b, mp_display_path(file, shown, sizeof shown));
                 r.line = line;
             }
         } else if (x->kind == MP_ROOT_GLOBAL && L->bin) {
@@ -1479,7 +1481,9 @@ static int add_samples(loader *L, graphing *G)
                      (const char *)d->data + fn.off);
             snprintf(fl, sizeof fl, "%.*s", (int)(file.len < 511 ? file.len : 511),
                      (const char *)d->data + file.off);
-            fr[k++] = mp_gb_frame(G->b, fb, fl, line <= INT32_MAX ? (int64_t)line : 0);
+            char shown[512];
+            mp_display_path(fl, shown, sizeof shown);
+            fr[k++] = mp_gb_frame(G->b, fb, shown, line <= INT32_MAX ? (int64_t)line : 0);
         }
         by[i].addr = m->addr;
         by[i].stack = mp_gb_stack(G->b, fr, k);

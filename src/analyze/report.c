@@ -1,6 +1,7 @@
 /* src/analyze/report.c -- see report.h. */
 #include "analyze/report.h"
 
+#include "analyze/display_path.h"
 #include "analyze/json_text.h"
 
 #include <inttypes.h>
@@ -167,17 +168,24 @@ static void format_time(char *buf, size_t size, int64_t nanos)
         snprintf(buf, size, "unknown");
 }
 
-static const char *site_file_line(const mp_growth_site *g, char *buf, size_t size)
+/* "file:line" of a site as reports show files (display_path.h), "?" when
+ * the file is unknown. */
+static const char *file_line(const char *file, int64_t line, char *buf, size_t size)
 {
-    const char *base = strrchr(g->file, '/');
-    base = base ? base + 1 : g->file;
-    if (base[0] && g->line)
-        snprintf(buf, size, "%s:%" PRId64, base, g->line);
-    else if (base[0])
-        snprintf(buf, size, "%s", base);
+    char shown[480]; /* callers' buffers hold 512 */
+    mp_display_path(file, shown, sizeof shown);
+    if (shown[0] && line)
+        snprintf(buf, size, "%s:%" PRId64, shown, line);
+    else if (shown[0])
+        snprintf(buf, size, "%s", shown);
     else
         snprintf(buf, size, "?");
     return buf;
+}
+
+static const char *site_file_line(const mp_growth_site *g, char *buf, size_t size)
+{
+    return file_line(g->file, g->line, buf, size);
 }
 
 void mp_print_analysis_text(FILE *out, const mp_analysis *a)
@@ -367,7 +375,8 @@ json_t *mp_analysis_json(const mp_analysis *a)
         const mp_growth_site *s = &g->sites[i];
         json_t *o = json_object();
         bad |= put(o, "site", mp_json_text(a->ix->node_names[s->site]));
-        bad |= put(o, "file", mp_json_text(s->file));
+        char shown[1024];
+        bad |= put(o, "file", mp_json_text(mp_display_path(s->file, shown, sizeof shown)));
         bad |= put(o, "line", json_integer(s->line));
         bad |= put(o, "via", mp_json_text(a->ix->node_names[s->via]));
         bad |= put(o, "value", json_integer(s->value));
@@ -396,7 +405,7 @@ void mp_print_diff_text(FILE *out, const mp_diff_report *r)
     const mf_profile *p = r->after;
     size_t si = r->sample_index;
     const char *unit = type_unit(p, si);
-    char v1[64], v2[64], v3[64];
+    char v1[64], v2[64];
 
     fprintf(out, "maproot: heap profile diff of %s, after minus before\n", type_name(p, si));
     mp_format_value(v1, sizeof v1, d->base_total, unit, false);
@@ -450,13 +459,8 @@ void mp_print_diff_text(FILE *out, const mp_diff_report *r)
         fmt_pct_cell(&gt, 1, g->after - g->before, d->base_total);
         fmt_value_cell(&gt, 2, g->before, unit, false);
         fmt_value_cell(&gt, 3, g->after, unit, false);
-        const char *base = strrchr(g->file, '/');
-        base = base ? base + 1 : g->file;
-        if (base[0] && g->line)
-            snprintf(v3, sizeof v3, "%s:%" PRId64, base, g->line);
-        else
-            snprintf(v3, sizeof v3, "%s", base[0] ? base : "?");
-        cellf(&gt, 4, "%s (%s)", g->site, v3);
+        char where[512];
+        cellf(&gt, 4, "%s (%s)", g->site, file_line(g->file, g->line, where, sizeof where));
         cellf(&gt, 5, "%s", g->via);
     }
     table_print(out, &gt, "  ");
@@ -505,7 +509,8 @@ int mp_print_diff_json(FILE *out, const mp_diff_report *r, mf_error *err)
         const mp_diff_growth *g = &d->growth[i];
         json_t *o = json_object();
         bad |= put(o, "site", mp_json_text(g->site));
-        bad |= put(o, "file", mp_json_text(g->file));
+        char shown[1024];
+        bad |= put(o, "file", mp_json_text(mp_display_path(g->file, shown, sizeof shown)));
         bad |= put(o, "line", json_integer(g->line));
         bad |= put(o, "via", mp_json_text(g->via));
         bad |= put(o, "before", json_integer(g->before));

@@ -1,8 +1,8 @@
 /* src/analyze/snapshot_summary.c -- see snapshot_summary.h. */
 #include "analyze/snapshot_summary.h"
 
+#include "analyze/display_path.h"
 #include "analyze/json_text.h"
-
 #include "analyze/report.h"
 
 #include <inttypes.h>
@@ -99,7 +99,8 @@ static int s_root(void *ud, const mf_gs_reader *r, const mf_gs_root *rt, mf_erro
     memset(o, 0, sizeof *o);
     o->kind = rt->kind;
     o->name = dup(a, rt->name);
-    o->file = dup(a, rt->file);
+    char shown[1024];
+    o->file = dup(a, mp_display_path(rt->file, shown, sizeof shown));
     o->line = rt->line;
     o->thread = rt->thread;
     o->frame = rt->frame;
@@ -108,7 +109,9 @@ static int s_root(void *ud, const mf_gs_reader *r, const mf_gs_root *rt, mf_erro
     if (rt->symbol) {
         const mf_gs_symbol *sy = mf_gs_symbol_at(r, rt->symbol - 1);
         if (sy->function[0]) fn = sy->function;
-        if (sy->file[0]) snprintf(where, sizeof where, "%s:%" PRId64, sy->file, sy->line);
+        if (sy->file[0])
+            snprintf(where, sizeof where, "%s:%" PRId64,
+                     mp_display_path(sy->file, shown, sizeof shown), sy->line);
     }
     o->function = dup(a, fn);
     o->where = dup(a, where);

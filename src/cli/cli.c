@@ -1,6 +1,8 @@
 /* src/cli/cli.c -- see cli.h. */
 #include "cli/cli.h"
 
+#include "analyze/display_path.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -113,4 +115,10 @@ double cli_now(void)
 FILE *cli_progress_stream(void)
 {
     return isatty(STDERR_FILENO) ? stderr : NULL;
+}
+
+int cli_set_trim_path(const char *cmd, const char *arg)
+{
+    if (mp_display_path_trim(arg) != 0) return cli_fail("%s: out of memory", cmd);
+    return CLI_EXIT_OK;
 }

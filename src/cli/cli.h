@@ -40,6 +40,15 @@ int cli_parse_format(const char *cmd, const char *arg, cli_format *out);
 /* Parses a non-negative count option (e.g. --top); CLI_EXIT_BAD on error. */
 int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *out);
 
+/* The option that sets how reports shorten file names (see
+ * analyze/display_path.h); its help line and its getopt value. */
+#define CLI_TRIM_PATH_HELP                                                                         \
+    "  --trim-path DIR[:DIR...]   show source files under DIR relative to it\n"                    \
+    "                             (default: the current directory; \"\" keeps\n"                   \
+    "                             every name absolute)\n"
+enum { CLI_OPT_TRIM_PATH = 1000 };
+int cli_set_trim_path(const char *cmd, const char *arg);
+
 /* Flushes stdout; a write error (full disk, closed pipe) is reported and
  * turns a success into CLI_EXIT_BAD. */
 int cli_finish(int status);

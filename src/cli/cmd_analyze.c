@@ -64,7 +64,7 @@ static const char analyze_help[] =
     "                             types, literal string keys decode\n"
     "  -i, --sample-index NAME|N  the profile's sample type to rank sites by\n"
     "                             (default: the profile's default type, else the\n"
-    "                             last one; inuse_space for Go heap profiles)\n"
+    "                             last one; inuse_space for Go heap profiles)\n" CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
     "\n"
     "FILE may be '-' (standard input) or a pipe: it is read once, as a stream.\n"
@@ -179,6 +179,7 @@ int cmd_analyze(int argc, char **argv)
         {"summary", no_argument, NULL, 's'},
         {"max-memory", required_argument, NULL, 'M'},
         {"binary", required_argument, NULL, 'b'},
+        {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -216,6 +217,9 @@ int cmd_analyze(int argc, char **argv)
             break;
         case 'M':
             if (cli_parse_memory("analyze", optarg)) return CLI_EXIT_BAD;
+            break;
+        case CLI_OPT_TRIM_PATH:
+            if (cli_set_trim_path("analyze", optarg)) return CLI_EXIT_BAD;
             break;
         case 'h':
             fputs(analyze_help, stdout);

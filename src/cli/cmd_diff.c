@@ -35,7 +35,7 @@ static const char diff_help[] =
     "  -o, --output FILE          write the comparison to FILE ('-': stdout); a\n"
     "                             regular FILE is replaced only when complete\n"
     "      --max-memory SIZE      as for maproot analyze\n"
-    "  -b, --binary PROG          Go heap dumps: the program that wrote them\n"
+    "  -b, --binary PROG          Go heap dumps: the program that wrote them\n" CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
     "\n"
     "Exit status: 0 success, 2 bad usage or bad input. See maproot-diff(1).\n";
@@ -49,6 +49,7 @@ int cmd_diff(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"max-memory", required_argument, NULL, 'M'},
         {"binary", required_argument, NULL, 'b'},
+        {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -77,6 +78,9 @@ int cmd_diff(int argc, char **argv)
             break;
         case 'M':
             if (cli_parse_memory("diff", optarg)) return CLI_EXIT_BAD;
+            break;
+        case CLI_OPT_TRIM_PATH:
+            if (cli_set_trim_path("diff", optarg)) return CLI_EXIT_BAD;
             break;
         case 'h':
             fputs(diff_help, stdout);

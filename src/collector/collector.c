@@ -38,8 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Frames captured beyond the depth limit, for the allocator's own frames
- * that are cut off when the profile is written. */
+/* Frames captured beyond the depth limit: the hook's, the runtime's and
+ * libunwind's own, cut off before the stack is recorded. */
 enum { ALLOCATOR_SLACK = 16, MAX_QUEUED = 4 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -106,17 +106,18 @@ const char *mrc_last_error(void)
 
 /* ------------------------------------------------------------- hooks --- */
 
-/* The allocation hook: capture and count. Runs on a mutator thread; uses
- * malloc (in the tables) but never the GC heap. */
-static void on_alloc(void *ud, void *obj, size_t size, const mr_type *t)
+/* The allocation hook: capture, keep the program's frames, count. Runs on a
+ * mutator thread; uses malloc (in the tables) but never the GC heap. */
+static void on_alloc(void *ud, void *obj, size_t size, const mr_type *t, const mr_alloc_call *call)
 {
     (void)ud;
     (void)t;
     uintptr_t pcs[MRC_MAX_STACK_DEPTH + ALLOCATOR_SLACK];
-    int want = atomic_load_explicit(&stack_depth, memory_order_relaxed) + ALLOCATOR_SLACK;
-    int n = unw_backtrace((void **)pcs, want);
-    if (n < 0) n = 0;
-    mrc_prof_alloc(prof, (uintptr_t)obj, size, pcs, (size_t)n, mrc_prof_hash_stack(pcs, (size_t)n));
+    int depth = atomic_load_explicit(&stack_depth, memory_order_relaxed);
+    int n = unw_backtrace((void **)pcs, depth + ALLOCATOR_SLACK);
+    size_t m =
+        mrc_prof_program_frames(pcs, n < 0 ? 0 : (size_t)n, call->pc, call->map, (size_t)depth);
+    mrc_prof_alloc(prof, (uintptr_t)obj, size, pcs, m, mrc_prof_hash_stack(pcs, m));
 }
 
 static void on_free(void *ud, void *obj, size_t size)
@@ -261,6 +262,23 @@ void mrc__set_gc_listener(mrc_gc_listener fn, void *ud)
 
 /* ------------------------------------------------------------ writing --- */
 
+mrc_symbolizer *mrc__symbolizer_new(void)
+{
+    static const struct {
+        uintptr_t fn;
+        const char *name;
+    } map_ops[] = {
+        {(uintptr_t)mr_map_new, "mr_map_new"},
+        {(uintptr_t)mr_map_assign, "mr_map_assign"},
+        {(uintptr_t)mr_map_set, "mr_map_set"},
+    };
+    mrc_symbolizer *s = mrc_sym_new();
+    /* a failure leaves that name unknown, as without this */
+    for (size_t i = 0; s && i < sizeof map_ops / sizeof *map_ops; i++)
+        mrc_sym_add_function(s, map_ops[i].fn, map_ops[i].name);
+    return s;
+}
+
 /* Symbolizes snap and writes it to path. Any thread; serialized. */
 static int write_snapshot(const mrc_prof_snapshot *snap, const char *path, uint64_t rate,
                           uint32_t cycle, mf_error *err)
@@ -268,7 +286,7 @@ static int write_snapshot(const mrc_prof_snapshot *snap, const char *path, uint6
     int rc = -1;
     pthread_mutex_lock(&write_lock);
     if (!sym) {
-        sym = mrc_sym_new();
+        sym = mrc__symbolizer_new();
         if (!sym) {
             mf_error_set(err, "%s: cannot read this process's modules for symbols", path);
             goto out;
@@ -349,7 +367,7 @@ static void wait_writer_idle(void)
     pthread_mutex_unlock(&q_lock);
 }
 
-int mrc_write_heap_profile(const char *path)
+static int write_heap_profile(const char *path)
 {
     mrc_init();
     if (!path || !*path) {
@@ -375,6 +393,16 @@ int mrc_write_heap_profile(const char *path)
     if (attached) mr_blocking_exit();
     mrc_prof_snapshot_free(&snap);
     if (rc != 0) mrc__set_error("%s", err.msg);
+    return rc;
+}
+
+/* The API's entry point: what the runtime does inside (statistics, a
+ * blocking section) is the program's call, not the collector's. */
+__attribute__((noinline)) int mrc_write_heap_profile(const char *path)
+{
+    uintptr_t outer = mr_call_begin(__builtin_return_address(0));
+    int rc = write_heap_profile(path);
+    mr_call_end(outer);
     return rc;
 }
 

@@ -1,11 +1,11 @@
 /*
  * src/collector/heapprof.c -- a pprof heap profile from a profiler snapshot.
  *
- * The profiler records raw stacks including the allocator's frames (telling
- * them apart needs symbols, which the allocation hook must not wait for).
- * Here, at write time, each stack is symbolized, cut below the allocator and
- * to the depth limit; buckets whose cut stacks and sizes coincide are merged
- * before unsampling, since Go's buckets are keyed by exactly (stack, size).
+ * The profiler's stacks hold the program's frames only (see profiler.h).
+ * Here each is cut to the depth limit (which may have been lowered since it
+ * was recorded) and symbolized; buckets whose cut stacks and sizes coincide
+ * are merged before unsampling, since Go's buckets are keyed by exactly
+ * (stack, size).
  */
 #include "collector/heapprof.h"
 
@@ -20,32 +20,6 @@
 #define MAPROOT_VERSION "0"
 #endif
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-bool mrc_is_allocator_frame(const char *function, const char *file)
-{
-    static const char *const entry_points[] = {
-        "mr_new", "mr_new_array", "mr_alloc_blob", "mr_str_new", "mr_str_from", "mr_str_printf",
-    };
-    if (!function) function = "";
-    if (!file) file = "";
-    for (size_t i = 0; i < sizeof entry_points / sizeof *entry_points; i++)
-        if (strcmp(function, entry_points[i]) == 0) return true;
-    if (strncmp(function, "mr__", 4) == 0 && strncmp(function, "mr__map", 7) != 0) return true;
-    if (strncmp(function, "mrc_", 4) == 0) return true;
-    if (strncmp(function, "unw_", 4) == 0 || strncmp(function, "_ULx86_64_", 10) == 0 ||
-        strncmp(function, "_Ux86_64_", 9) == 0)
-        return true;
-    if (ends_with(file, "src/rt/heap.c") || ends_with(file, "src/rt/gc.c") ||
-        strstr(file, "src/collector/") != NULL)
-        return true;
-    return false;
-}
-
 /* A merged bucket: a cut stack (pcs in the snapshot's frames) and a size. */
 typedef struct merged {
     uint64_t hash;
@@ -58,16 +32,6 @@ static uint64_t mix(uint64_t h, uint64_t v)
 {
     h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
     return h * 0xff51afd7ed558ccdULL;
-}
-
-/* Is the pc at frames[i] allocator code? (pcs are return addresses: the
- * instruction is at pc - 1.) */
-static bool allocator_pc(mrc_symbolizer *sym, uintptr_t pc)
-{
-    const mrc_sym_frame *f;
-    size_t n = mrc_sym_lookup(sym, pc ? pc - 1 : 0, &f);
-    if (n == 0) return false;
-    return mrc_is_allocator_frame(f[n - 1].function, f[n - 1].file);
 }
 
 /* Adds (or finds) the location of return address pc; 0 on failure. */
@@ -102,14 +66,12 @@ int mrc_heapprof_build(const mrc_prof_snapshot *snap, const mrc_heapprof_opts *o
     locs = calloc((size_t)o->max_depth + 1, sizeof *locs);
     if (!ms || !slots || !locs) goto oom;
 
-    /* 1. cut each stack below the allocator and to the depth; merge */
+    /* 1. cut each stack to the depth; merge */
     for (size_t r = 0; r < snap->n_records; r++) {
         const mrc_prof_record *rec = &snap->records[r];
         const uintptr_t *fr = snap->frames + rec->frame_start;
         uint32_t i = 0;
-        while (i < rec->n_frames && allocator_pc(sym, fr[i])) i++;
-        if (i == rec->n_frames && i > 0) i--; /* keep one frame at least */
-        uint32_t n = rec->n_frames - i;
+        uint32_t n = rec->n_frames;
         if (n > (uint32_t)o->max_depth) n = (uint32_t)o->max_depth;
         uint64_t h = mix(0x12345, rec->size);
         for (uint32_t k = 0; k < n; k++) h = mix(h, fr[i + k]);
@@ -158,15 +120,29 @@ int mrc_heapprof_build(const mrc_prof_snapshot *snap, const mrc_heapprof_opts *o
         mf_pw_add_comment(w, comment);
     }
 
-    /* 3. mappings, in /proc/self/maps order (the main executable first) */
+    /* 3. mappings, in /proc/self/maps order (the main executable first). A
+     * mapping says it has functions only if every location in it got a
+     * name: go tool pprof then leaves it alone, else it may symbolize the
+     * addresses itself (a stripped program, given its unstripped twin). */
     const mrc_sym_mapping *maps;
     size_t nmaps = mrc_sym_mappings(sym, &maps);
+    bool *unnamed = calloc(nmaps ? nmaps : 1, sizeof *unnamed);
+    if (!unnamed) goto oom;
+    for (size_t k = 0; k < nm; k++)
+        for (uint32_t i = 0; i < ms[k].n; i++) {
+            uintptr_t pc = snap->frames[ms[k].start + i];
+            const mrc_sym_frame *f;
+            size_t nf = mrc_sym_lookup(sym, pc ? pc - 1 : 0, &f);
+            long m = mrc_sym_mapping_of(sym, pc ? pc - 1 : 0);
+            if (m >= 0 && (nf == 0 || !*f[nf - 1].function)) unnamed[m] = true;
+        }
     for (size_t i = 0; i < nmaps; i++) {
         mf_pw_mapping pm = {maps[i].start,     maps[i].limit,     maps[i].offset,
-                            maps[i].path,      maps[i].build_id,  true,
+                            maps[i].path,      maps[i].build_id,  !unnamed[i],
                             maps[i].has_dwarf, maps[i].has_dwarf, maps[i].has_dwarf};
         mf_pw_add_mapping(w, &pm);
     }
+    free(unnamed);
 
     /* 4. samples */
     for (size_t k = 0; k < nm; k++) {

@@ -28,6 +28,11 @@ void mrc__set_gc_listener(mrc_gc_listener fn, void *ud);
  * .gz; none: at the end). */
 char *mrc__periodic_path(const char *path, uint32_t cycle);
 
+/* A symbolizer for this process (NULL when out of memory or /proc is not
+ * readable) that also names the runtime's map operations where no symbol
+ * table does: profiles keep their frames to show where maps grow. */
+struct mrc_symbolizer *mrc__symbolizer_new(void);
+
 /* Sets the calling thread's mrc_last_error() message (printf format). */
 void mrc__set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

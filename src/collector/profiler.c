@@ -70,6 +70,26 @@ static inline uint64_t mix64(uint64_t x)
     return x;
 }
 
+size_t mrc_prof_program_frames(uintptr_t *pcs, size_t n, uintptr_t caller, bool keep_entry,
+                               size_t depth)
+{
+    size_t start = 0;
+    if (caller) {
+        size_t k = 0;
+        while (k < n && pcs[k] != caller) k++;
+        if (k == n) {
+            pcs[0] = caller;
+            n = 1;
+        } else {
+            start = keep_entry && k > 0 ? k - 1 : k;
+        }
+    }
+    n -= start;
+    if (n > depth) n = depth;
+    if (start) memmove(pcs, pcs + start, n * sizeof *pcs);
+    return n;
+}
+
 uint64_t mrc_prof_hash_stack(const uintptr_t *pcs, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ULL ^ n;

@@ -3,9 +3,10 @@
  *
  * What the allocation hooks record, independent of the runtime, of stack
  * capture and of the output format (so the tables can be tested alone):
- *   - stacks, interned by hash: raw program counters, leaf first, exactly as
- *     captured (the allocator's frames are dropped later, when a profile is
- *     built, because telling them apart needs symbols);
+ *   - stacks, interned by hash: return addresses, leaf first, of the
+ *     program's frames only (mrc_prof_program_frames cuts them from a
+ *     captured stack at the program's call into the runtime, which the
+ *     runtime tells the hook: no symbols needed);
  *   - buckets, one per (stack, size), with allocation and free counts;
  *   - sampled objects: object address -> bucket, so a free finds its bucket.
  *
@@ -42,6 +43,19 @@ typedef struct mrc_prof mrc_prof;
 /* A new, empty set of tables, or NULL when out of memory. */
 mrc_prof *mrc_prof_new(void);
 void mrc_prof_destroy(mrc_prof *p);
+
+/*
+ * Keeps the program's frames of a stack captured in the allocation hook,
+ * moving them to the front of pcs: those from the frame that returns to
+ * `caller` (the program's call into the runtime, mr_alloc_call.pc) outwards,
+ * with the frame of the runtime's entry point before them when keep_entry
+ * (a map operation: where the map grew); at most depth of them. When no
+ * captured frame returns to caller (the unwinder stopped short), the stack
+ * is that one return address. caller 0 (unknown) keeps the stack as it is.
+ * Returns the new length.
+ */
+size_t mrc_prof_program_frames(uintptr_t *pcs, size_t n, uintptr_t caller, bool keep_entry,
+                               size_t depth);
 
 /* FNV-1a-style hash of a stack, computed by the caller outside the lock. */
 uint64_t mrc_prof_hash_stack(const uintptr_t *pcs, size_t n);

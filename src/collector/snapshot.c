@@ -11,6 +11,7 @@
 #include "collector/snapshot_digest.h"
 #include "collector/snapshot_image.h"
 #include "format/gcstack_writer.h"
+#include "format/names.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,9 +94,14 @@ static void gather_root(const mr_root *r, void *ud)
         l->cap = cap;
     }
     mr_root c = *r;
-    if (c.function && !(c.function = strdup(c.function))) {
-        l->oom = true;
-        return;
+    if (c.function) {
+        char *fn = strdup(c.function);
+        if (!fn) {
+            l->oom = true;
+            return;
+        }
+        mf_function_name_clean(fn); /* a symbol table's name: "f.constprop.0" is f */
+        c.function = fn;
     }
     l->v[l->n++] = c;
 }
@@ -405,9 +411,16 @@ static int write_snapshot(const char *path, double exit_limit_s, uint32_t *cycle
     return rc == 0 ? 0 : -1;
 }
 
-int mrc_write_snapshot(const char *path)
+/* The API's entry point. The calling thread is attached first (the
+ * collection attaches it anyway) and marked, so that its stack roots start
+ * at the program's frame that called, not in the collector. */
+__attribute__((noinline)) int mrc_write_snapshot(const char *path)
 {
-    return write_snapshot(path, 0, NULL);
+    mr_thread_attach();
+    uintptr_t outer = mr_call_begin(__builtin_return_address(0));
+    int rc = write_snapshot(path, 0, NULL);
+    mr_call_end(outer);
+    return rc;
 }
 
 int mrc_last_snapshot_info(mrc_snapshot_info *out)

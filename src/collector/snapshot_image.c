@@ -461,6 +461,12 @@ static void write_root(const mr_root *r, img *im)
         .frame = r->frame,
         .function = r->function,
     };
+    if (r->kind == MR_ROOT_GLOBAL && r->file && im->sym) {
+        /* __FILE__ of MR_GLOBAL: relative to the build directory unless
+         * the program's DWARF says which one */
+        const char *abs = mrc_sym_source_path(im->sym, (uintptr_t)r->slot, r->file);
+        if (abs) gr.file = abs;
+    }
     if (r->ip) {
         uint32_t cnt;
         /* frames above the innermost hold return addresses: the call is
@@ -834,32 +840,22 @@ static int cmp_sample(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Is the physical function of return address pc allocator code? */
-static bool allocator_pc(img *im, uintptr_t pc)
-{
-    const mrc_sym_frame *f;
-    size_t n = im->sym ? mrc_sym_lookup(im->sym, pc ? pc - 1 : 0, &f) : 0;
-    return n && mrc_is_allocator_frame(f[n - 1].function, f[n - 1].file);
-}
-
 static void write_samples(img *im, mrc_prof *prof)
 {
     if (!prof) return;
     samples S = {.im = im};
     mrc_prof_each_object(prof, gather_sample, &S);
     if (S.oom) ifail(im, "out of memory (sampled objects)");
-    /* each distinct raw stack: symbolize, drop the allocator's leading
-     * frames as the heap profile does, write the stack */
+    /* each distinct stack (the program's frames only: see profiler.h):
+     * symbolize, write */
     uint32_t *stack_idx = S.nstacks ? malloc(S.nstacks * sizeof *stack_idx) : NULL;
     uint32_t *syms = NULL;
     size_t cap = 0;
     for (size_t i = 0; i < S.nstacks && stack_idx && !im->failed; i++) {
         const uintptr_t *pcs = S.pcs_of[i];
-        size_t n = S.n_of[i], k = 0;
-        while (k < n && allocator_pc(im, pcs[k])) k++;
-        if (k == n) k = 0; /* all allocator: keep everything */
+        size_t n = S.n_of[i];
         size_t ns = 0;
-        for (; k < n; k++) {
+        for (size_t k = 0; k < n; k++) {
             uint32_t cnt, first = symbol_of(im, pcs[k] ? pcs[k] - 1 : 0, &cnt);
             if (!first) continue;
             if (ns + cnt > cap) {
@@ -938,7 +934,7 @@ int mrc__write_image(mf_out *o, uint32_t cycle, int mode, const mr_memstats *ms,
     char exe[4096] = "";
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[k > 0 ? k : 0] = 0;
-    im.sym = mrc_sym_new();
+    im.sym = mrc__symbolizer_new();
     const char *build_id = "";
     if (im.sym) {
         const mrc_sym_mapping *maps;

@@ -10,10 +10,14 @@
  */
 #include "collector/symbolize.h"
 
+#include "format/names.h"
+
+#define UNW_LOCAL_ONLY
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <inttypes.h>
+#include <libunwind.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,12 @@ typedef struct pc_ent {
     uintptr_t pc; /* 0 = empty */
     uint32_t start, n;
 } pc_ent;
+
+/* A function named by mrc_sym_add_function: [start, end). */
+typedef struct known_fn {
+    uintptr_t start, end;
+    const char *name;
+} known_fn;
 
 struct mrc_symbolizer {
     Dwfl *dwfl;
@@ -40,6 +50,9 @@ struct mrc_symbolizer {
 
     mrc_sym_mapping *maps;
     size_t n_maps, cap_maps;
+
+    known_fn *known;
+    size_t n_known;
 };
 
 static uint64_t hash_str(const char *s)
@@ -84,45 +97,6 @@ static const char *intern(mrc_symbolizer *s, const char *str)
     return c;
 }
 
-void mrc_sym_clean_path(char *path)
-{
-    /* Components are copied one by one to `out`; ".." pops the last one
-     * (unless there is none to pop in a relative path, where it is kept). */
-    bool abs = path[0] == '/';
-    char *out = path + (abs ? 1 : 0);
-    size_t kept = 0; /* components in out that ".." may pop */
-    char *w = out;
-    const char *r = out;
-    while (*r) {
-        while (*r == '/') r++;
-        if (!*r) break;
-        const char *e = strchr(r, '/');
-        size_t n = e ? (size_t)(e - r) : strlen(r);
-        if (n == 1 && r[0] == '.') {
-            /* skip */
-        } else if (n == 2 && r[0] == '.' && r[1] == '.') {
-            if (kept > 0) {
-                /* pop: back to the previous '/' in the output */
-                if (w > out) w--; /* the trailing '/' */
-                while (w > out && w[-1] != '/') w--;
-                kept--;
-            } else if (!abs) {
-                memmove(w, "../", 3);
-                w += 3;
-            }
-        } else {
-            if (n) memmove(w, r, n);
-            w += n;
-            *w++ = '/';
-            kept++;
-        }
-        r += n;
-    }
-    if (w > out && w[-1] == '/') w--;
-    *w = 0;
-    if (!abs && w == out) strcpy(path, ".");
-}
-
 /* Absolute, cleaned and interned form of a DWARF file name. */
 static const char *intern_path(mrc_symbolizer *s, const char *file, const char *comp_dir)
 {
@@ -132,7 +106,7 @@ static const char *intern_path(mrc_symbolizer *s, const char *file, const char *
         snprintf(buf, sizeof buf, "%s/%s", comp_dir, file);
     else
         snprintf(buf, sizeof buf, "%s", file);
-    mrc_sym_clean_path(buf);
+    mf_path_clean(buf);
     return intern(s, buf);
 }
 
@@ -168,7 +142,21 @@ void mrc_sym_free(mrc_symbolizer *s)
     free(s->pcs);
     free(s->frames);
     free(s->maps);
+    free(s->known);
     free(s);
+}
+
+int mrc_sym_add_function(mrc_symbolizer *s, uintptr_t addr, const char *name)
+{
+    unw_proc_info_t pi;
+    if (unw_get_proc_info_by_ip(unw_local_addr_space, addr, &pi, NULL) != 0 || pi.end_ip <= addr)
+        return -1;
+    const char *n = intern(s, name);
+    known_fn *k = realloc(s->known, (s->n_known + 1) * sizeof *k);
+    if (!n || !k) return -1;
+    s->known = k;
+    s->known[s->n_known++] = (known_fn){(uintptr_t)pi.start_ip, (uintptr_t)pi.end_ip, n};
+    return 0;
 }
 
 /* Reads the executable, file-backed lines of /proc/self/maps. */
@@ -305,6 +293,28 @@ static Dwarf_Die *find_cu(Dwfl_Module *mod, uintptr_t pc, Dwarf_Addr *bias)
     return NULL;
 }
 
+/*
+ * The symbol table's name of the function holding pc, cleaned of the
+ * compiler's clone suffixes ("new_session.constprop.0" is new_session), and
+ * interned; NULL when no function symbol holds pc. A symbol with a size must
+ * contain pc: in a stripped module the nearest symbol before pc may be some
+ * other function's, and no name is better than a wrong one.
+ */
+static const char *symbol_name(mrc_symbolizer *s, Dwfl_Module *mod, uintptr_t pc)
+{
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+    if (!name || !*name) return NULL;
+    if (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC)
+        return NULL;
+    if (sym.st_size && off >= sym.st_size) return NULL;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", name);
+    mf_function_name_clean(buf);
+    return intern(s, buf);
+}
+
 /* Symbolizes pc into new frames at the end of s->frames. */
 static void resolve(mrc_symbolizer *s, uintptr_t pc)
 {
@@ -356,18 +366,60 @@ static void resolve(mrc_symbolizer *s, uintptr_t pc)
         free(scopes);
         if (s->n_frames > first && !*s->frames[s->n_frames - 1].function) {
             /* a scope without a name: take the symbol table's */
-            const char *sym = dwfl_module_addrname(mod, pc);
-            if (sym) s->frames[s->n_frames - 1].function = intern(s, sym);
+            const char *sym = symbol_name(s, mod, pc);
+            if (sym) s->frames[s->n_frames - 1].function = sym;
         }
         if (s->n_frames == first && line_file)
-            push_frame(s, dwfl_module_addrname(mod, pc), cur_file, line_no, 0);
+            push_frame(s, symbol_name(s, mod, pc), cur_file, line_no, 0);
     }
     if (s->n_frames == first) {
-        const char *sym = dwfl_module_addrname(mod, pc);
+        const char *sym = symbol_name(s, mod, pc);
+        for (size_t i = 0; !sym && i < s->n_known; i++)
+            if (pc >= s->known[i].start && pc < s->known[i].end) sym = s->known[i].name;
         if (sym) push_frame(s, sym, NULL, 0, 0);
     }
     for (size_t i = first; i < s->n_frames; i++)
         if (!s->frames[i].function) s->frames[i].function = "";
+}
+
+/* Does the unit cu know the source file whose cleaned absolute name is
+ * `want`, as its main file or in its line table's file list? */
+static bool unit_has_file(Dwarf_Die *cu, const char *comp_dir, const char *want)
+{
+    char buf[4096];
+    const char *name = dwarf_diename(cu);
+    Dwarf_Files *files;
+    size_t nfiles = 0;
+    if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0) nfiles = 0;
+    for (size_t i = 0; i <= nfiles; i++) {
+        const char *f = i == 0 ? name : dwarf_filesrc(files, i - 1, NULL, NULL);
+        if (!f || !*f) continue;
+        if (f[0] == '/')
+            snprintf(buf, sizeof buf, "%s", f);
+        else
+            snprintf(buf, sizeof buf, "%s/%s", comp_dir, f);
+        mf_path_clean(buf);
+        if (strcmp(buf, want) == 0) return true;
+    }
+    return false;
+}
+
+const char *mrc_sym_source_path(mrc_symbolizer *s, uintptr_t addr, const char *file)
+{
+    if (!file || !*file) return intern(s, "");
+    if (file[0] == '/') return intern_path(s, file, NULL);
+    Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+    Dwarf_Addr bias;
+    for (Dwarf_Die *cu = mod ? dwfl_module_nextcu(mod, NULL, &bias) : NULL; cu;
+         cu = dwfl_module_nextcu(mod, cu, &bias)) {
+        const char *comp_dir = die_string(cu, DW_AT_comp_dir);
+        if (!comp_dir || comp_dir[0] != '/') continue;
+        char want[4096];
+        snprintf(want, sizeof want, "%s/%s", comp_dir, file);
+        mf_path_clean(want);
+        if (unit_has_file(cu, comp_dir, want)) return intern(s, want);
+    }
+    return intern_path(s, file, NULL);
 }
 
 size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **frames)
@@ -377,7 +429,7 @@ size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **fra
     size_t j = hash_pc(pc) & s->pc_mask;
     for (; s->pcs[j].pc; j = (j + 1) & s->pc_mask) {
         if (s->pcs[j].pc == pc) {
-            *frames = s->frames + s->pcs[j].start;
+            *frames = s->pcs[j].n ? s->frames + s->pcs[j].start : NULL;
             return s->pcs[j].n;
         }
     }
@@ -402,6 +454,7 @@ size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **fra
     if (s->n_frames - first > UINT32_MAX || first > UINT32_MAX) return 0;
     s->pcs[j] = (pc_ent){pc, (uint32_t)first, (uint32_t)(s->n_frames - first)};
     s->n_pcs++;
-    *frames = s->frames + first;
-    return s->n_frames - first;
+    size_t n = s->n_frames - first;
+    *frames = n ? s->frames + first : NULL; /* s->frames is NULL until a first frame */
+    return n;
 }

@@ -11,7 +11,8 @@
  *
  * File names are made absolute against the compilation directory and cleaned
  * of "." and ".." components ("/src/build/../examples/a.c" becomes
- * "/src/examples/a.c").
+ * "/src/examples/a.c"); names from symbol tables lose the compiler's clone
+ * suffixes ("f.constprop.0" is f). Both as src/format/names.h says.
  *
  * Memory: results point into the symbolizer and stay valid until the next
  * call on it (strings: until mrc_sym_free). Threads: not thread-safe; one
@@ -46,6 +47,16 @@ typedef struct mrc_sym_mapping {
 mrc_symbolizer *mrc_sym_new(void);
 void mrc_sym_free(mrc_symbolizer *s);
 
+/*
+ * Names the function that holds code address addr, for when no symbol table
+ * does (a stripped program that linked the runtime statically): its extent
+ * comes from the unwind tables, which stripping keeps. For the few
+ * functions whose frames profiles keep and whose names tools look for (the
+ * map operations). Returns 0, or -1 when the extent is unknown or out of
+ * memory.
+ */
+int mrc_sym_add_function(mrc_symbolizer *s, uintptr_t addr, const char *name);
+
 /* Rereads /proc/self/maps (for libraries loaded since). Returns 0 or -1. */
 int mrc_sym_refresh(mrc_symbolizer *s);
 
@@ -57,14 +68,21 @@ int mrc_sym_refresh(mrc_symbolizer *s);
  */
 size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **frames);
 
+/*
+ * The absolute name of a source file named as its compiler was given it
+ * (__FILE__, e.g. "../examples/a.c" in a build directory), for code or data
+ * at addr: the compilation directory comes from the DWARF unit of addr's
+ * module that compiled that file (as its main file or as one it included).
+ * Without DWARF, or when no unit did, the name stays relative, cleaned.
+ * "" for NULL or "". Interned (valid until mrc_sym_free); NULL when out of
+ * memory.
+ */
+const char *mrc_sym_source_path(mrc_symbolizer *s, uintptr_t addr, const char *file);
+
 /* The executable mappings, sorted by address (as of the last refresh). */
 size_t mrc_sym_mappings(mrc_symbolizer *s, const mrc_sym_mapping **out);
 
 /* Index into mrc_sym_mappings() of the mapping containing pc, or -1. */
 long mrc_sym_mapping_of(mrc_symbolizer *s, uintptr_t pc);
-
-/* Cleans a path lexically (removes "." and "x/.." components, repeated
- * slashes) in place. Exposed for tests. */
-void mrc_sym_clean_path(char *path);
 
 #endif

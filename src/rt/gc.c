@@ -100,10 +100,11 @@ int64_t mr__next_sample_gap(uint64_t rate);
  * into the runtime) and up, not the runtime's frames below. want_gc_once: if
  * another thread collected while this one waited, don't collect again.
  */
-static void collect_from(const unw_context_t *ctx, uintptr_t sp, bool want_gc_once)
+static void collect_from(const unw_context_t *ctx, uintptr_t sp, bool want_gc_once,
+                         uintptr_t caller)
 {
     mr_thread *self = mr__me();
-    if (!mr__world_stop(want_gc_once)) return;
+    if (!mr__world_stop(want_gc_once, caller)) return;
     self->entry_ctx = *ctx;
     self->entry_sp = sp;
     self->has_entry_ctx = true;
@@ -113,7 +114,7 @@ static void collect_from(const unw_context_t *ctx, uintptr_t sp, bool want_gc_on
 }
 
 /* Called from allocation slow paths: collects if the heap passed its goal. */
-__attribute__((noinline)) void mr__maybe_gc(void)
+__attribute__((noinline)) void mr__maybe_gc(uintptr_t caller)
 {
     if (atomic_load_explicit(&mr__heap_live_estimate, memory_order_relaxed) <
         atomic_load_explicit(&mr__next_gc, memory_order_relaxed))
@@ -122,7 +123,7 @@ __attribute__((noinline)) void mr__maybe_gc(void)
     unw_context_t ctx;
     uintptr_t sp;
     mr__save_context_above(&ctx, &sp, 1); /* the allocator's frame, and up */
-    collect_from(&ctx, sp, true);
+    collect_from(&ctx, sp, true, caller);
 }
 
 void mr__gc_init(void)
@@ -180,23 +181,23 @@ static void collect(void)
     call_hook(MR_GC_END, cycle);
 }
 
-__attribute__((noinline)) void mr_gc(void)
+MR_ENTRY void mr_gc(void)
 {
     unw_context_t ctx;
     uintptr_t sp;
     mr__save_context_above(&ctx, &sp, 1); /* mr_gc's caller, and up */
-    collect_from(&ctx, sp, false);
+    collect_from(&ctx, sp, false, MR_CALLER);
 }
 
 /* ------------------------------------------------------------ statistics -- */
 
-void mr_read_memstats(mr_memstats *out)
+MR_ENTRY void mr_read_memstats(mr_memstats *out)
 {
     mr__me();
     memset(out, 0, sizeof *out);
     uint64_t mallocs = atomic_load(&mr__retired_mallocs);
     uint64_t total = atomic_load(&mr__retired_alloc_bytes);
-    mr__world_stop(false); /* a consistent view: counters of every thread */
+    mr__world_stop(false, MR_CALLER); /* a consistent view: counters of every thread */
     for (mr_thread *t = mr__threads; t; t = t->next) {
         mallocs += atomic_load_explicit(&t->mallocs, memory_order_relaxed);
         total += atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed);
@@ -240,10 +241,10 @@ void mr_print_memstats(void *file, const mr_memstats *s)
 
 /* ----------------------------------------------------------------- hooks -- */
 
-void mr_set_hooks(const mr_hooks *h)
+MR_ENTRY void mr_set_hooks(const mr_hooks *h)
 {
     mr__me();
-    mr__world_stop(false);
+    mr__world_stop(false, MR_CALLER);
     if (h) {
         hooks = *h;
         mr__hooks_active = &hooks;
@@ -271,7 +272,8 @@ int64_t mr__next_sample_gap(uint64_t rate)
     return g > 9e18 ? INT64_MAX : (int64_t)g;
 }
 
-void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tt)
+void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tt, uintptr_t caller,
+                      bool map)
 {
     const mr_hooks *h = mr__hooks_active;
     if (!h) return;
@@ -281,7 +283,8 @@ void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tt)
         return;
     }
     mr__set_sampled(obj);
-    h->on_alloc(h->ud, obj, size, (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT));
+    mr_alloc_call call = {mr__caller(t, caller), !t->entry_pc && map};
+    h->on_alloc(h->ud, obj, size, (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT), &call);
 }
 
 /* ------------------------------------------------------------- walk API -- */

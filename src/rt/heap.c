@@ -43,7 +43,7 @@ static mr_span *spare_structs;               /* span records with no pages */
  * plus the live bytes of that collection: the pacer's view of the heap. */
 atomic_uint_fast64_t mr__heap_live_estimate;
 atomic_uint_fast64_t mr__next_gc;
-void mr__maybe_gc(void); /* gc.c */
+void mr__maybe_gc(uintptr_t caller); /* gc.c */
 
 /* ---------------------------------------------------------- size classes -- */
 
@@ -293,15 +293,18 @@ static inline uintptr_t span_take(mr_span *s)
 }
 
 extern const mr_hooks *mr__hooks_active; /* gc.c: NULL when no hooks are installed */
-void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tagged_type);
+void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tagged_type, uintptr_t caller,
+                      bool map);
 
 /*
  * The per-object bookkeeping shared by the fast and slow paths: writes the
  * header, zeroes reused memory, counts, and samples. slot_bytes includes the
- * header; the object's size as the profiler sees it does not.
+ * header; the object's size as the profiler sees it does not. caller: the
+ * program's call (see "entry points" in internal.h) and map whether it was
+ * a map operation's, for the sample.
  */
 static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_t slot_bytes,
-                                 uintptr_t tt)
+                                 uintptr_t tt, uintptr_t caller, bool map)
 {
     void *obj = (void *)(slot + MR_HDR);
     *(uintptr_t *)slot = tt;
@@ -313,7 +316,7 @@ static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_
                           memory_order_relaxed);
     if (MR_UNLIKELY(mr__hooks_active != NULL)) {
         t->sample_left -= (int64_t)slot_bytes;
-        if (t->sample_left < 0) mr__sample_alloc(t, obj, slot_bytes - MR_HDR, tt);
+        if (t->sample_left < 0) mr__sample_alloc(t, obj, slot_bytes - MR_HDR, tt, caller, map);
     }
     return obj;
 }
@@ -321,12 +324,13 @@ static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_
 /*
  * A large object: a span of its own, zeroed. The pacer sees its bytes at once.
  */
-static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, bool noscan)
+static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, bool noscan, uintptr_t caller,
+                         bool map)
 {
     if (bytes > ARENA_BYTES) mr__throw("out of memory: allocation of %zu bytes", bytes);
     size_t npages = (bytes + MR_PAGE_SIZE - 1) >> MR_PAGE_SHIFT;
     atomic_fetch_add(&mr__heap_live_estimate, npages * MR_PAGE_SIZE);
-    mr__maybe_gc();
+    mr__maybe_gc(caller);
     pthread_mutex_lock(&heap_lock);
     mr_span *s = alloc_pages(npages);
     bool needzero = s->needzero;
@@ -336,7 +340,7 @@ static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, bool noscan)
     s->needzero = 0;
     pthread_mutex_unlock(&heap_lock);
     if (needzero) memset((void *)s->base, 0, npages * MR_PAGE_SIZE);
-    return finish_alloc(t, s, s->base, npages * MR_PAGE_SIZE, tt);
+    return finish_alloc(t, s, s->base, npages * MR_PAGE_SIZE, tt, caller, map);
 }
 
 /*
@@ -345,7 +349,7 @@ static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, bool noscan)
  * grown past its goal, then caches a span with free slots. `idx` is the cache
  * index, class * 2 + noscan.
  */
-static void *alloc_refill(mr_thread *t, int idx, uintptr_t tt)
+static void *alloc_refill(mr_thread *t, int idx, uintptr_t tt, uintptr_t caller, bool map)
 {
     mr_tcache *tc = &t->tc;
     int cls = idx >> 1;
@@ -354,7 +358,7 @@ static void *alloc_refill(mr_thread *t, int idx, uintptr_t tt)
         old->cached = 0;
         tc->spans[idx] = NULL;
     }
-    mr__maybe_gc(); /* may collect: a collection empties every cache */
+    mr__maybe_gc(caller); /* may collect: a collection empties every cache */
     pthread_mutex_lock(&heap_lock);
     mr_span *s = partial[idx];
     if (s) {
@@ -371,61 +375,84 @@ static void *alloc_refill(mr_thread *t, int idx, uintptr_t tt)
     tc->spans[idx] = s;
     uintptr_t slot = span_take(s);
     if (!slot) mr__throw("allocator: a partial span of class %d has no free slot", cls);
-    return finish_alloc(t, s, slot, s->elemsize, tt);
+    return finish_alloc(t, s, slot, s->elemsize, tt, caller, map);
 }
 
-/* Every allocation of the runtime comes here. size excludes the header. */
-static inline void *alloc(size_t size, uintptr_t tt, bool noscan)
+/* Every allocation of the runtime comes here. size excludes the header;
+ * caller is the entry point's MR_CALLER (see internal.h), map whether that
+ * entry point is a map operation. */
+static inline void *alloc(size_t size, uintptr_t tt, bool noscan, uintptr_t caller, bool map)
 {
     mr_thread *t = mr__me();
-    mr__poll();
+    mr__poll(caller);
     size_t bytes = size + MR_HDR;
     if (MR_UNLIKELY(bytes > MR_MAX_SMALL)) {
         if (size > SIZE_MAX - MR_HDR) mr__throw("out of memory: allocation of %zu bytes", size);
-        return alloc_large(t, bytes, tt, noscan);
+        return alloc_large(t, bytes, tt, noscan, caller, map);
     }
     int idx = size_class_of(bytes) * 2 + noscan;
     mr_span *s = t->tc.spans[idx];
     if (MR_LIKELY(s != NULL)) {
         uintptr_t slot = span_take(s);
-        if (MR_LIKELY(slot != 0)) return finish_alloc(t, s, slot, s->elemsize, tt);
+        if (MR_LIKELY(slot != 0)) return finish_alloc(t, s, slot, s->elemsize, tt, caller, map);
     }
-    return alloc_refill(t, idx, tt);
+    return alloc_refill(t, idx, tt, caller, map);
 }
 
-void *mr_new(const mr_type *t)
-{
-    return alloc(t->size, (uintptr_t)t, t->nptrs == 0);
-}
-
-void *mr_new_array(const mr_type *elem, size_t n)
+static inline void *new_array(const mr_type *elem, size_t n, uintptr_t caller, bool map)
 {
     size_t esize = elem->size ? elem->size : 1;
     if (n != 0 && esize > SIZE_MAX / n)
         mr__throw("mr_new_array: %zu elements of %zu bytes overflow", n, esize);
-    return alloc(esize * n, (uintptr_t)elem | MR_TYPE_ARRAY_BIT, elem->nptrs == 0);
+    return alloc(esize * n, (uintptr_t)elem | MR_TYPE_ARRAY_BIT, elem->nptrs == 0, caller, map);
 }
 
-void *mr_alloc_blob(size_t n)
+MR_ENTRY void *mr_new(const mr_type *t)
 {
-    return alloc(n, (uintptr_t)&mr_type_blob, true);
+    return alloc(t->size, (uintptr_t)t, t->nptrs == 0, MR_CALLER, false);
 }
 
-mr_str mr_str_new(const char *bytes, size_t len)
+MR_ENTRY void *mr_new_array(const mr_type *elem, size_t n)
+{
+    return new_array(elem, n, MR_CALLER, false);
+}
+
+void *mr__map_new(const mr_type *t, uintptr_t caller)
+{
+    return alloc(t->size, (uintptr_t)t, t->nptrs == 0, caller, true);
+}
+
+void *mr__map_new_array(const mr_type *elem, size_t n, uintptr_t caller)
+{
+    return new_array(elem, n, caller, true);
+}
+
+MR_ENTRY void *mr_alloc_blob(size_t n)
+{
+    return alloc(n, (uintptr_t)&mr_type_blob, true, MR_CALLER, false);
+}
+
+/* The string functions share this, each with its own caller. */
+static inline mr_str str_new(const char *bytes, size_t len, uintptr_t caller)
 {
     if (len == SIZE_MAX) mr__throw("mr_str_new: length overflows");
-    char *p = alloc(len + 1, (uintptr_t)&mr_type_string, true);
+    char *p = alloc(len + 1, (uintptr_t)&mr_type_string, true, caller, false);
     if (len) memcpy(p, bytes, len);
     p[len] = 0;
     return (mr_str){p, len};
 }
 
-mr_str mr_str_from(const char *cstr)
+MR_ENTRY mr_str mr_str_new(const char *bytes, size_t len)
 {
-    return mr_str_new(cstr, strlen(cstr));
+    return str_new(bytes, len, MR_CALLER);
 }
 
-mr_str mr_str_printf(const char *fmt, ...)
+MR_ENTRY mr_str mr_str_from(const char *cstr)
+{
+    return str_new(cstr, strlen(cstr), MR_CALLER);
+}
+
+MR_ENTRY mr_str mr_str_printf(const char *fmt, ...)
 {
     char small[256];
     va_list ap;
@@ -433,13 +460,13 @@ mr_str mr_str_printf(const char *fmt, ...)
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0) mr__throw("mr_str_printf: bad format \"%s\"", fmt);
-    if ((size_t)n < sizeof small) return mr_str_new(small, (size_t)n);
+    if ((size_t)n < sizeof small) return str_new(small, (size_t)n, MR_CALLER);
     char *big = malloc((size_t)n + 1);
     if (!big) mr__throw("out of memory");
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    mr_str s = mr_str_new(big, (size_t)n);
+    mr_str s = str_new(big, (size_t)n, MR_CALLER);
     free(big);
     return s;
 }

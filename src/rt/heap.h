@@ -113,6 +113,13 @@ typedef struct mr_tcache {
 
 void mr__heap_init(void);
 
+/* mr_new and mr_new_array for a map's own objects (header, buckets,
+ * overflow buckets, indirect keys and values): charged to caller, the
+ * program's call of the map operation (see "entry points" in internal.h),
+ * and sampled as a map's allocation. */
+void *mr__map_new(const mr_type *t, uintptr_t caller);
+void *mr__map_new_array(const mr_type *elem, size_t n, uintptr_t caller);
+
 /* Gives every cached span back (world stopped, or the thread is exiting). */
 void mr__tcache_release(mr_tcache *tc);
 

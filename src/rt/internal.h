@@ -24,19 +24,47 @@ noreturn void mr__throw(const char *fmt, ...) __attribute__((format(printf, 1, 2
 /* A fast per-thread pseudo-random number (not for cryptography). */
 uint64_t mr__rand64(void);
 
+/*
+ * ---- entry points ----
+ * A public function the program calls that may allocate, stop the calling
+ * thread or run a collection is an entry point. Tools must show the program's
+ * frames, never the runtime's (nor the collector's), whatever the build:
+ * optimized, without debug information, stripped, statically linked or
+ * linked with LTO. So the runtime does not find its own frames by name or
+ * by file; it knows where the program called it: every entry point is
+ * MR_ENTRY (never inlined: it has a frame and a return address into the
+ * program) and takes MR_CALLER, the return address of the program's call.
+ *   - The allocation functions pass it down their slow paths as `caller`;
+ *     the fast path pays nothing for it. The map operations pass theirs
+ *     down to the map's own allocations (mr__map_new, mr__map_new_array),
+ *     which also say the allocation is a map's.
+ *   - The collector's entry points call the runtime's public functions:
+ *     they mark the thread (mr_call_begin, mr__enter), and the outermost
+ *     mark wins, so what the runtime does inside is charged to the
+ *     program's call, not to the collector's.
+ * mr__caller() picks the mark or else the local caller. Where a thread
+ * stops (parks, blocks, collects), the program's call is kept in stop_pc,
+ * and its stack roots start at the frame that holds that return address;
+ * the allocation hook is given it for the same purpose (mr_alloc_call).
+ */
+#define MR_ENTRY __attribute__((noinline))
+#define MR_CALLER ((uintptr_t)__builtin_return_address(0))
+
 /* ---- safepoints (thread.c) ---- */
 
 /* Non-zero while a collection wants every mutator stopped. */
 extern atomic_int mr__stop_requested;
 
 /* Parks the calling mutator until the world restarts; saves its registers and
- * stack pointer first so its stack can be scanned. */
-void mr__park(void);
+ * stack pointer first so its stack can be scanned. caller: see entry points. */
+void mr__park(uintptr_t caller);
 
-/* The safepoint poll every runtime entry point makes: one load and a branch. */
-static inline void mr__poll(void)
+/* The safepoint poll every runtime entry point makes: one load and a branch.
+ * caller: see entry points. */
+static inline void mr__poll(uintptr_t caller)
 {
-    if (MR_UNLIKELY(atomic_load_explicit(&mr__stop_requested, memory_order_relaxed))) mr__park();
+    if (MR_UNLIKELY(atomic_load_explicit(&mr__stop_requested, memory_order_relaxed)))
+        mr__park(caller);
 }
 
 /* Makes sure the calling thread is attached and the runtime initialized. */

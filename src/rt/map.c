@@ -43,6 +43,7 @@
  * header) whenever an allocation happens.
  */
 #include "rt/hash.h"
+#include "rt/heap.h"
 #include "rt/internal.h"
 
 #include <inttypes.h>
@@ -518,9 +519,10 @@ static uint8_t *find_any(const mr_map *m, const map_layout *L, const void *key, 
     }
 }
 
-void *mr_map_lookup(mr_map *m, const void *key)
+/* Inlined into both entry points that find a key: a call here would cost
+ * the lookup benchmark a frame. */
+INLINE void *lookup(mr_map *m, const void *key)
 {
-    mr__poll();
     if (m == NULL || m->count == 0) return NULL;
     const map_layout *L = m->lay;
     switch (L->kc) {
@@ -533,9 +535,16 @@ void *mr_map_lookup(mr_map *m, const void *key)
     }
 }
 
-bool mr_map_get(mr_map *m, const void *key, void *value_out)
+MR_ENTRY void *mr_map_lookup(mr_map *m, const void *key)
 {
-    void *v = mr_map_lookup(m, key);
+    mr__poll(MR_CALLER);
+    return lookup(m, key);
+}
+
+MR_ENTRY bool mr_map_get(mr_map *m, const void *key, void *value_out)
+{
+    mr__poll(MR_CALLER);
+    void *v = lookup(m, key);
     if (!v) return false;
     if (value_out && m->lay->val_size) memcpy(value_out, v, m->lay->val_size);
     return true;
@@ -573,9 +582,9 @@ static void incr_noverflow(mr_map *m)
 
 /* Appends a new overflow bucket to the chain ending at b (GC may run inside
  * the allocation: b stays reachable through the map). */
-static uint8_t *new_overflow(mr_map *m, const map_layout *L, uint8_t *b)
+static uint8_t *new_overflow(mr_map *m, const map_layout *L, uint8_t *b, uintptr_t caller)
 {
-    uint8_t *ovf = mr_new(&L->bucket_type);
+    uint8_t *ovf = mr__map_new(&L->bucket_type, caller);
     incr_noverflow(m);
     store_ptr(b + L->ovf_off, ovf);
     return ovf;
@@ -584,12 +593,12 @@ static uint8_t *new_overflow(mr_map *m, const map_layout *L, uint8_t *b)
 /* Starts a growth: doubles the table if it is over the load factor, else
  * starts a same-size growth. The new array is allocated before the header
  * changes, so a collection inside the allocation sees a consistent map. */
-static void hash_grow(mr_map *m, const map_layout *L)
+static void hash_grow(mr_map *m, const map_layout *L, uintptr_t caller)
 {
     unsigned bigger = over_load(m->count + 1, m->B) ? 1 : 0;
     if (m->B + bigger >= 8 * sizeof(uintptr_t) - 1)
         mr__throw("map %s: too many buckets", m->type->name);
-    void *nb = mr_new_array(&L->bucket_type, (size_t)1 << (m->B + bigger));
+    void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << (m->B + bigger), caller);
     uint8_t f = flags_get(m);
     uint8_t nf = f & (uint8_t) ~(F_ITERATOR | F_OLD_ITERATOR | F_SAME_SIZE);
     if (f & F_ITERATOR) nf |= F_OLD_ITERATOR;
@@ -630,7 +639,8 @@ static void advance_evacuation_mark(mr_map *m, const map_layout *L, uintptr_t ne
  * allocation. Without iterators on the old array, the old bucket's keys and
  * values are cleared afterwards so they no longer retain anything.
  */
-INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbucket)
+INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbucket,
+                       uintptr_t caller)
 {
     uint32_t bs = L->bucket_size;
     uint8_t *b = (uint8_t *)m->oldbuckets + oldbucket * bs;
@@ -658,7 +668,7 @@ INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbuck
                     y = (h & newbit) != 0;
                 }
                 if (dst_i[y] == BUCKET_CNT) {
-                    dst_b[y] = new_overflow(m, L, dst_b[y]);
+                    dst_b[y] = new_overflow(m, L, dst_b[y], caller);
                     dst_i[y] = 0;
                 }
                 uint8_t *d = dst_b[y];
@@ -674,27 +684,27 @@ INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbuck
     if (oldbucket == m->nevacuate) advance_evacuation_mark(m, L, newbit);
 }
 
-static void evacuate(mr_map *m, const map_layout *L, uintptr_t oldbucket)
+static void evacuate(mr_map *m, const map_layout *L, uintptr_t oldbucket, uintptr_t caller)
 {
     switch (L->kc) {
     case KC_64:
-        evacuate_t(m, L, KC_64, oldbucket);
+        evacuate_t(m, L, KC_64, oldbucket, caller);
         break;
     case KC_STR:
-        evacuate_t(m, L, KC_STR, oldbucket);
+        evacuate_t(m, L, KC_STR, oldbucket, caller);
         break;
     default:
-        evacuate_t(m, L, KC_MEM, oldbucket);
+        evacuate_t(m, L, KC_MEM, oldbucket, caller);
         break;
     }
 }
 
 /* The incremental step of a growth: the old bucket behind the bucket about
  * to be written, and one more so that growth finishes in bounded time. */
-static void grow_work(mr_map *m, const map_layout *L, uintptr_t bucket)
+static void grow_work(mr_map *m, const map_layout *L, uintptr_t bucket, uintptr_t caller)
 {
-    evacuate(m, L, bucket & (noldbuckets(m, flags_get(m)) - 1));
-    if (m->oldbuckets) evacuate(m, L, m->nevacuate);
+    evacuate(m, L, bucket & (noldbuckets(m, flags_get(m)) - 1), caller);
+    if (m->oldbuckets) evacuate(m, L, m->nevacuate, caller);
 }
 
 /* ----------------------------------------------------------------- assign -- */
@@ -721,12 +731,13 @@ INLINE void end_write(mr_map *m, const char *who)
  * limit. Strings keys are overwritten on update, as Go does, so the map
  * retains the newest key string rather than the first one.
  */
-INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, const char *who)
+INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, const char *who,
+                      uintptr_t caller)
 {
     uint8_t f = begin_write(m, who);
     uint64_t hash = hash_key(m, L, kc, key, f);
     if (MR_UNLIKELY(m->buckets == NULL)) {
-        void *nb = mr_new_array(&L->bucket_type, 1);
+        void *nb = mr__map_new_array(&L->bucket_type, 1, caller);
         m->buckets = nb;
     }
     uint8_t top = tophash(hash);
@@ -734,7 +745,7 @@ INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, c
     uint8_t *vs;
 again:;
     uintptr_t bucket = hash & bucket_mask(m->B);
-    if (m->oldbuckets) grow_work(m, L, bucket);
+    if (m->oldbuckets) grow_work(m, L, bucket, caller);
     uint8_t *b = (uint8_t *)m->buckets + bucket * L->bucket_size;
     uint8_t *ib = NULL;
     unsigned ii = 0;
@@ -762,22 +773,22 @@ again:;
     }
     if (!m->oldbuckets &&
         (over_load(m->count + 1, m->B) || too_many_overflow(m->noverflow, m->B))) {
-        hash_grow(m, L);
+        hash_grow(m, L, caller);
         goto again;
     }
     if (!ib) {
-        ib = new_overflow(m, L, b); /* b is the last bucket of the chain */
+        ib = new_overflow(m, L, b, caller); /* b is the last bucket of the chain */
         ii = 0;
     }
     uint8_t *ks = key_at(L, kc, ib, ii);
     vs = val_at(L, kc, ib, ii);
     if (kc == KC_MEM && L->key_indirect) {
-        void *ko = mr_new(L->key_type);
+        void *ko = mr__map_new(L->key_type, caller);
         store_ptr(ks, ko);
         ks = ko;
     }
     if (L->val_indirect) {
-        void *vo = mr_new(L->val_type);
+        void *vo = mr__map_new(L->val_type, caller);
         store_ptr(vs, vo);
     }
     if (kc == KC_64)
@@ -793,29 +804,34 @@ done:
     return val_deref(L, vs);
 }
 
-static void *assign(mr_map *m, const void *key, const char *who)
+/* caller: the program's call of the map operation (see "entry points" in
+ * internal.h); the map's allocations and a park here are charged to it. */
+static void *assign(mr_map *m, const void *key, const char *who, uintptr_t caller)
 {
-    mr__poll();
+    mr__poll(caller);
     if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", who);
     const map_layout *L = m->lay;
     switch (L->kc) {
     case KC_64:
-        return assign_t(m, L, KC_64, key, who);
+        return assign_t(m, L, KC_64, key, who, caller);
     case KC_STR:
-        return assign_t(m, L, KC_STR, key, who);
+        return assign_t(m, L, KC_STR, key, who, caller);
     default:
-        return assign_t(m, L, KC_MEM, key, who);
+        return assign_t(m, L, KC_MEM, key, who, caller);
     }
 }
 
-void *mr_map_assign(mr_map *m, const void *key)
+MR_ENTRY void *mr_map_assign(mr_map *m, const void *key)
 {
-    return assign(m, key, "mr_map_assign");
+    void *v = assign(m, key, "mr_map_assign", MR_CALLER);
+    /* no tail call: this frame is the one profiles keep where maps grow */
+    __asm__ volatile("" : : "r"(v));
+    return v;
 }
 
-void mr_map_set(mr_map *m, const void *key, const void *value)
+MR_ENTRY void mr_map_set(mr_map *m, const void *key, const void *value)
 {
-    void *v = assign(m, key, "mr_map_set");
+    void *v = assign(m, key, "mr_map_set", MR_CALLER);
     uint32_t n = m->lay->val_size;
     if (n) memcpy(v, value, n);
 }
@@ -828,12 +844,12 @@ void mr_map_set(mr_map *m, const void *key, const void *value)
  * slot of its chain, it and the EMPTY_ONE run before it become EMPTY_REST so
  * that lookups stop early. A map that becomes empty gets a new seed.
  */
-INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key)
+INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key, uintptr_t caller)
 {
     uint8_t f = begin_write(m, "mr_map_delete");
     uint64_t hash = hash_key(m, L, kc, key, f);
     uintptr_t bucket = hash & bucket_mask(m->B);
-    if (m->oldbuckets) grow_work(m, L, bucket);
+    if (m->oldbuckets) grow_work(m, L, bucket, caller);
     uint8_t *b0 = (uint8_t *)m->buckets + bucket * L->bucket_size;
     uint8_t top = tophash(hash);
     uint64_t pattern = LSB8 * top;
@@ -879,20 +895,21 @@ out:
     end_write(m, "mr_map_delete");
 }
 
-void mr_map_delete(mr_map *m, const void *key)
+MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
 {
-    mr__poll();
+    uintptr_t caller = MR_CALLER; /* evacuating a growing map may allocate */
+    mr__poll(caller);
     if (m == NULL || m->count == 0) return;
     const map_layout *L = m->lay;
     switch (L->kc) {
     case KC_64:
-        delete_t(m, L, KC_64, key);
+        delete_t(m, L, KC_64, key, caller);
         break;
     case KC_STR:
-        delete_t(m, L, KC_STR, key);
+        delete_t(m, L, KC_STR, key, caller);
         break;
     default:
-        delete_t(m, L, KC_MEM, key);
+        delete_t(m, L, KC_MEM, key, caller);
         break;
     }
 }
@@ -917,9 +934,9 @@ static void empty_chain(const map_layout *L, uint8_t *b, bool include_head)
  * objects are emptied too: an iterator that holds one then sees no entries
  * (Go 1.19 could still return cleared entries from them).
  */
-void mr_map_clear(mr_map *m)
+MR_ENTRY void mr_map_clear(mr_map *m)
 {
-    mr__poll();
+    mr__poll(MR_CALLER);
     if (m == NULL || m->count == 0) return;
     const map_layout *L = m->lay;
     uint8_t f = begin_write(m, "mr_map_clear");
@@ -945,22 +962,23 @@ void mr_map_clear(mr_map *m)
 
 /* -------------------------------------------------------------------- new -- */
 
-mr_map *mr_map_new(const mr_map_type *t, size_t hint)
+MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
 {
-    mr__poll();
+    uintptr_t caller = MR_CALLER;
+    mr__poll(caller);
     if (t == NULL) mr__throw("mr_map_new: NULL map type");
     const map_layout *L = layout_of(t);
     /* Like Go, a hint too large to ever be allocated is ignored. */
     if (hint > ((size_t)1 << 40)) hint = 0;
     uint8_t B = 0;
     while (over_load(hint, B)) B++;
-    mr_map *m = mr_new(&map_header_type);
+    mr_map *m = mr__map_new(&map_header_type, caller);
     m->type = t;
     m->lay = L;
     m->seed = mr__rand64();
     m->B = B;
     if (B != 0) {
-        void *nb = mr_new_array(&L->bucket_type, (size_t)1 << B);
+        void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << B, caller);
         m->buckets = nb;
     }
     atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed);
@@ -1001,9 +1019,9 @@ static void iter_finish(mr_map_iter *it)
  * picks a random start bucket and slot offset, and flags the map so that
  * growth keeps old buckets intact for us.
  */
-void mr_map_iter_init(mr_map_iter *it, mr_map *m)
+MR_ENTRY void mr_map_iter_init(mr_map_iter *it, mr_map *m)
 {
-    mr__poll();
+    mr__poll(MR_CALLER);
     it->key = NULL;
     it->value = NULL;
     it->map_ = NULL;
@@ -1035,9 +1053,9 @@ void mr_map_iter_init(mr_map_iter *it, mr_map *m)
  * bucket that is not yet evacuated is read instead of its new bucket, keeping
  * only the entries that belong to the new bucket being visited.
  */
-bool mr_map_iter_next(mr_map_iter *it)
+MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
 {
-    mr__poll();
+    mr__poll(MR_CALLER);
     if (it->state_ != ITER_ACTIVE) {
         iter_finish(it);
         return false;

@@ -297,21 +297,17 @@ static size_t frame_of(const frame *f, size_t n, uintptr_t a)
     return k;
 }
 
-/* Skips the runtime's own frames (parking, stopping) at the top of a stack so
- * frame 0 is the program's innermost frame. */
-static size_t first_user_frame(const frame *f, size_t n)
+/* Skips the runtime's and the collector's frames at the top of a stopped
+ * thread's stack, so that frame 0 is the program's innermost frame: the one
+ * that returns to stop_pc, the program's call the thread stopped in (see
+ * "entry points" in internal.h). No names are needed, so this holds in
+ * stripped and optimized builds alike. 0 if no frame returns there. */
+static size_t first_user_frame(const mr_thread *t, const frame *f, size_t n)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *s = f[i].name;
-        if (strncmp(s, "mr__", 4) == 0 || strncmp(s, "mr_gc", 5) == 0 ||
-            strcmp(s, "mr_stop_the_world") == 0 || strcmp(s, "mr_blocking_enter") == 0 ||
-            strcmp(s, "mr_read_memstats") == 0 || strcmp(s, "mr_walk_roots") == 0 ||
-            strcmp(s, "mr_safepoint") == 0 ||
-            strncmp(s, "mrc_", 4) == 0 /* the collector's API frames (snapshots) */)
-            k = i + 1;
-    }
-    return k < n ? k : 0;
+    if (!t->stop_pc) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (f[i].ip == t->stop_pc) return i;
+    return 0;
 }
 
 static bool heap_target(uintptr_t w, void **start)
@@ -353,7 +349,7 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
         mr__thread_scan_context(t, &ctx, &sp);
         frame *frames = NULL;
         size_t nf = attribute_frames ? unwind_thread(ctx, &frames) : 0;
-        size_t skip = attribute_frames ? first_user_frame(frames, nf) : 0;
+        size_t skip = attribute_frames ? first_user_frame(t, frames, nf) : 0;
         const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7);
         const uintptr_t *end = (const uintptr_t *)t->stack_hi;
         for (; w < end; w++) {

@@ -127,10 +127,11 @@ void mr__ensure_thread(void)
     mr_thread_attach();
 }
 
-__attribute__((noinline)) void mr_thread_detach(void)
+MR_ENTRY void mr_thread_detach(void)
 {
     mr_thread *t = mr__self;
     if (!t) return;
+    t->stop_pc = mr__caller(t, MR_CALLER);
     SAVE_CONTEXT(t);
     pthread_mutex_lock(&sched_lock);
     /* Still listed: while a collection runs it must count us as stopped. */
@@ -166,20 +167,21 @@ static void park_locked(mr_thread *t)
     t->state = MR_THREAD_RUNNING;
 }
 
-__attribute__((noinline)) void mr__park(void)
+__attribute__((noinline)) void mr__park(uintptr_t caller)
 {
     mr_thread *t = mr__self;
     if (!t) return;
+    t->stop_pc = mr__caller(t, caller);
     SAVE_CONTEXT(t);
     pthread_mutex_lock(&sched_lock);
     park_locked(t);
     pthread_mutex_unlock(&sched_lock);
 }
 
-void mr_safepoint(void)
+MR_ENTRY void mr_safepoint(void)
 {
     mr__me();
-    mr__poll();
+    mr__poll(MR_CALLER);
 }
 
 /*
@@ -217,10 +219,11 @@ __attribute__((noinline)) void mr__save_context_above(unw_context_t *ctx, uintpt
 #endif
 }
 
-__attribute__((noinline)) void mr_blocking_enter(void)
+MR_ENTRY void mr_blocking_enter(void)
 {
     mr_thread *t = mr__me();
     /* The thread runs on outside the runtime: save its caller's context. */
+    t->stop_pc = mr__caller(t, MR_CALLER);
     mr__save_context_above(&t->ctx, &t->sp, 1);
     pthread_mutex_lock(&sched_lock);
     t->state = MR_THREAD_BLOCKING;
@@ -245,9 +248,10 @@ static bool all_others_stopped(const mr_thread *self)
     return true;
 }
 
-__attribute__((noinline)) bool mr__world_stop(bool want_gc_once)
+__attribute__((noinline)) bool mr__world_stop(bool want_gc_once, uintptr_t caller)
 {
     mr_thread *self = mr__me();
+    self->stop_pc = mr__caller(self, caller);
     SAVE_CONTEXT(self);
     pthread_mutex_lock(&sched_lock);
     while (atomic_load(&mr__stop_requested)) {
@@ -276,13 +280,13 @@ void mr__world_start(void)
     pthread_mutex_unlock(&sched_lock);
 }
 
-__attribute__((noinline)) void mr_stop_the_world(void)
+MR_ENTRY void mr_stop_the_world(void)
 {
     mr_thread *self = mr__me();
     unw_context_t ctx;
     uintptr_t sp;
     mr__save_context_above(&ctx, &sp, 1);
-    mr__world_stop(false);
+    mr__world_stop(false, MR_CALLER);
     self->entry_ctx = ctx;
     self->entry_sp = sp;
     self->has_entry_ctx = true;
@@ -292,6 +296,19 @@ void mr_start_the_world(void)
 {
     mr__self->has_entry_ctx = false;
     mr__world_start();
+}
+
+/* The collector's entry points mark the thread like the runtime's own
+ * (see "entry points" in internal.h). A thread that is not attached is left
+ * alone: attaching would make it a mutator bound by the blocking rule. */
+uintptr_t mr_call_begin(const void *caller)
+{
+    return mr__self ? mr__enter(mr__self, (uintptr_t)caller) : 0;
+}
+
+void mr_call_end(uintptr_t outer)
+{
+    if (mr__self) mr__leave(mr__self, outer);
 }
 
 void mr_exiting(void)

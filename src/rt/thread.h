@@ -36,6 +36,14 @@ typedef struct mr_thread {
     uintptr_t entry_sp;
     unw_context_t entry_ctx;
     bool exiting; /* after mr_exiting(): its stack is no root any more */
+    /* Where the program called the runtime (return addresses in the
+     * program; see "entry points" in internal.h). entry_pc: the outermost
+     * marking entry point the thread is in (0: none). stop_pc: the program's
+     * call the thread was in when
+     * it last stopped (parked, blocked, detached or collecting); its stack
+     * roots start at the frame that holds it. */
+    uintptr_t entry_pc;
+    uintptr_t stop_pc;
     mr_tcache tc;
     /* Cumulative counters, written by the owner only (relaxed atomics so
      * that mr_read_memstats may read them from another thread). */
@@ -62,6 +70,27 @@ static inline mr_thread *mr__me(void)
         t = mr__self;
     }
     return t;
+}
+
+/* The program's call behind a slow path of an entry point that was given
+ * `caller`: the outermost marked entry point's, else caller. */
+static inline uintptr_t mr__caller(const mr_thread *t, uintptr_t caller)
+{
+    return t->entry_pc ? t->entry_pc : caller;
+}
+
+/* Marks t as inside an entry point called from `caller` unless an outer one
+ * already did; returns what mr__leave restores. */
+static inline uintptr_t mr__enter(mr_thread *t, uintptr_t caller)
+{
+    uintptr_t outer = t->entry_pc;
+    if (!outer) t->entry_pc = caller;
+    return outer;
+}
+
+static inline void mr__leave(mr_thread *t, uintptr_t outer)
+{
+    t->entry_pc = outer;
 }
 
 /*
@@ -110,8 +139,10 @@ extern mr_thread *mr__threads;
 
 /* Stops every other mutator; the caller becomes the collector. Returns false
  * if another thread already ran a collection while the caller was parked in
- * the attempt and want_gc_once was set (so the caller need not run another). */
-bool mr__world_stop(bool want_gc_once);
+ * the attempt and want_gc_once was set (so the caller need not run another).
+ * caller: the program's call (see entry points), for the roots of the
+ * caller's own stack. */
+bool mr__world_stop(bool want_gc_once, uintptr_t caller);
 void mr__world_start(void);
 
 /* Counters of threads that have detached, folded in by mr_read_memstats. */
