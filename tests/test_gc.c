@@ -7,11 +7,13 @@
  * stack area below it (clobber_stack) before collecting.
  */
 #include "check.h"
+#include "hold_registers.h"
 #include "maproot/rt.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 typedef struct Node {
@@ -532,6 +534,120 @@ static void test_walk_roots_names_globals_and_frames(void)
     CHECK(s.stack >= 1);
 }
 
+/* ------------------------------------------------------ register roots -- */
+
+#if HAVE_HOLD_IN_REGISTERS
+/* What hold_in_registers keeps in r12 (a) and rbx (b), and what the walk
+ * said about them. Plain statics are no roots. */
+typedef struct held_seen {
+    void *a, *b;
+    int a_owned, b_owned; /* roots naming hold_in_registers' register */
+    int other;            /* roots of a or b attributed to anything else */
+    uint32_t a_frame, b_frame;
+} held_seen;
+
+static held_seen held;
+
+static void *make_held_a(void)
+{
+    return held.a = mr_new(&node_type);
+}
+
+static void *make_held_b(void)
+{
+    return held.b = mr_new(&node_type);
+}
+
+static void note_held_root(const mr_root *r, void *ud)
+{
+    held_seen *s = ud;
+    if (!s->a || (r->target != s->a && r->target != s->b)) return;
+    bool is_a = r->target == s->a;
+    if (r->kind == MR_ROOT_REGISTER && r->name && strcmp(r->name, is_a ? "r12" : "rbx") == 0 &&
+        r->function && strcmp(r->function, "hold_in_registers") == 0) {
+        *(is_a ? &s->a_owned : &s->b_owned) += 1;
+        *(is_a ? &s->a_frame : &s->b_frame) = r->frame;
+        return;
+    }
+    s->other++;
+    fprintf(stderr, "  %s also held by root kind %d name %s function %s frame %u\n",
+            is_a ? "a" : "b", (int)r->kind, r->name ? r->name : "-",
+            r->function ? r->function : "-", r->frame);
+}
+
+/* park() of the first case: saves hold_in_registers' r12 in its own frame
+ * (and clears the register), then walks the roots with the world stopped. */
+__attribute__((noinline)) static void save_r12_and_walk(void)
+{
+    HOLD_SAVE_AND_CLEAR_R12();
+    mr_stop_the_world();
+    mr_walk_roots(true, note_held_root, &held);
+    mr_start_the_world();
+}
+
+/* Both objects were found, only as hold_in_registers' registers, and that
+ * is frame #1 (frame #0 being park(), whatever runtime frames lie below). */
+static void check_held_by_their_owner(void)
+{
+    CHECK(held.a != NULL && held.b != NULL);
+    CHECK_EQ_U64(held.other, 0);
+    CHECK(held.a_owned >= 1);
+    CHECK(held.b_owned >= 1);
+    CHECK_EQ_U64(held.a_frame, 1);
+    CHECK_EQ_U64(held.b_frame, 1);
+}
+
+/*
+ * A callee that saves a register in its prologue holds its caller's value in
+ * that stack slot. The value is the caller's -- the frame that owned the
+ * register when it made the call -- and so is the root; so is a value still
+ * in the register when the thread's context was saved.
+ */
+static void test_saved_registers_belong_to_the_frame_that_owns_them(void)
+{
+    memset(&held, 0, sizeof held);
+    hold_in_registers(make_held_a, make_held_b, save_r12_and_walk);
+    check_held_by_their_owner();
+}
+
+static atomic_int parker_ready, parker_release;
+
+/* park() of the second case: stays at safepoints until released, so the
+ * runtime's own frames (parking) save whatever registers they use. */
+__attribute__((noinline)) static void park_at_safepoints(void)
+{
+    atomic_store(&parker_ready, 1);
+    while (!atomic_load(&parker_release)) mr_safepoint();
+}
+
+static void *parker_main(void *arg)
+{
+    (void)arg;
+    hold_in_registers(make_held_a, make_held_b, park_at_safepoints);
+    return NULL;
+}
+
+/* The same for a thread stopped at a safepoint by another thread: its frames
+ * below the runtime's are the program's, and so are its registers. */
+static void test_parked_thread_registers_belong_to_the_frame_that_owns_them(void)
+{
+    memset(&held, 0, sizeof held);
+    atomic_store(&parker_ready, 0);
+    atomic_store(&parker_release, 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, parker_main, NULL) == 0);
+    while (!atomic_load(&parker_ready)) mr_safepoint();
+    mr_stop_the_world();
+    mr_walk_roots(true, note_held_root, &held);
+    mr_start_the_world();
+    atomic_store(&parker_release, 1);
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+    check_held_by_their_owner();
+}
+#endif
+
 /* ------------------------------------------------------------ map roots -- */
 
 static const mr_map_type node_map = {"map[int64]*Node", MR_KEY_INT64, NULL, &mr_type_pointer};
@@ -750,6 +866,10 @@ int main(void)
     TEST_IN_THREAD(test_pacing_collects_automatically);
     TEST_IN_THREAD(test_gc_percent_off_disables_automatic_collection);
     TEST_IN_THREAD(test_walk_roots_names_globals_and_frames);
+#if HAVE_HOLD_IN_REGISTERS
+    TEST_IN_THREAD(test_saved_registers_belong_to_the_frame_that_owns_them);
+    TEST_IN_THREAD(test_parked_thread_registers_belong_to_the_frame_that_owns_them);
+#endif
     TEST_IN_THREAD(test_global_keeps_its_map_alive);
     TEST_IN_THREAD(test_iterator_keeps_its_map_alive_until_its_frame_returns);
     TEST_IN_THREAD(test_walk_is_ordered_and_bulk_resolve_matches_is_marked);

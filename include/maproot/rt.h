@@ -411,17 +411,24 @@ typedef struct mr_root {
     const char *file; /* global: where it is declared */
     int line;
     uint32_t thread;      /* stack/register/iterator: the runtime's thread number */
-    uint32_t frame;       /* stack/iterator: frame index, 0 = innermost */
-    uintptr_t ip;         /* stack/iterator: the frame's instruction pointer */
-    const char *function; /* stack/iterator: the frame's function, if known */
+    uint32_t frame;       /* stack/register/iterator: frame index, 0 = innermost */
+    uintptr_t ip;         /* stack/register/iterator: the frame's instruction pointer */
+    const char *function; /* stack/register/iterator: the frame's function, if known */
 } mr_root;
 
-/* Calls fn for every root word that points into a heap object. With
- * attribute_frames, stack roots are attributed to frames by unwinding with
- * libunwind (slower); otherwise frame/ip/function are 0/NULL. The calling
- * thread's stack roots are those of the code that stopped the world (the
- * caller of mr_stop_the_world, or of the collection), not the runtime's own
- * frames. */
+/*
+ * Calls fn for every root word that points into a heap object. With
+ * attribute_frames, stack and register roots are attributed to frames by
+ * unwinding with libunwind (slower); otherwise frame/ip/function are 0/NULL.
+ * The frame of a register is the one that owned its value: a callee-saved
+ * register still live in the thread's saved context, or a stack word where
+ * a callee saved it (then reported as a register, MR_ROOT_REGISTER, of the
+ * frame it was saved for, not as a word of the callee's frame; where a callee
+ * saved a value and left the register as it was, the value is reported
+ * once). The calling thread's stack roots are those of the code that
+ * stopped the world (the caller of mr_stop_the_world, or of the collection),
+ * not the runtime's own frames; frame 0 is the program's innermost frame.
+ */
 void mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), void *ud);
 
 /* Calls fn for every allocated object, in increasing address order; with

@@ -894,9 +894,16 @@ void mp_root_text(const mp_graph *g, uint32_t root, char *buf, size_t size)
                  *fn ? fn : "?", where);
         break;
     }
-    case MP_ROOT_REGISTER:
-        snprintf(buf, size, "register %s of thread %u", *name ? name : "?", r->thread);
+    case MP_ROOT_REGISTER: {
+        const char *noun = g->info.thread_noun ? g->info.thread_noun : "thread";
+        /* the frame that owned the register, when the snapshot knows it */
+        if (*fn)
+            snprintf(buf, size, "register %s of %s %u, frame #%u %s%s", *name ? name : "?", noun,
+                     r->thread, r->frame, fn, where);
+        else
+            snprintf(buf, size, "register %s of %s %u", *name ? name : "?", noun, r->thread);
         break;
+    }
     default:
         snprintf(buf, size, "%s root %s", mp_root_kind_name(r->kind), *name ? name : "");
         break;

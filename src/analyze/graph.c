@@ -511,12 +511,12 @@ static int cmp_addr_ix(const void *a, const void *b)
 }
 
 /* Priority order of roots: by kind; the thread roots (stack words,
- * iterators, registers) by thread, and within one thread's stack words (and
- * iterators) outer frames first: when an outer and an inner frame both hold
- * a pointer, the outer frame is the one that lives longer, so it explains
- * the retention (an inner frame's word is often just a callee-saved
- * register of the outer one, spilled); then as added. A total order, so
- * the sort's result does not depend on the order the roots came in. */
+ * iterators, registers) by thread, and within one thread's stack words,
+ * iterators and registers, outer frames first: when an outer and an inner
+ * frame both hold a pointer, the outer frame is the one that lives longer,
+ * so it explains the retention (a register is the frame's that owned it,
+ * wherever a callee saved it); then as added. A total order, so the sort's
+ * result does not depend on the order the roots came in. */
 static int cmp_root(const void *a, const void *b)
 {
     const mp_root *x = a, *y = b;
@@ -524,7 +524,7 @@ static int cmp_root(const void *a, const void *b)
     bool threaded =
         x->kind == MP_ROOT_STACK || x->kind == MP_ROOT_ITERATOR || x->kind == MP_ROOT_REGISTER;
     if (threaded && x->thread != y->thread) return x->thread < y->thread ? -1 : 1;
-    if (threaded && x->kind != MP_ROOT_REGISTER && x->frame != y->frame)
+    if (threaded && x->frame != y->frame)
         return x->frame > y->frame ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
 }

@@ -292,7 +292,12 @@ static void root_label(const mp_snap_root *r, char *buf, size_t n)
                  r->where[0] ? ")" : "");
         break;
     case MF_GS_ROOT_REGISTER:
-        snprintf(buf, n, "thread %u, register %s", r->thread, r->name);
+        if (r->function[0])
+            snprintf(buf, n, "thread %u, register %s, frame #%u %s%s%s%s", r->thread, r->name,
+                     r->frame, r->function, r->where[0] ? " (" : "", r->where,
+                     r->where[0] ? ")" : "");
+        else
+            snprintf(buf, n, "thread %u, register %s", r->thread, r->name);
         break;
     default:
         snprintf(buf, n, "%s", r->name[0] ? r->name : "-");

@@ -11,7 +11,10 @@
  *
  * The same enumeration serves two masters: marking (a bare callback per
  * word, as fast as possible) and the walk API (a described mr_root per word,
- * with stack words attributed to frames by unwinding with libunwind).
+ * with stack words attributed to frames by unwinding with libunwind). A
+ * stack word where a callee saved a callee-saved register belongs to the
+ * frame that owned the register, not to the callee whose frame it lies in:
+ * libunwind says where each frame's registers were saved.
  */
 #include "rt/thread.h"
 
@@ -179,13 +182,14 @@ static size_t iter_words(void)
  */
 #if defined(__x86_64__)
 static const struct {
-    int reg;
+    int reg, unw;
     const char *name;
 } callee_saved[] = {
-    {REG_RBX, "rbx"}, {REG_RBP, "rbp"}, {REG_R12, "r12"},
-    {REG_R13, "r13"}, {REG_R14, "r14"}, {REG_R15, "r15"},
+    {REG_RBX, UNW_X86_64_RBX, "rbx"}, {REG_RBP, UNW_X86_64_RBP, "rbp"},
+    {REG_R12, UNW_X86_64_R12, "r12"}, {REG_R13, UNW_X86_64_R13, "r13"},
+    {REG_R14, UNW_X86_64_R14, "r14"}, {REG_R15, UNW_X86_64_R15, "r15"},
 };
-enum { NCONTEXT_WORDS = sizeof callee_saved / sizeof callee_saved[0] };
+enum { NCONTEXT_WORDS = sizeof callee_saved / sizeof callee_saved[0], HAVE_SAVE_LOCS = 1 };
 
 static const uintptr_t *context_word(const unw_context_t *ctx, size_t i)
 {
@@ -196,9 +200,15 @@ static const char *context_word_name(size_t i)
 {
     return callee_saved[i].name;
 }
+
+static int context_word_unw(size_t i)
+{
+    return callee_saved[i].unw;
+}
 #else
-/* Elsewhere: every word of the saved context, conservatively. */
-enum { NCONTEXT_WORDS = sizeof(unw_context_t) / sizeof(uintptr_t) };
+/* Elsewhere: every word of the saved context, conservatively, and no
+ * knowledge of where callees save registers. */
+enum { NCONTEXT_WORDS = sizeof(unw_context_t) / sizeof(uintptr_t), HAVE_SAVE_LOCS = 0 };
 
 static const uintptr_t *context_word(const unw_context_t *ctx, size_t i)
 {
@@ -209,6 +219,12 @@ static const char *context_word_name(size_t i)
 {
     (void)i;
     return "saved register";
+}
+
+static int context_word_unw(size_t i)
+{
+    (void)i;
+    return -1;
 }
 #endif
 
@@ -252,36 +268,165 @@ typedef struct frame {
 } frame;
 
 /*
+ * Where a callee-saved register's value is kept for one frame or more: a
+ * stack word where a callee saved it, or the thread's saved context. The
+ * value belongs to the owner frame, not to the callee whose frame holds the
+ * word. A copy of a value that an outer location also holds is a duplicate:
+ * the walk reports the outer one only.
+ */
+typedef struct saved_reg {
+    uintptr_t addr;
+    uint32_t owner; /* frame index */
+    uint32_t reg;   /* index of the context word (callee_saved) */
+    bool dup;
+} saved_reg;
+
+/* A thread's stack as unwound from its saved context. */
+typedef struct unwound {
+    frame *f;
+    size_t n;
+    saved_reg *saved; /* stack words, sorted by addr */
+    size_t nsaved, cap_saved;
+    uint32_t ctx_owner[NCONTEXT_WORDS]; /* frame owning each context word's value */
+    bool ctx_dup[NCONTEXT_WORDS];
+} unwound;
+
+static void add_saved(unwound *u, saved_reg s)
+{
+    if (u->nsaved == u->cap_saved) {
+        size_t cap = u->cap_saved ? u->cap_saved * 2 : 64;
+        saved_reg *v = realloc(u->saved, cap * sizeof *v);
+        if (!v) mr__throw("out of memory (unwinding)");
+        u->saved = v;
+        u->cap_saved = cap;
+    }
+    u->saved[u->nsaved++] = s;
+}
+
+static int cmp_saved(const void *a, const void *b)
+{
+    const saved_reg *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * Who owns the values of one callee-saved register (reg). For frame k,
+ * libunwind tells where the value the register will have when control
+ * returns to k is kept (unw_get_save_loc): in the saved context while no
+ * frame inside k has saved it, else in the slot where the innermost such
+ * callee pushed it. A frame that does not save a register never changes it,
+ * so consecutive frames with one location share one value, and it belongs to
+ * the outermost of them: the frame whose callee saved it because that frame
+ * was using the register. A frame may also save a register and leave it as it
+ * was: then the inner location holds the same value as the outer one, and
+ * that value is still the outer owner's. loc is a row of NCONTEXT_WORDS per
+ * frame (0: unknown); [ctx_lo, ctx_hi) is the context the cursor started
+ * from, [lo, hi) the scanned stack.
+ */
+NO_ASAN static void assign_owners(unwound *u, uint32_t reg, const uintptr_t *loc, uintptr_t ctx_lo,
+                                  uintptr_t ctx_hi, uintptr_t lo, uintptr_t hi)
+{
+#define LOC(k) loc[(k)*NCONTEXT_WORDS + reg]
+    u->ctx_owner[reg] = 0;
+    u->ctx_dup[reg] = false;
+    /* runs of frames sharing a location, outermost first */
+    size_t k = u->n, outer_owner = 0;
+    bool have_outer = false;
+    uintptr_t outer_value = 0;
+    while (k > 0) {
+        size_t end = k - 1, start = end;
+        while (start > 0 && LOC(start - 1) == LOC(end)) start--;
+        uintptr_t l = LOC(end);
+        bool in_ctx = l >= ctx_lo && l < ctx_hi, on_stack = l >= lo && l < hi && !(l & 7);
+        if (in_ctx || on_stack) {
+            uintptr_t v = *(const uintptr_t *)l;
+            bool dup = have_outer && v == outer_value;
+            size_t owner = dup ? outer_owner : end;
+            if (in_ctx && start == 0) {
+                u->ctx_owner[reg] = (uint32_t)owner;
+                u->ctx_dup[reg] = dup;
+            } else if (on_stack) {
+                add_saved(u, (saved_reg){l, (uint32_t)owner, reg, dup});
+            }
+            have_outer = true;
+            outer_owner = owner;
+            outer_value = v;
+        } else {
+            have_outer = false; /* unknown or elsewhere: no value to compare */
+        }
+        k = start;
+    }
+#undef LOC
+}
+
+/*
  * Unwinds a stopped thread from its saved context. The frames from the one
  * that saved the context outwards are intact while the thread stays stopped,
- * so a local unwind from that context is safe from another thread.
+ * so a local unwind from that context is safe from another thread. Also
+ * finds the words of the scanned stack [lo, hi) where callees saved their
+ * callers' registers, and who owns each.
  */
-static size_t unwind_thread(const unw_context_t *start, frame **out)
+static void unwind_thread(const unw_context_t *start, uintptr_t lo, uintptr_t hi, unwound *u)
 {
-    size_t n = 0, cap = 32;
-    frame *f = malloc(cap * sizeof *f);
-    if (!f) mr__throw("out of memory (unwinding)");
+    memset(u, 0, sizeof *u);
+    size_t cap = 32;
+    u->f = malloc(cap * sizeof *u->f);
+    uintptr_t *locs = malloc(cap * NCONTEXT_WORDS * sizeof *locs);
+    if (!u->f || !locs) mr__throw("out of memory (unwinding)");
     unw_cursor_t cur;
     unw_context_t ctx = *start;
     if (unw_init_local(&cur, &ctx) == 0) {
         do {
-            if (n == cap) {
+            if (u->n == cap) {
                 cap *= 2;
-                frame *g = realloc(f, cap * sizeof *g);
-                if (!g) mr__throw("out of memory (unwinding)");
-                f = g;
+                frame *g = realloc(u->f, cap * sizeof *g);
+                uintptr_t *l = realloc(locs, cap * NCONTEXT_WORDS * sizeof *l);
+                if (g) u->f = g;
+                if (l) locs = l;
+                if (!g || !l) mr__throw("out of memory (unwinding)");
             }
+            frame *f = &u->f[u->n];
             unw_word_t ip = 0, sp = 0, off;
             unw_get_reg(&cur, UNW_REG_IP, &ip);
             unw_get_reg(&cur, UNW_REG_SP, &sp);
-            f[n].ip = ip;
-            f[n].sp = sp;
-            if (unw_get_proc_name(&cur, f[n].name, sizeof f[n].name, &off) != 0) f[n].name[0] = 0;
-            n++;
-        } while (unw_step(&cur) > 0 && n < 100000);
+            f->ip = ip;
+            f->sp = sp;
+            if (unw_get_proc_name(&cur, f->name, sizeof f->name, &off) != 0) f->name[0] = 0;
+            for (size_t i = 0; i < NCONTEXT_WORDS; i++) {
+                unw_save_loc_t sl;
+                uintptr_t *l = &locs[u->n * NCONTEXT_WORDS + i];
+                *l = 0;
+                if (HAVE_SAVE_LOCS && unw_get_save_loc(&cur, context_word_unw(i), &sl) == 0 &&
+                    sl.type == UNW_SLT_MEMORY)
+                    *l = (uintptr_t)sl.u.addr;
+            }
+            u->n++;
+        } while (unw_step(&cur) > 0 && u->n < 100000);
     }
-    *out = f;
-    return n;
+    for (size_t i = 0; HAVE_SAVE_LOCS && i < NCONTEXT_WORDS; i++)
+        assign_owners(u, (uint32_t)i, locs, (uintptr_t)&ctx, (uintptr_t)(&ctx + 1), lo, hi);
+    free(locs);
+    if (u->nsaved > 1) qsort(u->saved, u->nsaved, sizeof *u->saved, cmp_saved);
+}
+
+static void unwound_free(unwound *u)
+{
+    free(u->f);
+    free(u->saved);
+}
+
+/* The saved register at stack address a, or NULL. */
+static const saved_reg *saved_at(const unwound *u, uintptr_t a)
+{
+    size_t lo = 0, hi = u->nsaved;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (u->saved[mid].addr < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < u->nsaved && u->saved[lo].addr == a ? &u->saved[lo] : NULL;
 }
 
 /* The frame owning stack address a: the innermost frame whose sp <= a. */
@@ -308,6 +453,16 @@ static size_t first_user_frame(const mr_thread *t, const frame *f, size_t n)
     for (size_t i = 0; i < n; i++)
         if (f[i].ip == t->stop_pc) return i;
     return 0;
+}
+
+/* Names frame k of u in r, counting from the first of the program's frames
+ * (the runtime's own frames at the top of the stack count as that one). */
+static void attribute(mr_root *r, const unwound *u, size_t k, size_t skip)
+{
+    if (k < skip) k = skip;
+    r->frame = (uint32_t)(k - skip);
+    r->ip = u->f[k].ip;
+    r->function = u->f[k].name[0] ? u->f[k].name : NULL;
 }
 
 static bool heap_target(uintptr_t w, void **start)
@@ -347,31 +502,34 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
         const unw_context_t *ctx;
         uintptr_t sp;
         mr__thread_scan_context(t, &ctx, &sp);
-        frame *frames = NULL;
-        size_t nf = attribute_frames ? unwind_thread(ctx, &frames) : 0;
-        size_t skip = attribute_frames ? first_user_frame(t, frames, nf) : 0;
+        unwound u = {0};
+        if (attribute_frames) unwind_thread(ctx, sp & ~(uintptr_t)7, t->stack_hi, &u);
+        size_t skip = attribute_frames ? first_user_frame(t, u.f, u.n) : 0;
         const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7);
         const uintptr_t *end = (const uintptr_t *)t->stack_hi;
         for (; w < end; w++) {
             if (!*w || !heap_target(*w, &target)) continue;
             r = (mr_root){.kind = MR_ROOT_STACK, .target = target, .slot = w, .thread = t->id};
-            if (nf) {
-                size_t k = frame_of(frames, nf, (uintptr_t)w);
-                if (k < skip) k = skip;
-                r.frame = (uint32_t)(k - skip);
-                r.ip = frames[k].ip;
-                r.function = frames[k].name[0] ? frames[k].name : NULL;
+            if (u.n) {
+                const saved_reg *sr = saved_at(&u, (uintptr_t)w);
+                if (sr && sr->dup) continue; /* an outer location reports it */
+                if (sr) {
+                    r.kind = MR_ROOT_REGISTER;
+                    r.name = context_word_name(sr->reg);
+                }
+                attribute(&r, &u, sr ? sr->owner : frame_of(u.f, u.n, (uintptr_t)w), skip);
             }
             fn(&r, ud);
         }
         for (size_t i = 0; i < NCONTEXT_WORDS; i++) {
             const uintptr_t *cw = context_word(ctx, i);
-            if (!*cw || !heap_target(*cw, &target)) continue;
+            if (!*cw || !heap_target(*cw, &target) || (u.n && u.ctx_dup[i])) continue;
             r = (mr_root){.kind = MR_ROOT_REGISTER,
                           .target = target,
                           .slot = cw,
                           .name = context_word_name(i),
                           .thread = t->id};
+            if (u.n) attribute(&r, &u, u.ctx_owner[i], skip);
             fn(&r, ud);
         }
         for (size_t i = 0; i < t->niters; i++) {
@@ -385,16 +543,11 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
                               .slot = &iw[k],
                               .name = "map iterator",
                               .thread = t->id};
-                if (nf && (uintptr_t)it >= t->stack_lo && (uintptr_t)it < t->stack_hi) {
-                    size_t f = frame_of(frames, nf, (uintptr_t)it);
-                    if (f < skip) f = skip;
-                    r.frame = (uint32_t)(f - skip);
-                    r.ip = frames[f].ip;
-                    r.function = frames[f].name[0] ? frames[f].name : NULL;
-                }
+                if (u.n && (uintptr_t)it >= t->stack_lo && (uintptr_t)it < t->stack_hi)
+                    attribute(&r, &u, frame_of(u.f, u.n, (uintptr_t)it), skip);
                 fn(&r, ud);
             }
         }
-        free(frames);
+        unwound_free(&u);
     }
 }

@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""Runs one adversarial scenario and checks maproot's answers against its truth.
+
+usage: check_scenario.py --maproot MAPROOT --program PROGRAM --expect NAME.json
+                         --dir DIR [--pending]
+
+The program (see scenario.h) is run as `PROGRAM DIR`, with MAPROOT_SNAPSHOT
+set to DIR/exit.gcstack.gz when the expectations use the snapshot written at
+exit. It prints its truth, one `truth {json}` line per fact. Then every
+snapshot named by the expectations is analysed with the real
+`maproot analyze --format json` (and text where a check reads the text), every
+pair compared with `maproot diff --format json`, and each check of NAME.json
+is evaluated. A check marked "pending" names a fix the analysis still needs:
+it is listed but not run, unless --pending is given (then it counts like any
+other). Exit status 0 when every check that ran passed, 1 otherwise, 2 on a
+malformed expectations file or a program that failed.
+
+NAME.json:
+  {"truth": "...",                      what the program does and why (prose)
+   "env": {"VAR": "value"},             extra environment for the program
+                                        ("{dir}" in a value stands for DIR)
+   "checks": [CHECK, ...]}
+CHECK:
+  {"id": "...", "what": "...",          name and the truth it checks (prose)
+   "snapshot": "held" | ["held", "exit"],   or "diff": ["before", "after"]
+   "map": "label",                      a map of the program's truth lines
+                                        (found by its header address); in a
+                                        diff: "map_type" (and "map_root" regex)
+   "expect": {...},                     see EXPECTATIONS below
+   "pending": "the fix it waits for"}   optional
+
+EXPECTATIONS (every key given must hold):
+  about a map:
+    suspect: bool                       whether it is a leak suspect
+    evidence_has / evidence_lacks: [names]
+    retainer: ROOT                      the root the report names
+    roots_include / roots_exclude: [ROOT]   among the roots reaching its header
+    roots_all: ROOT                     every root reaching its header matches
+    roots_once: true                    no root listed twice
+    nroots_min: n
+    chain: regex                        searched in " -> ".join of its chain's step texts
+    chain_has: [STEP]                   its chain's steps include these, in this order
+                                        (not necessarily adjacent); a STEP is an object
+                                        of step fields (kind, text, key, index, slot,
+                                        address, type), each value given must be equal
+                                        (or a truth reference, see below)
+    chain_lacks: regex
+    retained_bytes / count / keys_retained_bytes / entries_retained_bytes:
+                                        a number, or "truth" (the truth line's
+                                        field), or "truth:FIELD"
+    retained_min_share: fraction        retained_bytes >= fraction * reachable heap
+    sites_include: [function]           among its sampled allocation sites
+  about a snapshot (no "map"):
+    suspects: n                         the number of suspects
+    suspect_labels: [labels]            exactly these maps are suspects
+    absent: [labels]                    no map at these labels' addresses
+    text_has / text_lacks: [regex]      in `maproot analyze` text output
+  about a map of a diff:
+    status, entries_added, entries_removed, count_before, count_after,
+    growing, retained_before_bytes, retained_after_bytes,
+    retained_delta_bytes: a value, or "truth:SNAPSHOT.LABEL.FIELD", or a
+    sum of such references ("truth:a.x.f - truth:b.x.f"; snapshot names,
+    labels and fields are words: letters, digits, underscores)
+TRUTH REFERENCES, wherever a value is expected: "truth" (the field of the
+same name in the truth of the map checked, in the snapshot checked),
+"truth:FIELD" (another field of it), "truth:LABEL.FIELD" (of another label
+in the same snapshot), "truth:SNAPSHOT.LABEL.FIELD"
+    new_keys_match: regex               every new key shown matches it (whole)
+    new_keys_count: n
+ROOT: {"kind": ..., "name": ..., "function": ..., "frame": n, "thread": n,
+       "text": regex}; each given field must match (strings exactly, "text"
+       as a regex search; a list means any of its values).
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+
+class Malformed(Exception):
+    pass
+
+
+def load_truth(stdout):
+    """The program's truth lines, keyed (snapshot, label); the fields of
+    several lines about one label add up to one record."""
+    truth = {}
+    for line in stdout.splitlines():
+        if not line.startswith("truth "):
+            continue
+        rec = json.loads(line[len("truth "):])
+        truth.setdefault((rec["snapshot"], rec["label"]), {}).update(rec)
+    return truth
+
+
+class Run:
+    def __init__(self, args, spec):
+        self.args = args
+        self.spec = spec
+        self.analyses = {}
+        self.texts = {}
+        self.diffs = {}
+        self.truth = {}
+
+    def path(self, snapshot):
+        return os.path.join(self.args.dir, snapshot + ".gcstack.gz")
+
+    def run_program(self):
+        os.makedirs(self.args.dir, exist_ok=True)
+        for f in os.listdir(self.args.dir):
+            if f.endswith(".gcstack.gz") or f.endswith(".pb.gz"):
+                os.unlink(os.path.join(self.args.dir, f))
+        env = dict(os.environ)
+        env["MAPROOT_SNAPSHOT"] = self.path("exit")
+        for k, v in self.spec.get("env", {}).items():
+            env[k] = v.replace("{dir}", self.args.dir)
+        p = subprocess.run([self.args.program, self.args.dir], env=env, capture_output=True,
+                           text=True, timeout=300)
+        sys.stdout.write(p.stdout)
+        sys.stderr.write(p.stderr)
+        if p.returncode != 0:
+            raise Malformed("%s exited with status %d" % (self.args.program, p.returncode))
+        self.truth = load_truth(p.stdout)
+
+    def maproot(self, *argv):
+        p = subprocess.run([self.args.maproot] + list(argv), capture_output=True, text=True,
+                           timeout=300)
+        if p.returncode != 0:
+            raise Malformed("maproot %s: exit status %d: %s" %
+                            (" ".join(argv), p.returncode, p.stderr.strip()))
+        return p.stdout
+
+    def analysis(self, snapshot):
+        if snapshot not in self.analyses:
+            self.analyses[snapshot] = json.loads(
+                self.maproot("analyze", "--format", "json", self.path(snapshot)))
+        return self.analyses[snapshot]
+
+    def text(self, snapshot):
+        if snapshot not in self.texts:
+            self.texts[snapshot] = self.maproot("analyze", self.path(snapshot))
+        return self.texts[snapshot]
+
+    def diff(self, before, after):
+        key = (before, after)
+        if key not in self.diffs:
+            self.diffs[key] = json.loads(
+                self.maproot("diff", "--format", "json", self.path(before), self.path(after)))
+        return self.diffs[key]
+
+    def truth_of(self, snapshot, label):
+        rec = self.truth.get((snapshot, label))
+        if rec is None:
+            raise Malformed("the program printed no truth for %s in snapshot %s" %
+                            (label, snapshot))
+        return rec
+
+    def value(self, want, snapshot, label, field):
+        """An expected value: a literal, or a reference to the truth."""
+        if want == "truth":
+            return self.truth_of(snapshot, label)[field]
+        if isinstance(want, str) and want.startswith("truth:"):
+            total = 0
+            for sign, ref in re.findall(r"([+-]?)\s*truth:([^\s+-]+)", want):
+                parts = ref.split(".")
+                if len(parts) == 1:
+                    v = self.truth_of(snapshot, label)[parts[0]]
+                elif len(parts) == 2:
+                    v = self.truth_of(snapshot, parts[0])[parts[1]]
+                elif len(parts) == 3:
+                    v = self.truth_of(parts[0], parts[1])[parts[2]]
+                else:
+                    raise Malformed("bad truth reference %r" % ref)
+                total += -v if sign == "-" else v
+            return total
+        return want
+
+
+def match_field(want, got):
+    if isinstance(want, list):
+        return any(match_field(w, got) for w in want)
+    return want == got
+
+
+def root_matches(pattern, root):
+    if root is None:
+        return False
+    for k, want in pattern.items():
+        if k == "text":
+            if not re.search(want, root.get("text", "")):
+                return False
+        elif not match_field(want, root.get(k)):
+            return False
+    return True
+
+
+def chain_text(m):
+    return " -> ".join(step.get("text", "") for step in m.get("chain", []))
+
+
+def find_map(analysis, address):
+    for m in analysis["maps"]:
+        if m["address"] == address:
+            return m
+    return None
+
+
+def check_map(run, snapshot, label, expect, m, heap_bytes):
+    """Yields the failures of expect on map report m."""
+    for key, want in expect.items():
+        if key == "suspect":
+            if m["suspect"] != want:
+                yield "suspect is %s, expected %s (evidence %s)" % (m["suspect"], want,
+                                                                   m["evidence"])
+        elif key == "evidence_has":
+            missing = [e for e in want if e not in m["evidence"]]
+            if missing:
+                yield "evidence %s lacks %s" % (m["evidence"], missing)
+        elif key == "evidence_lacks":
+            extra = [e for e in want if e in m["evidence"]]
+            if extra:
+                yield "evidence %s has %s" % (m["evidence"], extra)
+        elif key == "retainer":
+            if not root_matches(want, m.get("retainer")):
+                yield "retainer is %r, expected %s" % (
+                    (m.get("retainer") or {}).get("text"), json.dumps(want))
+        elif key == "roots_include":
+            for pat in want:
+                if not any(root_matches(pat, r) for r in m["roots"]):
+                    yield "no root matching %s among %s" % (
+                        json.dumps(pat), [r["text"] for r in m["roots"]])
+        elif key == "roots_exclude":
+            for pat in want:
+                bad = [r["text"] for r in m["roots"] if root_matches(pat, r)]
+                if bad:
+                    yield "roots %s match %s" % (bad, json.dumps(pat))
+        elif key == "roots_all":
+            bad = [r["text"] for r in m["roots"] if not root_matches(want, r)]
+            if bad or not m["roots"]:
+                yield "roots %s do not match %s" % (bad or "(none)", json.dumps(want))
+        elif key == "roots_once":
+            texts = [r["text"] for r in m["roots"]]
+            dups = sorted(set(t for t in texts if texts.count(t) > 1))
+            if want and dups:
+                yield "roots listed more than once: %s" % dups
+        elif key == "nroots_min":
+            if m["nroots"] < want:
+                yield "nroots %d < %d" % (m["nroots"], want)
+        elif key == "chain":
+            if not re.search(want, chain_text(m)):
+                yield "chain %r does not match %r" % (chain_text(m), want)
+        elif key == "chain_has":
+            steps = m.get("chain", [])
+            i = 0
+            for pat in want:
+                want_step = {k: run.value(v, snapshot, label, k) for k, v in pat.items()}
+                while i < len(steps) and not all(steps[i].get(k) == v
+                                                  for k, v in want_step.items()):
+                    i += 1
+                if i == len(steps):
+                    yield "chain %r has no step %s after the previous ones" % (
+                        chain_text(m), json.dumps(want_step))
+                    break
+                i += 1
+        elif key == "chain_lacks":
+            if re.search(want, chain_text(m)):
+                yield "chain %r matches %r" % (chain_text(m), want)
+        elif key in ("retained_bytes", "count", "keys_retained_bytes",
+                     "entries_retained_bytes"):
+            v = run.value(want, snapshot, label, key)
+            if m[key] != v:
+                yield "%s is %d, the truth is %d" % (key, m[key], v)
+        elif key == "retained_min_share":
+            if m["retained_bytes"] < want * heap_bytes:
+                yield "retains %d of %d reachable bytes, expected at least %.0f%%" % (
+                    m["retained_bytes"], heap_bytes, 100 * want)
+        elif key == "sites_include":
+            fns = [s["function"] for s in m.get("sites", [])]
+            for f in want:
+                if f not in fns:
+                    yield "sites %s lack %s" % (fns, f)
+        else:
+            raise Malformed("unknown map expectation %r" % key)
+
+
+def check_snapshot(run, snapshot, expect):
+    a = run.analysis(snapshot)
+    for key, want in expect.items():
+        if key == "suspects":
+            if len(a["suspects"]) != want:
+                yield "%d suspects (%s), expected %d" % (
+                    len(a["suspects"]), [s["type"] for s in a["suspects"]], want)
+        elif key == "suspect_labels":
+            addrs = {run.truth_of(snapshot, l)["address"]: l for l in want}
+            got = {s["address"] for s in a["suspects"]}
+            missing = [addrs[x] for x in addrs if x not in got]
+            extra = [s["type"] for s in a["suspects"] if s["address"] not in addrs]
+            if missing or extra:
+                yield "suspects: missing %s, unexpected %s" % (missing, extra)
+        elif key == "absent":
+            for label in want:
+                # the map's address from any snapshot's truth
+                recs = [r for (s, l), r in run.truth.items() if l == label]
+                if not recs:
+                    raise Malformed("no truth for %s" % label)
+                if find_map(a, recs[0]["address"]) is not None:
+                    yield "map %s is still reported" % label
+        elif key == "text_has":
+            for rx in want:
+                if not re.search(rx, run.text(snapshot), re.M):
+                    yield "text output lacks %r" % rx
+        elif key == "text_lacks":
+            for rx in want:
+                if re.search(rx, run.text(snapshot), re.M):
+                    yield "text output has %r" % rx
+        else:
+            raise Malformed("unknown snapshot expectation %r" % key)
+
+
+def check_diff(run, before, after, check):
+    d = run.diff(before, after)
+    cands = [m for m in d["maps"] if m["type"] == check["map_type"] and
+             re.search(check.get("map_root", ""), m.get("root") or "")]
+    if len(cands) != 1:
+        yield "%d maps of type %s in the diff" % (len(cands), check["map_type"])
+        return
+    m = cands[0]
+    for key, want in check["expect"].items():
+        if key == "new_keys_match":
+            bad = [k for k in m["new_keys"] if not re.fullmatch(want, k)]
+            if bad:
+                yield "new keys %s do not match %r" % (bad, want)
+        elif key == "new_keys_count":
+            if len(m["new_keys"]) != want:
+                yield "%d new keys shown, expected %d" % (len(m["new_keys"]), want)
+        elif key in m:
+            v = run.value(want, after, None, key)
+            if m[key] != v:
+                yield "%s is %r, expected %r" % (key, m[key], v)
+        else:
+            raise Malformed("unknown diff expectation %r" % key)
+
+
+def run_check(run, check):
+    """Yields the failures of one check."""
+    if "diff" in check:
+        before, after = check["diff"]
+        yield from check_diff(run, before, after, check)
+        return
+    snaps = check["snapshot"]
+    for snapshot in snaps if isinstance(snaps, list) else [snaps]:
+        if "map" not in check:
+            for f in check_snapshot(run, snapshot, check["expect"]):
+                yield "%s: %s" % (snapshot, f)
+            continue
+        label = check["map"]
+        a = run.analysis(snapshot)
+        m = find_map(a, run.truth_of(snapshot, label)["address"])
+        if m is None:
+            yield "%s: map %s is not in the report" % (snapshot, label)
+            continue
+        for f in check_map(run, snapshot, label, check["expect"], m,
+                           a["heap"]["reachable_bytes"]):
+            yield "%s: %s: %s" % (snapshot, label, f)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--maproot", required=True)
+    ap.add_argument("--program", required=True)
+    ap.add_argument("--expect", required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--pending", action="store_true",
+                    help="also run the checks that wait for a fix")
+    args = ap.parse_args()
+    name = os.path.basename(args.expect).rsplit(".", 1)[0]
+    try:
+        with open(args.expect) as f:
+            spec = json.load(f)
+        run = Run(args, spec)
+        run.run_program()
+        failed = passed = pending = 0
+        for check in spec["checks"]:
+            cid = "%s/%s" % (name, check["id"])
+            if check.get("pending") and not args.pending:
+                pending += 1
+                print("PENDING %s (not run; waits for: %s)" % (cid, check["pending"]))
+                continue
+            fails = list(run_check(run, check))
+            if fails:
+                failed += 1
+                note = " (pending: %s)" % check["pending"] if check.get("pending") else ""
+                print("FAIL    %s%s: %s" % (cid, note, check.get("what", "")))
+                for f in fails:
+                    print("          " + f)
+            else:
+                passed += 1
+                print("ok      %s" % cid)
+    except (Malformed, KeyError, ValueError, OSError, subprocess.TimeoutExpired) as e:
+        print("ERROR   %s: %s" % (name, e))
+        return 2
+    print("%s: %d passed, %d failed, %d pending" % (name, passed, failed, pending))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,386 @@
+/*
+ * tests/scenarios/scenario.h -- what every scenario program shares.
+ *
+ * A scenario is a program written to trip the analysis: it builds a heap
+ * whose truth it knows (which root keeps which map alive, through which
+ * chain, how many bytes that retains), takes root snapshots and prints that
+ * truth, one line per fact:
+ *
+ *   truth {"snapshot": "held", "label": "leak", "address": ..., ...}
+ *
+ * tests/scenarios/check_scenario.py runs the program, then the real
+ * `maproot analyze` and `maproot diff` on its snapshots, and checks them
+ * against the program's truth lines and the expectations in NAME.json.
+ *
+ * The program is run as `NAME DIR`: in-process snapshots go to
+ * DIR/<snapshot>.gcstack.gz (SC_SNAPSHOT), the one at exit to the path in
+ * MAPROOT_SNAPSHOT, which the checker sets to DIR/exit.gcstack.gz.
+ *
+ * Retained bytes are the runtime's own figures: sc_dominated_bytes walks the
+ * heap with the runtime's walk API (roots, pointer fields) and adds up the
+ * sizes the allocator reserved for every object that no root reaches
+ * without passing through the given object -- what a collection would free
+ * if that object were gone. Stacks are scanned conservatively, so a stale
+ * copy of a pointer left in a dead stack slot would be a root: the helpers
+ * that snapshot or measure zero the stack below their caller first
+ * (SC_CLEAN).
+ */
+#ifndef MR_SCENARIO_H
+#define MR_SCENARIO_H
+
+#include "maproot/collector.h"
+#include "maproot/rt.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Keeps a function whole and under its own name in every build: reports
+ * name the frames and allocation sites the scenarios check, and an optimized
+ * GCC build may otherwise clone a function as NAME.constprop.0. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SC_NOCLONE __attribute__((noipa))
+#else
+#define SC_NOCLONE __attribute__((noinline))
+#endif
+
+static const char *sc_dir = ".";
+
+/* Fails the scenario: the program could not build the heap it promises. */
+__attribute__((noreturn, format(printf, 1, 2))) static void sc_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("scenario: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* Reads the snapshot directory from argv and attaches the main thread (it is
+ * thread 1). */
+static void sc_init(int argc, char **argv)
+{
+    if (argc > 1) sc_dir = argv[1];
+    mr_thread_attach();
+}
+
+/*
+ * Zeroes 256 KiB of stack below the caller, so that words left there by
+ * earlier calls cannot be mistaken for roots by the frames of the next
+ * call, and the registers a call may clobber (a stale pointer in one would
+ * reach the stack as soon as code that saves every register runs). Written
+ * so that it leaves no word of its own behind either: on x86-64 one
+ * instruction zeroes the memory below the stack pointer (a C array would
+ * have padding and, under AddressSanitizer, redzones that keep their old
+ * contents).
+ */
+__attribute__((noinline)) static void sc_scrub_stack(void)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("leaq -262144(%%rsp), %%rdi\n\t"
+                     "movl $32768, %%ecx\n\t"
+                     "xorl %%eax, %%eax\n\t"
+                     "rep stosq\n\t"
+                     "xorl %%edx, %%edx\n\t"
+                     "xorl %%esi, %%esi\n\t"
+                     "xorl %%edi, %%edi\n\t"
+                     "xorl %%r8d, %%r8d\n\t"
+                     "xorl %%r9d, %%r9d\n\t"
+                     "xorl %%r10d, %%r10d\n\t"
+                     "xorl %%r11d, %%r11d\n\t"
+                     "pxor %%xmm0, %%xmm0\n\t"
+                     "pxor %%xmm1, %%xmm1\n\t"
+                     "pxor %%xmm2, %%xmm2\n\t"
+                     "pxor %%xmm3, %%xmm3\n\t"
+                     "pxor %%xmm4, %%xmm4\n\t"
+                     "pxor %%xmm5, %%xmm5\n\t"
+                     "pxor %%xmm6, %%xmm6\n\t"
+                     "pxor %%xmm7, %%xmm7\n\t"
+                     "pxor %%xmm8, %%xmm8\n\t"
+                     "pxor %%xmm9, %%xmm9\n\t"
+                     "pxor %%xmm10, %%xmm10\n\t"
+                     "pxor %%xmm11, %%xmm11\n\t"
+                     "pxor %%xmm12, %%xmm12\n\t"
+                     "pxor %%xmm13, %%xmm13\n\t"
+                     "pxor %%xmm14, %%xmm14\n\t"
+                     "pxor %%xmm15, %%xmm15"
+                     :
+                     :
+                     : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "xmm0", "xmm1",
+                       "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+                       "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
+#else
+    volatile uintptr_t buf[32768];
+    for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) buf[i] = 0;
+#endif
+}
+
+/*
+ * SC_CLEAN(call): makes call on a clean stack. Every frame a call sets up
+ * lies where earlier calls left their words, and any word of it the code
+ * does not write (padding, redzones) would be a stale root. The frame
+ * making the call must itself be clean: main, or a function called with
+ * SC_CLEAN. Snapshots and truth measurements go through it.
+ */
+#define SC_CLEAN(call) (sc_scrub_stack(), (call))
+
+__attribute__((noinline)) static void sc_snapshot_at(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.gcstack.gz", sc_dir, name);
+    if (mrc_write_snapshot(path) != 0) sc_fail("snapshot %s: %s", path, mrc_last_error());
+}
+
+/* Writes DIR/name.gcstack.gz now (a full collection), on a clean stack. */
+#define SC_SNAPSHOT(name) SC_CLEAN(sc_snapshot_at(name))
+
+/*
+ * Runs fn on a thread of its own and waits until it has exited. What fn
+ * leaves unreferenced is then certainly garbage: an exited thread's stack
+ * and registers are no roots, and a stale copy of a pointer cannot linger
+ * in a live thread's frames.
+ */
+__attribute__((noinline, unused)) static void sc_in_dead_thread(void *(*fn)(void *))
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, fn, NULL) != 0) sc_fail("pthread_create");
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+}
+
+/* The entries of most scenarios' maps: an id and a blob of bytes the entry
+ * alone refers to. SC_ITEM_TYPE(var, Name) names the layout Name (as
+ * reports show it) and declares its descriptor var. */
+typedef struct sc_item {
+    int64_t id;
+    uint8_t *blob;
+} sc_item;
+#define SC_ITEM_TYPE(var, Name)                                                                    \
+    typedef sc_item Name;                                                                          \
+    MR_TYPE(var, Name, MR_FIELD(Name, blob))
+
+/* A new item of type t with a blob of blob_bytes. */
+__attribute__((unused)) static sc_item *sc_new_item(const mr_type *t, int64_t id, size_t blob_bytes)
+{
+    sc_item *it = mr_new(t);
+    it->id = id;
+    it->blob = mr_alloc_blob(blob_bytes);
+    return it;
+}
+
+/* Sets keys [first, first + n) of m (an int64-keyed map of pointers) to new
+ * items of type t. */
+__attribute__((unused)) static void sc_fill(mr_map *m, const mr_type *t, int64_t first, int64_t n,
+                                            size_t blob_bytes)
+{
+    for (int64_t k = first; k < first + n; k++)
+        *(sc_item **)mr_map_assign_int(m, k) = sc_new_item(t, k, blob_bytes);
+}
+
+/* ------------------------------------------------------------ the truth -- */
+
+/* An open-addressing set of object addresses. */
+typedef struct sc_set {
+    uintptr_t *k;
+    size_t mask, n;
+} sc_set;
+
+static bool sc_set_has(const sc_set *s, uintptr_t a)
+{
+    if (!s->k) return false;
+    for (size_t h = (a >> 3) * 0x9E3779B97F4A7C15ull & s->mask;; h = (h + 1) & s->mask) {
+        if (s->k[h] == a) return true;
+        if (!s->k[h]) return false;
+    }
+}
+
+/* Adds a; true when it was not there yet. */
+static bool sc_set_add(sc_set *s, uintptr_t a)
+{
+    if (!s->k || 2 * (s->n + 1) > s->mask + 1) {
+        size_t cap = s->k ? 2 * (s->mask + 1) : 4096;
+        sc_set t = {calloc(cap, sizeof(uintptr_t)), cap - 1, 0};
+        if (!t.k) sc_fail("out of memory");
+        for (size_t i = 0; s->k && i <= s->mask; i++)
+            if (s->k[i]) sc_set_add(&t, s->k[i]);
+        free(s->k);
+        *s = t;
+    }
+    size_t h = (a >> 3) * 0x9E3779B97F4A7C15ull & s->mask;
+    while (s->k[h]) {
+        if (s->k[h] == a) return false;
+        h = (h + 1) & s->mask;
+    }
+    s->k[h] = a;
+    s->n++;
+    return true;
+}
+
+/* A stack of objects still to visit (the object graph's depth is the
+ * program's, so no recursion). */
+typedef struct sc_todo {
+    uintptr_t *v;
+    size_t n, cap;
+} sc_todo;
+
+static void sc_push(sc_todo *t, uintptr_t a)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 4096;
+        t->v = realloc(t->v, t->cap * sizeof *t->v);
+        if (!t->v) sc_fail("out of memory");
+    }
+    t->v[t->n++] = a;
+}
+
+static void sc_push_root(const mr_root *r, void *ud)
+{
+    sc_push(ud, (uintptr_t)r->target);
+}
+
+static void sc_push_edge(void *obj, size_t off, void *to, void *ud)
+{
+    (void)obj, (void)off;
+    sc_push(ud, (uintptr_t)to);
+}
+
+/* Visits everything reachable from the objects on t not yet in seen (adding
+ * them to seen); returns the bytes of the objects visited. */
+static uint64_t sc_visit(sc_set *seen, sc_todo *t)
+{
+    uint64_t bytes = 0;
+    while (t->n) {
+        uintptr_t a = t->v[--t->n];
+        if (!sc_set_add(seen, a)) continue;
+        bytes += mr_object_size((void *)a);
+        mr_walk_edges((void *)a, sc_push_edge, t);
+    }
+    return bytes;
+}
+
+/*
+ * The bytes that obj (the start of a heap object) dominates: obj and every
+ * object reachable from it that no root reaches without passing through it.
+ * Also counts those objects into *objects when not NULL.
+ */
+__attribute__((noinline)) static uint64_t sc_dominated(const void *obj, uint64_t *objects)
+{
+    sc_set others = {0}, mine = {0};
+    sc_todo t = {0};
+    mr_stop_the_world();
+    sc_set_add(&others, (uintptr_t)obj); /* the way through obj is closed */
+    mr_walk_roots(false, sc_push_root, &t);
+    sc_visit(&others, &t);
+    sc_set_add(&mine, (uintptr_t)obj);
+    uint64_t bytes = mr_object_size(obj);
+    mr_walk_edges((void *)obj, sc_push_edge, &t);
+    while (t.n) { /* sc_visit, skipping what the other roots reach */
+        uintptr_t a = t.v[--t.n];
+        if (sc_set_has(&others, a) || !sc_set_add(&mine, a)) continue;
+        bytes += mr_object_size((void *)a);
+        mr_walk_edges((void *)a, sc_push_edge, &t);
+    }
+    mr_start_the_world();
+    if (objects) *objects = mine.n;
+    free(others.k);
+    free(mine.k);
+    free(t.v);
+    return bytes;
+}
+
+/* Prints a truth line: {"snapshot": S, "label": L, <fields>}; fields is a
+ * printf format for the rest of the object's members (may be ""). */
+__attribute__((format(printf, 3, 4))) static void sc_truth(const char *snapshot, const char *label,
+                                                           const char *fields, ...)
+{
+    va_list ap;
+    va_start(ap, fields);
+    printf("truth {\"snapshot\": \"%s\", \"label\": \"%s\"%s", snapshot, label,
+           *fields ? ", " : "");
+    vprintf(fields, ap);
+    printf("}\n");
+    va_end(ap);
+    fflush(stdout);
+}
+
+/* Prints the truth about map m in a snapshot: its header address (how the
+ * checker finds it in the report), its entries, and the bytes it retains.
+ * Call it from a truths function run by SC_TRUTHS. */
+__attribute__((unused)) static void sc_truth_map(const char *snapshot, const char *label,
+                                                 const mr_map *m)
+{
+    uint64_t objects, bytes = sc_dominated(m, &objects);
+    sc_truth(snapshot, label,
+             "\"address\": %" PRIuPTR ", \"count\": %zu, \"retained_bytes\": %" PRIu64
+             ", \"retained_objects\": %" PRIu64,
+             (uintptr_t)m, mr_map_len(m), bytes, objects);
+}
+
+typedef struct sc_truths_job {
+    void (*fn)(const char *snapshot);
+    const char *snapshot;
+} sc_truths_job;
+
+static void *sc_truths_thread(void *arg)
+{
+    const sc_truths_job *j = arg;
+    mr_thread_attach();
+    mr_exiting(); /* its frames hold what it measures, not the program's state */
+    j->fn(j->snapshot);
+    return NULL;
+}
+
+__attribute__((noinline)) static void sc_truths_at(void (*fn)(const char *snapshot),
+                                                   const char *snapshot)
+{
+    sc_truths_job j = {fn, snapshot};
+    int pct = mr_set_gc_percent(-1); /* nothing is collected under the measurer's feet */
+    pthread_t th;
+    if (pthread_create(&th, NULL, sc_truths_thread, &j) != 0) sc_fail("pthread_create");
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+    mr_set_gc_percent(pct);
+}
+
+/*
+ * SC_TRUTHS(fn, snapshot): runs fn(snapshot), which prints the truth lines
+ * of a snapshot, right after it: on a thread of its own whose frames are no
+ * roots, while the calling thread waits (blocked) in a frame set up on a
+ * clean stack. The roots the measurement sees are then the program's as
+ * the snapshot saw them, not the pointers the measuring code holds.
+ */
+#define SC_TRUTHS(fn, snapshot) SC_CLEAN(sc_truths_at(fn, snapshot))
+
+/*
+ * The whole of a scenario whose heap stays as built: builds it, writes the
+ * snapshot "held" from here and prints its truths, then declares the thread
+ * exiting (its frames are no roots, as at exit) and prints the truths of
+ * the snapshot the collector writes at exit. With hold, a local variable of
+ * this frame (a stack word of function sc_main, kept whole so that
+ * reports name it in every build) holds what hold() returns during "held",
+ * as a function that keeps a pointer at hand would. Returns main's exit
+ * status.
+ */
+SC_NOCLONE __attribute__((unused)) static int sc_main(int argc, char **argv, void (*build)(void),
+                                                      void (*truths)(const char *snapshot),
+                                                      void *(*hold)(void))
+{
+    sc_init(argc, argv);
+    build();
+    void *volatile held = hold ? hold() : NULL;
+    SC_SNAPSHOT("held");
+    SC_TRUTHS(truths, "held");
+    if (hold && held != hold()) sc_fail("the held object moved");
+    mr_exiting();
+    SC_TRUTHS(truths, "exit");
+    return 0;
+}
+
+#endif
