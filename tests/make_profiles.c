@@ -166,7 +166,7 @@ static void write_bad(const char *path, const char *what)
     perftools__profiles__profile__pack(&p, buf);
     mf_buf gz = {0};
     mf_error e;
-    if (mf_gzip(buf, n, 6, &gz, &e) || mf_write_file_atomic(path, gz.data, gz.len, &e))
+    if (mf_gzip(buf, n, 6, &gz, &e) || mf_write_file(path, gz.data, gz.len, &e))
         die(path, &e);
     mf_buf_free(&gz);
     free(buf);

@@ -90,19 +90,43 @@ head -c 100 "$dir/heap.pb.gz" >"$dir/truncated.pb.gz"
 expect_bad "$dir/truncated.pb.gz" "truncated gzip data"
 head -c 3000 /dev/urandom >"$dir/random.bin"
 printf '\x0b' | cat - "$dir/random.bin" >"$dir/random.pb"   # starts with a bad wire type
-expect_bad "$dir/random.pb" "unsupported wire type"
+expect_bad "$dir/random.pb" "not a maproot snapshot, Go heap dump or pprof profile"
+# a profile that goes bad after a good start: the reader says where
+cut=$(python3 - "$dir/heap.pb" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+def varint(i):
+    v = s = 0
+    while True:
+        b = d[i]; i += 1; v |= (b & 0x7f) << s; s += 7
+        if b < 0x80: return v, i
+i = 0
+while i < 100:  # the first top-level field boundary past the sniffed bytes
+    k, i = varint(i)
+    if k & 7 == 2:
+        n, i = varint(i); i += n
+    else:
+        _, i = varint(i)
+print(i)
+PY
+)
+{ head -c "$cut" "$dir/heap.pb"; printf '\x0b'; cat "$dir/random.bin"; } >"$dir/badtail.pb"
+expect_bad "$dir/badtail.pb" "field 1: unsupported wire type 3 (byte $cut)"
 head -c 3000 /dev/urandom >"$dir/random2.pb"
 "$maproot" analyze "$dir/random2.pb" >/dev/null 2>"$dir/err"; [ $? -eq 2 ] || fail "random bytes exit 2"
 echo "this is text, not a profile" | gzip >"$dir/text.gz"
-expect_bad "$dir/text.gz" "decoded byte"
+expect_bad "$dir/text.gz" "not a maproot snapshot, Go heap dump or pprof profile (its content starts with 74 68"
 expect_bad "$dir/bad-string.pb.gz" "string index 99 out of range"
 expect_bad "$dir/bad-location.pb.gz" "location id 42 is not defined"
 expect_bad "$dir/bad-function.pb.gz" "function id 7, which is not defined"
 expect_bad "$dir/zero-id.pb.gz" "zero id"
 expect_bad "$dir/bad-values.pb.gz" "has 2 values but the profile has 1 sample types"
 expect_bad "$dir/cpu.pb.gz" "not a heap profile.*(a CPU profile)"
-expect_bad "$dir/missing.pb.gz" "cannot open"
-expect_bad "$dir" "is a directory"
+"$maproot" analyze "$dir/missing.pb.gz" 2>"$dir/err"; [ $? -eq 2 ] || fail "missing file exits 2"
+[ "$(cat "$dir/err")" = "maproot: cannot open $dir/missing.pb.gz: No such file or directory" ] ||
+    fail "missing file message: $(cat "$dir/err")"
+"$maproot" analyze "$dir" 2>"$dir/err"; [ $? -eq 2 ] || fail "directory exits 2"
+grep -q "^maproot: cannot read $dir: it is a directory$" "$dir/err" || fail "directory message: $(cat "$dir/err")"
 # diff refuses profiles of different kinds, naming both
 "$maproot" diff "$dir/heap.pb.gz" "$dir/cpu.pb.gz" 2>"$dir/err"; [ $? -eq 2 ] || fail "diff heap cpu exits 2"
 grep -q "cpu.pb.gz: not a heap profile" "$dir/err" || fail "diff heap cpu message: $(cat "$dir/err")"

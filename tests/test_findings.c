@@ -365,6 +365,39 @@ static void test_entries_shared_by_two_roots(void)
     done(&a);
 }
 
+/* A header that reaches its bucket array only through another object (a
+ * ring header -> x -> array -> header, no header -> array edge): the array's
+ * subtree lies inside the header's, and must be counted once. */
+static void test_retained_is_counted_once_whatever_the_geometry(void)
+{
+    heap h;
+    heap_init(&h);
+    uint32_t hdr = obj(&h, 48, h.t_hdr), x = obj(&h, 64, h.t_val);
+    uint32_t arr = obj(&h, 208 * 2, h.t_bucket), blob = obj(&h, 1 << 20, h.t_blob);
+    mp_gb_edge(h.b, hdr, x);
+    mp_gb_edge(h.b, x, arr);
+    mp_gb_edge(h.b, arr, hdr);
+    mp_gb_edge(h.b, arr, blob);
+    mp_map m = {.header = hdr,
+                .type_name = mp_gb_intern(h.b, "map[int64]*Blob"),
+                .key_kind = MP_KEY_INT,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .B = 1,
+                .buckets = arr,
+                .oldbuckets = MP_NONE,
+                .bucket_size = 208};
+    uint32_t k = mp_gb_map(h.b, &m);
+    for (uint64_t i = 0; i < 2; i++)
+        mp_gb_bucket(h.b, &(mp_bucket){.map = k, .obj = arr, .index = i}, 0);
+    root(&h, MP_ROOT_GLOBAL, "ring", hdr, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    CHECK(a.f.maps[0].retained <= a.f.heap_bytes);
+    CHECK_EQ_U64(a.f.maps[0].retained, 48 + 64 + 416 + (1 << 20));
+    done(&a);
+}
+
 static void test_small_healthy_map_is_not_a_suspect(void)
 {
     heap h;
@@ -663,6 +696,7 @@ int main(void)
     TEST(test_big_keys_without_pointers_are_no_pointer_keys);
     TEST(test_old_buckets_of_an_unfinished_growth);
     TEST(test_entries_shared_by_two_roots);
+    TEST(test_retained_is_counted_once_whatever_the_geometry);
     TEST(test_small_healthy_map_is_not_a_suspect);
     TEST(test_allocation_sites_skip_allocator_frames);
     TEST(test_a_global_through_objects_is_named_before_a_stack_word);

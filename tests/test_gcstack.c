@@ -29,9 +29,10 @@ typedef struct variant {
     bool skip_last_edges; /* leave out the edges of the last object */
     bool no_finish;       /* write without the footer */
     int level;
+    uint32_t B; /* the map's B (0: 1, the array's true size) */
 } variant;
 
-static const variant normal = {0x1010, 1, 3, false, false, 1};
+static const variant normal = {0x1010, 1, 3, false, false, 1, 0};
 
 /* Writes the standard heap; returns 0 or -1. */
 static int write_heap(const variant *v)
@@ -95,7 +96,7 @@ static int write_heap(const variant *v)
                    .key_kind = MF_GS_KEY_INT64,
                    .value_type = tn + 1,
                    .count = v->map_count,
-                   .B = 1,
+                   .B = v->B ? v->B : 1,
                    .buckets = 0x2000,
                    .bucket_size = 64,
                    .key_size = 8,
@@ -221,7 +222,7 @@ static void round_trip_gives_back_every_record(void)
     CHECK_EQ_U64(mf_gs_footer_of(r)->objects, 6);
     mf_gs_reader_free(r);
     CHECK(mf_gs_sniff(path, &err) == 1);
-    CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, MF_GS_RAW}) == 0);
+    CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, MF_GS_RAW, 0}) == 0);
     CHECK(mf_gs_read(path, NULL, NULL, &err) == 0); /* raw content reads too */
 }
 
@@ -242,7 +243,7 @@ static int c_offsets(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
 
 static void version_2_runs_increments_and_stored_gzip_read_back(void)
 {
-    CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, 0}) == 0);
+    CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, 0, 0}) == 0);
     FILE *f = fopen(path, "rb");
     CHECK(f != NULL);
     uint8_t magic[2] = {0};
@@ -411,11 +412,19 @@ static void contradictions_are_refused_with_record_numbers(void)
     v.map_count = 4;
     CHECK(write_heap(&v) == 0);
     CHECK(refused_with("header counts 4 entries"));
+    /* impossible geometry: 2^B buckets that do not fit the bucket array */
+    v = normal;
+    v.B = 9;
+    CHECK(write_heap(&v) == 0);
+    CHECK(refused_with("bucket array of 512 buckets of 64 bytes does not fit its object of 128"));
+    v.B = 56;
+    CHECK(write_heap(&v) == 0);
+    CHECK(refused_with("does not fit its object"));
 }
 
 static void truncation_and_corruption_are_refused(void)
 {
-    CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, MF_GS_RAW}) == 0);
+    CHECK(write_heap(&(variant){0x1010, 1, 3, false, false, MF_GS_RAW, 0}) == 0);
     size_t n;
     uint8_t *b = slurp(&n);
     CHECK(b != NULL);

@@ -225,7 +225,7 @@ gzip -c global.dump >global.dump.gz
 "$maproot" analyze --binary ./leaks global.dump.gz | contains 'root     global main.sessionCache' ||
     fail "a gzipped dump is read"
 expect_bad global.dump 'not an ELF' --binary nm.txt
-out=$("$maproot" analyze --binary ./leaks nm.txt 2>&1)
+out=$("$maproot" analyze --binary ./leaks chains.pb.gz 2>&1)
 [ $? -eq 2 ] && echo "$out" | contains -- '--binary' || fail "--binary on a non-dump: $out"
 
 [ $fails -eq 0 ] && echo "test_godump: all passed"

@@ -356,8 +356,8 @@ static void atomic_write_leaves_nothing_on_failure(void)
 {
     mf_error e;
     const uint8_t d[] = "x";
-    CHECK(mf_write_file_atomic("/nonexistent-dir/x.pb.gz", d, 1, &e) == -1);
-    CHECK(strncmp(e.msg, "/nonexistent-dir/x.pb.gz: ", 26) == 0);
+    CHECK(mf_write_file("/nonexistent-dir/x.pb.gz", d, 1, &e) == -1);
+    CHECK(strcmp(e.msg, "cannot create /nonexistent-dir/x.pb.gz: No such file or directory") == 0);
     mf_pprof_writer *w = small_writer();
     CHECK(mf_pw_write(w, "/nonexistent-dir/y.pb.gz", true, &e) == -1);
     mf_pw_free(w);

@@ -180,8 +180,44 @@ static int cmp_u32(const void *a, const void *b)
  * alone; when a stray root word points into a bucket array (conservative
  * stack scanning does that), the array has its own dominator entry and is
  * still counted with its map. */
-static uint64_t map_retained(const mp_graph *g, const mp_dom *d, uint32_t k, uint32_t **tbl,
-                             size_t *cap)
+/*
+ * up[x]: the nearest proper dominator of node x that is a table object (a
+ * map header, bucket array or bucket) of any map, MP_NONE if none; one pass
+ * over the preorder (every node after its immediate dominator). NULL when
+ * out of memory.
+ */
+static uint32_t *table_ancestors(const mp_graph *g, const mp_dom *d)
+{
+    uint32_t *up = malloc((d->nnodes ? d->nnodes : 1) * sizeof *up);
+    if (!up) return NULL;
+    for (size_t i = 0; i < d->nnodes; i++) up[i] = MP_NONE;
+    for (size_t i = 0; i < d->npreorder; i++) {
+        uint32_t x = d->preorder[i], p = d->idom[x];
+        if (p == MP_NONE) continue;
+        up[x] = p < g->nobjects && table_map(g, p) != MP_NONE ? p : up[p];
+    }
+    return up;
+}
+
+/* Is a proper dominator of table object x a table object of map k? */
+static bool inside_own_table(const mp_graph *g, const mp_dom *d, const uint32_t *up, uint32_t k,
+                             uint32_t x)
+{
+    if (!up) { /* out of memory: the immediate dominator only */
+        uint32_t id = d->idom[x];
+        return id < g->nobjects && table_map(g, id) == k;
+    }
+    for (uint32_t a = up[x]; a != MP_NONE; a = up[a])
+        if (table_map(g, a) == k) return true;
+    return false;
+}
+
+/* The bytes a map keeps alive: the retained sizes of its table objects
+ * that lie in no other of its table objects' dominator subtrees. Those
+ * subtrees are disjoint, so the sum never counts an object twice and never
+ * exceeds the reachable heap, whatever the geometry of the graph. */
+static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t *up, uint32_t k,
+                             uint32_t **tbl, size_t *cap)
 {
     const mp_map *m = &g->maps[k];
     size_t need = m->nbuckets + 3;
@@ -203,9 +239,8 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, uint32_t k, uin
     uint64_t sum = 0;
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && t[i] == t[i - 1]) continue;
-        uint32_t id = d->idom[t[i]];
-        if (id == MP_NONE) continue;
-        if (id < g->nobjects && table_map(g, id) == k) continue;
+        if (d->idom[t[i]] == MP_NONE) continue;
+        if (inside_own_table(g, d, up, k, t[i])) continue;
         sum += d->retained[t[i]];
     }
     return sum;
@@ -369,6 +404,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
 
     /* per map */
     uint32_t *tbl = NULL;
+    uint32_t *up = g->nmaps ? table_ancestors(g, d) : NULL;
     size_t tblcap = 0;
     memset(scratch, 0, n * sizeof *scratch); /* now the marks of roots_reaching */
     uint64_t significant = out->heap_bytes / 100;
@@ -380,7 +416,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
         r->root = r->path_root = MP_NONE;
         bool live = m->header != MP_NONE && d->idom[m->header] != MP_NONE;
         if (live) {
-            r->retained = map_retained(g, d, (uint32_t)k, &tbl, &tblcap);
+            r->retained = map_retained(g, d, up, (uint32_t)k, &tbl, &tblcap);
             r->root = d->root_of[m->header];
             r->path_root = p->root[m->header];
             /* the roots reaching the header, each holder once (its first
@@ -450,6 +486,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
         out->ranked[k] = (uint32_t)k;
     }
     free(tbl);
+    free(up);
     free(scratch);
     free(reaching);
     free(holder_mark);

@@ -27,6 +27,10 @@ const char *mp_type_kind_name(unsigned kind)
 
 /* ------------------------------------------------------ growable arrays --- */
 
+/* The size of the last allocation of the builder that failed, for the
+ * message that says how much was needed. */
+static _Thread_local size_t failed_bytes;
+
 /* Makes room for one more element in *p (holding *n of *cap); false when out
  * of memory or the size would overflow. */
 static bool grow(void **p, size_t *cap, size_t n, size_t elem)
@@ -36,6 +40,7 @@ static bool grow(void **p, size_t *cap, size_t n, size_t elem)
     if (nc < n + 1) nc = n + 1;
     if (nc > SIZE_MAX / elem) return false;
     void *q = realloc(*p, nc * elem);
+    if (!q) failed_bytes = nc * elem;
     if (!q) return false;
     *p = q;
     *cap = nc;
@@ -48,6 +53,7 @@ static bool reserve(void **p, size_t *cap, size_t want, size_t elem)
     if (want <= *cap) return true;
     if (want > SIZE_MAX / elem) return false;
     void *q = realloc(*p, want * elem);
+    if (!q) failed_bytes = want * elem;
     if (!q) return false;
     *p = q;
     *cap = want;
@@ -149,6 +155,11 @@ void mp_gb_free(mp_graph_builder *b)
 void mp_gb_set_pause(mp_graph_builder *b, uint64_t pause_ns)
 {
     b->info.gc_pause_ns = pause_ns;
+}
+
+void mp_gb_set_build_id(mp_graph_builder *b, const char *build_id)
+{
+    b->info.build_id = mp_gb_intern(b, build_id ? build_id : "");
 }
 
 void mp_gb_set_info(mp_graph_builder *b, const char *program, uint64_t pid, int64_t time_nanos,
@@ -739,6 +750,19 @@ static int map_tables(mp_graph *g)
     return 0;
 }
 
+/* How far the graph got and what it wanted when memory ran out. */
+static void oom_message(mf_error *err, const char *name, size_t nobj, size_t nedge)
+{
+    if (failed_bytes)
+        mf_error_set(err,
+                     "%s: out of memory building the heap graph: %zu objects and %zu edges "
+                     "in, an allocation of %.1f MiB more failed",
+                     name, nobj, nedge, (double)failed_bytes / (1 << 20));
+    else
+        mf_error_set(err, "%s: out of memory building the heap graph: %zu objects and %zu edges in",
+                     name, nobj, nedge);
+}
+
 int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
 {
     *out = NULL;
@@ -746,8 +770,7 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     mp_graph *g = NULL;
     uint32_t *rank = NULL;
     if (b->oom) {
-        mf_error_set(err, "%s: out of memory building the heap graph (%zu objects, %zu edges)",
-                     name, b->nobj, b->nedge + b->naedge);
+        oom_message(err, name, b->nobj, b->nedge + b->naedge);
         goto fail;
     }
     if (sort_objects(b, &rank, err)) goto fail;
@@ -947,8 +970,7 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     *out = g;
     return 0;
 oom:
-    mf_error_set(err, "%s: out of memory building the heap graph (%zu objects, %zu edges)", name,
-                 b->nobj, b->nedge);
+    oom_message(err, name, b->nobj, b->nedge);
 fail:
     free(rank);
     if (g) {

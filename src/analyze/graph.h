@@ -179,6 +179,7 @@ typedef struct mp_graph_info {
     const char *format;      /* "gcstack", ... (static) */
     const char *thread_noun; /* what the input calls a thread: "thread", "goroutine" (static) */
     mp_sid program;
+    mp_sid build_id; /* the program's build id, "" unknown */
     mp_sid runtime; /* the runtime that wrote it, e.g. "go1.19.8" ("" unknown) */
     uint64_t pid;
     int64_t time_nanos;
@@ -263,6 +264,8 @@ void mp_gb_free(mp_graph_builder *b); /* an unfinished builder */
 void mp_gb_set_pause(mp_graph_builder *b, uint64_t pause_ns);
 
 /* Program facts (program is copied); may be called any time before finish. */
+/* The program's build id (a GNU build ID in hex), when the input has one. */
+void mp_gb_set_build_id(mp_graph_builder *b, const char *build_id);
 void mp_gb_set_info(mp_graph_builder *b, const char *program, uint64_t pid, int64_t time_nanos,
                     uint32_t gc_cycle, uint32_t pointer_size, uint64_t profile_rate,
                     uint64_t heap_alloc);

@@ -11,9 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the analysis of a snapshot holds per object, per edge and per map
+ * entry at its peak (the graph, paths, dominators, findings), measured on
+ * the examples (sessiond: 43 MB for 360,404 objects and 480,403 edges),
+ * rounded up: the estimate mp_load_gcstack_in checks the limit against. */
+#define BYTES_PER_OBJECT 96u
+#define BYTES_PER_EDGE 24u
+#define BYTES_PER_ENTRY 64u
+
 typedef struct loader {
     mp_graph_builder *b;
     const char *path;
+    const mf_limits *lim;
+    uint64_t nedges, nentries;
     FILE *progress;
     uint64_t expect_objects, next_progress;
     size_t ntypes, nstacks; /* reader tables already copied */
@@ -128,8 +138,20 @@ static int on_header(void *ud, const mf_gs_reader *r, const mf_gs_header *h, mf_
     mp_gb_set_info(L->b, h->program, h->pid, h->time_nanos, h->gc_cycle, h->pointer_size,
                    h->profile_rate, h->memstats.heap_alloc);
     mp_gb_set_pause(L->b, h->pause.pause_ns);
+    mp_gb_set_build_id(L->b, h->build_id);
     L->expect_objects = h->memstats.heap_objects;
     return 0;
+}
+
+/* Fails once what is read so far would need more memory than allowed. */
+static int over_limit(loader *L, mf_error *err)
+{
+    uint64_t need = (uint64_t)L->nobjects * BYTES_PER_OBJECT + L->nedges * BYTES_PER_EDGE +
+                    L->nentries * BYTES_PER_ENTRY;
+    char what[96];
+    snprintf(what, sizeof what, "its %zu objects, %llu edges and %llu map entries so far",
+             L->nobjects, (unsigned long long)L->nedges, (unsigned long long)L->nentries);
+    return mf_limit_check(L->lim, need, L->path, what, err);
 }
 
 static int on_objects(void *ud, const mf_gs_reader *r, uint64_t first, size_t n, mf_error *err)
@@ -140,6 +162,7 @@ static int on_objects(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
      * (mp_load_gcstack): the reader needs them until then, and two copies
      * of the biggest arrays would set the peak memory */
     L->nobjects = first + n;
+    if (over_limit(L, err)) return -1;
     if (L->progress && L->nobjects >= L->next_progress) {
         if (L->expect_objects > L->nobjects)
             fprintf(L->progress, "\rmaproot: loading %s: %zu of ~%llu objects", L->path,
@@ -157,8 +180,10 @@ static int on_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
                     const uint32_t *counts, size_t nedges, const uint64_t *offsets,
                     const uint64_t *targets, mf_error *err)
 {
-    (void)r, (void)nedges, (void)err;
+    (void)r;
     loader *L = ud;
+    L->nedges += nedges;
+    if (over_limit(L, err)) return -1;
     size_t e = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t src = (uint32_t)(first + i);
@@ -234,6 +259,8 @@ static int on_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const
 {
     (void)r;
     loader *L = ud;
+    L->nentries += ne;
+    if (over_limit(L, err)) return -1;
     uint32_t map = (uint32_t)m->index;
     for (size_t i = 0; i < nb; i++) {
         mp_bucket x = {.map = map,
@@ -293,7 +320,19 @@ static int on_samples(void *ud, const mf_gs_reader *r, size_t n, const uint64_t 
 int mp_load_gcstack(const char *path, FILE *progress, mp_graph **out, mf_error *err)
 {
     *out = NULL;
-    loader L = {.path = path, .progress = progress};
+    mf_in *in = mf_in_open(path, err);
+    if (!in) return -1;
+    int rc = mp_load_gcstack_in(in, NULL, progress, out, err);
+    mf_in_close(in);
+    return rc;
+}
+
+int mp_load_gcstack_in(mf_in *in, const mf_limits *lim, FILE *progress, mp_graph **out,
+                       mf_error *err)
+{
+    *out = NULL;
+    const char *path = mf_in_name(in);
+    loader L = {.path = path, .progress = progress, .lim = lim};
     L.b = mp_gb_new(path, "gcstack");
     if (!L.b) {
         mf_error_set(err, "%s: out of memory", path);
@@ -308,7 +347,7 @@ int mp_load_gcstack(const char *path, FILE *progress, mp_graph **out, mf_error *
                           .on_buckets = on_buckets,
                           .on_samples = on_samples};
     mf_gs_reader *r = NULL;
-    int rc = mf_gs_read(path, &cb, &r, err);
+    int rc = mf_gs_read_in(in, &cb, &r, err);
     if (progress && L.next_progress) {
         fprintf(progress, "\r\033[K");
         fflush(progress);

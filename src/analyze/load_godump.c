@@ -1742,16 +1742,16 @@ int mp_load_godump_dump(const mf_gd_dump *d, const char *binary, mp_graph **out,
     return rc;
 }
 
-int mp_load_godump(const char *path, const char *binary, FILE *progress, mp_graph **out,
-                   mf_error *err)
+int mp_load_godump_in(mf_in *in, const mf_limits *lim, const char *binary, FILE *progress,
+                      mp_graph **out, mf_error *err)
 {
     *out = NULL;
     mf_gd_dump *d;
     if (progress) {
-        fprintf(progress, "\rmaproot: reading %s", path);
+        fprintf(progress, "\rmaproot: reading %s", mf_in_name(in));
         fflush(progress);
     }
-    int rc = mf_gd_open(path, &d, err);
+    int rc = mf_gd_open_in(in, lim, &d, err);
     if (!rc) {
         rc = mp_load_godump_dump(d, binary, out, err);
         mf_gd_close(d);

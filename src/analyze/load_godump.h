@@ -36,11 +36,15 @@
 
 #include "analyze/graph.h"
 #include "format/godump.h"
+#include "format/infile.h"
 
 #include <stdio.h>
 
-int mp_load_godump(const char *path, const char *binary, FILE *progress, mp_graph **out,
-                   mf_error *err);
+/* Loads the dump from an input the caller opened (and may have peeked),
+ * within lim (NULL: no limit); progress: a terminal for a progress line, or
+ * NULL. The input stays the caller's. */
+int mp_load_godump_in(mf_in *in, const mf_limits *lim, const char *binary, FILE *progress,
+                      mp_graph **out, mf_error *err);
 
 /* The same for a dump already read (e.g. from memory); binary may be NULL. */
 int mp_load_godump_dump(const mf_gd_dump *d, const char *binary, mp_graph **out, mf_error *err);

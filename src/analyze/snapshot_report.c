@@ -6,7 +6,6 @@
 
 #include "analyze/json_text.h"
 #include "analyze/load_gcstack.h"
-#include "analyze/load_godump.h"
 #include "analyze/report.h"
 #include "format/pprof.h"
 
@@ -52,18 +51,6 @@ int mp_snapshot_analyze(const char *path, FILE *progress, const mp_findings_opti
     double t0 = now_s();
     mp_graph *g;
     if (mp_load_gcstack(path, progress, &g, err)) return -1;
-    out->load_seconds = now_s() - t0;
-    return mp_snapshot_analyze_graph(g, opt, out, err);
-}
-
-int mp_snapshot_analyze_godump(const char *path, const char *binary, FILE *progress,
-                               const mp_findings_options *opt, mp_snapshot_analysis *out,
-                               mf_error *err)
-{
-    memset(out, 0, sizeof *out);
-    double t0 = now_s();
-    mp_graph *g;
-    if (mp_load_godump(path, binary, progress, &g, err)) return -1;
     out->load_seconds = now_s() - t0;
     return mp_snapshot_analyze_graph(g, opt, out, err);
 }

@@ -44,11 +44,6 @@ typedef struct mp_snapshot_analysis {
 /* progress: see mp_load_gcstack (NULL: silent). */
 int mp_snapshot_analyze(const char *path, FILE *progress, const mp_findings_options *opt,
                         mp_snapshot_analysis *out, mf_error *err);
-/* The same for a Go heap dump; binary: the program that wrote it, or NULL
- * (see load_godump.h). */
-int mp_snapshot_analyze_godump(const char *path, const char *binary, FILE *progress,
-                               const mp_findings_options *opt, mp_snapshot_analysis *out,
-                               mf_error *err);
 /* The analysis steps alone, on a graph the caller built (taken over). */
 int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
                               mp_snapshot_analysis *out, mf_error *err);

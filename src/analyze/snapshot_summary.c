@@ -184,6 +184,17 @@ static int cmp_type(const void *x, const void *y)
 int mp_snap_summarize(const char *path, mp_snap_summary *out, mf_error *err)
 {
     memset(out, 0, sizeof *out);
+    mf_in *in = mf_in_open(path, err);
+    if (!in) return -1;
+    int rc = mp_snap_summarize_in(in, out, err);
+    mf_in_close(in);
+    return rc;
+}
+
+int mp_snap_summarize_in(mf_in *in, mp_snap_summary *out, mf_error *err)
+{
+    const char *path = mf_in_name(in);
+    memset(out, 0, sizeof *out);
     acc a = {.s = out};
     mf_gs_callbacks cb = {.ud = &a,
                           .on_header = s_header,
@@ -199,7 +210,7 @@ int mp_snap_summarize(const char *path, mp_snap_summary *out, mf_error *err)
         nomem(err);
         goto out;
     }
-    if (mf_gs_read(path, &cb, &r, err)) goto out;
+    if (mf_gs_read_in(in, &cb, &r, err)) goto out;
     out->h.program = out->program;
     out->h.build_id = out->build_id;
     out->h.writer = out->writer;

@@ -62,6 +62,8 @@ typedef struct mp_snap_summary {
 
 /* Reads the snapshot at path and summarizes it. */
 int mp_snap_summarize(const char *path, mp_snap_summary *out, mf_error *err);
+/* The same from an input already open (the caller closes it). */
+int mp_snap_summarize_in(mf_in *in, mp_snap_summary *out, mf_error *err);
 void mp_snap_summary_free(mp_snap_summary *s);
 
 /* Text for people: top_n types (0: all) and every root and map. */

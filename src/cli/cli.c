@@ -3,14 +3,13 @@
 
 #include "analyze/display_path.h"
 
-#include "analyze/profile.h"
-
 #include <errno.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int cli_fail(const char *fmt, ...)
@@ -60,18 +59,6 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
     return 0;
 }
 
-int cli_load_heap_profile(const char *path, mf_profile **out)
-{
-    mf_error err;
-    if (mf_profile_read(path, out, &err)) return cli_fail("%s", err.msg);
-    if (mp_check_heap(*out, path, &err)) {
-        mf_profile_free(*out);
-        *out = NULL;
-        return cli_fail("%s", err.msg);
-    }
-    return 0;
-}
-
 int cli_finish(int status)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -82,20 +69,47 @@ int cli_finish(int status)
     return status;
 }
 
-FILE *cli_open_output(const char *path)
+FILE *cli_output_open(cli_output *co, const char *path)
 {
-    if (!path || strcmp(path, "-") == 0) return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f) cli_fail("%s: cannot create the output file: %s", path, strerror(errno));
-    return f;
+    mf_error err;
+    co->f = NULL;
+    if (!(co->out = mf_out_open(path ? path : "-", &err))) {
+        cli_fail("%s", err.msg);
+        return NULL;
+    }
+    if (!(co->f = mf_out_stream(co->out))) {
+        mf_out_abort(co->out);
+        co->out = NULL;
+        cli_fail("%s: out of memory", path ? path : "standard output");
+    }
+    return co->f;
 }
 
-int cli_close_output(FILE *f, const char *path, int status)
+bool cli_output_failed(const cli_output *co)
 {
-    if (f == stdout) return cli_finish(status);
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0 || bad) return cli_fail("%s: error writing the output", path);
+    return co->out && mf_out_error(co->out, NULL) != 0;
+}
+
+int cli_output_close(cli_output *co, int status)
+{
+    if (!co->out) return status;
+    mf_out *o = co->out;
+    co->out = NULL;
+    co->f = NULL;
+    if (status != CLI_EXIT_OK && mf_out_error(o, NULL) == 0) {
+        mf_out_abort(o); /* a failed report leaves no file */
+        return status;
+    }
+    mf_error err;
+    if (mf_out_commit(o, &err)) return cli_fail("%s", err.msg);
     return status;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 FILE *cli_progress_stream(void)

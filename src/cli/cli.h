@@ -10,8 +10,10 @@
 #ifndef MAPROOT_CLI_H
 #define MAPROOT_CLI_H
 
+#include "format/outfile.h"
 #include "format/pprof.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -47,20 +49,27 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
 enum { CLI_OPT_TRIM_PATH = 1000 };
 int cli_set_trim_path(const char *cmd, const char *arg);
 
-/* Reads a pprof profile and checks it is a heap profile; on error prints the
- * reason and returns CLI_EXIT_BAD. */
-int cli_load_heap_profile(const char *path, mf_profile **out);
-
 /* Flushes stdout; a write error (full disk, closed pipe) is reported and
  * turns a success into CLI_EXIT_BAD. */
 int cli_finish(int status);
 
-/* The report's stream: stdout for NULL or "-", else path created (a
- * failure is reported and NULL returned). */
-FILE *cli_open_output(const char *path);
-/* Closes what cli_open_output opened (flushes stdout) and turns a write
- * error into CLI_EXIT_BAD; returns the status otherwise. */
-int cli_close_output(FILE *f, const char *path, int status);
+/* A report's output (-o FILE, or standard output for NULL or "-"), written
+ * by the rule of outfile.h: a regular file appears only when complete. */
+typedef struct cli_output {
+    mf_out *out;
+    FILE *f;
+} cli_output;
+/* Opens it; the stream to print to, or NULL after printing why. */
+FILE *cli_output_open(cli_output *co, const char *path);
+/* Has a write to it failed already? (cli_output_close reports it.) */
+bool cli_output_failed(const cli_output *co);
+/* Finishes it: on success commits (a write error is reported, once, and
+ * turns the status into CLI_EXIT_BAD); after a failure (status not
+ * CLI_EXIT_OK) abandons it, leaving no file. Returns the status. */
+int cli_output_close(cli_output *co, int status);
+
+/* Monotonic seconds, for the timings of a report. */
+double cli_now(void);
 
 /* stderr when it is a terminal (for progress lines), else NULL: nothing
  * but the report when output is piped or logged. */

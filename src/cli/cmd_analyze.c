@@ -9,15 +9,19 @@
 #include "analyze/profile.h"
 #include "analyze/report.h"
 #include "analyze/snapshot_summary.h"
+#include "analyze/load_gcstack.h"
 #include "cli/cmd_snapshot.h"
+#include "cli/input.h"
 #include "format/gcstack_reader.h"
 #include "format/godump.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char analyze_help[] =
@@ -47,7 +51,12 @@ static const char analyze_help[] =
     "  -f, --format FORMAT        text (default), json, pprof (retention chains as\n"
     "                             stacks, root at the bottom; needs -o) or dot\n"
     "                             (Graphviz); pprof and dot need a snapshot\n"
-    "  -o, --output FILE          write the report to FILE instead of stdout\n"
+    "  -o, --output FILE          write the report to FILE instead of stdout ('-':\n"
+    "                             stdout, for every format); a regular FILE is\n"
+    "                             replaced only when the report is complete\n"
+    "      --max-memory SIZE      stop with a message when the input would need\n"
+    "                             more memory than SIZE (e.g. 512M, 8G; default:\n"
+    "                             half of this machine's memory)\n"
     "  -s, --summary              a snapshot's summary (types, roots, maps) instead\n"
     "                             of the analysis\n"
     "  -b, --binary PROG          a Go heap dump's program: globals get their ELF\n"
@@ -58,37 +67,44 @@ static const char analyze_help[] =
     "                             last one; inuse_space for Go heap profiles)\n" CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
     "\n"
+    "FILE may be '-' (standard input) or a pipe: it is read once, as a stream.\n"
     "Progress goes to stderr while large files load, only on a terminal.\n"
     "Exit status: 0 success, 2 bad usage or bad input. See maproot-analyze(1).\n";
 
-/* The old summary of a snapshot (--summary). */
-static int summarize_snapshot(const char *path, const char *format, const char *output,
-                              size_t top_n)
+/* The summary of a snapshot (--summary): types, roots, maps. */
+static int summarize_snapshot(cli_input *ci, const char *format, const char *output, size_t top_n)
 {
     bool json = strcmp(format, "json") == 0;
-    if (!json && strcmp(format, "text") != 0)
+    if (!json && strcmp(format, "text") != 0) {
+        cli_input_close(ci);
         return cli_usage("analyze", "--summary is printed as text or json, not %s", format);
+    }
     mp_snap_summary s;
     mf_error err;
-    if (mp_snap_summarize(path, &s, &err)) return cli_fail("%s", err.msg);
-    FILE *out = cli_open_output(output);
+    int rc = mp_snap_summarize_in(ci->in, &s, &err);
+    cli_input_close(ci);
+    if (rc) return cli_fail("%s", err.msg);
+    cli_output co;
+    FILE *out = cli_output_open(&co, output);
     int status = CLI_EXIT_OK;
     if (!out) {
         status = CLI_EXIT_BAD;
     } else {
         if (json) {
-            if (mp_snap_print_json(out, &s, &err)) status = cli_fail("%s", err.msg);
+            if (mp_snap_print_json(out, &s, &err))
+                status = cli_output_failed(&co) ? CLI_EXIT_BAD : cli_fail("%s", err.msg);
         } else {
             mp_snap_print_text(out, &s, top_n);
         }
-        status = cli_close_output(out, output, status);
+        status = cli_output_close(&co, status);
     }
     mp_snap_summary_free(&s);
     return status;
 }
 
-/* NAME.gcstack.gz for a profile NAME.pb.gz / NAME.pb / NAME.gz, if that
- * file exists (malloc'd), else NULL. */
+/* NAME.gcstack.gz for a profile NAME.pb.gz / NAME.pb / NAME.gz (malloc'd),
+ * if there is one, else NULL. Only a regular file counts: a FIFO or device
+ * there would block or never end, so it is named in a warning instead. */
 static char *snapshot_beside(const char *profile)
 {
     static const char *const exts[] = {".pb.gz", ".pb", ".gz"};
@@ -104,11 +120,46 @@ static char *snapshot_beside(const char *profile)
     if (!p) return NULL;
     memcpy(p, profile, cut);
     strcpy(p + cut, ".gcstack.gz");
-    if (access(p, R_OK) != 0) {
+    struct stat st;
+    if (stat(p, &st) != 0 && errno == ENOENT) {
+        free(p);
+        return NULL;
+    }
+    if (stat(p, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "maproot: warning: %s beside the profile is not a regular file; ignored\n",
+                p);
         free(p);
         return NULL;
     }
     return p;
+}
+
+/* The heap graph of the snapshot beside a profile. When the formats need
+ * it (required), a failure is the command's; else it is a warning and the
+ * profile is analysed alone (NULL). *status is set on a fatal failure. */
+static mp_graph *load_beside(const char *beside, bool required, double *seconds, int *status)
+{
+    mf_error err;
+    mf_in *in = mf_in_open(beside, &err);
+    const uint8_t *p;
+    size_t n;
+    mp_graph *g = NULL;
+    double t0 = cli_now();
+    if (in && mf_in_peek(in, MF_GS_SNIFF_BYTES, &p, &n, &err) == 0) {
+        if (!mf_gs_sniff_bytes(p, n))
+            mf_error_set(&err, "%s: not a maproot snapshot", beside);
+        else
+            mp_load_gcstack_in(in, &cli_limits, cli_progress_stream(), &g, &err);
+    }
+    mf_in_close(in);
+    *seconds = cli_now() - t0;
+    if (g) return g;
+    if (required) {
+        *status = cli_fail("%s", err.msg);
+    } else {
+        fprintf(stderr, "maproot: warning: %s; the profile is analysed without it\n", err.msg);
+    }
+    return NULL;
 }
 
 static bool valid_format(const char *f)
@@ -126,6 +177,7 @@ int cmd_analyze(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"summary", no_argument, NULL, 's'},
+        {"max-memory", required_argument, NULL, 'M'},
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"help", no_argument, NULL, 'h'},
@@ -163,6 +215,9 @@ int cmd_analyze(int argc, char **argv)
         case 's':
             summary = true;
             break;
+        case 'M':
+            if (cli_parse_memory("analyze", optarg)) return CLI_EXIT_BAD;
+            break;
         case CLI_OPT_TRIM_PATH:
             if (cli_set_trim_path("analyze", optarg)) return CLI_EXIT_BAD;
             break;
@@ -180,48 +235,52 @@ int cmd_analyze(int argc, char **argv)
                                                    : "one file at a time");
     const char *path = argv[optind];
     bool graph_format = strcmp(format, "pprof") == 0 || strcmp(format, "dot") == 0;
-    if (strcmp(format, "pprof") == 0 && (!output || strcmp(output, "-") == 0))
-        return cli_usage("analyze", "--format pprof needs -o FILE");
+    if (strcmp(format, "pprof") == 0 && !output)
+        return cli_usage("analyze", "--format pprof needs -o FILE (-o - for standard output)");
     cli_snap_opts so = {
         .format = format, .output = output, .top_entries = top_n, .all = all || top_n == 0};
 
-    /* a snapshot, told apart by content; an unreadable file is left to the
-     * profile reader below, which says why */
-    bool from_stdin = strcmp(path, "-") == 0;
-    if (!from_stdin && mf_gd_sniff_file(path)) {
-        if (summary)
+    /* one open; the kind is told from the first bytes */
+    cli_input ci;
+    if (cli_input_open(path, &ci)) return CLI_EXIT_BAD;
+    if (binary && !ci.kind->go_dump) {
+        cli_input_close(&ci);
+        return cli_usage("analyze", "--binary names what a Go heap dump holds; %s is a %s", path,
+                         ci.kind->name);
+    }
+    cli_binary = binary;
+    if (cli_input_is_graph(&ci)) {
+        if (summary && ci.kind->go_dump) {
+            cli_input_close(&ci);
             return cli_usage("analyze", "--summary is for root snapshots, not Go heap dumps");
-        so.godump = true;
-        so.binary = binary;
-        return cli_analyze_snapshot(path, &so);
+        }
+        if (summary) return summarize_snapshot(&ci, format, output, top_n);
+        double t0 = cli_now();
+        mp_graph *g;
+        if (cli_input_load_graph(&ci, &g)) return CLI_EXIT_BAD;
+        so.load_seconds = cli_now() - t0;
+        return cli_analyze_snapshot(path, g, &so);
     }
-    if (binary)
-        return cli_usage("analyze", "--binary names what a Go heap dump holds; %s is not one",
-                         path);
-    mf_error serr;
-    if (!from_stdin && mf_gs_sniff(path, &serr) == 1) {
-        if (summary) return summarize_snapshot(path, format, output, top_n);
-        return cli_analyze_snapshot(path, &so);
-    }
-    char *beside = from_stdin ? NULL : snapshot_beside(path);
-    if (beside && summary) {
-        free(beside);
-        beside = NULL;
-    }
-    if (graph_format && !beside)
+    char *beside = strcmp(path, "-") == 0 || summary ? NULL : snapshot_beside(path);
+    if (graph_format && !beside) {
+        cli_input_close(&ci);
         return cli_usage("analyze",
                          "--format %s draws retention chains: it needs a snapshot (NAME.gcstack.gz "
                          "beside the profile, or the snapshot itself)",
                          format);
+    }
     if (graph_format) { /* the profile adds nothing to these */
+        cli_input_close(&ci);
+        int st = CLI_EXIT_BAD;
+        mp_graph *g = load_beside(beside, true, &so.load_seconds, &st);
         so.profile = path;
-        int st = cli_analyze_snapshot(beside, &so);
+        if (g) st = cli_analyze_snapshot(beside, g, &so);
         free(beside);
         return st;
     }
 
     mf_profile *p = NULL;
-    if (cli_load_heap_profile(path, &p)) {
+    if (cli_input_load_profile(&ci, &p)) {
         free(beside);
         return CLI_EXIT_BAD;
     }
@@ -237,21 +296,24 @@ int cmd_analyze(int argc, char **argv)
         goto out;
     }
     mp_analysis a = {path, p, &ix, si, &top, &growth, top_n};
-    if (beside) {
+    mp_graph *g = beside ? load_beside(beside, false, &so.load_seconds, &status) : NULL;
+    if (g) {
         so.profile = path;
         so.profile_analysis = &a;
-        status = cli_analyze_snapshot(beside, &so);
+        status = cli_analyze_snapshot(beside, g, &so);
         goto out;
     }
-    FILE *o = cli_open_output(output);
+    cli_output co;
+    FILE *o = cli_output_open(&co, output);
     if (!o) goto out;
     status = CLI_EXIT_OK;
     if (strcmp(format, "json") == 0) {
-        if (mp_print_analysis_json(o, &a, &err)) status = cli_fail("%s", err.msg);
+        if (mp_print_analysis_json(o, &a, &err))
+            status = cli_output_failed(&co) ? CLI_EXIT_BAD : cli_fail("%s", err.msg);
     } else {
         mp_print_analysis_text(o, &a);
     }
-    status = cli_close_output(o, output, status);
+    status = cli_output_close(&co, status);
 out:
     free(beside);
     mp_top_free(&top);

@@ -7,8 +7,7 @@
 #include "analyze/profile.h"
 #include "analyze/report.h"
 #include "cli/cmd_snapshot.h" /* root snapshots */
-#include "format/gcstack_reader.h"
-#include "format/godump.h"
+#include "cli/input.h"
 
 #include <string.h>
 
@@ -33,6 +32,9 @@ static const char diff_help[] =
     "  -i, --sample-index NAME|N  the sample type to compare (default: as analyze)\n"
     "  -n, --top N                sites to show (default 10; 0 shows all)\n"
     "  -f, --format text|json     output format (default text)\n"
+    "  -o, --output FILE          write the comparison to FILE ('-': stdout); a\n"
+    "                             regular FILE is replaced only when complete\n"
+    "      --max-memory SIZE      as for maproot analyze\n"
     "  -b, --binary PROG          Go heap dumps: the program that wrote them\n" CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
     "\n"
@@ -44,18 +46,20 @@ int cmd_diff(int argc, char **argv)
         {"sample-index", required_argument, NULL, 'i'},
         {"top", required_argument, NULL, 'n'},
         {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"max-memory", required_argument, NULL, 'M'},
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *sample_spec = NULL, *binary = NULL;
+    const char *sample_spec = NULL, *output = NULL, *binary = NULL;
     size_t top_n = 10;
     cli_format format = CLI_FORMAT_TEXT;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:n:f:b:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:n:f:o:b:h", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
             binary = optarg;
@@ -68,6 +72,12 @@ int cmd_diff(int argc, char **argv)
             break;
         case 'f':
             if (cli_parse_format("diff", optarg, &format)) return CLI_EXIT_BAD;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'M':
+            if (cli_parse_memory("diff", optarg)) return CLI_EXIT_BAD;
             break;
         case CLI_OPT_TRIM_PATH:
             if (cli_set_trim_path("diff", optarg)) return CLI_EXIT_BAD;
@@ -83,34 +93,47 @@ int cmd_diff(int argc, char **argv)
     }
     if (argc - optind != 2) return cli_usage("diff", "two profiles are needed: BEFORE AFTER");
     const char *before_path = argv[optind], *after_path = argv[optind + 1];
-    /* ---- two Go heap dumps of one program */
-    {
-        int ga = mf_gd_sniff_file(before_path), gb = mf_gd_sniff_file(after_path);
-        if (ga != gb)
-            return cli_usage("diff", "%s is %sa Go heap dump but %s is %s", before_path,
-                             ga ? "" : "not ", after_path, gb ? "one" : "not");
-        if (ga) {
-            cli_snap_opts so = {.format = format == CLI_FORMAT_JSON ? "json" : "text",
-                                .godump = true,
-                                .binary = binary};
-            return cli_diff_snapshots(before_path, after_path, &so);
-        }
-        if (binary) return cli_usage("diff", "--binary is for Go heap dumps");
+    if (strcmp(before_path, "-") == 0 && strcmp(after_path, "-") == 0)
+        return cli_usage("diff", "standard input can be only one of BEFORE and AFTER");
+    /* each input opened once, its kind told from its first bytes */
+    cli_input bi_in, ai_in;
+    if (cli_input_open(before_path, &bi_in)) return CLI_EXIT_BAD;
+    if (cli_input_open(after_path, &ai_in)) {
+        cli_input_close(&bi_in);
+        return CLI_EXIT_BAD;
     }
-    /* ---- two root snapshots, told apart by content */
-    {
-        mf_error serr;
-        int sa = strcmp(before_path, "-") == 0 ? 0 : mf_gs_sniff(before_path, &serr);
-        if (sa < 0) return cli_fail("%s", serr.msg);
-        int sb = strcmp(after_path, "-") == 0 ? 0 : mf_gs_sniff(after_path, &serr);
-        if (sb < 0) return cli_fail("%s", serr.msg);
-        if (sa != sb)
-            return cli_usage("diff", "%s is a %s but %s is a %s", before_path,
-                             sa ? "snapshot" : "profile", after_path, sb ? "snapshot" : "profile");
-        if (sa == 1) {
-            cli_snap_opts so = {.format = format == CLI_FORMAT_JSON ? "json" : "text"};
-            return cli_diff_snapshots(before_path, after_path, &so);
+    bool sa = cli_input_is_graph(&bi_in), sb = cli_input_is_graph(&ai_in);
+    if (sa != sb) {
+        cli_input_close(&bi_in);
+        cli_input_close(&ai_in);
+        return cli_usage("diff", "%s is a %s but %s is a %s", before_path, bi_in.kind->name,
+                         after_path, ai_in.kind->name);
+    }
+    if (binary && !(bi_in.kind->go_dump && ai_in.kind->go_dump)) {
+        cli_input_close(&bi_in);
+        cli_input_close(&ai_in);
+        return cli_usage("diff", "--binary is for Go heap dumps");
+    }
+    if (sa && bi_in.kind != ai_in.kind) {
+        cli_input_close(&bi_in);
+        cli_input_close(&ai_in);
+        return cli_usage("diff", "%s is a %s but %s is a %s", before_path, bi_in.kind->name,
+                         after_path, ai_in.kind->name);
+    }
+    cli_binary = binary;
+    if (sa) {
+        mp_graph *ga = NULL, *gb = NULL;
+        if (cli_input_load_graph(&bi_in, &ga)) {
+            cli_input_close(&ai_in);
+            return CLI_EXIT_BAD;
         }
+        if (cli_input_load_graph(&ai_in, &gb)) {
+            mp_graph_free(ga);
+            return CLI_EXIT_BAD;
+        }
+        cli_snap_opts so = {.format = format == CLI_FORMAT_JSON ? "json" : "text",
+                            .output = output};
+        return cli_diff_snapshots(before_path, ga, after_path, gb, &so);
     }
 
     mf_profile *before = NULL, *after = NULL;
@@ -119,8 +142,11 @@ int cmd_diff(int argc, char **argv)
     mf_error err;
     int status = CLI_EXIT_BAD;
     size_t si;
-    if (cli_load_heap_profile(before_path, &before) || cli_load_heap_profile(after_path, &after))
+    if (cli_input_load_profile(&bi_in, &before)) {
+        cli_input_close(&ai_in);
         goto out;
+    }
+    if (cli_input_load_profile(&ai_in, &after)) goto out;
     if (mp_check_comparable(before, before_path, after, after_path, &err) ||
         mp_sample_index(after, after_path, sample_spec, &si, &err) ||
         mp_index_build(before, before_path, &bi, &err) ||
@@ -129,15 +155,17 @@ int cmd_diff(int argc, char **argv)
         goto out;
     }
     mp_diff_report r = {before_path, after_path, before, after, si, &d, top_n};
+    cli_output co;
+    FILE *o = cli_output_open(&co, output);
+    if (!o) goto out;
+    status = CLI_EXIT_OK;
     if (format == CLI_FORMAT_JSON) {
-        if (mp_print_diff_json(stdout, &r, &err)) {
-            cli_fail("%s", err.msg);
-            goto out;
-        }
+        if (mp_print_diff_json(o, &r, &err))
+            status = cli_output_failed(&co) ? CLI_EXIT_BAD : cli_fail("%s", err.msg);
     } else {
-        mp_print_diff_text(stdout, &r);
+        mp_print_diff_text(o, &r);
     }
-    status = cli_finish(CLI_EXIT_OK);
+    status = cli_output_close(&co, status);
 out:
     mp_diff_free(&d);
     mp_index_free(&bi);

@@ -16,22 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A snapshot or a Go heap dump, analysed. */
-static int load(const char *path, const cli_snap_opts *o, mp_snapshot_analysis *a, mf_error *err)
-{
-    if (o->godump)
-        return mp_snapshot_analyze_godump(path, o->binary, cli_progress_stream(), NULL, a, err);
-    return mp_snapshot_analyze(path, cli_progress_stream(), NULL, a, err);
-}
-
-int cli_analyze_snapshot(const char *path, const cli_snap_opts *o)
+int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
 {
     const char *fmt = o->format ? o->format : "text";
-    if (strcmp(fmt, "pprof") == 0 && (!o->output || strcmp(o->output, "-") == 0))
-        return cli_usage("analyze", "--format pprof needs -o FILE");
     mp_snapshot_analysis a;
     mf_error err;
-    if (load(path, o, &a, &err)) return cli_fail("%s", err.msg);
+    memset(&a, 0, sizeof a);
+    a.load_seconds = o->load_seconds;
+    if (mp_snapshot_analyze_graph(g, NULL, &a, &err)) return cli_fail("%s", err.msg);
     mp_snapshot_print_opts po = {
         .top_entries = o->top_entries, .all_entries = o->all, .profile = o->profile};
     int status = CLI_EXIT_OK;
@@ -40,7 +32,8 @@ int cli_analyze_snapshot(const char *path, const cli_snap_opts *o)
         mp_snapshot_analysis_free(&a);
         return status;
     }
-    FILE *out = cli_open_output(o->output);
+    cli_output co;
+    FILE *out = cli_output_open(&co, o->output);
     if (!out) {
         mp_snapshot_analysis_free(&a);
         return CLI_EXIT_BAD;
@@ -50,8 +43,10 @@ int cli_analyze_snapshot(const char *path, const cli_snap_opts *o)
         json_t *pj = o->profile_analysis ? mp_analysis_json(o->profile_analysis) : json_null();
         if (!root || !pj || json_object_set_new(root, "profile_analysis", pj) ||
             json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-            status =
-                cli_fail("%s: cannot write the JSON report (out of memory or output error)", path);
+            /* a write error is reported once, when the output is closed */
+            status = cli_output_failed(&co)
+                         ? CLI_EXIT_BAD
+                         : cli_fail("%s: out of memory writing the JSON report", path);
         } else {
             fputc('\n', out);
         }
@@ -65,7 +60,7 @@ int cli_analyze_snapshot(const char *path, const cli_snap_opts *o)
             mp_print_analysis_text(out, o->profile_analysis);
         }
     }
-    status = cli_close_output(out, o->output, status);
+    status = cli_output_close(&co, status);
     mp_snapshot_analysis_free(&a);
     return status;
 }
@@ -174,18 +169,30 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     free(kb);
 }
 
-int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opts *o)
+int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_graph *gb,
+                       const cli_snap_opts *o)
 {
     const char *fmt = o->format ? o->format : "text";
-    if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0)
-        return cli_usage("diff", "snapshots are compared as text or json, not %s", fmt);
     mp_snapshot_analysis A, B;
     mf_error err;
-    if (load(before, o, &A, &err)) return cli_fail("%s", err.msg);
-    if (load(after, o, &B, &err)) {
+    memset(&A, 0, sizeof A);
+    memset(&B, 0, sizeof B);
+    if (mp_snapshot_analyze_graph(ga, NULL, &A, &err)) {
+        mp_graph_free(gb);
+        return cli_fail("%s", err.msg);
+    }
+    if (mp_snapshot_analyze_graph(gb, NULL, &B, &err)) {
         mp_snapshot_analysis_free(&A);
         return cli_fail("%s", err.msg);
     }
+    const char *pa = mp_str(A.g, A.g->info.program), *pb = mp_str(B.g, B.g->info.program);
+    const char *ba = mp_str(A.g, A.g->info.build_id), *bb = mp_str(B.g, B.g->info.build_id);
+    if (strcmp(pa, pb) != 0 || (*ba && *bb && strcmp(ba, bb) != 0))
+        fprintf(stderr,
+                "maproot: warning: %s and %s are snapshots of different programs (%s%s%s; "
+                "%s%s%s): maps are matched by type and root only\n",
+                before, after, pa, *ba ? " build " : "", ba, pb, *bb ? " build " : "", bb);
+    cli_output co = {0};
     /* match maps by key */
     size_t na = A.g->nmaps, nb = B.g->nmaps;
     char **keys_a = calloc(na + 1, sizeof *keys_a), **keys_b = calloc(nb + 1, sizeof *keys_b);
@@ -244,6 +251,8 @@ int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opt
 
     char b1[64], b2[64], b3[64];
     int64_t heap_delta = (int64_t)B.f.heap_bytes - (int64_t)A.f.heap_bytes;
+    FILE *out = cli_output_open(&co, o->output);
+    if (!out) goto out;
     if (strcmp(fmt, "json") == 0) {
         json_t *root = json_object();
         json_object_set_new(root, "before", mp_json_text(before));
@@ -292,17 +301,17 @@ int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opt
             json_array_append_new(arr, j);
         }
         json_object_set_new(root, "maps", arr);
-        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
+        json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', out);
         json_decref(root);
     } else {
         mp_format_value(b1, sizeof b1, (int64_t)A.f.heap_bytes, "bytes", false);
         mp_format_value(b2, sizeof b2, (int64_t)B.f.heap_bytes, "bytes", false);
         mp_format_value(b3, sizeof b3, heap_delta, "bytes", true);
-        printf("maproot diff: %s (GC cycle %u) -> %s (GC cycle %u)\n", before, A.g->info.gc_cycle,
-               after, B.g->info.gc_cycle);
-        printf("  heap %s -> %s (%s)\n\n", b1, b2, b3);
-        printf("MAPS  growing first\n");
+        fprintf(out, "maproot diff: %s (GC cycle %u) -> %s (GC cycle %u)\n", before,
+                A.g->info.gc_cycle, after, B.g->info.gc_cycle);
+        fprintf(out, "  heap %s -> %s (%s)\n\n", b1, b2, b3);
+        fprintf(out, "MAPS  growing first\n");
         for (size_t i = 0; i < nd; i++) {
             const map_diff *d = &diffs[i];
             const mp_snapshot_analysis *S = d->after >= 0 ? &B : &A;
@@ -311,11 +320,11 @@ int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opt
             char rt[512];
             mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
             bool growing = d->count_delta > 0 && d->retained_delta > 0;
-            printf("  %s%s   root %s%s\n", growing ? "GROWING  " : "",
-                   mp_str(S->g, S->g->maps[m].type_name), rt,
-                   d->before < 0  ? "   (new map)"
-                   : d->after < 0 ? "   (gone)"
-                                  : "");
+            fprintf(out, "  %s%s   root %s%s\n", growing ? "GROWING  " : "",
+                    mp_str(S->g, S->g->maps[m].type_name), rt,
+                    d->before < 0  ? "   (new map)"
+                    : d->after < 0 ? "   (gone)"
+                                   : "");
             uint64_t ca = d->before >= 0 ? A.g->maps[d->before].count : 0;
             uint64_t cb = d->after >= 0 ? B.g->maps[d->after].count : 0;
             mp_format_value(b1, sizeof b1,
@@ -324,19 +333,21 @@ int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opt
             mp_format_value(b2, sizeof b2, d->after >= 0 ? (int64_t)B.f.maps[d->after].retained : 0,
                             "bytes", false);
             mp_format_value(b3, sizeof b3, d->retained_delta, "bytes", true);
-            printf("    entries %" PRIu64 " -> %" PRIu64 " (+%" PRIu64 " added, -%" PRIu64
-                   " removed); retained %s -> %s (%s)\n",
-                   ca, cb, d->added, d->removed, b1, b2, b3);
+            fprintf(out,
+                    "    entries %" PRIu64 " -> %" PRIu64 " (+%" PRIu64 " added, -%" PRIu64
+                    " removed); retained %s -> %s (%s)\n",
+                    ca, cb, d->added, d->removed, b1, b2, b3);
             if (d->nnew) {
-                printf("    new keys:");
+                fprintf(out, "    new keys:");
                 for (size_t k = 0; k < d->nnew; k++)
-                    printf("%s %s", k ? "," : "", mp_str(B.g, B.g->entries[d->new_keys[k]].key));
-                printf("%s\n", d->added > d->nnew ? ", ..." : "");
+                    fprintf(out, "%s %s", k ? "," : "",
+                            mp_str(B.g, B.g->entries[d->new_keys[k]].key));
+                fprintf(out, "%s\n", d->added > d->nnew ? ", ..." : "");
             }
         }
-        printf("\n");
+        fprintf(out, "\n");
     }
-    status = cli_finish(CLI_EXIT_OK);
+    status = cli_output_close(&co, CLI_EXIT_OK);
 out:
     for (size_t i = 0; keys_a && i < na; i++) free(keys_a[i]);
     for (size_t i = 0; keys_b && i < nb; i++) free(keys_b[i]);

@@ -6,28 +6,31 @@
 #ifndef MAPROOT_CMD_SNAPSHOT_H
 #define MAPROOT_CMD_SNAPSHOT_H
 
+#include "analyze/graph.h"
 #include "analyze/report.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
 typedef struct cli_snap_opts {
-    const char *format;  /* "text" (default), "json", "dot", "pprof" */
-    const char *output;  /* -o FILE (required for pprof; others: stdout when NULL) */
-    size_t top_entries;  /* entries per suspect (0: 10) */
-    bool all;            /* every entry, with its chain */
-    const char *profile; /* the profile the snapshot was found beside, or NULL */
+    const char *format;                  /* "text" (default), "json", "dot", "pprof" */
+    const char *output;                  /* -o FILE ("-" or NULL: standard output) */
+    size_t top_entries;                  /* entries per suspect (0: 10) */
+    bool all;                            /* every entry, with its chain */
+    const char *profile;                 /* the profile the snapshot was found beside, or NULL */
     const mp_analysis *profile_analysis; /* that profile's figures, or NULL */
-    bool godump;                         /* the input is a Go heap dump */
-    const char *binary;                  /* --binary PROG (Go heap dumps), or NULL */
+    double load_seconds;                 /* the time the graph took to load */
 } cli_snap_opts;
 
-/* Full analysis of a snapshot: the report in o->format; with a profile
- * analysis, text ends with the profile's report and JSON carries it as
- * "profile_analysis". Returns the exit status. */
-int cli_analyze_snapshot(const char *path, const cli_snap_opts *o);
+/* Full analysis of a snapshot's heap graph g (taken over: freed here): the
+ * report in o->format; with a profile analysis, text ends with the
+ * profile's report and JSON carries it as "profile_analysis". Returns the
+ * exit status. */
+int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o);
 
-/* Snapshot diff (text or json); returns the exit status. */
-int cli_diff_snapshots(const char *before, const char *after, const cli_snap_opts *o);
+/* Snapshot diff (text or json) of two heap graphs (both taken over); warns
+ * when they are of different programs. Returns the exit status. */
+int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_graph *gb,
+                       const cli_snap_opts *o);
 
 #endif

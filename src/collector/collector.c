@@ -74,7 +74,20 @@ static pthread_cond_t q_work = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t q_idle = PTHREAD_COND_INITIALIZER;
 static job *q_head, *q_tail;
 static unsigned q_len;
-static bool writer_busy, writer_running, skip_warned;
+static bool writer_busy, writer_running;
+
+/* Periodic pairs (a profile and a snapshot of one cycle, both named after
+ * it). Kept by the collecting thread with the world stopped: decided at
+ * MARK_DONE, the profile's counts taken at GC_END of the same cycle. */
+static uint32_t pair_cycle; /* the cycle whose pair is being taken, 0 none */
+static bool pair_owed;      /* a pair was due while a writer was busy */
+static bool exiting;        /* the exit pair is the last one: no more periodic ones */
+/* The exit profile: its counts (exit_snap, of cycle exit_cycle), taken at
+ * GC_END of the exit snapshot's cycle (exit_with_snapshot), else of the
+ * next cycle that ends. */
+static bool exit_want, exit_with_snapshot, exit_have;
+static uint32_t exit_cycle;
+static mrc_prof_snapshot exit_snap;
 
 static _Thread_local char last_error[512];
 
@@ -131,24 +144,19 @@ char *mrc__periodic_path(const char *path, uint32_t cycle)
     return out;
 }
 
-/* At the end of every N-th collection: snapshot the counts (world stopped,
- * so they are exactly this cycle's) and queue them for the writer. Skips a
- * cycle (with one warning) if the writer is far behind. */
-static void queue_periodic(uint32_t cycle)
+/* Is the profile writer too far behind to take another profile? */
+static bool profile_queue_full(void)
 {
     pthread_mutex_lock(&q_lock);
     bool full = q_len >= MAX_QUEUED;
-    bool warn = full && !skip_warned;
-    if (full) skip_warned = true;
     pthread_mutex_unlock(&q_lock);
-    if (full) {
-        if (warn)
-            fprintf(stderr,
-                    "maproot: heap profile writer is behind; skipping the profile of "
-                    "GC cycle %" PRIu32 " (and later ones while it is)\n",
-                    cycle);
-        return;
-    }
+    return full;
+}
+
+/* Queues the counts of this cycle (world stopped, at GC_END: exactly this
+ * cycle's) for the writer thread, as a file named after the cycle. */
+static void queue_periodic(uint32_t cycle)
+{
     job *j = calloc(1, sizeof *j);
     if (!j) return;
     j->path = mrc__periodic_path(env_path, cycle);
@@ -172,17 +180,54 @@ static void queue_periodic(uint32_t cycle)
     pthread_mutex_unlock(&q_lock);
 }
 
+/*
+ * At MARK_DONE of a cycle a periodic pair is due at (every N-th, or the
+ * next one after a pair had to wait): both writers must be free, else the
+ * pair moves to the next cycle (one line on stderr per wait), so that a
+ * series never holds half a pair and any two of its files can be compared.
+ * The snapshot is taken now; the profile at GC_END (pair_cycle).
+ */
+static void periodic_pair(uint32_t cycle)
+{
+    bool snap = mrc__snapshot_periodic_on(), profile = env_path && env_every && writer_running;
+    if ((snap && mrc__snapshot_busy()) || (profile && profile_queue_full())) {
+        if (!pair_owed)
+            fprintf(stderr,
+                    "maproot: the files of an earlier GC cycle are still being written; the "
+                    "profile and snapshot of GC cycle %" PRIu32 " move to a later cycle\n",
+                    cycle);
+        pair_owed = true;
+        return;
+    }
+    pair_owed = false;
+    /* a snapshot that could not even start: no profile either */
+    if (snap && mrc__snapshot_periodic(cycle) != 0) return;
+    if (profile) pair_cycle = cycle;
+}
+
 static void on_gc(void *ud, mr_gc_event ev, uint32_t cycle)
 {
     (void)ud;
+    mrc_gc_listener fn = atomic_load(&listener);
     if (ev == MR_GC_START) {
         mrc_prof_gc_start(prof);
+    } else if (ev == MR_GC_MARK_DONE) {
+        /* the listener first: a snapshot asked for by the API (or the exit)
+         * is this cycle's, and a periodic pair then waits for its writer */
+        if (fn) fn(atomic_load(&listener_ud), ev, cycle);
+        if (env_every && !exiting && (cycle % env_every == 0 || pair_owed)) periodic_pair(cycle);
+        return;
     } else if (ev == MR_GC_END) {
         mrc_prof_gc_end(prof);
         atomic_store(&last_cycle, cycle);
-        if (env_every && writer_running && cycle % env_every == 0) queue_periodic(cycle);
+        if (pair_cycle == cycle) queue_periodic(cycle);
+        pair_cycle = 0;
+        if (exit_want && !exit_have &&
+            (!exit_with_snapshot || mrc__snapshot_request_cycle() == cycle)) {
+            exit_have = mrc_prof_snapshot_take(prof, false, &exit_snap) == 0;
+            exit_cycle = cycle;
+        }
     }
-    mrc_gc_listener fn = atomic_load(&listener);
     if (fn) fn(atomic_load(&listener_ud), ev, cycle);
 }
 
@@ -285,10 +330,7 @@ static void *writer_main(void *arg)
 
         pthread_mutex_lock(&q_lock);
         writer_busy = false;
-        if (!q_head) {
-            skip_warned = false;
-            pthread_cond_broadcast(&q_idle);
-        }
+        if (!q_head) pthread_cond_broadcast(&q_idle);
         pthread_mutex_unlock(&q_lock);
     }
     return NULL;
@@ -364,20 +406,52 @@ __attribute__((noinline)) int mrc_write_heap_profile(const char *path)
     return rc;
 }
 
-/* MAPROOT_PROFILE at exit: a full collection first, so the profile's in-use
- * figures are the heap at exit (the exiting thread's frames are no roots any
- * more: main has returned); then the periodic profiles still queued; then the
- * exit profile. A failure is one line on stderr. */
+/*
+ * At exit, one collection gives the last files of the run, a pair of one
+ * cycle: the snapshot (MAPROOT_SNAPSHOT) is taken at its MARK_DONE, the
+ * profile's counts (MAPROOT_PROFILE) at its GC_END, so their figures agree.
+ * The exiting thread's frames are no roots any more (main has returned).
+ * Periodic files stop first: the writers still running are waited for
+ * (bounded, see snapshot.h), so no file of the run appears after it ends.
+ * A failure is one line on stderr.
+ */
 static void at_exit(void)
 {
     mr_exiting();
-    mr_gc();
+    exiting = true;
     bool attached = mr_thread_is_attached();
+    exit_want = env_path != NULL;
+    exit_have = false;
+    if (mrc__snapshot_path()) {
+        /* the snapshot's collection gives the profile its counts too */
+        exit_with_snapshot = true;
+        mrc__snapshot_exit(NULL);
+        exit_with_snapshot = false;
+    } else {
+        mrc__snapshot_wait_writer();
+    }
+    if (exit_want && !exit_have) mr_gc(); /* no snapshot: a collection of its own */
+    exit_want = false;
     if (attached) mr_blocking_enter();
     wait_writer_idle();
     if (attached) mr_blocking_exit();
-    if (mrc_write_heap_profile(env_path) != 0)
-        fprintf(stderr, "maproot: cannot write heap profile: %s\n", mrc_last_error());
+    if (!env_path) return;
+    if (!exit_have) {
+        /* no hooks saw that collection (profiling off, nothing listening):
+         * the counts as of the last completed cycle, as the API takes them */
+        exit_cycle = atomic_load(&last_cycle);
+        if (mrc_prof_snapshot_take(prof, true, &exit_snap) != 0) {
+            fprintf(stderr, "maproot: cannot write heap profile: %s: out of memory taking it\n",
+                    env_path);
+            return;
+        }
+    }
+    if (attached) mr_blocking_enter();
+    mf_error err = {{0}};
+    int rc = write_snapshot(&exit_snap, env_path, atomic_load(&out_rate), exit_cycle, &err);
+    if (attached) mr_blocking_exit();
+    mrc_prof_snapshot_free(&exit_snap);
+    if (rc != 0) fprintf(stderr, "maproot: cannot write heap profile: %s\n", err.msg);
 }
 
 /* ---------------------------------------------------------------- API --- */
@@ -454,19 +528,17 @@ static void init_once_fn(void)
     atomic_store(&stack_depth, (int)depth);
     const char *path = getenv("MAPROOT_PROFILE");
     uint64_t every = env_u64("MAPROOT_PROFILE_EVERY", 0, UINT32_MAX);
+    env_every = (uint32_t)every;
     if (path && *path) {
         env_path = strdup(path);
-        if (env_path) {
-            env_every = (uint32_t)every;
-            if (env_every) start_writer();
-            atexit(at_exit);
-        }
+        if (env_path && env_every) start_writer();
     } else if (every && !getenv("MAPROOT_SNAPSHOT")) {
         fprintf(stderr, "maproot: MAPROOT_PROFILE_EVERY needs MAPROOT_PROFILE or "
                         "MAPROOT_SNAPSHOT (the path); ignored\n");
     }
     /* ---- root snapshots: MAPROOT_SNAPSHOT, see snapshot.h */
     mrc_gc_listener snap = mrc__snapshot_init();
+    if (env_path || mrc__snapshot_path()) atexit(at_exit);
     if (snap) atomic_store(&listener, snap);
     if (rate || snap) {
         if (rate) {

@@ -20,6 +20,8 @@
  *                            heap.0005.gcstack.gz), beside the profile of
  *                            the same cycle (heap.0005.pb.gz)
  *   MAPROOT_SNAPSHOT_FORK=0  never fork: write with the world stopped
+ *   MAPROOT_EXIT_WAIT=SECS   how long the end of the program waits for a
+ *                            snapshot writer (default 60)
  *   MAPROOT_SNAPSHOT_LEVEL=N gzip level 0-9 (default 0: stored blocks, the
  *                            fastest; 1 the fastest compression), or "raw"
  *                            for the content without gzip (for tests)
@@ -31,10 +33,36 @@
 
 /*
  * Called once from the collector's initialization (inside its pthread_once:
- * it must not call mrc_init or mrc__set_gc_listener). Reads the environment
- * and registers the exit snapshot. Returns the GC listener to install now
- * (periodic snapshots), or NULL when none is needed yet.
+ * it must not call mrc_init or mrc__set_gc_listener). Reads the environment.
+ * Returns the GC listener to install now (periodic snapshots), or NULL when
+ * none is needed yet. The exit snapshot is the collector's (collector.c),
+ * taken with the exit profile of the same cycle.
  */
 mrc_gc_listener mrc__snapshot_init(void);
+
+/* MAPROOT_SNAPSHOT, or NULL. */
+const char *mrc__snapshot_path(void);
+
+/* Periodic snapshots (MAPROOT_SNAPSHOT with MAPROOT_PROFILE_EVERY). The
+ * collector schedules them with the profiles of the same cycles, at
+ * MARK_DONE (world stopped): mrc__snapshot_busy reaps a finished writer and
+ * tells whether one still runs (then the pair moves to a later cycle);
+ * mrc__snapshot_periodic takes this cycle's, named after it (0, or -1
+ * after one line on stderr). */
+bool mrc__snapshot_periodic_on(void);
+bool mrc__snapshot_busy(void);
+int mrc__snapshot_periodic(uint32_t cycle);
+
+/* At exit: waits for a writer still running (at most MAPROOT_EXIT_WAIT
+ * seconds, default 60; then it is killed and its temporary file removed,
+ * with one line on stderr), then takes the exit snapshot and waits for it
+ * the same way. *cycle gets the cycle it is of. 0, or -1 after one line on
+ * stderr. */
+int mrc__snapshot_exit(uint32_t *cycle);
+/* The cycle that served the snapshot being asked for (API or exit), once
+ * its MARK_DONE took it; 0 before. For the collecting thread. */
+uint32_t mrc__snapshot_request_cycle(void);
+/* At exit without an exit snapshot: waits for a running writer (bounded). */
+void mrc__snapshot_wait_writer(void);
 
 #endif

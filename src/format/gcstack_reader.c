@@ -50,12 +50,8 @@ struct mf_gs_reader {
     mf_error *err;
     const mf_gs_callbacks *cb;
     /* input */
-    int fd;
-    bool gz, z_ready, in_eof, z_end, done;
-    z_stream z;
-    uint8_t *in;
-    size_t in_cap;
-    uint64_t in_total;
+    mf_in *in;
+    bool done;
     uint8_t *win; /* decompressed content window */
     size_t win_len, win_pos, win_cap;
     uint64_t content_off; /* content offset of win[win_pos] */
@@ -140,53 +136,10 @@ static ssize_t rfill(mf_gs_reader *r, size_t need)
             r->win = p;
             r->win_cap = want;
         }
-        if (!r->gz || (r->z.avail_in == 0 && !r->in_eof)) {
-            uint8_t *dst = r->gz ? r->in : r->win + r->win_len;
-            size_t cap = r->gz ? r->in_cap : r->win_cap - r->win_len;
-            ssize_t k = read(r->fd, dst, cap);
-            if (k < 0 && errno == EINTR) continue;
-            if (k < 0) {
-                mf_error_set(r->err, "%s: read error: %s", r->name, strerror(errno));
-                return -1;
-            }
-            r->in_total += (uint64_t)k;
-            if (k == 0) r->in_eof = true;
-            if (!r->gz) {
-                r->win_len += (size_t)k;
-                if (k == 0) r->done = true;
-                continue;
-            }
-            r->z.next_in = r->in;
-            r->z.avail_in = (uInt)k;
-        }
-        if (r->z_end) {
-            /* another gzip member may follow (concatenated files) */
-            if (r->z.avail_in == 0) {
-                if (r->in_eof) r->done = true;
-                continue;
-            }
-            if (inflateReset(&r->z) != Z_OK) return oom(r);
-            r->z_end = false;
-        }
-        if (r->z.avail_in == 0 && r->in_eof) {
-            mf_error_set(r->err,
-                         "%s: truncated gzip stream (the file ends at byte %" PRIu64
-                         " inside compressed data)",
-                         r->name, r->in_total);
-            return -1;
-        }
-        r->z.next_out = r->win + r->win_len;
-        r->z.avail_out = (uInt)(r->win_cap - r->win_len);
-        int rc = inflate(&r->z, Z_NO_FLUSH);
-        r->win_len = r->win_cap - r->z.avail_out;
-        if (rc == Z_STREAM_END) {
-            r->z_end = true;
-        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            mf_error_set(r->err, "%s: corrupt gzip data near compressed byte %" PRIu64 " (%s)",
-                         r->name, r->in_total - r->z.avail_in,
-                         r->z.msg ? r->z.msg : "inflate error");
-            return -1;
-        }
+        ssize_t k = mf_in_read(r->in, r->win + r->win_len, r->win_cap - r->win_len, r->err);
+        if (k < 0) return -1;
+        if (k == 0) r->done = true;
+        r->win_len += (size_t)k;
     }
 }
 
@@ -906,6 +859,25 @@ static int on_root(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
+/* A bucket array must be what the map's header says: an object starting at
+ * the pointer, large enough for its n buckets of bucket_size bytes. (The
+ * allocator may round the object up, never down.) */
+static int check_array(mf_gs_reader *r, uint64_t mi, const char *what, uint64_t addr, uint64_t obj,
+                       uint64_t n, uint64_t bucket_size)
+{
+    uint64_t bytes;
+    if (r->addr.v[obj] != addr)
+        return rfail(r, "map %" PRIu64 ": its %s 0x%" PRIx64 " is not the start of an object", mi,
+                     what, addr);
+    if (bucket_size == 0 || __builtin_mul_overflow(n, bucket_size, &bytes) ||
+        bytes > r->size.v[obj])
+        return rfail(r,
+                     "map %" PRIu64 ": its %s of %" PRIu64 " buckets of %" PRIu64
+                     " bytes does not fit its object of %" PRIu64 " bytes",
+                     mi, what, n, bucket_size, r->size.v[obj]);
+    return 0;
+}
+
 static int on_map(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r_enter_rest(r, "a map")) return -1;
@@ -1000,13 +972,19 @@ static int on_map(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     m.buckets_obj = m.oldbuckets_obj = MF_GS_NONE;
     if (m.buckets && resolve(r, m.buckets, &m.buckets_obj, "map %" PRIu64 " buckets", mi))
         return -1;
+    if (m.buckets && check_array(r, mi, "bucket array", m.buckets, m.buckets_obj,
+                                 (uint64_t)1 << m.B, m.bucket_size))
+        return -1;
     if (m.oldbuckets) {
         if (resolve(r, m.oldbuckets, &m.oldbuckets_obj, "map %" PRIu64 " old buckets", mi))
             return -1;
         uint64_t nb = (uint64_t)1 << m.B;
-        if (m.noldbuckets != nb && m.noldbuckets != nb / 2)
+        if (m.B == 0 || (m.noldbuckets != nb && m.noldbuckets != nb / 2))
             return rfail(r, "map %" PRIu64 ": %" PRIu64 " old buckets with B = %u", mi,
                          m.noldbuckets, m.B);
+        if (check_array(r, mi, "old bucket array", m.oldbuckets, m.oldbuckets_obj, m.noldbuckets,
+                        m.bucket_size))
+            return -1;
         if (m.nevacuate > m.noldbuckets)
             return rfail(r,
                          "map %" PRIu64 ": evacuation progress %" PRIu64 " beyond its %" PRIu64
@@ -1330,7 +1308,6 @@ static int on_footer(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 void mf_gs_reader_free(mf_gs_reader *r)
 {
     if (!r) return;
-    if (r->z_ready) inflateEnd(&r->z);
     for (size_t i = 0; i < r->strings.n; i++) free(r->strings.v[i]);
     free(r->strings.v);
     for (size_t i = 0; i < r->types.n; i++) free((void *)r->types.v[i].ptr_offsets);
@@ -1351,59 +1328,12 @@ void mf_gs_reader_free(mf_gs_reader *r)
     free(r->texts.v);
     free(r->text_lens.v);
     free(r->keybuf);
-    free(r->in);
     free(r->win);
     free(r->h_program);
     free(r->h_build_id);
     free(r->h_writer);
     free((void *)r->name);
     free(r);
-}
-
-/* Opens path and decides gzip or raw from its first two bytes. */
-static int ropen(mf_gs_reader *r, const char *path)
-{
-    r->fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0) {
-        mf_error_set(r->err, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    r->in_cap = IN_CHUNK;
-    if (!(r->in = malloc(r->in_cap))) return oom(r);
-    /* peek: read up to 2 bytes into the input buffer */
-    size_t got = 0;
-    while (got < 2) {
-        ssize_t k = read(r->fd, r->in + got, 2 - got);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) {
-            mf_error_set(r->err, "%s: read error: %s", path, strerror(errno));
-            return -1;
-        }
-        if (k == 0) break;
-        got += (size_t)k;
-    }
-    r->in_total = got;
-    r->gz = (got >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b);
-    if (r->gz) {
-        if (inflateInit2(&r->z, 15 + 16) != Z_OK) return oom(r);
-        r->z_ready = true;
-        r->z.next_in = r->in;
-        r->z.avail_in = (uInt)got;
-        if (got < 2) r->in_eof = true;
-    } else {
-        r->win_cap = IN_CHUNK * 2;
-        if (!(r->win = malloc(r->win_cap))) return oom(r);
-        if (got) memcpy(r->win, r->in, got);
-        r->win_len = got;
-    }
-    return 0;
-}
-
-static int rclose(mf_gs_reader *r)
-{
-    if (r->fd > STDIN_FILENO) close(r->fd);
-    r->fd = -1;
-    return 0;
 }
 
 /* Reads records until the footer and the end of the content. */
@@ -1521,6 +1451,17 @@ static int rloop(mf_gs_reader *r)
 int mf_gs_read(const char *path, const mf_gs_callbacks *cb, mf_gs_reader **out, mf_error *err)
 {
     if (out) *out = NULL;
+    mf_in *in = mf_in_open(path, err);
+    if (!in) return -1;
+    int rc = mf_gs_read_in(in, cb, out, err);
+    mf_in_close(in);
+    return rc;
+}
+
+int mf_gs_read_in(mf_in *in, const mf_gs_callbacks *cb, mf_gs_reader **out, mf_error *err)
+{
+    if (out) *out = NULL;
+    const char *path = mf_in_name(in);
     mf_gs_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->name = strdup(path))) {
         free(r);
@@ -1529,7 +1470,7 @@ int mf_gs_read(const char *path, const mf_gs_callbacks *cb, mf_gs_reader **out, 
     }
     r->err = err;
     r->cb = cb;
-    r->fd = -1;
+    r->in = in;
     bool ok = true;
     char *empty = strdup("");
     if (empty) VEC_PUSH(r->strings, empty, ok);
@@ -1539,53 +1480,40 @@ int mf_gs_read(const char *path, const mf_gs_callbacks *cb, mf_gs_reader **out, 
         mf_gs_reader_free(r);
         return -1;
     }
-    int rc = ropen(r, path);
-    if (!rc) rc = rloop(r);
-    rclose(r);
+    int rc = rloop(r);
     r->cb = NULL;
     r->err = NULL;
+    r->in = NULL;
     if (rc || !out) {
         mf_gs_reader_free(r);
         return rc ? -1 : 0;
     }
-    if (r->z_ready) inflateEnd(&r->z);
-    r->z_ready = false;
-    free(r->in);
     free(r->win);
-    r->in = r->win = NULL;
+    r->win = NULL;
     *out = r;
     return 0;
 }
 
+bool mf_gs_sniff_bytes(const uint8_t *p, size_t n)
+{
+    /* The header's magic field comes first in every file this writer makes
+     * (after the record's length and key bytes), but a header with fields
+     * in another order is found too as long as the magic is near the start. */
+    const size_t ml = strlen(MF_GS_MAGIC);
+    for (size_t i = 0; i + ml <= n && i < 16; i++)
+        if (memcmp(p + i, MF_GS_MAGIC, ml) == 0) return true;
+    return false;
+}
+
 int mf_gs_sniff(const char *path, mf_error *err)
 {
-    /* Reads just the start of the first record: its header's magic field
-     * comes first in every file this writer makes, but a header with fields
-     * in another order is found too as long as it starts the content. */
-    mf_gs_reader *r = calloc(1, sizeof *r);
-    if (!r || !(r->name = strdup(path))) {
-        free(r);
-        mf_error_set(err, "%s: out of memory", path);
-        return -1;
-    }
-    r->err = err;
-    r->fd = -1;
-    int result = -1;
-    if (ropen(r, path) == 0) {
-        mf_error tmp;
-        r->err = &tmp;
-        ssize_t avail = rfill(r, 64);
-        result = 0;
-        if (avail > 0) {
-            const uint8_t *p = r->win + r->win_pos, *end = p + avail;
-            const size_t ml = strlen(MF_GS_MAGIC);
-            for (const uint8_t *q = p; q + ml <= end && q < p + 16; q++)
-                if (memcmp(q, MF_GS_MAGIC, ml) == 0) result = 1;
-        }
-    }
-    rclose(r);
-    mf_gs_reader_free(r);
-    return result;
+    mf_in *in = mf_in_open(path, err);
+    if (!in) return -1;
+    const uint8_t *p;
+    size_t n;
+    int rc = mf_in_peek(in, MF_GS_SNIFF_BYTES, &p, &n, err) ? -1 : mf_gs_sniff_bytes(p, n);
+    mf_in_close(in);
+    return rc;
 }
 
 const mf_gs_header *mf_gs_header_of(const mf_gs_reader *r)
@@ -1657,7 +1585,8 @@ size_t mf_gs_nstacks(const mf_gs_reader *r)
 const uint32_t *mf_gs_stack_at(const mf_gs_reader *r, uint32_t i, size_t *n)
 {
     *n = r->stack_start.v[i + 1] - r->stack_start.v[i];
-    return r->stack_data.v + r->stack_start.v[i];
+    /* every stack may be empty: then there is no frame array at all */
+    return r->stack_data.v ? r->stack_data.v + r->stack_start.v[i] : NULL;
 }
 size_t mf_gs_nmaps(const mf_gs_reader *r)
 {

@@ -28,6 +28,7 @@
 #define MF_GCSTACK_READER_H
 
 #include "format/gcstack.h"
+#include "format/infile.h"
 
 typedef struct mf_gs_reader mf_gs_reader;
 
@@ -61,10 +62,17 @@ typedef struct mf_gs_callbacks {
  * On failure *out is NULL and err names the file, the record and the
  * problem. */
 int mf_gs_read(const char *path, const mf_gs_callbacks *cb, mf_gs_reader **out, mf_error *err);
+/* The same from an input already open (infile.h; its first bytes may have
+ * been peeked). The input stays the caller's to close. */
+int mf_gs_read_in(mf_in *in, const mf_gs_callbacks *cb, mf_gs_reader **out, mf_error *err);
 void mf_gs_reader_free(mf_gs_reader *r);
 
-/* True if the file's content (gzip or raw) starts like a gcstack snapshot.
- * Returns 1 yes, 0 no, -1 if the file cannot be read (err set). */
+/* True if decoded content starting with these bytes is a gcstack snapshot
+ * (MF_GS_SNIFF_BYTES of them are enough, fewer at the end of a file). */
+#define MF_GS_SNIFF_BYTES 64
+bool mf_gs_sniff_bytes(const uint8_t *p, size_t n);
+/* The same for a file's content (gzip or raw). Returns 1 yes, 0 no, -1 if
+ * the file cannot be read (err set). */
 int mf_gs_sniff(const char *path, mf_error *err);
 
 /* Accessors (valid during callbacks and after a successful read). Indices

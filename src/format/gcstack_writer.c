@@ -28,15 +28,13 @@ typedef struct col {
 } col;
 
 struct mf_gs_writer {
-    char *path, *tmp;
-    int fd;
+    mf_out *out;
     int level;
     z_stream z;
     bool z_ready;
     uint8_t *stage; /* content not yet given to deflate */
     size_t stage_len;
     uint8_t *zout;
-    uint64_t file_bytes;
     uint32_t raw_crc;       /* MF_GS_RAW and level 0: CRC of the content so far */
     uint64_t content_bytes; /* level 0: the content so far */
     bool failed;
@@ -93,7 +91,7 @@ static int wfail(mf_gs_writer *w, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    mf_error_set(&w->err, "%s: %s", w->path, what);
+    mf_error_set(&w->err, "%s: %s", mf_out_path(w->out), what);
     w->failed = true;
     return -1;
 }
@@ -163,28 +161,17 @@ static void put_packed(mf_gs_writer *w, col *c, uint32_t field, const col *v)
     if (v->len) put_bytes(w, c, field, v->p, v->len);
 }
 
-/* Writes the pieces iov[0..n) to the file (their contents may be changed). */
+/* Writes the pieces iov[0..n) to the file (their contents may be changed).
+ * A failure is the output's, with the system's reason. */
 static int wwritev(mf_gs_writer *w, struct iovec *iov, int n)
 {
-    while (n > 0) {
-        ssize_t k = writev(w->fd, iov, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0)
-            return wfail(w, "write error at byte %" PRIu64 ": %s", w->file_bytes,
-                         k < 0 ? strerror(errno) : "no progress");
-        w->file_bytes += (uint64_t)k;
-        size_t left = (size_t)k;
-        while (n > 0 && left >= iov->iov_len) {
-            left -= iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
-    }
-    return 0;
+    if (w->failed) return -1;
+    if (mf_out_writev(w->out, iov, n) == 0) return 0;
+    mf_error e;
+    mf_out_error(w->out, &e);
+    w->err = e;
+    w->failed = true;
+    return -1;
 }
 
 static int wwrite(mf_gs_writer *w, const void *p, size_t n)
@@ -387,23 +374,22 @@ static void put_memstats(mf_gs_writer *w, col *c, const mf_gs_memstats *m)
 
 mf_gs_writer *mf_gsw_open(const char *path, int level, const mf_gs_header *h, mf_error *err)
 {
+    mf_out *o = mf_out_open(path, err);
+    return o ? mf_gsw_open_out(o, level, h, err) : NULL;
+}
+
+mf_gs_writer *mf_gsw_open_out(mf_out *out, int level, const mf_gs_header *h, mf_error *err)
+{
     mf_gs_writer *w = calloc(1, sizeof *w);
-    size_t plen = strlen(path);
-    if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(plen + 16)) ||
-        !(w->stage = malloc(STAGE_SIZE)) || !(w->zout = malloc(ZOUT_SIZE))) {
-        mf_error_set(err, "%s: out of memory", path);
+    if (!w || !(w->stage = malloc(STAGE_SIZE)) || !(w->zout = malloc(ZOUT_SIZE))) {
+        mf_error_set(err, "cannot write %s: out of memory", mf_out_path(out));
+        if (w) w->out = out;
         goto fail;
     }
-    w->fd = -1;
+    w->out = out;
     w->level = level < 0 ? MF_GS_RAW : level > 9 ? 9 : level;
     w->nstrings = 1;
     w->raw_crc = (uint32_t)crc32(0, NULL, 0);
-    snprintf(w->tmp, plen + 16, "%s.tmpXXXXXX", path);
-    w->fd = mkstemp(w->tmp);
-    if (w->fd < 0) {
-        mf_error_set(err, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        goto fail;
-    }
     if (w->level == 0) {
         /* level 0 (the collector's default) stores the content in gzip's
          * uncompressed blocks (see wstored): on snapshot columns, whose
@@ -422,7 +408,7 @@ mf_gs_writer *mf_gsw_open(const char *path, int level, const mf_gs_header *h, mf
          * default strategy for about 10% more bytes) */
         int strategy = w->level == 1 ? Z_RLE : Z_DEFAULT_STRATEGY;
         if (deflateInit2(&w->z, w->level, Z_DEFLATED, 15 + 16, 8, strategy) != Z_OK) {
-            mf_error_set(err, "%s: cannot start gzip compression", path);
+            mf_error_set(err, "%s: cannot start gzip compression", mf_out_path(out));
             goto fail;
         }
         w->z_ready = true;
@@ -459,16 +445,10 @@ mf_gs_writer *mf_gsw_open(const char *path, int level, const mf_gs_header *h, mf
     }
     return w;
 fail:
-    if (w) {
-        if (w->fd >= 0) {
-            close(w->fd);
-            unlink(w->tmp);
-            w->fd = -1;
-        }
-        free(w->tmp);
-        w->tmp = NULL;
+    if (w)
         mf_gsw_abort(w);
-    }
+    else
+        mf_out_abort(out);
     return NULL;
 }
 
@@ -897,7 +877,6 @@ int mf_gsw_sample(mf_gs_writer *w, uint64_t address, uint32_t stack)
 static void writer_free(mf_gs_writer *w)
 {
     if (w->z_ready) deflateEnd(&w->z);
-    if (w->fd >= 0) close(w->fd);
     for (size_t i = 0; i < w->scap; i++) free(w->skeys[i]);
     free(w->skeys);
     free(w->svals);
@@ -909,19 +888,13 @@ static void writer_free(mf_gs_writer *w)
     for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) col_free(cols[i]);
     free(w->stage);
     free(w->zout);
-    free(w->path);
-    free(w->tmp);
     free(w);
 }
 
 void mf_gsw_abort(mf_gs_writer *w)
 {
     if (!w) return;
-    if (w->fd >= 0) {
-        close(w->fd);
-        w->fd = -1;
-        if (w->tmp) unlink(w->tmp);
-    }
+    mf_out_abort(w->out);
     writer_free(w);
 }
 
@@ -956,26 +929,21 @@ int mf_gsw_finish(mf_gs_writer *w, uint64_t *bytes_out, mf_error *err)
     put_u(w, c, 14, f.stacks);
     emit(w, MF_GS_R_FOOTER);
     wdrain(w, Z_FINISH);
-    if (!w->failed) {
-        mode_t mask = umask(0);
-        umask(mask);
-        (void)fchmod(w->fd, 0666 & ~mask);
-        int rc = close(w->fd);
-        w->fd = -1;
-        if (rc != 0) {
-            wfail(w, "write error on close: %s", strerror(errno));
-            unlink(w->tmp);
-        } else if (rename(w->tmp, w->path) != 0) {
-            wfail(w, "cannot rename the temporary file: %s", strerror(errno));
-            unlink(w->tmp);
-        }
-    }
+    uint64_t bytes = mf_out_bytes(w->out);
     if (w->failed) {
         if (err) *err = w->err;
         mf_gsw_abort(w);
         return -1;
     }
-    if (bytes_out) *bytes_out = w->file_bytes;
+    mf_out *o = w->out;
+    w->out = NULL;
     writer_free(w);
+    if (mf_out_commit(o, err)) return -1;
+    if (bytes_out) *bytes_out = bytes;
     return 0;
+}
+
+const char *mf_gsw_error(const mf_gs_writer *w)
+{
+    return w->failed ? w->err.msg : NULL;
 }

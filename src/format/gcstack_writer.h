@@ -4,9 +4,9 @@
  * mf_gsw_* write one snapshot as the collector walks the heap: tables
  * (strings, types, symbols, stacks) are interned and written before their
  * first use, objects and edges are packed into columnar batches, and the
- * stream is gzipped and written to a temporary file beside the target as it
- * goes; mf_gsw_finish() writes the footer and renames the file into place,
- * mf_gsw_abort() removes it. The writer never holds more than one batch of
+ * stream is gzipped and written to its output (outfile.h: a temporary file
+ * for a regular file) as it goes; mf_gsw_finish() writes the footer and
+ * commits the output, mf_gsw_abort() abandons it. The writer never holds more than one batch of
  * each kind. The caller must respect the record order of the format: header,
  * all objects (increasing addresses), edges of every object in the same order,
  * then roots, maps with their buckets and samples in any order, finish.
@@ -18,16 +18,20 @@
 #define MF_GCSTACK_WRITER_H
 
 #include "format/gcstack.h"
+#include "format/outfile.h"
 
 typedef struct mf_gs_writer mf_gs_writer;
 
-/* Creates a temporary file beside path and writes the header. level is the
+/* Opens path (outfile.h) and writes the header. level is the
  * gzip level: 0 stores the content in uncompressed gzip blocks (the fastest
  * real gzip file), 1 uses zlib's fast run-length strategy, 2-9 deflate's
  * default one; MF_GS_RAW writes the content without gzip framing. NULL with
  * *err set on failure. */
 #define MF_GS_RAW (-1)
 mf_gs_writer *mf_gsw_open(const char *path, int level, const mf_gs_header *h, mf_error *err);
+/* The same on an output already open; the writer owns it from here on (also
+ * when this fails). */
+mf_gs_writer *mf_gsw_open_out(mf_out *out, int level, const mf_gs_header *h, mf_error *err);
 
 /*
  * Building. Functions returning an index return UINT32_MAX on failure;
@@ -80,7 +84,11 @@ int mf_gsw_entry(mf_gs_writer *w, const mf_gs_entry *e);
 /* A sampled live object and its allocation stack (a stack index). */
 int mf_gsw_sample(mf_gs_writer *w, uint64_t address, uint32_t stack);
 
-/* Writes the footer, closes and renames the file into place. Returns the
+/* The writer's first failure (a write error with its reason, out of
+ * memory, a call out of order), or NULL while there is none. */
+const char *mf_gsw_error(const mf_gs_writer *w);
+
+/* Writes the footer and commits the output (outfile.h). Returns the
  * first error of the whole write, if any (then nothing is left behind). The
  * writer is freed either way. *bytes_out (may be NULL) gets the file size. */
 int mf_gsw_finish(mf_gs_writer *w, uint64_t *bytes_out, mf_error *err);

@@ -9,6 +9,7 @@
 #include "format/godump.h"
 
 #include "format/gz.h"
+#include "format/infile.h"
 #include "format/wire.h"
 
 #include <errno.h>
@@ -37,15 +38,9 @@ int mf_gd_sniff(const uint8_t *p, size_t n)
     return n >= MF_GD_MAGIC_LEN && memcmp(p, MF_GD_MAGIC, MF_GD_MAGIC_LEN) == 0;
 }
 
-int mf_gd_sniff_file(const char *path)
+bool mf_gd_sniff_bytes(const uint8_t *p, size_t n)
 {
-    if (strcmp(path, "-") == 0) return 0;
-    gzFile f = gzopen(path, "rb"); /* reads raw files as they are */
-    if (!f) return 0;
-    uint8_t buf[MF_GD_MAGIC_LEN];
-    int n = gzread(f, buf, sizeof buf);
-    gzclose(f);
-    return n == (int)sizeof buf && mf_gd_sniff(buf, sizeof buf);
+    return mf_gd_sniff(p, n) != 0;
 }
 
 /* ------------------------------------------------------------- parsing --- */
@@ -445,39 +440,57 @@ int mf_gd_open_mem(const char *name, const uint8_t *data, size_t len, mf_gd_dump
     return 0;
 }
 
-int mf_gd_open(const char *path, mf_gd_dump **out, mf_error *err)
+/* Peak memory of reading and analysing a dump, per byte of the dump: the
+ * loader's flat arrays stay below its size (measured 1.75x-1.85x in all
+ * from 0.1 to 1 GB dumps), on top of the dump itself when it is read into
+ * memory rather than mapped. */
+#define DUMP_MEMORY_FACTOR 2
+
+/* Reads the rest of a stream into memory, within the limit. */
+static int slurp(mf_in *in, const mf_limits *lim, mf_buf *buf, mf_error *err)
+{
+    const char *name = mf_in_name(in);
+    for (;;) {
+        if (mf_buf_reserve(buf, (size_t)1 << 20, err)) return -1;
+        ssize_t k = mf_in_read(in, buf->data + buf->len, buf->cap - buf->len, err);
+        if (k < 0) return -1;
+        if (k == 0) return 0;
+        buf->len += (size_t)k;
+        if (mf_limit_check(lim, (uint64_t)buf->len * (DUMP_MEMORY_FACTOR + 1), name,
+                           "the Go heap dump read so far", err))
+            return -1;
+    }
+}
+
+int mf_gd_open_in(mf_in *in, const mf_limits *lim, mf_gd_dump **out, mf_error *err)
 {
     *out = NULL;
+    const char *name = mf_in_name(in);
+    const uint8_t *head;
+    size_t nhead;
+    if (mf_in_peek(in, MF_GD_MAGIC_LEN, &head, &nhead, err)) return -1;
     void *base = NULL;
     size_t maplen = 0;
     mf_buf buf = {0};
-    int fd = strcmp(path, "-") == 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    int fd = mf_in_regular_fd(in);
     struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+        /* a raw file on disk is mapped, not copied */
         maplen = (size_t)st.st_size;
+        if (mf_limit_check(lim, (uint64_t)maplen * DUMP_MEMORY_FACTOR, name, "the Go heap dump",
+                           err))
+            return -1;
         base = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, fd, 0);
         if (base == MAP_FAILED) base = NULL;
     }
-    if (fd >= 0) close(fd);
-    if (!base && mf_read_file(path, &buf, err)) return -1;
+    if (!base && slurp(in, lim, &buf, err)) {
+        mf_buf_free(&buf);
+        return -1;
+    }
     const uint8_t *data = base ? base : buf.data;
     size_t len = base ? maplen : buf.len;
-    if (mf_is_gzip(data, len)) {
-        mf_buf in = {0};
-        if (mf_gunzip(data, len, path, &in, err)) {
-            if (base) munmap(base, maplen);
-            mf_buf_free(&buf);
-            return -1;
-        }
-        if (base) munmap(base, maplen);
-        mf_buf_free(&buf);
-        base = NULL;
-        buf = in;
-        data = buf.data;
-        len = buf.len;
-    }
     if (base) madvise(base, maplen, MADV_SEQUENTIAL);
-    if (mf_gd_open_mem(path, data ? data : (const uint8_t *)"", len, out, err)) {
+    if (mf_gd_open_mem(name, data ? data : (const uint8_t *)"", len, out, err)) {
         if (base) munmap(base, maplen);
         mf_buf_free(&buf);
         return -1;
@@ -487,6 +500,16 @@ int mf_gd_open(const char *path, mf_gd_dump **out, mf_error *err)
     (*out)->owned = buf.data;
     if (base) madvise(base, maplen, MADV_RANDOM);
     return 0;
+}
+
+int mf_gd_open(const char *path, mf_gd_dump **out, mf_error *err)
+{
+    *out = NULL;
+    mf_in *in = mf_in_open(path, err);
+    if (!in) return -1;
+    int rc = mf_gd_open_in(in, NULL, out, err);
+    mf_in_close(in);
+    return rc;
 }
 
 void mf_gd_close(mf_gd_dump *d)

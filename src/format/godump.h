@@ -30,6 +30,7 @@
 #define MF_GODUMP_H
 
 #include "format/error.h"
+#include "format/infile.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -180,11 +181,16 @@ typedef struct mf_gd_dump {
 /* 1 if the bytes start like a Go heap dump, else 0. */
 int mf_gd_sniff(const uint8_t *p, size_t n);
 
-/* 1 if the file at path (gzip or raw) starts like a Go heap dump, 0 if
- * not or unreadable (the reader that follows says why). */
-int mf_gd_sniff_file(const char *path);
+/* The same, for the table of input kinds. */
+bool mf_gd_sniff_bytes(const uint8_t *p, size_t n);
 
-/* Reads the dump at path ("-" standard input; gzip inflated). */
+/* Reads the dump from an input opened and peeked by its caller: a raw
+ * regular file is mapped, anything else (gzip, pipes, standard input) is
+ * read into memory. The memory the dump and its analysis will need is
+ * checked against lim (NULL: no limit) before it is spent. The input stays
+ * the caller's and may be closed once this returns. */
+int mf_gd_open_in(mf_in *in, const mf_limits *lim, mf_gd_dump **out, mf_error *err);
+/* The same for the file at path ("-" standard input), without a limit. */
 int mf_gd_open(const char *path, mf_gd_dump **out, mf_error *err);
 /* Indexes a dump already in memory (kept by the caller until mf_gd_close). */
 int mf_gd_open_mem(const char *name, const uint8_t *data, size_t len, mf_gd_dump **out,

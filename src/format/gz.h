@@ -5,8 +5,7 @@
  * profile inflates to about 60 MB) and every parser wants random access, so a
  * file is read into one buffer and, when its first bytes are the gzip magic
  * (1f 8b), inflated into another. The type is decided by content, never by
- * the file name. Outputs are written to a temporary file beside the target and
- * renamed over it, so a failed write never leaves a half-written file.
+ * the file name. Outputs go through outfile.h.
  *
  * Errors: every function returns 0 on success and -1 with *err set (one line,
  * naming the file) on failure. Buffers are owned by the caller (mf_buf_free).
@@ -53,9 +52,5 @@ int mf_read_input(const char *path, mf_buf *out, bool *was_gzip, mf_error *err);
 
 /* Compresses data into a gzip stream (level 1-9, or -1 for zlib's default). */
 int mf_gzip(const uint8_t *in, size_t n, int level, mf_buf *out, mf_error *err);
-
-/* Writes data to path atomically: a temporary file in the same directory,
- * fsync-free but checked close, then rename. On failure nothing is left behind. */
-int mf_write_file_atomic(const char *path, const uint8_t *data, size_t n, mf_error *err);
 
 #endif

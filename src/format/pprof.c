@@ -27,6 +27,7 @@ typedef struct ctx {
     const char *where; /* "byte" or "decoded byte" */
     mf_error *err;
     mf_profile *p;
+    const mf_limits *lim;
 } ctx;
 
 static int fail(ctx *c, const uint8_t *at, const char *fmt, ...)
@@ -537,15 +538,19 @@ static const char *const field_names[] = {"",
 /* Pass 1 counts every repeated field so the arrays are allocated once, and
  * checks wire types so that the later passes can trust them. */
 static int count_pass(ctx *c, const uint8_t *p, const uint8_t *end, size_t counts[15],
-                      size_t *string_bytes)
+                      size_t *string_bytes, size_t *sample_bytes)
 {
     field f;
     while (p < end) {
         if (next_field(c, &p, end, &f)) return -1;
         if (f.num > F_DEFAULT_TYPE) continue;
         switch (f.num) {
-        case F_SAMPLE_TYPE:
         case F_SAMPLE:
+            if (want_bytes(c, &f, field_names[f.num])) return -1;
+            counts[f.num]++;
+            *sample_bytes += f.len;
+            break;
+        case F_SAMPLE_TYPE:
         case F_MAPPING:
         case F_LOCATION:
         case F_FUNCTION:
@@ -577,16 +582,34 @@ static int parse(ctx *c, const uint8_t *data, size_t n)
 {
     mf_profile *P = c->p;
     const uint8_t *end = data + n;
-    size_t counts[15] = {0}, string_bytes = 0;
+    size_t counts[15] = {0}, string_bytes = 0, sample_bytes = 0;
     maps mp;
     memset(&mp, 0, sizeof mp);
     int rc = -1;
     field f;
     const uint8_t *p;
 
-    if (count_pass(c, data, end, counts, &string_bytes)) return -1;
+    if (count_pass(c, data, end, counts, &string_bytes, &sample_bytes)) return -1;
     if (counts[F_STRING] == 0)
         return fail(c, end, "no string table: not a pprof profile (or an empty one)");
+    /* Every sample carries one value per sample type, each at least a byte:
+     * more values than the samples' bytes can hold is a lie that would
+     * otherwise size an allocation. */
+    size_t nvals;
+    if (__builtin_mul_overflow(counts[F_SAMPLE], counts[F_SAMPLE_TYPE], &nvals) ||
+        nvals > sample_bytes)
+        return fail(c, data,
+                    "%zu samples of %zu sample types need more values than their %zu bytes hold",
+                    counts[F_SAMPLE], counts[F_SAMPLE_TYPE], sample_bytes);
+    /* What the arrays below and those grown while decoding will hold, at
+     * most: each is sized by counts that the bytes just counted carry. */
+    uint64_t need = (uint64_t)n + string_bytes + counts[F_STRING] * 12u +
+                    counts[F_SAMPLE_TYPE] * sizeof(mf_value_type) +
+                    counts[F_SAMPLE] * sizeof(mf_sample) + counts[F_MAPPING] * sizeof(mf_mapping) +
+                    counts[F_LOCATION] * (sizeof(mf_location) + 24) +
+                    counts[F_FUNCTION] * (sizeof(mf_function) + 24) + counts[F_COMMENT] * 8u +
+                    (uint64_t)nvals * 8u + (uint64_t)sample_bytes * 4u;
+    if (mf_limit_check(c->lim, need, c->name, "the profile", c->err)) return -1;
 
     /* Allocate what pass 1 counted. Each item takes at least two input bytes,
      * so no count can overflow the size computations below. */
@@ -722,13 +745,7 @@ static int parse(ctx *c, const uint8_t *data, size_t n)
         goto out;
     }
 
-    /* Pass 5: samples. */
-    size_t nvals;
-    if (__builtin_mul_overflow(counts[F_SAMPLE], P->n_sample_types, &nvals) ||
-        nvals > SIZE_MAX / sizeof(int64_t)) {
-        fail(c, data, "too many sample values");
-        goto out;
-    }
+    /* Pass 5: samples (nvals was checked against their bytes above). */
     P->values = malloc((nvals + 1) * sizeof *P->values);
     if (!P->values) {
         fail(c, data, "out of memory");
@@ -755,7 +772,7 @@ _Static_assert(sizeof(mf_mapping) % 8 == 0 && sizeof(mf_function) % 8 == 0 &&
                "id stride");
 
 static int parse_named(const uint8_t *data, size_t n, const char *name, bool inflated,
-                       mf_profile **out, mf_error *err)
+                       const mf_limits *lim, mf_profile **out, mf_error *err)
 {
     *out = NULL;
     mf_profile *P = calloc(1, sizeof *P);
@@ -764,11 +781,12 @@ static int parse_named(const uint8_t *data, size_t n, const char *name, bool inf
         return -1;
     }
     if (n == 0) {
-        mf_error_set(err, "%s: empty file", name);
+        mf_error_set(err, "%s: %s", name,
+                     inflated ? "the gzip data is empty inside" : "empty file");
         free(P);
         return -1;
     }
-    ctx c = {data, name, inflated ? "decoded byte" : "byte", err, P};
+    ctx c = {data, name, inflated ? "decoded byte" : "byte", err, P, lim};
     if (parse(&c, data, n)) {
         mf_profile_free(P);
         return -1;
@@ -780,23 +798,130 @@ static int parse_named(const uint8_t *data, size_t n, const char *name, bool inf
 int mf_profile_parse(const uint8_t *data, size_t n, const char *name, mf_profile **out,
                      mf_error *err)
 {
-    return parse_named(data, n, name, false, out, err);
+    return parse_named(data, n, name, false, NULL, out, err);
+}
+
+/* Does a varint start at p with all its bytes before end? */
+static bool varint_complete(const uint8_t *p, const uint8_t *end)
+{
+    for (; p < end; p++)
+        if (!(*p & 0x80)) return true;
+    return false;
+}
+
+/*
+ * Checks the top-level fields of data[*pos, len) as they arrive: a key that
+ * cannot start a profile's field (field 0, a wire type pprof never uses, a
+ * known field with the wrong wire type) fails at once, before more is read
+ * or inflated. Stops at the first field not complete yet (eof: the data is
+ * all there). *pos is where the next field starts; a length-delimited
+ * field's payload is skipped, so *pos may lie beyond len.
+ */
+static int scan_top(ctx *c, const uint8_t *data, size_t len, size_t *pos, bool eof)
+{
+    while (*pos < len) {
+        const uint8_t *p = data + *pos, *end = data + len;
+        if (!eof && !varint_complete(p, end) && end - p < MF_VARINT_MAX) return 0;
+        field f = {.at = p};
+        uint64_t key;
+        const uint8_t *q = mf_get_varint(p, end, &key);
+        if (!q) return fail(c, p, "truncated or overlong field key");
+        if ((key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+            return fail(c, p, "invalid field number %llu", (unsigned long long)(key >> 3));
+        f.num = (uint32_t)(key >> 3);
+        f.wt = (uint32_t)(key & 7);
+        if (f.wt != 0 && f.wt != 1 && f.wt != 2 && f.wt != 5)
+            return fail(c, p, "field %u: unsupported wire type %u", f.num, f.wt);
+        if (f.num <= F_DEFAULT_TYPE) {
+            const char *what = field_names[f.num];
+            int bad;
+            if (f.num == F_COMMENT) /* packed or not */
+                bad = f.wt != 0 && f.wt != 2 ? want_varint(c, &f, what) : 0;
+            else if (f.num <= F_STRING || f.num == F_PERIOD_TYPE)
+                bad = want_bytes(c, &f, what);
+            else
+                bad = want_varint(c, &f, what);
+            if (bad) return -1;
+        }
+        uint64_t v;
+        switch (f.wt) {
+        case 0:
+        case 2:
+            if (!eof && !varint_complete(q, end) && end - q < MF_VARINT_MAX) return 0;
+            if (!(q = mf_get_varint(q, end, &v)))
+                return fail(c, p, "field %u: truncated %s", f.num, f.wt ? "length" : "varint");
+            if (f.wt == 2) {
+                if (v > MF_MAX_DECODED)
+                    return fail(c, p, "field %u: length %llu is beyond any profile", f.num,
+                                (unsigned long long)v);
+                q += v; /* may lie beyond what has arrived: checked at the end */
+            }
+            break;
+        default:
+            q += f.wt == 1 ? 8 : 4;
+        }
+        *pos = (size_t)(q - data);
+    }
+    return 0;
+}
+
+int mf_profile_read_in(mf_in *in, const mf_limits *lim, mf_profile **out, mf_error *err)
+{
+    *out = NULL;
+    const char *name = mf_in_name(in);
+    mf_buf buf = {0};
+    size_t pos = 0;
+    ctx c = {NULL, name, "decoded byte", err, NULL, lim};
+    for (;;) {
+        size_t chunk = (size_t)1 << 18;
+        if (mf_buf_reserve(&buf, chunk, err)) {
+            mf_error_set(err, "%s: out of memory reading %zu bytes", name, buf.len);
+            goto fail;
+        }
+        ssize_t k = mf_in_read(in, buf.data + buf.len, buf.cap - buf.len, err);
+        if (k < 0) goto fail;
+        if (buf.len + (size_t)k > MF_MAX_DECODED) {
+            mf_error_set(err, "%s: content larger than %zu bytes: not a profile", name,
+                         (size_t)MF_MAX_DECODED);
+            goto fail;
+        }
+        buf.len += (size_t)k;
+        if (mf_limit_check(lim, buf.len, name, "its content", err)) goto fail;
+        c.base = buf.data;
+        c.where = mf_in_is_gzip(in) ? "decoded byte" : "byte";
+        if (scan_top(&c, buf.data, buf.len, &pos, k == 0)) goto fail;
+        if (k == 0) break;
+    }
+    int rc = parse_named(buf.data, buf.len, name, mf_in_is_gzip(in), lim, out, err);
+    mf_buf_free(&buf);
+    return rc;
+fail:
+    mf_buf_free(&buf);
+    return -1;
 }
 
 int mf_profile_read(const char *path, mf_profile **out, mf_error *err)
 {
-    mf_buf buf = {0};
-    bool gz = false;
     *out = NULL;
-    if (mf_read_input(path, &buf, &gz, err)) return -1;
-    if (gz && buf.len == 0) {
-        mf_error_set(err, "%s: the gzip data is empty inside", path);
-        mf_buf_free(&buf);
-        return -1;
-    }
-    int rc = parse_named(buf.data, buf.len, path, gz, out, err);
-    mf_buf_free(&buf);
+    mf_in *in = mf_in_open(path, err);
+    if (!in) return -1;
+    int rc = mf_profile_read_in(in, NULL, out, err);
+    mf_in_close(in);
     return rc;
+}
+
+bool mf_profile_sniff_bytes(const uint8_t *p, size_t n)
+{
+    /* every complete top-level field in the first 64 bytes is one a
+     * profile has, with its wire type: enough to tell a profile from other
+     * content, while a profile that goes bad later gets the parser's
+     * precise message */
+    if (n > 64) n = 64;
+    mf_profile P = {0};
+    mf_error e;
+    ctx c = {p, "", "byte", &e, &P, NULL};
+    size_t pos = 0;
+    return n > 0 && scan_top(&c, p, n, &pos, false) == 0;
 }
 
 void mf_profile_free(mf_profile *p)
@@ -1386,9 +1511,9 @@ int mf_pw_write(mf_pprof_writer *w, const char *path, bool gzip, mf_error *err)
             mf_error_set(err, "%s: gzip failed", path);
             goto out;
         }
-        rc = mf_write_file_atomic(path, gz.data, gz.len, err);
+        rc = mf_write_file(path, gz.data, gz.len, err);
     } else {
-        rc = mf_write_file_atomic(path, raw.data, raw.len, err);
+        rc = mf_write_file(path, raw.data, raw.len, err);
     }
 out:
     mf_buf_free(&raw);

@@ -19,9 +19,9 @@
  * profiler discovers things: strings and functions are interned, locations can
  * be looked up by address before they are symbolized, samples are encoded as
  * they arrive (so the writer never holds them as structures). mf_pw_write()
- * encodes the profile and writes it, gzipped, atomically (temporary file +
- * rename). The writer does its own protobuf encoding; the output decodes with
- * protoc-c's code for proto/profile.proto and with go tool pprof.
+ * encodes the profile and writes it, gzipped, by the rule of outfile.h
+ * (a regular file is replaced only when complete). The writer does its own protobuf encoding; the
+ * output decodes with protoc-c's code for proto/profile.proto and with go tool pprof.
  *
  * Memory: an mf_profile owns all its arrays (mf_profile_free). A writer owns
  * copies of every string given to it (mf_pw_free).
@@ -33,6 +33,8 @@
 
 #include "format/error.h"
 #include "format/gz.h"
+#include "format/infile.h"
+#include "format/outfile.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -121,6 +123,14 @@ int mf_profile_parse(const uint8_t *data, size_t n, const char *name, mf_profile
 
 /* Reads a profile file, gzip or raw ("-" is standard input). */
 int mf_profile_read(const char *path, mf_profile **out, mf_error *err);
+/* Reads a profile from an input already open (its first bytes may have been
+ * peeked), within lim (NULL: no limit). Decodes as it inflates: the first
+ * byte that cannot belong to a profile's top level stops the read there. */
+int mf_profile_read_in(mf_in *in, const mf_limits *lim, mf_profile **out, mf_error *err);
+/* True if decoded content starting with these bytes can be a pprof profile
+ * (every complete top-level field in the first 64 bytes is a profile's,
+ * with its wire type). */
+bool mf_profile_sniff_bytes(const uint8_t *p, size_t n);
 
 void mf_profile_free(mf_profile *p);
 
@@ -223,7 +233,8 @@ size_t mf_pw_sample_count(const mf_pprof_writer *w);
  * writer stays usable: more samples may be added and it may be encoded again. */
 int mf_pw_encode(mf_pprof_writer *w, mf_buf *out, mf_error *err);
 
-/* Encodes, gzips (if gzip) and writes to path atomically. */
+/* Encodes, gzips (if gzip) and writes to path (outfile.h; "-" is standard
+ * output). */
 int mf_pw_write(mf_pprof_writer *w, const char *path, bool gzip, mf_error *err);
 
 #endif

@@ -1,0 +1,63 @@
+/*
+ * src/cli/input.h -- the inputs of the maproot commands: each file (or "-",
+ * standard input) is opened once and its kind told from its first decoded
+ * bytes by a table of kinds (input.c), never from its name. The same bytes
+ * then go to the loader of that kind, so pipes and FIFOs work like files.
+ *
+ * A kind is a heap graph (a root snapshot, a Go heap dump: a new kind is
+ * one line of the table with its sniff and loader) or a pprof profile. Errors are printed (one line) and turned into CLI_EXIT_BAD.
+ */
+#ifndef MAPROOT_CLI_INPUT_H
+#define MAPROOT_CLI_INPUT_H
+
+#include "analyze/graph.h"
+#include "format/infile.h"
+#include "format/pprof.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct cli_kind {
+    const char *name; /* "root snapshot", "Go heap dump", "pprof profile" */
+    bool go_dump;     /* a Go heap dump: --binary applies */
+    /* true if decoded content starting with these bytes is of this kind */
+    bool (*sniff)(const uint8_t *head, size_t n);
+    /* a heap graph: loads it (NULL for a pprof profile) */
+    int (*load_graph)(mf_in *in, const mf_limits *lim, FILE *progress, mp_graph **out,
+                      mf_error *err);
+} cli_kind;
+
+typedef struct cli_input {
+    const char *path;
+    mf_in *in;
+    const cli_kind *kind;
+} cli_input;
+
+/* The limits of every load (--max-memory); set by the commands. */
+extern mf_limits cli_limits;
+/* The program that wrote the Go heap dumps being read (--binary), or NULL. */
+extern const char *cli_binary;
+
+/* Opens path and tells its kind. On error prints the reason ("cannot open
+ * FILE: ...", "FILE: not a maproot snapshot, Go heap dump or pprof profile ...") and
+ * returns CLI_EXIT_BAD with nothing to close. */
+int cli_input_open(const char *path, cli_input *ci);
+void cli_input_close(cli_input *ci);
+static inline bool cli_input_is_graph(const cli_input *ci)
+{
+    return ci->kind->load_graph != NULL;
+}
+
+/* Loads a graph input (progress on a terminal); on error prints it and
+ * returns CLI_EXIT_BAD. The input is closed either way. */
+int cli_input_load_graph(cli_input *ci, mp_graph **out);
+/* The same for an input that is not to be fatal: *err gets the message. */
+int cli_input_try_graph(cli_input *ci, mp_graph **out, mf_error *err);
+/* Loads a pprof input and checks it is a heap profile; closes the input. */
+int cli_input_load_profile(cli_input *ci, mf_profile **out);
+
+/* Parses --max-memory's argument (bytes, or with K, M, G, T: KiB ... TiB);
+ * on error prints and returns CLI_EXIT_BAD. */
+int cli_parse_memory(const char *cmd, const char *arg);
+
+#endif

@@ -1,0 +1,272 @@
+/* src/format/infile.c -- see infile.h. */
+#include "format/infile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define RAW_CHUNK ((size_t)1 << 18)
+
+struct mf_in {
+    char *name;
+    int fd;
+    bool is_stdin, started, gz, raw_eof, z_ready, z_end, done;
+    z_stream z;
+    uint8_t *raw; /* compressed bytes read, not yet inflated */
+    size_t raw_cap;
+    uint64_t file_off;
+    uint8_t *pk; /* decoded bytes peeked, not yet read */
+    size_t pk_len, pk_cap;
+    uint64_t off; /* decoded bytes handed out */
+};
+
+uint64_t mf_default_max_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || size <= 0) return (uint64_t)4 << 30;
+    return (uint64_t)pages * (uint64_t)size / 2;
+}
+
+/* Sizes as people read them: "1.5 GiB", "300 MiB". */
+static void fmt_size(char *buf, size_t n, uint64_t v)
+{
+    if (v >= (uint64_t)1 << 30)
+        snprintf(buf, n, "%.1f GiB", (double)v / (double)((uint64_t)1 << 30));
+    else if (v >= (uint64_t)1 << 20)
+        snprintf(buf, n, "%" PRIu64 " MiB", (v + ((uint64_t)1 << 20) - 1) >> 20);
+    else
+        snprintf(buf, n, "%" PRIu64 " KiB", (v + 1023) >> 10);
+}
+
+int mf_limit_check(const mf_limits *lim, uint64_t need, const char *name, const char *what,
+                   mf_error *err)
+{
+    if (!lim || !lim->max_memory || need <= lim->max_memory) return 0;
+    char a[32], b[32];
+    fmt_size(a, sizeof a, need);
+    fmt_size(b, sizeof b, lim->max_memory);
+    mf_error_set(err, "%s: needs ~%s of memory for %s; raise --max-memory (now %s)", name, a, what,
+                 b);
+    return -1;
+}
+
+mf_in *mf_in_open(const char *path, mf_error *err)
+{
+    mf_in *in = calloc(1, sizeof *in);
+    if (!in || !(in->name = strdup(path))) {
+        free(in);
+        mf_error_set(err, "cannot open %s: out of memory", path);
+        return NULL;
+    }
+    in->is_stdin = strcmp(path, "-") == 0;
+    in->fd = in->is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (in->fd < 0) {
+        mf_error_set(err, "cannot open %s: %s", path, strerror(errno));
+    } else if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        mf_error_set(err, "cannot read %s: it is a directory", path);
+    } else if (!(in->raw = malloc(RAW_CHUNK))) {
+        mf_error_set(err, "cannot open %s: out of memory", path);
+    } else {
+        in->raw_cap = RAW_CHUNK;
+        return in;
+    }
+    mf_in_close(in);
+    return NULL;
+}
+
+void mf_in_close(mf_in *in)
+{
+    if (!in) return;
+    if (in->fd > STDIN_FILENO || (in->fd == STDIN_FILENO && !in->is_stdin)) close(in->fd);
+    if (in->z_ready) inflateEnd(&in->z);
+    free(in->raw);
+    free(in->pk);
+    free(in->name);
+    free(in);
+}
+
+const char *mf_in_name(const mf_in *in)
+{
+    return in->name;
+}
+
+int mf_in_regular_fd(const mf_in *in)
+{
+    struct stat st;
+    if (!in->started || in->gz || in->is_stdin || fstat(in->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    return in->fd;
+}
+
+uint64_t mf_in_size_hint(const mf_in *in)
+{
+    struct stat st;
+    if (fstat(in->fd, &st) != 0 || !S_ISREG(st.st_mode)) return in->off;
+    return (uint64_t)st.st_size > in->off ? (uint64_t)st.st_size : in->off;
+}
+
+bool mf_in_is_gzip(const mf_in *in)
+{
+    return in->gz;
+}
+
+uint64_t mf_in_file_offset(const mf_in *in)
+{
+    return in->file_off;
+}
+
+uint64_t mf_in_offset(const mf_in *in)
+{
+    return in->off;
+}
+
+/* One read(2) of the file into buf; counts the bytes, names the file on
+ * an error. */
+static ssize_t read_fd(mf_in *in, uint8_t *buf, size_t n, mf_error *err)
+{
+    ssize_t k;
+    do k = read(in->fd, buf, n);
+    while (k < 0 && errno == EINTR);
+    if (k < 0) {
+        mf_error_set(err, "%s: read error at byte %" PRIu64 ": %s", in->name, in->file_off,
+                     strerror(errno));
+        return -1;
+    }
+    in->file_off += (uint64_t)k;
+    return k;
+}
+
+/* Reads more of the file after the unconsumed compressed bytes; 0 at the
+ * end of the file, -1 on error. */
+static ssize_t read_raw(mf_in *in, mf_error *err)
+{
+    size_t have = in->z.avail_in;
+    if (have && in->z.next_in != in->raw) memmove(in->raw, in->z.next_in, have);
+    ssize_t k = read_fd(in, in->raw + have, in->raw_cap - have, err);
+    if (k < 0) return -1;
+    in->z.next_in = in->raw;
+    in->z.avail_in = (uInt)(have + (size_t)k);
+    if (k == 0) in->raw_eof = true;
+    return k;
+}
+
+/* The first read decides gzip or raw from the first two bytes. */
+static int start(mf_in *in, mf_error *err)
+{
+    in->started = true;
+    while (in->z.avail_in < 2 && !in->raw_eof)
+        if (read_raw(in, err) < 0) return -1;
+    in->gz = in->z.avail_in >= 2 && in->raw[0] == 0x1f && in->raw[1] == 0x8b;
+    if (in->gz) {
+        if (inflateInit2(&in->z, 16 + MAX_WBITS) != Z_OK) {
+            mf_error_set(err, "%s: cannot initialize zlib", in->name);
+            return -1;
+        }
+        in->z_ready = true;
+    }
+    return 0;
+}
+
+/* Decodes up to n bytes into buf; 0 only at the end of the content. */
+static ssize_t decode(mf_in *in, uint8_t *buf, size_t n, mf_error *err)
+{
+    if (!in->started && start(in, err)) return -1;
+    if (n == 0 || in->done) return 0;
+    if (n > UINT32_MAX) n = UINT32_MAX;
+    if (!in->gz) {
+        if (in->z.avail_in) { /* the bytes read to tell the kind */
+            size_t k = in->z.avail_in < n ? in->z.avail_in : n;
+            memcpy(buf, in->z.next_in, k);
+            in->z.next_in += k;
+            in->z.avail_in -= (uInt)k;
+            return (ssize_t)k;
+        }
+        ssize_t k = read_fd(in, buf, n, err);
+        if (k == 0) in->done = true;
+        return k;
+    }
+    for (;;) {
+        if (in->z_end) {
+            /* a gzip member ended: another may follow (concatenated files);
+             * anything else after it is an error */
+            if (in->z.avail_in < 2 && !in->raw_eof && read_raw(in, err) < 0) return -1;
+            if (in->z.avail_in == 0 && in->raw_eof) {
+                in->done = true;
+                return 0;
+            }
+            if (in->z.avail_in < 2 || in->z.next_in[0] != 0x1f || in->z.next_in[1] != 0x8b) {
+                mf_error_set(
+                    err, "%s: trailing data after the gzip stream (compressed byte %" PRIu64 ")",
+                    in->name, in->file_off - in->z.avail_in);
+                return -1;
+            }
+            inflateReset(&in->z);
+            in->z_end = false;
+        }
+        if (in->z.avail_in == 0 && !in->raw_eof && read_raw(in, err) < 0) return -1;
+        if (in->z.avail_in == 0 && in->raw_eof) {
+            mf_error_set(err,
+                         "%s: truncated gzip data (the file ends at byte %" PRIu64
+                         " inside compressed data)",
+                         in->name, in->file_off);
+            return -1;
+        }
+        in->z.next_out = buf;
+        in->z.avail_out = (uInt)n;
+        int rc = inflate(&in->z, Z_NO_FLUSH);
+        size_t got = n - in->z.avail_out;
+        if (rc == Z_STREAM_END) {
+            in->z_end = true;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            mf_error_set(err, "%s: corrupt gzip data: %s (compressed byte %" PRIu64 ")", in->name,
+                         in->z.msg ? in->z.msg : "inflate failed", in->file_off - in->z.avail_in);
+            return -1;
+        }
+        if (got) return (ssize_t)got;
+    }
+}
+
+int mf_in_peek(mf_in *in, size_t n, const uint8_t **p, size_t *got, mf_error *err)
+{
+    if (in->pk_cap < n) {
+        uint8_t *q = realloc(in->pk, n);
+        if (!q) {
+            mf_error_set(err, "%s: out of memory", in->name);
+            return -1;
+        }
+        in->pk = q;
+        in->pk_cap = n;
+    }
+    while (in->pk_len < n) {
+        ssize_t k = decode(in, in->pk + in->pk_len, n - in->pk_len, err);
+        if (k < 0) return -1;
+        if (k == 0) break;
+        in->pk_len += (size_t)k;
+    }
+    *p = in->pk;
+    *got = in->pk_len < n ? in->pk_len : n;
+    return 0;
+}
+
+ssize_t mf_in_read(mf_in *in, void *buf, size_t n, mf_error *err)
+{
+    ssize_t k;
+    if (in->pk_len) {
+        size_t m = in->pk_len < n ? in->pk_len : n;
+        memcpy(buf, in->pk, m);
+        memmove(in->pk, in->pk + m, in->pk_len - m);
+        in->pk_len -= m;
+        k = (ssize_t)m;
+    } else {
+        k = decode(in, buf, n, err);
+    }
+    if (k > 0) in->off += (uint64_t)k;
+    return k;
+}
