@@ -207,10 +207,12 @@ a = json.load(open(sys.argv[1]))
 p = a["profile_analysis"]
 assert a["profile"] == "sessiond.pb.gz", a["profile"]
 assert p and p["sample_type"] == "inuse_space", p and p["sample_type"]
-# the sampled in-use total against the snapshot's exact heap: within 15%
-# (about 400 samples of 512 KiB; the profile is of the exit-time cycle)
+# the sampled in-use total against the snapshot's exact heap (the profile
+# is of the exit-time cycle): about 400 samples of 512 KiB, so the estimate
+# is off by 5% (one standard deviation) and by more than 25% (5 of them)
+# only in one run of millions
 exact = a["heap"]["reachable_bytes"]
-assert abs(p["total"] - exact) <= 0.15 * exact, (p["total"], exact)
+assert abs(p["total"] - exact) <= 0.25 * exact, (p["total"], exact)
 assert p["top"][0]["function"] == "new_session", p["top"][0]
 PY
 
