@@ -733,6 +733,80 @@ static void test_concurrent_readers_share_a_map(void)
     CHECK_EQ_U64(mr_map_len(m), SHARED_KEYS);
 }
 
+/* Maps made on several threads at once while collections run (each maker
+ * allocates enough to trigger them), and kept in a global array: the
+ * registry lists each exactly once, also after the makers have exited. */
+enum { MAKERS = 4, MAPS_PER_MAKER = 2000 };
+static mr_map **made; /* MAKERS * MAPS_PER_MAKER slots, a heap array */
+MR_GLOBAL(made)
+
+static void *maker(void *arg)
+{
+    size_t base = (size_t)(uintptr_t)arg * MAPS_PER_MAKER;
+    for (size_t i = 0; i < MAPS_PER_MAKER; i++) {
+        mr_map *m = mr_map_new(&int_int, 0);
+        for (int64_t k = 0; k < 10; k++) *(int64_t *)mr_map_assign_int(m, k) = k;
+        made[base + i] = m;
+        for (int g = 0; g < 20; g++) mr_alloc_blob(1024); /* garbage: collections */
+    }
+    mr_thread_detach();
+    return NULL;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct reg_count {
+    uintptr_t *sorted; /* the made maps, sorted */
+    int *hits;
+    size_t n, other;
+} reg_count;
+
+static void count_made(mr_map *m, uint64_t id, void *ud)
+{
+    (void)id;
+    reg_count *c = ud;
+    uintptr_t key = (uintptr_t)m;
+    uintptr_t *f = bsearch(&key, c->sorted, c->n, sizeof *c->sorted, cmp_ptr);
+    if (f)
+        c->hits[f - c->sorted]++;
+    else
+        c->other++;
+}
+
+static void test_registry_lists_maps_made_on_many_threads_once(void)
+{
+    made = mr_new_array(&mr_type_pointer, MAKERS * MAPS_PER_MAKER);
+    pthread_t th[MAKERS];
+    for (uintptr_t i = 0; i < MAKERS; i++)
+        CHECK(pthread_create(&th[i], NULL, maker, (void *)i) == 0);
+    for (int g = 0; g < 3; g++) mr_gc();
+    mr_blocking_enter();
+    for (int i = 0; i < MAKERS; i++) pthread_join(th[i], NULL);
+    mr_blocking_exit();
+    for (int pass = 0; pass < 2; pass++) {
+        reg_count c = {.n = MAKERS * MAPS_PER_MAKER};
+        c.sorted = malloc(c.n * sizeof *c.sorted);
+        c.hits = calloc(c.n, sizeof *c.hits);
+        CHECK(c.sorted && c.hits);
+        for (size_t i = 0; i < c.n; i++) c.sorted[i] = (uintptr_t)made[i];
+        qsort(c.sorted, c.n, sizeof *c.sorted, cmp_ptr);
+        mr_stop_the_world();
+        mr_walk_maps(count_made, &c);
+        mr_start_the_world();
+        size_t once = 0;
+        for (size_t i = 0; i < c.n; i++) once += c.hits[i] == 1;
+        free(c.sorted);
+        free(c.hits);
+        CHECK_EQ_U64(once, MAKERS * MAPS_PER_MAKER);
+        mr_gc(); /* the second pass: after a collection adopted and pruned */
+    }
+    made = NULL;
+}
+
 /* Runs fn in a child process; returns true if it died with `message` on stderr. */
 static bool dies_with(void (*fn)(void), const char *message)
 {
@@ -814,6 +888,7 @@ int main(void)
     TEST(test_maps_created_counts);
     TEST(test_bucket_type_describes_every_pointer);
     TEST(test_concurrent_readers_share_a_map);
+    TEST(test_registry_lists_maps_made_on_many_threads_once);
     TEST(test_misuse_stops_the_program);
     TEST_EXIT();
 }

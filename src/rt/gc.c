@@ -38,6 +38,7 @@ static struct {
     uint64_t live_bytes, live_objects;
     uint64_t pause_total_ns, pause_ns[256];
     uint64_t last_gc_ns;
+    mr_gc_cycle last; /* the last completed collection */
 } st;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 atomic_uint mr__gc_cycles;
@@ -164,7 +165,13 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     cur.start_ns = t_request;
     cur.stop_ns = t_stopped - t_request;
     uint64_t heap_before = atomic_load(&mr__heap_live_estimate);
-    for (mr_thread *t = mr__threads; t; t = t->next) mr__tcache_release(&t->tc);
+    uint64_t mallocs = atomic_load(&mr__retired_mallocs);
+    uint64_t total = atomic_load(&mr__retired_alloc_bytes);
+    for (mr_thread *t = mr__threads; t; t = t->next) {
+        mr__tcache_release(&t->tc);
+        mallocs += atomic_load_explicit(&t->mallocs, memory_order_relaxed);
+        total += atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed);
+    }
     mr__sweep_finish(0);
     uint64_t t_mark = now_ns(CLOCK_MONOTONIC);
     cur.sweep_term_ns = t_mark - t_stopped;
@@ -173,6 +180,7 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     mr__mark();
     uint64_t lb, lo;
     mr__pack_marks(&lb, &lo);
+    mr__maps_prune(); /* before the hook: walkers see exactly the live maps */
     uint64_t t_marked = now_ns(CLOCK_MONOTONIC);
     cur.mark_ns = t_marked - t_marking;
     call_hook(MR_GC_MARK_DONE, cycle);
@@ -184,6 +192,20 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     st.live_bytes = lb;
     st.live_objects = lo;
     set_goal(lb);
+    /* for MR_GC_END: this collection, its pause so far (the whole of it
+     * once the event is over, below) */
+    st.last = (mr_gc_cycle){
+        .cycle = cycle,
+        .end_ns = now_ns(CLOCK_REALTIME),
+        .pause_ns = now_ns(CLOCK_MONOTONIC) - t_request,
+        .live_bytes = lb,
+        .live_objects = lo,
+        .garbage_bytes = heap_before > lb ? heap_before - lb : 0,
+        .next_gc = atomic_load(&mr__next_gc),
+        .total_alloc = total,
+        .mallocs = mallocs,
+        .pause_total_ns = st.pause_total_ns + (now_ns(CLOCK_MONOTONIC) - t_request),
+    };
     pthread_mutex_unlock(&stats_lock);
     atomic_store(&mr__gc_cycles, cycle);
     call_hook(MR_GC_END, cycle);
@@ -204,6 +226,9 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     st.pause_total_ns += pause;
     st.pause_ns[(cycle - 1) % 256] = pause;
     st.last_gc_ns = now_ns(CLOCK_REALTIME);
+    st.last.end_ns = st.last_gc_ns;
+    st.last.pause_ns = pause;
+    st.last.pause_total_ns = st.pause_total_ns;
     pthread_mutex_unlock(&stats_lock);
 }
 
@@ -263,6 +288,13 @@ MR_ENTRY void mr_read_memstats(mr_memstats *out)
     mr__world_start();
 }
 
+void mr_read_gc_cycle(mr_gc_cycle *out)
+{
+    pthread_mutex_lock(&stats_lock);
+    *out = st.last;
+    pthread_mutex_unlock(&stats_lock);
+}
+
 static void print_bytes(FILE *f, const char *label, uint64_t b)
 {
     fprintf(f, "  %-14s %12.1f KiB\n", label, (double)b / 1024.0);
@@ -299,6 +331,13 @@ MR_ENTRY void mr_set_hooks(const mr_hooks *h)
         memset(&hooks, 0, sizeof hooks);
     }
     mr__world_start();
+}
+
+void mr_set_sample_rate(uint64_t rate)
+{
+    if (!mr__hooks_active) return;
+    hooks.sample_rate = rate;
+    for (mr_thread *t = mr__threads; t; t = t->next) t->sample_left = mr__next_sample_gap(rate);
 }
 
 /*

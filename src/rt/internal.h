@@ -78,8 +78,15 @@ void mr__iter_unregister(mr_map_iter *it);
 
 /* ---- maps (map.c), for the collector's internals ---- */
 
-/* Number of map objects ever created (for stats/tests). */
+/* Number of map objects ever created (for stats/tests); a map's id is its
+ * number in creation order, from 1. */
 extern atomic_uint_fast64_t mr__maps_created;
+
+/* An entry of the map registry (see map.c). */
+typedef struct mr_map_reg {
+    mr_map *map;
+    uint64_t id;
+} mr_map_reg;
 
 /* Test hooks (tests only; never used by the runtime itself):
  * mr__map_test_identity_hash makes the hash of each key of m (an empty map

@@ -45,6 +45,7 @@
 #include "rt/hash.h"
 #include "rt/heap.h"
 #include "rt/internal.h"
+#include "rt/thread.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -108,7 +109,15 @@ struct mr_map {
     uint8_t flags; /* F_*; accessed with relaxed atomics (iterators OR bits in) */
     uint8_t B;
     uint16_t noverflow; /* approximate number of overflow buckets */
+    uint8_t grow_op;    /* OP_* of the last insertion of a new key, OP_NONE before */
+    /* The program's call that last inserted a new key (see "entry points" in
+     * internal.h): where the map last grew. Not a heap pointer. */
+    uintptr_t grow_pc;
 };
+
+/* The operations that insert, as mr_map_last_insert names them. */
+enum { OP_NONE, OP_ASSIGN, OP_SET };
+static const char *const op_names[] = {NULL, "mr_map_assign", "mr_map_set"};
 
 static const uint32_t header_ptr_offsets[] = {
     (uint32_t)offsetof(struct mr_map, buckets),
@@ -752,9 +761,10 @@ INLINE void end_write(mr_map *m, const char *who)
  * limit. Strings keys are overwritten on update, as Go does, so the map
  * retains the newest key string rather than the first one.
  */
-INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, const char *who,
+INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, uint8_t op,
                       uintptr_t caller)
 {
+    const char *who = op_names[op];
     uint8_t f = begin_write(m, who);
     uint64_t hash = hash_key(m, L, kc, key, f);
     if (MR_UNLIKELY(m->buckets == NULL)) {
@@ -820,6 +830,8 @@ again:;
         memcpy(ks, key, L->key_size);
     ib[ii] = top;
     m->count++;
+    m->grow_pc = caller;
+    m->grow_op = op;
 done:
     end_write(m, who);
     return val_deref(L, vs);
@@ -827,24 +839,24 @@ done:
 
 /* caller: the program's call of the map operation (see "entry points" in
  * internal.h); the map's allocations and a park here are charged to it. */
-static void *assign(mr_map *m, const void *key, const char *who, uintptr_t caller)
+static void *assign(mr_map *m, const void *key, uint8_t op, uintptr_t caller)
 {
     mr__poll(caller);
-    if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", who);
+    if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", op_names[op]);
     const map_layout *L = m->lay;
     switch (L->kc) {
     case KC_64:
-        return assign_t(m, L, KC_64, key, who, caller);
+        return assign_t(m, L, KC_64, key, op, caller);
     case KC_STR:
-        return assign_t(m, L, KC_STR, key, who, caller);
+        return assign_t(m, L, KC_STR, key, op, caller);
     default:
-        return assign_t(m, L, KC_MEM, key, who, caller);
+        return assign_t(m, L, KC_MEM, key, op, caller);
     }
 }
 
 MR_ENTRY void *mr_map_assign(mr_map *m, const void *key)
 {
-    void *v = assign(m, key, "mr_map_assign", MR_CALLER);
+    void *v = assign(m, key, OP_ASSIGN, MR_CALLER);
     /* no tail call: this frame is the one profiles keep where maps grow */
     __asm__ volatile("" : : "r"(v));
     return v;
@@ -852,7 +864,7 @@ MR_ENTRY void *mr_map_assign(mr_map *m, const void *key)
 
 MR_ENTRY void mr_map_set(mr_map *m, const void *key, const void *value)
 {
-    void *v = assign(m, key, "mr_map_set", MR_CALLER);
+    void *v = assign(m, key, OP_SET, MR_CALLER);
     uint32_t n = m->lay->val_size;
     if (n) memcpy(v, value, n);
 }
@@ -981,6 +993,67 @@ MR_ENTRY void mr_map_clear(mr_map *m)
     end_write(m, "mr_map_clear");
 }
 
+/* --------------------------------------------------------------- registry -- */
+/*
+ * Every map header is listed, so that a collector can visit the maps of the
+ * heap (mr_walk_maps) in time proportional to their number, not to the heap.
+ * A new map goes on its thread's own list (no lock: only the owner appends,
+ * and only a stopped world reads it); a collection moves those into the
+ * global list and drops the headers marking did not reach, before the sweep
+ * frees them, so the list never holds a freed header. A thread that
+ * detaches hands its list over under sched_lock, when no collection runs.
+ * The global list is touched only with the world stopped or, by a
+ * detaching thread, under sched_lock outside a collection.
+ */
+static mr_map_reg *all_maps;
+static size_t nall_maps, cap_all_maps;
+
+static void reg_push(mr_map_reg **v, size_t *n, size_t *cap, mr_map_reg r)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        mr_map_reg *a = realloc(*v, c * sizeof *a);
+        if (!a) mr__throw("out of memory (map registry)");
+        *v = a;
+        *cap = c;
+    }
+    (*v)[(*n)++] = r;
+}
+
+static void register_map(mr_thread *t, mr_map *m, uint64_t id)
+{
+    reg_push(&t->new_maps, &t->nnew_maps, &t->cap_new_maps, (mr_map_reg){m, id});
+}
+
+void mr__maps_adopt(mr_thread *t)
+{
+    for (size_t i = 0; i < t->nnew_maps; i++)
+        reg_push(&all_maps, &nall_maps, &cap_all_maps, t->new_maps[i]);
+    t->nnew_maps = 0;
+}
+
+void mr__maps_prune(void)
+{
+    for (mr_thread *t = mr__threads; t; t = t->next) mr__maps_adopt(t);
+    size_t j = 0;
+    for (size_t i = 0; i < nall_maps; i++)
+        if (mr_is_marked(all_maps[i].map)) all_maps[j++] = all_maps[i];
+    nall_maps = j;
+}
+
+void mr_walk_maps(void (*fn)(mr_map *m, uint64_t id, void *ud), void *ud)
+{
+    for (size_t i = 0; i < nall_maps; i++) fn(all_maps[i].map, all_maps[i].id, ud);
+    for (mr_thread *t = mr__threads; t; t = t->next)
+        for (size_t i = 0; i < t->nnew_maps; i++) fn(t->new_maps[i].map, t->new_maps[i].id, ud);
+}
+
+uintptr_t mr_map_last_insert(const mr_map *m, const char **op)
+{
+    if (op) *op = m ? op_names[m->grow_op] : NULL;
+    return m ? m->grow_pc : 0;
+}
+
 /* -------------------------------------------------------------------- new -- */
 
 MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
@@ -1002,7 +1075,8 @@ MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
         void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << B, caller);
         m->buckets = nb;
     }
-    atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed);
+    uint64_t id = atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed) + 1;
+    register_map(mr__self, m, id);
     return m;
 }
 
