@@ -65,8 +65,7 @@ static mf_at_frame sample(mf_at_kind k)
                                     .next_gc = 2u << 30,
                                     .total_alloc = 5ull << 32,
                                     .pause_total_ns = 123456789,
-                                    .profile_rate = 524288,
-                                    .maps_created = 12};
+                                    .profile_rate = 524288};
         break;
     case MF_AT_REPLY:
         f.reply = (mf_at_reply){true, "ok then"};
@@ -164,8 +163,7 @@ static bool same(const mf_at_frame *a, const mf_at_frame *b)
                w->gc_cycle == x->gc_cycle && w->clients == x->clients &&
                w->live_bytes == x->live_bytes && w->live_objects == x->live_objects &&
                w->next_gc == x->next_gc && w->total_alloc == x->total_alloc &&
-               w->pause_total_ns == x->pause_total_ns && w->profile_rate == x->profile_rate &&
-               w->maps_created == x->maps_created;
+               w->pause_total_ns == x->pause_total_ns && w->profile_rate == x->profile_rate;
     case MF_AT_REPLY:
         return a->reply.ok == b->reply.ok && same_str(a->reply.message, b->reply.message);
     case MF_AT_SNAPSHOT_DONE:

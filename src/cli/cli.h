@@ -77,5 +77,7 @@ FILE *cli_progress_stream(void);
 
 int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_trace(int argc, char **argv); /* live attach: cmd_trace.c, trace_*.c, attach.c */
+int cmd_ps(int argc, char **argv);
 
 #endif

@@ -16,22 +16,24 @@ typedef struct command {
 static const command commands[] = {
     {"analyze", cmd_analyze, "which root keeps which map entries alive; top allocation sites"},
     {"diff", cmd_diff, "compare two profiles or two snapshots (growth first)"},
+    {"trace", cmd_trace, "attach to a running program: its maps growing, live, with their roots"},
+    {"ps", cmd_ps, "the running programs this user can trace"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: maproot COMMAND [OPTIONS] FILE...\n"
+                 "       maproot trace --pid PID [OPTIONS] | maproot ps\n"
                  "       maproot --help | --version | help COMMAND\n\n"
                  "maproot finds what keeps memory alive in maps. Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out,
-            "\nInputs are root snapshots (NAME.gcstack.gz, from maproot's collector),\n"
-            "pprof heap profiles (gzip or raw, from maproot's collector or any other\n"
-            "producer such as Go's runtime/pprof) and Go heap dumps\n"
-            "(runtime/debug.WriteHeapDump), told apart by content.\n"
-            "'maproot COMMAND --help' tells more; see also maproot(1).\n"
-            "Exit status: 0 success, 2 bad usage or bad input.\n");
+    fprintf(out, "\nInputs are root snapshots (NAME.gcstack.gz, from maproot's collector),\n"
+                 "pprof heap profiles (gzip or raw, from maproot's collector or any other\n"
+                 "producer such as Go's runtime/pprof) and Go heap dumps\n"
+                 "(runtime/debug.WriteHeapDump), told apart by content.\n"
+                 "'maproot COMMAND --help' tells more; see also maproot(1).\n"
+                 "Exit status: 0 success, 2 bad usage or bad input.\n");
 }
 
 static const command *find(const char *name)

@@ -141,7 +141,6 @@ static void enc_welcome(enc *e, const void *v)
     put_u64(e, 14, w->pause_total_ns);
     put_u64(e, 15, w->profile_rate);
     put_u64(e, 16, w->clients);
-    put_u64(e, 17, w->maps_created);
 }
 
 static void enc_rate(enc *e, const void *v)
@@ -521,9 +520,6 @@ static int dec_welcome(dec *d, const uint8_t *p, const uint8_t *end, mf_at_welco
             break;
         case 16:
             rc = get_u32(d, &f, &w->clients);
-            break;
-        case 17:
-            rc = get_u64(d, &f, &w->maps_created);
             break;
         default:
             break;

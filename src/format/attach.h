@@ -65,7 +65,6 @@ typedef struct mf_at_welcome {
     int64_t start_time_ns, last_gc_ns;
     uint32_t gc_cycle, clients;
     uint64_t live_bytes, live_objects, next_gc, total_alloc, pause_total_ns, profile_rate;
-    uint64_t maps_created;
 } mf_at_welcome;
 
 typedef struct mf_at_snapshot {
