@@ -11,12 +11,15 @@
  *   trace_target: added N sessions, cache holds N
  * and exits with the status given by -x.
  *
- * usage: trace_target [-s SECONDS] [-r SESSIONS_PER_SECOND] [-i SECONDS]
- *                     [-x STATUS] [-h HEAP_OBJECTS] [-w]
- *   -s  how long it runs (default 3)
+ * usage: trace_target [-s SECONDS] [-f FILE] [-r SESSIONS_PER_SECOND]
+ *                     [-i SECONDS] [-x STATUS] [-h HEAP_OBJECTS] [-w]
+ *   -s  how long it runs at most (default 3)
+ *   -f  it stops as soon as FILE exists (tests say when, whatever the load)
  *   -r  sessions added per second (default 20000)
  *   -i  first stay idle (no allocation, no collection) this long
  *   -h  first build a heap of this many live objects (for the benchmarks)
+ *   -g  also collect every this many milliseconds (a timer-driven
+ *       collection, so that collections come however slow the machine)
  *   -w  print "ready" on stdout once set up (and flush)
  * Built twice: linked with the collector, and with libmaprt alone (for
  * LD_PRELOAD=libmaproot.so).
@@ -91,11 +94,15 @@ __attribute__((noinline)) static void churn(int n)
 int main(int argc, char **argv)
 {
     double secs = 3, idle = 0;
-    long rate = 20000, heap_objects = 0;
+    const char *stop_file = NULL;
+    long rate = 20000, heap_objects = 0, gc_ms = 0;
     int status = 0, c;
     bool ready = false;
-    while ((c = getopt(argc, argv, "s:r:i:x:h:w")) != -1) {
+    while ((c = getopt(argc, argv, "s:f:r:i:x:h:g:w")) != -1) {
         switch (c) {
+        case 'f':
+            stop_file = optarg;
+            break;
         case 's':
             secs = atof(optarg);
             break;
@@ -114,8 +121,12 @@ int main(int argc, char **argv)
         case 'w':
             ready = true;
             break;
+        case 'g':
+            gc_ms = atol(optarg);
+            break;
         default:
-            fprintf(stderr, "usage: trace_target [-s S] [-r N] [-i S] [-x STATUS] [-h N] [-w]\n");
+            fprintf(stderr, "usage: trace_target [-s S] [-f FILE] [-r N] [-i S] [-x STATUS] [-h N] "
+                            "[-g MS] [-w]\n");
             return 2;
         }
     }
@@ -129,13 +140,20 @@ int main(int argc, char **argv)
         printf("ready\n");
         fflush(stdout);
     }
-    if (idle > 0) nap(idle);
     double start = now_s();
+    while (idle > 0 && now_s() - start < idle && !(stop_file && access(stop_file, F_OK) == 0))
+        nap(0.01);
+    start = now_s();
     int64_t added = 0;
+    double last_gc = start;
     /* in steps of 10 ms: rate/100 sessions, some garbage */
-    while (now_s() - start < secs) {
+    while (now_s() - start < secs && !(stop_file && access(stop_file, F_OK) == 0)) {
         for (long i = 0; i < rate / 100; i++) add_session(added++);
         churn(200);
+        if (gc_ms && now_s() - last_gc >= (double)gc_ms / 1000) {
+            mr_gc();
+            last_gc = now_s();
+        }
         nap(0.01);
     }
     printf("trace_target: added %" PRId64 " sessions, cache holds %zu\n", added,

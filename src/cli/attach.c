@@ -89,6 +89,30 @@ int cli_at_list(cli_endpoint **out, size_t *n, char *msg, size_t cap)
     return 0;
 }
 
+/*
+ * Is nobody listening on the socket file at path (its process is gone, or
+ * its pid is someone else's now)? A socket made after /proc/net/unix was
+ * read is live, hence the check of the file itself; and one bound but not
+ * yet listening refuses connections too: a socket younger than the process
+ * that has its pid is being set up, not stale. (btime is whole seconds: a
+ * second of slack.)
+ */
+static bool stale(const char *path, const struct stat *st, pid_t pid)
+{
+    if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = strlen(path);
+    if (n >= sizeof sa.sun_path) return false; /* no agent made that */
+    memcpy(sa.sun_path, path, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    bool refused = connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno == ECONNREFUSED;
+    close(fd);
+    int64_t made = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    int64_t started = mf_at_process_start_ns(pid);
+    return refused && started && made < started - 1000000000;
+}
+
 size_t cli_at_clean_stale(void)
 {
     cli_endpoint *live = NULL;
@@ -104,14 +128,16 @@ size_t cli_at_clean_stale(void)
         DIR *dir = opendir(dirs.dir[d]);
         struct dirent *e;
         while (dir && (e = readdir(dir))) {
-            if (!mf_at_endpoint_pid(e->d_name)) continue;
+            pid_t pid = mf_at_endpoint_pid(e->d_name);
+            if (!pid) continue;
             char path[MF_AT_PATH_MAX + 256];
             snprintf(path, sizeof path, "%s/%s", dirs.dir[d], e->d_name);
             bool is_live = false;
             for (size_t i = 0; i < nlive && !is_live; i++)
                 is_live = strcmp(live[i].path, path) == 0;
             struct stat st;
-            if (is_live || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+            if (is_live || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+                st.st_uid != geteuid() || !stale(path, &st, pid))
                 continue;
             if (unlink(path) == 0) removed++;
         }
@@ -243,7 +269,11 @@ int cli_at_connect(cli_attach *a, const cli_endpoint *e, const char *client, int
         return -1;
     }
     mf_at_frame h = {.kind = MF_AT_HELLO, .hello = {MF_AT_VERSION, client}};
-    if (!cli_at_send(a, &h, NULL, 0, msg, cap)) {
+    /* a refusal may be waiting already (an agent that serves enough
+     * clients says so and closes): the hello then cannot be sent, and the
+     * refusal is the answer */
+    bool sent = cli_at_send(a, &h, NULL, 0, msg, cap) != 0;
+    if (!sent && errno != EPIPE && errno != ECONNRESET) {
         cli_at_close(a);
         return -1;
     }
@@ -318,9 +348,10 @@ uint64_t cli_at_send(cli_attach *a, mf_at_frame *f, const int *fds, size_t nfds,
         ssize_t k = sendmsg(a->fd, &m, MSG_NOSIGNAL);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) {
-            ERR("cannot send to process %ld: %s", (long)a->pid,
-                k < 0 ? strerror(errno) : "connection closed");
+            int e = k < 0 ? errno : EPIPE;
+            ERR("cannot send to process %ld: %s", (long)a->pid, strerror(e));
             mf_buf_free(&b);
+            errno = e;
             return 0;
         }
         fds_sent = true;

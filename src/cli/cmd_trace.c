@@ -76,6 +76,12 @@ static const char trace_help[] =
     "usage, no such process or one without the collector, or a failed --once;\n"
     "with -- PROG, the program's own status. See maproot-trace(1).\n";
 
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
 /* ------------------------------------------------------------ options --- */
 
 typedef struct trace_opts {
@@ -559,14 +565,15 @@ static int run_once(session *s)
             fprintf(progress,
                     "maproot: waiting for the next collection of %s (pid %ld); --force-gc "
                     "collects now\n",
-                    s->v.program, (long)s->o.pid);
+                    base_name(s->v.program), (long)s->o.pid);
             told = true;
         }
         if (s->o.duration_ms && (uint64_t)waited >= s->o.duration_ms) break;
     }
     if (s->job.active) {
         pair_abort(&s->job);
-        return cli_fail("%s (pid %ld): %s; nothing was written", s->v.program, (long)s->o.pid,
+        return cli_fail("%s (pid %ld): %s; nothing was written", base_name(s->v.program),
+                        (long)s->o.pid,
                         s->ended ? "the program ended before it collected"
                                  : "no collection came before maproot stopped waiting");
     }
@@ -577,8 +584,8 @@ static int run_once(session *s)
                               (json_int_t)s->v.cycle, "files", s->files[0], s->files[1]);
         print_record(o);
     } else {
-        printf("maproot trace: %s (pid %ld): wrote %s and %s\n", s->v.program, (long)s->o.pid,
-               s->files[0], s->files[1]);
+        printf("maproot trace: %s (pid %ld): wrote %s and %s\n", base_name(s->v.program),
+               (long)s->o.pid, s->files[0], s->files[1]);
     }
     return CLI_EXIT_OK;
 }
@@ -587,11 +594,11 @@ static int run_once(session *s)
 static int run_live(session *s)
 {
     char msg[600];
-    mf_at_frame sub = {
-        .kind = MF_AT_SUBSCRIBE,
-        .subscribe = {s->o.interval_ms, (uint32_t)(s->o.top * 4 < 64     ? 64
-                                                   : s->o.top * 4 > 1024 ? 1024
-                                                                         : s->o.top * 4)}};
+    /* a census at least twice per interval, so that each view has a fresh
+     * one; map records enough for the top maps and the changes behind them */
+    size_t maps = s->o.top * 4 < 64 ? 64 : s->o.top * 4 > 1024 ? 1024 : s->o.top * 4;
+    uint32_t census_ms = s->o.interval_ms / 2;
+    mf_at_frame sub = {.kind = MF_AT_SUBSCRIBE, .subscribe = {census_ms, (uint32_t)maps}};
     if (!cli_at_send(&s->a, &sub, NULL, 0, msg, sizeof msg)) return cli_fail("%s", msg);
     if (s->o.output && ask_snapshot(s, ROLE_FIRST, s->o.force_gc)) return CLI_EXIT_BAD;
     if (!s->o.output) ask_snapshot(s, ROLE_ROOTS, s->o.force_gc);
@@ -735,7 +742,7 @@ static int finish_live(session *s, int status)
     } else {
         if (s->tty) fputs("\033[H\033[2J", stdout);
         tv_print_text(stdout, &s->v, &r);
-        printf("\n%s: %s (pid %" PRIu64 ")%s\n", how, s->v.program, s->v.pid,
+        printf("\n%s: %s (pid %" PRIu64 ")%s\n", how, base_name(s->v.program), s->v.pid,
                s->end_reason && strcmp(s->end_reason, "exited") == 0 ? ""
                                                                      : "; it goes on as before");
         for (size_t i = 0; i < s->nfiles; i++) printf("  wrote %s\n", s->files[i]);

@@ -148,10 +148,18 @@ int tv_on_cycle(trace_view *v, const mf_at_cycle *c)
         m->bucket_size = r->bucket_size;
         m->growing = r->growing;
         m->gone = r->gone;
-        m->growth_line = r->growth_line;
+        /* the agent names a site once its symbolizer has: until then a
+         * record has the pc alone, and the name known for it stays */
+        bool named = r->growth_function[0] || r->growth_file[0];
+        if (named || r->growth_pc != m->growth_pc) {
+            m->growth_line = r->growth_line;
+            if (set_str(&m->growth_function, r->growth_function) ||
+                set_str(&m->growth_file, r->growth_file))
+                return -1;
+        }
+        m->growth_pc = r->growth_pc;
         if (set_str(&m->type, r->type) || set_str(&m->growth_op, r->growth_op) ||
-            set_str(&m->growth_function, r->growth_function) ||
-            set_str(&m->growth_file, r->growth_file) || add_sample(m, c->end_ns, r->count))
+            add_sample(m, c->end_ns, r->count))
             return -1;
     }
     return 0;
@@ -298,7 +306,10 @@ static const char *base_name(const char *p)
 static void fmt_site(char *buf, size_t cap, const tv_map *m)
 {
     if (!m->growth_function[0] && !m->growth_file[0]) {
-        snprintf(buf, cap, "(no symbol)");
+        if (m->growth_pc)
+            snprintf(buf, cap, "0x%" PRIx64 " (not named yet)", m->growth_pc);
+        else
+            snprintf(buf, cap, "(unknown)");
         return;
     }
     char path[1024];
@@ -459,6 +470,9 @@ static json_t *map_json(const trace_view *v, const tv_map *m, double el)
         json_object_set_new(g, "file", mp_json_text(m->growth_file));
         json_object_set_new(g, "line", json_integer(m->growth_line));
         json_object_set_new(g, "op", mp_json_text(m->growth_op));
+        char pc[32];
+        snprintf(pc, sizeof pc, "0x%" PRIx64, m->growth_pc);
+        json_object_set_new(g, "pc", json_string(pc));
         json_object_set_new(o, "last_growth", g);
     }
     return o;

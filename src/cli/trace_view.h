@@ -43,7 +43,8 @@ typedef struct tv_map {
     uint64_t count, first_count, bucket_size;
     uint32_t first_cycle, b, noverflow;
     bool growing, gone;
-    char *growth_op, *growth_function, *growth_file;
+    uint64_t growth_pc;                              /* the program's call that last added a key */
+    char *growth_op, *growth_function, *growth_file; /* "" until the agent named it */
     int64_t growth_line;
     tv_sample *samples;
     size_t nsamples, capsamples;

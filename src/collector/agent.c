@@ -37,8 +37,10 @@
 #include "format/attach.h"
 #include "format/attach_endpoint.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -125,8 +127,9 @@ struct job {
     bool snap_done;
     mrc_image_outcome outcome;
     uint64_t pause_ns;
-    /* the profile: counts taken at the end of the cycle (ag.lock) */
-    bool prof_taken, prof_done, prof_ok;
+    /* the profile: counts taken at the end of the cycle by the hook, then
+     * written by the profile writer thread (prof_* flags: ag.lock) */
+    bool prof_taken, prof_busy, prof_done, prof_ok;
     mrc_prof_snapshot prof;
     uint64_t rate;
     uint64_t prof_bytes;
@@ -141,6 +144,8 @@ static struct {
     int64_t start_ns; /* when the program started, Unix time */
     pthread_mutex_t lock;
     pthread_cond_t changed; /* a subscription, a job done, the thread gone */
+    pthread_cond_t work;    /* a profile to write or a site to describe: the worker's */
+    bool writer_on;         /* the worker thread runs (agent thread's) */
     client *clients[MRC_AGENT_MAX_CLIENTS];
     atomic_int active; /* subscribed clients + jobs: the hook's quick test */
     job *jobs;
@@ -272,35 +277,30 @@ static void read_args(char *out, size_t cap)
     out[n] = 0;
 }
 
-/* When this process started (Unix ns), from its start in clock ticks since
- * boot (/proc/self/stat) and the boot time (/proc/stat). 0 unknown. */
-static int64_t process_start_ns(void)
+/* dl_iterate_phdr's first module is the program: the GNU build ID in its
+ * notes, read from memory (no file, no symbolizer: the hello is quick). */
+static int program_build_id(struct dl_phdr_info *info, size_t size, void *ud)
 {
-    char buf[1024];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
-    if (!p) return 0;
-    unsigned long long start = 0;
-    /* after ")": state is field 3; starttime is field 22 */
-    if (sscanf(p + 2,
-               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-               "%*d %*d %llu",
-               &start) != 1)
-        return 0;
-    FILE *f = fopen("/proc/stat", "re");
-    unsigned long long btime = 0;
-    char line[256];
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "btime %llu", &btime) == 1) break;
-    if (f) fclose(f);
-    long hz = sysconf(_SC_CLK_TCK);
-    if (!btime || hz <= 0) return 0;
-    return (int64_t)btime * 1000000000 + (int64_t)(start * (1000000000ull / (unsigned long)hz));
+    (void)size;
+    char *out = ud; /* 128 bytes */
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE) continue;
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (end - p >= (ptrdiff_t)sizeof(ElfW(Nhdr))) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(const void *)p;
+            size_t name = (n->n_namesz + 3) & ~(size_t)3, desc = (n->n_descsz + 3) & ~(size_t)3;
+            const uint8_t *q = p + sizeof *n;
+            if ((size_t)(end - q) < name + desc) break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(q, "GNU", 4) == 0) {
+                for (size_t k = 0; k < n->n_descsz && k < 63; k++)
+                    snprintf(out + 2 * k, 3, "%02x", q[name + k]);
+                return 1;
+            }
+            p = q + name + desc;
+        }
+    }
+    return 1; /* only the program */
 }
 
 static void send_welcome(client *c, uint64_t id)
@@ -309,7 +309,8 @@ static void send_welcome(client *c, uint64_t id)
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[k > 0 ? k : 0] = 0;
     read_args(args, sizeof args);
-    mrc__program_build_id(build_id, sizeof build_id);
+    build_id[0] = 0;
+    dl_iterate_phdr(program_build_id, build_id);
     mr_gc_cycle gc;
     mr_read_gc_cycle(&gc);
     pthread_mutex_lock(&ag.lock);
@@ -339,6 +340,9 @@ static void send_welcome(client *c, uint64_t id)
 }
 
 /* ---------------------------------------------------------- requests --- */
+
+typedef struct site site;
+static void *worker_main(void *arg);
 
 static void active_add(int d)
 {
@@ -411,6 +415,7 @@ static bool request_snapshot(client *c, uint64_t id, const mf_at_snapshot *r)
         close_fds(c);
         return false;
     }
+    if (r->profile && !ag.writer_on) ag.writer_on = mrc__start_thread(worker_main) == 0;
     job *j = calloc(1, sizeof *j);
     if (!j) {
         reply(c, id, false, "the program is out of memory");
@@ -458,6 +463,7 @@ static void request_subscribe(client *c, uint64_t id, const mf_at_subscribe *s)
     pthread_cond_broadcast(&ag.changed);
     pthread_mutex_unlock(&ag.lock);
     if (!was) active_add(1);
+    if (!ag.writer_on) ag.writer_on = mrc__start_thread(worker_main) == 0;
     reply(c, id, true, "subscribed");
 }
 
@@ -656,52 +662,83 @@ static bool read_client(client *c, bool *force)
 
 /* --------------------------------------------------------- the events --- */
 
-/* Growth sites already described: pc -> function, file, line. */
+/*
+ * Growth sites: pc -> function, file, line. The symbolizer may take
+ * seconds the first time (it reads DWARF), so the agent's thread never
+ * symbolizes: it looks a site up and, for one not seen yet, queues it for
+ * the worker thread; records go out with the pc alone until the worker has
+ * described it (a growing map is sent again at the next census, named
+ * then). Entries are only ever added, at most SYMBOL_CACHE of them, and a
+ * described entry never changes, so its strings stay valid while the
+ * agent's thread encodes. Under ag.lock.
+ */
 typedef struct site {
     uintptr_t pc;
     char *fn, *file;
     int64_t line;
+    bool ready, busy;
 } site;
-static site *sites;
+static site sites[SYMBOL_CACHE];
 static size_t nsites;
 
-static const site *describe(uintptr_t pc)
+/* The described site of pc, or NULL (then queued, if new). ag.lock held. */
+static const site *site_of(uintptr_t pc)
 {
     for (size_t i = 0; i < nsites; i++)
-        if (sites[i].pc == pc) return &sites[i];
-    if (!sites) sites = calloc(SYMBOL_CACHE, sizeof *sites);
-    if (!sites) return NULL;
-    if (nsites == SYMBOL_CACHE) {
-        for (size_t i = 0; i < nsites; i++) free(sites[i].fn), free(sites[i].file);
-        nsites = 0;
+        if (sites[i].pc == pc) return sites[i].ready ? &sites[i] : NULL;
+    if (nsites < SYMBOL_CACHE) {
+        sites[nsites++] = (site){.pc = pc};
+        pthread_cond_signal(&ag.work);
     }
+    return NULL;
+}
+
+/* A site waiting to be described, marked busy; NULL if none. ag.lock. */
+static site *next_site(void)
+{
+    for (size_t i = 0; i < nsites; i++)
+        if (!sites[i].ready && !sites[i].busy) {
+            sites[i].busy = true;
+            return &sites[i];
+        }
+    return NULL;
+}
+
+/* The worker's part: describes s (outside the lock), then publishes it. */
+static void describe_site(site *s)
+{
     char fn[512], file[1024];
     int64_t line;
-    mrc__describe_pc(pc, fn, sizeof fn, file, sizeof file, &line);
-    site *s = &sites[nsites];
-    s->fn = strdup(fn);
-    s->file = strdup(file);
-    if (!s->fn || !s->file) {
-        free(s->fn), free(s->file);
-        return NULL;
+    mrc__describe_pc(s->pc, fn, sizeof fn, file, sizeof file, &line);
+    char *f = strdup(fn), *p = strdup(file);
+    pthread_mutex_lock(&ag.lock);
+    if (f && p) {
+        s->fn = f;
+        s->file = p;
+        s->line = line;
+    } else {
+        free(f);
+        free(p);
+        s->fn = s->file = (char *)""; /* out of memory: known, nameless */
     }
-    s->pc = pc;
-    s->line = line;
-    nsites++;
-    return s;
+    s->ready = true;
+    s->busy = false;
+    pthread_mutex_unlock(&ag.lock);
 }
 
 static void send_event(client *c, event *e)
 {
+    pthread_mutex_lock(&ag.lock);
     for (size_t i = 0; i < e->nmaps; i++) {
         mf_at_map *m = &e->maps[i];
-        const site *s = m->growth_pc ? describe(m->growth_pc) : NULL;
+        const site *s = m->growth_pc ? site_of(m->growth_pc) : NULL;
         if (s) {
             m->growth_function = s->fn;
             m->growth_file = s->file;
             m->growth_line = s->line;
         }
     }
+    pthread_mutex_unlock(&ag.lock);
     mf_at_frame f = {.kind = MF_AT_CYCLE};
     f.cycle = (mf_at_cycle){
         .gc_cycle = e->gc.cycle,
@@ -772,21 +809,65 @@ static void reap_writer(job *j)
     j->snap_done = true;
 }
 
-/* Writes a job's profile into its descriptor (the thread's work: it
- * symbolizes, which a collection must not wait for). */
+/* Writes a job's profile into its descriptor. It symbolizes, which may
+ * take long the first time (DWARF is read): the profile writer's work, so
+ * that neither a collection nor the agent's events wait for it. */
 static void write_job_profile(job *j)
 {
     int fd = j->prof_fd, probe = dup(fd);
     j->prof_fd = -1;
     mf_error err = {{0}};
     mf_out *o = mf_out_fdopen(fd, "the profile", &err);
-    j->prof_ok = o && mrc__write_profile_into(&j->prof, o, j->rate, j->cycle, &err) == 0;
-    if (!j->prof_ok) snprintf(j->prof_msg, sizeof j->prof_msg, "%s", err.msg);
+    bool ok = o && mrc__write_profile_into(&j->prof, o, j->rate, j->cycle, &err) == 0;
     struct stat st;
-    if (probe >= 0 && fstat(probe, &st) == 0) j->prof_bytes = (uint64_t)st.st_size;
+    uint64_t bytes = probe >= 0 && fstat(probe, &st) == 0 ? (uint64_t)st.st_size : 0;
     if (probe >= 0) close(probe);
     mrc_prof_snapshot_free(&j->prof);
+    pthread_mutex_lock(&ag.lock);
+    j->prof_ok = ok;
+    if (!ok) snprintf(j->prof_msg, sizeof j->prof_msg, "%s", err.msg);
+    j->prof_bytes = bytes;
     j->prof_done = true;
+    pthread_mutex_unlock(&ag.lock);
+}
+
+/* A profile waiting to be written, marked busy; NULL if none. ag.lock. */
+static job *next_profile(void)
+{
+    for (job *j = ag.jobs; j; j = j->next)
+        if (j->state == JOB_TAKEN && j->want_prof && j->prof_taken && !j->prof_done &&
+            !j->prof_busy) {
+            j->prof_busy = true;
+            return j;
+        }
+    return NULL;
+}
+
+static site *next_site(void);
+static void describe_site(site *s);
+
+/* The worker thread: writes the jobs' profiles as the hook takes their
+ * counts, and describes growth sites, both of which symbolize. A job is
+ * not freed while its profile is being written (it is not finished before
+ * prof_done). */
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    mrc__symbolizer_warm(); /* before the first site or profile is due */
+    for (;;) {
+        pthread_mutex_lock(&ag.lock);
+        job *j = NULL;
+        site *st = NULL;
+        while (!(j = next_profile()) && !(st = next_site())) pthread_cond_wait(&ag.work, &ag.lock);
+        pthread_mutex_unlock(&ag.lock);
+        if (j) {
+            write_job_profile(j);
+            wake();
+        } else {
+            describe_site(st);
+        }
+    }
+    return NULL;
 }
 
 /* A job is finished when what it asked for is written (or failed). */
@@ -846,14 +927,23 @@ static void run_jobs(const struct pollfd *pf, size_t npf)
     size_t n = 0;
     pthread_mutex_lock(&ag.lock);
     for (job *j = ag.jobs; j && n < sizeof taken / sizeof *taken; j = j->next)
-        if (j->state == JOB_TAKEN && (j->prof_taken || !j->want_prof)) taken[n++] = j;
+        if (j->state == JOB_TAKEN) taken[n++] = j;
     pthread_mutex_unlock(&ag.lock);
     for (size_t k = 0; k < n; k++) {
         job *j = taken[k];
-        if (j->want_prof && !j->prof_done) write_job_profile(j);
         for (size_t i = 0; i < npf && j->rfd >= 0; i++)
             if (pf[i].fd == j->rfd && pf[i].revents) reap_writer(j);
-        if (job_finished(j)) finish_job(j);
+        if (!ag.writer_on) {
+            /* no worker thread: write here */
+            pthread_mutex_lock(&ag.lock);
+            bool mine = j->want_prof && j->prof_taken && !j->prof_done;
+            pthread_mutex_unlock(&ag.lock);
+            if (mine) write_job_profile(j);
+        }
+        pthread_mutex_lock(&ag.lock);
+        bool finished = job_finished(j);
+        pthread_mutex_unlock(&ag.lock);
+        if (finished) finish_job(j);
     }
 }
 
@@ -892,27 +982,9 @@ static void note_map(mr_map *m, uint64_t id, void *ud)
     ag.walk_entries += in.count;
 }
 
-/* MARK_DONE: the census walk if one is due, a waiting job's snapshot. */
-static void at_mark_done(uint32_t cycle)
+/* Takes job j's snapshot at this MARK_DONE (forked writer, or in place). */
+static void take_job(job *j, uint32_t cycle)
 {
-    uint64_t now = mono_ns();
-    ag.census_due = false;
-    for (int i = 0; i < MRC_AGENT_MAX_CLIENTS; i++) {
-        client *c = ag.clients[i];
-        if (c && c->subscribed && now >= c->next_census_ns && c->count < RING) ag.census_due = true;
-    }
-    if (ag.census_due) {
-        ag.nwalk = 0;
-        ag.walk_entries = 0;
-        ag.walk_ok = true;
-        mr_walk_maps(note_map, NULL);
-    }
-    /* one snapshot per collection: the oldest waiting job */
-    job *take = NULL;
-    for (job *j = ag.jobs; j; j = j->next)
-        if (j->state == JOB_WAITING) take = j;
-    if (!take) return;
-    job *j = take;
     j->state = JOB_TAKEN;
     j->cycle = cycle;
     j->forced = ag.forcing;
@@ -929,6 +1001,27 @@ static void at_mark_done(uint32_t cycle)
     if (mrc__snapshot_take_into(o, cycle, &j->child, &j->rfd, &j->outcome) != 0 || j->child < 0)
         j->snap_done = true; /* written in place, or failed: the outcome says */
     j->pause_ns = mono_ns() - t0;
+}
+
+/* MARK_DONE: the census walk if one is due, the snapshots jobs wait for. */
+static void at_mark_done(uint32_t cycle)
+{
+    uint64_t now = mono_ns();
+    ag.census_due = false;
+    for (int i = 0; i < MRC_AGENT_MAX_CLIENTS; i++) {
+        client *c = ag.clients[i];
+        if (c && c->subscribed && now >= c->next_census_ns && c->count < RING) ag.census_due = true;
+    }
+    if (ag.census_due) {
+        ag.nwalk = 0;
+        ag.walk_entries = 0;
+        ag.walk_ok = true;
+        mr_walk_maps(note_map, NULL);
+    }
+    /* every job that waits is of this collection (a writer each: clients
+     * rarely ask at once, and each must get its files) */
+    for (job *j = ag.jobs; j; j = j->next)
+        if (j->state == JOB_WAITING) take_job(j, cycle);
 }
 
 /* END: an event per subscribed client, the profile counts of jobs of
@@ -970,6 +1063,7 @@ static void at_end(uint32_t cycle)
             j->prof_fd = -1;
         }
         j->prof_taken = true;
+        pthread_cond_signal(&ag.work);
     }
 }
 
@@ -1081,7 +1175,9 @@ static void *agent_main(void *arg)
 /* ------------------------------------------------------- start and end --- */
 
 /* The listening socket at path (a stale one of a dead process with our
- * pid is replaced); -1 with one line on stderr. */
+ * pid is replaced); -1 with one line on stderr. Between bind and listen a
+ * client would be refused: maproot's cleanup of stale sockets tells this
+ * case by the socket being newer than the process (attach_endpoint.h). */
 static int listen_at(const char *path)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1191,7 +1287,7 @@ bool mrc__agent_init(void)
         return false;
     }
     ag.owner = getpid();
-    ag.start_ns = process_start_ns();
+    ag.start_ns = mf_at_process_start_ns(getpid());
     agent_fds[0] = ag.listen_fd;
     agent_fds[1] = ag.wake_fd;
     pthread_atfork(fork_prepare, fork_parent, fork_child);

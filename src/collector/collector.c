@@ -346,6 +346,13 @@ static int write_snapshot(const mrc_prof_snapshot *snap, const char *path, uint6
     return o ? mrc__write_profile_into(snap, o, rate, cycle, err) : -1;
 }
 
+void mrc__symbolizer_warm(void)
+{
+    pthread_mutex_lock(&write_lock);
+    symbolizer_locked();
+    pthread_mutex_unlock(&write_lock);
+}
+
 void mrc__describe_pc(uintptr_t pc, char *fn, size_t fn_cap, char *file, size_t file_cap,
                       int64_t *line)
 {
@@ -356,30 +363,14 @@ void mrc__describe_pc(uintptr_t pc, char *fn, size_t fn_cap, char *file, size_t 
     const mrc_sym_frame *fr;
     size_t n = symbolizer_locked() ? mrc_sym_lookup(sym, pc - 1, &fr) : 0;
     if (n) {
-        /* the innermost frame: an inlined function's name and line */
-        snprintf(fn, fn_cap, "%s", fr[0].function);
-        snprintf(file, file_cap, "%s", fr[0].file);
-        *line = fr[0].line;
-    }
-    pthread_mutex_unlock(&write_lock);
-}
-
-void mrc__program_build_id(char *out, size_t cap)
-{
-    out[0] = 0;
-    char exe[4096];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k <= 0) return;
-    exe[k] = 0;
-    pthread_mutex_lock(&write_lock);
-    if (symbolizer_locked()) {
-        const mrc_sym_mapping *maps;
-        size_t nm = mrc_sym_mappings(sym, &maps);
-        for (size_t i = 0; i < nm; i++)
-            if (strcmp(maps[i].path, exe) == 0) {
-                snprintf(out, cap, "%s", maps[i].build_id);
-                break;
-            }
+        /* the innermost frame (an inlined function's name and line) that
+         * is the program's: the runtime's inline helpers of rt.h
+         * (mr_map_assign_int, ...) are where the program called, not who */
+        size_t k = 0;
+        while (k + 1 < n && strncmp(fr[k].function, "mr_", 3) == 0) k++;
+        snprintf(fn, fn_cap, "%s", fr[k].function);
+        snprintf(file, file_cap, "%s", fr[k].file);
+        *line = fr[k].line;
     }
     pthread_mutex_unlock(&write_lock);
 }

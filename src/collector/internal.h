@@ -50,12 +50,15 @@ struct mf_error;
 int mrc__write_profile_into(const struct mrc_prof_snapshot *snap, struct mf_out *o, uint64_t rate,
                             uint32_t cycle, struct mf_error *err);
 /* The function, file and line of the program's code at return address pc
- * (its call instruction), with the collector's symbolizer; "" and 0 where
- * unknown. Any thread; serialized with the profile writers. */
+ * (its call instruction), with the collector's symbolizer: the innermost
+ * (inlined) frame that is not one of the runtime's inline helpers (mr_*);
+ * "" and 0 where unknown. Any thread; serialized with the profile
+ * writers; the first call may take long (it reads DWARF). */
 void mrc__describe_pc(uintptr_t pc, char *fn, size_t fn_cap, char *file, size_t file_cap,
                       int64_t *line);
-/* The GNU build ID (hex) of the program's executable, "" when it has none. */
-void mrc__program_build_id(char *out, size_t cap);
+/* Makes the collector's symbolizer now (reading the modules of the
+ * process), so that the first profile or site later does not wait. */
+void mrc__symbolizer_warm(void);
 /* The sampling rate of the samples taken (the last rate that was not 0). */
 uint64_t mrc__profile_sample_rate(void);
 /* Sets the profiling rate from the next collection on (applied in its

@@ -2,10 +2,12 @@
 #include "format/attach_endpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void mf_at_endpoint_dirs(uid_t uid, mf_at_dirs *out)
 {
@@ -78,4 +80,34 @@ pid_t mf_at_endpoint_pid(const char *name)
         if (v > 0x7fffffff) return 0;
     }
     return strcmp(p, ".sock") == 0 ? (pid_t)v : 0;
+}
+
+int64_t mf_at_process_start_ns(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+    if (!p) return 0;
+    unsigned long long start = 0;
+    /* after ")": state is field 3; starttime is field 22 */
+    if (sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+               "%*d %*d %llu",
+               &start) != 1)
+        return 0;
+    FILE *f = fopen("/proc/stat", "re");
+    unsigned long long btime = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "btime %llu", &btime) == 1) break;
+    if (f) fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    if (!btime || hz <= 0) return 0;
+    return (int64_t)btime * 1000000000 + (int64_t)(start * (1000000000ull / (unsigned long)hz));
 }

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Room for a socket's path (sun_path holds 108 bytes with its NUL). */
@@ -43,6 +44,12 @@ int mf_at_endpoint_dir_check(const char *dir, uid_t uid, bool create, mf_error *
 /* DIR/maproot-PID.sock into buf (MF_AT_PATH_MAX bytes); -1 with err when
  * it does not fit a socket address. */
 int mf_at_endpoint_path(const char *dir, pid_t pid, char *buf, mf_error *err);
+
+/* When process pid started (Unix time, ns), from /proc: its start in clock
+ * ticks since boot and the boot time; 0 when it cannot be told. For the
+ * agent's hello, and for telling a stale socket (older than the process
+ * that now has its pid) from one being set up (bound, not yet listening). */
+int64_t mf_at_process_start_ns(pid_t pid);
 
 /* The pid of a socket file name (the last component of a path)
  * "maproot-PID.sock", or 0 when the name is not one. */
