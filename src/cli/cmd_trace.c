@@ -18,6 +18,7 @@
  * program's end) takes the last snapshot and profile with -o, says Detach,
  * and writes the timeline.
  */
+#include "analyze/display_path.h"
 #include "cli/attach.h"
 #include "cli/cli.h"
 #include "cli/trace_prog.h"
@@ -853,6 +854,10 @@ int cmd_trace(int argc, char **argv)
     if (s.o.output && !s.o.once && (stat(s.o.output, &st) != 0 || !S_ISDIR(st.st_mode)))
         return cli_fail("%s: not a directory (-o takes a directory for the trace's files)",
                         s.o.output);
+    /* the display of file names sets itself up on first use, which is not
+     * thread-safe: do it now, before the analysis thread can use it too */
+    char warm[8];
+    mp_display_path("/", warm, sizeof warm);
     if (catch_signals() || pipe2(s.roots_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return cli_fail("cannot make a pipe: %s", strerror(errno));
     if (s.o.prog) {
