@@ -99,6 +99,7 @@ static mf_at_frame sample(mf_at_kind k)
                                 .census = true,
                                 .maps_total = 5,
                                 .entries_total = 130000,
+                                .agent_ns = 4321,
                                 .maps = sample_maps,
                                 .nmaps = 2};
         break;
@@ -184,7 +185,8 @@ static bool same(const mf_at_frame *a, const mf_at_frame *b)
                c->next_gc == d->next_gc && c->total_alloc == d->total_alloc &&
                c->mallocs == d->mallocs && c->profile_rate == d->profile_rate &&
                c->dropped == d->dropped && c->census == d->census &&
-               c->maps_total == d->maps_total && c->entries_total == d->entries_total;
+               c->maps_total == d->maps_total && c->entries_total == d->entries_total &&
+               c->agent_ns == d->agent_ns;
     case MF_AT_GOODBYE:
         return same_str(a->goodbye.reason, b->goodbye.reason);
     default:

@@ -606,7 +606,12 @@ static int run_live(session *s)
     if (s->o.format == CLI_FORMAT_JSON) {
         tv_render r = render_of(s);
         print_record(tv_record_json(&s->v, &r, "attach"));
+    } else if (s->tty) {
+        show(s); /* at once: who it is, and that the view waits */
     }
+    /* the first view with figures comes with the program's first census
+     * after attaching, not an interval later; the interval counts from it */
+    bool first_shown = false;
     int64_t start = mono_ms(), next_tick = start + s->o.interval_ms;
     for (;;) {
         int64_t now = mono_ms();
@@ -671,6 +676,10 @@ static int run_live(session *s)
             for (size_t i = 0; i < n; i++) unknown |= !tv_root_of(&s->v, &s->v.maps[rank[i]]);
             free(rank);
             if (unknown) ask_snapshot(s, ROLE_ROOTS, false);
+        }
+        if (!first_shown && s->v.census_seen) {
+            first_shown = true;
+            next_tick = now;
         }
         if (now >= next_tick) {
             show(s);

@@ -126,12 +126,18 @@ int tv_on_cycle(trace_view *v, const mf_at_cycle *c)
             v->gcs = g;
             v->capgcs = cap;
         }
-        v->gcs[v->ngcs++] =
-            (tv_gc){c->end_ns, c->pause_ns, c->live_bytes, c->next_gc, c->freed_bytes, c->gc_cycle};
+        v->gcs[v->ngcs++] = (tv_gc){.end_ns = c->end_ns,
+                                    .pause_ns = c->pause_ns,
+                                    .live_bytes = c->live_bytes,
+                                    .next_gc = c->next_gc,
+                                    .freed_bytes = c->freed_bytes,
+                                    .agent_ns = c->agent_ns,
+                                    .cycle = c->gc_cycle};
     } else {
         v->gcs_truncated = true;
     }
     if (!c->census) return 0;
+    v->census_seen = true;
     v->maps_total = c->maps_total;
     v->entries_total = c->entries_total;
     v->omitted = c->maps_omitted;
@@ -498,6 +504,16 @@ json_t *tv_record_json(const trace_view *v, const tv_render *r, const char *even
     json_object_set_new(o, "gc_per_s", json_real((double)(v->cycle - v->cycle_at_attach) / el));
     json_object_set_new(o, "pause_p99_ns", json_integer((json_int_t)pause_pct(v, 99)));
     json_object_set_new(o, "pause_max_ns", json_integer((json_int_t)pause_pct(v, 100)));
+    /* what the agent's work added to the program's pauses: in the last
+     * interval, and at most in one collection since attaching */
+    uint64_t agent_last = 0, agent_max = 0;
+    int64_t window = r->now_ns - (int64_t)r->interval_ms * 1000000;
+    for (size_t i = 0; i < v->ngcs; i++) {
+        if (v->gcs[i].end_ns >= window) agent_last += v->gcs[i].agent_ns;
+        if (v->gcs[i].agent_ns > agent_max) agent_max = v->gcs[i].agent_ns;
+    }
+    json_object_set_new(o, "agent_pause_last_interval_ns", json_integer((json_int_t)agent_last));
+    json_object_set_new(o, "agent_pause_max_ns", json_integer((json_int_t)agent_max));
     double since;
     bool w = waiting(v, r, &since);
     json_object_set_new(o, "waiting_for_gc", json_boolean(w));

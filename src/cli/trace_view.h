@@ -54,6 +54,7 @@ typedef struct tv_map {
 typedef struct tv_gc {
     int64_t end_ns;
     uint64_t pause_ns, live_bytes, next_gc, freed_bytes;
+    uint64_t agent_ns; /* the agent's part of the pause */
     uint32_t cycle;
 } tv_gc;
 
@@ -64,6 +65,7 @@ typedef struct trace_view {
     uint32_t cycle_at_attach;
     uint64_t live_at_attach;
     bool have_cycle;    /* a collection was seen since attaching */
+    bool census_seen;   /* and a census of the maps */
     uint32_t cycle;     /* the last one */
     int64_t last_gc_ns; /* when it ended (Unix time; 0 none ever) */
     uint64_t live_bytes, live_objects, next_gc, profile_rate;

@@ -80,7 +80,8 @@ typedef struct event {
     bool census;
     uint64_t maps_total, entries_total;
     uint32_t omitted;
-    mf_at_map *maps; /* owned; growth_function/file not yet filled */
+    uint64_t agent_ns; /* the agent's part of the collection's pause */
+    mf_at_map *maps;   /* owned; growth_function/file not yet filled */
     size_t nmaps;
 } event;
 
@@ -158,6 +159,8 @@ static struct {
     size_t nwalk, capwalk;
     uint64_t walk_entries;
     bool walk_ok, census_due;
+    uint64_t mark_ns; /* the hook's time at MARK_DONE of mark_cycle */
+    uint32_t mark_cycle;
 } ag = {.listen_fd = -1,
         .wake_fd = -1,
         .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -757,6 +760,7 @@ static void send_event(client *c, event *e)
         .maps_total = e->maps_total,
         .entries_total = e->entries_total,
         .maps_omitted = e->omitted,
+        .agent_ns = e->agent_ns,
         .maps = e->maps,
         .nmaps = e->nmaps,
     };
@@ -1026,8 +1030,9 @@ static void at_mark_done(uint32_t cycle)
 
 /* END: an event per subscribed client, the profile counts of jobs of
  * this cycle. */
-static void at_end(uint32_t cycle)
+static void at_end(uint32_t cycle, uint64_t t0)
 {
+    uint64_t before = ag.mark_cycle == cycle ? ag.mark_ns : 0;
     mr_gc_cycle gc;
     mr_read_gc_cycle(&gc);
     uint64_t now = mono_ns(), rate = mrc_profile_rate();
@@ -1048,6 +1053,7 @@ static void at_end(uint32_t cycle)
             c->next_census_ns = now + (uint64_t)c->census_ms * 1000000u;
         }
         c->dropped = 0;
+        e.agent_ns = before + (mono_ns() - t0);
         c->ring[(c->head + c->count) % RING] = e;
         c->count++;
     }
@@ -1071,11 +1077,15 @@ void mrc__agent_on_gc(mr_gc_event ev, uint32_t cycle)
 {
     if (atomic_load_explicit(&ag.active, memory_order_relaxed) == 0) return;
     if (atomic_load(&in_forked_child) || ev == MR_GC_START) return;
+    uint64_t t0 = mono_ns();
     pthread_mutex_lock(&ag.lock);
-    if (ev == MR_GC_MARK_DONE)
+    if (ev == MR_GC_MARK_DONE) {
         at_mark_done(cycle);
-    else
-        at_end(cycle);
+        ag.mark_cycle = cycle;
+        ag.mark_ns = mono_ns() - t0;
+    } else {
+        at_end(cycle, t0);
+    }
     pthread_mutex_unlock(&ag.lock);
     if (ev == MR_GC_END) wake();
 }

@@ -231,6 +231,7 @@ static void enc_cycle(enc *e, const void *v)
     put_u64(e, 15, c->entries_total);
     put_u64(e, 16, c->maps_omitted);
     for (size_t i = 0; i < c->nmaps; i++) put_message(e, 17, enc_map, &c->maps[i]);
+    put_u64(e, 18, c->agent_ns);
 }
 
 static void enc_goodbye(enc *e, const void *v)
@@ -790,6 +791,9 @@ static int dec_cycle(dec *d, const uint8_t *p, const uint8_t *end, mf_at_cycle *
             break;
         case 17:
             rc = add_map(d, &f);
+            break;
+        case 18:
+            rc = get_u64(d, &f, &c->agent_ns);
             break;
         default:
             break;

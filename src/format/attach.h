@@ -102,6 +102,7 @@ typedef struct mf_at_cycle {
     uint64_t total_alloc, mallocs, profile_rate, dropped;
     bool census;
     uint64_t maps_total, entries_total;
+    uint64_t agent_ns; /* the agent's part of this collection's pause */
     mf_at_map *maps;
     size_t nmaps;
 } mf_at_cycle;
