@@ -806,23 +806,39 @@ static void make_maps_in_a_thread(void)
     dropped_hidden = HIDE(mr_map_new(&node_map, 0));
 }
 
-/* The registry lists every map made, on any thread (one that has ended
- * too), until a collection finds it unreachable: then it is gone from the
- * walk before its header is freed. Ids are unique and in creation order. */
+static mr_map *made_after;
+MR_GLOBAL(made_after)
+
+/* The walk lists every map made, on any thread (one that has ended too),
+ * until a collection finds it unreachable: then it is gone from the walk
+ * before its header is freed. The first walk finds the maps made before
+ * it (by their size class); maps made after it are listed as they are
+ * made, numbered after those. Ids are unique. */
 static void test_walk_maps_lists_exactly_the_live_maps(void)
 {
     kept_map = mr_map_new(&node_map, 0);
     kept_hidden = HIDE(kept_map);
     in_thread(make_maps_in_a_thread);
-    map_seen s = walk_for_the_maps();
+    map_seen s = walk_for_the_maps(); /* the first: the seed */
     CHECK(s.found[0] == 1 && s.found[1] == 1 && s.found[2] == 1);
-    CHECK(s.ids[0] < s.ids[1] && s.ids[1] < s.ids[2]);
+    CHECK(s.ids[0] != s.ids[1] && s.ids[1] != s.ids[2] && s.ids[0] != s.ids[2]);
     CHECK(s.ids[2] <= atomic_load(&mr__maps_created));
+    uint64_t seeded_max = s.ids[0] > s.ids[1] ? s.ids[0] : s.ids[1];
+    if (s.ids[2] > seeded_max) seeded_max = s.ids[2];
+    made_after = mr_map_new(&node_map, 0); /* listed as it is made */
+    uintptr_t after_hidden = HIDE(made_after);
+    map_seen again = walk_for_the_maps();
+    CHECK(again.ids[0] == s.ids[0] && again.ids[1] == s.ids[1]); /* ids stay */
+    map_seen late = {.want = {after_hidden}};
+    mr_stop_the_world();
+    mr_walk_maps(note_map, &late);
+    mr_start_the_world();
+    CHECK(late.found[0] == 1 && late.ids[0] > seeded_max);
     collect();
     s = walk_for_the_maps();
     CHECK(s.found[0] == 1 && s.found[1] == 1);
     CHECK(s.found[2] == 0);
-    kept_map = kept_by_thread = NULL;
+    kept_map = kept_by_thread = made_after = NULL;
     collect();
     s = walk_for_the_maps();
     CHECK(s.found[0] == 0 && s.found[1] == 0 && s.found[2] == 0);

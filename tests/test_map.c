@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct Obj {
@@ -734,8 +735,11 @@ static void test_concurrent_readers_share_a_map(void)
 }
 
 /* Maps made on several threads at once while collections run (each maker
- * allocates enough to trigger them), and kept in a global array: the
- * registry lists each exactly once, also after the makers have exited. */
+ * allocates enough to trigger them), and kept in a global array, while the
+ * first walk of the maps runs (it finds the maps made so far, and turns
+ * on the list of maps made later; a maker stopped inside mr_map_new then
+ * must not list its map twice): the registry lists each exactly once, also
+ * after the makers have exited. */
 enum { MAKERS = 4, MAPS_PER_MAKER = 2000 };
 static mr_map **made; /* MAKERS * MAPS_PER_MAKER slots, a heap array */
 MR_GLOBAL(made)
@@ -777,12 +781,58 @@ static void count_made(mr_map *m, uint64_t id, void *ud)
         c->other++;
 }
 
+static void count_nothing(mr_map *m, uint64_t id, void *ud)
+{
+    (void)m, (void)id, (void)ud;
+}
+
+static int listed_times;
+static uintptr_t listed_want;
+static void count_listed(mr_map *m, uint64_t id, void *ud)
+{
+    (void)id, (void)ud;
+    if ((uintptr_t)m == listed_want) listed_times++;
+}
+
+/* The first walk of the maps, run while a map's maker is inside mr_map_new
+ * with the header made (as a collection may stop it there). */
+static void first_walk_now(void)
+{
+    mr_stop_the_world();
+    mr_walk_maps(count_nothing, NULL);
+    mr_start_the_world();
+}
+
+/* A map the first walk found while its maker was stopped in mr_map_new is
+ * listed once, not once by the walk and once by its maker. */
+static void test_map_made_during_the_first_walk_is_listed_once(void)
+{
+    mr__map_test_after_header = first_walk_now;
+    mr_map *m = mr_map_new(&int_int, 0);
+    mr__map_test_after_header = NULL;
+    listed_want = (uintptr_t)m;
+    listed_times = 0;
+    mr_gc(); /* the maker's list goes into the registry */
+    mr_stop_the_world();
+    mr_walk_maps(count_listed, NULL);
+    mr_start_the_world();
+    CHECK_EQ_U64(listed_times, 1);
+    CHECK_EQ_U64(mr_map_len(m), 0);
+}
+
 static void test_registry_lists_maps_made_on_many_threads_once(void)
 {
     made = mr_new_array(&mr_type_pointer, MAKERS * MAPS_PER_MAKER);
     pthread_t th[MAKERS];
     for (uintptr_t i = 0; i < MAKERS; i++)
         CHECK(pthread_create(&th[i], NULL, maker, (void *)i) == 0);
+    struct timespec ms = {0, 1000000};
+    mr_blocking_enter();
+    nanosleep(&ms, NULL); /* the makers are under way */
+    mr_blocking_exit();
+    mr_stop_the_world();
+    mr_walk_maps(count_nothing, NULL); /* the first walk, while they make maps */
+    mr_start_the_world();
     for (int g = 0; g < 3; g++) mr_gc();
     mr_blocking_enter();
     for (int i = 0; i < MAKERS; i++) pthread_join(th[i], NULL);
@@ -888,6 +938,7 @@ int main(void)
     TEST(test_maps_created_counts);
     TEST(test_bucket_type_describes_every_pointer);
     TEST(test_concurrent_readers_share_a_map);
+    TEST(test_map_made_during_the_first_walk_is_listed_once);
     TEST(test_registry_lists_maps_made_on_many_threads_once);
     TEST(test_misuse_stops_the_program);
     TEST_EXIT();

@@ -559,10 +559,13 @@ void mr_map_walk(const mr_map *m,
 
 /*
  * Calls fn for every map whose header is allocated, with the map's id (a
- * number unique to it for the life of the process: maps are numbered from 1
- * in the order they were made). At MR_GC_MARK_DONE these are exactly the
- * live maps. The runtime keeps a list of maps for this, so the walk costs
- * time in proportion to the number of maps, not to the size of the heap.
+ * number unique to it for the life of the process: maps made after the
+ * first walk are numbered on from those before, in the order they were
+ * made). At MR_GC_MARK_DONE these are exactly the live maps. The first walk
+ * finds the maps in the heap's spans of map headers, then the runtime keeps
+ * a list of its maps: later walks cost time in proportion to the number of
+ * maps, not to the size of the heap. Until the first walk, keeping no list
+ * costs mr_map_new one branch.
  */
 void mr_walk_maps(void (*fn)(mr_map *m, uint64_t id, void *ud), void *ud);
 

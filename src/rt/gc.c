@@ -30,6 +30,7 @@ extern atomic_uint_fast64_t mr__heap_live_estimate, mr__next_gc;
 
 static mr_hooks hooks;
 const mr_hooks *mr__hooks_active; /* &hooks when installed, else NULL */
+bool mr__marks_valid; /* in MR_GC_MARK_DONE: the mark bits are this cycle's reachability */
 static atomic_int gc_percent = 100;
 static bool gc_percent_read_env;
 
@@ -183,7 +184,9 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     mr__maps_prune(); /* before the hook: walkers see exactly the live maps */
     uint64_t t_marked = now_ns(CLOCK_MONOTONIC);
     cur.mark_ns = t_marked - t_marking;
+    mr__marks_valid = true;
     call_hook(MR_GC_MARK_DONE, cycle);
+    mr__marks_valid = false;
     uint64_t t_hooked = now_ns(CLOCK_MONOTONIC);
     cur.hooks_ns = (t_marking - t_mark) + (t_hooked - t_marked);
     mr__sweep_start(mr__hooks_active ? hooks.on_free : NULL, hooks.ud);

@@ -110,6 +110,8 @@ struct mr_map {
     uint8_t B;
     uint16_t noverflow; /* approximate number of overflow buckets */
     uint8_t grow_op;    /* OP_* of the last insertion of a new key, OP_NONE before */
+    uint8_t listed;     /* on the registry (see below); written with the world stopped
+                           or by the thread that made the map, before it is shared */
     /* The program's call that last inserted a new key (see "entry points" in
      * internal.h): where the map last grew. Not a heap pointer. */
     uintptr_t grow_pc;
@@ -995,8 +997,12 @@ MR_ENTRY void mr_map_clear(mr_map *m)
 
 /* --------------------------------------------------------------- registry -- */
 /*
- * Every map header is listed, so that a collector can visit the maps of the
- * heap (mr_walk_maps) in time proportional to their number, not to the heap.
+ * Once a collector asks for the maps of the heap (mr_walk_maps), every map
+ * header is listed, so that it can visit them in time proportional to their
+ * number, not to the heap. Until then nothing is kept: a program nobody
+ * watches pays one predictable branch per mr_map_new. The first walk finds
+ * the maps that exist by a walk of the spans of map headers only (spans are
+ * typed), and turns the list on, with the world stopped.
  * A new map goes on its thread's own list (no lock: only the owner appends,
  * and only a stopped world reads it); a collection moves those into the
  * global list and drops the headers marking did not reach, before the sweep
@@ -1007,6 +1013,8 @@ MR_ENTRY void mr_map_clear(mr_map *m)
  */
 static mr_map_reg *all_maps;
 static size_t nall_maps, cap_all_maps;
+static atomic_bool registry_on; /* set once, with the world stopped */
+void (*mr__map_test_after_header)(void);
 
 static void reg_push(mr_map_reg **v, size_t *n, size_t *cap, mr_map_reg r)
 {
@@ -1020,8 +1028,13 @@ static void reg_push(mr_map_reg **v, size_t *n, size_t *cap, mr_map_reg r)
     (*v)[(*n)++] = r;
 }
 
+/* A map made while the registry is on. One the seed listed already (its
+ * maker was stopped in mr_map_new, after the header was allocated, while
+ * the first walk ran) keeps the seed's entry. */
 static void register_map(mr_thread *t, mr_map *m, uint64_t id)
 {
+    if (m->listed) return;
+    m->listed = 1;
     reg_push(&t->new_maps, &t->nnew_maps, &t->cap_new_maps, (mr_map_reg){m, id});
 }
 
@@ -1034,6 +1047,7 @@ void mr__maps_adopt(mr_thread *t)
 
 void mr__maps_prune(void)
 {
+    if (!atomic_load_explicit(&registry_on, memory_order_relaxed)) return;
     for (mr_thread *t = mr__threads; t; t = t->next) mr__maps_adopt(t);
     size_t j = 0;
     for (size_t i = 0; i < nall_maps; i++)
@@ -1041,9 +1055,26 @@ void mr__maps_prune(void)
     nall_maps = j;
 }
 
+/* The seed: every allocated map header, with a new id each. */
+static void seed_one(void *obj, void *ud)
+{
+    (void)ud;
+    ((mr_map *)obj)->listed = 1;
+    uint64_t id = atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed) + 1;
+    reg_push(&all_maps, &nall_maps, &cap_all_maps, (mr_map_reg){obj, id});
+}
+
 void mr_walk_maps(void (*fn)(mr_map *m, uint64_t id, void *ud), void *ud)
 {
-    for (size_t i = 0; i < nall_maps; i++) fn(all_maps[i].map, all_maps[i].id, ud);
+    if (!atomic_load_explicit(&registry_on, memory_order_relaxed)) {
+        mr__walk_type(&map_header_type, seed_one, NULL);
+        atomic_store_explicit(&registry_on, true, memory_order_relaxed);
+    }
+    /* between marking and the sweep, the seed may list a header that
+     * marking did not reach: it is no map of the heap any more */
+    bool marks = mr__marks_valid;
+    for (size_t i = 0; i < nall_maps; i++)
+        if (!marks || mr_is_marked(all_maps[i].map)) fn(all_maps[i].map, all_maps[i].id, ud);
     for (mr_thread *t = mr__threads; t; t = t->next)
         for (size_t i = 0; i < t->nnew_maps; i++) fn(t->new_maps[i].map, t->new_maps[i].id, ud);
 }
@@ -1076,7 +1107,8 @@ MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
         m->buckets = nb;
     }
     uint64_t id = atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed) + 1;
-    register_map(mr__self, m, id);
+    if (MR_UNLIKELY(mr__map_test_after_header != NULL)) mr__map_test_after_header();
+    if (atomic_load_explicit(&registry_on, memory_order_relaxed)) register_map(mr__self, m, id);
     return m;
 }
 

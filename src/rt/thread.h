@@ -167,6 +167,8 @@ void mr__world_start(void);
  * after marking, adopts every thread's and drops the headers not marked. */
 void mr__maps_adopt(mr_thread *t);
 void mr__maps_prune(void);
+/* True during the MR_GC_MARK_DONE event (the collecting thread's). */
+extern bool mr__marks_valid;
 
 /* Counters of threads that have detached, folded in by mr_read_memstats. */
 extern atomic_uint_fast64_t mr__retired_mallocs, mr__retired_alloc_bytes;
