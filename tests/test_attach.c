@@ -89,8 +89,7 @@ static mf_at_frame sample(mf_at_kind k)
                                 .pause_ns = 3100000,
                                 .live_bytes = 400 << 20,
                                 .live_objects = 9000,
-                                .freed_bytes = 10 << 20,
-                                .freed_objects = 50,
+                                .garbage_bytes = 10 << 20,
                                 .next_gc = 800 << 20,
                                 .total_alloc = 1ull << 40,
                                 .mallocs = 1ull << 30,
@@ -181,12 +180,11 @@ static bool same(const mf_at_frame *a, const mf_at_frame *b)
         return c->gc_cycle == d->gc_cycle && c->maps_omitted == d->maps_omitted &&
                c->end_ns == d->end_ns && c->pause_ns == d->pause_ns &&
                c->live_bytes == d->live_bytes && c->live_objects == d->live_objects &&
-               c->freed_bytes == d->freed_bytes && c->freed_objects == d->freed_objects &&
-               c->next_gc == d->next_gc && c->total_alloc == d->total_alloc &&
-               c->mallocs == d->mallocs && c->profile_rate == d->profile_rate &&
-               c->dropped == d->dropped && c->census == d->census &&
-               c->maps_total == d->maps_total && c->entries_total == d->entries_total &&
-               c->agent_ns == d->agent_ns;
+               c->garbage_bytes == d->garbage_bytes && c->next_gc == d->next_gc &&
+               c->total_alloc == d->total_alloc && c->mallocs == d->mallocs &&
+               c->profile_rate == d->profile_rate && c->dropped == d->dropped &&
+               c->census == d->census && c->maps_total == d->maps_total &&
+               c->entries_total == d->entries_total && c->agent_ns == d->agent_ns;
     case MF_AT_GOODBYE:
         return same_str(a->goodbye.reason, b->goodbye.reason);
     default:

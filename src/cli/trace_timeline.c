@@ -44,8 +44,8 @@ static json_t *events_of(const trace_view *v)
                                    name, "cat", "gc", "ph", "X", "pid", pid, "tid", 1, "ts",
                                    us(v, g->end_ns - (int64_t)g->pause_ns), "dur",
                                    (double)g->pause_ns / 1e3, "args", "cycle", (int)g->cycle,
-                                   "live_bytes", (json_int_t)g->live_bytes, "freed_bytes",
-                                   (json_int_t)g->freed_bytes));
+                                   "live_bytes", (json_int_t)g->live_bytes, "garbage_bytes",
+                                   (json_int_t)g->garbage_bytes));
         rc |=
             append(ev, json_pack("{s:s, s:s, s:I, s:i, s:f, s:{s:I, s:I}}", "name", "heap", "ph",
                                  "C", "pid", pid, "tid", 0, "ts", us(v, g->end_ns), "args", "live",

@@ -130,7 +130,7 @@ int tv_on_cycle(trace_view *v, const mf_at_cycle *c)
                                     .pause_ns = c->pause_ns,
                                     .live_bytes = c->live_bytes,
                                     .next_gc = c->next_gc,
-                                    .freed_bytes = c->freed_bytes,
+                                    .garbage_bytes = c->garbage_bytes,
                                     .agent_ns = c->agent_ns,
                                     .cycle = c->gc_cycle};
     } else {

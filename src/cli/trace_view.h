@@ -53,7 +53,7 @@ typedef struct tv_map {
 /* One collection, for the timeline. */
 typedef struct tv_gc {
     int64_t end_ns;
-    uint64_t pause_ns, live_bytes, next_gc, freed_bytes;
+    uint64_t pause_ns, live_bytes, next_gc, garbage_bytes;
     uint64_t agent_ns; /* the agent's part of the pause */
     uint32_t cycle;
 } tv_gc;

@@ -219,8 +219,7 @@ static void enc_cycle(enc *e, const void *v)
     put_u64(e, 3, c->pause_ns);
     put_u64(e, 4, c->live_bytes);
     put_u64(e, 5, c->live_objects);
-    put_u64(e, 6, c->freed_bytes);
-    put_u64(e, 7, c->freed_objects);
+    put_u64(e, 6, c->garbage_bytes);
     put_u64(e, 8, c->next_gc);
     put_u64(e, 9, c->total_alloc);
     put_u64(e, 10, c->mallocs);
@@ -757,10 +756,7 @@ static int dec_cycle(dec *d, const uint8_t *p, const uint8_t *end, mf_at_cycle *
             rc = get_u64(d, &f, &c->live_objects);
             break;
         case 6:
-            rc = get_u64(d, &f, &c->freed_bytes);
-            break;
-        case 7:
-            rc = get_u64(d, &f, &c->freed_objects);
+            rc = get_u64(d, &f, &c->garbage_bytes);
             break;
         case 8:
             rc = get_u64(d, &f, &c->next_gc);

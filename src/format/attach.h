@@ -98,7 +98,7 @@ typedef struct mf_at_map {
 typedef struct mf_at_cycle {
     uint32_t gc_cycle, maps_omitted;
     int64_t end_ns;
-    uint64_t pause_ns, live_bytes, live_objects, freed_bytes, freed_objects, next_gc;
+    uint64_t pause_ns, live_bytes, live_objects, garbage_bytes, next_gc;
     uint64_t total_alloc, mallocs, profile_rate, dropped;
     bool census;
     uint64_t maps_total, entries_total;
