@@ -807,9 +807,9 @@ static void first_walk_now(void)
  * listed once, not once by the walk and once by its maker. */
 static void test_map_made_during_the_first_walk_is_listed_once(void)
 {
-    mr__map_test_after_header = first_walk_now;
+    mr__map_test_set_after_header(first_walk_now);
     mr_map *m = mr_map_new(&int_int, 0);
-    mr__map_test_after_header = NULL;
+    mr__map_test_set_after_header(NULL);
     listed_want = (uintptr_t)m;
     listed_times = 0;
     mr_gc(); /* the maker's list goes into the registry */

@@ -96,8 +96,9 @@ typedef struct mr_map_reg {
  *   writer on another thread would, to test the concurrent-write check. */
 void mr__map_test_identity_hash(mr_map *m);
 void mr__map_test_set_writing(mr_map *m, bool on);
-/* Test hook: when set, mr_map_new calls it after the map's header is made
- * and before the map is listed (where a collection may stop the maker). */
-extern void (*mr__map_test_after_header)(void);
+/* Test hook: when set (NULL unsets), mr_map_new calls fn after the map's
+ * header is made and before the map is listed (where a collection may stop
+ * the maker). */
+void mr__map_test_set_after_header(void (*fn)(void));
 
 #endif

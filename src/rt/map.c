@@ -96,17 +96,18 @@ typedef struct map_layout {
     uint8_t kc;
     bool key_indirect, val_indirect;
     const mr_type *key_type, *val_type;
+    const mr_map_type *type; /* the map type it was built for (one layout each) */
 } map_layout;
 
+/* 64 bytes: a map header takes its size class to the byte. */
 struct mr_map {
     void *buckets;    /* array of 2^B buckets; NULL while B == 0 and never written */
     void *oldbuckets; /* during growth: the previous array */
     uint64_t count;
     uint64_t seed;
-    uintptr_t nevacuate; /* old buckets below this are evacuated */
-    const mr_map_type *type;
-    const map_layout *lay;
-    uint8_t flags; /* F_*; accessed with relaxed atomics (iterators OR bits in) */
+    uintptr_t nevacuate;   /* old buckets below this are evacuated */
+    const map_layout *lay; /* and through it the map type (lay->type) */
+    uint8_t flags;         /* F_*; accessed with relaxed atomics (iterators OR bits in) */
     uint8_t B;
     uint16_t noverflow; /* approximate number of overflow buckets */
     uint8_t grow_op;    /* OP_* of the last insertion of a new key, OP_NONE before */
@@ -116,6 +117,7 @@ struct mr_map {
      * internal.h): where the map last grew. Not a heap pointer. */
     uintptr_t grow_pc;
 };
+_Static_assert(sizeof(struct mr_map) == 64, "a map header fills its size class");
 
 /* The operations that insert, as mr_map_last_insert names them. */
 enum { OP_NONE, OP_ASSIGN, OP_SET };
@@ -281,6 +283,7 @@ static const map_layout *layout_of(const mr_map_type *t)
     if (!layouts[i].type) {
         layouts[i].type = t;
         layouts[i].layout = build_layout(t);
+        layouts[i].layout->type = t;
         layouts_len++;
     }
     map_layout *L = layouts[i].layout;
@@ -595,7 +598,7 @@ size_t mr_map_len(const mr_map *m)
 
 const mr_map_type *mr_map_type_of(const mr_map *m)
 {
-    return m ? m->type : NULL;
+    return m ? m->lay->type : NULL;
 }
 
 /* ----------------------------------------------------------------- growth -- */
@@ -629,7 +632,7 @@ static void hash_grow(mr_map *m, const map_layout *L, uintptr_t caller)
 {
     unsigned bigger = over_load(m->count + 1, m->B) ? 1 : 0;
     if (m->B + bigger >= 8 * sizeof(uintptr_t) - 1)
-        mr__throw("map %s: too many buckets", m->type->name);
+        mr__throw("map %s: too many buckets", m->lay->type->name);
     void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << (m->B + bigger), caller);
     uint8_t f = flags_get(m);
     uint8_t nf = f & (uint8_t) ~(F_ITERATOR | F_OLD_ITERATOR | F_SAME_SIZE);
@@ -689,7 +692,7 @@ INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbuck
             for (unsigned i = 0; i < BUCKET_CNT; i++) {
                 uint8_t top = ob[i];
                 if (top < MIN_TOP) {
-                    if (top > EMPTY_ONE) mr__throw("map %s: bad map state", m->type->name);
+                    if (top > EMPTY_ONE) mr__throw("map %s: bad map state", m->lay->type->name);
                     ob[i] = EVAC_EMPTY;
                     continue;
                 }
@@ -1014,7 +1017,9 @@ MR_ENTRY void mr_map_clear(mr_map *m)
 static mr_map_reg *all_maps;
 static size_t nall_maps, cap_all_maps;
 static atomic_bool registry_on; /* set once, with the world stopped */
-void (*mr__map_test_after_header)(void);
+static void (*map_test_after_header)(void);
+/* registry_on, or the test hook set: mr_map_new's one branch */
+static atomic_bool map_new_listed;
 
 static void reg_push(mr_map_reg **v, size_t *n, size_t *cap, mr_map_reg r)
 {
@@ -1055,6 +1060,19 @@ void mr__maps_prune(void)
     nall_maps = j;
 }
 
+/* mr_map_new's slow path: the test hook, then the registry. */
+static void new_map_listed(mr_map *m, uint64_t id)
+{
+    if (map_test_after_header) map_test_after_header();
+    if (atomic_load_explicit(&registry_on, memory_order_relaxed)) register_map(mr__self, m, id);
+}
+
+void mr__map_test_set_after_header(void (*fn)(void))
+{
+    map_test_after_header = fn;
+    atomic_store(&map_new_listed, fn != NULL || atomic_load(&registry_on));
+}
+
 /* The seed: every allocated map header, with a new id each. */
 static void seed_one(void *obj, void *ud)
 {
@@ -1069,6 +1087,7 @@ void mr_walk_maps(void (*fn)(mr_map *m, uint64_t id, void *ud), void *ud)
     if (!atomic_load_explicit(&registry_on, memory_order_relaxed)) {
         mr__walk_type(&map_header_type, seed_one, NULL);
         atomic_store_explicit(&registry_on, true, memory_order_relaxed);
+        atomic_store_explicit(&map_new_listed, true, memory_order_relaxed);
     }
     /* between marking and the sweep, the seed may list a header that
      * marking did not reach: it is no map of the heap any more */
@@ -1098,7 +1117,6 @@ MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
     uint8_t B = 0;
     while (over_load(hint, B)) B++;
     mr_map *m = mr__map_new(&map_header_type, caller);
-    m->type = t;
     m->lay = L;
     m->seed = mr__rand64();
     m->B = B;
@@ -1107,8 +1125,8 @@ MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
         m->buckets = nb;
     }
     uint64_t id = atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed) + 1;
-    if (MR_UNLIKELY(mr__map_test_after_header != NULL)) mr__map_test_after_header();
-    if (atomic_load_explicit(&registry_on, memory_order_relaxed)) register_map(mr__self, m, id);
+    if (MR_UNLIKELY(atomic_load_explicit(&map_new_listed, memory_order_relaxed)))
+        new_map_listed(m, id);
     return m;
 }
 
@@ -1267,7 +1285,7 @@ void mr_map_get_info(const mr_map *m, mr_map_info *out)
     memset(out, 0, sizeof *out);
     if (m == NULL) return;
     const map_layout *L = m->lay;
-    out->type = m->type;
+    out->type = m->lay->type;
     out->count = m->count;
     out->flags = flags_get(m);
     out->B = m->B;
