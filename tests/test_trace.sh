@@ -13,7 +13,8 @@
 #     client is refused with a message;
 #   - another uid (nobody) cannot attach: the directory keeps it out, and
 #     where it can reach the socket the agent refuses it and says so;
-#   - a stale socket (the program was killed) is removed by maproot ps;
+#   - a stale socket (the program was killed) is removed by maproot ps
+#     and by maproot trace --pid;
 #   - a wrong pid, a program without the collector: exit 2 and why;
 #   - trace -- PROG preloads the collector into a program on libmaprt alone
 #     (and LD_PRELOAD=libmaproot.so works by hand), keeping its status;
@@ -274,6 +275,16 @@ case_refusals() {
   [ -S "$sockdir/maproot-$gpid.sock" ] || fail "the killed program left no socket to clean up"
   "$maproot" ps >/dev/null 2>&1
   [ -e "$sockdir/maproot-$gpid.sock" ] && fail "ps left the stale socket of $gpid"
+  # trace --pid cleans up too, whatever pid it is given
+  start g2
+  local g2pid=$pid
+  kill -9 "$g2pid"
+  wait "$g2pid" 2>/dev/null
+  [ -S "$sockdir/maproot-$g2pid.sock" ] || fail "the killed program left no socket to clean up"
+  "$maproot" trace --pid "$g2pid" >stale.txt 2>&1
+  [ $? = 2 ] || fail "a dead pid: exit not 2"
+  has "maproot: no process $g2pid" stale.txt
+  [ -e "$sockdir/maproot-$g2pid.sock" ] && fail "trace --pid left the stale socket of $g2pid"
   "$maproot" trace --pid 2147483000 >wrong.txt 2>&1
   [ $? = 2 ] || fail "a wrong pid: exit not 2"
   has "maproot: no process 2147483000" wrong.txt
