@@ -8,6 +8,8 @@ usage: attach_stub.py SOCKET stall SECONDS   hello, subscribe to a census at
                                              nothing for SECONDS
        attach_stub.py SOCKET hold SECONDS    hello, then keep the connection
                                              (reading) for SECONDS
+       attach_stub.py SOCKET rate BYTES      hello, set the profiling rate,
+                                             print the agent's reply
 Prints "welcome" once the agent said hello (or "refused: MESSAGE" and exits 1).
 """
 import socket
@@ -108,6 +110,19 @@ def main():
         print("refused: " + msg.decode(errors="replace"))
         return 1
     print("welcome", flush=True)
+    if mode == "rate":
+        s.sendall(frame(2, 3, fvar(1, int(sys.argv[3]))))
+        while True:
+            f = read_frame(s)
+            if f is None:
+                print("no reply: connection closed")
+                return 1
+            top = dict((no, v) for no, _, v in fields(f))
+            if top.get(1) == 2 and 11 in top:
+                reply = dict((no, v) for no, _, v in fields(top[11]))
+                print("reply %s: %s" % ("ok" if reply.get(1) else "refused",
+                                        reply.get(2, b"").decode(errors="replace")))
+                return 0 if reply.get(1) else 1
     if mode == "stall":
         s.sendall(frame(2, 5, fvar(2, 1024)))  # census at every collection
         time.sleep(secs)

@@ -10,7 +10,7 @@
 #     exit 0;
 #   - an idle program: the view says it waits; --force-gc collects now;
 #   - a client that stops reading does not hold the program up; a fifth
-#     client is refused with a message;
+#     client is refused with a message; a client sets the profiling rate;
 #   - another uid (nobody) cannot attach: the directory keeps it out, and
 #     where it can reach the socket the agent refuses it and says so;
 #   - a stale socket (the program was killed) is removed by maproot ps
@@ -241,6 +241,29 @@ case_clients() {
   wait
 }
 
+# a client sets the profiling rate: from the program's next collection on
+case_rate() {
+  group=case_rate
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start r
+  local rpid=$pid
+  rate_is() {
+    "$maproot" ps --format json | python3 -c '
+import json, sys
+sys.exit(0 if any(p["pid"] == int(sys.argv[1]) and p["profile_rate"] == int(sys.argv[2])
+                  for p in json.load(sys.stdin)) else 1)' "$rpid" "$1"
+  }
+  rate_is 524288 || fail "the program does not start at the default rate"
+  python3 "$stub" "$sockdir/maproot-$rpid.sock" rate 4096 >rate.out 2>&1 ||
+    fail "setting the rate: $(cat rate.out)"
+  has "reply ok: the rate takes effect at the next collection" rate.out
+  local k
+  for k in $(seq 100); do rate_is 4096 && break; sleep 0.1; done
+  rate_is 4096 || fail "the rate is not 4096 after the program's next collections"
+  stop r
+  finished "$rpid" 0 r
+}
+
 # another uid
 case_other_uid() {
   group=case_other_uid
@@ -366,8 +389,8 @@ case_leftovers() {
   [ -e "$sockdir/maproot-$ipid.sock" ] && fail "the endpoint stayed after the program ended"
 }
 
-for c in ${CASES:-case_live case_exits case_files case_idle case_clients case_other_uid \
-  case_refusals case_preload case_leftovers}; do
+for c in ${CASES:-case_live case_exits case_files case_idle case_clients case_rate \
+  case_other_uid case_refusals case_preload case_leftovers}; do
   "$c" &
 done
 wait
