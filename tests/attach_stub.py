@@ -10,6 +10,9 @@ usage: attach_stub.py SOCKET stall SECONDS   hello, subscribe to a census at
                                              (reading) for SECONDS
        attach_stub.py SOCKET rate BYTES      hello, set the profiling rate,
                                              print the agent's reply
+       attach_stub.py SOCKET huge LENGTH     hello, then a frame header of
+                                             LENGTH bytes; prints "closed" when
+                                             the agent hangs up
 Prints "welcome" once the agent said hello (or "refused: MESSAGE" and exits 1).
 """
 import socket
@@ -123,6 +126,14 @@ def main():
                 print("reply %s: %s" % ("ok" if reply.get(1) else "refused",
                                         reply.get(2, b"").decode(errors="replace")))
                 return 0 if reply.get(1) else 1
+    if mode == "huge":
+        s.sendall(struct.pack("<I", int(sys.argv[3])) + b"\0" * 64)
+        s.settimeout(10)
+        while True:
+            f = read_frame(s)
+            if f is None:
+                print("closed")
+                return 0
     if mode == "stall":
         s.sendall(frame(2, 5, fvar(2, 1024)))  # census at every collection
         time.sleep(secs)

@@ -11,6 +11,7 @@
 #   - an idle program: the view says it waits; --force-gc collects now;
 #   - a client that stops reading does not hold the program up; a fifth
 #     client is refused with a message; a client sets the profiling rate;
+#     a frame over the limit closes its connection, not the program;
 #   - another uid (nobody) cannot attach: the directory keeps it out, and
 #     where it can reach the socket the agent refuses it and says so;
 #   - a stale socket (the program was killed) is removed by maproot ps
@@ -241,9 +242,10 @@ case_clients() {
   wait
 }
 
-# a client sets the profiling rate: from the program's next collection on
-case_rate() {
-  group=case_rate
+# a bare client: it sets the profiling rate (from the program's next
+# collection on); a frame over the limit is refused unread
+case_requests() {
+  group=case_requests
   mkdir -p "$work/$group" && cd "$work/$group" || return
   start r
   local rpid=$pid
@@ -260,6 +262,12 @@ sys.exit(0 if any(p["pid"] == int(sys.argv[1]) and p["profile_rate"] == int(sys.
   local k
   for k in $(seq 100); do rate_is 4096 && break; sleep 0.1; done
   rate_is 4096 || fail "the rate is not 4096 after the program's next collections"
+  # a frame over the limit: the agent reads none of it and hangs up
+  python3 "$stub" "$sockdir/maproot-$rpid.sock" huge 1073741824 >huge.out 2>&1 ||
+    fail "a huge frame: $(cat huge.out)"
+  has "^closed" huge.out
+  wait_for r.err "attach frame: length 1073741824 is over the limit; closing"
+  kill -0 "$rpid" || fail "a huge frame ended the program"
   stop r
   finished "$rpid" 0 r
 }
@@ -389,7 +397,7 @@ case_leftovers() {
   [ -e "$sockdir/maproot-$ipid.sock" ] && fail "the endpoint stayed after the program ended"
 }
 
-for c in ${CASES:-case_live case_exits case_files case_idle case_clients case_rate \
+for c in ${CASES:-case_live case_exits case_files case_idle case_clients case_requests \
   case_other_uid case_refusals case_preload case_leftovers}; do
   "$c" &
 done
