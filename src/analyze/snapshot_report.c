@@ -214,6 +214,16 @@ static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s
     return named_start(a, m, s, n, max);
 }
 
+size_t mp_snapshot_map_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max)
+{
+    return map_chain(a, m, s, max);
+}
+
+uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_map_report *r)
+{
+    return named_root(g, r);
+}
+
 /* The retained size shown for an entry: what it owns, or for a shared
  * entry what its value keeps alive together with the other roots. */
 static uint64_t entry_bytes(const mp_snapshot_analysis *a, uint32_t ei)
