@@ -97,14 +97,7 @@ static void fmt_bytes(char *buf, size_t size, uint64_t v)
 /* Thousands separators, as people read counts. */
 static void fmt_count(char *buf, size_t size, uint64_t v)
 {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-    size_t j = 0;
-    for (int i = 0; i < n && j + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0) buf[j++] = ',';
-        buf[j++] = tmp[i];
-    }
-    buf[j] = 0;
+    mp_format_count(buf, size, v);
 }
 
 static const char *base_name(const char *p)

@@ -77,5 +77,6 @@ FILE *cli_progress_stream(void);
 
 int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ typedef struct command {
 static const command commands[] = {
     {"analyze", cmd_analyze, "which root keeps which map entries alive; top allocation sites"},
     {"diff", cmd_diff, "compare two profiles or two snapshots (growth first)"},
+    {"gate", cmd_gate, "CI leak gate: judge a series of snapshots, or run a program"},
 };
 
 static void usage(FILE *out)
