@@ -48,6 +48,35 @@ int cli_parse_format(const char *cmd, const char *arg, cli_format *out)
     return 0;
 }
 
+int cli_parse_fail_on(const char *cmd, const char *arg, unsigned *out)
+{
+    const char *p = arg;
+    do {
+        size_t n = strcspn(p, ",");
+        if (n == 7 && strncmp(p, "suspect", n) == 0)
+            *out |= CLI_FAIL_SUSPECT;
+        else if (n == 6 && strncmp(p, "growth", n) == 0)
+            *out |= CLI_FAIL_GROWTH;
+        else
+            return cli_usage(
+                cmd, "unknown --fail-on \"%s\" (suspect, growth, or both: suspect,growth)", arg);
+        p += n;
+    } while (*p++ == ',');
+    return 0;
+}
+
+int cli_found(const char *cmd, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    fprintf(stderr, "maproot %s: %s\n", cmd, msg);
+    return CLI_EXIT_FOUND;
+}
+
 int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *out)
 {
     char *end;

@@ -30,7 +30,11 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     int status = CLI_EXIT_OK;
     if (strcmp(fmt, "pprof") == 0) {
         if (mp_snapshot_write_pprof(o->output, &a, &po, &err)) status = cli_fail("%s", err.msg);
+        size_t ns = a.f.nsuspects;
         mp_snapshot_analysis_free(&a);
+        if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
+            return cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns,
+                             ns == 1 ? "" : "s");
         return status;
     }
     cli_output co;
@@ -62,7 +66,11 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
         }
     }
     status = cli_output_close(&co, status);
+    size_t ns = a.f.nsuspects;
     mp_snapshot_analysis_free(&a);
+    if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
+        return cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns,
+                         ns == 1 ? "" : "s");
     return status;
 }
 
@@ -308,6 +316,17 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
         fprintf(out, "\n");
     }
     status = cli_output_close(&co, CLI_EXIT_OK);
+    if (status == CLI_EXIT_OK && o->fail_on) {
+        size_t grew = 0;
+        for (size_t i = 0; i < nd; i++)
+            grew += diffs[i].count_delta > 0 && diffs[i].retained_delta > 0;
+        if ((o->fail_on & CLI_FAIL_GROWTH) && grew)
+            status =
+                cli_found("diff", "%zu map%s grew (--fail-on growth)", grew, grew == 1 ? "" : "s");
+        else if ((o->fail_on & CLI_FAIL_SUSPECT) && B.f.nsuspects)
+            status = cli_found("diff", "%zu leak suspect%s in %s (--fail-on suspect)",
+                               B.f.nsuspects, B.f.nsuspects == 1 ? "" : "s", after);
+    }
 out:
     mp_map_idents_free(ids_a, na);
     mp_map_idents_free(ids_b, nb);
