@@ -87,6 +87,7 @@ static void free_map(mp_gate_map *m)
     free(m->type);
     free(m->holder);
     free(m->root);
+    free(m->root_holder);
     free(m->root_file);
     for (size_t i = 0; i < m->nchain; i++) free(m->chain[i]);
     free(m->chain);
@@ -216,6 +217,8 @@ static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m)
     uint32_t root = mp_snapshot_named_root(g, r);
     mp_root_text(g, root, text, sizeof text);
     if (!set_str(&t->root, text)) return -1;
+    mp_root_holder(g, root, text, sizeof text);
+    if (!set_str(&t->root_holder, text)) return -1;
     if (!set_str(&t->root_file, root < g->nroots ? mp_str(g, g->roots[root].file) : "")) return -1;
     t->root_line = root < g->nroots ? g->roots[root].line : 0;
     mp_step steps[CHAIN_STEPS];
@@ -480,11 +483,14 @@ static mp_gate_check *new_check(mp_gate *gt, size_t *cap, unsigned rule, int32_t
     return c;
 }
 
+/* A map as checks name it: its type and the holder of the root its
+ * report names (the identity's holder can be a frame that also reaches an
+ * iterator's map). */
 static char *map_subject(const mp_gate_map *m)
 {
     if (m->ordinal)
-        return str_printf("%s in %s (#%" PRIu32 ")", m->type, m->holder, m->ordinal + 1);
-    return str_printf("%s in %s", m->type, m->holder);
+        return str_printf("%s in %s (#%" PRIu32 ")", m->type, m->root_holder, m->ordinal + 1);
+    return str_printf("%s in %s", m->type, m->root_holder);
 }
 
 /* The growth rule over the last n intervals of one map. */
@@ -623,8 +629,10 @@ static bool suppresses(const mp_gate *gt, const mp_gate_suppression *s, const mp
     if (!(s->rules & (1u << c->rule))) return false;
     if (c->map >= 0) {
         const mp_gate_map *m = &gt->maps[c->map];
-        /* a root matches by its holder text or as the report names it */
-        if (s->root && !mp_glob(s->root, m->holder) && !mp_glob(s->root, m->root)) return false;
+        /* a root matches by a holder text or as the report names it */
+        if (s->root && !mp_glob(s->root, m->holder) && !mp_glob(s->root, m->root_holder) &&
+            !mp_glob(s->root, m->root))
+            return false;
         if (s->map && !mp_glob(s->map, m->type)) return false;
         if (s->function && !frames_match(m, 'f', s->function)) return false;
         if (s->file && !frames_match(m, 'F', s->file)) return false;

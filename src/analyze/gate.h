@@ -59,8 +59,9 @@ typedef struct mp_gate_site {
 typedef struct mp_gate_map {
     char *type, *holder; /* its identity (map_match.h) */
     uint32_t ordinal;
-    char *root;      /* the root a report names for it, as text */
-    char *root_file; /* where that root is (a global's file, a frame's), "" */
+    char *root;        /* the root a report names for it, as text */
+    char *root_holder; /* that root's holder text ("iterator worker_loop") */
+    char *root_file;   /* where that root is (a global's file, a frame's), "" */
     int64_t root_line;
     char **chain; /* the chain's steps, root first */
     size_t nchain;

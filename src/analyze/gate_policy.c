@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -29,9 +28,27 @@ const char *mp_cap_scope_name(unsigned scope)
     return scope < 3 ? scope_names[scope] : "?";
 }
 
+/* The classic matcher with one backtrack point: on a mismatch after a '*',
+ * the star takes one more character. Linear in practice, never recursive. */
 bool mp_glob(const char *pattern, const char *s)
 {
-    return fnmatch(pattern, s, 0) == 0;
+    const char *p = pattern, *star = NULL, *resume = NULL;
+    while (*s) {
+        if (*p == '*') {
+            star = p++;
+            resume = s;
+        } else if (*p == '?' || *p == *s) {
+            p++;
+            s++;
+        } else if (star) {
+            p = star + 1;
+            s = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (*p == '*') p++;
+    return *p == 0;
 }
 
 int mp_parse_size(const char *s, uint64_t *out)

@@ -135,7 +135,9 @@ void mp_gate_baseline_free(mp_gate_baseline *b);
     (MP_EV_LARGE_SHARE | MP_EV_EMPTIED | MP_EV_ITERATOR_ONLY | MP_EV_STACK_FRAME |                 \
      MP_EV_POINTER_KEYS | MP_EV_OLD_BUCKETS)
 
-/* A glob (fnmatch(3): *, ?, [...]; '*' also matches '/'). */
+/* A glob: '*' any run of characters ('/' too), '?' any one character;
+ * every other character is itself (map types hold brackets:
+ * "map[string]*Session" matches itself). */
 bool mp_glob(const char *pattern, const char *s);
 
 /* A size in bytes: a whole number, or a string "N[.N][ ]UNIT" with UNIT

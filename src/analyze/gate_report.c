@@ -378,6 +378,7 @@ static json_t *map_json(const mp_gate *gt, const mp_gate_map *m)
     json_object_set_new(j, "holder", mp_json_text(m->holder));
     json_object_set_new(j, "ordinal", json_integer(m->ordinal));
     json_object_set_new(j, "root", mp_json_text(m->root));
+    json_object_set_new(j, "root_holder", mp_json_text(m->root_holder));
     json_object_set_new(j, "root_file", mp_json_text(m->root_file));
     json_object_set_new(j, "root_line", json_integer(m->root_line));
     a = json_array();
