@@ -3,6 +3,8 @@
 
 #include "analyze/map_match.h"
 #include "analyze/report.h"
+#include "format/text.h"
+#include "format/names.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -45,17 +47,6 @@ static bool set_str(char **dst, const char *src)
     free(*dst);
     *dst = c;
     return true;
-}
-
-static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
-    va_end(ap);
-    return s;
 }
 
 static uint64_t hash_text(const char *s)
@@ -140,33 +131,8 @@ static int base_keys(mp_gate_map *t, const mp_graph *g, uint32_t m)
     return 0;
 }
 
-/* Keys in the order people count: runs of digits compare as numbers
- * ("user-9" before "user-10"; a sign is a byte like any other), the rest
- * byte by byte. */
-static int key_cmp(const char *a, const char *b)
-{
-    while (*a && *b) {
-        bool da = *a >= '0' && *a <= '9', db = *b >= '0' && *b <= '9';
-        if (da && db) {
-            while (*a == '0' && a[1] >= '0' && a[1] <= '9') a++;
-            while (*b == '0' && b[1] >= '0' && b[1] <= '9') b++;
-            size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
-            if (na != nb) return na < nb ? -1 : 1;
-            int c = strncmp(a, b, na);
-            if (c) return c;
-            a += na;
-            b += nb;
-            continue;
-        }
-        if (*a != *b) return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-        a++;
-        b++;
-    }
-    return (unsigned char)*a - (unsigned char)*b;
-}
-
 /* The keys of map m not in the base: how many, and the smallest few in
- * key_cmp's order (a sample that does not depend on the map's seed). */
+ * mf_text_cmp_natural's order (a sample that does not depend on the map's seed). */
 static int added_keys(mp_gate_map *t, const mp_graph *g, uint32_t m)
 {
     const mp_map *mp = &g->maps[m];
@@ -179,7 +145,7 @@ static int added_keys(mp_gate_map *t, const mp_graph *g, uint32_t m)
         t->keys_added++;
         /* insertion into the sorted sample, dropping the largest */
         size_t at = nb;
-        while (at > 0 && key_cmp(k, best[at - 1]) < 0) at--;
+        while (at > 0 && mf_text_cmp_natural(k, best[at - 1]) < 0) at--;
         if (at >= MP_GATE_KEY_SAMPLE) continue;
         if (nb < MP_GATE_KEY_SAMPLE) nb++;
         memmove(&best[at + 1], &best[at], (nb - 1 - at) * sizeof *best);
@@ -201,7 +167,7 @@ static int add_frame(mp_gate_map *t, size_t *cap, char tag, const char *s)
     for (size_t i = 0; i < t->nframes; i++)
         if (t->frames[i][0] == tag && strcmp(t->frames[i] + 2, s) == 0) return 0;
     if (!grow((void **)&t->frames, cap, t->nframes, sizeof *t->frames)) return -1;
-    char *f = str_printf("%c:%s", tag, s);
+    char *f = mf_asprintf("%c:%s", tag, s);
     if (!f) return -1;
     t->frames[t->nframes++] = f;
     return 0;
@@ -467,7 +433,7 @@ void mp_gate_map_peak(const mp_gate_map *m, uint64_t *entries, uint64_t *retaine
 
 char *mp_gate_map_id(const mp_gate_map *m)
 {
-    return str_printf("%s|%s|%" PRIu32, m->type, m->holder, m->ordinal);
+    return mf_asprintf("%s|%s|%" PRIu32, m->type, m->holder, m->ordinal);
 }
 
 /* ---------------------------------------------------------------- rules --- */
@@ -489,8 +455,8 @@ static mp_gate_check *new_check(mp_gate *gt, size_t *cap, unsigned rule, int32_t
 static char *map_subject(const mp_gate_map *m)
 {
     if (m->ordinal)
-        return str_printf("%s in %s (#%" PRIu32 ")", m->type, m->root_holder, m->ordinal + 1);
-    return str_printf("%s in %s", m->type, m->root_holder);
+        return mf_asprintf("%s in %s (#%" PRIu32 ")", m->type, m->root_holder, m->ordinal + 1);
+    return mf_asprintf("%s in %s", m->type, m->root_holder);
 }
 
 /* The growth rule over the last n intervals of one map. */
@@ -514,14 +480,14 @@ static int judge_growth(mp_gate *gt, size_t *cap, int32_t mi)
     bool by_bytes = c->grew_bytes >= p->k && c->window_bytes > (int64_t)p->min_bytes;
     c->status = by_entries || by_bytes ? MP_CHECK_FAIL : MP_CHECK_PASS;
     char e1[32], e2[32], b1[64], b2[64];
-    mp_format_count(e1, sizeof e1, first->entries);
-    mp_format_count(e2, sizeof e2, last->entries);
+    mf_format_count(e1, sizeof e1, first->entries);
+    mf_format_count(e2, sizeof e2, last->entries);
     mp_format_value(b1, sizeof b1, (int64_t)first->retained, "bytes", false);
     mp_format_value(b2, sizeof b2, (int64_t)last->retained, "bytes", false);
     c->subject = map_subject(m);
-    c->summary = str_printf("entries grew in %" PRIu32 " and retained bytes in %" PRIu32
-                            " of the last %" PRIu32 " intervals: %s -> %s entries, %s -> %s",
-                            c->grew_entries, c->grew_bytes, c->intervals, e1, e2, b1, b2);
+    c->summary = mf_asprintf("entries grew in %" PRIu32 " and retained bytes in %" PRIu32
+                             " of the last %" PRIu32 " intervals: %s -> %s entries, %s -> %s",
+                             c->grew_entries, c->grew_bytes, c->intervals, e1, e2, b1, b2);
     return c->subject && c->summary ? 0 : -1;
 }
 
@@ -539,7 +505,7 @@ static int judge_suspect(mp_gate *gt, size_t *cap, int32_t mi)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                      *names ? ", " : "", mp_evidence_name(b));
     c->subject = map_subject(m);
-    c->summary = ev ? str_printf("evidence in its last snapshot: %s", names)
+    c->summary = ev ? mf_asprintf("evidence in its last snapshot: %s", names)
                     : strdup("no evidence of the kinds the policy names");
     return c->subject && c->summary ? 0 : -1;
 }
@@ -556,10 +522,10 @@ static int judge_map_cap(mp_gate *gt, size_t *cap, uint32_t ci, int32_t mi)
     c->cap = (int32_t)ci;
     c->status = e > cp->max_count || r > cp->max_bytes ? MP_CHECK_FAIL : MP_CHECK_PASS;
     char e1[32], b1[64];
-    mp_format_count(e1, sizeof e1, e);
+    mf_format_count(e1, sizeof e1, e);
     mp_format_value(b1, sizeof b1, (int64_t)r, "bytes", false);
     c->subject = map_subject(m);
-    c->summary = str_printf("at most %s entries and %s retained", e1, b1);
+    c->summary = mf_asprintf("at most %s entries and %s retained", e1, b1);
     return c->subject && c->summary ? 0 : -1;
 }
 
@@ -573,17 +539,17 @@ static int judge_total(mp_gate *gt, size_t *cap, int32_t ti)
     c->total = ti;
     c->status = t->exceeded_snap >= 0 ? MP_CHECK_FAIL : MP_CHECK_PASS;
     char e1[32], b1[64];
-    mp_format_count(e1, sizeof e1, t->exceeded_snap >= 0 ? t->count : t->peak_count);
+    mf_format_count(e1, sizeof e1, t->exceeded_snap >= 0 ? t->count : t->peak_count);
     mp_format_value(b1, sizeof b1, (int64_t)(t->exceeded_snap >= 0 ? t->bytes : t->peak_bytes),
                     "bytes", false);
     bool type = cp->scope == MP_CAP_TYPE;
-    c->subject = str_printf("%s %s", type ? "type" : "root", t->name);
+    c->subject = mf_asprintf("%s %s", type ? "type" : "root", t->name);
     if (t->exceeded_snap >= 0)
         c->summary =
-            str_printf("%s %s and %s %s at GC cycle %" PRIu32, e1, type ? "objects" : "entries", b1,
-                       type ? "in the heap" : "retained", gt->snaps[t->exceeded_snap].cycle);
+            mf_asprintf("%s %s and %s %s at GC cycle %" PRIu32, e1, type ? "objects" : "entries",
+                        b1, type ? "in the heap" : "retained", gt->snaps[t->exceeded_snap].cycle);
     else
-        c->summary = str_printf("at most %s %s and %s", e1, type ? "objects" : "entries", b1);
+        c->summary = mf_asprintf("at most %s %s and %s", e1, type ? "objects" : "entries", b1);
     return c->subject && c->summary ? 0 : -1;
 }
 
@@ -610,8 +576,8 @@ static int judge_heap(mp_gate *gt, size_t *cap)
     mp_format_value(b3, sizeof b3, growth, "bytes", true);
     c->subject = strdup("heap");
     c->summary =
-        str_printf("reachable heap %s -> %s (%s, %+.1f%%) from GC cycle %" PRIu32 " to %" PRIu32,
-                   b1, b2, b3, pct, first->cycle, last->cycle);
+        mf_asprintf("reachable heap %s -> %s (%s, %+.1f%%) from GC cycle %" PRIu32 " to %" PRIu32,
+                    b1, b2, b3, pct, first->cycle, last->cycle);
     return c->subject && c->summary ? 0 : -1;
 }
 

@@ -3,6 +3,7 @@
 
 #include "analyze/json_text.h"
 #include "analyze/report.h"
+#include "format/text.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ int mp_gate_exit_status(const mp_gate *gt)
 static void fmt_signed_count(char *buf, size_t size, int64_t v)
 {
     char c[32];
-    mp_format_count(c, sizeof c, (uint64_t)(v < 0 ? -v : v));
+    mf_format_count(c, sizeof c, (uint64_t)(v < 0 ? -v : v));
     snprintf(buf, size, "%s%s", v < 0 ? "-" : "+", c);
 }
 
@@ -42,7 +43,7 @@ static void rule_text(const mp_gate *gt, const mp_gate_check *c, char *buf, size
     char b1[64], c1[32];
     switch (c->rule) {
     case MP_RULE_GROWTH:
-        mp_format_count(c1, sizeof c1, p->min_entries);
+        mf_format_count(c1, sizeof c1, p->min_entries);
         fmt_bytes(b1, sizeof b1, (int64_t)p->min_bytes, false);
         snprintf(buf, size,
                  "growth: k=%" PRIu32 " of n=%" PRIu32 " intervals, min_growth %s entries or %s",
@@ -71,7 +72,7 @@ static void rule_text(const mp_gate *gt, const mp_gate_check *c, char *buf, size
         size_t at =
             (size_t)snprintf(buf, size, "cap %s \"%s\"", mp_cap_scope_name(cp->scope), cp->pattern);
         if (cp->max_count != MP_NO_LIMIT && at < size) {
-            mp_format_count(c1, sizeof c1, cp->max_count);
+            mf_format_count(c1, sizeof c1, cp->max_count);
             at += (size_t)snprintf(buf + at, size - at, " %s %s",
                                    type ? "max_objects" : "max_entries", c1);
         }
@@ -151,7 +152,7 @@ static void print_keys(FILE *out, const mp_gate_map *m)
         return;
     }
     char c1[32];
-    mp_format_count(c1, sizeof c1, m->keys_added);
+    mf_format_count(c1, sizeof c1, m->keys_added);
     fputs("  keys     added", out);
     for (size_t i = 0; i < m->nadded; i++) fprintf(out, "%s %s", i ? "," : "", m->added[i]);
     fprintf(out, "%s (%s in all)\n", m->keys_added > m->nadded ? ", ..." : "", c1);
@@ -197,8 +198,8 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
     fprintf(out, "%s  %s  root %s\n", rule_word(c->rule), m->type, m->root);
     if (c->rule == MP_RULE_GROWTH) {
         const mp_gate_point *first = &m->points[0];
-        mp_format_count(c1, sizeof c1, first->entries);
-        mp_format_count(c2, sizeof c2, last->entries);
+        mf_format_count(c1, sizeof c1, first->entries);
+        mf_format_count(c2, sizeof c2, last->entries);
         fmt_signed_count(c3, sizeof c3, (int64_t)last->entries - (int64_t)first->entries);
         fmt_bytes(b1, sizeof b1, (int64_t)first->retained, false);
         fmt_bytes(b2, sizeof b2, (int64_t)last->retained, false);
@@ -210,7 +211,7 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
                 grew, c->intervals, c1, c2, c3, b1, b2, b3, m->npoints);
         print_intervals(out, gt, m);
     } else {
-        mp_format_count(c1, sizeof c1, last->entries);
+        mf_format_count(c1, sizeof c1, last->entries);
         fmt_bytes(b1, sizeof b1, (int64_t)last->retained, false);
         fprintf(out, "  %s\n", c->summary);
         fprintf(out, "  now      %s entries, %s retained (GC cycle %" PRIu32 ")\n", c1, b1,

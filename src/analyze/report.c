@@ -45,18 +45,6 @@ void mp_format_value(char *buf, size_t size, int64_t v, const char *unit, bool s
     snprintf(buf, size, "%s%" PRIu64, sg, a);
 }
 
-void mp_format_count(char *buf, size_t size, uint64_t v)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-    size_t j = 0;
-    for (int i = 0; i < n && j + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0) buf[j++] = ',';
-        buf[j++] = tmp[i];
-    }
-    buf[j] = 0;
-}
-
 void mp_format_pct(char *buf, size_t size, int64_t part, int64_t total)
 {
     if (total == 0) {

@@ -22,9 +22,6 @@
  * sign when `sign` is true ("+1.20MiB"). */
 void mp_format_value(char *buf, size_t size, int64_t v, const char *unit, bool sign);
 
-/* A count with thousands separators, as people read it: "120,000". */
-void mp_format_count(char *buf, size_t size, uint64_t v);
-
 /* part/total as "12.34%" ("n/a" when total is 0). */
 void mp_format_pct(char *buf, size_t size, int64_t part, int64_t total);
 

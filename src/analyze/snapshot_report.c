@@ -8,6 +8,7 @@
 #include "analyze/load_gcstack.h"
 #include "analyze/report.h"
 #include "format/pprof.h"
+#include "format/text.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -97,7 +98,7 @@ static void fmt_bytes(char *buf, size_t size, uint64_t v)
 /* Thousands separators, as people read counts. */
 static void fmt_count(char *buf, size_t size, uint64_t v)
 {
-    mp_format_count(buf, size, v);
+    mf_format_count(buf, size, v);
 }
 
 static const char *base_name(const char *p)
