@@ -183,8 +183,9 @@ int mrc_last_snapshot_info(mrc_snapshot_info *out);
  * live map, in memory: its entries, its retained bytes (its table -- header,
  * bucket arrays, overflow buckets -- and the objects its keys and values
  * point to, and the objects those point to: two levels, each object once),
- * the root that holds it and the hashes of its keys. mrc_leakcheck_end runs
- * a second collection and census and compares them: a map that grew by more
+ * the root that holds it and the hashes of its keys (their bytes; a string
+ * key's content). mrc_leakcheck_end runs a second collection and census
+ * and compares them: a map that grew by more
  * than max_entries entries, or by more than max_bytes retained bytes, is a
  * leak (a map created in between grew from nothing). Maps are matched by
  * address (the runtime never moves a live map), else by type and root (a map
@@ -196,8 +197,9 @@ int mrc_last_snapshot_info(mrc_snapshot_info *out);
  * samples every allocation) -- what `maproot gate` says of a leak.
  *
  * Cost: two full collections and two censuses, each a walk of the heap's
- * objects to find the map headers plus a walk of every map; no file, no
- * fork. With the world stopped during each census.
+ * objects to find the map headers plus a walk of every map and of two
+ * levels of objects under its entries; no file, no fork. With the world
+ * stopped during each census. bench/run-leakcheck.sh measures it.
  *
  * The block runs in the calling thread; other mutator threads keep running
  * between the census and what they do counts. Checks on different threads

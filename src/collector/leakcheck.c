@@ -11,7 +11,7 @@
  *      a map only the caller's own frames hold is the test's (not judged);
  *   4. each map's entries, retained bytes (table; objects its keys and
  *      values point to, and theirs: two levels, each object once per map)
- *      and the sorted hashes of its rendered keys.
+ *      and the sorted hashes of its keys (their bytes: a string's content).
  * The end's census is matched to the start's (address first, then type and
  * holder), and a map that grew beyond the limits is walked once more for
  * the smallest few of its added keys and the allocation stacks the heap
@@ -37,7 +37,7 @@
 
 #define KEY_SAMPLE 5
 #define SITES 3
-#define KEY_TEXT 128 /* bytes of a rendered key kept (and hashed) */
+#define KEY_TEXT 128 /* bytes of a rendered key kept in a report */
 
 /* ------------------------------------------------------- address sets --- */
 
@@ -107,7 +107,7 @@ typedef struct cmap {
     bool own;         /* only the caller's frames hold it: not judged */
     char *holder;     /* its identity with the type: "global cache", "" unknown */
     char *root_text;  /* as a report names its root */
-    uint64_t *keys;   /* sorted hashes of its rendered keys */
+    uint64_t *keys;   /* sorted hashes of its keys (key_hash) */
     size_t nkeys;
     /* the end's census: the map it was at the start, and what it gained */
     int32_t before;
@@ -303,17 +303,72 @@ static void assign_roots(census *c)
 
 /* ------------------------------------------------------------ the maps --- */
 
-static uint64_t text_hash(const char *s, size_t n)
+static uint64_t bytes_hash(const void *p, size_t n)
 {
+    const uint8_t *s = p;
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
     return h;
+}
+
+/* A key's identity across the two censuses: the hash of its bytes (a
+ * string's content; a pointer's value, which names one live object). */
+static uint64_t key_hash(const mr_map_type *t, const void *key)
+{
+    switch (t->key_kind) {
+    case MR_KEY_STRING: {
+        mr_str k;
+        memcpy(&k, key, sizeof k);
+        return bytes_hash(k.ptr, k.ptr ? k.len : 0);
+    }
+    case MR_KEY_BYTES:
+        return bytes_hash(key, t->key_type ? t->key_type->size : 0);
+    default:
+        return bytes_hash(key, 8);
+    }
 }
 
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
+}
+
+/* Sorts n 64-bit hashes: LSD radix, four passes of 16 bits, O(n) (a
+ * comparison sort of a large map's keys would cost more than its walk).
+ * false when out of memory (v unsorted). */
+static bool sort_hashes(uint64_t *v, size_t n)
+{
+    if (n < 64) {
+        if (n > 1) qsort(v, n, sizeof *v, cmp_u64);
+        return true;
+    }
+    uint64_t *tmp = malloc(n * sizeof *tmp);
+    uint32_t *count = malloc(65536 * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return false;
+    }
+    uint64_t *from = v, *to = tmp;
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, 65536 * sizeof *count);
+        for (size_t i = 0; i < n; i++) count[(from[i] >> shift) & 0xffff]++;
+        uint32_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            uint32_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) to[count[(from[i] >> shift) & 0xffff]++] = from[i];
+        uint64_t *t = from;
+        from = to;
+        to = t;
+    }
+    /* four passes: the result is back in v */
+    free(tmp);
+    free(count);
+    return true;
 }
 
 /* What a walk of one map adds up. */
@@ -329,6 +384,9 @@ typedef struct walk {
     const addr_set *sampled; /* sampled objects */
     const uintptr_t *sampled_pc;
     bool report;
+    /* entry pointers waiting to be counted, a block at a time */
+    const void *pending[256];
+    size_t npending;
 } walk;
 
 /* Counts the object containing p once, and says which object it is. */
@@ -342,25 +400,61 @@ static uintptr_t count_object(walk *w, const void *p, bool *fresh)
     return (uintptr_t)start;
 }
 
+/* An edge's target, which is an object's start: one lookup, not two. */
 static void level2(void *obj, size_t off, void *to, void *ud)
 {
     (void)obj, (void)off;
-    bool fresh;
-    count_object(ud, to, &fresh);
+    walk *w = ud;
+    if (set_add(&w->seen, (uintptr_t)to)) w->m->bytes += mr_object_size(to);
 }
 
-/* A pointer of an entry: its object, and the objects that one points to. */
+/*
+ * Counts the pending entry pointers: their objects, and the objects those
+ * point to. The walk is bound by cache misses on objects spread over the
+ * heap, so it goes a block at a time in three passes, each prefetching
+ * what the next one reads: the objects' headers; then, as each object is
+ * counted, the targets of its first pointer fields; then their edges.
+ */
+static void flush_pending(walk *w)
+{
+    size_t n = w->npending;
+    uintptr_t objs[sizeof w->pending / sizeof *w->pending];
+    size_t no = 0;
+    for (size_t i = 0; i < n; i++) {
+        __builtin_prefetch(w->pending[i]);
+        __builtin_prefetch((const char *)w->pending[i] - sizeof(uintptr_t)); /* its header */
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *start;
+        const mr_type *t = mr_object_type(w->pending[i], &start);
+        if (!t || !start || !set_add(&w->seen, (uintptr_t)start)) continue;
+        w->m->bytes += mr_object_size(start);
+        cmap *child = map_at(w->c, (uintptr_t)start);
+        if (child) {
+            if (!child->parent && child != w->m) child->parent = w->m->addr;
+            continue; /* a nested map's contents are its own */
+        }
+        for (uint32_t k = 0; k < t->nptrs && k < 4; k++) {
+            const char *v;
+            memcpy(&v, (const char *)start + t->ptr_offsets[k], sizeof v);
+            if (v) {
+                __builtin_prefetch(v);
+                __builtin_prefetch(v - sizeof(uintptr_t));
+            }
+        }
+        if (t->nptrs) objs[no++] = (uintptr_t)start;
+    }
+    for (size_t k = 0; k < no; k++) mr_walk_edges((void *)objs[k], level2, w);
+    w->npending = 0;
+}
+
+/* A pointer of an entry: its object and the objects that one points to
+ * count (a block at a time: flush_pending). */
 static void entry_pointer(walk *w, const void *p)
 {
-    bool fresh;
-    uintptr_t o = count_object(w, p, &fresh);
-    if (!o || !fresh) return;
-    cmap *child = map_at(w->c, o);
-    if (child) {
-        if (!child->parent && child != w->m) child->parent = w->m->addr;
-        return; /* a nested map's contents are its own */
-    }
-    mr_walk_edges((void *)o, level2, w);
+    if (!p) return;
+    w->pending[w->npending++] = p;
+    if (w->npending == sizeof w->pending / sizeof *w->pending) flush_pending(w);
 }
 
 /* The heap pointers among the bytes of a key or value of type t (NULL:
@@ -437,15 +531,14 @@ static void on_slot(const mr_map_slot *s, void *ud)
 {
     walk *w = ud;
     const mr_map_type *t = w->info.type;
-    char text[KEY_TEXT];
-    size_t n = mr_map_render_key(t, s->key, text, sizeof text);
-    if (n >= sizeof text) n = sizeof text - 1;
-    text[n] = 0;
-    uint64_t h = text_hash(text, n);
+    uint64_t h = key_hash(t, s->key);
     if (w->report) {
         const cmap *b = w->before;
-        if (!b || !b->nkeys || !bsearch(&h, b->keys, b->nkeys, sizeof h, cmp_u64))
-            added_slot(w, s, text);
+        if (b && b->nkeys && bsearch(&h, b->keys, b->nkeys, sizeof h, cmp_u64)) return;
+        char text[KEY_TEXT];
+        size_t n = mr_map_render_key(t, s->key, text, sizeof text);
+        text[n < sizeof text ? n : sizeof text - 1] = 0;
+        added_slot(w, s, text);
         return;
     }
     if (w->info.key_indirect) entry_pointer(w, s->key);
@@ -493,10 +586,11 @@ static void walk_map(census *c, cmap *m, addr_set *seen)
     bool fresh;
     count_object(&w, (void *)m->addr, &fresh);
     mr_map_walk((const mr_map *)m->addr, on_bucket, on_slot, &w);
+    flush_pending(&w);
     if (w.seen.oom) c->oom = true;
     set_clear(&w.seen);
     *seen = w.seen;
-    if (w.nkeys > 1) qsort(w.keys, w.nkeys, sizeof *w.keys, cmp_u64);
+    if (!sort_hashes(w.keys, w.nkeys)) c->oom = true;
     m->keys = w.keys;
     m->nkeys = w.nkeys;
 }
