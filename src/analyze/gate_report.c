@@ -117,11 +117,26 @@ static void print_sites(FILE *out, const mp_gate_map *m)
         return;
     }
     fputs("  sites   ", out);
+    size_t col = 10;
     for (uint32_t i = 0; i < m->nsites; i++) {
         const mp_gate_site *s = &m->sites[i];
-        fprintf(out, "%s %s", i ? "," : "", *s->function ? s->function : "?");
-        if (*s->file && s->line > 0) fprintf(out, " (%s:%" PRId64 ")", s->file, s->line);
-        if (m->sampled) fprintf(out, " %.0f%%", 100.0 * (double)s->samples / (double)m->sampled);
+        char site[700], pct[16] = "";
+        if (*s->file && s->line > 0)
+            snprintf(site, sizeof site, "%s (%s:%" PRId64 ")", *s->function ? s->function : "?",
+                     s->file, s->line);
+        else
+            snprintf(site, sizeof site, "%s", *s->function ? s->function : "?");
+        if (m->sampled)
+            snprintf(pct, sizeof pct, " %.0f%%", 100.0 * (double)s->samples / (double)m->sampled);
+        size_t w = strlen(site) + strlen(pct) + 2;
+        if (i && col + w > 100) { /* one site a line once they do not fit */
+            fputs(",\n          ", out);
+            col = 10;
+        } else if (i) {
+            fputc(',', out);
+        }
+        fprintf(out, " %s%s", site, pct);
+        col += w;
     }
     fputc('\n', out);
 }
@@ -206,8 +221,8 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
         fmt_bytes(b3, sizeof b3, (int64_t)last->retained - (int64_t)first->retained, true);
         unsigned grew = c->grew_entries > c->grew_bytes ? c->grew_entries : c->grew_bytes;
         fprintf(out,
-                "  grew in %u of the last %" PRIu32 " intervals: %s -> %s entries (%s), %s -> %s "
-                "retained (%s) over %zu snapshots\n",
+                "  grew     in %u of the last %" PRIu32 " intervals: %s -> %s entries (%s),\n"
+                "           %s -> %s retained (%s) over %zu snapshots\n",
                 grew, c->intervals, c1, c2, c3, b1, b2, b3, m->npoints);
         print_intervals(out, gt, m);
     } else {
@@ -255,7 +270,9 @@ void mp_gate_print_text(FILE *out, const mp_gate *gt)
             gt->fails[MP_RULE_SUSPECT], gt->fails[MP_RULE_SUSPECT] == 1 ? "" : "s",
             gt->fails[MP_RULE_CAP], gt->fails[MP_RULE_CAP] == 1 ? "" : "s", gt->fails[MP_RULE_HEAP],
             policy_name(gt));
-    fprintf(out, "  %s", gt->program && *gt->program ? gt->program : "?");
+    const char *prog = gt->program && *gt->program ? gt->program : "?";
+    const char *slash = strrchr(prog, '/');
+    fprintf(out, "  %s", slash && slash[1] ? slash + 1 : prog);
     if (gt->pid) fprintf(out, " (pid %" PRIu64 ")", gt->pid);
     fprintf(out,
             ": %zu snapshot%s, GC cycles %" PRIu32 " to %" PRIu32

@@ -454,9 +454,12 @@ int cmd_gate(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    /* "+": options end at the first operand, so a PROGRAM's own options
-     * after -- are its own */
-    while ((c = getopt_long(argc, argv, "+:p:B:f:o:e:d:h", opts, NULL)) != -1) {
+    /* with "--", what follows is the program and its arguments: the gate's
+     * options are those before it */
+    int dd = 1;
+    while (dd < argc && strcmp(argv[dd], "--") != 0) dd++;
+    bool run = dd < argc;
+    while ((c = getopt_long(dd, argv, ":p:B:f:o:e:d:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             o.policy = optarg;
@@ -503,8 +506,9 @@ int cmd_gate(int argc, char **argv)
             return cli_usage("gate", "unknown option %s", argv[optind - 1]);
         }
     }
-    bool run = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
-    if (optind >= argc)
+    if (run && optind < dd)
+        return cli_usage("gate", "give snapshots or -- PROGRAM, not both (%s)", argv[optind]);
+    if (run ? dd + 1 >= argc : optind >= argc)
         return cli_usage("gate", run ? "a program to run is needed after --"
                                      : "snapshots to judge, or -- PROGRAM, are needed");
     if (!run && o.dir)
@@ -540,7 +544,7 @@ int cmd_gate(int argc, char **argv)
     mp_gate gt;
     mp_gate_init(&gt, &policy);
     if (run) {
-        char **prog = argv + optind;
+        char **prog = argv + dd + 1;
         const char *slash = strrchr(prog[0], '/');
         const char *name = slash ? slash + 1 : prog[0];
         if (!*name) {
