@@ -256,6 +256,12 @@ gate runs kept/gate_heaps.0001.gcstack.gz other.0008.gcstack.gz kept/gate_heaps.
 expect_rc runs 2
 grep -q 'are snapshots of different runs' runs.err || fail "two runs in one series: $(cat runs.err)"
 
+# the policy of maproot-gate(5)'s EXAMPLE is one
+sed -n '/^\.SH EXAMPLE$/,/^\.fi/p' "$src/man/maproot-gate.5" | sed -e '1,2d' -e '$d' -e 's/\\-/-/g' >manex.json
+gate manex --policy manex.json kept/gate_heaps.00*.gcstack.gz
+[ "$rc" -le 1 ] || fail "the policy of maproot-gate(5)'s example is refused: $(cat manex.err)"
+grep -q 'policy: manex.json' manex.out || fail "the man page's example policy was not used"
+
 # ----------------------------------------------------------- bad input
 policy_error() { # policy_error NAME 'JSON' 'expected message (grep -E)'
   printf '%s\n' "$2" >"$1.json"
