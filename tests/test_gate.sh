@@ -62,30 +62,34 @@ ci() { # ci EXAMPLE [ci-leak-gate options]: $rc, EXAMPLE.out, EXAMPLE.xml
   MAPROOT=$maproot "$src/scripts/ci-leak-gate" --junit "$ex.xml" "$@" -- "$exdir/$ex" >"$ex.out" 2>"$ex.err"
   rc=$?
 }
-leaking() { # leaking EXAMPLE RULE TESTCASE ROOT-PREFIX
+leaking() { # leaking EXAMPLE RULE TESTCASE-REGEX ROOT-REGEX
   local ex=$1 rule=$2 tc=$3 root=$4
   ci "$ex"
   expect_rc "$ex" 1
   [ -s "$ex.xml" ] || { fail "$ex: no JUnit XML"; return; }
   valid_junit "$ex.xml"
   python3 - "$ex.xml" "$rule" "$tc" <<'PY' || fail "$ex: no failing $rule testcase named '$tc' in the JUnit XML"
-import sys, xml.etree.ElementTree as ET
+import re, sys, xml.etree.ElementTree as ET
 t = ET.parse(sys.argv[1])
-ok = any(tc.get("classname") == "maproot.gate." + sys.argv[2] and tc.get("name") == sys.argv[3]
+ok = any(tc.get("classname") == "maproot.gate." + sys.argv[2] and re.fullmatch(sys.argv[3], tc.get("name"))
          and tc.find("failure") is not None for tc in t.iter("testcase"))
 sys.exit(0 if ok else 1)
 PY
-  grep -q "^[A-Z]*  [^ ]*  root $root" "$ex.out" ||
+  grep -Eq "^[A-Z]+  [^ ]+  root $root" "$ex.out" ||
     fail "$ex: the report does not name the root '$root': $(grep -m3 '^[A-Z]' "$ex.out")"
   grep -q "ci-leak-gate: FAIL" "$ex.err" || fail "$ex: ci-leak-gate did not say FAIL"
 }
-leaking sessiond growth "map[string]*Session in global session_cache" "global session_cache"
-leaking iterator_pin suspect "map[int64]*Job in iterator worker_loop" "iterator: thread 1, frame #[0-9] worker_loop"
-leaking emptied_map suspect "map[int64]Record in global ingest_buffer" "global ingest_buffer"
-leaking local_map growth "map[int64]*Request in stack worker_loop" "stack: thread 2, frame #[0-9] worker_loop"
-leaking pointer_keys suspect "map[*Buffer]int64 in global bytes_by_buffer" "global bytes_by_buffer"
-leaking mid_growth suspect "map[int64]*Order in global orders" "global orders"
-leaking shared_entries suspect "map[int64]*Document in global docs_by_id" "global docs_by_id"
+leaking sessiond growth 'map\[string\]\*Session in global session_cache' "global session_cache"
+# the open iterator's frame: in a sanitizer build, whose frames keep more
+# copies of the table's pointer, a word of that frame holds it too
+leaking iterator_pin suspect 'map\[int64\]\*Job in (iterator|stack) worker_loop' \
+  "(iterator: thread 1|stack: thread 1|register [a-z0-9]+ of thread 1), frame #[0-9] worker_loop"
+leaking emptied_map suspect 'map\[int64\]Record in global ingest_buffer' "global ingest_buffer"
+leaking local_map growth 'map\[int64\]\*Request in stack worker_loop' \
+  "(stack: thread 2|register [a-z0-9]+ of thread 2), frame #[0-9] worker_loop"
+leaking pointer_keys suspect 'map\[\*Buffer\]int64 in global bytes_by_buffer' "global bytes_by_buffer"
+leaking mid_growth suspect 'map\[int64\]\*Order in global orders' "global orders"
+leaking shared_entries suspect 'map\[int64\]\*Document in global docs_by_id' "global docs_by_id"
 # sessiond's growth report: the keys added, the growth per interval, the site
 grep -q 'keys     added "user-' sessiond.out || fail "sessiond: no keys added in the report"
 grep -q 'entries per interval' sessiond.out || fail "sessiond: no growth per interval"
@@ -261,6 +265,16 @@ sed -n '/^\.SH EXAMPLE$/,/^\.fi/p' "$src/man/maproot-gate.5" | sed -e '1,2d' -e 
 gate manex --policy manex.json kept/gate_heaps.00*.gcstack.gz
 [ "$rc" -le 1 ] || fail "the policy of maproot-gate(5)'s example is refused: $(cat manex.err)"
 grep -q 'policy: manex.json' manex.out || fail "the man page's example policy was not used"
+
+# Go heap dumps are a series too (in the order given); --binary is theirs
+d=$src/testdata/fuzz/godump/global.dump
+gate godump -f json "$d" "$d" "$d" "$d"
+expect_rc godump 0
+mv godump.out godump.json
+json_check godump 'want(len(j["snapshots"]) == 4 and len(j["maps"]) == 1 and len(j["maps"][0]["points"]) == 4, (len(j["snapshots"]), len(j["maps"])))'
+gate gsbinary --binary /bin/true kept/gate_heaps.00*.gcstack.gz
+expect_rc gsbinary 2
+grep -q -- '--binary is for Go heap dumps' gsbinary.err || fail "--binary with snapshots: $(cat gsbinary.err)"
 
 # ----------------------------------------------------------- bad input
 policy_error() { # policy_error NAME 'JSON' 'expected message (grep -E)'

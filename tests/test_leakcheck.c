@@ -11,6 +11,7 @@
 #include "maproot/rt.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -175,43 +176,40 @@ static void check_nested_and_indirect_maps(void)
 
 /* A worker thread that grows a map in its frame until told to stop: a
  * leak held by another thread's stack. */
-static mr_map *volatile worker_map;
-static volatile int worker_phase; /* 0 fill, 1 filled, 2 grow, 3 grown, 4 stop */
+static atomic_int worker_phase; /* 0 fill, 1 filled, 2 grow, 3 grown, 4 stop */
 
 __attribute__((noinline)) static void *worker(void *arg)
 {
     (void)arg;
     mr_map *m = mr_map_new(&blobs, 0);
-    worker_map = m;
     add_entries(m, 0, 100, 16);
-    worker_phase = 1;
-    while (worker_phase != 2) mr_safepoint();
+    atomic_store(&worker_phase, 1);
+    while (atomic_load(&worker_phase) != 2) mr_safepoint();
     add_entries(m, 100, 2000, 16);
-    worker_phase = 3;
-    while (worker_phase != 4) mr_safepoint();
-    worker_map = NULL;
+    atomic_store(&worker_phase, 3);
+    while (atomic_load(&worker_phase) != 4) mr_safepoint();
     return m;
 }
 
 static void check_another_threads_frame(void)
 {
     pthread_t t;
-    worker_phase = 0;
+    atomic_store(&worker_phase, 0);
     CHECK(pthread_create(&t, NULL, worker, NULL) == 0);
     mr_blocking_enter();
-    while (worker_phase != 1) {
+    while (atomic_load(&worker_phase) != 1) {
     }
     mr_blocking_exit();
     mrc_leakcheck lc = {0};
     mrc_leak_report r;
     int b = mrc_leakcheck_begin(&lc);
-    worker_phase = 2;
+    atomic_store(&worker_phase, 2);
     mr_blocking_enter();
-    while (worker_phase != 3) {
+    while (atomic_load(&worker_phase) != 3) {
     }
     mr_blocking_exit();
     int e = mrc_leakcheck_end(&lc, &r);
-    worker_phase = 4;
+    atomic_store(&worker_phase, 4);
     mr_blocking_enter();
     pthread_join(t, NULL);
     mr_blocking_exit();

@@ -147,7 +147,8 @@ void mp_gate_policy_default(mp_gate_policy *p)
     p->min_entries = 1000;
     p->min_bytes = 1u << 20;
     p->suspect = true;
-    p->evidence = MP_EV_EMPTIED | MP_EV_ITERATOR_ONLY | MP_EV_OLD_BUCKETS | MP_EV_POINTER_KEYS;
+    p->evidence = MP_EV_EMPTIED | MP_EV_ITERATOR_ONLY | MP_EV_OLD_BUCKETS | MP_EV_POINTER_KEYS |
+                  MP_EV_STACK_FRAME;
     p->heap = false;
     p->heap_max_growth = MP_NO_LIMIT;
     p->heap_max_growth_pct = -1;

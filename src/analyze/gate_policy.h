@@ -88,7 +88,8 @@ typedef struct mp_gate_policy {
 } mp_gate_policy;
 
 /* The defaults: growth k=3 of n=4, min 1000 entries or 1 MiB, suspect on
- * emptied, iterator_only, old_buckets and pointer_keys; no heap rule, no
+ * emptied, iterator_only, old_buckets, pointer_keys and stack_frame (a
+ * significant map only a running frame holds); no heap rule, no
  * caps, no suppressions, warmup 0, baseline tolerance 10%. */
 void mp_gate_policy_default(mp_gate_policy *p);
 

@@ -40,7 +40,7 @@ static const char gate_help[] =
     "           plateaus passes;\n"
     "  suspect  a map with evidence of a leak in its last snapshot (default:\n"
     "           emptied, iterator_only, old_buckets that make no progress,\n"
-    "           pointer_keys);\n"
+    "           pointer_keys, stack_frame);\n"
     "  heap     the reachable heap's growth over the run (off by default);\n"
     "  cap      absolute caps per map, per root, per object type (none by\n"
     "           default).\n"
@@ -64,6 +64,7 @@ static const char gate_help[] =
     "                             (default 1)\n"
     "  -d, --dir DIR              running PROGRAM: keep its snapshots in DIR\n"
     "                             (default: a temporary directory, removed)\n"
+    "  -b, --binary PROG          Go heap dumps: the program that wrote them\n"
     "      --max-memory SIZE      as for maproot analyze\n" CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
     "\n"
@@ -129,6 +130,11 @@ static int order_series(series_item *v, size_t n)
                              v[0].path, kind->name, v[i].path, ci.kind->name);
         }
         kind = ci.kind;
+        if (cli_binary && !ci.kind->go_dump) {
+            cli_input_close(&ci);
+            return cli_usage("gate", "--binary is for Go heap dumps; %s is a %s", v[i].path,
+                             ci.kind->name);
+        }
         if (!ci.kind->go_dump) {
             header_peek hp = {0};
             mf_gs_callbacks cb = {.ud = &hp, .on_header = peek_header_cb};
@@ -445,6 +451,7 @@ int cmd_gate(int argc, char **argv)
         {"github", no_argument, NULL, OPT_GITHUB},
         {"every", required_argument, NULL, 'e'},
         {"dir", required_argument, NULL, 'd'},
+        {"binary", required_argument, NULL, 'b'},
         {"max-memory", required_argument, NULL, 'M'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"help", no_argument, NULL, 'h'},
@@ -459,7 +466,7 @@ int cmd_gate(int argc, char **argv)
     int dd = 1;
     while (dd < argc && strcmp(argv[dd], "--") != 0) dd++;
     bool run = dd < argc;
-    while ((c = getopt_long(dd, argv, ":p:B:f:o:e:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(dd, argv, ":p:B:f:o:e:d:b:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             o.policy = optarg;
@@ -491,6 +498,9 @@ int cmd_gate(int argc, char **argv)
         case 'd':
             o.dir = optarg;
             break;
+        case 'b':
+            cli_binary = optarg;
+            break;
         case 'M':
             if (cli_parse_memory("gate", optarg)) return CLI_EXIT_BAD;
             break;
@@ -513,6 +523,7 @@ int cmd_gate(int argc, char **argv)
                                      : "snapshots to judge, or -- PROGRAM, are needed");
     if (!run && o.dir)
         return cli_usage("gate", "--dir is for a program the gate runs (-- PROGRAM)");
+    if (run && cli_binary) return cli_usage("gate", "--binary is for Go heap dumps");
     if (o.github && o.format == CLI_FORMAT_JSON && (!o.output || strcmp(o.output, "-") == 0))
         return cli_usage("gate",
                          "--github prints to standard output: with --format json, write the "
