@@ -62,9 +62,9 @@ ci() { # ci EXAMPLE [ci-leak-gate options]: $rc, EXAMPLE.out, EXAMPLE.xml
   MAPROOT=$maproot "$src/scripts/ci-leak-gate" --junit "$ex.xml" "$@" -- "$exdir/$ex" >"$ex.out" 2>"$ex.err"
   rc=$?
 }
-leaking() { # leaking EXAMPLE RULE TESTCASE-REGEX ROOT-REGEX
+leaking() { # leaking EXAMPLE RULE TESTCASE-REGEX ROOT-REGEX (snapshots kept in EXAMPLE.snaps)
   local ex=$1 rule=$2 tc=$3 root=$4
-  ci "$ex"
+  ci "$ex" --keep "$ex.snaps"
   expect_rc "$ex" 1
   [ -s "$ex.xml" ] || { fail "$ex: no JUnit XML"; return; }
   valid_junit "$ex.xml"
@@ -97,12 +97,38 @@ if [ "$dwarf" = 1 ]; then
   grep -q 'sites    new_session (.*examples/sessiond.c:[0-9]*)' sessiond.out ||
     fail "sessiond: the allocation site new_session with its line is not named: $(grep sites sessiond.out)"
 fi
-# the bounded cache warms up, plateaus, and passes
-ci lru_cache --every 4
+# the heap rule and the caps fire on sessiond's series too
+cat >sessiond-limits.json <<'EOF'
+{"growth": false, "suspect": false, "heap": {"max_growth": "64MiB"},
+ "caps": [{"map": "map[string]*Session", "max_entries": 100000},
+          {"type": "Session", "max_objects": 50000}]}
+EOF
+gate sl --policy sessiond-limits.json -f json sessiond.snaps/sessiond.0*.gcstack.gz
+expect_rc sl 1
+mv sl.out sl.json
+json_check sl '
+f = sorted((c["rule"], c["subject"]) for c in checks(status="fail"))
+want(f == [("cap", "map[string]*Session in global session_cache"), ("cap", "type Session"), ("heap", "heap")], f)'
+# the bounded cache warms up, plateaus, and passes, with every rule on
+# once its warm-up is over
+ci lru_cache --every 4 --keep lru.snaps
 expect_rc lru_cache 0
 valid_junit lru_cache.xml
 grep -q 'failures="0"' lru_cache.xml || fail "lru_cache: the JUnit XML has failures"
 grep -q '^maproot gate: PASS' lru_cache.out || fail "lru_cache: not PASS: $(head -1 lru_cache.out)"
+cat >lru-all.json <<'EOF'
+{"warmup": 12, "heap": {"max_growth": "4MiB"},
+ "suspect": {"evidence": ["emptied", "iterator_only", "old_buckets", "pointer_keys", "stack_frame"]},
+ "caps": [{"map": "map[string]*Page", "max_entries": 10000},
+          {"root": "global page_cache", "max_retained": "64MiB"}]}
+EOF
+gate la --policy lru-all.json -f json lru.snaps/lru_cache.0*.gcstack.gz
+expect_rc la 0
+mv la.out la.json
+json_check la '
+want(checks("growth") and checks("suspect") and checks("heap") and checks("cap"), "every rule ran")
+want(sum(1 for s in j["snapshots"] if not s["warmup"]) >= 4, "4 snapshots judged after the warm-up")
+want(not checks(status="fail"), checks(status="fail"))' 
 
 # ---------------------------------------------------------- quiet rules
 # a steady state passes every rule, the heap rule and caps included

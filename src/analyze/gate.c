@@ -525,7 +525,7 @@ static int judge_map_cap(mp_gate *gt, size_t *cap, uint32_t ci, int32_t mi)
     mf_format_count(e1, sizeof e1, e);
     mp_format_value(b1, sizeof b1, (int64_t)r, "bytes", false);
     c->subject = map_subject(m);
-    c->summary = mf_asprintf("at most %s entries and %s retained", e1, b1);
+    c->summary = mf_asprintf("peak %s entries and %s retained", e1, b1);
     return c->subject && c->summary ? 0 : -1;
 }
 
@@ -549,7 +549,7 @@ static int judge_total(mp_gate *gt, size_t *cap, int32_t ti)
             mf_asprintf("%s %s and %s %s at GC cycle %" PRIu32, e1, type ? "objects" : "entries",
                         b1, type ? "in the heap" : "retained", gt->snaps[t->exceeded_snap].cycle);
     else
-        c->summary = mf_asprintf("at most %s %s and %s", e1, type ? "objects" : "entries", b1);
+        c->summary = mf_asprintf("peak %s %s and %s", e1, type ? "objects" : "entries", b1);
     return c->subject && c->summary ? 0 : -1;
 }
 
