@@ -204,8 +204,8 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
     char rule[512], c1[32], c2[32], c3[40], b1[64], b2[64], b3[64];
     rule_text(gt, c, rule, sizeof rule);
     if (c->map < 0) {
-        fprintf(out, "%s  %s\n  %s\n  rule     %s\n", rule_word(c->rule), c->subject, c->summary,
-                rule);
+        fprintf(out, "%s  %s\n  seen     %s\n  rule     %s\n", rule_word(c->rule), c->subject,
+                c->summary, rule);
         return;
     }
     const mp_gate_map *m = &gt->maps[c->map];
@@ -228,7 +228,7 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
     } else {
         mf_format_count(c1, sizeof c1, last->entries);
         fmt_bytes(b1, sizeof b1, (int64_t)last->retained, false);
-        fprintf(out, "  %s\n", c->summary);
+        fprintf(out, "  seen     %s\n", c->summary);
         fprintf(out, "  now      %s entries, %s retained (GC cycle %" PRIu32 ")\n", c1, b1,
                 gt->snaps[last->snap].cycle);
         if (c->rule == MP_RULE_SUSPECT)
