@@ -220,20 +220,20 @@ typedef struct mrc_leakcheck {
 
 /* One map that grew too much. Strings belong to the report. */
 typedef struct mrc_leak {
-    const char *type;       /* "map[string]*Session" */
-    const char *root;       /* "global session_cache (sessiond.c:44)", "stack: ..." */
+    const char *type; /* "map[string]*Session" */
+    const char *root; /* "global session_cache (sessiond.c:44)", "stack: ..." */
     uint64_t entries_before, entries_after;
     uint64_t bytes_before, bytes_after; /* retained, as the census counts it */
-    uint64_t keys_added;    /* keys at the end that were not there at the start */
+    uint64_t keys_added;                /* keys at the end that were not there at the start */
 } mrc_leak;
 
 typedef struct mrc_leak_report {
-    int status;             /* 0 no leak, 1 leaks, -1 the check could not run (text) */
+    int status; /* 0 no leak, 1 leaks, -1 the check could not run (text) */
     size_t nleaks;
-    const mrc_leak *leaks;  /* the largest growth first */
-    uint64_t maps;          /* maps in the census at the end */
+    const mrc_leak *leaks;            /* the largest growth first */
+    uint64_t maps;                    /* maps in the census at the end */
     uint64_t heap_before, heap_after; /* bytes of the heap's objects at each census */
-    const char *text;       /* the report for people; "" with status 0 */
+    const char *text;                 /* the report for people; "" with status 0 */
     /* private */
     void *mem_;
 } mrc_leak_report;
