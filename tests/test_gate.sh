@@ -242,6 +242,19 @@ PY
 printf '{"suppressions": [{"root": "global *", "reason": "known"}]}\n' >supall.json
 gate supall --policy supall.json -- "$heaps" two
 expect_rc supall 0
+# by the source file of an allocation site (a file is known from DWARF only)
+if [ "$dwarf" = 1 ]; then
+  cat >supfile.json <<'EOF'
+{"suppressions": [{"file": "*/gate_heaps.c", "reason": "the test heaps leak on purpose"},
+                  {"file": "*/no_such_file.c", "reason": "an old leak"}]}
+EOF
+  gate supfile --policy supfile.json -- "$heaps" two
+  expect_rc supfile 0
+  [ "$(grep -c '^suppressed  growth  .*: supfile.json:1 file "\*/gate_heaps.c"' supfile.out)" = 2 ] ||
+    fail "file suppression: both growths not suppressed by the file glob: $(grep -E '^(suppressed|LEAK)' supfile.out)"
+  grep -q '^unused suppression  supfile.json:2 file "\*/no_such_file.c"' supfile.out ||
+    fail "file suppression: the unused one is not reported: $(grep unused supfile.out)"
+fi
 
 # --------------------------------------------------------------- baselines
 gate base1 --write-baseline base.json -- "$heaps" two
