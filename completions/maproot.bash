@@ -71,7 +71,12 @@ _maproot() {
         compopt -o filenames 2>/dev/null
         return
         ;;
-    -n | --top | --pid | --interval | --duration | --max-memory)
+    -n | --top | --pid | --interval | --duration | --max-memory | -e | --every)
+        return
+        ;;
+    -d | --dir)
+        COMPREPLY=($(compgen -d -- "$cur"))
+        compopt -o filenames 2>/dev/null
         return
         ;;
     esac

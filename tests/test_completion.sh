@@ -52,6 +52,17 @@ check "bash input files" "$got" heap.pb.gz heap.gcstack.gz sub
 refuse "bash input files" "$got" notes.txt
 got=$(bash_complete "$maproot" analyze -o "")
 check "bash output file" "$got" notes.txt
+# the gate and --fail-on
+got=$(bash_complete "$maproot" "")
+check "bash commands" "$got" gate
+got=$(bash_complete "$maproot" gate --)
+check "bash gate options" "$got" --policy --baseline --write-baseline --junit --github --every --dir --format
+got=$(bash_complete "$maproot" analyze --)
+check "bash analyze --fail-on" "$got" --fail-on
+got=$(bash_complete "$maproot" diff --fail-on "")
+check "bash --fail-on values" "$got" suspect growth
+got=$(bash_complete "$maproot" gate --policy "")
+check "bash gate --policy file" "$got" notes.txt
 
 # zsh: the completion function with zsh's completion builtins stubbed, so its
 # own logic (what it reads from the binary, what it offers) runs for real
@@ -82,6 +93,12 @@ if command -v zsh >/dev/null; then
   check "zsh analyze options" "$got" --format --output --summary
   got=$(zsh_complete args "" "$maproot" analyze --format "")
   check "zsh --format values" "$got" json dot
+  got=$(zsh_complete command "" "$maproot" "")
+  check "zsh commands" "$got" gate
+  got=$(zsh_complete args -- "$maproot" gate --)
+  check "zsh gate options" "$got" --policy --junit --github --write-baseline
+  got=$(zsh_complete args "" "$maproot" diff --fail-on "")
+  check "zsh --fail-on values" "$got" suspect growth
 fi
 
 [ $fails -eq 0 ] && echo "completion: all checks passed"
