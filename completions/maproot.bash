@@ -82,7 +82,13 @@ _maproot() {
         COMPREPLY=($(compgen -W "$(_maproot_pids "$bin")" -- "$cur"))
         return
         ;;
-    -n | --top | --interval | --duration | --max-memory)
+    -n | --top | --interval | --duration | --max-memory | -e | --every)
+        return
+        ;;
+    -d | --dir)
+        [ "$cmd" = trace ] && return # trace's -d is --duration
+        COMPREPLY=($(compgen -d -- "$cur"))
+        compopt -o filenames 2>/dev/null
         return
         ;;
     esac

@@ -41,13 +41,14 @@ static inline void example_print_wrapped(const char *text)
     putchar('\n');
 }
 
-/* Collects, then prints the statistics and the explanation of the leak.
- * With MAPROOT_EXAMPLE_SNAPSHOT=PATH it also writes a root snapshot to PATH
+/* Collects, then prints the statistics and, under `heading`, the
+ * explanation of the leak (or of why there is none). With
+ * MAPROOT_EXAMPLE_SNAPSHOT=PATH it also writes a root snapshot to PATH
  * right here, while the leak is held: some leaks (an open iterator, a
  * running frame's local) are gone by the time the program exits, so an
  * exit-time snapshot (MAPROOT_SNAPSHOT) would not show them. */
-__attribute__((noinline, unused)) static void example_report(const char *name,
-                                                             const char *explanation)
+__attribute__((noinline, unused)) static void
+example_report_as(const char *name, const char *heading, const char *explanation)
 {
     mr_memstats st;
     const char *snap = getenv("MAPROOT_EXAMPLE_SNAPSHOT");
@@ -57,9 +58,17 @@ __attribute__((noinline, unused)) static void example_report(const char *name,
     mr_read_memstats(&st);
     printf("== %s: memory statistics after a full collection\n", name);
     mr_print_memstats(stdout, &st);
-    printf("\n== the leak\n");
+    printf("\n== %s\n", heading);
     example_print_wrapped(explanation);
     fflush(stdout);
+}
+
+/* The closing report of a leak example. noinline: the frame that calls it
+ * is the one that holds the leak, and stays on the stack. */
+__attribute__((noinline, unused)) static void example_report(const char *name,
+                                                             const char *explanation)
+{
+    example_report_as(name, "the leak", explanation);
 }
 
 /* Reads a map's internals (B, count, bucket arrays, evacuation progress).

@@ -65,6 +65,17 @@ got=$(bash_complete "$maproot" diff -i "")
 check "bash diff -i values" "$got" inuse_space
 got=$(bash_complete "$maproot" ps --)
 check "bash ps options" "$got" --format
+# the gate and --fail-on
+got=$(bash_complete "$maproot" "")
+check "bash commands" "$got" gate
+got=$(bash_complete "$maproot" gate --)
+check "bash gate options" "$got" --policy --baseline --write-baseline --junit --github --every --dir --format
+got=$(bash_complete "$maproot" analyze --)
+check "bash analyze --fail-on" "$got" --fail-on
+got=$(bash_complete "$maproot" diff --fail-on "")
+check "bash --fail-on values" "$got" suspect growth
+got=$(bash_complete "$maproot" gate --policy "")
+check "bash gate --policy file" "$got" notes.txt
 
 # zsh: the completion function with zsh's completion builtins stubbed, so its
 # own logic (what it reads from the binary, what it offers) runs for real
@@ -100,6 +111,12 @@ if command -v zsh >/dev/null; then
   refuse "zsh trace --format values" "$got" dot
   got=$(zsh_complete args -- "$maproot" trace --)
   check "zsh trace options" "$got" --pid --interval --once --force-gc
+  got=$(zsh_complete command "" "$maproot" "")
+  check "zsh commands" "$got" gate
+  got=$(zsh_complete args -- "$maproot" gate --)
+  check "zsh gate options" "$got" --policy --junit --github --write-baseline
+  got=$(zsh_complete args "" "$maproot" diff --fail-on "")
+  check "zsh --fail-on values" "$got" suspect growth
 fi
 
 [ $fails -eq 0 ] && echo "completion: all checks passed"

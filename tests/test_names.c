@@ -100,11 +100,25 @@ static void clone_suffixes_are_removed(void)
     }
 }
 
+static void keys_sort_as_people_count(void)
+{
+    CHECK(mf_text_cmp_natural("user-9", "user-10") < 0);
+    CHECK(mf_text_cmp_natural("user-10", "user-9") > 0);
+    CHECK(mf_text_cmp_natural("user-007", "user-7") == 0); /* leading zeros do not count */
+    CHECK(mf_text_cmp_natural("\"user-2000\"", "\"user-10000\"") < 0);
+    CHECK(mf_text_cmp_natural("a", "b") < 0);
+    CHECK(mf_text_cmp_natural("abc", "ab") > 0);
+    CHECK(mf_text_cmp_natural("", "") == 0);
+    CHECK(mf_text_cmp_natural("x12y", "x12z") < 0);
+    CHECK(mf_text_cmp_natural("99999999999999999999999", "100000000000000000000000") < 0);
+}
+
 int main(void)
 {
     TEST(paths_are_cleaned);
     TEST(clean_paths_are_left_as_they_are);
     TEST(trailing_slashes_go);
     TEST(clone_suffixes_are_removed);
+    TEST(keys_sort_as_people_count);
     TEST_EXIT();
 }

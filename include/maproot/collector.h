@@ -11,6 +11,8 @@
  * The sections below belong to the parts of the collector:
  *   heap profiling      (src/collector/collector.c, profiler.c, symbolize.c)
  *   root snapshots      (src/collector/snapshot.c)
+ *   leak checks         (src/collector/leakcheck.c)
+ *
  * The attach agent (src/collector/agent.c), which lets `maproot trace` and
  * `maproot ps` attach to the running program, has no functions: it starts
  * with the collector. Environment: MAPROOT_ATTACH=0 (no endpoint),
@@ -167,6 +169,100 @@ typedef struct mrc_snapshot_info {
 
 /* Fills *out and returns 0, or -1 if no snapshot was written yet. */
 int mrc_last_snapshot_info(mrc_snapshot_info *out);
+
+/* ========================================================= leak checks === */
+/*
+ * A leak check around a block of a test, in the spirit of pytest-memray's
+ * limit_leaks: the block fails when a map grows.
+ *
+ *     mrc_leakcheck lc = {.warmups = 1};
+ *     mrc_leak_report r;
+ *     MRC_LEAKCHECK(&lc, &r) {
+ *         serve_requests(cache, 1000);
+ *     }
+ *     if (r.status != 0) fputs(r.text, stderr);
+ *     assert(r.status == 0);
+ *     mrc_leak_report_free(&r);
+ *
+ * mrc_leakcheck_begin runs a full collection and takes a census of every
+ * live map, in memory: its entries, its retained bytes (its table -- header,
+ * bucket arrays, overflow buckets -- and the objects its keys and values
+ * point to, and the objects those point to: two levels, each object once),
+ * the root that holds it and the hashes of its keys (their bytes; a string
+ * key's content). mrc_leakcheck_end runs a second collection and census
+ * and compares them: a map that grew by more
+ * than max_entries entries, or by more than max_bytes retained bytes, is a
+ * leak (a map created in between grew from nothing). Maps are matched by
+ * address (the runtime never moves a live map), else by type and root (a map
+ * replaced under its root). A map held only by the calling thread's own
+ * stack (the test's variables) is the test's, not the code's: not judged.
+ * The report names, per leak, the map's type and root, the figures, the
+ * keys added (the first few, and how many) and the allocation sites of their
+ * values where the heap profiler sampled them (MAPROOT_PROFILE_RATE; 1
+ * samples every allocation) -- what `maproot gate` says of a leak.
+ *
+ * Cost: two full collections and two censuses, each a walk of the heap's
+ * objects to find the map headers plus a walk of every map and of two
+ * levels of objects under its entries; no file, no fork. With the world
+ * stopped during each census. bench/run-leakcheck.sh measures it.
+ *
+ * The block runs in the calling thread; other mutator threads keep running
+ * between the census and what they do counts. Checks on different threads
+ * are independent but each runs collections of the whole heap.
+ */
+
+/* Default of max_bytes: retained bytes a map may grow by. */
+#define MRC_LEAKCHECK_DEFAULT_BYTES (1u << 20)
+
+typedef struct mrc_leakcheck {
+    uint64_t max_entries; /* entries a map may gain (0: none) */
+    uint64_t max_bytes;   /* retained bytes a map may gain (0: MRC_LEAKCHECK_DEFAULT_BYTES) */
+    unsigned warmups;     /* MRC_LEAKCHECK: unjudged runs of the block before the judged one */
+    /* private */
+    unsigned run_;
+    void *census_;
+} mrc_leakcheck;
+
+/* One map that grew too much. Strings belong to the report. */
+typedef struct mrc_leak {
+    const char *type; /* "map[string]*Session" */
+    const char *root; /* "global session_cache (sessiond.c:44)", "stack: ..." */
+    uint64_t entries_before, entries_after;
+    uint64_t bytes_before, bytes_after; /* retained, as the census counts it */
+    uint64_t keys_added;                /* keys at the end that were not there at the start */
+} mrc_leak;
+
+typedef struct mrc_leak_report {
+    int status; /* 0 no leak, 1 leaks, -1 the check could not run (text) */
+    size_t nleaks;
+    const mrc_leak *leaks;            /* the largest growth first */
+    uint64_t maps;                    /* maps in the census at the end */
+    uint64_t heap_before, heap_after; /* bytes of the heap's objects at each census */
+    const char *text;                 /* the report for people; "" with status 0 */
+    /* private */
+    void *mem_;
+} mrc_leak_report;
+
+/* Starts a check: a full collection and the first census. Returns 0, or -1
+ * (see mrc_last_error). lc's settings are read here and at the end. */
+int mrc_leakcheck_begin(mrc_leakcheck *lc);
+
+/* Ends a check begun on lc: a full collection, the second census, the
+ * verdict in *report (free it with mrc_leak_report_free). Returns
+ * report->status: 0 no leak, 1 leaks, -1 the check could not run. */
+int mrc_leakcheck_end(mrc_leakcheck *lc, mrc_leak_report *report);
+
+void mrc_leak_report_free(mrc_leak_report *report);
+
+/*
+ * MRC_LEAKCHECK(lc, report) { BLOCK }: runs BLOCK lc->warmups times
+ * unjudged (a cache's first fill, lazy initialization), then once between
+ * mrc_leakcheck_begin and mrc_leakcheck_end; *report has the verdict. The
+ * block must not leave by break, goto or return. mrc_leakcheck_step is
+ * its loop's step: 1 to run the block once more, 0 when the check is done.
+ */
+int mrc_leakcheck_step(mrc_leakcheck *lc, mrc_leak_report *report);
+#define MRC_LEAKCHECK(lc, report) for ((lc)->run_ = 0; mrc_leakcheck_step((lc), (report));)
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 
 #include "analyze/display_path.h"
 #include "analyze/json_text.h"
+#include "format/text.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -16,18 +17,9 @@ void mp_format_value(char *buf, size_t size, int64_t v, const char *unit, bool s
     const char *sg = v < 0 ? "-" : (sign && v > 0 ? "+" : "");
     uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     if (strcmp(unit, "bytes") == 0 || strcmp(unit, "byte") == 0 || strcmp(unit, "B") == 0) {
-        static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-        if (a < 1024) {
-            snprintf(buf, size, "%s%" PRIu64 "B", sg, a);
-            return;
-        }
-        double d = (double)a;
-        int i = 0;
-        while (d >= 1024 && i < 5) {
-            d /= 1024;
-            i++;
-        }
-        snprintf(buf, size, "%s%.2f%s", sg, d, units[i]);
+        char t[48];
+        mf_format_bytes(t, sizeof t, a);
+        snprintf(buf, size, "%s%s", sg, t);
         return;
     }
     if (strcmp(unit, "nanoseconds") == 0) {

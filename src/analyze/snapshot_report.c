@@ -8,6 +8,7 @@
 #include "analyze/load_gcstack.h"
 #include "analyze/report.h"
 #include "format/pprof.h"
+#include "format/text.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -97,14 +98,7 @@ static void fmt_bytes(char *buf, size_t size, uint64_t v)
 /* Thousands separators, as people read counts. */
 static void fmt_count(char *buf, size_t size, uint64_t v)
 {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-    size_t j = 0;
-    for (int i = 0; i < n && j + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0) buf[j++] = ',';
-        buf[j++] = tmp[i];
-    }
-    buf[j] = 0;
+    mf_format_count(buf, size, v);
 }
 
 static const char *base_name(const char *p)
@@ -212,6 +206,16 @@ static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s
     if (a->g->maps[m].header == MP_NONE) return 0;
     size_t n = mp_chain_object(a->g, &a->p, a->g->maps[m].header, s, max);
     return named_start(a, m, s, n, max);
+}
+
+size_t mp_snapshot_map_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max)
+{
+    return map_chain(a, m, s, max);
+}
+
+uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_map_report *r)
+{
+    return named_root(g, r);
 }
 
 /* The retained size shown for an entry: what it owns, or for a shared

@@ -69,6 +69,13 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
 int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
                             const mp_snapshot_print_opts *o, mf_error *err);
 
+/* The chain a report shows for map m: to its largest entry's slot, else to
+ * its header; at most max steps (a longer chain keeps its ends). */
+size_t mp_snapshot_map_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
+/* The root a report names for a map: its single holder; for a map only an
+ * iterator keeps, that iterator; else the root of its shortest path. */
+uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_map_report *r);
+
 /* Short advice for a map's strongest evidence ("bound the cache ..."). */
 const char *mp_evidence_fix(uint32_t evidence);
 

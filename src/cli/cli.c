@@ -12,28 +12,38 @@
 #include <time.h>
 #include <unistd.h>
 
-int cli_fail(const char *fmt, ...)
+/* One line on stderr: "maproot[ CMD]: MESSAGE[ (see maproot CMD --help)]",
+ * after what stdout holds so far; a newline in the message is a space. */
+static void say(const char *cmd, bool see_help, const char *fmt, va_list ap)
 {
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     for (char *p = msg; *p; p++)
         if (*p == '\n') *p = ' ';
     fflush(stdout);
-    fprintf(stderr, "maproot: %s\n", msg);
+    if (!cmd)
+        fprintf(stderr, "maproot: %s\n", msg);
+    else if (see_help)
+        fprintf(stderr, "maproot %s: %s (see maproot %s --help)\n", cmd, msg, cmd);
+    else
+        fprintf(stderr, "maproot %s: %s\n", cmd, msg);
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(NULL, false, fmt, ap);
+    va_end(ap);
     return CLI_EXIT_BAD;
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    say(cmd, true, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "maproot %s: %s (see maproot %s --help)\n", cmd, msg, cmd);
     return CLI_EXIT_BAD;
 }
 
@@ -46,6 +56,32 @@ int cli_parse_format(const char *cmd, const char *arg, cli_format *out)
     else
         return cli_usage(cmd, "unknown --format \"%s\" (text or json)", arg);
     return 0;
+}
+
+int cli_parse_fail_on(const char *cmd, const char *arg, unsigned *out)
+{
+    const char *p = arg;
+    do {
+        size_t n = strcspn(p, ",");
+        if (n == 7 && strncmp(p, "suspect", n) == 0)
+            *out |= CLI_FAIL_SUSPECT;
+        else if (n == 6 && strncmp(p, "growth", n) == 0)
+            *out |= CLI_FAIL_GROWTH;
+        else
+            return cli_usage(
+                cmd, "unknown --fail-on \"%s\" (suspect, growth, or both: suspect,growth)", arg);
+        p += n;
+    } while (*p++ == ',');
+    return 0;
+}
+
+int cli_found(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(cmd, false, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_FOUND;
 }
 
 int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *out)

@@ -37,6 +37,17 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* Parses --format's argument; on error prints and returns CLI_EXIT_BAD. */
 int cli_parse_format(const char *cmd, const char *arg, cli_format *out);
 
+/* --fail-on: the findings that make a report exit with CLI_EXIT_FOUND. */
+#define CLI_FAIL_SUSPECT 1u /* a leak suspect (root tracing) */
+#define CLI_FAIL_GROWTH 2u  /* a map that grew between two inputs */
+/* Parses --fail-on's argument ("suspect", "growth", or both with a comma)
+ * into *out (bits added); on error prints and returns CLI_EXIT_BAD. */
+int cli_parse_fail_on(const char *cmd, const char *arg, unsigned *out);
+/* A report found what --fail-on asked for: one line on stderr naming it
+ * ("maproot diff: 2 maps grew (--fail-on growth)"); returns
+ * CLI_EXIT_FOUND. */
+int cli_found(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Parses a non-negative count option (e.g. --top); CLI_EXIT_BAD on error. */
 int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *out);
 
@@ -46,7 +57,7 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
     "  --trim-path DIR[:DIR...]   show source files under DIR relative to it\n"                    \
     "                             (default: the current directory; \"\" keeps\n"                   \
     "                             every name absolute)\n"
-enum { CLI_OPT_TRIM_PATH = 1000 };
+enum { CLI_OPT_TRIM_PATH = 1000, CLI_OPT_FAIL_ON };
 int cli_set_trim_path(const char *cmd, const char *arg);
 
 /* Flushes stdout; a write error (full disk, closed pipe) is reported and
@@ -77,6 +88,7 @@ FILE *cli_progress_stream(void);
 
 int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 int cmd_trace(int argc, char **argv); /* live attach: cmd_trace.c, trace_*.c, attach.c */
 int cmd_ps(int argc, char **argv);
 

@@ -64,12 +64,17 @@ static const char analyze_help[] =
     "                             types, literal string keys decode\n"
     "  -i, --sample-index NAME|N  the profile's sample type to rank sites by\n"
     "                             (default: the profile's default type, else the\n"
-    "                             last one; inuse_space for Go heap profiles)\n" CLI_TRIM_PATH_HELP
+    "                             last one; inuse_space for Go heap profiles)\n"
+    "      --fail-on suspect      exit 1 when there is a leak suspect (needs root\n"
+    "                             tracing: a snapshot, a Go heap dump, or a profile\n"
+    "                             with its snapshot beside it); growth needs two\n"
+    "                             inputs: maproot diff, maproot gate\n" CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
     "\n"
     "FILE may be '-' (standard input) or a pipe: it is read once, as a stream.\n"
     "Progress goes to stderr while large files load, only on a terminal.\n"
-    "Exit status: 0 success, 2 bad usage or bad input. See maproot-analyze(1).\n";
+    "Exit status: 0 success, 1 a leak suspect was found (--fail-on suspect),\n"
+    "2 bad usage or bad input. See maproot-analyze(1).\n";
 
 /* The summary of a snapshot (--summary): types, roots, maps. */
 static int summarize_snapshot(cli_input *ci, const char *format, const char *output, size_t top_n)
@@ -180,12 +185,14 @@ int cmd_analyze(int argc, char **argv)
         {"max-memory", required_argument, NULL, 'M'},
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
+        {"fail-on", required_argument, NULL, CLI_OPT_FAIL_ON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *sample_spec = NULL, *format = "text", *output = NULL, *binary = NULL;
     size_t top_n = 10;
     bool all = false, summary = false;
+    unsigned fail_on = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -221,6 +228,13 @@ int cmd_analyze(int argc, char **argv)
         case CLI_OPT_TRIM_PATH:
             if (cli_set_trim_path("analyze", optarg)) return CLI_EXIT_BAD;
             break;
+        case CLI_OPT_FAIL_ON:
+            if (cli_parse_fail_on("analyze", optarg, &fail_on)) return CLI_EXIT_BAD;
+            if (fail_on & CLI_FAIL_GROWTH)
+                return cli_usage("analyze", "--fail-on growth compares inputs: use maproot diff "
+                                            "BEFORE AFTER or maproot gate (analyze fails on "
+                                            "suspect)");
+            break;
         case 'h':
             fputs(analyze_help, stdout);
             return cli_finish(CLI_EXIT_OK);
@@ -237,8 +251,13 @@ int cmd_analyze(int argc, char **argv)
     bool graph_format = strcmp(format, "pprof") == 0 || strcmp(format, "dot") == 0;
     if (strcmp(format, "pprof") == 0 && !output)
         return cli_usage("analyze", "--format pprof needs -o FILE (-o - for standard output)");
-    cli_snap_opts so = {
-        .format = format, .output = output, .top_entries = top_n, .all = all || top_n == 0};
+    if (fail_on && summary)
+        return cli_usage("analyze", "--summary finds no suspects: --fail-on needs the analysis");
+    cli_snap_opts so = {.format = format,
+                        .output = output,
+                        .top_entries = top_n,
+                        .all = all || top_n == 0,
+                        .fail_on = fail_on};
 
     /* one open; the kind is told from the first bytes */
     cli_input ci;
@@ -262,6 +281,13 @@ int cmd_analyze(int argc, char **argv)
         return cli_analyze_snapshot(path, g, &so);
     }
     char *beside = strcmp(path, "-") == 0 || summary ? NULL : snapshot_beside(path);
+    if (fail_on && !beside) {
+        cli_input_close(&ci);
+        return cli_usage("analyze",
+                         "--fail-on suspect needs root tracing: %s is a profile with no snapshot "
+                         "(NAME.gcstack.gz) beside it",
+                         path);
+    }
     if (graph_format && !beside) {
         cli_input_close(&ci);
         return cli_usage("analyze",
@@ -296,7 +322,8 @@ int cmd_analyze(int argc, char **argv)
         goto out;
     }
     mp_analysis a = {path, p, &ix, si, &top, &growth, top_n};
-    mp_graph *g = beside ? load_beside(beside, false, &so.load_seconds, &status) : NULL;
+    mp_graph *g = beside ? load_beside(beside, fail_on != 0, &so.load_seconds, &status) : NULL;
+    if (fail_on && !g) goto out; /* the suspects cannot be known: an error, said */
     if (g) {
         so.profile = path;
         so.profile_analysis = &a;

@@ -35,10 +35,15 @@ static const char diff_help[] =
     "  -o, --output FILE          write the comparison to FILE ('-': stdout); a\n"
     "                             regular FILE is replaced only when complete\n"
     "      --max-memory SIZE      as for maproot analyze\n"
-    "  -b, --binary PROG          Go heap dumps: the program that wrote them\n" CLI_TRIM_PATH_HELP
-    "  -h, --help                 this help\n"
+    "  -b, --binary PROG          Go heap dumps: the program that wrote them\n"
+    "      --fail-on WHAT         exit 1 when found: growth (a map of AFTER grew in\n"
+    "                             entries and retained bytes; for profiles, a map\n"
+    "                             growth site grew), suspect (AFTER has a leak\n"
+    "                             suspect; snapshots and dumps), or "
+    "suspect,growth\n" CLI_TRIM_PATH_HELP "  -h, --help                 this help\n"
     "\n"
-    "Exit status: 0 success, 2 bad usage or bad input. See maproot-diff(1).\n";
+    "Exit status: 0 success, 1 what --fail-on names was found, 2 bad usage or\n"
+    "bad input. See maproot-diff(1).\n";
 
 int cmd_diff(int argc, char **argv)
 {
@@ -50,10 +55,12 @@ int cmd_diff(int argc, char **argv)
         {"max-memory", required_argument, NULL, 'M'},
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
+        {"fail-on", required_argument, NULL, CLI_OPT_FAIL_ON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *sample_spec = NULL, *output = NULL, *binary = NULL;
+    unsigned fail_on = 0;
     size_t top_n = 10;
     cli_format format = CLI_FORMAT_TEXT;
     int c;
@@ -81,6 +88,9 @@ int cmd_diff(int argc, char **argv)
             break;
         case CLI_OPT_TRIM_PATH:
             if (cli_set_trim_path("diff", optarg)) return CLI_EXIT_BAD;
+            break;
+        case CLI_OPT_FAIL_ON:
+            if (cli_parse_fail_on("diff", optarg, &fail_on)) return CLI_EXIT_BAD;
             break;
         case 'h':
             fputs(diff_help, stdout);
@@ -121,6 +131,12 @@ int cmd_diff(int argc, char **argv)
                          after_path, ai_in.kind->name);
     }
     cli_binary = binary;
+    if (!sa && (fail_on & CLI_FAIL_SUSPECT)) {
+        cli_input_close(&bi_in);
+        cli_input_close(&ai_in);
+        return cli_usage("diff", "--fail-on suspect needs root tracing: snapshots or Go heap "
+                                 "dumps, not pprof profiles");
+    }
     if (sa) {
         mp_graph *ga = NULL, *gb = NULL;
         if (cli_input_load_graph(&bi_in, &ga)) {
@@ -132,7 +148,8 @@ int cmd_diff(int argc, char **argv)
             return CLI_EXIT_BAD;
         }
         cli_snap_opts so = {.format = format == CLI_FORMAT_JSON ? "json" : "text",
-                            .output = output};
+                            .output = output,
+                            .fail_on = fail_on};
         return cli_diff_snapshots(before_path, ga, after_path, gb, &so);
     }
 
@@ -166,6 +183,13 @@ int cmd_diff(int argc, char **argv)
         mp_print_diff_text(o, &r);
     }
     status = cli_output_close(&co, status);
+    if (status == CLI_EXIT_OK && (fail_on & CLI_FAIL_GROWTH)) {
+        size_t grew = 0;
+        for (size_t i = 0; i < d.n_growth; i++) grew += d.growth[i].after > d.growth[i].before;
+        if (grew)
+            status = cli_found("diff", "%zu map growth site%s grew (--fail-on growth)", grew,
+                               grew == 1 ? "" : "s");
+    }
 out:
     mp_diff_free(&d);
     mp_index_free(&bi);

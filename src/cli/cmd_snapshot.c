@@ -5,6 +5,7 @@
 #include "cli/cmd_snapshot.h"
 
 #include "analyze/json_text.h"
+#include "analyze/map_match.h"
 #include "analyze/report.h"
 #include "analyze/snapshot_report.h"
 #include "cli/cli.h"
@@ -29,7 +30,11 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     int status = CLI_EXIT_OK;
     if (strcmp(fmt, "pprof") == 0) {
         if (mp_snapshot_write_pprof(o->output, &a, &po, &err)) status = cli_fail("%s", err.msg);
+        size_t ns = a.f.nsuspects;
         mp_snapshot_analysis_free(&a);
+        if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
+            return cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns,
+                             ns == 1 ? "" : "s");
         return status;
     }
     cli_output co;
@@ -61,32 +66,15 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
         }
     }
     status = cli_output_close(&co, status);
+    size_t ns = a.f.nsuspects;
     mp_snapshot_analysis_free(&a);
+    if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
+        return cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns,
+                         ns == 1 ? "" : "s");
     return status;
 }
 
 /* ---------------------------------------------------------------- diff --- */
-
-/* A map's identity across two snapshots of one program: its type and the
- * root its path starts from (text; the highest-priority root that reaches
- * it, so a stray stack word does not change it), plus its ordinal among
- * maps sharing both, since addresses may differ between runs. */
-static char *map_key(const mp_snapshot_analysis *a, uint32_t m, unsigned ordinal)
-{
-    const mp_graph *g = a->g;
-    const mp_map_report *r = &a->f.maps[m];
-    char rt[512];
-    mp_root_text(g, r->path_root, rt, sizeof rt);
-    /* stack roots: the function, not the thread or slot, is what persists */
-    if (r->path_root < g->nroots && g->roots[r->path_root].kind != MP_ROOT_GLOBAL &&
-        g->roots[r->path_root].kind != MP_ROOT_PIN)
-        snprintf(rt, sizeof rt, "%s %s", mp_root_kind_name(g->roots[r->path_root].kind),
-                 mp_str(g, g->roots[r->path_root].function));
-    size_t n = strlen(rt) + strlen(mp_str(g, g->maps[m].type_name)) + 32;
-    char *k = malloc(n);
-    if (k) snprintf(k, n, "%s|%s|%u", mp_str(g, g->maps[m].type_name), rt, ordinal);
-    return k;
-}
 
 typedef struct map_diff {
     int32_t before, after; /* map indices, -1 absent */
@@ -193,41 +181,22 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
                 "%s%s%s): maps are matched by type and root only\n",
                 before, after, pa, *ba ? " build " : "", ba, pb, *bb ? " build " : "", bb);
     cli_output co = {0};
-    /* match maps by key */
+    /* which map of A each map of B is (map_match.h) */
     size_t na = A.g->nmaps, nb = B.g->nmaps;
-    char **keys_a = calloc(na + 1, sizeof *keys_a), **keys_b = calloc(nb + 1, sizeof *keys_b);
+    mp_map_ident *ids_a = mp_map_idents(A.g, &A.f), *ids_b = mp_map_idents(B.g, &B.f);
+    int32_t *b_to_a = malloc((nb + 1) * sizeof *b_to_a);
+    bool *used = calloc(na + 1, sizeof *used);
     map_diff *diffs = calloc(na + nb + 1, sizeof *diffs);
     int status = CLI_EXIT_BAD;
-    if (!keys_a || !keys_b || !diffs) {
+    if (!ids_a || !ids_b || !b_to_a || !used || !diffs ||
+        mp_map_match(ids_a, na, ids_b, nb, mp_same_run(A.g, B.g), b_to_a)) {
         cli_fail("out of memory comparing %s and %s", before, after);
         goto out;
     }
-    for (int side = 0; side < 2; side++) {
-        mp_snapshot_analysis *S = side ? &B : &A;
-        char **keys = side ? keys_b : keys_a;
-        for (size_t i = 0; i < S->g->nmaps; i++) {
-            unsigned ord = 0;
-            for (;;) {
-                keys[i] = map_key(S, (uint32_t)i, ord);
-                bool dup = false;
-                for (size_t j = 0; j < i && keys[i]; j++)
-                    if (strcmp(keys[j], keys[i]) == 0) dup = true;
-                if (!dup || !keys[i]) break;
-                free(keys[i]);
-                ord++;
-            }
-        }
-    }
     size_t nd = 0;
-    bool *used = calloc(na + 1, sizeof *used);
     for (size_t i = 0; i < nb; i++) {
-        map_diff d = {.before = -1, .after = (int32_t)i};
-        for (size_t j = 0; j < na; j++)
-            if (!used[j] && keys_a[j] && keys_b[i] && strcmp(keys_a[j], keys_b[i]) == 0) {
-                d.before = (int32_t)j;
-                used[j] = true;
-                break;
-            }
+        map_diff d = {.before = b_to_a[i], .after = (int32_t)i};
+        if (d.before >= 0) used[d.before] = true;
         compare_map(&A, &B, &d);
         diffs[nd++] = d;
     }
@@ -237,7 +206,6 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             compare_map(&A, &B, &d);
             diffs[nd++] = d;
         }
-    free(used);
     qsort(diffs, nd, sizeof *diffs, cmp_diff);
     /* growth feeds the ranking of the after snapshot */
     for (size_t i = 0; i < nd; i++) {
@@ -348,11 +316,22 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
         fprintf(out, "\n");
     }
     status = cli_output_close(&co, CLI_EXIT_OK);
+    if (status == CLI_EXIT_OK && o->fail_on) {
+        size_t grew = 0;
+        for (size_t i = 0; i < nd; i++)
+            grew += diffs[i].count_delta > 0 && diffs[i].retained_delta > 0;
+        if ((o->fail_on & CLI_FAIL_GROWTH) && grew)
+            status =
+                cli_found("diff", "%zu map%s grew (--fail-on growth)", grew, grew == 1 ? "" : "s");
+        else if ((o->fail_on & CLI_FAIL_SUSPECT) && B.f.nsuspects)
+            status = cli_found("diff", "%zu leak suspect%s in %s (--fail-on suspect)",
+                               B.f.nsuspects, B.f.nsuspects == 1 ? "" : "s", after);
+    }
 out:
-    for (size_t i = 0; keys_a && i < na; i++) free(keys_a[i]);
-    for (size_t i = 0; keys_b && i < nb; i++) free(keys_b[i]);
-    free(keys_a);
-    free(keys_b);
+    mp_map_idents_free(ids_a, na);
+    mp_map_idents_free(ids_b, nb);
+    free(b_to_a);
+    free(used);
     free(diffs);
     mp_snapshot_analysis_free(&A);
     mp_snapshot_analysis_free(&B);

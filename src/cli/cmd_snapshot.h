@@ -20,16 +20,19 @@ typedef struct cli_snap_opts {
     const char *profile;                 /* the profile the snapshot was found beside, or NULL */
     const mp_analysis *profile_analysis; /* that profile's figures, or NULL */
     double load_seconds;                 /* the time the graph took to load */
+    unsigned fail_on;                    /* CLI_FAIL_* bits: exit 1 when found */
 } cli_snap_opts;
 
 /* Full analysis of a snapshot's heap graph g (taken over: freed here): the
  * report in o->format; with a profile analysis, text ends with the
  * profile's report and JSON carries it as "profile_analysis". Returns the
- * exit status. */
+ * exit status (CLI_EXIT_FOUND for a leak suspect with CLI_FAIL_SUSPECT). */
 int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o);
 
 /* Snapshot diff (text or json) of two heap graphs (both taken over); warns
- * when they are of different programs. Returns the exit status. */
+ * when they are of different programs. Returns the exit status
+ * (CLI_EXIT_FOUND for a growing map with CLI_FAIL_GROWTH, for a leak
+ * suspect of AFTER with CLI_FAIL_SUSPECT). */
 int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_graph *gb,
                        const cli_snap_opts *o);
 

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"diff", cmd_diff, "compare two profiles or two snapshots (growth first)"},
     {"trace", cmd_trace, "attach to a running program: its maps growing, live, with their roots"},
     {"ps", cmd_ps, "the running programs this user can trace"},
+    {"gate", cmd_gate, "CI leak gate: judge a series of snapshots, or run a program"},
 };
 
 static void usage(FILE *out)
@@ -33,7 +34,8 @@ static void usage(FILE *out)
                  "producer such as Go's runtime/pprof) and Go heap dumps\n"
                  "(runtime/debug.WriteHeapDump), told apart by content.\n"
                  "'maproot COMMAND --help' tells more; see also maproot(1).\n"
-                 "Exit status: 0 success, 2 bad usage or bad input.\n");
+                 "Exit status: 0 success, 1 a leak or threshold was found, where asked\n"
+                 "(maproot gate; analyze and diff with --fail-on), 2 bad usage or bad input.\n");
 }
 
 static const command *find(const char *name)

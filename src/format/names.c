@@ -92,3 +92,25 @@ bool mf_function_name_clean(char *name)
     }
     return cut;
 }
+
+int mf_text_cmp_natural(const char *a, const char *b)
+{
+    while (*a && *b) {
+        bool da = *a >= '0' && *a <= '9', db = *b >= '0' && *b <= '9';
+        if (da && db) {
+            while (*a == '0' && a[1] >= '0' && a[1] <= '9') a++;
+            while (*b == '0' && b[1] >= '0' && b[1] <= '9') b++;
+            size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
+            if (na != nb) return na < nb ? -1 : 1;
+            int c = strncmp(a, b, na);
+            if (c) return c;
+            a += na;
+            b += nb;
+            continue;
+        }
+        if (*a != *b) return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+        a++;
+        b++;
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}

@@ -37,4 +37,12 @@ void mf_path_clean(char *path);
  */
 bool mf_function_name_clean(char *name);
 
+/*
+ * Orders texts as people count (map keys in a report's sample): runs of
+ * digits compare as numbers ("user-9" before "user-10"; leading zeros do
+ * not count, a sign is a byte like any other), everything else byte by
+ * byte. Like strcmp, negative, zero or positive.
+ */
+int mf_text_cmp_natural(const char *a, const char *b);
+
 #endif

@@ -1,0 +1,762 @@
+/* src/analyze/gate.c -- see gate.h. */
+#include "analyze/gate.h"
+
+#include "analyze/map_match.h"
+#include "analyze/report.h"
+#include "format/text.h"
+#include "format/names.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHAIN_STEPS 24 /* steps of a chain kept (a longer one keeps its ends) */
+
+static const char *const status_names[] = {"pass", "fail", "suppressed", "baseline"};
+
+const char *mp_check_status_name(unsigned s)
+{
+    return s < 4 ? status_names[s] : "?";
+}
+
+static int nomem(mf_error *err)
+{
+    mf_error_set(err, "out of memory judging the snapshots");
+    return -1;
+}
+
+/* Grows *v (of *cap elements of size sz) to hold n + 1. */
+static bool grow(void **v, size_t *cap, size_t n, size_t sz)
+{
+    if (n < *cap) return true;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *p = realloc(*v, nc * sz);
+    if (!p) return false;
+    *v = p;
+    *cap = nc;
+    return true;
+}
+
+/* Replaces *dst by a copy of src; false when out of memory. */
+static bool set_str(char **dst, const char *src)
+{
+    char *c = strdup(src ? src : "");
+    if (!c) return false;
+    free(*dst);
+    *dst = c;
+    return true;
+}
+
+static uint64_t hash_text(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool has_hash(const uint64_t *v, size_t n, uint64_t h)
+{
+    return n && bsearch(&h, v, n, sizeof *v, cmp_u64) != NULL;
+}
+
+void mp_gate_init(mp_gate *gt, const mp_gate_policy *policy)
+{
+    memset(gt, 0, sizeof *gt);
+    gt->policy = policy;
+}
+
+static void free_map(mp_gate_map *m)
+{
+    free(m->type);
+    free(m->holder);
+    free(m->root);
+    free(m->root_holder);
+    free(m->root_file);
+    for (size_t i = 0; i < m->nchain; i++) free(m->chain[i]);
+    free(m->chain);
+    for (uint32_t i = 0; i < m->nsites; i++) {
+        free(m->sites[i].function);
+        free(m->sites[i].file);
+    }
+    for (size_t i = 0; i < m->nframes; i++) free(m->frames[i]);
+    free(m->frames);
+    free(m->points);
+    free(m->base_keys);
+    for (size_t i = 0; i < m->nadded; i++) free(m->added[i]);
+}
+
+void mp_gate_free(mp_gate *gt)
+{
+    for (size_t i = 0; i < gt->nsnaps; i++) free(gt->snaps[i].file);
+    free(gt->snaps);
+    for (size_t i = 0; i < gt->nmaps; i++) free_map(&gt->maps[i]);
+    free(gt->maps);
+    for (size_t i = 0; i < gt->ntotals; i++) free(gt->totals[i].name);
+    free(gt->totals);
+    for (size_t i = 0; i < gt->nchecks; i++) {
+        free(gt->checks[i].subject);
+        free(gt->checks[i].summary);
+    }
+    free(gt->checks);
+    free(gt->sup_uses);
+    free(gt->program);
+    mp_map_idents_free(gt->prev, gt->nprev);
+    free(gt->prev_track);
+    free(gt->prev_program);
+    memset(gt, 0, sizeof *gt);
+}
+
+/* ------------------------------------------------------------ one map --- */
+
+/* The keys of map m of g in its first judged snapshot: sorted hashes. */
+static int base_keys(mp_gate_map *t, const mp_graph *g, uint32_t m)
+{
+    const mp_map *mp = &g->maps[m];
+    free(t->base_keys);
+    t->nbase_keys = 0;
+    if (!(t->base_keys = malloc((mp->nentries ? mp->nentries : 1) * sizeof *t->base_keys)))
+        return -1;
+    for (size_t i = 0; i < mp->nentries; i++)
+        t->base_keys[i] = hash_text(mp_str(g, g->entries[mp->first_entry + i].key));
+    t->nbase_keys = mp->nentries;
+    qsort(t->base_keys, t->nbase_keys, sizeof *t->base_keys, cmp_u64);
+    return 0;
+}
+
+/* The keys of map m not in the base: how many, and the smallest few in
+ * mf_text_cmp_natural's order (a sample that does not depend on the map's seed). */
+static int added_keys(mp_gate_map *t, const mp_graph *g, uint32_t m)
+{
+    const mp_map *mp = &g->maps[m];
+    const char *best[MP_GATE_KEY_SAMPLE];
+    size_t nb = 0;
+    t->keys_added = 0;
+    for (size_t i = 0; i < mp->nentries; i++) {
+        const char *k = mp_str(g, g->entries[mp->first_entry + i].key);
+        if (has_hash(t->base_keys, t->nbase_keys, hash_text(k))) continue;
+        t->keys_added++;
+        /* insertion into the sorted sample, dropping the largest */
+        size_t at = nb;
+        while (at > 0 && mf_text_cmp_natural(k, best[at - 1]) < 0) at--;
+        if (at >= MP_GATE_KEY_SAMPLE) continue;
+        if (nb < MP_GATE_KEY_SAMPLE) nb++;
+        memmove(&best[at + 1], &best[at], (nb - 1 - at) * sizeof *best);
+        best[at] = k;
+    }
+    for (size_t i = 0; i < t->nadded; i++) free(t->added[i]);
+    t->nadded = 0;
+    for (size_t i = 0; i < nb; i++) {
+        if (!(t->added[i] = strdup(best[i]))) return -1;
+        t->nadded++;
+    }
+    return 0;
+}
+
+/* Adds "f:NAME" / "F:FILE" once to the map's frame list. */
+static int add_frame(mp_gate_map *t, size_t *cap, char tag, const char *s)
+{
+    if (!*s) return 0;
+    for (size_t i = 0; i < t->nframes; i++)
+        if (t->frames[i][0] == tag && strcmp(t->frames[i] + 2, s) == 0) return 0;
+    if (!grow((void **)&t->frames, cap, t->nframes, sizeof *t->frames)) return -1;
+    char *f = mf_asprintf("%c:%s", tag, s);
+    if (!f) return -1;
+    t->frames[t->nframes++] = f;
+    return 0;
+}
+
+/* What the report says of map m: root, chain, sites, the frames of its
+ * sites' stacks (for suppressions), as of this snapshot. */
+static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m)
+{
+    const mp_graph *g = a->g;
+    const mp_map_report *r = &a->f.maps[m];
+    char text[512];
+    uint32_t root = mp_snapshot_named_root(g, r);
+    mp_root_text(g, root, text, sizeof text);
+    if (!set_str(&t->root, text)) return -1;
+    mp_root_holder(g, root, text, sizeof text);
+    if (!set_str(&t->root_holder, text)) return -1;
+    if (!set_str(&t->root_file, root < g->nroots ? mp_str(g, g->roots[root].file) : "")) return -1;
+    t->root_line = root < g->nroots ? g->roots[root].line : 0;
+    mp_step steps[CHAIN_STEPS];
+    size_t n = mp_snapshot_map_chain(a, m, steps, CHAIN_STEPS);
+    for (size_t i = 0; i < t->nchain; i++) free(t->chain[i]);
+    t->nchain = 0;
+    if (!(t->chain = realloc(t->chain, (n ? n : 1) * sizeof *t->chain))) return -1;
+    for (size_t i = 0; i < n; i++) {
+        mp_step_text(g, &steps[i], text, sizeof text);
+        if (!(t->chain[i] = strdup(text))) return -1;
+        t->nchain++;
+    }
+    for (uint32_t i = 0; i < t->nsites; i++) {
+        free(t->sites[i].function);
+        free(t->sites[i].file);
+    }
+    t->nsites = 0;
+    for (size_t i = 0; i < t->nframes; i++) free(t->frames[i]);
+    t->nframes = 0;
+    size_t fcap = 0;
+    free(t->frames);
+    t->frames = NULL;
+    for (uint32_t i = 0; i < r->nsites; i++) {
+        mp_gate_site *s = &t->sites[t->nsites];
+        uint32_t f = mp_stack_site(g, r->sites[i].stack);
+        const mp_gframe *fr = f != MP_NONE ? &g->frames[f] : NULL;
+        s->function = strdup(fr ? mp_str(g, fr->function) : "");
+        s->file = strdup(fr ? mp_str(g, fr->file) : "");
+        s->line = fr ? fr->line : 0;
+        s->samples = r->sites[i].samples;
+        t->nsites++;
+        if (!s->function || !s->file) return -1;
+        const mp_stack *st = &g->stacks[r->sites[i].stack];
+        for (uint32_t k = 0; k < st->n; k++) {
+            const mp_gframe *x = &g->frames[st->first + k];
+            if (add_frame(t, &fcap, 'f', mp_str(g, x->function)) ||
+                add_frame(t, &fcap, 'F', mp_str(g, x->file)))
+                return -1;
+        }
+    }
+    t->sampled = r->sampled_objects;
+    return 0;
+}
+
+/* The next point of map t: map m of analysis a in judged snapshot snap;
+ * fresh: the map's first. */
+static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, const mp_map_ident *id,
+                  uint32_t snap, bool fresh)
+{
+    const mp_graph *g = a->g;
+    const mp_map *mp = &g->maps[m];
+    const mp_map_report *r = &a->f.maps[m];
+    if (!grow((void **)&t->points, &t->cap, t->npoints, sizeof *t->points)) return -1;
+    t->points[t->npoints++] = (mp_gate_point){snap, mp->count, r->retained};
+    if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder)) return -1;
+    t->ordinal = id->ordinal;
+    /* an unfinished growth is evidence only while it makes no progress */
+    bool old = r->evidence & MP_EV_OLD_BUCKETS;
+    t->stalled = old && (fresh || (t->nevacuate == mp->nevacuate &&
+                                   t->noldbuckets == mp->noldbuckets && t->npoints > 1));
+    t->nevacuate = mp->nevacuate;
+    t->noldbuckets = mp->noldbuckets;
+    t->evidence = r->evidence;
+    if (describe(t, a, m)) return -1;
+    return fresh ? base_keys(t, g, m) : added_keys(t, g, m);
+}
+
+/* ------------------------------------------------------------ totals --- */
+
+/* The total of (cap, name), created when new. A linear search: caps of
+ * roots and types have few subjects each, and one per snapshot is looked
+ * up per name met. */
+static mp_gate_total *total_of(mp_gate *gt, uint32_t cap, const char *name)
+{
+    for (size_t i = 0; i < gt->ntotals; i++)
+        if (gt->totals[i].cap == cap && strcmp(gt->totals[i].name, name) == 0)
+            return &gt->totals[i];
+    if (!grow((void **)&gt->totals, &gt->totals_cap, gt->ntotals, sizeof *gt->totals)) return NULL;
+    mp_gate_total *t = &gt->totals[gt->ntotals];
+    memset(t, 0, sizeof *t);
+    if (!(t->name = strdup(name))) return NULL;
+    t->cap = cap;
+    t->exceeded_snap = -1;
+    gt->ntotals++;
+    return t;
+}
+
+static void total_point(mp_gate *gt, mp_gate_total *t, uint64_t count, uint64_t bytes,
+                        uint32_t snap)
+{
+    const mp_gate_cap *c = &gt->policy->caps[t->cap];
+    if (count > t->peak_count) t->peak_count = count;
+    if (bytes > t->peak_bytes) {
+        t->peak_bytes = bytes;
+        t->peak_snap = snap;
+    }
+    if (t->exceeded_snap < 0 && (count > c->max_count || bytes > c->max_bytes)) {
+        t->exceeded_snap = (int32_t)snap;
+        t->count = count;
+        t->bytes = bytes;
+    } else if (t->exceeded_snap < 0) {
+        t->count = count;
+        t->bytes = bytes;
+    }
+    t->last_seen = snap;
+}
+
+static int cmp_holder(const void *x, const void *y, void *ids)
+{
+    const mp_map_ident *v = ids;
+    return strcmp(v[*(const uint32_t *)x].holder, v[*(const uint32_t *)y].holder);
+}
+
+/* Root caps total the maps each holder holds; type caps the objects of
+ * each type they match. */
+static int totals_of_snapshot(mp_gate *gt, const mp_snapshot_analysis *a, const mp_map_ident *ids,
+                              uint32_t snap)
+{
+    const mp_gate_policy *p = gt->policy;
+    const mp_graph *g = a->g;
+    uint64_t *count = NULL, *bytes = NULL;
+    uint32_t *by_holder = NULL;
+    int rc = -1;
+    for (uint32_t c = 0; c < p->ncaps; c++) {
+        if (p->caps[c].scope == MP_CAP_ROOT) {
+            if (!by_holder) { /* the maps grouped by holder */
+                if (!(by_holder = malloc((g->nmaps + 1) * sizeof *by_holder))) goto out;
+                for (size_t i = 0; i < g->nmaps; i++) by_holder[i] = (uint32_t)i;
+                qsort_r(by_holder, g->nmaps, sizeof *by_holder, cmp_holder, (void *)ids);
+            }
+            for (size_t i = 0, j; i < g->nmaps; i = j) {
+                const char *h = ids[by_holder[i]].holder;
+                uint64_t n = 0, b = 0;
+                for (j = i; j < g->nmaps && strcmp(ids[by_holder[j]].holder, h) == 0; j++) {
+                    n += g->maps[by_holder[j]].count;
+                    b += a->f.maps[by_holder[j]].retained;
+                }
+                if (!mp_glob(p->caps[c].pattern, h)) continue;
+                mp_gate_total *t = total_of(gt, c, h);
+                if (!t) goto out;
+                total_point(gt, t, n, b, snap);
+            }
+        } else if (p->caps[c].scope == MP_CAP_TYPE) {
+            if (!count) {
+                count = calloc(g->ntypes + 1, sizeof *count);
+                bytes = calloc(g->ntypes + 1, sizeof *bytes);
+                if (!count || !bytes) goto out;
+                for (size_t o = 0; o < g->nobjects; o++)
+                    if (g->type[o] != MP_NONE) {
+                        count[g->type[o]]++;
+                        bytes[g->type[o]] += g->size[o];
+                    }
+            }
+            for (size_t ty = 0; ty < g->ntypes; ty++) {
+                const char *name = mp_str(g, g->types[ty].name);
+                if (!count[ty] || !mp_glob(p->caps[c].pattern, name)) continue;
+                /* types of one name (several loaders' descriptors) add up */
+                uint64_t n = 0, b = 0;
+                bool seen = false;
+                for (size_t u = 0; u < g->ntypes && !seen; u++)
+                    if (strcmp(mp_str(g, g->types[u].name), name) == 0) {
+                        if (u < ty && count[u]) seen = true;
+                        n += count[u];
+                        b += bytes[u];
+                    }
+                if (seen) continue;
+                mp_gate_total *t = total_of(gt, c, name);
+                if (!t) goto out;
+                total_point(gt, t, n, b, snap);
+            }
+        }
+    }
+    rc = 0;
+out:
+    free(count);
+    free(bytes);
+    free(by_holder);
+    return rc;
+}
+
+/* ----------------------------------------------------------- the series --- */
+
+int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot_analysis *a,
+                mf_error *err)
+{
+    if (!grow((void **)&gt->snaps, &gt->snaps_cap, gt->nsnaps, sizeof *gt->snaps))
+        return nomem(err);
+    mp_gate_snap *s = &gt->snaps[gt->nsnaps];
+    memset(s, 0, sizeof *s);
+    if (!(s->file = strdup(file))) return nomem(err);
+    s->cycle = a ? a->g->info.gc_cycle : cycle;
+    s->warmup = s->cycle <= gt->policy->warmup && gt->policy->warmup > 0;
+    uint32_t snap = (uint32_t)gt->nsnaps++;
+    if (s->warmup || !a) return 0;
+    const mp_graph *g = a->g;
+    s->heap_bytes = a->f.heap_bytes;
+    gt->judged++;
+    const char *prog = mp_str(g, g->info.program);
+    if (!gt->program && !(gt->program = strdup(prog))) return nomem(err);
+    if (!gt->pid) gt->pid = g->info.pid;
+
+    mp_map_ident *ids = mp_map_idents(g, &a->f);
+    int32_t *to_prev = malloc((g->nmaps + 1) * sizeof *to_prev);
+    int32_t *track = malloc((g->nmaps + 1) * sizeof *track);
+    bool same_run = gt->prev_program && g->info.pid && g->info.pid == gt->prev_pid &&
+                    strcmp(prog, gt->prev_program) == 0;
+    if (!ids || !to_prev || !track ||
+        mp_map_match(gt->prev, gt->nprev, ids, g->nmaps, same_run, to_prev))
+        goto oom;
+    for (size_t i = 0; i < g->nmaps; i++) {
+        int32_t t = to_prev[i] >= 0 ? gt->prev_track[to_prev[i]] : -1;
+        bool fresh = t < 0;
+        if (fresh) {
+            if (!grow((void **)&gt->maps, &gt->maps_cap, gt->nmaps, sizeof *gt->maps)) goto oom;
+            memset(&gt->maps[gt->nmaps], 0, sizeof *gt->maps);
+            t = (int32_t)gt->nmaps++;
+        }
+        track[i] = t;
+        if (follow(&gt->maps[t], a, (uint32_t)i, &ids[i], snap, fresh)) goto oom;
+    }
+    if (totals_of_snapshot(gt, a, ids, snap)) goto oom;
+    mp_map_idents_free(gt->prev, gt->nprev);
+    free(gt->prev_track);
+    free(to_prev);
+    gt->prev = ids;
+    gt->prev_track = track;
+    gt->nprev = g->nmaps;
+    gt->prev_pid = g->info.pid;
+    if (!set_str(&gt->prev_program, prog)) return nomem(err);
+    return 0;
+oom:
+    mp_map_idents_free(ids, g->nmaps);
+    free(to_prev);
+    free(track);
+    return nomem(err);
+}
+
+void mp_gate_map_peak(const mp_gate_map *m, uint64_t *entries, uint64_t *retained)
+{
+    *entries = *retained = 0;
+    for (size_t i = 0; i < m->npoints; i++) {
+        if (m->points[i].entries > *entries) *entries = m->points[i].entries;
+        if (m->points[i].retained > *retained) *retained = m->points[i].retained;
+    }
+}
+
+char *mp_gate_map_id(const mp_gate_map *m)
+{
+    return mf_asprintf("%s|%s|%" PRIu32, m->type, m->holder, m->ordinal);
+}
+
+/* ---------------------------------------------------------------- rules --- */
+
+static mp_gate_check *new_check(mp_gate *gt, size_t *cap, unsigned rule, int32_t map)
+{
+    if (!grow((void **)&gt->checks, cap, gt->nchecks, sizeof *gt->checks)) return NULL;
+    mp_gate_check *c = &gt->checks[gt->nchecks++];
+    memset(c, 0, sizeof *c);
+    c->rule = (uint8_t)rule;
+    c->map = map;
+    c->total = c->cap = c->suppression = -1;
+    return c;
+}
+
+/* A map as checks name it: its type and the holder of the root its
+ * report names (the identity's holder can be a frame that also reaches an
+ * iterator's map). */
+static char *map_subject(const mp_gate_map *m)
+{
+    if (m->ordinal)
+        return mf_asprintf("%s in %s (#%" PRIu32 ")", m->type, m->root_holder, m->ordinal + 1);
+    return mf_asprintf("%s in %s", m->type, m->root_holder);
+}
+
+/* The growth rule over the last n intervals of one map. */
+static int judge_growth(mp_gate *gt, size_t *cap, int32_t mi)
+{
+    const mp_gate_policy *p = gt->policy;
+    const mp_gate_map *m = &gt->maps[mi];
+    if (m->npoints < (size_t)p->k + 1) return 0; /* too few intervals to judge */
+    size_t w = m->npoints - 1 < p->n ? m->npoints - 1 : p->n;
+    const mp_gate_point *last = &m->points[m->npoints - 1], *first = last - w;
+    mp_gate_check *c = new_check(gt, cap, MP_RULE_GROWTH, mi);
+    if (!c) return -1;
+    for (const mp_gate_point *q = first + 1; q <= last; q++) {
+        c->grew_entries += q->entries > q[-1].entries;
+        c->grew_bytes += q->retained > q[-1].retained;
+    }
+    c->intervals = (uint32_t)w;
+    c->window_entries = (int64_t)last->entries - (int64_t)first->entries;
+    c->window_bytes = (int64_t)last->retained - (int64_t)first->retained;
+    bool by_entries = c->grew_entries >= p->k && c->window_entries > (int64_t)p->min_entries;
+    bool by_bytes = c->grew_bytes >= p->k && c->window_bytes > (int64_t)p->min_bytes;
+    c->status = by_entries || by_bytes ? MP_CHECK_FAIL : MP_CHECK_PASS;
+    char e1[32], e2[32], b1[64], b2[64];
+    mf_format_count(e1, sizeof e1, first->entries);
+    mf_format_count(e2, sizeof e2, last->entries);
+    mp_format_value(b1, sizeof b1, (int64_t)first->retained, "bytes", false);
+    mp_format_value(b2, sizeof b2, (int64_t)last->retained, "bytes", false);
+    c->subject = map_subject(m);
+    c->summary = mf_asprintf("entries grew in %" PRIu32 " and retained bytes in %" PRIu32
+                             " of the last %" PRIu32 " intervals: %s -> %s entries, %s -> %s",
+                             c->grew_entries, c->grew_bytes, c->intervals, e1, e2, b1, b2);
+    return c->subject && c->summary ? 0 : -1;
+}
+
+static int judge_suspect(mp_gate *gt, size_t *cap, int32_t mi)
+{
+    const mp_gate_map *m = &gt->maps[mi];
+    uint32_t ev = m->evidence & gt->policy->evidence;
+    if (!m->stalled) ev &= ~(uint32_t)MP_EV_OLD_BUCKETS;
+    mp_gate_check *c = new_check(gt, cap, MP_RULE_SUSPECT, mi);
+    if (!c) return -1;
+    c->status = ev ? MP_CHECK_FAIL : MP_CHECK_PASS;
+    char names[200] = "";
+    for (unsigned b = 0; b < MP_EV_COUNT; b++)
+        if (ev & (1u << b))
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     *names ? ", " : "", mp_evidence_name(b));
+    c->subject = map_subject(m);
+    c->summary = ev ? mf_asprintf("evidence in its last snapshot: %s", names)
+                    : strdup("no evidence of the kinds the policy names");
+    return c->subject && c->summary ? 0 : -1;
+}
+
+static int judge_map_cap(mp_gate *gt, size_t *cap, uint32_t ci, int32_t mi)
+{
+    const mp_gate_cap *cp = &gt->policy->caps[ci];
+    const mp_gate_map *m = &gt->maps[mi];
+    if (!mp_glob(cp->pattern, m->type)) return 0;
+    uint64_t e, r;
+    mp_gate_map_peak(m, &e, &r);
+    mp_gate_check *c = new_check(gt, cap, MP_RULE_CAP, mi);
+    if (!c) return -1;
+    c->cap = (int32_t)ci;
+    c->status = e > cp->max_count || r > cp->max_bytes ? MP_CHECK_FAIL : MP_CHECK_PASS;
+    char e1[32], b1[64];
+    mf_format_count(e1, sizeof e1, e);
+    mp_format_value(b1, sizeof b1, (int64_t)r, "bytes", false);
+    c->subject = map_subject(m);
+    c->summary = mf_asprintf("peak %s entries and %s retained", e1, b1);
+    return c->subject && c->summary ? 0 : -1;
+}
+
+static int judge_total(mp_gate *gt, size_t *cap, int32_t ti)
+{
+    const mp_gate_total *t = &gt->totals[ti];
+    const mp_gate_cap *cp = &gt->policy->caps[t->cap];
+    mp_gate_check *c = new_check(gt, cap, MP_RULE_CAP, -1);
+    if (!c) return -1;
+    c->cap = (int32_t)t->cap;
+    c->total = ti;
+    c->status = t->exceeded_snap >= 0 ? MP_CHECK_FAIL : MP_CHECK_PASS;
+    char e1[32], b1[64];
+    mf_format_count(e1, sizeof e1, t->exceeded_snap >= 0 ? t->count : t->peak_count);
+    mp_format_value(b1, sizeof b1, (int64_t)(t->exceeded_snap >= 0 ? t->bytes : t->peak_bytes),
+                    "bytes", false);
+    bool type = cp->scope == MP_CAP_TYPE;
+    c->subject = mf_asprintf("%s %s", type ? "type" : "root", t->name);
+    if (t->exceeded_snap >= 0)
+        c->summary =
+            mf_asprintf("%s %s and %s %s at GC cycle %" PRIu32, e1, type ? "objects" : "entries",
+                        b1, type ? "in the heap" : "retained", gt->snaps[t->exceeded_snap].cycle);
+    else
+        c->summary = mf_asprintf("peak %s %s and %s", e1, type ? "objects" : "entries", b1);
+    return c->subject && c->summary ? 0 : -1;
+}
+
+static int judge_heap(mp_gate *gt, size_t *cap)
+{
+    const mp_gate_policy *p = gt->policy;
+    const mp_gate_snap *first = NULL, *last = NULL;
+    for (size_t i = 0; i < gt->nsnaps; i++)
+        if (!gt->snaps[i].warmup) {
+            if (!first) first = &gt->snaps[i];
+            last = &gt->snaps[i];
+        }
+    mp_gate_check *c = new_check(gt, cap, MP_RULE_HEAP, -1);
+    if (!c) return -1;
+    int64_t growth = (int64_t)last->heap_bytes - (int64_t)first->heap_bytes;
+    double pct = first->heap_bytes ? 100.0 * (double)growth / (double)first->heap_bytes : 0;
+    bool over = (p->heap_max_growth != MP_NO_LIMIT && growth > (int64_t)p->heap_max_growth) ||
+                (p->heap_max_growth_pct >= 0 && growth > 0 && pct > p->heap_max_growth_pct);
+    c->status = over ? MP_CHECK_FAIL : MP_CHECK_PASS;
+    c->window_bytes = growth;
+    char b1[64], b2[64], b3[64];
+    mp_format_value(b1, sizeof b1, (int64_t)first->heap_bytes, "bytes", false);
+    mp_format_value(b2, sizeof b2, (int64_t)last->heap_bytes, "bytes", false);
+    mp_format_value(b3, sizeof b3, growth, "bytes", true);
+    c->subject = strdup("heap");
+    c->summary =
+        mf_asprintf("reachable heap %s -> %s (%s, %+.1f%%) from GC cycle %" PRIu32 " to %" PRIu32,
+                    b1, b2, b3, pct, first->cycle, last->cycle);
+    return c->subject && c->summary ? 0 : -1;
+}
+
+/* -------------------------------------------------- suppressions, baseline --- */
+
+static bool frames_match(const mp_gate_map *m, char tag, const char *glob)
+{
+    for (size_t i = 0; i < m->nframes; i++)
+        if (m->frames[i][0] == tag && mp_glob(glob, m->frames[i] + 2)) return true;
+    return false;
+}
+
+static bool suppresses(const mp_gate *gt, const mp_gate_suppression *s, const mp_gate_check *c)
+{
+    if (!(s->rules & (1u << c->rule))) return false;
+    if (c->map >= 0) {
+        const mp_gate_map *m = &gt->maps[c->map];
+        /* a root matches by a holder text or as the report names it */
+        if (s->root && !mp_glob(s->root, m->holder) && !mp_glob(s->root, m->root_holder) &&
+            !mp_glob(s->root, m->root))
+            return false;
+        if (s->map && !mp_glob(s->map, m->type)) return false;
+        if (s->function && !frames_match(m, 'f', s->function)) return false;
+        if (s->file && !frames_match(m, 'F', s->file)) return false;
+        return true;
+    }
+    /* a root's total: only by root */
+    if (c->total >= 0 && gt->policy->caps[c->cap].scope == MP_CAP_ROOT)
+        return s->root && !s->map && !s->function && !s->file &&
+               mp_glob(s->root, gt->totals[c->total].name);
+    return false;
+}
+
+static const mp_gate_base_entry *base_find(const mp_gate_baseline *b, unsigned kind,
+                                           const char *name, const char *holder, uint32_t ord)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const mp_gate_base_entry *e = &b->v[i];
+        if (e->kind != kind) continue;
+        if (kind == MP_BASE_HEAP) return e;
+        if (strcmp(e->name, name) != 0) continue;
+        if (kind == MP_BASE_MAP && (strcmp(e->holder, holder) != 0 || e->ordinal != ord)) continue;
+        return e;
+    }
+    return NULL;
+}
+
+/* Within the baseline's figure: at most the tolerance above it, and never
+ * less than the growth rule's minimum. */
+static bool within(uint64_t now, uint64_t base, double pct, uint64_t minimum)
+{
+    double slack = (double)base * pct / 100.0;
+    if (slack < (double)minimum) slack = (double)minimum;
+    return (double)now <= (double)base + slack;
+}
+
+static bool accepted(const mp_gate *gt, const mp_gate_baseline *b, const mp_gate_check *c)
+{
+    const mp_gate_policy *p = gt->policy;
+    double tol = p->baseline_tolerance_pct;
+    const mp_gate_base_entry *e;
+    if (c->map >= 0) {
+        const mp_gate_map *m = &gt->maps[c->map];
+        if (!(e = base_find(b, MP_BASE_MAP, m->type, m->holder, m->ordinal))) return false;
+        uint64_t n, r;
+        mp_gate_map_peak(m, &n, &r);
+        return within(n, e->count, tol, p->min_entries) && within(r, e->bytes, tol, p->min_bytes);
+    }
+    if (c->total >= 0) {
+        const mp_gate_total *t = &gt->totals[c->total];
+        bool type = p->caps[t->cap].scope == MP_CAP_TYPE;
+        if (!(e = base_find(b, type ? MP_BASE_TYPE : MP_BASE_ROOT, t->name, NULL, 0))) return false;
+        return within(t->peak_count, e->count, tol, p->min_entries) &&
+               within(t->peak_bytes, e->bytes, tol, p->min_bytes);
+    }
+    if (c->rule == MP_RULE_HEAP) {
+        if (!(e = base_find(b, MP_BASE_HEAP, NULL, NULL, 0))) return false;
+        return c->window_bytes <= 0 ||
+               within((uint64_t)c->window_bytes, e->bytes, tol, p->min_bytes);
+    }
+    return false;
+}
+
+int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err)
+{
+    const mp_gate_policy *p = gt->policy;
+    if (gt->judged == 0) {
+        mf_error_set(err,
+                     "no snapshot to judge: %zu snapshot%s, all within the warm-up (GC "
+                     "cycles up to %" PRIu64 ")",
+                     gt->nsnaps, gt->nsnaps == 1 ? "" : "s", p->warmup);
+        return -1;
+    }
+    if (p->growth && gt->judged < (size_t)p->k + 1) {
+        mf_error_set(err,
+                     "the growth rule needs %" PRIu32 " snapshots after the warm-up (k=%" PRIu32
+                     " intervals) but the series has %zu: run longer, take snapshots more often, "
+                     "or lower growth.k",
+                     p->k + 1, p->k, gt->judged);
+        return -1;
+    }
+    size_t cap = 0;
+    gt->baseline_file = base ? base->file : NULL;
+    if (!(gt->sup_uses = calloc(p->nsups + 1, sizeof *gt->sup_uses))) return nomem(err);
+    for (int32_t i = 0; i < (int32_t)gt->nmaps; i++) {
+        if (p->growth && judge_growth(gt, &cap, i)) return nomem(err);
+        if (p->suspect && judge_suspect(gt, &cap, i)) return nomem(err);
+        for (uint32_t c = 0; c < p->ncaps; c++)
+            if (p->caps[c].scope == MP_CAP_MAP && judge_map_cap(gt, &cap, c, i)) return nomem(err);
+    }
+    for (int32_t i = 0; i < (int32_t)gt->ntotals; i++)
+        if (judge_total(gt, &cap, i)) return nomem(err);
+    if (p->heap && judge_heap(gt, &cap)) return nomem(err);
+    for (size_t i = 0; i < gt->nchecks; i++) {
+        mp_gate_check *c = &gt->checks[i];
+        if (c->status != MP_CHECK_FAIL) continue;
+        for (size_t s = 0; s < p->nsups; s++)
+            if (suppresses(gt, &p->sups[s], c)) {
+                c->status = MP_CHECK_SUPPRESSED;
+                c->suppression = (int32_t)s;
+                gt->sup_uses[s]++;
+                gt->suppressed++;
+                break;
+            }
+        if (c->status == MP_CHECK_FAIL && base && accepted(gt, base, c)) {
+            c->status = MP_CHECK_BASELINE;
+            gt->baselined++;
+        }
+        if (c->status == MP_CHECK_FAIL) {
+            gt->violations++;
+            gt->fails[c->rule]++;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- baseline --- */
+
+json_t *mp_gate_baseline_json(const mp_gate *gt)
+{
+    json_t *root = json_object(), *maps = json_array(), *roots = json_array(),
+           *types = json_array();
+    if (!root || !maps || !roots || !types) goto oom;
+    json_object_set_new(root, "maproot_gate_baseline", json_integer(1));
+    json_object_set_new(root, "program", json_string(gt->program ? gt->program : ""));
+    for (size_t i = 0; i < gt->nmaps; i++) {
+        const mp_gate_map *m = &gt->maps[i];
+        uint64_t e, r;
+        mp_gate_map_peak(m, &e, &r);
+        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I}", "type", m->type, "holder", m->holder,
+                              "ordinal", (json_int_t)m->ordinal, "entries", (json_int_t)e,
+                              "retained_bytes", (json_int_t)r);
+        if (!j || json_array_append_new(maps, j)) goto oom;
+    }
+    for (size_t i = 0; i < gt->ntotals; i++) {
+        const mp_gate_total *t = &gt->totals[i];
+        bool type = gt->policy->caps[t->cap].scope == MP_CAP_TYPE;
+        json_t *j = type ? json_pack("{s:s, s:I, s:I}", "type", t->name, "objects",
+                                     (json_int_t)t->peak_count, "bytes", (json_int_t)t->peak_bytes)
+                         : json_pack("{s:s, s:I, s:I}", "holder", t->name, "entries",
+                                     (json_int_t)t->peak_count, "retained_bytes",
+                                     (json_int_t)t->peak_bytes);
+        if (!j || json_array_append_new(type ? types : roots, j)) goto oom;
+    }
+    json_object_set_new(root, "maps", maps);
+    json_object_set_new(root, "roots", roots);
+    json_object_set_new(root, "types", types);
+    maps = roots = types = NULL;
+    for (size_t i = 0; i < gt->nchecks; i++)
+        if (gt->checks[i].rule == MP_RULE_HEAP) {
+            int64_t g = gt->checks[i].window_bytes;
+            json_object_set_new(root, "heap",
+                                json_pack("{s:I}", "growth_bytes", (json_int_t)(g > 0 ? g : 0)));
+        }
+    return root;
+oom:
+    json_decref(root);
+    json_decref(maps);
+    json_decref(roots);
+    json_decref(types);
+    return NULL;
+}

@@ -1,0 +1,168 @@
+/*
+ * src/analyze/gate.h -- `maproot gate`: judging a series of snapshots of
+ * one run by a policy (gate_policy.h).
+ *
+ * The series is fed one analysed snapshot at a time, in GC cycle order
+ * (mp_gate_add); only what the rules need is kept of each: per map its
+ * entries and retained bytes, per holder and per capped object type their
+ * totals, the heap's reachable bytes. Maps are followed from snapshot to
+ * snapshot by map_match.h (the same matching as `maproot diff`); of each
+ * map the report's facts are those of the last snapshot it appears in: its
+ * root, chain, allocation sites, evidence, and the keys it holds that its
+ * first judged snapshot did not (counted by 64-bit hashes of the keys'
+ * text; a sample of the smallest few by text is kept).
+ *
+ * mp_gate_judge then runs the rules, giving one check per rule and map
+ * (growth, suspect, map caps), per cap and root or object type, and one for
+ * the heap; a failed check is then suppressed by the first suppression that
+ * matches it, or accepted by a baseline (mp_gate_baseline) when the
+ * baseline holds its subject and the run stayed within it. Only the
+ * checks still failing are violations: the exit status 1.
+ *
+ * Memory: an mp_gate owns everything (mp_gate_free). Errors: -1 with err
+ * set (out of memory; a series too short for the growth rule; a baseline
+ * file that is not one).
+ */
+#ifndef MP_GATE_H
+#define MP_GATE_H
+
+#include "analyze/gate_policy.h"
+#include "analyze/map_match.h"
+#include "analyze/snapshot_report.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_GATE_KEY_SAMPLE 5
+
+typedef struct mp_gate_snap {
+    char *file;
+    uint32_t cycle;
+    bool warmup;         /* not judged */
+    uint64_t heap_bytes; /* reachable (judged snapshots only) */
+} mp_gate_snap;
+
+typedef struct mp_gate_point {
+    uint32_t snap; /* index into snaps */
+    uint64_t entries, retained;
+} mp_gate_point;
+
+typedef struct mp_gate_site {
+    char *function, *file; /* "" unknown */
+    int64_t line;
+    uint32_t samples;
+} mp_gate_site;
+
+/* A map followed across the series. */
+typedef struct mp_gate_map {
+    char *type, *holder; /* its identity (map_match.h) */
+    uint32_t ordinal;
+    char *root;        /* the root a report names for it, as text */
+    char *root_holder; /* that root's holder text ("iterator worker_loop") */
+    char *root_file;   /* where that root is (a global's file, a frame's), "" */
+    int64_t root_line;
+    char **chain; /* the chain's steps, root first */
+    size_t nchain;
+    mp_gate_site sites[MP_MAX_SITES];
+    uint32_t nsites;
+    uint64_t sampled; /* sampled objects under its entries */
+    char **frames;    /* "f:FUNCTION" and "F:FILE" of its sites' stacks */
+    size_t nframes;
+    uint32_t evidence; /* as of its last snapshot */
+    bool stalled;      /* old buckets, and no evacuation since its snapshot before */
+    uint64_t nevacuate, noldbuckets;
+    mp_gate_point *points; /* one per judged snapshot it appears in */
+    size_t npoints, cap;
+    uint64_t *base_keys; /* sorted hashes of its keys in its first judged snapshot */
+    size_t nbase_keys;
+    uint64_t keys_added;             /* in its last snapshot and not in its first */
+    char *added[MP_GATE_KEY_SAMPLE]; /* the smallest of them by text */
+    size_t nadded;
+} mp_gate_map;
+
+/* A root or an object type that a cap totals over (map caps total over
+ * one map: their subject is the map). */
+typedef struct mp_gate_total {
+    uint32_t cap;          /* index into the policy's caps */
+    char *name;            /* the holder, or the object type */
+    uint64_t count, bytes; /* at the snapshot of the peak */
+    uint64_t peak_count, peak_bytes;
+    uint32_t peak_snap;
+    int32_t exceeded_snap; /* first snapshot over the cap, -1 none */
+    uint32_t last_seen;    /* the last snapshot it was counted in */
+} mp_gate_total;
+
+typedef enum mp_check_status {
+    MP_CHECK_PASS = 0,
+    MP_CHECK_FAIL,
+    MP_CHECK_SUPPRESSED,
+    MP_CHECK_BASELINE,
+} mp_check_status;
+/* "pass", "fail", "suppressed", "baseline" */
+const char *mp_check_status_name(unsigned s);
+
+typedef struct mp_gate_check {
+    uint8_t rule;        /* mp_gate_rule */
+    uint8_t status;      /* mp_check_status */
+    int32_t map;         /* index into maps, or -1 */
+    int32_t total;       /* index into totals (root and type caps), or -1 */
+    int32_t cap;         /* index into the policy's caps, or -1 */
+    int32_t suppression; /* the suppression that matched, or -1 */
+    char *subject;       /* "map[string]*Session in global session_cache", "heap", ... */
+    char *summary;       /* one line: what the rule saw */
+    /* growth: intervals judged, those that grew (entries, bytes), and the
+     * growth over them */
+    uint32_t intervals, grew_entries, grew_bytes;
+    int64_t window_entries, window_bytes;
+} mp_gate_check;
+
+typedef struct mp_gate {
+    const mp_gate_policy *policy;
+    char *program;
+    uint64_t pid;
+    mp_gate_snap *snaps;
+    size_t nsnaps, snaps_cap;
+    size_t judged; /* snapshots judged */
+    mp_gate_map *maps;
+    size_t nmaps, maps_cap;
+    mp_gate_total *totals;
+    size_t ntotals, totals_cap;
+    mp_gate_check *checks;
+    size_t nchecks;
+    size_t violations, suppressed, baselined;
+    size_t fails[MP_RULE_COUNT]; /* violations per rule */
+    uint32_t *sup_uses;          /* per suppression of the policy */
+    const char *baseline_file;   /* the baseline judged against, or NULL */
+    /* the previous judged snapshot's maps: identities and tracks */
+    mp_map_ident *prev;
+    int32_t *prev_track;
+    size_t nprev;
+    uint64_t prev_pid;
+    char *prev_program;
+} mp_gate;
+
+void mp_gate_init(mp_gate *gt, const mp_gate_policy *policy);
+void mp_gate_free(mp_gate *gt);
+
+/* Adds the next snapshot of the series (file: its name for reports).
+ * A snapshot of a GC cycle within the warm-up is only counted; a may be
+ * NULL for one (its cycle given). */
+int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot_analysis *a,
+                mf_error *err);
+
+/* Runs the rules over the series; base may be NULL. */
+int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err);
+
+/* The peak entries and retained bytes of a map over the judged run. */
+void mp_gate_map_peak(const mp_gate_map *m, uint64_t *entries, uint64_t *retained);
+/* "TYPE|HOLDER|ORDINAL", the map's id in baselines (malloc'd; NULL). */
+char *mp_gate_map_id(const mp_gate_map *m);
+
+/* The baseline of this run (written by --write-baseline): every map's peak
+ * entries and retained bytes, every capped root's and object type's peak,
+ * the heap's growth. NULL when out of memory. */
+json_t *mp_gate_baseline_json(const mp_gate *gt);
+
+#endif

@@ -1,0 +1,181 @@
+/* src/analyze/map_match.c -- see map_match.h. */
+#include "analyze/map_match.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mp_root_holder(const mp_graph *g, uint32_t r, char *buf, size_t size)
+{
+    if (r >= g->nroots) {
+        snprintf(buf, size, "(no root)");
+        return;
+    }
+    const mp_root *x = &g->roots[r];
+    const char *name = mp_str(g, x->name), *fn = mp_str(g, x->function);
+    switch (x->kind) {
+    case MP_ROOT_GLOBAL:
+        snprintf(buf, size, "global %s", *name ? name : "?");
+        break;
+    case MP_ROOT_PIN:
+        snprintf(buf, size, "pin %s", *name ? name : "(unlabelled)");
+        break;
+    case MP_ROOT_STACK:
+    case MP_ROOT_REGISTER:
+        snprintf(buf, size, "stack %s", *fn ? fn : "?");
+        break;
+    case MP_ROOT_ITERATOR:
+        snprintf(buf, size, "iterator %s", *fn ? fn : "?");
+        break;
+    default:
+        snprintf(buf, size, "%s %s", mp_root_kind_name(x->kind), *name ? name : *fn ? fn : "?");
+        break;
+    }
+}
+
+void mp_map_idents_free(mp_map_ident *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].type);
+        free(v[i].holder);
+    }
+    free(v);
+}
+
+/* Orders of indices into an identity array (qsort_r's context). */
+static int cmp_identity(const void *x, const void *y, void *base)
+{
+    const mp_map_ident *v = base, *a = &v[*(const uint32_t *)x], *b = &v[*(const uint32_t *)y];
+    int c = strcmp(a->type, b->type);
+    if (!c) c = strcmp(a->holder, b->holder);
+    if (!c) c = (a->address > b->address) - (a->address < b->address);
+    return c;
+}
+
+static int cmp_address(const void *x, const void *y, void *base)
+{
+    const mp_map_ident *v = base, *a = &v[*(const uint32_t *)x], *b = &v[*(const uint32_t *)y];
+    return (a->address > b->address) - (a->address < b->address);
+}
+
+static void sort_indices(uint32_t *ix, size_t n, const mp_map_ident *base,
+                         int (*cmp)(const void *, const void *, void *))
+{
+    if (n > 1) qsort_r(ix, n, sizeof *ix, cmp, (void *)base);
+}
+
+mp_map_ident *mp_map_idents(const mp_graph *g, const mp_findings *f)
+{
+    size_t n = g->nmaps;
+    mp_map_ident *v = calloc(n ? n : 1, sizeof *v);
+    uint32_t *ix = malloc((n ? n : 1) * sizeof *ix);
+    if (!v || !ix) goto oom;
+    for (size_t i = 0; i < n; i++) {
+        char holder[512];
+        const char *t = mp_str(g, g->maps[i].type_name);
+        mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
+        v[i].address = g->maps[i].address;
+        v[i].type = strdup(*t ? t : "map");
+        v[i].holder = strdup(holder);
+        if (!v[i].type || !v[i].holder) goto oom;
+        ix[i] = (uint32_t)i;
+    }
+    /* ordinals: runs of equal type and holder, by address */
+    sort_indices(ix, n, v, cmp_identity);
+    for (size_t i = 0; i < n; i++) {
+        const mp_map_ident *p = i ? &v[ix[i - 1]] : NULL, *c = &v[ix[i]];
+        bool same = p && strcmp(p->type, c->type) == 0 && strcmp(p->holder, c->holder) == 0;
+        v[ix[i]].ordinal = same ? p->ordinal + 1 : 0;
+    }
+    free(ix);
+    return v;
+oom:
+    free(ix);
+    mp_map_idents_free(v, n);
+    return NULL;
+}
+
+bool mp_same_run(const mp_graph *a, const mp_graph *b)
+{
+    return a->info.pid != 0 && a->info.pid == b->info.pid &&
+           strcmp(mp_str(a, a->info.program), mp_str(b, b->info.program)) == 0;
+}
+
+/* The maps of a and b not matched yet, by type and holder: within each
+ * such group the i-th of A (by address) is the i-th of B. */
+static int match_by_identity(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
+                             const bool *used_a, int32_t *b_to_a)
+{
+    uint32_t *la = malloc((na ? na : 1) * sizeof *la), *lb = malloc((nb ? nb : 1) * sizeof *lb);
+    if (!la || !lb) {
+        free(la);
+        free(lb);
+        return -1;
+    }
+    size_t ka = 0, kb = 0;
+    for (size_t i = 0; i < na; i++)
+        if (!used_a[i]) la[ka++] = (uint32_t)i;
+    for (size_t i = 0; i < nb; i++)
+        if (b_to_a[i] < 0) lb[kb++] = (uint32_t)i;
+    sort_indices(la, ka, a, cmp_identity);
+    sort_indices(lb, kb, b, cmp_identity);
+    size_t i = 0, j = 0;
+    while (i < ka && j < kb) {
+        const mp_map_ident *x = &a[la[i]], *y = &b[lb[j]];
+        int c = strcmp(x->type, y->type);
+        if (!c) c = strcmp(x->holder, y->holder);
+        if (c < 0) {
+            i++;
+        } else if (c > 0) {
+            j++;
+        } else {
+            b_to_a[lb[j]] = (int32_t)la[i];
+            i++;
+            j++;
+        }
+    }
+    free(la);
+    free(lb);
+    return 0;
+}
+
+int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
+                 int32_t *b_to_a)
+{
+    for (size_t i = 0; i < nb; i++) b_to_a[i] = -1;
+    bool *used = calloc(na ? na : 1, sizeof *used);
+    if (!used) return -1;
+    if (same_run) {
+        uint32_t *la = malloc((na ? na : 1) * sizeof *la), *lb = malloc((nb ? nb : 1) * sizeof *lb);
+        if (!la || !lb) {
+            free(la);
+            free(lb);
+            free(used);
+            return -1;
+        }
+        for (size_t i = 0; i < na; i++) la[i] = (uint32_t)i;
+        for (size_t i = 0; i < nb; i++) lb[i] = (uint32_t)i;
+        sort_indices(la, na, a, cmp_address);
+        sort_indices(lb, nb, b, cmp_address);
+        for (size_t i = 0, j = 0; i < na && j < nb;) {
+            const mp_map_ident *x = &a[la[i]], *y = &b[lb[j]];
+            if (x->address < y->address) {
+                i++;
+            } else if (x->address > y->address) {
+                j++;
+            } else {
+                if (strcmp(x->type, y->type) == 0) {
+                    b_to_a[lb[j]] = (int32_t)la[i];
+                    used[la[i]] = true;
+                }
+                i++;
+                j++;
+            }
+        }
+        free(la);
+        free(lb);
+    }
+    int rc = match_by_identity(a, na, b, nb, used, b_to_a);
+    free(used);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/*
+ * src/analyze/map_match.h -- which map of one snapshot is which map of
+ * another: the identity `maproot diff` and `maproot gate` both follow maps
+ * by.
+ *
+ * A map's identity is its type, its holder and an ordinal:
+ *   - the holder is the root its path starts from (findings.h: path_root,
+ *     the highest-priority root that reaches it, so that a stray stack word
+ *     does not change it), told by what persists: "global NAME",
+ *     "pin LABEL", "stack FUNCTION" (a word of the frame, or a register the
+ *     frame owned: which of the two holds the map changes with every
+ *     spill), "iterator FUNCTION", "runtime NAME", ...;
+ *   - the ordinal numbers the maps that share type and holder, in the
+ *     order of their header addresses.
+ * Two snapshots of one run (same program and pid) keep a live map at one
+ * address (the collector never moves objects), so there a map is matched
+ * by header address and type first, whatever its holder looks like now;
+ * the maps left over (and every map of snapshots of different runs) are
+ * matched by identity. A map replaced by a new one under the same root
+ * thus matches its predecessor.
+ *
+ * Memory: the identities own their strings (mp_map_idents_free). Errors:
+ * NULL / -1 only when out of memory.
+ */
+#ifndef MP_MAP_MATCH_H
+#define MP_MAP_MATCH_H
+
+#include "analyze/findings.h"
+#include "analyze/graph.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mp_map_ident {
+    uint64_t address; /* the header's address */
+    char *type;       /* the map's type name ("map" when it has none) */
+    char *holder;     /* as above, e.g. "global session_cache" */
+    uint32_t ordinal; /* among the maps of its snapshot with this type and holder */
+} mp_map_ident;
+
+/* The identities of the maps of g (one per g->maps, in its order), from
+ * the findings f of g. NULL when out of memory. */
+mp_map_ident *mp_map_idents(const mp_graph *g, const mp_findings *f);
+void mp_map_idents_free(mp_map_ident *v, size_t n);
+
+/* The holder text of root r of g (see above) into buf. */
+void mp_root_holder(const mp_graph *g, uint32_t r, char *buf, size_t size);
+
+/* For each map of B, the index of the map of A it is (b_to_a[i]), or -1.
+ * same_run: the two snapshots are of one process (match by address
+ * first). Each map of A is matched at most once. O((na + nb) log). */
+int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
+                 int32_t *b_to_a);
+
+/* Are graphs a and b snapshots of one process (program and pid equal,
+ * pid known)? */
+bool mp_same_run(const mp_graph *a, const mp_graph *b);
+
+#endif

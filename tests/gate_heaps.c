@@ -1,0 +1,168 @@
+/*
+ * tests/gate_heaps.c -- programs for tests/test_gate.sh, each shaped to make
+ * one answer of `maproot gate` right or wrong. Automatic collections are
+ * off; the program runs TICKS ticks of work, each ended by a full
+ * collection (mr_gc), so a run under `maproot gate --` has one periodic
+ * snapshot per tick. Each states what a right gate says:
+ *   steady   a server at its steady state: a fixed configuration map, and
+ *            per-request maps that are dropped when the request ends: no
+ *            violation of any rule;
+ *   slow     a global map that grows by 20 small entries a tick: in every
+ *            interval, but under the growth rule's minimum: passes the
+ *            defaults, fails with min_entries 0 and min_bytes 0;
+ *   replace  a global map replaced each tick by a new one of 5,000 entries:
+ *            one map followed (the new map is its predecessor, by root), no
+ *            growth;
+ *   two      two leaks: the global audit_log (map[int64]*Audit, +3,000 a
+ *            tick, allocated in record_audit) and the global metrics
+ *            (map[string]*Metric, +2,000 a tick, in new_metric); SCALE
+ *            (argv[2], default 1) multiplies both, to grow beyond a baseline.
+ * usage: gate_heaps HEAP [SCALE]
+ */
+#include "maproot/collector.h"
+#include "maproot/rt.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TICKS = 8 };
+
+static const mr_map_type int_blobs = {"map[int64]*Blob", MR_KEY_INT64, NULL, &mr_type_pointer};
+static const mr_map_type str_blobs = {"map[string]*Blob", MR_KEY_STRING, NULL, &mr_type_pointer};
+
+/* ------------------------------------------------------------- steady --- */
+
+static mr_map *config;
+MR_GLOBAL(config)
+
+__attribute__((noinline)) static int64_t handle_request(int64_t n)
+{
+    mr_map *scratch = mr_map_new(&int_blobs, 0); /* dropped when the request ends */
+    int64_t sum = 0;
+    for (int64_t i = 0; i < 50; i++) {
+        void *b = mr_alloc_blob(64);
+        mr_map_set(scratch, &i, &b);
+    }
+    int64_t k = n % 100;
+    void *c = NULL;
+    if (mr_map_get(config, &k, &c)) sum += (int64_t)mr_map_len(scratch);
+    return sum;
+}
+
+static void steady(int scale)
+{
+    (void)scale;
+    config = mr_map_new(&int_blobs, 0);
+    for (int64_t i = 0; i < 100; i++) {
+        void *b = mr_alloc_blob(256);
+        mr_map_set(config, &i, &b);
+    }
+    int64_t sum = 0;
+    for (int t = 0; t < TICKS; t++) {
+        for (int64_t n = 0; n < 2000; n++) sum += handle_request(n);
+        mr_gc();
+    }
+    printf("steady: %" PRId64 "\n", sum);
+}
+
+/* --------------------------------------------------------------- slow --- */
+
+static mr_map *slow_index;
+MR_GLOBAL(slow_index)
+
+static void slow(int scale)
+{
+    (void)scale;
+    slow_index = mr_map_new(&int_blobs, 0);
+    int64_t k = 0;
+    for (int t = 0; t < TICKS; t++) {
+        for (int i = 0; i < 20; i++, k++) {
+            void *b = mr_alloc_blob(32);
+            mr_map_set(slow_index, &k, &b);
+        }
+        mr_gc();
+    }
+}
+
+/* ------------------------------------------------------------ replace --- */
+
+static mr_map *window;
+MR_GLOBAL(window)
+
+static void replace(int scale)
+{
+    (void)scale;
+    for (int t = 0; t < TICKS; t++) {
+        mr_map *next = mr_map_new(&int_blobs, 0);
+        for (int64_t i = 0; i < 5000; i++) {
+            void *b = mr_alloc_blob(48);
+            int64_t k = (int64_t)t * 5000 + i;
+            mr_map_set(next, &k, &b);
+        }
+        window = next; /* the old window is garbage now */
+        mr_gc();
+    }
+}
+
+/* ---------------------------------------------------------------- two --- */
+
+static mr_map *audit_log, *metrics;
+MR_GLOBAL(audit_log)
+MR_GLOBAL(metrics)
+
+__attribute__((noinline)) static void *record_audit(int64_t n)
+{
+    uint8_t *b = mr_alloc_blob(128);
+    b[0] = (uint8_t)n;
+    return b;
+}
+
+__attribute__((noinline)) static void *new_metric(int64_t n)
+{
+    uint8_t *b = mr_alloc_blob(96);
+    b[0] = (uint8_t)n;
+    return b;
+}
+
+static void two(int scale)
+{
+    audit_log = mr_map_new(&int_blobs, 0);
+    metrics = mr_map_new(&str_blobs, 0);
+    int64_t a = 0, m = 0;
+    for (int t = 0; t < TICKS; t++) {
+        for (int i = 0; i < 3000 * scale; i++, a++) {
+            void *b = record_audit(a);
+            mr_map_set(audit_log, &a, &b);
+        }
+        for (int i = 0; i < 2000 * scale; i++, m++) {
+            mr_str k = mr_str_printf("metric-%" PRId64, m);
+            void *b = new_metric(m);
+            mr_map_set(metrics, &k, &b);
+        }
+        mr_gc();
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        void (*run)(int scale);
+    } heaps[] = {{"steady", steady}, {"slow", slow}, {"replace", replace}, {"two", two}};
+    if (argc < 2) {
+        fprintf(stderr, "usage: gate_heaps steady|slow|replace|two [SCALE]\n");
+        return 2;
+    }
+    int scale = argc > 2 ? atoi(argv[2]) : 1;
+    mr_set_gc_percent(-1); /* one collection a tick, no others */
+    for (size_t i = 0; i < sizeof heaps / sizeof *heaps; i++)
+        if (strcmp(argv[1], heaps[i].name) == 0) {
+            heaps[i].run(scale > 0 ? scale : 1);
+            return 0;
+        }
+    fprintf(stderr, "gate_heaps: unknown heap %s\n", argv[1]);
+    return 2;
+}

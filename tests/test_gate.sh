@@ -1,0 +1,390 @@
+#!/usr/bin/env bash
+# tests/test_gate.sh -- `maproot gate`, the CI leak gate, end to end: on the
+# examples through scripts/ci-leak-gate (every leaking example fails with the
+# right map and root, the bounded cache passes, the JUnit XML validates
+# against tests/gate/junit.xsd), and on the programs of tests/gate_heaps.c,
+# each shaped for one answer: every rule fires where it should and stays
+# quiet on a steady state; suppressions, unused ones, baselines, warm-up,
+# the order of a series, policy and baseline errors with their lines,
+# JSON, GitHub annotations, exit status; and --fail-on of analyze and diff.
+# usage: test_gate.sh MAPROOT EXAMPLES_DIR WORKDIR GATE_HEAPS SRCDIR
+set -uo pipefail
+
+maproot=$1 exdir=$2 work=$3 heaps=$4 src=$5
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+export TMPDIR=$work/tmp # where the gate's runs keep their snapshots
+mkdir -p "$TMPDIR"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+xsd=$src/tests/gate/junit.xsd
+dwarf=0
+readelf -S --wide "$exdir/sessiond" | grep -q '\.debug_info' && dwarf=1
+
+# gate NAME ARGS...: runs maproot gate, stdout to NAME.out, stderr to
+# NAME.err; $rc is its exit status
+gate() {
+  local name=$1
+  shift
+  "$maproot" gate "$@" >"$name.out" 2>"$name.err"
+  rc=$?
+}
+expect_rc() { # expect_rc NAME WANT
+  [ "$rc" -eq "$2" ] || fail "$1: exit $rc, not $2: $(head -c 600 "$1.err")"
+}
+# json_check NAME PYTHON: assertions on NAME.json (`j`), a failure prints
+# what is wrong
+json_check() {
+  python3 - "$1.json" "$1" <<PY || fail "$1: the JSON report is not what it should be (above)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+bad = []
+def want(cond, what):
+    if not cond: bad.append(what)
+def checks(rule=None, status=None):
+    return [c for c in j["checks"] if (rule is None or c["rule"] == rule) and (status is None or c["status"] == status)]
+$2
+if bad:
+    print(sys.argv[2] + ": " + "; ".join(bad)); sys.exit(1)
+PY
+}
+valid_junit() { # valid_junit FILE
+  xmllint --noout --schema "$xsd" "$1" 2>"$1.lint" || fail "$1 does not validate against junit.xsd: $(head -5 "$1.lint")"
+}
+
+# --------------------------------------------------------------- examples
+# Each leaking example fails the gate run by the CI step; the failing
+# testcase names the map (type in holder) and the report its root.
+ci() { # ci EXAMPLE [ci-leak-gate options]: $rc, EXAMPLE.out, EXAMPLE.xml
+  local ex=$1
+  shift
+  MAPROOT=$maproot "$src/scripts/ci-leak-gate" --junit "$ex.xml" "$@" -- "$exdir/$ex" >"$ex.out" 2>"$ex.err"
+  rc=$?
+}
+leaking() { # leaking EXAMPLE RULE TESTCASE-REGEX ROOT-REGEX (snapshots kept in EXAMPLE.snaps)
+  local ex=$1 rule=$2 tc=$3 root=$4
+  ci "$ex" --keep "$ex.snaps"
+  expect_rc "$ex" 1
+  [ -s "$ex.xml" ] || { fail "$ex: no JUnit XML"; return; }
+  valid_junit "$ex.xml"
+  python3 - "$ex.xml" "$rule" "$tc" <<'PY' || fail "$ex: no failing $rule testcase named '$tc' in the JUnit XML"
+import re, sys, xml.etree.ElementTree as ET
+t = ET.parse(sys.argv[1])
+ok = any(tc.get("classname") == "maproot.gate." + sys.argv[2] and re.fullmatch(sys.argv[3], tc.get("name"))
+         and tc.find("failure") is not None for tc in t.iter("testcase"))
+sys.exit(0 if ok else 1)
+PY
+  grep -Eq "^[A-Z]+  [^ ]+  root $root" "$ex.out" ||
+    fail "$ex: the report does not name the root '$root': $(grep -m3 '^[A-Z]' "$ex.out")"
+  grep -q "ci-leak-gate: FAIL" "$ex.err" || fail "$ex: ci-leak-gate did not say FAIL"
+}
+leaking sessiond growth 'map\[string\]\*Session in global session_cache' "global session_cache"
+# the open iterator's frame: in a sanitizer build, whose frames keep more
+# copies of the table's pointer, a word of that frame holds it too
+leaking iterator_pin suspect 'map\[int64\]\*Job in (iterator|stack) worker_loop' \
+  "(iterator: thread 1|stack: thread 1|register [a-z0-9]+ of thread 1), frame #[0-9] worker_loop"
+leaking emptied_map suspect 'map\[int64\]Record in global ingest_buffer' "global ingest_buffer"
+leaking local_map growth 'map\[int64\]\*Request in stack worker_loop' \
+  "(stack: thread 2|register [a-z0-9]+ of thread 2), frame #[0-9] worker_loop"
+leaking pointer_keys suspect 'map\[\*Buffer\]int64 in global bytes_by_buffer' "global bytes_by_buffer"
+leaking mid_growth suspect 'map\[int64\]\*Order in global orders' "global orders"
+leaking shared_entries suspect 'map\[int64\]\*Document in global docs_by_id' "global docs_by_id"
+# sessiond's growth report: the keys added, the growth per interval, the site
+grep -q 'keys     added "user-' sessiond.out || fail "sessiond: no keys added in the report"
+grep -q 'entries per interval' sessiond.out || fail "sessiond: no growth per interval"
+if [ "$dwarf" = 1 ]; then
+  grep -q 'sites    new_session (.*examples/sessiond.c:[0-9]*)' sessiond.out ||
+    fail "sessiond: the allocation site new_session with its line is not named: $(grep sites sessiond.out)"
+fi
+# the heap rule and the caps fire on sessiond's series too
+cat >sessiond-limits.json <<'EOF'
+{"growth": false, "suspect": false, "heap": {"max_growth": "64MiB"},
+ "caps": [{"map": "map[string]*Session", "max_entries": 100000},
+          {"type": "Session", "max_objects": 50000}]}
+EOF
+gate sl --policy sessiond-limits.json -f json sessiond.snaps/sessiond.0*.gcstack.gz
+expect_rc sl 1
+mv sl.out sl.json
+json_check sl '
+f = sorted((c["rule"], c["subject"]) for c in checks(status="fail"))
+want(f == [("cap", "map[string]*Session in global session_cache"), ("cap", "type Session"), ("heap", "heap")], f)'
+# the bounded cache warms up, plateaus, and passes, with every rule on
+# once its warm-up is over
+ci lru_cache --every 4 --keep lru.snaps
+expect_rc lru_cache 0
+valid_junit lru_cache.xml
+grep -q 'failures="0"' lru_cache.xml || fail "lru_cache: the JUnit XML has failures"
+grep -q '^maproot gate: PASS' lru_cache.out || fail "lru_cache: not PASS: $(head -1 lru_cache.out)"
+cat >lru-all.json <<'EOF'
+{"warmup": 12, "heap": {"max_growth": "4MiB"},
+ "suspect": {"evidence": ["emptied", "iterator_only", "old_buckets", "pointer_keys", "stack_frame"]},
+ "caps": [{"map": "map[string]*Page", "max_entries": 10000},
+          {"root": "global page_cache", "max_retained": "64MiB"}]}
+EOF
+gate la --policy lru-all.json -f json lru.snaps/lru_cache.0*.gcstack.gz
+expect_rc la 0
+mv la.out la.json
+json_check la '
+want(checks("growth") and checks("suspect") and checks("heap") and checks("cap"), "every rule ran")
+want(sum(1 for s in j["snapshots"] if not s["warmup"]) >= 4, "4 snapshots judged after the warm-up")
+want(not checks(status="fail"), checks(status="fail"))' 
+
+# ---------------------------------------------------------- quiet rules
+# a steady state passes every rule, the heap rule and caps included
+cat >all.json <<'EOF'
+{"version": 1, "heap": {"max_growth": "4MiB"},
+ "caps": [{"map": "*", "max_entries": 100000}, {"root": "*", "max_retained": "64MiB"},
+          {"type": "*", "max_bytes": "256MiB"}]}
+EOF
+gate steady --policy all.json -f json -- "$heaps" steady
+expect_rc steady 0
+mv steady.out steady.json
+json_check steady '
+want(j["verdict"] == "pass" and j["exit_status"] == 0, "a pass")
+want(len(j["snapshots"]) == 8, "8 snapshots, one a tick: %d" % len(j["snapshots"]))
+want(checks("heap") and checks("cap") and checks("growth"), "heap, cap and growth checks")
+want(not checks(status="fail"), "no failure: %s" % checks(status="fail"))'
+# a map that grows a little every interval: under the minimum, then over
+gate slow -- "$heaps" slow
+expect_rc slow 0
+printf '{"growth": {"min_entries": 0, "min_bytes": 0}}\n' >nomin.json
+gate slow0 --policy nomin.json -- "$heaps" slow
+expect_rc slow0 1
+grep -q '^LEAK  map\[int64\]\*Blob  root global slow_index' slow0.out || fail "slow with no minimum: no leak of slow_index"
+# a map replaced by a new one under the same root is one map, not growing
+gate replace -f json -- "$heaps" replace
+expect_rc replace 0
+mv replace.out replace.json
+json_check replace '
+want(len(j["maps"]) == 1, "one map followed: %d" % len(j["maps"]))
+want(len(j["maps"][0]["points"]) == 8, "in 8 snapshots")
+want(j["maps"][0]["holder"] == "global window", j["maps"][0]["holder"])'
+
+# ------------------------------------------------------ rules that fire
+gate two -f json -- "$heaps" two
+expect_rc two 1
+mv two.out two.json
+json_check two '
+g = checks("growth", "fail")
+want(sorted(c["subject"] for c in g) == ["map[int64]*Blob in global audit_log", "map[string]*Blob in global metrics"], [c["subject"] for c in g])
+want(j["schema"] == "maproot-gate/1", "schema")
+want(j["counts"]["violations"] == 2 and j["counts"]["growth"] == 2, j["counts"])
+m = [x for x in j["maps"] if x["holder"] == "global metrics"][0]
+want(m["keys_added"] == 14000, "keys added %d" % m["keys_added"])
+want(m["added_keys_sample"][:2] == ["\"metric-2000\"", "\"metric-2001\""], m["added_keys_sample"])
+want([p["entries"] for p in m["points"]] == [2000 * (i + 1) for i in range(8)], [p["entries"] for p in m["points"]])'
+# heap growth, caps per map, root and type
+cat >heap.json <<'EOF'
+{"growth": false, "suspect": false, "heap": {"max_growth": "1MiB"}}
+EOF
+gate heap --policy heap.json -- "$heaps" two
+expect_rc heap 1
+grep -q '^HEAP  heap' heap.out || fail "heap rule: no HEAP violation: $(head -3 heap.out)"
+cat >caps.json <<'EOF'
+{
+  "growth": false,
+  "suspect": false,
+  "caps": [
+    {"map": "map[string]*Blob", "max_entries": 10000},
+    {"root": "global audit_log", "max_retained": "1MiB"},
+    {"type": "*", "max_bytes": "1GiB"}
+  ]
+}
+EOF
+gate caps --policy caps.json -f json -o caps.json.out -- "$heaps" two
+expect_rc caps 1
+mv caps.json.out caps.json.rep
+cp caps.json.rep capsr.json
+json_check capsr '
+f = checks("cap", "fail")
+want(sorted(c["subject"] for c in f) == ["map[string]*Blob in global metrics", "root global audit_log"], [c["subject"] for c in f])
+want(any(c["subject"].startswith("type ") and c["status"] == "pass" for c in checks("cap")), "type caps pass")'
+
+# ----------------------------------------------------------- suppressions
+cat >sup.json <<'EOF'
+{
+  "suppressions": [
+    {"function": "record_audit", "reason": "the audit log is rotated by an outside job"},
+    {"root": "global nothing_here", "reason": "left over from an old leak"},
+    {"map": "map[string]*Blob", "rules": ["suspect"], "reason": "only a suspect"}
+  ]
+}
+EOF
+gate sup --policy sup.json --junit sup.xml --github -- "$heaps" two
+expect_rc sup 1
+valid_junit sup.xml
+grep -q '^maproot gate: FAIL  1 violation' sup.out || fail "suppressions: not 1 violation: $(grep -m1 '^maproot' sup.out)"
+grep -q '^LEAK  map\[string\]\*Blob  root global metrics' sup.out || fail "suppressions: metrics is not the violation"
+grep -q '^suppressed  growth  map\[int64\]\*Blob in global audit_log: sup.json:3 function "record_audit"' sup.out ||
+  fail "suppressions: audit_log not shown suppressed by line 3: $(grep suppressed sup.out)"
+grep -q '^unused suppression  sup.json:4 root "global nothing_here"' sup.out || fail "the unused suppression is not reported"
+grep -q '^unused suppression  sup.json:5 map' sup.out || fail "the suspect-only suppression is not unused"
+grep -q 'skipped message="suppressed by sup.json:3: the audit log' sup.xml || fail "JUnit: the suppressed testcase is not skipped"
+grep -q 'skipped message="unused suppression' sup.xml || fail "JUnit: the unused suppression is not a skipped testcase"
+# GitHub annotations: well formed workflow commands
+python3 - sup.out "$dwarf" <<'PY' || fail "the GitHub annotations are not well formed (above)"
+import re, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("::")]
+cmd = re.compile(r"^::(error|warning) (file=[^,:%\n]*(%[0-9A-F]{2}[^,:%\n]*)*(,line=[0-9]+)?,)?title=[^,:\n]*::[^\n]*$")
+bad = [l for l in lines if not cmd.match(l.rstrip("\n"))]
+errs = [l for l in lines if l.startswith("::error")]
+warns = [l for l in lines if l.startswith("::warning")]
+if bad or len(errs) != 1 or len(warns) != 2:
+    print("bad:", bad, "errors:", len(errs), "warnings:", len(warns)); sys.exit(1)
+if sys.argv[2] == "1" and not re.search(r"file=[^,]*gate_heaps\.c,line=[0-9]+,", errs[0]):
+    print("the error is not at a line of gate_heaps.c:", errs[0][:200]); sys.exit(1)
+if "%0A" not in errs[0] or "\n" in errs[0].rstrip("\n"):
+    print("the message's lines are not escaped"); sys.exit(1)
+if not re.match(r"::warning file=sup\.json,line=4,", warns[0]):
+    print("the unused suppression is not at sup.json line 4:", warns[0]); sys.exit(1)
+PY
+printf '{"suppressions": [{"root": "global *", "reason": "known"}]}\n' >supall.json
+gate supall --policy supall.json -- "$heaps" two
+expect_rc supall 0
+# by the source file of an allocation site (a file is known from DWARF only)
+if [ "$dwarf" = 1 ]; then
+  cat >supfile.json <<'EOF'
+{"suppressions": [{"file": "*/gate_heaps.c", "reason": "the test heaps leak on purpose"},
+                  {"file": "*/no_such_file.c", "reason": "an old leak"}]}
+EOF
+  gate supfile --policy supfile.json -- "$heaps" two
+  expect_rc supfile 0
+  [ "$(grep -c '^suppressed  growth  .*: supfile.json:1 file "\*/gate_heaps.c"' supfile.out)" = 2 ] ||
+    fail "file suppression: both growths not suppressed by the file glob: $(grep -E '^(suppressed|LEAK)' supfile.out)"
+  grep -q '^unused suppression  supfile.json:2 file "\*/no_such_file.c"' supfile.out ||
+    fail "file suppression: the unused one is not reported: $(grep unused supfile.out)"
+fi
+
+# --------------------------------------------------------------- baselines
+gate base1 --write-baseline base.json -- "$heaps" two
+expect_rc base1 1
+python3 -c "import json,sys; b=json.load(open('base.json')); sys.exit(0 if b['maproot_gate_baseline']==1 and len(b['maps'])==2 else 1)" ||
+  fail "the baseline written is not one: $(head -c 300 base.json)"
+gate base2 --baseline base.json -- "$heaps" two
+expect_rc base2 0
+grep -q '2 within the baseline base.json' base2.out || fail "baseline: the accepted checks are not said: $(head -4 base2.out)"
+gate base3 --baseline base.json -- "$heaps" two 2
+expect_rc base3 1
+grep -q '^LEAK  map\[int64\]\*Blob  root global audit_log' base3.out || fail "baseline: growth beyond it is not a leak"
+
+# -------------------------------------------------- warm-up and the series
+gate keep --dir kept -- "$heaps" two
+expect_rc keep 1
+ls kept/gate_heaps.0008.gcstack.gz >/dev/null 2>&1 || fail "--dir: the snapshots are not kept"
+gate keep2 --dir kept -- "$heaps" two
+expect_rc keep2 2
+grep -q 'already holds snapshots of gate_heaps' keep2.err || fail "--dir with old snapshots: $(cat keep2.err)"
+printf '{"warmup": 3}\n' >warm.json
+gate warm --policy warm.json -f json kept/gate_heaps.00*.gcstack.gz
+expect_rc warm 1
+mv warm.out warm.json
+json_check warm '
+want([s["warmup"] for s in j["snapshots"]] == [True] * 3 + [False] * 5, [s["warmup"] for s in j["snapshots"]])
+m = [x for x in j["maps"] if x["holder"] == "global metrics"][0]
+want(m["points"][0]["gc_cycle"] == 4 and m["keys_added"] == 8000, (m["points"][0], m["keys_added"]))'
+# given in any order, the series is put in GC cycle order
+gate rev -f json $(ls kept/gate_heaps.00*.gcstack.gz | sort -r)
+mv rev.out rev.json
+json_check rev 'want([s["gc_cycle"] for s in j["snapshots"]] == list(range(1, 9)), [s["gc_cycle"] for s in j["snapshots"]])'
+printf '{"warmup": 100}\n' >warm100.json
+gate warm100 --policy warm100.json kept/gate_heaps.00*.gcstack.gz
+expect_rc warm100 2
+grep -q 'no snapshot to judge' warm100.err || fail "all warm-up: $(cat warm100.err)"
+gate short kept/gate_heaps.0001.gcstack.gz kept/gate_heaps.0002.gcstack.gz
+expect_rc short 2
+grep -q 'the growth rule needs 4 snapshots after the warm-up' short.err || fail "too short a series: $(cat short.err)"
+MAPROOT_SNAPSHOT_FORK=0 MAPROOT_SNAPSHOT=other.gcstack.gz MAPROOT_PROFILE_EVERY=8 "$heaps" two
+gate runs kept/gate_heaps.0001.gcstack.gz other.0008.gcstack.gz kept/gate_heaps.0003.gcstack.gz
+expect_rc runs 2
+grep -q 'are snapshots of different runs' runs.err || fail "two runs in one series: $(cat runs.err)"
+
+# the policy of maproot-gate(5)'s EXAMPLE is one
+sed -n '/^\.SH EXAMPLE$/,/^\.fi/p' "$src/man/maproot-gate.5" | sed -e '1,2d' -e '$d' -e 's/\\-/-/g' >manex.json
+gate manex --policy manex.json kept/gate_heaps.00*.gcstack.gz
+[ "$rc" -le 1 ] || fail "the policy of maproot-gate(5)'s example is refused: $(cat manex.err)"
+grep -q 'policy: manex.json' manex.out || fail "the man page's example policy was not used"
+
+# Go heap dumps are a series too (in the order given); --binary is theirs
+d=$src/testdata/fuzz/godump/global.dump
+gate godump -f json "$d" "$d" "$d" "$d"
+expect_rc godump 0
+mv godump.out godump.json
+json_check godump 'want(len(j["snapshots"]) == 4 and len(j["maps"]) == 1 and len(j["maps"][0]["points"]) == 4, (len(j["snapshots"]), len(j["maps"])))'
+gate gsbinary --binary /bin/true kept/gate_heaps.00*.gcstack.gz
+expect_rc gsbinary 2
+grep -q -- '--binary is for Go heap dumps' gsbinary.err || fail "--binary with snapshots: $(cat gsbinary.err)"
+
+# ----------------------------------------------------------- bad input
+policy_error() { # policy_error NAME 'JSON' 'expected message (grep -E)'
+  printf '%s\n' "$2" >"$1.json"
+  gate "$1" --policy "$1.json" kept/gate_heaps.00*.gcstack.gz
+  expect_rc "$1" 2
+  grep -Eq -- "$3" "$1.err" || fail "policy $1: the message is not '$3': $(cat "$1.err")"
+}
+policy_error p_key '{"version": 1,
+  "growht": {"k": 2}}' '^maproot: p_key.json:2: growht: unknown key \(the policy takes version, warmup, growth'
+policy_error p_k '{"growth": {
+  "k": "three"}}' '^maproot: p_k.json:2: growth.k: must be a whole number from 1 to 1000, not "three"$'
+policy_error p_kn '{"growth": {"k": 5, "n": 4}}' 'p_kn.json:1: growth.k: k \(5\) must not be more than n \(4\)'
+policy_error p_reason '{"suppressions": [
+  {"root": "global x"}]}' 'p_reason.json:2: suppressions\[0\]: has no "reason"'
+policy_error p_json '{"growth":
+  {"k": 2,}}' 'p_json.json:2: not valid JSON'
+policy_error p_both '{"caps": [{"map": "m", "root": "r", "max_entries": 1}]}' 'caps\[0\]: names both map and root'
+policy_error p_size '{"growth": {"min_bytes": "12 parsecs"}}' 'growth.min_bytes: must be a size in bytes'
+policy_error p_ev '{"suspect": {"evidence": ["growing"]}}' 'suspect.evidence\[0\]: unknown kind of evidence "growing" \(known: large_share, emptied'
+policy_error p_limit '{"caps": [{"type": "T", "max_entries": 5}]}' 'caps\[0\].max_entries: is not a limit of a type cap'
+policy_error p_version '{"version": 2}' 'p_version.json:1: version: this maproot reads policies of version 1, not 2'
+policy_error p_dup '{"warmup": 1,
+"warmup": 2}' 'p_dup.json:2: not valid JSON: duplicate object key'
+printf '{"maproot_gate_baseline": 1, "maps": [{"type": "m", "entries": 1}]}\n' >b_bad.json
+gate b_bad --baseline b_bad.json kept/gate_heaps.00*.gcstack.gz
+expect_rc b_bad 2
+grep -q 'b_bad.json:1: maps\[0\]: needs "type" and "holder"' b_bad.err || fail "a bad baseline: $(cat b_bad.err)"
+gate nopolicy --policy no-such.json kept/gate_heaps.0001.gcstack.gz
+expect_rc nopolicy 2
+grep -q 'cannot open no-such.json' nopolicy.err || fail "a missing policy: $(cat nopolicy.err)"
+printf 'junk' >junk.gcstack.gz
+gate junk junk.gcstack.gz
+expect_rc junk 2
+gate prog -- false
+expect_rc prog 2
+grep -q 'false exited with status 1' prog.err || fail "a failing program: $(cat prog.err)"
+gate noprog -- ./no-such-program
+expect_rc noprog 2
+grep -q 'cannot run ./no-such-program: No such file or directory' noprog.err || fail "a missing program: $(cat noprog.err)"
+gate gh_json --format json --github kept/gate_heaps.0001.gcstack.gz
+expect_rc gh_json 2
+# every run's temporary directory is gone, whatever the run came to
+[ -z "$(ls -A "$TMPDIR")" ] || fail "temporary directories left behind: $(ls "$TMPDIR")"
+
+# -------------------------------------------------- analyze and diff --fail-on
+k=kept/gate_heaps
+MAPROOT_SNAPSHOT_FORK=0 MAPROOT_SNAPSHOT=steady.gcstack.gz MAPROOT_PROFILE_EVERY=4 "$heaps" steady >/dev/null
+"$maproot" analyze --fail-on suspect steady.0008.gcstack.gz >/dev/null 2>fo2.err
+[ $? -eq 0 ] || fail "analyze --fail-on suspect of a steady state: not 0: $(cat fo2.err)"
+"$maproot" diff --fail-on growth steady.0004.gcstack.gz steady.0008.gcstack.gz >/dev/null 2>fo3.err
+[ $? -eq 0 ] || fail "diff --fail-on growth of a steady state: not 0: $(cat fo3.err)"
+"$maproot" diff --fail-on growth $k.0002.gcstack.gz $k.0006.gcstack.gz >/dev/null 2>fo4.err
+[ $? -eq 1 ] || fail "diff --fail-on growth of two leaks: not 1"
+grep -q '^maproot diff: 2 maps grew (--fail-on growth)$' fo4.err || fail "diff --fail-on: $(cat fo4.err)"
+"$maproot" analyze --fail-on suspect "$src/testdata/fuzz/gcstack/emptied_map.gcstack.gz" >/dev/null 2>fo5.err
+[ $? -eq 1 ] || fail "analyze --fail-on suspect of emptied_map: not 1"
+grep -q '^maproot analyze: 1 leak suspect (--fail-on suspect)$' fo5.err || fail "analyze --fail-on: $(cat fo5.err)"
+"$maproot" analyze --fail-on growth $k.0002.gcstack.gz >/dev/null 2>&1
+[ $? -eq 2 ] || fail "analyze --fail-on growth: not a usage error"
+"$maproot" analyze --fail-on suspect "$src/testdata/profiles/maproot-heap.pb.gz" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "analyze --fail-on suspect of a profile alone: not 2"
+"$maproot" diff --fail-on growth "$src/testdata/profiles/maproot-heap.pb.gz" "$src/testdata/profiles/maproot-heap-after.pb.gz" >/dev/null 2>fo6.err
+[ $? -eq 1 ] || fail "diff --fail-on growth of profiles whose map growth sites grew: not 1: $(cat fo6.err)"
+"$maproot" diff --fail-on suspect "$src/testdata/profiles/maproot-heap.pb.gz" "$src/testdata/profiles/maproot-heap-after.pb.gz" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "diff --fail-on suspect of profiles: not a usage error"
+"$maproot" diff --fail-on grow $k.0002.gcstack.gz $k.0006.gcstack.gz >/dev/null 2>&1
+[ $? -eq 2 ] || fail "diff --fail-on grow: not a usage error"
+
+if [ "$fails" -ne 0 ]; then
+  echo "$fails failure(s)"
+  exit 1
+fi
+echo "gate: all checks passed"
