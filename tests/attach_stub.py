@@ -10,6 +10,8 @@ usage: attach_stub.py SOCKET stall SECONDS   hello, subscribe to a census at
                                              (reading) for SECONDS
        attach_stub.py SOCKET rate BYTES      hello, set the profiling rate,
                                              print the agent's reply
+       attach_stub.py SOCKET welcome FIELD   hello; print the welcome's field
+                                             number FIELD (a number)
        attach_stub.py SOCKET huge LENGTH     hello, then a frame header of
                                              LENGTH bytes; prints "closed" when
                                              the agent hangs up
@@ -112,6 +114,9 @@ def main():
         msg = dict((no, v) for no, _, v in fields(kinds.get(11, b""))).get(2, b"")
         print("refused: " + msg.decode(errors="replace"))
         return 1
+    if mode == "welcome":
+        print(dict((no, v) for no, _, v in fields(kinds[10])).get(int(sys.argv[3]), 0))
+        return 0
     print("welcome", flush=True)
     if mode == "rate":
         s.sendall(frame(2, 3, fvar(1, int(sys.argv[3]))))
