@@ -386,6 +386,25 @@ dk = [c["kind"] for c in deep["chain"]]
 want(deep["chain"][0]["text"] == "backlog" and dk[-3:] == ["map", "bucket", "slot"] and dk.count("elided") == 1, "a long chain keeps both ends: %s" % dk)
 want(len(dk) - 1 + deep["chain"][dk.index("elided")]["steps"] == 1 + 150 + 3, "the elided steps are counted")
 '
+# 56 maps: the list of maps is capped like the entries, and says so
+python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert a["maps_total"] == 56 and len(a["maps"]) == 10, (a["maps_total"], len(a["maps"]))
+' h-nested.json || fail "nested: the JSON lists 10 of 56 maps by default"
+[ "$(sed -n '/^MAPS  by retained size/,$p' h-nested.txt | grep -c '^ *[0-9.]*[KMG]*i*B ')" = 10 ] &&
+  grep -q '^  \.\.\. 46 more maps (--maps 0 lists every one)$' h-nested.txt ||
+  fail "nested: the text lists 10 maps and says 46 more: $(sed -n '/^MAPS/,$p' h-nested.txt | tail -3)"
+for opt in --all "--maps 0" "--maps 60"; do
+  # shellcheck disable=SC2086
+  "$maproot" analyze $opt h-nested.gcstack.gz | sed -n '/^MAPS  by retained size/,$p' >h-nested-all.txt
+  [ "$(grep -c '^ *[0-9.]*[KMG]*i*B ' h-nested-all.txt)" = 56 ] && ! grep -q 'more maps' h-nested-all.txt ||
+    fail "nested: $opt lists every map"
+done
+[ "$("$maproot" analyze --maps 3 h-nested.gcstack.gz | sed -n '/^MAPS  by retained size/,$p' | grep -c '^ *[0-9.]*[KMG]*i*B ')" = 3 ] ||
+  fail "nested: --maps 3 lists 3 maps"
+n=$("$maproot" analyze --format json --all h-nested.gcstack.gz | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["maps"]))')
+[ "$n" = 56 ] || fail "nested: --all JSON lists $n maps of 56"
 "$maproot" analyze --format dot h-nested.gcstack.gz >h-nested.dot || fail "nested: --format dot"
 grep -q 'slot [0-9]*: \\"tenant-7\\"' h-nested.dot && grep -q '\[5\]' h-nested.dot ||
   fail "nested: the dot output lacks the outer slot or the element"

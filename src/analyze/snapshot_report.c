@@ -169,6 +169,14 @@ static size_t top_n(const mp_snapshot_print_opts *o, size_t nentries)
     return n < nentries ? n : nentries;
 }
 
+/* How many maps, of the ranking, are listed. */
+static size_t listed_maps(const mp_snapshot_print_opts *o, size_t nmaps)
+{
+    if (o && o->all_maps) return nmaps;
+    size_t n = o && o->top_maps ? o->top_maps : 10;
+    return n < nmaps ? n : nmaps;
+}
+
 /* The root a report names for a map: its single root; else, for a map
  * only an iterator keeps, that iterator; else the root of its shortest
  * path. */
@@ -544,16 +552,14 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
             g->nroots == 1 ? "" : "s", c2, g->nmaps == 1 ? "" : "s", g->nsampled,
             g->nsampled == 1 ? "" : "s", a->load_seconds + a->analyze_seconds);
     size_t ns = a->f.nsuspects;
-    size_t show = o && o->max_maps && o->max_maps < ns ? o->max_maps : ns;
     if (ns == 0) fprintf(out, "No leak suspects: no map shows the evidence of a leak.\n\n");
-    for (size_t i = 0; i < show; i++)
-        print_suspect(out, a, i + 1, ns, &a->f.maps[a->f.ranked[i]], o);
-    if (show < ns) fprintf(out, "(%zu more suspects: --top-maps 0 shows all)\n\n", ns - show);
+    for (size_t i = 0; i < ns; i++) print_suspect(out, a, i + 1, ns, &a->f.maps[a->f.ranked[i]], o);
     if (g->nmaps > 0) {
+        size_t nm = listed_maps(o, g->nmaps);
         fprintf(out, "MAPS  by retained size\n");
         fprintf(out, "  %10s %10s %10s %6s  %-28s %s\n", "retained", "table", "entries", "B",
                 "type", "root");
-        for (size_t i = 0; i < g->nmaps; i++) {
+        for (size_t i = 0; i < nm; i++) {
             const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
             const mp_map *m = &g->maps[r->map];
             char b2[64], rt[512];
@@ -563,6 +569,11 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
             mp_root_text(g, named_root(g, r), rt, sizeof rt);
             fprintf(out, "  %10s %10s %10s %6u  %-28s %s%s\n", b1, b2, c1, m->B,
                     map_type(g, r->map), rt, r->nroots > 1 ? " (+ others)" : "");
+        }
+        if (nm < g->nmaps) {
+            fmt_count(c1, sizeof c1, g->nmaps - nm);
+            fprintf(out, "  ... %s more map%s (--maps 0 lists every one)\n", c1,
+                    g->nmaps - nm == 1 ? "" : "s");
         }
     }
 }
@@ -758,14 +769,19 @@ json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_
     for (unsigned k = 0; k < MP_ROOT_NKINDS; k++)
         json_object_set_new(rk, mp_root_kind_name(k), json_integer((json_int_t)per[k]));
     json_object_set_new(root, "roots", rk);
+    /* every suspect; the first maps of the ranking (suspects first) */
     json_t *susp = json_array(), *maps = json_array();
+    size_t nm = listed_maps(o, g->nmaps);
     for (size_t i = 0; i < g->nmaps; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
+        if (!r->suspect && i >= nm) break;
         json_t *mj = map_json(a, r, r->suspect ? i + 1 : 0, o);
         if (r->suspect) json_array_append(susp, mj);
-        json_array_append_new(maps, mj);
+        if (i < nm) json_array_append(maps, mj);
+        json_decref(mj);
     }
     json_object_set_new(root, "suspects", susp);
+    json_object_set_new(root, "maps_total", json_integer((json_int_t)g->nmaps));
     json_object_set_new(root, "maps", maps);
     json_object_set_new(
         root, "seconds",

@@ -52,7 +52,8 @@ void mp_snapshot_analysis_free(mp_snapshot_analysis *a);
 typedef struct mp_snapshot_print_opts {
     size_t top_entries;  /* entries shown per suspect map (0: 10) */
     bool all_entries;    /* every entry */
-    size_t max_maps;     /* suspects shown, 0 all */
+    size_t top_maps;     /* maps listed (text MAPS, JSON "maps"), in rank order (0: 10) */
+    bool all_maps;       /* every map */
     const char *profile; /* the profile the snapshot came with, or NULL */
 } mp_snapshot_print_opts;
 

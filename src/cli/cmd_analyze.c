@@ -47,7 +47,10 @@ static const char analyze_help[] =
     "Options:\n"
     "  -n, --top N                sites, and entries per leak suspect, to show\n"
     "                             (default 10; 0 shows all)\n"
-    "  -a, --all                  every entry of every suspect, each with its chain\n"
+    "  -a, --all                  every entry of every suspect, each with its chain,\n"
+    "                             and every map\n"
+    "  -m, --maps N               maps to list, suspects first (default 10; 0 lists\n"
+    "                             every one)\n"
     "  -f, --format FORMAT        text (default), json, pprof (retention chains as\n"
     "                             stacks, root at the bottom; needs -o) or dot\n"
     "                             (Graphviz); pprof and dot need a snapshot\n"
@@ -174,6 +177,7 @@ int cmd_analyze(int argc, char **argv)
         {"sample-index", required_argument, NULL, 'i'},
         {"top", required_argument, NULL, 'n'},
         {"all", no_argument, NULL, 'a'},
+        {"maps", required_argument, NULL, 'm'},
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"summary", no_argument, NULL, 's'},
@@ -184,12 +188,12 @@ int cmd_analyze(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *sample_spec = NULL, *format = "text", *output = NULL, *binary = NULL;
-    size_t top_n = 10;
+    size_t top_n = 10, top_maps = 10;
     bool all = false, summary = false;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:n:af:o:sb:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:n:am:f:o:sb:h", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
             binary = optarg;
@@ -202,6 +206,9 @@ int cmd_analyze(int argc, char **argv)
             break;
         case 'a':
             all = true;
+            break;
+        case 'm':
+            if (cli_parse_count("analyze", "--maps", optarg, &top_maps)) return CLI_EXIT_BAD;
             break;
         case 'f':
             if (!valid_format(optarg))
@@ -237,8 +244,12 @@ int cmd_analyze(int argc, char **argv)
     bool graph_format = strcmp(format, "pprof") == 0 || strcmp(format, "dot") == 0;
     if (strcmp(format, "pprof") == 0 && !output)
         return cli_usage("analyze", "--format pprof needs -o FILE (-o - for standard output)");
-    cli_snap_opts so = {
-        .format = format, .output = output, .top_entries = top_n, .all = all || top_n == 0};
+    cli_snap_opts so = {.format = format,
+                        .output = output,
+                        .top_entries = top_n,
+                        .all = all || top_n == 0,
+                        .top_maps = top_maps,
+                        .all_maps = all || top_maps == 0};
 
     /* one open; the kind is told from the first bytes */
     cli_input ci;

@@ -24,8 +24,11 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     memset(&a, 0, sizeof a);
     a.load_seconds = o->load_seconds;
     if (mp_snapshot_analyze_graph(g, NULL, &a, &err)) return cli_fail("%s", err.msg);
-    mp_snapshot_print_opts po = {
-        .top_entries = o->top_entries, .all_entries = o->all, .profile = o->profile};
+    mp_snapshot_print_opts po = {.top_entries = o->top_entries,
+                                 .all_entries = o->all,
+                                 .top_maps = o->top_maps,
+                                 .all_maps = o->all_maps,
+                                 .profile = o->profile};
     int status = CLI_EXIT_OK;
     if (strcmp(fmt, "pprof") == 0) {
         if (mp_snapshot_write_pprof(o->output, &a, &po, &err)) status = cli_fail("%s", err.msg);

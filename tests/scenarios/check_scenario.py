@@ -136,7 +136,7 @@ class Run:
     def analysis(self, snapshot):
         if snapshot not in self.analyses:
             self.analyses[snapshot] = json.loads(
-                self.maproot("analyze", "--format", "json", self.path(snapshot)))
+                self.maproot("analyze", "--format", "json", "--maps", "0", self.path(snapshot)))
         return self.analyses[snapshot]
 
     def text(self, snapshot):
