@@ -188,6 +188,14 @@ static const char *site_file_line(const mp_growth_site *g, char *buf, size_t siz
     return file_line(g->file, g->line, buf, size);
 }
 
+/* Said once, in place of the map growth sites, for Go's heap profiles:
+ * their stacks never show Go's own map frames. */
+#define GO_NO_GROWTH                                                                               \
+    "\n(No map growth sites: Go's runtime/pprof cuts the runtime's frames off the\n"               \
+    "allocation end of each heap stack, so what Go's maps allocate is charged to the\n"            \
+    "code that called them, among the sites above. A Go heap dump shows which maps\n"              \
+    "hold the memory: see GO HEAP DUMPS in maproot-analyze(1).)\n"
+
 void mp_print_analysis_text(FILE *out, const mp_analysis *a)
 {
     const mf_profile *p = a->p;
@@ -250,9 +258,13 @@ void mp_print_analysis_text(FILE *out, const mp_analysis *a)
 
     const mp_growth *g = a->growth;
     if (g->n == 0) {
-        fprintf(out,
-                "\nMap growth sites: none (no %s sample passes through a map implementation)\n",
-                type_name(p, si));
+        if (mp_profile_is_go(p))
+            fputs(GO_NO_GROWTH, out);
+        else
+            fprintf(out,
+                    "\nMap growth sites: none (no %s sample passes through a map "
+                    "implementation)\n",
+                    type_name(p, si));
         return;
     }
     mp_format_value(v1, sizeof v1, g->total, unit, false);
@@ -370,6 +382,7 @@ json_t *mp_analysis_json(const mp_analysis *a)
     const mp_growth *g = a->growth;
     size_t gshown = a->top_n && a->top_n < g->n ? a->top_n : g->n;
     bad |= put(root, "map_growth_total", json_integer(g->total));
+    bad |= put(root, "map_frames_hidden", json_boolean(mp_profile_is_go(p) && g->n == 0));
     json_t *garr = json_array();
     for (size_t i = 0; garr && i < gshown; i++) {
         const mp_growth_site *s = &g->sites[i];
@@ -443,7 +456,10 @@ void mp_print_diff_text(FILE *out, const mp_diff_report *r)
     table_free(&t);
 
     if (d->n_growth == 0) {
-        fprintf(out, "\nMap growth sites: none in either profile\n");
+        if (mp_profile_is_go(r->before) && mp_profile_is_go(r->after))
+            fputs(GO_NO_GROWTH, out);
+        else
+            fprintf(out, "\nMap growth sites: none in either profile\n");
         return;
     }
     fprintf(out, "\nMap growth sites by change (first caller outside the map implementation):\n");
