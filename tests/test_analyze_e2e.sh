@@ -3,9 +3,9 @@
 # snapshots, end to end on the example programs and the real binaries.
 # usage: test_analyze_e2e.sh MAPROOT EXAMPLES_DIR WORKDIR ANALYSIS_HEAPS
 #
-# Each example writes a snapshot while its leak is held
-# (MAPROOT_EXAMPLE_SNAPSHOT, taken in example_report from the frame that
-# holds the leak) and a heap profile at exit; the analysis must name the
+# Each example runs as the README says: a snapshot and a heap profile of
+# one GC cycle written at exit (MAPROOT_SNAPSHOT, MAPROOT_PROFILE), its
+# leak still held by the program as it exits; the analysis must name the
 # leak's root, its chain (root -> map header -> bucket -> ... -> slot), the
 # entry count, sizes (exact from the snapshot; the profile's sampled
 # figures within sampling error) and the finding (evidence). Then: the
@@ -29,10 +29,10 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 dwarf=0
 readelf -S --wide "$exdir/sessiond" | grep -q '\.debug_info' && dwarf=1
 
-# run EXAMPLE: snapshot during the leak, profile at exit
+# run EXAMPLE: snapshot and profile at exit
 run() {
   rm -f "$1".*
-  MAPROOT_EXAMPLE_SNAPSHOT=$1.gcstack.gz MAPROOT_PROFILE=$1.pb.gz "$exdir/$1" >"$1.out" 2>"$1.err" ||
+  MAPROOT_SNAPSHOT=$1.gcstack.gz MAPROOT_PROFILE=$1.pb.gz "$exdir/$1" >"$1.out" 2>"$1.err" ||
     fail "$1 exited non-zero: $(head -3 "$1.err")"
   [ -s "$1.gcstack.gz" ] || fail "$1 wrote no snapshot: $(head -3 "$1.err")"
 }
@@ -182,8 +182,9 @@ want(s["type"] == "map[int64]*Document", "type")
 want("shared_entries" in s["context"] and "large_share" in ev, "context shared_entries, evidence large_share: %s %s" % (s["context"], ev))
 want("drop them from every holder" in s["fix"], "fix: drop the values from every holder: %s" % s["fix"])
 want(r["kind"] == "global" and r["name"] == "docs_by_id", "root global docs_by_id: %s" % r["text"])
-want(s["shared_entries"] == 20000 and s["count"] == 20000, "20000 shared entries: %d" % s["shared_entries"])
-want(s["shared_bytes"] >= 20000 * 2048, "shared bytes %d" % s["shared_bytes"])
+# 5,000 of the 20,000 documents were evicted from the map: the index keeps them
+want(s["shared_entries"] == 15000 and s["count"] == 15000, "15000 shared entries: %d" % s["shared_entries"])
+want(s["shared_bytes"] >= 15000 * 2048, "shared bytes %d" % s["shared_bytes"])
 want(s["entries_retained_bytes"] == 0, "the map alone retains no document")
 want(any(x["kind"] == "pin" and x["name"] == "search index" for x in s["sharing_roots"]), "the pin search index is named: %s" % [x["text"] for x in s["sharing_roots"]])
 # (most, not all: a stale word on a conservatively scanned stack -- frequent in
