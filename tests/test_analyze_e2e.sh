@@ -19,6 +19,9 @@ set -uo pipefail
 # closed pipe (with pipefail, an early exit of grep -q fails the pipeline).
 contains() { grep "$@" >/dev/null; }
 maproot=$1 exdir=$2 work=$3 heaps=$4
+# every JSON report read below is checked against doc/schema (schema_check.py)
+PYTHONPATH="$(cd "$(dirname "$0")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1
@@ -48,7 +51,8 @@ check() {
   [ -s "$ex.jerr" ] && fail "$ex: analyze wrote to stderr when piped: $(head -2 "$ex.jerr")"
   python3 - "$ex.json" "$ex" "$dwarf" <<PY || fail "$ex: the analysis does not say what it should (above)"
 import json, sys
-a = json.load(open(sys.argv[1]))
+from schema_check import load
+a = load(sys.argv[1])
 ex = sys.argv[2]
 DWARF = sys.argv[3] == "1"
 bad = []
@@ -103,7 +107,7 @@ want(state <= s["entries_retained_bytes"] <= state * 1.35, "entries retain %d, s
 want(s["retained_bytes"] >= s["entries_retained_bytes"] + s["table_bytes"] - 4096, "retained covers table and entries")
 want(s["retained_bytes"] >= 0.95 * a["heap"]["reachable_bytes"], "retains the heap")
 for e in s["entries"]:
-    want(e["key"].startswith("\"user-") and e["value_type"] == "Session", "entry %s" % e["key"])
+    want(e["key"].startswith("user-") and e["key_display"] == "\"%s\"" % e["key"] and e["value_type"] == "Session", "entry %s" % e["key"])
     want(1024 < e["retained_bytes"] < 3072, "entry size %d" % e["retained_bytes"])
 want(any(e["site"] and e["site"]["function"] == "new_session" for e in s["entries"]), "an entry allocated in new_session")
 want(s["sites"] and s["sites"][0]["function"] == "new_session" and in_file(s["sites"][0]["file"], "/examples/sessiond.c"), "site new_session")
@@ -204,7 +208,8 @@ grep -q '^HEAP PROFILE' pair.txt && grep -Eq 'new_session' pair.txt || fail "pro
 "$maproot" analyze --format json sessiond.pb.gz >pair.json || fail "analyze --format json sessiond.pb.gz"
 python3 - pair.json <<'PY' || fail "profile + snapshot JSON"
 import json, sys
-a = json.load(open(sys.argv[1]))
+from schema_check import load
+a = load(sys.argv[1])
 p = a["profile_analysis"]
 assert a["profile"] == "sessiond.pb.gz", a["profile"]
 assert p and p["sample_type"] == "inuse_space", p and p["sample_type"]
@@ -282,12 +287,13 @@ if [ -n "$first" ] && [ -n "$last" ] && [ "$first" != "$last" ]; then
   sed -n '1,6p' diff.txt | cut -c1-160 | sed 's/^/  diff| /'
   "$maproot" diff --format json "$first" "$last" | python3 -c '
 import json, sys
-d = json.load(sys.stdin)
+from schema_check import validate
+d = validate(json.load(sys.stdin), "diff of periodic snapshots")
 m = d["maps"][0]
 assert m["type"] == "map[string]*Session" and m["growing"] and m["status"] == "both", m
 assert m["entries_added"] == m["count_after"] - m["count_before"] > 0 and m["entries_removed"] == 0, m
 assert m["retained_delta_bytes"] > 1024 * m["entries_added"], m
-assert len(m["new_keys"]) == 5 and all(k.startswith("\"user-") for k in m["new_keys"]), m["new_keys"]
+assert len(m["new_keys"]) == 5 and all(k["key"].startswith("user-") for k in m["new_keys"]), m["new_keys"]
 ' || fail "diff JSON"
   "$maproot" diff "$first" sessiond.pb.gz >/dev/null 2>&1; [ $? = 2 ] || fail "snapshot vs profile exits 2"
 else
@@ -308,7 +314,8 @@ heap() {
   "$maproot" analyze "h-$name.gcstack.gz" >"h-$name.txt" 2>&1 || fail "heap $name: analyze (text) failed"
   python3 - "h-$name.json" "h-$name.txt" <<PY || fail "heap $name: the analysis does not say what it should (above)"
 import json, sys
-a = json.load(open(sys.argv[1]))
+from schema_check import load
+a = load(sys.argv[1])
 text = open(sys.argv[2], encoding="utf-8", errors="replace").read()
 bad = []
 def want(cond, what):
@@ -371,7 +378,7 @@ ch = inner["chain"]
 kinds = [c["kind"] for c in ch]
 want(kinds.count("map") == 2 and kinds.count("slot") == 2, "two maps, two slots: %s" % texts(inner))
 outer_slot = ch[kinds.index("slot")]
-want(outer_slot["key"] == "\"tenant-7\"" and outer_slot["text"].endswith("(\"tenant-7\")"), "the outer slot names its key: %s" % outer_slot)
+want(outer_slot["key"] == "tenant-7" and outer_slot["key_display"] == "\"tenant-7\"" and outer_slot["text"].endswith("(\"tenant-7\")"), "the outer slot names its key: %s" % outer_slot)
 b = ch[kinds.index("slot") - 1]
 want(b["kind"] in ("bucket", "overflow") and "index" in b and b["index"] == outer_slot["bucket"], "the outer bucket has its index: %s" % b)
 want(all("index" in c for c in ch if c["kind"] == "bucket"), "every bucket step has an index: %s" % texts(inner))
@@ -432,29 +439,34 @@ want("its keys carry pointers" in text, "the text says the keys carry pointers")
 # names that are not UTF-8: every field is kept, the bad bytes escaped
 heap names '
 m = the_map(3000)
-want(m["type"] == "map[int64]*\\xff\\xfeBlob", "type kept: %r" % m.get("type"))
+# (the rule for bytes that are not UTF-8: each as the character of its
+# number, and every byte in a _hex field beside it)
+want(m["type"] == "map[int64]*\u00ff\u00feBlob" and m["type_hex"] == b"map[int64]*\xff\xfeBlob".hex(), "type kept: %r" % m.get("type"))
 r = m["retainer"]
-want(r and r["kind"] == "global" and r["name"] == "cache\\xc3(" and r["file"] == "/src/caf\\xe9.c", "retainer kept: %r" % r)
+want(r and r["kind"] == "global" and r["name"] == "cache\u00c3(" and r["name_hex"] == b"cache\xc3(".hex() and r["file"] == "/src/caf\u00e9.c", "retainer kept: %r" % r)
 # (a stale stack word may hold the map too: conservative scanning, more so in sanitizer builds)
 want(m["path_root"] and m["roots"] and m["roots"][0]["name"] == r["name"] and len(m["roots"]) == m["nroots"], "roots kept: %d of %d" % (len(m["roots"]), m["nroots"]))
-want(m["chain"] and m["chain"][0]["kind"] == "root" and m["chain"][0]["text"] == "cache\\xc3(", "chain from its root: %s" % [c["kind"] for c in m["chain"]])
+want(m["chain"] and m["chain"][0]["kind"] == "root" and m["chain"][0]["text"] == "cache\u00c3(" and m["chain"][0]["text_hex"] == b"cache\xc3(".hex(), "chain from its root: %s" % [c["kind"] for c in m["chain"]])
 want(a["roots"]["pin"] == 1, "the pin counted")
 '
 "$maproot" analyze --summary --format json h-names.gcstack.gz >h-names-summary.json 2>h-names-summary.err ||
   fail "names: --summary --format json: $(head -2 h-names-summary.err)"
 python3 -c '
 import json, sys
-s = json.load(open(sys.argv[1]))
-names = [r["name"] for r in s["roots"]]
-assert "cache\\xc3(" in names and "pin \\xed\\xa0\\x80 label" in names, names
+from schema_check import load
+s = load(sys.argv[1])
+names = [bytes.fromhex(r["name_hex"]) if "name_hex" in r else r["name"].encode() for r in s["roots"]]
+assert b"cache\xc3(" in names and b"pin \xed\xa0\x80 label" in names, names
 ' h-names-summary.json || fail "names: the summary JSON lost a root name"
 "$maproot" diff --format json h-names.gcstack.gz h-names.gcstack.gz >h-names-diff.json 2>h-names-diff.err ||
   fail "names: diff --format json: $(head -2 h-names-diff.err)"
 python3 -c '
 import json, sys
-d = json.load(open(sys.argv[1]))
+from schema_check import load
+d = load(sys.argv[1])
 m = [m for m in d["maps"] if m["count_after"] == 3000]
-assert m and m[0]["type"] == "map[int64]*\\xff\\xfeBlob" and m[0]["root"].startswith("global cache\\xc3("), m
+assert m and m[0]["type"] == "map[int64]*\u00ff\u00feBlob" and m[0]["root"].startswith("global cache\u00c3("), m
+assert bytes.fromhex(m[0]["root_hex"]).startswith(b"global cache\xc3("), m
 ' h-names-diff.json || fail "names: the diff JSON lost a name"
 
 echo "$fails failures"

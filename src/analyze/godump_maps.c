@@ -581,8 +581,13 @@ static void emit_bucket(walk *W, const array *ar, uint64_t b, uint64_t index, ui
     uint8_t used = 0;
     for (int i = 0; i < 8; i++) used += p[i] >= MIN_TOPHASH;
     uint32_t holder = ref(W, b);
-    mp_bucket bk = {
-        .map = W->map, .obj = holder, .index = index, .overflow = depth, .old = old, .nused = used};
+    mp_bucket bk = {.map = W->map,
+                    .obj = holder,
+                    .address = b,
+                    .index = index,
+                    .overflow = depth,
+                    .old = old,
+                    .nused = used};
     mp_gb_bucket(W->b, &bk, 0);
     for (int s = 0; s < 8; s++) {
         if (p[s] < MIN_TOPHASH) continue;

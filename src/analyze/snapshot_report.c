@@ -583,35 +583,65 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
 static const char *const step_kinds[] = {"root",     "object", "map",   "bucket",
                                          "overflow", "slot",   "elided"};
 
+/* Steals v into obj[field]; -1 when v is NULL or the set fails. */
+static int put(json_t *obj, const char *field, json_t *v)
+{
+    return obj && v && json_object_set_new(obj, field, v) == 0 ? 0 : -1;
+}
+
+static const char *const key_kinds[] = {"other", "int", "pointer", "string", "bytes"};
+
+/* A bucket step's own bucket: its address (the object's, where the input
+ * does not say), and the object that holds it (a bucket array holds many). */
+static int bucket_json(json_t *j, const mp_graph *g, const mp_step *s)
+{
+    uint32_t bi =
+        s->index == UINT64_MAX
+            ? MP_NONE
+            : mp_graph_bucket_record(g, s->a, s->map, s->index,
+                                     s->kind == MP_STEP_OVERFLOW ? s->overflow : 0, s->old);
+    uint64_t own = bi != MP_NONE && g->buckets[bi].address ? g->buckets[bi].address : g->addr[s->a];
+    return put(j, "address", json_integer((json_int_t)own)) |
+           put(j, "object_address", json_integer((json_int_t)g->addr[s->a]));
+}
+
 static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
+    int bad = !arr;
+    for (size_t i = 0; !bad && i < n; i++) {
         char t[512];
         mp_step_text(g, &s[i], t, sizeof t);
-        json_t *j = json_pack("{s:s, s:o}", "kind", step_kinds[s[i].kind], "text", mp_json_text(t));
-        if (s[i].kind == MP_STEP_ROOT)
-            json_object_set_new(j, "root", json_integer(s[i].a));
-        else if (s[i].kind == MP_STEP_ELIDED)
-            json_object_set_new(j, "steps", json_integer((json_int_t)s[i].index));
-        else if (s[i].kind != MP_STEP_SLOT) {
-            json_object_set_new(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
-            json_object_set_new(j, "type", mp_json_text(mp_graph_type_name(g, s[i].a)));
+        json_t *j = json_object();
+        bad |= put(j, "kind", json_string(step_kinds[s[i].kind])) | mp_json_set_text(j, "text", t);
+        if (s[i].kind == MP_STEP_ROOT) {
+            bad |= put(j, "root", json_integer(s[i].a));
+        } else if (s[i].kind == MP_STEP_ELIDED) {
+            bad |= put(j, "steps", json_integer((json_int_t)s[i].index));
+        } else if (s[i].kind != MP_STEP_SLOT) {
+            if (s[i].kind == MP_STEP_BUCKET || s[i].kind == MP_STEP_OVERFLOW)
+                bad |= bucket_json(j, g, &s[i]);
+            else
+                bad |= put(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
+            bad |= mp_json_set_text(j, "type", mp_graph_type_name(g, s[i].a));
         }
         /* buckets and array elements: which one; slots: where, and the key */
         if ((s[i].kind == MP_STEP_OBJECT || s[i].kind == MP_STEP_BUCKET ||
              s[i].kind == MP_STEP_OVERFLOW) &&
             s[i].index != UINT64_MAX)
-            json_object_set_new(j, "index", json_integer((json_int_t)s[i].index));
-        if (s[i].kind == MP_STEP_OVERFLOW)
-            json_object_set_new(j, "overflow", json_integer(s[i].overflow));
+            bad |= put(j, "index", json_integer((json_int_t)s[i].index));
+        if (s[i].kind == MP_STEP_OVERFLOW) bad |= put(j, "overflow", json_integer(s[i].overflow));
         if (s[i].kind == MP_STEP_SLOT) {
-            json_object_set_new(j, "slot", json_integer(s[i].slot));
-            json_object_set_new(j, "bucket", json_integer((json_int_t)s[i].index));
-            json_object_set_new(j, "overflow", json_integer(s[i].overflow));
-            json_object_set_new(j, "key", mp_json_text(mp_str(g, g->entries[s[i].a].key)));
+            bad |= put(j, "slot", json_integer(s[i].slot)) |
+                   put(j, "bucket", json_integer((json_int_t)s[i].index)) |
+                   put(j, "overflow", json_integer(s[i].overflow)) |
+                   mp_json_set_key(j, mp_str(g, g->entries[s[i].a].key));
         }
-        json_array_append_new(arr, j);
+        bad |= json_array_append_new(arr, j);
+    }
+    if (bad) {
+        json_decref(arr);
+        return NULL;
     }
     return arr;
 }
@@ -619,9 +649,14 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
 static json_t *frame_json(const mp_graph *g, uint32_t f)
 {
     if (f == MP_NONE) return json_null();
-    return json_pack("{s:o, s:o, s:I}", "function", mp_json_text(mp_str(g, g->frames[f].function)),
-                     "file", mp_json_text(mp_str(g, g->frames[f].file)), "line",
-                     (json_int_t)g->frames[f].line);
+    json_t *j = json_object();
+    if (mp_json_set_text(j, "function", mp_str(g, g->frames[f].function)) |
+        mp_json_set_text(j, "file", mp_str(g, g->frames[f].file)) |
+        put(j, "line", json_integer((json_int_t)g->frames[f].line))) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 static json_t *root_json(const mp_graph *g, uint32_t r)
@@ -630,19 +665,49 @@ static json_t *root_json(const mp_graph *g, uint32_t r)
     const mp_root *x = &g->roots[r];
     char t[512];
     mp_root_text(g, r, t, sizeof t);
-    json_t *j =
-        json_pack("{s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "index", (json_int_t)r, "kind",
-                  mp_root_kind_name(x->kind), "name", mp_json_text(mp_str(g, x->name)), "function",
-                  mp_json_text(mp_str(g, x->function)), "file", mp_json_text(mp_str(g, x->file)),
-                  "line", (json_int_t)x->line, "thread", (json_int_t)x->thread, "frame",
-                  (json_int_t)x->frame, "text", mp_json_text(t));
-    if (!j) return NULL;
-    json_object_set_new(j, "slot", json_integer((json_int_t)x->slot));
-    json_object_set_new(j, "state", mp_json_text(mp_str(g, x->state)));
-    json_object_set_new(j, "frame_offset",
-                        x->has_frame_offset ? json_integer((json_int_t)x->frame_offset)
-                                            : json_null());
+    json_t *j = json_object();
+    int bad = put(j, "index", json_integer((json_int_t)r)) |
+              put(j, "kind", json_string(mp_root_kind_name(x->kind))) |
+              mp_json_set_text(j, "name", mp_str(g, x->name)) |
+              mp_json_set_text(j, "function", mp_str(g, x->function)) |
+              mp_json_set_text(j, "file", mp_str(g, x->file)) |
+              put(j, "line", json_integer((json_int_t)x->line)) |
+              put(j, "thread", json_integer((json_int_t)x->thread)) |
+              put(j, "frame", json_integer((json_int_t)x->frame)) | mp_json_set_text(j, "text", t) |
+              put(j, "slot", json_integer((json_int_t)x->slot)) |
+              mp_json_set_text(j, "state", mp_str(g, x->state)) |
+              put(j, "frame_offset",
+                  x->has_frame_offset ? json_integer((json_int_t)x->frame_offset) : json_null());
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
+}
+
+static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
+{
+    const mp_graph *g = a->g;
+    const mp_entry *e = &g->entries[ei];
+    mp_step s[CHAIN_MAX];
+    json_t *je = json_object();
+    int bad = mp_json_set_key(je, mp_str(g, e->key)) |
+              mp_json_set_text(je, "value_type", entry_value_type(g, e)) |
+              put(je, "retained_bytes", json_integer((json_int_t)a->f.entry_retained[ei])) |
+              put(je, "shared", json_boolean(a->f.entry_shared[ei])) |
+              put(je, "shared_bytes",
+                  json_integer(a->f.entry_shared[ei] ? (json_int_t)entry_bytes(a, ei) : 0)) |
+              put(je, "bucket", json_integer((json_int_t)e->bucket)) |
+              put(je, "overflow", json_integer(e->overflow)) |
+              put(je, "slot", json_integer(e->slot)) |
+              put(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, ei))));
+    size_t cn = entry_chain(a, ei, s, CHAIN_MAX);
+    bad |= put(je, "chain", chain_json(g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX));
+    if (bad) {
+        json_decref(je);
+        return NULL;
+    }
+    return je;
 }
 
 static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, size_t rank,
@@ -651,141 +716,130 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     const mp_graph *g = a->g;
     const mp_map *m = &g->maps[r->map];
     json_t *j = json_object();
-    json_object_set_new(j, "index", json_integer(r->map));
-    json_object_set_new(j, "type", mp_json_text(map_type(g, r->map)));
-    json_object_set_new(j, "address", json_integer((json_int_t)m->address));
-    json_object_set_new(j, "suspect", json_boolean(r->suspect));
-    json_object_set_new(j, "rank", rank ? json_integer((json_int_t)rank) : json_null());
-    json_object_set_new(j, "count", json_integer((json_int_t)m->count));
-    json_object_set_new(j, "entries_walked", json_integer((json_int_t)m->nentries));
-    json_object_set_new(j, "key_size", json_integer(m->key_size));
-    json_object_set_new(j, "value_size", json_integer(m->value_size));
-    json_object_set_new(j, "types_inferred", json_boolean(m->types_inferred));
-    json_object_set_new(j, "B", json_integer(m->B));
-    json_object_set_new(j, "buckets", json_integer((json_int_t)m->nmain));
-    json_object_set_new(j, "overflow_buckets", json_integer((json_int_t)m->noverflow_walked));
-    json_object_set_new(j, "old_buckets", json_integer((json_int_t)m->nold));
-    json_object_set_new(j, "nevacuate", json_integer((json_int_t)m->nevacuate));
-    json_object_set_new(j, "table_bytes", json_integer((json_int_t)m->table_bytes));
-    json_object_set_new(j, "retained_bytes", json_integer((json_int_t)r->retained));
-    json_object_set_new(j, "entries_retained_bytes", json_integer((json_int_t)r->entries_retained));
-    json_object_set_new(j, "keys_retained_bytes", json_integer((json_int_t)r->keys_retained));
-    json_object_set_new(j, "shared_entries", json_integer((json_int_t)r->shared_entries));
-    json_object_set_new(j, "shared_bytes", json_integer((json_int_t)r->shared_bytes));
-    json_object_set_new(j, "old_bytes", json_integer((json_int_t)r->old_bytes));
-    json_object_set_new(j, "load", json_real(r->load));
-    json_object_set_new(j, "fill", json_real(r->fill));
+    int bad =
+        put(j, "index", json_integer(r->map)) | mp_json_set_text(j, "type", map_type(g, r->map)) |
+        put(j, "key_kind",
+            json_string(m->key_kind < sizeof key_kinds / sizeof *key_kinds ? key_kinds[m->key_kind]
+                                                                           : "other")) |
+        put(j, "address", json_integer((json_int_t)m->address)) |
+        put(j, "suspect", json_boolean(r->suspect)) |
+        put(j, "rank", rank ? json_integer((json_int_t)rank) : json_null()) |
+        put(j, "count", json_integer((json_int_t)m->count)) |
+        put(j, "entries_walked", json_integer((json_int_t)m->nentries)) |
+        put(j, "key_size", json_integer(m->key_size)) |
+        put(j, "value_size", json_integer(m->value_size)) |
+        put(j, "types_inferred", json_boolean(m->types_inferred)) |
+        put(j, "B", json_integer(m->B)) | put(j, "buckets", json_integer((json_int_t)m->nmain)) |
+        put(j, "overflow_buckets", json_integer((json_int_t)m->noverflow_walked)) |
+        put(j, "old_buckets", json_integer((json_int_t)m->nold)) |
+        put(j, "nevacuate", json_integer((json_int_t)m->nevacuate)) |
+        put(j, "table_bytes", json_integer((json_int_t)m->table_bytes)) |
+        put(j, "retained_bytes", json_integer((json_int_t)r->retained)) |
+        put(j, "entries_retained_bytes", json_integer((json_int_t)r->entries_retained)) |
+        put(j, "keys_retained_bytes", json_integer((json_int_t)r->keys_retained)) |
+        put(j, "shared_entries", json_integer((json_int_t)r->shared_entries)) |
+        put(j, "shared_bytes", json_integer((json_int_t)r->shared_bytes)) |
+        put(j, "old_bytes", json_integer((json_int_t)r->old_bytes)) |
+        put(j, "load", json_real(r->load)) | put(j, "fill", json_real(r->fill));
     json_t *ev = json_array(), *ctx = json_array();
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
         if (r->evidence & (1u << b))
-            json_array_append_new((1u << b) & MP_EV_CONTEXT ? ctx : ev,
-                                  mp_json_text(mp_evidence_name(b)));
-    json_object_set_new(j, "evidence", ev);
-    json_object_set_new(j, "context", ctx);
-    json_object_set_new(j, "fix",
-                        r->suspect ? mp_json_text(mp_evidence_fix(r->evidence)) : json_null());
-    json_object_set_new(j, "growth_entries", json_integer((json_int_t)r->growth_entries));
-    json_object_set_new(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes));
-    json_object_set_new(j, "root", root_json(g, r->root));
-    json_object_set_new(j, "retainer", root_json(g, named_root(g, r)));
-    {
-        uint32_t other[MP_MAX_LISTED_ROOTS];
-        size_t no = sharing_roots(a, r, other, MP_MAX_LISTED_ROOTS);
-        json_t *sr = json_array();
-        for (size_t i = 0; i < no; i++) json_array_append_new(sr, root_json(g, other[i]));
-        json_object_set_new(j, "sharing_roots", sr);
-    }
-    json_object_set_new(j, "path_root", root_json(g, r->path_root));
+            bad |= json_array_append_new((1u << b) & MP_EV_CONTEXT ? ctx : ev,
+                                         json_string(mp_evidence_name(b)));
+    bad |= put(j, "evidence", ev) | put(j, "context", ctx) |
+           put(j, "fix", r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null()) |
+           put(j, "growth_entries", json_integer((json_int_t)r->growth_entries)) |
+           put(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes)) |
+           put(j, "root", root_json(g, r->root)) |
+           put(j, "retainer", root_json(g, named_root(g, r)));
+    uint32_t other[MP_MAX_LISTED_ROOTS];
+    size_t no = sharing_roots(a, r, other, MP_MAX_LISTED_ROOTS);
+    json_t *sr = json_array();
+    for (size_t i = 0; i < no; i++) bad |= json_array_append_new(sr, root_json(g, other[i]));
+    bad |= put(j, "sharing_roots", sr) | put(j, "path_root", root_json(g, r->path_root));
     json_t *roots = json_array();
     for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
-        json_array_append_new(roots, root_json(g, r->roots[i]));
-    json_object_set_new(j, "roots", roots);
-    json_object_set_new(j, "nroots", json_integer(r->nroots));
+        bad |= json_array_append_new(roots, root_json(g, r->roots[i]));
+    bad |= put(j, "roots", roots) | put(j, "nroots", json_integer(r->nroots));
     mp_step s[CHAIN_MAX];
     size_t n = map_chain(a, r->map, s, CHAIN_MAX);
-    json_object_set_new(j, "chain", chain_json(g, s, n));
+    bad |= put(j, "chain", chain_json(g, s, n));
     json_t *sites = json_array();
     for (uint32_t i = 0; i < r->nsites; i++) {
         json_t *f = frame_json(g, mp_stack_site(g, r->sites[i].stack));
-        if (json_is_object(f)) json_object_set_new(f, "samples", json_integer(r->sites[i].samples));
-        json_array_append_new(sites, f);
+        if (json_is_object(f)) bad |= put(f, "samples", json_integer(r->sites[i].samples));
+        bad |= json_array_append_new(sites, f);
     }
-    json_object_set_new(j, "sites", sites);
+    bad |= put(j, "sites", sites);
     json_t *entries = json_array();
     size_t k = r->suspect ? top_n(o, m->nentries) : 0;
     uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
+    if (k && !ix) bad = 1;
     size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
-    for (size_t i = 0; i < got; i++) {
-        const mp_entry *e = &g->entries[ix[i]];
-        json_t *je = json_object();
-        json_object_set_new(je, "key", mp_json_text(mp_str(g, e->key)));
-        json_object_set_new(je, "value_type", mp_json_text(entry_value_type(g, e)));
-        json_object_set_new(je, "retained_bytes",
-                            json_integer((json_int_t)a->f.entry_retained[ix[i]]));
-        json_object_set_new(je, "shared", json_boolean(a->f.entry_shared[ix[i]]));
-        json_object_set_new(
-            je, "shared_bytes",
-            json_integer(a->f.entry_shared[ix[i]] ? (json_int_t)entry_bytes(a, ix[i]) : 0));
-        json_object_set_new(je, "bucket", json_integer((json_int_t)e->bucket));
-        json_object_set_new(je, "overflow", json_integer(e->overflow));
-        json_object_set_new(je, "slot", json_integer(e->slot));
-        json_object_set_new(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, ix[i]))));
-        size_t cn = entry_chain(a, ix[i], s, CHAIN_MAX);
-        json_object_set_new(je, "chain", chain_json(g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX));
-        json_array_append_new(entries, je);
-    }
+    for (size_t i = 0; i < got && !bad; i++)
+        bad |= json_array_append_new(entries, entry_json(a, ix[i]));
     free(ix);
-    json_object_set_new(j, "entries", entries);
+    bad |= put(j, "entries", entries);
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
 json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_opts *o)
 {
     const mp_graph *g = a->g;
-    json_t *root = json_object();
-    if (!root) return NULL;
-    json_object_set_new(root, "snapshot", mp_json_text(a->file));
-    json_object_set_new(root, "format", mp_json_text(g->info.format));
-    json_object_set_new(root, "runtime", mp_json_text(mp_str(g, g->info.runtime)));
-    json_object_set_new(root, "profile", o && o->profile ? mp_json_text(o->profile) : json_null());
-    json_object_set_new(root, "program", mp_json_text(mp_str(g, g->info.program)));
-    json_object_set_new(root, "pid", json_integer((json_int_t)g->info.pid));
-    json_object_set_new(root, "gc_cycle", json_integer(g->info.gc_cycle));
-    json_object_set_new(root, "time_nanos", json_integer(g->info.time_nanos));
-    json_object_set_new(root, "gc_pause_ns", json_integer((json_int_t)g->info.gc_pause_ns));
+    json_t *root = mp_json_report("snapshot_analysis");
+    int bad = !root;
+    bad |= mp_json_set_text(root, "snapshot", a->file) |
+           put(root, "format", json_string(g->info.format)) |
+           mp_json_set_text(root, "runtime", mp_str(g, g->info.runtime));
+    if (o && o->profile)
+        bad |= mp_json_set_text(root, "profile", o->profile);
+    else
+        bad |= put(root, "profile", json_null());
+    bad |= mp_json_set_text(root, "program", mp_str(g, g->info.program)) |
+           put(root, "pid", json_integer((json_int_t)g->info.pid)) |
+           put(root, "gc_cycle", json_integer(g->info.gc_cycle)) |
+           put(root, "time_nanos", json_integer(g->info.time_nanos)) |
+           put(root, "gc_pause_ns", json_integer((json_int_t)g->info.gc_pause_ns));
     json_t *heap =
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)g->nobjects, "bytes",
-                  (json_int_t)g->total_bytes, "reachable_objects", (json_int_t)a->f.heap_objects,
-                  "reachable_bytes", (json_int_t)a->f.heap_bytes, "edges", (json_int_t)g->nedges,
-                  "sampled_objects", (json_int_t)g->nsampled);
-    json_object_set_new(heap, "unreachable_objects",
-                        json_integer((json_int_t)g->info.unreachable_objects));
-    json_object_set_new(heap, "unreachable_bytes",
-                        json_integer((json_int_t)g->info.unreachable_bytes));
-    json_object_set_new(root, "heap", heap);
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)g->nobjects,
+                  "bytes", (json_int_t)g->total_bytes, "reachable_objects",
+                  (json_int_t)a->f.heap_objects, "reachable_bytes", (json_int_t)a->f.heap_bytes,
+                  "edges", (json_int_t)g->nedges, "sampled_objects", (json_int_t)g->nsampled,
+                  "unreachable_objects", (json_int_t)g->info.unreachable_objects,
+                  "unreachable_bytes", (json_int_t)g->info.unreachable_bytes);
+    bad |= put(root, "heap", heap);
     json_t *rk = json_object();
     size_t per[MP_ROOT_NKINDS] = {0};
     for (size_t i = 0; i < g->nroots; i++) per[g->roots[i].kind]++;
     for (unsigned k = 0; k < MP_ROOT_NKINDS; k++)
-        json_object_set_new(rk, mp_root_kind_name(k), json_integer((json_int_t)per[k]));
-    json_object_set_new(root, "roots", rk);
+        bad |= put(rk, mp_root_kind_name(k), json_integer((json_int_t)per[k]));
+    bad |= put(root, "roots", rk);
     /* every suspect; the first maps of the ranking (suspects first) */
     json_t *susp = json_array(), *maps = json_array();
+    bad |= !susp || !maps;
     size_t nm = listed_maps(o, g->nmaps);
-    for (size_t i = 0; i < g->nmaps; i++) {
+    for (size_t i = 0; i < g->nmaps && !bad; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
         if (!r->suspect && i >= nm) break;
         json_t *mj = map_json(a, r, r->suspect ? i + 1 : 0, o);
-        if (r->suspect) json_array_append(susp, mj);
-        if (i < nm) json_array_append(maps, mj);
+        bad |= !mj;
+        if (r->suspect) bad |= json_array_append(susp, mj);
+        if (i < nm) bad |= json_array_append(maps, mj);
         json_decref(mj);
     }
-    json_object_set_new(root, "suspects", susp);
-    json_object_set_new(root, "maps_total", json_integer((json_int_t)g->nmaps));
-    json_object_set_new(root, "maps", maps);
-    json_object_set_new(
-        root, "seconds",
-        json_pack("{s:f, s:f}", "load", a->load_seconds, "analyze", a->analyze_seconds));
+    bad |= put(root, "suspects", susp) |
+           put(root, "maps_total", json_integer((json_int_t)g->nmaps)) | put(root, "maps", maps);
+    if (o && o->timings)
+        bad |= put(root, "seconds",
+                   json_pack("{s:f, s:f}", "load", a->load_seconds, "analyze", a->analyze_seconds));
+    if (bad) {
+        json_decref(root);
+        return NULL;
+    }
     return root;
 }
 

@@ -55,6 +55,7 @@ typedef struct mp_snapshot_print_opts {
     size_t top_maps;     /* maps listed (text MAPS, JSON "maps"), in rank order (0: 10) */
     bool all_maps;       /* every map */
     const char *profile; /* the profile the snapshot came with, or NULL */
+    bool timings;        /* JSON: the seconds taken (not deterministic) */
 } mp_snapshot_print_opts;
 
 void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,

@@ -54,6 +54,9 @@ static const char analyze_help[] =
     "  -f, --format FORMAT        text (default), json, pprof (retention chains as\n"
     "                             stacks, root at the bottom; needs -o) or dot\n"
     "                             (Graphviz); pprof and dot need a snapshot\n"
+    "      --timings              JSON: add the seconds loading and analysis took\n"
+    "                             (wall clock; without it the same input always\n"
+    "                             gives the same bytes)\n"
     "  -o, --output FILE          write the report to FILE instead of stdout ('-':\n"
     "                             stdout, for every format); a regular FILE is\n"
     "                             replaced only when the report is complete\n"
@@ -165,6 +168,8 @@ static mp_graph *load_beside(const char *beside, bool required, double *seconds,
     return NULL;
 }
 
+enum { OPT_TIMINGS = CLI_OPT_TRIM_PATH + 1 };
+
 static bool valid_format(const char *f)
 {
     return strcmp(f, "text") == 0 || strcmp(f, "json") == 0 || strcmp(f, "pprof") == 0 ||
@@ -184,12 +189,13 @@ int cmd_analyze(int argc, char **argv)
         {"max-memory", required_argument, NULL, 'M'},
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
+        {"timings", no_argument, NULL, OPT_TIMINGS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *sample_spec = NULL, *format = "text", *output = NULL, *binary = NULL;
     size_t top_n = 10, top_maps = 10;
-    bool all = false, summary = false;
+    bool all = false, summary = false, timings = false;
     int c;
     optind = 1;
     opterr = 0;
@@ -228,6 +234,9 @@ int cmd_analyze(int argc, char **argv)
         case CLI_OPT_TRIM_PATH:
             if (cli_set_trim_path("analyze", optarg)) return CLI_EXIT_BAD;
             break;
+        case OPT_TIMINGS:
+            timings = true;
+            break;
         case 'h':
             fputs(analyze_help, stdout);
             return cli_finish(CLI_EXIT_OK);
@@ -249,7 +258,8 @@ int cmd_analyze(int argc, char **argv)
                         .top_entries = top_n,
                         .all = all || top_n == 0,
                         .top_maps = top_maps,
-                        .all_maps = all || top_maps == 0};
+                        .all_maps = all || top_maps == 0,
+                        .timings = timings};
 
     /* one open; the kind is told from the first bytes */
     cli_input ci;

@@ -22,6 +22,7 @@ typedef struct cli_snap_opts {
     const char *profile;                 /* the profile the snapshot was found beside, or NULL */
     const mp_analysis *profile_analysis; /* that profile's figures, or NULL */
     double load_seconds;                 /* the time the graph took to load */
+    bool timings;                        /* JSON: the seconds taken */
 } cli_snap_opts;
 
 /* Full analysis of a snapshot's heap graph g (taken over: freed here): the
