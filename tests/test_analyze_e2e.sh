@@ -414,7 +414,7 @@ done
 n=$("$maproot" analyze --format json --all h-nested.gcstack.gz | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["maps"]))')
 [ "$n" = 56 ] || fail "nested: --all JSON lists $n maps of 56"
 "$maproot" analyze --format dot h-nested.gcstack.gz >h-nested.dot || fail "nested: --format dot"
-grep -q 'slot [0-9]*: \\"tenant-7\\"' h-nested.dot && grep -q '\[5\]' h-nested.dot ||
+grep -q '\\"tenant-7\\" -> ' h-nested.dot && grep -q '\[5\]' h-nested.dot ||
   fail "nested: the dot output lacks the outer slot or the element"
 if command -v dot >/dev/null; then dot -Tsvg h-nested.dot >/dev/null || fail "nested: dot rejects the graph"; fi
 "$maproot" analyze --format pprof -o h-nested.pb.gz h-nested.gcstack.gz || fail "nested: --format pprof"
@@ -468,6 +468,69 @@ m = [m for m in d["maps"] if m["count_after"] == 3000]
 assert m and m[0]["type"] == "map[int64]*\u00ff\u00feBlob" and m[0]["root"].startswith("global cache\u00c3("), m
 assert bytes.fromhex(m[0]["root_hex"]).startswith(b"global cache\xc3("), m
 ' h-names-diff.json || fail "names: the diff JSON lost a name"
+
+# ---- pictures: Graphviz draws --format dot, go tool pprof the retention profile
+# svg_nodes SVG: one line per node of a Graphviz SVG, "id<TAB>its text lines joined by |"
+svg_nodes() {
+  python3 - "$1" <<'PY'
+import html, re, sys
+svg = open(sys.argv[1], encoding="utf-8").read()
+for g in re.findall(r'<g id="[^"]*" class="node">(.*?)</g>', svg, re.S):
+    title = html.unescape(re.search(r"<title>(.*?)</title>", g, re.S).group(1))
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", g, re.S)]
+    print(title + "\t" + " | ".join(texts))
+PY
+}
+heap skewed 'want(a["suspects"] and a["suspects"][0]["entries"][0]["key"] == "big-0", "the largest entry is big-0")'
+if command -v dot >/dev/null; then
+  # sessiond: root, map header, the buckets of the ten largest entries, the
+  # entries (key, type, size), the rest in one node with its count
+  dot -Tsvg s.dot >s.svg || fail "dot -Tsvg rejects sessiond's picture"
+  svg_nodes s.svg >s.nodes
+  grep -q $'^r[0-9]*\tglobal session_cache' s.nodes || fail "dot: no root node: $(head -3 s.nodes)"
+  grep -q $'^m[0-9]*\tmap\[string\]\*Session header 0x[0-9a-f]* | 120,000 entries, B=15' s.nodes ||
+    fail "dot: no map header node"
+  [ "$(grep -c $'^b[0-9_]*\tbucket\[[0-9]*\]$' s.nodes)" -ge 5 ] || fail "dot: not a node per bucket: $(grep -c bucket s.nodes)"
+  [ "$(grep -Ec $'^e[0-9]+\t"user-[0-9]+" -> Session \| [0-9.]+KiB retained$' s.nodes)" = 10 ] ||
+    fail "dot: the ten largest entries with key and size: $(grep -m2 '^e' s.nodes)"
+  grep -q $'^f[0-9]*\t119,990 other entries | 198.4[0-9]MiB$' s.nodes || fail "dot: the rest folded: $(grep '^f' s.nodes)"
+  grep -q '(0B)\| 0B' s.dot && fail "dot: a size of 0B"
+  # shared_entries: the pin that also holds the values, the shared sizes
+  "$maproot" analyze --format dot shared_entries.gcstack.gz >sh.dot && dot -Tsvg sh.dot >sh.svg ||
+    fail "dot: shared_entries"
+  svg_nodes sh.svg >sh.nodes
+  grep -q $'^r[0-9]*\tpin search index$' sh.nodes || fail "dot: the other root of shared entries is missing"
+  grep -q 'label="also holds"' sh.dot || fail "dot: no edge from the pin to the entries"
+  [ "$(grep -Ec $'^e[0-9]+\t[0-9]+ -> Document \| 2.[0-9]+KiB shared$' sh.nodes)" = 10 ] ||
+    fail "dot: shared entries with their shared size: $(grep -m2 '^e' sh.nodes)"
+  # -n 0 asks for every entry: the picture stays small and says so
+  "$maproot" analyze --format dot -n 0 sessiond.gcstack.gz >all.dot || fail "dot -n 0"
+  [ "$(wc -l <all.dot)" -lt 1000 ] && grep -q 'at most 50 entries of a map are drawn' all.dot &&
+    grep -q 'label="119,950 other entries' all.dot || fail "dot -n 0: $(wc -l <all.dot) lines"
+  dot -Tsvg all.dot >/dev/null || fail "dot -Tsvg rejects the -n 0 picture"
+  # skewed: the large entries are nodes of their own
+  "$maproot" analyze --format dot h-skewed.gcstack.gz >sk.dot && dot -Tsvg sk.dot >sk.svg || fail "dot: skewed"
+  svg_nodes sk.svg | contains $'^e[0-9]*\t"big-0" -> \[\]byte | 1.5[0-9]MiB retained$' || fail "dot: skewed: no node of big-0"
+else
+  fail "graphviz is not installed (scripts/install-deps installs it)"
+fi
+if command -v go >/dev/null && command -v dot >/dev/null; then
+  # the retention profile drawn by go tool pprof: the top key's own node
+  # where it is large, and the frame that names the largest keys where no
+  # entry is (pprof leaves out nodes under 0.5% of the total)
+  "$maproot" analyze --format pprof -o sk.pb.gz h-skewed.gcstack.gz || fail "pprof: skewed"
+  go tool pprof -svg sk.pb.gz >sk-pprof.svg 2>sk-pprof.err || fail "go tool pprof -svg: $(head -2 sk-pprof.err)"
+  svg_nodes sk-pprof.svg >sk-pprof.nodes
+  grep -q $'\t"big-0" -> \[\]byte |' sk-pprof.nodes || fail "pprof -svg: no node of the top key: $(cut -f2 sk-pprof.nodes | head -8)"
+  grep -q $'\t2,000 entries, largest "big-0", "big-1", "big-2" |' sk-pprof.nodes || fail "pprof -svg: no node naming the largest keys"
+  go tool pprof -svg ret.pb.gz >ret.svg 2>/dev/null || fail "go tool pprof -svg of sessiond's"
+  svg_nodes ret.svg | contains $'\t120,000 entries, largest "user-[0-9]*", "user-[0-9]*", "user-[0-9]*" |' ||
+    fail "pprof -svg: sessiond's keys are not in the picture: $(svg_nodes ret.svg | cut -f2 | head -8)"
+  go tool pprof -png sk.pb.gz >sk.png 2>/dev/null && [ "$(head -c 4 sk.png | od -An -c | tr -d ' ')" = "211PNG" ] ||
+    fail "go tool pprof -png does not draw the retention profile"
+  go tool pprof -traces sk.pb.gz 2>/dev/null | contains '^ *[0-9.]*[kMG]*B *"big-0" -> \[\]byte$' ||
+    fail "pprof -traces: the key's frame"
+fi
 
 echo "$fails failures"
 [ $fails = 0 ]

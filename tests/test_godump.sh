@@ -169,7 +169,7 @@ if bad:
     sys.exit(1)
 PY
 
-"$maproot" analyze --binary ./leaks --format dot literal.dump | contains 'slot [0-9]: \\"red\\"' ||
+"$maproot" analyze --binary ./leaks --format dot literal.dump | contains '\\"red\\" -> ' ||
     fail "literal: dot shows the decoded key"
 "$maproot" analyze --all --binary ./leaks global.dump >global.txt || fail "global: text with --all"
 contains -E '^  root     global main\.sessionCache' global.txt || fail "global: text names main.sessionCache"
@@ -183,7 +183,7 @@ contains -E 'root     iterator: goroutine [0-9]+ \[chan receive\], frame #[0-9]+
 "$maproot" analyze --binary ./leaks -f pprof -o chains.pb.gz global.dump || fail "pprof output"
 go tool pprof -traces chains.pb.gz 2>/dev/null >traces.txt || fail "go tool pprof rejected chains.pb.gz"
 contains -E '^ +global main\.sessionCache$' traces.txt || fail "pprof traces end at the global"
-contains 'key:  "user-' traces.txt || fail "pprof traces carry the keys"
+contains 'key:  user-' traces.txt || fail "pprof traces carry the keys"
 "$maproot" analyze -f dot global.dump >global.dot || fail "dot output"
 contains -E 'label="global bss\+0x[0-9a-f]+"' global.dot || fail "dot names the root by address"
 

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#define CHAIN_MAX 64      /* steps of a chain in JSON, dot and pprof */
-#define CHAIN_TEXT_MAX 24 /* in text: a longer chain shows its ends */
+#define CHAIN_MAX 64      /* steps of a chain in JSON and pprof */
+#define CHAIN_TEXT_MAX 24 /* in text and dot: a longer chain shows its ends */
 
 static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max);
 static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
@@ -859,88 +859,278 @@ int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
 
 /* ----------------------------------------------------------------- dot --- */
 
+#define DOT_MAX_SUSPECTS 10 /* maps drawn */
+#define DOT_MAX_ENTRIES 50  /* entries drawn per map, whatever --top or --all asks */
+
+/* A quoted dot string: quotes and backslashes escaped, a newline as dot's
+ * \n (a centered line break). */
 static void dot_escape(FILE *out, const char *s)
 {
     for (; *s; s++) {
+        if (*s == '\n') {
+            fputs("\\n", out);
+            continue;
+        }
         if (*s == '"' || *s == '\\') fputc('\\', out);
         fputc(*s, out);
     }
 }
 
-/* Node ids: "r<root>", "o<object>", "e<entry>", and "o<object>_<index>"
- * for a bucket of a bucket array or an element of an array (one object,
- * many nodes). Chains share prefixes: a node and the edge into it are
- * printed the first time they appear (in the tree of paths a node has one
- * edge into it); an indexed node is printed each time it appears, and the
- * graph is strict, so Graphviz merges its repeated edges. */
+/* A node: id [label="..."attrs]; the label's lines are joined by \n. */
+static void dot_node(FILE *out, const char *id, const char *label, const char *attrs)
+{
+    fprintf(out, "  %s [label=\"", id);
+    dot_escape(out, label);
+    fprintf(out, "\"%s];\n", attrs);
+}
+
+/* The id of a chain step's node. Roots, objects and map headers are one
+ * node each; a bucket is one node per bucket of its array (and depth of
+ * its overflow chain), not one per array object; an entry is its own. */
+static void dot_id(const mp_step *s, size_t chain, char *id, size_t size)
+{
+    switch (s->kind) {
+    case MP_STEP_ROOT:
+        snprintf(id, size, "r%u", s->a);
+        break;
+    case MP_STEP_MAP:
+        snprintf(id, size, "m%u", s->map);
+        break;
+    case MP_STEP_BUCKET:
+    case MP_STEP_OVERFLOW:
+        if (s->index == UINT64_MAX)
+            snprintf(id, size, "o%u", s->a);
+        else
+            snprintf(id, size, "b%u_%u_%" PRIu64 "_%u", s->map, s->old, s->index,
+                     s->kind == MP_STEP_OVERFLOW ? s->overflow : 0);
+        break;
+    case MP_STEP_SLOT:
+        snprintf(id, size, "e%u", s->a);
+        break;
+    case MP_STEP_ELIDED:
+        snprintf(id, size, "x%zu", chain);
+        break;
+    default:
+        if (s->index != UINT64_MAX)
+            snprintf(id, size, "o%u_%" PRIu64, s->a, s->index);
+        else
+            snprintf(id, size, "o%u", s->a);
+    }
+}
+
+/* An entry's lines: its key, the value type, and what it keeps alive (a
+ * shared entry: what its value keeps alive with the other roots; nothing
+ * said of an entry that keeps nothing beyond its slot). */
+static void dot_entry_label(const mp_snapshot_analysis *a, uint32_t ei, char *buf, size_t size)
+{
+    const mp_graph *g = a->g;
+    const mp_entry *e = &g->entries[ei];
+    uint64_t bytes = entry_bytes(a, ei);
+    char b[64] = "";
+    if (bytes) {
+        fmt_bytes(b, sizeof b, bytes);
+        snprintf(b + strlen(b), sizeof b - strlen(b), " %s",
+                 a->f.entry_shared[ei] ? "shared" : "retained");
+    }
+    snprintf(buf, size, "%s -> %s%s%s", mp_str(g, e->key), entry_value_type(g, e), *b ? "\n" : "",
+             b);
+}
+
+/* A map header's lines: type, address, geometry, what it retains. */
+static void dot_map_label(const mp_snapshot_analysis *a, const mp_map_report *r, size_t rank,
+                          char *buf, size_t size)
+{
+    const mp_graph *g = a->g;
+    const mp_map *m = &g->maps[r->map];
+    char c1[32], b1[64], b2[64], pct[32];
+    fmt_count(c1, sizeof c1, m->count);
+    fmt_bytes(b1, sizeof b1, m->table_bytes);
+    int n = snprintf(buf, size, "%s header 0x%" PRIx64 "\n%s entries, B=%u, table %s",
+                     map_type(g, r->map), m->address, c1, m->B, b1);
+    if (n < 0 || (size_t)n >= size) return;
+    if (rank) {
+        fmt_bytes(b2, sizeof b2, r->shared_bytes > r->retained ? r->shared_bytes : r->retained);
+        mp_format_pct(pct, sizeof pct,
+                      (int64_t)(r->shared_bytes > r->retained ? r->shared_bytes : r->retained),
+                      (int64_t)a->f.heap_bytes);
+        snprintf(buf + n, size - (size_t)n, "\nleak suspect %zu: %s %s (%s of heap)", rank,
+                 r->shared_bytes > r->retained ? "shares" : "retains", b2, pct);
+    }
+}
+
+/* The ids of the indexed nodes drawn (buckets, array elements: many per
+ * object), few enough in a bounded picture to be looked up in a line. */
+typedef struct dot_ids {
+    char (*id)[64];
+    size_t n, cap;
+} dot_ids;
+
+/* Whether id is new (then it is added); a full or failed set says new. */
+static bool dot_ids_add(dot_ids *d, const char *id)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->id[i], id) == 0) return false;
+    if (d->n == d->cap) {
+        size_t nc = d->cap ? 2 * d->cap : 64;
+        char(*q)[64] = realloc(d->id, nc * sizeof *q);
+        if (!q) return true;
+        d->id = q;
+        d->cap = nc;
+    }
+    snprintf(d->id[d->n++], sizeof *d->id, "%s", id);
+    return true;
+}
+
+/* Draws one chain: its nodes the first time they appear (a tree of paths
+ * gives each node one edge into it), and the edges between them. */
+static void dot_chain(FILE *out, const mp_snapshot_analysis *a, const mp_step *s, size_t n,
+                      size_t chain, uint8_t *seen, dot_ids *indexed)
+{
+    const mp_graph *g = a->g;
+    char prev[64] = "";
+    for (size_t j = 0; j < n; j++) {
+        char id[64], t[512];
+        dot_id(&s[j], chain, id, sizeof id);
+        /* seen: roots, then objects, then entries, then map headers */
+        size_t at = SIZE_MAX;
+        if (s[j].kind == MP_STEP_ROOT)
+            at = s[j].a;
+        else if (s[j].kind == MP_STEP_SLOT)
+            at = g->nroots + g->nobjects + s[j].a;
+        else if (s[j].kind == MP_STEP_MAP)
+            at = g->nroots + g->nobjects + g->nentries + s[j].map;
+        else if (s[j].kind == MP_STEP_OBJECT && s[j].index == UINT64_MAX)
+            at = g->nroots + s[j].a;
+        /* seen[at]: 1 the node is drawn, 2 an edge into it is; an indexed
+         * node has its edge from the one node that holds it */
+        bool fresh = at == SIZE_MAX ? dot_ids_add(indexed, id) : !(seen[at] & 1);
+        bool edge_in = at == SIZE_MAX ? fresh : !(seen[at] & 2);
+        if (at != SIZE_MAX) seen[at] |= *prev ? 3 : 1;
+        if (fresh) {
+            const char *attrs = "";
+            switch (s[j].kind) {
+            case MP_STEP_ROOT:
+                mp_root_text(g, s[j].a, t, sizeof t);
+                attrs = ", shape=ellipse, style=bold";
+                break;
+            case MP_STEP_MAP:
+                dot_map_label(a, &a->f.maps[s[j].map], 0, t, sizeof t);
+                attrs = ", style=filled, fillcolor=\"#ffdddd\"";
+                break;
+            case MP_STEP_SLOT:
+                dot_entry_label(a, s[j].a, t, sizeof t);
+                attrs = ", style=rounded";
+                break;
+            default:
+                mp_step_text(g, &s[j], t, sizeof t);
+            }
+            dot_node(out, id, t, attrs);
+        }
+        if (*prev && edge_in) fprintf(out, "  %s -> %s;\n", prev, id);
+        snprintf(prev, sizeof prev, "%s", id);
+    }
+}
+
+/* The picture of the leak suspects: for each (at most DOT_MAX_SUSPECTS),
+ * the chain from its root through the objects on the way to the map
+ * header (described in its node), the buckets (and overflow buckets) that
+ * hold its largest entries, those entries (key, value type, what each
+ * keeps alive; at most DOT_MAX_ENTRIES), the other roots that hold its
+ * shared entries' values too, and one node for the rest, with their count
+ * and size. What is left out is said in the graph's label. */
 void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o)
 {
     const mp_graph *g = a->g;
-    fprintf(
-        out,
-        "strict digraph maproot {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
-    /* nodes printed: objects, then roots, then entries */
-    uint8_t *printed = calloc(g->nobjects + g->nroots + g->nentries + 1, 1);
+    char b1[64], c1[32], t[1024];
+    size_t ns = a->f.nsuspects, nd = ns < DOT_MAX_SUSPECTS ? ns : DOT_MAX_SUSPECTS;
+    bool capped = false;
+    for (size_t i = 0; i < nd; i++)
+        capped |= top_n(o, g->maps[a->f.maps[a->f.ranked[i]].map].nentries) > DOT_MAX_ENTRIES;
+    const char *prog = mp_str(g, g->info.program);
+    fmt_bytes(b1, sizeof b1, a->f.heap_bytes);
+    int n =
+        snprintf(t, sizeof t, "maproot: %s, GC cycle %u, heap %s: %zu leak suspect%s",
+                 *prog ? base_name(prog) : a->file, g->info.gc_cycle, b1, ns, ns == 1 ? "" : "s");
+    if (n > 0 && (size_t)n < sizeof t && ns > nd)
+        n += snprintf(t + n, sizeof t - (size_t)n, " (the first %zu drawn)", nd);
+    if (n > 0 && (size_t)n < sizeof t && capped)
+        snprintf(t + n, sizeof t - (size_t)n,
+                 "\nat most %d entries of a map are drawn; the rest are counted in one node",
+                 DOT_MAX_ENTRIES);
+    fprintf(out, "strict digraph maproot {\n  rankdir=LR;\n  labelloc=t;\n  label=\"");
+    dot_escape(out, t);
+    fprintf(out, "\";\n  node [shape=box, fontname=\"monospace\"];\n");
+    if (ns == 0) {
+        dot_node(out, "none", "no leak suspects: no map shows the evidence of a leak", "");
+        fprintf(out, "}\n");
+        return;
+    }
+    uint8_t *seen = calloc(g->nroots + g->nobjects + g->nentries + g->nmaps + 1, 1);
+    dot_ids indexed = {0};
     mp_step s[CHAIN_MAX];
-    for (size_t i = 0; i < a->f.nsuspects; i++) {
+    size_t chain = 0;
+    for (size_t i = 0; i < nd && seen; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
-        size_t k = top_n(o, g->maps[r->map].nentries);
-        if (!k) k = 1;
-        uint32_t *ix = malloc(k * sizeof *ix);
+        const mp_map *m = &g->maps[r->map];
+        /* the header first, described as a suspect */
+        char id[64];
+        snprintf(id, sizeof id, "m%u", r->map);
+        dot_map_label(a, r, i + 1, t, sizeof t);
+        dot_node(out, id, t, ", style=filled, fillcolor=\"#ffdddd\"");
+        seen[g->nroots + g->nobjects + g->nentries + r->map] = 1;
+        size_t k = top_n(o, m->nentries);
+        if (k > DOT_MAX_ENTRIES) k = DOT_MAX_ENTRIES;
+        uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
         size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
-        for (size_t c = 0; c < (got ? got : 1); c++) {
-            size_t n =
-                got ? entry_chain(a, ix[c], s, CHAIN_MAX) : map_chain(a, r->map, s, CHAIN_MAX);
-            if (n > CHAIN_MAX) n = CHAIN_MAX;
-            char prev[48] = "";
-            for (size_t j = 0; j < n; j++) {
-                char id[48], t[512];
-                bool seen = false;
-                if (s[j].kind == MP_STEP_ROOT) {
-                    snprintf(id, sizeof id, "r%u", s[j].a);
-                    seen = printed && printed[g->nobjects + s[j].a];
-                    if (printed) printed[g->nobjects + s[j].a] = 1;
-                    mp_root_text(g, s[j].a, t, sizeof t);
-                } else if (s[j].kind == MP_STEP_SLOT) {
-                    const mp_entry *e = &g->entries[s[j].a];
-                    size_t at = g->nobjects + g->nroots + s[j].a;
-                    seen = printed && printed[at];
-                    if (printed) printed[at] = 1;
-                    char b[64];
-                    fmt_bytes(b, sizeof b, a->f.entry_retained[s[j].a]);
-                    snprintf(id, sizeof id, "e%u", s[j].a);
-                    snprintf(t, sizeof t, "slot %u: %s -> %s (%s)", s[j].slot, mp_str(g, e->key),
-                             entry_value_type(g, e), b);
-                } else if (s[j].kind == MP_STEP_ELIDED) {
-                    /* one node per chain that leaves steps out */
-                    snprintf(id, sizeof id, "x%zu_%zu", i, c);
-                    mp_step_text(g, &s[j], t, sizeof t);
-                } else if ((s[j].kind == MP_STEP_BUCKET || s[j].kind == MP_STEP_OBJECT) &&
-                           s[j].index != UINT64_MAX) {
-                    snprintf(id, sizeof id, "o%u_%" PRIu64, s[j].a, s[j].index);
-                    mp_step_text(g, &s[j], t, sizeof t);
-                } else {
-                    snprintf(id, sizeof id, "o%u", s[j].a);
-                    seen = printed && printed[s[j].a];
-                    if (printed) printed[s[j].a] = 1;
-                    mp_step_text(g, &s[j], t, sizeof t);
-                }
-                if (!seen) {
-                    fprintf(out, "  %s [label=\"", id);
-                    dot_escape(out, t);
-                    fprintf(out, "\"%s];\n",
-                            s[j].kind == MP_STEP_ROOT  ? ", shape=ellipse, style=bold"
-                            : s[j].kind == MP_STEP_MAP ? ", style=filled, fillcolor=\"#ffdddd\""
-                                                       : "");
-                }
-                if (*prev && !seen) fprintf(out, "  %s -> %s;\n", prev, id);
-                snprintf(prev, sizeof prev, "%s", id);
+        if (!got) {
+            size_t hn = map_chain(a, r->map, s, CHAIN_TEXT_MAX);
+            dot_chain(out, a, s, hn, chain++, seen, &indexed);
+        }
+        uint64_t shown = 0;
+        for (size_t c = 0; c < got; c++) {
+            size_t cn = entry_chain(a, ix[c], s, CHAIN_TEXT_MAX);
+            dot_chain(out, a, s, cn < CHAIN_TEXT_MAX ? cn : CHAIN_TEXT_MAX, chain++, seen,
+                      &indexed);
+            shown += entry_bytes(a, ix[c]);
+        }
+        /* the other roots that hold the shared values */
+        uint32_t other[4];
+        size_t no = sharing_roots(a, r, other, 4);
+        for (size_t q = 0; q < no; q++) {
+            snprintf(id, sizeof id, "r%u", other[q]);
+            if (!seen[other[q]]) {
+                mp_root_text(g, other[q], t, sizeof t);
+                dot_node(out, id, t, ", shape=ellipse, style=bold");
+                seen[other[q]] = 1;
             }
+            bool said = false; /* "also holds" on the first such edge only */
+            for (size_t c = 0; c < got; c++)
+                if (a->f.entry_shared[ix[c]]) {
+                    fprintf(out, "  %s -> e%u [style=dashed%s];\n", id, ix[c],
+                            said ? "" : ", label=\"also holds\"");
+                    said = true;
+                }
+        }
+        /* the rest, in one node */
+        if (got < m->nentries) {
+            uint64_t all = r->entries_retained + (r->shared_bytes ? r->shared_bytes : 0);
+            uint64_t rest = all > shown ? all - shown : 0;
+            fmt_count(c1, sizeof c1, m->nentries - got);
+            n = snprintf(t, sizeof t, "%s %s entr%s", c1, got ? "other" : "",
+                         m->nentries - got == 1 ? "y" : "ies");
+            if (rest && n > 0 && (size_t)n < sizeof t) {
+                fmt_bytes(b1, sizeof b1, rest);
+                snprintf(t + n, sizeof t - (size_t)n, "\n%s", b1);
+            }
+            snprintf(id, sizeof id, "f%u", r->map);
+            dot_node(out, id, t, ", style=dashed");
+            fprintf(out, "  m%u -> %s [style=dashed];\n", r->map, id);
         }
         free(ix);
     }
-    free(printed);
+    free(seen);
+    free(indexed.id);
     fprintf(out, "}\n");
 }
 
@@ -1054,17 +1244,43 @@ static void step_frame(const mp_graph *g, const mp_step *s, bool interior, char 
     }
 }
 
-/* Adds one sample: chain steps (root first) plus an optional leaf frame. */
-static int add_chain_sample(mf_pprof_writer *w, locs *L, const mp_graph *g, const mp_step *s,
-                            size_t n, const char *leaf, int64_t count, int64_t bytes,
-                            const mf_pw_label *labels, size_t nl)
+/* An entry's "key" label: the key as data ("user-53038", as in JSON), its
+ * bytes other than printable ASCII, and the quote and backslash, as \xNN:
+ * go tool pprof writes label values into its Graphviz output unescaped,
+ * and -tagfocus key=user-53038 should need no quoting. */
+static void key_label(const char *display, char *buf, size_t size)
 {
-    uint64_t ids[CHAIN_MAX + 1];
+    size_t n = strlen(display);
+    char *bytes = malloc(n + 1);
+    bool truncated;
+    size_t len = bytes ? mp_key_bytes(display, bytes, &truncated) : SIZE_MAX;
+    const char *k = len == SIZE_MAX ? display : bytes;
+    if (len == SIZE_MAX) len = n;
+    size_t j = 0;
+    for (size_t i = 0; i < len && j + 5 < size; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            j += (size_t)snprintf(buf + j, size - j, "\\x%02x", c);
+        else
+            buf[j++] = (char)c;
+    }
+    buf[j] = 0;
+    free(bytes);
+}
+
+/* Adds one sample: chain steps (root first), a frame `entries` right
+ * after the sample's own map header when given, and a leaf frame. */
+static int add_chain_sample(mf_pprof_writer *w, locs *L, const mp_graph *g, const mp_step *s,
+                            size_t n, const char *entries, const char *leaf, int64_t count,
+                            int64_t bytes, const mf_pw_label *labels, size_t nl)
+{
+    uint64_t ids[CHAIN_MAX + 2];
     size_t k = 0, last_map = 0;
     for (size_t i = 0; i < n; i++)
         if (s[i].kind == MP_STEP_MAP) last_map = i;
     if (leaf) ids[k++] = loc_for(w, L, leaf, "", 0);
     for (size_t i = n; i-- > 0;) {
+        if (entries && i == last_map) ids[k++] = loc_for(w, L, entries, "", 0);
         char name[512];
         const char *file;
         int64_t line;
@@ -1107,20 +1323,37 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
         mf_pw_label ml[1] = {{"map", mt, 0, NULL}};
         /* the table itself, and what the header dominates beyond entries */
         uint64_t rest = r->retained > r->entries_retained ? r->retained - r->entries_retained : 0;
-        if (add_chain_sample(w, &L, g, s, hn, "(map table)", 0, (int64_t)rest, ml, 1)) goto out;
+        if (add_chain_sample(w, &L, g, s, hn, NULL, "(map table)", 0, (int64_t)rest, ml, 1))
+            goto out;
+        /* A suspect's largest entries each get a frame of their own, named
+         * by key and value type, under a frame that holds all its entries
+         * and names the largest keys: graph views leave out nodes under
+         * 0.5% of the total, and where no single entry is that large, that
+         * frame still shows which keys the map holds. The rest of the
+         * entries are one frame. */
         size_t k = r->suspect ? top_n(o, m->nentries) : 0;
         uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
         size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
+        char entries[512], c1[32];
+        fmt_count(c1, sizeof c1, m->nentries);
+        int en = snprintf(entries, sizeof entries, "%s entr%s", c1, m->nentries == 1 ? "y" : "ies");
+        for (size_t j = 0; j < got && j < 3 && en > 0 && (size_t)en < sizeof entries; j++)
+            en += snprintf(entries + en, sizeof entries - (size_t)en, "%s%.60s",
+                           j ? ", " : ", largest ", mp_str(g, g->entries[ix[j]].key));
         uint64_t shown_bytes = 0;
         for (size_t j = 0; j < got; j++) {
             const mp_entry *e = &g->entries[ix[j]];
             size_t n = entry_chain(a, ix[j], s, CHAIN_MAX);
             if (n > CHAIN_MAX) n = CHAIN_MAX;
-            mf_pw_label lb[4] = {{"key", mp_str(g, e->key), 0, NULL},
+            char key[256];
+            key_label(mp_str(g, e->key), key, sizeof key);
+            mf_pw_label lb[4] = {{"key", key, 0, NULL},
                                  {"map", mt, 0, NULL},
                                  {"bucket", NULL, (int64_t)e->bucket, "index"},
                                  {"slot", NULL, e->slot, "index"}};
-            if (add_chain_sample(w, &L, g, s, n, entry_value_type(g, e), 1,
+            char leaf[512];
+            snprintf(leaf, sizeof leaf, "%s -> %s", mp_str(g, e->key), entry_value_type(g, e));
+            if (add_chain_sample(w, &L, g, s, n, entries, leaf, 1,
                                  (int64_t)a->f.entry_retained[ix[j]], lb, 4)) {
                 free(ix);
                 goto out;
@@ -1131,7 +1364,13 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
         if (got < m->nentries) {
             uint64_t left =
                 r->entries_retained > shown_bytes ? r->entries_retained - shown_bytes : 0;
-            if (add_chain_sample(w, &L, g, s, hn, "(other entries)", (int64_t)(m->nentries - got),
+            char fold[64];
+            fmt_count(c1, sizeof c1, m->nentries - got);
+            snprintf(fold, sizeof fold, "(%s %sentr%s)", c1, got ? "other " : "",
+                     m->nentries - got == 1 ? "y" : "ies");
+            hn = header_chain(a, r->map, s, CHAIN_MAX);
+            if (hn > CHAIN_MAX) hn = CHAIN_MAX;
+            if (add_chain_sample(w, &L, g, s, hn, entries, fold, (int64_t)(m->nentries - got),
                                  (int64_t)left, ml, 1))
                 goto out;
         }
