@@ -423,6 +423,20 @@ if command -v go >/dev/null; then
   grep -q '^ *slot [0-9]* ("tenant-7")$' h-nested.traces && grep -q '^ *bucket\[[0-9]*\]$' h-nested.traces &&
     grep -q '^ *\[\]\* \[5\]$' h-nested.traces ||
     fail "nested: the pprof chains lack the outer bucket, slot or element"
+  # bucket and slot are numbers with a unit: pprof keeps the value 0 (it
+  # drops numeric labels of 0 without a unit)
+  go tool pprof -tags h-nested.pb.gz 2>/dev/null | python3 -c '
+import re, sys
+tags, cur = {}, None
+for line in sys.stdin:
+    m = re.match(r"^ (\w+): Total", line)
+    if m:
+        cur = tags.setdefault(m.group(1), [])
+    elif cur is not None and line.strip():
+        cur.append(line.rsplit(":", 1)[1].strip())
+assert "0" in tags.get("bucket", []) and "0" in tags.get("slot", []), tags.get("bucket", [])[:3]
+assert tags.get("key") and not any(k.startswith("\"") for k in tags["key"]), tags.get("key", [])[:3]
+' || fail "nested: go tool pprof -tags lacks bucket 0 or slot 0, or keys as data"
 fi
 
 # 16-byte keys of a type with two pointer fields pin 64 KiB buffers
