@@ -484,17 +484,8 @@ assert bytes.fromhex(m[0]["root_hex"]).startswith(b"global cache\xc3("), m
 ' h-names-diff.json || fail "names: the diff JSON lost a name"
 
 # ---- pictures: Graphviz draws --format dot, go tool pprof the retention profile
-# svg_nodes SVG: one line per node of a Graphviz SVG, "id<TAB>its text lines joined by |"
-svg_nodes() {
-  python3 - "$1" <<'PY'
-import html, re, sys
-svg = open(sys.argv[1], encoding="utf-8").read()
-for g in re.findall(r'<g id="[^"]*" class="node">(.*?)</g>', svg, re.S):
-    title = html.unescape(re.search(r"<title>(.*?)</title>", g, re.S).group(1))
-    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", g, re.S)]
-    print(title + "\t" + " | ".join(texts))
-PY
-}
+# svg_nodes SVG: one line per node of a Graphviz SVG (tests/svg_nodes.py)
+svg_nodes() { python3 -m svg_nodes "$1"; }
 heap skewed 'want(a["suspects"] and a["suspects"][0]["entries"][0]["key"] == "big-0", "the largest entry is big-0")'
 if command -v dot >/dev/null; then
   # sessiond: root, map header, the buckets of the ten largest entries, the

@@ -186,6 +186,41 @@ contains -E '^ +global main\.sessionCache$' traces.txt || fail "pprof traces end
 contains 'key:  user-' traces.txt || fail "pprof traces carry the keys"
 "$maproot" analyze -f dot global.dump >global.dot || fail "dot output"
 contains -E 'label="global bss\+0x[0-9a-f]+"' global.dot || fail "dot names the root by address"
+if command -v dot >/dev/null; then
+    # the pictures as drawn (tests/svg_nodes.py: a node's id and text): the
+    # frame of all entries names the largest keys where no entry is large
+    # enough for pprof's graph to keep its node
+    go tool pprof -svg chains.pb.gz >chains.svg 2>/dev/null || fail "go tool pprof -svg rejected chains.pb.gz"
+    python3 -m svg_nodes chains.svg |
+        contains $'\t3,000 entries, largest "user-[0-9]*", "user-[0-9]*", "user-[0-9]*" |' ||
+        fail "pprof -svg: the largest keys are not in the picture"
+    # dot: the global, the map header, a node per bucket of the ten largest
+    # entries, the entries with key, type and size, the rest in one node
+    "$maproot" analyze --binary ./leaks -f dot global.dump >gb.dot && dot -Tsvg gb.dot >gb.svg ||
+        fail "dot -Tsvg: global"
+    python3 -m svg_nodes gb.svg >gb.nodes
+    contains $'^r[0-9]*\tglobal main\.sessionCache$' gb.nodes || fail "dot: no root node: $(head -3 gb.nodes)"
+    contains $'^m[0-9]*\tmap\[string\]\*main\.Session header 0x[0-9a-f]* | 3,000 entries, B=9' gb.nodes ||
+        fail "dot: no map header node"
+    [ "$(grep -c $'^b[0-9_]*\tbucket\[[0-9]*\]$' gb.nodes)" -ge 5 ] || fail "dot: not a node per bucket"
+    [ "$(grep -Ec $'^e[0-9]+\t"user-[0-9]+" -> main\.Session \\| [0-9.]+[KM]?i?B retained$' gb.nodes)" = 10 ] ||
+        fail "dot: the ten largest entries with key and size: $(grep -m2 '^e' gb.nodes)"
+    contains -E $'^f[0-9]*\t2,990 other entries \\| [0-9.]+KiB$' gb.nodes || fail "dot: the rest folded: $(grep '^f' gb.nodes)"
+    contains '(0B)\| 0B' gb.dot && fail "dot: a size of 0B"
+    # -n 0: at most 50 entries, and the picture says so
+    "$maproot" analyze --binary ./leaks -f dot -n 0 global.dump >gb-all.dot || fail "dot -n 0"
+    [ "$(grep -c '^  e[0-9]* \[' gb-all.dot)" = 50 ] && contains 'at most 50 entries of a map are drawn' gb-all.dot &&
+        contains 'label="2,950 other entries' gb-all.dot || fail "dot -n 0: $(grep -c '^  e' gb-all.dot) entries"
+    # a map two globals hold: both are drawn, the second one's edge dashed
+    "$maproot" analyze --binary ./leaks -f dot tworoots.dump >tw.dot && dot -Tsvg tw.dot >tw.svg ||
+        fail "dot -Tsvg: tworoots"
+    python3 -m svg_nodes tw.svg >tw.nodes
+    contains $'^r[0-9]*\tglobal main\.primaryIndex$' tw.nodes && contains $'^r[0-9]*\tglobal main\.backupIndex$' tw.nodes &&
+        contains -E '^  r[0-9]+ -> m[0-9]+ \[style=dashed, label="also holds"\];$' tw.dot ||
+        fail "dot: tworoots lacks one of its globals: $(grep '^r' tw.nodes)"
+else
+    fail "graphviz is not installed (scripts/install-deps installs it)"
+fi
 
 # diff of two dumps of one program
 ./leaks diff before.dump after.dump 2>/dev/null || fail "leaks diff"

@@ -1031,13 +1031,22 @@ static void dot_chain(FILE *out, const mp_snapshot_analysis *a, const mp_step *s
     }
 }
 
+/* Whether a root of h's holder (a frame's or a global's several words are
+ * one holder) is drawn already: O(roots), for a few holders per suspect. */
+static bool dot_holder_drawn(const mp_snapshot_analysis *a, const uint8_t *seen, uint32_t h)
+{
+    for (size_t x = 0; x < a->g->nroots; x++)
+        if ((seen[x] & 1) && a->f.holder[x] == a->f.holder[h]) return true;
+    return false;
+}
+
 /* The picture of the leak suspects: for each (at most DOT_MAX_SUSPECTS),
  * the chain from its root through the objects on the way to the map
  * header (described in its node), the buckets (and overflow buckets) that
  * hold its largest entries, those entries (key, value type, what each
- * keeps alive; at most DOT_MAX_ENTRIES), the other roots that hold its
- * shared entries' values too, and one node for the rest, with their count
- * and size. What is left out is said in the graph's label. */
+ * keeps alive; at most DOT_MAX_ENTRIES), the other holders of its
+ * header, the other roots that hold its shared entries' values too, and one node for the rest, with
+ * their count and size. What is left out is said in the graph's label. */
 void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o)
 {
@@ -1093,6 +1102,18 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
             dot_chain(out, a, s, cn < CHAIN_TEXT_MAX ? cn : CHAIN_TEXT_MAX, chain++, seen,
                       &indexed);
             shown += entry_bytes(a, ix[c]);
+        }
+        /* the other holders of the header itself: each one node, with an
+         * edge to the header (the path from it is not drawn) */
+        size_t nh = r->nroots < MP_MAX_LISTED_ROOTS ? r->nroots : MP_MAX_LISTED_ROOTS;
+        for (size_t q = 0; q < nh && q < 4; q++) {
+            uint32_t h = r->roots[q];
+            if (dot_holder_drawn(a, seen, h)) continue;
+            mp_root_text(g, h, t, sizeof t);
+            snprintf(id, sizeof id, "r%u", h);
+            dot_node(out, id, t, ", shape=ellipse, style=bold");
+            seen[h] = 1;
+            fprintf(out, "  %s -> m%u [style=dashed, label=\"also holds\"];\n", id, r->map);
         }
         /* the other roots that hold the shared values */
         uint32_t other[4];

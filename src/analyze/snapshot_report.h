@@ -12,7 +12,8 @@
  *   dot   Graphviz, a picture read in a few seconds: per suspect (at most
  *         10) root -> objects -> header -> the buckets of its largest
  *         entries (at most 50) -> those entries (key, type, size), the
- *         other roots of shared entries, the rest in one node;
+ *         other holders of the header and of shared entries, the rest in
+ *         one node;
  *   pprof a profile whose samples are map entries: the stack is the chain,
  *         root at the bottom (outermost), with a frame of all of a map's
  *         entries that names its largest keys after the header, and the
