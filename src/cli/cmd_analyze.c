@@ -53,7 +53,8 @@ static const char analyze_help[] =
     "                             every one)\n"
     "  -f, --format FORMAT        text (default), json, pprof (retention chains as\n"
     "                             stacks, root at the bottom; needs -o) or dot\n"
-    "                             (Graphviz); pprof and dot need a snapshot\n"
+    "                             (Graphviz); pprof and dot need a snapshot or a\n"
+    "                             Go heap dump\n"
     "      --timings              JSON: add the seconds loading and analysis took\n"
     "                             (wall clock; without it the same input always\n"
     "                             gives the same bytes)\n"
@@ -287,7 +288,7 @@ int cmd_analyze(int argc, char **argv)
         cli_input_close(&ci);
         return cli_usage("analyze",
                          "--format %s draws retention chains: it needs a snapshot (NAME.gcstack.gz "
-                         "beside the profile, or the snapshot itself)",
+                         "beside the profile, or the snapshot itself) or a Go heap dump",
                          format);
     }
     if (graph_format) { /* the profile adds nothing to these */
