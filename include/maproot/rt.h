@@ -408,9 +408,14 @@ void mr_set_hooks(const mr_hooks *h);
  * inside it (allocations, stops, collections, stack roots of the calling
  * thread) is charged to the program's call of that function, whose return
  * address is `caller` (__builtin_return_address(0) in a function that is
- * never inlined). Calls nest; the outermost one counts. On a thread that is
- * not attached it does nothing. mr_call_end takes what mr_call_begin
- * returned.
+ * never inlined, which calls mr_call_begin itself). Calls nest; the
+ * outermost one counts. On a thread that is not attached it does nothing.
+ * mr_call_end takes what mr_call_begin returned.
+ * Inside the bracket the thread's stack roots are the program's frames and
+ * registers as they will be when the library's function returns: the
+ * library's own frames are not scanned (they hold stale words of earlier
+ * calls), so such a library must keep no heap pointer in them that it needs
+ * kept alive.
  */
 uintptr_t mr_call_begin(const void *caller);
 void mr_call_end(uintptr_t outer);
