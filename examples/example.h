@@ -3,9 +3,12 @@
  *
  * Each example ends the same way: a full collection (so the figures show what
  * is really retained, not garbage waiting for the next cycle), the memory
- * statistics, and a paragraph that says which leak the program showed. The
- * report must be printed from the frame that still holds the leak (an example
- * whose leak lives on a stack calls it from that frame).
+ * statistics, and a paragraph that says which leak the program showed. Then
+ * it exits with the leak still held, as the service it imitates would be
+ * holding it, so that the files the collector writes at exit
+ * (MAPROOT_PROFILE, MAPROOT_SNAPSHOT) show it. A leak that lives on a
+ * worker's stack stays there: the worker is still running, blocked waiting
+ * for work, when the program exits (example_worker_idle).
  */
 #ifndef MAPROOT_EXAMPLE_H
 #define MAPROOT_EXAMPLE_H
@@ -13,6 +16,8 @@
 #include "maproot/collector.h"
 #include "maproot/rt.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,18 +47,11 @@ static inline void example_print_wrapped(const char *text)
 }
 
 /* Collects, then prints the statistics and, under `heading`, the
- * explanation of the leak (or of why there is none). With
- * MAPROOT_EXAMPLE_SNAPSHOT=PATH it also writes a root snapshot to PATH
- * right here, while the leak is held: some leaks (an open iterator, a
- * running frame's local) are gone by the time the program exits, so an
- * exit-time snapshot (MAPROOT_SNAPSHOT) would not show them. */
+ * explanation of the leak (or of why there is none). */
 __attribute__((noinline, unused)) static void
 example_report_as(const char *name, const char *heading, const char *explanation)
 {
     mr_memstats st;
-    const char *snap = getenv("MAPROOT_EXAMPLE_SNAPSHOT");
-    if (snap && *snap && mrc_write_snapshot(snap) != 0)
-        fprintf(stderr, "%s: MAPROOT_EXAMPLE_SNAPSHOT: %s\n", name, mrc_last_error());
     mr_gc();
     mr_read_memstats(&st);
     printf("== %s: memory statistics after a full collection\n", name);
@@ -69,6 +67,37 @@ __attribute__((noinline, unused)) static void example_report(const char *name,
                                                              const char *explanation)
 {
     example_report_as(name, "the leak", explanation);
+}
+
+/* A worker thread that goes idle and waits for work that never comes, and
+ * the main thread that waits until it is idle: the worker's frames (and
+ * what they hold) stay live while the program reports and exits. */
+static pthread_mutex_t example_idle_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t example_idle_cv = PTHREAD_COND_INITIALIZER;
+static bool example_is_idle;
+
+/* Called by the worker, from the frame that holds its leak: says it is
+ * idle, then blocks for good (outside the runtime, as the blocking rule
+ * asks: collections go on without it). It never returns; it is not
+ * declared noreturn so that the caller's frame stays as it is. */
+__attribute__((noinline, unused)) static void example_worker_idle(void)
+{
+    mr_blocking_enter();
+    pthread_mutex_lock(&example_idle_mu);
+    example_is_idle = true;
+    pthread_cond_broadcast(&example_idle_cv);
+    for (;;) pthread_cond_wait(&example_idle_cv, &example_idle_mu);
+}
+
+/* Called by the main thread (attached to the runtime): waits until the
+ * worker is idle. */
+static inline void example_wait_idle(void)
+{
+    mr_blocking_enter();
+    pthread_mutex_lock(&example_idle_mu);
+    while (!example_is_idle) pthread_cond_wait(&example_idle_cv, &example_idle_mu);
+    pthread_mutex_unlock(&example_idle_mu);
+    mr_blocking_exit();
 }
 
 /* Reads a map's internals (B, count, bucket arrays, evacuation progress).

@@ -10,7 +10,9 @@
  * it from the map only, so evicting does not free anything: the pinned index
  * still holds every document. Neither root alone retains the documents: the
  * map's entries are shared with the pin, and the memory only goes when both
- * let go.
+ * let go. The program evicts the oldest quarter of the documents, shows
+ * that this freed nothing, and exits with the store and the index as they
+ * are.
  *
  * For maproot: the map's entries are "shared" (another root reaches their
  * values), no single root dominates the documents, and both roots are
@@ -23,7 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { NDOCS = 20000, BODY_BYTES = 2048 };
+enum { NDOCS = 20000, NEVICTED = 5000, BODY_BYTES = 2048 };
 
 typedef struct Document {
     int64_t id;
@@ -52,6 +54,8 @@ typedef struct search_index {
     size_t n;
 } search_index;
 
+static search_index *index_of_store; /* the store's index, for the life of the process */
+
 __attribute__((noinline)) static Document *new_document(int64_t id)
 {
     Document *d = mr_new(&document_type);
@@ -73,40 +77,39 @@ __attribute__((noinline)) static void add_document(search_index *ix, int64_t id)
 int main(void)
 {
     docs_by_id = mr_map_new(&doc_map_type, 0);
-    search_index *ix = calloc(1, sizeof *ix);
+    search_index *ix = index_of_store = calloc(1, sizeof *ix);
     if (!ix) return 1;
     ix->docs = mr_new_array(&mr_type_pointer, NDOCS);
     ix->pin = mr_pin(ix->docs, "search index");
     for (int64_t id = 1; id <= NDOCS; id++) add_document(ix, id);
-
-    printf("shared_entries: %zu documents in docs_by_id, %zu in the search index\n\n",
-           mr_map_len(docs_by_id), ix->n);
     if (mr_map_len(docs_by_id) != NDOCS) return 1;
+
+    /* The store evicts its oldest documents: from the map only. */
+    mr_memstats before, after;
+    mr_gc();
+    mr_read_memstats(&before);
+    for (int64_t id = 1; id <= NEVICTED; id++) mr_map_delete(docs_by_id, &id);
+    mr_gc();
+    mr_read_memstats(&after);
+    printf("shared_entries: %zu documents in docs_by_id, %zu in the search index\n",
+           mr_map_len(docs_by_id), ix->n);
+    printf("shared_entries: heap_alloc %" PRIu64 " KiB before evicting %d documents from the map, "
+           "%" PRIu64 " KiB after\n\n",
+           before.heap_alloc >> 10, NEVICTED, after.heap_alloc >> 10);
 
     example_report("shared_entries",
                    "Every Document (with its 2 KiB body) is referred to twice: by the global map "
                    "docs_by_id and by a search index in malloc'd memory that holds them through a "
                    "pinned array. The map's entries are shared: neither root alone keeps them "
                    "alive, so deleting a document from the map (the store's eviction) frees "
-                   "nothing while the index still holds it. Fix: evict from every holder (remove "
-                   "the document from the index too), or let the index hold ids instead of "
-                   "pointers.");
+                   "nothing while the index still holds it: evicting the oldest 5,000 freed "
+                   "nothing. Fix: evict from every holder (remove the document from the index "
+                   "too), or let the index hold ids instead of pointers.");
 
-    /* The leak must show: evicting from the map alone frees no document. */
-    mr_memstats before, after;
-    mr_gc();
-    mr_read_memstats(&before);
-    for (int64_t id = 1; id <= NDOCS; id++) mr_map_delete(docs_by_id, &id);
-    mr_gc();
-    mr_read_memstats(&after);
-    printf("\nshared_entries: heap_alloc %" PRIu64 " KiB before evicting every document from "
-           "the map, %" PRIu64 " KiB after\n",
-           before.heap_alloc >> 10, after.heap_alloc >> 10);
+    /* The leak must show: evicting from the map alone freed no document. */
     if (after.heap_alloc < (uint64_t)NDOCS * BODY_BYTES) {
         fprintf(stderr, "shared_entries: the leak did not reproduce\n");
         return 1;
     }
-    mr_unpin(ix->pin);
-    free(ix);
-    return 0;
+    return 0; /* the store and its index, as they are, at exit */
 }

@@ -19,6 +19,9 @@
  *             pair: a static descriptor and a 64 KiB buffer): pointer_keys;
  *   names     a global, a pin label and a map type whose names are not
  *             UTF-8: the JSON keeps every one (with the bad bytes escaped);
+ *   skewed    a map of 2,000 documents of which five are large (0.5 to 1.5
+ *             MiB, "big-0" the largest): the pictures (pprof, dot) show
+ *             those keys as nodes of their own;
  *   stale     a map that is garbage, whose address a function just left all
  *             over the stack below the frame that then takes the snapshot:
  *             the collector's own frames reuse that stack, and their words
@@ -189,6 +192,22 @@ static int heap_names(const char *path)
     return snapshot(path, NULL, NULL);
 }
 
+/* ------------------------------------------------------------------ skewed */
+
+static const mr_map_type docs_type = {"map[string]*Blob", MR_KEY_STRING, NULL, &mr_type_pointer};
+static mr_map *docs;
+MR_GLOBAL(docs)
+
+static int heap_skewed(const char *path)
+{
+    docs = mr_map_new(&docs_type, 0);
+    for (int i = 0; i < 2000; i++) {
+        mr_str k = i < 5 ? mr_str_printf("big-%d", i) : mr_str_printf("doc-%d", i);
+        *(void **)mr_map_assign(docs, &k) = mr_alloc_blob(i < 5 ? (size_t)(6 - i) << 18 : 1024);
+    }
+    return snapshot(path, NULL, NULL);
+}
+
 /* ------------------------------------------------------------------ stale */
 
 /* Makes a map of 500 entries and leaves its address in 512 words of its
@@ -215,11 +234,13 @@ int main(int argc, char **argv)
         int (*run)(const char *path);
     } heaps[] = {{"priority", heap_priority}, {"bounded", heap_bounded},
                  {"nested", heap_nested},     {"iface_keys", heap_iface_keys},
-                 {"names", heap_names},       {"stale", heap_stale}};
+                 {"names", heap_names},       {"skewed", heap_skewed},
+                 {"stale", heap_stale}};
     if (argc == 3)
         for (size_t i = 0; i < sizeof heaps / sizeof *heaps; i++)
             if (strcmp(argv[1], heaps[i].name) == 0) return heaps[i].run(argv[2]) ? 1 : 0;
-    fprintf(stderr,
-            "usage: analysis_heaps priority|bounded|nested|iface_keys|names|stale SNAPSHOT\n");
+    fprintf(
+        stderr,
+        "usage: analysis_heaps priority|bounded|nested|iface_keys|names|skewed|stale SNAPSHOT\n");
     return 2;
 }

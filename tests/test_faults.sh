@@ -20,7 +20,7 @@ ldd "$maproot" 2>/dev/null | grep libasan >/dev/null && asan=1
 nm "$maproot" 2>/dev/null | grep __asan_init >/dev/null && asan=1  # (not -q: with pipefail, an early exit would fail the pipe)
 [ $asan = 1 ] && iterations=$((iterations / 10))
 
-MAPROOT_EXAMPLE_SNAPSHOT=in.gcstack.gz "$exdir/pointer_keys" >/dev/null 2>&1 || fail "no input"
+MAPROOT_SNAPSHOT=in.gcstack.gz "$exdir/pointer_keys" >/dev/null 2>&1 || fail "no input"
 
 # every final file in DIR analyses; no temporary file is left
 check_files() {

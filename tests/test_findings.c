@@ -439,6 +439,40 @@ static void test_allocation_sites_skip_allocator_frames(void)
     done(&a);
 }
 
+/* Sites are counted per site (function, file, line), not per stack: two
+ * stacks that reach new_session from different callers are one site, and
+ * a line of its own is another. */
+static void test_allocation_sites_are_grouped_by_site_not_stack(void)
+{
+    heap h;
+    heap_init(&h);
+    mp_gframe a1[3] = {mp_gb_frame(h.b, "mr_alloc_blob", "heap.c", 10),
+                       mp_gb_frame(h.b, "new_session", "sessiond.c", 58),
+                       mp_gb_frame(h.b, "main", "sessiond.c", 90)};
+    mp_gframe a2[3] = {mp_gb_frame(h.b, "mr_alloc_blob", "heap.c", 10),
+                       mp_gb_frame(h.b, "new_session", "sessiond.c", 58),
+                       mp_gb_frame(h.b, "lookup_or_login", "sessiond.c", 70)};
+    mp_gframe b1[2] = {mp_gb_frame(h.b, "mr_new", "heap.c", 20),
+                       mp_gb_frame(h.b, "new_session", "sessiond.c", 57)};
+    uint32_t s1 = mp_gb_stack(h.b, a1, 3), s2 = mp_gb_stack(h.b, a2, 3);
+    uint32_t s3 = mp_gb_stack(h.b, b1, 2);
+    built_map bm = add_map(&h, 2, 8, 100000, false, 0);
+    for (int i = 0; i < 8; i++) /* the blobs: 5 from one caller, 2 from another, 1 line 57 */
+        mp_gb_object_stack(h.b, bm.vals[i] + 1, i < 5 ? s1 : i < 7 ? s2 : s3);
+    root(&h, MP_ROOT_GLOBAL, "cache", bm.header, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(r->nsites, 2);
+    CHECK_EQ_U64(r->sites[0].samples, 7);
+    CHECK_EQ_U64(r->sites[1].samples, 1);
+    uint32_t f0 = mp_stack_site(a.g, r->sites[0].stack), f1 = mp_stack_site(a.g, r->sites[1].stack);
+    CHECK_STR_EQ(mp_str(a.g, a.g->frames[f0].function), "new_session");
+    CHECK_EQ_U64(a.g->frames[f0].line, 58);
+    CHECK_EQ_U64(a.g->frames[f1].line, 57);
+    done(&a);
+}
+
 static void test_a_global_through_objects_is_named_before_a_stack_word(void)
 {
     /* global registry -> Outer -> Mid -> header; three words of one frame
@@ -699,6 +733,7 @@ int main(void)
     TEST(test_retained_is_counted_once_whatever_the_geometry);
     TEST(test_small_healthy_map_is_not_a_suspect);
     TEST(test_allocation_sites_skip_allocator_frames);
+    TEST(test_allocation_sites_are_grouped_by_site_not_stack);
     TEST(test_a_global_through_objects_is_named_before_a_stack_word);
     TEST(test_words_of_one_frame_are_one_holder);
     TEST(test_a_bounded_cache_a_stray_word_reaches_is_no_suspect);

@@ -93,6 +93,23 @@ done
 "$maproot" analyze "$work/go-after.pb.gz" | grep -Eq "main.addSessions" || fail "analyze shows main.addSessions"
 "$maproot" analyze "$work/go-after.pb.gz" | grep -q "Go runtime/pprof" || fail "analyze names the Go producer"
 
+# A Go heap profile never shows Go's map frames (runtime/pprof cuts the
+# runtime's frames off the allocation end): no empty "Map growth sites"
+# section, one note why instead; maproot's own profiles keep the section.
+for out in "$("$maproot" analyze "$work/go-after.pb.gz")" \
+           "$("$maproot" diff "$work/go-before.pb.gz" "$work/go-after.pb.gz")"; do
+    grep -q '^Map growth sites' <<<"$out" && fail "a Go profile's report has a map growth section"
+    [ "$(grep -c "^(No map growth sites: Go's runtime/pprof" <<<"$out")" = 1 ] ||
+        fail "a Go profile's report does not say once why it has no map growth sites"
+done
+"$maproot" analyze --format json "$work/go-after.pb.gz" |
+    python3 -c 'import json,sys; a=json.load(sys.stdin); assert a["map_frames_hidden"] is True and a["map_growth"] == []' ||
+    fail "Go profile JSON: map_frames_hidden"
+"$maproot" analyze --format json "$work/heap.pb.gz" |
+    python3 -c 'import json,sys; a=json.load(sys.stdin); assert a["map_frames_hidden"] is False and a["map_growth"]' ||
+    fail "maproot profile JSON: map_frames_hidden false, growth sites"
+"$maproot" analyze "$work/heap.pb.gz" | grep -q '^Map growth sites by' || fail "maproot profile: map growth sites"
+
 # Our writer's profile: go tool pprof -raw accepts it and shows names with file:line.
 pprof -raw "$work/heap.pb.gz" >"$work/raw.txt" || fail "pprof -raw rejected heap.pb.gz"
 grep -Eq "cache_put examples/sessiond.c:75" "$work/raw.txt" || fail "pprof -raw shows cache_put with file:line"

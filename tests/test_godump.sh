@@ -16,6 +16,9 @@
 # Exits 77 (skipped) when Go is not installed.
 set -u
 maproot=$1 src=$2 work=$3
+# every JSON report read below is checked against doc/schema (schema_check.py)
+PYTHONPATH="$(cd "$(dirname "$0")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
 command -v go >/dev/null || { echo "go not installed: skipped"; exit 77; }
 rm -rf "$work/dumps"
 mkdir -p "$work/dumps"
@@ -43,6 +46,7 @@ done
 # The facts each pattern must show (see leaks.go), checked in both modes.
 python3 - "$patterns" <<'PY' || fail "the analyses do not say what they should (above)"
 import json, re, sys
+from schema_check import load
 nm = {}
 for line in open("nm.txt"):
     f = line.split()
@@ -84,7 +88,7 @@ for p in sys.argv[1].split():
     kind, var, count, B, keys, ev, typ = spec[p]
     seen = {}
     for mode in ("plain", "binary"):
-        a = json.load(open(f"{p}.{mode}.json"))
+        a = load(f"{p}.{mode}.json")
         what = f"{p} ({mode})"
         want(a["format"] == "godump" and a["runtime"].startswith("go1."), f"{what}: format/runtime")
         m = the_map(a, p, None)
@@ -110,11 +114,15 @@ for p in sys.argv[1].split():
         want(m["count"] == count and m["entries_walked"] == count,
              f"{what}: count {m['count']} / walked {m['entries_walked']} != {count}")
         want(m["B"] == B, f"{what}: B {m['B']} != {B}")
-        got = {e["key"] for e in m["entries"]} if m["suspect"] else None
+        got = {e["key_display"] for e in m["entries"]} if m["suspect"] else None
+        if m["suspect"] and m["key_kind"] == "string" and not (p == "literal" and mode == "plain"):
+            want(all(e["key_display"] == '"%s"' % e["key"] for e in m["entries"]),
+                 f"{what}: keys as data: {[(e['key'], e['key_display']) for e in m['entries'][:3]]}")
         if p == "literal" and mode == "plain":
             # literal keys are in the binary's read-only data, not in the dump
             want(all(re.fullmatch(r"\(string of \d+ bytes at 0x[0-9a-f]+\)", k) for k in got),
                  f"{what}: undecodable literal keys shown as such: {sorted(got)}")
+            want(all(e["key"] is None for e in m["entries"]), f"{what}: a key that is not there")
             got = keys
         elif keys is not None and m["suspect"]:
             want(got == keys, f"{what}: keys differ: {sorted(got ^ keys)[:5]}")
@@ -135,24 +143,24 @@ for p in sys.argv[1].split():
              f"{seen['plain'][:5]} vs {seen['binary'][:5]}")
 
 # pattern details
-a = json.load(open("pointerkeys.binary.json"))["suspects"][0]
+a = load("pointerkeys.binary.json")["suspects"][0]
 want(all(re.fullmatch(r"0x[0-9a-f]+", e["key"]) for e in a["entries"]) and
      len({e["key"] for e in a["entries"]}) == 40, "pointerkeys: 40 distinct pointer keys")
 want(a["keys_retained_bytes"] >= 40 * 65536, f"pointerkeys: keys retain {a['keys_retained_bytes']}")
-a = json.load(open("tworoots.binary.json"))["suspects"][0]
+a = load("tworoots.binary.json")["suspects"][0]
 want(a["nroots"] == 2 and {r["name"] for r in a["roots"]} == {"main.primaryIndex", "main.backupIndex"},
      f"tworoots: roots {[r['name'] for r in a['roots']]}")
-a = json.load(open("midgrowth.binary.json"))["suspects"][0]
+a = load("midgrowth.binary.json")["suspects"][0]
 want(a["old_buckets"] > 0 and a["nevacuate"] < 1024 and a["old_bytes"] > 0 and
      a["old_bytes"] < a["table_bytes"], f"midgrowth: old {a['old_buckets']} nevacuate {a['nevacuate']} "
      f"old_bytes {a['old_bytes']} table {a['table_bytes']}")
 want(any(e["old"] if "old" in e else False for e in a["entries"]) or
      any("oldbucket" in c["text"] for e in a["entries"] for c in e["chain"]),
      "midgrowth: some entries are still in old buckets")
-a = json.load(open("pointerfree.plain.json"))["suspects"][0]
+a = load("pointerfree.plain.json")["suspects"][0]
 want(a["type"] == "map[int64]int64" and a["key_size"] == 8 and a["value_size"] == 8,
      f"pointerfree without --binary: {a['type']} {a['key_size']}/{a['value_size']}")
-a = json.load(open("global.binary.json"))["suspects"][0]
+a = load("global.binary.json")["suspects"][0]
 want(all(e["value_type"] == "main.Session" for e in a["entries"]), "global: values are main.Session")
 want(a["sites"] and any(s["function"] in ("main.fillCache", "main.newSession") for s in a["sites"]),
      f"global: allocation sites {a['sites'][:2]}")
@@ -161,7 +169,7 @@ if bad:
     sys.exit(1)
 PY
 
-"$maproot" analyze --binary ./leaks --format dot literal.dump | contains 'slot [0-9]: \\"red\\"' ||
+"$maproot" analyze --binary ./leaks --format dot literal.dump | contains '\\"red\\" -> ' ||
     fail "literal: dot shows the decoded key"
 "$maproot" analyze --all --binary ./leaks global.dump >global.txt || fail "global: text with --all"
 contains -E '^  root     global main\.sessionCache' global.txt || fail "global: text names main.sessionCache"
@@ -175,9 +183,44 @@ contains -E 'root     iterator: goroutine [0-9]+ \[chan receive\], frame #[0-9]+
 "$maproot" analyze --binary ./leaks -f pprof -o chains.pb.gz global.dump || fail "pprof output"
 go tool pprof -traces chains.pb.gz 2>/dev/null >traces.txt || fail "go tool pprof rejected chains.pb.gz"
 contains -E '^ +global main\.sessionCache$' traces.txt || fail "pprof traces end at the global"
-contains 'key:  "user-' traces.txt || fail "pprof traces carry the keys"
+contains 'key:  user-' traces.txt || fail "pprof traces carry the keys"
 "$maproot" analyze -f dot global.dump >global.dot || fail "dot output"
 contains -E 'label="global bss\+0x[0-9a-f]+"' global.dot || fail "dot names the root by address"
+if command -v dot >/dev/null; then
+    # the pictures as drawn (tests/svg_nodes.py: a node's id and text): the
+    # frame of all entries names the largest keys where no entry is large
+    # enough for pprof's graph to keep its node
+    go tool pprof -svg chains.pb.gz >chains.svg 2>/dev/null || fail "go tool pprof -svg rejected chains.pb.gz"
+    python3 -m svg_nodes chains.svg |
+        contains $'\t3,000 entries, largest "user-[0-9]*", "user-[0-9]*", "user-[0-9]*" |' ||
+        fail "pprof -svg: the largest keys are not in the picture"
+    # dot: the global, the map header, a node per bucket of the ten largest
+    # entries, the entries with key, type and size, the rest in one node
+    "$maproot" analyze --binary ./leaks -f dot global.dump >gb.dot && dot -Tsvg gb.dot >gb.svg ||
+        fail "dot -Tsvg: global"
+    python3 -m svg_nodes gb.svg >gb.nodes
+    contains $'^r[0-9]*\tglobal main\.sessionCache$' gb.nodes || fail "dot: no root node: $(head -3 gb.nodes)"
+    contains $'^m[0-9]*\tmap\[string\]\*main\.Session header 0x[0-9a-f]* | 3,000 entries, B=9' gb.nodes ||
+        fail "dot: no map header node"
+    [ "$(grep -c $'^b[0-9_]*\tbucket\[[0-9]*\]$' gb.nodes)" -ge 5 ] || fail "dot: not a node per bucket"
+    [ "$(grep -Ec $'^e[0-9]+\t"user-[0-9]+" -> main\.Session \\| [0-9.]+[KM]?i?B retained$' gb.nodes)" = 10 ] ||
+        fail "dot: the ten largest entries with key and size: $(grep -m2 '^e' gb.nodes)"
+    contains -E $'^f[0-9]*\t2,990 other entries \\| [0-9.]+KiB$' gb.nodes || fail "dot: the rest folded: $(grep '^f' gb.nodes)"
+    contains '(0B)\| 0B' gb.dot && fail "dot: a size of 0B"
+    # -n 0: at most 50 entries, and the picture says so
+    "$maproot" analyze --binary ./leaks -f dot -n 0 global.dump >gb-all.dot || fail "dot -n 0"
+    [ "$(grep -c '^  e[0-9]* \[' gb-all.dot)" = 50 ] && contains 'at most 50 entries of a map are drawn' gb-all.dot &&
+        contains 'label="2,950 other entries' gb-all.dot || fail "dot -n 0: $(grep -c '^  e' gb-all.dot) entries"
+    # a map two globals hold: both are drawn, the second one's edge dashed
+    "$maproot" analyze --binary ./leaks -f dot tworoots.dump >tw.dot && dot -Tsvg tw.dot >tw.svg ||
+        fail "dot -Tsvg: tworoots"
+    python3 -m svg_nodes tw.svg >tw.nodes
+    contains $'^r[0-9]*\tglobal main\.primaryIndex$' tw.nodes && contains $'^r[0-9]*\tglobal main\.backupIndex$' tw.nodes &&
+        contains -E '^  r[0-9]+ -> m[0-9]+ \[style=dashed, label="also holds"\];$' tw.dot ||
+        fail "dot: tworoots lacks one of its globals: $(grep '^r' tw.nodes)"
+else
+    fail "graphviz is not installed (scripts/install-deps installs it)"
+fi
 
 # diff of two dumps of one program
 ./leaks diff before.dump after.dump 2>/dev/null || fail "leaks diff"
@@ -187,10 +230,11 @@ contains -E 'GROWING  map\[string\]\*main\.Session   root global main\.sessionCa
 contains -E 'entries 1000 -> 2500 \(\+1500 added, -0 removed\)' diff.txt || fail "diff: +1500 entries"
 "$maproot" diff --format json before.dump after.dump | python3 -c '
 import json, sys
-d = json.load(sys.stdin)
+from schema_check import validate
+d = validate(json.load(sys.stdin), "diff of dumps")
 m = d["maps"][0]
 assert m["growing"] and m["entries_added"] == 1500 and m["count_after"] == 2500, m
-assert all(k.startswith("\"user-") for k in m["new_keys"]), m["new_keys"]' || fail "diff json"
+assert all(k["key"].startswith("user-") and k["key_display"] == "\"%s\"" % k["key"] for k in m["new_keys"]), m["new_keys"]' || fail "diff json"
 
 # bad input: exit status 2 and one line naming the file and the record
 expect_bad() { # expect_bad FILE PATTERN [ARGS...]

@@ -139,9 +139,11 @@ static void test_map_records_are_grouped_and_tables_measured(void)
     uint32_t m2 = mp_gb_map(b, &m);
     /* interleaved records of both maps */
     for (uint64_t i = 0; i < 4; i++)
-        mp_gb_bucket(b, &(mp_bucket){.map = m1, .obj = arr1, .index = i}, 0);
+        mp_gb_bucket(
+            b, &(mp_bucket){.map = m1, .obj = arr1, .address = 0x2000 + 208 * i, .index = i}, 0);
     mp_gb_bucket(b, &(mp_bucket){.map = m2, .obj = MP_NONE, .index = 0}, 0x5000);
-    mp_gb_bucket(b, &(mp_bucket){.map = m1, .obj = ov1, .index = 3, .overflow = 1}, 0);
+    mp_gb_bucket(
+        b, &(mp_bucket){.map = m1, .obj = ov1, .address = 0x3000, .index = 3, .overflow = 1}, 0);
     mp_gb_entry(b, &(mp_entry){.map = m2,
                                .bucket_obj = arr2,
                                .key = mp_gb_string(b, "7", 1),
@@ -180,6 +182,17 @@ static void test_map_records_are_grouped_and_tables_measured(void)
     CHECK_EQ_U64(g->buckets[bo].overflow, 1);
     CHECK_EQ_U64(g->buckets[mp_graph_bucket_of(g, arr1)].map, 0);
     CHECK_EQ_U64(mp_graph_bucket_of(g, v), MP_NONE);
+    /* each bucket's own record (and address) among the array's */
+    for (uint64_t i = 0; i < 4; i++) {
+        uint32_t r = mp_graph_bucket_record(g, arr1, 0, i, 0, false);
+        CHECK(r != MP_NONE);
+        CHECK_EQ_U64(g->buckets[r].address, 0x2000 + 208 * i);
+    }
+    CHECK_EQ_U64(g->buckets[mp_graph_bucket_record(g, ov1, 0, 3, 1, false)].address, 0x3000);
+    CHECK_EQ_U64(mp_graph_bucket_record(g, arr1, 0, 4, 0, false), MP_NONE);
+    CHECK_EQ_U64(mp_graph_bucket_record(g, arr1, 0, 1, 0, true), MP_NONE);  /* not old */
+    CHECK_EQ_U64(mp_graph_bucket_record(g, arr1, 1, 1, 0, false), MP_NONE); /* another map */
+    CHECK_EQ_U64(mp_graph_bucket_record(g, v, 0, 0, 0, false), MP_NONE);
     mp_graph_free(g);
 }
 

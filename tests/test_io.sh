@@ -19,9 +19,9 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # one_line FILE WHAT: stderr had exactly one line
 one_line() { [ "$(wc -l <"$1")" -eq 1 ] || fail "$2: expected one line on stderr, got: $(cat "$1")"; }
 
-MAPROOT_EXAMPLE_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz "$exdir/pointer_keys" >/dev/null 2>&1 ||
+MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz "$exdir/pointer_keys" >/dev/null 2>&1 ||
   fail "pointer_keys failed"
-MAPROOT_EXAMPLE_SNAPSHOT=o.gcstack.gz "$exdir/emptied_map" >/dev/null 2>&1 || fail "emptied_map failed"
+MAPROOT_SNAPSHOT=o.gcstack.gz "$exdir/emptied_map" >/dev/null 2>&1 || fail "emptied_map failed"
 [ -s s.gcstack.gz ] && [ -s s.pb.gz ] && [ -s o.gcstack.gz ] || { echo "no inputs"; exit 1; }
 "$maproot" analyze s.gcstack.gz >ref.txt 2>/dev/null || fail "analyze s.gcstack.gz"
 

@@ -1,7 +1,8 @@
 /*
  * tests/test_json_text.c -- JSON strings from outside bytes: valid UTF-8
- * is kept as it is, every other byte becomes \xNN, and the result is always
- * a string jansson can write.
+ * is kept as it is, every other byte becomes the character of its number
+ * (U+0080..U+00FF) with the exact bytes in a _hex sibling, the result is
+ * always a string jansson can write; and keys, data apart from display.
  */
 #include "analyze/json_text.h"
 
@@ -40,26 +41,87 @@ static void test_valid_utf8_is_kept(void)
     }
 }
 
-static void test_invalid_bytes_are_escaped(void)
+static void test_invalid_bytes_are_mapped(void)
 {
     const struct {
         const char *in, *out;
     } cases[] = {
-        {"cache\xc3(", "cache\\xc3("},                /* a lead byte without its tail */
-        {"caf\xe9.c", "caf\\xe9.c"},                  /* Latin-1 */
-        {"\x80x", "\\x80x"},                          /* a lone continuation byte */
-        {"\xc0\x80", "\\xc0\\x80"},                   /* overlong NUL */
-        {"\xe0\x80\xaf", "\\xe0\\x80\\xaf"},          /* overlong '/' */
-        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},          /* a surrogate */
-        {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* past U+10FFFF */
-        {"\xf5\xff\xfe", "\\xf5\\xff\\xfe"},
-        {"ok\xe2\x82", "ok\\xe2\\x82"},            /* cut at the end */
-        {"\xe2\x82\xac\xe2", "\xe2\x82\xac\\xe2"}, /* valid, then cut */
+        {"cache\xc3(", "cache\xc3\x83("},                         /* a lead byte without its tail */
+        {"caf\xe9.c", "caf\xc3\xa9.c"},                           /* Latin-1 */
+        {"\x80x", "\xc2\x80x"},                                   /* a lone continuation byte */
+        {"\xc0\x80", "\xc3\x80\xc2\x80"},                         /* overlong NUL */
+        {"\xed\xa0\x80", "\xc3\xad\xc2\xa0\xc2\x80"},             /* a surrogate */
+        {"\xf4\x90\x80\x80", "\xc3\xb4\xc2\x90\xc2\x80\xc2\x80"}, /* past U+10FFFF */
+        {"\xe2\x82\xac\xe2", "\xe2\x82\xac\xc3\xa2"},             /* valid, then cut */
+        {"\xff", "\xc3\xbf"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char buf[64];
         CHECK(text_of(cases[i].in, strlen(cases[i].in), buf, sizeof buf) == 0);
         CHECK_STR_EQ(buf, cases[i].out);
+        CHECK(!mp_json_text_exact(cases[i].in, strlen(cases[i].in)));
+    }
+}
+
+/* A _hex sibling exactly when the string is not the bytes. */
+static void test_a_hex_sibling_only_when_the_bytes_were_not_utf8(void)
+{
+    json_t *o = json_object();
+    CHECK(mp_json_set_text(o, "name", "cache\xc3(") == 0);
+    CHECK(mp_json_set_text(o, "file", "caf\xc3\xa9.c") == 0);
+    CHECK(mp_json_set_text(o, "none", NULL) == 0);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "name_hex")), "6361636865c328");
+    CHECK(json_object_get(o, "file_hex") == NULL && json_object_get(o, "none_hex") == NULL);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "file")), "caf\xc3\xa9.c");
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "none")), "");
+    json_decref(o);
+    json_t *r = mp_json_report("snapshot_diff");
+    CHECK(json_integer_value(json_object_get(r, "schema_version")) == MP_JSON_SCHEMA_VERSION);
+    CHECK_STR_EQ(json_string_value(json_object_get(r, "report")), "snapshot_diff");
+    json_decref(r);
+}
+
+/* key, key_display, key_truncated (and key_hex) from each display form. */
+static void test_keys_are_data_apart_from_display(void)
+{
+    const struct {
+        const char *display, *key, *hex; /* key NULL: null; hex NULL: no key_hex */
+        bool truncated;
+    } cases[] = {
+        {"\"user-53038\"", "user-53038", NULL, false},
+        {"\"a\\\"b\\\\c\\n\\t\\r\"", "a\"b\\c\n\t\r", NULL, false},
+        {"\"caf\\xc3\\xa9\"", "caf\xc3\xa9", NULL, false}, /* escaped UTF-8 is UTF-8 */
+        {"\"\\xff\\x00z\"", "\xc3\xbf\xc2\x80z", "ff007a", false},
+        {"\"0123456789\"...", "0123456789", NULL, true},
+        {"104625", "104625", NULL, false},
+        {"-17", "-17", NULL, false},
+        {"0x7f3a1c000040", "0x7f3a1c000040", NULL, false},
+        {"0x00ff...", "0x00ff", NULL, true},
+        {"-", "", NULL, false},
+        {"?", NULL, NULL, false},
+        {"(string of 12 bytes at 0x4c1e20)", NULL, NULL, false},
+        {"\"unterminated", "\"unterminated", NULL, false},
+        {"\"bad\\q\"", "\"bad\\q\"", NULL, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *o = json_object();
+        CHECK(mp_json_set_key(o, cases[i].display) == 0);
+        json_t *k = json_object_get(o, "key");
+        if (cases[i].key == NULL) {
+            CHECK(json_is_null(k));
+        } else {
+            CHECK(json_is_string(k));
+            if (cases[i].hex) {
+                /* "\x00" is a NUL: compare lengths too */
+                CHECK_STR_EQ(json_string_value(json_object_get(o, "key_hex")), cases[i].hex);
+            } else {
+                CHECK_STR_EQ(json_string_value(k), cases[i].key);
+                CHECK(json_object_get(o, "key_hex") == NULL);
+            }
+        }
+        CHECK_STR_EQ(json_string_value(json_object_get(o, "key_display")), cases[i].display);
+        CHECK(json_is_true(json_object_get(o, "key_truncated")) == cases[i].truncated);
+        json_decref(o);
     }
 }
 
@@ -83,7 +145,9 @@ static void test_every_byte_string_makes_a_string(void)
 int main(void)
 {
     TEST(test_valid_utf8_is_kept);
-    TEST(test_invalid_bytes_are_escaped);
+    TEST(test_invalid_bytes_are_mapped);
+    TEST(test_a_hex_sibling_only_when_the_bytes_were_not_utf8);
+    TEST(test_keys_are_data_apart_from_display);
     TEST(test_every_byte_string_makes_a_string);
     TEST_EXIT();
 }

@@ -43,6 +43,10 @@ export PKG_CONFIG_PATH=$(dirname "$pcfile") PKG_CONFIG_SYSROOT_DIR="$dest"
 libdir=$(pkg-config --variable=libdir maproot) # pkg-config may add the sysroot itself
 case $libdir in "$dest"/*) ;; *) libdir="$dest$libdir" ;; esac
 export LD_LIBRARY_PATH="$libdir"
+# the JSON reports' schema is installed beside the man pages' share
+schema=$(find "$dest" -path '*/share/maproot/maproot.schema.json' | head -1)
+[ -n "$schema" ] && cmp -s "$schema" "$srcdir/doc/schema/maproot.schema.json" ||
+    fail "doc/schema/maproot.schema.json is not installed as share/maproot/maproot.schema.json"
 
 # ---- the program, outside the tree
 app=$(mktemp -d /tmp/maproot-outside.XXXXXX)
@@ -98,12 +102,14 @@ check() {
         "$maproot" diff --format json "$first" "$d/heap.gcstack.gz" >"$d/ds.json" &&
         "$maproot" diff --format json "${first%.gcstack.gz}.pb.gz" "$d/heap.pb.gz" >"$d/dp.json") ||
         { fail "$name: maproot analyze or diff failed"; return; }
-    python3 - "$d" "$kind" "$name" <<'PY' || fail "$name ($kind): the analysis names the wrong functions (above)"
+    python3 - "$d" "$kind" "$name" "$srcdir/tests" <<'PY' || fail "$name ($kind): the analysis names the wrong functions (above)"
 import json, re, sys
 d, kind, name = sys.argv[1:4]
-a = json.load(open(d + "/a.json"))
-ds = json.load(open(d + "/ds.json"))
-dp = json.load(open(d + "/dp.json"))
+sys.path.insert(0, sys.argv[4])
+from schema_check import load
+a = load(d + "/a.json")
+ds = load(d + "/ds.json")
+dp = load(d + "/dp.json")
 bad = []
 def want(cond, what):
     if not cond: bad.append(what)

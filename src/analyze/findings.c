@@ -102,9 +102,44 @@ void mp_findings_rerank(mp_findings *f)
     rank_f_ = NULL;
 }
 
-/* Sampled allocation stacks of the objects each map's entries own: the
+/* Orders stacks by their allocation site (function, file, line). */
+static const mp_graph *site_g_;
+static int cmp_site(const void *a, const void *b)
+{
+    uint32_t x = mp_stack_site(site_g_, *(const uint32_t *)a);
+    uint32_t y = mp_stack_site(site_g_, *(const uint32_t *)b);
+    if (x == MP_NONE || y == MP_NONE) return (x == MP_NONE) - (y == MP_NONE);
+    const mp_gframe *f = &site_g_->frames[x], *h = &site_g_->frames[y];
+    if (f->function != h->function) return f->function < h->function ? -1 : 1;
+    if (f->file != h->file) return f->file < h->file ? -1 : 1;
+    return f->line < h->line ? -1 : f->line > h->line;
+}
+
+/* Per stack, the first stack of its site (stacks that differ only above
+ * their site are one site); NULL when out of memory. */
+static uint32_t *site_of_stack(const mp_graph *g)
+{
+    uint32_t *order = malloc((g->nstacks ? g->nstacks : 1) * sizeof *order);
+    uint32_t *site = malloc((g->nstacks ? g->nstacks : 1) * sizeof *site);
+    if (!order || !site) {
+        free(order);
+        free(site);
+        return NULL;
+    }
+    for (size_t i = 0; i < g->nstacks; i++) order[i] = (uint32_t)i;
+    site_g_ = g;
+    if (g->nstacks > 1) qsort(order, g->nstacks, sizeof *order, cmp_site);
+    for (size_t i = 0; i < g->nstacks; i++)
+        site[order[i]] =
+            i && cmp_site(&order[i - 1], &order[i]) == 0 ? site[order[i - 1]] : order[i];
+    site_g_ = NULL;
+    free(order);
+    return site;
+}
+
+/* Sampled allocation sites of the objects each map's entries own: the
  * owner entry of every object is propagated down the dominator tree
- * (parents come first in preorder), then (map, stack) pairs are counted. */
+ * (parents come first in preorder), then (map, site) pairs are counted. */
 static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_findings *f)
 {
     size_t n = g->nobjects;
@@ -114,15 +149,21 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
         uint32_t p = d->idom[v];
         owner[v] = p < n ? owner[p] : MP_NONE;
     }
+    uint32_t *site = site_of_stack(g);
+    if (!site) return -1;
     uint64_t *pairs = malloc((g->nsampled ? g->nsampled : 1) * sizeof *pairs);
-    if (!pairs) return -1;
+    if (!pairs) {
+        free(site);
+        return -1;
+    }
     size_t np = 0;
     for (size_t v = 0; v < n; v++) {
         if (g->stack[v] == MP_NONE || owner[v] == MP_NONE) continue;
         uint32_t m = g->entries[owner[v]].map;
         f->maps[m].sampled_objects++;
-        pairs[np++] = (uint64_t)m << 32 | g->stack[v];
+        pairs[np++] = (uint64_t)m << 32 | site[g->stack[v]];
     }
+    free(site);
     if (np > 1) qsort(pairs, np, sizeof *pairs, cmp_u64);
     for (size_t i = 0; i < np;) {
         size_t j = i;

@@ -66,6 +66,9 @@ const char *mp_evidence_name(unsigned bit_index);
 #define MP_MAX_LISTED_ROOTS 16
 #define MP_MAX_SITES 3
 
+/* An allocation site (a frame's function, file and line: see
+ * mp_stack_site) and the sampled objects allocated there; stack is one of
+ * the stacks of that site. */
 typedef struct mp_site_count {
     uint32_t stack;
     uint32_t samples;
@@ -92,7 +95,8 @@ typedef struct mp_map_report {
     bool suspect;
     uint64_t growth_entries; /* set by mp_findings_mark_growth: entries added since before */
     int64_t growth_bytes;
-    mp_site_count sites[MP_MAX_SITES]; /* sampled allocation stacks of owned objects */
+    mp_site_count sites[MP_MAX_SITES]; /* sampled allocation sites of owned objects,
+                                          most samples first */
     uint32_t nsites;
     uint64_t sampled_objects;
 } mp_map_report;

@@ -999,10 +999,10 @@ uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o)
     return MP_NONE;
 }
 
-uint32_t mp_graph_bucket_of(const mp_graph *g, uint32_t o)
+/* The first position in bucket_by_obj of a record of object o (or where
+ * one would be). */
+static size_t first_bucket_pos(const mp_graph *g, uint32_t o)
 {
-    if (g->bucket_bits && (o >= g->nobjects || !(g->bucket_bits[o >> 3] >> (o & 7) & 1)))
-        return MP_NONE;
     size_t lo = 0, hi = g->nbucket_by_obj;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -1011,8 +1011,44 @@ uint32_t mp_graph_bucket_of(const mp_graph *g, uint32_t o)
         else
             hi = mid;
     }
+    return lo;
+}
+
+uint32_t mp_graph_bucket_of(const mp_graph *g, uint32_t o)
+{
+    if (g->bucket_bits && (o >= g->nobjects || !(g->bucket_bits[o >> 3] >> (o & 7) & 1)))
+        return MP_NONE;
+    size_t lo = first_bucket_pos(g, o);
     if (lo < g->nbucket_by_obj && g->buckets[g->bucket_by_obj[lo]].obj == o)
         return g->bucket_by_obj[lo];
+    return MP_NONE;
+}
+
+uint32_t mp_graph_bucket_record(const mp_graph *g, uint32_t o, uint32_t m, uint64_t index,
+                                uint32_t overflow, bool old)
+{
+    if (mp_graph_bucket_of(g, o) == MP_NONE) return MP_NONE;
+    /* the records of o: [lo, end) of bucket_by_obj, in record order */
+    size_t lo = first_bucket_pos(g, o), end = lo;
+    while (end < g->nbucket_by_obj && g->buckets[g->bucket_by_obj[end]].obj == o) end++;
+    /* the first record of index >= `index`, if they come in index order */
+    size_t a = lo, b = end;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (g->buckets[g->bucket_by_obj[mid]].index < index)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = pass ? lo : a; i < end; i++) {
+            const mp_bucket *bk = &g->buckets[g->bucket_by_obj[i]];
+            if (!pass && bk->index != index) break;
+            if (bk->map == m && bk->index == index && bk->overflow == overflow && bk->old == old &&
+                !bk->aux)
+                return g->bucket_by_obj[i];
+        }
+    }
     return MP_NONE;
 }
 

@@ -155,6 +155,7 @@ typedef struct mp_map {
 typedef struct mp_bucket {
     uint32_t map;
     uint32_t obj;      /* MP_NONE unknown */
+    uint64_t address;  /* the bucket's own address (in its object), 0 unknown */
     uint64_t index;    /* in its bucket array */
     uint32_t overflow; /* 0 the bucket itself, k the k-th overflow bucket */
     uint8_t old;       /* 1 in the old array of an unfinished growth */
@@ -247,6 +248,12 @@ uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o);
 /* The first bucket record held by object o (MP_NONE if o holds no bucket);
  * a bucket array object holds many: the record returned is one of them. */
 uint32_t mp_graph_bucket_of(const mp_graph *g, uint32_t o);
+/* The bucket record of bucket `index` of map m held by object o, at
+ * overflow depth `overflow` (0: the bucket itself) of the old or the new
+ * array; MP_NONE if there is none. Fast when the records of o come in
+ * index order, as loaders walk a table. */
+uint32_t mp_graph_bucket_record(const mp_graph *g, uint32_t o, uint32_t m, uint64_t index,
+                                uint32_t overflow, bool old);
 /* The type name of object o ("?" untyped). */
 const char *mp_graph_type_name(const mp_graph *g, uint32_t o);
 void mp_graph_free(mp_graph *g);

@@ -265,6 +265,7 @@ static int on_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const
     for (size_t i = 0; i < nb; i++) {
         mp_bucket x = {.map = map,
                        .obj = obj_ref(b[i].object),
+                       .address = b[i].address,
                        .index = b[i].index,
                        .overflow = b[i].overflow,
                        .old = b[i].old,

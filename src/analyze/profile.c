@@ -167,6 +167,19 @@ int mp_sample_index(const mf_profile *p, const char *name, const char *spec, siz
     return -1;
 }
 
+bool mp_profile_is_go(const mf_profile *p)
+{
+    for (size_t i = 0; i < p->n_comments; i++)
+        if (strncmp(mf_str(p, p->comments[i]), "producer:", 9) == 0) return false;
+    for (size_t i = 0; i < p->n_functions; i++) {
+        const char *n = mf_str(p, p->functions[i].name);
+        if (strcmp(n, "runtime.main") == 0 || strcmp(n, "runtime.goexit") == 0 ||
+            strncmp(n, "runtime/pprof.", 14) == 0)
+            return true;
+    }
+    return false;
+}
+
 void mp_producer(const mf_profile *p, char *buf, size_t size)
 {
     for (size_t i = 0; i < p->n_comments; i++) {
@@ -179,13 +192,7 @@ void mp_producer(const mf_profile *p, char *buf, size_t size)
         }
     }
     const char *binary = p->n_mappings ? mf_str(p, p->mappings[0].filename) : "";
-    bool go = false;
-    for (size_t i = 0; i < p->n_functions && !go; i++) {
-        const char *n = mf_str(p, p->functions[i].name);
-        go = strcmp(n, "runtime.main") == 0 || strcmp(n, "runtime.goexit") == 0 ||
-             strncmp(n, "runtime/pprof.", 14) == 0;
-    }
-    const char *who = go ? "Go runtime/pprof" : "unknown producer";
+    const char *who = mp_profile_is_go(p) ? "Go runtime/pprof" : "unknown producer";
     if (binary[0])
         snprintf(buf, size, "%s (binary %s)", who, binary);
     else

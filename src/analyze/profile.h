@@ -81,6 +81,12 @@ bool mp_is_map_function(const char *name, const char *file);
  * "Go runtime/pprof (binary /srv/app)". Written into buf. */
 void mp_producer(const mf_profile *p, char *buf, size_t size);
 
+/* Whether the profile is Go's runtime/pprof's (no "producer:" comment, and
+ * the Go runtime's functions). Its heap stacks start at the first frame
+ * outside package runtime, so growth inside Go's classic maps (runtime.*)
+ * is charged to the map's caller and no map growth site can show. */
+bool mp_profile_is_go(const mf_profile *p);
+
 /* Sum of |value| over all samples for sample type t. */
 int64_t mp_total(const mf_profile *p, size_t t);
 

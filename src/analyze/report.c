@@ -180,6 +180,14 @@ static const char *site_file_line(const mp_growth_site *g, char *buf, size_t siz
     return file_line(g->file, g->line, buf, size);
 }
 
+/* Said once, in place of the map growth sites, for Go's heap profiles:
+ * their stacks never show Go's own map frames. */
+#define GO_NO_GROWTH                                                                               \
+    "\n(No map growth sites: Go's runtime/pprof cuts the runtime's frames off the\n"               \
+    "allocation end of each heap stack, so what Go's maps allocate is charged to the\n"            \
+    "code that called them, among the sites above. A Go heap dump shows which maps\n"              \
+    "hold the memory: see GO HEAP DUMPS in maproot-analyze(1).)\n"
+
 void mp_print_analysis_text(FILE *out, const mp_analysis *a)
 {
     const mf_profile *p = a->p;
@@ -242,9 +250,13 @@ void mp_print_analysis_text(FILE *out, const mp_analysis *a)
 
     const mp_growth *g = a->growth;
     if (g->n == 0) {
-        fprintf(out,
-                "\nMap growth sites: none (no %s sample passes through a map implementation)\n",
-                type_name(p, si));
+        if (mp_profile_is_go(p))
+            fputs(GO_NO_GROWTH, out);
+        else
+            fprintf(out,
+                    "\nMap growth sites: none (no %s sample passes through a map "
+                    "implementation)\n",
+                    type_name(p, si));
         return;
     }
     mp_format_value(v1, sizeof v1, g->total, unit, false);
@@ -283,8 +295,8 @@ static json_t *value_types_json(const mf_profile *p, bool totals)
     json_t *arr = json_array();
     for (size_t t = 0; arr && t < p->n_sample_types; t++) {
         json_t *o = json_object();
-        int bad = put(o, "type", mp_json_text(type_name(p, t))) |
-                  put(o, "unit", mp_json_text(type_unit(p, t)));
+        int bad = mp_json_set_text(o, "type", type_name(p, t)) |
+                  mp_json_set_text(o, "unit", type_unit(p, t));
         if (totals) bad |= put(o, "total", json_integer(mp_total(p, t)));
         if (bad || json_array_append_new(arr, o)) {
             json_decref(arr);
@@ -306,22 +318,23 @@ static int dump(FILE *out, json_t *root, mf_error *err)
     return 0;
 }
 
-json_t *mp_analysis_json(const mp_analysis *a)
+/* Fills root with the profile analysis; NULL (root released) when out of
+ * memory. */
+static json_t *analysis_json(const mp_analysis *a, json_t *root)
 {
     const mf_profile *p = a->p;
     size_t si = a->sample_index;
     char buf[512];
-    json_t *root = json_object();
-    int bad = 0;
-    bad |= put(root, "file", mp_json_text(a->file));
+    int bad = !root;
+    bad |= mp_json_set_text(root, "file", a->file);
     mp_producer(p, buf, sizeof buf);
-    bad |= put(root, "producer", mp_json_text(buf));
+    bad |= mp_json_set_text(root, "producer", buf);
     bad |= put(root, "time_nanos", json_integer(p->time_nanos));
     bad |= put(root, "duration_nanos", json_integer(p->duration_nanos));
     bad |= put(root, "period", json_integer(p->period));
     json_t *pt = json_object();
-    bad |= put(pt, "type", mp_json_text(mf_str(p, p->period_type.type)));
-    bad |= put(pt, "unit", mp_json_text(mf_str(p, p->period_type.unit)));
+    bad |= mp_json_set_text(pt, "type", mf_str(p, p->period_type.type));
+    bad |= mp_json_set_text(pt, "unit", mf_str(p, p->period_type.unit));
     bad |= put(root, "period_type", pt);
     json_t *counts = json_object();
     bad |= put(counts, "samples", json_integer((json_int_t)p->n_samples));
@@ -329,15 +342,27 @@ json_t *mp_analysis_json(const mp_analysis *a)
     bad |= put(counts, "functions", json_integer((json_int_t)p->n_functions));
     bad |= put(counts, "mappings", json_integer((json_int_t)p->n_mappings));
     bad |= put(root, "counts", counts);
-    json_t *comments = json_array();
-    for (size_t i = 0; comments && i < p->n_comments; i++)
-        bad |= json_array_append_new(comments, mp_json_text(mf_str(p, p->comments[i])));
+    /* the text rule for an array: "comments_hex" beside it when a comment
+     * is not UTF-8, its hex there (null for the others) */
+    json_t *comments = json_array(), *hex = json_array();
+    bool lossy = false;
+    for (size_t i = 0; comments && hex && i < p->n_comments; i++) {
+        const char *c = mf_str(p, p->comments[i]);
+        bool exact = mp_json_text_exact(c, strlen(c));
+        lossy |= !exact;
+        bad |= json_array_append_new(comments, mp_json_text(c)) |
+               json_array_append_new(hex, exact ? json_null() : mp_json_hex(c, strlen(c)));
+    }
     bad |= put(root, "comments", comments);
-    bad |= put(root, "drop_frames", mp_json_text(mf_str(p, p->drop_frames)));
+    if (lossy)
+        bad |= put(root, "comments_hex", hex);
+    else
+        json_decref(hex);
+    bad |= mp_json_set_text(root, "drop_frames", mf_str(p, p->drop_frames));
     bad |= put(root, "sample_types", value_types_json(p, true));
     bad |= put(root, "sample_index", json_integer((json_int_t)si));
-    bad |= put(root, "sample_type", mp_json_text(type_name(p, si)));
-    bad |= put(root, "unit", mp_json_text(type_unit(p, si)));
+    bad |= mp_json_set_text(root, "sample_type", type_name(p, si));
+    bad |= mp_json_set_text(root, "unit", type_unit(p, si));
     bad |= put(root, "total", json_integer(a->top->total));
 
     const mp_top *top = a->top;
@@ -349,7 +374,7 @@ json_t *mp_analysis_json(const mp_analysis *a)
         const mp_site *s = &top->sites[i];
         sum += s->flat;
         json_t *o = json_object();
-        bad |= put(o, "function", mp_json_text(a->ix->node_names[s->node]));
+        bad |= mp_json_set_text(o, "function", a->ix->node_names[s->node]);
         bad |= put(o, "flat", json_integer(s->flat));
         bad |= put(o, "flat_pct", json_real(pct(s->flat, top->total)));
         bad |= put(o, "sum_pct", json_real(pct(sum, top->total)));
@@ -362,15 +387,16 @@ json_t *mp_analysis_json(const mp_analysis *a)
     const mp_growth *g = a->growth;
     size_t gshown = a->top_n && a->top_n < g->n ? a->top_n : g->n;
     bad |= put(root, "map_growth_total", json_integer(g->total));
+    bad |= put(root, "map_frames_hidden", json_boolean(mp_profile_is_go(p) && g->n == 0));
     json_t *garr = json_array();
     for (size_t i = 0; garr && i < gshown; i++) {
         const mp_growth_site *s = &g->sites[i];
         json_t *o = json_object();
-        bad |= put(o, "site", mp_json_text(a->ix->node_names[s->site]));
+        bad |= mp_json_set_text(o, "site", a->ix->node_names[s->site]);
         char shown[1024];
-        bad |= put(o, "file", mp_json_text(mp_display_path(s->file, shown, sizeof shown)));
+        bad |= mp_json_set_text(o, "file", mp_display_path(s->file, shown, sizeof shown));
         bad |= put(o, "line", json_integer(s->line));
-        bad |= put(o, "via", mp_json_text(a->ix->node_names[s->via]));
+        bad |= mp_json_set_text(o, "via", a->ix->node_names[s->via]);
         bad |= put(o, "value", json_integer(s->value));
         bad |= put(o, "pct", json_real(pct(s->value, top->total)));
         bad |= put(o, "samples", json_integer((json_int_t)s->samples));
@@ -384,9 +410,14 @@ json_t *mp_analysis_json(const mp_analysis *a)
     return root;
 }
 
+json_t *mp_analysis_json(const mp_analysis *a)
+{
+    return analysis_json(a, json_object());
+}
+
 int mp_print_analysis_json(FILE *out, const mp_analysis *a, mf_error *err)
 {
-    return dump(out, mp_analysis_json(a), err);
+    return dump(out, analysis_json(a, mp_json_report("profile_analysis")), err);
 }
 
 /* ------------------------------------------------------------------ diff --- */
@@ -435,7 +466,10 @@ void mp_print_diff_text(FILE *out, const mp_diff_report *r)
     table_free(&t);
 
     if (d->n_growth == 0) {
-        fprintf(out, "\nMap growth sites: none in either profile\n");
+        if (mp_profile_is_go(r->before) && mp_profile_is_go(r->after))
+            fputs(GO_NO_GROWTH, out);
+        else
+            fprintf(out, "\nMap growth sites: none in either profile\n");
         return;
     }
     fprintf(out, "\nMap growth sites by change (first caller outside the map implementation):\n");
@@ -464,14 +498,14 @@ int mp_print_diff_json(FILE *out, const mp_diff_report *r, mf_error *err)
     const mp_diff *d = r->diff;
     const mf_profile *p = r->after;
     size_t si = r->sample_index;
-    json_t *root = json_object();
-    int bad = 0;
-    bad |= put(root, "before", mp_json_text(r->before_file));
-    bad |= put(root, "after", mp_json_text(r->after_file));
+    json_t *root = mp_json_report("profile_diff");
+    int bad = !root;
+    bad |= mp_json_set_text(root, "before", r->before_file);
+    bad |= mp_json_set_text(root, "after", r->after_file);
     bad |= put(root, "sample_types", value_types_json(p, false));
     bad |= put(root, "sample_index", json_integer((json_int_t)si));
-    bad |= put(root, "sample_type", mp_json_text(type_name(p, si)));
-    bad |= put(root, "unit", mp_json_text(type_unit(p, si)));
+    bad |= mp_json_set_text(root, "sample_type", type_name(p, si));
+    bad |= mp_json_set_text(root, "unit", type_unit(p, si));
     bad |= put(root, "base_total", json_integer(d->base_total));
     bad |= put(root, "after_total", json_integer(d->after_total));
     bad |= put(root, "delta", json_integer(d->delta));
@@ -482,7 +516,7 @@ int mp_print_diff_json(FILE *out, const mp_diff_report *r, mf_error *err)
     for (size_t i = 0; arr && i < shown; i++) {
         const mp_diff_site *s = &d->sites[i];
         json_t *o = json_object();
-        bad |= put(o, "function", mp_json_text(s->name));
+        bad |= mp_json_set_text(o, "function", s->name);
         bad |= put(o, "flat_before", json_integer(s->flat_before));
         bad |= put(o, "flat_after", json_integer(s->flat_after));
         bad |= put(o, "flat_delta", json_integer(s->flat_after - s->flat_before));
@@ -495,16 +529,19 @@ int mp_print_diff_json(FILE *out, const mp_diff_report *r, mf_error *err)
         bad |= json_array_append_new(arr, o);
     }
     bad |= put(root, "sites", arr);
+    bad |= put(root, "map_frames_hidden",
+               json_boolean(d->n_growth == 0 && mp_profile_is_go(r->before) &&
+                            mp_profile_is_go(r->after)));
     json_t *garr = json_array();
     size_t gshown = r->top_n && r->top_n < d->n_growth ? r->top_n : d->n_growth;
     for (size_t i = 0; garr && i < gshown; i++) {
         const mp_diff_growth *g = &d->growth[i];
         json_t *o = json_object();
-        bad |= put(o, "site", mp_json_text(g->site));
+        bad |= mp_json_set_text(o, "site", g->site);
         char shown[1024];
-        bad |= put(o, "file", mp_json_text(mp_display_path(g->file, shown, sizeof shown)));
+        bad |= mp_json_set_text(o, "file", mp_display_path(g->file, shown, sizeof shown));
         bad |= put(o, "line", json_integer(g->line));
-        bad |= put(o, "via", mp_json_text(g->via));
+        bad |= mp_json_set_text(o, "via", g->via);
         bad |= put(o, "before", json_integer(g->before));
         bad |= put(o, "after", json_integer(g->after));
         bad |= put(o, "delta", json_integer(g->after - g->before));

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#define CHAIN_MAX 64      /* steps of a chain in JSON, dot and pprof */
-#define CHAIN_TEXT_MAX 24 /* in text: a longer chain shows its ends */
+#define CHAIN_MAX 64      /* steps of a chain in JSON and pprof */
+#define CHAIN_TEXT_MAX 24 /* in text and dot: a longer chain shows its ends */
 
 static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max);
 static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
@@ -161,6 +161,14 @@ static size_t top_n(const mp_snapshot_print_opts *o, size_t nentries)
     if (o && o->all_entries) return nentries;
     size_t n = o && o->top_entries ? o->top_entries : 10;
     return n < nentries ? n : nentries;
+}
+
+/* How many maps, of the ranking, are listed. */
+static size_t listed_maps(const mp_snapshot_print_opts *o, size_t nmaps)
+{
+    if (o && o->all_maps) return nmaps;
+    size_t n = o && o->top_maps ? o->top_maps : 10;
+    return n < nmaps ? n : nmaps;
 }
 
 /* The root a report names for a map: its single root; else, for a map
@@ -548,16 +556,14 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
             g->nroots == 1 ? "" : "s", c2, g->nmaps == 1 ? "" : "s", g->nsampled,
             g->nsampled == 1 ? "" : "s", a->load_seconds + a->analyze_seconds);
     size_t ns = a->f.nsuspects;
-    size_t show = o && o->max_maps && o->max_maps < ns ? o->max_maps : ns;
     if (ns == 0) fprintf(out, "No leak suspects: no map shows the evidence of a leak.\n\n");
-    for (size_t i = 0; i < show; i++)
-        print_suspect(out, a, i + 1, ns, &a->f.maps[a->f.ranked[i]], o);
-    if (show < ns) fprintf(out, "(%zu more suspects: --top-maps 0 shows all)\n\n", ns - show);
+    for (size_t i = 0; i < ns; i++) print_suspect(out, a, i + 1, ns, &a->f.maps[a->f.ranked[i]], o);
     if (g->nmaps > 0) {
+        size_t nm = listed_maps(o, g->nmaps);
         fprintf(out, "MAPS  by retained size\n");
         fprintf(out, "  %10s %10s %10s %6s  %-28s %s\n", "retained", "table", "entries", "B",
                 "type", "root");
-        for (size_t i = 0; i < g->nmaps; i++) {
+        for (size_t i = 0; i < nm; i++) {
             const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
             const mp_map *m = &g->maps[r->map];
             char b2[64], rt[512];
@@ -568,6 +574,11 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
             fprintf(out, "  %10s %10s %10s %6u  %-28s %s%s\n", b1, b2, c1, m->B,
                     map_type(g, r->map), rt, r->nroots > 1 ? " (+ others)" : "");
         }
+        if (nm < g->nmaps) {
+            fmt_count(c1, sizeof c1, g->nmaps - nm);
+            fprintf(out, "  ... %s more map%s (--maps 0 lists every one)\n", c1,
+                    g->nmaps - nm == 1 ? "" : "s");
+        }
     }
 }
 
@@ -576,35 +587,65 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
 static const char *const step_kinds[] = {"root",     "object", "map",   "bucket",
                                          "overflow", "slot",   "elided"};
 
+/* Steals v into obj[field]; -1 when v is NULL or the set fails. */
+static int put(json_t *obj, const char *field, json_t *v)
+{
+    return obj && v && json_object_set_new(obj, field, v) == 0 ? 0 : -1;
+}
+
+static const char *const key_kinds[] = {"other", "int", "pointer", "string", "bytes"};
+
+/* A bucket step's own bucket: its address (the object's, where the input
+ * does not say), and the object that holds it (a bucket array holds many). */
+static int bucket_json(json_t *j, const mp_graph *g, const mp_step *s)
+{
+    uint32_t bi =
+        s->index == UINT64_MAX
+            ? MP_NONE
+            : mp_graph_bucket_record(g, s->a, s->map, s->index,
+                                     s->kind == MP_STEP_OVERFLOW ? s->overflow : 0, s->old);
+    uint64_t own = bi != MP_NONE && g->buckets[bi].address ? g->buckets[bi].address : g->addr[s->a];
+    return put(j, "address", json_integer((json_int_t)own)) |
+           put(j, "object_address", json_integer((json_int_t)g->addr[s->a]));
+}
+
 static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
+    int bad = !arr;
+    for (size_t i = 0; !bad && i < n; i++) {
         char t[512];
         mp_step_text(g, &s[i], t, sizeof t);
-        json_t *j = json_pack("{s:s, s:o}", "kind", step_kinds[s[i].kind], "text", mp_json_text(t));
-        if (s[i].kind == MP_STEP_ROOT)
-            json_object_set_new(j, "root", json_integer(s[i].a));
-        else if (s[i].kind == MP_STEP_ELIDED)
-            json_object_set_new(j, "steps", json_integer((json_int_t)s[i].index));
-        else if (s[i].kind != MP_STEP_SLOT) {
-            json_object_set_new(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
-            json_object_set_new(j, "type", mp_json_text(mp_graph_type_name(g, s[i].a)));
+        json_t *j = json_object();
+        bad |= put(j, "kind", json_string(step_kinds[s[i].kind])) | mp_json_set_text(j, "text", t);
+        if (s[i].kind == MP_STEP_ROOT) {
+            bad |= put(j, "root", json_integer(s[i].a));
+        } else if (s[i].kind == MP_STEP_ELIDED) {
+            bad |= put(j, "steps", json_integer((json_int_t)s[i].index));
+        } else if (s[i].kind != MP_STEP_SLOT) {
+            if (s[i].kind == MP_STEP_BUCKET || s[i].kind == MP_STEP_OVERFLOW)
+                bad |= bucket_json(j, g, &s[i]);
+            else
+                bad |= put(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
+            bad |= mp_json_set_text(j, "type", mp_graph_type_name(g, s[i].a));
         }
         /* buckets and array elements: which one; slots: where, and the key */
         if ((s[i].kind == MP_STEP_OBJECT || s[i].kind == MP_STEP_BUCKET ||
              s[i].kind == MP_STEP_OVERFLOW) &&
             s[i].index != UINT64_MAX)
-            json_object_set_new(j, "index", json_integer((json_int_t)s[i].index));
-        if (s[i].kind == MP_STEP_OVERFLOW)
-            json_object_set_new(j, "overflow", json_integer(s[i].overflow));
+            bad |= put(j, "index", json_integer((json_int_t)s[i].index));
+        if (s[i].kind == MP_STEP_OVERFLOW) bad |= put(j, "overflow", json_integer(s[i].overflow));
         if (s[i].kind == MP_STEP_SLOT) {
-            json_object_set_new(j, "slot", json_integer(s[i].slot));
-            json_object_set_new(j, "bucket", json_integer((json_int_t)s[i].index));
-            json_object_set_new(j, "overflow", json_integer(s[i].overflow));
-            json_object_set_new(j, "key", mp_json_text(mp_str(g, g->entries[s[i].a].key)));
+            bad |= put(j, "slot", json_integer(s[i].slot)) |
+                   put(j, "bucket", json_integer((json_int_t)s[i].index)) |
+                   put(j, "overflow", json_integer(s[i].overflow)) |
+                   mp_json_set_key(j, mp_str(g, g->entries[s[i].a].key));
         }
-        json_array_append_new(arr, j);
+        bad |= json_array_append_new(arr, j);
+    }
+    if (bad) {
+        json_decref(arr);
+        return NULL;
     }
     return arr;
 }
@@ -612,9 +653,14 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
 static json_t *frame_json(const mp_graph *g, uint32_t f)
 {
     if (f == MP_NONE) return json_null();
-    return json_pack("{s:o, s:o, s:I}", "function", mp_json_text(mp_str(g, g->frames[f].function)),
-                     "file", mp_json_text(mp_str(g, g->frames[f].file)), "line",
-                     (json_int_t)g->frames[f].line);
+    json_t *j = json_object();
+    if (mp_json_set_text(j, "function", mp_str(g, g->frames[f].function)) |
+        mp_json_set_text(j, "file", mp_str(g, g->frames[f].file)) |
+        put(j, "line", json_integer((json_int_t)g->frames[f].line))) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 static json_t *root_json(const mp_graph *g, uint32_t r)
@@ -623,19 +669,49 @@ static json_t *root_json(const mp_graph *g, uint32_t r)
     const mp_root *x = &g->roots[r];
     char t[512];
     mp_root_text(g, r, t, sizeof t);
-    json_t *j =
-        json_pack("{s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "index", (json_int_t)r, "kind",
-                  mp_root_kind_name(x->kind), "name", mp_json_text(mp_str(g, x->name)), "function",
-                  mp_json_text(mp_str(g, x->function)), "file", mp_json_text(mp_str(g, x->file)),
-                  "line", (json_int_t)x->line, "thread", (json_int_t)x->thread, "frame",
-                  (json_int_t)x->frame, "text", mp_json_text(t));
-    if (!j) return NULL;
-    json_object_set_new(j, "slot", json_integer((json_int_t)x->slot));
-    json_object_set_new(j, "state", mp_json_text(mp_str(g, x->state)));
-    json_object_set_new(j, "frame_offset",
-                        x->has_frame_offset ? json_integer((json_int_t)x->frame_offset)
-                                            : json_null());
+    json_t *j = json_object();
+    int bad = put(j, "index", json_integer((json_int_t)r)) |
+              put(j, "kind", json_string(mp_root_kind_name(x->kind))) |
+              mp_json_set_text(j, "name", mp_str(g, x->name)) |
+              mp_json_set_text(j, "function", mp_str(g, x->function)) |
+              mp_json_set_text(j, "file", mp_str(g, x->file)) |
+              put(j, "line", json_integer((json_int_t)x->line)) |
+              put(j, "thread", json_integer((json_int_t)x->thread)) |
+              put(j, "frame", json_integer((json_int_t)x->frame)) | mp_json_set_text(j, "text", t) |
+              put(j, "slot", json_integer((json_int_t)x->slot)) |
+              mp_json_set_text(j, "state", mp_str(g, x->state)) |
+              put(j, "frame_offset",
+                  x->has_frame_offset ? json_integer((json_int_t)x->frame_offset) : json_null());
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
+}
+
+static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
+{
+    const mp_graph *g = a->g;
+    const mp_entry *e = &g->entries[ei];
+    mp_step s[CHAIN_MAX];
+    json_t *je = json_object();
+    int bad = mp_json_set_key(je, mp_str(g, e->key)) |
+              mp_json_set_text(je, "value_type", entry_value_type(g, e)) |
+              put(je, "retained_bytes", json_integer((json_int_t)a->f.entry_retained[ei])) |
+              put(je, "shared", json_boolean(a->f.entry_shared[ei])) |
+              put(je, "shared_bytes",
+                  json_integer(a->f.entry_shared[ei] ? (json_int_t)entry_bytes(a, ei) : 0)) |
+              put(je, "bucket", json_integer((json_int_t)e->bucket)) |
+              put(je, "overflow", json_integer(e->overflow)) |
+              put(je, "slot", json_integer(e->slot)) |
+              put(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, ei))));
+    size_t cn = entry_chain(a, ei, s, CHAIN_MAX);
+    bad |= put(je, "chain", chain_json(g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX));
+    if (bad) {
+        json_decref(je);
+        return NULL;
+    }
+    return je;
 }
 
 static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, size_t rank,
@@ -644,136 +720,130 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     const mp_graph *g = a->g;
     const mp_map *m = &g->maps[r->map];
     json_t *j = json_object();
-    json_object_set_new(j, "index", json_integer(r->map));
-    json_object_set_new(j, "type", mp_json_text(map_type(g, r->map)));
-    json_object_set_new(j, "address", json_integer((json_int_t)m->address));
-    json_object_set_new(j, "suspect", json_boolean(r->suspect));
-    json_object_set_new(j, "rank", rank ? json_integer((json_int_t)rank) : json_null());
-    json_object_set_new(j, "count", json_integer((json_int_t)m->count));
-    json_object_set_new(j, "entries_walked", json_integer((json_int_t)m->nentries));
-    json_object_set_new(j, "key_size", json_integer(m->key_size));
-    json_object_set_new(j, "value_size", json_integer(m->value_size));
-    json_object_set_new(j, "types_inferred", json_boolean(m->types_inferred));
-    json_object_set_new(j, "B", json_integer(m->B));
-    json_object_set_new(j, "buckets", json_integer((json_int_t)m->nmain));
-    json_object_set_new(j, "overflow_buckets", json_integer((json_int_t)m->noverflow_walked));
-    json_object_set_new(j, "old_buckets", json_integer((json_int_t)m->nold));
-    json_object_set_new(j, "nevacuate", json_integer((json_int_t)m->nevacuate));
-    json_object_set_new(j, "table_bytes", json_integer((json_int_t)m->table_bytes));
-    json_object_set_new(j, "retained_bytes", json_integer((json_int_t)r->retained));
-    json_object_set_new(j, "entries_retained_bytes", json_integer((json_int_t)r->entries_retained));
-    json_object_set_new(j, "keys_retained_bytes", json_integer((json_int_t)r->keys_retained));
-    json_object_set_new(j, "shared_entries", json_integer((json_int_t)r->shared_entries));
-    json_object_set_new(j, "shared_bytes", json_integer((json_int_t)r->shared_bytes));
-    json_object_set_new(j, "old_bytes", json_integer((json_int_t)r->old_bytes));
-    json_object_set_new(j, "load", json_real(r->load));
-    json_object_set_new(j, "fill", json_real(r->fill));
+    int bad =
+        put(j, "index", json_integer(r->map)) | mp_json_set_text(j, "type", map_type(g, r->map)) |
+        put(j, "key_kind",
+            json_string(m->key_kind < sizeof key_kinds / sizeof *key_kinds ? key_kinds[m->key_kind]
+                                                                           : "other")) |
+        put(j, "address", json_integer((json_int_t)m->address)) |
+        put(j, "suspect", json_boolean(r->suspect)) |
+        put(j, "rank", rank ? json_integer((json_int_t)rank) : json_null()) |
+        put(j, "count", json_integer((json_int_t)m->count)) |
+        put(j, "entries_walked", json_integer((json_int_t)m->nentries)) |
+        put(j, "key_size", json_integer(m->key_size)) |
+        put(j, "value_size", json_integer(m->value_size)) |
+        put(j, "types_inferred", json_boolean(m->types_inferred)) |
+        put(j, "B", json_integer(m->B)) | put(j, "buckets", json_integer((json_int_t)m->nmain)) |
+        put(j, "overflow_buckets", json_integer((json_int_t)m->noverflow_walked)) |
+        put(j, "old_buckets", json_integer((json_int_t)m->nold)) |
+        put(j, "nevacuate", json_integer((json_int_t)m->nevacuate)) |
+        put(j, "table_bytes", json_integer((json_int_t)m->table_bytes)) |
+        put(j, "retained_bytes", json_integer((json_int_t)r->retained)) |
+        put(j, "entries_retained_bytes", json_integer((json_int_t)r->entries_retained)) |
+        put(j, "keys_retained_bytes", json_integer((json_int_t)r->keys_retained)) |
+        put(j, "shared_entries", json_integer((json_int_t)r->shared_entries)) |
+        put(j, "shared_bytes", json_integer((json_int_t)r->shared_bytes)) |
+        put(j, "old_bytes", json_integer((json_int_t)r->old_bytes)) |
+        put(j, "load", json_real(r->load)) | put(j, "fill", json_real(r->fill));
     json_t *ev = json_array(), *ctx = json_array();
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
         if (r->evidence & (1u << b))
-            json_array_append_new((1u << b) & MP_EV_CONTEXT ? ctx : ev,
-                                  mp_json_text(mp_evidence_name(b)));
-    json_object_set_new(j, "evidence", ev);
-    json_object_set_new(j, "context", ctx);
-    json_object_set_new(j, "fix",
-                        r->suspect ? mp_json_text(mp_evidence_fix(r->evidence)) : json_null());
-    json_object_set_new(j, "growth_entries", json_integer((json_int_t)r->growth_entries));
-    json_object_set_new(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes));
-    json_object_set_new(j, "root", root_json(g, r->root));
-    json_object_set_new(j, "retainer", root_json(g, named_root(g, r)));
-    {
-        uint32_t other[MP_MAX_LISTED_ROOTS];
-        size_t no = sharing_roots(a, r, other, MP_MAX_LISTED_ROOTS);
-        json_t *sr = json_array();
-        for (size_t i = 0; i < no; i++) json_array_append_new(sr, root_json(g, other[i]));
-        json_object_set_new(j, "sharing_roots", sr);
-    }
-    json_object_set_new(j, "path_root", root_json(g, r->path_root));
+            bad |= json_array_append_new((1u << b) & MP_EV_CONTEXT ? ctx : ev,
+                                         json_string(mp_evidence_name(b)));
+    bad |= put(j, "evidence", ev) | put(j, "context", ctx) |
+           put(j, "fix", r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null()) |
+           put(j, "growth_entries", json_integer((json_int_t)r->growth_entries)) |
+           put(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes)) |
+           put(j, "root", root_json(g, r->root)) |
+           put(j, "retainer", root_json(g, named_root(g, r)));
+    uint32_t other[MP_MAX_LISTED_ROOTS];
+    size_t no = sharing_roots(a, r, other, MP_MAX_LISTED_ROOTS);
+    json_t *sr = json_array();
+    for (size_t i = 0; i < no; i++) bad |= json_array_append_new(sr, root_json(g, other[i]));
+    bad |= put(j, "sharing_roots", sr) | put(j, "path_root", root_json(g, r->path_root));
     json_t *roots = json_array();
     for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
-        json_array_append_new(roots, root_json(g, r->roots[i]));
-    json_object_set_new(j, "roots", roots);
-    json_object_set_new(j, "nroots", json_integer(r->nroots));
+        bad |= json_array_append_new(roots, root_json(g, r->roots[i]));
+    bad |= put(j, "roots", roots) | put(j, "nroots", json_integer(r->nroots));
     mp_step s[CHAIN_MAX];
     size_t n = map_chain(a, r->map, s, CHAIN_MAX);
-    json_object_set_new(j, "chain", chain_json(g, s, n));
+    bad |= put(j, "chain", chain_json(g, s, n));
     json_t *sites = json_array();
     for (uint32_t i = 0; i < r->nsites; i++) {
         json_t *f = frame_json(g, mp_stack_site(g, r->sites[i].stack));
-        if (json_is_object(f)) json_object_set_new(f, "samples", json_integer(r->sites[i].samples));
-        json_array_append_new(sites, f);
+        if (json_is_object(f)) bad |= put(f, "samples", json_integer(r->sites[i].samples));
+        bad |= json_array_append_new(sites, f);
     }
-    json_object_set_new(j, "sites", sites);
+    bad |= put(j, "sites", sites);
     json_t *entries = json_array();
     size_t k = r->suspect ? top_n(o, m->nentries) : 0;
     uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
+    if (k && !ix) bad = 1;
     size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
-    for (size_t i = 0; i < got; i++) {
-        const mp_entry *e = &g->entries[ix[i]];
-        json_t *je = json_object();
-        json_object_set_new(je, "key", mp_json_text(mp_str(g, e->key)));
-        json_object_set_new(je, "value_type", mp_json_text(entry_value_type(g, e)));
-        json_object_set_new(je, "retained_bytes",
-                            json_integer((json_int_t)a->f.entry_retained[ix[i]]));
-        json_object_set_new(je, "shared", json_boolean(a->f.entry_shared[ix[i]]));
-        json_object_set_new(
-            je, "shared_bytes",
-            json_integer(a->f.entry_shared[ix[i]] ? (json_int_t)entry_bytes(a, ix[i]) : 0));
-        json_object_set_new(je, "bucket", json_integer((json_int_t)e->bucket));
-        json_object_set_new(je, "overflow", json_integer(e->overflow));
-        json_object_set_new(je, "slot", json_integer(e->slot));
-        json_object_set_new(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, ix[i]))));
-        size_t cn = entry_chain(a, ix[i], s, CHAIN_MAX);
-        json_object_set_new(je, "chain", chain_json(g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX));
-        json_array_append_new(entries, je);
-    }
+    for (size_t i = 0; i < got && !bad; i++)
+        bad |= json_array_append_new(entries, entry_json(a, ix[i]));
     free(ix);
-    json_object_set_new(j, "entries", entries);
+    bad |= put(j, "entries", entries);
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
 json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_opts *o)
 {
     const mp_graph *g = a->g;
-    json_t *root = json_object();
-    if (!root) return NULL;
-    json_object_set_new(root, "snapshot", mp_json_text(a->file));
-    json_object_set_new(root, "format", mp_json_text(g->info.format));
-    json_object_set_new(root, "runtime", mp_json_text(mp_str(g, g->info.runtime)));
-    json_object_set_new(root, "profile", o && o->profile ? mp_json_text(o->profile) : json_null());
-    json_object_set_new(root, "program", mp_json_text(mp_str(g, g->info.program)));
-    json_object_set_new(root, "pid", json_integer((json_int_t)g->info.pid));
-    json_object_set_new(root, "gc_cycle", json_integer(g->info.gc_cycle));
-    json_object_set_new(root, "time_nanos", json_integer(g->info.time_nanos));
-    json_object_set_new(root, "gc_pause_ns", json_integer((json_int_t)g->info.gc_pause_ns));
+    json_t *root = mp_json_report("snapshot_analysis");
+    int bad = !root;
+    bad |= mp_json_set_text(root, "snapshot", a->file) |
+           put(root, "format", json_string(g->info.format)) |
+           mp_json_set_text(root, "runtime", mp_str(g, g->info.runtime));
+    if (o && o->profile)
+        bad |= mp_json_set_text(root, "profile", o->profile);
+    else
+        bad |= put(root, "profile", json_null());
+    bad |= mp_json_set_text(root, "program", mp_str(g, g->info.program)) |
+           put(root, "pid", json_integer((json_int_t)g->info.pid)) |
+           put(root, "gc_cycle", json_integer(g->info.gc_cycle)) |
+           put(root, "time_nanos", json_integer(g->info.time_nanos)) |
+           put(root, "gc_pause_ns", json_integer((json_int_t)g->info.gc_pause_ns));
     json_t *heap =
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)g->nobjects, "bytes",
-                  (json_int_t)g->total_bytes, "reachable_objects", (json_int_t)a->f.heap_objects,
-                  "reachable_bytes", (json_int_t)a->f.heap_bytes, "edges", (json_int_t)g->nedges,
-                  "sampled_objects", (json_int_t)g->nsampled);
-    json_object_set_new(heap, "unreachable_objects",
-                        json_integer((json_int_t)g->info.unreachable_objects));
-    json_object_set_new(heap, "unreachable_bytes",
-                        json_integer((json_int_t)g->info.unreachable_bytes));
-    json_object_set_new(root, "heap", heap);
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)g->nobjects,
+                  "bytes", (json_int_t)g->total_bytes, "reachable_objects",
+                  (json_int_t)a->f.heap_objects, "reachable_bytes", (json_int_t)a->f.heap_bytes,
+                  "edges", (json_int_t)g->nedges, "sampled_objects", (json_int_t)g->nsampled,
+                  "unreachable_objects", (json_int_t)g->info.unreachable_objects,
+                  "unreachable_bytes", (json_int_t)g->info.unreachable_bytes);
+    bad |= put(root, "heap", heap);
     json_t *rk = json_object();
     size_t per[MP_ROOT_NKINDS] = {0};
     for (size_t i = 0; i < g->nroots; i++) per[g->roots[i].kind]++;
     for (unsigned k = 0; k < MP_ROOT_NKINDS; k++)
-        json_object_set_new(rk, mp_root_kind_name(k), json_integer((json_int_t)per[k]));
-    json_object_set_new(root, "roots", rk);
+        bad |= put(rk, mp_root_kind_name(k), json_integer((json_int_t)per[k]));
+    bad |= put(root, "roots", rk);
+    /* every suspect; the first maps of the ranking (suspects first) */
     json_t *susp = json_array(), *maps = json_array();
-    for (size_t i = 0; i < g->nmaps; i++) {
+    bad |= !susp || !maps;
+    size_t nm = listed_maps(o, g->nmaps);
+    for (size_t i = 0; i < g->nmaps && !bad; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
+        if (!r->suspect && i >= nm) break;
         json_t *mj = map_json(a, r, r->suspect ? i + 1 : 0, o);
-        if (r->suspect) json_array_append(susp, mj);
-        json_array_append_new(maps, mj);
+        bad |= !mj;
+        if (r->suspect) bad |= json_array_append(susp, mj);
+        if (i < nm) bad |= json_array_append(maps, mj);
+        json_decref(mj);
     }
-    json_object_set_new(root, "suspects", susp);
-    json_object_set_new(root, "maps", maps);
-    json_object_set_new(
-        root, "seconds",
-        json_pack("{s:f, s:f}", "load", a->load_seconds, "analyze", a->analyze_seconds));
+    bad |= put(root, "suspects", susp) |
+           put(root, "maps_total", json_integer((json_int_t)g->nmaps)) | put(root, "maps", maps);
+    if (o && o->timings)
+        bad |= put(root, "seconds",
+                   json_pack("{s:f, s:f}", "load", a->load_seconds, "analyze", a->analyze_seconds));
+    if (bad) {
+        json_decref(root);
+        return NULL;
+    }
     return root;
 }
 
@@ -793,88 +863,299 @@ int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
 
 /* ----------------------------------------------------------------- dot --- */
 
+#define DOT_MAX_SUSPECTS 10 /* maps drawn */
+#define DOT_MAX_ENTRIES 50  /* entries drawn per map, whatever --top or --all asks */
+
+/* A quoted dot string: quotes and backslashes escaped, a newline as dot's
+ * \n (a centered line break). */
 static void dot_escape(FILE *out, const char *s)
 {
     for (; *s; s++) {
+        if (*s == '\n') {
+            fputs("\\n", out);
+            continue;
+        }
         if (*s == '"' || *s == '\\') fputc('\\', out);
         fputc(*s, out);
     }
 }
 
-/* Node ids: "r<root>", "o<object>", "e<entry>", and "o<object>_<index>"
- * for a bucket of a bucket array or an element of an array (one object,
- * many nodes). Chains share prefixes: a node and the edge into it are
- * printed the first time they appear (in the tree of paths a node has one
- * edge into it); an indexed node is printed each time it appears, and the
- * graph is strict, so Graphviz merges its repeated edges. */
+/* A node: id [label="..."attrs]; the label's lines are joined by \n. */
+static void dot_node(FILE *out, const char *id, const char *label, const char *attrs)
+{
+    fprintf(out, "  %s [label=\"", id);
+    dot_escape(out, label);
+    fprintf(out, "\"%s];\n", attrs);
+}
+
+/* The id of a chain step's node. Roots, objects and map headers are one
+ * node each; a bucket is one node per bucket of its array (and depth of
+ * its overflow chain), not one per array object; an entry is its own. */
+static void dot_id(const mp_step *s, size_t chain, char *id, size_t size)
+{
+    switch (s->kind) {
+    case MP_STEP_ROOT:
+        snprintf(id, size, "r%u", s->a);
+        break;
+    case MP_STEP_MAP:
+        snprintf(id, size, "m%u", s->map);
+        break;
+    case MP_STEP_BUCKET:
+    case MP_STEP_OVERFLOW:
+        if (s->index == UINT64_MAX)
+            snprintf(id, size, "o%u", s->a);
+        else
+            snprintf(id, size, "b%u_%u_%" PRIu64 "_%u", s->map, s->old, s->index,
+                     s->kind == MP_STEP_OVERFLOW ? s->overflow : 0);
+        break;
+    case MP_STEP_SLOT:
+        snprintf(id, size, "e%u", s->a);
+        break;
+    case MP_STEP_ELIDED:
+        snprintf(id, size, "x%zu", chain);
+        break;
+    default:
+        if (s->index != UINT64_MAX)
+            snprintf(id, size, "o%u_%" PRIu64, s->a, s->index);
+        else
+            snprintf(id, size, "o%u", s->a);
+    }
+}
+
+/* An entry's lines: its key, the value type, and what it keeps alive (a
+ * shared entry: what its value keeps alive with the other roots; nothing
+ * said of an entry that keeps nothing beyond its slot). */
+static void dot_entry_label(const mp_snapshot_analysis *a, uint32_t ei, char *buf, size_t size)
+{
+    const mp_graph *g = a->g;
+    const mp_entry *e = &g->entries[ei];
+    uint64_t bytes = entry_bytes(a, ei);
+    char b[64] = "";
+    if (bytes) {
+        fmt_bytes(b, sizeof b, bytes);
+        snprintf(b + strlen(b), sizeof b - strlen(b), " %s",
+                 a->f.entry_shared[ei] ? "shared" : "retained");
+    }
+    snprintf(buf, size, "%s -> %s%s%s", mp_str(g, e->key), entry_value_type(g, e), *b ? "\n" : "",
+             b);
+}
+
+/* A map header's lines: type, address, geometry, what it retains. */
+static void dot_map_label(const mp_snapshot_analysis *a, const mp_map_report *r, size_t rank,
+                          char *buf, size_t size)
+{
+    const mp_graph *g = a->g;
+    const mp_map *m = &g->maps[r->map];
+    char c1[32], b1[64], b2[64], pct[32];
+    fmt_count(c1, sizeof c1, m->count);
+    fmt_bytes(b1, sizeof b1, m->table_bytes);
+    int n = snprintf(buf, size, "%s header 0x%" PRIx64 "\n%s entries, B=%u, table %s",
+                     map_type(g, r->map), m->address, c1, m->B, b1);
+    if (n < 0 || (size_t)n >= size) return;
+    if (rank) {
+        fmt_bytes(b2, sizeof b2, r->shared_bytes > r->retained ? r->shared_bytes : r->retained);
+        mp_format_pct(pct, sizeof pct,
+                      (int64_t)(r->shared_bytes > r->retained ? r->shared_bytes : r->retained),
+                      (int64_t)a->f.heap_bytes);
+        snprintf(buf + n, size - (size_t)n, "\nleak suspect %zu: %s %s (%s of heap)", rank,
+                 r->shared_bytes > r->retained ? "shares" : "retains", b2, pct);
+    }
+}
+
+/* The ids of the indexed nodes drawn (buckets, array elements: many per
+ * object), few enough in a bounded picture to be looked up in a line. */
+typedef struct dot_ids {
+    char (*id)[64];
+    size_t n, cap;
+} dot_ids;
+
+/* Whether id is new (then it is added); a full or failed set says new. */
+static bool dot_ids_add(dot_ids *d, const char *id)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->id[i], id) == 0) return false;
+    if (d->n == d->cap) {
+        size_t nc = d->cap ? 2 * d->cap : 64;
+        char(*q)[64] = realloc(d->id, nc * sizeof *q);
+        if (!q) return true;
+        d->id = q;
+        d->cap = nc;
+    }
+    snprintf(d->id[d->n++], sizeof *d->id, "%s", id);
+    return true;
+}
+
+/* Draws one chain: its nodes the first time they appear (a tree of paths
+ * gives each node one edge into it), and the edges between them. */
+static void dot_chain(FILE *out, const mp_snapshot_analysis *a, const mp_step *s, size_t n,
+                      size_t chain, uint8_t *seen, dot_ids *indexed)
+{
+    const mp_graph *g = a->g;
+    char prev[64] = "";
+    for (size_t j = 0; j < n; j++) {
+        char id[64], t[512];
+        dot_id(&s[j], chain, id, sizeof id);
+        /* seen: roots, then objects, then entries, then map headers */
+        size_t at = SIZE_MAX;
+        if (s[j].kind == MP_STEP_ROOT)
+            at = s[j].a;
+        else if (s[j].kind == MP_STEP_SLOT)
+            at = g->nroots + g->nobjects + s[j].a;
+        else if (s[j].kind == MP_STEP_MAP)
+            at = g->nroots + g->nobjects + g->nentries + s[j].map;
+        else if (s[j].kind == MP_STEP_OBJECT && s[j].index == UINT64_MAX)
+            at = g->nroots + s[j].a;
+        /* seen[at]: 1 the node is drawn, 2 an edge into it is; an indexed
+         * node has its edge from the one node that holds it */
+        bool fresh = at == SIZE_MAX ? dot_ids_add(indexed, id) : !(seen[at] & 1);
+        bool edge_in = at == SIZE_MAX ? fresh : !(seen[at] & 2);
+        if (at != SIZE_MAX) seen[at] |= *prev ? 3 : 1;
+        if (fresh) {
+            const char *attrs = "";
+            switch (s[j].kind) {
+            case MP_STEP_ROOT:
+                mp_root_text(g, s[j].a, t, sizeof t);
+                attrs = ", shape=ellipse, style=bold";
+                break;
+            case MP_STEP_MAP:
+                dot_map_label(a, &a->f.maps[s[j].map], 0, t, sizeof t);
+                attrs = ", style=filled, fillcolor=\"#ffdddd\"";
+                break;
+            case MP_STEP_SLOT:
+                dot_entry_label(a, s[j].a, t, sizeof t);
+                attrs = ", style=rounded";
+                break;
+            default:
+                mp_step_text(g, &s[j], t, sizeof t);
+            }
+            dot_node(out, id, t, attrs);
+        }
+        if (*prev && edge_in) fprintf(out, "  %s -> %s;\n", prev, id);
+        snprintf(prev, sizeof prev, "%s", id);
+    }
+}
+
+/* Whether a root of h's holder (a frame's or a global's several words are
+ * one holder) is drawn already: O(roots), for a few holders per suspect. */
+static bool dot_holder_drawn(const mp_snapshot_analysis *a, const uint8_t *seen, uint32_t h)
+{
+    for (size_t x = 0; x < a->g->nroots; x++)
+        if ((seen[x] & 1) && a->f.holder[x] == a->f.holder[h]) return true;
+    return false;
+}
+
+/* The picture of the leak suspects: for each (at most DOT_MAX_SUSPECTS),
+ * the chain from its root through the objects on the way to the map
+ * header (described in its node), the buckets (and overflow buckets) that
+ * hold its largest entries, those entries (key, value type, what each
+ * keeps alive; at most DOT_MAX_ENTRIES), the other holders of its
+ * header, the other roots that hold its shared entries' values too, and one node for the rest, with
+ * their count and size. What is left out is said in the graph's label. */
 void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o)
 {
     const mp_graph *g = a->g;
-    fprintf(
-        out,
-        "strict digraph maproot {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
-    /* nodes printed: objects, then roots, then entries */
-    uint8_t *printed = calloc(g->nobjects + g->nroots + g->nentries + 1, 1);
+    char b1[64], c1[32], t[1024];
+    size_t ns = a->f.nsuspects, nd = ns < DOT_MAX_SUSPECTS ? ns : DOT_MAX_SUSPECTS;
+    bool capped = false;
+    for (size_t i = 0; i < nd; i++)
+        capped |= top_n(o, g->maps[a->f.maps[a->f.ranked[i]].map].nentries) > DOT_MAX_ENTRIES;
+    const char *prog = mp_str(g, g->info.program);
+    fmt_bytes(b1, sizeof b1, a->f.heap_bytes);
+    int n =
+        snprintf(t, sizeof t, "maproot: %s, GC cycle %u, heap %s: %zu leak suspect%s",
+                 *prog ? base_name(prog) : a->file, g->info.gc_cycle, b1, ns, ns == 1 ? "" : "s");
+    if (n > 0 && (size_t)n < sizeof t && ns > nd)
+        n += snprintf(t + n, sizeof t - (size_t)n, " (the first %zu drawn)", nd);
+    if (n > 0 && (size_t)n < sizeof t && capped)
+        snprintf(t + n, sizeof t - (size_t)n,
+                 "\nat most %d entries of a map are drawn; the rest are counted in one node",
+                 DOT_MAX_ENTRIES);
+    fprintf(out, "strict digraph maproot {\n  rankdir=LR;\n  labelloc=t;\n  label=\"");
+    dot_escape(out, t);
+    fprintf(out, "\";\n  node [shape=box, fontname=\"monospace\"];\n");
+    if (ns == 0) {
+        dot_node(out, "none", "no leak suspects: no map shows the evidence of a leak", "");
+        fprintf(out, "}\n");
+        return;
+    }
+    uint8_t *seen = calloc(g->nroots + g->nobjects + g->nentries + g->nmaps + 1, 1);
+    dot_ids indexed = {0};
     mp_step s[CHAIN_MAX];
-    for (size_t i = 0; i < a->f.nsuspects; i++) {
+    size_t chain = 0;
+    for (size_t i = 0; i < nd && seen; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
-        size_t k = top_n(o, g->maps[r->map].nentries);
-        if (!k) k = 1;
-        uint32_t *ix = malloc(k * sizeof *ix);
+        const mp_map *m = &g->maps[r->map];
+        /* the header first, described as a suspect */
+        char id[64];
+        snprintf(id, sizeof id, "m%u", r->map);
+        dot_map_label(a, r, i + 1, t, sizeof t);
+        dot_node(out, id, t, ", style=filled, fillcolor=\"#ffdddd\"");
+        seen[g->nroots + g->nobjects + g->nentries + r->map] = 1;
+        size_t k = top_n(o, m->nentries);
+        if (k > DOT_MAX_ENTRIES) k = DOT_MAX_ENTRIES;
+        uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
         size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
-        for (size_t c = 0; c < (got ? got : 1); c++) {
-            size_t n =
-                got ? entry_chain(a, ix[c], s, CHAIN_MAX) : map_chain(a, r->map, s, CHAIN_MAX);
-            if (n > CHAIN_MAX) n = CHAIN_MAX;
-            char prev[48] = "";
-            for (size_t j = 0; j < n; j++) {
-                char id[48], t[512];
-                bool seen = false;
-                if (s[j].kind == MP_STEP_ROOT) {
-                    snprintf(id, sizeof id, "r%u", s[j].a);
-                    seen = printed && printed[g->nobjects + s[j].a];
-                    if (printed) printed[g->nobjects + s[j].a] = 1;
-                    mp_root_text(g, s[j].a, t, sizeof t);
-                } else if (s[j].kind == MP_STEP_SLOT) {
-                    const mp_entry *e = &g->entries[s[j].a];
-                    size_t at = g->nobjects + g->nroots + s[j].a;
-                    seen = printed && printed[at];
-                    if (printed) printed[at] = 1;
-                    char b[64];
-                    fmt_bytes(b, sizeof b, a->f.entry_retained[s[j].a]);
-                    snprintf(id, sizeof id, "e%u", s[j].a);
-                    snprintf(t, sizeof t, "slot %u: %s -> %s (%s)", s[j].slot, mp_str(g, e->key),
-                             entry_value_type(g, e), b);
-                } else if (s[j].kind == MP_STEP_ELIDED) {
-                    /* one node per chain that leaves steps out */
-                    snprintf(id, sizeof id, "x%zu_%zu", i, c);
-                    mp_step_text(g, &s[j], t, sizeof t);
-                } else if ((s[j].kind == MP_STEP_BUCKET || s[j].kind == MP_STEP_OBJECT) &&
-                           s[j].index != UINT64_MAX) {
-                    snprintf(id, sizeof id, "o%u_%" PRIu64, s[j].a, s[j].index);
-                    mp_step_text(g, &s[j], t, sizeof t);
-                } else {
-                    snprintf(id, sizeof id, "o%u", s[j].a);
-                    seen = printed && printed[s[j].a];
-                    if (printed) printed[s[j].a] = 1;
-                    mp_step_text(g, &s[j], t, sizeof t);
-                }
-                if (!seen) {
-                    fprintf(out, "  %s [label=\"", id);
-                    dot_escape(out, t);
-                    fprintf(out, "\"%s];\n",
-                            s[j].kind == MP_STEP_ROOT  ? ", shape=ellipse, style=bold"
-                            : s[j].kind == MP_STEP_MAP ? ", style=filled, fillcolor=\"#ffdddd\""
-                                                       : "");
-                }
-                if (*prev && !seen) fprintf(out, "  %s -> %s;\n", prev, id);
-                snprintf(prev, sizeof prev, "%s", id);
+        if (!got) {
+            size_t hn = map_chain(a, r->map, s, CHAIN_TEXT_MAX);
+            dot_chain(out, a, s, hn, chain++, seen, &indexed);
+        }
+        uint64_t shown = 0;
+        for (size_t c = 0; c < got; c++) {
+            size_t cn = entry_chain(a, ix[c], s, CHAIN_TEXT_MAX);
+            dot_chain(out, a, s, cn < CHAIN_TEXT_MAX ? cn : CHAIN_TEXT_MAX, chain++, seen,
+                      &indexed);
+            shown += entry_bytes(a, ix[c]);
+        }
+        /* the other holders of the header itself: each one node, with an
+         * edge to the header (the path from it is not drawn) */
+        size_t nh = r->nroots < MP_MAX_LISTED_ROOTS ? r->nroots : MP_MAX_LISTED_ROOTS;
+        for (size_t q = 0; q < nh && q < 4; q++) {
+            uint32_t h = r->roots[q];
+            if (dot_holder_drawn(a, seen, h)) continue;
+            mp_root_text(g, h, t, sizeof t);
+            snprintf(id, sizeof id, "r%u", h);
+            dot_node(out, id, t, ", shape=ellipse, style=bold");
+            seen[h] = 1;
+            fprintf(out, "  %s -> m%u [style=dashed, label=\"also holds\"];\n", id, r->map);
+        }
+        /* the other roots that hold the shared values */
+        uint32_t other[4];
+        size_t no = sharing_roots(a, r, other, 4);
+        for (size_t q = 0; q < no; q++) {
+            snprintf(id, sizeof id, "r%u", other[q]);
+            if (!seen[other[q]]) {
+                mp_root_text(g, other[q], t, sizeof t);
+                dot_node(out, id, t, ", shape=ellipse, style=bold");
+                seen[other[q]] = 1;
             }
+            bool said = false; /* "also holds" on the first such edge only */
+            for (size_t c = 0; c < got; c++)
+                if (a->f.entry_shared[ix[c]]) {
+                    fprintf(out, "  %s -> e%u [style=dashed%s];\n", id, ix[c],
+                            said ? "" : ", label=\"also holds\"");
+                    said = true;
+                }
+        }
+        /* the rest, in one node */
+        if (got < m->nentries) {
+            uint64_t all = r->entries_retained + (r->shared_bytes ? r->shared_bytes : 0);
+            uint64_t rest = all > shown ? all - shown : 0;
+            fmt_count(c1, sizeof c1, m->nentries - got);
+            n = snprintf(t, sizeof t, "%s %s entr%s", c1, got ? "other" : "",
+                         m->nentries - got == 1 ? "y" : "ies");
+            if (rest && n > 0 && (size_t)n < sizeof t) {
+                fmt_bytes(b1, sizeof b1, rest);
+                snprintf(t + n, sizeof t - (size_t)n, "\n%s", b1);
+            }
+            snprintf(id, sizeof id, "f%u", r->map);
+            dot_node(out, id, t, ", style=dashed");
+            fprintf(out, "  m%u -> %s [style=dashed];\n", r->map, id);
         }
         free(ix);
     }
-    free(printed);
+    free(seen);
+    free(indexed.id);
     fprintf(out, "}\n");
 }
 
@@ -988,17 +1269,43 @@ static void step_frame(const mp_graph *g, const mp_step *s, bool interior, char 
     }
 }
 
-/* Adds one sample: chain steps (root first) plus an optional leaf frame. */
-static int add_chain_sample(mf_pprof_writer *w, locs *L, const mp_graph *g, const mp_step *s,
-                            size_t n, const char *leaf, int64_t count, int64_t bytes,
-                            const mf_pw_label *labels, size_t nl)
+/* An entry's "key" label: the key as data ("user-53038", as in JSON), its
+ * bytes other than printable ASCII, and the quote and backslash, as \xNN:
+ * go tool pprof writes label values into its Graphviz output unescaped,
+ * and -tagfocus key=user-53038 should need no quoting. */
+static void key_label(const char *display, char *buf, size_t size)
 {
-    uint64_t ids[CHAIN_MAX + 1];
+    size_t n = strlen(display);
+    char *bytes = malloc(n + 1);
+    bool truncated;
+    size_t len = bytes ? mp_key_bytes(display, bytes, &truncated) : SIZE_MAX;
+    const char *k = len == SIZE_MAX ? display : bytes;
+    if (len == SIZE_MAX) len = n;
+    size_t j = 0;
+    for (size_t i = 0; i < len && j + 5 < size; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            j += (size_t)snprintf(buf + j, size - j, "\\x%02x", c);
+        else
+            buf[j++] = (char)c;
+    }
+    buf[j] = 0;
+    free(bytes);
+}
+
+/* Adds one sample: chain steps (root first), a frame `entries` right
+ * after the sample's own map header when given, and a leaf frame. */
+static int add_chain_sample(mf_pprof_writer *w, locs *L, const mp_graph *g, const mp_step *s,
+                            size_t n, const char *entries, const char *leaf, int64_t count,
+                            int64_t bytes, const mf_pw_label *labels, size_t nl)
+{
+    uint64_t ids[CHAIN_MAX + 2];
     size_t k = 0, last_map = 0;
     for (size_t i = 0; i < n; i++)
         if (s[i].kind == MP_STEP_MAP) last_map = i;
     if (leaf) ids[k++] = loc_for(w, L, leaf, "", 0);
     for (size_t i = n; i-- > 0;) {
+        if (entries && i == last_map) ids[k++] = loc_for(w, L, entries, "", 0);
         char name[512];
         const char *file;
         int64_t line;
@@ -1041,20 +1348,37 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
         mf_pw_label ml[1] = {{"map", mt, 0, NULL}};
         /* the table itself, and what the header dominates beyond entries */
         uint64_t rest = r->retained > r->entries_retained ? r->retained - r->entries_retained : 0;
-        if (add_chain_sample(w, &L, g, s, hn, "(map table)", 0, (int64_t)rest, ml, 1)) goto out;
+        if (add_chain_sample(w, &L, g, s, hn, NULL, "(map table)", 0, (int64_t)rest, ml, 1))
+            goto out;
+        /* A suspect's largest entries each get a frame of their own, named
+         * by key and value type, under a frame that holds all its entries
+         * and names the largest keys: graph views leave out nodes under
+         * 0.5% of the total, and where no single entry is that large, that
+         * frame still shows which keys the map holds. The rest of the
+         * entries are one frame. */
         size_t k = r->suspect ? top_n(o, m->nentries) : 0;
         uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
         size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
+        char entries[512], c1[32];
+        fmt_count(c1, sizeof c1, m->nentries);
+        int en = snprintf(entries, sizeof entries, "%s entr%s", c1, m->nentries == 1 ? "y" : "ies");
+        for (size_t j = 0; j < got && j < 3 && en > 0 && (size_t)en < sizeof entries; j++)
+            en += snprintf(entries + en, sizeof entries - (size_t)en, "%s%.60s",
+                           j ? ", " : ", largest ", mp_str(g, g->entries[ix[j]].key));
         uint64_t shown_bytes = 0;
         for (size_t j = 0; j < got; j++) {
             const mp_entry *e = &g->entries[ix[j]];
             size_t n = entry_chain(a, ix[j], s, CHAIN_MAX);
             if (n > CHAIN_MAX) n = CHAIN_MAX;
-            mf_pw_label lb[4] = {{"key", mp_str(g, e->key), 0, NULL},
+            char key[256];
+            key_label(mp_str(g, e->key), key, sizeof key);
+            mf_pw_label lb[4] = {{"key", key, 0, NULL},
                                  {"map", mt, 0, NULL},
                                  {"bucket", NULL, (int64_t)e->bucket, "index"},
                                  {"slot", NULL, e->slot, "index"}};
-            if (add_chain_sample(w, &L, g, s, n, entry_value_type(g, e), 1,
+            char leaf[512];
+            snprintf(leaf, sizeof leaf, "%s -> %s", mp_str(g, e->key), entry_value_type(g, e));
+            if (add_chain_sample(w, &L, g, s, n, entries, leaf, 1,
                                  (int64_t)a->f.entry_retained[ix[j]], lb, 4)) {
                 free(ix);
                 goto out;
@@ -1065,7 +1389,13 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
         if (got < m->nentries) {
             uint64_t left =
                 r->entries_retained > shown_bytes ? r->entries_retained - shown_bytes : 0;
-            if (add_chain_sample(w, &L, g, s, hn, "(other entries)", (int64_t)(m->nentries - got),
+            char fold[64];
+            fmt_count(c1, sizeof c1, m->nentries - got);
+            snprintf(fold, sizeof fold, "(%s %sentr%s)", c1, got ? "other " : "",
+                     m->nentries - got == 1 ? "y" : "ies");
+            hn = header_chain(a, r->map, s, CHAIN_MAX);
+            if (hn > CHAIN_MAX) hn = CHAIN_MAX;
+            if (add_chain_sample(w, &L, g, s, hn, entries, fold, (int64_t)(m->nentries - got),
                                  (int64_t)left, ml, 1))
                 goto out;
         }

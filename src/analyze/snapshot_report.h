@@ -9,14 +9,19 @@
  *         chain, table, the evidence ("why"), the largest entries and a fix;
  *   json  for programs: the schema in man/maproot-analyze.1 ("SNAPSHOT JSON"),
  *         stable: fields are only ever added;
- *   dot   Graphviz: the retention paths of each suspect (root -> ... ->
- *         header -> bucket -> entry value);
+ *   dot   Graphviz, a picture read in a few seconds: per suspect (at most
+ *         10) root -> objects -> header -> the buckets of its largest
+ *         entries (at most 50) -> those entries (key, type, size), the
+ *         other holders of the header and of shared entries, the rest in
+ *         one node;
  *   pprof a profile whose samples are map entries: the stack is the chain,
- *         root at the bottom (outermost), value at the leaf; values
- *         entries/count and retained/bytes; labels key, map, bucket, slot.
- *         Entries beyond the first top_entries of a map (all with `all`)
- *         are folded into one "(other entries)" sample per map, and each
- *         map's table is a sample of its own, so totals stay exact.
+ *         root at the bottom (outermost), with a frame of all of a map's
+ *         entries that names its largest keys after the header, and the
+ *         entry's key and value type at the leaf; values entries/count and
+ *         retained/bytes; labels key, map, bucket, slot. Entries beyond
+ *         the first top_entries of a map (all with `all`) are folded into
+ *         one sample per map, and each map's table is a sample of its own,
+ *         so totals stay exact.
  *
  * Memory: the analysis owns everything (mp_snapshot_analysis_free).
  * Errors: -1 with err set (input, out of memory, output).
@@ -52,8 +57,10 @@ void mp_snapshot_analysis_free(mp_snapshot_analysis *a);
 typedef struct mp_snapshot_print_opts {
     size_t top_entries;  /* entries shown per suspect map (0: 10) */
     bool all_entries;    /* every entry */
-    size_t max_maps;     /* suspects shown, 0 all */
+    size_t top_maps;     /* maps listed (text MAPS, JSON "maps"), in rank order (0: 10) */
+    bool all_maps;       /* every map */
     const char *profile; /* the profile the snapshot came with, or NULL */
+    bool timings;        /* JSON: the seconds taken (not deterministic) */
 } mp_snapshot_print_opts;
 
 void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,

@@ -381,17 +381,17 @@ static int put(json_t *o, const char *k, json_t *v)
 
 int mp_snap_print_json(FILE *out, const mp_snap_summary *s, mf_error *err)
 {
-    json_t *root = json_object(), *types = json_array(), *roots = json_array(),
+    json_t *root = mp_json_report("snapshot_summary"), *types = json_array(), *roots = json_array(),
            *maps = json_array(), *byk = json_object();
     int bad = !root || !types || !roots || !maps || !byk;
-    bad |= put(root, "file", mp_json_text(s->file)) | put(root, "format", mp_json_text("gcstack")) |
+    bad |= mp_json_set_text(root, "file", s->file) | mp_json_set_text(root, "format", "gcstack") |
            put(root, "version", json_integer(s->h.version)) |
-           put(root, "program", mp_json_text(s->program)) |
-           put(root, "build_id", mp_json_text(s->build_id)) |
+           mp_json_set_text(root, "program", s->program) |
+           mp_json_set_text(root, "build_id", s->build_id) |
            put(root, "pid", json_integer((json_int_t)s->h.pid)) |
            put(root, "time_nanos", json_integer(s->h.time_nanos)) |
            put(root, "gc_cycle", json_integer(s->h.gc_cycle)) |
-           put(root, "write_mode", mp_json_text(mf_gs_write_mode_name(s->h.write_mode))) |
+           mp_json_set_text(root, "write_mode", mf_gs_write_mode_name(s->h.write_mode)) |
            put(root, "profile_rate", json_integer((json_int_t)s->h.profile_rate)) |
            put(root, "objects", json_integer((json_int_t)s->objects)) |
            put(root, "bytes", json_integer((json_int_t)s->bytes)) |
@@ -399,8 +399,8 @@ int mp_snap_print_json(FILE *out, const mp_snap_summary *s, mf_error *err)
            put(root, "samples", json_integer((json_int_t)s->samples));
     for (size_t i = 0; i < s->ntypes && !bad; i++) {
         json_t *t = json_object();
-        bad |= put(t, "type", mp_json_text(s->types[i].name)) |
-               put(t, "kind", mp_json_text(mf_gs_type_kind_name(s->types[i].kind))) |
+        bad |= mp_json_set_text(t, "type", s->types[i].name) |
+               mp_json_set_text(t, "kind", mf_gs_type_kind_name(s->types[i].kind)) |
                put(t, "objects", json_integer((json_int_t)s->types[i].objects)) |
                put(t, "bytes", json_integer((json_int_t)s->types[i].bytes));
         bad |= !t || json_array_append_new(types, t);
@@ -412,20 +412,20 @@ int mp_snap_print_json(FILE *out, const mp_snap_summary *s, mf_error *err)
     for (size_t i = 0; i < s->nroots && !bad; i++) {
         const mp_snap_root *r = &s->roots[i];
         json_t *o = json_object();
-        bad |= put(o, "kind", mp_json_text(mf_gs_root_kind_name(r->kind))) |
-               put(o, "name", mp_json_text(r->name)) | put(o, "file", mp_json_text(r->file)) |
+        bad |= mp_json_set_text(o, "kind", mf_gs_root_kind_name(r->kind)) |
+               mp_json_set_text(o, "name", r->name) | mp_json_set_text(o, "file", r->file) |
                put(o, "line", json_integer(r->line)) | put(o, "thread", json_integer(r->thread)) |
                put(o, "frame", json_integer(r->frame)) |
-               put(o, "function", mp_json_text(r->function)) |
-               put(o, "where", mp_json_text(r->where)) |
+               mp_json_set_text(o, "function", r->function) |
+               mp_json_set_text(o, "where", r->where) |
                put(o, "target", json_integer((json_int_t)r->target)) |
-               put(o, "target_type", mp_json_text(r->target_type));
+               mp_json_set_text(o, "target_type", r->target_type);
         bad |= !o || json_array_append_new(roots, o);
     }
     for (size_t i = 0; i < s->nmaps && !bad; i++) {
         const mp_snap_map *m = &s->maps[i];
         json_t *o = json_object();
-        bad |= put(o, "type", mp_json_text(m->type_name)) |
+        bad |= mp_json_set_text(o, "type", m->type_name) |
                put(o, "address", json_integer((json_int_t)m->address)) |
                put(o, "count", json_integer((json_int_t)m->count)) |
                put(o, "B", json_integer((json_int_t)m->B)) |
@@ -452,7 +452,8 @@ int mp_snap_print_json(FILE *out, const mp_snap_summary *s, mf_error *err)
     json_decref(byk);
     json_decref(roots);
     json_decref(maps);
-    if (bad || json_dumpf(root, out, JSON_INDENT(2)) != 0 || fputc('\n', out) == EOF) {
+    if (bad || json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+        fputc('\n', out) == EOF) {
         json_decref(root);
         mf_error_set(err, "cannot produce the JSON output");
         return -1;

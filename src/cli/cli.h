@@ -57,7 +57,9 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
     "  --trim-path DIR[:DIR...]   show source files under DIR relative to it\n"                    \
     "                             (default: the current directory; \"\" keeps\n"                   \
     "                             every name absolute)\n"
-enum { CLI_OPT_TRIM_PATH = 1000, CLI_OPT_FAIL_ON };
+/* getopt values of the shared long options; a command numbers its own
+ * after CLI_OPT_LAST */
+enum { CLI_OPT_TRIM_PATH = 1000, CLI_OPT_FAIL_ON, CLI_OPT_LAST = CLI_OPT_FAIL_ON };
 int cli_set_trim_path(const char *cmd, const char *arg);
 
 /* Flushes stdout; a write error (full disk, closed pipe) is reported and

@@ -47,10 +47,17 @@ static const char analyze_help[] =
     "Options:\n"
     "  -n, --top N                sites, and entries per leak suspect, to show\n"
     "                             (default 10; 0 shows all)\n"
-    "  -a, --all                  every entry of every suspect, each with its chain\n"
+    "  -a, --all                  every entry of every suspect, each with its chain,\n"
+    "                             and every map\n"
+    "  -m, --maps N               maps to list, suspects first (default 10; 0 lists\n"
+    "                             every one)\n"
     "  -f, --format FORMAT        text (default), json, pprof (retention chains as\n"
     "                             stacks, root at the bottom; needs -o) or dot\n"
-    "                             (Graphviz); pprof and dot need a snapshot\n"
+    "                             (Graphviz); pprof and dot need a snapshot or a\n"
+    "                             Go heap dump\n"
+    "      --timings              JSON: add the seconds loading and analysis took\n"
+    "                             (wall clock; without it the same input always\n"
+    "                             gives the same bytes)\n"
     "  -o, --output FILE          write the report to FILE instead of stdout ('-':\n"
     "                             stdout, for every format); a regular FILE is\n"
     "                             replaced only when the report is complete\n"
@@ -167,6 +174,9 @@ static mp_graph *load_beside(const char *beside, bool required, double *seconds,
     return NULL;
 }
 
+/* options of analyze alone, numbered after the shared ones (cli.h) */
+enum { OPT_TIMINGS = CLI_OPT_LAST + 1 };
+
 static bool valid_format(const char *f)
 {
     return strcmp(f, "text") == 0 || strcmp(f, "json") == 0 || strcmp(f, "pprof") == 0 ||
@@ -179,6 +189,7 @@ int cmd_analyze(int argc, char **argv)
         {"sample-index", required_argument, NULL, 'i'},
         {"top", required_argument, NULL, 'n'},
         {"all", no_argument, NULL, 'a'},
+        {"maps", required_argument, NULL, 'm'},
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"summary", no_argument, NULL, 's'},
@@ -186,17 +197,18 @@ int cmd_analyze(int argc, char **argv)
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"fail-on", required_argument, NULL, CLI_OPT_FAIL_ON},
+        {"timings", no_argument, NULL, OPT_TIMINGS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *sample_spec = NULL, *format = "text", *output = NULL, *binary = NULL;
-    size_t top_n = 10;
-    bool all = false, summary = false;
+    size_t top_n = 10, top_maps = 10;
+    bool all = false, summary = false, timings = false;
     unsigned fail_on = 0;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:n:af:o:sb:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:n:am:f:o:sb:h", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
             binary = optarg;
@@ -209,6 +221,9 @@ int cmd_analyze(int argc, char **argv)
             break;
         case 'a':
             all = true;
+            break;
+        case 'm':
+            if (cli_parse_count("analyze", "--maps", optarg, &top_maps)) return CLI_EXIT_BAD;
             break;
         case 'f':
             if (!valid_format(optarg))
@@ -235,6 +250,9 @@ int cmd_analyze(int argc, char **argv)
                                             "BEFORE AFTER or maproot gate (analyze fails on "
                                             "suspect)");
             break;
+        case OPT_TIMINGS:
+            timings = true;
+            break;
         case 'h':
             fputs(analyze_help, stdout);
             return cli_finish(CLI_EXIT_OK);
@@ -257,7 +275,10 @@ int cmd_analyze(int argc, char **argv)
                         .output = output,
                         .top_entries = top_n,
                         .all = all || top_n == 0,
-                        .fail_on = fail_on};
+                        .fail_on = fail_on,
+                        .top_maps = top_maps,
+                        .all_maps = all || top_maps == 0,
+                        .timings = timings};
 
     /* one open; the kind is told from the first bytes */
     cli_input ci;
@@ -292,7 +313,7 @@ int cmd_analyze(int argc, char **argv)
         cli_input_close(&ci);
         return cli_usage("analyze",
                          "--format %s draws retention chains: it needs a snapshot (NAME.gcstack.gz "
-                         "beside the profile, or the snapshot itself)",
+                         "beside the profile, or the snapshot itself) or a Go heap dump",
                          format);
     }
     if (graph_format) { /* the profile adds nothing to these */

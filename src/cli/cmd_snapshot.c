@@ -25,8 +25,12 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     memset(&a, 0, sizeof a);
     a.load_seconds = o->load_seconds;
     if (mp_snapshot_analyze_graph(g, NULL, &a, &err)) return cli_fail("%s", err.msg);
-    mp_snapshot_print_opts po = {
-        .top_entries = o->top_entries, .all_entries = o->all, .profile = o->profile};
+    mp_snapshot_print_opts po = {.top_entries = o->top_entries,
+                                 .all_entries = o->all,
+                                 .top_maps = o->top_maps,
+                                 .all_maps = o->all_maps,
+                                 .profile = o->profile,
+                                 .timings = o->timings};
     int status = CLI_EXIT_OK;
     if (strcmp(fmt, "pprof") == 0) {
         if (mp_snapshot_write_pprof(o->output, &a, &po, &err)) status = cli_fail("%s", err.msg);
@@ -157,6 +161,67 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     free(kb);
 }
 
+/* Steals v into obj[field]; -1 when v is NULL or the set fails. */
+static int put(json_t *obj, const char *field, json_t *v)
+{
+    return obj && v && json_object_set_new(obj, field, v) == 0 ? 0 : -1;
+}
+
+/* The comparison for scripts (maproot-diff(1), SNAPSHOT DIFF JSON); NULL
+ * when out of memory. */
+static json_t *diff_json(const char *before, const mp_snapshot_analysis *A, const char *after,
+                         const mp_snapshot_analysis *B, const map_diff *diffs, size_t nd)
+{
+    json_t *root = mp_json_report("snapshot_diff");
+    int bad = !root;
+    bad |= mp_json_set_text(root, "before", before) | mp_json_set_text(root, "after", after) |
+           put(root, "before_gc_cycle", json_integer(A->g->info.gc_cycle)) |
+           put(root, "after_gc_cycle", json_integer(B->g->info.gc_cycle)) |
+           put(root, "heap_before_bytes", json_integer((json_int_t)A->f.heap_bytes)) |
+           put(root, "heap_after_bytes", json_integer((json_int_t)B->f.heap_bytes));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < nd && !bad; i++) {
+        const map_diff *d = &diffs[i];
+        const mp_snapshot_analysis *S = d->after >= 0 ? B : A;
+        uint32_t m = (uint32_t)(d->after >= 0 ? d->after : d->before);
+        const mp_map_report *r = &S->f.maps[m];
+        char rt[512];
+        mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
+        json_t *j = json_object();
+        bad |= mp_json_set_text(j, "type", mp_str(S->g, S->g->maps[m].type_name)) |
+               mp_json_set_text(j, "root", rt) |
+               put(j, "status",
+                   json_string(d->before < 0  ? "new"
+                               : d->after < 0 ? "gone"
+                                              : "both")) |
+               put(j, "count_before",
+                   json_integer(d->before >= 0 ? (json_int_t)A->g->maps[d->before].count : 0)) |
+               put(j, "count_after",
+                   json_integer(d->after >= 0 ? (json_int_t)B->g->maps[d->after].count : 0)) |
+               put(j, "entries_added", json_integer((json_int_t)d->added)) |
+               put(j, "entries_removed", json_integer((json_int_t)d->removed)) |
+               put(j, "retained_before_bytes",
+                   json_integer(d->before >= 0 ? (json_int_t)A->f.maps[d->before].retained : 0)) |
+               put(j, "retained_after_bytes",
+                   json_integer(d->after >= 0 ? (json_int_t)B->f.maps[d->after].retained : 0)) |
+               put(j, "retained_delta_bytes", json_integer(d->retained_delta)) |
+               put(j, "growing", json_boolean(d->count_delta > 0 && d->retained_delta > 0));
+        json_t *nk = json_array();
+        for (size_t k = 0; k < d->nnew && !bad; k++) {
+            json_t *key = json_object();
+            bad |= mp_json_set_key(key, mp_str(B->g, B->g->entries[d->new_keys[k]].key)) |
+                   json_array_append_new(nk, key);
+        }
+        bad |= put(j, "new_keys", nk) | json_array_append_new(arr, j);
+    }
+    bad |= put(root, "maps", arr);
+    if (bad) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
 int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_graph *gb,
                        const cli_snap_opts *o)
 {
@@ -222,54 +287,15 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     FILE *out = cli_output_open(&co, o->output);
     if (!out) goto out;
     if (strcmp(fmt, "json") == 0) {
-        json_t *root = json_object();
-        json_object_set_new(root, "before", mp_json_text(before));
-        json_object_set_new(root, "after", mp_json_text(after));
-        json_object_set_new(root, "before_gc_cycle", json_integer(A.g->info.gc_cycle));
-        json_object_set_new(root, "after_gc_cycle", json_integer(B.g->info.gc_cycle));
-        json_object_set_new(root, "heap_before_bytes", json_integer((json_int_t)A.f.heap_bytes));
-        json_object_set_new(root, "heap_after_bytes", json_integer((json_int_t)B.f.heap_bytes));
-        json_t *arr = json_array();
-        for (size_t i = 0; i < nd; i++) {
-            const map_diff *d = &diffs[i];
-            const mp_snapshot_analysis *S = d->after >= 0 ? &B : &A;
-            uint32_t m = (uint32_t)(d->after >= 0 ? d->after : d->before);
-            const mp_map_report *r = &S->f.maps[m];
-            char rt[512];
-            mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
-            json_t *j = json_object();
-            json_object_set_new(j, "type", mp_json_text(mp_str(S->g, S->g->maps[m].type_name)));
-            json_object_set_new(j, "root", mp_json_text(rt));
-            json_object_set_new(j, "status",
-                                mp_json_text(d->before < 0  ? "new"
-                                             : d->after < 0 ? "gone"
-                                                            : "both"));
-            json_object_set_new(
-                j, "count_before",
-                json_integer(d->before >= 0 ? (json_int_t)A.g->maps[d->before].count : 0));
-            json_object_set_new(
-                j, "count_after",
-                json_integer(d->after >= 0 ? (json_int_t)B.g->maps[d->after].count : 0));
-            json_object_set_new(j, "entries_added", json_integer((json_int_t)d->added));
-            json_object_set_new(j, "entries_removed", json_integer((json_int_t)d->removed));
-            json_object_set_new(
-                j, "retained_before_bytes",
-                json_integer(d->before >= 0 ? (json_int_t)A.f.maps[d->before].retained : 0));
-            json_object_set_new(
-                j, "retained_after_bytes",
-                json_integer(d->after >= 0 ? (json_int_t)B.f.maps[d->after].retained : 0));
-            json_object_set_new(j, "retained_delta_bytes", json_integer(d->retained_delta));
-            json_object_set_new(j, "growing",
-                                json_boolean(d->count_delta > 0 && d->retained_delta > 0));
-            json_t *nk = json_array();
-            for (size_t k = 0; k < d->nnew; k++)
-                json_array_append_new(nk,
-                                      mp_json_text(mp_str(B.g, B.g->entries[d->new_keys[k]].key)));
-            json_object_set_new(j, "new_keys", nk);
-            json_array_append_new(arr, j);
+        json_t *root = diff_json(before, &A, after, &B, diffs, nd);
+        if (!root || json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+            /* a write error is reported once, when the output is closed */
+            if (!cli_output_failed(&co))
+                cli_fail("%s: out of memory writing the JSON comparison", after);
+            json_decref(root);
+            status = cli_output_close(&co, CLI_EXIT_BAD);
+            goto out;
         }
-        json_object_set_new(root, "maps", arr);
-        json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', out);
         json_decref(root);
     } else {

@@ -17,10 +17,13 @@ typedef struct cli_snap_opts {
     const char *output;                  /* -o FILE ("-" or NULL: standard output) */
     size_t top_entries;                  /* entries per suspect (0: 10) */
     bool all;                            /* every entry, with its chain */
+    size_t top_maps;                     /* maps listed (0: 10) */
+    bool all_maps;                       /* every map */
     const char *profile;                 /* the profile the snapshot was found beside, or NULL */
     const mp_analysis *profile_analysis; /* that profile's figures, or NULL */
     double load_seconds;                 /* the time the graph took to load */
     unsigned fail_on;                    /* CLI_FAIL_* bits: exit 1 when found */
+    bool timings;                        /* JSON: the seconds taken */
 } cli_snap_opts;
 
 /* Full analysis of a snapshot's heap graph g (taken over: freed here): the

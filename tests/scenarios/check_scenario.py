@@ -65,7 +65,8 @@ TRUTH REFERENCES, wherever a value is expected: "truth" (the field of the
 same name in the truth of the map checked, in the snapshot checked),
 "truth:FIELD" (another field of it), "truth:LABEL.FIELD" (of another label
 in the same snapshot), "truth:SNAPSHOT.LABEL.FIELD"
-    new_keys_match: regex               every new key shown matches it (whole)
+    new_keys_match: regex               every new key shown matches it (whole; the key
+                                        as data: "new-7", not its display "\"new-7\"")
     new_keys_count: n
 ROOT: {"kind": ..., "name": ..., "function": ..., "frame": n, "thread": n,
        "text": regex}; each given field must match (strings exactly, "text"
@@ -78,6 +79,9 @@ import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from schema_check import validate  # noqa: E402  every report read is checked
 
 
 class Malformed(Exception):
@@ -135,8 +139,9 @@ class Run:
 
     def analysis(self, snapshot):
         if snapshot not in self.analyses:
-            self.analyses[snapshot] = json.loads(
-                self.maproot("analyze", "--format", "json", self.path(snapshot)))
+            self.analyses[snapshot] = validate(json.loads(
+                self.maproot("analyze", "--format", "json", "--maps", "0", self.path(snapshot))),
+                "analyze " + snapshot)
         return self.analyses[snapshot]
 
     def text(self, snapshot):
@@ -147,8 +152,9 @@ class Run:
     def diff(self, before, after):
         key = (before, after)
         if key not in self.diffs:
-            self.diffs[key] = json.loads(
-                self.maproot("diff", "--format", "json", self.path(before), self.path(after)))
+            self.diffs[key] = validate(json.loads(
+                self.maproot("diff", "--format", "json", self.path(before), self.path(after))),
+                "diff %s %s" % key)
         return self.diffs[key]
 
     def truth_of(self, snapshot, label):
@@ -330,7 +336,7 @@ def check_diff(run, before, after, check):
     m = cands[0]
     for key, want in check["expect"].items():
         if key == "new_keys_match":
-            bad = [k for k in m["new_keys"] if not re.fullmatch(want, k)]
+            bad = [k["key"] for k in m["new_keys"] if not re.fullmatch(want, k["key"] or "")]
             if bad:
                 yield "new keys %s do not match %r" % (bad, want)
         elif key == "new_keys_count":

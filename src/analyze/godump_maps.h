@@ -1,0 +1,71 @@
+/*
+ * src/analyze/godump_maps.h -- Go's classic maps (hmap, Go 1.7 to 1.23)
+ * found in a heap dump.
+ *
+ * A dump has no types: a 48-byte object with pointer words at +16, +24 and
+ * +40 may be an hmap. It is one when some bucket size makes the whole
+ * table check out: the bucket array is what makeBucketArray allocates for
+ * 2^B buckets of that size, every bucket chain's tophash bytes are valid
+ * (evacuation marks only in an old bucket's first slot, nothing after an
+ * emptyRest), overflow buckets are preallocated ones or objects of a
+ * bucket's size, and the live cells counted are the header's count. The
+ * key/value split then comes from the program's map types of that bucket
+ * size when a binary is given (exact when one fits), else from the pointer
+ * layout repeated in every slot and from the keys themselves (a pointer
+ * and a length that fit a string).
+ *
+ * Memory: nothing is allocated here but through the graph builder.
+ * Errors: recognition fails quietly (not a map); out of memory while
+ * reading fields sets M->oom.
+ */
+#ifndef MP_GODUMP_MAPS_H
+#define MP_GODUMP_MAPS_H
+
+#include "analyze/godump_mem.h"
+#include "analyze/graph.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A recognised map and its layout. */
+typedef struct mp_gomap {
+    uint64_t addr;
+    uint32_t obj; /* unified index of the header object (set by the caller) */
+    uint64_t count, nevacuate, buckets, oldbuckets, extra;
+    uint8_t flags, B;
+    uint16_t noverflow;
+    uint32_t bs, ksize, vsize; /* bucket, key slot and value slot bytes */
+    uint8_t key_kind;          /* mp_key_kind */
+    uint8_t go_key_kind;
+    bool key_signed;
+    bool inferred; /* the layout and name were guessed, not read from the binary */
+    const mp_gomaptype *type;
+    uint64_t kpat[5], vpat[5]; /* pointer words of a key / value slot (bitsets) */
+    char name[160];            /* "map[string]*main.Session", or inferred "map[string]*?" */
+} mp_gomap;
+
+/* Whether the hmap at addr (its 48 header bytes at hdr) is a map whose
+ * tables check out; fills *m. exact: the map type a typed root or a range
+ * iterator gives it, or NULL. */
+bool mp_gomap_recognise(mp_gdmem *M, uint64_t addr, const uint8_t *hdr, const mp_gomaptype *exact,
+                        mp_gomap *m);
+
+/* Walks a recognised map again and adds its buckets (mp_gb_bucket) and
+ * live entries (mp_gb_entry, keys rendered for people as maproot renders
+ * keys everywhere: strings quoted and escaped, at most 64 bytes, then
+ * "..."; integers in decimal; pointers and other bytes in hex) to builder
+ * b as map number `map`. newix maps unified object indices to the
+ * builder's (MP_NONE: not in the graph); value_type, unless MP_NONE, is
+ * given to the objects the values point to. */
+void mp_gomap_emit(mp_gdmem *M, mp_gomap *m, mp_graph_builder *b, const uint32_t *newix,
+                   uint32_t map, uint32_t value_type);
+
+/* Names a slot by its inferred layout: "string", "*?", "int64", "[12]byte". */
+void mp_gomap_slot_name(char *buf, size_t size, uint32_t bytes, const uint64_t *pat, bool string);
+
+/* The pointer words of a bucket of map m (a bitset of word indices): each
+ * slot's key and value words, and the overflow word when there are any. */
+void mp_gomap_bucket_pattern(const mp_gomap *m, uint64_t *pat);
+
+#endif

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""tests/test_json_schema.py -- every kind of JSON report maproot writes
+follows doc/schema/maproot.schema.json, is the same bytes when run twice,
+and is documented.
+
+usage: test_json_schema.py MAPROOT EXAMPLES_DIR ANALYSIS_HEAPS SOURCE_ROOT WORKDIR
+
+Inputs: snapshots and profiles of the examples (written at exit, as the
+README says), periodic snapshots for a diff, the heaps of
+tests/analysis_heaps.c whose names are not UTF-8 (names) or that nest maps
+(nested), the Go heap dumps and profiles under testdata/. Every report of
+analyze (snapshot, profile with its snapshot, profile alone, Go heap dump,
+--summary, --all, --timings) and of diff (snapshots, dumps, profiles) is
+validated, run a second time and compared byte for byte (only --timings
+may differ). Then the checks of the rules the schema cannot state: keys as
+data apart from their display, the _hex siblings of names that are not
+UTF-8, a bucket step's own address; and every field the schema names is
+documented in maproot-analyze(1) or maproot-diff(1).
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import schema_check  # noqa: E402
+
+maproot, exdir, heaps, src, work = [os.path.abspath(a) for a in sys.argv[1:6]]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+os.chdir(work)
+fails = []
+
+
+def fail(what):
+    print("FAIL: " + what)
+    fails.append(what)
+
+
+def run(argv, env=None, ok=(0,)):
+    p = subprocess.run(argv, capture_output=True, env=dict(os.environ, **(env or {})), timeout=600)
+    if p.returncode not in ok:
+        fail("%s exited %d: %s" % (" ".join(argv), p.returncode, p.stderr.decode()[:300]))
+    return p.stdout
+
+
+def report(args, kind, what=None, deterministic=True):
+    """Runs maproot ARGS (a JSON report of `kind`), validates it, runs it again
+    and compares the bytes; returns the report."""
+    what = what or "maproot " + " ".join(args)
+    out = run([maproot] + args)
+    try:
+        doc = json.loads(out)
+    except ValueError as e:
+        fail("%s: not JSON: %s" % (what, e))
+        return None
+    try:
+        schema_check.validate(doc, what)
+    except AssertionError as e:
+        fail(str(e))
+    if doc.get("schema_version") != 1 or doc.get("report") != kind:
+        fail("%s: schema_version %r, report %r (wanted 1, %s)" % (what, doc.get("schema_version"),
+                                                                 doc.get("report"), kind))
+    if deterministic:
+        if run([maproot] + args) != out:
+            fail("%s: a second run gives other bytes" % what)
+        if "seconds" in json.dumps(doc):
+            fail("%s: wall-clock seconds without --timings" % what)
+    return doc
+
+
+# ---- inputs
+for ex in ["sessiond", "iterator_pin", "local_map", "shared_entries", "pointer_keys"]:
+    run([os.path.join(exdir, ex)], env={"MAPROOT_PROFILE": ex + ".pb.gz",
+                                         "MAPROOT_SNAPSHOT": ex + ".gcstack.gz"})
+    os.makedirs("alone", exist_ok=True)
+    shutil.copy(ex + ".pb.gz", os.path.join("alone", ex + ".pb.gz"))
+run([os.path.join(exdir, "pointer_keys")],
+    env={"MAPROOT_SNAPSHOT": "per.gcstack.gz", "MAPROOT_PROFILE_EVERY": "1",
+         "MAPROOT_SNAPSHOT_FORK": "0"})
+periodic = sorted(glob.glob("per.[0-9]*.gcstack.gz"))
+for h in ["names", "nested"]:
+    run([heaps, h, "h-%s.gcstack.gz" % h])
+dumps = [os.path.join(src, "testdata", "fuzz", "godump", d)
+         for d in ("global.dump", "pointerfree-iterator.dump")]
+profiles = os.path.join(src, "testdata", "profiles")
+
+# ---- every kind of report
+snaps = {}
+for ex in ["sessiond", "iterator_pin", "local_map", "shared_entries", "pointer_keys"]:
+    snaps[ex] = report(["analyze", "--format", "json", ex + ".gcstack.gz"], "snapshot_analysis")
+    report(["analyze", "--summary", "--format", "json", ex + ".gcstack.gz"], "snapshot_summary")
+    both = report(["analyze", "--format", "json", ex + ".pb.gz"], "snapshot_analysis")
+    if both and not (both["profile"] == ex + ".pb.gz" and both["profile_analysis"]):
+        fail("%s.pb.gz: the profile's figures are not in the report" % ex)
+    report(["analyze", "--format", "json", os.path.join("alone", ex + ".pb.gz")],
+           "profile_analysis")
+report(["analyze", "--format", "json", "--all", "pointer_keys.gcstack.gz"], "snapshot_analysis")
+report(["analyze", "--format", "json", "--maps", "0", "h-nested.gcstack.gz"], "snapshot_analysis")
+timed = report(["analyze", "--format", "json", "--timings", "sessiond.gcstack.gz"],
+               "snapshot_analysis", deterministic=False)
+if timed and not isinstance(timed.get("seconds", {}).get("analyze"), float):
+    fail("--timings: no seconds in the report")
+names = report(["analyze", "--format", "json", "h-names.gcstack.gz"], "snapshot_analysis")
+nsum = report(["analyze", "--summary", "--format", "json", "h-names.gcstack.gz"],
+              "snapshot_summary")
+report(["diff", "--format", "json", "h-names.gcstack.gz", "h-names.gcstack.gz"], "snapshot_diff")
+if len(periodic) >= 2:
+    d = report(["diff", "--format", "json", periodic[0], periodic[-1]], "snapshot_diff")
+    if d and not any(m["new_keys"] for m in d["maps"]):
+        fail("diff of periodic snapshots: no new keys to check")
+else:
+    fail("pointer_keys wrote %d periodic snapshots" % len(periodic))
+for dump in dumps:
+    report(["analyze", "--format", "json", dump], "snapshot_analysis")
+report(["diff", "--format", "json"] + dumps, "snapshot_diff")
+for f in ["go-after.pb.gz", "maproot-heap.pb.gz"]:
+    report(["analyze", "--format", "json", "--top", "0", os.path.join(profiles, f)],
+           "profile_analysis")
+for a, b in [("go-before.pb.gz", "go-after.pb.gz"),
+             ("maproot-heap.pb.gz", "maproot-heap-after.pb.gz")]:
+    report(["diff", "--format", "json", os.path.join(profiles, a), os.path.join(profiles, b)],
+           "profile_diff")
+
+# ---- keys as data, apart from their display
+s = snaps.get("sessiond")
+if s and s["suspects"]:
+    for e in s["suspects"][0]["entries"]:
+        if not (re.fullmatch(r"user-\d+", e["key"]) and e["key_display"] == '"%s"' % e["key"]
+                and e["key_truncated"] is False and "key_hex" not in e):
+            fail("sessiond entry key %r / display %r" % (e["key"], e["key_display"]))
+    slot = s["suspects"][0]["chain"][-1]
+    if not (slot["kind"] == "slot" and slot["key"] == s["suspects"][0]["entries"][0]["key"]):
+        fail("the chain's slot step does not carry the key: %r" % slot)
+    # a bucket step is the bucket's own: its address is index buckets of 208
+    # bytes (8 tophash, 8 string keys, 8 pointer values, the overflow word)
+    # into the array that holds it
+    for st in s["suspects"][0]["chain"]:
+        if st["kind"] == "bucket" and st["address"] - st["object_address"] != 208 * st["index"]:
+            fail("bucket step %r: not the bucket's own address" % st)
+for ex, pattern in [("iterator_pin", r"\d+"), ("pointer_keys", r"0x[0-9a-f]+")]:
+    a = snaps.get(ex)
+    if a and a["suspects"]:
+        m = a["suspects"][0]
+        ok = all(re.fullmatch(pattern, e["key"]) and e["key"] == e["key_display"]
+                 for e in m["entries"])
+        if not ok or m["key_kind"] != {"iterator_pin": "int", "pointer_keys": "pointer"}[ex]:
+            fail("%s: keys %r, key_kind %s" % (ex, [e["key"] for e in m["entries"][:3]],
+                                               m["key_kind"]))
+
+# ---- names that are not UTF-8: the bytes in a _hex sibling, the rest as is
+if names:
+    m = [m for m in names["maps"] if m["count"] == 3000]
+    r = m[0]["retainer"] if m else None
+    want = {"name": ("cache\u00c3(", b"cache\xc3(".hex()),
+            "file": ("/src/caf\u00e9.c", b"/src/caf\xe9.c".hex())}
+    for f, (text, hexed) in want.items():
+        if not r or r.get(f) != text or r.get(f + "_hex") != hexed:
+            fail("names: retainer %s %r / %s_hex %r" % (f, r and r.get(f), f, r and r.get(f + "_hex")))
+    if m and (m[0].get("type_hex") != b"map[int64]*\xff\xfeBlob".hex() or
+              m[0]["type"] != "map[int64]*\u00ff\u00feBlob"):
+        fail("names: map type %r" % (m and m[0].get("type")))
+    if r and "function_hex" in r:
+        fail("names: a _hex sibling for a field that is UTF-8")
+if nsum:
+    pins = [x for x in nsum["roots"] if x["kind"] == "pin"]
+    if not pins or pins[0].get("name_hex") != b"pin \xed\xa0\x80 label".hex():
+        fail("names summary: the pin label's bytes: %r" % pins)
+
+# ---- every field of the schema is documented
+man = ""
+for page in ["maproot-analyze.1", "maproot-diff.1"]:
+    man += open(os.path.join(src, "man", page), encoding="utf-8").read().replace("\\-", "-")
+fields = set()
+
+
+def collect(node):
+    if isinstance(node, dict):
+        for k, v in node.get("properties", {}).items():
+            fields.add(k)
+        for v in node.values():
+            collect(v)
+    elif isinstance(node, list):
+        for v in node:
+            collect(v)
+
+
+collect(schema_check.schema())
+undocumented = sorted(f for f in fields if not re.search(r"(?<![\w])%s(?![\w])" % re.escape(f), man))
+if undocumented:
+    fail("fields of the schema that maproot-analyze(1) and maproot-diff(1) do not name: " +
+         ", ".join(undocumented))
+
+print("%d failures" % len(fails))
+sys.exit(1 if fails else 0)
