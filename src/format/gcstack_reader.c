@@ -81,6 +81,10 @@ struct mf_gs_reader {
     uint64_t pg_base, pg_end;
     unsigned pg_shift;
     uint64_t edge_next;
+    /* the last EdgeBatch continues object edge_next (EdgeBatch.continues):
+     * its edges so far end at offset cont_off1 - 1 (0: it has none yet) */
+    bool cont;
+    uint64_t cont_off1;
     /* scratch for decoding batches; c[10] and c[11] gather the pointers of
      * a bucket batch, c[12] is resolve_many's */
     vec64 c[13];
@@ -286,7 +290,7 @@ uint64_t mf_gs_find_object(const mf_gs_reader *r, uint64_t a)
 
 static int on_header(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
-    fld f;
+    fld f = {0};
     int k;
     bool magic = false;
     mf_gs_header *h = &r->header;
@@ -303,7 +307,7 @@ static int on_header(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
         } else if (f.num == 11) {
             if (want_len(r, &f, "Header")) return -1;
             const uint8_t *q = f.p, *qe = f.p + f.len;
-            fld g;
+            fld g = {0};
             mf_gs_memstats *m = &h->memstats;
             while ((k = next_fld(r, &q, qe, &g, "MemStats")) > 0) {
                 if (g.num > 12) continue;
@@ -366,7 +370,7 @@ static int on_header(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 
 static int on_strings(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
-    fld f;
+    fld f = {0};
     int k;
     while ((k = next_fld(r, &p, end, &f, "StringBatch")) > 0) {
         if (f.num != 1) continue;
@@ -384,7 +388,7 @@ static int on_strings(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 
 static int on_type(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
-    fld f;
+    fld f = {0};
     int k;
     mf_gs_type t = {0};
     uint64_t name = 0;
@@ -432,7 +436,7 @@ static int on_type(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 
 static int on_symbol(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
-    fld f;
+    fld f = {0};
     int k;
     mf_gs_symbol s = {0};
     uint64_t fn = 0, file = 0;
@@ -458,7 +462,7 @@ static int on_symbol(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 
 static int on_stack(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
-    fld f;
+    fld f = {0};
     int k;
     bool ok = true;
     r->c[0].n = 0;
@@ -485,7 +489,7 @@ static size_t nstacks(const mf_gs_reader *r)
 static int on_objects(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r->phase != 1) return rfail(r, "objects after the object section");
-    fld f;
+    fld f = {0};
     int k;
     /* version 2 adds field 4, run lengths: size and type are then given once
      * per run of consecutive objects */
@@ -696,14 +700,18 @@ static int on_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r->phase == 1) r->phase = 2;
     if (r->phase != 2) return rfail(r, "edges after the edge section");
-    fld f;
+    fld f = {0};
     int k;
     uint64_t first = 0;
+    bool continues = false;
     for (int i = 0; i < 3; i++) r->c[i].n = 0;
     while ((k = next_fld(r, &p, end, &f, "EdgeBatch")) > 0) {
-        if (f.num == 1) {
+        if (f.num == 1 || f.num == 5) {
             if (want_v(r, &f, "EdgeBatch")) return -1;
-            first = f.v;
+            if (f.num == 1)
+                first = f.v;
+            else
+                continues = f.v != 0;
         } else if (f.num >= 2 && f.num <= 4) {
             if (get_col(r, &f, &r->c[f.num - 2], "EdgeBatch")) return -1;
         }
@@ -711,8 +719,9 @@ static int on_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     if (k < 0) return -1;
     size_t n = r->c[0].n, ne = r->c[1].n;
     if (first != r->edge_next)
-        return rfail(r, "edges start at object %" PRIu64 ", expected object %" PRIu64, first,
-                     r->edge_next);
+        return rfail(r, "edges start at object %" PRIu64 ", expected object %" PRIu64 "%s", first,
+                     r->edge_next, r->cont ? " (whose edges the last batch left unfinished)" : "");
+    if (continues && n == 0) return rfail(r, "an empty edge batch continues");
     if (n > r->addr.n - first)
         return rfail(r, "edges for objects %" PRIu64 "..%" PRIu64 ", but there are only %zu", first,
                      first + n - 1, r->addr.n);
@@ -735,13 +744,18 @@ static int on_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
                          obj, cnt);
         counts[i] = (uint32_t)cnt;
         uint64_t a = r->addr.v[obj];
+        /* the rest of an object the last batch left unfinished: its offsets
+         * go on from where that batch's ended */
+        bool cont = i == 0 && r->cont;
         for (uint64_t j = 0; j < cnt; j++, e++) {
             uint64_t off = r->c[1].v[e];
-            /* version 2: each offset after an object's first is an increment
-             * (made absolute here, for the callback), targets are granules */
+            /* version 2: each offset after an object's first in the batch is
+             * an increment (made absolute here, for the callback), targets
+             * are granules */
             if (v2 && j && __builtin_add_overflow(r->c[1].v[e - 1], off, &off)) off = UINT64_MAX;
             if (v2) r->c[1].v[e] = off;
-            if (off >= r->size.v[obj] || (j && off <= r->c[1].v[e - 1]))
+            if (off >= r->size.v[obj] || (j && off <= r->c[1].v[e - 1]) ||
+                (!j && cont && off < r->cont_off1))
                 return rfail(r,
                              "edge %" PRIu64 " of object %" PRIu64 " (0x%" PRIx64
                              "): offset %" PRIu64 " out of order or beyond its %" PRIu64 " bytes",
@@ -762,7 +776,14 @@ static int on_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
                        "edge at offset %" PRIu64 " of object %" PRIu64 " (0x%" PRIx64 ")", off, obj,
                        r->addr.v[obj]);
     }
-    r->edge_next += n;
+    r->edge_next += n - continues;
+    if (!continues)
+        r->cont_off1 = 0;
+    else if (counts[n - 1])
+        r->cont_off1 = r->c[1].v[ne - 1] + 1; /* < the object's size: no overflow */
+    else if (n > 1 || !r->cont)
+        r->cont_off1 = 0; /* a new object, with no edges yet */
+    r->cont = continues;
     r->seen.edges += ne;
     if (r->cb && r->cb->on_edges &&
         r->cb->on_edges(r->cb->ud, r, first, n, counts, ne, r->c[1].v, r->c[2].v, r->err))
@@ -774,6 +795,8 @@ static int on_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 static int r_enter_rest(mf_gs_reader *r, const char *what)
 {
     if (r->phase == 3) return 0;
+    if (r->cont)
+        return rfail(r, "%s before the rest of the edges of object %" PRIu64, what, r->edge_next);
     if (r->edge_next != r->addr.n)
         return rfail(r,
                      "%s before the edges of every object (edges cover %" PRIu64 " of %zu "
@@ -786,7 +809,7 @@ static int r_enter_rest(mf_gs_reader *r, const char *what)
 static int on_root(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r_enter_rest(r, "a root")) return -1;
-    fld f;
+    fld f = {0};
     int k;
     mf_gs_root rt = {0};
     uint64_t name = 0, file = 0, fn = 0, sym = 0;
@@ -865,7 +888,7 @@ static int check_array(mf_gs_reader *r, uint64_t mi, const char *what, uint64_t 
 static int on_map(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r_enter_rest(r, "a map")) return -1;
-    fld f;
+    fld f = {0};
     int k;
     mf_gs_map m = {0};
     uint64_t tn = 0;
@@ -1006,7 +1029,7 @@ static int keybuf_reserve(mf_gs_reader *r, size_t used, size_t n)
 static int on_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r_enter_rest(r, "a bucket batch")) return -1;
-    fld f;
+    fld f = {0};
     int k;
     uint64_t mi = 0;
     bool v2 = r->header.version >= 2;
@@ -1197,7 +1220,7 @@ static int on_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 static int on_samples(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r_enter_rest(r, "a sample batch")) return -1;
-    fld f;
+    fld f = {0};
     int k;
     r->c[0].n = r->c[1].n = 0;
     while ((k = next_fld(r, &p, end, &f, "SampleBatch")) > 0)
@@ -1227,7 +1250,7 @@ static int on_samples(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 static int on_footer(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r_enter_rest(r, "the footer")) return -1;
-    fld f;
+    fld f = {0};
     int k;
     mf_gs_footer *t = &r->footer;
     while ((k = next_fld(r, &p, end, &f, "Footer")) > 0) {

@@ -36,7 +36,11 @@ typedef struct mf_gs_reader mf_gs_reader;
  * Callbacks; any may be NULL. Each returns 0 to go on, or non-zero after
  * setting *err to stop the read (mf_gs_read then returns -1 with that error).
  * on_edges: for objects [first, first + n), counts[i] edges each; offsets and
- *   targets (object indices) have one entry per edge, in object order.
+ *   targets (object indices) have one entry per edge, in object order. The
+ *   edges of an object with very many come over several calls: its last
+ *   part's call is the one after which the next call starts at a later
+ *   object (each call's first object may be the last one of the call
+ *   before, continued; offsets keep increasing).
  * on_buckets: nb buckets of map m with their ne entries.
  * on_samples: object indices and stack indices.
  */
