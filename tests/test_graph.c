@@ -41,18 +41,18 @@ static void test_unsorted_objects_are_renumbered_by_address(void)
     CHECK_EQ_U64(g->addr[0], 0x1000);
     CHECK_EQ_U64(g->addr[1], 0x2000);
     CHECK_EQ_U64(g->addr[2], 0x3000);
-    CHECK_EQ_U64(g->size[1], 64);
+    CHECK_EQ_U64(mp_obj_size(g, 1), 64);
     CHECK_STR_EQ(mp_graph_type_name(g, 2), "Node");
     CHECK_STR_EQ(mp_graph_type_name(g, 0), "?");
     CHECK_EQ_U64(g->nedges, 3);
     CHECK_EQ_U64(g->dropped_edges, 1);
     /* 0x3000 -> 0x1000, 0x1000 -> 0x2000, 0x2000 -> 0x3000 */
-    CHECK_EQ_U64(g->out_start[1] - g->out_start[0], 1);
-    CHECK_EQ_U64(g->out[g->out_start[0]], 1);
-    CHECK_EQ_U64(g->out[g->out_start[1]], 2);
-    CHECK_EQ_U64(g->out[g->out_start[2]], 0);
-    CHECK_EQ_U64(g->in[g->in_start[0]], 2);
-    CHECK_EQ_U64(g->in[g->in_start[2]], 1);
+    CHECK_EQ_U64(mp_out_end(g, 0) - mp_out_begin(g, 0), 1);
+    CHECK_EQ_U64(g->out.adj[mp_out_begin(g, 0)], 1);
+    CHECK_EQ_U64(g->out.adj[mp_out_begin(g, 1)], 2);
+    CHECK_EQ_U64(g->out.adj[mp_out_begin(g, 2)], 0);
+    CHECK_EQ_U64(g->in.adj[mp_in_begin(g, 0)], 2);
+    CHECK_EQ_U64(g->in.adj[mp_in_begin(g, 2)], 1);
     CHECK_EQ_U64(g->roots[0].target, 2);
     CHECK_EQ_U64(g->total_bytes, 112);
     CHECK_EQ_U64(mp_graph_find(g, 0x203f), 1);
@@ -74,14 +74,15 @@ static void test_sorted_input_packs_edges_in_place(void)
     CHECK(mp_gb_finish(b, &g, &err) == 0);
     CHECK_EQ_U64(g->nedges, 200);
     for (uint32_t i = 0; i < 100; i++) {
-        CHECK_EQ_U64(g->out_start[i + 1] - g->out_start[i], 2);
-        CHECK_EQ_U64(g->out[g->out_start[i]], (i + 1) % 100);
-        CHECK_EQ_U64(g->out[g->out_start[i] + 1], (i * 7) % 100);
+        CHECK_EQ_U64(mp_out_end(g, i) - mp_out_begin(g, i), 2);
+        CHECK_EQ_U64(g->out.adj[mp_out_begin(g, i)], (i + 1) % 100);
+        CHECK_EQ_U64(g->out.adj[mp_out_begin(g, i) + 1], (i * 7) % 100);
     }
     /* every edge appears once in the reverse lists */
     uint64_t sum = 0;
     for (uint32_t v = 0; v < 100; v++)
-        for (uint64_t e = g->in_start[v]; e < g->in_start[v + 1]; e++) sum += g->in[e] * 1000 + v;
+        for (uint64_t e = mp_in_begin(g, v); e < mp_in_end(g, v); e++)
+            sum += g->in.adj[e] * 1000 + v;
     uint64_t want = 0;
     for (uint32_t i = 0; i < 100; i++) want += i * 1000 + (i + 1) % 100 + i * 1000 + (i * 7) % 100;
     CHECK_EQ_U64(sum, want);
@@ -169,9 +170,13 @@ static void test_map_records_are_grouped_and_tables_measured(void)
     CHECK_EQ_U64(g->maps[0].table_bytes, 48 + 4 * 208 + 208);
     CHECK_EQ_U64(g->maps[1].table_bytes, 48 + 208);
     CHECK_EQ_U64(g->maps[0].nentries, 2);
-    CHECK_EQ_U64(g->entries[g->maps[0].first_entry].slot, 2); /* order kept within a map */
+    mp_entry en;
+    CHECK(mp_graph_entry(g, g->maps[0].first_entry, &en));
+    CHECK_EQ_U64(en.slot, 2); /* order kept within a map */
     CHECK_EQ_U64(g->maps[1].nentries, 1);
-    CHECK_STR_EQ(mp_str(g, g->entries[g->maps[1].first_entry].key), "7");
+    CHECK(mp_graph_entry(g, g->maps[1].first_entry, &en));
+    char kb[32];
+    CHECK_STR_EQ(mp_entry_key(g, &en, kb, sizeof kb), "7");
     CHECK_EQ_U64(g->buckets[g->maps[1].first_bucket].obj, arr2); /* resolved by address */
     CHECK_EQ_U64(mp_graph_map_of_header(g, h2), 1);
     CHECK_EQ_U64(mp_graph_map_of_header(g, arr1), MP_NONE);
@@ -240,7 +245,7 @@ static void test_strings_are_interned_and_keys_kept(void)
     CHECK_STR_EQ(mp_str(g, a), "worker_loop");
     CHECK_STR_EQ(mp_str(g, k), "ab");
     CHECK_EQ_U64(g->nsampled, 1);
-    CHECK_EQ_U64(g->stacks[g->stack[0]].n, 2);
+    CHECK_EQ_U64(g->stacks[mp_obj_stack(g, 0)].n, 2);
     CHECK_STR_EQ(mp_str(g, g->frames[g->stacks[0].first + 1].function), "new_session");
     mp_graph_free(g);
 }

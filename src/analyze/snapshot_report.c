@@ -6,7 +6,9 @@
 
 #include "analyze/json_text.h"
 #include "analyze/load_gcstack.h"
+#include "analyze/parallel.h"
 #include "analyze/report.h"
+#include "analyze/timing.h"
 #include "format/pprof.h"
 
 #include <inttypes.h>
@@ -28,15 +30,47 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The paths and the dominator tree depend on nothing but the graph: with
+ * two processors or more they are computed at once, the paths on a thread
+ * of their own. */
+typedef struct both_job {
+    mp_snapshot_analysis *a;
+    int rc[2];
+    mf_error err[2];
+} both_job;
+
+static void paths_or_dominators(void *arg, unsigned t, unsigned n)
+{
+    (void)n;
+    both_job *j = arg;
+    if (t == 0)
+        j->rc[0] = mp_dom_compute(j->a->g, &j->a->d, &j->err[0]);
+    else
+        j->rc[1] = mp_paths_compute(j->a->g, &j->a->p, &j->err[1]);
+}
+
 int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
                               mp_snapshot_analysis *out, mf_error *err)
 {
     double t0 = now_s();
     out->g = g;
     out->file = g->info.name;
-    if (mp_paths_compute(g, &out->p, err)) goto fail;
-    if (mp_dom_compute(g, &out->d, err)) goto fail;
+    both_job j = {.a = out};
+    if (mp_threads() >= 2) {
+        mp_parallel(2, paths_or_dominators, &j);
+        mp_timing_mark("paths+dom");
+    } else {
+        paths_or_dominators(&j, 1, 1);
+        mp_timing_mark("paths");
+        if (!j.rc[1]) paths_or_dominators(&j, 0, 1);
+        mp_timing_mark("dominators");
+    }
+    if (j.rc[1] || j.rc[0]) {
+        *err = j.rc[1] ? j.err[1] : j.err[0];
+        goto fail;
+    }
     if (mp_findings_compute(g, &out->p, &out->d, opt, &out->f, err)) goto fail;
+    mp_timing_mark("findings");
     out->analyze_seconds = now_s() - t0;
     return 0;
 fail:
@@ -204,7 +238,8 @@ static size_t named_start(const mp_snapshot_analysis *a, uint32_t m, mp_step *s,
 static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max)
 {
     size_t n = mp_chain_entry(a->g, &a->p, e, s, max);
-    return named_start(a, a->g->entries[e].map, s, n, max);
+    mp_entry en;
+    return mp_graph_entry(a->g, e, &en) ? named_start(a, en.map, s, n, max) : n;
 }
 
 static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max)
@@ -218,9 +253,19 @@ static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s
  * entry what its value keeps alive together with the other roots. */
 static uint64_t entry_bytes(const mp_snapshot_analysis *a, uint32_t ei)
 {
-    const mp_entry *e = &a->g->entries[ei];
-    if (a->f.entry_shared[ei] && e->value_obj != MP_NONE) return a->d.retained[e->value_obj];
-    return a->f.entry_retained[ei];
+    mp_entry e;
+    bool shared;
+    uint64_t ret = mp_findings_entry(&a->f, ei, &shared);
+    if (shared && mp_graph_entry(a->g, ei, &e) && e.value_obj != MP_NONE)
+        return a->d.retained[e.value_obj];
+    return ret;
+}
+
+/* An entry's key for people (buf: at least 32 bytes). */
+static const char *key_text(const mp_graph *g, uint32_t ei, char *buf, size_t size)
+{
+    mp_entry e;
+    return mp_graph_entry(g, ei, &e) ? mp_entry_key(g, &e, buf, size) : "";
 }
 
 /* The roots other than the map's own that reach its first shared entry's
@@ -240,9 +285,11 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
         size_t start = m->nentries * q / 3;
         for (size_t i = start; i < m->nentries; i++) {
             uint32_t ei = (uint32_t)(m->first_entry + i);
-            if (a->f.entry_shared[ei] && g->entries[ei].value_obj != MP_NONE) {
-                if (!nv || values[nv - 1] != g->entries[ei].value_obj)
-                    values[nv++] = g->entries[ei].value_obj;
+            bool shared;
+            mp_entry e;
+            mp_findings_entry(&a->f, ei, &shared);
+            if (shared && mp_graph_entry(g, ei, &e) && e.value_obj != MP_NONE) {
+                if (!nv || values[nv - 1] != e.value_obj) values[nv++] = e.value_obj;
                 break;
             }
         }
@@ -396,13 +443,17 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
 static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t ei)
 {
     const mp_graph *g = a->g;
-    const mp_entry *e = &g->entries[ei];
-    char b[64], site[512];
+    mp_entry en;
+    const mp_entry *e = &en;
+    mp_graph_entry(g, ei, &en);
+    char b[64], site[512], kb[32];
+    bool shared;
+    mp_findings_entry(&a->f, ei, &shared);
     fmt_bytes(b, sizeof b, entry_bytes(a, ei));
     frame_text(g, mp_stack_site(g, mp_entry_stack(g, ei)), site, sizeof site);
-    const char *key = mp_str(g, e->key);
+    const char *key = mp_entry_key(g, e, kb, sizeof kb);
     fprintf(out, "    %-24s %-12s %10s %s  %s\n", *key ? key : "?", entry_value_type(g, e), b,
-            a->f.entry_shared[ei] ? "shared  " : "retained", *site ? site : "(not sampled)");
+            shared ? "shared  " : "retained", *site ? site : "(not sampled)");
 }
 
 /* The holders of a map other than the root named for it, each once, in
@@ -501,7 +552,8 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
                 for (size_t i = 0; i < got; i++) {
                     size_t cn = entry_chain(a, ix[i], s, CHAIN_TEXT_MAX);
                     if (!cn) continue;
-                    fprintf(out, "    chain %s: ", mp_str(g, g->entries[ix[i]].key));
+                    char kb[32];
+                    fprintf(out, "    chain %s: ", key_text(g, ix[i], kb, sizeof kb));
                     print_chain_text(out, g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, "      ");
                 }
             }
@@ -596,7 +648,8 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
             json_object_set_new(j, "slot", json_integer(s[i].slot));
             json_object_set_new(j, "bucket", json_integer((json_int_t)s[i].index));
             json_object_set_new(j, "overflow", json_integer(s[i].overflow));
-            json_object_set_new(j, "key", mp_json_text(mp_str(g, g->entries[s[i].a].key)));
+            char kb[32];
+            json_object_set_new(j, "key", mp_json_text(key_text(g, s[i].a, kb, sizeof kb)));
         }
         json_array_append_new(arr, j);
     }
@@ -703,16 +756,19 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
     size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
     for (size_t i = 0; i < got; i++) {
-        const mp_entry *e = &g->entries[ix[i]];
+        mp_entry en;
+        const mp_entry *e = &en;
+        mp_graph_entry(g, ix[i], &en);
+        bool shared;
+        uint64_t ret = mp_findings_entry(&a->f, ix[i], &shared);
+        char kb[32];
         json_t *je = json_object();
-        json_object_set_new(je, "key", mp_json_text(mp_str(g, e->key)));
+        json_object_set_new(je, "key", mp_json_text(mp_entry_key(g, e, kb, sizeof kb)));
         json_object_set_new(je, "value_type", mp_json_text(entry_value_type(g, e)));
-        json_object_set_new(je, "retained_bytes",
-                            json_integer((json_int_t)a->f.entry_retained[ix[i]]));
-        json_object_set_new(je, "shared", json_boolean(a->f.entry_shared[ix[i]]));
-        json_object_set_new(
-            je, "shared_bytes",
-            json_integer(a->f.entry_shared[ix[i]] ? (json_int_t)entry_bytes(a, ix[i]) : 0));
+        json_object_set_new(je, "retained_bytes", json_integer((json_int_t)ret));
+        json_object_set_new(je, "shared", json_boolean(shared));
+        json_object_set_new(je, "shared_bytes",
+                            json_integer(shared ? (json_int_t)entry_bytes(a, ix[i]) : 0));
         json_object_set_new(je, "bucket", json_integer((json_int_t)e->bucket));
         json_object_set_new(je, "overflow", json_integer(e->overflow));
         json_object_set_new(je, "slot", json_integer(e->slot));
@@ -830,15 +886,17 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                     if (printed) printed[g->nobjects + s[j].a] = 1;
                     mp_root_text(g, s[j].a, t, sizeof t);
                 } else if (s[j].kind == MP_STEP_SLOT) {
-                    const mp_entry *e = &g->entries[s[j].a];
+                    mp_entry en;
+                    const mp_entry *e = &en;
+                    mp_graph_entry(g, s[j].a, &en);
                     size_t at = g->nobjects + g->nroots + s[j].a;
                     seen = printed && printed[at];
                     if (printed) printed[at] = 1;
-                    char b[64];
-                    fmt_bytes(b, sizeof b, a->f.entry_retained[s[j].a]);
+                    char b[64], kb[32];
+                    fmt_bytes(b, sizeof b, mp_findings_entry(&a->f, s[j].a, NULL));
                     snprintf(id, sizeof id, "e%u", s[j].a);
-                    snprintf(t, sizeof t, "slot %u: %s -> %s (%s)", s[j].slot, mp_str(g, e->key),
-                             entry_value_type(g, e), b);
+                    snprintf(t, sizeof t, "slot %u: %s -> %s (%s)", s[j].slot,
+                             mp_entry_key(g, e, kb, sizeof kb), entry_value_type(g, e), b);
                 } else if (s[j].kind == MP_STEP_ELIDED) {
                     /* one node per chain that leaves steps out */
                     snprintf(id, sizeof id, "x%zu_%zu", i, c);
@@ -1040,19 +1098,22 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
         size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
         uint64_t shown_bytes = 0;
         for (size_t j = 0; j < got; j++) {
-            const mp_entry *e = &g->entries[ix[j]];
+            mp_entry en;
+            const mp_entry *e = &en;
+            mp_graph_entry(g, ix[j], &en);
+            uint64_t ret = mp_findings_entry(&a->f, ix[j], NULL);
+            char kb[32];
             size_t n = entry_chain(a, ix[j], s, CHAIN_MAX);
             if (n > CHAIN_MAX) n = CHAIN_MAX;
-            mf_pw_label lb[4] = {{"key", mp_str(g, e->key), 0, NULL},
+            mf_pw_label lb[4] = {{"key", mp_entry_key(g, e, kb, sizeof kb), 0, NULL},
                                  {"map", mt, 0, NULL},
                                  {"bucket", NULL, (int64_t)e->bucket, "index"},
                                  {"slot", NULL, e->slot, "index"}};
-            if (add_chain_sample(w, &L, g, s, n, entry_value_type(g, e), 1,
-                                 (int64_t)a->f.entry_retained[ix[j]], lb, 4)) {
+            if (add_chain_sample(w, &L, g, s, n, entry_value_type(g, e), 1, (int64_t)ret, lb, 4)) {
                 free(ix);
                 goto out;
             }
-            shown_bytes += a->f.entry_retained[ix[j]];
+            shown_bytes += ret;
         }
         free(ix);
         if (got < m->nentries) {

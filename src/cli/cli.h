@@ -46,7 +46,12 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
     "  --trim-path DIR[:DIR...]   show source files under DIR relative to it\n"                    \
     "                             (default: the current directory; \"\" keeps\n"                   \
     "                             every name absolute)\n"
-enum { CLI_OPT_TRIM_PATH = 1000 };
+enum { CLI_OPT_TRIM_PATH = 1000, CLI_OPT_TIMINGS };
+/* --timings: each phase's wall and CPU seconds and memory on stderr
+ * (analyze/timing.h). */
+#define CLI_TIMINGS_HELP                                                                           \
+    "      --timings              print the seconds and memory of each phase of\n"                 \
+    "                             loading and analysing to stderr\n"
 int cli_set_trim_path(const char *cmd, const char *arg);
 
 /* Flushes stdout; a write error (full disk, closed pipe) is reported and

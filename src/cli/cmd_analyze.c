@@ -10,6 +10,7 @@
 #include "analyze/report.h"
 #include "analyze/snapshot_summary.h"
 #include "analyze/load_gcstack.h"
+#include "analyze/timing.h"
 #include "cli/cmd_snapshot.h"
 #include "cli/input.h"
 #include "format/gcstack_reader.h"
@@ -65,7 +66,7 @@ static const char analyze_help[] =
     "  -i, --sample-index NAME|N  the profile's sample type to rank sites by\n"
     "                             (default: the profile's default type, else the\n"
     "                             last one; inuse_space for Go heap profiles)\n" CLI_TRIM_PATH_HELP
-    "  -h, --help                 this help\n"
+        CLI_TIMINGS_HELP "  -h, --help                 this help\n"
     "\n"
     "FILE may be '-' (standard input) or a pipe: it is read once, as a stream.\n"
     "Progress goes to stderr while large files load, only on a terminal.\n"
@@ -180,6 +181,7 @@ int cmd_analyze(int argc, char **argv)
         {"max-memory", required_argument, NULL, 'M'},
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
+        {"timings", no_argument, NULL, CLI_OPT_TIMINGS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -220,6 +222,9 @@ int cmd_analyze(int argc, char **argv)
             break;
         case CLI_OPT_TRIM_PATH:
             if (cli_set_trim_path("analyze", optarg)) return CLI_EXIT_BAD;
+            break;
+        case CLI_OPT_TIMINGS:
+            mp_timing_enable(stderr);
             break;
         case 'h':
             fputs(analyze_help, stdout);

@@ -101,15 +101,45 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted key texts of a map's entries (pointers into the graph). */
-static const char **map_keys(const mp_graph *g, uint32_t m)
+/* The key texts of a map's entries in the map's order (pointers into the
+ * graph, or into *arena for keys rendered from numbers); NULL when out of
+ * memory. */
+static const char **map_keys(const mp_graph *g, uint32_t m, char **arena)
 {
     const mp_map *mp = &g->maps[m];
+    enum { KEY_TEXT = 24 }; /* "-9223372036854775808" and "0x..." fit */
     const char **k = malloc((mp->nentries ? mp->nentries : 1) * sizeof *k);
-    if (!k) return NULL;
-    for (size_t i = 0; i < mp->nentries; i++) k[i] = mp_str(g, g->entries[mp->first_entry + i].key);
-    qsort(k, mp->nentries, sizeof *k, cmp_str);
+    *arena = malloc((mp->nentries ? mp->nentries : 1) * KEY_TEXT);
+    if (!k || !*arena) {
+        free(k);
+        free(*arena);
+        *arena = NULL;
+        return NULL;
+    }
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, mp->first_entry);
+    mp_entry e;
+    size_t i = 0;
+    for (; i < mp->nentries && mp_entry_next(&c, &e); i++)
+        k[i] = mp_entry_key(g, &e, *arena + i * KEY_TEXT, KEY_TEXT);
+    mp_entry_cursor_free(&c);
+    for (; i < mp->nentries; i++) k[i] = ""; /* (could not be read back) */
     return k;
+}
+
+/* The same, sorted. */
+static const char **sorted_keys(const mp_graph *g, uint32_t m, char **arena)
+{
+    const char **k = map_keys(g, m, arena);
+    if (k) qsort(k, g->maps[m].nentries, sizeof *k, cmp_str);
+    return k;
+}
+
+/* Entry ei's key for people (kt: 32 bytes). */
+static const char *entry_key(const mp_graph *g, uint32_t ei, char *kt)
+{
+    mp_entry e;
+    return mp_graph_entry(g, ei, &e) ? mp_entry_key(g, &e, kt, 32) : "";
 }
 
 static bool has_key(const char **keys, size_t n, const char *k)
@@ -139,14 +169,16 @@ static int cmp_diff(const void *a, const void *b)
 static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysis *B, map_diff *d)
 {
     const mp_graph *ga = A->g, *gb = B->g;
-    const char **ka = d->before >= 0 ? map_keys(ga, (uint32_t)d->before) : NULL;
-    const char **kb = d->after >= 0 ? map_keys(gb, (uint32_t)d->after) : NULL;
+    char *arena_a = NULL, *arena_b = NULL, *arena_o = NULL;
+    const char **ka = d->before >= 0 ? sorted_keys(ga, (uint32_t)d->before, &arena_a) : NULL;
+    const char **kb = d->after >= 0 ? sorted_keys(gb, (uint32_t)d->after, &arena_b) : NULL;
     size_t na = d->before >= 0 ? ga->maps[d->before].nentries : 0;
     size_t nb = d->after >= 0 ? gb->maps[d->after].nentries : 0;
-    if (d->after >= 0) {
+    const char **ko = d->after >= 0 ? map_keys(gb, (uint32_t)d->after, &arena_o) : NULL;
+    if (d->after >= 0 && ko) {
         const mp_map *m = &gb->maps[d->after];
         for (size_t i = 0; i < m->nentries; i++) {
-            const char *k = mp_str(gb, gb->entries[m->first_entry + i].key);
+            const char *k = ko[i];
             if (ka && has_key(ka, na, k)) continue;
             if (!ka && d->before >= 0) continue; /* out of memory: no sample */
             d->added++;
@@ -167,6 +199,10 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     d->count_delta = cb - ca;
     free(ka);
     free(kb);
+    free(ko);
+    free(arena_a);
+    free(arena_b);
+    free(arena_o);
 }
 
 int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_graph *gb,
@@ -294,9 +330,10 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             json_object_set_new(j, "growing",
                                 json_boolean(d->count_delta > 0 && d->retained_delta > 0));
             json_t *nk = json_array();
-            for (size_t k = 0; k < d->nnew; k++)
-                json_array_append_new(nk,
-                                      mp_json_text(mp_str(B.g, B.g->entries[d->new_keys[k]].key)));
+            for (size_t k = 0; k < d->nnew; k++) {
+                char kt[32];
+                json_array_append_new(nk, mp_json_text(entry_key(B.g, d->new_keys[k], kt)));
+            }
             json_object_set_new(j, "new_keys", nk);
             json_array_append_new(arr, j);
         }
@@ -339,9 +376,10 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
                     ca, cb, d->added, d->removed, b1, b2, b3);
             if (d->nnew) {
                 fprintf(out, "    new keys:");
-                for (size_t k = 0; k < d->nnew; k++)
-                    fprintf(out, "%s %s", k ? "," : "",
-                            mp_str(B.g, B.g->entries[d->new_keys[k]].key));
+                for (size_t k = 0; k < d->nnew; k++) {
+                    char kt[32];
+                    fprintf(out, "%s %s", k ? "," : "", entry_key(B.g, d->new_keys[k], kt));
+                }
                 fprintf(out, "%s\n", d->added > d->nnew ? ", ..." : "");
             }
         }
