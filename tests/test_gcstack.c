@@ -801,6 +801,7 @@ static void long_strings_and_keys_are_cut_and_huge_types_refused(void)
     CHECK(((uint8_t)prog[strlen(prog) - 1] & 0xc0) != 0xc0);
     mf_gs_reader_free(r);
     free(name);
+    h.program = "p";
 
     /* a type of 14 million pointer fields needs more than a record */
     snprintf(file, sizeof file, "%s/huge.gcstack.gz", dir);

@@ -509,6 +509,7 @@ void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t 
         return;
     }
     start_lists(b, (size_t)src + 1);
+    if (n == 0) return;
     if (b->dm + n > b->cap_adj) {
         size_t nc = b->cap_adj ? b->cap_adj : 1 << 16;
         while (nc < b->dm + n) nc *= 2;

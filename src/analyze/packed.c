@@ -1,7 +1,9 @@
 /*
  * src/analyze/packed.c -- see packed.h.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* O_TMPFILE */
+#endif
 #include "analyze/packed.h"
 
 #include "format/wire.h"
@@ -136,7 +138,11 @@ void mp_pack_add(mp_pack *p, const uint64_t *fields)
     }
     p->len = (size_t)(w - p->buf);
     p->n++;
-    if (p->spill_bytes && p->len >= SPILL_CHUNK && mp_pack_bytes(p) > p->spill_bytes) spill_now(p);
+    /* written in pieces of SPILL_CHUNK (smaller under a small threshold) */
+    if (p->spill_bytes && mp_pack_bytes(p) > p->spill_bytes &&
+        p->len >= (p->spill_bytes < SPILL_CHUNK ? (p->spill_bytes < 4096 ? 4096 : p->spill_bytes)
+                                                : SPILL_CHUNK))
+        spill_now(p);
 }
 
 /* Copies store bytes [off, off + n) to dst: from the file, from memory or
