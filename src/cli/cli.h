@@ -46,7 +46,7 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
     "  --trim-path DIR[:DIR...]   show source files under DIR relative to it\n"                    \
     "                             (default: the current directory; \"\" keeps\n"                   \
     "                             every name absolute)\n"
-enum { CLI_OPT_TRIM_PATH = 1000, CLI_OPT_TIMINGS };
+enum { CLI_OPT_TRIM_PATH = 1000, CLI_OPT_TIMINGS, CLI_OPT_BY, CLI_OPT_DOMINATORS };
 /* --timings: each phase's wall and CPU seconds and memory on stderr
  * (analyze/timing.h). */
 #define CLI_TIMINGS_HELP                                                                           \
@@ -82,5 +82,6 @@ FILE *cli_progress_stream(void);
 
 int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_path(int argc, char **argv);
 
 #endif

@@ -60,6 +60,11 @@ static const char analyze_help[] =
     "                             half of this machine's memory)\n"
     "  -s, --summary              a snapshot's summary (types, roots, maps) instead\n"
     "                             of the analysis\n"
+    "      --by type              live objects by type instead of the analysis:\n"
+    "                             count, shallow and retained bytes (--top rows)\n"
+    "      --dominators           the largest dominator subtrees of the whole heap\n"
+    "                             instead of the analysis (--top of them), each\n"
+    "                             with its roots, chain and largest parts\n"
     "  -b, --binary PROG          a Go heap dump's program: globals get their ELF\n"
     "                             names (main.sessionCache), maps their DWARF\n"
     "                             types, literal string keys decode\n"
@@ -182,12 +187,15 @@ int cmd_analyze(int argc, char **argv)
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"timings", no_argument, NULL, CLI_OPT_TIMINGS},
+        {"by", required_argument, NULL, CLI_OPT_BY},
+        {"dominators", no_argument, NULL, CLI_OPT_DOMINATORS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *sample_spec = NULL, *format = "text", *output = NULL, *binary = NULL;
     size_t top_n = 10;
     bool all = false, summary = false;
+    int view = CLI_VIEW_NONE;
     int c;
     optind = 1;
     opterr = 0;
@@ -226,6 +234,14 @@ int cmd_analyze(int argc, char **argv)
         case CLI_OPT_TIMINGS:
             mp_timing_enable(stderr);
             break;
+        case CLI_OPT_BY:
+            if (strcmp(optarg, "type") != 0)
+                return cli_usage("analyze", "unknown --by \"%s\" (type)", optarg);
+            view = CLI_VIEW_BY_TYPE;
+            break;
+        case CLI_OPT_DOMINATORS:
+            view = CLI_VIEW_DOMINATORS;
+            break;
         case 'h':
             fputs(analyze_help, stdout);
             return cli_finish(CLI_EXIT_OK);
@@ -240,10 +256,17 @@ int cmd_analyze(int argc, char **argv)
                                                    : "one file at a time");
     const char *path = argv[optind];
     bool graph_format = strcmp(format, "pprof") == 0 || strcmp(format, "dot") == 0;
+    if (view && (summary || graph_format))
+        return cli_usage("analyze", "--by and --dominators print text or json%s",
+                         summary ? ", not with --summary" : "");
     if (strcmp(format, "pprof") == 0 && !output)
         return cli_usage("analyze", "--format pprof needs -o FILE (-o - for standard output)");
-    cli_snap_opts so = {
-        .format = format, .output = output, .top_entries = top_n, .all = all || top_n == 0};
+    cli_snap_opts so = {.format = format,
+                        .output = output,
+                        .top_entries = top_n,
+                        .all = all || top_n == 0,
+                        .view = view,
+                        .top = top_n};
 
     /* one open; the kind is told from the first bytes */
     cli_input ci;
@@ -264,22 +287,26 @@ int cmd_analyze(int argc, char **argv)
         mp_graph *g;
         if (cli_input_load_graph(&ci, &g)) return CLI_EXIT_BAD;
         so.load_seconds = cli_now() - t0;
-        return cli_analyze_snapshot(path, g, &so);
+        return view ? cli_view_snapshot(path, g, &so) : cli_analyze_snapshot(path, g, &so);
     }
     char *beside = strcmp(path, "-") == 0 || summary ? NULL : snapshot_beside(path);
-    if (graph_format && !beside) {
+    if ((graph_format || view) && !beside) {
         cli_input_close(&ci);
+        if (view)
+            return cli_usage("analyze",
+                             "--by and --dominators look at a heap: a snapshot or Go heap dump "
+                             "(or a profile with NAME.gcstack.gz beside it)");
         return cli_usage("analyze",
                          "--format %s draws retention chains: it needs a snapshot (NAME.gcstack.gz "
                          "beside the profile, or the snapshot itself)",
                          format);
     }
-    if (graph_format) { /* the profile adds nothing to these */
+    if (graph_format || view) { /* the profile adds nothing to these */
         cli_input_close(&ci);
         int st = CLI_EXIT_BAD;
         mp_graph *g = load_beside(beside, true, &so.load_seconds, &st);
         so.profile = path;
-        if (g) st = cli_analyze_snapshot(beside, g, &so);
+        if (g) st = view ? cli_view_snapshot(beside, g, &so) : cli_analyze_snapshot(beside, g, &so);
         free(beside);
         return st;
     }

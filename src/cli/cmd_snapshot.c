@@ -5,8 +5,11 @@
 #include "cli/cmd_snapshot.h"
 
 #include "analyze/json_text.h"
+#include "analyze/parallel.h"
 #include "analyze/report.h"
 #include "analyze/snapshot_report.h"
+#include "analyze/timing.h"
+#include "analyze/views.h"
 #include "cli/cli.h"
 
 #include <inttypes.h>
@@ -62,6 +65,89 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     }
     status = cli_output_close(&co, status);
     mp_snapshot_analysis_free(&a);
+    return status;
+}
+
+/* ---------------------------------------------------------------- views --- */
+
+/* The dominator tree and, for the dominator view, the paths (for each
+ * subtree's chain): at once on two processors. */
+typedef struct view_job {
+    const mp_graph *g;
+    mp_dom d;
+    mp_paths p;
+    bool want_paths;
+    int rc[2];
+    mf_error err[2];
+} view_job;
+
+static void view_part(void *arg, unsigned t, unsigned n)
+{
+    (void)n;
+    view_job *j = arg;
+    if (t == 0)
+        j->rc[0] = mp_dom_compute(j->g, &j->d, &j->err[0]);
+    else if (j->want_paths)
+        j->rc[1] = mp_paths_compute(j->g, &j->p, &j->err[1]);
+}
+
+int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
+{
+    (void)path;
+    double t0 = cli_now();
+    view_job j = {.g = g, .want_paths = o->view == CLI_VIEW_DOMINATORS};
+    unsigned nt = j.want_paths && mp_threads() >= 2 ? 2 : 1;
+    mp_parallel(nt, view_part, &j);
+    if (nt == 1 && j.want_paths) view_part(&j, 1, 2);
+    mp_timing_mark(j.want_paths ? "paths+dom" : "dominators");
+    int status = CLI_EXIT_BAD;
+    mp_histogram h = {0};
+    mp_domtree t = {0};
+    if (j.rc[0] || j.rc[1]) {
+        cli_fail("%s", j.rc[0] ? j.err[0].msg : j.err[1].msg);
+        goto out;
+    }
+    mf_error err;
+    if (o->view == CLI_VIEW_BY_TYPE ? mp_histogram_compute(g, &j.d, &h, &err)
+                                    : mp_domtree_compute(g, &j.d, o->top, 0.01, 5, 4, &t, &err)) {
+        cli_fail("%s", err.msg);
+        goto out;
+    }
+    mp_timing_mark("view");
+    uint64_t reach_bytes = j.d.retained[j.d.super_root];
+    uint64_t reach_objects = o->view == CLI_VIEW_BY_TYPE ? h.objects : t.heap_objects;
+    cli_output co;
+    FILE *out = cli_output_open(&co, o->output);
+    if (!out) goto out;
+    status = CLI_EXIT_OK;
+    if (o->format && strcmp(o->format, "json") == 0) {
+        json_t *v = o->view == CLI_VIEW_BY_TYPE ? mp_histogram_json(g, &h, o->top)
+                                                : mp_domtree_json(g, &j.d, &j.p, &t);
+        json_t *root = json_object();
+        if (root) mp_view_json_header(root, g, reach_bytes, reach_objects);
+        if (!v || !root || json_object_update(root, v) ||
+            json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+            status = cli_output_failed(&co)
+                         ? CLI_EXIT_BAD
+                         : cli_fail("%s: out of memory writing the JSON report", g->info.name);
+        else
+            fputc('\n', out);
+        json_decref(v);
+        json_decref(root);
+    } else {
+        mp_view_header(out, g, reach_bytes, reach_objects, o->load_seconds + cli_now() - t0);
+        if (o->view == CLI_VIEW_BY_TYPE)
+            mp_histogram_print_text(out, g, &h, o->top);
+        else
+            mp_domtree_print_text(out, g, &j.d, &j.p, &t);
+    }
+    status = cli_output_close(&co, status);
+out:
+    mp_histogram_free(&h);
+    mp_domtree_free(&t);
+    mp_dom_free(&j.d);
+    if (j.want_paths) mp_paths_free(&j.p);
+    mp_graph_free(g);
     return status;
 }
 

@@ -20,7 +20,16 @@ typedef struct cli_snap_opts {
     const char *profile;                 /* the profile the snapshot was found beside, or NULL */
     const mp_analysis *profile_analysis; /* that profile's figures, or NULL */
     double load_seconds;                 /* the time the graph took to load */
+    int view;                            /* CLI_VIEW_*: a view instead of the analysis */
+    size_t top;                          /* rows of a view (0: all) */
 } cli_snap_opts;
+
+enum { CLI_VIEW_NONE, CLI_VIEW_BY_TYPE, CLI_VIEW_DOMINATORS };
+
+/* A view of a snapshot's heap graph g (taken over: freed here) instead of
+ * the analysis of its maps: objects by type, or the dominator tree; text
+ * or json. Returns the exit status. */
+int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o);
 
 /* Full analysis of a snapshot's heap graph g (taken over: freed here): the
  * report in o->format; with a profile analysis, text ends with the

@@ -16,6 +16,7 @@ typedef struct command {
 static const command commands[] = {
     {"analyze", cmd_analyze, "which root keeps which map entries alive; top allocation sites"},
     {"diff", cmd_diff, "compare two profiles or two snapshots (growth first)"},
+    {"path", cmd_path, "the paths from the GC roots to an object or a type's objects"},
 };
 
 static void usage(FILE *out)
@@ -25,13 +26,12 @@ static void usage(FILE *out)
                  "maproot finds what keeps memory alive in maps. Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out,
-            "\nInputs are root snapshots (NAME.gcstack.gz, from maproot's collector),\n"
-            "pprof heap profiles (gzip or raw, from maproot's collector or any other\n"
-            "producer such as Go's runtime/pprof) and Go heap dumps\n"
-            "(runtime/debug.WriteHeapDump), told apart by content.\n"
-            "'maproot COMMAND --help' tells more; see also maproot(1).\n"
-            "Exit status: 0 success, 2 bad usage or bad input.\n");
+    fprintf(out, "\nInputs are root snapshots (NAME.gcstack.gz, from maproot's collector),\n"
+                 "pprof heap profiles (gzip or raw, from maproot's collector or any other\n"
+                 "producer such as Go's runtime/pprof) and Go heap dumps\n"
+                 "(runtime/debug.WriteHeapDump), told apart by content.\n"
+                 "'maproot COMMAND --help' tells more; see also maproot(1).\n"
+                 "Exit status: 0 success, 2 bad usage or bad input.\n");
 }
 
 static const command *find(const char *name)
