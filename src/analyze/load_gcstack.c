@@ -4,6 +4,7 @@
 #include "analyze/load_gcstack.h"
 
 #include "analyze/display_path.h"
+#include "analyze/parallel.h"
 #include "analyze/timing.h"
 
 #include "format/gcstack_reader.h"
@@ -193,7 +194,9 @@ static int on_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
     }
     size_t e = 0;
     for (size_t i = 0; i < n; i++) {
-        mp_gb_edges_of(L->b, (uint32_t)(first + i), counts[i], targets + e, offsets + e);
+        bool some = counts[i] != 0; /* (no pointer arithmetic on an empty batch's NULL) */
+        mp_gb_edges_of(L->b, (uint32_t)(first + i), counts[i], some ? targets + e : NULL,
+                       some ? offsets + e : NULL);
         e += counts[i];
     }
     return 0;
@@ -353,7 +356,11 @@ int mp_load_gcstack_in(mf_in *in, const mf_limits *lim, FILE *progress, mp_graph
                           .on_root = on_root,
                           .on_map = on_map,
                           .on_buckets = on_buckets,
-                          .on_samples = on_samples};
+                          .on_samples = on_samples,
+                          /* edge and bucket batches decoded on every
+                           * processor; integer keys kept as numbers */
+                          .threads = mp_threads(),
+                          .raw_int_keys = true};
     mf_gs_reader *r = NULL;
     int rc = mf_gs_read_in(in, &cb, &r, err);
     mp_timing_mark("read");

@@ -420,7 +420,7 @@ int mp_domtree_compute(const mp_graph *g, const mp_dom *d, size_t top, double mi
                 rows = q;
                 caprows = nc;
             }
-            memcpy(rows + nrows, pk->r, pk->n * sizeof *pk->r);
+            if (pk->n) memcpy(rows + nrows, pk->r, pk->n * sizeof *pk->r);
             nrows += pk->n;
             free(pk->r);
         }

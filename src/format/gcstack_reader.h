@@ -58,6 +58,14 @@ typedef struct mf_gs_callbacks {
     int (*on_samples)(void *ud, const mf_gs_reader *r, size_t n, const uint64_t *objects,
                       const uint32_t *stacks, mf_error *err);
     int (*on_footer)(void *ud, const mf_gs_reader *r, const mf_gs_footer *f, mf_error *err);
+    /* Threads that decode edge and bucket batches (0 or 1: the reading
+     * thread alone). With more, on_edges and on_buckets are called from
+     * any of them -- one at a time, in file order -- and every other
+     * callback from the reading thread once the batches before it are done. */
+    unsigned threads;
+    /* Integer and pointer keys (MF_GS_KEY_INT64, MF_GS_KEY_PTR) are left in
+     * key_int, not rendered: key_text NULL. */
+    bool raw_int_keys;
 } mf_gs_callbacks;
 
 /* Reads the snapshot at path (gzip or raw, "-" standard input) calling cb
