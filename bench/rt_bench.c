@@ -23,6 +23,8 @@
  */
 #include "maproot/rt.h"
 
+#include "bench.h" /* after rt.h: its pause helper needs it */
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,35 +44,6 @@ static int nruns = 5;
 
 /* Results are folded into this so that no timed loop can be optimized away. */
 static volatile uint64_t sink;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* The same generator as the Go peer's: a bijection, so hits and misses never
- * collide. */
-static uint64_t splitmix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15u;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
-    return x ^ (x >> 31);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void result(const char *name, double *samples)
 {
@@ -229,9 +202,12 @@ static void bench_gc(void)
     }
     mr_memstats st;
     mr_read_memstats(&st);
-    printf("INFO maproot gc heap: %" PRIu64 " objects, %.1f MiB live\n", st.heap_objects,
-           (double)st.heap_alloc / (1 << 20));
+    printf("INFO maproot gc heap: %" PRIu64 " objects, %.1f MiB live in %.1f MiB of spans\n",
+           st.heap_objects, (double)st.heap_alloc / (1 << 20), (double)st.heap_inuse / (1 << 20));
     result("gc_full_5M", samples);
+    double pauses[MAX_RUNS];
+    bench_report_pauses("gc", nruns, pauses);
+    result("gc_pause_5M", pauses);
     gc_maps = NULL;
 }
 
@@ -275,33 +251,17 @@ static void bench_alloc(void)
     anchors = ring = NULL;
 }
 
-int main(int argc, char **argv)
+static void print_settings(void)
 {
-    int first = 1;
-    if (argc > 2 && strcmp(argv[1], "-runs") == 0) {
-        nruns = atoi(argv[2]);
-        first = 3;
-    }
-    if (nruns < 1 || nruns > MAX_RUNS || first >= argc) {
-        fprintf(stderr, "usage: rt_bench [-runs N (1..%d)] int|str|gc|alloc...\n", MAX_RUNS);
-        return 2;
-    }
     mr_memstats st;
     mr_read_memstats(&st);
     printf("INFO maproot runs=%d gogc=%d\n", nruns, st.gc_percent);
-    for (int i = first; i < argc; i++) {
-        if (strcmp(argv[i], "int") == 0)
-            bench_int();
-        else if (strcmp(argv[i], "str") == 0)
-            bench_str();
-        else if (strcmp(argv[i], "gc") == 0)
-            bench_gc();
-        else if (strcmp(argv[i], "alloc") == 0)
-            bench_alloc();
-        else {
-            fprintf(stderr, "rt_bench: unknown group '%s' (want int, str, gc or alloc)\n", argv[i]);
-            return 2;
-        }
-    }
-    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const bench_group groups[] = {
+        {"int", bench_int}, {"str", bench_str}, {"gc", bench_gc}, {"alloc", bench_alloc}};
+    return bench_main(argc, argv, "rt_bench", groups, sizeof groups / sizeof *groups, &nruns,
+                      MAX_RUNS, print_settings);
 }

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Runtime benchmark: libmaprt against the Go runtime, same workloads side by
-# side (bench/rt_bench.c and bench/peers/rt_bench.go; see the top of
-# rt_bench.c for what each workload does).
+# Runtime benchmark: libmaprt against the Go runtime, two workloads side by
+# side -- the project's own (bench/rt_bench.c, bench/peers/rt_bench.go) and a
+# second one unlike it (bench/rt_mix.c, bench/peers/rt_mix.go: map sizes from
+# 8 to 10M entries, string keys of 5 to 72 bytes looked up through other
+# string objects, hit/miss mixes, a 5M-node linked-list heap) -- and
+# Boehm's collector (bench/peers/gc_boehm.c) on the linked-list heap.
 #
-# Prints one table: workload, maproot and Go time per operation (median of
-# BENCH_RUNS runs, default 7), the ratio maproot/Go, the target ratio (1.2 for
-# map operations, 1.0 for the full GC and allocation) and OK/MISS, judged on
-# the medians. A last column gives the ratio of the fastest runs, which a
-# noisy neighbour on this shared machine disturbs less than the medians.
-# The C and Go programs alternate run by run so that a noisy neighbour
-# hurts both sides alike. Environment: BENCH_BUILD (default build-bench),
-# BENCH_RUNS, and GOMAXPROCS/GOGC, passed on to the Go side as usual.
+# Prints one table: workload, maproot and peer figure (median of BENCH_RUNS
+# runs, default 7), the ratio maproot/peer, the target ratio and OK/MISS,
+# judged on the medians; a last column gives the ratio of the fastest runs,
+# which a noisy neighbour on a shared machine disturbs less. Targets: 1.0
+# for map operations, allocation, live heap bytes and the stop-the-world
+# pause (against Go's whole runtime.GC()); 0.8 for a full collection against
+# Go's, 0.35 against Boehm's. The C and Go programs alternate run by run so
+# that a noisy neighbour hurts both sides alike. Environment: BENCH_BUILD
+# (default build-bench), BENCH_RUNS, and GOMAXPROCS/GOGC, passed on to the
+# Go side as usual.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$root"
@@ -20,17 +25,23 @@ runs=${BENCH_RUNS:-7}
 
 echo "== runtime: libmaprt vs Go (bench/run-rt.sh)"
 
-# Build both sides: the C one with meson (release), the Go one offline with
-# its caches inside the build directory.
+# Build every side: the C ones with meson (release), the Go ones offline
+# with their caches inside the build directory.
 if [ ! -f "$bdir/build.ninja" ]; then
   meson setup "$bdir" "$root" -Dbuildtype=release >/dev/null
 fi
-ninja -C "$bdir" bench/rt_bench >"$bdir/rt_bench.log" 2>&1 ||
-  { cat "$bdir/rt_bench.log" >&2; echo "run-rt: build of rt_bench failed" >&2; exit 1; }
+targets="bench/rt_bench bench/rt_mix"
+have_boehm=0
+if pkg-config --exists bdw-gc; then targets="$targets bench/gc_boehm"; have_boehm=1; fi
+# shellcheck disable=SC2086
+ninja -C "$bdir" $targets >"$bdir/rt_bench.log" 2>&1 ||
+  { cat "$bdir/rt_bench.log" >&2; echo "run-rt: build of the C benchmarks failed" >&2; exit 1; }
 mkdir -p "$bdir/peers" "$bdir/go-cache" "$bdir/go-path"
-GOCACHE="$bdir/go-cache" GOPATH="$bdir/go-path" GO111MODULE=off GOPROXY=off GOFLAGS= \
-  go build -o "$bdir/peers/rt_bench_go" bench/peers/rt_bench.go ||
-  { echo "run-rt: go build of bench/peers/rt_bench.go failed" >&2; exit 1; }
+for peer in rt_bench rt_mix; do
+  GOCACHE="$bdir/go-cache" GOPATH="$bdir/go-path" GO111MODULE=off GOPROXY=off GOFLAGS= \
+    go build -o "$bdir/peers/${peer}_go" "bench/peers/$peer.go" bench/peers/common.go ||
+    { echo "run-rt: go build of bench/peers/$peer.go failed" >&2; exit 1; }
+done
 
 out_c=$bdir/rt_bench.c.out
 out_go=$bdir/rt_bench.go.out
@@ -47,16 +58,26 @@ echo "GOMAXPROCS=${GOMAXPROCS:-unset (Go uses nproc)}  GOGC=${GOGC:-unset (100)}
 # heap first, so it runs once per side with all its repetitions inside.
 run_c() { "$bdir/bench/rt_bench" "$@" >>"$out_c"; }
 run_go() { "$bdir/peers/rt_bench_go" "$@" >>"$out_go"; }
+mix_c() { "$bdir/bench/rt_mix" "$@" >>"$out_c"; }
+mix_go() { "$bdir/peers/rt_mix_go" "$@" >>"$out_go"; }
 start=$(date +%s)
 for ((r = 1; r <= runs; r++)); do
   for g in int str alloc; do
     if ((r % 2)); then run_c -runs 1 "$g"; run_go -runs 1 "$g"
     else run_go -runs 1 "$g"; run_c -runs 1 "$g"; fi
   done
+  for g in sizes strlen; do
+    if ((r % 2)); then mix_c -runs 1 "$g"; mix_go -runs 1 "$g"
+    else mix_go -runs 1 "$g"; mix_c -runs 1 "$g"; fi
+  done
 done
+# The collections build a large heap first, so each runs once per side with
+# all its repetitions inside.
 run_c -runs "$runs" gc
 run_go -runs "$runs" gc
-# Go marks on every P in parallel, libmaprt on the collecting thread only: a
+mix_c -runs "$runs" list
+mix_go -runs "$runs" list
+# Go marks on every P in parallel, libmaprt on MR_GC_THREADS threads: a
 # second row compares with Go held to one P (GOMAXPROCS=1), against the same
 # maproot figures.
 if [ -z "${GOMAXPROCS:-}" ] || [ "$GOMAXPROCS" != 1 ]; then
@@ -64,13 +85,21 @@ if [ -z "${GOMAXPROCS:-}" ] || [ "$GOMAXPROCS" != 1 ]; then
   GOMAXPROCS=1 "$bdir/peers/rt_bench_go" -runs "$runs" gc |
     sed -n 's/^RESULT gc_full_5M /RESULT gc_full_5M_go1proc /p' >>"$out_go"
 fi
+# Boehm's collector on the linked-list heap: its row compares the same
+# maproot figure with Boehm's full collection.
+if [ $have_boehm = 1 ]; then
+  sed -n 's/^RESULT gc_full_list_5M /RESULT gc_full_list_5M_boehm /p' "$out_c" >>"$out_c"
+  "$bdir/bench/gc_boehm" -runs "$runs" list |
+    sed -e 's/^RESULT gc_full_list_5M /RESULT gc_full_list_5M_boehm /' >>"$out_go"
+fi
 # Context lines, the first of each kind per side (they repeat every round).
 grep -h '^INFO' "$out_c" "$out_go" | sed -E 's/ runs=[0-9]+ / /' |
-  awk '!seen[$2 " " $3]++ { sub(/^INFO /, "  "); print }'
+  awk '!seen[$2 " " $3 " " $4]++ { sub(/^INFO /, "  "); print }'
 
 # The table: medians per workload and side, in the C side's order.
 awk '
-  function human(ns) {
+  function human(ns, unit) {
+    if (unit == "bytes") return sprintf("%.1f MiB", ns / 1048576)
     if (ns >= 1e6) return sprintf("%.1f ms", ns / 1e6)
     if (ns >= 1e4) return sprintf("%.1f us", ns / 1e3)
     return sprintf("%.1f ns", ns)
@@ -90,34 +119,39 @@ awk '
   $1 == "RESULT" {
     if (side == "c" && !((side, $2) in cnt)) order[++n] = $2
     val[side, $2, ++cnt[side, $2]] = $4
+    unit[$2] = $3
   }
   END {
     printf "%-22s %12s %12s %11s %7s  %-7s %s\n", "workload", "maproot", "Go", "maproot/Go", "target", "result", "best-run ratio"
     ok = 0
     for (i = 1; i <= n; i++) {
       w = order[i]
-      target = (w ~ /^map_/) ? 1.2 : 1.0
+      target = (w ~ /_boehm$/) ? 0.35 : (w ~ /^gc_full_/) ? 0.8 : 1.0
       mc = median("c", w)
       if (!(("go", w) in cnt)) {
-        printf "%-22s %12s %12s %11s %7.1f  %s\n", w, human(mc), "-", "-", target, "MISSING"
+        printf "%-22s %12s %12s %11s %7.1f  %s\n", w, human(mc, unit[w]), "-", "-", target, "MISSING"
         continue
       }
       mg = median("go", w)
       ratio = mc / mg
       best = lo["c", w] / lo["go", w]
       if (w ~ /_go1proc$/) {
-        printf "%-22s %12s %12s %11.2f %7s  %-7s %.2f\n", w, human(mc), human(mg), ratio, "-", "info", best
+        printf "%-22s %12s %12s %11.2f %7s  %-7s %.2f\n", w, human(mc, unit[w]), human(mg, unit[w]), ratio, "-", "info", best
         continue
       }
       judged++
       verdict = (ratio <= target) ? "OK" : "MISS"
       if (verdict == "OK") ok++
-      printf "%-22s %12s %12s %11.2f %7.1f  %-7s %.2f\n", w, human(mc), human(mg), ratio, target, verdict, best
+      printf "%-22s %12s %12s %11.2f %7.1f  %-7s %.2f\n", w, human(mc, unit[w]), human(mg, unit[w]), ratio, target, verdict, best
     }
     printf "%d of %d workloads within target (time per operation, median; lower ratio is better)\n", ok, judged
   }
 ' "$out_go" "$out_c"
-echo "map_*: time per operation over 1M keys (iterate: per entry); gc_full_5M: one full"
-echo "mr_gc() / runtime.GC() of the same 5M-object live heap; alloc_32B: per 32-byte object,"
-echo "collections included. Both mark on every CPU (Go: every P; libmaprt: MR_GC_THREADS, default the CPUs); _go1proc is Go on one P."
+echo "map_*: time per operation over 1M keys (iterate: per entry); mix_*: per operation of"
+echo "the second workload (see bench/rt_mix.c); gc_full_*: one full mr_gc() / runtime.GC()"
+echo "(sweep included) of the same 5M-object live heap (maps, or a linked list); gc_pause_*:"
+echo "libmaprt's stop-the-world pause of that collection against Go's whole runtime.GC();"
+echo "list_live_bytes: live heap of the list; alloc_32B: per 32-byte object, collections"
+echo "included. Both mark on every CPU (Go: every P; libmaprt: MR_GC_THREADS, default the"
+echo "CPUs); _go1proc is Go on one P; _boehm is Boehm-Demers-Weiser's libgc."
 echo "bench time: $(($(date +%s) - start)) s"

@@ -18,7 +18,11 @@
  *   iface_keys  keys of 16 bytes with two pointer fields (an interface-like
  *             pair: a static descriptor and a 64 KiB buffer): pointer_keys;
  *   names     a global, a pin label and a map type whose names are not
- *             UTF-8: the JSON keeps every one (with the bad bytes escaped).
+ *             UTF-8: the JSON keeps every one (with the bad bytes escaped);
+ *   stale     a map that is garbage, whose address a function just left all
+ *             over the stack below the frame that then takes the snapshot:
+ *             the collector's own frames reuse that stack, and their words
+ *             are none of the program's, so the map is not in the snapshot.
  * usage: analysis_heaps HEAP SNAPSHOT (writes SNAPSHOT with
  * mrc_write_snapshot while the heap is held, then exits 0)
  */
@@ -185,19 +189,37 @@ static int heap_names(const char *path)
     return snapshot(path, NULL, NULL);
 }
 
+/* ------------------------------------------------------------------ stale */
+
+/* Makes a map of 500 entries and leaves its address in 512 words of its
+ * frame; returns nothing, so no live frame of the program holds it. */
+__attribute__((noinline)) static void leave_stale_words(void)
+{
+    mr_map *volatile words[512];
+    mr_map *m = blob_map(500, 64);
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) words[i] = m;
+}
+
+__attribute__((noinline)) static int heap_stale(const char *path)
+{
+    leave_stale_words();
+    int rc = mrc_write_snapshot(path); /* its frames go where the words are */
+    if (rc) fprintf(stderr, "analysis_heaps: %s\n", mrc_last_error());
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(const char *path);
-    } heaps[] = {{"priority", heap_priority},
-                 {"bounded", heap_bounded},
-                 {"nested", heap_nested},
-                 {"iface_keys", heap_iface_keys},
-                 {"names", heap_names}};
+    } heaps[] = {{"priority", heap_priority}, {"bounded", heap_bounded},
+                 {"nested", heap_nested},     {"iface_keys", heap_iface_keys},
+                 {"names", heap_names},       {"stale", heap_stale}};
     if (argc == 3)
         for (size_t i = 0; i < sizeof heaps / sizeof *heaps; i++)
             if (strcmp(argv[1], heaps[i].name) == 0) return heaps[i].run(argv[2]) ? 1 : 0;
-    fprintf(stderr, "usage: analysis_heaps priority|bounded|nested|iface_keys|names SNAPSHOT\n");
+    fprintf(stderr,
+            "usage: analysis_heaps priority|bounded|nested|iface_keys|names|stale SNAPSHOT\n");
     return 2;
 }

@@ -158,7 +158,8 @@ want(s["type"] == "map[*Buffer]int64", "type")
 want("pointer_keys" in ev, "evidence pointer_keys: %s" % ev)
 want(r["kind"] == "global" and r["name"] == "bytes_by_buffer", "root global bytes_by_buffer: %s" % r["text"])
 want(s["count"] == 2000, "2000 entries: %d" % s["count"])
-want(s["keys_retained_bytes"] >= 2000 * 65536, "keys retain the buffers: %d" % s["keys_retained_bytes"])
+# every buffer but one: a stale stack word (conservative) may share the last one
+want(s["keys_retained_bytes"] >= 1999 * 65536, "keys retain the buffers: %d" % s["keys_retained_bytes"])
 want(all(e["key"].startswith("0x") and 65536 <= e["retained_bytes"] < 2 * 65536 for e in s["entries"]), "entries: pointer keys of 64 KiB buffers")
 '
 
@@ -206,10 +207,12 @@ a = json.load(open(sys.argv[1]))
 p = a["profile_analysis"]
 assert a["profile"] == "sessiond.pb.gz", a["profile"]
 assert p and p["sample_type"] == "inuse_space", p and p["sample_type"]
-# the sampled in-use total against the snapshot's exact heap: within 15%
-# (about 400 samples of 512 KiB; the profile is of the exit-time cycle)
+# the sampled in-use total against the snapshot's exact heap (the profile
+# is of the exit-time cycle): about 400 samples of 512 KiB, so the estimate
+# is off by 5% (one standard deviation) and by more than 25% (5 of them)
+# only in one run of millions
 exact = a["heap"]["reachable_bytes"]
-assert abs(p["total"] - exact) <= 0.15 * exact, (p["total"], exact)
+assert abs(p["total"] - exact) <= 0.25 * exact, (p["total"], exact)
 assert p["top"][0]["function"] == "new_session", p["top"][0]
 PY
 
@@ -382,7 +385,9 @@ want(slab["chain"][1].get("index") == 4 and slab["chain"][1]["text"].endswith("[
 want("-> slot" in text and "(\"tenant-7\")" in text and "[5]" in text, "the text shows the key and the index")
 deep = the_map(1500)
 dk = [c["kind"] for c in deep["chain"]]
-want(deep["chain"][0]["text"] == "backlog" and dk[-3:] == ["map", "bucket", "slot"] and dk.count("elided") == 1, "a long chain keeps both ends: %s" % dk)
+# (the entry shown may sit in an overflow bucket: the seed of the map decides)
+tail = [k for k in dk[-4:] if k != "overflow"]
+want(deep["chain"][0]["text"] == "backlog" and tail[-3:] == ["map", "bucket", "slot"] and dk.count("elided") == 1, "a long chain keeps both ends: %s" % dk)
 want(len(dk) - 1 + deep["chain"][dk.index("elided")]["steps"] == 1 + 150 + 3, "the elided steps are counted")
 '
 "$maproot" analyze --format dot h-nested.gcstack.gz >h-nested.dot || fail "nested: --format dot"
@@ -401,12 +406,21 @@ fi
 heap iface_keys '
 m = the_map(300)
 want("pointer_keys" in m["evidence"], "evidence pointer_keys: %s" % m["evidence"])
-want(m["keys_retained_bytes"] >= 300 * 65536, "the keys retain the buffers: %d" % m["keys_retained_bytes"])
+# (the last keys built may linger in stack slots, conservative roots that
+# then share their buffers: a few of the 300 are not held by keys alone)
+want(m["keys_retained_bytes"] >= 290 * 65536, "the keys retain the buffers: %d" % m["keys_retained_bytes"])
 want(m["suspect"] and "key the map by an id" in m["fix"], "fix: key by an id: %s" % m["fix"])
 want("its keys carry pointers" in text, "the text says the keys carry pointers")
 '
 
 # names that are not UTF-8: every field is kept, the bad bytes escaped
+# stale words in the collector's own frames keep nothing: the garbage map
+# whose address lies all over the stack the snapshot call reuses is gone
+heap stale '
+want([m["count"] for m in a["maps"]] == [], "no map: %s" % [(m["count"], m["root"]) for m in a["maps"]])
+want(a["heap"]["reachable_bytes"] == 0, "no heap: %d bytes" % a["heap"]["reachable_bytes"])
+'
+
 heap names '
 m = the_map(3000)
 want(m["type"] == "map[int64]*\\xff\\xfeBlob", "type kept: %r" % m.get("type"))

@@ -851,6 +851,122 @@ static void test_walk_is_ordered_and_bulk_resolve_matches_is_marked(void)
     global_list = NULL;
 }
 
+/* ---- typed spans: no per-object header; types that share a size class ---- */
+
+typedef struct Triple {
+    struct Triple *next;
+    int64_t a, b;
+} Triple; /* 24 bytes, like Plain, but with a pointer */
+MR_TYPE(triple_type, Triple, MR_FIELD(Triple, next));
+
+static Triple **many;
+MR_GLOBAL(many)
+
+/* The heap holds an object in exactly its size class: a 24-byte object
+ * takes 24 bytes, not 24 plus a header word. */
+static void test_objects_take_their_size_class_and_no_more(void)
+{
+    enum { N = 100000 };
+    collect();
+    mr_memstats s0, s1;
+    mr_read_memstats(&s0);
+    many = mr_new_array(&mr_type_pointer, N);
+    for (size_t i = 0; i < N; i++) many[i] = mr_new(&triple_type);
+    collect();
+    mr_read_memstats(&s1);
+    CHECK_EQ_U64(mr_object_size(many[0]), 24);
+    CHECK(mr_object_size(many) >= (uint64_t)N * 8); /* large: whole pages */
+    /* the objects, the array, and less than a page of other runtime objects */
+    CHECK(s1.heap_alloc - s0.heap_alloc <= (uint64_t)N * 24 + mr_object_size(many) + 8192);
+    many = NULL;
+}
+
+/* Objects of two types of one size class, allocated alternately, keep their
+ * types; the one with a pointer keeps its target alive, the pointer-free one
+ * does not (its bytes are never read as pointers). */
+static void test_types_sharing_a_size_class_keep_their_types(void)
+{
+    enum { N = 5000 };
+    many = mr_new_array(&mr_type_pointer, 2 * N);
+    for (size_t i = 0; i < N; i++) {
+        Triple *t = mr_new(&triple_type);
+        Plain *p = mr_new(&plain_type);
+        t->next = mr_new(&triple_type);
+        p->a = (int64_t)(uintptr_t)mr_new(&triple_type); /* not a pointer field */
+        many[2 * i] = t;
+        many[2 * i + 1] = (Triple *)p;
+    }
+    collect();
+    size_t freed = 0;
+    for (size_t i = 0; i < N; i++) {
+        void *start;
+        CHECK(mr_object_type(many[2 * i], &start) == &triple_type && start == many[2 * i]);
+        CHECK(mr_object_type(many[2 * i + 1], NULL) == &plain_type);
+        CHECK(mr_object_type(many[2 * i]->next, NULL) == &triple_type);
+        Plain *p = (Plain *)many[2 * i + 1];
+        if (!mr_object_type((void *)(uintptr_t)p->a, NULL)) freed++;
+    }
+    CHECK(freed > N / 2); /* (a slot may have been reused by then) */
+    many = NULL;
+}
+
+/* ---- the pause: recorded per cycle, and the sweep is not in it ---- */
+
+static void *garbage_probe; /* hidden (xor) address of a dead object */
+static int probe_present_at_end = -1;
+
+static void probe_on_gc(void *ud, mr_gc_event ev, uint32_t cycle)
+{
+    (void)ud, (void)cycle;
+    if (ev != MR_GC_END) return;
+    void *p = (void *)((uintptr_t)garbage_probe ^ 0x5555);
+    probe_present_at_end = mr_object_type(p, NULL) != NULL;
+}
+
+__attribute__((noinline)) static void make_probe(void)
+{
+    Node *n = mr_new(&node_type);
+    garbage_probe = (void *)((uintptr_t)n ^ 0x5555);
+}
+
+static void test_sweep_runs_after_the_pause_and_mr_gc_waits_for_it(void)
+{
+    make_probe();
+    clobber_stack();
+    mr_hooks h = {0};
+    h.on_gc = probe_on_gc;
+    mr_set_hooks(&h);
+    collect();
+    mr_set_hooks(NULL);
+    void *p = (void *)((uintptr_t)garbage_probe ^ 0x5555);
+    /* still allocated (unswept) when the world restarts ... */
+    CHECK(probe_present_at_end == 1);
+    /* ... and swept by the time mr_gc() returns */
+    if (EXACT_RECLAIM) CHECK(mr_object_type(p, NULL) == NULL);
+}
+
+static void test_each_cycle_records_its_pause(void)
+{
+    mr_memstats s0, s1;
+    mr_read_memstats(&s0);
+    uint64_t sum = 0;
+    for (int i = 0; i < 3; i++) {
+        collect();
+        mr_gc_pause gp;
+        mr_gc_pause_now(&gp);
+        mr_memstats s;
+        mr_read_memstats(&s);
+        CHECK_EQ_U64(gp.cycle, s.num_gc);
+        CHECK(gp.pause_ns > 0);
+        CHECK(gp.pause_ns >= gp.stop_ns + gp.sweep_term_ns + gp.mark_ns + gp.hooks_ns);
+        CHECK_EQ_U64(s.pause_ns[(s.num_gc + 255) % 256], gp.pause_ns);
+        sum += gp.pause_ns;
+    }
+    mr_read_memstats(&s1);
+    CHECK_EQ_U64(s1.num_gc, s0.num_gc + 3);
+    CHECK_EQ_U64(s1.pause_total_ns - s0.pause_total_ns, sum);
+}
+
 int main(void)
 {
     TEST_IN_THREAD(test_alloc_returns_zeroed_typed_objects);
@@ -873,5 +989,9 @@ int main(void)
     TEST_IN_THREAD(test_global_keeps_its_map_alive);
     TEST_IN_THREAD(test_iterator_keeps_its_map_alive_until_its_frame_returns);
     TEST_IN_THREAD(test_walk_is_ordered_and_bulk_resolve_matches_is_marked);
+    TEST_IN_THREAD(test_objects_take_their_size_class_and_no_more);
+    TEST_IN_THREAD(test_types_sharing_a_size_class_keep_their_types);
+    TEST_IN_THREAD(test_sweep_runs_after_the_pause_and_mr_gc_waits_for_it);
+    TEST_IN_THREAD(test_each_cycle_records_its_pause);
     TEST_EXIT();
 }

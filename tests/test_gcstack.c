@@ -44,7 +44,12 @@ static int write_heap(const variant *v)
                       .pointer_size = 8,
                       .profile_rate = 512,
                       .write_mode = MF_GS_MODE_FORK,
-                      .memstats = {.heap_alloc = 1000, .num_gc = 7, .gc_percent = -1}};
+                      .memstats = {.heap_alloc = 1000, .num_gc = 7, .gc_percent = -1},
+                      .pause = {.pause_ns = 5000000,
+                                .stop_ns = 1000,
+                                .sweep_termination_ns = 2000,
+                                .mark_ns = 4900000,
+                                .last_pause_ns = 4000000}};
     mf_error err;
     mf_gs_writer *w = mf_gsw_open(path, v->level, &h, &err);
     if (!w) return -1;
@@ -188,6 +193,11 @@ static void round_trip_gives_back_every_record(void)
     CHECK_EQ_U64(h->gc_cycle, 7);
     CHECK_EQ_U64(h->write_mode, MF_GS_MODE_FORK);
     CHECK_EQ_U64(h->memstats.gc_percent, (uint64_t)(int64_t)-1);
+    CHECK_EQ_U64(h->pause.pause_ns, 5000000);
+    CHECK_EQ_U64(h->pause.stop_ns, 1000);
+    CHECK_EQ_U64(h->pause.sweep_termination_ns, 2000);
+    CHECK_EQ_U64(h->pause.mark_ns, 4900000);
+    CHECK_EQ_U64(h->pause.last_pause_ns, 4000000);
     CHECK_EQ_U64(mf_gs_nobjects(r), 6);
     CHECK_EQ_U64(mf_gs_object_addresses(r)[1], 0x1018);
     /* interior pointers resolve to their objects: 0x1010 is in node 0

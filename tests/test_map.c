@@ -143,6 +143,33 @@ static void test_string_keys_compare_by_content_and_update_key(void)
     CHECK_EQ_U64(mr_map_len(m), 2000);
 }
 
+/* String keys compare by every byte at every length, whichever way the
+ * comparison reads them (short keys are compared a word at a time): a key
+ * that differs from a present one in a single byte is another key, one with
+ * the same bytes in another object the same key. */
+static void test_string_keys_differing_in_one_byte_are_distinct_at_every_length(void)
+{
+    enum { MAXLEN = 40 };
+    char base[MAXLEN + 1], probe[MAXLEN + 1];
+    for (size_t i = 0; i < MAXLEN; i++) base[i] = (char)('a' + i % 26);
+    for (size_t n = 0; n <= MAXLEN; n++) {
+        mr_map *m = mr_map_new(&str_int, 0);
+        *(int64_t *)mr_map_assign_str(m, mr_str_new(base, n)) = (int64_t)n;
+        memcpy(probe, base, n);
+        int64_t *v = mr_map_lookup_str(m, (mr_str){probe, n});
+        CHECK(v != NULL && *v == (int64_t)n);
+        for (size_t at = 0; at < n; at++) {
+            probe[at] ^= 0x20;
+            CHECK(mr_map_lookup_str(m, (mr_str){probe, n}) == NULL);
+            mr_map_delete_str(m, (mr_str){probe, n});
+            CHECK_EQ_U64(mr_map_len(m), 1);
+            probe[at] ^= 0x20;
+        }
+        mr_map_delete_str(m, (mr_str){probe, n});
+        CHECK_EQ_U64(mr_map_len(m), 0);
+    }
+}
+
 static void test_byte_keys_use_memcmp(void)
 {
     mr_map *m = mr_map_new(&k12_int, 0);
@@ -766,6 +793,7 @@ int main(void)
     TEST(test_int_keys_assign_lookup_overwrite_delete);
     TEST(test_pointer_keys_compare_by_address);
     TEST(test_string_keys_compare_by_content_and_update_key);
+    TEST(test_string_keys_differing_in_one_byte_are_distinct_at_every_length);
     TEST(test_byte_keys_use_memcmp);
     TEST(test_big_keys_and_values_are_indirect);
     TEST(test_value_less_map_is_a_set);

@@ -111,6 +111,15 @@ grep -q '^  global   session_cache  .*sessiond.c:[0-9]* -> map.hdr' sess.txt ||
 grep -q '120000 entries' sess.txt || fail "sessiond: map entries not shown"
 "$maproot" analyze --summary --format json sessiond.gcstack.gz >sess.json || fail "analyze --format json"
 grep -q '"name": "session_cache"' sess.json || fail "json lacks the global's name"
+# the cycle's stop-the-world pause: in the header, the summary, analyze's first line
+grep -Eq '^  pause    world stopped [0-9.]+ ms when the snapshot was taken \(stopping [0-9.]+, sweep termination [0-9.]+, marking [0-9.]+\)' sess.txt ||
+  fail "sessiond: the summary lacks the pause: $(grep pause sess.txt)"
+"$maproot" analyze sessiond.gcstack.gz >sess-analysis.txt &&
+  head -1 sess-analysis.txt | contains -E ', GC pause [0-9.]+ ms$' ||
+  fail "sessiond: analyze's first line lacks the GC pause"
+"$maproot" analyze --format json sessiond.gcstack.gz >sess-analysis.json &&
+  grep -Eq '"gc_pause_ns": [1-9][0-9]*' sess-analysis.json ||
+  fail "sessiond: analyze --format json lacks gc_pause_ns"
 
 periodic mid_growth >/dev/null
 grow=0

@@ -13,7 +13,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -30,24 +29,6 @@ var nruns = 5
 
 // sink keeps the timed loops from being optimized away.
 var sink uint64
-
-// splitmix64 is the same generator as the C side's: a bijection, so hits and
-// misses never collide.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-func median(v []float64) float64 {
-	sort.Float64s(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
-}
 
 func result(name string, samples []float64) {
 	fmt.Printf("RESULT %s ns/op %.2f\n", name, median(samples))
@@ -239,6 +220,10 @@ func benchGC() {
 	runtime.ReadMemStats(&st)
 	fmt.Printf("INFO go gc heap: %d objects, %.1f MiB live\n", st.HeapObjects, float64(st.HeapAlloc)/(1<<20))
 	result("gc_full_5M", samples)
+	reportPauses("gc", nruns)
+	// The target for the C side's stop-the-world pause is Go's whole
+	// runtime.GC() (Go marks concurrently; its own pauses are far shorter).
+	result("gc_pause_5M", samples)
 	gcMapsHeld = nil
 }
 

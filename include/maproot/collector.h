@@ -121,7 +121,8 @@ void mrc_init(void);
  *
  * How it is written: like Redis's background save, the collecting thread
  * forks at mark termination and the child writes the copy-on-write image of
- * the heap while the program runs on; the program pauses only for the fork.
+ * the heap while the program runs on; the snapshot adds only the fork to the
+ * collection's own stop-the-world pause (recorded in the snapshot's header).
  * If fork fails (or MAPROOT_SNAPSHOT_FORK=0), the snapshot is written with
  * the world stopped. The file's header says which. Files are written to a
  * temporary name and renamed.

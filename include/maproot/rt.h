@@ -25,6 +25,14 @@
  * valid because they are on its scanned stack). A mutator that blocks without
  * the bracket stalls every collection until it wakes up.
  *
+ * THE PAUSE. A collection stops every attached thread for the whole of its
+ * marking (roots, then every reachable object, on MR_GC_THREADS threads):
+ * that stop-the-world pause grows with the live heap (tens to hundreds of
+ * milliseconds for millions of objects). Freeing the dead objects is not in
+ * it: spans are swept afterwards, lazily when a thread allocates from them,
+ * by a background thread, and at the latest when the next collection starts.
+ * mr_memstats.pause_ns and MR_GCTRACE report each cycle's pause.
+ *
  * Misuse that would corrupt memory (assignment to a nil map, two threads writing
  * one map at once, a pointer that is not a heap object passed to mr_pin) stops
  * the program with a message naming the call, as Go's runtime throws.
@@ -33,7 +41,8 @@
  * triggers a collection; MR_GOGC=off disables automatic collection.
  * MR_GC_THREADS=N sets the number of threads that mark (default: the online
  * CPUs, at most 8). MR_GCTRACE=1 prints one line per collection to stderr
- * (pause, time per phase, heap before and after), like GODEBUG=gctrace=1.
+ * (the stop-the-world pause and its phases, heap before and after), like
+ * GODEBUG=gctrace=1.
  */
 #ifndef MAPROOT_RT_H
 #define MAPROOT_RT_H
@@ -177,14 +186,19 @@ void mr_exiting(void);
 
 /* ------------------------------------------------------------------- gc --- */
 
-/* Runs a full collection now (all threads stopped), including the sweep. */
+/* Runs a full collection now and returns when it is complete, sweep
+ * included (like Go's runtime.GC()): the world is stopped while marking; the
+ * calling thread sweeps after the world restarts. */
 void mr_gc(void);
 
 /* Sets the GOGC percentage (negative = off); returns the previous one. */
 int mr_set_gc_percent(int percent);
 
 /* Statistics modelled on Go's runtime.MemStats. Byte counts are of objects
- * (size classes included); "sys" counts what the heap took from the OS. */
+ * (size classes included); "sys" counts what the heap took from the OS.
+ * Objects that died are counted as freed when their span is swept. A pause
+ * is a collection's stop-the-world time, from the request to stop every
+ * thread to their restart (stopping, sweep termination, marking, hooks). */
 typedef struct mr_memstats {
     uint64_t heap_alloc;     /* bytes of allocated heap objects (live + not yet swept) */
     uint64_t heap_sys;       /* bytes of heap memory obtained from the OS */
@@ -195,7 +209,7 @@ typedef struct mr_memstats {
     uint64_t frees;          /* cumulative count of freed objects */
     uint64_t next_gc;        /* heap_alloc target of the next automatic collection */
     uint64_t last_gc_ns;     /* end of the last collection, ns since the Unix epoch */
-    uint64_t pause_total_ns; /* cumulative stop-the-world pause */
+    uint64_t pause_total_ns; /* cumulative stop-the-world pause (Go's PauseTotalNs) */
     uint64_t pause_ns[256];  /* recent pauses, circular, most recent at (num_gc+255)%256 */
     uint32_t num_gc;         /* completed collections */
     int32_t gc_percent;      /* current GOGC (-1 = off) */
@@ -323,8 +337,24 @@ typedef enum mr_gc_event {
     MR_GC_START,     /* world stopped, before marking */
     MR_GC_MARK_DONE, /* world stopped, marking finished: reachability is exact and
                         the walk API below sees exactly the live objects */
-    MR_GC_END,       /* sweep finished, world about to restart */
+    MR_GC_END,       /* pause over, world about to restart (the sweep follows it) */
 } mr_gc_event;
+
+/*
+ * The stop-the-world pause of the collection under way, so far: from on_gc
+ * (world stopped), or the last collection's whole pause otherwise.
+ */
+typedef struct mr_gc_pause {
+    uint32_t cycle;
+    uint64_t start_ns;      /* CLOCK_MONOTONIC when the world was asked to stop */
+    uint64_t stop_ns;       /* until every thread had stopped */
+    uint64_t sweep_term_ns; /* finishing the previous cycle's sweep */
+    uint64_t mark_ns;       /* marking, the packing of the marks included */
+    uint64_t hooks_ns;      /* on_gc hooks (MR_GC_START, MR_GC_MARK_DONE) */
+    uint64_t pause_ns;      /* since start_ns: until now, or the whole pause */
+} mr_gc_pause;
+
+void mr_gc_pause_now(mr_gc_pause *out);
 
 /*
  * The program's call into the runtime behind a sampled allocation, so that a
@@ -352,10 +382,12 @@ typedef struct mr_alloc_call {
  *             countdown of bytes drawn from an exponential distribution with
  *             mean sample_rate (1 = every allocation) and calls on_alloc when it
  *             runs out. The object is then flagged so that on_free is called
- *             when the sweep frees it. Runs on the allocating thread; it must
+ *             in the collection that finds it dead. Runs on the allocating thread; it must
  *             not allocate from the heap nor block on anything a stopped thread
  *             could hold. call says where the program called the runtime.
- *   on_free   is called during the sweep (world stopped) for flagged objects.
+ *   on_free   is called for flagged objects that died, after MR_GC_MARK_DONE
+ *             and before MR_GC_END (world stopped); their memory is
+ *             reused only after the sweep that follows.
  *   on_gc     is called at each event of a collection, world stopped, on the
  *             thread that runs the collection.
  */
@@ -376,9 +408,14 @@ void mr_set_hooks(const mr_hooks *h);
  * inside it (allocations, stops, collections, stack roots of the calling
  * thread) is charged to the program's call of that function, whose return
  * address is `caller` (__builtin_return_address(0) in a function that is
- * never inlined). Calls nest; the outermost one counts. On a thread that is
- * not attached it does nothing. mr_call_end takes what mr_call_begin
- * returned.
+ * never inlined, which calls mr_call_begin itself). Calls nest; the
+ * outermost one counts. On a thread that is not attached it does nothing.
+ * mr_call_end takes what mr_call_begin returned.
+ * Inside the bracket the thread's stack roots are the program's frames and
+ * registers as they will be when the library's function returns: the
+ * library's own frames are not scanned (they hold stale words of earlier
+ * calls), so such a library must keep no heap pointer in them that it needs
+ * kept alive.
  */
 uintptr_t mr_call_begin(const void *caller);
 void mr_call_end(uintptr_t outer);
@@ -443,7 +480,7 @@ void mr_walk_objects(bool live_only,
 void mr_walk_edges(void *obj, void (*fn)(void *obj, size_t offset, void *to, void *ud), void *ud);
 
 /* Is the object containing p marked in the current cycle (only meaningful
- * between MR_GC_MARK_DONE and the end of the sweep). */
+ * between MR_GC_MARK_DONE and MR_GC_END). */
 bool mr_is_marked(const void *p);
 
 /* mr_is_marked for many pointers at once, for tools that check every pointer

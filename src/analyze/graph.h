@@ -203,6 +203,7 @@ typedef struct mp_graph_info {
     /* objects the input listed that no root reaches (garbage not yet swept,
      * which a loader may leave out of the graph), and their bytes */
     uint64_t unreachable_objects, unreachable_bytes;
+    uint64_t gc_pause_ns;  /* the cycle's stop-the-world pause so far, 0 unknown */
 } mp_graph_info;
 
 /*
@@ -368,6 +369,9 @@ typedef struct mp_graph_builder mp_graph_builder;
  * name of the input format. NULL when out of memory. */
 mp_graph_builder *mp_gb_new(const char *name, const char *format);
 void mp_gb_free(mp_graph_builder *b); /* an unfinished builder */
+
+/* The cycle's stop-the-world pause as of the snapshot (0 unknown). */
+void mp_gb_set_pause(mp_graph_builder *b, uint64_t pause_ns);
 
 /* Program facts (program is copied); may be called any time before finish. */
 /* The program's build id (a GNU build ID in hex), when the input has one. */

@@ -175,6 +175,11 @@ void mp_gb_free(mp_graph_builder *b)
     free(b);
 }
 
+void mp_gb_set_pause(mp_graph_builder *b, uint64_t pause_ns)
+{
+    b->info.gc_pause_ns = pause_ns;
+}
+
 void mp_gb_set_build_id(mp_graph_builder *b, const char *build_id)
 {
     b->info.build_id = mp_gb_intern(b, build_id ? build_id : "");

@@ -140,6 +140,7 @@ static int on_header(void *ud, const mf_gs_reader *r, const mf_gs_header *h, mf_
     loader *L = ud;
     mp_gb_set_info(L->b, h->program, h->pid, h->time_nanos, h->gc_cycle, h->pointer_size,
                    h->profile_rate, h->memstats.heap_alloc);
+    mp_gb_set_pause(L->b, h->pause.pause_ns);
     mp_gb_set_build_id(L->b, h->build_id);
     L->expect_objects = h->memstats.heap_objects;
     return 0;

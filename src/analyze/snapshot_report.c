@@ -575,7 +575,9 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
     fprintf(out, "maproot: %s", *prog ? base_name(prog) : "?");
     if (g->info.pid) fprintf(out, " (pid %" PRIu64 ")", g->info.pid);
     if (*rt) fprintf(out, ", %s", rt);
-    fprintf(out, ", GC cycle %u, heap %s in %s objects\n", g->info.gc_cycle, b1, c1);
+    fprintf(out, ", GC cycle %u, heap %s in %s objects", g->info.gc_cycle, b1, c1);
+    if (g->info.gc_pause_ns) fprintf(out, ", GC pause %.1f ms", (double)g->info.gc_pause_ns / 1e6);
+    fputc('\n', out);
     fmt_count(c1, sizeof c1, g->nroots);
     fmt_count(c2, sizeof c2, g->nmaps);
     const char *what = strcmp(g->info.format, "godump") == 0 ? "Go heap dump" : "snapshot";
@@ -795,6 +797,7 @@ json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_
     json_object_set_new(root, "pid", json_integer((json_int_t)g->info.pid));
     json_object_set_new(root, "gc_cycle", json_integer(g->info.gc_cycle));
     json_object_set_new(root, "time_nanos", json_integer(g->info.time_nanos));
+    json_object_set_new(root, "gc_pause_ns", json_integer((json_int_t)g->info.gc_pause_ns));
     json_t *heap =
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)g->nobjects, "bytes",
                   (json_int_t)g->total_bytes, "reachable_objects", (json_int_t)a->f.heap_objects,

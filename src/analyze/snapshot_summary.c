@@ -318,6 +318,17 @@ void mp_snap_print_text(FILE *out, const mp_snap_summary *s, size_t top_n)
             "  heap     %s in %" PRIu64 " live objects, %" PRIu64 " pointer edges, %" PRIu64
             " sampled allocation stacks\n",
             b1, s->objects, s->edges, s->samples);
+    const mf_gs_pause *p = &s->h.pause;
+    if (p->pause_ns) {
+        fprintf(out,
+                "  pause    world stopped %.3f ms when the snapshot was taken (stopping %.3f, "
+                "sweep termination %.3f, marking %.3f)",
+                (double)p->pause_ns / 1e6, (double)p->stop_ns / 1e6,
+                (double)p->sweep_termination_ns / 1e6, (double)p->mark_ns / 1e6);
+        if (p->last_pause_ns)
+            fprintf(out, "; previous cycle %.3f ms", (double)p->last_pause_ns / 1e6);
+        fputc('\n', out);
+    }
 
     fprintf(out, "\nOBJECTS BY TYPE%s\n", top_n && s->ntypes > top_n ? " (largest first)" : "");
     fprintf(out, "  %12s %12s %8s  %s\n", "objects", "bytes", "share", "type");

@@ -230,6 +230,8 @@ static int take(const char *path, uint32_t cycle, const mr_memstats *pre, char *
                 bool *forked)
 {
     uint64_t t0 = mrc__now_ns(CLOCK_MONOTONIC);
+    mr_gc_pause gc_pause; /* the cycle's pause as of the snapshot, for its header */
+    mr_gc_pause_now(&gc_pause);
     *forked = false;
     pid_t self = getpid();
     mf_error err;
@@ -264,7 +266,7 @@ static int take(const char *path, uint32_t cycle, const mr_memstats *pre, char *
                 }
                 mrc_image_outcome o;
                 memset(&o, 0, sizeof o);
-                mrc__write_image(out, cycle, MF_GS_MODE_FORK, msp, self, &roots, &o);
+                mrc__write_image(out, cycle, MF_GS_MODE_FORK, msp, &gc_pause, self, &roots, &o);
                 const char *dg = getenv("MAPROOT_SNAPSHOT_DIGEST");
                 if (o.ok && dg && *dg && mrc__write_digest(dg, &roots, true) != 0) {
                     o.ok = 0;
@@ -295,7 +297,7 @@ static int take(const char *path, uint32_t cycle, const mr_memstats *pre, char *
     memset(&o, 0, sizeof o);
     mrc_root_list roots;
     gather_roots(&roots);
-    int rc = mrc__write_image(out, cycle, MF_GS_MODE_STOPPED, pre, self, &roots, &o);
+    int rc = mrc__write_image(out, cycle, MF_GS_MODE_STOPPED, pre, &gc_pause, self, &roots, &o);
     const char *dg = getenv("MAPROOT_SNAPSHOT_DIGEST");
     if (!rc && dg && *dg && mrc__write_digest(dg, &roots, false) != 0) {
         snprintf(o.msg, sizeof o.msg, "%.400s: cannot write the digest", dg);

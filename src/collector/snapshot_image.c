@@ -890,7 +890,7 @@ static void write_samples(img *im, mrc_prof *prof)
 /* ------------------------------------------------------------ write --- */
 
 static void header_of(mf_gs_header *h, const char *program, const char *build_id, uint32_t cycle,
-                      int mode, const mr_memstats *ms, pid_t pid)
+                      int mode, const mr_memstats *ms, const mr_gc_pause *pause, pid_t pid)
 {
     memset(h, 0, sizeof *h);
     h->version = MF_GS_VERSION;
@@ -918,6 +918,13 @@ static void header_of(mf_gs_header *h, const char *program, const char *build_id
         m->pause_total_ns = ms->pause_total_ns;
         m->num_gc = ms->num_gc;
         m->gc_percent = ms->gc_percent;
+        if (ms->num_gc) h->pause.last_pause_ns = ms->pause_ns[(ms->num_gc + 255) % 256];
+    }
+    if (pause && pause->cycle == cycle) {
+        h->pause.pause_ns = pause->pause_ns;
+        h->pause.stop_ns = pause->stop_ns;
+        h->pause.sweep_termination_ns = pause->sweep_term_ns;
+        h->pause.mark_ns = pause->mark_ns;
     }
 }
 
@@ -925,8 +932,9 @@ static void header_of(mf_gs_header *h, const char *program, const char *build_id
  * Writes the image of the heap as it is now (world stopped, marking done)
  * to path. Runs in the forked child or in the GC event itself.
  */
-int mrc__write_image(mf_out *o, uint32_t cycle, int mode, const mr_memstats *ms, pid_t pid,
-                     const mrc_root_list *roots, mrc_image_outcome *out)
+int mrc__write_image(mf_out *o, uint32_t cycle, int mode, const mr_memstats *ms,
+                     const mr_gc_pause *pause, pid_t pid, const mrc_root_list *roots,
+                     mrc_image_outcome *out)
 {
     const char *path = mf_out_path(o);
     uint64_t t0 = mrc__now_ns(CLOCK_MONOTONIC);
@@ -946,7 +954,7 @@ int mrc__write_image(mf_out *o, uint32_t cycle, int mode, const mr_memstats *ms,
             }
     }
     mf_gs_header h;
-    header_of(&h, exe, build_id, cycle, mode, ms, pid);
+    header_of(&h, exe, build_id, cycle, mode, ms, pause, pid);
     mf_error err = {{0}};
     im.w = mf_gsw_open_out(o, mrc__snapshot_gz_level, &h, &err);
     if (!im.w) {

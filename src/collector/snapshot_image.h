@@ -33,12 +33,15 @@ extern int mrc__snapshot_gz_level;
 
 /*
  * Writes the image of the heap as it is now (world stopped, marking done):
- * the roots given (gathered by the caller at a shallow depth), every live
+ * the header with the memory statistics and the cycle's pause so far
+ * (either may be NULL), the roots given (gathered by the caller at a
+ * shallow depth), every live
  * object and its edges, every map, the sampled allocation stacks. The
  * output is committed on success and abandoned on failure (it is owned from
  * here on). Returns 0, or -1 with out->msg naming the file and the reason.
  */
-int mrc__write_image(mf_out *o, uint32_t cycle, int mode, const mr_memstats *ms, pid_t pid,
-                     const mrc_root_list *roots, mrc_image_outcome *out);
+int mrc__write_image(mf_out *o, uint32_t cycle, int mode, const mr_memstats *ms,
+                     const mr_gc_pause *pause, pid_t pid, const mrc_root_list *roots,
+                     mrc_image_outcome *out);
 
 #endif

@@ -92,6 +92,12 @@ typedef struct mf_gs_memstats {
     int32_t gc_percent;
 } mf_gs_memstats;
 
+/* The cycle's stop-the-world pause as of the snapshot (Header.pause);
+ * all 0 when unknown. */
+typedef struct mf_gs_pause {
+    uint64_t pause_ns, stop_ns, sweep_termination_ns, mark_ns, last_pause_ns;
+} mf_gs_pause;
+
 /* Strings are NUL-terminated; the writer copies them. */
 typedef struct mf_gs_header {
     uint32_t version;
@@ -104,6 +110,7 @@ typedef struct mf_gs_header {
     uint32_t write_mode; /* mf_gs_write_mode */
     uint32_t address_granule;
     mf_gs_memstats memstats;
+    mf_gs_pause pause;
 } mf_gs_header;
 
 /* A type table entry. Reader: name is the resolved string; elem is a type

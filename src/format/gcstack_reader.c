@@ -230,6 +230,22 @@ static int on_header(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
                     m->gc_percent = (int32_t)g.v;
             }
             if (k < 0) return -1;
+        } else if (f.num == 14) {
+            if (mf_gsr_want_len(r, &f, "Header")) return -1;
+            const uint8_t *q = f.p, *qe = f.p + f.len;
+            fld g;
+            uint64_t *pv[] = {NULL,
+                              &h->pause.pause_ns,
+                              &h->pause.stop_ns,
+                              &h->pause.sweep_termination_ns,
+                              &h->pause.mark_ns,
+                              &h->pause.last_pause_ns};
+            while ((k = mf_gsr_next_fld(r, &q, qe, &g, "Pause")) > 0) {
+                if (g.num > 5) continue;
+                if (mf_gsr_want_v(r, &g, "Pause")) return -1;
+                *pv[g.num] = g.v;
+            }
+            if (k < 0) return -1;
         } else if (f.num <= 12) {
             if (mf_gsr_want_v(r, &f, "Header")) return -1;
             switch (f.num) {

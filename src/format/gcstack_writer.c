@@ -464,6 +464,13 @@ mf_gs_writer *mf_gsw_open_out(mf_out *out, int level, const mf_gs_header *h, mf_
     col_free(&ms);
     put_u(w, c, 12, h->address_granule ? h->address_granule : MF_GS_GRANULE);
     put_str(w, c, 13, h->writer);
+    if (h->pause.pause_ns) {
+        col pc = {0};
+        const uint64_t *pv = &h->pause.pause_ns;
+        for (uint32_t i = 0; i < 5; i++) put_u(w, &pc, i + 1, pv[i]);
+        put_packed(w, c, 14, &pc);
+        col_free(&pc);
+    }
     emit(w, MF_GS_R_HEADER);
     if (w->failed) {
         *err = w->err;

@@ -2,9 +2,13 @@
  * src/rt/gc.c -- the collector: stop the world, mark, sweep, pace; the
  * statistics, the hooks and the walk API.
  *
- * A collection stops every mutator (thread.c), clears the mark bits, marks
- * from the roots (mark.c, on several threads), reports MR_GC_MARK_DONE,
- * sweeps (heap.c), and restarts the world.
+ * A collection stops every mutator (thread.c), finishes the sweep of the
+ * previous cycle if any is left ("sweep termination"), marks from the roots
+ * (mark.c, on several threads), packs the marks, reports MR_GC_MARK_DONE,
+ * makes every span unswept, and restarts the world: that is the whole
+ * stop-the-world pause. The sweep runs afterwards (heap.c): lazily on
+ * allocation, in the background sweeper, and in mr_gc()'s caller, which
+ * like Go's runtime.GC() returns only when the sweep is done.
  *
  * Pacing follows GOGC: after a collection that leaves L live bytes, the next
  * one starts when the heap reaches L * (1 + GOGC/100), at least 4 MiB.
@@ -31,7 +35,6 @@ static bool gc_percent_read_env;
 
 /* Statistics, written by the collector with the world stopped. */
 static struct {
-    uint64_t frees, freed_bytes;
     uint64_t live_bytes, live_objects;
     uint64_t pause_total_ns, pause_ns[256];
     uint64_t last_gc_ns;
@@ -91,26 +94,34 @@ int mr_set_gc_percent(int percent)
     return old;
 }
 
-static void collect(void);
+static void collect(uint64_t t_request, uint64_t t_stopped);
 int64_t mr__next_sample_gap(uint64_t rate);
+
+/* The current collection's pause so far, for mr_gc_pause_now (world stopped). */
+static mr_gc_pause cur;
 
 /*
  * Runs one collection with the calling thread as the collector. Its stack
  * roots are the frames of `ctx` (its caller's caller: the code that called
  * into the runtime) and up, not the runtime's frames below. want_gc_once: if
  * another thread collected while this one waited, don't collect again.
+ * Returns whether this thread collected.
  */
-static void collect_from(const unw_context_t *ctx, uintptr_t sp, bool want_gc_once,
+static bool collect_from(const unw_context_t *ctx, uintptr_t sp, bool want_gc_once,
                          uintptr_t caller)
 {
     mr_thread *self = mr__me();
-    if (!mr__world_stop(want_gc_once, caller)) return;
+    uint64_t t_request = now_ns(CLOCK_MONOTONIC);
+    if (!mr__world_stop(want_gc_once, caller)) return false;
+    uint64_t t_stopped = now_ns(CLOCK_MONOTONIC);
     self->entry_ctx = *ctx;
     self->entry_sp = sp;
     self->has_entry_ctx = true;
-    collect();
+    collect(t_request, t_stopped);
     self->has_entry_ctx = false;
     mr__world_start();
+    mr__sweep_background();
+    return true;
 }
 
 /* Called from allocation slow paths: collects if the heap passed its goal. */
@@ -123,7 +134,7 @@ __attribute__((noinline)) void mr__maybe_gc(uintptr_t caller)
     unw_context_t ctx;
     uintptr_t sp;
     mr__save_context_above(&ctx, &sp, 1); /* the allocator's frame, and up */
-    collect_from(&ctx, sp, true, caller);
+    (void)collect_from(&ctx, sp, true, caller);
 }
 
 void mr__gc_init(void)
@@ -140,53 +151,84 @@ static void call_hook(mr_gc_event ev, uint32_t cycle)
     if (mr__hooks_active && hooks.on_gc) hooks.on_gc(hooks.ud, ev, cycle);
 }
 
-/* One collection; the world is stopped and the caller is the collector. */
-static void collect(void)
+/*
+ * One collection; the world is stopped and the caller is the collector.
+ * t_request is when it asked the world to stop, t_stopped when every
+ * mutator had: the pause recorded runs from the one to the restart.
+ */
+static void collect(uint64_t t_request, uint64_t t_stopped)
 {
-    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
     uint32_t cycle = atomic_load(&mr__gc_cycles) + 1;
+    memset(&cur, 0, sizeof cur);
+    cur.cycle = cycle;
+    cur.start_ns = t_request;
+    cur.stop_ns = t_stopped - t_request;
     uint64_t heap_before = atomic_load(&mr__heap_live_estimate);
     for (mr_thread *t = mr__threads; t; t = t->next) mr__tcache_release(&t->tc);
-    call_hook(MR_GC_START, cycle);
-    mr__clear_marks();
+    mr__sweep_finish(0);
     uint64_t t_mark = now_ns(CLOCK_MONOTONIC);
+    cur.sweep_term_ns = t_mark - t_stopped;
+    call_hook(MR_GC_START, cycle);
+    uint64_t t_marking = now_ns(CLOCK_MONOTONIC);
     mr__mark();
+    uint64_t lb, lo;
+    mr__pack_marks(&lb, &lo);
     uint64_t t_marked = now_ns(CLOCK_MONOTONIC);
+    cur.mark_ns = t_marked - t_marking;
     call_hook(MR_GC_MARK_DONE, cycle);
-    uint64_t t_sweep = now_ns(CLOCK_MONOTONIC);
-    uint64_t lb, lo, fo, fb;
-    mr__sweep(mr__hooks_active ? hooks.on_free : NULL, hooks.ud, &lb, &lo, &fo, &fb);
+    uint64_t t_hooked = now_ns(CLOCK_MONOTONIC);
+    cur.hooks_ns = (t_marking - t_mark) + (t_hooked - t_marked);
+    mr__sweep_start(mr__hooks_active ? hooks.on_free : NULL, hooks.ud);
     atomic_store(&mr__heap_live_estimate, lb);
-    uint64_t t_end = now_ns(CLOCK_MONOTONIC);
-    uint64_t pause = t_end - t0;
-    if (gc_trace)
-        fprintf(stderr,
-                "gc %u: %.3f ms pause (clear %.3f, mark %.3f on %d threads, hooks %.3f, sweep "
-                "%.3f); %.1f -> %.1f MiB, %" PRIu64 " objects live, %" PRIu64 " freed\n",
-                cycle, (double)pause / 1e6, (double)(t_mark - t0) / 1e6,
-                (double)(t_marked - t_mark) / 1e6, mr__mark_workers(),
-                (double)(t_sweep - t_marked) / 1e6, (double)(t_end - t_sweep) / 1e6,
-                (double)heap_before / 1048576.0, (double)lb / 1048576.0, lo, fo);
     pthread_mutex_lock(&stats_lock);
-    st.frees += fo;
-    st.freed_bytes += fb;
     st.live_bytes = lb;
     st.live_objects = lo;
-    st.pause_total_ns += pause;
-    st.pause_ns[(cycle - 1) % 256] = pause;
-    st.last_gc_ns = now_ns(CLOCK_REALTIME);
     set_goal(lb);
     pthread_mutex_unlock(&stats_lock);
     atomic_store(&mr__gc_cycles, cycle);
     call_hook(MR_GC_END, cycle);
+    uint64_t t_end = now_ns(CLOCK_MONOTONIC);
+    uint64_t pause = t_end - t_request;
+    cur.pause_ns = pause;
+    if (gc_trace)
+        fprintf(
+            stderr,
+            "gc %u: %.3f ms stop-the-world (stop %.3f, sweep termination %.3f, mark %.3f on "
+            "%d threads, hooks %.3f, other %.3f); %.1f -> %.1f MiB, %" PRIu64
+            " objects live; sweep follows concurrently\n",
+            cycle, (double)pause / 1e6, (double)cur.stop_ns / 1e6, (double)cur.sweep_term_ns / 1e6,
+            (double)cur.mark_ns / 1e6, mr__mark_workers(), (double)cur.hooks_ns / 1e6,
+            (double)(pause - cur.stop_ns - cur.sweep_term_ns - cur.mark_ns - cur.hooks_ns) / 1e6,
+            (double)heap_before / 1048576.0, (double)lb / 1048576.0, lo);
+    pthread_mutex_lock(&stats_lock);
+    st.pause_total_ns += pause;
+    st.pause_ns[(cycle - 1) % 256] = pause;
+    st.last_gc_ns = now_ns(CLOCK_REALTIME);
+    pthread_mutex_unlock(&stats_lock);
 }
 
+void mr_gc_pause_now(mr_gc_pause *out)
+{
+    *out = cur;
+    if (!out->pause_ns && out->start_ns) out->pause_ns = now_ns(CLOCK_MONOTONIC) - out->start_ns;
+}
+
+/*
+ * Like Go's runtime.GC(): returns when the collection is complete, its sweep
+ * included. The sweep runs here, after the world restarted, so other
+ * threads run on meanwhile (and may sweep beside it).
+ */
 MR_ENTRY void mr_gc(void)
 {
     unw_context_t ctx;
     uintptr_t sp;
     mr__save_context_above(&ctx, &sp, 1); /* mr_gc's caller, and up */
-    collect_from(&ctx, sp, false, MR_CALLER);
+    bool collected = collect_from(&ctx, sp, false, MR_CALLER);
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    mr__sweep_finish(MR_CALLER);
+    if (collected && gc_trace)
+        fprintf(stderr, "gc: mr_gc() swept in %.3f ms after the pause\n",
+                (double)(now_ns(CLOCK_MONOTONIC) - t1) / 1e6);
 }
 
 /* ------------------------------------------------------------ statistics -- */
@@ -203,12 +245,14 @@ MR_ENTRY void mr_read_memstats(mr_memstats *out)
         total += atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed);
     }
     mr__heap_sizes(&out->heap_sys, &out->heap_inuse);
+    uint64_t frees, freed_bytes;
+    mr__heap_freed(&frees, &freed_bytes);
     pthread_mutex_lock(&stats_lock);
     out->mallocs = mallocs;
     out->total_alloc = total;
-    out->frees = st.frees;
-    out->heap_objects = mallocs - st.frees;
-    out->heap_alloc = total - st.freed_bytes;
+    out->frees = frees;
+    out->heap_objects = mallocs - frees;
+    out->heap_alloc = total - freed_bytes;
     out->next_gc = atomic_load(&mr__next_gc);
     out->last_gc_ns = st.last_gc_ns;
     out->pause_total_ns = st.pause_total_ns;
@@ -272,7 +316,7 @@ int64_t mr__next_sample_gap(uint64_t rate)
     return g > 9e18 ? INT64_MAX : (int64_t)g;
 }
 
-void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tt, uintptr_t caller,
+void mr__sample_alloc(mr_thread *t, void *obj, size_t size, const mr_type *type, uintptr_t caller,
                       bool map)
 {
     const mr_hooks *h = mr__hooks_active;
@@ -284,7 +328,7 @@ void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tt, uintpt
     }
     mr__set_sampled(obj);
     mr_alloc_call call = {mr__caller(t, caller), !t->entry_pc && map};
-    h->on_alloc(h->ud, obj, size, (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT), &call);
+    h->on_alloc(h->ud, obj, size, type, &call);
 }
 
 /* ------------------------------------------------------------- walk API -- */
@@ -336,8 +380,7 @@ void mr_resolve_marked(const uintptr_t *ptrs, size_t n, uintptr_t *starts)
         }
         for (size_t i = 0; i < m; i++) {
             mr_span *s = sp[i];
-            starts[g + i] =
-                s && mr__bit(s->markbits, slot[i]) ? mr__slot_addr(s, slot[i]) + MR_HDR : 0;
+            starts[g + i] = s && mr__bit(s->markbits, slot[i]) ? mr__slot_addr(s, slot[i]) : 0;
         }
     }
 }
@@ -374,18 +417,13 @@ void mr_walk_objects(bool live_only,
         mr_span *s = mr__all_spans[k];
         if (!s->in_use) continue;
         const uint64_t *bits = live_only ? s->markbits : s->allocbits;
-        size_t size = mr__slot_bytes(s) - MR_HDR;
+        size_t size = mr__slot_bytes(s), count = mr__span_count(s);
         for (uint32_t w = 0; w < s->nwords; w++) {
             uint64_t b = bits[w] & (live_only ? s->allocbits[w] : ~(uint64_t)0);
             while (b) {
                 uint32_t i = (w << 6) + (uint32_t)__builtin_ctzll(b);
                 b &= b - 1;
-                uintptr_t slot = mr__slot_addr(s, i);
-                uintptr_t tt = *(const uintptr_t *)slot;
-                const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
-                size_t count = 1;
-                if ((tt & MR_TYPE_ARRAY_BIT) && t) count = size / (t->size ? t->size : 1);
-                fn((void *)(slot + MR_HDR), size, t, count, ud);
+                fn((void *)mr__slot_addr(s, i), size, s->type, count, ud);
             }
         }
     }
@@ -396,16 +434,10 @@ void mr_walk_edges(void *obj, void (*fn)(void *obj, size_t offset, void *to, voi
     mr_span *s = mr__span_of((uintptr_t)obj);
     if (!s || !s->in_use) return;
     uint32_t i = mr__slot_of(s, (uintptr_t)obj);
-    uintptr_t slot = mr__slot_addr(s, i);
-    uintptr_t start = slot + MR_HDR;
-    uintptr_t tt = *(const uintptr_t *)slot;
-    const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
+    uintptr_t start = mr__slot_addr(s, i);
+    const mr_type *t = s->type;
     if (!t || !t->nptrs) return;
-    size_t n = 1, stride = 0;
-    if (tt & MR_TYPE_ARRAY_BIT) {
-        stride = t->size ? t->size : 1;
-        n = (mr__slot_bytes(s) - MR_HDR) / stride;
-    }
+    size_t n = mr__span_count(s), stride = s->array ? (t->size ? t->size : 1) : 0;
     for (size_t e = 0; e < n; e++) {
         for (uint32_t k = 0; k < t->nptrs; k++) {
             size_t off = e * stride + t->ptr_offsets[k];

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#define MR_HASH_LIKELY(x) __builtin_expect(!!(x), 1)
+
 /* Odd constants with about half of their bits set (from the binary expansions
  * of sqrt(2), sqrt(3), sqrt(5), sqrt(7) fractional parts). */
 #define MR_HASH_K0 0x6a09e667f3bcc909ull
@@ -44,6 +46,56 @@ static inline uint64_t mr__hash64(uint64_t key, uint64_t seed)
 }
 
 /* Hash of n bytes at p (string and fixed-size byte keys). */
-uint64_t mr__hash_bytes(const void *p, size_t n, uint64_t seed);
+/* The hash of n > 16 bytes with a mixed seed (see mr__hash_mixed). */
+uint64_t mr__hash_long(const uint8_t *p, size_t n, uint64_t mixed);
+
+static inline uint64_t mr__load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t mr__load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/*
+ * The hash of n bytes under a seed that is already well mixed (a map's
+ * random seed is). Keys of up to 16 bytes -- most string keys -- take two
+ * overlapping loads and two folded multiplies, inline; longer ones go
+ * through mr__hash_long. Reads only the n bytes.
+ */
+static inline uint64_t mr__hash_mixed(const void *data, size_t n, uint64_t mixed)
+{
+    const uint8_t *p = data;
+    uint64_t a, b;
+    if (MR_HASH_LIKELY(n <= 16)) {
+        if (n >= 8) {
+            a = mr__load64(p);
+            b = mr__load64(p + n - 8);
+        } else if (n >= 4) {
+            a = mr__load32(p);
+            b = mr__load32(p + n - 4);
+        } else if (n > 0) {
+            a = ((uint64_t)p[0] << 16) | ((uint64_t)p[n >> 1] << 8) | p[n - 1];
+            b = 0;
+        } else {
+            a = b = 0;
+        }
+        uint64_t m = mr__mum(a ^ MR_HASH_K1, b ^ mixed);
+        return mr__mum(m ^ MR_HASH_K0 ^ (uint64_t)n, MR_HASH_K1 ^ mixed);
+    }
+    return mr__hash_long(p, n, mixed);
+}
+
+/* The hash of n bytes under any seed (its bits are mixed first). */
+static inline uint64_t mr__hash_bytes(const void *p, size_t n, uint64_t seed)
+{
+    return mr__hash_mixed(p, n, seed ^ mr__mum(seed ^ MR_HASH_K0, MR_HASH_K1));
+}
 
 #endif

@@ -1,12 +1,14 @@
 /*
- * src/rt/heap.c -- the size-class allocator (see heap.h for the design).
+ * src/rt/heap.c -- the size-class allocator and the sweep (see heap.h for
+ * the design).
  *
- * Allocation fast path: the thread's cached span for the size class hands out
- * its next free slot (a scan of the alloc bitmap from freeindex), with no lock
- * and no atomic read-modify-write. When the span is full the slow path takes
- * a span with free slots from the class's partial list, or cuts a new one
- * from the page heap, under heap_lock; it is also where the pacer may start a
- * collection, since it runs once per span rather than once per object.
+ * Allocation fast path: the thread's cached span for the (size class, type)
+ * hands out its next free slot (a scan of the alloc bitmap from freeindex),
+ * with no lock and no atomic read-modify-write. When the span is full the
+ * slow path takes a swept span with free slots from the pair's central,
+ * sweeps the pair's unswept spans until one has room, or cuts a new span
+ * from the page heap, under heap_lock; it is also where the pacer may start
+ * a collection, since it runs once per span rather than once per object.
  */
 #include "rt/heap.h"
 #include "rt/thread.h"
@@ -18,7 +20,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define ARENA_BYTES ((size_t)64 << 30) /* reserved address space */
+#define ARENA_MAX ((size_t)64 << 30) /* address space reserved when the system allows */
+#define ARENA_MIN ((size_t)1 << 30)
+static size_t arena_bytes; /* what was reserved */
 
 mr_size_class mr__classes[MR_NUM_CLASSES];
 static int nclasses;                                 /* classes in use, 1..nclasses-1 */
@@ -34,10 +38,34 @@ size_t mr__nspans;
 static size_t cap_spans;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
-static mr_span *partial[MR_NUM_CLASSES * 2]; /* spans with free slots, not cached;
-                                                by class * 2 + noscan */
-static mr_span *free_runs;                   /* free page runs (in_use == 0, npages > 0) */
-static mr_span *spare_structs;               /* span records with no pages */
+pthread_mutex_t mr__sweep_lock = PTHREAD_MUTEX_INITIALIZER;
+static mr_span *free_runs;     /* free page runs (in_use == 0, npages > 0) */
+static mr_span *spare_structs; /* span records with no pages */
+
+/*
+ * The spans of one (size class, tagged type) pair that are in no thread's
+ * cache, in four lists: with free slots or full, swept or not. Which index
+ * is "swept" alternates per collection (swept_idx), so that mark
+ * termination makes every span unswept by flipping one bit. Under heap_lock.
+ */
+typedef struct mr_central {
+    uintptr_t key; /* tagged type | class << 56, as in the thread caches */
+    mr_span *partial[2], *full[2];
+    struct mr_central *hnext; /* hash chain */
+} mr_central;
+
+static unsigned swept_idx;                 /* lists [swept_idx] are swept, the others not */
+static mr_central **centrals;              /* every central, in creation order */
+static size_t ncentrals, cap_centrals;     /* ... */
+static mr_central **central_hash;          /* by key; cap_centrals_hash entries */
+static size_t cap_central_hash;            /* a power of two */
+static mr_span *large[2];                  /* large spans, swept and not, by the same index */
+static size_t sweep_cursor;                /* centrals below it have no unswept span */
+static atomic_size_t unswept_spans;        /* spans on the unswept lists */
+static atomic_uint_fast64_t freed_objects; /* by every sweep so far */
+static atomic_uint_fast64_t freed_bytes;
+static pthread_cond_t sweep_cond = PTHREAD_COND_INITIALIZER; /* unswept spans appeared */
+static bool sweeper_started;
 
 /* Bytes handed to thread caches or large objects since the last collection,
  * plus the live bytes of that collection: the pacer's view of the heap. */
@@ -97,16 +125,20 @@ static inline int size_class_of(size_t size)
 void mr__heap_init(void)
 {
     init_classes();
-    void *a = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* Less when the address space is limited (ulimit -v, valgrind). */
+    void *a = MAP_FAILED;
+    for (arena_bytes = ARENA_MAX; a == MAP_FAILED && arena_bytes >= ARENA_MIN; arena_bytes /= 2)
+        a = mmap(NULL, arena_bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    arena_bytes *= 2; /* undo the last halving */
     if (a == MAP_FAILED)
-        mr__throw("cannot reserve %zu bytes for the heap: %s", ARENA_BYTES, strerror(errno));
+        mr__throw("cannot reserve %zu bytes for the heap: %s", ARENA_MIN, strerror(errno));
     /* Align the arena to a page so that page numbers are a shift away. */
     mr__arena_lo = ((uintptr_t)a + MR_PAGE_SIZE - 1) & ~(uintptr_t)(MR_PAGE_SIZE - 1);
-    mr__arena_hi = (uintptr_t)a + ARENA_BYTES - MR_PAGE_SIZE;
+    mr__arena_hi = (uintptr_t)a + arena_bytes - MR_PAGE_SIZE;
     /* Huge pages cut the TLB misses of marking a large heap and of map
      * lookups spread over it; the kernel gives them only when asked. */
-    madvise(a, ARENA_BYTES, MADV_HUGEPAGE);
+    madvise(a, arena_bytes, MADV_HUGEPAGE);
     arena_used = mr__arena_lo;
     size_t npages = (mr__arena_hi - mr__arena_lo) >> MR_PAGE_SHIFT;
     mr__pagemap = mmap(NULL, npages * sizeof(mr_span *), PROT_READ | PROT_WRITE,
@@ -150,14 +182,16 @@ static void set_pagemap(mr_span *s, mr_span *value)
     for (size_t i = 0; i < s->npages; i++) mr__pagemap[first + i] = value;
 }
 
-static void list_remove(mr_span **head, mr_span *s)
+/* Span lists are doubly linked and each span knows its list's head. */
+static void list_remove(mr_span *s)
 {
     if (s->prev)
         s->prev->next = s->next;
     else
-        *head = s->next;
+        *s->list = s->next;
     if (s->next) s->next->prev = s->prev;
     s->next = s->prev = NULL;
+    s->list = NULL;
 }
 
 static void list_push(mr_span **head, mr_span *s)
@@ -166,14 +200,13 @@ static void list_push(mr_span **head, mr_span *s)
     s->next = *head;
     if (*head) (*head)->prev = s;
     *head = s;
+    s->list = head;
 }
 
-/*
- * Takes npages contiguous pages: best fit among the free runs (splitting the
- * run), else fresh pages from the arena. Fresh pages are zero; reused ones
- * are flagged needzero. Caller holds heap_lock.
- */
-static mr_span *alloc_pages(size_t npages)
+static size_t sweep_batch(size_t max);
+
+/* Best fit among the free runs for npages, or NULL. */
+static mr_span *best_free_run(size_t npages)
 {
     mr_span *best = NULL;
     for (mr_span *r = free_runs; r; r = r->next) {
@@ -182,8 +215,25 @@ static mr_span *alloc_pages(size_t npages)
             if (r->npages == npages) break;
         }
     }
+    return best;
+}
+
+/*
+ * Takes npages contiguous pages: best fit among the free runs (splitting the
+ * run), else -- after sweeping a little, which may free runs, so the heap
+ * does not grow while garbage waits to be swept -- fresh pages from the
+ * arena. Fresh pages are zero; reused ones are flagged needzero. Caller
+ * holds heap_lock.
+ */
+static mr_span *alloc_pages(size_t npages)
+{
+    mr_span *best = best_free_run(npages);
+    while (!best && atomic_load_explicit(&unswept_spans, memory_order_relaxed)) {
+        sweep_batch(16);
+        best = best_free_run(npages);
+    }
     if (best) {
-        list_remove(&free_runs, best);
+        list_remove(best);
         if (best->npages > npages) {
             mr_span *rest = new_span_struct();
             rest->base = best->base + npages * MR_PAGE_SIZE;
@@ -198,7 +248,7 @@ static mr_span *alloc_pages(size_t npages)
     }
     size_t bytes = npages * MR_PAGE_SIZE;
     if (arena_used + bytes > mr__arena_hi || arena_used + bytes < arena_used)
-        mr__throw("out of memory: the %zu GiB heap arena is exhausted", ARENA_BYTES >> 30);
+        mr__throw("out of memory: the %zu GiB heap arena is exhausted", arena_bytes >> 30);
     mr_span *s = new_span_struct();
     s->base = arena_used;
     s->npages = npages;
@@ -209,8 +259,8 @@ static mr_span *alloc_pages(size_t npages)
 
 /*
  * Returns a span's pages to the free runs, merging with free neighbours so
- * that large objects can reuse them. Caller holds heap_lock (or the world is
- * stopped).
+ * that large objects can reuse them. The span is on no list. Caller holds
+ * heap_lock.
  */
 static void free_pages(mr_span *s)
 {
@@ -220,11 +270,13 @@ static void free_pages(mr_span *s)
     s->in_use = 0;
     s->sizeclass = 0;
     s->cached = 0;
+    s->type = NULL;
+    s->central = NULL;
     s->needzero = 1;
     uintptr_t end = s->base + s->npages * MR_PAGE_SIZE;
     mr_span *after = end < arena_used ? mr__pagemap[(end - mr__arena_lo) >> MR_PAGE_SHIFT] : NULL;
     if (after && !after->in_use && after->npages) {
-        list_remove(&free_runs, after);
+        list_remove(after);
         s->npages += after->npages;
         after->npages = 0;
         after->next = spare_structs;
@@ -234,7 +286,7 @@ static void free_pages(mr_span *s)
                           ? mr__pagemap[(s->base - MR_PAGE_SIZE - mr__arena_lo) >> MR_PAGE_SHIFT]
                           : NULL;
     if (before && !before->in_use && before->npages) {
-        list_remove(&free_runs, before);
+        list_remove(before);
         before->npages += s->npages;
         s->npages = 0;
         s->next = spare_structs;
@@ -245,10 +297,12 @@ static void free_pages(mr_span *s)
     list_push(&free_runs, s);
 }
 
-/* Gives a span of pages its bitmaps (one allocation). */
-static void init_span_metadata(mr_span *s, int cls, size_t elemsize, bool noscan)
+/* Gives a span of pages its type and bitmaps (one allocation). */
+static void init_span_metadata(mr_span *s, int cls, size_t elemsize, uintptr_t tt)
 {
     size_t bytes = s->npages * MR_PAGE_SIZE;
+    s->type = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
+    s->array = (tt & MR_TYPE_ARRAY_BIT) != 0;
     s->sizeclass = (uint8_t)cls;
     s->elemsize = (uint32_t)(cls ? elemsize : 0);
     s->nelems = cls ? (uint32_t)(bytes / elemsize) : 1;
@@ -265,9 +319,184 @@ static void init_span_metadata(mr_span *s, int cls, size_t elemsize, bool noscan
     s->freeindex = 0;
     s->nalloc = 0;
     s->has_samples = 0;
-    s->noscan = noscan;
+    s->noscan = s->type->nptrs == 0;
     s->in_use = 1;
     set_pagemap(s, s);
+}
+
+/* -------------------------------------------------------------- centrals -- */
+
+static inline size_t key_hash(uintptr_t key)
+{
+    return (size_t)((key * 0x9e3779b97f4a7c15u) >> 32);
+}
+
+/* The central of a (class, tagged type) key, made on first use. Caller holds
+ * heap_lock. */
+static mr_central *central_of(uintptr_t key)
+{
+    if (cap_central_hash) {
+        for (mr_central *c = central_hash[key_hash(key) & (cap_central_hash - 1)]; c; c = c->hnext)
+            if (c->key == key) return c;
+    }
+    if (ncentrals == cap_centrals) {
+        cap_centrals = cap_centrals ? cap_centrals * 2 : 64;
+        mr_central **a = realloc(centrals, cap_centrals * sizeof *a);
+        if (!a) mr__throw("out of memory (span centrals)");
+        centrals = a;
+    }
+    if (ncentrals * 2 >= cap_central_hash) { /* rehash at half load */
+        size_t cap = cap_central_hash ? cap_central_hash * 2 : 128;
+        mr_central **h = xcalloc(cap, sizeof *h);
+        for (size_t i = 0; i < ncentrals; i++) {
+            mr_central *c = centrals[i];
+            size_t b = key_hash(c->key) & (cap - 1);
+            c->hnext = h[b];
+            h[b] = c;
+        }
+        free(central_hash);
+        central_hash = h;
+        cap_central_hash = cap;
+    }
+    mr_central *c = xcalloc(1, sizeof *c);
+    c->key = key;
+    size_t b = key_hash(key) & (cap_central_hash - 1);
+    c->hnext = central_hash[b];
+    central_hash[b] = c;
+    centrals[ncentrals++] = c;
+    return c;
+}
+
+/* Puts a swept span that no thread caches on its swept list. */
+static void put_swept(mr_span *s)
+{
+    if (!s->central)
+        list_push(&large[swept_idx], s);
+    else if (s->nalloc == s->nelems)
+        list_push(&s->central->full[swept_idx], s);
+    else
+        list_push(&s->central->partial[swept_idx], s);
+}
+
+/* ----------------------------------------------------------------- sweep -- */
+
+/*
+ * Sweeps one unswept span: it keeps exactly its marked objects, its mark
+ * bytes are cleared for the next cycle, and it moves to a swept list, or
+ * its pages are freed if nothing in it survived. Caller holds heap_lock.
+ * Returns false if the span was freed.
+ */
+static bool sweep_span(mr_span *s)
+{
+    list_remove(s);
+    atomic_fetch_sub_explicit(&unswept_spans, 1, memory_order_relaxed);
+    uint32_t live = 0, dead = 0;
+    for (uint32_t w = 0; w < s->nwords; w++) {
+        uint64_t a = s->allocbits[w], m = s->markbits[w] & a;
+        live += (uint32_t)__builtin_popcountll(m);
+        dead += (uint32_t)__builtin_popcountll(a & ~m);
+        /* Readers of other slots' bits (mr_object_type) may run meanwhile. */
+        __atomic_store_n(&s->allocbits[w], m, __ATOMIC_RELAXED);
+    }
+    memset(s->markbytes, 0, (size_t)s->nwords * 64);
+    if (dead) {
+        atomic_fetch_add_explicit(&freed_objects, dead, memory_order_relaxed);
+        atomic_fetch_add_explicit(&freed_bytes, (uint64_t)dead * mr__slot_bytes(s),
+                                  memory_order_relaxed);
+        s->needzero = 1;
+    }
+    s->nalloc = live;
+    s->freeindex = 0;
+    if (live == 0) {
+        free_pages(s);
+        return false;
+    }
+    put_swept(s);
+    return true;
+}
+
+/* Sweeps up to max unswept spans, central by central, then the large ones;
+ * returns how many it swept. Caller holds heap_lock. */
+static size_t sweep_batch(size_t max)
+{
+    size_t done = 0;
+    unsigned u = swept_idx ^ 1;
+    while (done < max && atomic_load_explicit(&unswept_spans, memory_order_relaxed)) {
+        mr_span *s;
+        if (sweep_cursor < ncentrals) {
+            mr_central *c = centrals[sweep_cursor];
+            s = c->partial[u] ? c->partial[u] : c->full[u];
+            if (!s) {
+                sweep_cursor++;
+                continue;
+            }
+        } else {
+            s = large[u];
+            if (!s)
+                mr__throw("sweep: %zu spans counted unswept, none found", (size_t)unswept_spans);
+        }
+        sweep_span(s);
+        done++;
+    }
+    return done;
+}
+
+/*
+ * The background sweeper (Go's bgsweep): sweeps in small batches after each
+ * collection, so that neither the pause nor the allocating threads carry
+ * the sweep. It holds mr__sweep_lock while it works or checks for work, so a
+ * stopped world (which holds it too) never has a sweep under way.
+ */
+static void *sweeper_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&mr__sweep_lock);
+    for (;;) {
+        while (!atomic_load_explicit(&unswept_spans, memory_order_relaxed))
+            pthread_cond_wait(&sweep_cond, &mr__sweep_lock);
+        pthread_mutex_lock(&heap_lock);
+        sweep_batch(32);
+        pthread_mutex_unlock(&heap_lock);
+        /* Let a collector that waits for the lock have it between batches. */
+        pthread_mutex_unlock(&mr__sweep_lock);
+        pthread_mutex_lock(&mr__sweep_lock);
+    }
+    return NULL;
+}
+
+void mr__sweep_background(void)
+{
+    pthread_mutex_lock(&mr__sweep_lock);
+    if (!sweeper_started) {
+        sweeper_started = true;
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* Without the thread the sweep still happens, on allocation. */
+        (void)pthread_create(&th, &attr, sweeper_main, NULL);
+        pthread_attr_destroy(&attr);
+    }
+    pthread_cond_signal(&sweep_cond);
+    pthread_mutex_unlock(&mr__sweep_lock);
+}
+
+void mr__sweep_finish(uintptr_t caller)
+{
+    for (;;) {
+        pthread_mutex_lock(&heap_lock);
+        sweep_batch(64);
+        size_t left = atomic_load_explicit(&unswept_spans, memory_order_relaxed);
+        pthread_mutex_unlock(&heap_lock);
+        if (!left) return;
+        if (caller) mr__poll(caller);
+    }
+}
+
+void mr__heap_freed(uint64_t *objects, uint64_t *bytes)
+{
+    *objects = atomic_load(&freed_objects);
+    *bytes = atomic_load(&freed_bytes);
 }
 
 /* ------------------------------------------------------------- allocation -- */
@@ -278,11 +507,12 @@ static inline uintptr_t span_take(mr_span *s)
     uint32_t i = s->freeindex;
     while (i < s->nelems) {
         uint32_t w = i >> 6;
-        uint64_t freebits = ~s->allocbits[w] & (~(uint64_t)0 << (i & 63));
+        uint64_t a = s->allocbits[w];
+        uint64_t freebits = ~a & (~(uint64_t)0 << (i & 63));
         if (freebits) {
             i = (w << 6) + (uint32_t)__builtin_ctzll(freebits);
             if (i >= s->nelems) break;
-            s->allocbits[w] |= (uint64_t)1 << (i & 63);
+            __atomic_store_n(&s->allocbits[w], a | (uint64_t)1 << (i & 63), __ATOMIC_RELAXED);
             s->freeindex = i + 1;
             return mr__slot_addr(s, i);
         }
@@ -293,22 +523,20 @@ static inline uintptr_t span_take(mr_span *s)
 }
 
 extern const mr_hooks *mr__hooks_active; /* gc.c: NULL when no hooks are installed */
-void mr__sample_alloc(mr_thread *t, void *obj, size_t size, uintptr_t tagged_type, uintptr_t caller,
+void mr__sample_alloc(mr_thread *t, void *obj, size_t size, const mr_type *type, uintptr_t caller,
                       bool map);
 
 /*
- * The per-object bookkeeping shared by the fast and slow paths: writes the
- * header, zeroes reused memory, counts, and samples. slot_bytes includes the
- * header; the object's size as the profiler sees it does not. caller: the
- * program's call (see "entry points" in internal.h) and map whether it was
- * a map operation's, for the sample.
+ * The per-object bookkeeping shared by the fast and slow paths: zeroes
+ * reused memory, counts, and samples. caller: the program's call (see
+ * "entry points" in internal.h) and map whether it was a map operation's,
+ * for the sample.
  */
 static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_t slot_bytes,
-                                 uintptr_t tt, uintptr_t caller, bool map)
+                                 uintptr_t caller, bool map)
 {
-    void *obj = (void *)(slot + MR_HDR);
-    *(uintptr_t *)slot = tt;
-    if (s->needzero) memset(obj, 0, slot_bytes - MR_HDR);
+    void *obj = (void *)slot;
+    if (s->needzero) memset(obj, 0, slot_bytes);
     atomic_store_explicit(&t->mallocs, atomic_load_explicit(&t->mallocs, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     atomic_store_explicit(&t->alloc_bytes,
@@ -316,7 +544,7 @@ static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_
                           memory_order_relaxed);
     if (MR_UNLIKELY(mr__hooks_active != NULL)) {
         t->sample_left -= (int64_t)slot_bytes;
-        if (t->sample_left < 0) mr__sample_alloc(t, obj, slot_bytes - MR_HDR, tt, caller, map);
+        if (t->sample_left < 0) mr__sample_alloc(t, obj, slot_bytes, s->type, caller, map);
     }
     return obj;
 }
@@ -324,79 +552,108 @@ static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_
 /*
  * A large object: a span of its own, zeroed. The pacer sees its bytes at once.
  */
-static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, bool noscan, uintptr_t caller,
-                         bool map)
+static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, uintptr_t caller, bool map)
 {
-    if (bytes > ARENA_BYTES) mr__throw("out of memory: allocation of %zu bytes", bytes);
+    if (bytes > arena_bytes) mr__throw("out of memory: allocation of %zu bytes", bytes);
     size_t npages = (bytes + MR_PAGE_SIZE - 1) >> MR_PAGE_SHIFT;
     atomic_fetch_add(&mr__heap_live_estimate, npages * MR_PAGE_SIZE);
     mr__maybe_gc(caller);
     pthread_mutex_lock(&heap_lock);
     mr_span *s = alloc_pages(npages);
     bool needzero = s->needzero;
-    init_span_metadata(s, 0, bytes, noscan);
+    init_span_metadata(s, 0, bytes, tt);
     s->allocbits[0] = 1;
     s->nalloc = 1;
     s->needzero = 0;
+    list_push(&large[swept_idx], s);
     pthread_mutex_unlock(&heap_lock);
     if (needzero) memset((void *)s->base, 0, npages * MR_PAGE_SIZE);
-    return finish_alloc(t, s, s->base, npages * MR_PAGE_SIZE, tt, caller, map);
+    return finish_alloc(t, s, s->base, npages * MR_PAGE_SIZE, caller, map);
+}
+
+static inline size_t tcache_way(uintptr_t key)
+{
+    return (size_t)((key * 0x9e3779b97f4a7c15u) >> 57) & (MR_TCACHE_WAYS - 1);
+}
+
+/* Hands a cached span back to its central's swept lists, with its nalloc
+ * counted. Caller holds heap_lock. */
+static void uncache(mr_span *s)
+{
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < s->nwords; w++) n += (uint32_t)__builtin_popcountll(s->allocbits[w]);
+    s->nalloc = n;
+    s->cached = 0;
+    put_swept(s);
 }
 
 /*
- * The slow path of a small allocation: the cached span of the class is full.
- * Hands the full span back, lets the pacer run a collection if the heap has
- * grown past its goal, then caches a span with free slots. `idx` is the cache
- * index, class * 2 + noscan.
+ * A span of the central with a free slot: a swept one, else one of its
+ * unswept spans after sweeping it (Go's mcentral.cacheSpan), else NULL.
+ * Caller holds heap_lock.
  */
-static void *alloc_refill(mr_thread *t, int idx, uintptr_t tt, uintptr_t caller, bool map)
+static mr_span *central_take(mr_central *c)
 {
-    mr_tcache *tc = &t->tc;
-    int cls = idx >> 1;
-    mr_span *old = tc->spans[idx];
-    if (old) {
-        old->cached = 0;
-        tc->spans[idx] = NULL;
+    mr_span *s = c->partial[swept_idx];
+    for (int budget = 128; !s && budget > 0; budget--) {
+        unsigned u = swept_idx ^ 1;
+        mr_span *v = c->partial[u] ? c->partial[u] : c->full[u];
+        if (!v) break;
+        if (sweep_span(v) && v->list == &c->partial[swept_idx]) s = v;
     }
+    if (s) list_remove(s);
+    return s;
+}
+
+/*
+ * The slow path of a small allocation: the cached span of the (class, type)
+ * is full or missing. Lets the pacer run a collection if the heap has grown
+ * past its goal, hands back the span cached in the way, then caches a span
+ * with free slots.
+ */
+static void *alloc_refill(mr_thread *t, uintptr_t key, int cls, uintptr_t tt, uintptr_t caller,
+                         bool map)
+{
     mr__maybe_gc(caller); /* may collect: a collection empties every cache */
+    size_t way = tcache_way(key);
     pthread_mutex_lock(&heap_lock);
-    mr_span *s = partial[idx];
-    if (s) {
-        list_remove(&partial[idx], s);
-    } else {
+    mr_span *old = t->tc.e[way].span;
+    if (old) uncache(old);
+    mr_central *c = central_of(key);
+    mr_span *s = central_take(c);
+    if (!s) {
         s = alloc_pages(mr__classes[cls].npages);
         bool needzero = s->needzero;
-        init_span_metadata(s, cls, mr__classes[cls].size, idx & 1);
+        init_span_metadata(s, cls, mr__classes[cls].size, tt);
         s->needzero = needzero;
+        s->central = c;
     }
     s->cached = 1;
     pthread_mutex_unlock(&heap_lock);
     atomic_fetch_add(&mr__heap_live_estimate, (uint64_t)(s->nelems - s->nalloc) * s->elemsize);
-    tc->spans[idx] = s;
+    t->tc.e[way].key = key;
+    t->tc.e[way].span = s;
     uintptr_t slot = span_take(s);
     if (!slot) mr__throw("allocator: a partial span of class %d has no free slot", cls);
-    return finish_alloc(t, s, slot, s->elemsize, tt, caller, map);
+    return finish_alloc(t, s, slot, s->elemsize, caller, map);
 }
 
-/* Every allocation of the runtime comes here. size excludes the header;
+/* Every allocation of the runtime comes here: size bytes of tagged type tt;
  * caller is the entry point's MR_CALLER (see internal.h), map whether that
  * entry point is a map operation. */
-static inline void *alloc(size_t size, uintptr_t tt, bool noscan, uintptr_t caller, bool map)
+static inline void *alloc(size_t size, uintptr_t tt, uintptr_t caller, bool map)
 {
     mr_thread *t = mr__me();
     mr__poll(caller);
-    size_t bytes = size + MR_HDR;
-    if (MR_UNLIKELY(bytes > MR_MAX_SMALL)) {
-        if (size > SIZE_MAX - MR_HDR) mr__throw("out of memory: allocation of %zu bytes", size);
-        return alloc_large(t, bytes, tt, noscan, caller, map);
-    }
-    int idx = size_class_of(bytes) * 2 + noscan;
-    mr_span *s = t->tc.spans[idx];
-    if (MR_LIKELY(s != NULL)) {
+    if (MR_UNLIKELY(size > MR_MAX_SMALL)) return alloc_large(t, size, tt, caller, map);
+    int cls = size_class_of(size);
+    uintptr_t key = tt | (uintptr_t)cls << 56;
+    mr_span *s = t->tc.e[tcache_way(key)].span;
+    if (MR_LIKELY(t->tc.e[tcache_way(key)].key == key)) {
         uintptr_t slot = span_take(s);
-        if (MR_LIKELY(slot != 0)) return finish_alloc(t, s, slot, s->elemsize, tt, caller, map);
+        if (MR_LIKELY(slot != 0)) return finish_alloc(t, s, slot, s->elemsize, caller, map);
     }
-    return alloc_refill(t, idx, tt, caller, map);
+    return alloc_refill(t, key, cls, tt, caller, map);
 }
 
 static inline void *new_array(const mr_type *elem, size_t n, uintptr_t caller, bool map)
@@ -404,12 +661,12 @@ static inline void *new_array(const mr_type *elem, size_t n, uintptr_t caller, b
     size_t esize = elem->size ? elem->size : 1;
     if (n != 0 && esize > SIZE_MAX / n)
         mr__throw("mr_new_array: %zu elements of %zu bytes overflow", n, esize);
-    return alloc(esize * n, (uintptr_t)elem | MR_TYPE_ARRAY_BIT, elem->nptrs == 0, caller, map);
+    return alloc(esize * n, (uintptr_t)elem | MR_TYPE_ARRAY_BIT, caller, map);
 }
 
 MR_ENTRY void *mr_new(const mr_type *t)
 {
-    return alloc(t->size, (uintptr_t)t, t->nptrs == 0, MR_CALLER, false);
+    return alloc(t->size, (uintptr_t)t, MR_CALLER, false);
 }
 
 MR_ENTRY void *mr_new_array(const mr_type *elem, size_t n)
@@ -419,7 +676,7 @@ MR_ENTRY void *mr_new_array(const mr_type *elem, size_t n)
 
 void *mr__map_new(const mr_type *t, uintptr_t caller)
 {
-    return alloc(t->size, (uintptr_t)t, t->nptrs == 0, caller, true);
+    return alloc(t->size, (uintptr_t)t, caller, true);
 }
 
 void *mr__map_new_array(const mr_type *elem, size_t n, uintptr_t caller)
@@ -429,14 +686,14 @@ void *mr__map_new_array(const mr_type *elem, size_t n, uintptr_t caller)
 
 MR_ENTRY void *mr_alloc_blob(size_t n)
 {
-    return alloc(n, (uintptr_t)&mr_type_blob, true, MR_CALLER, false);
+    return alloc(n, (uintptr_t)&mr_type_blob, MR_CALLER, false);
 }
 
 /* The string functions share this, each with its own caller. */
 static inline mr_str str_new(const char *bytes, size_t len, uintptr_t caller)
 {
     if (len == SIZE_MAX) mr__throw("mr_str_new: length overflows");
-    char *p = alloc(len + 1, (uintptr_t)&mr_type_string, true, caller, false);
+    char *p = alloc(len + 1, (uintptr_t)&mr_type_string, caller, false);
     if (len) memcpy(p, bytes, len);
     p[len] = 0;
     return (mr_str){p, len};
@@ -483,10 +740,11 @@ const mr_type *mr_object_type(const void *p, void **start)
     mr_span *s = mr__span_of((uintptr_t)p);
     if (!s || !s->in_use) return NULL;
     uint32_t i = mr__slot_of(s, (uintptr_t)p);
-    if (i >= s->nelems || !mr__bit(s->allocbits, i)) return NULL;
-    uintptr_t slot = mr__slot_addr(s, i);
-    if (start) *start = (void *)(slot + MR_HDR);
-    return (const mr_type *)(*(const uintptr_t *)slot & ~MR_TYPE_ARRAY_BIT);
+    if (i >= s->nelems ||
+        !((__atomic_load_n(&s->allocbits[i >> 6], __ATOMIC_RELAXED) >> (i & 63)) & 1))
+        return NULL;
+    if (start) *start = (void *)mr__slot_addr(s, i);
+    return s->type;
 }
 
 size_t mr_object_size(const void *obj)
@@ -494,13 +752,13 @@ size_t mr_object_size(const void *obj)
     void *start;
     mr_span *s = mr__span_of((uintptr_t)obj);
     if (!mr_object_type(obj, &start) || start != obj) return 0;
-    return mr__slot_bytes(s) - MR_HDR;
+    return mr__slot_bytes(s);
 }
 
 void mr__set_sampled(void *obj)
 {
     mr_span *s = mr__span_of((uintptr_t)obj);
-    uint32_t i = mr__slot_of(s, (uintptr_t)obj - MR_HDR);
+    uint32_t i = mr__slot_of(s, (uintptr_t)obj);
     s->samplebits[i >> 6] |= (uint64_t)1 << (i & 63);
     s->has_samples = 1;
 }
@@ -510,28 +768,12 @@ void mr__set_sampled(void *obj)
 void mr__tcache_release(mr_tcache *tc)
 {
     pthread_mutex_lock(&heap_lock);
-    for (int c = 0; c < MR_NUM_CLASSES * 2; c++) {
-        mr_span *s = tc->spans[c];
-        if (!s) continue;
-        s->cached = 0;
-        tc->spans[c] = NULL;
-        /* Count what the thread allocated from it, so the span is on the
-         * partial list with an accurate nalloc until the next sweep. */
-        uint32_t n = 0;
-        for (uint32_t w = 0; w < s->nwords; w++)
-            n += (uint32_t)__builtin_popcountll(s->allocbits[w]);
-        s->nalloc = n;
-        if (n < s->nelems) list_push(&partial[c], s);
+    for (size_t i = 0; i < MR_TCACHE_WAYS; i++) {
+        if (tc->e[i].span) uncache(tc->e[i].span);
+        tc->e[i].key = 0;
+        tc->e[i].span = NULL;
     }
     pthread_mutex_unlock(&heap_lock);
-}
-
-void mr__clear_marks(void)
-{
-    for (size_t i = 0; i < mr__nspans; i++) {
-        mr_span *s = mr__all_spans[i];
-        if (s->in_use) memset(s->markbytes, 0, (size_t)s->nwords * 64);
-    }
 }
 
 /*
@@ -546,71 +788,55 @@ static inline uint64_t pack8(const uint8_t *b)
     return (x * 0x0102040810204080ULL) >> 56;
 }
 
-void mr__pack_marks(void)
+void mr__pack_marks(uint64_t *live_bytes, uint64_t *live_objects)
 {
+    uint64_t lb = 0, lo = 0;
     for (size_t i = 0; i < mr__nspans; i++) {
         mr_span *s = mr__all_spans[i];
         if (!s->in_use) continue;
+        uint32_t live = 0;
         for (uint32_t w = 0; w < s->nwords; w++) {
             const uint8_t *b = s->markbytes + (size_t)w * 64;
             uint64_t bits = 0;
             for (int g = 0; g < 8; g++) bits |= pack8(b + g * 8) << (g * 8);
             s->markbits[w] = bits;
+            live += (uint32_t)__builtin_popcountll(bits);
         }
+        lb += (uint64_t)live * mr__slot_bytes(s);
+        lo += live;
     }
+    *live_bytes = lb;
+    *live_objects = lo;
 }
 
-/*
- * The sweep, world stopped: every in-use span keeps exactly its marked
- * objects. Sampled objects that die are reported to free_hook. Spans left
- * empty return their pages; spans with room go on their class's partial list.
- */
-void mr__sweep(void (*free_hook)(void *ud, void *obj, size_t size), void *ud, uint64_t *live_bytes,
-               uint64_t *live_objects, uint64_t *freed_objects, uint64_t *freed_bytes)
+void mr__sweep_start(void (*free_hook)(void *ud, void *obj, size_t size), void *ud)
 {
-    uint64_t lb = 0, lo = 0, fo = 0, fb = 0;
-    pthread_mutex_lock(&heap_lock);
-    for (int c = 0; c < MR_NUM_CLASSES * 2; c++) partial[c] = NULL;
+    size_t inuse = 0;
     for (size_t i = 0; i < mr__nspans; i++) {
         mr_span *s = mr__all_spans[i];
         if (!s->in_use) continue;
-        size_t slotbytes = mr__slot_bytes(s);
-        uint32_t live = 0, dead = 0;
+        inuse++;
+        if (!s->has_samples) continue;
+        /* Sampled objects that died are reported now, while the world is
+         * stopped, as the hook's contract says; their slots are freed later. */
+        uint64_t any = 0;
         for (uint32_t w = 0; w < s->nwords; w++) {
-            uint64_t a = s->allocbits[w], m = s->markbits[w];
-            uint64_t died = a & ~m;
-            live += (uint32_t)__builtin_popcountll(m);
-            if (died) {
-                dead += (uint32_t)__builtin_popcountll(died);
-                uint64_t sampled = died & s->samplebits[w];
-                while (sampled && free_hook) {
-                    uint32_t slot = (w << 6) + (uint32_t)__builtin_ctzll(sampled);
-                    free_hook(ud, (void *)(mr__slot_addr(s, slot) + MR_HDR), slotbytes - MR_HDR);
-                    sampled &= sampled - 1;
-                }
-                s->samplebits[w] &= m;
+            uint64_t died = s->samplebits[w] & s->allocbits[w] & ~s->markbits[w];
+            while (died && free_hook) {
+                uint32_t slot = (w << 6) + (uint32_t)__builtin_ctzll(died);
+                free_hook(ud, (void *)mr__slot_addr(s, slot), mr__slot_bytes(s));
+                died &= died - 1;
             }
-            s->allocbits[w] = m;
+            s->samplebits[w] &= s->markbits[w];
+            any |= s->samplebits[w];
         }
-        lb += (uint64_t)live * slotbytes;
-        lo += live;
-        fo += dead;
-        fb += (uint64_t)dead * slotbytes;
-        s->nalloc = live;
-        s->freeindex = 0;
-        s->cached = 0;
-        s->next = s->prev = NULL;
-        if (dead) s->needzero = 1;
-        if (live == 0)
-            free_pages(s);
-        else if (s->sizeclass && live < s->nelems)
-            list_push(&partial[s->sizeclass * 2 + s->noscan], s);
+        s->has_samples = any != 0;
     }
+    pthread_mutex_lock(&heap_lock);
+    swept_idx ^= 1; /* every span on a central or large list is now unswept */
+    sweep_cursor = 0;
+    atomic_store_explicit(&unswept_spans, inuse, memory_order_relaxed);
     pthread_mutex_unlock(&heap_lock);
-    *live_bytes = lb;
-    *live_objects = lo;
-    *freed_objects = fo;
-    *freed_bytes = fb;
 }
 
 void mr__heap_sizes(uint64_t *sys, uint64_t *inuse)

@@ -407,9 +407,29 @@ INLINE uint64_t hash_key(const mr_map *m, const map_layout *L, int kc, const voi
     }
     if (kc == KC_STR) {
         const mr_str *s = key;
-        return mr__hash_bytes(s->ptr, s->len, m->seed);
+        return mr__hash_mixed(s->ptr, s->len, m->seed); /* the seed is random */
     }
-    return mr__hash_bytes(key, L->key_size, m->seed);
+    return mr__hash_mixed(key, L->key_size, m->seed);
+}
+
+/*
+ * Equal string bytes. Most keys are short: up to 32 bytes they compare with
+ * overlapping loads (reading only the n bytes), no call; the rest with
+ * memcmp.
+ */
+INLINE bool str_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n > 16 && n <= 32)
+        return ((mr__load64(a) ^ mr__load64(b)) | (mr__load64(a + 8) ^ mr__load64(b + 8)) |
+                (mr__load64(a + n - 16) ^ mr__load64(b + n - 16)) |
+                (mr__load64(a + n - 8) ^ mr__load64(b + n - 8))) == 0;
+    if (n >= 8 && n <= 16)
+        return ((mr__load64(a) ^ mr__load64(b)) |
+                (mr__load64(a + n - 8) ^ mr__load64(b + n - 8))) == 0;
+    if (n >= 4 && n < 8)
+        return ((mr__load32(a) ^ mr__load32(b)) |
+                (mr__load32(a + n - 4) ^ mr__load32(b + n - 4))) == 0;
+    return n == 0 || memcmp(a, b, n) == 0;
 }
 
 /* key: as the user passes it; slot_key: the key bytes in the map. */
@@ -419,7 +439,8 @@ INLINE bool key_eq(const map_layout *L, int kc, const void *key, const void *slo
     if (kc == KC_STR) {
         const mr_str *a = key, *b = slot_key;
         return a->len == b->len &&
-               (a->ptr == b->ptr || a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
+               (a->ptr == b->ptr ||
+                str_bytes_eq((const uint8_t *)a->ptr, (const uint8_t *)b->ptr, a->len));
     }
     return L->key_size == 0 || memcmp(key, slot_key, L->key_size) == 0;
 }

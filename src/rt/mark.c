@@ -11,8 +11,8 @@
  * Parallelism. The thread running the collection scans the roots and is
  * worker 0; helper threads (not mutators: they never hold heap pointers
  * outside a mark phase) are workers 1..n-1. Marks are bytes, set with plain
- * stores (see grey()); the phase packs them into the spans' mark bits at
- * the end. A worker whose stack is deep
+ * stores (see grey()); mark termination (heap.c) packs them into the
+ * spans' mark bits. A worker whose stack is deep
  * while the pool is short hands a chunk of its oldest entries to the pool;
  * a worker that runs dry takes a chunk from the pool, or waits. The phase is
  * over when all workers wait at once with the pool empty.
@@ -46,7 +46,7 @@ typedef struct chunk {
 } chunk;
 
 typedef struct worker {
-    uintptr_t *stack; /* slot addresses of grey objects */
+    uintptr_t *stack; /* addresses of grey objects */
     size_t len, cap;
 } worker;
 
@@ -87,7 +87,7 @@ static inline void grey(worker *w, mr_span *s, uint32_t i)
     uint8_t *mb = &s->markbytes[i];
     if (__atomic_load_n(mb, __ATOMIC_RELAXED)) return;
     __atomic_store_n(mb, 1, __ATOMIC_RELAXED);
-    if (s->noscan) return; /* black at once: its memory is never read */
+    if (s->noscan) return;        /* black at once: its memory is never read */
     push(w, mr__slot_addr(s, i)); /* prefetched when it enters the FIFO */
 }
 
@@ -119,20 +119,23 @@ static inline void mark_field(worker *w, uintptr_t v)
     grey(w, s, mr__slot_of(s, v));
 }
 
-/* Scans one grey object: every pointer field of its type (each element for
- * arrays, as many as fit in the slot). */
-static inline void scan_object(worker *w, uintptr_t slot)
+/* Scans one grey object: every pointer field of its span's type (each
+ * element for arrays, as many as fit in the slot). */
+static inline void scan_object(worker *w, uintptr_t obj)
 {
-    uintptr_t tt = *(const uintptr_t *)slot;
-    const mr_type *t = (const mr_type *)(tt & ~MR_TYPE_ARRAY_BIT);
-    uintptr_t obj = slot + MR_HDR;
+    const mr_span *s = mr__pagemap[(obj - mr__arena_lo) >> MR_PAGE_SHIFT];
+    const mr_type *t = s->type;
     const uint32_t *offs = t->ptr_offsets;
     uint32_t np = t->nptrs;
-    size_t n = 1, stride = 0;
-    if (MR_UNLIKELY(tt & MR_TYPE_ARRAY_BIT)) {
-        stride = t->size ? t->size : 1;
-        n = (mr__slot_bytes(mr__span_of(slot)) - MR_HDR) / stride;
+    if (MR_LIKELY(!s->array)) {
+        for (uint32_t k = 0; k < np; k++) {
+            uintptr_t v = *(const uintptr_t *)(obj + offs[k]);
+            if (v) mark_field(w, v);
+        }
+        return;
     }
+    size_t stride = t->size ? t->size : 1;
+    size_t n = mr__slot_bytes(s) / stride;
     for (size_t e = 0; e < n; e++) {
         uintptr_t base = obj + e * stride;
         for (uint32_t k = 0; k < np; k++) {
@@ -292,7 +295,6 @@ void mr__mark(void)
     pthread_mutex_lock(&pool_lock);
     while (helpers_busy) pthread_cond_wait(&phase_cond, &pool_lock);
     pthread_mutex_unlock(&pool_lock);
-    mr__pack_marks();
     for (int i = 0; i < nworkers; i++) {
         worker *w = &workers[i];
         if (w->cap > ((size_t)1 << 20)) { /* don't keep a huge stack between cycles */

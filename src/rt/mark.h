@@ -10,8 +10,9 @@
 /* Starts the helper workers (once, at runtime initialization). */
 void mr__mark_init(void);
 
-/* Marks everything reachable from the roots. World stopped, mark bits
- * cleared; on return every reachable object's mark bit is set. */
+/* Marks everything reachable from the roots. World stopped, every span
+ * swept (mark bytes clear); on return every reachable object's mark byte
+ * is set. */
 void mr__mark(void);
 
 /* Number of workers marking (the collecting thread included). */

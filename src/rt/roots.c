@@ -360,6 +360,32 @@ NO_ASAN static void assign_owners(unwound *u, uint32_t reg, const uintptr_t *loc
 }
 
 /*
+ * Frame names by instruction pointer. unw_get_proc_name reads
+ * /proc/self/maps and maps the object file at every call (a millisecond
+ * for a few frames), while the same return addresses come back at every
+ * walk. Only the thread that stopped the world walks frames, so the cache
+ * needs no lock. A slot is overwritten on a collision: a miss only costs
+ * the lookup again.
+ */
+#define NAME_CACHE_SLOTS 1024
+static struct {
+    uintptr_t ip;
+    char name[sizeof(((frame *)0)->name)];
+} name_cache[NAME_CACHE_SLOTS];
+
+static void frame_name(unw_cursor_t *cur, uintptr_t ip, char *name, size_t size)
+{
+    size_t h = (size_t)((ip * 0x9e3779b97f4a7c15u) >> 54) & (NAME_CACHE_SLOTS - 1);
+    if (name_cache[h].ip != ip || !ip) {
+        unw_word_t off;
+        if (unw_get_proc_name(cur, name_cache[h].name, sizeof name_cache[h].name, &off) != 0)
+            name_cache[h].name[0] = 0;
+        name_cache[h].ip = ip;
+    }
+    snprintf(name, size, "%s", name_cache[h].name);
+}
+
+/*
  * Unwinds a stopped thread from its saved context. The frames from the one
  * that saved the context outwards are intact while the thread stays stopped,
  * so a local unwind from that context is safe from another thread. Also
@@ -386,12 +412,12 @@ static void unwind_thread(const unw_context_t *start, uintptr_t lo, uintptr_t hi
                 if (!g || !l) mr__throw("out of memory (unwinding)");
             }
             frame *f = &u->f[u->n];
-            unw_word_t ip = 0, sp = 0, off;
+            unw_word_t ip = 0, sp = 0;
             unw_get_reg(&cur, UNW_REG_IP, &ip);
             unw_get_reg(&cur, UNW_REG_SP, &sp);
             f->ip = ip;
             f->sp = sp;
-            if (unw_get_proc_name(&cur, f->name, sizeof f->name, &off) != 0) f->name[0] = 0;
+            frame_name(&cur, ip, f->name, sizeof f->name);
             for (size_t i = 0; i < NCONTEXT_WORDS; i++) {
                 unw_save_loc_t sl;
                 uintptr_t *l = &locs[u->n * NCONTEXT_WORDS + i];

@@ -267,11 +267,14 @@ __attribute__((noinline)) bool mr__world_stop(bool want_gc_once, uintptr_t calle
     self->state = MR_THREAD_PARKED; /* the collector's own stack is scanned too */
     while (!all_others_stopped(self)) pthread_cond_wait(&parked, &sched_lock);
     pthread_mutex_unlock(&sched_lock);
+    /* The background sweeper finishes its batch: a stopped world is still. */
+    pthread_mutex_lock(&mr__sweep_lock);
     return true;
 }
 
 void mr__world_start(void)
 {
+    pthread_mutex_unlock(&mr__sweep_lock);
     pthread_mutex_lock(&sched_lock);
     atomic_store(&mr__stop_requested, 0);
     world_epoch++;
@@ -299,16 +302,29 @@ void mr_start_the_world(void)
 }
 
 /* The collector's entry points mark the thread like the runtime's own
- * (see "entry points" in internal.h). A thread that is not attached is left
+ * (see "entry points" in internal.h), and the outermost one also saves the
+ * program's context at the call, which the thread's stack scans use from
+ * then on (see call_ctx in thread.h). A thread that is not attached is left
  * alone: attaching would make it a mutator bound by the blocking rule. */
-uintptr_t mr_call_begin(const void *caller)
+__attribute__((noinline)) uintptr_t mr_call_begin(const void *caller)
 {
-    return mr__self ? mr__enter(mr__self, (uintptr_t)caller) : 0;
+    mr_thread *t = mr__self;
+    if (!t) return 0;
+    uintptr_t outer = mr__enter(t, (uintptr_t)caller);
+    if (!outer) {
+        /* frame 1 is the library's entry point, 2 the program's caller */
+        mr__save_context_above(&t->call_ctx, &t->call_sp, 2);
+        t->has_call_ctx = true;
+    }
+    return outer;
 }
 
 void mr_call_end(uintptr_t outer)
 {
-    if (mr__self) mr__leave(mr__self, outer);
+    mr_thread *t = mr__self;
+    if (!t) return;
+    mr__leave(t, outer);
+    if (!outer) t->has_call_ctx = false;
 }
 
 void mr_exiting(void)

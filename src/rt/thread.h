@@ -35,6 +35,16 @@ typedef struct mr_thread {
     bool has_entry_ctx;
     uintptr_t entry_sp;
     unw_context_t entry_ctx;
+    /* While this thread is inside a library's entry point (mr_call_begin,
+     * e.g. mrc_write_snapshot): the context of the program's call, as it
+     * will be when the call returns. The library's frames below it hold
+     * none of the program's pointers (such a library never keeps heap
+     * objects), only stale words left by earlier calls; so the thread's
+     * stack roots are the program's frames from call_sp up, and the
+     * registers those frames will have again. */
+    bool has_call_ctx;
+    uintptr_t call_sp;
+    unw_context_t call_ctx;
     bool exiting; /* after mr_exiting(): its stack is no root any more */
     /* Where the program called the runtime (return addresses in the
      * program; see "entry points" in internal.h). entry_pc: the outermost
@@ -125,7 +135,10 @@ void mr__save_context_above(unw_context_t *ctx, uintptr_t *sp, int up);
 static inline void mr__thread_scan_context(const mr_thread *t, const unw_context_t **ctx,
                                            uintptr_t *sp)
 {
-    if (t->has_entry_ctx) {
+    if (t->has_call_ctx) {
+        *ctx = &t->call_ctx;
+        *sp = t->call_sp;
+    } else if (t->has_entry_ctx) {
         *ctx = &t->entry_ctx;
         *sp = t->entry_sp;
     } else {
