@@ -74,7 +74,7 @@ row() {
   "$build/src/cli/maproot" analyze "$snap" >"$tmp/rep.txt" ||
     { echo "  $shape $n: maproot analyze failed"; return 1; }
   local target=-
-  [ "$n" -ge 10000000 ] && target=$(awk -v n="$n" 'BEGIN { printf "%g", n >= 100000000 ? 60 * n / 1e8 : 5 * n / 1e7 }')
+  [ "$n" -ge 10000000 ] && target=$(awk -v n="$n" 'BEGIN { printf "%g", (n >= 100000000 ? 60 * n / 1e8 : 5 * n / 1e7) }')
   local bpo ratio ratio1 verdict
   bpo=$(awk -v k="$rss" -v o="$objects" 'BEGIN { printf "%.0f", k * 1024 / o }')
   ratio=$(awk -v a="$an" -v g="$zc" 'BEGIN { printf "%.1f", (g > 0 ? a / g : 0) }')
