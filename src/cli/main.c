@@ -17,6 +17,7 @@ static const command commands[] = {
     {"analyze", cmd_analyze, "which root keeps which map entries alive; top allocation sites"},
     {"diff", cmd_diff, "compare two profiles or two snapshots (growth first)"},
     {"gate", cmd_gate, "CI leak gate: judge a series of snapshots, or run a program"},
+    {"path", cmd_path, "the paths from the GC roots to an object or a type's objects"},
 };
 
 static void usage(FILE *out)
