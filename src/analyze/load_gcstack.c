@@ -14,12 +14,14 @@
 #include <string.h>
 
 /* What the analysis of a snapshot holds per object, per edge and per map
- * entry at its peak (the graph, paths, dominators, findings), measured on
- * the examples (sessiond: 43 MB for 360,404 objects and 480,403 edges),
- * rounded up: the estimate mp_load_gcstack_in checks the limit against. */
-#define BYTES_PER_OBJECT 96u
-#define BYTES_PER_EDGE 24u
-#define BYTES_PER_ENTRY 64u
+ * entry at its peak (the packed graph, paths, dominators, findings): the
+ * estimate mp_load_gcstack_in checks the limit against. Fitted to the peak
+ * RSS of whole analyses of the benchmark's shapes (bench/gen_snapshot, 1M
+ * objects: 79-112 MB, estimated 72-104 MB; the rest is the program) and
+ * above it at scale (100M objects in maps: 8.4 GiB, estimated 9.7 GiB). */
+#define BYTES_PER_OBJECT 64u
+#define BYTES_PER_EDGE 8u
+#define BYTES_PER_ENTRY 24u
 
 typedef struct loader {
     mp_graph_builder *b;

@@ -3,6 +3,8 @@
  * subcommand (cmd_<name>, in cmd_<name>.c).
  */
 #include "cli/cli.h"
+#include "cli/input.h"
+#include "format/infile.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -70,5 +72,7 @@ int main(int argc, char **argv)
     }
     const command *c = find(a);
     if (!c) return cli_fail("unknown command \"%s\" (see maproot --help)", a);
+    /* the memory inputs may need, unless --max-memory says otherwise */
+    cli_limits.max_memory = mf_default_max_memory();
     return c->run(argc - 1, argv + 1);
 }
