@@ -37,11 +37,18 @@ bash_complete() {
     printf "%s\n" "${COMPREPLY[@]}"' _ "$src/completions/maproot.bash" "$@"
 }
 got=$(bash_complete "$maproot" "")
-check "bash commands" "$got" analyze diff help --version
+check "bash commands" "$got" analyze diff path help --version
 got=$(bash_complete "$maproot" help "")
 check "bash help COMMAND" "$got" analyze diff
 got=$(bash_complete "$maproot" analyze --)
 check "bash analyze options" "$got" --format --output --top --all --summary --help
+got=$(bash_complete "$maproot" analyze --)
+check "bash analyze views" "$got" --by --dominators --timings
+got=$(bash_complete "$maproot" analyze --by "")
+check "bash --by values" "$got" type
+got=$(bash_complete "$maproot" path --)
+check "bash path options" "$got" --type --object --all --top --format --output
+refuse "bash path options" "$got" --summary
 got=$(bash_complete "$maproot" diff --)
 check "bash diff options" "$got" --format --top --sample-index
 refuse "bash diff options" "$got" --summary
@@ -117,6 +124,10 @@ if command -v zsh >/dev/null; then
   check "zsh gate options" "$got" --policy --junit --github --write-baseline
   got=$(zsh_complete args "" "$maproot" diff --fail-on "")
   check "zsh --fail-on values" "$got" suspect growth
+  got=$(zsh_complete args "" "$maproot" analyze --by "")
+  check "zsh --by values" "$got" type
+  got=$(zsh_complete args -- "$maproot" path --)
+  check "zsh path options" "$got" --type --object --all
 fi
 
 [ $fails -eq 0 ] && echo "completion: all checks passed"

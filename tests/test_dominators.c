@@ -38,8 +38,8 @@ static void reach(const mp_graph *g, uint32_t cut, uint8_t *seen, uint32_t *q)
     }
     while (h < t) {
         uint32_t v = q[h++];
-        for (uint64_t e = g->out_start[v]; e < g->out_start[v + 1]; e++) {
-            uint32_t w = g->out[e];
+        for (uint64_t e = mp_out_begin(g, v); e < mp_out_end(g, v); e++) {
+            uint32_t w = g->out.adj[e];
             if (w == cut || seen[w]) continue;
             seen[w] = 1;
             q[t++] = w;
@@ -121,7 +121,7 @@ static void test_idom_matches_naive_on_random_graphs(void)
                 CHECK_EQ_U64(d.retained[v], 0);
                 continue;
             }
-            uint64_t sum = v < g->nobjects ? g->size[v] : 0;
+            uint64_t sum = v < g->nobjects ? mp_obj_size(g, v) : 0;
             for (uint32_t w = 0; w < d.nnodes; w++)
                 if (d.idom[w] == v) sum += d.retained[w];
             CHECK_EQ_U64(d.retained[v], sum);

@@ -15,7 +15,7 @@
 #include <zlib.h>
 
 static char dir[] = "/tmp/test_gcstackXXXXXX";
-static char path[256];
+static char path[512];
 
 static const uint32_t node_offs[] = {0, 8};
 static const mf_gs_type node_t = {"Node", 24, node_offs, 2, MF_GS_KIND_STRUCT, 0};
@@ -128,6 +128,7 @@ typedef struct seen {
     uint64_t objects, edges, roots, entries, samples, maps, buckets;
     uint64_t edge_to[8];
     char keys[3][32];
+    size_t key_len[3];
     uint64_t values[3];
     uint32_t root_symbol;
 } seen;
@@ -159,6 +160,7 @@ static int c_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const 
     s->buckets += nb;
     for (size_t i = 0; i < ne && s->entries < 3; i++, s->entries++) {
         snprintf(s->keys[s->entries], 32, "%s", e[i].key_text);
+        s->key_len[s->entries] = e[i].key_text_len;
         s->values[s->entries] = e[i].value_object;
     }
     return 0;
@@ -497,6 +499,537 @@ static void writer_refuses_calls_out_of_order(void)
     CHECK(access(p2, F_OK) != 0); /* nothing left behind */
 }
 
+/* --------------------------------------------------- bounded records --- */
+
+/* What the reader gave back of the wide objects below: per object its edges
+ * (summed over every call), whether offsets came in order, whether every
+ * target was the one far object, and how many calls carried edges. */
+typedef struct wide_seen {
+    uint64_t edges[8];
+    uint64_t next_off[8];
+    bool in_order, targets_ok;
+    size_t calls, continued_calls;
+    uint64_t last_first;
+} wide_seen;
+
+static int c_wide(void *ud, const mf_gs_reader *r, uint64_t first, size_t n, const uint32_t *counts,
+                  size_t ne, const uint64_t *offs, const uint64_t *tg, mf_error *err)
+{
+    (void)r, (void)err;
+    wide_seen *s = ud;
+    s->calls++;
+    if (s->calls > 1 && first == s->last_first + 0) s->continued_calls++;
+    size_t e = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t o = first + i;
+        for (uint32_t j = 0; j < counts[i]; j++, e++) {
+            if (o < 8) {
+                if (offs[e] != s->next_off[o]) s->in_order = false;
+                s->next_off[o] = offs[e] + 8;
+                s->edges[o]++;
+            }
+            if (tg[e] != 8) s->targets_ok = false;
+        }
+    }
+    if (e != ne) s->in_order = false;
+    s->last_first = first + n - 1;
+    return 0;
+}
+
+/* Writes 8 objects of `per` pointer fields each (every one set, to an
+ * object far away, so that each edge takes 6 bytes) with edges_add in
+ * pieces, or with edges_many when `many`; level as given. */
+static int write_wide(const char *file, uint64_t per, bool many, int level, mf_error *err)
+{
+    mf_gs_header h = {.program = "wide", .pointer_size = 8};
+    mf_gs_writer *w = mf_gsw_open(file, level, &h, err);
+    if (!w) return -1;
+    const uint64_t far = 0x1000000000ull;
+    for (int i = 0; i < 8; i++) mf_gsw_object(w, 0x1000 + (uint64_t)i * (per * 8 + 8), per * 8, 0);
+    mf_gsw_object(w, far, 64, 0);
+    enum { PIECE = 65536 };
+    uint64_t *off = malloc(PIECE * sizeof *off), *tg = malloc(PIECE * sizeof *tg);
+    uint32_t cnt[8];
+    uint64_t addrs[8];
+    if (!off || !tg) {
+        free(off), free(tg);
+        mf_gsw_abort(w);
+        return -1;
+    }
+    for (int i = 0; i < PIECE; i++) tg[i] = far;
+    if (many) {
+        /* all 8 objects in one call: only for counts that fit in memory */
+        uint64_t *o2 = malloc(8 * per * sizeof *o2), *t2 = malloc(8 * per * sizeof *t2);
+        for (uint64_t k = 0; o2 && t2 && k < 8 * per; k++) {
+            o2[k] = (k % per) * 8;
+            t2[k] = far;
+        }
+        for (int i = 0; i < 8; i++) {
+            cnt[i] = (uint32_t)per;
+            addrs[i] = 0x1000 + (uint64_t)i * (per * 8 + 8);
+        }
+        if (o2 && t2) mf_gsw_edges_many(w, 8, addrs, cnt, o2, t2);
+        free(o2), free(t2);
+    } else {
+        for (int i = 0; i < 8; i++) {
+            mf_gsw_edges_begin(w, 0x1000 + (uint64_t)i * (per * 8 + 8));
+            for (uint64_t k = 0; k < per; k += PIECE) {
+                size_t m = per - k < PIECE ? (size_t)(per - k) : PIECE;
+                for (size_t j = 0; j < m; j++) off[j] = (k + j) * 8;
+                mf_gsw_edges_add(w, m, off, tg);
+            }
+            mf_gsw_edges_end(w);
+        }
+    }
+    mf_gsw_edges(w, far, 0, NULL, NULL);
+    free(off), free(tg);
+    return mf_gsw_finish(w, NULL, err);
+}
+
+/* The largest record length in a raw (MF_GS_RAW) file, and how many
+ * records it has. */
+static size_t largest_record(const char *file, size_t *nrec)
+{
+    FILE *f = fopen(file, "rb");
+    size_t big = 0;
+    *nrec = 0;
+    if (!f) return SIZE_MAX;
+    uint8_t *buf = malloc(MF_GS_MAX_RECORD + 16);
+    for (;;) {
+        uint8_t b[10];
+        size_t k = 0;
+        int c;
+        while (k < 10 && (c = fgetc(f)) != EOF) {
+            b[k++] = (uint8_t)c;
+            if (!(c & 0x80)) break;
+        }
+        if (k == 0) break;
+        uint64_t len;
+        if (!mf_get_varint(b, b + k, &len) || len > MF_GS_MAX_RECORD + 16 || !buf ||
+            fread(buf, 1, len, f) != len) {
+            big = SIZE_MAX;
+            break;
+        }
+        if (len > big) big = (size_t)len;
+        (*nrec)++;
+    }
+    free(buf);
+    fclose(f);
+    return big;
+}
+
+/* The writer once put the edges of 8192 objects in one record, whatever
+ * their number: 8 objects of 1.5 million pointers made a 72 MB record that
+ * every reader refuses (the 64 MiB limit). Now a batch is written by size and
+ * an object's edges go on over several records: the file reads back, edge
+ * for edge, and no record comes near the limit. */
+static void an_object_with_more_edges_than_a_record_holds_reads_back(void)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s/wide.gcstack", dir);
+    const uint64_t per = 1500000;
+    CHECK(8 * per * 6 > MF_GS_MAX_RECORD); /* one batch would be too long */
+    for (int many = 0; many < 2; many++) {
+        mf_error err;
+        int rc = write_wide(file, per, many, MF_GS_RAW, &err);
+        if (rc) fprintf(stderr, "%s\n", err.msg);
+        CHECK(rc == 0);
+        size_t nrec, big = largest_record(file, &nrec);
+        CHECK(big <= MF_GSW_BATCH_BYTES + 64);
+        wide_seen s = {.in_order = true, .targets_ok = true};
+        mf_gs_callbacks cb = {.ud = &s, .on_edges = c_wide};
+        rc = mf_gs_read(file, &cb, NULL, &err);
+        if (rc) fprintf(stderr, "%s\n", err.msg);
+        CHECK(rc == 0);
+        for (int i = 0; i < 8; i++) CHECK_EQ_U64(s.edges[i], per);
+        CHECK(s.in_order && s.targets_ok);
+        /* each object went on over several batches */
+        CHECK(s.continued_calls >= 8 * (per * 6 / MF_GSW_BATCH_BYTES));
+    }
+}
+
+/* At the bound: objects whose edges fill a batch to just below, at and just
+ * above MF_GSW_BATCH_BYTES, alone or after others, all read back and no
+ * record is longer than a batch and one object's count. */
+static void edge_batches_split_at_the_byte_bound(void)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s/bound.gcstack", dir);
+    uint64_t fill = (MF_GSW_BATCH_BYTES - 64) / 6; /* edges of 6 bytes */
+    uint64_t pers[] = {fill - 1, fill, fill + 1, 2 * fill, 2 * fill + 1, 3};
+    for (size_t t = 0; t < sizeof pers / sizeof *pers; t++) {
+        for (int many = 0; many < 2; many++) {
+            mf_error err;
+            CHECK(write_wide(file, pers[t], many, MF_GS_RAW, &err) == 0);
+            size_t nrec, big = largest_record(file, &nrec);
+            CHECK(big <= MF_GSW_BATCH_BYTES + 64);
+            wide_seen s = {.in_order = true, .targets_ok = true};
+            mf_gs_callbacks cb = {.ud = &s, .on_edges = c_wide};
+            int rc = mf_gs_read(file, &cb, NULL, &err);
+            if (rc) fprintf(stderr, "per %" PRIu64 ": %s\n", pers[t], err.msg);
+            CHECK(rc == 0);
+            for (int i = 0; i < 8; i++) CHECK_EQ_U64(s.edges[i], pers[t]);
+            CHECK(s.in_order && s.targets_ok);
+        }
+    }
+}
+
+/* A version 2 header (magic, version, granule 8) as the first record;
+ * returns the CRC of the content so far. */
+static uint32_t put_header_v2(FILE *f)
+{
+    uint32_t crc = (uint32_t)crc32(0, NULL, 0);
+    uint8_t h[64], *p = h;
+    *p++ = 0x0a;
+    *p++ = 15;
+    memcpy(p, MF_GS_MAGIC, 15);
+    p += 15;
+    *p++ = 0x10;
+    *p++ = 2;
+    *p++ = 0x60;
+    *p++ = 8;
+    put_record(f, 1, h, (size_t)(p - h), &crc);
+    return crc;
+}
+
+/* The reader takes a record of exactly MF_GS_MAX_RECORD bytes (here one of
+ * a kind it does not know, which it skips) and refuses one byte more. */
+static void reader_takes_the_longest_record_and_refuses_a_longer_one(void)
+{
+    uint8_t *pad = calloc(1, MF_GS_MAX_RECORD);
+    CHECK(pad != NULL);
+    for (int extra = 0; extra < 2; extra++) {
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        uint32_t crc = put_header_v2(f);
+        /* field 20, bytes: key (2 bytes) + length (4 bytes) + payload */
+        size_t payload = MF_GS_MAX_RECORD - 2 - 4 + (size_t)extra;
+        put_record(f, 20, pad, payload, &crc);
+        uint8_t ft[32], *q = ft;
+        *q++ = 0x08;
+        *q++ = 2;
+        *q++ = 0x50;
+        q = mf_put_varint(q, crc);
+        *q++ = 0x58;
+        *q++ = 1;
+        put_record(f, 15, ft, (size_t)(q - ft), NULL);
+        fclose(f);
+        if (extra) {
+            CHECK(refused_with("record length 67108865 is beyond the limit"));
+        } else {
+            mf_error err;
+            int rc = mf_gs_read(path, NULL, NULL, &err);
+            if (rc) fprintf(stderr, "%s\n", err.msg);
+            CHECK(rc == 0);
+        }
+    }
+    free(pad);
+}
+
+/* A batch that says its last object goes on must be followed by that
+ * object, and the rest of its offsets must go on increasing. */
+static void a_continued_object_must_go_on_in_order(void)
+{
+    for (int bad = 0; bad < 3; bad++) {
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        uint32_t crc = put_header_v2(f);
+        /* two objects of 64 bytes at 0x1000 and 0x1040 (a run of 2) */
+        /* address deltas 0x200 granules (0x1000: varint 80 04), then 8;
+         * sizes, types and runs: one run of 2 objects of 64 bytes */
+        uint8_t objs[] = {0x0a, 3, 0x80, 0x04, 8, 0x12, 1, 64, 0x1a, 1, 0, 0x22, 1, 2};
+        put_record(f, 6, objs, sizeof objs, &crc);
+        /* object 0: offsets 0, 8 pointing at object 1 (+8 granules), then
+         * continued: offset 16 (or, when bad, 8 again) */
+        uint8_t e1[] = {0x08, 0, 0x12, 1, 2, 0x1a, 2, 0, 8, 0x22, 2, 16, 16, 0x28, 1};
+        put_record(f, 7, e1, sizeof e1, &crc);
+        uint8_t e2[] = {0x08, 0, 0x12, 2, 1, 0, 0x1a, 1, 16, 0x22, 1, 16};
+        if (bad == 1) e2[8] = 8; /* offset 8 again: out of order */
+        /* starting at object 1 (with one edge back to object 0): object 0
+         * left unfinished */
+        uint8_t e2b[] = {0x08, 1, 0x12, 1, 1, 0x1a, 1, 16, 0x22, 1, 15};
+        if (bad == 2)
+            put_record(f, 7, e2b, sizeof e2b, &crc);
+        else
+            put_record(f, 7, e2, sizeof e2, &crc);
+        uint8_t ft[48], *q = ft;
+        *q++ = 0x08;
+        *q++ = 4;
+        *q++ = 0x10; /* objects */
+        *q++ = 2;
+        *q++ = 0x18; /* edges */
+        *q++ = 3;
+        *q++ = 0x48; /* object bytes */
+        *q++ = 128;
+        *q++ = 1;
+        *q++ = 0x50;
+        q = mf_put_varint(q, crc);
+        *q++ = 0x58;
+        *q++ = 1;
+        put_record(f, 15, ft, (size_t)(q - ft), NULL);
+        fclose(f);
+        if (bad == 0) {
+            mf_error err;
+            int rc = mf_gs_read(path, NULL, NULL, &err);
+            if (rc) fprintf(stderr, "%s\n", err.msg);
+            CHECK(rc == 0);
+        } else if (bad == 1) {
+            CHECK(refused_with("offset 8 out of order"));
+        } else {
+            CHECK(refused_with("left unfinished"));
+        }
+    }
+}
+
+/* Strings and keys longer than the format's bounds are stored cut (never a
+ * character in half); a type too big for one record fails the write and
+ * leaves no file. */
+static void long_strings_and_keys_are_cut_and_huge_types_refused(void)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s/long.gcstack.gz", dir);
+    size_t n = MF_GS_MAX_STRING + 100;
+    char *name = malloc(n + 1);
+    CHECK(name != NULL);
+    /* "é" (2 bytes) repeated, so that the bound falls inside a character */
+    for (size_t i = 0; i + 1 < n; i += 2) name[i] = (char)0xc3, name[i + 1] = (char)0xa9;
+    name[n - (n & 1)] = 0;
+    name[n] = 0;
+    mf_gs_header h = {.program = name, .pointer_size = 8};
+    mf_error err;
+    mf_gs_writer *w = mf_gsw_open(file, 1, &h, &err);
+    CHECK(w != NULL);
+    mf_gs_type t = {name + 1, 16, NULL, 0, MF_GS_KIND_STRUCT, 0}; /* odd: cut mid-character */
+    uint32_t ti = mf_gsw_type(w, &t);
+    mf_gsw_object(w, 0x1000, 16, ti + 1);
+    mf_gsw_edges(w, 0x1000, 0, NULL, NULL);
+    CHECK(mf_gsw_finish(w, NULL, &err) == 0);
+    mf_gs_reader *r;
+    int rc = mf_gs_read(file, NULL, &r, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    CHECK(rc == 0);
+    const char *prog = mf_gs_header_of(r)->program, *tn = mf_gs_type_at(r, 0)->name;
+    CHECK(strlen(prog) <= MF_GS_MAX_STRING && strlen(prog) >= MF_GS_MAX_STRING - 3);
+    CHECK(strlen(tn) <= MF_GS_MAX_STRING && strlen(tn) >= MF_GS_MAX_STRING - 3);
+    CHECK(strncmp(prog, name, strlen(prog)) == 0);
+    CHECK(((uint8_t)tn[strlen(tn) - 1] & 0xc0) != 0xc0); /* no lead byte left alone */
+    CHECK(((uint8_t)prog[strlen(prog) - 1] & 0xc0) != 0xc0);
+    mf_gs_reader_free(r);
+    free(name);
+    h.program = "p";
+
+    /* a type of 14 million pointer fields needs more than a record */
+    snprintf(file, sizeof file, "%s/huge.gcstack.gz", dir);
+    w = mf_gsw_open(file, 1, &h, &err);
+    CHECK(w != NULL);
+    uint32_t nptrs = 14000000;
+    uint32_t *offs = malloc(nptrs * sizeof *offs);
+    CHECK(offs != NULL);
+    for (uint32_t i = 0; i < nptrs; i++) offs[i] = 0x10000000u + i * 8;
+    mf_gs_type big = {"Huge", (uint64_t)nptrs * 8 + 0x10000000u, offs, nptrs, MF_GS_KIND_STRUCT, 0};
+    CHECK(mf_gsw_type(w, &big) == UINT32_MAX);
+    free(offs);
+    CHECK(mf_gsw_finish(w, NULL, &err) != 0);
+    CHECK(strstr(err.msg, "beyond the format's limit") != NULL);
+    CHECK(access(file, F_OK) != 0);
+}
+
+/* A map key longer than MF_GS_MAX_KEY_TEXT is stored cut to it. */
+static void long_map_keys_are_cut(void)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s/key.gcstack.gz", dir);
+    mf_gs_header h = {.program = "k", .pointer_size = 8};
+    mf_error err;
+    mf_gs_writer *w = mf_gsw_open(file, 1, &h, &err);
+    CHECK(w != NULL);
+    mf_gs_type bk = {"bucket", 64, NULL, 0, MF_GS_KIND_BUCKET, 0};
+    uint32_t tb = mf_gsw_type(w, &bk);
+    mf_gsw_object(w, 0x1000, 48, 0);
+    mf_gsw_object(w, 0x2000, 64, tb + 1);
+    mf_gsw_edges(w, 0x1000, 0, NULL, NULL);
+    mf_gsw_edges(w, 0x2000, 0, NULL, NULL);
+    mf_gs_map m = {.address = 0x1000,
+                   .type_name = "map[string]int",
+                   .key_kind = MF_GS_KEY_STRING,
+                   .count = 1,
+                   .B = 0,
+                   .buckets = 0x2000,
+                   .bucket_size = 64,
+                   .nbuckets_walked = 1,
+                   .nentries = 1};
+    mf_gsw_map(w, &m);
+    mf_gsw_bucket(w, 0x2000, false, 0, 0, 1);
+    size_t n = MF_GS_MAX_KEY_TEXT * 3;
+    char *key = malloc(n);
+    CHECK(key != NULL);
+    memset(key, 'k', n);
+    mf_gs_entry e = {.slot = 0, .tophash = 9, .key_text = key, .key_text_len = n};
+    mf_gsw_entry(w, &e);
+    free(key);
+    CHECK(mf_gsw_finish(w, NULL, &err) == 0);
+    seen s = {0};
+    mf_gs_callbacks cb = {.ud = &s, .on_buckets = c_buckets};
+    int rc = mf_gs_read(file, &cb, NULL, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    CHECK(rc == 0);
+    CHECK_EQ_U64(s.entries, 1);
+    CHECK_EQ_U64(s.key_len[0], MF_GS_MAX_KEY_TEXT);
+    /* in the file itself (protoc-c's decoder), not only as read back */
+    snprintf(path, sizeof path, "%s", file);
+    size_t n2;
+    uint8_t *b = slurp(&n2);
+    snprintf(path, sizeof path, "%s/t.gcstack.gz", dir);
+    CHECK(b != NULL);
+    size_t keys = 0;
+    for (size_t off = 0; off < n2;) {
+        uint64_t len;
+        const uint8_t *p = mf_get_varint(b + off, b + n2, &len);
+        CHECK(p && len <= (uint64_t)(b + n2 - p));
+        Maproot__Gcstack__Record *rec = maproot__gcstack__record__unpack(NULL, len, p);
+        CHECK(rec != NULL);
+        if (rec->kind_case == MAPROOT__GCSTACK__RECORD__KIND_BUCKETS)
+            for (size_t i = 0; i < rec->buckets->n_key_text; i++, keys++)
+                CHECK_EQ_U64(strlen(rec->buckets->key_text[i]), MF_GS_MAX_KEY_TEXT);
+        maproot__gcstack__record__free_unpacked(rec, NULL);
+        off = (size_t)(p - b) + len;
+    }
+    free(b);
+    CHECK_EQ_U64(keys, 1);
+}
+
+/* What a read gave: every edge (object, offset, target) hashed in the order
+ * the callbacks came, every entry likewise, and the footer's counts. */
+typedef struct digest {
+    uint64_t edges, entries, h;
+    uint64_t calls;
+} digest;
+
+static int d_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
+                   const uint32_t *counts, size_t ne, const uint64_t *offs, const uint64_t *tg,
+                   mf_error *err)
+{
+    (void)r, (void)err;
+    digest *d = ud;
+    size_t e = 0;
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < counts[i]; j++, e++)
+            d->h = (d->h ^ ((first + i) * 31 + offs[e] * 7 + tg[e])) * 1099511628211ull;
+    d->edges += ne;
+    d->calls++;
+    return 0;
+}
+
+static int d_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const mf_gs_bucket *b,
+                     size_t nb, const mf_gs_entry *e, size_t ne, mf_error *err)
+{
+    (void)r, (void)b, (void)nb, (void)err;
+    digest *d = ud;
+    for (size_t i = 0; i < ne; i++)
+        d->h = (d->h ^
+                (m->index * 131 + e[i].slot + e[i].value_object * 17 + (uint64_t)e[i].key_int)) *
+               1099511628211ull;
+    d->entries += ne;
+    d->calls++;
+    return 0;
+}
+
+/* Many edge and bucket batches, written so that they need several threads'
+ * worth of work: 8 wide objects and a map of 30000 entries. */
+static int write_many_batches(const char *file, uint64_t bad_entry)
+{
+    mf_gs_header h = {.program = "many", .pointer_size = 8};
+    mf_error err;
+    mf_gs_writer *w = mf_gsw_open(file, MF_GS_RAW, &h, &err);
+    if (!w) return -1;
+    enum { N = 30000 };
+    mf_gs_type bk = {"bucket", 144, NULL, 0, MF_GS_KIND_BUCKET, 0};
+    uint32_t tb = mf_gsw_type(w, &bk);
+    uint64_t nb = 8192; /* 8192 buckets of 144 bytes, 30000 entries */
+    mf_gsw_object(w, 0x10000, 48, 0);
+    mf_gsw_object(w, 0x20000, nb * 144, tb + 1);
+    for (uint64_t i = 0; i < N; i++) mf_gsw_object(w, 0x1000000 + i * 16, 16, 0);
+    uint64_t o[1] = {16}, t[1] = {0x20000};
+    mf_gsw_edges(w, 0x10000, 1, o, t);
+    static uint64_t offs[N], tgs[N];
+    for (uint64_t i = 0; i < N; i++) {
+        offs[i] = (i / 4) * 144 + 72 + (i % 4) * 8;
+        tgs[i] = 0x1000000 + ((i * 7919) % N) * 16;
+    }
+    mf_gsw_edges(w, 0x20000, N, offs, tgs);
+    for (uint64_t i = 0; i < N; i++) {
+        uint64_t to[1] = {0}, tt[1] = {0x1000000 + ((i + 1) % N) * 16};
+        mf_gsw_edges(w, 0x1000000 + i * 16, 1, to, tt);
+    }
+    mf_gs_map m = {.address = 0x10000,
+                   .type_name = "map[int64]*T",
+                   .key_kind = MF_GS_KEY_INT64,
+                   .count = N,
+                   .B = 13,
+                   .buckets = 0x20000,
+                   .bucket_size = 144,
+                   .key_size = 8,
+                   .value_size = 8,
+                   .nbuckets_walked = N / 4,
+                   .nentries = N};
+    mf_gsw_map(w, &m);
+    for (uint64_t b = 0; b < N / 4; b++) {
+        mf_gsw_bucket(w, 0x20000 + b * 144, false, b, 0, 0x0f);
+        for (uint8_t sl = 0; sl < 4; sl++) {
+            uint64_t i = b * 4 + sl;
+            uint64_t v = i == bad_entry ? 0x9000000 : 0x1000000 + ((i * 7919) % N) * 16;
+            mf_gs_entry e = {
+                .slot = sl, .tophash = 9, .key_int = (int64_t)i * 3, .value_object = v};
+            mf_gsw_entry(w, &e);
+        }
+    }
+    return mf_gsw_finish(w, NULL, &err);
+}
+
+/* Decoding edge and bucket batches on several threads gives every callback
+ * the same batches in the same order as one thread does, with integer
+ * keys left unrendered when asked; a batch that fails fails the read with
+ * the message one thread gives, naming its record. */
+static void batches_decoded_on_threads_come_back_in_order(void)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s/many.gcstack", dir);
+    CHECK(write_many_batches(file, UINT64_MAX) == 0);
+    digest one = {0};
+    for (unsigned t = 1; t <= 4; t++) {
+        digest d = {0};
+        mf_gs_callbacks cb = {.ud = &d,
+                              .on_edges = d_edges,
+                              .on_buckets = d_buckets,
+                              .threads = t,
+                              .raw_int_keys = t > 2};
+        mf_error err;
+        int rc = mf_gs_read(file, &cb, NULL, &err);
+        if (rc) fprintf(stderr, "%s\n", err.msg);
+        CHECK(rc == 0);
+        CHECK_EQ_U64(d.edges, 30000 * 2 + 1);
+        CHECK_EQ_U64(d.entries, 30000);
+        CHECK(d.calls > 4);
+        if (t == 1)
+            one = d;
+        else
+            CHECK_EQ_U64(d.h, one.h);
+    }
+    CHECK(write_many_batches(file, 20000) == 0); /* a value in no object */
+    char msg1[sizeof((mf_error *)0)->msg] = "";
+    for (unsigned t = 1; t <= 3; t++) {
+        digest d = {0};
+        mf_gs_callbacks cb = {.ud = &d, .on_edges = d_edges, .on_buckets = d_buckets, .threads = t};
+        mf_error err;
+        CHECK(mf_gs_read(file, &cb, NULL, &err) != 0);
+        CHECK(strstr(err.msg, "points to 0x9000000, which is in no object") != NULL);
+        if (t == 1)
+            snprintf(msg1, sizeof msg1, "%s", err.msg);
+        else
+            CHECK_STR_EQ(err.msg, msg1);
+    }
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
@@ -508,6 +1041,13 @@ int main(void)
     TEST(contradictions_are_refused_with_record_numbers);
     TEST(truncation_and_corruption_are_refused);
     TEST(writer_refuses_calls_out_of_order);
+    TEST(an_object_with_more_edges_than_a_record_holds_reads_back);
+    TEST(edge_batches_split_at_the_byte_bound);
+    TEST(reader_takes_the_longest_record_and_refuses_a_longer_one);
+    TEST(a_continued_object_must_go_on_in_order);
+    TEST(long_strings_and_keys_are_cut_and_huge_types_refused);
+    TEST(long_map_keys_are_cut);
+    TEST(batches_decoded_on_threads_come_back_in_order);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

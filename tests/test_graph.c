@@ -41,18 +41,18 @@ static void test_unsorted_objects_are_renumbered_by_address(void)
     CHECK_EQ_U64(g->addr[0], 0x1000);
     CHECK_EQ_U64(g->addr[1], 0x2000);
     CHECK_EQ_U64(g->addr[2], 0x3000);
-    CHECK_EQ_U64(g->size[1], 64);
+    CHECK_EQ_U64(mp_obj_size(g, 1), 64);
     CHECK_STR_EQ(mp_graph_type_name(g, 2), "Node");
     CHECK_STR_EQ(mp_graph_type_name(g, 0), "?");
     CHECK_EQ_U64(g->nedges, 3);
     CHECK_EQ_U64(g->dropped_edges, 1);
     /* 0x3000 -> 0x1000, 0x1000 -> 0x2000, 0x2000 -> 0x3000 */
-    CHECK_EQ_U64(g->out_start[1] - g->out_start[0], 1);
-    CHECK_EQ_U64(g->out[g->out_start[0]], 1);
-    CHECK_EQ_U64(g->out[g->out_start[1]], 2);
-    CHECK_EQ_U64(g->out[g->out_start[2]], 0);
-    CHECK_EQ_U64(g->in[g->in_start[0]], 2);
-    CHECK_EQ_U64(g->in[g->in_start[2]], 1);
+    CHECK_EQ_U64(mp_out_end(g, 0) - mp_out_begin(g, 0), 1);
+    CHECK_EQ_U64(g->out.adj[mp_out_begin(g, 0)], 1);
+    CHECK_EQ_U64(g->out.adj[mp_out_begin(g, 1)], 2);
+    CHECK_EQ_U64(g->out.adj[mp_out_begin(g, 2)], 0);
+    CHECK_EQ_U64(g->in.adj[mp_in_begin(g, 0)], 2);
+    CHECK_EQ_U64(g->in.adj[mp_in_begin(g, 2)], 1);
     CHECK_EQ_U64(g->roots[0].target, 2);
     CHECK_EQ_U64(g->total_bytes, 112);
     CHECK_EQ_U64(mp_graph_find(g, 0x203f), 1);
@@ -74,14 +74,15 @@ static void test_sorted_input_packs_edges_in_place(void)
     CHECK(mp_gb_finish(b, &g, &err) == 0);
     CHECK_EQ_U64(g->nedges, 200);
     for (uint32_t i = 0; i < 100; i++) {
-        CHECK_EQ_U64(g->out_start[i + 1] - g->out_start[i], 2);
-        CHECK_EQ_U64(g->out[g->out_start[i]], (i + 1) % 100);
-        CHECK_EQ_U64(g->out[g->out_start[i] + 1], (i * 7) % 100);
+        CHECK_EQ_U64(mp_out_end(g, i) - mp_out_begin(g, i), 2);
+        CHECK_EQ_U64(g->out.adj[mp_out_begin(g, i)], (i + 1) % 100);
+        CHECK_EQ_U64(g->out.adj[mp_out_begin(g, i) + 1], (i * 7) % 100);
     }
     /* every edge appears once in the reverse lists */
     uint64_t sum = 0;
     for (uint32_t v = 0; v < 100; v++)
-        for (uint64_t e = g->in_start[v]; e < g->in_start[v + 1]; e++) sum += g->in[e] * 1000 + v;
+        for (uint64_t e = mp_in_begin(g, v); e < mp_in_end(g, v); e++)
+            sum += g->in.adj[e] * 1000 + v;
     uint64_t want = 0;
     for (uint32_t i = 0; i < 100; i++) want += i * 1000 + (i + 1) % 100 + i * 1000 + (i * 7) % 100;
     CHECK_EQ_U64(sum, want);
@@ -171,9 +172,13 @@ static void test_map_records_are_grouped_and_tables_measured(void)
     CHECK_EQ_U64(g->maps[0].table_bytes, 48 + 4 * 208 + 208);
     CHECK_EQ_U64(g->maps[1].table_bytes, 48 + 208);
     CHECK_EQ_U64(g->maps[0].nentries, 2);
-    CHECK_EQ_U64(g->entries[g->maps[0].first_entry].slot, 2); /* order kept within a map */
+    mp_entry en;
+    CHECK(mp_graph_entry(g, g->maps[0].first_entry, &en));
+    CHECK_EQ_U64(en.slot, 2); /* order kept within a map */
     CHECK_EQ_U64(g->maps[1].nentries, 1);
-    CHECK_STR_EQ(mp_str(g, g->entries[g->maps[1].first_entry].key), "7");
+    CHECK(mp_graph_entry(g, g->maps[1].first_entry, &en));
+    char kb[32];
+    CHECK_STR_EQ(mp_entry_key(g, &en, kb, sizeof kb), "7");
     CHECK_EQ_U64(g->buckets[g->maps[1].first_bucket].obj, arr2); /* resolved by address */
     CHECK_EQ_U64(mp_graph_map_of_header(g, h2), 1);
     CHECK_EQ_U64(mp_graph_map_of_header(g, arr1), MP_NONE);
@@ -253,7 +258,7 @@ static void test_strings_are_interned_and_keys_kept(void)
     CHECK_STR_EQ(mp_str(g, a), "worker_loop");
     CHECK_STR_EQ(mp_str(g, k), "ab");
     CHECK_EQ_U64(g->nsampled, 1);
-    CHECK_EQ_U64(g->stacks[g->stack[0]].n, 2);
+    CHECK_EQ_U64(g->stacks[mp_obj_stack(g, 0)].n, 2);
     CHECK_STR_EQ(mp_str(g, g->frames[g->stacks[0].first + 1].function), "new_session");
     mp_graph_free(g);
 }
@@ -359,6 +364,178 @@ static void test_thread_roots_sort_by_thread_then_outer_frame(void)
     mp_graph_free(g);
 }
 
+/* A graph of n objects given the fast way (mp_gb_edges_begin/of), every
+ * object's list in two calls (a list that goes on), edges pseudo-random;
+ * with an entry per object of one map. */
+static mp_graph *direct_graph(size_t n, mf_error *err)
+{
+    mp_graph_builder *b = mp_gb_new("direct", "test");
+    uint64_t *addr = malloc(n * sizeof *addr), *size = malloc(n * sizeof *size);
+    uint32_t *type = malloc(n * sizeof *type);
+    mp_gb_edges_begin(b, n);
+    uint64_t tg[6], off[6];
+    for (size_t v = 0; v < n; v++) {
+        addr[v] = 0x10000 + 64 * (uint64_t)v;
+        size[v] =
+            v == n / 2 ? ((uint64_t)5 << 30) : 48; /* one object of 5 GiB (no overlap: last) */
+        type[v] = MP_NONE;
+        size_t k = v % 5;
+        for (size_t j = 0; j < k; j++) {
+            tg[j] = (v * 2654435761u + j * 40503u) % n;
+            off[j] = 8 * j;
+        }
+        mp_gb_edges_of(b, (uint32_t)v, k / 2, tg, off);
+        mp_gb_edges_of(b, (uint32_t)v, k - k / 2, tg + k / 2, off + k / 2);
+    }
+    size[n - 1] = (uint64_t)5 << 30;
+    size[n / 2] = 48;
+    mp_gb_adopt_objects(b, addr, size, type, n);
+    mp_map m = {.header = 0,
+                .address = addr[0],
+                .key_kind = MP_KEY_INT,
+                .key_numeric = 1,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .buckets = MP_NONE,
+                .oldbuckets = MP_NONE};
+    uint32_t mi = mp_gb_map(b, &m);
+    for (size_t v = 0; v < n; v++) {
+        mp_entry e = {.map = mi,
+                      .bucket_obj = MP_NONE,
+                      .bucket = v / 8,
+                      .slot = (uint8_t)(v % 8),
+                      .key = (uint64_t)(int64_t)(v * 31 - 1000),
+                      .key_obj = MP_NONE,
+                      .value_obj = (uint32_t)((v * 7) % n)};
+        mp_gb_entry(b, &e);
+    }
+    mp_graph *g;
+    return mp_gb_finish(b, &g, err) ? NULL : g;
+}
+
+/* The reverse lists of a graph, as one checksum and their exact order. */
+static uint64_t reverse_digest(const mp_graph *g)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t v = 0; v < g->nobjects; v++)
+        for (uint64_t e = mp_in_begin(g, v); e < mp_in_end(g, v); e++)
+            h = (h ^ (g->in.adj[e] + v * 0x100000001ull)) * 1099511628211ull;
+    return h;
+}
+
+/* Edges given object by object land in the graph's lists as they came
+ * (a list given in two calls is one list), with their offsets; the reverse
+ * lists are the same whatever the number of threads that place them, and
+ * each lists its sources in increasing order. */
+static void test_edges_given_in_order_pack_directly_and_reverse_alike(void)
+{
+    size_t n = 20000;
+    uint64_t digest[4];
+    for (int t = 1; t <= 4; t++) {
+        char v[8];
+        snprintf(v, sizeof v, "%d", t);
+        setenv("MAPROOT_THREADS", v, 1);
+        mf_error err;
+        mp_graph *g = direct_graph(n, &err);
+        if (!g) fprintf(stderr, "%s\n", err.msg);
+        CHECK(g != NULL);
+        digest[t - 1] = reverse_digest(g);
+        uint64_t edges = 0;
+        for (size_t u = 0; u < n; u++) {
+            size_t k = u % 5;
+            CHECK_EQ_U64(mp_out_end(g, u) - mp_out_begin(g, u), k);
+            for (size_t j = 0; j < k; j++) {
+                uint64_t e = mp_out_begin(g, u) + j;
+                CHECK_EQ_U64(g->out.adj[e], (u * 2654435761u + j * 40503u) % n);
+                CHECK_EQ_U64(mp_edge_offset(g, e), 8 * j);
+            }
+            for (uint64_t e = mp_in_begin(g, u); e + 1 < mp_in_end(g, u); e++)
+                CHECK(g->in.adj[e] <= g->in.adj[e + 1]);
+            edges += k;
+        }
+        CHECK_EQ_U64(g->nedges, edges);
+        CHECK_EQ_U64(mp_in_end(g, n - 1), edges);
+        /* a size of 4 GiB or more is kept aside */
+        CHECK_EQ_U64(mp_obj_size(g, (uint32_t)(n - 1)), (uint64_t)5 << 30);
+        CHECK_EQ_U64(mp_obj_size(g, (uint32_t)(n / 2)), 48);
+        CHECK_EQ_U64(mp_graph_find(g, 0x10000 + 64 * (uint64_t)(n - 1) + ((uint64_t)4 << 30)),
+                     n - 1);
+        mp_graph_free(g);
+    }
+    unsetenv("MAPROOT_THREADS");
+    for (int t = 1; t < 4; t++) CHECK_EQ_U64(digest[t], digest[0]);
+}
+
+/* The edge starts are 32-bit with the objects where they pass a multiple
+ * of 2^32 noted: the accessor puts them together. */
+static void test_edge_starts_past_four_billion_are_whole(void)
+{
+    uint32_t at[] = {0, 0xfffffff0u, 5, 10, 0xfffffffeu, 3};
+    uint32_t wraps[] = {2, 5};
+    mp_csr c = {.at = at, .wraps = wraps, .nwraps = 2};
+    CHECK_EQ_U64(mp_csr_start(&c, 0), 0);
+    CHECK_EQ_U64(mp_csr_start(&c, 1), 0xfffffff0u);
+    CHECK_EQ_U64(mp_csr_start(&c, 2), ((uint64_t)1 << 32) + 5);
+    CHECK_EQ_U64(mp_csr_start(&c, 4), ((uint64_t)1 << 32) + 0xfffffffeu);
+    CHECK_EQ_U64(mp_csr_start(&c, 5), ((uint64_t)2 << 32) + 3);
+}
+
+/* Entries and offsets moved to the temporary file read back as they were
+ * kept in memory. */
+static void test_packed_tables_spilled_to_disk_read_back_alike(void)
+{
+    size_t n = 50000;
+    mf_error err;
+    mp_graph *mem = direct_graph(n, &err);
+    CHECK(mem != NULL);
+    setenv("MAPROOT_SPILL_BYTES", "1", 1);
+    mp_graph *disk = direct_graph(n, &err);
+    unsetenv("MAPROOT_SPILL_BYTES");
+    CHECK(disk != NULL);
+    CHECK(mem->entries.fd < 0 && disk->entries.fd >= 0);
+    CHECK_EQ_U64(disk->nentries, n);
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, disk, 0);
+    mp_entry a, b;
+    char ka[32], kb[32];
+    for (size_t i = 0; i < n; i++) {
+        CHECK(mp_graph_entry(mem, i, &a));
+        CHECK(mp_entry_next(&c, &b));
+        CHECK(memcmp(&a, &b, sizeof a) == 0);
+        CHECK_STR_EQ(mp_entry_key(mem, &a, ka, sizeof ka), mp_entry_key(disk, &b, kb, sizeof kb));
+    }
+    CHECK(!mp_entry_next(&c, &b));
+    mp_entry_cursor_free(&c);
+    CHECK(mp_graph_entry(disk, 123, &b));
+    CHECK_STR_EQ(mp_entry_key(disk, &b, kb, sizeof kb), "2813"); /* 123 * 31 - 1000 */
+    for (uint64_t e = 0; e < mem->nedges; e += 97)
+        CHECK_EQ_U64(mp_edge_offset(mem, e), mp_edge_offset(disk, e));
+    mp_graph_free(mem);
+    mp_graph_free(disk);
+}
+
+/* The fast way refuses what it cannot pack: a list that goes back to an
+ * earlier object, a target beyond the objects announced, a count of
+ * objects that is not the one announced. */
+static void test_edges_given_out_of_order_are_refused(void)
+{
+    for (int bad = 0; bad < 3; bad++) {
+        mp_graph_builder *b = mp_gb_new("t", "test");
+        uint64_t *addr = malloc(4 * sizeof *addr), *size = malloc(4 * sizeof *size);
+        uint32_t *type = malloc(4 * sizeof *type);
+        for (int i = 0; i < 4; i++)
+            addr[i] = 0x1000 + 16 * (uint64_t)i, size[i] = 16, type[i] = MP_NONE;
+        mp_gb_edges_begin(b, bad == 2 ? 5 : 4);
+        uint64_t t[1] = {bad == 1 ? 9 : 1}, o[1] = {0};
+        mp_gb_edges_of(b, 2, 1, t, o);
+        if (bad == 0) mp_gb_edges_of(b, 0, 1, t, o); /* back to object 0 */
+        mp_gb_adopt_objects(b, addr, size, type, 4);
+        mp_graph *g;
+        mf_error err;
+        CHECK(mp_gb_finish(b, &g, &err) != 0);
+    }
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -371,5 +548,9 @@ int main(void)
     TEST(test_paths_prefer_shorter_then_higher_priority_roots);
     TEST(test_a_global_at_any_depth_beats_a_stack_word);
     TEST(test_thread_roots_sort_by_thread_then_outer_frame);
+    TEST(test_edges_given_in_order_pack_directly_and_reverse_alike);
+    TEST(test_edge_starts_past_four_billion_are_whole);
+    TEST(test_packed_tables_spilled_to_disk_read_back_alike);
+    TEST(test_edges_given_out_of_order_are_refused);
     TEST_EXIT();
 }

@@ -161,6 +161,17 @@ grep -Eq "s.gcstack.gz: needs ~[0-9.]+ (KiB|MiB|GiB) of memory for .*; raise --m
 [ $? = 2 ] && grep -q "raise --max-memory" err.txt || fail "--max-memory on a profile: $(cat err.txt)"
 "$maproot" analyze --max-memory lots s.gcstack.gz 2>/dev/null
 [ $? = 2 ] || fail "a bad --max-memory exits 2"
+# without --max-memory a limit holds too: under an address-space limit
+# (ulimit -v), half of what is left of it, so the message comes before
+# malloc fails (not under a sanitizer, whose shadow memory needs more)
+if [ -z "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
+  MAPROOT_SNAPSHOT=big.gcstack.gz "$exdir/sessiond" >/dev/null 2>&1 || fail "sessiond failed"
+  (ulimit -v 40000 && exec "$maproot" analyze big.gcstack.gz) >/dev/null 2>err.txt
+  [ $? = 2 ] || fail "under ulimit -v 40000: exit status"
+  one_line err.txt "the default limit"
+  grep -Eq "big.gcstack.gz: needs ~[0-9.]+ MiB of memory for .*; raise --max-memory" err.txt ||
+    fail "the default limit under ulimit -v: $(cat err.txt)"
+fi
 
 # --- a snapshot with a damaged magic is neither kind
 gunzip -c s.gcstack.gz | python3 -c '

@@ -9,15 +9,17 @@
  * kept alive by several roots and by no single one of them
  * (mp_dom_roots_reaching lists them).
  *
- * Computed with the Lengauer-Tarjan algorithm (simple version: path
- * compression without balancing, O(m log n)), with an explicit DFS stack and
- * an iterative path compression: nothing recurses, whatever the depth.
+ * Computed with the Semi-NCA algorithm (Georgiadis, Tarjan and Werneck:
+ * Lengauer-Tarjan's semidominators with path compression, then each
+ * immediate dominator as a nearest common ancestor), with the DFS stack
+ * kept in the parent array and the compression done by pointer reversal:
+ * nothing recurses, whatever the depth.
  * Retained size of a node: the bytes of the objects it dominates, itself
  * included (what would be freed if it were gone).
  *
- * Memory: about 44 bytes per node while computing, 20 per object kept
- * (idom, retained, single-root owner) plus the preorder. Errors: -1 with
- * err set when out of memory.
+ * Memory: 24 bytes per node while computing, 20 per node kept (idom,
+ * retained, single-root owner, the preorder). Errors: -1 with err set when
+ * out of memory.
  */
 #ifndef MP_DOMINATORS_H
 #define MP_DOMINATORS_H

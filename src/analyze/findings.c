@@ -3,6 +3,8 @@
  */
 #include "analyze/findings.h"
 
+#include "analyze/parallel.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,10 +26,7 @@ const char *mp_evidence_name(unsigned bit)
  * buckets), or MP_NONE. */
 static uint32_t table_map(const mp_graph *g, uint32_t o)
 {
-    if (o == MP_NONE) return MP_NONE;
-    uint32_t b = mp_graph_bucket_of(g, o);
-    if (b != MP_NONE) return g->buckets[b].map;
-    return mp_graph_map_of_header(g, o);
+    return o == MP_NONE ? MP_NONE : mp_graph_table_map(g, o);
 }
 
 /* Whether entry e owns object x (see the header for the definition). */
@@ -138,7 +137,7 @@ static uint32_t *site_of_stack(const mp_graph *g)
 }
 
 /* Sampled allocation sites of the objects each map's entries own: the
- * owner entry of every object is propagated down the dominator tree
+ * owner map of every object is propagated down the dominator tree
  * (parents come first in preorder), then (map, site) pairs are counted. */
 static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_findings *f)
 {
@@ -157,11 +156,11 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
         return -1;
     }
     size_t np = 0;
-    for (size_t v = 0; v < n; v++) {
-        if (g->stack[v] == MP_NONE || owner[v] == MP_NONE) continue;
-        uint32_t m = g->entries[owner[v]].map;
+    for (size_t i = 0; i < g->nsampled; i++) {
+        uint32_t v = (uint32_t)(g->samples[i] >> 32), m = owner[v];
+        if (m == MP_NONE) continue;
         f->maps[m].sampled_objects++;
-        pairs[np++] = (uint64_t)m << 32 | site[g->stack[v]];
+        pairs[np++] = (uint64_t)m << 32 | site[(uint32_t)g->samples[i]];
     }
     free(site);
     if (np > 1) qsort(pairs, np, sizeof *pairs, cmp_u64);
@@ -362,6 +361,112 @@ static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
     }
 }
 
+/*
+ * One pass over every entry, map by map, in the graph's order: which key and
+ * value objects each entry owns, what they retain, which values are shared,
+ * and whether keys point at objects. The entries are read a chunk at a time
+ * (they are packed, perhaps on disk) so that the objects of the next ones
+ * can be fetched while the current ones wait on memory: entries point all
+ * over the heap.
+ */
+#define ENTRY_CHUNK 256
+static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
+                      uint8_t *counted, uint8_t *key_points)
+{
+    mp_entry *es = malloc(ENTRY_CHUNK * sizeof *es);
+    uint32_t *marked = NULL; /* values marked in `counted` for the current map */
+    size_t nmarked = 0, capmarked = 0;
+    if (!es) return -1;
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, 0);
+    int rc = 0;
+    for (size_t k = 0; k < g->nmaps && !rc; k++) {
+        const mp_map *m = &g->maps[k];
+        mp_map_report *r = &out->maps[k];
+        size_t left = m->nentries;
+        while (left && !rc) {
+            size_t got = 0;
+            while (got < ENTRY_CHUNK && got < left && mp_entry_next(&c, &es[got])) got++;
+            if (got == 0) {
+                rc = -1; /* the packed entries could not be read back */
+                break;
+            }
+            left -= got;
+            for (size_t j = 0; j < got; j++) {
+                const mp_entry *e = &es[j];
+                if (j + 16 < got) {
+                    uint32_t pv = es[j + 16].value_obj, pk = es[j + 16].key_obj;
+                    if (pv != MP_NONE) {
+                        __builtin_prefetch(&d->idom[pv]);
+                        __builtin_prefetch(&d->retained[pv]);
+                        __builtin_prefetch(&owner[pv]);
+                    }
+                    if (pk != MP_NONE)
+                        __builtin_prefetch(&d->idom[pk]), __builtin_prefetch(&owner[pk]);
+                }
+                /* a key points at an object: its key_obj, or for a key
+                 * stored in an object of its own, whatever that object
+                 * points to */
+                uint32_t ko = e->key_obj;
+                if (ko != MP_NONE && (!m->key_indirect || mp_out_end(g, ko) > mp_out_begin(g, ko)))
+                    key_points[k] = 1;
+                bool key_owned = owns(g, d, e, e->key_obj);
+                bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
+                uint64_t ret = 0;
+                if (key_owned && owner[e->key_obj] == MP_NONE) {
+                    ret += d->retained[e->key_obj];
+                    r->keys_retained += d->retained[e->key_obj];
+                    owner[e->key_obj] = (uint32_t)k;
+                }
+                if (val_owned && owner[e->value_obj] == MP_NONE) {
+                    ret += d->retained[e->value_obj];
+                    owner[e->value_obj] = (uint32_t)k;
+                }
+                r->entries_retained += ret;
+                uint32_t v = e->value_obj;
+                bool shared = false;
+                if (v != MP_NONE && !val_owned && !(key_owned && v == e->key_obj) &&
+                    table_map(g, v) != e->map && d->idom[v] != MP_NONE) {
+                    shared = true;
+                    r->shared_entries++;
+                    if (!mp_bit(counted, v)) {
+                        r->shared_bytes += d->retained[v];
+                        if (nmarked == capmarked) {
+                            size_t nc = capmarked ? capmarked * 2 : 256;
+                            uint32_t *q = realloc(marked, nc * sizeof *q);
+                            if (!q) {
+                                rc = -1;
+                                break;
+                            }
+                            marked = q;
+                            capmarked = nc;
+                        }
+                        marked[nmarked++] = v;
+                        counted[v >> 3] |= (uint8_t)(1u << (v & 7));
+                    }
+                }
+                uint64_t info[2] = {ret, shared};
+                mp_pack_add(&out->entry_info, info);
+            }
+        }
+        for (size_t i = 0; i < nmarked; i++) counted[marked[i] >> 3] = 0;
+        nmarked = 0;
+    }
+    mp_entry_cursor_free(&c);
+    free(es);
+    free(marked);
+    if (mp_pack_failed(&out->entry_info)) rc = -1;
+    return rc;
+}
+
+uint64_t mp_findings_entry(const mp_findings *f, size_t i, bool *shared)
+{
+    uint64_t info[2];
+    mp_pack_get(&f->entry_info, i, info);
+    if (shared) *shared = info[1] != 0;
+    return info[0];
+}
+
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err)
 {
@@ -373,21 +478,22 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
     out->nmaps = g->nmaps;
     out->maps = calloc(g->nmaps ? g->nmaps : 1, sizeof *out->maps);
     out->ranked = malloc((g->nmaps ? g->nmaps : 1) * sizeof *out->ranked);
-    out->entry_retained = calloc(g->nentries ? g->nentries : 1, sizeof *out->entry_retained);
-    out->entry_shared = calloc(g->nentries ? g->nentries : 1, 1);
+    mp_pack_init(&out->entry_info, 2);
+    mp_pack_spill(&out->entry_info, mp_spill_bytes());
     uint32_t *scratch = malloc((n ? n : 1) * sizeof *scratch);
+    mp_huge_pages(scratch, n * sizeof *scratch);
     uint8_t *key_points = NULL;
     out->holder = malloc((g->nroots ? g->nroots : 1) * sizeof *out->holder);
     uint32_t *reaching = malloc((g->nroots ? g->nroots : 1) * sizeof *reaching);
     uint32_t *holder_mark = calloc(g->nroots ? g->nroots : 1, sizeof *holder_mark);
-    if (!out->maps || !out->ranked || !out->entry_retained || !out->entry_shared || !scratch ||
-        !out->holder || !reaching || !holder_mark || root_holders(g, out->holder))
+    if (!out->maps || !out->ranked || !scratch || !out->holder || !reaching || !holder_mark ||
+        root_holders(g, out->holder))
         goto oom;
 
-    /* entries: ownership, retained, shared; scratch = owner entry per object.
-     * An object two entries own (two keys, one value) counts with the first
-     * of them, and a shared value two entries hold counts once per map, so
-     * that no figure counts a byte twice. */
+    /* entries: ownership, retained, shared; scratch = the map whose entry
+     * owns each object. An object two entries own (two keys, one value)
+     * counts with the first of them, and a shared value two entries hold
+     * counts once per map, so that no figure counts a byte twice. */
     for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
     uint8_t *counted = calloc(n / 8 + 1, 1);         /* shared values counted for this map */
     key_points = calloc(g->nmaps ? g->nmaps : 1, 1); /* per map: a key points at an object */
@@ -395,50 +501,9 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
         free(counted);
         goto oom;
     }
-    for (size_t k = 0; k < g->nmaps; k++) {
-        const mp_map *m = &g->maps[k];
-        mp_map_report *r = &out->maps[k];
-        size_t end = m->first_entry + m->nentries;
-        for (size_t i = m->first_entry; i < end; i++) {
-            const mp_entry *e = &g->entries[i];
-            /* entries point all over the heap: fetch a few entries ahead */
-            if (i + 8 < g->nentries) {
-                uint32_t pv = g->entries[i + 8].value_obj, pk = g->entries[i + 8].key_obj;
-                if (pv != MP_NONE)
-                    __builtin_prefetch(&d->idom[pv]), __builtin_prefetch(&d->retained[pv]);
-                if (pk != MP_NONE) __builtin_prefetch(&d->idom[pk]);
-            }
-            /* a key points at an object: its key_obj, or for a key stored
-             * in an object of its own, whatever that object points to */
-            uint32_t ko = e->key_obj;
-            if (ko != MP_NONE && (!m->key_indirect || g->out_start[ko + 1] > g->out_start[ko]))
-                key_points[k] = 1;
-            bool key_owned = owns(g, d, e, e->key_obj);
-            bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
-            if (key_owned && scratch[e->key_obj] == MP_NONE) {
-                out->entry_retained[i] += d->retained[e->key_obj];
-                r->keys_retained += d->retained[e->key_obj];
-                scratch[e->key_obj] = (uint32_t)i;
-            }
-            if (val_owned && scratch[e->value_obj] == MP_NONE) {
-                out->entry_retained[i] += d->retained[e->value_obj];
-                scratch[e->value_obj] = (uint32_t)i;
-            }
-            r->entries_retained += out->entry_retained[i];
-            uint32_t v = e->value_obj;
-            if (v != MP_NONE && !val_owned && !(key_owned && v == e->key_obj) &&
-                table_map(g, v) != e->map && d->idom[v] != MP_NONE) {
-                out->entry_shared[i] = 1;
-                r->shared_entries++;
-                if (!(counted[v >> 3] >> (v & 7) & 1)) r->shared_bytes += d->retained[v];
-                counted[v >> 3] |= (uint8_t)(1u << (v & 7));
-            }
-        }
-        for (size_t i = m->first_entry; i < end; i++)
-            if (out->entry_shared[i]) {
-                uint32_t v = g->entries[i].value_obj;
-                counted[v >> 3] &= (uint8_t) ~(1u << (v & 7));
-            }
+    if (entry_pass(g, d, out, scratch, counted, key_points)) {
+        free(counted);
+        goto oom;
     }
     free(counted);
     if (map_sites(g, d, scratch, out)) goto oom;
@@ -478,9 +543,9 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
             /* overflow buckets of their own (not preallocated in the old array) */
             if (bk->old && bk->overflow && bk->obj != MP_NONE && bk->obj != m->oldbuckets)
-                r->old_bytes += g->size[bk->obj];
+                r->old_bytes += mp_obj_size(g, bk->obj);
         }
-        if (m->oldbuckets != MP_NONE) r->old_bytes += g->size[m->oldbuckets];
+        if (m->oldbuckets != MP_NONE) r->old_bytes += mp_obj_size(g, m->oldbuckets);
         r->load = m->B < 64 ? (double)m->count / ldexp(1.0, (int)m->B) : 0;
         uint64_t slots = 8 * (m->nmain + m->noverflow_walked);
         r->fill = slots ? (double)m->count / (double)slots : 0;
@@ -548,51 +613,61 @@ void mp_findings_free(mp_findings *f)
 {
     free(f->maps);
     free(f->ranked);
-    free(f->entry_retained);
-    free(f->entry_shared);
+    mp_pack_free(&f->entry_info);
     free(f->holder);
     memset(f, 0, sizeof *f);
 }
 
 uint32_t mp_entry_stack(const mp_graph *g, uint32_t ei)
 {
-    const mp_entry *e = &g->entries[ei];
-    if (e->value_obj != MP_NONE && g->stack[e->value_obj] != MP_NONE) return g->stack[e->value_obj];
-    if (e->key_obj != MP_NONE && g->stack[e->key_obj] != MP_NONE) return g->stack[e->key_obj];
+    mp_entry en;
+    if (!mp_graph_entry(g, ei, &en)) return MP_NONE;
+    return mp_entry_stack_of(g, &en);
+}
+
+uint32_t mp_entry_stack_of(const mp_graph *g, const mp_entry *e)
+{
+    uint32_t s;
+    if (e->value_obj != MP_NONE && (s = mp_obj_stack(g, e->value_obj)) != MP_NONE) return s;
+    if (e->key_obj != MP_NONE && (s = mp_obj_stack(g, e->key_obj)) != MP_NONE) return s;
     for (int side = 0; side < 2; side++) {
         uint32_t o = side ? e->key_obj : e->value_obj;
         if (o == MP_NONE) continue;
-        for (uint64_t i = g->out_start[o]; i < g->out_start[o + 1]; i++)
-            if (g->stack[g->out[i]] != MP_NONE) return g->stack[g->out[i]];
+        uint64_t end = mp_out_end(g, o);
+        for (uint64_t i = mp_out_begin(g, o); i < end; i++)
+            if ((s = mp_obj_stack(g, g->out.adj[i])) != MP_NONE) return s;
     }
     return MP_NONE;
 }
 
-static const uint64_t *top_ret_;
+/* An entry and its retained bytes, as ranked: largest first, then in the
+ * map's order. */
+typedef struct ranked {
+    uint64_t ret;
+    uint32_t e;
+} ranked;
 
-/* Largest first, then in the map's order. */
-static int cmp_top(const void *a, const void *b)
+/* "x ranks after y": the root of the selection heap is the entry that
+ * ranks last among those kept. */
+static bool ranks_after(ranked x, ranked y)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    if (top_ret_[x] != top_ret_[y]) return top_ret_[x] > top_ret_[y] ? -1 : 1;
-    return x < y ? -1 : x > y;
+    return x.ret != y.ret ? x.ret < y.ret : x.e > y.e;
 }
 
-/* "x ranks after y" in cmp_top's order: the root of the selection heap is
- * the entry that ranks last among those kept. */
-static bool ranks_after(const uint64_t *ret, uint32_t x, uint32_t y)
+static int cmp_ranked(const void *a, const void *b)
 {
-    return ret[x] != ret[y] ? ret[x] < ret[y] : x > y;
+    const ranked *x = a, *y = b;
+    return ranks_after(*x, *y) ? 1 : ranks_after(*y, *x) ? -1 : 0;
 }
 
-static void heap_down(uint32_t *h, size_t n, size_t i, const uint64_t *ret)
+static void heap_down(ranked *h, size_t n, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && ranks_after(ret, h[l], h[m])) m = l;
-        if (r < n && ranks_after(ret, h[r], h[m])) m = r;
+        if (l < n && ranks_after(h[l], h[m])) m = l;
+        if (r < n && ranks_after(h[r], h[m])) m = r;
         if (m == i) return;
-        uint32_t t = h[i];
+        ranked t = h[i];
         h[i] = h[m];
         h[m] = t;
         i = m;
@@ -619,65 +694,87 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t
     const mp_map *mp = &g->maps[m];
     size_t ne = mp->nentries;
     if (ne == 0) return 0;
-    const uint64_t *ret = f->entry_retained;
     uint32_t first = (uint32_t)mp->first_entry;
     size_t k = ne < max ? ne : max;
-    if (k == ne) {
-        for (size_t i = 0; i < ne; i++) out[i] = first + (uint32_t)i;
-    } else {
-        for (size_t i = 0; i < k; i++) out[i] = first + (uint32_t)i;
-        for (size_t i = k / 2; i-- > 0;) heap_down(out, k, i, ret);
-        for (size_t i = k; i < ne; i++) {
-            uint32_t e = first + (uint32_t)i;
-            if (ranks_after(ret, out[0], e)) {
-                out[0] = e;
-                heap_down(out, k, 0, ret);
-            }
+    ranked *h = malloc(k * sizeof *h);
+    if (!h) return 0;
+    mp_pack_cursor c;
+    mp_pack_cursor_init(&c, &f->entry_info, first);
+    uint64_t info[2];
+    size_t got = 0;
+    for (size_t i = 0; i < ne && mp_pack_next(&c, info); i++) {
+        ranked r = {info[0], first + (uint32_t)i};
+        if (i < k) {
+            h[i] = r;
+            if (i + 1 == k && k < ne)
+                for (size_t j = k / 2; j-- > 0;) heap_down(h, k, j);
+        } else if (ranks_after(h[0], r)) {
+            h[0] = r;
+            heap_down(h, k, 0);
         }
+        got = i + 1;
     }
-    top_ret_ = ret;
-    if (k > 1) qsort(out, k, sizeof *out, cmp_top);
-    top_ret_ = NULL;
+    mp_pack_cursor_free(&c);
+    if (got < k) k = got; /* (a store that could not be read back) */
+    if (k > 1) qsort(h, k, sizeof *h, cmp_ranked);
+    for (size_t i = 0; i < k; i++) out[i] = h[i].e;
+    if (k == 0) {
+        free(h);
+        return 0;
+    }
 
     /* the tie at the cut: out[t0 .. k) all have the cut's size */
-    uint64_t cut = ret[out[k - 1]];
+    uint64_t cut = h[k - 1].ret;
     size_t t0 = k - 1;
-    while (t0 > 0 && ret[out[t0 - 1]] == cut) t0--;
+    while (t0 > 0 && h[t0 - 1].ret == cut) t0--;
+    free(h);
     size_t slots = k - t0, nfound = 0, scanned = 0;
     if (slots > TIE_SCAN_MAX) return k;
     uint32_t *found = malloc(slots * sizeof *found);
-    if (!found) return k;
-    /* the tied entries, in the map's order: sampled ones first */
-    for (size_t i = 0; i < ne && nfound < slots && scanned < TIE_SCAN_MAX; i++) {
-        uint32_t e = first + (uint32_t)i;
-        if (ret[e] != cut) continue;
-        scanned++;
-        if (mp_entry_stack(g, e) != MP_NONE) found[nfound++] = e;
+    uint32_t *tied = malloc(TIE_SCAN_MAX * sizeof *tied);
+    if (!found || !tied) {
+        free(found);
+        free(tied);
+        return k;
     }
+    /* the tied entries, in the map's order: sampled ones first */
+    size_t ntied = 0;
+    mp_pack_cursor_init(&c, &f->entry_info, first);
+    mp_entry_cursor ec;
+    mp_entry_cursor_init(&ec, g, first);
+    mp_entry en;
+    for (size_t i = 0; i < ne && scanned < TIE_SCAN_MAX; i++) {
+        if (!mp_pack_next(&c, info) || !mp_entry_next(&ec, &en)) break;
+        if (info[0] != cut) continue;
+        scanned++;
+        tied[ntied++] = first + (uint32_t)i;
+        if (nfound < slots && mp_entry_stack_of(g, &en) != MP_NONE)
+            found[nfound++] = first + (uint32_t)i;
+    }
+    mp_pack_cursor_free(&c);
+    mp_entry_cursor_free(&ec);
     if (nfound) {
         size_t j = t0;
         for (size_t i = 0; i < nfound; i++) out[j++] = found[i];
         /* then the first unsampled tied entries, in the map's order */
         size_t q = 0; /* found is in the map's order too */
-        for (size_t i = 0; i < ne && j < k; i++) {
-            uint32_t e = first + (uint32_t)i;
-            if (ret[e] != cut) continue;
-            if (q < nfound && found[q] == e)
+        for (size_t i = 0; i < ntied && j < k; i++) {
+            if (q < nfound && found[q] == tied[i])
                 q++;
             else
-                out[j++] = e;
+                out[j++] = tied[i];
         }
     }
     free(found);
+    free(tied);
     return k;
 }
 
 /* ------------------------------------------------------------- chains --- */
 
-/* The slot step of entry e (index into g->entries). */
-static mp_step slot_step(const mp_graph *g, uint32_t e)
+/* The slot step of entry e (index into the graph's entries), read as en. */
+static mp_step slot_step(const mp_entry *en, uint32_t e)
 {
-    const mp_entry *en = &g->entries[e];
     return (mp_step){.kind = MP_STEP_SLOT,
                      .slot = en->slot,
                      .old = en->old,
@@ -768,7 +865,8 @@ static bool put_path(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t 
     if (!objs) return false;
     mp_paths_chain(g, p, o, objs, len);
     co_put(co, (mp_step){.kind = MP_STEP_ROOT, .a = p->root[o]});
-    const mp_entry *e = entry != MP_NONE ? &g->entries[entry] : NULL;
+    mp_entry e_buf, through_buf;
+    const mp_entry *e = entry != MP_NONE && mp_graph_entry(g, entry, &e_buf) ? &e_buf : NULL;
     for (size_t i = 0; i < len; i++) {
         uint32_t v = objs[i];
         uint32_t via = i + 1 < len ? p->via[objs[i + 1]] : MP_NONE; /* how the path leaves v */
@@ -782,9 +880,9 @@ static bool put_path(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t 
             s.map = mi;
         } else if (bi != MP_NONE) {
             const mp_bucket *bk = &g->buckets[bi];
-            if (via != MP_NONE && via < g->nentries && g->entries[via].map == bk->map &&
-                g->entries[via].bucket_obj == v)
-                through = &g->entries[via];
+            if (via != MP_NONE && via < g->nentries && mp_graph_entry(g, via, &through_buf) &&
+                through_buf.map == bk->map && through_buf.bucket_obj == v)
+                through = &through_buf;
             s.map = bk->map;
             s.old = bk->old;
             if (bk->overflow) {
@@ -800,7 +898,8 @@ static bool put_path(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t 
             }
         } else if (via != MP_NONE && g->type[v] != MP_NONE &&
                    g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {
-            s.index = via / g->types[g->type[v]].size;
+            uint32_t off = mp_paths_via_offset(g, p, objs[i + 1]);
+            if (off != MP_NO_OFFSET) s.index = off / g->types[g->type[v]].size;
         }
         co_put(co, s);
         if (through) {
@@ -810,7 +909,7 @@ static bool put_path(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t 
                 if (q->kind == MP_STEP_BUCKET && q->index == UINT64_MAX) q->index = through->bucket;
                 if (q->kind != MP_STEP_OVERFLOW) break;
             }
-            co_put(co, slot_step(g, via));
+            co_put(co, slot_step(through, via));
         }
     }
     free(objs);
@@ -830,8 +929,9 @@ size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step
 static uint32_t overflow_pred(const mp_graph *g, uint32_t cur, uint32_t m, uint64_t index,
                               uint32_t depth)
 {
-    for (uint64_t i = g->in_start[cur]; i < g->in_start[cur + 1]; i++) {
-        uint32_t q = g->in[i];
+    uint64_t end = mp_in_end(g, cur);
+    for (uint64_t i = mp_in_begin(g, cur); i < end; i++) {
+        uint32_t q = g->in.adj[i];
         uint32_t b = mp_graph_bucket_of(g, q);
         if (b == MP_NONE) continue;
         const mp_bucket *bk = &g->buckets[b];
@@ -849,8 +949,9 @@ static uint32_t overflow_pred(const mp_graph *g, uint32_t cur, uint32_t m, uint6
  * header (or bucket records) the entry's own shortest path is used. */
 size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps, size_t max)
 {
-    if (e >= g->nentries) return 0;
-    const mp_entry *en = &g->entries[e];
+    mp_entry en_buf;
+    if (e >= g->nentries || !mp_graph_entry(g, e, &en_buf)) return 0;
+    const mp_entry *en = &en_buf;
     const mp_map *m = &g->maps[en->map];
     uint32_t array = en->old ? m->oldbuckets : m->buckets;
     chain_out co;
@@ -900,7 +1001,7 @@ size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step 
         co_init(&co, steps, max);
         if (!put_path(g, p, holder, e, &co)) return 0;
     }
-    co_put(&co, slot_step(g, e));
+    co_put(&co, slot_step(en, e));
     return co_finish(&co);
 }
 
@@ -981,7 +1082,11 @@ void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size)
         snprintf(buf, size, "... %" PRIu64 " more steps ...", s->index);
         break;
     case MP_STEP_SLOT: {
-        const char *key = s->a < g->nentries ? mp_str(g, g->entries[s->a].key) : "";
+        mp_entry en;
+        char kb[32];
+        const char *key = s->a < g->nentries && mp_graph_entry(g, s->a, &en)
+                              ? mp_entry_key(g, &en, kb, sizeof kb)
+                              : "";
         if (*key)
             snprintf(buf, size, "slot %u (%s)", s->slot, key);
         else

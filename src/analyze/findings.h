@@ -112,13 +112,17 @@ typedef struct mp_findings {
     size_t nmaps;
     uint32_t *ranked; /* suspects first (ranked), then other maps by retained */
     size_t nsuspects;
-    uint64_t *entry_retained; /* per g->entries */
-    uint8_t *entry_shared;    /* per g->entries: 1 if its value is not owned */
-    uint32_t *holder;         /* per g->roots: the first root word of its holder */
+    /* per entry of the graph: (retained, shared: 1 if its value is not
+     * owned), packed (mp_findings_entry reads it) */
+    mp_pack entry_info;
+    uint32_t *holder; /* per g->roots: the first root word of its holder */
 } mp_findings;
 
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err);
+/* Entry i's retained bytes (what it owns) and whether its value is shared
+ * (not owned). */
+uint64_t mp_findings_entry(const mp_findings *f, size_t i, bool *shared);
 void mp_findings_free(mp_findings *f);
 
 /* Keeps the first root word of each holder in roots[0 .. n) (a short
@@ -142,6 +146,8 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t
  * (or key) points to directly (a value's large parts, e.g. a blob, are the
  * likelier to be sampled); MP_NONE when none of them was sampled. */
 uint32_t mp_entry_stack(const mp_graph *g, uint32_t e);
+/* The same for an entry already read. */
+uint32_t mp_entry_stack_of(const mp_graph *g, const mp_entry *e);
 
 /* The allocation site of a stack: the index (into g->frames) of its first
  * frame outside the allocator (functions named mr_*, mrc_*, malloc, calloc,

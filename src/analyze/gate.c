@@ -124,9 +124,14 @@ static int base_keys(mp_gate_map *t, const mp_graph *g, uint32_t m)
     t->nbase_keys = 0;
     if (!(t->base_keys = malloc((mp->nentries ? mp->nentries : 1) * sizeof *t->base_keys)))
         return -1;
-    for (size_t i = 0; i < mp->nentries; i++)
-        t->base_keys[i] = hash_text(mp_str(g, g->entries[mp->first_entry + i].key));
-    t->nbase_keys = mp->nentries;
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, mp->first_entry);
+    mp_entry e;
+    size_t n = 0;
+    for (char kb[32]; n < mp->nentries && mp_entry_next(&c, &e); n++)
+        t->base_keys[n] = hash_text(mp_entry_key(g, &e, kb, sizeof kb));
+    mp_entry_cursor_free(&c);
+    t->nbase_keys = n;
     qsort(t->base_keys, t->nbase_keys, sizeof *t->base_keys, cmp_u64);
     return 0;
 }
@@ -136,28 +141,39 @@ static int base_keys(mp_gate_map *t, const mp_graph *g, uint32_t m)
 static int added_keys(mp_gate_map *t, const mp_graph *g, uint32_t m)
 {
     const mp_map *mp = &g->maps[m];
-    const char *best[MP_GATE_KEY_SAMPLE];
+    char *best[MP_GATE_KEY_SAMPLE]; /* copies: a number's key is rendered in kb */
     size_t nb = 0;
+    int rc = 0;
     t->keys_added = 0;
-    for (size_t i = 0; i < mp->nentries; i++) {
-        const char *k = mp_str(g, g->entries[mp->first_entry + i].key);
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, mp->first_entry);
+    mp_entry e;
+    char kb[32];
+    for (size_t i = 0; i < mp->nentries && mp_entry_next(&c, &e); i++) {
+        const char *k = mp_entry_key(g, &e, kb, sizeof kb);
         if (has_hash(t->base_keys, t->nbase_keys, hash_text(k))) continue;
         t->keys_added++;
         /* insertion into the sorted sample, dropping the largest */
         size_t at = nb;
         while (at > 0 && mf_text_cmp_natural(k, best[at - 1]) < 0) at--;
         if (at >= MP_GATE_KEY_SAMPLE) continue;
-        if (nb < MP_GATE_KEY_SAMPLE) nb++;
+        char *copy = strdup(k);
+        if (!copy) {
+            rc = -1;
+            break;
+        }
+        if (nb < MP_GATE_KEY_SAMPLE)
+            nb++;
+        else
+            free(best[nb - 1]);
         memmove(&best[at + 1], &best[at], (nb - 1 - at) * sizeof *best);
-        best[at] = k;
+        best[at] = copy;
     }
+    mp_entry_cursor_free(&c);
     for (size_t i = 0; i < t->nadded; i++) free(t->added[i]);
-    t->nadded = 0;
-    for (size_t i = 0; i < nb; i++) {
-        if (!(t->added[i] = strdup(best[i]))) return -1;
-        t->nadded++;
-    }
-    return 0;
+    for (size_t i = 0; i < nb; i++) t->added[i] = best[i];
+    t->nadded = nb;
+    return rc;
 }
 
 /* Adds "f:NAME" / "F:FILE" once to the map's frame list. */
@@ -335,7 +351,7 @@ static int totals_of_snapshot(mp_gate *gt, const mp_snapshot_analysis *a, const 
                 for (size_t o = 0; o < g->nobjects; o++)
                     if (g->type[o] != MP_NONE) {
                         count[g->type[o]]++;
-                        bytes[g->type[o]] += g->size[o];
+                        bytes[g->type[o]] += mp_obj_size(g, (uint32_t)o);
                     }
             }
             for (size_t ty = 0; ty < g->ntypes; ty++) {

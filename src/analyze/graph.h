@@ -2,15 +2,20 @@
  * src/analyze/graph.h -- the format-neutral heap graph every analysis works on.
  *
  * One snapshot of a heap as compact arrays: objects numbered densely 0..n-1 in
- * increasing address order (address, size, type, allocation stack), pointer
- * edges in CSR form with the reverse edges beside them (for retainer
- * queries), roots, maps with their bucket objects and entries, allocation
- * stacks and a string table. Nothing here knows any runtime's layout: a
- * loader (one per input format: our gcstack snapshots first, Go heap dumps
- * later) feeds a builder record by record and the builder resolves, checks
- * and packs. Memory is a few arrays per object and per edge (about 40 bytes
- * per object plus 12 per edge once finished), never one allocation per
- * object.
+ * increasing address order (address, size, type; the allocation stacks of
+ * the few sampled ones apart), pointer edges in CSR form with the reverse
+ * edges beside them (for retainer queries), roots, maps with their bucket
+ * objects and entries, allocation stacks and a string table. Nothing here
+ * knows any runtime's layout: a loader (one per input format: our gcstack
+ * snapshots first, Go heap dumps later) feeds a builder record by record
+ * and the builder resolves, checks and packs.
+ *
+ * Memory is what the walks over the whole heap need at random, and no more:
+ * 16 bytes per object (address, size, type), 8 per edge and 8 per object
+ * for the two edge directions, never one allocation per object. What only
+ * reports and sequential passes need -- each map entry, each edge's field
+ * offset -- is packed (packed.h: a few bytes each) and, past
+ * MP_SPILL_DEFAULT bytes (MAPROOT_SPILL_BYTES), moved to a temporary file.
  *
  * Builder rules. Objects may come in any address order; mp_gb_object returns
  * a provisional index ("as added") that the other builder calls may use to
@@ -35,6 +40,7 @@
 #ifndef MP_GRAPH_H
 #define MP_GRAPH_H
 
+#include "analyze/packed.h"
 #include "format/error.h"
 
 #include <stdbool.h>
@@ -134,6 +140,8 @@ typedef struct mp_map {
     mp_sid type_name;              /* e.g. "map[string]*Session" */
     uint8_t key_kind;              /* mp_key_kind */
     uint8_t key_indirect;          /* 1: a key is an object of its own (key_obj) */
+    uint8_t key_numeric;           /* 1: entries keep MP_KEY_INT / MP_KEY_PTR keys as
+                                      numbers (mp_entry.key), 0: as rendered strings */
     uint32_t key_type, value_type; /* types, MP_NONE unknown */
     uint64_t count;                /* live entries as the header says */
     uint32_t B, flags, noverflow;
@@ -164,13 +172,18 @@ typedef struct mp_bucket {
                           that holds no slots (e.g. Go's list of overflow buckets) */
 } mp_bucket;
 
+/* One map entry. Entries are kept packed (mp_graph_entry and
+ * mp_entry_cursor unpack them); builders give them in this form. */
 typedef struct mp_entry {
     uint32_t map;
     uint32_t bucket_obj; /* the object holding the slot, MP_NONE unknown */
     uint64_t bucket;     /* index in its bucket array */
     uint32_t overflow;
     uint8_t slot, old;
-    mp_sid key;                  /* the key rendered for people */
+    /* the key: in a map with key_numeric, its value (an int64, or a
+     * pointer for MP_KEY_PTR), rendered when shown (mp_entry_key); in the
+     * others the string (mp_sid) rendered for people */
+    uint64_t key;
     uint32_t key_obj, value_obj; /* objects the key/value point to, MP_NONE none */
 } mp_entry;
 
@@ -181,7 +194,7 @@ typedef struct mp_graph_info {
     const char *thread_noun; /* what the input calls a thread: "thread", "goroutine" (static) */
     mp_sid program;
     mp_sid build_id; /* the program's build id, "" unknown */
-    mp_sid runtime; /* the runtime that wrote it, e.g. "go1.19.8" ("" unknown) */
+    mp_sid runtime;  /* the runtime that wrote it, e.g. "go1.19.8" ("" unknown) */
     uint64_t pid;
     int64_t time_nanos;
     uint32_t gc_cycle;
@@ -194,20 +207,61 @@ typedef struct mp_graph_info {
     uint64_t gc_pause_ns;  /* the cycle's stop-the-world pause so far, 0 unknown */
 } mp_graph_info;
 
+/*
+ * Edge lists in CSR form: the edges of v are adj[start(v) .. start(v + 1)).
+ * The starts are kept modulo 2^32 (at[], n + 1 of them) with the few
+ * objects where they pass a multiple of 2^32 beside them (wraps[k]: the
+ * first object whose start is >= (k + 1) * 2^32): 4 bytes an object, and
+ * any number of edges. mp_csr_start() puts them together.
+ */
+typedef struct mp_csr {
+    uint32_t *at;
+    uint32_t *wraps;
+    size_t nwraps;
+    uint32_t *adj;
+} mp_csr;
+
+static inline uint64_t mp_csr_start(const mp_csr *c, size_t v)
+{
+    uint64_t s = c->at[v];
+    for (size_t k = 0; k < c->nwraps && c->wraps[k] <= v; k++) s += (uint64_t)1 << 32;
+    return s;
+}
+
+/* A size of 2^32 bytes or more: the object's size32 is MP_BIG_SIZE and its
+ * size is here (sorted by object). */
+#define MP_BIG_SIZE UINT32_MAX
+typedef struct mp_big_size {
+    uint32_t obj;
+    uint64_t size;
+} mp_big_size;
+
+/* Packed tables beyond this many bytes move to a temporary file (see
+ * packed.h); the environment's MAPROOT_SPILL_BYTES overrides it (0: keep
+ * everything in memory). */
+#define MP_SPILL_DEFAULT ((uint64_t)64 << 20)
+uint64_t mp_spill_bytes(void);
+
 typedef struct mp_graph {
     mp_graph_info info;
     size_t nobjects;
-    uint64_t *addr, *size; /* addr increasing, objects never overlap */
-    uint32_t *type;        /* MP_NONE none */
-    uint32_t *stack;       /* allocation stack, MP_NONE not sampled */
-    uint64_t total_bytes;  /* sum of sizes */
+    uint64_t *addr;   /* increasing, objects never overlap */
+    uint32_t *size32; /* bytes; MP_BIG_SIZE: see big (mp_obj_size) */
+    mp_big_size *big;
+    size_t nbig;
+    uint32_t *type;       /* MP_NONE none */
+    uint64_t total_bytes; /* sum of sizes */
+    /* the sampled objects: (object << 32 | allocation stack), sorted by
+     * object, and a bit per object saying which (mp_obj_stack) */
+    uint64_t *samples;
+    size_t nsampled;
+    uint8_t *sampled_bits;
     size_t nedges;
-    uint64_t *out_start; /* nobjects + 1: edges of v are out[out_start[v] .. out_start[v+1]) */
-    uint32_t *out;
-    uint32_t *out_off;  /* per out edge: the pointer's byte offset in its source
-                           object, MP_NO_OFFSET unknown */
-    uint64_t *in_start; /* the same for predecessors */
-    uint32_t *in;
+    mp_csr out; /* successors */
+    mp_csr in;  /* predecessors */
+    /* per out edge, in out's order: the pointer's byte offset in its
+     * source object + 1, 0 unknown (mp_edge_offset) */
+    mp_pack offsets;
     size_t dropped_edges, dropped_refs;
     mp_type *types;
     size_t ntypes;
@@ -219,14 +273,13 @@ typedef struct mp_graph {
     size_t nmaps;
     mp_bucket *buckets; /* grouped by map (in order of appearance within a map) */
     size_t nbuckets;
-    mp_entry *entries; /* grouped by map */
+    mp_pack entries; /* mp_entry records, grouped by map (mp_graph_entry) */
     size_t nentries;
     mp_gframe *frames;
     size_t nframes;
     mp_stack *stacks;
     size_t nstacks;
-    size_t nsampled; /* objects with an allocation stack */
-    char *strs;      /* string table */
+    char *strs; /* string table */
     size_t strs_len;
     /* lookups built at finish */
     uint32_t *bucket_by_obj; /* bucket record indices sorted by object */
@@ -234,6 +287,11 @@ typedef struct mp_graph {
     uint8_t *bucket_bits;    /* bitmap over objects: holds some bucket record */
     uint32_t *map_by_header; /* map indices sorted by header object */
     size_t nmap_by_header;
+    /* the objects of every map's table (header, bucket arrays, buckets):
+     * (object << 32 | map), sorted, and a bit per object saying which */
+    uint64_t *table_objs;
+    size_t ntable_objs;
+    uint8_t *table_bits;
 } mp_graph;
 
 static inline const char *mp_str(const mp_graph *g, mp_sid s)
@@ -241,8 +299,60 @@ static inline const char *mp_str(const mp_graph *g, mp_sid s)
     return g->strs + s;
 }
 
+static inline bool mp_bit(const uint8_t *bits, size_t i)
+{
+    return bits[i >> 3] >> (i & 7) & 1;
+}
+
+static inline uint64_t mp_out_begin(const mp_graph *g, size_t v)
+{
+    return mp_csr_start(&g->out, v);
+}
+static inline uint64_t mp_out_end(const mp_graph *g, size_t v)
+{
+    return mp_csr_start(&g->out, v + 1);
+}
+static inline uint64_t mp_in_begin(const mp_graph *g, size_t v)
+{
+    return mp_csr_start(&g->in, v);
+}
+static inline uint64_t mp_in_end(const mp_graph *g, size_t v)
+{
+    return mp_csr_start(&g->in, v + 1);
+}
+
+/* The size of object o in bytes. */
+uint64_t mp_obj_size_big(const mp_graph *g, uint32_t o);
+static inline uint64_t mp_obj_size(const mp_graph *g, uint32_t o)
+{
+    uint32_t s = g->size32[o];
+    return s != MP_BIG_SIZE ? s : mp_obj_size_big(g, o);
+}
+/* The allocation stack of object o, MP_NONE when it was not sampled. */
+uint32_t mp_obj_stack(const mp_graph *g, uint32_t o);
+/* The byte offset of out edge e's pointer in its source object,
+ * MP_NO_OFFSET when not known. */
+uint32_t mp_edge_offset(const mp_graph *g, uint64_t e);
+
+/* Entry i (in g's order) into *e; false when i is out of range (or its
+ * packed table could not be read back). */
+bool mp_graph_entry(const mp_graph *g, size_t i, mp_entry *e);
+/* Reading entries in order from one on, e.g. a map's first_entry. */
+typedef struct mp_entry_cursor {
+    mp_pack_cursor c;
+} mp_entry_cursor;
+void mp_entry_cursor_init(mp_entry_cursor *c, const mp_graph *g, size_t first);
+bool mp_entry_next(mp_entry_cursor *c, mp_entry *e);
+void mp_entry_cursor_free(mp_entry_cursor *c);
+/* Entry e's key for people: "-5", "0x7f3a1c000040", or the rendered string
+ * kept for it; buf holds at least 24 bytes for the first two. */
+const char *mp_entry_key(const mp_graph *g, const mp_entry *e, char *buf, size_t size);
+
 /* The object containing address a (interior pointers allowed), or MP_NONE. */
 uint32_t mp_graph_find(const mp_graph *g, uint64_t a);
+/* The map whose table (header, bucket arrays, buckets) holds object o, or
+ * MP_NONE. */
+uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o);
 /* The map whose header is object o, or MP_NONE. */
 uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o);
 /* The first bucket record held by object o (MP_NONE if o holds no bucket);
@@ -305,10 +415,11 @@ uint32_t mp_gb_object(mp_graph_builder *b, uint64_t address, uint64_t size, uint
                       uint32_t stack);
 /* Takes n objects at once, in place of mp_gb_object calls: addr, size and
  * type (type indices, MP_NONE none) are malloc'ed arrays of at least n
- * elements that the builder owns from now on (freed even on failure); for a
- * loader whose reader already holds them, so they are not copied. Only
- * before any object is added; otherwise (or when out of memory, or with too
- * many objects) the builder fails at finish. No allocation stacks yet. */
+ * elements that the builder owns from now on (freed even on failure; size
+ * is packed into 32 bits in place); for a loader whose reader already holds
+ * them, so they are not copied. Only before any object is added; otherwise
+ * (or when out of memory, or with too many objects) the builder fails at
+ * finish. No allocation stacks yet. */
 void mp_gb_adopt_objects(mp_graph_builder *b, uint64_t *addr, uint64_t *size, uint32_t *type,
                          size_t n);
 /* Sets the allocation stack of an object added earlier (provisional index). */
@@ -325,6 +436,19 @@ void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst);
 /* A pointer stored in the object at (or containing) src_addr with value
  * dst_addr; resolved at finish. */
 void mp_gb_edge_addr(mp_graph_builder *b, uint64_t src_addr, uint64_t dst_addr);
+
+/*
+ * The fast way for a loader whose objects are numbered by address from the
+ * start (a gcstack reader's): mp_gb_edges_begin says how many objects
+ * there will be (they are adopted before finish, in that number), then
+ * mp_gb_edges_of gives the edges of objects in increasing order (the same
+ * object again continues its list), packed as they come into the graph's
+ * CSR -- no per-edge records, no sorting. Not to be mixed with the calls
+ * above. targets are object indices, offsets bytes (MP_NO_OFFSET unknown).
+ */
+void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects);
+void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t *targets,
+                    const uint64_t *offsets);
 
 /* A root (strings in r are mp_sids of this builder; r->order is ignored).
  * The target is r->target (a provisional index) or, when that is MP_NONE,

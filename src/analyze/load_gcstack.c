@@ -4,6 +4,8 @@
 #include "analyze/load_gcstack.h"
 
 #include "analyze/display_path.h"
+#include "analyze/parallel.h"
+#include "analyze/timing.h"
 
 #include "format/gcstack_reader.h"
 
@@ -12,12 +14,14 @@
 #include <string.h>
 
 /* What the analysis of a snapshot holds per object, per edge and per map
- * entry at its peak (the graph, paths, dominators, findings), measured on
- * the examples (sessiond: 43 MB for 360,404 objects and 480,403 edges),
- * rounded up: the estimate mp_load_gcstack_in checks the limit against. */
-#define BYTES_PER_OBJECT 96u
-#define BYTES_PER_EDGE 24u
-#define BYTES_PER_ENTRY 64u
+ * entry at its peak (the packed graph, paths, dominators, findings): the
+ * estimate mp_load_gcstack_in checks the limit against. Fitted to the peak
+ * RSS of whole analyses of the benchmark's shapes (bench/gen_snapshot, 1M
+ * objects: 79-112 MB, estimated 72-104 MB; the rest is the program) and
+ * above it at scale (100M objects in maps: 8.4 GiB, estimated 9.7 GiB). */
+#define BYTES_PER_OBJECT 64u
+#define BYTES_PER_EDGE 8u
+#define BYTES_PER_ENTRY 24u
 
 typedef struct loader {
     mp_graph_builder *b;
@@ -28,6 +32,7 @@ typedef struct loader {
     uint64_t expect_objects, next_progress;
     size_t ntypes, nstacks; /* reader tables already copied */
     size_t nobjects;
+    bool edges_begun;
     uint64_t *samples; /* object << 32 | stack, applied once the objects are in */
     size_t nsamples, cap_samples;
     bool oom;
@@ -180,17 +185,22 @@ static int on_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
                     const uint32_t *counts, size_t nedges, const uint64_t *offsets,
                     const uint64_t *targets, mf_error *err)
 {
-    (void)r;
     loader *L = ud;
     L->nedges += nedges;
     if (over_limit(L, err)) return -1;
+    if (!L->edges_begun) {
+        /* the objects are complete: the edges go straight into the graph's
+         * lists, object by object (an object the last batch left
+         * unfinished goes on) */
+        mp_gb_edges_begin(L->b, mf_gs_nobjects(r));
+        L->edges_begun = true;
+    }
     size_t e = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t src = (uint32_t)(first + i);
-        for (uint32_t j = 0; j < counts[i]; j++, e++) {
-            uint32_t dst = obj_ref(targets[e]);
-            if (dst != MP_NONE) mp_gb_edge_at(L->b, src, dst, offsets[e]);
-        }
+        bool some = counts[i] != 0; /* (no pointer arithmetic on an empty batch's NULL) */
+        mp_gb_edges_of(L->b, (uint32_t)(first + i), counts[i], some ? targets + e : NULL,
+                       some ? offsets + e : NULL);
+        e += counts[i];
     }
     return 0;
 }
@@ -234,6 +244,7 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
                 .type_name = mp_gb_intern(L->b, m->type_name),
                 .key_kind = (uint8_t)key_kind(m->key_kind),
                 .key_indirect = m->key_indirect,
+                .key_numeric = m->key_kind == MF_GS_KEY_INT64 || m->key_kind == MF_GS_KEY_PTR,
                 .key_type = m->key_type ? m->key_type - 1 : MP_NONE,
                 .value_type = m->value_type ? m->value_type - 1 : MP_NONE,
                 .count = m->count,
@@ -262,6 +273,8 @@ static int on_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const
     L->nentries += ne;
     if (over_limit(L, err)) return -1;
     uint32_t map = (uint32_t)m->index;
+    /* integer and pointer keys are kept as numbers, rendered when shown */
+    bool int_keys = m->key_kind == MF_GS_KEY_INT64 || m->key_kind == MF_GS_KEY_PTR;
     for (size_t i = 0; i < nb; i++) {
         mp_bucket x = {.map = map,
                        .obj = obj_ref(b[i].object),
@@ -285,8 +298,9 @@ static int on_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const
                       .overflow = bk->overflow,
                       .slot = e[i].slot,
                       .old = bk->old,
-                      .key = mp_gb_string(L->b, e[i].key_text ? e[i].key_text : "",
-                                          e[i].key_text ? e[i].key_text_len : 0),
+                      .key = int_keys ? (uint64_t)e[i].key_int
+                                      : mp_gb_string(L->b, e[i].key_text ? e[i].key_text : "",
+                                                     e[i].key_text ? e[i].key_text_len : 0),
                       .key_obj = obj_ref(e[i].key_object),
                       .value_obj = obj_ref(e[i].value_object)};
         mp_gb_entry(L->b, &x);
@@ -346,9 +360,14 @@ int mp_load_gcstack_in(mf_in *in, const mf_limits *lim, FILE *progress, mp_graph
                           .on_root = on_root,
                           .on_map = on_map,
                           .on_buckets = on_buckets,
-                          .on_samples = on_samples};
+                          .on_samples = on_samples,
+                          /* edge and bucket batches decoded on every
+                           * processor; integer keys kept as numbers */
+                          .threads = mp_threads(),
+                          .raw_int_keys = true};
     mf_gs_reader *r = NULL;
     int rc = mf_gs_read_in(in, &cb, &r, err);
+    mp_timing_mark("read");
     if (progress && L.next_progress) {
         fprintf(progress, "\r\033[K");
         fflush(progress);
@@ -361,6 +380,8 @@ int mp_load_gcstack_in(mf_in *in, const mf_limits *lim, FILE *progress, mp_graph
         return -1;
     }
     sync_tables(&L, r);
+    /* a snapshot without edge records (no objects at all) */
+    if (!L.edges_begun) mp_gb_edges_begin(L.b, mf_gs_nobjects(r));
     uint64_t *addr, *size;
     uint32_t *type;
     size_t n = mf_gs_take_objects(r, &addr, &size, &type);

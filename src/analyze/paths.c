@@ -3,7 +3,44 @@
  */
 #include "analyze/paths.h"
 
+#include "analyze/parallel.h"
+
 #include <stdlib.h>
+
+/*
+ * An object a path reaches from the bucket holding an entry is that entry's
+ * key or value: the first such entry names the step. The entries are read
+ * a chunk at a time, and the objects of the entries a few places on are
+ * fetched while the current ones are looked at: they lie all over the heap.
+ */
+#define CHUNK 256
+static void entry_steps(const mp_graph *g, mp_paths *out)
+{
+    size_t n = g->nobjects;
+    mp_entry es[CHUNK];
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, 0);
+    for (size_t base = 0;; base += CHUNK) {
+        size_t got = 0;
+        while (got < CHUNK && mp_entry_next(&c, &es[got])) got++;
+        for (size_t j = 0; j < got; j++) {
+            if (j + 16 < got) {
+                uint32_t v = es[j + 16].value_obj, k = es[j + 16].key_obj;
+                if (v < n) __builtin_prefetch(&out->parent[v]), __builtin_prefetch(&out->via[v]);
+                if (k < n) __builtin_prefetch(&out->parent[k]);
+            }
+            const mp_entry *en = &es[j];
+            if (en->bucket_obj == MP_NONE) continue;
+            uint32_t x[2] = {en->key_obj, en->value_obj};
+            for (int k = 0; k < 2; k++)
+                if (x[k] != MP_NONE && x[k] < n && out->parent[x[k]] == en->bucket_obj &&
+                    out->via[x[k]] == MP_NONE)
+                    out->via[x[k]] = (uint32_t)(base + j);
+        }
+        if (got < CHUNK) break;
+    }
+    mp_entry_cursor_free(&c);
+}
 
 /* The parent array doubles as the visited set: an object is visited once
  * its root is set. The queue is one array of n slots since each object
@@ -23,6 +60,10 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     out->root = malloc((n ? n : 1) * sizeof *out->root);
     out->via = malloc((n ? n : 1) * sizeof *out->via);
     uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    mp_huge_pages(out->parent, n * sizeof *out->parent);
+    mp_huge_pages(out->root, n * sizeof *out->root);
+    mp_huge_pages(out->via, n * sizeof *out->via);
+    mp_huge_pages(queue, n * sizeof *queue);
     out->nreached = 0;
     out->reached_bytes = 0;
     if (!out->parent || !out->root || !out->via || !queue) {
@@ -32,6 +73,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
         return -1;
     }
     for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = out->via[i] = MP_NONE;
+    const uint32_t *adj = g->out.adj;
     size_t head = 0, tail = 0;
     for (size_t r = 0; r < g->nroots;) {
         /* seed the roots of one kind (g->roots is sorted by kind) */
@@ -48,42 +90,41 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
          * queue, in the same order the loop will need them, overlaps those
          * waits; the visiting order and so the result are unchanged. */
         while (head < tail) {
-            if (head + 8 < tail) __builtin_prefetch(&g->out_start[queue[head + 8]]);
-            if (head + 4 < tail) __builtin_prefetch(&g->out[g->out_start[queue[head + 4]]]);
+            if (head + 8 < tail) __builtin_prefetch(&g->out.at[queue[head + 8]]);
+            if (head + 4 < tail) __builtin_prefetch(&adj[mp_out_begin(g, queue[head + 4])]);
             if (head + 2 < tail) {
                 uint32_t u = queue[head + 2];
-                for (uint64_t e = g->out_start[u];
-                     e < g->out_start[u + 1] && e < g->out_start[u] + 8; e++)
-                    __builtin_prefetch(&out->root[g->out[e]]);
+                uint64_t b = mp_out_begin(g, u), e = mp_out_end(g, u);
+                for (uint64_t k = b; k < e && k < b + 8; k++)
+                    __builtin_prefetch(&out->root[adj[k]]);
             }
             uint32_t v = queue[head++];
             /* leaving a bucket, the entry says where (below) */
-            bool bucket = g->bucket_bits && (g->bucket_bits[v >> 3] >> (v & 7) & 1);
-            for (uint64_t e = g->out_start[v]; e < g->out_start[v + 1]; e++) {
-                uint32_t w = g->out[e];
+            bool bucket = g->bucket_bits && mp_bit(g->bucket_bits, v);
+            uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
+            for (uint64_t e = b; e < end; e++) {
+                uint32_t w = adj[e];
                 if (out->root[w] != MP_NONE) continue;
                 out->root[w] = out->root[v];
                 out->parent[w] = v;
-                out->via[w] = bucket ? MP_NONE : g->out_off[e];
+                out->via[w] = bucket || e - b >= MP_NONE ? MP_NONE : (uint32_t)(e - b);
                 queue[tail++] = w;
             }
         }
     }
     out->nreached = tail;
-    for (size_t i = 0; i < tail; i++) out->reached_bytes += g->size[queue[i]];
+    for (size_t i = 0; i < tail; i++) out->reached_bytes += mp_obj_size(g, queue[i]);
     free(queue);
-    /* an object a path reaches from the bucket holding an entry is that
-     * entry's key or value: the first such entry names the step (written
-     * last, going backwards) */
-    for (size_t i = g->nentries; i-- > 0;) {
-        const mp_entry *en = &g->entries[i];
-        if (en->bucket_obj == MP_NONE) continue;
-        uint32_t x[2] = {en->key_obj, en->value_obj};
-        for (int k = 0; k < 2; k++)
-            if (x[k] != MP_NONE && out->parent[x[k]] == en->bucket_obj)
-                out->via[x[k]] = (uint32_t)i;
-    }
+    entry_steps(g, out);
     return 0;
+}
+
+uint32_t mp_paths_via_offset(const mp_graph *g, const mp_paths *p, uint32_t o)
+{
+    if (o >= g->nobjects || p->parent[o] == MP_NONE || p->via[o] == MP_NONE) return MP_NO_OFFSET;
+    uint32_t v = p->parent[o];
+    if (g->bucket_bits && mp_bit(g->bucket_bits, v)) return MP_NO_OFFSET;
+    return mp_edge_offset(g, mp_out_begin(g, v) + p->via[o]);
 }
 
 void mp_paths_free(mp_paths *p)

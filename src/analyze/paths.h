@@ -17,8 +17,9 @@
  * it (`via`), so that a chain can say which element of an array, or which
  * entry of a map, it goes through.
  *
- * Memory: 12 bytes per object (parent, root and via arrays), owned by the result
- * (mp_paths_free). Errors: -1 with err set only when out of memory.
+ * Memory: 12 bytes per object (parent, root and via arrays), owned by the
+ * result (mp_paths_free), and 4 more while searching (the queue). Errors:
+ * -1 with err set only when out of memory.
  */
 #ifndef MP_PATHS_H
 #define MP_PATHS_H
@@ -29,15 +30,19 @@ typedef struct mp_paths {
     uint32_t *parent; /* previous object on the path, MP_NONE at its root (or unreachable) */
     uint32_t *root;   /* the root the path starts from (index into g->roots), MP_NONE unreachable */
     /* how the path goes from parent[o] to o: when the parent holds map
-     * buckets, the entry (index into g->entries) whose key or value o is;
-     * otherwise the byte offset of the pointer in the parent; MP_NONE when
-     * not known (or at a root) */
+     * buckets, the entry (index into the graph's entries) whose key or
+     * value o is; otherwise which of the parent's out edges it takes (its
+     * rank in the parent's list: mp_paths_via_offset gives the pointer's
+     * byte offset); MP_NONE when not known (or at a root) */
     uint32_t *via;
     size_t nreached;
     uint64_t reached_bytes;
 } mp_paths;
 
 int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err);
+/* The byte offset in parent[o] of the pointer the path takes to o, when the
+ * parent holds no buckets and the offset is known; else MP_NO_OFFSET. */
+uint32_t mp_paths_via_offset(const mp_graph *g, const mp_paths *p, uint32_t o);
 void mp_paths_free(mp_paths *p);
 
 /* The path to object o, root target first, o last: writes up to max object

@@ -6,7 +6,9 @@
 
 #include "analyze/json_text.h"
 #include "analyze/load_gcstack.h"
+#include "analyze/parallel.h"
 #include "analyze/report.h"
+#include "analyze/timing.h"
 #include "format/pprof.h"
 #include "format/text.h"
 
@@ -29,15 +31,47 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The paths and the dominator tree depend on nothing but the graph: with
+ * two processors or more they are computed at once, the paths on a thread
+ * of their own. */
+typedef struct both_job {
+    mp_snapshot_analysis *a;
+    int rc[2];
+    mf_error err[2];
+} both_job;
+
+static void paths_or_dominators(void *arg, unsigned t, unsigned n)
+{
+    (void)n;
+    both_job *j = arg;
+    if (t == 0)
+        j->rc[0] = mp_dom_compute(j->a->g, &j->a->d, &j->err[0]);
+    else
+        j->rc[1] = mp_paths_compute(j->a->g, &j->a->p, &j->err[1]);
+}
+
 int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
                               mp_snapshot_analysis *out, mf_error *err)
 {
     double t0 = now_s();
     out->g = g;
     out->file = g->info.name;
-    if (mp_paths_compute(g, &out->p, err)) goto fail;
-    if (mp_dom_compute(g, &out->d, err)) goto fail;
+    both_job j = {.a = out};
+    if (mp_threads() >= 2) {
+        mp_parallel(2, paths_or_dominators, &j);
+        mp_timing_mark("paths+dom");
+    } else {
+        paths_or_dominators(&j, 1, 1);
+        mp_timing_mark("paths");
+        if (!j.rc[1]) paths_or_dominators(&j, 0, 1);
+        mp_timing_mark("dominators");
+    }
+    if (j.rc[1] || j.rc[0]) {
+        *err = j.rc[1] ? j.err[1] : j.err[0];
+        goto fail;
+    }
     if (mp_findings_compute(g, &out->p, &out->d, opt, &out->f, err)) goto fail;
+    mp_timing_mark("findings");
     out->analyze_seconds = now_s() - t0;
     return 0;
 fail:
@@ -206,7 +240,8 @@ static size_t named_start(const mp_snapshot_analysis *a, uint32_t m, mp_step *s,
 static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max)
 {
     size_t n = mp_chain_entry(a->g, &a->p, e, s, max);
-    return named_start(a, a->g->entries[e].map, s, n, max);
+    mp_entry en;
+    return mp_graph_entry(a->g, e, &en) ? named_start(a, en.map, s, n, max) : n;
 }
 
 static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max)
@@ -230,9 +265,19 @@ uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_map_report *r)
  * entry what its value keeps alive together with the other roots. */
 static uint64_t entry_bytes(const mp_snapshot_analysis *a, uint32_t ei)
 {
-    const mp_entry *e = &a->g->entries[ei];
-    if (a->f.entry_shared[ei] && e->value_obj != MP_NONE) return a->d.retained[e->value_obj];
-    return a->f.entry_retained[ei];
+    mp_entry e;
+    bool shared;
+    uint64_t ret = mp_findings_entry(&a->f, ei, &shared);
+    if (shared && mp_graph_entry(a->g, ei, &e) && e.value_obj != MP_NONE)
+        return a->d.retained[e.value_obj];
+    return ret;
+}
+
+/* An entry's key for people (buf: at least 32 bytes). */
+static const char *key_text(const mp_graph *g, uint32_t ei, char *buf, size_t size)
+{
+    mp_entry e;
+    return mp_graph_entry(g, ei, &e) ? mp_entry_key(g, &e, buf, size) : "";
 }
 
 /* The roots other than the map's own that reach its first shared entry's
@@ -252,9 +297,11 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
         size_t start = m->nentries * q / 3;
         for (size_t i = start; i < m->nentries; i++) {
             uint32_t ei = (uint32_t)(m->first_entry + i);
-            if (a->f.entry_shared[ei] && g->entries[ei].value_obj != MP_NONE) {
-                if (!nv || values[nv - 1] != g->entries[ei].value_obj)
-                    values[nv++] = g->entries[ei].value_obj;
+            bool shared;
+            mp_entry e;
+            mp_findings_entry(&a->f, ei, &shared);
+            if (shared && mp_graph_entry(g, ei, &e) && e.value_obj != MP_NONE) {
+                if (!nv || values[nv - 1] != e.value_obj) values[nv++] = e.value_obj;
                 break;
             }
         }
@@ -408,13 +455,17 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
 static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t ei)
 {
     const mp_graph *g = a->g;
-    const mp_entry *e = &g->entries[ei];
-    char b[64], site[512];
+    mp_entry en;
+    const mp_entry *e = &en;
+    mp_graph_entry(g, ei, &en);
+    char b[64], site[512], kb[32];
+    bool shared;
+    mp_findings_entry(&a->f, ei, &shared);
     fmt_bytes(b, sizeof b, entry_bytes(a, ei));
     frame_text(g, mp_stack_site(g, mp_entry_stack(g, ei)), site, sizeof site);
-    const char *key = mp_str(g, e->key);
+    const char *key = mp_entry_key(g, e, kb, sizeof kb);
     fprintf(out, "    %-24s %-12s %10s %s  %s\n", *key ? key : "?", entry_value_type(g, e), b,
-            a->f.entry_shared[ei] ? "shared  " : "retained", *site ? site : "(not sampled)");
+            shared ? "shared  " : "retained", *site ? site : "(not sampled)");
 }
 
 /* The holders of a map other than the root named for it, each once, in
@@ -513,7 +564,8 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
                 for (size_t i = 0; i < got; i++) {
                     size_t cn = entry_chain(a, ix[i], s, CHAIN_TEXT_MAX);
                     if (!cn) continue;
-                    fprintf(out, "    chain %s: ", mp_str(g, g->entries[ix[i]].key));
+                    char kb[32];
+                    fprintf(out, "    chain %s: ", key_text(g, ix[i], kb, sizeof kb));
                     print_chain_text(out, g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, "      ");
                 }
             }
@@ -636,10 +688,11 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
             bad |= put(j, "index", json_integer((json_int_t)s[i].index));
         if (s[i].kind == MP_STEP_OVERFLOW) bad |= put(j, "overflow", json_integer(s[i].overflow));
         if (s[i].kind == MP_STEP_SLOT) {
+            char kb[32];
             bad |= put(j, "slot", json_integer(s[i].slot)) |
                    put(j, "bucket", json_integer((json_int_t)s[i].index)) |
                    put(j, "overflow", json_integer(s[i].overflow)) |
-                   mp_json_set_key(j, mp_str(g, g->entries[s[i].a].key));
+                   mp_json_set_key(j, key_text(g, s[i].a, kb, sizeof kb));
         }
         bad |= json_array_append_new(arr, j);
     }
@@ -692,15 +745,19 @@ static json_t *root_json(const mp_graph *g, uint32_t r)
 static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
 {
     const mp_graph *g = a->g;
-    const mp_entry *e = &g->entries[ei];
+    mp_entry en;
+    const mp_entry *e = &en;
+    mp_graph_entry(g, ei, &en);
+    bool shared;
+    uint64_t ret = mp_findings_entry(&a->f, ei, &shared);
+    char kb[32];
     mp_step s[CHAIN_MAX];
     json_t *je = json_object();
-    int bad = mp_json_set_key(je, mp_str(g, e->key)) |
+    int bad = mp_json_set_key(je, mp_entry_key(g, e, kb, sizeof kb)) |
               mp_json_set_text(je, "value_type", entry_value_type(g, e)) |
-              put(je, "retained_bytes", json_integer((json_int_t)a->f.entry_retained[ei])) |
-              put(je, "shared", json_boolean(a->f.entry_shared[ei])) |
-              put(je, "shared_bytes",
-                  json_integer(a->f.entry_shared[ei] ? (json_int_t)entry_bytes(a, ei) : 0)) |
+              put(je, "retained_bytes", json_integer((json_int_t)ret)) |
+              put(je, "shared", json_boolean(shared)) |
+              put(je, "shared_bytes", json_integer(shared ? (json_int_t)entry_bytes(a, ei) : 0)) |
               put(je, "bucket", json_integer((json_int_t)e->bucket)) |
               put(je, "overflow", json_integer(e->overflow)) |
               put(je, "slot", json_integer(e->slot)) |
@@ -928,16 +985,19 @@ static void dot_id(const mp_step *s, size_t chain, char *id, size_t size)
 static void dot_entry_label(const mp_snapshot_analysis *a, uint32_t ei, char *buf, size_t size)
 {
     const mp_graph *g = a->g;
-    const mp_entry *e = &g->entries[ei];
+    mp_entry en;
+    const mp_entry *e = &en;
+    mp_graph_entry(g, ei, &en);
+    bool shared;
+    mp_findings_entry(&a->f, ei, &shared);
     uint64_t bytes = entry_bytes(a, ei);
-    char b[64] = "";
+    char b[64] = "", kb[32];
     if (bytes) {
         fmt_bytes(b, sizeof b, bytes);
-        snprintf(b + strlen(b), sizeof b - strlen(b), " %s",
-                 a->f.entry_shared[ei] ? "shared" : "retained");
+        snprintf(b + strlen(b), sizeof b - strlen(b), " %s", shared ? "shared" : "retained");
     }
-    snprintf(buf, size, "%s -> %s%s%s", mp_str(g, e->key), entry_value_type(g, e), *b ? "\n" : "",
-             b);
+    snprintf(buf, size, "%s -> %s%s%s", mp_entry_key(g, e, kb, sizeof kb), entry_value_type(g, e),
+             *b ? "\n" : "", b);
 }
 
 /* A map header's lines: type, address, geometry, what it retains. */
@@ -1130,12 +1190,15 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                 seen[other[q]] = 1;
             }
             bool said = false; /* "also holds" on the first such edge only */
-            for (size_t c = 0; c < got; c++)
-                if (a->f.entry_shared[ix[c]]) {
+            for (size_t c = 0; c < got; c++) {
+                bool shared;
+                mp_findings_entry(&a->f, ix[c], &shared);
+                if (shared) {
                     fprintf(out, "  %s -> e%u [style=dashed%s];\n", id, ix[c],
                             said ? "" : ", label=\"also holds\"");
                     said = true;
                 }
+            }
         }
         /* the rest, in one node */
         if (got < m->nentries) {
@@ -1359,31 +1422,36 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
         size_t k = r->suspect ? top_n(o, m->nentries) : 0;
         uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
         size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
-        char entries[512], c1[32];
+        char entries[512], c1[32], c2[32];
         fmt_count(c1, sizeof c1, m->nentries);
         int en = snprintf(entries, sizeof entries, "%s entr%s", c1, m->nentries == 1 ? "y" : "ies");
         for (size_t j = 0; j < got && j < 3 && en > 0 && (size_t)en < sizeof entries; j++)
             en += snprintf(entries + en, sizeof entries - (size_t)en, "%s%.60s",
-                           j ? ", " : ", largest ", mp_str(g, g->entries[ix[j]].key));
+                           j ? ", " : ", largest ", key_text(g, ix[j], c2, sizeof c2));
         uint64_t shown_bytes = 0;
         for (size_t j = 0; j < got; j++) {
-            const mp_entry *e = &g->entries[ix[j]];
+            mp_entry en;
+            const mp_entry *e = &en;
+            mp_graph_entry(g, ix[j], &en);
+            uint64_t ret = mp_findings_entry(&a->f, ix[j], NULL);
+            char kb[32];
             size_t n = entry_chain(a, ix[j], s, CHAIN_MAX);
             if (n > CHAIN_MAX) n = CHAIN_MAX;
             char key[256];
-            key_label(mp_str(g, e->key), key, sizeof key);
+            const char *kt = mp_entry_key(g, e, kb, sizeof kb);
+            key_label(kt, key, sizeof key);
             mf_pw_label lb[4] = {{"key", key, 0, NULL},
                                  {"map", mt, 0, NULL},
                                  {"bucket", NULL, (int64_t)e->bucket, "index"},
                                  {"slot", NULL, e->slot, "index"}};
             char leaf[512];
-            snprintf(leaf, sizeof leaf, "%s -> %s", mp_str(g, e->key), entry_value_type(g, e));
+            snprintf(leaf, sizeof leaf, "%s -> %s", kt, entry_value_type(g, e));
             if (add_chain_sample(w, &L, g, s, n, entries, leaf, 1,
-                                 (int64_t)a->f.entry_retained[ix[j]], lb, 4)) {
+                                 (int64_t)ret, lb, 4)) {
                 free(ix);
                 goto out;
             }
-            shown_bytes += a->f.entry_retained[ix[j]];
+            shown_bytes += ret;
         }
         free(ix);
         if (got < m->nentries) {

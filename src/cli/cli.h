@@ -59,7 +59,19 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
     "                             every name absolute)\n"
 /* getopt values of the shared long options; a command numbers its own
  * after CLI_OPT_LAST */
-enum { CLI_OPT_TRIM_PATH = 1000, CLI_OPT_FAIL_ON, CLI_OPT_LAST = CLI_OPT_FAIL_ON };
+enum {
+    CLI_OPT_TRIM_PATH = 1000,
+    CLI_OPT_FAIL_ON,
+    CLI_OPT_TIMINGS,
+    CLI_OPT_BY,
+    CLI_OPT_DOMINATORS,
+    CLI_OPT_LAST = CLI_OPT_DOMINATORS
+};
+/* --timings: each phase's wall and CPU seconds and memory on stderr
+ * (analyze/timing.h). */
+#define CLI_TIMINGS_HELP                                                                           \
+    "      --timings              print the seconds and memory of each phase of\n"                 \
+    "                             loading and analysing to stderr\n"
 int cli_set_trim_path(const char *cmd, const char *arg);
 
 /* Flushes stdout; a write error (full disk, closed pipe) is reported and
@@ -91,6 +103,7 @@ FILE *cli_progress_stream(void);
 int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_path(int argc, char **argv);
 int cmd_trace(int argc, char **argv); /* live attach: cmd_trace.c, trace_*.c, attach.c */
 int cmd_ps(int argc, char **argv);
 

@@ -10,6 +10,7 @@
 #include "analyze/report.h"
 #include "analyze/snapshot_summary.h"
 #include "analyze/load_gcstack.h"
+#include "analyze/timing.h"
 #include "cli/cmd_snapshot.h"
 #include "cli/input.h"
 #include "format/gcstack_reader.h"
@@ -55,9 +56,9 @@ static const char analyze_help[] =
     "                             stacks, root at the bottom; needs -o) or dot\n"
     "                             (Graphviz); pprof and dot need a snapshot or a\n"
     "                             Go heap dump\n"
-    "      --timings              JSON: add the seconds loading and analysis took\n"
-    "                             (wall clock; without it the same input always\n"
-    "                             gives the same bytes)\n"
+    "      --timings              print each phase's seconds and memory to stderr,\n"
+    "                             and add the seconds taken to JSON (without it\n"
+    "                             the same input always gives the same bytes)\n"
     "  -o, --output FILE          write the report to FILE instead of stdout ('-':\n"
     "                             stdout, for every format); a regular FILE is\n"
     "                             replaced only when the report is complete\n"
@@ -66,6 +67,11 @@ static const char analyze_help[] =
     "                             half of this machine's memory)\n"
     "  -s, --summary              a snapshot's summary (types, roots, maps) instead\n"
     "                             of the analysis\n"
+    "      --by type              live objects by type instead of the analysis:\n"
+    "                             count, shallow and retained bytes (--top rows)\n"
+    "      --dominators           the largest dominator subtrees of the whole heap\n"
+    "                             instead of the analysis (--top of them), each\n"
+    "                             with its roots, chain and largest parts\n"
     "  -b, --binary PROG          a Go heap dump's program: globals get their ELF\n"
     "                             names (main.sessionCache), maps their DWARF\n"
     "                             types, literal string keys decode\n"
@@ -174,9 +180,6 @@ static mp_graph *load_beside(const char *beside, bool required, double *seconds,
     return NULL;
 }
 
-/* options of analyze alone, numbered after the shared ones (cli.h) */
-enum { OPT_TIMINGS = CLI_OPT_LAST + 1 };
-
 static bool valid_format(const char *f)
 {
     return strcmp(f, "text") == 0 || strcmp(f, "json") == 0 || strcmp(f, "pprof") == 0 ||
@@ -197,7 +200,9 @@ int cmd_analyze(int argc, char **argv)
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"fail-on", required_argument, NULL, CLI_OPT_FAIL_ON},
-        {"timings", no_argument, NULL, OPT_TIMINGS},
+        {"timings", no_argument, NULL, CLI_OPT_TIMINGS},
+        {"by", required_argument, NULL, CLI_OPT_BY},
+        {"dominators", no_argument, NULL, CLI_OPT_DOMINATORS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -205,6 +210,7 @@ int cmd_analyze(int argc, char **argv)
     size_t top_n = 10, top_maps = 10;
     bool all = false, summary = false, timings = false;
     unsigned fail_on = 0;
+    int view = CLI_VIEW_NONE;
     int c;
     optind = 1;
     opterr = 0;
@@ -250,8 +256,17 @@ int cmd_analyze(int argc, char **argv)
                                             "BEFORE AFTER or maproot gate (analyze fails on "
                                             "suspect)");
             break;
-        case OPT_TIMINGS:
+        case CLI_OPT_TIMINGS:
+            mp_timing_enable(stderr);
             timings = true;
+            break;
+        case CLI_OPT_BY:
+            if (strcmp(optarg, "type") != 0)
+                return cli_usage("analyze", "unknown --by \"%s\" (type)", optarg);
+            view = CLI_VIEW_BY_TYPE;
+            break;
+        case CLI_OPT_DOMINATORS:
+            view = CLI_VIEW_DOMINATORS;
             break;
         case 'h':
             fputs(analyze_help, stdout);
@@ -267,6 +282,9 @@ int cmd_analyze(int argc, char **argv)
                                                    : "one file at a time");
     const char *path = argv[optind];
     bool graph_format = strcmp(format, "pprof") == 0 || strcmp(format, "dot") == 0;
+    if (view && (summary || graph_format))
+        return cli_usage("analyze", "--by and --dominators print text or json%s",
+                         summary ? ", not with --summary" : "");
     if (strcmp(format, "pprof") == 0 && !output)
         return cli_usage("analyze", "--format pprof needs -o FILE (-o - for standard output)");
     if (fail_on && summary)
@@ -278,7 +296,10 @@ int cmd_analyze(int argc, char **argv)
                         .fail_on = fail_on,
                         .top_maps = top_maps,
                         .all_maps = all || top_maps == 0,
-                        .timings = timings};
+                        .timings = timings,
+
+                        .view = view,
+                        .top = top_n};
 
     /* one open; the kind is told from the first bytes */
     cli_input ci;
@@ -299,7 +320,7 @@ int cmd_analyze(int argc, char **argv)
         mp_graph *g;
         if (cli_input_load_graph(&ci, &g)) return CLI_EXIT_BAD;
         so.load_seconds = cli_now() - t0;
-        return cli_analyze_snapshot(path, g, &so);
+        return view ? cli_view_snapshot(path, g, &so) : cli_analyze_snapshot(path, g, &so);
     }
     char *beside = strcmp(path, "-") == 0 || summary ? NULL : snapshot_beside(path);
     if (fail_on && !beside) {
@@ -309,19 +330,23 @@ int cmd_analyze(int argc, char **argv)
                          "(NAME.gcstack.gz) beside it",
                          path);
     }
-    if (graph_format && !beside) {
+    if ((graph_format || view) && !beside) {
         cli_input_close(&ci);
+        if (view)
+            return cli_usage("analyze",
+                             "--by and --dominators look at a heap: a snapshot or Go heap dump "
+                             "(or a profile with NAME.gcstack.gz beside it)");
         return cli_usage("analyze",
                          "--format %s draws retention chains: it needs a snapshot (NAME.gcstack.gz "
                          "beside the profile, or the snapshot itself) or a Go heap dump",
                          format);
     }
-    if (graph_format) { /* the profile adds nothing to these */
+    if (graph_format || view) { /* the profile adds nothing to these */
         cli_input_close(&ci);
         int st = CLI_EXIT_BAD;
         mp_graph *g = load_beside(beside, true, &so.load_seconds, &st);
         so.profile = path;
-        if (g) st = cli_analyze_snapshot(beside, g, &so);
+        if (g) st = view ? cli_view_snapshot(beside, g, &so) : cli_analyze_snapshot(beside, g, &so);
         free(beside);
         return st;
     }

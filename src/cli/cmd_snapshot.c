@@ -6,8 +6,11 @@
 
 #include "analyze/json_text.h"
 #include "analyze/map_match.h"
+#include "analyze/parallel.h"
 #include "analyze/report.h"
 #include "analyze/snapshot_report.h"
+#include "analyze/timing.h"
+#include "analyze/views.h"
 #include "cli/cli.h"
 
 #include <inttypes.h>
@@ -78,6 +81,89 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     return status;
 }
 
+/* ---------------------------------------------------------------- views --- */
+
+/* The dominator tree and, for the dominator view, the paths (for each
+ * subtree's chain): at once on two processors. */
+typedef struct view_job {
+    const mp_graph *g;
+    mp_dom d;
+    mp_paths p;
+    bool want_paths;
+    int rc[2];
+    mf_error err[2];
+} view_job;
+
+static void view_part(void *arg, unsigned t, unsigned n)
+{
+    (void)n;
+    view_job *j = arg;
+    if (t == 0)
+        j->rc[0] = mp_dom_compute(j->g, &j->d, &j->err[0]);
+    else if (j->want_paths)
+        j->rc[1] = mp_paths_compute(j->g, &j->p, &j->err[1]);
+}
+
+int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
+{
+    (void)path;
+    double t0 = cli_now();
+    view_job j = {.g = g, .want_paths = o->view == CLI_VIEW_DOMINATORS};
+    unsigned nt = j.want_paths && mp_threads() >= 2 ? 2 : 1;
+    mp_parallel(nt, view_part, &j);
+    if (nt == 1 && j.want_paths) view_part(&j, 1, 2);
+    mp_timing_mark(j.want_paths ? "paths+dom" : "dominators");
+    int status = CLI_EXIT_BAD;
+    mp_histogram h = {0};
+    mp_domtree t = {0};
+    if (j.rc[0] || j.rc[1]) {
+        cli_fail("%s", j.rc[0] ? j.err[0].msg : j.err[1].msg);
+        goto out;
+    }
+    mf_error err;
+    if (o->view == CLI_VIEW_BY_TYPE ? mp_histogram_compute(g, &j.d, &h, &err)
+                                    : mp_domtree_compute(g, &j.d, o->top, 0.01, 5, 4, &t, &err)) {
+        cli_fail("%s", err.msg);
+        goto out;
+    }
+    mp_timing_mark("view");
+    uint64_t reach_bytes = j.d.retained[j.d.super_root];
+    uint64_t reach_objects = o->view == CLI_VIEW_BY_TYPE ? h.objects : t.heap_objects;
+    cli_output co;
+    FILE *out = cli_output_open(&co, o->output);
+    if (!out) goto out;
+    status = CLI_EXIT_OK;
+    if (o->format && strcmp(o->format, "json") == 0) {
+        json_t *v = o->view == CLI_VIEW_BY_TYPE ? mp_histogram_json(g, &h, o->top)
+                                                : mp_domtree_json(g, &j.d, &j.p, &t);
+        json_t *root = json_object();
+        if (root) mp_view_json_header(root, g, reach_bytes, reach_objects);
+        if (!v || !root || json_object_update(root, v) ||
+            json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+            status = cli_output_failed(&co)
+                         ? CLI_EXIT_BAD
+                         : cli_fail("%s: out of memory writing the JSON report", g->info.name);
+        else
+            fputc('\n', out);
+        json_decref(v);
+        json_decref(root);
+    } else {
+        mp_view_header(out, g, reach_bytes, reach_objects, o->load_seconds + cli_now() - t0);
+        if (o->view == CLI_VIEW_BY_TYPE)
+            mp_histogram_print_text(out, g, &h, o->top);
+        else
+            mp_domtree_print_text(out, g, &j.d, &j.p, &t);
+    }
+    status = cli_output_close(&co, status);
+out:
+    mp_histogram_free(&h);
+    mp_domtree_free(&t);
+    mp_dom_free(&j.d);
+    if (j.want_paths) mp_paths_free(&j.p);
+    mp_graph_free(g);
+    return status;
+}
+
 /* ---------------------------------------------------------------- diff --- */
 
 typedef struct map_diff {
@@ -93,15 +179,45 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted key texts of a map's entries (pointers into the graph). */
-static const char **map_keys(const mp_graph *g, uint32_t m)
+/* The key texts of a map's entries in the map's order (pointers into the
+ * graph, or into *arena for keys rendered from numbers); NULL when out of
+ * memory. */
+static const char **map_keys(const mp_graph *g, uint32_t m, char **arena)
 {
     const mp_map *mp = &g->maps[m];
+    enum { KEY_TEXT = 24 }; /* "-9223372036854775808" and "0x..." fit */
     const char **k = malloc((mp->nentries ? mp->nentries : 1) * sizeof *k);
-    if (!k) return NULL;
-    for (size_t i = 0; i < mp->nentries; i++) k[i] = mp_str(g, g->entries[mp->first_entry + i].key);
-    qsort(k, mp->nentries, sizeof *k, cmp_str);
+    *arena = malloc((mp->nentries ? mp->nentries : 1) * KEY_TEXT);
+    if (!k || !*arena) {
+        free(k);
+        free(*arena);
+        *arena = NULL;
+        return NULL;
+    }
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, mp->first_entry);
+    mp_entry e;
+    size_t i = 0;
+    for (; i < mp->nentries && mp_entry_next(&c, &e); i++)
+        k[i] = mp_entry_key(g, &e, *arena + i * KEY_TEXT, KEY_TEXT);
+    mp_entry_cursor_free(&c);
+    for (; i < mp->nentries; i++) k[i] = ""; /* (could not be read back) */
     return k;
+}
+
+/* The same, sorted. */
+static const char **sorted_keys(const mp_graph *g, uint32_t m, char **arena)
+{
+    const char **k = map_keys(g, m, arena);
+    if (k) qsort(k, g->maps[m].nentries, sizeof *k, cmp_str);
+    return k;
+}
+
+/* Entry ei's key for people (kt: 32 bytes). */
+static const char *entry_key(const mp_graph *g, uint32_t ei, char *kt)
+{
+    mp_entry e;
+    return mp_graph_entry(g, ei, &e) ? mp_entry_key(g, &e, kt, 32) : "";
 }
 
 static bool has_key(const char **keys, size_t n, const char *k)
@@ -131,14 +247,16 @@ static int cmp_diff(const void *a, const void *b)
 static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysis *B, map_diff *d)
 {
     const mp_graph *ga = A->g, *gb = B->g;
-    const char **ka = d->before >= 0 ? map_keys(ga, (uint32_t)d->before) : NULL;
-    const char **kb = d->after >= 0 ? map_keys(gb, (uint32_t)d->after) : NULL;
+    char *arena_a = NULL, *arena_b = NULL, *arena_o = NULL;
+    const char **ka = d->before >= 0 ? sorted_keys(ga, (uint32_t)d->before, &arena_a) : NULL;
+    const char **kb = d->after >= 0 ? sorted_keys(gb, (uint32_t)d->after, &arena_b) : NULL;
     size_t na = d->before >= 0 ? ga->maps[d->before].nentries : 0;
     size_t nb = d->after >= 0 ? gb->maps[d->after].nentries : 0;
-    if (d->after >= 0) {
+    const char **ko = d->after >= 0 ? map_keys(gb, (uint32_t)d->after, &arena_o) : NULL;
+    if (d->after >= 0 && ko) {
         const mp_map *m = &gb->maps[d->after];
         for (size_t i = 0; i < m->nentries; i++) {
-            const char *k = mp_str(gb, gb->entries[m->first_entry + i].key);
+            const char *k = ko[i];
             if (ka && has_key(ka, na, k)) continue;
             if (!ka && d->before >= 0) continue; /* out of memory: no sample */
             d->added++;
@@ -159,6 +277,10 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     d->count_delta = cb - ca;
     free(ka);
     free(kb);
+    free(ko);
+    free(arena_a);
+    free(arena_b);
+    free(arena_o);
 }
 
 /* Steals v into obj[field]; -1 when v is NULL or the set fails. */
@@ -209,7 +331,8 @@ static json_t *diff_json(const char *before, const mp_snapshot_analysis *A, cons
         json_t *nk = json_array();
         for (size_t k = 0; k < d->nnew && !bad; k++) {
             json_t *key = json_object();
-            bad |= mp_json_set_key(key, mp_str(B->g, B->g->entries[d->new_keys[k]].key)) |
+            char kt[32];
+            bad |= mp_json_set_key(key, entry_key(B->g, d->new_keys[k], kt)) |
                    json_array_append_new(nk, key);
         }
         bad |= put(j, "new_keys", nk) | json_array_append_new(arr, j);
@@ -333,9 +456,10 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
                     ca, cb, d->added, d->removed, b1, b2, b3);
             if (d->nnew) {
                 fprintf(out, "    new keys:");
-                for (size_t k = 0; k < d->nnew; k++)
-                    fprintf(out, "%s %s", k ? "," : "",
-                            mp_str(B.g, B.g->entries[d->new_keys[k]].key));
+                for (size_t k = 0; k < d->nnew; k++) {
+                    char kt[32];
+                    fprintf(out, "%s %s", k ? "," : "", entry_key(B.g, d->new_keys[k], kt));
+                }
                 fprintf(out, "%s\n", d->added > d->nnew ? ", ..." : "");
             }
         }

@@ -24,7 +24,16 @@ typedef struct cli_snap_opts {
     double load_seconds;                 /* the time the graph took to load */
     unsigned fail_on;                    /* CLI_FAIL_* bits: exit 1 when found */
     bool timings;                        /* JSON: the seconds taken */
+    int view;                            /* CLI_VIEW_*: a view instead of the analysis */
+    size_t top;                          /* rows of a view (0: all) */
 } cli_snap_opts;
+
+enum { CLI_VIEW_NONE, CLI_VIEW_BY_TYPE, CLI_VIEW_DOMINATORS };
+
+/* A view of a snapshot's heap graph g (taken over: freed here) instead of
+ * the analysis of its maps: objects by type, or the dominator tree; text
+ * or json. Returns the exit status. */
+int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o);
 
 /* Full analysis of a snapshot's heap graph g (taken over: freed here): the
  * report in o->format; with a profile analysis, text ends with the

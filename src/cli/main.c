@@ -3,6 +3,8 @@
  * subcommand (cmd_<name>, in cmd_<name>.c).
  */
 #include "cli/cli.h"
+#include "cli/input.h"
+#include "format/infile.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +21,7 @@ static const command commands[] = {
     {"trace", cmd_trace, "attach to a running program: its maps growing, live, with their roots"},
     {"ps", cmd_ps, "the running programs this user can trace"},
     {"gate", cmd_gate, "CI leak gate: judge a series of snapshots, or run a program"},
+    {"path", cmd_path, "the paths from the GC roots to an object or a type's objects"},
 };
 
 static void usage(FILE *out)
@@ -72,5 +75,7 @@ int main(int argc, char **argv)
     }
     const command *c = find(a);
     if (!c) return cli_fail("unknown command \"%s\" (see maproot --help)", a);
+    /* the memory inputs may need, unless --max-memory says otherwise */
+    cli_limits.max_memory = mf_default_max_memory();
     return c->run(argc - 1, argv + 1);
 }

@@ -39,9 +39,18 @@ enum {
     MF_GS_R_FOOTER = 15,
 };
 
-/* The largest record a reader accepts. Writers flush their batches far
- * below it. */
+/* The largest record a reader accepts. A writer never writes a bigger one:
+ * its batches are flushed by size far below it (an object with more edges
+ * than fit goes on in the next EdgeBatch), strings and map keys are cut to
+ * the lengths below, and a type or stack too big for one record is refused
+ * (the write fails) rather than written. */
 #define MF_GS_MAX_RECORD ((size_t)64 << 20)
+/* The longest string (a name, a file, a type name) a writer stores: longer
+ * ones are cut, at a character boundary. */
+#define MF_GS_MAX_STRING ((size_t)1 << 20)
+/* The longest rendered map key (Entry.key_text) a writer stores; longer
+ * ones are cut, at a character boundary. */
+#define MF_GS_MAX_KEY_TEXT ((size_t)4096)
 
 typedef enum mf_gs_write_mode {
     MF_GS_MODE_UNKNOWN = 0,

@@ -36,7 +36,11 @@ typedef struct mf_gs_reader mf_gs_reader;
  * Callbacks; any may be NULL. Each returns 0 to go on, or non-zero after
  * setting *err to stop the read (mf_gs_read then returns -1 with that error).
  * on_edges: for objects [first, first + n), counts[i] edges each; offsets and
- *   targets (object indices) have one entry per edge, in object order.
+ *   targets (object indices) have one entry per edge, in object order. The
+ *   edges of an object with very many come over several calls: its last
+ *   part's call is the one after which the next call starts at a later
+ *   object (each call's first object may be the last one of the call
+ *   before, continued; offsets keep increasing).
  * on_buckets: nb buckets of map m with their ne entries.
  * on_samples: object indices and stack indices.
  */
@@ -54,6 +58,14 @@ typedef struct mf_gs_callbacks {
     int (*on_samples)(void *ud, const mf_gs_reader *r, size_t n, const uint64_t *objects,
                       const uint32_t *stacks, mf_error *err);
     int (*on_footer)(void *ud, const mf_gs_reader *r, const mf_gs_footer *f, mf_error *err);
+    /* Threads that decode edge and bucket batches (0 or 1: the reading
+     * thread alone). With more, on_edges and on_buckets are called from
+     * any of them -- one at a time, in file order -- and every other
+     * callback from the reading thread once the batches before it are done. */
+    unsigned threads;
+    /* Integer and pointer keys (MF_GS_KEY_INT64, MF_GS_KEY_PTR) are left in
+     * key_int, not rendered: key_text NULL. */
+    bool raw_int_keys;
 } mf_gs_callbacks;
 
 /* Reads the snapshot at path (gzip or raw, "-" standard input) calling cb

@@ -16,7 +16,9 @@
 #include <zlib.h>
 
 /* Batch sizes of the writer: objects per ObjectBatch/EdgeBatch, buckets per
- * BucketBatch, samples per SampleBatch. */
+ * BucketBatch, samples per SampleBatch. Edge and bucket batches are also
+ * flushed once their columns hold MF_GSW_BATCH_BYTES (gcstack_writer.h), so
+ * that no record comes near MF_GS_MAX_RECORD whatever the objects hold. */
 #define OBJ_BATCH 8192
 #define BUCKET_BATCH 2048
 #define SAMPLE_BATCH 4096
@@ -65,6 +67,7 @@ struct mf_gs_writer {
     uint64_t e_first;
     bool eo_open;                    /* an object's edges are being given */
     uint64_t eo_addr, eo_n, eo_prev; /* that object, its edges so far, the last offset */
+    uint64_t eo_bn;                  /* its edges in the current batch */
 
     bool in_map;
     uint32_t map_index;
@@ -150,9 +153,19 @@ static void put_bytes(mf_gs_writer *w, col *c, uint32_t field, const void *p, si
     col_bytes(w, c, p, n);
 }
 
+/* The length of the first at most max of a string's n bytes, cut before a
+ * UTF-8 continuation byte so that a character is never split. */
+static size_t cut_len(const char *s, size_t n, size_t max)
+{
+    if (n <= max) return n;
+    size_t k = max;
+    for (int back = 0; back < 3 && k > 0 && ((uint8_t)s[k] & 0xc0) == 0x80; back++) k--;
+    return k;
+}
+
 static void put_str(mf_gs_writer *w, col *c, uint32_t field, const char *s)
 {
-    if (s && *s) put_bytes(w, c, field, s, strlen(s));
+    if (s && *s) put_bytes(w, c, field, s, cut_len(s, strlen(s), MF_GS_MAX_STRING));
 }
 
 /* A packed repeated field from a column of varints. */
@@ -288,6 +301,14 @@ static void emit(mf_gs_writer *w, uint32_t field)
     uint8_t *q = mf_put_varint(pre + MF_VARINT_MAX, (uint64_t)field << 3 | MF_WT_LEN);
     q = mf_put_varint(q, w->rec.len);
     size_t inner = (size_t)(q - (pre + MF_VARINT_MAX)) + w->rec.len;
+    /* the batches are flushed far below the limit and strings are cut: this
+     * is the last guard, so that no reader is ever given a record it must
+     * refuse */
+    if (inner > MF_GS_MAX_RECORD) {
+        wfail(w, "a record of kind %u would be %zu bytes, beyond the format's limit of %zu", field,
+              inner, MF_GS_MAX_RECORD);
+        return;
+    }
     uint8_t lenbuf[MF_VARINT_MAX];
     size_t ll = (size_t)(mf_put_varint(lenbuf, inner) - lenbuf);
     wcontent(w, lenbuf, ll);
@@ -317,6 +338,19 @@ uint32_t mf_gsw_string(mf_gs_writer *w, const char *s)
 {
     if (!s || !*s) return 0;
     if (w->failed) return UINT32_MAX;
+    size_t len = strlen(s);
+    if (len > MF_GS_MAX_STRING) {
+        /* stored cut (interned as cut: two long names that share the first
+         * MF_GS_MAX_STRING bytes read back alike anyway) */
+        char *cut = malloc(MF_GS_MAX_STRING + 1);
+        if (!cut) return wfail(w, "out of memory"), UINT32_MAX;
+        size_t k = cut_len(s, len, MF_GS_MAX_STRING);
+        memcpy(cut, s, k);
+        cut[k] = 0;
+        uint32_t id = mf_gsw_string(w, cut);
+        free(cut);
+        return id;
+    }
     if (w->sn * 2 >= w->scap) {
         size_t cap = w->scap ? w->scap * 2 : 256;
         char **k = calloc(cap, sizeof *k);
@@ -544,17 +578,27 @@ int mf_gsw_object(mf_gs_writer *w, uint64_t address, uint64_t size, uint32_t typ
     return w->failed ? -1 : 0;
 }
 
-static void flush_edges(mf_gs_writer *w)
+/* Content bytes the edge batch being gathered holds so far. */
+static size_t edge_bytes(const mf_gs_writer *w)
 {
-    if (!w->e_n) return;
+    return w->e_count.len + w->e_off.len + w->e_tgt.len;
+}
+
+/* Writes the edge batch gathered so far. With `continues`, the open
+ * object's edges in this batch (counted last in e_count) are only the first
+ * of its edges: the next batch starts at that object again. */
+static void flush_edges(mf_gs_writer *w, bool continues)
+{
+    if (!w->e_n && !continues) return;
     col *c = &w->rec;
     c->len = 0;
     put_u(w, c, 1, w->e_first);
     put_packed(w, c, 2, &w->e_count);
     put_packed(w, c, 3, &w->e_off);
     put_packed(w, c, 4, &w->e_tgt);
+    put_u(w, c, 5, continues);
     w->e_count.len = w->e_off.len = w->e_tgt.len = 0;
-    w->e_first += w->e_n;
+    w->e_first += w->e_n; /* a continued object is the next batch's first */
     w->e_n = 0;
     emit(w, MF_GS_R_EDGES);
 }
@@ -571,7 +615,7 @@ int mf_gsw_edges_begin(mf_gs_writer *w, uint64_t address)
         return wfail(w, "edges of object 0x%" PRIx64 " out of order", address);
     w->eo_open = true;
     w->eo_addr = address;
-    w->eo_n = 0;
+    w->eo_n = w->eo_bn = 0;
     w->eo_prev = 0;
     return 0;
 }
@@ -579,29 +623,54 @@ int mf_gsw_edges_begin(mf_gs_writer *w, uint64_t address)
 /* Version 2: offsets as increments (fields of big arrays are far from the
  * start but close to each other), targets as the granule they lie in (the
  * object containing a pointer contains the start of its granule, objects
- * being granule-aligned) relative to the object's. */
+ * being granule-aligned) relative to the object's. An object's first edge
+ * in each batch has its offset in full, so that a batch decodes alone.
+ *
+ * The edges go in pieces that surely fit what is left of the batch's
+ * MF_GSW_BATCH_BYTES (every edge counted at its longest); when the batch is
+ * full, it is written and the object goes on in the next one. */
 int mf_gsw_edges_add(mf_gs_writer *w, size_t n, const uint64_t *offsets, const uint64_t *targets)
 {
     if (w->failed) return -1;
     if (!w->eo_open) return wfail(w, "edges given outside an object");
-    if (n > SIZE_MAX / MF_VARINT_MAX - 1) return wfail(w, "out of memory");
-    /* (+ 1: a column is never NULL below, even without edges) */
-    if (!col_grow(w, &w->e_off, n * MF_VARINT_MAX + 1) ||
-        !col_grow(w, &w->e_tgt, n * MF_VARINT_MAX + 1))
-        return -1;
-    uint8_t *po = w->e_off.p + w->e_off.len, *pt = w->e_tgt.p + w->e_tgt.len;
-    uint64_t prev = w->eo_prev, ag = w->eo_addr / MF_GS_GRANULE;
-    for (size_t i = 0; i < n; i++) {
-        if ((i || w->eo_n) && offsets[i] <= prev)
-            return wfail(w, "edges of object 0x%" PRIx64 ": offsets not increasing", w->eo_addr);
-        po = mf_put_varint(po, offsets[i] - prev);
-        prev = offsets[i];
-        pt = mf_put_varint(pt, mf_zigzag((int64_t)(targets[i] / MF_GS_GRANULE - ag)));
+    const size_t per_edge = 2 * MF_VARINT_MAX;
+    uint64_t ag = w->eo_addr / MF_GS_GRANULE;
+    while (n) {
+        size_t used = edge_bytes(w) + MF_VARINT_MAX; /* and the object's count */
+        size_t k = used < MF_GSW_BATCH_BYTES ? (MF_GSW_BATCH_BYTES - used) / per_edge : 0;
+        if (k == 0) {
+            /* the batch is full: write it, ending with what the object has
+             * in it so far */
+            if (w->eo_bn) col_varint(w, &w->e_count, w->eo_bn);
+            flush_edges(w, w->eo_bn != 0);
+            w->eo_bn = 0;
+            if (w->failed) return -1;
+            continue;
+        }
+        if (k > n) k = n;
+        /* (+ 1: a column is never NULL below, even without edges) */
+        if (!col_grow(w, &w->e_off, k * MF_VARINT_MAX + 1) ||
+            !col_grow(w, &w->e_tgt, k * MF_VARINT_MAX + 1))
+            return -1;
+        uint8_t *po = w->e_off.p + w->e_off.len, *pt = w->e_tgt.p + w->e_tgt.len;
+        uint64_t prev = w->eo_prev;
+        for (size_t i = 0; i < k; i++) {
+            if ((i || w->eo_n) && offsets[i] <= prev)
+                return wfail(w, "edges of object 0x%" PRIx64 ": offsets not increasing",
+                             w->eo_addr);
+            po = mf_put_varint(po, offsets[i] - (i || w->eo_bn ? prev : 0));
+            prev = offsets[i];
+            pt = mf_put_varint(pt, mf_zigzag((int64_t)(targets[i] / MF_GS_GRANULE - ag)));
+        }
+        w->e_off.len = (size_t)(po - w->e_off.p);
+        w->e_tgt.len = (size_t)(pt - w->e_tgt.p);
+        w->eo_prev = prev;
+        w->eo_n += k;
+        w->eo_bn += k;
+        offsets += k;
+        targets += k;
+        n -= k;
     }
-    w->e_off.len = (size_t)(po - w->e_off.p);
-    w->e_tgt.len = (size_t)(pt - w->e_tgt.p);
-    w->eo_prev = prev;
-    w->eo_n += n;
     return 0;
 }
 
@@ -610,11 +679,11 @@ int mf_gsw_edges_end(mf_gs_writer *w)
     if (w->failed) return -1;
     if (!w->eo_open) return wfail(w, "edges ended outside an object");
     w->eo_open = false;
-    col_varint(w, &w->e_count, w->eo_n);
+    col_varint(w, &w->e_count, w->eo_bn);
     w->edge_last_addr = w->eo_addr;
     w->edge_next++;
     w->f.edges += w->eo_n;
-    if (++w->e_n == OBJ_BATCH) flush_edges(w);
+    if (++w->e_n == OBJ_BATCH || edge_bytes(w) >= MF_GSW_BATCH_BYTES) flush_edges(w, false);
     return w->failed ? -1 : 0;
 }
 
@@ -626,10 +695,14 @@ int mf_gsw_edges(mf_gs_writer *w, uint64_t address, size_t n, const uint64_t *of
 }
 
 /* The common case of millions of small objects in one call per batch: the
- * per-call checks of begin/add/end would cost as much as the encoding. */
+ * per-call checks of begin/add/end would cost as much as the encoding. The
+ * objects go in runs that surely fit the current batch (counted at their
+ * longest); an object that does not fit what is left goes through
+ * mf_gsw_edges, which splits it where it must. */
 int mf_gsw_edges_many(mf_gs_writer *w, size_t nobj, const uint64_t *addresses,
                       const uint32_t *counts, const uint64_t *offsets, const uint64_t *targets)
 {
+    const size_t per_edge = 2 * MF_VARINT_MAX;
     for (size_t i = 0; i < nobj;) {
         if (w->failed) return -1;
         if (w->section == 0) {
@@ -638,13 +711,26 @@ int mf_gsw_edges_many(mf_gs_writer *w, size_t nobj, const uint64_t *addresses,
         }
         if (w->section != 1 || w->eo_open)
             return wfail(w, "edges of object 0x%" PRIx64 " out of order", addresses[i]);
-        /* the objects up to the end of the current EdgeBatch */
-        size_t m = OBJ_BATCH - w->e_n;
-        if (m > nobj - i) m = nobj - i;
-        size_t ne = 0;
-        for (size_t j = i; j < i + m; j++) ne += counts[j];
-        if (ne > SIZE_MAX / MF_VARINT_MAX || m > SIZE_MAX / MF_VARINT_MAX)
-            return wfail(w, "out of memory");
+        /* the objects up to the end of the current EdgeBatch that surely
+         * fit its bytes */
+        size_t used = edge_bytes(w),
+               room = used < MF_GSW_BATCH_BYTES ? MF_GSW_BATCH_BYTES - used : 0;
+        size_t m = 0, ne = 0, bytes = 0, lim = OBJ_BATCH - w->e_n;
+        if (lim > nobj - i) lim = nobj - i;
+        while (m < lim) {
+            size_t b = MF_VARINT_MAX + (size_t)counts[i + m] * per_edge;
+            if (bytes + b > room) break;
+            bytes += b;
+            ne += counts[i + m++];
+        }
+        if (m == 0) {
+            uint32_t n = counts[i];
+            if (mf_gsw_edges(w, addresses[i], n, offsets, targets)) return -1;
+            offsets += n;
+            targets += n;
+            i++;
+            continue;
+        }
         /* (+ 1: a column is never NULL below, even without edges) */
         if (!col_grow(w, &w->e_off, ne * MF_VARINT_MAX + 1) ||
             !col_grow(w, &w->e_tgt, ne * MF_VARINT_MAX + 1) ||
@@ -677,7 +763,7 @@ int mf_gsw_edges_many(mf_gs_writer *w, size_t nobj, const uint64_t *addresses,
         w->e_count.len = (size_t)(pc - w->e_count.p);
         w->e_n += m;
         i += m;
-        if (w->e_n == OBJ_BATCH) flush_edges(w);
+        if (w->e_n == OBJ_BATCH || edge_bytes(w) >= MF_GSW_BATCH_BYTES) flush_edges(w, false);
     }
     return w->failed ? -1 : 0;
 }
@@ -688,7 +774,7 @@ static int enter_rest(mf_gs_writer *w)
     if (w->section == 2) return 0;
     if (w->eo_open) return wfail(w, "the edges of object 0x%" PRIx64 " were not ended", w->eo_addr);
     if (w->section == 0) flush_objects(w);
-    flush_edges(w);
+    flush_edges(w, false);
     if (w->edge_next != w->f.objects)
         return wfail(w, "edges given for %" PRIu64 " of %" PRIu64 " objects", w->edge_next,
                      w->f.objects);
@@ -806,7 +892,9 @@ int mf_gsw_bucket(mf_gs_writer *w, uint64_t address, bool old, uint64_t index, u
         occupied > 0xff || address % MF_GS_GRANULE)
         return wfail(w, "bucket 0x%" PRIx64 " out of order or beyond what its map announced",
                      address);
-    if (w->b_n == BUCKET_BATCH) flush_buckets(w);
+    size_t bytes = w->b_addr.len + w->b_old.len + w->b_idx.len + w->b_ovf.len + w->b_occ.len +
+                   w->s_top.len + w->s_kint.len + w->s_ktext.len + w->s_kobj.len + w->s_vobj.len;
+    if (w->b_n == BUCKET_BATCH || bytes >= MF_GSW_BATCH_BYTES) flush_buckets(w);
     /* version 2: addresses in granules, indices as increments */
     col_varint(w, &w->b_addr,
                mf_zigzag((int64_t)(address / MF_GS_GRANULE - w->b_prev / MF_GS_GRANULE)));
@@ -840,7 +928,7 @@ int mf_gsw_entry(mf_gs_writer *w, const mf_gs_entry *e)
         col_varint(w, &w->s_kint, mf_zigzag(e->key_int));
     } else {
         put_bytes(w, &w->s_ktext, 9, e->key_text ? e->key_text : "",
-                  e->key_text ? e->key_text_len : 0);
+                  e->key_text ? cut_len(e->key_text, e->key_text_len, MF_GS_MAX_KEY_TEXT) : 0);
     }
     col_varint(w, &w->s_kobj, obj_ref(e->key_object, w->b_cur));
     if (e->key_object) w->s_any_kobj = true;

@@ -22,6 +22,12 @@
 
 typedef struct mf_gs_writer mf_gs_writer;
 
+/* The content bytes at which an edge or bucket batch is written as a record
+ * (a record holds at most this plus one bucket's entries, far below
+ * MF_GS_MAX_RECORD); the edges of an object with more than that go on over
+ * several EdgeBatch records. */
+#define MF_GSW_BATCH_BYTES ((size_t)1 << 20)
+
 /* Opens path (outfile.h) and writes the header. level is the
  * gzip level: 0 stores the content in uncompressed gzip blocks (the fastest
  * real gzip file), 1 uses zlib's fast run-length strategy, 2-9 deflate's
@@ -39,10 +45,13 @@ mf_gs_writer *mf_gsw_open_out(mf_out *out, int level, const mf_gs_header *h, mf_
  * a write error, a call out of order): mf_gsw_finish reports the first.
  */
 
-/* Interns a string (NULL is ""); returns its string index. */
+/* Interns a string (NULL is ""; one longer than MF_GS_MAX_STRING is stored
+ * cut to it); returns its string index. */
 uint32_t mf_gsw_string(mf_gs_writer *w, const char *s);
 /* Appends a type (strings copied); returns its index. Types are not
- * interned: the caller keeps its own map from its type descriptors. */
+ * interned: the caller keeps its own map from its type descriptors. A type
+ * (or a stack, below) too big for one record (millions of pointer fields)
+ * fails the write: it is never written for a reader to refuse. */
 uint32_t mf_gsw_type(mf_gs_writer *w, const mf_gs_type *t);
 /* Appends a symbol; returns its index. */
 uint32_t mf_gsw_symbol(mf_gs_writer *w, const mf_gs_symbol *s);
@@ -61,7 +70,8 @@ int mf_gsw_edges(mf_gs_writer *w, uint64_t address, size_t n, const uint64_t *of
                  const uint64_t *targets);
 /* The same in pieces, for objects with very many edges: begin, add (any
  * number of times; offsets keep increasing across calls), end. Nothing else
- * may be called between begin and end. */
+ * may be called between begin and end. Any number of edges may be given:
+ * they are split over as many records as they need. */
 int mf_gsw_edges_begin(mf_gs_writer *w, uint64_t address);
 int mf_gsw_edges_add(mf_gs_writer *w, size_t n, const uint64_t *offsets, const uint64_t *targets);
 int mf_gsw_edges_end(mf_gs_writer *w);
@@ -79,6 +89,7 @@ int mf_gsw_root(mf_gs_writer *w, const mf_gs_root *r);
 int mf_gsw_map(mf_gs_writer *w, const mf_gs_map *m);
 int mf_gsw_bucket(mf_gs_writer *w, uint64_t address, bool old, uint64_t index, uint32_t overflow,
                   uint32_t occupied);
+/* (A key_text longer than MF_GS_MAX_KEY_TEXT is stored cut to it.) */
 int mf_gsw_entry(mf_gs_writer *w, const mf_gs_entry *e);
 
 /* A sampled live object and its allocation stack (a stack index). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -29,8 +30,21 @@ struct mf_in {
 uint64_t mf_default_max_memory(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || size <= 0) return (uint64_t)4 << 30;
-    return (uint64_t)pages * (uint64_t)size / 2;
+    uint64_t lim = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 2 : (uint64_t)4 << 30;
+    /* under an address-space limit (ulimit -v), stop with the message
+     * before malloc fails: half of what the program has not mapped yet
+     * (the rest for thread stacks and malloc's arenas) */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        uint64_t mapped = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        unsigned long long vm_pages;
+        if (f && fscanf(f, "%llu", &vm_pages) == 1 && size > 0) mapped = vm_pages * (uint64_t)size;
+        if (f) fclose(f);
+        uint64_t room = rl.rlim_cur > mapped ? (rl.rlim_cur - mapped) / 2 : 1;
+        if (room < lim) lim = room;
+    }
+    return lim;
 }
 
 /* Sizes as people read them: "1.5 GiB", "300 MiB". */

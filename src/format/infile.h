@@ -34,7 +34,8 @@ typedef struct mf_limits {
 } mf_limits;
 
 /* The default limit: half of this machine's physical memory (or 4 GiB when
- * that cannot be known). */
+ * that cannot be known), and under an address-space limit (RLIMIT_AS) at
+ * most half of what is left of it. */
 uint64_t mf_default_max_memory(void);
 
 /* Checks that `need` bytes (an estimate of what reading and analysing the

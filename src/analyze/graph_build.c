@@ -1,0 +1,1392 @@
+/*
+ * src/analyze/graph_build.c -- building the format-neutral heap graph.
+ *
+ * The builder appends records to growable arrays and does all the work that
+ * needs every object at once in mp_gb_finish: sorting objects by address,
+ * renumbering provisional indices, resolving address references, packing
+ * edges into CSR (both directions) and grouping buckets and entries by map.
+ */
+#include "analyze/graph.h"
+
+#include "analyze/graph_internal.h"
+
+#include "analyze/parallel.h"
+#include "analyze/timing.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------ growable arrays --- */
+
+/* The size of the last allocation of the builder that failed, for the
+ * message that says how much was needed. */
+static _Thread_local size_t failed_bytes;
+
+/* Makes room for one more element in *p (holding *n of *cap); false when out
+ * of memory or the size would overflow. */
+static bool grow(void **p, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap) return true;
+    size_t nc = *cap ? *cap * 2 : 64;
+    if (nc < n + 1) nc = n + 1;
+    if (nc > SIZE_MAX / elem) return false;
+    void *q = realloc(*p, nc * elem);
+    if (!q) failed_bytes = nc * elem;
+    if (!q) return false;
+    *p = q;
+    *cap = nc;
+    return true;
+}
+
+/* Resizes *p to exactly cap elements when larger than now. */
+static bool reserve(void **p, size_t *cap, size_t want, size_t elem)
+{
+    if (want <= *cap) return true;
+    if (want > SIZE_MAX / elem) return false;
+    void *q = realloc(*p, want * elem);
+    if (!q) failed_bytes = want * elem;
+    if (!q) return false;
+    *p = q;
+    *cap = want;
+    return true;
+}
+
+#define GROW(b, arr, n, cap) grow((void **)&(arr), &(cap), (n), sizeof *(arr))
+
+/* A sampled object's stack, in the order given (the last one given for an
+ * object wins). */
+typedef struct sample_rec {
+    uint32_t obj, stack, seq;
+} sample_rec;
+
+struct mp_graph_builder {
+    bool oom;
+    char *name;
+    const char *format;
+    mp_graph_info info;
+    char *program;
+    /* strings */
+    char *strs;
+    size_t strs_len, strs_cap;
+    uint32_t *htab; /* interned sids + 1, open addressing; 0 empty */
+    size_t hcap, hcount;
+    /* objects */
+    uint64_t *addr, *size;
+    uint32_t *type;
+    size_t nobj, cap_obj;
+    bool sorted;
+    uint64_t total_bytes;
+    sample_rec *samples;
+    size_t nsamples, cap_samples;
+    /* edges, the general way: records resolved and packed at finish */
+    uint32_t *esrc, *edst, *eoff; /* eoff: MP_NO_OFFSET unknown */
+    size_t nedge, cap_edge;
+    bool edges_in_order;
+    uint64_t *aesrc, *aedst;
+    size_t naedge, cap_aedge;
+    /* edges, the fast way (mp_gb_edges_begin): packed as they come */
+    bool direct;
+    size_t dn;       /* the objects announced */
+    mp_csr out;      /* at[0 .. next_src] filled so far */
+    size_t cap_adj;  /* of out.adj */
+    uint64_t dm;     /* edges so far */
+    size_t next_src; /* the first object whose list has not started */
+    uint32_t *indeg; /* per object: its predecessors so far */
+    mp_pack offsets; /* both ways: per edge, offset + 1 (0 unknown) */
+    /* tables */
+    mp_type *types;
+    size_t ntypes, cap_types;
+    mp_gframe *frames;
+    size_t nframes, cap_frames;
+    mp_stack *stacks;
+    size_t nstacks, cap_stacks;
+    mp_root *roots;
+    uint64_t *root_addr;
+    size_t nroots, cap_roots, cap_root_addr;
+    mp_map *maps;
+    size_t nmaps, cap_maps;
+    mp_bucket *buckets;
+    uint64_t *bucket_addr;
+    size_t nbuckets, cap_buckets, cap_bucket_addr;
+    /* entries, packed as they come (see pack_entry) */
+    mp_pack entries;
+    size_t nentries;
+    bool entries_grouped; /* every map's entries together, maps in order */
+    uint32_t last_entry_map;
+    uint32_t max_entry_ref; /* the largest object index an entry names, + 1 */
+};
+
+mp_graph_builder *mp_gb_new(const char *name, const char *format)
+{
+    mp_graph_builder *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->name = strdup(name ? name : "");
+    b->format = format ? format : "";
+    b->strs = malloc(256);
+    b->strs_cap = 256;
+    if (!b->name || !b->strs) {
+        mp_gb_free(b);
+        return NULL;
+    }
+    b->strs[0] = 0;
+    b->strs_len = 1;
+    b->sorted = true;
+    b->edges_in_order = true;
+    b->entries_grouped = true;
+    b->info.thread_noun = "thread";
+    uint64_t spill = mp_spill_bytes();
+    mp_pack_init(&b->entries, EF_N);
+    mp_pack_spill(&b->entries, spill);
+    mp_pack_init(&b->offsets, 1);
+    mp_pack_spill(&b->offsets, spill);
+    return b;
+}
+
+void mp_gb_free(mp_graph_builder *b)
+{
+    if (!b) return;
+    free(b->name);
+    free(b->program);
+    free(b->strs);
+    free(b->htab);
+    free(b->addr);
+    free(b->size);
+    free(b->type);
+    free(b->samples);
+    free(b->esrc);
+    free(b->edst);
+    free(b->eoff);
+    free(b->aesrc);
+    free(b->aedst);
+    mp_csr_free(&b->out);
+    free(b->indeg);
+    mp_pack_free(&b->offsets);
+    free(b->types);
+    free(b->frames);
+    free(b->stacks);
+    free(b->roots);
+    free(b->root_addr);
+    free(b->maps);
+    free(b->buckets);
+    free(b->bucket_addr);
+    mp_pack_free(&b->entries);
+    free(b);
+}
+
+void mp_gb_set_pause(mp_graph_builder *b, uint64_t pause_ns)
+{
+    b->info.gc_pause_ns = pause_ns;
+}
+
+void mp_gb_set_build_id(mp_graph_builder *b, const char *build_id)
+{
+    b->info.build_id = mp_gb_intern(b, build_id ? build_id : "");
+}
+
+void mp_gb_set_info(mp_graph_builder *b, const char *program, uint64_t pid, int64_t time_nanos,
+                    uint32_t gc_cycle, uint32_t pointer_size, uint64_t profile_rate,
+                    uint64_t heap_alloc)
+{
+    b->info.program = mp_gb_intern(b, program ? program : "");
+    b->info.pid = pid;
+    b->info.time_nanos = time_nanos;
+    b->info.gc_cycle = gc_cycle;
+    b->info.pointer_size = pointer_size;
+    b->info.profile_rate = profile_rate;
+    b->info.heap_alloc = heap_alloc;
+}
+
+void mp_gb_set_origin(mp_graph_builder *b, const char *thread_noun, const char *runtime,
+                      uint64_t unreachable_objects, uint64_t unreachable_bytes)
+{
+    b->info.thread_noun = thread_noun ? thread_noun : "thread";
+    b->info.runtime = mp_gb_intern(b, runtime ? runtime : "");
+    b->info.unreachable_objects = unreachable_objects;
+    b->info.unreachable_bytes = unreachable_bytes;
+}
+
+/* ------------------------------------------------------------- strings --- */
+
+static uint64_t str_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Appends n bytes and a NUL to the table; the sid, or 0 on failure. */
+static mp_sid str_append(mp_graph_builder *b, const char *s, size_t n)
+{
+    if (b->oom) return 0;
+    if (b->strs_len + n + 1 > UINT32_MAX) {
+        b->oom = true; /* string ids are 32-bit offsets */
+        return 0;
+    }
+    while (b->strs_len + n + 1 > b->strs_cap) {
+        size_t nc = b->strs_cap * 2;
+        char *q = realloc(b->strs, nc);
+        if (!q) {
+            b->oom = true;
+            return 0;
+        }
+        b->strs = q;
+        b->strs_cap = nc;
+    }
+    mp_sid id = (mp_sid)b->strs_len;
+    if (n) memcpy(b->strs + b->strs_len, s, n);
+    b->strs[b->strs_len + n] = 0;
+    b->strs_len += n + 1;
+    return id;
+}
+
+mp_sid mp_gb_string(mp_graph_builder *b, const char *s, size_t len)
+{
+    if (!s) return 0;
+    const char *nul = memchr(s, 0, len);
+    if (nul) len = (size_t)(nul - s);
+    if (len == 0) return 0;
+    return str_append(b, s, len);
+}
+
+/* Interning keeps one copy of names that recur (functions, files, types) in
+ * an open-addressing table of sids, doubled at half load. */
+mp_sid mp_gb_intern(mp_graph_builder *b, const char *s)
+{
+    if (!s || !*s || b->oom) return 0;
+    size_t n = strlen(s);
+    if (b->hcount * 2 >= b->hcap) {
+        size_t nc = b->hcap ? b->hcap * 2 : 256;
+        uint32_t *nt = calloc(nc, sizeof *nt);
+        if (!nt) {
+            b->oom = true;
+            return 0;
+        }
+        for (size_t i = 0; i < b->hcap; i++) {
+            if (!b->htab[i]) continue;
+            const char *t = b->strs + (b->htab[i] - 1);
+            size_t j = str_hash(t, strlen(t)) & (nc - 1);
+            while (nt[j]) j = (j + 1) & (nc - 1);
+            nt[j] = b->htab[i];
+        }
+        free(b->htab);
+        b->htab = nt;
+        b->hcap = nc;
+    }
+    size_t j = str_hash(s, n) & (b->hcap - 1);
+    while (b->htab[j]) {
+        const char *t = b->strs + (b->htab[j] - 1);
+        if (strcmp(t, s) == 0) return b->htab[j] - 1;
+        j = (j + 1) & (b->hcap - 1);
+    }
+    mp_sid id = str_append(b, s, n);
+    if (!id) return 0;
+    b->htab[j] = id + 1;
+    b->hcount++;
+    return id;
+}
+
+/* -------------------------------------------------------------- records --- */
+
+void mp_gb_reserve(mp_graph_builder *b, size_t objects, size_t edges)
+{
+    size_t c = b->cap_obj;
+    bool ok = reserve((void **)&b->addr, &c, objects, sizeof(uint64_t));
+    c = b->cap_obj;
+    ok = ok && reserve((void **)&b->size, &c, objects, sizeof(uint64_t));
+    c = b->cap_obj;
+    ok = ok && reserve((void **)&b->type, &c, objects, sizeof(uint32_t));
+    if (ok) b->cap_obj = c;
+    c = b->cap_edge;
+    ok = reserve((void **)&b->esrc, &c, edges, sizeof(uint32_t));
+    c = b->cap_edge;
+    ok = ok && reserve((void **)&b->edst, &c, edges, sizeof(uint32_t));
+    c = b->cap_edge;
+    ok = ok && reserve((void **)&b->eoff, &c, edges, sizeof(uint32_t));
+    if (ok) b->cap_edge = c;
+}
+
+uint32_t mp_gb_type(mp_graph_builder *b, const char *name, uint64_t size, mp_type_kind kind)
+{
+    if (!GROW(b, b->types, b->ntypes, b->cap_types)) {
+        b->oom = true;
+        return MP_NONE;
+    }
+    b->types[b->ntypes] = (mp_type){mp_gb_intern(b, name), size, (uint8_t)kind, MP_PTRS_UNKNOWN};
+    return (uint32_t)b->ntypes++;
+}
+
+void mp_gb_type_pointers(mp_graph_builder *b, uint32_t type, mp_type_pointers p)
+{
+    if (type < b->ntypes) b->types[type].pointers = (uint8_t)p;
+}
+
+mp_gframe mp_gb_frame(mp_graph_builder *b, const char *function, const char *file, int64_t line)
+{
+    return (mp_gframe){mp_gb_intern(b, function), mp_gb_intern(b, file), line};
+}
+
+uint32_t mp_gb_stack(mp_graph_builder *b, const mp_gframe *frames, size_t n)
+{
+    if (!GROW(b, b->stacks, b->nstacks, b->cap_stacks) || b->nframes + n > UINT32_MAX) {
+        b->oom = true;
+        return MP_NONE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!GROW(b, b->frames, b->nframes, b->cap_frames)) {
+            b->oom = true;
+            return MP_NONE;
+        }
+        b->frames[b->nframes++] = frames[i];
+    }
+    b->stacks[b->nstacks] = (mp_stack){(uint32_t)(b->nframes - n), (uint32_t)n};
+    return (uint32_t)b->nstacks++;
+}
+
+static void add_sample(mp_graph_builder *b, uint32_t obj, uint32_t stack)
+{
+    if (!GROW(b, b->samples, b->nsamples, b->cap_samples)) {
+        b->oom = true;
+        return;
+    }
+    b->samples[b->nsamples] = (sample_rec){obj, stack, (uint32_t)b->nsamples};
+    b->nsamples++;
+}
+
+uint32_t mp_gb_object(mp_graph_builder *b, uint64_t address, uint64_t size, uint32_t type,
+                      uint32_t stack)
+{
+    if (b->nobj >= UINT32_MAX - 1) {
+        b->oom = true;
+        return MP_NONE;
+    }
+    if (b->nobj == b->cap_obj) {
+        size_t nc = b->cap_obj ? b->cap_obj * 2 : 1024;
+        size_t c = b->cap_obj;
+        bool ok = reserve((void **)&b->addr, &c, nc, sizeof(uint64_t));
+        c = b->cap_obj;
+        ok = ok && reserve((void **)&b->size, &c, nc, sizeof(uint64_t));
+        c = b->cap_obj;
+        ok = ok && reserve((void **)&b->type, &c, nc, sizeof(uint32_t));
+        if (!ok) {
+            b->oom = true;
+            return MP_NONE;
+        }
+        b->cap_obj = nc;
+    }
+    size_t i = b->nobj++;
+    if (i > 0 && address <= b->addr[i - 1]) b->sorted = false;
+    b->addr[i] = address;
+    b->size[i] = size;
+    b->type[i] = type;
+    if (stack != MP_NONE) add_sample(b, (uint32_t)i, stack);
+    b->total_bytes += size;
+    return (uint32_t)i;
+}
+
+void mp_gb_adopt_objects(mp_graph_builder *b, uint64_t *addr, uint64_t *size, uint32_t *type,
+                         size_t n)
+{
+    if (b->nobj || n >= UINT32_MAX - 1 || (n && (!addr || !size || !type))) {
+        b->oom = true;
+        free(addr), free(size), free(type);
+        return;
+    }
+    free(b->addr), free(b->size), free(b->type);
+    b->addr = addr, b->size = size, b->type = type;
+    b->nobj = b->cap_obj = n;
+    for (size_t i = 0; i < n; i++) {
+        b->total_bytes += size[i];
+        if (i > 0 && addr[i] <= addr[i - 1]) b->sorted = false;
+    }
+}
+
+void mp_gb_object_stack(mp_graph_builder *b, uint32_t obj, uint32_t stack)
+{
+    if (obj < b->nobj || (b->direct && obj < b->dn)) add_sample(b, obj, stack);
+}
+
+void mp_gb_object_type(mp_graph_builder *b, uint32_t obj, uint32_t type)
+{
+    if (obj < b->nobj) b->type[obj] = type;
+}
+
+void mp_gb_edge_at(mp_graph_builder *b, uint32_t src, uint32_t dst, uint64_t offset)
+{
+    if (b->direct) {
+        b->oom = true; /* the two ways are not to be mixed */
+        return;
+    }
+    if (b->nedge == b->cap_edge) {
+        size_t nc = b->cap_edge ? b->cap_edge * 2 : 4096;
+        size_t c = b->cap_edge;
+        bool ok = reserve((void **)&b->esrc, &c, nc, sizeof(uint32_t));
+        c = b->cap_edge;
+        ok = ok && reserve((void **)&b->edst, &c, nc, sizeof(uint32_t));
+        c = b->cap_edge;
+        ok = ok && reserve((void **)&b->eoff, &c, nc, sizeof(uint32_t));
+        if (!ok) {
+            b->oom = true;
+            return;
+        }
+        b->cap_edge = nc;
+    }
+    if (b->nedge > 0 && src < b->esrc[b->nedge - 1]) b->edges_in_order = false;
+    b->esrc[b->nedge] = src;
+    b->edst[b->nedge] = dst;
+    b->eoff[b->nedge] = offset < MP_NO_OFFSET ? (uint32_t)offset : MP_NO_OFFSET;
+    b->nedge++;
+}
+
+void mp_gb_edge(mp_graph_builder *b, uint32_t src, uint32_t dst)
+{
+    mp_gb_edge_at(b, src, dst, MP_NO_OFFSET);
+}
+
+void mp_gb_edge_addr(mp_graph_builder *b, uint64_t src_addr, uint64_t dst_addr)
+{
+    if (b->direct) {
+        b->oom = true;
+        return;
+    }
+    if (b->naedge == b->cap_aedge) {
+        size_t nc = b->cap_aedge ? b->cap_aedge * 2 : 1024;
+        size_t c = b->cap_aedge;
+        bool ok = reserve((void **)&b->aesrc, &c, nc, sizeof(uint64_t));
+        c = b->cap_aedge;
+        ok = ok && reserve((void **)&b->aedst, &c, nc, sizeof(uint64_t));
+        if (!ok) {
+            b->oom = true;
+            return;
+        }
+        b->cap_aedge = nc;
+    }
+    b->aesrc[b->naedge] = src_addr;
+    b->aedst[b->naedge] = dst_addr;
+    b->naedge++;
+}
+
+void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
+{
+    if (b->direct || b->nedge || b->naedge || nobjects >= UINT32_MAX - 1) {
+        b->oom = true;
+        return;
+    }
+    b->direct = true;
+    b->dn = nobjects;
+    b->out.at = malloc((nobjects + 1) * sizeof *b->out.at);
+    b->indeg = calloc(nobjects + 1, sizeof *b->indeg);
+    mp_huge_pages(b->out.at, (nobjects + 1) * sizeof *b->out.at);
+    mp_huge_pages(b->indeg, (nobjects + 1) * sizeof *b->indeg);
+    if (!b->out.at || !b->indeg) {
+        failed_bytes = (nobjects + 1) * sizeof *b->out.at;
+        b->oom = true;
+    }
+}
+
+/* Starts the lists of objects next_src .. upto - 1 at the current edge
+ * count, noting where the count passes a multiple of 2^32. */
+static void start_lists(mp_graph_builder *b, size_t upto)
+{
+    for (size_t v = b->next_src; v < upto; v++) {
+        while ((b->dm >> 32) > b->out.nwraps) {
+            uint32_t *w = realloc(b->out.wraps, (b->out.nwraps + 1) * sizeof *w);
+            if (!w) {
+                b->oom = true;
+                return;
+            }
+            b->out.wraps = w;
+            w[b->out.nwraps++] = (uint32_t)v;
+        }
+        b->out.at[v] = (uint32_t)b->dm;
+    }
+    if (upto > b->next_src) b->next_src = upto;
+}
+
+void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t *targets,
+                    const uint64_t *offsets)
+{
+    if (b->oom) return;
+    /* src may be the object before again (its list goes on), never less */
+    if (!b->direct || src >= b->dn || src + 1 < b->next_src) {
+        b->oom = true;
+        return;
+    }
+    start_lists(b, (size_t)src + 1);
+    if (n == 0) return;
+    if (b->dm + n > b->cap_adj) {
+        size_t nc = b->cap_adj ? b->cap_adj : 1 << 16;
+        while (nc < b->dm + n) nc *= 2;
+        uint32_t *q = nc <= SIZE_MAX / 4 ? realloc(b->out.adj, nc * sizeof *q) : NULL;
+        if (!q) {
+            failed_bytes = nc * sizeof *q;
+            b->oom = true;
+            return;
+        }
+        mp_huge_pages(q, nc * sizeof *q);
+        b->out.adj = q;
+        b->cap_adj = nc;
+    }
+    uint32_t *adj = b->out.adj + b->dm;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t = targets[i];
+        if (t >= b->dn || b->indeg[t] == UINT32_MAX) {
+            b->oom = true; /* reported as out of range at finish */
+            return;
+        }
+        adj[i] = (uint32_t)t;
+        b->indeg[t]++;
+        uint64_t off = offsets ? offsets[i] : MP_NO_OFFSET;
+        uint64_t f = off < MP_NO_OFFSET ? off + 1 : 0;
+        mp_pack_add(&b->offsets, &f);
+    }
+    b->dm += n;
+}
+
+void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr)
+{
+    if (!GROW(b, b->roots, b->nroots, b->cap_roots) ||
+        !grow((void **)&b->root_addr, &b->cap_root_addr, b->nroots, sizeof(uint64_t))) {
+        b->oom = true;
+        return;
+    }
+    b->roots[b->nroots] = *r;
+    b->roots[b->nroots].order = (uint32_t)b->nroots;
+    if (b->roots[b->nroots].kind >= MP_ROOT_NKINDS) b->roots[b->nroots].kind = MP_ROOT_OTHER;
+    b->root_addr[b->nroots] = target_addr;
+    b->nroots++;
+}
+
+uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m)
+{
+    if (!GROW(b, b->maps, b->nmaps, b->cap_maps) || b->nmaps >= UINT32_MAX - 1) {
+        b->oom = true;
+        return MP_NONE;
+    }
+    mp_map *d = &b->maps[b->nmaps];
+    *d = *m;
+    d->first_bucket = d->nbuckets = d->first_entry = d->nentries = 0;
+    d->nmain = d->noverflow_walked = d->nold = d->table_objects = d->table_bytes = 0;
+    return (uint32_t)b->nmaps++;
+}
+
+void mp_gb_bucket(mp_graph_builder *b, const mp_bucket *bk, uint64_t obj_addr)
+{
+    if (!GROW(b, b->buckets, b->nbuckets, b->cap_buckets) ||
+        !grow((void **)&b->bucket_addr, &b->cap_bucket_addr, b->nbuckets, sizeof(uint64_t))) {
+        b->oom = true;
+        return;
+    }
+    b->buckets[b->nbuckets] = *bk;
+    b->bucket_addr[b->nbuckets] = obj_addr;
+    b->nbuckets++;
+}
+
+/* Entries are packed as they come (a few bytes each, spilled to a file
+ * when many); whether they came grouped by map, and the largest object
+ * they name, are noted for finish. */
+void mp_gb_entry(mp_graph_builder *b, const mp_entry *e)
+{
+    if (e->map < b->last_entry_map) b->entries_grouped = false;
+    b->last_entry_map = e->map;
+    uint32_t refs[3] = {e->bucket_obj, e->key_obj, e->value_obj};
+    for (int k = 0; k < 3; k++)
+        if (refs[k] != MP_NONE && refs[k] >= b->max_entry_ref)
+            b->max_entry_ref = refs[k] == UINT32_MAX - 1 ? UINT32_MAX : refs[k] + 1;
+    mp_pack_entry(&b->entries, e);
+    if (mp_pack_failed(&b->entries)) b->oom = true;
+    if (e->map < b->nmaps)
+        b->maps[e->map].nentries++;
+    else
+        b->entries_grouped = false; /* checked (and refused) at finish */
+    b->nentries++;
+}
+
+/* -------------------------------------------------------------- finish --- */
+
+static uint32_t find_in(const uint64_t *addr, const uint64_t *size, size_t n, uint64_t a)
+{
+    size_t lo = 0, hi = n; /* first object with addr > a */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (addr[mid] <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0) return MP_NONE;
+    size_t i = lo - 1;
+    uint64_t sz = size[i] ? size[i] : 1; /* a zero-size object still has its address */
+    return a - addr[i] < sz ? (uint32_t)i : MP_NONE;
+}
+
+typedef struct addr_ix {
+    uint64_t addr;
+    uint32_t ix;
+} addr_ix;
+
+static int cmp_addr_ix(const void *a, const void *b)
+{
+    const addr_ix *x = a, *y = b;
+    if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
+    return x->ix < y->ix ? -1 : x->ix > y->ix;
+}
+
+/* Priority order of roots: by kind; the thread roots (stack words,
+ * iterators, registers) by thread, and within one thread's stack words,
+ * iterators and registers, outer frames first: when an outer and an inner
+ * frame both hold a pointer, the outer frame is the one that lives longer,
+ * so it explains the retention (a register is the frame's that owned it,
+ * wherever a callee saved it); then as added. A total order, so the sort's
+ * result does not depend on the order the roots came in. */
+static int cmp_root(const void *a, const void *b)
+{
+    const mp_root *x = a, *y = b;
+    if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+    bool threaded =
+        x->kind == MP_ROOT_STACK || x->kind == MP_ROOT_ITERATOR || x->kind == MP_ROOT_REGISTER;
+    if (threaded && x->thread != y->thread) return x->thread < y->thread ? -1 : 1;
+    if (threaded && x->frame != y->frame) return x->frame > y->frame ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Sorts the objects by address and returns rank[provisional] = final index
+ * (NULL when they came sorted: the identity). */
+static int sort_objects(mp_graph_builder *b, uint32_t **rank_out, mf_error *err)
+{
+    *rank_out = NULL;
+    if (b->sorted) return 0;
+    size_t n = b->nobj;
+    addr_ix *ax = malloc(n * sizeof *ax);
+    uint32_t *rank = malloc(n * sizeof *rank);
+    uint64_t *tmp64 = malloc(n * sizeof *tmp64);
+    uint32_t *tmp32 = malloc(n * sizeof *tmp32);
+    if (!ax || !rank || !tmp64 || !tmp32) {
+        free(ax);
+        free(rank);
+        free(tmp64);
+        free(tmp32);
+        mf_error_set(err, "%s: out of memory sorting %zu objects", b->name, n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) ax[i] = (addr_ix){b->addr[i], (uint32_t)i};
+    if (n > 1) qsort(ax, n, sizeof *ax, cmp_addr_ix);
+    for (size_t i = 0; i < n; i++) rank[ax[i].ix] = (uint32_t)i;
+    for (size_t i = 0; i < n; i++) tmp64[i] = b->size[ax[i].ix];
+    if (n) memcpy(b->size, tmp64, n * sizeof *tmp64);
+    for (size_t i = 0; i < n; i++) b->addr[i] = ax[i].addr;
+    for (size_t i = 0; i < n; i++) tmp32[i] = b->type[ax[i].ix];
+    if (n) memcpy(b->type, tmp32, n * sizeof *tmp32);
+    free(ax);
+    free(tmp64);
+    free(tmp32);
+    *rank_out = rank;
+    return 0;
+}
+
+/* Renumbers a provisional reference; MP_NONE stays. -1 if out of range. */
+static int remap(const mp_graph_builder *b, const uint32_t *rank, uint32_t *ref)
+{
+    if (*ref == MP_NONE) return 0;
+    if (*ref >= b->nobj) return -1;
+    if (rank) *ref = rank[*ref];
+    return 0;
+}
+
+/* Sizes into 32 bits, in place, the few of 4 GiB or more aside. */
+static int pack_sizes(mp_graph *g, uint64_t *size)
+{
+    size_t n = g->nobjects, nbig = 0;
+    for (size_t i = 0; i < n; i++) nbig += size[i] >= MP_BIG_SIZE;
+    if (nbig && !(g->big = malloc(nbig * sizeof *g->big))) return -1;
+    uint32_t *s32 = (uint32_t *)size; /* s32[i] lies within size[i]: safe going up */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = size[i];
+        if (v >= MP_BIG_SIZE) g->big[g->nbig++] = (mp_big_size){(uint32_t)i, v};
+        s32[i] = v >= MP_BIG_SIZE ? MP_BIG_SIZE : (uint32_t)v;
+    }
+    uint32_t *shrunk = realloc(s32, (n ? n : 1) * sizeof *shrunk);
+    g->size32 = shrunk ? shrunk : s32;
+    return 0;
+}
+
+static int cmp_sample(const void *a, const void *b)
+{
+    const sample_rec *x = a, *y = b;
+    if (x->obj != y->obj) return x->obj < y->obj ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The sampled objects' stacks, renumbered and sorted (the last given for
+ * an object wins), and their bitmap. */
+static int pack_samples(mp_graph_builder *b, const uint32_t *rank, mp_graph *g, mf_error *err)
+{
+    /* -1 with err set on bad input, 1 when out of memory */
+    size_t n = g->nobjects, k = 0;
+    for (size_t i = 0; i < b->nsamples; i++) {
+        sample_rec *r = &b->samples[i];
+        if (remap(b, rank, &r->obj) || r->obj == MP_NONE) {
+            mf_error_set(err, "%s: an allocation stack is given for an object never added",
+                         g->info.name);
+            return -1;
+        }
+        if (r->stack != MP_NONE && r->stack >= b->nstacks) {
+            mf_error_set(err, "%s: object 0x%llx has stack %u of only %zu", g->info.name,
+                         (unsigned long long)g->addr[r->obj], r->stack, b->nstacks);
+            return -1;
+        }
+    }
+    if (b->nsamples > 1) qsort(b->samples, b->nsamples, sizeof *b->samples, cmp_sample);
+    g->samples = malloc((b->nsamples ? b->nsamples : 1) * sizeof *g->samples);
+    g->sampled_bits = calloc(n / 8 + 1, 1);
+    if (!g->samples || !g->sampled_bits) return 1;
+    for (size_t i = 0; i < b->nsamples; i++) {
+        const sample_rec *r = &b->samples[i];
+        if (i + 1 < b->nsamples && b->samples[i + 1].obj == r->obj) continue; /* a later one wins */
+        if (r->stack == MP_NONE) continue;
+        g->samples[k++] = (uint64_t)r->obj << 32 | r->stack;
+        g->sampled_bits[r->obj >> 3] |= (uint8_t)(1u << (r->obj & 7));
+    }
+    g->nsampled = k;
+    return 0;
+}
+
+/* The starts of lists of `count[v]` edges each into c->at (modulo 2^32)
+ * and c->wraps; count and c->at may be the same array (n + 1 entries). */
+static int starts_from_counts(size_t n, const uint32_t *count, mp_csr *c)
+{
+    uint64_t sum = 0;
+    for (size_t v = 0; v <= n; v++) {
+        uint64_t k = v < n ? count[v] : 0;
+        while ((sum >> 32) > c->nwraps) {
+            uint32_t *w = realloc(c->wraps, (c->nwraps + 1) * sizeof *w);
+            if (!w) return -1;
+            c->wraps = w;
+            w[c->nwraps++] = (uint32_t)v;
+        }
+        c->at[v] = (uint32_t)sum;
+        sum += k;
+    }
+    return 0;
+}
+
+/* CSR from (key, val) pairs by counting sort, m < 2^32 (the general way:
+ * the loaders that use it are far below). With vals2, a second value per
+ * pair is placed beside the first (into *adj2_out). */
+static int csr_pairs(size_t n, size_t m, const uint32_t *keys, const uint32_t *vals,
+                     const uint32_t *vals2, mp_csr *out, uint32_t **adj2_out)
+{
+    memset(out, 0, sizeof *out);
+    out->at = calloc(n + 1, sizeof *out->at);
+    out->adj = malloc((m ? m : 1) * sizeof *out->adj);
+    uint32_t *adj2 = vals2 ? malloc((m ? m : 1) * sizeof *adj2) : NULL;
+    if (!out->at || !out->adj || (vals2 && !adj2)) {
+        free(adj2);
+        mp_csr_free(out);
+        return -1;
+    }
+    for (size_t e = 0; e < m; e++) out->at[keys[e] + 1]++;
+    for (size_t v = 0; v < n; v++) out->at[v + 1] += out->at[v];
+    /* place using at[k] as a cursor, then shift back */
+    for (size_t e = 0; e < m; e++) {
+        uint32_t at = out->at[keys[e]]++;
+        out->adj[at] = vals[e];
+        if (adj2) adj2[at] = vals2[e];
+    }
+    for (size_t v = n; v > 0; v--) out->at[v] = out->at[v - 1];
+    out->at[0] = 0;
+    if (adj2_out) *adj2_out = adj2;
+    return 0;
+}
+
+/*
+ * The reverse of the out lists: in.adj[in.start(w) ..] are the sources of
+ * w's predecessors, in increasing order (as a counting sort over the (dst,
+ * src) pairs in source order gives them). in->at holds the in-degrees on
+ * entry (n + 1 entries).
+ *
+ * The placing is spread over the threads by target: each thread reads
+ * every out list and writes only the edges whose target falls in its range
+ * of objects (split where the edges do), so the threads never write the
+ * same word and the result is the one the sequential loop gives. Positions
+ * are 32-bit while the edges fit; a graph of 2^32 edges or more takes
+ * 64-bit cursors (8 bytes an object for the while).
+ */
+typedef struct rev_job {
+    const mp_graph *g;
+    mp_csr *in;
+    uint32_t *cur32;
+    uint64_t *cur64;
+    uint32_t *lo; /* per thread: its first target; lo[nthreads] = n */
+} rev_job;
+
+static void reverse_part(void *arg, unsigned t, unsigned nt)
+{
+    (void)nt;
+    rev_job *j = arg;
+    const mp_graph *g = j->g;
+    uint32_t lo = j->lo[t], hi = j->lo[t + 1];
+    if (lo >= hi) return;
+    const uint32_t *adj = g->out.adj;
+    uint32_t *in = j->in->adj;
+    size_t n = g->nobjects;
+    uint64_t e = 0;
+    for (size_t v = 0; v < n; v++) {
+        uint64_t end = mp_out_end(g, v);
+        for (; e < end; e++) {
+            uint32_t w = adj[e];
+            if (w < lo || w >= hi) continue;
+            if (j->cur32)
+                in[j->cur32[w]++] = (uint32_t)v;
+            else
+                in[j->cur64[w]++] = (uint32_t)v;
+        }
+    }
+}
+
+static int build_reverse(mp_graph *g, mf_error *err)
+{
+    size_t n = g->nobjects;
+    uint64_t m = g->nedges;
+    mp_csr *in = &g->in;
+    uint32_t *deg = in->at; /* in-degrees, turned into starts below */
+    rev_job j = {.g = g, .in = in};
+    unsigned nt = mp_threads();
+    if (nt > 8) nt = 8;
+    uint32_t lo[9];
+    j.lo = lo;
+    /* split the targets where the edges are halved (or cut in nt) */
+    lo[0] = 0;
+    {
+        uint64_t sum = 0;
+        unsigned t = 1;
+        for (size_t v = 0; v < n && t < nt; v++) {
+            sum += deg[v];
+            while (t < nt && sum * nt >= m * t) lo[t++] = (uint32_t)(v + 1);
+        }
+        while (t < nt) lo[t++] = (uint32_t)n;
+        lo[nt] = (uint32_t)n;
+    }
+    if (m < ((uint64_t)1 << 32)) {
+        /* the starts are exact; a copy of them is each target's cursor */
+        if (starts_from_counts(n, deg, in)) goto oom;
+        j.cur32 = malloc((n + 1) * sizeof *j.cur32);
+        if (!j.cur32) goto oom;
+        memcpy(j.cur32, in->at, (n + 1) * sizeof *j.cur32);
+    } else {
+        j.cur64 = malloc((n + 1) * sizeof *j.cur64);
+        if (!j.cur64) goto oom;
+        uint64_t sum = 0;
+        for (size_t v = 0; v <= n; v++) {
+            uint64_t k = v < n ? deg[v] : 0;
+            j.cur64[v] = sum;
+            sum += k;
+        }
+        if (starts_from_counts(n, deg, in)) goto oom;
+    }
+    in->adj = malloc((m ? m : 1) * sizeof *in->adj);
+    if (!in->adj) goto oom;
+    mp_huge_pages(in->adj, m * sizeof *in->adj);
+    mp_parallel(nt, reverse_part, &j);
+    free(j.cur32);
+    free(j.cur64);
+    return 0;
+oom:
+    free(j.cur32);
+    free(j.cur64);
+    mf_error_set(err, "%s: out of memory building the reverse edges of %zu objects", g->info.name,
+                 n);
+    return -1;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Groups records of `elem` bytes by their map field (stable counting sort);
+ * first/n per map are written through the callbacks' offsets. */
+static int group_by_map(void *recs, size_t n, size_t elem, size_t map_off, size_t nmaps,
+                        size_t **first_out)
+{
+    size_t *first = calloc(nmaps + 1, sizeof *first);
+    if (!first) return -1;
+    char *r = recs;
+    bool grouped = true; /* loaders usually give each map's records together */
+    uint32_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t m;
+        memcpy(&m, r + i * elem + map_off, sizeof m);
+        first[m + 1]++;
+        if (m < prev) grouped = false;
+        prev = m;
+    }
+    for (size_t k = 0; k < nmaps; k++) first[k + 1] += first[k];
+    if (grouped) { /* already in the order the stable sort gives: no copy */
+        *first_out = first;
+        return 0;
+    }
+    char *tmp = malloc((n ? n : 1) * elem);
+    if (!tmp) {
+        free(first);
+        return -1;
+    }
+    size_t *cur = malloc((nmaps ? nmaps : 1) * sizeof *cur);
+    if (!cur) {
+        free(first);
+        free(tmp);
+        return -1;
+    }
+    if (nmaps) memcpy(cur, first, nmaps * sizeof *cur);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t m;
+        memcpy(&m, r + i * elem + map_off, sizeof m);
+        memcpy(tmp + cur[m]++ * elem, r + i * elem, elem);
+    }
+    if (n) memcpy(recs, tmp, n * elem);
+    free(tmp);
+    free(cur);
+    *first_out = first;
+    return 0;
+}
+
+/* ix[i] = the i-th of n records ordered by (key(record), record index);
+ * keys are object indices, so one 64-bit sort key holds both. */
+static int order_by_key(const uint32_t *keys, size_t stride_u32, size_t n, uint32_t *ix,
+                        size_t *nout)
+{
+    uint64_t *k = malloc((n ? n : 1) * sizeof *k);
+    if (!k) return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t key = keys[i * stride_u32];
+        if (key != MP_NONE) k[m++] = (uint64_t)key << 32 | i;
+    }
+    if (m > 1) qsort(k, m, sizeof *k, cmp_u64);
+    for (size_t i = 0; i < m; i++) ix[i] = (uint32_t)k[i];
+    free(k);
+    *nout = m;
+    return 0;
+}
+
+/*
+ * The entries at finish: checked (their maps exist, their objects were
+ * added), renumbered when the objects were sorted, and grouped by map.
+ * The common case -- objects came sorted and each map's entries together,
+ * as the gcstack loader gives them -- touches nothing. Otherwise they are
+ * unpacked, fixed and packed again in order (in memory: the inputs that
+ * need it are small).
+ */
+static int finish_entries(mp_graph_builder *b, const uint32_t *rank, mp_graph *g, mf_error *err)
+{
+    size_t n = b->nentries;
+    if (b->max_entry_ref > b->nobj) {
+        mf_error_set(err, "%s: an entry refers to an object that was never added", g->info.name);
+        return -1;
+    }
+    if (b->entries_grouped && !rank) {
+        size_t first = 0;
+        for (size_t k = 0; k < g->nmaps; k++) {
+            g->maps[k].first_entry = first;
+            first += g->maps[k].nentries;
+        }
+        g->entries = b->entries;
+        mp_pack_init(&b->entries, EF_N);
+        g->nentries = n;
+        return 0;
+    }
+    mp_entry *all = malloc((n ? n : 1) * sizeof *all);
+    if (!all) {
+        mf_error_set(err, "%s: out of memory ordering %zu map entries", g->info.name, n);
+        return -1;
+    }
+    mp_pack_cursor c;
+    mp_pack_cursor_init(&c, &b->entries, 0);
+    uint64_t f[EF_N];
+    size_t k = 0;
+    while (k < n && mp_pack_next(&c, f)) mp_unpack_entry(f, &all[k++]);
+    mp_pack_cursor_free(&c);
+    for (size_t i = 0; i < k; i++) {
+        mp_entry *e = &all[i];
+        if (e->map >= g->nmaps || remap(b, rank, &e->bucket_obj) || remap(b, rank, &e->key_obj) ||
+            remap(b, rank, &e->value_obj)) {
+            mf_error_set(err, "%s: entry %zu names map %u of %zu or an unknown object",
+                         g->info.name, i, e->map, g->nmaps);
+            free(all);
+            return -1;
+        }
+    }
+    if (k != n) {
+        free(all);
+        mf_error_set(err, "%s: cannot read back the map entries", g->info.name);
+        return -1;
+    }
+    {
+        /* a stable sort by map: by (map, position) */
+        uint64_t *key = malloc((n ? n : 1) * sizeof *key);
+        mp_entry *tmp = malloc((n ? n : 1) * sizeof *tmp);
+        if (!key || !tmp) {
+            free(key), free(tmp), free(all);
+            mf_error_set(err, "%s: out of memory ordering %zu map entries", g->info.name, n);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) key[i] = (uint64_t)all[i].map << 32 | i;
+        if (n > 1) qsort(key, n, sizeof *key, cmp_u64);
+        for (size_t i = 0; i < n; i++) tmp[i] = all[(uint32_t)key[i]];
+        free(key);
+        free(all);
+        all = tmp;
+    }
+    mp_pack_free(&b->entries);
+    mp_pack_init(&g->entries, EF_N);
+    mp_pack_spill(&g->entries, mp_spill_bytes());
+    for (size_t k2 = 0; k2 < g->nmaps; k2++) g->maps[k2].nentries = 0;
+    for (size_t i = 0; i < n; i++) {
+        mp_pack_entry(&g->entries, &all[i]);
+        g->maps[all[i].map].nentries++;
+    }
+    free(all);
+    if (mp_pack_failed(&g->entries)) {
+        mf_error_set(err, "%s: out of memory packing %zu map entries", g->info.name, n);
+        return -1;
+    }
+    size_t first = 0;
+    for (size_t m = 0; m < g->nmaps; m++) {
+        g->maps[m].first_entry = first;
+        first += g->maps[m].nentries;
+    }
+    g->nentries = n;
+    return 0;
+}
+
+/* Bucket and entry bookkeeping per map: role counts, the distinct objects
+ * of its table and their bytes; and the table objects of every map for
+ * mp_graph_table_map. */
+static int map_tables(mp_graph *g)
+{
+    size_t cap = 0, ntab = 0, captab = 0;
+    uint32_t *objs = NULL;
+    uint64_t *tab = NULL;
+    for (size_t k = 0; k < g->nmaps; k++) {
+        mp_map *m = &g->maps[k];
+        size_t need = m->nbuckets + 3;
+        if (need > cap) {
+            uint32_t *q = realloc(objs, need * sizeof *q);
+            if (!q) goto oom;
+            objs = q;
+            cap = need;
+        }
+        size_t n = 0;
+        if (m->header != MP_NONE) objs[n++] = m->header;
+        if (m->buckets != MP_NONE) objs[n++] = m->buckets;
+        if (m->oldbuckets != MP_NONE) objs[n++] = m->oldbuckets;
+        for (size_t i = 0; i < m->nbuckets; i++) {
+            const mp_bucket *bk = &g->buckets[m->first_bucket + i];
+            m->nold += !bk->aux && bk->old;
+            m->noverflow_walked += !bk->aux && !bk->old && bk->overflow;
+            m->nmain += !bk->aux && !bk->old && !bk->overflow;
+            if (bk->obj != MP_NONE) objs[n++] = bk->obj;
+        }
+        if (n > 1) qsort(objs, n, sizeof *objs, cmp_u32);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && objs[i] == objs[i - 1]) continue;
+            m->table_objects++;
+            m->table_bytes += mp_obj_size(g, objs[i]);
+            if (ntab == captab) {
+                size_t nc = captab ? captab * 2 : 64;
+                uint64_t *q = realloc(tab, nc * sizeof *q);
+                if (!q) goto oom;
+                tab = q;
+                captab = nc;
+            }
+            tab[ntab++] = (uint64_t)objs[i] << 32 | k;
+        }
+    }
+    free(objs);
+    /* an object in two maps' tables (never in a well-formed heap) counts
+     * with the first */
+    if (ntab > 1) qsort(tab, ntab, sizeof *tab, cmp_u64);
+    size_t w = 0;
+    for (size_t i = 0; i < ntab; i++)
+        if (!w || (tab[w - 1] >> 32) != (tab[i] >> 32)) tab[w++] = tab[i];
+    g->table_objs = tab;
+    g->ntable_objs = w;
+    g->table_bits = calloc(g->nobjects / 8 + 1, 1);
+    if (!g->table_bits) return -1;
+    for (size_t i = 0; i < w; i++) {
+        uint32_t o = (uint32_t)(tab[i] >> 32);
+        g->table_bits[o >> 3] |= (uint8_t)(1u << (o & 7));
+    }
+    return 0;
+oom:
+    free(objs);
+    free(tab);
+    return -1;
+}
+
+/* How far the graph got and what it wanted when memory ran out. */
+static void oom_message(mf_error *err, const char *name, size_t nobj, size_t nedge)
+{
+    if (failed_bytes)
+        mf_error_set(err,
+                     "%s: out of memory building the heap graph: %zu objects and %zu edges "
+                     "in, an allocation of %.1f MiB more failed",
+                     name, nobj, nedge, (double)failed_bytes / (1 << 20));
+    else
+        mf_error_set(err, "%s: out of memory building the heap graph: %zu objects and %zu edges in",
+                     name, nobj, nedge);
+}
+
+/* The out edges the general way: renumbered, the address form resolved,
+ * packed by counting sort, offsets beside them. */
+static int finish_general_edges(mp_graph_builder *b, const uint32_t *rank, mp_graph *g,
+                                const uint64_t *size64, mf_error *err)
+{
+    size_t n = g->nobjects;
+    for (size_t e = 0; e < b->nedge; e++) {
+        if (remap(b, rank, &b->esrc[e]) || remap(b, rank, &b->edst[e]) || b->esrc[e] == MP_NONE ||
+            b->edst[e] == MP_NONE) {
+            mf_error_set(err, "%s: edge %zu refers to an object that was never added", g->info.name,
+                         e);
+            return -1;
+        }
+    }
+    for (size_t e = 0; e < b->naedge; e++) {
+        uint32_t s = find_in(g->addr, size64, n, b->aesrc[e]);
+        uint32_t d = find_in(g->addr, size64, n, b->aedst[e]);
+        if (s == MP_NONE || d == MP_NONE) {
+            g->dropped_edges++;
+            continue;
+        }
+        mp_gb_edge_at(b, s, d, b->aesrc[e] - g->addr[s]);
+        if (b->oom) return 1;
+    }
+    if (b->nedge >= UINT32_MAX) {
+        mf_error_set(err, "%s: %zu edges are more than this graph builder packs", g->info.name,
+                     b->nedge);
+        return -1;
+    }
+    g->nedges = b->nedge;
+    uint32_t *off = NULL;
+    if (csr_pairs(n, b->nedge, b->esrc, b->edst, b->eoff, &g->out, &off)) return 1;
+    free(b->eoff), b->eoff = NULL;
+    free(b->esrc), b->esrc = NULL;
+    /* the in-degrees, for build_reverse */
+    g->in.at = calloc(n + 1, sizeof *g->in.at);
+    if (!g->in.at) {
+        free(off);
+        return 1;
+    }
+    for (size_t e = 0; e < b->nedge; e++) g->in.at[b->edst[e]]++;
+    free(b->edst), b->edst = NULL;
+    mp_pack_free(&b->offsets);
+    mp_pack_init(&g->offsets, 1);
+    mp_pack_spill(&g->offsets, mp_spill_bytes());
+    for (size_t e = 0; e < g->nedges; e++) {
+        uint64_t f = off[e] < MP_NO_OFFSET ? (uint64_t)off[e] + 1 : 0;
+        mp_pack_add(&g->offsets, &f);
+    }
+    free(off);
+    return mp_pack_failed(&g->offsets) ? 1 : 0;
+}
+
+/* The out edges the fast way: the lists end where the objects do. */
+static int finish_direct_edges(mp_graph_builder *b, mp_graph *g, mf_error *err)
+{
+    if (b->dn != g->nobjects) {
+        mf_error_set(err, "%s: edges were given for %zu objects, but %zu were added", g->info.name,
+                     b->dn, g->nobjects);
+        return -1;
+    }
+    start_lists(b, g->nobjects + 1);
+    if (b->oom || mp_pack_failed(&b->offsets)) return 1;
+    g->out = b->out;
+    memset(&b->out, 0, sizeof b->out);
+    if (!g->out.adj && !(g->out.adj = malloc(sizeof *g->out.adj))) return 1;
+    g->nedges = b->dm;
+    g->in.at = b->indeg;
+    b->indeg = NULL;
+    g->offsets = b->offsets;
+    mp_pack_init(&b->offsets, 1);
+    return 0;
+}
+
+int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
+{
+    *out = NULL;
+    const char *name = b->name;
+    mp_graph *g = NULL;
+    uint32_t *rank = NULL;
+    if (b->oom) {
+        oom_message(err, name, b->nobj, b->direct ? b->dm : b->nedge + b->naedge);
+        goto fail;
+    }
+    if (b->direct && !b->sorted) {
+        mf_error_set(err, "%s: objects given with their edges were not in address order", name);
+        goto fail;
+    }
+    if (sort_objects(b, &rank, err)) goto fail;
+    size_t n = b->nobj;
+    for (size_t i = 1; i < n; i++) {
+        if (b->addr[i] < b->addr[i - 1] + b->size[i - 1] || b->addr[i] == b->addr[i - 1]) {
+            mf_error_set(err, "%s: objects at 0x%llx (%llu bytes) and 0x%llx overlap", name,
+                         (unsigned long long)b->addr[i - 1], (unsigned long long)b->size[i - 1],
+                         (unsigned long long)b->addr[i]);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (b->type[i] != MP_NONE && b->type[i] >= b->ntypes) {
+            mf_error_set(err, "%s: object 0x%llx has type %u of only %zu", name,
+                         (unsigned long long)b->addr[i], b->type[i], b->ntypes);
+            goto fail;
+        }
+    }
+    g = calloc(1, sizeof *g);
+    if (!g) goto oom;
+    mp_pack_init(&g->entries, EF_N);
+    mp_pack_init(&g->offsets, 1);
+    g->info = b->info;
+    g->info.name = b->name;
+    b->name = NULL;
+    name = g->info.name;
+    g->info.format = b->format;
+    g->nobjects = n;
+    g->addr = b->addr, b->addr = NULL;
+    g->type = b->type, b->type = NULL;
+    g->total_bytes = b->total_bytes;
+    int rc = pack_samples(b, rank, g, err);
+    if (rc < 0) goto fail;
+    if (rc > 0) goto oom;
+
+    /* edges: the address form is resolved with the 64-bit sizes, before
+     * they are packed */
+    rc =
+        b->direct ? finish_direct_edges(b, g, err) : finish_general_edges(b, rank, g, b->size, err);
+    if (rc < 0) goto fail;
+    if (rc > 0) goto oom;
+    if (pack_sizes(g, b->size)) goto oom;
+    b->size = NULL; /* now g->size32 */
+    mp_timing_mark("edges");
+    if (build_reverse(g, err)) goto fail;
+    mp_timing_mark("reverse");
+
+    /* tables */
+    g->types = b->types, b->types = NULL;
+    g->ntypes = b->ntypes;
+    g->frames = b->frames, b->frames = NULL;
+    g->nframes = b->nframes;
+    g->stacks = b->stacks, b->stacks = NULL;
+    g->nstacks = b->nstacks;
+
+    /* roots */
+    for (size_t i = 0; i < b->nroots; i++) {
+        mp_root *r = &b->roots[i];
+        if (remap(b, rank, &r->target)) {
+            mf_error_set(err, "%s: root %zu refers to an object that was never added", name, i);
+            goto fail;
+        }
+        if (r->target == MP_NONE && b->root_addr[i]) {
+            r->target = mp_graph_find(g, b->root_addr[i]);
+            if (r->target == MP_NONE) g->dropped_refs++;
+        }
+    }
+    if (b->nroots > 1) qsort(b->roots, b->nroots, sizeof *b->roots, cmp_root);
+    g->roots = b->roots, b->roots = NULL;
+    g->nroots = b->nroots;
+
+    /* maps */
+    for (size_t k = 0; k < b->nmaps; k++) {
+        mp_map *m = &b->maps[k];
+        if (remap(b, rank, &m->header) || remap(b, rank, &m->buckets) ||
+            remap(b, rank, &m->oldbuckets)) {
+            mf_error_set(err, "%s: map %zu refers to an object that was never added", name, k);
+            goto fail;
+        }
+        if (m->header == MP_NONE && m->address) {
+            m->header = mp_graph_find(g, m->address);
+            if (m->header == MP_NONE) g->dropped_refs++;
+        }
+        if (m->key_type != MP_NONE && m->key_type >= g->ntypes) m->key_type = MP_NONE;
+        if (m->value_type != MP_NONE && m->value_type >= g->ntypes) m->value_type = MP_NONE;
+    }
+    g->maps = b->maps, b->maps = NULL;
+    g->nmaps = b->nmaps;
+    for (size_t i = 0; i < b->nbuckets; i++) {
+        mp_bucket *bk = &b->buckets[i];
+        if (bk->map >= g->nmaps || remap(b, rank, &bk->obj)) {
+            mf_error_set(err, "%s: bucket record %zu names map %u of %zu or an unknown object",
+                         name, i, bk->map, g->nmaps);
+            goto fail;
+        }
+        if (bk->obj == MP_NONE && b->bucket_addr[i]) {
+            bk->obj = mp_graph_find(g, b->bucket_addr[i]);
+            if (bk->obj == MP_NONE) g->dropped_refs++;
+        }
+    }
+    size_t *first = NULL;
+    if (group_by_map(b->buckets, b->nbuckets, sizeof *b->buckets, offsetof(mp_bucket, map),
+                     g->nmaps, &first))
+        goto oom;
+    for (size_t k = 0; k < g->nmaps; k++) {
+        g->maps[k].first_bucket = first[k];
+        g->maps[k].nbuckets = first[k + 1] - first[k];
+    }
+    free(first);
+    g->buckets = b->buckets, b->buckets = NULL;
+    g->nbuckets = b->nbuckets;
+    if (finish_entries(b, rank, g, err)) goto fail;
+    if (map_tables(g)) goto oom;
+
+    /* lookups */
+    g->bucket_by_obj = malloc((g->nbuckets ? g->nbuckets : 1) * sizeof *g->bucket_by_obj);
+    g->map_by_header = malloc((g->nmaps ? g->nmaps : 1) * sizeof *g->map_by_header);
+    if (!g->bucket_by_obj || !g->map_by_header) goto oom;
+    _Static_assert(sizeof(mp_bucket) % 4 == 0 && offsetof(mp_bucket, obj) % 4 == 0, "layout");
+    _Static_assert(sizeof(mp_map) % 4 == 0 && offsetof(mp_map, header) % 4 == 0, "layout");
+    /* The key column of each record array (no arithmetic on a NULL array). */
+    const uint32_t *bucket_keys =
+        g->buckets ? (const uint32_t *)((const char *)g->buckets + offsetof(mp_bucket, obj)) : NULL;
+    const uint32_t *map_keys =
+        g->maps ? (const uint32_t *)((const char *)g->maps + offsetof(mp_map, header)) : NULL;
+    if (order_by_key(bucket_keys, sizeof(mp_bucket) / 4, g->nbuckets, g->bucket_by_obj,
+                     &g->nbucket_by_obj) ||
+        order_by_key(map_keys, sizeof(mp_map) / 4, g->nmaps, g->map_by_header, &g->nmap_by_header))
+        goto oom;
+    /* most objects asked about hold no bucket: one bit answers without a
+     * search through the bucket records (mp_graph_bucket_of) */
+    g->bucket_bits = calloc(n / 8 + 1, 1);
+    if (!g->bucket_bits) goto oom;
+    for (size_t i = 0; i < g->nbuckets; i++) {
+        uint32_t o = g->buckets[i].obj;
+        if (o < n) g->bucket_bits[o >> 3] |= (uint8_t)(1u << (o & 7));
+    }
+
+    g->strs = b->strs, b->strs = NULL;
+    g->strs_len = b->strs_len;
+    free(rank);
+    mp_gb_free(b);
+    *out = g;
+    mp_timing_mark("graph");
+    return 0;
+oom:
+    oom_message(err, name, b->nobj, b->direct ? b->dm : b->nedge);
+fail:
+    free(rank);
+    if (g) {
+        if (!b->name) b->name = (char *)g->info.name; /* freed with the builder */
+        g->info.name = NULL;
+        /* arrays moved into g are freed here; the rest with the builder */
+        mp_graph_free(g);
+    }
+    mp_gb_free(b);
+    return -1;
+}

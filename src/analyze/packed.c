@@ -1,0 +1,250 @@
+/*
+ * src/analyze/packed.c -- see packed.h.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* O_TMPFILE */
+#endif
+#include "analyze/packed.h"
+
+#include "format/wire.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Spilled bytes are written in pieces of this size (and read so too). */
+#define SPILL_CHUNK ((size_t)4 << 20)
+#define MAX_RECORD (MP_PACK_FIELDS * MF_VARINT_MAX)
+
+void mp_pack_init(mp_pack *p, unsigned nfields)
+{
+    memset(p, 0, sizeof *p);
+    p->nfields = nfields > MP_PACK_FIELDS ? MP_PACK_FIELDS : nfields;
+    p->fd = -1;
+}
+
+void mp_pack_spill(mp_pack *p, uint64_t bytes)
+{
+    p->spill_bytes = bytes;
+}
+
+void mp_pack_free(mp_pack *p)
+{
+    free(p->buf);
+    free(p->block);
+    if (p->fd >= 0) close(p->fd);
+    mp_pack_init(p, p->nfields);
+}
+
+uint64_t mp_pack_memory(const mp_pack *p)
+{
+    return p->cap + p->cap_block * sizeof *p->block;
+}
+
+uint64_t mp_pack_bytes(const mp_pack *p)
+{
+    return p->file_len + p->len;
+}
+
+/* An unlinked file in the temporary directory: TMPDIR, else /var/tmp
+ * (on disk where /tmp is memory), else /tmp. */
+static int temp_file(void)
+{
+    const char *dirs[] = {getenv("TMPDIR"), "/var/tmp", "/tmp"};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        if (!dirs[i] || !*dirs[i]) continue;
+        int fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0) return fd;
+        char path[4096];
+        size_t n = strlen(dirs[i]);
+        if (n + 32 > sizeof path) continue;
+        memcpy(path, dirs[i], n);
+        memcpy(path + n, "/maproot-spill-XXXXXX", sizeof "/maproot-spill-XXXXXX");
+        fd = mkostemp(path, O_CLOEXEC);
+        if (fd < 0) continue;
+        unlink(path);
+        return fd;
+    }
+    return -1;
+}
+
+static bool write_all(int fd, const uint8_t *b, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, b, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return false;
+        b += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* Moves the bytes in memory to the file; on failure the store stays in
+ * memory for good. */
+static void spill_now(mp_pack *p)
+{
+    if (p->fd < 0 && (p->fd = temp_file()) < 0) {
+        p->spill_bytes = 0;
+        return;
+    }
+    if (!write_all(p->fd, p->buf, p->len)) {
+        /* what was written stays; the rest is kept in memory: reads below
+         * take the file up to file_len, which only counts what was fully
+         * written before */
+        if (ftruncate(p->fd, (off_t)p->file_len) != 0) {
+            /* the file keeps some garbage past file_len: never read */
+        }
+        p->spill_bytes = 0;
+        return;
+    }
+    p->file_len += p->len;
+    p->len = 0;
+}
+
+void mp_pack_add(mp_pack *p, const uint64_t *fields)
+{
+    if (p->failed) return;
+    if (p->n % MP_PACK_BLOCK == 0) {
+        if (p->nblock == p->cap_block) {
+            size_t nc = p->cap_block ? p->cap_block * 2 : 64;
+            uint64_t *q = realloc(p->block, nc * sizeof *q);
+            if (!q) {
+                p->failed = true;
+                return;
+            }
+            p->block = q;
+            p->cap_block = nc;
+        }
+        p->block[p->nblock++] = mp_pack_bytes(p);
+        memset(p->last, 0, sizeof p->last);
+    }
+    if (p->cap - p->len < MAX_RECORD) {
+        size_t nc = p->cap ? p->cap * 2 : 4096;
+        uint8_t *q = realloc(p->buf, nc);
+        if (!q) {
+            p->failed = true;
+            return;
+        }
+        p->buf = q;
+        p->cap = nc;
+    }
+    uint8_t *w = p->buf + p->len;
+    for (unsigned k = 0; k < p->nfields; k++) {
+        w = mf_put_varint(w, mf_zigzag((int64_t)(fields[k] - p->last[k])));
+        p->last[k] = fields[k];
+    }
+    p->len = (size_t)(w - p->buf);
+    p->n++;
+    /* written in pieces of SPILL_CHUNK (smaller under a small threshold) */
+    if (p->spill_bytes && mp_pack_bytes(p) > p->spill_bytes &&
+        p->len >= (p->spill_bytes < SPILL_CHUNK ? (p->spill_bytes < 4096 ? 4096 : p->spill_bytes)
+                                                : SPILL_CHUNK))
+        spill_now(p);
+}
+
+/* Copies store bytes [off, off + n) to dst: from the file, from memory or
+ * both. False on a read error. */
+static bool read_range(const mp_pack *p, uint64_t off, size_t n, uint8_t *dst)
+{
+    while (n && off < p->file_len) {
+        size_t k = p->file_len - off < n ? (size_t)(p->file_len - off) : n;
+        ssize_t got = pread(p->fd, dst, k, (off_t)off);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return false;
+        dst += got;
+        off += (uint64_t)got;
+        n -= (size_t)got;
+    }
+    if (n) memcpy(dst, p->buf + (off - p->file_len), n);
+    return true;
+}
+
+/* Decodes one record at *at (never past end) into fields, from last. */
+static const uint8_t *decode(const uint8_t *at, const uint8_t *end, unsigned nf, uint64_t *last,
+                             uint64_t *fields)
+{
+    for (unsigned k = 0; k < nf; k++) {
+        uint64_t v;
+        if (!(at = mf_get_varint(at, end, &v))) return NULL;
+        last[k] += (uint64_t)mf_unzigzag(v);
+        fields[k] = last[k];
+    }
+    return at;
+}
+
+bool mp_pack_get(const mp_pack *p, size_t i, uint64_t *fields)
+{
+    memset(fields, 0, p->nfields * sizeof *fields);
+    if (i >= p->n) return false;
+    size_t b = i / MP_PACK_BLOCK;
+    uint64_t start = p->block[b], end = b + 1 < p->nblock ? p->block[b + 1] : mp_pack_bytes(p);
+    uint8_t tmp[MP_PACK_BLOCK * MAX_RECORD];
+    const uint8_t *at;
+    if (start >= p->file_len) {
+        at = p->buf + (start - p->file_len);
+    } else {
+        if (!read_range(p, start, (size_t)(end - start), tmp)) return false;
+        at = tmp;
+    }
+    const uint8_t *lim = at + (end - start);
+    uint64_t last[MP_PACK_FIELDS] = {0};
+    for (size_t k = b * MP_PACK_BLOCK; k <= i; k++)
+        if (!(at = decode(at, lim, p->nfields, last, fields))) return false;
+    return true;
+}
+
+void mp_pack_cursor_init(mp_pack_cursor *c, const mp_pack *p, size_t first)
+{
+    memset(c, 0, sizeof *c);
+    c->p = p;
+    if (first >= p->n) {
+        c->i = p->n;
+        return;
+    }
+    /* the block of `first`, decoded up to it */
+    size_t b = first / MP_PACK_BLOCK;
+    c->i = b * MP_PACK_BLOCK;
+    c->pos = p->block[b];
+    uint64_t skip[MP_PACK_FIELDS];
+    while (c->i < first && mp_pack_next(c, skip)) {
+    }
+}
+
+bool mp_pack_next(mp_pack_cursor *c, uint64_t *fields)
+{
+    const mp_pack *p = c->p;
+    if (c->i >= p->n) return false;
+    if (c->i % MP_PACK_BLOCK == 0) memset(c->last, 0, sizeof c->last);
+    uint64_t total = mp_pack_bytes(p);
+    const uint8_t *at, *end;
+    if (c->pos >= p->file_len) {
+        at = p->buf + (c->pos - p->file_len);
+        end = p->buf + p->len;
+    } else {
+        /* from the file, through a window (which may reach into memory) */
+        if (c->pos < c->win_off ||
+            (c->pos + MAX_RECORD > c->win_off + c->win_len && c->win_off + c->win_len < total)) {
+            if (!c->win && !(c->win = malloc(SPILL_CHUNK))) return false;
+            size_t n = total - c->pos < SPILL_CHUNK ? (size_t)(total - c->pos) : SPILL_CHUNK;
+            if (!read_range(p, c->pos, n, c->win)) return false;
+            c->win_off = c->pos;
+            c->win_len = n;
+        }
+        at = c->win + (c->pos - c->win_off);
+        end = c->win + c->win_len;
+    }
+    const uint8_t *next = decode(at, end, p->nfields, c->last, fields);
+    if (!next) return false;
+    c->pos += (uint64_t)(next - at);
+    c->i++;
+    return true;
+}
+
+void mp_pack_cursor_free(mp_pack_cursor *c)
+{
+    free(c->win);
+    c->win = NULL;
+}

@@ -1,0 +1,478 @@
+/*
+ * src/analyze/pathview.c -- paths from the roots to objects; see
+ * pathview.h.
+ */
+#include "analyze/pathview.h"
+
+#include "analyze/findings.h"
+#include "analyze/json_text.h"
+#include "analyze/parallel.h"
+#include "analyze/report.h"
+#include "analyze/views.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATH_CHAIN_MAX 32
+
+static void fmt_bytes(char *buf, size_t size, uint64_t v)
+{
+    mp_format_value(buf, size, (int64_t)v, "bytes", false);
+}
+
+void mp_pathview_free(mp_pathview *v)
+{
+    for (size_t i = 0; i < v->nrows; i++) free(v->rows[i].objs);
+    free(v->rows);
+    memset(v, 0, sizeof *v);
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    const mp_pathrow *x = a, *y = b;
+    if (x->length != y->length) return x->length < y->length ? -1 : 1;
+    if (x->objects != y->objects) return x->objects > y->objects ? -1 : 1;
+    if (x->root != y->root) return x->root < y->root ? -1 : 1;
+    return x->object < y->object ? -1 : x->object > y->object;
+}
+
+/* The length of the path paths.h keeps to o (0: unreachable). */
+static uint32_t bfs_length(const mp_graph *g, const mp_paths *p, uint32_t o)
+{
+    size_t n = mp_paths_chain(g, p, o, NULL, 0);
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/*
+ * Every root that reaches o, each with its shortest path: a breadth-first
+ * search backwards from o over the predecessors gives every object its next
+ * step towards o (next[]); a root whose target was reached then has its
+ * path by following next[] from the target.
+ */
+static int every_root(const mp_graph *g, uint32_t o, size_t top, mp_pathview *v)
+{
+    size_t n = g->nobjects;
+    uint32_t *next = malloc((n ? n : 1) * sizeof *next), *dist = malloc((n ? n : 1) * sizeof *dist);
+    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    if (!next || !dist || !queue) goto oom;
+    mp_huge_pages(next, n * sizeof *next);
+    for (size_t i = 0; i < n; i++) next[i] = MP_NONE;
+    size_t head = 0, tail = 0;
+    queue[tail++] = o;
+    dist[o] = 1;
+    next[o] = o;
+    while (head < tail) {
+        uint32_t w = queue[head++];
+        uint64_t end = mp_in_end(g, w);
+        for (uint64_t e = mp_in_begin(g, w); e < end; e++) {
+            uint32_t u = g->in.adj[e];
+            if (next[u] != MP_NONE) continue;
+            next[u] = w;
+            dist[u] = dist[w] + 1;
+            queue[tail++] = u;
+        }
+    }
+    free(queue), queue = NULL;
+    size_t cap = 16;
+    v->rows = malloc(cap * sizeof *v->rows);
+    if (!v->rows) goto oom;
+    for (size_t r = 0; r < g->nroots; r++) {
+        uint32_t t = g->roots[r].target;
+        if (t == MP_NONE || next[t] == MP_NONE) continue;
+        if (v->nrows == cap) {
+            mp_pathrow *q = realloc(v->rows, cap * 2 * sizeof *q);
+            if (!q) goto oom;
+            v->rows = q;
+            cap *= 2;
+        }
+        v->rows[v->nrows++] = (mp_pathrow){.object = o,
+                                           .root = (uint32_t)r,
+                                           .length = dist[t],
+                                           .objects = 1,
+                                           .bytes = mp_obj_size(g, o)};
+    }
+    v->nrows_all = v->nrows;
+    if (v->nrows > 1) qsort(v->rows, v->nrows, sizeof *v->rows, cmp_row);
+    if (top && v->nrows > top) v->nrows = top;
+    for (size_t i = 0; i < v->nrows; i++) {
+        mp_pathrow *row = &v->rows[i];
+        row->objs = malloc(row->length * sizeof *row->objs);
+        if (!row->objs) goto oom;
+        uint32_t x = g->roots[row->root].target;
+        for (uint32_t k = 0; k < row->length; k++, x = next[x]) row->objs[k] = x;
+    }
+    free(next);
+    free(dist);
+    return 0;
+oom:
+    free(next);
+    free(dist);
+    free(queue);
+    return -1;
+}
+
+int mp_pathview_object(const mp_graph *g, const mp_paths *p, uint32_t o, bool all, size_t top,
+                       mp_pathview *out, mf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->object = o;
+    out->all = all;
+    uint32_t len = bfs_length(g, p, o);
+    if (!len) {
+        out->unreachable = 1;
+        return 0;
+    }
+    out->nobjects = 1;
+    out->bytes = mp_obj_size(g, o);
+    if (all) {
+        if (every_root(g, o, top, out)) {
+            mp_pathview_free(out);
+            mf_error_set(err, "%s: out of memory searching the roots of an object", g->info.name);
+            return -1;
+        }
+        return 0;
+    }
+    out->rows = malloc(sizeof *out->rows);
+    if (!out->rows) {
+        mf_error_set(err, "%s: out of memory", g->info.name);
+        return -1;
+    }
+    out->rows[0] = (mp_pathrow){
+        .object = o, .root = p->root[o], .length = len, .objects = 1, .bytes = mp_obj_size(g, o)};
+    out->nrows = out->nrows_all = 1;
+    return 0;
+}
+
+/* The name a path's shape knows a type by: its name string (types of one
+ * name are one), or none. */
+static uint32_t shape_type(const mp_graph *g, uint32_t o)
+{
+    uint32_t t = g->type[o];
+    return t < g->ntypes ? g->types[t].name : UINT32_MAX;
+}
+
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+    h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdull;
+    return (h ^ (h >> 33)) | 1; /* never 0: 0 is "not yet known" */
+}
+
+/*
+ * Shapes and lengths of paths, for every object on the way to the ones
+ * asked about: each object's is its parent's, extended by its type unless
+ * the parent's type is the same (a run of one type is one step). Walked
+ * up the parents until a known one and filled on the way back down, with
+ * an explicit stack: each object is done once, however long its path.
+ */
+static int shapes(const mp_graph *g, const mp_paths *p, uint32_t o, uint64_t *shape, uint32_t *len,
+                  uint32_t **stack, size_t *cap)
+{
+    size_t sp = 0;
+    for (uint32_t u = o; u != MP_NONE && !shape[u]; u = p->parent[u]) {
+        if (sp == *cap) {
+            size_t nc = *cap ? *cap * 2 : 1024;
+            uint32_t *q = realloc(*stack, nc * sizeof *q);
+            if (!q) return -1;
+            *stack = q;
+            *cap = nc;
+        }
+        (*stack)[sp++] = u;
+    }
+    while (sp) {
+        uint32_t x = (*stack)[--sp], px = p->parent[x];
+        if (px == MP_NONE) {
+            shape[x] = mix(mix(0x1234567, p->root[x]), shape_type(g, x));
+            len[x] = 1;
+        } else {
+            shape[x] = shape_type(g, x) == shape_type(g, px) ? shape[px]
+                                                             : mix(shape[px], shape_type(g, x));
+            len[x] = len[px] + 1;
+        }
+    }
+    return 0;
+}
+
+typedef struct member {
+    uint64_t shape;
+    uint32_t len, obj;
+} member;
+
+static int cmp_member(const void *a, const void *b)
+{
+    const member *x = a, *y = b;
+    if (x->shape != y->shape) return x->shape < y->shape ? -1 : 1;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return x->obj < y->obj ? -1 : x->obj > y->obj;
+}
+
+int mp_pathview_type(const mp_graph *g, const mp_paths *p, const char *type, bool all, size_t top,
+                     mp_pathview *out, mf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->by_type = true;
+    out->type = type;
+    out->all = all;
+    size_t n = g->nobjects;
+    /* the type records of that name */
+    uint8_t *want = calloc(g->ntypes + 1, 1);
+    uint64_t *shape = NULL;
+    uint32_t *len = NULL, *stack = NULL;
+    member *m = NULL;
+    size_t nm = 0, capm = 0, capstack = 0;
+    if (!want) goto oom;
+    bool any = false;
+    for (size_t t = 0; t < g->ntypes; t++)
+        if (strcmp(mp_str(g, g->types[t].name), type) == 0) want[t] = 1, any = true;
+    if (!any) {
+        free(want);
+        return 0;
+    }
+    shape = calloc(n ? n : 1, sizeof *shape);
+    len = malloc((n ? n : 1) * sizeof *len);
+    if (!shape || !len) goto oom;
+    mp_huge_pages(shape, n * sizeof *shape);
+    for (size_t o = 0; o < n; o++) {
+        if (g->type[o] >= g->ntypes || !want[g->type[o]]) continue;
+        if (p->root[o] == MP_NONE) {
+            out->unreachable++;
+            continue;
+        }
+        if (shapes(g, p, (uint32_t)o, shape, len, &stack, &capstack)) goto oom;
+        if (nm == capm) {
+            size_t nc = capm ? capm * 2 : 1024;
+            member *q = realloc(m, nc * sizeof *q);
+            if (!q) goto oom;
+            m = q;
+            capm = nc;
+        }
+        m[nm++] = (member){all ? o : shape[o], len[o], (uint32_t)o};
+        out->nobjects++;
+        out->bytes += mp_obj_size(g, (uint32_t)o);
+    }
+    free(shape), shape = NULL;
+    free(len), len = NULL;
+    free(stack), stack = NULL;
+    free(want), want = NULL;
+    if (nm > 1) qsort(m, nm, sizeof *m, cmp_member);
+    /* one row per shape (per object with `all`), its shortest path first */
+    out->rows = malloc((nm ? nm : 1) * sizeof *out->rows);
+    if (!out->rows) goto oom;
+    for (size_t i = 0; i < nm;) {
+        size_t j = i;
+        mp_pathrow r = {.object = m[i].obj, .root = p->root[m[i].obj], .length = m[i].len};
+        for (; j < nm && m[j].shape == m[i].shape; j++) {
+            r.objects++;
+            r.bytes += mp_obj_size(g, m[j].obj);
+        }
+        out->rows[out->nrows++] = r;
+        i = j;
+    }
+    free(m);
+    out->nrows_all = out->nrows;
+    if (out->nrows > 1) qsort(out->rows, out->nrows, sizeof *out->rows, cmp_row);
+    if (top && out->nrows > top) out->nrows = top;
+    return 0;
+oom:
+    free(want);
+    free(shape);
+    free(len);
+    free(stack);
+    free(m);
+    mp_pathview_free(out);
+    mf_error_set(err, "%s: out of memory grouping the paths to %s", g->info.name, type);
+    return -1;
+}
+
+/* ----------------------------------------------------------- chains --- */
+
+/* Steps for a path given as its objects (root's target first): the root,
+ * then each object as a map header, a bucket or an object (an array
+ * element says which); a long one keeps its ends around an ELIDED step. */
+static size_t list_chain(const mp_graph *g, uint32_t root, const uint32_t *objs, size_t len,
+                         mp_step *s, size_t max)
+{
+    size_t k = 0;
+    s[k++] = (mp_step){.kind = MP_STEP_ROOT, .a = root, .map = MP_NONE, .index = UINT64_MAX};
+    size_t head = len + 1 <= max ? len : max / 4, tail = len + 1 <= max ? 0 : max - head - 2;
+    for (size_t i = 0; i < len; i++) {
+        if (i == head && tail) {
+            s[k++] = (mp_step){
+                .kind = MP_STEP_ELIDED, .a = MP_NONE, .map = MP_NONE, .index = len - head - tail};
+            i = len - tail;
+        }
+        uint32_t v = objs[i];
+        mp_step st = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE, .index = UINT64_MAX};
+        uint32_t mi = mp_graph_map_of_header(g, v), bi = mp_graph_bucket_of(g, v);
+        if (mi != MP_NONE) {
+            st.kind = MP_STEP_MAP;
+            st.map = mi;
+        } else if (bi != MP_NONE && !g->buckets[bi].aux) {
+            const mp_bucket *bk = &g->buckets[bi];
+            st.map = bk->map;
+            st.old = bk->old;
+            st.kind = bk->overflow ? MP_STEP_OVERFLOW : MP_STEP_BUCKET;
+            st.overflow = bk->overflow;
+            st.index = bk->overflow ? bk->index : UINT64_MAX;
+        } else if (i + 1 < len && g->type[v] < g->ntypes &&
+                   g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {
+            /* which element: the first pointer from v to the next object */
+            uint64_t b = mp_out_begin(g, v), e = mp_out_end(g, v);
+            for (uint64_t x = b; x < e; x++)
+                if (g->out.adj[x] == objs[i + 1]) {
+                    uint32_t off = mp_edge_offset(g, x);
+                    if (off != MP_NO_OFFSET) st.index = off / g->types[g->type[v]].size;
+                    break;
+                }
+        }
+        s[k++] = st;
+    }
+    return k;
+}
+
+static size_t row_chain(const mp_graph *g, const mp_paths *p, const mp_pathrow *r, mp_step *s,
+                        size_t max)
+{
+    if (r->objs) return list_chain(g, r->root, r->objs, r->length, s, max);
+    return mp_chain_object(g, p, r->object, s, max);
+}
+
+/* ------------------------------------------------------------ text --- */
+
+static void object_text(const mp_graph *g, uint32_t o, char *buf, size_t size)
+{
+    char b[64];
+    fmt_bytes(b, sizeof b, mp_obj_size(g, o));
+    snprintf(buf, size, "%s 0x%" PRIx64 " (%s)", mp_graph_type_name(g, o), g->addr[o], b);
+}
+
+void mp_pathview_print_text(FILE *out, const mp_graph *g, const mp_paths *p, const mp_pathview *v)
+{
+    char c[32], b[64], t[600];
+    if (v->by_type) {
+        mp_format_count(c, sizeof c, v->nobjects);
+        fmt_bytes(b, sizeof b, v->bytes);
+        fprintf(out, "PATHS to the %s live objects of type %s (%s): ", c, v->type, b);
+        if (v->all)
+            fprintf(out, "one path each, shortest first\n");
+        else
+            fprintf(out, "%zu shape%s of path, shortest first\n", v->nrows_all,
+                    v->nrows_all == 1 ? "" : "s");
+    } else {
+        object_text(g, v->object, t, sizeof t);
+        fprintf(out, "PATHS to %s: ", t);
+        if (v->all)
+            fprintf(out, "%zu root%s reach%s it, shortest path first\n", v->nrows_all,
+                    v->nrows_all == 1 ? "" : "s", v->nrows_all == 1 ? "es" : "");
+        else
+            fprintf(out, "the path from the root that explains it (--all: from every root)\n");
+    }
+    if (v->unreachable) {
+        mp_format_count(c, sizeof c, v->unreachable);
+        fprintf(out, "  (%s object%s no root reaches: no path)\n", c,
+                v->unreachable == 1 ? "" : "s");
+    }
+    mp_step s[PATH_CHAIN_MAX];
+    for (size_t i = 0; i < v->nrows; i++) {
+        const mp_pathrow *r = &v->rows[i];
+        char rt[512];
+        mp_root_text(g, r->root, rt, sizeof rt);
+        fprintf(out, "\nPATH %zu of %zu   ", i + 1, v->nrows_all);
+        if (v->by_type && !v->all) {
+            mp_format_count(c, sizeof c, r->objects);
+            fmt_bytes(b, sizeof b, r->bytes);
+            fprintf(out, "%s object%s (%s), ", c, r->objects == 1 ? "" : "s", b);
+        }
+        fprintf(out, "%" PRIu32 " step%s from %s\n", r->length, r->length == 1 ? "" : "s", rt);
+        if (v->by_type) {
+            object_text(g, r->object, t, sizeof t);
+            fprintf(out, "  %-6s %s\n", v->all ? "object" : "e.g.", t);
+        }
+        size_t n = row_chain(g, p, r, s, PATH_CHAIN_MAX);
+        fprintf(out, "  chain  ");
+        for (size_t k = 0; k < n; k++) {
+            mp_step_text(g, &s[k], t, sizeof t);
+            fprintf(out, "%s%s", k ? (k % 3 == 0 ? "\n         -> " : " -> ") : "", t);
+        }
+        fprintf(out, "\n");
+    }
+    if (v->nrows < v->nrows_all)
+        fprintf(out, "\n(%zu more path%s: --top 0 shows all)\n", v->nrows_all - v->nrows,
+                v->nrows_all - v->nrows == 1 ? "" : "s");
+    fprintf(out, "\n");
+}
+
+/* ------------------------------------------------------------ JSON --- */
+
+json_t *mp_pathview_json(const mp_graph *g, const mp_paths *p, const mp_pathview *v)
+{
+    json_t *j = json_object();
+    json_t *target = json_object();
+    if (v->by_type)
+        json_object_set_new(target, "type", mp_json_text(v->type));
+    else
+        json_object_set_new(target, "object", mp_object_json(g, v->object));
+    json_object_set_new(target, "all", json_boolean(v->all));
+    json_object_set_new(j, "target", target);
+    json_object_set_new(j, "objects", json_integer((json_int_t)v->nobjects));
+    json_object_set_new(j, "bytes", json_integer((json_int_t)v->bytes));
+    json_object_set_new(j, "unreachable_objects", json_integer((json_int_t)v->unreachable));
+    json_object_set_new(j, "paths_total", json_integer((json_int_t)v->nrows_all));
+    json_t *arr = json_array();
+    mp_step s[PATH_CHAIN_MAX];
+    for (size_t i = 0; i < v->nrows; i++) {
+        const mp_pathrow *r = &v->rows[i];
+        size_t n = row_chain(g, p, r, s, PATH_CHAIN_MAX);
+        json_array_append_new(
+            arr, json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}", "root", mp_root_json(g, r->root),
+                           "length", (json_int_t)r->length, "objects", (json_int_t)r->objects,
+                           "bytes", (json_int_t)r->bytes, "object", mp_object_json(g, r->object),
+                           "chain", mp_chain_json(g, s, n)));
+    }
+    json_object_set_new(j, "paths", arr);
+    return j;
+}
+
+/* ------------------------------------------------------------- dot --- */
+
+/* Graphviz: every path shown, merged where paths share steps (an object
+ * is one node however many paths pass it). */
+void mp_pathview_print_dot(FILE *out, const mp_graph *g, const mp_paths *p, const mp_pathview *v)
+{
+    fprintf(out, "strict digraph paths {\n  rankdir=LR;\n  node [shape=box, fontsize=10];\n");
+    mp_step s[PATH_CHAIN_MAX];
+    /* a node's identity: r<root>, o<object>, x<row>_<step> for elisions */
+    for (size_t i = 0; i < v->nrows; i++) {
+        const mp_pathrow *r = &v->rows[i];
+        size_t n = row_chain(g, p, r, s, PATH_CHAIN_MAX);
+        char prev[48] = "";
+        for (size_t k = 0; k < n; k++) {
+            char id[48], t[600], esc[1300];
+            if (s[k].kind == MP_STEP_ROOT)
+                snprintf(id, sizeof id, "r%u", s[k].a);
+            else if (s[k].kind == MP_STEP_ELIDED)
+                snprintf(id, sizeof id, "x%zu_%zu", i, k);
+            else if (s[k].kind == MP_STEP_SLOT)
+                snprintf(id, sizeof id, "e%u", s[k].a);
+            else if (s[k].index != UINT64_MAX)
+                snprintf(id, sizeof id, "o%u_%" PRIu64, s[k].a, s[k].index);
+            else
+                snprintf(id, sizeof id, "o%u", s[k].a);
+            mp_step_text(g, &s[k], t, sizeof t);
+            size_t e = 0;
+            for (const char *q = t; *q && e + 3 < sizeof esc; q++) {
+                if (*q == '"' || *q == '\\') esc[e++] = '\\';
+                esc[e++] = *q;
+            }
+            esc[e] = 0;
+            const char *shape = s[k].kind == MP_STEP_ROOT     ? ", shape=ellipse"
+                                : s[k].kind == MP_STEP_ELIDED ? ", shape=plaintext"
+                                                              : "";
+            fprintf(out, "  %s [label=\"%s\"%s];\n", id, esc, shape);
+            if (*prev) fprintf(out, "  %s -> %s;\n", prev, id);
+            snprintf(prev, sizeof prev, "%s", id);
+        }
+    }
+    fprintf(out, "}\n");
+}

@@ -1,0 +1,165 @@
+/*
+ * src/format/gcstack_reader_int.h -- what the two halves of the gcstack
+ * reader share: gcstack_reader.c (the stream of records, the tables, the
+ * objects, roots, maps, samples and footer) and gcstack_batches.c (the edge
+ * and bucket batches, which are decoded on several threads). Not for use
+ * outside the reader.
+ */
+#ifndef MF_GCSTACK_READER_INT_H
+#define MF_GCSTACK_READER_INT_H
+
+#include "format/gcstack_reader.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* A growable array of T (T a plain type); counts are checked. */
+#define VEC(T)                                                                                     \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        size_t n, cap;                                                                             \
+    }
+
+typedef VEC(uint64_t) vec64;
+typedef VEC(uint32_t) vec32;
+
+/* Grows a VEC so that one more element fits; false when out of memory. */
+static inline bool vec_grow(void **v, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap) return true;
+    size_t c = *cap ? *cap * 2 : 64;
+    if (c > SIZE_MAX / elem) return false;
+    void *p = realloc(*v, c * elem);
+    if (!p) return false;
+    *v = p;
+    *cap = c;
+    return true;
+}
+#define VEC_PUSH(vec, x, okvar)                                                                    \
+    do {                                                                                           \
+        if (!vec_grow((void **)&(vec).v, &(vec).cap, (vec).n, sizeof *(vec).v)) {                  \
+            okvar = false;                                                                         \
+        } else {                                                                                   \
+            (vec).v[(vec).n++] = (x);                                                              \
+        }                                                                                          \
+    } while (0)
+
+/* The first index in [lo, hi) whose address is above a (hi if none):
+ * addr is sorted. The object holding a, if any, is the one before it. */
+static inline size_t mf_gsr_upper(const uint64_t *addr, size_t lo, size_t hi, uint64_t a)
+{
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (addr[mid] <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* What decoding a batch writes besides its result: its own columns, so that
+ * batches decode on several threads at once. c[10] and c[11] gather the
+ * pointers of a bucket batch, c[12] is mf_gsr_resolve_many's. */
+typedef struct mf_gsr_scratch {
+    vec64 c[13];
+    VEC(mf_gs_bucket) bk;
+    VEC(mf_gs_entry) en;
+    VEC(const uint8_t *) texts;
+    vec32 text_lens;
+    char *keybuf;
+    size_t keybuf_cap;
+} mf_gsr_scratch;
+
+void mf_gsr_scratch_free(mf_gsr_scratch *s);
+
+struct mf_gs_reader {
+    const char *name;
+    mf_error *err;
+    const mf_gs_callbacks *cb;
+    /* input */
+    mf_in *in;
+    bool done;
+    uint8_t *win; /* decompressed content window */
+    size_t win_len, win_pos, win_cap;
+    uint64_t content_off; /* content offset of win[win_pos] */
+    /* state */
+    uint64_t recno;
+    int phase; /* 0 before header, 1 objects, 2 edges, 3 rest, 4 after footer */
+    uint32_t crc;
+    mf_gs_header header;
+    char *h_program, *h_build_id, *h_writer;
+    mf_gs_footer footer, seen;
+    /* tables */
+    VEC(char *) strings;
+    VEC(mf_gs_type) types;
+    VEC(mf_gs_symbol) symbols;
+    vec32 stack_data;
+    VEC(uint32_t) stack_start; /* n + 1 entries once any stack is read */
+    VEC(mf_gs_map) maps;
+    vec64 map_buckets_seen, map_entries_seen;
+    /* objects */
+    vec64 addr, size;
+    vec32 type;
+    /* page index over the object addresses (built once the objects are
+     * complete, see mf_gsr_page_index): pg_first[p] is the first object
+     * starting at or after pg_base + (p << pg_shift); pg_n + 1 entries */
+    uint32_t *pg_first;
+    size_t pg_n;
+    uint64_t pg_base, pg_end;
+    unsigned pg_shift;
+    uint64_t edge_next;
+    /* the last EdgeBatch continues object edge_next (EdgeBatch.continues):
+     * its edges so far end at offset cont_off1 - 1 (0: it has none yet) */
+    bool cont;
+    uint64_t cont_off1;
+    /* scratch of the batches decoded on this thread */
+    mf_gsr_scratch s;
+    /* the threads that decode edge and bucket batches (gcstack_batches.c),
+     * NULL while none is running */
+    struct mf_gsr_pool *pool;
+};
+
+/* One field of a message. */
+typedef struct fld {
+    uint32_t num, wt;
+    uint64_t v;
+    const uint8_t *p;
+    size_t len;
+} fld;
+
+/* Errors name the file and the record (r->recno; 1 = the header). */
+int mf_gsr_fail(mf_gs_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int mf_gsr_oom(mf_gs_reader *r);
+/* The next field of a message in [*pp, end); 1 if one was read, 0 at the
+ * end, -1 on malformed input. */
+int mf_gsr_next_fld(mf_gs_reader *r, const uint8_t **pp, const uint8_t *end, fld *f,
+                    const char *msg);
+int mf_gsr_want_v(mf_gs_reader *r, const fld *f, const char *msg);
+int mf_gsr_want_len(mf_gs_reader *r, const fld *f, const char *msg);
+/* Appends a repeated varint field (packed or not) to out. */
+int mf_gsr_get_col(mf_gs_reader *r, const fld *f, vec64 *out, const char *msg);
+/* The records after the edges need every object and its edges. */
+int mf_gsr_enter_rest(mf_gs_reader *r, const char *what);
+
+/* gcstack_batches.c: the page index over the objects (once they are
+ * complete), resolving pointers, and the edge and bucket batches. */
+void mf_gsr_page_index(mf_gs_reader *r);
+int mf_gsr_resolve(mf_gs_reader *r, uint64_t ptr, uint64_t *out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* An EdgeBatch or BucketBatch record (its message in [p, end)): decoded at
+ * once, or handed to the decoding threads when they run (their callbacks
+ * then come in file order, from whichever thread finishes a batch). */
+int mf_gsr_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end);
+int mf_gsr_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end);
+/* Waits until every batch handed over is done and its callback made;
+ * -1 (with the first failure, in file order, in r->err) if any failed. */
+int mf_gsr_barrier(mf_gs_reader *r);
+/* Stops the decoding threads (after a barrier or a failure). */
+void mf_gsr_pool_stop(mf_gs_reader *r);
+/* After a Map record (which came after a barrier): the threads see the
+ * new map. */
+void mf_gsr_maps_changed(mf_gs_reader *r);
+
+#endif

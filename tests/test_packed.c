@@ -1,0 +1,113 @@
+/*
+ * tests/test_packed.c -- the packed record store (src/analyze/packed.c):
+ * every record read back by index and in order, in memory and once moved
+ * to its temporary file, across blocks and across the point where the file
+ * ends and memory begins.
+ */
+#include "analyze/packed.h"
+
+#include "check.h"
+
+#include <stdbool.h>
+
+/* A record of 3 fields that changes in every way a column can: constant,
+ * growing, jumping about (negative deltas), and the full 64 bits. */
+static void record(size_t i, uint64_t *f)
+{
+    f[0] = 7;
+    f[1] = i * 3;
+    f[2] = (i * 0x9e3779b97f4a7c15ull) ^ (i & 1 ? UINT64_MAX : 0);
+}
+
+static int check_store(const mp_pack *p, size_t n)
+{
+    uint64_t f[3], want[3];
+    /* by index, in an order that jumps between blocks */
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (k * 7919) % n;
+        record(i, want);
+        if (!mp_pack_get(p, i, f) || memcmp(f, want, sizeof f) != 0) {
+            fprintf(stderr, "record %zu read back wrong\n", i);
+            return 0;
+        }
+    }
+    if (mp_pack_get(p, n, f)) return 0;
+    /* in order, from several starting points */
+    size_t starts[] = {0, 1, MP_PACK_BLOCK - 1, MP_PACK_BLOCK, n / 2, n - 1};
+    for (size_t s = 0; s < sizeof starts / sizeof *starts; s++) {
+        mp_pack_cursor c;
+        mp_pack_cursor_init(&c, p, starts[s]);
+        size_t i = starts[s];
+        while (mp_pack_next(&c, f)) {
+            record(i, want);
+            if (memcmp(f, want, sizeof f) != 0) {
+                fprintf(stderr, "record %zu read in order wrong (from %zu)\n", i, starts[s]);
+                mp_pack_cursor_free(&c);
+                return 0;
+            }
+            i++;
+        }
+        mp_pack_cursor_free(&c);
+        if (i != n) {
+            fprintf(stderr, "cursor from %zu ended at %zu of %zu\n", starts[s], i, n);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void records_read_back_from_memory(void)
+{
+    mp_pack p;
+    mp_pack_init(&p, 3);
+    size_t n = 100000;
+    uint64_t f[3];
+    for (size_t i = 0; i < n; i++) record(i, f), mp_pack_add(&p, f);
+    CHECK(!mp_pack_failed(&p));
+    CHECK_EQ_U64(p.n, n);
+    CHECK(p.fd < 0);
+    /* packed: far less than 24 bytes a record */
+    CHECK(mp_pack_bytes(&p) < n * 16);
+    CHECK(check_store(&p, n));
+    mp_pack_free(&p);
+}
+
+/* Past the spill threshold the records go to a file in pieces; the last
+ * ones stay in memory. Reads cross from one to the other. */
+static void records_read_back_once_spilled(void)
+{
+    mp_pack p;
+    mp_pack_init(&p, 3);
+    mp_pack_spill(&p, 1);
+    size_t n = 1500000; /* several spill pieces of 4 MiB */
+    uint64_t f[3];
+    for (size_t i = 0; i < n; i++) record(i, f), mp_pack_add(&p, f);
+    CHECK(!mp_pack_failed(&p));
+    CHECK(p.fd >= 0);
+    CHECK(p.file_len > 0 && p.len > 0); /* both a file part and a memory part */
+    CHECK(mp_pack_memory(&p) < mp_pack_bytes(&p));
+    CHECK(check_store(&p, n));
+    mp_pack_free(&p);
+}
+
+static void an_empty_store_reads_nothing(void)
+{
+    mp_pack p;
+    mp_pack_init(&p, 2);
+    uint64_t f[2] = {1, 1};
+    CHECK(!mp_pack_get(&p, 0, f));
+    CHECK(f[0] == 0 && f[1] == 0);
+    mp_pack_cursor c;
+    mp_pack_cursor_init(&c, &p, 0);
+    CHECK(!mp_pack_next(&c, f));
+    mp_pack_cursor_free(&c);
+    mp_pack_free(&p);
+}
+
+int main(void)
+{
+    TEST(records_read_back_from_memory);
+    TEST(records_read_back_once_spilled);
+    TEST(an_empty_store_reads_nothing);
+    TEST_EXIT();
+}
