@@ -15,14 +15,21 @@ _maproot_options() {
         grep -oE -- '--[a-z][a-z0-9-]*'
 }
 
-# Values of options that take one of a few words.
+# Values of options that take one of a few words (COMMAND OPTION).
 _maproot_values() {
-    case $1 in
-    --format | -f) echo "text json pprof dot" ;;
-    --sample-index | -i) echo "alloc_objects alloc_space inuse_objects inuse_space" ;;
-    --fail-on) echo "suspect growth" ;;
-    --by) echo "type" ;;
+    case $1:$2 in
+    trace:--format | trace:-f | ps:--format | ps:-f) echo "text json" ;;
+    trace:*) ;;
+    *:--format | *:-f) echo "text json pprof dot" ;;
+    *:--sample-index | *:-i) echo "alloc_objects alloc_space inuse_objects inuse_space" ;;
+    *:--fail-on) echo "suspect growth" ;;
+    *:--by) echo "type" ;;
     esac
+}
+
+# The pids maproot ps lists (programs that can be traced).
+_maproot_pids() {
+    "$1" ps 2>/dev/null | awk 'NR > 1 {print $1}'
 }
 
 _maproot_files() {
@@ -60,7 +67,7 @@ _maproot() {
         return
     fi
     local values
-    values=$(_maproot_values "$prev")
+    values=$(_maproot_values "$cmd" "$prev")
     if [ -n "$values" ]; then
         COMPREPLY=($(compgen -W "$values" -- "$cur"))
         return
@@ -71,10 +78,15 @@ _maproot() {
         compopt -o filenames 2>/dev/null
         return
         ;;
-    -n | --top | --pid | --interval | --duration | --max-memory | -e | --every)
+    -p | --pid)
+        COMPREPLY=($(compgen -W "$(_maproot_pids "$bin")" -- "$cur"))
+        return
+        ;;
+    -n | --top | --interval | --duration | --max-memory | -e | --every)
         return
         ;;
     -d | --dir)
+        [ "$cmd" = trace ] && return # trace's -d is --duration
         COMPREPLY=($(compgen -d -- "$cur"))
         compopt -o filenames 2>/dev/null
         return

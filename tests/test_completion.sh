@@ -59,6 +59,19 @@ check "bash input files" "$got" heap.pb.gz heap.gcstack.gz sub
 refuse "bash input files" "$got" notes.txt
 got=$(bash_complete "$maproot" analyze -o "")
 check "bash output file" "$got" notes.txt
+got=$(bash_complete "$maproot" "")
+check "bash live commands" "$got" trace ps
+got=$(bash_complete "$maproot" trace --)
+check "bash trace options" "$got" --pid --interval --duration --top --output --format --once --force-gc
+got=$(bash_complete "$maproot" trace --format "")
+check "bash trace --format values" "$got" text json
+refuse "bash trace --format values" "$got" pprof
+got=$(bash_complete "$maproot" trace -i "")
+refuse "bash trace -i is no sample index" "$got" inuse_space
+got=$(bash_complete "$maproot" diff -i "")
+check "bash diff -i values" "$got" inuse_space
+got=$(bash_complete "$maproot" ps --)
+check "bash ps options" "$got" --format
 # the gate and --fail-on
 got=$(bash_complete "$maproot" "")
 check "bash commands" "$got" gate
@@ -100,6 +113,11 @@ if command -v zsh >/dev/null; then
   check "zsh analyze options" "$got" --format --output --summary
   got=$(zsh_complete args "" "$maproot" analyze --format "")
   check "zsh --format values" "$got" json dot
+  got=$(zsh_complete args "" "$maproot" trace --format "")
+  check "zsh trace --format values" "$got" text json
+  refuse "zsh trace --format values" "$got" dot
+  got=$(zsh_complete args -- "$maproot" trace --)
+  check "zsh trace options" "$got" --pid --interval --once --force-gc
   got=$(zsh_complete command "" "$maproot" "")
   check "zsh commands" "$got" gate
   got=$(zsh_complete args -- "$maproot" gate --)

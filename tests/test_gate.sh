@@ -366,8 +366,12 @@ expect_rc noprog 2
 grep -q 'cannot run ./no-such-program: No such file or directory' noprog.err || fail "a missing program: $(cat noprog.err)"
 gate gh_json --format json --github kept/gate_heaps.0001.gcstack.gz
 expect_rc gh_json 2
-# every run's temporary directory is gone, whatever the run came to
-[ -z "$(ls -A "$TMPDIR")" ] || fail "temporary directories left behind: $(ls "$TMPDIR")"
+# every run's temporary directory is gone, whatever the run came to; the
+# programs' attach endpoints too (their user's directory of endpoints stays)
+epdir=maproot-$(id -u)
+left=$(ls -A "$TMPDIR" | grep -vx "$epdir")
+[ -z "$left" ] || fail "temporary directories left behind: $left"
+[ -z "$(ls -A "$TMPDIR/$epdir" 2>/dev/null)" ] || fail "attach endpoints left behind: $(ls "$TMPDIR/$epdir")"
 
 # -------------------------------------------------- analyze and diff --fail-on
 k=kept/gate_heaps

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "hold_registers.h"
 #include "maproot/rt.h"
+#include "rt/internal.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -760,6 +761,167 @@ static void test_iterator_keeps_its_map_alive_until_its_frame_returns(void)
  * Each case runs on a fresh thread, so stale copies of pointers that one case
  * leaves in its frames or registers cannot keep another case's objects alive.
  */
+/* ------------------------------------------------- the maps of the heap -- */
+
+/* Map addresses kept hidden (xor'ed), so that the test's own words do not
+ * keep the maps alive under the conservative stack scan. */
+#define HIDE(p) ((uintptr_t)(p) ^ (uintptr_t)0x5a5a5a5a5a5a5a5aULL)
+
+typedef struct map_seen {
+    uintptr_t want[3]; /* HIDE()n */
+    uint64_t ids[3];
+    int found[3];
+} map_seen;
+
+static void note_map(mr_map *m, uint64_t id, void *ud)
+{
+    map_seen *s = ud;
+    for (int i = 0; i < 3; i++)
+        if (s->want[i] == HIDE(m)) {
+            s->found[i]++;
+            s->ids[i] = id;
+        }
+}
+
+static uintptr_t kept_hidden, thread_hidden, dropped_hidden;
+
+__attribute__((noinline)) static map_seen walk_for_the_maps(void)
+{
+    map_seen s = {.want = {kept_hidden, thread_hidden, dropped_hidden}};
+    mr_stop_the_world();
+    mr_walk_maps(note_map, &s);
+    mr_start_the_world();
+    return s;
+}
+
+static mr_map *kept_map, *kept_by_thread;
+MR_GLOBAL(kept_map)
+MR_GLOBAL(kept_by_thread)
+
+static void make_maps_in_a_thread(void)
+{
+    kept_by_thread = mr_map_new(&node_map, 0);
+    thread_hidden = HIDE(kept_by_thread);
+    /* its thread ends: nothing holds this one */
+    dropped_hidden = HIDE(mr_map_new(&node_map, 0));
+}
+
+static mr_map *made_after;
+MR_GLOBAL(made_after)
+
+/* The walk lists every map made, on any thread (one that has ended too),
+ * until a collection finds it unreachable: then it is gone from the walk
+ * before its header is freed. The first walk finds the maps made before
+ * it (by their size class); maps made after it are listed as they are
+ * made, numbered after those. Ids are unique. */
+static void test_walk_maps_lists_exactly_the_live_maps(void)
+{
+    kept_map = mr_map_new(&node_map, 0);
+    kept_hidden = HIDE(kept_map);
+    in_thread(make_maps_in_a_thread);
+    map_seen s = walk_for_the_maps(); /* the first: the seed */
+    CHECK(s.found[0] == 1 && s.found[1] == 1 && s.found[2] == 1);
+    CHECK(s.ids[0] != s.ids[1] && s.ids[1] != s.ids[2] && s.ids[0] != s.ids[2]);
+    CHECK(s.ids[2] <= atomic_load(&mr__maps_created));
+    uint64_t seeded_max = s.ids[0] > s.ids[1] ? s.ids[0] : s.ids[1];
+    if (s.ids[2] > seeded_max) seeded_max = s.ids[2];
+    made_after = mr_map_new(&node_map, 0); /* listed as it is made */
+    uintptr_t after_hidden = HIDE(made_after);
+    map_seen again = walk_for_the_maps();
+    CHECK(again.ids[0] == s.ids[0] && again.ids[1] == s.ids[1]); /* ids stay */
+    map_seen late = {.want = {after_hidden}};
+    mr_stop_the_world();
+    mr_walk_maps(note_map, &late);
+    mr_start_the_world();
+    CHECK(late.found[0] == 1 && late.ids[0] > seeded_max);
+    collect();
+    s = walk_for_the_maps();
+    CHECK(s.found[0] == 1 && s.found[1] == 1);
+    CHECK(s.found[2] == 0);
+    kept_map = kept_by_thread = made_after = NULL;
+    collect();
+    s = walk_for_the_maps();
+    CHECK(s.found[0] == 0 && s.found[1] == 0 && s.found[2] == 0);
+}
+
+__attribute__((noinline)) static void set_in_one_place(mr_map *m, int64_t k)
+{
+    Node *n = mr_new(&node_type);
+    mr_map_set(m, &k, &n);
+    sink = m;
+}
+__attribute__((noinline)) static void assign_in_another(mr_map *m, int64_t k)
+{
+    *(Node **)mr_map_assign(m, &k) = mr_new(&node_type);
+    sink = m;
+}
+
+/* A map remembers where the program last added a key to it (not where it
+ * last updated one), without symbols, as the allocation hook is told. */
+static void test_last_insert_names_the_programs_call(void)
+{
+    mr_map *m = mr_map_new(&node_map, 0);
+    const char *op = "x";
+    CHECK(mr_map_last_insert(m, &op) == 0 && op == NULL);
+    set_in_one_place(m, 1);
+    uintptr_t pc = mr_map_last_insert(m, &op);
+    CHECK(function_of(pc) == (uintptr_t)set_in_one_place);
+    CHECK_STR_EQ(op, "mr_map_set");
+    assign_in_another(m, 1); /* an update: the map did not grow */
+    CHECK(mr_map_last_insert(m, &op) == pc);
+    assign_in_another(m, 2);
+    CHECK(function_of(mr_map_last_insert(m, &op)) == (uintptr_t)assign_in_another);
+    CHECK_STR_EQ(op, "mr_map_assign");
+    CHECK(mr_map_last_insert(NULL, &op) == 0 && op == NULL);
+}
+
+static mr_gc_cycle cycle_at_end;
+static uint32_t cycle_of_end_event;
+static int rate_set_at_start;
+static void on_gc_cycle(void *ud, mr_gc_event ev, uint32_t cycle)
+{
+    (void)ud;
+    if (ev == MR_GC_START && rate_set_at_start) {
+        mr_set_sample_rate(1); /* the world is stopped: no stop of its own */
+        rate_set_at_start = 0;
+    }
+    if (ev == MR_GC_END) {
+        mr_read_gc_cycle(&cycle_at_end);
+        cycle_of_end_event = cycle;
+    }
+}
+
+/* mr_read_gc_cycle agrees with mr_read_memstats, and already describes the
+ * ending collection in its MR_GC_END event; mr_set_sample_rate changes the
+ * rate from inside a collection. */
+static void test_gc_cycle_figures_and_rate_change_inside_a_collection(void)
+{
+    mr_hooks h = {.sample_rate = 0, .on_alloc = on_alloc_count, .on_gc = on_gc_cycle};
+    mr_set_hooks(&h);
+    sampled = 0;
+    make_garbage(1000);
+    CHECK(sampled == 0);
+    rate_set_at_start = 1;
+    collect();
+    mr_gc_cycle c;
+    mr_read_gc_cycle(&c);
+    mr_memstats ms;
+    mr_read_memstats(&ms);
+    CHECK_EQ_U64(c.cycle, ms.num_gc);
+    CHECK_EQ_U64(cycle_of_end_event, ms.num_gc);
+    CHECK_EQ_U64(cycle_at_end.cycle, ms.num_gc);
+    CHECK_EQ_U64(c.pause_ns, ms.pause_ns[(ms.num_gc + 255) % 256]);
+    CHECK_EQ_U64(c.pause_total_ns, ms.pause_total_ns);
+    CHECK_EQ_U64(c.live_bytes, ms.heap_alloc); /* nothing allocated since */
+    CHECK_EQ_U64(c.end_ns, ms.last_gc_ns);
+    CHECK_EQ_U64(c.next_gc, ms.next_gc);
+    CHECK(c.mallocs <= ms.mallocs && c.mallocs > 1000 && c.total_alloc <= ms.total_alloc);
+    CHECK(c.garbage_bytes > 0);
+    make_garbage(100);
+    CHECK(sampled == 100);
+    mr_set_hooks(NULL);
+}
+
 #define TEST_IN_THREAD(fn)                                                                         \
     do {                                                                                           \
         check_case_failed_ = 0;                                                                    \
@@ -993,5 +1155,8 @@ int main(void)
     TEST_IN_THREAD(test_types_sharing_a_size_class_keep_their_types);
     TEST_IN_THREAD(test_sweep_runs_after_the_pause_and_mr_gc_waits_for_it);
     TEST_IN_THREAD(test_each_cycle_records_its_pause);
+    TEST_IN_THREAD(test_walk_maps_lists_exactly_the_live_maps);
+    TEST_IN_THREAD(test_last_insert_names_the_programs_call);
+    TEST_IN_THREAD(test_gc_cycle_figures_and_rate_change_inside_a_collection);
     TEST_EXIT();
 }

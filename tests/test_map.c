@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct Obj {
@@ -733,6 +734,129 @@ static void test_concurrent_readers_share_a_map(void)
     CHECK_EQ_U64(mr_map_len(m), SHARED_KEYS);
 }
 
+/* Maps made on several threads at once while collections run (each maker
+ * allocates enough to trigger them), and kept in a global array, while the
+ * first walk of the maps runs (it finds the maps made so far, and turns
+ * on the list of maps made later; a maker stopped inside mr_map_new then
+ * must not list its map twice): the registry lists each exactly once, also
+ * after the makers have exited. */
+enum { MAKERS = 4, MAPS_PER_MAKER = 2000 };
+static mr_map **made; /* MAKERS * MAPS_PER_MAKER slots, a heap array */
+MR_GLOBAL(made)
+
+static void *maker(void *arg)
+{
+    size_t base = (size_t)(uintptr_t)arg * MAPS_PER_MAKER;
+    for (size_t i = 0; i < MAPS_PER_MAKER; i++) {
+        mr_map *m = mr_map_new(&int_int, 0);
+        for (int64_t k = 0; k < 10; k++) *(int64_t *)mr_map_assign_int(m, k) = k;
+        made[base + i] = m;
+        for (int g = 0; g < 20; g++) mr_alloc_blob(1024); /* garbage: collections */
+    }
+    mr_thread_detach();
+    return NULL;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct reg_count {
+    uintptr_t *sorted; /* the made maps, sorted */
+    int *hits;
+    size_t n, other;
+} reg_count;
+
+static void count_made(mr_map *m, uint64_t id, void *ud)
+{
+    (void)id;
+    reg_count *c = ud;
+    uintptr_t key = (uintptr_t)m;
+    uintptr_t *f = bsearch(&key, c->sorted, c->n, sizeof *c->sorted, cmp_ptr);
+    if (f)
+        c->hits[f - c->sorted]++;
+    else
+        c->other++;
+}
+
+static void count_nothing(mr_map *m, uint64_t id, void *ud)
+{
+    (void)m, (void)id, (void)ud;
+}
+
+static int listed_times;
+static uintptr_t listed_want;
+static void count_listed(mr_map *m, uint64_t id, void *ud)
+{
+    (void)id, (void)ud;
+    if ((uintptr_t)m == listed_want) listed_times++;
+}
+
+/* The first walk of the maps, run while a map's maker is inside mr_map_new
+ * with the header made (as a collection may stop it there). */
+static void first_walk_now(void)
+{
+    mr_stop_the_world();
+    mr_walk_maps(count_nothing, NULL);
+    mr_start_the_world();
+}
+
+/* A map the first walk found while its maker was stopped in mr_map_new is
+ * listed once, not once by the walk and once by its maker. */
+static void test_map_made_during_the_first_walk_is_listed_once(void)
+{
+    mr__map_test_set_after_header(first_walk_now);
+    mr_map *m = mr_map_new(&int_int, 0);
+    mr__map_test_set_after_header(NULL);
+    listed_want = (uintptr_t)m;
+    listed_times = 0;
+    mr_gc(); /* the maker's list goes into the registry */
+    mr_stop_the_world();
+    mr_walk_maps(count_listed, NULL);
+    mr_start_the_world();
+    CHECK_EQ_U64(listed_times, 1);
+    CHECK_EQ_U64(mr_map_len(m), 0);
+}
+
+static void test_registry_lists_maps_made_on_many_threads_once(void)
+{
+    made = mr_new_array(&mr_type_pointer, MAKERS * MAPS_PER_MAKER);
+    pthread_t th[MAKERS];
+    for (uintptr_t i = 0; i < MAKERS; i++)
+        CHECK(pthread_create(&th[i], NULL, maker, (void *)i) == 0);
+    struct timespec ms = {0, 1000000};
+    mr_blocking_enter();
+    nanosleep(&ms, NULL); /* the makers are under way */
+    mr_blocking_exit();
+    mr_stop_the_world();
+    mr_walk_maps(count_nothing, NULL); /* the first walk, while they make maps */
+    mr_start_the_world();
+    for (int g = 0; g < 3; g++) mr_gc();
+    mr_blocking_enter();
+    for (int i = 0; i < MAKERS; i++) pthread_join(th[i], NULL);
+    mr_blocking_exit();
+    for (int pass = 0; pass < 2; pass++) {
+        reg_count c = {.n = MAKERS * MAPS_PER_MAKER};
+        c.sorted = malloc(c.n * sizeof *c.sorted);
+        c.hits = calloc(c.n, sizeof *c.hits);
+        CHECK(c.sorted && c.hits);
+        for (size_t i = 0; i < c.n; i++) c.sorted[i] = (uintptr_t)made[i];
+        qsort(c.sorted, c.n, sizeof *c.sorted, cmp_ptr);
+        mr_stop_the_world();
+        mr_walk_maps(count_made, &c);
+        mr_start_the_world();
+        size_t once = 0;
+        for (size_t i = 0; i < c.n; i++) once += c.hits[i] == 1;
+        free(c.sorted);
+        free(c.hits);
+        CHECK_EQ_U64(once, MAKERS * MAPS_PER_MAKER);
+        mr_gc(); /* the second pass: after a collection adopted and pruned */
+    }
+    made = NULL;
+}
+
 /* Runs fn in a child process; returns true if it died with `message` on stderr. */
 static bool dies_with(void (*fn)(void), const char *message)
 {
@@ -814,6 +938,8 @@ int main(void)
     TEST(test_maps_created_counts);
     TEST(test_bucket_type_describes_every_pointer);
     TEST(test_concurrent_readers_share_a_map);
+    TEST(test_map_made_during_the_first_walk_is_listed_once);
+    TEST(test_registry_lists_maps_made_on_many_threads_once);
     TEST(test_misuse_stops_the_program);
     TEST_EXIT();
 }

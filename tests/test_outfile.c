@@ -250,6 +250,31 @@ static void input_reads_once_from_a_fifo(void)
     CHECK_STR_EQ(e.msg, want);
 }
 
+/* A descriptor handed over (as the attach agent gets one): written from
+ * its offset, never renamed, closed by commit and by abort. */
+static void handed_over_descriptor_is_written_from_its_offset_and_closed(void)
+{
+    int fd = open(at("given"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "head:", 5) == 5);
+    mf_error e;
+    mf_out *o = mf_out_fdopen(fd, "the client's file", &e);
+    CHECK(o != NULL);
+    CHECK(mf_out_write(o, "body", 4) == 0);
+    CHECK(mf_out_commit(o, &e) == 0);
+    CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF);
+    size_t n;
+    CHECK_STR_EQ(slurp(at("given"), &n), "head:body");
+    CHECK_EQ_U64(temp_files(), 0);
+    fd = open(at("given"), O_RDONLY); /* not writable: the error names it */
+    o = mf_out_fdopen(fd, "the client's file", &e);
+    CHECK(o != NULL);
+    CHECK(mf_out_write(o, "x", 1) == -1);
+    CHECK(mf_out_commit(o, &e) == -1);
+    CHECK(strstr(e.msg, "cannot write the client's file") != NULL);
+    CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
@@ -263,6 +288,7 @@ int main(void)
     TEST(killed_child_writer_leaves_no_temp);
     TEST(stream_errors_keep_the_reason);
     TEST(input_reads_once_from_a_fifo);
+    TEST(handed_over_descriptor_is_written_from_its_offset_and_closed);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) return 1;

@@ -12,6 +12,11 @@
  *   heap profiling      (src/collector/collector.c, profiler.c, symbolize.c)
  *   root snapshots      (src/collector/snapshot.c)
  *   leak checks         (src/collector/leakcheck.c)
+ *
+ * The attach agent (src/collector/agent.c), which lets `maproot trace` and
+ * `maproot ps` attach to the running program, has no functions: it starts
+ * with the collector. Environment: MAPROOT_ATTACH=0 (no endpoint),
+ * MAPROOT_ATTACH_WAIT=SECS (wait at start for a client); see libmaproot(3).
  */
 #ifndef MAPROOT_COLLECTOR_H
 #define MAPROOT_COLLECTOR_H

@@ -217,6 +217,29 @@ typedef struct mr_memstats {
 
 void mr_read_memstats(mr_memstats *out);
 
+/* The figures of the last completed collection (all 0 before the first). */
+typedef struct mr_gc_cycle {
+    uint32_t cycle;          /* its number (num_gc after it) */
+    uint64_t end_ns;         /* when its pause ended, ns since the Unix epoch */
+    uint64_t pause_ns;       /* its stop-the-world pause */
+    uint64_t live_bytes;     /* bytes of the objects it found reachable */
+    uint64_t live_objects;   /* and their number */
+    uint64_t garbage_bytes;  /* bytes of the heap it found unreachable (the sweep
+                                that follows the pause frees them) */
+    uint64_t next_gc;        /* heap goal of the next automatic collection */
+    uint64_t total_alloc;    /* cumulative bytes allocated, as of its start */
+    uint64_t mallocs;        /* cumulative objects allocated, as of its start */
+    uint64_t pause_total_ns; /* cumulative pause, this one included */
+} mr_gc_cycle;
+
+/*
+ * Reads the figures of the last completed collection without stopping the
+ * world or attaching the calling thread (unlike mr_read_memstats): for a
+ * collector's own threads, and for on_gc at MR_GC_END, where they are
+ * already those of the collection that is ending (its pause so far).
+ */
+void mr_read_gc_cycle(mr_gc_cycle *out);
+
 /* Prints the main figures of *s to stderr-like stream f (a FILE *), one line each. */
 void mr_print_memstats(void *file, const mr_memstats *s);
 
@@ -403,6 +426,14 @@ typedef struct mr_hooks {
 void mr_set_hooks(const mr_hooks *h);
 
 /*
+ * Changes the sampling rate of the installed hooks (0: no sampling) without
+ * stopping the world: only while it is stopped, i.e. from on_gc or between
+ * mr_stop_the_world() and mr_start_the_world(). Every thread draws its next
+ * gap with the new rate. Does nothing when no hooks are installed.
+ */
+void mr_set_sample_rate(uint64_t rate);
+
+/*
  * For a library on the runtime (the collector) whose own public functions
  * call the runtime: brackets such a function, so that what the runtime does
  * inside it (allocations, stops, collections, stack roots of the calling
@@ -525,6 +556,26 @@ void mr_map_walk(const mr_map *m,
                  void (*on_bucket)(void *bucket, bool old, uint64_t index, uint32_t overflow,
                                    void *ud),
                  void (*on_slot)(const mr_map_slot *s, void *ud), void *ud);
+
+/*
+ * Calls fn for every map whose header is allocated, with the map's id (a
+ * number unique to it for the life of the process: maps made after the
+ * first walk are numbered on from those before, in the order they were
+ * made). At MR_GC_MARK_DONE these are exactly the live maps. The first walk
+ * finds the maps in the heap's spans of map headers, then the runtime keeps
+ * a list of its maps: later walks cost time in proportion to the number of
+ * maps, not to the size of the heap. Until the first walk, keeping no list
+ * costs mr_map_new one branch.
+ */
+void mr_walk_maps(void (*fn)(mr_map *m, uint64_t id, void *ud), void *ud);
+
+/*
+ * Where map m last grew: the return address in the program of the call that
+ * last inserted a new key (as mr_alloc_call.pc), or 0 if none ever did; *op
+ * (if op is not NULL) gets that operation's name ("mr_map_assign",
+ * "mr_map_set"), or NULL.
+ */
+uintptr_t mr_map_last_insert(const mr_map *m, const char **op);
 
 /* Renders a key for people: strings quoted and escaped, cut at 64 bytes;
  * integers in decimal; pointers and other bytes in hex. Returns the length

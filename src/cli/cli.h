@@ -104,5 +104,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_path(int argc, char **argv);
+int cmd_trace(int argc, char **argv); /* live attach: cmd_trace.c, trace_*.c, attach.c */
+int cmd_ps(int argc, char **argv);
 
 #endif

@@ -18,6 +18,8 @@ typedef struct command {
 static const command commands[] = {
     {"analyze", cmd_analyze, "which root keeps which map entries alive; top allocation sites"},
     {"diff", cmd_diff, "compare two profiles or two snapshots (growth first)"},
+    {"trace", cmd_trace, "attach to a running program: its maps growing, live, with their roots"},
+    {"ps", cmd_ps, "the running programs this user can trace"},
     {"gate", cmd_gate, "CI leak gate: judge a series of snapshots, or run a program"},
     {"path", cmd_path, "the paths from the GC roots to an object or a type's objects"},
 };
@@ -25,6 +27,7 @@ static const command commands[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: maproot COMMAND [OPTIONS] FILE...\n"
+                 "       maproot trace --pid PID [OPTIONS] | maproot ps\n"
                  "       maproot --help | --version | help COMMAND\n\n"
                  "maproot finds what keeps memory alive in maps. Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)

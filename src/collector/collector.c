@@ -21,6 +21,7 @@
 #define UNW_LOCAL_ONLY
 #include "collector/internal.h"
 
+#include "collector/agent.h" /* the attach agent */
 #include "collector/heapprof.h"
 #include "collector/profiler.h"
 #include "collector/snapshot.h" /* root snapshots */
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Frames captured beyond the depth limit: the hook's, the runtime's and
  * libunwind's own, cut off before the stack is recorded. */
@@ -52,6 +54,10 @@ static atomic_uint last_cycle; /* last completed collection */
 static _Atomic(mrc_gc_listener) listener;
 static void *_Atomic listener_ud;
 static bool hooks_installed;
+static bool agent_on; /* the attach agent runs: the hooks stay for its GC events */
+/* A rate the agent asked for, applied at the next MR_GC_START (world
+ * stopped); UINT64_MAX none. */
+static atomic_uint_fast64_t next_cycle_rate = UINT64_MAX;
 
 /* MAPROOT_PROFILE and MAPROOT_PROFILE_EVERY */
 static char *env_path;
@@ -211,11 +217,18 @@ static void on_gc(void *ud, mr_gc_event ev, uint32_t cycle)
     mrc_gc_listener fn = atomic_load(&listener);
     if (ev == MR_GC_START) {
         mrc_prof_gc_start(prof);
+        uint64_t r = atomic_exchange(&next_cycle_rate, UINT64_MAX);
+        if (r != UINT64_MAX) {
+            mr_set_sample_rate(r);
+            atomic_store(&cur_rate, r);
+            if (r) atomic_store(&out_rate, r);
+        }
     } else if (ev == MR_GC_MARK_DONE) {
         /* the listener first: a snapshot asked for by the API (or the exit)
          * is this cycle's, and a periodic pair then waits for its writer */
         if (fn) fn(atomic_load(&listener_ud), ev, cycle);
         if (env_every && !exiting && (cycle % env_every == 0 || pair_owed)) periodic_pair(cycle);
+        if (agent_on) mrc__agent_on_gc(ev, cycle);
         return;
     } else if (ev == MR_GC_END) {
         mrc_prof_gc_end(prof);
@@ -227,8 +240,19 @@ static void on_gc(void *ud, mr_gc_event ev, uint32_t cycle)
             exit_have = mrc_prof_snapshot_take(prof, false, &exit_snap) == 0;
             exit_cycle = cycle;
         }
+        if (agent_on) mrc__agent_on_gc(ev, cycle);
     }
     if (fn) fn(atomic_load(&listener_ud), ev, cycle);
+}
+
+uint64_t mrc__profile_sample_rate(void)
+{
+    return atomic_load(&out_rate);
+}
+
+void mrc__profile_rate_next_cycle(uint64_t rate)
+{
+    atomic_store(&next_cycle_rate, rate);
 }
 
 /* Installs the hooks for the current rate and listener, or removes them
@@ -236,13 +260,13 @@ static void on_gc(void *ud, mr_gc_event ev, uint32_t cycle)
 static void update_hooks_locked(void)
 {
     uint64_t rate = atomic_load(&cur_rate);
-    if (rate == 0 && !atomic_load(&listener) && !hooks_installed) return;
+    if (rate == 0 && !atomic_load(&listener) && !hooks_installed && !agent_on) return;
     /* Once any sample was taken, frees must keep being counted, so the
-     * hooks stay (with on_alloc off) when profiling stops. */
+     * hooks stay (with sampling off: rate 0) when profiling stops. */
     mr_hooks h = {
         .ud = NULL,
         .sample_rate = rate,
-        .on_alloc = rate ? on_alloc : NULL,
+        .on_alloc = on_alloc,
         .on_free = on_free,
         .on_gc = on_gc,
     };
@@ -279,32 +303,76 @@ mrc_symbolizer *mrc__symbolizer_new(void)
     return s;
 }
 
+/* The collector's symbolizer (made on first use, refreshed for modules
+ * loaded since). write_lock held. NULL when it cannot be made. */
+static mrc_symbolizer *symbolizer_locked(void)
+{
+    if (!sym)
+        sym = mrc__symbolizer_new();
+    else
+        mrc_sym_refresh(sym);
+    return sym;
+}
+
+int mrc__write_profile_into(const mrc_prof_snapshot *snap, mf_out *o, uint64_t rate, uint32_t cycle,
+                            mf_error *err)
+{
+    const char *path = mf_out_path(o);
+    int rc = -1;
+    pthread_mutex_lock(&write_lock);
+    mf_pprof_writer *w = NULL;
+    if (!symbolizer_locked()) {
+        mf_error_set(err, "%s: cannot read this process's modules for symbols", path);
+    } else if (!(w = mf_pw_new())) {
+        mf_error_set(err, "%s: out of memory", path);
+    } else {
+        mrc_heapprof_opts opts = {rate, atomic_load(&stack_depth), 0, cycle};
+        if (mrc_heapprof_build(snap, &opts, sym, w, err) == 0) {
+            rc = mf_pw_write_out(w, o, true, err);
+            o = NULL; /* taken over */
+        }
+    }
+    mf_pw_free(w);
+    pthread_mutex_unlock(&write_lock);
+    mf_out_abort(o);
+    return rc;
+}
+
 /* Symbolizes snap and writes it to path. Any thread; serialized. */
 static int write_snapshot(const mrc_prof_snapshot *snap, const char *path, uint64_t rate,
                           uint32_t cycle, mf_error *err)
 {
-    int rc = -1;
+    mf_out *o = mf_out_open(path, err);
+    return o ? mrc__write_profile_into(snap, o, rate, cycle, err) : -1;
+}
+
+void mrc__symbolizer_warm(void)
+{
     pthread_mutex_lock(&write_lock);
-    if (!sym) {
-        sym = mrc__symbolizer_new();
-        if (!sym) {
-            mf_error_set(err, "%s: cannot read this process's modules for symbols", path);
-            goto out;
-        }
-    } else {
-        mrc_sym_refresh(sym);
-    }
-    mf_pprof_writer *w = mf_pw_new();
-    if (!w) {
-        mf_error_set(err, "%s: out of memory", path);
-        goto out;
-    }
-    mrc_heapprof_opts o = {rate, atomic_load(&stack_depth), 0, cycle};
-    if (mrc_heapprof_build(snap, &o, sym, w, err) == 0) rc = mf_pw_write(w, path, true, err);
-    mf_pw_free(w);
-out:
+    symbolizer_locked();
     pthread_mutex_unlock(&write_lock);
-    return rc;
+}
+
+void mrc__describe_pc(uintptr_t pc, char *fn, size_t fn_cap, char *file, size_t file_cap,
+                      int64_t *line)
+{
+    fn[0] = file[0] = 0;
+    *line = 0;
+    if (!pc) return;
+    pthread_mutex_lock(&write_lock);
+    const mrc_sym_frame *fr;
+    size_t n = symbolizer_locked() ? mrc_sym_lookup(sym, pc - 1, &fr) : 0;
+    if (n) {
+        /* the innermost frame (an inlined function's name and line) that
+         * is the program's: the runtime's inline helpers of rt.h
+         * (mr_map_assign_int, ...) are where the program called, not who */
+        size_t k = 0;
+        while (k + 1 < n && strncmp(fr[k].function, "mr_", 3) == 0) k++;
+        snprintf(fn, fn_cap, "%s", fr[k].function);
+        snprintf(file, file_cap, "%s", fr[k].file);
+        *line = fr[k].line;
+    }
+    pthread_mutex_unlock(&write_lock);
 }
 
 /* The writer thread: writes queued snapshots until the process ends. */
@@ -336,9 +404,7 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Starts the writer with every signal blocked, so signals go to the
- * program's own threads. */
-static void start_writer(void)
+int mrc__start_thread(void *(*fn)(void *))
 {
     sigset_t all, old;
     sigfillset(&all);
@@ -347,9 +413,15 @@ static void start_writer(void)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &attr, writer_main, NULL);
+    int rc = pthread_create(&t, &attr, fn, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static void start_writer(void)
+{
+    int rc = mrc__start_thread(writer_main);
     if (rc != 0)
         fprintf(stderr,
                 "maproot: cannot start the heap profile writer thread (%s); "
@@ -538,9 +610,12 @@ static void init_once_fn(void)
     }
     /* ---- root snapshots: MAPROOT_SNAPSHOT, see snapshot.h */
     mrc_gc_listener snap = mrc__snapshot_init();
+    /* ---- the attach agent: MAPROOT_ATTACH, see agent.h (its exit handler
+     * is registered first, so it runs after the exit files are written) */
+    agent_on = mrc__agent_init();
     if (env_path || mrc__snapshot_path()) atexit(at_exit);
     if (snap) atomic_store(&listener, snap);
-    if (rate || snap) {
+    if (rate || snap || agent_on) {
         if (rate) {
             atomic_store(&out_rate, rate);
             atomic_store(&cur_rate, rate);
@@ -565,4 +640,5 @@ void mrc_init(void)
 __attribute__((constructor)) static void mrc_constructor(void)
 {
     mrc_init();
+    mrc__agent_wait_for_client(); /* MAPROOT_ATTACH_WAIT, outside the once */
 }

@@ -33,8 +33,37 @@ char *mrc__periodic_path(const char *path, uint32_t cycle);
  * table does: profiles keep their frames to show where maps grow. */
 struct mrc_symbolizer *mrc__symbolizer_new(void);
 
+/* Starts a detached thread of the collector running fn, with every signal
+ * blocked (signals are for the program's own threads). 0, or an errno. */
+int mrc__start_thread(void *(*fn)(void *));
+
 /* Sets the calling thread's mrc_last_error() message (printf format). */
 void mrc__set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- for the attach agent (agent.c), from collector.c ---- */
+struct mrc_prof_snapshot;
+struct mf_out;
+struct mf_error;
+/* Symbolizes and writes a heap profile of snap (counts of cycle, at rate)
+ * into o (taken over: committed or abandoned), as the profile files are
+ * written. Any thread; serialized with the other profile writers. */
+int mrc__write_profile_into(const struct mrc_prof_snapshot *snap, struct mf_out *o, uint64_t rate,
+                            uint32_t cycle, struct mf_error *err);
+/* The function, file and line of the program's code at return address pc
+ * (its call instruction), with the collector's symbolizer: the innermost
+ * (inlined) frame that is not one of the runtime's inline helpers (mr_*);
+ * "" and 0 where unknown. Any thread; serialized with the profile
+ * writers; the first call may take long (it reads DWARF). */
+void mrc__describe_pc(uintptr_t pc, char *fn, size_t fn_cap, char *file, size_t file_cap,
+                      int64_t *line);
+/* Makes the collector's symbolizer now (reading the modules of the
+ * process), so that the first profile or site later does not wait. */
+void mrc__symbolizer_warm(void);
+/* The sampling rate of the samples taken (the last rate that was not 0). */
+uint64_t mrc__profile_sample_rate(void);
+/* Sets the profiling rate from the next collection on (applied in its
+ * MR_GC_START event, world stopped: no stop of its own). */
+void mrc__profile_rate_next_cycle(uint64_t rate);
 
 /* ---- root snapshots ---- */
 /* The profiler's sample tables (NULL if the collector could not start);

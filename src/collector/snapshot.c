@@ -66,7 +66,6 @@ static child bg = {.pid = -1, .fd = -1};
 static pthread_mutex_t info_lock = PTHREAD_MUTEX_INITIALIZER;
 static mrc_snapshot_info last_info;
 
-
 /* ------------------------------------------------------------ roots --- */
 
 /*
@@ -220,6 +219,82 @@ static int reap(bool block, double limit_s, char *msg, size_t msgcap)
 }
 
 /*
+ * Forks the writer of this cycle's image into out (MARK_DONE, world
+ * stopped): the child inherits out and commits it, and reports its outcome
+ * (one mrc_image_outcome) on the pipe whose read end *rfd the parent gets,
+ * with the child's *pid. Returns 0 when a child was started (out is then
+ * the child's: the parent only frees its copy, see mf_out_detach, and gets
+ * the name of its temporary file in *temp), or -1 when fork or the pipe
+ * failed (out is still the caller's).
+ */
+static int fork_writer(mf_out *out, uint32_t cycle, const mr_memstats *pre,
+                       const mr_gc_pause *gc_pause, pid_t *pid, int *rfd, char **temp)
+{
+    pid_t self = getpid();
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    mrc_prof *prof = mrc__prof();
+    if (prof) mrc_prof_fork_lock(prof);
+    pid_t child = fork();
+    if (prof) mrc_prof_fork_unlock(prof);
+    if (child == 0) {
+        mrc_root_list roots;
+        gather_roots(&roots);
+        /* the child: the copy-on-write image is ours to walk */
+        close(fds[0]);
+        signal(SIGPIPE, SIG_IGN);
+        mr_memstats ms;
+        const mr_memstats *msp = pre;
+        if (!msp) {
+            /* no statistics were read before this cycle: no other
+             * thread exists here, so restart the (private) world
+             * just to read them, and stop it again */
+            mr_start_the_world();
+            mr_read_memstats(&ms);
+            mr_stop_the_world();
+            msp = &ms;
+        }
+        mrc_image_outcome o;
+        memset(&o, 0, sizeof o);
+        mrc__write_image(out, cycle, MF_GS_MODE_FORK, msp, gc_pause, self, &roots, &o);
+        const char *dg = getenv("MAPROOT_SNAPSHOT_DIGEST");
+        if (o.ok && dg && *dg && mrc__write_digest(dg, &roots, true) != 0) {
+            o.ok = 0;
+            snprintf(o.msg, sizeof o.msg, "%.400s: cannot write the digest", dg);
+        }
+        ssize_t w = write(fds[1], &o, sizeof o);
+        _exit(w == (ssize_t)sizeof o && o.ok ? 0 : 1);
+    }
+    close(fds[1]);
+    if (child < 0) {
+        close(fds[0]);
+        return -1;
+    }
+    *pid = child;
+    *rfd = fds[0];
+    *temp = mf_out_detach(out);
+    return 0;
+}
+
+/* Writes this cycle's image into out in place, world stopped (no fork):
+ * 0, or -1 with o->msg. out is taken over. */
+static int write_in_place(mf_out *out, uint32_t cycle, const mr_memstats *pre,
+                          const mr_gc_pause *gc_pause, mrc_image_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    mrc_root_list roots;
+    gather_roots(&roots);
+    int rc = mrc__write_image(out, cycle, MF_GS_MODE_STOPPED, pre, gc_pause, getpid(), &roots, o);
+    const char *dg = getenv("MAPROOT_SNAPSHOT_DIGEST");
+    if (!rc && dg && *dg && mrc__write_digest(dg, &roots, false) != 0) {
+        snprintf(o->msg, sizeof o->msg, "%.400s: cannot write the digest", dg);
+        rc = -1;
+    }
+    free_roots(&roots);
+    return rc;
+}
+
+/*
  * Takes the snapshot now (MARK_DONE, world stopped): forks a writer, or
  * writes in place. Returns 0 when a child was started or the file written,
  * -1 with msg. Sets *forked. The output is opened here, before the fork:
@@ -233,84 +308,51 @@ static int take(const char *path, uint32_t cycle, const mr_memstats *pre, char *
     mr_gc_pause gc_pause; /* the cycle's pause as of the snapshot, for its header */
     mr_gc_pause_now(&gc_pause);
     *forked = false;
-    pid_t self = getpid();
     mf_error err;
     mf_out *out = mf_out_open(path, &err);
     if (!out) {
         snprintf(msg, msgcap, "%s", err.msg);
         return -1;
     }
-    if (use_fork) {
-        int fds[2];
-        if (pipe2(fds, O_CLOEXEC) == 0) {
-            mrc_prof *prof = mrc__prof();
-            if (prof) mrc_prof_fork_lock(prof);
-            pid_t pid = fork();
-            if (prof) mrc_prof_fork_unlock(prof);
-            if (pid == 0) {
-                mrc_root_list roots;
-                gather_roots(&roots);
-                /* the child: the copy-on-write image is ours to walk */
-                close(fds[0]);
-                signal(SIGPIPE, SIG_IGN);
-                mr_memstats ms;
-                const mr_memstats *msp = pre;
-                if (!msp) {
-                    /* no statistics were read before this cycle: no other
-                     * thread exists here, so restart the (private) world
-                     * just to read them, and stop it again */
-                    mr_start_the_world();
-                    mr_read_memstats(&ms);
-                    mr_stop_the_world();
-                    msp = &ms;
-                }
-                mrc_image_outcome o;
-                memset(&o, 0, sizeof o);
-                mrc__write_image(out, cycle, MF_GS_MODE_FORK, msp, &gc_pause, self, &roots, &o);
-                const char *dg = getenv("MAPROOT_SNAPSHOT_DIGEST");
-                if (o.ok && dg && *dg && mrc__write_digest(dg, &roots, true) != 0) {
-                    o.ok = 0;
-                    snprintf(o.msg, sizeof o.msg, "%.400s: cannot write the digest", dg);
-                }
-                ssize_t w = write(fds[1], &o, sizeof o);
-                _exit(w == (ssize_t)sizeof o && o.ok ? 0 : 1);
-            }
-            close(fds[1]);
-            if (pid > 0) {
-                pthread_mutex_lock(&child_lock);
-                bg.pid = pid;
-                bg.fd = fds[0];
-                bg.path = strdup(path);
-                bg.temp = mf_out_detach(out);
-                bg.start_ns = t0;
-                bg.pause_ns = mrc__now_ns(CLOCK_MONOTONIC) - t0;
-                pthread_mutex_unlock(&child_lock);
-                *forked = true;
-                return 0;
-            }
-            close(fds[0]);
-        }
-        /* fork refused: fall back to writing while stopped */
+    pid_t pid;
+    int rfd;
+    char *temp;
+    if (use_fork && fork_writer(out, cycle, pre, &gc_pause, &pid, &rfd, &temp) == 0) {
+        pthread_mutex_lock(&child_lock);
+        bg.pid = pid;
+        bg.fd = rfd;
+        bg.path = strdup(path);
+        bg.temp = temp;
+        bg.start_ns = t0;
+        bg.pause_ns = mrc__now_ns(CLOCK_MONOTONIC) - t0;
+        pthread_mutex_unlock(&child_lock);
+        *forked = true;
+        return 0;
     }
+    /* no fork (refused, or MAPROOT_SNAPSHOT_FORK=0): write while stopped */
     uint64_t c0 = mrc__now_ns(CLOCK_PROCESS_CPUTIME_ID);
     mrc_image_outcome o;
-    memset(&o, 0, sizeof o);
-    mrc_root_list roots;
-    gather_roots(&roots);
-    int rc = mrc__write_image(out, cycle, MF_GS_MODE_STOPPED, pre, &gc_pause, self, &roots, &o);
-    const char *dg = getenv("MAPROOT_SNAPSHOT_DIGEST");
-    if (!rc && dg && *dg && mrc__write_digest(dg, &roots, false) != 0) {
-        snprintf(o.msg, sizeof o.msg, "%.400s: cannot write the digest", dg);
-        rc = -1;
-    }
-    free_roots(&roots);
-    if (rc) {
+    if (write_in_place(out, cycle, pre, &gc_pause, &o)) {
         snprintf(msg, msgcap, "%s", o.msg);
         return -1;
     }
     uint64_t pause = mrc__now_ns(CLOCK_MONOTONIC) - t0;
     record_info(&o, MF_GS_MODE_STOPPED, pause, mrc__now_ns(CLOCK_PROCESS_CPUTIME_ID) - c0);
     return 0;
+}
+
+int mrc__snapshot_take_into(mf_out *out, uint32_t cycle, pid_t *pid, int *rfd, mrc_image_outcome *o)
+{
+    char *temp = NULL;
+    *pid = -1;
+    *rfd = -1;
+    mr_gc_pause gc_pause; /* the cycle's pause as of the snapshot, for its header */
+    mr_gc_pause_now(&gc_pause);
+    if (use_fork && fork_writer(out, cycle, NULL, &gc_pause, pid, rfd, &temp) == 0) {
+        free(temp); /* a descriptor of someone else's: no name of ours */
+        return 0;
+    }
+    return write_in_place(out, cycle, NULL, &gc_pause, o);
 }
 
 /* The result of the last API request, handed from the listener to the

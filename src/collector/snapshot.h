@@ -30,6 +30,10 @@
 #define MRC_SNAPSHOT_H
 
 #include "collector/internal.h"
+#include "collector/snapshot_image.h"
+#include "format/outfile.h"
+
+#include <sys/types.h>
 
 /*
  * Called once from the collector's initialization (inside its pthread_once:
@@ -64,5 +68,18 @@ int mrc__snapshot_exit(uint32_t *cycle);
 uint32_t mrc__snapshot_request_cycle(void);
 /* At exit without an exit snapshot: waits for a running writer (bounded). */
 void mrc__snapshot_wait_writer(void);
+
+/*
+ * For the attach agent, at MARK_DONE (world stopped): writes this cycle's
+ * image into out (taken over), by a forked child when it can: then 0 with
+ * the child's *pid and *rfd, the read end of a pipe on which the child
+ * sends one mrc_image_outcome when done (EOF if it died); the caller reaps
+ * the child. Without a fork (MAPROOT_SNAPSHOT_FORK=0, or fork failed) the
+ * image is written here, world stopped: *pid is -1 and *o says how that
+ * went (0, or -1 with o->msg). This writer is the agent's own, beside the
+ * one of periodic and API snapshots.
+ */
+int mrc__snapshot_take_into(mf_out *out, uint32_t cycle, pid_t *pid, int *rfd,
+                            mrc_image_outcome *o);
 
 #endif

@@ -233,6 +233,25 @@ fail:
     return NULL;
 }
 
+mf_out *mf_out_fdopen(int fd, const char *name, mf_error *err)
+{
+    mf_out *o = calloc(1, sizeof *o);
+    if (!o || !(o->path = strdup(name))) {
+        free(o);
+        close(fd);
+        mf_error_set(err, "cannot write %s: out of memory", name);
+        return NULL;
+    }
+    o->kind = OUT_DEVICE;
+    o->fd = fd;
+    return o;
+}
+
+int mf_out_fd(const mf_out *o)
+{
+    return o->failed ? -1 : o->fd;
+}
+
 /* A FIFO's open, at the first write. */
 static int ensure_open(mf_out *o)
 {

@@ -42,6 +42,18 @@ typedef struct mf_out mf_out;
  */
 mf_out *mf_out_open(const char *path, mf_error *err);
 
+/* An output over a descriptor that another process opened and handed over
+ * (a file passed over a socket): written straight into from its current
+ * offset, like a device; commit and abort close it. The name is for
+ * messages. Takes fd over (closed also on failure: only out of memory). */
+mf_out *mf_out_fdopen(int fd, const char *name, mf_error *err);
+
+/* The descriptor the output writes into (the temporary file, the device),
+ * for handing to another process that writes the content (maproot trace
+ * passes it to a program's agent): that process writes, this one commits.
+ * -1 for a FIFO (opened at the first write) or after a failure. */
+int mf_out_fd(const mf_out *o);
+
 /* Appends bytes; 0, or -1 once any write failed. */
 int mf_out_write(mf_out *o, const void *p, size_t n);
 /* Appends the pieces iov[0..n) (their iov_base/iov_len may be changed). */

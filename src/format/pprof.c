@@ -1496,27 +1496,34 @@ oom:
     return -1;
 }
 
-int mf_pw_write(mf_pprof_writer *w, const char *path, bool gzip, mf_error *err)
+int mf_pw_write_out(mf_pprof_writer *w, mf_out *o, bool gzip, mf_error *err)
 {
+    const char *path = mf_out_path(o);
     mf_buf raw = {0}, gz = {0};
     int rc = -1;
     if (mf_pw_encode(w, &raw, err)) {
         char tmp[sizeof err->msg];
         snprintf(tmp, sizeof tmp, "%s", err ? err->msg : "");
         mf_error_set(err, "%s: %s", path, tmp);
+        mf_out_abort(o);
         goto out;
     }
-    if (gzip) {
-        if (mf_gzip(raw.data, raw.len, 6, &gz, err)) {
-            mf_error_set(err, "%s: gzip failed", path);
-            goto out;
-        }
-        rc = mf_write_file(path, gz.data, gz.len, err);
-    } else {
-        rc = mf_write_file(path, raw.data, raw.len, err);
+    if (gzip && mf_gzip(raw.data, raw.len, 6, &gz, err)) {
+        mf_error_set(err, "%s: gzip failed", path);
+        mf_out_abort(o);
+        goto out;
     }
+    const mf_buf *b = gzip ? &gz : &raw;
+    mf_out_write(o, b->data, b->len);
+    rc = mf_out_commit(o, err);
 out:
     mf_buf_free(&raw);
     mf_buf_free(&gz);
     return rc;
+}
+
+int mf_pw_write(mf_pprof_writer *w, const char *path, bool gzip, mf_error *err)
+{
+    mf_out *o = mf_out_open(path, err);
+    return o ? mf_pw_write_out(w, o, gzip, err) : -1;
 }

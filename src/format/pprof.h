@@ -236,5 +236,8 @@ int mf_pw_encode(mf_pprof_writer *w, mf_buf *out, mf_error *err);
 /* Encodes, gzips (if gzip) and writes to path (outfile.h; "-" is standard
  * output). */
 int mf_pw_write(mf_pprof_writer *w, const char *path, bool gzip, mf_error *err);
+/* The same into an output already open (taken over: committed on success,
+ * abandoned on failure). */
+int mf_pw_write_out(mf_pprof_writer *w, mf_out *o, bool gzip, mf_error *err);
 
 #endif

@@ -30,6 +30,7 @@ extern atomic_uint_fast64_t mr__heap_live_estimate, mr__next_gc;
 
 static mr_hooks hooks;
 const mr_hooks *mr__hooks_active; /* &hooks when installed, else NULL */
+bool mr__marks_valid; /* in MR_GC_MARK_DONE: the mark bits are this cycle's reachability */
 static atomic_int gc_percent = 100;
 static bool gc_percent_read_env;
 
@@ -38,6 +39,7 @@ static struct {
     uint64_t live_bytes, live_objects;
     uint64_t pause_total_ns, pause_ns[256];
     uint64_t last_gc_ns;
+    mr_gc_cycle last; /* the last completed collection */
 } st;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 atomic_uint mr__gc_cycles;
@@ -164,7 +166,13 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     cur.start_ns = t_request;
     cur.stop_ns = t_stopped - t_request;
     uint64_t heap_before = atomic_load(&mr__heap_live_estimate);
-    for (mr_thread *t = mr__threads; t; t = t->next) mr__tcache_release(&t->tc);
+    uint64_t mallocs = atomic_load(&mr__retired_mallocs);
+    uint64_t total = atomic_load(&mr__retired_alloc_bytes);
+    for (mr_thread *t = mr__threads; t; t = t->next) {
+        mr__tcache_release(&t->tc);
+        mallocs += atomic_load_explicit(&t->mallocs, memory_order_relaxed);
+        total += atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed);
+    }
     mr__sweep_finish(0);
     uint64_t t_mark = now_ns(CLOCK_MONOTONIC);
     cur.sweep_term_ns = t_mark - t_stopped;
@@ -173,9 +181,12 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     mr__mark();
     uint64_t lb, lo;
     mr__pack_marks(&lb, &lo);
+    mr__maps_prune(); /* before the hook: walkers see exactly the live maps */
     uint64_t t_marked = now_ns(CLOCK_MONOTONIC);
     cur.mark_ns = t_marked - t_marking;
+    mr__marks_valid = true;
     call_hook(MR_GC_MARK_DONE, cycle);
+    mr__marks_valid = false;
     uint64_t t_hooked = now_ns(CLOCK_MONOTONIC);
     cur.hooks_ns = (t_marking - t_mark) + (t_hooked - t_marked);
     mr__sweep_start(mr__hooks_active ? hooks.on_free : NULL, hooks.ud);
@@ -184,6 +195,20 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     st.live_bytes = lb;
     st.live_objects = lo;
     set_goal(lb);
+    /* for MR_GC_END: this collection, its pause so far (the whole of it
+     * once the event is over, below) */
+    st.last = (mr_gc_cycle){
+        .cycle = cycle,
+        .end_ns = now_ns(CLOCK_REALTIME),
+        .pause_ns = now_ns(CLOCK_MONOTONIC) - t_request,
+        .live_bytes = lb,
+        .live_objects = lo,
+        .garbage_bytes = heap_before > lb ? heap_before - lb : 0,
+        .next_gc = atomic_load(&mr__next_gc),
+        .total_alloc = total,
+        .mallocs = mallocs,
+        .pause_total_ns = st.pause_total_ns + (now_ns(CLOCK_MONOTONIC) - t_request),
+    };
     pthread_mutex_unlock(&stats_lock);
     atomic_store(&mr__gc_cycles, cycle);
     call_hook(MR_GC_END, cycle);
@@ -204,6 +229,9 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     st.pause_total_ns += pause;
     st.pause_ns[(cycle - 1) % 256] = pause;
     st.last_gc_ns = now_ns(CLOCK_REALTIME);
+    st.last.end_ns = st.last_gc_ns;
+    st.last.pause_ns = pause;
+    st.last.pause_total_ns = st.pause_total_ns;
     pthread_mutex_unlock(&stats_lock);
 }
 
@@ -263,6 +291,13 @@ MR_ENTRY void mr_read_memstats(mr_memstats *out)
     mr__world_start();
 }
 
+void mr_read_gc_cycle(mr_gc_cycle *out)
+{
+    pthread_mutex_lock(&stats_lock);
+    *out = st.last;
+    pthread_mutex_unlock(&stats_lock);
+}
+
 static void print_bytes(FILE *f, const char *label, uint64_t b)
 {
     fprintf(f, "  %-14s %12.1f KiB\n", label, (double)b / 1024.0);
@@ -299,6 +334,13 @@ MR_ENTRY void mr_set_hooks(const mr_hooks *h)
         memset(&hooks, 0, sizeof hooks);
     }
     mr__world_start();
+}
+
+void mr_set_sample_rate(uint64_t rate)
+{
+    if (!mr__hooks_active) return;
+    hooks.sample_rate = rate;
+    for (mr_thread *t = mr__threads; t; t = t->next) t->sample_left = mr__next_sample_gap(rate);
 }
 
 /*

@@ -122,6 +122,17 @@ static inline int size_class_of(size_t size)
     return class_by_128[(size + 127) >> 7];
 }
 
+void mr__walk_type(const mr_type *t, void (*fn)(void *obj, void *ud), void *ud)
+{
+    for (size_t k = 0; k < mr__nspans; k++) {
+        mr_span *s = mr__all_spans[k];
+        if (!s->in_use || s->type != t || s->array) continue;
+        for (uint32_t w = 0; w < s->nwords; w++)
+            for (uint64_t b = s->allocbits[w]; b; b &= b - 1)
+                fn((void *)mr__slot_addr(s, (w << 6) + (uint32_t)__builtin_ctzll(b)), ud);
+    }
+}
+
 void mr__heap_init(void)
 {
     init_classes();

@@ -193,6 +193,10 @@ void mr__sweep_background(void);
 /* Objects and bytes freed by sweeps since the program started. */
 void mr__heap_freed(uint64_t *objects, uint64_t *bytes);
 
+/* Calls fn for every allocated object of type t (not arrays of it), world
+ * stopped: spans are typed, so this walks t's spans only, not the heap. */
+void mr__walk_type(const mr_type *t, void (*fn)(void *obj, void *ud), void *ud);
+
 /* Flags obj as sampled (so the sweep reports its death). */
 void mr__set_sampled(void *obj);
 

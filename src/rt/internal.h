@@ -78,8 +78,15 @@ void mr__iter_unregister(mr_map_iter *it);
 
 /* ---- maps (map.c), for the collector's internals ---- */
 
-/* Number of map objects ever created (for stats/tests). */
+/* Number of map objects ever created (for stats/tests); a map's id is its
+ * number in creation order, from 1. */
 extern atomic_uint_fast64_t mr__maps_created;
+
+/* An entry of the map registry (see map.c). */
+typedef struct mr_map_reg {
+    mr_map *map;
+    uint64_t id;
+} mr_map_reg;
 
 /* Test hooks (tests only; never used by the runtime itself):
  * mr__map_test_identity_hash makes the hash of each key of m (an empty map
@@ -89,5 +96,9 @@ extern atomic_uint_fast64_t mr__maps_created;
  *   writer on another thread would, to test the concurrent-write check. */
 void mr__map_test_identity_hash(mr_map *m);
 void mr__map_test_set_writing(mr_map *m, bool on);
+/* Test hook: when set (NULL unsets), mr_map_new calls fn after the map's
+ * header is made and before the map is listed (where a collection may stop
+ * the maker). */
+void mr__map_test_set_after_header(void (*fn)(void));
 
 #endif

@@ -45,6 +45,7 @@
 #include "rt/hash.h"
 #include "rt/heap.h"
 #include "rt/internal.h"
+#include "rt/thread.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -95,20 +96,32 @@ typedef struct map_layout {
     uint8_t kc;
     bool key_indirect, val_indirect;
     const mr_type *key_type, *val_type;
+    const mr_map_type *type; /* the map type it was built for (one layout each) */
 } map_layout;
 
+/* 64 bytes: a map header takes its size class to the byte. */
 struct mr_map {
     void *buckets;    /* array of 2^B buckets; NULL while B == 0 and never written */
     void *oldbuckets; /* during growth: the previous array */
     uint64_t count;
     uint64_t seed;
-    uintptr_t nevacuate; /* old buckets below this are evacuated */
-    const mr_map_type *type;
-    const map_layout *lay;
-    uint8_t flags; /* F_*; accessed with relaxed atomics (iterators OR bits in) */
+    uintptr_t nevacuate;   /* old buckets below this are evacuated */
+    const map_layout *lay; /* and through it the map type (lay->type) */
+    uint8_t flags;         /* F_*; accessed with relaxed atomics (iterators OR bits in) */
     uint8_t B;
     uint16_t noverflow; /* approximate number of overflow buckets */
+    uint8_t grow_op;    /* OP_* of the last insertion of a new key, OP_NONE before */
+    uint8_t listed;     /* on the registry (see below); written with the world stopped
+                           or by the thread that made the map, before it is shared */
+    /* The program's call that last inserted a new key (see "entry points" in
+     * internal.h): where the map last grew. Not a heap pointer. */
+    uintptr_t grow_pc;
 };
+_Static_assert(sizeof(struct mr_map) == 64, "a map header fills its size class");
+
+/* The operations that insert, as mr_map_last_insert names them. */
+enum { OP_NONE, OP_ASSIGN, OP_SET };
+static const char *const op_names[] = {NULL, "mr_map_assign", "mr_map_set"};
 
 static const uint32_t header_ptr_offsets[] = {
     (uint32_t)offsetof(struct mr_map, buckets),
@@ -270,6 +283,7 @@ static const map_layout *layout_of(const mr_map_type *t)
     if (!layouts[i].type) {
         layouts[i].type = t;
         layouts[i].layout = build_layout(t);
+        layouts[i].layout->type = t;
         layouts_len++;
     }
     map_layout *L = layouts[i].layout;
@@ -584,7 +598,7 @@ size_t mr_map_len(const mr_map *m)
 
 const mr_map_type *mr_map_type_of(const mr_map *m)
 {
-    return m ? m->type : NULL;
+    return m ? m->lay->type : NULL;
 }
 
 /* ----------------------------------------------------------------- growth -- */
@@ -618,7 +632,7 @@ static void hash_grow(mr_map *m, const map_layout *L, uintptr_t caller)
 {
     unsigned bigger = over_load(m->count + 1, m->B) ? 1 : 0;
     if (m->B + bigger >= 8 * sizeof(uintptr_t) - 1)
-        mr__throw("map %s: too many buckets", m->type->name);
+        mr__throw("map %s: too many buckets", m->lay->type->name);
     void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << (m->B + bigger), caller);
     uint8_t f = flags_get(m);
     uint8_t nf = f & (uint8_t) ~(F_ITERATOR | F_OLD_ITERATOR | F_SAME_SIZE);
@@ -678,7 +692,7 @@ INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbuck
             for (unsigned i = 0; i < BUCKET_CNT; i++) {
                 uint8_t top = ob[i];
                 if (top < MIN_TOP) {
-                    if (top > EMPTY_ONE) mr__throw("map %s: bad map state", m->type->name);
+                    if (top > EMPTY_ONE) mr__throw("map %s: bad map state", m->lay->type->name);
                     ob[i] = EVAC_EMPTY;
                     continue;
                 }
@@ -752,9 +766,10 @@ INLINE void end_write(mr_map *m, const char *who)
  * limit. Strings keys are overwritten on update, as Go does, so the map
  * retains the newest key string rather than the first one.
  */
-INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, const char *who,
+INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, uint8_t op,
                       uintptr_t caller)
 {
+    const char *who = op_names[op];
     uint8_t f = begin_write(m, who);
     uint64_t hash = hash_key(m, L, kc, key, f);
     if (MR_UNLIKELY(m->buckets == NULL)) {
@@ -820,6 +835,8 @@ again:;
         memcpy(ks, key, L->key_size);
     ib[ii] = top;
     m->count++;
+    m->grow_pc = caller;
+    m->grow_op = op;
 done:
     end_write(m, who);
     return val_deref(L, vs);
@@ -827,24 +844,24 @@ done:
 
 /* caller: the program's call of the map operation (see "entry points" in
  * internal.h); the map's allocations and a park here are charged to it. */
-static void *assign(mr_map *m, const void *key, const char *who, uintptr_t caller)
+static void *assign(mr_map *m, const void *key, uint8_t op, uintptr_t caller)
 {
     mr__poll(caller);
-    if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", who);
+    if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", op_names[op]);
     const map_layout *L = m->lay;
     switch (L->kc) {
     case KC_64:
-        return assign_t(m, L, KC_64, key, who, caller);
+        return assign_t(m, L, KC_64, key, op, caller);
     case KC_STR:
-        return assign_t(m, L, KC_STR, key, who, caller);
+        return assign_t(m, L, KC_STR, key, op, caller);
     default:
-        return assign_t(m, L, KC_MEM, key, who, caller);
+        return assign_t(m, L, KC_MEM, key, op, caller);
     }
 }
 
 MR_ENTRY void *mr_map_assign(mr_map *m, const void *key)
 {
-    void *v = assign(m, key, "mr_map_assign", MR_CALLER);
+    void *v = assign(m, key, OP_ASSIGN, MR_CALLER);
     /* no tail call: this frame is the one profiles keep where maps grow */
     __asm__ volatile("" : : "r"(v));
     return v;
@@ -852,7 +869,7 @@ MR_ENTRY void *mr_map_assign(mr_map *m, const void *key)
 
 MR_ENTRY void mr_map_set(mr_map *m, const void *key, const void *value)
 {
-    void *v = assign(m, key, "mr_map_set", MR_CALLER);
+    void *v = assign(m, key, OP_SET, MR_CALLER);
     uint32_t n = m->lay->val_size;
     if (n) memcpy(v, value, n);
 }
@@ -981,6 +998,112 @@ MR_ENTRY void mr_map_clear(mr_map *m)
     end_write(m, "mr_map_clear");
 }
 
+/* --------------------------------------------------------------- registry -- */
+/*
+ * Once a collector asks for the maps of the heap (mr_walk_maps), every map
+ * header is listed, so that it can visit them in time proportional to their
+ * number, not to the heap. Until then nothing is kept: a program nobody
+ * watches pays one predictable branch per mr_map_new. The first walk finds
+ * the maps that exist by a walk of the spans of map headers only (spans are
+ * typed), and turns the list on, with the world stopped.
+ * A new map goes on its thread's own list (no lock: only the owner appends,
+ * and only a stopped world reads it); a collection moves those into the
+ * global list and drops the headers marking did not reach, before the sweep
+ * frees them, so the list never holds a freed header. A thread that
+ * detaches hands its list over under sched_lock, when no collection runs.
+ * The global list is touched only with the world stopped or, by a
+ * detaching thread, under sched_lock outside a collection.
+ */
+static mr_map_reg *all_maps;
+static size_t nall_maps, cap_all_maps;
+static atomic_bool registry_on; /* set once, with the world stopped */
+static void (*map_test_after_header)(void);
+/* registry_on, or the test hook set: mr_map_new's one branch */
+static atomic_bool map_new_listed;
+
+static void reg_push(mr_map_reg **v, size_t *n, size_t *cap, mr_map_reg r)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        mr_map_reg *a = realloc(*v, c * sizeof *a);
+        if (!a) mr__throw("out of memory (map registry)");
+        *v = a;
+        *cap = c;
+    }
+    (*v)[(*n)++] = r;
+}
+
+/* A map made while the registry is on. One the seed listed already (its
+ * maker was stopped in mr_map_new, after the header was allocated, while
+ * the first walk ran) keeps the seed's entry. */
+static void register_map(mr_thread *t, mr_map *m, uint64_t id)
+{
+    if (m->listed) return;
+    m->listed = 1;
+    reg_push(&t->new_maps, &t->nnew_maps, &t->cap_new_maps, (mr_map_reg){m, id});
+}
+
+void mr__maps_adopt(mr_thread *t)
+{
+    for (size_t i = 0; i < t->nnew_maps; i++)
+        reg_push(&all_maps, &nall_maps, &cap_all_maps, t->new_maps[i]);
+    t->nnew_maps = 0;
+}
+
+void mr__maps_prune(void)
+{
+    if (!atomic_load_explicit(&registry_on, memory_order_relaxed)) return;
+    for (mr_thread *t = mr__threads; t; t = t->next) mr__maps_adopt(t);
+    size_t j = 0;
+    for (size_t i = 0; i < nall_maps; i++)
+        if (mr_is_marked(all_maps[i].map)) all_maps[j++] = all_maps[i];
+    nall_maps = j;
+}
+
+/* mr_map_new's slow path: the test hook, then the registry. */
+static void new_map_listed(mr_map *m, uint64_t id)
+{
+    if (map_test_after_header) map_test_after_header();
+    if (atomic_load_explicit(&registry_on, memory_order_relaxed)) register_map(mr__self, m, id);
+}
+
+void mr__map_test_set_after_header(void (*fn)(void))
+{
+    map_test_after_header = fn;
+    atomic_store(&map_new_listed, fn != NULL || atomic_load(&registry_on));
+}
+
+/* The seed: every allocated map header, with a new id each. */
+static void seed_one(void *obj, void *ud)
+{
+    (void)ud;
+    ((mr_map *)obj)->listed = 1;
+    uint64_t id = atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed) + 1;
+    reg_push(&all_maps, &nall_maps, &cap_all_maps, (mr_map_reg){obj, id});
+}
+
+void mr_walk_maps(void (*fn)(mr_map *m, uint64_t id, void *ud), void *ud)
+{
+    if (!atomic_load_explicit(&registry_on, memory_order_relaxed)) {
+        mr__walk_type(&map_header_type, seed_one, NULL);
+        atomic_store_explicit(&registry_on, true, memory_order_relaxed);
+        atomic_store_explicit(&map_new_listed, true, memory_order_relaxed);
+    }
+    /* between marking and the sweep, the seed may list a header that
+     * marking did not reach: it is no map of the heap any more */
+    bool marks = mr__marks_valid;
+    for (size_t i = 0; i < nall_maps; i++)
+        if (!marks || mr_is_marked(all_maps[i].map)) fn(all_maps[i].map, all_maps[i].id, ud);
+    for (mr_thread *t = mr__threads; t; t = t->next)
+        for (size_t i = 0; i < t->nnew_maps; i++) fn(t->new_maps[i].map, t->new_maps[i].id, ud);
+}
+
+uintptr_t mr_map_last_insert(const mr_map *m, const char **op)
+{
+    if (op) *op = m ? op_names[m->grow_op] : NULL;
+    return m ? m->grow_pc : 0;
+}
+
 /* -------------------------------------------------------------------- new -- */
 
 MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
@@ -994,7 +1117,6 @@ MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
     uint8_t B = 0;
     while (over_load(hint, B)) B++;
     mr_map *m = mr__map_new(&map_header_type, caller);
-    m->type = t;
     m->lay = L;
     m->seed = mr__rand64();
     m->B = B;
@@ -1002,7 +1124,9 @@ MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
         void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << B, caller);
         m->buckets = nb;
     }
-    atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed);
+    uint64_t id = atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed) + 1;
+    if (MR_UNLIKELY(atomic_load_explicit(&map_new_listed, memory_order_relaxed)))
+        new_map_listed(m, id);
     return m;
 }
 
@@ -1161,7 +1285,7 @@ void mr_map_get_info(const mr_map *m, mr_map_info *out)
     memset(out, 0, sizeof *out);
     if (m == NULL) return;
     const map_layout *L = m->lay;
-    out->type = m->type;
+    out->type = m->lay->type;
     out->count = m->count;
     out->flags = flags_get(m);
     out->B = m->B;

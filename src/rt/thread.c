@@ -149,12 +149,14 @@ MR_ENTRY void mr_thread_detach(void)
             break;
         }
     }
+    mr__maps_adopt(t); /* no collection runs: the registry is ours under the lock */
     atomic_fetch_add(&mr__retired_mallocs, atomic_load(&t->mallocs));
     atomic_fetch_add(&mr__retired_alloc_bytes, atomic_load(&t->alloc_bytes));
     pthread_mutex_unlock(&sched_lock);
     pthread_setspecific(exit_key, NULL);
     mr__self = NULL;
     free(t->iters);
+    free(t->new_maps);
     free(t);
 }
 

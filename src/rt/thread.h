@@ -61,6 +61,10 @@ typedef struct mr_thread {
     /* Sampling: bytes left until the next sampled allocation. */
     int64_t sample_left;
     uint64_t rng;
+    /* Maps this thread made since the last collection (owner appends; a
+     * collection moves them to the registry: see map.c). */
+    mr_map_reg *new_maps;
+    size_t nnew_maps, cap_new_maps;
     /* Live iterators of this thread (owner adds/removes; GC prunes dead ones). */
     mr_map_iter **iters;
     size_t niters, cap_iters;
@@ -157,6 +161,14 @@ extern mr_thread *mr__threads;
  * caller's own stack. */
 bool mr__world_stop(bool want_gc_once, uintptr_t caller);
 void mr__world_start(void);
+
+/* The map registry (map.c). mr__maps_adopt moves t's new maps into it
+ * (world stopped, or sched_lock held outside a collection); mr__maps_prune,
+ * after marking, adopts every thread's and drops the headers not marked. */
+void mr__maps_adopt(mr_thread *t);
+void mr__maps_prune(void);
+/* True during the MR_GC_MARK_DONE event (the collecting thread's). */
+extern bool mr__marks_valid;
 
 /* Counters of threads that have detached, folded in by mr_read_memstats. */
 extern atomic_uint_fast64_t mr__retired_mallocs, mr__retired_alloc_bytes;

@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# tests/test_trace.sh -- maproot trace and maproot ps against running
+# programs, end to end (real binaries, real sockets):
+#   - trace --pid sees the growing map with its root and growth site within
+#     two intervals; two clients at once are both served; after detaching
+#     the program finishes with its normal output and exit status;
+#   - -o DIR: first and last snapshot+profile (diff and analyze work on
+#     them) and a Chrome trace-event timeline; --once -o FILE;
+#   - the program exits during a trace: reported, what was had is written,
+#     exit 0;
+#   - an idle program: the view says it waits; --force-gc collects now;
+#   - a client that stops reading does not hold the program up; a fifth
+#     client is refused with a message; a client sets the profiling rate;
+#     a frame over the limit closes its connection, not the program;
+#   - another uid (nobody) cannot attach: the directory keeps it out, and
+#     where it can reach the socket the agent refuses it and says so;
+#   - a stale socket (the program was killed) is removed by maproot ps
+#     and by maproot trace --pid;
+#   - a wrong pid, a program without the collector: exit 2 and why;
+#   - trace -- PROG preloads the collector into a program on libmaprt alone
+#     (and LD_PRELOAD=libmaproot.so works by hand), keeping its status;
+#   - attaching and detaching many times leaves no thread, descriptor or
+#     child process behind in the program.
+# The programs run until the test says stop (a file), so that no check
+# depends on how fast this machine is; the groups of cases run at once.
+# usage: test_trace.sh MAPROOT TARGET TARGET_PLAIN LIBMAPROOT WORKDIR
+#        (CASES="case_live ..." runs only those groups)
+set -uo pipefail
+maproot=$1 target=$2 plain=$3 lib=$4 work=$5
+here=$(cd "$(dirname "$0")" && pwd)
+stub="$here/attach_stub.py"
+rm -rf "$work"
+mkdir -p "$work/tmp"
+cd "$work" || exit 1
+# sockets of this test's programs in a directory of its own; no runtime dir
+export TMPDIR=$work/tmp
+unset XDG_RUNTIME_DIR
+sockdir=$TMPDIR/maproot-$(id -u)
+# a build without -g names functions but has no file:line to give
+dwarf=0
+# (grep reads to the end: with pipefail, grep -q could end readelf by SIGPIPE)
+readelf -S --wide "$target" | grep '\.debug_info' >/dev/null && dwarf=1
+# each group notes its failures in fails.GROUP
+group=main
+fail() { echo "FAIL ($group): $*"; echo x >>"$work/fails.$group"; }
+has() { grep -q -- "$1" "$2" || fail "$2 lacks '$1': $(head -c 600 "$2")"; }
+
+# start NAME ARGS...: runs the target (ARGS, with -f NAME.stop: it runs
+# until stop NAME) in the background, its pid in $pid, its output in
+# NAME.out / NAME.err; returns once its endpoint is up
+start() {
+  local name=$1
+  shift
+  rm -f "$name.stop"
+  "$target" -s 120 -g 100 -r 5000 -f "$PWD/$name.stop" "$@" -w >"$name.out" 2>"$name.err" &
+  pid=$!
+  for _ in $(seq 200); do
+    [ -S "$sockdir/maproot-$pid.sock" ] && grep -q ready "$name.out" && return 0
+    sleep 0.05
+  done
+  fail "$name: no endpoint appeared"
+}
+stop() { touch "$1.stop"; }
+# finished PID STATUS NAME: the target ended with STATUS and its normal output
+finished() {
+  local st=0
+  wait "$1" || st=$?
+  [ "$st" = "$2" ] || fail "$3 ended with status $st, not $2: $(cat "$3.err")"
+  grep -q '^trace_target: added [0-9]* sessions, cache holds [0-9]*$' "$3.out" ||
+    fail "$3 lacks its normal output: $(cat "$3.out")"
+}
+# settle PID: until the program's snapshot writers (children) are done
+settle() {
+  for _ in $(seq 200); do
+    [ -z "$(pgrep -P "$1")" ] && break
+    sleep 0.05
+  done
+  sleep 0.2
+}
+# wait_for FILE TEXT: until TEXT is in FILE (at most 10 s)
+wait_for() {
+  for _ in $(seq 200); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "$1 never said '$2'"
+}
+
+# a live trace; two clients at once; detach; the program goes on
+case_live() {
+  group=case_live
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start a -x 7
+  local apid=$pid
+  "$maproot" ps >ps.txt 2>ps.err || fail "ps failed"
+  grep -q "^ *$apid  trace_target " ps.txt || fail "ps lacks $apid: $(cat ps.txt)"
+  "$maproot" ps --format json >ps.json || fail "ps --format json failed"
+  python3 - "$apid" "$sockdir" <<'EOF' || fail "ps json: $(cat ps.json)"
+import json, sys
+pid, sockdir = int(sys.argv[1]), sys.argv[2]
+ps = [p for p in json.load(open("ps.json")) if p["pid"] == pid]
+assert len(ps) == 1 and ps[0]["program"].endswith("trace_target"), ps
+assert ps[0]["uptime_s"] >= 0 and ps[0]["endpoint"].startswith(sockdir + "/"), ps
+EOF
+  "$maproot" trace --pid "$apid" -i 3s -d 7s --format json >a.json 2>a.err &
+  local t1=$!
+  "$maproot" trace --pid "$apid" -i 3s -d 7s >a.txt 2>a2.err &
+  local t2=$!
+  wait $t1 || fail "trace (json) failed: $(cat a.err)"
+  wait $t2 || fail "trace (text, at the same time) failed: $(cat a2.err)"
+  python3 - a.json <<'EOF' || fail "trace json: $(head -c 1500 a.json)"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert recs[0]["event"] == "attach" and recs[-1]["event"] == "detach", [r["event"] for r in recs]
+assert recs[-1]["reason"] == "detached after --duration", recs[-1]["reason"]
+intervals = [r for r in recs if r["event"] == "interval"]
+# within two intervals (the first record is the first view, at the first
+# census after attaching; two interval records follow): the growing map,
+# its root, where it grows
+def seen(r):
+    for m in r["maps"]:
+        if (m["type"] == "map[string]*Session" and m["root"]
+                and m["root"].startswith("global session_cache")
+                and m["last_growth"]["function"] == "add_session"
+                and m["last_growth"]["op"] == "mr_map_set" and m["change"] > 0
+                and m["entries"] - m["entries_at_attach"] == m["change"]
+                and m["retained_bytes_estimate"] > 0):
+            return True
+    return False
+assert intervals[0]["elapsed_s"] < 2.5, intervals[0]
+assert any(seen(r) for r in intervals[:3]), intervals[:3]
+assert intervals[-1]["cycles_since_attach"] > 0 and intervals[-1]["heap_change_bytes"] > 0
+# the global map that is replaced, never grown, is not a growing map
+for r in intervals:
+    assert not any(m["root"] and m["root"].startswith("global recent_jobs")
+                   and m["entries_at_attach"] > 0 and m["change"] > 0 for m in r["maps"]), r
+EOF
+  has "GROWING MAPS since attach" a.txt
+  has "global session_cache" a.txt
+  if [ $dwarf = 1 ]; then
+    has "last growth: add_session (.*trace_target.c:[0-9]*) via mr_map_set" a.txt
+  else
+    has "last growth: add_session via mr_map_set" a.txt
+  fi
+  has "detached after --duration: trace_target (pid $apid); it goes on as before" a.txt
+  stop a
+  finished "$apid" 7 a
+}
+
+# the program exits during the trace; the files of what was had
+case_exits() {
+  group=case_exits
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start b
+  local bpid=$pid
+  "$maproot" trace --pid "$bpid" -i 200ms -o bdir >b.txt 2>b.err &
+  local t=$!
+  wait_for bdir/first.gcstack.gz . # attached, and the first pair is there
+  for _ in $(seq 100); do [ -s bdir/first.pb.gz ] && break; sleep 0.05; done
+  stop b
+  wait $t || fail "trace of an exiting program: exit $?: $(cat b.err)"
+  has "the program exited: trace_target (pid $bpid)" b.txt
+  [ -s bdir/first.gcstack.gz ] && [ -s bdir/first.pb.gz ] || fail "no first pair: $(ls bdir)"
+  [ -e bdir/last.gcstack.gz ] && fail "a last snapshot of a program that had exited"
+  has "no last snapshot" b.txt
+  python3 - <<'EOF' || fail "timeline: $(head -c 800 bdir/trace.json)"
+import json
+ev = json.load(open("bdir/trace.json"))["traceEvents"]
+assert any(e["ph"] == "X" and e["name"].startswith("GC ") and e["dur"] > 0 for e in ev)
+assert any(e["ph"] == "C" and e["name"] == "heap" and e["args"]["live"] > 0 for e in ev)
+names = [e["name"] for e in ev if e["ph"] == "C"]
+assert any(n.startswith("entries: map[string]*Session global session_cache") for n in names), names
+assert any(e["ph"] == "M" and e["name"] == "process_name" for e in ev)
+EOF
+  finished "$bpid" 0 b
+}
+
+# -o DIR with a first and a last pair; --once
+case_files() {
+  group=case_files
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start c
+  local cpid=$pid
+  "$maproot" trace --pid "$cpid" -i 250ms -d 1s -o cdir >c.txt 2>c.err || fail "trace -o: $(cat c.err)"
+  for f in first.gcstack.gz first.pb.gz last.gcstack.gz last.pb.gz trace.json; do
+    [ -s "cdir/$f" ] || fail "cdir/$f missing"
+  done
+  has "compare: maproot diff cdir/first.gcstack.gz cdir/last.gcstack.gz" c.txt
+  "$maproot" diff cdir/first.gcstack.gz cdir/last.gcstack.gz >cdiff.txt 2>&1 || fail "diff first last"
+  has "GROWING  map\[string\]\*Session   root global session_cache" cdiff.txt
+  "$maproot" analyze cdir/last.pb.gz >clast.txt 2>&1 || fail "analyze last.pb.gz"
+  has "snapshot cdir/last.gcstack.gz beside the profile" clast.txt
+  "$maproot" trace --pid "$cpid" --once -o once.gcstack.gz >once.txt 2>&1 || fail "--once: $(cat once.txt)"
+  [ -s once.gcstack.gz ] && [ -s once.pb.gz ] || fail "--once wrote $(ls once* 2>&1)"
+  "$maproot" analyze once.pb.gz 2>&1 | grep -q "root     global session_cache" || fail "analyze of --once"
+  stop c
+  finished "$cpid" 0 c
+}
+
+# an idle program: the view waits; --force-gc collects now
+case_idle() {
+  group=case_idle
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start d -i 120
+  local dpid=$pid
+  "$maproot" trace --pid "$dpid" -i 300ms -d 700ms --format json >d.json 2>d.err || fail "trace idle: $(cat d.err)"
+  python3 - <<'EOF' || fail "idle: not waiting: $(head -c 600 d.json)"
+import json
+r = [json.loads(l) for l in open("d.json")]
+iv = [x for x in r if x["event"] == "interval"]
+assert iv and all(x["waiting_for_gc"] and x["cycles_since_attach"] == 0 for x in iv), iv
+EOF
+  "$maproot" trace --pid "$dpid" -i 300ms -d 700ms >d.txt 2>&1
+  has "waiting for the program's" d.txt
+  "$maproot" trace --pid "$dpid" --once --force-gc -o forced.gcstack.gz >forced.txt 2>&1 || fail "--once --force-gc: $(cat forced.txt)"
+  [ -s forced.gcstack.gz ] && [ -s forced.pb.gz ] || fail "--force-gc wrote nothing"
+  # the program is still idle: the collection was the one forced
+  kill -0 "$dpid" || fail "the idle program is gone"
+  stop d
+  finished "$dpid" 0 d
+}
+
+# a client that stops reading; a fifth client
+case_clients() {
+  group=case_clients
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start e
+  local epid=$pid sock=$sockdir/maproot-$pid.sock
+  # four clients; one that is refused (a maproot ps of another group may
+  # hold a place for a moment) tries again
+  local stall="" holds=() k
+  for k in stall hold1 hold2 hold3; do
+    for _ in $(seq 50); do
+      python3 "$stub" "$sock" "${k%[0-9]}" 60 >"$k.out" 2>&1 &
+      local p=$!
+      for _ in $(seq 200); do grep -q "welcome\|refused" "$k.out" && break; sleep 0.05; done
+      grep -q welcome "$k.out" && break
+      wait $p
+    done
+    if [ "$k" = stall ]; then stall=$p; else holds+=("$p"); fi
+  done
+  "$maproot" trace --pid "$epid" --once -o fifth.gcstack.gz >fifth.txt 2>&1 && fail "a fifth client was served"
+  has "too many clients are attached to this program already" fifth.txt
+  # the program collects on while one of them reads nothing, and ends
+  sleep 1
+  stop e
+  finished "$epid" 0 e
+  kill -0 "$stall" 2>/dev/null || fail "the client that does not read is gone before the program"
+  kill "$stall" "${holds[@]}" 2>/dev/null
+  wait
+}
+
+# a bare client: it sets the profiling rate (from the program's next
+# collection on); a frame over the limit is refused unread
+case_requests() {
+  group=case_requests
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start r
+  local rpid=$pid
+  # the rate the program says it samples at (its welcome's profile_rate);
+  # asked of it alone, not through ps, which would take a place at every
+  # program of the other groups
+  rate_is() {
+    [ "$(python3 "$stub" "$sockdir/maproot-$rpid.sock" welcome 15 2>&1)" = "$1" ]
+  }
+  rate_is 524288 || fail "the program does not start at the default rate"
+  python3 "$stub" "$sockdir/maproot-$rpid.sock" rate 4096 >rate.out 2>&1 ||
+    fail "setting the rate: $(cat rate.out)"
+  has "reply ok: the rate takes effect at the next collection" rate.out
+  local k
+  for k in $(seq 100); do rate_is 4096 && break; sleep 0.1; done
+  rate_is 4096 || fail "the rate is not 4096 after the program's next collections"
+  # a frame over the limit: the agent reads none of it and hangs up
+  python3 "$stub" "$sockdir/maproot-$rpid.sock" huge 1073741824 >huge.out 2>&1 ||
+    fail "a huge frame: $(cat huge.out)"
+  has "^closed" huge.out
+  wait_for r.err "attach frame: length 1073741824 is over the limit; closing"
+  kill -0 "$rpid" || fail "a huge frame ended the program"
+  stop r
+  finished "$rpid" 0 r
+}
+
+# another uid
+case_other_uid() {
+  group=case_other_uid
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start f
+  local fpid=$pid
+  chmod o+x "$work" "$TMPDIR" "$work/$group"
+  setpriv --reuid=nobody --regid=nogroup --clear-groups "$maproot" trace --pid "$fpid" --once \
+    -o /dev/null >nobody1.txt 2>&1 && fail "nobody attached through a private directory"
+  has "Permission denied" nobody1.txt
+  # where nobody can reach the socket, the agent refuses it
+  chmod 755 "$sockdir" && chmod 666 "$sockdir/maproot-$fpid.sock"
+  setpriv --reuid=nobody --regid=nogroup --clear-groups "$maproot" trace --pid "$fpid" -d 500ms \
+    >nobody2.txt 2>&1 && fail "nobody attached through an open socket"
+  has "closed the connection before saying hello" nobody2.txt
+  wait_for f.err "maproot: attach: refused a connection from uid $(id -u nobody)"
+  setpriv --reuid=nobody --regid=nogroup --clear-groups "$maproot" ps >nobody3.txt 2>&1
+  grep -q "^ *$fpid " nobody3.txt && fail "nobody's ps lists root's program"
+  chmod 700 "$sockdir"
+  stop f
+  finished "$fpid" 0 f
+}
+
+# a stale socket, a wrong pid, programs without the collector
+case_refusals() {
+  group=case_refusals
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start g
+  local gpid=$pid
+  kill -9 "$gpid"
+  wait "$gpid" 2>/dev/null
+  [ -S "$sockdir/maproot-$gpid.sock" ] || fail "the killed program left no socket to clean up"
+  "$maproot" ps >/dev/null 2>&1
+  [ -e "$sockdir/maproot-$gpid.sock" ] && fail "ps left the stale socket of $gpid"
+  # trace --pid cleans up too, whatever pid it is given
+  start g2
+  local g2pid=$pid
+  kill -9 "$g2pid"
+  wait "$g2pid" 2>/dev/null
+  [ -S "$sockdir/maproot-$g2pid.sock" ] || fail "the killed program left no socket to clean up"
+  "$maproot" trace --pid "$g2pid" >stale.txt 2>&1
+  [ $? = 2 ] || fail "a dead pid: exit not 2"
+  has "maproot: no process $g2pid" stale.txt
+  [ -e "$sockdir/maproot-$g2pid.sock" ] && fail "trace --pid left the stale socket of $g2pid"
+  "$maproot" trace --pid 2147483000 >wrong.txt 2>&1
+  [ $? = 2 ] || fail "a wrong pid: exit not 2"
+  has "maproot: no process 2147483000" wrong.txt
+  "$plain" -s 120 -f "$PWD/plain.stop" -w >plain.out 2>&1 &
+  local ppid=$!
+  wait_for plain.out ready
+  "$maproot" trace --pid "$ppid" >plain.txt 2>&1
+  [ $? = 2 ] || fail "a program without the collector: exit not 2"
+  has "runs on libmaprt without the collector, so it cannot be attached to: link it with -lmaproot, or start it with LD_PRELOAD=libmaproot.so" plain.txt
+  touch plain.stop
+  sleep 30 &
+  local spid=$!
+  "$maproot" trace --pid $spid >sleep.txt 2>&1
+  [ $? = 2 ] || fail "sleep: exit not 2"
+  has "has no maproot endpoint: it does not link libmaproot" sleep.txt
+  kill $spid
+  wait
+}
+
+# the collector preloaded into a program on libmaprt alone
+case_preload() {
+  group=case_preload
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  # the program stops once the trace has shown its map with the root
+  (for _ in $(seq 600); do grep -q 'global session_cache' h.json 2>/dev/null && break; sleep 0.05; done
+   sleep 0.5
+   touch h.stop) &
+  MAPROOT_PRELOAD=$lib "$maproot" trace -i 300ms --format json -- "$plain" -s 120 -g 100 \
+    -f "$PWD/h.stop" -x 5 >h.json 2>h.err
+  local st=$?
+  [ $st = 5 ] || fail "trace -- PROG: status $st, not the program's 5: $(cat h.err)"
+  grep -q '^trace_target: added' h.json || fail "trace -- PROG: the program's output is missing"
+  grep '^{' h.json | python3 -c '
+import json, sys
+recs = [json.loads(l) for l in sys.stdin]
+assert recs[0]["event"] == "attach" and recs[0]["cycle"] == 0, recs[0]
+assert recs[-1]["reason"] == "the program exited", recs[-1]
+assert any(m["type"] == "map[string]*Session" and m["root"] and "session_cache" in m["root"]
+           for r in recs for m in r["maps"]), recs
+' || fail "trace -- PROG records: $(head -c 1000 h.json)"
+  LD_PRELOAD=$lib "$plain" -s 120 -g 100 -f "$PWD/h2.stop" -w >h2.out 2>h2.err &
+  local hpid=$!
+  wait_for h2.out ready
+  "$maproot" trace --pid "$hpid" --once -o pre.gcstack.gz >pre.txt 2>&1 || fail "LD_PRELOAD by hand: $(cat pre.txt h2.err)"
+  touch h2.stop
+  wait "$hpid" || fail "the preloaded program failed: $(cat h2.err)"
+  wait
+}
+
+# many attaches and detaches leave nothing behind
+case_leftovers() {
+  group=case_leftovers
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  start i
+  local ipid=$pid
+  # the first attaches make what stays for the program's life (the agent's
+  # symbolizer and the files it keeps open); after them, nothing may grow
+  "$maproot" trace --pid "$ipid" --once -o i0.gcstack.gz >/dev/null 2>&1 || fail "once 0"
+  "$maproot" trace --pid "$ipid" -i 100ms -d 500ms >/dev/null 2>&1 || fail "attach 0"
+  settle "$ipid"
+  ls -l /proc/"$ipid"/fd | sed 's/.* [0-9][0-9]:[0-9][0-9] //' | sort >fds0.txt
+  local threads0 fds0 threads1 fds1
+  threads0=$(ls /proc/"$ipid"/task | wc -l)
+  fds0=$(ls /proc/"$ipid"/fd | wc -l)
+  for k in $(seq 8); do
+    "$maproot" trace --pid "$ipid" -i 100ms -d 200ms >/dev/null 2>&1 || fail "attach $k"
+    "$maproot" ps >/dev/null 2>&1
+  done
+  for k in 1 2; do "$maproot" trace --pid "$ipid" --once -o "i$k.gcstack.gz" >/dev/null 2>&1 || fail "once $k"; done
+  settle "$ipid"
+  threads1=$(ls /proc/"$ipid"/task | wc -l)
+  fds1=$(ls /proc/"$ipid"/fd | wc -l)
+  [ "$threads1" = "$threads0" ] || fail "threads $threads0 -> $threads1 after attaching and detaching"
+  ls -l /proc/"$ipid"/fd | sed 's/.* [0-9][0-9]:[0-9][0-9] //' | sort >fds1.txt
+  [ "$fds1" = "$fds0" ] || fail "descriptors $fds0 -> $fds1: $(diff fds0.txt fds1.txt)"
+  [ -z "$(pgrep -P "$ipid")" ] || fail "children left: $(pgrep -P "$ipid")"
+  stop i
+  finished "$ipid" 0 i
+  [ -e "$sockdir/maproot-$ipid.sock" ] && fail "the endpoint stayed after the program ended"
+}
+
+for c in ${CASES:-case_live case_exits case_files case_idle case_clients case_requests \
+  case_other_uid case_refusals case_preload case_leftovers}; do
+  "$c" &
+done
+wait
+n=$(cat "$work"/fails.* 2>/dev/null | wc -l)
+echo "$n failures"
+[ "$n" = 0 ]
