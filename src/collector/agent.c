@@ -354,8 +354,53 @@ static void active_add(int d)
 
 /* Runs a collection for a force_gc job, as a briefly attached mutator: the
  * only time the agent stops the world itself. */
+/* ----------------------------------------------------- fork guard --- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FORK_GUARD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FORK_GUARD 1
+#endif
+#endif
+
+#ifdef FORK_GUARD
+/* Held by the agent's thread whenever it is not blocked in poll(). */
+static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER;
+static void work_begin(void)
+{
+    pthread_mutex_lock(&work_lock);
+}
+static void work_end(void)
+{
+    pthread_mutex_unlock(&work_lock);
+}
+bool mrc__agent_fork_enter(void)
+{
+    for (int i = 0; i < 200; i++) {
+        if (pthread_mutex_trylock(&work_lock) == 0) return true;
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+void mrc__agent_fork_leave(void)
+{
+    pthread_mutex_unlock(&work_lock);
+}
+#else
+static void work_begin(void) {}
+static void work_end(void) {}
+bool mrc__agent_fork_enter(void)
+{
+    return true;
+}
+void mrc__agent_fork_leave(void) {}
+#endif
+
 static void force_collection(void)
 {
+    work_end(); /* the collection may fork a writer on this very thread */
     pthread_mutex_lock(&ag.lock);
     ag.forcing = true;
     pthread_mutex_unlock(&ag.lock);
@@ -365,6 +410,7 @@ static void force_collection(void)
     pthread_mutex_lock(&ag.lock);
     ag.forcing = false;
     pthread_mutex_unlock(&ag.lock);
+    work_begin();
 }
 
 /* A passed descriptor for a file to write: a regular file open for
@@ -1113,6 +1159,7 @@ static void *agent_main(void *arg)
 {
     (void)arg;
     struct pollfd pf[2 + 2 * MRC_AGENT_MAX_CLIENTS + 8];
+    work_begin();
     for (;;) {
         pthread_mutex_lock(&ag.lock);
         bool exiting = ag.exiting;
@@ -1123,6 +1170,7 @@ static void *agent_main(void *arg)
             ag.thread_done = true;
             pthread_cond_broadcast(&ag.changed);
             pthread_mutex_unlock(&ag.lock);
+            work_end();
             return NULL;
         }
         size_t n = 0;
@@ -1144,8 +1192,12 @@ static void *agent_main(void *arg)
         for (job *j = ag.jobs; j && n < sizeof pf / sizeof *pf; j = j->next)
             if (j->rfd >= 0) pf[n++] = (struct pollfd){j->rfd, POLLIN, 0};
         pthread_mutex_unlock(&ag.lock);
-        if (poll(pf, n, timeout) < 0 && errno != EINTR) {
+        work_end();
+        int polled = poll(pf, n, timeout);
+        work_begin();
+        if (polled < 0 && errno != EINTR) {
             logf_("poll failed (%s); the agent stops", strerror(errno));
+            work_end();
             return NULL;
         }
         if (pf[0].revents) {

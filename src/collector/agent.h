@@ -65,4 +65,17 @@ void mrc__agent_wait_for_client(void);
  * collecting thread). Returns at once when no client needs it. */
 void mrc__agent_on_gc(mr_gc_event ev, uint32_t cycle);
 
+/* Around the fork of a snapshot writer (world stopped, collecting thread):
+ * the agent's thread is the one thread of the program a collection does
+ * not stop, and the child allocates. Under AddressSanitizer, whose
+ * allocator (before LLVM 18) does not take its locks at fork, a child
+ * forked while that thread is inside malloc waits for ever; so in such a
+ * build mrc__agent_fork_enter waits (at most 20 ms) until the thread is
+ * back in poll() and holds it there, and returns false when it stays busy:
+ * the caller then writes without a fork. Elsewhere (glibc's malloc is
+ * fork-safe) it returns true at once. Every true is paired with a
+ * mrc__agent_fork_leave in the parent. */
+bool mrc__agent_fork_enter(void);
+void mrc__agent_fork_leave(void);
+
 #endif

@@ -6,6 +6,7 @@
 #define UNW_LOCAL_ONLY
 #include "collector/snapshot.h"
 
+#include "collector/agent.h"
 #include "collector/heapprof.h"
 #include "collector/profiler.h"
 #include "collector/snapshot_digest.h"
@@ -233,10 +234,16 @@ static int fork_writer(mf_out *out, uint32_t cycle, const mr_memstats *pre,
     pid_t self = getpid();
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    if (!mrc__agent_fork_enter()) { /* (see agent.h) */
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
     mrc_prof *prof = mrc__prof();
     if (prof) mrc_prof_fork_lock(prof);
     pid_t child = fork();
     if (prof) mrc_prof_fork_unlock(prof);
+    if (child != 0) mrc__agent_fork_leave();
     if (child == 0) {
         mrc_root_list roots;
         gather_roots(&roots);
