@@ -30,7 +30,8 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # Were the examples built with DWARF (-g)? Without it frames have no file
 # or line (DWARF in the checks below).
 dwarf=0
-readelf -S --wide "$exdir/sessiond" | grep -q '\.debug_info' && dwarf=1
+# (grep reads all of it: under pipefail an early exit would fail readelf)
+readelf -S --wide "$exdir/sessiond" | grep -c '\.debug_info' >/dev/null && dwarf=1
 
 # run EXAMPLE: snapshot and profile at exit
 run() {

@@ -33,7 +33,8 @@ pprof() { go tool pprof -symbolize=none "$@" 2>/dev/null; }
 # Were the examples built with DWARF (-g)? Without it there are no files,
 # lines nor inlined functions to expect, only the symbol table's names.
 dwarf=0
-readelf -S --wide "$examples/sessiond" | grep -q '\.debug_info' && dwarf=1
+# (grep reads all of it: under pipefail an early exit would fail readelf)
+readelf -S --wide "$examples/sessiond" | grep -c '\.debug_info' >/dev/null && dwarf=1
 # The allocator's and the collector's functions: never in a profile (a map
 # operation's frame stays, with its inlined map code when there is DWARF:
 # it is where the map grew).

@@ -29,7 +29,8 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # Were the examples built with DWARF (-g)? Without it frames have no file.
 dwarf=0
-readelf -S --wide "$exdir/local_map" | grep -q '\.debug_info' && dwarf=1
+# (grep reads all of it: under pipefail an early exit would fail readelf)
+readelf -S --wide "$exdir/local_map" | grep -c '\.debug_info' >/dev/null && dwarf=1
 
 examples="sessiond iterator_pin emptied_map local_map pointer_keys mid_growth"
 for fork in 1 0; do
