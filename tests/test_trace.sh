@@ -307,6 +307,11 @@ case_other_uid() {
 case_refusals() {
   group=case_refusals
   mkdir -p "$work/$group" && cd "$work/$group" || return
+  # an endpoint directory of its own: the other cases' maproot ps and trace
+  # clean stale sockets too, and would race with the checks below
+  export TMPDIR=$work/$group/tmp
+  mkdir -p "$TMPDIR"
+  sockdir=$TMPDIR/maproot-$(id -u)
   start g
   local gpid=$pid
   kill -9 "$gpid"
