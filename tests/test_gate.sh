@@ -73,7 +73,8 @@ leaking() { # leaking EXAMPLE RULE TESTCASE-REGEX ROOT-REGEX [CI-OPTION...] (sna
   python3 - "$ex.xml" "$rule" "$tc" <<'PY' || fail "$ex: no failing $rule testcase named '$tc' in the JUnit XML"
 import re, sys, xml.etree.ElementTree as ET
 t = ET.parse(sys.argv[1])
-ok = any(tc.get("classname") == "maproot.gate." + sys.argv[2] and re.fullmatch(sys.argv[3], tc.get("name"))
+ok = any(re.fullmatch(r"maproot\.gate\.(?:" + sys.argv[2] + ")", tc.get("classname"))
+         and re.fullmatch(sys.argv[3], tc.get("name"))
          and tc.find("failure") is not None for tc in t.iter("testcase"))
 sys.exit(0 if ok else 1)
 PY
@@ -83,9 +84,18 @@ PY
 }
 leaking sessiond growth 'map\[string\]\*Session in global session_cache' "global session_cache"
 # the open iterator's frame: in a sanitizer build, whose frames keep more
-# copies of the table's pointer, a word of that frame holds it too
-leaking iterator_pin suspect 'map\[int64\]\*Job in (iterator|stack) worker_loop' \
-  "(iterator: thread 2|stack: thread 2|register [a-z0-9]+ of thread 2), frame #[0-9] worker_loop"
+# copies of the table's pointer, a word of that frame holds it too, and a
+# stale copy in the main thread's frame may as well (a stack word comes
+# before an iterator in the root order): the table then also counts as
+# growing, since its root is a frame of the main thread
+if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
+  leaking iterator_pin 'suspect|growth' \
+    'map\[int64\]\*Job in (iterator|stack) (worker_loop|example_report_as)' \
+    "(iterator: thread [0-9]+|stack: thread [0-9]+|register [a-z0-9]+ of thread [0-9]+), frame #[0-9] (worker_loop|example_report_as)"
+else
+  leaking iterator_pin suspect 'map\[int64\]\*Job in (iterator|stack) worker_loop' \
+    "(iterator: thread 2|stack: thread 2|register [a-z0-9]+ of thread 2), frame #[0-9] worker_loop"
+fi
 leaking emptied_map suspect 'map\[int64\]Record in global ingest_buffer' "global ingest_buffer"
 leaking local_map growth 'map\[int64\]\*Request in stack worker_loop' \
   "(stack: thread 2|register [a-z0-9]+ of thread 2), frame #[0-9] worker_loop"
