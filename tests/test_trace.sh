@@ -352,8 +352,9 @@ case_refusals() {
 case_preload() {
   group=case_preload
   mkdir -p "$work/$group" && cd "$work/$group" || return
-  # the program stops once the trace has shown its map with the root
-  (for _ in $(seq 600); do grep -q 'global session_cache' h.json 2>/dev/null && break; sleep 0.05; done
+  # the program stops once the trace has shown its map with the root (a
+  # sanitizer build on a loaded machine may take a minute to get there)
+  (for _ in $(seq 2400); do grep -q 'global session_cache' h.json 2>/dev/null && break; sleep 0.05; done
    sleep 0.5
    touch h.stop) &
   MAPROOT_PRELOAD=$lib "$maproot" trace -i 300ms --format json -- "$plain" -s 120 -g 100 \
