@@ -8,12 +8,8 @@
 #include "format/gcstack_reader.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 mf_limits cli_limits;
 const char *cli_binary;
@@ -70,40 +66,9 @@ void cli_input_close(cli_input *ci)
     ci->in = NULL;
 }
 
-/*
- * Loading a big heap grows and frees arrays of hundreds of megabytes in
- * turn (the reader's, the graph builder's). By default malloc maps each
- * such block afresh and unmaps it when it is freed, so every new one pays
- * a page fault for each 4 KiB page, and on a virtual machine that hands
- * freed memory back to its host the first touch of a page costs more than
- * the loader's own work on it (100M objects: 57 s of system time in a
- * 95 s analysis). While a graph loads, big blocks come from malloc's heap
- * and what is freed stays there for the next; once it is built the free
- * pages go back to the system and big blocks are mapped again (the
- * analysis's arrays are each mapped once, with huge pages). Only the
- * memory's reuse changes: no result depends on it.
- */
-static void loading_policy(bool loading)
-{
-#ifdef __GLIBC__
-    if (loading) {
-        mallopt(M_MMAP_MAX, 0);
-        mallopt(M_TRIM_THRESHOLD, INT_MAX);
-    } else {
-        mallopt(M_MMAP_MAX, 65536); /* glibc's default */
-        mallopt(M_TRIM_THRESHOLD, 128 * 1024);
-        malloc_trim(0);
-    }
-#else
-    (void)loading;
-#endif
-}
-
 int cli_input_try_graph(cli_input *ci, mp_graph **out, mf_error *err)
 {
-    loading_policy(true);
     int rc = ci->kind->load_graph(ci->in, &cli_limits, cli_progress_stream(), out, err);
-    loading_policy(false);
     cli_input_close(ci);
     return rc;
 }
