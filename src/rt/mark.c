@@ -19,7 +19,11 @@
  *
  * Latency. Marking a large heap is a chase of cache misses. Each worker
  * passes what it pops through a small FIFO and prefetches on entry, so that
- * several misses overlap.
+ * several misses overlap. A chain (a linked list) offers nothing to overlap:
+ * there the cost is the path of dependent loads from one node's next field
+ * to the next's, so a worker with nothing else grey scans the child it just
+ * greyed at once, from a register, and keeps the span it last looked up in
+ * locals, so that neither the page map nor a span record sits on that path.
  *
  * MR_GC_THREADS=N sets the number of workers (default: online CPUs, at most 8).
  */
@@ -65,14 +69,33 @@ static int helpers_busy; /* helpers still inside the current phase */
 
 /* ----------------------------------------------------------- the stacks -- */
 
+/* The worker's stack, in locals while it drains (see drain()). */
+typedef struct local_stack {
+    uintptr_t *a;
+    size_t len, cap;
+} local_stack;
+
+static __attribute__((noinline)) uintptr_t *grow_stack(uintptr_t *a, size_t cap)
+{
+    a = realloc(a, cap * sizeof *a);
+    if (!a) mr__throw("out of memory (mark stack of %zu entries)", cap);
+    return a;
+}
+
+static inline void local_push(local_stack *st, uintptr_t slot)
+{
+    if (MR_UNLIKELY(st->len == st->cap)) {
+        st->cap = st->cap ? st->cap * 2 : 4096;
+        st->a = grow_stack(st->a, st->cap);
+    }
+    st->a[st->len++] = slot;
+}
+
 static void push(worker *w, uintptr_t slot)
 {
-    if (MR_UNLIKELY(w->len == w->cap)) {
-        w->cap = w->cap ? w->cap * 2 : 4096;
-        w->stack = realloc(w->stack, w->cap * sizeof *w->stack);
-        if (!w->stack) mr__throw("out of memory (mark stack of %zu entries)", w->cap);
-    }
-    w->stack[w->len++] = slot;
+    local_stack st = {w->stack, w->len, w->cap};
+    local_push(&st, slot);
+    w->stack = st.a, w->len = st.len, w->cap = st.cap;
 }
 
 /*
@@ -102,47 +125,6 @@ static inline void mark_root(worker *w, uintptr_t word)
     uint32_t i = mr__slot_of(s, word);
     if (i >= s->nelems || !mr__bit(s->allocbits, i)) return;
     grey(w, s, i);
-}
-
-/*
- * Greys the object a heap pointer field points into. The field is precise:
- * a non-NULL value always points into an allocated object (the object holding
- * it is reachable, so its target was never freed), so the checks a root needs
- * are skipped; the arena range check stays, to tolerate pointers outside the
- * heap (e.g. to static data) in pointer fields.
- */
-static inline void mark_field(worker *w, uintptr_t v)
-{
-    if (v - mr__arena_lo >= mr__arena_hi - mr__arena_lo) return;
-    mr_span *s = mr__pagemap[(v - mr__arena_lo) >> MR_PAGE_SHIFT];
-    if (MR_UNLIKELY(!s)) return;
-    grey(w, s, mr__slot_of(s, v));
-}
-
-/* Scans one grey object: every pointer field of its span's type (each
- * element for arrays, as many as fit in the slot). */
-static inline void scan_object(worker *w, uintptr_t obj)
-{
-    const mr_span *s = mr__pagemap[(obj - mr__arena_lo) >> MR_PAGE_SHIFT];
-    const mr_type *t = s->type;
-    const uint32_t *offs = t->ptr_offsets;
-    uint32_t np = t->nptrs;
-    if (MR_LIKELY(!s->array)) {
-        for (uint32_t k = 0; k < np; k++) {
-            uintptr_t v = *(const uintptr_t *)(obj + offs[k]);
-            if (v) mark_field(w, v);
-        }
-        return;
-    }
-    size_t stride = t->size ? t->size : 1;
-    size_t n = mr__slot_bytes(s) / stride;
-    for (size_t e = 0; e < n; e++) {
-        uintptr_t base = obj + e * stride;
-        for (uint32_t k = 0; k < np; k++) {
-            uintptr_t v = *(const uintptr_t *)(base + offs[k]);
-            if (v) mark_field(w, v);
-        }
-    }
 }
 
 /* ------------------------------------------------------- sharing work -- */
@@ -195,29 +177,145 @@ static bool refill(worker *w)
     return false;
 }
 
-/* Marks until this worker's stack and the pool are both empty. */
+/*
+ * A span as drain() uses it, copied into locals. Pointers tend to land in
+ * the span the last one did (a list's next node, an array's elements), and
+ * then neither the page map nor the span record is read: marking a chain
+ * is a chase of dependent loads, and every load on that path counts. An
+ * empty view (size 0) matches no address.
+ */
+typedef struct span_view {
+    uintptr_t lo, size; /* the span's pages: [lo, lo + size) */
+    uint8_t *markbytes;
+    uint32_t divmul; /* 0 for a large span: its one slot is slot 0 */
+    uint32_t elemsize;
+    bool noscan;
+    bool array;
+    const uint32_t *offs; /* the type's pointer offsets */
+    uint32_t nptrs;
+    uint32_t stride; /* arrays: bytes per element */
+    size_t nelem;    /* arrays: elements per slot */
+} span_view;
+
+static inline void view_load(span_view *v, const mr_span *s)
+{
+    v->lo = s->base;
+    v->size = s->npages * MR_PAGE_SIZE;
+    v->markbytes = s->markbytes;
+    v->divmul = s->divmul;
+    v->elemsize = s->elemsize;
+    v->noscan = s->noscan;
+    v->array = s->array;
+    v->offs = s->type->ptr_offsets;
+    v->nptrs = s->type->nptrs;
+    v->stride = s->type->size ? (uint32_t)s->type->size : 1;
+    v->nelem = mr__span_count(s);
+}
+
+/*
+ * Greys the object a heap pointer field points into, through the view gv.
+ * The field is precise: a non-NULL value always points into an allocated
+ * object (the object holding it is reachable, so its target was never
+ * freed), so the checks a root needs are skipped; the arena range check
+ * stays, to tolerate pointers outside the heap (e.g. to static data) in
+ * pointer fields. A scannable object newly greyed becomes *next, the one
+ * the caller may scan at once; the previous *next goes to the stack.
+ */
+static inline void grey_field(local_stack *st, span_view *gv, uintptr_t v, uintptr_t *next)
+{
+    if (MR_UNLIKELY(v - gv->lo >= gv->size)) {
+        if (v - mr__arena_lo >= mr__arena_hi - mr__arena_lo) return;
+        mr_span *s = mr__pagemap[(v - mr__arena_lo) >> MR_PAGE_SHIFT];
+        if (MR_UNLIKELY(!s)) return;
+        view_load(gv, s);
+    }
+    uint32_t i = (uint32_t)(((uint64_t)(v - gv->lo) * gv->divmul) >> 32);
+    uint8_t *mb = &gv->markbytes[i];
+    if (__atomic_load_n(mb, __ATOMIC_RELAXED)) return;
+    __atomic_store_n(mb, 1, __ATOMIC_RELAXED); /* see grey() */
+    if (gv->noscan) return;
+    if (*next) local_push(st, *next);
+    *next = gv->lo + (uintptr_t)i * gv->elemsize;
+}
+
+/* Scans one grey object through the view sv: every pointer field of its
+ * span's type (each element for arrays, as many as fit in the slot).
+ * Returns the last object it greyed that wants scanning, or 0. */
+static inline uintptr_t scan_object(local_stack *st, span_view *sv, span_view *gv, uintptr_t obj)
+{
+    if (MR_UNLIKELY(obj - sv->lo >= sv->size))
+        view_load(sv, mr__pagemap[(obj - mr__arena_lo) >> MR_PAGE_SHIFT]);
+    uintptr_t next = 0;
+    const uint32_t *offs = sv->offs;
+    uint32_t np = sv->nptrs;
+    if (MR_LIKELY(!sv->array)) {
+        for (uint32_t k = 0; k < np; k++) {
+            uintptr_t v = *(const uintptr_t *)(obj + offs[k]);
+            if (v) grey_field(st, gv, v, &next);
+        }
+        return next;
+    }
+    size_t n = sv->nelem, stride = sv->stride;
+    for (size_t e = 0; e < n; e++) {
+        uintptr_t base = obj + e * stride;
+        for (uint32_t k = 0; k < np; k++) {
+            uintptr_t v = *(const uintptr_t *)(base + offs[k]);
+            if (v) grey_field(st, gv, v, &next);
+        }
+    }
+    return next;
+}
+
+/*
+ * Marks until this worker's stack and the pool are both empty. The stack
+ * and two span views live in locals here (the mark-byte stores are char
+ * stores, which the compiler must assume alias anything in memory), and
+ * are written back to the worker around calls that share or refill.
+ *
+ * Invariant: every grey object is on the stack, in the FIFO, or the one
+ * being scanned (obj), or the one scan_object() returned (next).
+ */
 static void drain(worker *w)
 {
     uintptr_t fifo[PREFETCH_DEPTH];
     unsigned head = 0, count = 0;
+    local_stack st = {w->stack, w->len, w->cap};
+    span_view sv = {0}, gv = {0};
     for (;;) {
-        while (count < PREFETCH_DEPTH && w->len) {
-            uintptr_t slot = w->stack[--w->len];
+        while (count < PREFETCH_DEPTH && st.len) {
+            uintptr_t slot = st.a[--st.len];
             __builtin_prefetch((const void *)slot);
             fifo[(head + count) % PREFETCH_DEPTH] = slot;
             count++;
         }
         if (count == 0) {
-            if (!refill(w)) return;
+            w->stack = st.a, w->len = st.len, w->cap = st.cap;
+            bool more = refill(w);
+            st = (local_stack){w->stack, w->len, w->cap};
+            if (!more) return;
             continue;
         }
-        uintptr_t slot = fifo[head];
+        uintptr_t obj = fifo[head];
         head = (head + 1) % PREFETCH_DEPTH;
         count--;
-        scan_object(w, slot);
-        if (MR_UNLIKELY(w->len > SHARE_ABOVE) && nworkers > 1 &&
-            __atomic_load_n(&pool_chunks, __ATOMIC_RELAXED) < (size_t)nworkers)
+        for (;;) {
+            uintptr_t next = scan_object(&st, &sv, &gv, obj);
+            if (!next) break;
+            /* Nothing else is grey here: scan the child now, from a
+             * register (a chain, as a list's nodes). Otherwise it waits
+             * its turn on the stack, to be prefetched with the others. */
+            if (count || st.len) {
+                local_push(&st, next);
+                break;
+            }
+            obj = next;
+        }
+        if (MR_UNLIKELY(st.len > SHARE_ABOVE) && nworkers > 1 &&
+            __atomic_load_n(&pool_chunks, __ATOMIC_RELAXED) < (size_t)nworkers) {
+            w->stack = st.a, w->len = st.len, w->cap = st.cap;
             share(w);
+            st.len = w->len;
+        }
     }
 }
 
