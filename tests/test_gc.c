@@ -330,7 +330,8 @@ static void test_arrays_are_scanned_element_by_element(void)
 
 /*
  * A tree whose levels alternate between two types (two sets of spans), every
- * node holding a string and a pointer into the middle of a shared array:
+ * node holding a string and a pointer into the middle of an array (of
+ * integers, or of strings that nothing else reaches):
  * marking meets objects with two children (one scanned at once, one put
  * aside), pointers that leave the span the last one was in, pointer-free
  * objects and interior pointers. All of it must survive collections, with
@@ -345,10 +346,12 @@ typedef struct TreeB {
     int64_t value;
     struct TreeA *left, *right;
     mr_str name;
+    mr_str *tags_end; /* points at tags[3] of an array of 4 strings */
 } TreeB;
 MR_TYPE(tree_a_type, TreeA, MR_FIELD(TreeA, left), MR_FIELD(TreeA, right), MR_FIELD(TreeA, name),
         MR_FIELD(TreeA, mid));
-MR_TYPE(tree_b_type, TreeB, MR_FIELD(TreeB, left), MR_FIELD(TreeB, right), MR_FIELD(TreeB, name));
+MR_TYPE(tree_b_type, TreeB, MR_FIELD(TreeB, left), MR_FIELD(TreeB, right), MR_FIELD(TreeB, name),
+        MR_FIELD(TreeB, tags_end));
 
 enum { TREE_DEPTH = 17 }; /* 2^17 - 1 nodes */
 static TreeA *tree_root;
@@ -376,6 +379,9 @@ static void build_tree(void)
             TreeB *b = mr_new(&tree_b_type);
             b->value = (int64_t)i;
             b->name = mr_str_from(buf);
+            mr_str *tags = mr_new_array(&mr_type_str, 4);
+            for (int k = 0; k < 4; k++) tags[k] = mr_str_printf("tag %d of %zu", k, i);
+            b->tags_end = &tags[3];
             nodes[i] = b;
         }
     }
@@ -433,6 +439,10 @@ static void check_tree(void)
         } else {
             const TreeB *b = node[i];
             good = mr_str_eq(b->name, mr_str_from(buf)) && b->value == (int64_t)i;
+            for (int k = 0; k < 4; k++) {
+                snprintf(buf, sizeof buf, "tag %d of %zu", k, i);
+                good = good && mr_str_eq(b->tags_end[k - 3], mr_str_from(buf));
+            }
             l = b->left, r = b->right;
         }
         ok += good;

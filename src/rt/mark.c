@@ -235,7 +235,17 @@ static inline void grey_field(local_stack *st, span_view *gv, uintptr_t v, uintp
     __atomic_store_n(mb, 1, __ATOMIC_RELAXED); /* see grey() */
     if (gv->noscan) return;
     if (*next) local_push(st, *next);
-    *next = gv->lo + (uintptr_t)i * gv->elemsize;
+    /* The object's start: mostly v itself. The CPU should go on with v
+     * before the multiplications are done, so the compiler must neither
+     * see that the result is always obj (the empty asm hides it) nor turn
+     * the branch into a conditional move (the volatile asm prevents it). */
+    uintptr_t obj = gv->lo + (uintptr_t)i * gv->elemsize, probe = v;
+    __asm__("" : "+r"(probe));
+    if (MR_UNLIKELY(obj != probe)) {
+        __asm__ volatile("");
+        v = obj;
+    }
+    *next = v;
 }
 
 /* Scans one grey object through the view sv: every pointer field of its
