@@ -178,7 +178,8 @@ static bool refill(worker *w)
 }
 
 /*
- * A span as drain() uses it, copied into locals. Pointers tend to land in
+ * A span as drain() uses it, copied into locals (a view for greying fills
+ * the first group of fields, one for scanning the second). Pointers tend to land in
  * the span the last one did (a list's next node, an array's elements), and
  * then neither the page map nor the span record is read: marking a chain
  * is a chase of dependent loads, and every load on that path counts. An
@@ -186,10 +187,12 @@ static bool refill(worker *w)
  */
 typedef struct span_view {
     uintptr_t lo, size; /* the span's pages: [lo, lo + size) */
+    /* for greying */
     uint8_t *markbytes;
     uint32_t divmul; /* 0 for a large span: its one slot is slot 0 */
     uint32_t elemsize;
     bool noscan;
+    /* for scanning */
     bool array;
     const uint32_t *offs; /* the type's pointer offsets */
     uint32_t nptrs;
@@ -197,7 +200,8 @@ typedef struct span_view {
     size_t nelem;    /* arrays: elements per slot */
 } span_view;
 
-static inline void view_load(span_view *v, const mr_span *s)
+/* Fills what greying an object of s needs (its span view for targets). */
+static inline void view_load_grey(span_view *v, const mr_span *s)
 {
     v->lo = s->base;
     v->size = s->npages * MR_PAGE_SIZE;
@@ -205,6 +209,13 @@ static inline void view_load(span_view *v, const mr_span *s)
     v->divmul = s->divmul;
     v->elemsize = s->elemsize;
     v->noscan = s->noscan;
+}
+
+/* Fills what scanning an object of s needs (its span view for scanning). */
+static inline void view_load_scan(span_view *v, const mr_span *s)
+{
+    v->lo = s->base;
+    v->size = s->npages * MR_PAGE_SIZE;
     v->array = s->array;
     v->offs = s->type->ptr_offsets;
     v->nptrs = s->type->nptrs;
@@ -227,7 +238,7 @@ static inline void grey_field(local_stack *st, span_view *gv, uintptr_t v, uintp
         if (v - mr__arena_lo >= mr__arena_hi - mr__arena_lo) return;
         mr_span *s = mr__pagemap[(v - mr__arena_lo) >> MR_PAGE_SHIFT];
         if (MR_UNLIKELY(!s)) return;
-        view_load(gv, s);
+        view_load_grey(gv, s);
     }
     uint32_t i = (uint32_t)(((uint64_t)(v - gv->lo) * gv->divmul) >> 32);
     uint8_t *mb = &gv->markbytes[i];
@@ -254,7 +265,7 @@ static inline void grey_field(local_stack *st, span_view *gv, uintptr_t v, uintp
 static inline uintptr_t scan_object(local_stack *st, span_view *sv, span_view *gv, uintptr_t obj)
 {
     if (MR_UNLIKELY(obj - sv->lo >= sv->size))
-        view_load(sv, mr__pagemap[(obj - mr__arena_lo) >> MR_PAGE_SHIFT]);
+        view_load_scan(sv, mr__pagemap[(obj - mr__arena_lo) >> MR_PAGE_SHIFT]);
     uintptr_t next = 0;
     const uint32_t *offs = sv->offs;
     uint32_t np = sv->nptrs;
