@@ -40,6 +40,7 @@ enum {
     PREFETCH_DEPTH = 16, /* objects in the FIFO, their lines prefetched on entry */
     CHUNK = 512,         /* entries in a chunk of shared work */
     SHARE_ABOVE = 2048,  /* a worker shares when its stack is deeper than this */
+    AHEAD = 4,           /* array elements whose targets' mark bytes are prefetched */
     MAX_WORKERS = 8,
 };
 
@@ -178,49 +179,37 @@ static bool refill(worker *w)
 }
 
 /*
- * A span as drain() uses it, copied into locals (a view for greying fills
- * the first group of fields, one for scanning the second). Pointers tend to land in
- * the span the last one did (a list's next node, an array's elements), and
- * then neither the page map nor the span record is read: marking a chain
- * is a chase of dependent loads, and every load on that path counts. An
+ * The span a worker last looked an address up in, its bounds in locals.
+ * Pointers tend to land in the span the last one did (a list's next node,
+ * an array's elements), and then the page map is not read and nothing
+ * read from the span record depends on the pointer: marking a chain is a
+ * chase of dependent loads, and every load taken off that path counts. An
  * empty view (size 0) matches no address.
  */
 typedef struct span_view {
     uintptr_t lo, size; /* the span's pages: [lo, lo + size) */
-    /* for greying */
-    uint8_t *markbytes;
-    uint32_t divmul; /* 0 for a large span: its one slot is slot 0 */
-    uint32_t elemsize;
-    bool noscan;
-    /* for scanning */
-    bool array;
-    const uint32_t *offs; /* the type's pointer offsets */
-    uint32_t nptrs;
-    uint32_t stride; /* arrays: bytes per element */
-    size_t nelem;    /* arrays: elements per slot */
+    const mr_span *s;
 } span_view;
 
-/* Fills what greying an object of s needs (its span view for targets). */
-static inline void view_load_grey(span_view *v, const mr_span *s)
+/* The arena's bounds and page map, in locals: they are fixed while marking,
+ * but a global would be reloaded after every mark-byte store. */
+typedef struct arena_view {
+    uintptr_t lo, len;
+    mr_span *const *pagemap;
+} arena_view;
+
+/* The span owning heap address p, or NULL (outside the arena, or free). */
+static inline const mr_span *arena_span(arena_view ar, uintptr_t p)
 {
-    v->lo = s->base;
-    v->size = s->npages * MR_PAGE_SIZE;
-    v->markbytes = s->markbytes;
-    v->divmul = s->divmul;
-    v->elemsize = s->elemsize;
-    v->noscan = s->noscan;
+    if (p - ar.lo >= ar.len) return NULL;
+    return ar.pagemap[(p - ar.lo) >> MR_PAGE_SHIFT];
 }
 
-/* Fills what scanning an object of s needs (its span view for scanning). */
-static inline void view_load_scan(span_view *v, const mr_span *s)
+static inline void view_set(span_view *v, const mr_span *s)
 {
     v->lo = s->base;
     v->size = s->npages * MR_PAGE_SIZE;
-    v->array = s->array;
-    v->offs = s->type->ptr_offsets;
-    v->nptrs = s->type->nptrs;
-    v->stride = s->type->size ? (uint32_t)s->type->size : 1;
-    v->nelem = mr__span_count(s);
+    v->s = s;
 }
 
 /*
@@ -232,66 +221,90 @@ static inline void view_load_scan(span_view *v, const mr_span *s)
  * pointer fields. A scannable object newly greyed becomes *next, the one
  * the caller may scan at once; the previous *next goes to the stack.
  */
-static inline void grey_field(local_stack *st, span_view *gv, uintptr_t v, uintptr_t *next)
+static inline void grey_field(arena_view ar, local_stack *st, span_view *gv, uintptr_t v,
+                              uintptr_t *next, const mr_span **next_span)
 {
     if (MR_UNLIKELY(v - gv->lo >= gv->size)) {
-        if (v - mr__arena_lo >= mr__arena_hi - mr__arena_lo) return;
-        mr_span *s = mr__pagemap[(v - mr__arena_lo) >> MR_PAGE_SHIFT];
+        const mr_span *s = arena_span(ar, v);
         if (MR_UNLIKELY(!s)) return;
-        view_load_grey(gv, s);
+        view_set(gv, s);
     }
-    uint32_t i = (uint32_t)(((uint64_t)(v - gv->lo) * gv->divmul) >> 32);
-    uint8_t *mb = &gv->markbytes[i];
+    const mr_span *s = gv->s;
+    uint32_t i = (uint32_t)(((uint64_t)(v - gv->lo) * s->divmul) >> 32);
+    uint8_t *mb = &s->markbytes[i];
     if (__atomic_load_n(mb, __ATOMIC_RELAXED)) return;
     __atomic_store_n(mb, 1, __ATOMIC_RELAXED); /* see grey() */
-    if (gv->noscan) return;
+    if (s->noscan) return;
     if (*next) local_push(st, *next);
     /* The object's start: mostly v itself. The CPU should go on with v
      * before the multiplications are done, so the compiler must neither
      * see that the result is always obj (the empty asm hides it) nor turn
      * the branch into a conditional move (the volatile asm prevents it). */
-    uintptr_t obj = gv->lo + (uintptr_t)i * gv->elemsize, probe = v;
+    uintptr_t obj = gv->lo + (uintptr_t)i * s->elemsize, probe = v;
     __asm__("" : "+r"(probe));
     if (MR_UNLIKELY(obj != probe)) {
         __asm__ volatile("");
         v = obj;
     }
     *next = v;
+    *next_span = s;
 }
 
-/* Scans one grey object through the view sv: every pointer field of its
- * span's type (each element for arrays, as many as fit in the slot).
- * Returns the last object it greyed that wants scanning, or 0. */
-static inline uintptr_t scan_object(local_stack *st, span_view *sv, span_view *gv, uintptr_t obj)
+/*
+ * Prefetches the mark bytes of the objects an array element's fields point
+ * to. Greying reads a target's mark byte at once, and in a large array of
+ * pointers to scattered objects (a map's bucket array) each of those reads
+ * misses the cache; fetched AHEAD elements early, they overlap instead.
+ * Only a hint: a field outside the heap is skipped.
+ */
+static inline void prefetch_marks(arena_view ar, uintptr_t elem, const uint32_t *offs, uint32_t np)
 {
-    if (MR_UNLIKELY(obj - sv->lo >= sv->size))
-        view_load_scan(sv, mr__pagemap[(obj - mr__arena_lo) >> MR_PAGE_SHIFT]);
+    for (uint32_t k = 0; k < np; k++) {
+        uintptr_t v = *(const uintptr_t *)(elem + offs[k]);
+        const mr_span *s = arena_span(ar, v);
+        if (!s) continue;
+        __builtin_prefetch(s->markbytes + (((uint64_t)(v - s->base) * s->divmul) >> 32));
+    }
+}
+
+/* Scans one grey object of span s: every pointer field of its span's type
+ * (each element for arrays, as many as fit in the slot). Returns the last
+ * object it greyed that wants scanning, or 0, and sets *next_span to its
+ * span. */
+static inline uintptr_t scan_object(arena_view ar, local_stack *st, span_view *gv, uintptr_t obj,
+                                    const mr_span *s, const mr_span **next_span)
+{
+    const mr_type *t = s->type;
     uintptr_t next = 0;
-    const uint32_t *offs = sv->offs;
-    uint32_t np = sv->nptrs;
-    if (MR_LIKELY(!sv->array)) {
+    const uint32_t *offs = t->ptr_offsets;
+    uint32_t np = t->nptrs;
+    if (MR_LIKELY(!s->array)) {
         for (uint32_t k = 0; k < np; k++) {
             uintptr_t v = *(const uintptr_t *)(obj + offs[k]);
-            if (v) grey_field(st, gv, v, &next);
+            if (v) grey_field(ar, st, gv, v, &next, next_span);
         }
         return next;
     }
-    size_t n = sv->nelem, stride = sv->stride;
+    size_t stride = t->size ? t->size : 1;
+    size_t n = mr__slot_bytes(s) / stride;
     for (size_t e = 0; e < n; e++) {
         uintptr_t base = obj + e * stride;
+        if (e + AHEAD < n) prefetch_marks(ar, base + AHEAD * stride, offs, np);
         for (uint32_t k = 0; k < np; k++) {
             uintptr_t v = *(const uintptr_t *)(base + offs[k]);
-            if (v) grey_field(st, gv, v, &next);
+            if (v) grey_field(ar, st, gv, v, &next, next_span);
         }
     }
     return next;
 }
 
 /*
- * Marks until this worker's stack and the pool are both empty. The stack
- * and two span views live in locals here (the mark-byte stores are char
- * stores, which the compiler must assume alias anything in memory), and
- * are written back to the worker around calls that share or refill.
+ * Marks until this worker's stack and the pool are both empty. The stack,
+ * the arena and the greying span view live in locals here (the mark-byte
+ * stores are char stores, which the compiler must assume alias anything in
+ * memory); the stack is written back to the worker around calls that share
+ * or refill. A child scanned at once comes with its span from greying, so
+ * the chain path never reads the page map.
  *
  * Invariant: every grey object is on the stack, in the FIFO, or the one
  * being scanned (obj), or the one scan_object() returned (next).
@@ -301,7 +314,8 @@ static void drain(worker *w)
     uintptr_t fifo[PREFETCH_DEPTH];
     unsigned head = 0, count = 0;
     local_stack st = {w->stack, w->len, w->cap};
-    span_view sv = {0}, gv = {0};
+    span_view gv = {0, 0, NULL};
+    const arena_view ar = {mr__arena_lo, mr__arena_hi - mr__arena_lo, mr__pagemap};
     for (;;) {
         while (count < PREFETCH_DEPTH && st.len) {
             uintptr_t slot = st.a[--st.len];
@@ -319,8 +333,10 @@ static void drain(worker *w)
         uintptr_t obj = fifo[head];
         head = (head + 1) % PREFETCH_DEPTH;
         count--;
+        const mr_span *s = arena_span(ar, obj);
         for (;;) {
-            uintptr_t next = scan_object(&st, &sv, &gv, obj);
+            const mr_span *next_span;
+            uintptr_t next = scan_object(ar, &st, &gv, obj, s, &next_span);
             if (!next) break;
             /* Nothing else is grey here: scan the child now, from a
              * register (a chain, as a list's nodes). Otherwise it waits
@@ -330,6 +346,7 @@ static void drain(worker *w)
                 break;
             }
             obj = next;
+            s = next_span;
         }
         if (MR_UNLIKELY(st.len > SHARE_ABOVE) && nworkers > 1 &&
             __atomic_load_n(&pool_chunks, __ATOMIC_RELAXED) < (size_t)nworkers) {
