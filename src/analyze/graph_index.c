@@ -596,13 +596,19 @@ static const char *check_graph(const mp_graph *g)
         return "program strings: a reference out of range or out of order";
     if (g->nobjects && (!g->addr || !g->size32 || !g->type)) return "objects missing";
     if (!g->out.at || !g->in.at) return "edge starts missing";
+    uint64_t total = 0;
     for (size_t i = 0; i < g->nobjects; i++) {
         if (i && g->addr[i] <= g->addr[i - 1]) return "object addresses out of order";
+        if (g->size32[i] != MP_BIG_SIZE) total += g->size32[i];
         if (g->type[i] != MP_NONE && g->type[i] >= g->ntypes) return "object type out of range";
     }
-    for (size_t i = 0; i < g->nbig; i++)
-        if (g->big[i].obj >= g->nobjects || (i && g->big[i].obj <= g->big[i - 1].obj))
+    for (size_t i = 0; i < g->nbig; i++) {
+        if (g->big[i].obj >= g->nobjects || (i && g->big[i].obj <= g->big[i - 1].obj) ||
+            g->size32[g->big[i].obj] != MP_BIG_SIZE)
             return "big sizes: a reference out of range or out of order";
+        total += g->big[i].size;
+    }
+    if (total != g->total_bytes) return "the heap's bytes are not the sum of its objects' sizes";
     for (size_t i = 0; i < g->nsampled; i++)
         if ((g->samples[i] >> 32) >= g->nobjects || (uint32_t)g->samples[i] >= g->nstacks ||
             (i && g->samples[i] <= g->samples[i - 1]))
@@ -655,6 +661,17 @@ static const char *check_graph(const mp_graph *g)
         if ((g->table_objs[i] >> 32) >= g->nobjects || (uint32_t)g->table_objs[i] >= g->nmaps)
             return "table objects: a reference out of range or out of order";
     return NULL;
+}
+
+/* Whether the n bytes at p are a name the loaders give (a format, what a
+ * thread is called): lower-case ASCII words, ended by their NUL. */
+static bool plain_name(const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i + 1 < n; i++)
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == ' ' ||
+              p[i] == '-' || p[i] == '_'))
+            return false;
+    return p[n - 1] == 0;
 }
 
 /* Points the graph's arrays into the index image at base (len bytes) after
@@ -722,8 +739,8 @@ static mp_gi_status attach(uint8_t *base, size_t len, const mp_gi_ident *id, con
             break;
         }
         if (i == 0) continue;
-        if (s[i].cstr && t->count && base[t->offset + t->count - 1] != 0) {
-            snprintf(why, sizeof why, "section %zu (%s): not a string", i, s[i].name);
+        if (s[i].cstr && t->count && !plain_name(base + t->offset, t->count)) {
+            snprintf(why, sizeof why, "section %zu (%s): not a name", i, s[i].name);
             bad = why;
             break;
         }
