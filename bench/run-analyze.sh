@@ -103,7 +103,7 @@ row() {
 # `maproot analyze --timings ARGS` (the phases before paths and dominators)
 load_seconds() {
   "$build/src/cli/maproot" analyze --timings "$@" 2>&1 >/dev/null |
-    awk '/timing  (paths|dominators)/ { done = 1 } /timing/ && !done { s += $4 } END { printf "%.2f", s }'
+    awk '/timing  (paths|dominators)/ { done = 1 } /timing/ && !done { s += $5 } END { printf "%.2f", s }'
 }
 
 # index_row SNAPSHOT RUNS: first and second open through an index file
