@@ -84,7 +84,11 @@ int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err
     if (indexed && cli_index == CLI_INDEX_AUTO) {
         const char *where[] = {beside, cache};
         for (size_t i = 0; i < 2; i++) {
-            if (!where[i]) continue;
+            struct stat ist;
+            /* a mapped index counts against --max-memory as the graph would */
+            if (!where[i] || (cli_limits.max_memory && stat(where[i], &ist) == 0 &&
+                              (uint64_t)ist.st_size > cli_limits.max_memory))
+                continue;
             mp_gi_status st = mp_gi_open(where[i], &id, mf_in_name(in), out, &e);
             if (st == MP_GI_OK) {
                 mp_timing_mark("index");
@@ -99,8 +103,10 @@ int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err
     int rc = mp_load_gcstack_in(in, &cli_limits, cli_progress_stream(), out, err);
     if (rc == 0 && beside &&
         (cli_index == CLI_INDEX_REBUILD || (*out)->nobjects >= CLI_INDEX_MIN_OBJECTS ||
-         (*out)->nedges >= CLI_INDEX_MIN_EDGES))
+         (*out)->nedges >= CLI_INDEX_MIN_EDGES)) {
         write_index(path, &id, *out, beside, cache);
+        mp_timing_mark("write-index");
+    }
     free(beside);
     free(cache);
     return rc;
