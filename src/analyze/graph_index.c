@@ -528,7 +528,8 @@ static const char *check_pack(const mp_pack *p, unsigned nfields, const char *wh
                               const mp_graph *g)
 {
     static char msg[96];
-    if (p->nfields != nfields || p->nblock != (p->n + MP_PACK_BLOCK - 1) / MP_PACK_BLOCK) {
+    if (p->nfields != nfields || p->nblock != (p->n + MP_PACK_BLOCK - 1) / MP_PACK_BLOCK ||
+        (p->n && (!p->buf || !p->block))) {
         snprintf(msg, sizeof msg, "%s: wrong shape", what);
         return msg;
     }
