@@ -664,6 +664,15 @@ static const char *check_graph(const mp_graph *g)
     return NULL;
 }
 
+/* Drops the whole pages of [off, off + n) of a private file mapping from
+ * the process: read again from the file when touched. */
+static void release_pages(uint8_t *base, uint64_t off, uint64_t n)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t a = (off + page - 1) / page * page, b = (off + n) / page * page;
+    if (b > a) madvise(base + a, (size_t)(b - a), MADV_DONTNEED);
+}
+
 /* Whether the n bytes at p are a name the loaders give (a format, what a
  * thread is called): lower-case ASCII words, ended by their NUL. */
 static bool plain_name(const uint8_t *p, uint64_t n)
@@ -675,11 +684,12 @@ static bool plain_name(const uint8_t *p, uint64_t n)
     return p[n - 1] == 0;
 }
 
-/* Points the graph's arrays into the index image at base (len bytes) after
- * checking it; on MP_GI_OK the graph owns the image (mapped, released by
+/* Points the graph's arrays into the index image at base (len bytes; a
+ * private mapping of the index file when `file`) after checking it; on
+ * MP_GI_OK the graph owns the image (mapped, released by
  * mp_graph_free). */
-static mp_gi_status attach(uint8_t *base, size_t len, const mp_gi_ident *id, const char *ipath,
-                           const char *name, mp_graph **out, mf_error *err)
+static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ident *id,
+                           const char *ipath, const char *name, mp_graph **out, mf_error *err)
 {
     *out = NULL;
     gi_header h;
@@ -771,6 +781,11 @@ static mp_gi_status attach(uint8_t *base, size_t len, const mp_gi_ident *id, con
     }
     g->mapped = base;
     g->mapped_len = len;
+    /* the packed stores are read rarely (reports, a few passes): their
+     * pages, all read by the checks above, go back to the page cache until
+     * then, so that they weigh on the process no more than a spilled store */
+    for (size_t i = 0; file && i < ns; i++)
+        if (s[i].pack) release_pages(base, tab[i].offset, tab[i].count);
     *out = g;
     return MP_GI_OK;
 }
@@ -804,7 +819,7 @@ mp_gi_status mp_gi_open(const char *index_path, const mp_gi_ident *id, const cha
         mf_error_set(err, "cannot map %s: %s", index_path, strerror(errno));
         return MP_GI_BAD;
     }
-    mp_gi_status st2 = attach(base, len, id, index_path, name, out, err);
+    mp_gi_status st2 = attach(base, len, true, id, index_path, name, out, err);
     if (st2 != MP_GI_OK) munmap(base, len);
     return st2;
 }
@@ -823,7 +838,7 @@ mp_gi_status mp_gi_open_bytes(const void *data, size_t len, const char *name, mp
         return MP_GI_BAD;
     }
     memcpy(base, data, len);
-    mp_gi_status st = attach(base, len, NULL, name, name, out, err);
+    mp_gi_status st = attach(base, len, false, NULL, name, name, out, err);
     if (st != MP_GI_OK) munmap(base, len);
     return st;
 }
