@@ -8,8 +8,10 @@ usage: attach_stub.py SOCKET stall SECONDS   hello, subscribe to a census at
                                              nothing for SECONDS
        attach_stub.py SOCKET hold SECONDS    hello, then keep the connection
                                              (reading) for SECONDS
-       attach_stub.py SOCKET rate BYTES      hello, set the profiling rate,
-                                             print the agent's reply
+       attach_stub.py SOCKET rate BYTES [HOLD]
+                                             hello, set the profiling rate,
+                                             print the agent's reply; then keep
+                                             the connection for HOLD seconds
        attach_stub.py SOCKET welcome FIELD   hello; print the welcome's field
                                              number FIELD (a number)
        attach_stub.py SOCKET huge LENGTH     hello, then a frame header of
@@ -129,8 +131,12 @@ def main():
             if top.get(1) == 2 and 11 in top:
                 reply = dict((no, v) for no, _, v in fields(top[11]))
                 print("reply %s: %s" % ("ok" if reply.get(1) else "refused",
-                                        reply.get(2, b"").decode(errors="replace")))
-                return 0 if reply.get(1) else 1
+                                        reply.get(2, b"").decode(errors="replace")),
+                      flush=True)
+                if not reply.get(1):
+                    return 1
+                break
+        secs = float(sys.argv[4]) if len(sys.argv) > 4 else 0
     if mode == "huge":
         s.sendall(struct.pack("<I", int(sys.argv[3])) + b"\0" * 64)
         s.settimeout(10)

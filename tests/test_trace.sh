@@ -10,7 +10,8 @@
 #     exit 0;
 #   - an idle program: the view says it waits; --force-gc collects now;
 #   - a client that stops reading does not hold the program up; a fifth
-#     client is refused with a message; a client sets the profiling rate;
+#     client is refused with a message; a client (and trace --profile-rate)
+#     sets the profiling rate for as long as it stays;
 #     a frame over the limit closes its connection, not the program;
 #   - another uid (nobody) cannot attach: the directory keeps it out, and
 #     where it can reach the socket the agent refuses it and says so;
@@ -264,12 +265,31 @@ case_requests() {
     [ "$(python3 "$stub" "$sockdir/maproot-$rpid.sock" welcome 15 2>&1)" = "$1" ]
   }
   rate_is 524288 || fail "the program does not start at the default rate"
-  python3 "$stub" "$sockdir/maproot-$rpid.sock" rate 4096 >rate.out 2>&1 ||
-    fail "setting the rate: $(cat rate.out)"
-  has "reply ok: the rate takes effect at the next collection" rate.out
+  # it lasts while the client stays, and goes with it
+  python3 "$stub" "$sockdir/maproot-$rpid.sock" rate 4096 60 >rate.out 2>&1 &
+  local holder=$!
+  wait_for rate.out "reply ok: the rate takes effect at the next collection"
   local k
   for k in $(seq 100); do rate_is 4096 && break; sleep 0.1; done
   rate_is 4096 || fail "the rate is not 4096 after the program's next collections"
+  kill "$holder"
+  wait "$holder" 2>/dev/null
+  for k in $(seq 100); do rate_is 524288 && break; sleep 0.1; done
+  rate_is 524288 || fail "the program's rate did not come back when the client left"
+  # maproot trace --profile-rate: the records show it, detaching undoes it
+  "$maproot" trace --pid "$rpid" --profile-rate 8K -i 500ms -d 4s --format json \
+    >rate.json 2>rate.err || fail "trace --profile-rate failed: $(cat rate.err)"
+  python3 - rate.json <<'EOF' || fail "trace --profile-rate: $(head -c 1500 rate.json)"
+import json, sys
+rates = [json.loads(l)["profile_rate"] for l in open(sys.argv[1])]
+assert rates[0] == 524288 and 8192 in rates, rates
+EOF
+  for k in $(seq 100); do rate_is 524288 && break; sleep 0.1; done
+  rate_is 524288 || fail "the program's rate did not come back after trace --profile-rate"
+  local st=0
+  "$maproot" trace --pid "$rpid" --profile-rate 8X >bad.out 2>bad.err || st=$?
+  [ "$st" = 2 ] || fail "--profile-rate 8X: status $st"
+  has "--profile-rate wants a size such as 512K, 64M or 8G, not \"8X\"" bad.err
   # a frame over the limit: the agent reads none of it and hangs up
   python3 "$stub" "$sockdir/maproot-$rpid.sock" huge 1073741824 >huge.out 2>&1 ||
     fail "a huge frame: $(cat huge.out)"

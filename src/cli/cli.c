@@ -3,6 +3,7 @@
 
 #include "analyze/display_path.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -92,6 +93,27 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
     if (!*arg || *end || errno || arg[0] == '-')
         return cli_usage(cmd, "%s wants a non-negative number, not \"%s\"", opt, arg);
     *out = (size_t)v;
+    return 0;
+}
+
+int cli_parse_size(const char *cmd, const char *opt, const char *arg, bool zero_ok, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    double unit = 1;
+    const char *units = "KMGT";
+    const char *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+    if (u) {
+        for (const char *k = units; k <= u; k++) unit *= 1024.0;
+        end++;
+        if (*end == 'i') end++;
+    }
+    if (*end == 'B') end++;
+    if (end == arg || *end || errno || !(v > 0 || (zero_ok && v == 0)) || v * unit >= 1.8e19 ||
+        !(isdigit((unsigned char)arg[0]) || arg[0] == '.'))
+        return cli_usage(cmd, "%s wants a size such as 512K, 64M or 8G, not \"%s\"", opt, arg);
+    *out = (uint64_t)(v * unit);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #ifndef MAPROOT_VERSION
@@ -50,6 +51,11 @@ int cli_found(const char *cmd, const char *fmt, ...) __attribute__((format(print
 
 /* Parses a non-negative count option (e.g. --top); CLI_EXIT_BAD on error. */
 int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *out);
+
+/* Parses a size option: bytes, or with K, M, G, T (KiB ... TiB; "Ki",
+ * "KiB" and "KB" mean the same); 0 only when zero_ok. CLI_EXIT_BAD on
+ * error. */
+int cli_parse_size(const char *cmd, const char *opt, const char *arg, bool zero_ok, uint64_t *out);
 
 /* The option that sets how reports shorten file names (see
  * analyze/display_path.h); its help line and its getopt value. */

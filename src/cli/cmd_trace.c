@@ -71,6 +71,10 @@ static const char trace_help[] =
     "                             into -o FILE, then detach\n"
     "      --force-gc             collect now for the snapshots instead of waiting\n"
     "                             for the program's next collection\n"
+    "      --profile-rate SIZE    sample one allocation per SIZE bytes while\n"
+    "                             attached (e.g. 4K; 0 stops sampling), from the\n"
+    "                             program's next collection; its own rate comes\n"
+    "                             back when maproot detaches\n"
     "  -h, --help                 this help\n"
     "\n"
     "Exit status: 0 success (also when the program ends during the trace), 2 bad\n"
@@ -93,7 +97,9 @@ typedef struct trace_opts {
     const char *output;
     cli_format format;
     bool once, force_gc;
-    char **prog; /* -- PROG ARGS..., NULL-terminated */
+    bool set_rate;         /* --profile-rate given */
+    uint64_t profile_rate; /* bytes between samples while attached */
+    char **prog;           /* -- PROG ARGS..., NULL-terminated */
 } trace_opts;
 
 /* "500ms", "5s", "2m", "1h", "1.5s", "5" (seconds) -> milliseconds. */
@@ -541,6 +547,11 @@ static int open_session(session *s)
         return cli_fail("%s", msg);
     s->connected = true;
     if (tv_init(&s->v, &s->a.welcome.welcome, real_ns())) return cli_fail("out of memory");
+    if (s->o.set_rate) {
+        /* the agent answers with a Reply; a refusal becomes a note */
+        mf_at_frame rate = {.kind = MF_AT_SET_PROFILE_RATE, .profile_rate = s->o.profile_rate};
+        if (!cli_at_send(&s->a, &rate, NULL, 0, msg, sizeof msg)) return cli_fail("%s", msg);
+    }
     return 0;
 }
 
@@ -777,11 +788,17 @@ static int finish_live(session *s, int status)
 static int parse_args(int argc, char **argv, trace_opts *o)
 {
     static const struct option opts[] = {
-        {"pid", required_argument, NULL, 'p'},      {"interval", required_argument, NULL, 'i'},
-        {"duration", required_argument, NULL, 'd'}, {"top", required_argument, NULL, 'n'},
-        {"output", required_argument, NULL, 'o'},   {"format", required_argument, NULL, 'f'},
-        {"once", no_argument, NULL, 'O'},           {"force-gc", no_argument, NULL, 'G'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"pid", required_argument, NULL, 'p'},
+        {"interval", required_argument, NULL, 'i'},
+        {"duration", required_argument, NULL, 'd'},
+        {"top", required_argument, NULL, 'n'},
+        {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"once", no_argument, NULL, 'O'},
+        {"force-gc", no_argument, NULL, 'G'},
+        {"profile-rate", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->interval_ms = 5000;
@@ -823,6 +840,11 @@ static int parse_args(int argc, char **argv, trace_opts *o)
             break;
         case 'G':
             o->force_gc = true;
+            break;
+        case 'R':
+            if (cli_parse_size("trace", "--profile-rate", optarg, true, &o->profile_rate))
+                return CLI_EXIT_BAD;
+            o->set_rate = true;
             break;
         case 'h':
             fputs(trace_help, stdout);

@@ -195,36 +195,5 @@ int cli_input_load_profile(cli_input *ci, mf_profile **out)
 
 int cli_parse_memory(const char *cmd, const char *arg)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(arg, &end);
-    double unit = 1;
-    switch (*end) {
-    case 'K':
-    case 'k':
-        unit = 1024.0;
-        end++;
-        break;
-    case 'M':
-    case 'm':
-        unit = 1024.0 * 1024;
-        end++;
-        break;
-    case 'G':
-    case 'g':
-        unit = 1024.0 * 1024 * 1024;
-        end++;
-        break;
-    case 'T':
-    case 't':
-        unit = 1024.0 * 1024 * 1024 * 1024;
-        end++;
-        break;
-    }
-    if (*end == 'i' && end[-1] != *arg) end++;
-    if (*end == 'B') end++;
-    if (end == arg || *end || errno || !(v > 0) || v * unit >= 1.8e19)
-        return cli_usage(cmd, "--max-memory wants a size such as 512M or 8G, not \"%s\"", arg);
-    cli_limits.max_memory = (uint64_t)(v * unit);
-    return 0;
+    return cli_parse_size(cmd, "--max-memory", arg, false, &cli_limits.max_memory);
 }

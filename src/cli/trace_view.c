@@ -501,6 +501,7 @@ json_t *tv_record_json(const trace_view *v, const tv_render *r, const char *even
     json_object_set_new(o, "heap_change_bytes", json_integer(dh));
     json_object_set_new(o, "heap_bytes_per_s", json_real((double)dh / el));
     json_object_set_new(o, "heap_goal_bytes", json_integer((json_int_t)v->next_gc));
+    json_object_set_new(o, "profile_rate", json_integer((json_int_t)v->profile_rate));
     json_object_set_new(o, "gc_per_s", json_real((double)(v->cycle - v->cycle_at_attach) / el));
     json_object_set_new(o, "pause_p99_ns", json_integer((json_int_t)pause_pct(v, 99)));
     json_object_set_new(o, "pause_max_ns", json_integer((json_int_t)pause_pct(v, 100)));

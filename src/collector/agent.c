@@ -109,6 +109,9 @@ typedef struct client {
     size_t head, count;
     uint64_t dropped;
     job *job; /* its snapshot request in progress */
+    /* the profiling rate it set, and the one before, put back when it goes */
+    bool rate_set;
+    uint64_t rate_mine, rate_before;
 } client;
 
 typedef enum job_state { JOB_WAITING, JOB_TAKEN } job_state;
@@ -540,8 +543,12 @@ static bool handle(client *c, const mf_at_frame *f)
         send_welcome(c, f->request_id);
         return false;
     case MF_AT_SET_PROFILE_RATE:
+        if (!c->rate_set) c->rate_before = mrc__profile_rate_effective();
+        c->rate_set = true;
+        c->rate_mine = f->profile_rate;
         mrc__profile_rate_next_cycle(f->profile_rate);
-        reply(c, f->request_id, true, "the rate takes effect at the next collection");
+        reply(c, f->request_id, true,
+              "the rate takes effect at the next collection, until this client detaches");
         return false;
     case MF_AT_SNAPSHOT:
         return request_snapshot(c, f->request_id, &f->snapshot);
@@ -572,6 +579,7 @@ static void free_event(event *e)
  * must be reaped) without a client to report to. */
 static void drop_client(client *c, int slot)
 {
+    if (c->rate_set) mrc__profile_rate_restore(c->rate_mine, c->rate_before);
     pthread_mutex_lock(&ag.lock);
     ag.clients[slot] = NULL;
     if (c->subscribed) active_add(-1);

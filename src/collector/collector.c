@@ -255,6 +255,22 @@ void mrc__profile_rate_next_cycle(uint64_t rate)
     atomic_store(&next_cycle_rate, rate);
 }
 
+uint64_t mrc__profile_rate_effective(void)
+{
+    uint64_t pending = atomic_load(&next_cycle_rate);
+    return pending != UINT64_MAX ? pending : atomic_load(&cur_rate);
+}
+
+/* A client that set the rate is leaving: its rate goes, unless someone
+ * (the program, another client) set another since. The check and the store
+ * are not one step; a rate set by the program in between is overwritten at
+ * worst until its next mrc_profile_start, which is acceptable for a
+ * diagnostic knob. */
+void mrc__profile_rate_restore(uint64_t mine, uint64_t before)
+{
+    if (mrc__profile_rate_effective() == mine) atomic_store(&next_cycle_rate, before);
+}
+
 /* Installs the hooks for the current rate and listener, or removes them
  * when neither needs them. ctl_lock held. Stops the world (mr_set_hooks). */
 static void update_hooks_locked(void)

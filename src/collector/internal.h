@@ -64,6 +64,12 @@ uint64_t mrc__profile_sample_rate(void);
 /* Sets the profiling rate from the next collection on (applied in its
  * MR_GC_START event, world stopped: no stop of its own). */
 void mrc__profile_rate_next_cycle(uint64_t rate);
+/* The rate in force from the next collection on (a pending one, else the
+ * current one). */
+uint64_t mrc__profile_rate_effective(void);
+/* Sets `before` back from the next collection on if the rate is still
+ * `mine` (an attached client leaving). */
+void mrc__profile_rate_restore(uint64_t mine, uint64_t before);
 
 /* ---- root snapshots ---- */
 /* The profiler's sample tables (NULL if the collector could not start);
