@@ -167,6 +167,24 @@ rm -rf cache
 cmp -s <(unnamed stdin.json) <(unnamed m-off.json) || fail "stdin: the report differs"
 [ -e cache ] || [ -e ./-.mrx ] && fail "stdin: an index was written"
 
+# ... nor does a FIFO
+mkfifo fifo.gcstack.gz
+cat m.gcstack.gz >fifo.gcstack.gz &
+"$maproot" analyze --index=rebuild --format json fifo.gcstack.gz >fifo.json 2>fifo.err || fail "fifo: analyze"
+wait
+cmp -s <(unnamed fifo.json) <(unnamed m-off.json) || fail "fifo: the report differs"
+[ -e fifo.gcstack.gz.mrx ] || [ -e cache ] && fail "fifo: an index was written"
+
+# ---- on a terminal, the index written is told on stderr (with its size)
+if command -v script >/dev/null 2>&1; then
+  cp m.gcstack.gz tty.gcstack.gz
+  script -qec "'$maproot' analyze --index=rebuild -o tty.txt tty.gcstack.gz" /dev/null >tty.out 2>&1
+  grep -q 'maproot: wrote the index tty.gcstack.gz.mrx ([0-9.]* MiB)' tty.out ||
+    fail "terminal: no word of the index written: $(cat tty.out)"
+  "$maproot" analyze --index=rebuild -o tty.txt tty.gcstack.gz 2>tty.err
+  [ -s tty.err ] && fail "not a terminal: a message: $(cat tty.err)"
+fi
+
 # ---- usage
 "$maproot" analyze --index=sometimes v.gcstack.gz >/dev/null 2>u.err
 [ $? = 2 ] && grep -q 'auto, off or rebuild' u.err || fail "--index=sometimes: $(cat u.err)"
