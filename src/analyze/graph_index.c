@@ -407,7 +407,8 @@ int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id
     uint64_t off = align_up(sizeof(gi_header) + ns * sizeof(gi_section));
     for (size_t i = 0; i < ns; i++) {
         uint32_t crc = (uint32_t)crc32_z(0, NULL, 0);
-        if (!section_pieces(&s[i], sc, crc_piece, &crc)) {
+        bool absent = s[i].id != SEC_SCALARS && !s[i].pack && !*s[i].ptr;
+        if ((absent && s[i].count) || !section_pieces(&s[i], sc, crc_piece, &crc)) {
             mf_error_set(err, "cannot write %s: the graph's %s could not be read back", index_path,
                          s[i].name);
             return -1;
