@@ -224,7 +224,6 @@ void mp_graph_free(mp_graph *g)
     free((char *)g->info.name);
     if (g->mapped) {
         munmap(g->mapped, g->mapped_len);
-        if (g->mapped_copy) munmap(g->mapped_copy, g->mapped_copy_len);
         free(g);
         return;
     }

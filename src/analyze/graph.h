@@ -297,11 +297,10 @@ typedef struct mp_graph {
     uint64_t *table_objs;
     size_t ntable_objs;
     uint8_t *table_bits;
-    /* a graph read from an index file: every array lies in these two
-     * mappings (graph_index.h: the file, and a copy of its large arrays),
-     * released as a whole; NULL when built in memory */
-    void *mapped, *mapped_copy;
-    size_t mapped_len, mapped_copy_len;
+    /* a graph read from an index file: every array lies in this mapping
+     * (graph_index.h), released as a whole; NULL when built in memory */
+    void *mapped;
+    size_t mapped_len;
 } mp_graph;
 
 static inline const char *mp_str(const mp_graph *g, mp_sid s)

@@ -674,44 +674,6 @@ static void release_pages(uint8_t *base, uint64_t off, uint64_t n)
     if (b > a) madvise(base + a, (size_t)(b - a), MADV_DONTNEED);
 }
 
-/* Arrays of at least this many bytes are copied out of the file mapping. */
-#define COPY_MIN ((uint64_t)1 << 20)
-
-/*
- * Moves the large arrays (objects, edges, lookups; not the packed stores)
- * out of the file mapping into one anonymous mapping. Why: the paths and
- * dominators walk them at random, and anonymous memory gets huge pages
- * where a file's page cache gets 4 KiB ones -- at 100M objects the walks
- * over a file mapping took half as long again, for TLB misses. The copy
- * is of checked bytes (a file changed under a private mapping cannot
- * change them any more). Without memory for it the file mapping stays.
- */
-static void copy_large(mp_graph *g, uint8_t *base, const sect *s, const gi_section *tab, size_t ns)
-{
-    uint64_t total = 0;
-    for (size_t i = 1; i < ns; i++)
-        if (!s[i].pack && tab[i].count * tab[i].elem >= COPY_MIN)
-            total += align_up(tab[i].count * tab[i].elem);
-    if (!total || total > SIZE_MAX) return;
-    uint8_t *copy = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (copy == MAP_FAILED) return;
-#ifdef MADV_HUGEPAGE
-    madvise(copy, (size_t)total, MADV_HUGEPAGE);
-#endif
-    uint64_t at = 0;
-    for (size_t i = 1; i < ns; i++) {
-        uint64_t n = tab[i].count * tab[i].elem;
-        if (s[i].pack || n < COPY_MIN) continue;
-        memcpy(copy + at, base + tab[i].offset, (size_t)n);
-        *s[i].ptr = copy + at;
-        release_pages(base, tab[i].offset, n);
-        at += align_up(n);
-    }
-    g->mapped_copy = copy;
-    g->mapped_copy_len = (size_t)total;
-}
-
 /* Whether the n bytes at p are a name the loaders give (a format, what a
  * thread is called): lower-case ASCII words, ended by their NUL. */
 static bool plain_name(const uint8_t *p, uint64_t n)
@@ -820,15 +782,11 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
     }
     g->mapped = base;
     g->mapped_len = len;
-    if (file) {
-        /* the packed stores are read rarely (reports, a few passes): their
-         * pages, all read by the checks above, go back to the page cache
-         * until then, so that they weigh on the process no more than a
-         * spilled store */
-        for (size_t i = 0; i < ns; i++)
-            if (s[i].pack) release_pages(base, tab[i].offset, tab[i].count);
-        copy_large(g, base, s, tab, ns);
-    }
+    /* the packed stores are read rarely (reports, a few passes): their
+     * pages, all read by the checks above, go back to the page cache until
+     * then, so that they weigh on the process no more than a spilled store */
+    for (size_t i = 0; file && i < ns; i++)
+        if (s[i].pack) release_pages(base, tab[i].offset, tab[i].count);
     *out = g;
     return MP_GI_OK;
 }
