@@ -8,7 +8,9 @@
 #     deflate blocks, so close to a copy) -- the peer of the ratio;
 #   - zcat-1: gzip -dc of the same content recompressed with gzip -1;
 #   - analyze: `maproot analyze`, wall and processor (user+sys) seconds,
-#     peak RSS and bytes of peak RSS per object.
+#     the system part of them apart (page faults: on a virtual machine
+#     whose freed memory goes back to its host, the first touch of each
+#     page is dear), peak RSS and bytes of peak RSS per object.
 # Each time is the median of ANALYZE_BENCH_RUNS runs (default 3; 1 at 10M
 # objects and more).
 #
@@ -41,15 +43,16 @@ shape_size=${ANALYZE_BENCH_SHAPE_SIZE:-1000000}
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/analyze-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# median_of N CMD...: the median wall time (s), processor time (s) and peak
-# RSS (KiB) of N runs of CMD (the RSS and processor time of that run)
+# median_of N CMD...: the median wall time (s), processor time (s), peak
+# RSS (KiB) and system time (s) of N runs of CMD (the RSS, processor and
+# system time of that run)
 median_of() {
   local n=$1
   shift
   : >"$tmp/runs"
   for _ in $(seq "$n"); do
     /usr/bin/time -o "$tmp/time" -f '%e %U %S %M' "$@" >/dev/null 2>&1
-    tail -1 "$tmp/time" | awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' >>"$tmp/runs"
+    tail -1 "$tmp/time" | awk '{ printf "%s %.2f %s %.2f\n", $1, $2 + $3, $4, $3 }' >>"$tmp/runs"
   done
   sort -n "$tmp/runs" | awk -v n="$n" 'NR == int((n + 1) / 2)'
 }
@@ -73,12 +76,12 @@ row() {
   local objects edges
   objects=$(sed -n 's/.*objects=\([0-9]*\).*/\1/p' "$tmp/gen.txt")
   edges=$(sed -n 's/.*edges=\([0-9]*\).*/\1/p' "$tmp/gen.txt")
-  local zc zc1 an cpu rss
-  read -r zc _ _ < <(median_of "$r" gzip -dc "$snap")
+  local zc zc1 an cpu rss sys
+  read -r zc _ _ _ < <(median_of "$r" gzip -dc "$snap")
   gzip -dc "$snap" | gzip -1 >"$tmp/level1.gz"
-  read -r zc1 _ _ < <(median_of "$r" gzip -dc "$tmp/level1.gz")
+  read -r zc1 _ _ _ < <(median_of "$r" gzip -dc "$tmp/level1.gz")
   rm -f "$tmp/level1.gz"
-  read -r an cpu rss < <(median_of "$r" "$build/src/cli/maproot" analyze --index=off "$snap")
+  read -r an cpu rss sys < <(median_of "$r" "$build/src/cli/maproot" analyze --index=off "$snap")
   "$build/src/cli/maproot" analyze --index=off "$snap" >"$tmp/rep.txt" ||
     { echo "  $shape $n: maproot analyze failed"; return 1; }
   local target=-
@@ -90,9 +93,9 @@ row() {
   verdict=$(awk -v a="$an" -v t="$target" -v r="$ratio" -v b="$bpo" 'BEGIN {
     ok = (t == "-" || a <= t) && r <= 3 && b <= 80
     print ok ? "ok" : "MISSED" }')
-  printf '  %-8s %11s %11s %8.1f %7ss %7ss %7ss %7ss %9.0f %5s %6s %6sx %6sx  %s\n' "$shape" \
+  printf '  %-8s %11s %11s %8.1f %7ss %7ss %7ss %7ss %7ss %9.0f %5s %6s %6sx %6sx  %s\n' "$shape" \
     "$objects" "$edges" "$(stat -c %s "$snap" | awk '{ print $1 / 1048576 }')" "$zc" "$zc1" "$an" \
-    "$cpu" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$bpo" "$target" "$ratio" "$ratio1" \
+    "$cpu" "$sys" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$bpo" "$target" "$ratio" "$ratio1" \
     "$verdict"
   echo "$((objects + edges)) $an $cpu" >"$tmp/last"
   index_row "$snap" "$r"
@@ -109,9 +112,9 @@ load_seconds() {
 # index_row SNAPSHOT RUNS: first and second open through an index file
 index_row() {
   local snap=$1 r=$2 w1 rss1 w2 rss2 l1 l2
-  read -r w1 _ rss1 < <(median_of "$r" "$build/src/cli/maproot" analyze --index=rebuild "$snap")
+  read -r w1 _ rss1 _ < <(median_of "$r" "$build/src/cli/maproot" analyze --index=rebuild "$snap")
   l1=$(load_seconds --index=rebuild "$snap")
-  read -r w2 _ rss2 < <(median_of "$r" "$build/src/cli/maproot" analyze "$snap")
+  read -r w2 _ rss2 _ < <(median_of "$r" "$build/src/cli/maproot" analyze "$snap")
   l2=$(load_seconds "$snap")
   local same=same
   cmp -s <("$build/src/cli/maproot" analyze "$snap" | sed 's/; analysed in [0-9.]*s$//') \
@@ -128,8 +131,8 @@ index_row() {
 echo "== maproot analyze of big heaps (targets: 10M objects <= 5 s, 100M <= 60 s,"
 echo "   <= 80 bytes of peak RSS per object, <= 3x zcat, exponent <= 1.05)"
 echo "   $(nproc) processors, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
-header() { printf '  %-8s %11s %11s %8s %8s %8s %8s %8s %9s %5s %6s %7s %7s  %s\n' shape objects edges \
-  "MiB" zcat zcat-1 analyze cpu "peak MiB" "B/obj" target ratio "ratio-1" verdict; }
+header() { printf '  %-8s %11s %11s %8s %8s %8s %8s %8s %8s %9s %5s %6s %7s %7s  %s\n' shape objects \
+  edges "MiB" zcat zcat-1 analyze cpu sys "peak MiB" "B/obj" target ratio "ratio-1" verdict; }
 header
 first="" last=""
 for n in $sizes; do

@@ -328,6 +328,148 @@ static void test_arrays_are_scanned_element_by_element(void)
     mr_unpin(h);
 }
 
+/*
+ * A tree whose levels alternate between two types (two sets of spans), every
+ * node holding a string and a pointer into the middle of an array (of
+ * integers, or of strings that nothing else reaches):
+ * marking meets objects with two children (one scanned at once, one put
+ * aside), pointers that leave the span the last one was in, pointer-free
+ * objects and interior pointers. All of it must survive collections, with
+ * garbage allocated in between to reuse anything wrongly freed.
+ */
+typedef struct TreeA {
+    struct TreeB *left, *right;
+    mr_str name;
+    int64_t *mid;
+} TreeA;
+typedef struct TreeB {
+    int64_t value;
+    struct TreeA *left, *right;
+    mr_str name;
+    mr_str *tags_end; /* points at tags[3] of an array of 4 strings */
+} TreeB;
+MR_TYPE(tree_a_type, TreeA, MR_FIELD(TreeA, left), MR_FIELD(TreeA, right), MR_FIELD(TreeA, name),
+        MR_FIELD(TreeA, mid));
+MR_TYPE(tree_b_type, TreeB, MR_FIELD(TreeB, left), MR_FIELD(TreeB, right), MR_FIELD(TreeB, name),
+        MR_FIELD(TreeB, tags_end));
+
+enum { TREE_DEPTH = 17 }; /* 2^17 - 1 nodes */
+static TreeA *tree_root;
+MR_GLOBAL(tree_root)
+
+/* Builds the tree level by level (no recursion): node i's children are
+ * 2i+1 and 2i+2, even levels TreeA, odd levels TreeB. */
+static void build_tree(void)
+{
+    size_t n = ((size_t)1 << TREE_DEPTH) - 1;
+    void **nodes = mr_new_array(&mr_type_pointer, n);
+    mr_pin_handle h = mr_pin(nodes, "tree nodes");
+    int64_t *shared = mr_new_array(&mr_type_int64, 64);
+    for (int i = 0; i < 64; i++) shared[i] = i;
+    for (size_t i = 0; i < n; i++) {
+        int level = 63 - __builtin_clzll((uint64_t)i + 1);
+        char buf[32];
+        snprintf(buf, sizeof buf, "node %zu", i);
+        if (level % 2 == 0) {
+            TreeA *a = mr_new(&tree_a_type);
+            a->name = mr_str_from(buf);
+            a->mid = &shared[i % 64];
+            nodes[i] = a;
+        } else {
+            TreeB *b = mr_new(&tree_b_type);
+            b->value = (int64_t)i;
+            b->name = mr_str_from(buf);
+            mr_str *tags = mr_new_array(&mr_type_str, 4);
+            for (int k = 0; k < 4; k++) tags[k] = mr_str_printf("tag %d of %zu", k, i);
+            b->tags_end = &tags[3];
+            nodes[i] = b;
+        }
+    }
+    for (size_t i = 0; 2 * i + 2 < n; i++) {
+        int level = 63 - __builtin_clzll((uint64_t)i + 1);
+        if (level % 2 == 0) {
+            ((TreeA *)nodes[i])->left = nodes[2 * i + 1];
+            ((TreeA *)nodes[i])->right = nodes[2 * i + 2];
+        } else {
+            ((TreeB *)nodes[i])->left = nodes[2 * i + 1];
+            ((TreeB *)nodes[i])->right = nodes[2 * i + 2];
+        }
+    }
+    tree_root = nodes[0];
+    memset(nodes, 0, n * sizeof *nodes); /* only the tree's edges keep its nodes */
+    mr_unpin(h);
+}
+
+static void make_tree_garbage(void)
+{
+    for (int i = 0; i < 300000; i++) {
+        TreeA *a = mr_new(&tree_a_type);
+        a->name = mr_str_from("garbage garbage");
+        TreeB *b = mr_new(&tree_b_type);
+        b->value = -1;
+    }
+    for (int i = 0; i < 1000; i++) {
+        int64_t *x = mr_new_array(&mr_type_int64, 64);
+        for (int k = 0; k < 64; k++) x[k] = -1;
+    }
+}
+
+static size_t tree_nodes_ok;
+
+/* Checks every node's name and value, and the shared array, walking the
+ * tree with an explicit stack. */
+static void check_tree(void)
+{
+    size_t n = ((size_t)1 << TREE_DEPTH) - 1, ok = 0, top = 0;
+    size_t *stack = malloc(n * sizeof *stack);
+    stack[top++] = 0;
+    const void **node = malloc(n * sizeof *node);
+    node[0] = tree_root;
+    while (top) {
+        size_t i = stack[--top];
+        int level = 63 - __builtin_clzll((uint64_t)i + 1);
+        char buf[32];
+        snprintf(buf, sizeof buf, "node %zu", i);
+        const void *l, *r;
+        bool good;
+        if (level % 2 == 0) {
+            const TreeA *a = node[i];
+            good = mr_str_eq(a->name, mr_str_from(buf)) && *a->mid == (int64_t)(i % 64);
+            l = a->left, r = a->right;
+        } else {
+            const TreeB *b = node[i];
+            good = mr_str_eq(b->name, mr_str_from(buf)) && b->value == (int64_t)i;
+            for (int k = 0; k < 4; k++) {
+                snprintf(buf, sizeof buf, "tag %d of %zu", k, i);
+                good = good && mr_str_eq(b->tags_end[k - 3], mr_str_from(buf));
+            }
+            l = b->left, r = b->right;
+        }
+        ok += good;
+        if (2 * i + 2 < n) {
+            node[2 * i + 1] = l, node[2 * i + 2] = r;
+            stack[top++] = 2 * i + 1;
+            stack[top++] = 2 * i + 2;
+        }
+    }
+    free(stack);
+    free(node);
+    tree_nodes_ok = ok;
+}
+
+static void test_tree_of_two_types_survives_collections(void)
+{
+    in_thread(build_tree);
+    for (int round = 0; round < 3; round++) {
+        collect();
+        in_thread(make_tree_garbage);
+    }
+    collect();
+    in_thread(check_tree);
+    CHECK_EQ_U64(tree_nodes_ok, ((uint64_t)1 << TREE_DEPTH) - 1);
+    tree_root = NULL;
+}
+
 static void on_gc_count(void *ud, mr_gc_event ev, uint32_t cycle)
 {
     (void)cycle;
@@ -1139,6 +1281,7 @@ int main(void)
     TEST_IN_THREAD(test_pin_keeps_object_alive_until_unpinned);
     TEST_IN_THREAD(test_arrays_are_scanned_element_by_element);
     TEST_IN_THREAD(test_ten_million_long_chain_is_marked);
+    TEST_IN_THREAD(test_tree_of_two_types_survives_collections);
     TEST_IN_THREAD(test_hooks_see_samples_frees_and_cycles);
     TEST_IN_THREAD(test_hooks_are_told_the_programs_call);
     TEST_IN_THREAD(test_pacing_collects_automatically);

@@ -29,12 +29,37 @@ static uint32_t table_map(const mp_graph *g, uint32_t o)
     return o == MP_NONE ? MP_NONE : mp_graph_table_map(g, o);
 }
 
-/* Whether entry e owns object x (see the header for the definition). */
-static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t x)
+/* The last table object looked up and its map. The walks over every entry
+ * and every dominator-tree node ask about the same bucket object many
+ * times in a row (the objects of one bucket's entries are its children),
+ * and each answer is a binary search over all the heap's table objects:
+ * at 100M objects that search was a tenth of the analysis. */
+typedef struct table_memo {
+    uint32_t obj, map;
+} table_memo;
+#define TABLE_MEMO_INIT                                                                            \
+    {                                                                                              \
+        MP_NONE, MP_NONE                                                                           \
+    }
+
+/* table_map(g, o), remembered; the bit test first, so that the many
+ * objects outside every table leave the memo as it was. */
+static uint32_t table_map_memo(const mp_graph *g, uint32_t o, table_memo *m)
 {
-    if (x == MP_NONE || table_map(g, x) == e->map) return false;
+    if (o >= g->nobjects || !g->table_bits || !mp_bit(g->table_bits, o)) return MP_NONE;
+    if (o != m->obj) {
+        m->obj = o;
+        m->map = mp_graph_table_map(g, o);
+    }
+    return m->map;
+}
+
+/* Whether entry e owns object x (see the header for the definition). */
+static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t x, table_memo *m)
+{
+    if (x == MP_NONE || table_map_memo(g, x, m) == e->map) return false;
     uint32_t i = d->idom[x];
-    return i != MP_NONE && i < g->nobjects && table_map(g, i) == e->map;
+    return i != MP_NONE && i < g->nobjects && table_map_memo(g, i, m) == e->map;
 }
 
 static bool is_alloc_frame(const char *f)
@@ -231,10 +256,11 @@ static uint32_t *table_ancestors(const mp_graph *g, const mp_dom *d)
     uint32_t *up = malloc((d->nnodes ? d->nnodes : 1) * sizeof *up);
     if (!up) return NULL;
     for (size_t i = 0; i < d->nnodes; i++) up[i] = MP_NONE;
+    table_memo memo = TABLE_MEMO_INIT;
     for (size_t i = 0; i < d->npreorder; i++) {
         uint32_t x = d->preorder[i], p = d->idom[x];
         if (p == MP_NONE) continue;
-        up[x] = p < g->nobjects && table_map(g, p) != MP_NONE ? p : up[p];
+        up[x] = p < g->nobjects && table_map_memo(g, p, &memo) != MP_NONE ? p : up[p];
     }
     return up;
 }
@@ -379,6 +405,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
     if (!es) return -1;
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, 0);
+    table_memo memo = TABLE_MEMO_INIT;
     int rc = 0;
     for (size_t k = 0; k < g->nmaps && !rc; k++) {
         const mp_map *m = &g->maps[k];
@@ -410,8 +437,8 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                 uint32_t ko = e->key_obj;
                 if (ko != MP_NONE && (!m->key_indirect || mp_out_end(g, ko) > mp_out_begin(g, ko)))
                     key_points[k] = 1;
-                bool key_owned = owns(g, d, e, e->key_obj);
-                bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj);
+                bool key_owned = owns(g, d, e, e->key_obj, &memo);
+                bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj, &memo);
                 uint64_t ret = 0;
                 if (key_owned && owner[e->key_obj] == MP_NONE) {
                     ret += d->retained[e->key_obj];
@@ -426,7 +453,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                 uint32_t v = e->value_obj;
                 bool shared = false;
                 if (v != MP_NONE && !val_owned && !(key_owned && v == e->key_obj) &&
-                    table_map(g, v) != e->map && d->idom[v] != MP_NONE) {
+                    table_map_memo(g, v, &memo) != e->map && d->idom[v] != MP_NONE) {
                     shared = true;
                     r->shared_entries++;
                     if (!mp_bit(counted, v)) {

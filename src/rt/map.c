@@ -240,8 +240,8 @@ static map_layout *build_layout(const mr_map_type *t)
 /*
  * Layouts by map type: a small open-addressing table keyed by the
  * descriptor's address, so descriptors can be const. Only mr_map_new looks
- * here (a map keeps its layout pointer), under a mutex; layouts are never
- * freed.
+ * here (a map keeps its layout pointer), under a mutex, unless the layout
+ * is the one it found last; layouts are never freed.
  */
 static pthread_mutex_t layouts_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -273,9 +273,17 @@ static void grow_layouts(void)
     layouts_cap = cap;
 }
 
+/* The layout mr_map_new found last. A layout is immutable once published
+ * and never freed, and names its type, so a reader that sees the pointer
+ * sees the whole layout (release/acquire) and can check it is t's: a
+ * program making many maps of one type skips the mutex. */
+static const map_layout *_Atomic last_layout;
+
 /* The layout of t, built on first use. */
 static const map_layout *layout_of(const mr_map_type *t)
 {
+    const map_layout *last = atomic_load_explicit(&last_layout, memory_order_acquire);
+    if (MR_LIKELY(last && last->type == t)) return last;
     pthread_mutex_lock(&layouts_lock);
     if (layouts_len * 2 >= layouts_cap) grow_layouts();
     size_t i = layout_index(t, layouts_cap);
@@ -288,6 +296,7 @@ static const map_layout *layout_of(const mr_map_type *t)
     }
     map_layout *L = layouts[i].layout;
     pthread_mutex_unlock(&layouts_lock);
+    atomic_store_explicit(&last_layout, L, memory_order_release);
     return L;
 }
 

@@ -19,7 +19,11 @@
  *
  * Latency. Marking a large heap is a chase of cache misses. Each worker
  * passes what it pops through a small FIFO and prefetches on entry, so that
- * several misses overlap.
+ * several misses overlap. A chain (a linked list) offers nothing to overlap:
+ * there the cost is the path of dependent loads from one node's next field
+ * to the next's, so a worker with nothing else grey scans the child it just
+ * greyed at once, from a register, and keeps the span it last looked up in
+ * locals, so that neither the page map nor a span record sits on that path.
  *
  * MR_GC_THREADS=N sets the number of workers (default: online CPUs, at most 8).
  */
@@ -36,6 +40,7 @@ enum {
     PREFETCH_DEPTH = 16, /* objects in the FIFO, their lines prefetched on entry */
     CHUNK = 512,         /* entries in a chunk of shared work */
     SHARE_ABOVE = 2048,  /* a worker shares when its stack is deeper than this */
+    AHEAD = 4,           /* array elements whose targets' mark bytes are prefetched */
     MAX_WORKERS = 8,
 };
 
@@ -65,14 +70,33 @@ static int helpers_busy; /* helpers still inside the current phase */
 
 /* ----------------------------------------------------------- the stacks -- */
 
+/* The worker's stack, in locals while it drains (see drain()). */
+typedef struct local_stack {
+    uintptr_t *a;
+    size_t len, cap;
+} local_stack;
+
+static __attribute__((noinline)) uintptr_t *grow_stack(uintptr_t *a, size_t cap)
+{
+    a = realloc(a, cap * sizeof *a);
+    if (!a) mr__throw("out of memory (mark stack of %zu entries)", cap);
+    return a;
+}
+
+static inline void local_push(local_stack *st, uintptr_t slot)
+{
+    if (MR_UNLIKELY(st->len == st->cap)) {
+        st->cap = st->cap ? st->cap * 2 : 4096;
+        st->a = grow_stack(st->a, st->cap);
+    }
+    st->a[st->len++] = slot;
+}
+
 static void push(worker *w, uintptr_t slot)
 {
-    if (MR_UNLIKELY(w->len == w->cap)) {
-        w->cap = w->cap ? w->cap * 2 : 4096;
-        w->stack = realloc(w->stack, w->cap * sizeof *w->stack);
-        if (!w->stack) mr__throw("out of memory (mark stack of %zu entries)", w->cap);
-    }
-    w->stack[w->len++] = slot;
+    local_stack st = {w->stack, w->len, w->cap};
+    local_push(&st, slot);
+    w->stack = st.a, w->len = st.len, w->cap = st.cap;
 }
 
 /*
@@ -102,47 +126,6 @@ static inline void mark_root(worker *w, uintptr_t word)
     uint32_t i = mr__slot_of(s, word);
     if (i >= s->nelems || !mr__bit(s->allocbits, i)) return;
     grey(w, s, i);
-}
-
-/*
- * Greys the object a heap pointer field points into. The field is precise:
- * a non-NULL value always points into an allocated object (the object holding
- * it is reachable, so its target was never freed), so the checks a root needs
- * are skipped; the arena range check stays, to tolerate pointers outside the
- * heap (e.g. to static data) in pointer fields.
- */
-static inline void mark_field(worker *w, uintptr_t v)
-{
-    if (v - mr__arena_lo >= mr__arena_hi - mr__arena_lo) return;
-    mr_span *s = mr__pagemap[(v - mr__arena_lo) >> MR_PAGE_SHIFT];
-    if (MR_UNLIKELY(!s)) return;
-    grey(w, s, mr__slot_of(s, v));
-}
-
-/* Scans one grey object: every pointer field of its span's type (each
- * element for arrays, as many as fit in the slot). */
-static inline void scan_object(worker *w, uintptr_t obj)
-{
-    const mr_span *s = mr__pagemap[(obj - mr__arena_lo) >> MR_PAGE_SHIFT];
-    const mr_type *t = s->type;
-    const uint32_t *offs = t->ptr_offsets;
-    uint32_t np = t->nptrs;
-    if (MR_LIKELY(!s->array)) {
-        for (uint32_t k = 0; k < np; k++) {
-            uintptr_t v = *(const uintptr_t *)(obj + offs[k]);
-            if (v) mark_field(w, v);
-        }
-        return;
-    }
-    size_t stride = t->size ? t->size : 1;
-    size_t n = mr__slot_bytes(s) / stride;
-    for (size_t e = 0; e < n; e++) {
-        uintptr_t base = obj + e * stride;
-        for (uint32_t k = 0; k < np; k++) {
-            uintptr_t v = *(const uintptr_t *)(base + offs[k]);
-            if (v) mark_field(w, v);
-        }
-    }
 }
 
 /* ------------------------------------------------------- sharing work -- */
@@ -195,29 +178,182 @@ static bool refill(worker *w)
     return false;
 }
 
-/* Marks until this worker's stack and the pool are both empty. */
+/*
+ * The span a worker last looked an address up in, its bounds in locals.
+ * Pointers tend to land in the span the last one did (a list's next node,
+ * an array's elements), and then the page map is not read and nothing
+ * read from the span record depends on the pointer: marking a chain is a
+ * chase of dependent loads, and every load taken off that path counts. An
+ * empty view (size 0) matches no address.
+ */
+typedef struct span_view {
+    uintptr_t lo, size; /* the span's pages: [lo, lo + size) */
+    const mr_span *s;
+} span_view;
+
+/* The arena's bounds and page map, in locals: they are fixed while marking,
+ * but a global would be reloaded after every mark-byte store. */
+typedef struct arena_view {
+    uintptr_t lo, len;
+    mr_span *const *pagemap;
+} arena_view;
+
+/* The span owning heap address p, or NULL (outside the arena, or free). */
+static inline const mr_span *arena_span(arena_view ar, uintptr_t p)
+{
+    if (p - ar.lo >= ar.len) return NULL;
+    return ar.pagemap[(p - ar.lo) >> MR_PAGE_SHIFT];
+}
+
+static inline void view_set(span_view *v, const mr_span *s)
+{
+    v->lo = s->base;
+    v->size = s->npages * MR_PAGE_SIZE;
+    v->s = s;
+}
+
+/*
+ * Greys the object a heap pointer field points into, through the view gv.
+ * The field is precise: a non-NULL value always points into an allocated
+ * object (the object holding it is reachable, so its target was never
+ * freed), so the checks a root needs are skipped; the arena range check
+ * stays, to tolerate pointers outside the heap (e.g. to static data) in
+ * pointer fields. A scannable object newly greyed becomes *next, the one
+ * the caller may scan at once; the previous *next goes to the stack.
+ */
+static inline void grey_field(arena_view ar, local_stack *st, span_view *gv, uintptr_t v,
+                              uintptr_t *next, const mr_span **next_span)
+{
+    if (MR_UNLIKELY(v - gv->lo >= gv->size)) {
+        const mr_span *s = arena_span(ar, v);
+        if (MR_UNLIKELY(!s)) return;
+        view_set(gv, s);
+    }
+    const mr_span *s = gv->s;
+    uint32_t i = (uint32_t)(((uint64_t)(v - gv->lo) * s->divmul) >> 32);
+    uint8_t *mb = &s->markbytes[i];
+    if (__atomic_load_n(mb, __ATOMIC_RELAXED)) return;
+    __atomic_store_n(mb, 1, __ATOMIC_RELAXED); /* see grey() */
+    if (s->noscan) return;
+    if (*next) local_push(st, *next);
+    /* The object's start: mostly v itself. The CPU should go on with v
+     * before the multiplications are done, so the compiler must neither
+     * see that the result is always obj (the empty asm hides it) nor turn
+     * the branch into a conditional move (the volatile asm prevents it). */
+    uintptr_t obj = gv->lo + (uintptr_t)i * s->elemsize, probe = v;
+    __asm__("" : "+r"(probe));
+    if (MR_UNLIKELY(obj != probe)) {
+        __asm__ volatile("");
+        v = obj;
+    }
+    *next = v;
+    *next_span = s;
+}
+
+/*
+ * Prefetches the mark bytes of the objects an array element's fields point
+ * to. Greying reads a target's mark byte at once, and in a large array of
+ * pointers to scattered objects (a map's bucket array) each of those reads
+ * misses the cache; fetched AHEAD elements early, they overlap instead.
+ * Only a hint: a field outside the heap is skipped.
+ */
+static inline void prefetch_marks(arena_view ar, uintptr_t elem, const uint32_t *offs, uint32_t np)
+{
+    for (uint32_t k = 0; k < np; k++) {
+        uintptr_t v = *(const uintptr_t *)(elem + offs[k]);
+        const mr_span *s = arena_span(ar, v);
+        if (!s) continue;
+        __builtin_prefetch(s->markbytes + (((uint64_t)(v - s->base) * s->divmul) >> 32));
+    }
+}
+
+/* Scans one grey object of span s: every pointer field of its span's type
+ * (each element for arrays, as many as fit in the slot). Returns the last
+ * object it greyed that wants scanning, or 0, and sets *next_span to its
+ * span. */
+static inline uintptr_t scan_object(arena_view ar, local_stack *st, span_view *gv, uintptr_t obj,
+                                    const mr_span *s, const mr_span **next_span)
+{
+    const mr_type *t = s->type;
+    uintptr_t next = 0;
+    const uint32_t *offs = t->ptr_offsets;
+    uint32_t np = t->nptrs;
+    if (MR_LIKELY(!s->array)) {
+        for (uint32_t k = 0; k < np; k++) {
+            uintptr_t v = *(const uintptr_t *)(obj + offs[k]);
+            if (v) grey_field(ar, st, gv, v, &next, next_span);
+        }
+        return next;
+    }
+    size_t stride = t->size ? t->size : 1;
+    size_t n = mr__slot_bytes(s) / stride;
+    for (size_t e = 0; e < n; e++) {
+        uintptr_t base = obj + e * stride;
+        if (e + AHEAD < n) prefetch_marks(ar, base + AHEAD * stride, offs, np);
+        for (uint32_t k = 0; k < np; k++) {
+            uintptr_t v = *(const uintptr_t *)(base + offs[k]);
+            if (v) grey_field(ar, st, gv, v, &next, next_span);
+        }
+    }
+    return next;
+}
+
+/*
+ * Marks until this worker's stack and the pool are both empty. The stack,
+ * the arena and the greying span view live in locals here (the mark-byte
+ * stores are char stores, which the compiler must assume alias anything in
+ * memory); the stack is written back to the worker around calls that share
+ * or refill. A child scanned at once comes with its span from greying, so
+ * the chain path never reads the page map.
+ *
+ * Invariant: every grey object is on the stack, in the FIFO, or the one
+ * being scanned (obj), or the one scan_object() returned (next).
+ */
 static void drain(worker *w)
 {
     uintptr_t fifo[PREFETCH_DEPTH];
     unsigned head = 0, count = 0;
+    local_stack st = {w->stack, w->len, w->cap};
+    span_view gv = {0, 0, NULL};
+    const arena_view ar = {mr__arena_lo, mr__arena_hi - mr__arena_lo, mr__pagemap};
     for (;;) {
-        while (count < PREFETCH_DEPTH && w->len) {
-            uintptr_t slot = w->stack[--w->len];
+        while (count < PREFETCH_DEPTH && st.len) {
+            uintptr_t slot = st.a[--st.len];
             __builtin_prefetch((const void *)slot);
             fifo[(head + count) % PREFETCH_DEPTH] = slot;
             count++;
         }
         if (count == 0) {
-            if (!refill(w)) return;
+            w->stack = st.a, w->len = st.len, w->cap = st.cap;
+            bool more = refill(w);
+            st = (local_stack){w->stack, w->len, w->cap};
+            if (!more) return;
             continue;
         }
-        uintptr_t slot = fifo[head];
+        uintptr_t obj = fifo[head];
         head = (head + 1) % PREFETCH_DEPTH;
         count--;
-        scan_object(w, slot);
-        if (MR_UNLIKELY(w->len > SHARE_ABOVE) && nworkers > 1 &&
-            __atomic_load_n(&pool_chunks, __ATOMIC_RELAXED) < (size_t)nworkers)
+        const mr_span *s = arena_span(ar, obj);
+        for (;;) {
+            const mr_span *next_span;
+            uintptr_t next = scan_object(ar, &st, &gv, obj, s, &next_span);
+            if (!next) break;
+            /* Nothing else is grey here: scan the child now, from a
+             * register (a chain, as a list's nodes). Otherwise it waits
+             * its turn on the stack, to be prefetched with the others. */
+            if (count || st.len) {
+                local_push(&st, next);
+                break;
+            }
+            obj = next;
+            s = next_span;
+        }
+        if (MR_UNLIKELY(st.len > SHARE_ABOVE) && nworkers > 1 &&
+            __atomic_load_n(&pool_chunks, __ATOMIC_RELAXED) < (size_t)nworkers) {
+            w->stack = st.a, w->len = st.len, w->cap = st.cap;
             share(w);
+            st.len = w->len;
+        }
     }
 }
 
