@@ -22,6 +22,13 @@
 # look like services (ANALYZE_BENCH_SHAPES: service, chains, arrays, mix) are
 # run at ANALYZE_BENCH_SHAPE_SIZE objects (default 1M).
 #
+# Index files (maproot-analyze(1), INDEX FILES): after the figures above
+# (taken with --index=off), each row gets a line with the first open of the
+# snapshot (--index=rebuild: read the snapshot, write its index) and the
+# second (the index read in its place): the whole command's wall time, its
+# load phases alone (from --timings: everything before the paths and
+# dominators), peak RSS, and the index's size beside the snapshot's.
+#
 # Targets: 10M objects <= 5 s, 100M <= 60 s, peak <= 80 bytes per object,
 # analysis <= 3x zcat, exponent <= 1.05. The machine's load average is
 # printed beside the figures: on a shared machine wall times are noisy.
@@ -74,8 +81,8 @@ row() {
   gzip -dc "$snap" | gzip -1 >"$tmp/level1.gz"
   read -r zc1 _ _ _ < <(median_of "$r" gzip -dc "$tmp/level1.gz")
   rm -f "$tmp/level1.gz"
-  read -r an cpu rss sys < <(median_of "$r" "$build/src/cli/maproot" analyze "$snap")
-  "$build/src/cli/maproot" analyze "$snap" >"$tmp/rep.txt" ||
+  read -r an cpu rss sys < <(median_of "$r" "$build/src/cli/maproot" analyze --index=off "$snap")
+  "$build/src/cli/maproot" analyze --index=off "$snap" >"$tmp/rep.txt" ||
     { echo "  $shape $n: maproot analyze failed"; return 1; }
   local target=-
   [ "$n" -ge 10000000 ] && target=$(awk -v n="$n" 'BEGIN { printf "%g", (n >= 100000000 ? 60 * n / 1e8 : 5 * n / 1e7) }')
@@ -91,7 +98,34 @@ row() {
     "$cpu" "$sys" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$bpo" "$target" "$ratio" "$ratio1" \
     "$verdict"
   echo "$((objects + edges)) $an $cpu" >"$tmp/last"
-  rm -f "$snap"
+  index_row "$snap" "$r"
+  rm -f "$snap" "$snap.mrx"
+}
+
+# load_seconds ARGS...: the wall seconds of the load phases of one
+# `maproot analyze --timings ARGS` (the phases before paths and dominators)
+load_seconds() {
+  "$build/src/cli/maproot" analyze --timings "$@" 2>&1 >/dev/null |
+    awk '/timing  (paths|dominators)/ { done = 1 } /timing/ && !done { s += $5 } END { printf "%.2f", s }'
+}
+
+# index_row SNAPSHOT RUNS: first and second open through an index file
+index_row() {
+  local snap=$1 r=$2 w1 rss1 w2 rss2 l1 l2
+  read -r w1 _ rss1 _ < <(median_of "$r" "$build/src/cli/maproot" analyze --index=rebuild "$snap")
+  l1=$(load_seconds --index=rebuild "$snap")
+  read -r w2 _ rss2 _ < <(median_of "$r" "$build/src/cli/maproot" analyze "$snap")
+  l2=$(load_seconds "$snap")
+  local same=same
+  cmp -s <("$build/src/cli/maproot" analyze "$snap" | sed 's/; analysed in [0-9.]*s$//') \
+    <(sed 's/; analysed in [0-9.]*s$//' "$tmp/rep.txt") || same=DIFFERENT
+  printf '  %-8s index: first open %ss (load %ss, peak %.0f MiB), second %ss (load %ss, peak %.0f MiB): %sx, load %sx; index %.1f MiB beside %.1f MiB; report %s\n' \
+    "" "$w1" "$l1" "$(awk -v k="$rss1" 'BEGIN { print k / 1024 }')" "$w2" "$l2" \
+    "$(awk -v k="$rss2" 'BEGIN { print k / 1024 }')" \
+    "$(awk -v a="$w2" -v b="$w1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+    "$(awk -v a="$l2" -v b="$l1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+    "$(stat -c %s "$snap.mrx" | awk '{ print $1 / 1048576 }')" \
+    "$(stat -c %s "$snap" | awk '{ print $1 / 1048576 }')" "$same"
 }
 
 echo "== maproot analyze of big heaps (targets: 10M objects <= 5 s, 100M <= 60 s,"

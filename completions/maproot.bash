@@ -24,6 +24,7 @@ _maproot_values() {
     *:--sample-index | *:-i) echo "alloc_objects alloc_space inuse_objects inuse_space" ;;
     *:--fail-on) echo "suspect growth" ;;
     *:--by) echo "type" ;;
+    *:--index) echo "auto off rebuild" ;;
     esac
 }
 

@@ -47,6 +47,10 @@ check "bash analyze views" "$got" --by --dominators --timings
 got=$(bash_complete "$maproot" analyze --by "")
 check "bash --by values" "$got" type
 got=$(bash_complete "$maproot" path --)
+check "bash path --index" "$got" --index
+got=$(bash_complete "$maproot" diff --index "")
+check "bash --index values" "$got" auto off rebuild
+got=$(bash_complete "$maproot" path --)
 check "bash path options" "$got" --type --object --all --top --format --output
 refuse "bash path options" "$got" --summary
 got=$(bash_complete "$maproot" diff --)
@@ -126,6 +130,8 @@ if command -v zsh >/dev/null; then
   check "zsh --fail-on values" "$got" suspect growth
   got=$(zsh_complete args "" "$maproot" analyze --by "")
   check "zsh --by values" "$got" type
+  got=$(zsh_complete args "" "$maproot" analyze --index "")
+  check "zsh --index values" "$got" auto off rebuild
   got=$(zsh_complete args -- "$maproot" path --)
   check "zsh path options" "$got" --type --object --all
 fi

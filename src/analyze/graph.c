@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 const char *mp_root_kind_name(unsigned kind)
 {
@@ -221,6 +222,11 @@ void mp_graph_free(mp_graph *g)
 {
     if (!g) return;
     free((char *)g->info.name);
+    if (g->mapped) {
+        munmap(g->mapped, g->mapped_len);
+        free(g);
+        return;
+    }
     free(g->addr);
     free(g->size32);
     free(g->big);

@@ -204,7 +204,7 @@ typedef struct mp_graph_info {
     /* objects the input listed that no root reaches (garbage not yet swept,
      * which a loader may leave out of the graph), and their bytes */
     uint64_t unreachable_objects, unreachable_bytes;
-    uint64_t gc_pause_ns;  /* the cycle's stop-the-world pause so far, 0 unknown */
+    uint64_t gc_pause_ns; /* the cycle's stop-the-world pause so far, 0 unknown */
 } mp_graph_info;
 
 /*
@@ -241,6 +241,11 @@ typedef struct mp_big_size {
  * everything in memory). */
 #define MP_SPILL_DEFAULT ((uint64_t)64 << 20)
 uint64_t mp_spill_bytes(void);
+
+/* The meaning of mp_graph's fields, numbered: a change that keeps every
+ * array's element size (a field read another way, a new invariant) bumps
+ * it, so that index files of the old layout are stale (graph_index.h). */
+#define MP_GRAPH_LAYOUT 1
 
 typedef struct mp_graph {
     mp_graph_info info;
@@ -292,6 +297,10 @@ typedef struct mp_graph {
     uint64_t *table_objs;
     size_t ntable_objs;
     uint8_t *table_bits;
+    /* a graph read from an index file: every array lies in this mapping
+     * (graph_index.h), released as a whole; NULL when built in memory */
+    void *mapped;
+    size_t mapped_len;
 } mp_graph;
 
 static inline const char *mp_str(const mp_graph *g, mp_sid s)

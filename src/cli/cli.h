@@ -71,8 +71,16 @@ enum {
     CLI_OPT_TIMINGS,
     CLI_OPT_BY,
     CLI_OPT_DOMINATORS,
-    CLI_OPT_LAST = CLI_OPT_DOMINATORS
+    CLI_OPT_INDEX,
+    CLI_OPT_LAST = CLI_OPT_INDEX
 };
+/* --index: whether root snapshots are read through index files (input.h). */
+#define CLI_INDEX_HELP                                                                             \
+    "      --index auto|off|rebuild  root snapshots: read a valid index file of the\n"             \
+    "                             snapshot (FILE.mrx) in place of decoding it, and\n"              \
+    "                             write one after a load of 1M+ objects or 4M+ edges\n"            \
+    "                             (auto, the default); off: neither; rebuild: read\n"              \
+    "                             the snapshot and write its index in any case\n"
 /* --timings: each phase's wall and CPU seconds and memory on stderr
  * (analyze/timing.h). */
 #define CLI_TIMINGS_HELP                                                                           \

@@ -64,7 +64,8 @@ static const char analyze_help[] =
     "                             replaced only when the report is complete\n"
     "      --max-memory SIZE      stop with a message when the input would need\n"
     "                             more memory than SIZE (e.g. 512M, 8G; default:\n"
-    "                             half of this machine's memory)\n"
+    "                             half of this machine's memory)\n" CLI_INDEX_HELP
+
     "  -s, --summary              a snapshot's summary (types, roots, maps) instead\n"
     "                             of the analysis\n"
     "      --by type              live objects by type instead of the analysis:\n"
@@ -167,7 +168,7 @@ static mp_graph *load_beside(const char *beside, bool required, double *seconds,
         if (!mf_gs_sniff_bytes(p, n))
             mf_error_set(&err, "%s: not a maproot snapshot", beside);
         else
-            mp_load_gcstack_in(in, &cli_limits, cli_progress_stream(), &g, &err);
+            cli_load_snapshot(beside, in, &g, &err);
     }
     mf_in_close(in);
     *seconds = cli_now() - t0;
@@ -197,6 +198,7 @@ int cmd_analyze(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"summary", no_argument, NULL, 's'},
         {"max-memory", required_argument, NULL, 'M'},
+        {"index", required_argument, NULL, CLI_OPT_INDEX},
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"fail-on", required_argument, NULL, CLI_OPT_FAIL_ON},
@@ -245,6 +247,9 @@ int cmd_analyze(int argc, char **argv)
             break;
         case 'M':
             if (cli_parse_memory("analyze", optarg)) return CLI_EXIT_BAD;
+            break;
+        case CLI_OPT_INDEX:
+            if (cli_parse_index("analyze", optarg)) return CLI_EXIT_BAD;
             break;
         case CLI_OPT_TRIM_PATH:
             if (cli_set_trim_path("analyze", optarg)) return CLI_EXIT_BAD;

@@ -34,7 +34,8 @@ static const char diff_help[] =
     "  -f, --format text|json     output format (default text)\n"
     "  -o, --output FILE          write the comparison to FILE ('-': stdout); a\n"
     "                             regular FILE is replaced only when complete\n"
-    "      --max-memory SIZE      as for maproot analyze\n"
+    "      --max-memory SIZE      as for maproot analyze\n" CLI_INDEX_HELP
+
     "  -b, --binary PROG          Go heap dumps: the program that wrote them\n"
     "      --fail-on WHAT         exit 1 when found: growth (a map of AFTER grew in\n"
     "                             entries and retained bytes; for profiles, a map\n"
@@ -53,6 +54,7 @@ int cmd_diff(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"max-memory", required_argument, NULL, 'M'},
+        {"index", required_argument, NULL, CLI_OPT_INDEX},
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"fail-on", required_argument, NULL, CLI_OPT_FAIL_ON},
@@ -85,6 +87,9 @@ int cmd_diff(int argc, char **argv)
             break;
         case 'M':
             if (cli_parse_memory("diff", optarg)) return CLI_EXIT_BAD;
+            break;
+        case CLI_OPT_INDEX:
+            if (cli_parse_index("diff", optarg)) return CLI_EXIT_BAD;
             break;
         case CLI_OPT_TRIM_PATH:
             if (cli_set_trim_path("diff", optarg)) return CLI_EXIT_BAD;

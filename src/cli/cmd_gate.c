@@ -65,7 +65,7 @@ static const char gate_help[] =
     "  -d, --dir DIR              running PROGRAM: keep its snapshots in DIR\n"
     "                             (default: a temporary directory, removed)\n"
     "  -b, --binary PROG          Go heap dumps: the program that wrote them\n"
-    "      --max-memory SIZE      as for maproot analyze\n" CLI_TRIM_PATH_HELP
+    "      --max-memory SIZE      as for maproot analyze\n" CLI_INDEX_HELP CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
     "\n"
     "PROGRAM runs with MAPROOT_SNAPSHOT and MAPROOT_PROFILE_EVERY set (and\n"
@@ -453,6 +453,7 @@ int cmd_gate(int argc, char **argv)
         {"dir", required_argument, NULL, 'd'},
         {"binary", required_argument, NULL, 'b'},
         {"max-memory", required_argument, NULL, 'M'},
+        {"index", required_argument, NULL, CLI_OPT_INDEX},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -503,6 +504,9 @@ int cmd_gate(int argc, char **argv)
             break;
         case 'M':
             if (cli_parse_memory("gate", optarg)) return CLI_EXIT_BAD;
+            break;
+        case CLI_OPT_INDEX:
+            if (cli_parse_index("gate", optarg)) return CLI_EXIT_BAD;
             break;
         case CLI_OPT_TRIM_PATH:
             if (cli_set_trim_path("gate", optarg)) return CLI_EXIT_BAD;

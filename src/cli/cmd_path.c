@@ -44,7 +44,8 @@ static const char path_help[] =
     "                             regular FILE is replaced only when complete\n"
     "      --max-memory SIZE      stop with a message when the input would need\n"
     "                             more memory than SIZE (default: half of this\n"
-    "                             machine's memory)\n"
+    "                             machine's memory)\n" CLI_INDEX_HELP
+
     "  -b, --binary PROG          a Go heap dump's program (names, see\n"
     "                             maproot-analyze(1))\n" CLI_TRIM_PATH_HELP CLI_TIMINGS_HELP
     "  -h, --help                 this help\n"
@@ -73,6 +74,7 @@ int cmd_path(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"max-memory", required_argument, NULL, 'M'},
+        {"index", required_argument, NULL, CLI_OPT_INDEX},
         {"binary", required_argument, NULL, 'b'},
         {"trim-path", required_argument, NULL, CLI_OPT_TRIM_PATH},
         {"timings", no_argument, NULL, CLI_OPT_TIMINGS},
@@ -109,6 +111,9 @@ int cmd_path(int argc, char **argv)
             break;
         case 'M':
             if (cli_parse_memory("path", optarg)) return CLI_EXIT_BAD;
+            break;
+        case CLI_OPT_INDEX:
+            if (cli_parse_index("path", optarg)) return CLI_EXIT_BAD;
             break;
         case 'b':
             binary = optarg;

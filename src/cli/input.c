@@ -1,18 +1,116 @@
 /* src/cli/input.c -- see input.h. */
 #include "cli/input.h"
 
+#include "analyze/graph_index.h"
 #include "analyze/load_gcstack.h"
 #include "analyze/load_godump.h"
 #include "analyze/profile.h"
+#include "analyze/timing.h"
 #include "cli/cli.h"
 #include "format/gcstack_reader.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 mf_limits cli_limits;
 const char *cli_binary;
+cli_index_mode cli_index;
+
+int cli_parse_index(const char *cmd, const char *arg)
+{
+    static const char *const names[] = {"auto", "off", "rebuild"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(arg, names[i]) == 0) {
+            cli_index = (cli_index_mode)i;
+            return 0;
+        }
+    return cli_usage(cmd, "--index wants auto, off or rebuild, not \"%s\"", arg);
+}
+
+/* Creates the directories above path (the cache directory); failures show
+ * when the file itself cannot be written. */
+static void make_parents(const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return;
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = 0;
+        mkdir(p, 0700);
+        *c = '/';
+    }
+    free(p);
+}
+
+/* Writes the index of g (loaded from the snapshot at path, which had
+ * identity id before it was read): beside the snapshot, else in the cache
+ * directory. A failure is a warning; on a terminal the new index is told. */
+static void write_index(const char *path, const mp_gi_ident *id, const mp_graph *g,
+                        const char *beside, const char *cache)
+{
+    mf_error err, err2;
+    mp_gi_ident now;
+    if (mp_gi_ident_of(path, &now, &err) || memcmp(&now, id, sizeof now) != 0) {
+        fprintf(stderr, "maproot: warning: %s changed while it was read; no index written\n", path);
+        return;
+    }
+    uint64_t bytes;
+    const char *written = beside;
+    if (mp_gi_write(beside, g, id, &bytes, &err)) {
+        written = cache;
+        if (cache) make_parents(cache);
+        if (!cache || mp_gi_write(cache, g, id, &bytes, &err2)) {
+            fprintf(stderr, "maproot: warning: no index written: %s%s%s\n", err.msg,
+                    cache ? "; " : "", cache ? err2.msg : "");
+            return;
+        }
+    }
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "maproot: wrote the index %s (%.1f MiB)\n", written,
+                (double)bytes / (1024.0 * 1024.0));
+}
+
+int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err)
+{
+    *out = NULL;
+    mp_gi_ident id;
+    mf_error e;
+    bool indexed = cli_index != CLI_INDEX_OFF && mp_gi_ident_of(path, &id, &e) == 0;
+    char *beside = indexed ? mp_gi_path_beside(path) : NULL;
+    char *cache = indexed ? mp_gi_path_cache(path) : NULL;
+    if (indexed && cli_index == CLI_INDEX_AUTO) {
+        const char *where[] = {beside, cache};
+        for (size_t i = 0; i < 2; i++) {
+            struct stat ist;
+            /* a mapped index counts against --max-memory as the graph would */
+            if (!where[i] || (cli_limits.max_memory && stat(where[i], &ist) == 0 &&
+                              (uint64_t)ist.st_size > cli_limits.max_memory))
+                continue;
+            mp_gi_status st = mp_gi_open(where[i], &id, mf_in_name(in), out, &e);
+            if (st == MP_GI_OK) {
+                mp_timing_mark("index");
+                free(beside);
+                free(cache);
+                return 0;
+            }
+            if (st == MP_GI_BAD)
+                fprintf(stderr, "maproot: warning: %s; reading the snapshot instead\n", e.msg);
+        }
+    }
+    int rc = mp_load_gcstack_in(in, &cli_limits, cli_progress_stream(), out, err);
+    if (rc == 0 && beside &&
+        (cli_index == CLI_INDEX_REBUILD || (*out)->nobjects >= CLI_INDEX_MIN_OBJECTS ||
+         (*out)->nedges >= CLI_INDEX_MIN_EDGES)) {
+        write_index(path, &id, *out, beside, cache);
+        mp_timing_mark("write-index");
+    }
+    free(beside);
+    free(cache);
+    return rc;
+}
 
 static int load_godump(mf_in *in, const mf_limits *lim, FILE *progress, mp_graph **out,
                        mf_error *err)
@@ -68,7 +166,9 @@ void cli_input_close(cli_input *ci)
 
 int cli_input_try_graph(cli_input *ci, mp_graph **out, mf_error *err)
 {
-    int rc = ci->kind->load_graph(ci->in, &cli_limits, cli_progress_stream(), out, err);
+    int rc = ci->kind->load_graph == mp_load_gcstack_in
+                 ? cli_load_snapshot(ci->path, ci->in, out, err)
+                 : ci->kind->load_graph(ci->in, &cli_limits, cli_progress_stream(), out, err);
     cli_input_close(ci);
     return rc;
 }

@@ -5,7 +5,8 @@
  * then go to the loader of that kind, so pipes and FIFOs work like files.
  *
  * A kind is a heap graph (a root snapshot, a Go heap dump: a new kind is
- * one line of the table with its sniff and loader) or a pprof profile. Errors are printed (one line) and turned into CLI_EXIT_BAD.
+ * one line of the table with its sniff and loader) or a pprof profile. Errors are printed (one
+ * line) and turned into CLI_EXIT_BAD.
  */
 #ifndef MAPROOT_CLI_INPUT_H
 #define MAPROOT_CLI_INPUT_H
@@ -32,6 +33,25 @@ typedef struct cli_input {
     mf_in *in;
     const cli_kind *kind;
 } cli_input;
+
+/* --index: how root snapshots use index files (analyze/graph_index.h).
+ * AUTO reads a valid index of the snapshot (beside it, FILE.mrx, else in
+ * the cache directory) in place of decoding the snapshot, and writes one
+ * after a load of at least CLI_INDEX_MIN_OBJECTS objects or
+ * CLI_INDEX_MIN_EDGES edges; REBUILD never reads one and always writes
+ * one; OFF does neither. Standard input, pipes and FIFOs never have one;
+ * Go heap dumps are not indexed (their graph depends on --binary). A
+ * damaged index is a one-line warning and the snapshot is read instead;
+ * an index that cannot be written is a one-line warning. */
+typedef enum cli_index_mode { CLI_INDEX_AUTO = 0, CLI_INDEX_OFF, CLI_INDEX_REBUILD } cli_index_mode;
+#define CLI_INDEX_MIN_OBJECTS 1000000
+#define CLI_INDEX_MIN_EDGES 4000000
+extern cli_index_mode cli_index;
+/* Parses --index's argument; on error prints and returns CLI_EXIT_BAD. */
+int cli_parse_index(const char *cmd, const char *arg);
+/* Loads the root snapshot at path, opened as in (closed by the caller),
+ * through its index as cli_index says; errors as mp_load_gcstack_in. */
+int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err);
 
 /* The limits of every load (--max-memory); set by the commands. */
 extern mf_limits cli_limits;

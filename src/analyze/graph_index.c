@@ -1,0 +1,864 @@
+/*
+ * src/analyze/graph_index.c -- see graph_index.h.
+ *
+ * File layout (host byte order and struct layout: the layout signature
+ * says whose):
+ *   header       gi_header (magic, versions, the snapshot's identity)
+ *   table        gi_section[nsections]: id, element size, count, offset,
+ *                checksum (crc32 of its bytes), flags
+ *   sections     each at an offset aligned to SECTION_ALIGN; section 0 holds
+ *                the graph's scalar fields as 64-bit values (the scalars
+ *                table below), which give the other sections' counts.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "analyze/graph_index.h"
+
+#include "analyze/graph_internal.h"
+#include "format/outfile.h"
+#include "format/wire.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAGIC "\x89MRINDEX"
+#define FORMAT_VERSION 1
+#define SECTION_ALIGN 64
+#define ENDS_BYTES ((size_t)64 << 10)
+
+typedef struct gi_header {
+    char magic[8];
+    uint32_t version, layout, signature, nsections;
+    uint64_t dev, ino, size;
+    int64_t mtime_ns;
+    uint64_t ends;
+    uint64_t file_bytes;
+    uint32_t table_crc, header_crc; /* header_crc: of the bytes before it */
+} gi_header;
+
+typedef struct gi_section {
+    uint32_t id, elem;
+    uint64_t count, offset;
+    uint32_t crc, flags; /* flags: SF_PRESENT */
+} gi_section;
+
+#define SF_PRESENT 1u /* the array exists (NULL otherwise) */
+
+/* ------------------------------------------------------------ layout --- */
+
+/* The graph's scalar fields, kept in section 0 as 64-bit values. A new
+ * scalar (a count of a new array) is one line here. */
+#define SC(f)                                                                                      \
+    {                                                                                              \
+        offsetof(mp_graph, f), sizeof(((mp_graph *)0)->f)                                          \
+    }
+static const struct {
+    size_t off, size;
+} scalars[] = {
+    SC(info.program),
+    SC(info.build_id),
+    SC(info.runtime),
+    SC(info.pid),
+    SC(info.time_nanos),
+    SC(info.gc_cycle),
+    SC(info.pointer_size),
+    SC(info.profile_rate),
+    SC(info.heap_alloc),
+    SC(info.unreachable_objects),
+    SC(info.unreachable_bytes),
+    SC(info.gc_pause_ns),
+    SC(nobjects),
+    SC(nbig),
+    SC(total_bytes),
+    SC(nsampled),
+    SC(nedges),
+    SC(out.nwraps),
+    SC(in.nwraps),
+    SC(dropped_edges),
+    SC(dropped_refs),
+    SC(ntypes),
+    SC(nroots),
+    SC(nmaps),
+    SC(nbuckets),
+    SC(nentries),
+    SC(nframes),
+    SC(nstacks),
+    SC(strs_len),
+    SC(nbucket_by_obj),
+    SC(nmap_by_header),
+    SC(ntable_objs),
+    SC(offsets.nfields),
+    SC(offsets.n),
+    SC(offsets.nblock),
+    SC(offsets.len),
+    SC(entries.nfields),
+    SC(entries.n),
+    SC(entries.nblock),
+    SC(entries.len),
+};
+#define NSCALARS (sizeof scalars / sizeof *scalars)
+
+enum { SEC_SCALARS = 0 };
+
+/* One array of the graph: where its pointer is, its element size and
+ * count; for a packed store (pack != NULL) the bytes are the store's. */
+typedef struct sect {
+    uint32_t id, elem;
+    uint64_t count;
+    void **ptr;
+    const mp_pack *pack;
+    const char *name; /* for messages */
+    bool cstr;        /* a string: its last byte is its NUL */
+} sect;
+
+#define MAX_SECTIONS 40
+
+/* A string the graph points at (info.format, info.thread_noun): its
+ * length with the NUL, 0 for NULL. */
+static uint64_t cstr_len(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+/*
+ * The graph's arrays, counted from its scalars (so that a reader, having
+ * read section 0, knows what every other section must hold). A new graph
+ * array is one line here; an id is never reused for another meaning.
+ * Stores' byte counts are their total bytes (offsets.len and entries.len
+ * stand for them: a store read back holds all its bytes in memory).
+ */
+static size_t graph_sections(mp_graph *g, sect *s, bool writing)
+{
+    size_t n = 0, bits = g->nobjects / 8 + 1;
+#define A(ID, FIELD, COUNT)                                                                        \
+    s[n++] =                                                                                       \
+        (sect){                                                                                    \
+            ID,   (uint32_t)sizeof *g->FIELD, (uint64_t)(COUNT), (void **)&g->FIELD, NULL, #FIELD, \
+            false}
+#define P(ID, PACK)                                                                                \
+    s[n++] = (sect)                                                                                \
+    {                                                                                              \
+        ID, 1, writing ? mp_pack_bytes(&g->PACK) : (uint64_t)g->PACK.len, (void **)&g->PACK.buf,   \
+            &g->PACK, #PACK " records", false                                                      \
+    }
+    s[n++] = (sect){SEC_SCALARS, 8, NSCALARS, NULL, NULL, "scalars", false};
+    A(1, addr, g->nobjects);
+    A(2, size32, g->nobjects);
+    A(3, big, g->nbig);
+    A(4, type, g->nobjects);
+    A(5, samples, g->nsampled);
+    A(6, sampled_bits, bits);
+    A(7, out.at, g->nobjects + 1);
+    A(8, out.wraps, g->out.nwraps);
+    A(9, out.adj, g->nedges);
+    A(10, in.at, g->nobjects + 1);
+    A(11, in.wraps, g->in.nwraps);
+    A(12, in.adj, g->nedges);
+    P(13, offsets);
+    A(14, offsets.block, g->offsets.nblock);
+    A(15, types, g->ntypes);
+    A(16, roots, g->nroots);
+    A(17, maps, g->nmaps);
+    A(18, buckets, g->nbuckets);
+    P(19, entries);
+    A(20, entries.block, g->entries.nblock);
+    A(21, frames, g->nframes);
+    A(22, stacks, g->nstacks);
+    A(23, strs, g->strs_len);
+    A(24, bucket_by_obj, g->nbucket_by_obj);
+    A(25, bucket_bits, bits);
+    A(26, map_by_header, g->nmap_by_header);
+    A(27, table_objs, g->ntable_objs);
+    A(28, table_bits, bits);
+    s[n++] =
+        (sect){29, 1, cstr_len(g->info.format), (void **)&g->info.format, NULL, "format", true};
+    s[n++] = (sect){
+        30,  1, cstr_len(g->info.thread_noun), (void **)&g->info.thread_noun, NULL, "thread noun",
+        true};
+#undef A
+#undef P
+    return n;
+}
+
+/* A checksum of the layout this build reads and writes: the scalars'
+ * places, every section's id and element size, the sizes of the records
+ * and MP_GRAPH_LAYOUT for changes of meaning. */
+static uint32_t layout_signature(void)
+{
+    mp_graph g;
+    memset(&g, 0, sizeof g);
+    sect s[MAX_SECTIONS];
+    size_t n = graph_sections(&g, s, false);
+    uint64_t words[8 + MAX_SECTIONS * 2 + NSCALARS * 2];
+    size_t k = 0;
+    words[k++] = 0x0102030405060708u; /* byte order */
+    words[k++] = sizeof(mp_graph);
+    words[k++] = MP_GRAPH_LAYOUT;
+    words[k++] = MP_PACK_BLOCK;
+    words[k++] = EF_N;
+    for (size_t i = 0; i < n; i++) {
+        words[k++] = s[i].id;
+        words[k++] = s[i].elem;
+    }
+    for (size_t i = 0; i < NSCALARS; i++) {
+        words[k++] = scalars[i].off;
+        words[k++] = scalars[i].size;
+    }
+    return (uint32_t)crc32_z(0, (const Bytef *)words, k * sizeof *words);
+}
+
+static uint64_t align_up(uint64_t v)
+{
+    return (v + SECTION_ALIGN - 1) / SECTION_ALIGN * SECTION_ALIGN;
+}
+
+static uint64_t get_scalar(const mp_graph *g, size_t i)
+{
+    const char *p = (const char *)g + scalars[i].off;
+    switch (scalars[i].size) {
+    case 1:
+        return *(const uint8_t *)p;
+    case 2:
+        return *(const uint16_t *)p;
+    case 4:
+        return *(const uint32_t *)p;
+    default:
+        return *(const uint64_t *)p;
+    }
+}
+
+/* Sets scalar i; false if the value does not fit the field. */
+static bool set_scalar(mp_graph *g, size_t i, uint64_t v)
+{
+    char *p = (char *)g + scalars[i].off;
+    switch (scalars[i].size) {
+    case 1:
+        *(uint8_t *)p = (uint8_t)v;
+        return v <= UINT8_MAX;
+    case 2:
+        *(uint16_t *)p = (uint16_t)v;
+        return v <= UINT16_MAX;
+    case 4:
+        *(uint32_t *)p = (uint32_t)v;
+        return v <= UINT32_MAX;
+    default:
+        *(uint64_t *)p = v;
+        return true;
+    }
+}
+
+/* --------------------------------------------------------- identity --- */
+
+static uint32_t crc_range(int fd, uint64_t off, size_t n, uint8_t *buf, bool *ok)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, buf + got, n - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    if (got != n) *ok = false;
+    return (uint32_t)crc32_z(0, buf, got);
+}
+
+int mp_gi_ident_of(const char *path, mp_gi_ident *id, mf_error *err)
+{
+    memset(id, 0, sizeof *id);
+    struct stat st;
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        mf_error_set(err, "%s: not a regular file", path);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        mf_error_set(err, "cannot read %s: %s", path, strerror(errno ? errno : EINVAL));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    uint8_t *buf = malloc(ENDS_BYTES);
+    if (!buf) {
+        close(fd);
+        mf_error_set(err, "%s: out of memory", path);
+        return -1;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    size_t head = size < ENDS_BYTES ? (size_t)size : ENDS_BYTES;
+    bool ok = true;
+    uint64_t a = crc_range(fd, 0, head, buf, &ok);
+    uint64_t b = crc_range(fd, size - head, head, buf, &ok);
+    free(buf);
+    close(fd);
+    if (!ok) {
+        mf_error_set(err, "cannot read %s: short read", path);
+        return -1;
+    }
+    id->dev = (uint64_t)st.st_dev;
+    id->ino = (uint64_t)st.st_ino;
+    id->size = size;
+    id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    id->ends = a << 32 | b;
+    return 0;
+}
+
+char *mp_gi_path_beside(const char *path)
+{
+    size_t n = strlen(path);
+    char *p = malloc(n + sizeof MP_GI_SUFFIX);
+    if (!p) return NULL;
+    memcpy(p, path, n);
+    memcpy(p + n, MP_GI_SUFFIX, sizeof MP_GI_SUFFIX);
+    return p;
+}
+
+char *mp_gi_path_cache(const char *path)
+{
+    char *abs = realpath(path, NULL);
+    if (!abs) return NULL;
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a of the absolute path */
+    for (const char *c = abs; *c; c++) h = (h ^ (uint8_t)*c) * 0x100000001b3u;
+    free(abs);
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    const char *base = xdg && *xdg == '/' ? xdg : NULL;
+    const char *sub = "/maproot/";
+    if (!base) {
+        if (!home || !*home) return NULL;
+        base = home;
+        sub = "/.cache/maproot/";
+    }
+    size_t n = strlen(base) + strlen(sub) + 16 + sizeof MP_GI_SUFFIX;
+    char *p = malloc(n);
+    if (!p) return NULL;
+    snprintf(p, n, "%s%s%016llx%s", base, sub, (unsigned long long)h, MP_GI_SUFFIX);
+    return p;
+}
+
+/* ----------------------------------------------------------- writing --- */
+
+/* Calls fn over the bytes of section s of g, in pieces (a spilled store
+ * is read back from its file); false if a piece could not be read or fn
+ * failed. */
+typedef bool (*piece_fn)(void *ud, const void *p, size_t n);
+static bool section_pieces(const sect *s, const uint64_t *sc, piece_fn fn, void *ud)
+{
+    if (s->id == SEC_SCALARS) return fn(ud, sc, NSCALARS * sizeof *sc);
+    if (!s->pack) return s->count ? fn(ud, *s->ptr, s->count * s->elem) : true;
+    const mp_pack *p = s->pack;
+    if (p->file_len) {
+        size_t chunk = (size_t)4 << 20;
+        uint8_t *b = malloc(chunk);
+        if (!b) return false;
+        for (uint64_t off = 0; off < p->file_len;) {
+            size_t want = p->file_len - off < chunk ? (size_t)(p->file_len - off) : chunk;
+            ssize_t k = pread(p->fd, b, want, (off_t)off);
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0 || !fn(ud, b, (size_t)k)) {
+                free(b);
+                return false;
+            }
+            off += (uint64_t)k;
+        }
+        free(b);
+    }
+    return p->len ? fn(ud, p->buf, p->len) : true;
+}
+
+static bool crc_piece(void *ud, const void *p, size_t n)
+{
+    uint32_t *c = ud;
+    *c = (uint32_t)crc32_z(*c, p, n);
+    return true;
+}
+
+static bool out_piece(void *ud, const void *p, size_t n)
+{
+    return mf_out_write(ud, p, n) == 0;
+}
+
+static const uint8_t zeros[SECTION_ALIGN];
+
+int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id, uint64_t *bytes,
+                mf_error *err)
+{
+    *bytes = 0;
+    if (mp_pack_failed(&g->offsets) || mp_pack_failed(&g->entries)) {
+        mf_error_set(err, "cannot write %s: the graph is incomplete", index_path);
+        return -1;
+    }
+    sect s[MAX_SECTIONS];
+    size_t ns = graph_sections((mp_graph *)g, s, true);
+    uint64_t sc[NSCALARS];
+    for (size_t i = 0; i < NSCALARS; i++) sc[i] = get_scalar(g, i);
+    /* the stores' byte counts as a reader will hold them: all in memory */
+    for (size_t i = 0; i < NSCALARS; i++) {
+        if (scalars[i].off == offsetof(mp_graph, offsets.len)) sc[i] = mp_pack_bytes(&g->offsets);
+        if (scalars[i].off == offsetof(mp_graph, entries.len)) sc[i] = mp_pack_bytes(&g->entries);
+    }
+    gi_section tab[MAX_SECTIONS];
+    uint64_t off = align_up(sizeof(gi_header) + ns * sizeof(gi_section));
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t crc = (uint32_t)crc32_z(0, NULL, 0);
+        bool absent = s[i].id != SEC_SCALARS && !s[i].pack && !*s[i].ptr;
+        if ((absent && s[i].count) || !section_pieces(&s[i], sc, crc_piece, &crc)) {
+            mf_error_set(err, "cannot write %s: the graph's %s could not be read back", index_path,
+                         s[i].name);
+            return -1;
+        }
+        bool present = s[i].id == SEC_SCALARS || *s[i].ptr != NULL;
+        tab[i] = (gi_section){s[i].id, s[i].elem, s[i].count, off, crc, present ? SF_PRESENT : 0};
+        off = align_up(off + s[i].count * s[i].elem);
+    }
+    gi_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, MAGIC, 8);
+    h.version = FORMAT_VERSION;
+    h.layout = MP_GRAPH_LAYOUT;
+    h.signature = layout_signature();
+    h.nsections = (uint32_t)ns;
+    h.dev = id->dev;
+    h.ino = id->ino;
+    h.size = id->size;
+    h.mtime_ns = id->mtime_ns;
+    h.ends = id->ends;
+    h.file_bytes = off;
+    h.table_crc = (uint32_t)crc32_z(0, (const Bytef *)tab, ns * sizeof *tab);
+    h.header_crc = (uint32_t)crc32_z(0, (const Bytef *)&h, offsetof(gi_header, header_crc));
+
+    mf_out *o = mf_out_open(index_path, err);
+    if (!o) return -1;
+    mf_out_write(o, &h, sizeof h);
+    mf_out_write(o, tab, ns * sizeof *tab);
+    uint64_t at = sizeof h + ns * sizeof *tab;
+    for (size_t i = 0; i < ns; i++) {
+        mf_out_write(o, zeros, (size_t)(tab[i].offset - at));
+        if (!section_pieces(&s[i], sc, out_piece, o) && mf_out_error(o, err) == 0) {
+            mf_error_set(err, "cannot write %s: the graph's %s could not be read back", index_path,
+                         s[i].name);
+            mf_out_abort(o);
+            return -1;
+        }
+        at = tab[i].offset + tab[i].count * tab[i].elem;
+    }
+    mf_out_write(o, zeros, (size_t)(off - at));
+    if (mf_out_error(o, err)) {
+        mf_out_abort(o);
+        return -1;
+    }
+    if (mf_out_commit(o, err)) return -1;
+    *bytes = off;
+    return 0;
+}
+
+/* ----------------------------------------------------------- reading --- */
+
+/* The checks of one linear pass over a graph whose arrays lie in an index:
+ * every reference in range, every order the lookups rely on kept. NULL
+ * when sound, else what is wrong. */
+
+static bool sid_ok(const mp_graph *g, mp_sid s)
+{
+    return s < g->strs_len;
+}
+
+static bool obj_ok(const mp_graph *g, uint32_t o)
+{
+    return o == MP_NONE || o < g->nobjects;
+}
+
+static bool byte_bool_ok(const void *b)
+{
+    uint8_t v;
+    memcpy(&v, b, 1);
+    return v <= 1;
+}
+
+static const char *check_csr(const mp_graph *g, const mp_csr *c, const char *what)
+{
+    static char msg[2][96];
+    char *m = msg[c == &g->in];
+    if (c->nwraps > (g->nedges >> 32) + 1) {
+        snprintf(m, sizeof msg[0], "%s: too many wraps", what);
+        return m;
+    }
+    for (size_t k = 0; k < c->nwraps; k++)
+        if (c->wraps[k] > g->nobjects || (k && c->wraps[k] <= c->wraps[k - 1])) {
+            snprintf(m, sizeof msg[0], "%s: wrap %zu out of order", what, k);
+            return m;
+        }
+    uint64_t prev = 0, hi = 0;
+    size_t k = 0;
+    for (size_t v = 0; v <= g->nobjects; v++) {
+        while (k < c->nwraps && c->wraps[k] <= v) {
+            hi += (uint64_t)1 << 32;
+            k++;
+        }
+        uint64_t s = hi + c->at[v];
+        if ((v == 0 && s != 0) || s < prev || s > g->nedges) {
+            snprintf(m, sizeof msg[0], "%s: the start of object %zu is out of range", what, v);
+            return m;
+        }
+        prev = s;
+    }
+    if (prev != g->nedges) {
+        snprintf(m, sizeof msg[0], "%s: the edges end at %llu, not %zu", what,
+                 (unsigned long long)prev, g->nedges);
+        return m;
+    }
+    for (size_t e = 0; e < g->nedges; e++)
+        if (c->adj[e] >= g->nobjects) {
+            snprintf(m, sizeof msg[0], "%s: edge %zu points beyond the objects", what, e);
+            return m;
+        }
+    return NULL;
+}
+
+/* A store's block index and every record decoded: each block's records
+ * end where the next block starts. check(ud, record index, fields) judges
+ * the values. */
+static const char *check_pack(const mp_pack *p, unsigned nfields, const char *what,
+                              const char *(*check)(const mp_graph *, const uint64_t *),
+                              const mp_graph *g)
+{
+    static char msg[96];
+    if (p->nfields != nfields || p->nblock != (p->n + MP_PACK_BLOCK - 1) / MP_PACK_BLOCK ||
+        (p->n && (!p->buf || !p->block))) {
+        snprintf(msg, sizeof msg, "%s: wrong shape", what);
+        return msg;
+    }
+    for (size_t b = 0; b < p->nblock; b++) {
+        uint64_t start = p->block[b], end = b + 1 < p->nblock ? p->block[b + 1] : p->len;
+        if ((b == 0 && start != 0) || start > end || end > p->len) {
+            snprintf(msg, sizeof msg, "%s: block %zu out of range", what, b);
+            return msg;
+        }
+        const uint8_t *at = p->buf + start, *lim = p->buf + end;
+        uint64_t last[MP_PACK_FIELDS] = {0}, f[MP_PACK_FIELDS];
+        size_t nrec = b + 1 < p->nblock ? MP_PACK_BLOCK : p->n - b * MP_PACK_BLOCK;
+        for (size_t r = 0; r < nrec; r++) {
+            for (unsigned k = 0; k < nfields; k++) {
+                uint64_t v;
+                if (!(at = mf_get_varint(at, lim, &v))) {
+                    snprintf(msg, sizeof msg, "%s: record %zu cannot be decoded", what,
+                             b * MP_PACK_BLOCK + r);
+                    return msg;
+                }
+                last[k] += (uint64_t)mf_unzigzag(v);
+                f[k] = last[k];
+            }
+            const char *bad = check(g, f);
+            if (bad) {
+                snprintf(msg, sizeof msg, "%s: record %zu: %s", what, b * MP_PACK_BLOCK + r, bad);
+                return msg;
+            }
+        }
+        if (at != lim) {
+            snprintf(msg, sizeof msg, "%s: block %zu has bytes to spare", what, b);
+            return msg;
+        }
+    }
+    return NULL;
+}
+
+static const char *check_offset(const mp_graph *g, const uint64_t *f)
+{
+    (void)g;
+    return f[0] > (uint64_t)UINT32_MAX ? "offset out of range" : NULL;
+}
+
+static const char *check_entry(const mp_graph *g, const uint64_t *f)
+{
+    for (unsigned k = 0; k < EF_N; k++)
+        if (k != EF_KEY && k != EF_BUCKET && f[k] > (uint64_t)UINT32_MAX + 1)
+            return "a field out of range";
+    mp_entry e;
+    mp_unpack_entry(f, &e);
+    if (e.map >= g->nmaps) return "map out of range";
+    if (!obj_ok(g, e.bucket_obj) || !obj_ok(g, e.key_obj) || !obj_ok(g, e.value_obj))
+        return "object out of range";
+    if (!g->maps[e.map].key_numeric && e.key >= g->strs_len) return "key out of range";
+    return NULL;
+}
+
+static const char *check_graph(const mp_graph *g)
+{
+    if (g->strs_len == 0 || g->strs[0] || g->strs[g->strs_len - 1])
+        return "string table: a reference out of range or out of order";
+    if (!g->info.format) return "format: a reference out of range or out of order";
+    if (g->nobjects >= MP_NONE) return "too many objects";
+    if (!sid_ok(g, g->info.program) || !sid_ok(g, g->info.build_id) || !sid_ok(g, g->info.runtime))
+        return "program strings: a reference out of range or out of order";
+    if (g->nobjects && (!g->addr || !g->size32 || !g->type)) return "objects missing";
+    if (!g->out.at || !g->in.at) return "edge starts missing";
+    uint64_t total = 0;
+    for (size_t i = 0; i < g->nobjects; i++) {
+        if (i && g->addr[i] <= g->addr[i - 1]) return "object addresses out of order";
+        if (g->size32[i] != MP_BIG_SIZE) total += g->size32[i];
+        if (g->type[i] != MP_NONE && g->type[i] >= g->ntypes) return "object type out of range";
+    }
+    for (size_t i = 0; i < g->nbig; i++) {
+        if (g->big[i].obj >= g->nobjects || (i && g->big[i].obj <= g->big[i - 1].obj) ||
+            g->size32[g->big[i].obj] != MP_BIG_SIZE)
+            return "big sizes: a reference out of range or out of order";
+        total += g->big[i].size;
+    }
+    if (total != g->total_bytes) return "the heap's bytes are not the sum of its objects' sizes";
+    for (size_t i = 0; i < g->nsampled; i++)
+        if ((g->samples[i] >> 32) >= g->nobjects || (uint32_t)g->samples[i] >= g->nstacks ||
+            (i && g->samples[i] <= g->samples[i - 1]))
+            return "samples: a reference out of range or out of order";
+    const char *bad;
+    if ((bad = check_csr(g, &g->out, "out edges")) || (bad = check_csr(g, &g->in, "in edges")))
+        return bad;
+    if ((bad = check_pack(&g->offsets, 1, "edge offsets", check_offset, g))) return bad;
+    if (g->offsets.n > g->nedges) return "edge offsets: too many";
+    for (size_t i = 0; i < g->ntypes; i++) {
+        const mp_type *t = &g->types[i];
+        if (!sid_ok(g, t->name) || t->kind >= MP_TYPE_NKINDS || t->pointers > MP_PTRS_SOME)
+            return "types: a reference out of range or out of order";
+    }
+    for (size_t i = 0; i < g->nroots; i++) {
+        const mp_root *r = &g->roots[i];
+        if (r->kind >= MP_ROOT_NKINDS || !sid_ok(g, r->name) || !sid_ok(g, r->file) ||
+            !sid_ok(g, r->function) || !sid_ok(g, r->state) || !obj_ok(g, r->target) ||
+            !byte_bool_ok(&r->has_frame_offset))
+            return "roots: a reference out of range or out of order";
+    }
+    for (size_t i = 0; i < g->nmaps; i++) {
+        const mp_map *m = &g->maps[i];
+        if (!obj_ok(g, m->header) || !sid_ok(g, m->type_name) || m->key_kind > MP_KEY_BYTES ||
+            (m->key_type != MP_NONE && m->key_type >= g->ntypes) ||
+            (m->value_type != MP_NONE && m->value_type >= g->ntypes) || !obj_ok(g, m->buckets) ||
+            !obj_ok(g, m->oldbuckets) || !byte_bool_ok(&m->types_inferred) ||
+            m->first_bucket > g->nbuckets || m->nbuckets > g->nbuckets - m->first_bucket ||
+            m->first_entry > g->nentries || m->nentries > g->nentries - m->first_entry)
+            return "maps: a reference out of range or out of order";
+    }
+    for (size_t i = 0; i < g->nbuckets; i++)
+        if (g->buckets[i].map >= g->nmaps || !obj_ok(g, g->buckets[i].obj))
+            return "buckets: a reference out of range or out of order";
+    if (g->entries.n != g->nentries) return "entries: wrong count";
+    if ((bad = check_pack(&g->entries, EF_N, "entries", check_entry, g))) return bad;
+    for (size_t i = 0; i < g->nframes; i++)
+        if (!sid_ok(g, g->frames[i].function) || !sid_ok(g, g->frames[i].file))
+            return "frames: a reference out of range or out of order";
+    for (size_t i = 0; i < g->nstacks; i++)
+        if (g->stacks[i].first > g->nframes || g->stacks[i].n > g->nframes - g->stacks[i].first)
+            return "stacks: a reference out of range or out of order";
+    for (size_t i = 0; i < g->nbucket_by_obj; i++)
+        if (g->bucket_by_obj[i] >= g->nbuckets)
+            return "bucket lookup: a reference out of range or out of order";
+    for (size_t i = 0; i < g->nmap_by_header; i++)
+        if (g->map_by_header[i] >= g->nmaps)
+            return "map lookup: a reference out of range or out of order";
+    for (size_t i = 0; i < g->ntable_objs; i++)
+        if ((g->table_objs[i] >> 32) >= g->nobjects || (uint32_t)g->table_objs[i] >= g->nmaps)
+            return "table objects: a reference out of range or out of order";
+    return NULL;
+}
+
+/* Drops the whole pages of [off, off + n) of a private file mapping from
+ * the process: read again from the file when touched. */
+static void release_pages(uint8_t *base, uint64_t off, uint64_t n)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t a = (off + page - 1) / page * page, b = (off + n) / page * page;
+    if (b > a) madvise(base + a, (size_t)(b - a), MADV_DONTNEED);
+}
+
+/* Whether the n bytes at p are a name the loaders give (a format, what a
+ * thread is called): lower-case ASCII words, ended by their NUL. */
+static bool plain_name(const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i + 1 < n; i++)
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == ' ' ||
+              p[i] == '-' || p[i] == '_'))
+            return false;
+    return p[n - 1] == 0;
+}
+
+/* Points the graph's arrays into the index image at base (len bytes; a
+ * private mapping of the index file when `file`) after checking it; on
+ * MP_GI_OK the graph owns the image (mapped, released by
+ * mp_graph_free). */
+static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ident *id,
+                           const char *ipath, const char *name, mp_graph **out, mf_error *err)
+{
+    *out = NULL;
+    gi_header h;
+    if (len < sizeof h || memcmp(base, MAGIC, 8) != 0) {
+        mf_error_set(err, "%s: not a maproot index", ipath);
+        return MP_GI_BAD;
+    }
+    memcpy(&h, base, sizeof h);
+    if (h.header_crc != (uint32_t)crc32_z(0, base, offsetof(gi_header, header_crc))) {
+        mf_error_set(err, "%s: damaged header", ipath);
+        return MP_GI_BAD;
+    }
+    if (h.version != FORMAT_VERSION || h.layout != MP_GRAPH_LAYOUT ||
+        h.signature != layout_signature())
+        return MP_GI_STALE;
+    if (id && (h.dev != id->dev || h.ino != id->ino || h.size != id->size ||
+               h.mtime_ns != id->mtime_ns || h.ends != id->ends))
+        return MP_GI_STALE;
+    if (h.file_bytes != len) {
+        mf_error_set(err, "%s: %zu bytes where the header says %llu (truncated?)", ipath, len,
+                     (unsigned long long)h.file_bytes);
+        return MP_GI_BAD;
+    }
+    mp_graph *g = calloc(1, sizeof *g);
+    if (!g) {
+        mf_error_set(err, "%s: out of memory", ipath);
+        return MP_GI_BAD;
+    }
+    sect s[MAX_SECTIONS];
+    size_t ns = graph_sections(g, s, false);
+    const gi_section *tab = (const gi_section *)(base + sizeof h);
+    const char *bad = NULL;
+    char why[160];
+    if (h.nsections != ns || (len - sizeof h) / sizeof *tab < ns)
+        bad = "the table of sections";
+    else if (h.table_crc != (uint32_t)crc32_z(0, (const Bytef *)tab, ns * sizeof *tab))
+        bad = "the table of sections (checksum)";
+    for (size_t i = 0; !bad && i < ns; i++) {
+        if (i == 1) {
+            /* the scalars are known: count the other sections again */
+            const uint64_t *sc = (const uint64_t *)(base + tab[0].offset);
+            for (size_t k = 0; k < NSCALARS && !bad; k++)
+                if (!set_scalar(g, k, sc[k])) bad = "scalars (a value out of range)";
+            if (bad) break;
+            graph_sections(g, s, false);
+        }
+        const gi_section *t = &tab[i];
+        if (t->id != s[i].id || t->elem != s[i].elem || (!s[i].cstr && t->count != s[i].count) ||
+            t->offset % 8 || t->offset > len || t->count > (len - t->offset) / t->elem ||
+            (t->flags & ~SF_PRESENT) || (t->count && !(t->flags & SF_PRESENT))) {
+            snprintf(why, sizeof why, "section %zu (%s): bounds or count", i, s[i].name);
+            bad = why;
+            break;
+        }
+        if (t->crc != (uint32_t)crc32_z(0, base + t->offset, t->count * t->elem)) {
+            snprintf(why, sizeof why, "section %zu (%s): checksum", i, s[i].name);
+            bad = why;
+            break;
+        }
+        if (i == 0) continue;
+        if (s[i].cstr && t->count && !plain_name(base + t->offset, t->count)) {
+            snprintf(why, sizeof why, "section %zu (%s): not a name", i, s[i].name);
+            bad = why;
+            break;
+        }
+        *s[i].ptr = t->flags & SF_PRESENT ? base + t->offset : NULL;
+    }
+    if (!bad) {
+        /* the stores hold all their bytes in memory, read-only */
+        mp_pack *packs[] = {&g->offsets, &g->entries};
+        for (size_t k = 0; k < 2; k++) {
+            packs[k]->fd = -1;
+            packs[k]->file_len = 0;
+            packs[k]->cap = 0;
+            packs[k]->cap_block = 0;
+            packs[k]->spill_bytes = 0;
+        }
+        const char *what = check_graph(g);
+        if (what) {
+            snprintf(why, sizeof why, "%s", what);
+            bad = why;
+        }
+    }
+    if (!bad && !(g->info.name = strdup(name))) bad = "out of memory";
+    if (bad) {
+        mf_error_set(err, "%s: damaged index: %s", ipath, bad);
+        free(g);
+        return MP_GI_BAD;
+    }
+    g->mapped = base;
+    g->mapped_len = len;
+    /* the packed stores are read rarely (reports, a few passes): their
+     * pages, all read by the checks above, go back to the page cache until
+     * then, so that they weigh on the process no more than a spilled store */
+    for (size_t i = 0; file && i < ns; i++)
+        if (s[i].pack) release_pages(base, tab[i].offset, tab[i].count);
+    *out = g;
+    return MP_GI_OK;
+}
+
+mp_gi_status mp_gi_open(const char *index_path, const mp_gi_ident *id, const char *name,
+                        mp_graph **out, mf_error *err)
+{
+    *out = NULL;
+    int fd = open(index_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return MP_GI_MISSING;
+        mf_error_set(err, "cannot read %s: %s", index_path, strerror(errno));
+        return MP_GI_BAD;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        mf_error_set(err, "%s: not a regular file", index_path);
+        return MP_GI_BAD;
+    }
+    if ((uint64_t)st.st_size < sizeof(gi_header) || (uint64_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        mf_error_set(err, "%s: not a maproot index (%lld bytes)", index_path,
+                     (long long)st.st_size);
+        return MP_GI_BAD;
+    }
+    size_t len = (size_t)st.st_size;
+    void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (base == MAP_FAILED) {
+        mf_error_set(err, "cannot map %s: %s", index_path, strerror(errno));
+        return MP_GI_BAD;
+    }
+    mp_gi_status st2 = attach(base, len, true, id, index_path, name, out, err);
+    if (st2 != MP_GI_OK) munmap(base, len);
+    return st2;
+}
+
+mp_gi_status mp_gi_open_bytes(const void *data, size_t len, const char *name, mp_graph **out,
+                              mf_error *err)
+{
+    *out = NULL;
+    if (len == 0) {
+        mf_error_set(err, "%s: not a maproot index", name);
+        return MP_GI_BAD;
+    }
+    void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) {
+        mf_error_set(err, "%s: out of memory", name);
+        return MP_GI_BAD;
+    }
+    memcpy(base, data, len);
+    mp_gi_status st = attach(base, len, false, NULL, name, name, out, err);
+    if (st != MP_GI_OK) munmap(base, len);
+    return st;
+}
+
+void mp_gi_reseal(void *data, size_t len)
+{
+    uint8_t *base = data;
+    gi_header h;
+    if (len < sizeof h) return;
+    memcpy(&h, base, sizeof h);
+    if (h.nsections > MAX_SECTIONS || (len - sizeof h) / sizeof(gi_section) < h.nsections) return;
+    gi_section *tab = (gi_section *)(base + sizeof h);
+    for (size_t i = 0; i < h.nsections; i++) {
+        gi_section *t = &tab[i];
+        if (t->elem && t->offset <= len && t->count <= (len - t->offset) / t->elem)
+            t->crc = (uint32_t)crc32_z(0, base + t->offset, t->count * t->elem);
+    }
+    h.table_crc = (uint32_t)crc32_z(0, (const Bytef *)tab, h.nsections * sizeof *tab);
+    memcpy(base, &h, sizeof h);
+    h.header_crc = (uint32_t)crc32_z(0, base, offsetof(gi_header, header_crc));
+    memcpy(base, &h, sizeof h);
+}

@@ -1,0 +1,291 @@
+/*
+ * tests/test_graph_index.c -- index files of heap graphs
+ * (analyze/graph_index.h): a graph read back from its index is the graph
+ * that was written, array by array and through every lookup; an index of
+ * another snapshot is stale; and an index whose checksums are right but
+ * whose content breaks a reference or an order is refused, naming what is
+ * wrong (each such index is written from a graph damaged in memory, so its
+ * checksums are its own).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
+#include "analyze/graph_index.h"
+
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/test_graph_index.XXXXXX";
+static char path[256];
+static const mp_gi_ident ident = {1, 2, 300, 4000000000, 0x1234};
+
+/* A heap of six objects: a global holds a struct that holds a map of two
+ * entries (one key a string, one a value object), a sampled object and an
+ * edge from the value back to the struct. */
+static mp_graph *small_graph(void)
+{
+    mp_graph_builder *b = mp_gb_new("heap.gcstack.gz", "gcstack");
+    uint32_t st = mp_gb_type(b, "Holder", 32, MP_TYPE_STRUCT);
+    uint32_t hdr_t = mp_gb_type(b, "hmap", 48, MP_TYPE_MAP_HEADER);
+    uint32_t holder = mp_gb_object(b, 0x1000, 32, st, MP_NONE);
+    uint32_t h = mp_gb_object(b, 0x2000, 48, hdr_t, MP_NONE);
+    uint32_t arr = mp_gb_object(b, 0x3000, 208, MP_NONE, MP_NONE);
+    mp_gframe f = mp_gb_frame(b, "new_value", "v.c", 12);
+    uint32_t stack = mp_gb_stack(b, &f, 1);
+    uint32_t v = mp_gb_object(b, 0x4000, 100, MP_NONE, stack);
+    mp_gb_object(b, 0x5000, 16, MP_NONE, MP_NONE);
+    mp_gb_edge_at(b, holder, h, 8);
+    mp_gb_edge_at(b, h, arr, 16);
+    mp_gb_edge_at(b, arr, v, 40);
+    mp_gb_edge(b, v, holder);
+    mp_root r = {.kind = MP_ROOT_GLOBAL,
+                 .name = mp_gb_intern(b, "holder"),
+                 .file = mp_gb_intern(b, "h.c"),
+                 .line = 3,
+                 .target = holder};
+    mp_gb_root(b, &r, 0);
+    mp_map m = {.header = h,
+                .B = 0,
+                .count = 2,
+                .buckets = arr,
+                .oldbuckets = MP_NONE,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .type_name = mp_gb_intern(b, "map[string]*V")};
+    uint32_t mi = mp_gb_map(b, &m);
+    mp_gb_bucket(b, &(mp_bucket){.map = mi, .obj = arr, .address = 0x3000, .nused = 2}, 0);
+    mp_gb_entry(b, &(mp_entry){.map = mi,
+                               .bucket_obj = arr,
+                               .key = mp_gb_string(b, "user-1", 6),
+                               .key_obj = MP_NONE,
+                               .value_obj = v});
+    mp_gb_entry(b, &(mp_entry){.map = mi,
+                               .bucket_obj = arr,
+                               .slot = 1,
+                               .key = mp_gb_string(b, "user-2", 6),
+                               .key_obj = MP_NONE,
+                               .value_obj = MP_NONE});
+    mp_graph *g;
+    mf_error err;
+    if (mp_gb_finish(b, &g, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return NULL;
+    }
+    return g;
+}
+
+static bool same_bytes(const void *a, const void *b, size_t n)
+{
+    return n == 0 || (a && b && memcmp(a, b, n) == 0);
+}
+
+static void test_a_graph_read_back_is_the_graph_written(void)
+{
+    mp_graph *g = small_graph();
+    CHECK(g != NULL);
+    uint64_t bytes;
+    mf_error err;
+    CHECK(mp_gi_write(path, g, &ident, &bytes, &err) == 0);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (uint64_t)st.st_size == bytes);
+    mp_graph *r;
+    CHECK(mp_gi_open(path, &ident, "again.gcstack.gz", &r, &err) == MP_GI_OK);
+    CHECK(r->mapped != NULL);
+    CHECK_STR_EQ(r->info.name, "again.gcstack.gz");
+    CHECK_STR_EQ(r->info.format, "gcstack");
+    CHECK_EQ_U64(r->nobjects, g->nobjects);
+    CHECK_EQ_U64(r->nedges, g->nedges);
+    CHECK_EQ_U64(r->total_bytes, g->total_bytes);
+    CHECK(same_bytes(r->addr, g->addr, g->nobjects * sizeof *g->addr));
+    CHECK(same_bytes(r->size32, g->size32, g->nobjects * sizeof *g->size32));
+    CHECK(same_bytes(r->out.adj, g->out.adj, g->nedges * sizeof *g->out.adj));
+    CHECK(same_bytes(r->in.adj, g->in.adj, g->nedges * sizeof *g->in.adj));
+    CHECK(same_bytes(r->strs, g->strs, g->strs_len));
+    CHECK_EQ_U64(r->nroots, 1);
+    CHECK_STR_EQ(mp_str(r, r->roots[0].name), "holder");
+    CHECK_EQ_U64(r->roots[0].target, 0);
+    CHECK_EQ_U64(mp_graph_find(r, 0x3010), 2);
+    CHECK_STR_EQ(mp_graph_type_name(r, 1), "hmap");
+    CHECK_EQ_U64(mp_edge_offset(r, mp_out_begin(r, 2)), 40);
+    CHECK_EQ_U64(mp_obj_stack(r, 3), mp_obj_stack(g, 3));
+    CHECK(mp_obj_stack(r, 3) != MP_NONE);
+    CHECK_EQ_U64(mp_graph_map_of_header(r, 1), 0);
+    CHECK_EQ_U64(mp_graph_table_map(r, 2), 0);
+    CHECK_EQ_U64(r->nentries, 2);
+    mp_entry e;
+    char buf[32];
+    CHECK(mp_graph_entry(r, 1, &e));
+    CHECK_STR_EQ(mp_entry_key(r, &e, buf, sizeof buf), "user-2");
+    CHECK(mp_graph_entry(r, 0, &e));
+    CHECK_EQ_U64(e.value_obj, 3);
+    /* another snapshot: stale; no index: missing */
+    mp_gi_ident other = ident;
+    other.mtime_ns++;
+    mp_graph *s;
+    CHECK(mp_gi_open(path, &other, "x", &s, &err) == MP_GI_STALE);
+    CHECK(s == NULL);
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/none.mrx", dir);
+    CHECK(mp_gi_open(missing, &ident, "x", &s, &err) == MP_GI_MISSING);
+    /* a graph read from an index writes the same index again */
+    uint64_t bytes2;
+    char again[300];
+    snprintf(again, sizeof again, "%s/again.mrx", dir);
+    CHECK(mp_gi_write(again, r, &ident, &bytes2, &err) == 0);
+    CHECK_EQ_U64(bytes2, bytes);
+    mp_graph_free(r);
+    mp_graph_free(g);
+}
+
+/* Writes g as damaged by `damage` (in memory, so the checksums match) and
+ * checks that reading it fails with a message holding `words`. */
+static bool refused(void (*damage)(mp_graph *), const char *words)
+{
+    mp_graph *g = small_graph();
+    if (!g) return false;
+    damage(g);
+    uint64_t bytes;
+    mf_error err;
+    bool ok = mp_gi_write(path, g, &ident, &bytes, &err) == 0;
+    mp_graph_free(g);
+    mp_graph *r = NULL;
+    ok = ok && mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_BAD && r == NULL;
+    if (ok && !strstr(err.msg, words)) {
+        fprintf(stderr, "message: %s (wanted %s)\n", err.msg, words);
+        ok = false;
+    }
+    if (ok && strncmp(err.msg, path, strlen(path)) != 0) ok = false;
+    return ok;
+}
+
+static void edge_beyond(mp_graph *g)
+{
+    g->out.adj[1] = (uint32_t)g->nobjects;
+}
+static void reverse_edge_beyond(mp_graph *g)
+{
+    g->in.adj[0] = 77;
+}
+static void addresses_unsorted(mp_graph *g)
+{
+    g->addr[2] = 0x1800;
+}
+static void type_beyond(mp_graph *g)
+{
+    g->type[0] = 9;
+}
+static void root_kind_beyond(mp_graph *g)
+{
+    g->roots[0].kind = MP_ROOT_NKINDS;
+}
+static void root_target_beyond(mp_graph *g)
+{
+    g->roots[0].target = 6;
+}
+static void map_entries_beyond(mp_graph *g)
+{
+    g->maps[0].nentries = 3;
+}
+static void string_beyond(mp_graph *g)
+{
+    g->maps[0].type_name = (mp_sid)g->strs_len;
+}
+static void edge_starts_broken(mp_graph *g)
+{
+    g->out.at[2] = 0;
+}
+static void heap_bytes_wrong(mp_graph *g)
+{
+    g->total_bytes++;
+}
+static void stack_beyond(mp_graph *g)
+{
+    g->stacks[0].n = 5;
+}
+
+static void test_an_index_with_broken_references_is_refused(void)
+{
+    CHECK(refused(edge_beyond, "out edges: edge 1 points beyond the objects"));
+    CHECK(refused(reverse_edge_beyond, "in edges"));
+    CHECK(refused(addresses_unsorted, "object addresses out of order"));
+    CHECK(refused(type_beyond, "object type out of range"));
+    CHECK(refused(root_kind_beyond, "roots"));
+    CHECK(refused(root_target_beyond, "roots"));
+    CHECK(refused(map_entries_beyond, "maps"));
+    CHECK(refused(string_beyond, "maps"));
+    CHECK(refused(edge_starts_broken, "out edges: the start of object"));
+    CHECK(refused(heap_bytes_wrong, "sum of its objects' sizes"));
+    CHECK(refused(stack_beyond, "stacks"));
+}
+
+static void test_a_damaged_or_truncated_index_is_refused(void)
+{
+    mp_graph *g = small_graph();
+    CHECK(g != NULL);
+    uint64_t bytes;
+    mf_error err;
+    CHECK(mp_gi_write(path, g, &ident, &bytes, &err) == 0);
+    mp_graph_free(g);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    uint8_t *data = malloc(bytes);
+    CHECK(data && fread(data, 1, bytes, f) == bytes);
+    fclose(f);
+    mp_graph *r;
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_OK);
+    mp_graph_free(r);
+    /* a flipped bit in a key of the string table: its checksum */
+    uint8_t *key = memmem(data, bytes, "user-2", 6);
+    CHECK(key != NULL);
+    key[5] ^= 4;
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_BAD);
+    CHECK(strstr(err.msg, "(strs): checksum") != NULL);
+    key[5] ^= 4;
+    /* truncated */
+    CHECK(mp_gi_open_bytes(data, bytes - 64, "i.mrx", &r, &err) == MP_GI_BAD);
+    CHECK(strstr(err.msg, "truncated") != NULL);
+    CHECK(mp_gi_open_bytes(data, 40, "i.mrx", &r, &err) == MP_GI_BAD);
+    CHECK(strstr(err.msg, "not a maproot index") != NULL);
+    /* the header */
+    data[9] ^= 1;
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_BAD);
+    CHECK(strstr(err.msg, "damaged header") != NULL);
+    /* resealed, the same change is a version this build does not read */
+    mp_gi_reseal(data, bytes);
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_STALE);
+    free(data);
+}
+
+static void test_index_places(void)
+{
+    char *p = mp_gi_path_beside("dir/heap.gcstack.gz");
+    CHECK_STR_EQ(p, "dir/heap.gcstack.gz.mrx");
+    free(p);
+    setenv("XDG_CACHE_HOME", "/var/cache/u", 1);
+    p = mp_gi_path_cache(path);
+    CHECK(p && strncmp(p, "/var/cache/u/maproot/", 21) == 0 && strlen(p) == 21 + 16 + 4);
+    free(p);
+    mp_gi_ident id;
+    mf_error err;
+    CHECK(mp_gi_ident_of("-", &id, &err) == -1);
+    CHECK(mp_gi_ident_of("/dev/null", &id, &err) == -1);
+    CHECK(mp_gi_ident_of(path, &id, &err) == 0);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) return 1;
+    snprintf(path, sizeof path, "%s/heap.mrx", dir);
+    TEST(test_a_graph_read_back_is_the_graph_written);
+    TEST(test_an_index_with_broken_references_is_refused);
+    TEST(test_a_damaged_or_truncated_index_is_refused);
+    TEST(test_index_places);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) return 1;
+    TEST_EXIT();
+}

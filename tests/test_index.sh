@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# tests/test_index.sh -- index files of root snapshots, end to end through
+# the real binary: every report (text, JSON, dot, pprof; the analysis, the
+# summary, --by type, --dominators, path, diff, a profile with its snapshot
+# beside it) is the same bytes with and without an index; an index is used
+# only while its snapshot is unchanged; a damaged or truncated index is one
+# warning naming it and the snapshot is read instead; an unwritable
+# directory sends the index to the cache directory; standard input never
+# gets one; --index=off and --index=rebuild do what they say; a small
+# snapshot gets none unasked and a snapshot of a million objects gets one.
+# usage: test_index.sh MAPROOT VIEWS_HEAP ANALYSIS_HEAPS GEN_SNAPSHOT EXAMPLES WORKDIR
+set -uo pipefail
+maproot=$1 views=$2 heaps=$3 gen=$4 exdir=$5 work=$6
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+export XDG_CACHE_HOME=$work/cache
+
+"$views" v.gcstack.gz >/dev/null || { echo "views_heap failed" >&2; exit 1; }
+"$heaps" nested n.gcstack.gz >/dev/null 2>&1 || { echo "analysis_heaps failed" >&2; exit 1; }
+"$gen" mix 20000 m.gcstack.gz >/dev/null || { echo "gen_snapshot failed" >&2; exit 1; }
+MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz "$exdir/sessiond" >/dev/null 2>&1 ||
+  { echo "sessiond failed" >&2; exit 1; }
+[ -s s.gcstack.gz ] && [ -s s.pb.gz ] || { echo "sessiond wrote no snapshot" >&2; exit 1; }
+
+# how FILE was loaded, from --timings: "index" or "read"
+loaded() {
+  "$maproot" analyze --timings "$@" 2>&1 >/dev/null | awk '/timing  (index|read) / { print $3; exit }'
+}
+
+# reports OUTDIR FILE [OPTIONS]: every report of FILE into OUTDIR (the
+# seconds an analysis took are not part of what must be equal)
+reports() {
+  local d=$1 f=$2
+  shift 2
+  mkdir -p "$d"
+  local ty
+  ty=$("$maproot" analyze --index=off --by type --format json "$f" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["types"][0]["type"])')
+  for fmt in text json dot pprof; do
+    "$maproot" analyze "$@" --format "$fmt" -o "$d/analyze.$fmt" "$f" 2>>"$d/err" || fail "$f: analyze --format $fmt $*"
+  done
+  "$maproot" analyze "$@" --summary "$f" >"$d/summary.txt" 2>>"$d/err" || fail "$f: --summary $*"
+  for fmt in text json; do
+    "$maproot" analyze "$@" --by type --format "$fmt" "$f" >"$d/types.$fmt" 2>>"$d/err" || fail "$f: --by type $*"
+    "$maproot" analyze "$@" --dominators --format "$fmt" "$f" >"$d/dom.$fmt" 2>>"$d/err" || fail "$f: --dominators $*"
+  done
+  for fmt in text json dot; do
+    "$maproot" path "$@" --type "$ty" --all --format "$fmt" "$f" >"$d/path.$fmt" 2>>"$d/err" || fail "$f: path --type $ty $*"
+  done
+  sed -i 's/; analysed in [0-9.]*s$//' "$d"/*.text
+}
+# the JSON of one snapshot read under another name
+unnamed() { grep -v '"snapshot": ' "$1"; }
+
+same() { # same DIR1 DIR2 WHAT
+  local out
+  out=$(diff -r "$1" "$2" 2>&1) || fail "$3: reports differ: $(echo "$out" | head -5)"
+}
+
+# ---- the same bytes with and without the index, on four snapshots
+for f in v n m s; do
+  snap=$f.gcstack.gz
+  reports "ref-$f" "$snap" --index=off
+  [ -e "$snap.mrx" ] && fail "$snap: --index=off wrote an index"
+  [ "$(loaded --index=rebuild "$snap")" = read ] || fail "$snap: --index=rebuild did not read the snapshot"
+  [ -s "$snap.mrx" ] || { fail "$snap: --index=rebuild wrote no index"; continue; }
+  [ "$(loaded "$snap")" = index ] || fail "$snap: the index was not used"
+  reports "idx-$f" "$snap"
+  same "ref-$f" "idx-$f" "$snap"
+  [ -s "idx-$f/err" ] && fail "$snap: messages with the index: $(head -2 "idx-$f/err")"
+  [ "$(loaded --index=off "$snap")" = read ] || fail "$snap: --index=off used the index"
+done
+
+# a profile finds its snapshot beside it, and that snapshot's index
+"$maproot" analyze --index=off --format json s.pb.gz >ref-prof.json 2>/dev/null || fail "profile: analyze"
+[ "$(loaded s.pb.gz)" = index ] || fail "profile: the snapshot beside it was not read through its index"
+"$maproot" analyze --format json s.pb.gz 2>/dev/null | cmp -s - ref-prof.json || fail "profile: the report differs"
+
+# diff of two snapshots through their indexes
+"$maproot" diff --index=off --format json n.gcstack.gz v.gcstack.gz >ref-diff.json || fail "diff (off)"
+"$maproot" diff --format json n.gcstack.gz v.gcstack.gz | cmp -s - ref-diff.json || fail "diff: the report differs"
+
+# ---- a small snapshot gets no index unasked
+"$maproot" analyze v.gcstack.gz >/dev/null 2>&1
+cp v.gcstack.gz small.gcstack.gz
+"$maproot" analyze small.gcstack.gz >/dev/null 2>&1 || fail "small: analyze"
+[ -e small.gcstack.gz.mrx ] && fail "small: an index was written for a small snapshot"
+
+# ---- stale: a touched or replaced snapshot is read again
+cp -p m.gcstack.gz t.gcstack.gz
+"$maproot" analyze --index=rebuild t.gcstack.gz >/dev/null 2>&1
+[ "$(loaded t.gcstack.gz)" = index ] || fail "stale: the fresh index was not used"
+touch -d '2001-01-01 00:00:01' t.gcstack.gz
+[ "$(loaded t.gcstack.gz)" = read ] || fail "stale: the index of a touched snapshot was used"
+"$maproot" analyze --index=rebuild t.gcstack.gz >/dev/null 2>&1
+cp n.gcstack.gz t2 && touch -r t.gcstack.gz t2 && mv t2 t.gcstack.gz
+[ "$(loaded t.gcstack.gz)" = read ] || fail "stale: the index of a replaced snapshot was used"
+"$maproot" analyze --index=off --format json t.gcstack.gz >t-off.json
+"$maproot" analyze --format json t.gcstack.gz 2>t.err | cmp -s - t-off.json || fail "stale: the report is not the new snapshot's"
+[ -s t.err ] && fail "stale: a stale index is not worth a message: $(cat t.err)"
+
+# ---- damaged indexes: one warning naming the index, the snapshot read instead
+"$maproot" analyze --index=off --format json m.gcstack.gz >m-off.json
+damaged() { # damaged WHAT EXPECTED-WORDS: m.gcstack.gz.mrx has been damaged
+  "$maproot" analyze --format json m.gcstack.gz >d.json 2>d.err
+  local rc=$?
+  [ $rc = 0 ] || fail "$1: exit $rc"
+  cmp -s d.json m-off.json || fail "$1: the report differs"
+  [ "$(wc -l <d.err)" = 1 ] && grep -q "^maproot: warning: m.gcstack.gz.mrx: .*$2.*; reading the snapshot instead$" d.err ||
+    fail "$1: the warning: $(cat d.err)"
+}
+fresh() { "$maproot" analyze --index=rebuild m.gcstack.gz >/dev/null 2>&1; }
+fresh
+size=$(stat -c %s m.gcstack.gz.mrx)
+printf '\xff' | dd of=m.gcstack.gz.mrx bs=1 seek=$((size / 2)) conv=notrunc status=none
+damaged "a flipped byte" "checksum"
+fresh
+truncate -s $((size / 2)) m.gcstack.gz.mrx
+damaged "truncated" "truncated"
+fresh
+truncate -s 100 m.gcstack.gz.mrx
+damaged "truncated to its header" "truncated"
+printf 'not an index at all, but long enough to hold a header of one, and more than that\n' >m.gcstack.gz.mrx
+damaged "not an index" "not a maproot index"
+fresh
+printf '\x00' | dd of=m.gcstack.gz.mrx bs=1 seek=20 conv=notrunc status=none
+damaged "a damaged header" "damaged header"
+# a damaged index is rewritten by --index=rebuild, and then used
+fresh
+[ "$(loaded m.gcstack.gz)" = index ] || fail "rebuild: the rewritten index was not used"
+
+# ---- an unwritable directory: the index goes to the cache directory
+if [ "$(id -u)" = 0 ]; then
+  as_user() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+else
+  as_user() { "$@"; }
+fi
+if command -v setpriv >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
+  mkdir -p ro && cp m.gcstack.gz ro/ && chmod 755 ro && chmod 644 ro/m.gcstack.gz
+  [ "$(id -u)" = 0 ] || chmod 555 ro
+  mkdir -p cache-user && chmod 777 cache-user
+  chmod o+x "$work" "$(dirname "$work")" 2>/dev/null
+  XDG_CACHE_HOME=$work/cache-user as_user "$maproot" analyze --index=rebuild --format json ro/m.gcstack.gz >ro.json 2>ro.err ||
+    fail "unwritable: analyze failed: $(cat ro.err)"
+  cmp -s <(unnamed ro.json) <(unnamed m-off.json) || fail "unwritable: the report differs"
+  [ -e ro/m.gcstack.gz.mrx ] && fail "unwritable: an index was written into the directory"
+  n=$(find cache-user -name '*.mrx' | wc -l)
+  [ "$n" = 1 ] || fail "unwritable: $n indexes in the cache directory ($(cat ro.err))"
+  got=$(XDG_CACHE_HOME=$work/cache-user as_user "$maproot" analyze --timings ro/m.gcstack.gz 2>&1 >/dev/null |
+    awk '/timing  (index|read) / { print $3; exit }')
+  [ "$got" = index ] || fail "unwritable: the index in the cache directory was not used"
+  # nowhere to write: a warning, and the analysis goes on
+  XDG_CACHE_HOME=/proc/no-such-dir as_user "$maproot" analyze --index=rebuild --format json ro/m.gcstack.gz >ro2.json 2>ro2.err ||
+    fail "no place for the index: analyze failed"
+  cmp -s <(unnamed ro2.json) <(unnamed m-off.json) || fail "no place for the index: the report differs"
+  [ "$(wc -l <ro2.err)" = 1 ] && grep -q '^maproot: warning: no index written: ' ro2.err ||
+    fail "no place for the index: the warning: $(cat ro2.err)"
+  chmod 755 ro
+else
+  echo "unwritable directory: skipped (root without setpriv)"
+fi
+
+# ---- standard input never has an index
+rm -rf cache
+"$maproot" analyze --index=rebuild --format json - <m.gcstack.gz >stdin.json 2>stdin.err || fail "stdin: analyze"
+cmp -s <(unnamed stdin.json) <(unnamed m-off.json) || fail "stdin: the report differs"
+[ -e cache ] || [ -e ./-.mrx ] && fail "stdin: an index was written"
+
+# ... nor does a FIFO
+mkfifo fifo.gcstack.gz
+cat m.gcstack.gz >fifo.gcstack.gz &
+"$maproot" analyze --index=rebuild --format json fifo.gcstack.gz >fifo.json 2>fifo.err || fail "fifo: analyze"
+wait
+cmp -s <(unnamed fifo.json) <(unnamed m-off.json) || fail "fifo: the report differs"
+[ -e fifo.gcstack.gz.mrx ] || [ -e cache ] && fail "fifo: an index was written"
+
+# ---- on a terminal, the index written is told on stderr (with its size)
+if command -v script >/dev/null 2>&1; then
+  cp m.gcstack.gz tty.gcstack.gz
+  script -qec "'$maproot' analyze --index=rebuild -o tty.txt tty.gcstack.gz" /dev/null >tty.out 2>&1
+  grep -q 'maproot: wrote the index tty.gcstack.gz.mrx ([0-9.]* MiB)' tty.out ||
+    fail "terminal: no word of the index written: $(cat tty.out)"
+  "$maproot" analyze --index=rebuild -o tty.txt tty.gcstack.gz 2>tty.err
+  [ -s tty.err ] && fail "not a terminal: a message: $(cat tty.err)"
+fi
+
+# ---- usage
+"$maproot" analyze --index=sometimes v.gcstack.gz >/dev/null 2>u.err
+[ $? = 2 ] && grep -q 'auto, off or rebuild' u.err || fail "--index=sometimes: $(cat u.err)"
+
+# ---- a million objects: an index unasked
+"$gen" maps 1000000 big.gcstack.gz >/dev/null || fail "gen_snapshot maps 1000000"
+"$maproot" analyze --format json big.gcstack.gz >big1.json 2>big.err || fail "big: analyze"
+[ -s big.gcstack.gz.mrx ] || fail "big: no index written for a million objects"
+[ "$(loaded big.gcstack.gz)" = index ] || fail "big: the index was not used"
+"$maproot" analyze --format json big.gcstack.gz | cmp -s - big1.json || fail "big: the report differs"
+rm -f big.gcstack.gz big.gcstack.gz.mrx
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures failure(s)"
+  exit 1
+fi
+echo "index: all checks passed"
