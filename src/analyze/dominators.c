@@ -80,13 +80,14 @@ static void *xmalloc(size_t n, size_t sz)
  * The path compression of the link-eval forest, without recursion and
  * without a stack: on the way up the ancestor pointers are reversed (each
  * node visited points back at the one below it), on the way down they are
- * restored and compressed, each node taking the lowest semidominator label
- * of the stretch it now skips. A node is linked when its number is above
- * i, the vertex being processed (vertices are linked in reverse preorder,
- * right after their turn), so no array says it.
+ * restored and compressed, each node taking the lowest semidominator of
+ * the stretch it now skips. label[] holds those semidominators themselves,
+ * not the vertices that have them: nothing but their values is ever asked
+ * for. A node is linked when its number is above i, the vertex being
+ * processed (vertices are linked in reverse preorder, right after their
+ * turn), so no array says it.
  */
-static void compress(uint32_t v, uint32_t i, uint32_t *ancestor, uint32_t *label,
-                     const uint32_t *semi)
+static void compress(uint32_t v, uint32_t i, uint32_t *ancestor, uint32_t *label)
 {
     uint32_t x = v, below = 0; /* 0: no vertex (numbers start at 1) */
     /* x needs compressing while its ancestor is linked (not a root) */
@@ -99,18 +100,17 @@ static void compress(uint32_t v, uint32_t i, uint32_t *ancestor, uint32_t *label
     while (below) {
         uint32_t y = below;
         below = ancestor[y]; /* y's ancestor is x, compressed already */
-        if (semi[label[x]] < semi[label[y]]) label[y] = label[x];
+        if (label[x] < label[y]) label[y] = label[x];
         ancestor[y] = ancestor[x];
         x = y;
     }
 }
 
-/* The vertex of lowest semidominator on the forest path from linked v up
- * to (not including) its tree's root. */
-static inline uint32_t eval(uint32_t v, uint32_t i, uint32_t *ancestor, uint32_t *label,
-                            const uint32_t *semi)
+/* The lowest semidominator on the forest path from linked v up to (not
+ * including) its tree's root. */
+static inline uint32_t eval(uint32_t v, uint32_t i, uint32_t *ancestor, uint32_t *label)
 {
-    if (ancestor[v] > i) compress(v, i, ancestor, label, semi);
+    if (ancestor[v] > i) compress(v, i, ancestor, label);
     return label[v];
 }
 
@@ -120,9 +120,17 @@ static inline uint32_t eval(uint32_t v, uint32_t i, uint32_t *ancestor, uint32_t
  * path compression), then each immediate dominator as the nearest common
  * ancestor of the vertex's parent and its semidominator, walking up the
  * dominators already known (preorder). Near-linear on heap graphs, and it
- * needs no buckets: 24 bytes a node in all while it works, where the
- * classic algorithm needed 40. Every array but dfn is indexed by DFS number
- * (1 = S; 0 is "none").
+ * needs no buckets. Every array but dfn is indexed by DFS number (1 = S; 0
+ * is "none").
+ *
+ * Memory: 20 bytes a node at most, where the classic algorithm needed 40.
+ * Five arrays live through the semidominators (dfn, vertex, parent,
+ * ancestor, label), and each one is put to a second use rather than a new
+ * array allocated: label counts the successors tried during the search;
+ * vertex[i], read only at i's turn, then holds i's semidominator (vertex is
+ * rebuilt from dfn, its inverse, at the end); parent becomes idom in place
+ * (each vertex's entry is read before it is overwritten, and only the
+ * dominators of lower numbers, final already, are walked).
  */
 int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
 {
@@ -144,12 +152,12 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     /* per DFS number (1..N; 0 unused) */
     uint32_t *vertex = xcalloc(N + 1, sizeof *vertex);
     uint32_t *parent = xcalloc(N + 1, sizeof *parent);
-    uint32_t *semi = xcalloc(N + 1, sizeof *semi);
-    uint32_t *label = NULL, *ancestor = NULL;
+    uint32_t *label = xcalloc(N + 1, sizeof *label);
+    uint32_t *ancestor = NULL;
     c.rt = xcalloc(c.nroots, sizeof *c.rt);
     c.is_target = xcalloc(c.n / 8 + 1, 1);
     int rc = -1;
-    if (!dfn || !vertex || !parent || !semi || !c.rt || !c.is_target) goto oom;
+    if (!dfn || !vertex || !parent || !label || !c.rt || !c.is_target) goto oom;
 
     for (size_t r = 0; r < c.nroots; r++) {
         uint32_t t = g->roots[r].target;
@@ -163,8 +171,9 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
      * is the tree path from the current vertex up to S, which parent[]
      * already holds: so no stack is kept (on a long chain it would cost 16
      * bytes a level). Each vertex's next successor position is kept in
-     * semi[] (calloc'ed zero), which is free until step 2; a vertex with
+     * label[] (calloc'ed zero), which is free until step 2; a vertex with
      * 2^32-1 successors tried counts as done (no heap has that many). */
+    uint32_t *next = label;
     uint32_t count = 0;
     dfn[c.S] = ++count;
     vertex[count] = c.S;
@@ -174,10 +183,10 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
         if (v < c.n) {
             /* the successors a few places on, whose numbers will be
              * looked at soon (a bucket array has millions, mostly seen) */
-            uint64_t e = mp_out_begin(g, v) + semi[cur] + 8;
+            uint64_t e = mp_out_begin(g, v) + next[cur] + 8;
             if (e < mp_out_end(g, v)) __builtin_prefetch(&dfn[adj[e]]);
         }
-        if (semi[cur] == UINT32_MAX || !succ(&c, v, semi[cur]++, &w)) {
+        if (next[cur] == UINT32_MAX || !succ(&c, v, next[cur]++, &w)) {
             cur = parent[cur];
             continue;
         }
@@ -187,17 +196,16 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
         parent[count] = cur;
         cur = count;
     }
-    label = xmalloc((size_t)count + 1, sizeof *label);
     ancestor = xmalloc((size_t)count + 1, sizeof *ancestor);
-    if (!label || !ancestor) goto oom;
-    label[0] = ancestor[0] = 0;
-    for (uint32_t i = 1; i <= count; i++) {
-        semi[i] = i;
-        label[i] = i;
-        ancestor[i] = parent[i]; /* in effect once i is linked */
-    }
+    if (!ancestor) goto oom;
+    /* a vertex's label is written at its turn, before anything reads it */
+    ancestor[0] = 0;
+    for (uint32_t i = 1; i <= count; i++) ancestor[i] = parent[i]; /* in effect once linked */
 
-    /* 2. semidominators, in reverse preorder */
+    /* 2. semidominators, in reverse preorder; vertex[i] is done with after
+     * i's turn and takes its semidominator (the lower numbers, read ahead
+     * below, are still vertices) */
+    uint32_t *semi = vertex;
     const uint32_t *in = g->in.adj;
     for (uint32_t i = count; i >= 2; i--) {
         /* predecessors are scattered: fetch the lists of the vertices a
@@ -215,36 +223,42 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
             for (uint64_t e = mp_in_begin(g, w); e < end; e++) {
                 uint32_t v = dfn[g->in.adj[e]];
                 if (!v) continue; /* unreachable predecessor */
-                uint32_t s2 = v <= i ? v : semi[eval(v, i, ancestor, label, semi)];
+                uint32_t s2 = v <= i ? v : eval(v, i, ancestor, label);
                 if (s2 < s) s = s2;
             }
             if (c.is_target[w >> 3] & (1u << (w & 7))) {
                 for (size_t k = rt_first(&c, w); k < c.nrt && (c.rt[k] >> 32) == w; k++) {
                     uint32_t v = dfn[c.n + (uint32_t)c.rt[k]];
                     if (!v) continue;
-                    uint32_t s2 = v <= i ? v : semi[eval(v, i, ancestor, label, semi)];
+                    uint32_t s2 = v <= i ? v : eval(v, i, ancestor, label);
                     if (s2 < s) s = s2;
                 }
             }
         } else {
             s = 1; /* a root node's only predecessor is S */
         }
+        label[i] = s;
         semi[i] = s;
     }
     free(label), label = NULL;
+    free(ancestor), ancestor = NULL;
     /* 3. immediate dominators, in preorder: the nearest common ancestor of
-     * the parent and the semidominator in the dominator tree built so far
-     * (ancestor[] is done with: it holds them now) */
-    uint32_t *idom = ancestor;
-    ancestor = NULL;
+     * the parent and the semidominator in the dominator tree built so far */
+    uint32_t *idom = parent;
+    parent = NULL;
     idom[1] = 0;
     for (uint32_t i = 2; i <= count; i++) {
-        uint32_t d = parent[i];
+        uint32_t d = idom[i]; /* still i's parent */
         while (d > semi[i]) d = idom[d];
         idom[i] = d;
     }
-    free(semi), semi = NULL;
-    free(parent), parent = NULL;
+    /* the semidominators are done with: vertex again, from its inverse */
+    vertex = semi;
+    semi = NULL;
+    vertex[0] = 0;
+    for (size_t v = 0; v < N; v++)
+        if (dfn[v]) vertex[dfn[v]] = (uint32_t)v;
+    free(dfn), dfn = NULL;
 
     /* results by node id; the working arrays are gone first, so that the
      * two are never held at once */
@@ -263,7 +277,6 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
         if (v < c.n) out->retained[v] += mp_obj_size(g, v);
         out->retained[out->idom[v]] += out->retained[v];
     }
-    free(dfn), dfn = NULL;
     out->root_of = xmalloc(c.n, sizeof *out->root_of);
     if (!out->root_of) goto oom;
     /* single-root owners: parents before children (preorder) */
@@ -291,7 +304,6 @@ done:
     free(dfn);
     free(vertex);
     free(parent);
-    free(semi);
     free(label);
     free(ancestor);
     free(c.rt);

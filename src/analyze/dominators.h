@@ -17,7 +17,7 @@
  * Retained size of a node: the bytes of the objects it dominates, itself
  * included (what would be freed if it were gone).
  *
- * Memory: 24 bytes per node while computing, 20 per node kept (idom,
+ * Memory: 20 bytes per node while computing, 20 per node kept (idom,
  * retained, single-root owner, the preorder). Errors: -1 with err set when
  * out of memory.
  */

@@ -248,13 +248,11 @@ static int cmp_u32(const void *a, const void *b)
 /*
  * up[x]: the nearest proper dominator of node x that is a table object (a
  * map header, bucket array or bucket) of any map, MP_NONE if none; one pass
- * over the preorder (every node after its immediate dominator). NULL when
- * out of memory.
+ * over the preorder (every node after its immediate dominator). up has
+ * d->nnodes slots.
  */
-static uint32_t *table_ancestors(const mp_graph *g, const mp_dom *d)
+static void table_ancestors(const mp_graph *g, const mp_dom *d, uint32_t *up)
 {
-    uint32_t *up = malloc((d->nnodes ? d->nnodes : 1) * sizeof *up);
-    if (!up) return NULL;
     for (size_t i = 0; i < d->nnodes; i++) up[i] = MP_NONE;
     table_memo memo = TABLE_MEMO_INIT;
     for (size_t i = 0; i < d->npreorder; i++) {
@@ -262,17 +260,11 @@ static uint32_t *table_ancestors(const mp_graph *g, const mp_dom *d)
         if (p == MP_NONE) continue;
         up[x] = p < g->nobjects && table_map_memo(g, p, &memo) != MP_NONE ? p : up[p];
     }
-    return up;
 }
 
 /* Is a proper dominator of table object x a table object of map k? */
-static bool inside_own_table(const mp_graph *g, const mp_dom *d, const uint32_t *up, uint32_t k,
-                             uint32_t x)
+static bool inside_own_table(const mp_graph *g, const uint32_t *up, uint32_t k, uint32_t x)
 {
-    if (!up) { /* out of memory: the immediate dominator only */
-        uint32_t id = d->idom[x];
-        return id < g->nobjects && table_map(g, id) == k;
-    }
     for (uint32_t a = up[x]; a != MP_NONE; a = up[a])
         if (table_map(g, a) == k) return true;
     return false;
@@ -306,7 +298,7 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t 
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && t[i] == t[i - 1]) continue;
         if (d->idom[t[i]] == MP_NONE) continue;
-        if (inside_own_table(g, d, up, k, t[i])) continue;
+        if (inside_own_table(g, up, k, t[i])) continue;
         sum += d->retained[t[i]];
     }
     return sum;
@@ -507,8 +499,14 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
     out->ranked = malloc((g->nmaps ? g->nmaps : 1) * sizeof *out->ranked);
     mp_pack_init(&out->entry_info, 2);
     mp_pack_spill(&out->entry_info, mp_spill_bytes());
-    uint32_t *scratch = malloc((n ? n : 1) * sizeof *scratch);
-    mp_huge_pages(scratch, n * sizeof *scratch);
+    /* one array of a slot per node serves three purposes in turn, so that
+     * the analysis holds one such array at a time: the owner map of every
+     * object, then every node's nearest table object above it in the
+     * dominator tree, then the marks of the searches for the roots reaching
+     * each map */
+    size_t nscratch = d->nnodes > n ? d->nnodes : n;
+    uint32_t *scratch = malloc((nscratch ? nscratch : 1) * sizeof *scratch);
+    mp_huge_pages(scratch, nscratch * sizeof *scratch);
     uint8_t *key_points = NULL;
     out->holder = malloc((g->nroots ? g->nroots : 1) * sizeof *out->holder);
     uint32_t *reaching = malloc((g->nroots ? g->nroots : 1) * sizeof *reaching);
@@ -535,11 +533,18 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
     free(counted);
     if (map_sites(g, d, scratch, out)) goto oom;
 
-    /* per map */
+    /* per map: what each holds (scratch = the table ancestors), then the
+     * rest (scratch = the marks of roots_reaching) */
     uint32_t *tbl = NULL;
-    uint32_t *up = g->nmaps ? table_ancestors(g, d) : NULL;
     size_t tblcap = 0;
-    memset(scratch, 0, n * sizeof *scratch); /* now the marks of roots_reaching */
+    if (g->nmaps) table_ancestors(g, d, scratch);
+    for (size_t k = 0; k < g->nmaps; k++) {
+        const mp_map *m = &g->maps[k];
+        if (m->header != MP_NONE && d->idom[m->header] != MP_NONE)
+            out->maps[k].retained = map_retained(g, d, scratch, (uint32_t)k, &tbl, &tblcap);
+    }
+    free(tbl);
+    memset(scratch, 0, n * sizeof *scratch);
     uint64_t significant = out->heap_bytes / 100;
     if (significant < SIGNIFICANT_MIN) significant = SIGNIFICANT_MIN;
     for (size_t k = 0; k < g->nmaps; k++) {
@@ -549,7 +554,6 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
         r->root = r->path_root = MP_NONE;
         bool live = m->header != MP_NONE && d->idom[m->header] != MP_NONE;
         if (live) {
-            r->retained = map_retained(g, d, up, (uint32_t)k, &tbl, &tblcap);
             r->root = d->root_of[m->header];
             r->path_root = p->root[m->header];
             /* the roots reaching the header, each holder once (its first
@@ -618,8 +622,6 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
                      (ev & (MP_EV_EMPTIED | MP_EV_OLD_BUCKETS));
         out->ranked[k] = (uint32_t)k;
     }
-    free(tbl);
-    free(up);
     free(scratch);
     free(reaching);
     free(holder_mark);

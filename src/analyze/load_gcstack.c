@@ -17,9 +17,11 @@
  * entry at its peak (the packed graph, paths, dominators, findings): the
  * estimate mp_load_gcstack_in checks the limit against. Fitted to the peak
  * RSS of whole analyses of the benchmark's shapes (bench/gen_snapshot, 1M
- * objects: 79-112 MB, estimated 72-104 MB; the rest is the program) and
- * above it at scale (100M objects in maps: 8.4 GiB, estimated 9.7 GiB). */
-#define BYTES_PER_OBJECT 64u
+ * objects: 79-112 MB, estimated 68-100 MB; the rest is the program, and at
+ * that size the peak is the reading's, which the analysis no longer tops)
+ * and above it at scale (100M objects in maps: 7.9 GiB, estimated 9.3
+ * GiB). */
+#define BYTES_PER_OBJECT 60u
 #define BYTES_PER_EDGE 8u
 #define BYTES_PER_ENTRY 24u
 
