@@ -112,16 +112,16 @@ int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err
     return rc;
 }
 
-static int load_godump(mf_in *in, const mf_limits *lim, FILE *progress, mp_graph **out,
-                       mf_error *err)
+static int load_godump(const char *path, mf_in *in, mp_graph **out, mf_error *err)
 {
-    return mp_load_godump_in(in, lim, cli_binary, progress, out, err);
+    (void)path; /* not indexed: the graph depends on --binary */
+    return mp_load_godump_in(in, &cli_limits, cli_binary, cli_progress_stream(), out, err);
 }
 
 /* The kinds of input, most specific first: the first whose sniff accepts
  * an input's first bytes takes it. */
 static const cli_kind kinds[] = {
-    {"root snapshot", false, mf_gs_sniff_bytes, mp_load_gcstack_in},
+    {"root snapshot", false, mf_gs_sniff_bytes, cli_load_snapshot},
     {"Go heap dump", true, mf_gd_sniff_bytes, load_godump},
     {"pprof profile", false, mf_profile_sniff_bytes, NULL},
 };
@@ -166,9 +166,7 @@ void cli_input_close(cli_input *ci)
 
 int cli_input_try_graph(cli_input *ci, mp_graph **out, mf_error *err)
 {
-    int rc = ci->kind->load_graph == mp_load_gcstack_in
-                 ? cli_load_snapshot(ci->path, ci->in, out, err)
-                 : ci->kind->load_graph(ci->in, &cli_limits, cli_progress_stream(), out, err);
+    int rc = ci->kind->load_graph(ci->path, ci->in, out, err);
     cli_input_close(ci);
     return rc;
 }

@@ -23,9 +23,9 @@ typedef struct cli_kind {
     bool go_dump;     /* a Go heap dump: --binary applies */
     /* true if decoded content starting with these bytes is of this kind */
     bool (*sniff)(const uint8_t *head, size_t n);
-    /* a heap graph: loads it (NULL for a pprof profile) */
-    int (*load_graph)(mf_in *in, const mf_limits *lim, FILE *progress, mp_graph **out,
-                      mf_error *err);
+    /* a heap graph: loads it from in, opened from path, with cli_limits
+     * and progress on a terminal (NULL for a pprof profile) */
+    int (*load_graph)(const char *path, mf_in *in, mp_graph **out, mf_error *err);
 } cli_kind;
 
 typedef struct cli_input {
