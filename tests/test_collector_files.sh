@@ -20,7 +20,9 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 cycle_of() { "$maproot" analyze "$1" 2>/dev/null | grep -o 'GC cycle [0-9]*' | head -1; }
 
 # --- a series with every cycle due: the forked writer is often busy
-MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz MAPROOT_PROFILE_EVERY=1 \
+# (MR_GOGC=25: about twice the cycles, so that a fast build whose writer is
+# busy through most of them still gets a second pair)
+MR_GOGC=25 MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz MAPROOT_PROFILE_EVERY=1 \
   "$exdir/sessiond" >/dev/null 2>err.txt || fail "sessiond with a series failed: $(cat err.txt)"
 sleep 0.5 # anything still writing after the end would show now
 n=0
