@@ -337,6 +337,43 @@ static void test_a_global_at_any_depth_beats_a_stack_word(void)
     mp_graph_free(g);
 }
 
+static void test_path_steps_name_the_first_edge_taken(void)
+{
+    /* global -> A; A's edges in order: B, C, B, D; C -> D; D -> A (seen
+     * already). B's step is A's first edge to it (rank 0, not 2), C's
+     * rank 1, D's rank 3 (its parent is A, one step from the root, not C);
+     * the root's target has no step. */
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    uint32_t A = mp_gb_object(b, 0x1000, 64, MP_NONE, MP_NONE);
+    uint32_t B = mp_gb_object(b, 0x2000, 8, MP_NONE, MP_NONE);
+    uint32_t C = mp_gb_object(b, 0x3000, 8, MP_NONE, MP_NONE);
+    uint32_t D = mp_gb_object(b, 0x4000, 8, MP_NONE, MP_NONE);
+    mp_gb_edge_at(b, A, B, 0);
+    mp_gb_edge_at(b, A, C, 8);
+    mp_gb_edge_at(b, A, B, 16);
+    mp_gb_edge_at(b, A, D, 24);
+    mp_gb_edge_at(b, C, D, 0);
+    mp_gb_edge_at(b, D, A, 0);
+    add_root(b, MP_ROOT_GLOBAL, "g", A);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_paths p;
+    CHECK(mp_paths_compute(g, &p, &err) == 0);
+    CHECK_EQ_U64(p.nreached, 4);
+    CHECK_EQ_U64(p.reached_bytes, 88);
+    CHECK_EQ_U64(p.via[A], MP_NONE);
+    CHECK_EQ_U64(p.parent[B], A);
+    CHECK_EQ_U64(p.via[B], 0);
+    CHECK_EQ_U64(p.via[C], 1);
+    CHECK_EQ_U64(p.parent[D], A);
+    CHECK_EQ_U64(p.via[D], 3);
+    CHECK_EQ_U64(mp_paths_via_offset(g, &p, D), 24);
+    CHECK_EQ_U64(mp_paths_via_offset(g, &p, A), MP_NO_OFFSET);
+    mp_paths_free(&p);
+    mp_graph_free(g);
+}
+
 static void test_thread_roots_sort_by_thread_then_outer_frame(void)
 {
     /* added interleaved: (thread 2, frame 0), (1, 0), (2, 3), (1, 2); the
@@ -547,6 +584,7 @@ int main(void)
     TEST(test_strings_are_interned_and_keys_kept);
     TEST(test_paths_prefer_shorter_then_higher_priority_roots);
     TEST(test_a_global_at_any_depth_beats_a_stack_word);
+    TEST(test_path_steps_name_the_first_edge_taken);
     TEST(test_thread_roots_sort_by_thread_then_outer_frame);
     TEST(test_edges_given_in_order_pack_directly_and_reverse_alike);
     TEST(test_edge_starts_past_four_billion_are_whole);

@@ -118,7 +118,10 @@ typedef struct mp_findings {
     uint32_t *holder; /* per g->roots: the first root word of its holder */
 } mp_findings;
 
-int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
+/* The findings of every map. d->root_of is lent to the computation as
+ * scratch and holds its values again on return (mp_dom_fill_root_of),
+ * success or not: d is otherwise only read. */
+int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err);
 /* Entry i's retained bytes (what it owns) and whether its value is shared
  * (not owned). */

@@ -42,9 +42,35 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
     mp_entry_cursor_free(&c);
 }
 
-/* The parent array doubles as the visited set: an object is visited once
+/*
+ * How each object's path leaves its parent: the rank of the parent's first
+ * out edge to it (the one the search followed, as it takes a parent's
+ * edges in order and the first reaches the child), MP_NONE from a bucket
+ * (entry_steps says which entry) or at a root. One pass over the edges,
+ * each child set by its own parent only.
+ */
+static void edge_steps(const mp_graph *g, mp_paths *out)
+{
+    size_t n = g->nobjects;
+    const uint32_t *adj = g->out.adj;
+    for (size_t i = 0; i < n; i++) out->via[i] = MP_NONE;
+    for (size_t v = 0; v < n; v++) {
+        if (out->root[v] == MP_NONE || (g->bucket_bits && mp_bit(g->bucket_bits, v))) continue;
+        uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
+        if (end - b > MP_NONE) end = b + MP_NONE; /* ranks past 2^32 - 1 are not kept */
+        for (uint64_t e = b; e < end; e++) {
+            if (e + 16 < end) __builtin_prefetch(&out->parent[adj[e + 16]]);
+            uint32_t w = adj[e];
+            if (out->parent[w] == v && out->via[w] == MP_NONE) out->via[w] = (uint32_t)(e - b);
+        }
+    }
+}
+
+/* The root array doubles as the visited set: an object is visited once
  * its root is set. The queue is one array of n slots since each object
- * enters it at most once.
+ * enters it at most once: the via array, which the search does not need
+ * and which is filled from the parents once the queue is spent
+ * (edge_steps), so the search costs no memory beyond its result.
  *
  * The search runs once per root kind, in priority order, each one seeded
  * with the roots of that kind and going on from every object earlier kinds
@@ -59,20 +85,18 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     out->parent = malloc((n ? n : 1) * sizeof *out->parent);
     out->root = malloc((n ? n : 1) * sizeof *out->root);
     out->via = malloc((n ? n : 1) * sizeof *out->via);
-    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
     mp_huge_pages(out->parent, n * sizeof *out->parent);
     mp_huge_pages(out->root, n * sizeof *out->root);
     mp_huge_pages(out->via, n * sizeof *out->via);
-    mp_huge_pages(queue, n * sizeof *queue);
     out->nreached = 0;
     out->reached_bytes = 0;
-    if (!out->parent || !out->root || !out->via || !queue) {
-        free(queue);
+    if (!out->parent || !out->root || !out->via) {
         mp_paths_free(out);
         mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = out->via[i] = MP_NONE;
+    for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = MP_NONE;
+    uint32_t *queue = out->via;
     const uint32_t *adj = g->out.adj;
     size_t head = 0, tail = 0;
     for (size_t r = 0; r < g->nroots;) {
@@ -99,22 +123,19 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
                     __builtin_prefetch(&out->root[adj[k]]);
             }
             uint32_t v = queue[head++];
-            /* leaving a bucket, the entry says where (below) */
-            bool bucket = g->bucket_bits && mp_bit(g->bucket_bits, v);
             uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
             for (uint64_t e = b; e < end; e++) {
                 uint32_t w = adj[e];
                 if (out->root[w] != MP_NONE) continue;
                 out->root[w] = out->root[v];
                 out->parent[w] = v;
-                out->via[w] = bucket || e - b >= MP_NONE ? MP_NONE : (uint32_t)(e - b);
                 queue[tail++] = w;
             }
         }
     }
     out->nreached = tail;
     for (size_t i = 0; i < tail; i++) out->reached_bytes += mp_obj_size(g, queue[i]);
-    free(queue);
+    edge_steps(g, out);
     entry_steps(g, out);
     return 0;
 }
