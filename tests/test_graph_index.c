@@ -89,7 +89,7 @@ static void test_a_graph_read_back_is_the_graph_written(void)
     CHECK(g != NULL);
     uint64_t bytes;
     mf_error err;
-    CHECK(mp_gi_write(path, g, &ident, &bytes, &err) == 0);
+    CHECK(mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0);
     struct stat st;
     CHECK(stat(path, &st) == 0 && (uint64_t)st.st_size == bytes);
     mp_graph *r;
@@ -135,7 +135,7 @@ static void test_a_graph_read_back_is_the_graph_written(void)
     uint64_t bytes2;
     char again[300];
     snprintf(again, sizeof again, "%s/again.mrx", dir);
-    CHECK(mp_gi_write(again, r, &ident, &bytes2, &err) == 0);
+    CHECK(mp_gi_write(again, r, &ident, NULL, &bytes2, &err) == 0);
     CHECK_EQ_U64(bytes2, bytes);
     mp_graph_free(r);
     mp_graph_free(g);
@@ -150,7 +150,7 @@ static bool refused(void (*damage)(mp_graph *), const char *words)
     damage(g);
     uint64_t bytes;
     mf_error err;
-    bool ok = mp_gi_write(path, g, &ident, &bytes, &err) == 0;
+    bool ok = mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0;
     mp_graph_free(g);
     mp_graph *r = NULL;
     ok = ok && mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_BAD && r == NULL;
@@ -228,7 +228,7 @@ static void test_a_damaged_or_truncated_index_is_refused(void)
     CHECK(g != NULL);
     uint64_t bytes;
     mf_error err;
-    CHECK(mp_gi_write(path, g, &ident, &bytes, &err) == 0);
+    CHECK(mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0);
     mp_graph_free(g);
     FILE *f = fopen(path, "rb");
     CHECK(f != NULL);

@@ -37,8 +37,12 @@ typedef struct mp_dom {
     size_t npreorder;
     uint64_t *root_targets; /* (target << 32 | root), sorted: the roots of each object */
     size_t nroot_targets;
+    bool borrowed; /* idom, retained, root_of and preorder are the graph's
+                      (g->derived): not freed */
 } mp_dom;
 
+/* The dominator tree of g: the one its index holds (g->derived, borrowed)
+ * when it holds one, else computed. */
 int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err);
 void mp_dom_free(mp_dom *d);
 

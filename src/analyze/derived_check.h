@@ -1,0 +1,39 @@
+/*
+ * src/analyze/derived_check.h -- checks of the analysis results an index
+ * file keeps beside a graph (paths from the roots, the dominator tree,
+ * retained sizes: mp_graph_derived), so that a damaged index whose
+ * checksums still hold can make an analysis neither read out of bounds nor
+ * loop, nor show a tree that is not one.
+ *
+ * Paths: every parent, root and step (via) in range; a path's parent has
+ * the same root; an object without a parent is its root's target; a step
+ * that names an out edge names one from the parent to the object; following
+ * parents always ends at a root target (no cycle).
+ * Dominator tree: every idom in range; the super-root first in the
+ * preorder, every other reachable node once and after its idom (so
+ * following idoms always reaches the super-root); a root node's idom is
+ * the super-root; root_of agrees with the tree; retained sizes are 0
+ * exactly where a node is unreachable, at least the node's own size, at
+ * most its idom's, the super-root's is the bytes of the reachable objects,
+ * and each node's is its own size plus its children's (checked at once for
+ * all nodes as a sum with random weights modulo the prime 2^61-1: a wrong
+ * sum passes with a chance below 2^-60). With both: the same objects are
+ * reachable.
+ *
+ * Linear in objects, nodes and roots; scratch: 2 bits per object and 1 per
+ * node. Not thread-safe only in that it reads the random source once.
+ */
+#ifndef MP_DERIVED_CHECK_H
+#define MP_DERIVED_CHECK_H
+
+#include "analyze/graph.h"
+
+#include <stddef.h>
+
+/* Checks dv against g (whose own arrays are sound: graph_index.c checked
+ * them). dv's paths (parent != NULL) and tree (idom != NULL) are checked
+ * when present; on success dv->nreached and dv->reached_bytes are set.
+ * Returns NULL when sound, else what is wrong (in buf, size bytes). */
+const char *mp_derived_check(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size);
+
+#endif
