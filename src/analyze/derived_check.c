@@ -68,7 +68,7 @@ static inline void set_bit(uint64_t *b, size_t i)
  * those, `walking` the objects of walks so far; an object met again
  * walking but not done closes a cycle. Every object is walked over at most
  * twice. */
-static const char *check_paths(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size)
+const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size)
 {
     size_t n = g->nobjects;
     const uint32_t *parent = dv->parent, *root = dv->root, *via = dv->via;
@@ -124,7 +124,8 @@ static const char *check_paths(const mp_graph *g, mp_graph_derived *dv, char *bu
 /* The dominator tree: one pass by node number (ranges, retained bounds,
  * the weighted sums), one over the preorder (each node once, after its
  * idom; root_of; retained no more than the idom's). */
-static const char *check_tree(const mp_graph *g, const mp_graph_derived *dv, char *buf, size_t size)
+const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv, char *buf,
+                                  size_t size)
 {
     size_t n = g->nobjects, N = n + g->nroots + 1;
     uint32_t S = (uint32_t)(N - 1);
@@ -180,12 +181,4 @@ static const char *check_tree(const mp_graph *g, const mp_graph_derived *dv, cha
     }
     free(seen);
     return bad;
-}
-
-const char *mp_derived_check(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size)
-{
-    const char *bad = NULL;
-    if (dv->parent && (bad = check_paths(g, dv, buf, size))) return bad;
-    if (dv->idom && (bad = check_tree(g, dv, buf, size))) return bad;
-    return NULL;
 }

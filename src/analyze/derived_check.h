@@ -30,10 +30,14 @@
 
 #include <stddef.h>
 
-/* Checks dv against g (whose own arrays are sound: graph_index.c checked
- * them). dv's paths (parent != NULL) and tree (idom != NULL) are checked
- * when present; on success dv->nreached and dv->reached_bytes are set.
- * Returns NULL when sound, else what is wrong (in buf, size bytes). */
-const char *mp_derived_check(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size);
+/* Check dv's paths (parent, root, via) and its tree (idom, retained,
+ * root_of, preorder) against g, whose own arrays are sound (graph_index.c
+ * checked them); the tree's check also compares reachability with the
+ * paths when dv has them. The paths' check sets dv->nreached and
+ * dv->reached_bytes. Return NULL when sound, else what is wrong (in buf,
+ * size bytes). */
+const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size);
+const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv, char *buf,
+                                  size_t size);
 
 #endif

@@ -762,6 +762,26 @@ static const char *check_entry(const mp_graph *g, const uint64_t *f)
     return NULL;
 }
 
+/* Drops the whole pages of [off, off + n) of a private file mapping from
+ * the process: read again from the file when touched. */
+static void release_pages(uint8_t *base, uint64_t off, uint64_t n)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t a = (off + page - 1) / page * page, b = (off + n) / page * page;
+    if (b > a) madvise(base + a, (size_t)(b - a), MADV_DONTNEED);
+}
+
+/* Gives back the pages of an array of g checked already, when g lies in a
+ * file mapping (g->mapped is set during the checks only then): the checks
+ * read a whole index, and what they have read need not stay in the
+ * process at once. */
+static void drop(const mp_graph *g, const void *p, uint64_t bytes)
+{
+    if (g->mapped && p)
+        release_pages(g->mapped, (uint64_t)((const uint8_t *)p - (const uint8_t *)g->mapped),
+                      bytes);
+}
+
 static const char *check_graph(const mp_graph *g)
 {
     if (g->strs_len == 0 || g->strs[0] || g->strs[g->strs_len - 1])
@@ -784,15 +804,24 @@ static const char *check_graph(const mp_graph *g)
             return "big sizes: a reference out of range or out of order";
         total += g->big[i].size;
     }
+    drop(g, g->addr, g->nobjects * sizeof *g->addr);
+    drop(g, g->size32, g->nobjects * sizeof *g->size32);
+    drop(g, g->type, g->nobjects * sizeof *g->type);
     if (total != g->total_bytes) return "the heap's bytes are not the sum of its objects' sizes";
     for (size_t i = 0; i < g->nsampled; i++)
         if ((g->samples[i] >> 32) >= g->nobjects || (uint32_t)g->samples[i] >= g->nstacks ||
             (i && g->samples[i] <= g->samples[i - 1]))
             return "samples: a reference out of range or out of order";
+    drop(g, g->samples, g->nsampled * sizeof *g->samples);
     const char *bad;
-    if ((bad = check_csr(g, &g->out, "out edges")) || (bad = check_csr(g, &g->in, "in edges")))
-        return bad;
+    const mp_csr *csr[] = {&g->out, &g->in};
+    for (int k = 0; k < 2; k++) {
+        if ((bad = check_csr(g, csr[k], k ? "in edges" : "out edges"))) return bad;
+        drop(g, csr[k]->at, (g->nobjects + 1) * sizeof *csr[k]->at);
+        drop(g, csr[k]->adj, g->nedges * sizeof *csr[k]->adj);
+    }
     if ((bad = check_pack(&g->offsets, 1, "edge offsets", check_offset, g))) return bad;
+    drop(g, g->offsets.buf, g->offsets.len);
     if (g->offsets.n > g->nedges) return "edge offsets: too many";
     for (size_t i = 0; i < g->ntypes; i++) {
         const mp_type *t = &g->types[i];
@@ -821,6 +850,7 @@ static const char *check_graph(const mp_graph *g)
             return "buckets: a reference out of range or out of order";
     if (g->entries.n != g->nentries) return "entries: wrong count";
     if ((bad = check_pack(&g->entries, EF_N, "entries", check_entry, g))) return bad;
+    drop(g, g->entries.buf, g->entries.len);
     for (size_t i = 0; i < g->nframes; i++)
         if (!sid_ok(g, g->frames[i].function) || !sid_ok(g, g->frames[i].file))
             return "frames: a reference out of range or out of order";
@@ -839,20 +869,11 @@ static const char *check_graph(const mp_graph *g)
     return NULL;
 }
 
-/* Drops the whole pages of [off, off + n) of a private file mapping from
- * the process: read again from the file when touched. */
-static void release_pages(uint8_t *base, uint64_t off, uint64_t n)
-{
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t a = (off + page - 1) / page * page, b = (off + n) / page * page;
-    if (b > a) madvise(base + a, (size_t)(b - a), MADV_DONTNEED);
-}
-
 /* Points g->derived into the derived part of the index image at base
  * (after the graph part of header h) once it is checked; NULL when it is
  * sound, else what is wrong (g->derived stays empty then). */
-static const char *attach_part(uint8_t *base, size_t len, const gi_header *h, mp_graph *g,
-                               char *why, size_t size)
+static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_header *h,
+                               mp_graph *g, char *why, size_t size)
 {
     uint64_t start = h->file_bytes, nobj = g->nobjects, N = nobj + g->nroots + 1;
     gi_part ph;
@@ -892,8 +913,12 @@ static const char *attach_part(uint8_t *base, size_t len, const gi_header *h, mp
     if ((!dv.parent != !dv.root || !dv.parent != !dv.via) ||
         (!dv.idom != !dv.retained || !dv.idom != !dv.root_of || !dv.idom != !dv.preorder))
         return "derived results: a part of the paths or of the tree is missing";
-    const char *bad = mp_derived_check(g, &dv, why, size);
+    const char *bad = dv.parent ? mp_derived_check_paths(g, &dv, why, size) : NULL;
     if (bad) return bad;
+    if (file)
+        for (size_t i = 0; i < 3; i++)
+            release_pages(base, tab[i].offset, tab[i].count * tab[i].elem);
+    if (dv.idom && (bad = mp_derived_check_tree(g, &dv, why, size))) return bad;
     g->derived = dv;
     return NULL;
 }
@@ -975,6 +1000,7 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
             break;
         }
         if (i == 0) continue;
+        if (file) release_pages(base, t->offset, t->count * t->elem);
         if (s[i].cstr && t->count && !plain_name(base + t->offset, t->count)) {
             snprintf(why, sizeof why, "section %zu (%s): not a name", i, s[i].name);
             bad = why;
@@ -992,7 +1018,9 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
             packs[k]->cap_block = 0;
             packs[k]->spill_bytes = 0;
         }
+        g->mapped = file ? base : NULL; /* for drop() */
         const char *what = check_graph(g);
+        g->mapped = NULL;
         if (what) {
             snprintf(why, sizeof why, "%s", what);
             bad = why;
@@ -1009,7 +1037,7 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
     err->msg[0] = 0;
     if (len > h.file_bytes) {
         char pwhy[160];
-        const char *pbad = attach_part(base, len, &h, g, pwhy, sizeof pwhy);
+        const char *pbad = attach_part(base, len, file, &h, g, pwhy, sizeof pwhy);
         if (pbad) mf_error_set(err, "%s: damaged index: %s", ipath, pbad);
     }
     /* Every page was read by the checks above; what the analysis needs it
