@@ -90,8 +90,9 @@ const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char
         }
         if (p >= n || root[p] != r)
             return say(buf, size, "paths: object %zu: parent out of range or of another root", o);
-        if (v == MP_NONE) continue;
-        if (g->bucket_bits && mp_bit(g->bucket_bits, p)) {
+        bool bucket = g->bucket_bits && mp_bit(g->bucket_bits, p);
+        if (v == MP_NONE && (bucket || mp_out_end(g, p) - mp_out_begin(g, p) > MP_NONE)) continue;
+        if (bucket) {
             if (v >= g->nentries) return say(buf, size, "paths: object %zu: entry out of range", o);
         } else if (v >= mp_out_end(g, p) - mp_out_begin(g, p) ||
                    g->out.adj[mp_out_begin(g, p) + v] != o) {
@@ -155,11 +156,6 @@ const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv,
             other = mod61(other + mulmod61(weight(seed, d), ret[v]));
         }
     }
-    if (ret[S] != reach_bytes)
-        return say(buf, size, "dominators: the super-root retains %llu bytes, not %llu",
-                   (unsigned long long)ret[S], (unsigned long long)reach_bytes);
-    if (own != other)
-        return say(buf, size, "dominators: retained sizes are not the sums of the tree's");
     if (dv->npreorder != nreach || pre[0] != S)
         return say(buf, size, "dominators: the preorder does not list the reachable nodes");
     uint64_t *seen = calloc(N / 64 + 1, sizeof *seen);
@@ -180,5 +176,11 @@ const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv,
             bad = say(buf, size, "dominators: object %u: single root out of step", v);
     }
     free(seen);
-    return bad;
+    if (bad) return bad;
+    if (ret[S] != reach_bytes)
+        return say(buf, size, "dominators: the super-root retains %llu bytes, not %llu",
+                   (unsigned long long)ret[S], (unsigned long long)reach_bytes);
+    if (own != other)
+        return say(buf, size, "dominators: retained sizes are not the sums of the tree's");
+    return NULL;
 }
