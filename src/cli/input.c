@@ -131,8 +131,12 @@ void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d)
     pend[i] = pend[--npend];
     bool more = (p && p->parent && !g->derived.parent) || (d && d->idom && !g->derived.idom);
     if (more && unchanged(x.path, &x.id)) {
-        /* what the index had (borrowed) and what was computed */
-        mp_graph_derived dv = mp_gi_derived_of(p && p->parent ? p : NULL, d && d->idom ? d : NULL);
+        /* what was computed, and what the index had (borrowed) */
+        mp_graph_derived dv = mp_gi_derived_of(p, d), had = g->derived;
+        if (!dv.parent) dv.parent = had.parent, dv.root = had.root, dv.via = had.via;
+        if (!dv.idom)
+            dv.idom = had.idom, dv.retained = had.retained, dv.root_of = had.root_of,
+            dv.preorder = had.preorder, dv.npreorder = had.npreorder;
         mf_error err;
         uint64_t bytes;
         int rc = mp_gi_append(x.index, g, &x.id, &dv, &bytes, &err);
