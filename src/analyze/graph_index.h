@@ -21,8 +21,15 @@
  * refused with a message naming it and what is wrong; the caller reads the
  * snapshot instead.
  *
- * The graph does not depend on analysis options; what is derived from it
- * (paths, dominators) is computed again by each analysis.
+ * The graph does not depend on analysis options, nor do the paths from the
+ * roots and the dominator tree: an index may keep them too (graph.h's
+ * mp_graph_derived), in a derived part after the graph's sections, with
+ * its own header and table of sections, naming the graph part it belongs
+ * to by that part's checksums. The part is written with the graph
+ * (mp_gi_write) or appended to an index of the graph alone
+ * (mp_gi_append), by the first command that computes what it holds; a
+ * reader checks it (derived_check.h) and, when it is damaged, refuses it
+ * alone: the graph is still read and the results are computed again.
  *
  * Errors: functions return -1 (or MP_GI_BAD) with err naming the file.
  * Threads: no shared state; a graph read from an index is read-only like
