@@ -608,8 +608,9 @@ int mp_gi_append(const char *index_path, const mp_graph *g, const mp_gi_ident *i
         h.version != FORMAT_VERSION || h.layout != MP_GRAPH_LAYOUT ||
         h.signature != layout_signature() || h.dev != id->dev || h.ino != id->ino ||
         h.size != id->size || h.mtime_ns != id->mtime_ns || h.ends != id->ends ||
-        (uint64_t)st.st_size != h.file_bytes)
-        goto done; /* not this snapshot's index, or it has a part already */
+        (uint64_t)st.st_size != h.file_bytes || (g->mapped && memcmp(g->mapped, &h, sizeof h) != 0))
+        goto done; /* not this snapshot's index, not the one g was read
+                      from, or it has a part already */
     mp_graph_derived dv = *derived;
     gi_part ph;
     gi_section tab[NDERIVED];
@@ -621,8 +622,10 @@ int mp_gi_append(const char *index_path, const mp_graph *g, const mp_gi_ident *i
     fd_out f = {fd, h.file_bytes};
     if (!part_emit(fd_piece, &f, &ph, tab, s, h.file_bytes)) {
         mf_error_set(err, "cannot write %s: %s", index_path, strerror(errno ? errno : EIO));
-        if (ftruncate(fd, (off_t)h.file_bytes) != 0) { /* a reader refuses the part */
-        }
+        /* cut back; if even that fails, readers refuse the part (its
+         * checks) and a later command writes the index again */
+        if (ftruncate(fd, (off_t)h.file_bytes) != 0)
+            mf_error_set(err, "cannot write %s (nor cut it back): %s", index_path, strerror(errno));
         rc = -1;
         goto done;
     }
@@ -1034,7 +1037,7 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
     }
     g->mapped = base;
     g->mapped_len = len;
-    err->msg[0] = 0;
+    if (err) err->msg[0] = 0;
     if (len > h.file_bytes) {
         char pwhy[160];
         const char *pbad = attach_part(base, len, file, &h, g, pwhy, sizeof pwhy);

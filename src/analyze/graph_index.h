@@ -96,7 +96,8 @@ int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id
 
 /* Appends the derived results of g (`derived`) to the index at index_path
  * when it is the index of the snapshot with identity id, of this build's
- * layout, and holds no derived results yet; *bytes gets the bytes added.
+ * layout, the very index g was read from (when g was read from one), and
+ * holds no derived results yet; *bytes gets the bytes added.
  * 0 appended (or nothing to add), 1 not appended (another index, or one
  * with derived results: mp_gi_write it whole to add them), -1 with err set
  * on a write error (the index is cut back to what it was). */
