@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #define P61 (((uint64_t)1 << 61) - 1)
+#define CHUNK ((size_t)1 << 20) /* objects between releases of what is read in order */
 
 static const char *say(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -68,12 +69,19 @@ static inline void set_bit(uint64_t *b, size_t i)
  * those, `walking` the objects of walks so far; an object met again
  * walking but not done closes a cycle. Every object is walked over at most
  * twice. */
-const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size)
+const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size,
+                                   mp_release_fn release, void *ud)
 {
     size_t n = g->nobjects;
     const uint32_t *parent = dv->parent, *root = dv->root, *via = dv->via;
     uint64_t reached = 0, bytes = 0;
     for (size_t o = 0; o < n; o++) {
+        if (release && o % CHUNK == 0 && o) {
+            /* what the first pass reads in order, behind it */
+            release(ud, parent + o - CHUNK, CHUNK * sizeof *parent);
+            release(ud, via + o - CHUNK, CHUNK * sizeof *via);
+            release(ud, g->size32 + o - CHUNK, CHUNK * sizeof *g->size32);
+        }
         uint32_t p = parent[o], r = root[o], v = via[o];
         if (r == MP_NONE) {
             if (p != MP_NONE || v != MP_NONE)
@@ -98,6 +106,12 @@ const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char
                    g->out.adj[mp_out_begin(g, p) + v] != o) {
             return say(buf, size, "paths: object %zu: no such edge from its parent", o);
         }
+    }
+    if (release) { /* the second pass reads parents and roots alone */
+        release(ud, via, n * sizeof *via);
+        release(ud, g->size32, n * sizeof *g->size32);
+        release(ud, g->out.at, (n + 1) * sizeof *g->out.at);
+        release(ud, g->out.adj, g->nedges * sizeof *g->out.adj);
     }
     uint64_t *done = calloc(n / 64 + 1, sizeof *done), *walking = calloc(n / 64 + 1, 8);
     const char *bad = NULL;
@@ -126,7 +140,7 @@ const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char
  * the weighted sums), one over the preorder (each node once, after its
  * idom; root_of; retained no more than the idom's). */
 const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv, char *buf,
-                                  size_t size)
+                                  size_t size, mp_release_fn release, void *ud)
 {
     size_t n = g->nobjects, N = n + g->nroots + 1;
     uint32_t S = (uint32_t)(N - 1);
@@ -155,6 +169,11 @@ const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv,
             nreach++;
             other = mod61(other + mulmod61(weight(seed, d), ret[v]));
         }
+    }
+    /* the second pass reads neither the paths nor the sizes */
+    if (release) {
+        release(ud, dv->root, n * sizeof *dv->root);
+        release(ud, g->size32, n * sizeof *g->size32);
     }
     if (dv->npreorder != nreach || pre[0] != S)
         return say(buf, size, "dominators: the preorder does not list the reachable nodes");

@@ -21,7 +21,7 @@
  * reachable.
  *
  * Linear in objects, nodes and roots; scratch: 2 bits per object and 1 per
- * node. Not thread-safe only in that it reads the random source once.
+ * node. No shared state.
  */
 #ifndef MP_DERIVED_CHECK_H
 #define MP_DERIVED_CHECK_H
@@ -35,9 +35,13 @@
  * checked them); the tree's check also compares reachability with the
  * paths when dv has them. The paths' check sets dv->nreached and
  * dv->reached_bytes. Return NULL when sound, else what is wrong (in buf,
- * size bytes). */
-const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size);
+ * size bytes). release (may be NULL) is told of arrays, or parts of them,
+ * a check has done with before its end, so that a caller whose arrays lie
+ * in a file mapping can give their pages back. */
+typedef void (*mp_release_fn)(void *ud, const void *p, uint64_t bytes);
+const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char *buf, size_t size,
+                                   mp_release_fn release, void *ud);
 const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv, char *buf,
-                                  size_t size);
+                                  size_t size, mp_release_fn release, void *ud);
 
 #endif

@@ -872,6 +872,12 @@ static const char *check_graph(const mp_graph *g)
     return NULL;
 }
 
+/* An mp_release_fn for arrays in the file mapping at ud. */
+static void release_array(void *ud, const void *p, uint64_t bytes)
+{
+    if (p) release_pages(ud, (uint64_t)((const uint8_t *)p - (const uint8_t *)ud), bytes);
+}
+
 /* Points g->derived into the derived part of the index image at base
  * (after the graph part of header h) once it is checked; NULL when it is
  * sound, else what is wrong (g->derived stays empty then). */
@@ -910,18 +916,26 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
             snprintf(why, size, "derived results: section %zu (%s): checksum", i, s[i].name);
             return why;
         }
+        if (file) release_pages(base, t->offset, t->count * t->elem);
         *s[i].ptr = t->count ? base + t->offset : NULL;
     }
     dv.npreorder = tab[6].count;
     if ((!dv.parent != !dv.root || !dv.parent != !dv.via) ||
         (!dv.idom != !dv.retained || !dv.idom != !dv.root_of || !dv.idom != !dv.preorder))
         return "derived results: a part of the paths or of the tree is missing";
-    const char *bad = dv.parent ? mp_derived_check_paths(g, &dv, why, size) : NULL;
+    const char *bad =
+        dv.parent ? mp_derived_check_paths(g, &dv, why, size, file ? release_array : NULL, base)
+                  : NULL;
     if (bad) return bad;
-    if (file)
+    if (file) {
+        /* the paths' check read the edges and sizes too */
+        release_pages(base, 0, start);
         for (size_t i = 0; i < 3; i++)
             release_pages(base, tab[i].offset, tab[i].count * tab[i].elem);
-    if (dv.idom && (bad = mp_derived_check_tree(g, &dv, why, size))) return bad;
+    }
+    if (dv.idom &&
+        (bad = mp_derived_check_tree(g, &dv, why, size, file ? release_array : NULL, base)))
+        return bad;
     g->derived = dv;
     return NULL;
 }
@@ -1024,6 +1038,7 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
         g->mapped = file ? base : NULL; /* for drop() */
         const char *what = check_graph(g);
         g->mapped = NULL;
+        if (file) release_pages(base, 0, h.file_bytes); /* the rest of it */
         if (what) {
             snprintf(why, sizeof why, "%s", what);
             bad = why;
