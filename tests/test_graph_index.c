@@ -527,6 +527,15 @@ static void test_a_damaged_derived_part_leaves_the_graph(void)
     CHECK(mp_gi_open_bytes(data, bytes - 64, "i.mrx", &r, &err) == MP_GI_OK);
     CHECK(strstr(err.msg, "derived results: cut short") != NULL);
     mp_graph_free(r);
+    /* a header whose graph part ends off the sections' alignment: the part
+     * would be misaligned (the header's file_bytes is its 9th word) */
+    uint64_t odd = graph_bytes - 4;
+    memcpy(data + 64, &odd, 8);
+    mp_gi_reseal(data, bytes);
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_OK);
+    CHECK(strstr(err.msg, "derived results: misplaced") != NULL);
+    CHECK(r->derived.parent == NULL);
+    mp_graph_free(r);
     free(data);
     mp_paths_free(&p);
     mp_dom_free(&d);

@@ -886,6 +886,7 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
 {
     uint64_t start = h->file_bytes, nobj = g->nobjects, N = nobj + g->nroots + 1;
     gi_part ph;
+    if (start % SECTION_ALIGN) return "derived results: misplaced";
     if (len - start < sizeof ph) return "derived results: cut short";
     memcpy(&ph, base + start, sizeof ph);
     if (memcmp(ph.magic, PART_MAGIC, 8) != 0 ||
@@ -1141,7 +1142,7 @@ void mp_gi_reseal(void *data, size_t len)
     /* the derived part, if there is one where the header says */
     gi_part ph;
     uint64_t start = h.file_bytes;
-    if (start > len || len - start < sizeof ph) return;
+    if (start > len || start % SECTION_ALIGN || len - start < sizeof ph) return;
     memcpy(&ph, base + start, sizeof ph);
     if (memcmp(ph.magic, PART_MAGIC, 8) != 0 || ph.nsections > NDERIVED ||
         (len - start - sizeof ph) / sizeof(gi_section) < ph.nsections)
