@@ -8,8 +8,9 @@
 #include <stdlib.h>
 
 /*
- * An object a path reaches from the bucket holding an entry is that entry's
- * key or value: the first such entry names the step. The entries are read
+ * An object a path reaches from the bucket holding an entry is one its key
+ * or value slot points to (any of a struct value's pointers): the first
+ * such entry names the step. The entries are read
  * a chunk at a time, and the objects of the entries a few places on are
  * fetched while the current ones are looked at: they lie all over the heap.
  */
@@ -20,6 +21,7 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
     mp_entry es[CHUNK];
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, 0);
+    mp_entry_reader rd = MP_ENTRY_READER_INIT;
     for (size_t base = 0;; base += CHUNK) {
         size_t got = 0;
         while (got < CHUNK && mp_entry_next(&c, &es[got])) got++;
@@ -31,15 +33,16 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
             }
             const mp_entry *en = &es[j];
             if (en->bucket_obj == MP_NONE) continue;
-            uint32_t x[2] = {en->key_obj, en->value_obj};
-            for (int k = 0; k < 2; k++)
-                if (x[k] != MP_NONE && x[k] < n && out->parent[x[k]] == en->bucket_obj &&
-                    out->via[x[k]] == MP_NONE)
+            uint32_t x[MP_ENTRY_MAX_TARGETS];
+            size_t nk, nx = mp_entry_targets(g, &rd, en, x, &nk);
+            for (size_t k = 0; k < nx; k++)
+                if (x[k] < n && out->parent[x[k]] == en->bucket_obj && out->via[x[k]] == MP_NONE)
                     out->via[x[k]] = (uint32_t)(base + j);
         }
         if (got < CHUNK) break;
     }
     mp_entry_cursor_free(&c);
+    mp_entry_reader_free(&rd);
 }
 
 /*
