@@ -247,6 +247,18 @@ uint64_t mp_spill_bytes(void);
  * it, so that index files of the old layout are stale (graph_index.h). */
 #define MP_GRAPH_LAYOUT 1
 
+/* What mp_paths_compute and mp_dom_compute give (paths.h, dominators.h),
+ * kept with a graph read from an index. */
+typedef struct mp_graph_derived {
+    const uint32_t *parent, *root, *via; /* per object; NULL: no paths */
+    uint64_t nreached, reached_bytes;
+    const uint32_t *idom;     /* per node; NULL: no dominator tree */
+    const uint64_t *retained; /* per node */
+    const uint32_t *root_of;  /* per object */
+    const uint32_t *preorder;
+    uint64_t npreorder;
+} mp_graph_derived;
+
 typedef struct mp_graph {
     mp_graph_info info;
     size_t nobjects;
@@ -301,6 +313,11 @@ typedef struct mp_graph {
      * (graph_index.h), released as a whole; NULL when built in memory */
     void *mapped;
     size_t mapped_len;
+    /* results derived from the graph alone, read and checked with it from
+     * an index (graph_index.h): arrays in the mapping, NULL when the index
+     * holds none. mp_paths_compute and mp_dom_compute hand them out in
+     * place of computing them again. */
+    mp_graph_derived derived;
 } mp_graph;
 
 static inline const char *mp_str(const mp_graph *g, mp_sid s)

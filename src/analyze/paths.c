@@ -85,6 +85,13 @@ static void edge_steps(const mp_graph *g, mp_paths *out)
 int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
 {
     size_t n = g->nobjects;
+    if (g->derived.parent) {
+        *out = (mp_paths){(uint32_t *)g->derived.parent, (uint32_t *)g->derived.root,
+                          (uint32_t *)g->derived.via,    g->derived.nreached,
+                          g->derived.reached_bytes,      true};
+        return 0;
+    }
+    out->borrowed = false;
     out->parent = malloc((n ? n : 1) * sizeof *out->parent);
     out->root = malloc((n ? n : 1) * sizeof *out->root);
     out->via = malloc((n ? n : 1) * sizeof *out->via);
@@ -153,9 +160,12 @@ uint32_t mp_paths_via_offset(const mp_graph *g, const mp_paths *p, uint32_t o)
 
 void mp_paths_free(mp_paths *p)
 {
-    free(p->parent);
-    free(p->root);
-    free(p->via);
+    if (!p->borrowed) {
+        free(p->parent);
+        free(p->root);
+        free(p->via);
+    }
+    p->borrowed = false;
     p->parent = p->root = p->via = NULL;
 }
 
