@@ -1200,33 +1200,45 @@ MR_ENTRY void mr_map_iter_init(mr_map_iter *it, mr_map *m)
 }
 
 /*
- * Go's mapiternext. Walks the bucket array of the iterator's start; if the
- * map has grown since then, entries whose old slot says they moved (EVAC_X/Y)
- * are looked up in the current table (they may have been updated or deleted).
- * If the iterator started during a doubling that is still running, an old
- * bucket that is not yet evacuated is read instead of its new bucket, keeping
- * only the entries that belong to the new bucket being visited.
+ * The iterator's next bucket (of its array, in walk order) into *bucket,
+ * advancing its position past it; false once the walk is back at its
+ * start bucket.
  */
-MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
+INLINE bool iter_take_bucket(mr_map_iter *it, uintptr_t *bucket)
 {
-    mr__poll(MR_CALLER);
-    if (it->state_ != ITER_ACTIVE) {
-        iter_finish(it);
-        return false;
+    uintptr_t b = it->bucket_;
+    if (b == it->start_bucket_ && it->wrapped_) return false;
+    *bucket = b++;
+    if (b == ((uintptr_t)1 << it->b_)) {
+        b = 0;
+        it->wrapped_ = 1;
     }
+    it->bucket_ = b;
+    return true;
+}
+
+/*
+ * Go's mapiternext, from slot i of the iterator's bucket on. Walks the
+ * bucket array of the iterator's start; if the map has grown since then,
+ * entries whose old slot says they moved (EVAC_X/Y) are looked up in the
+ * current table (they may have been updated or deleted). If the iterator
+ * started during a doubling that is still running, an old bucket that is not
+ * yet evacuated is read instead of its new bucket, keeping only the entries
+ * that belong to the new bucket being visited.
+ */
+static __attribute__((noinline)) bool iter_next_slow(mr_map_iter *it, unsigned i)
+{
     mr_map *m = it->map_;
     const map_layout *L = m->lay;
     uint8_t f = flags_get(m);
-    if (MR_UNLIKELY(f & F_WRITING))
-        mr__throw("concurrent map iteration and map write (mr_map_iter_next)");
-    uint32_t bs = L->bucket_size;
-    uintptr_t bucket = it->bucket_;
     uint8_t *b = it->bptr_;
-    unsigned i = it->i_;
+    const unsigned off = it->offset_;
     uintptr_t check = it->check_bucket_;
     for (;;) {
         if (b == NULL) {
-            if (bucket == it->start_bucket_ && it->wrapped_) {
+            uintptr_t bucket;
+            uint32_t bs = L->bucket_size;
+            if (!iter_take_bucket(it, &bucket)) {
                 iter_finish(it);
                 return false;
             }
@@ -1243,15 +1255,10 @@ MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
                 b = (uint8_t *)it->buckets_ + bucket * bs;
                 check = NO_CHECK;
             }
-            bucket++;
-            if (bucket == ((uintptr_t)1 << it->b_)) {
-                bucket = 0;
-                it->wrapped_ = 1;
-            }
             i = 0;
         }
         for (; i < BUCKET_CNT; i++) {
-            unsigned oi = (i + it->offset_) & (BUCKET_CNT - 1);
+            unsigned oi = (i + off) & (BUCKET_CNT - 1);
             uint8_t top = b[oi];
             if (top <= EMPTY_ONE || top == EVAC_EMPTY) continue;
             uint8_t *k = b + BUCKET_CNT + oi * L->key_slot;
@@ -1271,7 +1278,6 @@ MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
                 it->key = rk;
                 it->value = rv;
             }
-            it->bucket_ = bucket;
             it->bptr_ = b;
             it->i_ = (uint8_t)(i + 1);
             it->check_bucket_ = check;
@@ -1280,6 +1286,58 @@ MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
         b = overflow_of(L, b);
         i = 0;
     }
+}
+
+/*
+ * The common case of mapiternext inline: a map with no doubling under way
+ * and an iterator not reading an old bucket, whose next live entry has not
+ * moved. The rest (a growth, a moved entry, the end) is iter_next_slow's,
+ * which takes over where this stopped. Written so that it needs no saved
+ * registers: this is the per-entry cost of a loop over a map.
+ */
+MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
+{
+    mr__poll(MR_CALLER);
+    if (MR_UNLIKELY(it->state_ != ITER_ACTIVE)) {
+        iter_finish(it);
+        return false;
+    }
+    mr_map *m = it->map_;
+    if (MR_UNLIKELY(flags_get(m) & F_WRITING))
+        mr__throw("concurrent map iteration and map write (mr_map_iter_next)");
+    uint8_t *b = it->bptr_;
+    unsigned i = it->i_;
+    if (MR_UNLIKELY(it->check_bucket_ != NO_CHECK || m->oldbuckets != NULL))
+        return iter_next_slow(it, i);
+    const map_layout *L = m->lay;
+    const unsigned off = it->offset_;
+    for (;;) {
+        if (b == NULL) {
+            uintptr_t bucket;
+            if (!iter_take_bucket(it, &bucket)) break; /* the end */
+            b = (uint8_t *)it->buckets_ + bucket * L->bucket_size;
+            i = 0;
+        }
+        for (; i < BUCKET_CNT; i++) {
+            unsigned oi = (i + off) & (BUCKET_CNT - 1);
+            uint8_t top = b[oi];
+            if (top < MIN_TOP) {
+                if (top == EVAC_X || top == EVAC_Y) goto slow; /* moved */
+                continue;
+            }
+            uint8_t *k = b + BUCKET_CNT + oi * L->key_slot;
+            it->key = L->key_indirect ? load_ptr(k) : k;
+            it->value = val_deref(L, b + L->vals_off + oi * L->val_slot);
+            it->bptr_ = b;
+            it->i_ = (uint8_t)(i + 1);
+            return true;
+        }
+        b = overflow_of(L, b);
+        i = 0;
+    }
+slow:
+    it->bptr_ = b;
+    return iter_next_slow(it, i);
 }
 
 void mr_map_iter_done(mr_map_iter *it)
