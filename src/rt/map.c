@@ -851,13 +851,53 @@ done:
     return val_deref(L, vs);
 }
 
-/* caller: the program's call of the map operation (see "entry points" in
- * internal.h); the map's allocations and a park here are charged to it. */
-static void *assign(mr_map *m, const void *key, uint8_t op, uintptr_t caller)
+/*
+ * The common assignment of an 8-byte key, as Go's mapassign_fast64 is:
+ * the table exists and is not growing, and the key is in its bucket, or
+ * the bucket (ending its chain) has a free slot and one more entry needs
+ * no growth. It allocates nothing and calls nothing, so it
+ * needs few registers. Returns the value slot, or NULL having changed
+ * nothing: then assign_t does all of it.
+ */
+INLINE uint8_t *assign_fast64(mr_map *m, const map_layout *L, const void *key, uint8_t op,
+                              uintptr_t caller)
 {
-    mr__poll(caller);
-    if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", op_names[op]);
-    const map_layout *L = m->lay;
+    uint8_t f = flags_get(m);
+    uint8_t *b = m->buckets;
+    if (MR_UNLIKELY((f & F_WRITING) || b == NULL || m->oldbuckets != NULL)) return NULL;
+    uint64_t k = load64(key);
+    uint64_t hash = hash_key(m, L, KC_64, key, f);
+    b += (hash & bucket_mask(m->B)) * L->bucket_size;
+    uint8_t top = tophash(hash);
+    uint64_t tw = tophash_word(b);
+    unsigned i;
+    uint64_t mm = zero_bytes(tw ^ LSB8 * top);
+    for (; mm; mm &= mm - 1) {
+        i = first_byte(mm);
+        if (b[i] == top && load64(b + BUCKET_CNT + i * 8) == k) goto found;
+    }
+    uint64_t em = zero_bytes(tw & ~LSB8); /* EMPTY_REST or EMPTY_ONE */
+    /* The key may still be in an overflow bucket, unless the chain ends here. */
+    if (!em || (!zero_bytes(tw) && overflow_of(L, b)) || over_load(m->count + 1, m->B) ||
+        too_many_overflow(m->noverflow, m->B))
+        return NULL;
+    i = first_byte(em);
+    flags_put(m, f | F_WRITING);
+    memcpy(b + BUCKET_CNT + i * 8, &k, 8);
+    b[i] = top;
+    m->count++;
+    m->grow_pc = caller;
+    m->grow_op = op;
+    end_write(m, op_names[op]);
+    return b + L->vals_off + i * L->val_slot;
+found:
+    return b + L->vals_off + i * L->val_slot;
+}
+
+/* assign_t for the map's key class. */
+static __attribute__((noinline)) void *assign_any(mr_map *m, const map_layout *L, const void *key,
+                                                  uint8_t op, uintptr_t caller)
+{
     switch (L->kc) {
     case KC_64:
         return assign_t(m, L, KC_64, key, op, caller);
@@ -866,6 +906,20 @@ static void *assign(mr_map *m, const void *key, uint8_t op, uintptr_t caller)
     default:
         return assign_t(m, L, KC_MEM, key, op, caller);
     }
+}
+
+/* caller: the program's call of the map operation (see "entry points" in
+ * internal.h); the map's allocations and a park here are charged to it. */
+INLINE void *assign(mr_map *m, const void *key, uint8_t op, uintptr_t caller)
+{
+    mr__poll(caller);
+    if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", op_names[op]);
+    const map_layout *L = m->lay;
+    if (L->kc == KC_64 && !L->val_indirect) {
+        uint8_t *v = assign_fast64(m, L, key, op, caller);
+        if (MR_LIKELY(v != NULL)) return v;
+    }
+    return assign_any(m, L, key, op, caller);
 }
 
 MR_ENTRY void *mr_map_assign(mr_map *m, const void *key)
