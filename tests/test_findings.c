@@ -360,9 +360,9 @@ static void test_entries_shared_by_two_roots(void)
     bool shared = false;
     mp_findings_entry(&a.f, a.g->maps[0].first_entry, &shared);
     CHECK(shared);
-    uint32_t *mark = calloc(a.g->nobjects, sizeof *mark);
+    uint8_t *mark = calloc(a.g->nobjects / 8 + 1, 1);
     uint32_t roots[4];
-    CHECK_EQ_U64(mp_dom_roots_reaching(a.g, &a.d, bm.vals[3], roots, 4, mark, 1), 2);
+    CHECK_EQ_U64(mp_dom_roots_reaching(a.g, &a.d, bm.vals[3], roots, 4, mark), 2);
     free(mark);
     done(&a);
 }

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "hold_registers.h"
 #include "maproot/rt.h"
+#include "rt/heap.h"
 #include "rt/internal.h"
 
 #define UNW_LOCAL_ONLY
@@ -1258,6 +1259,47 @@ static void test_types_sharing_a_size_class_keep_their_types(void)
     many = NULL;
 }
 
+/*
+ * Two types whose spans share a way of the thread's allocation cache, taking
+ * turns: each allocation hands the other type's span back and caches its
+ * own again. The pacer must count what was allocated, not a span's worth of
+ * free slots per turn: far below the goal, nothing is collected.
+ */
+static mr_type way_types[MR_TCACHE_WAYS + 1]; /* more than ways: two share one */
+
+static void test_types_sharing_a_cache_way_do_not_make_the_pacer_collect(void)
+{
+    enum { N = 20000 };
+    int cls = 1;
+    while (mr__classes[cls].size < 24) cls++;
+    size_t a = 0, b = 0, way_of[MR_TCACHE_WAYS];
+    for (size_t i = 0; i < MR_TCACHE_WAYS; i++) way_of[i] = SIZE_MAX;
+    for (size_t i = 0; i <= MR_TCACHE_WAYS; i++) {
+        way_types[i] = (mr_type){"way", 24, NULL, 0, MR_KIND_STRUCT, NULL};
+        size_t w = mr__tcache_way((uintptr_t)&way_types[i] | (uintptr_t)cls << 56);
+        if (way_of[w] != SIZE_MAX) {
+            a = way_of[w], b = i;
+            break;
+        }
+        way_of[w] = i;
+    }
+    CHECK(a != b);
+    collect();
+    mr_memstats s0, s1;
+    mr_read_memstats(&s0);
+    uint64_t est0 = atomic_load(&mr__heap_live_estimate);
+    for (size_t i = 0; i < N; i++) {
+        mr_new(&way_types[a]);
+        mr_new(&way_types[b]);
+    }
+    uint64_t est1 = atomic_load(&mr__heap_live_estimate);
+    mr_read_memstats(&s1);
+    /* 2N objects of 24 bytes (960 KB), each type's last span counted whole */
+    uint64_t span = (uint64_t)mr__classes[cls].npages * MR_PAGE_SIZE;
+    CHECK(est1 - est0 <= (uint64_t)2 * N * 24 + 2 * span);
+    CHECK_EQ_U64(s1.num_gc, s0.num_gc); /* the goal is at least 4 MiB above */
+}
+
 /* ---- the pause: recorded per cycle, and the sweep is not in it ---- */
 
 static void *garbage_probe; /* hidden (xor) address of a dead object */
@@ -1341,6 +1383,7 @@ int main(void)
     TEST_IN_THREAD(test_walk_is_ordered_and_bulk_resolve_matches_is_marked);
     TEST_IN_THREAD(test_objects_take_their_size_class_and_no_more);
     TEST_IN_THREAD(test_types_sharing_a_size_class_keep_their_types);
+    TEST_IN_THREAD(test_types_sharing_a_cache_way_do_not_make_the_pacer_collect);
     TEST_IN_THREAD(test_sweep_runs_after_the_pause_and_mr_gc_waits_for_it);
     TEST_IN_THREAD(test_each_cycle_records_its_pause);
     TEST_IN_THREAD(test_walk_maps_lists_exactly_the_live_maps);

@@ -337,6 +337,43 @@ static void test_a_global_at_any_depth_beats_a_stack_word(void)
     mp_graph_free(g);
 }
 
+static void test_path_steps_name_the_first_edge_taken(void)
+{
+    /* global -> A; A's edges in order: B, C, B, D; C -> D; D -> A (seen
+     * already). B's step is A's first edge to it (rank 0, not 2), C's
+     * rank 1, D's rank 3 (its parent is A, one step from the root, not C);
+     * the root's target has no step. */
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    uint32_t A = mp_gb_object(b, 0x1000, 64, MP_NONE, MP_NONE);
+    uint32_t B = mp_gb_object(b, 0x2000, 8, MP_NONE, MP_NONE);
+    uint32_t C = mp_gb_object(b, 0x3000, 8, MP_NONE, MP_NONE);
+    uint32_t D = mp_gb_object(b, 0x4000, 8, MP_NONE, MP_NONE);
+    mp_gb_edge_at(b, A, B, 0);
+    mp_gb_edge_at(b, A, C, 8);
+    mp_gb_edge_at(b, A, B, 16);
+    mp_gb_edge_at(b, A, D, 24);
+    mp_gb_edge_at(b, C, D, 0);
+    mp_gb_edge_at(b, D, A, 0);
+    add_root(b, MP_ROOT_GLOBAL, "g", A);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_paths p;
+    CHECK(mp_paths_compute(g, &p, &err) == 0);
+    CHECK_EQ_U64(p.nreached, 4);
+    CHECK_EQ_U64(p.reached_bytes, 88);
+    CHECK_EQ_U64(p.via[A], MP_NONE);
+    CHECK_EQ_U64(p.parent[B], A);
+    CHECK_EQ_U64(p.via[B], 0);
+    CHECK_EQ_U64(p.via[C], 1);
+    CHECK_EQ_U64(p.parent[D], A);
+    CHECK_EQ_U64(p.via[D], 3);
+    CHECK_EQ_U64(mp_paths_via_offset(g, &p, D), 24);
+    CHECK_EQ_U64(mp_paths_via_offset(g, &p, A), MP_NO_OFFSET);
+    mp_paths_free(&p);
+    mp_graph_free(g);
+}
+
 static void test_thread_roots_sort_by_thread_then_outer_frame(void)
 {
     /* added interleaved: (thread 2, frame 0), (1, 0), (2, 3), (1, 2); the
@@ -536,6 +573,92 @@ static void test_edges_given_out_of_order_are_refused(void)
     }
 }
 
+/* A map of struct values with three pointer words (map[int64]struct{a, b,
+ * c *T}: key slots of 8 bytes, value slots of 24) in one bucket array of
+ * two 272-byte buckets; with_offsets: whether its edges say where they are. */
+static mp_graph *struct_value_map(bool with_offsets, uint32_t *obj)
+{
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    uint32_t hdr_t = mp_gb_type(b, "hmap", 48, MP_TYPE_MAP_HEADER);
+    uint32_t h = mp_gb_object(b, 0x1000, 48, hdr_t, MP_NONE);
+    uint32_t arr = mp_gb_object(b, 0x2000, 2 * 272, MP_NONE, MP_NONE);
+    for (int i = 0; i < 4; i++)
+        obj[i] = mp_gb_object(b, 0x6000 + 0x1000 * (uint64_t)i, 64, MP_NONE, MP_NONE);
+    uint32_t X = obj[0], Y = obj[1], Z = obj[2], W = obj[3];
+    mp_gb_edge_at(b, h, arr, 16);
+    /* bucket 0 slot 0: {Z, nil, nil}; bucket 1 slot 0: {X, Y, Z}; bucket 1
+     * slot 1: {W, nil, X}. Values start 8 + 8 * 8 bytes into a bucket. */
+    const struct {
+        uint64_t off;
+        uint32_t to;
+    } e[] = {{72, Z}, {272 + 72, X}, {272 + 80, Y}, {272 + 88, Z}, {272 + 96, W}, {272 + 112, X}};
+    for (size_t i = 0; i < sizeof e / sizeof *e; i++)
+        if (with_offsets)
+            mp_gb_edge_at(b, arr, e[i].to, e[i].off);
+        else
+            mp_gb_edge(b, arr, e[i].to);
+    mp_map m = {.header = h,
+                .B = 1,
+                .count = 3,
+                .buckets = arr,
+                .oldbuckets = MP_NONE,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .key_kind = MP_KEY_INT,
+                .key_numeric = 1,
+                .bucket_size = 272,
+                .key_size = 8,
+                .value_size = 24,
+                .type_name = mp_gb_intern(b, "map[int64]V")};
+    uint32_t mi = mp_gb_map(b, &m);
+    for (uint64_t i = 0; i < 2; i++)
+        mp_gb_bucket(
+            b, &(mp_bucket){.map = mi, .obj = arr, .address = 0x2000 + 272 * i, .index = i}, 0);
+    mp_entry en = {.map = mi, .bucket_obj = arr, .key_obj = MP_NONE};
+    en.value_obj = Z;
+    mp_gb_entry(b, &en);
+    en.bucket = 1, en.value_obj = X;
+    mp_gb_entry(b, &en);
+    en.slot = 1, en.value_obj = W;
+    mp_gb_entry(b, &en);
+    mp_graph *g;
+    mf_error err;
+    return mp_gb_finish(b, &g, &err) ? NULL : g;
+}
+
+/* An entry holds every pointer of its value slot, each object once, when
+ * the bucket's edges carry offsets; otherwise its value object alone. */
+static void test_an_entry_holds_every_pointer_of_its_slots(void)
+{
+    for (int with = 1; with >= 0; with--) {
+        uint32_t o[4];
+        mp_graph *g = struct_value_map(with, o);
+        CHECK(g != NULL);
+        mp_entry_reader rd = MP_ENTRY_READER_INIT;
+        uint32_t t[MP_ENTRY_MAX_TARGETS];
+        size_t nk, n;
+        const uint32_t want[3][3] = {{o[2]}, {o[0], o[1], o[2]}, {o[3], o[0]}};
+        const size_t nwant[3] = {1, 3, 2};
+        for (size_t i = 0; i < 3; i++) {
+            mp_entry e;
+            CHECK(mp_graph_entry(g, i, &e));
+            n = mp_entry_targets(g, &rd, &e, t, &nk);
+            CHECK_EQ_U64(nk, 0);
+            CHECK_EQ_U64(n, with ? nwant[i] : 1);
+            for (size_t k = 0; k < n; k++) CHECK_EQ_U64(t[k], want[i][k]);
+        }
+        /* a slot that does not hold the entry's own value: not this layout */
+        mp_entry e;
+        CHECK(mp_graph_entry(g, 1, &e));
+        e.value_obj = o[3];
+        n = mp_entry_targets(g, &rd, &e, t, &nk);
+        CHECK_EQ_U64(n, 1);
+        CHECK_EQ_U64(t[0], o[3]);
+        mp_entry_reader_free(&rd);
+        mp_graph_free(g);
+    }
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -547,10 +670,12 @@ int main(void)
     TEST(test_strings_are_interned_and_keys_kept);
     TEST(test_paths_prefer_shorter_then_higher_priority_roots);
     TEST(test_a_global_at_any_depth_beats_a_stack_word);
+    TEST(test_path_steps_name_the_first_edge_taken);
     TEST(test_thread_roots_sort_by_thread_then_outer_frame);
     TEST(test_edges_given_in_order_pack_directly_and_reverse_alike);
     TEST(test_edge_starts_past_four_billion_are_whole);
     TEST(test_packed_tables_spilled_to_disk_read_back_alike);
     TEST(test_edges_given_out_of_order_are_refused);
+    TEST(test_an_entry_holds_every_pointer_of_its_slots);
     TEST_EXIT();
 }

@@ -90,6 +90,26 @@ static void records_read_back_once_spilled(void)
     mp_pack_free(&p);
 }
 
+/* Once spilled, a store keeps one piece in memory, not the buffer that
+ * grew up to the threshold: at the threshold of the analysis (64 MiB) and
+ * three stores, that buffer was most of the memory they were spilled to
+ * save. */
+static void a_spilled_store_keeps_one_piece_in_memory(void)
+{
+    mp_pack p;
+    mp_pack_init(&p, 3);
+    mp_pack_spill(&p, (uint64_t)8 << 20);
+    size_t n = 1000000; /* ~13 MB: past the threshold */
+    uint64_t f[3];
+    for (size_t i = 0; i < n; i++) record(i, f), mp_pack_add(&p, f);
+    CHECK(!mp_pack_failed(&p));
+    CHECK(p.fd >= 0);
+    CHECK(mp_pack_bytes(&p) > ((uint64_t)8 << 20));
+    CHECK(mp_pack_memory(&p) < ((uint64_t)6 << 20));
+    CHECK(check_store(&p, n));
+    mp_pack_free(&p);
+}
+
 static void an_empty_store_reads_nothing(void)
 {
     mp_pack p;
@@ -108,6 +128,7 @@ int main(void)
 {
     TEST(records_read_back_from_memory);
     TEST(records_read_back_once_spilled);
+    TEST(a_spilled_store_keeps_one_piece_in_memory);
     TEST(an_empty_store_reads_nothing);
     TEST_EXIT();
 }

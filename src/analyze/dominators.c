@@ -277,21 +277,14 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
         if (v < c.n) out->retained[v] += mp_obj_size(g, v);
         out->retained[out->idom[v]] += out->retained[v];
     }
-    out->root_of = xmalloc(c.n, sizeof *out->root_of);
-    if (!out->root_of) goto oom;
-    /* single-root owners: parents before children (preorder) */
-    for (size_t v = 0; v < c.n; v++) out->root_of[v] = MP_NONE;
-    for (uint32_t i = 2; i <= count; i++) {
-        uint32_t v = vertex[i];
-        if (v >= c.n) continue;
-        uint32_t d = out->idom[v];
-        out->root_of[v] = d < c.n ? out->root_of[d] : d == c.S ? MP_NONE : d - (uint32_t)c.n;
-    }
     /* the preorder is vertex[1..count]: handed over, not copied */
     out->npreorder = count;
     memmove(vertex, vertex + 1, count * sizeof *vertex);
     out->preorder = vertex;
     vertex = NULL;
+    out->root_of = xmalloc(c.n, sizeof *out->root_of);
+    if (!out->root_of) goto oom;
+    mp_dom_fill_root_of(out);
     out->root_targets = c.rt;
     out->nroot_targets = c.nrt;
     c.rt = NULL;
@@ -323,11 +316,24 @@ void mp_dom_free(mp_dom *d)
     d->retained = NULL;
 }
 
+/* Single-root owners: parents before children (preorder, S first). */
+void mp_dom_fill_root_of(mp_dom *d)
+{
+    size_t n = d->nobjects;
+    for (size_t v = 0; v < n; v++) d->root_of[v] = MP_NONE;
+    for (size_t i = 1; i < d->npreorder; i++) {
+        uint32_t v = d->preorder[i];
+        if (v >= n) continue;
+        uint32_t p = d->idom[v];
+        d->root_of[v] = p < n ? d->root_of[p] : p == d->super_root ? MP_NONE : p - (uint32_t)n;
+    }
+}
+
 /* Reverse breadth-first search from o. An object owned by a single root
  * stands for that root (no other root can reach it: every path from S
  * passes through its owner), so the search stops there. */
 size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
-                             size_t max, uint32_t *mark, uint32_t epoch)
+                             size_t max, uint8_t *mark)
 {
     if (o >= g->nobjects || d->idom[o] == MP_NONE) return 0;
     uint8_t *seen = calloc(g->nroots / 8 + 1, 1);
@@ -338,8 +344,9 @@ size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uin
         free(q);
         return 0;
     }
+    /* every marked object is in q: cleared from there at the end */
     q[qt++] = o;
-    mark[o] = epoch;
+    mark[o >> 3] |= (uint8_t)(1u << (o & 7));
     while (qh < qt) {
         uint32_t v = q[qh++];
         if (d->root_of[v] != MP_NONE) {
@@ -362,8 +369,7 @@ size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uin
         uint64_t end = mp_in_end(g, v);
         for (uint64_t e = mp_in_begin(g, v); e < end; e++) {
             uint32_t u = g->in.adj[e];
-            if (mark[u] == epoch || d->idom[u] == MP_NONE) continue;
-            mark[u] = epoch;
+            if (mp_bit(mark, u) || d->idom[u] == MP_NONE) continue;
             if (qt == qcap) {
                 uint32_t *nq = realloc(q, qcap * 2 * sizeof *nq);
                 if (!nq) goto out;
@@ -371,9 +377,11 @@ size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uin
                 qcap *= 2;
             }
             q[qt++] = u;
+            mark[u >> 3] |= (uint8_t)(1u << (u & 7));
         }
     }
-out:;
+out:
+    for (size_t i = 0; i < qt; i++) mark[q[i] >> 3] &= (uint8_t) ~(1u << (q[i] & 7));
     size_t k = 0;
     for (size_t r = 0; r < g->nroots; r++) {
         if (!(seen[r >> 3] & (1u << (r & 7)))) continue;

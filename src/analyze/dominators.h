@@ -55,11 +55,16 @@ static inline bool mp_dom_is_root(const mp_dom *d, uint32_t node)
  * The roots that reach object o (indices into g->roots, increasing, at
  * most max written; the return value is how many there are). A reverse
  * search over predecessors that stops at objects owned by a single root, so
- * it is short in practice. `mark` is caller scratch of g->nobjects uint32
- * values, zeroed before the first call and reused across calls with a new
- * `epoch` (1, 2, ...) each time.
+ * it is short in practice. `mark` is caller scratch: a bitmap of
+ * g->nobjects bits, all clear, which the call leaves clear (it clears
+ * what it marked), so one serves any number of calls at an eighth of a
+ * byte per object.
  */
 size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
-                             size_t max, uint32_t *mark, uint32_t epoch);
+                             size_t max, uint8_t *mark);
+
+/* Fills d->root_of from idom over the preorder, as mp_dom_compute does:
+ * for a caller that lent the array out as scratch and wants it back. */
+void mp_dom_fill_root_of(mp_dom *d);
 
 #endif

@@ -246,19 +246,21 @@ static int cmp_u32(const void *a, const void *b)
  * stack scanning does that), the array has its own dominator entry and is
  * still counted with its map. */
 /*
- * up[x]: the nearest proper dominator of node x that is a table object (a
- * map header, bucket array or bucket) of any map, MP_NONE if none; one pass
- * over the preorder (every node after its immediate dominator). up has
- * d->nnodes slots.
+ * up[x]: the nearest proper dominator of object x that is a table object
+ * (a map header, bucket array or bucket) of any map, MP_NONE if none; one
+ * pass over the preorder (every node after its immediate dominator). up has
+ * a slot per object: above a root node there is only S, so an object whose
+ * chain reaches a root node before a table object has none.
  */
 static void table_ancestors(const mp_graph *g, const mp_dom *d, uint32_t *up)
 {
-    for (size_t i = 0; i < d->nnodes; i++) up[i] = MP_NONE;
+    size_t n = g->nobjects;
+    for (size_t i = 0; i < n; i++) up[i] = MP_NONE;
     table_memo memo = TABLE_MEMO_INIT;
     for (size_t i = 0; i < d->npreorder; i++) {
         uint32_t x = d->preorder[i], p = d->idom[x];
-        if (p == MP_NONE) continue;
-        up[x] = p < g->nobjects && table_map_memo(g, p, &memo) != MP_NONE ? p : up[p];
+        if (x >= n || p >= n) continue;
+        up[x] = table_map_memo(g, p, &memo) != MP_NONE ? p : up[p];
     }
 }
 
@@ -398,6 +400,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, 0);
     table_memo memo = TABLE_MEMO_INIT;
+    mp_entry_reader rd = MP_ENTRY_READER_INIT;
     int rc = 0;
     for (size_t k = 0; k < g->nmaps && !rc; k++) {
         const mp_map *m = &g->maps[k];
@@ -431,15 +434,17 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                     key_points[k] = 1;
                 bool key_owned = owns(g, d, e, e->key_obj, &memo);
                 bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj, &memo);
+                /* what the entry retains: every object its key and value
+                 * slots point to that it owns (a struct value's second and
+                 * third pointers too), each counted once */
+                uint32_t t[MP_ENTRY_MAX_TARGETS];
+                size_t nk, nt = mp_entry_targets(g, &rd, e, t, &nk);
                 uint64_t ret = 0;
-                if (key_owned && owner[e->key_obj] == MP_NONE) {
-                    ret += d->retained[e->key_obj];
-                    r->keys_retained += d->retained[e->key_obj];
-                    owner[e->key_obj] = (uint32_t)k;
-                }
-                if (val_owned && owner[e->value_obj] == MP_NONE) {
-                    ret += d->retained[e->value_obj];
-                    owner[e->value_obj] = (uint32_t)k;
+                for (size_t i = 0; i < nt; i++) {
+                    if (owner[t[i]] != MP_NONE || !owns(g, d, e, t[i], &memo)) continue;
+                    ret += d->retained[t[i]];
+                    if (i < nk) r->keys_retained += d->retained[t[i]];
+                    owner[t[i]] = (uint32_t)k;
                 }
                 r->entries_retained += ret;
                 uint32_t v = e->value_obj;
@@ -471,6 +476,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
         for (size_t i = 0; i < nmarked; i++) counted[marked[i] >> 3] = 0;
         nmarked = 0;
     }
+    mp_entry_reader_free(&rd);
     mp_entry_cursor_free(&c);
     free(es);
     free(marked);
@@ -486,7 +492,7 @@ uint64_t mp_findings_entry(const mp_findings *f, size_t i, bool *shared)
     return info[0];
 }
 
-int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
+int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -499,19 +505,20 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
     out->ranked = malloc((g->nmaps ? g->nmaps : 1) * sizeof *out->ranked);
     mp_pack_init(&out->entry_info, 2);
     mp_pack_spill(&out->entry_info, mp_spill_bytes());
-    /* one array of a slot per node serves three purposes in turn, so that
-     * the analysis holds one such array at a time: the owner map of every
-     * object, then every node's nearest table object above it in the
-     * dominator tree, then the marks of the searches for the roots reaching
-     * each map */
-    size_t nscratch = d->nnodes > n ? d->nnodes : n;
-    uint32_t *scratch = malloc((nscratch ? nscratch : 1) * sizeof *scratch);
-    mp_huge_pages(scratch, nscratch * sizeof *scratch);
+    /* The array of a slot per object that the analysis needs for the
+     * owner map of every object, then for every object's nearest table
+     * object above it in the dominator tree, is the dominators' root_of,
+     * lent: the one array the analysis holds anyway that is computed
+     * again from the tree in one pass. It is filled back before the
+     * searches for the roots reaching each map, which read it (and mark
+     * in the bitmap `counted`, clear by then). */
+    uint32_t *scratch = d->root_of;
+    uint8_t *counted = NULL;
     uint8_t *key_points = NULL;
     out->holder = malloc((g->nroots ? g->nroots : 1) * sizeof *out->holder);
     uint32_t *reaching = malloc((g->nroots ? g->nroots : 1) * sizeof *reaching);
     uint32_t *holder_mark = calloc(g->nroots ? g->nroots : 1, sizeof *holder_mark);
-    if (!out->maps || !out->ranked || !scratch || !out->holder || !reaching || !holder_mark ||
+    if (!out->maps || !out->ranked || !out->holder || !reaching || !holder_mark ||
         root_holders(g, out->holder))
         goto oom;
 
@@ -520,17 +527,10 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
      * counts with the first of them, and a shared value two entries hold
      * counts once per map, so that no figure counts a byte twice. */
     for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
-    uint8_t *counted = calloc(n / 8 + 1, 1);         /* shared values counted for this map */
+    counted = calloc(n / 8 + 1, 1);                  /* shared values counted for this map */
     key_points = calloc(g->nmaps ? g->nmaps : 1, 1); /* per map: a key points at an object */
-    if (!counted || !key_points) {
-        free(counted);
-        goto oom;
-    }
-    if (entry_pass(g, d, out, scratch, counted, key_points)) {
-        free(counted);
-        goto oom;
-    }
-    free(counted);
+    if (!counted || !key_points) goto oom;
+    if (entry_pass(g, d, out, scratch, counted, key_points)) goto oom;
     if (map_sites(g, d, scratch, out)) goto oom;
 
     /* per map: what each holds (scratch = the table ancestors), then the
@@ -544,7 +544,8 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             out->maps[k].retained = map_retained(g, d, scratch, (uint32_t)k, &tbl, &tblcap);
     }
     free(tbl);
-    memset(scratch, 0, n * sizeof *scratch);
+    mp_dom_fill_root_of(d);
+    scratch = NULL;
     uint64_t significant = out->heap_bytes / 100;
     if (significant < SIGNIFICANT_MIN) significant = SIGNIFICANT_MIN;
     for (size_t k = 0; k < g->nmaps; k++) {
@@ -558,8 +559,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
             r->path_root = p->root[m->header];
             /* the roots reaching the header, each holder once (its first
              * word in priority order) */
-            size_t nr = mp_dom_roots_reaching(g, d, m->header, reaching, g->nroots, scratch,
-                                              (uint32_t)k + 1);
+            size_t nr = mp_dom_roots_reaching(g, d, m->header, reaching, g->nroots, counted);
             if (nr > g->nroots) nr = g->nroots;
             for (size_t i = 0; i < nr; i++) {
                 uint32_t h = out->holder[reaching[i]];
@@ -622,14 +622,15 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
                      (ev & (MP_EV_EMPTIED | MP_EV_OLD_BUCKETS));
         out->ranked[k] = (uint32_t)k;
     }
-    free(scratch);
+    free(counted);
     free(reaching);
     free(holder_mark);
     free(key_points);
     mp_findings_rerank(out);
     return 0;
 oom:
-    free(scratch);
+    if (scratch) mp_dom_fill_root_of(d);
+    free(counted);
     free(reaching);
     free(holder_mark);
     free(key_points);

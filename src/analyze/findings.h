@@ -6,11 +6,13 @@
  * Definitions (all in bytes of objects as the input sizes them):
  *   - the table of a map: its header, bucket arrays (new and old) and
  *     overflow buckets (g->maps[m].table_bytes);
- *   - an entry owns its key/value object when that object's immediate
- *     dominator is part of the map's table (no other path keeps it alive);
- *     the entry's retained size is the sum of the retained sizes of the
- *     objects it owns; an entry whose value object it does not own is
- *     "shared" (another root reaches the value too);
+ *   - an entry owns an object its key or value slot points to (any of
+ *     the slot's pointers, mp_entry_targets: a struct value may hold
+ *     several) when that object's immediate dominator is part of the map's
+ *     table (no other path keeps it alive); the entry's retained size is
+ *     the sum of the retained sizes of the objects it owns, each counted
+ *     once; an entry whose value object (its slot's first pointer) it does
+ *     not own is "shared" (another root reaches the value too);
  *   - the retained size of a map: the retained sizes (dominator tree) of
  *     its table objects that no other object of its table dominates: the
  *     header's, plus a bucket array's that a stray root word also reaches
@@ -118,7 +120,10 @@ typedef struct mp_findings {
     uint32_t *holder; /* per g->roots: the first root word of its holder */
 } mp_findings;
 
-int mp_findings_compute(const mp_graph *g, const mp_paths *p, const mp_dom *d,
+/* The findings of every map. d->root_of is lent to the computation as
+ * scratch and holds its values again on return (mp_dom_fill_root_of),
+ * success or not: d is otherwise only read. */
+int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err);
 /* Entry i's retained bytes (what it owns) and whether its value is shared
  * (not owned). */

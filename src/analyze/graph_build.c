@@ -93,7 +93,6 @@ struct mp_graph_builder {
     size_t cap_adj;  /* of out.adj */
     uint64_t dm;     /* edges so far */
     size_t next_src; /* the first object whose list has not started */
-    uint32_t *indeg; /* per object: its predecessors so far */
     mp_pack offsets; /* both ways: per edge, offset + 1 (0 unknown) */
     /* tables */
     mp_type *types;
@@ -161,7 +160,6 @@ void mp_gb_free(mp_graph_builder *b)
     free(b->aesrc);
     free(b->aedst);
     mp_csr_free(&b->out);
-    free(b->indeg);
     mp_pack_free(&b->offsets);
     free(b->types);
     free(b->frames);
@@ -476,10 +474,8 @@ void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
     b->direct = true;
     b->dn = nobjects;
     b->out.at = malloc((nobjects + 1) * sizeof *b->out.at);
-    b->indeg = calloc(nobjects + 1, sizeof *b->indeg);
     mp_huge_pages(b->out.at, (nobjects + 1) * sizeof *b->out.at);
-    mp_huge_pages(b->indeg, (nobjects + 1) * sizeof *b->indeg);
-    if (!b->out.at || !b->indeg) {
+    if (!b->out.at) {
         failed_bytes = (nobjects + 1) * sizeof *b->out.at;
         b->oom = true;
     }
@@ -531,12 +527,11 @@ void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t 
     uint32_t *adj = b->out.adj + b->dm;
     for (size_t i = 0; i < n; i++) {
         uint64_t t = targets[i];
-        if (t >= b->dn || b->indeg[t] == UINT32_MAX) {
+        if (t >= b->dn) {
             b->oom = true; /* reported as out of range at finish */
             return;
         }
         adj[i] = (uint32_t)t;
-        b->indeg[t]++;
         uint64_t off = offsets ? offsets[i] : MP_NO_OFFSET;
         uint64_t f = off < MP_NO_OFFSET ? off + 1 : 0;
         mp_pack_add(&b->offsets, &f);
@@ -806,12 +801,15 @@ static int csr_pairs(size_t n, size_t m, const uint32_t *keys, const uint32_t *v
  * src) pairs in source order gives them). in->at holds the in-degrees on
  * entry (n + 1 entries).
  *
- * The placing is spread over the threads by target: each thread reads
- * every out list and writes only the edges whose target falls in its range
- * of objects (split where the edges do), so the threads never write the
- * same word and the result is the one the sequential loop gives. Positions
- * are 32-bit while the edges fit; a graph of 2^32 edges or more takes
- * 64-bit cursors (8 bytes an object for the while).
+ * The in-degrees are counted first, and the placing after them, both
+ * spread over the threads by target: each thread reads every out list and
+ * counts or writes only the edges whose target falls in its range of
+ * objects (for the placing split where the edges do), so the threads never
+ * write the same word and the result is the one the sequential loop gives.
+ * Counting here rather than as the edges are read keeps a random write per
+ * edge off the reading, which is one thread's work. Positions are 32-bit
+ * while the edges fit; a graph of 2^32 edges or more takes 64-bit cursors
+ * (8 bytes an object for the while).
  */
 typedef struct rev_job {
     const mp_graph *g;
@@ -819,7 +817,27 @@ typedef struct rev_job {
     uint32_t *cur32;
     uint64_t *cur64;
     uint32_t *lo; /* per thread: its first target; lo[nthreads] = n */
+    bool too_many[8];
 } rev_job;
+
+/* The in-degrees of objects lo[t] .. lo[t + 1] - 1; an object with more
+ * predecessors than the 32-bit counts hold is noted in too_many[t]. */
+static void degree_part(void *arg, unsigned t, unsigned nt)
+{
+    (void)nt;
+    rev_job *j = arg;
+    uint32_t lo = j->lo[t], span = j->lo[t + 1] - lo;
+    const uint32_t *adj = j->g->out.adj;
+    uint32_t *deg = j->in->at;
+    for (uint64_t e = 0, m = j->g->nedges; e < m; e++) {
+        uint32_t w = adj[e];
+        if (w - lo >= span) continue;
+        if (deg[w] == UINT32_MAX)
+            j->too_many[t] = true;
+        else
+            deg[w]++;
+    }
+}
 
 static void reverse_part(void *arg, unsigned t, unsigned nt)
 {
@@ -850,12 +868,25 @@ static int build_reverse(mp_graph *g, mf_error *err)
     size_t n = g->nobjects;
     uint64_t m = g->nedges;
     mp_csr *in = &g->in;
-    uint32_t *deg = in->at; /* in-degrees, turned into starts below */
     rev_job j = {.g = g, .in = in};
     unsigned nt = mp_threads();
     if (nt > 8) nt = 8;
     uint32_t lo[9];
     j.lo = lo;
+    /* the in-degrees (turned into starts below), counted by equal ranges
+     * of objects */
+    in->at = calloc(n + 1, sizeof *in->at);
+    if (!in->at) goto oom;
+    mp_huge_pages(in->at, (n + 1) * sizeof *in->at);
+    uint32_t *deg = in->at;
+    for (unsigned t = 0; t <= nt; t++) lo[t] = (uint32_t)(n * t / nt);
+    mp_parallel(nt, degree_part, &j);
+    for (unsigned t = 0; t < nt; t++)
+        if (j.too_many[t]) {
+            mf_error_set(err, "%s: an object has more than %u predecessors", g->info.name,
+                         UINT32_MAX);
+            return -1;
+        }
     /* split the targets where the edges are halved (or cut in nt) */
     lo[0] = 0;
     {
@@ -1179,13 +1210,6 @@ static int finish_general_edges(mp_graph_builder *b, const uint32_t *rank, mp_gr
     if (csr_pairs(n, b->nedge, b->esrc, b->edst, b->eoff, &g->out, &off)) return 1;
     free(b->eoff), b->eoff = NULL;
     free(b->esrc), b->esrc = NULL;
-    /* the in-degrees, for build_reverse */
-    g->in.at = calloc(n + 1, sizeof *g->in.at);
-    if (!g->in.at) {
-        free(off);
-        return 1;
-    }
-    for (size_t e = 0; e < b->nedge; e++) g->in.at[b->edst[e]]++;
     free(b->edst), b->edst = NULL;
     mp_pack_free(&b->offsets);
     mp_pack_init(&g->offsets, 1);
@@ -1212,8 +1236,6 @@ static int finish_direct_edges(mp_graph_builder *b, mp_graph *g, mf_error *err)
     memset(&b->out, 0, sizeof b->out);
     if (!g->out.adj && !(g->out.adj = malloc(sizeof *g->out.adj))) return 1;
     g->nedges = b->dm;
-    g->in.at = b->indeg;
-    b->indeg = NULL;
     g->offsets = b->offsets;
     mp_pack_init(&b->offsets, 1);
     return 0;

@@ -15,13 +15,13 @@
 
 /* What the analysis of a snapshot holds per object, per edge and per map
  * entry at its peak (the packed graph, paths, dominators, findings): the
- * estimate mp_load_gcstack_in checks the limit against. Fitted to the peak
- * RSS of whole analyses of the benchmark's shapes (bench/gen_snapshot, 1M
- * objects: 79-112 MB, estimated 68-100 MB; the rest is the program, and at
- * that size the peak is the reading's, which the analysis no longer tops)
- * and above it at scale (100M objects in maps: 7.9 GiB, estimated 9.3
- * GiB). */
-#define BYTES_PER_OBJECT 60u
+ * estimate mp_load_gcstack_in checks the limit against. Per object: 24 in
+ * the graph, 12 for the paths, 20 for the dominator tree, which is the
+ * peak now that neither the paths' search nor the findings hold an array
+ * of their own; per edge its two directions. Above the peak RSS at scale
+ * (100M objects in maps: 7.41 GiB, estimated 8.9 GiB); at 1M objects the
+ * peak is the reading's and the program's, a little above the estimate. */
+#define BYTES_PER_OBJECT 56u
 #define BYTES_PER_EDGE 8u
 #define BYTES_PER_ENTRY 24u
 

@@ -102,6 +102,16 @@ static void spill_now(mp_pack *p)
     }
     p->file_len += p->len;
     p->len = 0;
+    /* From now on the bytes go to the file a chunk at a time: the buffer
+     * that held everything up to the threshold would stay resident for
+     * nothing (tens of MiB per store), so it shrinks to one chunk. */
+    if (p->cap > SPILL_CHUNK + MAX_RECORD) {
+        uint8_t *q = realloc(p->buf, SPILL_CHUNK + MAX_RECORD);
+        if (q) {
+            p->buf = q;
+            p->cap = SPILL_CHUNK + MAX_RECORD;
+        }
+    }
 }
 
 void mp_pack_add(mp_pack *p, const uint64_t *fields)

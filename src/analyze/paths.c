@@ -8,8 +8,9 @@
 #include <stdlib.h>
 
 /*
- * An object a path reaches from the bucket holding an entry is that entry's
- * key or value: the first such entry names the step. The entries are read
+ * An object a path reaches from the bucket holding an entry is one its key
+ * or value slot points to (any of a struct value's pointers): the first
+ * such entry names the step. The entries are read
  * a chunk at a time, and the objects of the entries a few places on are
  * fetched while the current ones are looked at: they lie all over the heap.
  */
@@ -20,6 +21,7 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
     mp_entry es[CHUNK];
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, 0);
+    mp_entry_reader rd = MP_ENTRY_READER_INIT;
     for (size_t base = 0;; base += CHUNK) {
         size_t got = 0;
         while (got < CHUNK && mp_entry_next(&c, &es[got])) got++;
@@ -31,20 +33,47 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
             }
             const mp_entry *en = &es[j];
             if (en->bucket_obj == MP_NONE) continue;
-            uint32_t x[2] = {en->key_obj, en->value_obj};
-            for (int k = 0; k < 2; k++)
-                if (x[k] != MP_NONE && x[k] < n && out->parent[x[k]] == en->bucket_obj &&
-                    out->via[x[k]] == MP_NONE)
+            uint32_t x[MP_ENTRY_MAX_TARGETS];
+            size_t nk, nx = mp_entry_targets(g, &rd, en, x, &nk);
+            for (size_t k = 0; k < nx; k++)
+                if (x[k] < n && out->parent[x[k]] == en->bucket_obj && out->via[x[k]] == MP_NONE)
                     out->via[x[k]] = (uint32_t)(base + j);
         }
         if (got < CHUNK) break;
     }
     mp_entry_cursor_free(&c);
+    mp_entry_reader_free(&rd);
 }
 
-/* The parent array doubles as the visited set: an object is visited once
+/*
+ * How each object's path leaves its parent: the rank of the parent's first
+ * out edge to it (the one the search followed, as it takes a parent's
+ * edges in order and the first reaches the child), MP_NONE from a bucket
+ * (entry_steps says which entry) or at a root. One pass over the edges,
+ * each child set by its own parent only.
+ */
+static void edge_steps(const mp_graph *g, mp_paths *out)
+{
+    size_t n = g->nobjects;
+    const uint32_t *adj = g->out.adj;
+    for (size_t i = 0; i < n; i++) out->via[i] = MP_NONE;
+    for (size_t v = 0; v < n; v++) {
+        if (out->root[v] == MP_NONE || (g->bucket_bits && mp_bit(g->bucket_bits, v))) continue;
+        uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
+        if (end - b > MP_NONE) end = b + MP_NONE; /* ranks past 2^32 - 1 are not kept */
+        for (uint64_t e = b; e < end; e++) {
+            if (e + 16 < end) __builtin_prefetch(&out->parent[adj[e + 16]]);
+            uint32_t w = adj[e];
+            if (out->parent[w] == v && out->via[w] == MP_NONE) out->via[w] = (uint32_t)(e - b);
+        }
+    }
+}
+
+/* The root array doubles as the visited set: an object is visited once
  * its root is set. The queue is one array of n slots since each object
- * enters it at most once.
+ * enters it at most once: the via array, which the search does not need
+ * and which is filled from the parents once the queue is spent
+ * (edge_steps), so the search costs no memory beyond its result.
  *
  * The search runs once per root kind, in priority order, each one seeded
  * with the roots of that kind and going on from every object earlier kinds
@@ -59,20 +88,18 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     out->parent = malloc((n ? n : 1) * sizeof *out->parent);
     out->root = malloc((n ? n : 1) * sizeof *out->root);
     out->via = malloc((n ? n : 1) * sizeof *out->via);
-    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
     mp_huge_pages(out->parent, n * sizeof *out->parent);
     mp_huge_pages(out->root, n * sizeof *out->root);
     mp_huge_pages(out->via, n * sizeof *out->via);
-    mp_huge_pages(queue, n * sizeof *queue);
     out->nreached = 0;
     out->reached_bytes = 0;
-    if (!out->parent || !out->root || !out->via || !queue) {
-        free(queue);
+    if (!out->parent || !out->root || !out->via) {
         mp_paths_free(out);
         mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = out->via[i] = MP_NONE;
+    for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = MP_NONE;
+    uint32_t *queue = out->via;
     const uint32_t *adj = g->out.adj;
     size_t head = 0, tail = 0;
     for (size_t r = 0; r < g->nroots;) {
@@ -99,22 +126,19 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
                     __builtin_prefetch(&out->root[adj[k]]);
             }
             uint32_t v = queue[head++];
-            /* leaving a bucket, the entry says where (below) */
-            bool bucket = g->bucket_bits && mp_bit(g->bucket_bits, v);
             uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
             for (uint64_t e = b; e < end; e++) {
                 uint32_t w = adj[e];
                 if (out->root[w] != MP_NONE) continue;
                 out->root[w] = out->root[v];
                 out->parent[w] = v;
-                out->via[w] = bucket || e - b >= MP_NONE ? MP_NONE : (uint32_t)(e - b);
                 queue[tail++] = w;
             }
         }
     }
     out->nreached = tail;
     for (size_t i = 0; i < tail; i++) out->reached_bytes += mp_obj_size(g, queue[i]);
-    free(queue);
+    edge_steps(g, out);
     entry_steps(g, out);
     return 0;
 }

@@ -18,8 +18,9 @@
  * entry of a map, it goes through.
  *
  * Memory: 12 bytes per object (parent, root and via arrays), owned by the
- * result (mp_paths_free), and 4 more while searching (the queue). Errors:
- * -1 with err set only when out of memory.
+ * result (mp_paths_free), and nothing more while searching (the queue
+ * lives in the via array until via is filled). Errors: -1 with err set
+ * only when out of memory.
  */
 #ifndef MP_PATHS_H
 #define MP_PATHS_H

@@ -307,14 +307,13 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
         }
     }
     if (!nv) return 0;
-    uint32_t *mark = calloc(g->nobjects ? g->nobjects : 1, sizeof *mark);
+    uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
     if (!mark) return 0;
     uint32_t common[MP_MAX_LISTED_ROOTS], roots[MP_MAX_LISTED_ROOTS];
-    size_t nc = mp_dom_roots_reaching(g, &a->d, values[0], common, MP_MAX_LISTED_ROOTS, mark, 1);
+    size_t nc = mp_dom_roots_reaching(g, &a->d, values[0], common, MP_MAX_LISTED_ROOTS, mark);
     if (nc > MP_MAX_LISTED_ROOTS) nc = MP_MAX_LISTED_ROOTS;
     for (size_t v = 1; v < nv; v++) {
-        size_t n = mp_dom_roots_reaching(g, &a->d, values[v], roots, MP_MAX_LISTED_ROOTS, mark,
-                                         (uint32_t)v + 1);
+        size_t n = mp_dom_roots_reaching(g, &a->d, values[v], roots, MP_MAX_LISTED_ROOTS, mark);
         if (n > MP_MAX_LISTED_ROOTS) n = MP_MAX_LISTED_ROOTS;
         size_t k = 0;
         for (size_t i = 0; i < nc; i++)
@@ -1446,8 +1445,7 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
                                  {"slot", NULL, e->slot, "index"}};
             char leaf[512];
             snprintf(leaf, sizeof leaf, "%s -> %s", kt, entry_value_type(g, e));
-            if (add_chain_sample(w, &L, g, s, n, entries, leaf, 1,
-                                 (int64_t)ret, lb, 4)) {
+            if (add_chain_sample(w, &L, g, s, n, entries, leaf, 1, (int64_t)ret, lb, 4)) {
                 free(ix);
                 goto out;
             }

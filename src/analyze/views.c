@@ -489,14 +489,14 @@ void mp_domtree_free(mp_domtree *t)
 /* The roots that keep a top subtree alive: the one root node above it, or
  * every root reaching it (up to max); the count of them in all. */
 static size_t subtree_roots(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
-                            size_t max, uint32_t *mark, uint32_t epoch)
+                            size_t max, uint8_t *mark)
 {
     uint32_t id = d->idom[o];
     if (id != d->super_root && id != MP_NONE && id >= g->nobjects) {
         if (max) roots[0] = id - (uint32_t)g->nobjects;
         return 1;
     }
-    return mark ? mp_dom_roots_reaching(g, d, o, roots, max, mark, epoch) : 0;
+    return mark ? mp_dom_roots_reaching(g, d, o, roots, max, mark) : 0;
 }
 
 #define DOM_CHAIN_MAX 24
@@ -512,9 +512,8 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
             "  below each, the subtrees of %.2g%% of the heap or more\n",
             t->ntop, c, 100.0 * t->min_share);
     fprintf(out, "  %11s %7s %13s  %s\n", "retained", "%", "objects", "object");
-    uint32_t *mark = calloc(g->nobjects ? g->nobjects : 1, sizeof *mark);
+    uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
     mp_step steps[DOM_CHAIN_MAX];
-    uint32_t epoch = 0;
     for (size_t i = 0; i < t->nrows; i++) {
         const mp_domrow *r = &t->rows[i];
         char b[64], s[64], line[600];
@@ -531,7 +530,7 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
         fprintf(out, "\n");
         if (r->depth) continue;
         uint32_t roots[DOM_ROOTS_SHOWN];
-        size_t nr = subtree_roots(g, d, r->object, roots, DOM_ROOTS_SHOWN, mark, ++epoch);
+        size_t nr = subtree_roots(g, d, r->object, roots, DOM_ROOTS_SHOWN, mark);
         for (size_t k = 0; k < nr && k < DOM_ROOTS_SHOWN; k++) {
             char rt[512];
             mp_root_text(g, roots[k], rt, sizeof rt);
@@ -575,9 +574,8 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
 {
     json_t *top = json_array();
     json_t **node = calloc(t->nrows ? t->nrows : 1, sizeof *node);
-    uint32_t *mark = calloc(g->nobjects ? g->nobjects : 1, sizeof *mark);
+    uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
     mp_step steps[DOM_CHAIN_MAX];
-    uint32_t epoch = 0;
     for (size_t i = 0; node && i < t->nrows; i++) {
         const mp_domrow *r = &t->rows[i];
         json_t *j = json_object();
@@ -586,7 +584,7 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
         json_object_set_new(j, "objects", json_integer((json_int_t)r->objects));
         if (r->depth == 0) {
             uint32_t roots[MP_MAX_LISTED_ROOTS];
-            size_t nr = subtree_roots(g, d, r->object, roots, MP_MAX_LISTED_ROOTS, mark, ++epoch);
+            size_t nr = subtree_roots(g, d, r->object, roots, MP_MAX_LISTED_ROOTS, mark);
             json_t *ra = json_array();
             for (size_t k = 0; k < nr && k < MP_MAX_LISTED_ROOTS; k++)
                 json_array_append_new(ra, mp_root_json(g, roots[k]));

@@ -26,8 +26,6 @@
 
 #define MIN_HEAP_GOAL ((uint64_t)4 << 20)
 
-extern atomic_uint_fast64_t mr__heap_live_estimate, mr__next_gc;
-
 static mr_hooks hooks;
 const mr_hooks *mr__hooks_active; /* &hooks when installed, else NULL */
 bool mr__marks_valid; /* in MR_GC_MARK_DONE: the mark bits are this cycle's reachability */
@@ -165,7 +163,6 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
     cur.cycle = cycle;
     cur.start_ns = t_request;
     cur.stop_ns = t_stopped - t_request;
-    uint64_t heap_before = atomic_load(&mr__heap_live_estimate);
     uint64_t mallocs = atomic_load(&mr__retired_mallocs);
     uint64_t total = atomic_load(&mr__retired_alloc_bytes);
     for (mr_thread *t = mr__threads; t; t = t->next) {
@@ -173,6 +170,8 @@ static void collect(uint64_t t_request, uint64_t t_stopped)
         mallocs += atomic_load_explicit(&t->mallocs, memory_order_relaxed);
         total += atomic_load_explicit(&t->alloc_bytes, memory_order_relaxed);
     }
+    /* (after the release: the caches' free slots were never allocated) */
+    uint64_t heap_before = atomic_load(&mr__heap_live_estimate);
     mr__sweep_finish(0);
     uint64_t t_mark = now_ns(CLOCK_MONOTONIC);
     cur.sweep_term_ns = t_mark - t_stopped;

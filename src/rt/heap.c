@@ -67,8 +67,7 @@ static atomic_uint_fast64_t freed_bytes;
 static pthread_cond_t sweep_cond = PTHREAD_COND_INITIALIZER; /* unswept spans appeared */
 static bool sweeper_started;
 
-/* Bytes handed to thread caches or large objects since the last collection,
- * plus the live bytes of that collection: the pacer's view of the heap. */
+/* The pacer's view of the heap (see heap.h). */
 atomic_uint_fast64_t mr__heap_live_estimate;
 atomic_uint_fast64_t mr__next_gc;
 void mr__maybe_gc(uintptr_t caller); /* gc.c */
@@ -685,16 +684,28 @@ static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, uintptr_t cal
     return finish_alloc(t, s, s->base, npages * MR_PAGE_SIZE, caller, map);
 }
 
-static inline size_t tcache_way(uintptr_t key)
-{
-    return (size_t)((key * 0x9e3779b97f4a7c15u) >> 57) & (MR_TCACHE_WAYS - 1);
-}
-
-/* Hands a cached span back to its central's swept lists, with its nalloc
- * counted. Caller holds heap_lock. */
+/*
+ * Hands a cached span back to its central's swept lists, with its nalloc
+ * counted. The pacer was told of every free slot of the span when it was
+ * cached (alloc_refill); the slots still free go back, so their bytes leave
+ * the estimate again (as Go's mcache does on release). Otherwise two keys
+ * that share a way and take turns, each refill handing back an almost empty
+ * span, would count a span's worth per allocation and collect far before
+ * the goal. Caller holds heap_lock.
+ */
 static void uncache(mr_span *s)
 {
-    s->nalloc = count_bits(s->allocbits, s->nwords);
+    uint32_t n = count_bits(s->allocbits, s->nwords);
+    uint64_t unused = (uint64_t)(s->nelems - n) * s->elemsize;
+    /* A collection resets the estimate only after emptying every cache, so
+     * what was counted for this span is still in it; saturate anyway: a
+     * wrapped estimate would collect at every allocation. */
+    uint_fast64_t est = atomic_load_explicit(&mr__heap_live_estimate, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&mr__heap_live_estimate, &est,
+                                                  est > unused ? est - unused : 0,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+    s->nalloc = n;
     s->cached = 0;
     put_swept(s);
 }
@@ -727,7 +738,7 @@ static void *alloc_refill(mr_thread *t, uintptr_t key, int cls, uintptr_t tt, ui
                           bool map)
 {
     mr__maybe_gc(caller); /* may collect: a collection empties every cache */
-    size_t way = tcache_way(key);
+    size_t way = mr__tcache_way(key);
     pthread_mutex_lock(&heap_lock);
     mr_span *old = t->tc.e[way].span;
     if (old) uncache(old);
@@ -760,8 +771,8 @@ static inline void *alloc(size_t size, uintptr_t tt, uintptr_t caller, bool map)
     if (MR_UNLIKELY(size > MR_MAX_SMALL)) return alloc_large(t, size, tt, caller, map);
     int cls = size_class_of(size);
     uintptr_t key = tt | (uintptr_t)cls << 56;
-    mr_span *s = t->tc.e[tcache_way(key)].span;
-    if (MR_LIKELY(t->tc.e[tcache_way(key)].key == key)) {
+    mr_span *s = t->tc.e[mr__tcache_way(key)].span;
+    if (MR_LIKELY(t->tc.e[mr__tcache_way(key)].key == key)) {
         uintptr_t slot = span_take(s);
         if (MR_LIKELY(slot != 0)) return finish_alloc(t, s, slot, s->elemsize, caller, map);
     }

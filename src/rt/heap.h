@@ -90,6 +90,10 @@ typedef struct mr_size_class {
 } mr_size_class;
 
 extern mr_size_class mr__classes[MR_NUM_CLASSES];
+/* The pacer's view of the heap (heap.c): the live bytes of the last
+ * collection plus the free slots handed to thread caches since (less those
+ * handed back unused) and the large objects made since; and its goal. */
+extern atomic_uint_fast64_t mr__heap_live_estimate, mr__next_gc;
 extern uintptr_t mr__arena_lo, mr__arena_hi;
 extern mr_span **mr__pagemap;
 
@@ -150,6 +154,12 @@ typedef struct mr_tcache {
         mr_span *span;
     } e[MR_TCACHE_WAYS];
 } mr_tcache;
+
+/* The way of the cache that holds key's span. */
+static inline size_t mr__tcache_way(uintptr_t key)
+{
+    return (size_t)((key * 0x9e3779b97f4a7c15u) >> 57) & (MR_TCACHE_WAYS - 1);
+}
 
 void mr__heap_init(void);
 
