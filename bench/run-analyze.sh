@@ -24,9 +24,10 @@
 #
 # Index files (maproot-analyze(1), INDEX FILES): after the figures above
 # (taken with --index=off), each row gets a line with the first open of the
-# snapshot (--index=rebuild: read the snapshot, write its index) and the
-# second (the index read in its place): the whole command's wall time, its
-# load phases alone (from --timings: everything before the paths and
+# snapshot (--index=rebuild: read the snapshot, write its index with the
+# paths and dominator tree) and the second (the index read in its place,
+# the paths and tree with it): the whole command's wall and processor time,
+# its load phases alone (from --timings: everything before the paths and
 # dominators), peak RSS, and the index's size beside the snapshot's.
 #
 # Targets: 10M objects <= 5 s, 100M <= 60 s, peak <= 80 bytes per object,
@@ -111,18 +112,19 @@ load_seconds() {
 
 # index_row SNAPSHOT RUNS: first and second open through an index file
 index_row() {
-  local snap=$1 r=$2 w1 rss1 w2 rss2 l1 l2
-  read -r w1 _ rss1 _ < <(median_of "$r" "$build/src/cli/maproot" analyze --index=rebuild "$snap")
+  local snap=$1 r=$2 w1 c1 rss1 w2 c2 rss2 l1 l2
+  read -r w1 c1 rss1 _ < <(median_of "$r" "$build/src/cli/maproot" analyze --index=rebuild "$snap")
   l1=$(load_seconds --index=rebuild "$snap")
-  read -r w2 _ rss2 _ < <(median_of "$r" "$build/src/cli/maproot" analyze "$snap")
+  read -r w2 c2 rss2 _ < <(median_of "$r" "$build/src/cli/maproot" analyze "$snap")
   l2=$(load_seconds "$snap")
   local same=same
   cmp -s <("$build/src/cli/maproot" analyze "$snap" | sed 's/; analysed in [0-9.]*s$//') \
     <(sed 's/; analysed in [0-9.]*s$//' "$tmp/rep.txt") || same=DIFFERENT
-  printf '  %-8s index: first open %ss (load %ss, peak %.0f MiB), second %ss (load %ss, peak %.0f MiB): %sx, load %sx; index %.1f MiB beside %.1f MiB; report %s\n' \
-    "" "$w1" "$l1" "$(awk -v k="$rss1" 'BEGIN { print k / 1024 }')" "$w2" "$l2" \
+  printf '  %-8s index: first open %ss (cpu %ss, load %ss, peak %.0f MiB), second %ss (cpu %ss, load %ss, peak %.0f MiB): %sx, cpu %sx, load %sx; index %.1f MiB beside %.1f MiB; report %s\n' \
+    "" "$w1" "$c1" "$l1" "$(awk -v k="$rss1" 'BEGIN { print k / 1024 }')" "$w2" "$c2" "$l2" \
     "$(awk -v k="$rss2" 'BEGIN { print k / 1024 }')" \
     "$(awk -v a="$w2" -v b="$w1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+    "$(awk -v a="$c2" -v b="$c1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
     "$(awk -v a="$l2" -v b="$l1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
     "$(stat -c %s "$snap.mrx" | awk '{ print $1 / 1048576 }')" \
     "$(stat -c %s "$snap" | awk '{ print $1 / 1048576 }')" "$same"

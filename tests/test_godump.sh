@@ -31,9 +31,9 @@ contains() { grep "$@" >/dev/null; }
 
 go build -o leaks "$src/godump/leaks.go" || { echo "go build failed" >&2; exit 1; }
 go tool nm leaks >nm.txt || { echo "go tool nm failed" >&2; exit 1; }
-patterns="global frame iterator emptied pointerkeys tworoots midgrowth pointerfree literal"
+patterns="global frame iterator emptied pointerkeys tworoots midgrowth pointerfree literal structvalues"
 for p in $patterns; do
-    ./leaks "$p" "$p.dump" 2>"$p.err" || fail "leaks $p: $(head -2 "$p.err")"
+    ./leaks "$p" "$p.dump" >"$p.out" 2>"$p.err" || fail "leaks $p: $(head -2 "$p.err")"
     for mode in plain binary; do
         args=(analyze --format json --all)
         [ "$mode" = binary ] && args+=(--binary ./leaks)
@@ -83,6 +83,8 @@ spec = {
                     None, "map[int64]int64"),
     "literal": ("global", "main.palette", 4, 0, {'"red"', '"green"', '"blue"', '"alpha"'},
                 "large_share", "map[string][]uint8"),
+    "structvalues": ("global", "main.assetCache", 20, 2, {str(i) for i in range(20)},
+                     "large_share", "map[int64]main.Assets"),
 }
 for p in sys.argv[1].split():
     kind, var, count, B, keys, ev, typ = spec[p]
@@ -160,6 +162,18 @@ want(any(e["old"] if "old" in e else False for e in a["entries"]) or
 a = load("pointerfree.plain.json")["suspects"][0]
 want(a["type"] == "map[int64]int64" and a["key_size"] == 8 and a["value_size"] == 8,
      f"pointerfree without --binary: {a['type']} {a['key_size']}/{a['value_size']}")
+# a value of three pointers retains all three objects and what they lead
+# to: 64 KiB, 32 KiB through an 8-byte *Thumb, 16 KiB; each counted once
+for mode in ("plain", "binary"):
+    a = load(f"structvalues.{mode}.json")["suspects"][0]
+    each = (64 << 10) + 8 + (32 << 10) + (16 << 10)
+    want(sorted(e["retained_bytes"] for e in a["entries"]) == [each] * 20,
+         f"structvalues ({mode}): entries retain {sorted({e['retained_bytes'] for e in a['entries']})}, "
+         f"not {each} each")
+    want(a["entries_retained_bytes"] == 20 * each and a["keys_retained_bytes"] == 0 and
+         a["retained_bytes"] == 20 * each + a["table_bytes"],
+         f"structvalues ({mode}): map retains {a['retained_bytes']} (entries "
+         f"{a['entries_retained_bytes']}, table {a['table_bytes']})")
 a = load("global.binary.json")["suspects"][0]
 want(all(e["value_type"] == "main.Session" for e in a["entries"]), "global: values are main.Session")
 want(a["sites"] and any(s["function"] in ("main.fillCache", "main.newSession") for s in a["sites"]),
@@ -169,6 +183,20 @@ if bad:
     sys.exit(1)
 PY
 
+# the path to what a value's second pointer leads to goes through its entry
+read -r _ icon _ thumb _ pixels _ meta <structvalues.out
+for obj in "$icon" "$thumb" "$pixels" "$meta"; do
+    "$maproot" path -O "$obj" -f json structvalues.dump >path.json || fail "structvalues: path -O $obj"
+    python3 - "$obj" "$thumb" "$pixels" <<'PY' || fail "structvalues: the path to $obj: $(head -c 600 path.json)"
+import json, sys
+obj, thumb, pixels = (int(a, 16) for a in sys.argv[1:4])
+c = json.load(open("path.json"))["paths"][0]["chain"]
+# root, map header, bucket, the slot of key 7, then the objects
+assert [s["kind"] for s in c[:4]] == ["root", "map", "bucket", "slot"], c
+assert c[3]["text"].endswith(" (7)"), c
+assert [s["address"] for s in c[4:]] == ([thumb, pixels] if obj == pixels else [obj]), c
+PY
+done
 "$maproot" analyze --binary ./leaks --format dot literal.dump | contains '\\"red\\" -> ' ||
     fail "literal: dot shows the decoded key"
 "$maproot" analyze --all --binary ./leaks global.dump >global.txt || fail "global: text with --all"

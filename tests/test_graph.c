@@ -613,6 +613,92 @@ static void test_huge_page_advice_keeps_a_block_one_mapping(void)
     if (before >= (uintptr_t)p + n) CHECK(after >= (uintptr_t)p + n);
 }
 
+/* A map of struct values with three pointer words (map[int64]struct{a, b,
+ * c *T}: key slots of 8 bytes, value slots of 24) in one bucket array of
+ * two 272-byte buckets; with_offsets: whether its edges say where they are. */
+static mp_graph *struct_value_map(bool with_offsets, uint32_t *obj)
+{
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    uint32_t hdr_t = mp_gb_type(b, "hmap", 48, MP_TYPE_MAP_HEADER);
+    uint32_t h = mp_gb_object(b, 0x1000, 48, hdr_t, MP_NONE);
+    uint32_t arr = mp_gb_object(b, 0x2000, 2 * 272, MP_NONE, MP_NONE);
+    for (int i = 0; i < 4; i++)
+        obj[i] = mp_gb_object(b, 0x6000 + 0x1000 * (uint64_t)i, 64, MP_NONE, MP_NONE);
+    uint32_t X = obj[0], Y = obj[1], Z = obj[2], W = obj[3];
+    mp_gb_edge_at(b, h, arr, 16);
+    /* bucket 0 slot 0: {Z, nil, nil}; bucket 1 slot 0: {X, Y, Z}; bucket 1
+     * slot 1: {W, nil, X}. Values start 8 + 8 * 8 bytes into a bucket. */
+    const struct {
+        uint64_t off;
+        uint32_t to;
+    } e[] = {{72, Z}, {272 + 72, X}, {272 + 80, Y}, {272 + 88, Z}, {272 + 96, W}, {272 + 112, X}};
+    for (size_t i = 0; i < sizeof e / sizeof *e; i++)
+        if (with_offsets)
+            mp_gb_edge_at(b, arr, e[i].to, e[i].off);
+        else
+            mp_gb_edge(b, arr, e[i].to);
+    mp_map m = {.header = h,
+                .B = 1,
+                .count = 3,
+                .buckets = arr,
+                .oldbuckets = MP_NONE,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .key_kind = MP_KEY_INT,
+                .key_numeric = 1,
+                .bucket_size = 272,
+                .key_size = 8,
+                .value_size = 24,
+                .type_name = mp_gb_intern(b, "map[int64]V")};
+    uint32_t mi = mp_gb_map(b, &m);
+    for (uint64_t i = 0; i < 2; i++)
+        mp_gb_bucket(
+            b, &(mp_bucket){.map = mi, .obj = arr, .address = 0x2000 + 272 * i, .index = i}, 0);
+    mp_entry en = {.map = mi, .bucket_obj = arr, .key_obj = MP_NONE};
+    en.value_obj = Z;
+    mp_gb_entry(b, &en);
+    en.bucket = 1, en.value_obj = X;
+    mp_gb_entry(b, &en);
+    en.slot = 1, en.value_obj = W;
+    mp_gb_entry(b, &en);
+    mp_graph *g;
+    mf_error err;
+    return mp_gb_finish(b, &g, &err) ? NULL : g;
+}
+
+/* An entry holds every pointer of its value slot, each object once, when
+ * the bucket's edges carry offsets; otherwise its value object alone. */
+static void test_an_entry_holds_every_pointer_of_its_slots(void)
+{
+    for (int with = 1; with >= 0; with--) {
+        uint32_t o[4];
+        mp_graph *g = struct_value_map(with, o);
+        CHECK(g != NULL);
+        mp_entry_reader rd = MP_ENTRY_READER_INIT;
+        uint32_t t[MP_ENTRY_MAX_TARGETS];
+        size_t nk, n;
+        const uint32_t want[3][3] = {{o[2]}, {o[0], o[1], o[2]}, {o[3], o[0]}};
+        const size_t nwant[3] = {1, 3, 2};
+        for (size_t i = 0; i < 3; i++) {
+            mp_entry e;
+            CHECK(mp_graph_entry(g, i, &e));
+            n = mp_entry_targets(g, &rd, &e, t, &nk);
+            CHECK_EQ_U64(nk, 0);
+            CHECK_EQ_U64(n, with ? nwant[i] : 1);
+            for (size_t k = 0; k < n; k++) CHECK_EQ_U64(t[k], want[i][k]);
+        }
+        /* a slot that does not hold the entry's own value: not this layout */
+        mp_entry e;
+        CHECK(mp_graph_entry(g, 1, &e));
+        e.value_obj = o[3];
+        n = mp_entry_targets(g, &rd, &e, t, &nk);
+        CHECK_EQ_U64(n, 1);
+        CHECK_EQ_U64(t[0], o[3]);
+        mp_entry_reader_free(&rd);
+        mp_graph_free(g);
+    }
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -630,6 +716,7 @@ int main(void)
     TEST(test_edge_starts_past_four_billion_are_whole);
     TEST(test_packed_tables_spilled_to_disk_read_back_alike);
     TEST(test_edges_given_out_of_order_are_refused);
+    TEST(test_an_entry_holds_every_pointer_of_its_slots);
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST_EXIT();
 }

@@ -5,12 +5,17 @@
  * another snapshot is stale; and an index whose checksums are right but
  * whose content breaks a reference or an order is refused, naming what is
  * wrong (each such index is written from a graph damaged in memory, so its
- * checksums are its own).
+ * checksums are its own). The same for the derived results an index keeps
+ * (paths, dominator tree): read back as written, appended once, and when
+ * damaged behind right checksums (cycles, references out of range, wrong
+ * sums) refused alone, the graph still read.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
+#include "analyze/dominators.h"
 #include "analyze/graph_index.h"
+#include "analyze/paths.h"
 
 #include "check.h"
 
@@ -72,8 +77,7 @@ static mp_graph *small_graph(void)
     mp_graph *g;
     mf_error err;
     if (mp_gb_finish(b, &g, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return NULL;
+            return NULL;
     }
     return g;
 }
@@ -89,7 +93,7 @@ static void test_a_graph_read_back_is_the_graph_written(void)
     CHECK(g != NULL);
     uint64_t bytes;
     mf_error err;
-    CHECK(mp_gi_write(path, g, &ident, &bytes, &err) == 0);
+    CHECK(mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0);
     struct stat st;
     CHECK(stat(path, &st) == 0 && (uint64_t)st.st_size == bytes);
     mp_graph *r;
@@ -135,7 +139,7 @@ static void test_a_graph_read_back_is_the_graph_written(void)
     uint64_t bytes2;
     char again[300];
     snprintf(again, sizeof again, "%s/again.mrx", dir);
-    CHECK(mp_gi_write(again, r, &ident, &bytes2, &err) == 0);
+    CHECK(mp_gi_write(again, r, &ident, NULL, &bytes2, &err) == 0);
     CHECK_EQ_U64(bytes2, bytes);
     mp_graph_free(r);
     mp_graph_free(g);
@@ -150,7 +154,7 @@ static bool refused(void (*damage)(mp_graph *), const char *words)
     damage(g);
     uint64_t bytes;
     mf_error err;
-    bool ok = mp_gi_write(path, g, &ident, &bytes, &err) == 0;
+    bool ok = mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0;
     mp_graph_free(g);
     mp_graph *r = NULL;
     ok = ok && mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_BAD && r == NULL;
@@ -228,7 +232,7 @@ static void test_a_damaged_or_truncated_index_is_refused(void)
     CHECK(g != NULL);
     uint64_t bytes;
     mf_error err;
-    CHECK(mp_gi_write(path, g, &ident, &bytes, &err) == 0);
+    CHECK(mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0);
     mp_graph_free(g);
     FILE *f = fopen(path, "rb");
     CHECK(f != NULL);
@@ -260,6 +264,284 @@ static void test_a_damaged_or_truncated_index_is_refused(void)
     free(data);
 }
 
+/* ------------------------------------------------- derived results --- */
+
+static bool same_paths(const mp_paths *a, const mp_paths *b, size_t n)
+{
+    return same_bytes(a->parent, b->parent, n * 4) && same_bytes(a->root, b->root, n * 4) &&
+           same_bytes(a->via, b->via, n * 4) && a->nreached == b->nreached &&
+           a->reached_bytes == b->reached_bytes;
+}
+
+static bool same_dom(const mp_dom *a, const mp_dom *b)
+{
+    return a->nnodes == b->nnodes && a->super_root == b->super_root &&
+           same_bytes(a->idom, b->idom, a->nnodes * 4) &&
+           same_bytes(a->retained, b->retained, a->nnodes * 8) &&
+           same_bytes(a->root_of, b->root_of, a->nobjects * 4) && a->npreorder == b->npreorder &&
+           same_bytes(a->preorder, b->preorder, a->npreorder * 4) &&
+           a->nroot_targets == b->nroot_targets &&
+           same_bytes(a->root_targets, b->root_targets, a->nroot_targets * 8);
+}
+
+static void test_derived_results_read_back_are_the_ones_written(void)
+{
+    mp_graph *g = small_graph();
+    CHECK(g != NULL);
+    mp_paths p;
+    mp_dom d;
+    mf_error err;
+    CHECK(mp_paths_compute(g, &p, &err) == 0 && !p.borrowed);
+    CHECK(mp_dom_compute(g, &d, &err) == 0 && !d.borrowed);
+    mp_graph_derived dv = mp_gi_derived_of(&p, &d);
+    uint64_t bytes;
+    CHECK(mp_gi_write(path, g, &ident, &dv, &bytes, &err) == 0);
+    mp_graph *r;
+    CHECK(mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_OK);
+    CHECK_STR_EQ(err.msg, "");
+    CHECK(r->derived.parent != NULL && r->derived.idom != NULL);
+    mp_paths rp;
+    mp_dom rd;
+    CHECK(mp_paths_compute(r, &rp, &err) == 0 && rp.borrowed);
+    CHECK(mp_dom_compute(r, &rd, &err) == 0 && rd.borrowed);
+    CHECK(same_paths(&rp, &p, g->nobjects));
+    CHECK(same_dom(&rd, &d));
+    CHECK_EQ_U64(rp.nreached, 4);
+    mp_paths_free(&rp);
+    mp_dom_free(&rd);
+    mp_graph_free(r);
+    /* the paths alone */
+    dv = mp_gi_derived_of(&p, NULL);
+    CHECK(mp_gi_write(path, g, &ident, &dv, &bytes, &err) == 0);
+    CHECK(mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_OK);
+    CHECK(r->derived.parent != NULL && r->derived.idom == NULL);
+    mp_graph_free(r);
+    mp_paths_free(&p);
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
+static void test_derived_results_are_appended_once(void)
+{
+    mp_graph *g = small_graph();
+    CHECK(g != NULL);
+    mp_paths p;
+    mp_dom d;
+    mf_error err;
+    CHECK(mp_paths_compute(g, &p, &err) == 0 && mp_dom_compute(g, &d, &err) == 0);
+    uint64_t bytes, added;
+    CHECK(mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0);
+    mp_graph_derived dv = mp_gi_derived_of(&p, &d);
+    /* not the index of another snapshot */
+    mp_gi_ident other = ident;
+    other.size++;
+    CHECK(mp_gi_append(path, g, &other, &dv, &added, &err) == 1);
+    CHECK(mp_gi_append(path, g, &ident, &dv, &added, &err) == 0 && added > 0);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (uint64_t)st.st_size == bytes + added);
+    /* once: an index with derived results is rewritten whole to change them */
+    CHECK(mp_gi_append(path, g, &ident, &dv, &added, &err) == 1);
+    mp_graph *r;
+    CHECK(mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_OK);
+    CHECK_STR_EQ(err.msg, "");
+    mp_paths rp;
+    mp_dom rd;
+    CHECK(mp_paths_compute(r, &rp, &err) == 0 && rp.borrowed && same_paths(&rp, &p, g->nobjects));
+    CHECK(mp_dom_compute(r, &rd, &err) == 0 && rd.borrowed && same_dom(&rd, &d));
+    mp_paths_free(&rp);
+    mp_dom_free(&rd);
+    mp_graph_free(r);
+    mp_paths_free(&p);
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
+/* Writes the derived results of the small graph damaged by `damage` (in
+ * memory, so the checksums are right) and checks that the graph is read
+ * but the derived results are refused with a message holding `words`, and
+ * that the paths and the tree computed in their place are the right ones. */
+static bool derived_refused(void (*damage)(mp_graph *, mp_paths *, mp_dom *), const char *words)
+{
+    mp_graph *g = small_graph();
+    mp_paths p, good;
+    mp_dom d, goodd;
+    mf_error err;
+    if (!g || mp_paths_compute(g, &p, &err) || mp_dom_compute(g, &d, &err) ||
+        mp_paths_compute(g, &good, &err) || mp_dom_compute(g, &goodd, &err))
+        return false;
+    damage(g, &p, &d);
+    mp_graph_derived dv = mp_gi_derived_of(&p, &d);
+    uint64_t bytes;
+    bool ok = mp_gi_write(path, g, &ident, &dv, &bytes, &err) == 0;
+    mp_graph *r = NULL;
+    ok = ok && mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_OK && r;
+    if (ok && (!strstr(err.msg, words) || strncmp(err.msg, path, strlen(path)) != 0)) {
+        fprintf(stderr, "message: %s (wanted %s)\n", err.msg, words);
+        ok = false;
+    }
+    if (ok) {
+        mp_paths rp;
+        mp_dom rd;
+        ok = !r->derived.parent && !r->derived.idom && mp_paths_compute(r, &rp, &err) == 0 &&
+             !rp.borrowed && same_paths(&rp, &good, g->nobjects) &&
+             mp_dom_compute(r, &rd, &err) == 0 && !rd.borrowed && same_dom(&rd, &goodd);
+        mp_paths_free(&rp);
+        mp_dom_free(&rd);
+    }
+    mp_graph_free(r);
+    mp_paths_free(&p);
+    mp_paths_free(&good);
+    mp_dom_free(&d);
+    mp_dom_free(&goodd);
+    mp_graph_free(g);
+    return ok;
+}
+
+/* the small graph: 0 holder (the global's), 1 map header, 2 bucket array,
+ * 3 value, 4 garbage; node 5 the global, 6 the super-root */
+static void parent_beyond(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)d;
+    p->parent[1] = (uint32_t)g->nobjects + 5;
+}
+static void parents_in_a_cycle(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)d;
+    p->parent[0] = 3, p->via[0] = 0; /* the value's edge back: 0 3 2 1 0 */
+}
+static void path_step_not_an_edge(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)d;
+    p->via[1] = 0, p->parent[1] = 3, p->root[1] = 0; /* 3's first edge goes to 0 */
+}
+static void garbage_on_a_path(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)d;
+    p->root[4] = 0;
+    p->parent[4] = 0;
+}
+static void idoms_in_a_cycle(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)p;
+    d->idom[1] = 2;
+    d->idom[2] = 1;
+}
+static void idom_beyond(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)p;
+    d->idom[3] = 99;
+}
+static void retained_sum_wrong(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)p;
+    d->retained[2] += 1; /* still no more than its idom's */
+}
+static void retained_moved(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)p;
+    d->retained[1] += 16, d->retained[2] -= 16; /* the root's sum unchanged */
+}
+static void super_root_retains_more(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)p;
+    d->retained[d->super_root] += 1;
+}
+static void single_root_wrong(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)p;
+    d->root_of[2] = MP_NONE;
+}
+static void preorder_twice(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)p;
+    d->preorder[3] = d->preorder[2];
+}
+static void preorder_child_first(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)p;
+    uint32_t t = d->preorder[2];
+    d->preorder[2] = d->preorder[3], d->preorder[3] = t;
+}
+static void garbage_dominated(mp_graph *g, mp_paths *p, mp_dom *d)
+{
+    (void)g, (void)p;
+    d->idom[4] = 0;
+}
+
+static void test_damaged_derived_results_are_refused_alone(void)
+{
+    CHECK(derived_refused(parent_beyond, "parent out of range"));
+    CHECK(derived_refused(parents_in_a_cycle, "go round a cycle"));
+    CHECK(derived_refused(path_step_not_an_edge, "no such edge"));
+    CHECK(derived_refused(garbage_on_a_path, "no such edge"));
+    CHECK(derived_refused(idoms_in_a_cycle, "before its idom"));
+    CHECK(derived_refused(idom_beyond, "idom out of range"));
+    CHECK(derived_refused(retained_sum_wrong, "not the sums of the tree's"));
+    CHECK(derived_refused(retained_moved, "not the sums of the tree's"));
+    CHECK(derived_refused(super_root_retains_more, "super-root retains"));
+    CHECK(derived_refused(single_root_wrong, "single root"));
+    CHECK(derived_refused(preorder_twice, "a node twice"));
+    CHECK(derived_refused(preorder_child_first, "before its idom"));
+    CHECK(derived_refused(garbage_dominated, "reachable by its path but not"));
+}
+
+/* Byte damage to the derived part of an image: its checksums refuse it,
+ * and resealed it reaches the structural checks; the graph is read either
+ * way. */
+static void test_a_damaged_derived_part_leaves_the_graph(void)
+{
+    mp_graph *g = small_graph();
+    mp_paths p;
+    mp_dom d;
+    mf_error err;
+    CHECK(g && mp_paths_compute(g, &p, &err) == 0 && mp_dom_compute(g, &d, &err) == 0);
+    uint64_t graph_bytes, bytes;
+    CHECK(mp_gi_write(path, g, &ident, NULL, &graph_bytes, &err) == 0);
+    mp_graph_derived dv = mp_gi_derived_of(&p, &d);
+    CHECK(mp_gi_write(path, g, &ident, &dv, &bytes, &err) == 0 && bytes > graph_bytes);
+    FILE *f = fopen(path, "rb");
+    uint8_t *data = malloc(bytes);
+    CHECK(f && data && fread(data, 1, bytes, f) == bytes);
+    fclose(f);
+    mp_graph *r;
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_OK && r->derived.idom);
+    mp_graph_free(r);
+    /* the idom of the bucket array (node 2, after the part's header, table
+     * and the three path arrays) made the value's (3): a cycle */
+    uint8_t *idom = NULL;
+    for (uint64_t at = graph_bytes; at + 4 * 7 <= bytes; at += 4)
+        if (memcmp(data + at, d.idom, 4 * 7) == 0) idom = data + at;
+    CHECK(idom != NULL);
+    uint32_t three = 3;
+    memcpy(idom + 2 * 4, &three, 4);
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_OK);
+    CHECK(strstr(err.msg, "immediate dominators): checksum") != NULL);
+    CHECK(r->derived.idom == NULL && r->nobjects == 5);
+    mp_graph_free(r);
+    mp_gi_reseal(data, bytes);
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_OK);
+    CHECK(strstr(err.msg, "dominators:") != NULL);
+    CHECK(r->derived.idom == NULL && r->derived.parent == NULL);
+    mp_graph_free(r);
+    /* cut short */
+    CHECK(mp_gi_open_bytes(data, bytes - 64, "i.mrx", &r, &err) == MP_GI_OK);
+    CHECK(strstr(err.msg, "derived results: cut short") != NULL);
+    mp_graph_free(r);
+    /* a header whose graph part ends off the sections' alignment: the part
+     * would be misaligned (the header's file_bytes is its 9th word) */
+    uint64_t odd = graph_bytes - 4;
+    memcpy(data + 64, &odd, 8);
+    mp_gi_reseal(data, bytes);
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_OK);
+    CHECK(strstr(err.msg, "derived results: misplaced") != NULL);
+    CHECK(r->derived.parent == NULL);
+    mp_graph_free(r);
+    free(data);
+    mp_paths_free(&p);
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
 static void test_index_places(void)
 {
     char *p = mp_gi_path_beside("dir/heap.gcstack.gz");
@@ -283,6 +565,10 @@ int main(void)
     TEST(test_a_graph_read_back_is_the_graph_written);
     TEST(test_an_index_with_broken_references_is_refused);
     TEST(test_a_damaged_or_truncated_index_is_refused);
+    TEST(test_derived_results_read_back_are_the_ones_written);
+    TEST(test_derived_results_are_appended_once);
+    TEST(test_damaged_derived_results_are_refused_alone);
+    TEST(test_a_damaged_derived_part_leaves_the_graph);
     TEST(test_index_places);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

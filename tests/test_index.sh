@@ -8,6 +8,10 @@
 # directory sends the index to the cache directory; standard input never
 # gets one; --index=off and --index=rebuild do what they say; a small
 # snapshot gets none unasked and a snapshot of a million objects gets one.
+# The paths and dominator tree the index keeps after its graph are added by
+# the first command that computes them, whichever it is, and used by any
+# other (the reports the same bytes again); damaged, they are one warning,
+# computed again and the index rewritten.
 # usage: test_index.sh MAPROOT VIEWS_HEAP ANALYSIS_HEAPS GEN_SNAPSHOT EXAMPLES WORKDIR
 set -uo pipefail
 maproot=$1 views=$2 heaps=$3 gen=$4 exdir=$5 work=$6
@@ -111,8 +115,11 @@ damaged() { # damaged WHAT EXPECTED-WORDS: m.gcstack.gz.mrx has been damaged
     fail "$1: the warning: $(cat d.err)"
 }
 fresh() { "$maproot" analyze --index=rebuild m.gcstack.gz >/dev/null 2>&1; }
+# the bytes of an index's graph part (the header's file_bytes), before the
+# derived results
+graph_bytes() { od -An -t u8 -j 64 -N 8 "$1" | tr -d ' '; }
 fresh
-size=$(stat -c %s m.gcstack.gz.mrx)
+size=$(graph_bytes m.gcstack.gz.mrx)
 printf '\xff' | dd of=m.gcstack.gz.mrx bs=1 seek=$((size / 2)) conv=notrunc status=none
 damaged "a flipped byte" "checksum"
 fresh
@@ -129,6 +136,76 @@ damaged "a damaged header" "damaged header"
 # a damaged index is rewritten by --index=rebuild, and then used
 fresh
 [ "$(loaded m.gcstack.gz)" = index ] || fail "rebuild: the rewritten index was not used"
+
+# ---- derived results: made by one command, used by another
+# (each sequence starts from an index of the graph alone)
+graph_only() { # graph_only SNAP: its index, truncated to its graph part
+  "$maproot" analyze --index=rebuild "$1" >/dev/null 2>&1
+  truncate -s "$(graph_bytes "$1.mrx")" "$1.mrx"
+}
+ino() { stat -c '%i %s %Y' "$1"; }
+ty_m=$("$maproot" analyze --index=off --by type --format json m.gcstack.gz |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["types"][0]["type"])')
+"$maproot" path --index=off --type "$ty_m" --all --format json m.gcstack.gz >m-path.json
+"$maproot" analyze --index=off --dominators --format json m.gcstack.gz >m-dom.json
+"$maproot" analyze --index=off --by type --format json m.gcstack.gz >m-types.json
+graph_only m.gcstack.gz
+g=$(stat -c %s m.gcstack.gz.mrx)
+# path keeps the paths alone; --dominators then needs the tree: rewritten
+"$maproot" path --type "$ty_m" --all --format json m.gcstack.gz 2>x.err | cmp -s - m-path.json ||
+  fail "results: path (graph only) differs"
+p=$(stat -c %s m.gcstack.gz.mrx)
+[ "$p" -gt "$g" ] || fail "results: path added nothing to the index ($g -> $p bytes)"
+"$maproot" path --type "$ty_m" --all --format json m.gcstack.gz 2>>x.err | cmp -s - m-path.json ||
+  fail "results: path (with its paths) differs"
+[ "$(stat -c %s m.gcstack.gz.mrx)" = "$p" ] || fail "results: a second path changed the index"
+"$maproot" analyze --dominators --format json m.gcstack.gz 2>>x.err | cmp -s - m-dom.json ||
+  fail "results: --dominators after path differs"
+b=$(stat -c %s m.gcstack.gz.mrx)
+[ "$b" -gt "$p" ] || fail "results: --dominators added no tree to the paths ($p -> $b bytes)"
+before=$(ino m.gcstack.gz.mrx)
+"$maproot" analyze --format json m.gcstack.gz 2>>x.err | cmp -s - m-off.json || fail "results: analyze after path, --dominators differs"
+"$maproot" analyze --by type --format json m.gcstack.gz 2>>x.err | cmp -s - m-types.json || fail "results: --by type differs"
+"$maproot" path --type "$ty_m" --all --format json m.gcstack.gz 2>>x.err | cmp -s - m-path.json || fail "results: path after all differs"
+[ "$(ino m.gcstack.gz.mrx)" = "$before" ] || fail "results: an index with every result was written again"
+# --by type keeps the tree alone; path then adds the paths
+graph_only m.gcstack.gz
+"$maproot" analyze --by type --format json m.gcstack.gz 2>>x.err | cmp -s - m-types.json || fail "results: --by type (graph only) differs"
+t=$(stat -c %s m.gcstack.gz.mrx)
+[ "$t" -gt "$g" ] || fail "results: --by type added nothing to the index"
+"$maproot" path --type "$ty_m" --all --format json m.gcstack.gz 2>>x.err | cmp -s - m-path.json || fail "results: path after --by type differs"
+[ "$(stat -c %s m.gcstack.gz.mrx)" -gt "$t" ] || fail "results: path added no paths to the tree"
+"$maproot" analyze --format json m.gcstack.gz 2>>x.err | cmp -s - m-off.json || fail "results: analyze after --by type, path differs"
+# diff keeps both snapshots' results; analyze uses them
+graph_only m.gcstack.gz
+graph_only n.gcstack.gz
+"$maproot" diff --index=off --format json n.gcstack.gz m.gcstack.gz >ref-diff2.json
+"$maproot" diff --format json n.gcstack.gz m.gcstack.gz 2>>x.err | cmp -s - ref-diff2.json || fail "results: diff (graph only) differs"
+[ "$(stat -c %s m.gcstack.gz.mrx)" -gt "$g" ] || fail "results: diff added nothing to the index"
+[ "$(stat -c %s n.gcstack.gz.mrx)" -gt "$(graph_bytes n.gcstack.gz.mrx)" ] || fail "results: diff added nothing to the first index"
+"$maproot" diff --format json n.gcstack.gz m.gcstack.gz 2>>x.err | cmp -s - ref-diff2.json || fail "results: diff with results differs"
+"$maproot" analyze --format json m.gcstack.gz 2>>x.err | cmp -s - m-off.json || fail "results: analyze after diff differs"
+grep -v 'are snapshots of different programs' x.err >x2.err
+[ -s x2.err ] && fail "results: messages: $(head -3 x2.err)"
+
+# damaged results: one warning, the report the same, the index rewritten whole
+results_damaged() { # WHAT WORDS: m.gcstack.gz.mrx's results have been damaged
+  "$maproot" analyze --format json m.gcstack.gz >d.json 2>d.err || fail "$1: analyze failed"
+  cmp -s d.json m-off.json || fail "$1: the report differs"
+  [ "$(wc -l <d.err)" = 1 ] &&
+    grep -q "^maproot: warning: m.gcstack.gz.mrx: damaged index: derived results.*$2.*; computing them again$" d.err ||
+    fail "$1: the warning: $(cat d.err)"
+  "$maproot" analyze --format json m.gcstack.gz 2>d.err | cmp -s - m-off.json || fail "$1: the report after differs"
+  [ -s d.err ] && fail "$1: the index was not rewritten: $(cat d.err)"
+}
+fresh
+end=$(stat -c %s m.gcstack.gz.mrx)
+printf '\xff' | dd of=m.gcstack.gz.mrx bs=1 seek=$((end - 100)) conv=notrunc status=none
+results_damaged "a flipped byte in the results" "checksum"
+printf '\xff' | dd of=m.gcstack.gz.mrx bs=1 seek=$(($(graph_bytes m.gcstack.gz.mrx) + 3)) conv=notrunc status=none
+results_damaged "their header" "damaged header"
+truncate -s $((end - 64)) m.gcstack.gz.mrx
+results_damaged "cut short" "cut short"
 
 # ---- an unwritable directory: the index goes to the cache directory
 if [ "$(id -u)" = 0 ]; then

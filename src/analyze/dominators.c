@@ -61,6 +61,17 @@ static size_t rt_first(const ctx *c, uint32_t v)
     return lo;
 }
 
+/* Fills rt with (target << 32 | root) for every root with a target,
+ * sorted; returns how many. */
+static size_t sort_targets(const mp_graph *g, uint64_t *rt)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < g->nroots; r++)
+        if (g->roots[r].target != MP_NONE) rt[n++] = (uint64_t)g->roots[r].target << 32 | r;
+    if (n > 1) qsort(rt, n, sizeof *rt, cmp_u64);
+    return n;
+}
+
 /* calloc, with huge pages for the big arrays (parallel.h) */
 static void *xcalloc(size_t n, size_t sz)
 {
@@ -139,6 +150,21 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     out->nroots = c.nroots;
     out->nnodes = N;
     out->super_root = c.S;
+    if (g->derived.idom) {
+        /* from the index: only the roots by target are made here */
+        if (!(out->root_targets = xcalloc(c.nroots, sizeof *out->root_targets))) {
+            mf_error_set(err, "%s: out of memory reading the dominator tree", g->info.name);
+            return -1;
+        }
+        out->nroot_targets = sort_targets(g, out->root_targets);
+        out->idom = (uint32_t *)g->derived.idom;
+        out->retained = (uint64_t *)g->derived.retained;
+        out->root_of = (uint32_t *)g->derived.root_of;
+        out->preorder = (uint32_t *)g->derived.preorder;
+        out->npreorder = g->derived.npreorder;
+        out->borrowed = true;
+        return 0;
+    }
 
     /* per node, indexed by node id */
     uint32_t *dfn = xcalloc(N, sizeof *dfn);
@@ -156,13 +182,11 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     int rc = -1;
     if (!dfn || !vertex || !parent || !label || !c.rt || !c.is_target) goto oom;
 
-    for (size_t r = 0; r < c.nroots; r++) {
-        uint32_t t = g->roots[r].target;
-        if (t == MP_NONE) continue;
-        c.rt[c.nrt++] = (uint64_t)t << 32 | r;
+    c.nrt = sort_targets(g, c.rt);
+    for (size_t k = 0; k < c.nrt; k++) {
+        uint32_t t = (uint32_t)(c.rt[k] >> 32);
         c.is_target[t >> 3] |= (uint8_t)(1u << (t & 7));
     }
-    if (c.nrt > 1) qsort(c.rt, c.nrt, sizeof *c.rt, cmp_u64);
 
     /* 1. depth-first numbering from S. The stack of a depth-first search
      * is the tree path from the current vertex up to S, which parent[]
@@ -299,10 +323,13 @@ done:
 
 void mp_dom_free(mp_dom *d)
 {
-    free(d->idom);
-    free(d->retained);
-    free(d->root_of);
-    free(d->preorder);
+    if (!d->borrowed) {
+        free(d->idom);
+        free(d->retained);
+        free(d->root_of);
+        free(d->preorder);
+    }
+    d->borrowed = false;
     free(d->root_targets);
     d->root_targets = NULL;
     d->idom = d->root_of = d->preorder = NULL;

@@ -37,8 +37,14 @@ typedef struct mp_dom {
     size_t npreorder;
     uint64_t *root_targets; /* (target << 32 | root), sorted: the roots of each object */
     size_t nroot_targets;
+    bool borrowed; /* idom, retained, root_of and preorder are the graph's
+                      (g->derived): not freed. They lie in a private mapping
+                      of its index, so root_of may still be lent as scratch
+                      (findings.h): the writes stay in this process. */
 } mp_dom;
 
+/* The dominator tree of g: the one its index holds (g->derived, borrowed)
+ * when it holds one, else computed. */
 int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err);
 void mp_dom_free(mp_dom *d);
 

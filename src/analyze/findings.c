@@ -400,6 +400,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, 0);
     table_memo memo = TABLE_MEMO_INIT;
+    mp_entry_reader rd = MP_ENTRY_READER_INIT;
     int rc = 0;
     for (size_t k = 0; k < g->nmaps && !rc; k++) {
         const mp_map *m = &g->maps[k];
@@ -433,15 +434,17 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                     key_points[k] = 1;
                 bool key_owned = owns(g, d, e, e->key_obj, &memo);
                 bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj, &memo);
+                /* what the entry retains: every object its key and value
+                 * slots point to that it owns (a struct value's second and
+                 * third pointers too), each counted once */
+                uint32_t t[MP_ENTRY_MAX_TARGETS];
+                size_t nk, nt = mp_entry_targets(g, &rd, e, t, &nk);
                 uint64_t ret = 0;
-                if (key_owned && owner[e->key_obj] == MP_NONE) {
-                    ret += d->retained[e->key_obj];
-                    r->keys_retained += d->retained[e->key_obj];
-                    owner[e->key_obj] = (uint32_t)k;
-                }
-                if (val_owned && owner[e->value_obj] == MP_NONE) {
-                    ret += d->retained[e->value_obj];
-                    owner[e->value_obj] = (uint32_t)k;
+                for (size_t i = 0; i < nt; i++) {
+                    if (owner[t[i]] != MP_NONE || !owns(g, d, e, t[i], &memo)) continue;
+                    ret += d->retained[t[i]];
+                    if (i < nk) r->keys_retained += d->retained[t[i]];
+                    owner[t[i]] = (uint32_t)k;
                 }
                 r->entries_retained += ret;
                 uint32_t v = e->value_obj;
@@ -473,6 +476,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
         for (size_t i = 0; i < nmarked; i++) counted[marked[i] >> 3] = 0;
         nmarked = 0;
     }
+    mp_entry_reader_free(&rd);
     mp_entry_cursor_free(&c);
     free(es);
     free(marked);

@@ -6,11 +6,13 @@
  * Definitions (all in bytes of objects as the input sizes them):
  *   - the table of a map: its header, bucket arrays (new and old) and
  *     overflow buckets (g->maps[m].table_bytes);
- *   - an entry owns its key/value object when that object's immediate
- *     dominator is part of the map's table (no other path keeps it alive);
- *     the entry's retained size is the sum of the retained sizes of the
- *     objects it owns; an entry whose value object it does not own is
- *     "shared" (another root reaches the value too);
+ *   - an entry owns an object its key or value slot points to (any of
+ *     the slot's pointers, mp_entry_targets: a struct value may hold
+ *     several) when that object's immediate dominator is part of the map's
+ *     table (no other path keeps it alive); the entry's retained size is
+ *     the sum of the retained sizes of the objects it owns, each counted
+ *     once; an entry whose value object (its slot's first pointer) it does
+ *     not own is "shared" (another root reaches the value too);
  *   - the retained size of a map: the retained sizes (dominator tree) of
  *     its table objects that no other object of its table dominates: the
  *     header's, plus a bucket array's that a stray root word also reaches

@@ -188,8 +188,7 @@ uint32_t mp_graph_bucket_record(const mp_graph *g, uint32_t o, uint32_t m, uint6
 {
     if (mp_graph_bucket_of(g, o) == MP_NONE) return MP_NONE;
     /* the records of o: [lo, end) of bucket_by_obj, in record order */
-    size_t lo = first_bucket_pos(g, o), end = lo;
-    while (end < g->nbucket_by_obj && g->buckets[g->bucket_by_obj[end]].obj == o) end++;
+    size_t lo = first_bucket_pos(g, o), end = first_bucket_pos(g, o + 1);
     /* the first record of index >= `index`, if they come in index order */
     size_t a = lo, b = end;
     while (a < b) {
@@ -209,6 +208,133 @@ uint32_t mp_graph_bucket_record(const mp_graph *g, uint32_t o, uint32_t m, uint6
         }
     }
     return MP_NONE;
+}
+
+static bool has_target(const uint32_t *t, size_t n, uint32_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i] == x) return true;
+    return false;
+}
+
+/* The offsets of object o's out edges, decoded once per object (entries
+ * come bucket by bucket, and a bucket array holds many; the two objects
+ * kept are a bucket array and an overflow bucket met between two of its
+ * buckets); NULL when one is not known or out of memory. */
+static mp_edge_offsets *offsets_of(const mp_graph *g, mp_entry_reader *r, uint32_t o)
+{
+    unsigned k = r->c[0].obj == o ? 0 : r->c[1].obj == o ? 1 : r->last ^ 1;
+    mp_edge_offsets *rd = &r->c[k];
+    r->last = k;
+    if (rd->obj == o) return rd->ok ? rd : NULL;
+    uint64_t b = mp_out_begin(g, o), n = mp_out_end(g, o) - b;
+    rd->obj = o;
+    rd->ok = false;
+    rd->n = rd->at = 0;
+    if (n > SIZE_MAX / sizeof *rd->off) return NULL;
+    if (n > rd->cap) {
+        uint32_t *p = realloc(rd->off, (size_t)n * sizeof *p);
+        if (!p) return NULL;
+        rd->off = p;
+        rd->cap = (size_t)n;
+    }
+    mp_pack_cursor c;
+    mp_pack_cursor_init(&c, &g->offsets, (size_t)b);
+    uint64_t f;
+    while (rd->n < n && mp_pack_next(&c, &f) && f) rd->off[rd->n++] = (uint32_t)(f - 1);
+    mp_pack_cursor_free(&c);
+    rd->ok = rd->n == n;
+    return rd->ok ? rd : NULL;
+}
+
+/* The first of the object's edges in rd at or past offset lo. Entries
+ * come bucket by bucket, so mostly it is where the last one was found or
+ * a few edges on: looked for there before a binary search. */
+static size_t first_edge_at(mp_edge_offsets *rd, uint64_t lo)
+{
+    size_t a = 0, z = rd->n;
+    if (rd->at < rd->n && rd->off[rd->at] <= lo) {
+        a = rd->at;
+        while (a < rd->n && rd->off[a] < lo && a - rd->at < 64) a++;
+        if (a == rd->n || rd->off[a] >= lo) z = a;
+    }
+    while (a < z) {
+        size_t mid = a + (z - a) / 2;
+        if (rd->off[mid] < lo)
+            a = mid + 1;
+        else
+            z = mid;
+    }
+    rd->at = a;
+    return a;
+}
+
+/* Adds to out[*n..] the targets of o's out edges (from b; offsets in rd,
+ * from its edge `from` on, in offset order) whose offsets lie in [lo, hi),
+ * each object once. false: more than MP_ENTRY_MAX_TARGETS. */
+static bool targets_in(const mp_graph *g, const mp_edge_offsets *rd, uint64_t b, size_t from,
+                       uint64_t lo, uint64_t hi, uint32_t *out, size_t *n)
+{
+    size_t i = from;
+    while (i < rd->n && rd->off[i] < lo) i++;
+    for (; i < rd->n && rd->off[i] < hi; i++) {
+        uint32_t t = g->out.adj[b + i];
+        if (has_target(out, *n, t)) continue;
+        if (*n == MP_ENTRY_MAX_TARGETS) return false;
+        out[(*n)++] = t;
+    }
+    return true;
+}
+
+size_t mp_entry_targets(const mp_graph *g, mp_entry_reader *rd, const mp_entry *e, uint32_t *out,
+                        size_t *nkey)
+{
+    uint32_t o = e->bucket_obj;
+    const mp_map *m = e->map < g->nmaps ? &g->maps[e->map] : NULL;
+    if (m && o < g->nobjects && (m->key_size || m->value_size) &&
+        mp_out_end(g, o) > mp_out_begin(g, o)) {
+        /* where the bucket starts in o: a main or old bucket is at its
+         * index in its array; others (overflow buckets) as recorded */
+        uint64_t start = UINT64_MAX;
+        if (!e->overflow && m->bucket_size && o == (e->old ? m->oldbuckets : m->buckets) &&
+            e->bucket < mp_obj_size(g, o) / m->bucket_size) {
+            start = e->bucket * m->bucket_size;
+        } else {
+            uint32_t r = mp_graph_bucket_record(g, o, e->map, e->bucket, e->overflow, e->old);
+            if (r != MP_NONE && g->buckets[r].address >= g->addr[o])
+                start = g->buckets[r].address - g->addr[o];
+        }
+        mp_edge_offsets *eo = start != UINT64_MAX ? offsets_of(g, rd, o) : NULL;
+        if (eo) {
+            /* a bucket: tophash[8], 8 keys, 8 values, the overflow pointer */
+            uint64_t b = mp_out_begin(g, o), ks = m->key_size, vs = m->value_size;
+            uint64_t at = start + 8;
+            uint64_t k0 = at + e->slot * ks, v0 = at + 8 * ks + e->slot * vs;
+            size_t n = 0, nk, from = first_edge_at(eo, start);
+            bool ok = targets_in(g, eo, b, from, k0, k0 + ks, out, &n);
+            nk = n;
+            ok = ok && targets_in(g, eo, b, from, v0, v0 + vs, out, &n);
+            /* the layout is the loader's when the entry's own key and
+             * value objects are among what its slots hold */
+            if (ok && (e->key_obj == MP_NONE || has_target(out, nk, e->key_obj)) &&
+                (e->value_obj == MP_NONE || has_target(out, n, e->value_obj))) {
+                *nkey = nk;
+                return n;
+            }
+        }
+    }
+    size_t n = 0;
+    if (e->key_obj != MP_NONE) out[n++] = e->key_obj;
+    *nkey = n;
+    if (e->value_obj != MP_NONE && e->value_obj != e->key_obj) out[n++] = e->value_obj;
+    return n;
+}
+
+void mp_entry_reader_free(mp_entry_reader *rd)
+{
+    free(rd->c[0].off);
+    free(rd->c[1].off);
+    *rd = (mp_entry_reader)MP_ENTRY_READER_INIT;
 }
 
 const char *mp_graph_type_name(const mp_graph *g, uint32_t o)

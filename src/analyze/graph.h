@@ -247,6 +247,18 @@ uint64_t mp_spill_bytes(void);
  * it, so that index files of the old layout are stale (graph_index.h). */
 #define MP_GRAPH_LAYOUT 1
 
+/* What mp_paths_compute and mp_dom_compute give (paths.h, dominators.h),
+ * kept with a graph read from an index. */
+typedef struct mp_graph_derived {
+    const uint32_t *parent, *root, *via; /* per object; NULL: no paths */
+    uint64_t nreached, reached_bytes;
+    const uint32_t *idom;     /* per node; NULL: no dominator tree */
+    const uint64_t *retained; /* per node */
+    const uint32_t *root_of;  /* per object */
+    const uint32_t *preorder;
+    uint64_t npreorder;
+} mp_graph_derived;
+
 typedef struct mp_graph {
     mp_graph_info info;
     size_t nobjects;
@@ -301,6 +313,11 @@ typedef struct mp_graph {
      * (graph_index.h), released as a whole; NULL when built in memory */
     void *mapped;
     size_t mapped_len;
+    /* results derived from the graph alone, read and checked with it from
+     * an index (graph_index.h): arrays in the mapping, NULL when the index
+     * holds none. mp_paths_compute and mp_dom_compute hand them out in
+     * place of computing them again. */
+    mp_graph_derived derived;
 } mp_graph;
 
 static inline const char *mp_str(const mp_graph *g, mp_sid s)
@@ -353,6 +370,35 @@ typedef struct mp_entry_cursor {
 void mp_entry_cursor_init(mp_entry_cursor *c, const mp_graph *g, size_t first);
 bool mp_entry_next(mp_entry_cursor *c, mp_entry *e);
 void mp_entry_cursor_free(mp_entry_cursor *c);
+/* The objects entry e holds: every pointer of its key slot, then of its
+ * value slot, each object once, into out (room for MP_ENTRY_MAX_TARGETS);
+ * the first *nkey are the key's. A struct value with several pointers
+ * holds each of them. Read from the edges of the object holding the
+ * bucket when they carry offsets and the map its slot sizes; otherwise
+ * (or when more pointers than that) just e's key_obj and value_obj. rd
+ * keeps the edge offsets of the last two bucket objects read (one reader
+ * per thread; MP_ENTRY_READER_INIT, then mp_entry_reader_free). */
+#define MP_ENTRY_MAX_TARGETS 32
+typedef struct mp_edge_offsets {
+    uint32_t obj; /* whose edge offsets off holds, MP_NONE none */
+    bool ok;      /* they are all known */
+    uint32_t *off;
+    size_t n, cap;
+    size_t at; /* the first edge of the last bucket read */
+} mp_edge_offsets;
+typedef struct mp_entry_reader {
+    /* two objects: a bucket array and the overflow bucket met between two
+     * of its buckets; last: the one used last */
+    mp_edge_offsets c[2];
+    unsigned last;
+} mp_entry_reader;
+#define MP_ENTRY_READER_INIT                                                                       \
+    {                                                                                              \
+        {{MP_NONE, false, NULL, 0, 0, 0}, {MP_NONE, false, NULL, 0, 0, 0}}, 0                      \
+    }
+size_t mp_entry_targets(const mp_graph *g, mp_entry_reader *rd, const mp_entry *e, uint32_t *out,
+                        size_t *nkey);
+void mp_entry_reader_free(mp_entry_reader *rd);
 /* Entry e's key for people: "-5", "0x7f3a1c000040", or the rendered string
  * kept for it; buf holds at least 24 bytes for the first two. */
 const char *mp_entry_key(const mp_graph *g, const mp_entry *e, char *buf, size_t size);

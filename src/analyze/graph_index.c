@@ -15,6 +15,7 @@
 #endif
 #include "analyze/graph_index.h"
 
+#include "analyze/derived_check.h"
 #include "analyze/graph_internal.h"
 #include "format/outfile.h"
 #include "format/wire.h"
@@ -25,6 +26,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -372,6 +374,107 @@ static bool section_pieces(const sect *s, const uint64_t *sc, piece_fn fn, void 
     return p->len ? fn(ud, p->buf, p->len) : true;
 }
 
+/* ---------------------------------------------------- derived part --- */
+
+/* The derived part: the analysis results kept with the graph
+ * (mp_graph_derived), after the graph part (at its header's file_bytes):
+ * a header, a table of sections like the graph's and the sections. It is
+ * optional and may be appended later, by the first command that computes
+ * what the index lacks; it names the graph part it belongs to by that
+ * part's checksums, and is checked (derived_check.h) before it is used. */
+#define PART_MAGIC "\x89MRDERIV"
+typedef struct gi_part {
+    char magic[8];
+    uint32_t nsections, table_crc;
+    uint64_t graph;      /* the graph part's header_crc << 32 | table_crc */
+    uint64_t part_bytes; /* from this header to the end of the file */
+    uint32_t reserved, header_crc;
+} gi_part;
+
+#define NDERIVED 7
+
+/* The sections of dv: paths (parent, root, via: one per object) and tree
+ * (idom, retained: one per node; root_of: per object; the preorder), each
+ * group all present or all absent (count 0). */
+static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nnodes, sect *s)
+{
+    uint64_t np = dv->parent ? nobj : 0, nt = dv->idom ? nnodes : 0, no = dv->idom ? nobj : 0;
+    size_t n = 0;
+    s[n++] = (sect){1, 4, np, (void **)&dv->parent, NULL, "path parents", false};
+    s[n++] = (sect){2, 4, np, (void **)&dv->root, NULL, "path roots", false};
+    s[n++] = (sect){3, 4, np, (void **)&dv->via, NULL, "path steps", false};
+    s[n++] = (sect){4, 4, nt, (void **)&dv->idom, NULL, "immediate dominators", false};
+    s[n++] = (sect){5, 8, nt, (void **)&dv->retained, NULL, "retained sizes", false};
+    s[n++] = (sect){6, 4, no, (void **)&dv->root_of, NULL, "single roots", false};
+    s[n++] = (sect){
+        7,    4, dv->idom ? dv->npreorder : 0, (void **)&dv->preorder, NULL, "dominator preorder",
+        false};
+    return n;
+}
+
+mp_graph_derived mp_gi_derived_of(const mp_paths *p, const mp_dom *d)
+{
+    mp_graph_derived dv;
+    memset(&dv, 0, sizeof dv);
+    if (p && p->parent) {
+        dv.parent = p->parent;
+        dv.root = p->root;
+        dv.via = p->via;
+    }
+    if (d && d->idom) {
+        dv.idom = d->idom;
+        dv.retained = d->retained;
+        dv.root_of = d->root_of;
+        dv.preorder = d->preorder;
+        dv.npreorder = d->npreorder;
+    }
+    return dv;
+}
+
+/* Lays out the derived part of dv at file offset start (aligned), for the
+ * graph part identified by `graph`: fills ph, tab and s; returns the
+ * part's bytes, 0 when dv holds nothing to keep. */
+static uint64_t part_layout(const mp_graph *g, mp_graph_derived *dv, uint64_t graph, uint64_t start,
+                            gi_part *ph, gi_section *tab, sect *s)
+{
+    if (g->nobjects == 0 || (!dv->parent && !dv->idom)) return 0;
+    size_t ns = derived_sections(dv, g->nobjects, g->nobjects + g->nroots + 1, s);
+    uint64_t off = align_up(start + sizeof *ph + ns * sizeof *tab);
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t crc = (uint32_t)crc32_z(0, NULL, 0);
+        if (s[i].count) crc = (uint32_t)crc32_z(crc, *s[i].ptr, s[i].count * s[i].elem);
+        tab[i] =
+            (gi_section){s[i].id, s[i].elem, s[i].count, off, crc, s[i].count ? SF_PRESENT : 0};
+        off = align_up(off + s[i].count * s[i].elem);
+    }
+    memset(ph, 0, sizeof *ph);
+    memcpy(ph->magic, PART_MAGIC, 8);
+    ph->nsections = (uint32_t)ns;
+    ph->table_crc = (uint32_t)crc32_z(0, (const Bytef *)tab, ns * sizeof *tab);
+    ph->graph = graph;
+    ph->part_bytes = off - start;
+    ph->header_crc = (uint32_t)crc32_z(0, (const Bytef *)ph, offsetof(gi_part, header_crc));
+    return off - start;
+}
+
+static const uint8_t zeros[SECTION_ALIGN];
+
+/* Hands the bytes of a laid-out part to fn, from its header to its end. */
+static bool part_emit(piece_fn fn, void *ud, const gi_part *ph, const gi_section *tab,
+                      const sect *s, uint64_t start)
+{
+    size_t ns = ph->nsections;
+    if (!fn(ud, ph, sizeof *ph) || !fn(ud, tab, ns * sizeof *tab)) return false;
+    uint64_t at = start + sizeof *ph + ns * sizeof *tab;
+    for (size_t i = 0; i < ns; i++) {
+        if (!fn(ud, zeros, (size_t)(tab[i].offset - at)) ||
+            (s[i].count && !fn(ud, *s[i].ptr, s[i].count * s[i].elem)))
+            return false;
+        at = tab[i].offset + tab[i].count * tab[i].elem;
+    }
+    return fn(ud, zeros, (size_t)(start + ph->part_bytes - at));
+}
+
 static bool crc_piece(void *ud, const void *p, size_t n)
 {
     uint32_t *c = ud;
@@ -384,10 +487,8 @@ static bool out_piece(void *ud, const void *p, size_t n)
     return mf_out_write(ud, p, n) == 0;
 }
 
-static const uint8_t zeros[SECTION_ALIGN];
-
-int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id, uint64_t *bytes,
-                mf_error *err)
+int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id,
+                const mp_graph_derived *derived, uint64_t *bytes, mf_error *err)
 {
     *bytes = 0;
     if (mp_pack_failed(&g->offsets) || mp_pack_failed(&g->entries)) {
@@ -449,13 +550,89 @@ int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id
         at = tab[i].offset + tab[i].count * tab[i].elem;
     }
     mf_out_write(o, zeros, (size_t)(off - at));
+    mp_graph_derived dv;
+    memset(&dv, 0, sizeof dv);
+    if (derived) dv = *derived;
+    gi_part ph;
+    gi_section ptab[NDERIVED];
+    sect ps[NDERIVED];
+    uint64_t part =
+        part_layout(g, &dv, (uint64_t)h.header_crc << 32 | h.table_crc, off, &ph, ptab, ps);
+    if (part) part_emit(out_piece, o, &ph, ptab, ps, off);
     if (mf_out_error(o, err)) {
         mf_out_abort(o);
         return -1;
     }
     if (mf_out_commit(o, err)) return -1;
-    *bytes = off;
+    *bytes = off + part;
     return 0;
+}
+
+typedef struct fd_out {
+    int fd;
+    uint64_t at;
+} fd_out;
+
+static bool fd_piece(void *ud, const void *p, size_t n)
+{
+    fd_out *f = ud;
+    for (size_t done = 0; done < n;) {
+        ssize_t k = pwrite(f->fd, (const uint8_t *)p + done, n - done, (off_t)(f->at + done));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return false;
+        done += (size_t)k;
+    }
+    f->at += n;
+    return true;
+}
+
+/* The index is appended to in place, not rewritten: a reader that maps it
+ * meanwhile sees either no part or a part whose checks fail (and so does
+ * without it); an exclusive lock keeps two writers from appending at once,
+ * and a failed write is cut off again. */
+int mp_gi_append(const char *index_path, const mp_graph *g, const mp_gi_ident *id,
+                 const mp_graph_derived *derived, uint64_t *bytes, mf_error *err)
+{
+    *bytes = 0;
+    int fd = open(index_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        mf_error_set(err, "cannot open %s: %s", index_path, strerror(errno));
+        return -1;
+    }
+    int rc = 1;
+    struct stat st;
+    gi_header h;
+    if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, MAGIC, 8) != 0 ||
+        h.header_crc != (uint32_t)crc32_z(0, (const Bytef *)&h, offsetof(gi_header, header_crc)) ||
+        h.version != FORMAT_VERSION || h.layout != MP_GRAPH_LAYOUT ||
+        h.signature != layout_signature() || h.dev != id->dev || h.ino != id->ino ||
+        h.size != id->size || h.mtime_ns != id->mtime_ns || h.ends != id->ends ||
+        (uint64_t)st.st_size != h.file_bytes || (g->mapped && memcmp(g->mapped, &h, sizeof h) != 0))
+        goto done; /* not this snapshot's index, not the one g was read
+                      from, or it has a part already */
+    mp_graph_derived dv = *derived;
+    gi_part ph;
+    gi_section tab[NDERIVED];
+    sect s[NDERIVED];
+    uint64_t part =
+        part_layout(g, &dv, (uint64_t)h.header_crc << 32 | h.table_crc, h.file_bytes, &ph, tab, s);
+    rc = 0;
+    if (!part) goto done;
+    fd_out f = {fd, h.file_bytes};
+    if (!part_emit(fd_piece, &f, &ph, tab, s, h.file_bytes)) {
+        mf_error_set(err, "cannot write %s: %s", index_path, strerror(errno ? errno : EIO));
+        /* cut back; if even that fails, readers refuse the part (its
+         * checks) and a later command writes the index again */
+        if (ftruncate(fd, (off_t)h.file_bytes) != 0)
+            mf_error_set(err, "cannot write %s (nor cut it back): %s", index_path, strerror(errno));
+        rc = -1;
+        goto done;
+    }
+    *bytes = part;
+done:
+    close(fd); /* and the lock with it */
+    return rc;
 }
 
 /* ----------------------------------------------------------- reading --- */
@@ -588,6 +765,26 @@ static const char *check_entry(const mp_graph *g, const uint64_t *f)
     return NULL;
 }
 
+/* Drops the whole pages of [off, off + n) of a private file mapping from
+ * the process: read again from the file when touched. */
+static void release_pages(uint8_t *base, uint64_t off, uint64_t n)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t a = (off + page - 1) / page * page, b = (off + n) / page * page;
+    if (b > a) madvise(base + a, (size_t)(b - a), MADV_DONTNEED);
+}
+
+/* Gives back the pages of an array of g checked already, when g lies in a
+ * file mapping (g->mapped is set during the checks only then): the checks
+ * read a whole index, and what they have read need not stay in the
+ * process at once. */
+static void drop(const mp_graph *g, const void *p, uint64_t bytes)
+{
+    if (g->mapped && p)
+        release_pages(g->mapped, (uint64_t)((const uint8_t *)p - (const uint8_t *)g->mapped),
+                      bytes);
+}
+
 static const char *check_graph(const mp_graph *g)
 {
     if (g->strs_len == 0 || g->strs[0] || g->strs[g->strs_len - 1])
@@ -610,15 +807,24 @@ static const char *check_graph(const mp_graph *g)
             return "big sizes: a reference out of range or out of order";
         total += g->big[i].size;
     }
+    drop(g, g->addr, g->nobjects * sizeof *g->addr);
+    drop(g, g->size32, g->nobjects * sizeof *g->size32);
+    drop(g, g->type, g->nobjects * sizeof *g->type);
     if (total != g->total_bytes) return "the heap's bytes are not the sum of its objects' sizes";
     for (size_t i = 0; i < g->nsampled; i++)
         if ((g->samples[i] >> 32) >= g->nobjects || (uint32_t)g->samples[i] >= g->nstacks ||
             (i && g->samples[i] <= g->samples[i - 1]))
             return "samples: a reference out of range or out of order";
+    drop(g, g->samples, g->nsampled * sizeof *g->samples);
     const char *bad;
-    if ((bad = check_csr(g, &g->out, "out edges")) || (bad = check_csr(g, &g->in, "in edges")))
-        return bad;
+    const mp_csr *csr[] = {&g->out, &g->in};
+    for (int k = 0; k < 2; k++) {
+        if ((bad = check_csr(g, csr[k], k ? "in edges" : "out edges"))) return bad;
+        drop(g, csr[k]->at, (g->nobjects + 1) * sizeof *csr[k]->at);
+        drop(g, csr[k]->adj, g->nedges * sizeof *csr[k]->adj);
+    }
     if ((bad = check_pack(&g->offsets, 1, "edge offsets", check_offset, g))) return bad;
+    drop(g, g->offsets.buf, g->offsets.len);
     if (g->offsets.n > g->nedges) return "edge offsets: too many";
     for (size_t i = 0; i < g->ntypes; i++) {
         const mp_type *t = &g->types[i];
@@ -647,6 +853,7 @@ static const char *check_graph(const mp_graph *g)
             return "buckets: a reference out of range or out of order";
     if (g->entries.n != g->nentries) return "entries: wrong count";
     if ((bad = check_pack(&g->entries, EF_N, "entries", check_entry, g))) return bad;
+    drop(g, g->entries.buf, g->entries.len);
     for (size_t i = 0; i < g->nframes; i++)
         if (!sid_ok(g, g->frames[i].function) || !sid_ok(g, g->frames[i].file))
             return "frames: a reference out of range or out of order";
@@ -665,13 +872,73 @@ static const char *check_graph(const mp_graph *g)
     return NULL;
 }
 
-/* Drops the whole pages of [off, off + n) of a private file mapping from
- * the process: read again from the file when touched. */
-static void release_pages(uint8_t *base, uint64_t off, uint64_t n)
+/* An mp_release_fn for arrays in the file mapping at ud. */
+static void release_array(void *ud, const void *p, uint64_t bytes)
 {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t a = (off + page - 1) / page * page, b = (off + n) / page * page;
-    if (b > a) madvise(base + a, (size_t)(b - a), MADV_DONTNEED);
+    if (p) release_pages(ud, (uint64_t)((const uint8_t *)p - (const uint8_t *)ud), bytes);
+}
+
+/* Points g->derived into the derived part of the index image at base
+ * (after the graph part of header h) once it is checked; NULL when it is
+ * sound, else what is wrong (g->derived stays empty then). */
+static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_header *h,
+                               mp_graph *g, char *why, size_t size)
+{
+    uint64_t start = h->file_bytes, nobj = g->nobjects, N = nobj + g->nroots + 1;
+    gi_part ph;
+    if (start % SECTION_ALIGN) return "derived results: misplaced";
+    if (len - start < sizeof ph) return "derived results: cut short";
+    memcpy(&ph, base + start, sizeof ph);
+    if (memcmp(ph.magic, PART_MAGIC, 8) != 0 ||
+        ph.header_crc != (uint32_t)crc32_z(0, (const Bytef *)&ph, offsetof(gi_part, header_crc)))
+        return "derived results: damaged header";
+    if (ph.graph != ((uint64_t)h->header_crc << 32 | h->table_crc))
+        return "derived results: of another graph";
+    if (ph.part_bytes != len - start) return "derived results: cut short";
+    const gi_section *tab = (const gi_section *)(base + start + sizeof ph);
+    if (ph.nsections != NDERIVED || (len - start - sizeof ph) / sizeof *tab < NDERIVED ||
+        ph.table_crc != (uint32_t)crc32_z(0, (const Bytef *)tab, NDERIVED * sizeof *tab))
+        return "derived results: the table of sections";
+    mp_graph_derived dv;
+    memset(&dv, 0, sizeof dv);
+    sect s[NDERIVED];
+    derived_sections(&dv, nobj, N, s);
+    const uint64_t want[NDERIVED] = {nobj, nobj, nobj, N, N, nobj, N};
+    for (size_t i = 0; i < NDERIVED; i++) {
+        const gi_section *t = &tab[i];
+        bool fits = t->offset % 8 == 0 && t->offset >= start && t->offset <= len &&
+                    t->elem == s[i].elem && t->count <= (len - t->offset) / t->elem;
+        if (t->id != s[i].id || !fits || (t->count && t->count != want[i] && i != 6) ||
+            t->count > want[i] || t->flags != (t->count ? SF_PRESENT : 0u)) {
+            snprintf(why, size, "derived results: section %zu (%s): bounds or count", i, s[i].name);
+            return why;
+        }
+        if (t->crc != (uint32_t)crc32_z(0, base + t->offset, t->count * t->elem)) {
+            snprintf(why, size, "derived results: section %zu (%s): checksum", i, s[i].name);
+            return why;
+        }
+        if (file) release_pages(base, t->offset, t->count * t->elem);
+        *s[i].ptr = t->count ? base + t->offset : NULL;
+    }
+    dv.npreorder = tab[6].count;
+    if ((!dv.parent != !dv.root || !dv.parent != !dv.via) ||
+        (!dv.idom != !dv.retained || !dv.idom != !dv.root_of || !dv.idom != !dv.preorder))
+        return "derived results: a part of the paths or of the tree is missing";
+    const char *bad =
+        dv.parent ? mp_derived_check_paths(g, &dv, why, size, file ? release_array : NULL, base)
+                  : NULL;
+    if (bad) return bad;
+    if (file) {
+        /* the paths' check read the edges and sizes too */
+        release_pages(base, 0, start);
+        for (size_t i = 0; i < 3; i++)
+            release_pages(base, tab[i].offset, tab[i].count * tab[i].elem);
+    }
+    if (dv.idom &&
+        (bad = mp_derived_check_tree(g, &dv, why, size, file ? release_array : NULL, base)))
+        return bad;
+    g->derived = dv;
+    return NULL;
 }
 
 /* Whether the n bytes at p are a name the loaders give (a format, what a
@@ -709,7 +976,7 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
     if (id && (h.dev != id->dev || h.ino != id->ino || h.size != id->size ||
                h.mtime_ns != id->mtime_ns || h.ends != id->ends))
         return MP_GI_STALE;
-    if (h.file_bytes != len) {
+    if (h.file_bytes > len) {
         mf_error_set(err, "%s: %zu bytes where the header says %llu (truncated?)", ipath, len,
                      (unsigned long long)h.file_bytes);
         return MP_GI_BAD;
@@ -751,6 +1018,7 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
             break;
         }
         if (i == 0) continue;
+        if (file) release_pages(base, t->offset, t->count * t->elem);
         if (s[i].cstr && t->count && !plain_name(base + t->offset, t->count)) {
             snprintf(why, sizeof why, "section %zu (%s): not a name", i, s[i].name);
             bad = why;
@@ -768,7 +1036,10 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
             packs[k]->cap_block = 0;
             packs[k]->spill_bytes = 0;
         }
+        g->mapped = file ? base : NULL; /* for drop() */
         const char *what = check_graph(g);
+        g->mapped = NULL;
+        if (file) release_pages(base, 0, h.file_bytes); /* the rest of it */
         if (what) {
             snprintf(why, sizeof why, "%s", what);
             bad = why;
@@ -782,11 +1053,18 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
     }
     g->mapped = base;
     g->mapped_len = len;
-    /* the packed stores are read rarely (reports, a few passes): their
-     * pages, all read by the checks above, go back to the page cache until
-     * then, so that they weigh on the process no more than a spilled store */
-    for (size_t i = 0; file && i < ns; i++)
-        if (s[i].pack) release_pages(base, tab[i].offset, tab[i].count);
+    if (err) err->msg[0] = 0;
+    if (len > h.file_bytes) {
+        char pwhy[160];
+        const char *pbad = attach_part(base, len, file, &h, g, pwhy, sizeof pwhy);
+        if (pbad) mf_error_set(err, "%s: damaged index: %s", ipath, pbad);
+    }
+    /* Every page was read by the checks above; what the analysis needs it
+     * reads again, from the page cache. Until then the pages go back to
+     * the page cache, so that a graph read from an index weighs on the
+     * process no more than one built in memory. (The mapping is private
+     * but nothing wrote to it: dropping its pages loses nothing.) */
+    if (file) release_pages(base, 0, len);
     *out = g;
     return MP_GI_OK;
 }
@@ -861,4 +1139,22 @@ void mp_gi_reseal(void *data, size_t len)
     memcpy(base, &h, sizeof h);
     h.header_crc = (uint32_t)crc32_z(0, base, offsetof(gi_header, header_crc));
     memcpy(base, &h, sizeof h);
+    /* the derived part, if there is one where the header says */
+    gi_part ph;
+    uint64_t start = h.file_bytes;
+    if (start > len || start % SECTION_ALIGN || len - start < sizeof ph) return;
+    memcpy(&ph, base + start, sizeof ph);
+    if (memcmp(ph.magic, PART_MAGIC, 8) != 0 || ph.nsections > NDERIVED ||
+        (len - start - sizeof ph) / sizeof(gi_section) < ph.nsections)
+        return;
+    gi_section *ptab = (gi_section *)(base + start + sizeof ph);
+    for (size_t i = 0; i < ph.nsections; i++) {
+        gi_section *t = &ptab[i];
+        if (t->elem && t->offset <= len && t->count <= (len - t->offset) / t->elem)
+            t->crc = (uint32_t)crc32_z(0, base + t->offset, t->count * t->elem);
+    }
+    ph.table_crc = (uint32_t)crc32_z(0, (const Bytef *)ptab, ph.nsections * sizeof *ptab);
+    ph.graph = (uint64_t)h.header_crc << 32 | h.table_crc;
+    ph.header_crc = (uint32_t)crc32_z(0, (const Bytef *)&ph, offsetof(gi_part, header_crc));
+    memcpy(base + start, &ph, sizeof ph);
 }

@@ -21,8 +21,15 @@
  * refused with a message naming it and what is wrong; the caller reads the
  * snapshot instead.
  *
- * The graph does not depend on analysis options; what is derived from it
- * (paths, dominators) is computed again by each analysis.
+ * The graph does not depend on analysis options, nor do the paths from the
+ * roots and the dominator tree: an index may keep them too (graph.h's
+ * mp_graph_derived), in a derived part after the graph's sections, with
+ * its own header and table of sections, naming the graph part it belongs
+ * to by that part's checksums. The part is written with the graph
+ * (mp_gi_write) or appended to an index of the graph alone
+ * (mp_gi_append), by the first command that computes what it holds; a
+ * reader checks it (derived_check.h) and, when it is damaged, refuses it
+ * alone: the graph is still read and the results are computed again.
  *
  * Errors: functions return -1 (or MP_GI_BAD) with err naming the file.
  * Threads: no shared state; a graph read from an index is read-only like
@@ -31,7 +38,9 @@
 #ifndef MP_GRAPH_INDEX_H
 #define MP_GRAPH_INDEX_H
 
+#include "analyze/dominators.h"
 #include "analyze/graph.h"
+#include "analyze/paths.h"
 #include "format/error.h"
 
 #include <stddef.h>
@@ -66,7 +75,9 @@ typedef enum mp_gi_status {
 
 /* Reads the index at index_path for the snapshot with identity id; the
  * graph's info.name is `name` (copied), as the snapshot's loader would set
- * it. */
+ * it. The derived results the index holds, checked, are in
+ * (*out)->derived. MP_GI_OK with err->msg not empty: the graph is sound
+ * but the derived results were refused (err says why) and are left out. */
 mp_gi_status mp_gi_open(const char *index_path, const mp_gi_ident *id, const char *name,
                         mp_graph **out, mf_error *err);
 
@@ -77,10 +88,25 @@ mp_gi_status mp_gi_open_bytes(const void *data, size_t len, const char *name, mp
 
 /* Writes the index of graph g, loaded from the snapshot with identity id,
  * to index_path (atomically: a temporary file renamed into place, the
- * rules of format/outfile.h); *bytes gets its size. -1 with err set when it
- * cannot be written (nothing is left under the name then). */
-int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id, uint64_t *bytes,
-                mf_error *err);
+ * rules of format/outfile.h), with the derived results in `derived` (NULL
+ * or empty: none); *bytes gets its size. -1 with err set when it cannot be
+ * written (nothing is left under the name then). */
+int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id,
+                const mp_graph_derived *derived, uint64_t *bytes, mf_error *err);
+
+/* Appends the derived results of g (`derived`) to the index at index_path
+ * when it is the index of the snapshot with identity id, of this build's
+ * layout, the very index g was read from (when g was read from one), and
+ * holds no derived results yet; *bytes gets the bytes added.
+ * 0 appended (or nothing to add), 1 not appended (another index, or one
+ * with derived results: mp_gi_write it whole to add them), -1 with err set
+ * on a write error (the index is cut back to what it was). */
+int mp_gi_append(const char *index_path, const mp_graph *g, const mp_gi_ident *id,
+                 const mp_graph_derived *derived, uint64_t *bytes, mf_error *err);
+
+/* The derived results of paths p and dominator tree d (either NULL), to
+ * write with a graph. */
+mp_graph_derived mp_gi_derived_of(const mp_paths *p, const mp_dom *d);
 
 /* Recomputes the checksums of an index image in place (its header and
  * every section whose bounds are sound), so that a test or the fuzz target

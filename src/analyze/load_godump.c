@@ -802,10 +802,28 @@ static int add_objects(loader *L, graphing *G, size_t nreached)
         k++;
     }
     mp_gb_adopt_objects(G->b, addr, size, type, k);
+    /* each edge with its offset (the fields in the order resolve_edges
+     * took them): what a map entry holds is the bucket's pointers in its
+     * key and value slots */
     for (size_t i = 0; i < k; i++) {
         uint32_t u = order[i];
-        for (uint64_t e = L->estart[u]; e < L->estart[u + 1]; e++)
-            if (L->edst[e] != NONE) mp_gb_edge(G->b, (uint32_t)i, G->newix[L->edst[e]]);
+        uint64_t e = L->estart[u];
+        if (u < L->mem.nheap) {
+            const mf_gd_object *o = &d->objects[u];
+            uint64_t pos = o->fields;
+            for (uint32_t f2 = 0; f2 < o->nfields; f2++, e++) {
+                uint64_t off = mf_gd_next_field(d, &pos);
+                if (L->edst[e] != NONE) mp_gb_edge_at(G->b, (uint32_t)i, G->newix[L->edst[e]], off);
+            }
+        } else {
+            const mp_gd_fobj *x = &L->mem.fobjs[u - L->mem.nheap];
+            for (unsigned w = 0; w < 320 && 8ull * w + 8 <= x->size; w++) {
+                if (!mp_gd_bit_get(x->pat, w)) continue;
+                if (L->edst[e] != NONE)
+                    mp_gb_edge_at(G->b, (uint32_t)i, G->newix[L->edst[e]], 8ull * w);
+                e++;
+            }
+        }
     }
     free(order);
     return 0;

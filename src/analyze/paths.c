@@ -8,8 +8,9 @@
 #include <stdlib.h>
 
 /*
- * An object a path reaches from the bucket holding an entry is that entry's
- * key or value: the first such entry names the step. The entries are read
+ * An object a path reaches from the bucket holding an entry is one its key
+ * or value slot points to (any of a struct value's pointers): the first
+ * such entry names the step. The entries are read
  * a chunk at a time, and the objects of the entries a few places on are
  * fetched while the current ones are looked at: they lie all over the heap.
  */
@@ -20,6 +21,7 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
     mp_entry es[CHUNK];
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, 0);
+    mp_entry_reader rd = MP_ENTRY_READER_INIT;
     for (size_t base = 0;; base += CHUNK) {
         size_t got = 0;
         while (got < CHUNK && mp_entry_next(&c, &es[got])) got++;
@@ -31,15 +33,16 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
             }
             const mp_entry *en = &es[j];
             if (en->bucket_obj == MP_NONE) continue;
-            uint32_t x[2] = {en->key_obj, en->value_obj};
-            for (int k = 0; k < 2; k++)
-                if (x[k] != MP_NONE && x[k] < n && out->parent[x[k]] == en->bucket_obj &&
-                    out->via[x[k]] == MP_NONE)
+            uint32_t x[MP_ENTRY_MAX_TARGETS];
+            size_t nk, nx = mp_entry_targets(g, &rd, en, x, &nk);
+            for (size_t k = 0; k < nx; k++)
+                if (x[k] < n && out->parent[x[k]] == en->bucket_obj && out->via[x[k]] == MP_NONE)
                     out->via[x[k]] = (uint32_t)(base + j);
         }
         if (got < CHUNK) break;
     }
     mp_entry_cursor_free(&c);
+    mp_entry_reader_free(&rd);
 }
 
 /*
@@ -82,6 +85,13 @@ static void edge_steps(const mp_graph *g, mp_paths *out)
 int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
 {
     size_t n = g->nobjects;
+    if (g->derived.parent) {
+        *out = (mp_paths){(uint32_t *)g->derived.parent, (uint32_t *)g->derived.root,
+                          (uint32_t *)g->derived.via,    g->derived.nreached,
+                          g->derived.reached_bytes,      true};
+        return 0;
+    }
+    out->borrowed = false;
     out->parent = malloc((n ? n : 1) * sizeof *out->parent);
     out->root = malloc((n ? n : 1) * sizeof *out->root);
     out->via = malloc((n ? n : 1) * sizeof *out->via);
@@ -150,9 +160,12 @@ uint32_t mp_paths_via_offset(const mp_graph *g, const mp_paths *p, uint32_t o)
 
 void mp_paths_free(mp_paths *p)
 {
-    free(p->parent);
-    free(p->root);
-    free(p->via);
+    if (!p->borrowed) {
+        free(p->parent);
+        free(p->root);
+        free(p->via);
+    }
+    p->borrowed = false;
     p->parent = p->root = p->via = NULL;
 }
 

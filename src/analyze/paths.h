@@ -38,8 +38,11 @@ typedef struct mp_paths {
     uint32_t *via;
     size_t nreached;
     uint64_t reached_bytes;
+    bool borrowed; /* the arrays are the graph's (g->derived): not freed */
 } mp_paths;
 
+/* The paths of g: those its index holds (g->derived, borrowed) when it
+ * holds them, else computed. */
 int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err);
 /* The byte offset in parent[o] of the pointer the path takes to o, when the
  * parent holds no buckets and the offset is known; else MP_NO_OFFSET. */

@@ -79,8 +79,10 @@ enum {
     "      --index auto|off|rebuild  root snapshots: read a valid index file of the\n"             \
     "                             snapshot (FILE.mrx) in place of decoding it, and\n"              \
     "                             write one after a load of 1M+ objects or 4M+ edges\n"            \
-    "                             (auto, the default); off: neither; rebuild: read\n"              \
-    "                             the snapshot and write its index in any case\n"
+    "                             (auto, the default); the index keeps the paths and\n"            \
+    "                             dominator tree too, once computed; off: neither;\n"              \
+    "                             rebuild: read the snapshot and write its index\n"                \
+    "                             in any case\n"
 /* --timings: each phase's wall and CPU seconds and memory on stderr
  * (analyze/timing.h). */
 #define CLI_TIMINGS_HELP                                                                           \

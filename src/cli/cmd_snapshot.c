@@ -12,6 +12,7 @@
 #include "analyze/timing.h"
 #include "analyze/views.h"
 #include "cli/cli.h"
+#include "cli/input.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -38,6 +39,7 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     if (strcmp(fmt, "pprof") == 0) {
         if (mp_snapshot_write_pprof(o->output, &a, &po, &err)) status = cli_fail("%s", err.msg);
         size_t ns = a.f.nsuspects;
+        cli_index_save(g, &a.p, &a.d);
         mp_snapshot_analysis_free(&a);
         if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
             return cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns,
@@ -47,6 +49,7 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     cli_output co;
     FILE *out = cli_output_open(&co, o->output);
     if (!out) {
+        cli_index_save(g, &a.p, &a.d);
         mp_snapshot_analysis_free(&a);
         return CLI_EXIT_BAD;
     }
@@ -74,6 +77,7 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     }
     status = cli_output_close(&co, status);
     size_t ns = a.f.nsuspects;
+    cli_index_save(g, &a.p, &a.d);
     mp_snapshot_analysis_free(&a);
     if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
         return cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns,
@@ -156,6 +160,7 @@ int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     }
     status = cli_output_close(&co, status);
 out:
+    cli_index_save(g, &j.p, &j.d);
     mp_histogram_free(&h);
     mp_domtree_free(&t);
     mp_dom_free(&j.d);
@@ -483,6 +488,8 @@ out:
     free(b_to_a);
     free(used);
     free(diffs);
+    cli_index_save(A.g, &A.p, &A.d);
+    cli_index_save(B.g, &B.p, &B.d);
     mp_snapshot_analysis_free(&A);
     mp_snapshot_analysis_free(&B);
     return status;

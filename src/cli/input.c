@@ -45,32 +45,111 @@ static void make_parents(const char *path)
     free(p);
 }
 
+/*
+ * The snapshots loaded by this command whose index may still gain the
+ * derived results (paths, dominator tree) once the command has computed
+ * them: the graph, the snapshot's identity when it was read and the index
+ * it was read from or written to. Few (diff loads two, gate a series).
+ */
+typedef struct pending {
+    const mp_graph *g;
+    mp_gi_ident id;
+    char *index;
+    char *path;
+} pending;
+static pending *pend;
+static size_t npend;
+
+static void remember(const mp_graph *g, const char *path, const mp_gi_ident *id, const char *index)
+{
+    /* a graph at the same address is a new one: the old one is gone */
+    for (size_t i = 0; i < npend; i++)
+        if (pend[i].g == g) {
+            free(pend[i].index);
+            free(pend[i].path);
+            pend[i--] = pend[--npend];
+        }
+    pending *p = realloc(pend, (npend + 1) * sizeof *pend);
+    if (!p) return;
+    pend = p;
+    pend[npend] = (pending){g, *id, strdup(index), strdup(path)};
+    if (pend[npend].index && pend[npend].path)
+        npend++;
+    else
+        free(pend[npend].index), free(pend[npend].path);
+}
+
+/* Tells the new (or grown) index on a terminal. */
+static void tell(const char *what, const char *index, uint64_t bytes)
+{
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "maproot: %s the index %s (%.1f MiB)\n", what, index,
+                (double)bytes / (1024.0 * 1024.0));
+}
+
+/* Whether the snapshot at path still has identity id (else its index must
+ * not be written: it would describe another file). */
+static bool unchanged(const char *path, const mp_gi_ident *id)
+{
+    mf_error err;
+    mp_gi_ident now;
+    if (mp_gi_ident_of(path, &now, &err) == 0 && memcmp(&now, id, sizeof now) == 0) return true;
+    fprintf(stderr, "maproot: warning: %s changed while it was read; no index written\n", path);
+    return false;
+}
+
 /* Writes the index of g (loaded from the snapshot at path, which had
  * identity id before it was read): beside the snapshot, else in the cache
- * directory. A failure is a warning; on a terminal the new index is told. */
-static void write_index(const char *path, const mp_gi_ident *id, const mp_graph *g,
-                        const char *beside, const char *cache)
+ * directory. Returns the path written (malloc'd) or NULL; a failure is a
+ * warning. */
+static char *write_index(const char *path, const mp_gi_ident *id, const mp_graph *g,
+                         const char *beside, const char *cache)
 {
     mf_error err, err2;
-    mp_gi_ident now;
-    if (mp_gi_ident_of(path, &now, &err) || memcmp(&now, id, sizeof now) != 0) {
-        fprintf(stderr, "maproot: warning: %s changed while it was read; no index written\n", path);
-        return;
-    }
+    if (!unchanged(path, id)) return NULL;
     uint64_t bytes;
     const char *written = beside;
-    if (mp_gi_write(beside, g, id, &bytes, &err)) {
+    if (mp_gi_write(beside, g, id, NULL, &bytes, &err)) {
         written = cache;
         if (cache) make_parents(cache);
-        if (!cache || mp_gi_write(cache, g, id, &bytes, &err2)) {
+        if (!cache || mp_gi_write(cache, g, id, NULL, &bytes, &err2)) {
             fprintf(stderr, "maproot: warning: no index written: %s%s%s\n", err.msg,
                     cache ? "; " : "", cache ? err2.msg : "");
-            return;
+            return NULL;
         }
     }
-    if (isatty(STDERR_FILENO))
-        fprintf(stderr, "maproot: wrote the index %s (%.1f MiB)\n", written,
-                (double)bytes / (1024.0 * 1024.0));
+    tell("wrote", written, bytes);
+    return strdup(written);
+}
+
+void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d)
+{
+    size_t i = 0;
+    while (i < npend && pend[i].g != g) i++;
+    if (i == npend) return;
+    pending x = pend[i];
+    pend[i] = pend[--npend];
+    bool more = (p && p->parent && !g->derived.parent) || (d && d->idom && !g->derived.idom);
+    if (more && unchanged(x.path, &x.id)) {
+        /* what was computed, and what the index had (borrowed) */
+        mp_graph_derived dv = mp_gi_derived_of(p, d), had = g->derived;
+        if (!dv.parent) dv.parent = had.parent, dv.root = had.root, dv.via = had.via;
+        if (!dv.idom)
+            dv.idom = had.idom, dv.retained = had.retained, dv.root_of = had.root_of,
+            dv.preorder = had.preorder, dv.npreorder = had.npreorder;
+        mf_error err;
+        uint64_t bytes;
+        int rc = mp_gi_append(x.index, g, &x.id, &dv, &bytes, &err);
+        if (rc == 0 && bytes)
+            tell("added the analysis results to", x.index, bytes);
+        else if (rc == 1 && mp_gi_write(x.index, g, &x.id, &dv, &bytes, &err) == 0)
+            tell("rewrote", x.index, bytes);
+        else if (rc != 0)
+            fprintf(stderr, "maproot: warning: the index keeps no analysis results: %s\n", err.msg);
+        mp_timing_mark("save-index");
+    }
+    free(x.index);
+    free(x.path);
 }
 
 int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err)
@@ -91,7 +170,10 @@ int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err
                 continue;
             mp_gi_status st = mp_gi_open(where[i], &id, mf_in_name(in), out, &e);
             if (st == MP_GI_OK) {
+                if (e.msg[0])
+                    fprintf(stderr, "maproot: warning: %s; computing them again\n", e.msg);
                 mp_timing_mark("index");
+                remember(*out, path, &id, where[i]);
                 free(beside);
                 free(cache);
                 return 0;
@@ -104,7 +186,9 @@ int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err
     if (rc == 0 && beside &&
         (cli_index == CLI_INDEX_REBUILD || (*out)->nobjects >= CLI_INDEX_MIN_OBJECTS ||
          (*out)->nedges >= CLI_INDEX_MIN_EDGES)) {
-        write_index(path, &id, *out, beside, cache);
+        char *written = write_index(path, &id, *out, beside, cache);
+        if (written) remember(*out, path, &id, written);
+        free(written);
         mp_timing_mark("write-index");
     }
     free(beside);

@@ -11,7 +11,9 @@
 #ifndef MAPROOT_CLI_INPUT_H
 #define MAPROOT_CLI_INPUT_H
 
+#include "analyze/dominators.h"
 #include "analyze/graph.h"
+#include "analyze/paths.h"
 #include "format/infile.h"
 #include "format/pprof.h"
 
@@ -52,6 +54,13 @@ int cli_parse_index(const char *cmd, const char *arg);
 /* Loads the root snapshot at path, opened as in (closed by the caller),
  * through its index as cli_index says; errors as mp_load_gcstack_in. */
 int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err);
+/* Keeps the paths p and dominator tree d (either NULL) of g, a graph
+ * cli_load_snapshot loaded, in its index when the index lacks them: they
+ * depend on the graph alone, so the next command on the same snapshot
+ * reads them instead of computing them. Call once per graph, before they
+ * are freed; a graph without an index (too small, --index off, a Go heap
+ * dump) is left alone. A failure is a warning. */
+void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d);
 
 /* The limits of every load (--max-memory); set by the commands. */
 extern mf_limits cli_limits;

@@ -132,9 +132,12 @@ void mr__walk_type(const mr_type *t, void (*fn)(void *obj, void *ud), void *ud)
     }
 }
 
+static void init_popcnt(void);
+
 void mr__heap_init(void)
 {
     init_classes();
+    init_popcnt();
     /* Less when the address space is limited (ulimit -v, valgrind). */
     void *a = MAP_FAILED;
     for (arena_bytes = ARENA_MAX; a == MAP_FAILED && arena_bytes >= ARENA_MIN; arena_bytes /= 2)
@@ -388,6 +391,113 @@ static void put_swept(mr_span *s)
         list_push(&s->central->partial[swept_idx], s);
 }
 
+/* ------------------------------------------------------- bit counting -- */
+
+/*
+ * The word loops that count bits: the sweep's, mark termination's and a
+ * span leaving a thread's cache. Built for a baseline x86-64,
+ * __builtin_popcountll is a call into libgcc per word; so on x86 each loop
+ * is compiled twice, once with the POPCNT instruction, and the copy is
+ * chosen at startup from what the CPU has (init_popcnt). Each loop is
+ * written once, as an always-inline body that both copies expand.
+ */
+#define BODY static inline __attribute__((always_inline))
+#if defined(__x86_64__) || defined(__i386__)
+#define HAVE_POPCNT_COPY 1
+#define POPCNT_COPY __attribute__((target("popcnt"), noinline))
+#else
+#define HAVE_POPCNT_COPY 0
+#endif
+#define PLAIN_COPY __attribute__((noinline))
+
+/* Set once, before the first collection: the CPU has POPCNT. */
+static bool use_popcnt;
+
+static void init_popcnt(void)
+{
+#if HAVE_POPCNT_COPY
+    __builtin_cpu_init();
+    use_popcnt = __builtin_cpu_supports("popcnt");
+#endif
+}
+
+/* Defines NAME(ARGS) returning RET from the body NAME_body: the plain copy,
+ * the POPCNT copy, and the dispatch between them. */
+#if HAVE_POPCNT_COPY
+#define COUNTING_LOOP(RET, NAME, PARAMS, ARGS)                                                     \
+    static PLAIN_COPY RET NAME##_plain PARAMS                                                      \
+    {                                                                                              \
+        return NAME##_body ARGS;                                                                   \
+    }                                                                                              \
+    static POPCNT_COPY RET NAME##_popcnt PARAMS                                                    \
+    {                                                                                              \
+        return NAME##_body ARGS;                                                                   \
+    }                                                                                              \
+    static RET NAME PARAMS                                                                         \
+    {                                                                                              \
+        return use_popcnt ? NAME##_popcnt ARGS : NAME##_plain ARGS;                                \
+    }
+#else
+#define COUNTING_LOOP(RET, NAME, PARAMS, ARGS)                                                     \
+    static RET NAME PARAMS                                                                         \
+    {                                                                                              \
+        return NAME##_body ARGS;                                                                   \
+    }
+#endif
+
+/* Bits set in words[0 .. n). */
+BODY uint32_t count_bits_body(const uint64_t *words, uint32_t n)
+{
+    uint32_t c = 0;
+    for (uint32_t w = 0; w < n; w++) c += (uint32_t)__builtin_popcountll(words[w]);
+    return c;
+}
+COUNTING_LOOP(uint32_t, count_bits, (const uint64_t *words, uint32_t n), (words, n))
+
+/* The sweep's bitmap pass: alloc := mark & alloc; returns the objects kept
+ * and sets *dead to those freed. */
+BODY uint32_t sweep_bits_body(mr_span *s, uint32_t *dead)
+{
+    uint32_t l = 0, d = 0;
+    for (uint32_t w = 0; w < s->nwords; w++) {
+        uint64_t a = s->allocbits[w], m = s->markbits[w] & a;
+        l += (uint32_t)__builtin_popcountll(m);
+        d += (uint32_t)__builtin_popcountll(a & ~m);
+        /* Readers of other slots' bits (mr_object_type) may run meanwhile. */
+        __atomic_store_n(&s->allocbits[w], m, __ATOMIC_RELAXED);
+    }
+    *dead = d;
+    return l;
+}
+COUNTING_LOOP(uint32_t, sweep_bits, (mr_span * s, uint32_t *dead), (s, dead))
+
+/*
+ * Eight mark bytes (each 0 or 1) to eight bits: the multiplier sends byte k's
+ * low bit to bit 56 + k, and no two partial products overlap, so nothing
+ * carries into the top byte.
+ */
+static inline uint64_t pack8(const uint8_t *b)
+{
+    uint64_t x;
+    memcpy(&x, b, 8);
+    return (x * 0x0102040810204080ULL) >> 56;
+}
+
+/* Packs s's mark bytes into its mark bits; returns the marked objects. */
+BODY uint32_t pack_span_body(mr_span *s)
+{
+    uint32_t live = 0;
+    for (uint32_t w = 0; w < s->nwords; w++) {
+        const uint8_t *b = s->markbytes + (size_t)w * 64;
+        uint64_t bits = 0;
+        for (int g = 0; g < 8; g++) bits |= pack8(b + g * 8) << (g * 8);
+        s->markbits[w] = bits;
+        live += (uint32_t)__builtin_popcountll(bits);
+    }
+    return live;
+}
+COUNTING_LOOP(uint32_t, pack_span, (mr_span * s), (s))
+
 /* ----------------------------------------------------------------- sweep -- */
 
 /*
@@ -400,14 +510,7 @@ static bool sweep_span(mr_span *s)
 {
     list_remove(s);
     atomic_fetch_sub_explicit(&unswept_spans, 1, memory_order_relaxed);
-    uint32_t live = 0, dead = 0;
-    for (uint32_t w = 0; w < s->nwords; w++) {
-        uint64_t a = s->allocbits[w], m = s->markbits[w] & a;
-        live += (uint32_t)__builtin_popcountll(m);
-        dead += (uint32_t)__builtin_popcountll(a & ~m);
-        /* Readers of other slots' bits (mr_object_type) may run meanwhile. */
-        __atomic_store_n(&s->allocbits[w], m, __ATOMIC_RELAXED);
-    }
+    uint32_t dead, live = sweep_bits(s, &dead);
     memset(s->markbytes, 0, (size_t)s->nwords * 64);
     if (dead) {
         atomic_fetch_add_explicit(&freed_objects, dead, memory_order_relaxed);
@@ -592,8 +695,7 @@ static void *alloc_large(mr_thread *t, size_t bytes, uintptr_t tt, uintptr_t cal
  */
 static void uncache(mr_span *s)
 {
-    uint32_t n = 0;
-    for (uint32_t w = 0; w < s->nwords; w++) n += (uint32_t)__builtin_popcountll(s->allocbits[w]);
+    uint32_t n = count_bits(s->allocbits, s->nwords);
     uint64_t unused = (uint64_t)(s->nelems - n) * s->elemsize;
     /* A collection resets the estimate only after emptying every cache, so
      * what was counted for this span is still in it; saturate anyway: a
@@ -797,32 +899,13 @@ void mr__tcache_release(mr_tcache *tc)
     pthread_mutex_unlock(&heap_lock);
 }
 
-/*
- * Eight mark bytes (each 0 or 1) to eight bits: the multiplier sends byte k's
- * low bit to bit 56 + k, and no two partial products overlap, so nothing
- * carries into the top byte.
- */
-static inline uint64_t pack8(const uint8_t *b)
-{
-    uint64_t x;
-    memcpy(&x, b, 8);
-    return (x * 0x0102040810204080ULL) >> 56;
-}
-
 void mr__pack_marks(uint64_t *live_bytes, uint64_t *live_objects)
 {
     uint64_t lb = 0, lo = 0;
     for (size_t i = 0; i < mr__nspans; i++) {
         mr_span *s = mr__all_spans[i];
         if (!s->in_use) continue;
-        uint32_t live = 0;
-        for (uint32_t w = 0; w < s->nwords; w++) {
-            const uint8_t *b = s->markbytes + (size_t)w * 64;
-            uint64_t bits = 0;
-            for (int g = 0; g < 8; g++) bits |= pack8(b + g * 8) << (g * 8);
-            s->markbits[w] = bits;
-            live += (uint32_t)__builtin_popcountll(bits);
-        }
+        uint32_t live = pack_span(s);
         lb += (uint64_t)live * mr__slot_bytes(s);
         lo += live;
     }

@@ -851,13 +851,53 @@ done:
     return val_deref(L, vs);
 }
 
-/* caller: the program's call of the map operation (see "entry points" in
- * internal.h); the map's allocations and a park here are charged to it. */
-static void *assign(mr_map *m, const void *key, uint8_t op, uintptr_t caller)
+/*
+ * The common assignment of an 8-byte key, as Go's mapassign_fast64 is:
+ * the table exists and is not growing, and the key is in its bucket, or
+ * the bucket (ending its chain) has a free slot and one more entry needs
+ * no growth. It allocates nothing and calls nothing, so it
+ * needs few registers. Returns the value slot, or NULL having changed
+ * nothing: then assign_t does all of it.
+ */
+INLINE uint8_t *assign_fast64(mr_map *m, const map_layout *L, const void *key, uint8_t op,
+                              uintptr_t caller)
 {
-    mr__poll(caller);
-    if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", op_names[op]);
-    const map_layout *L = m->lay;
+    uint8_t f = flags_get(m);
+    uint8_t *b = m->buckets;
+    if (MR_UNLIKELY((f & F_WRITING) || b == NULL || m->oldbuckets != NULL)) return NULL;
+    uint64_t k = load64(key);
+    uint64_t hash = hash_key(m, L, KC_64, key, f);
+    b += (hash & bucket_mask(m->B)) * L->bucket_size;
+    uint8_t top = tophash(hash);
+    uint64_t tw = tophash_word(b);
+    unsigned i;
+    uint64_t mm = zero_bytes(tw ^ LSB8 * top);
+    for (; mm; mm &= mm - 1) {
+        i = first_byte(mm);
+        if (b[i] == top && load64(b + BUCKET_CNT + i * 8) == k) goto found;
+    }
+    uint64_t em = zero_bytes(tw & ~LSB8); /* EMPTY_REST or EMPTY_ONE */
+    /* The key may still be in an overflow bucket, unless the chain ends here. */
+    if (!em || (!zero_bytes(tw) && overflow_of(L, b)) || over_load(m->count + 1, m->B) ||
+        too_many_overflow(m->noverflow, m->B))
+        return NULL;
+    i = first_byte(em);
+    flags_put(m, f | F_WRITING);
+    memcpy(b + BUCKET_CNT + i * 8, &k, 8);
+    b[i] = top;
+    m->count++;
+    m->grow_pc = caller;
+    m->grow_op = op;
+    end_write(m, op_names[op]);
+    return b + L->vals_off + i * L->val_slot;
+found:
+    return b + L->vals_off + i * L->val_slot;
+}
+
+/* assign_t for the map's key class. */
+static __attribute__((noinline)) void *assign_any(mr_map *m, const map_layout *L, const void *key,
+                                                  uint8_t op, uintptr_t caller)
+{
     switch (L->kc) {
     case KC_64:
         return assign_t(m, L, KC_64, key, op, caller);
@@ -866,6 +906,20 @@ static void *assign(mr_map *m, const void *key, uint8_t op, uintptr_t caller)
     default:
         return assign_t(m, L, KC_MEM, key, op, caller);
     }
+}
+
+/* caller: the program's call of the map operation (see "entry points" in
+ * internal.h); the map's allocations and a park here are charged to it. */
+INLINE void *assign(mr_map *m, const void *key, uint8_t op, uintptr_t caller)
+{
+    mr__poll(caller);
+    if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", op_names[op]);
+    const map_layout *L = m->lay;
+    if (L->kc == KC_64 && !L->val_indirect) {
+        uint8_t *v = assign_fast64(m, L, key, op, caller);
+        if (MR_LIKELY(v != NULL)) return v;
+    }
+    return assign_any(m, L, key, op, caller);
 }
 
 MR_ENTRY void *mr_map_assign(mr_map *m, const void *key)
@@ -1200,33 +1254,45 @@ MR_ENTRY void mr_map_iter_init(mr_map_iter *it, mr_map *m)
 }
 
 /*
- * Go's mapiternext. Walks the bucket array of the iterator's start; if the
- * map has grown since then, entries whose old slot says they moved (EVAC_X/Y)
- * are looked up in the current table (they may have been updated or deleted).
- * If the iterator started during a doubling that is still running, an old
- * bucket that is not yet evacuated is read instead of its new bucket, keeping
- * only the entries that belong to the new bucket being visited.
+ * The iterator's next bucket (of its array, in walk order) into *bucket,
+ * advancing its position past it; false once the walk is back at its
+ * start bucket.
  */
-MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
+INLINE bool iter_take_bucket(mr_map_iter *it, uintptr_t *bucket)
 {
-    mr__poll(MR_CALLER);
-    if (it->state_ != ITER_ACTIVE) {
-        iter_finish(it);
-        return false;
+    uintptr_t b = it->bucket_;
+    if (b == it->start_bucket_ && it->wrapped_) return false;
+    *bucket = b++;
+    if (b == ((uintptr_t)1 << it->b_)) {
+        b = 0;
+        it->wrapped_ = 1;
     }
+    it->bucket_ = b;
+    return true;
+}
+
+/*
+ * Go's mapiternext, from slot i of the iterator's bucket on. Walks the
+ * bucket array of the iterator's start; if the map has grown since then,
+ * entries whose old slot says they moved (EVAC_X/Y) are looked up in the
+ * current table (they may have been updated or deleted). If the iterator
+ * started during a doubling that is still running, an old bucket that is not
+ * yet evacuated is read instead of its new bucket, keeping only the entries
+ * that belong to the new bucket being visited.
+ */
+static __attribute__((noinline)) bool iter_next_slow(mr_map_iter *it, unsigned i)
+{
     mr_map *m = it->map_;
     const map_layout *L = m->lay;
     uint8_t f = flags_get(m);
-    if (MR_UNLIKELY(f & F_WRITING))
-        mr__throw("concurrent map iteration and map write (mr_map_iter_next)");
-    uint32_t bs = L->bucket_size;
-    uintptr_t bucket = it->bucket_;
     uint8_t *b = it->bptr_;
-    unsigned i = it->i_;
+    const unsigned off = it->offset_;
     uintptr_t check = it->check_bucket_;
     for (;;) {
         if (b == NULL) {
-            if (bucket == it->start_bucket_ && it->wrapped_) {
+            uintptr_t bucket;
+            uint32_t bs = L->bucket_size;
+            if (!iter_take_bucket(it, &bucket)) {
                 iter_finish(it);
                 return false;
             }
@@ -1243,15 +1309,10 @@ MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
                 b = (uint8_t *)it->buckets_ + bucket * bs;
                 check = NO_CHECK;
             }
-            bucket++;
-            if (bucket == ((uintptr_t)1 << it->b_)) {
-                bucket = 0;
-                it->wrapped_ = 1;
-            }
             i = 0;
         }
         for (; i < BUCKET_CNT; i++) {
-            unsigned oi = (i + it->offset_) & (BUCKET_CNT - 1);
+            unsigned oi = (i + off) & (BUCKET_CNT - 1);
             uint8_t top = b[oi];
             if (top <= EMPTY_ONE || top == EVAC_EMPTY) continue;
             uint8_t *k = b + BUCKET_CNT + oi * L->key_slot;
@@ -1271,7 +1332,6 @@ MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
                 it->key = rk;
                 it->value = rv;
             }
-            it->bucket_ = bucket;
             it->bptr_ = b;
             it->i_ = (uint8_t)(i + 1);
             it->check_bucket_ = check;
@@ -1280,6 +1340,58 @@ MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
         b = overflow_of(L, b);
         i = 0;
     }
+}
+
+/*
+ * The common case of mapiternext inline: a map with no doubling under way
+ * and an iterator not reading an old bucket, whose next live entry has not
+ * moved. The rest (a growth, a moved entry, the end) is iter_next_slow's,
+ * which takes over where this stopped. Written so that it needs no saved
+ * registers: this is the per-entry cost of a loop over a map.
+ */
+MR_ENTRY bool mr_map_iter_next(mr_map_iter *it)
+{
+    mr__poll(MR_CALLER);
+    if (MR_UNLIKELY(it->state_ != ITER_ACTIVE)) {
+        iter_finish(it);
+        return false;
+    }
+    mr_map *m = it->map_;
+    if (MR_UNLIKELY(flags_get(m) & F_WRITING))
+        mr__throw("concurrent map iteration and map write (mr_map_iter_next)");
+    uint8_t *b = it->bptr_;
+    unsigned i = it->i_;
+    if (MR_UNLIKELY(it->check_bucket_ != NO_CHECK || m->oldbuckets != NULL))
+        return iter_next_slow(it, i);
+    const map_layout *L = m->lay;
+    const unsigned off = it->offset_;
+    for (;;) {
+        if (b == NULL) {
+            uintptr_t bucket;
+            if (!iter_take_bucket(it, &bucket)) break; /* the end */
+            b = (uint8_t *)it->buckets_ + bucket * L->bucket_size;
+            i = 0;
+        }
+        for (; i < BUCKET_CNT; i++) {
+            unsigned oi = (i + off) & (BUCKET_CNT - 1);
+            uint8_t top = b[oi];
+            if (top < MIN_TOP) {
+                if (top == EVAC_X || top == EVAC_Y) goto slow; /* moved */
+                continue;
+            }
+            uint8_t *k = b + BUCKET_CNT + oi * L->key_slot;
+            it->key = L->key_indirect ? load_ptr(k) : k;
+            it->value = val_deref(L, b + L->vals_off + oi * L->val_slot);
+            it->bptr_ = b;
+            it->i_ = (uint8_t)(i + 1);
+            return true;
+        }
+        b = overflow_of(L, b);
+        i = 0;
+    }
+slow:
+    it->bptr_ = b;
+    return iter_next_slow(it, i);
 }
 
 void mr_map_iter_done(mr_map_iter *it)

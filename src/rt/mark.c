@@ -12,10 +12,14 @@
  * worker 0; helper threads (not mutators: they never hold heap pointers
  * outside a mark phase) are workers 1..n-1. Marks are bytes, set with plain
  * stores (see grey()); mark termination (heap.c) packs them into the
- * spans' mark bits. A worker whose stack is deep
- * while the pool is short hands a chunk of its oldest entries to the pool;
- * a worker that runs dry takes a chunk from the pool, or waits. The phase is
- * over when all workers wait at once with the pool empty.
+ * spans' mark bits. A worker whose stack is deep while the pool is short
+ * hands a chunk of its top entries to the pool; a worker that runs dry
+ * takes a chunk from the pool, or waits. The phase is over when all workers
+ * wait at once with the pool empty. Work is handed over between objects,
+ * so one large object would keep the others waiting while one worker scans
+ * it: an array larger than OBLET_BYTES (a big map's buckets) is scanned in
+ * parts ("oblets", as Go calls them), each a mark entry of its own that
+ * any worker may take.
  *
  * Latency. Marking a large heap is a chase of cache misses. Each worker
  * passes what it pops through a small FIFO and prefetches on entry, so that
@@ -41,6 +45,7 @@ enum {
     CHUNK = 512,         /* entries in a chunk of shared work */
     SHARE_ABOVE = 2048,  /* a worker shares when its stack is deeper than this */
     AHEAD = 4,           /* array elements whose targets' mark bytes are prefetched */
+    OBLET_BYTES = 65536, /* a larger array is scanned in parts of this size */
     MAX_WORKERS = 8,
 };
 
@@ -130,6 +135,17 @@ static inline void mark_root(worker *w, uintptr_t word)
 
 /* ------------------------------------------------------- sharing work -- */
 
+/* Puts a chunk of work in the pool and wakes a waiting worker. */
+static void pool_put(chunk *c)
+{
+    pthread_mutex_lock(&pool_lock);
+    c->next = pool;
+    pool = c;
+    __atomic_fetch_add(&pool_chunks, 1, __ATOMIC_RELAXED);
+    if (waiting) pthread_cond_signal(&pool_cond);
+    pthread_mutex_unlock(&pool_lock);
+}
+
 /* Moves the top CHUNK entries of w's stack to the pool (the top, not the
  * bottom: no entries move within the stack). */
 static void share(worker *w)
@@ -139,12 +155,28 @@ static void share(worker *w)
     w->len -= CHUNK;
     memcpy(c->slots, w->stack + w->len, CHUNK * sizeof(uintptr_t));
     c->n = CHUNK;
-    pthread_mutex_lock(&pool_lock);
-    c->next = pool;
-    pool = c;
-    __atomic_fetch_add(&pool_chunks, 1, __ATOMIC_RELAXED);
-    if (waiting) pthread_cond_signal(&pool_cond);
-    pthread_mutex_unlock(&pool_lock);
+    pool_put(c);
+}
+
+/*
+ * Splits the array at obj, bytes long, into oblets of OBLET_BYTES: the
+ * caller scans the first; each other one becomes a mark entry of its own,
+ * the address of its first byte (an entry inside an object is an oblet's,
+ * since greying pushes objects' starts). So other workers scan parts of a
+ * large array (a big map's buckets) while this one scans another, instead
+ * of waiting for work the whole time one worker scans it. Up to a chunk of
+ * oblets go to the pool when there are other workers, the rest on the stack.
+ */
+static void split_oblets(local_stack *st, uintptr_t obj, size_t bytes)
+{
+    size_t off = OBLET_BYTES;
+    chunk *c = nworkers > 1 ? malloc(sizeof *c) : NULL;
+    if (c) {
+        for (c->n = 0; c->n < CHUNK && off < bytes; off += OBLET_BYTES)
+            c->slots[c->n++] = obj + off;
+        pool_put(c);
+    }
+    for (; off < bytes; off += OBLET_BYTES) local_push(st, obj + off);
 }
 
 /*
@@ -286,8 +318,17 @@ static inline uintptr_t scan_object(arena_view ar, local_stack *st, span_view *g
         return next;
     }
     size_t stride = t->size ? t->size : 1;
-    size_t n = mr__slot_bytes(s) / stride;
-    for (size_t e = 0; e < n; e++) {
+    size_t n = mr__slot_bytes(s) / stride, e = 0;
+    if (MR_UNLIKELY(n * stride > OBLET_BYTES)) {
+        /* A large array: scan one oblet, the elements that start in it. */
+        size_t off = obj - s->base;
+        if (off == 0) split_oblets(st, obj, n * stride);
+        e = (off + stride - 1) / stride;
+        size_t end = (off + OBLET_BYTES + stride - 1) / stride;
+        if (end < n) n = end;
+        obj = s->base;
+    }
+    for (; e < n; e++) {
         uintptr_t base = obj + e * stride;
         if (e + AHEAD < n) prefetch_marks(ar, base + AHEAD * stride, offs, np);
         for (uint32_t k = 0; k < np; k++) {

@@ -15,6 +15,9 @@
 //	pointerfree  var counters map[int64]int64, 5000 entries
 //	diff         var sessionCache: DUMP after 1000 entries, DUMP2 after 2500
 //	literal      var palette map[string][]byte: 4 keys that are literals (.rodata)
+//	structvalues var assetCache map[int64]Assets: 20 values of three pointers each,
+//	             to objects of 64, 32 (through a *Thumb) and 16 KiB; prints where
+//	             entry 7's objects are
 package main
 
 import (
@@ -39,6 +42,18 @@ type Buffer struct {
 	Data [64 << 10]byte
 }
 
+// Assets is a map value of three pointers, to objects of its own: an entry
+// retains all three (and what the second leads to), not just the first.
+type Assets struct {
+	Icon  *[64 << 10]byte
+	Thumb *Thumb
+	Meta  *[16 << 10]byte
+}
+
+type Thumb struct {
+	Pixels *[32 << 10]byte
+}
+
 var sessionCache map[string]*Session
 var jobTable map[int64]*Job
 var seenBuffers map[*Buffer]bool
@@ -46,6 +61,7 @@ var primaryIndex, backupIndex map[string]*Session
 var growingMap map[string]*Session
 var counters map[int64]int64
 var palette map[string][]byte
+var assetCache map[int64]Assets
 
 func newSession(i int) *Session {
 	return &Session{User: fmt.Sprintf("user-%d", i), ID: i, State: make([]byte, 256)}
@@ -180,6 +196,15 @@ func main() {
 		for _, name := range []string{"red", "green", "blue", "alpha"} {
 			palette[name] = make([]byte, 256<<10)
 		}
+		dump(out)
+	case "structvalues":
+		assetCache = make(map[int64]Assets)
+		for i := int64(0); i < 20; i++ {
+			assetCache[i] = Assets{Icon: new([64 << 10]byte),
+				Thumb: &Thumb{Pixels: new([32 << 10]byte)}, Meta: new([16 << 10]byte)}
+		}
+		a := assetCache[7]
+		fmt.Printf("icon %p thumb %p pixels %p meta %p\n", a.Icon, a.Thumb, a.Thumb.Pixels, a.Meta)
 		dump(out)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown pattern", os.Args[1])
