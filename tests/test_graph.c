@@ -3,6 +3,7 @@
  * CSR packing, grouping of map records, lookups and errors.
  */
 #include "analyze/graph.h"
+#include "analyze/parallel.h"
 #include "analyze/paths.h"
 
 #include "check.h"
@@ -573,6 +574,45 @@ static void test_edges_given_out_of_order_are_refused(void)
     }
 }
 
+/* The end of the mapping (of /proc/self/maps) that holds address a; 0 if
+ * none does or the table cannot be read. */
+static uintptr_t mapping_end(uintptr_t a)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return 0;
+    char line[512];
+    uintptr_t end = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && a >= lo && a < hi) {
+            end = hi;
+            break;
+        }
+    }
+    fclose(f);
+    return end;
+}
+
+/* Huge-page advice on a big block leaves it one mapping: advice on part of
+ * it would split it, and realloc could then no longer move its pages but
+ * would copy it into fresh memory at every doubling. */
+static void test_huge_page_advice_keeps_a_block_one_mapping(void)
+{
+    size_t n = ((size_t)8 << 20) + 100;
+    uint8_t *p = malloc(n);
+    CHECK(p != NULL);
+    memset(p, 7, n);
+    uintptr_t before = mapping_end((uintptr_t)p);
+    mp_huge_pages(p, n);
+    uintptr_t after = mapping_end((uintptr_t)p);
+    uint8_t *q = realloc(p, 2 * n);
+    bool kept = q && q[0] == 7 && q[n - 1] == 7;
+    free(q ? q : p);
+    CHECK(kept);
+    /* the block lay in one mapping (of its own), and still does */
+    if (before >= (uintptr_t)p + n) CHECK(after >= (uintptr_t)p + n);
+}
+
 /* A map of struct values with three pointer words (map[int64]struct{a, b,
  * c *T}: key slots of 8 bytes, value slots of 24) in one bucket array of
  * two 272-byte buckets; with_offsets: whether its edges say where they are. */
@@ -677,5 +717,6 @@ int main(void)
     TEST(test_packed_tables_spilled_to_disk_read_back_alike);
     TEST(test_edges_given_out_of_order_are_refused);
     TEST(test_an_entry_holds_every_pointer_of_its_slots);
+    TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST_EXIT();
 }

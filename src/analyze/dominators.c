@@ -80,13 +80,6 @@ static void *xcalloc(size_t n, size_t sz)
     return p;
 }
 
-static void *xmalloc(size_t n, size_t sz)
-{
-    void *p = n <= SIZE_MAX / sz ? malloc(n ? n * sz : 1) : NULL;
-    if (p) mp_huge_pages(p, n * sz);
-    return p;
-}
-
 /*
  * The path compression of the link-eval forest, without recursion and
  * without a stack: on the way up the ancestor pointers are reversed (each
@@ -178,7 +171,11 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     /* per DFS number (1..N; 0 unused) */
     uint32_t *vertex = xcalloc(N + 1, sizeof *vertex);
     uint32_t *parent = xcalloc(N + 1, sizeof *parent);
-    uint32_t *label = xcalloc(N + 1, sizeof *label);
+    /* label and ancestor share one block, which becomes the retained sizes
+     * (8 bytes a node, as the two are): memory the kernel has handed out
+     * once is written again instead of fresh pages being faulted in and
+     * zeroed. ancestor's half is not touched before step 2. */
+    uint32_t *label = xcalloc(2 * ((size_t)N + 1), sizeof *label);
     uint32_t *ancestor = NULL;
     c.rt = xcalloc(c.nroots, sizeof *c.rt);
     c.is_target = xcalloc(c.n / 8 + 1, 1);
@@ -220,8 +217,7 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
         parent[count] = cur;
         cur = count;
     }
-    ancestor = xmalloc((size_t)count + 1, sizeof *ancestor);
-    if (!ancestor) goto oom;
+    ancestor = label + N + 1;
     /* a vertex's label is written at its turn, before anything reads it */
     ancestor[0] = 0;
     for (uint32_t i = 1; i <= count; i++) ancestor[i] = parent[i]; /* in effect once linked */
@@ -264,8 +260,7 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
         label[i] = s;
         semi[i] = s;
     }
-    free(label), label = NULL;
-    free(ancestor), ancestor = NULL;
+    ancestor = NULL; /* label's block is the retained sizes below */
     /* 3. immediate dominators, in preorder: the nearest common ancestor of
      * the parent and the semidominator in the dominator tree built so far */
     uint32_t *idom = parent;
@@ -282,19 +277,19 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     vertex[0] = 0;
     for (size_t v = 0; v < N; v++)
         if (dfn[v]) vertex[dfn[v]] = (uint32_t)v;
-    free(dfn), dfn = NULL;
 
-    /* results by node id; the working arrays are gone first, so that the
-     * two are never held at once */
-    out->retained = xcalloc(N, sizeof *out->retained);
-    out->idom = xmalloc(N, sizeof *out->idom);
-    if (!out->retained || !out->idom) {
-        free(idom);
-        goto oom;
-    }
+    /* results by node id, each in a working array done with (never a
+     * second copy of the two): retained in label's block, idom in dfn's,
+     * and root_of below in the DFS-order idom's */
+    out->retained = (uint64_t *)(void *)label;
+    label = NULL;
+    memset(out->retained, 0, N * sizeof *out->retained);
+    out->idom = dfn;
+    dfn = NULL;
     for (size_t v = 0; v < N; v++) out->idom[v] = MP_NONE;
     for (uint32_t i = 2; i <= count; i++) out->idom[vertex[i]] = vertex[idom[i]];
-    free(idom);
+    uint32_t *spare = idom; /* N + 1 entries: root_of takes it */
+    idom = NULL;
     /* retained sizes: children before parents (reverse preorder) */
     for (uint32_t i = count; i >= 2; i--) {
         uint32_t v = vertex[i];
@@ -306,8 +301,7 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     memmove(vertex, vertex + 1, count * sizeof *vertex);
     out->preorder = vertex;
     vertex = NULL;
-    out->root_of = xmalloc(c.n, sizeof *out->root_of);
-    if (!out->root_of) goto oom;
+    out->root_of = spare;
     mp_dom_fill_root_of(out);
     out->root_targets = c.rt;
     out->nroot_targets = c.nrt;
@@ -322,7 +316,6 @@ done:
     free(vertex);
     free(parent);
     free(label);
-    free(ancestor);
     free(c.rt);
     free(c.is_target);
     return rc;

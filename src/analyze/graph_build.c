@@ -808,15 +808,15 @@ static int csr_pairs(size_t n, size_t m, const uint32_t *keys, const uint32_t *v
  * write the same word and the result is the one the sequential loop gives.
  * Counting here rather than as the edges are read keeps a random write per
  * edge off the reading, which is one thread's work. Positions are 32-bit
- * while the edges fit; a graph of 2^32 edges or more takes 64-bit cursors
+ * while the edges fit, and at[] is then its own cursor (each list filled
+ * from its end down); a graph of 2^32 edges or more takes 64-bit cursors
  * (8 bytes an object for the while).
  */
 typedef struct rev_job {
     const mp_graph *g;
     mp_csr *in;
-    uint32_t *cur32;
-    uint64_t *cur64;
-    uint32_t *lo; /* per thread: its first target; lo[nthreads] = n */
+    uint64_t *cur64; /* NULL: at[] is the cursor (fewer than 2^32 edges) */
+    uint32_t *lo;    /* per thread: its first target; lo[nthreads] = n */
     bool too_many[8];
 } rev_job;
 
@@ -849,16 +849,27 @@ static void reverse_part(void *arg, unsigned t, unsigned nt)
     const uint32_t *adj = g->out.adj;
     uint32_t *in = j->in->adj;
     size_t n = g->nobjects;
+    if (!j->cur64) {
+        /* in->at[w] holds w's end: placed from the last edge back, each
+         * list fills from its end down and at[w] ends at w's start */
+        uint32_t *at = j->in->at;
+        uint64_t e = g->nedges;
+        for (size_t v = n; v-- > 0;) {
+            uint64_t begin = mp_out_begin(g, v);
+            while (e > begin) {
+                uint32_t w = adj[--e];
+                if (w >= lo && w < hi) in[--at[w]] = (uint32_t)v;
+            }
+        }
+        return;
+    }
     uint64_t e = 0;
     for (size_t v = 0; v < n; v++) {
         uint64_t end = mp_out_end(g, v);
         for (; e < end; e++) {
             uint32_t w = adj[e];
             if (w < lo || w >= hi) continue;
-            if (j->cur32)
-                in[j->cur32[w]++] = (uint32_t)v;
-            else
-                in[j->cur64[w]++] = (uint32_t)v;
+            in[j->cur64[w]++] = (uint32_t)v;
         }
     }
 }
@@ -900,11 +911,11 @@ static int build_reverse(mp_graph *g, mf_error *err)
         lo[nt] = (uint32_t)n;
     }
     if (m < ((uint64_t)1 << 32)) {
-        /* the starts are exact; a copy of them is each target's cursor */
+        /* the positions are exact: each list's end is its cursor, kept in
+         * at[] itself (reverse_part walks it down to the start), so no
+         * second array of n + 1 cursors is faulted in */
         if (starts_from_counts(n, deg, in)) goto oom;
-        j.cur32 = malloc((n + 1) * sizeof *j.cur32);
-        if (!j.cur32) goto oom;
-        memcpy(j.cur32, in->at, (n + 1) * sizeof *j.cur32);
+        for (size_t v = 0; v < n; v++) in->at[v] = in->at[v + 1];
     } else {
         j.cur64 = malloc((n + 1) * sizeof *j.cur64);
         if (!j.cur64) goto oom;
@@ -920,11 +931,9 @@ static int build_reverse(mp_graph *g, mf_error *err)
     if (!in->adj) goto oom;
     mp_huge_pages(in->adj, m * sizeof *in->adj);
     mp_parallel(nt, reverse_part, &j);
-    free(j.cur32);
     free(j.cur64);
     return 0;
 oom:
-    free(j.cur32);
     free(j.cur64);
     mf_error_set(err, "%s: out of memory building the reverse edges of %zu objects", g->info.name,
                  n);
