@@ -62,6 +62,20 @@ static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t
     return i != MP_NONE && i < g->nobjects && table_map_memo(g, i, m) == e->map;
 }
 
+/* Whether x, which an entry owns, is its alone: no live object holds a
+ * reference to x but the entry's refs slot words. An object that another
+ * entry of the map (or an object under one) refers to as well is the
+ * map's, but no entry's: deleting either entry frees nothing. */
+static bool entry_alone(const mp_graph *g, const mp_dom *d, uint32_t x, uint64_t refs,
+                        bool all_live)
+{
+    uint64_t b = mp_in_begin(g, x), end = mp_in_end(g, x), live = 0;
+    if (end - b <= refs || all_live) return end - b <= refs;
+    for (uint64_t i = b; i < end; i++)
+        if (d->idom[g->in.adj[i]] != MP_NONE && ++live > refs) return false;
+    return true;
+}
+
 static bool is_alloc_frame(const char *f)
 {
     static const char *const prefixes[] = {"mr_",
@@ -399,6 +413,8 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
     if (!es) return -1;
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, 0);
+    /* every object reached: an in-edge is a live reference, unchecked */
+    bool all_live = out->heap_objects == g->nobjects;
     table_memo memo = TABLE_MEMO_INIT;
     mp_entry_reader rd = MP_ENTRY_READER_INIT;
     int rc = 0;
@@ -419,6 +435,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                 if (j + 16 < got) {
                     uint32_t pv = es[j + 16].value_obj, pk = es[j + 16].key_obj;
                     if (pv != MP_NONE) {
+                        __builtin_prefetch(&g->in.at[pv]);
                         __builtin_prefetch(&d->idom[pv]);
                         __builtin_prefetch(&d->retained[pv]);
                         __builtin_prefetch(&owner[pv]);
@@ -442,9 +459,12 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                 uint64_t ret = 0;
                 for (size_t i = 0; i < nt; i++) {
                     if (owner[t[i]] != MP_NONE || !owns(g, d, e, t[i], &memo)) continue;
+                    owner[t[i]] = (uint32_t)k;
+                    if (!entry_alone(g, d, t[i], 1u + (e->key_obj == t[i] && e->value_obj == t[i]),
+                                     all_live))
+                        continue;
                     ret += d->retained[t[i]];
                     if (i < nk) r->keys_retained += d->retained[t[i]];
-                    owner[t[i]] = (uint32_t)k;
                 }
                 r->entries_retained += ret;
                 uint32_t v = e->value_obj;

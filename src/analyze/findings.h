@@ -10,9 +10,11 @@
  *     the slot's pointers, mp_entry_targets: a struct value may hold
  *     several) when that object's immediate dominator is part of the map's
  *     table (no other path keeps it alive); the entry's retained size is
- *     the sum of the retained sizes of the objects it owns, each counted
- *     once; an entry whose value object (its slot's first pointer) it does
- *     not own is "shared" (another root reaches the value too);
+ *     the sum of the retained sizes of the objects it owns and no other
+ *     live object refers to (an object that several entries of the map
+ *     hold is the map's, but no entry's: deleting one of them frees
+ *     nothing); an entry whose value object (its slot's first pointer) it
+ *     does not own is "shared" (another root reaches the value too);
  *   - the retained size of a map: the retained sizes (dominator tree) of
  *     its table objects that no other object of its table dominates: the
  *     header's, plus a bucket array's that a stray root word also reaches

@@ -291,7 +291,10 @@ size_t mp_entry_targets(const mp_graph *g, mp_entry_reader *rd, const mp_entry *
 {
     uint32_t o = e->bucket_obj;
     const mp_map *m = e->map < g->nmaps ? &g->maps[e->map] : NULL;
-    if (m && o < g->nobjects && (m->key_size || m->value_size) &&
+    /* a slot of one word holds one pointer at most: the entry's key and
+     * value objects are then all there is, and the bucket's edges need
+     * not be read */
+    if (m && o < g->nobjects && (m->key_size > 8 || m->value_size > 8) &&
         mp_out_end(g, o) > mp_out_begin(g, o)) {
         /* where the bucket starts in o: a main or old bucket is at its
          * index in its array; others (overflow buckets) as recorded */

@@ -374,8 +374,9 @@ void mp_entry_cursor_free(mp_entry_cursor *c);
  * value slot, each object once, into out (room for MP_ENTRY_MAX_TARGETS);
  * the first *nkey are the key's. A struct value with several pointers
  * holds each of them. Read from the edges of the object holding the
- * bucket when they carry offsets and the map its slot sizes; otherwise
- * (or when more pointers than that) just e's key_obj and value_obj. rd
+ * bucket when they carry offsets and the map its slot sizes, one of them
+ * over a word; otherwise (or when more pointers than that) just e's
+ * key_obj and value_obj, which are all a slot of one word can hold. rd
  * keeps the edge offsets of the last two bucket objects read (one reader
  * per thread; MP_ENTRY_READER_INIT, then mp_entry_reader_free). */
 #define MP_ENTRY_MAX_TARGETS 32

@@ -33,7 +33,9 @@
 #include <zlib.h>
 
 #define MAGIC "\x89MRINDEX"
-#define FORMAT_VERSION 1
+/* what a loader puts in the graph, beyond its layout: 2 since snapshots'
+ * maps keep their slot sizes (an index of 1 lacks them: stale) */
+#define FORMAT_VERSION 2
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 

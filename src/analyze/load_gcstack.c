@@ -258,6 +258,15 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
                 .nevacuate = m->nevacuate,
                 .noldbuckets = m->noldbuckets,
                 .bucket_size = m->bucket_size};
+    /* the slot sizes place an entry's key and value in its bucket (all the
+     * pointers of a struct value, not only the first); kept only when they
+     * agree with the bucket's layout: tophash[8], 8 keys, 8 values, the
+     * overflow pointer */
+    if ((uint64_t)m->key_size + m->value_size > 0 &&
+        m->bucket_size == 16 + 8 * ((uint64_t)m->key_size + m->value_size)) {
+        x.key_size = m->key_size;
+        x.value_size = m->value_size;
+    }
     uint32_t k = mp_gb_map(L->b, &x);
     if (k != m->index) {
         mf_error_set(err, "%s: map %llu arrived as the graph's map %u", L->path,

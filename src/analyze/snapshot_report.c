@@ -156,9 +156,17 @@ static void frame_text(const mp_graph *g, uint32_t frame, char *buf, size_t size
         snprintf(buf, size, "%s", *fn ? fn : "?");
 }
 
+/* The type an entry's value is shown as: a struct stored in the slot is
+ * that struct (its pointers' targets are its parts); a pointer, or a value
+ * stored in an object of its own, is the type of the object it leads to. */
 static const char *entry_value_type(const mp_graph *g, const mp_entry *e)
 {
     const mp_map *m = &g->maps[e->map];
+    if (m->value_type != MP_NONE && m->value_size > 8 &&
+        g->types[m->value_type].size == m->value_size) {
+        const char *s = mp_str(g, g->types[m->value_type].name);
+        if (*s) return s;
+    }
     if (e->value_obj != MP_NONE && (g->type[e->value_obj] != MP_NONE || m->value_type == MP_NONE))
         return mp_graph_type_name(g, e->value_obj);
     if (m->value_type != MP_NONE) {

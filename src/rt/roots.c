@@ -378,7 +378,14 @@ static void frame_name(unw_cursor_t *cur, uintptr_t ip, char *name, size_t size)
     size_t h = (size_t)((ip * 0x9e3779b97f4a7c15u) >> 54) & (NAME_CACHE_SLOTS - 1);
     if (name_cache[h].ip != ip || !ip) {
         unw_word_t off;
+        unw_proc_info_t pi;
         if (unw_get_proc_name(cur, name_cache[h].name, sizeof name_cache[h].name, &off) != 0)
+            name_cache[h].name[0] = 0;
+        /* the name is that of the nearest symbol before ip: in a stripped
+         * program some other function's, which starts before the code
+         * the unwind tables say holds ip (no name is better than a wrong
+         * one) */
+        else if (unw_get_proc_info(cur, &pi) == 0 && pi.start_ip && ip - off < pi.start_ip)
             name_cache[h].name[0] = 0;
         name_cache[h].ip = ip;
     }

@@ -45,10 +45,18 @@ EXPECTATIONS (every key given must hold):
                                         address, type), each value given must be equal
                                         (or a truth reference, see below)
     chain_lacks: regex
-    retained_bytes / count / keys_retained_bytes / entries_retained_bytes:
+    chain_objects: n                    objects on its chain, those of elided steps included
+    retained_bytes / count / keys_retained_bytes / entries_retained_bytes /
+    shared_entries / shared_bytes:
                                         a number, or "truth" (the truth line's
                                         field), or "truth:FIELD"
     retained_min_share: fraction        retained_bytes >= fraction * reachable heap
+    entries_each: "truth:FIELD"         every entry listed retains exactly the bytes its
+                                        key names in the truth's object FIELD ({key: bytes});
+                                        a key shown truncated is looked up by its shown
+                                        prefix (one key must match)
+    entries_shared: bool                every entry listed is shared (or none is)
+    entries_value_type: name            every entry listed shows this value type
     sites_include: [function]           among its sampled allocation sites
   about a snapshot (no "map"):
     suspects: n                         the number of suspects
@@ -180,6 +188,8 @@ class Run:
                     v = self.truth_of(parts[0], parts[1])[parts[2]]
                 else:
                     raise Malformed("bad truth reference %r" % ref)
+                if not isinstance(v, (int, float)):
+                    return v  # an object of the truth, referred to whole
                 total += -v if sign == "-" else v
             return total
         return want
@@ -212,6 +222,27 @@ def find_map(analysis, address):
         if m["address"] == address:
             return m
     return None
+
+
+def check_entries(truth, m):
+    """Yields the failures of the entries listed against truth {key: bytes}."""
+    if not m.get("entries"):
+        yield "no entries listed"
+    for e in m.get("entries", []):
+        key = e["key"]
+        if key is None:
+            yield "an entry without a key: %s" % e["key_display"]
+            continue
+        if e["key_truncated"]:
+            names = [k for k in truth if k.startswith(key)]
+        else:
+            names = [key] if key in truth else []
+        if len(names) != 1:
+            yield "entry %s matches %d keys of the truth" % (e["key_display"][:80], len(names))
+            continue
+        if e["retained_bytes"] != truth[names[0]]:
+            yield "entry %s retains %d, the truth is %d" % (
+                e["key_display"][:80], e["retained_bytes"], truth[names[0]])
 
 
 def check_map(run, snapshot, label, expect, m, heap_bytes):
@@ -271,11 +302,18 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
                         chain_text(m), json.dumps(want_step))
                     break
                 i += 1
+        elif key == "chain_objects":
+            steps = m.get("chain", [])
+            n = sum(1 for st in steps if st["kind"] == "object") + sum(
+                st.get("steps", 0) for st in steps if st["kind"] == "elided")
+            v = run.value(want, snapshot, label, key)
+            if n != v:
+                yield "the chain has %d objects, the truth is %d" % (n, v)
         elif key == "chain_lacks":
             if re.search(want, chain_text(m)):
                 yield "chain %r matches %r" % (chain_text(m), want)
         elif key in ("retained_bytes", "count", "keys_retained_bytes",
-                     "entries_retained_bytes"):
+                     "entries_retained_bytes", "shared_entries", "shared_bytes"):
             v = run.value(want, snapshot, label, key)
             if m[key] != v:
                 yield "%s is %d, the truth is %d" % (key, m[key], v)
@@ -283,6 +321,16 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             if m["retained_bytes"] < want * heap_bytes:
                 yield "retains %d of %d reachable bytes, expected at least %.0f%%" % (
                     m["retained_bytes"], heap_bytes, 100 * want)
+        elif key == "entries_each":
+            yield from check_entries(run.value(want, snapshot, label, None), m)
+        elif key == "entries_shared":
+            bad = [e["key_display"][:80] for e in m.get("entries", []) if e["shared"] != want]
+            if bad or not m.get("entries"):
+                yield "entries %s are not shared=%s" % (bad or "(none listed)", want)
+        elif key == "entries_value_type":
+            bad = sorted(set(e["value_type"] for e in m.get("entries", [])) - {want})
+            if bad or not m.get("entries"):
+                yield "entries' value types %s, expected %s" % (bad or "(no entries)", want)
         elif key == "sites_include":
             fns = [s["function"] for s in m.get("sites", [])]
             for f in want:

@@ -16,14 +16,13 @@
  * DIR/<snapshot>.gcstack.gz (SC_SNAPSHOT), the one at exit to the path in
  * MAPROOT_SNAPSHOT, which the checker sets to DIR/exit.gcstack.gz.
  *
- * Retained bytes are the runtime's own figures: sc_dominated_bytes walks the
+ * Retained bytes are the runtime's own figures: sc_map_retained walks the
  * heap with the runtime's walk API (roots, pointer fields) and adds up the
  * sizes the allocator reserved for every object that no root reaches
- * without passing through the given object -- what a collection would free
- * if that object were gone. Stacks are scanned conservatively, so a stale
- * copy of a pointer left in a dead stack slot would be a root: the helpers
- * that snapshot or measure zero the stack below their caller first
- * (SC_CLEAN).
+ * without passing through the map's table (its header, bucket arrays and
+ * overflow buckets) -- what a collection would free if the map were gone. Stacks are scanned
+ * conservatively, so a stale copy of a pointer left in a dead stack slot would be a root: the
+ * helpers that snapshot or measure zero the stack below their caller first (SC_CLEAN).
  */
 #ifndef MR_SCENARIO_H
 #define MR_SCENARIO_H
@@ -34,9 +33,11 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Keeps a function whole and under its own name in every build: reports
  * name the frames and allocation sites the scenarios check, and an optimized
@@ -154,6 +155,45 @@ __attribute__((noinline, unused)) static void sc_in_dead_thread(void *(*fn)(void
     mr_blocking_exit();
 }
 
+/*
+ * A worker thread parked around a snapshot: main starts it
+ * (sc_start_worker returns once it has parked), writes its snapshot while
+ * the worker's frames hold what they hold, then releases it and waits for
+ * it to end (sc_stop_worker).
+ */
+typedef struct sc_worker {
+    pthread_t th;
+    atomic_int parked, release;
+} sc_worker;
+
+/* Parks the calling worker (blocked, by the blocking rule) until released.
+ * Inlined: the caller's frame is the one that parks, as reports name it. */
+__attribute__((always_inline, unused)) static inline void sc_park(sc_worker *w)
+{
+    mr_blocking_enter();
+    atomic_store(&w->parked, 1);
+    while (!atomic_load(&w->release)) usleep(1000);
+    mr_blocking_exit();
+}
+
+__attribute__((unused)) static void sc_start_worker(sc_worker *w, void *(*fn)(void *))
+{
+    if (pthread_create(&w->th, NULL, fn, NULL) != 0) sc_fail("pthread_create");
+    while (!atomic_load(&w->parked)) {
+        mr_blocking_enter(); /* the worker's allocations may need a collection */
+        usleep(1000);
+        mr_blocking_exit();
+    }
+}
+
+__attribute__((unused)) static void sc_stop_worker(sc_worker *w)
+{
+    atomic_store(&w->release, 1);
+    mr_blocking_enter();
+    pthread_join(w->th, NULL);
+    mr_blocking_exit();
+}
+
 /* The entries of most scenarios' maps: an id and a blob of bytes the entry
  * alone refers to. SC_ITEM_TYPE(var, Name) names the layout Name (as
  * reports show it) and declares its descriptor var. */
@@ -265,31 +305,88 @@ static uint64_t sc_visit(sc_set *seen, sc_todo *t)
 }
 
 /*
- * The bytes that obj (the start of a heap object) dominates: obj and every
- * object reachable from it that no root reaches without passing through it.
- * Also counts those objects into *objects when not NULL.
+ * The bytes that the objects objs[0..n) (starts of heap objects) dominate
+ * together: theirs and those of every object reachable from them that no
+ * root reaches without passing through one of them -- what a collection
+ * would free if they were gone. Also counts those objects into *objects
+ * when not NULL. Call it with the world stopped.
  */
-__attribute__((noinline)) static uint64_t sc_dominated(const void *obj, uint64_t *objects)
+static uint64_t sc_dominated_set(void *const *objs, size_t n, uint64_t *objects)
 {
     sc_set others = {0}, mine = {0};
     sc_todo t = {0};
-    mr_stop_the_world();
-    sc_set_add(&others, (uintptr_t)obj); /* the way through obj is closed */
+    for (size_t i = 0; i < n; i++) sc_set_add(&others, (uintptr_t)objs[i]); /* closed ways */
     mr_walk_roots(false, sc_push_root, &t);
     sc_visit(&others, &t);
-    sc_set_add(&mine, (uintptr_t)obj);
-    uint64_t bytes = mr_object_size(obj);
-    mr_walk_edges((void *)obj, sc_push_edge, &t);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!sc_set_add(&mine, (uintptr_t)objs[i])) continue;
+        bytes += mr_object_size(objs[i]);
+        mr_walk_edges(objs[i], sc_push_edge, &t);
+    }
     while (t.n) { /* sc_visit, skipping what the other roots reach */
         uintptr_t a = t.v[--t.n];
         if (sc_set_has(&others, a) || !sc_set_add(&mine, a)) continue;
         bytes += mr_object_size((void *)a);
         mr_walk_edges((void *)a, sc_push_edge, &t);
     }
-    mr_start_the_world();
     if (objects) *objects = mine.n;
     free(others.k);
     free(mine.k);
+    free(t.v);
+    return bytes;
+}
+
+/* The bytes obj (the start of a heap object) dominates, as sc_dominated_set. */
+__attribute__((noinline, unused)) static uint64_t sc_dominated(const void *obj, uint64_t *objects)
+{
+    void *o = (void *)obj;
+    mr_stop_the_world();
+    uint64_t bytes = sc_dominated_set(&o, 1, objects);
+    mr_start_the_world();
+    return bytes;
+}
+
+/* A growing list of a map's table objects. */
+typedef struct sc_table {
+    void **v;
+    size_t n, cap;
+} sc_table;
+
+static void sc_add_bucket(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud)
+{
+    (void)old, (void)index, (void)overflow;
+    sc_table *t = ud;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->v = realloc(t->v, t->cap * sizeof *t->v);
+        if (!t->v) sc_fail("out of memory");
+    }
+    t->v[t->n++] = bucket;
+}
+
+/*
+ * What map m retains: what its table (the header, the bucket arrays and the
+ * overflow buckets) dominates as a whole. A root word that points into a
+ * bucket array (an open iterator's fields do) does not take the array from
+ * the map: the map's table keeps it, and it keeps the map's entries.
+ */
+static uint64_t sc_map_retained(const mr_map *m, uint64_t *objects)
+{
+    sc_table t = {0};
+    mr_stop_the_world();
+    sc_add_bucket((void *)m, false, 0, 0, &t);
+    mr_map_walk(m, sc_add_bucket, NULL, &t);
+    /* a bucket array is reported once per bucket: its start is the object */
+    sc_set seen = {0};
+    size_t k = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        void *start;
+        if (mr_object_type(t.v[i], &start) && sc_set_add(&seen, (uintptr_t)start)) t.v[k++] = start;
+    }
+    uint64_t bytes = sc_dominated_set(t.v, k, objects);
+    mr_start_the_world();
+    free(seen.k);
     free(t.v);
     return bytes;
 }
@@ -315,11 +412,62 @@ __attribute__((format(printf, 3, 4))) static void sc_truth(const char *snapshot,
 __attribute__((unused)) static void sc_truth_map(const char *snapshot, const char *label,
                                                  const mr_map *m)
 {
-    uint64_t objects, bytes = sc_dominated(m, &objects);
+    uint64_t objects, bytes = sc_map_retained(m, &objects);
     sc_truth(snapshot, label,
              "\"address\": %" PRIuPTR ", \"count\": %zu, \"retained_bytes\": %" PRIu64
              ", \"retained_objects\": %" PRIu64,
              (uintptr_t)m, mr_map_len(m), bytes, objects);
+}
+
+/*
+ * The truth about each entry of a map: a JSON object {"key": bytes, ...}
+ * of the bytes each entry alone retains, with their sums, built by the
+ * scenario from the objects it made for each entry (sc_entry), printed by
+ * sc_truth_entries.
+ */
+typedef struct sc_entries {
+    char *json;
+    size_t len, cap;
+    uint64_t bytes, key_bytes; /* over every entry; key_bytes: the keys' share */
+} sc_entries;
+
+/* Adds the entry shown as key (no character to escape) retaining bytes, of
+ * which its key key_bytes. */
+__attribute__((unused)) static void sc_entry(sc_entries *e, const char *key, uint64_t key_bytes,
+                                             uint64_t bytes)
+{
+    size_t need = e->len + strlen(key) + 32;
+    if (need > e->cap) {
+        e->cap = 2 * need;
+        e->json = realloc(e->json, e->cap);
+        if (!e->json) sc_fail("out of memory");
+    }
+    e->len +=
+        (size_t)sprintf(e->json + e->len, "%s\"%s\": %" PRIu64, e->len ? ", " : "{", key, bytes);
+    e->bytes += bytes;
+    e->key_bytes += key_bytes;
+}
+
+/* Calls fn for every occupied slot of m, with the world stopped. */
+__attribute__((unused)) static void
+sc_walk_slots(const mr_map *m, void (*fn)(const mr_map_slot *s, void *ud), void *ud)
+{
+    mr_stop_the_world();
+    mr_map_walk(m, NULL, fn, ud);
+    mr_start_the_world();
+}
+
+/* Prints e as the truth of label (entries, entries_retained_bytes,
+ * keys_retained_bytes) and empties it. */
+__attribute__((unused)) static void sc_truth_entries(const char *snapshot, const char *label,
+                                                     sc_entries *e)
+{
+    sc_truth(snapshot, label,
+             "\"entries_retained_bytes\": %" PRIu64 ", \"keys_retained_bytes\": %" PRIu64
+             ", \"entries\": %s}",
+             e->bytes, e->key_bytes, e->json ? e->json : "{");
+    free(e->json);
+    *e = (sc_entries){0};
 }
 
 typedef struct sc_truths_job {

@@ -33,10 +33,6 @@
 #include "hold_registers.h"
 #include "scenario.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <unistd.h>
-
 enum { NEVENTS = 3000, PAYLOAD = 256 };
 
 SC_ITEM_TYPE(event_type, Event);
@@ -50,7 +46,7 @@ static const mr_map_type live_map_type = {"map[int64]*LiveEvent", MR_KEY_INT64, 
 
 /* The maps' addresses, for main's truth lines (plain statics are no roots). */
 static mr_map *published[3];
-static atomic_int worker_parked, worker_release;
+static sc_worker worker;
 
 __attribute__((noinline)) static mr_map *make_map(const mr_map_type *t, int which)
 {
@@ -75,10 +71,7 @@ static void *make_live_map(void)
 __attribute__((noinline)) static void park_worker(void)
 {
     HOLD_SAVE_AND_CLEAR_R12();
-    mr_blocking_enter();
-    atomic_store(&worker_parked, 1);
-    while (!atomic_load(&worker_release)) usleep(1000);
-    mr_blocking_exit();
+    sc_park(&worker);
 }
 
 SC_NOCLONE static void *worker_main(void *arg)
@@ -100,18 +93,9 @@ static void truths(const char *snapshot)
 int main(int argc, char **argv)
 {
     sc_init(argc, argv);
-    pthread_t th;
-    if (pthread_create(&th, NULL, worker_main, NULL) != 0) sc_fail("pthread_create");
-    while (!atomic_load(&worker_parked)) {
-        mr_blocking_enter(); /* the worker's allocations may need a collection */
-        usleep(1000);
-        mr_blocking_exit();
-    }
+    sc_start_worker(&worker, worker_main);
     SC_SNAPSHOT("held");
     SC_TRUTHS(truths, "held");
-    atomic_store(&worker_release, 1);
-    mr_blocking_enter();
-    pthread_join(th, NULL);
-    mr_blocking_exit();
+    sc_stop_worker(&worker);
     return 0;
 }
