@@ -24,11 +24,15 @@ dwarf=0
 readelf -S --wide "$exdir/sessiond" | grep -c '\.debug_info' >/dev/null && dwarf=1
 
 # gate NAME ARGS...: runs maproot gate, stdout to NAME.out, stderr to
-# NAME.err; $rc is its exit status
+# NAME.err; $rc is its exit status. The programs it runs sample every
+# allocation (rate 1): the checks of sites, and of suppressions by function
+# and file, must not depend on the sampler's draw (at the default rate a
+# map of gate_heaps two has no sampled allocation in about one run in 20);
+# gate_rate=R before it runs them at rate R instead.
 gate() {
   local name=$1
   shift
-  "$maproot" gate "$@" >"$name.out" 2>"$name.err"
+  MAPROOT_PROFILE_RATE=${gate_rate:-1} "$maproot" gate "$@" >"$name.out" 2>"$name.err"
   rc=$?
 }
 expect_rc() { # expect_rc NAME WANT
@@ -278,6 +282,15 @@ EOF
   grep -q '^unused suppression  supfile.json:2 file "\*/no_such_file.c"' supfile.out ||
     fail "file suppression: the unused one is not reported: $(grep unused supfile.out)"
 fi
+# a map none of whose allocations was sampled has no frames: a suppression by
+# function (or file) cannot match it, the report says no site was sampled
+printf '{"suppressions": [{"function": "record_audit", "reason": "rotated"}]}\n' >supnone.json
+gate_rate=0 gate supnone --policy supnone.json -- "$heaps" two
+expect_rc supnone 1
+[ "$(grep -c '^  sites    none sampled (MAPROOT_PROFILE_RATE' supnone.out)" = 2 ] ||
+  fail "sampling off: the sites are not said to be none sampled: $(grep sites supnone.out)"
+grep -q '^unused suppression  supnone.json:1 function "record_audit"' supnone.out ||
+  fail "sampling off: the function suppression is not unused: $(grep -E '^(suppressed|unused)' supnone.out)"
 
 # --------------------------------------------------------------- baselines
 gate base1 --write-baseline base.json -- "$heaps" two
