@@ -291,6 +291,8 @@ expect_rc supnone 1
   fail "sampling off: the sites are not said to be none sampled: $(grep sites supnone.out)"
 grep -q '^unused suppression  supnone.json:1 function "record_audit"' supnone.out ||
   fail "sampling off: the function suppression is not unused: $(grep -E '^(suppressed|unused)' supnone.out)"
+grep -q '^unused suppression  supnone.json:1 .* (could not apply to 2 violations of maps with no sampled allocation: MAPROOT_PROFILE_RATE=1 samples every one)$' supnone.out ||
+  fail "sampling off: the unused suppression does not say it could not apply: $(grep unused supnone.out)"
 
 # --------------------------------------------------------------- baselines
 gate base1 --write-baseline base.json -- "$heaps" two

@@ -256,6 +256,35 @@ static void print_suppression_ref(FILE *out, const mp_gate *gt, size_t s)
     fprintf(out, " (reason: %s)", x->reason);
 }
 
+/* The violating maps that suppression s could not be matched against: it
+ * names a function or file, and those come from sampled allocation stacks,
+ * which a map with no sampled allocation lacks. */
+static size_t unsampled_violations(const mp_gate *gt, size_t s)
+{
+    const mp_gate_suppression *sup = &gt->policy->sups[s];
+    if (!sup->function && !sup->file) return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < gt->nchecks; i++) {
+        const mp_gate_check *c = &gt->checks[i];
+        if (c->status == MP_CHECK_FAIL && c->map >= 0 && gt->maps[c->map].nframes == 0 &&
+            (sup->rules & (1u << c->rule)))
+            n++;
+    }
+    return n;
+}
+
+/* Why an unused suppression may have matched nothing: said so that a gate
+ * that fails only in some runs is not read as a policy that is wrong. */
+static void print_unsampled_note(FILE *out, const mp_gate *gt, size_t s)
+{
+    size_t n = unsampled_violations(gt, s);
+    if (n)
+        fprintf(out,
+                " (could not apply to %zu violation%s of map%s with no sampled allocation: "
+                "MAPROOT_PROFILE_RATE=1 samples every one)",
+                n, n == 1 ? "" : "s", n == 1 ? "" : "s");
+}
+
 /* -------------------------------------------------------------- text --- */
 
 void mp_gate_print_text(FILE *out, const mp_gate *gt)
@@ -336,6 +365,7 @@ void mp_gate_print_text(FILE *out, const mp_gate *gt)
         if (!gt->sup_uses[s]) {
             fputs("unused suppression  ", out);
             print_suppression_ref(out, gt, s);
+            print_unsampled_note(out, gt, s);
             fputc('\n', out);
         }
 }
@@ -743,6 +773,7 @@ int mp_gate_print_github(FILE *out, const mp_gate *gt)
         if (!f) return -1;
         fputs("unused suppression: ", f);
         print_suppression_ref(f, gt, s);
+        print_unsampled_note(f, gt, s);
         if (fclose(f) != 0) {
             free(t);
             return -1;
