@@ -368,6 +368,15 @@ static void print_chain_text(FILE *out, const mp_graph *g, const mp_step *s, siz
     fputc('\n', out);
 }
 
+/* What map r retains beyond its table and what its entries retain one by
+ * one: objects that several of its entries point to, which deleting any
+ * one entry would not free. */
+static uint64_t entries_hold_together(const mp_graph *g, const mp_map_report *r)
+{
+    uint64_t own = g->maps[r->map].table_bytes + r->entries_retained;
+    return r->retained > own ? r->retained - own : 0;
+}
+
 static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_report *r)
 {
     const mp_graph *g = a->g;
@@ -397,6 +406,12 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             fmt_bytes(b3, sizeof b3, r->shared_bytes);
             WHY("it holds %s of the reachable heap, with the other roots that share its values: "
                 "%s entries retaining %s alone and %s shared",
+                b1, c1, b2, b3);
+        } else if (entries_hold_together(g, r) > r->entries_retained) {
+            char b3[64];
+            fmt_bytes(b3, sizeof b3, entries_hold_together(g, r));
+            WHY("it holds %s of the reachable heap: %s entries retaining %s alone and %s "
+                "together (values several entries point to)",
                 b1, c1, b2, b3);
         } else {
             WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
