@@ -116,7 +116,7 @@ def want(cond, what):
 program = {"dwarf": ["new_session"], "symbols": ["new_session"]}.get(kind)
 def is_program(fn, allowed):
     if kind == "stripped":
-        return re.fullmatch(r"0x[0-9a-f]+", fn) is not None
+        return re.fullmatch(re.escape(name) + r"\+0x[0-9a-f]+", fn) is not None
     return fn in allowed
 s = a["suspects"][0]
 sites = [x["function"] for x in s["sites"]]

@@ -383,6 +383,23 @@ static void write_edges(img *im)
 /* Symbol index + 1 of the innermost frame of pc (a return address minus one
  * or an exact pc), writing the symbols of all its (inlined) frames at first
  * sight; *count gets their number. 0 when unknown. */
+/* A code address that no symbol names (a stripped program) as its module
+ * and the offset into the module's file: "server+0x1445". Unlike the
+ * address, it is the same in every run, and addr2line or a debug copy of
+ * the module turns it into a line. "" when no mapping holds pc (reports
+ * then show the address). */
+static const char *module_place(img *im, uint64_t pc, char *buf, size_t size)
+{
+    const mrc_sym_mapping *maps;
+    size_t nmaps = im->sym ? mrc_sym_mappings(im->sym, &maps) : 0;
+    long k = im->sym ? mrc_sym_mapping_of(im->sym, (uintptr_t)pc) : -1;
+    if (k < 0 || (size_t)k >= nmaps || !maps[k].path || !*maps[k].path) return "";
+    const char *name = strrchr(maps[k].path, '/');
+    name = name ? name + 1 : maps[k].path;
+    snprintf(buf, size, "%s+0x%" PRIx64, name, pc - maps[k].start + maps[k].offset);
+    return buf;
+}
+
 static uint32_t symbol_of(img *im, uint64_t pc, uint32_t *count)
 {
     *count = 0;
@@ -426,7 +443,8 @@ static uint32_t symbol_of(img *im, uint64_t pc, uint32_t *count)
     size_t n = im->sym ? mrc_sym_lookup(im->sym, (uintptr_t)pc, &fr) : 0;
     uint32_t first = 0, cnt = 0;
     if (n == 0) {
-        mf_gs_symbol s = {pc, "", "", 0};
+        char place[160];
+        mf_gs_symbol s = {pc, module_place(im, pc, place, sizeof place), "", 0};
         uint32_t i = mf_gsw_symbol(im->w, &s);
         first = i == UINT32_MAX ? 0 : i + 1;
         cnt = first ? 1 : 0;
