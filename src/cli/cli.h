@@ -109,6 +109,13 @@ bool cli_output_failed(const cli_output *co);
  * CLI_EXIT_OK) abandons it, leaving no file. Returns the status. */
 int cli_output_close(cli_output *co, int status);
 
+/* The command's report is complete (its output closed): flushes standard
+ * output and points descriptor 1 at /dev/null, so that a reader of a pipe
+ * sees the report end now, not when the process exits after the work
+ * that follows it (writing an index). A write error stays in stdout for
+ * cli_finish to report; nothing may be printed on standard output after. */
+void cli_report_done(void);
+
 /* Monotonic seconds, for the timings of a report. */
 double cli_now(void);
 
