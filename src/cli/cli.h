@@ -78,11 +78,11 @@ enum {
 #define CLI_INDEX_HELP                                                                             \
     "      --index auto|off|rebuild  root snapshots: read a valid index file of the\n"             \
     "                             snapshot (FILE.mrx) in place of decoding it, and\n"              \
-    "                             write one after a load of 1M+ objects or 4M+ edges\n"            \
-    "                             (auto, the default); the index keeps the paths and\n"            \
-    "                             dominator tree too, once computed; off: neither;\n"              \
-    "                             rebuild: read the snapshot and write its index\n"                \
-    "                             in any case\n"
+    "                             write one, once the report is out, after a load of\n"            \
+    "                             1M+ objects or 4M+ edges (auto, the default); the\n"             \
+    "                             index keeps the paths and dominator tree too, once\n"            \
+    "                             computed; off: neither; rebuild: read the snapshot\n"            \
+    "                             and write its index in any case\n"
 /* --timings: each phase's wall and CPU seconds and memory on stderr
  * (analyze/timing.h). */
 #define CLI_TIMINGS_HELP                                                                           \
