@@ -189,6 +189,21 @@ graph_only n.gcstack.gz
 grep -v 'are snapshots of different programs' x.err >x2.err
 [ -s x2.err ] && fail "results: messages: $(head -3 x2.err)"
 
+# a command that writes the index writes what it computed with the graph:
+# path on a snapshot without one writes the graph and the paths, and then
+# reads both
+cp -p m.gcstack.gz pth.gcstack.gz
+"$maproot" path --index=rebuild --type "$ty_m" --all --format json pth.gcstack.gz 2>pth.err |
+  cmp -s <(unnamed -) <(unnamed m-path.json) || fail "results: path writing the index differs"
+[ "$(stat -c %s pth.gcstack.gz.mrx)" -gt "$(graph_bytes pth.gcstack.gz.mrx)" ] ||
+  fail "results: path wrote an index without its paths"
+before=$(ino pth.gcstack.gz.mrx)
+"$maproot" path --type "$ty_m" --all --format json pth.gcstack.gz 2>>pth.err |
+  cmp -s <(unnamed -) <(unnamed m-path.json) || fail "results: path through its index differs"
+[ "$(ino pth.gcstack.gz.mrx)" = "$before" ] || fail "results: path found no paths in the index it wrote"
+[ -s pth.err ] && fail "results: path: messages: $(head -3 pth.err)"
+rm -f pth.gcstack.gz pth.gcstack.gz.mrx
+
 # damaged results: one warning, the report the same, the index rewritten whole
 results_damaged() { # WHAT WORDS: m.gcstack.gz.mrx's results have been damaged
   "$maproot" analyze --format json m.gcstack.gz >d.json 2>d.err || fail "$1: analyze failed"
