@@ -101,6 +101,17 @@ static void test_bytes_every_length_and_trailing_zeros(void)
     CHECK(mr__hash_bytes(NULL, 0, 1) == mr__hash_bytes(buf, 0, 1));
 }
 
+/* Keys of 17 to 32 bytes hash inline, to the value of the out-of-line loop
+ * (so hashing does not depend on which path a caller took). */
+static void test_mid_length_inline_hash_is_the_loop_hash(void)
+{
+    uint8_t buf[32];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 37 + 11);
+    for (uint64_t seed = 1; seed < 1000000; seed = seed * 7 + 3)
+        for (size_t n = 17; n <= 32; n++)
+            CHECK_EQ_U64(mr__hash_mixed(buf, n, seed), mr__hash_long(buf, n, seed));
+}
+
 static void test_similar_strings_spread(void)
 {
     enum { N = 1 << 18, CELLS = 1 << 10 };
@@ -125,6 +136,7 @@ int main(void)
     TEST(test_sequential_keys_spread_over_buckets_and_tophash);
     TEST(test_avalanche);
     TEST(test_bytes_every_length_and_trailing_zeros);
+    TEST(test_mid_length_inline_hash_is_the_loop_hash);
     TEST(test_similar_strings_spread);
     TEST_EXIT();
 }

@@ -654,12 +654,36 @@ static void test_render_key(void)
     CHECK_STR_EQ(buf, "0x0102030400000000ffffffff");
 }
 
-static void test_maps_created_counts(void)
+typedef struct id_find {
+    const mr_map *map[3];
+    uint64_t id[3];
+} id_find;
+
+static void find_ids(mr_map *m, uint64_t id, void *ud)
 {
-    uint64_t before = atomic_load(&mr__maps_created);
-    mr_map_new(&int_int, 0);
-    mr_map_new(&str_int, 0);
-    CHECK_EQ_U64(atomic_load(&mr__maps_created), before + 2);
+    id_find *f = ud;
+    for (int i = 0; i < 3; i++)
+        if (f->map[i] == m) f->id[i] = id;
+}
+
+/* A map gets its id when it is listed: by the first walk for the maps made
+ * before it, on creation after it. Each id is its own and was handed out by
+ * the counter. */
+static void test_map_ids_are_distinct(void)
+{
+    mr_map *keep[3]; /* on the stack: roots */
+    keep[0] = mr_map_new(&int_int, 0);
+    keep[1] = mr_map_new(&str_int, 0);
+    id_find f = {{keep[0], keep[1], NULL}, {0}};
+    mr_walk_maps(find_ids, &f);
+    uint64_t after_walk = atomic_load(&mr__maps_created);
+    keep[2] = mr_map_new(&int_int, 0);
+    f.map[2] = keep[2];
+    mr_walk_maps(find_ids, &f);
+    CHECK(f.id[0] != 0 && f.id[1] != 0 && f.id[0] != f.id[1]);
+    CHECK(f.id[0] <= after_walk && f.id[1] <= after_walk);
+    CHECK_EQ_U64(f.id[2], after_walk + 1);
+    CHECK_EQ_U64(atomic_load(&mr__maps_created), after_walk + 1);
 }
 
 static void test_bucket_type_describes_every_pointer(void)
@@ -912,8 +936,38 @@ static void test_misuse_stops_the_program(void)
     CHECK(dies_with(set_during_write, "concurrent map writes (mr_map_set)"));
 }
 
+/* A one-bucket map is searched by key, without the hash: a slot emptied by
+ * a delete holds a zero key and must not match key 0, present or not; and
+ * a map that grows past one bucket is found by hash again. */
+static void test_one_bucket_lookup_skips_empty_slots(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    for (int64_t k = 1; k <= 8; k++) *(int64_t *)mr_map_assign_int(m, k) = k * 10;
+    CHECK(mr_map_lookup_int(m, 0) == NULL);
+    mr_map_delete_int(m, 3);
+    mr_map_delete_int(m, 8);
+    CHECK(mr_map_lookup_int(m, 0) == NULL);
+    CHECK(mr_map_lookup_int(m, 3) == NULL);
+    *(int64_t *)mr_map_assign_int(m, 0) = 77;
+    CHECK(*(int64_t *)mr_map_lookup_int(m, 0) == 77);
+    mr_map_delete_int(m, 0);
+    CHECK(mr_map_lookup_int(m, 0) == NULL);
+    int64_t v;
+    CHECK(mr_map_get(m, &(int64_t){7}, &v) && v == 70);
+    for (int64_t k = 9; k <= 40; k++) *(int64_t *)mr_map_assign_int(m, k) = k * 10;
+    CHECK(info_of(m).B > 0);
+    for (int64_t k = 1; k <= 40; k++) {
+        const int64_t *p = mr_map_lookup_int(m, k);
+        if (k == 3 || k == 8)
+            CHECK(p == NULL);
+        else
+            CHECK(p != NULL && *p == k * 10);
+    }
+}
+
 int main(void)
 {
+    TEST(test_one_bucket_lookup_skips_empty_slots);
     TEST(test_int_keys_assign_lookup_overwrite_delete);
     TEST(test_pointer_keys_compare_by_address);
     TEST(test_string_keys_compare_by_content_and_update_key);
@@ -935,7 +989,7 @@ int main(void)
     TEST(test_walk_counts_equal_len);
     TEST(test_nil_map_reads_are_empty);
     TEST(test_render_key);
-    TEST(test_maps_created_counts);
+    TEST(test_map_ids_are_distinct);
     TEST(test_bucket_type_describes_every_pointer);
     TEST(test_concurrent_readers_share_a_map);
     TEST(test_map_made_during_the_first_walk_is_listed_once);

@@ -473,8 +473,13 @@ void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
     }
     b->direct = true;
     b->dn = nobjects;
+    /* The out-edge starts and lists are written in order as the snapshot
+     * is read, and are not asked to have huge pages (parallel.h): a fresh
+     * huge page costs the kernel a 2 MiB block found free and zeroed at
+     * once, which on a virtual machine whose host takes back free guest
+     * memory is dearer than the address translation it saves here (the
+     * reverse edges, placed at random, keep the advice). */
     b->out.at = malloc((nobjects + 1) * sizeof *b->out.at);
-    mp_huge_pages(b->out.at, (nobjects + 1) * sizeof *b->out.at);
     if (!b->out.at) {
         failed_bytes = (nobjects + 1) * sizeof *b->out.at;
         b->oom = true;
@@ -520,7 +525,6 @@ void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t 
             b->oom = true;
             return;
         }
-        mp_huge_pages(q, nc * sizeof *q);
         b->out.adj = q;
         b->cap_adj = nc;
     }

@@ -78,8 +78,9 @@ void mr__iter_unregister(mr_map_iter *it);
 
 /* ---- maps (map.c), for the collector's internals ---- */
 
-/* Number of map objects ever created (for stats/tests); a map's id is its
- * number in creation order, from 1. */
+/* The last map id handed out (ids count from 1). A map takes one when it is
+ * listed (see the registry in map.c): maps made before the first walk are
+ * numbered by it, later ones as they are made. */
 extern atomic_uint_fast64_t mr__maps_created;
 
 /* An entry of the map registry (see map.c). */

@@ -563,12 +563,32 @@ static uint8_t *find_any(const mr_map *m, const map_layout *L, const void *key, 
     }
 }
 
+/*
+ * Go's one-bucket lookup of an 8-byte key (mapaccess1_fast64 when B == 0):
+ * a table of one bucket that is not growing holds at most 8 entries and no
+ * overflow bucket (an insertion that would need one grows the table
+ * instead), so the key is compared with each occupied slot's, no hash. The
+ * chain is followed all the same, should one ever hang there.
+ */
+INLINE uint8_t *find_small64(const mr_map *m, const map_layout *L, const void *key)
+{
+    uint8_t f = flags_get(m);
+    if (MR_UNLIKELY(f & F_WRITING)) mr__throw("concurrent map read and map write (mr_map_lookup)");
+    uint64_t k = load64(key);
+    for (uint8_t *b = m->buckets; b; b = overflow_of(L, b))
+        for (unsigned i = 0; i < BUCKET_CNT; i++)
+            if (load64(b + BUCKET_CNT + i * 8) == k && b[i] >= MIN_TOP)
+                return val_deref(L, b + BUCKET_CNT + 8 * BUCKET_CNT + i * L->val_slot);
+    return NULL;
+}
+
 /* Inlined into both entry points that find a key: a call here would cost
  * the lookup benchmark a frame. */
 INLINE void *lookup(mr_map *m, const void *key)
 {
     if (m == NULL || m->count == 0) return NULL;
     const map_layout *L = m->lay;
+    if (L->kc == KC_64 && m->B == 0 && m->oldbuckets == NULL) return find_small64(m, L, key);
     switch (L->kc) {
     case KC_64:
         return lookup_t(m, L, KC_64, key);
@@ -753,6 +773,15 @@ static void grow_work(mr_map *m, const map_layout *L, uintptr_t bucket, uintptr_
 
 /* ----------------------------------------------------------------- assign -- */
 
+/* The table of a map made without a size hint, made by its first
+ * insertion (as Go's makemap_small leaves it for mapassign): one bucket.
+ * Apart so that assign_fast64 can then take that insertion too. */
+static __attribute__((noinline)) void first_bucket(mr_map *m, const map_layout *L, uintptr_t caller)
+{
+    void *nb = mr__map_new_array(&L->bucket_type, 1, caller);
+    if (m->buckets == NULL) m->buckets = nb; /* else a concurrent write made one: it throws */
+}
+
 INLINE uint8_t begin_write(mr_map *m, const char *who)
 {
     uint8_t f = flags_get(m);
@@ -781,10 +810,7 @@ INLINE void *assign_t(mr_map *m, const map_layout *L, int kc, const void *key, u
     const char *who = op_names[op];
     uint8_t f = begin_write(m, who);
     uint64_t hash = hash_key(m, L, kc, key, f);
-    if (MR_UNLIKELY(m->buckets == NULL)) {
-        void *nb = mr__map_new_array(&L->bucket_type, 1, caller);
-        m->buckets = nb;
-    }
+    if (MR_UNLIKELY(m->buckets == NULL)) first_bucket(m, L, caller);
     uint8_t top = tophash(hash);
     uint64_t pattern = LSB8 * top;
     uint8_t *vs;
@@ -916,6 +942,7 @@ INLINE void *assign(mr_map *m, const void *key, uint8_t op, uintptr_t caller)
     if (MR_UNLIKELY(m == NULL)) mr__throw("assignment to entry in nil map (%s)", op_names[op]);
     const map_layout *L = m->lay;
     if (L->kc == KC_64 && !L->val_indirect) {
+        if (MR_UNLIKELY(m->buckets == NULL)) first_bucket(m, L, caller);
         uint8_t *v = assign_fast64(m, L, key, op, caller);
         if (MR_LIKELY(v != NULL)) return v;
     }
@@ -944,13 +971,17 @@ MR_ENTRY void mr_map_set(mr_map *m, const void *key, const void *value)
  * nothing) and its tophash becomes EMPTY_ONE; if it was the last occupied
  * slot of its chain, it and the EMPTY_ONE run before it become EMPTY_REST so
  * that lookups stop early. A map that becomes empty gets a new seed.
+ * growing: the map may have an old array (else the caller saw none, and
+ * the copy it inlines does no growth work, so it makes no call on the way
+ * to the slot and needs few registers).
  */
-INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key, uintptr_t caller)
+INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key, uintptr_t caller,
+                     bool growing)
 {
     uint8_t f = begin_write(m, "mr_map_delete");
     uint64_t hash = hash_key(m, L, kc, key, f);
     uintptr_t bucket = hash & bucket_mask(m->B);
-    if (m->oldbuckets) grow_work(m, L, bucket, caller);
+    if (growing && m->oldbuckets) grow_work(m, L, bucket, caller);
     uint8_t *b0 = (uint8_t *)m->buckets + bucket * L->bucket_size;
     uint8_t top = tophash(hash);
     uint64_t pattern = LSB8 * top;
@@ -986,8 +1017,7 @@ INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key, ui
                     if (b[i] != EMPTY_ONE) break;
                 }
             }
-            m->count--;
-            if (m->count == 0) m->seed = mr__rand64();
+            if (MR_UNLIKELY(--m->count == 0)) m->seed = mr__rand64();
             goto out;
         }
         if (zero_bytes(tw)) break;
@@ -996,23 +1026,41 @@ out:
     end_write(m, "mr_map_delete");
 }
 
-MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
+/* delete_t for any map: a growing one, or keys of other classes. */
+static __attribute__((noinline)) void delete_any(mr_map *m, const map_layout *L, const void *key,
+                                                 uintptr_t caller)
 {
-    uintptr_t caller = MR_CALLER; /* evacuating a growing map may allocate */
-    mr__poll(caller);
-    if (m == NULL || m->count == 0) return;
-    const map_layout *L = m->lay;
     switch (L->kc) {
     case KC_64:
-        delete_t(m, L, KC_64, key, caller);
+        delete_t(m, L, KC_64, key, caller, true);
         break;
     case KC_STR:
-        delete_t(m, L, KC_STR, key, caller);
+        delete_t(m, L, KC_STR, key, caller, true);
         break;
     default:
-        delete_t(m, L, KC_MEM, key, caller);
+        delete_t(m, L, KC_MEM, key, caller, true);
         break;
     }
+}
+
+/* The common deletes, as Go's mapdelete_fast64 and mapdelete_faststr: a
+ * map that is not growing, with 8-byte or string keys, inline here. */
+MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
+{
+    mr__poll(MR_CALLER);
+    if (m == NULL || m->count == 0) return;
+    const map_layout *L = m->lay;
+    if (MR_LIKELY(m->oldbuckets == NULL)) {
+        if (L->kc == KC_64) {
+            delete_t(m, L, KC_64, key, 0, false);
+            return;
+        }
+        if (L->kc == KC_STR) {
+            delete_t(m, L, KC_STR, key, 0, false);
+            return;
+        }
+    }
+    delete_any(m, L, key, MR_CALLER); /* evacuating a growing map may allocate */
 }
 
 /* Empties every bucket object reachable from chain head b other than b
@@ -1099,10 +1147,11 @@ static void reg_push(mr_map_reg **v, size_t *n, size_t *cap, mr_map_reg r)
 /* A map made while the registry is on. One the seed listed already (its
  * maker was stopped in mr_map_new, after the header was allocated, while
  * the first walk ran) keeps the seed's entry. */
-static void register_map(mr_thread *t, mr_map *m, uint64_t id)
+static void register_map(mr_thread *t, mr_map *m)
 {
     if (m->listed) return;
     m->listed = 1;
+    uint64_t id = atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed) + 1;
     reg_push(&t->new_maps, &t->nnew_maps, &t->cap_new_maps, (mr_map_reg){m, id});
 }
 
@@ -1123,11 +1172,13 @@ void mr__maps_prune(void)
     nall_maps = j;
 }
 
-/* mr_map_new's slow path: the test hook, then the registry. */
-static void new_map_listed(mr_map *m, uint64_t id)
+/* mr_map_new's slow path: the test hook, then the registry. A map gets
+ * its id when it is listed (here, or by the seed), so that making a map
+ * nobody watches takes no locked instruction. */
+static void new_map_listed(mr_map *m)
 {
     if (map_test_after_header) map_test_after_header();
-    if (atomic_load_explicit(&registry_on, memory_order_relaxed)) register_map(mr__self, m, id);
+    if (atomic_load_explicit(&registry_on, memory_order_relaxed)) register_map(mr__self, m);
 }
 
 void mr__map_test_set_after_header(void (*fn)(void))
@@ -1187,9 +1238,7 @@ MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
         void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << B, caller);
         m->buckets = nb;
     }
-    uint64_t id = atomic_fetch_add_explicit(&mr__maps_created, 1, memory_order_relaxed) + 1;
-    if (MR_UNLIKELY(atomic_load_explicit(&map_new_listed, memory_order_relaxed)))
-        new_map_listed(m, id);
+    if (MR_UNLIKELY(atomic_load_explicit(&map_new_listed, memory_order_relaxed))) new_map_listed(m);
     return m;
 }
 
