@@ -11,7 +11,8 @@
 # The paths and dominator tree the index keeps after its graph are added by
 # the first command that computes them, whichever it is, and used by any
 # other (the reports the same bytes again); damaged, they are one warning,
-# computed again and the index rewritten.
+# computed again and the index rewritten. The index is written after the
+# report is out: a reader of the report has all of it first.
 # usage: test_index.sh MAPROOT VIEWS_HEAP ANALYSIS_HEAPS GEN_SNAPSHOT EXAMPLES WORKDIR
 set -uo pipefail
 maproot=$1 views=$2 heaps=$3 gen=$4 exdir=$5 work=$6
@@ -188,6 +189,21 @@ graph_only n.gcstack.gz
 grep -v 'are snapshots of different programs' x.err >x2.err
 [ -s x2.err ] && fail "results: messages: $(head -3 x2.err)"
 
+# a command that writes the index writes what it computed with the graph:
+# path on a snapshot without one writes the graph and the paths, and then
+# reads both
+cp -p m.gcstack.gz pth.gcstack.gz
+"$maproot" path --index=rebuild --type "$ty_m" --all --format json pth.gcstack.gz 2>pth.err |
+  cmp -s <(unnamed -) <(unnamed m-path.json) || fail "results: path writing the index differs"
+[ "$(stat -c %s pth.gcstack.gz.mrx)" -gt "$(graph_bytes pth.gcstack.gz.mrx)" ] ||
+  fail "results: path wrote an index without its paths"
+before=$(ino pth.gcstack.gz.mrx)
+"$maproot" path --type "$ty_m" --all --format json pth.gcstack.gz 2>>pth.err |
+  cmp -s <(unnamed -) <(unnamed m-path.json) || fail "results: path through its index differs"
+[ "$(ino pth.gcstack.gz.mrx)" = "$before" ] || fail "results: path found no paths in the index it wrote"
+[ -s pth.err ] && fail "results: path: messages: $(head -3 pth.err)"
+rm -f pth.gcstack.gz pth.gcstack.gz.mrx
+
 # damaged results: one warning, the report the same, the index rewritten whole
 results_damaged() { # WHAT WORDS: m.gcstack.gz.mrx's results have been damaged
   "$maproot" analyze --format json m.gcstack.gz >d.json 2>d.err || fail "$1: analyze failed"
@@ -258,9 +274,66 @@ if command -v script >/dev/null 2>&1; then
   script -qec "'$maproot' analyze --index=rebuild -o tty.txt tty.gcstack.gz" /dev/null >tty.out 2>&1
   grep -q 'maproot: wrote the index tty.gcstack.gz.mrx ([0-9.]* MiB)' tty.out ||
     fail "terminal: no word of the index written: $(cat tty.out)"
+  grep -q 'maproot: writing the index of tty.gcstack.gz' tty.out ||
+    fail "terminal: no word of the index being written: $(cat tty.out)"
   "$maproot" analyze --index=rebuild -o tty.txt tty.gcstack.gz 2>tty.err
   [ -s tty.err ] && fail "not a terminal: a message: $(cat tty.err)"
 fi
+
+# ---- the report comes first: its reader has all of it before the index is
+# written. The index here is a FIFO, whose writer waits for a reader: the
+# test reads it only once the report is out, so a command that wrote the
+# index first would never end its report (the reads time out).
+# ends PID WHAT: PID's exit status once it ends (killed after 30 s: a failure)
+ends() {
+  for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && { kill "$1"; fail "$2: the command did not end"; }
+  wait "$1"
+}
+cp -p m.gcstack.gz late.gcstack.gz
+mkfifo late.gcstack.gz.mrx report.fifo
+"$maproot" analyze --index=rebuild --format json late.gcstack.gz >report.fifo 2>late.err &
+pid=$!
+timeout 30 cat report.fifo >late.json || fail "order: the report did not end before the index was written"
+cmp -s <(unnamed late.json) <(unnamed m-off.json) || fail "order: the report is not whole at its end"
+kill -0 $pid 2>/dev/null || fail "order: the command ended without writing the index"
+timeout 30 cat late.gcstack.gz.mrx >late.mrx || fail "order: the index was not written after the report"
+ends $pid order || fail "order: analyze failed: $(cat late.err)"
+[ -s late.err ] && fail "order: messages: $(head -2 late.err)"
+# what the FIFO carried is the index, graph and results, used as such
+rm -f late.gcstack.gz.mrx && mv late.mrx late.gcstack.gz.mrx
+[ "$(loaded late.gcstack.gz)" = index ] || fail "order: the index written after the report was not used"
+"$maproot" analyze --format json late.gcstack.gz 2>late.err | cmp -s <(unnamed -) <(unnamed m-off.json) ||
+  fail "order: the report through the index written after the report differs"
+[ -s late.err ] && fail "order: the index's results were refused: $(head -2 late.err)"
+# -o FILE: the file is in place, whole, before the index is written
+rm -f late.gcstack.gz.mrx && mkfifo late.gcstack.gz.mrx
+"$maproot" analyze --index=rebuild --format json -o late-o.json late.gcstack.gz 2>late.err &
+pid=$!
+for _ in $(seq 300); do [ -e late-o.json ] && break; sleep 0.1; done
+[ -e late-o.json ] || fail "order: -o FILE was not in place before the index was written"
+cmp -s <(unnamed late-o.json) <(unnamed m-off.json) || fail "order: -o FILE is not whole before the index"
+kill -0 $pid 2>/dev/null || fail "order: -o FILE: the command ended without writing the index"
+timeout 30 cat late.gcstack.gz.mrx >/dev/null || fail "order: -o FILE: no index after the report"
+ends $pid "order: -o FILE" || fail "order: -o FILE: analyze failed: $(cat late.err)"
+rm -f late.gcstack.gz.mrx
+# a snapshot changed after it was read (here while the report is being
+# written: the report, far longer than a pipe holds, waits for its reader)
+# gets no index, and a warning; the report and status are the same
+cp -p m.gcstack.gz chg.gcstack.gz
+mkfifo chg.fifo
+"$maproot" analyze --index=rebuild --format json chg.gcstack.gz >chg.fifo 2>chg.err &
+pid=$!
+exec 3<chg.fifo
+dd bs=1 count=1 status=none <&3 >/dev/null
+touch -d '2001-01-01 00:00:01' chg.gcstack.gz
+cat <&3 >/dev/null
+exec 3<&-
+ends $pid changed || fail "changed: analyze failed: $(cat chg.err)"
+[ -e chg.gcstack.gz.mrx ] && fail "changed: an index was written for a snapshot changed since it was read"
+[ "$(wc -l <chg.err)" = 1 ] &&
+  grep -q '^maproot: warning: chg.gcstack.gz changed while it was read; no index written$' chg.err ||
+  fail "changed: the warning: $(cat chg.err)"
 
 # ---- usage
 "$maproot" analyze --index=sometimes v.gcstack.gz >/dev/null 2>u.err

@@ -78,11 +78,11 @@ enum {
 #define CLI_INDEX_HELP                                                                             \
     "      --index auto|off|rebuild  root snapshots: read a valid index file of the\n"             \
     "                             snapshot (FILE.mrx) in place of decoding it, and\n"              \
-    "                             write one after a load of 1M+ objects or 4M+ edges\n"            \
-    "                             (auto, the default); the index keeps the paths and\n"            \
-    "                             dominator tree too, once computed; off: neither;\n"              \
-    "                             rebuild: read the snapshot and write its index\n"                \
-    "                             in any case\n"
+    "                             write one, once the report is out, after a load of\n"            \
+    "                             1M+ objects or 4M+ edges (auto, the default); the\n"             \
+    "                             index keeps the paths and dominator tree too, once\n"            \
+    "                             computed; off: neither; rebuild: read the snapshot\n"            \
+    "                             and write its index in any case\n"
 /* --timings: each phase's wall and CPU seconds and memory on stderr
  * (analyze/timing.h). */
 #define CLI_TIMINGS_HELP                                                                           \
@@ -108,6 +108,13 @@ bool cli_output_failed(const cli_output *co);
  * turns the status into CLI_EXIT_BAD); after a failure (status not
  * CLI_EXIT_OK) abandons it, leaving no file. Returns the status. */
 int cli_output_close(cli_output *co, int status);
+
+/* The command's report is complete (its output closed): flushes standard
+ * output and points descriptor 1 at /dev/null, so that a reader of a pipe
+ * sees the report end now, not when the process exits after the work
+ * that follows it (writing an index). A write error stays in stdout for
+ * cli_finish to report; nothing may be printed on standard output after. */
+void cli_report_done(void);
 
 /* Monotonic seconds, for the timings of a report. */
 double cli_now(void);

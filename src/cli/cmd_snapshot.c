@@ -21,6 +21,21 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The end of an analysis whose report is out (status its outcome): the
+ * verdict of --fail-on, said first, then the index of the graph written or
+ * completed (the user has the answer meanwhile), then the analysis freed. */
+static int analyzed(const mp_graph *g, mp_snapshot_analysis *a, const cli_snap_opts *o, int status)
+{
+    size_t ns = a->f.nsuspects;
+    if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
+        status =
+            cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns, ns == 1 ? "" : "s");
+    cli_report_done();
+    cli_index_save(g, &a->p, &a->d);
+    mp_snapshot_analysis_free(a);
+    return status;
+}
+
 int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
 {
     const char *fmt = o->format ? o->format : "text";
@@ -38,21 +53,11 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     int status = CLI_EXIT_OK;
     if (strcmp(fmt, "pprof") == 0) {
         if (mp_snapshot_write_pprof(o->output, &a, &po, &err)) status = cli_fail("%s", err.msg);
-        size_t ns = a.f.nsuspects;
-        cli_index_save(g, &a.p, &a.d);
-        mp_snapshot_analysis_free(&a);
-        if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
-            return cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns,
-                             ns == 1 ? "" : "s");
-        return status;
+        return analyzed(g, &a, o, status);
     }
     cli_output co;
     FILE *out = cli_output_open(&co, o->output);
-    if (!out) {
-        cli_index_save(g, &a.p, &a.d);
-        mp_snapshot_analysis_free(&a);
-        return CLI_EXIT_BAD;
-    }
+    if (!out) return analyzed(g, &a, o, CLI_EXIT_BAD);
     if (strcmp(fmt, "json") == 0) {
         json_t *root = mp_snapshot_json(&a, &po);
         json_t *pj = o->profile_analysis ? mp_analysis_json(o->profile_analysis) : json_null();
@@ -75,14 +80,7 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
             mp_print_analysis_text(out, o->profile_analysis);
         }
     }
-    status = cli_output_close(&co, status);
-    size_t ns = a.f.nsuspects;
-    cli_index_save(g, &a.p, &a.d);
-    mp_snapshot_analysis_free(&a);
-    if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
-        return cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns,
-                         ns == 1 ? "" : "s");
-    return status;
+    return analyzed(g, &a, o, cli_output_close(&co, status));
 }
 
 /* ---------------------------------------------------------------- views --- */
@@ -160,6 +158,7 @@ int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     }
     status = cli_output_close(&co, status);
 out:
+    cli_report_done();
     cli_index_save(g, &j.p, &j.d);
     mp_histogram_free(&h);
     mp_domtree_free(&t);
@@ -488,6 +487,7 @@ out:
     free(b_to_a);
     free(used);
     free(diffs);
+    cli_report_done();
     cli_index_save(A.g, &A.p, &A.d);
     cli_index_save(B.g, &B.p, &B.d);
     mp_snapshot_analysis_free(&A);

@@ -46,37 +46,49 @@ static void make_parents(const char *path)
 }
 
 /*
- * The snapshots loaded by this command whose index may still gain the
- * derived results (paths, dominator tree) once the command has computed
- * them: the graph, the snapshot's identity when it was read and the index
- * it was read from or written to. Few (diff loads two, gate a series).
+ * The snapshots loaded by this command whose index is still to be written,
+ * or may still gain the derived results (paths, dominator tree) once the
+ * command has computed them: the graph, the snapshot's identity when it
+ * was read, and the index it was read from or, when fresh, the places to
+ * write it (beside the snapshot, else in the cache directory). Few (diff
+ * loads two, gate a series).
  */
 typedef struct pending {
     const mp_graph *g;
     mp_gi_ident id;
     char *index;
+    char *cache; /* fresh only: where to write when index cannot be */
     char *path;
+    bool fresh; /* read from the snapshot: no index yet */
 } pending;
 static pending *pend;
 static size_t npend;
 
-static void remember(const mp_graph *g, const char *path, const mp_gi_ident *id, const char *index)
+static void forget(pending *x)
+{
+    free(x->index);
+    free(x->cache);
+    free(x->path);
+}
+
+static void remember(const mp_graph *g, const char *path, const mp_gi_ident *id, const char *index,
+                     const char *cache, bool fresh)
 {
     /* a graph at the same address is a new one: the old one is gone */
     for (size_t i = 0; i < npend; i++)
         if (pend[i].g == g) {
-            free(pend[i].index);
-            free(pend[i].path);
+            forget(&pend[i]);
             pend[i--] = pend[--npend];
         }
     pending *p = realloc(pend, (npend + 1) * sizeof *pend);
     if (!p) return;
     pend = p;
-    pend[npend] = (pending){g, *id, strdup(index), strdup(path)};
-    if (pend[npend].index && pend[npend].path)
+    pend[npend] =
+        (pending){g, *id, strdup(index), cache ? strdup(cache) : NULL, strdup(path), fresh};
+    if (pend[npend].index && pend[npend].path && (!cache || pend[npend].cache))
         npend++;
     else
-        free(pend[npend].index), free(pend[npend].path);
+        forget(&pend[npend]);
 }
 
 /* Tells the new (or grown) index on a terminal. */
@@ -99,27 +111,49 @@ static bool unchanged(const char *path, const mp_gi_ident *id)
 }
 
 /* Writes the index of g (loaded from the snapshot at path, which had
- * identity id before it was read): beside the snapshot, else in the cache
- * directory. Returns the path written (malloc'd) or NULL; a failure is a
- * warning. */
-static char *write_index(const char *path, const mp_gi_ident *id, const mp_graph *g,
-                         const char *beside, const char *cache)
+ * identity id before it was read) with the derived results dv: beside the
+ * snapshot, else in the cache directory. A failure is a warning. */
+static void write_index(const char *path, const mp_gi_ident *id, const mp_graph *g,
+                        const mp_graph_derived *dv, const char *beside, const char *cache)
 {
     mf_error err, err2;
-    if (!unchanged(path, id)) return NULL;
+    if (!unchanged(path, id)) return;
+    if (isatty(STDERR_FILENO)) fprintf(stderr, "maproot: writing the index of %s\n", path);
     uint64_t bytes;
     const char *written = beside;
-    if (mp_gi_write(beside, g, id, NULL, &bytes, &err)) {
+    if (mp_gi_write(beside, g, id, dv, &bytes, &err)) {
         written = cache;
         if (cache) make_parents(cache);
-        if (!cache || mp_gi_write(cache, g, id, NULL, &bytes, &err2)) {
+        if (!cache || mp_gi_write(cache, g, id, dv, &bytes, &err2)) {
             fprintf(stderr, "maproot: warning: no index written: %s%s%s\n", err.msg,
                     cache ? "; " : "", cache ? err2.msg : "");
-            return NULL;
+            return;
         }
     }
     tell("wrote", written, bytes);
-    return strdup(written);
+}
+
+/* Adds dv to the index g was read from, x, when it lacks them. */
+static void add_results(const pending *x, const mp_graph *g, mp_graph_derived dv)
+{
+    bool more = (dv.parent && !g->derived.parent) || (dv.idom && !g->derived.idom);
+    if (!more || !unchanged(x->path, &x->id)) return;
+    /* what was computed, and what the index had (borrowed) */
+    mp_graph_derived had = g->derived;
+    if (!dv.parent) dv.parent = had.parent, dv.root = had.root, dv.via = had.via;
+    if (!dv.idom)
+        dv.idom = had.idom, dv.retained = had.retained, dv.root_of = had.root_of,
+        dv.preorder = had.preorder, dv.npreorder = had.npreorder;
+    mf_error err;
+    uint64_t bytes;
+    int rc = mp_gi_append(x->index, g, &x->id, &dv, &bytes, &err);
+    if (rc == 0 && bytes)
+        tell("added the analysis results to", x->index, bytes);
+    else if (rc == 1 && mp_gi_write(x->index, g, &x->id, &dv, &bytes, &err) == 0)
+        tell("rewrote", x->index, bytes);
+    else if (rc != 0)
+        fprintf(stderr, "maproot: warning: the index keeps no analysis results: %s\n", err.msg);
+    mp_timing_mark("save-index");
 }
 
 void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d)
@@ -129,27 +163,14 @@ void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d)
     if (i == npend) return;
     pending x = pend[i];
     pend[i] = pend[--npend];
-    bool more = (p && p->parent && !g->derived.parent) || (d && d->idom && !g->derived.idom);
-    if (more && unchanged(x.path, &x.id)) {
-        /* what was computed, and what the index had (borrowed) */
-        mp_graph_derived dv = mp_gi_derived_of(p, d), had = g->derived;
-        if (!dv.parent) dv.parent = had.parent, dv.root = had.root, dv.via = had.via;
-        if (!dv.idom)
-            dv.idom = had.idom, dv.retained = had.retained, dv.root_of = had.root_of,
-            dv.preorder = had.preorder, dv.npreorder = had.npreorder;
-        mf_error err;
-        uint64_t bytes;
-        int rc = mp_gi_append(x.index, g, &x.id, &dv, &bytes, &err);
-        if (rc == 0 && bytes)
-            tell("added the analysis results to", x.index, bytes);
-        else if (rc == 1 && mp_gi_write(x.index, g, &x.id, &dv, &bytes, &err) == 0)
-            tell("rewrote", x.index, bytes);
-        else if (rc != 0)
-            fprintf(stderr, "maproot: warning: the index keeps no analysis results: %s\n", err.msg);
-        mp_timing_mark("save-index");
+    mp_graph_derived dv = mp_gi_derived_of(p, d);
+    if (x.fresh) {
+        write_index(x.path, &x.id, g, &dv, x.index, x.cache);
+        mp_timing_mark("write-index");
+    } else {
+        add_results(&x, g, dv);
     }
-    free(x.index);
-    free(x.path);
+    forget(&x);
 }
 
 int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err)
@@ -173,7 +194,7 @@ int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err
                 if (e.msg[0])
                     fprintf(stderr, "maproot: warning: %s; computing them again\n", e.msg);
                 mp_timing_mark("index");
-                remember(*out, path, &id, where[i]);
+                remember(*out, path, &id, where[i], NULL, false);
                 free(beside);
                 free(cache);
                 return 0;
@@ -186,10 +207,8 @@ int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err
     if (rc == 0 && beside &&
         (cli_index == CLI_INDEX_REBUILD || (*out)->nobjects >= CLI_INDEX_MIN_OBJECTS ||
          (*out)->nedges >= CLI_INDEX_MIN_EDGES)) {
-        char *written = write_index(path, &id, *out, beside, cache);
-        if (written) remember(*out, path, &id, written);
-        free(written);
-        mp_timing_mark("write-index");
+        /* written once the command's report is out (cli_index_save) */
+        remember(*out, path, &id, beside, cache, true);
     }
     free(beside);
     free(cache);

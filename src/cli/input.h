@@ -39,7 +39,7 @@ typedef struct cli_input {
 /* --index: how root snapshots use index files (analyze/graph_index.h).
  * AUTO reads a valid index of the snapshot (beside it, FILE.mrx, else in
  * the cache directory) in place of decoding the snapshot, and writes one
- * after a load of at least CLI_INDEX_MIN_OBJECTS objects or
+ * (cli_index_save) after a load of at least CLI_INDEX_MIN_OBJECTS objects or
  * CLI_INDEX_MIN_EDGES edges; REBUILD never reads one and always writes
  * one; OFF does neither. Standard input, pipes and FIFOs never have one;
  * Go heap dumps are not indexed (their graph depends on --binary). A
@@ -54,12 +54,17 @@ int cli_parse_index(const char *cmd, const char *arg);
 /* Loads the root snapshot at path, opened as in (closed by the caller),
  * through its index as cli_index says; errors as mp_load_gcstack_in. */
 int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err);
-/* Keeps the paths p and dominator tree d (either NULL) of g, a graph
- * cli_load_snapshot loaded, in its index when the index lacks them: they
+/* Writes the index of g, a graph cli_load_snapshot read from its snapshot,
+ * with the paths p and dominator tree d (either NULL) in one file; or
+ * keeps p and d in the index g was read from when it lacks them. They
  * depend on the graph alone, so the next command on the same snapshot
- * reads them instead of computing them. Call once per graph, before they
- * are freed; a graph without an index (too small, --index off, a Go heap
- * dump) is left alone. A failure is a warning. */
+ * reads them instead of computing them. The index is written here, not
+ * while loading, so that a command calls this once its report is out
+ * (cli_report_done): the user has the answer while the index is written.
+ * Call once per graph, before they are freed; a graph without an index
+ * (too small, --index off, a Go heap dump) is left alone. On a terminal
+ * the write is told on stderr; a failure is a warning, and so is a
+ * snapshot that changed since it was read (no index is written then). */
 void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d);
 
 /* The limits of every load (--max-memory); set by the commands. */
