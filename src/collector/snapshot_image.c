@@ -490,6 +490,11 @@ static void write_root(const mr_root *r, img *im)
         /* frames above the innermost hold return addresses: the call is
          * the instruction before */
         gr.symbol = symbol_of(im, (uint64_t)r->ip - 1, &cnt);
+        /* the root word is in the frame of the function that physically
+         * holds the code, the last of an inlined chain (with the line of
+         * its call into the inlined code), not in an inlined callee's,
+         * which has no frame of its own */
+        if (gr.symbol && cnt > 1) gr.symbol += cnt - 1;
     }
     if (mf_gsw_root(im->w, &gr)) ifail(im, "%s", "root");
     im->roots++;

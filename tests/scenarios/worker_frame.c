@@ -10,8 +10,9 @@
  * #0 wait_for_work, #1 worker_loop.
  *   tasks  held only by worker_loop's frame: the root named is a stack word
  *          of thread 2, frame #1; with symbols the frame is named
- *          worker_loop; stripped of every symbol it is shown by its address
- *          (0x...), and no frame of the program is named. A suspect
+ *          worker_loop; stripped of every symbol it is shown as the
+ *          module and its offset (scenario_worker_frame_stripped+0x...),
+ *          and no function of the program is named. A suspect
  *          (large_share and stack_frame), retaining exactly its own objects.
  * Main then releases the worker, whose frames return: at exit ("exit") the
  * map is gone.
