@@ -598,6 +598,51 @@ static void test_one_value_under_many_keys_counts_once(void)
     done(&a);
 }
 
+static void test_a_value_pointing_twice_at_one_object_still_owns_it(void)
+{
+    /* one bucket of int keys and 16-byte struct values {start, cursor}:
+     * entry 0's value points at buf0 twice (its start and inside it),
+     * entries 1 and 2 point at one shared buffer: entry 0 alone retains
+     * buf0, and no entry the shared one */
+    heap h;
+    heap_init(&h);
+    uint32_t hdr = obj(&h, 48, h.t_hdr), arr = obj(&h, 208, h.t_bucket);
+    uint32_t buf0 = obj(&h, 1 << 16, h.t_blob), shared = obj(&h, 1 << 12, h.t_blob);
+    mp_gb_edge(h.b, hdr, arr);
+    /* a bucket: tophash[8], 8 keys of 8 bytes, then the values at 72 */
+    mp_gb_edge_at(h.b, arr, buf0, 72);
+    mp_gb_edge_at(h.b, arr, buf0, 80);
+    mp_gb_edge_at(h.b, arr, shared, 88);
+    mp_gb_edge_at(h.b, arr, shared, 104);
+    mp_map m = {.header = hdr,
+                .key_kind = MP_KEY_INT,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .count = 3,
+                .buckets = arr,
+                .oldbuckets = MP_NONE,
+                .bucket_size = 208,
+                .key_size = 8,
+                .value_size = 16};
+    uint32_t mi = mp_gb_map(h.b, &m);
+    mp_gb_bucket(h.b, &(mp_bucket){.map = mi, .obj = arr}, 0);
+    uint32_t vals[3] = {buf0, shared, shared};
+    for (uint32_t i = 0; i < 3; i++)
+        mp_gb_entry(h.b, &(mp_entry){.map = mi,
+                                     .bucket_obj = arr,
+                                     .slot = (uint8_t)i,
+                                     .key = i,
+                                     .key_obj = MP_NONE,
+                                     .value_obj = vals[i]});
+    root(&h, MP_ROOT_GLOBAL, "cursors", hdr, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(r->entries_retained, 1 << 16);
+    CHECK_EQ_U64(r->retained, 48 + 208 + (1 << 16) + (1 << 12));
+    done(&a);
+}
+
 static void test_a_value_holding_its_own_map_counts_once(void)
 {
     /* global -> session -> its map -> bucket -> session: the value is
@@ -740,6 +785,7 @@ int main(void)
     TEST(test_words_of_one_frame_are_one_holder);
     TEST(test_a_bounded_cache_a_stray_word_reaches_is_no_suspect);
     TEST(test_one_value_under_many_keys_counts_once);
+    TEST(test_a_value_pointing_twice_at_one_object_still_owns_it);
     TEST(test_a_value_holding_its_own_map_counts_once);
     TEST(test_a_map_of_maps_names_the_outer_slot);
     TEST(test_a_chain_through_an_array_names_the_element);

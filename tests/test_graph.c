@@ -682,7 +682,7 @@ static void test_an_entry_holds_every_pointer_of_its_slots(void)
         for (size_t i = 0; i < 3; i++) {
             mp_entry e;
             CHECK(mp_graph_entry(g, i, &e));
-            n = mp_entry_targets(g, &rd, &e, t, &nk);
+            n = mp_entry_targets(g, &rd, &e, t, NULL, &nk);
             CHECK_EQ_U64(nk, 0);
             CHECK_EQ_U64(n, with ? nwant[i] : 1);
             for (size_t k = 0; k < n; k++) CHECK_EQ_U64(t[k], want[i][k]);
@@ -691,7 +691,7 @@ static void test_an_entry_holds_every_pointer_of_its_slots(void)
         mp_entry e;
         CHECK(mp_graph_entry(g, 1, &e));
         e.value_obj = o[3];
-        n = mp_entry_targets(g, &rd, &e, t, &nk);
+        n = mp_entry_targets(g, &rd, &e, t, NULL, &nk);
         CHECK_EQ_U64(n, 1);
         CHECK_EQ_U64(t[0], o[3]);
         mp_entry_reader_free(&rd);

@@ -63,7 +63,8 @@ static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t
 }
 
 /* Whether x, which an entry owns, is its alone: no live object holds a
- * reference to x but the entry's refs slot words. An object that another
+ * reference to x but the entry's refs slot words (mp_entry_targets counts
+ * them). An object that another
  * entry of the map (or an object under one) refers to as well is the
  * map's, but no entry's: deleting either entry frees nothing. */
 static bool entry_alone(const mp_graph *g, const mp_dom *d, uint32_t x, uint64_t refs,
@@ -454,15 +455,13 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                 /* what the entry retains: every object its key and value
                  * slots point to that it owns (a struct value's second and
                  * third pointers too), each counted once */
-                uint32_t t[MP_ENTRY_MAX_TARGETS];
-                size_t nk, nt = mp_entry_targets(g, &rd, e, t, &nk);
+                uint32_t t[MP_ENTRY_MAX_TARGETS], words[MP_ENTRY_MAX_TARGETS];
+                size_t nk, nt = mp_entry_targets(g, &rd, e, t, words, &nk);
                 uint64_t ret = 0;
                 for (size_t i = 0; i < nt; i++) {
                     if (owner[t[i]] != MP_NONE || !owns(g, d, e, t[i], &memo)) continue;
                     owner[t[i]] = (uint32_t)k;
-                    if (!entry_alone(g, d, t[i], 1u + (e->key_obj == t[i] && e->value_obj == t[i]),
-                                     all_live))
-                        continue;
+                    if (!entry_alone(g, d, t[i], words[i], all_live)) continue;
                     ret += d->retained[t[i]];
                     if (i < nk) r->keys_retained += d->retained[t[i]];
                 }

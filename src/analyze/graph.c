@@ -210,11 +210,17 @@ uint32_t mp_graph_bucket_record(const mp_graph *g, uint32_t o, uint32_t m, uint6
     return MP_NONE;
 }
 
+/* The index of x among t[0..n), or n. */
+static size_t target_index(const uint32_t *t, size_t n, uint32_t x)
+{
+    size_t i = 0;
+    while (i < n && t[i] != x) i++;
+    return i;
+}
+
 static bool has_target(const uint32_t *t, size_t n, uint32_t x)
 {
-    for (size_t i = 0; i < n; i++)
-        if (t[i] == x) return true;
-    return false;
+    return target_index(t, n, x) < n;
 }
 
 /* The offsets of object o's out edges, decoded once per object (entries
@@ -271,24 +277,31 @@ static size_t first_edge_at(mp_edge_offsets *rd, uint64_t lo)
 
 /* Adds to out[*n..] the targets of o's out edges (from b; offsets in rd,
  * from its edge `from` on, in offset order) whose offsets lie in [lo, hi),
- * each object once. false: more than MP_ENTRY_MAX_TARGETS. */
+ * each object once, counting in words[] the edges to each. false: more
+ * than MP_ENTRY_MAX_TARGETS. */
 static bool targets_in(const mp_graph *g, const mp_edge_offsets *rd, uint64_t b, size_t from,
-                       uint64_t lo, uint64_t hi, uint32_t *out, size_t *n)
+                       uint64_t lo, uint64_t hi, uint32_t *out, uint32_t *words, size_t *n)
 {
     size_t i = from;
     while (i < rd->n && rd->off[i] < lo) i++;
     for (; i < rd->n && rd->off[i] < hi; i++) {
         uint32_t t = g->out.adj[b + i];
-        if (has_target(out, *n, t)) continue;
-        if (*n == MP_ENTRY_MAX_TARGETS) return false;
-        out[(*n)++] = t;
+        size_t k = target_index(out, *n, t);
+        if (k == *n) {
+            if (*n == MP_ENTRY_MAX_TARGETS) return false;
+            out[(*n)++] = t;
+            words[k] = 0;
+        }
+        words[k]++;
     }
     return true;
 }
 
 size_t mp_entry_targets(const mp_graph *g, mp_entry_reader *rd, const mp_entry *e, uint32_t *out,
-                        size_t *nkey)
+                        uint32_t *words, size_t *nkey)
 {
+    uint32_t unused[MP_ENTRY_MAX_TARGETS];
+    if (!words) words = unused;
     uint32_t o = e->bucket_obj;
     const mp_map *m = e->map < g->nmaps ? &g->maps[e->map] : NULL;
     /* a slot of one word holds one pointer at most: the entry's key and
@@ -314,9 +327,9 @@ size_t mp_entry_targets(const mp_graph *g, mp_entry_reader *rd, const mp_entry *
             uint64_t at = start + 8;
             uint64_t k0 = at + e->slot * ks, v0 = at + 8 * ks + e->slot * vs;
             size_t n = 0, nk, from = first_edge_at(eo, start);
-            bool ok = targets_in(g, eo, b, from, k0, k0 + ks, out, &n);
+            bool ok = targets_in(g, eo, b, from, k0, k0 + ks, out, words, &n);
             nk = n;
-            ok = ok && targets_in(g, eo, b, from, v0, v0 + vs, out, &n);
+            ok = ok && targets_in(g, eo, b, from, v0, v0 + vs, out, words, &n);
             /* the layout is the loader's when the entry's own key and
              * value objects are among what its slots hold */
             if (ok && (e->key_obj == MP_NONE || has_target(out, nk, e->key_obj)) &&
@@ -327,9 +340,12 @@ size_t mp_entry_targets(const mp_graph *g, mp_entry_reader *rd, const mp_entry *
         }
     }
     size_t n = 0;
-    if (e->key_obj != MP_NONE) out[n++] = e->key_obj;
+    if (e->key_obj != MP_NONE) words[n] = 1, out[n++] = e->key_obj;
     *nkey = n;
-    if (e->value_obj != MP_NONE && e->value_obj != e->key_obj) out[n++] = e->value_obj;
+    if (e->value_obj != MP_NONE && e->value_obj == e->key_obj)
+        words[0]++;
+    else if (e->value_obj != MP_NONE)
+        words[n] = 1, out[n++] = e->value_obj;
     return n;
 }
 

@@ -372,8 +372,10 @@ bool mp_entry_next(mp_entry_cursor *c, mp_entry *e);
 void mp_entry_cursor_free(mp_entry_cursor *c);
 /* The objects entry e holds: every pointer of its key slot, then of its
  * value slot, each object once, into out (room for MP_ENTRY_MAX_TARGETS);
- * the first *nkey are the key's. A struct value with several pointers
- * holds each of them. Read from the edges of the object holding the
+ * the first *nkey are the key's; words[i] (words may be NULL) counts the
+ * slots' pointer words that point at out[i] (a struct value may point at
+ * one object twice: at its start and inside it). A struct value with
+ * several pointers holds each of them. Read from the edges of the object holding the
  * bucket when they carry offsets and the map its slot sizes, one of them
  * over a word; otherwise (or when more pointers than that) just e's
  * key_obj and value_obj, which are all a slot of one word can hold. rd
@@ -398,7 +400,7 @@ typedef struct mp_entry_reader {
         {{MP_NONE, false, NULL, 0, 0, 0}, {MP_NONE, false, NULL, 0, 0, 0}}, 0                      \
     }
 size_t mp_entry_targets(const mp_graph *g, mp_entry_reader *rd, const mp_entry *e, uint32_t *out,
-                        size_t *nkey);
+                        uint32_t *words, size_t *nkey);
 void mp_entry_reader_free(mp_entry_reader *rd);
 /* Entry e's key for people: "-5", "0x7f3a1c000040", or the rendered string
  * kept for it; buf holds at least 24 bytes for the first two. */

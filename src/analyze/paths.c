@@ -34,7 +34,7 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
             const mp_entry *en = &es[j];
             if (en->bucket_obj == MP_NONE) continue;
             uint32_t x[MP_ENTRY_MAX_TARGETS];
-            size_t nk, nx = mp_entry_targets(g, &rd, en, x, &nk);
+            size_t nk, nx = mp_entry_targets(g, &rd, en, x, NULL, &nk);
             for (size_t k = 0; k < nx; k++)
                 if (x[k] < n && out->parent[x[k]] == en->bucket_obj && out->via[x[k]] == MP_NONE)
                     out->via[x[k]] = (uint32_t)(base + j);
