@@ -401,15 +401,15 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         fmt_count(c1, sizeof c1, m->nentries);
         mp_format_pct(b1, sizeof b1, (int64_t)r->score, (int64_t)a->f.heap_bytes);
         fmt_bytes(b2, sizeof b2, r->entries_retained);
+        uint64_t together = entries_hold_together(g, r);
+        char b3[64];
         if (r->shared_bytes) {
-            char b3[64];
             fmt_bytes(b3, sizeof b3, r->shared_bytes);
             WHY("it holds %s of the reachable heap, with the other roots that share its values: "
                 "%s entries retaining %s alone and %s shared",
                 b1, c1, b2, b3);
-        } else if (entries_hold_together(g, r) > r->entries_retained) {
-            char b3[64];
-            fmt_bytes(b3, sizeof b3, entries_hold_together(g, r));
+        } else if (together > r->entries_retained) {
+            fmt_bytes(b3, sizeof b3, together);
             WHY("it holds %s of the reachable heap: %s entries retaining %s alone and %s "
                 "together (values several entries point to)",
                 b1, c1, b2, b3);
