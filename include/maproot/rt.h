@@ -313,14 +313,15 @@ typedef struct mr_map_iter {
     mr_map *map_; /* private from here on */
     void *buckets_;
     void *bptr_;
-    uintptr_t bucket_;
-    uintptr_t start_bucket_;
+    void *overflow_; /* a map without pointers: what keeps the overflow buckets */
+    void *oldoverflow_;
+    uint32_t bucket_;
+    uint32_t start_bucket_;
+    uint32_t check_bucket_;
     uint8_t offset_;
     uint8_t i_;
     uint8_t b_;
-    uint8_t wrapped_;
-    uint32_t state_;
-    uintptr_t check_bucket_;
+    uint8_t state_;
     void *thread_; /* the owning thread while registered (not a heap pointer) */
 } mr_map_iter;
 
