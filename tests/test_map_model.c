@@ -185,7 +185,8 @@ static void op_set(model *md, uint32_t id)
     make_key(md, id, key, sb);
     if (is_flat(md->kind)) {
         FlatVal *fv = mr_map_assign(md->m, key);
-        if (md->stamp[id] == 0 && (fv->id != 0 || fv->stamp != 0)) md->fail = "new value not zeroed";
+        if (md->stamp[id] == 0 && (fv->id != 0 || fv->stamp != 0))
+            md->fail = "new value not zeroed";
         *fv = (FlatVal){id, st};
         if (md->stamp[id] == 0) md->live++;
         md->stamp[id] = st;

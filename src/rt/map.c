@@ -1342,7 +1342,9 @@ MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
     if (hint > ((size_t)1 << 40)) hint = 0;
     uint8_t B = 0;
     while (over_load(hint, B)) B++;
-    if (B > MAX_B) mr__throw("mr_map_new: map %s: too many buckets for a hint of %zu", t->name ? t->name : "?", hint);
+    if (B > MAX_B)
+        mr__throw("mr_map_new: map %s: too many buckets for a hint of %zu", t->name ? t->name : "?",
+                  hint);
     mr_map *m = mr__map_new(&map_header_type, caller);
     m->lay = L;
     m->seed = (uint32_t)mr__rand64();
@@ -1369,6 +1371,10 @@ void mr__map_test_set_writing(mr_map *m, bool on)
 }
 
 /* -------------------------------------------------------------- iterators -- */
+
+/* Part of the ABI: programs reserve the iterator and read key and value. */
+_Static_assert(sizeof(mr_map_iter) == 10 * sizeof(void *) && offsetof(mr_map_iter, value) == 8,
+               "mr_map_iter keeps its size and public fields");
 
 enum { ITER_ACTIVE = 1, ITER_DONE = 2 };
 /* offset_ holds the slot offset (0..7) in its low bits, read masked, and
