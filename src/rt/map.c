@@ -158,7 +158,7 @@ static const mr_type map_header_type = {
 };
 
 /* The overflow lists of a map without pointers (see the top of the file).
- * A chunk is an array object of OVF_CHUNK_MIN..OVF_CHUNK_MAX words: word 0
+ * A chunk is an object of OVF_CHUNK_MIN..OVF_CHUNK_MAX words: word 0
  * is the next chunk (or NULL), the others overflow buckets (NULL past the
  * last one). Its size doubles from chunk to chunk, so a map with one
  * overflow bucket pays 32 bytes and a big one a few chunks of 8 KiB. */
@@ -179,10 +179,32 @@ static const uint32_t extra_ptr_offsets[] = {
 static const mr_type map_extra_type = {
     "map.extra", sizeof(map_extra), extra_ptr_offsets, 3, MR_KIND_RUNTIME, NULL,
 };
-static const uint32_t chunk_ptr_offsets[] = {0};
-static const mr_type overflow_word_type = {
-    "map.overflow", sizeof(void *), chunk_ptr_offsets, 1, MR_KIND_RUNTIME, NULL,
-};
+/* A chunk of each size is an object of a type of its own (not an array of
+ * words), so that tools see it as the runtime's, as the extra object. Built
+ * once, with the first layout of a map without pointers (under
+ * layouts_lock: a map of that type, and so a chunk, comes after). */
+enum { OVF_CHUNK_SIZES = 9 }; /* 4, 8, ... 1024 words */
+static uint32_t chunk_ptr_offsets[OVF_CHUNK_MAX];
+static mr_type chunk_types[OVF_CHUNK_SIZES];
+
+static void init_chunk_types(void)
+{
+    if (chunk_types[0].size) return;
+    for (uint32_t i = 0; i < OVF_CHUNK_MAX; i++)
+        chunk_ptr_offsets[i] = i * (uint32_t)sizeof(void *);
+    for (uint32_t k = 0; k < OVF_CHUNK_SIZES; k++) {
+        uint32_t words = (uint32_t)OVF_CHUNK_MIN << k;
+        chunk_types[k] = (mr_type){"map.overflow", words * sizeof(void *), chunk_ptr_offsets,
+                                   words,          MR_KIND_RUNTIME,        NULL};
+    }
+}
+
+/* A new chunk of `words` words (a power of two in the chunk range). */
+static void **new_chunk(uint32_t words, uintptr_t caller)
+{
+    uint32_t k = (uint32_t)__builtin_ctz(words / OVF_CHUNK_MIN);
+    return mr__map_new(&chunk_types[k], caller);
+}
 
 atomic_uint_fast64_t mr__maps_created;
 
@@ -273,6 +295,7 @@ static map_layout *build_layout(const mr_map_type *t)
     /* Without key or value pointers the overflow link is not listed either:
      * the bucket type is pointer-free (see "extra" at the top). */
     L->flat = kp_n == 0 && vp_n == 0;
+    if (L->flat) init_chunk_types();
     uint32_t n = BUCKET_CNT * (kp_n + vp_n) + 1;
     uint32_t *offs = malloc(n * sizeof *offs);
     size_t name_len = strlen(name) + 16;
@@ -717,7 +740,7 @@ static map_extra *overflow_list(mr_map *m, uintptr_t caller)
 {
     map_extra *x = extra_of(m, caller);
     if (x->overflow == NULL) {
-        void **c = mr__map_new_array(&overflow_word_type, OVF_CHUNK_MIN, caller);
+        void **c = new_chunk(OVF_CHUNK_MIN, caller);
         x->overflow = x->last = c;
         x->nlast = 1;
         x->caplast = OVF_CHUNK_MIN;
@@ -733,7 +756,7 @@ static void list_overflow(mr_map *m, void *ovf, uintptr_t caller)
     map_extra *x = overflow_list(m, caller);
     if (x->nlast == x->caplast) {
         uint32_t cap = x->caplast < OVF_CHUNK_MAX ? 2 * x->caplast : OVF_CHUNK_MAX;
-        void **c = mr__map_new_array(&overflow_word_type, cap, caller);
+        void **c = new_chunk(cap, caller);
         x->last[0] = c;
         x->last = c;
         x->nlast = 1;
@@ -808,7 +831,11 @@ static void advance_evacuation_mark(mr_map *m, const map_layout *L, uintptr_t ne
  * (allocating an overflow bucket, which may run a GC) before the source is
  * marked, so the entry is visible in one place or the other at every
  * allocation. Without iterators on the old array, the old bucket's keys and
- * values are cleared afterwards so they no longer retain anything.
+ * values are cleared afterwards so they no longer retain anything -- in a
+ * map with pointers only: in a map without them there is nothing to let
+ * go, and its old overflow buckets live on (on extra->oldoverflow) until
+ * the growth ends, so they stay on their chain, where the walk finds them
+ * (as Go leaves them).
  */
 INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbucket,
                        uintptr_t caller)
@@ -850,7 +877,8 @@ INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbuck
                 ob[i] = (uint8_t)(EVAC_X + y);
             }
         }
-        if (!(flags_get(m) & F_OLD_ITERATOR)) memset(b + BUCKET_CNT, 0, bs - BUCKET_CNT);
+        if (!L->flat && !(flags_get(m) & F_OLD_ITERATOR))
+            memset(b + BUCKET_CNT, 0, bs - BUCKET_CNT);
     }
     if (oldbucket == m->nevacuate) advance_evacuation_mark(m, L, newbit);
 }
