@@ -929,6 +929,62 @@ static void test_concurrent_readers_share_a_map(void)
     CHECK_EQ_U64(mr_map_len(m), SHARED_KEYS);
 }
 
+/* Readers that start iterators at once on maps without pointers, none
+ * iterated before: each iterator start may make the list the map keeps its
+ * overflow buckets on, and the threads must agree on one (race-free under
+ * ThreadSanitizer), while collections run. */
+enum { FLAT_MAPS = 20, FLAT_KEYS = 2000 };
+
+static void *flat_reader(void *arg)
+{
+    mr_map **maps = arg;
+    long bad = 0;
+    for (int i = 0; i < FLAT_MAPS; i++) {
+        size_t n = 0;
+        mr_map_iter it;
+        mr_map_iter_init(&it, maps[i]);
+        while (mr_map_iter_next(&it)) {
+            if (*(const int64_t *)it.value != *(const int64_t *)it.key * 3) bad++;
+            n++;
+        }
+        if (n != FLAT_KEYS) bad++;
+        for (int64_t k = 0; k < FLAT_KEYS; k += 5) {
+            int64_t *v = mr_map_lookup_int(maps[i], k);
+            if (!v || *v != k * 3) bad++;
+        }
+        (void)mr_object_type(mr_new(&obj_type), NULL); /* garbage: drives GCs */
+    }
+    return (void *)bad;
+}
+
+static void test_concurrent_iterators_share_a_map_without_pointers(void)
+{
+    mr_map **maps = mr_new_array(&mr_type_pointer, FLAT_MAPS);
+    for (int i = 0; i < FLAT_MAPS; i++) {
+        maps[i] = mr_map_new(&int_int, 0);
+        for (int64_t k = 0; k < FLAT_KEYS; k++) *(int64_t *)mr_map_assign_int(maps[i], k) = k * 3;
+    }
+    pthread_t th[READERS];
+    for (int i = 0; i < READERS; i++) CHECK(pthread_create(&th[i], NULL, flat_reader, maps) == 0);
+    for (int g = 0; g < 3; g++) mr_gc();
+    long bad = 0;
+    for (int i = 0; i < READERS; i++) {
+        void *r;
+        mr_blocking_enter();
+        pthread_join(th[i], &r);
+        mr_blocking_exit();
+        bad += (long)r;
+    }
+    CHECK_EQ_U64(bad, 0);
+    /* the maps go on growing with their lists */
+    for (int i = 0; i < FLAT_MAPS; i++) {
+        for (int64_t k = FLAT_KEYS; k < 3 * FLAT_KEYS; k++)
+            *(int64_t *)mr_map_assign_int(maps[i], k) = k * 3;
+        for (int64_t k = 0; k < 3 * FLAT_KEYS; k++)
+            CHECK(*(int64_t *)mr_map_lookup_int(maps[i], k) == k * 3);
+    }
+}
+
 /* Maps made on several threads at once while collections run (each maker
  * allocates enough to trigger them), and kept in a global array, while the
  * first walk of the maps runs (it finds the maps made so far, and turns
@@ -1166,6 +1222,7 @@ int main(void)
     TEST(test_map_ids_are_distinct);
     TEST(test_bucket_type_describes_every_pointer);
     TEST(test_concurrent_readers_share_a_map);
+    TEST(test_concurrent_iterators_share_a_map_without_pointers);
     TEST(test_map_made_during_the_first_walk_is_listed_once);
     TEST(test_registry_lists_maps_made_on_many_threads_once);
     TEST(test_misuse_stops_the_program);

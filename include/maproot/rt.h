@@ -562,7 +562,9 @@ typedef struct mr_map_slot {
 } mr_map_slot;
 
 /* Calls on_bucket for every bucket object (main and overflow, new and old) and
- * on_slot for every occupied slot. Either may be NULL. */
+ * on_slot for every occupied slot. Either may be NULL. The lists that keep
+ * the overflow buckets of a map without pointers are not buckets: they are
+ * the objects of kind MR_KIND_RUNTIME the header reaches (mr_walk_edges). */
 void mr_map_walk(const mr_map *m,
                  void (*on_bucket)(void *bucket, bool old, uint64_t index, uint32_t overflow,
                                    void *ud),

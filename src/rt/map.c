@@ -735,25 +735,48 @@ static map_extra *extra_of(mr_map *m, uintptr_t caller)
 }
 
 /* Makes sure the current array of a flat map has a list (its first chunk),
- * so that an iterator can hold it before any overflow bucket exists. */
-static map_extra *overflow_list(mr_map *m, uintptr_t caller)
+ * so that an iterator can hold it before any overflow bucket exists; returns
+ * that chunk. Threads that read a map may start iterators on it at once, so
+ * the extra object and the chunk are published with compare-and-swap (the
+ * loser's object is garbage); the writer, alone with the map, finishes
+ * the list's bookkeeping (list_overflow). */
+static void **iterator_list(mr_map *m, uintptr_t caller)
 {
-    map_extra *x = extra_of(m, caller);
-    if (x->overflow == NULL) {
-        void **c = new_chunk(OVF_CHUNK_MIN, caller);
-        x->overflow = x->last = c;
-        x->nlast = 1;
-        x->caplast = OVF_CHUNK_MIN;
+    map_extra *x = __atomic_load_n(&m->extra, __ATOMIC_ACQUIRE);
+    if (x == NULL) {
+        map_extra *nx = mr__map_new(&map_extra_type, caller), *none = NULL;
+        x = __atomic_compare_exchange_n(&m->extra, &none, nx, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)
+                ? nx
+                : none;
     }
-    return x;
+    void **c = __atomic_load_n(&x->overflow, __ATOMIC_ACQUIRE);
+    if (c == NULL) {
+        void **nc = new_chunk(OVF_CHUNK_MIN, caller), **none = NULL;
+        c = __atomic_compare_exchange_n(&x->overflow, &none, nc, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)
+                ? nc
+                : none;
+    }
+    return c;
 }
 
 /* Puts overflow bucket ovf on the current array's list (a flat map): the
  * list is all that keeps it alive. ovf is held here while the list may
- * allocate. */
+ * allocate. A first chunk an iterator made has no bookkeeping yet. */
 static void list_overflow(mr_map *m, void *ovf, uintptr_t caller)
 {
-    map_extra *x = overflow_list(m, caller);
+    map_extra *x = extra_of(m, caller);
+    if (x->overflow == NULL) {
+        void **c = new_chunk(OVF_CHUNK_MIN, caller);
+        x->overflow = c;
+        x->last = NULL;
+    }
+    if (x->last == NULL) {
+        x->last = x->overflow;
+        x->nlast = 1;
+        x->caplast = OVF_CHUNK_MIN;
+    }
     if (x->nlast == x->caplast) {
         uint32_t cap = x->caplast < OVF_CHUNK_MAX ? 2 * x->caplast : OVF_CHUNK_MAX;
         void **c = new_chunk(cap, caller);
@@ -1449,9 +1472,8 @@ MR_ENTRY void mr_map_iter_init(mr_map_iter *it, mr_map *m)
     mr__iter_register(it);
     if (m == NULL || m->count == 0) return; /* nothing to see, even if entries come */
     if (m->lay->flat && (m->B > 0 || m->oldbuckets)) {
-        map_extra *x = overflow_list(m, caller); /* may collect: m is our argument */
-        it->overflow_ = x->overflow;
-        it->oldoverflow_ = x->oldoverflow;
+        it->overflow_ = iterator_list(m, caller); /* may collect: m is our argument */
+        it->oldoverflow_ = m->extra->oldoverflow;
     }
     it->state_ = ITER_ACTIVE;
     it->map_ = m;
