@@ -11,6 +11,7 @@
 #include "analyze/gate_report.h"
 #include "cli/input.h"
 #include "format/gcstack_reader.h"
+#include "format/names.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -561,8 +562,7 @@ int cmd_gate(int argc, char **argv)
     mp_gate_init(&gt, &policy);
     if (run) {
         char **prog = argv + dd + 1;
-        const char *slash = strrchr(prog[0], '/');
-        const char *name = slash ? slash + 1 : prog[0];
+        const char *name = mf_path_base(prog[0]);
         if (!*name) {
             cli_usage("gate", "%s names no program", prog[0]);
             goto out;
