@@ -16,6 +16,7 @@
 #include "analyze/graph_index.h"
 
 #include "analyze/derived_check.h"
+#include "analyze/findings.h"
 #include "analyze/graph_internal.h"
 #include "format/outfile.h"
 #include "format/wire.h"
@@ -34,8 +35,9 @@
 
 #define MAGIC "\x89MRINDEX"
 /* what a loader puts in the graph, beyond its layout: 2 since snapshots'
- * maps keep their slot sizes (an index of 1 lacks them: stale) */
-#define FORMAT_VERSION 2
+ * maps keep their slot sizes (an index of 1 lacks them: stale); 3 since
+ * the derived part may keep the findings' figures of every map and entry */
+#define FORMAT_VERSION 3
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 
@@ -209,6 +211,7 @@ static uint32_t layout_signature(void)
     words[k++] = MP_GRAPH_LAYOUT;
     words[k++] = MP_PACK_BLOCK;
     words[k++] = EF_N;
+    words[k++] = sizeof(mp_findings_saved);
     for (size_t i = 0; i < n; i++) {
         words[k++] = s[i].id;
         words[k++] = s[i].elem;
@@ -376,6 +379,14 @@ static bool section_pieces(const sect *s, const uint64_t *sc, piece_fn fn, void 
     return p->len ? fn(ud, p->buf, p->len) : true;
 }
 
+/* A piece_fn that adds the bytes to the crc32 at ud. */
+static bool crc_piece(void *ud, const void *p, size_t n)
+{
+    uint32_t *c = ud;
+    *c = (uint32_t)crc32_z(*c, p, n);
+    return true;
+}
+
 /* ---------------------------------------------------- derived part --- */
 
 /* The derived part: the analysis results kept with the graph
@@ -393,14 +404,20 @@ typedef struct gi_part {
     uint32_t reserved, header_crc;
 } gi_part;
 
-#define NDERIVED 7
+#define NDERIVED 10
+enum { DS_PREORDER = 6, DS_FMAPS, DS_FENTRIES, DS_FBLOCKS };
 
-/* The sections of dv: paths (parent, root, via: one per object) and tree
- * (idom, retained: one per node; root_of: per object; the preorder), each
- * group all present or all absent (count 0). */
-static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nnodes, sect *s)
+/* The sections of dv: paths (parent, root, via: one per object), tree
+ * (idom, retained: one per node; root_of: per object; the preorder) and
+ * findings (a record per map; the per-entry store's bytes and block
+ * index), each group all present or all absent (count 0). Writing, a
+ * store's byte count is all its bytes (some may be in its spill file). */
+static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nnodes,
+                               uint64_t nmaps, bool writing, sect *s)
 {
     uint64_t np = dv->parent ? nobj : 0, nt = dv->idom ? nnodes : 0, no = dv->idom ? nobj : 0;
+    uint64_t nf = dv->fmaps ? nmaps : 0;
+    uint64_t fbytes = !dv->fmaps ? 0 : writing ? mp_pack_bytes(&dv->fentries) : dv->fentries.len;
     size_t n = 0;
     s[n++] = (sect){1, 4, np, (void **)&dv->parent, NULL, "path parents", false};
     s[n++] = (sect){2, 4, np, (void **)&dv->root, NULL, "path roots", false};
@@ -411,6 +428,11 @@ static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nno
     s[n++] = (sect){
         7,    4, dv->idom ? dv->npreorder : 0, (void **)&dv->preorder, NULL, "dominator preorder",
         false};
+    s[n++] = (sect){8, sizeof(mp_findings_saved), nf, (void **)&dv->fmaps, NULL, "findings", false};
+    s[n++] = (sect){
+        9, 1, fbytes, (void **)&dv->fentries.buf, &dv->fentries, "findings' entries", false};
+    s[n++] = (sect){10, 8, dv->fmaps ? dv->fentries.nblock : 0, (void **)&dv->fentries.block, NULL,
+                    "findings' entry blocks", false};
     return n;
 }
 
@@ -440,11 +462,22 @@ static uint64_t part_layout(const mp_graph *g, mp_graph_derived *dv, uint64_t gr
                             gi_part *ph, gi_section *tab, sect *s)
 {
     if (g->nobjects == 0 || (!dv->parent && !dv->idom)) return 0;
-    size_t ns = derived_sections(dv, g->nobjects, g->nobjects + g->nroots + 1, s);
+    /* the findings come with the paths and tree they were computed from */
+    if (!dv->parent || !dv->idom || !g->nmaps || mp_pack_failed(&dv->fentries) ||
+        dv->fentries.n != g->nentries)
+        dv->fmaps = NULL;
+    if (!dv->fmaps) memset(&dv->fentries, 0, sizeof dv->fentries);
+again:;
+    size_t ns = derived_sections(dv, g->nobjects, g->nobjects + g->nroots + 1, g->nmaps, true, s);
     uint64_t off = align_up(start + sizeof *ph + ns * sizeof *tab);
     for (size_t i = 0; i < ns; i++) {
         uint32_t crc = (uint32_t)crc32_z(0, NULL, 0);
-        if (s[i].count) crc = (uint32_t)crc32_z(crc, *s[i].ptr, s[i].count * s[i].elem);
+        if (!section_pieces(&s[i], NULL, crc_piece, &crc)) {
+            /* a spilled store that cannot be read back: keep the rest */
+            dv->fmaps = NULL;
+            memset(&dv->fentries, 0, sizeof dv->fentries);
+            goto again;
+        }
         tab[i] =
             (gi_section){s[i].id, s[i].elem, s[i].count, off, crc, s[i].count ? SF_PRESENT : 0};
         off = align_up(off + s[i].count * s[i].elem);
@@ -469,19 +502,11 @@ static bool part_emit(piece_fn fn, void *ud, const gi_part *ph, const gi_section
     if (!fn(ud, ph, sizeof *ph) || !fn(ud, tab, ns * sizeof *tab)) return false;
     uint64_t at = start + sizeof *ph + ns * sizeof *tab;
     for (size_t i = 0; i < ns; i++) {
-        if (!fn(ud, zeros, (size_t)(tab[i].offset - at)) ||
-            (s[i].count && !fn(ud, *s[i].ptr, s[i].count * s[i].elem)))
+        if (!fn(ud, zeros, (size_t)(tab[i].offset - at)) || !section_pieces(&s[i], NULL, fn, ud))
             return false;
         at = tab[i].offset + tab[i].count * tab[i].elem;
     }
     return fn(ud, zeros, (size_t)(start + ph->part_bytes - at));
-}
-
-static bool crc_piece(void *ud, const void *p, size_t n)
-{
-    uint32_t *c = ud;
-    *c = (uint32_t)crc32_z(*c, p, n);
-    return true;
 }
 
 static bool out_piece(void *ud, const void *p, size_t n)
@@ -880,6 +905,41 @@ static void release_array(void *ud, const void *p, uint64_t bytes)
     if (p) release_pages(ud, (uint64_t)((const uint8_t *)p - (const uint8_t *)ud), bytes);
 }
 
+/* An entry's findings record: (retained bytes, shared 0 or 1). */
+static const char *check_entry_result(const mp_graph *g, const uint64_t *f)
+{
+    if (f[0] > g->total_bytes) return "retained bytes out of range";
+    return f[1] > 1 ? "not a flag" : NULL;
+}
+
+/* The findings of dv (its fmaps, and fentries' bytes and block index as the
+ * table tab says): the store made a read-only store in memory, then every
+ * record of it and of the maps checked. NULL when sound. */
+static const char *check_findings(const mp_graph *g, mp_graph_derived *dv, const gi_section *tab,
+                                  char *why, size_t size)
+{
+    mp_pack *pk = &dv->fentries;
+    uint8_t *buf = pk->buf;
+    uint64_t *block = pk->block;
+    memset(pk, 0, sizeof *pk);
+    pk->nfields = 2;
+    pk->n = g->nentries;
+    pk->buf = buf;
+    pk->len = tab[DS_FENTRIES].count;
+    pk->block = block;
+    pk->nblock = tab[DS_FBLOCKS].count;
+    pk->fd = -1;
+    const char *bad = check_pack(pk, 2, "derived results: findings' entries", check_entry_result, g);
+    if (bad) return bad;
+    static const char part[] = "derived results: ";
+    if (size <= sizeof part) return "derived results: findings";
+    memcpy(why, part, sizeof part - 1);
+    return mp_findings_saved_check(g, dv->fmaps, tab[DS_FMAPS].count, why + sizeof part - 1,
+                                   size - (sizeof part - 1))
+               ? why
+               : NULL;
+}
+
 /* Points g->derived into the derived part of the index image at base
  * (after the graph part of header h) once it is checked; NULL when it is
  * sound, else what is wrong (g->derived stays empty then). */
@@ -904,13 +964,18 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
     mp_graph_derived dv;
     memset(&dv, 0, sizeof dv);
     sect s[NDERIVED];
-    derived_sections(&dv, nobj, N, s);
-    const uint64_t want[NDERIVED] = {nobj, nobj, nobj, N, N, nobj, N};
+    derived_sections(&dv, nobj, N, g->nmaps, false, s);
+    /* a count of 0 or the one given; the preorder and a store's bytes: up
+     * to it */
+    const uint64_t want[NDERIVED] = {
+        nobj, nobj, nobj, N, N, nobj, N, g->nmaps, UINT64_MAX,
+        (g->nentries + MP_PACK_BLOCK - 1) / MP_PACK_BLOCK};
     for (size_t i = 0; i < NDERIVED; i++) {
         const gi_section *t = &tab[i];
         bool fits = t->offset % 8 == 0 && t->offset >= start && t->offset <= len &&
                     t->elem == s[i].elem && t->count <= (len - t->offset) / t->elem;
-        if (t->id != s[i].id || !fits || (t->count && t->count != want[i] && i != 6) ||
+        bool up_to = i == DS_PREORDER || i == DS_FENTRIES;
+        if (t->id != s[i].id || !fits || (t->count && t->count != want[i] && !up_to) ||
             t->count > want[i] || t->flags != (t->count ? SF_PRESENT : 0u)) {
             snprintf(why, size, "derived results: section %zu (%s): bounds or count", i, s[i].name);
             return why;
@@ -922,10 +987,14 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
         if (file) release_pages(base, t->offset, t->count * t->elem);
         *s[i].ptr = t->count ? base + t->offset : NULL;
     }
-    dv.npreorder = tab[6].count;
+    dv.npreorder = tab[DS_PREORDER].count;
     if ((!dv.parent != !dv.root || !dv.parent != !dv.via) ||
         (!dv.idom != !dv.retained || !dv.idom != !dv.root_of || !dv.idom != !dv.preorder))
         return "derived results: a part of the paths or of the tree is missing";
+    if (!dv.fmaps && (dv.fentries.buf || dv.fentries.block))
+        return "derived results: a part of the findings is missing";
+    if (dv.fmaps && (!dv.parent || !dv.idom))
+        return "derived results: findings without the paths and tree they come from";
     const char *bad =
         dv.parent ? mp_derived_check_paths(g, &dv, why, size, file ? release_array : NULL, base)
                   : NULL;
@@ -939,6 +1008,7 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
     if (dv.idom &&
         (bad = mp_derived_check_tree(g, &dv, why, size, file ? release_array : NULL, base)))
         return bad;
+    if (dv.fmaps && (bad = check_findings(g, &dv, tab, why, size))) return bad;
     g->derived = dv;
     return NULL;
 }
