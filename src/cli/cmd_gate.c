@@ -190,7 +190,7 @@ static int judge_series(mp_gate *gt, series_item *v, size_t n)
         memset(&a, 0, sizeof a);
         if (mp_snapshot_analyze_graph(g, NULL, &a, &err)) return cli_fail("%s", err.msg);
         int rc = mp_gate_add(gt, v[i].path, a.g->info.gc_cycle, &a, &err);
-        cli_index_save(g, &a.p, &a.d);
+        cli_index_save(g, &a.p, &a.d, &a.f);
         mp_snapshot_analysis_free(&a);
         if (rc) return cli_fail("%s", err.msg);
     }
