@@ -27,6 +27,7 @@
 #include "collector/profiler.h"
 #include "collector/symbolize.h"
 #include "format/gcstack_writer.h"
+#include "format/names.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -394,8 +395,7 @@ static const char *module_place(img *im, uint64_t pc, char *buf, size_t size)
     size_t nmaps = im->sym ? mrc_sym_mappings(im->sym, &maps) : 0;
     long k = im->sym ? mrc_sym_mapping_of(im->sym, (uintptr_t)pc) : -1;
     if (k < 0 || (size_t)k >= nmaps || !maps[k].path || !*maps[k].path) return "";
-    const char *name = strrchr(maps[k].path, '/');
-    name = name ? name + 1 : maps[k].path;
+    const char *name = mf_path_base(maps[k].path);
     snprintf(buf, size, "%s+0x%" PRIx64, name, pc - maps[k].start + maps[k].offset);
     return buf;
 }
