@@ -764,7 +764,7 @@ static void **iterator_list(mr_map *m, uintptr_t caller)
 /* Puts overflow bucket ovf on the current array's list (a flat map): the
  * list is all that keeps it alive. ovf is held here while the list may
  * allocate. A first chunk an iterator made has no bookkeeping yet. */
-static void list_overflow(mr_map *m, void *ovf, uintptr_t caller)
+static __attribute__((noinline)) void list_overflow(mr_map *m, void *ovf, uintptr_t caller)
 {
     map_extra *x = extra_of(m, caller);
     if (x->overflow == NULL) {
@@ -827,6 +827,16 @@ static void hash_grow(mr_map *m, const map_layout *L, uintptr_t caller)
     flags_put(m, nf);
 }
 
+/* Drops the old array (and in a map without pointers the list that kept
+ * its overflow buckets): every old bucket is evacuated. Out of line, so
+ * that evacuation's loop, which it ends, keeps its registers. */
+static __attribute__((noinline)) void growth_done(mr_map *m)
+{
+    m->oldbuckets = NULL;
+    if (m->extra) m->extra->oldoverflow = NULL;
+    flags_put(m, flags_get(m) & (uint8_t)~F_SAME_SIZE);
+}
+
 /* Moves nevacuate past every evacuated old bucket (looking at most 1024
  * ahead, as Go does, to bound the work per operation); when all are done the
  * old array is dropped. */
@@ -838,11 +848,7 @@ static void advance_evacuation_mark(mr_map *m, const map_layout *L, uintptr_t ne
     while (m->nevacuate != stop &&
            evacuated((uint8_t *)m->oldbuckets + (uintptr_t)m->nevacuate * L->bucket_size))
         m->nevacuate++;
-    if (m->nevacuate == newbit) {
-        m->oldbuckets = NULL;
-        if (m->extra) m->extra->oldoverflow = NULL;
-        flags_put(m, flags_get(m) & (uint8_t)~F_SAME_SIZE);
-    }
+    if (m->nevacuate == newbit) growth_done(m);
 }
 
 /*
