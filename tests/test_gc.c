@@ -279,6 +279,60 @@ static void test_pin_keeps_object_alive_until_unpinned(void)
     if (EXACT_RECLAIM) CHECK(mr_object_type(obj, NULL) == NULL);
 }
 
+/*
+ * A global whose registration has ended is no root, and a collection does
+ * not read it: a library unloaded by dlclose takes its variables (and the
+ * names registered with them) out of the address space. The variable here
+ * lives in a page of its own, unmapped once its registration has ended; a
+ * second registration of the same address outlives the end of the first.
+ */
+static void **lib_slot;
+
+static void fill_lib_slot(void)
+{
+    Node *x = mr_new(&node_type);
+    x->value = 31;
+    *lib_slot = x;
+    saved_address = (void *)((uintptr_t)x ^ 0x5555);
+}
+
+static bool lib_slot_intact;
+
+static void check_lib_slot(void)
+{
+    Node *x = *lib_slot;
+    lib_slot_intact = mr_object_type(x, NULL) == &node_type && x->value == 31;
+}
+
+static void count_lib_roots(const mr_root *r, void *ud)
+{
+    if (r->kind == MR_ROOT_GLOBAL && strcmp(r->name, "lib_cache") == 0) ++*(int *)ud;
+}
+
+static void test_unregistered_global_is_no_root(void)
+{
+    lib_slot = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(lib_slot != MAP_FAILED);
+    mr_register_global(lib_slot, "lib_cache", "lib.c", 1);
+    mr_register_global(lib_slot, "lib_cache", "lib.c", 1);
+    in_thread(fill_lib_slot);
+    mr_unregister_global(lib_slot); /* the other registration still holds it */
+    collect();
+    in_thread(check_lib_slot);
+    CHECK(lib_slot_intact);
+    mr_unregister_global(lib_slot);
+    mr_unregister_global(lib_slot); /* no longer registered: nothing happens */
+    munmap(lib_slot, 4096);
+    collect(); /* reading the unmapped variable would fault */
+    void *obj = (void *)((uintptr_t)saved_address ^ 0x5555);
+    if (EXACT_RECLAIM) CHECK(mr_object_type(obj, NULL) == NULL);
+    int named = 0; /* the walk must not read the variable either */
+    mr_stop_the_world();
+    mr_walk_roots(false, count_lib_roots, &named);
+    mr_start_the_world();
+    CHECK(named == 0);
+}
+
 /* A 10-million-long chain must be marked without recursion. */
 static size_t chain_length;
 
@@ -1365,6 +1419,7 @@ int main(void)
     TEST_IN_THREAD(test_global_keeps_its_list_alive);
     TEST_IN_THREAD(test_local_variable_is_a_root_until_its_frame_is_gone);
     TEST_IN_THREAD(test_pin_keeps_object_alive_until_unpinned);
+    TEST_IN_THREAD(test_unregistered_global_is_no_root);
     TEST_IN_THREAD(test_arrays_are_scanned_element_by_element);
     TEST_IN_THREAD(test_large_arrays_are_scanned_in_parts);
     TEST_IN_THREAD(test_ten_million_long_chain_is_marked);

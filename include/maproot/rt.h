@@ -143,17 +143,32 @@ const mr_type *mr_object_type(const void *p, void **start);
 
 /* --------------------------------------------------------------- roots --- */
 
-/* A registered global: the variable at addr holds one heap pointer (or NULL). */
+/* A registered global: the variable at addr holds one heap pointer (or NULL).
+ * name and file are kept, not copied: they must live as long as the
+ * registration. */
 void mr_register_global(void **addr, const char *name, const char *file, int line);
+
+/* Ends the registration of the global at addr (the latest one, if it was
+ * registered more than once; nothing if it is not registered): from now on
+ * it is no root, and no collection reads it. A library that registered its
+ * globals must do so before it is unloaded (dlclose unmaps the variables
+ * and their names). Thread-safe. */
+void mr_unregister_global(void **addr);
 
 /*
  * MR_GLOBAL(var): at file scope, after `static T *var;`, registers var as a root
- * with its name, file and line before main() runs.
+ * with its name, file and line before main() runs (or when the shared library
+ * that declares it is loaded), and ends the registration when the module is
+ * unloaded (dlclose) or the program's exit handlers are done.
  */
 #define MR_GLOBAL(var)                                                                             \
     __attribute__((constructor)) static void mr_register_global_##var##_(void)                     \
     {                                                                                              \
         mr_register_global((void **)&(var), #var, __FILE__, __LINE__);                             \
+    }                                                                                              \
+    __attribute__((destructor)) static void mr_unregister_global_##var##_(void)                    \
+    {                                                                                              \
+        mr_unregister_global((void **)&(var));                                                     \
     }
 
 /* Pins obj (a heap object, or NULL) so it stays alive while referenced from

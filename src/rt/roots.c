@@ -61,6 +61,25 @@ void mr_register_global(void **addr, const char *name, const char *file, int lin
     pthread_mutex_unlock(&roots_lock);
 }
 
+/*
+ * Runs from the destructor of the module that declares the global, when
+ * dlclose is about to unmap it: a collection after that must neither read
+ * the variable nor the name and file strings. The latest registration
+ * goes, and the others keep their order (roots are listed in the order
+ * they were registered).
+ */
+void mr_unregister_global(void **addr)
+{
+    pthread_mutex_lock(&roots_lock);
+    for (size_t i = nglobals; i-- > 0;) {
+        if (globals[i].addr != addr) continue;
+        memmove(&globals[i], &globals[i + 1], (nglobals - i - 1) * sizeof *globals);
+        nglobals--;
+        break;
+    }
+    pthread_mutex_unlock(&roots_lock);
+}
+
 /* ------------------------------------------------------------------- pins -- */
 
 typedef struct pin {
