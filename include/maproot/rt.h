@@ -593,8 +593,11 @@ void mr_walk_maps(void (*fn)(mr_map *m, uint64_t id, void *ud), void *ud);
 uintptr_t mr_map_last_insert(const mr_map *m, const char **op);
 
 /* Renders a key for people: strings quoted and escaped, cut at 64 bytes;
- * integers in decimal; pointers and other bytes in hex. Returns the length
- * that was needed (snprintf semantics). */
+ * integers in decimal; pointers and other bytes in hex (cut at 64 bytes). A
+ * key cut short ends in "... (N bytes, #H)": its length and the FNV-1a 64
+ * of all its bytes in 16 hex digits, so that keys alike in their first 64
+ * bytes still render apart. At most 320 bytes. Returns the length that was
+ * needed (snprintf semantics). */
 size_t mr_map_render_key(const mr_map_type *t, const void *key, char *buf, size_t cap);
 
 #ifdef __cplusplus
