@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 typedef struct Node {
     struct Node *next;
@@ -776,6 +777,63 @@ static void test_walk_roots_names_globals_and_frames(void)
     CHECK(s.stack >= 1);
 }
 
+/*
+ * A thread-local variable of a thread that pthread_create made lies above
+ * the thread's outermost frame, in storage the C library keeps at the top
+ * of the thread's stack mapping: the walk names it as that thread's
+ * storage (a runtime root), not as a word of the outermost frame.
+ */
+static __thread Node *volatile tls_node; /* volatile: written only, it would go */
+static atomic_int tls_ready, tls_release;
+static Node *_Atomic tls_target;
+
+static void *tls_thread(void *arg)
+{
+    (void)arg;
+    tls_node = mr_new(&node_type);
+    atomic_store(&tls_target, tls_node);
+    mr_blocking_enter();
+    atomic_store(&tls_ready, 1);
+    while (!atomic_load(&tls_release)) usleep(1000);
+    mr_blocking_exit();
+    return NULL;
+}
+
+typedef struct tls_seen {
+    void *target;
+    int storage;
+} tls_seen;
+
+static void note_tls_root(const mr_root *r, void *ud)
+{
+    tls_seen *s = ud;
+    if (r->target != s->target) return;
+    if (r->kind == MR_ROOT_RUNTIME && r->name && strstr(r->name, "thread-local storage of thread"))
+        s->storage++;
+}
+
+static void test_thread_local_storage_is_no_frame(void)
+{
+    pthread_t th;
+    atomic_store(&tls_ready, 0);
+    atomic_store(&tls_release, 0);
+    CHECK(pthread_create(&th, NULL, tls_thread, NULL) == 0);
+    while (!atomic_load(&tls_ready)) {
+        mr_blocking_enter();
+        usleep(1000);
+        mr_blocking_exit();
+    }
+    tls_seen s = {atomic_load(&tls_target), 0};
+    mr_stop_the_world();
+    mr_walk_roots(true, note_tls_root, &s);
+    mr_start_the_world();
+    CHECK(s.storage == 1);
+    atomic_store(&tls_release, 1);
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+}
+
 /* ------------------------------------------------------ register roots -- */
 
 #if HAVE_HOLD_IN_REGISTERS
@@ -1429,6 +1487,7 @@ int main(void)
     TEST_IN_THREAD(test_pacing_collects_automatically);
     TEST_IN_THREAD(test_gc_percent_off_disables_automatic_collection);
     TEST_IN_THREAD(test_walk_roots_names_globals_and_frames);
+    TEST_IN_THREAD(test_thread_local_storage_is_no_frame);
 #if HAVE_HOLD_IN_REGISTERS
     TEST_IN_THREAD(test_saved_registers_belong_to_the_frame_that_owns_them);
     TEST_IN_THREAD(test_parked_thread_registers_belong_to_the_frame_that_owns_them);

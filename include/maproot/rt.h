@@ -508,7 +508,12 @@ typedef struct mr_root {
  * a callee saved it (then reported as a register, MR_ROOT_REGISTER, of the
  * frame it was saved for, not as a word of the callee's frame; where a callee
  * saved a value and left the register as it was, the value is reported
- * once). The calling thread's stack roots are those of the code that
+ * once). Words of a thread's scanned stack mapping that lie above its
+ * outermost frame are no frame's: for a thread pthread_create made, that
+ * is where the C library keeps its thread-local variables, and such a word
+ * is reported as MR_ROOT_RUNTIME named "thread-local storage of thread N".
+ * (The main thread's thread-local variables are not scanned: they are no
+ * roots.) The calling thread's stack roots are those of the code that
  * stopped the world (the caller of mr_stop_the_world, or of the collection),
  * not the runtime's own frames; frame 0 is the program's innermost frame.
  */
