@@ -150,26 +150,25 @@ void mr_register_global(void **addr, const char *name, const char *file, int lin
 
 /* Ends the registration of the global at addr (the latest one, if it was
  * registered more than once; nothing if it is not registered): from now on
- * it is no root, and no collection reads it. A library that registered its
- * globals must do so before it is unloaded (dlclose unmaps the variables
- * and their names). Thread-safe. */
+ * it is no root, and no collection reads it. A library that registers
+ * globals and may be unloaded must end their registrations before dlclose
+ * unmaps the variables and their names (MR_UNREGISTER_GLOBAL), or the next
+ * collection reads unmapped memory. Not from a destructor: at exit those
+ * run before the exit-time snapshot and profile are written, which would
+ * then miss the globals. Thread-safe. */
 void mr_unregister_global(void **addr);
 
 /*
  * MR_GLOBAL(var): at file scope, after `static T *var;`, registers var as a root
  * with its name, file and line before main() runs (or when the shared library
- * that declares it is loaded), and ends the registration when the module is
- * unloaded (dlclose) or the program's exit handlers are done.
+ * that declares it is loaded). MR_UNREGISTER_GLOBAL(var) ends the registration.
  */
 #define MR_GLOBAL(var)                                                                             \
     __attribute__((constructor)) static void mr_register_global_##var##_(void)                     \
     {                                                                                              \
         mr_register_global((void **)&(var), #var, __FILE__, __LINE__);                             \
-    }                                                                                              \
-    __attribute__((destructor)) static void mr_unregister_global_##var##_(void)                    \
-    {                                                                                              \
-        mr_unregister_global((void **)&(var));                                                     \
     }
+#define MR_UNREGISTER_GLOBAL(var) mr_unregister_global((void **)&(var))
 
 /* Pins obj (a heap object, or NULL) so it stays alive while referenced from
  * memory the collector cannot see; returns a handle for mr_unpin. `why` is a

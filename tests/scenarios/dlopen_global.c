@@ -10,9 +10,10 @@
  *            plugin_cache (its own symbol, not an address), and every root
  *            reaching the map is that global. A suspect (large_share)
  *            retaining exactly its own objects.
- * Then main unloads the library with dlclose: its global is gone from the
- * address space, so it is no root any more (a collection must not read
- * it), and nothing else holds the map. Snapshot "unloaded" (in-process,
+ * Then main calls the library's plugin_unload, which ends the registration
+ * of its global (MR_UNREGISTER_GLOBAL), and unloads the library with
+ * dlclose: its global is gone from the address space, so it is no root any
+ * more (a collection must not read it), and nothing else holds the map. Snapshot "unloaded" (in-process,
  * after dlclose) and the one at exit have no map at the map's address and
  * no suspect; the program goes on allocating in between (it runs
  * collections) without fault.
@@ -37,6 +38,9 @@ __attribute__((noinline)) static void load(void)
 
 __attribute__((noinline)) static void unload(void)
 {
+    void (*end)(void) = (void (*)(void))dlsym(plugin, "plugin_unload");
+    if (!end) sc_fail("dlsym plugin_unload: %s", dlerror());
+    end();
     if (dlclose(plugin) != 0) sc_fail("dlclose: %s", dlerror());
     plugin = NULL;
 }

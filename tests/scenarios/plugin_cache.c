@@ -19,6 +19,13 @@ static const mr_map_type plugin_cache_type = {"map[int64]*PluginEntry", MR_KEY_I
 static mr_map *plugin_cache;
 MR_GLOBAL(plugin_cache)
 
+/* Ends the library's registrations, before its host unloads it: the
+ * next collection must not read the unmapped global. */
+__attribute__((visibility("default"))) void plugin_unload(void)
+{
+    MR_UNREGISTER_GLOBAL(plugin_cache);
+}
+
 /* Adds n entries (each with a blob of blob_bytes) to the library's cache;
  * returns its header. */
 __attribute__((visibility("default"))) mr_map *plugin_fill(int64_t n, size_t blob_bytes)
