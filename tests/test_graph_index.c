@@ -6,14 +6,16 @@
  * whose content breaks a reference or an order is refused, naming what is
  * wrong (each such index is written from a graph damaged in memory, so its
  * checksums are its own). The same for the derived results an index keeps
- * (paths, dominator tree): read back as written, appended once, and when
- * damaged behind right checksums (cycles, references out of range, wrong
- * sums) refused alone, the graph still read.
+ * (paths, dominator tree, the findings' figures): read back as written,
+ * appended once, and when damaged behind right checksums (cycles,
+ * references out of range, wrong sums) refused alone, the graph still
+ * read; findings taken from an index are the ones computed.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
 #include "analyze/dominators.h"
+#include "analyze/findings.h"
 #include "analyze/graph_index.h"
 #include "analyze/paths.h"
 
@@ -542,6 +544,211 @@ static void test_a_damaged_derived_part_leaves_the_graph(void)
     mp_graph_free(g);
 }
 
+/* ------------------------------------------------------- findings --- */
+
+/* Whether two findings say the same of every map and entry. */
+static bool same_findings(const mp_graph *g, const mp_findings *a, const mp_findings *b)
+{
+    if (a->nmaps != b->nmaps || a->nsuspects != b->nsuspects || a->heap_bytes != b->heap_bytes ||
+        !same_bytes(a->ranked, b->ranked, a->nmaps * sizeof *a->ranked))
+        return false;
+    for (size_t k = 0; k < a->nmaps; k++) {
+        const mp_map_report *x = &a->maps[k], *y = &b->maps[k];
+        if (x->retained != y->retained || x->entries_retained != y->entries_retained ||
+            x->keys_retained != y->keys_retained || x->shared_entries != y->shared_entries ||
+            x->shared_bytes != y->shared_bytes || x->score != y->score || x->root != y->root ||
+            x->path_root != y->path_root || x->nroots != y->nroots ||
+            memcmp(x->roots, y->roots, sizeof x->roots) != 0 || x->evidence != y->evidence ||
+            x->suspect != y->suspect || x->nsites != y->nsites ||
+            memcmp(x->sites, y->sites, sizeof x->sites) != 0 ||
+            x->sampled_objects != y->sampled_objects || x->key_pointers != y->key_pointers)
+            return false;
+    }
+    for (size_t i = 0; i < g->nentries; i++) {
+        bool sa, sb;
+        if (mp_findings_entry(a, i, &sa) != mp_findings_entry(b, i, &sb) || sa != sb) return false;
+    }
+    return true;
+}
+
+/* dv with the findings f (their records in *saved, malloc'd). */
+static void add_findings(const mp_graph *g, const mp_findings *f, mp_graph_derived *dv,
+                         mp_findings_saved **saved)
+{
+    *saved = calloc(g->nmaps, sizeof **saved);
+    for (size_t k = 0; *saved && k < g->nmaps; k++) mp_findings_save(f, k, &(*saved)[k]);
+    dv->fmaps = *saved;
+    dv->fentries = f->entry_info;
+}
+
+/* The index keeps the findings' figures; an analysis of the graph read
+ * back takes them (the entries' store is the index's) and finds what the
+ * analysis of the graph in memory found. */
+static void test_findings_read_back_are_the_ones_computed(void)
+{
+    mp_graph *g = small_graph();
+    mp_paths p;
+    mp_dom d;
+    mp_findings f;
+    mf_error err;
+    CHECK(g && mp_paths_compute(g, &p, &err) == 0 && mp_dom_compute(g, &d, &err) == 0);
+    CHECK(mp_findings_compute(g, &p, &d, NULL, &f, &err) == 0 && !f.entry_info_lent);
+    CHECK(f.maps[0].entries_retained == 100); /* the value object */
+    mp_graph_derived dv = mp_gi_derived_of(&p, &d);
+    mp_findings_saved *saved;
+    add_findings(g, &f, &dv, &saved);
+    uint64_t bytes;
+    CHECK(mp_gi_write(path, g, &ident, &dv, &bytes, &err) == 0);
+    mp_graph *r;
+    CHECK(mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_OK);
+    CHECK_STR_EQ(err.msg, "");
+    CHECK(r->derived.fmaps != NULL && r->derived.fentries.n == g->nentries);
+    mp_paths rp;
+    mp_dom rd;
+    mp_findings rf;
+    CHECK(mp_paths_compute(r, &rp, &err) == 0 && mp_dom_compute(r, &rd, &err) == 0);
+    CHECK(mp_findings_compute(r, &rp, &rd, NULL, &rf, &err) == 0);
+    CHECK(rf.entry_info_lent);
+    CHECK(same_findings(g, &f, &rf));
+    /* the options' part is judged again: every map a large share at 1% */
+    mp_findings_options one = {1.0};
+    mp_findings rf1, f1;
+    CHECK(mp_findings_compute(r, &rp, &rd, &one, &rf1, &err) == 0 && rf1.entry_info_lent);
+    CHECK(mp_findings_compute(g, &p, &d, &one, &f1, &err) == 0);
+    CHECK(same_findings(g, &f1, &rf1));
+    mp_findings_free(&rf1);
+    mp_findings_free(&f1);
+    /* paths computed apart from the index's: the figures are computed too */
+    mp_paths own;
+    CHECK(mp_paths_compute(g, &own, &err) == 0);
+    mp_findings rf2;
+    CHECK(mp_findings_compute(r, &own, &rd, NULL, &rf2, &err) == 0 && !rf2.entry_info_lent);
+    CHECK(same_findings(g, &f, &rf2));
+    mp_findings_free(&rf2);
+    mp_paths_free(&own);
+    mp_findings_free(&rf);
+    mp_paths_free(&rp);
+    mp_dom_free(&rd);
+    mp_graph_free(r);
+    /* appended to an index of the graph alone, with the paths and tree */
+    CHECK(mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0);
+    uint64_t added;
+    dv = mp_gi_derived_of(&p, &d);
+    dv.fmaps = saved;
+    dv.fentries = f.entry_info;
+    CHECK(mp_gi_append(path, g, &ident, &dv, &added, &err) == 0 && added > 0);
+    CHECK(mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_OK && r->derived.fmaps);
+    mp_graph_free(r);
+    /* findings without the tree are not kept */
+    dv = mp_gi_derived_of(&p, NULL);
+    dv.fmaps = saved;
+    dv.fentries = f.entry_info;
+    CHECK(mp_gi_write(path, g, &ident, &dv, &bytes, &err) == 0);
+    CHECK(mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_OK && r->derived.parent);
+    CHECK(r->derived.fmaps == NULL);
+    mp_graph_free(r);
+    free(saved);
+    mp_findings_free(&f);
+    mp_paths_free(&p);
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
+/* Writes the small graph's index with its findings damaged by `damage`
+ * (records, or the entries' store replaced by `entries` when not NULL)
+ * and checks that the graph is read, the derived part refused with a
+ * message holding `words`, and the findings computed again right. */
+static bool findings_refused(void (*damage)(mp_findings_saved *), const uint64_t *entries,
+                             const char *words)
+{
+    mp_graph *g = small_graph();
+    mp_paths p;
+    mp_dom d;
+    mp_findings f;
+    mf_error err;
+    if (!g || mp_paths_compute(g, &p, &err) || mp_dom_compute(g, &d, &err) ||
+        mp_findings_compute(g, &p, &d, NULL, &f, &err))
+        return false;
+    mp_graph_derived dv = mp_gi_derived_of(&p, &d);
+    mp_findings_saved *saved;
+    add_findings(g, &f, &dv, &saved);
+    if (damage) damage(saved);
+    mp_pack other;
+    mp_pack_init(&other, 2);
+    if (entries) {
+        for (size_t i = 0; i < g->nentries; i++) mp_pack_add(&other, entries + 2 * i);
+        dv.fentries = other;
+    }
+    uint64_t bytes;
+    bool ok = mp_gi_write(path, g, &ident, &dv, &bytes, &err) == 0;
+    mp_graph *r = NULL;
+    ok = ok && mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_OK && r;
+    if (ok && !strstr(err.msg, words)) {
+        fprintf(stderr, "message: %s (wanted %s)\n", err.msg, words);
+        ok = false;
+    }
+    if (ok) {
+        mp_paths rp;
+        mp_dom rd;
+        mp_findings rf;
+        ok = !r->derived.fmaps && mp_paths_compute(r, &rp, &err) == 0 &&
+             mp_dom_compute(r, &rd, &err) == 0 &&
+             mp_findings_compute(r, &rp, &rd, NULL, &rf, &err) == 0;
+        ok = ok && !rf.entry_info_lent && same_findings(g, &f, &rf);
+        mp_findings_free(&rf);
+        mp_paths_free(&rp);
+        mp_dom_free(&rd);
+    }
+    mp_pack_free(&other);
+    free(saved);
+    mp_graph_free(r);
+    mp_findings_free(&f);
+    mp_paths_free(&p);
+    mp_dom_free(&d);
+    mp_graph_free(g);
+    return ok;
+}
+
+static void root_beyond(mp_findings_saved *s)
+{
+    s[0].nroots = 1;
+    s[0].roots[0] = 1; /* one root: 0 */
+}
+static void site_beyond(mp_findings_saved *s)
+{
+    s[0].nsites = 1;
+    s[0].sites[0] = (mp_site_count){7, 1};
+}
+static void too_many_sites(mp_findings_saved *s)
+{
+    s[0].nsites = MP_MAX_SITES + 1;
+}
+static void key_pointers_not_a_flag(mp_findings_saved *s)
+{
+    s[0].key_pointers = 2;
+}
+static void more_shared_than_entries(mp_findings_saved *s)
+{
+    s[0].shared_entries = 3;
+}
+static void retains_more_than_the_heap(mp_findings_saved *s)
+{
+    s[0].retained = 1u << 20;
+}
+
+static void test_damaged_findings_are_refused_alone(void)
+{
+    CHECK(findings_refused(root_beyond, NULL, "findings: map 0"));
+    CHECK(findings_refused(site_beyond, NULL, "findings: map 0"));
+    CHECK(findings_refused(too_many_sites, NULL, "findings: map 0"));
+    CHECK(findings_refused(key_pointers_not_a_flag, NULL, "findings: map 0"));
+    CHECK(findings_refused(more_shared_than_entries, NULL, "findings: map 0"));
+    CHECK(findings_refused(retains_more_than_the_heap, NULL, "findings: map 0"));
+    const uint64_t not_a_flag[] = {100, 0, 0, 2}, too_big[] = {1u << 20, 0, 0, 0};
+    CHECK(findings_refused(NULL, not_a_flag, "findings' entries: record 1: not a flag"));
+    CHECK(findings_refused(NULL, too_big, "findings' entries: record 0: retained bytes"));
+}
+
 static void test_index_places(void)
 {
     char *p = mp_gi_path_beside("dir/heap.gcstack.gz");
@@ -569,6 +776,8 @@ int main(void)
     TEST(test_derived_results_are_appended_once);
     TEST(test_damaged_derived_results_are_refused_alone);
     TEST(test_a_damaged_derived_part_leaves_the_graph);
+    TEST(test_findings_read_back_are_the_ones_computed);
+    TEST(test_damaged_findings_are_refused_alone);
     TEST(test_index_places);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -8,9 +8,9 @@
 # directory sends the index to the cache directory; standard input never
 # gets one; --index=off and --index=rebuild do what they say; a small
 # snapshot gets none unasked and a snapshot of a million objects gets one.
-# The paths and dominator tree the index keeps after its graph are added by
-# the first command that computes them, whichever it is, and used by any
-# other (the reports the same bytes again); damaged, they are one warning,
+# The paths, dominator tree and findings' figures the index keeps after its
+# graph are added by the first command that computes them, whichever it
+# is, and used by any other (the reports the same bytes again); damaged, they are one warning,
 # computed again and the index rewritten. The index is written after the
 # report is out: a reader of the report has all of it first.
 # usage: test_index.sh MAPROOT VIEWS_HEAP ANALYSIS_HEAPS GEN_SNAPSHOT EXAMPLES WORKDIR
@@ -164,8 +164,12 @@ p=$(stat -c %s m.gcstack.gz.mrx)
   fail "results: --dominators after path differs"
 b=$(stat -c %s m.gcstack.gz.mrx)
 [ "$b" -gt "$p" ] || fail "results: --dominators added no tree to the paths ($p -> $b bytes)"
-before=$(ino m.gcstack.gz.mrx)
+# analyze adds the findings' figures that depend on the graph alone
 "$maproot" analyze --format json m.gcstack.gz 2>>x.err | cmp -s - m-off.json || fail "results: analyze after path, --dominators differs"
+f=$(stat -c %s m.gcstack.gz.mrx)
+[ "$f" -gt "$b" ] || fail "results: analyze added no findings to the paths and tree ($b -> $f bytes)"
+before=$(ino m.gcstack.gz.mrx)
+"$maproot" analyze --format json m.gcstack.gz 2>>x.err | cmp -s - m-off.json || fail "results: analyze with its findings differs"
 "$maproot" analyze --by type --format json m.gcstack.gz 2>>x.err | cmp -s - m-types.json || fail "results: --by type differs"
 "$maproot" path --type "$ty_m" --all --format json m.gcstack.gz 2>>x.err | cmp -s - m-path.json || fail "results: path after all differs"
 [ "$(ino m.gcstack.gz.mrx)" = "$before" ] || fail "results: an index with every result was written again"

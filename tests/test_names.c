@@ -113,6 +113,18 @@ static void keys_sort_as_people_count(void)
     CHECK(mf_text_cmp_natural("99999999999999999999999", "100000000000000000000000") < 0);
 }
 
+/* A program or module is named by its last path component, whatever the
+ * directories before it. */
+static void a_path_is_named_by_its_last_component(void)
+{
+    CHECK(strcmp(mf_path_base("/usr/bin/sessiond"), "sessiond") == 0);
+    CHECK(strcmp(mf_path_base("sessiond"), "sessiond") == 0);
+    CHECK(strcmp(mf_path_base("./a/b.so.0"), "b.so.0") == 0);
+    CHECK(strcmp(mf_path_base("/"), "") == 0);
+    CHECK(strcmp(mf_path_base("dir/"), "") == 0);
+    CHECK(strcmp(mf_path_base(""), "") == 0);
+}
+
 int main(void)
 {
     TEST(paths_are_cleaned);
@@ -120,5 +132,6 @@ int main(void)
     TEST(trailing_slashes_go);
     TEST(clone_suffixes_are_removed);
     TEST(keys_sort_as_people_count);
+    TEST(a_path_is_named_by_its_last_component);
     TEST_EXIT();
 }

@@ -406,7 +406,7 @@ static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
  */
 #define ENTRY_CHUNK 256
 static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                      uint8_t *counted, uint8_t *key_points)
+                      uint8_t *counted)
 {
     mp_entry *es = malloc(ENTRY_CHUNK * sizeof *es);
     uint32_t *marked = NULL; /* values marked in `counted` for the current map */
@@ -449,7 +449,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                  * points to */
                 uint32_t ko = e->key_obj;
                 if (ko != MP_NONE && (!m->key_indirect || mp_out_end(g, ko) > mp_out_begin(g, ko)))
-                    key_points[k] = 1;
+                    r->key_pointers = true;
                 bool key_owned = owns(g, d, e, e->key_obj, &memo);
                 bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj, &memo);
                 /* what the entry retains: every object its key and value
@@ -511,6 +511,31 @@ uint64_t mp_findings_entry(const mp_findings *f, size_t i, bool *shared)
     return info[0];
 }
 
+/* The figures of every map and entry that an index of g keeps (dv, checked
+ * when the index was read: mp_findings_saved_check), in place of the
+ * passes that compute them; the entries' results are lent by the index. */
+static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *out)
+{
+    for (size_t k = 0; k < g->nmaps; k++) {
+        const mp_findings_saved *s = &dv->fmaps[k];
+        mp_map_report *r = &out->maps[k];
+        r->retained = s->retained;
+        r->entries_retained = s->entries_retained;
+        r->keys_retained = s->keys_retained;
+        r->shared_entries = s->shared_entries;
+        r->shared_bytes = s->shared_bytes;
+        r->sampled_objects = s->sampled_objects;
+        r->nroots = s->nroots;
+        memcpy(r->roots, s->roots, sizeof r->roots);
+        r->nsites = s->nsites;
+        memcpy(r->sites, s->sites, sizeof r->sites);
+        r->key_pointers = s->key_pointers != 0;
+    }
+    mp_pack_free(&out->entry_info);
+    out->entry_info = dv->fentries;
+    out->entry_info_lent = true;
+}
+
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err)
 {
@@ -533,7 +558,9 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
      * in the bitmap `counted`, clear by then). */
     uint32_t *scratch = d->root_of;
     uint8_t *counted = NULL;
-    uint8_t *key_points = NULL;
+    /* the figures that depend on the graph alone, kept by its index */
+    const mp_graph_derived *dv = &g->derived;
+    bool saved = dv->fmaps && p->parent == dv->parent && d->idom == dv->idom;
     out->holder = malloc((g->nroots ? g->nroots : 1) * sizeof *out->holder);
     uint32_t *reaching = malloc((g->nroots ? g->nroots : 1) * sizeof *reaching);
     uint32_t *holder_mark = calloc(g->nroots ? g->nroots : 1, sizeof *holder_mark);
@@ -545,26 +572,30 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
      * owns each object. An object two entries own (two keys, one value)
      * counts with the first of them, and a shared value two entries hold
      * counts once per map, so that no figure counts a byte twice. */
-    for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
-    counted = calloc(n / 8 + 1, 1);                  /* shared values counted for this map */
-    key_points = calloc(g->nmaps ? g->nmaps : 1, 1); /* per map: a key points at an object */
-    if (!counted || !key_points) goto oom;
-    if (entry_pass(g, d, out, scratch, counted, key_points)) goto oom;
-    if (map_sites(g, d, scratch, out)) goto oom;
+    counted = calloc(n / 8 + 1, 1); /* shared values counted for this map */
+    if (!counted) goto oom;
+    if (saved) {
+        restore(g, dv, out);
+        scratch = NULL;
+    } else {
+        for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
+        if (entry_pass(g, d, out, scratch, counted)) goto oom;
+        if (map_sites(g, d, scratch, out)) goto oom;
 
-    /* per map: what each holds (scratch = the table ancestors), then the
-     * rest (scratch = the marks of roots_reaching) */
-    uint32_t *tbl = NULL;
-    size_t tblcap = 0;
-    if (g->nmaps) table_ancestors(g, d, scratch);
-    for (size_t k = 0; k < g->nmaps; k++) {
-        const mp_map *m = &g->maps[k];
-        if (m->header != MP_NONE && d->idom[m->header] != MP_NONE)
-            out->maps[k].retained = map_retained(g, d, scratch, (uint32_t)k, &tbl, &tblcap);
+        /* per map: what each holds (scratch = the table ancestors), then
+         * the rest (scratch = the marks of roots_reaching) */
+        uint32_t *tbl = NULL;
+        size_t tblcap = 0;
+        if (g->nmaps) table_ancestors(g, d, scratch);
+        for (size_t k = 0; k < g->nmaps; k++) {
+            const mp_map *m = &g->maps[k];
+            if (m->header != MP_NONE && d->idom[m->header] != MP_NONE)
+                out->maps[k].retained = map_retained(g, d, scratch, (uint32_t)k, &tbl, &tblcap);
+        }
+        free(tbl);
+        mp_dom_fill_root_of(d);
+        scratch = NULL;
     }
-    free(tbl);
-    mp_dom_fill_root_of(d);
-    scratch = NULL;
     uint64_t significant = out->heap_bytes / 100;
     if (significant < SIGNIFICANT_MIN) significant = SIGNIFICANT_MIN;
     for (size_t k = 0; k < g->nmaps; k++) {
@@ -576,6 +607,8 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         if (live) {
             r->root = d->root_of[m->header];
             r->path_root = p->root[m->header];
+        }
+        if (live && !saved) {
             /* the roots reaching the header, each holder once (its first
              * word in priority order) */
             size_t nr = mp_dom_roots_reaching(g, d, m->header, reaching, g->nroots, counted);
@@ -587,8 +620,8 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
                 if (r->nroots < MP_MAX_LISTED_ROOTS) r->roots[r->nroots] = reaching[i];
                 r->nroots++;
             }
-            if (r->root == MP_NONE && r->nroots == 1) r->root = r->roots[0];
         }
+        if (live && r->root == MP_NONE && r->nroots == 1) r->root = r->roots[0];
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
             /* overflow buckets of their own (not preallocated in the old array) */
@@ -624,7 +657,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
             }
             if (all_stack) ev |= MP_EV_STACK_FRAME;
         }
-        if (keys_carry_pointers(g, m, key_points[k]) && r->keys_retained > 0 &&
+        if (keys_carry_pointers(g, m, r->key_pointers) && r->keys_retained > 0 &&
             (r->keys_retained >= SIGNIFICANT_MIN || r->keys_retained * 2 >= r->retained))
             ev |= MP_EV_POINTER_KEYS;
         if (m->oldbuckets != MP_NONE || m->nold > 0) ev |= MP_EV_OLD_BUCKETS;
@@ -644,7 +677,6 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     free(counted);
     free(reaching);
     free(holder_mark);
-    free(key_points);
     mp_findings_rerank(out);
     return 0;
 oom:
@@ -652,17 +684,60 @@ oom:
     free(counted);
     free(reaching);
     free(holder_mark);
-    free(key_points);
     mp_findings_free(out);
     mf_error_set(err, "%s: out of memory analysing %zu maps", g->info.name, g->nmaps);
     return -1;
+}
+
+void mp_findings_save(const mp_findings *f, size_t k, mp_findings_saved *out)
+{
+    const mp_map_report *r = &f->maps[k];
+    memset(out, 0, sizeof *out);
+    out->retained = r->retained;
+    out->entries_retained = r->entries_retained;
+    out->keys_retained = r->keys_retained;
+    out->shared_entries = r->shared_entries;
+    out->shared_bytes = r->shared_bytes;
+    out->sampled_objects = r->sampled_objects;
+    out->nroots = r->nroots;
+    memcpy(out->roots, r->roots, sizeof r->roots);
+    out->nsites = r->nsites;
+    memcpy(out->sites, r->sites, sizeof r->sites);
+    out->key_pointers = r->key_pointers;
+}
+
+const char *mp_findings_saved_check(const mp_graph *g, const mp_findings_saved *s, size_t n,
+                                    char *buf, size_t size)
+{
+    if (n != g->nmaps) {
+        snprintf(buf, size, "findings: %zu maps, not %zu", n, g->nmaps);
+        return buf;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const mp_findings_saved *r = &s[k];
+        const mp_map *m = &g->maps[k];
+        bool ok = r->retained <= g->total_bytes && r->entries_retained <= g->total_bytes &&
+                  r->keys_retained <= r->entries_retained && r->shared_bytes <= g->total_bytes &&
+                  r->shared_entries <= m->nentries && r->sampled_objects <= g->nsampled &&
+                  r->nroots <= g->nroots && r->nsites <= MP_MAX_SITES && r->key_pointers <= 1 &&
+                  r->zero == 0;
+        for (size_t i = 0; ok && i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
+            ok = r->roots[i] < g->nroots;
+        for (size_t i = 0; ok && i < r->nsites; i++)
+            ok = r->sites[i].stack < g->nstacks && r->sites[i].samples <= g->nsampled;
+        if (!ok) {
+            snprintf(buf, size, "findings: map %zu: a figure out of range", k);
+            return buf;
+        }
+    }
+    return NULL;
 }
 
 void mp_findings_free(mp_findings *f)
 {
     free(f->maps);
     free(f->ranked);
-    mp_pack_free(&f->entry_info);
+    if (!f->entry_info_lent) mp_pack_free(&f->entry_info);
     free(f->holder);
     memset(f, 0, sizeof *f);
 }

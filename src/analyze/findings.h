@@ -103,6 +103,7 @@ typedef struct mp_map_report {
                                           most samples first */
     uint32_t nsites;
     uint64_t sampled_objects;
+    bool key_pointers; /* a key of it points at an object (POINTER_KEYS) */
 } mp_map_report;
 
 typedef struct mp_findings_options {
@@ -119,18 +120,51 @@ typedef struct mp_findings {
     /* per entry of the graph: (retained, shared: 1 if its value is not
      * owned), packed (mp_findings_entry reads it) */
     mp_pack entry_info;
-    uint32_t *holder; /* per g->roots: the first root word of its holder */
+    bool entry_info_lent; /* entry_info lies in g's index: not freed */
+    uint32_t *holder;     /* per g->roots: the first root word of its holder */
 } mp_findings;
 
 /* The findings of every map. d->root_of is lent to the computation as
  * scratch and holds its values again on return (mp_dom_fill_root_of),
- * success or not: d is otherwise only read. */
+ * success or not: d is otherwise only read. When g was read from an index
+ * that keeps the figures of a map that depend on the graph alone
+ * (g->derived.fmaps, below) and p and d are the paths and tree of that
+ * index, those figures are taken from it and not computed again. */
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err);
 /* Entry i's retained bytes (what it owns) and whether its value is shared
  * (not owned). */
 uint64_t mp_findings_entry(const mp_findings *f, size_t i, bool *shared);
 void mp_findings_free(mp_findings *f);
+
+/*
+ * What the findings of a map take from the graph alone (its paths and
+ * dominator tree are the graph's too), not from the options: the pass over
+ * every entry (ownership, retained and shared bytes), the allocation sites
+ * of what the entries own, what the map retains and the holders reaching
+ * its header. An index keeps one per map and the per-entry results
+ * (mp_findings.entry_info) with the paths and tree, so that a second
+ * analysis of the same snapshot skips that work (graph_index.h). Integers
+ * only, no padding left undefined: the bytes are a file's.
+ */
+typedef struct mp_findings_saved {
+    uint64_t retained, entries_retained, keys_retained;
+    uint64_t shared_entries, shared_bytes, sampled_objects;
+    uint32_t nroots, roots[MP_MAX_LISTED_ROOTS];
+    uint32_t nsites;
+    mp_site_count sites[MP_MAX_SITES];
+    uint32_t key_pointers; /* 0 or 1 */
+    uint32_t zero;         /* padding, 0 */
+} mp_findings_saved;
+
+/* Map k's figures of f, to keep. */
+void mp_findings_save(const mp_findings *f, size_t k, mp_findings_saved *out);
+/* Whether the n records at s (one per map of g) are ones mp_findings_save
+ * could have made for g: every reference in range, every figure within
+ * what g holds. NULL when sound, else what is wrong (in buf, size bytes).
+ * (The per-entry results' store is the reader's to check.) */
+const char *mp_findings_saved_check(const mp_graph *g, const mp_findings_saved *s, size_t n,
+                                    char *buf, size_t size);
 
 /* Keeps the first root word of each holder in roots[0 .. n) (a short
  * list: O(n^2)), in order; returns how many are left. */

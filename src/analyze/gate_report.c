@@ -3,6 +3,7 @@
 
 #include "analyze/json_text.h"
 #include "analyze/report.h"
+#include "format/names.h"
 #include "format/text.h"
 
 #include <inttypes.h>
@@ -300,8 +301,8 @@ void mp_gate_print_text(FILE *out, const mp_gate *gt)
             gt->fails[MP_RULE_CAP], gt->fails[MP_RULE_CAP] == 1 ? "" : "s", gt->fails[MP_RULE_HEAP],
             policy_name(gt));
     const char *prog = gt->program && *gt->program ? gt->program : "?";
-    const char *slash = strrchr(prog, '/');
-    fprintf(out, "  %s", slash && slash[1] ? slash + 1 : prog);
+    const char *base = mf_path_base(prog);
+    fprintf(out, "  %s", *base ? base : prog);
     if (gt->pid) fprintf(out, " (pid %" PRIu64 ")", gt->pid);
     fprintf(out,
             ": %zu snapshot%s, GC cycles %" PRIu32 " to %" PRIu32

@@ -247,8 +247,11 @@ uint64_t mp_spill_bytes(void);
  * it, so that index files of the old layout are stale (graph_index.h). */
 #define MP_GRAPH_LAYOUT 1
 
+struct mp_findings_saved;
+
 /* What mp_paths_compute and mp_dom_compute give (paths.h, dominators.h),
- * kept with a graph read from an index. */
+ * and what of the findings depends on them alone (findings.h), kept with
+ * a graph read from an index. */
 typedef struct mp_graph_derived {
     const uint32_t *parent, *root, *via; /* per object; NULL: no paths */
     uint64_t nreached, reached_bytes;
@@ -257,6 +260,11 @@ typedef struct mp_graph_derived {
     const uint32_t *root_of;  /* per object */
     const uint32_t *preorder;
     uint64_t npreorder;
+    /* per map (NULL: none; only with paths and tree), and per entry the
+     * findings' (retained, shared) records: mp_findings_saved,
+     * mp_findings.entry_info */
+    const struct mp_findings_saved *fmaps;
+    mp_pack fentries;
 } mp_graph_derived;
 
 typedef struct mp_graph {

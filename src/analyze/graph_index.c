@@ -5,7 +5,7 @@
  * says whose):
  *   header       gi_header (magic, versions, the snapshot's identity)
  *   table        gi_section[nsections]: id, element size, count, offset,
- *                checksum (crc32 of its bytes), flags
+ *                checksum (section_sum of its bytes), flags
  *   sections     each at an offset aligned to SECTION_ALIGN; section 0 holds
  *                the graph's scalar fields as 64-bit values (the scalars
  *                table below), which give the other sections' counts.
@@ -16,6 +16,7 @@
 #include "analyze/graph_index.h"
 
 #include "analyze/derived_check.h"
+#include "analyze/findings.h"
 #include "analyze/graph_internal.h"
 #include "format/outfile.h"
 #include "format/wire.h"
@@ -34,8 +35,10 @@
 
 #define MAGIC "\x89MRINDEX"
 /* what a loader puts in the graph, beyond its layout: 2 since snapshots'
- * maps keep their slot sizes (an index of 1 lacks them: stale) */
-#define FORMAT_VERSION 2
+ * maps keep their slot sizes (an index of 1 lacks them: stale); 3 since
+ * the derived part may keep the findings' figures of every map and entry,
+ * and sections are checked by section_sum, not crc32 */
+#define FORMAT_VERSION 3
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 
@@ -209,6 +212,7 @@ static uint32_t layout_signature(void)
     words[k++] = MP_GRAPH_LAYOUT;
     words[k++] = MP_PACK_BLOCK;
     words[k++] = EF_N;
+    words[k++] = sizeof(mp_findings_saved);
     for (size_t i = 0; i < n; i++) {
         words[k++] = s[i].id;
         words[k++] = s[i].elem;
@@ -258,6 +262,117 @@ static bool set_scalar(mp_graph *g, size_t i, uint64_t v)
         *(uint64_t *)p = v;
         return true;
     }
+}
+
+/* ------------------------------------------------------- checksums --- */
+
+/*
+ * The checksum of a section's bytes. Every open reads every section's
+ * bytes to check them, and every write sums them: with crc32 (about
+ * 1 GB/s) that was a quarter of a second analysis's processor time. This
+ * sum runs four independent lanes of 64-bit multiply-rotate rounds (the
+ * round of xxHash64, whose published constants it uses) over 32-byte
+ * stripes, several times faster, then folds the lanes, the length and the
+ * tail into 32 bits. It detects damage, not tampering, as crc32 did; the
+ * header and the tables keep crc32 (a few bytes). Pieces of any length
+ * give the sum of their concatenation.
+ */
+#define SUM_P1 0x9E3779B185EBCA87u
+#define SUM_P2 0xC2B2AE3D27D4EB4Fu
+#define SUM_P3 0x165667B19E3779F9u
+#define SUM_P4 0x85EBCA77C2B2AE63u
+#define SUM_P5 0x27D4EB2F165667C5u
+
+typedef struct sum_state {
+    uint64_t v[4];
+    uint64_t total;
+    uint8_t tail[32]; /* bytes of the stripe under way */
+    size_t ntail;
+} sum_state;
+
+static uint64_t rotl64(uint64_t x, unsigned r)
+{
+    return x << r | x >> (64 - r);
+}
+
+static uint64_t sum_round(uint64_t acc, uint64_t in)
+{
+    return rotl64(acc + in * SUM_P2, 31) * SUM_P1;
+}
+
+static void sum_init(sum_state *st)
+{
+    memset(st, 0, sizeof *st);
+    st->v[0] = SUM_P1 + SUM_P2;
+    st->v[1] = SUM_P2;
+    st->v[2] = 0;
+    st->v[3] = 0 - SUM_P1;
+}
+
+/* Whole 32-byte stripes at p (n a multiple of 32). */
+static void sum_stripes(sum_state *st, const uint8_t *p, size_t n)
+{
+    uint64_t a = st->v[0], b = st->v[1], c = st->v[2], d = st->v[3];
+    for (size_t i = 0; i < n; i += 32) {
+        uint64_t w[4];
+        memcpy(w, p + i, 32);
+        a = sum_round(a, w[0]);
+        b = sum_round(b, w[1]);
+        c = sum_round(c, w[2]);
+        d = sum_round(d, w[3]);
+    }
+    st->v[0] = a, st->v[1] = b, st->v[2] = c, st->v[3] = d;
+}
+
+static void sum_add(sum_state *st, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    if (n == 0) return;
+    st->total += n;
+    if (st->ntail) {
+        size_t k = 32 - st->ntail < n ? 32 - st->ntail : n;
+        memcpy(st->tail + st->ntail, p, k);
+        st->ntail += k;
+        p += k;
+        n -= k;
+        if (st->ntail < 32) return;
+        sum_stripes(st, st->tail, 32);
+        st->ntail = 0;
+    }
+    size_t whole = n / 32 * 32;
+    sum_stripes(st, p, whole);
+    memcpy(st->tail, p + whole, n - whole);
+    st->ntail = n - whole;
+}
+
+static uint32_t sum_end(const sum_state *st)
+{
+    uint64_t h = rotl64(st->v[0], 1) + rotl64(st->v[1], 7) + rotl64(st->v[2], 12) +
+                 rotl64(st->v[3], 18);
+    for (size_t k = 0; k < 4; k++) h = (h ^ sum_round(0, st->v[k])) * SUM_P1 + SUM_P4;
+    h += st->total;
+    size_t i = 0;
+    for (; i + 8 <= st->ntail; i += 8) {
+        uint64_t w;
+        memcpy(&w, st->tail + i, 8);
+        h = rotl64(h ^ sum_round(0, w), 27) * SUM_P1 + SUM_P4;
+    }
+    for (; i < st->ntail; i++) h = rotl64(h ^ st->tail[i] * SUM_P5, 11) * SUM_P1;
+    h ^= h >> 33;
+    h *= SUM_P2;
+    h ^= h >> 29;
+    h *= SUM_P3;
+    h ^= h >> 32;
+    return (uint32_t)(h ^ h >> 32);
+}
+
+/* The checksum of the n bytes at p. */
+static uint32_t section_sum(const void *p, uint64_t n)
+{
+    sum_state st;
+    sum_init(&st);
+    sum_add(&st, p, (size_t)n);
+    return sum_end(&st);
 }
 
 /* --------------------------------------------------------- identity --- */
@@ -376,6 +491,13 @@ static bool section_pieces(const sect *s, const uint64_t *sc, piece_fn fn, void 
     return p->len ? fn(ud, p->buf, p->len) : true;
 }
 
+/* A piece_fn that adds the bytes to the section sum at ud. */
+static bool crc_piece(void *ud, const void *p, size_t n)
+{
+    sum_add(ud, p, n);
+    return true;
+}
+
 /* ---------------------------------------------------- derived part --- */
 
 /* The derived part: the analysis results kept with the graph
@@ -393,14 +515,20 @@ typedef struct gi_part {
     uint32_t reserved, header_crc;
 } gi_part;
 
-#define NDERIVED 7
+#define NDERIVED 10
+enum { DS_PREORDER = 6, DS_FMAPS, DS_FENTRIES, DS_FBLOCKS };
 
-/* The sections of dv: paths (parent, root, via: one per object) and tree
- * (idom, retained: one per node; root_of: per object; the preorder), each
- * group all present or all absent (count 0). */
-static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nnodes, sect *s)
+/* The sections of dv: paths (parent, root, via: one per object), tree
+ * (idom, retained: one per node; root_of: per object; the preorder) and
+ * findings (a record per map; the per-entry store's bytes and block
+ * index), each group all present or all absent (count 0). Writing, a
+ * store's byte count is all its bytes (some may be in its spill file). */
+static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nnodes,
+                               uint64_t nmaps, bool writing, sect *s)
 {
     uint64_t np = dv->parent ? nobj : 0, nt = dv->idom ? nnodes : 0, no = dv->idom ? nobj : 0;
+    uint64_t nf = dv->fmaps ? nmaps : 0;
+    uint64_t fbytes = !dv->fmaps ? 0 : writing ? mp_pack_bytes(&dv->fentries) : dv->fentries.len;
     size_t n = 0;
     s[n++] = (sect){1, 4, np, (void **)&dv->parent, NULL, "path parents", false};
     s[n++] = (sect){2, 4, np, (void **)&dv->root, NULL, "path roots", false};
@@ -411,6 +539,11 @@ static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nno
     s[n++] = (sect){
         7,    4, dv->idom ? dv->npreorder : 0, (void **)&dv->preorder, NULL, "dominator preorder",
         false};
+    s[n++] = (sect){8, sizeof(mp_findings_saved), nf, (void **)&dv->fmaps, NULL, "findings", false};
+    s[n++] = (sect){
+        9, 1, fbytes, (void **)&dv->fentries.buf, &dv->fentries, "findings' entries", false};
+    s[n++] = (sect){10, 8, dv->fmaps ? dv->fentries.nblock : 0, (void **)&dv->fentries.block, NULL,
+                    "findings' entry blocks", false};
     return n;
 }
 
@@ -440,13 +573,26 @@ static uint64_t part_layout(const mp_graph *g, mp_graph_derived *dv, uint64_t gr
                             gi_part *ph, gi_section *tab, sect *s)
 {
     if (g->nobjects == 0 || (!dv->parent && !dv->idom)) return 0;
-    size_t ns = derived_sections(dv, g->nobjects, g->nobjects + g->nroots + 1, s);
+    /* the findings come with the paths and tree they were computed from */
+    if (!dv->parent || !dv->idom || !g->nmaps || mp_pack_failed(&dv->fentries) ||
+        dv->fentries.n != g->nentries)
+        dv->fmaps = NULL;
+    if (!dv->fmaps) memset(&dv->fentries, 0, sizeof dv->fentries);
+again:;
+    size_t ns = derived_sections(dv, g->nobjects, g->nobjects + g->nroots + 1, g->nmaps, true, s);
     uint64_t off = align_up(start + sizeof *ph + ns * sizeof *tab);
     for (size_t i = 0; i < ns; i++) {
-        uint32_t crc = (uint32_t)crc32_z(0, NULL, 0);
-        if (s[i].count) crc = (uint32_t)crc32_z(crc, *s[i].ptr, s[i].count * s[i].elem);
-        tab[i] =
-            (gi_section){s[i].id, s[i].elem, s[i].count, off, crc, s[i].count ? SF_PRESENT : 0};
+        sum_state sum;
+        sum_init(&sum);
+        if (!section_pieces(&s[i], NULL, crc_piece, &sum)) {
+            /* a spilled store that cannot be read back: keep the rest */
+            dv->fmaps = NULL;
+            memset(&dv->fentries, 0, sizeof dv->fentries);
+            goto again;
+        }
+        tab[i] = (gi_section){s[i].id,       s[i].elem, s[i].count,
+                              off,           sum_end(&sum),
+                              s[i].count ? SF_PRESENT : 0};
         off = align_up(off + s[i].count * s[i].elem);
     }
     memset(ph, 0, sizeof *ph);
@@ -469,24 +615,55 @@ static bool part_emit(piece_fn fn, void *ud, const gi_part *ph, const gi_section
     if (!fn(ud, ph, sizeof *ph) || !fn(ud, tab, ns * sizeof *tab)) return false;
     uint64_t at = start + sizeof *ph + ns * sizeof *tab;
     for (size_t i = 0; i < ns; i++) {
-        if (!fn(ud, zeros, (size_t)(tab[i].offset - at)) ||
-            (s[i].count && !fn(ud, *s[i].ptr, s[i].count * s[i].elem)))
+        if (!fn(ud, zeros, (size_t)(tab[i].offset - at)) || !section_pieces(&s[i], NULL, fn, ud))
             return false;
         at = tab[i].offset + tab[i].count * tab[i].elem;
     }
     return fn(ud, zeros, (size_t)(start + ph->part_bytes - at));
 }
 
-static bool crc_piece(void *ud, const void *p, size_t n)
+/*
+ * Write-behind. An index is the size of the heap's graph several times
+ * over, written in one go after the report: left to the kernel, its pages
+ * sit dirty until the dirty limits are reached, and then the writer is
+ * stopped while they are written out (or the final sync waits for all of
+ * them). Asking for the writeback of each finished window as soon as it
+ * is complete keeps the disk busy while the rest is being written. The
+ * pages stay in the page cache: the next analysis of the snapshot reads
+ * the index from there (dropping them would make it read from the disk).
+ */
+#define WRITE_BEHIND ((uint64_t)64 << 20)
+
+typedef struct index_out {
+    mf_out *o;
+    int fd;          /* the regular file being written; -1: no write-behind */
+    uint64_t at;     /* bytes written */
+    uint64_t synced; /* bytes whose writeback was asked for */
+} index_out;
+
+static void index_out_init(index_out *w, mf_out *o)
 {
-    uint32_t *c = ud;
-    *c = (uint32_t)crc32_z(*c, p, n);
-    return true;
+    struct stat st;
+    w->o = o;
+    w->fd = mf_out_fd(o);
+    if (w->fd >= 0 && (fstat(w->fd, &st) != 0 || !S_ISREG(st.st_mode))) w->fd = -1;
+    w->at = w->synced = 0;
 }
 
 static bool out_piece(void *ud, const void *p, size_t n)
 {
-    return mf_out_write(ud, p, n) == 0;
+    index_out *w = ud;
+    if (mf_out_write(w->o, p, n)) return false;
+    w->at += n;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (w->fd >= 0 && w->at - w->synced >= WRITE_BEHIND) {
+        /* a hint: a failure here changes nothing (the commit syncs) */
+        (void)sync_file_range(w->fd, (off_t)w->synced, (off_t)(w->at - w->synced),
+                              SYNC_FILE_RANGE_WRITE);
+        w->synced = w->at;
+    }
+#endif
+    return true;
 }
 
 int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id,
@@ -509,15 +686,18 @@ int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id
     gi_section tab[MAX_SECTIONS];
     uint64_t off = align_up(sizeof(gi_header) + ns * sizeof(gi_section));
     for (size_t i = 0; i < ns; i++) {
-        uint32_t crc = (uint32_t)crc32_z(0, NULL, 0);
+        sum_state sum;
+        sum_init(&sum);
         bool absent = s[i].id != SEC_SCALARS && !s[i].pack && !*s[i].ptr;
-        if ((absent && s[i].count) || !section_pieces(&s[i], sc, crc_piece, &crc)) {
+        if ((absent && s[i].count) || !section_pieces(&s[i], sc, crc_piece, &sum)) {
             mf_error_set(err, "cannot write %s: the graph's %s could not be read back", index_path,
                          s[i].name);
             return -1;
         }
         bool present = s[i].id == SEC_SCALARS || *s[i].ptr != NULL;
-        tab[i] = (gi_section){s[i].id, s[i].elem, s[i].count, off, crc, present ? SF_PRESENT : 0};
+        tab[i] = (gi_section){s[i].id,       s[i].elem, s[i].count,
+                              off,           sum_end(&sum),
+                              present ? SF_PRESENT : 0};
         off = align_up(off + s[i].count * s[i].elem);
     }
     gi_header h;
@@ -538,12 +718,14 @@ int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id
 
     mf_out *o = mf_out_open(index_path, err);
     if (!o) return -1;
-    mf_out_write(o, &h, sizeof h);
-    mf_out_write(o, tab, ns * sizeof *tab);
+    index_out w;
+    index_out_init(&w, o);
+    out_piece(&w, &h, sizeof h);
+    out_piece(&w, tab, ns * sizeof *tab);
     uint64_t at = sizeof h + ns * sizeof *tab;
     for (size_t i = 0; i < ns; i++) {
-        mf_out_write(o, zeros, (size_t)(tab[i].offset - at));
-        if (!section_pieces(&s[i], sc, out_piece, o) && mf_out_error(o, err) == 0) {
+        out_piece(&w, zeros, (size_t)(tab[i].offset - at));
+        if (!section_pieces(&s[i], sc, out_piece, &w) && mf_out_error(o, err) == 0) {
             mf_error_set(err, "cannot write %s: the graph's %s could not be read back", index_path,
                          s[i].name);
             mf_out_abort(o);
@@ -551,7 +733,7 @@ int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id
         }
         at = tab[i].offset + tab[i].count * tab[i].elem;
     }
-    mf_out_write(o, zeros, (size_t)(off - at));
+    out_piece(&w, zeros, (size_t)(off - at));
     mp_graph_derived dv;
     memset(&dv, 0, sizeof dv);
     if (derived) dv = *derived;
@@ -560,7 +742,7 @@ int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id
     sect ps[NDERIVED];
     uint64_t part =
         part_layout(g, &dv, (uint64_t)h.header_crc << 32 | h.table_crc, off, &ph, ptab, ps);
-    if (part) part_emit(out_piece, o, &ph, ptab, ps, off);
+    if (part) part_emit(out_piece, &w, &ph, ptab, ps, off);
     if (mf_out_error(o, err)) {
         mf_out_abort(o);
         return -1;
@@ -880,6 +1062,41 @@ static void release_array(void *ud, const void *p, uint64_t bytes)
     if (p) release_pages(ud, (uint64_t)((const uint8_t *)p - (const uint8_t *)ud), bytes);
 }
 
+/* An entry's findings record: (retained bytes, shared 0 or 1). */
+static const char *check_entry_result(const mp_graph *g, const uint64_t *f)
+{
+    if (f[0] > g->total_bytes) return "retained bytes out of range";
+    return f[1] > 1 ? "not a flag" : NULL;
+}
+
+/* The findings of dv (its fmaps, and fentries' bytes and block index as the
+ * table tab says): the store made a read-only store in memory, then every
+ * record of it and of the maps checked. NULL when sound. */
+static const char *check_findings(const mp_graph *g, mp_graph_derived *dv, const gi_section *tab,
+                                  char *why, size_t size)
+{
+    mp_pack *pk = &dv->fentries;
+    uint8_t *buf = pk->buf;
+    uint64_t *block = pk->block;
+    memset(pk, 0, sizeof *pk);
+    pk->nfields = 2;
+    pk->n = g->nentries;
+    pk->buf = buf;
+    pk->len = tab[DS_FENTRIES].count;
+    pk->block = block;
+    pk->nblock = tab[DS_FBLOCKS].count;
+    pk->fd = -1;
+    const char *bad = check_pack(pk, 2, "derived results: findings' entries", check_entry_result, g);
+    if (bad) return bad;
+    static const char part[] = "derived results: ";
+    if (size <= sizeof part) return "derived results: findings";
+    memcpy(why, part, sizeof part - 1);
+    return mp_findings_saved_check(g, dv->fmaps, tab[DS_FMAPS].count, why + sizeof part - 1,
+                                   size - (sizeof part - 1))
+               ? why
+               : NULL;
+}
+
 /* Points g->derived into the derived part of the index image at base
  * (after the graph part of header h) once it is checked; NULL when it is
  * sound, else what is wrong (g->derived stays empty then). */
@@ -904,28 +1121,37 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
     mp_graph_derived dv;
     memset(&dv, 0, sizeof dv);
     sect s[NDERIVED];
-    derived_sections(&dv, nobj, N, s);
-    const uint64_t want[NDERIVED] = {nobj, nobj, nobj, N, N, nobj, N};
+    derived_sections(&dv, nobj, N, g->nmaps, false, s);
+    /* a count of 0 or the one given; the preorder and a store's bytes: up
+     * to it */
+    const uint64_t want[NDERIVED] = {
+        nobj, nobj, nobj, N, N, nobj, N, g->nmaps, UINT64_MAX,
+        (g->nentries + MP_PACK_BLOCK - 1) / MP_PACK_BLOCK};
     for (size_t i = 0; i < NDERIVED; i++) {
         const gi_section *t = &tab[i];
         bool fits = t->offset % 8 == 0 && t->offset >= start && t->offset <= len &&
                     t->elem == s[i].elem && t->count <= (len - t->offset) / t->elem;
-        if (t->id != s[i].id || !fits || (t->count && t->count != want[i] && i != 6) ||
+        bool up_to = i == DS_PREORDER || i == DS_FENTRIES;
+        if (t->id != s[i].id || !fits || (t->count && t->count != want[i] && !up_to) ||
             t->count > want[i] || t->flags != (t->count ? SF_PRESENT : 0u)) {
             snprintf(why, size, "derived results: section %zu (%s): bounds or count", i, s[i].name);
             return why;
         }
-        if (t->crc != (uint32_t)crc32_z(0, base + t->offset, t->count * t->elem)) {
+        if (t->crc != section_sum(base + t->offset, t->count * t->elem)) {
             snprintf(why, size, "derived results: section %zu (%s): checksum", i, s[i].name);
             return why;
         }
         if (file) release_pages(base, t->offset, t->count * t->elem);
         *s[i].ptr = t->count ? base + t->offset : NULL;
     }
-    dv.npreorder = tab[6].count;
+    dv.npreorder = tab[DS_PREORDER].count;
     if ((!dv.parent != !dv.root || !dv.parent != !dv.via) ||
         (!dv.idom != !dv.retained || !dv.idom != !dv.root_of || !dv.idom != !dv.preorder))
         return "derived results: a part of the paths or of the tree is missing";
+    if (!dv.fmaps && (dv.fentries.buf || dv.fentries.block))
+        return "derived results: a part of the findings is missing";
+    if (dv.fmaps && (!dv.parent || !dv.idom))
+        return "derived results: findings without the paths and tree they come from";
     const char *bad =
         dv.parent ? mp_derived_check_paths(g, &dv, why, size, file ? release_array : NULL, base)
                   : NULL;
@@ -939,6 +1165,7 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
     if (dv.idom &&
         (bad = mp_derived_check_tree(g, &dv, why, size, file ? release_array : NULL, base)))
         return bad;
+    if (dv.fmaps && (bad = check_findings(g, &dv, tab, why, size))) return bad;
     g->derived = dv;
     return NULL;
 }
@@ -1014,7 +1241,7 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
             bad = why;
             break;
         }
-        if (t->crc != (uint32_t)crc32_z(0, base + t->offset, t->count * t->elem)) {
+        if (t->crc != section_sum(base + t->offset, t->count * t->elem)) {
             snprintf(why, sizeof why, "section %zu (%s): checksum", i, s[i].name);
             bad = why;
             break;
@@ -1135,7 +1362,7 @@ void mp_gi_reseal(void *data, size_t len)
     for (size_t i = 0; i < h.nsections; i++) {
         gi_section *t = &tab[i];
         if (t->elem && t->offset <= len && t->count <= (len - t->offset) / t->elem)
-            t->crc = (uint32_t)crc32_z(0, base + t->offset, t->count * t->elem);
+            t->crc = section_sum(base + t->offset, t->count * t->elem);
     }
     h.table_crc = (uint32_t)crc32_z(0, (const Bytef *)tab, h.nsections * sizeof *tab);
     memcpy(base, &h, sizeof h);
@@ -1153,7 +1380,7 @@ void mp_gi_reseal(void *data, size_t len)
     for (size_t i = 0; i < ph.nsections; i++) {
         gi_section *t = &ptab[i];
         if (t->elem && t->offset <= len && t->count <= (len - t->offset) / t->elem)
-            t->crc = (uint32_t)crc32_z(0, base + t->offset, t->count * t->elem);
+            t->crc = section_sum(base + t->offset, t->count * t->elem);
     }
     ph.table_crc = (uint32_t)crc32_z(0, (const Bytef *)ptab, ph.nsections * sizeof *ptab);
     ph.graph = (uint64_t)h.header_crc << 32 | h.table_crc;

@@ -5,7 +5,8 @@
  * index files beside a heap dump).
  *
  * The file is the graph's arrays as they are in memory, each a section of
- * a table (id, element size, count, offset, checksum), after a header that
+ * a table (id, element size, count, offset, checksum: a fast 32-bit sum of
+ * its bytes; crc32 for the header and tables), after a header that
  * says which snapshot it was made from: device, inode, size, modification
  * time in nanoseconds and a checksum of the snapshot's first and last
  * 64 KiB. A reader maps the file (mmap, private) and points the graph's
@@ -22,7 +23,9 @@
  * snapshot instead.
  *
  * The graph does not depend on analysis options, nor do the paths from the
- * roots and the dominator tree: an index may keep them too (graph.h's
+ * roots and the dominator tree, nor what of the findings follows from them
+ * (findings.h's mp_findings_saved per map and mp_findings.entry_info per
+ * entry, kept only with both): an index may keep them too (graph.h's
  * mp_graph_derived), in a derived part after the graph's sections, with
  * its own header and table of sections, naming the graph part it belongs
  * to by that part's checksums. The part is written with the graph
@@ -89,8 +92,12 @@ mp_gi_status mp_gi_open_bytes(const void *data, size_t len, const char *name, mp
 /* Writes the index of graph g, loaded from the snapshot with identity id,
  * to index_path (atomically: a temporary file renamed into place, the
  * rules of format/outfile.h), with the derived results in `derived` (NULL
- * or empty: none); *bytes gets its size. -1 with err set when it cannot be
- * written (nothing is left under the name then). */
+ * or empty: none; findings without both paths and tree, or whose entry
+ * store cannot be read back, are left out); *bytes gets its size. -1 with
+ * err set when it cannot be written (nothing is left under the name then).
+ * Sections are written straight from g's arrays, and the writeback of
+ * each finished 64 MiB is asked for as it is written (the pages stay in
+ * the page cache for the next open). */
 int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id,
                 const mp_graph_derived *derived, uint64_t *bytes, mf_error *err);
 

@@ -17,6 +17,7 @@
 #include "analyze/gobinary.h"
 #include "analyze/godump_maps.h"
 #include "analyze/godump_mem.h"
+#include "format/names.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -868,12 +869,8 @@ static int load(loader *L, const char *binary, mp_graph **out)
     uint64_t unreached_bytes = 0;
     for (size_t i = 0; i < mp_gdmem_nobj(&L->mem); i++)
         if (!L->reached[i]) unreached_bytes += mp_gdmem_obj_size(&L->mem, (uint32_t)i);
-    const char *prog = binary ? strrchr(binary, '/') : NULL;
-    mp_gb_set_info(G.b,
-                   prog     ? prog + 1
-                   : binary ? binary
-                            : "",
-                   0, 0, (uint32_t)d->num_gc, 8, 0, d->memstats[MF_GD_MS_HEAP_ALLOC]);
+    mp_gb_set_info(G.b, binary ? mf_path_base(binary) : "", 0, 0, (uint32_t)d->num_gc, 8, 0,
+                   d->memstats[MF_GD_MS_HEAP_ALLOC]);
     mp_gb_set_origin(G.b, "goroutine", version, mp_gdmem_nobj(&L->mem) - nreached, unreached_bytes);
     G.t_hmap = mp_gb_type(G.b, "runtime.hmap", 48, MP_TYPE_MAP_HEADER);
     G.t_bucket = mp_gb_type(G.b, "runtime.bmap", 0, MP_TYPE_BUCKET);

@@ -1,6 +1,8 @@
 /* src/analyze/profile.c -- see profile.h. */
 #include "analyze/profile.h"
 
+#include "format/names.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,8 +280,7 @@ int mp_index_build(const mf_profile *p, const char *name, mp_index *ix, mf_error
              * the mapping's base name in brackets, else "<unknown>". */
             const char *mfile =
                 loc->mapping ? mf_str(p, p->mappings[loc->mapping - 1].filename) : "";
-            const char *mbase = strrchr(mfile, '/');
-            mbase = mbase ? mbase + 1 : mfile;
+            const char *mbase = mf_path_base(mfile);
             if (mbase[0])
                 snprintf(cand, longest + 16, "[%s]", mbase);
             else

@@ -9,6 +9,7 @@
 #include "analyze/parallel.h"
 #include "analyze/report.h"
 #include "analyze/timing.h"
+#include "format/names.h"
 #include "format/pprof.h"
 #include "format/text.h"
 
@@ -133,12 +134,6 @@ static void fmt_bytes(char *buf, size_t size, uint64_t v)
 static void fmt_count(char *buf, size_t size, uint64_t v)
 {
     mf_format_count(buf, size, v);
-}
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
 }
 
 /* "function (file:line)" of a frame, or "" */
@@ -606,7 +601,7 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
     fmt_count(c1, sizeof c1, a->f.heap_objects);
     const char *prog = mp_str(g, g->info.program);
     const char *rt = mp_str(g, g->info.runtime);
-    fprintf(out, "maproot: %s", *prog ? base_name(prog) : "?");
+    fprintf(out, "maproot: %s", *prog ? mf_path_base(prog) : "?");
     if (g->info.pid) fprintf(out, " (pid %" PRIu64 ")", g->info.pid);
     if (*rt) fprintf(out, ", %s", rt);
     fprintf(out, ", GC cycle %u, heap %s in %s objects", g->info.gc_cycle, b1, c1);
@@ -1144,9 +1139,9 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
         capped |= top_n(o, g->maps[a->f.maps[a->f.ranked[i]].map].nentries) > DOT_MAX_ENTRIES;
     const char *prog = mp_str(g, g->info.program);
     fmt_bytes(b1, sizeof b1, a->f.heap_bytes);
-    int n =
-        snprintf(t, sizeof t, "maproot: %s, GC cycle %u, heap %s: %zu leak suspect%s",
-                 *prog ? base_name(prog) : a->file, g->info.gc_cycle, b1, ns, ns == 1 ? "" : "s");
+    int n = snprintf(t, sizeof t, "maproot: %s, GC cycle %u, heap %s: %zu leak suspect%s",
+                     *prog ? mf_path_base(prog) : a->file, g->info.gc_cycle, b1, ns,
+                     ns == 1 ? "" : "s");
     if (n > 0 && (size_t)n < sizeof t && ns > nd)
         n += snprintf(t + n, sizeof t - (size_t)n, " (the first %zu drawn)", nd);
     if (n > 0 && (size_t)n < sizeof t && capped)

@@ -7,6 +7,7 @@
 #include "analyze/json_text.h"
 #include "analyze/parallel.h"
 #include "analyze/report.h"
+#include "format/names.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -37,12 +38,6 @@ static double share(uint64_t part, uint64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
 static const char *type_name(const mp_graph *g, uint32_t t)
 {
     if (t == MP_NONE || t >= g->ntypes) return "(no type)";
@@ -57,7 +52,7 @@ void mp_view_header(FILE *out, const mp_graph *g, uint64_t reachable_bytes,
     fmt_bytes(b, sizeof b, reachable_bytes);
     mp_format_count(c, sizeof c, reachable_objects);
     const char *prog = mp_str(g, g->info.program), *rt = mp_str(g, g->info.runtime);
-    fprintf(out, "maproot: %s", *prog ? base_name(prog) : "?");
+    fprintf(out, "maproot: %s", *prog ? mf_path_base(prog) : "?");
     if (g->info.pid) fprintf(out, " (pid %" PRIu64 ")", g->info.pid);
     if (*rt) fprintf(out, ", %s", rt);
     fprintf(out, ", GC cycle %u, heap %s in %s objects\n", g->info.gc_cycle, b, c);

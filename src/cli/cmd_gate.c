@@ -11,6 +11,7 @@
 #include "analyze/gate_report.h"
 #include "cli/input.h"
 #include "format/gcstack_reader.h"
+#include "format/names.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -189,7 +190,7 @@ static int judge_series(mp_gate *gt, series_item *v, size_t n)
         memset(&a, 0, sizeof a);
         if (mp_snapshot_analyze_graph(g, NULL, &a, &err)) return cli_fail("%s", err.msg);
         int rc = mp_gate_add(gt, v[i].path, a.g->info.gc_cycle, &a, &err);
-        cli_index_save(g, &a.p, &a.d);
+        cli_index_save(g, &a.p, &a.d, &a.f);
         mp_snapshot_analysis_free(&a);
         if (rc) return cli_fail("%s", err.msg);
     }
@@ -561,8 +562,7 @@ int cmd_gate(int argc, char **argv)
     mp_gate_init(&gt, &policy);
     if (run) {
         char **prog = argv + dd + 1;
-        const char *slash = strrchr(prog[0], '/');
-        const char *name = slash ? slash + 1 : prog[0];
+        const char *name = mf_path_base(prog[0]);
         if (!*name) {
             cli_usage("gate", "%s names no program", prog[0]);
             goto out;

@@ -199,7 +199,7 @@ int cmd_path(int argc, char **argv)
     status = cli_output_close(&co, status);
 out:
     cli_report_done();
-    cli_index_save(g, &p, NULL);
+    cli_index_save(g, &p, NULL, NULL);
     mp_pathview_free(&v);
     mp_paths_free(&p);
     mp_graph_free(g);

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 
 #include "analyze/report.h"
+#include "format/names.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -43,12 +44,6 @@ static void format_uptime(char *buf, size_t cap, int64_t secs)
         snprintf(buf, cap, "%02" PRId64 ":%02" PRId64 ":%02" PRId64, h, m, s);
     else
         snprintf(buf, cap, "%02" PRId64 ":%02" PRId64, m, s);
-}
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
 }
 
 int cmd_ps(int argc, char **argv)
@@ -111,7 +106,7 @@ int cmd_ps(int argc, char **argv)
             if (up >= 0) format_uptime(upt, sizeof upt, up);
             mp_format_value(heap, sizeof heap, (int64_t)w->live_bytes, "bytes", false);
             printf("%7" PRIu64 "  %-16.16s %10s %12s %8" PRIu32 "  %s\n", w->pid,
-                   base_name(w->program), upt, heap, w->gc_cycle, w->args);
+                   mf_path_base(w->program), upt, heap, w->gc_cycle, w->args);
         }
         mf_at_frame d = {.kind = MF_AT_DETACH};
         cli_at_send(&a, &d, NULL, 0, msg, sizeof msg);

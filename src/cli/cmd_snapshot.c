@@ -31,7 +31,7 @@ static int analyzed(const mp_graph *g, mp_snapshot_analysis *a, const cli_snap_o
         status =
             cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns, ns == 1 ? "" : "s");
     cli_report_done();
-    cli_index_save(g, &a->p, &a->d);
+    cli_index_save(g, &a->p, &a->d, &a->f);
     mp_snapshot_analysis_free(a);
     return status;
 }
@@ -159,7 +159,7 @@ int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     status = cli_output_close(&co, status);
 out:
     cli_report_done();
-    cli_index_save(g, &j.p, &j.d);
+    cli_index_save(g, &j.p, &j.d, NULL);
     mp_histogram_free(&h);
     mp_domtree_free(&t);
     mp_dom_free(&j.d);
@@ -488,8 +488,8 @@ out:
     free(used);
     free(diffs);
     cli_report_done();
-    cli_index_save(A.g, &A.p, &A.d);
-    cli_index_save(B.g, &B.p, &B.d);
+    cli_index_save(A.g, &A.p, &A.d, &A.f);
+    cli_index_save(B.g, &B.p, &B.d, &B.f);
     mp_snapshot_analysis_free(&A);
     mp_snapshot_analysis_free(&B);
     return status;

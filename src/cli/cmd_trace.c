@@ -25,6 +25,7 @@
 #include "cli/trace_roots.h"
 #include "cli/trace_timeline.h"
 #include "cli/trace_view.h"
+#include "format/names.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,12 +81,6 @@ static const char trace_help[] =
     "Exit status: 0 success (also when the program ends during the trace), 2 bad\n"
     "usage, no such process or one without the collector, or a failed --once;\n"
     "with -- PROG, the program's own status. See maproot-trace(1).\n";
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
 
 /* ------------------------------------------------------------ options --- */
 
@@ -577,14 +572,14 @@ static int run_once(session *s)
             fprintf(progress,
                     "maproot: waiting for the next collection of %s (pid %ld); --force-gc "
                     "collects now\n",
-                    base_name(s->v.program), (long)s->o.pid);
+                    mf_path_base(s->v.program), (long)s->o.pid);
             told = true;
         }
         if (s->o.duration_ms && (uint64_t)waited >= s->o.duration_ms) break;
     }
     if (s->job.active) {
         pair_abort(&s->job);
-        return cli_fail("%s (pid %ld): %s; nothing was written", base_name(s->v.program),
+        return cli_fail("%s (pid %ld): %s; nothing was written", mf_path_base(s->v.program),
                         (long)s->o.pid,
                         s->ended ? "the program ended before it collected"
                                  : "no collection came before maproot stopped waiting");
@@ -596,7 +591,7 @@ static int run_once(session *s)
                               (json_int_t)s->v.cycle, "files", s->files[0], s->files[1]);
         print_record(o);
     } else {
-        printf("maproot trace: %s (pid %ld): wrote %s and %s\n", base_name(s->v.program),
+        printf("maproot trace: %s (pid %ld): wrote %s and %s\n", mf_path_base(s->v.program),
                (long)s->o.pid, s->files[0], s->files[1]);
     }
     return CLI_EXIT_OK;
@@ -763,7 +758,7 @@ static int finish_live(session *s, int status)
     } else {
         if (s->tty) fputs("\033[H\033[2J", stdout);
         tv_print_text(stdout, &s->v, &r);
-        printf("\n%s: %s (pid %" PRIu64 ")%s\n", how, base_name(s->v.program), s->v.pid,
+        printf("\n%s: %s (pid %" PRIu64 ")%s\n", how, mf_path_base(s->v.program), s->v.pid,
                s->end_reason && strcmp(s->end_reason, "exited") == 0 ? ""
                                                                      : "; it goes on as before");
         for (size_t i = 0; i < s->nfiles; i++) printf("  wrote %s\n", s->files[i]);

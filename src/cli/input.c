@@ -136,7 +136,8 @@ static void write_index(const char *path, const mp_gi_ident *id, const mp_graph 
 /* Adds dv to the index g was read from, x, when it lacks them. */
 static void add_results(const pending *x, const mp_graph *g, mp_graph_derived dv)
 {
-    bool more = (dv.parent && !g->derived.parent) || (dv.idom && !g->derived.idom);
+    bool more = (dv.parent && !g->derived.parent) || (dv.idom && !g->derived.idom) ||
+                (dv.fmaps && !g->derived.fmaps);
     if (!more || !unchanged(x->path, &x->id)) return;
     /* what was computed, and what the index had (borrowed) */
     mp_graph_derived had = g->derived;
@@ -144,6 +145,7 @@ static void add_results(const pending *x, const mp_graph *g, mp_graph_derived dv
     if (!dv.idom)
         dv.idom = had.idom, dv.retained = had.retained, dv.root_of = had.root_of,
         dv.preorder = had.preorder, dv.npreorder = had.npreorder;
+    if (!dv.fmaps) dv.fmaps = had.fmaps, dv.fentries = had.fentries;
     mf_error err;
     uint64_t bytes;
     int rc = mp_gi_append(x->index, g, &x->id, &dv, &bytes, &err);
@@ -156,7 +158,24 @@ static void add_results(const pending *x, const mp_graph *g, mp_graph_derived dv
     mp_timing_mark("save-index");
 }
 
-void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d)
+/* Puts the findings f, computed from the paths and tree in dv, into dv:
+ * their records (returned, malloc'd: the caller frees them) and the
+ * per-entry store, lent. NULL (dv as it was) when there are none to keep
+ * or no memory for them: the index is then written without them. */
+static mp_findings_saved *with_findings(const mp_graph *g, const mp_findings *f,
+                                        mp_graph_derived *dv)
+{
+    if (!f || !f->maps || f->nmaps != g->nmaps || !g->nmaps || !dv->parent || !dv->idom)
+        return NULL;
+    mp_findings_saved *s = malloc(g->nmaps * sizeof *s);
+    if (!s) return NULL;
+    for (size_t k = 0; k < g->nmaps; k++) mp_findings_save(f, k, &s[k]);
+    dv->fmaps = s;
+    dv->fentries = f->entry_info;
+    return s;
+}
+
+void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d, const mp_findings *f)
 {
     size_t i = 0;
     while (i < npend && pend[i].g != g) i++;
@@ -164,12 +183,14 @@ void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d)
     pending x = pend[i];
     pend[i] = pend[--npend];
     mp_graph_derived dv = mp_gi_derived_of(p, d);
+    mp_findings_saved *fs = with_findings(g, f, &dv);
     if (x.fresh) {
         write_index(x.path, &x.id, g, &dv, x.index, x.cache);
         mp_timing_mark("write-index");
     } else {
         add_results(&x, g, dv);
     }
+    free(fs);
     forget(&x);
 }
 

@@ -12,6 +12,7 @@
 #define MAPROOT_CLI_INPUT_H
 
 #include "analyze/dominators.h"
+#include "analyze/findings.h"
 #include "analyze/graph.h"
 #include "analyze/paths.h"
 #include "format/infile.h"
@@ -55,17 +56,18 @@ int cli_parse_index(const char *cmd, const char *arg);
  * through its index as cli_index says; errors as mp_load_gcstack_in. */
 int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err);
 /* Writes the index of g, a graph cli_load_snapshot read from its snapshot,
- * with the paths p and dominator tree d (either NULL) in one file; or
- * keeps p and d in the index g was read from when it lacks them. They
- * depend on the graph alone, so the next command on the same snapshot
- * reads them instead of computing them. The index is written here, not
+ * with the paths p and dominator tree d (either NULL) and the findings f
+ * computed from them (NULL: none) in one file; or keeps them in the index
+ * g was read from when it lacks them. They depend on the graph alone
+ * (of the findings, what mp_findings_save keeps), so the next command on
+ * the same snapshot reads them instead of computing them. The index is written here, not
  * while loading, so that a command calls this once its report is out
  * (cli_report_done): the user has the answer while the index is written.
  * Call once per graph, before they are freed; a graph without an index
  * (too small, --index off, a Go heap dump) is left alone. On a terminal
  * the write is told on stderr; a failure is a warning, and so is a
  * snapshot that changed since it was read (no index is written then). */
-void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d);
+void cli_index_save(const mp_graph *g, const mp_paths *p, const mp_dom *d, const mp_findings *f);
 
 /* The limits of every load (--max-memory); set by the commands. */
 extern mf_limits cli_limits;

@@ -2,6 +2,7 @@
 #include "cli/trace_timeline.h"
 
 #include "analyze/json_text.h"
+#include "format/names.h"
 #include "format/outfile.h"
 
 #include <inttypes.h>
@@ -30,7 +31,7 @@ static json_t *events_of(const trace_view *v)
 {
     json_t *ev = json_array();
     if (!ev) return NULL;
-    const char *prog = strrchr(v->program, '/') ? strrchr(v->program, '/') + 1 : v->program;
+    const char *prog = mf_path_base(v->program);
     char pname[600];
     snprintf(pname, sizeof pname, "%s (pid %" PRIu64 ")", prog, v->pid);
     json_int_t pid = (json_int_t)v->pid;

@@ -4,6 +4,7 @@
 #include "analyze/display_path.h"
 #include "analyze/json_text.h"
 #include "analyze/report.h"
+#include "format/names.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -302,12 +303,6 @@ static void fmt_clock(char *buf, size_t cap, double secs)
         snprintf(buf, cap, "%02" PRIu64 ":%02" PRIu64, s / 60, s % 60);
 }
 
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
 /* "lookup_or_login (examples/sessiond.c:74)" */
 static void fmt_site(char *buf, size_t cap, const tv_map *m)
 {
@@ -352,7 +347,7 @@ void tv_print_text(FILE *out, const trace_view *v, const tv_render *r)
     fprintf(out,
             "maproot trace: %s (pid %" PRIu64 "), attached %s, interval %s, cycle %" PRIu32
             " (+%" PRIu32 ")\n",
-            base_name(v->program), v->pid, t, iv, v->cycle, v->cycle - v->cycle_at_attach);
+            mf_path_base(v->program), v->pid, t, iv, v->cycle, v->cycle - v->cycle_at_attach);
     int64_t dh = (int64_t)v->live_bytes - (int64_t)v->live_at_attach;
     mp_format_value(c1, sizeof c1, (int64_t)v->live_bytes, "bytes", false);
     mp_format_value(c2, sizeof c2, dh, "bytes", true);

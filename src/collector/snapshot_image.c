@@ -27,6 +27,7 @@
 #include "collector/profiler.h"
 #include "collector/symbolize.h"
 #include "format/gcstack_writer.h"
+#include "format/names.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -394,8 +395,7 @@ static const char *module_place(img *im, uint64_t pc, char *buf, size_t size)
     size_t nmaps = im->sym ? mrc_sym_mappings(im->sym, &maps) : 0;
     long k = im->sym ? mrc_sym_mapping_of(im->sym, (uintptr_t)pc) : -1;
     if (k < 0 || (size_t)k >= nmaps || !maps[k].path || !*maps[k].path) return "";
-    const char *name = strrchr(maps[k].path, '/');
-    name = name ? name + 1 : maps[k].path;
+    const char *name = mf_path_base(maps[k].path);
     snprintf(buf, size, "%s+0x%" PRIx64, name, pc - maps[k].start + maps[k].offset);
     return buf;
 }
@@ -674,10 +674,12 @@ static void on_slot(const mr_map_slot *s, void *ud)
         } else {
             me->kn = add_fields(mw, s->key, mt->key_type);
         }
-        /* the rendered key: at most 300 bytes (a 64-byte cut, escaped) */
-        if (!grow(mw->im, (void **)&mw->text, &mw->captext, mw->ntext + 300, 1)) return;
-        size_t n = mr_map_render_key(mt, s->key, mw->text + mw->ntext, 300);
-        if (n >= 300) n = 299;
+        /* the rendered key: at most 320 bytes (a 64-byte cut, escaped, then
+         * the key's length and digest: rt.h) */
+        enum { KEY_TEXT = 321 };
+        if (!grow(mw->im, (void **)&mw->text, &mw->captext, mw->ntext + KEY_TEXT, 1)) return;
+        size_t n = mr_map_render_key(mt, s->key, mw->text + mw->ntext, KEY_TEXT);
+        if (n >= KEY_TEXT) n = KEY_TEXT - 1;
         me->text = mw->ntext;
         e->key_text = mw->text; /* fixed up when written (text may move) */
         e->key_text_len = n;

@@ -1,6 +1,8 @@
 /* src/format/attach_endpoint.c -- see attach_endpoint.h. */
 #include "format/attach_endpoint.h"
 
+#include "format/names.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -69,8 +71,7 @@ int mf_at_endpoint_path(const char *dir, pid_t pid, char *buf, mf_error *err)
 
 pid_t mf_at_endpoint_pid(const char *name)
 {
-    const char *slash = strrchr(name, '/');
-    if (slash) name = slash + 1;
+    name = mf_path_base(name);
     if (strncmp(name, "maproot-", 8) != 0) return 0;
     const char *p = name + 8;
     long v = 0;

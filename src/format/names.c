@@ -1,6 +1,7 @@
 /*
  * src/format/names.c -- cleaning of file and function names (see names.h).
  */
+
 #include "format/names.h"
 
 #include <string.h>
@@ -113,4 +114,10 @@ int mf_text_cmp_natural(const char *a, const char *b)
         b++;
     }
     return (unsigned char)*a - (unsigned char)*b;
+}
+
+const char *mf_path_base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
 }

@@ -45,4 +45,11 @@ bool mf_function_name_clean(char *name);
  */
 int mf_text_cmp_natural(const char *a, const char *b);
 
+/*
+ * The last component of a path: what follows its last '/', or the path
+ * itself when it has none ("/usr/bin/app" is "app", "app" is "app"). Empty
+ * when the path ends in '/'. Points into path; nothing is cleaned.
+ */
+const char *mf_path_base(const char *path);
+
 #endif

@@ -1541,6 +1541,23 @@ static void out_hex(outbuf *o, const uint8_t *p, size_t n)
 
 #define RENDER_MAX 64
 
+/*
+ * What follows the "..." of a key cut at RENDER_MAX bytes: " (N bytes,
+ * #H)", N the key's length and H the FNV-1a 64 of all its bytes in 16 hex
+ * digits. Keys that differ only past the cut are then still told apart,
+ * wherever keys are compared or shown by their rendering (a snapshot keeps
+ * nothing else of them).
+ */
+static void out_cut(outbuf *o, const void *key, size_t n)
+{
+    const uint8_t *p = key;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "... (%zu bytes, #%016" PRIx64 ")", n, h);
+    out_str(o, tmp);
+}
+
 size_t mr_map_render_key(const mr_map_type *t, const void *key, char *buf, size_t cap)
 {
     outbuf o = {buf, cap, 0};
@@ -1595,7 +1612,7 @@ size_t mr_map_render_key(const mr_map_type *t, const void *key, char *buf, size_
                 }
             }
             out_char(&o, '"');
-            if (s->len > RENDER_MAX) out_str(&o, "...");
+            if (s->len > RENDER_MAX) out_cut(&o, s->ptr, s->len);
             break;
         }
         case MR_KEY_BYTES: {
@@ -1603,7 +1620,7 @@ size_t mr_map_render_key(const mr_map_type *t, const void *key, char *buf, size_
             size_t n = size < RENDER_MAX ? size : RENDER_MAX;
             out_str(&o, "0x");
             out_hex(&o, key, n);
-            if (size > RENDER_MAX) out_str(&o, "...");
+            if (size > RENDER_MAX) out_cut(&o, key, size);
             break;
         }
         default:

@@ -4,9 +4,10 @@
  * checksums of a mutated index stop most of it at the first section), and
  * resealed -- its checksums recomputed -- so that mutations reach the
  * bounds and reference checks behind them, the derived results' (paths,
- * dominator tree: cycles, references out of range, wrong sums) as well as
- * the graph's. Whatever the reader accepts is then analysed in full --
- * with the derived results it kept, in place of computing them -- and
+ * dominator tree: cycles, references out of range, wrong sums; the
+ * findings' records and per-entry store) as well as the graph's. Whatever
+ * the reader accepts is then analysed in full -- with the derived results
+ * it kept, in place of computing them -- and
  * printed in every format, so that an index that passes the checks cannot
  * crash the analysis. Built with meson
  * -Dfuzz=true (clang); run with scripts/fuzz. Seed corpus:
