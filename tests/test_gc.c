@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 typedef struct Node {
     struct Node *next;
@@ -277,6 +278,60 @@ static void test_pin_keeps_object_alive_until_unpinned(void)
     void *obj = (void *)((uintptr_t)saved_address ^ 0x5555);
     if (EXACT_RECLAIM && mr_object_type(obj, NULL)) explain(obj);
     if (EXACT_RECLAIM) CHECK(mr_object_type(obj, NULL) == NULL);
+}
+
+/*
+ * A global whose registration has ended is no root, and a collection does
+ * not read it: a library unloaded by dlclose takes its variables (and the
+ * names registered with them) out of the address space. The variable here
+ * lives in a page of its own, unmapped once its registration has ended; a
+ * second registration of the same address outlives the end of the first.
+ */
+static void **lib_slot;
+
+static void fill_lib_slot(void)
+{
+    Node *x = mr_new(&node_type);
+    x->value = 31;
+    *lib_slot = x;
+    saved_address = (void *)((uintptr_t)x ^ 0x5555);
+}
+
+static bool lib_slot_intact;
+
+static void check_lib_slot(void)
+{
+    Node *x = *lib_slot;
+    lib_slot_intact = mr_object_type(x, NULL) == &node_type && x->value == 31;
+}
+
+static void count_lib_roots(const mr_root *r, void *ud)
+{
+    if (r->kind == MR_ROOT_GLOBAL && strcmp(r->name, "lib_cache") == 0) ++*(int *)ud;
+}
+
+static void test_unregistered_global_is_no_root(void)
+{
+    lib_slot = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(lib_slot != MAP_FAILED);
+    mr_register_global(lib_slot, "lib_cache", "lib.c", 1);
+    mr_register_global(lib_slot, "lib_cache", "lib.c", 1);
+    in_thread(fill_lib_slot);
+    mr_unregister_global(lib_slot); /* the other registration still holds it */
+    collect();
+    in_thread(check_lib_slot);
+    CHECK(lib_slot_intact);
+    mr_unregister_global(lib_slot);
+    mr_unregister_global(lib_slot); /* no longer registered: nothing happens */
+    munmap(lib_slot, 4096);
+    collect(); /* reading the unmapped variable would fault */
+    void *obj = (void *)((uintptr_t)saved_address ^ 0x5555);
+    if (EXACT_RECLAIM) CHECK(mr_object_type(obj, NULL) == NULL);
+    int named = 0; /* the walk must not read the variable either */
+    mr_stop_the_world();
+    mr_walk_roots(false, count_lib_roots, &named);
+    mr_start_the_world();
+    CHECK(named == 0);
 }
 
 /* A 10-million-long chain must be marked without recursion. */
@@ -720,6 +775,63 @@ static void test_walk_roots_names_globals_and_frames(void)
     stack_root_frame(&s);
     CHECK(s.global == 1);
     CHECK(s.stack >= 1);
+}
+
+/*
+ * A thread-local variable of a thread that pthread_create made lies above
+ * the thread's outermost frame, in storage the C library keeps at the top
+ * of the thread's stack mapping: the walk names it as that thread's
+ * storage (a runtime root), not as a word of the outermost frame.
+ */
+static __thread Node *volatile tls_node; /* volatile: written only, it would go */
+static atomic_int tls_ready, tls_release;
+static Node *_Atomic tls_target;
+
+static void *tls_thread(void *arg)
+{
+    (void)arg;
+    tls_node = mr_new(&node_type);
+    atomic_store(&tls_target, tls_node);
+    mr_blocking_enter();
+    atomic_store(&tls_ready, 1);
+    while (!atomic_load(&tls_release)) usleep(1000);
+    mr_blocking_exit();
+    return NULL;
+}
+
+typedef struct tls_seen {
+    void *target;
+    int storage;
+} tls_seen;
+
+static void note_tls_root(const mr_root *r, void *ud)
+{
+    tls_seen *s = ud;
+    if (r->target != s->target) return;
+    if (r->kind == MR_ROOT_RUNTIME && r->name && strstr(r->name, "thread-local storage of thread"))
+        s->storage++;
+}
+
+static void test_thread_local_storage_is_no_frame(void)
+{
+    pthread_t th;
+    atomic_store(&tls_ready, 0);
+    atomic_store(&tls_release, 0);
+    CHECK(pthread_create(&th, NULL, tls_thread, NULL) == 0);
+    while (!atomic_load(&tls_ready)) {
+        mr_blocking_enter();
+        usleep(1000);
+        mr_blocking_exit();
+    }
+    tls_seen s = {atomic_load(&tls_target), 0};
+    mr_stop_the_world();
+    mr_walk_roots(true, note_tls_root, &s);
+    mr_start_the_world();
+    CHECK(s.storage == 1);
+    atomic_store(&tls_release, 1);
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
 }
 
 /* ------------------------------------------------------ register roots -- */
@@ -1365,6 +1477,7 @@ int main(void)
     TEST_IN_THREAD(test_global_keeps_its_list_alive);
     TEST_IN_THREAD(test_local_variable_is_a_root_until_its_frame_is_gone);
     TEST_IN_THREAD(test_pin_keeps_object_alive_until_unpinned);
+    TEST_IN_THREAD(test_unregistered_global_is_no_root);
     TEST_IN_THREAD(test_arrays_are_scanned_element_by_element);
     TEST_IN_THREAD(test_large_arrays_are_scanned_in_parts);
     TEST_IN_THREAD(test_ten_million_long_chain_is_marked);
@@ -1374,6 +1487,7 @@ int main(void)
     TEST_IN_THREAD(test_pacing_collects_automatically);
     TEST_IN_THREAD(test_gc_percent_off_disables_automatic_collection);
     TEST_IN_THREAD(test_walk_roots_names_globals_and_frames);
+    TEST_IN_THREAD(test_thread_local_storage_is_no_frame);
 #if HAVE_HOLD_IN_REGISTERS
     TEST_IN_THREAD(test_saved_registers_belong_to_the_frame_that_owns_them);
     TEST_IN_THREAD(test_parked_thread_registers_belong_to_the_frame_that_owns_them);

@@ -97,6 +97,13 @@ static void test_keys_are_data_apart_from_display(void)
         {"-17", "-17", NULL, false},
         {"0x7f3a1c000040", "0x7f3a1c000040", NULL, false},
         {"0x00ff...", "0x00ff", NULL, true},
+        /* cut short, with the key's length and digest */
+        {"\"0123456789\"... (70 bytes, #0123456789abcdef)", "0123456789", NULL, true},
+        {"0x00ff... (96 bytes, #cbf29ce484222325)", "0x00ff", NULL, true},
+        /* not a cut mark: the display is its own bytes */
+        {"\"ab\"... (70 bytes, #0123)", "\"ab\"... (70 bytes, #0123)", NULL, false},
+        {"\"ab\"... (bytes, #0123456789abcdef)", "\"ab\"... (bytes, #0123456789abcdef)", NULL,
+         false},
         {"-", "", NULL, false},
         {"?", NULL, NULL, false},
         {"(string of 12 bytes at 0x4c1e20)", NULL, NULL, false},

@@ -45,6 +45,11 @@ static const mr_map_type int_ptr = {"map[int64]*Obj", MR_KEY_INT64, NULL, &mr_ty
 static const mr_map_type ptr_int = {"map[*Obj]int64", MR_KEY_PTR, &obj_type, &mr_type_int64};
 static const mr_map_type str_int = {"map[string]int64", MR_KEY_STRING, NULL, &mr_type_int64};
 static const mr_map_type k12_int = {"map[Key12]int64", MR_KEY_BYTES, &key12_type, &mr_type_int64};
+typedef struct Key96 {
+    uint8_t b[96];
+} Key96;
+MR_TYPE_NOPTR(key96_type, Key96);
+static const mr_map_type k96_int = {"map[Key96]int64", MR_KEY_BYTES, &key96_type, &mr_type_int64};
 static const mr_map_type big_big = {"map[Big]BigVal", MR_KEY_BYTES, &big_type, &bigval_type};
 static const mr_map_type int_set = {"map[int64]struct{}", MR_KEY_INT64, NULL, NULL};
 
@@ -811,8 +816,10 @@ static void test_render_key(void)
     memset(longs, 'x', sizeof longs);
     mr_str l = {longs, sizeof longs};
     size_t need = mr_map_render_key(&str_int, &l, buf, sizeof buf);
-    CHECK_EQ_U64(need, 1 + 64 + 1 + 3);
-    CHECK(buf[0] == '"' && buf[65] == '"' && strcmp(buf + 66, "...") == 0);
+    /* cut at 64 bytes, then the key's length and FNV-1a 64 digest */
+    CHECK_EQ_U64(need, 1 + 64 + 1 + strlen("... (100 bytes, #052c9e7cec411035)"));
+    CHECK(buf[0] == '"' && buf[65] == '"');
+    CHECK_STR_EQ(buf + 66, "... (100 bytes, #052c9e7cec411035)");
     /* truncation follows snprintf */
     char small[5];
     CHECK_EQ_U64(mr_map_render_key(&str_int, &l, small, sizeof small), need);
@@ -823,6 +830,28 @@ static void test_render_key(void)
     Key12 k = {0x04030201, 0, 0xffffffff};
     mr_map_render_key(&k12_int, &k, buf, sizeof buf);
     CHECK_STR_EQ(buf, "0x0102030400000000ffffffff");
+    /* keys alike in their first 64 bytes render apart */
+    char other[100];
+    memset(other, 'x', sizeof other);
+    other[99] = 'y';
+    mr_str o = {other, sizeof other};
+    char buf2[256];
+    mr_map_render_key(&str_int, &l, buf, sizeof buf);
+    mr_map_render_key(&str_int, &o, buf2, sizeof buf2);
+    CHECK(strncmp(buf, buf2, 66) == 0 && strcmp(buf, buf2) != 0);
+    /* the longest rendering (every byte escaped) stays within 320 bytes */
+    char ctl[200];
+    memset(ctl, 1, sizeof ctl);
+    mr_str c = {ctl, sizeof ctl};
+    char big[400];
+    need = mr_map_render_key(&str_int, &c, big, sizeof big);
+    CHECK(need <= 320);
+    CHECK_STR_EQ(big + 1 + 4 * 64 + 1, "... (200 bytes, #0104e3e54d21470d)");
+    Key96 k96;
+    memset(&k96, 0xab, sizeof k96);
+    mr_map_render_key(&k96_int, &k96, big, sizeof big);
+    CHECK(strncmp(big, "0xabab", 6) == 0 && strlen(big) == 2 + 128 + 33);
+    CHECK_STR_EQ(big + 2 + 128, "... (96 bytes, #6f939970c5678ec5)");
 }
 
 typedef struct id_find {

@@ -143,18 +143,32 @@ const mr_type *mr_object_type(const void *p, void **start);
 
 /* --------------------------------------------------------------- roots --- */
 
-/* A registered global: the variable at addr holds one heap pointer (or NULL). */
+/* A registered global: the variable at addr holds one heap pointer (or NULL).
+ * name and file are kept, not copied: they must live as long as the
+ * registration. */
 void mr_register_global(void **addr, const char *name, const char *file, int line);
+
+/* Ends the registration of the global at addr (the latest one, if it was
+ * registered more than once; nothing if it is not registered): from now on
+ * it is no root, and no collection reads it. A library that registers
+ * globals and may be unloaded must end their registrations before dlclose
+ * unmaps the variables and their names (MR_UNREGISTER_GLOBAL), or the next
+ * collection reads unmapped memory. Not from a destructor: at exit those
+ * run before the exit-time snapshot and profile are written, which would
+ * then miss the globals. Thread-safe. */
+void mr_unregister_global(void **addr);
 
 /*
  * MR_GLOBAL(var): at file scope, after `static T *var;`, registers var as a root
- * with its name, file and line before main() runs.
+ * with its name, file and line before main() runs (or when the shared library
+ * that declares it is loaded). MR_UNREGISTER_GLOBAL(var) ends the registration.
  */
 #define MR_GLOBAL(var)                                                                             \
     __attribute__((constructor)) static void mr_register_global_##var##_(void)                     \
     {                                                                                              \
         mr_register_global((void **)&(var), #var, __FILE__, __LINE__);                             \
     }
+#define MR_UNREGISTER_GLOBAL(var) mr_unregister_global((void **)&(var))
 
 /* Pins obj (a heap object, or NULL) so it stays alive while referenced from
  * memory the collector cannot see; returns a handle for mr_unpin. `why` is a
@@ -504,7 +518,12 @@ typedef struct mr_root {
  * a callee saved it (then reported as a register, MR_ROOT_REGISTER, of the
  * frame it was saved for, not as a word of the callee's frame; where a callee
  * saved a value and left the register as it was, the value is reported
- * once). The calling thread's stack roots are those of the code that
+ * once). Words of a thread's scanned stack mapping that lie above its
+ * outermost frame are no frame's: for a thread pthread_create made, that
+ * is where the C library keeps its thread-local variables, and such a word
+ * is reported as MR_ROOT_RUNTIME named "thread-local storage of thread N".
+ * (The main thread's thread-local variables are not scanned: they are no
+ * roots.) The calling thread's stack roots are those of the code that
  * stopped the world (the caller of mr_stop_the_world, or of the collection),
  * not the runtime's own frames; frame 0 is the program's innermost frame.
  */
@@ -591,8 +610,11 @@ void mr_walk_maps(void (*fn)(mr_map *m, uint64_t id, void *ud), void *ud);
 uintptr_t mr_map_last_insert(const mr_map *m, const char **op);
 
 /* Renders a key for people: strings quoted and escaped, cut at 64 bytes;
- * integers in decimal; pointers and other bytes in hex. Returns the length
- * that was needed (snprintf semantics). */
+ * integers in decimal; pointers and other bytes in hex (cut at 64 bytes). A
+ * key cut short ends in "... (N bytes, #H)": its length and the FNV-1a 64
+ * of all its bytes in 16 hex digits, so that keys alike in their first 64
+ * bytes still render apart. At most 320 bytes. Returns the length that was
+ * needed (snprintf semantics). */
 size_t mr_map_render_key(const mr_map_type *t, const void *key, char *buf, size_t cap);
 
 #ifdef __cplusplus

@@ -867,9 +867,12 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t
     mp_entry_cursor ec;
     mp_entry_cursor_init(&ec, g, first);
     mp_entry en;
+    /* only the tied entries are read whole: the entry cursor jumps to
+     * each (a tie at the cut is often one entry in a million) */
     for (size_t i = 0; i < ne && scanned < TIE_SCAN_MAX; i++) {
-        if (!mp_pack_next(&c, info) || !mp_entry_next(&ec, &en)) break;
+        if (!mp_pack_next(&c, info)) break;
         if (info[0] != cut) continue;
+        if (!mp_entry_cursor_skip(&ec, first + i) || !mp_entry_next(&ec, &en)) break;
         scanned++;
         tied[ntied++] = first + (uint32_t)i;
         if (nfound < slots && mp_entry_stack_of(g, &en) != MP_NONE)

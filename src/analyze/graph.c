@@ -47,6 +47,11 @@ bool mp_entry_next(mp_entry_cursor *c, mp_entry *e)
     return true;
 }
 
+bool mp_entry_cursor_skip(mp_entry_cursor *c, size_t i)
+{
+    return mp_pack_cursor_skip(&c->c, i);
+}
+
 void mp_entry_cursor_free(mp_entry_cursor *c)
 {
     mp_pack_cursor_free(&c->c);

@@ -377,6 +377,8 @@ typedef struct mp_entry_cursor {
 } mp_entry_cursor;
 void mp_entry_cursor_init(mp_entry_cursor *c, const mp_graph *g, size_t first);
 bool mp_entry_next(mp_entry_cursor *c, mp_entry *e);
+/* On to entry i, forward only (mp_pack_cursor_skip): false past the end. */
+bool mp_entry_cursor_skip(mp_entry_cursor *c, size_t i);
 void mp_entry_cursor_free(mp_entry_cursor *c);
 /* The objects entry e holds: every pointer of its key slot, then of its
  * value slot, each object once, into out (room for MP_ENTRY_MAX_TARGETS);

@@ -140,8 +140,24 @@ static int hexval(char c)
     return -1;
 }
 
+/* Whether p is what ends a key cut short: "...", then nothing (older
+ * snapshots) or " (N bytes, #H)", H 16 hex digits (mr_map_render_key). */
+static bool cut_mark(const char *p)
+{
+    if (strncmp(p, "...", 3) != 0) return false;
+    p += 3;
+    if (!*p) return true;
+    if (strncmp(p, " (", 2) != 0 || !(*(p += 2) >= '0' && *p <= '9')) return false;
+    while (*p >= '0' && *p <= '9') p++;
+    if (strncmp(p, " bytes, #", 9) != 0) return false;
+    p += 9;
+    for (int i = 0; i < 16; i++, p++)
+        if (!*p || hexval(*p) < 0) return false;
+    return strcmp(p, ")") == 0;
+}
+
 /* A quoted string key: its bytes into out, or SIZE_MAX when d is not one
- * of maproot's quoted forms ("...", then nothing or "..."). */
+ * of maproot's quoted forms ("...", then nothing or a cut mark). */
 static size_t unquote(const char *d, char *out, bool *truncated)
 {
     size_t j = 0;
@@ -179,7 +195,7 @@ static size_t unquote(const char *d, char *out, bool *truncated)
         }
     }
     p++;
-    if (strcmp(p, "...") == 0)
+    if (cut_mark(p))
         *truncated = true;
     else if (*p)
         return SIZE_MAX;
@@ -198,9 +214,10 @@ size_t mp_key_bytes(const char *d, char *out, bool *truncated)
         return SIZE_MAX;
     } else if (strcmp(d, "-") == 0) { /* a key of no bytes (struct{}) */
         return 0;
-    } else if (n > 5 && strncmp(d, "0x", 2) == 0 && strcmp(d + n - 3, "...") == 0) {
+    } else if (n > 5 && strncmp(d, "0x", 2) == 0 && strstr(d, "...") &&
+               cut_mark(strstr(d, "..."))) {
         *truncated = true;
-        n -= 3;
+        n = (size_t)(strstr(d, "...") - d);
     }
     memcpy(out, d, n);
     return n;

@@ -26,8 +26,10 @@
  * integer key's decimal digits; a pointer key's or another key's bytes in
  * hex, "0x..."), null when the input does not hold the key's bytes;
  * "key_display" the key as the text report shows it (strings quoted and
- * escaped); "key_truncated" true when the input kept only the key's first
- * bytes (64 of a longer string key), which "key" then holds.
+ * escaped; a key cut short ends in "... (N bytes, #H)", its length and
+ * digest, which tell apart keys alike in their first bytes);
+ * "key_truncated" true when the input kept only the key's first bytes (64
+ * of a longer string key), which "key" then holds.
  *
  * Memory: the caller owns the references returned (as with json_string).
  * Errors: NULL or -1 only when out of memory.
@@ -65,8 +67,8 @@ int mp_json_set_textn(json_t *obj, const char *field, const char *s, size_t n);
 int mp_json_set_key(json_t *obj, const char *display);
 
 /* A key's bytes from its display form, into out (at least strlen(display)
- * + 1 bytes): the length, with *truncated set when the display ends in
- * "..."; SIZE_MAX when the display holds no bytes of the key ("?",
+ * + 1 bytes): the length, with *truncated set when the display ends in a
+ * cut mark ("...", or "... (N bytes, #H)"); SIZE_MAX when the display holds no bytes of the key ("?",
  * "(string of N bytes at 0x...)"). A quoted string is unescaped (\" \\ \n
  * \t \r \xNN); a display that is not one of maproot's forms is its own
  * bytes. */

@@ -253,6 +253,29 @@ bool mp_pack_next(mp_pack_cursor *c, uint64_t *fields)
     return true;
 }
 
+/* A record starts a block when its index is a multiple of MP_PACK_BLOCK:
+ * its fields are deltas from zero and the block index gives its offset,
+ * so the cursor may land there with nothing before it decoded. The window
+ * of a spilled store is kept: mp_pack_next reads the file again only when
+ * the record lies outside it. */
+bool mp_pack_cursor_skip(mp_pack_cursor *c, size_t i)
+{
+    const mp_pack *p = c->p;
+    if (i >= p->n) {
+        c->i = p->n;
+        return false;
+    }
+    size_t b = i / MP_PACK_BLOCK;
+    if (c->i < b * MP_PACK_BLOCK) {
+        c->i = b * MP_PACK_BLOCK;
+        c->pos = p->block[b];
+    }
+    uint64_t skip[MP_PACK_FIELDS];
+    while (c->i < i)
+        if (!mp_pack_next(c, skip)) return false;
+    return true;
+}
+
 void mp_pack_cursor_free(mp_pack_cursor *c)
 {
     free(c->win);

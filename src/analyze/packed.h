@@ -81,6 +81,12 @@ typedef struct mp_pack_cursor {
 void mp_pack_cursor_init(mp_pack_cursor *c, const mp_pack *p, size_t first);
 /* The next record, or false at the end (or on a read error). */
 bool mp_pack_next(mp_pack_cursor *c, uint64_t *fields);
+/* Moves the cursor on to record i (not back: a cursor past i stays where
+ * it is), so that the next mp_pack_next reads record i. Whole blocks
+ * between are jumped over, not decoded: a pass that wants a few records
+ * scattered over millions pays at most a block's decoding for each.
+ * False at the end (or on a read error). */
+bool mp_pack_cursor_skip(mp_pack_cursor *c, size_t i);
 void mp_pack_cursor_free(mp_pack_cursor *c);
 
 #endif

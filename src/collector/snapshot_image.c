@@ -674,10 +674,12 @@ static void on_slot(const mr_map_slot *s, void *ud)
         } else {
             me->kn = add_fields(mw, s->key, mt->key_type);
         }
-        /* the rendered key: at most 300 bytes (a 64-byte cut, escaped) */
-        if (!grow(mw->im, (void **)&mw->text, &mw->captext, mw->ntext + 300, 1)) return;
-        size_t n = mr_map_render_key(mt, s->key, mw->text + mw->ntext, 300);
-        if (n >= 300) n = 299;
+        /* the rendered key: at most 320 bytes (a 64-byte cut, escaped, then
+         * the key's length and digest: rt.h) */
+        enum { KEY_TEXT = 321 };
+        if (!grow(mw->im, (void **)&mw->text, &mw->captext, mw->ntext + KEY_TEXT, 1)) return;
+        size_t n = mr_map_render_key(mt, s->key, mw->text + mw->ntext, KEY_TEXT);
+        if (n >= KEY_TEXT) n = KEY_TEXT - 1;
         me->text = mw->ntext;
         e->key_text = mw->text; /* fixed up when written (text may move) */
         e->key_text_len = n;

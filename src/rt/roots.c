@@ -61,6 +61,25 @@ void mr_register_global(void **addr, const char *name, const char *file, int lin
     pthread_mutex_unlock(&roots_lock);
 }
 
+/*
+ * Runs from the destructor of the module that declares the global, when
+ * dlclose is about to unmap it: a collection after that must neither read
+ * the variable nor the name and file strings. The latest registration
+ * goes, and the others keep their order (roots are listed in the order
+ * they were registered).
+ */
+void mr_unregister_global(void **addr)
+{
+    pthread_mutex_lock(&roots_lock);
+    for (size_t i = nglobals; i-- > 0;) {
+        if (globals[i].addr != addr) continue;
+        memmove(&globals[i], &globals[i + 1], (nglobals - i - 1) * sizeof *globals);
+        nglobals--;
+        break;
+    }
+    pthread_mutex_unlock(&roots_lock);
+}
+
 /* ------------------------------------------------------------------- pins -- */
 
 typedef struct pin {
@@ -289,6 +308,7 @@ typedef struct unwound {
     size_t nsaved, cap_saved;
     uint32_t ctx_owner[NCONTEXT_WORDS]; /* frame owning each context word's value */
     bool ctx_dup[NCONTEXT_WORDS];
+    bool ended; /* the unwind reached the outermost frame (no error, no limit) */
 } unwound;
 
 static void add_saved(unwound *u, saved_reg s)
@@ -434,7 +454,12 @@ static void unwind_thread(const unw_context_t *start, uintptr_t lo, uintptr_t hi
                     *l = (uintptr_t)sl.u.addr;
             }
             u->n++;
-        } while (unw_step(&cur) > 0 && u->n < 100000);
+            int step = unw_step(&cur);
+            if (step <= 0) {
+                u->ended = step == 0;
+                break;
+            }
+        } while (u->n < 100000);
     }
     for (size_t i = 0; HAVE_SAVE_LOCS && i < NCONTEXT_WORDS; i++)
         assign_owners(u, (uint32_t)i, locs, (uintptr_t)&ctx, (uintptr_t)(&ctx + 1), lo, hi);
@@ -498,6 +523,22 @@ static void attribute(mr_root *r, const unwound *u, size_t k, size_t skip)
     r->function = u->f[k].name[0] ? u->f[k].name : NULL;
 }
 
+/*
+ * Where the words that are no frame's begin on t's scanned stack, or 0:
+ * for a thread pthread_create made, the C library keeps the thread's
+ * descriptor and static thread-local storage at the top of its stack
+ * mapping, above the stack pointer its outermost frame started with. Only
+ * when the unwind reached that frame and the thread pointer lies there (it
+ * does not for the main thread, whose storage is elsewhere and not
+ * scanned): an unwind cut short must not take frames' words for storage.
+ */
+static uintptr_t tls_start(const mr_thread *t, const unwound *u)
+{
+    if (!u->n || !u->ended || !t->tp) return 0;
+    uintptr_t outer = u->f[u->n - 1].sp;
+    return outer <= t->tp && t->tp < t->stack_hi ? outer : 0;
+}
+
 static bool heap_target(uintptr_t w, void **start)
 {
     return mr_object_type((const void *)w, start) != NULL;
@@ -538,12 +579,16 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
         unwound u = {0};
         if (attribute_frames) unwind_thread(ctx, sp & ~(uintptr_t)7, t->stack_hi, &u);
         size_t skip = attribute_frames ? first_user_frame(t, u.f, u.n) : 0;
+        uintptr_t tls = tls_start(t, &u);
         const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7);
         const uintptr_t *end = (const uintptr_t *)t->stack_hi;
         for (; w < end; w++) {
             if (!*w || !heap_target(*w, &target)) continue;
             r = (mr_root){.kind = MR_ROOT_STACK, .target = target, .slot = w, .thread = t->id};
-            if (u.n) {
+            if (tls && (uintptr_t)w >= tls) { /* no frame's: the thread's own storage */
+                r.kind = MR_ROOT_RUNTIME;
+                r.name = t->tls_name;
+            } else if (u.n) {
                 const saved_reg *sr = saved_at(&u, (uintptr_t)w);
                 if (sr && sr->dup) continue; /* an outer location reports it */
                 if (sr) {

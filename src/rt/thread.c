@@ -92,6 +92,13 @@ static void find_stack(mr_thread *t)
     pthread_attr_destroy(&attr);
     t->stack_lo = (uintptr_t)addr;
     t->stack_hi = (uintptr_t)addr + size;
+#if defined(__x86_64__)
+    __asm__("movq %%fs:0, %0" : "=r"(t->tp)); /* the descriptor's pointer to itself */
+#elif defined(__aarch64__)
+    __asm__("mrs %0, tpidr_el0" : "=r"(t->tp));
+#else
+    t->tp = 0;
+#endif
 }
 
 void mr_thread_attach(void)
@@ -109,6 +116,7 @@ void mr_thread_attach(void)
     /* A collection in progress must not see a half-made thread. */
     while (atomic_load(&mr__stop_requested)) pthread_cond_wait(&resumed, &sched_lock);
     t->id = next_thread_id++;
+    snprintf(t->tls_name, sizeof t->tls_name, "thread-local storage of thread %u", t->id);
     t->next = mr__threads;
     mr__threads = t;
     mr__self = t;

@@ -26,6 +26,13 @@ typedef struct mr_thread {
     uint32_t id; /* 1 = the first thread attached */
     int state;   /* guarded by sched_lock */
     uintptr_t stack_lo, stack_hi;
+    /* The thread pointer (the thread's descriptor, where its static
+     * thread-local storage is found), 0 where unknown. For a thread that
+     * pthread_create made, the C library puts both at the top of the
+     * thread's stack mapping, above its outermost frame: words there are
+     * scanned with the stack, but are no frame's. */
+    uintptr_t tp;
+    char tls_name[48]; /* "thread-local storage of thread N" */
     uintptr_t sp;      /* saved when not RUNNING */
     unw_context_t ctx; /* saved when not RUNNING */
     /* While this thread collects or holds the world stopped: the context of

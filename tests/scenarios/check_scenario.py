@@ -45,6 +45,7 @@ EXPECTATIONS (every key given must hold):
                                         address, type), each value given must be equal
                                         (or a truth reference, see below)
     chain_lacks: regex
+    chain_from_retainer: true           its chain's first step is the root the report names
     chain_objects: n                    objects on its chain, those of elided steps included
     retained_bytes / count / keys_retained_bytes / entries_retained_bytes /
     shared_entries / shared_bytes:
@@ -59,6 +60,8 @@ EXPECTATIONS (every key given must hold):
                                         prefix (one key must match)
     entries_shared: bool                every entry listed is shared (or none is)
     entries_value_type: name            every entry listed shows this value type
+    entries_keys_distinct: true         no two entries listed show the same key (at least
+                                        two are listed)
     sites_include: [function]           among its sampled allocation sites
   about a snapshot (no "map"):
     suspects: n                         the number of suspects
@@ -311,6 +314,14 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             v = run.value(want, snapshot, label, key)
             if n != v:
                 yield "the chain has %d objects, the truth is %d" % (n, v)
+        elif key == "chain_from_retainer":
+            steps = m.get("chain", [])
+            r = m.get("retainer") or {}
+            first = steps[0] if steps else {}
+            same = first.get("kind") == "root" and first.get("root") == r.get("index")
+            if want and not same:
+                yield "the chain starts at %r, the root named is %r" % (
+                    first.get("text"), r.get("text"))
         elif key == "chain_lacks":
             if re.search(want, chain_text(m)):
                 yield "chain %r matches %r" % (chain_text(m), want)
@@ -332,6 +343,11 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             bad = [e["key_display"][:80] for e in m.get("entries", []) if e["shared"] != want]
             if bad or not m.get("entries"):
                 yield "entries %s are not shared=%s" % (bad or "(none listed)", want)
+        elif key == "entries_keys_distinct":
+            shown = [e["key_display"] for e in m.get("entries", [])]
+            dups = sorted(set(k[:80] for k in shown if shown.count(k) > 1))
+            if want and (dups or len(shown) < 2):
+                yield "entries shown alike: %s" % (dups or "(fewer than two entries listed)")
         elif key == "entries_value_type":
             bad = sorted(set(e["value_type"] for e in m.get("entries", [])) - {want})
             if bad or not m.get("entries"):
