@@ -5,7 +5,7 @@
  * programs must stay in step (same key sets, same operation order, same
  * object shapes), since bench/run-rt.sh prints the ratio of their figures.
  *
- * usage: rt_bench [-runs N] GROUP...   GROUP: int | str | gc | alloc
+ * usage: rt_bench [-runs N] GROUP...   GROUP: int | str | gc | flat | alloc
  *   int    insert, lookup hit, lookup miss, iterate, delete on 1M int64 keys
  *          (map[int64]int64; keys are splitmix64(i), misses splitmix64(N+i))
  *   str    the same on 1M string keys "key-<i>" (map[string]int64; misses
@@ -13,6 +13,11 @@
  *   gc     one full collection of a heap of 5M small objects linked from maps:
  *          50 maps of 100k entries map[int64]*Node, Node = {next, val}, each
  *          node's next pointing at the previous node of its map
+ *   flat   one full collection of a heap that is one pointer-free map
+ *          (map[int64]int64, keys splitmix64(i), value i): 10M entries
+ *          (2^21 buckets, few overflow buckets), then 6,815,744 entries
+ *          (2^20 buckets at Go's load limit of 6.5 per bucket: about one
+ *          bucket in five has an overflow bucket)
  *   alloc  allocation of 32-byte objects with one pointer field, each stored
  *          in a ring of 1024 slots (so all but the last 1024 are garbage)
  * Each workload runs N times (default 5); the median is reported.
@@ -35,6 +40,8 @@ enum {
     MAP_KEYS = 1000000,
     GC_MAPS = 50,
     GC_ENTRIES = 100000,
+    FLAT_ENTRIES = 10000000,
+    FLAT_OVF_ENTRIES = 13 << 19, /* 6.5 per bucket in 2^20 buckets: no doubling yet */
     ALLOC_COUNT = 10000000,
     ALLOC_RING = 1024,
     MAX_RUNS = 64,
@@ -211,6 +218,54 @@ static void bench_gc(void)
     gc_maps = NULL;
 }
 
+/* ------------------------------------------------------------------ flat -- */
+
+/* The map of the flat workload: a global, so a precise root. */
+static mr_map *flat_map;
+MR_GLOBAL(flat_map)
+
+static void count_overflow(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud)
+{
+    (void)bucket, (void)old, (void)index;
+    if (overflow) (*(uint64_t *)ud)++;
+}
+
+/* Builds a map[int64]int64 of n entries and times full collections of a
+ * heap that holds nothing else: the buckets of a pointer-free map hold no
+ * pointer a collection needs to read. */
+static void flat_run(const char *name, size_t n)
+{
+    double samples[MAX_RUNS];
+    flat_map = mr_map_new(&int_map_type, 0);
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = (int64_t)splitmix64(i);
+        *(int64_t *)mr_map_assign(flat_map, &k) = (int64_t)i;
+    }
+    mr_gc(); /* warm-up, as in the gc workload */
+    for (int r = 0; r < nruns; r++) {
+        uint64_t t0 = now_ns();
+        mr_gc();
+        samples[r] = (double)(now_ns() - t0);
+    }
+    mr_map_info info;
+    uint64_t overflow = 0;
+    mr_stop_the_world();
+    mr_map_get_info(flat_map, &info);
+    mr_map_walk(flat_map, count_overflow, NULL, &overflow);
+    mr_start_the_world();
+    printf("INFO maproot %s: %zu entries, B=%u, %" PRIu64 " overflow buckets\n", name,
+           mr_map_len(flat_map), info.B, overflow);
+    result(name, samples);
+    flat_map = NULL;
+    mr_gc();
+}
+
+static void bench_flat(void)
+{
+    flat_run("gc_full_flat_10M", FLAT_ENTRIES);
+    flat_run("gc_full_flat_ovf", FLAT_OVF_ENTRIES);
+}
+
 /* ----------------------------------------------------------------- alloc -- */
 
 typedef struct Obj {
@@ -260,8 +315,11 @@ static void print_settings(void)
 
 int main(int argc, char **argv)
 {
-    static const bench_group groups[] = {
-        {"int", bench_int}, {"str", bench_str}, {"gc", bench_gc}, {"alloc", bench_alloc}};
+    static const bench_group groups[] = {{"int", bench_int},
+                                         {"str", bench_str},
+                                         {"gc", bench_gc},
+                                         {"flat", bench_flat},
+                                         {"alloc", bench_alloc}};
     return bench_main(argc, argv, "rt_bench", groups, sizeof groups / sizeof *groups, &nruns,
                       MAX_RUNS, print_settings);
 }

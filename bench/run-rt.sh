@@ -3,7 +3,9 @@
 # side -- the project's own (bench/rt_bench.c, bench/peers/rt_bench.go) and a
 # second one unlike it (bench/rt_mix.c, bench/peers/rt_mix.go: map sizes from
 # 8 to 10M entries, string keys of 5 to 72 bytes looked up through other
-# string objects, hit/miss mixes, a 5M-node linked-list heap) -- and
+# string objects, hit/miss mixes, a 5M-node linked-list heap), full
+# collections of a heap that is one big pointer-free map (10M entries, and one
+# at the load limit with many overflow buckets) -- and
 # Boehm's collector (bench/peers/gc_boehm.c) on the linked-list heap.
 #
 # Prints one table: workload, maproot and peer figure (median of BENCH_RUNS
@@ -75,6 +77,8 @@ done
 # all its repetitions inside.
 run_c -runs "$runs" gc
 run_go -runs "$runs" gc
+run_c -runs "$runs" flat
+run_go -runs "$runs" flat
 mix_c -runs "$runs" list
 mix_go -runs "$runs" list
 # Go marks on every P in parallel, libmaprt on MR_GC_THREADS threads: a

@@ -206,6 +206,112 @@ static void test_global_cache_is_the_top_suspect_with_its_chain(void)
     done(&a);
 }
 
+/* A map[int64]int64 of 36 entries in 4 buckets of 80 bytes, entry i in
+ * bucket i % 4 slot i / 4, the last 4 in an overflow bucket of bucket 0.
+ * listed: as a map without pointers keeps it (the runtime's, or Go's):
+ * no bucket points to its overflow bucket; the header points to an extra
+ * object, it to a list (a chunk), the list to the overflow bucket. Else
+ * the bucket array points to it. */
+static built_map add_flat_map(heap *h, bool listed, uint32_t *extra, uint32_t *chunk)
+{
+    built_map bm;
+    memset(&bm, 0xff, sizeof bm);
+    uint32_t t_flat = mp_gb_type(h->b, "map.bucket[int64]int64", 80, MP_TYPE_BUCKET);
+    bm.header = obj(h, 64, h->t_hdr);
+    bm.array = obj(h, 4 * 80, t_flat);
+    bm.ovf = obj(h, 80, t_flat);
+    mp_gb_edge(h->b, bm.header, bm.array);
+    if (listed) {
+        *extra = obj(h, 32, mp_gb_type(h->b, "map.extra", 32, MP_TYPE_RUNTIME));
+        *chunk = obj(h, 32, mp_gb_type(h->b, "map.overflow", 8, MP_TYPE_RUNTIME));
+        mp_gb_edge(h->b, bm.header, *extra);
+        mp_gb_edge(h->b, *extra, *chunk);
+        mp_gb_edge(h->b, *chunk, bm.ovf);
+    } else {
+        mp_gb_edge(h->b, bm.array, bm.ovf);
+    }
+    mp_map m = {.header = bm.header,
+                .type_name = mp_gb_intern(h->b, "map[int64]int64"),
+                .key_kind = MP_KEY_INT,
+                .key_numeric = 1,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .count = 36,
+                .B = 2,
+                .buckets = bm.array,
+                .oldbuckets = MP_NONE,
+                .bucket_size = 80};
+    bm.map = mp_gb_map(h->b, &m);
+    for (uint64_t i = 0; i < 4; i++)
+        mp_gb_bucket(h->b, &(mp_bucket){.map = bm.map, .obj = bm.array, .index = i}, 0);
+    mp_gb_bucket(h->b, &(mp_bucket){.map = bm.map, .obj = bm.ovf, .index = 0, .overflow = 1}, 0);
+    for (uint32_t i = 0; i < 36; i++) {
+        bool in_ovf = i >= 32;
+        mp_gb_entry(h->b, &(mp_entry){.map = bm.map,
+                                      .bucket_obj = in_ovf ? bm.ovf : bm.array,
+                                      .bucket = in_ovf ? 0 : i % 4,
+                                      .overflow = in_ovf,
+                                      .slot = (uint8_t)(in_ovf ? i - 32 : i / 4),
+                                      .key = i,
+                                      .key_obj = MP_NONE,
+                                      .value_obj = MP_NONE});
+    }
+    return bm;
+}
+
+/* In a map without pointers what keeps an overflow bucket is the list the
+ * header holds: the chain to an entry there goes through it (not through a
+ * bucket that does not point to it), and the list is part of the table,
+ * not something the entries hold together. */
+static void test_a_map_without_pointers_keeps_overflow_buckets_through_its_list(void)
+{
+    for (int listed = 0; listed < 2; listed++) {
+        heap h;
+        heap_init(&h);
+        uint32_t extra = MP_NONE, chunk = MP_NONE;
+        built_map bm = add_flat_map(&h, listed, &extra, &chunk);
+        root(&h, MP_ROOT_GLOBAL, "counts", bm.header, 0, 0);
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        const mp_map_report *r = &a.f.maps[0];
+        uint64_t table = 64 + 4 * 80 + 80 + (listed ? 32 + 32 : 0);
+        CHECK_EQ_U64(a.g->maps[0].table_bytes, table);
+        CHECK_EQ_U64(a.g->maps[0].table_objects, listed ? 5 : 3);
+        CHECK_EQ_U64(a.g->maps[0].noverflow_walked, 1);
+        CHECK_EQ_U64(r->retained, table);
+        CHECK_EQ_U64(r->entries_retained, 0);
+        if (listed) {
+            CHECK(mp_graph_table_map(a.g, extra) == 0);
+            CHECK(mp_graph_table_map(a.g, chunk) == 0);
+        }
+        /* entry 33: overflow#1 of bucket 0, slot 1 */
+        mp_step s[16];
+        size_t n = mp_chain_entry(a.g, &a.p, (uint32_t)(a.g->maps[0].first_entry + 33), s, 16);
+        char buf[1024], want[256];
+        chain_text(&a, s, n, buf, sizeof buf);
+        if (listed) {
+            CHECK(strstr(buf, "bucket[0]") == NULL);
+            CHECK(strstr(buf, "map.extra") != NULL);
+            CHECK(strstr(buf, "map.overflow") != NULL);
+            CHECK(strstr(buf, "-> overflow#1 -> slot 1 (33)") != NULL);
+            snprintf(want, sizeof want, "counts -> map header 0x%llx (B=2, 36 entries) -> ",
+                     (unsigned long long)a.g->addr[bm.header]);
+            CHECK(strncmp(buf, want, strlen(want)) == 0);
+        } else {
+            snprintf(want, sizeof want,
+                     "counts -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 "
+                     "-> slot 1 (33)",
+                     (unsigned long long)a.g->addr[bm.header]);
+            CHECK_STR_EQ(buf, want);
+        }
+        /* an entry of a main bucket: the same either way */
+        n = mp_chain_entry(a.g, &a.p, (uint32_t)(a.g->maps[0].first_entry + 6), s, 16);
+        chain_text(&a, s, n, buf, sizeof buf);
+        CHECK(strstr(buf, "-> bucket[2] -> slot 1 (6)") != NULL);
+        done(&a);
+    }
+}
+
 static void test_emptied_map_is_flagged_by_its_table(void)
 {
     heap h;
@@ -790,5 +896,6 @@ int main(void)
     TEST(test_a_map_of_maps_names_the_outer_slot);
     TEST(test_a_chain_through_an_array_names_the_element);
     TEST(test_a_long_chain_keeps_both_ends);
+    TEST(test_a_map_without_pointers_keeps_overflow_buckets_through_its_list);
     TEST_EXIT();
 }

@@ -8,6 +8,7 @@
  */
 #include "check.h"
 #include "maproot/rt.h"
+#include "rt/heap.h"
 #include "rt/internal.h"
 
 #include <pthread.h>
@@ -410,6 +411,176 @@ static void test_delete_keeps_chains_terminated_with_empty_rest(void)
     CHECK_EQ_U64(mr_map_len(m), 20);
 }
 
+/* Is the object at p in a span that marking never reads? */
+static bool in_noscan_span(const void *p)
+{
+    mr_span *s = mr__span_of((uintptr_t)p);
+    return s != NULL && s->in_use && s->noscan;
+}
+
+static void note_overflow_bucket(void *b, bool old, uint64_t index, uint32_t overflow, void *ud)
+{
+    (void)old;
+    (void)index;
+    if (overflow) *(void **)ud = b;
+}
+
+/* A map whose keys and values hold no pointers has pointer-free buckets
+ * (overflow link included), allocated where marking never looks; a map
+ * with pointers keeps buckets marking scans. */
+static void test_buckets_without_pointers_are_not_scanned(void)
+{
+    mr_map *m = mr_map_new(&int_int, 50);
+    mr__map_test_identity_hash(m);
+    for (int64_t j = 0; j < 20; j++) *(int64_t *)mr_map_assign_int(m, key_in_bucket(0, j, 3)) = j;
+    mr_map_info in = info_of(m);
+    const mr_type *t = mr_object_type(in.buckets, NULL);
+    CHECK(t != NULL && t->kind == MR_KIND_BUCKET);
+    CHECK_EQ_U64(t->nptrs, 0);
+    CHECK(in_noscan_span(in.buckets));
+    void *ovf = NULL;
+    mr_map_walk(m, note_overflow_bucket, NULL, &ovf);
+    CHECK(ovf != NULL && mr_object_type(ovf, NULL) == t);
+    CHECK(in_noscan_span(ovf));
+    /* a set, and fixed-size keys without pointers: the same */
+    mr_map *set = mr_map_new(&int_set, 100);
+    CHECK(in_noscan_span(info_of(set).buckets));
+    mr_map *k12 = mr_map_new(&k12_int, 100);
+    CHECK(in_noscan_span(info_of(k12).buckets));
+    /* pointers in keys or values: scanned, overflow link listed */
+    mr_map *p = mr_map_new(&int_ptr, 100);
+    CHECK(!in_noscan_span(info_of(p).buckets));
+    CHECK_EQ_U64(mr_object_type(info_of(p).buckets, NULL)->nptrs, 9);
+    mr_map *s = mr_map_new(&str_int, 100);
+    CHECK(!in_noscan_span(info_of(s).buckets));
+    /* the overflow buckets live on through collections and churn of
+     * buckets of the same type */
+    for (int r = 0; r < 3; r++) {
+        mr_map *churn = mr_map_new(&int_int, 50);
+        mr__map_test_identity_hash(churn);
+        for (int64_t j = 0; j < 200; j++) mr_map_assign_int(churn, key_in_bucket(j % 8, j / 8, 3));
+        churn = NULL;
+        mr_gc();
+    }
+    for (int64_t j = 0; j < 20; j++)
+        CHECK(*(int64_t *)mr_map_lookup_int(m, key_in_bucket(0, j, 3)) == j);
+    CHECK(mr_object_type(ovf, NULL) == t);
+}
+
+/* The maps below: 32 buckets (room for 208 entries), identity hash,
+ * buckets 0..3 filled with CHAIN keys each (value = key * 3): chains of
+ * three overflow buckets. */
+enum { CB = 5, CHAIN = 30, CHAINED = 4 };
+
+static mr_map *chained_map(void)
+{
+    mr_map *m = mr_map_new(&int_int, 150);
+    mr__map_test_identity_hash(m);
+    for (int64_t b = 0; b < CHAINED; b++)
+        for (int64_t j = 0; j < CHAIN; j++) {
+            int64_t k = key_in_bucket(b, j, CB);
+            *(int64_t *)mr_map_assign_int(m, k) = k * 3;
+        }
+    return m;
+}
+
+static void check_chained(mr_map *m)
+{
+    for (int64_t b = 0; b < CHAINED; b++)
+        for (int64_t j = 0; j < CHAIN; j++) {
+            int64_t k = key_in_bucket(b, j, CB);
+            int64_t *v = mr_map_lookup_int(m, k);
+            CHECK(v != NULL && *v == k * 3);
+        }
+}
+
+/* Allocates and drops buckets of map[int64]int64 and collects, so that any
+ * overflow bucket nothing keeps alive is freed and its memory reused (and
+ * zeroed) by new buckets. */
+static void churn_buckets(void)
+{
+    for (int r = 0; r < 4; r++) {
+        mr_gc();
+        (void)chained_map();
+    }
+    mr_gc();
+}
+
+/*
+ * In a map without pointers only the overflow lists keep overflow buckets
+ * alive. An iterator walks the array it started on (and, started during a
+ * growth, the old one) while growth moves on, finishes and drops the old
+ * array's list, and collections run: the lists it holds must keep every
+ * chain it may still read, so it sees each entry present throughout once.
+ */
+static void test_overflow_buckets_of_maps_without_pointers_survive_growth_under_iteration(void)
+{
+    enum { N = 1024 };
+    for (int started_mid_growth = 0; started_mid_growth < 2; started_mid_growth++) {
+        for (int taken = 0; taken < 130; taken += 11) {
+            mr_map *m = chained_map();
+            CHECK_EQ_U64(info_of(m).B, CB);
+            walk_counts c = {0};
+            mr_map_walk(m, count_bucket, NULL, &c);
+            CHECK_EQ_U64(c.overflow, 3 * CHAINED);
+            int64_t extra = 100000;
+            if (started_mid_growth) {
+                /* keys in the other buckets until a doubling starts */
+                while (!info_of(m).oldbuckets) {
+                    *(int64_t *)mr_map_assign_int(m, extra) = extra * 3;
+                    extra++;
+                }
+            }
+            uint8_t seen[N] = {0};
+            mr_map_iter it;
+            mr_map_iter_init(&it, m);
+            for (int i = 0; i < taken && mr_map_iter_next(&it); i++) {
+                int64_t k = *(const int64_t *)it.key;
+                CHECK(*(const int64_t *)it.value == k * 3);
+                if (k >= 0 && k < N) seen[k]++;
+            }
+            /* writes finish the growth (and start more), collections free
+             * what nothing keeps, new buckets reuse the memory */
+            for (int64_t k = 0; k < 600; k++, extra++)
+                *(int64_t *)mr_map_assign_int(m, extra) = extra * 3;
+            CHECK(info_of(m).B > CB);
+            churn_buckets();
+            while (mr_map_iter_next(&it)) {
+                int64_t k = *(const int64_t *)it.key;
+                CHECK(*(const int64_t *)it.value == k * 3);
+                if (k >= 0 && k < N) seen[k]++;
+            }
+            for (int64_t b = 0; b < CHAINED; b++)
+                for (int64_t j = 0; j < CHAIN; j++) CHECK_EQ_U64(seen[key_in_bucket(b, j, CB)], 1);
+            check_chained(m);
+        }
+    }
+}
+
+/* mr_map_clear drops the overflow buckets and their lists; an iterator that
+ * was walking them holds them until it ends, and sees no entry. */
+static void test_clear_of_a_map_without_pointers_under_iteration(void)
+{
+    for (int taken = 0; taken < 120; taken += 13) {
+        mr_map *m = chained_map();
+        mr_map_iter it;
+        mr_map_iter_init(&it, m);
+        for (int i = 0; i < taken; i++) CHECK(mr_map_iter_next(&it));
+        mr_map_clear(m);
+        churn_buckets();
+        int after = 0;
+        while (mr_map_iter_next(&it)) after++;
+        CHECK_EQ_U64(after, 0);
+        for (int64_t b = 0; b < CHAINED; b++)
+            for (int64_t j = 0; j < CHAIN; j++) {
+                int64_t k = key_in_bucket(b, j, CB);
+                *(int64_t *)mr_map_assign_int(m, k) = k * 3;
+            }
+        churn_buckets();
+        check_chained(m);
+    }
+}
+
 static void test_delete_never_shrinks(void)
 {
     mr_map *m = mr_map_new(&int_int, 0);
@@ -787,6 +958,62 @@ static void test_concurrent_readers_share_a_map(void)
     CHECK_EQ_U64(mr_map_len(m), SHARED_KEYS);
 }
 
+/* Readers that start iterators at once on maps without pointers, none
+ * iterated before: each iterator start may make the list the map keeps its
+ * overflow buckets on, and the threads must agree on one (race-free under
+ * ThreadSanitizer), while collections run. */
+enum { FLAT_MAPS = 20, FLAT_KEYS = 2000 };
+
+static void *flat_reader(void *arg)
+{
+    mr_map **maps = arg;
+    long bad = 0;
+    for (int i = 0; i < FLAT_MAPS; i++) {
+        size_t n = 0;
+        mr_map_iter it;
+        mr_map_iter_init(&it, maps[i]);
+        while (mr_map_iter_next(&it)) {
+            if (*(const int64_t *)it.value != *(const int64_t *)it.key * 3) bad++;
+            n++;
+        }
+        if (n != FLAT_KEYS) bad++;
+        for (int64_t k = 0; k < FLAT_KEYS; k += 5) {
+            int64_t *v = mr_map_lookup_int(maps[i], k);
+            if (!v || *v != k * 3) bad++;
+        }
+        (void)mr_object_type(mr_new(&obj_type), NULL); /* garbage: drives GCs */
+    }
+    return (void *)bad;
+}
+
+static void test_concurrent_iterators_share_a_map_without_pointers(void)
+{
+    mr_map **maps = mr_new_array(&mr_type_pointer, FLAT_MAPS);
+    for (int i = 0; i < FLAT_MAPS; i++) {
+        maps[i] = mr_map_new(&int_int, 0);
+        for (int64_t k = 0; k < FLAT_KEYS; k++) *(int64_t *)mr_map_assign_int(maps[i], k) = k * 3;
+    }
+    pthread_t th[READERS];
+    for (int i = 0; i < READERS; i++) CHECK(pthread_create(&th[i], NULL, flat_reader, maps) == 0);
+    for (int g = 0; g < 3; g++) mr_gc();
+    long bad = 0;
+    for (int i = 0; i < READERS; i++) {
+        void *r;
+        mr_blocking_enter();
+        pthread_join(th[i], &r);
+        mr_blocking_exit();
+        bad += (long)r;
+    }
+    CHECK_EQ_U64(bad, 0);
+    /* the maps go on growing with their lists */
+    for (int i = 0; i < FLAT_MAPS; i++) {
+        for (int64_t k = FLAT_KEYS; k < 3 * FLAT_KEYS; k++)
+            *(int64_t *)mr_map_assign_int(maps[i], k) = k * 3;
+        for (int64_t k = 0; k < 3 * FLAT_KEYS; k++)
+            CHECK(*(int64_t *)mr_map_lookup_int(maps[i], k) == k * 3);
+    }
+}
+
 /* Maps made on several threads at once while collections run (each maker
  * allocates enough to trigger them), and kept in a global array, while the
  * first walk of the maps runs (it finds the maps made so far, and turns
@@ -1008,6 +1235,9 @@ int main(void)
     TEST(test_growth_doubles_incrementally_and_completes);
     TEST(test_same_size_growth_when_overflow_piles_up);
     TEST(test_delete_keeps_chains_terminated_with_empty_rest);
+    TEST(test_buckets_without_pointers_are_not_scanned);
+    TEST(test_overflow_buckets_of_maps_without_pointers_survive_growth_under_iteration);
+    TEST(test_clear_of_a_map_without_pointers_under_iteration);
     TEST(test_delete_never_shrinks);
     TEST(test_clear_keeps_the_array_and_empties_the_map);
     TEST(test_clear_during_iteration_returns_no_cleared_entry);
@@ -1021,6 +1251,7 @@ int main(void)
     TEST(test_map_ids_are_distinct);
     TEST(test_bucket_type_describes_every_pointer);
     TEST(test_concurrent_readers_share_a_map);
+    TEST(test_concurrent_iterators_share_a_map_without_pointers);
     TEST(test_map_made_during_the_first_walk_is_listed_once);
     TEST(test_registry_lists_maps_made_on_many_threads_once);
     TEST(test_misuse_stops_the_program);

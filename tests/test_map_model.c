@@ -7,7 +7,10 @@
  * the value object stored under it. Values are heap objects referenced only
  * from the map (for indirect values: from the value object the map owns), so
  * a collector or map bug that loses a reference shows up as a freed or
- * reused object with the wrong id or stamp.
+ * reused object with the wrong id or stamp. Maps without pointers (the
+ * "flat" kinds) hold their id and stamp in the value itself: there a lost
+ * overflow bucket shows up as a lost key or a wrong value, once new buckets
+ * reuse its memory.
  *
  * Seed: fixed by default, MR_MAP_MODEL_SEED=N overrides it; it is printed
  * with every failure. MR_MAP_MODEL_OPS=N scales the number of operations.
@@ -45,13 +48,31 @@ typedef struct KeyObj {
 } KeyObj;
 MR_TYPE_NOPTR(keyobj_type, KeyObj);
 
-enum kind { K_INT, K_INT_CLUSTERED, K_STR, K_BYTES, K_BIG, K_PTR };
+/* The value of a map without pointers: its key's id and the stamp. */
+typedef struct FlatVal {
+    uint64_t id;
+    uint64_t stamp;
+} FlatVal;
+MR_TYPE_NOPTR(flatval_type, FlatVal);
+
+enum kind { K_INT, K_INT_CLUSTERED, K_STR, K_BYTES, K_BIG, K_PTR, K_FLAT, K_FLAT_CLUSTERED };
 
 static const mr_map_type t_int = {"map[int64]*Val", MR_KEY_INT64, NULL, &mr_type_pointer};
 static const mr_map_type t_str = {"map[string]*Val", MR_KEY_STRING, NULL, &mr_type_pointer};
 static const mr_map_type t_bytes = {"map[Key12]*Val", MR_KEY_BYTES, &key12_type, &mr_type_pointer};
 static const mr_map_type t_big = {"map[BigKey]BigVal", MR_KEY_BYTES, &bigkey_type, &bigval_type};
 static const mr_map_type t_ptr = {"map[*KeyObj]*Val", MR_KEY_PTR, &keyobj_type, &mr_type_pointer};
+static const mr_map_type t_flat = {"map[int64]FlatVal", MR_KEY_INT64, NULL, &flatval_type};
+
+static bool is_flat(enum kind k)
+{
+    return k == K_FLAT || k == K_FLAT_CLUSTERED;
+}
+
+static bool is_clustered(enum kind k)
+{
+    return k == K_INT_CLUSTERED || k == K_FLAT_CLUSTERED;
+}
 
 static uint64_t seed_used;
 static uint64_t rng_state;
@@ -90,9 +111,11 @@ static void make_key(model *md, uint32_t id, void *buf, char *strbuf)
 {
     switch (md->kind) {
     case K_INT:
+    case K_FLAT:
         *(int64_t *)buf = (int64_t)id * 0x2545F491 - 77777;
         break;
     case K_INT_CLUSTERED:
+    case K_FLAT_CLUSTERED:
         /* identity hash: ids 12c .. 12c+11 share bucket c (mod 2^B) */
         *(int64_t *)buf = (int64_t)((id / 12) | ((uint64_t)(id % 12) << 32));
         break;
@@ -159,8 +182,18 @@ static void op_set(model *md, uint32_t id)
     uint8_t key[sizeof(BigKey)];
     char sb[96];
     uint64_t st = ++md->next_stamp;
-    Val *v = new_val(id, st);
     make_key(md, id, key, sb);
+    if (is_flat(md->kind)) {
+        FlatVal *fv = mr_map_assign(md->m, key);
+        if (md->stamp[id] == 0 && (fv->id != 0 || fv->stamp != 0))
+            md->fail = "new value not zeroed";
+        *fv = (FlatVal){id, st};
+        if (md->stamp[id] == 0) md->live++;
+        md->stamp[id] = st;
+        note_growth(md);
+        return;
+    }
+    Val *v = new_val(id, st);
     if (md->kind == K_STR) {
         /* the map keeps the key: it must be a heap string */
         mr_str *s = (mr_str *)key;
@@ -202,6 +235,11 @@ static void op_lookup(model *md, uint32_t id)
         md->fail = slot ? "lookup found a deleted key" : "lookup lost a key";
         return;
     }
+    if (slot && is_flat(md->kind)) {
+        const FlatVal *fv = slot;
+        if (fv->id != id || fv->stamp != md->stamp[id]) md->fail = "lookup: wrong value";
+        return;
+    }
     if (slot && !val_ok(val_of(md, slot), id, md->stamp[id])) md->fail = "lookup: wrong value";
     if (slot && md->kind == K_BIG && ((BigVal *)slot)->fill[19] != id) md->fail = "big value bytes";
 }
@@ -215,12 +253,14 @@ static void op_iterate(model *md, bool gc_inside)
     mr_map_iter it;
     mr_map_iter_init(&it, md->m);
     while (mr_map_iter_next(&it)) {
-        Val *v = val_of(md, it.value);
-        if (!v || v->id >= md->nids) {
+        const FlatVal *fv = it.value;
+        Val *v = is_flat(md->kind) ? NULL : val_of(md, it.value);
+        uint64_t vid = is_flat(md->kind) ? fv->id : v ? v->id : UINT64_MAX;
+        if (vid >= md->nids) {
             md->fail = "iterator: value without a valid id";
             break;
         }
-        uint32_t id = (uint32_t)v->id;
+        uint32_t id = (uint32_t)vid;
         uint8_t key[sizeof(BigKey)];
         char sb[96];
         make_key(md, id, key, sb);
@@ -236,7 +276,8 @@ static void op_iterate(model *md, bool gc_inside)
         }
         if (!same) md->fail = "iterator: key does not match its value";
         if (md->seen[id] == md->gen) md->fail = "iterator: entry seen twice";
-        if (!val_ok(v, id, md->stamp[id])) md->fail = "iterator: wrong value";
+        if (is_flat(md->kind) ? fv->stamp != md->stamp[id] : !val_ok(v, id, md->stamp[id]))
+            md->fail = "iterator: wrong value";
         md->seen[id] = md->gen;
         if (md->fail) break;
         if (n++ == gc_at) mr_gc(); /* the iterator is a root meanwhile */
@@ -281,6 +322,7 @@ __attribute__((noinline)) static void run_model(enum kind kind, uint32_t nids, u
                            : kind == K_BYTES ? &t_bytes
                            : kind == K_BIG   ? &t_big
                            : kind == K_PTR   ? &t_ptr
+                           : is_flat(kind)   ? &t_flat
                                              : &t_int;
     KeyObj **keyobjs = NULL;
     if (kind == K_PTR) {
@@ -294,9 +336,9 @@ __attribute__((noinline)) static void run_model(enum kind kind, uint32_t nids, u
     }
     /* sometimes presized; never the clustered map, whose point is to pile
      * up overflow buckets in a small table */
-    size_t hint = (kind != K_INT_CLUSTERED && below(4) == 0) ? below(nids) : 0;
+    size_t hint = (!is_clustered(kind) && below(4) == 0) ? below(nids) : 0;
     mr_map *m = mr_map_new(t, hint);
-    if (kind == K_INT_CLUSTERED) mr__map_test_identity_hash(m);
+    if (is_clustered(kind)) mr__map_test_identity_hash(m);
     md->m = m;
     for (uint32_t op = 0; op < nops && !md->fail; op++) {
         /* phase: 0 grow, 1 churn, 2 shrink, 3 churn */
@@ -304,7 +346,7 @@ __attribute__((noinline)) static void run_model(enum kind kind, uint32_t nids, u
         unsigned pins = phase == 0 ? 60 : phase == 2 ? 15 : 38;
         unsigned pdel = phase == 0 ? 10 : phase == 2 ? 60 : 38;
         uint32_t id = (uint32_t)below(nids);
-        if (kind == K_INT_CLUSTERED) {
+        if (is_clustered(kind)) {
             /* A sliding window of 160 ids: the ids behind it are deleted,
              * so chains are filled past 8 slots one after the other while
              * the count stays small: overflow buckets pile up and force
@@ -391,7 +433,7 @@ static void check_kind(enum kind kind, uint32_t nids, uint32_t nops, const char 
                 name, md.fail, seed_used, seed_used);
         CHECK(md.fail == NULL);
     }
-    if (kind == K_INT_CLUSTERED && !md.saw_same_size) {
+    if (is_clustered(kind) && !md.saw_same_size) {
         fprintf(stderr, "%s: no same-size growth happened (seed %" PRIu64 ")\n", name, seed_used);
         CHECK(md.saw_same_size);
     }
@@ -407,7 +449,8 @@ static void check_kind(enum kind kind, uint32_t nids, uint32_t nops, const char 
                 name, before.heap_objects, after.heap_objects, seed_used);
         CHECK(after.heap_objects <= before.heap_objects + 64);
     }
-    CHECK(after.frees > before.frees + md.live);
+    /* the values were objects of their own, except in a flat map */
+    CHECK(after.frees > before.frees + (is_flat(kind) ? 0 : md.live));
     CHECK(after.num_gc > before.num_gc);
     fprintf(stderr, "  %s: %u ops, %u collections, %" PRIu64 " objects freed%s\n", name,
             nops * scale, after.num_gc - before.num_gc, after.frees - before.frees,
@@ -444,12 +487,25 @@ static void test_model_pointer_keys(void)
     check_kind(K_PTR, 6000, 24000, "pointer keys", false);
 }
 
+static void test_model_map_without_pointers(void)
+{
+    check_kind(K_FLAT, 12000, 40000, "int64 keys, values without pointers", false);
+}
+
+static void test_model_map_without_pointers_clustered_keys(void)
+{
+    check_kind(K_FLAT_CLUSTERED, 3000, 24000, "clustered int64 keys, values without pointers",
+               false);
+}
+
 static void test_model_with_collections_inside_map_allocations(void)
 {
     check_kind(K_INT, 12000, 16000, "int64 keys, GC at every slow path", true);
     check_kind(K_INT_CLUSTERED, 3000, 12000, "clustered int64 keys, GC at every slow path", true);
     check_kind(K_STR, 8000, 12000, "string keys, GC at every slow path", true);
     check_kind(K_BIG, 3000, 8000, "200-byte keys and values, GC at every slow path", true);
+    check_kind(K_FLAT_CLUSTERED, 3000, 12000,
+               "clustered int64 keys, values without pointers, GC at every slow path", true);
     ballast = NULL;
 }
 
@@ -467,6 +523,8 @@ int main(void)
     TEST(test_model_byte_keys);
     TEST(test_model_big_indirect_keys_and_values);
     TEST(test_model_pointer_keys);
+    TEST(test_model_map_without_pointers);
+    TEST(test_model_map_without_pointers_clustered_keys);
     TEST(test_model_with_collections_inside_map_allocations);
     TEST_EXIT();
 }

@@ -4,7 +4,7 @@
 // same operation order, same object shapes. bench/run-rt.sh prints the ratio
 // of the two programs' figures, so keep them in step.
 //
-// usage: rt_bench_go [-runs N] GROUP...   GROUP: int | str | gc | alloc
+// usage: rt_bench_go [-runs N] GROUP...   GROUP: int | str | gc | flat | alloc
 // Output: "RESULT <workload> ns/op <median>" and "INFO <text>" lines.
 package main
 
@@ -18,11 +18,13 @@ import (
 )
 
 const (
-	mapKeys    = 1000000
-	gcMaps     = 50
-	gcEntries  = 100000
-	allocCount = 10000000
-	allocRing  = 1024
+	mapKeys        = 1000000
+	gcMaps         = 50
+	gcEntries      = 100000
+	flatEntries    = 10000000
+	flatOvfEntries = 13 << 19 // 6.5 per bucket in 2^20 buckets: no doubling yet
+	allocCount     = 10000000
+	allocRing      = 1024
 )
 
 var nruns = 5
@@ -227,6 +229,34 @@ func benchGC() {
 	gcMapsHeld = nil
 }
 
+// The map of the flat workload, in a global as on the C side.
+var flatMap map[int64]int64
+
+// flatRun builds a map[int64]int64 of n entries and times full collections
+// of a heap that holds nothing else.
+func flatRun(name string, n int) {
+	flatMap = make(map[int64]int64)
+	for i := 0; i < n; i++ {
+		flatMap[int64(splitmix64(uint64(i)))] = int64(i)
+	}
+	runtime.GC() // warm-up, as on the C side
+	samples := make([]float64, 0, nruns)
+	for r := 0; r < nruns; r++ {
+		t0 := time.Now()
+		runtime.GC()
+		samples = append(samples, float64(time.Since(t0).Nanoseconds()))
+	}
+	fmt.Printf("INFO go %s: %d entries\n", name, len(flatMap))
+	result(name, samples)
+	flatMap = nil
+	runtime.GC()
+}
+
+func benchFlat() {
+	flatRun("gc_full_flat_10M", flatEntries)
+	flatRun("gc_full_flat_ovf", flatOvfEntries)
+}
+
 type obj struct {
 	next    *obj
 	a, b, c int64
@@ -273,7 +303,7 @@ func main() {
 		args = args[2:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: rt_bench_go [-runs N] int|str|gc|alloc...")
+		fmt.Fprintln(os.Stderr, "usage: rt_bench_go [-runs N] int|str|gc|flat|alloc...")
 		os.Exit(2)
 	}
 	gogc := debug.SetGCPercent(100)
@@ -287,10 +317,12 @@ func main() {
 			benchStr()
 		case "gc":
 			benchGC()
+		case "flat":
+			benchFlat()
 		case "alloc":
 			benchAlloc()
 		default:
-			fmt.Fprintf(os.Stderr, "rt_bench_go: unknown group %q (want int, str, gc or alloc)\n", g)
+			fmt.Fprintf(os.Stderr, "rt_bench_go: unknown group %q (want int, str, gc, flat or alloc)\n", g)
 			os.Exit(2)
 		}
 	}

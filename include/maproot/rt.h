@@ -285,7 +285,12 @@ typedef struct mr_map_type {
 
 typedef struct mr_map mr_map;
 
-/* A new empty map sized for about `hint` entries. */
+/* A new empty map sized for about `hint` entries. As in Go, the buckets of a
+ * map whose keys and values hold no pointers (e.g. map[int64]int64) are
+ * pointer-free objects a collection never reads; their overflow buckets are
+ * kept alive by a list the map holds (an object of kind MR_KIND_RUNTIME
+ * that its header points to), so collecting such a map costs time in
+ * proportion to its overflow buckets, not to its size. */
 mr_map *mr_map_new(const mr_map_type *t, size_t hint);
 
 /*
@@ -319,7 +324,11 @@ const mr_map_type *mr_map_type_of(const mr_map *m);
  * false) it is a root that keeps its map alive, like an open range loop in Go;
  * one whose stack frame has returned is dropped at the next collection.
  * Iteration starts at a random bucket and offset, survives growth of the map,
- * and sees every entry present throughout exactly once.
+ * and sees every entry present throughout exactly once. Starting one on a
+ * map whose keys and values hold no pointers may allocate (the list of
+ * overflow buckets the iterator holds, see mr_map_new).
+ * The fields after `value` are private: their layout may change between
+ * versions, the size of the struct and the offsets of key and value do not.
  */
 typedef struct mr_map_iter {
     const void *key; /* the current entry (valid after next returned true) */
@@ -327,14 +336,15 @@ typedef struct mr_map_iter {
     mr_map *map_; /* private from here on */
     void *buckets_;
     void *bptr_;
-    uintptr_t bucket_;
-    uintptr_t start_bucket_;
+    void *overflow_; /* a map without pointers: what keeps the overflow buckets */
+    void *oldoverflow_;
+    uint32_t bucket_;
+    uint32_t start_bucket_;
+    uint32_t check_bucket_;
     uint8_t offset_;
     uint8_t i_;
     uint8_t b_;
-    uint8_t wrapped_;
-    uint32_t state_;
-    uintptr_t check_bucket_;
+    uint8_t state_;
     void *thread_; /* the owning thread while registered (not a heap pointer) */
 } mr_map_iter;
 
@@ -402,10 +412,11 @@ void mr_gc_pause_now(mr_gc_pause *out);
  *        the program's innermost frame on the stack is the one returning to
  *        it (a stack walk finds it by this exact address);
  *   map  the call was a map operation (mr_map_new, mr_map_assign,
- *        mr_map_set, or mr_map_delete evacuating a growing map): the
- *        allocation is the map's own (header, buckets, overflow buckets,
- *        indirect keys or values), so the frame of that operation is worth
- *        keeping as the place where the map grew.
+ *        mr_map_set, mr_map_delete evacuating a growing map, or
+ *        mr_map_iter_init on a map without pointers): the allocation is
+ *        the map's own (header, buckets, overflow buckets and the lists
+ *        that keep them, indirect keys or values), so the frame of that
+ *        operation is worth keeping as the place where the map grew.
  */
 typedef struct mr_alloc_call {
     uintptr_t pc;
@@ -570,7 +581,9 @@ typedef struct mr_map_slot {
 } mr_map_slot;
 
 /* Calls on_bucket for every bucket object (main and overflow, new and old) and
- * on_slot for every occupied slot. Either may be NULL. */
+ * on_slot for every occupied slot. Either may be NULL. The lists that keep
+ * the overflow buckets of a map without pointers are not buckets: they are
+ * the objects of kind MR_KIND_RUNTIME the header reaches (mr_walk_edges). */
 void mr_map_walk(const mr_map *m,
                  void (*on_bucket)(void *bucket, bool old, uint64_t index, uint32_t overflow,
                                    void *ud),

@@ -1067,13 +1067,25 @@ static uint32_t overflow_pred(const mp_graph *g, uint32_t cur, uint32_t m, uint6
     return MP_NONE;
 }
 
+/* Whether object `from` points to object `to`. */
+static bool points_to(const mp_graph *g, uint32_t from, uint32_t to)
+{
+    uint64_t end = mp_in_end(g, to);
+    for (uint64_t i = mp_in_begin(g, to); i < end; i++)
+        if (g->in.adj[i] == from) return true;
+    return false;
+}
+
 /* An entry's chain is the chain to its map's header, then the way through
  * the table to its slot: bucket[i] of the (old) array, each overflow bucket
  * up to the one holding the slot, the slot. Going through the header (not
  * the entry's own shortest path) keeps the chain of every entry consistent
  * with its map's root: a stray stack word pointing into a bucket array is
  * a shorter path, but not the reason the map is alive. Without a reachable
- * header (or bucket records) the entry's own shortest path is used. */
+ * header (or bucket records) the entry's own shortest path is used; so
+ * too where the buckets do not point to their overflow buckets, as in a
+ * map without pointers (Go's, or the runtime's): what keeps an overflow
+ * bucket there is a list the header holds, and the chain goes through it. */
 size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps, size_t max)
 {
     mp_entry en_buf;
@@ -1105,6 +1117,7 @@ size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step 
         } else if (en->bucket_obj != array) {
             ok = false;
         }
+        if (ok && depth > 0 && !points_to(g, array, ov[1])) ok = false;
         if (ok && put_path(g, p, m->header, MP_NONE, &co)) {
             put = true;
             co_put(&co, (mp_step){.kind = MP_STEP_BUCKET,

@@ -1111,6 +1111,47 @@ static int finish_entries(mp_graph_builder *b, const uint32_t *rank, mp_graph *g
     return 0;
 }
 
+static bool is_runtime_object(const mp_graph *g, uint32_t o)
+{
+    uint32_t t = g->type[o];
+    return t != MP_NONE && t < g->ntypes && g->types[t].kind == MP_TYPE_RUNTIME;
+}
+
+/*
+ * Puts into *objs (from index n on, growing it) the objects of the
+ * runtime's own kind that the map header reaches through others of that
+ * kind: what keeps the overflow buckets of a map without pointers alive
+ * (the runtime's extra object and its chunked lists, Go's mapextra and its
+ * slices). They belong to the table though no bucket record names them.
+ * Returns the new count, or SIZE_MAX out of memory. An explicit stack: a
+ * list is a chain of chunks as long as the map makes it.
+ */
+static size_t table_runtime_objects(const mp_graph *g, uint32_t header, uint8_t *seen,
+                                    uint32_t **objs, size_t *cap, size_t n)
+{
+    size_t first = n;
+    uint32_t cur = header;
+    for (size_t next = n;;) {
+        for (uint64_t e = mp_out_begin(g, cur); e < mp_out_end(g, cur); e++) {
+            uint32_t v = g->out.adj[e];
+            if (v == header || !is_runtime_object(g, v) || mp_bit(seen, v)) continue;
+            seen[v >> 3] |= (uint8_t)(1u << (v & 7));
+            if (n == *cap) {
+                size_t c = *cap ? *cap * 2 : 16;
+                uint32_t *q = realloc(*objs, c * sizeof *q);
+                if (!q) return SIZE_MAX;
+                *objs = q;
+                *cap = c;
+            }
+            (*objs)[n++] = v;
+        }
+        if (next == n) break;
+        cur = (*objs)[next++];
+    }
+    for (size_t i = first; i < n; i++) seen[(*objs)[i] >> 3] = 0; /* clear for the next map */
+    return n;
+}
+
 /* Bucket and entry bookkeeping per map: role counts, the distinct objects
  * of its table and their bytes; and the table objects of every map for
  * mp_graph_table_map. */
@@ -1119,6 +1160,8 @@ static int map_tables(mp_graph *g)
     size_t cap = 0, ntab = 0, captab = 0;
     uint32_t *objs = NULL;
     uint64_t *tab = NULL;
+    uint8_t *seen = g->nmaps ? calloc(g->nobjects / 8 + 1, 1) : NULL;
+    if (g->nmaps && !seen) return -1;
     for (size_t k = 0; k < g->nmaps; k++) {
         mp_map *m = &g->maps[k];
         size_t need = m->nbuckets + 3;
@@ -1129,7 +1172,17 @@ static int map_tables(mp_graph *g)
             cap = need;
         }
         size_t n = 0;
-        if (m->header != MP_NONE) objs[n++] = m->header;
+        if (m->header != MP_NONE) {
+            n = table_runtime_objects(g, m->header, seen, &objs, &cap, 0);
+            if (n == SIZE_MAX) goto oom;
+            if (n + need > cap) {
+                uint32_t *q = realloc(objs, (n + need) * sizeof *q);
+                if (!q) goto oom;
+                objs = q;
+                cap = n + need;
+            }
+            objs[n++] = m->header;
+        }
         if (m->buckets != MP_NONE) objs[n++] = m->buckets;
         if (m->oldbuckets != MP_NONE) objs[n++] = m->oldbuckets;
         for (size_t i = 0; i < m->nbuckets; i++) {
@@ -1155,6 +1208,7 @@ static int map_tables(mp_graph *g)
         }
     }
     free(objs);
+    free(seen);
     /* an object in two maps' tables (never in a well-formed heap) counts
      * with the first */
     if (ntab > 1) qsort(tab, ntab, sizeof *tab, cmp_u64);
@@ -1173,6 +1227,7 @@ static int map_tables(mp_graph *g)
 oom:
     free(objs);
     free(tab);
+    free(seen);
     return -1;
 }
 

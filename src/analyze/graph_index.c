@@ -37,8 +37,10 @@
 /* what a loader puts in the graph, beyond its layout: 2 since snapshots'
  * maps keep their slot sizes (an index of 1 lacks them: stale); 3 since
  * the derived part may keep the findings' figures of every map and entry,
- * and sections are checked by section_sum, not crc32 */
-#define FORMAT_VERSION 3
+ * and sections are checked by section_sum, not crc32; 4 since a map's
+ * table takes in the runtime's objects that keep the overflow buckets of
+ * a map without pointers (an index of 3 counts them out: stale) */
+#define FORMAT_VERSION 4
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 

@@ -576,6 +576,44 @@ static void on_slot(const mr_map_slot *s, void *ud)
     w->keys[w->nkeys++] = h;
 }
 
+/* The runtime's own objects a table object points to, to be visited. */
+typedef struct rt_objs {
+    walk *w;
+    uintptr_t *v;
+    size_t n, cap;
+} rt_objs;
+
+static void runtime_edge(void *obj, size_t off, void *to, void *ud)
+{
+    (void)obj, (void)off;
+    rt_objs *r = ud;
+    const mr_type *t = mr_object_type(to, NULL);
+    if (!t || t->kind != MR_KIND_RUNTIME || !set_add(&r->w->seen, (uintptr_t)to)) return;
+    r->w->m->bytes += mr_object_size(to);
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        uintptr_t *v = realloc(r->v, cap * sizeof *v);
+        if (!v) {
+            r->w->c->oom = true;
+            return;
+        }
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n++] = (uintptr_t)to;
+}
+
+/* Counts the objects of the runtime's own kind the header reaches through
+ * others of that kind: the lists that keep the overflow buckets of a map
+ * without pointers alive belong to its table as its buckets do. */
+static void count_table_runtime(walk *w, uintptr_t header)
+{
+    rt_objs r = {.w = w};
+    mr_walk_edges((void *)header, runtime_edge, &r);
+    while (r.n) mr_walk_edges((void *)r.v[--r.n], runtime_edge, &r);
+    free(r.v);
+}
+
 /* 4: a map's figures and keys. */
 static void walk_map(census *c, cmap *m, addr_set *seen)
 {
@@ -585,6 +623,7 @@ static void walk_map(census *c, cmap *m, addr_set *seen)
     m->entries = w.info.count;
     bool fresh;
     count_object(&w, (void *)m->addr, &fresh);
+    count_table_runtime(&w, m->addr);
     mr_map_walk((const mr_map *)m->addr, on_bucket, on_slot, &w);
     flush_pending(&w);
     if (w.seen.oom) c->oom = true;

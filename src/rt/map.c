@@ -5,13 +5,25 @@
  * retention patterns of Go programs happen here for real:
  *
  *   header (mr_map)  count, flags, B, noverflow, seed, buckets, oldbuckets,
- *                    nevacuate. A heap object whose type lists buckets and
- *                    oldbuckets as its pointer fields.
+ *                    nevacuate, extra. A heap object whose type lists
+ *                    buckets, oldbuckets and extra as its pointer fields.
  *   bucket           tophash[8] | 8 keys | 8 values | overflow pointer.
  *                    A bucket array is one array object of 2^B buckets;
  *                    overflow buckets are single objects. The bucket type is
  *                    built per map type (pointer offsets of every key, value
  *                    and the overflow link), kept in a table by map type.
+ *   extra            maps whose keys and values hold no pointers only (Go's
+ *                    mapextra): their bucket type lists no pointer at all,
+ *                    the overflow link included, so a collection never
+ *                    reads their buckets (the allocator puts pointer-free
+ *                    objects in spans marking does not scan). What keeps
+ *                    their overflow buckets alive is then a list per bucket
+ *                    array: extra->overflow lists every overflow bucket
+ *                    made for the current array, extra->oldoverflow those
+ *                    of the old array while a growth runs. A list is a
+ *                    chain of chunks (pointer arrays; word 0 links the next
+ *                    chunk), so it grows without copying and whoever holds
+ *                    its first chunk sees every bucket added later.
  *
  * tophash bytes below MIN_TOP are states, not hashes: EMPTY_REST (this slot
  * and every later slot of the bucket and its overflow chain are empty),
@@ -34,7 +46,11 @@
  *  - every slot whose tophash is not >= MIN_TOP has zeroed key and value
  *    memory in the current array (delete clears them), so a new entry
  *    starts with a zeroed value and dead keys/values are not retained;
- *  - F_WRITING is set exactly while a write operation is in progress.
+ *  - F_WRITING is set exactly while a write operation is in progress;
+ *  - in a map without pointers, every overflow bucket reachable from the
+ *    current array is on extra->overflow and every one reachable from the
+ *    old array on extra->oldoverflow (or on the list of an iterator that
+ *    walks that array: it holds the lists it started with).
  *
  * GC safety: a collection may run inside any allocation made here. The
  * collector scans the calling thread's stack conservatively, so every newly
@@ -95,17 +111,26 @@ typedef struct map_layout {
     uint32_t val_size; /* bytes of a value as the user sees it */
     uint8_t kc;
     bool key_indirect, val_indirect;
+    bool flat; /* keys and values hold no pointers: overflow buckets on lists */
     const mr_type *key_type, *val_type;
     const mr_map_type *type; /* the map type it was built for (one layout each) */
 } map_layout;
+
+/* The most buckets an array may have is 2^MAX_B: bucket indices and
+ * nevacuate are 32-bit (an array of 2^31 buckets of 80 bytes is already
+ * more than the heap arena can hold). */
+#define MAX_B 31
+
+typedef struct map_extra map_extra;
 
 /* 64 bytes: a map header takes its size class to the byte. */
 struct mr_map {
     void *buckets;    /* array of 2^B buckets; NULL while B == 0 and never written */
     void *oldbuckets; /* during growth: the previous array */
+    map_extra *extra; /* lay->flat maps with overflow buckets or iterators, else NULL */
     uint64_t count;
-    uint64_t seed;
-    uintptr_t nevacuate;   /* old buckets below this are evacuated */
+    uint32_t seed;
+    uint32_t nevacuate;    /* old buckets below this are evacuated */
     const map_layout *lay; /* and through it the map type (lay->type) */
     uint8_t flags;         /* F_*; accessed with relaxed atomics (iterators OR bits in) */
     uint8_t B;
@@ -126,10 +151,60 @@ static const char *const op_names[] = {NULL, "mr_map_assign", "mr_map_set"};
 static const uint32_t header_ptr_offsets[] = {
     (uint32_t)offsetof(struct mr_map, buckets),
     (uint32_t)offsetof(struct mr_map, oldbuckets),
+    (uint32_t)offsetof(struct mr_map, extra),
 };
 static const mr_type map_header_type = {
-    "map.hdr", sizeof(struct mr_map), header_ptr_offsets, 2, MR_KIND_MAP_HEADER, NULL,
+    "map.hdr", sizeof(struct mr_map), header_ptr_offsets, 3, MR_KIND_MAP_HEADER, NULL,
 };
+
+/* The overflow lists of a map without pointers (see the top of the file).
+ * A chunk is an object of OVF_CHUNK_MIN..OVF_CHUNK_MAX words: word 0
+ * is the next chunk (or NULL), the others overflow buckets (NULL past the
+ * last one). Its size doubles from chunk to chunk, so a map with one
+ * overflow bucket pays 32 bytes and a big one a few chunks of 8 KiB. */
+struct map_extra {
+    void **overflow;    /* first chunk of the current array's list, or NULL */
+    void **last;        /* the list's last chunk, where buckets are added */
+    void **oldoverflow; /* during growth: first chunk of the old array's list */
+    uint32_t nlast;     /* words of *last in use (word 0 included) */
+    uint32_t caplast;   /* words of *last */
+};
+enum { OVF_CHUNK_MIN = 4, OVF_CHUNK_MAX = 1024 };
+
+static const uint32_t extra_ptr_offsets[] = {
+    (uint32_t)offsetof(map_extra, overflow),
+    (uint32_t)offsetof(map_extra, last),
+    (uint32_t)offsetof(map_extra, oldoverflow),
+};
+static const mr_type map_extra_type = {
+    "map.extra", sizeof(map_extra), extra_ptr_offsets, 3, MR_KIND_RUNTIME, NULL,
+};
+/* A chunk of each size is an object of a type of its own (not an array of
+ * words), so that tools see it as the runtime's, as the extra object. Built
+ * once, with the first layout of a map without pointers (under
+ * layouts_lock: a map of that type, and so a chunk, comes after). */
+enum { OVF_CHUNK_SIZES = 9 }; /* 4, 8, ... 1024 words */
+static uint32_t chunk_ptr_offsets[OVF_CHUNK_MAX];
+static mr_type chunk_types[OVF_CHUNK_SIZES];
+
+static void init_chunk_types(void)
+{
+    if (chunk_types[0].size) return;
+    for (uint32_t i = 0; i < OVF_CHUNK_MAX; i++)
+        chunk_ptr_offsets[i] = i * (uint32_t)sizeof(void *);
+    for (uint32_t k = 0; k < OVF_CHUNK_SIZES; k++) {
+        uint32_t words = (uint32_t)OVF_CHUNK_MIN << k;
+        chunk_types[k] = (mr_type){"map.overflow", words * sizeof(void *), chunk_ptr_offsets,
+                                   words,          MR_KIND_RUNTIME,        NULL};
+    }
+}
+
+/* A new chunk of `words` words (a power of two in the chunk range). */
+static void **new_chunk(uint32_t words, uintptr_t caller)
+{
+    uint32_t k = (uint32_t)__builtin_ctz(words / OVF_CHUNK_MIN);
+    return mr__map_new(&chunk_types[k], caller);
+}
 
 atomic_uint_fast64_t mr__maps_created;
 
@@ -217,6 +292,10 @@ static map_layout *build_layout(const mr_map_type *t)
         vp = t->value_type->ptr_offsets;
         vp_n = t->value_type->nptrs;
     }
+    /* Without key or value pointers the overflow link is not listed either:
+     * the bucket type is pointer-free (see "extra" at the top). */
+    L->flat = kp_n == 0 && vp_n == 0;
+    if (L->flat) init_chunk_types();
     uint32_t n = BUCKET_CNT * (kp_n + vp_n) + 1;
     uint32_t *offs = malloc(n * sizeof *offs);
     size_t name_len = strlen(name) + 16;
@@ -227,13 +306,14 @@ static map_layout *build_layout(const mr_map_type *t)
         for (uint32_t p = 0; p < kp_n; p++) offs[j++] = BUCKET_CNT + i * L->key_slot + kp[p];
     for (uint32_t i = 0; i < BUCKET_CNT; i++)
         for (uint32_t p = 0; p < vp_n; p++) offs[j++] = L->vals_off + i * L->val_slot + vp[p];
-    offs[j++] = L->ovf_off;
+    if (!L->flat) offs[j++] = L->ovf_off;
     /* Go names the bucket of map[K]V "map.bucket[K]V". */
     if (strncmp(name, "map[", 4) == 0)
         snprintf(bname, name_len, "map.bucket%s", name + 3);
     else
         snprintf(bname, name_len, "map.bucket(%s)", name);
-    L->bucket_type = (mr_type){bname, L->bucket_size, offs, j, MR_KIND_BUCKET, NULL};
+    L->bucket_type = (mr_type){bname, L->bucket_size, j ? offs : NULL, j, MR_KIND_BUCKET, NULL};
+    if (!j) free(offs);
     return L;
 }
 
@@ -663,11 +743,76 @@ static void incr_noverflow(mr_map *m)
     if (m->noverflow != UINT16_MAX) m->noverflow++;
 }
 
+/* The map's extra, made on first use (a collection may run inside). */
+static map_extra *extra_of(mr_map *m, uintptr_t caller)
+{
+    if (m->extra == NULL) {
+        map_extra *x = mr__map_new(&map_extra_type, caller);
+        m->extra = x;
+    }
+    return m->extra;
+}
+
+/* Makes sure the current array of a flat map has a list (its first chunk),
+ * so that an iterator can hold it before any overflow bucket exists; returns
+ * that chunk. Threads that read a map may start iterators on it at once, so
+ * the extra object and the chunk are published with compare-and-swap (the
+ * loser's object is garbage); the writer, alone with the map, finishes
+ * the list's bookkeeping (list_overflow). */
+static void **iterator_list(mr_map *m, uintptr_t caller)
+{
+    map_extra *x = __atomic_load_n(&m->extra, __ATOMIC_ACQUIRE);
+    if (x == NULL) {
+        map_extra *nx = mr__map_new(&map_extra_type, caller), *none = NULL;
+        x = __atomic_compare_exchange_n(&m->extra, &none, nx, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)
+                ? nx
+                : none;
+    }
+    void **c = __atomic_load_n(&x->overflow, __ATOMIC_ACQUIRE);
+    if (c == NULL) {
+        void **nc = new_chunk(OVF_CHUNK_MIN, caller), **none = NULL;
+        c = __atomic_compare_exchange_n(&x->overflow, &none, nc, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)
+                ? nc
+                : none;
+    }
+    return c;
+}
+
+/* Puts overflow bucket ovf on the current array's list (a flat map): the
+ * list is all that keeps it alive. ovf is held here while the list may
+ * allocate. A first chunk an iterator made has no bookkeeping yet. */
+static __attribute__((noinline)) void list_overflow(mr_map *m, void *ovf, uintptr_t caller)
+{
+    map_extra *x = extra_of(m, caller);
+    if (x->overflow == NULL) {
+        void **c = new_chunk(OVF_CHUNK_MIN, caller);
+        x->overflow = c;
+        x->last = NULL;
+    }
+    if (x->last == NULL) {
+        x->last = x->overflow;
+        x->nlast = 1;
+        x->caplast = OVF_CHUNK_MIN;
+    }
+    if (x->nlast == x->caplast) {
+        uint32_t cap = x->caplast < OVF_CHUNK_MAX ? 2 * x->caplast : OVF_CHUNK_MAX;
+        void **c = new_chunk(cap, caller);
+        x->last[0] = c;
+        x->last = c;
+        x->nlast = 1;
+        x->caplast = cap;
+    }
+    x->last[x->nlast++] = ovf;
+}
+
 /* Appends a new overflow bucket to the chain ending at b (GC may run inside
  * the allocation: b stays reachable through the map). */
 static uint8_t *new_overflow(mr_map *m, const map_layout *L, uint8_t *b, uintptr_t caller)
 {
     uint8_t *ovf = mr__map_new(&L->bucket_type, caller);
+    if (L->flat) list_overflow(m, ovf, caller);
     incr_noverflow(m);
     store_ptr(b + L->ovf_off, ovf);
     return ovf;
@@ -679,8 +824,7 @@ static uint8_t *new_overflow(mr_map *m, const map_layout *L, uint8_t *b, uintptr
 static void hash_grow(mr_map *m, const map_layout *L, uintptr_t caller)
 {
     unsigned bigger = over_load(m->count + 1, m->B) ? 1 : 0;
-    if (m->B + bigger >= 8 * sizeof(uintptr_t) - 1)
-        mr__throw("map %s: too many buckets", m->lay->type->name);
+    if (m->B + bigger > MAX_B) mr__throw("map %s: too many buckets", m->lay->type->name);
     void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << (m->B + bigger), caller);
     uint8_t f = flags_get(m);
     uint8_t nf = f & (uint8_t) ~(F_ITERATOR | F_OLD_ITERATOR | F_SAME_SIZE);
@@ -691,7 +835,25 @@ static void hash_grow(mr_map *m, const map_layout *L, uintptr_t caller)
     m->B = (uint8_t)(m->B + bigger);
     m->nevacuate = 0;
     m->noverflow = 0;
+    map_extra *x = m->extra;
+    if (x) {
+        /* the old array's overflow buckets stay alive until it is dropped
+         * (no growth starts while one runs: oldoverflow is NULL) */
+        x->oldoverflow = x->overflow;
+        x->overflow = x->last = NULL;
+        x->nlast = x->caplast = 0;
+    }
     flags_put(m, nf);
+}
+
+/* Drops the old array (and in a map without pointers the list that kept
+ * its overflow buckets): every old bucket is evacuated. Out of line, so
+ * that evacuation's loop, which it ends, keeps its registers. */
+static __attribute__((noinline)) void growth_done(mr_map *m)
+{
+    m->oldbuckets = NULL;
+    if (m->extra) m->extra->oldoverflow = NULL;
+    flags_put(m, flags_get(m) & (uint8_t)~F_SAME_SIZE);
 }
 
 /* Moves nevacuate past every evacuated old bucket (looking at most 1024
@@ -700,15 +862,12 @@ static void hash_grow(mr_map *m, const map_layout *L, uintptr_t caller)
 static void advance_evacuation_mark(mr_map *m, const map_layout *L, uintptr_t newbit)
 {
     m->nevacuate++;
-    uintptr_t stop = m->nevacuate + 1024;
+    uintptr_t stop = (uintptr_t)m->nevacuate + 1024;
     if (stop > newbit) stop = newbit;
     while (m->nevacuate != stop &&
-           evacuated((uint8_t *)m->oldbuckets + m->nevacuate * L->bucket_size))
+           evacuated((uint8_t *)m->oldbuckets + (uintptr_t)m->nevacuate * L->bucket_size))
         m->nevacuate++;
-    if (m->nevacuate == newbit) {
-        m->oldbuckets = NULL;
-        flags_put(m, flags_get(m) & (uint8_t)~F_SAME_SIZE);
-    }
+    if (m->nevacuate == newbit) growth_done(m);
 }
 
 /*
@@ -720,7 +879,11 @@ static void advance_evacuation_mark(mr_map *m, const map_layout *L, uintptr_t ne
  * (allocating an overflow bucket, which may run a GC) before the source is
  * marked, so the entry is visible in one place or the other at every
  * allocation. Without iterators on the old array, the old bucket's keys and
- * values are cleared afterwards so they no longer retain anything.
+ * values are cleared afterwards so they no longer retain anything -- in a
+ * map with pointers only: in a map without them there is nothing to let
+ * go, and its old overflow buckets live on (on extra->oldoverflow) until
+ * the growth ends, so they stay on their chain, where the walk finds them
+ * (as Go leaves them).
  */
 INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbucket,
                        uintptr_t caller)
@@ -762,7 +925,8 @@ INLINE void evacuate_t(mr_map *m, const map_layout *L, int kc, uintptr_t oldbuck
                 ob[i] = (uint8_t)(EVAC_X + y);
             }
         }
-        if (!(flags_get(m) & F_OLD_ITERATOR)) memset(b + BUCKET_CNT, 0, bs - BUCKET_CNT);
+        if (!L->flat && !(flags_get(m) & F_OLD_ITERATOR))
+            memset(b + BUCKET_CNT, 0, bs - BUCKET_CNT);
     }
     if (oldbucket == m->nevacuate) advance_evacuation_mark(m, L, newbit);
 }
@@ -1123,7 +1287,12 @@ MR_ENTRY void mr_map_clear(mr_map *m)
     m->nevacuate = 0;
     m->noverflow = 0;
     m->count = 0;
-    m->seed = mr__rand64();
+    m->seed = (uint32_t)mr__rand64();
+    map_extra *x = m->extra;
+    if (x) { /* the overflow buckets are gone: so are their lists */
+        x->overflow = x->last = x->oldoverflow = NULL;
+        x->nlast = x->caplast = 0;
+    }
     flags_put(m, flags_get(m) & (uint8_t)~F_SAME_SIZE);
     memset(m->buckets, 0, n * L->bucket_size);
     end_write(m, "mr_map_clear");
@@ -1250,9 +1419,12 @@ MR_ENTRY mr_map *mr_map_new(const mr_map_type *t, size_t hint)
     if (hint > ((size_t)1 << 40)) hint = 0;
     uint8_t B = 0;
     while (over_load(hint, B)) B++;
+    if (B > MAX_B)
+        mr__throw("mr_map_new: map %s: too many buckets for a hint of %zu", t->name ? t->name : "?",
+                  hint);
     mr_map *m = mr__map_new(&map_header_type, caller);
     m->lay = L;
-    m->seed = mr__rand64();
+    m->seed = (uint32_t)mr__rand64();
     m->B = B;
     if (B != 0) {
         void *nb = mr__map_new_array(&L->bucket_type, (size_t)1 << B, caller);
@@ -1277,8 +1449,15 @@ void mr__map_test_set_writing(mr_map *m, bool on)
 
 /* -------------------------------------------------------------- iterators -- */
 
+/* Part of the ABI: programs reserve the iterator and read key and value. */
+_Static_assert(sizeof(mr_map_iter) == 10 * sizeof(void *) && offsetof(mr_map_iter, value) == 8,
+               "mr_map_iter keeps its size and public fields");
+
 enum { ITER_ACTIVE = 1, ITER_DONE = 2 };
-#define NO_CHECK UINTPTR_MAX
+/* offset_ holds the slot offset (0..7) in its low bits, read masked, and
+ * this flag: the walk has passed the last bucket and begun again at 0. */
+#define ITER_WRAPPED 0x80
+#define NO_CHECK UINT32_MAX
 
 static void iter_finish(mr_map_iter *it)
 {
@@ -1288,34 +1467,46 @@ static void iter_finish(mr_map_iter *it)
     it->map_ = NULL;
     it->buckets_ = NULL;
     it->bptr_ = NULL;
+    it->overflow_ = it->oldoverflow_ = NULL;
     mr__iter_unregister(it);
 }
 
 /*
  * Go's mapiterinit: remembers the bucket array and its size as they are now,
  * picks a random start bucket and slot offset, and flags the map so that
- * growth keeps old buckets intact for us.
+ * growth keeps old buckets intact for us. In a map without pointers the
+ * overflow buckets of the arrays it may walk are kept alive by their lists
+ * only, which a growth or a clear drops from the map: the iterator holds
+ * them (the current array's list is made now if it does not exist yet, as
+ * buckets may be added to it during the walk). A table of one bucket not
+ * growing has no overflow bucket and gets none before it grows.
  */
 MR_ENTRY void mr_map_iter_init(mr_map_iter *it, mr_map *m)
 {
-    mr__poll(MR_CALLER);
+    uintptr_t caller = MR_CALLER;
+    mr__poll(caller);
     it->key = NULL;
     it->value = NULL;
     it->map_ = NULL;
     it->buckets_ = NULL;
     it->bptr_ = NULL;
+    it->overflow_ = it->oldoverflow_ = NULL;
     it->bucket_ = it->start_bucket_ = 0;
-    it->offset_ = it->i_ = it->b_ = it->wrapped_ = 0;
+    it->offset_ = it->i_ = it->b_ = 0;
     it->check_bucket_ = NO_CHECK;
     it->state_ = ITER_DONE;
     mr__iter_register(it);
     if (m == NULL || m->count == 0) return; /* nothing to see, even if entries come */
+    if (m->lay->flat && (m->B > 0 || m->oldbuckets)) {
+        it->overflow_ = iterator_list(m, caller); /* may collect: m is our argument */
+        it->oldoverflow_ = m->extra->oldoverflow;
+    }
     it->state_ = ITER_ACTIVE;
     it->map_ = m;
     it->b_ = m->B;
     it->buckets_ = m->buckets;
     uint64_t r = mr__rand64();
-    it->start_bucket_ = it->bucket_ = (uintptr_t)r & bucket_mask(m->B);
+    it->start_bucket_ = it->bucket_ = (uint32_t)(r & bucket_mask(m->B));
     it->offset_ = (uint8_t)((r >> m->B) & (BUCKET_CNT - 1));
     uint8_t f = flags_get(m);
     if ((f & (F_ITERATOR | F_OLD_ITERATOR)) != (F_ITERATOR | F_OLD_ITERATOR))
@@ -1330,13 +1521,13 @@ MR_ENTRY void mr_map_iter_init(mr_map_iter *it, mr_map *m)
 INLINE bool iter_take_bucket(mr_map_iter *it, uintptr_t *bucket)
 {
     uintptr_t b = it->bucket_;
-    if (b == it->start_bucket_ && it->wrapped_) return false;
+    if (b == it->start_bucket_ && (it->offset_ & ITER_WRAPPED)) return false;
     *bucket = b++;
     if (b == ((uintptr_t)1 << it->b_)) {
         b = 0;
-        it->wrapped_ = 1;
+        it->offset_ |= ITER_WRAPPED;
     }
-    it->bucket_ = b;
+    it->bucket_ = (uint32_t)b;
     return true;
 }
 
@@ -1356,7 +1547,7 @@ static __attribute__((noinline)) bool iter_next_slow(mr_map_iter *it, unsigned i
     uint8_t f = flags_get(m);
     uint8_t *b = it->bptr_;
     const unsigned off = it->offset_;
-    uintptr_t check = it->check_bucket_;
+    uint32_t check = it->check_bucket_;
     for (;;) {
         if (b == NULL) {
             uintptr_t bucket;
@@ -1369,7 +1560,7 @@ static __attribute__((noinline)) bool iter_next_slow(mr_map_iter *it, unsigned i
                 uintptr_t oldbucket = bucket & (noldbuckets(m, f) - 1);
                 b = (uint8_t *)m->oldbuckets + oldbucket * bs;
                 if (!evacuated(b)) {
-                    check = bucket;
+                    check = (uint32_t)bucket;
                 } else {
                     b = (uint8_t *)it->buckets_ + bucket * bs;
                     check = NO_CHECK;

@@ -52,6 +52,8 @@ EXPECTATIONS (every key given must hold):
                                         a number, or "truth" (the truth line's
                                         field), or "truth:FIELD"
     retained_min_share: fraction        retained_bytes >= fraction * reachable heap
+    retained_is_table: true             retained_bytes == table_bytes (the map retains
+                                        its table and nothing else)
     entries_each: "truth:FIELD"         every entry listed retains exactly the bytes its
                                         key names in the truth's object FIELD ({key: bytes});
                                         a key shown truncated is looked up by its shown
@@ -328,6 +330,9 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             v = run.value(want, snapshot, label, key)
             if m[key] != v:
                 yield "%s is %d, the truth is %d" % (key, m[key], v)
+        elif key == "retained_is_table":
+            if want and m["retained_bytes"] != m["table_bytes"]:
+                yield "retains %d bytes, its table is %d" % (m["retained_bytes"], m["table_bytes"])
         elif key == "retained_min_share":
             if m["retained_bytes"] < want * heap_bytes:
                 yield "retains %d of %d reachable bytes, expected at least %.0f%%" % (

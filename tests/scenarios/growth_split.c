@@ -24,6 +24,13 @@
  *            steps of the window. Its entries lie in old buckets (main and
  *            overflow) and new ones: the same truths as book, and the
  *            evidence old_buckets.
+ *   tally    map[int64]int64, keys and values without pointers: the
+ *            sliding window of churn up to a same-size growth and 40 more
+ *            steps. Its buckets hold no pointer; what keeps its overflow
+ *            buckets alive (old and new) are the lists its header holds.
+ *            The map retains exactly its objects, lists included; its
+ *            entries retain nothing, alone or together; the evidence
+ *            old_buckets.
  *   drained  map[int64]Quote that held 60,000 entries, every one of them
  *            deleted: count 0, a table of more than 64 KiB that delete
  *            never shrinks, retaining only that table (delete clears the
@@ -45,6 +52,7 @@ MR_TYPE(quote_type, Quote, MR_FIELD(Quote, bid), MR_FIELD(Quote, ask));
 static const mr_map_type book_type = {"map[int64]Quote", MR_KEY_INT64, NULL, &quote_type};
 static const mr_map_type churn_type = {"map[int64]ChurnQuote", MR_KEY_INT64, NULL, &quote_type};
 static const mr_map_type drained_type = {"map[int64]DrainedQuote", MR_KEY_INT64, NULL, &quote_type};
+static const mr_map_type tally_type = {"map[int64]int64", MR_KEY_INT64, NULL, &mr_type_int64};
 
 static mr_map *book;
 MR_GLOBAL(book)
@@ -52,6 +60,8 @@ static mr_map *drained;
 MR_GLOBAL(drained)
 static mr_map *churn;
 MR_GLOBAL(churn)
+static mr_map *tally;
+MR_GLOBAL(tally)
 
 static void add_quote(mr_map *m, int64_t k)
 {
@@ -96,6 +106,18 @@ __attribute__((noinline)) static void build(void)
         mr_map_delete_int(churn, c - WINDOW);
         c++;
     }
+    tally = mr_map_new(&tally_type, 0);
+    int64_t t = 0;
+    for (map_info(tally, &info); !(info.oldbuckets && (info.flags & 8)); map_info(tally, &info)) {
+        if (t > 20000000) sc_fail("the tally map never started a same-size growth");
+        *(int64_t *)mr_map_assign_int(tally, t) = t;
+        if (t >= WINDOW) mr_map_delete_int(tally, t - WINDOW);
+        t++;
+    }
+    for (int i = 0; i < AFTER_GROWTH; i++, t++) {
+        *(int64_t *)mr_map_assign_int(tally, t) = t;
+        mr_map_delete_int(tally, t - WINDOW);
+    }
     drained = mr_map_new(&drained_type, 0);
     for (int64_t j = 0; j < DRAINED; j++) add_quote(drained, j);
     for (int64_t j = 0; j < DRAINED; j++) mr_map_delete_int(drained, j);
@@ -138,6 +160,10 @@ static void truths(const char *snapshot)
 {
     truth_split(snapshot, "book", book);
     truth_split(snapshot, "churn", churn);
+    mr_map_info info;
+    map_info(tally, &info);
+    if (!info.oldbuckets) sc_fail("tally is not mid-growth");
+    sc_truth_map(snapshot, "tally", tally);
     sc_truth_map(snapshot, "drained", drained);
 }
 
