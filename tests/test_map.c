@@ -913,6 +913,21 @@ static void test_bucket_type_describes_every_pointer(void)
  * and race-free under ThreadSanitizer. */
 enum { SHARED_KEYS = 20000, READERS = 4 };
 
+/* Joins the READERS threads (blocked, so that collections go on without
+ * them) and adds up the wrong results they counted. */
+static long join_readers(pthread_t *th)
+{
+    long bad = 0;
+    for (int i = 0; i < READERS; i++) {
+        void *r;
+        mr_blocking_enter();
+        pthread_join(th[i], &r);
+        mr_blocking_exit();
+        bad += (long)r;
+    }
+    return bad;
+}
+
 static void *reader(void *arg)
 {
     mr_map *m = arg;
@@ -946,14 +961,7 @@ static void test_concurrent_readers_share_a_map(void)
     pthread_t th[READERS];
     for (int i = 0; i < READERS; i++) CHECK(pthread_create(&th[i], NULL, reader, m) == 0);
     for (int g = 0; g < 5; g++) mr_gc();
-    long bad = 0;
-    for (int i = 0; i < READERS; i++) {
-        void *r;
-        mr_blocking_enter();
-        pthread_join(th[i], &r);
-        mr_blocking_exit();
-        bad += (long)r;
-    }
+    long bad = join_readers(th);
     CHECK_EQ_U64(bad, 0);
     CHECK_EQ_U64(mr_map_len(m), SHARED_KEYS);
 }
@@ -996,14 +1004,7 @@ static void test_concurrent_iterators_share_a_map_without_pointers(void)
     pthread_t th[READERS];
     for (int i = 0; i < READERS; i++) CHECK(pthread_create(&th[i], NULL, flat_reader, maps) == 0);
     for (int g = 0; g < 3; g++) mr_gc();
-    long bad = 0;
-    for (int i = 0; i < READERS; i++) {
-        void *r;
-        mr_blocking_enter();
-        pthread_join(th[i], &r);
-        mr_blocking_exit();
-        bad += (long)r;
-    }
+    long bad = join_readers(th);
     CHECK_EQ_U64(bad, 0);
     /* the maps go on growing with their lists */
     for (int i = 0; i < FLAT_MAPS; i++) {

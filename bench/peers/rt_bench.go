@@ -211,13 +211,7 @@ func benchGC() {
 		}
 		gcMapsHeld[m] = mp
 	}
-	runtime.GC() // warm-up, as on the C side
-	samples := make([]float64, 0, nruns)
-	for r := 0; r < nruns; r++ {
-		t0 := time.Now()
-		runtime.GC()
-		samples = append(samples, float64(time.Since(t0).Nanoseconds()))
-	}
+	samples := timeFullGCs()
 	var st runtime.MemStats
 	runtime.ReadMemStats(&st)
 	fmt.Printf("INFO go gc heap: %d objects, %.1f MiB live\n", st.HeapObjects, float64(st.HeapAlloc)/(1<<20))
@@ -227,6 +221,19 @@ func benchGC() {
 	// runtime.GC() (Go marks concurrently; its own pauses are far shorter).
 	result("gc_pause_5M", samples)
 	gcMapsHeld = nil
+}
+
+// timeFullGCs times nruns full collections of the heap as it stands, after
+// one to warm up, as on the C side.
+func timeFullGCs() []float64 {
+	runtime.GC()
+	samples := make([]float64, 0, nruns)
+	for r := 0; r < nruns; r++ {
+		t0 := time.Now()
+		runtime.GC()
+		samples = append(samples, float64(time.Since(t0).Nanoseconds()))
+	}
+	return samples
 }
 
 // The map of the flat workload, in a global as on the C side.
@@ -239,13 +246,7 @@ func flatRun(name string, n int) {
 	for i := 0; i < n; i++ {
 		flatMap[int64(splitmix64(uint64(i)))] = int64(i)
 	}
-	runtime.GC() // warm-up, as on the C side
-	samples := make([]float64, 0, nruns)
-	for r := 0; r < nruns; r++ {
-		t0 := time.Now()
-		runtime.GC()
-		samples = append(samples, float64(time.Since(t0).Nanoseconds()))
-	}
+	samples := timeFullGCs()
 	fmt.Printf("INFO go %s: %d entries\n", name, len(flatMap))
 	result(name, samples)
 	flatMap = nil
