@@ -97,11 +97,12 @@ static void drop_unloaded_globals(void)
 }
 
 /*
- * Runs from the destructor of the module that declares the global, when
- * dlclose is about to unmap it: a collection after that must neither read
- * the variable nor the name and file strings. The latest registration
- * goes, and the others keep their order (roots are listed in the order
- * they were registered).
+ * Runs before dlclose unmaps the module that declares the global (or when
+ * the program stops using a variable as a root): a collection after that
+ * must neither read the variable nor the name and file strings. The latest
+ * registration goes, and the others keep their order (roots are listed in
+ * the order they were registered). A module unloaded without it loses its
+ * registrations at the next collection (drop_unloaded_globals).
  */
 void mr_unregister_global(void **addr)
 {
