@@ -13,15 +13,15 @@
  * Then main calls the library's plugin_unload, which ends the registration
  * of its global (MR_UNREGISTER_GLOBAL), and unloads the library with
  * dlclose: its global is gone from the address space, so it is no root any
- * more (a collection must not read it), and nothing else holds the map. Snapshot "unloaded" (in-process,
- * after dlclose) and the one at exit have no map at the map's address and
- * no suspect; the program goes on allocating in between (it runs
- * collections) without fault.
+ * more (a collection must not read it), and nothing else holds the map.
+ * Snapshot "unloaded" (in-process, after dlclose) and the one at exit have
+ * no map at the map's address and no suspect; the program goes on
+ * allocating in between (it runs collections) without fault.
  * Main then loads the library again and fills a new map (plugin_again),
  * rooted at plugin_cache in snapshot "reloaded", and unloads it with
  * dlclose WITHOUT ending the registration first: the runtime drops the
  * registration of a global whose library is gone, so the collections that
- * follow and snapshot "abandoned" neither read the unmapped global nor its
+ * follow and snapshot "abandoned" read neither the unmapped global nor its
  * name, and the map is garbage (absent there and at exit).
  */
 #include "scenario.h"

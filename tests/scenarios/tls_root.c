@@ -40,7 +40,7 @@ static const mr_map_type notes_type = {"map[int64]*Note", MR_KEY_INT64, NULL, &m
 static const mr_map_type tasks_type = {"map[int64]*Task", MR_KEY_INT64, NULL, &mr_type_pointer};
 
 static __thread mr_map *tls_jobs;
-static __thread mr_map *main_tasks; /* main's */
+static __thread mr_map *main_tasks;                 /* main's */
 static uintptr_t jobs_addr, notes_addr, tasks_addr; /* the addresses only: no roots */
 static sc_worker worker;
 
