@@ -11,6 +11,7 @@
 #include "maproot/rt.h"
 #include "rt/heap.h"
 #include "rt/internal.h"
+#include "rt/thread.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -834,6 +835,59 @@ static void test_thread_local_storage_is_no_frame(void)
     mr_blocking_exit();
 }
 
+/*
+ * The main thread's thread-local variables lie where the dynamic linker
+ * put them, not in its stack: an object only such a variable refers to
+ * stays alive through collections (its slot is not handed out again), and
+ * the walk names the root as the main thread's storage.
+ */
+static __thread Node *main_tls_node;
+
+__attribute__((noinline)) static void fill_main_tls(void)
+{
+    Node *x = mr_new(&node_type);
+    x->value = 4242;
+    x->name = mr_str_from("main thread-local");
+    main_tls_node = x;
+}
+
+/* Allocates nodes over whatever the last collection freed. */
+__attribute__((noinline)) static void overwrite_free_nodes(void)
+{
+    for (int i = 0; i < 100000; i++) {
+        Node *y = mr_new(&node_type);
+        y->value = -1;
+    }
+}
+
+static void note_main_tls_root(const mr_root *r, void *ud)
+{
+    tls_seen *s = ud;
+    if (r->target == s->target && r->kind == MR_ROOT_RUNTIME && r->thread == mr__self->id &&
+        r->name && strstr(r->name, "thread-local storage of thread"))
+        s->storage++;
+}
+
+static void test_main_thread_local_variable_is_a_root(void)
+{
+    fill_main_tls();
+    for (int i = 0; i < 3; i++) {
+        collect();
+        overwrite_free_nodes();
+    }
+    Node *x = main_tls_node;
+    void *start = NULL;
+    CHECK(mr_object_type(x, &start) == &node_type && start == x);
+    CHECK(x->value == 4242);
+    CHECK(x->name.ptr && strcmp(x->name.ptr, "main thread-local") == 0);
+    tls_seen s = {x, 0};
+    mr_stop_the_world();
+    mr_walk_roots(true, note_main_tls_root, &s);
+    mr_start_the_world();
+    CHECK(s.storage == 1);
+    main_tls_node = NULL;
+}
+
 /* ------------------------------------------------------ register roots -- */
 
 #if HAVE_HOLD_IN_REGISTERS
@@ -1503,5 +1557,6 @@ int main(void)
     TEST_IN_THREAD(test_walk_maps_lists_exactly_the_live_maps);
     TEST_IN_THREAD(test_last_insert_names_the_programs_call);
     TEST_IN_THREAD(test_gc_cycle_figures_and_rate_change_inside_a_collection);
+    TEST(test_main_thread_local_variable_is_a_root); /* on the main thread */
     TEST_EXIT();
 }

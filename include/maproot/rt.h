@@ -151,11 +151,20 @@ void mr_register_global(void **addr, const char *name, const char *file, int lin
 /* Ends the registration of the global at addr (the latest one, if it was
  * registered more than once; nothing if it is not registered): from now on
  * it is no root, and no collection reads it. A library that registers
- * globals and may be unloaded must end their registrations before dlclose
- * unmaps the variables and their names (MR_UNREGISTER_GLOBAL), or the next
- * collection reads unmapped memory. Not from a destructor: at exit those
- * run before the exit-time snapshot and profile are written, which would
- * then miss the globals. Thread-safe. */
+ * globals and may be unloaded should end their registrations before
+ * dlclose unmaps the variables and their names (MR_UNREGISTER_GLOBAL), not
+ * from a destructor: at exit those run before the exit-time snapshot and
+ * profile are written, which would then miss the globals. If it does not,
+ * the registration goes with the library: a registration remembers which
+ * loaded module holds addr (by load address and file name), and the next
+ * collection or root walk drops those of modules dlclose has unloaded,
+ * without reading them. (Only the same file loaded again at the same
+ * address before then keeps the old registration, which then names the new
+ * copy's variable.) A collection running while another thread is inside
+ * dlclose (blocking, see mr_blocking_enter) may still read a variable being
+ * unmapped: where that can happen, end the registrations first. Addresses
+ * in no module (heap, mmap'ed memory) stay registered until ended.
+ * Thread-safe. */
 void mr_unregister_global(void **addr);
 
 /*
@@ -192,7 +201,8 @@ void mr_blocking_exit(void);
  * For exit handlers (atexit, destructors): declares that the calling thread's
  * frames no longer hold program state -- main() has returned, and its old
  * frames' words linger in the exit machinery's stack. From now on the
- * thread's stack and registers are not roots, so a last collection (e.g.
+ * thread's stack, registers and thread-local storage are not roots, so a
+ * last collection (e.g.
  * before an exit-time profile or snapshot) sees what globals, pins and other
  * threads keep alive. The thread may still allocate and collect.
  */
@@ -518,12 +528,18 @@ typedef struct mr_root {
  * a callee saved it (then reported as a register, MR_ROOT_REGISTER, of the
  * frame it was saved for, not as a word of the callee's frame; where a callee
  * saved a value and left the register as it was, the value is reported
- * once). Words of a thread's scanned stack mapping that lie above its
- * outermost frame are no frame's: for a thread pthread_create made, that
- * is where the C library keeps its thread-local variables, and such a word
- * is reported as MR_ROOT_RUNTIME named "thread-local storage of thread N".
- * (The main thread's thread-local variables are not scanned: they are no
- * roots.) The calling thread's stack roots are those of the code that
+ * once). A thread's static thread-local storage (its __thread variables
+ * and those of the libraries loaded with the program) is scanned
+ * conservatively and reported as MR_ROOT_RUNTIME named "thread-local
+ * storage of thread N", for every thread, the main thread included: for a
+ * thread pthread_create made, the C library keeps it in the thread's stack
+ * mapping above its outermost frame, and every word there (no frame's) is
+ * reported so; the main thread's lies where the dynamic linker put it.
+ * The thread-local variables of a library loaded later with dlopen are no
+ * promised roots: the C library allocates their storage apart, on first
+ * use (dynamic TLS), and such storage is not scanned; an object only they
+ * refer to must be pinned. The calling thread's
+ * stack roots are those of the code that
  * stopped the world (the caller of mr_stop_the_world, or of the collection),
  * not the runtime's own frames; frame 0 is the program's innermost frame.
  */

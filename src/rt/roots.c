@@ -9,6 +9,12 @@
  * in its thread's stack below the thread's current stack pointer belongs to a
  * frame that has returned and is dropped.
  *
+ * A thread's static thread-local storage is scanned conservatively too, as
+ * its own root: for a thread that pthread_create made the C library keeps it
+ * at the top of the stack mapping, scanned with the stack; for the main
+ * thread (and threads on stacks of their own) it lies elsewhere, found from
+ * the thread pointer and each module's block offset (modules.h).
+ *
  * The same enumeration serves two masters: marking (a bare callback per
  * word, as fast as possible) and the walk API (a described mr_root per word,
  * with stack words attributed to frames by unwinding with libunwind). A
@@ -16,6 +22,7 @@
  * frame that owned the register, not to the callee whose frame it lies in:
  * libunwind says where each frame's registers were saved.
  */
+#include "rt/modules.h"
 #include "rt/thread.h"
 
 #include <pthread.h>
@@ -37,36 +44,65 @@
 
 /* ---------------------------------------------------------------- globals -- */
 
+/* A registered global; in_module: the variable lies in loaded module
+ * `module` (else in memory no module owns, which dlclose cannot unmap). */
 typedef struct global_root {
     void **addr;
     const char *name, *file;
     int line;
+    bool in_module;
+    mr_module_id module;
 } global_root;
 
 static pthread_mutex_t roots_lock = PTHREAD_MUTEX_INITIALIZER;
 static global_root *globals;
 static size_t nglobals, cap_globals;
 
-/* May run from a constructor before main(), before the runtime is initialized. */
+/* May run from a constructor before main(), before the runtime is
+ * initialized, or from one that dlopen runs (then the module being loaded
+ * is already known to the dynamic linker). */
 void mr_register_global(void **addr, const char *name, const char *file, int line)
 {
+    global_root g = {addr, name, file, line, false, {0, 0}};
+    g.in_module = mr__module_of((uintptr_t)addr, &g.module);
     pthread_mutex_lock(&roots_lock);
     if (nglobals == cap_globals) {
         cap_globals = cap_globals ? cap_globals * 2 : 64;
-        global_root *g = realloc(globals, cap_globals * sizeof *g);
-        if (!g) mr__throw("out of memory (global roots)");
-        globals = g;
+        global_root *v = realloc(globals, cap_globals * sizeof *v);
+        if (!v) mr__throw("out of memory (global roots)");
+        globals = v;
     }
-    globals[nglobals++] = (global_root){addr, name, file, line};
+    globals[nglobals++] = g;
     pthread_mutex_unlock(&roots_lock);
 }
 
 /*
- * Runs from the destructor of the module that declares the global, when
- * dlclose is about to unmap it: a collection after that must neither read
- * the variable nor the name and file strings. The latest registration
- * goes, and the others keep their order (roots are listed in the order
- * they were registered).
+ * Drops the registrations of globals whose module dlclose has unloaded
+ * (their variables and names are gone from the address space), keeping the
+ * others in order. Runs before the globals are read, with the world
+ * stopped; costs one step of dl_iterate_phdr unless a module was unloaded
+ * since the last look.
+ */
+static void drop_unloaded_globals(void)
+{
+    if (!mr__modules_update()) return;
+    pthread_mutex_lock(&roots_lock);
+    size_t j = 0;
+    for (size_t i = 0; i < nglobals; i++)
+        if (!globals[i].in_module ||
+            mr__module_loaded((uintptr_t)globals[i].addr, globals[i].module))
+            globals[j++] = globals[i];
+    nglobals = j;
+    pthread_mutex_unlock(&roots_lock);
+}
+
+/*
+ * Runs before dlclose unmaps the module that declares the global (or when
+ * the program stops using a variable as a root): a collection after that
+ * must neither read the variable nor the name and file strings. The latest
+ * registration goes, and the others keep their order (roots are listed in
+ * the order they were registered). A module unloaded without it loses its
+ * registrations at the next collection (drop_unloaded_globals).
  */
 void mr_unregister_global(void **addr)
 {
@@ -247,9 +283,44 @@ static int context_word_unw(size_t i)
 }
 #endif
 
+/*
+ * Calls fn for each static thread-local block of thread t that is not
+ * already scanned with its stack, [lo, hi), as word-aligned ranges. The
+ * main thread's blocks lie where the dynamic linker put them; those of a
+ * thread that pthread_create made lie at the top of its stack mapping,
+ * above its frames, and are skipped here.
+ */
+static void for_each_tls_range(const mr_thread *t, uintptr_t lo, uintptr_t hi,
+                               void (*fn)(const mr_thread *t, const uintptr_t *w,
+                                          const uintptr_t *end, void *ud),
+                               void *ud)
+{
+    if (!t->tp) return;
+    size_t n;
+    const mr_tls_block *b = mr__tls_blocks(&n);
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t start = t->tp + (uintptr_t)b[i].off, end = start + b[i].size;
+        if (start >= lo && end <= hi) continue; /* on the scanned stack */
+        start = (start + 7) & ~(uintptr_t)7;
+        end &= ~(uintptr_t)7;
+        if (start < end) fn(t, (const uintptr_t *)start, (const uintptr_t *)end, ud);
+    }
+}
+
+/* for_each_tls_range callback of marking: ud is the mark function. */
+NO_ASAN static void mark_range(const mr_thread *t, const uintptr_t *w, const uintptr_t *end,
+                               void *ud)
+{
+    (void)t;
+    void (*mark)(uintptr_t) = *(void (**)(uintptr_t))ud;
+    for (; w < end; w++)
+        if (*w) mark(*w);
+}
+
 /* Marking: every root word, as fast as possible. */
 NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
 {
+    drop_unloaded_globals();
     for (size_t i = 0; i < nglobals; i++) {
         void *p = *globals[i].addr;
         if (p) mark((uintptr_t)p);
@@ -267,6 +338,7 @@ NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
             if (*w) mark(*w);
         for (size_t i = 0; i < NCONTEXT_WORDS; i++)
             if (*context_word(ctx, i)) mark(*context_word(ctx, i));
+        for_each_tls_range(t, sp & ~(uintptr_t)7, t->stack_hi, mark_range, &mark);
         size_t j = 0;
         for (size_t i = 0; i < t->niters; i++) {
             mr_map_iter *it = t->iters[i];
@@ -529,8 +601,8 @@ static void attribute(mr_root *r, const unwound *u, size_t k, size_t skip)
  * descriptor and static thread-local storage at the top of its stack
  * mapping, above the stack pointer its outermost frame started with. Only
  * when the unwind reached that frame and the thread pointer lies there (it
- * does not for the main thread, whose storage is elsewhere and not
- * scanned): an unwind cut short must not take frames' words for storage.
+ * does not for the main thread, whose storage is elsewhere and reported
+ * apart): an unwind cut short must not take frames' words for storage.
  */
 static uintptr_t tls_start(const mr_thread *t, const unwound *u)
 {
@@ -544,10 +616,34 @@ static bool heap_target(uintptr_t w, void **start)
     return mr_object_type((const void *)w, start) != NULL;
 }
 
+/* What the walk's for_each_tls_range callback reports to. */
+typedef struct tls_report {
+    void (*fn)(const mr_root *r, void *ud);
+    void *ud;
+} tls_report;
+
+/* Reports the heap pointers of a range of t's thread-local storage. */
+NO_ASAN static void report_range(const mr_thread *t, const uintptr_t *w, const uintptr_t *end,
+                                 void *ud)
+{
+    const tls_report *rep = ud;
+    void *target;
+    for (; w < end; w++) {
+        if (!*w || !heap_target(*w, &target)) continue;
+        mr_root r = {.kind = MR_ROOT_RUNTIME,
+                     .target = target,
+                     .slot = w,
+                     .name = t->tls_name,
+                     .thread = t->id};
+        rep->fn(&r, rep->ud);
+    }
+}
+
 NO_ASAN __attribute__((noinline)) void
 mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), void *ud)
 {
     if (mr__self && !mr__self->has_entry_ctx) SAVE_CONTEXT(mr__self); /* misuse: not stopped */
+    drop_unloaded_globals();
     mr_root r;
     void *target;
     for (size_t i = 0; i < nglobals; i++) {
@@ -610,6 +706,8 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
             if (u.n) attribute(&r, &u, u.ctx_owner[i], skip);
             fn(&r, ud);
         }
+        tls_report rep = {fn, ud};
+        for_each_tls_range(t, sp & ~(uintptr_t)7, t->stack_hi, report_range, &rep);
         for (size_t i = 0; i < t->niters; i++) {
             mr_map_iter *it = t->iters[i];
             if (frame_is_gone(t, it, sp)) continue;

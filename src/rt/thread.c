@@ -10,6 +10,7 @@
  * Only one collector at a time: a thread that wants to stop the world while
  * another has it stopped parks like any mutator first.
  */
+#include "rt/modules.h"
 #include "rt/thread.h"
 
 #include <pthread.h>
@@ -92,13 +93,7 @@ static void find_stack(mr_thread *t)
     pthread_attr_destroy(&attr);
     t->stack_lo = (uintptr_t)addr;
     t->stack_hi = (uintptr_t)addr + size;
-#if defined(__x86_64__)
-    __asm__("movq %%fs:0, %0" : "=r"(t->tp)); /* the descriptor's pointer to itself */
-#elif defined(__aarch64__)
-    __asm__("mrs %0, tpidr_el0" : "=r"(t->tp));
-#else
-    t->tp = 0;
-#endif
+    t->tp = mr__thread_pointer();
 }
 
 void mr_thread_attach(void)

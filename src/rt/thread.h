@@ -30,7 +30,9 @@ typedef struct mr_thread {
      * thread-local storage is found), 0 where unknown. For a thread that
      * pthread_create made, the C library puts both at the top of the
      * thread's stack mapping, above its outermost frame: words there are
-     * scanned with the stack, but are no frame's. */
+     * scanned with the stack, but are no frame's. The main thread's lie
+     * where the dynamic linker put them: its blocks are scanned apart,
+     * found from tp (see modules.h). */
     uintptr_t tp;
     char tls_name[48]; /* "thread-local storage of thread N" */
     uintptr_t sp;      /* saved when not RUNNING */

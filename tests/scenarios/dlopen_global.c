@@ -13,10 +13,16 @@
  * Then main calls the library's plugin_unload, which ends the registration
  * of its global (MR_UNREGISTER_GLOBAL), and unloads the library with
  * dlclose: its global is gone from the address space, so it is no root any
- * more (a collection must not read it), and nothing else holds the map. Snapshot "unloaded" (in-process,
- * after dlclose) and the one at exit have no map at the map's address and
- * no suspect; the program goes on allocating in between (it runs
- * collections) without fault.
+ * more (a collection must not read it), and nothing else holds the map.
+ * Snapshot "unloaded" (in-process, after dlclose) and the one at exit have
+ * no map at the map's address and no suspect; the program goes on
+ * allocating in between (it runs collections) without fault.
+ * Main then loads the library again and fills a new map (plugin_again),
+ * rooted at plugin_cache in snapshot "reloaded", and unloads it with
+ * dlclose WITHOUT ending the registration first: the runtime drops the
+ * registration of a global whose library is gone, so the collections that
+ * follow and snapshot "abandoned" read neither the unmapped global nor its
+ * name, and the map is garbage (absent there and at exit).
  */
 #include "scenario.h"
 
@@ -36,11 +42,15 @@ __attribute__((noinline)) static void load(void)
     plugin_map = (uintptr_t)fill(ENTRIES, BLOB);
 }
 
-__attribute__((noinline)) static void unload(void)
+/* Unloads the library; with end_registration, after it has ended the
+ * registration of its global. */
+__attribute__((noinline)) static void unload(bool end_registration)
 {
-    void (*end)(void) = (void (*)(void))dlsym(plugin, "plugin_unload");
-    if (!end) sc_fail("dlsym plugin_unload: %s", dlerror());
-    end();
+    if (end_registration) {
+        void (*end)(void) = (void (*)(void))dlsym(plugin, "plugin_unload");
+        if (!end) sc_fail("dlsym plugin_unload: %s", dlerror());
+        end();
+    }
     if (dlclose(plugin) != 0) sc_fail("dlclose: %s", dlerror());
     plugin = NULL;
 }
@@ -57,15 +67,26 @@ static void truths(const char *snapshot)
     sc_truth_map(snapshot, "plugin", (const mr_map *)plugin_map);
 }
 
+static void truths_again(const char *snapshot)
+{
+    sc_truth_map(snapshot, "plugin_again", (const mr_map *)plugin_map);
+}
+
 int main(int argc, char **argv)
 {
     sc_init(argc, argv);
     SC_CLEAN(load());
     SC_SNAPSHOT("loaded");
     SC_TRUTHS(truths, "loaded");
-    SC_CLEAN(unload());
+    SC_CLEAN(unload(true));
     SC_CLEAN(churn());
     SC_SNAPSHOT("unloaded");
+    SC_CLEAN(load());
+    SC_SNAPSHOT("reloaded");
+    SC_TRUTHS(truths_again, "reloaded");
+    SC_CLEAN(unload(false));
+    SC_CLEAN(churn());
+    SC_SNAPSHOT("abandoned");
     mr_exiting();
     return 0;
 }
