@@ -556,11 +556,9 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
     /* what it holds alone, or together with other roots through its
      * shared values: two structures holding the same leaked values
      * each hold them */
-    if (live && out->heap_bytes &&
-        (double)r->score * 100.0 >= share_pct * (double)out->heap_bytes)
+    if (live && out->heap_bytes && (double)r->score * 100.0 >= share_pct * (double)out->heap_bytes)
         ev |= MP_EV_LARGE_SHARE;
-    if (m->table_bytes >= SIGNIFICANT_MIN && slots && m->count * 16 <= slots)
-        ev |= MP_EV_EMPTIED;
+    if (m->table_bytes >= SIGNIFICANT_MIN && slots && m->count * 16 <= slots) ev |= MP_EV_EMPTIED;
     if (live && iterator_only(g, r)) ev |= MP_EV_ITERATOR_ONLY;
     if (live && r->nroots > 0 && r->nroots <= MP_MAX_LISTED_ROOTS && sig &&
         !(ev & MP_EV_ITERATOR_ONLY)) {
@@ -632,27 +630,42 @@ static int walk_put(inner_walks *w, uint32_t map, uint32_t kind)
     return 0;
 }
 
+/* The values map k's entries share (not own), sorted, made when first
+ * asked for: a walk may ask about the same large map many times. */
+typedef struct shared_vals {
+    uint32_t **v; /* per map: NULL not made yet */
+    size_t *n;
+} shared_vals;
+
 /* Whether an entry of map k holds object x as its value without owning it
- * (a shared value, counted in k's shared_bytes). */
-static bool shares_value(const mp_graph *g, const mp_findings *f, uint32_t k, uint32_t x)
+ * (a shared value, counted in k's shared_bytes); -1 out of memory. */
+static int shares_value(const mp_graph *g, const mp_findings *f, shared_vals *sv, uint32_t k,
+                        uint32_t x)
 {
-    const mp_map *m = &g->maps[k];
-    mp_entry_cursor c;
-    mp_entry_cursor_init(&c, g, m->first_entry);
-    mp_entry e;
-    bool found = false;
-    for (size_t i = 0; i < m->nentries && !found && mp_entry_next(&c, &e); i++) {
-        bool shared = false;
-        if (e.value_obj == x) mp_findings_entry(f, m->first_entry + i, &shared);
-        found = shared;
+    if (!sv->v[k]) {
+        const mp_map *m = &g->maps[k];
+        size_t cap = f->maps[k].shared_entries, n = 0;
+        uint32_t *v = malloc((cap ? cap : 1) * sizeof *v);
+        if (!v) return -1;
+        mp_entry_cursor c;
+        mp_entry_cursor_init(&c, g, m->first_entry);
+        mp_entry e;
+        for (size_t i = 0; i < m->nentries && n < cap && mp_entry_next(&c, &e); i++) {
+            bool shared = false;
+            mp_findings_entry(f, m->first_entry + i, &shared);
+            if (shared) v[n++] = e.value_obj;
+        }
+        mp_entry_cursor_free(&c);
+        if (n > 1) qsort(v, n, sizeof *v, cmp_u32);
+        sv->v[k] = v;
+        sv->n[k] = n;
     }
-    mp_entry_cursor_free(&c);
-    return found;
+    return bsearch(&x, sv->v[k], sv->n[k], sizeof x, cmp_u32) != NULL;
 }
 
 /* The maps met on the way up from suspect j's header (see above), put in w. */
 static int walk_up(const mp_graph *g, const mp_dom *d, const mp_findings *f, const uint8_t *cand,
-                   uint32_t j, inner_walks *w)
+                   shared_vals *sv, uint32_t j, inner_walks *w)
 {
     size_t n = g->nobjects;
     uint32_t x = g->maps[j].header;
@@ -673,7 +686,9 @@ static int walk_up(const mp_graph *g, const mp_dom *d, const mp_findings *f, con
             if (q == MP_NONE || q == k || q == owner) continue;
             bool dup = false;
             for (size_t t = from; t < w->n && !dup; t++) dup = w->it[t].map == q;
-            if (!dup && shares_value(g, f, q, x) && walk_put(w, q, IN_CONTAINER)) return -1;
+            if (dup) continue;
+            int sh = shares_value(g, f, sv, q, x);
+            if (sh < 0 || (sh && walk_put(w, q, IN_CONTAINER))) return -1;
         }
         x = up;
     }
@@ -693,11 +708,13 @@ static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
 {
     size_t nm = g->nmaps, ns = 0;
     uint8_t *cand = calloc(nm ? nm : 1, 1);
-    uint32_t *sus = malloc((nm ? nm : 1) * sizeof *sus), *seen = calloc(nm ? nm : 1, 4);
+    uint32_t *sus = malloc((nm ? nm : 1) * sizeof *sus),
+             *seen = calloc(nm ? nm : 1, sizeof(uint32_t));
     uint64_t *full = malloc((nm ? nm : 1) * sizeof *full);
     inner_walks w = {0};
+    shared_vals sv = {calloc(nm ? nm : 1, sizeof *sv.v), calloc(nm ? nm : 1, sizeof *sv.n)};
     int rc = -1;
-    if (!cand || !sus || !seen || !full) goto done;
+    if (!cand || !sus || !seen || !full || !sv.v || !sv.n) goto done;
     for (size_t k = 0; k < nm; k++) {
         full[k] = out->maps[k].score;
         out->maps[k].inner_map = MP_NONE;
@@ -715,7 +732,7 @@ static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
     if (!w.first) goto done;
     for (size_t i = 0; i < ns; i++) {
         w.first[i] = w.n;
-        if (walk_up(g, d, out, cand, sus[i], &w)) goto done;
+        if (walk_up(g, d, out, cand, &sv, sus[i], &w)) goto done;
     }
     w.first[ns] = w.n;
     for (size_t round = 0; round <= ns; round++) {
@@ -764,6 +781,9 @@ done:
     free(full);
     free(w.it);
     free(w.first);
+    for (size_t k = 0; sv.v && k < nm; k++) free(sv.v[k]);
+    free(sv.v);
+    free(sv.n);
     return rc;
 }
 

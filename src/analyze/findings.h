@@ -98,7 +98,7 @@ typedef struct mp_map_report {
     uint64_t keys_retained;    /* by owned key objects */
     uint64_t shared_entries, shared_bytes;
     uint64_t old_bytes; /* old bucket array(s) of an unfinished growth */
-    uint64_t score; /* retained + shared_bytes - inner_bytes: what it is judged by */
+    uint64_t score;     /* retained + shared_bytes - inner_bytes: what it is judged by */
     /* bytes of suspect maps whose headers lie in what it retains or shares
      * (a map of maps, a value holding a map): theirs, not its; inner_map:
      * the largest of them, MP_NONE none */

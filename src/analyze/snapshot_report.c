@@ -859,16 +859,15 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         if (r->evidence & (1u << b))
             bad |= json_array_append_new((1u << b) & MP_EV_CONTEXT ? ctx : ev,
                                          json_string(mp_evidence_name(b)));
-    bad |= put(j, "evidence", ev) | put(j, "context", ctx) |
-           put(j, "fix", r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null()) |
-           put(j, "inner_suspect_bytes", json_integer((json_int_t)r->inner_bytes)) |
-           put(j, "inner_suspect", r->inner_bytes && r->inner_map != MP_NONE
-                                       ? json_integer(r->inner_map)
-                                       : json_null()) |
-           put(j, "growth_entries", json_integer((json_int_t)r->growth_entries)) |
-           put(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes)) |
-           put(j, "root", root_json(g, r->root)) |
-           put(j, "retainer", root_json(g, named_root(g, r)));
+    bad |=
+        put(j, "evidence", ev) | put(j, "context", ctx) |
+        put(j, "fix", r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null()) |
+        put(j, "inner_suspect_bytes", json_integer((json_int_t)r->inner_bytes)) |
+        put(j, "inner_suspect",
+            r->inner_bytes && r->inner_map != MP_NONE ? json_integer(r->inner_map) : json_null()) |
+        put(j, "growth_entries", json_integer((json_int_t)r->growth_entries)) |
+        put(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes)) |
+        put(j, "root", root_json(g, r->root)) | put(j, "retainer", root_json(g, named_root(g, r)));
     uint32_t other[MP_MAX_LISTED_ROOTS];
     size_t no = sharing_roots(a, r, other, MP_MAX_LISTED_ROOTS);
     json_t *sr = json_array();
