@@ -893,6 +893,36 @@ static void test_an_outer_map_leaking_by_its_own_entries_stays_a_suspect(void)
     done(&a);
 }
 
+static void test_growth_of_a_suspect_map_ranks_it_not_its_holder(void)
+{
+    /* tenants (4 entries) -> Session -> events (30 entries of 100 KB):
+     * between two snapshots tenants gained one small entry and events
+     * 1 MB; tenants' retained growth holds events' growth, which is the
+     * leak and ranks first */
+    heap h;
+    heap_init(&h);
+    built_map outer = add_map(&h, 0, 4, 16, false, 0);
+    built_map inner = add_map(&h, 2, 30, 100000, false, 0);
+    mp_gb_edge(h.b, outer.vals[1], inner.header);
+    root(&h, MP_ROOT_GLOBAL, "tenants", outer.header, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    CHECK_EQ_U64(a.f.ninner, 1);
+    mp_map_report *ro = &a.f.maps[outer.map], *ri = &a.f.maps[inner.map];
+    ro->growth_entries = 1;
+    ro->growth_bytes = 1000000 + 500;
+    ro->evidence |= MP_EV_GROWING;
+    ri->growth_entries = 10;
+    ri->growth_bytes = 1000000;
+    ri->evidence |= MP_EV_GROWING;
+    mp_findings_rerank(&a.f);
+    CHECK_EQ_U64(a.f.nsuspects, 2);
+    CHECK_EQ_U64(a.f.ranked[0], inner.map);
+    CHECK_EQ_U64(a.f.ranked[1], outer.map);
+    CHECK_EQ_U64((uint64_t)ro->inner_growth, 1000000);
+    done(&a);
+}
+
 static void test_a_chain_through_an_array_names_the_element(void)
 {
     /* slab -> []Shard (16-byte elements, the map at offset 8) -> map of
@@ -989,6 +1019,7 @@ int main(void)
     TEST(test_a_map_holding_a_suspect_map_is_judged_without_it);
     TEST(test_maps_sharing_a_suspect_map_are_no_suspects);
     TEST(test_an_outer_map_leaking_by_its_own_entries_stays_a_suspect);
+    TEST(test_growth_of_a_suspect_map_ranks_it_not_its_holder);
     TEST(test_a_long_chain_keeps_both_ends);
     TEST(test_a_map_without_pointers_keeps_overflow_buckets_through_its_list);
     TEST_EXIT();

@@ -126,7 +126,8 @@ static int cmp_rank(const void *a, const void *b)
     if (x->suspect != y->suspect) return x->suspect ? -1 : 1;
     bool gx = x->evidence & MP_EV_GROWING, gy = y->evidence & MP_EV_GROWING;
     if (gx != gy) return gx ? -1 : 1;
-    if (gx && x->growth_bytes != y->growth_bytes) return x->growth_bytes > y->growth_bytes ? -1 : 1;
+    int64_t ox = x->growth_bytes - x->inner_growth, oy = y->growth_bytes - y->inner_growth;
+    if (gx && ox != oy) return ox > oy ? -1 : 1;
     uint64_t sx = x->suspect ? x->score : x->score + x->inner_bytes;
     uint64_t sy = y->suspect ? y->score : y->score + y->inner_bytes;
     if (sx != sy) return sx > sy ? -1 : 1;
@@ -139,6 +140,15 @@ void mp_findings_rerank(mp_findings *f)
     for (size_t k = 0; k < f->nmaps; k++) {
         if (f->maps[k].evidence & MP_EV_GROWING) f->maps[k].suspect = true;
         f->nsuspects += f->maps[k].suspect;
+        f->maps[k].inner_growth = 0;
+    }
+    /* a growing suspect's growth is its own, not that of the maps whose
+     * bytes hold it (a share of it is in no map's retained growth) */
+    for (size_t i = 0; i < f->ninner; i++) {
+        const mp_inner_pair *pr = &f->inner[i];
+        const mp_map_report *in = &f->maps[pr->inner];
+        if (!pr->shared && (in->evidence & MP_EV_GROWING) && in->growth_bytes > 0)
+            f->maps[pr->outer].inner_growth += in->growth_bytes;
     }
     rank_f_ = f;
     if (f->nmaps > 1) qsort(f->ranked, f->nmaps, sizeof *f->ranked, cmp_rank);
@@ -605,10 +615,11 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
  * counting for the maps above the header of another suspect met on the
  * way, whose bytes already hold this one's.
  */
-enum { IN_CONTAINER = 0, IN_HEADER = 1 };
+enum { IN_TABLE, IN_SHARED, IN_HEADER };
 typedef struct inner_item {
     uint32_t map;
-    uint32_t kind; /* IN_CONTAINER: map's region holds the header; IN_HEADER: map's header */
+    uint32_t kind; /* IN_TABLE: a table object of map dominates the header; IN_SHARED: a
+                      value map shares does; IN_HEADER: map's header */
 } inner_item;
 
 typedef struct inner_walks {
@@ -675,7 +686,7 @@ static int walk_up(const mp_graph *g, const mp_dom *d, const mp_findings *f, con
         uint32_t k = table_map_memo(g, x, &memo);
         size_t from = w->n;
         if (k != MP_NONE) {
-            if (walk_put(w, k, IN_CONTAINER)) return -1;
+            if (walk_put(w, k, IN_TABLE)) return -1;
             if (cand[k] && g->maps[k].header == x && walk_put(w, k, IN_HEADER)) return -1;
         }
         uint32_t up = d->idom[x];
@@ -688,9 +699,53 @@ static int walk_up(const mp_graph *g, const mp_dom *d, const mp_findings *f, con
             for (size_t t = from; t < w->n && !dup; t++) dup = w->it[t].map == q;
             if (dup) continue;
             int sh = shares_value(g, f, sv, q, x);
-            if (sh < 0 || (sh && walk_put(w, q, IN_CONTAINER))) return -1;
+            if (sh < 0 || (sh && walk_put(w, q, IN_SHARED))) return -1;
         }
         x = up;
+    }
+    return 0;
+}
+
+/* One round: every map's inner_bytes and inner_map from the suspects of
+ * the moment, each suspect counted once per map and only in the maps up to
+ * the first suspect whose header holds it; with pairs, the (map, suspect
+ * inside) pairs counted into out->inner too. */
+static int add_inner(const mp_graph *g, const mp_dom *d, mp_findings *out, const uint32_t *sus,
+                     size_t ns, const inner_walks *w, uint32_t *seen, bool pairs)
+{
+    for (size_t k = 0; k < g->nmaps; k++) {
+        out->maps[k].inner_bytes = 0;
+        out->maps[k].inner_map = MP_NONE;
+        seen[k] = 0;
+    }
+    size_t cap = 0;
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t j = sus[i];
+        if (!out->maps[j].suspect) continue;
+        uint64_t b = d->retained[g->maps[j].header];
+        for (size_t t = w->first[i]; t < w->first[i + 1]; t++) {
+            const inner_item *it = &w->it[t];
+            if (it->map == j) continue;
+            if (it->kind == IN_HEADER) {
+                if (out->maps[it->map].suspect) break;
+                continue;
+            }
+            if (seen[it->map] == j + 1) continue;
+            seen[it->map] = j + 1;
+            mp_map_report *c = &out->maps[it->map];
+            c->inner_bytes += b;
+            if (c->inner_map == MP_NONE || b > d->retained[g->maps[c->inner_map].header])
+                c->inner_map = j;
+            if (!pairs) continue;
+            if (out->ninner == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                mp_inner_pair *q = realloc(out->inner, nc * sizeof *q);
+                if (!q) return -1;
+                out->inner = q;
+                cap = nc;
+            }
+            out->inner[out->ninner++] = (mp_inner_pair){it->map, j, it->kind == IN_SHARED};
+        }
     }
     return 0;
 }
@@ -736,30 +791,7 @@ static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
     }
     w.first[ns] = w.n;
     for (size_t round = 0; round <= ns; round++) {
-        for (size_t k = 0; k < nm; k++) {
-            out->maps[k].inner_bytes = 0;
-            out->maps[k].inner_map = MP_NONE;
-            seen[k] = 0;
-        }
-        for (size_t i = 0; i < ns; i++) {
-            uint32_t j = sus[i];
-            if (!out->maps[j].suspect) continue;
-            uint64_t b = d->retained[g->maps[j].header];
-            for (size_t t = w.first[i]; t < w.first[i + 1]; t++) {
-                const inner_item *it = &w.it[t];
-                if (it->map == j) continue;
-                if (it->kind == IN_HEADER) {
-                    if (out->maps[it->map].suspect) break;
-                    continue;
-                }
-                if (seen[it->map] == j + 1) continue;
-                seen[it->map] = j + 1;
-                mp_map_report *c = &out->maps[it->map];
-                c->inner_bytes += b;
-                if (c->inner_map == MP_NONE || b > d->retained[g->maps[c->inner_map].header])
-                    c->inner_map = j;
-            }
-        }
+        if (add_inner(g, d, out, sus, ns, &w, seen, false)) goto done;
         bool changed = false;
         for (size_t k = 0; k < nm; k++) {
             mp_map_report *r = &out->maps[k];
@@ -773,7 +805,7 @@ static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
         }
         if (!changed) break;
     }
-    rc = 0;
+    rc = add_inner(g, d, out, sus, ns, &w, seen, true);
 done:
     free(cand);
     free(sus);
@@ -957,6 +989,7 @@ void mp_findings_free(mp_findings *f)
     free(f->ranked);
     if (!f->entry_info_lent) mp_pack_free(&f->entry_info);
     free(f->holder);
+    free(f->inner);
     memset(f, 0, sizeof *f);
 }
 

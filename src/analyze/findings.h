@@ -110,6 +110,8 @@ typedef struct mp_map_report {
     bool suspect;
     uint64_t growth_entries; /* set by mp_findings_mark_growth: entries added since before */
     int64_t growth_bytes;
+    int64_t inner_growth;              /* set by mp_findings_rerank: the growth_bytes of growing
+                                          suspects whose headers its table objects dominate */
     mp_site_count sites[MP_MAX_SITES]; /* sampled allocation sites of owned objects,
                                           most samples first */
     uint32_t nsites;
@@ -120,6 +122,13 @@ typedef struct mp_map_report {
 typedef struct mp_findings_options {
     double large_share_pct; /* default 10 */
 } mp_findings_options;
+
+/* A suspect map inside another map's bytes (see above): through a table
+ * object of outer (shared 0) or a value outer shares (shared 1). */
+typedef struct mp_inner_pair {
+    uint32_t outer, inner;
+    uint32_t shared;
+} mp_inner_pair;
 
 typedef struct mp_findings {
     uint64_t heap_bytes; /* reachable bytes */
@@ -133,6 +142,8 @@ typedef struct mp_findings {
     mp_pack entry_info;
     bool entry_info_lent; /* entry_info lies in g's index: not freed */
     uint32_t *holder;     /* per g->roots: the first root word of its holder */
+    mp_inner_pair *inner; /* every suspect inside a map, once per map */
+    size_t ninner;
 } mp_findings;
 
 /* The findings of every map. d->root_of is lent to the computation as
@@ -182,7 +193,9 @@ const char *mp_findings_saved_check(const mp_graph *g, const mp_findings_saved *
 size_t mp_findings_distinct_holders(const mp_findings *f, uint32_t *roots, size_t n);
 
 /* Re-ranks after the caller set growth_entries/growth_bytes and
- * MP_EV_GROWING on maps that grew: growing maps become suspects, first. */
+ * MP_EV_GROWING on maps that grew: growing maps become suspects, first,
+ * by their growth less that of the growing suspects their tables hold
+ * (f->inner). */
 void mp_findings_rerank(mp_findings *f);
 
 /* The entries of map m ordered by retained size, largest first (ties: in
