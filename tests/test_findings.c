@@ -767,16 +767,26 @@ static void test_a_value_holding_its_own_map_counts_once(void)
     done(&a);
 }
 
+/* global -> outer map of nouter entries -> entry via's Session -> inner
+ * map (2^B buckets, ninner entries with blobs of blob bytes): the inner
+ * map, and the outer one in *outer. */
+static built_map map_in_map(heap *h, const char *global, uint32_t nouter, uint32_t via, uint32_t B,
+                            uint32_t ninner, uint64_t blob, built_map *outer)
+{
+    *outer = add_map(h, 0, nouter, 16, false, 0);
+    built_map inner = add_map(h, B, ninner, blob, false, 0);
+    mp_gb_edge(h->b, outer->vals[via], inner.header);
+    root(h, MP_ROOT_GLOBAL, global, outer->header, 0, 0);
+    return inner;
+}
+
 static void test_a_map_of_maps_names_the_outer_slot(void)
 {
     /* tenants -> outer map (1 bucket + overflow) -> entry 9 (overflow#1,
      * slot 1) -> its Session -> inner map */
     heap h;
     heap_init(&h);
-    built_map outer = add_map(&h, 0, 10, 16, false, 0);
-    built_map inner = add_map(&h, 2, 36, 2000, false, 0);
-    mp_gb_edge(h.b, outer.vals[9], inner.header);
-    root(&h, MP_ROOT_GLOBAL, "tenants", outer.header, 0, 0);
+    built_map outer, inner = map_in_map(&h, "tenants", 10, 9, 2, 36, 2000, &outer);
     analysis a;
     CHECK(analyse(&h, &a) == 0);
     mp_step s[32];
@@ -809,12 +819,9 @@ static void test_a_map_holding_a_suspect_map_is_judged_without_it(void)
      * maps above it hold its bytes, which are its finding, not theirs */
     heap h;
     heap_init(&h);
-    built_map outer = add_map(&h, 0, 4, 16, false, 0);
-    built_map middle = add_map(&h, 0, 3, 16, false, 0);
+    built_map outer, middle = map_in_map(&h, "regions", 4, 1, 0, 3, 16, &outer);
     built_map inner = add_map(&h, 2, 30, 100000, false, 0);
-    mp_gb_edge(h.b, outer.vals[1], middle.header);
     mp_gb_edge(h.b, middle.vals[2], inner.header);
-    root(&h, MP_ROOT_GLOBAL, "regions", outer.header, 0, 0);
     analysis a;
     CHECK(analyse(&h, &a) == 0);
     const mp_map_report *ro = &a.f.maps[outer.map], *rm = &a.f.maps[middle.map],
@@ -901,10 +908,7 @@ static void test_growth_of_a_suspect_map_ranks_it_not_its_holder(void)
      * leak and ranks first */
     heap h;
     heap_init(&h);
-    built_map outer = add_map(&h, 0, 4, 16, false, 0);
-    built_map inner = add_map(&h, 2, 30, 100000, false, 0);
-    mp_gb_edge(h.b, outer.vals[1], inner.header);
-    root(&h, MP_ROOT_GLOBAL, "tenants", outer.header, 0, 0);
+    built_map outer, inner = map_in_map(&h, "tenants", 4, 1, 2, 30, 100000, &outer);
     analysis a;
     CHECK(analyse(&h, &a) == 0);
     CHECK_EQ_U64(a.f.ninner, 1);
