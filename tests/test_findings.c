@@ -767,16 +767,26 @@ static void test_a_value_holding_its_own_map_counts_once(void)
     done(&a);
 }
 
+/* global -> outer map of nouter entries -> entry via's Session -> inner
+ * map (2^B buckets, ninner entries with blobs of blob bytes): the inner
+ * map, and the outer one in *outer. */
+static built_map map_in_map(heap *h, const char *global, uint32_t nouter, uint32_t via, uint32_t B,
+                            uint32_t ninner, uint64_t blob, built_map *outer)
+{
+    *outer = add_map(h, 0, nouter, 16, false, 0);
+    built_map inner = add_map(h, B, ninner, blob, false, 0);
+    mp_gb_edge(h->b, outer->vals[via], inner.header);
+    root(h, MP_ROOT_GLOBAL, global, outer->header, 0, 0);
+    return inner;
+}
+
 static void test_a_map_of_maps_names_the_outer_slot(void)
 {
     /* tenants -> outer map (1 bucket + overflow) -> entry 9 (overflow#1,
      * slot 1) -> its Session -> inner map */
     heap h;
     heap_init(&h);
-    built_map outer = add_map(&h, 0, 10, 16, false, 0);
-    built_map inner = add_map(&h, 2, 36, 2000, false, 0);
-    mp_gb_edge(h.b, outer.vals[9], inner.header);
-    root(&h, MP_ROOT_GLOBAL, "tenants", outer.header, 0, 0);
+    built_map outer, inner = map_in_map(&h, "tenants", 10, 9, 2, 36, 2000, &outer);
     analysis a;
     CHECK(analyse(&h, &a) == 0);
     mp_step s[32];
@@ -799,6 +809,121 @@ static void test_a_map_of_maps_names_the_outer_slot(void)
     CHECK_EQ_U64(s[k].a, a.g->maps[outer.map].first_entry + 9);
     CHECK_EQ_U64(s[k].index, 0);
     CHECK_EQ_U64(s[k].overflow, 1);
+    done(&a);
+}
+
+static void test_a_map_holding_a_suspect_map_is_judged_without_it(void)
+{
+    /* regions -> outer map -> Session -> middle map -> Session -> inner
+     * map of 30 entries of 100 KB: the inner map is the one suspect; the
+     * maps above it hold its bytes, which are its finding, not theirs */
+    heap h;
+    heap_init(&h);
+    built_map outer, middle = map_in_map(&h, "regions", 4, 1, 0, 3, 16, &outer);
+    built_map inner = add_map(&h, 2, 30, 100000, false, 0);
+    mp_gb_edge(h.b, middle.vals[2], inner.header);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *ro = &a.f.maps[outer.map], *rm = &a.f.maps[middle.map],
+                        *ri = &a.f.maps[inner.map];
+    uint64_t inner_bytes = a.d.retained[inner.header];
+    CHECK(ri->suspect);
+    CHECK(ri->evidence & MP_EV_LARGE_SHARE);
+    CHECK_EQ_U64(ri->inner_bytes, 0);
+    CHECK(!rm->suspect && !ro->suspect);
+    CHECK(!(ro->evidence & MP_EV_LARGE_SHARE));
+    CHECK_EQ_U64(ro->inner_bytes, inner_bytes);
+    CHECK_EQ_U64(rm->inner_bytes, inner_bytes);
+    CHECK_EQ_U64(ro->inner_map, inner.map);
+    CHECK_EQ_U64(rm->inner_map, inner.map);
+    CHECK_EQ_U64(ro->score, ro->retained - inner_bytes);
+    CHECK(ro->retained > inner_bytes); /* its figures are what they were */
+    CHECK_EQ_U64(a.f.nsuspects, 1);
+    CHECK_EQ_U64(a.f.ranked[0], inner.map);
+    done(&a);
+}
+
+static void test_maps_sharing_a_suspect_map_are_no_suspects(void)
+{
+    /* by_region and by_zone each hold, in one entry, the same map of 30
+     * entries of 100 KB: they share its bytes, and are no suspects */
+    heap h;
+    heap_init(&h);
+    built_map inner = add_map(&h, 2, 30, 100000, false, 0);
+    uint32_t h1 = map_of_one_value(&h, 1, inner.header);
+    uint32_t h2 = map_of_one_value(&h, 1, inner.header);
+    root(&h, MP_ROOT_GLOBAL, "by_region", h1, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "by_zone", h2, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    uint64_t inner_bytes = a.d.retained[inner.header];
+    CHECK(a.f.maps[inner.map].suspect);
+    for (uint32_t k = 0; k < a.f.nmaps; k++) {
+        if (k == inner.map) continue;
+        const mp_map_report *r = &a.f.maps[k];
+        CHECK_EQ_U64(r->shared_bytes, inner_bytes);
+        CHECK_EQ_U64(r->inner_bytes, inner_bytes);
+        CHECK_EQ_U64(r->inner_map, inner.map);
+        CHECK(!r->suspect);
+    }
+    CHECK_EQ_U64(a.f.nsuspects, 1);
+    done(&a);
+}
+
+static void test_an_outer_map_leaking_by_its_own_entries_stays_a_suspect(void)
+{
+    /* sessions: 64 entries, each a Session holding a small map of its own
+     * (8 entries of 4 KB: none significant), and entry 0 a large one (30
+     * entries of 30 KB): both leak, the outer map's own bytes are more */
+    heap h;
+    heap_init(&h);
+    built_map outer = add_map(&h, 3, 64, 16, false, 0);
+    uint32_t small0 = MP_NONE;
+    for (int i = 1; i < 64; i++) {
+        built_map sm = add_map(&h, 0, 8, 4000, false, 0);
+        mp_gb_edge(h.b, outer.vals[i], sm.header);
+        if (i == 1) small0 = sm.map;
+    }
+    built_map big = add_map(&h, 2, 30, 30000, false, 0);
+    mp_gb_edge(h.b, outer.vals[0], big.header);
+    root(&h, MP_ROOT_GLOBAL, "sessions", outer.header, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *ro = &a.f.maps[outer.map], *rb = &a.f.maps[big.map];
+    CHECK(ro->suspect && rb->suspect);
+    CHECK(!a.f.maps[small0].suspect);
+    CHECK_EQ_U64(ro->inner_bytes, a.d.retained[big.header]);
+    CHECK_EQ_U64(ro->inner_map, big.map);
+    CHECK_EQ_U64(a.f.nsuspects, 2);
+    CHECK_EQ_U64(a.f.ranked[0], outer.map);
+    CHECK_EQ_U64(a.f.ranked[1], big.map);
+    done(&a);
+}
+
+static void test_growth_of_a_suspect_map_ranks_it_not_its_holder(void)
+{
+    /* tenants (4 entries) -> Session -> events (30 entries of 100 KB):
+     * between two snapshots tenants gained one small entry and events
+     * 1 MB; tenants' retained growth holds events' growth, which is the
+     * leak and ranks first */
+    heap h;
+    heap_init(&h);
+    built_map outer, inner = map_in_map(&h, "tenants", 4, 1, 2, 30, 100000, &outer);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    CHECK_EQ_U64(a.f.ninner, 1);
+    mp_map_report *ro = &a.f.maps[outer.map], *ri = &a.f.maps[inner.map];
+    ro->growth_entries = 1;
+    ro->growth_bytes = 1000000 + 500;
+    ro->evidence |= MP_EV_GROWING;
+    ri->growth_entries = 10;
+    ri->growth_bytes = 1000000;
+    ri->evidence |= MP_EV_GROWING;
+    mp_findings_rerank(&a.f);
+    CHECK_EQ_U64(a.f.nsuspects, 2);
+    CHECK_EQ_U64(a.f.ranked[0], inner.map);
+    CHECK_EQ_U64(a.f.ranked[1], outer.map);
+    CHECK_EQ_U64((uint64_t)ro->inner_growth, 1000000);
     done(&a);
 }
 
@@ -895,6 +1020,10 @@ int main(void)
     TEST(test_a_value_holding_its_own_map_counts_once);
     TEST(test_a_map_of_maps_names_the_outer_slot);
     TEST(test_a_chain_through_an_array_names_the_element);
+    TEST(test_a_map_holding_a_suspect_map_is_judged_without_it);
+    TEST(test_maps_sharing_a_suspect_map_are_no_suspects);
+    TEST(test_an_outer_map_leaking_by_its_own_entries_stays_a_suspect);
+    TEST(test_growth_of_a_suspect_map_ranks_it_not_its_holder);
     TEST(test_a_long_chain_keeps_both_ends);
     TEST(test_a_map_without_pointers_keeps_overflow_buckets_through_its_list);
     TEST_EXIT();

@@ -115,7 +115,9 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Ranking order: suspects first; among them growing ones first, then by
- * score, then by map index (stable across runs). */
+ * score (what the map holds less what suspect maps inside it hold: theirs
+ * rank on their own), then by map index (stable across runs). The other
+ * maps follow by all they hold, as they are listed. */
 static const mp_findings *rank_f_;
 static int cmp_rank(const void *a, const void *b)
 {
@@ -124,8 +126,11 @@ static int cmp_rank(const void *a, const void *b)
     if (x->suspect != y->suspect) return x->suspect ? -1 : 1;
     bool gx = x->evidence & MP_EV_GROWING, gy = y->evidence & MP_EV_GROWING;
     if (gx != gy) return gx ? -1 : 1;
-    if (gx && x->growth_bytes != y->growth_bytes) return x->growth_bytes > y->growth_bytes ? -1 : 1;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    int64_t ox = x->growth_bytes - x->inner_growth, oy = y->growth_bytes - y->inner_growth;
+    if (gx && ox != oy) return ox > oy ? -1 : 1;
+    uint64_t sx = x->suspect ? x->score : x->score + x->inner_bytes;
+    uint64_t sy = y->suspect ? y->score : y->score + y->inner_bytes;
+    if (sx != sy) return sx > sy ? -1 : 1;
     return x->map < y->map ? -1 : x->map > y->map;
 }
 
@@ -135,6 +140,15 @@ void mp_findings_rerank(mp_findings *f)
     for (size_t k = 0; k < f->nmaps; k++) {
         if (f->maps[k].evidence & MP_EV_GROWING) f->maps[k].suspect = true;
         f->nsuspects += f->maps[k].suspect;
+        f->maps[k].inner_growth = 0;
+    }
+    /* a growing suspect's growth is its own, not that of the maps whose
+     * bytes hold it (a share of it is in no map's retained growth) */
+    for (size_t i = 0; i < f->ninner; i++) {
+        const mp_inner_pair *pr = &f->inner[i];
+        const mp_map_report *in = &f->maps[pr->inner];
+        if (!pr->shared && (in->evidence & MP_EV_GROWING) && in->growth_bytes > 0)
+            f->maps[pr->outer].inner_growth += in->growth_bytes;
     }
     rank_f_ = f;
     if (f->nmaps > 1) qsort(f->ranked, f->nmaps, sizeof *f->ranked, cmp_rank);
@@ -536,6 +550,277 @@ static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *
     out->entry_info_lent = true;
 }
 
+/* A map's evidence and whether it is a suspect, from its figures and its
+ * score (which mp_findings_compute sets, then lowers by what suspect maps
+ * inside it explain: attribute_inner). */
+static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k,
+                  uint64_t significant, double share_pct)
+{
+    const mp_map *m = &g->maps[k];
+    mp_map_report *r = &out->maps[k];
+    bool live = m->header != MP_NONE && d->idom[m->header] != MP_NONE;
+    uint64_t slots = 8 * (m->nmain + m->noverflow_walked);
+    /* (score: what it holds less what suspect maps inside it explain) */
+    bool sig = r->retained >= significant && r->score >= significant;
+    uint32_t ev = 0;
+    /* what it holds alone, or together with other roots through its
+     * shared values: two structures holding the same leaked values
+     * each hold them */
+    if (live && out->heap_bytes && (double)r->score * 100.0 >= share_pct * (double)out->heap_bytes)
+        ev |= MP_EV_LARGE_SHARE;
+    if (m->table_bytes >= SIGNIFICANT_MIN && slots && m->count * 16 <= slots) ev |= MP_EV_EMPTIED;
+    if (live && iterator_only(g, r)) ev |= MP_EV_ITERATOR_ONLY;
+    if (live && r->nroots > 0 && r->nroots <= MP_MAX_LISTED_ROOTS && sig &&
+        !(ev & MP_EV_ITERATOR_ONLY)) {
+        bool all_stack = true;
+        for (uint32_t i = 0; i < r->nroots; i++) {
+            uint8_t kd = g->roots[r->roots[i]].kind;
+            if (kd != MP_ROOT_STACK && kd != MP_ROOT_REGISTER) all_stack = false;
+        }
+        if (all_stack) ev |= MP_EV_STACK_FRAME;
+    }
+    if (keys_carry_pointers(g, m, r->key_pointers) && r->keys_retained > 0 &&
+        (r->keys_retained >= SIGNIFICANT_MIN || r->keys_retained * 2 >= r->retained))
+        ev |= MP_EV_POINTER_KEYS;
+    if (m->oldbuckets != MP_NONE || m->nold > 0) ev |= MP_EV_OLD_BUCKETS;
+    /* a few values seen from elsewhere (a stack word that happens to hold
+     * one) are not a finding; a real second holder is */
+    if (r->shared_entries > 0 &&
+        (r->shared_bytes >= significant || r->shared_entries * 10 >= m->nentries))
+        ev |= MP_EV_SHARED_ENTRIES;
+    if (r->nroots > 1 && !(ev & MP_EV_ITERATOR_ONLY)) ev |= MP_EV_SEVERAL_ROOTS;
+    r->evidence = ev;
+    /* sharing is context: a bounded cache that a stray stack word or a
+     * second index also reaches is no leak by that alone */
+    r->suspect = ((ev & ~MP_EV_CONTEXT) && r->score >= significant) ||
+                 (ev & (MP_EV_EMPTIED | MP_EV_OLD_BUCKETS));
+}
+
+/* ------------------------------------------------- suspects inside maps --- */
+
+/*
+ * A map holds what its table objects dominate and what its shared values
+ * dominate (its score). When a suspect map's header lies in that region
+ * (a map of maps; a struct value holding a map; a value another map
+ * shares), the bytes under that header are the inner map's finding, not
+ * the outer map's: the outer map is judged and ranked by what is left
+ * (its score less the inner suspects'), and says which inner map holds
+ * the rest. An outer map that grows by gaining entries keeps its own
+ * bytes and stays a suspect; one that holds a few entries leading to a
+ * leaking map does not.
+ *
+ * The walk from a suspect's header up its dominator chain meets, in order,
+ * every map whose region holds it: a table object of a map (dominance), or
+ * an object that an entry of a map holds as a shared value. It stops
+ * counting for the maps above the header of another suspect met on the
+ * way, whose bytes already hold this one's.
+ */
+enum { IN_TABLE, IN_SHARED, IN_HEADER };
+typedef struct inner_item {
+    uint32_t map;
+    uint32_t kind; /* IN_TABLE: a table object of map dominates the header; IN_SHARED: a
+                      value map shares does; IN_HEADER: map's header */
+} inner_item;
+
+typedef struct inner_walks {
+    inner_item *it;
+    size_t n, cap;
+    size_t *first; /* per suspect walked: its items are it[first[i] .. first[i + 1]) */
+} inner_walks;
+
+/* Room for one more element in *p (holding n of *cap); false when out of
+ * memory. */
+static bool grow(void **p, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap) return true;
+    size_t nc = *cap ? *cap * 2 : 64;
+    if (nc > SIZE_MAX / elem) return false;
+    void *q = realloc(*p, nc * elem);
+    if (!q) return false;
+    *p = q;
+    *cap = nc;
+    return true;
+}
+
+static int walk_put(inner_walks *w, uint32_t map, uint32_t kind)
+{
+    if (!grow((void **)&w->it, &w->cap, w->n, sizeof *w->it)) return -1;
+    w->it[w->n++] = (inner_item){map, kind};
+    return 0;
+}
+
+/* The values map k's entries share (not own), sorted, made when first
+ * asked for: a walk may ask about the same large map many times. */
+typedef struct shared_vals {
+    uint32_t **v; /* per map: NULL not made yet */
+    size_t *n;
+} shared_vals;
+
+/* Whether an entry of map k holds object x as its value without owning it
+ * (a shared value, counted in k's shared_bytes); -1 out of memory. */
+static int shares_value(const mp_graph *g, const mp_findings *f, shared_vals *sv, uint32_t k,
+                        uint32_t x)
+{
+    if (!sv->v[k]) {
+        const mp_map *m = &g->maps[k];
+        size_t cap = f->maps[k].shared_entries, n = 0;
+        uint32_t *v = malloc((cap ? cap : 1) * sizeof *v);
+        if (!v) return -1;
+        mp_entry_cursor c;
+        mp_entry_cursor_init(&c, g, m->first_entry);
+        mp_entry e;
+        for (size_t i = 0; i < m->nentries && n < cap && mp_entry_next(&c, &e); i++) {
+            bool shared = false;
+            mp_findings_entry(f, m->first_entry + i, &shared);
+            if (shared) v[n++] = e.value_obj;
+        }
+        mp_entry_cursor_free(&c);
+        if (n > 1) qsort(v, n, sizeof *v, cmp_u32);
+        sv->v[k] = v;
+        sv->n[k] = n;
+    }
+    return bsearch(&x, sv->v[k], sv->n[k], sizeof x, cmp_u32) != NULL;
+}
+
+/* The maps met on the way up from suspect j's header (see above), put in w. */
+static int walk_up(const mp_graph *g, const mp_dom *d, const mp_findings *f, const uint8_t *cand,
+                   shared_vals *sv, uint32_t j, inner_walks *w)
+{
+    size_t n = g->nobjects;
+    uint32_t x = g->maps[j].header;
+    table_memo memo = TABLE_MEMO_INIT;
+    /* the dominator chain is a path of the tree: at most n steps */
+    for (size_t steps = 0; x < n && steps < n; steps++) {
+        uint32_t k = table_map_memo(g, x, &memo);
+        size_t from = w->n;
+        if (k != MP_NONE) {
+            if (walk_put(w, k, IN_TABLE)) return -1;
+            if (cand[k] && g->maps[k].header == x && walk_put(w, k, IN_HEADER)) return -1;
+        }
+        uint32_t up = d->idom[x];
+        uint32_t owner = up < n ? table_map(g, up) : MP_NONE; /* an entry of it owns x */
+        uint64_t end = mp_in_end(g, x);
+        for (uint64_t i = mp_in_begin(g, x); i < end; i++) {
+            uint32_t q = table_map(g, g->in.adj[i]);
+            if (q == MP_NONE || q == k || q == owner) continue;
+            bool dup = false;
+            for (size_t t = from; t < w->n && !dup; t++) dup = w->it[t].map == q;
+            if (dup) continue;
+            int sh = shares_value(g, f, sv, q, x);
+            if (sh < 0 || (sh && walk_put(w, q, IN_SHARED))) return -1;
+        }
+        x = up;
+    }
+    return 0;
+}
+
+/* One round: every map's inner_bytes and inner_map from the suspects of
+ * the moment, each suspect counted once per map and only in the maps up to
+ * the first suspect whose header holds it; with pairs, the (map, suspect
+ * inside) pairs counted into out->inner too. */
+static int add_inner(const mp_graph *g, const mp_dom *d, mp_findings *out, const uint32_t *sus,
+                     size_t ns, const inner_walks *w, uint32_t *seen, bool pairs)
+{
+    for (size_t k = 0; k < g->nmaps; k++) {
+        out->maps[k].inner_bytes = 0;
+        out->maps[k].inner_map = MP_NONE;
+        seen[k] = 0;
+    }
+    size_t cap = 0;
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t j = sus[i];
+        if (!out->maps[j].suspect) continue;
+        uint64_t b = d->retained[g->maps[j].header];
+        for (size_t t = w->first[i]; t < w->first[i + 1]; t++) {
+            const inner_item *it = &w->it[t];
+            if (it->map == j) continue;
+            if (it->kind == IN_HEADER) {
+                if (out->maps[it->map].suspect) break;
+                continue;
+            }
+            if (seen[it->map] == j + 1) continue;
+            seen[it->map] = j + 1;
+            mp_map_report *c = &out->maps[it->map];
+            c->inner_bytes += b;
+            if (c->inner_map == MP_NONE || b > d->retained[g->maps[c->inner_map].header])
+                c->inner_map = j;
+            if (!pairs) continue;
+            if (!grow((void **)&out->inner, &cap, out->ninner, sizeof *out->inner)) return -1;
+            out->inner[out->ninner++] = (mp_inner_pair){it->map, j, it->kind == IN_SHARED};
+        }
+    }
+    return 0;
+}
+
+/*
+ * Lowers the score of every map by the bytes of the suspect maps inside it
+ * and judges it again (judge). Whether an inner map is a suspect depends
+ * on the maps inside it in turn, so the rounds go on until no verdict
+ * changes: a nesting d deep settles in d rounds; the number of suspects
+ * bounds them (a cycle of maps sharing each other's values could
+ * otherwise alternate).
+ */
+static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
+                           uint64_t significant, double share_pct)
+{
+    size_t nm = g->nmaps, ns = 0;
+    uint8_t *cand = calloc(nm ? nm : 1, 1);
+    uint32_t *sus = malloc((nm ? nm : 1) * sizeof *sus),
+             *seen = calloc(nm ? nm : 1, sizeof(uint32_t));
+    uint64_t *full = malloc((nm ? nm : 1) * sizeof *full);
+    inner_walks w = {0};
+    shared_vals sv = {calloc(nm ? nm : 1, sizeof *sv.v), calloc(nm ? nm : 1, sizeof *sv.n)};
+    int rc = -1;
+    if (!cand || !sus || !seen || !full || !sv.v || !sv.n) goto done;
+    for (size_t k = 0; k < nm; k++) {
+        full[k] = out->maps[k].score;
+        out->maps[k].inner_map = MP_NONE;
+        if (out->maps[k].suspect && g->maps[k].header != MP_NONE &&
+            d->idom[g->maps[k].header] != MP_NONE) {
+            cand[k] = 1;
+            sus[ns++] = (uint32_t)k;
+        }
+    }
+    if (!ns) {
+        rc = 0;
+        goto done;
+    }
+    w.first = malloc((ns + 1) * sizeof *w.first);
+    if (!w.first) goto done;
+    for (size_t i = 0; i < ns; i++) {
+        w.first[i] = w.n;
+        if (walk_up(g, d, out, cand, &sv, sus[i], &w)) goto done;
+    }
+    w.first[ns] = w.n;
+    for (size_t round = 0; round <= ns; round++) {
+        if (add_inner(g, d, out, sus, ns, &w, seen, false)) goto done;
+        bool changed = false;
+        for (size_t k = 0; k < nm; k++) {
+            mp_map_report *r = &out->maps[k];
+            if (r->inner_bytes > full[k]) r->inner_bytes = full[k];
+            uint64_t score = full[k] - r->inner_bytes;
+            if (score == r->score && !cand[k]) continue;
+            bool was = r->suspect;
+            r->score = score;
+            judge(g, d, out, k, significant, share_pct);
+            changed |= was != r->suspect;
+        }
+        if (!changed) break;
+    }
+    rc = add_inner(g, d, out, sus, ns, &w, seen, true);
+done:
+    free(cand);
+    free(sus);
+    free(seen);
+    free(full);
+    free(w.it);
+    free(w.first);
+    for (size_t k = 0; sv.v && k < nm; k++) free(sv.v[k]);
+    free(sv.v);
+    free(sv.n);
+    return rc;
+}
+
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err)
 {
@@ -637,43 +922,10 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         r->score = r->retained + r->shared_bytes;
         if (r->score > out->heap_bytes) r->score = out->heap_bytes;
 
-        bool sig = r->retained >= significant;
-        uint32_t ev = 0;
-        /* what it holds alone, or together with other roots through its
-         * shared values: two structures holding the same leaked values
-         * each hold them */
-        if (live && out->heap_bytes &&
-            (double)r->score * 100.0 >= share_pct * (double)out->heap_bytes)
-            ev |= MP_EV_LARGE_SHARE;
-        if (m->table_bytes >= SIGNIFICANT_MIN && slots && m->count * 16 <= slots)
-            ev |= MP_EV_EMPTIED;
-        if (live && iterator_only(g, r)) ev |= MP_EV_ITERATOR_ONLY;
-        if (live && r->nroots > 0 && r->nroots <= MP_MAX_LISTED_ROOTS && sig &&
-            !(ev & MP_EV_ITERATOR_ONLY)) {
-            bool all_stack = true;
-            for (uint32_t i = 0; i < r->nroots; i++) {
-                uint8_t kd = g->roots[r->roots[i]].kind;
-                if (kd != MP_ROOT_STACK && kd != MP_ROOT_REGISTER) all_stack = false;
-            }
-            if (all_stack) ev |= MP_EV_STACK_FRAME;
-        }
-        if (keys_carry_pointers(g, m, r->key_pointers) && r->keys_retained > 0 &&
-            (r->keys_retained >= SIGNIFICANT_MIN || r->keys_retained * 2 >= r->retained))
-            ev |= MP_EV_POINTER_KEYS;
-        if (m->oldbuckets != MP_NONE || m->nold > 0) ev |= MP_EV_OLD_BUCKETS;
-        /* a few values seen from elsewhere (a stack word that happens to hold
-         * one) are not a finding; a real second holder is */
-        if (r->shared_entries > 0 &&
-            (r->shared_bytes >= significant || r->shared_entries * 10 >= m->nentries))
-            ev |= MP_EV_SHARED_ENTRIES;
-        if (r->nroots > 1 && !(ev & MP_EV_ITERATOR_ONLY)) ev |= MP_EV_SEVERAL_ROOTS;
-        r->evidence = ev;
-        /* sharing is context: a bounded cache that a stray stack word or a
-         * second index also reaches is no leak by that alone */
-        r->suspect = ((ev & ~MP_EV_CONTEXT) && r->score >= significant) ||
-                     (ev & (MP_EV_EMPTIED | MP_EV_OLD_BUCKETS));
+        judge(g, d, out, k, significant, share_pct);
         out->ranked[k] = (uint32_t)k;
     }
+    if (attribute_inner(g, d, out, significant, share_pct)) goto oom;
     free(counted);
     free(reaching);
     free(holder_mark);
@@ -739,6 +991,7 @@ void mp_findings_free(mp_findings *f)
     free(f->ranked);
     if (!f->entry_info_lent) mp_pack_free(&f->entry_info);
     free(f->holder);
+    free(f->inner);
     memset(f, 0, sizeof *f);
 }
 

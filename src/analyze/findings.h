@@ -36,9 +36,15 @@
  * Context, shown with a map but no evidence of a leak (MP_EV_CONTEXT):
  *   SHARED_ENTRIES  entries whose values another root also reaches;
  *   SEVERAL_ROOTS   the header itself is reached by more than one holder.
- * A map is a suspect when it has evidence and its score (below) is
- * significant, or has the EMPTIED or OLD_BUCKETS evidence; suspects are ranked growing
- * first, then by score = retained + bytes retained by its shared entries.
+ * Suspects inside a map: a suspect map whose header lies in the dominator
+ * subtree of a table object of map k, or of a value an entry of k shares,
+ * is inside k; its bytes (its header's retained size) are its finding,
+ * not k's (inner_bytes: those of the outermost such suspects).
+ * score = retained + bytes retained by its shared entries - inner_bytes;
+ * LARGE_SHARE and STACK_FRAME weigh the score. A map is a suspect when it
+ * has evidence and its score is significant, or has the EMPTIED or
+ * OLD_BUCKETS evidence; suspects are ranked growing first, then by score.
+ * Whether an inner map is a suspect is settled first (innermost first).
  *
  * Memory: results own their arrays (mp_findings_free). Errors: -1 with err
  * set when out of memory.
@@ -92,13 +98,20 @@ typedef struct mp_map_report {
     uint64_t keys_retained;    /* by owned key objects */
     uint64_t shared_entries, shared_bytes;
     uint64_t old_bytes; /* old bucket array(s) of an unfinished growth */
-    uint64_t score;
+    uint64_t score;     /* retained + shared_bytes - inner_bytes: what it is judged by */
+    /* bytes of suspect maps whose headers lie in what it retains or shares
+     * (a map of maps, a value holding a map): theirs, not its; inner_map:
+     * the largest of them, MP_NONE none */
+    uint64_t inner_bytes;
+    uint32_t inner_map;
     double load; /* entries per main bucket (of 8 slots) */
     double fill; /* entries / slots of every bucket walked (main + overflow) */
     uint32_t evidence;
     bool suspect;
     uint64_t growth_entries; /* set by mp_findings_mark_growth: entries added since before */
     int64_t growth_bytes;
+    int64_t inner_growth;              /* set by mp_findings_rerank: the growth_bytes of growing
+                                          suspects whose headers its table objects dominate */
     mp_site_count sites[MP_MAX_SITES]; /* sampled allocation sites of owned objects,
                                           most samples first */
     uint32_t nsites;
@@ -109,6 +122,13 @@ typedef struct mp_map_report {
 typedef struct mp_findings_options {
     double large_share_pct; /* default 10 */
 } mp_findings_options;
+
+/* A suspect map inside another map's bytes (see above): through a table
+ * object of outer (shared 0) or a value outer shares (shared 1). */
+typedef struct mp_inner_pair {
+    uint32_t outer, inner;
+    uint32_t shared;
+} mp_inner_pair;
 
 typedef struct mp_findings {
     uint64_t heap_bytes; /* reachable bytes */
@@ -122,6 +142,8 @@ typedef struct mp_findings {
     mp_pack entry_info;
     bool entry_info_lent; /* entry_info lies in g's index: not freed */
     uint32_t *holder;     /* per g->roots: the first root word of its holder */
+    mp_inner_pair *inner; /* every suspect inside a map, once per map */
+    size_t ninner;
 } mp_findings;
 
 /* The findings of every map. d->root_of is lent to the computation as
@@ -171,7 +193,9 @@ const char *mp_findings_saved_check(const mp_graph *g, const mp_findings_saved *
 size_t mp_findings_distinct_holders(const mp_findings *f, uint32_t *roots, size_t n);
 
 /* Re-ranks after the caller set growth_entries/growth_bytes and
- * MP_EV_GROWING on maps that grew: growing maps become suspects, first. */
+ * MP_EV_GROWING on maps that grew: growing maps become suspects, first,
+ * by their growth less that of the growing suspects their tables hold
+ * (f->inner). */
 void mp_findings_rerank(mp_findings *f);
 
 /* The entries of map m ordered by retained size, largest first (ties: in

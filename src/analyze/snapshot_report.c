@@ -372,6 +372,31 @@ static uint64_t entries_hold_together(const mp_graph *g, const mp_map_report *r)
     return r->retained > own ? r->retained - own : 0;
 }
 
+/* The rank (1 first) of map k among the suspects, 0 when it is none. */
+static size_t suspect_rank(const mp_snapshot_analysis *a, uint32_t k)
+{
+    for (size_t i = 0; i < a->f.nsuspects; i++)
+        if (a->f.ranked[i] == k) return i + 1;
+    return 0;
+}
+
+/* "suspect 2 (map[int64]*Host), 3.95MiB": the largest suspect map inside
+ * r's bytes, whose bytes are its finding and not r's; "" when none. */
+static const char *inner_text(const mp_snapshot_analysis *a, const mp_map_report *r, char *buf,
+                              size_t size)
+{
+    size_t rank = r->inner_map != MP_NONE ? suspect_rank(a, r->inner_map) : 0;
+    if (!r->inner_bytes || !rank) {
+        if (size) *buf = 0;
+        return buf;
+    }
+    char b[64];
+    fmt_bytes(b, sizeof b, r->inner_bytes);
+    snprintf(buf, size, "suspect %zu (%s)%s, %s", rank, map_type(a->g, r->inner_map),
+             r->inner_bytes > a->f.maps[r->inner_map].retained ? " and others" : "", b);
+    return buf;
+}
+
 static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_report *r)
 {
     const mp_graph *g = a->g;
@@ -408,6 +433,10 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             WHY("it holds %s of the reachable heap: %s entries retaining %s alone and %s "
                 "together (values several entries point to)",
                 b1, c1, b2, b3);
+        } else if (r->inner_bytes) {
+            WHY("it holds %s of the reachable heap besides the suspect maps inside it: %s "
+                "entries retaining %s",
+                b1, c1, b2);
         } else {
             WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
         }
@@ -450,6 +479,9 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             b1, c1, c2);
     }
 #undef WHY
+    char in[256];
+    if (*inner_text(a, r, in, sizeof in))
+        fprintf(out, "  inside   it also holds %s: theirs, not counted here\n", in);
     /* context: who else holds what the map holds (the holders of the map
      * itself are on the root lines) */
     if (r->evidence & MP_EV_SHARED_ENTRIES) {
@@ -640,8 +672,11 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
             fmt_bytes(b2, sizeof b2, m->table_bytes);
             fmt_count(c1, sizeof c1, m->count);
             mp_root_text(g, named_root(g, r), rt, sizeof rt);
-            fprintf(out, "  %10s %10s %10s %6u  %-28s %s%s\n", b1, b2, c1, m->B,
-                    map_type(g, r->map), rt, r->nroots > 1 ? " (+ others)" : "");
+            char in[256];
+            inner_text(a, r, in, sizeof in);
+            fprintf(out, "  %10s %10s %10s %6u  %-28s %s%s%s%s%s\n", b1, b2, c1, m->B,
+                    map_type(g, r->map), rt, r->nroots > 1 ? " (+ others)" : "",
+                    *in ? "  [holds " : "", in, *in ? "]" : "");
         }
         if (nm < g->nmaps) {
             fmt_count(c1, sizeof c1, g->nmaps - nm);
@@ -824,12 +859,15 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         if (r->evidence & (1u << b))
             bad |= json_array_append_new((1u << b) & MP_EV_CONTEXT ? ctx : ev,
                                          json_string(mp_evidence_name(b)));
-    bad |= put(j, "evidence", ev) | put(j, "context", ctx) |
-           put(j, "fix", r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null()) |
-           put(j, "growth_entries", json_integer((json_int_t)r->growth_entries)) |
-           put(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes)) |
-           put(j, "root", root_json(g, r->root)) |
-           put(j, "retainer", root_json(g, named_root(g, r)));
+    bad |=
+        put(j, "evidence", ev) | put(j, "context", ctx) |
+        put(j, "fix", r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null()) |
+        put(j, "inner_suspect_bytes", json_integer((json_int_t)r->inner_bytes)) |
+        put(j, "inner_suspect",
+            r->inner_bytes && r->inner_map != MP_NONE ? json_integer(r->inner_map) : json_null()) |
+        put(j, "growth_entries", json_integer((json_int_t)r->growth_entries)) |
+        put(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes)) |
+        put(j, "root", root_json(g, r->root)) | put(j, "retainer", root_json(g, named_root(g, r)));
     uint32_t other[MP_MAX_LISTED_ROOTS];
     size_t no = sharing_roots(a, r, other, MP_MAX_LISTED_ROOTS);
     json_t *sr = json_array();

@@ -48,9 +48,10 @@ EXPECTATIONS (every key given must hold):
     chain_from_retainer: true           its chain's first step is the root the report names
     chain_objects: n                    objects on its chain, those of elided steps included
     retained_bytes / count / keys_retained_bytes / entries_retained_bytes /
-    shared_entries / shared_bytes:
+    shared_entries / shared_bytes / inner_suspect_bytes:
                                         a number, or "truth" (the truth line's
                                         field), or "truth:FIELD"
+    rank: n                             its rank among the suspects (1 first; null none)
     retained_min_share: fraction        retained_bytes >= fraction * reachable heap
     retained_is_table: true             retained_bytes == table_bytes (the map retains
                                         its table and nothing else)
@@ -325,8 +326,12 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
         elif key == "chain_lacks":
             if re.search(want, chain_text(m)):
                 yield "chain %r matches %r" % (chain_text(m), want)
+        elif key == "rank":
+            if m["rank"] != want:
+                yield "rank is %s, expected %s" % (m["rank"], want)
         elif key in ("retained_bytes", "count", "keys_retained_bytes",
-                     "entries_retained_bytes", "shared_entries", "shared_bytes"):
+                     "entries_retained_bytes", "shared_entries", "shared_bytes",
+                     "inner_suspect_bytes"):
             v = run.value(want, snapshot, label, key)
             if m[key] != v:
                 yield "%s is %d, the truth is %d" % (key, m[key], v)

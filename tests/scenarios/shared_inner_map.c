@@ -19,6 +19,10 @@
  *   by_zone    retains its table and its key only; its one entry "eu-2"
  *              retains its key string and is shared: shared_entries 1,
  *              shared_bytes what hosts_eu retains.
+ *   Neither outer map is a suspect: what they share is hosts_eu, a
+ *   suspect of its own (their inner_suspect_bytes: what it retains), and
+ *   what is left (a table, two keys, a 10-host map) is no leak. hosts_eu
+ *   is the one suspect.
  * Snapshots "held" (in-process) and "exit" see the same heap.
  */
 #include "scenario.h"
