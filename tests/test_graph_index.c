@@ -323,6 +323,46 @@ static void test_derived_results_read_back_are_the_ones_written(void)
     mp_graph_free(g);
 }
 
+/* The writeback requests the index writer makes, seen here in place of
+ * the system's (the writer's call resolves to this definition first). */
+static struct {
+    int calls;
+    int64_t lowest; /* the lowest offset asked for */
+} wb;
+
+int sync_file_range(int fd, off_t offset, off_t nbytes, unsigned int flags)
+{
+    (void)fd, (void)nbytes, (void)flags;
+    if (wb.calls++ == 0 || offset < wb.lowest) wb.lowest = offset;
+    return 0;
+}
+
+/* A written index, and a part appended to one, ask for their writeback
+ * window by window as they are written; the append only for its own
+ * bytes, past the graph's. */
+static void test_writing_and_appending_ask_for_writeback_as_they_go(void)
+{
+    mp_graph *g = small_graph();
+    CHECK(g != NULL);
+    mp_paths p;
+    mp_dom d;
+    mf_error err;
+    CHECK(mp_paths_compute(g, &p, &err) == 0 && mp_dom_compute(g, &d, &err) == 0);
+    uint64_t old = mp_gi_write_behind_window(64), bytes, added;
+    wb.calls = 0;
+    CHECK(mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0);
+    CHECK(wb.calls > 1 && wb.lowest == 0);
+    wb.calls = 0;
+    mp_graph_derived dv = mp_gi_derived_of(&p, &d);
+    CHECK(mp_gi_append(path, g, &ident, &dv, &added, &err) == 0 && added > 128);
+    CHECK(wb.calls > 1);
+    CHECK(wb.lowest >= (int64_t)bytes);
+    mp_gi_write_behind_window(old);
+    mp_paths_free(&p);
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
 static void test_derived_results_are_appended_once(void)
 {
     mp_graph *g = small_graph();
@@ -774,6 +814,7 @@ int main(void)
     TEST(test_a_damaged_or_truncated_index_is_refused);
     TEST(test_derived_results_read_back_are_the_ones_written);
     TEST(test_derived_results_are_appended_once);
+    TEST(test_writing_and_appending_ask_for_writeback_as_they_go);
     TEST(test_damaged_derived_results_are_refused_alone);
     TEST(test_a_damaged_derived_part_leaves_the_graph);
     TEST(test_findings_read_back_are_the_ones_computed);
