@@ -515,7 +515,7 @@ static const uint8_t *string_bytes(const walk *W, uint64_t a, uint64_t n)
 /*
  * What ends a key cut at KEY_SHOWN bytes, as maproot's runtime renders it
  * in snapshots: "... (N bytes, #H)", N the key's length and H the FNV-1a 64
- * of all n bytes at p in 16 hex digits. Keys alike in their first bytes
+ * of all len bytes at p in 16 hex digits. Keys alike in their first bytes
  * then still render apart, and a report or a diff, which knows keys only
  * by their rendering, tells them apart. p NULL (the bytes are not all in
  * the dump): a bare "...", which says only that the key was cut.
