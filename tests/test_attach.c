@@ -28,7 +28,8 @@ static mf_at_map sample_maps[2] = {
      .growth_op = "mr_map_set",
      .growth_function = "lookup_or_login",
      .growth_file = "examples/sessiond.c",
-     .growth_line = 74},
+     .growth_line = 74,
+     .lists_bytes = 8224},
     {.id = 9, .address = 0x7f0000002000, .type = "map[int64]*Job", .gone = true},
 };
 
@@ -135,7 +136,8 @@ static bool same_map(const mf_at_map *a, const mf_at_map *b)
            a->bucket_size == b->bucket_size && a->growing == b->growing && a->gone == b->gone &&
            a->growth_pc == b->growth_pc && same_str(a->growth_op, b->growth_op) &&
            same_str(a->growth_function, b->growth_function) &&
-           same_str(a->growth_file, b->growth_file) && a->growth_line == b->growth_line;
+           same_str(a->growth_file, b->growth_file) && a->growth_line == b->growth_line &&
+           a->lists_bytes == b->lists_bytes;
 }
 
 /* Field by field, the way the encoder sees the frame. */
@@ -229,6 +231,7 @@ static void test_protoc_c_reads_what_we_write(void)
     CHECK_EQ_U64(p->cycle->n_maps, 2);
     CHECK_STR_EQ(p->cycle->maps[0]->type, "map[string]*Session");
     CHECK_EQ_U64(p->cycle->maps[0]->growth_line, 74);
+    CHECK_EQ_U64(p->cycle->maps[0]->lists_bytes, 8224);
     CHECK(p->cycle->maps[1]->gone);
     maproot__attach__frame__free_unpacked(p, NULL);
     mf_buf_free(&b);

@@ -337,6 +337,44 @@ gate runs kept/gate_heaps.0001.gcstack.gz other.0008.gcstack.gz kept/gate_heaps.
 expect_rc runs 2
 grep -q 'are snapshots of different runs' runs.err || fail "two runs in one series: $(cat runs.err)"
 
+# every rule with every kind of suppression, the root named as the report
+# names it (with its file and line): each suppresses the check of the map
+# it names, but a root cap, which only a root suppression can suppress
+gate kinds0 --trim-path "$src" -f json kept/gate_heaps.00*.gcstack.gz
+audit_root=$(python3 -c 'import json,sys; print([m["root"] for m in json.load(open(sys.argv[1]))["maps"] if m["holder"] == "global audit_log"][0])' kinds0.out)
+case $audit_root in "global audit_log (tests/gate_heaps.c:"*) ;; *) fail "the report names audit_log's root $audit_root" ;; esac
+for rule in growth suspect mapcap rootcap; do
+  case $rule in
+  growth) judge='' ;;
+  suspect) judge='"growth": false, "suspect": {"evidence": ["large_share"]},' ;;
+  mapcap) judge='"growth": false, "caps": [{"map": "map[int64]*Blob", "max_entries": 10}],' ;;
+  rootcap) judge='"growth": false, "caps": [{"root": "global audit_log", "max_entries": 10}],' ;;
+  esac
+  for kind in root holder map function file; do
+    [ "$kind" = file ] && [ "$dwarf" = 0 ] && continue
+    case $kind in
+    root) sup="\"root\": \"$audit_root\"" ;;
+    holder) sup='"root": "global audit_*"' ;;
+    map) sup='"map": "map[int64]*Blob"' ;;
+    function) sup='"function": "record_audit"' ;;
+    file) sup='"file": "tests/gate_heaps.c"' ;;
+    esac
+    printf '{%s "suppressions": [{%s, "reason": "known"}]}\n' "$judge" "$sup" >"k-$rule-$kind.json"
+    gate "k-$rule-$kind" --trim-path "$src" --policy "k-$rule-$kind.json" -f json kept/gate_heaps.00*.gcstack.gz
+    want=suppressed
+    # root caps are suppressed by root alone
+    [ "$rule" = rootcap ] && [ "$kind" != root ] && [ "$kind" != holder ] && want=fail
+    python3 - "k-$rule-$kind.out" "$want" <<'PY' || fail "suppression by $kind of the $rule check of audit_log is not $want (above)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+got = [c["status"] for c in j["checks"] if "audit_log" in c["subject"] and c["status"] != "pass"]
+if got != [sys.argv[2]]:
+    print(sys.argv[1], "audit_log's failed checks:", got, [c["subject"] for c in j["checks"] if c["status"] == "fail"])
+    sys.exit(1)
+PY
+  done
+done
+
 # the policy of maproot-gate(5)'s EXAMPLE is one
 sed -n '/^\.SH EXAMPLE$/,/^\.fi/p' "$src/man/maproot-gate.5" | sed -e '1,2d' -e '$d' -e 's/\\-/-/g' >manex.json
 gate manex --policy manex.json kept/gate_heaps.00*.gcstack.gz

@@ -264,6 +264,58 @@ m = d["maps"][0]
 assert m["growing"] and m["entries_added"] == 1500 and m["count_after"] == 2500, m
 assert all(k["key"].startswith("user-") and k["key_display"] == "\"%s\"" % k["key"] for k in m["new_keys"]), m["new_keys"]' || fail "diff json"
 
+# keys alike in their first 64 bytes (see leaks.go, longkeys): a key cut
+# short renders with its length and the FNV-1a 64 of all its bytes, as in
+# our snapshots, so the diff counts the keys added and removed and the
+# entries of a report are told apart
+./leaks longkeys lk-before.dump lk-after.dump 2>/dev/null || fail "leaks longkeys"
+"$maproot" diff lk-before.dump lk-after.dump >lk-diff.txt || fail "longkeys: diff failed"
+contains -E 'entries 300 -> 350 \(\+100 added, -50 removed\)' lk-diff.txt ||
+    fail "longkeys: the diff without --binary misses string keys: $(grep -m2 entries lk-diff.txt)"
+"$maproot" diff --binary ./leaks --format json lk-before.dump lk-after.dump >lk-diff.json ||
+    fail "longkeys: diff --format json failed"
+"$maproot" analyze --binary ./leaks --format json --all lk-after.dump >lk-after.json ||
+    fail "longkeys: analyze failed"
+python3 - <<'PY' || fail "longkeys: keys that differ past their first 64 bytes (above)"
+from schema_check import load
+def fnv(b):
+    h = 0xcbf29ce484222325
+    for c in b: h = ((h ^ c) * 0x100000001b3) & (1 << 64) - 1
+    return h
+route = lambda i: b"/api/v2/organisations/northwind-traders/projects/platform/objects/key-%05d" % i
+digest = lambda i: bytes(0xa0 + j % 16 for j in range(88)) + bytes([i & 255, i >> 8]) + bytes(6)
+want = {  # map type: (root, added, removed, its keys after, the key as data)
+    "map[string]*main.Session": ("global main.routeIndex", 100, 50,
+        {'"%s"... (75 bytes, #%016x)' % (route(i)[:64].decode(), fnv(route(i))) for i in range(50, 400)},
+        lambda d: d[1:65]),
+    "map[main.Digest]int64": ("global main.digestIndex", 40, 20,
+        {"0x%s... (96 bytes, #%016x)" % (digest(i)[:64].hex(), fnv(digest(i))) for i in range(20, 240)},
+        lambda d: d[:130]),
+}
+bad = []
+d = load("lk-diff.json")
+for typ, (root, added, removed, keys, _) in want.items():
+    m = [m for m in d["maps"] if m["type"] == typ and m["root"] == root]
+    if len(m) != 1 or (m[0]["entries_added"], m[0]["entries_removed"]) != (added, removed):
+        bad.append(f"diff {typ}: {m[0]['entries_added'] if m else '?'} added, "
+                   f"{m[0]['entries_removed'] if m else '?'} removed, not {added} and {removed}")
+    elif not m[0]["new_keys"] or not all(k["key_truncated"] and k["key_display"] in keys
+                                         for k in m[0]["new_keys"]):
+        bad.append(f"diff {typ}: new keys {m[0]['new_keys'][:2]}")
+a = load("lk-after.json")
+for typ, (root, _, _, keys, data) in want.items():
+    m = [m for m in a["maps"] if m["type"] == typ and "global " + m["retainer"]["name"] == root]
+    got = [e["key_display"] for e in m[0]["entries"]] if len(m) == 1 else []
+    if set(got) != keys or len(got) != len(keys):
+        bad.append(f"analyze {typ}: {len(set(got))} distinct keys of {len(got)}, not the {len(keys)} "
+                   f"expected: {sorted(set(got) ^ keys)[:2]}")
+    elif not all(e["key_truncated"] and e["key"] == data(e["key_display"]) for e in m[0]["entries"]):
+        bad.append(f"analyze {typ}: the key as data: {m[0]['entries'][0]}")
+if bad:
+    print("\n".join(bad))
+    raise SystemExit(1)
+PY
+
 # bad input: exit status 2 and one line naming the file and the record
 expect_bad() { # expect_bad FILE PATTERN [ARGS...]
     local f=$1 pat=$2

@@ -606,15 +606,31 @@ static bool frames_match(const mp_gate_map *m, char tag, const char *glob)
     return false;
 }
 
+/* Whether a root glob matches map m's root: by a holder text or as the
+ * report names the root (with its file and line). */
+static bool root_matches(const char *glob, const mp_gate_map *m)
+{
+    return mp_glob(glob, m->holder) || mp_glob(glob, m->root_holder) || mp_glob(glob, m->root);
+}
+
+/* Whether a root glob matches the holder of a root cap's total: by its
+ * name, or as the report names the root of a map that holder holds (a
+ * suppression written from a map's report names the root so). */
+static bool total_root_matches(const mp_gate *gt, const char *glob, const char *holder)
+{
+    if (mp_glob(glob, holder)) return true;
+    for (size_t i = 0; i < gt->nmaps; i++)
+        if (strcmp(gt->maps[i].holder, holder) == 0 && root_matches(glob, &gt->maps[i]))
+            return true;
+    return false;
+}
+
 static bool suppresses(const mp_gate *gt, const mp_gate_suppression *s, const mp_gate_check *c)
 {
     if (!(s->rules & (1u << c->rule))) return false;
     if (c->map >= 0) {
         const mp_gate_map *m = &gt->maps[c->map];
-        /* a root matches by a holder text or as the report names it */
-        if (s->root && !mp_glob(s->root, m->holder) && !mp_glob(s->root, m->root_holder) &&
-            !mp_glob(s->root, m->root))
-            return false;
+        if (s->root && !root_matches(s->root, m)) return false;
         if (s->map && !mp_glob(s->map, m->type)) return false;
         if (s->function && !frames_match(m, 'f', s->function)) return false;
         if (s->file && !frames_match(m, 'F', s->file)) return false;
@@ -623,7 +639,7 @@ static bool suppresses(const mp_gate *gt, const mp_gate_suppression *s, const mp
     /* a root's total: only by root */
     if (c->total >= 0 && gt->policy->caps[c->cap].scope == MP_CAP_ROOT)
         return s->root && !s->map && !s->function && !s->file &&
-               mp_glob(s->root, gt->totals[c->total].name);
+               total_root_matches(gt, s->root, gt->totals[c->total].name);
     return false;
 }
 

@@ -494,23 +494,57 @@ static uint32_t ref(const walk *W, uint64_t a)
     return o == MP_GD_NONE ? MP_NONE : W->newix[o];
 }
 
+/* The bytes of a key that a rendering shows before its cut mark. */
+#define KEY_SHOWN 64
+
 static void put_char(char *buf, size_t cap, size_t *n, char c)
 {
     if (*n + 1 < cap) buf[(*n)++] = c;
 }
 
+/* The n bytes of a string at a, in the dump or else in the binary's
+ * read-only data; NULL when neither holds them all. */
+static const uint8_t *string_bytes(const walk *W, uint64_t a, uint64_t n)
+{
+    if (n == 0) return (const uint8_t *)"";
+    const uint8_t *s = mp_gdmem_read(W->M, a, n);
+    if (!s && W->M->bin) s = mp_gobin_read(W->M->bin, a, (size_t)n);
+    return s;
+}
+
+/*
+ * What ends a key cut at KEY_SHOWN bytes, as maproot's runtime renders it
+ * in snapshots: "... (N bytes, #H)", N the key's length and H the FNV-1a 64
+ * of all len bytes at p in 16 hex digits. Keys alike in their first bytes
+ * then still render apart, and a report or a diff, which knows keys only
+ * by their rendering, tells them apart. p NULL (the bytes are not all in
+ * the dump): a bare "...", which says only that the key was cut.
+ */
+static void put_cut(char *buf, size_t cap, size_t *n, const uint8_t *p, uint64_t len)
+{
+    char tmp[64] = "...";
+    if (p) {
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (uint64_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+        snprintf(tmp, sizeof tmp, "... (%" PRIu64 " bytes, #%016" PRIx64 ")", len, h);
+    }
+    for (const char *c = tmp; *c; c++) put_char(buf, cap, n, *c);
+}
+
 /* A key for people, as maproot renders keys everywhere: strings quoted
- * and escaped (64 bytes at most, then "..."), integers in decimal,
- * pointers in hex, other keys as hex bytes. */
+ * and escaped (KEY_SHOWN bytes at most, then the cut mark of put_cut),
+ * integers in decimal, pointers in hex, other keys as hex bytes (cut the
+ * same way). */
 static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
 {
     const mp_gomap *m = W->m;
     size_t n = 0;
     if (m->key_kind == MP_KEY_STRING && m->ksize == 16) {
         uint64_t ptr = mp_gd_rd64(k), len = mp_gd_rd64(k + 8);
-        uint64_t shown = len < 64 ? len : 64;
-        const uint8_t *s = shown ? mp_gdmem_read(W->M, ptr, shown) : (const uint8_t *)"";
-        if (!s && W->M->bin) s = mp_gobin_read(W->M->bin, ptr, (size_t)shown);
+        uint64_t shown = len < KEY_SHOWN ? len : KEY_SHOWN;
+        /* the whole key when it is cut, for its digest */
+        const uint8_t *all = len > shown ? string_bytes(W, ptr, len) : NULL;
+        const uint8_t *s = all ? all : string_bytes(W, ptr, shown);
         if (!s)
             return (size_t)snprintf(buf, cap, "(string of %" PRIu64 " bytes at 0x%" PRIx64 ")", len,
                                     ptr);
@@ -533,8 +567,7 @@ static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
             for (const char *e = esc; *e; e++) put_char(buf, cap, &n, *e);
         }
         put_char(buf, cap, &n, '"');
-        if (len > shown)
-            for (int i = 0; i < 3; i++) put_char(buf, cap, &n, '.');
+        if (len > shown) put_cut(buf, cap, &n, all, len);
         if (cap) buf[n] = 0;
         return n;
     }
@@ -548,15 +581,14 @@ static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
     }
     if (m->key_kind == MP_KEY_PTR && m->ksize == 8)
         return (size_t)snprintf(buf, cap, "0x%" PRIx64, mp_gd_rd64(k));
-    uint32_t shown = m->ksize < 64 ? m->ksize : 64;
+    uint32_t shown = m->ksize < KEY_SHOWN ? m->ksize : KEY_SHOWN;
     put_char(buf, cap, &n, '0');
     put_char(buf, cap, &n, 'x');
     for (uint32_t i = 0; i < shown; i++) {
         put_char(buf, cap, &n, "0123456789abcdef"[k[i] >> 4]);
         put_char(buf, cap, &n, "0123456789abcdef"[k[i] & 15]);
     }
-    if (m->ksize > shown)
-        for (int i = 0; i < 3; i++) put_char(buf, cap, &n, '.');
+    if (m->ksize > shown) put_cut(buf, cap, &n, k, m->ksize);
     if (n == 2) n = 0, put_char(buf, cap, &n, '-'); /* struct{} keys */
     if (cap) buf[n] = 0;
     return n;
@@ -593,7 +625,7 @@ static void emit_bucket(walk *W, const array *ar, uint64_t b, uint64_t index, ui
         if (p[s] < MIN_TOPHASH) continue;
         const uint8_t *k = p + 8 + (size_t)s * m->ksize;
         const uint8_t *v = p + 8 + 8 * (size_t)m->ksize + (size_t)s * m->vsize;
-        char text[300];
+        char text[320]; /* the longest rendering: 256 bytes escaped and a cut mark */
         size_t n = render_key(W, k, text, sizeof text);
         if (n >= sizeof text) n = sizeof text - 1;
         mp_entry e = {.map = W->map,

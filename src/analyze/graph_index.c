@@ -634,7 +634,29 @@ static bool part_emit(piece_fn fn, void *ud, const gi_part *ph, const gi_section
  * pages stay in the page cache: the next analysis of the snapshot reads
  * the index from there (dropping them would make it read from the disk).
  */
-#define WRITE_BEHIND ((uint64_t)64 << 20)
+static uint64_t write_behind_window = (uint64_t)64 << 20;
+
+uint64_t mp_gi_write_behind_window(uint64_t bytes)
+{
+    uint64_t old = write_behind_window;
+    if (bytes) write_behind_window = bytes;
+    return old;
+}
+
+/* Asks for the writeback of what fd holds from *synced up to at once a
+ * window of it is complete; fd -1: nothing (not a regular file). */
+static void write_behind(int fd, uint64_t at, uint64_t *synced)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (fd >= 0 && at - *synced >= write_behind_window) {
+        /* a hint: a failure here changes nothing (the commit syncs) */
+        (void)sync_file_range(fd, (off_t)*synced, (off_t)(at - *synced), SYNC_FILE_RANGE_WRITE);
+        *synced = at;
+    }
+#else
+    (void)fd, (void)at, (void)synced;
+#endif
+}
 
 typedef struct index_out {
     mf_out *o;
@@ -657,14 +679,7 @@ static bool out_piece(void *ud, const void *p, size_t n)
     index_out *w = ud;
     if (mf_out_write(w->o, p, n)) return false;
     w->at += n;
-#ifdef SYNC_FILE_RANGE_WRITE
-    if (w->fd >= 0 && w->at - w->synced >= WRITE_BEHIND) {
-        /* a hint: a failure here changes nothing (the commit syncs) */
-        (void)sync_file_range(w->fd, (off_t)w->synced, (off_t)(w->at - w->synced),
-                              SYNC_FILE_RANGE_WRITE);
-        w->synced = w->at;
-    }
-#endif
+    write_behind(w->fd, w->at, &w->synced);
     return true;
 }
 
@@ -756,7 +771,8 @@ int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id
 
 typedef struct fd_out {
     int fd;
-    uint64_t at;
+    uint64_t at;     /* the file's end: where the next piece goes */
+    uint64_t synced; /* bytes whose writeback was asked for (or that were there) */
 } fd_out;
 
 static bool fd_piece(void *ud, const void *p, size_t n)
@@ -769,6 +785,7 @@ static bool fd_piece(void *ud, const void *p, size_t n)
         done += (size_t)k;
     }
     f->at += n;
+    write_behind(f->fd, f->at, &f->synced);
     return true;
 }
 
@@ -805,7 +822,7 @@ int mp_gi_append(const char *index_path, const mp_graph *g, const mp_gi_ident *i
         part_layout(g, &dv, (uint64_t)h.header_crc << 32 | h.table_crc, h.file_bytes, &ph, tab, s);
     rc = 0;
     if (!part) goto done;
-    fd_out f = {fd, h.file_bytes};
+    fd_out f = {fd, h.file_bytes, h.file_bytes};
     if (!part_emit(fd_piece, &f, &ph, tab, s, h.file_bytes)) {
         mf_error_set(err, "cannot write %s: %s", index_path, strerror(errno ? errno : EIO));
         /* cut back; if even that fails, readers refuse the part (its

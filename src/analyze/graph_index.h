@@ -96,8 +96,9 @@ mp_gi_status mp_gi_open_bytes(const void *data, size_t len, const char *name, mp
  * store cannot be read back, are left out); *bytes gets its size. -1 with
  * err set when it cannot be written (nothing is left under the name then).
  * Sections are written straight from g's arrays, and the writeback of
- * each finished 64 MiB is asked for as it is written (the pages stay in
- * the page cache for the next open). */
+ * each finished window (64 MiB, see mp_gi_write_behind_window) is asked
+ * for as it is written (the pages stay in the page cache for the next
+ * open); so is that of an appended part (mp_gi_append). */
 int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id,
                 const mp_graph_derived *derived, uint64_t *bytes, mf_error *err);
 
@@ -110,6 +111,12 @@ int mp_gi_write(const char *index_path, const mp_graph *g, const mp_gi_ident *id
  * on a write error (the index is cut back to what it was). */
 int mp_gi_append(const char *index_path, const mp_graph *g, const mp_gi_ident *id,
                  const mp_graph_derived *derived, uint64_t *bytes, mf_error *err);
+
+/* Sets the window of the write-behind of mp_gi_write and mp_gi_append (how
+ * many bytes are written between two requests of writeback) unless bytes
+ * is 0, and returns the window it was. Not thread-safe: set it before
+ * indexes are written (a test makes it small to see the requests). */
+uint64_t mp_gi_write_behind_window(uint64_t bytes);
 
 /* The derived results of paths p and dominator tree d (either NULL), to
  * write with a graph. */

@@ -153,6 +153,7 @@ int tv_on_cycle(trace_view *v, const mf_at_cycle *c)
         m->b = r->b;
         m->noverflow = r->noverflow;
         m->bucket_size = r->bucket_size;
+        m->lists_bytes = r->lists_bytes;
         m->growing = r->growing;
         m->gone = r->gone;
         /* the agent names a site once its symbolizer has: until then a
@@ -251,13 +252,14 @@ static uint64_t pause_pct(const trace_view *v, double p)
     return r;
 }
 
-/* The bytes of a map's table: its buckets and overflow buckets, and the
- * old array while it grows. */
+/* The bytes of a map's table: its buckets and overflow buckets, the old
+ * array while it grows, and the lists that keep the overflow buckets of a
+ * map without pointers (as a snapshot's analysis counts a table). */
 static uint64_t table_bytes(const tv_map *m)
 {
     uint64_t buckets = (m->b < 63 ? (uint64_t)1 << m->b : 0) + m->noverflow;
     if (m->growing && m->b > 0) buckets += (uint64_t)1 << (m->b - 1);
-    return buckets * m->bucket_size;
+    return buckets * m->bucket_size + m->lists_bytes;
 }
 
 /* What a map retains now, estimated from the snapshot: the bytes per entry

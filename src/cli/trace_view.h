@@ -40,7 +40,7 @@ typedef struct tv_sample {
 typedef struct tv_map {
     uint64_t id, address;
     char *type;
-    uint64_t count, first_count, bucket_size;
+    uint64_t count, first_count, bucket_size, lists_bytes;
     uint32_t first_cycle, b, noverflow;
     bool growing, gone;
     uint64_t growth_pc;                              /* the program's call that last added a key */

@@ -31,6 +31,7 @@
 #include "collector/agent.h"
 
 #include "collector/census.h"
+#include "collector/map_lists.h"
 #include "collector/profiler.h"
 #include "collector/snapshot.h"
 #include "collector/snapshot_image.h"
@@ -1030,6 +1031,7 @@ static void note_map(mr_map *m, uint64_t id, void *ud)
         .type = in.type && in.type->name ? in.type->name : "map[?]?",
         .count = in.count,
         .bucket_size = in.bucket_size,
+        .lists_bytes = mrc__map_lists_bytes(m),
         .growth_pc = pc,
         .growth_op = op,
         .noverflow = in.noverflow,

@@ -14,7 +14,7 @@
 
 typedef struct entry {
     uint64_t id; /* 0: empty slot */
-    uint64_t first_count, sent_count, bucket_size;
+    uint64_t first_count, sent_count, bucket_size, sent_lists_bytes;
     uintptr_t address;
     const char *type;
     uint32_t first_cycle;
@@ -135,6 +135,7 @@ static void record_of(const entry *e, const mrc_census_map *m, mf_at_map *r)
         r->b = m->b;
         r->noverflow = m->noverflow;
         r->bucket_size = m->bucket_size;
+        r->lists_bytes = m->lists_bytes;
         r->growing = m->growing;
         r->growth_pc = m->growth_pc;
         r->growth_op = m->growth_op;
@@ -145,6 +146,7 @@ static void record_of(const entry *e, const mrc_census_map *m, mf_at_map *r)
         r->b = e->sent_b;
         r->noverflow = e->sent_noverflow;
         r->bucket_size = e->bucket_size;
+        r->lists_bytes = e->sent_lists_bytes;
         r->gone = true;
     }
 }
@@ -183,6 +185,7 @@ int mrc_census_take(mrc_census *c, const mrc_census_map *maps, size_t n, uint32_
         e->bucket_size = m->bucket_size;
         uint64_t d = m->count > e->sent_count ? m->count - e->sent_count : e->sent_count - m->count;
         bool geometry = e->told && (m->b != e->sent_b || m->noverflow != e->sent_noverflow ||
+                                    m->lists_bytes != e->sent_lists_bytes ||
                                     m->growing != e->sent_growing);
         if (d || geometry) cs[nc++] = (cand){d ? d : 1, (size_t)(e - c->t), i};
     }
@@ -205,6 +208,7 @@ int mrc_census_take(mrc_census *c, const mrc_census_map *maps, size_t n, uint32_
             e->sent_count = m->count;
             e->sent_b = m->b;
             e->sent_noverflow = m->noverflow;
+            e->sent_lists_bytes = m->lists_bytes;
             e->sent_growing = m->growing;
         } else {
             e->seen = 0; /* told: forgotten below */

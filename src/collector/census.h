@@ -35,6 +35,7 @@ typedef struct mrc_census_map {
     const char *type;
     uint64_t count;
     uint64_t bucket_size;
+    uint64_t lists_bytes; /* its overflow lists (map_lists.h) */
     uintptr_t growth_pc;
     const char *growth_op;
     uint16_t noverflow;

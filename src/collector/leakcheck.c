@@ -21,6 +21,7 @@
 #define UNW_LOCAL_ONLY
 #include "collector/internal.h"
 
+#include "collector/map_lists.h"
 #include "collector/profiler.h"
 #include "collector/symbolize.h"
 #include "format/names.h"
@@ -576,31 +577,12 @@ static void on_slot(const mr_map_slot *s, void *ud)
     w->keys[w->nkeys++] = h;
 }
 
-/* The runtime's own objects a table object points to, to be visited. */
-typedef struct rt_objs {
-    walk *w;
-    uintptr_t *v;
-    size_t n, cap;
-} rt_objs;
-
-static void runtime_edge(void *obj, size_t off, void *to, void *ud)
+/* mrc__map_lists_each callback: one of the lists that keep a map's
+ * overflow buckets, counted in its table once. */
+static void on_list(void *obj, size_t size, void *ud)
 {
-    (void)obj, (void)off;
-    rt_objs *r = ud;
-    const mr_type *t = mr_object_type(to, NULL);
-    if (!t || t->kind != MR_KIND_RUNTIME || !set_add(&r->w->seen, (uintptr_t)to)) return;
-    r->w->m->bytes += mr_object_size(to);
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        uintptr_t *v = realloc(r->v, cap * sizeof *v);
-        if (!v) {
-            r->w->c->oom = true;
-            return;
-        }
-        r->v = v;
-        r->cap = cap;
-    }
-    r->v[r->n++] = (uintptr_t)to;
+    walk *w = ud;
+    if (set_add(&w->seen, (uintptr_t)obj)) w->m->bytes += size;
 }
 
 /* Counts the objects of the runtime's own kind the header reaches through
@@ -608,10 +590,7 @@ static void runtime_edge(void *obj, size_t off, void *to, void *ud)
  * without pointers alive belong to its table as its buckets do. */
 static void count_table_runtime(walk *w, uintptr_t header)
 {
-    rt_objs r = {.w = w};
-    mr_walk_edges((void *)header, runtime_edge, &r);
-    while (r.n) mr_walk_edges((void *)r.v[--r.n], runtime_edge, &r);
-    free(r.v);
+    if (mrc__map_lists_each((const mr_map *)header, on_list, w)) w->c->oom = true;
 }
 
 /* 4: a map's figures and keys. */

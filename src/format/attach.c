@@ -209,6 +209,7 @@ static void enc_map(enc *e, const void *v)
     put_str(e, 14, m->growth_function);
     put_str(e, 15, m->growth_file);
     put_i64(e, 16, m->growth_line);
+    put_u64(e, 17, m->lists_bytes);
 }
 
 static void enc_cycle(enc *e, const void *v)
@@ -692,6 +693,9 @@ static int dec_map(dec *d, const uint8_t *p, const uint8_t *end, mf_at_map *m)
             break;
         case 16:
             rc = get_i64(d, &f, &m->growth_line);
+            break;
+        case 17:
+            rc = get_u64(d, &f, &m->lists_bytes);
             break;
         default:
             break;

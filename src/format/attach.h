@@ -88,7 +88,7 @@ typedef struct mf_at_done {
 } mf_at_done;
 
 typedef struct mf_at_map {
-    uint64_t id, address, count, first_count, bucket_size, growth_pc;
+    uint64_t id, address, count, first_count, bucket_size, growth_pc, lists_bytes;
     const char *type, *growth_op, *growth_function, *growth_file;
     int64_t growth_line;
     uint32_t first_cycle, b, noverflow;

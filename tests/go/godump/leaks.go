@@ -18,6 +18,12 @@
 //	structvalues var assetCache map[int64]Assets: 20 values of three pointers each,
 //	             to objects of 64, 32 (through a *Thumb) and 16 KiB; prints where
 //	             entry 7's objects are
+//	longkeys     var routeIndex map[string]*Session and var digestIndex
+//	             map[Digest]int64, every key alike in its first 64 bytes
+//	             (a 70-byte path prefix, a 96-byte digest with 88 bytes in
+//	             common): DUMP with routes 0..299 and digests 0..199, DUMP2
+//	             after routes 300..399 were added and 0..49 deleted, digests
+//	             200..239 added and 0..19 deleted
 package main
 
 import (
@@ -62,6 +68,27 @@ var growingMap map[string]*Session
 var counters map[int64]int64
 var palette map[string][]byte
 var assetCache map[int64]Assets
+var routeIndex map[string]*Session
+var digestIndex map[Digest]int64
+
+// Digest is a 96-byte key, stored in the bucket, whose first 88 bytes are
+// the same in every key of digestIndex.
+type Digest [96]byte
+
+// routeKey is 70 bytes of path, then the number: no two keys differ in
+// their first 64 bytes.
+func routeKey(i int) string {
+	return fmt.Sprintf("/api/v2/organisations/northwind-traders/projects/platform/objects/key-%05d", i)
+}
+
+func digestKey(i int) Digest {
+	var d Digest
+	for j := 0; j < 88; j++ {
+		d[j] = byte(0xa0 + j%16)
+	}
+	d[88], d[89] = byte(i), byte(i>>8)
+	return d
+}
 
 func newSession(i int) *Session {
 	return &Session{User: fmt.Sprintf("user-%d", i), ID: i, State: make([]byte, 256)}
@@ -206,9 +233,34 @@ func main() {
 		a := assetCache[7]
 		fmt.Printf("icon %p thumb %p pixels %p meta %p\n", a.Icon, a.Thumb, a.Thumb.Pixels, a.Meta)
 		dump(out)
+	case "longkeys":
+		routeIndex = make(map[string]*Session)
+		digestIndex = make(map[Digest]int64)
+		for i := 0; i < 300; i++ {
+			routeIndex[routeKey(i)] = newSession(i)
+		}
+		for i := 0; i < 200; i++ {
+			digestIndex[digestKey(i)] = int64(i)
+		}
+		dump(out)
+		for i := 300; i < 400; i++ {
+			routeIndex[routeKey(i)] = newSession(i)
+		}
+		for i := 0; i < 50; i++ {
+			delete(routeIndex, routeKey(i))
+		}
+		for i := 200; i < 240; i++ {
+			digestIndex[digestKey(i)] = int64(i)
+		}
+		for i := 0; i < 20; i++ {
+			delete(digestIndex, digestKey(i))
+		}
+		dump(os.Args[3])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown pattern", os.Args[1])
 		os.Exit(2)
 	}
 	runtime.KeepAlive(sessionCache)
+	runtime.KeepAlive(routeIndex)
+	runtime.KeepAlive(digestIndex)
 }
