@@ -79,8 +79,9 @@ static const char trace_help[] =
     "  -h, --help                 this help\n"
     "\n"
     "Exit status: 0 success (also when the program ends during the trace), 2 bad\n"
-    "usage, no such process or one without the collector, or a failed --once;\n"
-    "with -- PROG, the program's own status. See maproot-trace(1).\n";
+    "usage, no such process or one without the collector, a failed --once, or\n"
+    "with -o DIR a pair the program could not write or none from a program that\n"
+    "ran on; with -- PROG, the program's own status. See maproot-trace(1).\n";
 
 /* ------------------------------------------------------------ options --- */
 
