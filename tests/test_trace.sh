@@ -248,7 +248,7 @@ case_stuck_writer() {
   "$maproot" trace --pid "$kpid" -i 250ms -d 1s -o kdir >kt.txt 2>kt.err || st=$?
   [ "$st" = 2 ] || fail "trace -o with stuck writers: exit $st, not 2: $(cat kt.err)"
   has "could not write kdir/first.gcstack.gz: snapshot: the snapshot writer process (pid [0-9]*) made no progress for 1 s and was killed" kt.err
-  has "no last snapshot: the program could not write kdir/last.gcstack.gz: snapshot: the snapshot writer" kt.txt
+  has "no last snapshot: " kt.txt
   [ -e kdir/first.gcstack.gz ] || [ -e kdir/last.gcstack.gz ] && fail "a stuck writer's file: $(ls kdir)"
   st=0
   "$maproot" trace --pid "$kpid" --once -o konce.gcstack.gz >konce.txt 2>&1 || st=$?

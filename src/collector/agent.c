@@ -73,6 +73,7 @@ enum {
 #define STALL_NS (60ull * 1000000000ull)     /* a client that takes nothing this long is dropped */
 #define EXIT_WAIT_NS (30ull * 1000000000ull) /* the end of the program waits for jobs this long */
 #define WRITER_STALL_S 10 /* a snapshot writer that does nothing this long is stuck */
+#define DEFER_NS (10ull * 1000000000ull) /* a snapshot waits this long for a fork */
 
 /* MAPROOT_WRITER_STALL: seconds a snapshot writer may go without progress */
 static uint32_t writer_stall_s = WRITER_STALL_S;
@@ -133,6 +134,7 @@ struct job {
      * outcome (child -1) */
     pid_t child;
     int rfd;
+    uint64_t asked_ns;           /* when the client asked */
     uint64_t activity, moved_ns; /* the writer's progress, when it last moved */
     bool snap_done;
     mrc_image_outcome outcome;
@@ -160,6 +162,7 @@ static struct {
     atomic_int active; /* subscribed clients + jobs: the hook's quick test */
     job *jobs;
     bool forcing; /* the thread runs a collection for a force_gc job */
+    bool final;   /* the program's last collection, run at exit for a job */
     bool exiting; /* the program ends: say goodbye, serve no more */
     bool thread_done;
     bool subscribed_once;
@@ -455,6 +458,7 @@ static bool request_snapshot(client *c, uint64_t id, const mf_at_snapshot *r)
     j->prof_fd = r->profile ? c->fds[r->snapshot ? 1 : 0] : -1;
     j->child = -1;
     j->rfd = -1;
+    j->asked_ns = mono_ns();
     j->state = JOB_WAITING;
     c->nfds = 0;
     pthread_mutex_lock(&ag.lock);
@@ -1089,9 +1093,20 @@ static void note_map(mr_map *m, uint64_t id, void *ud)
     ag.walk_entries += in.count;
 }
 
-/* Takes job j's snapshot at this MARK_DONE (forked writer, or in place). */
-static void take_job(job *j, uint32_t cycle)
+/* Takes job j's snapshot at this MARK_DONE (forked writer, or in place).
+ * While the collector's own threads are busy for the fork guard
+ * (forkguard.h: in an AddressSanitizer build) the job waits for a later
+ * collection, for at most DEFER_NS: a snapshot written in place stops the
+ * world for its whole write, which there takes seconds. A forced
+ * collection's job, or the last one's at exit, does not wait (no later
+ * one may come). */
+static void take_job(job *j, uint32_t cycle, uint64_t now)
 {
+    bool quiet = false;
+    if (j->want_snap) {
+        quiet = mrc__fork_quiet();
+        if (!quiet && !ag.forcing && !ag.final && now - j->asked_ns < DEFER_NS) return;
+    }
     j->state = JOB_TAKEN;
     j->cycle = cycle;
     j->forced = ag.forcing;
@@ -1103,12 +1118,13 @@ static void take_job(job *j, uint32_t cycle)
     if (!o) {
         snprintf(j->outcome.msg, sizeof j->outcome.msg, "%s", err.msg);
         j->snap_done = true;
-        return;
-    }
-    if (mrc__snapshot_take_into(o, cycle, &j->child, &j->rfd, &j->outcome) != 0 || j->child < 0)
+    } else if (mrc__snapshot_take_into(o, cycle, &j->child, &j->rfd, &j->outcome) != 0 ||
+               j->child < 0) {
         j->snap_done = true; /* written in place, or failed: the outcome says */
+    }
+    if (quiet) mrc__fork_done();
     j->moved_ns = mono_ns(); /* (the writer's progress is sampled by the thread) */
-    j->pause_ns = mono_ns() - t0;
+    j->pause_ns = j->moved_ns - t0;
 }
 
 /* MARK_DONE: the census walk if one is due, the snapshots jobs wait for. */
@@ -1129,7 +1145,7 @@ static void at_mark_done(uint32_t cycle)
     /* every job that waits is of this collection (a writer each: clients
      * rarely ask at once, and each must get its files) */
     for (job *j = ag.jobs; j; j = j->next)
-        if (j->state == JOB_WAITING) take_job(j, cycle);
+        if (j->state == JOB_WAITING) take_job(j, cycle, now);
 }
 
 /* END: an event per subscribed client, the profile counts of jobs of
@@ -1354,6 +1370,9 @@ static void agent_exit(void)
     for (job *j = ag.jobs; j; j = j->next) waiting |= j->state == JOB_WAITING && j->cl;
     pthread_mutex_unlock(&ag.lock);
     if (waiting) {
+        pthread_mutex_lock(&ag.lock);
+        ag.final = true;
+        pthread_mutex_unlock(&ag.lock);
         mr_exiting();
         mr_gc();
     }

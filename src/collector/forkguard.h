@@ -40,7 +40,8 @@ void mrc__fork_idle(void);
 
 /* The forking thread: true when every collector thread is idle (waits at
  * most MRC_FORK_QUIET_MS), then they stay so until mrc__fork_done; false
- * when one stays busy (write without a fork). */
+ * when one stays busy (write without a fork, or fork later). A thread that
+ * holds them quiet may ask again (true at once; one done each). */
 bool mrc__fork_quiet(void);
 void mrc__fork_done(void);
 
