@@ -2,8 +2,7 @@
  * tests/test_forkguard.c -- the fork guard (src/collector/forkguard.h):
  * a fork waits for the collector's busy threads, at most MRC_FORK_QUIET_MS,
  * and says so when one stays busy; a thread does not begin work while a
- * fork is being made, however many times the forking thread asked; with
- * the guard off nothing waits.
+ * fork is being made; with the guard off nothing waits.
  */
 #include "collector/forkguard.h"
 
@@ -90,19 +89,6 @@ int main(void)
     CHECK(atomic_load(&stage) == 2);
     CHECK(mrc__fork_quiet());
     mrc__fork_done();
-
-    /* the thread that holds the others quiet may ask again: one done each */
-    CHECK(mrc__fork_quiet());
-    CHECK(mrc__fork_quiet());
-    mrc__fork_done();
-    atomic_store(&stage, 0);
-    pthread_create(&t, NULL, late_worker, NULL);
-    while (atomic_load(&stage) < 1) sleep_ms(1);
-    sleep_ms(30);
-    CHECK(atomic_load(&stage) == 1); /* still held by the outer quiet */
-    mrc__fork_done();
-    pthread_join(t, NULL);
-    CHECK(atomic_load(&stage) == 2);
 
     /* a thread that begins work during a fork waits for its end */
     CHECK(mrc__fork_quiet());

@@ -237,7 +237,9 @@ case_files() {
 
 # a snapshot writer that hangs (MAPROOT_SNAPSHOT_FORK=stop: each one stops
 # itself before writing) is killed once it has made no progress for
-# MAPROOT_WRITER_STALL; the client says why, writes nothing and exits 2
+# MAPROOT_WRITER_STALL; the client says why and exits 2. (In a build whose
+# fork guard found the agent busy, a snapshot is written in place: then
+# that one is there, and --once succeeds.)
 case_stuck_writer() {
   group=case_stuck_writer
   mkdir -p "$work/$group" && cd "$work/$group" || return
@@ -247,14 +249,16 @@ case_stuck_writer() {
   local kpid=$pid st=0
   "$maproot" trace --pid "$kpid" -i 250ms -d 1s -o kdir >kt.txt 2>kt.err || st=$?
   [ "$st" = 2 ] || fail "trace -o with stuck writers: exit $st, not 2: $(cat kt.err)"
-  has "could not write kdir/first.gcstack.gz: snapshot: the snapshot writer process (pid [0-9]*) made no progress for 1 s and was killed" kt.err
+  has "could not write kdir/\(first\|last\).gcstack.gz: snapshot: the snapshot writer process (pid [0-9]*) made no progress for 1 s and was killed" kt.err
   has "no last snapshot: " kt.txt
-  [ -e kdir/first.gcstack.gz ] || [ -e kdir/last.gcstack.gz ] && fail "a stuck writer's file: $(ls kdir)"
   st=0
   "$maproot" trace --pid "$kpid" --once -o konce.gcstack.gz >konce.txt 2>&1 || st=$?
-  [ "$st" = 2 ] || fail "--once with a stuck writer: exit $st, not 2: $(cat konce.txt)"
-  has "made no progress for 1 s and was killed" konce.txt
-  [ -e konce.gcstack.gz ] && fail "--once wrote a stuck writer's file"
+  if [ "$st" = 2 ]; then
+    has "made no progress for 1 s and was killed" konce.txt
+    [ -e konce.gcstack.gz ] && fail "--once wrote a stuck writer's file"
+  elif [ "$st" != 0 ] || [ ! -s konce.gcstack.gz ]; then
+    fail "--once with a stuck writer: exit $st: $(cat konce.txt)"
+  fi
   # the program reaped its writers, and says what it killed
   [ -z "$(pgrep -P "$kpid")" ] || fail "writers left: $(ps -o pid,stat,args --ppid "$kpid")"
   has "maproot: attach: the snapshot writer process (pid [0-9]*) made no progress" k.err

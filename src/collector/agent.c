@@ -73,7 +73,6 @@ enum {
 #define STALL_NS (60ull * 1000000000ull)     /* a client that takes nothing this long is dropped */
 #define EXIT_WAIT_NS (30ull * 1000000000ull) /* the end of the program waits for jobs this long */
 #define WRITER_STALL_S 10 /* a snapshot writer that does nothing this long is stuck */
-#define DEFER_NS (10ull * 1000000000ull) /* a snapshot waits this long for a fork */
 
 /* MAPROOT_WRITER_STALL: seconds a snapshot writer may go without progress */
 static uint32_t writer_stall_s = WRITER_STALL_S;
@@ -134,7 +133,6 @@ struct job {
      * outcome (child -1) */
     pid_t child;
     int rfd;
-    uint64_t asked_ns;           /* when the client asked */
     uint64_t activity, moved_ns; /* the writer's progress, when it last moved */
     bool snap_done;
     mrc_image_outcome outcome;
@@ -162,7 +160,6 @@ static struct {
     atomic_int active; /* subscribed clients + jobs: the hook's quick test */
     job *jobs;
     bool forcing; /* the thread runs a collection for a force_gc job */
-    bool final;   /* the program's last collection, run at exit for a job */
     bool exiting; /* the program ends: say goodbye, serve no more */
     bool thread_done;
     bool subscribed_once;
@@ -366,8 +363,8 @@ static void active_add(int d)
 
 /* Runs a collection for a force_gc job, as a briefly attached mutator: the
  * only time the agent stops the world itself. */
-/* The agent's thread and its worker are busy for the fork guard
- * (forkguard.h) whenever they are not waiting. */
+/* The agent's thread is busy for the fork guard (forkguard.h) whenever it
+ * is not waiting in poll(). */
 static void work_begin(void)
 {
     mrc__fork_busy();
@@ -458,7 +455,6 @@ static bool request_snapshot(client *c, uint64_t id, const mf_at_snapshot *r)
     j->prof_fd = r->profile ? c->fds[r->snapshot ? 1 : 0] : -1;
     j->child = -1;
     j->rfd = -1;
-    j->asked_ns = mono_ns();
     j->state = JOB_WAITING;
     c->nfds = 0;
     pthread_mutex_lock(&ag.lock);
@@ -950,25 +946,13 @@ static void describe_site(site *s);
 static void *worker_main(void *arg)
 {
     (void)arg;
-    work_begin();
     mrc__symbolizer_warm(); /* before the first site or profile is due */
     for (;;) {
+        pthread_mutex_lock(&ag.lock);
         job *j = NULL;
         site *st = NULL;
-        pthread_mutex_lock(&ag.lock);
-        if (!(j = next_profile()) && !(st = next_site())) {
-            /* idle for a fork while it waits; the lock is not held for
-             * the guard's own wait */
-            pthread_mutex_unlock(&ag.lock);
-            work_end();
-            pthread_mutex_lock(&ag.lock);
-            while (!(j = next_profile()) && !(st = next_site()))
-                pthread_cond_wait(&ag.work, &ag.lock);
-            pthread_mutex_unlock(&ag.lock);
-            work_begin();
-        } else {
-            pthread_mutex_unlock(&ag.lock);
-        }
+        while (!(j = next_profile()) && !(st = next_site())) pthread_cond_wait(&ag.work, &ag.lock);
+        pthread_mutex_unlock(&ag.lock);
         if (j) {
             write_job_profile(j);
             wake();
@@ -1093,20 +1077,9 @@ static void note_map(mr_map *m, uint64_t id, void *ud)
     ag.walk_entries += in.count;
 }
 
-/* Takes job j's snapshot at this MARK_DONE (forked writer, or in place).
- * While the collector's own threads are busy for the fork guard
- * (forkguard.h: in an AddressSanitizer build) the job waits for a later
- * collection, for at most DEFER_NS: a snapshot written in place stops the
- * world for its whole write, which there takes seconds. A forced
- * collection's job, or the last one's at exit, does not wait (no later
- * one may come). */
-static void take_job(job *j, uint32_t cycle, uint64_t now)
+/* Takes job j's snapshot at this MARK_DONE (forked writer, or in place). */
+static void take_job(job *j, uint32_t cycle)
 {
-    bool quiet = false;
-    if (j->want_snap) {
-        quiet = mrc__fork_quiet();
-        if (!quiet && !ag.forcing && !ag.final && now - j->asked_ns < DEFER_NS) return;
-    }
     j->state = JOB_TAKEN;
     j->cycle = cycle;
     j->forced = ag.forcing;
@@ -1118,11 +1091,10 @@ static void take_job(job *j, uint32_t cycle, uint64_t now)
     if (!o) {
         snprintf(j->outcome.msg, sizeof j->outcome.msg, "%s", err.msg);
         j->snap_done = true;
-    } else if (mrc__snapshot_take_into(o, cycle, &j->child, &j->rfd, &j->outcome) != 0 ||
-               j->child < 0) {
-        j->snap_done = true; /* written in place, or failed: the outcome says */
+        return;
     }
-    if (quiet) mrc__fork_done();
+    if (mrc__snapshot_take_into(o, cycle, &j->child, &j->rfd, &j->outcome) != 0 || j->child < 0)
+        j->snap_done = true; /* written in place, or failed: the outcome says */
     j->moved_ns = mono_ns(); /* (the writer's progress is sampled by the thread) */
     j->pause_ns = j->moved_ns - t0;
 }
@@ -1145,7 +1117,7 @@ static void at_mark_done(uint32_t cycle)
     /* every job that waits is of this collection (a writer each: clients
      * rarely ask at once, and each must get its files) */
     for (job *j = ag.jobs; j; j = j->next)
-        if (j->state == JOB_WAITING) take_job(j, cycle, now);
+        if (j->state == JOB_WAITING) take_job(j, cycle);
 }
 
 /* END: an event per subscribed client, the profile counts of jobs of
@@ -1370,9 +1342,6 @@ static void agent_exit(void)
     for (job *j = ag.jobs; j; j = j->next) waiting |= j->state == JOB_WAITING && j->cl;
     pthread_mutex_unlock(&ag.lock);
     if (waiting) {
-        pthread_mutex_lock(&ag.lock);
-        ag.final = true;
-        pthread_mutex_unlock(&ag.lock);
         mr_exiting();
         mr_gc();
     }

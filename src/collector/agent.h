@@ -24,8 +24,8 @@
  *     written into files the client passes: the snapshot by a child forked
  *     at the end of marking (one that makes no progress for
  *     MAPROOT_WRITER_STALL is killed, and the request fails saying so;
- *     the fork waits for the collector's own threads, see forkguard.h),
- *     the profile by the agent's worker thread;
+ *     in an AddressSanitizer build the fork waits for the agent's thread,
+ *     see forkguard.h), the profile by the agent's worker thread;
  *   - an event after every collection (pause, heap figures) and at most
  *     once per interval a census of the maps (census.h): on the collecting
  *     thread at MR_GC_MARK_DONE and MR_GC_END, in time proportional to the

@@ -22,7 +22,6 @@
 #include "collector/internal.h"
 
 #include "collector/agent.h" /* the attach agent */
-#include "collector/forkguard.h"
 #include "collector/heapprof.h"
 #include "collector/profiler.h"
 #include "collector/snapshot.h" /* root snapshots */
@@ -399,9 +398,6 @@ static void *writer_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&q_lock);
         while (!q_head) pthread_cond_wait(&q_work, &q_lock);
-        pthread_mutex_unlock(&q_lock);
-        mrc__fork_busy(); /* at work: see forkguard.h */
-        pthread_mutex_lock(&q_lock);
         job *j = q_head;
         q_head = j->next;
         if (!q_head) q_tail = NULL;
@@ -416,7 +412,6 @@ static void *writer_main(void *arg)
         free(j->path);
         free(j);
 
-        mrc__fork_idle();
         pthread_mutex_lock(&q_lock);
         writer_busy = false;
         if (!q_head) pthread_cond_broadcast(&q_idle);

@@ -34,9 +34,8 @@ static struct {
 } g = {GUARD_DEFAULT, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
 
 /* Each thread's own: whether its busy counted (the guard may be turned on
- * or off between its busy and its idle), and how many quiets it holds. */
+ * or off between its busy and its idle). */
 static _Thread_local bool counted;
-static _Thread_local int holding;
 
 bool mrc__fork_guard_on(void)
 {
@@ -72,10 +71,7 @@ void mrc__fork_idle(void)
 
 bool mrc__fork_quiet(void)
 {
-    if (holding > 0 || !atomic_load(&g.on)) {
-        holding++; /* (held already, or nothing to hold) */
-        return true;
-    }
+    if (!atomic_load(&g.on)) return true;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_nsec += MRC_FORK_QUIET_MS * 1000000L;
@@ -91,14 +87,11 @@ bool mrc__fork_quiet(void)
         pthread_cond_broadcast(&g.changed);
     }
     pthread_mutex_unlock(&g.lock);
-    holding = quiet;
     return quiet;
 }
 
 void mrc__fork_done(void)
 {
-    assert(holding > 0);
-    if (--holding > 0) return;
     pthread_mutex_lock(&g.lock);
     g.forking = false;
     pthread_cond_broadcast(&g.changed);

@@ -11,13 +11,18 @@
  * allocations refill its caches from the shared size-class regions, under
  * their locks) waits for ever at its own first allocation of that size.
  *
- * So in such a build each of those threads is "busy" whenever it is not
- * waiting (in poll() or on a condition), and a fork waits for all of them
- * to be idle -- at most MRC_FORK_QUIET_MS: the world is stopped meanwhile
- * -- and holds them idle until the fork is done; when one stays busy the
- * caller writes without a fork. Elsewhere the guard is off: busy and idle
- * cost nothing and a fork never waits. mrc__fork_guard_set turns it on or
- * off (for tests of the guard itself).
+ * So in such a build a thread that uses the guard is "busy" whenever it is
+ * not waiting (in poll() or on a condition), and a fork waits for all such
+ * threads to be idle -- at most MRC_FORK_QUIET_MS: the world is stopped
+ * meanwhile -- and holds them idle until the fork is done; when one stays
+ * busy the caller writes without a fork. The agent's thread uses it. The
+ * worker and the profile writer do not: they symbolize, busy for seconds
+ * in such a build, and a snapshot that waited for them (or was written in
+ * place, world stopped, meanwhile) came too late for its client; a writer
+ * that hangs all the same is killed by the agent (agent.h,
+ * MAPROOT_WRITER_STALL). Elsewhere the guard is off: busy and idle cost
+ * nothing and a fork never waits. mrc__fork_guard_set turns it on or off
+ * (for tests of the guard itself).
  *
  * Invariant: a thread's busy/idle calls alternate, starting with busy; a
  * true mrc__fork_quiet is paired with one mrc__fork_done, in the parent.
@@ -33,15 +38,14 @@
 bool mrc__fork_guard_on(void);
 void mrc__fork_guard_set(bool on);
 
-/* A collector thread begins work (waits while a fork is being made) /
+/* A thread of the guard begins work (waits while a fork is being made) /
  * goes back to waiting. */
 void mrc__fork_busy(void);
 void mrc__fork_idle(void);
 
-/* The forking thread: true when every collector thread is idle (waits at
- * most MRC_FORK_QUIET_MS), then they stay so until mrc__fork_done; false
- * when one stays busy (write without a fork, or fork later). A thread that
- * holds them quiet may ask again (true at once; one done each). */
+/* The forking thread: true when every thread of the guard is idle (waits
+ * at most MRC_FORK_QUIET_MS), then they stay so until mrc__fork_done;
+ * false when one stays busy (write without a fork). */
 bool mrc__fork_quiet(void);
 void mrc__fork_done(void);
 
