@@ -520,16 +520,24 @@ static void reap_child(session *s)
     }
 }
 
-/* Starts detaching: with -o the last pair is asked for first. */
+/* How long detaching waits for a snapshot: two intervals, at least 10 s. */
+static int64_t detach_wait_ms(const session *s)
+{
+    int64_t wait_ms = 2 * (int64_t)s->o.interval_ms;
+    return wait_ms < 10000 ? 10000 : wait_ms;
+}
+
+/* Starts detaching: with -o the last pair is asked for first. The wait
+ * counts from now for a snapshot still in flight (the first pair), and
+ * again from the request of the last pair, so that a slow first pair does
+ * not eat the last one's time. */
 static void begin_detach(session *s, const char *reason)
 {
     if (s->detaching) return;
     s->detaching = true;
     if (!s->end_reason) s->end_reason = reason;
     s->want_last = s->o.output && !s->ended;
-    int64_t wait_ms = 2 * (int64_t)s->o.interval_ms;
-    if (wait_ms < 10000) wait_ms = 10000;
-    s->last_deadline = mono_ms() + wait_ms;
+    s->last_deadline = mono_ms() + detach_wait_ms(s);
 }
 
 /* --------------------------------------------------------------- run --- */
@@ -642,6 +650,7 @@ static int run_live(session *s)
                     s->last_state = 2;
                 } else {
                     s->last_state = 1;
+                    s->last_deadline = mono_ms() + detach_wait_ms(s);
                     note(s, "%s",
                          s->o.force_gc ? "detaching: collecting for the last snapshot"
                                        : "detaching: waiting for the program's next collection "
