@@ -10,6 +10,8 @@
 #     them) and a Chrome trace-event timeline; --once -o FILE;
 #   - the program exits during a trace: reported, what was had is written,
 #     exit 0;
+#   - a snapshot writer that hangs is killed and the failure reported:
+#     trace -o says why and exits 2, --once too, nothing is written;
 #   - an idle program: the view says it waits; --force-gc collects now;
 #   - a client that stops reading does not hold the program up; a fifth
 #     client is refused with a message; a client (and trace --profile-rate)
@@ -231,6 +233,37 @@ case_files() {
   "$maproot" analyze once.pb.gz 2>&1 | grep -q "root     global session_cache" || fail "analyze of --once"
   stop c
   finished "$cpid" 0 c
+}
+
+# a snapshot writer that hangs (MAPROOT_SNAPSHOT_FORK=stop: each one stops
+# itself before writing) is killed once it has made no progress for
+# MAPROOT_WRITER_STALL; the client says why and exits 2. (In a build whose
+# fork guard found the agent busy, a snapshot is written in place: then
+# that one is there, and --once succeeds.)
+case_stuck_writer() {
+  group=case_stuck_writer
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  export MAPROOT_SNAPSHOT_FORK=stop MAPROOT_WRITER_STALL=1
+  start k
+  unset MAPROOT_SNAPSHOT_FORK MAPROOT_WRITER_STALL
+  local kpid=$pid st=0
+  "$maproot" trace --pid "$kpid" -i 250ms -d 1s -o kdir >kt.txt 2>kt.err || st=$?
+  [ "$st" = 2 ] || fail "trace -o with stuck writers: exit $st, not 2: $(cat kt.err)"
+  has "could not write kdir/\(first\|last\).gcstack.gz: snapshot: the snapshot writer process (pid [0-9]*) made no progress for 1 s and was killed" kt.err
+  has "no last snapshot: " kt.txt
+  st=0
+  "$maproot" trace --pid "$kpid" --once -o konce.gcstack.gz >konce.txt 2>&1 || st=$?
+  if [ "$st" = 2 ]; then
+    has "made no progress for 1 s and was killed" konce.txt
+    [ -e konce.gcstack.gz ] && fail "--once wrote a stuck writer's file"
+  elif [ "$st" != 0 ] || [ ! -s konce.gcstack.gz ]; then
+    fail "--once with a stuck writer: exit $st: $(cat konce.txt)"
+  fi
+  # the program reaped its writers, and says what it killed
+  [ -z "$(pgrep -P "$kpid")" ] || fail "writers left: $(ps -o pid,stat,args --ppid "$kpid")"
+  has "maproot: attach: the snapshot writer process (pid [0-9]*) made no progress" k.err
+  stop k
+  finished "$kpid" 0 k
 }
 
 # an idle program: the view waits; --force-gc collects now
@@ -466,7 +499,7 @@ case_leftovers() {
   [ -e "$sockdir/maproot-$ipid.sock" ] && fail "the endpoint stayed after the program ended"
 }
 
-for c in ${CASES:-case_live case_exits case_files case_idle case_clients case_requests \
+for c in ${CASES:-case_live case_exits case_files case_stuck_writer case_idle case_clients case_requests \
   case_other_uid case_refusals case_preload case_leftovers}; do
   "$c" &
 done

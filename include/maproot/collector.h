@@ -141,6 +141,8 @@ void mrc_init(void);
  *                            are: heap.gcstack.gz -> heap.0005.gcstack.gz
  *                            (beside heap.0005.pb.gz)
  *   MAPROOT_SNAPSHOT_FORK=0  never fork (write with the world stopped)
+ *   MAPROOT_SNAPSHOT_FORK=stop  (for tests) forked writers stop themselves
+ *                            before writing, as hung ones would
  *   MAPROOT_SNAPSHOT_LEVEL=N gzip level 0-9 (default 0: stored blocks, the
  *                              fastest; 1 the fastest compression) or "raw"
  * A failed periodic or exit snapshot prints one line to stderr and the

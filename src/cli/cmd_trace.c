@@ -79,8 +79,9 @@ static const char trace_help[] =
     "  -h, --help                 this help\n"
     "\n"
     "Exit status: 0 success (also when the program ends during the trace), 2 bad\n"
-    "usage, no such process or one without the collector, or a failed --once;\n"
-    "with -- PROG, the program's own status. See maproot-trace(1).\n";
+    "usage, no such process or one without the collector, a failed --once, or\n"
+    "with -o DIR a pair the program could not write or none from a program that\n"
+    "ran on; with -- PROG, the program's own status. See maproot-trace(1).\n";
 
 /* ------------------------------------------------------------ options --- */
 
@@ -216,6 +217,7 @@ typedef struct session {
     int64_t last_roots_ms; /* when roots were last asked for */
     const char *end_reason;
     char note[300];
+    char failed[5100]; /* why a pair of -o could not be written, "" if none failed */
     char files[4][4200];
     size_t nfiles;
     pid_t child; /* -- PROG */
@@ -350,16 +352,31 @@ static void analyse_roots(session *s, const char *path, int fd)
     s->v.roots_state = "analysing the snapshot";
 }
 
+/* The program refused or failed the job in flight (why: msg). A pair of
+ * -o DIR that failed is an error, said at once on stderr (the view goes
+ * on) and again at the end; it makes the exit status 2. */
+static void pair_failed(session *s, const char *what, const char *msg)
+{
+    pair *p = &s->job;
+    note(s, "the program %s the snapshot: %s", what, msg);
+    if (p->role == ROLE_FIRST || p->role == ROLE_LAST) {
+        snprintf(s->failed, sizeof s->failed, "%.20s %.4000s: %.1000s", what, p->snap_path, msg);
+        fprintf(stderr, "maproot: trace: %s (pid %ld) %s %s: %s\n", mf_path_base(s->v.program),
+                (long)s->o.pid, what, p->snap_path, msg);
+    }
+    pair_role role = p->role;
+    pair_abort(p);
+    if (role == ROLE_ONCE || role == ROLE_LAST) s->last_state = 2;
+    s->v.roots_state = "";
+}
+
 /* A SnapshotDone for the job in flight. */
 static void snapshot_done(session *s, const mf_at_done *d)
 {
     pair *p = &s->job;
     p->active = false;
     if (!d->ok) {
-        note(s, "the program could not write the snapshot: %s", d->message);
-        pair_abort(p);
-        if (p->role == ROLE_ONCE || p->role == ROLE_LAST) s->last_state = 2;
-        s->v.roots_state = "";
+        pair_failed(s, "could not write", d->message);
         return;
     }
     mf_error err;
@@ -454,11 +471,7 @@ static void on_frame(session *s, const mf_at_frame *f)
         break;
     case MF_AT_REPLY:
         if (!f->reply.ok && s->job.active && f->request_id == s->job.req) {
-            note(s, "the program refused the snapshot: %s", f->reply.message);
-            pair_role role = s->job.role;
-            pair_abort(&s->job);
-            if (role == ROLE_LAST || role == ROLE_ONCE) s->last_state = 2;
-            s->v.roots_state = "";
+            pair_failed(s, "refused to write", f->reply.message);
         } else if (!f->reply.ok) {
             note(s, "the program refused a request: %s", f->reply.message);
         }
@@ -507,16 +520,24 @@ static void reap_child(session *s)
     }
 }
 
-/* Starts detaching: with -o the last pair is asked for first. */
+/* How long detaching waits for a snapshot: two intervals, at least 10 s. */
+static int64_t detach_wait_ms(const session *s)
+{
+    int64_t wait_ms = 2 * (int64_t)s->o.interval_ms;
+    return wait_ms < 10000 ? 10000 : wait_ms;
+}
+
+/* Starts detaching: with -o the last pair is asked for first. The wait
+ * counts from now for a snapshot still in flight (the first pair), and
+ * again from the request of the last pair, so that a slow first pair does
+ * not eat the last one's time. */
 static void begin_detach(session *s, const char *reason)
 {
     if (s->detaching) return;
     s->detaching = true;
     if (!s->end_reason) s->end_reason = reason;
     s->want_last = s->o.output && !s->ended;
-    int64_t wait_ms = 2 * (int64_t)s->o.interval_ms;
-    if (wait_ms < 10000) wait_ms = 10000;
-    s->last_deadline = mono_ms() + wait_ms;
+    s->last_deadline = mono_ms() + detach_wait_ms(s);
 }
 
 /* --------------------------------------------------------------- run --- */
@@ -629,6 +650,7 @@ static int run_live(session *s)
                     s->last_state = 2;
                 } else {
                     s->last_state = 1;
+                    s->last_deadline = mono_ms() + detach_wait_ms(s);
                     note(s, "%s",
                          s->o.force_gc ? "detaching: collecting for the last snapshot"
                                        : "detaching: waiting for the program's next collection "
@@ -719,6 +741,7 @@ static int finish_live(session *s, int status)
             }
         }
     }
+    bool first_pending = s->job.active && s->job.role == ROLE_FIRST;
     if (s->job.active) pair_abort(&s->job);
     if (s->tr.running) {
         /* the roots make the timeline's names: wait for them */
@@ -736,6 +759,24 @@ static int finish_live(session *s, int status)
         } else {
             status = cli_fail("%s", err.msg);
         }
+    }
+    /* -o DIR: a pair that failed, or none at all from a program that ran
+     * on, is an error (the program that ended first had nothing to give) */
+    bool have_first = false, have_last = false;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        have_first |= strstr(s->files[i], "/first.gcstack.gz") != NULL;
+        have_last |= strstr(s->files[i], "/last.gcstack.gz") != NULL;
+    }
+    bool exited = s->end_reason && strcmp(s->end_reason, "exited") == 0;
+    if (s->o.output && s->failed[0]) {
+        status = cli_fail("trace: %s (pid %ld) %s", mf_path_base(s->v.program), (long)s->o.pid,
+                          s->failed);
+    } else if (s->o.output && !have_first && !have_last && !exited) {
+        status = cli_fail("trace: %s (pid %ld): no snapshot was written into %s: %s",
+                          mf_path_base(s->v.program), (long)s->o.pid, s->o.output,
+                          first_pending ? "the first one did not come before maproot stopped "
+                                          "waiting"
+                                        : "no collection came before maproot stopped waiting");
     }
     tv_render r = render_of(s);
     r.keys = false;
@@ -762,14 +803,13 @@ static int finish_live(session *s, int status)
                s->end_reason && strcmp(s->end_reason, "exited") == 0 ? ""
                                                                      : "; it goes on as before");
         for (size_t i = 0; i < s->nfiles; i++) printf("  wrote %s\n", s->files[i]);
-        bool have_first = false, have_last = false;
-        for (size_t i = 0; i < s->nfiles; i++) {
-            have_first |= strstr(s->files[i], "/first.gcstack.gz") != NULL;
-            have_last |= strstr(s->files[i], "/last.gcstack.gz") != NULL;
-        }
         if (have_first && have_last)
             printf("  compare: maproot diff %s/first.gcstack.gz %s/last.gcstack.gz\n", s->o.output,
                    s->o.output);
+        else if (s->o.output && !have_last && s->failed[0])
+            printf("  no last snapshot: the program %s\n", s->failed);
+        else if (s->o.output && !have_last && first_pending)
+            printf("  no last snapshot: the first one did not come in time\n");
         else if (s->o.output && !have_last && s->note[0])
             printf("  no last snapshot: %s\n", s->note);
         else if (s->o.output && !have_last)

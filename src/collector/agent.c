@@ -32,6 +32,7 @@
 
 #include "collector/census.h"
 #include "collector/map_lists.h"
+#include "collector/forkguard.h"
 #include "collector/profiler.h"
 #include "collector/snapshot.h"
 #include "collector/snapshot_image.h"
@@ -72,6 +73,10 @@ enum {
 };
 #define STALL_NS (60ull * 1000000000ull)     /* a client that takes nothing this long is dropped */
 #define EXIT_WAIT_NS (30ull * 1000000000ull) /* the end of the program waits for jobs this long */
+#define WRITER_STALL_S 10 /* a snapshot writer that does nothing this long is stuck */
+
+/* MAPROOT_WRITER_STALL: seconds a snapshot writer may go without progress */
+static uint32_t writer_stall_s = WRITER_STALL_S;
 
 /* One collection, for one client. */
 typedef struct event {
@@ -129,6 +134,7 @@ struct job {
      * outcome (child -1) */
     pid_t child;
     int rfd;
+    uint64_t activity, moved_ns; /* the writer's progress, when it last moved */
     bool snap_done;
     mrc_image_outcome outcome;
     uint64_t pause_ns;
@@ -358,49 +364,16 @@ static void active_add(int d)
 
 /* Runs a collection for a force_gc job, as a briefly attached mutator: the
  * only time the agent stops the world itself. */
-/* ----------------------------------------------------- fork guard --- */
-
-#if defined(__SANITIZE_ADDRESS__)
-#define FORK_GUARD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FORK_GUARD 1
-#endif
-#endif
-
-#ifdef FORK_GUARD
-/* Held by the agent's thread whenever it is not blocked in poll(). */
-static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The agent's thread is busy for the fork guard (forkguard.h) whenever it
+ * is not waiting in poll(). */
 static void work_begin(void)
 {
-    pthread_mutex_lock(&work_lock);
+    mrc__fork_busy();
 }
 static void work_end(void)
 {
-    pthread_mutex_unlock(&work_lock);
+    mrc__fork_idle();
 }
-bool mrc__agent_fork_enter(void)
-{
-    for (int i = 0; i < 200; i++) {
-        if (pthread_mutex_trylock(&work_lock) == 0) return true;
-        struct timespec ts = {0, 100000};
-        nanosleep(&ts, NULL);
-    }
-    return false;
-}
-void mrc__agent_fork_leave(void)
-{
-    pthread_mutex_unlock(&work_lock);
-}
-#else
-static void work_begin(void) {}
-static void work_end(void) {}
-bool mrc__agent_fork_enter(void)
-{
-    return true;
-}
-void mrc__agent_fork_leave(void) {}
-#endif
 
 static void force_collection(void)
 {
@@ -867,6 +840,69 @@ static void reap_writer(job *j)
     j->snap_done = true;
 }
 
+/* How far a writer got: its CPU time and the bytes it wrote, from /proc;
+ * *io_wait when it waits for the disk (working, though neither grows). */
+static uint64_t writer_activity(pid_t pid, bool *io_wait)
+{
+    char path[64], buf[1024];
+    uint64_t total = 0;
+    *io_wait = false;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+        /* after the command's ")": the state (field 3 of proc(5)), then
+         * fields 4 to 13, then utime and stime */
+        const char *p = strrchr(buf, ')');
+        char state = 0;
+        unsigned long long ut = 0, st = 0;
+        if (p && sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &state,
+                        &ut, &st) == 3) {
+            total += ut + st;
+            *io_wait = state == 'D';
+        }
+    }
+    snprintf(path, sizeof path, "/proc/%ld/io", (long)pid);
+    f = fopen(path, "re");
+    if (f) {
+        unsigned long long w;
+        while (fgets(buf, sizeof buf, f))
+            if (sscanf(buf, "wchar: %llu", &w) == 1) total += w;
+        fclose(f);
+    }
+    return total;
+}
+
+/*
+ * A writer that has made no progress (no CPU time, no byte written, no
+ * disk wait) for writer_stall_s is stuck -- a child forked while another
+ * thread held a lock it needs waits for ever -- and would hold its client
+ * (and the end of the program) for ever: it is killed and reaped, and the
+ * job fails saying so.
+ */
+static void watch_writer(job *j, uint64_t now)
+{
+    bool io_wait;
+    uint64_t a = writer_activity(j->child, &io_wait);
+    if (a != j->activity || io_wait) {
+        j->activity = a;
+        j->moved_ns = now;
+        return;
+    }
+    if (now - j->moved_ns < (uint64_t)writer_stall_s * 1000000000u) return;
+    pid_t pid = j->child;
+    kill(pid, SIGKILL);
+    reap_writer(j);
+    j->outcome.ok = 0;
+    snprintf(j->outcome.msg, sizeof j->outcome.msg,
+             "the snapshot writer process (pid %ld) made no progress for %" PRIu32
+             " s and was killed",
+             (long)pid, writer_stall_s);
+    logf_("%s", j->outcome.msg);
+}
+
 /* Writes a job's profile into its descriptor. It symbolizes, which may
  * take long the first time (DWARF is read): the profile writer's work, so
  * that neither a collection nor the agent's events wait for it. */
@@ -981,6 +1017,7 @@ static void finish_job(job *j)
  */
 static void run_jobs(const struct pollfd *pf, size_t npf)
 {
+    uint64_t now = mono_ns();
     job *taken[64];
     size_t n = 0;
     pthread_mutex_lock(&ag.lock);
@@ -991,6 +1028,7 @@ static void run_jobs(const struct pollfd *pf, size_t npf)
         job *j = taken[k];
         for (size_t i = 0; i < npf && j->rfd >= 0; i++)
             if (pf[i].fd == j->rfd && pf[i].revents) reap_writer(j);
+        if (j->rfd >= 0) watch_writer(j, now);
         if (!ag.writer_on) {
             /* no worker thread: write here */
             pthread_mutex_lock(&ag.lock);
@@ -1059,7 +1097,8 @@ static void take_job(job *j, uint32_t cycle)
     }
     if (mrc__snapshot_take_into(o, cycle, &j->child, &j->rfd, &j->outcome) != 0 || j->child < 0)
         j->snap_done = true; /* written in place, or failed: the outcome says */
-    j->pause_ns = mono_ns() - t0;
+    j->moved_ns = mono_ns(); /* (the writer's progress is sampled by the thread) */
+    j->pause_ns = j->moved_ns - t0;
 }
 
 /* MARK_DONE: the census walk if one is due, the snapshots jobs wait for. */
@@ -1202,6 +1241,8 @@ static void *agent_main(void *arg)
         for (job *j = ag.jobs; j && n < sizeof pf / sizeof *pf; j = j->next)
             if (j->rfd >= 0) pf[n++] = (struct pollfd){j->rfd, POLLIN, 0};
         pthread_mutex_unlock(&ag.lock);
+        if (n > first_job && (timeout < 0 || timeout > 1000))
+            timeout = 1000; /* to watch the writers' progress */
         work_end();
         int polled = poll(pf, n, timeout);
         work_begin();
@@ -1356,6 +1397,16 @@ bool mrc__agent_init(void)
         close(ag.listen_fd);
         unlink(ag.path);
         return false;
+    }
+    const char *stall = getenv("MAPROOT_WRITER_STALL");
+    if (stall && *stall) {
+        char *end;
+        unsigned long v = strtoul(stall, &end, 10);
+        if (*end || v == 0 || v > 86400)
+            logf_("MAPROOT_WRITER_STALL=%s is not a number of seconds (1 to 86400); using %d", stall,
+                  WRITER_STALL_S);
+        else
+            writer_stall_s = (uint32_t)v;
     }
     ag.owner = getpid();
     ag.start_ns = mf_at_process_start_ns(getpid());

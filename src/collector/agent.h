@@ -22,7 +22,10 @@
  *   - a snapshot and profile of the next collection (or of one it runs on
  *     request: force_gc, the only time the agent stops the world itself),
  *     written into files the client passes: the snapshot by a child forked
- *     at the end of marking, the profile by the agent's thread;
+ *     at the end of marking (one that makes no progress for
+ *     MAPROOT_WRITER_STALL is killed, and the request fails saying so;
+ *     in an AddressSanitizer build the fork waits for the agent's thread,
+ *     see forkguard.h), the profile by the agent's worker thread;
  *   - an event after every collection (pause, heap figures) and at most
  *     once per interval a census of the maps (census.h): on the collecting
  *     thread at MR_GC_MARK_DONE and MR_GC_END, in time proportional to the
@@ -35,6 +38,11 @@
  *
  * Environment (read by mrc__agent_init):
  *   MAPROOT_ATTACH=0          no agent, no endpoint
+ *   MAPROOT_WRITER_STALL=SECS a snapshot writer (child) that makes no
+ *                             progress -- no CPU time, no byte written, no
+ *                             disk wait -- for SECS (default 10) is stuck:
+ *                             it is killed and its client told the
+ *                             snapshot failed
  *   MAPROOT_ATTACH_WAIT=SECS  at start, wait up to SECS for a client to
  *                             subscribe (maproot trace -- PROG), so that
  *                             it sees the first collection; the variable
@@ -64,23 +72,5 @@ void mrc__agent_wait_for_client(void);
 /* Every GC event, from the collector's on_gc (world stopped, on the
  * collecting thread). Returns at once when no client needs it. */
 void mrc__agent_on_gc(mr_gc_event ev, uint32_t cycle);
-
-/* Around the fork of a snapshot writer (world stopped, collecting thread):
- * a collection stops the runtime's mutators only, and the collector's own
- * threads are none (mrc__start_thread): the agent's thread, its worker
- * (profiles for clients, growth sites) and the heap profile writer of
- * MAPROOT_PROFILE_EVERY run on while the world is stopped, and the child
- * allocates. Under AddressSanitizer, whose allocator (before LLVM 18) does
- * not take its locks at fork, a child forked while one of them is inside
- * malloc waits for ever. In such a build mrc__agent_fork_enter waits (at
- * most 20 ms) until the agent's thread is back in poll() and holds it
- * there, and returns false when it stays busy: the caller then writes
- * without a fork. It does not hold the worker or the profile writer: a
- * fork while either is inside malloc can still leave such a child waiting
- * (the parent's wait for a writer is bounded, see snapshot.h). Elsewhere
- * (glibc's malloc is fork-safe) it returns true at once. Every true is
- * paired with a mrc__agent_fork_leave in the parent. */
-bool mrc__agent_fork_enter(void);
-void mrc__agent_fork_leave(void);
 
 #endif

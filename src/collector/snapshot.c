@@ -6,7 +6,7 @@
 #define UNW_LOCAL_ONLY
 #include "collector/snapshot.h"
 
-#include "collector/agent.h"
+#include "collector/forkguard.h"
 #include "collector/heapprof.h"
 #include "collector/profiler.h"
 #include "collector/snapshot_digest.h"
@@ -38,6 +38,7 @@
 static char *env_path;     /* MAPROOT_SNAPSHOT */
 static uint32_t env_every; /* MAPROOT_PROFILE_EVERY */
 static bool use_fork = true;
+static bool writer_stops; /* MAPROOT_SNAPSHOT_FORK=stop (tests): a writer that hangs */
 
 /* One snapshot request at a time (API, exit). */
 static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -234,7 +235,7 @@ static int fork_writer(mf_out *out, uint32_t cycle, const mr_memstats *pre,
     pid_t self = getpid();
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return -1;
-    if (!mrc__agent_fork_enter()) { /* (see agent.h) */
+    if (!mrc__fork_quiet()) { /* (see forkguard.h) */
         close(fds[0]);
         close(fds[1]);
         return -1;
@@ -243,8 +244,9 @@ static int fork_writer(mf_out *out, uint32_t cycle, const mr_memstats *pre,
     if (prof) mrc_prof_fork_lock(prof);
     pid_t child = fork();
     if (prof) mrc_prof_fork_unlock(prof);
-    if (child != 0) mrc__agent_fork_leave();
+    if (child != 0) mrc__fork_done();
     if (child == 0) {
+        if (writer_stops) raise(SIGSTOP); /* stuck before writing anything */
         mrc_root_list roots;
         gather_roots(&roots);
         /* the child: the copy-on-write image is ours to walk */
@@ -508,6 +510,7 @@ mrc_gc_listener mrc__snapshot_init(void)
 {
     const char *f = getenv("MAPROOT_SNAPSHOT_FORK");
     if (f && strcmp(f, "0") == 0) use_fork = false;
+    if (f && strcmp(f, "stop") == 0) writer_stops = true;
     const char *lv = getenv("MAPROOT_SNAPSHOT_LEVEL");
     if (lv && *lv) {
         char *end;

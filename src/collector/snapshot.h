@@ -20,6 +20,9 @@
  *                            heap.0005.gcstack.gz), beside the profile of
  *                            the same cycle (heap.0005.pb.gz)
  *   MAPROOT_SNAPSHOT_FORK=0  never fork: write with the world stopped
+ *   MAPROOT_SNAPSHOT_FORK=stop  (for tests) every forked writer stops
+ *                            itself (SIGSTOP) before writing: a writer
+ *                            that hangs, for the bounds on waiting for one
  *   MAPROOT_EXIT_WAIT=SECS   how long the end of the program waits for a
  *                            snapshot writer (default 60)
  *   MAPROOT_SNAPSHOT_LEVEL=N gzip level 0-9 (default 0: stored blocks, the
