@@ -339,6 +339,86 @@ static inline uintptr_t scan_object(arena_view ar, local_stack *st, span_view *g
     return next;
 }
 
+/* The part of a chain's span that greying reads, in locals (see
+ * scan_chain). */
+typedef struct chain_span {
+    uintptr_t lo, size;
+    uint8_t *marks;
+    uint64_t divmul;
+    uintptr_t elemsize;
+} chain_span;
+
+/*
+ * Greys the object field value v points to, for scan_chain: as grey_field,
+ * with the span c (the scanned object's) in locals. A target inside c has
+ * the scanned object's type, so it is scannable; it becomes *next.
+ */
+static inline void grey_chain_field(arena_view ar, local_stack *st, span_view *gv,
+                                    const chain_span *c, const mr_span *s, uintptr_t v,
+                                    uintptr_t *next, const mr_span **ns)
+{
+    if (!v) return;
+    if (MR_UNLIKELY(v - c->lo >= c->size)) {
+        grey_field(ar, st, gv, v, next, ns);
+        return;
+    }
+    uint32_t i = (uint32_t)(((v - c->lo) * c->divmul) >> 32);
+    if (__atomic_load_n(&c->marks[i], __ATOMIC_RELAXED)) return;
+    __atomic_store_n(&c->marks[i], 1, __ATOMIC_RELAXED); /* see grey() */
+    if (*next) local_push(st, *next);
+    /* The object's start, mostly v itself: see grey_field. */
+    uintptr_t start = c->lo + (uintptr_t)i * c->elemsize, probe = v;
+    __asm__("" : "+r"(probe));
+    if (MR_UNLIKELY(start != probe)) {
+        __asm__ volatile("");
+        v = start;
+    }
+    *next = v;
+    *ns = s;
+}
+
+/*
+ * Scans a chain: obj, a grey object of span s, whose objects are not arrays,
+ * while nothing else is grey on this worker, and then the child it greys, as
+ * long as that child lies in s too. Such a child has obj's type, so it is
+ * scannable and not an array, and every field of s that greying and
+ * scanning read is in a local here (a mark-byte store may alias any memory,
+ * so fields read through s would be loaded again after each one): a node of
+ * a list costs its one dependent load and a few instructions. Objects with
+ * one pointer field (a list's nodes) take a loop of their own. A field that
+ * leaves s goes through grey_field. Returns the last child greyed, or 0,
+ * with *next_span its span, once it is in another span or something else
+ * became grey (the caller then takes over, as after scan_object).
+ */
+static inline uintptr_t scan_chain(arena_view ar, local_stack *st, span_view *gv, uintptr_t obj,
+                                   const mr_span *s, const mr_span **next_span)
+{
+    const chain_span c = {s->base, s->npages * MR_PAGE_SIZE, s->markbytes, s->divmul,
+                          s->elemsize};
+    const uint32_t *const offs = s->type->ptr_offsets;
+    const uint32_t np = s->type->nptrs;
+    uintptr_t next;
+    const mr_span *ns;
+    if (np == 1) {
+        const uint32_t off = offs[0];
+        do {
+            next = 0, ns = s;
+            grey_chain_field(ar, st, gv, &c, s, *(const uintptr_t *)(obj + off), &next, &ns);
+            obj = next;
+        } while (next && ns == s && !st->len);
+    } else {
+        do {
+            next = 0, ns = s;
+            for (uint32_t k = 0; k < np; k++)
+                grey_chain_field(ar, st, gv, &c, s, *(const uintptr_t *)(obj + offs[k]), &next,
+                                 &ns);
+            obj = next;
+        } while (next && ns == s && !st->len);
+    }
+    *next_span = ns;
+    return next;
+}
+
 /*
  * Marks until this worker's stack and the pool are both empty. The stack,
  * the arena and the greying span view live in locals here (the mark-byte
@@ -377,7 +457,9 @@ static void drain(worker *w)
         const mr_span *s = arena_span(ar, obj);
         for (;;) {
             const mr_span *next_span;
-            uintptr_t next = scan_object(ar, &st, &gv, obj, s, &next_span);
+            uintptr_t next = !s->array && !count && !st.len
+                                 ? scan_chain(ar, &st, &gv, obj, s, &next_span)
+                                 : scan_object(ar, &st, &gv, obj, s, &next_span);
             if (!next) break;
             /* Nothing else is grey here: scan the child now, from a
              * register (a chain, as a list's nodes). Otherwise it waits
