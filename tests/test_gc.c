@@ -11,6 +11,7 @@
 #include "maproot/rt.h"
 #include "rt/heap.h"
 #include "rt/internal.h"
+#include "rt/mark.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -441,6 +442,36 @@ static void test_chains_through_interior_links_are_marked(void)
     in_thread(walk_links);
     CHECK_EQ_U64((uint64_t)links_seen, LINKS);
     link_head = NULL;
+    collect();
+}
+
+/* A small heap is marked by the collecting thread alone (its pause must not
+ * wait for helper threads to be scheduled); work enough to share, a large
+ * array in parts, brings the helpers in. */
+static Node *wide_array;
+MR_GLOBAL(wide_array)
+
+static void make_wide_array(void)
+{
+    wide_array = mr_new_array(&node_type, 10000); /* 240 KB: several oblets */
+    for (int i = 0; i < 10000; i++) wide_array[i].next = mr_new(&node_type);
+}
+
+static void test_helpers_mark_only_heaps_with_work_to_share(void)
+{
+    if (mr__mark_workers() < 2) {
+        fprintf(stderr, "  (one mark worker: nothing to check)\n");
+        return;
+    }
+    collect();
+    uint64_t p0 = mr__mark_helper_phases();
+    collect();
+    collect();
+    CHECK_EQ_U64(mr__mark_helper_phases(), p0);
+    in_thread(make_wide_array);
+    collect();
+    CHECK(mr__mark_helper_phases() > p0);
+    wide_array = NULL;
     collect();
 }
 
@@ -1550,6 +1581,7 @@ int main(void)
 {
     TEST_IN_THREAD(test_alloc_returns_zeroed_typed_objects);
     TEST_IN_THREAD(test_strings_are_heap_objects);
+    TEST_IN_THREAD(test_helpers_mark_only_heaps_with_work_to_share);
     TEST_IN_THREAD(test_unreachable_objects_are_reclaimed);
     TEST_IN_THREAD(test_global_keeps_its_list_alive);
     TEST_IN_THREAD(test_local_variable_is_a_root_until_its_frame_is_gone);

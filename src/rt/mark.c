@@ -15,7 +15,12 @@
  * spans' mark bits. A worker whose stack is deep while the pool is short
  * hands a chunk of its top entries to the pool; a worker that runs dry
  * takes a chunk from the pool, or waits. The phase is over when all workers
- * wait at once with the pool empty. Work is handed over between objects,
+ * wait at once with the pool empty. The helpers join a phase only when
+ * there is work to share: the first chunk put in the pool wakes them. A
+ * small heap is marked by the collecting thread alone, so its pause never
+ * waits for helper threads to be scheduled (on a busy machine that wait
+ * is milliseconds, far longer than the marking), and a chain, which offers
+ * nothing to share, costs no other thread anything. Work is handed over between objects,
  * so one large object would keep the others waiting while one worker scans
  * it: an array larger than OBLET_BYTES (a big map's buckets) is scanned in
  * parts ("oblets", as Go calls them), each a mark entry of its own that
@@ -34,6 +39,7 @@
 #include "rt/mark.h"
 #include "rt/thread.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +75,9 @@ static pthread_cond_t phase_cond = PTHREAD_COND_INITIALIZER; /* phase started, o
 static chunk *pool;                                          /* shared grey objects */
 static size_t pool_chunks;
 static int waiting; /* workers waiting for work */
+static int active;  /* workers in the current phase: 1, or nworkers once helpers joined */
 static bool phase_done;
-static uint64_t phase;   /* incremented per mark phase; wakes helpers */
+static uint64_t phase;   /* incremented per mark phase the helpers join; wakes them */
 static int helpers_busy; /* helpers still inside the current phase */
 
 /* ----------------------------------------------------------- the stacks -- */
@@ -135,14 +142,30 @@ static inline void mark_root(worker *w, uintptr_t word)
 
 /* ------------------------------------------------------- sharing work -- */
 
-/* Puts a chunk of work in the pool and wakes a waiting worker. */
+/* Brings the helpers into the current phase. Caller holds pool_lock and is
+ * a worker of the phase that is not waiting (so waiting counts no helper
+ * yet when active grows). */
+static void join_helpers(void)
+{
+    assert(active == 1 && waiting == 0);
+    active = nworkers;
+    helpers_busy = nworkers - 1;
+    phase++;
+    pthread_cond_broadcast(&phase_cond);
+}
+
+/* Puts a chunk of work in the pool and wakes a waiting worker, or the
+ * helpers if they are not marking yet. */
 static void pool_put(chunk *c)
 {
     pthread_mutex_lock(&pool_lock);
     c->next = pool;
     pool = c;
     __atomic_fetch_add(&pool_chunks, 1, __ATOMIC_RELAXED);
-    if (waiting) pthread_cond_signal(&pool_cond);
+    if (active < nworkers)
+        join_helpers();
+    else if (waiting)
+        pthread_cond_signal(&pool_cond);
     pthread_mutex_unlock(&pool_lock);
 }
 
@@ -197,7 +220,7 @@ static bool refill(worker *w)
             return true;
         }
         if (phase_done) break;
-        if (++waiting == nworkers) {
+        if (++waiting == active) {
             phase_done = true;
             pthread_cond_broadcast(&pool_cond);
             waiting--;
@@ -544,9 +567,8 @@ void mr__mark(void)
     pthread_mutex_lock(&pool_lock);
     phase_done = false;
     waiting = 0;
-    helpers_busy = nworkers - 1;
-    phase++;
-    pthread_cond_broadcast(&phase_cond);
+    active = 1; /* the helpers join with the first shared work (pool_put) */
+    helpers_busy = 0;
     pthread_mutex_unlock(&pool_lock);
     drain(w0);
     /* Wait until every helper has left drain(), so none touches the heap
@@ -567,4 +589,12 @@ void mr__mark(void)
 int mr__mark_workers(void)
 {
     return nworkers;
+}
+
+uint64_t mr__mark_helper_phases(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    uint64_t n = phase;
+    pthread_mutex_unlock(&pool_lock);
+    return n;
 }
