@@ -34,7 +34,8 @@
  * greyed at once, from a register, and keeps the span it last looked up in
  * locals, so that neither the page map nor a span record sits on that path.
  *
- * MR_GC_THREADS=N sets the number of workers (default: online CPUs, at most 8).
+ * MR_GC_THREADS=N sets the number of workers (default: online CPUs, at most 8),
+ * the helpers among them joining only phases with work to share (above).
  */
 #include "rt/mark.h"
 #include "rt/thread.h"
@@ -268,6 +269,25 @@ static inline void view_set(span_view *v, const mr_span *s)
 }
 
 /*
+ * The start of the object that heap address v, in slot i of a span whose
+ * slots of elemsize bytes start at lo, points into: mostly v itself. The
+ * CPU should go on with v before the multiplication is done, so the
+ * compiler must neither see that the result is always the slot's address
+ * (the empty asm hides it) nor turn the branch into a conditional move (the
+ * volatile asm prevents it).
+ */
+static inline uintptr_t object_start(uintptr_t lo, uint32_t i, uintptr_t elemsize, uintptr_t v)
+{
+    uintptr_t obj = lo + (uintptr_t)i * elemsize, probe = v;
+    __asm__("" : "+r"(probe));
+    if (MR_UNLIKELY(obj != probe)) {
+        __asm__ volatile("");
+        v = obj;
+    }
+    return v;
+}
+
+/*
  * Greys the object a heap pointer field points into, through the view gv.
  * The field is precise: a non-NULL value always points into an allocated
  * object (the object holding it is reachable, so its target was never
@@ -291,17 +311,7 @@ static inline void grey_field(arena_view ar, local_stack *st, span_view *gv, uin
     __atomic_store_n(mb, 1, __ATOMIC_RELAXED); /* see grey() */
     if (s->noscan) return;
     if (*next) local_push(st, *next);
-    /* The object's start: mostly v itself. The CPU should go on with v
-     * before the multiplications are done, so the compiler must neither
-     * see that the result is always obj (the empty asm hides it) nor turn
-     * the branch into a conditional move (the volatile asm prevents it). */
-    uintptr_t obj = gv->lo + (uintptr_t)i * s->elemsize, probe = v;
-    __asm__("" : "+r"(probe));
-    if (MR_UNLIKELY(obj != probe)) {
-        __asm__ volatile("");
-        v = obj;
-    }
-    *next = v;
+    *next = object_start(gv->lo, i, s->elemsize, v);
     *next_span = s;
 }
 
@@ -389,14 +399,7 @@ static inline void grey_chain_field(arena_view ar, local_stack *st, span_view *g
     if (__atomic_load_n(&c->marks[i], __ATOMIC_RELAXED)) return;
     __atomic_store_n(&c->marks[i], 1, __ATOMIC_RELAXED); /* see grey() */
     if (*next) local_push(st, *next);
-    /* The object's start, mostly v itself: see grey_field. */
-    uintptr_t start = c->lo + (uintptr_t)i * c->elemsize, probe = v;
-    __asm__("" : "+r"(probe));
-    if (MR_UNLIKELY(start != probe)) {
-        __asm__ volatile("");
-        v = start;
-    }
-    *next = v;
+    *next = object_start(c->lo, i, c->elemsize, v);
     *ns = s;
 }
 
