@@ -89,7 +89,10 @@ run_go -runs "$runs" flat
 # list_reps), so that a busy neighbour falls on all three alike rather than
 # on whichever ran last; the table gives the median over the rounds.
 list_reps=3
-boehm_c() { "$bdir/bench/gc_boehm" "$@" | sed -e 's/^RESULT gc_full_list_5M /RESULT gc_full_list_5M_boehm /' >>"$out_go"; }
+boehm_c() {
+  "$bdir/bench/gc_boehm" "$@" |
+    sed -e 's/^RESULT gc_\(full\|cpu\)_list_5M /RESULT gc_\1_list_5M_boehm /' >>"$out_go"
+}
 for ((r = 1; r <= runs; r++)); do
   if ((r % 2)); then
     mix_c -runs $list_reps list; mix_go -runs $list_reps list
@@ -108,9 +111,14 @@ if [ -z "${GOMAXPROCS:-}" ] || [ "$GOMAXPROCS" != 1 ]; then
     sed -n 's/^RESULT gc_full_5M /RESULT gc_full_5M_go1proc /p' >>"$out_go"
 fi
 # Boehm's collector on the linked-list heap (run in the rounds above): its
-# row compares the same maproot figures with Boehm's full collections.
+# row compares the same maproot figures with Boehm's full collections; an
+# info row compares the collections' CPU time (every thread of each
+# process), which only the two C collectors report.
 if [ $have_boehm = 1 ]; then
   sed -n 's/^RESULT gc_full_list_5M /RESULT gc_full_list_5M_boehm /p' "$out_c" >>"$out_c"
+  sed -i 's/^RESULT gc_cpu_list_5M /RESULT gc_cpu_list_5M_boehm /' "$out_c"
+else
+  sed -i '/^RESULT gc_cpu_list_5M /d' "$out_c"
 fi
 # Context lines, the first of each kind per side (they repeat every round).
 grep -h '^INFO' "$out_c" "$out_go" | sed -E 's/ runs=[0-9]+ / /' |
@@ -155,7 +163,7 @@ awk '
       mg = median("go", w)
       ratio = mc / mg
       best = lo["c", w] / lo["go", w]
-      if (w ~ /_go1proc$/) {
+      if (w ~ /_go1proc$/ || w ~ /^gc_cpu_/) {
         printf "%-22s %12s %12s %11.2f %7s  %-7s %.2f\n", w, human(mc, unit[w]), human(mg, unit[w]), ratio, "-", "info", best
         continue
       }
@@ -173,5 +181,6 @@ echo "(sweep included) of the same 5M-object live heap (maps, or a linked list);
 echo "libmaprt's stop-the-world pause of that collection against Go's whole runtime.GC();"
 echo "list_live_bytes: live heap of the list; alloc_32B: per 32-byte object, collections"
 echo "included. Both mark on every CPU (Go: every P; libmaprt: MR_GC_THREADS, default the"
-echo "CPUs); _go1proc is Go on one P; _boehm is Boehm-Demers-Weiser's libgc."
+echo "CPUs); _go1proc is Go on one P; _boehm is Boehm-Demers-Weiser's libgc; gc_cpu_*: the"
+echo "CPU time of those collections (every thread), the figure a busy machine moves least."
 echo "bench time: $(($(date +%s) - start)) s"
