@@ -6,7 +6,12 @@
 # string objects, hit/miss mixes, a 5M-node linked-list heap), full
 # collections of a heap that is one big pointer-free map (10M entries, and one
 # at the load limit with many overflow buckets) -- and
-# Boehm's collector (bench/peers/gc_boehm.c) on the linked-list heap.
+# Boehm's collector (bench/peers/gc_boehm.c) on the linked-list heap: the
+# same nodes built the same way, its marker threads started (libgc starts
+# them only with a program's first thread), one settling collection, then
+# timed full collections (GC_gcollect, which sweeps and marks the whole heap
+# as mr_gc() does). Both list programs also print the collections' CPU time
+# (INFO), which a busy neighbour moves far less than the wall time.
 #
 # Prints one table: workload, maproot and peer figure (median of BENCH_RUNS
 # runs, default 7), the ratio maproot/peer, the target ratio and OK/MISS,
@@ -14,8 +19,8 @@
 # which a noisy neighbour on a shared machine disturbs less. Targets: 1.0
 # for map operations, allocation, live heap bytes and the stop-the-world
 # pause (against Go's whole runtime.GC()); 0.8 for a full collection against
-# Go's, 0.35 against Boehm's. The C and Go programs alternate run by run so
-# that a noisy neighbour hurts both sides alike. Environment: BENCH_BUILD
+# Go's, 0.35 against Boehm's. The C, Go and Boehm programs alternate run by
+# run so that a noisy neighbour hurts every side alike. Environment: BENCH_BUILD
 # (default build-bench), BENCH_RUNS, and GOMAXPROCS/GOGC, passed on to the
 # Go side as usual.
 set -euo pipefail
@@ -79,8 +84,24 @@ run_c -runs "$runs" gc
 run_go -runs "$runs" gc
 run_c -runs "$runs" flat
 run_go -runs "$runs" flat
-mix_c -runs "$runs" list
-mix_go -runs "$runs" list
+# The linked-list heap: maproot, Go and Boehm take turns, a round at a time
+# (each builds its list, settles it with one collection, then times
+# list_reps), so that a busy neighbour falls on all three alike rather than
+# on whichever ran last; the table gives the median over the rounds.
+list_reps=3
+boehm_c() {
+  "$bdir/bench/gc_boehm" "$@" |
+    sed -e 's/^RESULT gc_\(full\|cpu\)_list_5M /RESULT gc_\1_list_5M_boehm /' >>"$out_go"
+}
+for ((r = 1; r <= runs; r++)); do
+  if ((r % 2)); then
+    mix_c -runs $list_reps list; mix_go -runs $list_reps list
+    if [ $have_boehm = 1 ]; then boehm_c -runs $list_reps list; fi
+  else
+    if [ $have_boehm = 1 ]; then boehm_c -runs $list_reps list; fi
+    mix_go -runs $list_reps list; mix_c -runs $list_reps list
+  fi
+done
 # Go marks on every P in parallel, libmaprt on MR_GC_THREADS threads: a
 # second row compares with Go held to one P (GOMAXPROCS=1), against the same
 # maproot figures.
@@ -89,12 +110,15 @@ if [ -z "${GOMAXPROCS:-}" ] || [ "$GOMAXPROCS" != 1 ]; then
   GOMAXPROCS=1 "$bdir/peers/rt_bench_go" -runs "$runs" gc |
     sed -n 's/^RESULT gc_full_5M /RESULT gc_full_5M_go1proc /p' >>"$out_go"
 fi
-# Boehm's collector on the linked-list heap: its row compares the same
-# maproot figure with Boehm's full collection.
+# Boehm's collector on the linked-list heap (run in the rounds above): its
+# row compares the same maproot figures with Boehm's full collections; an
+# info row compares the collections' CPU time (every thread of each
+# process), which only the two C collectors report.
 if [ $have_boehm = 1 ]; then
   sed -n 's/^RESULT gc_full_list_5M /RESULT gc_full_list_5M_boehm /p' "$out_c" >>"$out_c"
-  "$bdir/bench/gc_boehm" -runs "$runs" list |
-    sed -e 's/^RESULT gc_full_list_5M /RESULT gc_full_list_5M_boehm /' >>"$out_go"
+  sed -i 's/^RESULT gc_cpu_list_5M /RESULT gc_cpu_list_5M_boehm /' "$out_c"
+else
+  sed -i '/^RESULT gc_cpu_list_5M /d' "$out_c"
 fi
 # Context lines, the first of each kind per side (they repeat every round).
 grep -h '^INFO' "$out_c" "$out_go" | sed -E 's/ runs=[0-9]+ / /' |
@@ -139,7 +163,7 @@ awk '
       mg = median("go", w)
       ratio = mc / mg
       best = lo["c", w] / lo["go", w]
-      if (w ~ /_go1proc$/) {
+      if (w ~ /_go1proc$/ || w ~ /^gc_cpu_/) {
         printf "%-22s %12s %12s %11.2f %7s  %-7s %.2f\n", w, human(mc, unit[w]), human(mg, unit[w]), ratio, "-", "info", best
         continue
       }
@@ -157,5 +181,6 @@ echo "(sweep included) of the same 5M-object live heap (maps, or a linked list);
 echo "libmaprt's stop-the-world pause of that collection against Go's whole runtime.GC();"
 echo "list_live_bytes: live heap of the list; alloc_32B: per 32-byte object, collections"
 echo "included. Both mark on every CPU (Go: every P; libmaprt: MR_GC_THREADS, default the"
-echo "CPUs); _go1proc is Go on one P; _boehm is Boehm-Demers-Weiser's libgc."
+echo "CPUs); _go1proc is Go on one P; _boehm is Boehm-Demers-Weiser's libgc; gc_cpu_*: the"
+echo "CPU time of those collections (every thread), the figure a busy machine moves least."
 echo "bench time: $(($(date +%s) - start)) s"

@@ -11,6 +11,7 @@
 #include "maproot/rt.h"
 #include "rt/heap.h"
 #include "rt/internal.h"
+#include "rt/mark.h"
 #include "rt/thread.h"
 
 #define UNW_LOCAL_ONLY
@@ -366,6 +367,113 @@ static void test_ten_million_long_chain_is_marked(void)
     uint64_t left = live_objects();
     if (left >= 1000) fprintf(stderr, "live after dropping the chain: %" PRIu64 "\n", left);
     CHECK(left < 10000);
+}
+
+/* Chains of one-field links, some into the middle of the next object, some
+ * through an object of another type (another span): marking follows a chain
+ * inside one span from locals, and must still find each object's start and
+ * leave the span when a link does. */
+typedef struct Link {
+    int64_t value;
+    struct Link *next; /* points at next->next, or at a Hop's link field */
+} Link;
+MR_TYPE(link_type, Link, MR_FIELD(Link, next));
+typedef struct Hop {
+    int64_t pad[3];
+    Link *link; /* points at a Link's start */
+} Hop;
+MR_TYPE(hop_type, Hop, MR_FIELD(Hop, link));
+
+enum { LINKS = 200000 };
+static Link *link_head;
+MR_GLOBAL(link_head)
+static int64_t links_seen;
+
+/* Link i points into link i+1 (at its next field), except that every 1000th
+ * goes through a Hop; the last link's next is NULL. */
+static void build_links(void)
+{
+    Link *head = NULL;
+    for (int64_t i = LINKS - 1; i >= 0; i--) {
+        Link *x = mr_new(&link_type);
+        x->value = i;
+        if (head && i % 1000 == 999) {
+            Hop *h = mr_new(&hop_type);
+            h->link = head;
+            x->next = (Link *)&h->link; /* the Hop's interior: read back below */
+        } else if (head) {
+            x->next = (Link *)&head->next;
+        }
+        head = x;
+    }
+    link_head = head;
+}
+
+/* The next Link after x, following the interior pointers build_links made. */
+static Link *link_after(const Link *x, int64_t i)
+{
+    if (!x->next) return NULL;
+    if (i % 1000 == 999) return *(Link **)x->next;
+    return (Link *)((char *)x->next - offsetof(Link, next));
+}
+
+static void walk_links(void)
+{
+    links_seen = 0;
+    int64_t i = 0;
+    for (const Link *x = link_head; x; x = link_after(x, i), i++) {
+        if (x->value != i) return;
+        links_seen++;
+    }
+}
+
+static void fill_freed_links(void)
+{
+    /* Reused slots come back zeroed: a link marking missed would be reused
+     * here and read back as value 0. */
+    for (int i = 0; i < LINKS; i++) ((Link *)mr_new(&link_type))->value = -1;
+}
+
+static void test_chains_through_interior_links_are_marked(void)
+{
+    in_thread(build_links);
+    collect();
+    collect();
+    in_thread(fill_freed_links);
+    in_thread(walk_links);
+    CHECK_EQ_U64((uint64_t)links_seen, LINKS);
+    link_head = NULL;
+    collect();
+}
+
+/* A small heap is marked by the collecting thread alone (its pause must not
+ * wait for helper threads to be scheduled); work enough to share, a large
+ * array in parts, brings the helpers in. */
+static Node *wide_array;
+MR_GLOBAL(wide_array)
+
+static void make_wide_array(void)
+{
+    wide_array = mr_new_array(&node_type, 10000); /* 240 KB: several oblets */
+    for (int i = 0; i < 10000; i++) wide_array[i].next = mr_new(&node_type);
+}
+
+static void test_helpers_mark_only_heaps_with_work_to_share(void)
+{
+    if (mr__mark_workers() < 2) {
+        fprintf(stderr, "  (one mark worker: nothing to check)\n");
+        return;
+    }
+    collect();
+    uint64_t p0 = mr__mark_helper_phases();
+    collect();
+    collect();
+    CHECK_EQ_U64(mr__mark_helper_phases(), p0);
+    in_thread(make_wide_array);
+    collect();
+    CHECK(mr__mark_helper_phases() > p0);
+    wide_array = NULL;
+    collect();
 }
 
 static void test_arrays_are_scanned_element_by_element(void)
@@ -1527,6 +1635,7 @@ int main(void)
 {
     TEST_IN_THREAD(test_alloc_returns_zeroed_typed_objects);
     TEST_IN_THREAD(test_strings_are_heap_objects);
+    TEST_IN_THREAD(test_helpers_mark_only_heaps_with_work_to_share);
     TEST_IN_THREAD(test_unreachable_objects_are_reclaimed);
     TEST_IN_THREAD(test_global_keeps_its_list_alive);
     TEST_IN_THREAD(test_local_variable_is_a_root_until_its_frame_is_gone);
@@ -1535,6 +1644,7 @@ int main(void)
     TEST_IN_THREAD(test_arrays_are_scanned_element_by_element);
     TEST_IN_THREAD(test_large_arrays_are_scanned_in_parts);
     TEST_IN_THREAD(test_ten_million_long_chain_is_marked);
+    TEST_IN_THREAD(test_chains_through_interior_links_are_marked);
     TEST_IN_THREAD(test_tree_of_two_types_survives_collections);
     TEST_IN_THREAD(test_hooks_see_samples_frees_and_cycles);
     TEST_IN_THREAD(test_hooks_are_told_the_programs_call);

@@ -40,7 +40,8 @@
  * Environment: MR_GOGC=N (default 100) sets the heap growth percentage that
  * triggers a collection; MR_GOGC=off disables automatic collection.
  * MR_GC_THREADS=N sets the number of threads that mark (default: the online
- * CPUs, at most 8). MR_GCTRACE=1 prints one line per collection to stderr
+ * CPUs, at most 8; the others join the collecting thread only once it has
+ * work to hand over, so a small heap is marked by one). MR_GCTRACE=1 prints one line per collection to stderr
  * (the stop-the-world pause and its phases, heap before and after), like
  * GODEBUG=gctrace=1.
  */

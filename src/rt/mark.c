@@ -15,7 +15,12 @@
  * spans' mark bits. A worker whose stack is deep while the pool is short
  * hands a chunk of its top entries to the pool; a worker that runs dry
  * takes a chunk from the pool, or waits. The phase is over when all workers
- * wait at once with the pool empty. Work is handed over between objects,
+ * wait at once with the pool empty. The helpers join a phase only when
+ * there is work to share: the first chunk put in the pool wakes them. A
+ * small heap is marked by the collecting thread alone, so its pause never
+ * waits for helper threads to be scheduled (on a busy machine that wait
+ * is milliseconds, far longer than the marking), and a chain, which offers
+ * nothing to share, costs no other thread anything. Work is handed over between objects,
  * so one large object would keep the others waiting while one worker scans
  * it: an array larger than OBLET_BYTES (a big map's buckets) is scanned in
  * parts ("oblets", as Go calls them), each a mark entry of its own that
@@ -29,11 +34,13 @@
  * greyed at once, from a register, and keeps the span it last looked up in
  * locals, so that neither the page map nor a span record sits on that path.
  *
- * MR_GC_THREADS=N sets the number of workers (default: online CPUs, at most 8).
+ * MR_GC_THREADS=N sets the number of workers (default: online CPUs, at most 8),
+ * the helpers among them joining only phases with work to share (above).
  */
 #include "rt/mark.h"
 #include "rt/thread.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +76,9 @@ static pthread_cond_t phase_cond = PTHREAD_COND_INITIALIZER; /* phase started, o
 static chunk *pool;                                          /* shared grey objects */
 static size_t pool_chunks;
 static int waiting; /* workers waiting for work */
+static int active;  /* workers in the current phase: 1, or nworkers once helpers joined */
 static bool phase_done;
-static uint64_t phase;   /* incremented per mark phase; wakes helpers */
+static uint64_t phase;   /* incremented per mark phase the helpers join; wakes them */
 static int helpers_busy; /* helpers still inside the current phase */
 
 /* ----------------------------------------------------------- the stacks -- */
@@ -135,14 +143,30 @@ static inline void mark_root(worker *w, uintptr_t word)
 
 /* ------------------------------------------------------- sharing work -- */
 
-/* Puts a chunk of work in the pool and wakes a waiting worker. */
+/* Brings the helpers into the current phase. Caller holds pool_lock and is
+ * a worker of the phase that is not waiting (so waiting counts no helper
+ * yet when active grows). */
+static void join_helpers(void)
+{
+    assert(active == 1 && waiting == 0);
+    active = nworkers;
+    helpers_busy = nworkers - 1;
+    phase++;
+    pthread_cond_broadcast(&phase_cond);
+}
+
+/* Puts a chunk of work in the pool and wakes a waiting worker, or the
+ * helpers if they are not marking yet. */
 static void pool_put(chunk *c)
 {
     pthread_mutex_lock(&pool_lock);
     c->next = pool;
     pool = c;
     __atomic_fetch_add(&pool_chunks, 1, __ATOMIC_RELAXED);
-    if (waiting) pthread_cond_signal(&pool_cond);
+    if (active < nworkers)
+        join_helpers();
+    else if (waiting)
+        pthread_cond_signal(&pool_cond);
     pthread_mutex_unlock(&pool_lock);
 }
 
@@ -197,7 +221,7 @@ static bool refill(worker *w)
             return true;
         }
         if (phase_done) break;
-        if (++waiting == nworkers) {
+        if (++waiting == active) {
             phase_done = true;
             pthread_cond_broadcast(&pool_cond);
             waiting--;
@@ -245,6 +269,25 @@ static inline void view_set(span_view *v, const mr_span *s)
 }
 
 /*
+ * The start of the object that heap address v, in slot i of a span whose
+ * slots of elemsize bytes start at lo, points into: mostly v itself. The
+ * CPU should go on with v before the multiplication is done, so the
+ * compiler must neither see that the result is always the slot's address
+ * (the empty asm hides it) nor turn the branch into a conditional move (the
+ * volatile asm prevents it).
+ */
+static inline uintptr_t object_start(uintptr_t lo, uint32_t i, uintptr_t elemsize, uintptr_t v)
+{
+    uintptr_t obj = lo + (uintptr_t)i * elemsize, probe = v;
+    __asm__("" : "+r"(probe));
+    if (MR_UNLIKELY(obj != probe)) {
+        __asm__ volatile("");
+        v = obj;
+    }
+    return v;
+}
+
+/*
  * Greys the object a heap pointer field points into, through the view gv.
  * The field is precise: a non-NULL value always points into an allocated
  * object (the object holding it is reachable, so its target was never
@@ -268,17 +311,7 @@ static inline void grey_field(arena_view ar, local_stack *st, span_view *gv, uin
     __atomic_store_n(mb, 1, __ATOMIC_RELAXED); /* see grey() */
     if (s->noscan) return;
     if (*next) local_push(st, *next);
-    /* The object's start: mostly v itself. The CPU should go on with v
-     * before the multiplications are done, so the compiler must neither
-     * see that the result is always obj (the empty asm hides it) nor turn
-     * the branch into a conditional move (the volatile asm prevents it). */
-    uintptr_t obj = gv->lo + (uintptr_t)i * s->elemsize, probe = v;
-    __asm__("" : "+r"(probe));
-    if (MR_UNLIKELY(obj != probe)) {
-        __asm__ volatile("");
-        v = obj;
-    }
-    *next = v;
+    *next = object_start(gv->lo, i, s->elemsize, v);
     *next_span = s;
 }
 
@@ -339,6 +372,79 @@ static inline uintptr_t scan_object(arena_view ar, local_stack *st, span_view *g
     return next;
 }
 
+/* The part of a chain's span that greying reads, in locals (see
+ * scan_chain). */
+typedef struct chain_span {
+    uintptr_t lo, size;
+    uint8_t *marks;
+    uint64_t divmul;
+    uintptr_t elemsize;
+} chain_span;
+
+/*
+ * Greys the object field value v points to, for scan_chain: as grey_field,
+ * with the span c (the scanned object's) in locals. A target inside c has
+ * the scanned object's type, so it is scannable; it becomes *next.
+ */
+static inline void grey_chain_field(arena_view ar, local_stack *st, span_view *gv,
+                                    const chain_span *c, const mr_span *s, uintptr_t v,
+                                    uintptr_t *next, const mr_span **ns)
+{
+    if (!v) return;
+    if (MR_UNLIKELY(v - c->lo >= c->size)) {
+        grey_field(ar, st, gv, v, next, ns);
+        return;
+    }
+    uint32_t i = (uint32_t)(((v - c->lo) * c->divmul) >> 32);
+    if (__atomic_load_n(&c->marks[i], __ATOMIC_RELAXED)) return;
+    __atomic_store_n(&c->marks[i], 1, __ATOMIC_RELAXED); /* see grey() */
+    if (*next) local_push(st, *next);
+    *next = object_start(c->lo, i, c->elemsize, v);
+    *ns = s;
+}
+
+/*
+ * Scans a chain: obj, a grey object of span s, whose objects are not arrays,
+ * while nothing else is grey on this worker, and then the child it greys, as
+ * long as that child lies in s too. Such a child has obj's type, so it is
+ * scannable and not an array, and every field of s that greying and
+ * scanning read is in a local here (a mark-byte store may alias any memory,
+ * so fields read through s would be loaded again after each one): a node of
+ * a list costs its one dependent load and a few instructions. Objects with
+ * one pointer field (a list's nodes) take a loop of their own. A field that
+ * leaves s goes through grey_field. Returns the last child greyed, or 0,
+ * with *next_span its span, once it is in another span or something else
+ * became grey (the caller then takes over, as after scan_object).
+ */
+static inline uintptr_t scan_chain(arena_view ar, local_stack *st, span_view *gv, uintptr_t obj,
+                                   const mr_span *s, const mr_span **next_span)
+{
+    const chain_span c = {s->base, s->npages * MR_PAGE_SIZE, s->markbytes, s->divmul,
+                          s->elemsize};
+    const uint32_t *const offs = s->type->ptr_offsets;
+    const uint32_t np = s->type->nptrs;
+    uintptr_t next;
+    const mr_span *ns;
+    if (np == 1) {
+        const uint32_t off = offs[0];
+        do {
+            next = 0, ns = s;
+            grey_chain_field(ar, st, gv, &c, s, *(const uintptr_t *)(obj + off), &next, &ns);
+            obj = next;
+        } while (next && ns == s && !st->len);
+    } else {
+        do {
+            next = 0, ns = s;
+            for (uint32_t k = 0; k < np; k++)
+                grey_chain_field(ar, st, gv, &c, s, *(const uintptr_t *)(obj + offs[k]), &next,
+                                 &ns);
+            obj = next;
+        } while (next && ns == s && !st->len);
+    }
+    *next_span = ns;
+    return next;
+}
+
 /*
  * Marks until this worker's stack and the pool are both empty. The stack,
  * the arena and the greying span view live in locals here (the mark-byte
@@ -377,7 +483,9 @@ static void drain(worker *w)
         const mr_span *s = arena_span(ar, obj);
         for (;;) {
             const mr_span *next_span;
-            uintptr_t next = scan_object(ar, &st, &gv, obj, s, &next_span);
+            uintptr_t next = !s->array && !count && !st.len
+                                 ? scan_chain(ar, &st, &gv, obj, s, &next_span)
+                                 : scan_object(ar, &st, &gv, obj, s, &next_span);
             if (!next) break;
             /* Nothing else is grey here: scan the child now, from a
              * register (a chain, as a list's nodes). Otherwise it waits
@@ -462,9 +570,8 @@ void mr__mark(void)
     pthread_mutex_lock(&pool_lock);
     phase_done = false;
     waiting = 0;
-    helpers_busy = nworkers - 1;
-    phase++;
-    pthread_cond_broadcast(&phase_cond);
+    active = 1; /* the helpers join with the first shared work (pool_put) */
+    helpers_busy = 0;
     pthread_mutex_unlock(&pool_lock);
     drain(w0);
     /* Wait until every helper has left drain(), so none touches the heap
@@ -485,4 +592,12 @@ void mr__mark(void)
 int mr__mark_workers(void)
 {
     return nworkers;
+}
+
+uint64_t mr__mark_helper_phases(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    uint64_t n = phase;
+    pthread_mutex_unlock(&pool_lock);
+    return n;
 }

@@ -18,6 +18,10 @@ void mr__mark(void);
 /* Number of workers marking (the collecting thread included). */
 int mr__mark_workers(void);
 
+/* Mark phases the helpers joined so far (they join only a phase with work
+ * to share: see mark.c). For tests. */
+uint64_t mr__mark_helper_phases(void);
+
 /* roots.c: hands every root word to mark. */
 void mr__scan_roots(void (*mark)(uintptr_t word));
 
