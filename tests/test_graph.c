@@ -5,6 +5,7 @@
 #include "analyze/graph.h"
 #include "analyze/parallel.h"
 #include "analyze/paths.h"
+#include "format/hugepages.h"
 
 #include "check.h"
 
@@ -603,7 +604,7 @@ static void test_huge_page_advice_keeps_a_block_one_mapping(void)
     CHECK(p != NULL);
     memset(p, 7, n);
     uintptr_t before = mapping_end((uintptr_t)p);
-    mp_huge_pages(p, n);
+    mf_huge_pages(p, n);
     uintptr_t after = mapping_end((uintptr_t)p);
     uint8_t *q = realloc(p, 2 * n);
     bool kept = q && q[0] == 7 && q[n - 1] == 7;

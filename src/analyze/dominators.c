@@ -9,6 +9,8 @@
 
 #include "analyze/parallel.h"
 
+#include "format/hugepages.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,11 +74,11 @@ static size_t sort_targets(const mp_graph *g, uint64_t *rt)
     return n;
 }
 
-/* calloc, with huge pages for the big arrays (parallel.h) */
+/* calloc, with huge pages for the big arrays (hugepages.h) */
 static void *xcalloc(size_t n, size_t sz)
 {
     void *p = calloc(n ? n : 1, sz);
-    if (p) mp_huge_pages(p, n * sz);
+    if (p) mf_huge_pages(p, n * sz);
     return p;
 }
 

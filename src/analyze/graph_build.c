@@ -13,6 +13,8 @@
 #include "analyze/parallel.h"
 #include "analyze/timing.h"
 
+#include "format/hugepages.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,7 +476,7 @@ void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
     b->direct = true;
     b->dn = nobjects;
     /* The out-edge starts and lists are written in order as the snapshot
-     * is read, and are not asked to have huge pages (parallel.h): a fresh
+     * is read, and are not asked to have huge pages (hugepages.h): a fresh
      * huge page costs the kernel a 2 MiB block found free and zeroed at
      * once, which on a virtual machine whose host takes back free guest
      * memory is dearer than the address translation it saves here (the
@@ -892,7 +894,7 @@ static int build_reverse(mp_graph *g, mf_error *err)
      * of objects */
     in->at = calloc(n + 1, sizeof *in->at);
     if (!in->at) goto oom;
-    mp_huge_pages(in->at, (n + 1) * sizeof *in->at);
+    mf_huge_pages(in->at, (n + 1) * sizeof *in->at);
     uint32_t *deg = in->at;
     for (unsigned t = 0; t <= nt; t++) lo[t] = (uint32_t)(n * t / nt);
     mp_parallel(nt, degree_part, &j);
@@ -933,7 +935,7 @@ static int build_reverse(mp_graph *g, mf_error *err)
     }
     in->adj = malloc((m ? m : 1) * sizeof *in->adj);
     if (!in->adj) goto oom;
-    mp_huge_pages(in->adj, m * sizeof *in->adj);
+    mf_huge_pages(in->adj, m * sizeof *in->adj);
     mp_parallel(nt, reverse_part, &j);
     free(j.cur64);
     return 0;

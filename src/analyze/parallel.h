@@ -24,11 +24,6 @@
 
 unsigned mp_threads(void);
 
-/* Asks the kernel to back the big array at p (n bytes) with huge pages
- * where it can: the walks over the heap graph touch memory at random, and
- * with 4 KiB pages most of their time goes to address translation (TLB
- * misses). A hint: it never fails and changes no result. */
-void mp_huge_pages(void *p, size_t n);
 void mp_parallel(unsigned n, void (*fn)(void *arg, unsigned t, unsigned n), void *arg);
 
 #endif

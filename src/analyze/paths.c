@@ -5,6 +5,8 @@
 
 #include "analyze/parallel.h"
 
+#include "format/hugepages.h"
+
 #include <stdlib.h>
 
 /*
@@ -95,9 +97,9 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     out->parent = malloc((n ? n : 1) * sizeof *out->parent);
     out->root = malloc((n ? n : 1) * sizeof *out->root);
     out->via = malloc((n ? n : 1) * sizeof *out->via);
-    mp_huge_pages(out->parent, n * sizeof *out->parent);
-    mp_huge_pages(out->root, n * sizeof *out->root);
-    mp_huge_pages(out->via, n * sizeof *out->via);
+    mf_huge_pages(out->parent, n * sizeof *out->parent);
+    mf_huge_pages(out->root, n * sizeof *out->root);
+    mf_huge_pages(out->via, n * sizeof *out->via);
     out->nreached = 0;
     out->reached_bytes = 0;
     if (!out->parent || !out->root || !out->via) {

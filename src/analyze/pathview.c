@@ -10,6 +10,8 @@
 #include "analyze/report.h"
 #include "analyze/views.h"
 
+#include "format/hugepages.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +58,7 @@ static int every_root(const mp_graph *g, uint32_t o, size_t top, mp_pathview *v)
     uint32_t *next = malloc((n ? n : 1) * sizeof *next), *dist = malloc((n ? n : 1) * sizeof *dist);
     uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
     if (!next || !dist || !queue) goto oom;
-    mp_huge_pages(next, n * sizeof *next);
+    mf_huge_pages(next, n * sizeof *next);
     for (size_t i = 0; i < n; i++) next[i] = MP_NONE;
     size_t head = 0, tail = 0;
     queue[tail++] = o;
@@ -232,7 +234,7 @@ int mp_pathview_type(const mp_graph *g, const mp_paths *p, const char *type, boo
     shape = calloc(n ? n : 1, sizeof *shape);
     len = malloc((n ? n : 1) * sizeof *len);
     if (!shape || !len) goto oom;
-    mp_huge_pages(shape, n * sizeof *shape);
+    mf_huge_pages(shape, n * sizeof *shape);
     for (size_t o = 0; o < n; o++) {
         if (g->type[o] >= g->ntypes || !want[g->type[o]]) continue;
         if (p->root[o] == MP_NONE) {

@@ -18,6 +18,7 @@
  * touches only its job's scratch and reads the objects and maps.
  */
 #include "format/gcstack_reader_int.h"
+#include "format/hugepages.h"
 
 #include "format/wire.h"
 
@@ -49,6 +50,7 @@ void mf_gsr_page_index(mf_gs_reader *r)
     size_t np = (size_t)(span >> shift) + 1;
     uint32_t *pf = malloc((np + 1) * sizeof *pf);
     if (!pf) return;
+    mf_huge_pages(pf, (np + 1) * sizeof *pf); /* read at random */
     size_t i = 0;
     for (size_t pg = 0; pg <= np; pg++) {
         uint64_t start = base + ((uint64_t)pg << shift);

@@ -1,6 +1,7 @@
 /* src/format/gcstack_reader.c -- see gcstack_reader.h and proto/gcstack.proto. */
 #include "format/gcstack_reader_int.h"
 
+#include "format/hugepages.h"
 #include "format/wire.h"
 
 #include <errno.h>
@@ -409,6 +410,38 @@ static size_t nstacks(const mf_gs_reader *r)
     return r->stack_start.n ? r->stack_start.n - 1 : 0;
 }
 
+/* Room for `more` objects in the object columns, grown by doubling.
+ * Every edge target and map pointer is resolved against the addresses and
+ * sizes at random, and the graph keeps the three columns: they get huge
+ * pages (hugepages.h), asked for before the new part is first written. */
+static bool reserve_objects(mf_gs_reader *r, size_t more)
+{
+    size_t need = r->addr.n + more;
+    if (need < r->addr.n) return false;
+    if (need <= r->addr.cap && need <= r->size.cap && need <= r->type.cap) return true;
+    size_t c = r->addr.cap > 64 ? r->addr.cap : 64;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / sizeof(uint64_t)) return false;
+        c *= 2;
+    }
+    uint64_t *a = realloc(r->addr.v, c * sizeof *a);
+    if (!a) return false;
+    r->addr.v = a;
+    r->addr.cap = c;
+    mf_huge_pages(a, c * sizeof *a);
+    uint64_t *s = realloc(r->size.v, c * sizeof *s);
+    if (!s) return false;
+    r->size.v = s;
+    r->size.cap = c;
+    mf_huge_pages(s, c * sizeof *s);
+    uint32_t *t = realloc(r->type.v, c * sizeof *t);
+    if (!t) return false;
+    r->type.v = t;
+    r->type.cap = c;
+    mf_huge_pages(t, c * sizeof *t);
+    return true;
+}
+
 static int on_objects(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r->phase != 1) return mf_gsr_fail(r, "objects after the object section");
@@ -440,6 +473,7 @@ static int on_objects(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
             return mf_gsr_fail(r, "object batch: runs cover %" PRIu64 " objects, the batch has %zu",
                                sum, n);
     }
+    if (!reserve_objects(r, n)) return mf_gsr_oom(r);
     uint64_t first = r->addr.n;
     uint64_t g = r->header.address_granule;
     size_t run = 0; /* the run of object i (the sums were checked above) */
@@ -472,11 +506,10 @@ static int on_objects(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
             return mf_gsr_fail(
                 r, "object %" PRIu64 " at 0x%" PRIx64 " has type %" PRIu64 ", which is not defined",
                 idx, a, type - 1);
-        bool ok = true;
-        VEC_PUSH(r->addr, a, ok);
-        VEC_PUSH(r->size, size, ok);
-        VEC_PUSH(r->type, (uint32_t)type, ok);
-        if (!ok) return mf_gsr_oom(r);
+        r->addr.v[idx] = a; /* (room reserved above) */
+        r->size.v[idx] = size;
+        r->type.v[idx] = (uint32_t)type;
+        r->addr.n = r->size.n = r->type.n = idx + 1;
         r->seen.object_bytes += size;
     }
     r->seen.objects += n;
