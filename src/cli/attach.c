@@ -73,6 +73,26 @@ static int listening(cli_endpoint **out, size_t *n, char *msg, size_t cap)
     return 0;
 }
 
+/*
+ * Has process pid ended: no such process, or a zombie (killed, not yet
+ * waited for)? Either way its agent serves nobody any more, even if a
+ * child it forked still holds its listening socket open.
+ */
+static bool process_gone(pid_t pid)
+{
+    if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+    char p[64], buf[512];
+    snprintf(p, sizeof p, "/proc/%ld/stat", (long)pid);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return false;
+    buf[n] = 0;
+    const char *st = strrchr(buf, ')'); /* the name may hold ')' */
+    return st && st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X');
+}
+
 int cli_at_list(cli_endpoint **out, size_t *n, char *msg, size_t cap)
 {
     if (listening(out, n, msg, cap)) return -1;
@@ -82,6 +102,7 @@ int cli_at_list(cli_endpoint **out, size_t *n, char *msg, size_t cap)
         struct stat st;
         if (lstat((*out)[i].path, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
         if (me != 0 && st.st_uid != me) continue;
+        if (process_gone((*out)[i].pid)) continue; /* a child of it holds the socket */
         (*out)[k++] = (*out)[i];
     }
     *n = k;
@@ -90,16 +111,15 @@ int cli_at_list(cli_endpoint **out, size_t *n, char *msg, size_t cap)
 }
 
 /*
- * Is nobody listening on the socket file at path (its process is gone, or
- * its pid is someone else's now)? A socket made after /proc/net/unix was
- * read is live, hence the check of the file itself; and one bound but not
- * yet listening refuses connections too: a socket younger than the process
- * that has its pid is being set up, not stale. (btime is whole seconds: a
- * second of slack.)
+ * Is nobody listening on the socket file at path, made by live process
+ * pid (its pid may be someone else's now)? A socket made after
+ * /proc/net/unix was read is live, hence the check of the file itself; and
+ * one bound but not yet listening refuses connections too: a socket
+ * younger than the process that has its pid is being set up, not stale.
+ * (btime is whole seconds: a second of slack.)
  */
 static bool stale(const char *path, const struct stat *st, pid_t pid)
 {
-    if (kill(pid, 0) != 0 && errno == ESRCH) return true;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     size_t n = strlen(path);
     if (n >= sizeof sa.sun_path) return false; /* no agent made that */
@@ -135,10 +155,13 @@ size_t cli_at_clean_stale(void)
             bool is_live = false;
             for (size_t i = 0; i < nlive && !is_live; i++)
                 is_live = strcmp(live[i].path, path) == 0;
+            /* a socket still listed as listening is stale all the same
+             * when its process has ended: a child of the program (one it
+             * forked, that did not close the socket) holds it open */
             struct stat st;
-            if (is_live || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
-                st.st_uid != geteuid() || !stale(path, &st, pid))
+            if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
                 continue;
+            if (!process_gone(pid) && (is_live || !stale(path, &st, pid))) continue;
             if (unlink(path) == 0) removed++;
         }
         if (dir) closedir(dir);
@@ -192,7 +215,7 @@ static bool maps_library(pid_t pid, const char *what)
 
 int cli_at_find(pid_t pid, cli_endpoint *out, char *msg, size_t cap)
 {
-    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
+    if (pid <= 0 || process_gone(pid)) {
         ERR("no process %ld", (long)pid);
         return -1;
     }
@@ -224,6 +247,19 @@ int cli_at_find(pid_t pid, cli_endpoint *out, char *msg, size_t cap)
             (long)pid, comm);
     }
     return -1;
+}
+
+bool cli_at_ended(const cli_endpoint *e)
+{
+    if (process_gone(e->pid)) return true;
+    cli_endpoint *eps;
+    size_t n;
+    char msg[256];
+    if (listening(&eps, &n, msg, sizeof msg)) return false;
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++) found = strcmp(eps[i].path, e->path) == 0;
+    free(eps);
+    return !found;
 }
 
 /* ------------------------------------------------------- connection --- */

@@ -32,17 +32,23 @@ typedef struct cli_endpoint {
 } cli_endpoint;
 
 /* The endpoints listening now whose socket file belongs to this user (to
- * any user for root), sorted by pid. *out is malloc'd (free()); -1 when
- * /proc/net/unix cannot be read. */
+ * any user for root) and whose process has not ended, sorted by pid. *out
+ * is malloc'd (free()); -1 when /proc/net/unix cannot be read. */
 int cli_at_list(cli_endpoint **out, size_t *n, char *msg, size_t cap);
 
-/* Removes this user's socket files that nobody listens on; returns how
- * many. */
+/* Removes this user's socket files that nobody listens on, or whose
+ * process has ended (or is a zombie: a child it forked may still hold the
+ * socket open); returns how many. */
 size_t cli_at_clean_stale(void);
 
 /* The endpoint of process pid; -1 with msg saying why there is none (no
  * such process; one without the collector, and how to get it). */
 int cli_at_find(pid_t pid, cli_endpoint *out, char *msg, size_t cap);
+
+/* Has e gone away since it was listed: its process ended (or is a
+ * zombie), or it listens no more? (A connection to it that failed then
+ * says nothing worth reporting.) */
+bool cli_at_ended(const cli_endpoint *e);
 
 typedef struct cli_attach {
     int fd;

@@ -87,8 +87,9 @@ int cmd_ps(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         cli_attach a;
         if (cli_at_connect(&a, &eps[i], "maproot ps", 2000, msg, sizeof msg)) {
-            /* it may have ended meanwhile: say why it is missing */
-            fprintf(stderr, "maproot: ps: %s\n", msg);
+            /* one that ended meanwhile is simply not listed; another
+             * failure says why it is missing */
+            if (!cli_at_ended(&eps[i])) fprintf(stderr, "maproot: ps: %s\n", msg);
             continue;
         }
         const mf_at_welcome *w = &a.welcome.welcome;

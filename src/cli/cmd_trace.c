@@ -365,6 +365,8 @@ static void pair_failed(session *s, const char *what, const char *msg)
                 (long)s->o.pid, what, p->snap_path, msg);
     }
     pair_role role = p->role;
+    /* the maps' roots came from it: the view says they will not come */
+    if (role == ROLE_FIRST || role == ROLE_ROOTS) s->v.roots_failed = true;
     pair_abort(p);
     if (role == ROLE_ONCE || role == ROLE_LAST) s->last_state = 2;
     s->v.roots_state = "";
@@ -695,9 +697,10 @@ static int run_live(session *s)
         now = mono_ms();
         if (s->o.duration_ms && now >= start + (int64_t)s->o.duration_ms)
             begin_detach(s, "duration");
-        /* a map made since the snapshot grows: its root needs a new one */
-        if (!s->detaching && !s->job.active && !s->tr.running && s->v.roots_cycle &&
-            now - s->last_roots_ms > 60000) {
+        /* a map made since the snapshot grows, or the snapshot for the
+         * roots failed: the roots need a new one */
+        if (!s->detaching && !s->job.active && !s->tr.running &&
+            (s->v.roots_cycle || s->v.roots_failed) && now - s->last_roots_ms > 60000) {
             size_t *rank;
             size_t n = tv_ranked(&s->v, s->o.top, &rank);
             bool unknown = false;

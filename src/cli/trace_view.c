@@ -187,6 +187,7 @@ void tv_set_roots(trace_view *v, tv_root *roots, size_t n, uint32_t cycle)
     v->roots = roots;
     v->nroots = n;
     v->roots_cycle = cycle;
+    v->roots_failed = false;
 }
 
 const tv_root *tv_root_of(const trace_view *v, const tv_map *m)
@@ -410,7 +411,9 @@ void tv_print_text(FILE *out, const trace_view *v, const tv_render *r)
                          v->roots_cycle);
             else
                 snprintf(root, sizeof root, "%s",
-                         v->roots_cycle ? "?" : "(waiting for a snapshot)");
+                         v->roots_cycle    ? "?"
+                         : v->roots_failed ? "(no snapshot: the program could not take it)"
+                                           : "(waiting for a snapshot)");
             fprintf(out, "  %11s %11s %8s %11s   %-22s %s\n", e, ch, ps, ret, m->type, root);
         }
         const tv_map *top = &v->maps[rank[0]];

@@ -81,6 +81,7 @@ typedef struct trace_view {
     size_t nroots;
     uint32_t roots_cycle;    /* the snapshot's collection, 0 none yet */
     const char *roots_state; /* "", or what the roots wait for */
+    bool roots_failed;       /* the snapshot last asked for the roots failed */
 } trace_view;
 
 /* Starts a view from the agent's welcome, at Unix time now_ns. */

@@ -6,10 +6,13 @@
  * threads (mrc__start_thread: the agent's thread, its worker, the heap
  * profile writer of MAPROOT_PROFILE_EVERY) run on while the world is
  * stopped, and the forked writer allocates. glibc's malloc takes its locks
- * at fork; AddressSanitizer's allocator (before LLVM 18) does not: a child
+ * at fork; AddressSanitizer's allocator before LLVM 18 does not: a child
  * forked while one of those threads is inside it (a fresh thread's first
  * allocations refill its caches from the shared size-class regions, under
  * their locks) waits for ever at its own first allocation of that size.
+ * From LLVM 18 on the allocator is locked at fork, but not the quarantine
+ * of freed blocks: a child forked while another thread moves blocks into
+ * it can still wait for ever, at a free (rarely).
  *
  * So in such a build a thread that uses the guard is "busy" whenever it is
  * not waiting (in poll() or on a condition), and a fork waits for all such
