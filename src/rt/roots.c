@@ -356,7 +356,9 @@ NO_ASAN static void mark_range(const mr_thread *t, const uintptr_t *w, const uin
 NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
 {
     drop_unloaded_globals();
-    /* marking takes no lock, so the list can be held while it is read */
+    /* marking waits for no thread that could hold roots_lock (only for the
+     * mark pool's lock, which is never held while roots_lock is wanted), so
+     * the list can be held while it is read */
     roots_lock_take();
     for (size_t i = 0; i < nglobals; i++) {
         void *p = *globals[i].addr;
