@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # tests/test_godump.sh -- `maproot analyze` and `maproot diff` of Go heap
 # dumps (runtime/debug.WriteHeapDump), end to end.
-# usage: test_godump.sh MAPROOT GO_SRC_DIR WORKDIR
+# usage: test_godump.sh MAPROOT GO_SRC_DIR WORKDIR PART [PATTERN...]
 #
-# Builds tests/go/godump/leaks.go with the system Go (no network, no
-# modules, caches inside WORKDIR) and runs it once per leak pattern; each
+# PART is one of: patterns (the PATTERNs given), views, diff, bad-input.
+# The parts are separate tests so that they run side by side and each stays
+# far from its timeout on a loaded machine; together they are the whole check.
+#
+# Builds tests/go/godump/leaks.go once with the system Go (no network, no
+# modules, caches inside WORKDIR; parts running at the same time wait for
+# the one that builds) and runs it once per leak pattern; each
 # run writes a dump while its leak is held. For every pattern, the JSON
 # analysis with --binary and without must name the retaining root (its ELF
 # name with the binary; data+0x.../bss+0x... at the same address, as `go
@@ -15,25 +20,50 @@
 # exit status 2 and a message naming the record.
 # Exits 77 (skipped) when Go is not installed.
 set -u
-maproot=$1 src=$2 work=$3
+maproot=$1 src=$2 work=$3 part=${4:-}
+shift 4 2>/dev/null || { echo "usage: test_godump.sh MAPROOT GO_SRC_DIR WORKDIR PART [PATTERN...]" >&2; exit 1; }
 # every JSON report read below is checked against doc/schema (schema_check.py)
 PYTHONPATH="$(cd "$(dirname "$0")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONPATH
 command -v go >/dev/null || { echo "go not installed: skipped"; exit 77; }
-rm -rf "$work/dumps"
-mkdir -p "$work/dumps"
+mkdir -p "$work/bin" || exit 1
 export GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off GOFLAGS= GOTOOLCHAIN=local
-export PPROF_TMPDIR="$work/pprof-tmp" HOME="$work"
-cd "$work/dumps" || exit 1
+export PPROF_TMPDIR="$work/pprof-tmp-$part" HOME="$work"
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 contains() { grep "$@" >/dev/null; }
 
-go build -o leaks "$src/godump/leaks.go" || { echo "go build failed" >&2; exit 1; }
-go tool nm leaks >nm.txt || { echo "go tool nm failed" >&2; exit 1; }
-patterns="global frame iterator emptied pointerkeys tworoots midgrowth pointerfree literal structvalues"
+# The program and its symbols, built once for all parts: under the lock the
+# first part builds (or rebuilds when leaks.go changed), the others wait and
+# take a copy; a build is renamed into place only when complete.
+(
+    flock 9 || exit 1
+    cd "$work/bin" || exit 1
+    [ -x leaks ] && [ -s nm.txt ] && [ leaks -nt "$src/godump/leaks.go" ] && exit 0
+    rm -f leaks nm.txt
+    go build -o leaks.tmp "$src/godump/leaks.go" || { echo "go build failed" >&2; exit 1; }
+    go tool nm leaks.tmp >nm.tmp || { echo "go tool nm failed" >&2; exit 1; }
+    mv nm.tmp nm.txt && mv leaks.tmp leaks
+) 9>"$work/bin/build.lock" || exit 1
+# each test has its own directory: the part, and its patterns if any
+dir=$work/$part${*:+-$(IFS=-; echo "$*")}
+rm -rf "$dir"
+mkdir -p "$dir" || exit 1
+cd "$dir" || exit 1
+cp "$work/bin/leaks" "$work/bin/nm.txt" . || exit 1
+
+# dump PATTERN: runs the program for one pattern (PATTERN.dump, .out, .err)
+dump() {
+    [ -s "$1.dump" ] && return 0
+    ./leaks "$1" "$1.dump" >"$1.out" 2>"$1.err" || fail "leaks $1: $(head -2 "$1.err")"
+}
+
+case $part in
+patterns)
+patterns="$*"
+[ -n "$patterns" ] || { echo "patterns: no pattern given" >&2; exit 1; }
 for p in $patterns; do
-    ./leaks "$p" "$p.dump" >"$p.out" 2>"$p.err" || fail "leaks $p: $(head -2 "$p.err")"
+    dump "$p"
     for mode in plain binary; do
         args=(analyze --format json --all)
         [ "$mode" = binary ] && args+=(--binary ./leaks)
@@ -46,7 +76,13 @@ done
 # The facts each pattern must show (see leaks.go), checked in both modes.
 python3 - "$patterns" <<'PY' || fail "the analyses do not say what they should (above)"
 import json, re, sys
-from schema_check import load
+import schema_check
+loaded = {}
+def load(path):
+    """Each report is read and checked against the schema once."""
+    if path not in loaded: loaded[path] = schema_check.load(path)
+    return loaded[path]
+given = set(sys.argv[1].split())
 nm = {}
 for line in open("nm.txt"):
     f = line.split()
@@ -145,26 +181,30 @@ for p in sys.argv[1].split():
              f"{seen['plain'][:5]} vs {seen['binary'][:5]}")
 
 # pattern details
-a = load("pointerkeys.binary.json")["suspects"][0]
-want(all(re.fullmatch(r"0x[0-9a-f]+", e["key"]) for e in a["entries"]) and
-     len({e["key"] for e in a["entries"]}) == 40, "pointerkeys: 40 distinct pointer keys")
-want(a["keys_retained_bytes"] >= 40 * 65536, f"pointerkeys: keys retain {a['keys_retained_bytes']}")
-a = load("tworoots.binary.json")["suspects"][0]
-want(a["nroots"] == 2 and {r["name"] for r in a["roots"]} == {"main.primaryIndex", "main.backupIndex"},
-     f"tworoots: roots {[r['name'] for r in a['roots']]}")
-a = load("midgrowth.binary.json")["suspects"][0]
-want(a["old_buckets"] > 0 and a["nevacuate"] < 1024 and a["old_bytes"] > 0 and
-     a["old_bytes"] < a["table_bytes"], f"midgrowth: old {a['old_buckets']} nevacuate {a['nevacuate']} "
-     f"old_bytes {a['old_bytes']} table {a['table_bytes']}")
-want(any(e["old"] if "old" in e else False for e in a["entries"]) or
-     any("oldbucket" in c["text"] for e in a["entries"] for c in e["chain"]),
-     "midgrowth: some entries are still in old buckets")
-a = load("pointerfree.plain.json")["suspects"][0]
-want(a["type"] == "map[int64]int64" and a["key_size"] == 8 and a["value_size"] == 8,
-     f"pointerfree without --binary: {a['type']} {a['key_size']}/{a['value_size']}")
+if "pointerkeys" in given:
+    a = load("pointerkeys.binary.json")["suspects"][0]
+    want(all(re.fullmatch(r"0x[0-9a-f]+", e["key"]) for e in a["entries"]) and
+         len({e["key"] for e in a["entries"]}) == 40, "pointerkeys: 40 distinct pointer keys")
+    want(a["keys_retained_bytes"] >= 40 * 65536, f"pointerkeys: keys retain {a['keys_retained_bytes']}")
+if "tworoots" in given:
+    a = load("tworoots.binary.json")["suspects"][0]
+    want(a["nroots"] == 2 and {r["name"] for r in a["roots"]} == {"main.primaryIndex", "main.backupIndex"},
+         f"tworoots: roots {[r['name'] for r in a['roots']]}")
+if "midgrowth" in given:
+    a = load("midgrowth.binary.json")["suspects"][0]
+    want(a["old_buckets"] > 0 and a["nevacuate"] < 1024 and a["old_bytes"] > 0 and
+         a["old_bytes"] < a["table_bytes"], f"midgrowth: old {a['old_buckets']} nevacuate {a['nevacuate']} "
+         f"old_bytes {a['old_bytes']} table {a['table_bytes']}")
+    want(any(e["old"] if "old" in e else False for e in a["entries"]) or
+         any("oldbucket" in c["text"] for e in a["entries"] for c in e["chain"]),
+         "midgrowth: some entries are still in old buckets")
+if "pointerfree" in given:
+    a = load("pointerfree.plain.json")["suspects"][0]
+    want(a["type"] == "map[int64]int64" and a["key_size"] == 8 and a["value_size"] == 8,
+         f"pointerfree without --binary: {a['type']} {a['key_size']}/{a['value_size']}")
 # a value of three pointers retains all three objects and what they lead
 # to: 64 KiB, 32 KiB through an 8-byte *Thumb, 16 KiB; each counted once
-for mode in ("plain", "binary"):
+for mode in ("plain", "binary") if "structvalues" in given else ():
     a = load(f"structvalues.{mode}.json")["suspects"][0]
     each = (64 << 10) + 8 + (32 << 10) + (16 << 10)
     want(sorted(e["retained_bytes"] for e in a["entries"]) == [each] * 20,
@@ -174,16 +214,20 @@ for mode in ("plain", "binary"):
          a["retained_bytes"] == 20 * each + a["table_bytes"],
          f"structvalues ({mode}): map retains {a['retained_bytes']} (entries "
          f"{a['entries_retained_bytes']}, table {a['table_bytes']})")
-a = load("global.binary.json")["suspects"][0]
-want(all(e["value_type"] == "main.Session" for e in a["entries"]), "global: values are main.Session")
-want(a["sites"] and any(s["function"] in ("main.fillCache", "main.newSession") for s in a["sites"]),
-     f"global: allocation sites {a['sites'][:2]}")
+if "global" in given:
+    a = load("global.binary.json")["suspects"][0]
+    want(all(e["value_type"] == "main.Session" for e in a["entries"]), "global: values are main.Session")
+    want(a["sites"] and any(s["function"] in ("main.fillCache", "main.newSession") for s in a["sites"]),
+         f"global: allocation sites {a['sites'][:2]}")
 if bad:
     print("\n".join(bad[:30]), file=sys.stderr)
     sys.exit(1)
 PY
+;;
 
+views)
 # the path to what a value's second pointer leads to goes through its entry
+for p in structvalues literal global iterator tworoots; do dump "$p"; done
 read -r _ icon _ thumb _ pixels _ meta <structvalues.out
 for obj in "$icon" "$thumb" "$pixels" "$meta"; do
     "$maproot" path -O "$obj" -f json structvalues.dump >path.json || fail "structvalues: path -O $obj"
@@ -250,6 +294,9 @@ else
     fail "graphviz is not installed (scripts/install-deps installs it)"
 fi
 
+;;
+
+diff)
 # diff of two dumps of one program
 ./leaks diff before.dump after.dump 2>/dev/null || fail "leaks diff"
 "$maproot" diff --binary ./leaks before.dump after.dump >diff.txt || fail "diff failed"
@@ -316,7 +363,11 @@ if bad:
     raise SystemExit(1)
 PY
 
+;;
+
+bad-input)
 # bad input: exit status 2 and one line naming the file and the record
+dump global
 expect_bad() { # expect_bad FILE PATTERN [ARGS...]
     local f=$1 pat=$2
     shift 2
@@ -349,8 +400,17 @@ gzip -c global.dump >global.dump.gz
 "$maproot" analyze --binary ./leaks global.dump.gz | contains 'root     global main.sessionCache' ||
     fail "a gzipped dump is read"
 expect_bad global.dump 'not an ELF' --binary nm.txt
+"$maproot" analyze --binary ./leaks -f pprof -o chains.pb.gz global.dump || fail "pprof output"
 out=$("$maproot" analyze --binary ./leaks chains.pb.gz 2>&1)
 [ $? -eq 2 ] && echo "$out" | contains -- '--binary' || fail "--binary on a non-dump: $out"
 
-[ $fails -eq 0 ] && echo "test_godump: all passed"
+;;
+
+*)
+    echo "test_godump.sh: unknown part '$part' (patterns, views, diff, bad-input)" >&2
+    exit 1
+    ;;
+esac
+
+[ $fails -eq 0 ] && echo "test_godump $part${*:+ $*}: all passed"
 exit $((fails > 0))

@@ -131,9 +131,53 @@ static void test_threads_attach_and_detach_during_collections(void)
     mr_gc();
 }
 
+/* Globals that a thread which is not attached registers and drops while
+ * collections scan the list (as a dlopen constructor on a library's own
+ * thread does): the scan must neither read the list as it is reallocated
+ * nor lose the globals that stay registered. */
+enum { EXTRA_GLOBALS = 300 };
+static void *extra_slots[EXTRA_GLOBALS];
+static Item *kept;
+static atomic_int registering_done;
+
+static void *register_unattached(void *arg)
+{
+    (void)arg;
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < EXTRA_GLOBALS; i++)
+            mr_register_global(&extra_slots[i], "extra", __FILE__, __LINE__);
+        for (int i = EXTRA_GLOBALS; i-- > 0;) mr_unregister_global(&extra_slots[i]);
+    }
+    atomic_store(&registering_done, 1);
+    return NULL;
+}
+
+static void test_globals_registered_off_the_runtime_during_collections(void)
+{
+    kept = mr_new(&item_type);
+    kept->id = 42;
+    kept->check = ~42;
+    mr_register_global((void **)&kept, "kept", __FILE__, __LINE__);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, register_unattached, NULL) == 0);
+    int collections = 0;
+    while (!atomic_load(&registering_done) || collections < 5) {
+        for (int i = 0; i < 64; i++) mr_new(&item_type); /* garbage to sweep */
+        mr_gc();
+        collections++;
+    }
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+    mr_gc();
+    CHECK(kept->id == 42 && kept->check == ~42);
+    MR_UNREGISTER_GLOBAL(kept);
+}
+
 int main(void)
 {
     TEST(test_four_mutators_with_collections);
     TEST(test_threads_attach_and_detach_during_collections);
+    TEST(test_globals_registered_off_the_runtime_during_collections);
     TEST_EXIT();
 }

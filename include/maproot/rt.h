@@ -146,7 +146,8 @@ const mr_type *mr_object_type(const void *p, void **start);
 
 /* A registered global: the variable at addr holds one heap pointer (or NULL).
  * name and file are kept, not copied: they must live as long as the
- * registration. */
+ * registration. Thread-safe, also on a thread that is not attached and while
+ * a collection runs (the collection waits for the list to be whole). */
 void mr_register_global(void **addr, const char *name, const char *file, int line);
 
 /* Ends the registration of the global at addr (the latest one, if it was

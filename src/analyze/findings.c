@@ -4,6 +4,7 @@
 #include "analyze/findings.h"
 
 #include "analyze/parallel.h"
+#include "format/grow.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -628,23 +629,9 @@ typedef struct inner_walks {
     size_t *first; /* per suspect walked: its items are it[first[i] .. first[i + 1]) */
 } inner_walks;
 
-/* Room for one more element in *p (holding n of *cap); false when out of
- * memory. */
-static bool grow(void **p, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap) return true;
-    size_t nc = *cap ? *cap * 2 : 64;
-    if (nc > SIZE_MAX / elem) return false;
-    void *q = realloc(*p, nc * elem);
-    if (!q) return false;
-    *p = q;
-    *cap = nc;
-    return true;
-}
-
 static int walk_put(inner_walks *w, uint32_t map, uint32_t kind)
 {
-    if (!grow((void **)&w->it, &w->cap, w->n, sizeof *w->it)) return -1;
+    if (!MF_GROW(w->it, w->cap, w->n + 1, 64)) return -1;
     w->it[w->n++] = (inner_item){map, kind};
     return 0;
 }
@@ -745,7 +732,7 @@ static int add_inner(const mp_graph *g, const mp_dom *d, mp_findings *out, const
             if (c->inner_map == MP_NONE || b > d->retained[g->maps[c->inner_map].header])
                 c->inner_map = j;
             if (!pairs) continue;
-            if (!grow((void **)&out->inner, &cap, out->ninner, sizeof *out->inner)) return -1;
+            if (!MF_GROW(out->inner, cap, out->ninner + 1, 64)) return -1;
             out->inner[out->ninner++] = (mp_inner_pair){it->map, j, it->kind == IN_SHARED};
         }
     }

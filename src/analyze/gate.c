@@ -4,6 +4,7 @@
 #include "analyze/map_match.h"
 #include "analyze/report.h"
 #include "format/text.h"
+#include "format/grow.h"
 #include "format/names.h"
 
 #include <inttypes.h>
@@ -25,18 +26,6 @@ static int nomem(mf_error *err)
 {
     mf_error_set(err, "out of memory judging the snapshots");
     return -1;
-}
-
-/* Grows *v (of *cap elements of size sz) to hold n + 1. */
-static bool grow(void **v, size_t *cap, size_t n, size_t sz)
-{
-    if (n < *cap) return true;
-    size_t nc = *cap ? *cap * 2 : 16;
-    void *p = realloc(*v, nc * sz);
-    if (!p) return false;
-    *v = p;
-    *cap = nc;
-    return true;
 }
 
 /* Replaces *dst by a copy of src; false when out of memory. */
@@ -182,7 +171,7 @@ static int add_frame(mp_gate_map *t, size_t *cap, char tag, const char *s)
     if (!*s) return 0;
     for (size_t i = 0; i < t->nframes; i++)
         if (t->frames[i][0] == tag && strcmp(t->frames[i] + 2, s) == 0) return 0;
-    if (!grow((void **)&t->frames, cap, t->nframes, sizeof *t->frames)) return -1;
+    if (!MF_GROW(t->frames, *cap, t->nframes + 1, 16)) return -1;
     char *f = mf_asprintf("%c:%s", tag, s);
     if (!f) return -1;
     t->frames[t->nframes++] = f;
@@ -253,7 +242,7 @@ static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, con
     const mp_graph *g = a->g;
     const mp_map *mp = &g->maps[m];
     const mp_map_report *r = &a->f.maps[m];
-    if (!grow((void **)&t->points, &t->cap, t->npoints, sizeof *t->points)) return -1;
+    if (!MF_GROW(t->points, t->cap, t->npoints + 1, 16)) return -1;
     t->points[t->npoints++] = (mp_gate_point){snap, mp->count, r->retained};
     if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder)) return -1;
     t->ordinal = id->ordinal;
@@ -278,7 +267,7 @@ static mp_gate_total *total_of(mp_gate *gt, uint32_t cap, const char *name)
     for (size_t i = 0; i < gt->ntotals; i++)
         if (gt->totals[i].cap == cap && strcmp(gt->totals[i].name, name) == 0)
             return &gt->totals[i];
-    if (!grow((void **)&gt->totals, &gt->totals_cap, gt->ntotals, sizeof *gt->totals)) return NULL;
+    if (!MF_GROW(gt->totals, gt->totals_cap, gt->ntotals + 1, 16)) return NULL;
     mp_gate_total *t = &gt->totals[gt->ntotals];
     memset(t, 0, sizeof *t);
     if (!(t->name = strdup(name))) return NULL;
@@ -386,7 +375,7 @@ out:
 int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot_analysis *a,
                 mf_error *err)
 {
-    if (!grow((void **)&gt->snaps, &gt->snaps_cap, gt->nsnaps, sizeof *gt->snaps))
+    if (!MF_GROW(gt->snaps, gt->snaps_cap, gt->nsnaps + 1, 16))
         return nomem(err);
     mp_gate_snap *s = &gt->snaps[gt->nsnaps];
     memset(s, 0, sizeof *s);
@@ -414,7 +403,7 @@ int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot
         int32_t t = to_prev[i] >= 0 ? gt->prev_track[to_prev[i]] : -1;
         bool fresh = t < 0;
         if (fresh) {
-            if (!grow((void **)&gt->maps, &gt->maps_cap, gt->nmaps, sizeof *gt->maps)) goto oom;
+            if (!MF_GROW(gt->maps, gt->maps_cap, gt->nmaps + 1, 16)) goto oom;
             memset(&gt->maps[gt->nmaps], 0, sizeof *gt->maps);
             t = (int32_t)gt->nmaps++;
         }
@@ -456,7 +445,7 @@ char *mp_gate_map_id(const mp_gate_map *m)
 
 static mp_gate_check *new_check(mp_gate *gt, size_t *cap, unsigned rule, int32_t map)
 {
-    if (!grow((void **)&gt->checks, cap, gt->nchecks, sizeof *gt->checks)) return NULL;
+    if (!MF_GROW(gt->checks, *cap, gt->nchecks + 1, 16)) return NULL;
     mp_gate_check *c = &gt->checks[gt->nchecks++];
     memset(c, 0, sizeof *c);
     c->rule = (uint8_t)rule;

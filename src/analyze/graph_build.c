@@ -14,6 +14,7 @@
 #include "analyze/timing.h"
 
 #include "format/hugepages.h"
+#include "format/grow.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,20 +27,15 @@
  * message that says how much was needed. */
 static _Thread_local size_t failed_bytes;
 
-/* Makes room for one more element in *p (holding *n of *cap); false when out
- * of memory or the size would overflow. */
+/* Makes room for one more element in *p (holding n of *cap); false when out
+ * of memory or the size would overflow. Keeps the size that could not be
+ * had for the builder's message. */
 static bool grow(void **p, size_t *cap, size_t n, size_t elem)
 {
-    if (n < *cap) return true;
-    size_t nc = *cap ? *cap * 2 : 64;
-    if (nc < n + 1) nc = n + 1;
-    if (nc > SIZE_MAX / elem) return false;
-    void *q = realloc(*p, nc * elem);
-    if (!q) failed_bytes = nc * elem;
-    if (!q) return false;
-    *p = q;
-    *cap = nc;
-    return true;
+    if (mf_grow(p, cap, n + 1, elem, 64)) return true;
+    size_t nc = mf_grow_capacity(*cap, n + 1, elem, 64);
+    if (nc) failed_bytes = nc * elem;
+    return false;
 }
 
 /* Resizes *p to exactly cap elements when larger than now. */

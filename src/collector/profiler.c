@@ -9,6 +9,7 @@
  * semantics and their invariant.
  */
 #include "collector/profiler.h"
+#include "format/grow.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -102,23 +103,6 @@ static inline uint64_t bucket_hash(uint64_t stack_hash, uint64_t size)
     return mix64(stack_hash ^ mix64(size + 0x9e3779b97f4a7c15ULL));
 }
 
-/* Grows an array to hold at least `need` elements of `elem` bytes. */
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need) {
-        if (nc > SIZE_MAX / 2) return -1;
-        nc *= 2;
-    }
-    if (nc > SIZE_MAX / elem) return -1;
-    void *n = realloc(*arr, nc * elem);
-    if (!n) return -1;
-    *arr = n;
-    *cap = nc;
-    return 0;
-}
-
 mrc_prof *mrc_prof_new(void)
 {
     mrc_prof *p = calloc(1, sizeof *p);
@@ -193,8 +177,8 @@ static int64_t intern_stack(mrc_prof *p, const uintptr_t *pcs, size_t n, uint64_
             return s - 1;
     }
     if (p->n_stacks >= UINT32_MAX - 1 || p->n_frames + n > UINT32_MAX) return -1;
-    if (grow((void **)&p->frames, &p->cap_frames, p->n_frames + n, sizeof *p->frames) ||
-        grow((void **)&p->stacks, &p->cap_stacks, p->n_stacks + 1, sizeof *p->stacks))
+    if (!MF_GROW(p->frames, p->cap_frames, p->n_frames + n, 64) ||
+        !MF_GROW(p->stacks, p->cap_stacks, p->n_stacks + 1, 64))
         return -1;
     if (rehash_index(&p->stack_slots, &p->stack_mask, p->n_stacks, p, stack_hash_of)) return -1;
     uint32_t id = (uint32_t)p->n_stacks++;
@@ -217,7 +201,7 @@ static int64_t intern_bucket(mrc_prof *p, uint32_t stack, uint64_t size)
         if (e->stack == stack && e->size == size) return b - 1;
     }
     if (p->n_buckets >= UINT32_MAX - 1) return -1;
-    if (grow((void **)&p->buckets, &p->cap_buckets, p->n_buckets + 1, sizeof *p->buckets))
+    if (!MF_GROW(p->buckets, p->cap_buckets, p->n_buckets + 1, 64))
         return -1;
     if (rehash_index(&p->bucket_slots, &p->bucket_mask, p->n_buckets, p, bucket_hash_of)) return -1;
     uint32_t id = (uint32_t)p->n_buckets++;
@@ -306,7 +290,7 @@ int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, const uintptr_t *p
     int64_t s = intern_stack(p, pcs, n, hash);
     int64_t b = s < 0 ? -1 : intern_bucket(p, (uint32_t)s, size);
     if (b < 0 || obj_grow(p) ||
-        grow((void **)&p->dirty, &p->cap_dirty, p->n_dirty + 1, sizeof *p->dirty)) {
+        !MF_GROW(p->dirty, p->cap_dirty, p->n_dirty + 1, 64)) {
         p->dropped++;
         pthread_mutex_unlock(&p->lock);
         return -1;

@@ -27,6 +27,7 @@
 #include "collector/profiler.h"
 #include "collector/symbolize.h"
 #include "format/gcstack_writer.h"
+#include "format/grow.h"
 #include "format/names.h"
 
 #include <inttypes.h>
@@ -552,17 +553,9 @@ static void count_bucket(void *bucket, bool old, uint64_t index, uint32_t overfl
  * memory (the image fails). */
 static bool grow(img *im, void **v, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap) return true;
-    size_t c = *cap ? *cap : 256;
-    while (c < need) c *= 2;
-    void *p = c <= SIZE_MAX / elem ? realloc(*v, c * elem) : NULL;
-    if (!p) {
-        ifail(im, "out of memory (map entries)");
-        return false;
-    }
-    *v = p;
-    *cap = c;
-    return true;
+    if (mf_grow(v, cap, need, elem, 256)) return true;
+    ifail(im, "out of memory (map entries)");
+    return false;
 }
 
 /* The first candidate of [c, c + n) that is a live object's start, or 0. */

@@ -9,6 +9,7 @@
 #define MF_GCSTACK_READER_INT_H
 
 #include "format/gcstack_reader.h"
+#include "format/grow.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,21 +25,10 @@
 typedef VEC(uint64_t) vec64;
 typedef VEC(uint32_t) vec32;
 
-/* Grows a VEC so that one more element fits; false when out of memory. */
-static inline bool vec_grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap) return true;
-    size_t c = *cap ? *cap * 2 : 64;
-    if (c > SIZE_MAX / elem) return false;
-    void *p = realloc(*v, c * elem);
-    if (!p) return false;
-    *v = p;
-    *cap = c;
-    return true;
-}
+/* Appends x to a VEC; okvar becomes false when out of memory. */
 #define VEC_PUSH(vec, x, okvar)                                                                    \
     do {                                                                                           \
-        if (!vec_grow((void **)&(vec).v, &(vec).cap, (vec).n, sizeof *(vec).v)) {                  \
+        if (!MF_GROW((vec).v, (vec).cap, (vec).n + 1, 64)) {                                      \
             okvar = false;                                                                         \
         } else {                                                                                   \
             (vec).v[(vec).n++] = (x);                                                              \

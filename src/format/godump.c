@@ -8,6 +8,7 @@
  */
 #include "format/godump.h"
 
+#include "format/grow.h"
 #include "format/gz.h"
 #include "format/infile.h"
 #include "format/wire.h"
@@ -136,16 +137,12 @@ static int fieldlist(rd *r, uint64_t limit, bool sorted, uint64_t *start, uint32
     return 0;
 }
 
+/* Room for one more record in arr (n of cap used); out of memory fails the
+ * parse. */
 #define GROW(r, arr, n, cap)                                                                       \
     do {                                                                                           \
-        if ((n) == (cap)) {                                                                        \
-            size_t nc_ = (cap) ? (cap)*2 : 256;                                                    \
-            void *q_ =                                                                             \
-                nc_ <= SIZE_MAX / sizeof *(arr) ? realloc((arr), nc_ * sizeof *(arr)) : NULL;      \
-            if (!q_) return fail(r, "out of memory indexing the dump");                            \
-            (arr) = q_;                                                                            \
-            (cap) = nc_;                                                                           \
-        }                                                                                          \
+        if (!MF_GROW((arr), (cap), (n) + 1, 256))                                                  \
+            return fail(r, "out of memory indexing the dump");                                     \
     } while (0)
 
 static void parse_version(mf_gd_params *p, const uint8_t *s, size_t n)

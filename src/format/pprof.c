@@ -2,6 +2,7 @@
  * key (field number << 3 | wire type) followed by a varint (type 0), 8 bytes
  * (1), a varint length and that many bytes (2), or 4 bytes (5). */
 #include "format/pprof.h"
+#include "format/grow.h"
 #include "format/wire.h"
 
 #include <stdarg.h>
@@ -193,23 +194,6 @@ static inline uint32_t idmap_get(const idmap *m, uint64_t id)
     return NONE;
 }
 
-/* ------------------------------------------------------- growable arrays --- */
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need) {
-        if (nc > SIZE_MAX / 2 / elem) return -1;
-        nc *= 2;
-    }
-    void *p = realloc(*arr, nc * elem);
-    if (!p) return -1;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
-
 /* ------------------------------------------------------ message decoders --- */
 
 static int decode_value_type(ctx *c, const field *outer, mf_value_type *vt, const char *what)
@@ -373,7 +357,7 @@ static int decode_location(ctx *c, maps *mp, const field *outer, mf_location *lo
                 ln.function = fi + 1;
             }
             if (P->n_lines >= UINT32_MAX - 1) return fail(c, f.at, "too many lines");
-            if (grow((void **)&P->lines, &mp->cap_lines, P->n_lines + 1, sizeof *P->lines))
+            if (!MF_GROW(P->lines, mp->cap_lines, P->n_lines + 1, 64))
                 return fail(c, f.at, "out of memory");
             P->lines[P->n_lines++] = ln;
             loc->n_lines++;
@@ -424,7 +408,7 @@ static int decode_sample(ctx *c, maps *mp, const field *outer, size_t idx)
             /* Reserve for the most ids the field can hold (one per byte). */
             size_t most = f.wt == 2 ? f.len : 1;
             if (P->n_locs + most >= UINT32_MAX) return fail(c, f.at, "too many stack frames");
-            if (grow((void **)&P->locs, &mp->cap_locs, P->n_locs + most, sizeof *P->locs))
+            if (!MF_GROW(P->locs, mp->cap_locs, P->n_locs + most, 64))
                 return fail(c, f.at, "out of memory");
             uint32_t *out = P->locs ? P->locs + P->n_locs : NULL; /* NULL: nothing to add */
             size_t k = 0;
@@ -488,7 +472,7 @@ static int decode_sample(ctx *c, maps *mp, const field *outer, size_t idx)
                 check_str(c, f.at, lb.num_unit, what))
                 return -1;
             if (P->n_labels >= UINT32_MAX - 1) return fail(c, f.at, "too many labels");
-            if (grow((void **)&P->labels, &mp->cap_labels, P->n_labels + 1, sizeof *P->labels))
+            if (!MF_GROW(P->labels, mp->cap_labels, P->n_labels + 1, 64))
                 return fail(c, f.at, "out of memory");
             P->labels[P->n_labels++] = lb;
             s->n_labels++;
@@ -1096,7 +1080,7 @@ int64_t mf_pw_string(mf_pprof_writer *w, const char *s)
         if (strcmp(t, s) == 0) return it - 1;
     }
     if (w->n_str >= UINT32_MAX - 1) goto oom;
-    if (grow((void **)&w->str_off, &w->cap_str, w->n_str + 1, sizeof *w->str_off)) goto oom;
+    if (!MF_GROW(w->str_off, w->cap_str, w->n_str + 1, 64)) goto oom;
     size_t off = w->chars.len;
     if (mf_buf_append(&w->chars, s, n + 1, NULL)) goto oom;
     w->str_off[w->n_str++] = off;
@@ -1116,7 +1100,7 @@ int mf_pw_add_sample_type(mf_pprof_writer *w, const char *type, const char *unit
     }
     int64_t t = mf_pw_string(w, type), u = mf_pw_string(w, unit);
     if (t < 0 || u < 0) return -1;
-    if (grow((void **)&w->st, &w->cap_st, w->n_st + 1, sizeof *w->st)) {
+    if (!MF_GROW(w->st, w->cap_st, w->n_st + 1, 64)) {
         w_fail(w, "out of memory");
         return -1;
     }
@@ -1151,7 +1135,7 @@ int mf_pw_add_comment(mf_pprof_writer *w, const char *text)
 {
     int64_t t = mf_pw_string(w, text);
     if (t < 0) return -1;
-    if (grow((void **)&w->comments, &w->cap_comments, w->n_comments + 1, sizeof *w->comments)) {
+    if (!MF_GROW(w->comments, w->cap_comments, w->n_comments + 1, 64)) {
         w_fail(w, "out of memory");
         return -1;
     }
@@ -1179,7 +1163,7 @@ uint64_t mf_pw_add_mapping(mf_pprof_writer *w, const mf_pw_mapping *m)
 {
     int64_t fname = mf_pw_string(w, m->filename), bid = mf_pw_string(w, m->build_id);
     if (fname < 0 || bid < 0) return 0;
-    if (grow((void **)&w->maps, &w->cap_maps, w->n_maps + 1, sizeof *w->maps)) {
+    if (!MF_GROW(w->maps, w->cap_maps, w->n_maps + 1, 64)) {
         w_fail(w, "out of memory");
         return 0;
     }
@@ -1205,7 +1189,7 @@ uint64_t mf_pw_function(mf_pprof_writer *w, const char *name, const char *system
             return it;
     }
     if (w->n_fns >= UINT32_MAX - 1) goto oom;
-    if (grow((void **)&w->fns, &w->cap_fns, w->n_fns + 1, sizeof *w->fns)) goto oom;
+    if (!MF_GROW(w->fns, w->cap_fns, w->n_fns + 1, 64)) goto oom;
     w->fns[w->n_fns++] = f;
     w->fn_set.slots[h] = (uint32_t)w->n_fns;
     w->fn_set.n++;
@@ -1239,8 +1223,8 @@ uint64_t mf_pw_add_location(mf_pprof_writer *w, uint64_t mapping_id, uint64_t ad
             return 0;
         }
     if (w->n_locs >= UINT32_MAX - 1 ||
-        grow((void **)&w->locs, &w->cap_locs, w->n_locs + 1, sizeof *w->locs) ||
-        grow((void **)&w->lines, &w->cap_lines, w->n_lines + n_lines, sizeof *w->lines))
+        !MF_GROW(w->locs, w->cap_locs, w->n_locs + 1, 64) ||
+        !MF_GROW(w->lines, w->cap_lines, w->n_lines + n_lines, 64))
         goto oom;
     if (n_lines) memcpy(w->lines + w->n_lines, lines, n_lines * sizeof *lines);
     w->locs[w->n_locs] = (w_location){mapping_id, address, w->n_lines, n_lines};

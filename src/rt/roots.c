@@ -54,18 +54,53 @@ typedef struct global_root {
     mr_module_id module;
 } global_root;
 
+/* Invariant: globals, nglobals, cap_globals and the pins are read and
+ * written only under roots_lock. Stopping the world is not enough for the
+ * globals: a thread that is not attached (a dlopen constructor, a library's
+ * own thread) registers and unregisters them while the world is stopped.
+ * A thread never waits for the world while it holds the lock. */
 static pthread_mutex_t roots_lock = PTHREAD_MUTEX_INITIALIZER;
 static global_root *globals;
 static size_t nglobals, cap_globals;
 
+/* A fork while another thread holds roots_lock (the collector forks its
+ * snapshot writer, whose child walks the roots) would leave the child's
+ * copy locked for ever and the list maybe half-changed: the fork waits
+ * until the list is whole, and both sides go on with it unlocked. */
+static void roots_fork_prepare(void)
+{
+    pthread_mutex_lock(&roots_lock);
+}
+
+static void roots_fork_after(void)
+{
+    pthread_mutex_unlock(&roots_lock);
+}
+
+static pthread_once_t roots_fork_once = PTHREAD_ONCE_INIT;
+
+static void roots_fork_init(void)
+{
+    if (pthread_atfork(roots_fork_prepare, roots_fork_after, roots_fork_after) != 0)
+        mr__throw("out of memory (fork handlers of the roots)");
+}
+
+/* Takes roots_lock, first making sure a fork cannot copy it held. */
+static void roots_lock_take(void)
+{
+    pthread_once(&roots_fork_once, roots_fork_init);
+    pthread_mutex_lock(&roots_lock);
+}
+
 /* May run from a constructor before main(), before the runtime is
  * initialized, or from one that dlopen runs (then the module being loaded
- * is already known to the dynamic linker). */
+ * is already known to the dynamic linker), on any thread, attached or not,
+ * even while the world is stopped. */
 void mr_register_global(void **addr, const char *name, const char *file, int line)
 {
     global_root g = {addr, name, file, line, false, {0, 0}};
     g.in_module = mr__module_of((uintptr_t)addr, &g.module);
-    pthread_mutex_lock(&roots_lock);
+    roots_lock_take();
     if (nglobals == cap_globals) {
         cap_globals = cap_globals ? cap_globals * 2 : 64;
         global_root *v = realloc(globals, cap_globals * sizeof *v);
@@ -86,7 +121,7 @@ void mr_register_global(void **addr, const char *name, const char *file, int lin
 static void drop_unloaded_globals(void)
 {
     if (!mr__modules_update()) return;
-    pthread_mutex_lock(&roots_lock);
+    roots_lock_take();
     size_t j = 0;
     for (size_t i = 0; i < nglobals; i++)
         if (!globals[i].in_module ||
@@ -106,7 +141,7 @@ static void drop_unloaded_globals(void)
  */
 void mr_unregister_global(void **addr)
 {
-    pthread_mutex_lock(&roots_lock);
+    roots_lock_take();
     for (size_t i = nglobals; i-- > 0;) {
         if (globals[i].addr != addr) continue;
         memmove(&globals[i], &globals[i + 1], (nglobals - i - 1) * sizeof *globals);
@@ -136,7 +171,7 @@ mr_pin_handle mr_pin(void *obj, const char *why)
         if (!mr_object_type(obj, &start) || start != obj)
             mr__throw("mr_pin: %p is not the start of a heap object", obj);
     }
-    pthread_mutex_lock(&roots_lock);
+    roots_lock_take();
     uint32_t h;
     if (free_pin) {
         h = free_pin - 1;
@@ -157,7 +192,7 @@ mr_pin_handle mr_pin(void *obj, const char *why)
 
 void mr_unpin(mr_pin_handle h)
 {
-    pthread_mutex_lock(&roots_lock);
+    roots_lock_take();
     if (h == 0 || h > npins || !pins[h - 1].used) {
         pthread_mutex_unlock(&roots_lock);
         mr__throw("mr_unpin: %u is not a pinned handle", h);
@@ -169,7 +204,7 @@ void mr_unpin(mr_pin_handle h)
 
 void *mr_pinned(mr_pin_handle h)
 {
-    pthread_mutex_lock(&roots_lock);
+    roots_lock_take();
     void *obj = (h && h <= npins && pins[h - 1].used) ? pins[h - 1].obj : NULL;
     pthread_mutex_unlock(&roots_lock);
     return obj;
@@ -321,12 +356,17 @@ NO_ASAN static void mark_range(const mr_thread *t, const uintptr_t *w, const uin
 NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
 {
     drop_unloaded_globals();
+    /* marking waits for no thread that could hold roots_lock (only for the
+     * mark pool's lock, which is never held while roots_lock is wanted), so
+     * the list can be held while it is read */
+    roots_lock_take();
     for (size_t i = 0; i < nglobals; i++) {
         void *p = *globals[i].addr;
         if (p) mark((uintptr_t)p);
     }
     for (uint32_t i = 0; i < npins; i++)
         if (pins[i].used && pins[i].obj) mark((uintptr_t)pins[i].obj);
+    pthread_mutex_unlock(&roots_lock);
     for (mr_thread *t = mr__threads; t; t = t->next) {
         if (t->exiting) continue; /* its frames hold nothing of the program's */
         const unw_context_t *ctx;
@@ -646,24 +686,35 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
     drop_unloaded_globals();
     mr_root r;
     void *target;
-    for (size_t i = 0; i < nglobals; i++) {
-        uintptr_t p = (uintptr_t)*globals[i].addr;
+    /* fn may do anything, so the lock is held only to read one entry; an
+     * entry removed meanwhile may be passed over, as if removed before */
+    for (size_t i = 0;; i++) {
+        roots_lock_take();
+        bool more = i < nglobals;
+        global_root g = more ? globals[i] : (global_root){0};
+        pthread_mutex_unlock(&roots_lock);
+        if (!more) break;
+        uintptr_t p = (uintptr_t)*g.addr;
         if (!p || !heap_target(p, &target)) continue;
         r = (mr_root){.kind = MR_ROOT_GLOBAL,
                       .target = target,
-                      .slot = globals[i].addr,
-                      .name = globals[i].name,
-                      .file = globals[i].file,
-                      .line = globals[i].line};
+                      .slot = g.addr,
+                      .name = g.name,
+                      .file = g.file,
+                      .line = g.line};
         fn(&r, ud);
     }
-    for (uint32_t i = 0; i < npins; i++) {
-        if (!pins[i].used || !pins[i].obj || !heap_target((uintptr_t)pins[i].obj, &target))
-            continue;
+    for (uint32_t i = 0;; i++) {
+        roots_lock_take();
+        pin pn = i < npins ? pins[i] : (pin){0};
+        void **slot = i < npins ? &pins[i].obj : NULL;
+        pthread_mutex_unlock(&roots_lock);
+        if (!slot) break;
+        if (!pn.used || !pn.obj || !heap_target((uintptr_t)pn.obj, &target)) continue;
         r = (mr_root){.kind = MR_ROOT_PIN,
                       .target = target,
-                      .slot = &pins[i].obj,
-                      .name = pins[i].why ? pins[i].why : "pin",
+                      .slot = slot,
+                      .name = pn.why ? pn.why : "pin",
                       .line = (int)(i + 1)};
         fn(&r, ud);
     }
