@@ -454,6 +454,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                         __builtin_prefetch(&d->idom[pv]);
                         __builtin_prefetch(&d->retained[pv]);
                         __builtin_prefetch(&owner[pv]);
+                        if (g->table_bits) __builtin_prefetch(&g->table_bits[pv >> 3]);
                     }
                     if (pk != MP_NONE)
                         __builtin_prefetch(&d->idom[pk]), __builtin_prefetch(&owner[pk]);
