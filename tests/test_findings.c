@@ -998,6 +998,66 @@ static void test_a_long_chain_keeps_both_ends(void)
     done(&a);
 }
 
+/* The figures of every map and entry, as one list of numbers. */
+static size_t findings_figures(const analysis *a, uint64_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < a->g->nmaps && n + 6 <= max; k++) {
+        const mp_map_report *r = &a->f.maps[k];
+        out[n++] = r->retained;
+        out[n++] = r->entries_retained;
+        out[n++] = r->keys_retained;
+        out[n++] = r->shared_entries;
+        out[n++] = r->shared_bytes;
+        out[n++] = r->key_pointers;
+    }
+    for (size_t i = 0; i < a->g->nentries && n + 2 <= max; i++) {
+        bool shared = false;
+        out[n++] = mp_findings_entry(&a->f, i, &shared);
+        out[n++] = shared;
+    }
+    return n;
+}
+
+/* The entries of a heap with several maps are judged in two halves at once
+ * when there are two processors: the figures are those of one pass, a
+ * value that maps of both halves share counts once for each of them, and
+ * every entry keeps its own record, in order. */
+static void test_entry_figures_do_not_depend_on_the_threads(void)
+{
+    uint64_t fig[2][512];
+    size_t nfig[2];
+    for (int t = 0; t < 2; t++) {
+        setenv("MAPROOT_THREADS", t ? "2" : "1", 1);
+        heap h;
+        heap_init(&h);
+        uint32_t shared_v = obj(&h, 1 << 16, h.t_blob);
+        root(&h, MP_ROOT_GLOBAL, "config", shared_v, 0, 0);
+        /* 20, 8, 30 and 8 entries: the halves are maps 0-1 and 2-3 */
+        built_map a = add_map(&h, 2, 20, 1000, true, 24);
+        uint32_t b = map_of_one_value(&h, 8, shared_v);
+        built_map c = add_map(&h, 3, 30, 3000, false, 0);
+        uint32_t d = map_of_one_value(&h, 8, shared_v);
+        root(&h, MP_ROOT_GLOBAL, "a", a.header, 0, 0);
+        root(&h, MP_ROOT_GLOBAL, "b", b, 0, 0);
+        root(&h, MP_ROOT_GLOBAL, "c", c.header, 0, 0);
+        root(&h, MP_ROOT_GLOBAL, "d", d, 0, 0);
+        analysis an;
+        CHECK(analyse(&h, &an) == 0);
+        CHECK_EQ_U64(an.g->nentries, 66);
+        CHECK_EQ_U64(an.f.maps[0].entries_retained, 20 * (64 + 1000 + 24));
+        CHECK_EQ_U64(an.f.maps[2].entries_retained, 30 * (64 + 3000));
+        CHECK_EQ_U64(an.f.maps[1].shared_bytes, 1 << 16);
+        CHECK_EQ_U64(an.f.maps[3].shared_bytes, 1 << 16);
+        CHECK_EQ_U64(an.f.maps[3].shared_entries, 8);
+        nfig[t] = findings_figures(&an, fig[t], 512);
+        done(&an);
+    }
+    unsetenv("MAPROOT_THREADS");
+    CHECK_EQ_U64(nfig[1], nfig[0]);
+    for (size_t i = 0; i < nfig[0] && i < nfig[1]; i++) CHECK_EQ_U64(fig[1][i], fig[0][i]);
+}
+
 int main(void)
 {
     TEST(test_global_cache_is_the_top_suspect_with_its_chain);
@@ -1026,5 +1086,6 @@ int main(void)
     TEST(test_growth_of_a_suspect_map_ranks_it_not_its_holder);
     TEST(test_a_long_chain_keeps_both_ends);
     TEST(test_a_map_without_pointers_keeps_overflow_buckets_through_its_list);
+    TEST(test_entry_figures_do_not_depend_on_the_threads);
     TEST_EXIT();
 }

@@ -6,6 +6,7 @@
 #include "analyze/parallel.h"
 #include "format/grow.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -412,29 +413,52 @@ static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
 }
 
 /*
- * One pass over every entry, map by map, in the graph's order: which key and
- * value objects each entry owns, what they retain, which values are shared,
- * and whether keys point at objects. The entries are read a chunk at a time
- * (they are packed, perhaps on disk) so that the objects of the next ones
- * can be fetched while the current ones wait on memory: entries point all
- * over the heap.
+ * One pass over the entries of maps k0..k1-1, map by map, in the graph's
+ * order: which key and value objects each entry owns, what they retain,
+ * which values are shared, and whether keys point at objects; each entry's
+ * record appended to `info`. The entries are read a chunk at a time (they
+ * are packed, perhaps on disk) so that the objects of the next ones can be
+ * fetched while the current ones wait on memory: entries point all over
+ * the heap.
+ *
+ * Two passes over disjoint ranges of maps may run at once (entry_pass):
+ * each writes the reports of its own maps, its own `counted` bitmap and
+ * `info`, and owner[x] only for an x it owns. An entry owns x only when x's
+ * immediate dominator lies in the table of the entry's map, so no other
+ * map's entry ever owns x: owner[x] is read and written by one pass alone
+ * (hence ownership is asked before owner[x] is read).
  */
 #define ENTRY_CHUNK 256
-static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                      uint8_t *counted)
+typedef struct entry_range {
+    const mp_graph *g;
+    const mp_dom *d;
+    mp_findings *out;
+    uint32_t *owner;
+    uint8_t *counted; /* clear; left clear */
+    size_t k0, k1;    /* the maps */
+    mp_pack *info;    /* where the entries' records go */
+    int rc;
+} entry_range;
+
+static int entry_maps(entry_range *er)
 {
+    const mp_graph *g = er->g;
+    const mp_dom *d = er->d;
+    mp_findings *out = er->out;
+    uint32_t *owner = er->owner;
+    uint8_t *counted = er->counted;
     mp_entry *es = malloc(ENTRY_CHUNK * sizeof *es);
     uint32_t *marked = NULL; /* values marked in `counted` for the current map */
     size_t nmarked = 0, capmarked = 0;
     if (!es) return -1;
     mp_entry_cursor c;
-    mp_entry_cursor_init(&c, g, 0);
+    mp_entry_cursor_init(&c, g, er->k0 < g->nmaps ? g->maps[er->k0].first_entry : 0);
     /* every object reached: an in-edge is a live reference, unchecked */
     bool all_live = out->heap_objects == g->nobjects;
     table_memo memo = TABLE_MEMO_INIT;
     mp_entry_reader rd = MP_ENTRY_READER_INIT;
     int rc = 0;
-    for (size_t k = 0; k < g->nmaps && !rc; k++) {
+    for (size_t k = er->k0; k < er->k1 && !rc; k++) {
         const mp_map *m = &g->maps[k];
         mp_map_report *r = &out->maps[k];
         size_t left = m->nentries;
@@ -448,6 +472,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
             left -= got;
             for (size_t j = 0; j < got; j++) {
                 const mp_entry *e = &es[j];
+                assert(e->map == k);
                 if (j + 16 < got) {
                     uint32_t pv = es[j + 16].value_obj, pk = es[j + 16].key_obj;
                     if (pv != MP_NONE) {
@@ -455,6 +480,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                         __builtin_prefetch(&d->idom[pv]);
                         __builtin_prefetch(&d->retained[pv]);
                         __builtin_prefetch(&owner[pv]);
+                        if (g->table_bits) __builtin_prefetch(&g->table_bits[pv >> 3]);
                     }
                     if (pk != MP_NONE)
                         __builtin_prefetch(&d->idom[pk]), __builtin_prefetch(&owner[pk]);
@@ -474,7 +500,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                 size_t nk, nt = mp_entry_targets(g, &rd, e, t, words, &nk);
                 uint64_t ret = 0;
                 for (size_t i = 0; i < nt; i++) {
-                    if (owner[t[i]] != MP_NONE || !owns(g, d, e, t[i], &memo)) continue;
+                    if (!owns(g, d, e, t[i], &memo) || owner[t[i]] != MP_NONE) continue;
                     owner[t[i]] = (uint32_t)k;
                     if (!entry_alone(g, d, t[i], words[i], all_live)) continue;
                     ret += d->retained[t[i]];
@@ -504,7 +530,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
                     }
                 }
                 uint64_t info[2] = {ret, shared};
-                mp_pack_add(&out->entry_info, info);
+                mp_pack_add(er->info, info);
             }
         }
         for (size_t i = 0; i < nmarked; i++) counted[marked[i] >> 3] = 0;
@@ -514,7 +540,76 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
     mp_entry_cursor_free(&c);
     free(es);
     free(marked);
-    if (mp_pack_failed(&out->entry_info)) rc = -1;
+    if (mp_pack_failed(er->info)) rc = -1;
+    return rc;
+}
+
+static void entry_part(void *arg, unsigned t, unsigned n)
+{
+    (void)n;
+    entry_range *er = (entry_range *)arg + t;
+    er->rc = entry_maps(er);
+}
+
+/* The first map of the second half of the entries (by count), or 0 when
+ * the entries do not split in two: a single map, or maps whose entries do
+ * not follow one another in the graph's order. */
+static size_t entry_split(const mp_graph *g)
+{
+    size_t at = 0, half = g->nentries / 2, best = 0, best_gap = SIZE_MAX;
+    for (size_t k = 0; k < g->nmaps; k++) {
+        if (g->maps[k].first_entry != at) return 0;
+        size_t gap = at > half ? at - half : half - at;
+        if (k > 0 && gap < best_gap) best = k, best_gap = gap;
+        at += g->maps[k].nentries;
+    }
+    return at == g->nentries ? best : 0;
+}
+
+/* The bytes of the second half's records kept in memory before they go
+ * to a file (then a few MiB at a time): the store only waits for the first
+ * half to end. */
+#define SECOND_HALF_SPILL ((uint64_t)1 << 20)
+
+/*
+ * Every entry's figures (entry_maps), into out->entry_info in the graph's
+ * order. With two processors and entries in more than one map, the maps
+ * split in two halves of about as many entries, run at once; the second's
+ * records are kept in a store of their own (spilled to a file past a few
+ * MiB, to keep the peak memory) and appended after the first's.
+ * `counted` is a clear bitmap of an object a bit; the second half takes one
+ * of its own.
+ */
+static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
+                      uint8_t *counted)
+{
+    entry_range er[2] = {{g, d, out, owner, counted, 0, g->nmaps, &out->entry_info, 0}};
+    size_t split = mp_threads() >= 2 ? entry_split(g) : 0;
+    if (!split) return entry_maps(&er[0]);
+    mp_pack second;
+    mp_pack_init(&second, 2);
+    uint64_t spill = mp_spill_bytes();
+    mp_pack_spill(&second, spill && spill < SECOND_HALF_SPILL ? spill : SECOND_HALF_SPILL);
+    uint8_t *counted2 = calloc(g->nobjects / 8 + 1, 1);
+    if (!counted2) {
+        mp_pack_free(&second);
+        return entry_maps(&er[0]);
+    }
+    er[0].k1 = split;
+    er[1] = (entry_range){g, d, out, owner, counted2, split, g->nmaps, &second, 0};
+    mp_parallel(2, entry_part, er);
+    int rc = er[0].rc || er[1].rc ? -1 : 0;
+    if (!rc) {
+        mp_pack_cursor c;
+        mp_pack_cursor_init(&c, &second, 0);
+        uint64_t rec[2];
+        size_t n = 0;
+        for (; mp_pack_next(&c, rec); n++) mp_pack_add(&out->entry_info, rec);
+        mp_pack_cursor_free(&c);
+        if (n != second.n) rc = -1; /* the spill could not be read back */
+    }
+    free(counted2);
+    mp_pack_free(&second);
     return rc;
 }
 
