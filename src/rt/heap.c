@@ -632,28 +632,6 @@ void mr__heap_freed(uint64_t *objects, uint64_t *bytes)
 
 /* ------------------------------------------------------------- allocation -- */
 
-/* Slots ahead of the one handed out whose first lines the allocator asks the
- * cache for, and how many of their lines (a 144-byte bucket spans three). */
-#define PREFETCH_AHEAD 2
-#define PREFETCH_LINES 3
-
-/*
- * Asks the cache for the first lines of slot i + PREFETCH_AHEAD of s: the
- * slot a later allocation of this (class, type) is likely to get. Memory
- * that a collection freed has gone cold by the time it is handed out again
- * (the heap cycles through its whole goal between collections), and its
- * first write -- the zeroing -- otherwise waits for the line right there.
- * A read prefetch: a slot still allocated may be another thread's object,
- * and a read never takes its line away from that thread.
- */
-static inline void prefetch_slot_ahead(const mr_span *s, uint32_t i)
-{
-    if (i + PREFETCH_AHEAD >= s->nelems) return;
-    const char *p = (const char *)mr__slot_addr(s, i + PREFETCH_AHEAD);
-    for (uint32_t l = 0; l < PREFETCH_LINES && l * 64 < s->elemsize; l++)
-        __builtin_prefetch(p + l * 64, 0, 3);
-}
-
 /* The next free slot of s at or after freeindex, marked allocated; 0 if full. */
 static inline uintptr_t span_take(mr_span *s)
 {
@@ -667,7 +645,6 @@ static inline uintptr_t span_take(mr_span *s)
             if (i >= s->nelems) break;
             __atomic_store_n(&s->allocbits[w], a | (uint64_t)1 << (i & 63), __ATOMIC_RELAXED);
             s->freeindex = i + 1;
-            prefetch_slot_ahead(s, i);
             return mr__slot_addr(s, i);
         }
         i = (w + 1) << 6;
