@@ -427,21 +427,6 @@ INLINE uint64_t tophash_word(const uint8_t *b)
     return load64(b);
 }
 
-/*
- * Sets b's tophash byte i to top, given tw, the tophash word as it is now.
- * The whole word is stored, not the byte: the next write or lookup of the
- * bucket loads the word, and a load wider than a store still in flight
- * cannot be forwarded from it -- it waits until the byte has reached the
- * cache, on every insertion into a bucket being filled. Only for a writer
- * (F_WRITING held: no one else stores into the bucket meanwhile).
- */
-INLINE void set_tophash(uint8_t *b, uint64_t tw, unsigned i, uint8_t top)
-{
-    unsigned shift = i * 8;
-    uint64_t w = (tw & ~((uint64_t)0xff << shift)) | (uint64_t)top << shift;
-    memcpy(b, &w, 8);
-}
-
 INLINE unsigned first_byte(uint64_t mask)
 {
     return (unsigned)__builtin_ctzll(mask) >> 3;
@@ -1108,7 +1093,7 @@ INLINE uint8_t *assign_fast64(mr_map *m, const map_layout *L, const void *key, u
     i = first_byte(em);
     flags_put(m, f | F_WRITING);
     memcpy(b + BUCKET_CNT + i * 8, &k, 8);
-    set_tophash(b, tw, i, top);
+    b[i] = top;
     m->count++;
     m->grow_pc = caller;
     m->grow_op = op;
