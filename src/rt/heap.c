@@ -240,12 +240,12 @@ static mr_span *best_free_run(size_t npages)
 
 /*
  * Takes npages contiguous pages: best fit among the free runs (the run's
- * first pages; the rest of the run keeps its record and its pages' map
- * entries, which still name that record: a
- * collection that emptied the heap leaves one long run, carved a span at
- * a time, and rewriting the remainder's entries at every cut made that
- * quadratic), else -- after sweeping a little, which may free runs, so the heap
- * does not grow while garbage waits to be swept -- fresh pages from the
+ * first pages; the rest keeps the run's record and its pages' map entries,
+ * which still name that record -- a collection that emptied the heap
+ * leaves one long run, cut a span at a time, and remapping the rest at
+ * every cut would be quadratic), else -- after sweeping a little, which
+ * may free runs, so the heap does not grow while garbage waits to be
+ * swept -- fresh pages from the
  * arena. Fresh pages are zero; reused ones are flagged needzero. Caller
  * holds heap_lock.
  */
