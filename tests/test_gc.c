@@ -1504,6 +1504,76 @@ static void test_objects_take_their_size_class_and_no_more(void)
     many = NULL;
 }
 
+/* The pages the heap has handed out that do not map to the span or free
+ * run covering them (to a spare record, say). Called with the world stopped
+ * (no sweep under way). */
+static size_t misplaced_pages(void)
+{
+    uint64_t sys, inuse;
+    mr__heap_sizes(&sys, &inuse);
+    size_t npages = (size_t)(sys >> MR_PAGE_SHIFT), bad = 0;
+    for (size_t i = 0; i < npages; i++) {
+        uintptr_t page = mr__arena_lo + i * MR_PAGE_SIZE;
+        mr_span *s = mr__pagemap[i];
+        if (!s || page < s->base || page >= s->base + s->npages * MR_PAGE_SIZE) bad++;
+    }
+    return bad;
+}
+
+static void make_300k_garbage(void)
+{
+    make_garbage(300000);
+}
+
+/* Drops many[k] for every k with k % step == phase. */
+__attribute__((noinline)) static void drop_some(size_t n, size_t step, size_t phase)
+{
+    for (size_t k = phase; k < n; k += step) many[k] = NULL;
+}
+
+/*
+ * The page heap cuts spans from free runs and merges freed spans with their
+ * free neighbours, remapping only the pages that change hands. After rounds
+ * of large objects of assorted page counts and small objects taking pages
+ * from runs that collections emptied, then freed in a scattered order (so
+ * that runs merge on either side), every page still names its owner, and
+ * every page of a live large object resolves to it.
+ */
+static void test_page_map_follows_runs_cut_and_merged(void)
+{
+    enum { N = 600 };
+    in_thread(make_300k_garbage);
+    collect(); /* a long run of empty pages */
+    many = mr_new_array(&mr_type_pointer, N);
+    static const size_t pages[] = {5, 9, 6, 17, 5, 33, 7}; /* large: > 32 KiB */
+    for (int round = 0; round < 4; round++) {
+        for (size_t k = 0; k < N; k++) {
+            if (many[k]) continue;
+            if (k % 3 == 0)
+                many[k] = mr_new(&triple_type);
+            else
+                many[k] = mr_alloc_blob(pages[(k + round) % 7] * MR_PAGE_SIZE - 64);
+        }
+        drop_some(N, 2 + round % 3, round % 2);
+        collect();
+        mr_stop_the_world();
+        size_t bad = misplaced_pages();
+        mr_start_the_world();
+        CHECK_EQ_U64(bad, 0);
+        for (size_t k = 0; k < N; k++) {
+            if (!many[k] || k % 3 == 0) continue;
+            char *b = (char *)many[k];
+            size_t size = mr_object_size(b);
+            void *start;
+            for (size_t off = 0; off < size; off += MR_PAGE_SIZE) {
+                CHECK(mr_object_type(b + off, &start) == &mr_type_blob);
+                CHECK(start == b);
+            }
+        }
+    }
+    many = NULL;
+}
+
 /* Objects of two types of one size class, allocated alternately, keep their
  * types; the one with a pointer keeps its target alive, the pointer-free one
  * does not (its bytes are never read as pointers). */
@@ -1661,6 +1731,7 @@ int main(void)
     TEST_IN_THREAD(test_walk_is_ordered_and_bulk_resolve_matches_is_marked);
     TEST_IN_THREAD(test_objects_take_their_size_class_and_no_more);
     TEST_IN_THREAD(test_types_sharing_a_size_class_keep_their_types);
+    TEST_IN_THREAD(test_page_map_follows_runs_cut_and_merged);
     TEST_IN_THREAD(test_types_sharing_a_cache_way_do_not_make_the_pacer_collect);
     TEST_IN_THREAD(test_sweep_runs_after_the_pause_and_mr_gc_waits_for_it);
     TEST_IN_THREAD(test_each_cycle_records_its_pause);

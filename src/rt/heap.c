@@ -13,6 +13,7 @@
 #include "rt/heap.h"
 #include "rt/thread.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -189,10 +190,16 @@ static mr_span *new_span_struct(void)
     return s;
 }
 
+/* Maps npages pages from base to value. */
+static void set_pagemap_range(uintptr_t base, size_t npages, mr_span *value)
+{
+    size_t first = (base - mr__arena_lo) >> MR_PAGE_SHIFT;
+    for (size_t i = 0; i < npages; i++) mr__pagemap[first + i] = value;
+}
+
 static void set_pagemap(mr_span *s, mr_span *value)
 {
-    size_t first = (s->base - mr__arena_lo) >> MR_PAGE_SHIFT;
-    for (size_t i = 0; i < s->npages; i++) mr__pagemap[first + i] = value;
+    set_pagemap_range(s->base, s->npages, value);
 }
 
 /* Span lists are doubly linked and each span knows its list's head. */
@@ -232,9 +239,13 @@ static mr_span *best_free_run(size_t npages)
 }
 
 /*
- * Takes npages contiguous pages: best fit among the free runs (splitting the
- * run), else -- after sweeping a little, which may free runs, so the heap
- * does not grow while garbage waits to be swept -- fresh pages from the
+ * Takes npages contiguous pages: best fit among the free runs (the run's
+ * first pages; the rest keeps the run's record and its pages' map entries,
+ * which still name that record -- a collection that emptied the heap
+ * leaves one long run, cut a span at a time, and remapping the rest at
+ * every cut would be quadratic), else -- after sweeping a little, which
+ * may free runs, so the heap does not grow while garbage waits to be
+ * swept -- fresh pages from the
  * arena. Fresh pages are zero; reused ones are flagged needzero. Caller
  * holds heap_lock.
  */
@@ -246,16 +257,17 @@ static mr_span *alloc_pages(size_t npages)
         best = best_free_run(npages);
     }
     if (best) {
-        list_remove(best);
         if (best->npages > npages) {
-            mr_span *rest = new_span_struct();
-            rest->base = best->base + npages * MR_PAGE_SIZE;
-            rest->npages = best->npages - npages;
-            rest->needzero = 1;
-            set_pagemap(rest, rest);
-            list_push(&free_runs, rest);
-            best->npages = npages;
+            /* The caller maps the new span's pages (init_span_metadata). */
+            mr_span *s = new_span_struct();
+            s->base = best->base;
+            best->base += npages * MR_PAGE_SIZE;
+            best->npages -= npages;
+            s->npages = npages;
+            s->needzero = 1;
+            return s;
         }
+        list_remove(best);
         best->needzero = 1;
         return best;
     }
@@ -272,8 +284,9 @@ static mr_span *alloc_pages(size_t npages)
 
 /*
  * Returns a span's pages to the free runs, merging with free neighbours so
- * that large objects can reuse them. The span is on no list. Caller holds
- * heap_lock.
+ * that large objects can reuse them. Only pages that change hands are
+ * mapped again (a run grown page by page stays linear). The span is on no
+ * list. Caller holds heap_lock.
  */
 static void free_pages(mr_span *s)
 {
@@ -288,6 +301,7 @@ static void free_pages(mr_span *s)
     s->needzero = 1;
     uintptr_t end = s->base + s->npages * MR_PAGE_SIZE;
     mr_span *after = end < arena_used ? mr__pagemap[(end - mr__arena_lo) >> MR_PAGE_SHIFT] : NULL;
+    size_t own = s->npages; /* pages still mapped to s */
     if (after && !after->in_use && after->npages) {
         list_remove(after);
         s->npages += after->npages;
@@ -298,16 +312,20 @@ static void free_pages(mr_span *s)
     mr_span *before = s->base > mr__arena_lo
                           ? mr__pagemap[(s->base - MR_PAGE_SIZE - mr__arena_lo) >> MR_PAGE_SHIFT]
                           : NULL;
+    mr_span *owner = s;
     if (before && !before->in_use && before->npages) {
-        list_remove(before);
+        owner = before; /* stays on the free runs, its pages mapped to it */
         before->npages += s->npages;
+        own = 0;
+    }
+    set_pagemap_range(s->base + own * MR_PAGE_SIZE, s->npages - own, owner);
+    if (owner != s) {
         s->npages = 0;
         s->next = spare_structs;
         spare_structs = s;
-        s = before;
+    } else {
+        list_push(&free_runs, s);
     }
-    set_pagemap(s, s);
-    list_push(&free_runs, s);
 }
 
 /* Gives a span of pages its type and bitmaps (one allocation). */
@@ -640,6 +658,25 @@ void mr__sample_alloc(mr_thread *t, void *obj, size_t size, const mr_type *type,
                       bool map);
 
 /*
+ * Zeroes a small slot (n <= 256, a multiple of 8) with inline stores: for
+ * the sizes most objects have, a call into the C library's memset costs
+ * more than the stores. The pointer goes through an empty asm statement
+ * so that the compiler cannot see the loop as a memset and call it after all.
+ */
+typedef uint64_t zero_vec __attribute__((vector_size(16), aligned(8), may_alias));
+typedef uint64_t zero_word __attribute__((aligned(8), may_alias));
+static inline void zero_small(void *p, size_t n)
+{
+    assert(n <= 256 && n % 8 == 0);
+    char *q = p, *end = q + (n & ~(size_t)15);
+    for (; q < end; q += 16) {
+        *(zero_vec *)q = (zero_vec){0, 0};
+        __asm__("" : "+r"(q));
+    }
+    if (n & 8) *(zero_word *)q = 0;
+}
+
+/*
  * The per-object bookkeeping shared by the fast and slow paths: zeroes
  * reused memory, counts, and samples. caller: the program's call (see
  * "entry points" in internal.h) and map whether it was a map operation's,
@@ -649,7 +686,12 @@ static inline void *finish_alloc(mr_thread *t, mr_span *s, uintptr_t slot, size_
                                  uintptr_t caller, bool map)
 {
     void *obj = (void *)slot;
-    if (s->needzero) memset(obj, 0, slot_bytes);
+    if (s->needzero) {
+        if (slot_bytes <= 256)
+            zero_small(obj, slot_bytes);
+        else
+            memset(obj, 0, slot_bytes);
+    }
     atomic_store_explicit(&t->mallocs, atomic_load_explicit(&t->mallocs, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     atomic_store_explicit(&t->alloc_bytes,
