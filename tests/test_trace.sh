@@ -10,6 +10,8 @@
 #     them) and a Chrome trace-event timeline; --once -o FILE;
 #   - the program exits during a trace: reported, what was had is written,
 #     exit 0;
+#   - in a sanitizer build a snapshot due while the agent's worker first
+#     reads the debug information is written with the world stopped;
 #   - a snapshot writer that hangs is killed and the failure reported:
 #     trace -o says why and exits 2, --once too, nothing is written;
 #   - an idle program: the view says it waits; --force-gc collects now;
@@ -413,6 +415,26 @@ case_other_uid() {
   finished "$fpid" 0 f
 }
 
+# a snapshot due while the agent's worker first reads the program's debug
+# information (held long by a test hook): where the fork guard is on (a
+# sanitizer build, whose allocator a fork can leave locked), it is written
+# with the world stopped; elsewhere by a forked writer as always
+case_warm_guard() {
+  group=case_warm_guard
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  local want="forked child"
+  nm -D "$target" 2>/dev/null | grep -E ' T __(a|t)san_init$' >/dev/null && want="stopped world"
+  MAPROOT_WARM_HOLD_MS=15000 start w
+  local wpid=$pid
+  # the first client starts the worker, which then holds for 15 s
+  "$maproot" trace --pid "$wpid" -i 100ms -d 300ms >first.txt 2>&1 || fail "first attach: $(cat first.txt)"
+  "$maproot" trace --pid "$wpid" --once -o w.gcstack.gz >w.txt 2>&1 || fail "--once: $(cat w.txt w.err)"
+  "$maproot" analyze --summary w.gcstack.gz >sum.txt 2>&1 || fail "summary: $(cat sum.txt)"
+  has "written by a $want" sum.txt
+  stop w
+  finished "$wpid" 0 w
+}
+
 # a stale socket, a wrong pid, programs without the collector
 case_refusals() {
   group=case_refusals
@@ -564,7 +586,7 @@ case_leftovers() {
 }
 
 for c in ${CASES:-case_live case_exits case_files case_stuck_writer case_idle case_clients case_requests \
-  case_other_uid case_refusals case_preload case_leftovers}; do
+  case_other_uid case_refusals case_preload case_leftovers case_warm_guard}; do
   "$c" &
 done
 wait

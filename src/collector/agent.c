@@ -947,7 +947,21 @@ static void describe_site(site *s);
 static void *worker_main(void *arg)
 {
     (void)arg;
-    mrc__symbolizer_warm(); /* before the first site or profile is due */
+    /* before the first site or profile is due. Reading the program's
+     * debug information is the worker's one long burst of allocation, and
+     * it begins just as a client's first snapshot is due: a writer forked
+     * meanwhile in a build whose allocator is not fork-safe could hang, so
+     * for the fork guard the worker is busy while it warms (such a
+     * snapshot is written in place instead; forkguard.h) */
+    mrc__fork_busy();
+    mrc__symbolizer_warm();
+    const char *hold = getenv("MAPROOT_WARM_HOLD_MS"); /* (for tests: a slow warm-up) */
+    if (hold && *hold) {
+        long ms = strtol(hold, NULL, 10);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        if (ms > 0) nanosleep(&ts, NULL);
+    }
+    mrc__fork_idle();
     for (;;) {
         pthread_mutex_lock(&ag.lock);
         job *j = NULL;

@@ -12,17 +12,22 @@
  * their locks) waits for ever at its own first allocation of that size.
  * From LLVM 18 on the allocator is locked at fork, but not the quarantine
  * of freed blocks: a child forked while another thread moves blocks into
- * it can still wait for ever, at a free (rarely).
+ * it can still wait for ever, at a free (rarely). ThreadSanitizer's
+ * allocator (clang 14) leaves such children stuck too.
  *
  * So in such a build a thread that uses the guard is "busy" whenever it is
  * not waiting (in poll() or on a condition), and a fork waits for all such
  * threads to be idle -- at most MRC_FORK_QUIET_MS: the world is stopped
  * meanwhile -- and holds them idle until the fork is done; when one stays
  * busy the caller writes without a fork. The agent's thread uses it. The
- * worker and the profile writer do not: they symbolize, busy for seconds
- * in such a build, and a snapshot that waited for them (or was written in
- * place, world stopped, meanwhile) came too late for its client; a writer
- * that hangs all the same is killed by the agent (agent.h,
+ * worker uses it only while it first reads the program's debug
+ * information (mrc__symbolizer_warm): that burst of allocation comes just
+ * as a client's first snapshot is due, and was where writers hung; a
+ * snapshot due then is written in place. Otherwise the worker and the
+ * profile writer do not: they symbolize, busy for seconds in such a
+ * build, and a snapshot that waited for them (or was written in place,
+ * world stopped, meanwhile) came too late for its client; a writer that
+ * hangs all the same is killed by the agent (agent.h,
  * MAPROOT_WRITER_STALL). Elsewhere the guard is off: busy and idle cost
  * nothing and a fork never waits. mrc__fork_guard_set turns it on or off
  * (for tests of the guard itself).
@@ -37,7 +42,8 @@
 
 #define MRC_FORK_QUIET_MS 20
 
-/* On in builds whose allocator is not fork-safe (AddressSanitizer). */
+/* On in builds whose allocator is not fork-safe (Address- and
+ * ThreadSanitizer). */
 bool mrc__fork_guard_on(void);
 void mrc__fork_guard_set(bool on);
 
