@@ -76,6 +76,12 @@ finished() {
   grep -q '^trace_target: added [0-9]* sessions, cache holds [0-9]*$' "$3.out" ||
     fail "$3 lacks its normal output: $(cat "$3.out")"
 }
+# gc_cycles PID: the collections the program has run, as maproot ps sees them
+gc_cycles() {
+  "$maproot" ps --format json 2>/dev/null | python3 -c '
+import json, sys
+print(next((p["gc_cycles"] for p in json.load(sys.stdin) if p["pid"] == int(sys.argv[1])), 0))' "$1"
+}
 # settle PID: until the program's snapshot writers (children) are done
 settle() {
   for _ in $(seq 200); do
@@ -197,6 +203,16 @@ case_exits() {
   local t=$!
   wait_for bdir/first.gcstack.gz . # attached, and the first pair is there
   for _ in $(seq 100); do [ -s bdir/first.pb.gz ] && break; sleep 0.05; done
+  # the timeline shows the map once a census after the first one saw it
+  # grow: let at least three collections and three intervals pass
+  local c0 now
+  c0=$(gc_cycles "$bpid")
+  sleep 0.6
+  for _ in $(seq 200); do
+    now=$(gc_cycles "$bpid")
+    [ "$now" -ge $((c0 + 3)) ] && break
+    sleep 0.05
+  done
   stop b
   wait $t || fail "trace of an exiting program: exit $?: $(cat b.err)"
   has "the program exited: trace_target (pid $bpid)" b.txt
