@@ -63,8 +63,8 @@ static void sample_types_period_and_unsampling(void)
 static void go_rate_spelling(void)
 {
     mf_error err;
-    mf_profile *p = parse("heap profile: 1: 1 [1: 1] @ heap/1048576\n4: 400 [4: 400] @ 0x10\n",
-                          &err);
+    mf_profile *p =
+        parse("heap profile: 1: 1 [1: 1] @ heap/1048576\n4: 400 [4: 400] @ 0x10\n", &err);
     CHECK(p);
     CHECK_EQ_U64(p->period, 524288);
     CHECK_EQ_U64(mf_sample_values(p, 0)[2], 20973);

@@ -248,8 +248,8 @@ static int load_godump(const char *path, mf_in *in, mp_graph **out, mf_error *er
 static const cli_kind kinds[] = {
     {"root snapshot", false, mf_gs_sniff_bytes, cli_load_snapshot, NULL},
     {"Go heap dump", true, mf_gd_sniff_bytes, load_godump, NULL},
-    {"pprof profile", false, mf_profile_sniff_bytes, NULL, mf_profile_read_in},
     {"text heap profile", false, mf_heaptext_sniff_bytes, NULL, mf_heaptext_read_in},
+    {"pprof profile", false, mf_profile_sniff_bytes, NULL, mf_profile_read_in},
 };
 
 /* Bytes looked at to tell the kind: enough for every sniff above. */

@@ -137,8 +137,7 @@ static int read_hex(const char **pp, uint64_t *v)
 
 /* Reads "N: M [N2: M2] @" (blanks allowed around each part), the counts of
  * a record and of the header, into c (in-use pair, allocated pair). */
-static int read_counts(parser *P, size_t lineno, const char *line, const char **pp,
-                       int64_t c[4])
+static int read_counts(parser *P, size_t lineno, const char *line, const char **pp, int64_t c[4])
 {
     static const char seps[4] = {':', '[', ':', ']'};
     const char *p = skip_blank(*pp);
@@ -251,8 +250,7 @@ static uint64_t location(parser *P, uint64_t addr, size_t from, size_t to)
 static int stack(parser *P, size_t *n)
 {
     *n = 0;
-    if (!MF_GROW(P->locs, P->cap_locs, P->npcs, 16) ||
-        !MF_GROW(P->lines, P->cap_lines, P->nfr, 16))
+    if (!MF_GROW(P->locs, P->cap_locs, P->npcs, 16) || !MF_GROW(P->lines, P->cap_lines, P->nfr, 16))
         return oom(P, P->rec_line);
     if (P->nfr == 0) {
         for (size_t i = 0; i < P->npcs; i++) {
@@ -297,8 +295,7 @@ static int flush(parser *P)
     /* the size of the allocations, as Go's proto writer labels them */
     int64_t block = c[2] > 0 ? c[3] / c[2] : 0;
     mf_pw_label label = {"bytes", NULL, block, NULL};
-    if (mf_pw_add_sample(P->w, P->locs, n, v, 4, &label, block ? 1 : 0))
-        return oom(P, P->rec_line);
+    if (mf_pw_add_sample(P->w, P->locs, n, v, 4, &label, block ? 1 : 0)) return oom(P, P->rec_line);
     return 0;
 }
 
