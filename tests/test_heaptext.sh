@@ -6,9 +6,10 @@
 #   by hand: unsampling (heap_v2, heap, heapprofile), inlined frames as one
 #   location, gzip and standard input, diff, gate's refusal, bad input.
 # PART go: tests/go/heaptext.go (built with the system Go) writes its heap
-#   profile as proto and as text from the same data with every allocation
-#   sampled; maproot's reports of the two agree exactly, and on the text its
-#   totals and top sites agree with go tool pprof's. Exits 77 (skipped)
+#   profile as proto and as text from the same data, with every allocation
+#   sampled and with one per 4 KiB; maproot's reports of the two agree
+#   exactly, and on the text its totals and top sites agree with go tool
+#   pprof's. Exits 77 (skipped)
 #   when Go is not installed.
 set -u
 maproot=$1 src=$2 work=$3 part=$4
@@ -156,14 +157,24 @@ go_part() {
     export GOCACHE="$d/gocache" GOPATH="$d/gopath" GO111MODULE=off GOFLAGS= GOTOOLCHAIN=local
     export PPROF_TMPDIR="$d/pprof-tmp" HOME="$d"
     go build -o "$d/heaptext" "$src/heaptext.go" || { echo "go build failed" >&2; exit 1; }
-    (cd "$d" && ./heaptext heap.pb.gz heap.txt) || { echo "heaptext failed" >&2; exit 1; }
-    head -1 "$d/heap.txt" | grep -q '^heap profile: .* @ heap/2$' || fail "Go wrote no debug=1 text profile"
+    # every allocation sampled (rate 1: the figures are exact), then one per
+    # 4 KiB (unsampled by the same formula from the same records)
+    for rate in 1 4096; do go_rate "$d" $rate; done
+}
+
+# go_rate DIR RATE: the checks on heaptext's two profiles at one rate.
+go_rate() {
+    local d=$1/rate-$2 bin=$1/heaptext
+    mkdir -p "$d"
+    (cd "$d" && "$bin" "$2" heap.pb.gz heap.txt) || { echo "heaptext failed" >&2; exit 1; }
+    head -1 "$d/heap.txt" | grep -q "^heap profile: .* @ heap/$((2 * $2))\$" ||
+        fail "Go wrote no debug=1 text profile at rate $2"
 
     # The same data as proto and as text: every sample type's total and
-    # every site's flat and cum agree exactly (MemProfileRate 1: nothing
-    # is unsampled), the top sites first.
+    # every site's flat and cum agree exactly (Go's proto writer unsamples
+    # the same records by the same formula), the top sites first.
     for t in alloc_objects alloc_space inuse_objects inuse_space; do
-        python3 - "$(json "$d/heap.pb.gz" -i $t)" "$(json "$d/heap.txt" -i $t)" "$t" <<'PY' ||
+        python3 - "$(json "$d/heap.pb.gz" -i $t)" "$(json "$d/heap.txt" -i $t)" <<'PY' ||
 import json, sys
 p, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert p["total"] == t["total"] > 0, (p["total"], t["total"])
@@ -171,17 +182,17 @@ rows = lambda a: [(s["function"], s["flat"], s["cum"]) for s in a["top"]]
 assert rows(p) == rows(t), (rows(p)[:5], rows(t)[:5])
 assert rows(t)[0][0] == "main.grow", rows(t)[0]
 PY
-            fail "proto and text profile of the same moment differ ($t)"
+            fail "proto and text profile of the same moment differ (rate $2, $t)"
     done
     "$maproot" analyze "$d/heap.txt" | grep -q "producer      Go runtime/pprof" || fail "text: producer is Go"
     "$maproot" analyze "$d/heap.txt" | grep -q "runtime.MemStats HeapInuse = " || fail "text: MemStats"
 
     # go tool pprof reads the same text file (symbolized with the binary):
     # the same totals and the same flat figures of the top sites.
-    for t in alloc_space inuse_space inuse_objects; do
+    for t in alloc_objects alloc_space inuse_objects inuse_space; do
         go tool pprof -top -unit=B -nodefraction=0 -nodecount=5 -sample_index=$t \
-            "$d/heaptext" "$d/heap.txt" >"$d/pprof-$t.txt" 2>/dev/null
-        python3 - "$d/pprof-$t.txt" "$(json "$d/heap.txt" -i $t)" <<'PY' || fail "pprof and maproot differ on the text profile ($t)"
+            "$bin" "$d/heap.txt" >"$d/pprof-$t.txt" 2>/dev/null
+        python3 - "$d/pprof-$t.txt" "$(json "$d/heap.txt" -i $t)" <<'PY' ||
 import json, re, sys
 text = open(sys.argv[1]).read()
 ours = json.loads(sys.argv[2])
@@ -197,15 +208,16 @@ for line in text.splitlines():
         if v: assert flat.get(f[5]) == v, (f[5], v, flat.get(f[5]))
 assert rows, "no rows in pprof -top"
 PY
+            fail "pprof and maproot differ on the text profile (rate $2, $t)"
     done
 
     # diff: text against text, and text against proto of the same moment
     "$maproot" diff --format json "$d/heap.txt" "$d/heap.txt" |
         python3 -c 'import json,sys; a=json.load(sys.stdin); assert a["delta"] == 0 and a["base_total"] > 0' ||
-        fail "diff text text"
+        fail "diff text text (rate $2)"
     "$maproot" diff --format json "$d/heap.pb.gz" "$d/heap.txt" |
         python3 -c 'import json,sys; a=json.load(sys.stdin); assert a["delta"] == 0' ||
-        fail "diff proto text of the same data"
+        fail "diff proto text of the same data (rate $2)"
 }
 
 case $part in

@@ -1,9 +1,9 @@
-// heaptext: a small Go program that grows a map with every allocation
-// profiled (MemProfileRate 1) and writes its heap profile twice from the
-// same memory-profile data: as a proto (debug=0) and as text (debug=1).
+// heaptext: a small Go program that grows a map, its allocations sampled
+// one per RATE bytes (1: every one), and writes its heap profile twice from
+// the same memory-profile data: as a proto (debug=0) and as text (debug=1).
 // Used by tests/test_heaptext.sh to check that maproot reads both alike.
 //
-// usage: heaptext PROTO.pb.gz TEXT.txt
+// usage: heaptext RATE PROTO.pb.gz TEXT.txt
 package main
 
 import (
@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 )
 
 type entry struct {
@@ -52,17 +53,22 @@ func write(path string, dbg int) {
 }
 
 func main() {
-	runtime.MemProfileRate = 1
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: heaptext PROTO TEXT")
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: heaptext RATE PROTO TEXT")
 		os.Exit(2)
 	}
+	rate, err := strconv.Atoi(os.Args[1])
+	if err != nil || rate < 1 {
+		fmt.Fprintln(os.Stderr, "heaptext: RATE must be a positive number")
+		os.Exit(2)
+	}
+	runtime.MemProfileRate = rate
 	grow(20000)
 	scratch(300)
 	// The profile shows what the last completed collection published; with
 	// no collection between the two writes both hold the same records.
 	runtime.GC()
 	debug.SetGCPercent(-1)
-	write(os.Args[1], 0)
-	write(os.Args[2], 1)
+	write(os.Args[2], 0)
+	write(os.Args[3], 1)
 }
