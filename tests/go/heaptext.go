@@ -52,16 +52,21 @@ func write(path string, dbg int) {
 	f.Close()
 }
 
+// args returns the sampling rate and the two paths, or stops the program
+// with its usage.
+func args() (rate int, proto, text string) {
+	if len(os.Args) == 4 {
+		if r, err := strconv.Atoi(os.Args[1]); err == nil && r > 0 {
+			return r, os.Args[2], os.Args[3]
+		}
+	}
+	fmt.Fprintln(os.Stderr, "usage: heaptext RATE PROTO TEXT (RATE > 0)")
+	os.Exit(2)
+	return
+}
+
 func main() {
-	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: heaptext RATE PROTO TEXT")
-		os.Exit(2)
-	}
-	rate, err := strconv.Atoi(os.Args[1])
-	if err != nil || rate < 1 {
-		fmt.Fprintln(os.Stderr, "heaptext: RATE must be a positive number")
-		os.Exit(2)
-	}
+	rate, proto, text := args()
 	runtime.MemProfileRate = rate
 	grow(20000)
 	scratch(300)
@@ -69,6 +74,6 @@ func main() {
 	// no collection between the two writes both hold the same records.
 	runtime.GC()
 	debug.SetGCPercent(-1)
-	write(os.Args[2], 0)
-	write(os.Args[3], 1)
+	write(proto, 0)
+	write(text, 1)
 }
