@@ -256,10 +256,11 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     for (uint32_t i = count; i >= 2; i--) {
         /* predecessors are scattered: fetch the lists of the vertices a
          * few turns on, then their predecessors' numbers */
-        if (i > 16 && vertex[i - 16] < c.n) __builtin_prefetch(&g->in.at[vertex[i - 16]]);
-        if (i > 8 && vertex[i - 8] < c.n) __builtin_prefetch(&in[mp_in_begin(g, vertex[i - 8])]);
-        if (i > 4 && vertex[i - 4] < c.n) {
-            uint64_t b = mp_in_begin(g, vertex[i - 4]), e = mp_in_end(g, vertex[i - 4]);
+        if (i > 32 && vertex[i - 32] < c.n) __builtin_prefetch(&g->in.at[vertex[i - 32]]);
+        if (i > 16 && vertex[i - 16] < c.n)
+            __builtin_prefetch(&in[mp_in_begin(g, vertex[i - 16])]);
+        if (i > 8 && vertex[i - 8] < c.n) {
+            uint64_t b = mp_in_begin(g, vertex[i - 8]), e = mp_in_end(g, vertex[i - 8]);
             for (uint64_t k = b; k < e && k < b + 4; k++) __builtin_prefetch(&dfn[in[k]]);
         }
         uint32_t w = vertex[i];
@@ -316,8 +317,18 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     for (uint32_t i = 2; i <= count; i++) out->idom[vertex[i]] = vertex[idom[i]];
     uint32_t *spare = idom; /* N + 1 entries: root_of takes it */
     idom = NULL;
-    /* retained sizes: children before parents (reverse preorder) */
+    /* retained sizes: children before parents (reverse preorder); the
+     * vertices are scattered over the node arrays, so those of the turns a
+     * few places on are fetched ahead (their dominators' entries once
+     * their idom is in cache) */
     for (uint32_t i = count; i >= 2; i--) {
+        if (i > 32) {
+            uint32_t a = vertex[i - 32];
+            __builtin_prefetch(&out->idom[a]);
+            __builtin_prefetch(&out->retained[a]);
+            if (a < c.n) __builtin_prefetch(&g->size32[a]);
+        }
+        if (i > 16) __builtin_prefetch(&out->retained[out->idom[vertex[i - 16]]]);
         uint32_t v = vertex[i];
         if (v < c.n) out->retained[v] += mp_obj_size(g, v);
         out->retained[out->idom[v]] += out->retained[v];
