@@ -328,7 +328,8 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
             __builtin_prefetch(&out->retained[a]);
             if (a < c.n) __builtin_prefetch(&g->size32[a]);
         }
-        if (i > 16) __builtin_prefetch(&out->retained[out->idom[vertex[i - 16]]]);
+        if (i >= 18) /* vertex i - 16 is not S (1), which has no dominator */
+            __builtin_prefetch(&out->retained[out->idom[vertex[i - 16]]]);
         uint32_t v = vertex[i];
         if (v < c.n) out->retained[v] += mp_obj_size(g, v);
         out->retained[out->idom[v]] += out->retained[v];
