@@ -23,30 +23,40 @@ typedef struct ctx {
     uint8_t *is_target; /* bitmap over objects: some root points here */
 } ctx;
 
+/* next[] of a vertex all of whose successors were taken (step 1) */
+#define DFS_DONE UINT32_MAX
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
-/* The k-th successor of node v (k from 0), or false past the last one. */
-static inline bool succ(const ctx *c, uint32_t v, uint64_t k, uint32_t *w)
+/* The number of successors of node v. */
+static inline uint64_t nsucc(const ctx *c, uint32_t v)
+{
+    if (v < c->n) return mp_out_end(c->g, v) - mp_out_begin(c->g, v);
+    if (v == c->S) return c->nroots;
+    return c->g->roots[v - c->n].target != MP_NONE;
+}
+
+/*
+ * The k-th successor of node v (k from 0, below nsucc), and whether it is
+ * v's last one.
+ */
+static inline uint32_t succ(const ctx *c, uint32_t v, uint64_t k, bool *last)
 {
     if (v < c->n) {
         uint64_t e = mp_out_begin(c->g, v) + k;
-        if (e >= mp_out_end(c->g, v)) return false;
-        *w = c->g->out.adj[e];
-        return true;
+        *last = e + 1 >= mp_out_end(c->g, v);
+        return c->g->out.adj[e];
     }
     if (v == c->S) {
-        if (k >= c->nroots) return false;
-        *w = (uint32_t)(c->n + k);
-        return true;
+        *last = k + 1 >= c->nroots;
+        return (uint32_t)(c->n + k);
     }
-    uint32_t t = c->g->roots[v - c->n].target;
-    if (k > 0 || t == MP_NONE) return false;
-    *w = t;
-    return true;
+    *last = true;
+    return c->g->roots[v - c->n].target;
 }
 
 /* First index in c->rt of the roots targeting object v. */
@@ -194,25 +204,39 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
      * is the tree path from the current vertex up to S, which parent[]
      * already holds: so no stack is kept (on a long chain it would cost 16
      * bytes a level). Each vertex's next successor position is kept in
-     * label[] (calloc'ed zero), which is free until step 2; a vertex with
-     * 2^32-1 successors tried counts as done (no heap has that many). */
+     * label[] (calloc'ed zero), which is free until step 2. DFS_DONE there
+     * says the vertex's last successor was taken: the search comes back to
+     * a vertex once more after that, and then reads only the two arrays it
+     * walks down anyway (parent, next) instead of the vertex's edge list,
+     * which a long chain has pushed out of the cache long before (one
+     * scattered read fewer per vertex). A vertex with 2^32-1 successors
+     * tried counts as done (no heap has that many). */
     uint32_t *next = label;
     uint32_t count = 0;
     dfn[c.S] = ++count;
     vertex[count] = c.S;
     const uint32_t *adj = g->out.adj;
     for (uint32_t cur = count; cur;) {
-        uint32_t w, v = vertex[cur];
-        if (v < c.n) {
-            /* the successors a few places on, whose numbers will be
-             * looked at soon (a bucket array has millions, mostly seen) */
-            uint64_t e = mp_out_begin(g, v) + next[cur] + 8;
-            if (e < mp_out_end(g, v)) __builtin_prefetch(&dfn[adj[e]]);
-        }
-        if (next[cur] == UINT32_MAX || !succ(&c, v, next[cur]++, &w)) {
+        uint32_t k = next[cur];
+        if (k == DFS_DONE) {
             cur = parent[cur];
             continue;
         }
+        uint32_t v = vertex[cur];
+        if (k == 0 && !nsucc(&c, v)) { /* no successors: back at once */
+            next[cur] = DFS_DONE;
+            cur = parent[cur];
+            continue;
+        }
+        if (v < c.n) {
+            /* the successors a few places on, whose numbers will be
+             * looked at soon (a bucket array has millions, mostly seen) */
+            uint64_t e = mp_out_begin(g, v) + k + 8;
+            if (e < mp_out_end(g, v)) __builtin_prefetch(&dfn[adj[e]]);
+        }
+        bool last;
+        uint32_t w = succ(&c, v, k, &last);
+        next[cur] = last || k + 1 == DFS_DONE ? DFS_DONE : k + 1;
         if (dfn[w]) continue;
         dfn[w] = ++count;
         vertex[count] = w;
@@ -232,10 +256,11 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     for (uint32_t i = count; i >= 2; i--) {
         /* predecessors are scattered: fetch the lists of the vertices a
          * few turns on, then their predecessors' numbers */
-        if (i > 16 && vertex[i - 16] < c.n) __builtin_prefetch(&g->in.at[vertex[i - 16]]);
-        if (i > 8 && vertex[i - 8] < c.n) __builtin_prefetch(&in[mp_in_begin(g, vertex[i - 8])]);
-        if (i > 4 && vertex[i - 4] < c.n) {
-            uint64_t b = mp_in_begin(g, vertex[i - 4]), e = mp_in_end(g, vertex[i - 4]);
+        if (i > 32 && vertex[i - 32] < c.n) __builtin_prefetch(&g->in.at[vertex[i - 32]]);
+        if (i > 16 && vertex[i - 16] < c.n)
+            __builtin_prefetch(&in[mp_in_begin(g, vertex[i - 16])]);
+        if (i > 8 && vertex[i - 8] < c.n) {
+            uint64_t b = mp_in_begin(g, vertex[i - 8]), e = mp_in_end(g, vertex[i - 8]);
             for (uint64_t k = b; k < e && k < b + 4; k++) __builtin_prefetch(&dfn[in[k]]);
         }
         uint32_t w = vertex[i];
@@ -292,8 +317,19 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     for (uint32_t i = 2; i <= count; i++) out->idom[vertex[i]] = vertex[idom[i]];
     uint32_t *spare = idom; /* N + 1 entries: root_of takes it */
     idom = NULL;
-    /* retained sizes: children before parents (reverse preorder) */
+    /* retained sizes: children before parents (reverse preorder); the
+     * vertices are scattered over the node arrays, so those of the turns a
+     * few places on are fetched ahead (their dominators' entries once
+     * their idom is in cache) */
     for (uint32_t i = count; i >= 2; i--) {
+        if (i > 32) {
+            uint32_t a = vertex[i - 32];
+            __builtin_prefetch(&out->idom[a]);
+            __builtin_prefetch(&out->retained[a]);
+            if (a < c.n) __builtin_prefetch(&g->size32[a]);
+        }
+        if (i >= 18) /* vertex i - 16 is not S (1), which has no dominator */
+            __builtin_prefetch(&out->retained[out->idom[vertex[i - 16]]]);
         uint32_t v = vertex[i];
         if (v < c.n) out->retained[v] += mp_obj_size(g, v);
         out->retained[out->idom[v]] += out->retained[v];

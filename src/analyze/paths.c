@@ -124,12 +124,14 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
          * would wait on memory three times (edge range, edges, targets'
          * roots). Prefetching for the objects a few places further in the
          * queue, in the same order the loop will need them, overlaps those
-         * waits; the visiting order and so the result are unchanged. */
+         * waits; the visiting order and so the result are unchanged.
+         * Within a long edge list (a bucket array holds a map's every
+         * entry) the targets' roots are fetched a few edges ahead. */
         while (head < tail) {
-            if (head + 8 < tail) __builtin_prefetch(&g->out.at[queue[head + 8]]);
-            if (head + 4 < tail) __builtin_prefetch(&adj[mp_out_begin(g, queue[head + 4])]);
-            if (head + 2 < tail) {
-                uint32_t u = queue[head + 2];
+            if (head + 16 < tail) __builtin_prefetch(&g->out.at[queue[head + 16]]);
+            if (head + 8 < tail) __builtin_prefetch(&adj[mp_out_begin(g, queue[head + 8])]);
+            if (head + 4 < tail) {
+                uint32_t u = queue[head + 4];
                 uint64_t b = mp_out_begin(g, u), e = mp_out_end(g, u);
                 for (uint64_t k = b; k < e && k < b + 8; k++)
                     __builtin_prefetch(&out->root[adj[k]]);
@@ -137,6 +139,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
             uint32_t v = queue[head++];
             uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
             for (uint64_t e = b; e < end; e++) {
+                if (e + 16 < end) __builtin_prefetch(&out->root[adj[e + 16]]);
                 uint32_t w = adj[e];
                 if (out->root[w] != MP_NONE) continue;
                 out->root[w] = out->root[v];
