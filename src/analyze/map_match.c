@@ -1,6 +1,7 @@
 /* src/analyze/map_match.c -- see map_match.h. */
 #include "analyze/map_match.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,8 @@ mp_map_ident *mp_map_idents(const mp_graph *g, const mp_findings *f)
         const char *t = mp_str(g, g->maps[i].type_name);
         mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
         v[i].address = g->maps[i].address;
+        v[i].hash0 = g->maps[i].hash0;
+        v[i].hash0_known = g->maps[i].hash0_known;
         v[i].type = strdup(*t ? t : "map");
         v[i].holder = strdup(holder);
         if (!v[i].type || !v[i].holder) goto oom;
@@ -139,6 +142,16 @@ static int match_by_identity(const mp_map_ident *a, size_t na, const mp_map_iden
     return 0;
 }
 
+/* Are x and y, at one address in two snapshots of one run, one map? The
+ * type must agree, and the seed where both snapshots know it: a new map
+ * made where a freed header was draws a seed of its own. */
+static bool same_map(const mp_map_ident *x, const mp_map_ident *y)
+{
+    assert(x->address == y->address);
+    if (strcmp(x->type, y->type) != 0) return false;
+    return !x->hash0_known || !y->hash0_known || x->hash0 == y->hash0;
+}
+
 int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
                  int32_t *b_to_a)
 {
@@ -164,7 +177,7 @@ int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t
             } else if (x->address > y->address) {
                 j++;
             } else {
-                if (strcmp(x->type, y->type) == 0) {
+                if (same_map(x, y)) {
                     b_to_a[lb[j]] = (int32_t)la[i];
                     used[la[i]] = true;
                 }

@@ -14,8 +14,12 @@
  *     order of their header addresses.
  * Two snapshots of one run (same program and pid) keep a live map at one
  * address (the collector never moves objects), so there a map is matched
- * by header address and type first, whatever its holder looks like now;
- * the maps left over (and every map of snapshots of different runs) are
+ * by header address and type first, whatever its holder looks like now --
+ * but only while it keeps its seed: a header freed between the snapshots
+ * may be reused by a new map of the same type, which draws a seed of its
+ * own, so an address whose seed changed is no proof (a map emptied or
+ * cleared draws a new seed too, and is then matched by identity). The
+ * maps left over (and every map of snapshots of different runs) are
  * matched by identity. A map replaced by a new one under the same root
  * thus matches its predecessor.
  *
@@ -37,6 +41,8 @@ typedef struct mp_map_ident {
     char *type;       /* the map's type name ("map" when it has none) */
     char *holder;     /* as above, e.g. "global session_cache" */
     uint32_t ordinal; /* among the maps of its snapshot with this type and holder */
+    uint32_t hash0;   /* the map's seed, when hash0_known */
+    bool hash0_known;
 } mp_map_ident;
 
 /* The identities of the maps of g (one per g->maps, in its order), from
