@@ -64,6 +64,7 @@ EXPECTATIONS (every key given must hold):
     entries_keys_distinct: true         no two entries listed show the same key (at least
                                         two are listed)
     sites_include: [function]           among its sampled allocation sites
+    entries_sites_exclude: [function]   no entry listed is shown made by these functions
   about a snapshot (no "map"):
     suspects: n                         the number of suspects
     suspect_labels: [labels]            exactly these maps are suspects
@@ -357,6 +358,12 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             bad = sorted(set(e["value_type"] for e in m.get("entries", [])) - {want})
             if bad or not m.get("entries"):
                 yield "entries' value types %s, expected %s" % (bad or "(no entries)", want)
+        elif key == "entries_sites_exclude":
+            bad = ["%s (%s)" % (e["key_display"][:80], (e.get("site") or {}).get("function"))
+                   for e in m.get("entries", [])
+                   if (e.get("site") or {}).get("function") in want]
+            if bad or not m.get("entries"):
+                yield "entries shown made by %s: %s" % (want, bad or "(no entries listed)")
         elif key == "sites_include":
             fns = [s["function"] for s in m.get("sites", [])]
             for f in want:
