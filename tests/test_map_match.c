@@ -10,6 +10,7 @@ static mp_map_ident ident(uint64_t address, const char *type, const char *holder
     return (mp_map_ident){.address = address,
                           .type = (char *)type,
                           .holder = (char *)holder,
+                          .way = (char *)"",
                           .hash0 = hash0,
                           .hash0_known = true};
 }
@@ -57,10 +58,31 @@ static void a_new_seed_under_the_same_root_is_the_same_map(void)
     CHECK(to[1] == 1);
 }
 
+/* Of two runs, maps of one type under one holder are told apart by their
+ * way from it (two fields of one struct), not by the order of their
+ * addresses, which is the order the run made them in; a map whose way
+ * changed is still matched by type and holder. */
+static void maps_under_one_holder_are_told_apart_by_their_way(void)
+{
+    mp_map_ident a[] = {ident(0x1000, "map[int64]*Item", "global shards", 1),
+                        ident(0x2000, "map[int64]*Item", "global shards", 2)};
+    mp_map_ident b[] = {ident(0x1000, "map[int64]*Item", "global shards", 3),
+                        ident(0x2000, "map[int64]*Item", "global shards", 4)};
+    a[0].way = "Shards+0", a[1].way = "Shards+8"; /* hot made first */
+    b[0].way = "Shards+8", b[1].way = "Shards+0"; /* cold made first */
+    int32_t to[2];
+    CHECK(mp_map_match(a, 2, b, 2, false, to) == 0);
+    CHECK(to[0] == 1 && to[1] == 0);
+    b[0].way = "Node+0<Node+0<Shards+8"; /* now behind a list */
+    CHECK(mp_map_match(a, 2, b, 2, false, to) == 0);
+    CHECK(to[1] == 0 && to[0] == 1);
+}
+
 int main(void)
 {
     TEST(a_live_map_is_followed_by_address);
     TEST(a_reused_header_is_a_new_map);
     TEST(a_new_seed_under_the_same_root_is_the_same_map);
+    TEST(maps_under_one_holder_are_told_apart_by_their_way);
     TEST_EXIT();
 }

@@ -25,7 +25,8 @@ CHECK:
    "snapshot": "held" | ["held", "exit"],   or "diff": ["before", "after"]
    "map": "label",                      a map of the program's truth lines
                                         (found by its header address); in a
-                                        diff: "map_type" (and "map_root" regex)
+                                        diff: "map_type" (and "map_root" regex,
+                                        "map_count_after" its entries after)
    "expect": {...},                     see EXPECTATIONS below
    "pending": "the fix it waits for"}   optional
 
@@ -410,7 +411,8 @@ def check_snapshot(run, snapshot, expect):
 def check_diff(run, before, after, check):
     d = run.diff(before, after)
     cands = [m for m in d["maps"] if m["type"] == check["map_type"] and
-             re.search(check.get("map_root", ""), m.get("root") or "")]
+             re.search(check.get("map_root", ""), m.get("root") or "") and
+             m["count_after"] == check.get("map_count_after", m["count_after"])]
     if len(cands) != 1:
         yield "%d maps of type %s in the diff" % (len(cands), check["map_type"])
         return
