@@ -66,6 +66,7 @@ EXPECTATIONS (every key given must hold):
                                         two are listed)
     sites_include: [function]           among its sampled allocation sites
     entries_sites_exclude: [function]   no entry listed is shown made by these functions
+    sites_only: [function]              it has sampled sites, each in one of these functions
   about a snapshot (no "map"):
     suspects: n                         the number of suspects
     suspect_labels: [labels]            exactly these maps are suspects
@@ -365,6 +366,10 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
                    if (e.get("site") or {}).get("function") in want]
             if bad or not m.get("entries"):
                 yield "entries shown made by %s: %s" % (want, bad or "(no entries listed)")
+        elif key == "sites_only":
+            fns = [s["function"] for s in m.get("sites", [])]
+            if not fns or any(f not in want for f in fns):
+                yield "sites %s are not all among %s" % (fns or "(none)", want)
         elif key == "sites_include":
             fns = [s["function"] for s in m.get("sites", [])]
             for f in want:
