@@ -1098,8 +1098,7 @@ uint32_t mp_entry_stack_of(const mp_graph *g, const mp_dom *d, const mp_entry *e
             /* a pointee o dominates is o's part (its immediate dominator
              * is then o itself: o points at it); one reached otherwise,
              * say a table that other values point at too, is not */
-            if (x < d->nobjects && d->idom[x] == o && (s = mp_obj_stack(g, x)) != MP_NONE)
-                return s;
+            if (x < d->nobjects && d->idom[x] == o && (s = mp_obj_stack(g, x)) != MP_NONE) return s;
         }
     }
     return MP_NONE;
@@ -1152,8 +1151,8 @@ static void heap_down(ranked *h, size_t n, size_t i)
  * can say where they were allocated; at most TIE_SCAN_MAX tied entries
  * are examined for that.
  */
-size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f,
-                               uint32_t m, uint32_t *out, size_t max)
+size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f, uint32_t m,
+                               uint32_t *out, size_t max)
 {
     if (m >= g->nmaps || max == 0) return 0;
     const mp_map *mp = &g->maps[m];

@@ -203,8 +203,8 @@ void mp_findings_rerank(mp_findings *f);
  * allocation stack come first among the first 4096 tied ones); writes up
  * to max entry indices (into g->entries) and returns how many were
  * written. O(n log max). */
-size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f,
-                               uint32_t m, uint32_t *out, size_t max);
+size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f, uint32_t m,
+                               uint32_t *out, size_t max);
 
 /* The allocation stack that tells where entry e (index into g->entries)
  * was made: its value's, else its key's, else that of an object the value

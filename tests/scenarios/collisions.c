@@ -12,16 +12,13 @@
  *   chain    global map[int64]*Event: each kept key's Event has a blob of
  *            64 + i bytes (i: the key's rank among those kept), but the
  *            last kept key's has 8 KiB: the one largest entry, in the
- *            last overflow bucket (slots fill in order along the chain). 1,500 entries; 187 overflow buckets (each counted
- *            once); a suspect (large_share) retaining exactly its objects;
- *            its chain ends at the largest entry's slot: bucket 0,
- *            overflow 187, the slot the program finds it in; every entry
- *            listed retains exactly its Event and blob.
- *   flat     global map[int64]int64, its 1,500 keys found the same way:
- *            its buckets hold no pointer, its overflow buckets are kept by
- *            the list its header holds. 1,500 entries, 187 overflow
- *            buckets, retaining exactly its objects, all of them its table.
- * Snapshots "held" (in-process) and "exit" see the same heap.
+ *            last overflow bucket (slots fill in order along the chain). 1,500 entries; 187
+ * overflow buckets (each counted once); a suspect (large_share) retaining exactly its objects; its
+ * chain ends at the largest entry's slot: bucket 0, overflow 187, the slot the program finds it in;
+ * every entry listed retains exactly its Event and blob. flat     global map[int64]int64, its 1,500
+ * keys found the same way: its buckets hold no pointer, its overflow buckets are kept by the list
+ * its header holds. 1,500 entries, 187 overflow buckets, retaining exactly its objects, all of them
+ * its table. Snapshots "held" (in-process) and "exit" see the same heap.
  */
 #include "scenario.h"
 
@@ -36,19 +33,12 @@ static mr_map *chain, *flat;
 MR_GLOBAL(chain)
 MR_GLOBAL(flat)
 
-static void map_info(const mr_map *m, mr_map_info *info)
-{
-    mr_stop_the_world();
-    mr_map_get_info(m, info);
-    mr_start_the_world();
-}
-
 /* Whether the slot p of map m lies in bucket 0 or outside the main bucket
  * array (then in an overflow bucket, bucket 0's: no other has one). */
 static bool in_bucket0_chain(const mr_map *m, const void *p)
 {
     mr_map_info info;
-    map_info(m, &info);
+    sc_map_info(m, &info);
     if (info.B != B_WANTED || info.oldbuckets) sc_fail("the map grew");
     uintptr_t a = (uintptr_t)info.buckets, x = (uintptr_t)p;
     size_t bytes = info.bucket_size << info.B;
@@ -136,8 +126,8 @@ static void truth_shape(const char *snapshot, const char *label, const mr_map *m
     sc_truth(snapshot, label, "\"overflow_buckets\": %" PRIu64, s.overflow);
     if (!items) return;
     sc_truth(snapshot, label,
-             "\"top_key\": \"%" PRId64 "\", \"top_bucket\": %" PRIu64
-             ", \"top_overflow\": %" PRIu32 ", \"top_slot\": %u",
+             "\"top_key\": \"%" PRId64 "\", \"top_bucket\": %" PRIu64 ", \"top_overflow\": %" PRIu32
+             ", \"top_slot\": %u",
              s.top_key, s.top_bucket, s.top_overflow, (unsigned)s.top_slot);
     sc_truth_entries(snapshot, label, &s.e);
 }

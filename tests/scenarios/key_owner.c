@@ -27,12 +27,10 @@
  *              600 batches, so orders 0 .. 4,799 are in a batch too) and
  *              the last at a note (a blob of 2,048 + 8 * (b % 16) bytes) of
  *              its entry alone. An entry retains its array and its note,
- *              not the rate table nor the orders (other roots reach them). Its value object, the array,
- *              is its own: no entry is shared (the orders the array points
- *              at are simply not the entry's). The map
- *              retains exactly its objects, a suspect (large_share); so does
- *              orders, which no longer retains the orders that batches
- *              point at (each has two ways to it), only orders 4,800 ..
+ *              not the rate table nor the orders (other roots reach them). Its value object, the
+ * array, is its own: no entry is shared (the orders the array points at are simply not the
+ * entry's). The map retains exactly its objects, a suspect (large_share); so does orders, which no
+ * longer retains the orders that batches point at (each has two ways to it), only orders 4,800 ..
  *              4,999 and their blobs.
  * Every allocation of 4 KiB and more is sampled by the heap profiler (a
  * rate of 4,096): the rate tables always, a Batch array hardly ever. Where
@@ -42,7 +40,16 @@
  */
 #include "scenario.h"
 
-enum { RATES = 20, RATE_BYTES = 65536, TENANTS = 10, LEAKY = 3, LEAK = 20000, ORDERS = 5000, BATCHES = 600, PER_BATCH = 8 };
+enum {
+    RATES = 20,
+    RATE_BYTES = 65536,
+    TENANTS = 10,
+    LEAKY = 3,
+    LEAK = 20000,
+    ORDERS = 5000,
+    BATCHES = 600,
+    PER_BATCH = 8
+};
 
 typedef struct Tenant {
     mr_map *events;

@@ -49,8 +49,7 @@ SC_ITEM_TYPE(event_type, Event);
 
 static const mr_map_type event_map = {"map[int64]*Event", MR_KEY_INT64, NULL, &mr_type_pointer};
 static const mr_map_type mid_map = {"map[int64]*MidEvent", MR_KEY_INT64, NULL, &mr_type_pointer};
-static const mr_map_type record_map = {"map[int64]*Record", MR_KEY_INT64, NULL,
-                                       &mr_type_pointer};
+static const mr_map_type record_map = {"map[int64]*Record", MR_KEY_INT64, NULL, &mr_type_pointer};
 
 static Slot **slots;
 static Link *ring;
