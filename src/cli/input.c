@@ -8,6 +8,7 @@
 #include "analyze/timing.h"
 #include "cli/cli.h"
 #include "format/gcstack_reader.h"
+#include "format/heaptext.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -245,9 +246,10 @@ static int load_godump(const char *path, mf_in *in, mp_graph **out, mf_error *er
 /* The kinds of input, most specific first: the first whose sniff accepts
  * an input's first bytes takes it. */
 static const cli_kind kinds[] = {
-    {"root snapshot", false, mf_gs_sniff_bytes, cli_load_snapshot},
-    {"Go heap dump", true, mf_gd_sniff_bytes, load_godump},
-    {"pprof profile", false, mf_profile_sniff_bytes, NULL},
+    {"root snapshot", false, mf_gs_sniff_bytes, cli_load_snapshot, NULL},
+    {"Go heap dump", true, mf_gd_sniff_bytes, load_godump, NULL},
+    {"text heap profile", false, mf_heaptext_sniff_bytes, NULL, mf_heaptext_read_in},
+    {"pprof profile", false, mf_profile_sniff_bytes, NULL, mf_profile_read_in},
 };
 
 /* Bytes looked at to tell the kind: enough for every sniff above. */
@@ -304,7 +306,7 @@ int cli_input_load_graph(cli_input *ci, mp_graph **out)
 int cli_input_load_profile(cli_input *ci, mf_profile **out)
 {
     mf_error err;
-    int rc = mf_profile_read_in(ci->in, &cli_limits, out, &err);
+    int rc = ci->kind->read_profile(ci->in, &cli_limits, out, &err);
     cli_input_close(ci);
     if (rc) return cli_fail("%s", err.msg);
     if (mp_check_heap(*out, ci->path, &err)) {

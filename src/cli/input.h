@@ -5,7 +5,8 @@
  * then go to the loader of that kind, so pipes and FIFOs work like files.
  *
  * A kind is a heap graph (a root snapshot, a Go heap dump: a new kind is
- * one line of the table with its sniff and loader) or a pprof profile. Errors are printed (one
+ * one line of the table with its sniff and loader) or a profile (a pprof
+ * profile, proto or Go's text heap profile, read into the same model). Errors are printed (one
  * line) and turned into CLI_EXIT_BAD.
  */
 #ifndef MAPROOT_CLI_INPUT_H
@@ -22,13 +23,16 @@
 #include <stdio.h>
 
 typedef struct cli_kind {
-    const char *name; /* "root snapshot", "Go heap dump", "pprof profile" */
+    const char *name; /* "root snapshot", "Go heap dump", "pprof profile", ... */
     bool go_dump;     /* a Go heap dump: --binary applies */
     /* true if decoded content starting with these bytes is of this kind */
     bool (*sniff)(const uint8_t *head, size_t n);
     /* a heap graph: loads it from in, opened from path, with cli_limits
      * and progress on a terminal (NULL for a pprof profile) */
     int (*load_graph)(const char *path, mf_in *in, mp_graph **out, mf_error *err);
+    /* a profile (proto or text): reads it from in within lim (NULL for a
+     * heap graph) */
+    int (*read_profile)(mf_in *in, const mf_limits *lim, mf_profile **out, mf_error *err);
 } cli_kind;
 
 typedef struct cli_input {
