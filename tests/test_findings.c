@@ -198,7 +198,7 @@ static void test_global_cache_is_the_top_suspect_with_its_chain(void)
     chain_text(&a, s, n, buf, sizeof buf);
     CHECK(strstr(buf, "-> bucket[2] -> slot 1") != NULL);
     uint32_t top[4];
-    CHECK_EQ_U64(mp_findings_top_entries(a.g, &a.f, 0, top, 4), 4);
+    CHECK_EQ_U64(mp_findings_top_entries(a.g, &a.d, &a.f, 0, top, 4), 4);
     CHECK_EQ_U64(mp_findings_entry(&a.f, top[0], NULL), per_entry);
     char rt[256];
     mp_root_text(a.g, r->root, rt, sizeof rt);
@@ -544,6 +544,32 @@ static void test_allocation_sites_skip_allocator_frames(void)
     CHECK_EQ_U64(a.f.maps[0].nsites, 1);
     CHECK_EQ_U64(a.f.maps[0].sites[0].samples, 8);
     CHECK_EQ_U64(a.f.maps[0].sampled_objects, 8);
+    done(&a);
+}
+
+/* Where an entry was made is where its own objects were: an object its
+ * value points at that another root reaches too (a shared rate table) was
+ * made for something else, sampled or not. */
+static void test_an_entry_site_is_never_a_shared_pointee(void)
+{
+    heap h;
+    heap_init(&h);
+    mp_gframe own[2] = {mp_gb_frame(h.b, "mr_alloc_blob", "heap.c", 10),
+                        mp_gb_frame(h.b, "new_session", "sessiond.c", 58)};
+    mp_gframe rate[2] = {mp_gb_frame(h.b, "mr_alloc_blob", "heap.c", 10),
+                         mp_gb_frame(h.b, "make_rate", "rates.c", 12)};
+    uint32_t s_own = mp_gb_stack(h.b, own, 2), s_rate = mp_gb_stack(h.b, rate, 2);
+    built_map bm = add_map(&h, 1, 2, 1000, false, 0);
+    uint32_t table = obj(&h, 1 << 16, h.t_blob);
+    mp_gb_object_stack(h.b, table, s_rate);
+    for (int i = 0; i < 2; i++) mp_gb_edge(h.b, bm.vals[i], table);
+    mp_gb_object_stack(h.b, bm.vals[1] + 1, s_own); /* entry 1's own blob */
+    root(&h, MP_ROOT_GLOBAL, "cache", bm.header, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "rates", table, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    CHECK(mp_entry_stack(a.g, &a.d, 0) == MP_NONE); /* nothing of its own was sampled */
+    CHECK_EQ_U64(mp_entry_stack(a.g, &a.d, 1), s_own);
     done(&a);
 }
 
@@ -1072,6 +1098,7 @@ int main(void)
     TEST(test_small_healthy_map_is_not_a_suspect);
     TEST(test_allocation_sites_skip_allocator_frames);
     TEST(test_allocation_sites_are_grouped_by_site_not_stack);
+    TEST(test_an_entry_site_is_never_a_shared_pointee);
     TEST(test_a_global_through_objects_is_named_before_a_stack_word);
     TEST(test_words_of_one_frame_are_one_holder);
     TEST(test_a_bounded_cache_a_stray_word_reaches_is_no_suspect);

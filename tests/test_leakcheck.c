@@ -131,6 +131,46 @@ static void check_new_and_replaced_maps(void)
     mrc_leak_report_free(&r);
 }
 
+static mr_map *spare;
+MR_GLOBAL(spare)
+static uintptr_t dropped_at; /* a number, no root */
+
+/* Drops registry's map and makes maps of its type until one lands where
+ * its header was; keeps that one in spare. */
+__attribute__((noinline)) static mr_map *remake_where_dropped(void)
+{
+    dropped_at = (uintptr_t)registry;
+    registry = NULL;
+    mr_gc();
+    for (int tries = 0; tries < 100000; tries++) {
+        mr_map *m = mr_map_new(&blobs, 0);
+        if ((uintptr_t)m == dropped_at) return m;
+    }
+    return NULL;
+}
+
+/* A map dropped in the block and a new map made where its header was,
+ * under another root: the new map is new (it grew from nothing), not the
+ * dropped one shrunk. */
+static void check_reused_header_is_a_new_map(void)
+{
+    registry = new_map(400);
+    mrc_leakcheck lc = {0};
+    mrc_leak_report r;
+    CHECK(mrc_leakcheck_begin(&lc) == 0);
+    spare = remake_where_dropped();
+    CHECK(spare != NULL);
+    add_entries(spare, 0, 300, 64);
+    int rc = mrc_leakcheck_end(&lc, &r);
+    CHECK(rc == 1);
+    CHECK(strncmp(r.leaks[0].root, "global spare (", 14) == 0);
+    CHECK_EQ_U64(r.leaks[0].entries_before, 0);
+    CHECK_EQ_U64(r.leaks[0].entries_after, 300);
+    CHECK(strstr(r.text, "(a new map)") != NULL);
+    mrc_leak_report_free(&r);
+    spare = NULL;
+}
+
 /* A map only this function's frame holds: the test's own, not judged. */
 __attribute__((noinline)) static void check_own_frame_is_not_judged(void)
 {
@@ -291,6 +331,7 @@ int main(void)
     TEST(check_growth_is_a_leak_with_its_report);
     TEST(check_limits_allow_growth);
     TEST(check_new_and_replaced_maps);
+    TEST(check_reused_header_is_a_new_map);
     TEST(check_own_frame_is_not_judged);
     TEST(check_nested_and_indirect_maps);
     TEST(check_another_threads_frame);

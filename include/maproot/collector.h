@@ -195,13 +195,15 @@ int mrc_last_snapshot_info(mrc_snapshot_info *out);
  * and compares them: a map that grew by more
  * than max_entries entries, or by more than max_bytes retained bytes, is a
  * leak (a map created in between grew from nothing). Maps are matched by
- * address (the runtime never moves a live map), else by type and root (a map
- * replaced under its root). A map held only by the calling thread's own
- * stack (the test's variables) is the test's, not the code's: not judged.
- * The report names, per leak, the map's type and root, the figures, the
- * keys added (the first few, and how many) and the allocation sites of their
- * values where the heap profiler sampled them (MAPROOT_PROFILE_RATE; 1
- * samples every allocation) -- what `maproot gate` says of a leak.
+ * address and seed (the runtime never moves a live map; a new map where a
+ * dropped one's header was has a seed of its own), else by type and root (a
+ * map replaced under its root, or emptied or cleared: a new seed). A map
+ * held only by the calling thread's own stack (the test's variables) is
+ * the test's, not the code's: not judged. The report names, per leak, the
+ * map's type and root, the figures, the keys added (the first few, and how
+ * many) and the allocation sites of their values where the heap profiler
+ * sampled them (MAPROOT_PROFILE_RATE; 1 samples every allocation) -- what
+ * `maproot gate` says of a leak.
  *
  * Cost: two full collections and two censuses, each a walk of the heap's
  * objects to find the map headers plus a walk of every map and of two

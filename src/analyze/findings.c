@@ -1077,14 +1077,14 @@ void mp_findings_free(mp_findings *f)
     memset(f, 0, sizeof *f);
 }
 
-uint32_t mp_entry_stack(const mp_graph *g, uint32_t ei)
+uint32_t mp_entry_stack(const mp_graph *g, const mp_dom *d, uint32_t ei)
 {
     mp_entry en;
     if (!mp_graph_entry(g, ei, &en)) return MP_NONE;
-    return mp_entry_stack_of(g, &en);
+    return mp_entry_stack_of(g, d, &en);
 }
 
-uint32_t mp_entry_stack_of(const mp_graph *g, const mp_entry *e)
+uint32_t mp_entry_stack_of(const mp_graph *g, const mp_dom *d, const mp_entry *e)
 {
     uint32_t s;
     if (e->value_obj != MP_NONE && (s = mp_obj_stack(g, e->value_obj)) != MP_NONE) return s;
@@ -1093,8 +1093,13 @@ uint32_t mp_entry_stack_of(const mp_graph *g, const mp_entry *e)
         uint32_t o = side ? e->key_obj : e->value_obj;
         if (o == MP_NONE) continue;
         uint64_t end = mp_out_end(g, o);
-        for (uint64_t i = mp_out_begin(g, o); i < end; i++)
-            if ((s = mp_obj_stack(g, g->out.adj[i])) != MP_NONE) return s;
+        for (uint64_t i = mp_out_begin(g, o); i < end; i++) {
+            uint32_t x = g->out.adj[i];
+            /* a pointee o dominates is o's part (its immediate dominator
+             * is then o itself: o points at it); one reached otherwise,
+             * say a table that other values point at too, is not */
+            if (x < d->nobjects && d->idom[x] == o && (s = mp_obj_stack(g, x)) != MP_NONE) return s;
+        }
     }
     return MP_NONE;
 }
@@ -1146,8 +1151,8 @@ static void heap_down(ranked *h, size_t n, size_t i)
  * can say where they were allocated; at most TIE_SCAN_MAX tied entries
  * are examined for that.
  */
-size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t m, uint32_t *out,
-                               size_t max)
+size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f, uint32_t m,
+                               uint32_t *out, size_t max)
 {
     if (m >= g->nmaps || max == 0) return 0;
     const mp_map *mp = &g->maps[m];
@@ -1210,7 +1215,7 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t
         if (!mp_entry_cursor_skip(&ec, first + i) || !mp_entry_next(&ec, &en)) break;
         scanned++;
         tied[ntied++] = first + (uint32_t)i;
-        if (nfound < slots && mp_entry_stack_of(g, &en) != MP_NONE)
+        if (nfound < slots && mp_entry_stack_of(g, d, &en) != MP_NONE)
             found[nfound++] = first + (uint32_t)i;
     }
     mp_pack_cursor_free(&c);

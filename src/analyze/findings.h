@@ -203,16 +203,18 @@ void mp_findings_rerank(mp_findings *f);
  * allocation stack come first among the first 4096 tied ones); writes up
  * to max entry indices (into g->entries) and returns how many were
  * written. O(n log max). */
-size_t mp_findings_top_entries(const mp_graph *g, const mp_findings *f, uint32_t m, uint32_t *out,
-                               size_t max);
+size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f, uint32_t m,
+                               uint32_t *out, size_t max);
 
 /* The allocation stack that tells where entry e (index into g->entries)
  * was made: its value's, else its key's, else that of an object the value
- * (or key) points to directly (a value's large parts, e.g. a blob, are the
- * likelier to be sampled); MP_NONE when none of them was sampled. */
-uint32_t mp_entry_stack(const mp_graph *g, uint32_t e);
+ * (or key) points to directly and dominates (a value's large parts, e.g. a
+ * blob, are the likelier to be sampled; an object another root reaches too
+ * was made for something else, whatever the value points at); MP_NONE
+ * when none of them was sampled. d: the dominator tree of g. */
+uint32_t mp_entry_stack(const mp_graph *g, const mp_dom *d, uint32_t e);
 /* The same for an entry already read. */
-uint32_t mp_entry_stack_of(const mp_graph *g, const mp_entry *e);
+uint32_t mp_entry_stack_of(const mp_graph *g, const mp_dom *d, const mp_entry *e);
 
 /* The allocation site of a stack: the index (into g->frames) of its first
  * frame outside the allocator (functions named mr_*, mrc_*, malloc, calloc,

@@ -391,7 +391,7 @@ int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot
     if (!gt->program && !(gt->program = strdup(prog))) return nomem(err);
     if (!gt->pid) gt->pid = g->info.pid;
 
-    mp_map_ident *ids = mp_map_idents(g, &a->f);
+    mp_map_ident *ids = mp_map_idents(g, &a->p, &a->f);
     int32_t *to_prev = malloc((g->nmaps + 1) * sizeof *to_prev);
     int32_t *track = malloc((g->nmaps + 1) * sizeof *track);
     bool same_run = gt->prev_program && g->info.pid && g->info.pid == gt->prev_pid &&

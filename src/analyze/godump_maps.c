@@ -387,6 +387,8 @@ bool mp_gomap_recognise(mp_gdmem *M, uint64_t addr, const uint8_t *hdr, const mp
     m->flags = hdr[8];
     m->B = hdr[9];
     m->noverflow = (uint16_t)(hdr[10] | hdr[11] << 8);
+    m->hash0 = (uint32_t)hdr[12] | (uint32_t)hdr[13] << 8 | (uint32_t)hdr[14] << 16 |
+               (uint32_t)hdr[15] << 24;
     m->buckets = mp_gd_rd64(hdr + 16);
     m->oldbuckets = mp_gd_rd64(hdr + 24);
     m->nevacuate = mp_gd_rd64(hdr + 32);

@@ -35,6 +35,7 @@ typedef struct mp_gomap {
     uint64_t count, nevacuate, buckets, oldbuckets, extra;
     uint8_t flags, B;
     uint16_t noverflow;
+    uint32_t hash0;
     uint32_t bs, ksize, vsize; /* bucket, key slot and value slot bytes */
     uint8_t key_kind;          /* mp_key_kind */
     uint8_t go_key_kind;

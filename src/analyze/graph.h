@@ -145,6 +145,9 @@ typedef struct mp_map {
     uint32_t key_type, value_type; /* types, MP_NONE unknown */
     uint64_t count;                /* live entries as the header says */
     uint32_t B, flags, noverflow;
+    uint32_t hash0; /* the map's seed, when hash0_known: a map keeps it until it is
+                       emptied or cleared, a new map at a reused address draws another */
+    bool hash0_known;
     uint32_t buckets, oldbuckets; /* bucket array objects, MP_NONE none */
     uint64_t nevacuate, noldbuckets;
     uint64_t bucket_size;

@@ -253,6 +253,8 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
                 .B = m->B,
                 .flags = m->flags,
                 .noverflow = m->noverflow,
+                .hash0 = m->hash0,
+                .hash0_known = true,
                 .buckets = obj_ref(m->buckets_obj),
                 .oldbuckets = obj_ref(m->oldbuckets_obj),
                 .nevacuate = m->nevacuate,

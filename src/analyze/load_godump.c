@@ -732,6 +732,8 @@ static int add_maps(loader *L, graphing *G)
                     .B = m->B,
                     .flags = m->flags,
                     .noverflow = m->noverflow,
+                    .hash0 = m->hash0,
+                    .hash0_known = true,
                     .buckets = MP_NONE,
                     .oldbuckets = MP_NONE,
                     .nevacuate = m->nevacuate,

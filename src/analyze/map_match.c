@@ -1,6 +1,8 @@
 /* src/analyze/map_match.c -- see map_match.h. */
 #include "analyze/map_match.h"
 
+#include <assert.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +40,60 @@ void mp_map_idents_free(mp_map_ident *v, size_t n)
     for (size_t i = 0; v && i < n; i++) {
         free(v[i].type);
         free(v[i].holder);
+        free(v[i].way);
     }
     free(v);
+}
+
+enum { WAY_STEPS = 16 };
+
+/* One step of a way: how the path leaves par for o (see mp_map_way). */
+static void way_step(const mp_graph *g, const mp_paths *p, uint32_t par, uint32_t o, char *part,
+                     size_t size)
+{
+    if (mp_graph_bucket_of(g, par) != MP_NONE) {
+        mp_entry e;
+        char kb[64];
+        if (p->via[o] == MP_NONE || !mp_graph_entry(g, p->via[o], &e))
+            snprintf(part, size, "{?}");
+        else if (g->maps[e.map].key_kind == MP_KEY_PTR)
+            snprintf(part, size, "{*}");
+        else
+            snprintf(part, size, "{%.100s}", mp_entry_key(g, &e, kb, sizeof kb));
+        return;
+    }
+    uint32_t off = mp_paths_via_offset(g, p, o);
+    if (off == MP_NO_OFFSET)
+        snprintf(part, size, "%.100s+?", mp_graph_type_name(g, par));
+    else
+        snprintf(part, size, "%.100s+%" PRIu32, mp_graph_type_name(g, par), off);
+}
+
+void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, size_t size)
+{
+    assert(size > 0);
+    buf[0] = 0;
+    uint32_t o = g->maps[m].header;
+    if (o == MP_NONE || o >= g->nobjects) return;
+    size_t len = 0, step = 0;
+    /* bounded by the object count: a corrupt parent array cannot loop */
+    for (; step < g->nobjects && p->parent[o] != MP_NONE; step++, o = p->parent[o]) {
+        char part[160];
+        if (step == WAY_STEPS) {
+            size_t more = 0;
+            for (uint32_t x = o; p->parent[x] != MP_NONE && more < g->nobjects; x = p->parent[x])
+                more++;
+            snprintf(part, sizeof part, "<+%zu", more);
+        } else {
+            if (step) part[0] = '<';
+            way_step(g, p, p->parent[o], o, part + (step > 0), sizeof part - 1);
+        }
+        size_t n = strlen(part);
+        if (len + n >= size) break;
+        memcpy(buf + len, part, n + 1);
+        len += n;
+        if (step == WAY_STEPS) break;
+    }
 }
 
 /* Orders of indices into an identity array (qsort_r's context). */
@@ -64,20 +118,24 @@ static void sort_indices(uint32_t *ix, size_t n, const mp_map_ident *base,
     if (n > 1) qsort_r(ix, n, sizeof *ix, cmp, (void *)base);
 }
 
-mp_map_ident *mp_map_idents(const mp_graph *g, const mp_findings *f)
+mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findings *f)
 {
     size_t n = g->nmaps;
     mp_map_ident *v = calloc(n ? n : 1, sizeof *v);
     uint32_t *ix = malloc((n ? n : 1) * sizeof *ix);
     if (!v || !ix) goto oom;
     for (size_t i = 0; i < n; i++) {
-        char holder[512];
+        char holder[512], way[1024];
         const char *t = mp_str(g, g->maps[i].type_name);
         mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
+        mp_map_way(g, p, (uint32_t)i, way, sizeof way);
         v[i].address = g->maps[i].address;
+        v[i].hash0 = g->maps[i].hash0;
+        v[i].hash0_known = g->maps[i].hash0_known;
         v[i].type = strdup(*t ? t : "map");
         v[i].holder = strdup(holder);
-        if (!v[i].type || !v[i].holder) goto oom;
+        v[i].way = strdup(way);
+        if (!v[i].type || !v[i].holder || !v[i].way) goto oom;
         ix[i] = (uint32_t)i;
     }
     /* ordinals: runs of equal type and holder, by address */
@@ -101,10 +159,30 @@ bool mp_same_run(const mp_graph *a, const mp_graph *b)
            strcmp(mp_str(a, a->info.program), mp_str(b, b->info.program)) == 0;
 }
 
-/* The maps of a and b not matched yet, by type and holder: within each
- * such group the i-th of A (by address) is the i-th of B. */
+/* Identity orders with the way (qsort_r's context). */
+static int cmp_identity_way(const void *x, const void *y, void *base)
+{
+    const mp_map_ident *v = base, *a = &v[*(const uint32_t *)x], *b = &v[*(const uint32_t *)y];
+    int c = strcmp(a->type, b->type);
+    if (!c) c = strcmp(a->holder, b->holder);
+    if (!c) c = strcmp(a->way, b->way);
+    if (!c) c = (a->address > b->address) - (a->address < b->address);
+    return c;
+}
+
+static int cmp_group(const mp_map_ident *x, const mp_map_ident *y, bool way)
+{
+    int c = strcmp(x->type, y->type);
+    if (!c) c = strcmp(x->holder, y->holder);
+    if (!c && way) c = strcmp(x->way, y->way);
+    return c;
+}
+
+/* The maps of a and b not matched yet, by type and holder (and way, with
+ * way): within each such group the i-th of A (by address) is the i-th of
+ * B. Marks the maps of A it matches in used_a. */
 static int match_by_identity(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
-                             const bool *used_a, int32_t *b_to_a)
+                             bool way, bool *used_a, int32_t *b_to_a)
 {
     uint32_t *la = malloc((na ? na : 1) * sizeof *la), *lb = malloc((nb ? nb : 1) * sizeof *lb);
     if (!la || !lb) {
@@ -117,19 +195,18 @@ static int match_by_identity(const mp_map_ident *a, size_t na, const mp_map_iden
         if (!used_a[i]) la[ka++] = (uint32_t)i;
     for (size_t i = 0; i < nb; i++)
         if (b_to_a[i] < 0) lb[kb++] = (uint32_t)i;
-    sort_indices(la, ka, a, cmp_identity);
-    sort_indices(lb, kb, b, cmp_identity);
+    sort_indices(la, ka, a, way ? cmp_identity_way : cmp_identity);
+    sort_indices(lb, kb, b, way ? cmp_identity_way : cmp_identity);
     size_t i = 0, j = 0;
     while (i < ka && j < kb) {
-        const mp_map_ident *x = &a[la[i]], *y = &b[lb[j]];
-        int c = strcmp(x->type, y->type);
-        if (!c) c = strcmp(x->holder, y->holder);
+        int c = cmp_group(&a[la[i]], &b[lb[j]], way);
         if (c < 0) {
             i++;
         } else if (c > 0) {
             j++;
         } else {
             b_to_a[lb[j]] = (int32_t)la[i];
+            used_a[la[i]] = true;
             i++;
             j++;
         }
@@ -137,6 +214,16 @@ static int match_by_identity(const mp_map_ident *a, size_t na, const mp_map_iden
     free(la);
     free(lb);
     return 0;
+}
+
+/* Are x and y, at one address in two snapshots of one run, one map? The
+ * type must agree, and the seed where both snapshots know it: a new map
+ * made where a freed header was draws a seed of its own. */
+static bool same_map(const mp_map_ident *x, const mp_map_ident *y)
+{
+    assert(x->address == y->address);
+    if (strcmp(x->type, y->type) != 0) return false;
+    return !x->hash0_known || !y->hash0_known || x->hash0 == y->hash0;
 }
 
 int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
@@ -164,7 +251,7 @@ int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t
             } else if (x->address > y->address) {
                 j++;
             } else {
-                if (strcmp(x->type, y->type) == 0) {
+                if (same_map(x, y)) {
                     b_to_a[lb[j]] = (int32_t)la[i];
                     used[la[i]] = true;
                 }
@@ -175,7 +262,8 @@ int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t
         free(la);
         free(lb);
     }
-    int rc = match_by_identity(a, na, b, nb, used, b_to_a);
+    int rc = match_by_identity(a, na, b, nb, true, used, b_to_a);
+    if (!rc) rc = match_by_identity(a, na, b, nb, false, used, b_to_a);
     free(used);
     return rc;
 }

@@ -3,21 +3,31 @@
  * another: the identity `maproot diff` and `maproot gate` both follow maps
  * by.
  *
- * A map's identity is its type, its holder and an ordinal:
+ * A map's identity is its type, its holder, its way and an ordinal:
  *   - the holder is the root its path starts from (findings.h: path_root,
  *     the highest-priority root that reaches it, so that a stray stack word
  *     does not change it), told by what persists: "global NAME",
  *     "pin LABEL", "stack FUNCTION" (a word of the frame, or a register the
  *     frame owned: which of the two holds the map changes with every
  *     spill), "iterator FUNCTION", "runtime NAME", ...;
+ *   - the way from the holder to the map: the last steps of its path
+ *     (mp_map_way), which tell apart maps of one type under one holder,
+ *     say in two fields of one struct, whatever order a run made them in;
  *   - the ordinal numbers the maps that share type and holder, in the
  *     order of their header addresses.
  * Two snapshots of one run (same program and pid) keep a live map at one
  * address (the collector never moves objects), so there a map is matched
- * by header address and type first, whatever its holder looks like now;
- * the maps left over (and every map of snapshots of different runs) are
- * matched by identity. A map replaced by a new one under the same root
- * thus matches its predecessor.
+ * by header address and type first, whatever its holder looks like now --
+ * but only while it keeps its seed: a header freed between the snapshots
+ * may be reused by a new map of the same type, which draws a seed of its
+ * own, so an address whose seed changed is no proof (a map emptied or
+ * cleared draws a new seed too, and is then matched by identity). The
+ * maps left over (and every map of snapshots of different runs) are
+ * matched by identity: by type, holder and way first (within each group
+ * the i-th of A by address is the i-th of B), then those still left (a
+ * map whose way changed, say the list before it grew) by type and holder.
+ * A map replaced by a new one under the same root thus matches its
+ * predecessor.
  *
  * Memory: the identities own their strings (mp_map_idents_free). Errors:
  * NULL / -1 only when out of memory.
@@ -27,6 +37,7 @@
 
 #include "analyze/findings.h"
 #include "analyze/graph.h"
+#include "analyze/paths.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,12 +47,24 @@ typedef struct mp_map_ident {
     uint64_t address; /* the header's address */
     char *type;       /* the map's type name ("map" when it has none) */
     char *holder;     /* as above, e.g. "global session_cache" */
+    char *way;        /* as above, e.g. "Shards+8" */
     uint32_t ordinal; /* among the maps of its snapshot with this type and holder */
+    uint32_t hash0;   /* the map's seed, when hash0_known */
+    bool hash0_known;
 } mp_map_ident;
 
 /* The identities of the maps of g (one per g->maps, in its order), from
- * the findings f of g. NULL when out of memory. */
-mp_map_ident *mp_map_idents(const mp_graph *g, const mp_findings *f);
+ * the paths p and findings f of g. NULL when out of memory. */
+mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findings *f);
+
+/* The way to map m of g on its path, into buf: the steps nearest the map
+ * (at most 16), from the map up, each the object left and how: an outer
+ * map's entry by its key ("{\"eu-2\"}"; "{*}" for a pointer key, whose
+ * value differs between runs), else the object's type and the pointer's
+ * offset in it ("Shards+8"; an array's element by its offset too), ending
+ * in "<+N" when N more steps lie before them; "" when a root points at the
+ * header. */
+void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, size_t size);
 void mp_map_idents_free(mp_map_ident *v, size_t n);
 
 /* The holder text of root r of g (see above) into buf. */

@@ -181,7 +181,7 @@ static const char *map_type(const mp_graph *g, uint32_t m)
 static uint32_t first_entry(const mp_snapshot_analysis *a, uint32_t m)
 {
     uint32_t e;
-    return mp_findings_top_entries(a->g, &a->f, m, &e, 1) ? e : MP_NONE;
+    return mp_findings_top_entries(a->g, &a->d, &a->f, m, &e, 1) ? e : MP_NONE;
 }
 
 /* The chain shown for a map: to its largest entry's slot, else its header. */
@@ -511,7 +511,7 @@ static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t 
     bool shared;
     mp_findings_entry(&a->f, ei, &shared);
     fmt_bytes(b, sizeof b, entry_bytes(a, ei));
-    frame_text(g, mp_stack_site(g, mp_entry_stack(g, ei)), site, sizeof site);
+    frame_text(g, mp_stack_site(g, mp_entry_stack(g, &a->d, ei)), site, sizeof site);
     const char *key = mp_entry_key(g, e, kb, sizeof kb);
     fprintf(out, "    %-24s %-12s %10s %s  %s\n", *key ? key : "?", entry_value_type(g, e), b,
             shared ? "shared  " : "retained", *site ? site : "(not sampled)");
@@ -606,7 +606,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
             fprintf(out, "  entries  all %s:\n", c1);
         uint32_t *ix = malloc(k * sizeof *ix);
         if (ix) {
-            size_t got = mp_findings_top_entries(g, &a->f, r->map, ix, k);
+            size_t got = mp_findings_top_entries(g, &a->d, &a->f, r->map, ix, k);
             for (size_t i = 0; i < got; i++) print_entry_line(out, a, ix[i]);
             if (o && o->all_entries) {
                 /* with --all each entry's chain as well */
@@ -813,7 +813,7 @@ static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
               put(je, "bucket", json_integer((json_int_t)e->bucket)) |
               put(je, "overflow", json_integer(e->overflow)) |
               put(je, "slot", json_integer(e->slot)) |
-              put(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, ei))));
+              put(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, &a->d, ei))));
     size_t cn = entry_chain(a, ei, s, CHAIN_MAX);
     bad |= put(je, "chain", chain_json(g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX));
     if (bad) {
@@ -891,7 +891,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     size_t k = r->suspect ? top_n(o, m->nentries) : 0;
     uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
     if (k && !ix) bad = 1;
-    size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
+    size_t got = ix ? mp_findings_top_entries(g, &a->d, &a->f, r->map, ix, k) : 0;
     for (size_t i = 0; i < got && !bad; i++)
         bad |= json_array_append_new(entries, entry_json(a, ix[i]));
     free(ix);
@@ -1210,7 +1210,7 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
         size_t k = top_n(o, m->nentries);
         if (k > DOT_MAX_ENTRIES) k = DOT_MAX_ENTRIES;
         uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
-        size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
+        size_t got = ix ? mp_findings_top_entries(g, &a->d, &a->f, r->map, ix, k) : 0;
         if (!got) {
             size_t hn = map_chain(a, r->map, s, CHAIN_TEXT_MAX);
             dot_chain(out, a, s, hn, chain++, seen, &indexed);
@@ -1476,7 +1476,7 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
          * entries are one frame. */
         size_t k = r->suspect ? top_n(o, m->nentries) : 0;
         uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
-        size_t got = ix ? mp_findings_top_entries(g, &a->f, r->map, ix, k) : 0;
+        size_t got = ix ? mp_findings_top_entries(g, &a->d, &a->f, r->map, ix, k) : 0;
         char entries[512], c1[32], c2[32];
         fmt_count(c1, sizeof c1, m->nentries);
         int en = snprintf(entries, sizeof entries, "%s entr%s", c1, m->nentries == 1 ? "y" : "ies");

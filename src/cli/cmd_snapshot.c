@@ -375,7 +375,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     cli_output co = {0};
     /* which map of A each map of B is (map_match.h) */
     size_t na = A.g->nmaps, nb = B.g->nmaps;
-    mp_map_ident *ids_a = mp_map_idents(A.g, &A.f), *ids_b = mp_map_idents(B.g, &B.f);
+    mp_map_ident *ids_a = mp_map_idents(A.g, &A.p, &A.f), *ids_b = mp_map_idents(B.g, &B.p, &B.f);
     int32_t *b_to_a = malloc((nb + 1) * sizeof *b_to_a);
     bool *used = calloc(na + 1, sizeof *used);
     map_diff *diffs = calloc(na + nb + 1, sizeof *diffs);

@@ -12,10 +12,10 @@
  *   4. each map's entries, retained bytes (table; objects its keys and
  *      values point to, and theirs: two levels, each object once per map)
  *      and the sorted hashes of its keys (their bytes: a string's content).
- * The end's census is matched to the start's (address first, then type and
- * holder), and a map that grew beyond the limits is walked once more for
- * the smallest few of its added keys and the allocation stacks the heap
- * profiler sampled under them; those are symbolized after the world runs
+ * The end's census is matched to the start's (address and seed first, then
+ * type and holder), and a map that grew beyond the limits is walked once
+ * more for the smallest few of its added keys and the allocation stacks
+ * the heap profiler sampled under them; those are symbolized after the world runs
  * again.
  */
 #define UNW_LOCAL_ONLY
@@ -100,6 +100,7 @@ static void set_free(addr_set *s)
 typedef struct cmap {
     uintptr_t addr; /* the header */
     const mr_map_type *type;
+    uint32_t seed; /* a new map made where a dropped one's header was has its own */
     uint64_t entries, bytes;
     int32_t root;     /* index into the census's roots, -1 none */
     bool through;     /* the root points at an object that points at the header */
@@ -599,6 +600,7 @@ static void walk_map(census *c, cmap *m, addr_set *seen)
     walk w = {.c = c, .m = m, .seen = *seen};
     mr_map_get_info((const mr_map *)m->addr, &w.info);
     m->type = w.info.type;
+    m->seed = w.info.hash0;
     m->entries = w.info.count;
     bool fresh;
     count_object(&w, (void *)m->addr, &fresh);
@@ -736,7 +738,9 @@ static int cmp_ident(const void *x, const void *y, void *ud)
 }
 
 /* Each map of the end's census gets the start's map it is (before), by
- * address and type, else by type and holder (a replaced map). */
+ * address, type and seed, else by type and holder (a replaced map; a map
+ * emptied or cleared, which draws a new seed). An address alone proves
+ * nothing: a header freed in the block may be reused by a new map. */
 static int match(census *b, census *a)
 {
     bool *used = calloc(b->n + 1, sizeof *used);
@@ -753,7 +757,8 @@ static int match(census *b, census *a)
         } else if (a->v[i].addr > b->v[j].addr) {
             j++;
         } else {
-            if (a->v[i].type == b->v[j].type && !a->v[i].own && !b->v[j].own) {
+            if (a->v[i].type == b->v[j].type && a->v[i].seed == b->v[j].seed && !a->v[i].own &&
+                !b->v[j].own) {
                 a->v[i].before = (int32_t)j;
                 used[j] = true;
             }

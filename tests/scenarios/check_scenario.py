@@ -25,7 +25,8 @@ CHECK:
    "snapshot": "held" | ["held", "exit"],   or "diff": ["before", "after"]
    "map": "label",                      a map of the program's truth lines
                                         (found by its header address); in a
-                                        diff: "map_type" (and "map_root" regex)
+                                        diff: "map_type" (and "map_root" regex,
+                                        "map_count_after" its entries after)
    "expect": {...},                     see EXPECTATIONS below
    "pending": "the fix it waits for"}   optional
 
@@ -48,7 +49,7 @@ EXPECTATIONS (every key given must hold):
     chain_from_retainer: true           its chain's first step is the root the report names
     chain_objects: n                    objects on its chain, those of elided steps included
     retained_bytes / count / keys_retained_bytes / entries_retained_bytes /
-    shared_entries / shared_bytes / inner_suspect_bytes:
+    shared_entries / shared_bytes / inner_suspect_bytes / overflow_buckets:
                                         a number, or "truth" (the truth line's
                                         field), or "truth:FIELD"
     rank: n                             its rank among the suspects (1 first; null none)
@@ -64,6 +65,8 @@ EXPECTATIONS (every key given must hold):
     entries_keys_distinct: true         no two entries listed show the same key (at least
                                         two are listed)
     sites_include: [function]           among its sampled allocation sites
+    entries_sites_exclude: [function]   no entry listed is shown made by these functions
+    sites_only: [function]              it has sampled sites, each in one of these functions
   about a snapshot (no "map"):
     suspects: n                         the number of suspects
     suspect_labels: [labels]            exactly these maps are suspects
@@ -331,7 +334,7 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
                 yield "rank is %s, expected %s" % (m["rank"], want)
         elif key in ("retained_bytes", "count", "keys_retained_bytes",
                      "entries_retained_bytes", "shared_entries", "shared_bytes",
-                     "inner_suspect_bytes"):
+                     "inner_suspect_bytes", "overflow_buckets"):
             v = run.value(want, snapshot, label, key)
             if m[key] != v:
                 yield "%s is %d, the truth is %d" % (key, m[key], v)
@@ -357,6 +360,16 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             bad = sorted(set(e["value_type"] for e in m.get("entries", [])) - {want})
             if bad or not m.get("entries"):
                 yield "entries' value types %s, expected %s" % (bad or "(no entries)", want)
+        elif key == "entries_sites_exclude":
+            bad = ["%s (%s)" % (e["key_display"][:80], (e.get("site") or {}).get("function"))
+                   for e in m.get("entries", [])
+                   if (e.get("site") or {}).get("function") in want]
+            if bad or not m.get("entries"):
+                yield "entries shown made by %s: %s" % (want, bad or "(no entries listed)")
+        elif key == "sites_only":
+            fns = [s["function"] for s in m.get("sites", [])]
+            if not fns or any(f not in want for f in fns):
+                yield "sites %s are not all among %s" % (fns or "(none)", want)
         elif key == "sites_include":
             fns = [s["function"] for s in m.get("sites", [])]
             for f in want:
@@ -403,7 +416,8 @@ def check_snapshot(run, snapshot, expect):
 def check_diff(run, before, after, check):
     d = run.diff(before, after)
     cands = [m for m in d["maps"] if m["type"] == check["map_type"] and
-             re.search(check.get("map_root", ""), m.get("root") or "")]
+             re.search(check.get("map_root", ""), m.get("root") or "") and
+             m["count_after"] == check.get("map_count_after", m["count_after"])]
     if len(cands) != 1:
         yield "%d maps of type %s in the diff" % (len(cands), check["map_type"])
         return

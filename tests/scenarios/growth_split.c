@@ -71,19 +71,12 @@ static void add_quote(mr_map *m, int64_t k)
     mr_map_set(m, &k, &q);
 }
 
-static void map_info(const mr_map *m, mr_map_info *info)
-{
-    mr_stop_the_world();
-    mr_map_get_info(m, info);
-    mr_start_the_world();
-}
-
 __attribute__((noinline)) static void build(void)
 {
     book = mr_map_new(&book_type, 0);
     mr_map_info info;
     int64_t k = 0;
-    for (map_info(book, &info); !info.oldbuckets || info.B < 10; map_info(book, &info)) {
+    for (sc_map_info(book, &info); !info.oldbuckets || info.B < 10; sc_map_info(book, &info)) {
         if (k > 1000000) sc_fail("the book never started growing");
         add_quote(book, k++);
     }
@@ -95,7 +88,8 @@ __attribute__((noinline)) static void build(void)
      * until an insert starts a same-size growth (flag 8, as Go's) */
     churn = mr_map_new(&churn_type, 0);
     int64_t c = 0;
-    for (map_info(churn, &info); !(info.oldbuckets && (info.flags & 8)); map_info(churn, &info)) {
+    for (sc_map_info(churn, &info); !(info.oldbuckets && (info.flags & 8));
+         sc_map_info(churn, &info)) {
         if (c > 20000000) sc_fail("the churn map never started a same-size growth");
         add_quote(churn, c);
         if (c >= WINDOW) mr_map_delete_int(churn, c - WINDOW);
@@ -108,7 +102,8 @@ __attribute__((noinline)) static void build(void)
     }
     tally = mr_map_new(&tally_type, 0);
     int64_t t = 0;
-    for (map_info(tally, &info); !(info.oldbuckets && (info.flags & 8)); map_info(tally, &info)) {
+    for (sc_map_info(tally, &info); !(info.oldbuckets && (info.flags & 8));
+         sc_map_info(tally, &info)) {
         if (t > 20000000) sc_fail("the tally map never started a same-size growth");
         *(int64_t *)mr_map_assign_int(tally, t) = t;
         if (t >= WINDOW) mr_map_delete_int(tally, t - WINDOW);
@@ -149,7 +144,7 @@ static void truth_split(const char *snapshot, const char *label, const mr_map *m
     sc_truth_map(snapshot, label, m);
     entry_truth t = {{0}, 0, 0};
     mr_map_info info;
-    map_info(m, &info);
+    sc_map_info(m, &info);
     sc_walk_slots(m, on_slot, &t);
     if (!info.oldbuckets || !t.in_old || !t.in_new) sc_fail("%s is not mid-growth", label);
     sc_truth(snapshot, label, "\"in_old\": %" PRIu64 ", \"in_new\": %" PRIu64, t.in_old, t.in_new);
@@ -161,7 +156,7 @@ static void truths(const char *snapshot)
     truth_split(snapshot, "book", book);
     truth_split(snapshot, "churn", churn);
     mr_map_info info;
-    map_info(tally, &info);
+    sc_map_info(tally, &info);
     if (!info.oldbuckets) sc_fail("tally is not mid-growth");
     sc_truth_map(snapshot, "tally", tally);
     sc_truth_map(snapshot, "drained", drained);

@@ -448,6 +448,14 @@ __attribute__((unused)) static void sc_entry(sc_entries *e, const char *key, uin
     e->key_bytes += key_bytes;
 }
 
+/* Reads m's header figures, with the world stopped. */
+__attribute__((unused)) static void sc_map_info(const mr_map *m, mr_map_info *info)
+{
+    mr_stop_the_world();
+    mr_map_get_info(m, info);
+    mr_start_the_world();
+}
+
 /* Calls fn for every occupied slot of m, with the world stopped. */
 __attribute__((unused)) static void
 sc_walk_slots(const mr_map *m, void (*fn)(const mr_map_slot *s, void *ud), void *ud)
