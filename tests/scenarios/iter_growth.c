@@ -19,7 +19,10 @@
  *          header, both bucket arrays, overflow buckets, tasks and specs
  *          (the runtime's dominator walk over the map's whole table). The
  *          iterator's word into the old bucket array takes nothing from the
- *          map: the header holds that array too.
+ *          map: the header holds that array too. Every entry alone
+ *          retains its task and spec, none is shared: the pointers that
+ *          evacuated old buckets keep (Go leaves them there while an
+ *          iterator may still read the old array) are the map's own.
  * Then main releases the worker, which closes its iterator and exits: at
  * exit ("exit") the map is gone.
  */
@@ -94,11 +97,24 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* An entry alone retains its task and spec: the stale copy of its pointer
+ * that an evacuated old bucket keeps is the same map's, no other root. */
+static void on_slot(const mr_map_slot *s, void *ud)
+{
+    const sc_item *t = *(sc_item *const *)s->value;
+    char key[32];
+    snprintf(key, sizeof key, "%" PRId64, *(const int64_t *)s->key);
+    sc_entry(ud, key, 0, mr_object_size(t) + mr_object_size(t->blob));
+}
+
 static void truths(const char *snapshot)
 {
     const mr_map *m = (const mr_map *)tasks_addr;
     if (!growing(m)) sc_fail("the map finished growing before the snapshot");
     sc_truth_map(snapshot, "tasks", m);
+    sc_entries e = {0};
+    sc_walk_slots(m, on_slot, &e);
+    sc_truth_entries(snapshot, "tasks", &e);
 }
 
 int main(int argc, char **argv)
