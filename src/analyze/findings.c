@@ -539,7 +539,11 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t 
         sum += d->retained[x];
         t[ntops++] = x;
     }
-    if (ntops > 1) sum += table_beyond_tops(g, d, up, k, t, ntops);
+    /* two table objects reach one object apart only through the old and
+     * the new bucket of an evacuated entry: the walk (in proportion to
+     * what the table reaches) is for maps in an unfinished growth */
+    if (ntops > 1 && (m->oldbuckets != MP_NONE || m->nold > 0))
+        sum += table_beyond_tops(g, d, up, k, t, ntops);
     return sum;
 }
 
