@@ -114,18 +114,10 @@ static void truths(const char *snapshot)
     sc_truth_map(snapshot, "members", (const mr_map *)published[0]);
     const mr_map *inner = (const mr_map *)published[1];
     sc_truth_map(snapshot, "inner", inner);
-    sc_entries e = {0};
-    sc_walk_slots(inner, on_slot, &e);
-    sc_truth_entries(snapshot, "inner", &e);
+    sc_truth_slots(snapshot, "inner", inner, on_slot);
 }
 
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    sc_start_worker(&worker, worker_main);
-    SC_SNAPSHOT("held");
-    SC_TRUTHS(truths, "held");
-    sc_stop_worker(&worker);
-    mr_exiting();
-    return 0;
+    return sc_worker_main(argc, argv, &worker, worker_main, truths);
 }

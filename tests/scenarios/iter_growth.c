@@ -112,18 +112,10 @@ static void truths(const char *snapshot)
     const mr_map *m = (const mr_map *)tasks_addr;
     if (!growing(m)) sc_fail("the map finished growing before the snapshot");
     sc_truth_map(snapshot, "tasks", m);
-    sc_entries e = {0};
-    sc_walk_slots(m, on_slot, &e);
-    sc_truth_entries(snapshot, "tasks", &e);
+    sc_truth_slots(snapshot, "tasks", m, on_slot);
 }
 
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    sc_start_worker(&worker, worker_main);
-    SC_SNAPSHOT("held");
-    SC_TRUTHS(truths, "held");
-    sc_stop_worker(&worker);
-    mr_exiting();
-    return 0;
+    return sc_worker_main(argc, argv, &worker, worker_main, truths);
 }
