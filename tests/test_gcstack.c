@@ -1030,6 +1030,49 @@ static void batches_decoded_on_threads_come_back_in_order(void)
     }
 }
 
+/* The object count in the header's runtime statistics is only a hint for
+ * the room the reader makes: fewer, as many, more and absurdly many all
+ * read back the same objects, on one thread and on several (where the
+ * pages of the object columns are faulted in ahead: enough objects for
+ * that). */
+static void header_object_count_is_only_a_hint(void)
+{
+    enum { N = 2300000 }; /* past the 2^21 objects where faulting ahead begins */
+    char file[300];
+    snprintf(file, sizeof file, "%s/hint.gcstack", dir);
+    /* none (room by doubling); fewer (faulting ahead stops, the columns
+     * move); as many; more than the file could hold */
+    const uint64_t hints[] = {0, N - 100000, N, (uint64_t)1 << 40};
+    for (size_t k = 0; k < sizeof hints / sizeof *hints; k++) {
+        mf_gs_header h = {.program = "hint", .pointer_size = 8};
+        h.memstats.heap_objects = hints[k];
+        mf_error err;
+        mf_gs_writer *w = mf_gsw_open(file, MF_GS_RAW, &h, &err);
+        CHECK(w != NULL);
+        if (!w) return;
+        for (uint64_t i = 0; i < N; i++) mf_gsw_object(w, 0x100000 + i * 32, 16 + (i % 3) * 8, 0);
+        for (uint64_t i = 0; i < N; i++) mf_gsw_edges(w, 0x100000 + i * 32, 0, NULL, NULL);
+        int wrc = mf_gsw_finish(w, NULL, &err);
+        if (wrc) fprintf(stderr, "%s\n", err.msg);
+        CHECK(wrc == 0);
+        for (unsigned t = 1; t <= 2; t++) {
+            mf_gs_callbacks cb = {.threads = t};
+            mf_gs_reader *r = NULL;
+            int rc = mf_gs_read(file, &cb, &r, &err);
+            if (rc) fprintf(stderr, "%s\n", err.msg);
+            CHECK(rc == 0);
+            if (rc) continue;
+            CHECK_EQ_U64(mf_gs_nobjects(r), N);
+            const uint64_t *a = mf_gs_object_addresses(r), *sz = mf_gs_object_sizes(r);
+            size_t bad = 0;
+            for (uint64_t i = 0; i < N; i++)
+                bad += a[i] != 0x100000 + i * 32 || sz[i] != 16 + (i % 3) * 8;
+            CHECK_EQ_U64(bad, 0);
+            mf_gs_reader_free(r);
+        }
+    }
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
@@ -1048,6 +1091,7 @@ int main(void)
     TEST(long_strings_and_keys_are_cut_and_huge_types_refused);
     TEST(long_map_keys_are_cut);
     TEST(batches_decoded_on_threads_come_back_in_order);
+    TEST(header_object_count_is_only_a_hint);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

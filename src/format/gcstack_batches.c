@@ -19,6 +19,7 @@
  */
 #include "format/gcstack_reader_int.h"
 #include "format/hugepages.h"
+#include "format/prefault.h"
 
 #include "format/wire.h"
 
@@ -40,6 +41,7 @@
  */
 void mf_gsr_page_index(mf_gs_reader *r)
 {
+    mf_gsr_objects_done(r);
     size_t n = r->addr.n;
     if (r->pg_first || n == 0 || n >= UINT32_MAX) return;
     uint64_t base = r->addr.v[0], end = r->addr.v[n - 1] + r->size.v[n - 1];
@@ -51,12 +53,22 @@ void mf_gsr_page_index(mf_gs_reader *r)
     uint32_t *pf = malloc((np + 1) * sizeof *pf);
     if (!pf) return;
     mf_huge_pages(pf, (np + 1) * sizeof *pf); /* read at random */
+    /* its fresh pages are faulted in from both ends at once: the far half
+     * on another thread (prefault.h), while this one fills it in order */
+    mf_prefault *ahead = NULL;
+    if (r->cb && r->cb->threads > 1 && np >= ((size_t)1 << 21)) {
+        void *half = pf + (np + 1) / 2;
+        size_t elem = sizeof *pf;
+        if ((ahead = mf_prefault_start(&half, &elem, 1, np + 1 - (np + 1) / 2)))
+            mf_prefault_upto(ahead, np + 1 - (np + 1) / 2);
+    }
     size_t i = 0;
     for (size_t pg = 0; pg <= np; pg++) {
         uint64_t start = base + ((uint64_t)pg << shift);
         while (i < n && r->addr.v[i] < start) i++;
         pf[pg] = (uint32_t)i;
     }
+    mf_prefault_stop(ahead);
     r->pg_first = pf;
     r->pg_n = np;
     r->pg_base = base;

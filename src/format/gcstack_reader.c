@@ -2,8 +2,10 @@
 #include "format/gcstack_reader_int.h"
 
 #include "format/hugepages.h"
+#include "format/prefault.h"
 #include "format/wire.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -410,20 +412,51 @@ static size_t nstacks(const mf_gs_reader *r)
     return r->stack_start.n ? r->stack_start.n - 1 : 0;
 }
 
-/* Room for `more` objects in the object columns, grown by doubling.
- * Every edge target and map pointer is resolved against the addresses and
- * sizes at random, and the graph keeps the three columns: they get huge
- * pages (hugepages.h), asked for before the new part is first written. */
-static bool reserve_objects(mf_gs_reader *r, size_t more)
+/* How many objects the object columns are first made room for: the count
+ * the header gives (runtime statistics: a hint, never trusted), so that
+ * the columns are allocated once instead of copied and remapped at every
+ * doubling. The hint is taken only where the input could hold that many
+ * objects (each costs at least a byte, before compression), so that a
+ * small corrupt file cannot ask for a big reservation. */
+#define OBJECTS_PER_GZIP_BYTE 4u
+static size_t objects_hint(const mf_gs_reader *r, size_t need)
 {
-    size_t need = r->addr.n + more;
-    if (need < r->addr.n) return false;
-    if (need <= r->addr.cap && need <= r->size.cap && need <= r->type.cap) return true;
-    size_t c = r->addr.cap > 64 ? r->addr.cap : 64;
-    while (c < need) {
-        if (c > SIZE_MAX / 2 / sizeof(uint64_t)) return false;
-        c *= 2;
-    }
+    uint64_t hint = r->header.memstats.heap_objects, bytes = mf_in_size_hint(r->in);
+    uint64_t most = mf_in_is_gzip(r->in) ? bytes * OBJECTS_PER_GZIP_BYTE : bytes;
+    if (bytes > UINT64_MAX / OBJECTS_PER_GZIP_BYTE) most = bytes;
+    if (hint > most) hint = most;
+    if (hint >= UINT32_MAX) hint = UINT32_MAX - 1;
+    return hint > need ? (size_t)hint : need;
+}
+
+/* The object columns are filled in order by this thread alone: their
+ * pages are faulted in ahead of it on another (prefault.h), this many
+ * objects ahead of the last one read. */
+#define PREFAULT_AHEAD ((size_t)1 << 21)
+
+/* Starts faulting in the columns just reserved, when there is a thread to
+ * spare and they are big enough to matter. */
+static void prefault_objects(mf_gs_reader *r)
+{
+    assert(!r->objs_pf);
+    if (!r->cb || r->cb->threads <= 1 || r->addr.cap < PREFAULT_AHEAD) return;
+    void *base[3] = {r->addr.v, r->size.v, r->type.v};
+    size_t elem[3] = {sizeof *r->addr.v, sizeof *r->size.v, sizeof *r->type.v};
+    r->objs_pf = mf_prefault_start(base, elem, 3, r->addr.cap);
+}
+
+void mf_gsr_objects_done(mf_gs_reader *r)
+{
+    mf_prefault_stop(r->objs_pf);
+    r->objs_pf = NULL;
+}
+
+/* Makes the three object columns room for exactly c objects (c is at
+ * least the objects held): false without memory, the columns that could
+ * not be resized left as they were. */
+static bool resize_columns(mf_gs_reader *r, size_t c)
+{
+    assert(c >= r->addr.n && c <= SIZE_MAX / sizeof(uint64_t));
     uint64_t *a = realloc(r->addr.v, c * sizeof *a);
     if (!a) return false;
     r->addr.v = a;
@@ -440,6 +473,34 @@ static bool reserve_objects(mf_gs_reader *r, size_t more)
     r->type.cap = c;
     mf_huge_pages(t, c * sizeof *t);
     return true;
+}
+
+/* Room for `more` objects in the object columns: first as many as the
+ * header says (objects_hint), then grown by doubling. Every edge target and
+ * map pointer is resolved against the addresses and sizes at random, and
+ * the graph keeps the three columns: they get huge pages (hugepages.h),
+ * asked for before the new part is first written. */
+static bool reserve_objects(mf_gs_reader *r, size_t more)
+{
+    size_t need = r->addr.n + more;
+    if (need < r->addr.n) return false;
+    if (need <= r->addr.cap && need <= r->size.cap && need <= r->type.cap) return true;
+    mf_prefault_stop(r->objs_pf); /* the columns move */
+    r->objs_pf = NULL;
+    size_t c = r->addr.cap > 64 ? r->addr.cap : 64;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / sizeof(uint64_t)) return false;
+        c *= 2;
+    }
+    if (r->addr.cap == 0) {
+        /* the header's count, or else (no memory for it) what doubling gives */
+        size_t h = objects_hint(r, need);
+        if (h > c && h <= SIZE_MAX / 2 / sizeof(uint64_t) && resize_columns(r, h)) {
+            prefault_objects(r);
+            return true;
+        }
+    }
+    return resize_columns(r, c);
 }
 
 static int on_objects(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
@@ -474,6 +535,7 @@ static int on_objects(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
                                sum, n);
     }
     if (!reserve_objects(r, n)) return mf_gsr_oom(r);
+    mf_prefault_upto(r->objs_pf, r->addr.n + n + PREFAULT_AHEAD);
     uint64_t first = r->addr.n;
     uint64_t g = r->header.address_granule;
     size_t run = 0; /* the run of object i (the sums were checked above) */
@@ -848,6 +910,7 @@ void mf_gs_reader_free(mf_gs_reader *r)
     free(r->maps.v);
     free(r->map_buckets_seen.v);
     free(r->map_entries_seen.v);
+    mf_gsr_objects_done(r);
     free(r->addr.v);
     free(r->size.v);
     free(r->type.v);
@@ -986,6 +1049,7 @@ static int rloop_records(mf_gs_reader *r)
 static int rloop(mf_gs_reader *r)
 {
     int rc = rloop_records(r);
+    mf_gsr_objects_done(r);
     if (mf_gsr_barrier(r)) rc = -1;
     mf_gsr_pool_stop(r);
     return rc;
@@ -1085,6 +1149,7 @@ const uint32_t *mf_gs_object_types(const mf_gs_reader *r)
 }
 size_t mf_gs_take_objects(mf_gs_reader *r, uint64_t **addr, uint64_t **size, uint32_t **type)
 {
+    mf_gsr_objects_done(r);
     size_t n = r->addr.n;
     *addr = r->addr.v;
     *size = r->size.v;

@@ -92,6 +92,9 @@ struct mf_gs_reader {
     /* objects */
     vec64 addr, size;
     vec32 type;
+    /* faults in the columns' pages ahead of on_objects, NULL when not
+     * running (prefault.h); stopped before the columns move or are done */
+    struct mf_prefault *objs_pf;
     /* page index over the object addresses (built once the objects are
      * complete, see mf_gsr_page_index): pg_first[p] is the first object
      * starting at or after pg_base + (p << pg_shift); pg_n + 1 entries */
@@ -132,6 +135,10 @@ int mf_gsr_want_len(mf_gs_reader *r, const fld *f, const char *msg);
 int mf_gsr_get_col(mf_gs_reader *r, const fld *f, vec64 *out, const char *msg);
 /* The records after the edges need every object and its edges. */
 int mf_gsr_enter_rest(mf_gs_reader *r, const char *what);
+
+/* The object columns are complete, or about to move or go: stops faulting
+ * in their pages ahead (r->objs_pf). */
+void mf_gsr_objects_done(mf_gs_reader *r);
 
 /* gcstack_batches.c: the page index over the objects (once they are
  * complete), resolving pointers, and the edge and bucket batches. */
