@@ -710,11 +710,11 @@ static __attribute__((noinline)) void *lookup_slow(mr_map *m, const void *key, u
 /*
  * The common lookup, an 8-byte key in a map that is not growing (Go's
  * mapaccess1_fast64), runs here with no call on its path, so the entry
- * saves no registers. A lookup that misses the cache and the TLB waits on
- * memory; the fewer instructions each one issues, the more of the
- * program's following lookups the processor has in flight meanwhile, and
- * the less the time per lookup depends on how the heap's pages happen to
- * be backed. Everything else, and a pending safepoint, goes to lookup_slow.
+ * saves few registers and keeps no stack frame beyond them. A lookup that
+ * misses the cache and the TLB waits on memory; the fewer instructions
+ * each one issues, the more of the program's following lookups the
+ * processor can have in flight meanwhile. Everything else, and a pending
+ * safepoint, goes to lookup_slow.
  */
 MR_ENTRY void *mr_map_lookup(mr_map *m, const void *key)
 {
@@ -1179,13 +1179,6 @@ MR_ENTRY void mr_map_set(mr_map *m, const void *key, const void *value)
 
 /* ----------------------------------------------------------------- delete -- */
 
-/* A map that became empty gets a new seed. Out of line and last, so that
- * the delete that calls it keeps nothing live across a call. */
-static __attribute__((noinline)) void reseed(mr_map *m)
-{
-    m->seed = (uint32_t)mr__rand64();
-}
-
 /*
  * Go's mapdelete. The slot's key and value are cleared (so they retain
  * nothing) and its tophash becomes EMPTY_ONE; if it was the last occupied
@@ -1238,11 +1231,7 @@ INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key, ui
                     if (b[i] != EMPTY_ONE) break;
                 }
             }
-            if (MR_UNLIKELY(--m->count == 0)) {
-                end_write(m, "mr_map_delete");
-                reseed(m);
-                return;
-            }
+            if (MR_UNLIKELY(--m->count == 0)) m->seed = mr__rand64();
             goto out;
         }
         if (zero_bytes(tw)) break;
@@ -1268,32 +1257,11 @@ static __attribute__((noinline)) void delete_any(mr_map *m, const map_layout *L,
     }
 }
 
-/* The delete of a string key from a map that is not growing. Out of line:
- * inline, its string compare (which may call memcmp) would make the entry
- * point save registers on the 8-byte keys' path too. */
-static __attribute__((noinline)) void delete_str(mr_map *m, const map_layout *L, const void *key)
-{
-    delete_t(m, L, KC_STR, key, 0, false);
-}
-
-/* mr_map_delete when a collection wants the world stopped: parks at the
- * safepoint, then deletes. Out of line, so that the entry point's common
- * path saves no registers for the call. */
-static __attribute__((noinline)) void delete_parked(mr_map *m, const void *key, uintptr_t caller)
-{
-    mr__park(caller);
-    if (m == NULL || m->count == 0) return;
-    delete_any(m, m->lay, key, caller);
-}
-
 /* The common deletes, as Go's mapdelete_fast64 and mapdelete_faststr: a
  * map that is not growing, with 8-byte or string keys, inline here. */
 MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
 {
-    if (MR_UNLIKELY(atomic_load_explicit(&mr__stop_requested, memory_order_relaxed))) {
-        delete_parked(m, key, MR_CALLER);
-        return;
-    }
+    mr__poll(MR_CALLER);
     if (m == NULL || m->count == 0) return;
     const map_layout *L = m->lay;
     if (MR_LIKELY(m->oldbuckets == NULL)) {
@@ -1302,7 +1270,7 @@ MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
             return;
         }
         if (L->kc == KC_STR) {
-            delete_str(m, L, key);
+            delete_t(m, L, KC_STR, key, 0, false);
             return;
         }
     }
