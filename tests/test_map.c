@@ -967,11 +967,11 @@ static void test_concurrent_readers_share_a_map(void)
     CHECK_EQ_U64(mr_map_len(m), SHARED_KEYS);
 }
 
-/* A thread whose loop makes nothing but lookups and deletes of 8-byte
- * keys -- the calls whose common path is kept free of calls -- still stops
- * for every collection, in maps of one bucket and of many: each of those
- * calls is a safepoint. Were one not, mr_gc() here would wait for the
- * thread forever (and the test time out). */
+/* A thread whose loop makes nothing but lookups of 8-byte keys (whose
+ * common path makes no call), or nothing but deletes, still stops for
+ * every collection, in maps of one bucket and of many: each of those calls
+ * is a safepoint. Were one not, mr_gc() here would wait for the thread
+ * forever (and the test time out). */
 static atomic_int lookups_stop;
 static atomic_long lookup_batches; /* loops the thread has finished */
 
