@@ -12,6 +12,7 @@
 #include "rt/internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -966,6 +967,65 @@ static void test_concurrent_readers_share_a_map(void)
     CHECK_EQ_U64(mr_map_len(m), SHARED_KEYS);
 }
 
+/* A thread whose loop makes nothing but lookups of 8-byte keys (whose
+ * common path makes no call), or nothing but deletes, still stops for
+ * every collection, in maps of one bucket and of many: each of those calls
+ * is a safepoint. Were one not, mr_gc() here would wait for the thread
+ * forever (and the test time out). */
+static atomic_int lookups_stop;
+static atomic_long lookup_batches; /* loops the thread has finished */
+
+typedef struct poll_job {
+    mr_map **maps;
+    bool deletes; /* else lookups */
+} poll_job;
+
+static void *lookup_or_delete_loop(void *arg)
+{
+    poll_job *job = arg;
+    mr_thread_attach();
+    long calls = 0;
+    while (!atomic_load(&lookups_stop)) {
+        for (int64_t k = 0; k < 100; k++, calls++) {
+            if (job->deletes)
+                mr_map_delete_int(job->maps[k & 1], k + 1000000); /* absent: nothing changes */
+            else
+                calls += mr_map_lookup_int(job->maps[k & 1], k) == NULL;
+        }
+        atomic_fetch_add(&lookup_batches, 1);
+    }
+    return (void *)calls;
+}
+
+static void test_lookups_and_deletes_are_safepoints(void)
+{
+    mr_map **maps = mr_new_array(&mr_type_pointer, 2);
+    maps[0] = mr_map_new(&int_int, 0); /* one bucket */
+    maps[1] = mr_map_new(&int_int, 0); /* many */
+    for (int64_t k = 0; k < 4; k++) *(int64_t *)mr_map_assign_int(maps[0], k) = k;
+    for (int64_t k = 0; k < 1000; k++) *(int64_t *)mr_map_assign_int(maps[1], k) = k;
+    for (int deletes = 0; deletes < 2; deletes++) {
+        poll_job job = {maps, deletes};
+        atomic_store(&lookups_stop, 0);
+        atomic_store(&lookup_batches, 0);
+        pthread_t th;
+        CHECK(pthread_create(&th, NULL, lookup_or_delete_loop, &job) == 0);
+        /* collect only while the thread is in its loop (attached, busy) */
+        while (atomic_load(&lookup_batches) == 0) sched_yield();
+        for (int g = 0; g < 20; g++) mr_gc();
+        long seen = atomic_load(&lookup_batches);
+        while (atomic_load(&lookup_batches) == seen) sched_yield();
+        atomic_store(&lookups_stop, 1);
+        void *r;
+        mr_blocking_enter();
+        pthread_join(th, &r);
+        mr_blocking_exit();
+        CHECK((long)r > 0);
+    }
+    CHECK_EQ_U64(mr_map_len(maps[0]), 4);
+    CHECK_EQ_U64(mr_map_len(maps[1]), 1000);
+}
+
 /* Readers that start iterators at once on maps without pointers, none
  * iterated before: each iterator start may make the list the map keeps its
  * overflow buckets on, and the threads must agree on one (race-free under
@@ -1253,6 +1313,7 @@ int main(void)
     TEST(test_bucket_type_describes_every_pointer);
     TEST(test_concurrent_readers_share_a_map);
     TEST(test_concurrent_iterators_share_a_map_without_pointers);
+    TEST(test_lookups_and_deletes_are_safepoints);
     TEST(test_map_made_during_the_first_walk_is_listed_once);
     TEST(test_registry_lists_maps_made_on_many_threads_once);
     TEST(test_misuse_stops_the_program);

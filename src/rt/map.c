@@ -698,10 +698,40 @@ INLINE void *lookup(mr_map *m, const void *key)
     }
 }
 
+/* mr_map_lookup's every case but the common one: a safepoint to park at, a
+ * nil or empty map, a growing one, keys of other classes. Out of line, so
+ * that the entry point's own path makes no call. */
+static __attribute__((noinline)) void *lookup_slow(mr_map *m, const void *key, uintptr_t caller)
+{
+    mr__poll(caller);
+    return lookup(m, key);
+}
+
+/*
+ * The common lookup, an 8-byte key in a map that is not growing (Go's
+ * mapaccess1_fast64), runs here with no call on its path, so the entry
+ * saves few registers and keeps no stack frame beyond them. A lookup that
+ * misses the cache and the TLB waits on memory; the fewer instructions
+ * each one issues, the more of the program's following lookups the
+ * processor can have in flight meanwhile. Everything else, and a pending
+ * safepoint, goes to lookup_slow.
+ */
 MR_ENTRY void *mr_map_lookup(mr_map *m, const void *key)
 {
-    mr__poll(MR_CALLER);
-    return lookup(m, key);
+    if (MR_LIKELY(!atomic_load_explicit(&mr__stop_requested, memory_order_relaxed) && m != NULL &&
+                  m->oldbuckets == NULL)) {
+        const map_layout *L = m->lay;
+        uint8_t f = flags_get(m);
+        if (MR_LIKELY(L->kc == KC_64 && !(f & (F_WRITING | F_TEST_HASH)))) {
+            if (m->B == 0) return m->count ? find_small64(m, L, key) : NULL;
+            uint8_t *k;
+            return find_t(m, L, KC_64, key, mr__hash64(load64(key), m->seed), f, &k);
+        }
+    }
+    void *v = lookup_slow(m, key, MR_CALLER);
+    /* no tail call: a park in lookup_slow keeps this frame, as mr__poll would */
+    __asm__ volatile("" : : "r"(v));
+    return v;
 }
 
 MR_ENTRY bool mr_map_get(mr_map *m, const void *key, void *value_out)
