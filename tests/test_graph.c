@@ -2,6 +2,7 @@
  * tests/test_graph.c -- the heap graph builder: ordering, resolution,
  * CSR packing, grouping of map records, lookups and errors.
  */
+#include "analyze/dominators.h"
 #include "analyze/graph.h"
 #include "analyze/parallel.h"
 #include "analyze/paths.h"
@@ -336,6 +337,38 @@ static void test_a_global_at_any_depth_beats_a_stack_word(void)
     CHECK_EQ_U64(p.parent[X], Y);
     CHECK_EQ_U64(p.nreached, 7);
     mp_paths_free(&p);
+    mp_graph_free(g);
+}
+
+/* The bytes reached and retained are those of reachable objects only, a
+ * size of 4 GiB or more counted whole: garbage pointing into the live heap
+ * counts for nothing, in the paths' total as in the retained sizes. */
+static void test_reached_and_retained_bytes_skip_garbage(void)
+{
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    uint64_t big = (uint64_t)5 << 30;
+    uint32_t A = mp_gb_object(b, 0x1000, 64, MP_NONE, MP_NONE);
+    uint32_t C = mp_gb_object(b, 0x2000, 1000, MP_NONE, MP_NONE);
+    uint32_t B = mp_gb_object(b, 0x10000, big, MP_NONE, MP_NONE);
+    mp_gb_edge_at(b, A, B, 0);
+    mp_gb_edge_at(b, C, A, 0);
+    add_root(b, MP_ROOT_GLOBAL, "g", A);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_paths p;
+    CHECK(mp_paths_compute(g, &p, &err) == 0);
+    CHECK_EQ_U64(p.nreached, 2);
+    CHECK_EQ_U64(p.reached_bytes, 64 + big);
+    mp_paths_free(&p);
+    mp_dom d;
+    CHECK(mp_dom_compute(g, &d, &err) == 0);
+    CHECK_EQ_U64(d.retained[B], big);
+    CHECK_EQ_U64(d.retained[A], 64 + big);
+    CHECK_EQ_U64(d.retained[C], 0);
+    CHECK_EQ_U64(d.retained[g->nobjects], 64 + big); /* the root's node */
+    CHECK_EQ_U64(d.retained[d.super_root], 64 + big);
+    mp_dom_free(&d);
     mp_graph_free(g);
 }
 
@@ -712,6 +745,7 @@ int main(void)
     TEST(test_paths_prefer_shorter_then_higher_priority_roots);
     TEST(test_a_global_at_any_depth_beats_a_stack_word);
     TEST(test_path_steps_name_the_first_edge_taken);
+    TEST(test_reached_and_retained_bytes_skip_garbage);
     TEST(test_thread_roots_sort_by_thread_then_outer_frame);
     TEST(test_edges_given_in_order_pack_directly_and_reverse_alike);
     TEST(test_edge_starts_past_four_billion_are_whole);

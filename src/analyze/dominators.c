@@ -310,13 +310,18 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
      * and root_of below in the DFS-order idom's */
     out->retained = (uint64_t *)(void *)label;
     label = NULL;
-    memset(out->retained, 0, N * sizeof *out->retained);
     out->idom = dfn;
     dfn = NULL;
     for (size_t v = 0; v < N; v++) out->idom[v] = MP_NONE;
     for (uint32_t i = 2; i <= count; i++) out->idom[vertex[i]] = vertex[idom[i]];
     uint32_t *spare = idom; /* N + 1 entries: root_of takes it */
     idom = NULL;
+    /* every reachable object's own size, in node order: the sizes are read
+     * in a stream here rather than one scattered read each below (only S
+     * has no dominator among the reachable nodes, and it is no object) */
+    for (size_t v = 0; v < c.n; v++)
+        out->retained[v] = out->idom[v] != MP_NONE ? mp_obj_size(g, (uint32_t)v) : 0;
+    for (size_t v = c.n; v < N; v++) out->retained[v] = 0;
     /* retained sizes: children before parents (reverse preorder); the
      * vertices are scattered over the node arrays, so those of the turns a
      * few places on are fetched ahead (their dominators' entries once
@@ -326,12 +331,10 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
             uint32_t a = vertex[i - 32];
             __builtin_prefetch(&out->idom[a]);
             __builtin_prefetch(&out->retained[a]);
-            if (a < c.n) __builtin_prefetch(&g->size32[a]);
         }
         if (i >= 18) /* vertex i - 16 is not S (1), which has no dominator */
             __builtin_prefetch(&out->retained[out->idom[vertex[i - 16]]]);
         uint32_t v = vertex[i];
-        if (v < c.n) out->retained[v] += mp_obj_size(g, v);
         out->retained[out->idom[v]] += out->retained[v];
     }
     /* the preorder is vertex[1..count]: handed over, not copied */

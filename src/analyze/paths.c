@@ -52,7 +52,9 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
  * out edge to it (the one the search followed, as it takes a parent's
  * edges in order and the first reaches the child), MP_NONE from a bucket
  * (entry_steps says which entry) or at a root. One pass over the edges,
- * each child set by its own parent only.
+ * each child set by its own parent only. The bytes reached are summed on
+ * the way, in object order: the sizes are read in a stream, where the
+ * search's order would read each one from a different place.
  */
 static void edge_steps(const mp_graph *g, mp_paths *out)
 {
@@ -60,7 +62,9 @@ static void edge_steps(const mp_graph *g, mp_paths *out)
     const uint32_t *adj = g->out.adj;
     for (size_t i = 0; i < n; i++) out->via[i] = MP_NONE;
     for (size_t v = 0; v < n; v++) {
-        if (out->root[v] == MP_NONE || (g->bucket_bits && mp_bit(g->bucket_bits, v))) continue;
+        if (out->root[v] == MP_NONE) continue;
+        out->reached_bytes += mp_obj_size(g, (uint32_t)v);
+        if (g->bucket_bits && mp_bit(g->bucket_bits, v)) continue;
         uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
         if (end - b > MP_NONE) end = b + MP_NONE; /* ranks past 2^32 - 1 are not kept */
         for (uint64_t e = b; e < end; e++) {
@@ -149,7 +153,6 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
         }
     }
     out->nreached = tail;
-    for (size_t i = 0; i < tail; i++) out->reached_bytes += mp_obj_size(g, queue[i]);
     edge_steps(g, out);
     entry_steps(g, out);
     return 0;
