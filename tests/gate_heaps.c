@@ -214,7 +214,8 @@ int main(int argc, char **argv)
                  {"replace", replace},         {"two", two},
                  {"shards", shards_hot_first}, {"shards_swapped", shards_swapped}};
     if (argc < 2) {
-        fprintf(stderr, "usage: gate_heaps steady|slow|replace|two|shards|shards_swapped [SCALE]\n");
+        fprintf(stderr,
+                "usage: gate_heaps steady|slow|replace|two|shards|shards_swapped [SCALE]\n");
         return 2;
     }
     int scale = argc > 2 ? atoi(argv[2]) : 1;

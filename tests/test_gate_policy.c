@@ -174,19 +174,22 @@ static void baseline_versions_and_ways(void)
     mf_error err;
     const char *v2 =
         "{\"maproot_gate_baseline\": 2,\n"
-        " \"maps\": [{\"type\": \"m\", \"holder\": \"global s\", \"way\": \"S+8\", \"ordinal\": 1,\n"
+        " \"maps\": [{\"type\": \"m\", \"holder\": \"global s\", \"way\": \"S+8\", \"ordinal\": "
+        "1,\n"
         "           \"entries\": 5, \"retained_bytes\": 6},\n"
         "          {\"type\": \"m\", \"holder\": \"global s\", \"way\": \"\", \"ordinal\": 0,\n"
         "           \"entries\": 1, \"retained_bytes\": 2}]}";
     CHECK(mp_gate_baseline_parse(v2, strlen(v2), "b.json", &b, &err) == 0);
     CHECK(b.version == 2 && b.n == 2 && strcmp(b.v[0].way, "S+8") == 0 && *b.v[1].way == 0);
     mp_gate_baseline_free(&b);
-    const char *no_way = "{\"maproot_gate_baseline\": 2,\n \"maps\": [{\"type\": \"m\", \"holder\": "
-                         "\"global s\", \"entries\": 1, \"retained_bytes\": 2}]}";
+    const char *no_way =
+        "{\"maproot_gate_baseline\": 2,\n \"maps\": [{\"type\": \"m\", \"holder\": "
+        "\"global s\", \"entries\": 1, \"retained_bytes\": 2}]}";
     CHECK(mp_gate_baseline_parse(no_way, strlen(no_way), "b.json", &b, &err) == -1);
     CHECK(strstr(err.msg, "b.json:2: maps[0]: needs \"type\", \"holder\" and \"way\"") != NULL);
-    const char *way_v1 = "{\"maproot_gate_baseline\": 1,\n \"maps\": [{\"type\": \"m\", \"holder\": "
-                         "\"global s\", \"way\": \"S+0\", \"entries\": 1, \"retained_bytes\": 2}]}";
+    const char *way_v1 =
+        "{\"maproot_gate_baseline\": 1,\n \"maps\": [{\"type\": \"m\", \"holder\": "
+        "\"global s\", \"way\": \"S+0\", \"entries\": 1, \"retained_bytes\": 2}]}";
     CHECK(mp_gate_baseline_parse(way_v1, strlen(way_v1), "b.json", &b, &err) == -1);
     CHECK(strstr(err.msg, "unknown key") != NULL);
     const char *twins_v1 =

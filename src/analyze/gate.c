@@ -465,11 +465,14 @@ static char *map_subject(const mp_gate_map *m)
 {
     bool by_way = m->twin && *m->way;
     char ord[24] = "";
-    if (m->ordinal && (!by_way || m->twin_way)) snprintf(ord, sizeof ord, " (#%" PRIu32 ")", m->ordinal + 1);
+    if (m->ordinal && (!by_way || m->twin_way))
+        snprintf(ord, sizeof ord, " (#%" PRIu32 ")", m->ordinal + 1);
     if (by_way) return mf_asprintf("%s in %s via %s%s", m->type, m->root_holder, m->way, ord);
     return mf_asprintf("%s in %s%s", m->type, m->root_holder, ord);
 }
 
+/* Orders indices into the followed maps by type, holder and way, so that
+ * maps that share them are neighbours (qsort_r's context: the maps). */
 static int cmp_map_identity(const void *x, const void *y, void *maps)
 {
     const mp_gate_map *v = maps, *a = &v[*(const uint32_t *)x], *b = &v[*(const uint32_t *)y];

@@ -63,9 +63,9 @@ typedef struct mp_gate_site {
 typedef struct mp_gate_map {
     char *type, *holder, *way; /* its identity (map_match.h), as of its last snapshot */
     uint32_t ordinal;
-    uint64_t address; /* its header's, in its last snapshot */
-    bool twin;        /* another map followed has its type and holder (mp_gate_judge) */
-    bool twin_way;    /* ... and its way too */
+    uint64_t address;  /* its header's, in its last snapshot */
+    bool twin;         /* another map followed has its type and holder (mp_gate_judge) */
+    bool twin_way;     /* ... and its way too */
     char *root;        /* the root a report names for it, as text */
     char *root_holder; /* that root's holder text ("iterator worker_loop") */
     char *root_file;   /* where that root is (a global's file, a frame's), "" */

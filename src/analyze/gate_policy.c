@@ -705,6 +705,9 @@ static int parse_base_list(const vctx *v, json_t *arr, const base_list *l, mp_ga
     return 0;
 }
 
+/* Orders indices into a baseline's entries by type and holder, then by
+ * place in the file, so that twins are neighbours and the later one is
+ * the one named (qsort_r's context: the entries). */
 static int cmp_base_subject(const void *x, const void *y, void *base)
 {
     const mp_gate_base_entry *v = base;
