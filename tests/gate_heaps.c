@@ -170,13 +170,10 @@ MR_GLOBAL(shards)
 static void run_shards(int scale, bool hot_first)
 {
     shards = mr_new(&shards_type);
-    if (hot_first) {
-        shards->hot = mr_map_new(&int_blobs, 0);
-        shards->cold = mr_map_new(&int_blobs, 0);
-    } else {
-        shards->cold = mr_map_new(&int_blobs, 0);
-        shards->hot = mr_map_new(&int_blobs, 0);
-    }
+    mr_map **first = hot_first ? &shards->hot : &shards->cold;
+    mr_map **second = hot_first ? &shards->cold : &shards->hot;
+    *first = mr_map_new(&int_blobs, 0);
+    *second = mr_map_new(&int_blobs, 0);
     if (((uintptr_t)shards->hot < (uintptr_t)shards->cold) != hot_first) {
         fprintf(stderr, "gate_heaps: the maps are not in the order they were made\n");
         exit(3);
