@@ -412,29 +412,46 @@ static void test_big_keys_without_pointers_are_no_pointer_keys(void)
     }
 }
 
+/* A map half-way through doubling from 2 buckets to 4 (old bucket 0
+ * evacuated), of count entries of value type value_type: its header, new
+ * and old bucket arrays, and nothing in them yet. */
+typedef struct growing_map {
+    uint32_t hdr, nw, old;
+} growing_map;
+
+static growing_map add_growing_map(heap *h, uint64_t count, uint32_t value_type)
+{
+    growing_map gm = {obj(h, 48, h->t_hdr), obj(h, 4 * 208, h->t_bucket),
+                      obj(h, 2 * 208, h->t_bucket)};
+    mp_gb_edge(h->b, gm.hdr, gm.nw);
+    mp_gb_edge(h->b, gm.hdr, gm.old);
+    mp_map m = {.header = gm.hdr,
+                .type_name = mp_gb_intern(h->b, "map[int64]*Session"),
+                .key_kind = MP_KEY_INT,
+                .key_type = MP_NONE,
+                .value_type = value_type,
+                .B = 2,
+                .count = count,
+                .buckets = gm.nw,
+                .oldbuckets = gm.old,
+                .nevacuate = 1,
+                .noldbuckets = 2,
+                .bucket_size = 208};
+    uint32_t mi = mp_gb_map(h->b, &m);
+    for (int i = 0; i < 4; i++)
+        mp_gb_bucket(h->b, &(mp_bucket){.map = mi, .obj = gm.nw, .index = (uint64_t)i}, 0);
+    for (int i = 0; i < 2; i++)
+        mp_gb_bucket(h->b,
+                     &(mp_bucket){.map = mi, .obj = gm.old, .index = (uint64_t)i, .old = 1}, 0);
+    return gm;
+}
+
 static void test_old_buckets_of_an_unfinished_growth(void)
 {
     heap h;
     heap_init(&h);
-    uint32_t hdr = obj(&h, 48, h.t_hdr);
-    uint32_t nw = obj(&h, 4 * 208, h.t_bucket), old = obj(&h, 2 * 208, h.t_bucket);
-    mp_gb_edge(h.b, hdr, nw);
-    mp_gb_edge(h.b, hdr, old);
-    mp_map m = {.header = hdr,
-                .key_type = MP_NONE,
-                .value_type = MP_NONE,
-                .B = 2,
-                .count = 0,
-                .buckets = nw,
-                .oldbuckets = old,
-                .nevacuate = 1,
-                .noldbuckets = 2};
-    uint32_t mi = mp_gb_map(h.b, &m);
-    for (int i = 0; i < 4; i++)
-        mp_gb_bucket(h.b, &(mp_bucket){.map = mi, .obj = nw, .index = (uint64_t)i}, 0);
-    for (int i = 0; i < 2; i++)
-        mp_gb_bucket(h.b, &(mp_bucket){.map = mi, .obj = old, .index = (uint64_t)i, .old = 1}, 0);
-    root(&h, MP_ROOT_GLOBAL, "orders", hdr, 0, 0);
+    growing_map gm = add_growing_map(&h, 0, MP_NONE);
+    root(&h, MP_ROOT_GLOBAL, "orders", gm.hdr, 0, 0);
     analysis a;
     CHECK(analyse(&h, &a) == 0);
     const mp_map_report *r = &a.f.maps[0];
@@ -443,6 +460,38 @@ static void test_old_buckets_of_an_unfinished_growth(void)
     CHECK_EQ_U64(a.g->maps[0].nold, 2);
     CHECK_EQ_U64(a.g->maps[0].table_bytes, 48 + 6 * 208);
     CHECK(r->suspect);
+    done(&a);
+}
+
+/*
+ * An iterator opened before a growth points at the header and into the old
+ * bucket array; evacuated old buckets still point at their values, which
+ * the new buckets hold too. Reached from two table objects that roots
+ * reach apart, the values (two of them pointing at each other) are
+ * dominated by neither, but nothing reaches them save the table: the map
+ * keeps them. A value a global reaches as well is not the map's.
+ */
+static void test_values_two_table_objects_reach_are_the_maps(void)
+{
+    heap h;
+    heap_init(&h);
+    growing_map gm = add_growing_map(&h, 3, h.t_val);
+    uint32_t v[3], blob[3];
+    for (int i = 0; i < 3; i++) {
+        v[i] = obj(&h, 64, h.t_val);
+        blob[i] = obj(&h, 1000, h.t_blob);
+        mp_gb_edge(h.b, v[i], blob[i]);
+        mp_gb_edge(h.b, gm.nw, v[i]);
+        mp_gb_edge(h.b, gm.old, v[i]); /* the evacuated slot's stale copy */
+    }
+    mp_gb_edge(h.b, v[0], v[1]);
+    mp_gb_edge(h.b, v[1], v[0]);
+    root(&h, MP_ROOT_ITERATOR, "scan", gm.hdr, 2, 1);
+    root(&h, MP_ROOT_ITERATOR, "scan", gm.old, 2, 1);
+    root(&h, MP_ROOT_GLOBAL, "recent", v[2], 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    CHECK_EQ_U64(a.f.maps[0].retained, 48 + 6 * 208 + 2 * (64 + 1000));
     done(&a);
 }
 
@@ -1093,6 +1142,7 @@ int main(void)
     TEST(test_keys_with_pointers_pin_their_buffers);
     TEST(test_big_keys_without_pointers_are_no_pointer_keys);
     TEST(test_old_buckets_of_an_unfinished_growth);
+    TEST(test_values_two_table_objects_reach_are_the_maps);
     TEST(test_entries_shared_by_two_roots);
     TEST(test_retained_is_counted_once_whatever_the_geometry);
     TEST(test_small_healthy_map_is_not_a_suspect);

@@ -4,6 +4,7 @@
 #include "analyze/findings.h"
 
 #include "analyze/parallel.h"
+#include "analyze/u32map.h"
 #include "format/grow.h"
 
 #include <assert.h>
@@ -303,10 +304,210 @@ static bool inside_own_table(const mp_graph *g, const uint32_t *up, uint32_t k, 
     return false;
 }
 
+/* ------------------------------------------- what a whole table keeps --- */
+
+/*
+ * When a root word points into a table object other than the header (an
+ * open iterator's field into the bucket array it was opened on, which an
+ * unfinished growth has made the old one; a stray stack word), that object
+ * is a "top" of its own in the dominator tree, beside the header. An object
+ * that two tops reach (a value that an evacuated old bucket still points
+ * at, as Go leaves it for the iterators, and that its new bucket holds) is
+ * then dominated by neither, though nothing reaches it but the table: no
+ * top's subtree counts it. The table as a whole keeps it.
+ *
+ * Such an object lies in the subtree of a "head": an object outside the
+ * tops' subtrees whose immediate dominator is a strict dominator of some
+ * top (a head's dominator can be nothing else: were it below every top, a
+ * way to the head avoiding it would exist). The table keeps a head, and
+ * its whole subtree, when every live predecessor of the head is in a top's
+ * subtree or in the subtree of another kept head, and no root points at
+ * it: the greatest such set of heads, found by striking out, from the heads
+ * reachable from the tops, those that fail the test until none does.
+ */
+typedef struct table_walk {
+    const mp_graph *g;
+    const mp_dom *d;
+    const uint32_t *up;
+    uint32_t k;
+    mp_u32map anc;   /* strict dominators of the tops (objects, root nodes, S) */
+    mp_u32map head;  /* object -> its head, or NO_HEAD: memo of head_of */
+    mp_u32map seen;  /* objects the walk from the tops has reached */
+    mp_u32map heads; /* head -> 1 kept, 0 struck out */
+    uint32_t *v;     /* work stack, then the heads found */
+    size_t n, cap;
+    bool oom;
+} table_walk;
+
+#define NO_HEAD (UINT32_MAX - 1)
+
+/* Whether object x is in the subtree of a table object of map k: a table
+ * object of k itself, or dominated by one. */
+static bool in_own_table(const table_walk *w, uint32_t x)
+{
+    return table_map(w->g, x) == w->k || inside_own_table(w->g, w->up, w->k, x);
+}
+
+static void tw_put(table_walk *w, mp_u32map *m, uint32_t key, uint32_t val)
+{
+    if (mp_u32map_put(m, key, val) < 0) w->oom = true;
+}
+
+static void tw_push(table_walk *w, uint32_t x)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 64;
+        uint32_t *v = realloc(w->v, cap * sizeof *v);
+        if (!v) {
+            w->oom = true;
+            return;
+        }
+        w->v = v;
+        w->cap = cap;
+    }
+    w->v[w->n++] = x;
+}
+
+/* The head whose subtree holds live object x outside the tops' subtrees,
+ * or NO_HEAD when x's dominators reach a root node first (a root keeps it
+ * without the table) or x dominates a top. Remembered for every object on
+ * the way up, so that the walks cost once per object. */
+static uint32_t head_of(table_walk *w, uint32_t x)
+{
+    size_t n = w->g->nobjects;
+    uint32_t c = x, h = NO_HEAD;
+    for (;;) {
+        if (mp_u32map_get(&w->head, c, &h)) break;
+        if (c >= n || mp_u32map_get(&w->anc, c, NULL)) {
+            h = NO_HEAD;
+            break;
+        }
+        uint32_t up = w->d->idom[c];
+        assert(up != MP_NONE);
+        if (mp_u32map_get(&w->anc, up, NULL)) {
+            h = c;
+            break;
+        }
+        c = up;
+    }
+    for (uint32_t y = x; y != c && y < n; y = w->d->idom[y]) tw_put(w, &w->head, y, h);
+    if (c < n) tw_put(w, &w->head, c, h);
+    return h;
+}
+
+/* Whether a root points at object x (d->root_targets is sorted by target). */
+static bool root_target(const mp_dom *d, uint32_t x)
+{
+    size_t lo = 0, hi = d->nroot_targets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uint32_t)(d->root_targets[mid] >> 32) < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->nroot_targets && (uint32_t)(d->root_targets[lo] >> 32) == x;
+}
+
+/* Walks from the tops over every edge, through the tops' subtrees and the
+ * subtrees of the heads met, collecting those heads (w->v afterwards). */
+static void find_heads(table_walk *w, const uint32_t *tops, size_t ntops)
+{
+    const mp_graph *g = w->g;
+    for (size_t i = 0; i < ntops; i++) {
+        tw_put(w, &w->seen, tops[i], 1);
+        tw_push(w, tops[i]);
+    }
+    uint32_t *found = NULL;
+    size_t nfound = 0, capfound = 0;
+    while (w->n && !w->oom) {
+        uint32_t x = w->v[--w->n];
+        for (uint64_t e = mp_out_begin(g, x); e < mp_out_end(g, x); e++) {
+            uint32_t y = g->out.adj[e];
+            if (y >= g->nobjects || mp_u32map_get(&w->seen, y, NULL)) continue;
+            tw_put(w, &w->seen, y, 1);
+            if (!in_own_table(w, y)) {
+                uint32_t h = head_of(w, y);
+                if (h == NO_HEAD) continue; /* kept without the table: not followed */
+                if (mp_u32map_put(&w->heads, h, 1) == 1) {
+                    if (nfound == capfound) {
+                        capfound = capfound ? 2 * capfound : 16;
+                        uint32_t *f = realloc(found, capfound * sizeof *f);
+                        if (!f) {
+                            w->oom = true;
+                            break;
+                        }
+                        found = f;
+                    }
+                    found[nfound++] = h;
+                }
+            }
+            tw_push(w, y);
+        }
+    }
+    free(w->v);
+    w->v = found;
+    w->n = nfound;
+    w->cap = capfound;
+}
+
+/* Whether head h, still kept, passes the test: no root points at it, and
+ * each live predecessor is in a top's subtree or under a kept head. */
+static bool head_holds(table_walk *w, uint32_t h)
+{
+    const mp_graph *g = w->g;
+    if (root_target(w->d, h)) return false;
+    for (uint64_t e = mp_in_begin(g, h); e < mp_in_end(g, h); e++) {
+        uint32_t p = g->in.adj[e], kept = 0;
+        if (w->d->idom[p] == MP_NONE || in_own_table(w, p)) continue;
+        uint32_t ph = head_of(w, p);
+        if (ph == NO_HEAD || !mp_u32map_get(&w->heads, ph, &kept) || !kept) return false;
+    }
+    return true;
+}
+
+/* The bytes the table of map k keeps beyond its tops' subtrees (see
+ * above); 0 when memory runs out (the tops' figure stands). */
+static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, const uint32_t *up,
+                                  uint32_t k, const uint32_t *tops, size_t ntops)
+{
+    table_walk w = {.g = g, .d = d, .up = up, .k = k};
+    for (size_t i = 0; i < ntops; i++)
+        for (uint32_t a = d->idom[tops[i]]; a != MP_NONE && !w.oom; a = d->idom[a])
+            if (mp_u32map_put(&w.anc, a, 1) != 1) break; /* the rest is in already */
+    find_heads(&w, tops, ntops);
+    for (bool struck = true; struck && !w.oom;) {
+        struck = false;
+        for (size_t i = 0; i < w.n; i++) {
+            uint32_t kept = 0;
+            mp_u32map_get(&w.heads, w.v[i], &kept);
+            if (kept && !head_holds(&w, w.v[i])) {
+                tw_put(&w, &w.heads, w.v[i], 0);
+                struck = true;
+            }
+        }
+    }
+    uint64_t sum = 0;
+    for (size_t i = 0; i < w.n && !w.oom; i++) {
+        uint32_t kept = 0;
+        mp_u32map_get(&w.heads, w.v[i], &kept);
+        if (kept) sum += d->retained[w.v[i]];
+    }
+    free(w.v);
+    mp_u32map_free(&w.anc);
+    mp_u32map_free(&w.head);
+    mp_u32map_free(&w.seen);
+    mp_u32map_free(&w.heads);
+    return w.oom ? 0 : sum;
+}
+
 /* The bytes a map keeps alive: the retained sizes of its table objects
- * that lie in no other of its table objects' dominator subtrees. Those
- * subtrees are disjoint, so the sum never counts an object twice and never
- * exceeds the reachable heap, whatever the geometry of the graph. */
+ * that lie in no other of its table objects' dominator subtrees (its
+ * tops), and what its tops keep together though none keeps it alone (see
+ * table_beyond_tops). The tops' subtrees are disjoint, and the heads'
+ * lie outside them and each other's, so the sum never counts an object
+ * twice and never exceeds the reachable heap, whatever the geometry of
+ * the graph. */
 static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t *up, uint32_t k,
                              uint32_t **tbl, size_t *cap)
 {
@@ -328,12 +529,21 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t 
             t[n++] = g->buckets[m->first_bucket + i].obj;
     if (n > 1) qsort(t, n, sizeof *t, cmp_u32);
     uint64_t sum = 0;
+    size_t ntops = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && t[i] == t[i - 1]) continue;
-        if (d->idom[t[i]] == MP_NONE) continue;
-        if (inside_own_table(g, up, k, t[i])) continue;
-        sum += d->retained[t[i]];
+        uint32_t x = t[i];
+        /* t[i - 1] is as sorted: a top is written over itself or a slot before it */
+        if (i > 0 && x == t[i - 1]) continue;
+        if (d->idom[x] == MP_NONE) continue;
+        if (inside_own_table(g, up, k, x)) continue;
+        sum += d->retained[x];
+        t[ntops++] = x;
     }
+    /* two table objects reach one object apart only through the old and
+     * the new bucket of an evacuated entry: the walk (in proportion to
+     * what the table reaches) is for maps in an unfinished growth */
+    if (ntops > 1 && (m->oldbuckets != MP_NONE || m->nold > 0))
+        sum += table_beyond_tops(g, d, up, k, t, ntops);
     return sum;
 }
 

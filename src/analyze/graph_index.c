@@ -39,8 +39,10 @@
  * the derived part may keep the findings' figures of every map and entry,
  * and sections are checked by section_sum, not crc32; 4 since a map's
  * table takes in the runtime's objects that keep the overflow buckets of
- * a map without pointers (an index of 3 counts them out: stale) */
-#define FORMAT_VERSION 4
+ * a map without pointers (an index of 3 counts them out: stale); 5 since a
+ * map retains what its table objects keep together, not only what each
+ * keeps alone (the findings an index of 4 keeps miss that: stale) */
+#define FORMAT_VERSION 5
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 

@@ -34,7 +34,10 @@ EXPECTATIONS (every key given must hold):
   about a map:
     suspect: bool                       whether it is a leak suspect
     evidence_has / evidence_lacks: [names]
+    context_has: [names]                context shown with it (shared_entries, several_roots)
     retainer: ROOT                      the root the report names
+    root: ROOT or null                  the single holder keeping its header (null: none,
+                                        several holders do)
     roots_include / roots_exclude: [ROOT]   among the roots reaching its header
     roots_all: ROOT                     every root reaching its header matches
     roots_once: true                    no root listed twice
@@ -269,10 +272,21 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             extra = [e for e in want if e in m["evidence"]]
             if extra:
                 yield "evidence %s has %s" % (m["evidence"], extra)
+        elif key == "context_has":
+            missing = [c for c in want if c not in m["context"]]
+            if missing:
+                yield "context %s lacks %s" % (m["context"], missing)
         elif key == "retainer":
             if not root_matches(want, m.get("retainer")):
                 yield "retainer is %r, expected %s" % (
                     (m.get("retainer") or {}).get("text"), json.dumps(want))
+        elif key == "root":
+            # null: no single holder keeps the header alive
+            if want is None and m.get("root") is not None:
+                yield "a single root %r, expected none" % m["root"].get("text")
+            elif want is not None and not root_matches(want, m.get("root")):
+                yield "root is %r, expected %s" % ((m.get("root") or {}).get("text"),
+                                                  json.dumps(want))
         elif key == "roots_include":
             for pat in want:
                 if not any(root_matches(pat, r) for r in m["roots"]):

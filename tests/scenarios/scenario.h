@@ -478,6 +478,17 @@ __attribute__((unused)) static void sc_truth_entries(const char *snapshot, const
     *e = (sc_entries){0};
 }
 
+/* Prints the truth of each entry of m (sc_truth_entries): on_slot adds
+ * the entry of every occupied slot to the sc_entries it is given (ud). */
+__attribute__((unused)) static void sc_truth_slots(const char *snapshot, const char *label,
+                                                   const mr_map *m,
+                                                   void (*on_slot)(const mr_map_slot *s, void *ud))
+{
+    sc_entries e = {0};
+    sc_walk_slots(m, on_slot, &e);
+    sc_truth_entries(snapshot, label, &e);
+}
+
 typedef struct sc_truths_job {
     void (*fn)(const char *snapshot);
     const char *snapshot;
@@ -536,6 +547,25 @@ SC_NOCLONE __attribute__((unused)) static int sc_main(int argc, char **argv, voi
     if (hold && held != hold()) sc_fail("the held object moved");
     mr_exiting();
     SC_TRUTHS(truths, "exit");
+    return 0;
+}
+
+/*
+ * The whole of a scenario whose maps a parked worker holds: starts fn on
+ * worker w (fn parks it, sc_park), writes the snapshot "held" and prints
+ * its truths, releases the worker and waits for it to end; the snapshot
+ * at exit then sees the heap without it. Returns main's exit status.
+ */
+__attribute__((unused)) static int sc_worker_main(int argc, char **argv, sc_worker *w,
+                                                  void *(*fn)(void *),
+                                                  void (*truths)(const char *snapshot))
+{
+    sc_init(argc, argv);
+    sc_start_worker(w, fn);
+    SC_SNAPSHOT("held");
+    SC_TRUTHS(truths, "held");
+    sc_stop_worker(w);
+    mr_exiting();
     return 0;
 }
 

@@ -24,6 +24,14 @@
 //	             common): DUMP with routes 0..299 and digests 0..199, DUMP2
 //	             after routes 300..399 were added and 0..49 deleted, digests
 //	             200..239 added and 0..19 deleted
+//	mapofmaps    var regions map[string]map[string]map[int64]*[2048]byte: 3
+//	             regions of 3 zones of 8 entries, but zone "z2" of "eu"
+//	             with 3000 (the leak, two maps down)
+//	itergrowth   a goroutine parked inside `range` over a map that it grew
+//	             by inserting during the loop: 6600 entries of a 4 KiB
+//	             array each, then 61 more, the growth begun by the 6657th
+//	             and barely advanced; the iterator was opened on the old
+//	             bucket array, whose evacuated buckets keep their pointers
 package main
 
 import (
@@ -70,6 +78,7 @@ var palette map[string][]byte
 var assetCache map[int64]Assets
 var routeIndex map[string]*Session
 var digestIndex map[Digest]int64
+var regions map[string]map[string]map[int64]*[2048]byte
 
 // Digest is a 96-byte key, stored in the bucket, whose first 88 bytes are
 // the same in every key of digestIndex.
@@ -137,6 +146,30 @@ func rangeWorker(ready chan<- bool, block <-chan bool) {
 	fmt.Fprintln(os.Stderr, n)
 }
 
+// growRangeWorker builds a map nothing else keeps, opens a range loop over
+// it, grows it from inside the loop until a doubling has begun, and stops
+// there: the goroutine's frame (its iterator, and m) holds the map.
+//
+//go:noinline
+func growRangeWorker(ready chan<- bool, block <-chan bool) {
+	m := make(map[int64]*[4096]byte)
+	for i := int64(0); i < 6600; i++ {
+		m[i] = new([4096]byte)
+	}
+	n := 0
+	for k := range m {
+		if n == 0 {
+			for i := int64(6600); i < 6661; i++ {
+				m[i] = new([4096]byte)
+			}
+			ready <- true
+			<-block
+		}
+		n += int(k&1) + 1
+	}
+	fmt.Fprintln(os.Stderr, n)
+}
+
 func dump(path string) {
 	runtime.GC()
 	f, err := os.Create(path)
@@ -163,12 +196,15 @@ func main() {
 		sessionCache = make(map[string]*Session)
 		fillCache(0, 3000)
 		dump(out)
-	case "frame", "iterator":
+	case "frame", "iterator", "itergrowth":
 		ready, block := make(chan bool), make(chan bool)
-		if os.Args[1] == "frame" {
+		switch os.Args[1] {
+		case "frame":
 			go frameWorker(ready, block)
-		} else {
+		case "iterator":
 			go rangeWorker(ready, block)
+		default:
+			go growRangeWorker(ready, block)
 		}
 		<-ready
 		dump(out)
@@ -232,6 +268,24 @@ func main() {
 		}
 		a := assetCache[7]
 		fmt.Printf("icon %p thumb %p pixels %p meta %p\n", a.Icon, a.Thumb, a.Thumb.Pixels, a.Meta)
+		dump(out)
+	case "mapofmaps":
+		regions = make(map[string]map[string]map[int64]*[2048]byte)
+		for _, r := range []string{"us", "eu", "ap"} {
+			zones := make(map[string]map[int64]*[2048]byte)
+			regions[r] = zones
+			for _, z := range []string{"z1", "z2", "z3"} {
+				n := int64(8)
+				if r == "eu" && z == "z2" {
+					n = 3000
+				}
+				hosts := make(map[int64]*[2048]byte)
+				zones[z] = hosts
+				for i := int64(0); i < n; i++ {
+					hosts[i] = new([2048]byte)
+				}
+			}
+		}
 		dump(out)
 	case "longkeys":
 		routeIndex = make(map[string]*Session)
