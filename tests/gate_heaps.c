@@ -17,12 +17,21 @@
  *            tick, allocated in record_audit) and the global metrics
  *            (map[string]*Metric, +2,000 a tick, in new_metric); SCALE
  *            (argv[2], default 1) multiplies both, to grow beyond a baseline.
+ *   shards   two maps of one type, map[int64]*Blob, in the two fields of
+ *            the struct the global `shards` points at: `hot` grows by
+ *            3,000 entries a tick (times SCALE), `cold` holds 60,000 from
+ *            the start; hot is made first, so it has the lower address;
+ *   shards_swapped
+ *            the same, cold made first (hot has the higher address): the
+ *            fields, not the addresses, say which map is which, and a
+ *            baseline of one pairs its maps with the other's by field.
  * usage: gate_heaps HEAP [SCALE]
  */
 #include "maproot/collector.h"
 #include "maproot/rt.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,14 +155,64 @@ static void two(int scale)
     }
 }
 
+/* ------------------------------------------------------------- shards --- */
+
+typedef struct Shards {
+    mr_map *hot, *cold;
+} Shards;
+MR_TYPE(shards_type, Shards, MR_FIELD(Shards, hot), MR_FIELD(Shards, cold));
+
+static Shards *shards;
+MR_GLOBAL(shards)
+
+/* hot_first: which map is made first, so lies lower (checked: the test
+ * means nothing if the addresses do not swap). */
+static void run_shards(int scale, bool hot_first)
+{
+    shards = mr_new(&shards_type);
+    mr_map **first = hot_first ? &shards->hot : &shards->cold;
+    mr_map **second = hot_first ? &shards->cold : &shards->hot;
+    *first = mr_map_new(&int_blobs, 0);
+    *second = mr_map_new(&int_blobs, 0);
+    if (((uintptr_t)shards->hot < (uintptr_t)shards->cold) != hot_first) {
+        fprintf(stderr, "gate_heaps: the maps are not in the order they were made\n");
+        exit(3);
+    }
+    for (int64_t k = 0; k < 60000; k++) {
+        void *b = record_audit(k);
+        mr_map_set(shards->cold, &k, &b);
+    }
+    int64_t h = 0;
+    for (int t = 0; t < TICKS; t++) {
+        for (int i = 0; i < 3000 * scale; i++, h++) {
+            void *b = record_audit(h);
+            mr_map_set(shards->hot, &h, &b);
+        }
+        mr_gc();
+    }
+}
+
+static void shards_hot_first(int scale)
+{
+    run_shards(scale, true);
+}
+
+static void shards_swapped(int scale)
+{
+    run_shards(scale, false);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         void (*run)(int scale);
-    } heaps[] = {{"steady", steady}, {"slow", slow}, {"replace", replace}, {"two", two}};
+    } heaps[] = {{"steady", steady},           {"slow", slow},
+                 {"replace", replace},         {"two", two},
+                 {"shards", shards_hot_first}, {"shards_swapped", shards_swapped}};
     if (argc < 2) {
-        fprintf(stderr, "usage: gate_heaps steady|slow|replace|two [SCALE]\n");
+        fprintf(stderr,
+                "usage: gate_heaps steady|slow|replace|two|shards|shards_swapped [SCALE]\n");
         return 2;
     }
     int scale = argc > 2 ? atoi(argv[2]) : 1;

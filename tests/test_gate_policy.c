@@ -165,6 +165,47 @@ static void baselines_are_checked(void)
     CHECK(strstr(err.msg, "unknown key") != NULL);
 }
 
+/* Version 2 names each map by its way too ("" when a root points at its
+ * header); version 1 has none, and is refused where two of its maps share
+ * type and holder (which of them is which depended on their addresses). */
+static void baseline_versions_and_ways(void)
+{
+    mp_gate_baseline b;
+    mf_error err;
+    const char *v2 =
+        "{\"maproot_gate_baseline\": 2,\n"
+        " \"maps\": [{\"type\": \"m\", \"holder\": \"global s\", \"way\": \"S+8\", \"ordinal\": "
+        "1,\n"
+        "           \"entries\": 5, \"retained_bytes\": 6},\n"
+        "          {\"type\": \"m\", \"holder\": \"global s\", \"way\": \"\", \"ordinal\": 0,\n"
+        "           \"entries\": 1, \"retained_bytes\": 2}]}";
+    CHECK(mp_gate_baseline_parse(v2, strlen(v2), "b.json", &b, &err) == 0);
+    CHECK(b.version == 2 && b.n == 2 && strcmp(b.v[0].way, "S+8") == 0 && *b.v[1].way == 0);
+    mp_gate_baseline_free(&b);
+    const char *no_way =
+        "{\"maproot_gate_baseline\": 2,\n \"maps\": [{\"type\": \"m\", \"holder\": "
+        "\"global s\", \"entries\": 1, \"retained_bytes\": 2}]}";
+    CHECK(mp_gate_baseline_parse(no_way, strlen(no_way), "b.json", &b, &err) == -1);
+    CHECK(strstr(err.msg, "b.json:2: maps[0]: needs \"type\", \"holder\" and \"way\"") != NULL);
+    const char *way_v1 =
+        "{\"maproot_gate_baseline\": 1,\n \"maps\": [{\"type\": \"m\", \"holder\": "
+        "\"global s\", \"way\": \"S+0\", \"entries\": 1, \"retained_bytes\": 2}]}";
+    CHECK(mp_gate_baseline_parse(way_v1, strlen(way_v1), "b.json", &b, &err) == -1);
+    CHECK(strstr(err.msg, "unknown key") != NULL);
+    const char *twins_v1 =
+        "{\"maproot_gate_baseline\": 1, \"maps\": [\n"
+        " {\"type\": \"m\", \"holder\": \"global s\", \"entries\": 1, \"retained_bytes\": 2},\n"
+        " {\"type\": \"m\", \"holder\": \"global t\", \"entries\": 1, \"retained_bytes\": 2},\n"
+        " {\"type\": \"m\", \"holder\": \"global s\", \"ordinal\": 1, \"entries\": 3,\n"
+        "  \"retained_bytes\": 4}]}";
+    CHECK(mp_gate_baseline_parse(twins_v1, strlen(twins_v1), "b.json", &b, &err) == -1);
+    CHECK(strstr(err.msg, "b.json:4: maps[2]: has the type and holder of maps[0]") != NULL);
+    CHECK(strstr(err.msg, "write it again") != NULL && !strchr(err.msg, '\n'));
+    const char *v3 = "{\"maproot_gate_baseline\": 3}";
+    CHECK(mp_gate_baseline_parse(v3, strlen(v3), "b.json", &b, &err) == -1);
+    CHECK(strstr(err.msg, "not a baseline of version 1 or 2") != NULL);
+}
+
 int main(void)
 {
     TEST(defaults_from_an_empty_policy);
@@ -173,5 +214,6 @@ int main(void)
     TEST(positions_of_nested_values);
     TEST(globs_and_sizes);
     TEST(baselines_are_checked);
+    TEST(baseline_versions_and_ways);
     TEST_EXIT();
 }

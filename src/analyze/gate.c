@@ -1,12 +1,14 @@
 /* src/analyze/gate.c -- see gate.h. */
 #include "analyze/gate.h"
 
+#include "analyze/json_text.h"
 #include "analyze/map_match.h"
 #include "analyze/report.h"
 #include "format/text.h"
 #include "format/grow.h"
 #include "format/names.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,6 +68,7 @@ static void free_map(mp_gate_map *m)
 {
     free(m->type);
     free(m->holder);
+    free(m->way);
     free(m->root);
     free(m->root_holder);
     free(m->root_file);
@@ -244,8 +247,11 @@ static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, con
     const mp_map_report *r = &a->f.maps[m];
     if (!MF_GROW(t->points, t->cap, t->npoints + 1, 16)) return -1;
     t->points[t->npoints++] = (mp_gate_point){snap, mp->count, r->retained};
-    if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder)) return -1;
+    if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder) ||
+        !set_str(&t->way, id->way))
+        return -1;
     t->ordinal = id->ordinal;
+    t->address = id->address;
     /* an unfinished growth is evidence only while it makes no progress */
     bool old = r->evidence & MP_EV_OLD_BUCKETS;
     t->stalled = old && (fresh || (t->nevacuate == mp->nevacuate &&
@@ -436,11 +442,6 @@ void mp_gate_map_peak(const mp_gate_map *m, uint64_t *entries, uint64_t *retaine
     }
 }
 
-char *mp_gate_map_id(const mp_gate_map *m)
-{
-    return mf_asprintf("%s|%s|%" PRIu32, m->type, m->holder, m->ordinal);
-}
-
 /* ---------------------------------------------------------------- rules --- */
 
 static mp_gate_check *new_check(mp_gate *gt, size_t *cap, unsigned rule, int32_t map)
@@ -456,12 +457,48 @@ static mp_gate_check *new_check(mp_gate *gt, size_t *cap, unsigned rule, int32_t
 
 /* A map as checks name it: its type and the holder of the root its
  * report names (the identity's holder can be a frame that also reaches an
- * iterator's map). */
+ * iterator's map); when other maps share its type and holder, also its
+ * way ("via Shards+8"), which, unlike its order by address, is the same in
+ * every run, so that a check keeps its name (a JUnit testcase's) from run
+ * to run; its ordinal ("#2") only where the way does not tell it apart. */
 static char *map_subject(const mp_gate_map *m)
 {
-    if (m->ordinal)
-        return mf_asprintf("%s in %s (#%" PRIu32 ")", m->type, m->root_holder, m->ordinal + 1);
-    return mf_asprintf("%s in %s", m->type, m->root_holder);
+    bool by_way = m->twin && *m->way;
+    char ord[24] = "";
+    if (m->ordinal && (!by_way || m->twin_way))
+        snprintf(ord, sizeof ord, " (#%" PRIu32 ")", m->ordinal + 1);
+    if (by_way) return mf_asprintf("%s in %s via %s%s", m->type, m->root_holder, m->way, ord);
+    return mf_asprintf("%s in %s%s", m->type, m->root_holder, ord);
+}
+
+/* Orders indices into the followed maps by type, holder and way, so that
+ * maps that share them are neighbours (qsort_r's context: the maps). */
+static int cmp_map_identity(const void *x, const void *y, void *maps)
+{
+    const mp_gate_map *v = maps, *a = &v[*(const uint32_t *)x], *b = &v[*(const uint32_t *)y];
+    int c = strcmp(a->type, b->type);
+    if (!c) c = strcmp(a->holder, b->holder);
+    if (!c) c = strcmp(a->way, b->way);
+    return c;
+}
+
+/* Sets twin and twin_way of every map (see gate.h): sorted by identity,
+ * twins are neighbours. -1 when out of memory. */
+static int mark_twins(mp_gate *gt)
+{
+    size_t n = gt->nmaps;
+    uint32_t *ix = malloc((n + 1) * sizeof *ix);
+    if (!ix) return -1;
+    for (size_t i = 0; i < n; i++) ix[i] = (uint32_t)i;
+    qsort_r(ix, n, sizeof *ix, cmp_map_identity, gt->maps);
+    for (size_t i = 1; i < n; i++) {
+        mp_gate_map *a = &gt->maps[ix[i - 1]], *b = &gt->maps[ix[i]];
+        if (strcmp(a->type, b->type) != 0 || strcmp(a->holder, b->holder) != 0) continue;
+        a->twin = b->twin = true;
+        if (strcmp(a->way, b->way) == 0) a->twin_way = b->twin_way = true;
+    }
+    free(ix);
+    return 0;
 }
 
 /* The growth rule over the last n intervals of one map. */
@@ -632,18 +669,78 @@ static bool suppresses(const mp_gate *gt, const mp_gate_suppression *s, const mp
     return false;
 }
 
+/* The entry of a root, an object type (by name) or the heap in a
+ * baseline; maps are paired by pair_with_baseline. */
 static const mp_gate_base_entry *base_find(const mp_gate_baseline *b, unsigned kind,
-                                           const char *name, const char *holder, uint32_t ord)
+                                           const char *name)
 {
+    assert(kind != MP_BASE_MAP);
     for (size_t i = 0; i < b->n; i++) {
         const mp_gate_base_entry *e = &b->v[i];
         if (e->kind != kind) continue;
-        if (kind == MP_BASE_HEAP) return e;
-        if (strcmp(e->name, name) != 0) continue;
-        if (kind == MP_BASE_MAP && (strcmp(e->holder, holder) != 0 || e->ordinal != ord)) continue;
-        return e;
+        if (kind == MP_BASE_HEAP || strcmp(e->name, name) == 0) return e;
     }
     return NULL;
+}
+
+/* s as a baseline file holds it: JSON text keeps valid UTF-8 only, so a
+ * baseline writes each byte that is not as the character of its number
+ * (json_text.h), and a run's text is compared in that form. malloc'd;
+ * NULL when out of memory. */
+static char *as_written(const char *s)
+{
+    json_t *j = mp_json_text(s);
+    char *c = j ? strdup(json_string_value(j)) : NULL;
+    json_decref(j);
+    return c;
+}
+
+/* For each map of the run, the baseline entry that is that map (base_of[i],
+ * an index into b->v) or -1, paired as `maproot diff` pairs the maps of two
+ * runs (mp_map_match across processes): by type, holder and way, then by
+ * type and holder, in order within each group -- the baseline's maps by
+ * their ordinals (then their place in the file), the run's by address.
+ * A baseline of version 1 records no ways: both sides are then paired with
+ * every way empty, by type, holder and order alone. -1 when out of memory. */
+static int pair_with_baseline(const mp_gate *gt, const mp_gate_baseline *b, int32_t *base_of)
+{
+    static char no_way[] = "";
+    bool ways = b->version >= 2;
+    size_t nb = 0, nr = gt->nmaps;
+    for (size_t i = 0; i < b->n; i++) nb += b->v[i].kind == MP_BASE_MAP;
+    mp_map_ident *bi = calloc(nb ? nb : 1, sizeof *bi), *ri = calloc(nr ? nr : 1, sizeof *ri);
+    uint32_t *entry = malloc((nb ? nb : 1) * sizeof *entry);
+    int32_t *to = malloc((nr ? nr : 1) * sizeof *to);
+    int rc = -1;
+    if (!bi || !ri || !entry || !to) goto out;
+    /* the baseline's identities borrow its strings */
+    for (size_t i = 0, k = 0; i < b->n; i++) {
+        const mp_gate_base_entry *e = &b->v[i];
+        if (e->kind != MP_BASE_MAP) continue;
+        assert(!ways || e->way);
+        bi[k] = (mp_map_ident){.address = (uint64_t)e->ordinal << 32 | k,
+                               .type = e->name,
+                               .holder = e->holder,
+                               .way = ways ? e->way : no_way};
+        entry[k++] = (uint32_t)i;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const mp_gate_map *m = &gt->maps[i];
+        ri[i].address = m->address;
+        ri[i].type = as_written(m->type);
+        ri[i].holder = as_written(m->holder);
+        ri[i].way = as_written(ways ? m->way : "");
+        if (!ri[i].type || !ri[i].holder || !ri[i].way) goto out;
+    }
+    if (mp_map_match(bi, nb, ri, nr, false, to)) goto out;
+    for (size_t i = 0; i < nr; i++) base_of[i] = to[i] >= 0 ? (int32_t)entry[to[i]] : -1;
+    rc = 0;
+out:
+    free(bi);
+    mp_map_idents_free(ri, nr);
+    free(entry);
+    free(to);
+    return rc;
 }
 
 /* Within the baseline's figure: at most the tolerance above it, and never
@@ -655,14 +752,18 @@ static bool within(uint64_t now, uint64_t base, double pct, uint64_t minimum)
     return (double)now <= (double)base + slack;
 }
 
-static bool accepted(const mp_gate *gt, const mp_gate_baseline *b, const mp_gate_check *c)
+/* Whether the baseline accepts failed check c; base_of: the baseline entry
+ * of each map (pair_with_baseline). */
+static bool accepted(const mp_gate *gt, const mp_gate_baseline *b, const int32_t *base_of,
+                     const mp_gate_check *c)
 {
     const mp_gate_policy *p = gt->policy;
     double tol = p->baseline_tolerance_pct;
     const mp_gate_base_entry *e;
     if (c->map >= 0) {
         const mp_gate_map *m = &gt->maps[c->map];
-        if (!(e = base_find(b, MP_BASE_MAP, m->type, m->holder, m->ordinal))) return false;
+        if (base_of[c->map] < 0) return false;
+        e = &b->v[base_of[c->map]];
         uint64_t n, r;
         mp_gate_map_peak(m, &n, &r);
         return within(n, e->count, tol, p->min_entries) && within(r, e->bytes, tol, p->min_bytes);
@@ -670,12 +771,12 @@ static bool accepted(const mp_gate *gt, const mp_gate_baseline *b, const mp_gate
     if (c->total >= 0) {
         const mp_gate_total *t = &gt->totals[c->total];
         bool type = p->caps[t->cap].scope == MP_CAP_TYPE;
-        if (!(e = base_find(b, type ? MP_BASE_TYPE : MP_BASE_ROOT, t->name, NULL, 0))) return false;
+        if (!(e = base_find(b, type ? MP_BASE_TYPE : MP_BASE_ROOT, t->name))) return false;
         return within(t->peak_count, e->count, tol, p->min_entries) &&
                within(t->peak_bytes, e->bytes, tol, p->min_bytes);
     }
     if (c->rule == MP_RULE_HEAP) {
-        if (!(e = base_find(b, MP_BASE_HEAP, NULL, NULL, 0))) return false;
+        if (!(e = base_find(b, MP_BASE_HEAP, NULL))) return false;
         return c->window_bytes <= 0 ||
                within((uint64_t)c->window_bytes, e->bytes, tol, p->min_bytes);
     }
@@ -702,7 +803,8 @@ int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err)
     }
     size_t cap = 0;
     gt->baseline_file = base ? base->file : NULL;
-    if (!(gt->sup_uses = calloc(p->nsups + 1, sizeof *gt->sup_uses))) return nomem(err);
+    if (!(gt->sup_uses = calloc(p->nsups + 1, sizeof *gt->sup_uses)) || mark_twins(gt))
+        return nomem(err);
     for (int32_t i = 0; i < (int32_t)gt->nmaps; i++) {
         if (p->growth && judge_growth(gt, &cap, i)) return nomem(err);
         if (p->suspect && judge_suspect(gt, &cap, i)) return nomem(err);
@@ -712,6 +814,12 @@ int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err)
     for (int32_t i = 0; i < (int32_t)gt->ntotals; i++)
         if (judge_total(gt, &cap, i)) return nomem(err);
     if (p->heap && judge_heap(gt, &cap)) return nomem(err);
+    int32_t *base_of = NULL;
+    if (base && (!(base_of = malloc((gt->nmaps + 1) * sizeof *base_of)) ||
+                 pair_with_baseline(gt, base, base_of))) {
+        free(base_of);
+        return nomem(err);
+    }
     for (size_t i = 0; i < gt->nchecks; i++) {
         mp_gate_check *c = &gt->checks[i];
         if (c->status != MP_CHECK_FAIL) continue;
@@ -723,7 +831,7 @@ int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err)
                 gt->suppressed++;
                 break;
             }
-        if (c->status == MP_CHECK_FAIL && base && accepted(gt, base, c)) {
+        if (c->status == MP_CHECK_FAIL && base && accepted(gt, base, base_of, c)) {
             c->status = MP_CHECK_BASELINE;
             gt->baselined++;
         }
@@ -732,6 +840,7 @@ int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err)
             gt->fails[c->rule]++;
         }
     }
+    free(base_of);
     return 0;
 }
 
@@ -742,13 +851,15 @@ json_t *mp_gate_baseline_json(const mp_gate *gt)
     json_t *root = json_object(), *maps = json_array(), *roots = json_array(),
            *types = json_array();
     if (!root || !maps || !roots || !types) goto oom;
-    json_object_set_new(root, "maproot_gate_baseline", json_integer(1));
+    json_object_set_new(root, "maproot_gate_baseline", json_integer(MP_GATE_BASELINE_VERSION));
     json_object_set_new(root, "program", json_string(gt->program ? gt->program : ""));
     for (size_t i = 0; i < gt->nmaps; i++) {
         const mp_gate_map *m = &gt->maps[i];
         uint64_t e, r;
         mp_gate_map_peak(m, &e, &r);
-        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I}", "type", m->type, "holder", m->holder,
+        /* texts as JSON can hold them: pair_with_baseline compares so */
+        json_t *j = json_pack("{s:o, s:o, s:o, s:I, s:I, s:I}", "type", mp_json_text(m->type),
+                              "holder", mp_json_text(m->holder), "way", mp_json_text(m->way),
                               "ordinal", (json_int_t)m->ordinal, "entries", (json_int_t)e,
                               "retained_bytes", (json_int_t)r);
         if (!j || json_array_append_new(maps, j)) goto oom;

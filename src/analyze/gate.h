@@ -16,7 +16,11 @@
  * (growth, suspect, map caps), per cap and root or object type, and one for
  * the heap; a failed check is then suppressed by the first suppression that
  * matches it, or accepted by a baseline (mp_gate_baseline) when the
- * baseline holds its subject and the run stayed within it. Only the
+ * baseline holds its subject and the run stayed within it. A map's
+ * subject in the baseline is found as `maproot diff` pairs the maps of two
+ * runs (mp_map_match: by type, holder and way, then by type and holder;
+ * by order within each), the baseline's maps ordered by their ordinals
+ * and the run's by their addresses. Only the
  * checks still failing are violations: the exit status 1.
  *
  * Memory: an mp_gate owns everything (mp_gate_free). Errors: -1 with err
@@ -57,8 +61,11 @@ typedef struct mp_gate_site {
 
 /* A map followed across the series. */
 typedef struct mp_gate_map {
-    char *type, *holder; /* its identity (map_match.h) */
+    char *type, *holder, *way; /* its identity (map_match.h), as of its last snapshot */
     uint32_t ordinal;
+    uint64_t address;  /* its header's, in its last snapshot */
+    bool twin;         /* another map followed has its type and holder (mp_gate_judge) */
+    bool twin_way;     /* ... and its way too */
     char *root;        /* the root a report names for it, as text */
     char *root_holder; /* that root's holder text ("iterator worker_loop") */
     char *root_file;   /* where that root is (a global's file, a frame's), "" */
@@ -157,12 +164,11 @@ int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err);
 
 /* The peak entries and retained bytes of a map over the judged run. */
 void mp_gate_map_peak(const mp_gate_map *m, uint64_t *entries, uint64_t *retained);
-/* "TYPE|HOLDER|ORDINAL", the map's id in baselines (malloc'd; NULL). */
-char *mp_gate_map_id(const mp_gate_map *m);
 
-/* The baseline of this run (written by --write-baseline): every map's peak
- * entries and retained bytes, every capped root's and object type's peak,
- * the heap's growth. NULL when out of memory. */
+/* The baseline of this run (written by --write-baseline): every map's
+ * identity (type, holder, way, ordinal) with its peak entries and retained
+ * bytes, every capped root's and object type's peak, the heap's growth.
+ * NULL when out of memory. */
 json_t *mp_gate_baseline_json(const mp_gate *gt);
 
 #endif

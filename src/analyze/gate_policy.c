@@ -327,23 +327,32 @@ static int get_number(const vctx *v, json_t *obj, const char *path, const char *
 }
 
 /* A non-empty string at obj.key, copied to *out (NULL when absent). */
-static int get_string(const vctx *v, json_t *obj, const char *path, const char *key, char **out)
+/* A string member (NULL when absent); empty_ok: "" is a value too (a map's
+ * way), else it is refused like any other non-string. */
+static int get_text(const vctx *v, json_t *obj, const char *path, const char *key, bool empty_ok,
+                    char **out)
 {
     json_t *j = json_object_get(obj, key);
     *out = NULL;
     if (!j) return 0;
     char p[512], s[64];
     member_path(p, sizeof p, path, key);
-    if (!json_is_string(j) || json_string_length(j) == 0 ||
+    if (!json_is_string(j) || (json_string_length(j) == 0 && !empty_ok) ||
         strlen(json_string_value(j)) != json_string_length(j)) {
         shown(j, s, sizeof s);
-        return bad(v, p, "must be a non-empty string (without NUL), not %s", s);
+        return bad(v, p, "must be a %sstring (without NUL), not %s", empty_ok ? "" : "non-empty ",
+                   s);
     }
     if (!(*out = strdup(json_string_value(j)))) {
         mf_error_set(v->err, "%s: out of memory", v->name);
         return -1;
     }
     return 0;
+}
+
+static int get_string(const vctx *v, json_t *obj, const char *path, const char *key, char **out)
+{
+    return get_text(v, obj, path, key, false, out);
 }
 
 /* A rule's section: true (its defaults), false (off) or an object of its
@@ -641,6 +650,7 @@ void mp_gate_baseline_free(mp_gate_baseline *b)
     for (size_t i = 0; i < b->n; i++) {
         free(b->v[i].name);
         free(b->v[i].holder);
+        free(b->v[i].way);
     }
     free(b->v);
     free(b->file);
@@ -648,7 +658,8 @@ void mp_gate_baseline_free(mp_gate_baseline *b)
 }
 
 /* One array of a baseline: its elements' keys, which name the subject
- * (name_key, holder_key) and which give its figures. */
+ * (name_key, holder_key, and for a map of version 2 "way") and which give
+ * its figures. */
 typedef struct base_list {
     const char *key;
     uint8_t kind;
@@ -657,6 +668,7 @@ typedef struct base_list {
 
 static int parse_base_list(const vctx *v, json_t *arr, const base_list *l, mp_gate_baseline *b)
 {
+    bool ways = l->kind == MP_BASE_MAP && b->version >= 2;
     if (!json_is_array(arr)) return bad(v, l->key, "must be an array, not %s", kind_of(arr));
     size_t i;
     json_t *e;
@@ -669,6 +681,7 @@ static int parse_base_list(const vctx *v, json_t *arr, const base_list *l, mp_ga
                               l->bytes_key,
                               l->holder_key,
                               l->holder_key ? "ordinal" : NULL,
+                              ways ? "way" : NULL,
                               NULL};
         if (!json_is_object(e)) return bad(v, path, "must be an object, not %s", kind_of(e));
         if (check_keys(v, e, path, keys)) return -1;
@@ -678,15 +691,65 @@ static int parse_base_list(const vctx *v, json_t *arr, const base_list *l, mp_ga
         if (get_string(v, e, path, l->name_key, &x->name) ||
             (l->holder_key && get_string(v, e, path, l->holder_key, &x->holder)) ||
             (l->holder_key && get_uint(v, e, path, "ordinal", 0, UINT32_MAX, &ord)) ||
+            (ways && get_text(v, e, path, "way", true, &x->way)) ||
             get_uint(v, e, path, l->count_key, 0, UINT64_MAX, &x->count) ||
             get_uint(v, e, path, l->bytes_key, 0, UINT64_MAX, &x->bytes))
             return -1;
         x->ordinal = (uint32_t)ord;
-        if (!x->name || (l->holder_key && !x->holder))
-            return bad(v, path, "needs \"%s\"%s%s%s", l->name_key, l->holder_key ? " and \"" : "",
-                       l->holder_key ? l->holder_key : "", l->holder_key ? "\"" : "");
+        if (!x->name || (l->holder_key && !x->holder) || (ways && !x->way))
+            return bad(v, path, "needs \"%s\"%s%s%s%s", l->name_key,
+                       l->holder_key ? (ways ? ", \"" : " and \"") : "",
+                       l->holder_key ? l->holder_key : "", l->holder_key ? "\"" : "",
+                       ways ? " and \"way\"" : "");
     }
     return 0;
+}
+
+/* Orders indices into a baseline's entries by type and holder, then by
+ * place in the file, so that twins are neighbours and the later one is
+ * the one named (qsort_r's context: the entries). */
+static int cmp_base_subject(const void *x, const void *y, void *base)
+{
+    const mp_gate_base_entry *v = base;
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    int c = strcmp(v[i].name, v[j].name);
+    if (!c) c = strcmp(v[i].holder, v[j].holder);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* A baseline of version 1 names a map by type, holder and ordinal alone;
+ * two maps of one type under one holder would be paired with a later
+ * run's by the order of their addresses, which differs from run to run
+ * (two fields of one struct made in another order), so that the baseline
+ * could accept a leak in one for the figures of the other. Such a baseline
+ * is refused, to be written again (version 2 records the way to each
+ * map); one without such maps pairs them as it always did. Its maps are
+ * b->v[0 ..] (the first list parsed, in file order). */
+static int refuse_v1_twins(const vctx *v, const mp_gate_baseline *b)
+{
+    size_t n = 0;
+    while (n < b->n && b->v[n].kind == MP_BASE_MAP) n++;
+    uint32_t *ix = malloc((n + 1) * sizeof *ix);
+    if (!ix) {
+        mf_error_set(v->err, "%s: out of memory", v->name);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) ix[i] = (uint32_t)i;
+    qsort_r(ix, n, sizeof *ix, cmp_base_subject, b->v);
+    int rc = 0;
+    for (size_t i = 1; i < n && !rc; i++) {
+        const mp_gate_base_entry *x = &b->v[ix[i - 1]], *y = &b->v[ix[i]];
+        if (strcmp(x->name, y->name) != 0 || strcmp(x->holder, y->holder) != 0) continue;
+        char path[64];
+        snprintf(path, sizeof path, "maps[%" PRIu32 "]", ix[i]);
+        rc = bad(v, path,
+                 "has the type and holder of maps[%" PRIu32 "]: a baseline of version 1 cannot "
+                 "tell such maps apart from run to run; write it again with maproot gate "
+                 "--write-baseline",
+                 ix[i - 1]);
+    }
+    free(ix);
+    return rc;
 }
 
 int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_gate_baseline *out,
@@ -713,11 +776,13 @@ int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_ga
     if (check_keys(&v, top, "", keys) ||
         get_uint(&v, top, "", "maproot_gate_baseline", 0, UINT64_MAX, &version))
         goto out;
-    if (version != 1) {
+    if (version < 1 || version > MP_GATE_BASELINE_VERSION) {
         bad(&v, "maproot_gate_baseline",
-            "not a baseline of version 1 (written by maproot gate --write-baseline)");
+            "not a baseline of version 1 or %d (written by maproot gate --write-baseline)",
+            MP_GATE_BASELINE_VERSION);
         goto out;
     }
+    out->version = (uint32_t)version;
     json_t *prog = json_object_get(top, "program");
     if (prog && !json_is_string(prog)) {
         bad(&v, "program", "must be a string, not %s", kind_of(prog));
@@ -733,6 +798,7 @@ int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_ga
         json_t *arr = json_object_get(top, lists[i].key);
         if (arr && parse_base_list(&v, arr, &lists[i], out)) goto out;
     }
+    if (out->version == 1 && refuse_v1_twins(&v, out)) goto out;
     json_t *heap = json_object_get(top, "heap");
     if (heap) {
         static const char *const hkeys[] = {"growth_bytes", NULL};

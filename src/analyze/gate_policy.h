@@ -102,7 +102,11 @@ int mp_gate_policy_read(const char *path, mp_gate_policy *out, mf_error *err);
 void mp_gate_policy_free(mp_gate_policy *p);
 
 /* A baseline (maproot-gate(5)): what an earlier run recorded, by subject,
- * to be accepted by later runs; read from JSON and checked like a policy. */
+ * to be accepted by later runs; read from JSON and checked like a policy.
+ * Version 2 records each map's way from its holder (map_match.h), so that
+ * a later run pairs its maps with the baseline's as `maproot diff` pairs
+ * the maps of two runs; version 1 has no ways (its maps are paired by
+ * type, holder and order alone), and is still read. */
 typedef enum mp_base_kind {
     MP_BASE_MAP = 0,
     MP_BASE_ROOT,
@@ -114,13 +118,17 @@ typedef struct mp_gate_base_entry {
     uint8_t kind;     /* mp_base_kind */
     char *name;       /* map: its type; root: the holder; type: the object type */
     char *holder;     /* map: its holder */
+    char *way;        /* map: its way from the holder ("" none); NULL in version 1 */
     uint32_t ordinal; /* map: its ordinal (map_match.h) */
     uint64_t count;   /* peak entries (map, root) or objects (type) */
     uint64_t bytes;   /* peak retained (map, root), bytes (type), growth (heap) */
 } mp_gate_base_entry;
 
+#define MP_GATE_BASELINE_VERSION 2 /* the version written */
+
 typedef struct mp_gate_baseline {
     char *file;
+    uint32_t version; /* 1 or 2 */
     mp_gate_base_entry *v;
     size_t n;
 } mp_gate_baseline;

@@ -235,6 +235,7 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
         if (c->rule == MP_RULE_SUSPECT)
             fprintf(out, "  fix      %s\n", mp_evidence_fix(m->evidence));
     }
+    if (m->twin && *m->way) fprintf(out, "  way      %s\n", m->way);
     print_chain(out, m);
     print_keys(out, m);
     print_sites(out, m);
@@ -425,6 +426,7 @@ static json_t *map_json(const mp_gate *gt, const mp_gate_map *m)
     json_t *j = json_object(), *a;
     json_object_set_new(j, "type", mp_json_text(m->type));
     json_object_set_new(j, "holder", mp_json_text(m->holder));
+    json_object_set_new(j, "way", mp_json_text(m->way));
     json_object_set_new(j, "ordinal", json_integer(m->ordinal));
     json_object_set_new(j, "root", mp_json_text(m->root));
     json_object_set_new(j, "root_holder", mp_json_text(m->root_holder));

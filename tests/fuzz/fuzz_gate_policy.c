@@ -4,7 +4,8 @@
  * checked, messages with lines) and the baseline. Any bytes must be either
  * refused with a one-line message that names the input, or accepted as a
  * policy whose numbers are within their stated bounds; never a crash, a
- * leak or a read past the input. The position index of JSON values is run
+ * leak or a read past the input; a baseline accepted has a way for each
+ * map exactly when of version 2. The position index of JSON values is run
  * on the same bytes with paths taken from the input. Built with meson
  * -Dfuzz=true (clang); run with scripts/fuzz. Seed corpus:
  * testdata/fuzz/gate_policy/.
@@ -38,10 +39,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     mp_gate_baseline b;
-    if (mp_gate_baseline_parse(text, size, "fuzz.json", &b, &err) == 0)
+    if (mp_gate_baseline_parse(text, size, "fuzz.json", &b, &err) == 0) {
+        /* a map has a way exactly in version 2; a version 1 baseline
+         * accepted has no two maps of one type and holder */
+        if (b.version < 1 || b.version > MP_GATE_BASELINE_VERSION) abort();
+        for (size_t i = 0; i < b.n; i++) {
+            const mp_gate_base_entry *e = &b.v[i];
+            if (e->kind != MP_BASE_MAP) continue;
+            if (!e->name || !e->holder || (e->way != NULL) != (b.version >= 2)) abort();
+            for (size_t j = 0; b.version == 1 && j < i && j < 64; j++)
+                if (b.v[j].kind == MP_BASE_MAP && strcmp(b.v[j].name, e->name) == 0 &&
+                    strcmp(b.v[j].holder, e->holder) == 0)
+                    abort();
+        }
         mp_gate_baseline_free(&b);
-    else if (strncmp(err.msg, "fuzz.json:", 10) != 0)
+    } else if (strncmp(err.msg, "fuzz.json:", 10) != 0 || strchr(err.msg, '\n')) {
         abort();
+    }
     /* positions: look up paths made of the input's own bytes */
     mp_json_pos *pos = mp_json_pos_index(text, size);
     if (pos) {
