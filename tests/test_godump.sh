@@ -136,8 +136,6 @@ def pending(cond, what, waits_for):
         want(cond, what)
     elif not cond:
         print(f"PENDING {what} (waits for: {waits_for})")
-inner_types = ("an inner map's exact type from its outer map's (the loader types maps by a "
-               "global's or an iterator's type only, and guesses the rest from bucket sizes)")
 for p in sys.argv[1].split():
     kind, var, count, B, keys, ev, typ = spec[p]
     seen = {}
@@ -185,11 +183,7 @@ for p in sys.argv[1].split():
             want(ev in m["evidence"] + m["context"] and m["evidence"],
                  f"{what}: evidence {m['evidence']} (context {m['context']}) lacks {ev}")
             want(m["suspect"] and m["rank"] == 1, f"{what}: not the first suspect")
-        if mode == "binary" and p == "mapofmaps":
-            pending(m["type"] == typ and not m["types_inferred"],
-                    f"{what}: type {m['type']!r} (inferred {m['types_inferred']}) != {typ}",
-                    inner_types)
-        elif mode == "binary":
+        if mode == "binary":
             want(m["type"] == typ and not m["types_inferred"], f"{what}: type {m['type']!r} != {typ}")
         for e in m["entries"][:20]:
             ek = [c["kind"] for c in e["chain"]]
@@ -236,8 +230,9 @@ for mode in ("plain", "binary") if "structvalues" in given else ():
          f"{a['entries_retained_bytes']}, table {a['table_bytes']})")
 # a leak two maps down: the suspect is the innermost map (its holders are
 # judged without it), its chain names the slots of "eu" and "z2" (keys
-# that are literals: decoded with the binary), and the maps between are
-# typed as the maps of maps they are
+# that are literals: decoded with the binary), and every map below the
+# global is typed exactly from the one that holds it: the maps between as
+# the maps of maps they are, the nine innermost as map[int64]*[2048]uint8
 if "mapofmaps" in given:
     a = load("mapofmaps.binary.json")
     s = a["suspects"][0]
@@ -252,8 +247,14 @@ if "mapofmaps" in given:
          f"mapofmaps: maps of 3 entries under main.regions: {[m['type'] for m in three]}")
     for m in three:
         if m not in outer:
-            pending(m["type"] == "map[string]map[int64]*[2048]uint8" and not m["types_inferred"],
-                    f"mapofmaps (binary): a zones map typed {m['type']!r}", inner_types)
+            want(m["type"] == "map[string]map[int64]*[2048]uint8" and not m["types_inferred"],
+                 f"mapofmaps (binary): a zones map typed {m['type']!r} "
+                 f"(inferred {m['types_inferred']})")
+    hosts = [m for m in a["maps"] if m["retainer"]["name"] == "main.regions" and
+             m["count"] in (8, 3000)]
+    want(len(hosts) == 9 and all(m["type"] == "map[int64]*[2048]uint8" and
+                                 not m["types_inferred"] for m in hosts),
+         f"mapofmaps (binary): hosts maps typed {[(m['type'], m['types_inferred']) for m in hosts]}")
 # a map grown from inside a range loop: the iterator was opened on the
 # bucket array that is now the old one, whose evacuated buckets still
 # point at their values; the map retains its table and every 4 KiB value

@@ -77,6 +77,30 @@ static int cmp_map(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+static int cmp_map_name(const void *a, const void *b)
+{
+    const mp_gomaptype *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
+/* The map type called name among n sorted by name (cmp_map_name), or
+ * NULL: the DWARF names each map type by its Go spelling, which is how a
+ * variable's type and a map's element type refer to it. */
+static const mp_gomaptype *map_named(const mp_gomaptype *const *by_name, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(by_name[mid]->name, name);
+        if (c == 0) return by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 /* Symbols of objects in allocated, writable sections: the globals. */
 static int read_symbols(mp_gobin *b)
 {
@@ -317,17 +341,23 @@ static int read_dwarf(mp_gobin *b)
     /* DW_AT_go_runtime_type is an offset from runtime.types */
     for (size_t i = 0; i < b->nmaps; i++)
         b->maps[i].rtype = b->types_base && b->maps[i].rtype ? b->types_base + b->maps[i].rtype : 0;
-    /* a global's map type: the map type of the same name */
+    /* a global's map type, and a map's values' map type: the map type of
+     * the same name */
     if (b->nmaps > 1) qsort(b->maps, b->nmaps, sizeof *b->maps, cmp_map);
+    const mp_gomaptype **by_name = malloc((b->nmaps ? b->nmaps : 1) * sizeof *by_name);
+    if (!by_name) return -1;
+    for (size_t i = 0; i < b->nmaps; i++) by_name[i] = &b->maps[i];
+    if (b->nmaps > 1) qsort(by_name, b->nmaps, sizeof *by_name, cmp_map_name);
     for (size_t i = 0; i < b->nvars; i++) {
         gvar *v = &b->vars[i];
         if (!v->type_name || strncmp(v->type_name, "map[", 4) != 0) continue;
-        for (size_t k = 0; k < b->nmaps; k++)
-            if (strcmp(b->maps[k].name, v->type_name) == 0) {
-                v->map = (int32_t)k;
-                break;
-            }
+        const mp_gomaptype *t = map_named(by_name, b->nmaps, v->type_name);
+        if (t) v->map = (int32_t)(t - b->maps);
     }
+    for (size_t i = 0; i < b->nmaps; i++)
+        if (b->maps[i].value_kind == MP_GOKIND_MAP && !b->maps[i].value_indirect)
+            b->maps[i].value_map = map_named(by_name, b->nmaps, b->maps[i].value_name);
+    free(by_name);
     if (b->nvars > 1) qsort(b->vars, b->nvars, sizeof *b->vars, cmp_var);
     return 0;
 }

@@ -55,6 +55,9 @@ typedef struct mp_gomaptype {
     bool key_indirect, value_indirect;
     bool key_has_pointers;
     uint64_t rtype; /* address of its runtime type descriptor (maptype), 0 unknown */
+    /* the map type of its values when they are maps ("map[int64]*T" for
+     * map[string]map[int64]*T), NULL otherwise or when the DWARF lacks it */
+    const struct mp_gomaptype *value_map;
 } mp_gomaptype;
 
 typedef struct mp_gobin mp_gobin;

@@ -34,6 +34,9 @@ typedef struct walk {
     const uint32_t *newix;
     uint32_t map;
     uint32_t value_type; /* given to the objects values point to, MP_NONE none */
+    /* visiting live values instead (NULL: none) */
+    void (*visit)(void *ud, const uint8_t *value);
+    void *ud;
     mp_gdmem *M;
 } walk;
 
@@ -77,6 +80,14 @@ static bool overflow_ok(const mp_gdmem *M, const array *ar, uint64_t b, uint32_t
 static void emit_bucket(walk *W, const array *ar, uint64_t b, uint64_t index, uint32_t depth,
                         bool old, const uint8_t *p);
 
+/* Hands the value slot of every live cell of bucket p to the visitor. */
+static void visit_values(walk *W, const uint8_t *p)
+{
+    const mp_gomap *m = W->m;
+    for (int s = 0; s < 8; s++)
+        if (p[s] >= MIN_TOPHASH) W->visit(W->ud, p + 8 + 8 * (size_t)m->ksize + (size_t)s * m->vsize);
+}
+
 /* Walks the chain of bucket `index` starting at address b: checks every
  * tophash (evacuation marks only in an old bucket's first slot, nothing but
  * empty cells after an emptyRest) and counts live cells. false: not a
@@ -102,6 +113,7 @@ static bool walk_chain(walk *W, const array *ar, uint64_t index, bool old)
             if (th >= MIN_TOPHASH) W->live++;
         }
         if (W->b) emit_bucket(W, ar, b, index, depth, old, p);
+        if (W->visit) visit_values(W, p);
         uint64_t next = mp_gd_rd64(p + bs - 8);
         if (!next) return true;
         if (++W->overflow > W->limit || !overflow_ok(M, ar, next, bs)) return false;
@@ -670,4 +682,11 @@ void mp_gomap_emit(mp_gdmem *M, mp_gomap *m, mp_graph_builder *b, const uint32_t
     walk W = {
         .m = m, .bs = m->bs, .M = M, .b = b, .newix = newix, .map = map, .value_type = value_type};
     if (m->buckets) walk_map(&W);
+}
+
+void mp_gomap_values(mp_gdmem *M, mp_gomap *m, void (*visit)(void *ud, const uint8_t *value),
+                     void *ud)
+{
+    walk W = {.m = m, .bs = m->bs, .M = M, .visit = visit, .ud = ud};
+    if (m->buckets && m->bs) walk_map(&W);
 }

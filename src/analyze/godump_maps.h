@@ -63,6 +63,12 @@ bool mp_gomap_recognise(mp_gdmem *M, uint64_t addr, const uint8_t *hdr, const mp
 void mp_gomap_emit(mp_gdmem *M, mp_gomap *m, mp_graph_builder *b, const uint32_t *newix,
                    uint32_t map, uint32_t value_type);
 
+/* Hands visit(ud, slot) the value slot (m->vsize bytes) of every live
+ * entry of a recognised map: its buckets' and those of the old buckets not
+ * yet evacuated, as mp_gomap_emit walks them. */
+void mp_gomap_values(mp_gdmem *M, mp_gomap *m, void (*visit)(void *ud, const uint8_t *value),
+                     void *ud);
+
 /* Names a slot by its inferred layout: "string", "*?", "int64", "[12]byte". */
 void mp_gomap_slot_name(char *buf, size_t size, uint32_t bytes, const uint64_t *pat, bool string);
 

@@ -522,6 +522,78 @@ static const mp_gomap *map_at(const loader *L, uint64_t a)
     return lo < L->nmaps && L->maps[lo].addr == a ? &L->maps[lo] : NULL;
 }
 
+/* The index in L->maps (sorted by address) of the map at a, or SIZE_MAX. */
+static size_t map_index(const loader *L, uint64_t a)
+{
+    const mp_gomap *m = map_at(L, a);
+    return m ? (size_t)(m - L->maps) : SIZE_MAX;
+}
+
+/* The hmap addresses the values of one map hold (a growing list). */
+typedef struct inner {
+    uint64_t *a;
+    size_t n, cap;
+    bool oom;
+} inner;
+
+static void collect_inner(void *ud, const uint8_t *value)
+{
+    inner *in = ud;
+    uint64_t a = mp_gd_rd64(value);
+    if (!a || in->oom) return;
+    if (in->n == in->cap) {
+        size_t nc = in->cap ? in->cap * 2 : 64;
+        uint64_t *q = realloc(in->a, nc * sizeof *q);
+        if (!q) {
+            in->oom = true;
+            return;
+        }
+        in->a = q;
+        in->cap = nc;
+    }
+    in->a[in->n++] = a;
+}
+
+/* A map whose type is exact knows the type of the maps its values hold:
+ * those were recognised by their bucket sizes alone (a guess when several
+ * map types share a bucket size) and are recognised again with that type,
+ * then pass it on to theirs. A worklist of the maps newly typed exactly:
+ * each map enters it at most once, so a map of maps of maps costs one
+ * walk per level, with no recursion. A map that does not check out under
+ * the type keeps what it had. */
+static int type_inner_maps(loader *L)
+{
+    size_t *work = malloc((L->nmaps ? L->nmaps : 1) * sizeof *work), nwork = 0;
+    inner in = {0};
+    if (!work) return -1;
+    for (size_t k = 0; k < L->nmaps; k++)
+        if (L->maps[k].type && !L->maps[k].inferred && L->maps[k].type->value_map)
+            work[nwork++] = k;
+    while (nwork && !in.oom) {
+        mp_gomap *outer = &L->maps[work[--nwork]];
+        const mp_gomaptype *vt = outer->type->value_map;
+        if (outer->vsize != 8) continue; /* a map value is its hmap pointer */
+        in.n = 0;
+        mp_gomap_values(&L->mem, outer, collect_inner, &in);
+        for (size_t i = 0; i < in.n && !in.oom; i++) {
+            size_t j = map_index(L, in.a[i]);
+            if (j == SIZE_MAX) continue;
+            mp_gomap *m = &L->maps[j];
+            if (m->type && !m->inferred) continue; /* exact already: typed and queued once */
+            const uint8_t *hdr = mp_gdmem_read(&L->mem, m->addr, 48);
+            mp_gomap typed;
+            if (!hdr || !mp_gomap_recognise(&L->mem, m->addr, hdr, vt, &typed) || typed.inferred)
+                continue;
+            typed.obj = m->obj;
+            *m = typed;
+            if (vt->value_map) work[nwork++] = j; /* at most once: it is exact now */
+        }
+    }
+    free(work);
+    free(in.a);
+    return in.oom || L->mem.oom ? -1 : 0;
+}
+
 /* Range iterators: 8 pointer words in a row of a frame (key, elem, t, h,
  * buckets, bptr, overflow, oldoverflow) whose h is a recognised map and
  * whose t points outside the heap (the map type, in read-only data). Their
@@ -864,6 +936,7 @@ static int load(loader *L, const char *binary, mp_graph **out)
         mark(L, &nreached) || find_maps(L))
         goto oom;
     if (L->nmaps > 1) qsort(L->maps, L->nmaps, sizeof *L->maps, cmp_map_addr);
+    if (L->mem.bin && type_inner_maps(L)) goto oom;
     mark_iterators(L);
 
     graphing G = {.b = mp_gb_new(d->name, "godump")};
