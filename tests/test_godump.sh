@@ -262,8 +262,15 @@ if "mapofmaps" in given:
 for mode in ("plain", "binary") if "itergrowth" in given else ():
     s = load(f"itergrowth.{mode}.json")["suspects"][0]
     want("iterator_only" in s["evidence"], f"itergrowth ({mode}): evidence {s['evidence']}")
-    want(s["retained_bytes"] == s["table_bytes"] + 6661 * 4096,
-         f"itergrowth ({mode}): retains {s['retained_bytes']}, table {s['table_bytes']} + 6661 x 4 KiB")
+    # beyond the table and the values, the map can keep only whole buckets
+    # (144 bytes each): overflow buckets that hang off evacuated old buckets,
+    # which the iterator still reaches but the dump does not list
+    extra = s["retained_bytes"] - s["table_bytes"] - 6661 * 4096
+    want(0 <= extra <= 16 * 144 and extra % 144 == 0,
+         f"itergrowth ({mode}): retains {s['retained_bytes']}, table {s['table_bytes']} + 6661 x 4 KiB"
+         f" + {extra} bytes")
+    pending(extra == 0, f"itergrowth ({mode}): {extra // 144} overflow buckets of evacuated old buckets "
+            "retained outside the table", "a Go dump's evacuated old buckets' overflow chains in the table")
     pending(s["shared_entries"] == 0 and s["entries_retained_bytes"] == 6661 * 4096,
             f"itergrowth ({mode}): {s['shared_entries']} entries shared, entries retain "
             f"{s['entries_retained_bytes']}, not 6661 x 4 KiB",
