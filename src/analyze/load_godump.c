@@ -17,6 +17,7 @@
 #include "analyze/gobinary.h"
 #include "analyze/godump_maps.h"
 #include "analyze/godump_mem.h"
+#include "format/grow.h"
 #include "format/names.h"
 
 #include <inttypes.h>
@@ -541,15 +542,9 @@ static void collect_inner(void *ud, const uint8_t *value)
     inner *in = ud;
     uint64_t a = mp_gd_rd64(value);
     if (!a || in->oom) return;
-    if (in->n == in->cap) {
-        size_t nc = in->cap ? in->cap * 2 : 64;
-        uint64_t *q = realloc(in->a, nc * sizeof *q);
-        if (!q) {
-            in->oom = true;
-            return;
-        }
-        in->a = q;
-        in->cap = nc;
+    if (!MF_GROW(in->a, in->cap, in->n + 1, 64)) {
+        in->oom = true;
+        return;
     }
     in->a[in->n++] = a;
 }
