@@ -178,10 +178,25 @@ static struct {
 
 /* Descriptors a forked child must not keep (the endpoint, client
  * connections): closed by the fork handler in the child, so a snapshot
- * writer or a child of the program never holds a connection open. */
+ * writer or a child of the program never holds a connection open.
+ * Invariant: every connection the agent holds is in the table from the
+ * moment accept returns it (slot ACCEPTING until it has a client's slot),
+ * so a fork on another thread in between cannot inherit it. */
 static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
-static int agent_fds[2 + MRC_AGENT_MAX_CLIENTS];
+enum { ACCEPTING = 2 + MRC_AGENT_MAX_CLIENTS };
+static int agent_fds[ACCEPTING + 1];
 static atomic_bool in_forked_child;
+
+/* MAPROOT_ACCEPT_HOLD_MS (for tests): a pause right after each accept,
+ * the window in which a fork must not inherit the new connection. */
+static long accept_hold_ms;
+
+/* Sleeps ms milliseconds (test hooks only). */
+static void hold_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    if (ms > 0) nanosleep(&ts, NULL);
+}
 
 static uint64_t mono_ns(void)
 {
@@ -585,22 +600,35 @@ static void drop_client(client *c, int slot)
     free(c);
 }
 
-/* A new connection: its peer must be this process's user or root. */
+/* Closes a connection just accepted that gets no client. */
+static void drop_accepted(int fd)
+{
+    fds_set(ACCEPTING, -1);
+    close(fd);
+}
+
+/* A new connection: its peer must be this process's user or root. The
+ * accept and the table entry happen under fds_lock, so no fork falls
+ * between them (see agent_fds). */
 static void accept_one(void)
 {
+    pthread_mutex_lock(&fds_lock);
     int fd = accept4(ag.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    agent_fds[ACCEPTING] = fd;
+    pthread_mutex_unlock(&fds_lock);
     if (fd < 0) return;
+    hold_ms(accept_hold_ms);
     struct ucred cr;
     socklen_t len = sizeof cr;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
         logf_("cannot read the credentials of a connection (%s); closed it", strerror(errno));
-        close(fd);
+        drop_accepted(fd);
         return;
     }
     if (cr.uid != geteuid() && cr.uid != 0) {
         logf_("refused a connection from uid %lu (pid %ld): only uid %lu and root may attach",
               (unsigned long)cr.uid, (long)cr.pid, (unsigned long)geteuid());
-        close(fd);
+        drop_accepted(fd);
         return;
     }
     int slot = -1;
@@ -619,7 +647,7 @@ static void accept_one(void)
         mf_error err;
         if (mf_at_encode(&f, &b, &err) == 0 && send(fd, b.data, b.len, MSG_NOSIGNAL) < 0) errno = 0;
         mf_buf_free(&b);
-        close(fd);
+        drop_accepted(fd);
         return;
     }
     c->fd = fd;
@@ -629,6 +657,7 @@ static void accept_one(void)
     ag.clients[slot] = c;
     pthread_mutex_unlock(&ag.lock);
     fds_set(2 + slot, fd);
+    fds_set(ACCEPTING, -1);
 }
 
 /* Reads what c sent (bytes and descriptors) and handles whole frames.
@@ -956,11 +985,7 @@ static void *worker_main(void *arg)
     mrc__fork_busy();
     mrc__symbolizer_warm();
     const char *hold = getenv("MAPROOT_WARM_HOLD_MS"); /* (for tests: a slow warm-up) */
-    if (hold && *hold) {
-        long ms = strtol(hold, NULL, 10);
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        if (ms > 0) nanosleep(&ts, NULL);
-    }
+    if (hold && *hold) hold_ms(strtol(hold, NULL, 10));
     mrc__fork_idle();
     for (;;) {
         pthread_mutex_lock(&ag.lock);
@@ -1387,6 +1412,8 @@ bool mrc__agent_init(void)
     const char *e = getenv("MAPROOT_ATTACH");
     if (e && strcmp(e, "0") == 0) return false;
     for (size_t i = 0; i < sizeof agent_fds / sizeof *agent_fds; i++) agent_fds[i] = -1;
+    const char *ah = getenv("MAPROOT_ACCEPT_HOLD_MS");
+    if (ah && *ah) accept_hold_ms = strtol(ah, NULL, 10);
     uid_t uid = geteuid();
     mf_at_dirs dirs;
     mf_at_endpoint_dirs(uid, &dirs);
