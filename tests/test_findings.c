@@ -413,8 +413,9 @@ static void test_big_keys_without_pointers_are_no_pointer_keys(void)
 }
 
 /* A map half-way through doubling from 2 buckets to 4 (old bucket 0
- * evacuated), of count entries of value type value_type: its header, new
- * and old bucket arrays, and nothing in them yet. */
+ * evacuated: no used slot; old bucket 1 not yet: one), of count entries of
+ * value type value_type: its header, new and old bucket arrays, and no
+ * entry in them yet. */
 typedef struct growing_map {
     uint32_t hdr, nw, old;
 } growing_map;
@@ -442,7 +443,12 @@ static growing_map add_growing_map(heap *h, uint64_t count, uint32_t value_type)
         mp_gb_bucket(h->b, &(mp_bucket){.map = mi, .obj = gm.nw, .index = (uint64_t)i}, 0);
     for (int i = 0; i < 2; i++)
         mp_gb_bucket(h->b,
-                     &(mp_bucket){.map = mi, .obj = gm.old, .index = (uint64_t)i, .old = 1}, 0);
+                     &(mp_bucket){.map = mi,
+                                  .obj = gm.old,
+                                  .index = (uint64_t)i,
+                                  .old = 1,
+                                  .nused = (uint8_t)(i == 0 ? 0 : 1)},
+                     0);
     return gm;
 }
 
@@ -492,6 +498,54 @@ static void test_values_two_table_objects_reach_are_the_maps(void)
     analysis a;
     CHECK(analyse(&h, &a) == 0);
     CHECK_EQ_U64(a.f.maps[0].retained, 48 + 6 * 208 + 2 * (64 + 1000));
+    done(&a);
+}
+
+/*
+ * A map grown under an iterator that holds its old bucket array: the
+ * values moved out of evacuated old bucket 0 are still pointed at by its
+ * stale slots and those of its overflow bucket. Those words are the map's own, so each entry owns its
+ * value and retains it alone; only a value a global holds as well is
+ * shared.
+ */
+static void test_stale_old_slots_share_nothing(void)
+{
+    heap h;
+    heap_init(&h);
+    growing_map gm = add_growing_map(&h, 3, h.t_val);
+    /* an overflow bucket chained to old bucket 0, evacuated with it */
+    uint32_t ovf = obj(&h, 208, h.t_bucket);
+    mp_gb_edge_at(h.b, gm.old, ovf, 200);
+    uint32_t v[3], blob[3];
+    static const char *const keys[3] = {"a", "b", "c"};
+    for (uint32_t i = 0; i < 3; i++) {
+        v[i] = obj(&h, 64, h.t_val);
+        blob[i] = obj(&h, 1000, h.t_blob);
+        mp_gb_edge(h.b, v[i], blob[i]);
+        mp_gb_edge_at(h.b, gm.nw, v[i], i * 208 + 72);
+        /* the stale slot i of old bucket 0, or of its overflow bucket */
+        mp_gb_edge_at(h.b, i == 1 ? ovf : gm.old, v[i], 72 + i * 8);
+        mp_gb_entry(h.b, &(mp_entry){.map = 0,
+                                     .bucket_obj = gm.nw,
+                                     .bucket = i,
+                                     .key = mp_gb_string(h.b, keys[i], 1),
+                                     .key_obj = MP_NONE,
+                                     .value_obj = v[i]});
+    }
+    root(&h, MP_ROOT_ITERATOR, "scan", gm.hdr, 2, 1);
+    root(&h, MP_ROOT_ITERATOR, "scan", gm.old, 2, 1);
+    root(&h, MP_ROOT_GLOBAL, "recent", v[2], 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[0];
+    CHECK_EQ_U64(r->shared_entries, 1);
+    CHECK_EQ_U64(r->shared_bytes, 64 + 1000);
+    CHECK_EQ_U64(r->entries_retained, 2 * (64 + 1000));
+    bool shared = true;
+    CHECK_EQ_U64(mp_findings_entry(&a.f, a.g->maps[0].first_entry, &shared), 64 + 1000);
+    CHECK(!shared);
+    CHECK_EQ_U64(mp_findings_entry(&a.f, a.g->maps[0].first_entry + 2, &shared), 0);
+    CHECK(shared);
     done(&a);
 }
 
@@ -1143,6 +1197,7 @@ int main(void)
     TEST(test_big_keys_without_pointers_are_no_pointer_keys);
     TEST(test_old_buckets_of_an_unfinished_growth);
     TEST(test_values_two_table_objects_reach_are_the_maps);
+    TEST(test_stale_old_slots_share_nothing);
     TEST(test_entries_shared_by_two_roots);
     TEST(test_retained_is_counted_once_whatever_the_geometry);
     TEST(test_small_healthy_map_is_not_a_suspect);

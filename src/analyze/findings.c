@@ -4,6 +4,7 @@
 #include "analyze/findings.h"
 
 #include "analyze/parallel.h"
+#include "analyze/stale_words.h"
 #include "analyze/u32map.h"
 #include "format/grow.h"
 
@@ -57,26 +58,90 @@ static uint32_t table_map_memo(const mp_graph *g, uint32_t o, table_memo *m)
     return m->map;
 }
 
-/* Whether entry e owns object x (see the header for the definition). */
-static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t x, table_memo *m)
+/* Whether a root points at object x (d->root_targets is sorted by target). */
+static bool root_target(const mp_dom *d, uint32_t x)
+{
+    size_t lo = 0, hi = d->nroot_targets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uint32_t)(d->root_targets[mid] >> 32) < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->nroot_targets && (uint32_t)(d->root_targets[lo] >> 32) == x;
+}
+
+/* The most stale words pointing at one object that are told apart from
+ * other holders; an object more of them point at gets no such allowance. */
+#define MAX_STALE 8
+
+/* The holders of the stale words of map k pointing at x into hs (room for
+ * MAX_STALE); how many, 0 when more than that. */
+static size_t stale_holders(const mp_stale_words *stale, uint32_t k, uint32_t x, uint32_t *hs)
+{
+    size_t n = mp_stale_words_of(stale, k, x, hs, MAX_STALE);
+    return n <= MAX_STALE ? n : 0;
+}
+
+/* Takes one h off hs[0..*n) when there: whether it was. */
+static bool take_holder(uint32_t *hs, size_t *n, uint32_t h)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (hs[i] == h) {
+            hs[i] = hs[--*n];
+            return true;
+        }
+    return false;
+}
+
+/* Whether every live holder of x but its stale words (held by hs[0..n),
+ * one word each) is the object holding e's slot: x is then e's as if the
+ * stale words were not there. */
+static bool held_by_slot_alone(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t x,
+                               uint32_t *hs, size_t n)
+{
+    for (uint64_t i = mp_in_begin(g, x), end = mp_in_end(g, x); i < end; i++) {
+        uint32_t h = g->in.adj[i];
+        if (take_holder(hs, &n, h)) continue;
+        if (h != e->bucket_obj && d->idom[h] != MP_NONE) return false;
+    }
+    return true;
+}
+
+/* Whether entry e owns object x (see the header for the definition). A
+ * growing map's evacuated old buckets still point at the values moved
+ * out of them (`stale`); when an iterator holds the old array, such a
+ * value is not dominated by the table, yet when no root and nothing but
+ * the entry's slot and stale words of its own map hold it, it is the
+ * entry's. */
+static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t x, table_memo *m,
+                 const mp_stale_words *stale)
 {
     if (x == MP_NONE || table_map_memo(g, x, m) == e->map) return false;
     uint32_t i = d->idom[x];
-    return i != MP_NONE && i < g->nobjects && table_map_memo(g, i, m) == e->map;
+    if (i == MP_NONE) return false;
+    if (i < g->nobjects && table_map_memo(g, i, m) == e->map) return true;
+    uint32_t hs[MAX_STALE];
+    size_t n = stale_holders(stale, e->map, x, hs);
+    return n && !root_target(d, x) && held_by_slot_alone(g, d, e, x, hs, n);
 }
 
 /* Whether x, which an entry owns, is its alone: no live object holds a
  * reference to x but the entry's refs slot words (mp_entry_targets counts
- * them). An object that another
- * entry of the map (or an object under one) refers to as well is the
- * map's, but no entry's: deleting either entry frees nothing. */
+ * them) and the stale words of its map held by hs[0..n). An object that
+ * another entry of the map (or an object under one) refers to as well is
+ * the map's, but no entry's: deleting either entry frees nothing. */
 static bool entry_alone(const mp_graph *g, const mp_dom *d, uint32_t x, uint64_t refs,
-                        bool all_live)
+                        bool all_live, uint32_t *hs, size_t n)
 {
     uint64_t b = mp_in_begin(g, x), end = mp_in_end(g, x), live = 0;
-    if (end - b <= refs || all_live) return end - b <= refs;
-    for (uint64_t i = b; i < end; i++)
-        if (d->idom[g->in.adj[i]] != MP_NONE && ++live > refs) return false;
+    if (end - b <= refs || all_live) return end - b <= refs + n;
+    for (uint64_t i = b; i < end; i++) {
+        uint32_t h = g->in.adj[i];
+        if (take_holder(hs, &n, h)) continue;
+        if (d->idom[h] != MP_NONE && ++live > refs) return false;
+    }
     return true;
 }
 
@@ -395,20 +460,6 @@ static uint32_t head_of(table_walk *w, uint32_t x)
     return h;
 }
 
-/* Whether a root points at object x (d->root_targets is sorted by target). */
-static bool root_target(const mp_dom *d, uint32_t x)
-{
-    size_t lo = 0, hi = d->nroot_targets;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((uint32_t)(d->root_targets[mid] >> 32) < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < d->nroot_targets && (uint32_t)(d->root_targets[lo] >> 32) == x;
-}
-
 /* Walks from the tops over every edge, through the tops' subtrees and the
  * subtrees of the heads met, collecting those heads (w->v afterwards). */
 static void find_heads(table_walk *w, const uint32_t *tops, size_t ntops)
@@ -634,8 +685,9 @@ static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
  * Two passes over disjoint ranges of maps may run at once (entry_pass):
  * each writes the reports of its own maps, its own `counted` bitmap and
  * `info`, and owner[x] only for an x it owns. An entry owns x only when x's
- * immediate dominator lies in the table of the entry's map, so no other
- * map's entry ever owns x: owner[x] is read and written by one pass alone
+ * immediate dominator lies in the table of the entry's map, or nothing but
+ * the entry's slot and stale words of its map hold x, so no other map's
+ * entry ever owns x: owner[x] is read and written by one pass alone
  * (hence ownership is asked before owner[x] is read).
  */
 #define ENTRY_CHUNK 256
@@ -644,9 +696,10 @@ typedef struct entry_range {
     const mp_dom *d;
     mp_findings *out;
     uint32_t *owner;
-    uint8_t *counted; /* clear; left clear */
-    size_t k0, k1;    /* the maps */
-    mp_pack *info;    /* where the entries' records go */
+    uint8_t *counted;            /* clear; left clear */
+    size_t k0, k1;               /* the maps */
+    mp_pack *info;               /* where the entries' records go */
+    const mp_stale_words *stale; /* built before the passes, read by both */
     int rc;
 } entry_range;
 
@@ -654,6 +707,7 @@ static int entry_maps(entry_range *er)
 {
     const mp_graph *g = er->g;
     const mp_dom *d = er->d;
+    const mp_stale_words *stale = er->stale;
     mp_findings *out = er->out;
     uint32_t *owner = er->owner;
     uint8_t *counted = er->counted;
@@ -701,8 +755,9 @@ static int entry_maps(entry_range *er)
                 uint32_t ko = e->key_obj;
                 if (ko != MP_NONE && (!m->key_indirect || mp_out_end(g, ko) > mp_out_begin(g, ko)))
                     r->key_pointers = true;
-                bool key_owned = owns(g, d, e, e->key_obj, &memo);
-                bool val_owned = e->value_obj != e->key_obj && owns(g, d, e, e->value_obj, &memo);
+                bool key_owned = owns(g, d, e, e->key_obj, &memo, stale);
+                bool val_owned =
+                    e->value_obj != e->key_obj && owns(g, d, e, e->value_obj, &memo, stale);
                 /* what the entry retains: every object its key and value
                  * slots point to that it owns (a struct value's second and
                  * third pointers too), each counted once */
@@ -710,9 +765,11 @@ static int entry_maps(entry_range *er)
                 size_t nk, nt = mp_entry_targets(g, &rd, e, t, words, &nk);
                 uint64_t ret = 0;
                 for (size_t i = 0; i < nt; i++) {
-                    if (!owns(g, d, e, t[i], &memo) || owner[t[i]] != MP_NONE) continue;
+                    if (!owns(g, d, e, t[i], &memo, stale) || owner[t[i]] != MP_NONE) continue;
                     owner[t[i]] = (uint32_t)k;
-                    if (!entry_alone(g, d, t[i], words[i], all_live)) continue;
+                    uint32_t hs[MAX_STALE];
+                    size_t nhs = stale_holders(stale, (uint32_t)k, t[i], hs);
+                    if (!entry_alone(g, d, t[i], words[i], all_live, hs, nhs)) continue;
                     ret += d->retained[t[i]];
                     if (i < nk) r->keys_retained += d->retained[t[i]];
                 }
@@ -790,10 +847,10 @@ static size_t entry_split(const mp_graph *g)
  * `counted` is a clear bitmap of an object a bit; the second half takes one
  * of its own.
  */
-static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                      uint8_t *counted)
+static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
+                        uint8_t *counted, const mp_stale_words *stale)
 {
-    entry_range er[2] = {{g, d, out, owner, counted, 0, g->nmaps, &out->entry_info, 0}};
+    entry_range er[2] = {{g, d, out, owner, counted, 0, g->nmaps, &out->entry_info, stale, 0}};
     size_t split = mp_threads() >= 2 ? entry_split(g) : 0;
     if (!split) return entry_maps(&er[0]);
     mp_pack second;
@@ -806,7 +863,7 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
         return entry_maps(&er[0]);
     }
     er[0].k1 = split;
-    er[1] = (entry_range){g, d, out, owner, counted2, split, g->nmaps, &second, 0};
+    er[1] = (entry_range){g, d, out, owner, counted2, split, g->nmaps, &second, stale, 0};
     mp_parallel(2, entry_part, er);
     int rc = er[0].rc || er[1].rc ? -1 : 0;
     if (!rc) {
@@ -820,6 +877,18 @@ static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint
     }
     free(counted2);
     mp_pack_free(&second);
+    return rc;
+}
+
+/* entry_halves, with the stale words of the maps' old bucket arrays
+ * gathered first, once, for both halves to read. */
+static int entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
+                      uint8_t *counted)
+{
+    mp_stale_words stale;
+    if (mp_stale_words_build(g, &stale) < 0) return -1;
+    int rc = entry_halves(g, d, out, owner, counted, &stale);
+    mp_stale_words_free(&stale);
     return rc;
 }
 

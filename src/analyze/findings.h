@@ -9,10 +9,13 @@
  *   - an entry owns an object its key or value slot points to (any of
  *     the slot's pointers, mp_entry_targets: a struct value may hold
  *     several) when that object's immediate dominator is part of the map's
- *     table (no other path keeps it alive); the entry's retained size is
- *     the sum of the retained sizes of the objects it owns and no other
- *     live object refers to (an object that several entries of the map
- *     hold is the map's, but no entry's: deleting one of them frees
+ *     table (no other path keeps it alive), or when no root and nothing
+ *     but the entry's slot and the stale words of the map's evacuated old
+ *     buckets point at it (an iterator holding the old bucket array of an
+ *     unfinished growth); the entry's retained size is the sum of the
+ *     retained sizes of the objects it owns and no other live object
+ *     refers to, stale words aside (an object that several entries of the
+ *     map hold is the map's, but no entry's: deleting one of them frees
  *     nothing); an entry whose value object (its slot's first pointer) it
  *     does not own is "shared" (another root reaches the value too);
  *   - the retained size of a map: the retained sizes (dominator tree) of

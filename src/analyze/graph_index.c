@@ -41,8 +41,10 @@
  * table takes in the runtime's objects that keep the overflow buckets of
  * a map without pointers (an index of 3 counts them out: stale); 5 since a
  * map retains what its table objects keep together, not only what each
- * keeps alone (the findings an index of 4 keeps miss that: stale) */
-#define FORMAT_VERSION 5
+ * keeps alone (the findings an index of 4 keeps miss that: stale); 6
+ * since the words evacuated old buckets still hold are no second holder
+ * of an entry's objects (an index of 5 counts those entries shared: stale) */
+#define FORMAT_VERSION 6
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 
