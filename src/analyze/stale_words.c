@@ -146,7 +146,8 @@ int mp_stale_words_build(const mp_graph *g, mp_stale_words *s)
             mp_stale_words_free(s);
             return -1;
         }
-        qsort(s->w + s->first[k], ga.n - s->first[k], sizeof *s->w, cmp_u64);
+        if (ga.n > s->first[k]) /* (s->w is NULL until a first word) */
+            qsort(s->w + s->first[k], ga.n - s->first[k], sizeof *s->w, cmp_u64);
     }
     s->first[g->nmaps] = ga.n;
     return 0;
