@@ -420,15 +420,9 @@ static void tw_put(table_walk *w, mp_u32map *m, uint32_t key, uint32_t val)
 
 static void tw_push(table_walk *w, uint32_t x)
 {
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 64;
-        uint32_t *v = realloc(w->v, cap * sizeof *v);
-        if (!v) {
-            w->oom = true;
-            return;
-        }
-        w->v = v;
-        w->cap = cap;
+    if (!MF_GROW(w->v, w->cap, w->n + 1, 64)) {
+        w->oom = true;
+        return;
     }
     w->v[w->n++] = x;
 }
