@@ -50,6 +50,20 @@ static inline double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/*
+ * Prints "RESULT <name> <unit> <median> <sample>..." (sorts v): the median
+ * first, as every reader of these lines expects, then each run's figure in
+ * ascending order, so that bench/run-rt.sh can pool the runs of several
+ * processes and show their spread, not just a median that hides it.
+ */
+static inline void bench_result(const char *name, const char *unit, double *v, int n)
+{
+    printf("RESULT %s %s %.2f", name, unit, median(v, n));
+    for (int i = 0; i < n; i++) printf(" %.2f", v[i]);
+    printf("\n");
+    fflush(stdout);
+}
+
 #ifdef MAPROOT_RT_H
 /*
  * Prints the stop-the-world pauses of the last n collections (n <= 64) as an

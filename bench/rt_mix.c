@@ -21,7 +21,10 @@
  *           rooted in one global: one full collection of it (its wall time,
  *           and as gc_cpu_list_5M its CPU time, every thread), and its live
  *           heap bytes (reported as RESULT list_live_bytes bytes)
- * Output as bench/rt_bench.c's: "RESULT <workload> ns/op <median>", "INFO".
+ * The map groups run once untimed before their timed runs (the WARM-UP of
+ * bench/rt_bench.c), as the Go peer's do.
+ * Output as bench/rt_bench.c's: "RESULT <workload> ns/op <median> <run>...",
+ * "INFO".
  */
 #include "maproot/rt.h"
 
@@ -40,8 +43,7 @@ static volatile uint64_t sink;
 
 static void result(const char *name, const char *unit, double *v)
 {
-    printf("RESULT %s %s %.2f\n", name, unit, median(v, nruns));
-    fflush(stdout);
+    bench_result(name, unit, v, nruns);
 }
 
 /* ----------------------------------------------------------------- sizes -- */
@@ -66,7 +68,7 @@ static void bench_sizes(void)
     for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
         uint64_t n = sizes[z], reps = n >= MIN_OPS ? 1 : MIN_OPS / n;
         double ins[MAX_RUNS], look[MAX_RUNS], del[MAX_RUNS];
-        for (int r = 0; r < nruns; r++) {
+        for (int r = -1; r < nruns; r++) { /* run -1: the untimed warm-up */
             uint64_t ti = 0, tl = 0, td = 0, sum = 0;
             for (uint64_t k = 0; k < reps; k++) {
                 uint64_t t0 = now_ns();
@@ -90,11 +92,12 @@ static void bench_sizes(void)
                 td += t3 - t2;
             }
             cur_map = NULL;
+            sink += sum;
+            if (r < 0) continue;
             double ops = (double)(n * reps);
             ins[r] = (double)ti / ops;
             look[r] = (double)tl / ops;
             del[r] = (double)td / ops;
-            sink += sum;
         }
         char name[64];
         snprintf(name, sizeof name, "mix_int_%s_insert", names[z]);
@@ -143,7 +146,7 @@ static void bench_strlen(void)
         for (size_t i = 0; i < n; i++) probes[i] = mr_str_new(keys[i].ptr, keys[i].len);
         mr_gc();
         double ins[MAX_RUNS], hit[MAX_RUNS], miss[MAX_RUNS], del[MAX_RUNS];
-        for (int r = 0; r < nruns; r++) {
+        for (int r = -1; r < nruns; r++) { /* run -1: the untimed warm-up */
             uint64_t sum = 0;
             uint64_t t0 = now_ns();
             cur_map = mr_map_new(&str_map_type, 0);
@@ -167,6 +170,7 @@ static void bench_strlen(void)
                 exit(1);
             }
             cur_map = NULL;
+            if (r < 0) continue;
             ins[r] = (double)(t1 - t0) / (double)n;
             hit[r] = (double)(t2 - t1) / (double)n;
             miss[r] = (double)(t3 - t2) / (double)n;

@@ -15,8 +15,11 @@
 #
 # Prints one table: workload, maproot and peer figure (median of BENCH_RUNS
 # runs, default 7), the ratio maproot/peer, the target ratio and OK/MISS,
-# judged on the medians; a last column gives the ratio of the fastest runs,
-# which a noisy neighbour on a shared machine disturbs less. Targets: 1.0
+# judged on the medians; then the ratio of the fastest runs ("best", which a
+# noisy neighbour on a shared machine disturbs less) and each side's
+# fastest and slowest run, so that a reader sees how far the noise reaches.
+# Every program runs each timed workload once untimed first (a warm-up, so
+# that neither side's figures carry the first touch of its heap's pages). Targets: 1.0
 # for map operations, allocation, live heap bytes and the stop-the-world
 # pause (against Go's whole runtime.GC()); 0.8 for a full collection against
 # Go's, 0.35 against Boehm's. The C, Go and Boehm programs alternate run by
@@ -78,12 +81,16 @@ for ((r = 1; r <= runs; r++)); do
     else mix_go -runs 1 "$g"; mix_c -runs 1 "$g"; fi
   done
 done
-# The collections build a large heap first, so each runs once per side with
-# all its repetitions inside.
-run_c -runs "$runs" gc
-run_go -runs "$runs" gc
-run_c -runs "$runs" flat
-run_go -runs "$runs" flat
+# The collections build a large heap first, so each runs in two processes
+# per side, the repetitions split between them: C then Go, then Go then C,
+# so that neither side always runs first (and touches fresh memory first)
+# or always runs under whatever load came later.
+half1=$(((runs + 1) / 2))
+half2=$((runs - half1))
+for g in gc flat; do
+  run_c -runs "$half1" "$g"; run_go -runs "$half1" "$g"
+  if ((half2)); then run_go -runs "$half2" "$g"; run_c -runs "$half2" "$g"; fi
+done
 # The linked-list heap: maproot, Go and Boehm take turns, a round at a time
 # (each builds its list, settles it with one collection, then times
 # list_reps), so that a busy neighbour falls on all three alike rather than
@@ -124,13 +131,18 @@ fi
 grep -h '^INFO' "$out_c" "$out_go" | sed -E 's/ runs=[0-9]+ / /' |
   awk '!seen[$2 " " $3 " " $4]++ { sub(/^INFO /, "  "); print }'
 
-# The table: medians per workload and side, in the C side's order.
+# The table: per workload and side, the median over every run of every
+# process (a RESULT line gives its median, then each run's figure), in the
+# C side's order, and the spread: the fastest and slowest run of each side.
 awk '
   function human(ns, unit) {
-    if (unit == "bytes") return sprintf("%.1f MiB", ns / 1048576)
-    if (ns >= 1e6) return sprintf("%.1f ms", ns / 1e6)
-    if (ns >= 1e4) return sprintf("%.1f us", ns / 1e3)
-    return sprintf("%.1f ns", ns)
+    if (unit == "bytes") return sprintf("%.1fMiB", ns / 1048576)
+    if (ns >= 1e6) return sprintf("%.1fms", ns / 1e6)
+    if (ns >= 1e4) return sprintf("%.1fus", ns / 1e3)
+    return sprintf("%.1fns", ns)
+  }
+  function spread(side, w) {
+    return human(lo[side, w], unit[w]) "-" human(hi[side, w], unit[w])
   }
   function median(side, w,    k, j, n, v, x) {
     n = cnt[side, w]
@@ -141,38 +153,42 @@ awk '
       v[j + 1] = x
     }
     lo[side, w] = v[1]
+    hi[side, w] = v[n]
     return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
   }
   FNR == 1 { side = (side == "" ? "go" : "c") }
   $1 == "RESULT" {
     if (side == "c" && !((side, $2) in cnt)) order[++n] = $2
-    val[side, $2, ++cnt[side, $2]] = $4
+    if (NF == 4) val[side, $2, ++cnt[side, $2]] = $4
+    for (k = 5; k <= NF; k++) val[side, $2, ++cnt[side, $2]] = $k
     unit[$2] = $3
   }
   END {
-    printf "%-22s %12s %12s %11s %7s  %-7s %s\n", "workload", "maproot", "Go", "maproot/Go", "target", "result", "best-run ratio"
+    printf "%-22s %9s %9s %6s %6s  %-7s %5s  %-17s %-17s\n", "workload", "maproot", "Go", "ratio", "target", "result", "best", "maproot min-max", "Go min-max"
     ok = 0
     for (i = 1; i <= n; i++) {
       w = order[i]
       target = (w ~ /_boehm$/) ? 0.35 : (w ~ /^gc_full_/) ? 0.8 : 1.0
       mc = median("c", w)
       if (!(("go", w) in cnt)) {
-        printf "%-22s %12s %12s %11s %7.1f  %s\n", w, human(mc, unit[w]), "-", "-", target, "MISSING"
+        printf "%-22s %9s %9s %6s %6.1f  %s\n", w, human(mc, unit[w]), "-", "-", target, "MISSING"
         continue
       }
       mg = median("go", w)
       ratio = mc / mg
       best = lo["c", w] / lo["go", w]
       if (w ~ /_go1proc$/ || w ~ /^gc_cpu_/) {
-        printf "%-22s %12s %12s %11.2f %7s  %-7s %.2f\n", w, human(mc, unit[w]), human(mg, unit[w]), ratio, "-", "info", best
-        continue
+        verdict = "info"
+        tgt = "-"
+      } else {
+        judged++
+        verdict = (ratio <= target) ? "OK" : "MISS"
+        if (verdict == "OK") ok++
+        tgt = sprintf("%.2f", target)
       }
-      judged++
-      verdict = (ratio <= target) ? "OK" : "MISS"
-      if (verdict == "OK") ok++
-      printf "%-22s %12s %12s %11.2f %7.1f  %-7s %.2f\n", w, human(mc, unit[w]), human(mg, unit[w]), ratio, target, verdict, best
+      printf "%-22s %9s %9s %6.2f %6s  %-7s %5.2f  %-17s %-17s\n", w, human(mc, unit[w]), human(mg, unit[w]), ratio, tgt, verdict, best, spread("c", w), spread("go", w)
     }
-    printf "%d of %d workloads within target (time per operation, median; lower ratio is better)\n", ok, judged
+    printf "%d of %d workloads within target (time per operation, median over all runs; lower ratio is better)\n", ok, judged
   }
 ' "$out_go" "$out_c"
 echo "map_*: time per operation over 1M keys (iterate: per entry); mix_*: per operation of"

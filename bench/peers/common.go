@@ -27,6 +27,17 @@ func median(v []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
+// benchResult prints "RESULT <name> <unit> <median> <run>..." (sorts v), the
+// C side's bench_result: the median, then every run ascending, so that
+// bench/run-rt.sh can pool the runs of several processes and show their spread.
+func benchResult(name, unit string, v []float64) {
+	fmt.Printf("RESULT %s %s %.2f", name, unit, median(v))
+	for _, x := range v {
+		fmt.Printf(" %.2f", x)
+	}
+	fmt.Println()
+}
+
 // reportPauses prints the stop-the-world pauses (PauseNs) of the last n
 // collections, the peer of the C side's per-cycle pause line.
 func reportPauses(what string, n int) {

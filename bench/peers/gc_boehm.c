@@ -79,11 +79,11 @@ int main(int argc, char **argv)
         t[r] = (double)(now_ns() - t0);
         cpu[r] = (double)(cpu_ns() - c0);
     }
-    double m = median(t, nruns), mc = median(cpu, nruns);
+    double mc = median(cpu, nruns);
     printf("INFO boehm list: %d nodes, heap %.1f MiB, %d marker threads, "
            "collection CPU time %.1f ms\n",
            LIST_NODES, (double)GC_get_heap_size() / 1048576.0, GC_get_parallel() + 1, mc / 1e6);
-    printf("RESULT gc_full_list_5M ns/op %.2f\n", m);
-    printf("RESULT gc_cpu_list_5M ns/op %.2f\n", mc);
+    bench_result("gc_full_list_5M", "ns/op", t, nruns);
+    bench_result("gc_cpu_list_5M", "ns/op", cpu, nruns);
     return list_head == NULL;
 }

@@ -5,7 +5,7 @@
 // of the two programs' figures, so keep them in step.
 //
 // usage: rt_bench_go [-runs N] GROUP...   GROUP: int | str | gc | flat | alloc
-// Output: "RESULT <workload> ns/op <median>" and "INFO <text>" lines.
+// Output: "RESULT <workload> ns/op <median> <run>..." and "INFO <text>" lines.
 package main
 
 import (
@@ -33,7 +33,7 @@ var nruns = 5
 var sink uint64
 
 func result(name string, samples []float64) {
-	fmt.Printf("RESULT %s ns/op %.2f\n", name, median(samples))
+	benchResult(name, "ns/op", samples)
 }
 
 func perOp(d time.Duration, n int) float64 {
@@ -169,7 +169,8 @@ func benchInt() {
 	for i := range keys {
 		keys[i] = int64(splitmix64(uint64(i)))
 	}
-	var s mapSamples
+	var s, warm mapSamples
+	intRun(keys, &warm) // untimed warm-up, as on the C side (its WARM-UP)
 	for r := 0; r < nruns; r++ {
 		intRun(keys, &s)
 	}
@@ -184,7 +185,8 @@ func benchStr() {
 		strKeys[i] = "key-" + strconv.Itoa(i)
 	}
 	runtime.GC()
-	var s mapSamples
+	var s, warm mapSamples
+	strRun(strKeys, &warm) // untimed warm-up
 	for r := 0; r < nruns; r++ {
 		strRun(strKeys, &s)
 	}
@@ -275,7 +277,7 @@ func benchAlloc() {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	samples := make([]float64, 0, nruns)
-	for r := 0; r < nruns; r++ {
+	for r := -1; r < nruns; r++ { // run -1: the untimed warm-up
 		t0 := time.Now()
 		for i := 0; i < allocCount; i++ {
 			o := new(obj)
@@ -283,7 +285,9 @@ func benchAlloc() {
 			o.a = int64(i)
 			ring[i%allocRing] = o
 		}
-		samples = append(samples, perOp(time.Since(t0), allocCount))
+		if r >= 0 {
+			samples = append(samples, perOp(time.Since(t0), allocCount))
+		}
 	}
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)

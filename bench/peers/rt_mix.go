@@ -27,7 +27,7 @@ var nruns = 5
 var sink uint64
 
 func result(name, unit string, v []float64) {
-	fmt.Printf("RESULT %s %s %.2f\n", name, unit, median(v))
+	benchResult(name, unit, v)
 }
 
 func lookupKey(i, n uint64) uint64 {
@@ -49,7 +49,7 @@ func benchSizes() {
 		ins := make([]float64, nruns)
 		look := make([]float64, nruns)
 		del := make([]float64, nruns)
-		for r := 0; r < nruns; r++ {
+		for r := -1; r < nruns; r++ { // run -1: the untimed warm-up, as on the C side
 			var ti, tl, td time.Duration
 			var sum uint64
 			for k := uint64(0); k < reps; k++ {
@@ -77,11 +77,14 @@ func benchSizes() {
 				tl += t2.Sub(t1)
 				td += t3.Sub(t2)
 			}
+			sink += sum
+			if r < 0 {
+				continue
+			}
 			ops := float64(n * reps)
 			ins[r] = float64(ti.Nanoseconds()) / ops
 			look[r] = float64(tl.Nanoseconds()) / ops
 			del[r] = float64(td.Nanoseconds()) / ops
-			sink += sum
 		}
 		result("mix_int_"+names[z]+"_insert", "ns/op", ins)
 		result("mix_int_"+names[z]+"_lookup", "ns/op", look)
@@ -123,7 +126,7 @@ func benchStrlen() {
 		hit := make([]float64, nruns)
 		miss := make([]float64, nruns)
 		del := make([]float64, nruns)
-		for r := 0; r < nruns; r++ {
+		for r := -1; r < nruns; r++ { // run -1: the untimed warm-up
 			var sum uint64
 			t0 := time.Now()
 			m := make(map[string]int64)
@@ -150,6 +153,9 @@ func benchStrlen() {
 			if len(m) != 0 || sum != uint64(n)*uint64(n-1)/2 {
 				fmt.Fprintf(os.Stderr, "rt_mix_go: strlen %d: wrong map contents\n", length)
 				os.Exit(1)
+			}
+			if r < 0 {
+				continue
 			}
 			ins[r] = float64(t1.Sub(t0).Nanoseconds()) / float64(n)
 			hit[r] = float64(t2.Sub(t1).Nanoseconds()) / float64(n)

@@ -344,6 +344,17 @@ static inline uintptr_t scan_object(arena_view ar, local_stack *st, span_view *g
     const uint32_t *offs = t->ptr_offsets;
     uint32_t np = t->nptrs;
     if (MR_LIKELY(!s->array)) {
+        if (np == 1) { /* a node of a list or tree of one link: no loop */
+            uintptr_t v = *(const uintptr_t *)(obj + offs[0]);
+            if (!v) return 0;
+            /* Its link tends to point into its own span (a list's next
+             * node was allocated just before it), rarely where the view
+             * was left by the object scanned before: greying looks there
+             * first. */
+            if (v - s->base < (uintptr_t)s->npages * MR_PAGE_SIZE) view_set(gv, s);
+            grey_field(ar, st, gv, v, &next, next_span);
+            return next;
+        }
         for (uint32_t k = 0; k < np; k++) {
             uintptr_t v = *(const uintptr_t *)(obj + offs[k]);
             if (v) grey_field(ar, st, gv, v, &next, next_span);
