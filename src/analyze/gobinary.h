@@ -58,7 +58,22 @@ typedef struct mp_gomaptype {
     /* the map type of its values when they are maps ("map[int64]*T" for
      * map[string]map[int64]*T), NULL otherwise or when the DWARF lacks it */
     const struct mp_gomaptype *value_map;
+    /* the maps its values hold in struct fields: in the value slot itself
+     * (a struct value), or in the struct a pointer value points to (the
+     * pointer at the slot's start: *T, or a value over 128 bytes stored
+     * as a pointer); ninner of them, NULL when none */
+    const struct mp_goinner *inner;
+    uint32_t ninner;
 } mp_gomaptype;
+
+/* A map held in a field of a map's values: the hmap pointer is the word at
+ * `offset` bytes into the value slot (deref false) or into the object the
+ * slot's first word points to (deref true); map is its exact type. */
+typedef struct mp_goinner {
+    uint32_t offset;
+    bool deref;
+    const mp_gomaptype *map;
+} mp_goinner;
 
 typedef struct mp_gobin mp_gobin;
 
