@@ -595,21 +595,80 @@ const uint8_t *mp_gobin_read(const mp_gobin *b, uint64_t a, size_t n)
     return NULL;
 }
 
-bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line)
+/* The compilation unit holding code address pc. */
+static bool unit_of(mp_gobin *b, uint64_t pc, Dwarf_Die *cu)
 {
     if (!b->dw) return false;
-    Dwarf_Die cu;
-    if (!dwarf_addrdie(b->dw, pc, &cu)) {
-        /* Go writes no .debug_aranges: look through the units' ranges */
-        Dwarf_Off off = 0, next;
-        size_t hsize;
-        bool found = false;
-        while (!found && dwarf_nextcu(b->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-            found = dwarf_offdie(b->dw, off + hsize, &cu) && dwarf_haspc(&cu, pc) > 0;
-            off = next;
-        }
-        if (!found) return false;
+    if (dwarf_addrdie(b->dw, pc, cu)) return true;
+    /* Go writes no .debug_aranges: look through the units' ranges */
+    Dwarf_Off off = 0, next;
+    size_t hsize;
+    while (dwarf_nextcu(b->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+        if (dwarf_offdie(b->dw, off + hsize, cu) && dwarf_haspc(cu, pc) > 0) return true;
+        off = next;
     }
+    return false;
+}
+
+/* The frame offset of variable v at pc: its location there must be one
+ * DW_OP_fbreg (the frame base is the call frame address, frame_size
+ * bytes above the frame's stack pointer). -1: elsewhere or unknown. */
+static int64_t var_frame_offset(Dwarf_Die *v, uint64_t pc, uint64_t frame_size)
+{
+    Dwarf_Attribute a;
+    Dwarf_Op *ops;
+    size_t nops;
+    if (!dwarf_attr(v, DW_AT_location, &a)) return -1;
+    if (dwarf_getlocation_addr(&a, pc, &ops, &nops, 1) != 1 || nops != 1 ||
+        ops[0].atom != DW_OP_fbreg)
+        return -1;
+    int64_t o = (int64_t)frame_size + (int64_t)ops[0].number;
+    return o >= 0 && (uint64_t)o < frame_size ? o : -1;
+}
+
+/*
+ * The function running at pc knows the types of its variables: a map its
+ * frame alone holds is typed by the variable whose stack word holds it
+ * there. Variables of lexical blocks count (an explicit stack, bounded);
+ * those of inlined calls are left out (their frame base is the caller's,
+ * the same, but a guess saves nothing when the word matches anyway).
+ */
+const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_size, uint64_t off)
+{
+    Dwarf_Die cu, fn;
+    if (!unit_of(b, pc, &cu) || dwarf_child(&cu, &fn) != 0) return NULL;
+    bool found = false;
+    do
+        found = dwarf_tag(&fn) == DW_TAG_subprogram && dwarf_haspc(&fn, pc) > 0;
+    while (!found && dwarf_siblingof(&fn, &fn) == 0);
+    if (!found) return NULL;
+    Dwarf_Die stack[8];
+    int sp = 0;
+    stack[sp++] = fn;
+    while (sp > 0) {
+        Dwarf_Die scope = stack[--sp], v;
+        if (dwarf_child(&scope, &v) != 0) continue;
+        do {
+            int tag = dwarf_tag(&v);
+            if (tag == DW_TAG_lexical_block && sp < 8 && dwarf_haspc(&v, pc) > 0) stack[sp++] = v;
+            if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter) continue;
+            Dwarf_Die t;
+            const char *tn;
+            if (!attr_die(&v, DW_AT_type, &t) || attr_udata(&t, DW_AT_go_kind) != MP_GOKIND_MAP ||
+                !(tn = dwarf_diename(&t)))
+                continue;
+            if (var_frame_offset(&v, pc, frame_size) != (int64_t)off) continue;
+            for (size_t i = 0; i < b->nmaps; i++) /* few map types: a scan is enough */
+                if (strcmp(b->maps[i].name, tn) == 0) return &b->maps[i];
+        } while (dwarf_siblingof(&v, &v) == 0);
+    }
+    return NULL;
+}
+
+bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line)
+{
+    Dwarf_Die cu;
+    if (!unit_of(b, pc, &cu)) return false;
     Dwarf_Line *ln = dwarf_getsrc_die(&cu, pc);
     if (!ln) return false;
     *file = dwarf_linesrc(ln, NULL, NULL);

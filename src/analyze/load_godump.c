@@ -623,6 +623,30 @@ static int type_inner_maps(loader *L)
     return in.oom || L->mem.oom ? -1 : 0;
 }
 
+/* A map a frame's word holds is typed by the function's variable that the
+ * binary's DWARF places at that word, when its guessed type was not
+ * exact: recognised again with that type (kept only if it checks out).
+ * Runs before type_inner_maps, which passes the type on to inner maps. */
+static void type_frame_maps(loader *L)
+{
+    const mf_gd_dump *d = L->mem.d;
+    for (size_t r = 0; r < L->nroots; r++) {
+        const rootw *x = &L->roots[r];
+        if (x->kind != MP_ROOT_STACK || x->frame == NONE || x->target == NONE) continue;
+        size_t j = map_index(L, mp_gdmem_obj_addr(&L->mem, x->target));
+        if (j == SIZE_MAX || (L->maps[j].type && !L->maps[j].inferred)) continue;
+        const mf_gd_frame *f = &d->frames[x->frame];
+        const mp_gomaptype *t = mp_gobin_frame_map(L->mem.bin, f->pc, f->contents.len, x->frame_off);
+        mp_gomap *m = &L->maps[j];
+        const uint8_t *hdr = t ? mp_gdmem_read(&L->mem, m->addr, 48) : NULL;
+        mp_gomap typed;
+        if (!hdr || !mp_gomap_recognise(&L->mem, m->addr, hdr, t, &typed) || typed.inferred)
+            continue;
+        typed.obj = m->obj;
+        *m = typed;
+    }
+}
+
 /* Range iterators: 8 pointer words in a row of a frame (key, elem, t, h,
  * buckets, bptr, overflow, oldoverflow) whose h is a recognised map and
  * whose t points outside the heap (the map type, in read-only data). Their
@@ -965,6 +989,7 @@ static int load(loader *L, const char *binary, mp_graph **out)
         mark(L, &nreached) || find_maps(L))
         goto oom;
     if (L->nmaps > 1) qsort(L->maps, L->nmaps, sizeof *L->maps, cmp_map_addr);
+    if (L->mem.bin) type_frame_maps(L);
     if (L->mem.bin && type_inner_maps(L)) goto oom;
     mark_iterators(L);
 
