@@ -54,7 +54,7 @@ struct mp_gobin {
     uint64_t types_base; /* the address of runtime.types, 0 unknown */
     sect *sects;
     size_t nsects;
-    mp_goinner *inners; /* every map type's inner maps, each type's in a run */
+    mp_goinner *inners;       /* every map type's inner maps, each type's in a run */
     const char **inner_names; /* the inner maps' type names, as in inners */
     size_t ninners, inners_cap;
     char *names; /* owned copies of the map type names */
@@ -449,7 +449,8 @@ static int read_dwarf(mp_gobin *b)
             b->maps[i].value_map = map_named(by_name, b->nmaps, b->maps[i].value_name);
     /* inner maps: names to map types (a name the DWARF lacks types nothing) */
     for (size_t i = 0; i < b->ninners; i++)
-        b->inners[i].map = map_named(by_name, b->nmaps, b->names + ((uintptr_t)b->inner_names[i] - 1));
+        b->inners[i].map =
+            map_named(by_name, b->nmaps, b->names + ((uintptr_t)b->inner_names[i] - 1));
     for (size_t i = 0; i < b->nmaps; i++)
         if (b->maps[i].ninner) b->maps[i].inner = b->inners + ((uintptr_t)b->maps[i].inner - 1);
     free(by_name);
@@ -629,19 +630,16 @@ static int64_t var_frame_offset(Dwarf_Die *v, uint64_t pc, uint64_t frame_size)
 /*
  * The function running at pc knows the types of its variables: a map its
  * frame alone holds is typed by the variable whose stack word holds it
- * there. Variables of lexical blocks count (an explicit stack, bounded);
- * those of inlined calls are left out (their frame base is the caller's,
- * the same, but a guess saves nothing when the word matches anyway).
+ * there. Variables of the lexical blocks around pc count (an explicit
+ * stack, bounded); those of calls inlined into the function are not
+ * looked at: such a map stays typed by its bucket size.
  */
 const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_size, uint64_t off)
 {
     Dwarf_Die cu, fn;
     if (!unit_of(b, pc, &cu) || dwarf_child(&cu, &fn) != 0) return NULL;
-    bool found = false;
-    do
-        found = dwarf_tag(&fn) == DW_TAG_subprogram && dwarf_haspc(&fn, pc) > 0;
-    while (!found && dwarf_siblingof(&fn, &fn) == 0);
-    if (!found) return NULL;
+    while (dwarf_tag(&fn) != DW_TAG_subprogram || dwarf_haspc(&fn, pc) <= 0)
+        if (dwarf_siblingof(&fn, &fn) != 0) return NULL;
     Dwarf_Die stack[8];
     int sp = 0;
     stack[sp++] = fn;

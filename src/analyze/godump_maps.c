@@ -143,7 +143,8 @@ static void emit_evacuated(walk *W, const array *ar, uint64_t index, const uint8
 }
 
 /* Walks a whole map with bucket size bs: main chains, then the old chains
- * not yet evacuated (when emitting, also what evacuated ones still hold). The live cells counted must be the header's count. */
+ * not yet evacuated (when emitting, also what evacuated ones still hold).
+ * The live cells counted must be the header's count. */
 static bool walk_map(walk *W)
 {
     mp_gomap *m = W->m;

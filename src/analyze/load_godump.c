@@ -532,13 +532,15 @@ static size_t map_index(const loader *L, uint64_t a)
 
 /* The maps the values of one map hold, with the exact type each has there
  * (a growing list). */
+typedef struct held {
+    uint64_t a;
+    const mp_gomaptype *type;
+} held;
+
 typedef struct inner {
     mp_gdmem *M;
     const mp_gomaptype *outer; /* the type of the map whose values are read */
-    struct held {
-        uint64_t a;
-        const mp_gomaptype *type;
-    } *h;
+    held *h;
     size_t n, cap;
     bool oom;
 } inner;
@@ -550,7 +552,7 @@ static void push_held(inner *in, uint64_t a, const mp_gomaptype *t)
         in->oom = true;
         return;
     }
-    in->h[in->n++] = (struct held){a, t};
+    in->h[in->n++] = (held){a, t};
 }
 
 /* One value slot: the map it is (a map of maps), and the maps in the
@@ -636,7 +638,8 @@ static void type_frame_maps(loader *L)
         size_t j = map_index(L, mp_gdmem_obj_addr(&L->mem, x->target));
         if (j == SIZE_MAX || (L->maps[j].type && !L->maps[j].inferred)) continue;
         const mf_gd_frame *f = &d->frames[x->frame];
-        const mp_gomaptype *t = mp_gobin_frame_map(L->mem.bin, f->pc, f->contents.len, x->frame_off);
+        const mp_gomaptype *t =
+            mp_gobin_frame_map(L->mem.bin, f->pc, f->contents.len, x->frame_off);
         mp_gomap *m = &L->maps[j];
         const uint8_t *hdr = t ? mp_gdmem_read(&L->mem, m->addr, 48) : NULL;
         mp_gomap typed;
