@@ -127,6 +127,16 @@ spec = {
                   "large_share", "map[int64]*[2048]uint8"),
     "itergrowth": ("iterator", "main.growRangeWorker", 6661, 11, {str(i) for i in range(6661)},
                    "old_buckets", "map[int64]*[4096]uint8"),
+    # typed with the binary by the function's variable at the frame's word,
+    # though other map types share its bucket size
+    "stackonly": ("stack", "main.parkWorker", 1500, 8, {'"job-%012d"' % i for i in range(1500)},
+                  "stack_frame", "map[string]*main.Item"),
+    "structkeys": ("global", "main.ownedKeys", 700, 7, None, "pointer_keys",
+                   "map[main.OwnedKey]*[512]uint8"),
+    "ring": ("global", "main.ring", 900, 8, {str(i) for i in range(900)}, "large_share",
+             "map[int]*main.Node"),
+    "nestedvalues": ("global", "main.accounts", 3000, 9, {str(i) for i in range(3000)},
+                     "large_share", "map[int64]*main.Item"),
 }
 # Facts that wait for a fix of the analysis: reported as PENDING, checked
 # (and failing the test) only with MAPROOT_PENDING=1.
@@ -157,8 +167,9 @@ for p in sys.argv[1].split():
             else:
                 want(re.fullmatch(r"(data|bss)\+0x[0-9a-f]+", r["name"]), f"{what}: root {r['name']!r}")
         else:
-            want(r["function"] == var and r["state"] == "chan receive" and r["thread"] > 1,
-                 f"{what}: root {r['text']!r} (function {var}, goroutine waiting on a channel)")
+            state = "select" if p == "stackonly" else "chan receive"
+            want(r["function"] == var and r["state"] == state and r["thread"] > 1,
+                 f"{what}: root {r['text']!r} (function {var}, goroutine waiting: {state})")
             want(r["frame_offset"] is not None, f"{what}: no frame offset")
             if mode == "binary":
                 want(r["file"].endswith("/leaks.go") and r["line"] > 0,
@@ -183,7 +194,7 @@ for p in sys.argv[1].split():
             want(ev in m["evidence"] + m["context"] and m["evidence"],
                  f"{what}: evidence {m['evidence']} (context {m['context']}) lacks {ev}")
             want(m["suspect"] and m["rank"] == 1, f"{what}: not the first suspect")
-        if mode == "binary":
+        if mode == "binary" and typ:
             want(m["type"] == typ and not m["types_inferred"], f"{what}: type {m['type']!r} != {typ}")
         for e in m["entries"][:20]:
             ek = [c["kind"] for c in e["chain"]]
@@ -257,23 +268,80 @@ if "mapofmaps" in given:
          f"mapofmaps (binary): hosts maps typed {[(m['type'], m['types_inferred']) for m in hosts]}")
 # a map grown from inside a range loop: the iterator was opened on the
 # bucket array that is now the old one, whose evacuated buckets still
-# point at their values; the map retains its table and every 4 KiB value
-# (each once), and no entry shares its value with another holder
+# point at their values and at their overflow buckets (the program makes
+# sure some exist); the map retains its table, which holds every old
+# bucket still reachable (as many as the program counts from the runtime's
+# header), and every 4 KiB value (each once), and no entry shares its
+# value with another holder
+if "itergrowth" in given:
+    held, evac = (int(w) for w in open("itergrowth.out").read().split()[1::2])
+    want(evac > 0, f"itergrowth: no overflow bucket hangs off an evacuated old bucket")
 for mode in ("plain", "binary") if "itergrowth" in given else ():
     s = load(f"itergrowth.{mode}.json")["suspects"][0]
     want("iterator_only" in s["evidence"], f"itergrowth ({mode}): evidence {s['evidence']}")
-    # beyond the table and the values, the map can keep only whole buckets
-    # (144 bytes each): overflow buckets that hang off evacuated old buckets,
-    # which the iterator still reaches but the dump does not list
+    want(s["old_buckets"] == held, f"itergrowth ({mode}): {s['old_buckets']} old buckets, not {held}")
     extra = s["retained_bytes"] - s["table_bytes"] - 6661 * 4096
-    want(0 <= extra <= 16 * 144 and extra % 144 == 0,
-         f"itergrowth ({mode}): retains {s['retained_bytes']}, table {s['table_bytes']} + 6661 x 4 KiB"
-         f" + {extra} bytes")
-    pending(extra == 0, f"itergrowth ({mode}): {extra // 144} overflow buckets of evacuated old buckets "
-            "retained outside the table", "a Go dump's evacuated old buckets' overflow chains in the table")
+    want(extra == 0, f"itergrowth ({mode}): retains {s['retained_bytes']}, table {s['table_bytes']} "
+         f"+ 6661 x 4 KiB + {extra} bytes")
     want(s["shared_entries"] == 0 and s["entries_retained_bytes"] == 6661 * 4096,
          f"itergrowth ({mode}): {s['shared_entries']} entries shared, entries retain "
          f"{s['entries_retained_bytes']}, not 6661 x 4 KiB")
+# a map its goroutine's frame alone holds, the goroutine in a select: each
+# entry retains its *Item (32 bytes), the Item's 512-byte blob and its
+# 16-byte key, and nothing else keeps any of them
+for mode in ("plain", "binary") if "stackonly" in given else ():
+    s = load(f"stackonly.{mode}.json")["suspects"][0]
+    each = 32 + 512 + 16
+    want(sorted({e["retained_bytes"] for e in s["entries"]}) == [each] and
+         s["keys_retained_bytes"] == 1500 * 16 and s["entries_retained_bytes"] == 1500 * each and
+         s["retained_bytes"] == s["table_bytes"] + 1500 * each,
+         f"stackonly ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']}, entries "
+         f"{s['entries_retained_bytes']}, keys {s['keys_retained_bytes']}), not {each} an entry")
+# struct keys of a string, a pointer and an int32 (32 bytes with padding),
+# shown as their bytes: the int32 at byte 24 tells them apart; each key
+# retains its 16-byte string and its 2 KiB, its entry that and 512 bytes
+for mode in ("plain", "binary") if "structkeys" in given else ():
+    s = load(f"structkeys.{mode}.json")["suspects"][0]
+    ranks = set()
+    for e in s["entries"]:
+        k = e["key_display"]
+        if re.fullmatch(r"0x[0-9a-f]{64}", k):
+            ranks.add(int.from_bytes(bytes.fromhex(k[2 + 48:2 + 56]), "little"))
+    want(ranks == set(range(700)) and len(s["entries"]) == 700,
+         f"structkeys ({mode}): keys {[e['key_display'] for e in s['entries'][:2]]}")
+    want(s["keys_retained_bytes"] == 700 * (2048 + 16) and
+         s["entries_retained_bytes"] == 700 * (2048 + 16 + 512) and
+         s["retained_bytes"] == s["table_bytes"] + 700 * (2048 + 16 + 512),
+         f"structkeys ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']}, entries "
+         f"{s['entries_retained_bytes']}, keys {s['keys_retained_bytes']})")
+# values in a ring through the map: each is held by its entry and by the
+# value before it, so the map retains all 900 (1008 bytes in 1 KiB slots)
+# and no entry retains anything alone; none counts as shared with another
+# holder (the ring is the map's own)
+for mode in ("plain", "binary") if "ring" in given else ():
+    s = load(f"ring.{mode}.json")["suspects"][0]
+    want(s["retained_bytes"] == s["table_bytes"] + 900 * 1024 and s["entries_retained_bytes"] == 0
+         and all(e["retained_bytes"] == 0 for e in s["entries"]) and s["shared_entries"] == 0,
+         f"ring ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']}, entries "
+         f"{s['entries_retained_bytes']}, shared {s['shared_entries']}), not table + 900 KiB")
+# maps in the structs a map's values point to (*Account) or are (Shelf):
+# with the binary each is typed from its holder's value type, though other
+# map types share its bucket size; the leak is the Items of "acct-7"
+if "nestedvalues" in given:
+    a = load("nestedvalues.binary.json")
+    s = a["suspects"][0]
+    want([c["key"] for c in s["chain"] if c["kind"] == "slot"][:1] == ["acct-7"],
+         f"nestedvalues: chain {' -> '.join(c['text'] for c in s['chain'])}")
+    want(s["retained_bytes"] == s["table_bytes"] + 3000 * (32 + 1024),
+         f"nestedvalues: retains {s['retained_bytes']}, table {s['table_bytes']} + 3000 x (32 + 1 KiB)")
+    under = lambda var: [m for m in a["maps"] if m["retainer"]["name"] == var]
+    got = sorted((m["type"], m["types_inferred"], m["count"]) for m in under("main.accounts"))
+    want(got == sorted([("map[int64]*main.Item", False, 5)] * 39 + [("map[int64]*main.Item", False, 3000),
+                        ("map[string]*main.Account", False, 40)]),
+         f"nestedvalues: maps under main.accounts {sorted(set(got))}")
+    got = sorted((m["type"], m["types_inferred"], m["count"]) for m in under("main.shelves"))
+    want(got == sorted([("map[string]*main.Item", False, 12)] * 6 + [("map[int64]main.Shelf", False, 6)]),
+         f"nestedvalues: maps under main.shelves {sorted(set(got))}")
 if "global" in given:
     a = load("global.binary.json")["suspects"][0]
     want(all(e["value_type"] == "main.Session" for e in a["entries"]), "global: values are main.Session")
@@ -283,6 +351,18 @@ if bad:
     print("\n".join(bad[:30]), file=sys.stderr)
     sys.exit(1)
 PY
+
+# the path to a value of the ring: through its own entry, not around the ring
+if [[ " $patterns " == *" ring "* ]]; then
+    read -r _ node <ring.out
+    "$maproot" path -O "$node" -f json ring.dump >ring-path.json || fail "ring: path -O $node"
+    python3 - "$node" <<'PY' || fail "ring: the path to entry 450's value: $(head -c 600 ring-path.json)"
+import json, sys
+c = json.load(open("ring-path.json"))["paths"][0]["chain"]
+assert [s["kind"] for s in c[:4]] == ["root", "map", "bucket", "slot"], c
+assert c[3]["text"].endswith(" (450)") and [s["address"] for s in c[4:]] == [int(sys.argv[1], 16)], c
+PY
+fi
 ;;
 
 views)
@@ -370,6 +450,25 @@ d = validate(json.load(sys.stdin), "diff of dumps")
 m = d["maps"][0]
 assert m["growing"] and m["entries_added"] == 1500 and m["count_after"] == 2500, m
 assert all(k["key"].startswith("user-") and k["key_display"] == "\"%s\"" % k["key"] for k in m["new_keys"]), m["new_keys"]' || fail "diff json"
+
+# a map replaced by a new one between the dumps (see leaks.go, swapped): the
+# variable's map is compared, its old keys removed and the new ones added
+./leaks swapped sw-before.dump sw-after.dump 2>/dev/null || fail "leaks swapped"
+"$maproot" diff --binary ./leaks sw-before.dump sw-after.dump >sw-diff.txt || fail "swapped: diff failed"
+grep -A1 -E '^  map\[string\]\*main\.Item +root global main\.swapCache$' sw-diff.txt |
+    contains -E 'entries 1000 -> 600 \(\+600 added, -1000 removed\)' ||
+    fail "swapped: the variable's new map: $(grep -A1 swapCache sw-diff.txt)"
+"$maproot" diff --binary ./leaks --format json sw-before.dump sw-after.dump | python3 -c '
+import json, sys
+from schema_check import validate
+d = validate(json.load(sys.stdin), "diff of dumps")
+m = [m for m in d["maps"] if m["root"] == "global main.swapCache"]
+assert len(m) == 1 and not m[0]["growing"] and m[0]["status"] == "both", m
+m = m[0]
+assert (m["count_before"], m["count_after"], m["entries_added"], m["entries_removed"]) == (1000, 600, 600, 1000), m
+assert m["retained_after_bytes"] < m["retained_before_bytes"], m
+assert m["new_keys"] and all(k["key"].startswith("new-") for k in m["new_keys"]), m["new_keys"]' ||
+    fail "swapped: diff json"
 
 # keys alike in their first 64 bytes (see leaks.go, longkeys): a key cut
 # short renders with its length and the FNV-1a 64 of all its bytes, as in

@@ -54,6 +54,9 @@ struct mp_gobin {
     uint64_t types_base; /* the address of runtime.types, 0 unknown */
     sect *sects;
     size_t nsects;
+    mp_goinner *inners;       /* every map type's inner maps, each type's in a run */
+    const char **inner_names; /* the inner maps' type names, as in inners */
+    size_t ninners, inners_cap;
     char *names; /* owned copies of the map type names */
     size_t names_len, names_cap;
 };
@@ -224,6 +227,88 @@ static uint64_t die_size(Dwarf_Die *d)
     return attr_udata(&t, DW_AT_byte_size);
 }
 
+static Dwarf_Die *skip_typedefs(Dwarf_Die *t)
+{
+    for (int hops = 0; dwarf_tag(t) == DW_TAG_typedef && hops < 16; hops++)
+        if (attr_die(t, DW_AT_type, t) == false) break;
+    return t;
+}
+
+/* Whether t (typedefs skipped) is a Go struct: strings, slices and
+ * interfaces are DWARF structures too, with kinds of their own. */
+static bool is_go_struct(Dwarf_Die *t)
+{
+    return dwarf_tag(t) == DW_TAG_structure_type &&
+           attr_udata(t, DW_AT_go_kind) == MP_GOKIND_STRUCT;
+}
+
+static int add_inner(mp_gobin *b, uint64_t offset, bool deref, const char *name)
+{
+    if (offset > UINT32_MAX) return 0;
+    if (b->ninners == b->inners_cap) {
+        size_t nc = b->inners_cap ? b->inners_cap * 2 : 64;
+        mp_goinner *q = realloc(b->inners, nc * sizeof *q);
+        if (!q) return -1;
+        b->inners = q;
+        const char **qn = realloc(b->inner_names, nc * sizeof *qn);
+        if (!qn) return -1;
+        b->inner_names = qn;
+        b->inners_cap = nc;
+    }
+    const char *n = copy_name(b, name);
+    if (!n) return -1;
+    b->inners[b->ninners] = (mp_goinner){(uint32_t)offset, deref, NULL};
+    b->inner_names[b->ninners++] = n;
+    return 0;
+}
+
+/* The maps a map's values hold in struct fields, appended to b->inners:
+ * the fields of the value's struct (deref false), or of the struct a
+ * pointer value points to, or of a value too large for its slot (deref
+ * true), nested structs included. One pointer hop only: what lies further
+ * is typed from the inner map in turn. An explicit stack, bounded. */
+static int collect_inner(mp_gobin *b, Dwarf_Die *elem, bool indirect)
+{
+    Dwarf_Die t = *elem;
+    skip_typedefs(&t);
+    bool deref = indirect;
+    if (!indirect && dwarf_tag(&t) == DW_TAG_pointer_type) {
+        if (!attr_die(&t, DW_AT_type, &t)) return 0;
+        skip_typedefs(&t);
+        deref = true;
+    }
+    if (!is_go_struct(&t)) return 0;
+    struct {
+        Dwarf_Die die;
+        uint64_t base;
+    } stack[16];
+    int sp = 0, found = 0;
+    stack[sp].die = t;
+    stack[sp++].base = 0;
+    while (sp > 0 && found < 64) {
+        Dwarf_Die st = stack[--sp].die, m;
+        uint64_t base = stack[sp].base;
+        if (dwarf_child(&st, &m) != 0) continue;
+        do {
+            Dwarf_Die mt;
+            if (dwarf_tag(&m) != DW_TAG_member || !attr_die(&m, DW_AT_type, &mt)) continue;
+            uint64_t off = base + attr_udata(&m, DW_AT_data_member_location);
+            const char *mn = dwarf_diename(&mt);
+            if (attr_udata(&mt, DW_AT_go_kind) == MP_GOKIND_MAP && mn) {
+                if (add_inner(b, off, deref, mn)) return -1;
+                found++;
+                continue;
+            }
+            skip_typedefs(&mt);
+            if (is_go_struct(&mt) && sp < 16) {
+                stack[sp].die = mt;
+                stack[sp++].base = off;
+            }
+        } while (dwarf_siblingof(&m, &m) == 0 && found < 64);
+    }
+    return 0;
+}
+
 /* The bucket struct bucket<K,V> of a map typedef: via its *hash<K,V>'s
  * buckets member. */
 static bool map_bucket(Dwarf_Die *typedef_die, Dwarf_Die *bucket)
@@ -270,6 +355,11 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     t.key_name = copy_name(b, kn ? kn : "?");
     t.value_name = copy_name(b, vn ? vn : "?");
     if (!t.name || !t.key_name || !t.value_name) return -1;
+    /* its inner maps: a run of b->inners, kept as an index until all are read */
+    size_t first = b->ninners;
+    if (t.value_kind != MP_GOKIND_MAP && collect_inner(b, &elem, t.value_indirect)) return -1;
+    t.ninner = (uint32_t)(b->ninners - first);
+    t.inner = t.ninner ? (const mp_goinner *)(uintptr_t)(first + 1) : NULL;
     if (b->nmaps == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
         mp_gomaptype *q = realloc(b->maps, nc * sizeof *q);
@@ -357,6 +447,12 @@ static int read_dwarf(mp_gobin *b)
     for (size_t i = 0; i < b->nmaps; i++)
         if (b->maps[i].value_kind == MP_GOKIND_MAP && !b->maps[i].value_indirect)
             b->maps[i].value_map = map_named(by_name, b->nmaps, b->maps[i].value_name);
+    /* inner maps: names to map types (a name the DWARF lacks types nothing) */
+    for (size_t i = 0; i < b->ninners; i++)
+        b->inners[i].map =
+            map_named(by_name, b->nmaps, b->names + ((uintptr_t)b->inner_names[i] - 1));
+    for (size_t i = 0; i < b->nmaps; i++)
+        if (b->maps[i].ninner) b->maps[i].inner = b->inners + ((uintptr_t)b->maps[i].inner - 1);
     free(by_name);
     if (b->nvars > 1) qsort(b->vars, b->nvars, sizeof *b->vars, cmp_var);
     return 0;
@@ -409,6 +505,8 @@ void mp_gobin_close(mp_gobin *b)
     free(b->syms);
     free(b->vars);
     free(b->maps);
+    free(b->inners);
+    free(b->inner_names);
     free(b->sects);
     free(b->names);
     free(b->path);
@@ -498,21 +596,77 @@ const uint8_t *mp_gobin_read(const mp_gobin *b, uint64_t a, size_t n)
     return NULL;
 }
 
-bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line)
+/* The compilation unit holding code address pc. */
+static bool unit_of(mp_gobin *b, uint64_t pc, Dwarf_Die *cu)
 {
     if (!b->dw) return false;
-    Dwarf_Die cu;
-    if (!dwarf_addrdie(b->dw, pc, &cu)) {
-        /* Go writes no .debug_aranges: look through the units' ranges */
-        Dwarf_Off off = 0, next;
-        size_t hsize;
-        bool found = false;
-        while (!found && dwarf_nextcu(b->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-            found = dwarf_offdie(b->dw, off + hsize, &cu) && dwarf_haspc(&cu, pc) > 0;
-            off = next;
-        }
-        if (!found) return false;
+    if (dwarf_addrdie(b->dw, pc, cu)) return true;
+    /* Go writes no .debug_aranges: look through the units' ranges */
+    Dwarf_Off off = 0, next;
+    size_t hsize;
+    while (dwarf_nextcu(b->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+        if (dwarf_offdie(b->dw, off + hsize, cu) && dwarf_haspc(cu, pc) > 0) return true;
+        off = next;
     }
+    return false;
+}
+
+/* The frame offset of variable v at pc: its location there must be one
+ * DW_OP_fbreg (the frame base is the call frame address, frame_size
+ * bytes above the frame's stack pointer). -1: elsewhere or unknown. */
+static int64_t var_frame_offset(Dwarf_Die *v, uint64_t pc, uint64_t frame_size)
+{
+    Dwarf_Attribute a;
+    Dwarf_Op *ops;
+    size_t nops;
+    if (!dwarf_attr(v, DW_AT_location, &a)) return -1;
+    if (dwarf_getlocation_addr(&a, pc, &ops, &nops, 1) != 1 || nops != 1 ||
+        ops[0].atom != DW_OP_fbreg)
+        return -1;
+    int64_t o = (int64_t)frame_size + (int64_t)ops[0].number;
+    return o >= 0 && (uint64_t)o < frame_size ? o : -1;
+}
+
+/*
+ * The function running at pc knows the types of its variables: a map its
+ * frame alone holds is typed by the variable whose stack word holds it
+ * there. Variables of the lexical blocks around pc count (an explicit
+ * stack, bounded); those of calls inlined into the function are not
+ * looked at: such a map stays typed by its bucket size.
+ */
+const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_size, uint64_t off)
+{
+    Dwarf_Die cu, fn;
+    if (!unit_of(b, pc, &cu) || dwarf_child(&cu, &fn) != 0) return NULL;
+    while (dwarf_tag(&fn) != DW_TAG_subprogram || dwarf_haspc(&fn, pc) <= 0)
+        if (dwarf_siblingof(&fn, &fn) != 0) return NULL;
+    Dwarf_Die stack[8];
+    int sp = 0;
+    stack[sp++] = fn;
+    while (sp > 0) {
+        Dwarf_Die scope = stack[--sp], v;
+        if (dwarf_child(&scope, &v) != 0) continue;
+        do {
+            int tag = dwarf_tag(&v);
+            if (tag == DW_TAG_lexical_block && sp < 8 && dwarf_haspc(&v, pc) > 0) stack[sp++] = v;
+            if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter) continue;
+            Dwarf_Die t;
+            const char *tn;
+            if (!attr_die(&v, DW_AT_type, &t) || attr_udata(&t, DW_AT_go_kind) != MP_GOKIND_MAP ||
+                !(tn = dwarf_diename(&t)))
+                continue;
+            if (var_frame_offset(&v, pc, frame_size) != (int64_t)off) continue;
+            for (size_t i = 0; i < b->nmaps; i++) /* few map types: a scan is enough */
+                if (strcmp(b->maps[i].name, tn) == 0) return &b->maps[i];
+        } while (dwarf_siblingof(&v, &v) == 0);
+    }
+    return NULL;
+}
+
+bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line)
+{
+    Dwarf_Die cu;
+    if (!unit_of(b, pc, &cu)) return false;
     Dwarf_Line *ln = dwarf_getsrc_die(&cu, pc);
     if (!ln) return false;
     *file = dwarf_linesrc(ln, NULL, NULL);

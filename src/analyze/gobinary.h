@@ -58,7 +58,22 @@ typedef struct mp_gomaptype {
     /* the map type of its values when they are maps ("map[int64]*T" for
      * map[string]map[int64]*T), NULL otherwise or when the DWARF lacks it */
     const struct mp_gomaptype *value_map;
+    /* the maps its values hold in struct fields: in the value slot itself
+     * (a struct value), or in the struct a pointer value points to (the
+     * pointer at the slot's start: *T, or a value over 128 bytes stored
+     * as a pointer); ninner of them, NULL when none */
+    const struct mp_goinner *inner;
+    uint32_t ninner;
 } mp_gomaptype;
+
+/* A map held in a field of a map's values: the hmap pointer is the word at
+ * `offset` bytes into the value slot (deref false) or into the object the
+ * slot's first word points to (deref true); map is its exact type. */
+typedef struct mp_goinner {
+    uint32_t offset;
+    bool deref;
+    const mp_gomaptype *map;
+} mp_goinner;
 
 typedef struct mp_gobin mp_gobin;
 
@@ -82,6 +97,12 @@ size_t mp_gobin_maps_of_bucket(const mp_gobin *b, uint64_t bs, const mp_gomaptyp
 /* The map type whose runtime type descriptor is at address rtype (what a
  * range iterator's t points to), or NULL. */
 const mp_gomaptype *mp_gobin_map_of_rtype(const mp_gobin *b, uint64_t rtype);
+
+/* The map type of the variable or parameter of the function running at
+ * code address pc whose word lies `off` bytes into that function's frame
+ * of frame_size bytes (from its stack pointer up to the caller's, the
+ * call frame address), as the DWARF locates it at pc; NULL when none. */
+const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_size, uint64_t off);
 
 /* n bytes at address a of the program's loaded, initialised data
  * (.rodata, .data, ...), or NULL when a..a+n is not there. */

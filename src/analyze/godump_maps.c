@@ -121,8 +121,30 @@ static bool walk_chain(walk *W, const array *ar, uint64_t index, bool old)
     }
 }
 
+/*
+ * Adds the overflow buckets of evacuated old bucket `index` (its bytes at
+ * p) to the table. Go clears an evacuated bucket's keys, values and
+ * overflow word only when no iterator may still be reading the old array;
+ * with one open (flag oldIterator), or when the bucket has no pointers at
+ * all (then oldoverflow keeps the chain), the chain stays alive, so the
+ * table holds it. Its cells carry evacuation marks only: no entries. The
+ * walk stops at anything that is not an overflow bucket of this size.
+ */
+static void emit_evacuated(walk *W, const array *ar, uint64_t index, const uint8_t *p)
+{
+    uint32_t bs = W->bs;
+    for (uint32_t depth = 1; depth <= W->limit; depth++) {
+        uint64_t next = mp_gd_rd64(p + bs - 8);
+        if (!next || !overflow_ok(W->M, ar, next, bs)) return;
+        p = mp_gdmem_read(W->M, next, bs);
+        if (!p) return;
+        emit_bucket(W, ar, next, index, depth, true, p);
+    }
+}
+
 /* Walks a whole map with bucket size bs: main chains, then the old chains
- * not yet evacuated. The live cells counted must be the header's count. */
+ * not yet evacuated (when emitting, also what evacuated ones still hold).
+ * The live cells counted must be the header's count. */
 static bool walk_map(walk *W)
 {
     mp_gomap *m = W->m;
@@ -150,7 +172,10 @@ static bool walk_map(walk *W)
         for (uint64_t j = 0; j < old.nbuckets; j++) {
             const uint8_t *p = mp_gdmem_read(W->M, old.addr + j * bs, bs);
             if (!p) return false;
-            if (p[0] >= 2 && p[0] < MIN_TOPHASH) continue; /* evacuated */
+            if (p[0] >= 2 && p[0] < MIN_TOPHASH) { /* evacuated */
+                if (W->b) emit_evacuated(W, &old, j, p);
+                continue;
+            }
             if (!walk_chain(W, &old, j, true)) return false;
         }
     }

@@ -52,7 +52,9 @@ typedef struct mp_gomap {
 bool mp_gomap_recognise(mp_gdmem *M, uint64_t addr, const uint8_t *hdr, const mp_gomaptype *exact,
                         mp_gomap *m);
 
-/* Walks a recognised map again and adds its buckets (mp_gb_bucket) and
+/* Walks a recognised map again and adds its buckets (mp_gb_bucket: those
+ * of every chain, and the overflow buckets that evacuated old buckets
+ * still hold, which an open iterator keeps alive) and
  * live entries (mp_gb_entry, keys rendered for people as maproot renders
  * keys everywhere: strings quoted and escaped, and other bytes in hex, at
  * most 64 bytes, then "... (N bytes, #H)", the key's length and the FNV-1a

@@ -530,63 +530,124 @@ static size_t map_index(const loader *L, uint64_t a)
     return m ? (size_t)(m - L->maps) : SIZE_MAX;
 }
 
-/* The hmap addresses the values of one map hold (a growing list). */
+/* The maps the values of one map hold, with the exact type each has there
+ * (a growing list). */
+typedef struct held {
+    uint64_t a;
+    const mp_gomaptype *type;
+} held;
+
 typedef struct inner {
-    uint64_t *a;
+    mp_gdmem *M;
+    const mp_gomaptype *outer; /* the type of the map whose values are read */
+    held *h;
     size_t n, cap;
     bool oom;
 } inner;
 
-static void collect_inner(void *ud, const uint8_t *value)
+static void push_held(inner *in, uint64_t a, const mp_gomaptype *t)
 {
-    inner *in = ud;
-    uint64_t a = mp_gd_rd64(value);
-    if (!a || in->oom) return;
-    if (!MF_GROW(in->a, in->cap, in->n + 1, 64)) {
+    if (!a || !t || in->oom) return;
+    if (!MF_GROW(in->h, in->cap, in->n + 1, 64)) {
         in->oom = true;
         return;
     }
-    in->a[in->n++] = a;
+    in->h[in->n++] = (held){a, t};
 }
 
-/* A map whose type is exact knows the type of the maps its values hold:
- * those were recognised by their bucket sizes alone (a guess when several
- * map types share a bucket size) and are recognised again with that type,
- * then pass it on to theirs. A worklist of the maps newly typed exactly:
- * each map enters it at most once, so a map of maps of maps costs one
- * walk per level, with no recursion. A map that does not check out under
- * the type keeps what it had. */
+/* One value slot: the map it is (a map of maps), and the maps in the
+ * fields of the struct it is or points to (words read from the dump; a
+ * pointer to nothing the dump holds yields nothing). */
+static void collect_inner(void *ud, const uint8_t *value)
+{
+    inner *in = ud;
+    const mp_gomaptype *t = in->outer;
+    if (t->value_map) push_held(in, mp_gd_rd64(value), t->value_map);
+    uint64_t target = t->ninner ? mp_gd_rd64(value) : 0;
+    for (uint32_t i = 0; i < t->ninner; i++) {
+        const mp_goinner *x = &t->inner[i];
+        if (!x->deref) {
+            if ((uint64_t)x->offset + 8 <= t->value_size)
+                push_held(in, mp_gd_rd64(value + x->offset), x->map);
+            continue;
+        }
+        const uint8_t *w = target ? mp_gdmem_read(in->M, target + x->offset, 8) : NULL;
+        if (w) push_held(in, mp_gd_rd64(w), x->map);
+    }
+}
+
+/* Whether maps of type t hold maps whose types follow from t's. */
+static bool holds_maps(const mp_gomaptype *t)
+{
+    return t->value_map || t->ninner;
+}
+
+/* A map whose type is exact knows the type of the maps its values hold,
+ * as values (a map of maps) or in the fields of a struct the values are
+ * or point to: those were recognised by their bucket sizes alone (a guess
+ * when several map types share a bucket size) and are recognised again
+ * with that type, then pass it on to theirs. A worklist of the maps newly
+ * typed exactly: each map enters it at most once, so a map of maps of
+ * maps costs one walk per level, with no recursion. A map that does not
+ * check out under the type keeps what it had. */
 static int type_inner_maps(loader *L)
 {
     size_t *work = malloc((L->nmaps ? L->nmaps : 1) * sizeof *work), nwork = 0;
-    inner in = {0};
+    inner in = {.M = &L->mem};
     if (!work) return -1;
     for (size_t k = 0; k < L->nmaps; k++)
-        if (L->maps[k].type && !L->maps[k].inferred && L->maps[k].type->value_map)
+        if (L->maps[k].type && !L->maps[k].inferred && holds_maps(L->maps[k].type))
             work[nwork++] = k;
     while (nwork && !in.oom) {
         mp_gomap *outer = &L->maps[work[--nwork]];
-        const mp_gomaptype *vt = outer->type->value_map;
-        if (outer->vsize != 8) continue; /* a map value is its hmap pointer */
+        /* a value slot as the binary lays it out, or nothing read is sure */
+        if (outer->vsize != outer->type->value_size) continue;
+        in.outer = outer->type;
         in.n = 0;
         mp_gomap_values(&L->mem, outer, collect_inner, &in);
         for (size_t i = 0; i < in.n && !in.oom; i++) {
-            size_t j = map_index(L, in.a[i]);
+            size_t j = map_index(L, in.h[i].a);
             if (j == SIZE_MAX) continue;
             mp_gomap *m = &L->maps[j];
             if (m->type && !m->inferred) continue; /* exact already: typed and queued once */
+            const mp_gomaptype *vt = in.h[i].type;
             const uint8_t *hdr = mp_gdmem_read(&L->mem, m->addr, 48);
             mp_gomap typed;
             if (!hdr || !mp_gomap_recognise(&L->mem, m->addr, hdr, vt, &typed) || typed.inferred)
                 continue;
             typed.obj = m->obj;
             *m = typed;
-            if (vt->value_map) work[nwork++] = j; /* at most once: it is exact now */
+            if (holds_maps(vt)) work[nwork++] = j; /* at most once: it is exact now */
         }
     }
     free(work);
-    free(in.a);
+    free(in.h);
     return in.oom || L->mem.oom ? -1 : 0;
+}
+
+/* A map a frame's word holds is typed by the function's variable that the
+ * binary's DWARF places at that word, when its guessed type was not
+ * exact: recognised again with that type (kept only if it checks out).
+ * Runs before type_inner_maps, which passes the type on to inner maps. */
+static void type_frame_maps(loader *L)
+{
+    const mf_gd_dump *d = L->mem.d;
+    for (size_t r = 0; r < L->nroots; r++) {
+        const rootw *x = &L->roots[r];
+        if (x->kind != MP_ROOT_STACK || x->frame == NONE || x->target == NONE) continue;
+        size_t j = map_index(L, mp_gdmem_obj_addr(&L->mem, x->target));
+        if (j == SIZE_MAX || (L->maps[j].type && !L->maps[j].inferred)) continue;
+        const mf_gd_frame *f = &d->frames[x->frame];
+        const mp_gomaptype *t =
+            mp_gobin_frame_map(L->mem.bin, f->pc, f->contents.len, x->frame_off);
+        mp_gomap *m = &L->maps[j];
+        const uint8_t *hdr = t ? mp_gdmem_read(&L->mem, m->addr, 48) : NULL;
+        mp_gomap typed;
+        if (!hdr || !mp_gomap_recognise(&L->mem, m->addr, hdr, t, &typed) || typed.inferred)
+            continue;
+        typed.obj = m->obj;
+        *m = typed;
+    }
 }
 
 /* Range iterators: 8 pointer words in a row of a frame (key, elem, t, h,
@@ -931,6 +992,7 @@ static int load(loader *L, const char *binary, mp_graph **out)
         mark(L, &nreached) || find_maps(L))
         goto oom;
     if (L->nmaps > 1) qsort(L->maps, L->nmaps, sizeof *L->maps, cmp_map_addr);
+    if (L->mem.bin) type_frame_maps(L);
     if (L->mem.bin && type_inner_maps(L)) goto oom;
     mark_iterators(L);
 

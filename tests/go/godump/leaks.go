@@ -27,11 +27,30 @@
 //	mapofmaps    var regions map[string]map[string]map[int64]*[2048]byte: 3
 //	             regions of 3 zones of 8 entries, but zone "z2" of "eu"
 //	             with 3000 (the leak, two maps down)
+//	nestedvalues var accounts map[string]*Account, 40 accounts each with a map
+//	             Items of 5 entries (64-byte blobs), but "acct-7" with 3000
+//	             (1 KiB blobs), and var shelves map[int64]Shelf, 6 shelves
+//	             each with a map Stock of 12 entries: maps held in the
+//	             structs a map's values point to or are
+//	stackonly    a goroutine's map[string]*Item of 1500 entries (16-byte keys,
+//	             512-byte blobs) that its frame alone holds, the goroutine
+//	             waiting in a select
+//	structkeys   var ownedKeys map[OwnedKey]*[512]byte: 700 struct keys, each
+//	             a 16-byte string, a pointer to 2 KiB of its own and an int32
+//	ring         var ring map[int]*Node: 900 values of 1008 bytes, each
+//	             pointing at the next entry's value, the last at the first;
+//	             prints where entry 450's value is
+//	swapped      var swapCache map[string]*Item: DUMP with 1000 entries
+//	             "old-N", DUMP2 after the variable got a new map of 600
+//	             entries "new-N" (the old map unreachable)
 //	itergrowth   a goroutine parked inside `range` over a map that it grew
 //	             by inserting during the loop: 6600 entries of a 4 KiB
 //	             array each, then 61 more, the growth begun by the 6657th
 //	             and barely advanced; the iterator was opened on the old
 //	             bucket array, whose evacuated buckets keep their pointers
+//	             and overflow buckets (a map whose evacuated buckets have
+//	             none is built anew); prints the old buckets the table
+//	             holds and how many of them hang off evacuated ones
 package main
 
 import (
@@ -39,6 +58,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"unsafe"
 )
 
 type Session struct {
@@ -79,6 +99,46 @@ var assetCache map[int64]Assets
 var routeIndex map[string]*Session
 var digestIndex map[Digest]int64
 var regions map[string]map[string]map[int64]*[2048]byte
+var accounts map[string]*Account
+var shelves map[int64]Shelf
+
+var swapCache map[string]*Item
+var ownedKeys map[OwnedKey]*[512]byte
+var ring map[int]*Node
+
+// OwnedKey is a struct key holding a string and a pointer: a key that
+// retains memory of its own, with no single word saying what it is.
+type OwnedKey struct {
+	Name  string
+	Owner *[2048]byte
+	Rank  int32
+}
+
+// Node is a map value that points at the next entry's value: the values
+// form a ring through the map.
+type Node struct {
+	Next *Node
+	Data [1000]byte
+}
+
+// Item is what the maps inside Account and Shelf values hold.
+type Item struct {
+	SKU  int64
+	Blob []byte
+}
+
+// Account holds a map behind the pointer its map's value is.
+type Account struct {
+	Name  string
+	Items map[int64]*Item
+}
+
+// Shelf holds a map in the struct its map's value is, after a word.
+type Shelf struct {
+	ID    int64
+	Stock map[string]*Item
+	Spare *Item
+}
 
 // Digest is a 96-byte key, stored in the bucket, whose first 88 bytes are
 // the same in every key of digestIndex.
@@ -148,26 +208,110 @@ func rangeWorker(ready chan<- bool, block <-chan bool) {
 
 // growRangeWorker builds a map nothing else keeps, opens a range loop over
 // it, grows it from inside the loop until a doubling has begun, and stops
-// there: the goroutine's frame (its iterator, and m) holds the map.
+// there: the goroutine's frame (its iterator, and m) holds the map. The
+// hash seed decides whether an old bucket evacuated so far had overflow
+// buckets, which the open iterator keeps alive: a map without any is
+// dropped and built anew, so that the dump always has some. Prints, from
+// the runtime's own header, the old buckets the table holds.
 //
 //go:noinline
 func growRangeWorker(ready chan<- bool, block <-chan bool) {
-	m := make(map[int64]*[4096]byte)
-	for i := int64(0); i < 6600; i++ {
-		m[i] = new([4096]byte)
-	}
-	n := 0
-	for k := range m {
-		if n == 0 {
-			for i := int64(6600); i < 6661; i++ {
-				m[i] = new([4096]byte)
-			}
-			ready <- true
-			<-block
+	for try := 0; ; try++ {
+		m := make(map[int64]*[4096]byte)
+		for i := int64(0); i < 6600; i++ {
+			m[i] = new([4096]byte)
 		}
-		n += int(k&1) + 1
+		n := 0
+		for k := range m {
+			if n == 0 {
+				for i := int64(6600); i < 6661; i++ {
+					m[i] = new([4096]byte)
+				}
+				old, evacOverflow := oldChains(unsafe.Pointer(&m), 144)
+				if evacOverflow == 0 && try < 100 {
+					break
+				}
+				fmt.Printf("old-buckets %d evacuated-overflow %d\n", old, evacOverflow)
+				ready <- true
+				<-block
+			}
+			n += int(k&1) + 1
+		}
+		if n > 0 {
+			fmt.Fprintln(os.Stderr, n)
+			return
+		}
 	}
-	fmt.Fprintln(os.Stderr, n)
+}
+
+// hmap is the runtime's map header (Go 1.7 to 1.23).
+type hmap struct {
+	count      int
+	flags      uint8
+	B          uint8
+	noverflow  uint16
+	hash0      uint32
+	buckets    unsafe.Pointer
+	oldbuckets unsafe.Pointer
+	nevacuate  uintptr
+	extra      unsafe.Pointer
+}
+
+// oldChains reads the map *mp (buckets of bs bytes) in mid-growth: the
+// buckets of its old chains that the table holds (every bucket of a chain
+// not yet evacuated; of an evacuated one, whose first bucket's marks show
+// it, the overflow buckets an open iterator keeps), and how many of those
+// hang off evacuated buckets.
+func oldChains(mp unsafe.Pointer, bs uintptr) (held, evacOverflow int) {
+	h := *(**hmap)(mp)
+	if h.oldbuckets == nil {
+		return 0, 0
+	}
+	nold := uintptr(1) << h.B
+	if h.flags&8 == 0 {
+		nold >>= 1
+	}
+	for j := uintptr(0); j < nold; j++ {
+		b := unsafe.Add(h.oldbuckets, j*bs)
+		top := *(*uint8)(b)
+		evacuated := top >= 2 && top <= 4
+		if !evacuated {
+			held++
+		}
+		for b = *(*unsafe.Pointer)(unsafe.Add(b, bs-8)); b != nil; b = *(*unsafe.Pointer)(unsafe.Add(b, bs-8)) {
+			held++
+			if evacuated {
+				evacOverflow++
+			}
+		}
+	}
+	return held, evacOverflow
+}
+
+// buildStackMap makes the map that only parkWorker's frame will hold.
+//
+//go:noinline
+func buildStackMap() map[string]*Item {
+	m := make(map[string]*Item)
+	for i := 0; i < 1500; i++ {
+		// 16-byte keys: objects of their own (shorter ones share blocks)
+		m[fmt.Sprintf("job-%012d", i)] = &Item{SKU: int64(i), Blob: make([]byte, 512)}
+	}
+	return m
+}
+
+// parkWorker holds a map in its frame alone and waits in a select, a
+// state other than a channel receive.
+//
+//go:noinline
+func parkWorker(ready chan<- bool, block, never <-chan bool) {
+	m := buildStackMap()
+	ready <- true
+	select {
+	case <-block:
+	case <-never:
+	}
+	runtime.KeepAlive(m)
 }
 
 func dump(path string) {
@@ -285,6 +429,68 @@ func main() {
 					hosts[i] = new([2048]byte)
 				}
 			}
+		}
+		dump(out)
+	case "stackonly":
+		ready, block := make(chan bool), make(chan bool)
+		go parkWorker(ready, block, make(chan bool))
+		<-ready
+		dump(out)
+		close(block)
+	case "structkeys":
+		ownedKeys = make(map[OwnedKey]*[512]byte)
+		for i := 0; i < 700; i++ {
+			k := OwnedKey{Name: fmt.Sprintf("owner-%010d", i), Owner: new([2048]byte), Rank: int32(i)}
+			ownedKeys[k] = new([512]byte)
+		}
+		dump(out)
+	case "ring":
+		ring = make(map[int]*Node)
+		var first, prev *Node
+		for i := 0; i < 900; i++ {
+			n := new(Node)
+			if prev != nil {
+				prev.Next = n
+			} else {
+				first = n
+			}
+			ring[i] = n
+			prev = n
+		}
+		prev.Next = first
+		fmt.Printf("node450 %p\n", ring[450])
+		dump(out)
+	case "swapped":
+		swapCache = make(map[string]*Item)
+		for i := 0; i < 1000; i++ {
+			swapCache[fmt.Sprintf("old-%d", i)] = &Item{SKU: int64(i), Blob: make([]byte, 128)}
+		}
+		dump(out)
+		swapCache = make(map[string]*Item)
+		for i := 0; i < 600; i++ {
+			swapCache[fmt.Sprintf("new-%d", i)] = &Item{SKU: int64(i), Blob: make([]byte, 128)}
+		}
+		dump(os.Args[3])
+	case "nestedvalues":
+		accounts = make(map[string]*Account)
+		for i := 0; i < 40; i++ {
+			a := &Account{Name: fmt.Sprintf("acct-%d", i), Items: make(map[int64]*Item)}
+			n, size := 5, 64
+			if i == 7 {
+				n, size = 3000, 1024
+			}
+			for j := 0; j < n; j++ {
+				a.Items[int64(j)] = &Item{SKU: int64(j), Blob: make([]byte, size)}
+			}
+			accounts[a.Name] = a
+		}
+		shelves = make(map[int64]Shelf)
+		for i := int64(0); i < 6; i++ {
+			sh := Shelf{ID: i, Stock: make(map[string]*Item)}
+			for j := 0; j < 12; j++ {
+				sh.Stock[fmt.Sprintf("sku-%d", j)] = &Item{SKU: int64(j), Blob: make([]byte, 16)}
+			}
+			shelves[i] = sh
 		}
 		dump(out)
 	case "longkeys":
