@@ -52,7 +52,8 @@ EXPECTATIONS (every key given must hold):
     chain_from_retainer: true           its chain's first step is the root the report names
     chain_objects: n                    objects on its chain, those of elided steps included
     retained_bytes / count / keys_retained_bytes / entries_retained_bytes /
-    shared_entries / shared_bytes / inner_suspect_bytes / overflow_buckets:
+    shared_entries / shared_bytes / inner_suspect_bytes / buckets / overflow_buckets /
+    old_buckets (bucket records by role: new main, new overflow, old):
                                         a number, or "truth" (the truth line's
                                         field), or "truth:FIELD"
     rank: n                             its rank among the suspects (1 first; null none)
@@ -380,7 +381,7 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
                 yield "rank is %s, expected %s" % (m["rank"], want)
         elif key in ("retained_bytes", "count", "keys_retained_bytes",
                      "entries_retained_bytes", "shared_entries", "shared_bytes",
-                     "inner_suspect_bytes", "overflow_buckets"):
+                     "inner_suspect_bytes", "buckets", "overflow_buckets", "old_buckets"):
             v = run.value(want, snapshot, label, key)
             if m[key] != v:
                 yield "%s is %d, the truth is %d" % (key, m[key], v)
