@@ -9,7 +9,8 @@ set to DIR/exit.gcstack.gz when the expectations use the snapshot written at
 exit. It prints its truth, one `truth {json}` line per fact. Then every
 snapshot named by the expectations is analysed with the real
 `maproot analyze --format json` (and text where a check reads the text), every
-pair compared with `maproot diff --format json`, and each check of NAME.json
+pair compared with `maproot diff --format json`, every series a gate check
+names judged with `maproot gate --format json`, and each check of NAME.json
 is evaluated. A check marked "pending" names a fix the analysis still needs:
 it is listed but not run, unless --pending is given (then it counts like any
 other). Exit status 0 when every check that ran passed, 1 otherwise, 2 on a

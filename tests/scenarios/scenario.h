@@ -9,7 +9,7 @@
  *   truth {"snapshot": "held", "label": "leak", "address": ..., ...}
  *
  * tests/scenarios/check_scenario.py runs the program, then the real
- * `maproot analyze` and `maproot diff` on its snapshots, and checks them
+ * `maproot analyze`, `maproot diff` and `maproot gate` on its snapshots, and checks them
  * against the program's truth lines and the expectations in NAME.json.
  *
  * The program is run as `NAME DIR`: in-process snapshots go to
