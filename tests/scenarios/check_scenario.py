@@ -97,7 +97,8 @@ A GATE CHECK judges snapshots with the real `maproot gate --format json`:
                                           before this one wrote it)
    "expect": {...}}
   gate expectations:
-    exit_status: n, verdict: "pass" | "fail"
+    exit_status: n, verdict: "pass" | "fail"   (exit status 2: a refusal, no report)
+    stderr_has: regex                     searched in the gate's standard error
     counts: {name: n}                     these members of the report's counts
     maps_followed: n                      the number of maps followed
     checks: [{"map": "label", "rule": R, "status": S}]
@@ -203,10 +204,12 @@ class Run:
         argv = [self.args.maproot, "gate", "--format", "json"] + extra + [
             self.path(s) for s in snapshots]
         p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-        if p.returncode not in (0, 1):
+        if p.returncode == 2:  # refused: no report, the reason on stderr
+            return None, 2, p.stderr
+        if p.returncode != 1 and p.returncode != 0:
             raise Malformed("maproot %s: exit status %d: %s" %
                             (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
-        return json.loads(p.stdout), p.returncode
+        return json.loads(p.stdout), p.returncode, p.stderr
 
     def baseline_path(self, name):
         return os.path.join(self.args.dir, name + ".baseline.json")
@@ -502,12 +505,21 @@ def check_gate(run, check):
         extra += ["--write-baseline", run.baseline_path(check["write_baseline"])]
     if "baseline" in check:
         extra += ["--baseline", run.baseline_path(check["baseline"])]
-    report, status = run.gate(check["gate"], extra)
+    report, status, stderr = run.gate(check["gate"], extra)
+    if report is None:
+        if check["expect"].get("exit_status") != 2:
+            yield "refused (exit status 2): %s" % stderr.strip()
+        elif not re.search(check["expect"].get("stderr_has", ""), stderr):
+            yield "stderr %r lacks %r" % (stderr.strip(), check["expect"]["stderr_has"])
+        return
     if report.get("schema") != "maproot-gate/1":
         raise Malformed("gate %s: schema %r" % (check["id"], report.get("schema")))
     judged = [s for s in report["snapshots"] if not s["warmup"]]
     for key, want in check["expect"].items():
-        if key == "exit_status":
+        if key == "stderr_has":
+            if not re.search(want, stderr):
+                yield "stderr %r lacks %r" % (stderr.strip(), want)
+        elif key == "exit_status":
             if status != want:
                 yield "exit status %d, expected %d" % (status, want)
         elif key == "verdict":

@@ -22,7 +22,9 @@
  * each map are the runtime's own.
  * A baseline written from s0 .. s4 (which already fail: leak grew in each of
  * their four intervals) accepts those same snapshots; s0 .. s7 judged
- * against it fail again, leak having grown far past what it recorded.
+ * against it fail again, leak having grown far past what it recorded. The
+ * series with every snapshot given twice is refused (one GC cycle, one
+ * moment): judged, its intervals of no growth would let the leak pass.
  */
 #include "scenario.h"
 
