@@ -24,7 +24,10 @@
  *   shards_swapped
  *            the same, cold made first (hot has the higher address): the
  *            fields, not the addresses, say which map is which, and a
- *            baseline of one pairs its maps with the other's by field.
+ *            baseline of one pairs its maps with the other's by field;
+ *   latin1   a global map whose type and values' type are named in Latin-1,
+ *            not UTF-8 ("Caf\xe9"): 1,000 values a tick (times SCALE). A
+ *            baseline must hold such names, and pair them again.
  * usage: gate_heaps HEAP [SCALE]
  */
 #include "maproot/collector.h"
@@ -202,6 +205,33 @@ static void shards_swapped(int scale)
     run_shards(scale, false);
 }
 
+/* ------------------------------------------------------------- latin1 --- */
+
+typedef struct Cafe {
+    int64_t n;
+    uint8_t pad[24];
+} Cafe;
+/* names as a program built from Latin-1 sources would have them */
+static const mr_type cafe_type = {"Caf\xe9", sizeof(Cafe), NULL, 0, MR_KIND_STRUCT, NULL};
+static const mr_map_type int_cafes = {"map[int64]*Caf\xe9", MR_KEY_INT64, NULL, &mr_type_pointer};
+
+static mr_map *cafes;
+MR_GLOBAL(cafes)
+
+static void latin1(int scale)
+{
+    cafes = mr_map_new(&int_cafes, 0);
+    int64_t n = 0;
+    for (int t = 0; t < TICKS; t++) {
+        for (int i = 0; i < 1000 * scale; i++, n++) {
+            Cafe *c = mr_new(&cafe_type);
+            c->n = n;
+            mr_map_set(cafes, &n, &c);
+        }
+        mr_gc();
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -209,10 +239,11 @@ int main(int argc, char **argv)
         void (*run)(int scale);
     } heaps[] = {{"steady", steady},           {"slow", slow},
                  {"replace", replace},         {"two", two},
-                 {"shards", shards_hot_first}, {"shards_swapped", shards_swapped}};
+                 {"shards", shards_hot_first}, {"shards_swapped", shards_swapped},
+                 {"latin1", latin1}};
     if (argc < 2) {
         fprintf(stderr,
-                "usage: gate_heaps steady|slow|replace|two|shards|shards_swapped [SCALE]\n");
+                "usage: gate_heaps steady|slow|replace|two|shards|shards_swapped|latin1 [SCALE]\n");
         return 2;
     }
     int scale = argc > 2 ? atoi(argv[2]) : 1;

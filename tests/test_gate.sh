@@ -354,6 +354,24 @@ grep -Eq '^maproot: shards-base-v1\.json:[0-9]+: maps\[1\]: has the type and hol
   fail "a version 1 baseline with two maps of one type and holder: $(cat sv1.err)"
 gate bv1 --baseline base-v1.json -- "$heaps" two
 expect_rc bv1 0
+# names that are not UTF-8 (a type named in Latin-1): the baseline holds
+# them as JSON can, for a map and for a type cap, and pairs them again
+printf '{"caps": [{"type": "Caf*", "max_objects": 100}]}\n' >latin.json
+gate lat1 --policy latin.json --write-baseline latin-base.json -- "$heaps" latin1
+expect_rc lat1 1
+python3 - latin-base.json <<'PY' || fail "the Latin-1 names are not in the baseline: $(cat lat1.err; head -c 600 latin-base.json)"
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert [m["type"] for m in b["maps"]] == ["map[int64]*Caf\u00e9"], b["maps"]
+assert [(t["type"], t["objects"]) for t in b["types"]] == [("Caf\u00e9", 8000)], b["types"]
+PY
+gate lat2 --policy latin.json --baseline latin-base.json -- "$heaps" latin1
+expect_rc lat2 0
+grep -q '2 within the baseline latin-base.json' lat2.out ||
+  fail "Latin-1 names: the baseline does not accept the same run: $(grep -E '^(LEAK|CAP|baseline|[0-9])' lat2.out)"
+gate lat3 --policy latin.json --baseline latin-base.json -- "$heaps" latin1 2
+expect_rc lat3 1
+grep -aq '^CAP  type Caf' lat3.out || fail "Latin-1 names: a type beyond the baseline is not over its cap: $(grep -aE '^(LEAK|CAP|baseline) ' lat3.out)"
 
 # -------------------------------------------------- warm-up and the series
 gate keep --dir kept -- "$heaps" two

@@ -771,7 +771,10 @@ static bool accepted(const mp_gate *gt, const mp_gate_baseline *b, const int32_t
     if (c->total >= 0) {
         const mp_gate_total *t = &gt->totals[c->total];
         bool type = p->caps[t->cap].scope == MP_CAP_TYPE;
-        if (!(e = base_find(b, type ? MP_BASE_TYPE : MP_BASE_ROOT, t->name))) return false;
+        char *name = as_written(t->name);
+        e = name ? base_find(b, type ? MP_BASE_TYPE : MP_BASE_ROOT, name) : NULL;
+        free(name);
+        if (!e) return false; /* (out of memory: not accepted, the safe side) */
         return within(t->peak_count, e->count, tol, p->min_entries) &&
                within(t->peak_bytes, e->bytes, tol, p->min_bytes);
     }
@@ -867,10 +870,10 @@ json_t *mp_gate_baseline_json(const mp_gate *gt)
     for (size_t i = 0; i < gt->ntotals; i++) {
         const mp_gate_total *t = &gt->totals[i];
         bool type = gt->policy->caps[t->cap].scope == MP_CAP_TYPE;
-        json_t *j = type ? json_pack("{s:s, s:I, s:I}", "type", t->name, "objects",
+        json_t *j = type ? json_pack("{s:o, s:I, s:I}", "type", mp_json_text(t->name), "objects",
                                      (json_int_t)t->peak_count, "bytes", (json_int_t)t->peak_bytes)
-                         : json_pack("{s:s, s:I, s:I}", "holder", t->name, "entries",
-                                     (json_int_t)t->peak_count, "retained_bytes",
+                         : json_pack("{s:o, s:I, s:I}", "holder", mp_json_text(t->name),
+                                     "entries", (json_int_t)t->peak_count, "retained_bytes",
                                      (json_int_t)t->peak_bytes);
         if (!j || json_array_append_new(type ? types : roots, j)) goto oom;
     }
