@@ -36,8 +36,15 @@
  */
 #include "scenario.h"
 
-enum { FULL = 20000, DRAIN = 15000, EMPTIED = 10000, REFILL = 100, SESSIONS = 4000, KEPT = 2000,
-       NEW = 500 };
+enum {
+    FULL = 20000,
+    DRAIN = 15000,
+    EMPTIED = 10000,
+    REFILL = 100,
+    SESSIONS = 4000,
+    KEPT = 2000,
+    NEW = 500
+};
 
 SC_ITEM_TYPE(item_type, Item);
 SC_ITEM_TYPE(slot_type, Slot);

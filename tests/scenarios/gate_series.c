@@ -36,8 +36,7 @@ SC_ITEM_TYPE(row_type, Row);
 
 static const mr_map_type leak_type = {"map[int64]*Item", MR_KEY_INT64, NULL, &mr_type_pointer};
 static const mr_map_type cache_type = {"map[int64]*Entry", MR_KEY_INT64, NULL, &mr_type_pointer};
-static const mr_map_type rebuilt_type = {"map[string]*Row", MR_KEY_STRING, NULL,
-                                         &mr_type_pointer};
+static const mr_map_type rebuilt_type = {"map[string]*Row", MR_KEY_STRING, NULL, &mr_type_pointer};
 
 static mr_map *leak, *cache, *rebuilt;
 MR_GLOBAL(leak)

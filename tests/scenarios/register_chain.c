@@ -16,8 +16,9 @@
  * on; each makes that call on a clean stack (SC_CLEAN: the callee's frame
  * lies where make_map's was, and an unoptimized build leaves words of it
  * in the callee's padding, a true holder a conservative scan finds, but
- * not the one this program is about): the only holder of each map is its own function's frame (a stack
- * word or a register that frame owns, wherever a callee saved it).
+ * not the one this program is about): the only holder of each map is its
+ * own function's frame (a stack word or a register that frame owns,
+ * wherever a callee saved it).
  *   outer_map   every root is thread 2's frame of outer (not middle, inner
  *               or wait_here, which may hold its register's saved value).
  *   middle_map  every root is the frame of middle.

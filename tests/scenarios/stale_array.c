@@ -110,9 +110,8 @@ static void truths(const char *snapshot)
     mr_map_walk(index_map, NULL, on_slot, &t);
     mr_start_the_world();
     if (t.shared == 0 || t.shared >= TOTAL) sc_fail("%" PRIu64 " entries shared", t.shared);
-    sc_truth(snapshot, "index",
-             "\"shared_entries\": %" PRIu64 ", \"shared_bytes\": %" PRIu64, t.shared,
-             t.shared_bytes);
+    sc_truth(snapshot, "index", "\"shared_entries\": %" PRIu64 ", \"shared_bytes\": %" PRIu64,
+             t.shared, t.shared_bytes);
     sc_truth_entries(snapshot, "index", &t.e);
     free(t.others.k);
     free(tab.v);

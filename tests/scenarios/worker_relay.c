@@ -39,8 +39,7 @@ SC_ITEM_TYPE(job_type, Job);
 SC_ITEM_TYPE(outcome_type, Outcome);
 
 static const mr_map_type batch_type = {"map[int64]*Job", MR_KEY_INT64, NULL, &mr_type_pointer};
-static const mr_map_type result_type = {"map[int64]*Outcome", MR_KEY_INT64, NULL,
-                                        &mr_type_pointer};
+static const mr_map_type result_type = {"map[int64]*Outcome", MR_KEY_INT64, NULL, &mr_type_pointer};
 
 static mr_map *done;
 MR_GLOBAL(done)
