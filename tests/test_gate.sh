@@ -392,6 +392,13 @@ want(m["points"][0]["gc_cycle"] == 4 and m["keys_added"] == 8000, (m["points"][0
 gate rev -f json $(ls kept/gate_heaps.00*.gcstack.gz | sort -r)
 mv rev.out rev.json
 json_check rev 'want([s["gc_cycle"] for s in j["snapshots"]] == list(range(1, 9)), [s["gc_cycle"] for s in j["snapshots"]])'
+# one moment given twice (every snapshot and a copy of it: intervals in
+# which nothing grew, which would let the leak pass) is refused
+for f in kept/gate_heaps.00*.gcstack.gz; do cp "$f" "twice-${f#kept/}"; done
+gate twice kept/gate_heaps.00*.gcstack.gz twice-gate_heaps.00*.gcstack.gz
+expect_rc twice 2
+grep -q 'kept/gate_heaps.0001.gcstack.gz and twice-gate_heaps.0001.gcstack.gz are both GC cycle 1 of one run' twice.err ||
+  fail "one cycle twice: $(cat twice.err)"
 printf '{"warmup": 100}\n' >warm100.json
 gate warm100 --policy warm100.json kept/gate_heaps.00*.gcstack.gz
 expect_rc warm100 2

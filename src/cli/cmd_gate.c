@@ -32,9 +32,10 @@ static const char gate_help[] =
     "\n"
     "A leak gate for CI: judges a series of root snapshots of one run (e.g. the\n"
     "NAME.NNNN.gcstack.gz files MAPROOT_PROFILE_EVERY writes; ordered by their GC\n"
-    "cycle), or runs PROGRAM with a snapshot every --every GC cycles and judges\n"
-    "those. Maps are followed from snapshot to snapshot as maproot diff matches\n"
-    "them. Rules (see maproot-gate(5) for the policy file):\n"
+    "cycle; two of one cycle are refused), or runs PROGRAM with a snapshot every\n"
+    "--every GC cycles and judges those. Maps are followed from snapshot to\n"
+    "snapshot as maproot diff matches them. Rules (see maproot-gate(5) for the\n"
+    "policy file):\n"
     "  growth   a map whose entries or retained bytes grew in at least k of its\n"
     "           last n intervals, and by more than a minimum (default k=3 of\n"
     "           n=4, 1000 entries or 1 MiB): a cache that fills and then\n"
@@ -107,7 +108,11 @@ static int peek_header_cb(void *ud, const mf_gs_reader *r, const mf_gs_header *h
 
 /* Tells the kind of each file, and for root snapshots their GC cycle, pid
  * and program (from the header alone), so that the series can be put in
- * cycle order and checked to be of one run before any is loaded. */
+ * cycle order and checked to be of one run before any is loaded. Two
+ * snapshots of one run at one GC cycle are one moment given twice (a copy,
+ * or a file named twice): judged as two, they would add an interval in
+ * which nothing grew, and enough of those let a leak pass the growth rule,
+ * so the series is refused. */
 static int order_series(series_item *v, size_t n)
 {
     const cli_kind *kind = NULL;
@@ -167,6 +172,12 @@ static int order_series(series_item *v, size_t n)
             v[j] = v[j - 1];
             v[j - 1] = t;
         }
+    for (size_t i = 1; i < n; i++)
+        if (v[i].cycle_known && v[i - 1].cycle_known && v[i].cycle == v[i - 1].cycle)
+            return cli_fail("%s and %s are both GC cycle %" PRIu32
+                            " of one run: one moment given twice (a gate judges each "
+                            "snapshot of a series once)",
+                            v[i - 1].path, v[i].path, v[i].cycle);
     return 0;
 }
 

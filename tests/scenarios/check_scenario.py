@@ -9,7 +9,8 @@ set to DIR/exit.gcstack.gz when the expectations use the snapshot written at
 exit. It prints its truth, one `truth {json}` line per fact. Then every
 snapshot named by the expectations is analysed with the real
 `maproot analyze --format json` (and text where a check reads the text), every
-pair compared with `maproot diff --format json`, and each check of NAME.json
+pair compared with `maproot diff --format json`, every series a gate check
+names judged with `maproot gate --format json`, and each check of NAME.json
 is evaluated. A check marked "pending" names a fix the analysis still needs:
 it is listed but not run, unless --pending is given (then it counts like any
 other). Exit status 0 when every check that ran passed, 1 otherwise, 2 on a
@@ -52,7 +53,8 @@ EXPECTATIONS (every key given must hold):
     chain_from_retainer: true           its chain's first step is the root the report names
     chain_objects: n                    objects on its chain, those of elided steps included
     retained_bytes / count / keys_retained_bytes / entries_retained_bytes /
-    shared_entries / shared_bytes / inner_suspect_bytes / overflow_buckets:
+    shared_entries / shared_bytes / inner_suspect_bytes / buckets / overflow_buckets /
+    old_buckets (bucket records by role: new main, new overflow, old):
                                         a number, or "truth" (the truth line's
                                         field), or "truth:FIELD"
     rank: n                             its rank among the suspects (1 first; null none)
@@ -88,6 +90,26 @@ in the same snapshot), "truth:SNAPSHOT.LABEL.FIELD"
     new_keys_match: regex               every new key shown matches it (whole; the key
                                         as data: "new-7", not its display "\"new-7\"")
     new_keys_count: n
+A GATE CHECK judges snapshots with the real `maproot gate --format json`:
+  {"id": ..., "gate": ["s0", "s1", ...],   the snapshots, in any order
+   "write_baseline": "NAME",              optional: also record DIR/NAME.baseline.json
+   "baseline": "NAME",                    optional: judge against it (a check
+                                          before this one wrote it)
+   "expect": {...}}
+  gate expectations:
+    exit_status: n, verdict: "pass" | "fail"   (exit status 2: a refusal, no report)
+    stderr_has: regex                     searched in the gate's standard error
+    counts: {name: n}                     these members of the report's counts
+    maps_followed: n                      the number of maps followed
+    checks: [{"map": "label", "rule": R, "status": S}]
+                                          the map of the truth label (found by type
+                                          and holder: see "gate_maps") has a check
+                                          of rule R with status S
+    checks_lack: [{"map": "label", "status": S}]   ... and none with status S
+    points: ["label"]                     the map's points (entries, retained bytes),
+                                          one per snapshot judged, are the truth's
+                                          count and retained_bytes in those snapshots
+  "gate_maps" (at the top of NAME.json): {"label": {"type": T, "holder": H}}
 ROOT: {"kind": ..., "name": ..., "function": ..., "frame": n, "thread": n,
        "text": regex}; each given field must match (strings exactly, "text"
        as a regex search; a list means any of its values).
@@ -176,6 +198,21 @@ class Run:
                 self.maproot("diff", "--format", "json", self.path(before), self.path(after))),
                 "diff %s %s" % key)
         return self.diffs[key]
+
+    def gate(self, snapshots, extra):
+        """The gate's JSON report on snapshots, and its exit status."""
+        argv = [self.args.maproot, "gate", "--format", "json"] + extra + [
+            self.path(s) for s in snapshots]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        if p.returncode == 2:  # refused: no report, the reason on stderr
+            return None, 2, p.stderr
+        if p.returncode != 1 and p.returncode != 0:
+            raise Malformed("maproot %s: exit status %d: %s" %
+                            (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
+        return json.loads(p.stdout), p.returncode, p.stderr
+
+    def baseline_path(self, name):
+        return os.path.join(self.args.dir, name + ".baseline.json")
 
     def truth_of(self, snapshot, label):
         rec = self.truth.get((snapshot, label))
@@ -348,7 +385,7 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
                 yield "rank is %s, expected %s" % (m["rank"], want)
         elif key in ("retained_bytes", "count", "keys_retained_bytes",
                      "entries_retained_bytes", "shared_entries", "shared_bytes",
-                     "inner_suspect_bytes", "overflow_buckets"):
+                     "inner_suspect_bytes", "buckets", "overflow_buckets", "old_buckets"):
             v = run.value(want, snapshot, label, key)
             if m[key] != v:
                 yield "%s is %d, the truth is %d" % (key, m[key], v)
@@ -452,8 +489,91 @@ def check_diff(run, before, after, check):
             raise Malformed("unknown diff expectation %r" % key)
 
 
+def gate_map(run, report, label):
+    """The index of the map of the gate's report that label names."""
+    ident = run.spec.get("gate_maps", {}).get(label)
+    if ident is None:
+        raise Malformed("no gate_maps entry for %s" % label)
+    found = [i for i, m in enumerate(report["maps"])
+             if m["type"] == ident["type"] and m["holder"] == ident["holder"]]
+    return found[0] if len(found) == 1 else None, len(found)
+
+
+def check_gate(run, check):
+    extra = []
+    if "write_baseline" in check:
+        extra += ["--write-baseline", run.baseline_path(check["write_baseline"])]
+    if "baseline" in check:
+        extra += ["--baseline", run.baseline_path(check["baseline"])]
+    report, status, stderr = run.gate(check["gate"], extra)
+    if report is None:
+        if check["expect"].get("exit_status") != 2:
+            yield "refused (exit status 2): %s" % stderr.strip()
+        elif not re.search(check["expect"].get("stderr_has", ""), stderr):
+            yield "stderr %r lacks %r" % (stderr.strip(), check["expect"]["stderr_has"])
+        return
+    if report.get("schema") != "maproot-gate/1":
+        raise Malformed("gate %s: schema %r" % (check["id"], report.get("schema")))
+    judged = [s for s in report["snapshots"] if not s["warmup"]]
+    for key, want in check["expect"].items():
+        if key == "stderr_has":
+            if not re.search(want, stderr):
+                yield "stderr %r lacks %r" % (stderr.strip(), want)
+        elif key == "exit_status":
+            if status != want:
+                yield "exit status %d, expected %d" % (status, want)
+        elif key == "verdict":
+            if report["verdict"] != want:
+                yield "verdict %s, expected %s" % (report["verdict"], want)
+        elif key == "counts":
+            for k, v in want.items():
+                if report["counts"][k] != v:
+                    yield "counts.%s is %d, expected %d" % (k, report["counts"][k], v)
+        elif key == "maps_followed":
+            if len(report["maps"]) != want:
+                yield "%d maps followed (%s), expected %d" % (
+                    len(report["maps"]), [(m["type"], m["holder"]) for m in report["maps"]], want)
+        elif key in ("checks", "checks_lack"):
+            for pat in want:
+                i, n = gate_map(run, report, pat["map"])
+                if i is None:
+                    yield "%d maps of the gate are %s" % (n, pat["map"])
+                    continue
+                hits = [c for c in report["checks"] if c["map"] == i and
+                        c["status"] == pat["status"] and c["rule"] == pat.get("rule", c["rule"])]
+                if key == "checks" and not hits:
+                    yield "%s has no %s check with status %s (its checks: %s)" % (
+                        pat["map"], pat.get("rule"), pat["status"],
+                        [(c["rule"], c["status"]) for c in report["checks"] if c["map"] == i])
+                if key == "checks_lack" and hits:
+                    yield "%s has checks with status %s: %s" % (
+                        pat["map"], pat["status"], [c["summary"] for c in hits])
+        elif key == "points":
+            for label in want:
+                i, n = gate_map(run, report, label)
+                if i is None:
+                    yield "%d maps of the gate are %s" % (n, label)
+                    continue
+                pts = report["maps"][i]["points"]
+                snaps = [os.path.basename(s["file"]).split(".")[0] for s in judged]
+                if len(pts) != len(snaps):
+                    yield "%s has %d points over %d snapshots" % (label, len(pts), len(snaps))
+                    continue
+                for snap, pt in zip(snaps, pts):
+                    t = run.truth_of(snap, label)
+                    if (pt["entries"], pt["retained_bytes"]) != (t["count"], t["retained_bytes"]):
+                        yield "%s in %s: %d entries, %d bytes; the truth is %d, %d" % (
+                            label, snap, pt["entries"], pt["retained_bytes"], t["count"],
+                            t["retained_bytes"])
+        else:
+            raise Malformed("unknown gate expectation %r" % key)
+
+
 def run_check(run, check):
     """Yields the failures of one check."""
+    if "gate" in check:
+        yield from check_gate(run, check)
+        return
     if "diff" in check:
         before, after = check["diff"]
         yield from check_diff(run, before, after, check)

@@ -78,57 +78,15 @@ SC_NOCLONE static void build(void)
 }
 
 /* The truth of the buckets and entries of one map. */
-typedef struct shape {
-    uint64_t overflow, deepest;
-    sc_entries e;
-    bool items;
-    int64_t top_key;
-    size_t top_bytes;
-    uint32_t top_overflow;
-    uint8_t top_slot;
-    uint64_t top_bucket;
-} shape;
-
-static void on_bucket(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud)
-{
-    (void)bucket, (void)old, (void)index;
-    shape *s = ud;
-    if (overflow) s->overflow++;
-    if (overflow > s->deepest) s->deepest = overflow;
-}
-
-static void on_slot(const mr_map_slot *sl, void *ud)
-{
-    shape *s = ud;
-    if (!s->items) return;
-    const sc_item *it = *(sc_item *const *)sl->value;
-    size_t bytes = mr_object_size(it) + mr_object_size(it->blob);
-    char key[24];
-    snprintf(key, sizeof key, "%" PRId64, *(const int64_t *)sl->key);
-    sc_entry(&s->e, key, 0, bytes);
-    if (bytes > s->top_bytes) {
-        s->top_bytes = bytes;
-        s->top_key = *(const int64_t *)sl->key;
-        s->top_bucket = sl->bucket;
-        s->top_overflow = sl->overflow;
-        s->top_slot = sl->slot;
-    }
-}
-
 static void truth_shape(const char *snapshot, const char *label, const mr_map *m, bool items)
 {
     sc_truth_map(snapshot, label, m);
-    shape s = {.items = items};
-    mr_stop_the_world();
-    mr_map_walk(m, on_bucket, on_slot, &s);
-    mr_start_the_world();
+    sc_shape s;
+    sc_shape_of(m, items, &s);
     if (s.deepest != s.overflow) sc_fail("%s: overflow buckets outside bucket 0's chain", label);
     sc_truth(snapshot, label, "\"overflow_buckets\": %" PRIu64, s.overflow);
     if (!items) return;
-    sc_truth(snapshot, label,
-             "\"top_key\": \"%" PRId64 "\", \"top_bucket\": %" PRIu64 ", \"top_overflow\": %" PRIu32
-             ", \"top_slot\": %u",
-             s.top_key, s.top_bucket, s.top_overflow, (unsigned)s.top_slot);
+    sc_truth_top(snapshot, label, &s);
     sc_truth_entries(snapshot, label, &s.e);
 }
 

@@ -9,7 +9,7 @@
  *   truth {"snapshot": "held", "label": "leak", "address": ..., ...}
  *
  * tests/scenarios/check_scenario.py runs the program, then the real
- * `maproot analyze` and `maproot diff` on its snapshots, and checks them
+ * `maproot analyze`, `maproot diff` and `maproot gate` on its snapshots, and checks them
  * against the program's truth lines and the expectations in NAME.json.
  *
  * The program is run as `NAME DIR`: in-process snapshots go to
@@ -487,6 +487,77 @@ __attribute__((unused)) static void sc_truth_slots(const char *snapshot, const c
     sc_entries e = {0};
     sc_walk_slots(m, on_slot, &e);
     sc_truth_entries(snapshot, label, &e);
+}
+
+/*
+ * The shape of a map as the runtime walks it: its bucket records by role
+ * (new main buckets, new overflow buckets, old ones: the report's buckets,
+ * overflow_buckets and old_buckets) and the deepest overflow index; with
+ * items (int64 keys, values sc_item pointers), each entry's truth (its item
+ * and blob, sc_entry) and where the largest entry lies.
+ */
+typedef struct sc_shape {
+    uint64_t buckets, overflow, old, deepest;
+    bool items;
+    sc_entries e;
+    int64_t top_key;
+    size_t top_bytes;
+    uint64_t top_bucket;
+    uint32_t top_overflow;
+    uint8_t top_slot;
+    bool top_old;
+} sc_shape;
+
+static void sc_shape_bucket(void *bucket, bool old, uint64_t index, uint32_t overflow, void *ud)
+{
+    (void)bucket, (void)index;
+    sc_shape *s = ud;
+    if (old)
+        s->old++;
+    else if (overflow)
+        s->overflow++;
+    else
+        s->buckets++;
+    if (overflow > s->deepest) s->deepest = overflow;
+}
+
+static void sc_shape_slot(const mr_map_slot *sl, void *ud)
+{
+    sc_shape *s = ud;
+    if (!s->items) return;
+    const sc_item *it = *(sc_item *const *)sl->value;
+    size_t bytes = mr_object_size(it) + mr_object_size(it->blob);
+    char key[24];
+    snprintf(key, sizeof key, "%" PRId64, *(const int64_t *)sl->key);
+    sc_entry(&s->e, key, 0, bytes);
+    if (bytes > s->top_bytes) {
+        s->top_bytes = bytes;
+        s->top_key = *(const int64_t *)sl->key;
+        s->top_bucket = sl->bucket;
+        s->top_overflow = sl->overflow;
+        s->top_slot = sl->slot;
+        s->top_old = sl->old;
+    }
+}
+
+/* The shape of m into *s (zeroed first), with the world stopped. */
+__attribute__((unused)) static void sc_shape_of(const mr_map *m, bool items, sc_shape *s)
+{
+    *s = (sc_shape){.items = items};
+    mr_stop_the_world();
+    mr_map_walk(m, sc_shape_bucket, sc_shape_slot, s);
+    mr_start_the_world();
+}
+
+/* Prints the largest entry's place in s as the truth of label (top_key,
+ * top_bucket, top_overflow, top_slot). */
+__attribute__((unused)) static void sc_truth_top(const char *snapshot, const char *label,
+                                                 const sc_shape *s)
+{
+    sc_truth(snapshot, label,
+             "\"top_key\": \"%" PRId64 "\", \"top_bucket\": %" PRIu64 ", \"top_overflow\": %" PRIu32
+             ", \"top_slot\": %u",
+             s->top_key, s->top_bucket, s->top_overflow, (unsigned)s->top_slot);
 }
 
 typedef struct sc_truths_job {
