@@ -1,11 +1,14 @@
 /*
  * tests/test_dominators.c -- Lengauer-Tarjan against a naive dominator
  * computation on random graphs; retained sizes; single-root owners; the
- * roots that reach a shared object; a deep chain (no recursion).
+ * roots that reach a shared object; a deep chain (no recursion); a helper
+ * thread changes nothing.
  */
 #include "analyze/dominators.h"
 
 #include "check.h"
+
+#include <pthread.h>
 
 static uint64_t rng_state = 88172645463325252ull;
 static uint32_t rnd(uint32_t n)
@@ -201,10 +204,59 @@ static void test_a_million_long_chain_needs_no_recursion(void)
     mp_graph_free(g);
 }
 
+static void *helper(void *t)
+{
+    mp_dom_help(t);
+    return NULL;
+}
+
+/* Every array of d and want alike. */
+static void check_same_dom(const mp_dom *d, const mp_dom *want)
+{
+    CHECK_EQ_U64(d->npreorder, want->npreorder);
+    CHECK(!memcmp(d->idom, want->idom, want->nnodes * sizeof *d->idom));
+    CHECK(!memcmp(d->retained, want->retained, want->nnodes * sizeof *d->retained));
+    CHECK(!memcmp(d->root_of, want->root_of, want->nobjects * sizeof *d->root_of));
+    CHECK(!memcmp(d->preorder, want->preorder, want->npreorder * sizeof *d->preorder));
+    CHECK_EQ_U64(d->nroot_targets, want->nroot_targets);
+}
+
+/* Graphs big enough for the semidominators to be cut in many chunks, and
+ * dense enough for many vertices to have predecessors numbered above them
+ * (which only the computing thread can settle): the tree is the same with
+ * a helper there from the start, one that comes when all is done, and
+ * none. */
+static void test_a_helper_thread_changes_nothing(void)
+{
+    for (int round = 0; round < 6; round++) {
+        size_t n = 100000 + rnd(100000), m = n * (1 + (size_t)round % 3), nr = 1 + rnd(50);
+        mp_graph *g = random_graph(n, m, nr);
+        CHECK(g);
+        mf_error err;
+        mp_dom want, d;
+        CHECK(mp_dom_compute(g, &want, &err) == 0);
+        for (int early = 0; early < 2; early++) {
+            mp_dom_team *t = mp_dom_team_new();
+            CHECK(t);
+            pthread_t th;
+            if (early) CHECK(pthread_create(&th, NULL, helper, t) == 0);
+            CHECK(mp_dom_compute_team(g, &d, t, &err) == 0);
+            if (!early) CHECK(pthread_create(&th, NULL, helper, t) == 0);
+            pthread_join(th, NULL);
+            mp_dom_team_free(t);
+            check_same_dom(&d, &want);
+            mp_dom_free(&d);
+        }
+        mp_dom_free(&want);
+        mp_graph_free(g);
+    }
+}
+
 int main(void)
 {
     TEST(test_idom_matches_naive_on_random_graphs);
     TEST(test_roots_reaching_a_shared_object_are_all_listed);
     TEST(test_a_million_long_chain_needs_no_recursion);
+    TEST(test_a_helper_thread_changes_nothing);
     TEST_EXIT();
 }

@@ -11,6 +11,9 @@
 
 #include "format/hugepages.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +25,40 @@ typedef struct ctx {
     size_t nrt;
     uint8_t *is_target; /* bitmap over objects: some root points here */
 } ctx;
+
+/*
+ * What the thread computing the dominators shares with a helper
+ * (dominators.h). The stage moves 0 (searching) -> 1 (semidominators) ->
+ * 2 (retained sizes and owners) -> 3 (done) under mu, each move broadcast
+ * on cv; the helper reads the fields of a stage only after seeing it begin.
+ *
+ * Semidominators: the vertices 2..count are cut in chunks, the computing
+ * thread claiming them from the top (its reverse preorder), the helper from
+ * the bottom; bounds packs (top << 32 | bottom), the first vertex neither
+ * has claimed and the lowest the computing thread has, so a claim is one
+ * compare-and-swap and no vertex is claimed twice. For each vertex of its
+ * chunks the helper writes to label[] the lowest number among its parent
+ * and predecessors numbered below it, or 0 when some predecessor is
+ * numbered above (only the link-eval forest, the computing thread's, knows
+ * those): label[i] is free until i's turn. pre_done is the top of the
+ * helper's finished chunks (they are claimed and finished in order).
+ */
+struct mp_dom_team {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stage;
+    bool rootof_done; /* under mu */
+    _Atomic uint64_t bounds;
+    _Atomic uint32_t pre_done;
+    atomic_bool rootof_claimed;
+    /* stage 1 */
+    const struct ctx *c;
+    const uint32_t *dfn, *vertex, *parent;
+    uint32_t *label;
+    /* stage 2 */
+    mp_dom *out;
+    const uint32_t *preorder; /* vertex + 1: shifted into place after stage 2 */
+};
 
 /* next[] of a vertex all of whose successors were taken (step 1) */
 #define DFS_DONE UINT32_MAX
@@ -130,6 +167,193 @@ static inline uint32_t eval(uint32_t v, uint32_t i, uint32_t *ancestor, uint32_t
     return label[v];
 }
 
+/* Whether some root points at object w. */
+static inline bool is_target(const ctx *c, uint32_t w)
+{
+    return c->is_target[w >> 3] & (1u << (w & 7));
+}
+
+/*
+ * The semidominator of vertex i (number i, at its turn in reverse
+ * preorder): the lowest number among its DFS parent, its predecessors
+ * numbered below it, and the lowest semidominator on the forest path of
+ * each one numbered above it.
+ */
+static inline uint32_t semi_full(const ctx *c, const uint32_t *dfn, const uint32_t *vertex,
+                                 const uint32_t *parent, uint32_t *ancestor, uint32_t *label,
+                                 uint32_t i)
+{
+    const mp_graph *g = c->g;
+    uint32_t w = vertex[i];
+    if (w >= c->n) return 1; /* a root node's only predecessor is S */
+    uint32_t s = parent[i];
+    uint64_t end = mp_in_end(g, w);
+    for (uint64_t e = mp_in_begin(g, w); e < end; e++) {
+        uint32_t v = dfn[g->in.adj[e]];
+        if (!v) continue; /* unreachable predecessor */
+        uint32_t s2 = v <= i ? v : eval(v, i, ancestor, label);
+        if (s2 < s) s = s2;
+    }
+    if (is_target(c, w)) {
+        for (size_t k = rt_first(c, w); k < c->nrt && (c->rt[k] >> 32) == w; k++) {
+            uint32_t v = dfn[c->n + (uint32_t)c->rt[k]];
+            if (!v) continue;
+            uint32_t s2 = v <= i ? v : eval(v, i, ancestor, label);
+            if (s2 < s) s = s2;
+        }
+    }
+    return s;
+}
+
+/*
+ * What semi_full gives for vertex i when no predecessor is numbered above
+ * it, found without the link-eval forest (so on any thread, at any time
+ * after the search); 0 when some predecessor is numbered above it.
+ */
+static uint32_t semi_below(const ctx *c, const uint32_t *dfn, const uint32_t *vertex,
+                           const uint32_t *parent, uint32_t i)
+{
+    const mp_graph *g = c->g;
+    uint32_t w = vertex[i];
+    if (w >= c->n) return 1;
+    uint32_t s = parent[i];
+    uint64_t end = mp_in_end(g, w);
+    for (uint64_t e = mp_in_begin(g, w); e < end; e++) {
+        uint32_t v = dfn[g->in.adj[e]];
+        if (v > i) return 0;
+        if (v && v < s) s = v;
+    }
+    if (is_target(c, w)) {
+        for (size_t k = rt_first(c, w); k < c->nrt && (c->rt[k] >> 32) == w; k++) {
+            uint32_t v = dfn[c->n + (uint32_t)c->rt[k]];
+            if (v > i) return 0;
+            if (v && v < s) s = v;
+        }
+    }
+    return s;
+}
+
+/* Vertices a claim of the semidominators' work takes (mp_dom_team). */
+#define SEMI_CHUNK 4096u
+
+/* The computing thread's next claim, below the last: the lowest vertex it
+ * took (the claim runs up to the previous one), or 0 when the helper has
+ * claimed every vertex left. */
+static uint32_t claim_top(mp_dom_team *t)
+{
+    uint64_t b = atomic_load_explicit(&t->bounds, memory_order_relaxed);
+    for (;;) {
+        uint32_t top = (uint32_t)(b >> 32), bot = (uint32_t)b;
+        if (top <= bot) return 0;
+        uint32_t nt = top - bot > SEMI_CHUNK ? top - SEMI_CHUNK : bot;
+        if (atomic_compare_exchange_weak_explicit(&t->bounds, &b, (uint64_t)nt << 32 | bot,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return nt;
+    }
+}
+
+/* The helper's share of the semidominators: chunks from the bottom until
+ * the two claims meet, each published through pre_done once written. */
+static void help_semi(mp_dom_team *t)
+{
+    uint64_t b = atomic_load_explicit(&t->bounds, memory_order_relaxed);
+    for (;;) {
+        uint32_t top = (uint32_t)(b >> 32), bot = (uint32_t)b;
+        if (bot >= top) return;
+        uint32_t nb = top - bot > SEMI_CHUNK ? bot + SEMI_CHUNK : top;
+        if (!atomic_compare_exchange_weak_explicit(&t->bounds, &b, (uint64_t)top << 32 | nb,
+                                                   memory_order_relaxed, memory_order_relaxed))
+            continue;
+        /* the computing thread is in step 2 until this chunk is done:
+         * what it lent is there */
+        const ctx *c = t->c;
+        const mp_graph *g = c->g;
+        for (uint32_t i = bot; i < nb; i++) {
+            /* the lists of the vertices a few turns on, as in step 2 */
+            if (i + 16 < nb && t->vertex[i + 16] < c->n)
+                __builtin_prefetch(&g->in.at[t->vertex[i + 16]]);
+            if (i + 8 < nb && t->vertex[i + 8] < c->n)
+                __builtin_prefetch(&g->in.adj[mp_in_begin(g, t->vertex[i + 8])]);
+            if (i + 4 < nb && t->vertex[i + 4] < c->n) {
+                uint64_t e = mp_in_begin(g, t->vertex[i + 4]), f = mp_in_end(g, t->vertex[i + 4]);
+                for (uint64_t k = e; k < f && k < e + 4; k++) __builtin_prefetch(&t->dfn[g->in.adj[k]]);
+            }
+            t->label[i] = semi_below(c, t->dfn, t->vertex, t->parent, i);
+        }
+        atomic_store_explicit(&t->pre_done, nb, memory_order_release);
+        b = atomic_load_explicit(&t->bounds, memory_order_relaxed);
+    }
+}
+
+/* Moves the team to stage st (see mp_dom_team). */
+static void set_stage(mp_dom_team *t, int st)
+{
+    pthread_mutex_lock(&t->mu);
+    t->stage = st;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* Waits for stage st or a later one; returns the stage seen. */
+static int wait_stage(mp_dom_team *t, int st)
+{
+    pthread_mutex_lock(&t->mu);
+    while (t->stage < st) pthread_cond_wait(&t->cv, &t->mu);
+    int now = t->stage;
+    pthread_mutex_unlock(&t->mu);
+    return now;
+}
+
+/* Single-root owners over a preorder (S first, every node after its
+ * dominator): parents before children. */
+static void fill_root_of(mp_dom *d, const uint32_t *preorder, size_t npreorder)
+{
+    size_t n = d->nobjects;
+    for (size_t v = 0; v < n; v++) d->root_of[v] = MP_NONE;
+    for (size_t i = 1; i < npreorder; i++) {
+        uint32_t v = preorder[i];
+        if (v >= n) continue;
+        uint32_t p = d->idom[v];
+        d->root_of[v] = p < n ? d->root_of[p] : p == d->super_root ? MP_NONE : p - (uint32_t)n;
+    }
+}
+
+mp_dom_team *mp_dom_team_new(void)
+{
+    mp_dom_team *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    if (pthread_mutex_init(&t->mu, NULL)) {
+        free(t);
+        return NULL;
+    }
+    if (pthread_cond_init(&t->cv, NULL)) {
+        pthread_mutex_destroy(&t->mu);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void mp_dom_team_free(mp_dom_team *t)
+{
+    if (!t) return;
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+void mp_dom_help(mp_dom_team *t)
+{
+    if (wait_stage(t, 1) == 1) help_semi(t);
+    if (wait_stage(t, 2) == 2 && !atomic_exchange(&t->rootof_claimed, true)) {
+        fill_root_of(t->out, t->preorder, t->out->npreorder);
+        pthread_mutex_lock(&t->mu);
+        t->rootof_done = true;
+        pthread_cond_broadcast(&t->cv);
+        pthread_mutex_unlock(&t->mu);
+    }
+}
+
 /*
  * Semi-NCA (Georgiadis, Tarjan and Werneck): the semidominators as
  * Lengauer-Tarjan computes them (reverse preorder, a link-eval forest with
@@ -148,7 +372,7 @@ static inline uint32_t eval(uint32_t v, uint32_t i, uint32_t *ancestor, uint32_t
  * (each vertex's entry is read before it is overwritten, and only the
  * dominators of lower numbers, final already, are walked).
  */
-int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
+static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *err)
 {
     memset(out, 0, sizeof *out);
     ctx c = {.g = g, .n = g->nobjects, .nroots = g->nroots};
@@ -253,36 +477,42 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
      * below, are still vertices) */
     uint32_t *semi = vertex;
     const uint32_t *in = g->in.adj;
+    uint32_t mine = 2; /* the lowest vertex this thread has claimed */
+    bool helped = false; /* below mine, the helper's vertices: label[] has them */
+    if (team) {
+        atomic_store_explicit(&team->bounds, (uint64_t)(count + 1) << 32 | 2, memory_order_relaxed);
+        team->c = &c;
+        team->dfn = dfn;
+        team->vertex = vertex;
+        team->parent = parent;
+        team->label = label;
+        mine = count + 1;
+        set_stage(team, 1);
+    }
     for (uint32_t i = count; i >= 2; i--) {
-        /* predecessors are scattered: fetch the lists of the vertices a
-         * few turns on, then their predecessors' numbers */
-        if (i > 32 && vertex[i - 32] < c.n) __builtin_prefetch(&g->in.at[vertex[i - 32]]);
-        if (i > 16 && vertex[i - 16] < c.n)
-            __builtin_prefetch(&in[mp_in_begin(g, vertex[i - 16])]);
-        if (i > 8 && vertex[i - 8] < c.n) {
-            uint64_t b = mp_in_begin(g, vertex[i - 8]), e = mp_in_end(g, vertex[i - 8]);
-            for (uint64_t k = b; k < e && k < b + 4; k++) __builtin_prefetch(&dfn[in[k]]);
+        if (i < mine && !helped) {
+            mine = claim_top(team);
+            helped = !mine;
         }
-        uint32_t w = vertex[i];
-        uint32_t s = parent[i];
-        if (w < c.n) {
-            uint64_t end = mp_in_end(g, w);
-            for (uint64_t e = mp_in_begin(g, w); e < end; e++) {
-                uint32_t v = dfn[g->in.adj[e]];
-                if (!v) continue; /* unreachable predecessor */
-                uint32_t s2 = v <= i ? v : eval(v, i, ancestor, label);
-                if (s2 < s) s = s2;
-            }
-            if (c.is_target[w >> 3] & (1u << (w & 7))) {
-                for (size_t k = rt_first(&c, w); k < c.nrt && (c.rt[k] >> 32) == w; k++) {
-                    uint32_t v = dfn[c.n + (uint32_t)c.rt[k]];
-                    if (!v) continue;
-                    uint32_t s2 = v <= i ? v : eval(v, i, ancestor, label);
-                    if (s2 < s) s = s2;
-                }
-            }
+        uint32_t s;
+        if (helped) {
+            /* the helper's chunks end at this thread's lowest: all done
+             * once the last is (a chunk's time at most) */
+            while (atomic_load_explicit(&team->pre_done, memory_order_acquire) <= i)
+                sched_yield();
+            s = label[i];
+            if (!s) s = semi_full(&c, dfn, vertex, parent, ancestor, label, i);
         } else {
-            s = 1; /* a root node's only predecessor is S */
+            /* predecessors are scattered: fetch the lists of the vertices
+             * a few turns on, then their predecessors' numbers */
+            if (i > 32 && vertex[i - 32] < c.n) __builtin_prefetch(&g->in.at[vertex[i - 32]]);
+            if (i > 16 && vertex[i - 16] < c.n)
+                __builtin_prefetch(&in[mp_in_begin(g, vertex[i - 16])]);
+            if (i > 8 && vertex[i - 8] < c.n) {
+                uint64_t b = mp_in_begin(g, vertex[i - 8]), e = mp_in_end(g, vertex[i - 8]);
+                for (uint64_t k = b; k < e && k < b + 4; k++) __builtin_prefetch(&dfn[in[k]]);
+            }
+            s = semi_full(&c, dfn, vertex, parent, ancestor, label, i);
         }
         label[i] = s;
         semi[i] = s;
@@ -314,8 +544,17 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
     dfn = NULL;
     for (size_t v = 0; v < N; v++) out->idom[v] = MP_NONE;
     for (uint32_t i = 2; i <= count; i++) out->idom[vertex[i]] = vertex[idom[i]];
-    uint32_t *spare = idom; /* N + 1 entries: root_of takes it */
+    out->root_of = idom; /* N + 1 entries, done with */
     idom = NULL;
+    out->npreorder = count;
+    /* the owners (from idom over the preorder) and the retained sizes (into
+     * retained from idom over the preorder) share nothing they write: the
+     * helper may take the owners */
+    if (team) {
+        team->out = out;
+        team->preorder = vertex + 1;
+        set_stage(team, 2);
+    }
     /* every reachable object's own size, in node order: the sizes are read
      * in a stream here rather than one scattered read each below (only S
      * has no dominator among the reachable nodes, and it is no object) */
@@ -337,13 +576,17 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
         uint32_t v = vertex[i];
         out->retained[out->idom[v]] += out->retained[v];
     }
+    if (!team || !atomic_exchange(&team->rootof_claimed, true)) {
+        fill_root_of(out, vertex + 1, count);
+    } else {
+        pthread_mutex_lock(&team->mu);
+        while (!team->rootof_done) pthread_cond_wait(&team->cv, &team->mu);
+        pthread_mutex_unlock(&team->mu);
+    }
     /* the preorder is vertex[1..count]: handed over, not copied */
-    out->npreorder = count;
     memmove(vertex, vertex + 1, count * sizeof *vertex);
     out->preorder = vertex;
     vertex = NULL;
-    out->root_of = spare;
-    mp_dom_fill_root_of(out);
     out->root_targets = c.rt;
     out->nroot_targets = c.nrt;
     c.rt = NULL;
@@ -359,6 +602,18 @@ done:
     free(label);
     free(c.rt);
     free(c.is_target);
+    return rc;
+}
+
+int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
+{
+    return compute(g, out, NULL, err);
+}
+
+int mp_dom_compute_team(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *err)
+{
+    int rc = compute(g, out, team, err);
+    set_stage(team, 3); /* the helper has nothing more to do */
     return rc;
 }
 
@@ -380,14 +635,7 @@ void mp_dom_free(mp_dom *d)
 /* Single-root owners: parents before children (preorder, S first). */
 void mp_dom_fill_root_of(mp_dom *d)
 {
-    size_t n = d->nobjects;
-    for (size_t v = 0; v < n; v++) d->root_of[v] = MP_NONE;
-    for (size_t i = 1; i < d->npreorder; i++) {
-        uint32_t v = d->preorder[i];
-        if (v >= n) continue;
-        uint32_t p = d->idom[v];
-        d->root_of[v] = p < n ? d->root_of[p] : p == d->super_root ? MP_NONE : p - (uint32_t)n;
-    }
+    fill_root_of(d, d->preorder, d->npreorder);
 }
 
 /* Reverse breadth-first search from o. An object owned by a single root

@@ -46,6 +46,27 @@ typedef struct mp_dom {
 /* The dominator tree of g: the one its index holds (g->derived, borrowed)
  * when it holds one, else computed. */
 int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err);
+
+/*
+ * A second thread lending a hand. The search that numbers the nodes is one
+ * thread's work, but a part of the semidominators and the single-root
+ * owners can be done elsewhere: mp_dom_compute_team computes what
+ * mp_dom_compute does (the same result, whoever helped), and a thread
+ * calling mp_dom_help with the same team, at any time (before, during or
+ * after), takes a share of that work, returning once none is left. The
+ * computing thread waits for the helper only to finish a share it took (a
+ * few thousand vertices, or the owners), never for it to come; so a
+ * helper busy with something else first costs nothing but its help.
+ *
+ * Threads: one thread computes, at most one helps, each team serves one
+ * computation; free it after both have returned. mp_dom_team_new: NULL
+ * when out of memory (then compute alone).
+ */
+typedef struct mp_dom_team mp_dom_team;
+mp_dom_team *mp_dom_team_new(void);
+void mp_dom_team_free(mp_dom_team *t);
+int mp_dom_compute_team(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *err);
+void mp_dom_help(mp_dom_team *t);
 void mp_dom_free(mp_dom *d);
 
 static inline bool mp_dom_is_object(const mp_dom *d, uint32_t node)

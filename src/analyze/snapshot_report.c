@@ -34,9 +34,11 @@ static double now_s(void)
 
 /* The paths and the dominator tree depend on nothing but the graph: with
  * two processors or more they are computed at once, the paths on a thread
- * of their own. */
+ * of their own, which then helps with the dominators (the longer of the
+ * two). */
 typedef struct both_job {
     mp_snapshot_analysis *a;
+    mp_dom_team *team; /* NULL: each alone */
     int rc[2];
     mf_error err[2];
 } both_job;
@@ -45,10 +47,13 @@ static void paths_or_dominators(void *arg, unsigned t, unsigned n)
 {
     (void)n;
     both_job *j = arg;
-    if (t == 0)
-        j->rc[0] = mp_dom_compute(j->a->g, &j->a->d, &j->err[0]);
-    else
+    if (t == 0) {
+        j->rc[0] = j->team ? mp_dom_compute_team(j->a->g, &j->a->d, j->team, &j->err[0])
+                           : mp_dom_compute(j->a->g, &j->a->d, &j->err[0]);
+    } else {
         j->rc[1] = mp_paths_compute(j->a->g, &j->a->p, &j->err[1]);
+        if (j->team) mp_dom_help(j->team);
+    }
 }
 
 int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
@@ -59,7 +64,9 @@ int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
     out->file = g->info.name;
     both_job j = {.a = out};
     if (mp_threads() >= 2) {
+        j.team = mp_dom_team_new();
         mp_parallel(2, paths_or_dominators, &j);
+        mp_dom_team_free(j.team);
         mp_timing_mark("paths+dom");
     } else {
         paths_or_dominators(&j, 1, 1);

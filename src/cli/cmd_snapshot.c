@@ -92,18 +92,24 @@ typedef struct view_job {
     mp_dom d;
     mp_paths p;
     bool want_paths;
+    mp_dom_team *team; /* NULL: the dominators on one thread */
     int rc[2];
     mf_error err[2];
 } view_job;
 
+/* Thread 0 computes the dominators; thread 1 the paths when wanted, and
+ * then helps with the dominators. */
 static void view_part(void *arg, unsigned t, unsigned n)
 {
     (void)n;
     view_job *j = arg;
-    if (t == 0)
-        j->rc[0] = mp_dom_compute(j->g, &j->d, &j->err[0]);
-    else if (j->want_paths)
-        j->rc[1] = mp_paths_compute(j->g, &j->p, &j->err[1]);
+    if (t == 0) {
+        j->rc[0] = j->team ? mp_dom_compute_team(j->g, &j->d, j->team, &j->err[0])
+                           : mp_dom_compute(j->g, &j->d, &j->err[0]);
+        return;
+    }
+    if (j->want_paths) j->rc[1] = mp_paths_compute(j->g, &j->p, &j->err[1]);
+    if (j->team) mp_dom_help(j->team);
 }
 
 int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
@@ -111,8 +117,10 @@ int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     (void)path;
     double t0 = cli_now();
     view_job j = {.g = g, .want_paths = o->view == CLI_VIEW_DOMINATORS};
-    unsigned nt = j.want_paths && mp_threads() >= 2 ? 2 : 1;
+    unsigned nt = mp_threads() >= 2 ? 2 : 1;
+    if (nt == 2) j.team = mp_dom_team_new();
     mp_parallel(nt, view_part, &j);
+    mp_dom_team_free(j.team);
     if (nt == 1 && j.want_paths) view_part(&j, 1, 2);
     mp_timing_mark(j.want_paths ? "paths+dom" : "dominators");
     int status = CLI_EXIT_BAD;
