@@ -837,6 +837,15 @@ static size_t entry_split(const mp_graph *g)
  * though they are only read by map (a cursor) or a few at a time. */
 #define ENTRY_INFO_SPILL ((uint64_t)1 << 20)
 
+/* The spill threshold of a store the findings keep: `bytes`, or the
+ * user's lower one (mp_spill_bytes); 0 when the user keeps every store in
+ * memory. */
+static uint64_t spill_at_most(uint64_t bytes)
+{
+    uint64_t spill = mp_spill_bytes();
+    return spill < bytes ? spill : bytes;
+}
+
 /*
  * Every entry's figures (entry_maps), into out->entry_info in the graph's
  * order. With two processors and entries in more than one map, the maps
@@ -854,8 +863,7 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
     if (!split) return entry_maps(&er[0]);
     mp_pack second;
     mp_pack_init(&second, 2);
-    uint64_t spill = mp_spill_bytes();
-    mp_pack_spill(&second, spill && spill < SECOND_HALF_SPILL ? spill : SECOND_HALF_SPILL);
+    mp_pack_spill(&second, spill_at_most(SECOND_HALF_SPILL));
     uint8_t *counted2 = calloc(g->nobjects / 8 + 1, 1);
     if (!counted2) {
         mp_pack_free(&second);
@@ -1216,8 +1224,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     out->maps = calloc(g->nmaps ? g->nmaps : 1, sizeof *out->maps);
     out->ranked = malloc((g->nmaps ? g->nmaps : 1) * sizeof *out->ranked);
     mp_pack_init(&out->entry_info, 2);
-    uint64_t spill = mp_spill_bytes();
-    mp_pack_spill(&out->entry_info, spill && spill < ENTRY_INFO_SPILL ? spill : ENTRY_INFO_SPILL);
+    mp_pack_spill(&out->entry_info, spill_at_most(ENTRY_INFO_SPILL));
     /* The array of a slot per object that the analysis needs for the
      * owner map of every object, then for every object's nearest table
      * object above it in the dominator tree, is the dominators' root_of,
