@@ -1187,6 +1187,52 @@ static void test_entry_figures_do_not_depend_on_the_threads(void)
     for (size_t i = 0; i < nfig[0] && i < nfig[1]; i++) CHECK_EQ_U64(fig[1][i], fig[0][i]);
 }
 
+/* The entries' figures are written once and read by map: past a MiB they
+ * wait in a temporary file (none with MAPROOT_SPILL_BYTES=0), and read
+ * back in order or one at a time they are the same. */
+static void test_entry_figures_past_a_mib_are_read_back_from_their_file(void)
+{
+    enum { N = 600000 }; /* two bytes a record: 1.2 MB */
+    for (int spill = 1; spill >= 0; spill--) {
+        if (spill)
+            unsetenv("MAPROOT_SPILL_BYTES");
+        else
+            setenv("MAPROOT_SPILL_BYTES", "0", 1);
+        heap h;
+        heap_init(&h);
+        built_map bm = add_map(&h, 17, N, 100, false, 0);
+        root(&h, MP_ROOT_GLOBAL, "big", bm.header, 0, 0);
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        CHECK_EQ_U64(a.g->nentries, N);
+        CHECK(spill ? a.f.entry_info.file_len > 0 : a.f.entry_info.file_len == 0);
+        mp_findings_cursor c;
+        mp_findings_cursor_init(&c, &a.f, 0);
+        uint64_t ret, sum = 0;
+        bool shared, any_shared = false;
+        size_t n = 0;
+        for (; mp_findings_next(&c, &ret, &shared); n++) {
+            sum += ret;
+            any_shared |= shared;
+            if (n % 9973 == 0) {
+                bool s2 = true;
+                CHECK_EQ_U64(mp_findings_entry(&a.f, n, &s2), ret);
+                CHECK(s2 == shared);
+            }
+        }
+        mp_findings_cursor_free(&c);
+        CHECK_EQ_U64(n, N);
+        CHECK(!any_shared);
+        CHECK_EQ_U64(sum, (uint64_t)N * (64 + 100));
+        CHECK_EQ_U64(a.f.maps[0].entries_retained, sum);
+        uint32_t top[3];
+        CHECK_EQ_U64(mp_findings_top_entries(a.g, &a.d, &a.f, 0, top, 3), 3);
+        CHECK_EQ_U64(mp_findings_entry(&a.f, top[2], NULL), 64 + 100);
+        done(&a);
+    }
+    unsetenv("MAPROOT_SPILL_BYTES");
+}
+
 int main(void)
 {
     TEST(test_global_cache_is_the_top_suspect_with_its_chain);
@@ -1219,5 +1265,6 @@ int main(void)
     TEST(test_a_long_chain_keeps_both_ends);
     TEST(test_a_map_without_pointers_keeps_overflow_buckets_through_its_list);
     TEST(test_entry_figures_do_not_depend_on_the_threads);
+    TEST(test_entry_figures_past_a_mib_are_read_back_from_their_file);
     TEST_EXIT();
 }

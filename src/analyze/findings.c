@@ -831,6 +831,20 @@ static size_t entry_split(const mp_graph *g)
  * to a file (then a few MiB at a time): the store only waits for the first
  * half to end. */
 #define SECOND_HALF_SPILL ((uint64_t)1 << 20)
+/* The same for every entry's records (mp_findings.entry_info): a few bytes
+ * an entry, tens of MiB at 10M entries, that the analysis adds on top of
+ * the graph, its paths and tree just when the process is at its largest,
+ * though they are only read by map (a cursor) or a few at a time. */
+#define ENTRY_INFO_SPILL ((uint64_t)1 << 20)
+
+/* The spill threshold of a store the findings keep: `bytes`, or the
+ * user's lower one (mp_spill_bytes); 0 when the user keeps every store in
+ * memory. */
+static uint64_t spill_at_most(uint64_t bytes)
+{
+    uint64_t spill = mp_spill_bytes();
+    return spill < bytes ? spill : bytes;
+}
 
 /*
  * Every entry's figures (entry_maps), into out->entry_info in the graph's
@@ -849,8 +863,7 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
     if (!split) return entry_maps(&er[0]);
     mp_pack second;
     mp_pack_init(&second, 2);
-    uint64_t spill = mp_spill_bytes();
-    mp_pack_spill(&second, spill && spill < SECOND_HALF_SPILL ? spill : SECOND_HALF_SPILL);
+    mp_pack_spill(&second, spill_at_most(SECOND_HALF_SPILL));
     uint8_t *counted2 = calloc(g->nobjects / 8 + 1, 1);
     if (!counted2) {
         mp_pack_free(&second);
@@ -892,6 +905,25 @@ uint64_t mp_findings_entry(const mp_findings *f, size_t i, bool *shared)
     mp_pack_get(&f->entry_info, i, info);
     if (shared) *shared = info[1] != 0;
     return info[0];
+}
+
+void mp_findings_cursor_init(mp_findings_cursor *c, const mp_findings *f, size_t first)
+{
+    mp_pack_cursor_init(&c->c, &f->entry_info, first);
+}
+
+bool mp_findings_next(mp_findings_cursor *c, uint64_t *ret, bool *shared)
+{
+    uint64_t info[2];
+    if (!mp_pack_next(&c->c, info)) return false;
+    *ret = info[0];
+    *shared = info[1] != 0;
+    return true;
+}
+
+void mp_findings_cursor_free(mp_findings_cursor *c)
+{
+    mp_pack_cursor_free(&c->c);
 }
 
 /* The figures of every map and entry that an index of g keeps (dv, checked
@@ -1023,13 +1055,17 @@ static int shares_value(const mp_graph *g, const mp_findings *f, shared_vals *sv
         if (!v) return -1;
         mp_entry_cursor c;
         mp_entry_cursor_init(&c, g, m->first_entry);
+        mp_findings_cursor fc;
+        mp_findings_cursor_init(&fc, f, m->first_entry);
         mp_entry e;
-        for (size_t i = 0; i < m->nentries && n < cap && mp_entry_next(&c, &e); i++) {
-            bool shared = false;
-            mp_findings_entry(f, m->first_entry + i, &shared);
+        uint64_t ret;
+        bool shared;
+        for (size_t i = 0; i < m->nentries && n < cap && mp_entry_next(&c, &e) &&
+                           mp_findings_next(&fc, &ret, &shared);
+             i++)
             if (shared) v[n++] = e.value_obj;
-        }
         mp_entry_cursor_free(&c);
+        mp_findings_cursor_free(&fc);
         if (n > 1) qsort(v, n, sizeof *v, cmp_u32);
         sv->v[k] = v;
         sv->n[k] = n;
@@ -1188,7 +1224,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     out->maps = calloc(g->nmaps ? g->nmaps : 1, sizeof *out->maps);
     out->ranked = malloc((g->nmaps ? g->nmaps : 1) * sizeof *out->ranked);
     mp_pack_init(&out->entry_info, 2);
-    mp_pack_spill(&out->entry_info, mp_spill_bytes());
+    mp_pack_spill(&out->entry_info, spill_at_most(ENTRY_INFO_SPILL));
     /* The array of a slot per object that the analysis needs for the
      * owner map of every object, then for every object's nearest table
      * object above it in the dominator tree, is the dominators' root_of,

@@ -141,7 +141,9 @@ typedef struct mp_findings {
     uint32_t *ranked; /* suspects first (ranked), then other maps by retained */
     size_t nsuspects;
     /* per entry of the graph: (retained, shared: 1 if its value is not
-     * owned), packed (mp_findings_entry reads it) */
+     * owned), packed (mp_findings_entry reads it); written once, in
+     * order, and read by map or a few entries at a time, it moves to a
+     * temporary file past a MiB (mp_spill_bytes, when lower, rules) */
     mp_pack entry_info;
     bool entry_info_lent; /* entry_info lies in g's index: not freed */
     uint32_t *holder;     /* per g->roots: the first root word of its holder */
@@ -160,6 +162,17 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
 /* Entry i's retained bytes (what it owns) and whether its value is shared
  * (not owned). */
 uint64_t mp_findings_entry(const mp_findings *f, size_t i, bool *shared);
+/* Reading the entries' figures in order from entry `first` on: what
+ * mp_findings_entry gives, without finding each record again (the store
+ * is packed, and may lie in a temporary file). */
+typedef struct mp_findings_cursor {
+    mp_pack_cursor c;
+} mp_findings_cursor;
+void mp_findings_cursor_init(mp_findings_cursor *c, const mp_findings *f, size_t first);
+/* The next entry's retained bytes into *ret and whether its value is
+ * shared; false past the last entry (or when the store cannot be read). */
+bool mp_findings_next(mp_findings_cursor *c, uint64_t *ret, bool *shared);
+void mp_findings_cursor_free(mp_findings_cursor *c);
 void mp_findings_free(mp_findings *f);
 
 /*

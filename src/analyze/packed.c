@@ -14,8 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Spilled bytes are written in pieces of this size (and read so too). */
-#define SPILL_CHUNK ((size_t)4 << 20)
+/* Spilled bytes are written in pieces of this size (and read so too):
+ * each spilled store keeps one piece in memory, and each cursor reading
+ * one a window of its own, all at once while the findings read the
+ * entries on two threads, so a piece is kept small; a MiB a system call
+ * costs nothing next to the decoding. */
+#define SPILL_CHUNK ((size_t)1 << 20)
 #define MAX_RECORD (MP_PACK_FIELDS * MF_VARINT_MAX)
 
 void mp_pack_init(mp_pack *p, unsigned nfields)

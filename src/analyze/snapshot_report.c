@@ -305,16 +305,19 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
     size_t nv = 0;
     for (size_t q = 0; q < 3; q++) {
         size_t start = m->nentries * q / 3;
-        for (size_t i = start; i < m->nentries; i++) {
+        mp_findings_cursor fc;
+        mp_findings_cursor_init(&fc, &a->f, m->first_entry + start);
+        uint64_t ret;
+        bool shared;
+        for (size_t i = start; i < m->nentries && mp_findings_next(&fc, &ret, &shared); i++) {
             uint32_t ei = (uint32_t)(m->first_entry + i);
-            bool shared;
             mp_entry e;
-            mp_findings_entry(&a->f, ei, &shared);
             if (shared && mp_graph_entry(g, ei, &e) && e.value_obj != MP_NONE) {
                 if (!nv || values[nv - 1] != e.value_obj) values[nv++] = e.value_obj;
                 break;
             }
         }
+        mp_findings_cursor_free(&fc);
     }
     if (!nv) return 0;
     uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
