@@ -344,6 +344,7 @@ void mp_dom_team_free(mp_dom_team *t)
 
 void mp_dom_help(mp_dom_team *t)
 {
+    if (!t) return;
     if (wait_stage(t, 1) == 1) help_semi(t);
     if (wait_stage(t, 2) == 2 && !atomic_exchange(&t->rootof_claimed, true)) {
         fill_root_of(t->out, t->preorder, t->out->npreorder);
@@ -613,7 +614,7 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err)
 int mp_dom_compute_team(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *err)
 {
     int rc = compute(g, out, team, err);
-    set_stage(team, 3); /* the helper has nothing more to do */
+    if (team) set_stage(team, 3); /* the helper has nothing more to do */
     return rc;
 }
 

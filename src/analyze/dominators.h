@@ -60,7 +60,8 @@ int mp_dom_compute(const mp_graph *g, mp_dom *out, mf_error *err);
  *
  * Threads: one thread computes, at most one helps, each team serves one
  * computation; free it after both have returned. mp_dom_team_new: NULL
- * when out of memory (then compute alone).
+ * when out of memory; a NULL team computes alone (mp_dom_compute) and
+ * helps with nothing.
  */
 typedef struct mp_dom_team mp_dom_team;
 mp_dom_team *mp_dom_team_new(void);

@@ -576,6 +576,19 @@ static void collect_inner(void *ud, const uint8_t *value)
     }
 }
 
+/* Map m recognised again with exact type t, kept (true) only if it checks
+ * out exactly; else m stays as it was. */
+static bool retype(loader *L, mp_gomap *m, const mp_gomaptype *t)
+{
+    const uint8_t *hdr = mp_gdmem_read(&L->mem, m->addr, 48);
+    mp_gomap typed;
+    if (!hdr || !mp_gomap_recognise(&L->mem, m->addr, hdr, t, &typed) || typed.inferred)
+        return false;
+    typed.obj = m->obj;
+    *m = typed;
+    return true;
+}
+
 /* Whether maps of type t hold maps whose types follow from t's. */
 static bool holds_maps(const mp_gomaptype *t)
 {
@@ -611,13 +624,8 @@ static int type_inner_maps(loader *L)
             mp_gomap *m = &L->maps[j];
             if (m->type && !m->inferred) continue; /* exact already: typed and queued once */
             const mp_gomaptype *vt = in.h[i].type;
-            const uint8_t *hdr = mp_gdmem_read(&L->mem, m->addr, 48);
-            mp_gomap typed;
-            if (!hdr || !mp_gomap_recognise(&L->mem, m->addr, hdr, vt, &typed) || typed.inferred)
-                continue;
-            typed.obj = m->obj;
-            *m = typed;
-            if (holds_maps(vt)) work[nwork++] = j; /* at most once: it is exact now */
+            if (retype(L, m, vt) && holds_maps(vt))
+                work[nwork++] = j; /* at most once: it is exact now */
         }
     }
     free(work);
@@ -640,13 +648,7 @@ static void type_frame_maps(loader *L)
         const mf_gd_frame *f = &d->frames[x->frame];
         const mp_gomaptype *t =
             mp_gobin_frame_map(L->mem.bin, f->pc, f->contents.len, x->frame_off);
-        mp_gomap *m = &L->maps[j];
-        const uint8_t *hdr = t ? mp_gdmem_read(&L->mem, m->addr, 48) : NULL;
-        mp_gomap typed;
-        if (!hdr || !mp_gomap_recognise(&L->mem, m->addr, hdr, t, &typed) || typed.inferred)
-            continue;
-        typed.obj = m->obj;
-        *m = typed;
+        if (t) retype(L, &L->maps[j], t);
     }
 }
 

@@ -48,11 +48,10 @@ static void paths_or_dominators(void *arg, unsigned t, unsigned n)
     (void)n;
     both_job *j = arg;
     if (t == 0) {
-        j->rc[0] = j->team ? mp_dom_compute_team(j->a->g, &j->a->d, j->team, &j->err[0])
-                           : mp_dom_compute(j->a->g, &j->a->d, &j->err[0]);
+        j->rc[0] = mp_dom_compute_team(j->a->g, &j->a->d, j->team, &j->err[0]);
     } else {
         j->rc[1] = mp_paths_compute(j->a->g, &j->a->p, &j->err[1]);
-        if (j->team) mp_dom_help(j->team);
+        mp_dom_help(j->team);
     }
 }
 

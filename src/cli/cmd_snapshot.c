@@ -104,12 +104,11 @@ static void view_part(void *arg, unsigned t, unsigned n)
     (void)n;
     view_job *j = arg;
     if (t == 0) {
-        j->rc[0] = j->team ? mp_dom_compute_team(j->g, &j->d, j->team, &j->err[0])
-                           : mp_dom_compute(j->g, &j->d, &j->err[0]);
+        j->rc[0] = mp_dom_compute_team(j->g, &j->d, j->team, &j->err[0]);
         return;
     }
     if (j->want_paths) j->rc[1] = mp_paths_compute(j->g, &j->p, &j->err[1]);
-    if (j->team) mp_dom_help(j->team);
+    mp_dom_help(j->team);
 }
 
 int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
