@@ -7,7 +7,9 @@
  *     program's frames only (mrc_prof_program_frames cuts them from a
  *     captured stack at the program's call into the runtime, which the
  *     runtime tells the hook: no symbols needed);
- *   - buckets, one per (stack, size), with allocation and free counts;
+ *   - buckets, one per (stack, size, sampling rate), with allocation and
+ *     free counts (a sample's weight depends on the rate it was taken at,
+ *     which may change while the program runs);
  *   - sampled objects: object address -> bucket, so a free finds its bucket.
  *
  * Go's in-use semantics. A profile shows the heap as of the last completed
@@ -61,15 +63,16 @@ size_t mrc_prof_program_frames(uintptr_t *pcs, size_t n, uintptr_t caller, bool 
 uint64_t mrc_prof_hash_stack(const uintptr_t *pcs, size_t n);
 
 /*
- * Records a sampled allocation of `size` bytes at address obj with the stack
+ * Records a sampled allocation of `size` bytes at address obj, sampled at
+ * `rate` (the mean bytes between samples when it was drawn), with the stack
  * pcs[0..n) (leaf first; n may be 0) whose hash is mrc_prof_hash_stack(pcs, n).
  * The count is pending until the next mrc_prof_gc_start. An address that is
  * still recorded (its free was never reported, e.g. while profiling was
  * stopped) counts as freed first. Returns 0, or -1 when out of memory (the
  * sample is dropped and counted in mrc_prof_dropped).
  */
-int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, const uintptr_t *pcs, size_t n,
-                   uint64_t hash);
+int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, uint64_t rate, const uintptr_t *pcs,
+                   size_t n, uint64_t hash);
 
 /* Records that the sampled object at obj was freed (from the sweep). An
  * address never recorded is ignored. */
@@ -88,6 +91,7 @@ void mrc_prof_publish(mrc_prof *p);
 /* One bucket in a snapshot: its stack is frames[frame_start, +n_frames). */
 typedef struct mrc_prof_record {
     uint64_t size;
+    uint64_t rate; /* the sampling rate of its samples */
     uint64_t allocs, alloc_bytes;
     uint64_t frees, free_bytes;
     uint32_t frame_start, n_frames;
