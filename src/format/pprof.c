@@ -347,15 +347,17 @@ static int decode_location(ctx *c, maps *mp, const field *outer, mf_location *lo
                         ln.line = (int64_t)g.v;
                 }
             }
-            if (fid != 0) {
-                uint32_t fi = idmap_get(&mp->function, fid);
-                if (fi == NONE)
-                    return fail(
-                        c, f.at,
-                        "%s (id %llu): line refers to function id %llu, which is not defined", what,
-                        (unsigned long long)loc->id, (unsigned long long)fid);
-                ln.function = fi + 1;
-            }
+            /* A line names its function: go tool pprof refuses a line
+             * without one ("a line with nil function"), so does this. */
+            uint32_t fi = fid ? idmap_get(&mp->function, fid) : NONE;
+            if (fid == 0)
+                return fail(c, f.at, "%s (id %llu): a line has no function (function id 0)",
+                            what, (unsigned long long)loc->id);
+            if (fi == NONE)
+                return fail(c, f.at,
+                            "%s (id %llu): line refers to function id %llu, which is not defined",
+                            what, (unsigned long long)loc->id, (unsigned long long)fid);
+            ln.function = fi + 1;
             if (P->n_lines >= UINT32_MAX - 1) return fail(c, f.at, "too many lines");
             if (!MF_GROW(P->lines, mp->cap_lines, P->n_lines + 1, 64))
                 return fail(c, f.at, "out of memory");
@@ -367,13 +369,11 @@ static int decode_location(ctx *c, maps *mp, const field *outer, mf_location *lo
             break;
         }
     }
+    /* A mapping id that is not defined means no mapping, as go tool pprof
+     * reads it (it accepts such a profile and shows the location bare). */
     if (mapping_id != 0) {
         uint32_t mi = idmap_get(&mp->mapping, mapping_id);
-        if (mi == NONE)
-            return fail(c, outer->at,
-                        "%s (id %llu) refers to mapping id %llu, which is not defined", what,
-                        (unsigned long long)loc->id, (unsigned long long)mapping_id);
-        loc->mapping = mi + 1;
+        loc->mapping = mi == NONE ? 0 : mi + 1;
     }
     return 0;
 }
