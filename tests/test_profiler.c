@@ -287,8 +287,13 @@ static void program_frames_start_at_the_programs_call(void)
     CHECK_EQ_U64(mrc_prof_program_frames(pcs, 6, 0x400, true, 64), 4);
     CHECK(pcs[0] == 0x30 && pcs[1] == 0x400);
     memcpy(pcs, st, sizeof st);
-    CHECK_EQ_U64(mrc_prof_program_frames(pcs, 6, 0x400, false, 2), 2);
-    CHECK(pcs[0] == 0x400 && pcs[1] == 0x500);
+    /* more program frames than the depth: cut, and marked so */
+    CHECK_EQ_U64(mrc_prof_program_frames(pcs, 6, 0x400, false, 2), 3);
+    CHECK(pcs[0] == 0x400 && pcs[1] == 0x500 && pcs[2] == MRC_PROF_TRUNCATED);
+    /* exactly the depth: not cut */
+    memcpy(pcs, st, sizeof st);
+    CHECK_EQ_U64(mrc_prof_program_frames(pcs, 6, 0x400, false, 3), 3);
+    CHECK(pcs[2] == 0x600);
     /* the unwinder stopped short of the program: its call alone */
     memcpy(pcs, st, sizeof st);
     CHECK_EQ_U64(mrc_prof_program_frames(pcs, 3, 0x400, true, 64), 1);
@@ -339,6 +344,17 @@ static int64_t site_value(const mf_profile *p, const char *fn, size_t t)
             v += mf_sample_values(p, s)[t];
     }
     return v;
+}
+
+/* The name of the function of frame i (a location's outermost line) of
+ * sample s, or "". */
+static const char *frame_name(const mf_profile *p, size_t s, size_t i)
+{
+    const mf_sample *sm = &p->samples[s];
+    const mf_location *l = &p->locations[p->locs[sm->loc_start + i]];
+    if (!l->n_lines) return "";
+    const mf_line *ln = &p->lines[l->line_start + l->n_lines - 1];
+    return ln->function ? mf_str(p, p->functions[ln->function - 1].name) : "";
 }
 
 /* Does the profile have function fn? */
@@ -585,7 +601,63 @@ static void stack_depth_limits_frames(void)
     mf_profile *p = write_and_read("depth.pb.gz");
     CHECK(mrc_set_stack_depth(MRC_DEFAULT_STACK_DEPTH) == 0);
     CHECK(p != NULL);
-    for (size_t s = 0; s < p->n_samples; s++) CHECK(p->samples[s].n_locs <= 2);
+    /* two frames, and the mark of the cut on the root side */
+    for (size_t s = 0; s < p->n_samples; s++) {
+        const mf_sample *sm = &p->samples[s];
+        CHECK(sm->n_locs <= 3);
+        if (sm->n_locs == 3) CHECK(strcmp(frame_name(p, s, 2), MRC_HEAPPROF_TRUNCATED) == 0);
+    }
+    mf_profile_free(p);
+    kept = NULL;
+}
+
+enum { RECURSION = 100 };
+
+__attribute__((noinline)) static void *alloc_at_the_bottom(void)
+{
+    void *b = mr_alloc_blob(72);
+    __asm__ volatile("" : : "r"(b) : "memory"); /* not a tail call */
+    return b;
+}
+
+__attribute__((noinline)) static void *recurse(int n)
+{
+    void *r = n ? recurse(n - 1) : alloc_at_the_bottom();
+    __asm__ volatile("" : : "r"(n) : "memory"); /* not a tail call */
+    return r;
+}
+
+/* Recursion deeper than the depth limit: the stack keeps its innermost
+ * frames (the allocating function, then recurse) and says it was cut, so
+ * that no tool charges the bytes to recurse as if it were the root, and
+ * the shallow stacks beside it carry no such mark. */
+static void deep_recursion_is_marked_truncated(void)
+{
+    CHECK(mrc_profile_start(1) == 0);
+    kept = mr_new_array(&mr_type_pointer, 2);
+    kept[0] = recurse(RECURSION);
+    alloc_kept(1);
+    mr_gc();
+    mf_profile *p = write_and_read("recursion.pb.gz");
+    CHECK(p != NULL);
+    size_t deep = 0, shallow = 0;
+    for (size_t s = 0; s < p->n_samples; s++) {
+        const mf_sample *sm = &p->samples[s];
+        if (!sm->n_locs) continue;
+        const char *leaf = frame_name(p, s, 0);
+        if (strcmp(leaf, "alloc_at_the_bottom") == 0) {
+            deep++;
+            CHECK_EQ_U64(sm->n_locs, MRC_DEFAULT_STACK_DEPTH + 1);
+            if (built_with_dwarf()) CHECK(strcmp(frame_name(p, s, 1), "recurse") == 0);
+            CHECK(strcmp(frame_name(p, s, sm->n_locs - 1), MRC_HEAPPROF_TRUNCATED) == 0);
+        } else if (strcmp(leaf, "alloc_kept") == 0 && sm->n_locs > 3) {
+            /* (not the one stack_depth_limits_frames cut to 2) */
+            CHECK(strcmp(frame_name(p, s, sm->n_locs - 1), MRC_HEAPPROF_TRUNCATED) != 0);
+            shallow++;
+        }
+    }
+    CHECK_EQ_U64(deep, 1);
+    CHECK(shallow >= 1);
     mf_profile_free(p);
     kept = NULL;
 }
@@ -674,6 +746,7 @@ int main(int argc, char **argv)
         TEST(a_new_rate_leaves_earlier_samples_exact);
         TEST(a_bad_directory_is_an_error_not_a_crash);
         TEST(stack_depth_limits_frames);
+        TEST(deep_recursion_is_marked_truncated);
     }
     TEST(threads_sample_write_and_collect_at_once);
     char cmd[600];

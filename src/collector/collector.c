@@ -128,9 +128,10 @@ static void on_alloc(void *ud, void *obj, size_t size, const mr_type *t, const m
 {
     (void)t;
     uint64_t rate = atomic_load_explicit((atomic_uint_fast64_t *)ud, memory_order_relaxed);
-    uintptr_t pcs[MRC_MAX_STACK_DEPTH + ALLOCATOR_SLACK];
+    uintptr_t pcs[MRC_MAX_STACK_DEPTH + ALLOCATOR_SLACK + 1];
     int depth = atomic_load_explicit(&stack_depth, memory_order_relaxed);
-    int n = unw_backtrace((void **)pcs, depth + ALLOCATOR_SLACK);
+    /* one frame more than kept: tells a cut stack from one of exactly depth */
+    int n = unw_backtrace((void **)pcs, depth + ALLOCATOR_SLACK + 1);
     size_t m =
         mrc_prof_program_frames(pcs, n < 0 ? 0 : (size_t)n, call->pc, call->map, (size_t)depth);
     mrc_prof_alloc(prof, (uintptr_t)obj, size, rate, pcs, m, mrc_prof_hash_stack(pcs, m));

@@ -9,7 +9,9 @@
  * inuse_objects/count, inuse_space/bytes; period_type space/bytes with the
  * sampling rate as period; a numeric "bytes" label per sample (the object
  * size); mappings with GNU build IDs; locations with addresses and their
- * (inlined) lines.
+ * (inlined) lines. A stack cut at the depth limit (when captured, or here
+ * to opts.max_depth) ends, at the root side, with a frame of the function
+ * MRC_HEAPPROF_TRUNCATED, so that every tool shows how much was cut.
  *
  * Threads: not thread-safe (the symbolizer is not); callers serialize.
  */
@@ -21,6 +23,8 @@
 #include "format/pprof.h"
 
 #include <stdbool.h>
+
+#define MRC_HEAPPROF_TRUNCATED "(truncated stack)"
 
 typedef struct mrc_heapprof_opts {
     uint64_t rate;      /* the current sampling rate: the profile's period */

@@ -87,8 +87,10 @@ size_t mrc_prof_program_frames(uintptr_t *pcs, size_t n, uintptr_t caller, bool 
         }
     }
     n -= start;
-    if (n > depth) n = depth;
+    bool cut = n > depth;
+    if (cut) n = depth;
     if (start) memmove(pcs, pcs + start, n * sizeof *pcs);
+    if (cut) pcs[n++] = MRC_PROF_TRUNCATED; /* pcs held more than depth + 1 */
     return n;
 }
 
@@ -439,7 +441,10 @@ void mrc_prof_each_object(mrc_prof *p,
         if (!o->addr) continue;
         const bucket *b = &p->buckets[o->bucket];
         const stack_ent *s = &p->stacks[b->stack];
-        fn(ud, o->addr, b->size, p->frames + s->start, s->n);
+        const uintptr_t *pcs = p->frames + s->start;
+        size_t n = s->n;
+        if (n && pcs[n - 1] == MRC_PROF_TRUNCATED) n--; /* frames only */
+        fn(ud, o->addr, b->size, pcs, n);
     }
     pthread_mutex_unlock(&p->lock);
 }

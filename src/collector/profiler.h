@@ -42,6 +42,10 @@
 
 typedef struct mrc_prof mrc_prof;
 
+/* The last entry of a stack cut at the depth limit: its outer frames are
+ * missing. No code lives at address 1, so no return address is this. */
+#define MRC_PROF_TRUNCATED ((uintptr_t)1)
+
 /* A new, empty set of tables, or NULL when out of memory. */
 mrc_prof *mrc_prof_new(void);
 void mrc_prof_destroy(mrc_prof *p);
@@ -51,10 +55,13 @@ void mrc_prof_destroy(mrc_prof *p);
  * moving them to the front of pcs: those from the frame that returns to
  * `caller` (the program's call into the runtime, mr_alloc_call.pc) outwards,
  * with the frame of the runtime's entry point before them when keep_entry
- * (a map operation: where the map grew); at most depth of them. When no
+ * (a map operation: where the map grew); at most depth of them. When more
+ * than depth were captured, the stack is cut to depth and ends with
+ * MRC_PROF_TRUNCATED (so the caller captures at least one frame more than
+ * it keeps, to tell a cut stack from one exactly depth deep). When no
  * captured frame returns to caller (the unwinder stopped short), the stack
  * is that one return address. caller 0 (unknown) keeps the stack as it is.
- * Returns the new length.
+ * Returns the new length (at most depth + 1).
  */
 size_t mrc_prof_program_frames(uintptr_t *pcs, size_t n, uintptr_t caller, bool keep_entry,
                                size_t depth);
@@ -131,7 +138,8 @@ void mrc_scale_heap_sample(uint64_t count, uint64_t bytes, uint64_t rate, int64_
 
 /* Calls fn for every sampled object still recorded (allocated and not yet
  * reported freed): its address, its allocation size and its raw stack (leaf
- * first). Holds the lock throughout: fn must not call into p. */
+ * first; without the MRC_PROF_TRUNCATED mark of a cut one). Holds the lock
+ * throughout: fn must not call into p. */
 void mrc_prof_each_object(mrc_prof *p,
                           void (*fn)(void *ud, uintptr_t obj, uint64_t size, const uintptr_t *pcs,
                                      size_t n),
