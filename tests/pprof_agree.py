@@ -5,7 +5,7 @@ Runs `go tool pprof -top -unit=B` (all nodes) and `maproot analyze --format
 json` on FILE for sample TYPE (or, with BASE, pprof -diff_base=BASE and
 maproot diff BASE FILE) and checks that maproot says what pprof says: the
 total, the shown sum, and every function's flat and cum (pprof's "(inline)"
-rows folded into the function's). Exits 1 naming the first differences, or
+and "(partial-inline)" marks dropped from names). Exits 1 naming the first differences, or
 when pprof refuses the file."""
 import json
 import re
@@ -36,7 +36,7 @@ rows = {}
 for line in text.splitlines():
     f = line.split(None, 5)
     if len(f) == 6 and f[1].endswith("%") and f[2].endswith("%") and f[4].endswith("%"):
-        name = f[5].replace(" (inline)", "")
+        name = re.sub(r" \((partial-)?inline\)$", "", f[5])
         fl, cu = rows.get(name, (0, 0))
         rows[name] = (fl + num(f[0]), max(cu, num(f[3])))
 bad = []

@@ -60,10 +60,11 @@ static bool dropped(const mf_profile *p, uint32_t fi, const regex_t *drop, const
     return regexec(drop, s, 0, NULL, 0) == 0 && !(keep && regexec(keep, s, 0, NULL, 0) == 0);
 }
 
-int mp_prune_frames(mf_profile *p)
+int mp_prune_frames(mf_profile *p, const char *name, const char *drop_re, const char *keep_re,
+                    mf_error *err)
 {
-    const char *drop_re = mf_str(p, p->drop_frames), *keep_re = mf_str(p, p->keep_frames);
-    if (!drop_re[0]) return 0;
+    if (!drop_re || !drop_re[0]) return 0;
+    if (!keep_re) keep_re = "";
     regex_t drop, keep;
     if (!compile_whole(&drop, drop_re)) return 0;
     bool has_keep = keep_re[0] && compile_whole(&keep, keep_re);
@@ -75,7 +76,10 @@ int mp_prune_frames(mf_profile *p)
     uint8_t *rule = calloc(p->n_locations + 1, 1);
     char *buf = malloc(longest + 1);
     int rc = -1;
-    if (!rule || !buf) goto out;
+    if (!rule || !buf) {
+        mf_error_set(err, "%s: out of memory applying drop_frames", name);
+        goto out;
+    }
 
     /* Locations: the outermost matching line and everything inside it go. */
     for (size_t l = 0; l < p->n_locations; l++) {

@@ -19,15 +19,19 @@
  * The expressions are POSIX extended ones here (pprof's are RE2): the
  * alternations and character classes producers write mean the same in both;
  * an expression that does not compile is ignored, as pprof ignores one.
+ * pprof -diff_base applies the rules of the profile compared (not those of
+ * the base) to both: callers pass the rules apart from the profile.
  */
 #ifndef MP_PRUNE_H
 #define MP_PRUNE_H
 
 #include "format/pprof.h"
 
-/* Applies p's drop_frames and keep_frames to p in place: locations lose
- * lines, samples lose leaf locations. Does nothing when drop_frames is empty
- * or does not compile. Returns 0, or -1 when out of memory (p unchanged). */
-int mp_prune_frames(mf_profile *p);
+/* Applies the rules drop and keep (NULL or "": none) to p in place:
+ * locations lose lines, samples lose leaf locations. Does nothing when drop
+ * is empty or does not compile. Returns 0, or -1 with err set (naming the
+ * file `name`) when out of memory, p then unchanged. */
+int mp_prune_frames(mf_profile *p, const char *name, const char *drop, const char *keep,
+                    mf_error *err);
 
 #endif

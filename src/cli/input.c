@@ -5,7 +5,6 @@
 #include "analyze/load_gcstack.h"
 #include "analyze/load_godump.h"
 #include "analyze/profile.h"
-#include "analyze/prune.h"
 #include "analyze/timing.h"
 #include "cli/cli.h"
 #include "format/gcstack_reader.h"
@@ -314,13 +313,6 @@ int cli_input_load_profile(cli_input *ci, mf_profile **out)
         mf_profile_free(*out);
         *out = NULL;
         return cli_fail("%s", err.msg);
-    }
-    /* the stacks as go tool pprof shows them: without the frames the
-     * profile's drop_frames names */
-    if (mp_prune_frames(*out)) {
-        mf_profile_free(*out);
-        *out = NULL;
-        return cli_fail("%s: out of memory applying drop_frames", ci->path);
     }
     return 0;
 }
