@@ -242,5 +242,19 @@ write(f"{out}/prune.pb.gz", p.encode(drop="operator new|tc_malloc|\\(anonymous n
 truth["prune"] = {"inuse_space": {"Node::make(int)": (1100, 1100), "main": (0, 1100), "start": (10, 10),
                                    "operator new(unsigned long)": (1, 1), "tc_malloc": (0, 1)}}
 
+# 17. negative values (a profile pprof -diff_base would write, or any tool):
+# flat and cum are signed sums, the total the sum of absolute values; and
+# bare addresses outside any mapping are all one "<unknown>" site
+p = P(); p.heap_header()
+p.function(1, "grow"); p.function(2, "shrink"); p.function(3, "main")
+p.location(1, 0, 0x10, [(1, 1)]); p.location(2, 0, 0x20, [(2, 2)]); p.location(3, 0, 0x30, [(3, 3)])
+p.location(4, 0, 0x9000, []); p.location(5, 0, 0x9100, [])
+p.sample([1, 3], [2, 200, 2, 200])
+p.sample([2, 3], [-1 & (2**64 - 1), -300 & (2**64 - 1), -1 & (2**64 - 1), -300 & (2**64 - 1)])
+p.sample([4, 3], [1, 16, 1, 16]); p.sample([5, 4, 3], [1, 8, 1, 8])
+write(f"{out}/negative.pb.gz", p.encode())
+truth["negative"] = {"inuse_space": {"grow": (200, 200), "shrink": (-300, -300), "<unknown>": (24, 24),
+                                     "main": (0, -76)}}
+
 with open(f"{out}/truth.json", "w") as f:
     json.dump(truth, f)
