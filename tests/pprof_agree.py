@@ -38,7 +38,7 @@ for line in text.splitlines():
     if len(f) == 6 and f[1].endswith("%") and f[2].endswith("%") and f[4].endswith("%"):
         name = re.sub(r" \((partial-)?inline\)$", "", f[5])
         fl, cu = rows.get(name, (0, 0))
-        rows[name] = (fl + num(f[0]), max(cu, num(f[3])))
+        rows[name] = (fl + num(f[0]), max(cu, num(f[3]), key=abs))
 bad = []
 diff = "base_total" in ours
 if diff:

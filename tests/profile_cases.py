@@ -256,5 +256,19 @@ write(f"{out}/negative.pb.gz", p.encode())
 truth["negative"] = {"inuse_space": {"grow": (200, 200), "shrink": (-300, -300), "<unknown>": (24, 24),
                                      "main": (0, -76)}}
 
+# 18. gzip in two members (concatenated .gz files read as one stream), and
+# gzip followed by zero padding (refused by both)
+p = P(); p.heap_header()
+p.function(1, "a"); p.function(2, "b")
+p.location(1, 0, 0x10, [(1, 1)]); p.location(2, 0, 0x20, [(2, 2)])
+p.sample([1, 2], [1, 8, 1, 8])
+data = p.encode()
+with open(f"{out}/members.pb.gz", "wb") as f:
+    f.write(gzip.compress(data[:-10]) + gzip.compress(data[-10:]))
+truth["members"] = {"inuse_space": {"a": (8, 8), "b": (0, 8)}}
+with open(f"{out}/padded.pb.gz", "wb") as f:
+    f.write(gzip.compress(data) + bytes(16))
+truth["padded"] = "refuse"
+
 with open(f"{out}/truth.json", "w") as f:
     json.dump(truth, f)
