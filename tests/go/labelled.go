@@ -92,15 +92,16 @@ func main() {
 	wg.Wait()
 	runtime.GC()
 	f, err := os.Create(os.Args[2])
+	if err == nil {
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	f.Close()
 	runtime.KeepAlive(pages)
 	runtime.KeepAlive(smallsOne)
 	runtime.KeepAlive(smallsTwo)
