@@ -25,7 +25,7 @@ typedef struct bucket {
     uint32_t stack;
     bool dirty; /* on the dirty list: has pending counts */
     uint64_t size;
-    uint64_t rate; /* the sampling rate its samples were taken at */
+    uint64_t rate;          /* the sampling rate its samples were taken at */
     uint64_t p_allocs;      /* pending: since the last collection started */
     uint64_t allocs, frees; /* visible (bytes are count * size) */
 } bucket;
@@ -208,8 +208,7 @@ static int64_t intern_bucket(mrc_prof *p, uint32_t stack, uint64_t size, uint64_
         if (e->stack == stack && e->size == size && e->rate == rate) return b - 1;
     }
     if (p->n_buckets >= UINT32_MAX - 1) return -1;
-    if (!MF_GROW(p->buckets, p->cap_buckets, p->n_buckets + 1, 64))
-        return -1;
+    if (!MF_GROW(p->buckets, p->cap_buckets, p->n_buckets + 1, 64)) return -1;
     if (rehash_index(&p->bucket_slots, &p->bucket_mask, p->n_buckets, p, bucket_hash_of)) return -1;
     uint32_t id = (uint32_t)p->n_buckets++;
     p->buckets[id] = (bucket){.stack = stack, .size = size, .rate = rate};
@@ -296,8 +295,7 @@ int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, uint64_t rate, con
     if (old != SIZE_MAX) free_slot(p, old);
     int64_t s = intern_stack(p, pcs, n, hash);
     int64_t b = s < 0 ? -1 : intern_bucket(p, (uint32_t)s, size, rate);
-    if (b < 0 || obj_grow(p) ||
-        !MF_GROW(p->dirty, p->cap_dirty, p->n_dirty + 1, 64)) {
+    if (b < 0 || obj_grow(p) || !MF_GROW(p->dirty, p->cap_dirty, p->n_dirty + 1, 64)) {
         p->dropped++;
         pthread_mutex_unlock(&p->lock);
         return -1;
@@ -391,8 +389,12 @@ int mrc_prof_snapshot_take(mrc_prof *p, bool wait, mrc_prof_snapshot *out)
         if (!b->allocs) continue;
         const stack_ent *s = &p->stacks[b->stack];
         mrc_prof_record *r = &out->records[out->n_records++];
-        *r = (mrc_prof_record){b->size,  b->rate,            b->allocs,
-                               b->allocs * b->size, b->frees, b->frees * b->size,
+        *r = (mrc_prof_record){b->size,
+                               b->rate,
+                               b->allocs,
+                               b->allocs * b->size,
+                               b->frees,
+                               b->frees * b->size,
                                (uint32_t)out->n_frames,
                                s->n};
         if (s->n)

@@ -351,8 +351,8 @@ static int decode_location(ctx *c, maps *mp, const field *outer, mf_location *lo
              * without one ("a line with nil function"), so does this. */
             uint32_t fi = fid ? idmap_get(&mp->function, fid) : NONE;
             if (fid == 0)
-                return fail(c, f.at, "%s (id %llu): a line has no function (function id 0)",
-                            what, (unsigned long long)loc->id);
+                return fail(c, f.at, "%s (id %llu): a line has no function (function id 0)", what,
+                            (unsigned long long)loc->id);
             if (fi == NONE)
                 return fail(c, f.at,
                             "%s (id %llu): line refers to function id %llu, which is not defined",
@@ -1222,8 +1222,7 @@ uint64_t mf_pw_add_location(mf_pprof_writer *w, uint64_t mapping_id, uint64_t ad
                    (unsigned long long)lines[i].function_id);
             return 0;
         }
-    if (w->n_locs >= UINT32_MAX - 1 ||
-        !MF_GROW(w->locs, w->cap_locs, w->n_locs + 1, 64) ||
+    if (w->n_locs >= UINT32_MAX - 1 || !MF_GROW(w->locs, w->cap_locs, w->n_locs + 1, 64) ||
         !MF_GROW(w->lines, w->cap_lines, w->n_lines + n_lines, 64))
         goto oom;
     if (n_lines) memcpy(w->lines + w->n_lines, lines, n_lines * sizeof *lines);
