@@ -15,6 +15,7 @@
 # Exits 77 (skipped) when Go is not installed.
 set -u
 maproot=$1 make_profiles=$2 src=$3 work=$4
+agree=$(dirname "$0")/pprof_agree.py
 command -v go >/dev/null || { echo "go not installed: skipped"; exit 77; }
 mkdir -p "$work"
 export GOCACHE="$work/gocache" GOPATH="$work/gopath" GO111MODULE=off GOFLAGS= GOTOOLCHAIN=local
@@ -28,56 +29,9 @@ go build -o "$work/mapgrow" "$src/mapgrow.go" || { echo "go build failed" >&2; e
 
 pprof() { go tool pprof -symbolize=none "$@" 2>/dev/null; }
 
-# compare_top FILE TYPE [-diff_base=BEFORE]: pprof's -top against maproot's JSON.
+# compare FILE TYPE [BEFORE]: pprof's -top against maproot's JSON (a diff when BEFORE).
 compare() {
-    local file=$1 type=$2 base=${3:-}
-    local ours
-    if [ -n "$base" ]; then
-        pprof -top -unit=B -nodefraction=0 -nodecount=1000000 -sample_index="$type" \
-            -diff_base="$base" "$file" >"$work/pprof.txt"
-        ours=$("$maproot" diff --format json --top 0 -i "$type" "$base" "$file")
-    else
-        pprof -top -unit=B -nodefraction=0 -nodecount=1000000 -sample_index="$type" \
-            "$file" >"$work/pprof.txt"
-        ours=$("$maproot" analyze --format json --top 0 -i "$type" "$file")
-    fi
-    [ -s "$work/pprof.txt" ] || { fail "go tool pprof rejected $file ($type)"; return; }
-    python3 - "$work/pprof.txt" "$ours" "$file $type ${base:+diff}" <<'PY' || fail "$file $type ${base:+diff_base=$base}"
-import json, re, sys
-text = open(sys.argv[1]).read()
-ours = json.loads(sys.argv[2])
-what = sys.argv[3]
-num = lambda s: int(re.sub(r"[^0-9-]", "", s) or 0)
-m = re.search(r"Showing nodes accounting for (-?\d+)B?, .* of (-?\d+)B? total", text)
-assert m, "no totals line in pprof output"
-shown, total = int(m.group(1)), int(m.group(2))
-rows = {}
-for line in text.splitlines():
-    f = line.split(None, 5)
-    if len(f) == 6 and f[1].endswith("%") and f[2].endswith("%") and f[4].endswith("%"):
-        name = f[5].replace(" (inline)", "")
-        fl, cu = rows.get(name, (0, 0))
-        rows[name] = (fl + num(f[0]), max(cu, num(f[3])))
-bad = []
-if "base_total" in ours:
-    if ours["base_total"] != total: bad.append(f"base total {ours['base_total']} != {total}")
-    if ours["delta"] != shown: bad.append(f"delta {ours['delta']} != {shown}")
-    mine = {s["function"]: (s["flat_delta"], s["cum_delta"]) for s in ours["sites"]}
-else:
-    if ours["total"] != total: bad.append(f"total {ours['total']} != {total}")
-    if sum(s["flat"] for s in ours["top"]) != shown: bad.append("flat sum != pprof's")
-    mine = {s["function"]: (s["flat"], s["cum"]) for s in ours["top"]}
-for name, (fl, cu) in rows.items():
-    if (fl, cu) == (0, 0) and name not in mine: continue
-    if mine.get(name, (0, 0))[0] != fl: bad.append(f"{name}: flat {mine.get(name)} != pprof ({fl}, {cu})")
-    elif "base_total" not in ours and mine.get(name, (0, 0))[1] != cu: bad.append(f"{name}: cum {mine.get(name)} != pprof ({fl}, {cu})")
-for name, (fl, cu) in mine.items():
-    if (fl or cu) and name not in rows and "base_total" not in ours: bad.append(f"{name} missing in pprof")
-if not rows: bad.append("no rows parsed")
-if bad:
-    print(what + ": " + "; ".join(bad[:8]), file=sys.stderr)
-    sys.exit(1)
-PY
+    python3 "$agree" "$maproot" "$@" || fail "$*"
 }
 
 types="alloc_objects alloc_space inuse_objects inuse_space"

@@ -242,6 +242,9 @@ static size_t pack_tweaked(uint8_t *buf, int tweak)
     case 10:
         fn.id = 0;
         break;
+    case 11:
+        line.function_id = 0;
+        break;
     }
     return perftools__profiles__profile__pack(&p, buf);
 }
@@ -264,8 +267,13 @@ static void reader_rejects_inconsistent_profiles(void)
     CHECK(parse_fails_with(buf, n, "sample 0 has 2 values but the profile has 1 sample types"));
     n = pack_tweaked(buf, 5);
     CHECK(parse_fails_with(buf, n, "function id 3, which is not defined"));
+    n = pack_tweaked(buf, 11);
+    CHECK(parse_fails_with(buf, n, "location 0 (id 1): a line has no function (function id 0)"));
+    /* an undefined mapping id reads as no mapping, as go tool pprof reads it */
     n = pack_tweaked(buf, 6);
-    CHECK(parse_fails_with(buf, n, "mapping id 2, which is not defined"));
+    CHECK(mf_profile_parse(buf, n, "nomap.pb", &p, &e) == 0);
+    CHECK(p->n_locations == 1 && p->locations[0].mapping == 0);
+    mf_profile_free(p);
     n = pack_tweaked(buf, 7);
     CHECK(parse_fails_with(buf, n, "function 1 has a duplicate id 1"));
     n = pack_tweaked(buf, 8);

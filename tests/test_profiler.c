@@ -29,7 +29,7 @@ static const uintptr_t stack_b[] = {0x1000, 0x2000, 0x4000};
 
 static void rec(mrc_prof *p, uintptr_t obj, uint64_t size, const uintptr_t *pcs, size_t n)
 {
-    mrc_prof_alloc(p, obj, size, pcs, n, mrc_prof_hash_stack(pcs, n));
+    mrc_prof_alloc(p, obj, size, 1, pcs, n, mrc_prof_hash_stack(pcs, n));
 }
 
 /* The record of (stack, size) in a snapshot, or NULL. */
@@ -107,7 +107,7 @@ static void frees_from_the_sweep_count_at_once(void)
     mrc_prof_destroy(p);
 }
 
-static void buckets_are_per_stack_and_size(void)
+static void buckets_are_per_stack_size_and_rate(void)
 {
     mrc_prof *p = mrc_prof_new();
     CHECK(p != NULL);
@@ -124,6 +124,22 @@ static void buckets_are_per_stack_and_size(void)
     CHECK_EQ_U64(find_rec(&s, stack_a, 3, 32)->allocs, 1);
     CHECK_EQ_U64(find_rec(&s, stack_b, 3, 16)->allocs, 1);
     CHECK_EQ_U64(find_rec(&s, stack_a, 2, 16)->allocs, 1);
+    mrc_prof_snapshot_free(&s);
+    /* the same stack and size sampled at another rate: a bucket of its own,
+     * which keeps its rate */
+    mrc_prof_alloc(p, 0x6000, 16, 4096, stack_a, 3, mrc_prof_hash_stack(stack_a, 3));
+    mrc_prof_publish(p);
+    CHECK(mrc_prof_snapshot_take(p, true, &s) == 0);
+    CHECK_EQ_U64(s.n_records, 5);
+    size_t at_1 = 0, at_4096 = 0;
+    for (size_t i = 0; i < s.n_records; i++)
+        if (s.records[i].n_frames == 3 && s.records[i].size == 16 &&
+            memcmp(s.frames + s.records[i].frame_start, stack_a, sizeof stack_a) == 0) {
+            if (s.records[i].rate == 1) at_1 += s.records[i].allocs;
+            if (s.records[i].rate == 4096) at_4096 += s.records[i].allocs;
+        }
+    CHECK_EQ_U64(at_1, 2);
+    CHECK_EQ_U64(at_4096, 1);
     mrc_prof_snapshot_free(&s);
     mrc_prof_destroy(p);
 }
@@ -271,8 +287,13 @@ static void program_frames_start_at_the_programs_call(void)
     CHECK_EQ_U64(mrc_prof_program_frames(pcs, 6, 0x400, true, 64), 4);
     CHECK(pcs[0] == 0x30 && pcs[1] == 0x400);
     memcpy(pcs, st, sizeof st);
-    CHECK_EQ_U64(mrc_prof_program_frames(pcs, 6, 0x400, false, 2), 2);
-    CHECK(pcs[0] == 0x400 && pcs[1] == 0x500);
+    /* more program frames than the depth: cut, and marked so */
+    CHECK_EQ_U64(mrc_prof_program_frames(pcs, 6, 0x400, false, 2), 3);
+    CHECK(pcs[0] == 0x400 && pcs[1] == 0x500 && pcs[2] == MRC_PROF_TRUNCATED);
+    /* exactly the depth: not cut */
+    memcpy(pcs, st, sizeof st);
+    CHECK_EQ_U64(mrc_prof_program_frames(pcs, 6, 0x400, false, 3), 3);
+    CHECK(pcs[2] == 0x600);
     /* the unwinder stopped short of the program: its call alone */
     memcpy(pcs, st, sizeof st);
     CHECK_EQ_U64(mrc_prof_program_frames(pcs, 3, 0x400, true, 64), 1);
@@ -323,6 +344,17 @@ static int64_t site_value(const mf_profile *p, const char *fn, size_t t)
             v += mf_sample_values(p, s)[t];
     }
     return v;
+}
+
+/* The name of the function of frame i (a location's outermost line) of
+ * sample s, or "". */
+static const char *frame_name(const mf_profile *p, size_t s, size_t i)
+{
+    const mf_sample *sm = &p->samples[s];
+    const mf_location *l = &p->locations[p->locs[sm->loc_start + i]];
+    if (!l->n_lines) return "";
+    const mf_line *ln = &p->lines[l->line_start + l->n_lines - 1];
+    return ln->function ? mf_str(p, p->functions[ln->function - 1].name) : "";
 }
 
 /* Does the profile have function fn? */
@@ -428,6 +460,107 @@ static void rate_one_profiles_are_exact(void)
     mf_profile_free(p);
 }
 
+/* Sampled sites: objects of one size class, at sites of their own. */
+static void **sampled; /* sampled[i] keeps an object alive */
+MR_GLOBAL(sampled)
+
+enum { NSMALL = 100000, SMALL_WORDS = 32, NBIG = 200, BIG_WORDS = 8192, NFIRST = 2000 };
+
+__attribute__((noinline)) static void alloc_sampled_small(size_t i)
+{
+    sampled[i] = mr_new_array(&mr_type_int64, SMALL_WORDS);
+}
+
+__attribute__((noinline)) static void alloc_sampled_big(size_t i)
+{
+    sampled[i] = mr_new_array(&mr_type_int64, BIG_WORDS);
+}
+
+/* (a size of its own, or identical code folding may merge it with the
+ * small site's function) */
+__attribute__((noinline)) static void alloc_before_the_rate_changed(size_t i)
+{
+    sampled[i] = mr_new_array(&mr_type_int64, 6);
+}
+
+/*
+ * At rate R each object of s bytes is sampled with probability
+ * q = 1 - exp(-s/R), independently (the gap between samples is exponential,
+ * hence memoryless), and every sample is scaled by 1/q. With N objects the
+ * estimate of N*s has a relative standard deviation of sqrt((1-q)/(N*q)):
+ * 100000 objects of 256 bytes at rate 4096 (q = 0.0606) give 1.25%; the
+ * check allows 6 of them (7.5%), which a correct profiler misses about
+ * once in 500 million runs. Objects much larger than the rate are all
+ * sampled (q = 1 - exp(-16) for 64 KiB at 4096), so their figures are exact
+ * to a part in a million.
+ */
+static void sampled_profiles_estimate_the_heap(void)
+{
+    enum { RATE = 4096 };
+    CHECK(mrc_profile_start(RATE) == 0);
+    sampled = mr_new_array(&mr_type_pointer, NSMALL);
+    for (size_t i = 0; i < NSMALL; i++) alloc_sampled_small(i);
+    size_t small = mr_object_size(sampled[0]);
+    mr_gc();
+    mf_profile *p = write_and_read("sampled.pb.gz");
+    CHECK(p != NULL);
+    CHECK_EQ_U64(p->period, RATE);
+    double truth = (double)NSMALL * (double)small;
+    double q = 1.0 - exp(-(double)small / RATE);
+    double bound = 6.0 * sqrt((1.0 - q) / (NSMALL * q));
+    double est = (double)site_value(p, "alloc_sampled_small", 3);
+    if (fabs(est / truth - 1.0) > bound)
+        fprintf(stderr, "inuse_space estimate %.0f of %.0f: off by %.2f%% (bound %.2f%%)\n", est,
+                truth, 100.0 * fabs(est / truth - 1.0), 100.0 * bound);
+    CHECK(fabs(est / truth - 1.0) <= bound);
+    double objs = (double)site_value(p, "alloc_sampled_small", 2);
+    CHECK(fabs(objs / NSMALL - 1.0) <= bound);
+    mf_profile_free(p);
+
+    /* larger than the rate: every one sampled, the figures exact */
+    sampled = mr_new_array(&mr_type_pointer, NBIG);
+    for (size_t i = 0; i < NBIG; i++) alloc_sampled_big(i);
+    size_t big = mr_object_size(sampled[0]);
+    mr_gc();
+    p = write_and_read("sampled-big.pb.gz");
+    CHECK(p != NULL);
+    truth = (double)NBIG * (double)big;
+    est = (double)site_value(p, "alloc_sampled_big", 3);
+    CHECK(fabs(est / truth - 1.0) < 1e-6);
+    CHECK_EQ_U64(site_value(p, "alloc_sampled_big", 2), NBIG);
+    /* the small ones died with their array: allocated, no longer in use */
+    CHECK(fabs((double)site_value(p, "alloc_sampled_small", 1) / (NSMALL * (double)small) - 1.0) <=
+          bound);
+    if (EXACT_RECLAIM) CHECK(site_value(p, "alloc_sampled_small", 3) <= 4 * (int64_t)small / q);
+    mf_profile_free(p);
+    sampled = NULL;
+    mr_gc();
+    CHECK(mrc_profile_start(1) == 0);
+}
+
+/* Samples keep the rate they were taken at: objects sampled one by one
+ * (rate 1) before the rate went up still stand for themselves alone, not
+ * for the 1/(1 - exp(-s/rate)) objects a sample at the new rate stands for. */
+static void a_new_rate_leaves_earlier_samples_exact(void)
+{
+    CHECK(mrc_profile_start(1) == 0);
+    sampled = mr_new_array(&mr_type_pointer, NFIRST);
+    for (size_t i = 0; i < NFIRST; i++) alloc_before_the_rate_changed(i);
+    size_t sz = mr_object_size(sampled[0]);
+    mr_gc();
+    CHECK(mrc_profile_start(1 << 20) == 0);
+    mr_gc();
+    mf_profile *p = write_and_read("rate-change.pb.gz");
+    CHECK(p != NULL);
+    CHECK_EQ_U64(p->period, 1 << 20);
+    CHECK_EQ_U64(site_value(p, "alloc_before_the_rate_changed", 2), NFIRST);
+    CHECK_EQ_U64(site_value(p, "alloc_before_the_rate_changed", 3), NFIRST * sz);
+    mf_profile_free(p);
+    sampled = NULL;
+    mr_gc();
+    CHECK(mrc_profile_start(1) == 0);
+}
+
 static void map_growth_frames_are_kept(void)
 {
     CHECK(mrc_profile_start(1) == 0);
@@ -468,7 +601,63 @@ static void stack_depth_limits_frames(void)
     mf_profile *p = write_and_read("depth.pb.gz");
     CHECK(mrc_set_stack_depth(MRC_DEFAULT_STACK_DEPTH) == 0);
     CHECK(p != NULL);
-    for (size_t s = 0; s < p->n_samples; s++) CHECK(p->samples[s].n_locs <= 2);
+    /* two frames, and the mark of the cut on the root side */
+    for (size_t s = 0; s < p->n_samples; s++) {
+        const mf_sample *sm = &p->samples[s];
+        CHECK(sm->n_locs <= 3);
+        if (sm->n_locs == 3) CHECK(strcmp(frame_name(p, s, 2), MRC_HEAPPROF_TRUNCATED) == 0);
+    }
+    mf_profile_free(p);
+    kept = NULL;
+}
+
+enum { RECURSION = 100 };
+
+__attribute__((noinline)) static void *alloc_at_the_bottom(void)
+{
+    void *b = mr_alloc_blob(72);
+    __asm__ volatile("" : : "r"(b) : "memory"); /* not a tail call */
+    return b;
+}
+
+__attribute__((noinline)) static void *recurse(int n)
+{
+    void *r = n ? recurse(n - 1) : alloc_at_the_bottom();
+    __asm__ volatile("" : : "r"(n) : "memory"); /* not a tail call */
+    return r;
+}
+
+/* Recursion deeper than the depth limit: the stack keeps its innermost
+ * frames (the allocating function, then recurse) and says it was cut, so
+ * that no tool charges the bytes to recurse as if it were the root, and
+ * the shallow stacks beside it carry no such mark. */
+static void deep_recursion_is_marked_truncated(void)
+{
+    CHECK(mrc_profile_start(1) == 0);
+    kept = mr_new_array(&mr_type_pointer, 2);
+    kept[0] = recurse(RECURSION);
+    alloc_kept(1);
+    mr_gc();
+    mf_profile *p = write_and_read("recursion.pb.gz");
+    CHECK(p != NULL);
+    size_t deep = 0, shallow = 0;
+    for (size_t s = 0; s < p->n_samples; s++) {
+        const mf_sample *sm = &p->samples[s];
+        if (!sm->n_locs) continue;
+        const char *leaf = frame_name(p, s, 0);
+        if (strcmp(leaf, "alloc_at_the_bottom") == 0) {
+            deep++;
+            CHECK_EQ_U64(sm->n_locs, MRC_DEFAULT_STACK_DEPTH + 1);
+            if (built_with_dwarf()) CHECK(strcmp(frame_name(p, s, 1), "recurse") == 0);
+            CHECK(strcmp(frame_name(p, s, sm->n_locs - 1), MRC_HEAPPROF_TRUNCATED) == 0);
+        } else if (strcmp(leaf, "alloc_kept") == 0 && sm->n_locs > 3) {
+            /* (not the one stack_depth_limits_frames cut to 2) */
+            CHECK(strcmp(frame_name(p, s, sm->n_locs - 1), MRC_HEAPPROF_TRUNCATED) != 0);
+            shallow++;
+        }
+    }
+    CHECK_EQ_U64(deep, 1);
+    CHECK(shallow >= 1);
     mf_profile_free(p);
     kept = NULL;
 }
@@ -545,7 +734,7 @@ int main(int argc, char **argv)
     if (!threads_only) {
         TEST(allocations_are_pending_until_a_collection_starts);
         TEST(frees_from_the_sweep_count_at_once);
-        TEST(buckets_are_per_stack_and_size);
+        TEST(buckets_are_per_stack_size_and_rate);
         TEST(many_objects_and_stacks_keep_exact_counts);
         TEST(a_reused_address_counts_the_old_object_freed);
         TEST(scaling_follows_go);
@@ -553,8 +742,11 @@ int main(int argc, char **argv)
         TEST(program_frames_start_at_the_programs_call);
         TEST(rate_one_profiles_are_exact);
         TEST(map_growth_frames_are_kept);
+        TEST(sampled_profiles_estimate_the_heap);
+        TEST(a_new_rate_leaves_earlier_samples_exact);
         TEST(a_bad_directory_is_an_error_not_a_crash);
         TEST(stack_depth_limits_frames);
+        TEST(deep_recursion_is_marked_truncated);
     }
     TEST(threads_sample_write_and_collect_at_once);
     char cmd[600];

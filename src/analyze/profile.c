@@ -213,6 +213,42 @@ int64_t mp_total(const mf_profile *p, size_t t)
 
 /* ----------------------------------------------------------------- index --- */
 
+/* Where the names of frames without a function name are built: the table
+ * of node names, the arena they are copied into, and a scratch buffer. */
+typedef struct bare_names {
+    strtab *names;
+    mp_index *ix;
+    char *arena, *arena_end;
+    char *cand;
+    size_t cand_size;
+} bare_names;
+
+/* The node of a frame that has no function name (an unsymbolized location,
+ * or a line whose function is nameless): pprof's name for it at function
+ * granularity is the mapping's base name in brackets, else "<unknown>".
+ * Returns UINT32_MAX when out of memory. */
+static uint32_t bare_node(bare_names *b, const mf_location *loc)
+{
+    const mf_profile *p = b->ix->p;
+    const char *mfile = loc->mapping ? mf_str(p, p->mappings[loc->mapping - 1].filename) : "";
+    const char *mbase = mf_path_base(mfile);
+    if (mbase[0])
+        snprintf(b->cand, b->cand_size, "[%s]", mbase);
+    else
+        strcpy(b->cand, "<unknown>");
+    size_t slot;
+    uint32_t v = strtab_get(b->names, b->cand, &slot);
+    if (v) return v - 1;
+    size_t need = strlen(b->cand) + 1;
+    if (need > (size_t)(b->arena_end - b->arena)) return UINT32_MAX;
+    memcpy(b->arena, b->cand, need);
+    v = (uint32_t)++b->ix->n_nodes;
+    b->ix->node_names[v - 1] = b->arena;
+    if (strtab_put(b->names, slot, b->arena, v)) return UINT32_MAX;
+    b->arena += need;
+    return v - 1;
+}
+
 /* Why an index: a profile refers to frames through locations and lines, and
  * pprof's sites are function *names*. Resolving each location to its node
  * numbers once makes every later pass over millions of stack entries a pair
@@ -225,12 +261,12 @@ int mp_index_build(const mf_profile *p, const char *name, mp_index *ix, mf_error
     strtab names = {0};
     uint32_t *fn_node = NULL;
     char *cand = NULL;
-    size_t n_frames = 0, addr_names = 0;
-    for (size_t l = 0; l < p->n_locations; l++) {
+    size_t n_frames = 0;
+    for (size_t l = 0; l < p->n_locations; l++)
         n_frames += p->locations[l].n_lines ? p->locations[l].n_lines : 1;
-        if (!p->locations[l].n_lines) addr_names++;
-    }
-    size_t max_nodes = p->n_functions + addr_names + 1;
+    /* nodes: one per function name, one per mapping for frames named after
+     * it, and "<unknown>" */
+    size_t max_nodes = p->n_functions + p->n_mappings + 2;
     ix->frames = malloc((n_frames + 1) * sizeof *ix->frames);
     ix->frame_start = malloc((p->n_locations + 1) * sizeof *ix->frame_start);
     ix->frame_n = malloc((p->n_locations + 1) * sizeof *ix->frame_n);
@@ -251,9 +287,14 @@ int mp_index_build(const mf_profile *p, const char *name, mp_index *ix, mf_error
         !ix->owned_names_ || !fn_node || strtab_init(&names, max_nodes))
         goto oom;
 
-    /* Functions to nodes, by name. */
+    /* Functions to nodes, by name (a function without a name gets its
+     * node from each location it appears in: UINT32_MAX here). */
     for (size_t f = 0; f < p->n_functions; f++) {
         const char *nm = mf_str(p, p->functions[f].name);
+        if (!nm[0]) {
+            fn_node[f] = UINT32_MAX;
+            continue;
+        }
         size_t slot;
         uint32_t v = strtab_get(&names, nm, &slot);
         if (!v) {
@@ -268,51 +309,25 @@ int mp_index_build(const mf_profile *p, const char *name, mp_index *ix, mf_error
     /* A candidate name is built in `cand` and copied into the arena only when
      * it is new, so the arena holds each distinct name once and its size
      * bound (every mapping's name, plus "<unknown>") is never passed. */
-    char *an = ix->owned_names_, *arena_end = ix->owned_names_ + arena;
-    cand = malloc(longest + 16);
+    bare_names bn = {&names, ix, ix->owned_names_, ix->owned_names_ + arena, NULL, longest + 16};
+    bn.cand = cand = malloc(longest + 16);
     if (!cand) goto oom;
     size_t k = 0;
     for (size_t l = 0; l < p->n_locations; l++) {
         const mf_location *loc = &p->locations[l];
         ix->frame_start[l] = (uint32_t)k;
         if (loc->n_lines == 0) {
-            /* pprof's name for an unsymbolized frame at function granularity:
-             * the mapping's base name in brackets, else "<unknown>". */
-            const char *mfile =
-                loc->mapping ? mf_str(p, p->mappings[loc->mapping - 1].filename) : "";
-            const char *mbase = mf_path_base(mfile);
-            if (mbase[0])
-                snprintf(cand, longest + 16, "[%s]", mbase);
-            else
-                strcpy(cand, "<unknown>");
-            size_t slot;
-            uint32_t v = strtab_get(&names, cand, &slot);
-            if (!v) {
-                size_t need = strlen(cand) + 1;
-                if (need > (size_t)(arena_end - an)) goto oom;
-                memcpy(an, cand, need);
-                v = (uint32_t)++ix->n_nodes;
-                ix->node_names[v - 1] = an;
-                if (strtab_put(&names, slot, an, v)) goto oom;
-                an += need;
-            }
-            ix->frames[k++] = (mp_frame){v - 1, 0, 0};
+            uint32_t node = bare_node(&bn, loc);
+            if (node == UINT32_MAX) goto oom;
+            ix->frames[k++] = (mp_frame){node, 0, 0};
         }
         for (uint32_t i = 0; i < loc->n_lines; i++) {
             const mf_line *ln = &p->lines[loc->line_start + i];
-            uint32_t node;
-            if (ln->function) {
-                node = fn_node[ln->function - 1];
-            } else { /* a line without a function: pprof's "<unknown>" */
-                size_t slot;
-                uint32_t v = strtab_get(&names, "<unknown>", &slot);
-                if (!v) {
-                    v = (uint32_t)++ix->n_nodes;
-                    ix->node_names[v - 1] = "<unknown>";
-                    if (strtab_put(&names, slot, "<unknown>", v)) goto oom;
-                }
-                node = v - 1;
-            }
+            /* a line without a function, or whose function has no name, is
+             * named as pprof names it: after the location's mapping */
+            uint32_t node = ln->function ? fn_node[ln->function - 1] : UINT32_MAX;
+            if (node == UINT32_MAX) node = bare_node(&bn, loc);
+            if (node == UINT32_MAX) goto oom;
             ix->frames[k++] = (mp_frame){node, ln->function, ln->line};
         }
         ix->frame_n[l] = (uint32_t)(k - ix->frame_start[l]);

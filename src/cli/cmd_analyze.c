@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 
 #include "analyze/profile.h"
+#include "analyze/prune.h"
 #include "analyze/report.h"
 #include "analyze/snapshot_summary.h"
 #include "analyze/load_gcstack.h"
@@ -368,7 +369,10 @@ int cmd_analyze(int argc, char **argv)
     mp_top top = {0};
     mp_growth growth = {0};
     size_t si;
-    if (mp_sample_index(p, path, sample_spec, &si, &err) || mp_index_build(p, path, &ix, &err) ||
+    /* the stacks as go tool pprof shows them: without the frames the
+     * profile's drop_frames names */
+    if (mp_prune_frames(p, path, mf_str(p, p->drop_frames), mf_str(p, p->keep_frames), &err) ||
+        mp_sample_index(p, path, sample_spec, &si, &err) || mp_index_build(p, path, &ix, &err) ||
         mp_top_compute(&ix, si, &top, &err) || mp_growth_compute(&ix, si, &growth, &err)) {
         cli_fail("%s", err.msg);
         goto out;

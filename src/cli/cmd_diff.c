@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include "analyze/profile.h"
+#include "analyze/prune.h"
 #include "analyze/report.h"
 #include "cli/cmd_snapshot.h" /* root snapshots */
 #include "cli/input.h"
@@ -170,7 +171,12 @@ int cmd_diff(int argc, char **argv)
         goto out;
     }
     if (cli_input_load_profile(&ai_in, &after)) goto out;
-    if (mp_check_comparable(before, before_path, after, after_path, &err) ||
+    /* pprof -diff_base cuts both profiles' stacks by the rules of the
+     * profile compared (the base's own are not used) */
+    const char *drop = mf_str(after, after->drop_frames), *keep = mf_str(after, after->keep_frames);
+    if (mp_prune_frames(before, before_path, drop, keep, &err) ||
+        mp_prune_frames(after, after_path, drop, keep, &err) ||
+        mp_check_comparable(before, before_path, after, after_path, &err) ||
         mp_sample_index(after, after_path, sample_spec, &si, &err) ||
         mp_index_build(before, before_path, &bi, &err) ||
         mp_index_build(after, after_path, &ai, &err) || mp_diff_compute(&bi, &ai, si, &d, &err)) {

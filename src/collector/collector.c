@@ -58,6 +58,16 @@ static bool agent_on; /* the attach agent runs: the hooks stay for its GC events
 /* A rate the agent asked for, applied at the next MR_GC_START (world
  * stopped); UINT64_MAX none. */
 static atomic_uint_fast64_t next_cycle_rate = UINT64_MAX;
+/* The rate the installed hooks sample at, for on_alloc to record with each
+ * sample. The hooks' ud points at one of two slots; installing hooks fills
+ * the other slot and points the new hooks at it, so a slot changes only
+ * while no hook can be reading it: the hooks it belongs to are gone
+ * (mr_set_hooks stops the world, so no on_alloc is left running with the old
+ * ud), or the world is stopped (a rate change at MR_GC_START, through the ud
+ * passed to on_gc). Every sample is thus recorded with exactly the rate its
+ * gap was drawn with. ctl_lock guards rate_slot. */
+static atomic_uint_fast64_t rate_slots[2];
+static int rate_slot;
 
 /* MAPROOT_PROFILE and MAPROOT_PROFILE_EVERY */
 static char *env_path;
@@ -116,14 +126,15 @@ const char *mrc_last_error(void)
  * mutator thread; uses malloc (in the tables) but never the GC heap. */
 static void on_alloc(void *ud, void *obj, size_t size, const mr_type *t, const mr_alloc_call *call)
 {
-    (void)ud;
     (void)t;
-    uintptr_t pcs[MRC_MAX_STACK_DEPTH + ALLOCATOR_SLACK];
+    uint64_t rate = atomic_load_explicit((atomic_uint_fast64_t *)ud, memory_order_relaxed);
+    uintptr_t pcs[MRC_MAX_STACK_DEPTH + ALLOCATOR_SLACK + 1];
     int depth = atomic_load_explicit(&stack_depth, memory_order_relaxed);
-    int n = unw_backtrace((void **)pcs, depth + ALLOCATOR_SLACK);
+    /* one frame more than kept: tells a cut stack from one of exactly depth */
+    int n = unw_backtrace((void **)pcs, depth + ALLOCATOR_SLACK + 1);
     size_t m =
         mrc_prof_program_frames(pcs, n < 0 ? 0 : (size_t)n, call->pc, call->map, (size_t)depth);
-    mrc_prof_alloc(prof, (uintptr_t)obj, size, pcs, m, mrc_prof_hash_stack(pcs, m));
+    mrc_prof_alloc(prof, (uintptr_t)obj, size, rate, pcs, m, mrc_prof_hash_stack(pcs, m));
 }
 
 static void on_free(void *ud, void *obj, size_t size)
@@ -213,13 +224,13 @@ static void periodic_pair(uint32_t cycle)
 
 static void on_gc(void *ud, mr_gc_event ev, uint32_t cycle)
 {
-    (void)ud;
     mrc_gc_listener fn = atomic_load(&listener);
     if (ev == MR_GC_START) {
         mrc_prof_gc_start(prof);
         uint64_t r = atomic_exchange(&next_cycle_rate, UINT64_MAX);
         if (r != UINT64_MAX) {
             mr_set_sample_rate(r);
+            atomic_store((atomic_uint_fast64_t *)ud, r);
             atomic_store(&cur_rate, r);
             if (r) atomic_store(&out_rate, r);
         }
@@ -279,8 +290,10 @@ static void update_hooks_locked(void)
     if (rate == 0 && !atomic_load(&listener) && !hooks_installed && !agent_on) return;
     /* Once any sample was taken, frees must keep being counted, so the
      * hooks stay (with sampling off: rate 0) when profiling stops. */
+    rate_slot ^= 1;
+    atomic_store(&rate_slots[rate_slot], rate);
     mr_hooks h = {
-        .ud = NULL,
+        .ud = &rate_slots[rate_slot],
         .sample_rate = rate,
         .on_alloc = on_alloc,
         .on_free = on_free,

@@ -3,9 +3,14 @@
  *
  * The profiler's stacks hold the program's frames only (see profiler.h).
  * Here each is cut to the depth limit (which may have been lowered since it
- * was recorded) and symbolized; buckets whose cut stacks and sizes coincide
+ * was recorded) and symbolized; a stack that lost outer frames, when it was
+ * captured or here, ends with a frame of its own, MRC_HEAPPROF_TRUNCATED, so that
+ * its bytes are not silently charged to its outermost kept frame as if that
+ * were the root; buckets whose cut stacks and sizes coincide
  * are merged before unsampling, since Go's buckets are keyed by exactly
- * (stack, size).
+ * (stack, size). Buckets sampled at different rates stay apart: each is
+ * unsampled with its own rate (a profile may hold samples from before and
+ * after a rate change; the profile's period is the latest rate).
  */
 #include "collector/heapprof.h"
 
@@ -20,11 +25,13 @@
 #define MAPROOT_VERSION "0"
 #endif
 
-/* A merged bucket: a cut stack (pcs in the snapshot's frames) and a size. */
+/* A merged bucket: a cut stack (pcs in the snapshot's frames), a size and
+ * the rate its samples were taken at. */
 typedef struct merged {
     uint64_t hash;
     uint32_t start, n; /* snap->frames[start, start + n) */
-    uint64_t size;
+    bool truncated;    /* outer frames are missing */
+    uint64_t size, rate;
     uint64_t allocs, alloc_bytes, frees, free_bytes;
 } merged;
 
@@ -72,14 +79,20 @@ int mrc_heapprof_build(const mrc_prof_snapshot *snap, const mrc_heapprof_opts *o
         const uintptr_t *fr = snap->frames + rec->frame_start;
         uint32_t i = 0;
         uint32_t n = rec->n_frames;
-        if (n > (uint32_t)o->max_depth) n = (uint32_t)o->max_depth;
-        uint64_t h = mix(0x12345, rec->size);
+        bool truncated = n && fr[n - 1] == MRC_PROF_TRUNCATED;
+        if (truncated) n--;
+        if (n > (uint32_t)o->max_depth) {
+            n = (uint32_t)o->max_depth;
+            truncated = true;
+        }
+        uint64_t h = mix(mix(mix(0x12345, rec->size), rec->rate), truncated);
         for (uint32_t k = 0; k < n; k++) h = mix(h, fr[i + k]);
         size_t j = h & (cap - 1);
         merged *m = NULL;
         for (; slots[j]; j = (j + 1) & (cap - 1)) {
             merged *c = &ms[slots[j] - 1];
-            if (c->hash == h && c->size == rec->size && c->n == n &&
+            if (c->hash == h && c->size == rec->size && c->rate == rec->rate && c->n == n &&
+                c->truncated == truncated &&
                 memcmp(snap->frames + c->start, fr + i, n * sizeof *fr) == 0) {
                 m = c;
                 break;
@@ -87,7 +100,7 @@ int mrc_heapprof_build(const mrc_prof_snapshot *snap, const mrc_heapprof_opts *o
         }
         if (!m) {
             m = &ms[nm++];
-            *m = (merged){h, rec->frame_start + i, n, rec->size, 0, 0, 0, 0};
+            *m = (merged){h, rec->frame_start + i, n, truncated, rec->size, rec->rate, 0, 0, 0, 0};
             slots[j] = (uint32_t)nm;
         }
         m->allocs += rec->allocs;
@@ -145,16 +158,22 @@ int mrc_heapprof_build(const mrc_prof_snapshot *snap, const mrc_heapprof_opts *o
     free(unnamed);
 
     /* 4. samples */
+    uint64_t truncated_loc = 0; /* the root-side frame of cut stacks */
     for (size_t k = 0; k < nm; k++) {
         const merged *m = &ms[k];
         for (uint32_t i = 0; i < m->n; i++)
             locs[i] = location_of(w, sym, snap->frames[m->start + i]);
+        if (m->truncated && !truncated_loc) {
+            mf_pw_line line = {mf_pw_function(w, MRC_HEAPPROF_TRUNCATED, NULL, NULL, 0), 0};
+            truncated_loc = mf_pw_add_location(w, 0, 0, &line, 1);
+        }
         int64_t v[4];
-        mrc_scale_heap_sample(m->allocs, m->alloc_bytes, o->rate, &v[0], &v[1]);
-        mrc_scale_heap_sample(m->allocs - m->frees, m->alloc_bytes - m->free_bytes, o->rate, &v[2],
+        mrc_scale_heap_sample(m->allocs, m->alloc_bytes, m->rate, &v[0], &v[1]);
+        mrc_scale_heap_sample(m->allocs - m->frees, m->alloc_bytes - m->free_bytes, m->rate, &v[2],
                               &v[3]);
         mf_pw_label label = {"bytes", NULL, (int64_t)(m->alloc_bytes / m->allocs), NULL};
-        mf_pw_add_sample(w, locs, m->n, v, 4, &label, 1);
+        if (m->truncated) locs[m->n] = truncated_loc;
+        mf_pw_add_sample(w, locs, m->n + m->truncated, v, 4, &label, 1);
     }
     rc = 0;
     goto out;

@@ -4,12 +4,14 @@
  * Symbolizes the sampled stacks (the program's frames, the first being the
  * allocating caller, as Go drops mallocgc: see profiler.h), merges buckets
  * that become equal under the depth limit, unsamples the counts like Go's
- * scaleHeapSample
+ * scaleHeapSample (each bucket with the rate its samples were taken at)
  * and writes Go's heap sample types: alloc_objects/count, alloc_space/bytes,
  * inuse_objects/count, inuse_space/bytes; period_type space/bytes with the
  * sampling rate as period; a numeric "bytes" label per sample (the object
  * size); mappings with GNU build IDs; locations with addresses and their
- * (inlined) lines.
+ * (inlined) lines. A stack cut at the depth limit (when captured, or here
+ * to opts.max_depth) ends, at the root side, with a frame of the function
+ * MRC_HEAPPROF_TRUNCATED, so that every tool shows how much was cut.
  *
  * Threads: not thread-safe (the symbolizer is not); callers serialize.
  */
@@ -22,8 +24,10 @@
 
 #include <stdbool.h>
 
+#define MRC_HEAPPROF_TRUNCATED "(truncated stack)"
+
 typedef struct mrc_heapprof_opts {
-    uint64_t rate;      /* the sampling rate of the snapshot */
+    uint64_t rate;      /* the current sampling rate: the profile's period */
     int max_depth;      /* frames kept per stack */
     int64_t time_nanos; /* when the counts were taken (0: now) */
     uint32_t gc_cycle;  /* the last completed collection (for the comment) */

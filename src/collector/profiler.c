@@ -2,7 +2,7 @@
  * src/collector/profiler.c -- the sample tables of the heap profiler.
  *
  * Three open-addressing hash tables with linear probing, all under one
- * mutex: stacks (by content), buckets (by stack and size) and sampled
+ * mutex: stacks (by content), buckets (by stack, size and rate) and sampled
  * objects (by address). Stacks and buckets are never removed; objects are
  * removed when freed, with backward-shift deletion so that no tombstones
  * pile up in a long-running program. See profiler.h for the counting
@@ -25,6 +25,7 @@ typedef struct bucket {
     uint32_t stack;
     bool dirty; /* on the dirty list: has pending counts */
     uint64_t size;
+    uint64_t rate;          /* the sampling rate its samples were taken at */
     uint64_t p_allocs;      /* pending: since the last collection started */
     uint64_t allocs, frees; /* visible (bytes are count * size) */
 } bucket;
@@ -86,8 +87,10 @@ size_t mrc_prof_program_frames(uintptr_t *pcs, size_t n, uintptr_t caller, bool 
         }
     }
     n -= start;
-    if (n > depth) n = depth;
+    bool cut = n > depth;
+    if (cut) n = depth;
     if (start) memmove(pcs, pcs + start, n * sizeof *pcs);
+    if (cut) pcs[n++] = MRC_PROF_TRUNCATED; /* pcs held more than depth + 1 */
     return n;
 }
 
@@ -98,9 +101,9 @@ uint64_t mrc_prof_hash_stack(const uintptr_t *pcs, size_t n)
     return h;
 }
 
-static inline uint64_t bucket_hash(uint64_t stack_hash, uint64_t size)
+static inline uint64_t bucket_hash(uint64_t stack_hash, uint64_t size, uint64_t rate)
 {
-    return mix64(stack_hash ^ mix64(size + 0x9e3779b97f4a7c15ULL));
+    return mix64(stack_hash ^ mix64(size + 0x9e3779b97f4a7c15ULL) ^ mix64(rate));
 }
 
 mrc_prof *mrc_prof_new(void)
@@ -162,7 +165,8 @@ static uint64_t stack_hash_of(const mrc_prof *p, uint32_t i)
 
 static uint64_t bucket_hash_of(const mrc_prof *p, uint32_t i)
 {
-    return bucket_hash(p->stacks[p->buckets[i].stack].hash, p->buckets[i].size);
+    const bucket *b = &p->buckets[i];
+    return bucket_hash(p->stacks[b->stack].hash, b->size, b->rate);
 }
 
 /* The index of the stack pcs[0..n), added if new; -1 when out of memory.
@@ -191,21 +195,23 @@ static int64_t intern_stack(mrc_prof *p, const uintptr_t *pcs, size_t n, uint64_
     return id;
 }
 
-/* The bucket of (stack, size), added if new; -1 when out of memory. */
-static int64_t intern_bucket(mrc_prof *p, uint32_t stack, uint64_t size)
+/* The bucket of (stack, size, rate), added if new; -1 when out of memory.
+ * The rate is part of the key because a sample stands for
+ * 1/(1 - exp(-size/rate)) objects of the rate it was taken at: samples of
+ * two rates cannot share one count. */
+static int64_t intern_bucket(mrc_prof *p, uint32_t stack, uint64_t size, uint64_t rate)
 {
-    uint64_t h = bucket_hash(p->stacks[stack].hash, size);
+    uint64_t h = bucket_hash(p->stacks[stack].hash, size, rate);
     size_t j = h & p->bucket_mask;
     for (uint32_t b; (b = p->bucket_slots[j]) != 0; j = (j + 1) & p->bucket_mask) {
         const bucket *e = &p->buckets[b - 1];
-        if (e->stack == stack && e->size == size) return b - 1;
+        if (e->stack == stack && e->size == size && e->rate == rate) return b - 1;
     }
     if (p->n_buckets >= UINT32_MAX - 1) return -1;
-    if (!MF_GROW(p->buckets, p->cap_buckets, p->n_buckets + 1, 64))
-        return -1;
+    if (!MF_GROW(p->buckets, p->cap_buckets, p->n_buckets + 1, 64)) return -1;
     if (rehash_index(&p->bucket_slots, &p->bucket_mask, p->n_buckets, p, bucket_hash_of)) return -1;
     uint32_t id = (uint32_t)p->n_buckets++;
-    p->buckets[id] = (bucket){.stack = stack, .size = size};
+    p->buckets[id] = (bucket){.stack = stack, .size = size, .rate = rate};
     j = h & p->bucket_mask;
     while (p->bucket_slots[j]) j = (j + 1) & p->bucket_mask;
     p->bucket_slots[j] = id + 1;
@@ -281,16 +287,15 @@ static void free_slot(mrc_prof *p, size_t j)
     obj_remove_slot(p, j);
 }
 
-int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, const uintptr_t *pcs, size_t n,
-                   uint64_t hash)
+int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, uint64_t rate, const uintptr_t *pcs,
+                   size_t n, uint64_t hash)
 {
     pthread_mutex_lock(&p->lock);
     size_t old = obj_find(p, obj);
     if (old != SIZE_MAX) free_slot(p, old);
     int64_t s = intern_stack(p, pcs, n, hash);
-    int64_t b = s < 0 ? -1 : intern_bucket(p, (uint32_t)s, size);
-    if (b < 0 || obj_grow(p) ||
-        !MF_GROW(p->dirty, p->cap_dirty, p->n_dirty + 1, 64)) {
+    int64_t b = s < 0 ? -1 : intern_bucket(p, (uint32_t)s, size, rate);
+    if (b < 0 || obj_grow(p) || !MF_GROW(p->dirty, p->cap_dirty, p->n_dirty + 1, 64)) {
         p->dropped++;
         pthread_mutex_unlock(&p->lock);
         return -1;
@@ -384,8 +389,13 @@ int mrc_prof_snapshot_take(mrc_prof *p, bool wait, mrc_prof_snapshot *out)
         if (!b->allocs) continue;
         const stack_ent *s = &p->stacks[b->stack];
         mrc_prof_record *r = &out->records[out->n_records++];
-        *r = (mrc_prof_record){b->size,  b->allocs,          b->allocs * b->size,
-                               b->frees, b->frees * b->size, (uint32_t)out->n_frames,
+        *r = (mrc_prof_record){b->size,
+                               b->rate,
+                               b->allocs,
+                               b->allocs * b->size,
+                               b->frees,
+                               b->frees * b->size,
+                               (uint32_t)out->n_frames,
                                s->n};
         if (s->n)
             memcpy(out->frames + out->n_frames, p->frames + s->start, s->n * sizeof *out->frames);
@@ -433,7 +443,10 @@ void mrc_prof_each_object(mrc_prof *p,
         if (!o->addr) continue;
         const bucket *b = &p->buckets[o->bucket];
         const stack_ent *s = &p->stacks[b->stack];
-        fn(ud, o->addr, b->size, p->frames + s->start, s->n);
+        const uintptr_t *pcs = p->frames + s->start;
+        size_t n = s->n;
+        if (n && pcs[n - 1] == MRC_PROF_TRUNCATED) n--; /* frames only */
+        fn(ud, o->addr, b->size, pcs, n);
     }
     pthread_mutex_unlock(&p->lock);
 }

@@ -7,7 +7,9 @@
  *     program's frames only (mrc_prof_program_frames cuts them from a
  *     captured stack at the program's call into the runtime, which the
  *     runtime tells the hook: no symbols needed);
- *   - buckets, one per (stack, size), with allocation and free counts;
+ *   - buckets, one per (stack, size, sampling rate), with allocation and
+ *     free counts (a sample's weight depends on the rate it was taken at,
+ *     which may change while the program runs);
  *   - sampled objects: object address -> bucket, so a free finds its bucket.
  *
  * Go's in-use semantics. A profile shows the heap as of the last completed
@@ -40,6 +42,10 @@
 
 typedef struct mrc_prof mrc_prof;
 
+/* The last entry of a stack cut at the depth limit: its outer frames are
+ * missing. No code lives at address 1, so no return address is this. */
+#define MRC_PROF_TRUNCATED ((uintptr_t)1)
+
 /* A new, empty set of tables, or NULL when out of memory. */
 mrc_prof *mrc_prof_new(void);
 void mrc_prof_destroy(mrc_prof *p);
@@ -49,10 +55,13 @@ void mrc_prof_destroy(mrc_prof *p);
  * moving them to the front of pcs: those from the frame that returns to
  * `caller` (the program's call into the runtime, mr_alloc_call.pc) outwards,
  * with the frame of the runtime's entry point before them when keep_entry
- * (a map operation: where the map grew); at most depth of them. When no
+ * (a map operation: where the map grew); at most depth of them. When more
+ * than depth were captured, the stack is cut to depth and ends with
+ * MRC_PROF_TRUNCATED (so the caller captures at least one frame more than
+ * it keeps, to tell a cut stack from one exactly depth deep). When no
  * captured frame returns to caller (the unwinder stopped short), the stack
  * is that one return address. caller 0 (unknown) keeps the stack as it is.
- * Returns the new length.
+ * Returns the new length (at most depth + 1).
  */
 size_t mrc_prof_program_frames(uintptr_t *pcs, size_t n, uintptr_t caller, bool keep_entry,
                                size_t depth);
@@ -61,15 +70,16 @@ size_t mrc_prof_program_frames(uintptr_t *pcs, size_t n, uintptr_t caller, bool 
 uint64_t mrc_prof_hash_stack(const uintptr_t *pcs, size_t n);
 
 /*
- * Records a sampled allocation of `size` bytes at address obj with the stack
+ * Records a sampled allocation of `size` bytes at address obj, sampled at
+ * `rate` (the mean bytes between samples when it was drawn), with the stack
  * pcs[0..n) (leaf first; n may be 0) whose hash is mrc_prof_hash_stack(pcs, n).
  * The count is pending until the next mrc_prof_gc_start. An address that is
  * still recorded (its free was never reported, e.g. while profiling was
  * stopped) counts as freed first. Returns 0, or -1 when out of memory (the
  * sample is dropped and counted in mrc_prof_dropped).
  */
-int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, const uintptr_t *pcs, size_t n,
-                   uint64_t hash);
+int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, uint64_t rate, const uintptr_t *pcs,
+                   size_t n, uint64_t hash);
 
 /* Records that the sampled object at obj was freed (from the sweep). An
  * address never recorded is ignored. */
@@ -88,6 +98,7 @@ void mrc_prof_publish(mrc_prof *p);
 /* One bucket in a snapshot: its stack is frames[frame_start, +n_frames). */
 typedef struct mrc_prof_record {
     uint64_t size;
+    uint64_t rate; /* the sampling rate of its samples */
     uint64_t allocs, alloc_bytes;
     uint64_t frees, free_bytes;
     uint32_t frame_start, n_frames;
@@ -127,7 +138,8 @@ void mrc_scale_heap_sample(uint64_t count, uint64_t bytes, uint64_t rate, int64_
 
 /* Calls fn for every sampled object still recorded (allocated and not yet
  * reported freed): its address, its allocation size and its raw stack (leaf
- * first). Holds the lock throughout: fn must not call into p. */
+ * first; without the MRC_PROF_TRUNCATED mark of a cut one). Holds the lock
+ * throughout: fn must not call into p. */
 void mrc_prof_each_object(mrc_prof *p,
                           void (*fn)(void *ud, uintptr_t obj, uint64_t size, const uintptr_t *pcs,
                                      size_t n),

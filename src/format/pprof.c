@@ -347,15 +347,17 @@ static int decode_location(ctx *c, maps *mp, const field *outer, mf_location *lo
                         ln.line = (int64_t)g.v;
                 }
             }
-            if (fid != 0) {
-                uint32_t fi = idmap_get(&mp->function, fid);
-                if (fi == NONE)
-                    return fail(
-                        c, f.at,
-                        "%s (id %llu): line refers to function id %llu, which is not defined", what,
-                        (unsigned long long)loc->id, (unsigned long long)fid);
-                ln.function = fi + 1;
-            }
+            /* A line names its function: go tool pprof refuses a line
+             * without one ("a line with nil function"), so does this. */
+            uint32_t fi = fid ? idmap_get(&mp->function, fid) : NONE;
+            if (fid == 0)
+                return fail(c, f.at, "%s (id %llu): a line has no function (function id 0)", what,
+                            (unsigned long long)loc->id);
+            if (fi == NONE)
+                return fail(c, f.at,
+                            "%s (id %llu): line refers to function id %llu, which is not defined",
+                            what, (unsigned long long)loc->id, (unsigned long long)fid);
+            ln.function = fi + 1;
             if (P->n_lines >= UINT32_MAX - 1) return fail(c, f.at, "too many lines");
             if (!MF_GROW(P->lines, mp->cap_lines, P->n_lines + 1, 64))
                 return fail(c, f.at, "out of memory");
@@ -367,13 +369,11 @@ static int decode_location(ctx *c, maps *mp, const field *outer, mf_location *lo
             break;
         }
     }
+    /* A mapping id that is not defined means no mapping, as go tool pprof
+     * reads it (it accepts such a profile and shows the location bare). */
     if (mapping_id != 0) {
         uint32_t mi = idmap_get(&mp->mapping, mapping_id);
-        if (mi == NONE)
-            return fail(c, outer->at,
-                        "%s (id %llu) refers to mapping id %llu, which is not defined", what,
-                        (unsigned long long)loc->id, (unsigned long long)mapping_id);
-        loc->mapping = mi + 1;
+        loc->mapping = mi == NONE ? 0 : mi + 1;
     }
     return 0;
 }
@@ -1222,8 +1222,7 @@ uint64_t mf_pw_add_location(mf_pprof_writer *w, uint64_t mapping_id, uint64_t ad
                    (unsigned long long)lines[i].function_id);
             return 0;
         }
-    if (w->n_locs >= UINT32_MAX - 1 ||
-        !MF_GROW(w->locs, w->cap_locs, w->n_locs + 1, 64) ||
+    if (w->n_locs >= UINT32_MAX - 1 || !MF_GROW(w->locs, w->cap_locs, w->n_locs + 1, 64) ||
         !MF_GROW(w->lines, w->cap_lines, w->n_lines + n_lines, 64))
         goto oom;
     if (n_lines) memcpy(w->lines + w->n_lines, lines, n_lines * sizeof *lines);

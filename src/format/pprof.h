@@ -9,8 +9,10 @@
  * consistent:
  *   - string_table[0] is "" and every string index is in range;
  *   - mapping, location and function ids are non-zero and unique;
- *   - every id a sample, location or line refers to is defined (a location's
- *     mapping id and a line's function id may be 0, meaning "none");
+ *   - every id a sample or line refers to is defined, and every line has a
+ *     function (go tool pprof refuses a line without one);
+ *   - a location's mapping is "none" when its mapping id is 0 or not defined
+ *     (go tool pprof accepts both and reads them so);
  *   - every sample has exactly one value per sample type.
  * Anything else is an error naming the file, the problem and where (the
  * record number and the byte offset in the decoded data).
@@ -65,7 +67,7 @@ typedef struct mf_mapping {
 } mf_mapping;
 
 /* A source line of a location: function is an index + 1 into functions
- * (0: no function). */
+ * (never 0 in a profile the reader returns). */
 typedef struct mf_line {
     uint32_t function;
     int64_t line;
