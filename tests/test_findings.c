@@ -601,8 +601,9 @@ static void test_values_two_table_objects_reach_are_the_maps(void)
 /*
  * A map grown under an iterator that holds its old bucket array: the
  * values moved out of evacuated old bucket 0 are still pointed at by its
- * stale slots and those of its overflow bucket. Those words are the map's own, so each entry owns
- * its value and retains it alone; only a value a global holds as well is shared.
+ * stale slots and those of its overflow bucket. Those words are the map's own, so each entry owns its
+ * value and retains it alone; only a value a global holds as well is
+ * shared.
  */
 static void test_stale_old_slots_share_nothing(void)
 {

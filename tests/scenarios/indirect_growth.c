@@ -45,8 +45,7 @@ typedef struct Record {
 MR_TYPE(record_type, Record, MR_FIELD(Record, body));
 _Static_assert(sizeof(Record) == 144, "Record must be stored apart");
 
-static const mr_map_type fat_map = {"map[Fingerprint]Record", MR_KEY_BYTES, &fp_type,
-                                    &record_type};
+static const mr_map_type fat_map = {"map[Fingerprint]Record", MR_KEY_BYTES, &fp_type, &record_type};
 static const mr_map_type plain_map = {"map[int64]Record", MR_KEY_INT64, NULL, &record_type};
 
 static mr_map *fat, *plain;
