@@ -621,9 +621,11 @@ void mr__heap_fork_prepare(void)
 void mr__heap_fork_after(bool child)
 {
     if (child) {
-        /* its thread stayed in the parent: no one waits on the condition
-         * in the copy, whose state still counts that waiter */
-        sweeper_started = false;
+        /* its thread stayed in the parent, and none is started in a
+         * forked child (which may only be about to write and exit): the
+         * sweep happens on allocation. No one waits on the condition in
+         * the copy, whose state still counts that waiter. */
+        sweeper_started = true;
         pthread_cond_init(&sweep_cond, NULL);
     }
     pthread_mutex_unlock(&heap_lock);

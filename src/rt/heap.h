@@ -202,8 +202,8 @@ void mr__sweep_background(void);
 
 /* fork: the prepare step takes the sweep and heap locks, so that no sweep
  * batch or allocation is half done in the copy; the after step releases
- * them (child: the sweeper thread did not come along, and is started
- * again by the next collection that wants it). */
+ * them (child: the sweeper thread did not come along, and none is
+ * started there: allocation sweeps). */
 void mr__heap_fork_prepare(void);
 void mr__heap_fork_after(bool child);
 
