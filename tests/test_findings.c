@@ -412,6 +412,103 @@ static void test_big_keys_without_pointers_are_no_pointer_keys(void)
     }
 }
 
+/* A map[string]string of n entries in 16 buckets (n <= 128) whose keys
+ * (values: vals) are strings pointing into bufs objects of buf_size each,
+ * entry i into buffer i % nbufs, its key shown as key_text (%u: i). */
+static uint32_t add_slice_map(heap *h, uint32_t n, uint32_t nbufs, uint64_t buf_size, bool vals,
+                              const char *key_text)
+{
+    if (nbufs > 8 || n > 128) abort();
+    uint32_t hdr = obj(h, 48, h->t_hdr), arr = obj(h, 16 * 208, h->t_bucket), bufs[8];
+    uint32_t t_str = mp_gb_type(h->b, "string", 16, MP_TYPE_STRUCT);
+    mp_gb_edge(h->b, hdr, arr);
+    mp_map m = {.header = hdr,
+                .type_name = mp_gb_intern(h->b, "map[string]string"),
+                .key_kind = MP_KEY_STRING,
+                .key_type = MP_NONE,
+                .value_type = t_str,
+                .count = n,
+                .B = 4,
+                .buckets = arr,
+                .oldbuckets = MP_NONE,
+                .bucket_size = 208};
+    uint32_t k = mp_gb_map(h->b, &m);
+    for (uint64_t i = 0; i < 16; i++)
+        mp_gb_bucket(h->b, &(mp_bucket){.map = k, .obj = arr, .index = i}, 0);
+    for (uint32_t i = 0; i < nbufs; i++) bufs[i] = obj(h, buf_size, h->t_blob);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t b = bufs[i % nbufs];
+        mp_gb_edge(h->b, arr, b);
+        char key[256];
+        snprintf(key, sizeof key, key_text, i);
+        mp_gb_entry(h->b, &(mp_entry){.map = k,
+                                      .bucket_obj = arr,
+                                      .bucket = i % 16,
+                                      .slot = (uint8_t)(i / 16),
+                                      .key = mp_gb_string(h->b, key, strlen(key)),
+                                      .key_obj = vals ? MP_NONE : b,
+                                      .value_obj = vals ? b : MP_NONE});
+    }
+    return hdr;
+}
+
+/* The findings of one map built by add_slice_map, held by a global, into
+ * *r (left zero, the case failed, when the analysis fails). */
+static void slice_findings(mp_map_report *r, uint32_t n, uint32_t nbufs, uint64_t buf_size,
+                           bool vals, const char *key_text)
+{
+    heap h;
+    heap_init(&h);
+    root(&h, MP_ROOT_GLOBAL, "index", add_slice_map(&h, n, nbufs, buf_size, vals, key_text), 0, 0);
+    analysis a;
+    memset(r, 0, sizeof *r);
+    CHECK(analyse(&h, &a) == 0);
+    *r = a.f.maps[0];
+    done(&a);
+}
+
+static void test_string_slices_of_big_buffers_are_named(void)
+{
+    /* 60 short keys, slices of three 128 KiB buffers the map alone keeps */
+    mp_map_report r;
+    slice_findings(&r, 60, 3, 128 * 1024, false, "\"k-%05u\"");
+    CHECK(r.evidence & MP_EV_SLICE_BUFFERS);
+    CHECK_EQ_U64(r.slice_buffers, 3);
+    CHECK_EQ_U64(r.slice_bytes, 3 * 128 * 1024);
+    CHECK(r.slice_of == MP_SLICE_KEYS);
+    /* one key per buffer: it owns its buffer, and is a slice of it still */
+    slice_findings(&r, 2, 2, 128 * 1024, false, "\"k-%05u\"");
+    CHECK(r.evidence & MP_EV_SLICE_BUFFERS);
+    CHECK_EQ_U64(r.slice_buffers, 2);
+    /* string values into two buffers, several entries each */
+    slice_findings(&r, 40, 2, 128 * 1024, true, "\"k-%05u\"");
+    CHECK(r.evidence & MP_EV_SLICE_BUFFERS);
+    CHECK_EQ_U64(r.slice_buffers, 2);
+    CHECK(r.slice_of == MP_SLICE_VALUES);
+}
+
+static void test_strings_owning_their_bytes_are_no_slices(void)
+{
+    /* keys in objects of their own length (rounded up) */
+    mp_map_report r;
+    slice_findings(&r, 8, 8, 16, false, "\"k-%05u\"");
+    CHECK(!(r.evidence & MP_EV_SLICE_BUFFERS));
+    CHECK_EQ_U64(r.slice_buffers, 0);
+    /* long keys, shown cut with their length: 100,000 bytes in 128 KiB */
+    slice_findings(&r, 2, 2, 128 * 1024, false,
+                   "\"aaaaaaaa%u\"... (100000 bytes, #0123456789abcdef)");
+    CHECK_EQ_U64(r.slice_buffers, 0);
+    /* ... and the keys a reader could not read, shown by their length */
+    slice_findings(&r, 2, 2, 128 * 1024, false, "(string of 100000 bytes at 0x%u)");
+    CHECK_EQ_U64(r.slice_buffers, 0);
+    /* a key cut without its length (older writers) is not judged */
+    slice_findings(&r, 2, 2, 128 * 1024, false, "\"aaaaaaaa%u\"...");
+    CHECK_EQ_U64(r.slice_buffers, 0);
+    /* one value per buffer: its length is not known, so no finding */
+    slice_findings(&r, 2, 2, 128 * 1024, true, "\"k-%05u\"");
+    CHECK_EQ_U64(r.slice_buffers, 0);
+}
+
 /* A map half-way through doubling from 2 buckets to 4 (old bucket 0
  * evacuated: no used slot; old bucket 1 not yet: one), of count entries of
  * value type value_type: its header, new and old bucket arrays, and no
@@ -1241,6 +1338,8 @@ int main(void)
     TEST(test_map_in_a_long_lived_frame);
     TEST(test_keys_with_pointers_pin_their_buffers);
     TEST(test_big_keys_without_pointers_are_no_pointer_keys);
+    TEST(test_string_slices_of_big_buffers_are_named);
+    TEST(test_strings_owning_their_bytes_are_no_slices);
     TEST(test_old_buckets_of_an_unfinished_growth);
     TEST(test_values_two_table_objects_reach_are_the_maps);
     TEST(test_stale_old_slots_share_nothing);

@@ -78,11 +78,43 @@ static void maps_under_one_holder_are_told_apart_by_their_way(void)
     CHECK(to[1] == 0 && to[0] == 1);
 }
 
+/* A frame's map is that thread's: a worker that exited and a new thread
+ * running the same function hold two maps, in one run and across runs;
+ * the same thread's frame, at one place, holds the same map's place (a
+ * map replaced under it is its successor), and a frame of the same thread
+ * and function elsewhere on its stack is another activation. */
+static void a_frame_of_another_thread_is_another_holder(void)
+{
+    mp_map_ident a[] = {ident(0x1000, "map[int64]*Job", "stack handle_batch", 1)};
+    mp_map_ident b[] = {ident(0x3000, "map[int64]*Job", "stack handle_batch", 2)};
+    a[0].frame_thread = 2 + 1, a[0].frame_base = 0x7f0000100000;
+    b[0].frame_thread = 4 + 1, b[0].frame_base = 0x7f0000100000; /* a cached stack */
+    int32_t to[1];
+    for (int run = 0; run < 2; run++) {
+        CHECK(mp_map_match(a, 1, b, 1, run == 0, to) == 0);
+        CHECK(to[0] == -1);
+    }
+    b[0].frame_thread = a[0].frame_thread;
+    CHECK(mp_map_match(a, 1, b, 1, true, to) == 0);
+    CHECK(to[0] == 0);
+    b[0].frame_base = 0x7f0000100400;
+    CHECK(mp_map_match(a, 1, b, 1, true, to) == 0);
+    CHECK(to[0] == -1);
+    /* across runs the stacks lie elsewhere: the thread and function tell */
+    CHECK(mp_map_match(a, 1, b, 1, false, to) == 0);
+    CHECK(to[0] == 0);
+    /* where a frame lies is unknown for a register: the thread tells */
+    b[0].frame_base = 0;
+    CHECK(mp_map_match(a, 1, b, 1, true, to) == 0);
+    CHECK(to[0] == 0);
+}
+
 int main(void)
 {
     TEST(a_live_map_is_followed_by_address);
     TEST(a_reused_header_is_a_new_map);
     TEST(a_new_seed_under_the_same_root_is_the_same_map);
     TEST(maps_under_one_holder_are_told_apart_by_their_way);
+    TEST(a_frame_of_another_thread_is_another_holder);
     TEST_EXIT();
 }

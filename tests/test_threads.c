@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -174,10 +175,69 @@ static void test_globals_registered_off_the_runtime_during_collections(void)
     MR_UNREGISTER_GLOBAL(kept);
 }
 
+/* A stack or register root of a thread other than *ud counts into ud[1]. */
+static void count_foreign_frames(const mr_root *r, void *ud)
+{
+    uint32_t *t = ud;
+    if ((r->kind == MR_ROOT_STACK || r->kind == MR_ROOT_REGISTER) && r->thread != t[0]) t[1]++;
+}
+
+/* A stack root of the calling thread, to learn its number. */
+static void own_thread(const mr_root *r, void *ud)
+{
+    uint32_t *t = ud;
+    if (r->kind == MR_ROOT_STACK && t[0] == 0) t[0] = r->thread;
+}
+
+/*
+ * After fork only the forking thread exists in the child: a collection
+ * there must not wait for the other attached threads or the mark helpers
+ * (it hung), and their frames are no roots of the child. The child runs
+ * under an alarm and reports through its exit status.
+ */
+static void test_a_forked_child_collects_alone(void)
+{
+    atomic_store(&sleeper_stop, 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, sleeper, NULL) == 0);
+    usleep(20000);
+    Item *volatile mine = mr_new(&item_type);
+    mine->id = 7;
+    mr_gc();
+    fflush(stdout);
+    fflush(stderr);
+    mr_blocking_enter();
+    pid_t pid = fork();
+    if (pid == 0) {
+        mr_blocking_exit();
+        alarm(20);
+        for (int i = 0; i < 3; i++) {
+            for (int k = 0; k < 1000; k++) mr_new(&item_type);
+            mr_gc();
+        }
+        uint32_t t[2] = {0, 0};
+        mr_stop_the_world();
+        mr_walk_roots(false, own_thread, t);
+        mr_walk_roots(false, count_foreign_frames, t);
+        mr_start_the_world();
+        _exit(mine->id == 7 && t[0] != 0 && t[1] == 0 ? 0 : 3);
+    }
+    int status = 0;
+    pid_t w = waitpid(pid, &status, 0);
+    mr_blocking_exit();
+    atomic_store(&sleeper_stop, 1);
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+    CHECK(pid > 0 && w == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
     TEST(test_four_mutators_with_collections);
     TEST(test_threads_attach_and_detach_during_collections);
     TEST(test_globals_registered_off_the_runtime_during_collections);
+    TEST(test_a_forked_child_collects_alone);
     TEST_EXIT();
 }

@@ -22,7 +22,7 @@ const char *mp_evidence_name(unsigned bit)
 {
     static const char *const names[MP_EV_COUNT] = {
         "large_share", "emptied",        "iterator_only", "stack_frame", "pointer_keys",
-        "old_buckets", "shared_entries", "several_roots", "growing"};
+        "old_buckets", "shared_entries", "several_roots", "growing",     "slice_buffers"};
     return bit < MP_EV_COUNT ? names[bit] : "?";
 }
 
@@ -667,6 +667,105 @@ static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
     }
 }
 
+/* ------------------------------------------------------ slice buffers --- */
+
+/* A string pointing into an object at least this large, and this many
+ * times its own length, is a slice of it (SLICE_BUFFERS): a string that
+ * owns its bytes lies in an object of its length rounded up to a size
+ * class, and small objects are not worth a finding. */
+#define SLICE_MIN_OBJECT KIB
+#define SLICE_RATIO 8
+
+/* The length of the string key shown as `display`, at most: a quoted key's
+ * display is never shorter than its bytes (escapes only lengthen it); a key
+ * cut short says its length ("... (N bytes, #H)"), as does one whose bytes
+ * were unreadable ("(string of N bytes at 0x...)"); UINT64_MAX when the
+ * display does not tell (a cut without a length, from older writers). */
+static uint64_t key_length_at_most(const char *display)
+{
+    size_t n = strlen(display);
+    if (strncmp(display, "(string of ", 11) == 0) return strtoull(display + 11, NULL, 10);
+    const char *open = strrchr(display, '(');
+    if (open && open - display >= 4 && strncmp(open - 4, "... ", 4) == 0 && open[1] >= '0' &&
+        open[1] <= '9') {
+        char *end;
+        uint64_t len = strtoull(open + 1, &end, 10);
+        if (strncmp(end, " bytes, #", 9) == 0) return len;
+    }
+    if (n >= 3 && strcmp(display + n - 3, "...") == 0) return UINT64_MAX;
+    return n;
+}
+
+/* Whether type t is a string (a pointer and a length): of the string kind,
+ * or named "string" (a runtime's string header, typed as a struct). */
+static bool string_type(const mp_graph *g, uint32_t t)
+{
+    return t != MP_NONE && (g->types[t].kind == MP_TYPE_STRING ||
+                            strcmp(mp_str(g, g->types[t].name), "string") == 0);
+}
+
+/*
+ * The objects the string keys and values of one map are slices of, as the
+ * entry pass meets them: object -> bit 0 (a key is a slice of it) and,
+ * above it, how many values point into it (counted up to 2). Only objects
+ * of SLICE_MIN_OBJECT or more that the map keeps alive are put in, so the
+ * tally stays small and costs nothing for maps of short strings that own
+ * their bytes (the object size is looked at first).
+ */
+typedef struct slice_tally {
+    mp_u32map m;
+} slice_tally;
+
+/* Whether x, pointed into by a string of map k, is an object large enough
+ * to be a buffer that the map keeps alive (its immediate dominator lies in
+ * the map's table). */
+static bool slice_candidate(const mp_graph *g, const mp_dom *d, uint32_t x, uint32_t k,
+                            table_memo *memo)
+{
+    return x != MP_NONE && mp_obj_size(g, x) >= SLICE_MIN_OBJECT && d->idom[x] != MP_NONE &&
+           table_map_memo(g, d->idom[x], memo) == k;
+}
+
+/* Notes entry e of map k (string keys, or string values: vals) in t; -1
+ * out of memory. */
+static int slice_note(const mp_graph *g, const mp_dom *d, const mp_entry *e, bool vals,
+                      table_memo *memo, slice_tally *t)
+{
+    const mp_map *m = &g->maps[e->map];
+    uint32_t ko = e->key_obj, vo = e->value_obj;
+    if (m->key_kind == MP_KEY_STRING && !m->key_indirect &&
+        slice_candidate(g, d, ko, e->map, memo)) {
+        char buf[32];
+        uint64_t len = key_length_at_most(mp_entry_key(g, e, buf, sizeof buf));
+        if (len != UINT64_MAX && mp_obj_size(g, ko) / SLICE_RATIO >= len) {
+            uint32_t v = 0;
+            mp_u32map_get(&t->m, ko, &v);
+            if (!(v & 1) && mp_u32map_put(&t->m, ko, v | 1) < 0) return -1;
+        }
+    }
+    if (vals && vo != ko && slice_candidate(g, d, vo, e->map, memo)) {
+        uint32_t v = 0;
+        mp_u32map_get(&t->m, vo, &v);
+        if ((v >> 1) < 2 && mp_u32map_put(&t->m, vo, v + 2) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Sums the buffers of t into r (a key's, or one that two values or more
+ * point into) and empties t for the next map. */
+static void slice_close(const mp_graph *g, slice_tally *t, mp_map_report *r)
+{
+    for (size_t i = 0; t->m.n && i <= t->m.mask; i++) {
+        uint32_t x = t->m.keys[i], v = t->m.vals[i];
+        if (x == UINT32_MAX || !((v & 1) || (v >> 1) >= 2)) continue;
+        r->slice_buffers++;
+        r->slice_bytes += mp_obj_size(g, x);
+        r->slice_of |= (v & 1) ? MP_SLICE_KEYS : MP_SLICE_VALUES;
+    }
+    mp_u32map_free(&t->m);
+    memset(&t->m, 0, sizeof t->m);
+}
+
 /*
  * One pass over the entries of maps k0..k1-1, map by map, in the graph's
  * order: which key and value objects each entry owns, what they retain,
@@ -715,11 +814,14 @@ static int entry_maps(entry_range *er)
     bool all_live = out->heap_objects == g->nobjects;
     table_memo memo = TABLE_MEMO_INIT;
     mp_entry_reader rd = MP_ENTRY_READER_INIT;
+    slice_tally slices = {{0}};
     int rc = 0;
     for (size_t k = er->k0; k < er->k1 && !rc; k++) {
         const mp_map *m = &g->maps[k];
         mp_map_report *r = &out->maps[k];
         size_t left = m->nentries;
+        bool str_vals = string_type(g, m->value_type);
+        bool slices_asked = str_vals || (m->key_kind == MP_KEY_STRING && !m->key_indirect);
         while (left && !rc) {
             size_t got = 0;
             while (got < ENTRY_CHUNK && got < left && mp_entry_next(&c, &es[got])) got++;
@@ -792,10 +894,15 @@ static int entry_maps(entry_range *er)
                 }
                 uint64_t info[2] = {ret, shared};
                 mp_pack_add(er->info, info);
+                if (slices_asked && slice_note(g, d, e, str_vals, &memo, &slices) < 0) {
+                    rc = -1;
+                    break;
+                }
             }
         }
         for (size_t i = 0; i < nmarked; i++) counted[marked[i] >> 3] = 0;
         nmarked = 0;
+        slice_close(g, &slices, r);
     }
     mp_entry_reader_free(&rd);
     mp_entry_cursor_free(&c);
@@ -945,6 +1052,9 @@ static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *
         r->nsites = s->nsites;
         memcpy(r->sites, s->sites, sizeof r->sites);
         r->key_pointers = s->key_pointers != 0;
+        r->slice_bytes = s->slice_bytes;
+        r->slice_buffers = s->slice_buffers;
+        r->slice_of = (uint8_t)s->slice_of;
     }
     mp_pack_free(&out->entry_info);
     out->entry_info = dv->fentries;
@@ -984,6 +1094,9 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
         (r->keys_retained >= SIGNIFICANT_MIN || r->keys_retained * 2 >= r->retained))
         ev |= MP_EV_POINTER_KEYS;
     if (m->oldbuckets != MP_NONE || m->nold > 0) ev |= MP_EV_OLD_BUCKETS;
+    if (r->slice_buffers > 0 &&
+        (r->slice_bytes >= SIGNIFICANT_MIN || r->slice_bytes * 2 >= r->retained))
+        ev |= MP_EV_SLICE_BUFFERS;
     /* a few values seen from elsewhere (a stack word that happens to hold
      * one) are not a finding; a real second holder is */
     if (r->shared_entries > 0 &&
@@ -1347,6 +1460,9 @@ void mp_findings_save(const mp_findings *f, size_t k, mp_findings_saved *out)
     out->nsites = r->nsites;
     memcpy(out->sites, r->sites, sizeof r->sites);
     out->key_pointers = r->key_pointers;
+    out->slice_bytes = r->slice_bytes;
+    out->slice_buffers = r->slice_buffers;
+    out->slice_of = r->slice_of;
 }
 
 const char *mp_findings_saved_check(const mp_graph *g, const mp_findings_saved *s, size_t n,
@@ -1363,7 +1479,9 @@ const char *mp_findings_saved_check(const mp_graph *g, const mp_findings_saved *
                   r->keys_retained <= r->entries_retained && r->shared_bytes <= g->total_bytes &&
                   r->shared_entries <= m->nentries && r->sampled_objects <= g->nsampled &&
                   r->nroots <= g->nroots && r->nsites <= MP_MAX_SITES && r->key_pointers <= 1 &&
-                  r->zero == 0;
+                  r->zero == 0 && r->slice_bytes <= g->total_bytes &&
+                  r->slice_buffers <= g->nobjects &&
+                  r->slice_of <= (MP_SLICE_KEYS | MP_SLICE_VALUES);
         for (size_t i = 0; ok && i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
             ok = r->roots[i] < g->nroots;
         for (size_t i = 0; ok && i < r->nsites; i++)

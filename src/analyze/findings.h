@@ -35,6 +35,15 @@
  *                   with pointer fields) and the key objects the map owns
  *                   retain >= 64 KiB (or half of the map);
  *   OLD_BUCKETS     an unfinished growth keeps an old bucket array;
+ *   SLICE_BUFFERS   string keys (or values) are slices of larger objects
+ *                   that the map keeps alive (each such object's immediate
+ *                   dominator lies in the map's table), of >= 64 KiB
+ *                   together (or half of the map): a key points into an
+ *                   object of >= 1 KiB and >= 8 times its length; a string
+ *                   value, whose length the input does not give, counts
+ *                   when two or more entries' values point into one such
+ *                   object. The substring retention leak: a few short
+ *                   strings keep whole buffers alive;
  *   GROWING         set by the caller from a diff (see mp_findings_mark_growth).
  * Context, shown with a map but no evidence of a leak (MP_EV_CONTEXT):
  *   SHARED_ENTRIES  entries whose values another root also reaches;
@@ -69,8 +78,11 @@ enum {
     MP_EV_SHARED_ENTRIES = 1u << 6,
     MP_EV_SEVERAL_ROOTS = 1u << 7,
     MP_EV_GROWING = 1u << 8,
+    MP_EV_SLICE_BUFFERS = 1u << 9,
 };
-#define MP_EV_COUNT 9
+#define MP_EV_COUNT 10
+/* mp_map_report.slice_of */
+enum { MP_SLICE_KEYS = 1, MP_SLICE_VALUES = 2 };
 /* The bits that are context, not evidence of a leak. */
 #define MP_EV_CONTEXT (MP_EV_SHARED_ENTRIES | MP_EV_SEVERAL_ROOTS)
 /* Stable short names ("large_share", "emptied", ...) for JSON and tests. */
@@ -120,6 +132,12 @@ typedef struct mp_map_report {
     uint32_t nsites;
     uint64_t sampled_objects;
     bool key_pointers; /* a key of it points at an object (POINTER_KEYS) */
+    /* SLICE_BUFFERS: the distinct objects its string keys and values are
+     * slices of, and their bytes; slice_of: whose slices they are,
+     * MP_SLICE_KEYS | MP_SLICE_VALUES */
+    uint32_t slice_buffers;
+    uint8_t slice_of;
+    uint64_t slice_bytes;
 } mp_map_report;
 
 typedef struct mp_findings_options {
@@ -193,6 +211,9 @@ typedef struct mp_findings_saved {
     mp_site_count sites[MP_MAX_SITES];
     uint32_t key_pointers; /* 0 or 1 */
     uint32_t zero;         /* padding, 0 */
+    uint64_t slice_bytes;
+    uint32_t slice_buffers;
+    uint32_t slice_of; /* MP_SLICE_KEYS | MP_SLICE_VALUES */
 } mp_findings_saved;
 
 /* Map k's figures of f, to keep. */

@@ -142,7 +142,7 @@ void mp_gate_baseline_free(mp_gate_baseline *b);
  * findings.h's mp_evidence_name gives them. */
 #define MP_GATE_EVIDENCE_ALLOWED                                                                   \
     (MP_EV_LARGE_SHARE | MP_EV_EMPTIED | MP_EV_ITERATOR_ONLY | MP_EV_STACK_FRAME |                 \
-     MP_EV_POINTER_KEYS | MP_EV_OLD_BUCKETS)
+     MP_EV_POINTER_KEYS | MP_EV_OLD_BUCKETS | MP_EV_SLICE_BUFFERS)
 
 /* A glob: '*' any run of characters ('/' too), '?' any one character;
  * every other character is itself (map types hold brackets:

@@ -97,11 +97,20 @@ void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, siz
 }
 
 /* Orders of indices into an identity array (qsort_r's context). */
+/* Type, holder and the holder's thread: what two maps of one identity
+ * share (see map_match.h). */
+static int cmp_holder(const mp_map_ident *a, const mp_map_ident *b)
+{
+    int c = strcmp(a->type, b->type);
+    if (!c) c = strcmp(a->holder, b->holder);
+    if (!c) c = (a->frame_thread > b->frame_thread) - (a->frame_thread < b->frame_thread);
+    return c;
+}
+
 static int cmp_identity(const void *x, const void *y, void *base)
 {
     const mp_map_ident *v = base, *a = &v[*(const uint32_t *)x], *b = &v[*(const uint32_t *)y];
-    int c = strcmp(a->type, b->type);
-    if (!c) c = strcmp(a->holder, b->holder);
+    int c = cmp_holder(a, b);
     if (!c) c = (a->address > b->address) - (a->address < b->address);
     return c;
 }
@@ -118,6 +127,21 @@ static void sort_indices(uint32_t *ix, size_t n, const mp_map_ident *base,
     if (n > 1) qsort_r(ix, n, sizeof *ix, cmp, (void *)base);
 }
 
+/* The frame of holder r, when it is one, into v (see map_match.h): its
+ * thread, and the frame's lowest address when the root is a stack word
+ * whose offset in its frame is known. */
+static void frame_of(const mp_graph *g, uint32_t r, mp_map_ident *v)
+{
+    v->frame_thread = v->frame_base = 0;
+    if (r >= g->nroots) return;
+    const mp_root *x = &g->roots[r];
+    if (x->kind != MP_ROOT_STACK && x->kind != MP_ROOT_REGISTER && x->kind != MP_ROOT_ITERATOR)
+        return;
+    v->frame_thread = (uint64_t)x->thread + 1;
+    if (x->kind != MP_ROOT_REGISTER && x->has_frame_offset && x->slot >= x->frame_offset)
+        v->frame_base = x->slot - x->frame_offset;
+}
+
 mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findings *f)
 {
     size_t n = g->nmaps;
@@ -132,6 +156,7 @@ mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findi
         v[i].address = g->maps[i].address;
         v[i].hash0 = g->maps[i].hash0;
         v[i].hash0_known = g->maps[i].hash0_known;
+        frame_of(g, f->maps[i].path_root, &v[i]);
         v[i].type = strdup(*t ? t : "map");
         v[i].holder = strdup(holder);
         v[i].way = strdup(way);
@@ -163,8 +188,7 @@ bool mp_same_run(const mp_graph *a, const mp_graph *b)
 static int cmp_identity_way(const void *x, const void *y, void *base)
 {
     const mp_map_ident *v = base, *a = &v[*(const uint32_t *)x], *b = &v[*(const uint32_t *)y];
-    int c = strcmp(a->type, b->type);
-    if (!c) c = strcmp(a->holder, b->holder);
+    int c = cmp_holder(a, b);
     if (!c) c = strcmp(a->way, b->way);
     if (!c) c = (a->address > b->address) - (a->address < b->address);
     return c;
@@ -172,17 +196,25 @@ static int cmp_identity_way(const void *x, const void *y, void *base)
 
 static int cmp_group(const mp_map_ident *x, const mp_map_ident *y, bool way)
 {
-    int c = strcmp(x->type, y->type);
-    if (!c) c = strcmp(x->holder, y->holder);
+    int c = cmp_holder(x, y);
     if (!c && way) c = strcmp(x->way, y->way);
     return c;
+}
+
+/* Whether x and y, of one identity in two snapshots of one run, may be
+ * one map's place: not when both say where their frames lie and the
+ * frames lie apart (the function returned, and the thread called it
+ * again elsewhere). */
+static bool same_frame(const mp_map_ident *x, const mp_map_ident *y)
+{
+    return !x->frame_base || !y->frame_base || x->frame_base == y->frame_base;
 }
 
 /* The maps of a and b not matched yet, by type and holder (and way, with
  * way): within each such group the i-th of A (by address) is the i-th of
  * B. Marks the maps of A it matches in used_a. */
 static int match_by_identity(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
-                             bool way, bool *used_a, int32_t *b_to_a)
+                             bool way, bool same_run, bool *used_a, int32_t *b_to_a)
 {
     uint32_t *la = malloc((na ? na : 1) * sizeof *la), *lb = malloc((nb ? nb : 1) * sizeof *lb);
     if (!la || !lb) {
@@ -205,8 +237,10 @@ static int match_by_identity(const mp_map_ident *a, size_t na, const mp_map_iden
         } else if (c > 0) {
             j++;
         } else {
-            b_to_a[lb[j]] = (int32_t)la[i];
-            used_a[la[i]] = true;
+            if (!same_run || same_frame(&a[la[i]], &b[lb[j]])) {
+                b_to_a[lb[j]] = (int32_t)la[i];
+                used_a[la[i]] = true;
+            }
             i++;
             j++;
         }
@@ -262,8 +296,8 @@ int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t
         free(la);
         free(lb);
     }
-    int rc = match_by_identity(a, na, b, nb, true, used, b_to_a);
-    if (!rc) rc = match_by_identity(a, na, b, nb, false, used, b_to_a);
+    int rc = match_by_identity(a, na, b, nb, true, same_run, used, b_to_a);
+    if (!rc) rc = match_by_identity(a, na, b, nb, false, same_run, used, b_to_a);
     free(used);
     return rc;
 }

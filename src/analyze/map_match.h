@@ -9,7 +9,16 @@
  *     does not change it), told by what persists: "global NAME",
  *     "pin LABEL", "stack FUNCTION" (a word of the frame, or a register the
  *     frame owned: which of the two holds the map changes with every
- *     spill), "iterator FUNCTION", "runtime NAME", ...;
+ *     spill), "iterator FUNCTION", "runtime NAME", ...; a frame holder
+ *     (stack, register, iterator) is that of one thread: maps held by
+ *     frames of two threads are two maps, whatever function the frames
+ *     run (a worker that exits and a new one that runs the same function
+ *     hold different maps). Thread numbers are the runtime's own (a
+ *     goroutine id, libmaprt's serial number), never reused within a
+ *     process as an OS thread id is; across runs a deterministic program
+ *     numbers its threads alike. Within one run the frame must also be
+ *     the same: where both snapshots place it (the lowest address of the
+ *     frame, known for a stack word), at one address;
  *   - the way from the holder to the map: the last steps of its path
  *     (mp_map_way), which tell apart maps of one type under one holder,
  *     say in two fields of one struct, whatever order a run made them in;
@@ -51,6 +60,9 @@ typedef struct mp_map_ident {
     uint32_t ordinal; /* among the maps of its snapshot with this type and holder */
     uint32_t hash0;   /* the map's seed, when hash0_known */
     bool hash0_known;
+    /* a frame holder's thread number + 1 (0: the holder is no frame, or
+     * its thread is not known), and where its frame lies (0 unknown) */
+    uint64_t frame_thread, frame_base;
 } mp_map_ident;
 
 /* The identities of the maps of g (one per g->maps, in its order), from

@@ -116,6 +116,9 @@ const char *mp_evidence_fix(uint32_t ev)
     if (ev & MP_EV_POINTER_KEYS)
         return "key the map by an id instead of a pointer, or delete an entry when its object "
                "is done with";
+    if (ev & MP_EV_SLICE_BUFFERS)
+        return "copy the strings out of their buffers (strdup, strings.Clone) before storing "
+               "them in the map: a slice keeps its whole buffer alive";
     if (ev & MP_EV_OLD_BUCKETS)
         return "the growth finishes only as the map is written to: recreate the map, or keep it "
                "smaller";
@@ -478,6 +481,16 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         fmt_bytes(b1, sizeof b1, r->keys_retained);
         WHY("its keys %s: they alone keep %s alive",
             m->key_kind == MP_KEY_PTR ? "are pointers" : "carry pointers", b1);
+    }
+    if (r->evidence & MP_EV_SLICE_BUFFERS) {
+        fmt_bytes(b1, sizeof b1, r->slice_bytes);
+        fmt_count(c1, sizeof c1, r->slice_buffers);
+        WHY("its %s are slices of %s larger buffer%s (%s) kept alive by this map: a short "
+            "string keeps its whole buffer",
+            r->slice_of == MP_SLICE_KEYS     ? "keys"
+            : r->slice_of == MP_SLICE_VALUES ? "values"
+                                             : "keys and values",
+            c1, r->slice_buffers == 1 ? "" : "s", b1);
     }
     if (r->evidence & MP_EV_OLD_BUCKETS) {
         fmt_bytes(b1, sizeof b1, r->old_bytes);
@@ -862,6 +875,13 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         put(j, "shared_entries", json_integer((json_int_t)r->shared_entries)) |
         put(j, "shared_bytes", json_integer((json_int_t)r->shared_bytes)) |
         put(j, "old_bytes", json_integer((json_int_t)r->old_bytes)) |
+        put(j, "slice_buffers", json_integer((json_int_t)r->slice_buffers)) |
+        put(j, "slice_bytes", json_integer((json_int_t)r->slice_bytes)) |
+        put(j, "slice_of",
+            json_string(r->slice_of == MP_SLICE_KEYS     ? "keys"
+                        : r->slice_of == MP_SLICE_VALUES ? "values"
+                        : r->slice_of                    ? "keys_and_values"
+                                                         : "none")) |
         put(j, "load", json_real(r->load)) | put(j, "fill", json_real(r->fill));
     json_t *ev = json_array(), *ctx = json_array();
     for (unsigned b = 0; b < MP_EV_COUNT; b++)

@@ -241,12 +241,16 @@ static void fork_parent(void)
     pthread_mutex_unlock(&fds_lock);
 }
 
-/* In a forked child: no agent here (its thread did not come along). */
+/* In a forked child: no agent here (its thread did not come along). The
+ * table forgets what it closed: the numbers are the child's to reuse (its
+ * own snapshot's file), and a child of the child runs this again. */
 static void fork_child(void)
 {
     atomic_store(&in_forked_child, true);
-    for (size_t i = 0; i < sizeof agent_fds / sizeof *agent_fds; i++)
+    for (size_t i = 0; i < sizeof agent_fds / sizeof *agent_fds; i++) {
         if (agent_fds[i] >= 0) close(agent_fds[i]);
+        agent_fds[i] = -1;
+    }
     pthread_mutex_unlock(&fds_lock);
 }
 

@@ -612,6 +612,26 @@ void mr__sweep_background(void)
     pthread_mutex_unlock(&mr__sweep_lock);
 }
 
+void mr__heap_fork_prepare(void)
+{
+    pthread_mutex_lock(&mr__sweep_lock);
+    pthread_mutex_lock(&heap_lock);
+}
+
+void mr__heap_fork_after(bool child)
+{
+    if (child) {
+        /* its thread stayed in the parent, and none is started in a
+         * forked child (which may only be about to write and exit): the
+         * sweep happens on allocation. No one waits on the condition in
+         * the copy, whose state still counts that waiter. */
+        sweeper_started = true;
+        pthread_cond_init(&sweep_cond, NULL);
+    }
+    pthread_mutex_unlock(&heap_lock);
+    pthread_mutex_unlock(&mr__sweep_lock);
+}
+
 void mr__sweep_finish(uintptr_t caller)
 {
     for (;;) {

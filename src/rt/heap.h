@@ -200,6 +200,13 @@ void mr__sweep_finish(uintptr_t caller);
 /* Wakes the background sweeper after a collection. */
 void mr__sweep_background(void);
 
+/* fork: the prepare step takes the sweep and heap locks, so that no sweep
+ * batch or allocation is half done in the copy; the after step releases
+ * them (child: the sweeper thread did not come along, and none is
+ * started there: allocation sweeps). */
+void mr__heap_fork_prepare(void);
+void mr__heap_fork_after(bool child);
+
 /* Objects and bytes freed by sweeps since the program started. */
 void mr__heap_freed(uint64_t *objects, uint64_t *bytes);
 

@@ -565,6 +565,15 @@ void mr__mark_init(void)
     }
 }
 
+void mr__mark_fork_child(void)
+{
+    assert(helpers_busy == 0);
+    nworkers = 1;
+    /* the helpers waited on these in the parent: not in the copy */
+    pthread_cond_init(&pool_cond, NULL);
+    pthread_cond_init(&phase_cond, NULL);
+}
+
 /* ---------------------------------------------------------- the phase -- */
 
 static worker *root_worker;

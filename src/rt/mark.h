@@ -10,6 +10,10 @@
 /* Starts the helper workers (once, at runtime initialization). */
 void mr__mark_init(void);
 
+/* In a forked child: the helper threads stayed in the parent, so the
+ * child marks alone (called with no collection under way). */
+void mr__mark_fork_child(void);
+
 /* Marks everything reachable from the roots. World stopped, every span
  * swept (mark bytes clear); on return every reachable object's mark byte
  * is set. */

@@ -10,6 +10,8 @@
  * Only one collector at a time: a thread that wants to stop the world while
  * another has it stopped parks like any mutator first.
  */
+#include "rt/heap.h"
+#include "rt/mark.h"
 #include "rt/modules.h"
 #include "rt/thread.h"
 
@@ -68,6 +70,67 @@ static void thread_exit_destructor(void *arg)
     if (mr__self) mr_thread_detach();
 }
 
+/*
+ * fork. Only the thread that calls fork lives on in the child (POSIX):
+ * the records of the others describe threads that never run there again.
+ * Kept, their frames would be roots of the child's snapshots, and a
+ * collection would wait for ever for a listed thread to park (or for the
+ * mark helpers, also left behind). The prepare step holds sched_lock and
+ * the heap's locks across the fork, so the copy has no list, sweep or
+ * allocation half changed; a collection in progress holds the sweep lock
+ * until it has marked, so none is under way in the copy either. A fork by
+ * the thread that holds the world stopped (a snapshot writer copying the
+ * stopped heap) is left alone: its child is to see every thread as it
+ * stood, and the locks are that thread's already.
+ */
+static __thread bool world_held;   /* this thread stopped the world */
+static __thread bool fork_skipped; /* the fork under way is such a fork */
+
+static void fork_prepare(void)
+{
+    fork_skipped = world_held;
+    if (fork_skipped) return;
+    pthread_mutex_lock(&sched_lock);
+    mr__heap_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+    if (fork_skipped) return;
+    mr__heap_fork_after(false);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+/* In the child: drops every thread but the caller as it would have
+ * detached (its cache released, its new maps adopted), though none of its
+ * code runs again, and lets the child mark alone. */
+static void fork_child(void)
+{
+    if (fork_skipped) return;
+    mr__heap_fork_after(true);
+    mr__mark_fork_child();
+    atomic_store(&mr__stop_requested, 0);
+    /* threads of the parent may wait on these: none does in the copy */
+    pthread_cond_init(&parked, NULL);
+    pthread_cond_init(&resumed, NULL);
+    for (mr_thread **pp = &mr__threads; *pp;) {
+        mr_thread *t = *pp;
+        if (t == mr__self) {
+            pp = &t->next;
+            continue;
+        }
+        *pp = t->next;
+        mr__tcache_release(&t->tc);
+        mr__maps_adopt(t);
+        atomic_fetch_add(&mr__retired_mallocs, atomic_load(&t->mallocs));
+        atomic_fetch_add(&mr__retired_alloc_bytes, atomic_load(&t->alloc_bytes));
+        free(t->iters);
+        free(t->new_maps);
+        free(t);
+    }
+    pthread_mutex_unlock(&sched_lock);
+}
+
 static void runtime_init(void)
 {
     /* libunwind initializes its globals on first use without locking: do it
@@ -79,6 +142,8 @@ static void runtime_init(void)
     mr__gc_init();
     if (pthread_key_create(&exit_key, thread_exit_destructor) != 0)
         mr__throw("pthread_key_create failed");
+    if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
+        mr__throw("out of memory (fork handlers of the threads)");
 }
 
 /* Records the calling thread's stack bounds, for conservative scanning. */
@@ -274,11 +339,13 @@ __attribute__((noinline)) bool mr__world_stop(bool want_gc_once, uintptr_t calle
     pthread_mutex_unlock(&sched_lock);
     /* The background sweeper finishes its batch: a stopped world is still. */
     pthread_mutex_lock(&mr__sweep_lock);
+    world_held = true;
     return true;
 }
 
 void mr__world_start(void)
 {
+    world_held = false;
     pthread_mutex_unlock(&mr__sweep_lock);
     pthread_mutex_lock(&sched_lock);
     atomic_store(&mr__stop_requested, 0);

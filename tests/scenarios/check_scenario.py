@@ -54,6 +54,7 @@ EXPECTATIONS (every key given must hold):
     chain_objects: n                    objects on its chain, those of elided steps included
     retained_bytes / count / keys_retained_bytes / entries_retained_bytes /
     shared_entries / shared_bytes / inner_suspect_bytes / buckets / overflow_buckets /
+    slice_buffers / slice_bytes (the buffers its string keys or values are slices of) /
     old_buckets (bucket records by role: new main, new overflow, old):
                                         a number, or "truth" (the truth line's
                                         field), or "truth:FIELD"
@@ -385,7 +386,8 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
                 yield "rank is %s, expected %s" % (m["rank"], want)
         elif key in ("retained_bytes", "count", "keys_retained_bytes",
                      "entries_retained_bytes", "shared_entries", "shared_bytes",
-                     "inner_suspect_bytes", "buckets", "overflow_buckets", "old_buckets"):
+                     "inner_suspect_bytes", "buckets", "overflow_buckets", "old_buckets",
+                     "slice_buffers", "slice_bytes"):
             v = run.value(want, snapshot, label, key)
             if m[key] != v:
                 yield "%s is %d, the truth is %d" % (key, m[key], v)

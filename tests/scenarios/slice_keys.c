@@ -14,11 +14,13 @@
  *           4 alone: no key of the others owns its buffer; an
  *           entry of buffers 0 .. 3 retains its Hit and blob only (399 other
  *           keys pin its buffer), the entry "k4-00000" retains its Hit, blob
- *           and the whole of buffer 4.
+ *           and the whole of buffer 4. The report names the cause: its
+ *           keys are slices of five buffers (slice_buffers, slice_bytes)
+ *           that the map keeps alive.
  *   names   global map[int64]string: 600 entries whose values are slices of
  *           two more 128 KiB buffers (300 each): the map retains exactly
  *           its objects (its table and both buffers); no entry alone
- *           retains anything.
+ *           retains anything. Its values are slices of two buffers.
  * Snapshots "held" (in-process) and "exit" see the same heap.
  */
 #include "scenario.h"
@@ -83,6 +85,21 @@ static void on_seen(const mr_map_slot *s, void *ud)
     sc_entry(&t->e, key, own, own + mr_object_size(it) + mr_object_size(it->blob));
 }
 
+/* The buffers the values of names point into, and their bytes. */
+typedef struct buf_truth {
+    sc_set bufs;
+    uint64_t bytes;
+} buf_truth;
+
+static void on_name_value(const mr_map_slot *s, void *ud)
+{
+    buf_truth *t = ud;
+    void *buf;
+    const mr_str *v = s->value;
+    if (!mr_object_type(v->ptr, &buf) || buf == v->ptr) sc_fail("a value is not a slice");
+    if (sc_set_add(&t->bufs, (uintptr_t)buf)) t->bytes += mr_object_size(buf);
+}
+
 static void on_name(const mr_map_slot *s, void *ud)
 {
     char key[24];
@@ -98,8 +115,15 @@ static void truths(const char *snapshot)
     if (t.bufs.n != BUFS + 1) sc_fail("the keys point into %zu buffers", t.bufs.n);
     if (t.e.key_bytes != t.key_bytes / (BUFS + 1)) sc_fail("the keys own more than buffer 4");
     sc_truth_entries(snapshot, "seen", &t.e);
+    sc_truth(snapshot, "seen", "\"slice_buffers\": %zu, \"slice_bytes\": %" PRIu64, t.bufs.n,
+             t.key_bytes);
     free(t.bufs.k);
     sc_truth_map(snapshot, "names", names);
+    buf_truth v = {0};
+    sc_walk_slots(names, on_name_value, &v);
+    sc_truth(snapshot, "names", "\"slice_buffers\": %zu, \"slice_bytes\": %" PRIu64, v.bufs.n,
+             v.bytes);
+    free(v.bufs.k);
     sc_truth_slots(snapshot, "names", names, on_name);
 }
 

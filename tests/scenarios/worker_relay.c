@@ -24,10 +24,10 @@
  *   batch_b  map[int64]*Job of 500 jobs (keys 10,000 .. 10,499), held by
  *            B's frame of handle_batch (every root: that thread's frame of
  *            handle_batch); its result map, a new one of 50 outcomes,
- *            too. batch_b takes batch_a's place under the same holder
- *            (stack handle_batch): matched with it, as a map replaced under
- *            its root is (maproot-diff(1)), +500 -2,000, 2,000 -> 500, not
- *            growing.
+ *            too. Another thread's frame is another holder, though it runs
+ *            the same function: batch_b is a new map in the diff (+500,
+ *            0 -> 500), not batch_a's successor, and batch_a is gone
+ *            (-2,000, 2,000 -> 0, not growing) (maproot-diff(1)).
  * Main then releases B: at exit ("exit") batch_b is gone, result is held
  * by done.
  */
