@@ -29,4 +29,11 @@ uint64_t mr__mark_helper_phases(void);
 /* roots.c: hands every root word to mark. */
 void mr__scan_roots(void (*mark)(uintptr_t word));
 
+/* roots.c: registers the roots' fork handlers now if they are not yet.
+ * The runtime calls it before registering its own, so that a fork takes
+ * the roots' lock after the scheduler and heap locks (prepare handlers
+ * run in the reverse order of registration), the order a collection
+ * takes them in: the other order could deadlock a fork against one. */
+void mr__roots_fork_order(void);
+
 #endif

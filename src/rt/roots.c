@@ -85,10 +85,15 @@ static void roots_fork_init(void)
         mr__throw("out of memory (fork handlers of the roots)");
 }
 
+void mr__roots_fork_order(void)
+{
+    pthread_once(&roots_fork_once, roots_fork_init);
+}
+
 /* Takes roots_lock, first making sure a fork cannot copy it held. */
 static void roots_lock_take(void)
 {
-    pthread_once(&roots_fork_once, roots_fork_init);
+    mr__roots_fork_order();
     pthread_mutex_lock(&roots_lock);
 }
 

@@ -142,6 +142,7 @@ static void runtime_init(void)
     mr__gc_init();
     if (pthread_key_create(&exit_key, thread_exit_destructor) != 0)
         mr__throw("pthread_key_create failed");
+    mr__roots_fork_order();
     if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
         mr__throw("out of memory (fork handlers of the threads)");
 }
