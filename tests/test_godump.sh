@@ -199,6 +199,8 @@ for p in sys.argv[1].split():
         for e in m["entries"][:20]:
             ek = [c["kind"] for c in e["chain"]]
             want(ek[0] == "root" and "map" in ek and ek[-1] == "slot", f"{what}: entry chain {ek}")
+        if p == "structkeys":
+            got = None  # its bytes without the binary, its fields with it: compared below
         seen[mode] = (r["slot"], r["kind"], m["count"], m["B"], m["address"],
                       sorted(got) if got is not None else None, sorted(m["evidence"]))
     if len(seen) == 2:
@@ -297,18 +299,26 @@ for mode in ("plain", "binary") if "stackonly" in given else ():
          s["retained_bytes"] == s["table_bytes"] + 1500 * each,
          f"stackonly ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']}, entries "
          f"{s['entries_retained_bytes']}, keys {s['keys_retained_bytes']}), not {each} an entry")
-# struct keys of a string, a pointer and an int32 (32 bytes with padding),
-# shown as their bytes: the int32 at byte 24 tells them apart; each key
-# retains its 16-byte string and its 2 KiB, its entry that and 512 bytes
+# struct keys of a string, a pointer, an int32, a nested struct and a
+# 2-byte array (40 bytes with padding): without the binary shown as their
+# bytes, the int32 at byte 24 telling them apart; with it field by field,
+# exactly as the program prints each key; each key retains its 16-byte
+# string and its 2 KiB, its entry that and 512 bytes
 for mode in ("plain", "binary") if "structkeys" in given else ():
     s = load(f"structkeys.{mode}.json")["suspects"][0]
-    ranks = set()
-    for e in s["entries"]:
-        k = e["key_display"]
-        if re.fullmatch(r"0x[0-9a-f]{64}", k):
-            ranks.add(int.from_bytes(bytes.fromhex(k[2 + 48:2 + 56]), "little"))
-    want(ranks == set(range(700)) and len(s["entries"]) == 700,
-         f"structkeys ({mode}): keys {[e['key_display'] for e in s['entries'][:2]]}")
+    if mode == "binary":
+        printed = {l[4:].rstrip("\n") for l in open("structkeys.out") if l.startswith("key ")}
+        got = {e["key_display"] for e in s["entries"]}
+        want(len(printed) == 700 and got == printed,
+             f"structkeys (binary): keys differ from the program's: {sorted(got ^ printed)[:4]}")
+    else:
+        ranks = set()
+        for e in s["entries"]:
+            k = e["key_display"]
+            if re.fullmatch(r"0x[0-9a-f]{80}", k):
+                ranks.add(int.from_bytes(bytes.fromhex(k[2 + 48:2 + 56]), "little"))
+        want(ranks == set(range(700)) and len(s["entries"]) == 700,
+             f"structkeys ({mode}): keys {[e['key_display'] for e in s['entries'][:2]]}")
     want(s["keys_retained_bytes"] == 700 * (2048 + 16) and
          s["entries_retained_bytes"] == 700 * (2048 + 16 + 512) and
          s["retained_bytes"] == s["table_bytes"] + 700 * (2048 + 16 + 512),

@@ -57,6 +57,8 @@ struct mp_gobin {
     mp_goinner *inners;       /* every map type's inner maps, each type's in a run */
     const char **inner_names; /* the inner maps' type names, as in inners */
     size_t ninners, inners_cap;
+    mp_gokeyfield *kfields; /* every map type's key layout, each type's in a run */
+    size_t nkfields, kfields_cap;
     char *names; /* owned copies of the map type names */
     size_t names_len, names_cap;
 };
@@ -309,6 +311,81 @@ static int collect_inner(mp_gobin *b, Dwarf_Die *elem, bool indirect)
     return 0;
 }
 
+/* How large a key layout may be: nodes in all, nesting, and the longest
+ * array shown element by element (a longer one shows as its bytes). */
+#define KEY_NODES 128
+#define KEY_DEPTH 8
+#define KEY_ARRAY 16
+
+/* The number of elements of an array type DIE, 0 unknown. */
+static uint64_t array_count(Dwarf_Die *t)
+{
+    Dwarf_Die sr;
+    if (dwarf_child(t, &sr) != 0) return 0;
+    do {
+        if (dwarf_tag(&sr) != DW_TAG_subrange_type) continue;
+        Dwarf_Attribute a;
+        if (dwarf_attr(&sr, DW_AT_count, &a)) return attr_udata(&sr, DW_AT_count);
+        if (dwarf_attr(&sr, DW_AT_upper_bound, &a)) return attr_udata(&sr, DW_AT_upper_bound) + 1;
+    } while (dwarf_siblingof(&sr, &sr) == 0);
+    return 0;
+}
+
+/*
+ * Appends the layout (gokey.h) of a value of type `type`, a field called
+ * name (NULL: none) at offset, to b->kfields: a struct's fields and an
+ * array's element after it. The run of this key starts at index first.
+ * Returns 0, 1 when the layout outgrows KEY_NODES or KEY_DEPTH (the
+ * caller drops it: the key then shows as bytes), -1 out of memory.
+ * Recursion is bounded by KEY_DEPTH.
+ */
+static int key_node(mp_gobin *b, Dwarf_Die *type, const char *name, uint64_t offset, int depth,
+                    size_t first)
+{
+    if (b->nkfields - first >= KEY_NODES || depth > KEY_DEPTH) return 1;
+    Dwarf_Die t = *type;
+    skip_typedefs(&t);
+    uint64_t size = die_size(&t), kind = attr_udata(&t, DW_AT_go_kind);
+    if (size > UINT32_MAX || offset > UINT32_MAX) return 1;
+    if (b->nkfields == b->kfields_cap) {
+        size_t nc = b->kfields_cap ? b->kfields_cap * 2 : 256;
+        mp_gokeyfield *q = realloc(b->kfields, nc * sizeof *q);
+        if (!q) return -1;
+        b->kfields = q;
+        b->kfields_cap = nc;
+    }
+    const char *n = NULL;
+    if (name && !(n = copy_name(b, name))) return -1;
+    size_t me = b->nkfields++;
+    b->kfields[me] = (mp_gokeyfield){.name = n, .offset = (uint32_t)offset, .size = (uint32_t)size};
+    if (is_go_struct(&t)) {
+        b->kfields[me].kind = MP_GOKIND_STRUCT;
+        Dwarf_Die m;
+        uint32_t count = 0;
+        if (dwarf_child(&t, &m) == 0) do {
+                Dwarf_Die mt;
+                if (dwarf_tag(&m) != DW_TAG_member || !attr_die(&m, DW_AT_type, &mt)) continue;
+                int r = key_node(b, &mt, dwarf_diename(&m) ? dwarf_diename(&m) : "?",
+                                 attr_udata(&m, DW_AT_data_member_location), depth + 1, first);
+                if (r) return r;
+                count++;
+            } while (dwarf_siblingof(&m, &m) == 0);
+        b->kfields[me].count = count;
+        return 0;
+    }
+    if (dwarf_tag(&t) == DW_TAG_array_type) {
+        uint64_t count = array_count(&t);
+        Dwarf_Die et;
+        if (count == 0 || count > KEY_ARRAY || size % count || !attr_die(&t, DW_AT_type, &et))
+            return 0; /* shown as its bytes */
+        b->kfields[me].kind = MP_GOKIND_ARRAY;
+        b->kfields[me].count = (uint32_t)count;
+        return key_node(b, &et, NULL, 0, depth + 1, first);
+    }
+    b->kfields[me].kind = kind <= MP_GOKIND_UNSAFEPTR ? (uint8_t)kind : 0;
+    return 0;
+}
+
 /* The bucket struct bucket<K,V> of a map typedef: via its *hash<K,V>'s
  * buckets member. */
 static bool map_bucket(Dwarf_Die *typedef_die, Dwarf_Die *bucket)
@@ -346,7 +423,10 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     uint64_t ks = die_size(&key), vs = die_size(&elem);
     t.key_indirect = ks > 128;
     t.value_indirect = vs > 128;
-    t.key_kind = (uint8_t)attr_udata(&key, DW_AT_go_kind);
+    /* a named key type (main.OwnedKey, main.ID) is a typedef without a
+     * kind of its own: the kind is the underlying type's */
+    Dwarf_Die kt = key;
+    t.key_kind = (uint8_t)attr_udata(skip_typedefs(&kt), DW_AT_go_kind);
     t.value_kind = (uint8_t)attr_udata(&elem, DW_AT_go_kind);
     t.key_has_pointers = t.key_indirect || has_pointers(&key);
     t.rtype = attr_udata(td, DW_AT_go_runtime_type); /* an offset until the base is known */
@@ -360,6 +440,16 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     if (t.value_kind != MP_GOKIND_MAP && collect_inner(b, &elem, t.value_indirect)) return -1;
     t.ninner = (uint32_t)(b->ninners - first);
     t.inner = t.ninner ? (const mp_goinner *)(uintptr_t)(first + 1) : NULL;
+    /* a struct or array key stored in its slot: its layout, as an index
+     * into b->kfields until all are read */
+    if (!t.key_indirect && (t.key_kind == MP_GOKIND_STRUCT || t.key_kind == MP_GOKIND_ARRAY)) {
+        size_t kf = b->nkfields;
+        int r = key_node(b, &key, NULL, 0, 0, kf);
+        if (r < 0) return -1;
+        if (r > 0 || b->kfields[kf].size != t.key_size) b->nkfields = kf;
+        t.nkey_fields = (uint32_t)(b->nkfields - kf);
+        t.key_fields = t.nkey_fields ? (const mp_gokeyfield *)(uintptr_t)(kf + 1) : NULL;
+    }
     if (b->nmaps == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
         mp_gomaptype *q = realloc(b->maps, nc * sizeof *q);
@@ -453,6 +543,11 @@ static int read_dwarf(mp_gobin *b)
             map_named(by_name, b->nmaps, b->names + ((uintptr_t)b->inner_names[i] - 1));
     for (size_t i = 0; i < b->nmaps; i++)
         if (b->maps[i].ninner) b->maps[i].inner = b->inners + ((uintptr_t)b->maps[i].inner - 1);
+    for (size_t i = 0; i < b->nkfields; i++)
+        if (b->kfields[i].name) b->kfields[i].name = b->names + ((uintptr_t)b->kfields[i].name - 1);
+    for (size_t i = 0; i < b->nmaps; i++)
+        if (b->maps[i].nkey_fields)
+            b->maps[i].key_fields = b->kfields + ((uintptr_t)b->maps[i].key_fields - 1);
     free(by_name);
     if (b->nvars > 1) qsort(b->vars, b->nvars, sizeof *b->vars, cmp_var);
     return 0;
@@ -507,6 +602,7 @@ void mp_gobin_close(mp_gobin *b)
     free(b->maps);
     free(b->inners);
     free(b->inner_names);
+    free(b->kfields);
     free(b->sects);
     free(b->names);
     free(b->path);

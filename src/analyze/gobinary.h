@@ -21,6 +21,7 @@
 #ifndef MP_GOBINARY_H
 #define MP_GOBINARY_H
 
+#include "analyze/gokey.h"
 #include "format/error.h"
 
 #include <stdbool.h>
@@ -35,13 +36,16 @@ enum {
     MP_GOKIND_UINT = 7,
     MP_GOKIND_UINT64 = 11,
     MP_GOKIND_UINTPTR = 12,
+    MP_GOKIND_FLOAT32 = 13,
     MP_GOKIND_FLOAT64 = 14,
     MP_GOKIND_ARRAY = 17,
+    MP_GOKIND_CHAN = 18,
     MP_GOKIND_INTERFACE = 20,
     MP_GOKIND_MAP = 21,
     MP_GOKIND_PTR = 22,
     MP_GOKIND_STRING = 24,
     MP_GOKIND_STRUCT = 25,
+    MP_GOKIND_UNSAFEPTR = 26,
 };
 
 /* A map type as the DWARF describes it. Sizes are of the slots in a
@@ -54,6 +58,10 @@ typedef struct mp_gomaptype {
     uint8_t key_kind, value_kind; /* MP_GOKIND_*, 0 unknown */
     bool key_indirect, value_indirect;
     bool key_has_pointers;
+    /* the key's layout when it is a struct or an array stored in its slot
+     * (gokey.h), nkey_fields nodes; NULL otherwise or when too large */
+    const mp_gokeyfield *key_fields;
+    uint32_t nkey_fields;
     uint64_t rtype; /* address of its runtime type descriptor (maptype), 0 unknown */
     /* the map type of its values when they are maps ("map[int64]*T" for
      * map[string]map[int64]*T), NULL otherwise or when the DWARF lacks it */

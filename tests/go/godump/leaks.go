@@ -36,7 +36,9 @@
 //	             512-byte blobs) that its frame alone holds, the goroutine
 //	             waiting in a select
 //	structkeys   var ownedKeys map[OwnedKey]*[512]byte: 700 struct keys, each
-//	             a 16-byte string, a pointer to 2 KiB of its own and an int32
+//	             a 16-byte string, a pointer to 2 KiB of its own, an int32, a
+//	             nested struct and a 2-byte array; prints every key as the
+//	             analysis must show it with the binary ("key {Name:...}")
 //	ring         var ring map[int]*Node: 900 values of 1008 bytes, each
 //	             pointing at the next entry's value, the last at the first;
 //	             prints where entry 450's value is
@@ -112,6 +114,14 @@ type OwnedKey struct {
 	Name  string
 	Owner *[2048]byte
 	Rank  int32
+	Tag   KeyTag
+	Dims  [2]uint8
+}
+
+// KeyTag is a struct nested in a struct key.
+type KeyTag struct {
+	Zone int16
+	Hot  bool
 }
 
 // Node is a map value that points at the next entry's value: the values
@@ -440,8 +450,11 @@ func main() {
 	case "structkeys":
 		ownedKeys = make(map[OwnedKey]*[512]byte)
 		for i := 0; i < 700; i++ {
-			k := OwnedKey{Name: fmt.Sprintf("owner-%010d", i), Owner: new([2048]byte), Rank: int32(i)}
+			k := OwnedKey{Name: fmt.Sprintf("owner-%010d", i), Owner: new([2048]byte), Rank: int32(i),
+				Tag: KeyTag{Zone: int16(-i), Hot: i%2 == 0}, Dims: [2]uint8{uint8(i), uint8(i >> 8)}}
 			ownedKeys[k] = new([512]byte)
+			fmt.Printf("key {Name:%q Owner:%p Rank:%d Tag:{Zone:%d Hot:%t} Dims:[%d %d]}\n",
+				k.Name, k.Owner, k.Rank, k.Tag.Zone, k.Tag.Hot, k.Dims[0], k.Dims[1])
 		}
 		dump(out)
 	case "ring":
