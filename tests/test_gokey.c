@@ -1,0 +1,136 @@
+/*
+ * tests/test_gokey.c -- how Go map keys read from a heap dump are shown
+ * (src/analyze/gokey.c): struct and array keys field by field by a layout
+ * as gobinary.c builds it from the DWARF, strings from the memory a reader
+ * finds, long renderings cut with the key's digest.
+ */
+#include "analyze/gobinary.h"
+#include "analyze/gokey.h"
+#include "check.h"
+
+/* The fake program memory: one string at 0x1000. */
+static const char heap_text[] = "al\"ice";
+
+static const uint8_t *reader(const void *ud, uint64_t a, uint64_t n)
+{
+    (void)ud;
+    if (a >= 0x1000 && a - 0x1000 + n <= sizeof heap_text - 1)
+        return (const uint8_t *)heap_text + (a - 0x1000);
+    return NULL;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+/* struct { Name string; P *T; Tag struct { Zone int16; Hot bool }; Dims [3]uint8; F float64 } */
+static const mp_gokeyfield layout[] = {
+    {NULL, 0, 48, 5, MP_GOKIND_STRUCT},
+    {"Name", 0, 16, 0, MP_GOKIND_STRING},
+    {"P", 16, 8, 0, MP_GOKIND_PTR},
+    {"Tag", 24, 4, 2, MP_GOKIND_STRUCT},
+    {"Zone", 0, 2, 0, 4 /* int16 */},
+    {"Hot", 2, 1, 0, MP_GOKIND_BOOL},
+    {"Dims", 28, 3, 3, MP_GOKIND_ARRAY},
+    {NULL, 0, 1, 0, 8 /* uint8 */},
+    {"F", 40, 8, 0, MP_GOKIND_FLOAT64},
+};
+
+static size_t render(const mp_gokeyfield *f, uint32_t nf, const uint8_t *k, uint32_t size,
+                     char *buf, size_t cap, bool *typed)
+{
+    mp_keytext t = {buf, cap, 0};
+    *typed = mp_keytext_typed(&t, f, nf, k, size, reader, NULL);
+    if (!*typed) mp_keytext_hex(&t, k, size);
+    return mp_keytext_end(&t);
+}
+
+static void structs_show_their_fields(void)
+{
+    uint8_t k[48] = {0};
+    put64(k, 0x1000);
+    put64(k + 8, 6);
+    put64(k + 16, 0xc000123456);
+    int16_t zone = -42;
+    memcpy(k + 24, &zone, 2);
+    k[26] = 1;
+    k[28] = 1, k[29] = 2, k[30] = 255;
+    double nan = __builtin_nan("");
+    memcpy(k + 40, &nan, 8);
+    char buf[512];
+    bool typed;
+    render(layout, 9, k, 48, buf, sizeof buf, &typed);
+    CHECK(typed);
+    CHECK_STR_EQ(buf,
+                 "{Name:\"al\\\"ice\" P:0xc000123456 Tag:{Zone:-42 Hot:true} Dims:[1 2 255] F:NaN}");
+    /* a string not in the memory read: its length and address; a nil pointer */
+    put64(k, 0x9000);
+    put64(k + 16, 0);
+    double x = 2.5;
+    memcpy(k + 40, &x, 8);
+    render(layout, 9, k, 48, buf, sizeof buf, &typed);
+    CHECK_STR_EQ(buf, "{Name:(string of 6 bytes at 0x9000) P:nil Tag:{Zone:-42 Hot:true} "
+                      "Dims:[1 2 255] F:2.5}");
+}
+
+/* A layout that does not match the key's size, or whose fields overrun
+ * their struct, is not used: the key shows as its bytes. */
+static void layouts_that_do_not_fit_are_refused(void)
+{
+    uint8_t k[48] = {0xab};
+    char buf[512];
+    bool typed;
+    render(layout, 9, k, 40, buf, sizeof buf, &typed);
+    CHECK(!typed);
+    CHECK(strncmp(buf, "0xab00", 6) == 0);
+    mp_gokeyfield bad[9];
+    memcpy(bad, layout, sizeof bad);
+    bad[5].offset = 4; /* Hot past its 4-byte Tag */
+    render(bad, 9, k, 48, buf, sizeof buf, &typed);
+    CHECK(!typed);
+    render(layout, 8, k, 48, buf, sizeof buf, &typed); /* a field missing */
+    CHECK(!typed);
+    mp_gokeyfield arr[2] = {{NULL, 0, 3, 2, MP_GOKIND_ARRAY}, {NULL, 0, 1, 0, 8}};
+    render(arr, 2, k, 3, buf, sizeof buf, &typed); /* 3 bytes are not 2 elements */
+    CHECK(!typed);
+}
+
+/* A rendering longer than a string key's may be is cut and marked with
+ * the key's length and digest: keys alike at first still differ. */
+static void long_keys_are_cut_with_their_digest(void)
+{
+    mp_gokeyfield f[2] = {{NULL, 0, 16, 16, MP_GOKIND_ARRAY}, {NULL, 0, 1, 0, 8}};
+    uint8_t a[16], b[16];
+    for (int i = 0; i < 16; i++) a[i] = b[i] = 200;
+    b[15] = 201;
+    /* 16 x "200 " is 64 characters: not cut */
+    char ba[512], bb[512];
+    bool typed;
+    render(f, 2, a, 16, ba, sizeof ba, &typed);
+    CHECK(typed && strlen(ba) == 2 + 16 * 4 - 1);
+    /* 40 fields of 8-digit numbers: cut */
+    mp_gokeyfield big[41];
+    big[0] = (mp_gokeyfield){NULL, 0, 320, 40, MP_GOKIND_STRUCT};
+    for (int i = 0; i < 40; i++) big[i + 1] = (mp_gokeyfield){"Field", 8u * i, 8, 0, 7};
+    uint8_t ka[320], kb[320];
+    for (int i = 0; i < 320; i++) ka[i] = kb[i] = 0x11;
+    kb[319] = 0x12;
+    size_t na = render(big, 41, ka, 320, ba, sizeof ba, &typed);
+    CHECK(typed);
+    render(big, 41, kb, 320, bb, sizeof bb, &typed);
+    CHECK(strstr(ba, "... (320 bytes, #") != NULL);
+    CHECK(na < 300 && strcmp(ba, bb) != 0 && strncmp(ba, bb, 200) == 0);
+    /* a small buffer: cut to fit, always ended */
+    char small[8];
+    render(layout, 9, ka, 48, small, sizeof small, &typed);
+    CHECK(strlen(small) == 7);
+}
+
+int main(void)
+{
+    TEST(structs_show_their_fields);
+    TEST(layouts_that_do_not_fit_are_refused);
+    TEST(long_keys_are_cut_with_their_digest);
+    TEST_EXIT();
+}
