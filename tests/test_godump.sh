@@ -133,6 +133,10 @@ spec = {
                   "stack_frame", "map[string]*main.Item"),
     "structkeys": ("global", "main.ownedKeys", 700, 7, None, "pointer_keys",
                    "map[main.OwnedKey]*[512]uint8"),
+    # typed with the binary by the parameter of the call inlined into the
+    # frame's function that holds it there
+    "inlined": ("stack", "main.inlineWorker", 1200, 8, {'"order-%08d"' % i for i in range(1200)},
+                "stack_frame", "map[string]*main.Order"),
     "ring": ("global", "main.ring", 900, 8, {str(i) for i in range(900)}, "large_share",
              "map[int]*main.Node"),
     "nestedvalues": ("global", "main.accounts", 3000, 9, {str(i) for i in range(3000)},
@@ -208,6 +212,9 @@ for p in sys.argv[1].split():
              f"{seen['plain'][:5]} vs {seen['binary'][:5]}")
 
 # pattern details
+if "inlined" in given:
+    printed = [l.split(None, 1)[1].strip() for l in open("inlined.out") if l.startswith("type ")]
+    want(printed == [spec["inlined"][6]], f"inlined: the program's map is {printed}")
 if "pointerkeys" in given:
     a = load("pointerkeys.binary.json")["suspects"][0]
     want(all(re.fullmatch(r"0x[0-9a-f]+", e["key"]) for e in a["entries"]) and

@@ -723,12 +723,29 @@ static int64_t var_frame_offset(Dwarf_Die *v, uint64_t pc, uint64_t frame_size)
     return o >= 0 && (uint64_t)o < frame_size ? o : -1;
 }
 
+/* The map type named like the type of variable v (its own DW_AT_type, or
+ * that of the abstract variable it is a concrete copy of), or NULL. */
+static const mp_gomaptype *var_map(const mp_gobin *b, Dwarf_Die *v)
+{
+    Dwarf_Attribute a;
+    Dwarf_Die t;
+    const char *tn;
+    if (!dwarf_attr_integrate(v, DW_AT_type, &a) || !dwarf_formref_die(&a, &t) ||
+        attr_udata(&t, DW_AT_go_kind) != MP_GOKIND_MAP || !(tn = dwarf_diename(&t)))
+        return NULL;
+    for (size_t i = 0; i < b->nmaps; i++) /* few map types: a scan is enough */
+        if (strcmp(b->maps[i].name, tn) == 0) return &b->maps[i];
+    return NULL;
+}
+
 /*
  * The function running at pc knows the types of its variables: a map its
  * frame alone holds is typed by the variable whose stack word holds it
- * there. Variables of the lexical blocks around pc count (an explicit
- * stack, bounded); those of calls inlined into the function are not
- * looked at: such a map stays typed by its bucket size.
+ * there. Variables of the lexical blocks around pc count, and those of
+ * the calls inlined into the function whose code holds pc (at any depth):
+ * an inlined call's variables and parameters live in the frame too, their
+ * locations relative to the same frame base, their names and types in the
+ * abstract copy of the inlined function. An explicit stack, bounded.
  */
 const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_size, uint64_t off)
 {
@@ -736,7 +753,7 @@ const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_
     if (!unit_of(b, pc, &cu) || dwarf_child(&cu, &fn) != 0) return NULL;
     while (dwarf_tag(&fn) != DW_TAG_subprogram || dwarf_haspc(&fn, pc) <= 0)
         if (dwarf_siblingof(&fn, &fn) != 0) return NULL;
-    Dwarf_Die stack[8];
+    Dwarf_Die stack[16];
     int sp = 0;
     stack[sp++] = fn;
     while (sp > 0) {
@@ -744,16 +761,13 @@ const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_
         if (dwarf_child(&scope, &v) != 0) continue;
         do {
             int tag = dwarf_tag(&v);
-            if (tag == DW_TAG_lexical_block && sp < 8 && dwarf_haspc(&v, pc) > 0) stack[sp++] = v;
+            if ((tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) && sp < 16 &&
+                dwarf_haspc(&v, pc) > 0)
+                stack[sp++] = v;
             if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter) continue;
-            Dwarf_Die t;
-            const char *tn;
-            if (!attr_die(&v, DW_AT_type, &t) || attr_udata(&t, DW_AT_go_kind) != MP_GOKIND_MAP ||
-                !(tn = dwarf_diename(&t)))
-                continue;
-            if (var_frame_offset(&v, pc, frame_size) != (int64_t)off) continue;
-            for (size_t i = 0; i < b->nmaps; i++) /* few map types: a scan is enough */
-                if (strcmp(b->maps[i].name, tn) == 0) return &b->maps[i];
+            const mp_gomaptype *t;
+            if (var_frame_offset(&v, pc, frame_size) == (int64_t)off && (t = var_map(b, &v)))
+                return t;
         } while (dwarf_siblingof(&v, &v) == 0);
     }
     return NULL;

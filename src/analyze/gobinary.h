@@ -107,7 +107,8 @@ size_t mp_gobin_maps_of_bucket(const mp_gobin *b, uint64_t bs, const mp_gomaptyp
 const mp_gomaptype *mp_gobin_map_of_rtype(const mp_gobin *b, uint64_t rtype);
 
 /* The map type of the variable or parameter of the function running at
- * code address pc whose word lies `off` bytes into that function's frame
+ * code address pc (or of a call inlined into it whose code holds pc)
+ * whose word lies `off` bytes into that function's frame
  * of frame_size bytes (from its stack pointer up to the caller's, the
  * call frame address), as the DWARF locates it at pc; NULL when none. */
 const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_size, uint64_t off);

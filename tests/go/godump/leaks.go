@@ -53,6 +53,11 @@
 //	             and overflow buckets (a map whose evacuated buckets have
 //	             none is built anew); prints the old buckets the table
 //	             holds and how many of them hang off evacuated ones
+//	inlined      a goroutine's map[string]*Order of 1200 entries held only by
+//	             a parameter of holdUntil, a function inlined into the
+//	             goroutine's (go build -gcflags=-m: "inlining call to
+//	             holdUntil"), waiting in a channel receive; prints the map's
+//	             type ("type map[string]*main.Order")
 package main
 
 import (
@@ -135,6 +140,12 @@ type Node struct {
 type Item struct {
 	SKU  int64
 	Blob []byte
+}
+
+// Order is the value type of the map only an inlined call's parameter holds.
+type Order struct {
+	ID   int64
+	Note []byte
 }
 
 // Account holds a map behind the pointer its map's value is.
@@ -324,6 +335,35 @@ func parkWorker(ready chan<- bool, block, never <-chan bool) {
 	runtime.KeepAlive(m)
 }
 
+// buildOrderMap makes the map that only holdUntil's parameter will hold,
+// and says it is ready.
+//
+//go:noinline
+func buildOrderMap(ready chan<- bool) map[string]*Order {
+	m := make(map[string]*Order)
+	for i := 0; i < 1200; i++ {
+		m[fmt.Sprintf("order-%08d", i)] = &Order{ID: int64(i), Note: make([]byte, 256)}
+	}
+	fmt.Printf("type %T\n", m)
+	ready <- true
+	return m
+}
+
+// holdUntil keeps m until block is closed: small enough to be inlined, so
+// that m lives in the frame of the function it is inlined into, described
+// by the DWARF of the inlined call, not of that function.
+func holdUntil(m map[string]*Order, block <-chan bool) int {
+	<-block
+	return len(m)
+}
+
+// inlineWorker holds its map only through the inlined holdUntil.
+//
+//go:noinline
+func inlineWorker(ready chan<- bool, block <-chan bool, done chan<- int) {
+	done <- holdUntil(buildOrderMap(ready), block)
+}
+
 func dump(path string) {
 	runtime.GC()
 	f, err := os.Create(path)
@@ -441,6 +481,13 @@ func main() {
 			}
 		}
 		dump(out)
+	case "inlined":
+		ready, block, done := make(chan bool), make(chan bool), make(chan int, 1)
+		go inlineWorker(ready, block, done)
+		<-ready
+		dump(out)
+		close(block)
+		<-done
 	case "stackonly":
 		ready, block := make(chan bool), make(chan bool)
 		go parkWorker(ready, block, make(chan bool))
