@@ -137,6 +137,12 @@ spec = {
     # frame's function that holds it there
     "inlined": ("stack", "main.inlineWorker", 1200, 8, {'"order-%08d"' % i for i in range(1200)},
                 "stack_frame", "map[string]*main.Order"),
+    # values that are slices of one array the map alone holds
+    "subslices": ("global", "main.tokenIndex", 2000, 9, {'"tok-%012d"' % i for i in range(2000)},
+                  "large_share", "map[string][]uint8"),
+    # 3000 entries under NaN keys, never found again: each is shown
+    "nankeys": ("global", "main.priceIndex", 3100, 9, None, "large_share",
+                "map[float64]*[256]uint8"),
     "ring": ("global", "main.ring", 900, 8, {str(i) for i in range(900)}, "large_share",
              "map[int]*main.Node"),
     "nestedvalues": ("global", "main.accounts", 3000, 9, {str(i) for i in range(3000)},
@@ -203,8 +209,8 @@ for p in sys.argv[1].split():
         for e in m["entries"][:20]:
             ek = [c["kind"] for c in e["chain"]]
             want(ek[0] == "root" and "map" in ek and ek[-1] == "slot", f"{what}: entry chain {ek}")
-        if p == "structkeys":
-            got = None  # its bytes without the binary, its fields with it: compared below
+        if p in ("structkeys", "nankeys"):
+            got = None  # shown by their bytes without the binary, by type with it: below
         seen[mode] = (r["slot"], r["kind"], m["count"], m["B"], m["address"],
                       sorted(got) if got is not None else None, sorted(m["evidence"]))
     if len(seen) == 2:
@@ -212,6 +218,41 @@ for p in sys.argv[1].split():
              f"{seen['plain'][:5]} vs {seen['binary'][:5]}")
 
 # pattern details
+# 2000 slices of 16 bytes into one 4 MiB array: the map retains the whole
+# array (as big as the program says), each entry its 16-byte key only, and
+# no entry is shared with a holder outside the map
+if "subslices" in given:
+    size = [int(l.split()[1]) for l in open("subslices.out") if l.startswith("array ")]
+    want(size == [4 << 20], f"subslices: the program's array {size}")
+for mode in ("plain", "binary") if "subslices" in given else ():
+    s = load(f"subslices.{mode}.json")["suspects"][0]
+    want(s["retained_bytes"] == s["table_bytes"] + (4 << 20) + 2000 * 16 and
+         s["entries_retained_bytes"] == 2000 * 16 and s["keys_retained_bytes"] == 2000 * 16 and
+         all(e["retained_bytes"] == 16 for e in s["entries"]) and s["shared_entries"] == 0,
+         f"subslices ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']}, entries "
+         f"{s['entries_retained_bytes']}, keys {s['keys_retained_bytes']}, shared "
+         f"{s['shared_entries']}), not table + 4 MiB + 2000 x 16")
+# float keys, 3000 of them NaN: with the binary every key is shown as the
+# program prints it (NaN 3000 times); without it, as the 8 bytes they are
+# read as (an int64, inferred); each entry retains its 256 bytes
+if "nankeys" in given:
+    from collections import Counter
+    printed = Counter(l[4:].strip() for l in open("nankeys.out") if l.startswith("key "))
+    want(printed["NaN"] == 3000 and sum(printed.values()) == 3100,
+         f"nankeys: the program printed {printed.most_common(2)}")
+    s = load("nankeys.binary.json")["suspects"][0]
+    got = Counter(e["key_display"] for e in s["entries"])
+    want(got == printed, f"nankeys (binary): keys differ: {list((got - printed).items())[:3]} "
+         f"{list((printed - got).items())[:3]}")
+    p = load("nankeys.plain.json")["suspects"][0]
+    got = Counter(e["key_display"] for e in p["entries"])
+    want(got[str(0x7ff8000000000001)] == 3000 and p["types_inferred"],
+         f"nankeys (plain): keys {got.most_common(2)}")
+for mode in ("plain", "binary") if "nankeys" in given else ():
+    s = load(f"nankeys.{mode}.json")["suspects"][0]
+    want(s["retained_bytes"] == s["table_bytes"] + 3100 * 256 and
+         all(e["retained_bytes"] == 256 for e in s["entries"]),
+         f"nankeys ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']})")
 if "inlined" in given:
     printed = [l.split(None, 1)[1].strip() for l in open("inlined.out") if l.startswith("type ")]
     want(printed == [spec["inlined"][6]], f"inlined: the program's map is {printed}")

@@ -127,8 +127,50 @@ static void long_keys_are_cut_with_their_digest(void)
     CHECK(strlen(small) == 7);
 }
 
+static const char *float_text(double d, bool single)
+{
+    static char buf[64];
+    mp_gokeyfield f = {NULL, 0, single ? 4 : 8, 0, single ? MP_GOKIND_FLOAT32 : MP_GOKIND_FLOAT64};
+    uint8_t k[8];
+    float x = (float)d;
+    if (single)
+        memcpy(k, &x, 4);
+    else
+        memcpy(k, &d, 8);
+    bool typed;
+    render(&f, 1, k, f.size, buf, sizeof buf, &typed);
+    return typed ? buf : "(untyped)";
+}
+
+/* Floats as Go's %v writes them: the shortest digits that read back, in
+ * exponent form from 1e+06 and below 1e-04. */
+static void floats_as_go_writes_them(void)
+{
+    CHECK_STR_EQ(float_text(0.1, false), "0.1");
+    CHECK_STR_EQ(float_text(0.5, false), "0.5");
+    CHECK_STR_EQ(float_text(100000, false), "100000");
+    CHECK_STR_EQ(float_text(1e6, false), "1e+06");
+    CHECK_STR_EQ(float_text(123456789.5, false), "1.234567895e+08");
+    CHECK_STR_EQ(float_text(0.00001, false), "1e-05");
+    CHECK_STR_EQ(float_text(0.0001, false), "0.0001");
+    CHECK_STR_EQ(float_text(-2.25, false), "-2.25");
+    CHECK_STR_EQ(float_text(1.0 / 3, false), "0.3333333333333333");
+    CHECK_STR_EQ(float_text(-1.0 / 0.0, false), "-Inf");
+    CHECK_STR_EQ(float_text(__builtin_nan(""), false), "NaN");
+    CHECK_STR_EQ(float_text(0.1, true), "0.1"); /* a float32: its own shortest digits */
+    mp_gokeyfield b = {NULL, 0, 1, 0, MP_GOKIND_BOOL};
+    uint8_t one = 1, zero = 0;
+    char buf[16];
+    bool typed;
+    render(&b, 1, &one, 1, buf, sizeof buf, &typed);
+    CHECK_STR_EQ(buf, "true");
+    render(&b, 1, &zero, 1, buf, sizeof buf, &typed);
+    CHECK_STR_EQ(buf, "false");
+}
+
 int main(void)
 {
+    TEST(floats_as_go_writes_them);
     TEST(structs_show_their_fields);
     TEST(layouts_that_do_not_fit_are_refused);
     TEST(long_keys_are_cut_with_their_digest);

@@ -440,9 +440,13 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     if (t.value_kind != MP_GOKIND_MAP && collect_inner(b, &elem, t.value_indirect)) return -1;
     t.ninner = (uint32_t)(b->ninners - first);
     t.inner = t.ninner ? (const mp_goinner *)(uintptr_t)(first + 1) : NULL;
-    /* a struct or array key stored in its slot: its layout, as an index
-     * into b->kfields until all are read */
-    if (!t.key_indirect && (t.key_kind == MP_GOKIND_STRUCT || t.key_kind == MP_GOKIND_ARRAY)) {
+    /* a struct, array, float or bool key stored in its slot (the kinds
+     * not shown as strings, integers or pointers): its layout, as an
+     * index into b->kfields until all are read */
+    if (!t.key_indirect &&
+        (t.key_kind == MP_GOKIND_STRUCT || t.key_kind == MP_GOKIND_ARRAY ||
+         t.key_kind == MP_GOKIND_FLOAT32 || t.key_kind == MP_GOKIND_FLOAT64 ||
+         t.key_kind == MP_GOKIND_BOOL)) {
         size_t kf = b->nkfields;
         int r = key_node(b, &key, NULL, 0, 0, kf);
         if (r < 0) return -1;

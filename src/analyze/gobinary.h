@@ -58,8 +58,9 @@ typedef struct mp_gomaptype {
     uint8_t key_kind, value_kind; /* MP_GOKIND_*, 0 unknown */
     bool key_indirect, value_indirect;
     bool key_has_pointers;
-    /* the key's layout when it is a struct or an array stored in its slot
-     * (gokey.h), nkey_fields nodes; NULL otherwise or when too large */
+    /* the key's layout when it is a struct, an array, a float or a bool
+     * stored in its slot (gokey.h), nkey_fields nodes; NULL otherwise or
+     * when too large */
     const mp_gokeyfield *key_fields;
     uint32_t nkey_fields;
     uint64_t rtype; /* address of its runtime type descriptor (maptype), 0 unknown */

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A typed rendering longer than this many characters is cut: the text of
@@ -125,6 +126,31 @@ static uint64_t rd(const uint8_t *p, uint32_t size)
     return v;
 }
 
+/*
+ * A float as Go's %v writes it (strconv 'g', shortest): the fewest digits
+ * that read back as the same value (as a float32 for one), in exponent
+ * form when the exponent is below -4 or 6 and above ("1e+06", "0.5",
+ * "1.234567895e+08"); NaN, +Inf, -Inf.
+ */
+static void put_float(mp_keytext *t, double d, bool single)
+{
+    char tmp[48];
+    if (isnan(d) || isinf(d)) {
+        put_str(t, isnan(d) ? "NaN" : d < 0 ? "-Inf" : "+Inf");
+        return;
+    }
+    int p = 1;
+    for (; p < 17; p++) {
+        snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
+        double back = strtod(tmp, NULL);
+        if (single ? (float)back == (float)d : back == d) break;
+    }
+    snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
+    int exp = atoi(strchr(tmp, 'e') + 1);
+    if (exp >= -4 && exp < 6) snprintf(tmp, sizeof tmp, "%.*f", p - 1 - exp > 0 ? p - 1 - exp : 0, d);
+    put_str(t, tmp);
+}
+
 /* A scalar (bool, number, pointer-like, string) of size bytes at p;
  * false when its kind or size is not one of them. */
 static bool put_scalar(mp_keytext *t, uint8_t kind, const uint8_t *p, uint32_t size,
@@ -145,20 +171,12 @@ static bool put_scalar(mp_keytext *t, uint8_t kind, const uint8_t *p, uint32_t s
     } else if ((kind == MP_GOKIND_FLOAT32 && size == 4) ||
                (kind == MP_GOKIND_FLOAT64 && size == 8)) {
         double d;
-        if (size == 4) {
-            float x;
-            memcpy(&x, p, 4);
-            d = x;
-        } else {
-            memcpy(&d, p, 8);
-        }
-        if (isnan(d))
-            snprintf(tmp, sizeof tmp, "NaN");
-        else if (isinf(d))
-            snprintf(tmp, sizeof tmp, "%cInf", d < 0 ? '-' : '+');
+        float x;
+        if (size == 4)
+            memcpy(&x, p, 4), d = x;
         else
-            snprintf(tmp, sizeof tmp, "%.17g", d);
-        put_str(t, tmp);
+            memcpy(&d, p, 8);
+        put_float(t, d, size == 4);
     } else if ((kind == MP_GOKIND_PTR || kind == MP_GOKIND_CHAN || kind == MP_GOKIND_UNSAFEPTR) &&
                size == 8) {
         uint64_t v = rd(p, 8);

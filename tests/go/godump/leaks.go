@@ -58,10 +58,18 @@
 //	             goroutine's (go build -gcflags=-m: "inlining call to
 //	             holdUntil"), waiting in a channel receive; prints the map's
 //	             type ("type map[string]*main.Order")
+//	subslices    var tokenIndex map[string][]byte: 2000 entries (16-byte
+//	             keys), each value a 16-byte slice of one 4 MiB array that
+//	             nothing else holds: the map retains the whole array through
+//	             slices that see 32000 bytes of it; prints the array's size
+//	nankeys      var priceIndex map[float64]*[256]byte: 100 keys 0.5 .. 99.5
+//	             and 3000 entries put under NaN, which no lookup or delete
+//	             finds again; prints every key as Go writes it ("key NaN")
 package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -112,6 +120,8 @@ var shelves map[int64]Shelf
 var swapCache map[string]*Item
 var ownedKeys map[OwnedKey]*[512]byte
 var ring map[int]*Node
+var tokenIndex map[string][]byte
+var priceIndex map[float64]*[256]byte
 
 // OwnedKey is a struct key holding a string and a pointer: a key that
 // retains memory of its own, with no single word saying what it is.
@@ -488,6 +498,31 @@ func main() {
 		dump(out)
 		close(block)
 		<-done
+	case "subslices":
+		tokenIndex = make(map[string][]byte)
+		big := make([]byte, 4<<20)
+		for i := 0; i < 2000; i++ {
+			tokenIndex[fmt.Sprintf("tok-%012d", i)] = big[i*2048 : i*2048+16 : i*2048+16]
+		}
+		fmt.Printf("array %d\n", cap(big))
+		dump(out)
+	case "nankeys":
+		priceIndex = make(map[float64]*[256]byte)
+		for i := 0; i < 100; i++ {
+			priceIndex[float64(i)+0.5] = new([256]byte)
+		}
+		for i := 0; i < 3000; i++ {
+			priceIndex[math.NaN()] = new([256]byte)
+		}
+		delete(priceIndex, math.NaN()) // finds none of them
+		if _, ok := priceIndex[math.NaN()]; ok || len(priceIndex) != 3100 {
+			fmt.Fprintln(os.Stderr, "nankeys: a NaN key was found again")
+			os.Exit(1)
+		}
+		for k := range priceIndex {
+			fmt.Printf("key %v\n", k)
+		}
+		dump(out)
 	case "stackonly":
 		ready, block := make(chan bool), make(chan bool)
 		go parkWorker(ready, block, make(chan bool))
