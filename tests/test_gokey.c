@@ -11,12 +11,39 @@
 /* The fake program memory: one string at 0x1000. */
 static const char heap_text[] = "al\"ice";
 
+/* More of it at 0x2000: a string header (0x2000: "al\"ice"), an int
+ * (0x2010: -7), an itab whose _type is int's (0x2018, _type at 0x2020). */
+static uint8_t arena[48];
+
 static const uint8_t *reader(const void *ud, uint64_t a, uint64_t n)
 {
     (void)ud;
     if (a >= 0x1000 && a - 0x1000 + n <= sizeof heap_text - 1)
         return (const uint8_t *)heap_text + (a - 0x1000);
+    if (a >= 0x2000 && a - 0x2000 + n <= sizeof arena) return arena + (a - 0x2000);
     return NULL;
+}
+
+/* The program's types by their runtime descriptors. */
+static bool types(const void *ud, uint64_t rtype, uint8_t *kind, uint32_t *size,
+                  const char **name)
+{
+    (void)ud;
+    static const struct {
+        uint64_t rtype;
+        uint8_t kind;
+        uint32_t size;
+        const char *name;
+    } known[] = {{0x500, MP_GOKIND_STRING, 16, "string"},
+                 {0x600, MP_GOKIND_INT, 8, "int"},
+                 {0x700, MP_GOKIND_STRUCT, 24, "main.T"},
+                 {0x800, MP_GOKIND_PTR, 8, "*main.T"}};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (known[i].rtype == rtype) {
+            *kind = known[i].kind, *size = known[i].size, *name = known[i].name;
+            return true;
+        }
+    return false;
 }
 
 static void put64(uint8_t *p, uint64_t v)
@@ -41,7 +68,8 @@ static size_t render(const mp_gokeyfield *f, uint32_t nf, const uint8_t *k, uint
                      char *buf, size_t cap, bool *typed)
 {
     mp_keytext t = {buf, cap, 0};
-    *typed = mp_keytext_typed(&t, f, nf, k, size, reader, NULL);
+    mp_gokey_env env = {reader, types, NULL};
+    *typed = mp_keytext_typed(&t, f, nf, k, size, &env);
     if (!*typed) mp_keytext_hex(&t, k, size);
     return mp_keytext_end(&t);
 }
@@ -168,8 +196,42 @@ static void floats_as_go_writes_them(void)
     CHECK_STR_EQ(buf, "false");
 }
 
+static const char *iface_text(bool itab, uint64_t type_word, uint64_t data)
+{
+    static char buf[128];
+    mp_gokeyfield f = {NULL, 0, 16, itab, MP_GOKIND_INTERFACE};
+    uint8_t k[16];
+    put64(k, type_word);
+    put64(k + 8, data);
+    bool typed;
+    render(&f, 1, k, 16, buf, sizeof buf, &typed);
+    return typed ? buf : "(untyped)";
+}
+
+/* Interface keys (sync.Map's, map[any]V) by their dynamic type: strings
+ * and numbers read where the data word points, pointers as themselves. */
+static void interfaces_show_their_dynamic_value(void)
+{
+    memset(arena, 0, sizeof arena);
+    put64(arena, 0x1000);
+    put64(arena + 8, 6);
+    put64(arena + 16, (uint64_t)-7);
+    put64(arena + 32, 0x600); /* the itab at 0x2018: its _type */
+    CHECK_STR_EQ(iface_text(false, 0x500, 0x2000), "\"al\\\"ice\"");
+    CHECK_STR_EQ(iface_text(false, 0x600, 0x2010), "-7");
+    CHECK_STR_EQ(iface_text(true, 0x2018, 0x2010), "-7"); /* through the itab */
+    CHECK_STR_EQ(iface_text(false, 0x800, 0xc000001000), "0xc000001000");
+    CHECK_STR_EQ(iface_text(false, 0x700, 0xc000002000), "(main.T at 0xc000002000)");
+    CHECK_STR_EQ(iface_text(false, 0x600, 0x9999), "(int at 0x9999)"); /* its value not held */
+    CHECK_STR_EQ(iface_text(false, 0, 0), "nil");
+    /* a type the program does not know: the two words */
+    CHECK_STR_EQ(iface_text(false, 0x900, 0x2000),
+                 "0x00090000000000000020000000000000");
+}
+
 int main(void)
 {
+    TEST(interfaces_show_their_dynamic_value);
     TEST(floats_as_go_writes_them);
     TEST(structs_show_their_fields);
     TEST(layouts_that_do_not_fit_are_refused);

@@ -36,6 +36,13 @@ typedef struct gvar {
     int32_t map; /* index into maps, -1 not a map */
 } gvar;
 
+typedef struct rtinfo {
+    uint64_t rtype; /* address of its runtime type descriptor */
+    uint32_t size;
+    uint8_t kind;
+    const char *name;
+} rtinfo;
+
 typedef struct sect {
     uint64_t addr, size, off;
 } sect;
@@ -57,6 +64,8 @@ struct mp_gobin {
     mp_goinner *inners;       /* every map type's inner maps, each type's in a run */
     const char **inner_names; /* the inner maps' type names, as in inners */
     size_t ninners, inners_cap;
+    rtinfo *rtypes; /* every type with a runtime descriptor, sorted by its address */
+    size_t nrtypes;
     mp_gokeyfield *kfields; /* every map type's key layout, each type's in a run */
     size_t nkfields, kfields_cap;
     char *names; /* owned copies of the map type names */
@@ -73,6 +82,12 @@ static int cmp_var(const void *a, const void *b)
 {
     const gvar *x = a, *y = b;
     return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int cmp_rtype(const void *a, const void *b)
+{
+    const rtinfo *x = a, *y = b;
+    return x->rtype < y->rtype ? -1 : x->rtype > y->rtype;
 }
 
 static int cmp_map(const void *a, const void *b)
@@ -236,6 +251,20 @@ static Dwarf_Die *skip_typedefs(Dwarf_Die *t)
     return t;
 }
 
+/* The Go kind of a type: that of the first DIE on its typedef chain that
+ * has one. A named type (main.OwnedKey) is a typedef without a kind, but
+ * `interface {}` is a typedef of kind interface over runtime.eface, a
+ * struct. */
+static uint64_t kind_of(Dwarf_Die *type)
+{
+    Dwarf_Die t = *type;
+    for (int hops = 0; hops < 16; hops++) {
+        uint64_t k = attr_udata(&t, DW_AT_go_kind);
+        if (k || dwarf_tag(&t) != DW_TAG_typedef || !attr_die(&t, DW_AT_type, &t)) return k;
+    }
+    return 0;
+}
+
 /* Whether t (typedefs skipped) is a Go struct: strings, slices and
  * interfaces are DWARF structures too, with kinds of their own. */
 static bool is_go_struct(Dwarf_Die *t)
@@ -344,8 +373,9 @@ static int key_node(mp_gobin *b, Dwarf_Die *type, const char *name, uint64_t off
 {
     if (b->nkfields - first >= KEY_NODES || depth > KEY_DEPTH) return 1;
     Dwarf_Die t = *type;
+    uint64_t kind = kind_of(&t);
     skip_typedefs(&t);
-    uint64_t size = die_size(&t), kind = attr_udata(&t, DW_AT_go_kind);
+    uint64_t size = die_size(&t);
     if (size > UINT32_MAX || offset > UINT32_MAX) return 1;
     if (b->nkfields == b->kfields_cap) {
         size_t nc = b->kfields_cap ? b->kfields_cap * 2 : 256;
@@ -358,7 +388,7 @@ static int key_node(mp_gobin *b, Dwarf_Die *type, const char *name, uint64_t off
     if (name && !(n = copy_name(b, name))) return -1;
     size_t me = b->nkfields++;
     b->kfields[me] = (mp_gokeyfield){.name = n, .offset = (uint32_t)offset, .size = (uint32_t)size};
-    if (is_go_struct(&t)) {
+    if (kind == MP_GOKIND_STRUCT && dwarf_tag(&t) == DW_TAG_structure_type) {
         b->kfields[me].kind = MP_GOKIND_STRUCT;
         Dwarf_Die m;
         uint32_t count = 0;
@@ -383,6 +413,12 @@ static int key_node(mp_gobin *b, Dwarf_Die *type, const char *name, uint64_t off
         return key_node(b, &et, NULL, 0, depth + 1, first);
     }
     b->kfields[me].kind = kind <= MP_GOKIND_UNSAFEPTR ? (uint8_t)kind : 0;
+    if (kind == MP_GOKIND_INTERFACE) { /* count 1: its type word points to an itab */
+        Dwarf_Die m;
+        const char *mn;
+        b->kfields[me].count = dwarf_child(&t, &m) == 0 && (mn = dwarf_diename(&m)) &&
+                               strcmp(mn, "tab") == 0;
+    }
     return 0;
 }
 
@@ -426,7 +462,7 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     /* a named key type (main.OwnedKey, main.ID) is a typedef without a
      * kind of its own: the kind is the underlying type's */
     Dwarf_Die kt = key;
-    t.key_kind = (uint8_t)attr_udata(skip_typedefs(&kt), DW_AT_go_kind);
+    t.key_kind = (uint8_t)kind_of(&kt);
     t.value_kind = (uint8_t)attr_udata(&elem, DW_AT_go_kind);
     t.key_has_pointers = t.key_indirect || has_pointers(&key);
     t.rtype = attr_udata(td, DW_AT_go_runtime_type); /* an offset until the base is known */
@@ -440,13 +476,13 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     if (t.value_kind != MP_GOKIND_MAP && collect_inner(b, &elem, t.value_indirect)) return -1;
     t.ninner = (uint32_t)(b->ninners - first);
     t.inner = t.ninner ? (const mp_goinner *)(uintptr_t)(first + 1) : NULL;
-    /* a struct, array, float or bool key stored in its slot (the kinds
+    /* a struct, array, float, bool or interface key in its slot (the kinds
      * not shown as strings, integers or pointers): its layout, as an
      * index into b->kfields until all are read */
     if (!t.key_indirect &&
         (t.key_kind == MP_GOKIND_STRUCT || t.key_kind == MP_GOKIND_ARRAY ||
          t.key_kind == MP_GOKIND_FLOAT32 || t.key_kind == MP_GOKIND_FLOAT64 ||
-         t.key_kind == MP_GOKIND_BOOL)) {
+         t.key_kind == MP_GOKIND_BOOL || t.key_kind == MP_GOKIND_INTERFACE)) {
         size_t kf = b->nkfields;
         int r = key_node(b, &key, NULL, 0, 0, kf);
         if (r < 0) return -1;
@@ -465,12 +501,49 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     return 0;
 }
 
+static int add_var(mp_gobin *b, gvar v, size_t *cap)
+{
+    if (b->nvars == *cap) {
+        size_t nc = *cap ? *cap * 2 : 1024;
+        gvar *q = realloc(b->vars, nc * sizeof *q);
+        if (!q) return -1;
+        b->vars = q;
+        *cap = nc;
+    }
+    b->vars[b->nvars++] = v;
+    return 0;
+}
+
+/* A type DIE with a runtime type descriptor (DW_AT_go_runtime_type, an
+ * offset from runtime.types): what an interface's type word points to. */
+static int add_rtype(mp_gobin *b, Dwarf_Die *d, size_t *cap)
+{
+    uint64_t off = attr_udata(d, DW_AT_go_runtime_type);
+    const char *n = dwarf_diename(d);
+    if (!off || !b->types_base || !n) return 0;
+    Dwarf_Die t = *d;
+    uint64_t size = die_size(skip_typedefs(&t));
+    if (size > UINT32_MAX) return 0;
+    if (b->nrtypes == *cap) {
+        size_t nc = *cap ? *cap * 2 : 1024;
+        rtinfo *q = realloc(b->rtypes, nc * sizeof *q);
+        if (!q) return -1;
+        b->rtypes = q;
+        *cap = nc;
+    }
+    const char *cn = copy_name(b, n);
+    if (!cn) return -1;
+    b->rtypes[b->nrtypes++] = (rtinfo){b->types_base + off, (uint32_t)size,
+                                       (uint8_t)attr_udata(&t, DW_AT_go_kind), cn};
+    return 0;
+}
+
 /* Global variables and map types: the top-level DIEs of every unit. */
 static int read_dwarf(mp_gobin *b)
 {
     b->dw = dwarf_begin_elf(b->elf, DWARF_C_READ, NULL);
     if (!b->dw) return 0; /* stripped of DWARF: names only */
-    size_t capv = 0, capm = 0;
+    size_t capv = 0, capm = 0, capr = 0;
     Dwarf_Off off = 0, next;
     size_t hsize;
     while (dwarf_nextcu(b->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
@@ -480,6 +553,10 @@ static int read_dwarf(mp_gobin *b)
                 int tag = dwarf_tag(&d);
                 if (tag == DW_TAG_typedef && attr_udata(&d, DW_AT_go_kind) == MP_GOKIND_MAP) {
                     if (add_map(b, &d, &capm)) return -1;
+                    continue;
+                }
+                if (tag != DW_TAG_variable) {
+                    if (add_rtype(b, &d, &capr)) return -1;
                     continue;
                 }
                 if (tag != DW_TAG_variable) continue;
@@ -500,14 +577,17 @@ static int read_dwarf(mp_gobin *b)
                     const char *tn = dwarf_diename(&t);
                     v.type_name = tn ? copy_name(b, tn) : NULL;
                 }
-                if (b->nvars == capv) {
-                    size_t nc = capv ? capv * 2 : 1024;
-                    gvar *q = realloc(b->vars, nc * sizeof *q);
-                    if (!q) return -1;
-                    b->vars = q;
-                    capv = nc;
-                }
-                b->vars[b->nvars++] = v;
+                if (add_var(b, v, &capv)) return -1;
+                /* the maps in a struct global's fields (a sync.Map's dirty
+                 * map): each a variable of its own at its field's address */
+                size_t first = b->ninners;
+                if (v.type && collect_inner(b, &t, false)) return -1;
+                for (size_t i = first; i < b->ninners; i++)
+                    if (!b->inners[i].deref &&
+                        add_var(b, (gvar){addr + b->inners[i].offset, 0, b->inner_names[i], -1},
+                                &capv))
+                        return -1;
+                b->ninners = first;
             } while (dwarf_siblingof(&d, &d) == 0);
         }
         off = next;
@@ -522,6 +602,9 @@ static int read_dwarf(mp_gobin *b)
     for (size_t i = 0; i < b->nvars; i++)
         if (b->vars[i].type_name)
             b->vars[i].type_name = b->names + ((uintptr_t)b->vars[i].type_name - 1);
+    for (size_t i = 0; i < b->nrtypes; i++)
+        b->rtypes[i].name = b->names + ((uintptr_t)b->rtypes[i].name - 1);
+    if (b->nrtypes > 1) qsort(b->rtypes, b->nrtypes, sizeof *b->rtypes, cmp_rtype);
     /* DW_AT_go_runtime_type is an offset from runtime.types */
     for (size_t i = 0; i < b->nmaps; i++)
         b->maps[i].rtype = b->types_base && b->maps[i].rtype ? b->types_base + b->maps[i].rtype : 0;
@@ -607,6 +690,7 @@ void mp_gobin_close(mp_gobin *b)
     free(b->inners);
     free(b->inner_names);
     free(b->kfields);
+    free(b->rtypes);
     free(b->sects);
     free(b->names);
     free(b->path);
@@ -657,8 +741,10 @@ static const gvar *find_var(const mp_gobin *b, uint64_t a)
 
 const mp_gomaptype *mp_gobin_global_map(const mp_gobin *b, uint64_t a)
 {
-    const gvar *v = find_var(b, a);
-    return v && v->map >= 0 ? &b->maps[v->map] : NULL;
+    /* a struct global and the map in its first field share an address */
+    for (const gvar *v = find_var(b, a); v && v < b->vars + b->nvars && v->addr == a; v++)
+        if (v->map >= 0) return &b->maps[v->map];
+    return NULL;
 }
 
 const char *mp_gobin_global_type(const mp_gobin *b, uint64_t a)
@@ -775,6 +861,24 @@ const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_
         } while (dwarf_siblingof(&v, &v) == 0);
     }
     return NULL;
+}
+
+bool mp_gobin_rtype(const mp_gobin *b, uint64_t rtype, uint8_t *kind, uint32_t *size,
+                    const char **name)
+{
+    size_t lo = 0, hi = b->nrtypes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->rtypes[mid].rtype < rtype)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == b->nrtypes || b->rtypes[lo].rtype != rtype) return false;
+    *kind = b->rtypes[lo].kind;
+    *size = b->rtypes[lo].size;
+    *name = b->rtypes[lo].name;
+    return true;
 }
 
 bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line)

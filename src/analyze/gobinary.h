@@ -58,8 +58,8 @@ typedef struct mp_gomaptype {
     uint8_t key_kind, value_kind; /* MP_GOKIND_*, 0 unknown */
     bool key_indirect, value_indirect;
     bool key_has_pointers;
-    /* the key's layout when it is a struct, an array, a float or a bool
-     * stored in its slot (gokey.h), nkey_fields nodes; NULL otherwise or
+    /* the key's layout when it is a struct, an array, a float, a bool or
+     * an interface stored in its slot (gokey.h), nkey_fields nodes; NULL otherwise or
      * when too large */
     const mp_gokeyfield *key_fields;
     uint32_t nkey_fields;
@@ -117,6 +117,12 @@ const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_
 /* n bytes at address a of the program's loaded, initialised data
  * (.rodata, .data, ...), or NULL when a..a+n is not there. */
 const uint8_t *mp_gobin_read(const mp_gobin *b, uint64_t a, size_t n);
+
+/* The type whose runtime type descriptor is at address rtype (what an
+ * interface's type word points to): its kind (MP_GOKIND_*), size and
+ * name; false when the DWARF has none there. */
+bool mp_gobin_rtype(const mp_gobin *b, uint64_t rtype, uint8_t *kind, uint32_t *size,
+                    const char **name);
 
 /* The source file and line of code address pc; false if unknown. */
 bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line);

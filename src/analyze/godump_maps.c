@@ -544,6 +544,14 @@ static const uint8_t *string_bytes(const void *ud, uint64_t a, uint64_t n)
     return s;
 }
 
+/* The type whose runtime descriptor is at rtype, from the binary. */
+static bool type_of(const void *ud, uint64_t rtype, uint8_t *kind, uint32_t *size,
+                    const char **name)
+{
+    const walk *W = ud;
+    return mp_gobin_rtype(W->M->bin, rtype, kind, size, name);
+}
+
 /* A key for people, as maproot renders keys everywhere (gokey.h): strings
  * quoted and escaped, integers in decimal, pointers in hex, structs and
  * arrays field by field when the binary gives their layout, other keys as
@@ -554,8 +562,9 @@ static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
     mp_keytext t = {buf, cap, 0};
     /* struct and array keys: only the exact type gives their layout */
     const mp_gomaptype *ty = m->type;
+    mp_gokey_env env = {string_bytes, W->M->bin ? type_of : NULL, W};
     if (ty && !m->inferred && ty->nkey_fields &&
-        mp_keytext_typed(&t, ty->key_fields, ty->nkey_fields, k, m->ksize, string_bytes, W))
+        mp_keytext_typed(&t, ty->key_fields, ty->nkey_fields, k, m->ksize, &env))
         return mp_keytext_end(&t);
     if (m->key_kind == MP_KEY_STRING && m->ksize == 16) {
         mp_keytext_string(&t, mp_gd_rd64(k), mp_gd_rd64(k + 8), string_bytes, W);

@@ -154,7 +154,7 @@ static void put_float(mp_keytext *t, double d, bool single)
 /* A scalar (bool, number, pointer-like, string) of size bytes at p;
  * false when its kind or size is not one of them. */
 static bool put_scalar(mp_keytext *t, uint8_t kind, const uint8_t *p, uint32_t size,
-                       mp_gokey_reader read, const void *ud)
+                       const mp_gokey_env *env)
 {
     char tmp[48];
     bool word = size == 1 || size == 2 || size == 4 || size == 8;
@@ -186,18 +186,51 @@ static bool put_scalar(mp_keytext *t, uint8_t kind, const uint8_t *p, uint32_t s
             snprintf(tmp, sizeof tmp, "nil");
         put_str(t, tmp);
     } else if (kind == MP_GOKIND_STRING && size == 16) {
-        mp_keytext_string(t, rd(p, 8), rd(p + 8, 8), read, ud);
+        mp_keytext_string(t, rd(p, 8), rd(p + 8, 8), env->read, env->ud);
     } else {
         return false;
     }
     return true;
 }
 
+/* An interface value at p (type or itab word, data word): its dynamic
+ * value as mp_keytext_typed says. */
+static void put_iface(mp_keytext *t, bool itab, const uint8_t *p, const mp_gokey_env *env)
+{
+    uint64_t tw = rd(p, 8), data = rd(p + 8, 8);
+    if (!tw) {
+        put_str(t, "nil");
+        return;
+    }
+    const uint8_t *it = itab ? env->read(env->ud, tw + 8, 8) : NULL; /* itab._type */
+    uint64_t rt = itab ? (it ? rd(it, 8) : 0) : tw;
+    uint8_t kind;
+    uint32_t size;
+    const char *name;
+    if (!rt || !env->rtype || !env->rtype(env->ud, rt, &kind, &size, &name)) {
+        mp_keytext_hex(t, p, 16);
+        return;
+    }
+    /* pointer-shaped types are stored in the data word itself */
+    if (kind == MP_GOKIND_PTR || kind == MP_GOKIND_CHAN || kind == MP_GOKIND_UNSAFEPTR ||
+        kind == MP_GOKIND_MAP || kind == 19 /* func */) {
+        put_scalar(t, MP_GOKIND_PTR, p + 8, 8, env);
+        return;
+    }
+    const uint8_t *v = size && size <= 16 ? env->read(env->ud, data, size) : NULL;
+    if (v && kind != MP_GOKIND_INTERFACE && put_scalar(t, kind, v, size, env)) return;
+    char tmp[48];
+    put_char(t, '(');
+    put_str(t, name);
+    snprintf(tmp, sizeof tmp, " at 0x%" PRIx64 ")", data);
+    put_str(t, tmp);
+}
+
 /* Node i of the layout, the value at p (the layout fits: checked by
  * mp_keytext_typed); returns the node after its subtree. Recursion is
  * bounded by MAX_DEPTH. */
 static uint32_t put_node(mp_keytext *t, const mp_gokeyfield *f, uint32_t nf, uint32_t i,
-                         const uint8_t *p, int depth, mp_gokey_reader read, const void *ud)
+                         const uint8_t *p, int depth, const mp_gokey_env *env)
 {
     assert(i < nf);
     const mp_gokeyfield *n = &f[i];
@@ -211,7 +244,7 @@ static uint32_t put_node(mp_keytext *t, const mp_gokeyfield *f, uint32_t nf, uin
         for (uint32_t k = 0; k < n->count && j < nf; k++) {
             if (k) put_char(t, ' ');
             if (f[j].name) put_str(t, f[j].name), put_char(t, ':');
-            j = put_node(t, f, nf, j, p + f[j].offset, depth + 1, read, ud);
+            j = put_node(t, f, nf, j, p + f[j].offset, depth + 1, env);
         }
         put_char(t, '}');
         return j;
@@ -221,12 +254,15 @@ static uint32_t put_node(mp_keytext *t, const mp_gokeyfield *f, uint32_t nf, uin
         put_char(t, '[');
         for (uint32_t k = 0; k < n->count && i + 1 < nf; k++) {
             if (k) put_char(t, ' ');
-            put_node(t, f, nf, i + 1, p + (size_t)k * es, depth + 1, read, ud);
+            put_node(t, f, nf, i + 1, p + (size_t)k * es, depth + 1, env);
         }
         put_char(t, ']');
         return next;
     }
-    if (!put_scalar(t, n->kind, p, n->size, read, ud)) mp_keytext_hex(t, p, n->size);
+    if (n->kind == MP_GOKIND_INTERFACE && n->size == 16)
+        put_iface(t, n->count != 0, p, env);
+    else if (!put_scalar(t, n->kind, p, n->size, env))
+        mp_keytext_hex(t, p, n->size);
     return i + 1;
 }
 
@@ -262,12 +298,12 @@ static bool layout_fits(const mp_gokeyfield *f, uint32_t nf, uint32_t size)
 }
 
 bool mp_keytext_typed(mp_keytext *t, const mp_gokeyfield *f, uint32_t nf, const uint8_t *k,
-                      uint32_t size, mp_gokey_reader read, const void *ud)
+                      uint32_t size, const mp_gokey_env *env)
 {
     if (!layout_fits(f, nf, size)) return false;
     char whole[TYPED_SHOWN + 256];
     mp_keytext w = {whole, sizeof whole, 0};
-    put_node(&w, f, nf, 0, k, 0, read, ud);
+    put_node(&w, f, nf, 0, k, 0, env);
     if (w.n <= TYPED_SHOWN) {
         for (size_t i = 0; i < w.n; i++) put_char(t, whole[i]);
         return true;

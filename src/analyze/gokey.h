@@ -9,7 +9,8 @@
  * by field and renders as Go writes such a value, field names included:
  * {Name:"alice" ID:42 P:0xc000123456}, nested structs and small arrays
  * ([1 2 3]) in place; its strings are read where the caller's reader finds
- * their bytes (else shown as their length and address).
+ * their bytes (else shown as their length and address); an interface by
+ * its dynamic value.
  *
  * Memory: nothing is allocated; the text goes into the caller's buffer,
  * always NUL-terminated and cut to fit. Errors: none (what cannot be read
@@ -40,6 +41,16 @@ typedef struct mp_gokeyfield {
 /* n bytes at address a of the program's memory, or NULL when not held. */
 typedef const uint8_t *(*mp_gokey_reader)(const void *ud, uint64_t a, uint64_t n);
 
+/* Where a rendering reads what a key points to: read (the program's
+ * memory), rtype (the kind, size and name of the type whose runtime type
+ * descriptor is at an address, what an interface's type word points to;
+ * NULL or false: unknown), both given ud. */
+typedef struct mp_gokey_env {
+    mp_gokey_reader read;
+    bool (*rtype)(const void *ud, uint64_t rtype, uint8_t *kind, uint32_t *size, const char **name);
+    const void *ud;
+} mp_gokey_env;
+
 /* The output of a rendering: buf of cap bytes, n of them written. */
 typedef struct mp_keytext {
     char *buf;
@@ -58,10 +69,15 @@ void mp_keytext_hex(mp_keytext *t, const uint8_t *k, uint32_t size);
 
 /* The key at k (size bytes) by its layout f (nf nodes, f[0] the key's
  * type); a rendering longer than the text of MP_GOKEY_SHOWN escaped bytes
- * is cut and followed by the key's cut mark. False when the layout does
- * not fit size (nothing written then). */
+ * is cut and followed by the key's cut mark. An interface (a node of kind
+ * MP_GOKIND_INTERFACE, count 0 for interface{}, 1 for one with methods,
+ * whose type word points to an itab) shows its dynamic value when env
+ * knows its type: a string, number or bool read where data points, a
+ * pointer-shaped value as the pointer; else "(TYPE at 0xDATA)", nil when
+ * empty, its 16 bytes in hex when its type is unknown. False when the
+ * layout does not fit size (nothing written then). */
 bool mp_keytext_typed(mp_keytext *t, const mp_gokeyfield *f, uint32_t nf, const uint8_t *k,
-                      uint32_t size, mp_gokey_reader read, const void *ud);
+                      uint32_t size, const mp_gokey_env *env);
 
 /* Ends the text: buf NUL-terminated; returns its length. */
 size_t mp_keytext_end(mp_keytext *t);

@@ -65,6 +65,10 @@
 //	nankeys      var priceIndex map[float64]*[256]byte: 100 keys 0.5 .. 99.5
 //	             and 3000 entries put under NaN, which no lookup or delete
 //	             finds again; prints every key as Go writes it ("key NaN")
+//	syncmap      var sessionStore sync.Map: 2500 sessions "sess-N" (each an
+//	             *Item with 512 bytes) stored, loaded until its read map took
+//	             them, then one more stored (its dirty map a copy of the read
+//	             one: two maps, every entry in both)
 package main
 
 import (
@@ -73,6 +77,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"unsafe"
 )
 
@@ -122,6 +127,7 @@ var ownedKeys map[OwnedKey]*[512]byte
 var ring map[int]*Node
 var tokenIndex map[string][]byte
 var priceIndex map[float64]*[256]byte
+var sessionStore sync.Map
 
 // OwnedKey is a struct key holding a string and a pointer: a key that
 // retains memory of its own, with no single word saying what it is.
@@ -522,6 +528,15 @@ func main() {
 		for k := range priceIndex {
 			fmt.Printf("key %v\n", k)
 		}
+		dump(out)
+	case "syncmap":
+		for i := 0; i < 2500; i++ {
+			sessionStore.Store(fmt.Sprintf("sess-%011d", i), &Item{SKU: int64(i), Blob: make([]byte, 512)})
+		}
+		for i := 0; i < 2500; i++ { // misses until the dirty map is promoted to read
+			sessionStore.Load("absent")
+		}
+		sessionStore.Store(fmt.Sprintf("sess-%011d", 2500), &Item{SKU: 2500, Blob: make([]byte, 512)})
 		dump(out)
 	case "stackonly":
 		ready, block := make(chan bool), make(chan bool)
