@@ -157,6 +157,7 @@ def pending(cond, what, waits_for):
     elif not cond:
         print(f"PENDING {what} (waits for: {waits_for})")
 for p in sys.argv[1].split():
+    if p not in spec: continue  # checked on its own below
     kind, var, count, B, keys, ev, typ = spec[p]
     seen = {}
     for mode in ("plain", "binary"):
@@ -218,6 +219,38 @@ for p in sys.argv[1].split():
              f"{seen['plain'][:5]} vs {seen['binary'][:5]}")
 
 # pattern details
+# a sync.Map: its dirty map, in the global's field at +24, and its read
+# map, behind the atomic.Value at +8 (whose data word is at +16), as large
+# as the program says; with the binary the dirty map typed by its field,
+# the read map by the dynamic type of the interface holding it, and every
+# key "sess-N" (interface keys: their dynamic value)
+if "syncmap" in given:
+    sizes = [l.split() for l in open("syncmap.out") if l.startswith("dirty ")]
+    want(sizes == [["dirty", "2501", "read", "2500"]], f"syncmap: the program says {sizes}")
+for mode in ("plain", "binary") if "syncmap" in given else ():
+    a = load(f"syncmap.{mode}.json")
+    base = nm["main.sessionStore"]
+    dirty = [m for m in a["maps"] if any(r["slot"] == base + 24 for r in m["roots"])]
+    read = [m for m in a["maps"] if m["retainer"]["slot"] == base + 16 and m not in dirty]
+    want(len(dirty) == 1 and dirty[0]["count"] == 2501 and dirty[0]["B"] == 9,
+         f"syncmap ({mode}): dirty map {[(m['count'], m['B']) for m in dirty]}")
+    want(len(read) == 1 and read[0]["count"] == 2500 and read[0]["B"] == 9,
+         f"syncmap ({mode}): read map {[(m['count'], m['B']) for m in read]}")
+    if mode == "binary" and len(dirty) == 1 and len(read) == 1:
+        d, r = dirty[0], read[0]
+        want(d["type"] == "map[interface {}]*sync.entry" and not d["types_inferred"] and
+             d["retainer"]["name"] == "main.sessionStore+24",
+             f"syncmap: dirty map typed {d['type']!r} (inferred {d['types_inferred']}), root "
+             f"{d['retainer']['name']!r}")
+        want(d["suspect"] and {e["key_display"] for e in d["entries"]} ==
+             {'"sess-%011d"' % i for i in range(2501)},
+             f"syncmap: dirty keys {[e['key_display'] for e in d['entries'][:3]]}")
+        # the read map: typed by the dynamic type of the interface that holds it
+        want(r["type"] == "map[interface {}]*sync.entry" and not r["types_inferred"] and
+             r["suspect"] and {e["key_display"] for e in r["entries"]} ==
+             {'"sess-%011d"' % i for i in range(2500)},
+             f"syncmap: read map typed {r['type']!r}, keys "
+             f"{[e['key_display'] for e in r['entries'][:3]]}")
 # 2000 slices of 16 bytes into one 4 MiB array: the map retains the whole
 # array (as big as the program says), each entry its 16-byte key only, and
 # no entry is shared with a holder outside the map

@@ -38,6 +38,7 @@ typedef struct gvar {
 
 typedef struct rtinfo {
     uint64_t rtype; /* address of its runtime type descriptor */
+    Dwarf_Off die;  /* its DIE */
     uint32_t size;
     uint8_t kind;
     const char *name;
@@ -293,11 +294,61 @@ static int add_inner(mp_gobin *b, uint64_t offset, bool deref, const char *name)
     return 0;
 }
 
+/* Hands found(ud, offset, type name) each field of map type in struct st,
+ * nested structs included (not through pointers), up to 64 of them; stops
+ * at found's first nonzero answer, which it returns. An explicit stack,
+ * bounded. */
+static int walk_struct_maps(Dwarf_Die *st0, int (*found)(void *ud, uint64_t off, const char *name),
+                            void *ud)
+{
+    struct {
+        Dwarf_Die die;
+        uint64_t base;
+    } stack[16];
+    int sp = 0, nfound = 0;
+    stack[sp].die = *st0;
+    stack[sp++].base = 0;
+    while (sp > 0 && nfound < 64) {
+        Dwarf_Die st = stack[--sp].die, m;
+        uint64_t base = stack[sp].base;
+        if (dwarf_child(&st, &m) != 0) continue;
+        do {
+            Dwarf_Die mt;
+            if (dwarf_tag(&m) != DW_TAG_member || !attr_die(&m, DW_AT_type, &mt)) continue;
+            uint64_t off = base + attr_udata(&m, DW_AT_data_member_location);
+            const char *mn = dwarf_diename(&mt);
+            if (attr_udata(&mt, DW_AT_go_kind) == MP_GOKIND_MAP && mn) {
+                int r = found(ud, off, mn);
+                if (r) return r;
+                nfound++;
+                continue;
+            }
+            skip_typedefs(&mt);
+            if (is_go_struct(&mt) && sp < 16) {
+                stack[sp].die = mt;
+                stack[sp++].base = off;
+            }
+        } while (dwarf_siblingof(&m, &m) == 0 && nfound < 64);
+    }
+    return 0;
+}
+
+typedef struct inner_ctx {
+    mp_gobin *b;
+    bool deref;
+} inner_ctx;
+
+static int inner_found(void *ud, uint64_t off, const char *name)
+{
+    inner_ctx *c = ud;
+    return add_inner(c->b, off, c->deref, name);
+}
+
 /* The maps a map's values hold in struct fields, appended to b->inners:
  * the fields of the value's struct (deref false), or of the struct a
  * pointer value points to, or of a value too large for its slot (deref
  * true), nested structs included. One pointer hop only: what lies further
- * is typed from the inner map in turn. An explicit stack, bounded. */
+ * is typed from the inner map in turn. */
 static int collect_inner(mp_gobin *b, Dwarf_Die *elem, bool indirect)
 {
     Dwarf_Die t = *elem;
@@ -309,35 +360,8 @@ static int collect_inner(mp_gobin *b, Dwarf_Die *elem, bool indirect)
         deref = true;
     }
     if (!is_go_struct(&t)) return 0;
-    struct {
-        Dwarf_Die die;
-        uint64_t base;
-    } stack[16];
-    int sp = 0, found = 0;
-    stack[sp].die = t;
-    stack[sp++].base = 0;
-    while (sp > 0 && found < 64) {
-        Dwarf_Die st = stack[--sp].die, m;
-        uint64_t base = stack[sp].base;
-        if (dwarf_child(&st, &m) != 0) continue;
-        do {
-            Dwarf_Die mt;
-            if (dwarf_tag(&m) != DW_TAG_member || !attr_die(&m, DW_AT_type, &mt)) continue;
-            uint64_t off = base + attr_udata(&m, DW_AT_data_member_location);
-            const char *mn = dwarf_diename(&mt);
-            if (attr_udata(&mt, DW_AT_go_kind) == MP_GOKIND_MAP && mn) {
-                if (add_inner(b, off, deref, mn)) return -1;
-                found++;
-                continue;
-            }
-            skip_typedefs(&mt);
-            if (is_go_struct(&mt) && sp < 16) {
-                stack[sp].die = mt;
-                stack[sp++].base = off;
-            }
-        } while (dwarf_siblingof(&m, &m) == 0 && found < 64);
-    }
-    return 0;
+    inner_ctx c = {b, deref};
+    return walk_struct_maps(&t, inner_found, &c);
 }
 
 /* How large a key layout may be: nodes in all, nesting, and the longest
@@ -533,7 +557,7 @@ static int add_rtype(mp_gobin *b, Dwarf_Die *d, size_t *cap)
     }
     const char *cn = copy_name(b, n);
     if (!cn) return -1;
-    b->rtypes[b->nrtypes++] = (rtinfo){b->types_base + off, (uint32_t)size,
+    b->rtypes[b->nrtypes++] = (rtinfo){b->types_base + off, dwarf_dieoffset(&t), (uint32_t)size,
                                        (uint8_t)attr_udata(&t, DW_AT_go_kind), cn};
     return 0;
 }
@@ -863,8 +887,7 @@ const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_
     return NULL;
 }
 
-bool mp_gobin_rtype(const mp_gobin *b, uint64_t rtype, uint8_t *kind, uint32_t *size,
-                    const char **name)
+static const rtinfo *find_rtype(const mp_gobin *b, uint64_t rtype)
 {
     size_t lo = 0, hi = b->nrtypes;
     while (lo < hi) {
@@ -874,10 +897,47 @@ bool mp_gobin_rtype(const mp_gobin *b, uint64_t rtype, uint8_t *kind, uint32_t *
         else
             hi = mid;
     }
-    if (lo == b->nrtypes || b->rtypes[lo].rtype != rtype) return false;
-    *kind = b->rtypes[lo].kind;
-    *size = b->rtypes[lo].size;
-    *name = b->rtypes[lo].name;
+    return lo < b->nrtypes && b->rtypes[lo].rtype == rtype ? &b->rtypes[lo] : NULL;
+}
+
+typedef struct boxed_ctx {
+    const mp_gobin *b;
+    mp_goinner *out;
+    size_t n, max;
+} boxed_ctx;
+
+static int boxed_found(void *ud, uint64_t off, const char *name)
+{
+    boxed_ctx *c = ud;
+    for (size_t j = 0; j < c->b->nmaps && c->n < c->max && off <= UINT32_MAX; j++)
+        if (strcmp(c->b->maps[j].name, name) == 0) { /* few map types: a scan */
+            c->out[c->n++] = (mp_goinner){(uint32_t)off, false, &c->b->maps[j]};
+            break;
+        }
+    return 0;
+}
+
+/* Read when asked: few values are boxed structs holding maps. */
+size_t mp_gobin_struct_maps(const mp_gobin *b, uint64_t rtype, mp_goinner *out, size_t max)
+{
+    const rtinfo *r = find_rtype(b, rtype);
+    Dwarf_Die t;
+    if (!r || r->kind != MP_GOKIND_STRUCT || !b->dw || !dwarf_offdie(b->dw, r->die, &t) ||
+        !is_go_struct(&t))
+        return 0;
+    boxed_ctx c = {b, out, 0, max};
+    walk_struct_maps(&t, boxed_found, &c);
+    return c.n;
+}
+
+bool mp_gobin_rtype(const mp_gobin *b, uint64_t rtype, uint8_t *kind, uint32_t *size,
+                    const char **name)
+{
+    const rtinfo *r = find_rtype(b, rtype);
+    if (!r) return false;
+    *kind = r->kind;
+    *size = r->size;
+    *name = r->name;
     return true;
 }
 

@@ -124,6 +124,12 @@ const uint8_t *mp_gobin_read(const mp_gobin *b, uint64_t a, size_t n);
 bool mp_gobin_rtype(const mp_gobin *b, uint64_t rtype, uint8_t *kind, uint32_t *size,
                     const char **name);
 
+/* The maps in the fields of the struct type whose runtime type descriptor
+ * is at rtype (nested structs included, not through pointers): what a
+ * boxed struct in an interface holds, as a sync.Map's atomic.Value holds
+ * its read map. Up to max written to out (deref false); how many. */
+size_t mp_gobin_struct_maps(const mp_gobin *b, uint64_t rtype, mp_goinner *out, size_t max);
+
 /* The source file and line of code address pc; false if unknown. */
 bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line);
 

@@ -68,13 +68,15 @@
 //	syncmap      var sessionStore sync.Map: 2500 sessions "sess-N" (each an
 //	             *Item with 512 bytes) stored, loaded until its read map took
 //	             them, then one more stored (its dirty map a copy of the read
-//	             one: two maps, every entry in both)
+//	             one: two maps, every entry in both); prints the two maps'
+//	             sizes ("dirty 2501 read 2500")
 package main
 
 import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -537,6 +539,10 @@ func main() {
 			sessionStore.Load("absent")
 		}
 		sessionStore.Store(fmt.Sprintf("sess-%011d", 2500), &Item{SKU: 2500, Blob: make([]byte, 512)})
+		// the sizes of its two maps, read through reflection
+		sm := reflect.ValueOf(&sessionStore).Elem()
+		read := sm.FieldByName("read").FieldByName("v").Elem().FieldByName("m")
+		fmt.Printf("dirty %d read %d\n", sm.FieldByName("dirty").Len(), read.Len())
 		dump(out)
 	case "stackonly":
 		ready, block := make(chan bool), make(chan bool)
