@@ -338,6 +338,8 @@ typedef struct inner_ctx {
     bool deref;
 } inner_ctx;
 
+/* A map field of a map's value type: kept as an inner map (named until
+ * every map type is read). */
 static int inner_found(void *ud, uint64_t off, const char *name)
 {
     inner_ctx *c = ud;
@@ -525,6 +527,8 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     return 0;
 }
 
+/* Appends a global variable (a struct global's map fields are variables
+ * of their own, so that a root's slot finds its map type). */
 static int add_var(mp_gobin *b, gvar v, size_t *cap)
 {
     if (b->nvars == *cap) {
@@ -887,17 +891,12 @@ const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_
     return NULL;
 }
 
+/* The type of descriptor rtype (any of its DIEs when several units
+ * describe it: they agree), or NULL. */
 static const rtinfo *find_rtype(const mp_gobin *b, uint64_t rtype)
 {
-    size_t lo = 0, hi = b->nrtypes;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (b->rtypes[mid].rtype < rtype)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < b->nrtypes && b->rtypes[lo].rtype == rtype ? &b->rtypes[lo] : NULL;
+    rtinfo key = {.rtype = rtype};
+    return b->nrtypes ? bsearch(&key, b->rtypes, b->nrtypes, sizeof *b->rtypes, cmp_rtype) : NULL;
 }
 
 typedef struct boxed_ctx {
@@ -906,6 +905,8 @@ typedef struct boxed_ctx {
     size_t n, max;
 } boxed_ctx;
 
+/* A map field of a boxed struct: its map type, found by name now that
+ * every map type is read. */
 static int boxed_found(void *ud, uint64_t off, const char *name)
 {
     boxed_ctx *c = ud;
