@@ -562,7 +562,7 @@ static int add_rtype(mp_gobin *b, Dwarf_Die *d, size_t *cap)
     const char *cn = copy_name(b, n);
     if (!cn) return -1;
     b->rtypes[b->nrtypes++] = (rtinfo){b->types_base + off, dwarf_dieoffset(&t), (uint32_t)size,
-                                       (uint8_t)attr_udata(&t, DW_AT_go_kind), cn};
+                                       (uint8_t)kind_of(d), cn};
     return 0;
 }
 
