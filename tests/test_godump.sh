@@ -133,6 +133,16 @@ spec = {
                   "stack_frame", "map[string]*main.Item"),
     "structkeys": ("global", "main.ownedKeys", 700, 7, None, "pointer_keys",
                    "map[main.OwnedKey]*[512]uint8"),
+    # typed with the binary by the parameter of the call inlined into the
+    # frame's function that holds it there
+    "inlined": ("stack", "main.inlineWorker", 1200, 8, {'"order-%08d"' % i for i in range(1200)},
+                "stack_frame", "map[string]*main.Order"),
+    # values that are slices of one array the map alone holds
+    "subslices": ("global", "main.tokenIndex", 2000, 9, {'"tok-%012d"' % i for i in range(2000)},
+                  "large_share", "map[string][]uint8"),
+    # 3000 entries under NaN keys, never found again: each is shown
+    "nankeys": ("global", "main.priceIndex", 3100, 9, None, "large_share",
+                "map[float64]*[256]uint8"),
     "ring": ("global", "main.ring", 900, 8, {str(i) for i in range(900)}, "large_share",
              "map[int]*main.Node"),
     "nestedvalues": ("global", "main.accounts", 3000, 9, {str(i) for i in range(3000)},
@@ -147,6 +157,7 @@ def pending(cond, what, waits_for):
     elif not cond:
         print(f"PENDING {what} (waits for: {waits_for})")
 for p in sys.argv[1].split():
+    if p not in spec: continue  # checked on its own below
     kind, var, count, B, keys, ev, typ = spec[p]
     seen = {}
     for mode in ("plain", "binary"):
@@ -199,6 +210,8 @@ for p in sys.argv[1].split():
         for e in m["entries"][:20]:
             ek = [c["kind"] for c in e["chain"]]
             want(ek[0] == "root" and "map" in ek and ek[-1] == "slot", f"{what}: entry chain {ek}")
+        if p in ("structkeys", "nankeys"):
+            got = None  # shown by their bytes without the binary, by type with it: below
         seen[mode] = (r["slot"], r["kind"], m["count"], m["B"], m["address"],
                       sorted(got) if got is not None else None, sorted(m["evidence"]))
     if len(seen) == 2:
@@ -206,6 +219,76 @@ for p in sys.argv[1].split():
              f"{seen['plain'][:5]} vs {seen['binary'][:5]}")
 
 # pattern details
+# a sync.Map: its dirty map, in the global's field at +24, and its read
+# map, behind the atomic.Value at +8 (whose data word is at +16), as large
+# as the program says; with the binary the dirty map typed by its field,
+# the read map by the dynamic type of the interface holding it, and every
+# key "sess-N" (interface keys: their dynamic value)
+if "syncmap" in given:
+    sizes = [l.split() for l in open("syncmap.out") if l.startswith("dirty ")]
+    want(sizes == [["dirty", "2501", "read", "2500"]], f"syncmap: the program says {sizes}")
+for mode in ("plain", "binary") if "syncmap" in given else ():
+    a = load(f"syncmap.{mode}.json")
+    base = nm["main.sessionStore"]
+    dirty = [m for m in a["maps"] if any(r["slot"] == base + 24 for r in m["roots"])]
+    read = [m for m in a["maps"] if m["retainer"]["slot"] == base + 16 and m not in dirty]
+    want(len(dirty) == 1 and dirty[0]["count"] == 2501 and dirty[0]["B"] == 9,
+         f"syncmap ({mode}): dirty map {[(m['count'], m['B']) for m in dirty]}")
+    want(len(read) == 1 and read[0]["count"] == 2500 and read[0]["B"] == 9,
+         f"syncmap ({mode}): read map {[(m['count'], m['B']) for m in read]}")
+    if mode == "binary" and len(dirty) == 1 and len(read) == 1:
+        d, r = dirty[0], read[0]
+        want(d["type"] == "map[interface {}]*sync.entry" and not d["types_inferred"] and
+             d["retainer"]["name"] == "main.sessionStore+24",
+             f"syncmap: dirty map typed {d['type']!r} (inferred {d['types_inferred']}), root "
+             f"{d['retainer']['name']!r}")
+        want(d["suspect"] and {e["key_display"] for e in d["entries"]} ==
+             {'"sess-%011d"' % i for i in range(2501)},
+             f"syncmap: dirty keys {[e['key_display'] for e in d['entries'][:3]]}")
+        # the read map: typed by the dynamic type of the interface that holds it
+        want(r["type"] == "map[interface {}]*sync.entry" and not r["types_inferred"] and
+             r["suspect"] and {e["key_display"] for e in r["entries"]} ==
+             {'"sess-%011d"' % i for i in range(2500)},
+             f"syncmap: read map typed {r['type']!r}, keys "
+             f"{[e['key_display'] for e in r['entries'][:3]]}")
+# 2000 slices of 16 bytes into one 4 MiB array: the map retains the whole
+# array (as big as the program says), each entry its 16-byte key only, and
+# no entry is shared with a holder outside the map
+if "subslices" in given:
+    size = [int(l.split()[1]) for l in open("subslices.out") if l.startswith("array ")]
+    want(size == [4 << 20], f"subslices: the program's array {size}")
+for mode in ("plain", "binary") if "subslices" in given else ():
+    s = load(f"subslices.{mode}.json")["suspects"][0]
+    want(s["retained_bytes"] == s["table_bytes"] + (4 << 20) + 2000 * 16 and
+         s["entries_retained_bytes"] == 2000 * 16 and s["keys_retained_bytes"] == 2000 * 16 and
+         all(e["retained_bytes"] == 16 for e in s["entries"]) and s["shared_entries"] == 0,
+         f"subslices ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']}, entries "
+         f"{s['entries_retained_bytes']}, keys {s['keys_retained_bytes']}, shared "
+         f"{s['shared_entries']}), not table + 4 MiB + 2000 x 16")
+# float keys, 3000 of them NaN: with the binary every key is shown as the
+# program prints it (NaN 3000 times); without it, as the 8 bytes they are
+# read as (an int64, inferred); each entry retains its 256 bytes
+if "nankeys" in given:
+    from collections import Counter
+    printed = Counter(l[4:].strip() for l in open("nankeys.out") if l.startswith("key "))
+    want(printed["NaN"] == 3000 and sum(printed.values()) == 3100,
+         f"nankeys: the program printed {printed.most_common(2)}")
+    s = load("nankeys.binary.json")["suspects"][0]
+    got = Counter(e["key_display"] for e in s["entries"])
+    want(got == printed, f"nankeys (binary): keys differ: {list((got - printed).items())[:3]} "
+         f"{list((printed - got).items())[:3]}")
+    p = load("nankeys.plain.json")["suspects"][0]
+    got = Counter(e["key_display"] for e in p["entries"])
+    want(got[str(0x7ff8000000000001)] == 3000 and p["types_inferred"],
+         f"nankeys (plain): keys {got.most_common(2)}")
+for mode in ("plain", "binary") if "nankeys" in given else ():
+    s = load(f"nankeys.{mode}.json")["suspects"][0]
+    want(s["retained_bytes"] == s["table_bytes"] + 3100 * 256 and
+         all(e["retained_bytes"] == 256 for e in s["entries"]),
+         f"nankeys ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']})")
+if "inlined" in given:
+    printed = [l.split(None, 1)[1].strip() for l in open("inlined.out") if l.startswith("type ")]
+    want(printed == [spec["inlined"][6]], f"inlined: the program's map is {printed}")
 if "pointerkeys" in given:
     a = load("pointerkeys.binary.json")["suspects"][0]
     want(all(re.fullmatch(r"0x[0-9a-f]+", e["key"]) for e in a["entries"]) and
@@ -297,18 +380,26 @@ for mode in ("plain", "binary") if "stackonly" in given else ():
          s["retained_bytes"] == s["table_bytes"] + 1500 * each,
          f"stackonly ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']}, entries "
          f"{s['entries_retained_bytes']}, keys {s['keys_retained_bytes']}), not {each} an entry")
-# struct keys of a string, a pointer and an int32 (32 bytes with padding),
-# shown as their bytes: the int32 at byte 24 tells them apart; each key
-# retains its 16-byte string and its 2 KiB, its entry that and 512 bytes
+# struct keys of a string, a pointer, an int32, a nested struct and a
+# 2-byte array (40 bytes with padding): without the binary shown as their
+# bytes, the int32 at byte 24 telling them apart; with it field by field,
+# exactly as the program prints each key; each key retains its 16-byte
+# string and its 2 KiB, its entry that and 512 bytes
 for mode in ("plain", "binary") if "structkeys" in given else ():
     s = load(f"structkeys.{mode}.json")["suspects"][0]
-    ranks = set()
-    for e in s["entries"]:
-        k = e["key_display"]
-        if re.fullmatch(r"0x[0-9a-f]{64}", k):
-            ranks.add(int.from_bytes(bytes.fromhex(k[2 + 48:2 + 56]), "little"))
-    want(ranks == set(range(700)) and len(s["entries"]) == 700,
-         f"structkeys ({mode}): keys {[e['key_display'] for e in s['entries'][:2]]}")
+    if mode == "binary":
+        printed = {l[4:].rstrip("\n") for l in open("structkeys.out") if l.startswith("key ")}
+        got = {e["key_display"] for e in s["entries"]}
+        want(len(printed) == 700 and got == printed,
+             f"structkeys (binary): keys differ from the program's: {sorted(got ^ printed)[:4]}")
+    else:
+        ranks = set()
+        for e in s["entries"]:
+            k = e["key_display"]
+            if re.fullmatch(r"0x[0-9a-f]{80}", k):
+                ranks.add(int.from_bytes(bytes.fromhex(k[2 + 48:2 + 56]), "little"))
+        want(ranks == set(range(700)) and len(s["entries"]) == 700,
+             f"structkeys ({mode}): keys {[e['key_display'] for e in s['entries'][:2]]}")
     want(s["keys_retained_bytes"] == 700 * (2048 + 16) and
          s["entries_retained_bytes"] == 700 * (2048 + 16 + 512) and
          s["retained_bytes"] == s["table_bytes"] + 700 * (2048 + 16 + 512),

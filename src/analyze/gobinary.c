@@ -36,6 +36,14 @@ typedef struct gvar {
     int32_t map; /* index into maps, -1 not a map */
 } gvar;
 
+typedef struct rtinfo {
+    uint64_t rtype; /* address of its runtime type descriptor */
+    Dwarf_Off die;  /* its DIE */
+    uint32_t size;
+    uint8_t kind;
+    const char *name;
+} rtinfo;
+
 typedef struct sect {
     uint64_t addr, size, off;
 } sect;
@@ -57,6 +65,10 @@ struct mp_gobin {
     mp_goinner *inners;       /* every map type's inner maps, each type's in a run */
     const char **inner_names; /* the inner maps' type names, as in inners */
     size_t ninners, inners_cap;
+    rtinfo *rtypes; /* every type with a runtime descriptor, sorted by its address */
+    size_t nrtypes;
+    mp_gokeyfield *kfields; /* every map type's key layout, each type's in a run */
+    size_t nkfields, kfields_cap;
     char *names; /* owned copies of the map type names */
     size_t names_len, names_cap;
 };
@@ -71,6 +83,12 @@ static int cmp_var(const void *a, const void *b)
 {
     const gvar *x = a, *y = b;
     return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int cmp_rtype(const void *a, const void *b)
+{
+    const rtinfo *x = a, *y = b;
+    return x->rtype < y->rtype ? -1 : x->rtype > y->rtype;
 }
 
 static int cmp_map(const void *a, const void *b)
@@ -234,6 +252,20 @@ static Dwarf_Die *skip_typedefs(Dwarf_Die *t)
     return t;
 }
 
+/* The Go kind of a type: that of the first DIE on its typedef chain that
+ * has one. A named type (main.OwnedKey) is a typedef without a kind, but
+ * `interface {}` is a typedef of kind interface over runtime.eface, a
+ * struct. */
+static uint64_t kind_of(Dwarf_Die *type)
+{
+    Dwarf_Die t = *type;
+    for (int hops = 0; hops < 16; hops++) {
+        uint64_t k = attr_udata(&t, DW_AT_go_kind);
+        if (k || dwarf_tag(&t) != DW_TAG_typedef || !attr_die(&t, DW_AT_type, &t)) return k;
+    }
+    return 0;
+}
+
 /* Whether t (typedefs skipped) is a Go struct: strings, slices and
  * interfaces are DWARF structures too, with kinds of their own. */
 static bool is_go_struct(Dwarf_Die *t)
@@ -262,11 +294,63 @@ static int add_inner(mp_gobin *b, uint64_t offset, bool deref, const char *name)
     return 0;
 }
 
+/* Hands found(ud, offset, type name) each field of map type in struct st,
+ * nested structs included (not through pointers), up to 64 of them; stops
+ * at found's first nonzero answer, which it returns. An explicit stack,
+ * bounded. */
+static int walk_struct_maps(Dwarf_Die *st0, int (*found)(void *ud, uint64_t off, const char *name),
+                            void *ud)
+{
+    struct {
+        Dwarf_Die die;
+        uint64_t base;
+    } stack[16];
+    int sp = 0, nfound = 0;
+    stack[sp].die = *st0;
+    stack[sp++].base = 0;
+    while (sp > 0 && nfound < 64) {
+        Dwarf_Die st = stack[--sp].die, m;
+        uint64_t base = stack[sp].base;
+        if (dwarf_child(&st, &m) != 0) continue;
+        do {
+            Dwarf_Die mt;
+            if (dwarf_tag(&m) != DW_TAG_member || !attr_die(&m, DW_AT_type, &mt)) continue;
+            uint64_t off = base + attr_udata(&m, DW_AT_data_member_location);
+            const char *mn = dwarf_diename(&mt);
+            if (attr_udata(&mt, DW_AT_go_kind) == MP_GOKIND_MAP && mn) {
+                int r = found(ud, off, mn);
+                if (r) return r;
+                nfound++;
+                continue;
+            }
+            skip_typedefs(&mt);
+            if (is_go_struct(&mt) && sp < 16) {
+                stack[sp].die = mt;
+                stack[sp++].base = off;
+            }
+        } while (dwarf_siblingof(&m, &m) == 0 && nfound < 64);
+    }
+    return 0;
+}
+
+typedef struct inner_ctx {
+    mp_gobin *b;
+    bool deref;
+} inner_ctx;
+
+/* A map field of a map's value type: kept as an inner map (named until
+ * every map type is read). */
+static int inner_found(void *ud, uint64_t off, const char *name)
+{
+    inner_ctx *c = ud;
+    return add_inner(c->b, off, c->deref, name);
+}
+
 /* The maps a map's values hold in struct fields, appended to b->inners:
  * the fields of the value's struct (deref false), or of the struct a
  * pointer value points to, or of a value too large for its slot (deref
  * true), nested structs included. One pointer hop only: what lies further
- * is typed from the inner map in turn. An explicit stack, bounded. */
+ * is typed from the inner map in turn. */
 static int collect_inner(mp_gobin *b, Dwarf_Die *elem, bool indirect)
 {
     Dwarf_Die t = *elem;
@@ -278,33 +362,88 @@ static int collect_inner(mp_gobin *b, Dwarf_Die *elem, bool indirect)
         deref = true;
     }
     if (!is_go_struct(&t)) return 0;
-    struct {
-        Dwarf_Die die;
-        uint64_t base;
-    } stack[16];
-    int sp = 0, found = 0;
-    stack[sp].die = t;
-    stack[sp++].base = 0;
-    while (sp > 0 && found < 64) {
-        Dwarf_Die st = stack[--sp].die, m;
-        uint64_t base = stack[sp].base;
-        if (dwarf_child(&st, &m) != 0) continue;
-        do {
-            Dwarf_Die mt;
-            if (dwarf_tag(&m) != DW_TAG_member || !attr_die(&m, DW_AT_type, &mt)) continue;
-            uint64_t off = base + attr_udata(&m, DW_AT_data_member_location);
-            const char *mn = dwarf_diename(&mt);
-            if (attr_udata(&mt, DW_AT_go_kind) == MP_GOKIND_MAP && mn) {
-                if (add_inner(b, off, deref, mn)) return -1;
-                found++;
-                continue;
-            }
-            skip_typedefs(&mt);
-            if (is_go_struct(&mt) && sp < 16) {
-                stack[sp].die = mt;
-                stack[sp++].base = off;
-            }
-        } while (dwarf_siblingof(&m, &m) == 0 && found < 64);
+    inner_ctx c = {b, deref};
+    return walk_struct_maps(&t, inner_found, &c);
+}
+
+/* How large a key layout may be: nodes in all, nesting, and the longest
+ * array shown element by element (a longer one shows as its bytes). */
+#define KEY_NODES 128
+#define KEY_DEPTH 8
+#define KEY_ARRAY 16
+
+/* The number of elements of an array type DIE, 0 unknown. */
+static uint64_t array_count(Dwarf_Die *t)
+{
+    Dwarf_Die sr;
+    if (dwarf_child(t, &sr) != 0) return 0;
+    do {
+        if (dwarf_tag(&sr) != DW_TAG_subrange_type) continue;
+        Dwarf_Attribute a;
+        if (dwarf_attr(&sr, DW_AT_count, &a)) return attr_udata(&sr, DW_AT_count);
+        if (dwarf_attr(&sr, DW_AT_upper_bound, &a)) return attr_udata(&sr, DW_AT_upper_bound) + 1;
+    } while (dwarf_siblingof(&sr, &sr) == 0);
+    return 0;
+}
+
+/*
+ * Appends the layout (gokey.h) of a value of type `type`, a field called
+ * name (NULL: none) at offset, to b->kfields: a struct's fields and an
+ * array's element after it. The run of this key starts at index first.
+ * Returns 0, 1 when the layout outgrows KEY_NODES or KEY_DEPTH (the
+ * caller drops it: the key then shows as bytes), -1 out of memory.
+ * Recursion is bounded by KEY_DEPTH.
+ */
+static int key_node(mp_gobin *b, Dwarf_Die *type, const char *name, uint64_t offset, int depth,
+                    size_t first)
+{
+    if (b->nkfields - first >= KEY_NODES || depth > KEY_DEPTH) return 1;
+    Dwarf_Die t = *type;
+    uint64_t kind = kind_of(&t);
+    skip_typedefs(&t);
+    uint64_t size = die_size(&t);
+    if (size > UINT32_MAX || offset > UINT32_MAX) return 1;
+    if (b->nkfields == b->kfields_cap) {
+        size_t nc = b->kfields_cap ? b->kfields_cap * 2 : 256;
+        mp_gokeyfield *q = realloc(b->kfields, nc * sizeof *q);
+        if (!q) return -1;
+        b->kfields = q;
+        b->kfields_cap = nc;
+    }
+    const char *n = NULL;
+    if (name && !(n = copy_name(b, name))) return -1;
+    size_t me = b->nkfields++;
+    b->kfields[me] = (mp_gokeyfield){.name = n, .offset = (uint32_t)offset, .size = (uint32_t)size};
+    if (kind == MP_GOKIND_STRUCT && dwarf_tag(&t) == DW_TAG_structure_type) {
+        b->kfields[me].kind = MP_GOKIND_STRUCT;
+        Dwarf_Die m;
+        uint32_t count = 0;
+        if (dwarf_child(&t, &m) == 0) do {
+                Dwarf_Die mt;
+                if (dwarf_tag(&m) != DW_TAG_member || !attr_die(&m, DW_AT_type, &mt)) continue;
+                int r = key_node(b, &mt, dwarf_diename(&m) ? dwarf_diename(&m) : "?",
+                                 attr_udata(&m, DW_AT_data_member_location), depth + 1, first);
+                if (r) return r;
+                count++;
+            } while (dwarf_siblingof(&m, &m) == 0);
+        b->kfields[me].count = count;
+        return 0;
+    }
+    if (dwarf_tag(&t) == DW_TAG_array_type) {
+        uint64_t count = array_count(&t);
+        Dwarf_Die et;
+        if (count == 0 || count > KEY_ARRAY || size % count || !attr_die(&t, DW_AT_type, &et))
+            return 0; /* shown as its bytes */
+        b->kfields[me].kind = MP_GOKIND_ARRAY;
+        b->kfields[me].count = (uint32_t)count;
+        return key_node(b, &et, NULL, 0, depth + 1, first);
+    }
+    b->kfields[me].kind = kind <= MP_GOKIND_UNSAFEPTR ? (uint8_t)kind : 0;
+    if (kind == MP_GOKIND_INTERFACE) { /* count 1: its type word points to an itab */
+        Dwarf_Die m;
+        const char *mn;
+        b->kfields[me].count = dwarf_child(&t, &m) == 0 && (mn = dwarf_diename(&m)) &&
+                               strcmp(mn, "tab") == 0;
     }
     return 0;
 }
@@ -346,7 +485,10 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     uint64_t ks = die_size(&key), vs = die_size(&elem);
     t.key_indirect = ks > 128;
     t.value_indirect = vs > 128;
-    t.key_kind = (uint8_t)attr_udata(&key, DW_AT_go_kind);
+    /* a named key type (main.OwnedKey, main.ID) is a typedef without a
+     * kind of its own: the kind is the underlying type's */
+    Dwarf_Die kt = key;
+    t.key_kind = (uint8_t)kind_of(&kt);
     t.value_kind = (uint8_t)attr_udata(&elem, DW_AT_go_kind);
     t.key_has_pointers = t.key_indirect || has_pointers(&key);
     t.rtype = attr_udata(td, DW_AT_go_runtime_type); /* an offset until the base is known */
@@ -360,6 +502,20 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     if (t.value_kind != MP_GOKIND_MAP && collect_inner(b, &elem, t.value_indirect)) return -1;
     t.ninner = (uint32_t)(b->ninners - first);
     t.inner = t.ninner ? (const mp_goinner *)(uintptr_t)(first + 1) : NULL;
+    /* a struct, array, float, bool or interface key in its slot (the kinds
+     * not shown as strings, integers or pointers): its layout, as an
+     * index into b->kfields until all are read */
+    if (!t.key_indirect &&
+        (t.key_kind == MP_GOKIND_STRUCT || t.key_kind == MP_GOKIND_ARRAY ||
+         t.key_kind == MP_GOKIND_FLOAT32 || t.key_kind == MP_GOKIND_FLOAT64 ||
+         t.key_kind == MP_GOKIND_BOOL || t.key_kind == MP_GOKIND_INTERFACE)) {
+        size_t kf = b->nkfields;
+        int r = key_node(b, &key, NULL, 0, 0, kf);
+        if (r < 0) return -1;
+        if (r > 0 || b->kfields[kf].size != t.key_size) b->nkfields = kf;
+        t.nkey_fields = (uint32_t)(b->nkfields - kf);
+        t.key_fields = t.nkey_fields ? (const mp_gokeyfield *)(uintptr_t)(kf + 1) : NULL;
+    }
     if (b->nmaps == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
         mp_gomaptype *q = realloc(b->maps, nc * sizeof *q);
@@ -371,12 +527,51 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
     return 0;
 }
 
+/* Appends a global variable (a struct global's map fields are variables
+ * of their own, so that a root's slot finds its map type). */
+static int add_var(mp_gobin *b, gvar v, size_t *cap)
+{
+    if (b->nvars == *cap) {
+        size_t nc = *cap ? *cap * 2 : 1024;
+        gvar *q = realloc(b->vars, nc * sizeof *q);
+        if (!q) return -1;
+        b->vars = q;
+        *cap = nc;
+    }
+    b->vars[b->nvars++] = v;
+    return 0;
+}
+
+/* A type DIE with a runtime type descriptor (DW_AT_go_runtime_type, an
+ * offset from runtime.types): what an interface's type word points to. */
+static int add_rtype(mp_gobin *b, Dwarf_Die *d, size_t *cap)
+{
+    uint64_t off = attr_udata(d, DW_AT_go_runtime_type);
+    const char *n = dwarf_diename(d);
+    if (!off || !b->types_base || !n) return 0;
+    Dwarf_Die t = *d;
+    uint64_t size = die_size(skip_typedefs(&t));
+    if (size > UINT32_MAX) return 0;
+    if (b->nrtypes == *cap) {
+        size_t nc = *cap ? *cap * 2 : 1024;
+        rtinfo *q = realloc(b->rtypes, nc * sizeof *q);
+        if (!q) return -1;
+        b->rtypes = q;
+        *cap = nc;
+    }
+    const char *cn = copy_name(b, n);
+    if (!cn) return -1;
+    b->rtypes[b->nrtypes++] = (rtinfo){b->types_base + off, dwarf_dieoffset(&t), (uint32_t)size,
+                                       (uint8_t)kind_of(d), cn};
+    return 0;
+}
+
 /* Global variables and map types: the top-level DIEs of every unit. */
 static int read_dwarf(mp_gobin *b)
 {
     b->dw = dwarf_begin_elf(b->elf, DWARF_C_READ, NULL);
     if (!b->dw) return 0; /* stripped of DWARF: names only */
-    size_t capv = 0, capm = 0;
+    size_t capv = 0, capm = 0, capr = 0;
     Dwarf_Off off = 0, next;
     size_t hsize;
     while (dwarf_nextcu(b->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
@@ -386,6 +581,10 @@ static int read_dwarf(mp_gobin *b)
                 int tag = dwarf_tag(&d);
                 if (tag == DW_TAG_typedef && attr_udata(&d, DW_AT_go_kind) == MP_GOKIND_MAP) {
                     if (add_map(b, &d, &capm)) return -1;
+                    continue;
+                }
+                if (tag != DW_TAG_variable) {
+                    if (add_rtype(b, &d, &capr)) return -1;
                     continue;
                 }
                 if (tag != DW_TAG_variable) continue;
@@ -406,14 +605,17 @@ static int read_dwarf(mp_gobin *b)
                     const char *tn = dwarf_diename(&t);
                     v.type_name = tn ? copy_name(b, tn) : NULL;
                 }
-                if (b->nvars == capv) {
-                    size_t nc = capv ? capv * 2 : 1024;
-                    gvar *q = realloc(b->vars, nc * sizeof *q);
-                    if (!q) return -1;
-                    b->vars = q;
-                    capv = nc;
-                }
-                b->vars[b->nvars++] = v;
+                if (add_var(b, v, &capv)) return -1;
+                /* the maps in a struct global's fields (a sync.Map's dirty
+                 * map): each a variable of its own at its field's address */
+                size_t first = b->ninners;
+                if (v.type && collect_inner(b, &t, false)) return -1;
+                for (size_t i = first; i < b->ninners; i++)
+                    if (!b->inners[i].deref &&
+                        add_var(b, (gvar){addr + b->inners[i].offset, 0, b->inner_names[i], -1},
+                                &capv))
+                        return -1;
+                b->ninners = first;
             } while (dwarf_siblingof(&d, &d) == 0);
         }
         off = next;
@@ -428,6 +630,9 @@ static int read_dwarf(mp_gobin *b)
     for (size_t i = 0; i < b->nvars; i++)
         if (b->vars[i].type_name)
             b->vars[i].type_name = b->names + ((uintptr_t)b->vars[i].type_name - 1);
+    for (size_t i = 0; i < b->nrtypes; i++)
+        b->rtypes[i].name = b->names + ((uintptr_t)b->rtypes[i].name - 1);
+    if (b->nrtypes > 1) qsort(b->rtypes, b->nrtypes, sizeof *b->rtypes, cmp_rtype);
     /* DW_AT_go_runtime_type is an offset from runtime.types */
     for (size_t i = 0; i < b->nmaps; i++)
         b->maps[i].rtype = b->types_base && b->maps[i].rtype ? b->types_base + b->maps[i].rtype : 0;
@@ -453,6 +658,11 @@ static int read_dwarf(mp_gobin *b)
             map_named(by_name, b->nmaps, b->names + ((uintptr_t)b->inner_names[i] - 1));
     for (size_t i = 0; i < b->nmaps; i++)
         if (b->maps[i].ninner) b->maps[i].inner = b->inners + ((uintptr_t)b->maps[i].inner - 1);
+    for (size_t i = 0; i < b->nkfields; i++)
+        if (b->kfields[i].name) b->kfields[i].name = b->names + ((uintptr_t)b->kfields[i].name - 1);
+    for (size_t i = 0; i < b->nmaps; i++)
+        if (b->maps[i].nkey_fields)
+            b->maps[i].key_fields = b->kfields + ((uintptr_t)b->maps[i].key_fields - 1);
     free(by_name);
     if (b->nvars > 1) qsort(b->vars, b->nvars, sizeof *b->vars, cmp_var);
     return 0;
@@ -507,6 +717,8 @@ void mp_gobin_close(mp_gobin *b)
     free(b->maps);
     free(b->inners);
     free(b->inner_names);
+    free(b->kfields);
+    free(b->rtypes);
     free(b->sects);
     free(b->names);
     free(b->path);
@@ -557,8 +769,10 @@ static const gvar *find_var(const mp_gobin *b, uint64_t a)
 
 const mp_gomaptype *mp_gobin_global_map(const mp_gobin *b, uint64_t a)
 {
-    const gvar *v = find_var(b, a);
-    return v && v->map >= 0 ? &b->maps[v->map] : NULL;
+    /* a struct global and the map in its first field share an address */
+    for (const gvar *v = find_var(b, a); v && v < b->vars + b->nvars && v->addr == a; v++)
+        if (v->map >= 0) return &b->maps[v->map];
+    return NULL;
 }
 
 const char *mp_gobin_global_type(const mp_gobin *b, uint64_t a)
@@ -627,12 +841,29 @@ static int64_t var_frame_offset(Dwarf_Die *v, uint64_t pc, uint64_t frame_size)
     return o >= 0 && (uint64_t)o < frame_size ? o : -1;
 }
 
+/* The map type named like the type of variable v (its own DW_AT_type, or
+ * that of the abstract variable it is a concrete copy of), or NULL. */
+static const mp_gomaptype *var_map(const mp_gobin *b, Dwarf_Die *v)
+{
+    Dwarf_Attribute a;
+    Dwarf_Die t;
+    const char *tn;
+    if (!dwarf_attr_integrate(v, DW_AT_type, &a) || !dwarf_formref_die(&a, &t) ||
+        attr_udata(&t, DW_AT_go_kind) != MP_GOKIND_MAP || !(tn = dwarf_diename(&t)))
+        return NULL;
+    for (size_t i = 0; i < b->nmaps; i++) /* few map types: a scan is enough */
+        if (strcmp(b->maps[i].name, tn) == 0) return &b->maps[i];
+    return NULL;
+}
+
 /*
  * The function running at pc knows the types of its variables: a map its
  * frame alone holds is typed by the variable whose stack word holds it
- * there. Variables of the lexical blocks around pc count (an explicit
- * stack, bounded); those of calls inlined into the function are not
- * looked at: such a map stays typed by its bucket size.
+ * there. Variables of the lexical blocks around pc count, and those of
+ * the calls inlined into the function whose code holds pc (at any depth):
+ * an inlined call's variables and parameters live in the frame too, their
+ * locations relative to the same frame base, their names and types in the
+ * abstract copy of the inlined function. An explicit stack, bounded.
  */
 const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_size, uint64_t off)
 {
@@ -640,7 +871,7 @@ const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_
     if (!unit_of(b, pc, &cu) || dwarf_child(&cu, &fn) != 0) return NULL;
     while (dwarf_tag(&fn) != DW_TAG_subprogram || dwarf_haspc(&fn, pc) <= 0)
         if (dwarf_siblingof(&fn, &fn) != 0) return NULL;
-    Dwarf_Die stack[8];
+    Dwarf_Die stack[16];
     int sp = 0;
     stack[sp++] = fn;
     while (sp > 0) {
@@ -648,19 +879,67 @@ const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_
         if (dwarf_child(&scope, &v) != 0) continue;
         do {
             int tag = dwarf_tag(&v);
-            if (tag == DW_TAG_lexical_block && sp < 8 && dwarf_haspc(&v, pc) > 0) stack[sp++] = v;
+            if ((tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) && sp < 16 &&
+                dwarf_haspc(&v, pc) > 0)
+                stack[sp++] = v;
             if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter) continue;
-            Dwarf_Die t;
-            const char *tn;
-            if (!attr_die(&v, DW_AT_type, &t) || attr_udata(&t, DW_AT_go_kind) != MP_GOKIND_MAP ||
-                !(tn = dwarf_diename(&t)))
-                continue;
-            if (var_frame_offset(&v, pc, frame_size) != (int64_t)off) continue;
-            for (size_t i = 0; i < b->nmaps; i++) /* few map types: a scan is enough */
-                if (strcmp(b->maps[i].name, tn) == 0) return &b->maps[i];
+            const mp_gomaptype *t;
+            if (var_frame_offset(&v, pc, frame_size) == (int64_t)off && (t = var_map(b, &v)))
+                return t;
         } while (dwarf_siblingof(&v, &v) == 0);
     }
     return NULL;
+}
+
+/* The type of descriptor rtype (any of its DIEs when several units
+ * describe it: they agree), or NULL. */
+static const rtinfo *find_rtype(const mp_gobin *b, uint64_t rtype)
+{
+    rtinfo key = {.rtype = rtype};
+    return b->nrtypes ? bsearch(&key, b->rtypes, b->nrtypes, sizeof *b->rtypes, cmp_rtype) : NULL;
+}
+
+typedef struct boxed_ctx {
+    const mp_gobin *b;
+    mp_goinner *out;
+    size_t n, max;
+} boxed_ctx;
+
+/* A map field of a boxed struct: its map type, found by name now that
+ * every map type is read. */
+static int boxed_found(void *ud, uint64_t off, const char *name)
+{
+    boxed_ctx *c = ud;
+    for (size_t j = 0; j < c->b->nmaps && c->n < c->max && off <= UINT32_MAX; j++)
+        if (strcmp(c->b->maps[j].name, name) == 0) { /* few map types: a scan */
+            c->out[c->n++] = (mp_goinner){(uint32_t)off, false, &c->b->maps[j]};
+            break;
+        }
+    return 0;
+}
+
+/* Read when asked: few values are boxed structs holding maps. */
+size_t mp_gobin_struct_maps(const mp_gobin *b, uint64_t rtype, mp_goinner *out, size_t max)
+{
+    const rtinfo *r = find_rtype(b, rtype);
+    Dwarf_Die t;
+    if (!r || r->kind != MP_GOKIND_STRUCT || !b->dw || !dwarf_offdie(b->dw, r->die, &t) ||
+        !is_go_struct(&t))
+        return 0;
+    boxed_ctx c = {b, out, 0, max};
+    walk_struct_maps(&t, boxed_found, &c);
+    return c.n;
+}
+
+bool mp_gobin_rtype(const mp_gobin *b, uint64_t rtype, uint8_t *kind, uint32_t *size,
+                    const char **name)
+{
+    const rtinfo *r = find_rtype(b, rtype);
+    if (!r) return false;
+    *kind = r->kind;
+    *size = r->size;
+    *name = r->name;
+    return true;
 }
 
 bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line)

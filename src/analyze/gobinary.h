@@ -21,6 +21,7 @@
 #ifndef MP_GOBINARY_H
 #define MP_GOBINARY_H
 
+#include "analyze/gokey.h"
 #include "format/error.h"
 
 #include <stdbool.h>
@@ -35,13 +36,16 @@ enum {
     MP_GOKIND_UINT = 7,
     MP_GOKIND_UINT64 = 11,
     MP_GOKIND_UINTPTR = 12,
+    MP_GOKIND_FLOAT32 = 13,
     MP_GOKIND_FLOAT64 = 14,
     MP_GOKIND_ARRAY = 17,
+    MP_GOKIND_CHAN = 18,
     MP_GOKIND_INTERFACE = 20,
     MP_GOKIND_MAP = 21,
     MP_GOKIND_PTR = 22,
     MP_GOKIND_STRING = 24,
     MP_GOKIND_STRUCT = 25,
+    MP_GOKIND_UNSAFEPTR = 26,
 };
 
 /* A map type as the DWARF describes it. Sizes are of the slots in a
@@ -54,6 +58,11 @@ typedef struct mp_gomaptype {
     uint8_t key_kind, value_kind; /* MP_GOKIND_*, 0 unknown */
     bool key_indirect, value_indirect;
     bool key_has_pointers;
+    /* the key's layout when it is a struct, an array, a float, a bool or
+     * an interface stored in its slot (gokey.h), nkey_fields nodes; NULL otherwise or
+     * when too large */
+    const mp_gokeyfield *key_fields;
+    uint32_t nkey_fields;
     uint64_t rtype; /* address of its runtime type descriptor (maptype), 0 unknown */
     /* the map type of its values when they are maps ("map[int64]*T" for
      * map[string]map[int64]*T), NULL otherwise or when the DWARF lacks it */
@@ -99,7 +108,8 @@ size_t mp_gobin_maps_of_bucket(const mp_gobin *b, uint64_t bs, const mp_gomaptyp
 const mp_gomaptype *mp_gobin_map_of_rtype(const mp_gobin *b, uint64_t rtype);
 
 /* The map type of the variable or parameter of the function running at
- * code address pc whose word lies `off` bytes into that function's frame
+ * code address pc (or of a call inlined into it whose code holds pc)
+ * whose word lies `off` bytes into that function's frame
  * of frame_size bytes (from its stack pointer up to the caller's, the
  * call frame address), as the DWARF locates it at pc; NULL when none. */
 const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_size, uint64_t off);
@@ -107,6 +117,18 @@ const mp_gomaptype *mp_gobin_frame_map(mp_gobin *b, uint64_t pc, uint64_t frame_
 /* n bytes at address a of the program's loaded, initialised data
  * (.rodata, .data, ...), or NULL when a..a+n is not there. */
 const uint8_t *mp_gobin_read(const mp_gobin *b, uint64_t a, size_t n);
+
+/* The type whose runtime type descriptor is at address rtype (what an
+ * interface's type word points to): its kind (MP_GOKIND_*), size and
+ * name; false when the DWARF has none there. */
+bool mp_gobin_rtype(const mp_gobin *b, uint64_t rtype, uint8_t *kind, uint32_t *size,
+                    const char **name);
+
+/* The maps in the fields of the struct type whose runtime type descriptor
+ * is at rtype (nested structs included, not through pointers): what a
+ * boxed struct in an interface holds, as a sync.Map's atomic.Value holds
+ * its read map. Up to max written to out (deref false); how many. */
+size_t mp_gobin_struct_maps(const mp_gobin *b, uint64_t rtype, mp_goinner *out, size_t max);
 
 /* The source file and line of code address pc; false if unknown. */
 bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line);

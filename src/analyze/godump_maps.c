@@ -345,8 +345,8 @@ static void choose_split(mp_gdmem *M, mp_gomap *m, const uint64_t *pat, bool poi
             m->key_kind = MP_KEY_STRING;
             break;
         case MP_GOKIND_PTR:
-        case 18: /* chan */
-        case 26: /* unsafe.Pointer */
+        case MP_GOKIND_CHAN:
+        case MP_GOKIND_UNSAFEPTR:
             m->key_kind = MP_KEY_PTR;
             break;
         default:
@@ -533,82 +533,42 @@ static uint32_t ref(const walk *W, uint64_t a)
     return o == MP_GD_NONE ? MP_NONE : W->newix[o];
 }
 
-/* The bytes of a key that a rendering shows before its cut mark. */
-#define KEY_SHOWN 64
-
-static void put_char(char *buf, size_t cap, size_t *n, char c)
-{
-    if (*n + 1 < cap) buf[(*n)++] = c;
-}
-
 /* The n bytes of a string at a, in the dump or else in the binary's
  * read-only data; NULL when neither holds them all. */
-static const uint8_t *string_bytes(const walk *W, uint64_t a, uint64_t n)
+static const uint8_t *string_bytes(const void *ud, uint64_t a, uint64_t n)
 {
+    const walk *W = ud;
     if (n == 0) return (const uint8_t *)"";
     const uint8_t *s = mp_gdmem_read(W->M, a, n);
     if (!s && W->M->bin) s = mp_gobin_read(W->M->bin, a, (size_t)n);
     return s;
 }
 
-/*
- * What ends a key cut at KEY_SHOWN bytes, as maproot's runtime renders it
- * in snapshots: "... (N bytes, #H)", N the key's length and H the FNV-1a 64
- * of all len bytes at p in 16 hex digits. Keys alike in their first bytes
- * then still render apart, and a report or a diff, which knows keys only
- * by their rendering, tells them apart. p NULL (the bytes are not all in
- * the dump): a bare "...", which says only that the key was cut.
- */
-static void put_cut(char *buf, size_t cap, size_t *n, const uint8_t *p, uint64_t len)
+/* The type whose runtime descriptor is at rtype, from the binary. */
+static bool type_of(const void *ud, uint64_t rtype, uint8_t *kind, uint32_t *size,
+                    const char **name)
 {
-    char tmp[64] = "...";
-    if (p) {
-        uint64_t h = 0xcbf29ce484222325ull;
-        for (uint64_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-        snprintf(tmp, sizeof tmp, "... (%" PRIu64 " bytes, #%016" PRIx64 ")", len, h);
-    }
-    for (const char *c = tmp; *c; c++) put_char(buf, cap, n, *c);
+    const walk *W = ud;
+    return mp_gobin_rtype(W->M->bin, rtype, kind, size, name);
 }
 
-/* A key for people, as maproot renders keys everywhere: strings quoted
- * and escaped (KEY_SHOWN bytes at most, then the cut mark of put_cut),
- * integers in decimal, pointers in hex, other keys as hex bytes (cut the
- * same way). */
+/* A key for people, as maproot renders keys everywhere (gokey.h): strings
+ * quoted and escaped, integers in decimal, pointers in hex, structs and
+ * arrays field by field when the binary gives their layout, other keys as
+ * hex bytes. */
 static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
 {
     const mp_gomap *m = W->m;
-    size_t n = 0;
+    mp_keytext t = {buf, cap, 0};
+    /* struct and array keys: only the exact type gives their layout */
+    const mp_gomaptype *ty = m->type;
+    mp_gokey_env env = {string_bytes, W->M->bin ? type_of : NULL, W};
+    if (ty && !m->inferred && ty->nkey_fields &&
+        mp_keytext_typed(&t, ty->key_fields, ty->nkey_fields, k, m->ksize, &env))
+        return mp_keytext_end(&t);
     if (m->key_kind == MP_KEY_STRING && m->ksize == 16) {
-        uint64_t ptr = mp_gd_rd64(k), len = mp_gd_rd64(k + 8);
-        uint64_t shown = len < KEY_SHOWN ? len : KEY_SHOWN;
-        /* the whole key when it is cut, for its digest */
-        const uint8_t *all = len > shown ? string_bytes(W, ptr, len) : NULL;
-        const uint8_t *s = all ? all : string_bytes(W, ptr, shown);
-        if (!s)
-            return (size_t)snprintf(buf, cap, "(string of %" PRIu64 " bytes at 0x%" PRIx64 ")", len,
-                                    ptr);
-        put_char(buf, cap, &n, '"');
-        for (uint64_t i = 0; i < shown; i++) {
-            unsigned char c = s[i];
-            char esc[8];
-            if (c == '"' || c == '\\')
-                snprintf(esc, sizeof esc, "\\%c", c);
-            else if (c == '\n')
-                snprintf(esc, sizeof esc, "\\n");
-            else if (c == '\t')
-                snprintf(esc, sizeof esc, "\\t");
-            else if (c == '\r')
-                snprintf(esc, sizeof esc, "\\r");
-            else if (c < 0x20 || c >= 0x7f)
-                snprintf(esc, sizeof esc, "\\x%02x", c);
-            else
-                esc[0] = (char)c, esc[1] = 0;
-            for (const char *e = esc; *e; e++) put_char(buf, cap, &n, *e);
-        }
-        put_char(buf, cap, &n, '"');
-        if (len > shown) put_cut(buf, cap, &n, all, len);
-        if (cap) buf[n] = 0;
-        return n;
+        mp_keytext_string(&t, mp_gd_rd64(k), mp_gd_rd64(k + 8), string_bytes, W);
+        return mp_keytext_end(&t);
     }
     if (m->key_kind == MP_KEY_INT && m->ksize <= 8 && m->ksize) {
         uint64_t v = 0;
@@ -620,17 +580,8 @@ static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
     }
     if (m->key_kind == MP_KEY_PTR && m->ksize == 8)
         return (size_t)snprintf(buf, cap, "0x%" PRIx64, mp_gd_rd64(k));
-    uint32_t shown = m->ksize < KEY_SHOWN ? m->ksize : KEY_SHOWN;
-    put_char(buf, cap, &n, '0');
-    put_char(buf, cap, &n, 'x');
-    for (uint32_t i = 0; i < shown; i++) {
-        put_char(buf, cap, &n, "0123456789abcdef"[k[i] >> 4]);
-        put_char(buf, cap, &n, "0123456789abcdef"[k[i] & 15]);
-    }
-    if (m->ksize > shown) put_cut(buf, cap, &n, k, m->ksize);
-    if (n == 2) n = 0, put_char(buf, cap, &n, '-'); /* struct{} keys */
-    if (cap) buf[n] = 0;
-    return n;
+    mp_keytext_hex(&t, k, m->ksize);
+    return mp_keytext_end(&t);
 }
 
 /* The object the first pointer word of a slot points to. */

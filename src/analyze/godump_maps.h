@@ -55,10 +55,10 @@ bool mp_gomap_recognise(mp_gdmem *M, uint64_t addr, const uint8_t *hdr, const mp
 /* Walks a recognised map again and adds its buckets (mp_gb_bucket: those
  * of every chain, and the overflow buckets that evacuated old buckets
  * still hold, which an open iterator keeps alive) and
- * live entries (mp_gb_entry, keys rendered for people as maproot renders
- * keys everywhere: strings quoted and escaped, and other bytes in hex, at
- * most 64 bytes, then "... (N bytes, #H)", the key's length and the FNV-1a
- * 64 of all its bytes; integers in decimal; pointers in hex) to builder
+ * live entries (mp_gb_entry, keys rendered for people as gokey.h says:
+ * strings quoted and escaped, integers in decimal, pointers in hex, struct
+ * and array keys field by field when the map's exact type gives their
+ * layout, other bytes in hex; long keys cut with their digest) to builder
  * b as map number `map`. newix maps unified object indices to the
  * builder's (MP_NONE: not in the graph); value_type, unless MP_NONE, is
  * given to the objects the values point to. */

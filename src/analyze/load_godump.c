@@ -652,6 +652,33 @@ static void type_frame_maps(loader *L)
     }
 }
 
+/* A global interface whose dynamic type is a struct holding maps (a
+ * sync.Map's atomic.Value holds its read map so) types those maps: the
+ * interface's data word is a global root pointing at the boxed struct,
+ * the word before it the struct's runtime type descriptor. Each such map
+ * not yet typed exactly is recognised again with its field's type (kept
+ * only if it checks out). Runs before type_inner_maps. */
+static void type_boxed_maps(loader *L)
+{
+    const mf_gd_dump *d = L->mem.d;
+    for (size_t r = 0; r < L->nroots; r++) {
+        const rootw *x = &L->roots[r];
+        if (x->kind != MP_ROOT_GLOBAL || x->target == NONE) continue;
+        const mf_gd_segment *sg = x->segment ? &d->bss_seg : &d->data_seg;
+        if (x->slot < sg->start + 8 || x->slot + 8 > sg->start + sg->contents.len) continue;
+        uint64_t tw = mf_gd_word(d, sg->contents.off + (x->slot - 8 - sg->start));
+        mp_goinner in[8];
+        size_t n = tw ? mp_gobin_struct_maps(L->mem.bin, tw, in, 8) : 0;
+        uint64_t box = mf_gd_word(d, sg->contents.off + (x->slot - sg->start));
+        for (size_t i = 0; i < n && i < 8; i++) {
+            const uint8_t *w = mp_gdmem_read(&L->mem, box + in[i].offset, 8);
+            size_t j = w ? map_index(L, mp_gd_rd64(w)) : SIZE_MAX;
+            if (j != SIZE_MAX && !(L->maps[j].type && !L->maps[j].inferred))
+                retype(L, &L->maps[j], in[i].map);
+        }
+    }
+}
+
 /* Range iterators: 8 pointer words in a row of a frame (key, elem, t, h,
  * buckets, bptr, overflow, oldoverflow) whose h is a recognised map and
  * whose t points outside the heap (the map type, in read-only data). Their
@@ -995,6 +1022,7 @@ static int load(loader *L, const char *binary, mp_graph **out)
         goto oom;
     if (L->nmaps > 1) qsort(L->maps, L->nmaps, sizeof *L->maps, cmp_map_addr);
     if (L->mem.bin) type_frame_maps(L);
+    if (L->mem.bin) type_boxed_maps(L);
     if (L->mem.bin && type_inner_maps(L)) goto oom;
     mark_iterators(L);
 

@@ -36,7 +36,9 @@
 //	             512-byte blobs) that its frame alone holds, the goroutine
 //	             waiting in a select
 //	structkeys   var ownedKeys map[OwnedKey]*[512]byte: 700 struct keys, each
-//	             a 16-byte string, a pointer to 2 KiB of its own and an int32
+//	             a 16-byte string, a pointer to 2 KiB of its own, an int32, a
+//	             nested struct and a 2-byte array; prints every key as the
+//	             analysis must show it with the binary ("key {Name:...}")
 //	ring         var ring map[int]*Node: 900 values of 1008 bytes, each
 //	             pointing at the next entry's value, the last at the first;
 //	             prints where entry 450's value is
@@ -51,13 +53,33 @@
 //	             and overflow buckets (a map whose evacuated buckets have
 //	             none is built anew); prints the old buckets the table
 //	             holds and how many of them hang off evacuated ones
+//	inlined      a goroutine's map[string]*Order of 1200 entries held only by
+//	             a parameter of holdUntil, a function inlined into the
+//	             goroutine's (go build -gcflags=-m: "inlining call to
+//	             holdUntil"), waiting in a channel receive; prints the map's
+//	             type ("type map[string]*main.Order")
+//	subslices    var tokenIndex map[string][]byte: 2000 entries (16-byte
+//	             keys), each value a 16-byte slice of one 4 MiB array that
+//	             nothing else holds: the map retains the whole array through
+//	             slices that see 32000 bytes of it; prints the array's size
+//	nankeys      var priceIndex map[float64]*[256]byte: 100 keys 0.5 .. 99.5
+//	             and 3000 entries put under NaN, which no lookup or delete
+//	             finds again; prints every key as Go writes it ("key NaN")
+//	syncmap      var sessionStore sync.Map: 2500 sessions "sess-N" (each an
+//	             *Item with 512 bytes) stored, loaded until its read map took
+//	             them, then one more stored (its dirty map a copy of the read
+//	             one: two maps, every entry in both); prints the two maps'
+//	             sizes ("dirty 2501 read 2500")
 package main
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"reflect"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"unsafe"
 )
 
@@ -105,6 +127,9 @@ var shelves map[int64]Shelf
 var swapCache map[string]*Item
 var ownedKeys map[OwnedKey]*[512]byte
 var ring map[int]*Node
+var tokenIndex map[string][]byte
+var priceIndex map[float64]*[256]byte
+var sessionStore sync.Map
 
 // OwnedKey is a struct key holding a string and a pointer: a key that
 // retains memory of its own, with no single word saying what it is.
@@ -112,6 +137,14 @@ type OwnedKey struct {
 	Name  string
 	Owner *[2048]byte
 	Rank  int32
+	Tag   KeyTag
+	Dims  [2]uint8
+}
+
+// KeyTag is a struct nested in a struct key.
+type KeyTag struct {
+	Zone int16
+	Hot  bool
 }
 
 // Node is a map value that points at the next entry's value: the values
@@ -125,6 +158,12 @@ type Node struct {
 type Item struct {
 	SKU  int64
 	Blob []byte
+}
+
+// Order is the value type of the map only an inlined call's parameter holds.
+type Order struct {
+	ID   int64
+	Note []byte
 }
 
 // Account holds a map behind the pointer its map's value is.
@@ -314,6 +353,35 @@ func parkWorker(ready chan<- bool, block, never <-chan bool) {
 	runtime.KeepAlive(m)
 }
 
+// buildOrderMap makes the map that only holdUntil's parameter will hold,
+// and says it is ready.
+//
+//go:noinline
+func buildOrderMap(ready chan<- bool) map[string]*Order {
+	m := make(map[string]*Order)
+	for i := 0; i < 1200; i++ {
+		m[fmt.Sprintf("order-%08d", i)] = &Order{ID: int64(i), Note: make([]byte, 256)}
+	}
+	fmt.Printf("type %T\n", m)
+	ready <- true
+	return m
+}
+
+// holdUntil keeps m until block is closed: small enough to be inlined, so
+// that m lives in the frame of the function it is inlined into, described
+// by the DWARF of the inlined call, not of that function.
+func holdUntil(m map[string]*Order, block <-chan bool) int {
+	<-block
+	return len(m)
+}
+
+// inlineWorker holds its map only through the inlined holdUntil.
+//
+//go:noinline
+func inlineWorker(ready chan<- bool, block <-chan bool, done chan<- int) {
+	done <- holdUntil(buildOrderMap(ready), block)
+}
+
 func dump(path string) {
 	runtime.GC()
 	f, err := os.Create(path)
@@ -431,6 +499,51 @@ func main() {
 			}
 		}
 		dump(out)
+	case "inlined":
+		ready, block, done := make(chan bool), make(chan bool), make(chan int, 1)
+		go inlineWorker(ready, block, done)
+		<-ready
+		dump(out)
+		close(block)
+		<-done
+	case "subslices":
+		tokenIndex = make(map[string][]byte)
+		big := make([]byte, 4<<20)
+		for i := 0; i < 2000; i++ {
+			tokenIndex[fmt.Sprintf("tok-%012d", i)] = big[i*2048 : i*2048+16 : i*2048+16]
+		}
+		fmt.Printf("array %d\n", cap(big))
+		dump(out)
+	case "nankeys":
+		priceIndex = make(map[float64]*[256]byte)
+		for i := 0; i < 100; i++ {
+			priceIndex[float64(i)+0.5] = new([256]byte)
+		}
+		for i := 0; i < 3000; i++ {
+			priceIndex[math.NaN()] = new([256]byte)
+		}
+		delete(priceIndex, math.NaN()) // finds none of them
+		if _, ok := priceIndex[math.NaN()]; ok || len(priceIndex) != 3100 {
+			fmt.Fprintln(os.Stderr, "nankeys: a NaN key was found again")
+			os.Exit(1)
+		}
+		for k := range priceIndex {
+			fmt.Printf("key %v\n", k)
+		}
+		dump(out)
+	case "syncmap":
+		for i := 0; i < 2500; i++ {
+			sessionStore.Store(fmt.Sprintf("sess-%011d", i), &Item{SKU: int64(i), Blob: make([]byte, 512)})
+		}
+		for i := 0; i < 2500; i++ { // misses until the dirty map is promoted to read
+			sessionStore.Load("absent")
+		}
+		sessionStore.Store(fmt.Sprintf("sess-%011d", 2500), &Item{SKU: 2500, Blob: make([]byte, 512)})
+		// the sizes of its two maps, read through reflection
+		sm := reflect.ValueOf(&sessionStore).Elem()
+		read := sm.FieldByName("read").FieldByName("v").Elem().FieldByName("m")
+		fmt.Printf("dirty %d read %d\n", sm.FieldByName("dirty").Len(), read.Len())
+		dump(out)
 	case "stackonly":
 		ready, block := make(chan bool), make(chan bool)
 		go parkWorker(ready, block, make(chan bool))
@@ -440,8 +553,11 @@ func main() {
 	case "structkeys":
 		ownedKeys = make(map[OwnedKey]*[512]byte)
 		for i := 0; i < 700; i++ {
-			k := OwnedKey{Name: fmt.Sprintf("owner-%010d", i), Owner: new([2048]byte), Rank: int32(i)}
+			k := OwnedKey{Name: fmt.Sprintf("owner-%010d", i), Owner: new([2048]byte), Rank: int32(i),
+				Tag: KeyTag{Zone: int16(-i), Hot: i%2 == 0}, Dims: [2]uint8{uint8(i), uint8(i >> 8)}}
 			ownedKeys[k] = new([512]byte)
+			fmt.Printf("key {Name:%q Owner:%p Rank:%d Tag:{Zone:%d Hot:%t} Dims:[%d %d]}\n",
+				k.Name, k.Owner, k.Rank, k.Tag.Zone, k.Tag.Hot, k.Dims[0], k.Dims[1])
 		}
 		dump(out)
 	case "ring":
