@@ -603,6 +603,76 @@ static void test_delete_never_shrinks(void)
     CHECK(after.hash0 != before.hash0);
 }
 
+/* Empties m, which holds keys 0..n-1 made by key(), with deletes; then the
+ * map has a new seed, and its write is over: it takes a new key. */
+static void empty_and_refill(mr_map *m, int64_t n, void (*key)(int64_t i, void *out))
+{
+    uint32_t seed = info_of(m).hash0;
+    uint8_t k[16];
+    for (int64_t i = 0; i < n; i++) {
+        key(i, k);
+        mr_map_delete(m, k);
+    }
+    CHECK_EQ_U64(mr_map_len(m), 0);
+    CHECK(info_of(m).hash0 != seed);
+    key(n, k);
+    *(int64_t *)mr_map_assign(m, k) = n;
+    CHECK(*(int64_t *)mr_map_lookup(m, k) == n);
+    CHECK_EQ_U64(mr_map_len(m), 1);
+}
+
+static mr_str *str_keys_made;
+MR_GLOBAL(str_keys_made)
+
+static void int_key(int64_t i, void *out)
+{
+    memcpy(out, &i, 8);
+}
+
+static void str_key(int64_t i, void *out)
+{
+    memcpy(out, &str_keys_made[i], sizeof(mr_str));
+}
+
+static void k12_key(int64_t i, void *out)
+{
+    Key12 k = {(uint32_t)i, (uint32_t)i * 7u, ~(uint32_t)i};
+    memcpy(out, &k, sizeof k);
+}
+
+/* Every kind of delete that empties a map -- 8-byte and string keys in a
+ * map that is not growing, other keys, and a map emptied while it grows --
+ * gives it a new seed and ends its write. */
+static void test_a_map_emptied_by_deletes_is_reseeded_and_writable(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    for (int64_t i = 0; i < 100; i++) *(int64_t *)mr_map_assign_int(m, i) = i;
+    CHECK(info_of(m).oldbuckets == NULL);
+    empty_and_refill(m, 100, int_key);
+
+    str_keys_made = mr_new_array(&mr_type_str, 101);
+    for (int64_t i = 0; i <= 100; i++) str_keys_made[i] = mr_str_printf("key-%lld", (long long)i);
+    m = mr_map_new(&str_int, 0);
+    for (int64_t i = 0; i < 100; i++) *(int64_t *)mr_map_assign(m, &str_keys_made[i]) = i;
+    CHECK(info_of(m).oldbuckets == NULL);
+    empty_and_refill(m, 100, str_key);
+    str_keys_made = NULL;
+
+    m = mr_map_new(&k12_int, 0);
+    for (int64_t i = 0; i < 100; i++) {
+        uint8_t k[16];
+        k12_key(i, k);
+        *(int64_t *)mr_map_assign(m, k) = i;
+    }
+    empty_and_refill(m, 100, k12_key);
+
+    /* the 53rd key starts a doubling from 8 buckets: deletes find it on */
+    m = mr_map_new(&int_int, 0);
+    for (int64_t i = 0; i < 53; i++) *(int64_t *)mr_map_assign_int(m, i) = i;
+    CHECK(info_of(m).oldbuckets != NULL);
+    empty_and_refill(m, 53, int_key);
+}
+
 static void test_clear_keeps_the_array_and_empties_the_map(void)
 {
     mr_map *m = mr_map_new(&int_ptr, 0);
@@ -1300,6 +1370,7 @@ int main(void)
     TEST(test_overflow_buckets_of_maps_without_pointers_survive_growth_under_iteration);
     TEST(test_clear_of_a_map_without_pointers_under_iteration);
     TEST(test_delete_never_shrinks);
+    TEST(test_a_map_emptied_by_deletes_is_reseeded_and_writable);
     TEST(test_clear_keeps_the_array_and_empties_the_map);
     TEST(test_clear_during_iteration_returns_no_cleared_entry);
     TEST(test_iterator_sees_each_entry_once);

@@ -1179,16 +1179,26 @@ MR_ENTRY void mr_map_set(mr_map *m, const void *key, const void *value)
 
 /* ----------------------------------------------------------------- delete -- */
 
+/* A delete emptied the map: it gets a new seed (as Go's mapdelete draws
+ * one), and the write ends. Out of line, and called last, so that the
+ * common deletes make no call of their own. */
+static __attribute__((noinline)) void reseed_and_end(mr_map *m)
+{
+    m->seed = (uint32_t)mr__rand64();
+    end_write(m, "mr_map_delete");
+}
+
 /*
  * Go's mapdelete. The slot's key and value are cleared (so they retain
  * nothing) and its tophash becomes EMPTY_ONE; if it was the last occupied
  * slot of its chain, it and the EMPTY_ONE run before it become EMPTY_REST so
- * that lookups stop early. A map that becomes empty gets a new seed.
+ * that lookups stop early. Returns true if the map became empty: then the
+ * write is still on, and the caller ends it with reseed_and_end.
  * growing: the map may have an old array (else the caller saw none, and
  * the copy it inlines does no growth work, so it makes no call on the way
  * to the slot and needs few registers).
  */
-INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key, uintptr_t caller,
+INLINE bool delete_t(mr_map *m, const map_layout *L, int kc, const void *key, uintptr_t caller,
                      bool growing)
 {
     uint8_t f = begin_write(m, "mr_map_delete");
@@ -1231,50 +1241,81 @@ INLINE void delete_t(mr_map *m, const map_layout *L, int kc, const void *key, ui
                     if (b[i] != EMPTY_ONE) break;
                 }
             }
-            if (MR_UNLIKELY(--m->count == 0)) m->seed = mr__rand64();
+            if (MR_UNLIKELY(--m->count == 0)) return true;
             goto out;
         }
         if (zero_bytes(tw)) break;
     }
 out:
     end_write(m, "mr_map_delete");
+    return false;
 }
 
 /* delete_t for any map: a growing one, or keys of other classes. */
 static __attribute__((noinline)) void delete_any(mr_map *m, const map_layout *L, const void *key,
                                                  uintptr_t caller)
 {
+    bool emptied;
     switch (L->kc) {
     case KC_64:
-        delete_t(m, L, KC_64, key, caller, true);
+        emptied = delete_t(m, L, KC_64, key, caller, true);
         break;
     case KC_STR:
-        delete_t(m, L, KC_STR, key, caller, true);
+        emptied = delete_t(m, L, KC_STR, key, caller, true);
         break;
     default:
-        delete_t(m, L, KC_MEM, key, caller, true);
+        emptied = delete_t(m, L, KC_MEM, key, caller, true);
         break;
     }
+    if (emptied) reseed_and_end(m);
 }
 
 /* The common deletes, as Go's mapdelete_fast64 and mapdelete_faststr: a
- * map that is not growing, with 8-byte or string keys, inline here. */
+ * map that is not growing, with 8-byte or string keys. Each is a function
+ * of its own that mr_map_delete jumps to, so that the registers one needs
+ * are not saved for the other, nor for the rare cases. */
+static __attribute__((noinline)) void delete_fast64(mr_map *m, const map_layout *L, const void *key)
+{
+    if (delete_t(m, L, KC_64, key, 0, false)) reseed_and_end(m);
+}
+
+static __attribute__((noinline)) void delete_faststr(mr_map *m, const map_layout *L,
+                                                     const void *key)
+{
+    if (delete_t(m, L, KC_STR, key, 0, false)) reseed_and_end(m);
+}
+
+/* mr_map_delete's other cases: a safepoint to park at, a nil or empty map,
+ * a growing one (evacuating may allocate), keys of other classes. */
+static __attribute__((noinline)) void delete_slow(mr_map *m, const void *key, uintptr_t caller)
+{
+    mr__poll(caller);
+    if (m == NULL || m->count == 0) return;
+    delete_any(m, m->lay, key, caller);
+}
+
+/* A delete waits on memory like a lookup (see mr_map_lookup): the fewer
+ * instructions the common one issues, the more of the program's next
+ * deletes are in flight meanwhile. It makes no call here (the fast paths
+ * are jumped to: they neither park nor allocate, so no frame of this
+ * entry is needed); the rest goes to delete_slow, which keeps it. */
 MR_ENTRY void mr_map_delete(mr_map *m, const void *key)
 {
-    mr__poll(MR_CALLER);
-    if (m == NULL || m->count == 0) return;
-    const map_layout *L = m->lay;
-    if (MR_LIKELY(m->oldbuckets == NULL)) {
+    if (MR_LIKELY(!atomic_load_explicit(&mr__stop_requested, memory_order_relaxed) && m != NULL &&
+                  m->count != 0 && m->oldbuckets == NULL)) {
+        const map_layout *L = m->lay;
         if (L->kc == KC_64) {
-            delete_t(m, L, KC_64, key, 0, false);
+            delete_fast64(m, L, key);
             return;
         }
         if (L->kc == KC_STR) {
-            delete_t(m, L, KC_STR, key, 0, false);
+            delete_faststr(m, L, key);
             return;
         }
     }
-    delete_any(m, L, key, MR_CALLER); /* evacuating a growing map may allocate */
+    delete_slow(m, key, MR_CALLER);
+    /* no tail call: a park in delete_slow keeps this frame, as mr__poll would */
+    __asm__ volatile("");
 }
 
 /* Empties every bucket object reachable from chain head b other than b
