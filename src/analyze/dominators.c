@@ -146,6 +146,8 @@ struct mp_dom_reserve {
 
 static bool reserve_wanted; /* mp_dom_reserve_ahead */
 
+/* Off by default: a command that computes no dominators would pay for the
+ * memory and the faulting for nothing. */
 void mp_dom_reserve_ahead(bool on)
 {
     reserve_wanted = on;
@@ -163,6 +165,11 @@ static void reserve_drop(mp_dom_reserve *r)
     r->dfn = r->vertex = r->parent = r->label = NULL;
 }
 
+/* The four arrays, allocated now and faulted in on the prefaulter's thread
+ * from the first element up, all allowed at once: the builder that calls
+ * this has the rest of the graph to build meanwhile. Not made when it
+ * would gain nothing: no second processor, or no way to fault pages in
+ * ahead (the memory would only be held longer). */
 mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots)
 {
     size_t N = nobjects + nroots + 1;
@@ -189,6 +196,7 @@ mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots)
     return r;
 }
 
+/* With the graph: a reservation no computation took. */
 void mp_dom_reserve_free(mp_dom_reserve *r)
 {
     if (!r) return;
