@@ -10,6 +10,7 @@
 #include "analyze/parallel.h"
 
 #include "format/hugepages.h"
+#include "format/prefault.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -127,6 +128,94 @@ static void *xcalloc(size_t n, size_t sz)
     void *p = calloc(n ? n : 1, sz);
     if (p) mf_huge_pages(p, n * sz);
     return p;
+}
+
+/*
+ * The working arrays of a computation over N nodes, made while the graph
+ * is built (dominators.h): dfn, vertex, parent and label as compute()
+ * allocates them, each with room for N + 1 elements (dfn needs only N) so
+ * that one prefaulter walks the four side by side, a stretch of each at a
+ * time: the search writes all four from its first step. Invariant: the
+ * arrays are all there (pf faulting them in, or done) or all taken.
+ */
+struct mp_dom_reserve {
+    size_t N;
+    uint32_t *dfn, *vertex, *parent, *label;
+    mf_prefault *pf;
+};
+
+static bool reserve_wanted; /* mp_dom_reserve_ahead */
+
+/* Off by default: a command that computes no dominators would pay for the
+ * memory and the faulting for nothing. */
+void mp_dom_reserve_ahead(bool on)
+{
+    reserve_wanted = on;
+}
+
+/* Stops the faulting (what is faulted in stays) and frees what is left. */
+static void reserve_drop(mp_dom_reserve *r)
+{
+    mf_prefault_stop(r->pf);
+    r->pf = NULL;
+    free(r->dfn);
+    free(r->vertex);
+    free(r->parent);
+    free(r->label);
+    r->dfn = r->vertex = r->parent = r->label = NULL;
+}
+
+/* The four arrays, allocated now and faulted in on the prefaulter's thread
+ * from the first element up, all allowed at once: the builder that calls
+ * this has the rest of the graph to build meanwhile. Not made when it
+ * would gain nothing: no second processor, or no way to fault pages in
+ * ahead (the memory would only be held longer). */
+mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots)
+{
+    size_t N = nobjects + nroots + 1;
+    if (!reserve_wanted || mp_threads() < 2 || N >= UINT32_MAX - 1) return NULL;
+    mp_dom_reserve *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->N = N;
+    r->dfn = xcalloc(N + 1, sizeof *r->dfn);
+    r->vertex = xcalloc(N + 1, sizeof *r->vertex);
+    r->parent = xcalloc(N + 1, sizeof *r->parent);
+    r->label = xcalloc(2 * (N + 1), sizeof *r->label);
+    if (r->dfn && r->vertex && r->parent && r->label) {
+        void *const base[] = {r->dfn, r->vertex, r->parent, r->label};
+        const size_t elem[] = {sizeof *r->dfn, sizeof *r->vertex, sizeof *r->parent,
+                               2 * sizeof *r->label};
+        r->pf = mf_prefault_start(base, elem, 4, N + 1);
+    }
+    if (!r->pf) { /* nothing gained by holding the memory early */
+        reserve_drop(r);
+        free(r);
+        return NULL;
+    }
+    mf_prefault_upto(r->pf, N + 1);
+    return r;
+}
+
+/* With the graph: a reservation no computation took. */
+void mp_dom_reserve_free(mp_dom_reserve *r)
+{
+    if (!r) return;
+    reserve_drop(r);
+    free(r);
+}
+
+/* The arrays of g's reservation for N nodes, taken (the faulting stopped
+ * where it got to): whether there were any. */
+static bool reserve_take(const mp_graph *g, size_t N, uint32_t **dfn, uint32_t **vertex,
+                         uint32_t **parent, uint32_t **label)
+{
+    mp_dom_reserve *r = g->dom_reserve;
+    if (!r || !r->dfn || r->N != N) return false;
+    mf_prefault_stop(r->pf);
+    r->pf = NULL;
+    *dfn = r->dfn, *vertex = r->vertex, *parent = r->parent, *label = r->label;
+    r->dfn = r->vertex = r->parent = r->label = NULL;
+    return true;
 }
 
 /*
@@ -389,6 +478,7 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
     out->super_root = c.S;
     if (g->derived.idom) {
         /* from the index: only the roots by target are made here */
+        if (g->dom_reserve) reserve_drop(g->dom_reserve);
         if (!(out->root_targets = xcalloc(c.nroots, sizeof *out->root_targets))) {
             mf_error_set(err, "%s: out of memory reading the dominator tree", g->info.name);
             return -1;
@@ -403,16 +493,20 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
         return 0;
     }
 
-    /* per node, indexed by node id */
-    uint32_t *dfn = xcalloc(N, sizeof *dfn);
-    /* per DFS number (1..N; 0 unused) */
-    uint32_t *vertex = xcalloc(N + 1, sizeof *vertex);
-    uint32_t *parent = xcalloc(N + 1, sizeof *parent);
-    /* label and ancestor share one block, which becomes the retained sizes
-     * (8 bytes a node, as the two are): memory the kernel has handed out
-     * once is written again instead of fresh pages being faulted in and
-     * zeroed. ancestor's half is not touched before step 2. */
-    uint32_t *label = xcalloc(2 * ((size_t)N + 1), sizeof *label);
+    /* dfn: per node, indexed by node id; vertex and parent: per DFS
+     * number (1..N; 0 unused). label and ancestor share one block, which
+     * becomes the retained sizes (8 bytes a node, as the two are): memory
+     * the kernel has handed out once is written again instead of fresh
+     * pages being faulted in and zeroed. ancestor's half is not touched
+     * before step 2. All four zeroed, from the graph's reservation when it
+     * has one. */
+    uint32_t *dfn = NULL, *vertex = NULL, *parent = NULL, *label = NULL;
+    if (!reserve_take(g, N, &dfn, &vertex, &parent, &label)) {
+        dfn = xcalloc(N, sizeof *dfn);
+        vertex = xcalloc(N + 1, sizeof *vertex);
+        parent = xcalloc(N + 1, sizeof *parent);
+        label = xcalloc(2 * ((size_t)N + 1), sizeof *label);
+    }
     uint32_t *ancestor = NULL;
     c.rt = xcalloc(c.nroots, sizeof *c.rt);
     c.is_target = xcalloc(c.n / 8 + 1, 1);

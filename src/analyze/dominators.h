@@ -70,6 +70,32 @@ int mp_dom_compute_team(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_er
 void mp_dom_help(mp_dom_team *t);
 void mp_dom_free(mp_dom *d);
 
+/*
+ * The computation's working arrays, reserved ahead. Their first writes
+ * fault fresh pages in (the kernel zeroing each one), which on a virtual
+ * machine is a good part of the computation's time, all of it on the one
+ * thread that numbers the nodes. While the graph is still being built
+ * (mostly one thread's work) another processor is idle: the arrays can be
+ * allocated then and their pages faulted in there, off the path.
+ *
+ * mp_dom_reserve_ahead(true) asks for that (the analysis does, once, before
+ * it loads its graph; the default is off, as a command that computes no
+ * dominators would only pay for the memory). The graph builder then calls
+ * mp_dom_reserve_start with the graph's counts, and keeps the reservation
+ * in g->dom_reserve; NULL when not asked for, with fewer than two
+ * processors, or out of memory (the computation then allocates its own).
+ * mp_dom_compute takes the arrays of a reservation of the same counts, as
+ * zeroed as its own; no result changes. mp_dom_reserve_free stops the
+ * faulting and frees what was not taken (NULL is fine).
+ *
+ * Threads: the setting is read and written by the thread that loads the
+ * graph; a reservation belongs to its graph's threads, one at a time.
+ */
+typedef struct mp_dom_reserve mp_dom_reserve;
+void mp_dom_reserve_ahead(bool on);
+mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots);
+void mp_dom_reserve_free(mp_dom_reserve *r);
+
 static inline bool mp_dom_is_object(const mp_dom *d, uint32_t node)
 {
     return node < d->nobjects;

@@ -4,6 +4,7 @@
  */
 #include "analyze/graph.h"
 
+#include "analyze/dominators.h"
 #include "analyze/graph_internal.h"
 
 #include <inttypes.h>
@@ -372,6 +373,7 @@ void mp_graph_free(mp_graph *g)
 {
     if (!g) return;
     free((char *)g->info.name);
+    mp_dom_reserve_free(g->dom_reserve);
     if (g->mapped) {
         munmap(g->mapped, g->mapped_len);
         free(g);

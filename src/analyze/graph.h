@@ -329,6 +329,10 @@ typedef struct mp_graph {
      * holds none. mp_paths_compute and mp_dom_compute hand them out in
      * place of computing them again. */
     mp_graph_derived derived;
+    /* the dominator computation's working arrays, allocated and faulted
+     * in while the graph was built (mp_dom_reserve_start), or NULL; taken
+     * by the first mp_dom_compute of the graph, freed with it otherwise */
+    struct mp_dom_reserve *dom_reserve;
 } mp_graph;
 
 static inline const char *mp_str(const mp_graph *g, mp_sid s)

@@ -8,6 +8,7 @@
  */
 #include "analyze/graph.h"
 
+#include "analyze/dominators.h"
 #include "analyze/graph_internal.h"
 
 #include "analyze/parallel.h"
@@ -1351,6 +1352,9 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     g->addr = b->addr, b->addr = NULL;
     g->type = b->type, b->type = NULL;
     g->total_bytes = b->total_bytes;
+    /* the rest of the build is mostly one thread's: the dominators' arrays
+     * are faulted in on another meanwhile, when the analysis asked */
+    g->dom_reserve = mp_dom_reserve_start(n, b->nroots);
     int rc = pack_samples(b, rank, g, err);
     if (rc < 0) goto fail;
     if (rc > 0) goto oom;

@@ -6,6 +6,7 @@
  */
 #include "cli/cli.h"
 
+#include "analyze/dominators.h"
 #include "analyze/profile.h"
 #include "analyze/prune.h"
 #include "analyze/report.h"
@@ -325,6 +326,9 @@ int cmd_analyze(int argc, char **argv)
         if (summary) return summarize_snapshot(&ci, format, output, top_n);
         double t0 = cli_now();
         mp_graph *g;
+        /* the analysis computes the dominator tree: its arrays are made
+         * ready while the graph is built */
+        mp_dom_reserve_ahead(!view);
         if (cli_input_load_graph(&ci, &g)) return CLI_EXIT_BAD;
         so.load_seconds = cli_now() - t0;
         return view ? cli_view_snapshot(path, g, &so) : cli_analyze_snapshot(path, g, &so);
