@@ -9,6 +9,7 @@
  */
 #include "analyze/gobinary.h"
 
+#include "format/grow.h"
 #include "format/gz.h"
 
 #include <dwarf.h>
@@ -403,13 +404,7 @@ static int key_node(mp_gobin *b, Dwarf_Die *type, const char *name, uint64_t off
     skip_typedefs(&t);
     uint64_t size = die_size(&t);
     if (size > UINT32_MAX || offset > UINT32_MAX) return 1;
-    if (b->nkfields == b->kfields_cap) {
-        size_t nc = b->kfields_cap ? b->kfields_cap * 2 : 256;
-        mp_gokeyfield *q = realloc(b->kfields, nc * sizeof *q);
-        if (!q) return -1;
-        b->kfields = q;
-        b->kfields_cap = nc;
-    }
+    if (!MF_GROW(b->kfields, b->kfields_cap, b->nkfields + 1, 256)) return -1;
     const char *n = NULL;
     if (name && !(n = copy_name(b, name))) return -1;
     size_t me = b->nkfields++;
@@ -516,13 +511,7 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
         t.nkey_fields = (uint32_t)(b->nkfields - kf);
         t.key_fields = t.nkey_fields ? (const mp_gokeyfield *)(uintptr_t)(kf + 1) : NULL;
     }
-    if (b->nmaps == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        mp_gomaptype *q = realloc(b->maps, nc * sizeof *q);
-        if (!q) return -1;
-        b->maps = q;
-        *cap = nc;
-    }
+    if (!MF_GROW(b->maps, *cap, b->nmaps + 1, 64)) return -1;
     b->maps[b->nmaps++] = t;
     return 0;
 }
@@ -531,13 +520,7 @@ static int add_map(mp_gobin *b, Dwarf_Die *td, size_t *cap)
  * of their own, so that a root's slot finds its map type). */
 static int add_var(mp_gobin *b, gvar v, size_t *cap)
 {
-    if (b->nvars == *cap) {
-        size_t nc = *cap ? *cap * 2 : 1024;
-        gvar *q = realloc(b->vars, nc * sizeof *q);
-        if (!q) return -1;
-        b->vars = q;
-        *cap = nc;
-    }
+    if (!MF_GROW(b->vars, *cap, b->nvars + 1, 1024)) return -1;
     b->vars[b->nvars++] = v;
     return 0;
 }
@@ -552,13 +535,7 @@ static int add_rtype(mp_gobin *b, Dwarf_Die *d, size_t *cap)
     Dwarf_Die t = *d;
     uint64_t size = die_size(skip_typedefs(&t));
     if (size > UINT32_MAX) return 0;
-    if (b->nrtypes == *cap) {
-        size_t nc = *cap ? *cap * 2 : 1024;
-        rtinfo *q = realloc(b->rtypes, nc * sizeof *q);
-        if (!q) return -1;
-        b->rtypes = q;
-        *cap = nc;
-    }
+    if (!MF_GROW(b->rtypes, *cap, b->nrtypes + 1, 1024)) return -1;
     const char *cn = copy_name(b, n);
     if (!cn) return -1;
     b->rtypes[b->nrtypes++] = (rtinfo){b->types_base + off, dwarf_dieoffset(&t), (uint32_t)size,
