@@ -1,11 +1,13 @@
 /*
  * tests/dlclose_reuse.c -- a heap sample whose stack passes through a
  * library that is unloaded before the profile is written, while another
- * library is loaded at the same address (see test_profile_truth.sh).
+ * library is loaded at the same address; then the first library loaded
+ * again, elsewhere (see test_profile_truth.sh).
  *
  * usage: dlclose_reuse LIB_A LIB_B OUT.pb.gz
- * Prints "a SIZE ADDR" and "b SIZE ADDR": each library's object size and
- * allocating function's address. Every allocation is sampled (rate 1).
+ * Prints "a SIZE ADDR", "b SIZE ADDR" and "a2 SIZE ADDR": each load's
+ * object size and allocating function's address. Every allocation is
+ * sampled (rate 1).
  */
 #include "maproot/collector.h"
 #include "maproot/rt.h"
@@ -38,11 +40,13 @@ int main(int argc, char **argv)
         return 2;
     }
     if (mrc_profile_start(1) != 0) return 1;
-    kept = mr_new_array(&mr_type_pointer, 2);
+    kept = mr_new_array(&mr_type_pointer, 3);
     void *a = load_and_alloc(argv[1], "lib_a_alloc", 0, "a");
     if (!a) return 1;
     dlclose(a);
     if (!load_and_alloc(argv[2], "lib_b_alloc", 1, "b")) return 1;
+    /* B holds A's old place: A comes back at another address */
+    if (!load_and_alloc(argv[1], "lib_a_alloc", 2, "a2")) return 1;
     mr_gc();
     if (mrc_write_heap_profile(argv[3]) != 0) {
         fprintf(stderr, "dlclose_reuse: %s\n", mrc_last_error());

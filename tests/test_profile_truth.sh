@@ -16,11 +16,12 @@
 #    profiles: tests/go/labelled.go (goroutines under pprof labels, at
 #    MemProfileRate 1, where its retained bytes are known, and at Go's
 #    default rate) and `go test -memprofile` (tests/go/memtest).
-# 3. (pending) Our writer, given a sample whose stack passed through a
-#    library since unloaded, with its twin loaded at the same address
-#    (dlclose_reuse.c): no byte of the unloaded library's allocation is
-#    charged to the twin. Reported as PENDING; checked (failing the test)
-#    only with MAPROOT_PENDING=1.
+# 3. Our writer, given a sample whose stack passed through a library since
+#    unloaded, with its twin loaded at the same address and the library
+#    loaded again elsewhere (dlclose_reuse.c): no byte of the unloaded
+#    library's allocation is charged to the twin, and both of the library's
+#    allocations are charged to its function, by maproot and (with Go) by
+#    go tool pprof.
 set -u
 maproot=$1 src=$2 work=$3 dlclose_reuse=${4:-} lib_a=${5:-} lib_b=${6:-}
 here=$(dirname "$0")
@@ -94,27 +95,31 @@ if $have_go; then
     done
 fi
 
-# ---- 3. a library unloaded and replaced at its address (pending)
+# ---- 3. a library unloaded and replaced at its address
 if [ -n "$dlclose_reuse" ]; then
     (cd "$work" && "$dlclose_reuse" "$lib_a" "$lib_b" dlclose.pb.gz >dlclose.txt) ||
         fail "dlclose_reuse failed"
-    python3 - "$maproot" "$work/dlclose.pb.gz" "$work/dlclose.txt" <<'PY' || fail "dlclose: the unloaded library's bytes charged to its twin"
-import json, os, subprocess, sys
+    python3 - "$maproot" "$work/dlclose.pb.gz" "$work/dlclose.txt" <<'PY' || fail "dlclose: bytes charged to the wrong library"
+import json, subprocess, sys
 maproot, prof, facts = sys.argv[1:4]
 seen = dict((l.split()[0], l.split()[1:]) for l in open(facts))
-size_b = int(seen["b"][0])
 out = subprocess.run([maproot, "analyze", "--format", "json", "--top", "0", "-i", "inuse_space", prof],
                      capture_output=True, text=True, check=True).stdout
-twin = sum(s["flat"] for s in json.loads(out)["top"]
-           if s["function"].startswith("lib_b_") or s["function"] == "[libdlclose_b.so]")
-ok = twin == size_b
-if os.environ.get("MAPROOT_PENDING") == "1":
-    if not ok: print(f"dlclose: {twin} bytes charged to library B, which allocated {size_b}", file=sys.stderr)
-    sys.exit(0 if ok else 1)
-print(("pending check passes: " if ok else "PENDING ") +
-      f"dlclose: library B charged {twin} bytes, allocated {size_b} "
-      "(waits for: stacks that remember which module each frame was in when captured)")
+top = json.loads(out)["top"]
+def charged(prefix, lib):
+    return sum(s["flat"] for s in top if s["function"].startswith(prefix) or s["function"] == lib)
+bad = []
+twin, size_b = charged("lib_b_", "[libdlclose_b.so]"), int(seen["b"][0])
+if twin != size_b: bad.append(f"library B charged {twin} bytes, allocated {size_b}")
+mine, size_a = charged("lib_a_alloc", "[libdlclose_a.so]"), int(seen["a"][0]) + int(seen["a2"][0])
+if mine != size_a: bad.append(f"library A (unloaded, then loaded again) charged {mine} bytes, allocated {size_a}")
+if bad:
+    print("dlclose: " + "; ".join(bad), file=sys.stderr)
+    sys.exit(1)
 PY
+    if $have_go; then
+        python3 "$here/pprof_agree.py" "$maproot" "$work/dlclose.pb.gz" inuse_space || fail "dlclose inuse_space"
+    fi
 fi
 
 if ! $have_go; then
