@@ -113,8 +113,15 @@ void mrc_lg_build_id(const struct dl_phdr_info *info, char *out, size_t cap)
             const uint8_t *q = p + sizeof *n;
             if ((size_t)(end - q) < name + desc) break;
             if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(q, "GNU", 4) == 0) {
-                for (size_t k = 0; k < n->n_descsz && k < 32; k++)
-                    snprintf(out + 2 * k, 3, "%02x", q[name + k]);
+                /* by hand, not snprintf: this runs for every module each
+                 * time a generation is recorded, while a sample waits */
+                static const char hex[] = "0123456789abcdef";
+                size_t k = 0;
+                for (; k < n->n_descsz && k < 32; k++) {
+                    out[2 * k] = hex[q[name + k] >> 4];
+                    out[2 * k + 1] = hex[q[name + k] & 15];
+                }
+                out[2 * k] = 0;
                 return;
             }
             p = q + name + desc;
