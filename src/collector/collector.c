@@ -47,7 +47,7 @@ enum { ALLOCATOR_SLACK = 16, MAX_QUEUED = 4 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static mrc_prof *prof;                                       /* the sample tables (never freed) */
-static mrc_lg *lg; /* the module generations of the samples (never freed; NULL: unknown) */
+static mrc_lg *lg;                                           /* module generations (never freed) */
 static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER; /* hooks, listener */
 static atomic_uint_fast64_t cur_rate;                        /* 0 = profiling off */
 static atomic_uint_fast64_t out_rate = MRC_DEFAULT_PROFILE_RATE; /* rate of the samples */

@@ -27,7 +27,6 @@
  */
 #include "collector/heapprof.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +109,8 @@ static uint32_t where_of(build *b, uint32_t gen, uintptr_t pc)
         si->state = segment_live(b, (size_t)i) ? SEG_LIVE : SEG_UNLOADED;
         if (si->state == SEG_UNLOADED) {
             const mrc_lg_module *md = mrc_lg_module_of(b->lg, mrc_lg_segment_at(b->lg, (size_t)i));
-            si->space = mrc_sym_file_space(b->sym, md->path, md->bias, md->build_id,
-                                           &si->has_dwarf);
+            si->space =
+                mrc_sym_file_space(b->sym, md->path, md->bias, md->build_id, &si->has_dwarf);
         }
     }
     return si->state == SEG_LIVE ? 0 : (uint32_t)i + 1;
@@ -138,7 +137,8 @@ static uint64_t location_of(build *b, uint32_t where, uintptr_t pc)
     mf_pw_line lines[64];
     if (n > 64) n = 64;
     for (size_t i = 0; i < n; i++) {
-        lines[i].function_id = mf_pw_function(b->w, f[i].function, NULL, f[i].file, f[i].start_line);
+        lines[i].function_id =
+            mf_pw_function(b->w, f[i].function, NULL, f[i].file, f[i].start_line);
         lines[i].line = f[i].line;
     }
     uint64_t mapping = 0;
@@ -154,8 +154,8 @@ static uint64_t location_of(build *b, uint32_t where, uintptr_t pc)
 }
 
 /* Adds a mapping for each segment of an unloaded module that a frame lies
- * in, after the live ones (ids from first_id on). */
-static void add_unloaded_mappings(build *b, uint64_t first_id)
+ * in (after the live ones). */
+static void add_unloaded_mappings(build *b)
 {
     size_t n = b->lg ? mrc_lg_n_segments(b->lg) : 0;
     for (size_t i = 0; i < n; i++) {
@@ -163,10 +163,9 @@ static void add_unloaded_mappings(build *b, uint64_t first_id)
         if (si->state != SEG_UNLOADED) continue;
         const mrc_lg_segment *sg = mrc_lg_segment_at(b->lg, i);
         const mrc_lg_module *md = mrc_lg_module_of(b->lg, sg);
-        mf_pw_mapping pm = {sg->start,     sg->limit,     sg->offset,    md->path,     md->build_id,
-                            !si->unnamed,  si->has_dwarf, si->has_dwarf, si->has_dwarf};
+        mf_pw_mapping pm = {sg->start,    sg->limit,     sg->offset,    md->path,     md->build_id,
+                            !si->unnamed, si->has_dwarf, si->has_dwarf, si->has_dwarf};
         si->mapping_id = mf_pw_add_mapping(b->w, &pm);
-        assert(si->mapping_id == first_id++);
     }
 }
 
@@ -282,7 +281,7 @@ int mrc_heapprof_build(const mrc_prof_snapshot *snap, const mrc_heapprof_opts *o
         mf_pw_add_mapping(w, &pm);
     }
     free(unnamed);
-    add_unloaded_mappings(&b, nmaps + 1);
+    add_unloaded_mappings(&b);
 
     /* 4. samples */
     uint64_t truncated_loc = 0; /* the root-side frame of cut stacks */

@@ -149,10 +149,7 @@ static int read_counters(struct dl_phdr_info *info, size_t size, void *ud)
 static long intern_module(mrc_lg *g, const char *name, uintptr_t bias, const char *build_id)
 {
     char abs[PATH_MAX];
-    const char *path = !*name        ? g->program
-                       : *name == '/' ? name
-                       : realpath(name, abs) ? abs
-                                             : name;
+    const char *path = !*name ? g->program : *name == '/' ? name : realpath(name, abs) ? abs : name;
     for (size_t i = g->n_mods; i-- > 0;) {
         const mrc_lg_module *m = &g->mods[i];
         if (m->bias == bias && strcmp(m->build_id, build_id) == 0 && strcmp(m->path, path) == 0)

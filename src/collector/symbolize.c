@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 typedef struct pc_ent {
-    uintptr_t pc; /* 0 = empty */
+    uintptr_t pc;   /* 0 = empty */
     uint32_t space; /* 0: the process; else file_spaces[space - 1] */
     uint32_t start, n;
 } pc_ent;
