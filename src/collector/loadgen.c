@@ -102,6 +102,7 @@ void mrc_lg_destroy(mrc_lg *g)
 void mrc_lg_build_id(const struct dl_phdr_info *info, char *out, size_t cap)
 {
     assert(cap >= 65);
+    (void)cap; /* with NDEBUG */
     out[0] = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
