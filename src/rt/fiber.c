@@ -147,6 +147,8 @@ MR_ENTRY void mr_stack_switch(mr_stack_handle to)
         bad = dst->thread == t->id ? "is the one the thread runs on" : "runs on another thread";
     else if (!to && !t->fiber)
         bad = "is the thread's own stack, which it runs on";
+    else if (sp < t->cur_lo || sp >= t->cur_hi)
+        bad = "is switched to from a stack the runtime was not told of";
     if (bad) {
         pthread_mutex_unlock(&fiber_lock);
         mr__throw("mr_stack_switch: stack %u %s", to, bad);
