@@ -8,6 +8,7 @@
 #include "rt/internal.h"
 #include "rt/thread.h"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -227,8 +228,27 @@ static void unknown_fiber_switch(void)
     mr_stack_switch(12345);
 }
 
+static void collect_in_handler(int sig)
+{
+    (void)sig;
+    mr_gc();
+}
+
+/* A signal handler on an alternate stack that calls the runtime (not
+ * async-signal-safe, but done): its collection is refused with a message
+ * rather than a scan from the alternate stack to the thread's own. */
+static void collect_on_the_alternate_stack(void)
+{
+    stack_t ss = {.ss_sp = malloc(STACK), .ss_size = STACK};
+    if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0) abort();
+    struct sigaction sa = {.sa_handler = collect_in_handler, .sa_flags = SA_ONSTACK};
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+}
+
 static void test_unknown_stacks_are_refused_with_a_message(void)
 {
+    CHECK(dies_with(collect_on_the_alternate_stack, "runs on a stack the runtime does not know"));
     CHECK(dies_with(collect_on_unknown_stack, "runs on a stack the runtime does not know"));
     CHECK(dies_with(unknown_fiber_switch, "is not a registered fiber stack"));
     CHECK(dies_with(switch_from_unknown_stack, "from a stack the runtime was not told of"));
