@@ -9,6 +9,12 @@
  * in its thread's stack below the thread's current stack pointer belongs to a
  * frame that has returned and is dropped.
  *
+ * A thread that runs on a fiber stack the program registered (fiber.h) is
+ * scanned on that stack from its stack pointer up, and on its own stack
+ * from where it left it; a suspended fiber's stack is scanned from where
+ * its thread left it. A thread found on a stack the runtime was not told
+ * of stops the program: the range to scan is unknown.
+ *
  * A thread's static thread-local storage is scanned conservatively too, as
  * its own root: for a thread that pthread_create made the C library keeps it
  * at the top of the stack mapping, scanned with the stack; for the main
