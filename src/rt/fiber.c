@@ -177,13 +177,14 @@ MR_ENTRY void mr_stack_switch(mr_stack_handle to)
     pthread_mutex_unlock(&fiber_lock);
 }
 
-bool mr__fiber_bounds(uint32_t h, uintptr_t *lo, uintptr_t *hi)
+void mr__fiber_fork_prepare(void)
 {
     pthread_mutex_lock(&fiber_lock);
-    const fiber *f = fiber_of(h);
-    if (f) *lo = f->lo, *hi = f->hi;
+}
+
+void mr__fiber_fork_after(void)
+{
     pthread_mutex_unlock(&fiber_lock);
-    return f != NULL;
 }
 
 void mr__fiber_each_suspended(void (*fn)(const mr_fiber_view *f, void *ud), void *ud)

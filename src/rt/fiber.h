@@ -12,10 +12,6 @@
 
 #include "rt/thread.h"
 
-/* The bounds of registered fiber stack h (a handle some thread runs on),
- * into *lo and *hi; false if h is not registered. */
-bool mr__fiber_bounds(uint32_t h, uintptr_t *lo, uintptr_t *hi);
-
 /* A suspended fiber stack: the words its frames may hold, [sp, hi), and the
  * registers saved when it was left; name is its label (mr_stack_register). */
 typedef struct mr_fiber_view {
@@ -27,5 +23,10 @@ typedef struct mr_fiber_view {
 /* Calls fn for every registered fiber stack that no thread runs on and
  * that a thread has left (a stack never entered holds nothing yet). */
 void mr__fiber_each_suspended(void (*fn)(const mr_fiber_view *f, void *ud), void *ud);
+
+/* Fork handlers: the registry's lock is held across a fork (taken after
+ * the roots' lock, see roots.c), so the child's copy is whole and free. */
+void mr__fiber_fork_prepare(void);
+void mr__fiber_fork_after(void);
 
 #endif

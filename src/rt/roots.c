@@ -77,10 +77,12 @@ static size_t nglobals, cap_globals;
 static void roots_fork_prepare(void)
 {
     pthread_mutex_lock(&roots_lock);
+    mr__fiber_fork_prepare(); /* the fiber stacks are roots too */
 }
 
 static void roots_fork_after(void)
 {
+    mr__fiber_fork_after();
     pthread_mutex_unlock(&roots_lock);
 }
 
