@@ -4,13 +4,13 @@
  * the program mmap'ed.
  */
 #include "check.h"
+#include "dies_with.h"
 #include "maproot/rt.h"
 #include "rt/internal.h"
 #include "rt/thread.h"
 
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -164,33 +164,6 @@ static void test_unregister_ends_the_fibers_iterators(void)
     end_fiber();
     CHECK_EQ_U64(mr__self->niters, before);
     mr_gc(); /* would read the unmapped stack */
-}
-
-/* Runs fn in a child process; true if it died with `message` on stderr. */
-static bool dies_with(void (*fn)(void), const char *message)
-{
-    int fds[2];
-    if (pipe(fds) != 0) return false;
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    char buf[2048];
-    size_t len = 0;
-    ssize_t r;
-    while ((r = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)r;
-    buf[len] = 0;
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    bool died = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    if (!died || !strstr(buf, message)) fprintf(stderr, "child said: %s\n", buf);
-    return died && strstr(buf, message) != NULL;
 }
 
 static void gc_body(void)
