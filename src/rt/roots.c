@@ -796,14 +796,29 @@ typedef struct fiber_report {
     void *ud;
 } fiber_report;
 
+/* Whether stack word w is a field of a live iterator: it is reported as
+ * that iterator's root, as the loop holding it (world stopped). */
+static bool in_live_iterator(const uintptr_t *w)
+{
+    uintptr_t a = (uintptr_t)w;
+    for (const mr_thread *t = mr__threads; t; t = t->next)
+        for (size_t i = 0; i < t->niters; i++) {
+            uintptr_t it = (uintptr_t)t->iters[i];
+            if (a >= it && a < it + iter_words() * sizeof(uintptr_t)) return true;
+        }
+    return false;
+}
+
 /* Reports the heap pointers of a suspended fiber's stack and saved
- * registers: runtime roots named by the fiber's label (no thread runs it). */
+ * registers: runtime roots named by the fiber's label (no thread runs
+ * it), but for the fields of the iterators open on it (an open loop of
+ * the fiber is its iterator's root, as on a thread's stack). */
 NO_ASAN static void report_fiber(const mr_fiber_view *f, void *ud)
 {
     const fiber_report *rep = ud;
     void *target;
     for (const uintptr_t *w = (const uintptr_t *)f->sp; w < (const uintptr_t *)f->hi; w++) {
-        if (!*w || !heap_target(*w, &target)) continue;
+        if (!*w || !heap_target(*w, &target) || in_live_iterator(w)) continue;
         mr_root r = {.kind = MR_ROOT_RUNTIME, .target = target, .slot = w, .name = f->name};
         rep->fn(&r, rep->ud);
     }

@@ -18,6 +18,12 @@
  *          (with a collection run on the fiber stack first): the root is
  *          then thread 1's frame fiber_body, on the fiber, and main's own
  *          frames (waiting on the thread's stack) are roots too.
+ *   ranged map[int64]*RangedJob, 1,500 jobs, that the fiber ranges over
+ *          and suspends half-way through (the loop is open across the
+ *          switch); only the open iterator refers to it. In "suspended"
+ *          its root is that iterator (thread 1's, the one that began it),
+ *          an iterator_only suspect; the iterator's fields, on the fiber's
+ *          stack, are that root and not also words of the fiber.
  *   at exit  the fiber has returned and its stack is unregistered and
  *          unmapped: the map is garbage, and no snapshot reads the stack.
  */
@@ -29,6 +35,9 @@
 enum { JOBS = 3000, BLOB = 256, FIBER_STACK = 1 << 20 };
 
 SC_ITEM_TYPE(job_type, FiberJob);
+SC_ITEM_TYPE(ranged_type, RangedJob);
+static const mr_map_type ranged_type_map = {"map[int64]*RangedJob", MR_KEY_INT64, NULL,
+                                            &mr_type_pointer};
 static const mr_map_type jobs_type = {"map[int64]*FiberJob", MR_KEY_INT64, NULL,
                                       &mr_type_pointer};
 
@@ -36,10 +45,12 @@ static ucontext_t main_ctx, fiber_ctx;
 static mr_stack_handle fiber;
 static uintptr_t jobs_addr; /* its address only: no root */
 static const mr_map *jobs_seen;
+static uintptr_t ranged_addr; /* its address only: no root */
 
 static void truths(const char *snapshot)
 {
     sc_truth_map(snapshot, "jobs", jobs_seen);
+    if (!strcmp(snapshot, "suspended")) sc_truth_map(snapshot, "ranged", (mr_map *)ranged_addr);
 }
 
 /* Leaves the fiber for main, telling the runtime first. */
@@ -67,12 +78,27 @@ SC_NOCLONE static void fiber_snapshot(mr_map *jobs)
     jobs_seen = NULL;
 }
 
+/* Builds the map only an iterator will hold; its pointer is gone after. */
+SC_NOCLONE static void begin_range(mr_map_iter *it)
+{
+    mr_map *m = mr_map_new(&ranged_type_map, 0);
+    sc_fill(m, &ranged_type, 0, JOBS / 2, BLOB);
+    ranged_addr = (uintptr_t)m;
+    mr_map_iter_init(it, m);
+    if (!mr_map_iter_next(it)) sc_fail("an empty range");
+}
+
 SC_NOCLONE static void fiber_body(void)
 {
     mr_map *volatile jobs = mr_map_new(&jobs_type, 0);
     sc_fill(jobs, &job_type, 0, JOBS, BLOB);
     jobs_addr = (uintptr_t)jobs;
+    mr_map_iter it;
+    SC_CLEAN(begin_range(&it));
     yield_to_main();
+    size_t left = 1;
+    while (mr_map_iter_next(&it)) left++;
+    if (left != JOBS / 2) sc_fail("the range saw %zu of %d entries", left, JOBS / 2);
     check_jobs(jobs);
     mr_gc(); /* a collection run on the fiber's stack */
     check_jobs(jobs);
