@@ -7,6 +7,7 @@
  * the identity-hash test hook of src/rt/internal.h.
  */
 #include "check.h"
+#include "dies_with.h"
 #include "maproot/rt.h"
 #include "rt/heap.h"
 #include "rt/internal.h"
@@ -1266,33 +1267,6 @@ static void test_registry_lists_maps_made_on_many_threads_once(void)
         mr_gc(); /* the second pass: after a collection adopted and pruned */
     }
     made = NULL;
-}
-
-/* Runs fn in a child process; returns true if it died with `message` on stderr. */
-static bool dies_with(void (*fn)(void), const char *message)
-{
-    int fds[2];
-    if (pipe(fds) != 0) return false;
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    char buf[1024];
-    size_t len = 0;
-    ssize_t r;
-    while ((r = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)r;
-    buf[len] = 0;
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    bool died = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    if (!died || !strstr(buf, message)) fprintf(stderr, "child said: %s\n", buf);
-    return died && strstr(buf, message) != NULL;
 }
 
 static void assign_to_nil(void)

@@ -189,6 +189,36 @@ mr_pin_handle mr_pin(void *obj, const char *why);
 void mr_unpin(mr_pin_handle h);
 void *mr_pinned(mr_pin_handle h);
 
+/*
+ * Fiber stacks: stacks the program allocates itself (malloc, mmap) and
+ * runs code on (makecontext/swapcontext, a coroutine library). The runtime
+ * cannot find them: the words of a suspended fiber's frames are roots only
+ * if its stack is registered, and a thread that runs on a fiber must say
+ * so, or a collection would scan from the fiber's stack pointer up to the
+ * thread's own stack (the runtime stops with a message instead).
+ *
+ * mr_stack_register registers [lo, lo + size) (at least 4096 bytes, not
+ * overlapping another registered stack or the caller's own) and returns
+ * its handle (never 0). `name` is a static label, kept not copied, that
+ * tools show as the root of what a suspended fiber's frames keep alive
+ * (NULL: "fiber stack"). mr_stack_switch(to), called right before each
+ * switch, says the calling thread now goes to the registered stack `to`
+ * (0: back to its own): the runtime records where the stack being left
+ * stands, its caller's frame and registers, and from then on scans it
+ * from there up; a stack no thread has yet run on holds no roots. The
+ * caller's callee-saved registers are recorded: a pointer the code loads
+ * between this call and the switch is not. An iterator begun on a fiber
+ * must be ended on the thread that began it. mr_stack_unregister ends a
+ * registration before the program frees the stack (no thread may run on
+ * it): its words are no roots any more, and iterators begun on it end.
+ * A thread must be back on its own stack to detach. Threads must be
+ * attached; registering and unregistering are thread-safe.
+ */
+typedef uint32_t mr_stack_handle;
+mr_stack_handle mr_stack_register(void *lo, size_t size, const char *name);
+void mr_stack_unregister(mr_stack_handle h);
+void mr_stack_switch(mr_stack_handle to);
+
 /* -------------------------------------------------------------- threads --- */
 
 void mr_thread_attach(void);

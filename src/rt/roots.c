@@ -9,6 +9,12 @@
  * in its thread's stack below the thread's current stack pointer belongs to a
  * frame that has returned and is dropped.
  *
+ * A thread that runs on a fiber stack the program registered (fiber.h) is
+ * scanned on that stack from its stack pointer up, and on its own stack
+ * from where it left it; a suspended fiber's stack is scanned from where
+ * its thread left it. A thread found on a stack the runtime was not told
+ * of stops the program: the range to scan is unknown.
+ *
  * A thread's static thread-local storage is scanned conservatively too, as
  * its own root: for a thread that pthread_create made the C library keeps it
  * at the top of the stack mapping, scanned with the stack; for the main
@@ -22,6 +28,7 @@
  * frame that owned the register, not to the callee whose frame it lies in:
  * libunwind says where each frame's registers were saved.
  */
+#include "rt/fiber.h"
 #include "rt/modules.h"
 #include "rt/thread.h"
 
@@ -70,10 +77,12 @@ static size_t nglobals, cap_globals;
 static void roots_fork_prepare(void)
 {
     pthread_mutex_lock(&roots_lock);
+    mr__fiber_fork_prepare(); /* the fiber stacks are roots too */
 }
 
 static void roots_fork_after(void)
 {
+    mr__fiber_fork_after();
     pthread_mutex_unlock(&roots_lock);
 }
 
@@ -217,10 +226,36 @@ void *mr_pinned(mr_pin_handle h)
 
 /* -------------------------------------------------------------- iterators -- */
 
+/*
+ * Has the frame holding iterator p returned? Only a frame on one of t's
+ * stacks can have: the stack it runs on, below sp (its stack pointer), or
+ * its own stack while it runs on a fiber, below where it left it. An
+ * iterator elsewhere (a suspended fiber's stack, memory the program
+ * allocated) lives until it is done or its fiber stack is unregistered.
+ */
 static bool frame_is_gone(const mr_thread *t, const void *p, uintptr_t sp)
 {
     uintptr_t a = (uintptr_t)p;
-    return a >= t->stack_lo && a < sp;
+    if (a >= t->cur_lo && a < t->cur_hi) return a < sp;
+    return t->fiber && a >= t->stack_lo && a < t->own_sp;
+}
+
+/*
+ * The upper end of the stack t runs on, after checking that sp (its saved
+ * stack pointer) lies in it. A thread that switched to a stack of its own
+ * without mr_stack_switch (or runs a signal handler on an alternate stack
+ * that calls the runtime) would have the words between that stack and the
+ * thread's own scanned, unmapped memory included, and its fiber's frames
+ * missed: the runtime stops with a message rather than guess.
+ */
+static uintptr_t current_stack_top(const mr_thread *t, uintptr_t sp)
+{
+    if (sp < t->cur_lo || sp > t->cur_hi)
+        mr__throw("thread %u runs on a stack the runtime does not know (stack pointer %#lx, "
+                  "outside [%#lx, %#lx)): register fiber stacks with mr_stack_register and call "
+                  "mr_stack_switch before each switch",
+                  t->id, (unsigned long)sp, (unsigned long)t->cur_lo, (unsigned long)t->cur_hi);
+    return t->cur_hi;
 }
 
 void mr__iter_register(mr_map_iter *it)
@@ -357,6 +392,23 @@ NO_ASAN static void mark_range(const mr_thread *t, const uintptr_t *w, const uin
         if (*w) mark(*w);
 }
 
+/* Marks the words of a stack from sp up to hi and the registers ctx saved. */
+NO_ASAN static void mark_stack(uintptr_t sp, uintptr_t hi, const unw_context_t *ctx,
+                               void (*mark)(uintptr_t))
+{
+    const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7);
+    for (const uintptr_t *end = (const uintptr_t *)hi; w < end; w++)
+        if (*w) mark(*w);
+    for (size_t i = 0; i < NCONTEXT_WORDS; i++)
+        if (*context_word(ctx, i)) mark(*context_word(ctx, i));
+}
+
+/* mr__fiber_each_suspended callback of marking: ud is the mark function. */
+NO_ASAN static void mark_fiber(const mr_fiber_view *f, void *ud)
+{
+    mark_stack(f->sp, f->hi, f->ctx, *(void (**)(uintptr_t))ud);
+}
+
 /* Marking: every root word, as fast as possible. */
 NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
 {
@@ -377,13 +429,13 @@ NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
         const unw_context_t *ctx;
         uintptr_t sp;
         mr__thread_scan_context(t, &ctx, &sp);
-        const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7);
-        const uintptr_t *end = (const uintptr_t *)t->stack_hi;
-        for (; w < end; w++)
-            if (*w) mark(*w);
-        for (size_t i = 0; i < NCONTEXT_WORDS; i++)
-            if (*context_word(ctx, i)) mark(*context_word(ctx, i));
-        for_each_tls_range(t, sp & ~(uintptr_t)7, t->stack_hi, mark_range, &mark);
+        mark_stack(sp, current_stack_top(t, sp), ctx, mark);
+        uintptr_t own_sp = sp;
+        if (t->fiber) { /* its own stack's frames wait where it left them */
+            own_sp = t->own_sp;
+            mark_stack(own_sp, t->stack_hi, &t->own_ctx, mark);
+        }
+        for_each_tls_range(t, own_sp & ~(uintptr_t)7, t->stack_hi, mark_range, &mark);
         size_t j = 0;
         for (size_t i = 0; i < t->niters; i++) {
             mr_map_iter *it = t->iters[i];
@@ -395,6 +447,7 @@ NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
         }
         t->niters = j;
     }
+    mr__fiber_each_suspended(mark_fiber, &mark);
 }
 
 /* One frame of an unwound stack: [sp, next frame's sp) belongs to it. */
@@ -684,6 +737,99 @@ NO_ASAN static void report_range(const mr_thread *t, const uintptr_t *w, const u
     }
 }
 
+/* One stack of a thread to report: [sp, hi) and the registers ctx saved,
+ * unwound into u (when frames are attributed), its frames numbered from
+ * base after skipping skip; tls: where the words no frame's begin (0: none). */
+typedef struct stack_seg {
+    const mr_thread *t;
+    const unw_context_t *ctx;
+    uintptr_t sp, hi, tls;
+    unwound u;
+    size_t skip;
+    uint32_t base;
+} stack_seg;
+
+/* Reports the heap pointers of one stack of a thread, attributed to frames. */
+NO_ASAN static void report_stack(const stack_seg *s, void (*fn)(const mr_root *r, void *ud),
+                                 void *ud)
+{
+    const unwound *u = &s->u;
+    void *target;
+    mr_root r;
+    for (const uintptr_t *w = (const uintptr_t *)s->sp; w < (const uintptr_t *)s->hi; w++) {
+        if (!*w || !heap_target(*w, &target)) continue;
+        r = (mr_root){.kind = MR_ROOT_STACK, .target = target, .slot = w, .thread = s->t->id};
+        if (s->tls && (uintptr_t)w >= s->tls) { /* no frame's: the thread's own storage */
+            r.kind = MR_ROOT_RUNTIME;
+            r.name = s->t->tls_name;
+        } else if (u->n) {
+            const saved_reg *sr = saved_at(u, (uintptr_t)w);
+            if (sr && sr->dup) continue; /* an outer location reports it */
+            if (sr) {
+                r.kind = MR_ROOT_REGISTER;
+                r.name = context_word_name(sr->reg);
+            }
+            attribute(&r, u, sr ? sr->owner : frame_of(u->f, u->n, (uintptr_t)w), s->skip);
+            r.frame += s->base;
+        }
+        fn(&r, ud);
+    }
+    for (size_t i = 0; i < NCONTEXT_WORDS; i++) {
+        const uintptr_t *cw = context_word(s->ctx, i);
+        if (!*cw || !heap_target(*cw, &target) || (u->n && u->ctx_dup[i])) continue;
+        r = (mr_root){.kind = MR_ROOT_REGISTER,
+                      .target = target,
+                      .slot = cw,
+                      .name = context_word_name(i),
+                      .thread = s->t->id};
+        if (u->n) {
+            attribute(&r, u, u->ctx_owner[i], s->skip);
+            r.frame += s->base;
+        }
+        fn(&r, ud);
+    }
+}
+
+/* What the walk's mr__fiber_each_suspended callback reports to. */
+typedef struct fiber_report {
+    void (*fn)(const mr_root *r, void *ud);
+    void *ud;
+} fiber_report;
+
+/* Whether stack word w is a field of a live iterator: it is reported as
+ * that iterator's root, as the loop holding it (world stopped). */
+static bool in_live_iterator(const uintptr_t *w)
+{
+    uintptr_t a = (uintptr_t)w;
+    for (const mr_thread *t = mr__threads; t; t = t->next)
+        for (size_t i = 0; i < t->niters; i++) {
+            uintptr_t it = (uintptr_t)t->iters[i];
+            if (a >= it && a < it + iter_words() * sizeof(uintptr_t)) return true;
+        }
+    return false;
+}
+
+/* Reports the heap pointers of a suspended fiber's stack and saved
+ * registers: runtime roots named by the fiber's label (no thread runs
+ * it), but for the fields of the iterators open on it (an open loop of
+ * the fiber is its iterator's root, as on a thread's stack). */
+NO_ASAN static void report_fiber(const mr_fiber_view *f, void *ud)
+{
+    const fiber_report *rep = ud;
+    void *target;
+    for (const uintptr_t *w = (const uintptr_t *)f->sp; w < (const uintptr_t *)f->hi; w++) {
+        if (!*w || !heap_target(*w, &target) || in_live_iterator(w)) continue;
+        mr_root r = {.kind = MR_ROOT_RUNTIME, .target = target, .slot = w, .name = f->name};
+        rep->fn(&r, rep->ud);
+    }
+    for (size_t i = 0; i < NCONTEXT_WORDS; i++) {
+        const uintptr_t *cw = context_word(f->ctx, i);
+        if (!*cw || !heap_target(*cw, &target)) continue;
+        mr_root r = {.kind = MR_ROOT_RUNTIME, .target = target, .slot = cw, .name = f->name};
+        rep->fn(&r, rep->ud);
+    }
+}
+
 NO_ASAN __attribute__((noinline)) void
 mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), void *ud)
 {
@@ -728,46 +874,31 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
         const unw_context_t *ctx;
         uintptr_t sp;
         mr__thread_scan_context(t, &ctx, &sp);
-        unwound u = {0};
-        if (attribute_frames) unwind_thread(ctx, sp & ~(uintptr_t)7, t->stack_hi, &u);
-        size_t skip = attribute_frames ? first_user_frame(t, u.f, u.n) : 0;
-        uintptr_t tls = tls_start(t, &u);
-        const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7);
-        const uintptr_t *end = (const uintptr_t *)t->stack_hi;
-        for (; w < end; w++) {
-            if (!*w || !heap_target(*w, &target)) continue;
-            r = (mr_root){.kind = MR_ROOT_STACK, .target = target, .slot = w, .thread = t->id};
-            if (tls && (uintptr_t)w >= tls) { /* no frame's: the thread's own storage */
-                r.kind = MR_ROOT_RUNTIME;
-                r.name = t->tls_name;
-            } else if (u.n) {
-                const saved_reg *sr = saved_at(&u, (uintptr_t)w);
-                if (sr && sr->dup) continue; /* an outer location reports it */
-                if (sr) {
-                    r.kind = MR_ROOT_REGISTER;
-                    r.name = context_word_name(sr->reg);
-                }
-                attribute(&r, &u, sr ? sr->owner : frame_of(u.f, u.n, (uintptr_t)w), skip);
-            }
-            fn(&r, ud);
-        }
-        for (size_t i = 0; i < NCONTEXT_WORDS; i++) {
-            const uintptr_t *cw = context_word(ctx, i);
-            if (!*cw || !heap_target(*cw, &target) || (u.n && u.ctx_dup[i])) continue;
-            r = (mr_root){.kind = MR_ROOT_REGISTER,
-                          .target = target,
-                          .slot = cw,
-                          .name = context_word_name(i),
-                          .thread = t->id};
-            if (u.n) attribute(&r, &u, u.ctx_owner[i], skip);
-            fn(&r, ud);
+        uintptr_t hi = current_stack_top(t, sp);
+        stack_seg cur = {.t = t, .ctx = ctx, .sp = sp & ~(uintptr_t)7, .hi = hi};
+        if (attribute_frames) unwind_thread(ctx, cur.sp, hi, &cur.u);
+        cur.skip = attribute_frames ? first_user_frame(t, cur.u.f, cur.u.n) : 0;
+        if (!t->fiber) cur.tls = tls_start(t, &cur.u);
+        report_stack(&cur, fn, ud);
+        /* on a fiber, the thread's own frames are outer to the fiber's */
+        stack_seg own = {.t = t, .ctx = &t->own_ctx, .sp = t->own_sp & ~(uintptr_t)7,
+                         .hi = t->stack_hi};
+        if (t->fiber) {
+            if (attribute_frames) unwind_thread(own.ctx, own.sp, own.hi, &own.u);
+            own.base = cur.u.n > cur.skip ? (uint32_t)(cur.u.n - cur.skip) : 0;
+            own.tls = tls_start(t, &own.u);
+            report_stack(&own, fn, ud);
         }
         tls_report rep = {fn, ud};
-        for_each_tls_range(t, sp & ~(uintptr_t)7, t->stack_hi, report_range, &rep);
+        for_each_tls_range(t, t->fiber ? own.sp : cur.sp, t->stack_hi, report_range, &rep);
         for (size_t i = 0; i < t->niters; i++) {
             mr_map_iter *it = t->iters[i];
             if (frame_is_gone(t, it, sp)) continue;
             const uintptr_t *iw = (const uintptr_t *)it;
+            uintptr_t a = (uintptr_t)it;
+            const stack_seg *on = a >= t->cur_lo && a < t->cur_hi                      ? &cur
+                                  : t->fiber && a >= t->stack_lo && a < t->stack_hi ? &own
+                                                                                     : NULL;
             for (size_t k = 0; k < iter_words(); k++) {
                 if (!iw[k] || !heap_target(iw[k], &target)) continue;
                 r = (mr_root){.kind = MR_ROOT_ITERATOR,
@@ -775,11 +906,16 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
                               .slot = &iw[k],
                               .name = "map iterator",
                               .thread = t->id};
-                if (u.n && (uintptr_t)it >= t->stack_lo && (uintptr_t)it < t->stack_hi)
-                    attribute(&r, &u, frame_of(u.f, u.n, (uintptr_t)it), skip);
+                if (on && on->u.n) {
+                    attribute(&r, &on->u, frame_of(on->u.f, on->u.n, a), on->skip);
+                    r.frame += on->base;
+                }
                 fn(&r, ud);
             }
         }
-        unwound_free(&u);
+        unwound_free(&cur.u);
+        unwound_free(&own.u);
     }
+    fiber_report rep = {fn, ud};
+    mr__fiber_each_suspended(report_fiber, &rep);
 }

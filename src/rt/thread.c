@@ -159,6 +159,8 @@ static void find_stack(mr_thread *t)
     pthread_attr_destroy(&attr);
     t->stack_lo = (uintptr_t)addr;
     t->stack_hi = (uintptr_t)addr + size;
+    t->cur_lo = t->stack_lo;
+    t->cur_hi = t->stack_hi;
     t->tp = mr__thread_pointer();
 }
 
@@ -200,6 +202,10 @@ MR_ENTRY void mr_thread_detach(void)
 {
     mr_thread *t = mr__self;
     if (!t) return;
+    if (t->fiber) /* its own stack's roots would be lost, the fiber held run */
+        mr__throw("mr_thread_detach: thread %u still runs on fiber stack %u: "
+                  "mr_stack_switch(0) first",
+                  t->id, t->fiber);
     t->stop_pc = mr__caller(t, MR_CALLER);
     SAVE_CONTEXT(t);
     pthread_mutex_lock(&sched_lock);

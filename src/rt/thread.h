@@ -55,6 +55,17 @@ typedef struct mr_thread {
     uintptr_t call_sp;
     unw_context_t call_ctx;
     bool exiting; /* after mr_exiting(): its stack is no root any more */
+    /* The stack the thread runs on: its own (fiber 0) or the registered
+     * fiber stack `fiber` (mr_stack_switch); [cur_lo, cur_hi) are its
+     * bounds. While on a fiber, own_sp and own_ctx say where the thread's
+     * own stack stood when it left it: its frames there are roots still,
+     * from own_sp up. Written by the owner only, read with the world
+     * stopped. Invariant: a running thread's stack pointer lies in
+     * [cur_lo, cur_hi) unless the program switched stacks without telling. */
+    uint32_t fiber;
+    uintptr_t cur_lo, cur_hi;
+    uintptr_t own_sp;
+    unw_context_t own_ctx;
     /* Where the program called the runtime (return addresses in the
      * program; see "entry points" in internal.h). entry_pc: the outermost
      * marking entry point the thread is in (0: none). stop_pc: the program's

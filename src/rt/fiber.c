@@ -1,0 +1,209 @@
+/*
+ * src/rt/fiber.c -- fiber stacks: the registry behind mr_stack_register,
+ * mr_stack_unregister and mr_stack_switch (include/maproot/rt.h).
+ *
+ * A thread's roots are the words of the stack it runs on, from its stack
+ * pointer up. A program that runs code on stacks of its own (ucontext,
+ * coroutine libraries) breaks the two assumptions that rest on: that the
+ * stack pointer lies in the thread's own stack (scanning from a fiber's
+ * stack pointer up to the thread's stack top would read whatever lies
+ * between, unmapped memory included), and that the thread's stack is the
+ * only place its frames live (a suspended fiber's frames are on no
+ * thread's stack, and what only they refer to would be freed under them).
+ * So the program registers each fiber stack and says, right before each
+ * switch, where the thread is going; the runtime then records where the
+ * stack being left stands (its stack pointer and registers), scans a
+ * suspended stack from that point up, and a running one like a thread's.
+ *
+ * Invariants: the registry (fibers, nfibers, free_fiber) is read and
+ * written only under fiber_lock; a fiber's `thread` is the id of the
+ * attached thread running on it (0: none), and at most one thread runs on
+ * a fiber; `left` means sp and ctx describe the stack as it was left. A
+ * thread's record (fiber, cur_lo, cur_hi, own_sp, own_ctx) is written by
+ * the thread itself, with the lock held, and read by collections with the
+ * world stopped (a thread in mr_stack_switch is running: no collection).
+ */
+#include "rt/fiber.h"
+#include "rt/internal.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct fiber {
+    uintptr_t lo, hi;
+    const char *name; /* the program's static label, shown as the root's name */
+    uint32_t thread;
+    uint32_t next_free; /* free slots: the next free handle + 1 */
+    bool used, left;
+    uintptr_t sp;
+    unw_context_t ctx;
+} fiber;
+
+static pthread_mutex_t fiber_lock = PTHREAD_MUTEX_INITIALIZER;
+static fiber *fibers;
+static uint32_t nfibers, cap_fibers, free_fiber; /* free_fiber: first free handle + 1 */
+
+/* The fiber of handle h, or NULL: fiber_lock held. */
+static fiber *fiber_of(uint32_t h)
+{
+    return h && h <= nfibers && fibers[h - 1].used ? &fibers[h - 1] : NULL;
+}
+
+/* Does [lo, hi) overlap a registered fiber stack or t's own stack? */
+static bool overlaps_known(uintptr_t lo, uintptr_t hi, const mr_thread *t)
+{
+    if (lo < t->stack_hi && t->stack_lo < hi) return true;
+    for (uint32_t i = 0; i < nfibers; i++)
+        if (fibers[i].used && lo < fibers[i].hi && fibers[i].lo < hi) return true;
+    return false;
+}
+
+MR_ENTRY mr_stack_handle mr_stack_register(void *lo, size_t size, const char *name)
+{
+    mr_thread *t = mr__me();
+    uintptr_t a = (uintptr_t)lo;
+    if (!lo || size < 4096 || a + size < a)
+        mr__throw("mr_stack_register: %p, %zu bytes is no stack (at least 4096 bytes)", lo, size);
+    pthread_mutex_lock(&fiber_lock);
+    if (overlaps_known(a, a + size, t)) {
+        pthread_mutex_unlock(&fiber_lock);
+        mr__throw("mr_stack_register: [%p, %p) overlaps a registered stack or the thread's own",
+                  lo, (void *)(a + size));
+    }
+    uint32_t h;
+    if (free_fiber) {
+        h = free_fiber - 1;
+        free_fiber = fibers[h].next_free;
+    } else {
+        if (nfibers == cap_fibers) {
+            uint32_t cap = cap_fibers ? cap_fibers * 2 : 16;
+            fiber *f = realloc(fibers, cap * sizeof *f);
+            if (!f) mr__throw("out of memory (fiber stacks)");
+            fibers = f;
+            cap_fibers = cap;
+        }
+        h = nfibers++;
+    }
+    fiber *f = &fibers[h];
+    memset(f, 0, sizeof *f);
+    f->lo = a;
+    f->hi = a + size;
+    f->used = true;
+    f->name = name ? name : "fiber stack";
+    pthread_mutex_unlock(&fiber_lock);
+    return h + 1; /* 0 names the thread's own stack */
+}
+
+/*
+ * Unregistering a stack drops the iterators whose frames lie on it, with
+ * the world stopped: the program frees the stack next, and an iterator
+ * still listed would be read there by every later collection.
+ */
+MR_ENTRY void mr_stack_unregister(mr_stack_handle h)
+{
+    mr__me();
+    mr_stop_the_world();
+    pthread_mutex_lock(&fiber_lock);
+    fiber *f = fiber_of(h);
+    if (!f || f->thread) {
+        pthread_mutex_unlock(&fiber_lock);
+        mr_start_the_world();
+        mr__throw(f ? "mr_stack_unregister: a thread still runs on fiber stack %u"
+                    : "mr_stack_unregister: %u is not a registered fiber stack",
+                  h);
+    }
+    for (mr_thread *t = mr__threads; t; t = t->next) {
+        size_t j = 0;
+        for (size_t i = 0; i < t->niters; i++) {
+            uintptr_t a = (uintptr_t)t->iters[i];
+            if (a >= f->lo && a < f->hi)
+                t->iters[i]->thread_ = NULL; /* done, as far as the runtime knows */
+            else
+                t->iters[j++] = t->iters[i];
+        }
+        t->niters = j;
+    }
+    f->used = false;
+    f->next_free = free_fiber;
+    free_fiber = h;
+    pthread_mutex_unlock(&fiber_lock);
+    mr_start_the_world();
+}
+
+MR_ENTRY void mr_stack_switch(mr_stack_handle to)
+{
+    mr_thread *t = mr__me();
+    uintptr_t sp;
+    unw_context_t ctx;
+    mr__save_context_above(&ctx, &sp, 1); /* the caller's frame, as the switch leaves it */
+    pthread_mutex_lock(&fiber_lock);
+    fiber *dst = to ? fiber_of(to) : NULL;
+    const char *bad = NULL;
+    if (to && !dst)
+        bad = "is not a registered fiber stack";
+    else if (dst && dst->thread)
+        bad = dst->thread == t->id ? "is the one the thread runs on" : "runs on another thread";
+    else if (!to && !t->fiber)
+        bad = "is the thread's own stack, which it runs on";
+    else if (sp < t->cur_lo || sp >= t->cur_hi)
+        bad = "is switched to from a stack the runtime was not told of";
+    if (bad) {
+        pthread_mutex_unlock(&fiber_lock);
+        mr__throw("mr_stack_switch: stack %u %s", to, bad);
+    }
+    if (t->fiber) {
+        fiber *src = fiber_of(t->fiber);
+        assert(src && src->thread == t->id);
+        src->sp = sp;
+        src->ctx = ctx;
+        src->left = true;
+        src->thread = 0;
+    } else {
+        t->own_sp = sp;
+        t->own_ctx = ctx;
+    }
+    if (dst) {
+        dst->thread = t->id;
+        dst->left = false;
+        t->cur_lo = dst->lo;
+        t->cur_hi = dst->hi;
+    } else {
+        t->cur_lo = t->stack_lo;
+        t->cur_hi = t->stack_hi;
+    }
+    t->fiber = to;
+    pthread_mutex_unlock(&fiber_lock);
+}
+
+void mr__fiber_fork_prepare(void)
+{
+    pthread_mutex_lock(&fiber_lock);
+}
+
+void mr__fiber_fork_after(void)
+{
+    pthread_mutex_unlock(&fiber_lock);
+}
+
+void mr__fiber_each_suspended(void (*fn)(const mr_fiber_view *f, void *ud), void *ud)
+{
+    /* fn may do anything (call the runtime), so it runs on a copy, taken
+     * under the lock: a thread that is blocking (mr_blocking_enter) runs
+     * on while the world is stopped and may register a stack */
+    pthread_mutex_lock(&fiber_lock);
+    size_t n = 0;
+    for (uint32_t i = 0; i < nfibers; i++) n += fibers[i].used && !fibers[i].thread && fibers[i].left;
+    fiber *copy = n ? malloc(n * sizeof *copy) : NULL;
+    if (n && !copy) mr__throw("out of memory (fiber stacks)");
+    size_t k = 0;
+    for (uint32_t i = 0; i < nfibers; i++)
+        if (fibers[i].used && !fibers[i].thread && fibers[i].left) copy[k++] = fibers[i];
+    pthread_mutex_unlock(&fiber_lock);
+    for (size_t i = 0; i < n; i++) {
+        mr_fiber_view v = {copy[i].sp & ~(uintptr_t)7, copy[i].hi, &copy[i].ctx, copy[i].name};
+        fn(&v, ud);
+    }
+    free(copy);
+}
