@@ -18,7 +18,8 @@
  * entry of a map, it goes through.
  *
  * Memory: 12 bytes per object (parent, root and via arrays), owned by the
- * result (mp_paths_free), and nothing more while searching (the queue
+ * result (mp_paths_free) but for one the graph may lend it (see
+ * mp_paths_spare_ahead), and nothing more while searching (the queue
  * lives in the via array until via is filled). Errors: -1 with err set
  * only when out of memory.
  */
