@@ -16,11 +16,13 @@
 #    profiles: tests/go/labelled.go (goroutines under pprof labels, at
 #    MemProfileRate 1, where its retained bytes are known, and at Go's
 #    default rate) and `go test -memprofile` (tests/go/memtest).
-# 3. (pending) Our writer, given a sample whose stack passed through a
-#    library since unloaded, with its twin loaded at the same address
-#    (dlclose_reuse.c): no byte of the unloaded library's allocation is
-#    charged to the twin. Reported as PENDING; checked (failing the test)
-#    only with MAPROOT_PENDING=1.
+# 3. Our writer, given a sample whose stack passed through a library since
+#    unloaded, with its twin loaded at the same address and the library
+#    loaded again elsewhere (dlclose_reuse.c): no byte of the unloaded
+#    library's allocation is charged to the twin, and both of the library's
+#    allocations are charged to its function, by maproot and (with Go) by
+#    go tool pprof. Again with the library's file deleted once unloaded:
+#    its allocation is charged to its mapping, unnamed, not to the twin.
 set -u
 maproot=$1 src=$2 work=$3 dlclose_reuse=${4:-} lib_a=${5:-} lib_b=${6:-}
 here=$(dirname "$0")
@@ -94,27 +96,38 @@ if $have_go; then
     done
 fi
 
-# ---- 3. a library unloaded and replaced at its address (pending)
+# ---- 3. a library unloaded and replaced at its address
 if [ -n "$dlclose_reuse" ]; then
     (cd "$work" && "$dlclose_reuse" "$lib_a" "$lib_b" dlclose.pb.gz >dlclose.txt) ||
         fail "dlclose_reuse failed"
-    python3 - "$maproot" "$work/dlclose.pb.gz" "$work/dlclose.txt" <<'PY' || fail "dlclose: the unloaded library's bytes charged to its twin"
-import json, os, subprocess, sys
+    mkdir -p "$work/removed" && cp "$lib_a" "$work/removed/" &&
+        (cd "$work" && "$dlclose_reuse" -remove "removed/$(basename "$lib_a")" "$lib_b" \
+            dlclose-removed.pb.gz >dlclose-removed.txt) || fail "dlclose_reuse -remove failed"
+    for f in dlclose dlclose-removed; do
+        python3 - "$maproot" "$work/$f.pb.gz" "$work/$f.txt" <<'PY' || fail "$f: bytes charged to the wrong library"
+import json, subprocess, sys
 maproot, prof, facts = sys.argv[1:4]
 seen = dict((l.split()[0], l.split()[1:]) for l in open(facts))
-size_b = int(seen["b"][0])
 out = subprocess.run([maproot, "analyze", "--format", "json", "--top", "0", "-i", "inuse_space", prof],
                      capture_output=True, text=True, check=True).stdout
-twin = sum(s["flat"] for s in json.loads(out)["top"]
-           if s["function"].startswith("lib_b_") or s["function"] == "[libdlclose_b.so]")
-ok = twin == size_b
-if os.environ.get("MAPROOT_PENDING") == "1":
-    if not ok: print(f"dlclose: {twin} bytes charged to library B, which allocated {size_b}", file=sys.stderr)
-    sys.exit(0 if ok else 1)
-print(("pending check passes: " if ok else "PENDING ") +
-      f"dlclose: library B charged {twin} bytes, allocated {size_b} "
-      "(waits for: stacks that remember which module each frame was in when captured)")
+top = json.loads(out)["top"]
+def charged(prefix, lib):
+    return sum(s["flat"] for s in top if s["function"].startswith(prefix) or s["function"] == lib)
+bad = []
+twin, size_b = charged("lib_b_", "[libdlclose_b.so]"), int(seen["b"][0])
+if twin != size_b: bad.append(f"library B charged {twin} bytes, allocated {size_b}")
+# named from its file, or (the file deleted: -remove) by its mapping only
+mine, size_a = charged("lib_a_alloc", "[libdlclose_a.so]"), sum(int(seen[k][0]) for k in ("a", "a2") if k in seen)
+if mine != size_a: bad.append(f"library A (unloaded, then loaded again or deleted) charged {mine} bytes, allocated {size_a}")
+if bad:
+    print(f"{prof}: " + "; ".join(bad), file=sys.stderr)
+    sys.exit(1)
 PY
+        if $have_go; then
+            python3 "$here/pprof_agree.py" "$maproot" "$work/$f.pb.gz" inuse_space ||
+                fail "$f inuse_space"
+        fi
+    done
 fi
 
 if ! $have_go; then

@@ -29,7 +29,7 @@ static const uintptr_t stack_b[] = {0x1000, 0x2000, 0x4000};
 
 static void rec(mrc_prof *p, uintptr_t obj, uint64_t size, const uintptr_t *pcs, size_t n)
 {
-    mrc_prof_alloc(p, obj, size, 1, pcs, n, mrc_prof_hash_stack(pcs, n));
+    mrc_prof_alloc(p, obj, size, 1, pcs, n, 0, mrc_prof_hash_stack(pcs, n));
 }
 
 /* The record of (stack, size) in a snapshot, or NULL. */
@@ -127,7 +127,7 @@ static void buckets_are_per_stack_size_and_rate(void)
     mrc_prof_snapshot_free(&s);
     /* the same stack and size sampled at another rate: a bucket of its own,
      * which keeps its rate */
-    mrc_prof_alloc(p, 0x6000, 16, 4096, stack_a, 3, mrc_prof_hash_stack(stack_a, 3));
+    mrc_prof_alloc(p, 0x6000, 16, 4096, stack_a, 3, 0, mrc_prof_hash_stack(stack_a, 3));
     mrc_prof_publish(p);
     CHECK(mrc_prof_snapshot_take(p, true, &s) == 0);
     CHECK_EQ_U64(s.n_records, 5);

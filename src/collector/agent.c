@@ -29,6 +29,7 @@
  */
 #define UNW_LOCAL_ONLY
 #include "collector/agent.h"
+#include "collector/loadgen.h"
 
 #include "collector/census.h"
 #include "collector/map_lists.h"
@@ -314,24 +315,7 @@ static void read_args(char *out, size_t cap)
 static int program_build_id(struct dl_phdr_info *info, size_t size, void *ud)
 {
     (void)size;
-    char *out = ud; /* 128 bytes */
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE) continue;
-        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-        while (end - p >= (ptrdiff_t)sizeof(ElfW(Nhdr))) {
-            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(const void *)p;
-            size_t name = (n->n_namesz + 3) & ~(size_t)3, desc = (n->n_descsz + 3) & ~(size_t)3;
-            const uint8_t *q = p + sizeof *n;
-            if ((size_t)(end - q) < name + desc) break;
-            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(q, "GNU", 4) == 0) {
-                for (size_t k = 0; k < n->n_descsz && k < 63; k++)
-                    snprintf(out + 2 * k, 3, "%02x", q[name + k]);
-                return 1;
-            }
-            p = q + name + desc;
-        }
-    }
+    mrc_lg_build_id(info, ud, 128);
     return 1; /* only the program */
 }
 

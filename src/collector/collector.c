@@ -23,6 +23,7 @@
 
 #include "collector/agent.h" /* the attach agent */
 #include "collector/heapprof.h"
+#include "collector/loadgen.h"
 #include "collector/profiler.h"
 #include "collector/snapshot.h" /* root snapshots */
 #include "collector/symbolize.h"
@@ -46,6 +47,7 @@ enum { ALLOCATOR_SLACK = 16, MAX_QUEUED = 4 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static mrc_prof *prof;                                       /* the sample tables (never freed) */
+static mrc_lg *lg;                                           /* module generations (never freed) */
 static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER; /* hooks, listener */
 static atomic_uint_fast64_t cur_rate;                        /* 0 = profiling off */
 static atomic_uint_fast64_t out_rate = MRC_DEFAULT_PROFILE_RATE; /* rate of the samples */
@@ -134,7 +136,10 @@ static void on_alloc(void *ud, void *obj, size_t size, const mr_type *t, const m
     int n = unw_backtrace((void **)pcs, depth + ALLOCATOR_SLACK + 1);
     size_t m =
         mrc_prof_program_frames(pcs, n < 0 ? 0 : (size_t)n, call->pc, call->map, (size_t)depth);
-    mrc_prof_alloc(prof, (uintptr_t)obj, size, rate, pcs, m, mrc_prof_hash_stack(pcs, m));
+    /* after the capture: see loadgen.h for why that generation holds the
+     * stack's modules */
+    uint32_t gen = lg ? mrc_lg_current(lg) : MRC_LG_NONE;
+    mrc_prof_alloc(prof, (uintptr_t)obj, size, rate, pcs, m, gen, mrc_prof_hash_stack(pcs, m));
 }
 
 static void on_free(void *ud, void *obj, size_t size)
@@ -355,11 +360,16 @@ int mrc__write_profile_into(const mrc_prof_snapshot *snap, mf_out *o, uint64_t r
     } else if (!(w = mf_pw_new())) {
         mf_error_set(err, "%s: out of memory", path);
     } else {
+        /* copied after the snapshot was taken: it holds the snapshot's
+         * generations (they are never removed). Without it (out of memory)
+         * every address is read against the modules loaded now. */
+        mrc_lg *gens = lg ? mrc_lg_copy(lg) : NULL;
         mrc_heapprof_opts opts = {rate, atomic_load(&stack_depth), 0, cycle};
-        if (mrc_heapprof_build(snap, &opts, sym, w, err) == 0) {
+        if (mrc_heapprof_build(snap, &opts, sym, gens, w, err) == 0) {
             rc = mf_pw_write_out(w, o, true, err);
             o = NULL; /* taken over */
         }
+        mrc_lg_destroy(gens);
     }
     mf_pw_free(w);
     pthread_mutex_unlock(&write_lock);
@@ -619,6 +629,7 @@ static void init_once_fn(void)
         fprintf(stderr, "maproot: out of memory: heap profiling is off\n");
         return;
     }
+    lg = mrc_lg_new(); /* NULL: samples are read against the modules at write time */
     uint64_t rate = env_u64("MAPROOT_PROFILE_RATE", MRC_DEFAULT_PROFILE_RATE, UINT32_MAX);
     uint64_t depth = env_u64("MAPROOT_STACK_DEPTH", MRC_DEFAULT_STACK_DEPTH, MRC_MAX_STACK_DEPTH);
     if (depth == 0) {

@@ -18,6 +18,7 @@
 #ifndef MRC_HEAPPROF_H
 #define MRC_HEAPPROF_H
 
+#include "collector/loadgen.h"
 #include "collector/profiler.h"
 #include "collector/symbolize.h"
 #include "format/pprof.h"
@@ -34,10 +35,12 @@ typedef struct mrc_heapprof_opts {
 } mrc_heapprof_opts;
 
 /*
- * Builds the profile of snap into the empty writer w. Returns 0, or -1 with
- * err set (out of memory).
+ * Builds the profile of snap into the empty writer w, reading each sample's
+ * addresses against the modules of its generation in lg (a copy that holds
+ * every generation of snap; NULL: against the modules loaded now, as
+ * sym has them). Returns 0, or -1 with err set (out of memory).
  */
 int mrc_heapprof_build(const mrc_prof_snapshot *snap, const mrc_heapprof_opts *o,
-                       mrc_symbolizer *sym, mf_pprof_writer *w, mf_error *err);
+                       mrc_symbolizer *sym, const mrc_lg *lg, mf_pprof_writer *w, mf_error *err);
 
 #endif

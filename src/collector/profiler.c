@@ -17,8 +17,9 @@
 #include <string.h>
 
 typedef struct stack_ent {
-    uint64_t hash;
+    uint64_t hash;     /* of the frames and the generation */
     uint32_t start, n; /* frames[start, start + n) */
+    uint32_t gen;      /* the module generation its addresses belong to */
 } stack_ent;
 
 typedef struct bucket {
@@ -169,14 +170,16 @@ static uint64_t bucket_hash_of(const mrc_prof *p, uint32_t i)
     return bucket_hash(p->stacks[b->stack].hash, b->size, b->rate);
 }
 
-/* The index of the stack pcs[0..n), added if new; -1 when out of memory.
- * Lock held. */
-static int64_t intern_stack(mrc_prof *p, const uintptr_t *pcs, size_t n, uint64_t hash)
+/* The index of the stack pcs[0..n) of generation gen, added if new; -1
+ * when out of memory. Lock held. The same addresses in two generations are
+ * two stacks: they may lie in different modules. */
+static int64_t intern_stack(mrc_prof *p, const uintptr_t *pcs, size_t n, uint32_t gen,
+                            uint64_t hash)
 {
     size_t j = hash & p->stack_mask;
     for (uint32_t s; (s = p->stack_slots[j]) != 0; j = (j + 1) & p->stack_mask) {
         const stack_ent *e = &p->stacks[s - 1];
-        if (e->hash == hash && e->n == n &&
+        if (e->hash == hash && e->n == n && e->gen == gen &&
             (n == 0 || memcmp(p->frames + e->start, pcs, n * sizeof *pcs) == 0))
             return s - 1;
     }
@@ -187,7 +190,7 @@ static int64_t intern_stack(mrc_prof *p, const uintptr_t *pcs, size_t n, uint64_
     if (rehash_index(&p->stack_slots, &p->stack_mask, p->n_stacks, p, stack_hash_of)) return -1;
     uint32_t id = (uint32_t)p->n_stacks++;
     if (n) memcpy(p->frames + p->n_frames, pcs, n * sizeof *pcs);
-    p->stacks[id] = (stack_ent){hash, (uint32_t)p->n_frames, (uint32_t)n};
+    p->stacks[id] = (stack_ent){hash, (uint32_t)p->n_frames, (uint32_t)n, gen};
     p->n_frames += n;
     j = hash & p->stack_mask;
     while (p->stack_slots[j]) j = (j + 1) & p->stack_mask;
@@ -288,12 +291,13 @@ static void free_slot(mrc_prof *p, size_t j)
 }
 
 int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, uint64_t rate, const uintptr_t *pcs,
-                   size_t n, uint64_t hash)
+                   size_t n, uint32_t gen, uint64_t hash)
 {
+    hash ^= mix64((uint64_t)gen + 0x9e3779b97f4a7c15ULL);
     pthread_mutex_lock(&p->lock);
     size_t old = obj_find(p, obj);
     if (old != SIZE_MAX) free_slot(p, old);
-    int64_t s = intern_stack(p, pcs, n, hash);
+    int64_t s = intern_stack(p, pcs, n, gen, hash);
     int64_t b = s < 0 ? -1 : intern_bucket(p, (uint32_t)s, size, rate);
     if (b < 0 || obj_grow(p) || !MF_GROW(p->dirty, p->cap_dirty, p->n_dirty + 1, 64)) {
         p->dropped++;
@@ -396,7 +400,8 @@ int mrc_prof_snapshot_take(mrc_prof *p, bool wait, mrc_prof_snapshot *out)
                                b->frees,
                                b->frees * b->size,
                                (uint32_t)out->n_frames,
-                               s->n};
+                               s->n,
+                               s->gen};
         if (s->n)
             memcpy(out->frames + out->n_frames, p->frames + s->start, s->n * sizeof *out->frames);
         out->n_frames += s->n;

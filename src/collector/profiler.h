@@ -72,14 +72,17 @@ uint64_t mrc_prof_hash_stack(const uintptr_t *pcs, size_t n);
 /*
  * Records a sampled allocation of `size` bytes at address obj, sampled at
  * `rate` (the mean bytes between samples when it was drawn), with the stack
- * pcs[0..n) (leaf first; n may be 0) whose hash is mrc_prof_hash_stack(pcs, n).
+ * pcs[0..n) (leaf first; n may be 0) whose hash is mrc_prof_hash_stack(pcs, n),
+ * its addresses those of module generation gen (loadgen.h: a number the
+ * tables keep with the stack and give back in snapshots, so that a profile
+ * reads each address against the modules loaded when it was taken).
  * The count is pending until the next mrc_prof_gc_start. An address that is
  * still recorded (its free was never reported, e.g. while profiling was
  * stopped) counts as freed first. Returns 0, or -1 when out of memory (the
  * sample is dropped and counted in mrc_prof_dropped).
  */
 int mrc_prof_alloc(mrc_prof *p, uintptr_t obj, uint64_t size, uint64_t rate, const uintptr_t *pcs,
-                   size_t n, uint64_t hash);
+                   size_t n, uint32_t gen, uint64_t hash);
 
 /* Records that the sampled object at obj was freed (from the sweep). An
  * address never recorded is ignored. */
@@ -102,6 +105,7 @@ typedef struct mrc_prof_record {
     uint64_t allocs, alloc_bytes;
     uint64_t frees, free_bytes;
     uint32_t frame_start, n_frames;
+    uint32_t gen; /* the module generation of its addresses */
 } mrc_prof_record;
 
 typedef struct mrc_prof_snapshot {

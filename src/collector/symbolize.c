@@ -24,9 +24,18 @@
 #include <unistd.h>
 
 typedef struct pc_ent {
-    uintptr_t pc; /* 0 = empty */
+    uintptr_t pc;   /* 0 = empty */
+    uint32_t space; /* 0: the process; else file_spaces[space - 1] */
     uint32_t start, n;
 } pc_ent;
+
+/* A module file no longer mapped, read apart at the bias it had. */
+typedef struct file_space {
+    const char *path, *build_id; /* interned */
+    uintptr_t bias;
+    Dwfl *dwfl; /* NULL: unreadable, or another build than the one loaded */
+    bool has_dwarf;
+} file_space;
 
 /* A function named by mrc_sym_add_function: [start, end). */
 typedef struct known_fn {
@@ -53,6 +62,10 @@ struct mrc_symbolizer {
 
     known_fn *known;
     size_t n_known;
+
+    file_space *files;
+    size_t n_files;
+    Dwfl_Callbacks file_cb;
 };
 
 static uint64_t hash_str(const char *s)
@@ -62,9 +75,9 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-static uint64_t hash_pc(uintptr_t pc)
+static uint64_t hash_pc(uintptr_t pc, uint32_t space)
 {
-    uint64_t x = pc * 0x9e3779b97f4a7c15ULL;
+    uint64_t x = (pc ^ ((uint64_t)space << 47)) * 0x9e3779b97f4a7c15ULL;
     return x ^ (x >> 29);
 }
 
@@ -123,6 +136,9 @@ mrc_symbolizer *mrc_sym_new(void)
     /* local files only, by build ID or .gnu_debuglink: no debuginfod */
     s->cb.find_debuginfo = dwfl_build_id_find_debuginfo;
     s->cb.debuginfo_path = &s->debuginfo_path;
+    s->file_cb = s->cb;
+    s->file_cb.find_elf = dwfl_build_id_find_elf;
+    s->file_cb.section_address = dwfl_offline_section_address;
     if (!s->strs || !s->pcs) goto fail;
     s->dwfl = dwfl_begin(&s->cb);
     if (!s->dwfl) goto fail;
@@ -137,6 +153,9 @@ void mrc_sym_free(mrc_symbolizer *s)
 {
     if (!s) return;
     if (s->dwfl) dwfl_end(s->dwfl);
+    for (size_t i = 0; i < s->n_files; i++)
+        if (s->files[i].dwfl) dwfl_end(s->files[i].dwfl);
+    free(s->files);
     for (size_t i = 0; s->strs && i <= s->str_mask; i++) free(s->strs[i]);
     free(s->strs);
     free(s->pcs);
@@ -315,10 +334,12 @@ static const char *symbol_name(mrc_symbolizer *s, Dwfl_Module *mod, uintptr_t pc
     return intern(s, buf);
 }
 
-/* Symbolizes pc into new frames at the end of s->frames. */
-static void resolve(mrc_symbolizer *s, uintptr_t pc)
+/* Symbolizes pc into new frames at the end of s->frames, with the modules
+ * of dwfl (the process's, or one file's); the functions named by
+ * mrc_sym_add_function are the process's. */
+static void resolve(mrc_symbolizer *s, Dwfl *dwfl, uintptr_t pc)
 {
-    Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+    Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
     if (!mod) return;
     size_t first = s->n_frames;
     Dwarf_Addr bias = 0;
@@ -374,7 +395,7 @@ static void resolve(mrc_symbolizer *s, uintptr_t pc)
     }
     if (s->n_frames == first) {
         const char *sym = symbol_name(s, mod, pc);
-        for (size_t i = 0; !sym && i < s->n_known; i++)
+        for (size_t i = 0; !sym && dwfl == s->dwfl && i < s->n_known; i++)
             if (pc >= s->known[i].start && pc < s->known[i].end) sym = s->known[i].name;
         if (sym) push_frame(s, sym, NULL, 0, 0);
     }
@@ -422,13 +443,15 @@ const char *mrc_sym_source_path(mrc_symbolizer *s, uintptr_t addr, const char *f
     return intern_path(s, file, NULL);
 }
 
-size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **frames)
+/* The frames of pc in space (0: the process), cached per (space, pc). */
+static size_t lookup_in(mrc_symbolizer *s, uint32_t space, uintptr_t pc,
+                        const mrc_sym_frame **frames)
 {
     *frames = NULL;
     if (!pc) return 0;
-    size_t j = hash_pc(pc) & s->pc_mask;
+    size_t j = hash_pc(pc, space) & s->pc_mask;
     for (; s->pcs[j].pc; j = (j + 1) & s->pc_mask) {
-        if (s->pcs[j].pc == pc) {
+        if (s->pcs[j].pc == pc && s->pcs[j].space == space) {
             *frames = s->pcs[j].n ? s->frames + s->pcs[j].start : NULL;
             return s->pcs[j].n;
         }
@@ -439,22 +462,85 @@ size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **fra
         if (!np) return 0;
         for (size_t i = 0; i <= s->pc_mask; i++) {
             if (!s->pcs[i].pc) continue;
-            size_t k = hash_pc(s->pcs[i].pc) & (ncap - 1);
+            size_t k = hash_pc(s->pcs[i].pc, s->pcs[i].space) & (ncap - 1);
             while (np[k].pc) k = (k + 1) & (ncap - 1);
             np[k] = s->pcs[i];
         }
         free(s->pcs);
         s->pcs = np;
         s->pc_mask = ncap - 1;
-        j = hash_pc(pc) & s->pc_mask;
+        j = hash_pc(pc, space) & s->pc_mask;
         while (s->pcs[j].pc) j = (j + 1) & s->pc_mask;
     }
     size_t first = s->n_frames;
-    resolve(s, pc);
+    Dwfl *dwfl = space ? s->files[space - 1].dwfl : s->dwfl;
+    if (dwfl) resolve(s, dwfl, pc);
     if (s->n_frames - first > UINT32_MAX || first > UINT32_MAX) return 0;
-    s->pcs[j] = (pc_ent){pc, (uint32_t)first, (uint32_t)(s->n_frames - first)};
+    s->pcs[j] = (pc_ent){pc, space, (uint32_t)first, (uint32_t)(s->n_frames - first)};
     s->n_pcs++;
     size_t n = s->n_frames - first;
     *frames = n ? s->frames + first : NULL; /* s->frames is NULL until a first frame */
     return n;
+}
+
+size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **frames)
+{
+    return lookup_in(s, 0, pc, frames);
+}
+
+/* Reads the module file path as if loaded at bias, in a Dwfl of its own
+ * (its addresses may now belong to another module of the process). NULL
+ * when it cannot be read, or when its build ID is not build_id (the file
+ * was replaced since: no names rather than wrong ones). */
+static Dwfl *open_file(mrc_symbolizer *s, const char *path, uintptr_t bias, const char *build_id,
+                       bool *has_dwarf)
+{
+    Dwfl *d = dwfl_begin(&s->file_cb);
+    if (!d) return NULL;
+    dwfl_report_begin(d);
+    Dwfl_Module *mod = dwfl_report_elf(d, path, path, -1, bias, false);
+    dwfl_report_end(d, NULL, NULL);
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int n = mod ? dwfl_module_build_id(mod, &bits, &vaddr) : -1;
+    char hex[129] = "";
+    for (int k = 0; k < n && k < 64; k++) snprintf(hex + 2 * k, 3, "%02x", bits[k]);
+    if (!mod || (*build_id && strcmp(hex, build_id) != 0)) {
+        dwfl_end(d);
+        return NULL;
+    }
+    Dwarf_Addr b;
+    *has_dwarf = dwfl_module_getdwarf(mod, &b) != NULL;
+    return d;
+}
+
+long mrc_sym_file_space(mrc_symbolizer *s, const char *path, uintptr_t bias, const char *build_id,
+                        bool *has_dwarf)
+{
+    *has_dwarf = false;
+    for (size_t i = 0; i < s->n_files; i++) {
+        const file_space *f = &s->files[i];
+        if (f->bias == bias && strcmp(f->path, path) == 0 && strcmp(f->build_id, build_id) == 0) {
+            *has_dwarf = f->has_dwarf;
+            return (long)i + 1;
+        }
+    }
+    if (s->n_files >= UINT32_MAX - 1) return -1;
+    const char *ipath = intern(s, path), *ibid = intern(s, build_id);
+    file_space *nf = realloc(s->files, (s->n_files + 1) * sizeof *nf);
+    if (!ipath || !ibid || !nf) return -1;
+    s->files = nf;
+    file_space *f = &s->files[s->n_files];
+    *f = (file_space){ipath, ibid, bias, NULL, false};
+    f->dwfl = open_file(s, path, bias, build_id, &f->has_dwarf);
+    *has_dwarf = f->has_dwarf;
+    return (long)++s->n_files;
+}
+
+size_t mrc_sym_lookup_file(mrc_symbolizer *s, long space, uintptr_t pc,
+                           const mrc_sym_frame **frames)
+{
+    *frames = NULL;
+    if (space <= 0 || (size_t)space > s->n_files) return 0;
+    return lookup_in(s, (uint32_t)space, pc, frames);
 }

@@ -79,6 +79,23 @@ size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **fra
  */
 const char *mrc_sym_source_path(mrc_symbolizer *s, uintptr_t addr, const char *file);
 
+/*
+ * For a module no longer loaded (a library unloaded since a sample was
+ * taken, its addresses perhaps another module's now): a space in which its
+ * file is read as if loaded at bias, once per (path, bias, build_id). The
+ * file is read again, not the process, since dlclose took its mapping
+ * away; its build ID must be build_id (unless that is ""), else the file
+ * was replaced and its names would be wrong. Returns the space (> 0) for
+ * mrc_sym_lookup_file, with *has_dwarf; a space whose file cannot be read
+ * names nothing; -1 when out of memory.
+ */
+long mrc_sym_file_space(mrc_symbolizer *s, const char *path, uintptr_t bias, const char *build_id,
+                        bool *has_dwarf);
+
+/* As mrc_sym_lookup, in a space of mrc_sym_file_space. */
+size_t mrc_sym_lookup_file(mrc_symbolizer *s, long space, uintptr_t pc,
+                           const mrc_sym_frame **frames);
+
 /* The executable mappings, sorted by address (as of the last refresh). */
 size_t mrc_sym_mappings(mrc_symbolizer *s, const mrc_sym_mapping **out);
 
