@@ -439,7 +439,7 @@ static void test_thread_roots_sort_by_thread_then_outer_frame(void)
 /* A graph of n objects given the fast way (mp_gb_edges_begin/of), every
  * object's list in two calls (a list that goes on), edges pseudo-random;
  * with an entry per object of one map. */
-static mp_graph *direct_graph(size_t n, mf_error *err)
+static mp_graph *direct_graph_rooted(size_t n, size_t nroots, mf_error *err)
 {
     mp_graph_builder *b = mp_gb_new("direct", "test");
     uint64_t *addr = malloc(n * sizeof *addr), *size = malloc(n * sizeof *size);
@@ -481,8 +481,18 @@ static mp_graph *direct_graph(size_t n, mf_error *err)
                       .value_obj = (uint32_t)((v * 7) % n)};
         mp_gb_entry(b, &e);
     }
+    for (size_t r = 0; r < nroots; r++) {
+        mp_root rt = {.kind = (uint8_t)(r % MP_ROOT_NKINDS),
+                      .target = (uint32_t)((r * 40503u + 7) % n)};
+        mp_gb_root(b, &rt, 0);
+    }
     mp_graph *g;
     return mp_gb_finish(b, &g, err) ? NULL : g;
+}
+
+static mp_graph *direct_graph(size_t n, mf_error *err)
+{
+    return direct_graph_rooted(n, 0, err);
 }
 
 /* The reverse lists of a graph, as one checksum and their exact order. */
@@ -733,6 +743,56 @@ static void test_an_entry_holds_every_pointer_of_its_slots(void)
     }
 }
 
+/* The paths of a and b (of the same graph) are the same, array by array. */
+static void check_same_paths(const mp_graph *g, const mp_paths *a, const mp_paths *b)
+{
+    size_t n = g->nobjects;
+    CHECK(memcmp(a->parent, b->parent, n * sizeof *a->parent) == 0);
+    CHECK(memcmp(a->root, b->root, n * sizeof *a->root) == 0);
+    CHECK(memcmp(a->via, b->via, n * sizeof *a->via) == 0);
+    CHECK_EQ_U64(a->nreached, b->nreached);
+    CHECK_EQ_U64(a->reached_bytes, b->reached_bytes);
+}
+
+/* The same graph built twice, once keeping the upper half of its 64-bit
+ * size block for the paths (mp_paths_spare_ahead), once not. The spare is
+ * kept (past the packed sizes, which are the same), the first search takes
+ * it for one of its arrays, and its paths are the other graph's; a second
+ * search makes arrays of its own. A graph whose spare no search took, and
+ * paths freed before their graph, leak nothing (ASan). */
+static void test_paths_in_the_size_block_change_nothing(void)
+{
+    mf_error err;
+    size_t n = 300000;
+    mp_graph *plain = direct_graph_rooted(n, 40, &err);
+    mp_paths_spare_ahead(true);
+    mp_graph *g = direct_graph_rooted(n, 40, &err), *untaken = direct_graph_rooted(1000, 3, &err);
+    mp_paths_spare_ahead(false);
+    CHECK(plain && g && untaken);
+    CHECK(!plain->paths_spare);
+    CHECK(g->paths_spare && g->paths_spare->at == g->size32 + n);
+    CHECK(untaken->paths_spare && untaken->paths_spare->at);
+    CHECK(memcmp(g->size32, plain->size32, n * sizeof *g->size32) == 0);
+    CHECK_EQ_U64(g->nbig, plain->nbig);
+    mp_paths want, p, again;
+    CHECK(mp_paths_compute(plain, &want, &err) == 0);
+    CHECK(!want.lent);
+    CHECK(want.nreached > 1000); /* paths of many steps to compare */
+    CHECK(mp_paths_compute(g, &p, &err) == 0);
+    CHECK(p.lent && p.lent == p.parent && !g->paths_spare->at);
+    check_same_paths(g, &p, &want);
+    CHECK(mp_paths_compute(g, &again, &err) == 0);
+    CHECK(!again.lent);
+    check_same_paths(g, &again, &want);
+    mp_paths_free(&again);
+    mp_paths_free(&p);
+    CHECK(!p.lent);
+    mp_paths_free(&want);
+    mp_graph_free(plain);
+    mp_graph_free(g);
+    mp_graph_free(untaken);
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -753,5 +813,6 @@ int main(void)
     TEST(test_edges_given_out_of_order_are_refused);
     TEST(test_an_entry_holds_every_pointer_of_its_slots);
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);
+    TEST(test_paths_in_the_size_block_change_nothing);
     TEST_EXIT();
 }

@@ -374,6 +374,7 @@ void mp_graph_free(mp_graph *g)
     if (!g) return;
     free((char *)g->info.name);
     mp_dom_reserve_free(g->dom_reserve);
+    free(g->paths_spare); /* the memory is size32's */
     if (g->mapped) {
         munmap(g->mapped, g->mapped_len);
         free(g);

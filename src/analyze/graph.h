@@ -245,6 +245,13 @@ typedef struct mp_big_size {
 #define MP_SPILL_DEFAULT ((uint64_t)64 << 20)
 uint64_t mp_spill_bytes(void);
 
+/* Room for nobjects uint32_t past the end of size32, in its block (freed
+ * with it): the upper half of the 64-bit sizes the builder packed in
+ * place. at is NULL once taken. */
+typedef struct mp_paths_spare {
+    uint32_t *at;
+} mp_paths_spare;
+
 /* The meaning of mp_graph's fields, numbered: a change that keeps every
  * array's element size (a field read another way, a new invariant) bumps
  * it, so that index files of the old layout are stale (graph_index.h). */
@@ -333,6 +340,10 @@ typedef struct mp_graph {
      * in while the graph was built (mp_dom_reserve_start), or NULL; taken
      * by the first mp_dom_compute of the graph, freed with it otherwise */
     struct mp_dom_reserve *dom_reserve;
+    /* memory in the graph's own blocks, in memory already, that the first
+     * mp_paths_compute of the graph takes for one of its arrays, or NULL
+     * (mp_paths_spare_ahead) */
+    struct mp_paths_spare *paths_spare;
 } mp_graph;
 
 static inline const char *mp_str(const mp_graph *g, mp_sid s)

@@ -12,6 +12,7 @@
 #include "analyze/graph_internal.h"
 
 #include "analyze/parallel.h"
+#include "analyze/paths.h"
 #include "analyze/timing.h"
 
 #include "format/hugepages.h"
@@ -692,7 +693,14 @@ static int remap(const mp_graph_builder *b, const uint32_t *rank, uint32_t *ref)
     return 0;
 }
 
-/* Sizes into 32 bits, in place, the few of 4 GiB or more aside. */
+/*
+ * Sizes into 32 bits (size32), in place in the block of the 64-bit ones,
+ * the few of 4 GiB or more aside (big). The block's upper half is then free.
+ * It goes back (the block shrunk), or, when the analysis asked
+ * (mp_paths_spare_ahead), stays as the paths' spare: every page of it was
+ * written by the reader and is in memory, where the search's own fresh
+ * array would be faulted in on its thread (paths.h). -1 out of memory.
+ */
 static int pack_sizes(mp_graph *g, uint64_t *size)
 {
     size_t n = g->nobjects, nbig = 0;
@@ -703,6 +711,11 @@ static int pack_sizes(mp_graph *g, uint64_t *size)
         uint64_t v = size[i];
         if (v >= MP_BIG_SIZE) g->big[g->nbig++] = (mp_big_size){(uint32_t)i, v};
         s32[i] = v >= MP_BIG_SIZE ? MP_BIG_SIZE : (uint32_t)v;
+    }
+    if (n && mp_paths_spare_wanted() && (g->paths_spare = malloc(sizeof *g->paths_spare))) {
+        g->paths_spare->at = s32 + n; /* size[n / 2 ..]: never written above */
+        g->size32 = s32;
+        return 0;
     }
     uint32_t *shrunk = realloc(s32, (n ? n : 1) * sizeof *shrunk);
     g->size32 = shrunk ? shrunk : s32;

@@ -75,6 +75,31 @@ static void edge_steps(const mp_graph *g, mp_paths *out)
     }
 }
 
+static bool spare_wanted; /* mp_paths_spare_ahead */
+
+/* Off by default (paths.h): the builder then gives the memory back. */
+void mp_paths_spare_ahead(bool on)
+{
+    spare_wanted = on;
+}
+
+bool mp_paths_spare_wanted(void)
+{
+    return spare_wanted;
+}
+
+/* The graph's spare memory for one array of the search, taken (NULL when
+ * there is none left): it lies in the graph's size block, in memory
+ * already, so the search's first writes to it fault nothing in. */
+static uint32_t *take_spare(const mp_graph *g)
+{
+    mp_paths_spare *s = g->paths_spare;
+    if (!s || !s->at) return NULL;
+    uint32_t *at = s->at;
+    s->at = NULL;
+    return at;
+}
+
 /* The root array doubles as the visited set: an object is visited once
  * its root is set. The queue is one array of n slots since each object
  * enters it at most once: the via array, which the search does not need
@@ -94,14 +119,17 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     if (g->derived.parent) {
         *out = (mp_paths){(uint32_t *)g->derived.parent, (uint32_t *)g->derived.root,
                           (uint32_t *)g->derived.via,    g->derived.nreached,
-                          g->derived.reached_bytes,      true};
+                          g->derived.reached_bytes,      true,
+                          NULL};
         return 0;
     }
     out->borrowed = false;
-    out->parent = malloc((n ? n : 1) * sizeof *out->parent);
+    out->lent = take_spare(g);
+    out->parent = out->lent ? out->lent : malloc((n ? n : 1) * sizeof *out->parent);
     out->root = malloc((n ? n : 1) * sizeof *out->root);
     out->via = malloc((n ? n : 1) * sizeof *out->via);
-    mf_huge_pages(out->parent, n * sizeof *out->parent);
+    /* the lent array is not a block of malloc's own (its maker advised it) */
+    if (!out->lent) mf_huge_pages(out->parent, n * sizeof *out->parent);
     mf_huge_pages(out->root, n * sizeof *out->root);
     mf_huge_pages(out->via, n * sizeof *out->via);
     out->nreached = 0;
@@ -169,11 +197,12 @@ uint32_t mp_paths_via_offset(const mp_graph *g, const mp_paths *p, uint32_t o)
 void mp_paths_free(mp_paths *p)
 {
     if (!p->borrowed) {
-        free(p->parent);
-        free(p->root);
-        free(p->via);
+        if (p->parent != p->lent) free(p->parent);
+        if (p->root != p->lent) free(p->root);
+        if (p->via != p->lent) free(p->via);
     }
     p->borrowed = false;
+    p->lent = NULL;
     p->parent = p->root = p->via = NULL;
 }
 

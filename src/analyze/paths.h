@@ -18,7 +18,8 @@
  * entry of a map, it goes through.
  *
  * Memory: 12 bytes per object (parent, root and via arrays), owned by the
- * result (mp_paths_free), and nothing more while searching (the queue
+ * result (mp_paths_free) but for one the graph may lend it (see
+ * mp_paths_spare_ahead), and nothing more while searching (the queue
  * lives in the via array until via is filled). Errors: -1 with err set
  * only when out of memory.
  */
@@ -39,6 +40,9 @@ typedef struct mp_paths {
     size_t nreached;
     uint64_t reached_bytes;
     bool borrowed; /* the arrays are the graph's (g->derived): not freed */
+    uint32_t *lent; /* the one of parent, root and via that lies in the
+                       graph's memory (mp_paths_spare_ahead), NULL none:
+                       not freed here; the paths go before the graph */
 } mp_paths;
 
 /* The paths of g: those its index holds (g->derived, borrowed) when it
@@ -48,6 +52,23 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err);
  * parent holds no buckets and the offset is known; else MP_NO_OFFSET. */
 uint32_t mp_paths_via_offset(const mp_graph *g, const mp_paths *p, uint32_t o);
 void mp_paths_free(mp_paths *p);
+
+/*
+ * Memory the search needs not fault in. Its arrays are written whole from
+ * the start, and the first write to each fresh page costs a fault and the
+ * kernel's zeroing of the page: on a virtual machine a good part of the
+ * search's time, all of it on the search's thread. The graph builder frees
+ * as much memory, already in, just before: half of the block the objects'
+ * 64-bit sizes were read into, once they are packed to 32 bits.
+ * mp_paths_spare_ahead(true) (the analysis asks, once, before the graph is
+ * built) has the builder keep that half (mp_graph.paths_spare) rather than
+ * give it back, and the first mp_paths_compute of the graph takes it for
+ * one of its arrays. The memory is the graph's: the paths must be freed
+ * before the graph (as they always are: they describe it). Off by default:
+ * a command that searches no paths would hold the memory for nothing.
+ */
+void mp_paths_spare_ahead(bool on);
+bool mp_paths_spare_wanted(void);
 
 /* The path to object o, root target first, o last: writes up to max object
  * indices into buf (the ones nearest the root when it is longer) and returns

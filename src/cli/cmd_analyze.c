@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 
 #include "analyze/dominators.h"
+#include "analyze/paths.h"
 #include "analyze/profile.h"
 #include "analyze/prune.h"
 #include "analyze/report.h"
@@ -329,6 +330,7 @@ int cmd_analyze(int argc, char **argv)
         /* the analysis computes the dominator tree: its arrays are made
          * ready while the graph is built */
         mp_dom_reserve_ahead(!view);
+        mp_paths_spare_ahead(!view);
         if (cli_input_load_graph(&ci, &g)) return CLI_EXIT_BAD;
         so.load_seconds = cli_now() - t0;
         return view ? cli_view_snapshot(path, g, &so) : cli_analyze_snapshot(path, g, &so);
