@@ -736,14 +736,13 @@ static __attribute__((noinline)) void *lookup_faststr(mr_map *m, const map_layou
 }
 
 /*
- * The common lookup, an 8-byte key in a map that is not growing (Go's
- * mapaccess1_fast64), runs here with no call on its path, so the entry
- * saves few registers and keeps no stack frame beyond them. A lookup that
- * misses the cache and the TLB waits on memory; the fewer instructions
- * each one issues, the more of the program's following lookups the
- * processor can have in flight meanwhile. A string key in such a map goes
- * to lookup_faststr; everything else, and a pending safepoint, goes to
- * lookup_slow.
+ * The common lookups, an 8-byte or a string key in a map that is not
+ * growing, make no call on their path: the entry checks the map and jumps
+ * to lookup_fast64 or lookup_faststr, saving no register and keeping no
+ * frame of its own. A lookup that misses the cache and the TLB waits on
+ * memory; the fewer instructions each one issues, the more of the
+ * program's following lookups the processor can have in flight meanwhile.
+ * Everything else, and a pending safepoint, goes to lookup_slow.
  */
 MR_ENTRY void *mr_map_lookup(mr_map *m, const void *key)
 {
