@@ -1290,11 +1290,74 @@ static void set_during_write(void)
     mr_map_set(m, &k, &v);
 }
 
+/* Lookups during a write, of each common key class: they take different
+ * paths through mr_map_lookup, and each must see the write. */
+static void int_read_during_write(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    for (int64_t k = 0; k < 100; k++) mr_map_assign_int(m, k);
+    mr__map_test_set_writing(m, true);
+    mr_map_lookup_int(m, 1);
+}
+
+static void str_read_during_write(void)
+{
+    mr_map *m = mr_map_new(&str_int, 0);
+    for (int k = 0; k < 100; k++) mr_map_assign_str(m, mr_str_printf("k%d", k));
+    mr__map_test_set_writing(m, true);
+    mr_map_lookup_str(m, mr_str_from("k1"));
+}
+
 static void test_misuse_stops_the_program(void)
 {
+    CHECK(dies_with(int_read_during_write, "concurrent map read and map write (mr_map_lookup)"));
+    CHECK(dies_with(str_read_during_write, "concurrent map read and map write (mr_map_lookup)"));
     CHECK(dies_with(assign_to_nil, "assignment to entry in nil map (mr_map_assign)"));
     CHECK(dies_with(write_during_write, "concurrent map writes (mr_map_delete)"));
     CHECK(dies_with(set_during_write, "concurrent map writes (mr_map_set)"));
+}
+
+/*
+ * String lookups in every state a map can be in, each of which takes its
+ * own way through mr_map_lookup: nil, never written (no bucket array yet),
+ * one bucket, many, in the middle of a growth (entries still in the old
+ * array), emptied by deletes (an array, no entry). Keys are looked up
+ * through other string objects of the same bytes, and absent keys of the
+ * same length are not found.
+ */
+static void test_string_lookups_in_every_map_state(void)
+{
+    enum { KEYS = 2000 };
+    CHECK(mr_map_lookup_str(NULL, mr_str_from("a")) == NULL);
+    mr_map *m = mr_map_new(&str_int, 0);
+    CHECK(mr_map_lookup_str(m, mr_str_from("a")) == NULL);
+    *(int64_t *)mr_map_assign_str(m, mr_str_from("a")) = 7;
+    CHECK(info_of(m).B == 0);
+    CHECK(*(int64_t *)mr_map_lookup_str(m, mr_str_printf("%c", 'a')) == 7);
+    CHECK(mr_map_lookup_str(m, mr_str_from("b")) == NULL);
+    bool seen_growing = false;
+    for (int k = 0; k < KEYS; k++) {
+        *(int64_t *)mr_map_assign_str(m, mr_str_printf("key-%d", k)) = k;
+        if (info_of(m).oldbuckets == NULL || k % 8) continue;
+        /* mid-growth: every key so far, wherever it is, and no absent one */
+        seen_growing = true;
+        for (int j = 0; j <= k; j++) {
+            const int64_t *v = mr_map_lookup_str(m, mr_str_printf("key-%d", j));
+            CHECK(v != NULL && *v == j);
+        }
+        CHECK(mr_map_lookup_str(m, mr_str_printf("key-%d", k + 1)) == NULL);
+    }
+    CHECK(seen_growing);
+    for (int k = 0; k < KEYS; k++) {
+        const int64_t *v = mr_map_lookup_str(m, mr_str_printf("key-%d", k));
+        CHECK(v != NULL && *v == k);
+        CHECK(mr_map_lookup_str(m, mr_str_printf("yek-%d", k)) == NULL);
+    }
+    for (int k = 0; k < KEYS; k++) mr_map_delete_str(m, mr_str_printf("key-%d", k));
+    mr_map_delete_str(m, mr_str_from("a"));
+    CHECK(mr_map_len(m) == 0 && info_of(m).buckets != NULL);
+    CHECK(mr_map_lookup_str(m, mr_str_from("a")) == NULL);
+    CHECK(mr_map_lookup_str(m, mr_str_printf("key-%d", 5)) == NULL);
 }
 
 /* A one-bucket map is searched by key, without the hash: a slot emptied by
@@ -1362,5 +1425,6 @@ int main(void)
     TEST(test_map_made_during_the_first_walk_is_listed_once);
     TEST(test_registry_lists_maps_made_on_many_threads_once);
     TEST(test_misuse_stops_the_program);
+    TEST(test_string_lookups_in_every_map_state);
     TEST_EXIT();
 }

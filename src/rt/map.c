@@ -607,14 +607,16 @@ static uint64_t hash_any(const mr_map *m, const map_layout *L, const void *key, 
  * searched if it has not been evacuated yet. The tophash bytes of a bucket
  * are compared all at once (one word); the chain ends at a bucket holding an
  * EMPTY_REST byte, since nothing can follow one.
+ * growing: the map may have an old array (else the caller saw none, and
+ * the copy it inlines does not look for one).
  */
 INLINE uint8_t *find_t(const mr_map *m, const map_layout *L, int kc, const void *key, uint64_t hash,
-                       uint8_t f, uint8_t **kout)
+                       uint8_t f, bool growing, uint8_t **kout)
 {
     uint32_t bs = L->bucket_size;
     uintptr_t mask = bucket_mask(m->B);
     uint8_t *b = (uint8_t *)m->buckets + (hash & mask) * bs;
-    uint8_t *old = m->oldbuckets;
+    uint8_t *old = growing ? m->oldbuckets : NULL;
     if (MR_UNLIKELY(old != NULL)) {
         if (!(f & F_SAME_SIZE)) mask >>= 1;
         uint8_t *ob = old + (hash & mask) * bs;
@@ -645,7 +647,7 @@ INLINE uint8_t *lookup_t(mr_map *m, const map_layout *L, int kc, const void *key
     uint8_t f = flags_get(m);
     if (MR_UNLIKELY(f & F_WRITING)) mr__throw("concurrent map read and map write (mr_map_lookup)");
     uint8_t *k;
-    return find_t(m, L, kc, key, hash_key(m, L, kc, key, f), f, &k);
+    return find_t(m, L, kc, key, hash_key(m, L, kc, key, f), f, true, &k);
 }
 
 /* Any key class; for the iterator, which must re-find moved entries. */
@@ -654,11 +656,11 @@ static uint8_t *find_any(const mr_map *m, const map_layout *L, const void *key, 
     uint8_t f = flags_get(m);
     switch (L->kc) {
     case KC_64:
-        return find_t(m, L, KC_64, key, hash_key(m, L, KC_64, key, f), f, kout);
+        return find_t(m, L, KC_64, key, hash_key(m, L, KC_64, key, f), f, true, kout);
     case KC_STR:
-        return find_t(m, L, KC_STR, key, hash_key(m, L, KC_STR, key, f), f, kout);
+        return find_t(m, L, KC_STR, key, hash_key(m, L, KC_STR, key, f), f, true, kout);
     default:
-        return find_t(m, L, KC_MEM, key, hash_key(m, L, KC_MEM, key, f), f, kout);
+        return find_t(m, L, KC_MEM, key, hash_key(m, L, KC_MEM, key, f), f, true, kout);
     }
 }
 
@@ -707,14 +709,40 @@ static __attribute__((noinline)) void *lookup_slow(mr_map *m, const void *key, u
     return lookup(m, key);
 }
 
+/* The common lookup of an 8-byte key (Go's mapaccess1_fast64): a map
+ * that is not growing, not being written and hashes its keys. Jumped to
+ * as lookup_faststr is (see there). */
+static __attribute__((noinline)) void *lookup_fast64(mr_map *m, const map_layout *L,
+                                                     const void *key)
+{
+    if (m->B == 0) return m->count ? find_small64(m, L, key) : NULL;
+    uint8_t *k;
+    return find_t(m, L, KC_64, key, mr__hash64(load64(key), m->seed), 0, false, &k);
+}
+
 /*
- * The common lookup, an 8-byte key in a map that is not growing (Go's
- * mapaccess1_fast64), runs here with no call on its path, so the entry
- * saves few registers and keeps no stack frame beyond them. A lookup that
- * misses the cache and the TLB waits on memory; the fewer instructions
- * each one issues, the more of the program's following lookups the
- * processor can have in flight meanwhile. Everything else, and a pending
- * safepoint, goes to lookup_slow.
+ * The common lookup of a string key (Go's mapaccess1_faststr): a map that
+ * is not growing, not being written and not empty (so its bucket array
+ * exists). A function of its own that mr_map_lookup jumps to, as the
+ * common deletes are: it neither parks nor allocates, so it needs no frame
+ * of the entry, and the registers it needs are not saved on the 8-byte
+ * path, nor the safepoint poll and key-class dispatch of lookup_slow paid.
+ */
+static __attribute__((noinline)) void *lookup_faststr(mr_map *m, const map_layout *L,
+                                                      const void *key)
+{
+    uint8_t *k;
+    return find_t(m, L, KC_STR, key, hash_key(m, L, KC_STR, key, 0), 0, false, &k);
+}
+
+/*
+ * The common lookups, an 8-byte or a string key in a map that is not
+ * growing, make no call on their path: the entry checks the map and jumps
+ * to lookup_fast64 or lookup_faststr, saving no register and keeping no
+ * frame of its own. A lookup that misses the cache and the TLB waits on
+ * memory; the fewer instructions each one issues, the more of the
+ * program's following lookups the processor can have in flight meanwhile.
+ * Everything else, and a pending safepoint, goes to lookup_slow.
  */
 MR_ENTRY void *mr_map_lookup(mr_map *m, const void *key)
 {
@@ -722,11 +750,10 @@ MR_ENTRY void *mr_map_lookup(mr_map *m, const void *key)
                   m->oldbuckets == NULL)) {
         const map_layout *L = m->lay;
         uint8_t f = flags_get(m);
-        if (MR_LIKELY(L->kc == KC_64 && !(f & (F_WRITING | F_TEST_HASH)))) {
-            if (m->B == 0) return m->count ? find_small64(m, L, key) : NULL;
-            uint8_t *k;
-            return find_t(m, L, KC_64, key, mr__hash64(load64(key), m->seed), f, &k);
-        }
+        if (MR_LIKELY(L->kc == KC_64 && !(f & (F_WRITING | F_TEST_HASH))))
+            return lookup_fast64(m, L, key);
+        if (L->kc == KC_STR && !(f & F_WRITING) && m->count != 0)
+            return lookup_faststr(m, L, key);
     }
     void *v = lookup_slow(m, key, MR_CALLER);
     /* no tail call: a park in lookup_slow keeps this frame, as mr__poll would */
