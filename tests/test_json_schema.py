@@ -10,7 +10,8 @@ README says), periodic snapshots for a diff, the heaps of
 tests/analysis_heaps.c whose names are not UTF-8 (names) or that nest maps
 (nested), the Go heap dumps and profiles under testdata/. Every report of
 analyze (snapshot, profile with its snapshot, profile alone, Go heap dump,
---summary, --all, --timings) and of diff (snapshots, dumps, profiles) is
+--summary, --all, --timings, --by type, --dominators), of diff (snapshots,
+dumps, profiles) and of path (--type, --object) is
 validated, run a second time and compared byte for byte (only --timings
 may differ). Then the checks of the rules the schema cannot state: keys as
 data apart from their display, the _hex siblings of names that are not
@@ -125,6 +126,20 @@ for a, b in [("go-before.pb.gz", "go-after.pb.gz"),
     report(["diff", "--format", "json", os.path.join(profiles, a), os.path.join(profiles, b)],
            "profile_diff")
 
+# the views of the whole heap and the paths (snapshots, names that are not
+# UTF-8, Go heap dumps)
+for heap in ["sessiond.gcstack.gz", "h-names.gcstack.gz", dumps[0]]:
+    report(["analyze", "--by", "type", "--format", "json", heap], "heap_types")
+    report(["analyze", "--dominators", "--format", "json", heap], "dominator_tree")
+p = report(["path", "--type", "Session", "--all", "--format", "json", "sessiond.gcstack.gz"],
+           "paths")
+if p and p["paths"]:
+    report(["path", "--object", str(p["paths"][0]["object"]["address"]), "--all", "--format",
+            "json", "sessiond.gcstack.gz"], "paths")
+else:
+    fail("path --type Session: no path to check --object with")
+report(["path", "--type", "main.Session", "--format", "json", dumps[0]], "paths")
+
 # ---- keys as data, apart from their display
 s = snaps.get("sessiond")
 if s and s["suspects"]:
@@ -172,7 +187,7 @@ if nsum:
 
 # ---- every field of the schema is documented
 man = ""
-for page in ["maproot-analyze.1", "maproot-diff.1"]:
+for page in ["maproot-analyze.1", "maproot-diff.1", "maproot-path.1"]:
     man += open(os.path.join(src, "man", page), encoding="utf-8").read().replace("\\-", "-")
 fields = set()
 
@@ -191,7 +206,7 @@ def collect(node):
 collect(schema_check.schema())
 undocumented = sorted(f for f in fields if not re.search(r"(?<![\w])%s(?![\w])" % re.escape(f), man))
 if undocumented:
-    fail("fields of the schema that maproot-analyze(1) and maproot-diff(1) do not name: " +
+    fail("fields of the schema that maproot-analyze(1), -diff(1) and -path(1) do not name: " +
          ", ".join(undocumented))
 
 print("%d failures" % len(fails))
