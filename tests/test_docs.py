@@ -13,8 +13,8 @@ The commands are those `maproot --help` lists. For each one:
     added to the code, the help or the page alone fails here;
   - every option the help lists is taken by the binary (never "unknown
     option"), and one that wants a value says so when it has none;
-  - each command has its man page, named in maproot(1) and in the SEE ALSO
-    of maproot(1), and `maproot help CMD` prints the same as `CMD --help`;
+  - each command has its man page, named in maproot(1), and an entry of its
+    own in maproot(1)'s COMMANDS; and `maproot help CMD` prints the same as `CMD --help`;
   - the exit statuses the help's "Exit status:" sentence lists are those of
     the man page's EXIT STATUS section;
   - every "(default N)" of a count option in the help is the page's
@@ -120,8 +120,8 @@ for cmd in commands:
     ref = os.path.basename(page_path)[:-2]
     if "%s (1)" % ref not in man1 and "%s(1)" % ref not in man1:
         fail("maproot(1) does not name %s(1)" % ref)
-    if not re.search(r"^\.B maproot %s\b" % cmd, man1, re.M) and "maproot %s" % cmd not in man1:
-        fail("maproot(1) does not describe maproot %s" % cmd)
+    if not re.search(r"^\.TP\n\.B %s\n" % cmd, section(man1, "COMMANDS"), re.M):
+        fail("maproot(1) has no COMMANDS entry (.TP, .B %s) for maproot %s" % (cmd, cmd))
 
     hopts = help_options(text)
     mopts = man_options(page)

@@ -523,7 +523,7 @@ EOF
   wait_for plain.out ready
   "$maproot" trace --pid "$ppid" >plain.txt 2>&1
   [ $? = 2 ] || fail "a program without the collector: exit not 2"
-  has "runs on libmaprt without the collector, so it cannot be attached to: link it with -lmaproot, or start it with LD_PRELOAD=libmaproot.so" plain.txt
+  has "runs on libmaprt without the collector, so it cannot be attached to: link it with -lmaproot, or start it with LD_PRELOAD=libmaproot.so.0 (maproot trace -- PROG does that)" plain.txt
   touch plain.stop
   sleep 30 &
   local spid=$!
