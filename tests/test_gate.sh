@@ -410,6 +410,13 @@ MAPROOT_SNAPSHOT_FORK=0 MAPROOT_SNAPSHOT=other.gcstack.gz MAPROOT_PROFILE_EVERY=
 gate runs kept/gate_heaps.0001.gcstack.gz other.0008.gcstack.gz kept/gate_heaps.0003.gcstack.gz
 expect_rc runs 2
 grep -q 'are snapshots of different runs' runs.err || fail "two runs in one series: $(cat runs.err)"
+# --every takes GC cycles from 1: whatever it refuses, one message says so
+for v in x 0 -1 99999999999; do
+  gate every$v --every "$v" -- "$heaps" two
+  expect_rc every$v 2
+  [ "$(cat "every$v.err")" = "maproot gate: --every wants a number of GC cycles from 1, not \"$v\" (see maproot gate --help)" ] ||
+    fail "--every $v: $(cat "every$v.err")"
+done
 
 # every rule with every kind of suppression, the root named as the report
 # names it (with its file and line): each suppresses the check of the map
