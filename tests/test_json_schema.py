@@ -22,6 +22,7 @@ import glob
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -139,6 +140,42 @@ if p and p["paths"]:
 else:
     fail("path --type Session: no path to check --object with")
 report(["path", "--type", "main.Session", "--format", "json", dumps[0]], "paths")
+
+# ---- the jq lines of the man pages' EXAMPLES find what they name, on the
+# files those examples write (heap.pb.gz with heap.gcstack.gz beside it: the
+# sessiond pair here; heap.dump, whose report has the same form, the
+# sessiond snapshot too, without --binary: the dumps here have no suspect)
+def jq_path(doc, expr):
+    """The values of a jq path of .name, [N] and [] steps."""
+    vals = [doc]
+    for name, index in re.findall(r"\.(\w+)|\[(\d*)\]", expr):
+        nxt = []
+        for v in vals:
+            if name and isinstance(v, dict) and name in v:
+                nxt.append(v[name])
+            elif not name and isinstance(v, list):
+                nxt.extend(v if index == "" else v[int(index):int(index) + 1])
+        vals = nxt
+    return vals
+
+
+jq_lines = 0
+for page in ["maproot-analyze.1", "maproot-diff.1", "maproot-path.1", "maproot-gate.1"]:
+    text = open(os.path.join(src, "man", page), encoding="utf-8").read().replace("\\-", "-")
+    for line in re.findall(r"^maproot (.*\| ?jq .*)$", text, re.M):
+        cmd, expr = line.split("|", 1)
+        expr = re.sub(r"^ ?jq (-r )?", "", expr).strip().strip("'")
+        args = shlex.split(cmd.replace("--binary ./service ", ""))
+        files = {"heap.gcstack.gz": "sessiond.gcstack.gz", "heap.pb.gz": "sessiond.pb.gz",
+                 "heap.dump": "sessiond.gcstack.gz"}
+        args = [files.get(a, a) for a in args]
+        jq_lines += 1
+        out = run([maproot] + args)
+        got = jq_path(json.loads(out), expr) if out else []
+        if not got or all(v in (None, [], {}) for v in got):
+            fail("%s EXAMPLES: maproot %s | jq %s finds nothing" % (page, " ".join(args), expr))
+if jq_lines < 5:
+    fail("only %d jq lines in the man pages' EXAMPLES" % jq_lines)
 
 # ---- keys as data, apart from their display
 s = snaps.get("sessiond")
