@@ -14,9 +14,11 @@ The commands are those `maproot --help` lists. For each one:
   - every option the help lists is taken by the binary (never "unknown
     option"), and one that wants a value says so when it has none;
   - each command has its man page, named in maproot(1), and an entry of its
-    own in maproot(1)'s COMMANDS; and `maproot help CMD` prints the same as `CMD --help`;
+    own in maproot(1)'s COMMANDS; `maproot help CMD` prints what
+    `maproot CMD --help` does;
   - the exit statuses the help's "Exit status:" sentence lists are those of
     the man page's EXIT STATUS section;
+  - what the SYNOPSIS of the page names, the help lists;
   - every "(default N)" of a count option in the help is the page's
     default for it.
 """
@@ -137,6 +139,17 @@ for cmd in commands:
         letters = {w: s[o] for w, s in where.items()}
         if len(set(letters.values())) != 1:
             fail("%s --%s: short options differ: %r" % (cmd, o, letters))
+
+    # what the SYNOPSIS of the command's page names, it takes
+    synopsis = section(page, "SYNOPSIS").replace("\\-", "-")
+    for block in re.split(r"^\.B maproot ", synopsis, flags=re.M)[1:]:
+        if not block.startswith(cmd):
+            continue
+        for short, long in re.findall(r"(?<![\w-])-(\w)\b|--([a-z][a-z-]*)", block):
+            known = long in hopts if long else short in hopts.values()
+            if not known:
+                fail("%s: the SYNOPSIS of %s names -%s, which --help does not list" % (
+                    cmd, name, long and "-" + long or short))
 
     # the binary takes every option the help lists
     for o in hopts:
