@@ -249,15 +249,17 @@ grep -q '^unused suppression  sup.json:4 root "global nothing_here"' sup.out || 
 grep -q '^unused suppression  sup.json:5 map' sup.out || fail "the suspect-only suppression is not unused"
 grep -q 'skipped message="suppressed by sup.json:3: the audit log' sup.xml || fail "JUnit: the suppressed testcase is not skipped"
 grep -q 'skipped message="unused suppression' sup.xml || fail "JUnit: the unused suppression is not a skipped testcase"
-# GitHub annotations: well formed workflow commands
-python3 - sup.out "$dwarf" <<'PY' || fail "the GitHub annotations are not well formed (above)"
+# GitHub annotations: well formed workflow commands, as maproot-gate(1)'s
+# example is
+python3 - sup.out "$dwarf" "$src/man/maproot-gate.1" <<'PY' || fail "the GitHub annotations are not well formed (above)"
 import re, sys
 lines = [l for l in open(sys.argv[1]) if l.startswith("::")]
 cmd = re.compile(r"^::(error|warning) (file=[^,:%\n]*(%[0-9A-F]{2}[^,:%\n]*)*(,line=[0-9]+)?,)?title=[^,:\n]*::[^\n]*$")
-bad = [l for l in lines if not cmd.match(l.rstrip("\n"))]
+man = [l for l in open(sys.argv[3]) if l.startswith("::error")]
+bad = [l for l in lines + man if not cmd.match(l.rstrip("\n"))]
 errs = [l for l in lines if l.startswith("::error")]
 warns = [l for l in lines if l.startswith("::warning")]
-if bad or len(errs) != 1 or len(warns) != 2:
+if bad or len(errs) != 1 or len(warns) != 2 or len(man) != 1:
     print("bad:", bad, "errors:", len(errs), "warnings:", len(warns)); sys.exit(1)
 if sys.argv[2] == "1" and not re.search(r"file=[^,]*gate_heaps\.c,line=[0-9]+,", errs[0]):
     print("the error is not at a line of gate_heaps.c:", errs[0][:200]); sys.exit(1)
