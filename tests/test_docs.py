@@ -18,7 +18,8 @@ The commands are those `maproot --help` lists. For each one:
     `maproot CMD --help` does;
   - the exit statuses the help's "Exit status:" sentence lists are those of
     the man page's EXIT STATUS section;
-  - what the SYNOPSIS of the page names, the help lists;
+  - what the SYNOPSIS of the page names, the help lists; the help's option
+    lines share one layout ("  -x, --name", "      --name");
   - every "(default N)" of a count option in the help is the page's
     default for it.
 """
@@ -126,6 +127,11 @@ for cmd in commands:
         fail("maproot(1) has no COMMANDS entry (.TP, .B %s) for maproot %s" % (cmd, cmd))
 
     hopts = help_options(text)
+    # one layout for option lines: "  -x, --name" or "      --name"
+    options = text.split("\nOptions:\n", 1)[-1].split("\n\n", 1)[0]
+    for line in options.split("\n"):
+        if re.match(r"^ {1,5}-", line) and not re.match(r"^(  -\w, |      )--[a-z]", line):
+            fail("%s --help: an option line out of the layout: %r" % (cmd, line))
     mopts = man_options(page)
     copts = code_options(os.path.join(src, "src", "cli", "cmd_%s.c" % cmd))
     name = os.path.basename(page_path)

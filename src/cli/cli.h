@@ -60,7 +60,7 @@ int cli_parse_size(const char *cmd, const char *opt, const char *arg, bool zero_
 /* The option that sets how reports shorten file names (see
  * analyze/display_path.h); its help line and its getopt value. */
 #define CLI_TRIM_PATH_HELP                                                                         \
-    "  --trim-path DIR[:DIR...]   show source files under DIR relative to it\n"                    \
+    "      --trim-path DIR[:DIR...]  show source files under DIR relative to it\n"                 \
     "                             (default: the current directory; \"\" keeps\n"                   \
     "                             every name absolute)\n"
 /* getopt values of the shared long options; a command numbers its own
