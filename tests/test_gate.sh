@@ -379,6 +379,14 @@ grep -aq '^CAP  type Caf' lat3.out || fail "Latin-1 names: a type beyond the bas
 gate keep --dir kept -- "$heaps" two
 expect_rc keep 1
 ls kept/gate_heaps.0008.gcstack.gz >/dev/null 2>&1 || fail "--dir: the snapshots are not kept"
+# --dir is made if missing, with its parents; a file in its way is named
+gate deep --dir deep/er/kept -- "$heaps" two
+expect_rc deep 1
+ls deep/er/kept/gate_heaps.0008.gcstack.gz >/dev/null 2>&1 || fail "--dir deep/er/kept: $(cat deep.err)"
+: >afile
+gate notdir --dir afile -- "$heaps" two
+expect_rc notdir 2
+grep -q '^maproot: cannot make the directory afile: Not a directory$' notdir.err || fail "--dir onto a file: $(cat notdir.err)"
 gate keep2 --dir kept -- "$heaps" two
 expect_rc keep2 2
 grep -q 'already holds snapshots of gate_heaps' keep2.err || fail "--dir with old snapshots: $(cat keep2.err)"

@@ -249,6 +249,9 @@ case_files() {
   "$maproot" trace --pid "$cpid" --once -o once.gcstack.gz >once.txt 2>&1 || fail "--once: $(cat once.txt)"
   [ -s once.gcstack.gz ] && [ -s once.pb.gz ] || fail "--once wrote $(ls once* 2>&1)"
   "$maproot" analyze once.pb.gz 2>&1 | grep -q "root     global session_cache" || fail "analyze of --once"
+  # -o DIR is made if missing, with its parents
+  "$maproot" trace --pid "$cpid" -i 250ms -d 500ms -o deep/er/dir >deep.txt 2>&1 || fail "trace -o deep/er/dir: $(cat deep.txt)"
+  [ -s deep/er/dir/first.gcstack.gz ] || fail "trace -o deep/er/dir wrote $(ls -R deep 2>&1)"
   stop c
   finished "$cpid" 0 c
 }

@@ -363,8 +363,8 @@ static int snapshot_dir(const char *want, const char *name, char *out, size_t si
         return 0;
     }
     snprintf(out, size, "%s", want);
-    if (mkdir(out, 0777) != 0 && errno != EEXIST)
-        return cli_fail("cannot make the directory %s: %s", out, strerror(errno));
+    int err = cli_make_dirs(out);
+    if (err) return cli_fail("cannot make the directory %s: %s", out, strerror(err));
     series_item *v;
     size_t n;
     if (list_periodic(out, name, &v, &n)) return CLI_EXIT_BAD;

@@ -918,8 +918,8 @@ int cmd_trace(int argc, char **argv)
     s.roots_fd = -1;
     s.job.tmp_fd = -1;
     s.roots_pipe[0] = s.roots_pipe[1] = -1;
-    if (s.o.output && !s.o.once && mkdir(s.o.output, 0777) != 0 && errno != EEXIST)
-        return cli_fail("cannot make the directory %s: %s", s.o.output, strerror(errno));
+    int err = s.o.output && !s.o.once ? cli_make_dirs(s.o.output) : 0;
+    if (err) return cli_fail("cannot make the directory %s: %s", s.o.output, strerror(err));
     struct stat st;
     if (s.o.output && !s.o.once && (stat(s.o.output, &st) != 0 || !S_ISDIR(st.st_mode)))
         return cli_fail("%s: not a directory (-o takes a directory for the trace's files)",
