@@ -252,6 +252,9 @@ case_files() {
   # -o DIR is made if missing, with its parents
   "$maproot" trace --pid "$cpid" -i 250ms -d 500ms -o deep/er/dir >deep.txt 2>&1 || fail "trace -o deep/er/dir: $(cat deep.txt)"
   [ -s deep/er/dir/first.gcstack.gz ] || fail "trace -o deep/er/dir wrote $(ls -R deep 2>&1)"
+  : >afile
+  "$maproot" trace --pid "$cpid" -d 500ms -o afile >afile.txt 2>&1 && fail "trace -o onto a file: exit 0"
+  has "^maproot: afile: not a directory (-o takes a directory for the trace's files)$" afile.txt
   stop c
   finished "$cpid" 0 c
 }

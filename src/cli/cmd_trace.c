@@ -919,11 +919,10 @@ int cmd_trace(int argc, char **argv)
     s.job.tmp_fd = -1;
     s.roots_pipe[0] = s.roots_pipe[1] = -1;
     int err = s.o.output && !s.o.once ? cli_make_dirs(s.o.output) : 0;
-    if (err) return cli_fail("cannot make the directory %s: %s", s.o.output, strerror(err));
-    struct stat st;
-    if (s.o.output && !s.o.once && (stat(s.o.output, &st) != 0 || !S_ISDIR(st.st_mode)))
+    if (err == ENOTDIR)
         return cli_fail("%s: not a directory (-o takes a directory for the trace's files)",
                         s.o.output);
+    if (err) return cli_fail("cannot make the directory %s: %s", s.o.output, strerror(err));
     /* the display of file names sets itself up on first use, which is not
      * thread-safe: do it now, before the analysis thread can use it too */
     char warm[8];
