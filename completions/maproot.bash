@@ -19,6 +19,8 @@ _maproot_options() {
 _maproot_values() {
     case $1:$2 in
     trace:--format | trace:-f | ps:--format | ps:-f) echo "text json" ;;
+    diff:--format | diff:-f | gate:--format | gate:-f) echo "text json" ;;
+    path:--format | path:-f) echo "text json dot" ;;
     trace:*) ;;
     *:--format | *:-f) echo "text json pprof dot" ;;
     *:--sample-index | *:-i) echo "alloc_objects alloc_space inuse_objects inuse_space" ;;

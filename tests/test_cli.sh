@@ -40,6 +40,12 @@ raw=$("$maproot" analyze "$dir/heap.pb" | tail -n +2)
 # standard input
 "$maproot" analyze - <"$dir/heap.pb.gz" | grep -q "617344 bytes" || fail "analyze reads stdin"
 
+# --summary is a snapshot's: a profile's report is the same with it, a Go
+# heap dump's is refused
+[ "$("$maproot" analyze --summary "$dir/heap.pb.gz")" = "$out" ] || fail "--summary changes a profile's report"
+"$maproot" analyze --summary "$(dirname "$0")/../testdata/fuzz/godump/global.dump" >/dev/null 2>"$dir/err"
+[ $? -eq 2 ] && grep -q "not Go heap dumps" "$dir/err" || fail "--summary of a Go heap dump: $(cat "$dir/err")"
+
 # --- analyze, JSON, sample index by name and number, --top
 js=$("$maproot" analyze --format json --sample-index alloc_objects --top 2 "$dir/heap.pb.gz")
 python3 - "$js" <<'PY' || fail "analyze JSON"

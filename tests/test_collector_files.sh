@@ -118,5 +118,30 @@ wait
 "$maproot" analyze from-fifo.gcstack.gz >/dev/null || fail "the snapshot through a FIFO does not analyse"
 
 ls ./*.tmp* >/dev/null 2>&1 && fail "temporary files left: $(ls ./*.tmp*)"
+
+# --- a setting out of its range (libmaproot(3) ENVIRONMENT): one line that
+# gives the range the page gives, and the default is used
+env_says() { # VAR=VALUE WANT
+  env "$1" "$exdir/leakcheck_test" bounded >/dev/null 2>env.txt || fail "$1: the program failed"
+  [ "$(cat env.txt)" = "maproot: $1 $2" ] || fail "$1: said \"$(cat env.txt)\", not \"maproot: $1 $2\""
+}
+env_says MAPROOT_STACK_DEPTH=0 "is not a number from 1 to 256; using 64"
+env_says MAPROOT_STACK_DEPTH=257 "is not a number from 1 to 256; using 64"
+env_says MAPROOT_STACK_DEPTH=x "is not a number from 1 to 256; using 64"
+env_says MAPROOT_PROFILE_RATE=-1 "is not a number from 0 to 4294967295; using 524288"
+env_says MAPROOT_PROFILE_EVERY=often "is not a number from 0 to 4294967295; using 0"
+env "MAPROOT_STACK_DEPTH=256" "$exdir/leakcheck_test" bounded >/dev/null 2>env.txt
+[ ! -s env.txt ] || fail "MAPROOT_STACK_DEPTH=256: said $(cat env.txt)"
+# and the runtime's (libmaprt(3) ENVIRONMENT): a value it cannot take is
+# ignored with one line; never more than 8 marking threads
+MR_GC_THREADS=0 "$exdir/leakcheck_test" bounded >/dev/null 2>env.txt
+[ "$(cat env.txt)" = "maproot runtime: ignoring MR_GC_THREADS=0" ] || fail "MR_GC_THREADS=0: said $(cat env.txt)"
+MR_GOGC=-5 "$exdir/leakcheck_test" bounded >/dev/null 2>env.txt
+grep -q "^maproot runtime: ignoring MR_GOGC=-5" env.txt || fail "MR_GOGC=-5: said $(cat env.txt)"
+MR_GC_THREADS=100 MR_GCTRACE=yes "$exdir/leakcheck_test" bounded >/dev/null 2>env.txt
+grep -q "^gc 1: .* on 8 threads" env.txt || fail "MR_GC_THREADS=100 MR_GCTRACE=yes: $(head -2 env.txt)"
+MR_GCTRACE=0 "$exdir/leakcheck_test" bounded >/dev/null 2>env.txt
+[ ! -s env.txt ] || fail "MR_GCTRACE=0: said $(head -2 env.txt)"
+
 [ $fails -eq 0 ] && echo "test_collector_files: all passed"
 exit $((fails > 0))

@@ -67,6 +67,16 @@ got=$(bash_complete "$maproot" "")
 check "bash live commands" "$got" trace ps
 got=$(bash_complete "$maproot" trace --)
 check "bash trace options" "$got" --pid --interval --duration --top --output --format --once --force-gc
+# each command's own formats (as its --help lists them)
+for c in diff gate; do
+  got=$(bash_complete "$maproot" $c --format "")
+  check "bash $c --format values" "$got" text json
+  refuse "bash $c --format values" "$got" pprof
+  refuse "bash $c --format values" "$got" dot
+done
+got=$(bash_complete "$maproot" path -f "")
+check "bash path -f values" "$got" text json dot
+refuse "bash path -f values" "$got" pprof
 got=$(bash_complete "$maproot" trace --format "")
 check "bash trace --format values" "$got" text json
 refuse "bash trace --format values" "$got" pprof
@@ -120,6 +130,14 @@ if command -v zsh >/dev/null; then
   got=$(zsh_complete args "" "$maproot" trace --format "")
   check "zsh trace --format values" "$got" text json
   refuse "zsh trace --format values" "$got" dot
+  for c in diff gate; do
+    got=$(zsh_complete args "" "$maproot" $c --format "")
+    check "zsh $c --format values" "$got" text json
+    refuse "zsh $c --format values" "$got" pprof
+  done
+  got=$(zsh_complete args "" "$maproot" path -f "")
+  check "zsh path -f values" "$got" dot
+  refuse "zsh path -f values" "$got" pprof
   got=$(zsh_complete args -- "$maproot" trace --)
   check "zsh trace options" "$got" --pid --interval --once --force-gc
   got=$(zsh_complete command "" "$maproot" "")

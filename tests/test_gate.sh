@@ -249,15 +249,17 @@ grep -q '^unused suppression  sup.json:4 root "global nothing_here"' sup.out || 
 grep -q '^unused suppression  sup.json:5 map' sup.out || fail "the suspect-only suppression is not unused"
 grep -q 'skipped message="suppressed by sup.json:3: the audit log' sup.xml || fail "JUnit: the suppressed testcase is not skipped"
 grep -q 'skipped message="unused suppression' sup.xml || fail "JUnit: the unused suppression is not a skipped testcase"
-# GitHub annotations: well formed workflow commands
-python3 - sup.out "$dwarf" <<'PY' || fail "the GitHub annotations are not well formed (above)"
+# GitHub annotations: well formed workflow commands, as maproot-gate(1)'s
+# example is
+python3 - sup.out "$dwarf" "$src/man/maproot-gate.1" <<'PY' || fail "the GitHub annotations are not well formed (above)"
 import re, sys
 lines = [l for l in open(sys.argv[1]) if l.startswith("::")]
 cmd = re.compile(r"^::(error|warning) (file=[^,:%\n]*(%[0-9A-F]{2}[^,:%\n]*)*(,line=[0-9]+)?,)?title=[^,:\n]*::[^\n]*$")
-bad = [l for l in lines if not cmd.match(l.rstrip("\n"))]
+man = [l for l in open(sys.argv[3]) if l.startswith("::error")]
+bad = [l for l in lines + man if not cmd.match(l.rstrip("\n"))]
 errs = [l for l in lines if l.startswith("::error")]
 warns = [l for l in lines if l.startswith("::warning")]
-if bad or len(errs) != 1 or len(warns) != 2:
+if bad or len(errs) != 1 or len(warns) != 2 or len(man) != 1:
     print("bad:", bad, "errors:", len(errs), "warnings:", len(warns)); sys.exit(1)
 if sys.argv[2] == "1" and not re.search(r"file=[^,]*gate_heaps\.c,line=[0-9]+,", errs[0]):
     print("the error is not at a line of gate_heaps.c:", errs[0][:200]); sys.exit(1)
@@ -377,6 +379,14 @@ grep -aq '^CAP  type Caf' lat3.out || fail "Latin-1 names: a type beyond the bas
 gate keep --dir kept -- "$heaps" two
 expect_rc keep 1
 ls kept/gate_heaps.0008.gcstack.gz >/dev/null 2>&1 || fail "--dir: the snapshots are not kept"
+# --dir is made if missing, with its parents; a file in its way is named
+gate deep --dir deep/er/kept -- "$heaps" two
+expect_rc deep 1
+ls deep/er/kept/gate_heaps.0008.gcstack.gz >/dev/null 2>&1 || fail "--dir deep/er/kept: $(cat deep.err)"
+: >afile
+gate notdir --dir afile -- "$heaps" two
+expect_rc notdir 2
+grep -q '^maproot: cannot make the directory afile: Not a directory$' notdir.err || fail "--dir onto a file: $(cat notdir.err)"
 gate keep2 --dir kept -- "$heaps" two
 expect_rc keep2 2
 grep -q 'already holds snapshots of gate_heaps' keep2.err || fail "--dir with old snapshots: $(cat keep2.err)"
@@ -410,6 +420,13 @@ MAPROOT_SNAPSHOT_FORK=0 MAPROOT_SNAPSHOT=other.gcstack.gz MAPROOT_PROFILE_EVERY=
 gate runs kept/gate_heaps.0001.gcstack.gz other.0008.gcstack.gz kept/gate_heaps.0003.gcstack.gz
 expect_rc runs 2
 grep -q 'are snapshots of different runs' runs.err || fail "two runs in one series: $(cat runs.err)"
+# --every takes GC cycles from 1: whatever it refuses, one message says so
+for v in x 0 -1 99999999999; do
+  gate every$v --every "$v" -- "$heaps" two
+  expect_rc every$v 2
+  [ "$(cat "every$v.err")" = "maproot gate: --every wants a number of GC cycles from 1, not \"$v\" (see maproot gate --help)" ] ||
+    fail "--every $v: $(cat "every$v.err")"
+done
 
 # every rule with every kind of suppression, the root named as the report
 # names it (with its file and line): each suppresses the check of the map

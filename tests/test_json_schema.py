@@ -10,7 +10,8 @@ README says), periodic snapshots for a diff, the heaps of
 tests/analysis_heaps.c whose names are not UTF-8 (names) or that nest maps
 (nested), the Go heap dumps and profiles under testdata/. Every report of
 analyze (snapshot, profile with its snapshot, profile alone, Go heap dump,
---summary, --all, --timings) and of diff (snapshots, dumps, profiles) is
+--summary, --all, --timings, --by type, --dominators), of diff (snapshots,
+dumps, profiles) and of path (--type, --object) is
 validated, run a second time and compared byte for byte (only --timings
 may differ). Then the checks of the rules the schema cannot state: keys as
 data apart from their display, the _hex siblings of names that are not
@@ -21,6 +22,7 @@ import glob
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -125,6 +127,56 @@ for a, b in [("go-before.pb.gz", "go-after.pb.gz"),
     report(["diff", "--format", "json", os.path.join(profiles, a), os.path.join(profiles, b)],
            "profile_diff")
 
+# the views of the whole heap and the paths (snapshots, names that are not
+# UTF-8, Go heap dumps)
+for heap in ["sessiond.gcstack.gz", "h-names.gcstack.gz", dumps[0]]:
+    report(["analyze", "--by", "type", "--format", "json", heap], "heap_types")
+    report(["analyze", "--dominators", "--format", "json", heap], "dominator_tree")
+p = report(["path", "--type", "Session", "--all", "--format", "json", "sessiond.gcstack.gz"],
+           "paths")
+if p and p["paths"]:
+    report(["path", "--object", str(p["paths"][0]["object"]["address"]), "--all", "--format",
+            "json", "sessiond.gcstack.gz"], "paths")
+else:
+    fail("path --type Session: no path to check --object with")
+report(["path", "--type", "main.Session", "--format", "json", dumps[0]], "paths")
+
+# ---- the jq lines of the man pages' EXAMPLES find what they name, on the
+# files those examples write (heap.pb.gz with heap.gcstack.gz beside it: the
+# sessiond pair here; heap.dump, whose report has the same form, the
+# sessiond snapshot too, without --binary: the dumps here have no suspect)
+def jq_path(doc, expr):
+    """The values of a jq path of .name, [N] and [] steps."""
+    vals = [doc]
+    for name, index in re.findall(r"\.(\w+)|\[(\d*)\]", expr):
+        nxt = []
+        for v in vals:
+            if name and isinstance(v, dict) and name in v:
+                nxt.append(v[name])
+            elif not name and isinstance(v, list):
+                nxt.extend(v if index == "" else v[int(index):int(index) + 1])
+        vals = nxt
+    return vals
+
+
+jq_lines = 0
+for page in ["maproot-analyze.1", "maproot-diff.1", "maproot-path.1", "maproot-gate.1"]:
+    text = open(os.path.join(src, "man", page), encoding="utf-8").read().replace("\\-", "-")
+    for line in re.findall(r"^maproot (.*\| ?jq .*)$", text, re.M):
+        cmd, expr = line.split("|", 1)
+        expr = re.sub(r"^ ?jq (-r )?", "", expr).strip().strip("'")
+        args = shlex.split(cmd.replace("--binary ./service ", ""))
+        files = {"heap.gcstack.gz": "sessiond.gcstack.gz", "heap.pb.gz": "sessiond.pb.gz",
+                 "heap.dump": "sessiond.gcstack.gz"}
+        args = [files.get(a, a) for a in args]
+        jq_lines += 1
+        out = run([maproot] + args)
+        got = jq_path(json.loads(out), expr) if out else []
+        if not got or all(v in (None, [], {}) for v in got):
+            fail("%s EXAMPLES: maproot %s | jq %s finds nothing" % (page, " ".join(args), expr))
+if jq_lines < 5:
+    fail("only %d jq lines in the man pages' EXAMPLES" % jq_lines)
+
 # ---- keys as data, apart from their display
 s = snaps.get("sessiond")
 if s and s["suspects"]:
@@ -172,7 +224,7 @@ if nsum:
 
 # ---- every field of the schema is documented
 man = ""
-for page in ["maproot-analyze.1", "maproot-diff.1"]:
+for page in ["maproot-analyze.1", "maproot-diff.1", "maproot-path.1"]:
     man += open(os.path.join(src, "man", page), encoding="utf-8").read().replace("\\-", "-")
 fields = set()
 
@@ -191,7 +243,7 @@ def collect(node):
 collect(schema_check.schema())
 undocumented = sorted(f for f in fields if not re.search(r"(?<![\w])%s(?![\w])" % re.escape(f), man))
 if undocumented:
-    fail("fields of the schema that maproot-analyze(1) and maproot-diff(1) do not name: " +
+    fail("fields of the schema that maproot-analyze(1), -diff(1) and -path(1) do not name: " +
          ", ".join(undocumented))
 
 print("%d failures" % len(fails))

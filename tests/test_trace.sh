@@ -249,6 +249,12 @@ case_files() {
   "$maproot" trace --pid "$cpid" --once -o once.gcstack.gz >once.txt 2>&1 || fail "--once: $(cat once.txt)"
   [ -s once.gcstack.gz ] && [ -s once.pb.gz ] || fail "--once wrote $(ls once* 2>&1)"
   "$maproot" analyze once.pb.gz 2>&1 | grep -q "root     global session_cache" || fail "analyze of --once"
+  # -o DIR is made if missing, with its parents
+  "$maproot" trace --pid "$cpid" -i 250ms -d 500ms -o deep/er/dir >deep.txt 2>&1 || fail "trace -o deep/er/dir: $(cat deep.txt)"
+  [ -s deep/er/dir/first.gcstack.gz ] || fail "trace -o deep/er/dir wrote $(ls -R deep 2>&1)"
+  : >afile
+  "$maproot" trace --pid "$cpid" -d 500ms -o afile >afile.txt 2>&1 && fail "trace -o onto a file: exit 0"
+  has "^maproot: afile: not a directory (-o takes a directory for the trace's files)$" afile.txt
   stop c
   finished "$cpid" 0 c
 }
@@ -523,7 +529,7 @@ EOF
   wait_for plain.out ready
   "$maproot" trace --pid "$ppid" >plain.txt 2>&1
   [ $? = 2 ] || fail "a program without the collector: exit not 2"
-  has "runs on libmaprt without the collector, so it cannot be attached to: link it with -lmaproot, or start it with LD_PRELOAD=libmaproot.so" plain.txt
+  has "runs on libmaprt without the collector, so it cannot be attached to: link it with -lmaproot, or start it with LD_PRELOAD=libmaproot.so.0 (maproot trace -- PROG does that)" plain.txt
   touch plain.stop
   sleep 30 &
   local spid=$!

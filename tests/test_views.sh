@@ -135,8 +135,22 @@ expect_bad "both targets" "one of --type" "$maproot" path v.gcstack.gz --object 
 expect_bad "no target" "one of --type" "$maproot" path v.gcstack.gz
 expect_bad "--by something" 'unknown --by "site"' "$maproot" analyze --by site v.gcstack.gz
 expect_bad "--by with pprof" "print text or json" "$maproot" analyze --dominators --format pprof -o x.pb.gz v.gcstack.gz
+expect_bad "both views" "two views: give one" "$maproot" analyze --by type --dominators v.gcstack.gz
+expect_bad "both views" "two views: give one" "$maproot" analyze --dominators --by type v.gcstack.gz
 printf 'not a heap' >bad.bin
 expect_bad "a bad file" "bad.bin" "$maproot" path bad.bin --type Node
+
+# ---- the analysis's environment (maproot-analyze(1) ENVIRONMENT): values
+# that are not numbers are ignored without a word, and no setting changes
+# the answer, the spilled tables' included
+"$maproot" analyze --index=off --dominators v.gcstack.gz >want.txt
+for env in MAPROOT_THREADS=abc MAPROOT_THREADS=0 MAPROOT_THREADS=1 MAPROOT_SPILL_BYTES=xyz \
+           MAPROOT_SPILL_BYTES=0 MAPROOT_SPILL_BYTES=1 "MAPROOT_SPILL_BYTES=1 TMPDIR=/nonexistent"; do
+  env $env "$maproot" analyze --index=off --dominators v.gcstack.gz >got.txt 2>err.txt ||
+    fail "$env: exit $?"
+  diff <(sed 1,3d want.txt) <(sed 1,3d got.txt) >/dev/null || fail "$env: another report"
+  [ ! -s err.txt ] || fail "$env: said $(cat err.txt)"
+done
 
 [ "$failures" -eq 0 ] && echo "views: all checks passed"
 exit $((failures > 0))

@@ -237,12 +237,12 @@ int cli_at_find(pid_t pid, cli_endpoint *out, char *msg, size_t cap)
             (long)pid, comm);
     } else if (maps_library(pid, "libmaprt.so") && !maps_library(pid, "libmaproot.so")) {
         ERR("process %ld (%s) runs on libmaprt without the collector, so it cannot be attached "
-            "to: link it with -lmaproot, or start it with LD_PRELOAD=libmaproot.so "
+            "to: link it with -lmaproot, or start it with LD_PRELOAD=libmaproot.so.0 "
             "(maproot trace -- PROG does that)",
             (long)pid, comm);
     } else {
         ERR("process %ld (%s) has no maproot endpoint: it does not link libmaproot (link it with "
-            "-lmaproot, or start it with LD_PRELOAD=libmaproot.so if it links libmaprt "
+            "-lmaproot, or start it with LD_PRELOAD=libmaproot.so.0 if it links libmaprt "
             "dynamically), or its collector could not open one (see its standard error)",
             (long)pid, comm);
     }

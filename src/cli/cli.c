@@ -3,6 +3,7 @@
 
 #include "analyze/display_path.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,4 +194,26 @@ int cli_set_trim_path(const char *cmd, const char *arg)
 {
     if (mp_display_path_trim(arg) != 0) return cli_fail("%s: out of memory", cmd);
     return CLI_EXIT_OK;
+}
+
+/* An output directory given on the command line (trace -o DIR, gate -d DIR)
+ * is "made if missing", parents included, as a user who names a/b/c means. */
+int cli_make_dirs(const char *dir)
+{
+    assert(dir);
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) return n ? ENAMETOOLONG : ENOENT;
+    memcpy(path, dir, n + 1);
+    /* each '/' past the first byte ends a parent: make it, then go on */
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0') continue;
+        char c = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) return errno;
+        path[i] = c;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) return errno;
+    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 }

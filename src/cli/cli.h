@@ -57,10 +57,14 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
  * error. */
 int cli_parse_size(const char *cmd, const char *opt, const char *arg, bool zero_ok, uint64_t *out);
 
+/* Makes directory dir and whatever parents it lacks (mkdir -p); one that is
+ * already there is fine. 0, or the errno of the step that failed. */
+int cli_make_dirs(const char *dir);
+
 /* The option that sets how reports shorten file names (see
  * analyze/display_path.h); its help line and its getopt value. */
 #define CLI_TRIM_PATH_HELP                                                                         \
-    "  --trim-path DIR[:DIR...]   show source files under DIR relative to it\n"                    \
+    "      --trim-path DIR[:DIR...]  show source files under DIR relative to it\n"                 \
     "                             (default: the current directory; \"\" keeps\n"                   \
     "                             every name absolute)\n"
 /* getopt values of the shared long options; a command numbers its own

@@ -191,6 +191,13 @@ static bool valid_format(const char *f)
            strcmp(f, "dot") == 0;
 }
 
+/* --by type and --dominators each replace the analysis with one view of the
+ * heap: given both, neither silently wins. */
+static int analyze_one_view(void)
+{
+    return cli_usage("analyze", "--by type and --dominators are two views: give one");
+}
+
 int cmd_analyze(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -272,9 +279,11 @@ int cmd_analyze(int argc, char **argv)
         case CLI_OPT_BY:
             if (strcmp(optarg, "type") != 0)
                 return cli_usage("analyze", "unknown --by \"%s\" (type)", optarg);
+            if (view == CLI_VIEW_DOMINATORS) return analyze_one_view();
             view = CLI_VIEW_BY_TYPE;
             break;
         case CLI_OPT_DOMINATORS:
+            if (view == CLI_VIEW_BY_TYPE) return analyze_one_view();
             view = CLI_VIEW_DOMINATORS;
             break;
         case 'h':

@@ -363,8 +363,8 @@ static int snapshot_dir(const char *want, const char *name, char *out, size_t si
         return 0;
     }
     snprintf(out, size, "%s", want);
-    if (mkdir(out, 0777) != 0 && errno != EEXIST)
-        return cli_fail("cannot make the directory %s: %s", out, strerror(errno));
+    int err = cli_make_dirs(out);
+    if (err) return cli_fail("cannot make the directory %s: %s", out, strerror(err));
     series_item *v;
     size_t n;
     if (list_periodic(out, name, &v, &n)) return CLI_EXIT_BAD;
@@ -450,6 +450,19 @@ static int report(const mp_gate *gt, const gate_opts *o)
     return status != CLI_EXIT_OK ? status : verdict;
 }
 
+/* --every N: GC cycles from 1, one message for whatever it refuses (a word,
+ * zero, a sign, too many). */
+static int parse_every(const char *arg, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (!*arg || *end || errno || arg[0] == '-' || v == 0 || v > UINT32_MAX)
+        return cli_usage("gate", "--every wants a number of GC cycles from 1, not \"%s\"", arg);
+    *out = (size_t)v;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- main --- */
 
 int cmd_gate(int argc, char **argv)
@@ -504,10 +517,7 @@ int cmd_gate(int argc, char **argv)
             o.github = true;
             break;
         case 'e':
-            if (cli_parse_count("gate", "--every", optarg, &o.every)) return CLI_EXIT_BAD;
-            if (o.every == 0 || o.every > UINT32_MAX)
-                return cli_usage("gate", "--every wants a number of GC cycles from 1, not %s",
-                                 optarg);
+            if (parse_every(optarg, &o.every)) return CLI_EXIT_BAD;
             break;
         case 'd':
             o.dir = optarg;

@@ -5,6 +5,7 @@
  */
 #include "cli/cli.h"
 
+#include "analyze/json_text.h"
 #include "analyze/pathview.h"
 #include "analyze/timing.h"
 #include "analyze/views.h"
@@ -179,7 +180,7 @@ int cmd_path(int argc, char **argv)
     if (!f) goto out;
     status = CLI_EXIT_OK;
     if (strcmp(format, "json") == 0) {
-        json_t *root = json_object(), *j = mp_pathview_json(g, &p, &v);
+        json_t *root = mp_json_report("paths"), *j = mp_pathview_json(g, &p, &v);
         if (root) mp_view_json_header(root, g, p.reached_bytes, p.nreached);
         if (!root || !j || json_object_update(root, j) ||
             json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)

@@ -145,7 +145,8 @@ int cli_view_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     if (o->format && strcmp(o->format, "json") == 0) {
         json_t *v = o->view == CLI_VIEW_BY_TYPE ? mp_histogram_json(g, &h, o->top)
                                                 : mp_domtree_json(g, &j.d, &j.p, &t);
-        json_t *root = json_object();
+        json_t *root =
+            mp_json_report(o->view == CLI_VIEW_BY_TYPE ? "heap_types" : "dominator_tree");
         if (root) mp_view_json_header(root, g, reach_bytes, reach_objects);
         if (!v || !root || json_object_update(root, v) ||
             json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)

@@ -61,7 +61,8 @@ static const char trace_help[] =
     "                             counted (default 5s; e.g. 500ms, 2s, 1m)\n"
     "  -d, --duration TIME        detach after TIME (default: at Ctrl-C or when\n"
     "                             the program ends)\n"
-    "  -n, --top N                maps shown (default 10)\n"
+    "  -n, --top N                maps shown (default 10; 0 shows every map that\n"
+    "                             grew)\n"
     "  -o, --output DIR|FILE      keep files: DIR/first.gcstack.gz, first.pb.gz\n"
     "                             (at attach), last.gcstack.gz, last.pb.gz (at\n"
     "                             detach) and trace.json (a timeline for Perfetto\n"
@@ -917,12 +918,11 @@ int cmd_trace(int argc, char **argv)
     s.roots_fd = -1;
     s.job.tmp_fd = -1;
     s.roots_pipe[0] = s.roots_pipe[1] = -1;
-    if (s.o.output && !s.o.once && mkdir(s.o.output, 0777) != 0 && errno != EEXIST)
-        return cli_fail("cannot make the directory %s: %s", s.o.output, strerror(errno));
-    struct stat st;
-    if (s.o.output && !s.o.once && (stat(s.o.output, &st) != 0 || !S_ISDIR(st.st_mode)))
+    int err = s.o.output && !s.o.once ? cli_make_dirs(s.o.output) : 0;
+    if (err == ENOTDIR)
         return cli_fail("%s: not a directory (-o takes a directory for the trace's files)",
                         s.o.output);
+    if (err) return cli_fail("cannot make the directory %s: %s", s.o.output, strerror(err));
     /* the display of file names sets itself up on first use, which is not
      * thread-safe: do it now, before the analysis thread can use it too */
     char warm[8];

@@ -17,7 +17,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"analyze", cmd_analyze, "which root keeps which map entries alive; top allocation sites"},
-    {"diff", cmd_diff, "compare two profiles or two snapshots (growth first)"},
+    {"diff", cmd_diff, "compare two profiles, snapshots or Go heap dumps (growth first)"},
     {"trace", cmd_trace, "attach to a running program: its maps growing, live, with their roots"},
     {"ps", cmd_ps, "the running programs this user can trace"},
     {"gate", cmd_gate, "CI leak gate: judge a series of snapshots, or run a program"},

@@ -29,6 +29,7 @@
 #include "collector/symbolize.h"
 #include "format/pprof.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libunwind.h>
@@ -605,18 +606,21 @@ int mrc_set_stack_depth(int depth)
 
 /* ---------------------------------------------------------------- init --- */
 
-/* A non-negative integer environment variable, or def (with one line on
- * stderr when the value is not one). */
-static uint64_t env_u64(const char *name, uint64_t def, uint64_t max)
+/* An integer environment variable from min to max, or def, with one line on
+ * stderr naming the range (libmaproot(3)'s) when the value is not in it. */
+static uint64_t env_u64(const char *name, uint64_t def, uint64_t min, uint64_t max)
 {
+    assert(min <= def && def <= max);
     const char *v = getenv(name);
     if (!v || !*v) return def;
     char *end;
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
-    if (errno || *end || v[0] == '-' || x > max) {
-        fprintf(stderr, "maproot: %s=%s is not a number from 0 to %" PRIu64 "; using %" PRIu64 "\n",
-                name, v, max, def);
+    if (errno || *end || v[0] == '-' || x < min || x > max) {
+        fprintf(stderr,
+                "maproot: %s=%s is not a number from %" PRIu64 " to %" PRIu64 "; using %" PRIu64
+                "\n",
+                name, v, min, max, def);
         return def;
     }
     return x;
@@ -630,16 +634,12 @@ static void init_once_fn(void)
         return;
     }
     lg = mrc_lg_new(); /* NULL: samples are read against the modules at write time */
-    uint64_t rate = env_u64("MAPROOT_PROFILE_RATE", MRC_DEFAULT_PROFILE_RATE, UINT32_MAX);
-    uint64_t depth = env_u64("MAPROOT_STACK_DEPTH", MRC_DEFAULT_STACK_DEPTH, MRC_MAX_STACK_DEPTH);
-    if (depth == 0) {
-        fprintf(stderr, "maproot: MAPROOT_STACK_DEPTH=0 keeps no frames; using %d\n",
-                MRC_DEFAULT_STACK_DEPTH);
-        depth = MRC_DEFAULT_STACK_DEPTH;
-    }
+    uint64_t rate = env_u64("MAPROOT_PROFILE_RATE", MRC_DEFAULT_PROFILE_RATE, 0, UINT32_MAX);
+    uint64_t depth =
+        env_u64("MAPROOT_STACK_DEPTH", MRC_DEFAULT_STACK_DEPTH, 1, MRC_MAX_STACK_DEPTH);
     atomic_store(&stack_depth, (int)depth);
     const char *path = getenv("MAPROOT_PROFILE");
-    uint64_t every = env_u64("MAPROOT_PROFILE_EVERY", 0, UINT32_MAX);
+    uint64_t every = env_u64("MAPROOT_PROFILE_EVERY", 0, 0, UINT32_MAX);
     env_every = (uint32_t)every;
     if (path && *path) {
         env_path = strdup(path);
