@@ -498,14 +498,16 @@ if command -v dot >/dev/null; then
         contains $'\t3,000 entries, largest "user-[0-9]*", "user-[0-9]*", "user-[0-9]*" |' ||
         fail "pprof -svg: the largest keys are not in the picture"
     # dot: the global, the map header, a node per bucket of the ten largest
-    # entries, the entries with key, type and size, the rest in one node
+    # entries, the entries with key, type and size, the rest in one node.
+    # All entries are the same size here, so the ten are taken in bucket
+    # order and may share as few as one bucket and its overflow.
     "$maproot" analyze --binary ./leaks -f dot global.dump >gb.dot && dot -Tsvg gb.dot >gb.svg ||
         fail "dot -Tsvg: global"
     python3 -m svg_nodes gb.svg >gb.nodes
     contains $'^r[0-9]*\tglobal main\.sessionCache$' gb.nodes || fail "dot: no root node: $(head -3 gb.nodes)"
     contains $'^m[0-9]*\tmap\[string\]\*main\.Session header 0x[0-9a-f]* | 3,000 entries, B=9' gb.nodes ||
         fail "dot: no map header node"
-    [ "$(grep -c $'^b[0-9_]*\tbucket\[[0-9]*\]$' gb.nodes)" -ge 5 ] || fail "dot: not a node per bucket"
+    [ "$(grep -c $'^b[0-9_]*\tbucket\[[0-9]*\]$' gb.nodes)" -ge 1 ] || fail "dot: not a node per bucket"
     [ "$(grep -Ec $'^e[0-9]+\t"user-[0-9]+" -> main\.Session \\| [0-9.]+[KM]?i?B retained$' gb.nodes)" = 10 ] ||
         fail "dot: the ten largest entries with key and size: $(grep -m2 '^e' gb.nodes)"
     contains -E $'^f[0-9]*\t2,990 other entries \\| [0-9.]+KiB$' gb.nodes || fail "dot: the rest folded: $(grep '^f' gb.nodes)"
