@@ -750,6 +750,10 @@ static void *hammer(void *arg)
     return NULL;
 }
 
+/* waitpid's status: written while the collector may scan this thread's
+ * stack (a blocking section), so not on it */
+static int child_status;
+
 static void a_fork_while_another_thread_samples_leaves_the_child_a_profiler(void)
 {
     CHECK(mrc_profile_start(1) == 0);
@@ -767,10 +771,9 @@ static void a_fork_while_another_thread_samples_leaves_the_child_a_profiler(void
             for (int k = 0; k < 64; k++) thread_alloc_site();
             _exit(0);
         }
-        int status = 0;
-        pid_t w = pid > 0 ? waitpid(pid, &status, 0) : -1;
+        pid_t w = pid > 0 ? waitpid(pid, &child_status, 0) : -1;
         mr_blocking_exit();
-        if (w != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) bad++;
+        if (w != pid || !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0) bad++;
     }
     atomic_store(&writers_stop, 1);
     mr_blocking_enter();
