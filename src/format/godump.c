@@ -55,7 +55,7 @@ typedef struct rd {
     uint64_t tag;
     mf_error *err;
     /* capacities of the growing arrays */
-    size_t cap_obj, cap_g, cap_f, cap_fin, cap_mp, cap_s, cap_t;
+    size_t cap_obj, cap_g, cap_f, cap_fin, cap_mp, cap_s, cap_t, cap_it;
 } rd;
 
 static int fail(rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -322,8 +322,13 @@ static int record(rd *r)
     case MF_GD_FINALIZER:
     case MF_GD_QUEUED_FINALIZER:
         return rec_finalizer(r, r->tag == MF_GD_QUEUED_FINALIZER);
-    case MF_GD_ITAB:
-        return skip_ints(r, 2);
+    case MF_GD_ITAB: {
+        mf_gd_itab it;
+        if (u(r, &it.itab) || u(r, &it.type)) return -1;
+        GROW(r, d->itabs, d->nitabs, r->cap_it);
+        d->itabs[d->nitabs++] = it;
+        return 0;
+    }
     case MF_GD_OSTHREAD:
         return skip_ints(r, 3);
     case MF_GD_MEMSTATS:
@@ -354,6 +359,45 @@ static int record(rd *r)
     default:
         return fail(r, "unknown record tag %llu", (unsigned long long)r->tag);
     }
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+    uint64_t x = ((const mf_gd_type *)a)->addr, y = ((const mf_gd_type *)b)->addr;
+    return (x > y) - (x < y);
+}
+
+static int cmp_itab(const void *a, const void *b)
+{
+    uint64_t x = ((const mf_gd_itab *)a)->itab, y = ((const mf_gd_itab *)b)->itab;
+    return (x > y) - (x < y);
+}
+
+const mf_gd_type *mf_gd_find_type(const mf_gd_dump *d, uint64_t addr)
+{
+    size_t lo = 0, hi = d->ntypes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->types[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->ntypes && d->types[lo].addr == addr ? &d->types[lo] : NULL;
+}
+
+const mf_gd_type *mf_gd_itab_type(const mf_gd_dump *d, uint64_t itab)
+{
+    size_t lo = 0, hi = d->nitabs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->itabs[mid].itab < itab)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->nitabs && d->itabs[lo].itab == itab ? mf_gd_find_type(d, d->itabs[lo].type)
+                                                       : NULL;
 }
 
 static int cmp_obj(const void *a, const void *b)
@@ -397,6 +441,8 @@ static int index_dump(mf_gd_dump *d, mf_error *err)
                      r.rec);
         return -1;
     }
+    qsort(d->types, d->ntypes, sizeof *d->types, cmp_type);
+    qsort(d->itabs, d->nitabs, sizeof *d->itabs, cmp_itab);
     bool sorted = true;
     for (size_t i = 1; i < d->nobjects && sorted; i++)
         sorted = d->objects[i - 1].addr < d->objects[i].addr;
@@ -522,6 +568,7 @@ void mf_gd_close(mf_gd_dump *d)
     free(d->memprof);
     free(d->samples);
     free(d->types);
+    free(d->itabs);
     free(d);
 }
 
