@@ -280,6 +280,13 @@ typedef struct mp_step {
     uint64_t index;
 } mp_step;
 
+/* Steps a chain shows at most: a longer one keeps its first quarter and
+ * its end (every report, in every format, shows the same). */
+#define MP_CHAIN_STEPS 24
+/* What mp_chain_object and mp_chain_entry cost in proportion to max, not
+ * to the chain's length, for max up to this (a larger max walks). */
+#define MP_CHAIN_STEPS_MAX 256
+
 /* The chain from its root to object o (root step first), or to entry e's
  * slot (mp_chain_entry: ... -> bucket[i] -> overflow#k -> slot j). Writes at
  * most max steps and returns how many (0 if unreachable): a longer chain
