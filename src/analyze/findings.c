@@ -1888,6 +1888,22 @@ static bool put_path(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t 
     return true;
 }
 
+uint64_t mp_chain_elided(const mp_step *s, size_t n)
+{
+    uint64_t left = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i].kind == MP_STEP_ELIDED) left += s[i].index;
+    return left;
+}
+
+uint64_t mp_chain_length(const mp_step *s, size_t n)
+{
+    uint64_t len = n;
+    for (size_t i = 0; i < n; i++)
+        if (s[i].kind == MP_STEP_ELIDED) len--;
+    return len + mp_chain_elided(s, n);
+}
+
 size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps, size_t max)
 {
     chain_out co;
