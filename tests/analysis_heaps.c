@@ -23,9 +23,11 @@
  *             MiB, "big-0" the largest): the pictures (pprof, dot) show
  *             those keys as nodes of their own;
  *   deep      N maps (default 600) in an array at the end of a linked list
- *             of N nodes that a global holds, one entry each: every map's
- *             chain is N + 3 steps long, so a report that shows each chain
- *             whole grows as N squared; `analysis_heaps deep FILE N` sets N;
+ *             of N nodes that a global holds, one entry each but the first,
+ *             a suspect of 2,000 entries of 1 KiB: every map's chain is
+ *             N + 5 steps long (root, N nodes, array, header, bucket,
+ *             slot), so a report that shows chains whole grows as N
+ *             squared; `analysis_heaps deep FILE N` sets N;
  *   stale     a map that is garbage, whose address a function just left all
  *             over the stack below the frame that then takes the snapshot:
  *             the collector's own frames reuse that stack, and their words
@@ -229,7 +231,7 @@ static int heap_deep(const char *path)
     Link *l = chain_head = mr_new(&link_type);
     for (size_t i = 1; i < deep_n; i++) l = l->next = mr_new(&link_type);
     l->tail = mr_new_array(&mr_type_pointer, deep_n);
-    for (size_t i = 0; i < deep_n; i++) l->tail[i] = blob_map(1, 64);
+    for (size_t i = 0; i < deep_n; i++) l->tail[i] = i ? blob_map(1, 64) : blob_map(2000, 1024);
     return snapshot(path, NULL, NULL);
 }
 
