@@ -516,6 +516,8 @@ deep() {
   "$maproot" path -f json d$n.gcstack.gz --object "$hdr" >d$n.path.json 2>&1 || fail "deep $n: path --format json"
   "$maproot" path -f dot d$n.gcstack.gz --object "$hdr" >d$n.path.dot 2>&1 || fail "deep $n: path --format dot"
   "$maproot" path -f json --steps 0 d$n.gcstack.gz --object "$hdr" >d$n.whole.json 2>&1 || fail "deep $n: path --steps 0"
+  printf '{"growth": false}\n' >d$n.policy.json
+  "$maproot" gate --policy d$n.policy.json -f json d$n.gcstack.gz >d$n.gate.json 2>&1 || fail "deep $n: gate: $(head -2 d$n.gate.json)"
   python3 - $n d$n <<'PY' || fail "deep $n: the chains are not shown as they should be (above)"
 import json, re, sys
 from schema_check import load
@@ -546,6 +548,12 @@ for m in a["maps"]:
     want(m["chain_steps"] == whole and m["chain_elided"] == whole - 23 and ch[6]["steps"] == whole - 23 and
          ch[6]["text"] == "... %d more steps ..." % (whole - 23),
          "map %d: %d steps in all, %d elided: %s %s %s" % (m["index"], whole, whole - 23, m["chain_steps"], m["chain_elided"], ch[6]))
+# gate: each map's chain as step texts, the same 24, and the same length
+gate = {[t for t in m["chain"] if t.startswith("map header")][0]: m for m in json.load(open(base + ".gate.json"))["maps"]}
+for m in a["maps"]:
+    gm = gate.get([x["text"] for x in m["chain"] if x["kind"] == "map"][0])
+    want(gm and gm["chain"] == texts(m["chain"]) and gm["chain_steps"] == m["chain_steps"] and
+         gm["chain_elided"] == m["chain_elided"], "gate shows map %d's chain as analyze does: %s" % (m["index"], gm and gm["chain"][:8]))
 # the suspect: its text chain is the JSON's, step for step
 s = a["suspects"][0] if a["suspects"] else None
 want(s is not None and s["count"] == 2000, "the map of 2,000 entries is the suspect")
