@@ -1258,7 +1258,8 @@ static bool elided_from(const mp_step *s, size_t n, const mp_step *w, size_t wn,
             if (!same_step(&s[i], &w[i])) return false;
         return true;
     }
-    if (n != max || s[head].kind != MP_STEP_ELIDED || s[head].index != wn - head - tail) return false;
+    if (n != max || s[head].kind != MP_STEP_ELIDED || s[head].index != wn - head - tail)
+        return false;
     for (size_t i = 0; i < head; i++)
         if (!same_step(&s[i], &w[i])) return false;
     for (size_t i = 0; i < tail; i++)
@@ -1290,8 +1291,8 @@ static void test_a_long_chain_counts_its_middle_without_walking_it(void)
     static mp_step whole[4 * L], s[MP_CHAIN_STEPS_MAX];
     const size_t maxes[] = {8, 16, MP_CHAIN_STEPS, 64, MP_CHAIN_STEPS_MAX};
     uint64_t e0 = a.g->maps[inner.map].first_entry;
-    uint32_t objs[] = {inner.header, end2, second[100], second[10], outer.vals[9], first[70],
-                       first[62], first[30]};
+    uint32_t objs[] = {inner.header,  end2,      second[100], second[10],
+                       outer.vals[9], first[70], first[62],   first[30]};
     size_t checked = 0;
     for (size_t k = 0; k < sizeof maxes / sizeof *maxes; k++) {
         size_t max = maxes[k];

@@ -1687,9 +1687,9 @@ static mp_step slot_step(const mp_entry *en, uint32_t e)
  */
 typedef struct chain_out {
     mp_step *steps;
-    size_t max, head;       /* head: slots for the first steps; the rest a ring */
-    size_t total;           /* steps put (or counted, co_skip) */
-    size_t gap_lo, gap_hi;  /* the steps [gap_lo, gap_hi) were counted, not put */
+    size_t max, head;      /* head: slots for the first steps; the rest a ring */
+    size_t total;          /* steps put (or counted, co_skip) */
+    size_t gap_lo, gap_hi; /* the steps [gap_lo, gap_hi) were counted, not put */
 } chain_out;
 
 static void co_init(chain_out *co, mp_step *steps, size_t max)
@@ -1788,9 +1788,7 @@ static void put_object(const mp_graph *g, const mp_paths *p, uint32_t v, uint32_
         } else {
             s.kind = MP_STEP_BUCKET;
             /* an array holds many buckets: the entry says which one */
-            s.index = through                  ? through->bucket
-                      : e && e->map == bk->map ? e->bucket
-                                               : UINT64_MAX;
+            s.index = through ? through->bucket : e && e->map == bk->map ? e->bucket : UINT64_MAX;
         }
     } else if (via != MP_NONE && g->type[v] != MP_NONE &&
                g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {

@@ -6,6 +6,7 @@
 #include "analyze/parallel.h"
 #include "analyze/u32map.h"
 
+#include "format/grow.h"
 #include "format/hugepages.h"
 
 #include <stdlib.h>
@@ -135,10 +136,13 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
 {
     size_t n = g->nobjects;
     if (g->derived.parent) {
-        *out = (mp_paths){(uint32_t *)g->derived.parent, (uint32_t *)g->derived.root,
-                          (uint32_t *)g->derived.via,    g->derived.nreached,
-                          g->derived.reached_bytes,      true,
-                          NULL,                          calloc(1, sizeof *out->memo)};
+        *out = (mp_paths){.parent = (uint32_t *)g->derived.parent,
+                          .root = (uint32_t *)g->derived.root,
+                          .via = (uint32_t *)g->derived.via,
+                          .nreached = g->derived.nreached,
+                          .reached_bytes = g->derived.reached_bytes,
+                          .borrowed = true,
+                          .memo = calloc(1, sizeof *out->memo)};
         return 0;
     }
     out->memo = calloc(1, sizeof *out->memo); /* without it chains walk their paths */
@@ -264,27 +268,9 @@ uint32_t mp_paths_through(const mp_graph *g, const mp_paths *p, uint32_t o)
     return via;
 }
 
-/* Makes room for n objects on the walk (n <= the object count). */
-static int walk_room(struct mp_path_memo *m, size_t n)
-{
-    if (n <= m->walk_cap) return 0;
-    size_t cap = m->walk_cap ? m->walk_cap * 2 : 256;
-    uint32_t *w = realloc(m->walk, cap * sizeof *w);
-    if (!w) return -1;
-    m->walk = w;
-    m->walk_cap = cap;
-    return 0;
-}
-
 static int memo_add(struct mp_path_memo *m, uint32_t o, path_rec r)
 {
-    if (m->nrecs == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 256;
-        path_rec *x = realloc(m->recs, cap * sizeof *x);
-        if (!x) return -1;
-        m->recs = x;
-        m->cap = cap;
-    }
+    if (!MF_GROW(m->recs, m->cap, m->nrecs + 1, 256)) return -1;
     if (m->nrecs >= UINT32_MAX || mp_u32map_put(&m->at, o, (uint32_t)m->nrecs) < 0) return -1;
     m->recs[m->nrecs++] = r;
     return 0;
@@ -299,7 +285,8 @@ int mp_paths_measure(const mp_graph *g, const mp_paths *p, uint32_t o, size_t *o
     size_t n = 0;
     uint32_t v = o, at;
     while (v != MP_NONE && !mp_u32map_get(&m->at, v, &at)) {
-        if (n >= g->nobjects || walk_room(m, n + 1)) return -1; /* a cycle: corrupt parents */
+        if (n >= g->nobjects || !MF_GROW(m->walk, m->walk_cap, n + 1, 256))
+            return -1; /* (n past the object count: a cycle, corrupt parents) */
         m->walk[n++] = v;
         v = p->parent[v];
     }

@@ -39,10 +39,10 @@ typedef struct mp_paths {
     uint32_t *via;
     size_t nreached;
     uint64_t reached_bytes;
-    bool borrowed; /* the arrays are the graph's (g->derived): not freed */
-    uint32_t *lent; /* the one of parent, root and via that lies in the
-                       graph's memory (mp_paths_spare_ahead), NULL none:
-                       not freed here; the paths go before the graph */
+    bool borrowed;             /* the arrays are the graph's (g->derived): not freed */
+    uint32_t *lent;            /* the one of parent, root and via that lies in the
+                                  graph's memory (mp_paths_spare_ahead), NULL none:
+                                  not freed here; the paths go before the graph */
     struct mp_path_memo *memo; /* what mp_paths_measure learnt of long
                                   paths; NULL when it could not be had */
 } mp_paths;

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static void fmt_bytes(char *buf, size_t size, uint64_t v)
 {
     mp_format_value(buf, size, (int64_t)v, "bytes", false);
@@ -444,11 +443,10 @@ json_t *mp_pathview_json(const mp_graph *g, const mp_paths *p, const mp_pathview
     for (size_t i = 0; i < v->nrows; i++) {
         const mp_pathrow *r = &v->rows[i];
         size_t n = mp_pathview_chain(g, p, v, r, &s, &cap);
-        json_t *row =
-            json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}", "root", mp_root_json(g, r->root),
-                      "length", (json_int_t)r->length, "objects", (json_int_t)r->objects,
-                      "bytes", (json_int_t)r->bytes, "object", mp_object_json(g, r->object),
-                      "chain", mp_chain_json(g, s, n));
+        json_t *row = json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}", "root", mp_root_json(g, r->root),
+                                "length", (json_int_t)r->length, "objects", (json_int_t)r->objects,
+                                "bytes", (json_int_t)r->bytes, "object",
+                                mp_object_json(g, r->object), "chain", mp_chain_json(g, s, n));
         if (row) mp_chain_length_json(row, s, n);
         json_array_append_new(arr, row);
     }

@@ -49,9 +49,9 @@ typedef struct mp_pathview {
     uint64_t unreachable; /* those no root reaches */
     mp_pathrow *rows;     /* shortest first */
     size_t nrows, nrows_all;
-    size_t steps;         /* steps of a chain shown (a longer one keeps its
-                             ends): MP_CHAIN_STEPS when 0 (the caller sets
-                             it after mp_pathview_*), SIZE_MAX every step */
+    size_t steps; /* steps of a chain shown (a longer one keeps its
+                     ends): MP_CHAIN_STEPS when 0 (the caller sets
+                     it after mp_pathview_*), SIZE_MAX every step */
 } mp_pathview;
 
 /* top: rows kept (0 all). */

@@ -1248,8 +1248,7 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
         uint64_t shown = 0;
         for (size_t c = 0; c < got; c++) {
             size_t cn = entry_chain(a, ix[c], s, CHAIN_MAX);
-            dot_chain(out, a, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, chain++, seen,
-                      &indexed);
+            dot_chain(out, a, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, chain++, seen, &indexed);
             shown += entry_bytes(a, ix[c]);
         }
         /* the other holders of the header itself: each one node, with an

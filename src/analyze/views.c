@@ -113,7 +113,8 @@ json_t *mp_chain_json(const mp_graph *g, const mp_step *s, size_t n)
 
 int mp_chain_length_json(json_t *obj, const mp_step *s, size_t n)
 {
-    return json_object_set_new(obj, "chain_steps", json_integer((json_int_t)mp_chain_length(s, n))) |
+    return json_object_set_new(obj, "chain_steps",
+                               json_integer((json_int_t)mp_chain_length(s, n))) |
            json_object_set_new(obj, "chain_elided",
                                json_integer((json_int_t)mp_chain_elided(s, n)));
 }
