@@ -21,9 +21,9 @@
 const char *mp_evidence_name(unsigned bit)
 {
     static const char *const names[MP_EV_COUNT] = {
-        "large_share", "emptied",        "iterator_only", "stack_frame", "pointer_keys",
-        "old_buckets", "shared_entries", "several_roots", "growing",     "slice_buffers",
-        "nan_keys"};
+        "large_share",  "emptied",       "iterator_only",  "stack_frame",
+        "pointer_keys", "old_buckets",   "shared_entries", "several_roots",
+        "growing",      "slice_buffers", "nan_keys"};
     return bit < MP_EV_COUNT ? names[bit] : "?";
 }
 

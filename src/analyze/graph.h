@@ -153,9 +153,9 @@ typedef struct mp_map {
     uint64_t bucket_size;
     uint32_t key_size, value_size; /* bytes of a key and a value slot, 0 unknown */
     bool types_inferred;           /* type_name and sizes guessed from the layout alone */
-    uint64_t nan_keys; /* entries whose key is a float NaN, which equals nothing, itself
-                          included: no lookup or delete finds them again (0 when the
-                          keys are not known to be floats) */
+    uint64_t nan_keys;             /* entries whose key is a float NaN, which equals nothing, itself
+                                      included: no lookup or delete finds them again (0 when the
+                                      keys are not known to be floats) */
     /* computed at finish */
     size_t first_bucket, nbuckets;          /* into g->buckets */
     size_t first_entry, nentries;           /* into g->entries */

@@ -681,7 +681,7 @@ static void init_once_fn(void)
         fprintf(stderr, "maproot: out of memory: heap profiling is off\n");
         return;
     }
-    lg = mrc_lg_new(); /* NULL: samples are read against the modules at write time */
+    lg = mrc_lg_new();   /* NULL: samples are read against the modules at write time */
     capture_gate_init(); /* after both: its fork handlers run before theirs */
     uint64_t rate = env_u64("MAPROOT_PROFILE_RATE", MRC_DEFAULT_PROFILE_RATE, 0, UINT32_MAX);
     uint64_t depth =

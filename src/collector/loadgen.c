@@ -196,8 +196,8 @@ static int note_module(struct dl_phdr_info *info, size_t size, void *ud)
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || !ph->p_memsz) continue;
         if (!added) {
             char abs[PATH_MAX];
-            const char *path = !*name         ? w->program
-                               : *name == '/' ? name
+            const char *path = !*name                ? w->program
+                               : *name == '/'        ? name
                                : realpath(name, abs) ? abs
                                                      : name;
             char *copy = MF_GROW(w->mods, w->cap_mods, w->n_mods + 1, 16) ? strdup(path) : NULL;
@@ -216,10 +216,9 @@ static int note_module(struct dl_phdr_info *info, size_t size, void *ud)
             return 1;
         }
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        w->segs[w->n_segs++] = (mrc_lg_segment){lo & ~(page - 1),
-                                                (lo + ph->p_memsz + page - 1) & ~(page - 1),
-                                                ph->p_offset & ~(uint64_t)(page - 1),
-                                                (uint32_t)(w->n_mods - 1)};
+        w->segs[w->n_segs++] =
+            (mrc_lg_segment){lo & ~(page - 1), (lo + ph->p_memsz + page - 1) & ~(page - 1),
+                             ph->p_offset & ~(uint64_t)(page - 1), (uint32_t)(w->n_mods - 1)};
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,31 +374,36 @@ static int cmp_itab(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-const mf_gd_type *mf_gd_find_type(const mf_gd_dump *d, uint64_t addr)
+/* The first of n records of `size` bytes at base, sorted by the uint64_t
+ * each begins with (a type's address, an itab's), whose key is >= key. */
+_Static_assert(offsetof(mf_gd_type, addr) == 0 && offsetof(mf_gd_itab, itab) == 0,
+               "the records searched begin with their key");
+
+static size_t first_at_or_after(const void *base, size_t n, size_t size, uint64_t key)
 {
-    size_t lo = 0, hi = d->ntypes;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (d->types[mid].addr < addr)
+        uint64_t k;
+        memcpy(&k, (const char *)base + mid * size, sizeof k);
+        if (k < key)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < d->ntypes && d->types[lo].addr == addr ? &d->types[lo] : NULL;
+    return lo;
+}
+
+const mf_gd_type *mf_gd_find_type(const mf_gd_dump *d, uint64_t addr)
+{
+    size_t i = first_at_or_after(d->types, d->ntypes, sizeof *d->types, addr);
+    return i < d->ntypes && d->types[i].addr == addr ? &d->types[i] : NULL;
 }
 
 const mf_gd_type *mf_gd_itab_type(const mf_gd_dump *d, uint64_t itab)
 {
-    size_t lo = 0, hi = d->nitabs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (d->itabs[mid].itab < itab)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < d->nitabs && d->itabs[lo].itab == itab ? mf_gd_find_type(d, d->itabs[lo].type)
-                                                       : NULL;
+    size_t i = first_at_or_after(d->itabs, d->nitabs, sizeof *d->itabs, itab);
+    return i < d->nitabs && d->itabs[i].itab == itab ? mf_gd_find_type(d, d->itabs[i].type) : NULL;
 }
 
 static int cmp_obj(const void *a, const void *b)
