@@ -169,6 +169,24 @@ static void group_sites(const mp_graph *g, const mp_findings *f, const cand *v, 
     memcpy(gp->sites, t, gp->nsites * sizeof *t);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The members' headers, sorted: a walk asks of every node whether it is
+ * one (a sorted array costs 4 bytes a member, a hash map four times that). */
+typedef struct members {
+    uint32_t *h;
+    size_t n;
+} members;
+
+static bool is_member(const members *mb, uint32_t x)
+{
+    return bsearch(&x, mb->h, mb->n, sizeof x, cmp_u32) != NULL;
+}
+
 /*
  * The holder of members v[0..n) (one type, one top) into *holder, and
  * which of them are nested, by one walk up from each header. The first
@@ -182,12 +200,14 @@ static void group_sites(const mp_graph *g, const mp_findings *f, const cand *v, 
 static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uint32_t *holder)
 {
     const mp_dom *d = c->d;
-    mp_u32map memo = {0}, members = {0};
+    mp_u32map memo = {0};
+    members mb = {malloc(n * sizeof *mb.h), n};
     uint32_t *ref = NULL;
     int rc = -1;
     *holder = MP_NONE;
-    for (size_t i = 0; i < n; i++)
-        if (mp_u32map_put(&members, c->g->maps[v[i].map].header, 1) < 0) goto done;
+    if (!mb.h) goto done;
+    for (size_t i = 0; i < n; i++) mb.h[i] = c->g->maps[v[i].map].header;
+    qsort(mb.h, n, sizeof *mb.h, cmp_u32);
     /* the reference chain: from the first header up to the top */
     size_t na = 0;
     uint32_t x = c->g->maps[v[0].map].header;
@@ -204,7 +224,7 @@ static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uin
     for (size_t i = na; i-- > 0;) {
         if (mp_u32map_put(&memo, c->path[i], (uint32_t)i | (above ? NESTED_BIT : 0)) < 0)
             goto done;
-        above |= mp_u32map_get(&members, c->path[i], NULL);
+        above |= is_member(&mb, c->path[i]);
     }
     ref = malloc(na * sizeof *ref);
     if (!ref) goto done;
@@ -222,10 +242,10 @@ static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uin
             }
         }
         uint32_t pos = got & ~NESTED_BIT;
-        above = (got & NESTED_BIT) || mp_u32map_get(&members, x, NULL);
+        above = (got & NESTED_BIT) || is_member(&mb, x);
         for (size_t i = np; i-- > 0;) {
             if (mp_u32map_put(&memo, c->path[i], pos | (above ? NESTED_BIT : 0)) < 0) goto done;
-            above |= mp_u32map_get(&members, c->path[i], NULL);
+            above |= is_member(&mb, c->path[i]);
         }
         /* the header is remembered now, with whether a member lies above */
         uint32_t own = 0;
@@ -239,7 +259,7 @@ static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uin
 done:
     free(ref);
     mp_u32map_free(&memo);
-    mp_u32map_free(&members);
+    free(mb.h);
     return rc;
 }
 
