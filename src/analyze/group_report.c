@@ -115,11 +115,7 @@ void mp_group_print_text(FILE *out, const mp_snapshot_analysis *a, const mp_grou
     mp_root_text(g, group_root(a, gp), rt, sizeof rt);
     fprintf(out, "  root     %s%s\n", rt, gp->root == MP_NONE ? " (and other roots)" : "");
     mp_step s[CHAIN_MAX];
-    size_t n = holder_chain(a, gp, s, CHAIN_TEXT_MAX);
-    if (n) {
-        fputs("  holder   ", out);
-        mp_snapshot_print_chain(out, g, s, n, "           ");
-    }
+    mp_snapshot_print_chain(out, g, "holder", s, holder_chain(a, gp, s, CHAIN_TEXT_MAX));
     mf_format_count(c2, sizeof c2, gp->entries);
     mf_format_count(c3, sizeof c3, gp->min_entries);
     mf_format_count(c4, sizeof c4, gp->max_entries);
@@ -132,12 +128,8 @@ void mp_group_print_text(FILE *out, const mp_snapshot_analysis *a, const mp_grou
         fprintf(out, "; %s more inside them", c3);
     }
     fputc('\n', out);
-    size_t below;
-    n = example_chain(a, gp, s, CHAIN_TEXT_MAX, &below);
-    if (n > below) {
-        fputs("  example  ", out);
-        mp_snapshot_print_chain(out, g, s + below, n - below, "           ");
-    }
+    size_t below, n = example_chain(a, gp, s, CHAIN_TEXT_MAX, &below);
+    mp_snapshot_print_chain(out, g, "example", s + below, n - below);
     mp_format_pct(b2, sizeof b2, (int64_t)gp->score, (int64_t)a->f.heap_bytes);
     fmt_bytes(b1, sizeof b1, a->f.maps[gp->example].retained);
     fprintf(out, "  why      together they hold %s of the reachable heap; the largest alone %s\n",

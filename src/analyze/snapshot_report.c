@@ -380,6 +380,15 @@ static void print_chain_text(FILE *out, const mp_graph *g, const mp_step *s, siz
     fputc('\n', out);
 }
 
+/* "  LABEL    chain" of a suspect's report: nothing when the chain is empty. */
+static void print_chain_line(FILE *out, const mp_graph *g, const char *label, const mp_step *s,
+                             size_t n)
+{
+    if (!n) return;
+    fprintf(out, "  %-8s ", label);
+    print_chain_text(out, g, s, n, "           ");
+}
+
 /* What map r retains beyond its table and what its entries retain one by
  * one: objects that several of its entries point to, which deleting any
  * one entry would not free. */
@@ -600,11 +609,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     fprintf(out, "  root     %s\n", rt);
     print_other_holders(out, a, r, main_root);
     mp_step s[CHAIN_MAX];
-    size_t n = map_chain(a, r->map, s, CHAIN_TEXT_MAX);
-    if (n) {
-        fputs("  chain    ", out);
-        print_chain_text(out, g, s, n, "           ");
-    }
+    print_chain_line(out, g, "chain", s, map_chain(a, r->map, s, CHAIN_TEXT_MAX));
     fmt_count(c1, sizeof c1, m->nmain);
     fmt_count(c2, sizeof c2, m->noverflow_walked);
     fmt_bytes(b1, sizeof b1, m->table_bytes);
@@ -1591,10 +1596,10 @@ void mp_snapshot_frame_text(const mp_graph *g, uint32_t frame, char *buf, size_t
     frame_text(g, frame, buf, size);
 }
 
-void mp_snapshot_print_chain(FILE *out, const mp_graph *g, const mp_step *s, size_t n,
-                             const char *indent)
+void mp_snapshot_print_chain(FILE *out, const mp_graph *g, const char *label, const mp_step *s,
+                             size_t n)
 {
-    print_chain_text(out, g, s, n, indent);
+    print_chain_line(out, g, label, s, n);
 }
 
 json_t *mp_snapshot_chain_json(const mp_graph *g, const mp_step *s, size_t n)

@@ -91,12 +91,13 @@ uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_map_report *r);
 const char *mp_evidence_fix(uint32_t evidence);
 
 /* Pieces of the reports that the group suspects' (group_report.h) share:
- * "function (file:line)" of a frame ("" for MP_NONE); a chain as text,
- * wrapped at 80 columns with indent; a chain, a root (null past the roots)
+ * "function (file:line)" of a frame ("" for MP_NONE); a chain as a line
+ * "  LABEL    chain" of a suspect's text (wrapped at 80 columns; nothing
+ * when n is 0); a chain, a root (null past the roots)
  * and a frame (null for MP_NONE) as JSON (NULL when out of memory). */
 void mp_snapshot_frame_text(const mp_graph *g, uint32_t frame, char *buf, size_t size);
-void mp_snapshot_print_chain(FILE *out, const mp_graph *g, const mp_step *s, size_t n,
-                             const char *indent);
+void mp_snapshot_print_chain(FILE *out, const mp_graph *g, const char *label, const mp_step *s,
+                             size_t n);
 json_t *mp_snapshot_chain_json(const mp_graph *g, const mp_step *s, size_t n);
 json_t *mp_snapshot_root_json(const mp_graph *g, uint32_t r);
 json_t *mp_snapshot_frame_json(const mp_graph *g, uint32_t f);
