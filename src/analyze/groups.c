@@ -11,7 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NESTED_BIT 0x80000000u /* in a walk's memo: a member's header lies above */
+/* The states of an object in a walk's memo (d->root_of, lent): not walked
+ * yet, a member's header not walked yet, or walked: the position on the
+ * reference chain where its way up meets it, with whether a member's
+ * header lies above it (NESTED_BIT) and whether it is one (MEMBER_BIT). */
+#define UNSEEN 0xffffffffu
+#define UNSEEN_MEMBER 0xfffffffeu
+#define NESTED_BIT 0x80000000u
+#define MEMBER_BIT 0x40000000u
+#define POS_MASK 0x3fffffffu
 
 /* A live map and the node its group is first split by: the root that alone
  * keeps its header (its node), or MP_NONE until its top is found. */
@@ -22,9 +30,10 @@ typedef struct cand {
 
 typedef struct group_ctx {
     const mp_graph *g;
-    const mp_dom *d;
+    mp_dom *d;
     const mp_findings *f;
     mp_groups *out;
+    bool lent; /* d->root_of holds a walk's memo: filled back at the end */
     size_t cap;
     mp_u32map tops;  /* node -> its top, over every walk for tops */
     uint32_t *path;  /* a walk's nodes, reused */
@@ -65,19 +74,25 @@ static bool path_put(group_ctx *c, size_t n, uint32_t x)
     return true;
 }
 
-/* Whether the members' retained sizes together could make a suspect: the
- * score is never more than they retain. Keeps the walks off the many
- * small groups that cannot pass. */
-static bool could_pass(const mp_findings *f, uint64_t retained)
+/* Whether bytes could make a suspect group, by the yardsticks of
+ * judge_group: significant and a large share. */
+static bool could_pass(const mp_findings *f, uint64_t bytes)
 {
-    return retained >= f->significant && f->heap_bytes &&
-           (double)retained * 100.0 >= f->share_pct * (double)f->heap_bytes;
+    return bytes >= f->significant && f->heap_bytes &&
+           (double)bytes * 100.0 >= f->share_pct * (double)f->heap_bytes;
 }
 
-static uint64_t run_retained(const group_ctx *c, const cand *v, size_t n)
+/* What maps v[0..n) could score together at most: the score of a group of
+ * them before nested members are set apart (which only lowers it). When
+ * it cannot pass, no walk is made: e.g. a few large maps that are
+ * suspects on their own score nothing together. */
+static uint64_t run_score(const group_ctx *c, const cand *v, size_t n)
 {
     uint64_t s = 0;
-    for (size_t i = 0; i < n; i++) s += c->f->maps[v[i].map].retained;
+    for (size_t i = 0; i < n; i++) {
+        const mp_map_report *r = &c->f->maps[v[i].map];
+        if (!r->suspect) s += r->retained - (r->inner_bytes < r->retained ? r->inner_bytes : r->retained);
+    }
     return s;
 }
 
@@ -169,98 +184,98 @@ static void group_sites(const mp_graph *g, const mp_findings *f, const cand *v, 
     memcpy(gp->sites, t, gp->nsites * sizeof *t);
 }
 
-static int cmp_u32(const void *a, const void *b)
+static bool seen(uint32_t v)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    return v < UNSEEN_MEMBER;
 }
 
-/* The members' headers, sorted: a walk asks of every node whether it is
- * one (a sorted array costs 4 bytes a member, a hash map four times that). */
-typedef struct members {
-    uint32_t *h;
-    size_t n;
-} members;
-
-static bool is_member(const members *mb, uint32_t x)
+static bool member(uint32_t v)
 {
-    return bsearch(&x, mb->h, mb->n, sizeof x, cmp_u32) != NULL;
+    return v == UNSEEN_MEMBER || (seen(v) && (v & MEMBER_BIT));
+}
+
+/* Records walked object x in the memo m: position pos, a member above. */
+static void remember(uint32_t *m, uint32_t x, uint32_t pos, bool above)
+{
+    m[x] = pos | (above ? NESTED_BIT : 0) | (member(m[x]) ? MEMBER_BIT : 0);
 }
 
 /*
  * The holder of members v[0..n) (one type, one top) into *holder, and
  * which of them are nested, by one walk up from each header. The first
- * member's chain up to the top is the reference: each node remembers the
- * position on it where the way up from the node meets it, and whether a
- * member's header lies above the node. Every later walk stops at the first
- * remembered node, so each node is visited once; the holder is the
- * reference node at the highest position met. *holder is MP_NONE when a
- * walk leaves the top (no common holder). -1 out of memory.
+ * member's chain up to the top is the reference: each object remembers the
+ * position on it where the way up from the object meets it, and whether a
+ * member's header lies above the object. Every later walk stops at the
+ * first remembered object (or at the top, a root's node), so each object
+ * is visited once; the holder is the reference node at the highest
+ * position met. The memo is d->root_of, lent (c->lent: filled back by the
+ * caller): no memory beyond the reference chain. *holder is MP_NONE when
+ * a walk leaves the top (no common holder). -1 out of memory.
  */
 static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uint32_t *holder)
 {
     const mp_dom *d = c->d;
-    mp_u32map memo = {0};
-    members mb = {malloc(n * sizeof *mb.h), n};
-    uint32_t *ref = NULL;
-    int rc = -1;
+    size_t no = d->nobjects;
+    uint32_t *m = d->root_of, *ref = NULL;
     *holder = MP_NONE;
-    if (!mb.h) goto done;
-    for (size_t i = 0; i < n; i++) mb.h[i] = c->g->maps[v[i].map].header;
-    qsort(mb.h, n, sizeof *mb.h, cmp_u32);
+    c->lent = true;
+    memset(m, 0xff, no * sizeof *m); /* every object UNSEEN */
+    for (size_t i = 0; i < n; i++) m[c->g->maps[v[i].map].header] = UNSEEN_MEMBER;
     /* the reference chain: from the first header up to the top */
     size_t na = 0;
     uint32_t x = c->g->maps[v[0].map].header;
     for (;;) {
-        if (!path_put(c, na++, x)) goto done;
+        if (!path_put(c, na++, x)) return -1;
         if (x == v[0].top) break;
         x = d->idom[x];
-        if (x == MP_NONE || x == d->super_root || na > d->nnodes) {
-            rc = 0;
-            goto done;
-        }
+        if (x == MP_NONE || x == d->super_root || na > POS_MASK) return 0;
     }
     bool above = false;
     for (size_t i = na; i-- > 0;) {
-        if (mp_u32map_put(&memo, c->path[i], (uint32_t)i | (above ? NESTED_BIT : 0)) < 0)
-            goto done;
-        above |= is_member(&mb, c->path[i]);
+        uint32_t y = c->path[i];
+        if (y >= no) continue; /* the top, a root's node: no member */
+        bool mem = member(m[y]);
+        remember(m, y, (uint32_t)i, above);
+        above |= mem;
     }
     ref = malloc(na * sizeof *ref);
-    if (!ref) goto done;
+    if (!ref) return -1;
     memcpy(ref, c->path, na * sizeof *ref);
-    uint32_t lca = 0, got = 0;
-    for (size_t m = 0; m < n; m++) {
+    uint32_t lca = 0;
+    for (size_t k = 0; k < n; k++) {
         size_t np = 0;
-        x = c->g->maps[v[m].map].header;
-        while (!mp_u32map_get(&memo, x, &got)) {
-            if (!path_put(c, np++, x)) goto done;
+        uint32_t h = c->g->maps[v[k].map].header, got = (uint32_t)(na - 1);
+        for (x = h; x < no && !seen(m[x]);) {
+            if (!path_put(c, np++, x)) {
+                free(ref);
+                return -1;
+            }
             x = d->idom[x];
-            if (x == MP_NONE || x == d->super_root || np > d->nnodes) {
-                rc = 0;
-                goto done;
+            if (x == MP_NONE || x == d->super_root || np > no) {
+                free(ref);
+                return 0;
             }
         }
-        uint32_t pos = got & ~NESTED_BIT;
-        above = (got & NESTED_BIT) || is_member(&mb, x);
+        if (x < no) got = m[x];
+        else if (x != v[0].top) { /* another root's node: not this top */
+            free(ref);
+            return 0;
+        }
+        uint32_t pos = got & POS_MASK;
+        above = x < no && ((got & NESTED_BIT) || (got & MEMBER_BIT));
         for (size_t i = np; i-- > 0;) {
-            if (mp_u32map_put(&memo, c->path[i], pos | (above ? NESTED_BIT : 0)) < 0) goto done;
-            above |= is_member(&mb, c->path[i]);
+            bool mem = member(m[c->path[i]]);
+            remember(m, c->path[i], pos, above);
+            above |= mem;
         }
         /* the header is remembered now, with whether a member lies above */
-        uint32_t own = 0;
-        mp_u32map_get(&memo, c->g->maps[v[m].map].header, &own);
-        nested[m] = (own & NESTED_BIT) != 0;
+        nested[k] = (m[h] & NESTED_BIT) != 0;
         if (pos > lca) lca = pos;
     }
     assert(lca < na);
     *holder = ref[lca];
-    rc = 0;
-done:
     free(ref);
-    mp_u32map_free(&memo);
-    free(mb.h);
-    return rc;
+    return 0;
 }
 
 /* Judges a group by a single map's yardsticks (groups.h). */
@@ -312,14 +327,16 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
         if (gp.example == MP_NONE || r->retained > f->maps[gp.example].retained)
             gp.example = v[i].map;
     }
-    if (rc || gp.nmaps < 2 || !could_pass(f, gp.retained) || under_a_table(g, c->d, holder)) {
+    if (rc || gp.nmaps < 2 || !could_pass(f, gp.score) || under_a_table(g, c->d, holder)) {
         free(nested);
         return rc;
     }
     qsort(c->counts, nc, sizeof *c->counts, cmp_u64);
     gp.median_entries = c->counts[nc / 2];
     gp.type_map = v[0].map;
-    gp.root = holder < c->d->nobjects ? c->d->root_of[holder] : holder - (uint32_t)c->d->nobjects;
+    /* the single root keeping the holder: the top's, when the top is a
+     * root's node (d->root_of is the walks' memo now) */
+    gp.root = v[0].top >= c->d->nobjects ? v[0].top - (uint32_t)c->d->nobjects : MP_NONE;
     group_sites(g, f, v, n, nested, &gp);
     free(nested);
     judge_group(f, &gp);
@@ -344,7 +361,7 @@ static int split_by_top(group_ctx *c, cand *v, size_t n)
     sort_g_ = NULL;
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && v[j].top == v[i].top; j++) {}
-        if (j - i >= 2 && could_pass(c->f, run_retained(c, v + i, j - i)) &&
+        if (j - i >= 2 && could_pass(c->f, run_score(c, v + i, j - i)) &&
             build_group(c, v + i, j - i))
             return -1;
     }
@@ -360,7 +377,7 @@ static int cmp_group(const void *a, const void *b)
     return x->type_map < y->type_map ? -1 : x->type_map > y->type_map;
 }
 
-int mp_groups_compute(const mp_graph *g, const mp_dom *d, const mp_findings *f, mp_groups *out,
+int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, mp_groups *out,
                       mf_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -381,7 +398,7 @@ int mp_groups_compute(const mp_graph *g, const mp_dom *d, const mp_findings *f, 
      * several roots keep last: MP_NONE sorts after every node) */
     for (size_t i = 0, j; i < nv; i = j) {
         for (j = i + 1; j < nv && same_type(g, &v[i], &v[j]); j++) {}
-        if (j - i >= 2 && could_pass(f, run_retained(&c, v + i, j - i)) &&
+        if (j - i >= 2 && could_pass(f, run_score(&c, v + i, j - i)) &&
             split_by_top(&c, v + i, j - i))
             goto oom;
     }
@@ -389,10 +406,12 @@ int mp_groups_compute(const mp_graph *g, const mp_dom *d, const mp_findings *f, 
     mp_u32map_free(&c.tops);
     free(c.path);
     free(c.counts);
+    if (c.lent) mp_dom_fill_root_of(d);
     if (out->n > 1) qsort(out->groups, out->n, sizeof *out->groups, cmp_group);
     for (size_t i = 0; i < out->n; i++) out->nsuspects += out->groups[i].suspect;
     return 0;
 oom:
+    if (c.lent) mp_dom_fill_root_of(d);
     free(v);
     mp_u32map_free(&c.tops);
     free(c.path);

@@ -34,8 +34,9 @@
  * Judged by a single map's yardsticks (mp_findings.significant,
  * share_pct): LARGE_SHARE when the score is at least share_pct of the
  * reachable heap; a suspect when LARGE_SHARE and the score is significant.
- * Only groups whose members' retained sizes could pass are looked at (the
- * walks cost nothing otherwise). Growth across snapshots is not judged
+ * Only groups whose score could pass are looked at and kept (the walks
+ * cost nothing otherwise: a few large maps that are suspects on their own
+ * score nothing together). Growth across snapshots is not judged
  * for groups (diff and gate follow maps one by one).
  *
  * Cost: a pass over the maps, a sort of the candidates, and for each
@@ -44,9 +45,11 @@
  * union of those paths is visited once (a list of a million elements,
  * each with a map, is walked once, not a million times).
  *
- * Memory: while a candidate group is judged, a hash map of the nodes of
- * those paths (some 16 to 32 bytes each) and 4 bytes per member; nothing
- * when no group could pass. mp_groups owns its arrays (mp_groups_free).
+ * Memory: the walks remember what they met in d->root_of, lent (the array
+ * is filled back from the tree in one pass at the end), so a group costs
+ * its reference chain and a few bytes per member; the maps that several
+ * roots keep are told apart by their tops in a hash map of the nodes
+ * walked to find them. mp_groups owns its arrays (mp_groups_free).
  * Errors: -1 with err set when out of memory.
  */
 #ifndef MP_GROUPS_H
@@ -85,9 +88,10 @@ typedef struct mp_groups {
 } mp_groups;
 
 /* The groups of the maps of g (f: their findings, d and g's dominator
- * tree). Only groups whose members' retained sizes together reach
- * significance and share are kept. */
-int mp_groups_compute(const mp_graph *g, const mp_dom *d, const mp_findings *f, mp_groups *out,
+ * tree). Only groups whose score reaches significance and share are kept. d->root_of is lent to the walks as
+ * their memo and holds its values again on return (mp_dom_fill_root_of),
+ * success or not: d is otherwise only read. */
+int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, mp_groups *out,
                       mf_error *err);
 void mp_groups_free(mp_groups *gr);
 
