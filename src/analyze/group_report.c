@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHAIN_MAX 64      /* steps of a chain in JSON */
-#define CHAIN_TEXT_MAX 24 /* in text: a longer chain shows its ends */
+#define CHAIN_MAX MP_CHAIN_STEPS /* steps of a chain shown: a longer one shows its ends */
 
 /* Whether group gp ranks before map suspect r: growing maps first (a
  * group's growth is not judged), then the higher score; a map first on a
@@ -115,7 +114,7 @@ void mp_group_print_text(FILE *out, const mp_snapshot_analysis *a, const mp_grou
     mp_root_text(g, group_root(a, gp), rt, sizeof rt);
     fprintf(out, "  root     %s%s\n", rt, gp->root == MP_NONE ? " (and other roots)" : "");
     mp_step s[CHAIN_MAX];
-    mp_snapshot_print_chain(out, g, "holder", s, holder_chain(a, gp, s, CHAIN_TEXT_MAX));
+    mp_snapshot_print_chain(out, g, "holder", s, holder_chain(a, gp, s, CHAIN_MAX));
     mf_format_count(c2, sizeof c2, gp->entries);
     mf_format_count(c3, sizeof c3, gp->min_entries);
     mf_format_count(c4, sizeof c4, gp->max_entries);
@@ -128,7 +127,7 @@ void mp_group_print_text(FILE *out, const mp_snapshot_analysis *a, const mp_grou
         fprintf(out, "; %s more inside them", c3);
     }
     fputc('\n', out);
-    size_t below, n = example_chain(a, gp, s, CHAIN_TEXT_MAX, &below);
+    size_t below, n = example_chain(a, gp, s, CHAIN_MAX, &below);
     mp_snapshot_print_chain(out, g, "example", s + below, n - below);
     mp_format_pct(b2, sizeof b2, (int64_t)gp->score, (int64_t)a->f.heap_bytes);
     fmt_bytes(b1, sizeof b1, a->f.maps[gp->example].retained);
