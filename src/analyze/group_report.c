@@ -201,24 +201,24 @@ json_t *mp_group_json(const mp_snapshot_analysis *a, const mp_group *gp, size_t 
     mp_step s[CHAIN_MAX];
     size_t n = holder_chain(a, gp, s, CHAIN_MAX);
     json_t *j = json_object();
-    int bad =
-        put(j, "rank", rank ? json_integer((json_int_t)rank) : json_null()) |
-        mp_json_set_text(j, "type", group_type(g, gp)) |
-        put(j, "maps", json_integer((json_int_t)gp->nmaps)) |
-        put(j, "nested_maps", json_integer((json_int_t)gp->nested)) |
-        put(j, "entries", json_integer((json_int_t)gp->entries)) |
-        put(j, "min_entries", json_integer((json_int_t)gp->min_entries)) |
-        put(j, "median_entries", json_integer((json_int_t)gp->median_entries)) |
-        put(j, "max_entries", json_integer((json_int_t)gp->max_entries)) |
-        put(j, "retained_bytes", json_integer((json_int_t)gp->retained)) |
-        put(j, "score_bytes", json_integer((json_int_t)gp->score)) |
-        put(j, "heap_share",
-            json_real(a->f.heap_bytes ? (double)gp->retained / (double)a->f.heap_bytes : 0)) |
-        put(j, "suspect_members", json_integer((json_int_t)gp->suspect_members)) |
-        put(j, "suspect", json_boolean(gp->suspect));
+    int bad = put(j, "rank", rank ? json_integer((json_int_t)rank) : json_null()) |
+              mp_json_set_text(j, "type", group_type(g, gp)) |
+              put(j, "maps", json_integer((json_int_t)gp->nmaps)) |
+              put(j, "nested_maps", json_integer((json_int_t)gp->nested)) |
+              put(j, "entries", json_integer((json_int_t)gp->entries)) |
+              put(j, "min_entries", json_integer((json_int_t)gp->min_entries)) |
+              put(j, "median_entries", json_integer((json_int_t)gp->median_entries)) |
+              put(j, "max_entries", json_integer((json_int_t)gp->max_entries)) |
+              put(j, "retained_bytes", json_integer((json_int_t)gp->retained)) |
+              put(j, "score_bytes", json_integer((json_int_t)gp->score)) |
+              put(j, "heap_share",
+                  json_real(a->f.heap_bytes ? (double)gp->retained / (double)a->f.heap_bytes : 0)) |
+              put(j, "suspect_members", json_integer((json_int_t)gp->suspect_members)) |
+              put(j, "suspect", json_boolean(gp->suspect));
     json_t *ev = json_array();
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
-        if (gp->evidence & (1u << b)) bad |= json_array_append_new(ev, json_string(mp_evidence_name(b)));
+        if (gp->evidence & (1u << b))
+            bad |= json_array_append_new(ev, json_string(mp_evidence_name(b)));
     bad |= put(j, "evidence", ev) | put(j, "holder", holder_json(a, gp)) |
            put(j, "root", mp_snapshot_root_json(g, gp->root)) |
            put(j, "retainer", mp_snapshot_root_json(g, group_root(a, gp))) |

@@ -35,8 +35,8 @@ typedef struct group_ctx {
     mp_groups *out;
     bool lent; /* d->root_of holds a walk's memo: filled back at the end */
     size_t cap;
-    mp_u32map tops;  /* node -> its top, over every walk for tops */
-    uint32_t *path;  /* a walk's nodes, reused */
+    mp_u32map tops; /* node -> its top, over every walk for tops */
+    uint32_t *path; /* a walk's nodes, reused */
     size_t pathcap;
     uint64_t *counts; /* the members' entry counts, reused */
     size_t countcap;
@@ -91,7 +91,8 @@ static uint64_t run_score(const group_ctx *c, const cand *v, size_t n)
     uint64_t s = 0;
     for (size_t i = 0; i < n; i++) {
         const mp_map_report *r = &c->f->maps[v[i].map];
-        if (!r->suspect) s += r->retained - (r->inner_bytes < r->retained ? r->inner_bytes : r->retained);
+        if (!r->suspect)
+            s += r->retained - (r->inner_bytes < r->retained ? r->inner_bytes : r->retained);
     }
     return s;
 }
@@ -138,8 +139,8 @@ static bool under_a_table(const mp_graph *g, const mp_dom *d, uint32_t x)
 /* Counts one sample of `samples` at stack st into the tally t[0..*nt) by
  * site (function, file, line); a tally full of other sites drops it. */
 enum { TALLY = 16 };
-static void tally_site(const mp_graph *g, mp_site_count *t, uint32_t *site, size_t *nt,
-                       uint32_t st, uint32_t samples)
+static void tally_site(const mp_graph *g, mp_site_count *t, uint32_t *site, size_t *nt, uint32_t st,
+                       uint32_t samples)
 {
     uint32_t s = mp_stack_site(g, st);
     size_t j = 0;
@@ -256,7 +257,8 @@ static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uin
                 return 0;
             }
         }
-        if (x < no) got = m[x];
+        if (x < no)
+            got = m[x];
         else if (x != v[0].top) { /* another root's node: not this top */
             free(ref);
             return 0;
@@ -360,7 +362,8 @@ static int split_by_top(group_ctx *c, cand *v, size_t n)
     if (!sorted) qsort(v, n, sizeof *v, cmp_cand);
     sort_g_ = NULL;
     for (size_t i = 0, j; i < n; i = j) {
-        for (j = i + 1; j < n && v[j].top == v[i].top; j++) {}
+        for (j = i + 1; j < n && v[j].top == v[i].top; j++) {
+        }
         if (j - i >= 2 && could_pass(c->f, run_score(c, v + i, j - i)) &&
             build_group(c, v + i, j - i))
             return -1;
@@ -397,7 +400,8 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, mp_gro
     /* runs of one type; within one, the runs of one top (the maps that
      * several roots keep last: MP_NONE sorts after every node) */
     for (size_t i = 0, j; i < nv; i = j) {
-        for (j = i + 1; j < nv && same_type(g, &v[i], &v[j]); j++) {}
+        for (j = i + 1; j < nv && same_type(g, &v[i], &v[j]); j++) {
+        }
         if (j - i >= 2 && could_pass(f, run_score(&c, v + i, j - i)) &&
             split_by_top(&c, v + i, j - i))
             goto oom;

@@ -68,10 +68,10 @@ typedef struct mp_group {
     uint64_t nested;   /* maps of the type nested inside members */
     uint64_t entries;  /* live entries of the members (their headers' counts) */
     uint64_t min_entries, median_entries, max_entries;
-    uint64_t retained;    /* sum of the members' retained sizes */
-    uint64_t score;       /* retained less the bytes judged elsewhere (see above) */
+    uint64_t retained;        /* sum of the members' retained sizes */
+    uint64_t score;           /* retained less the bytes judged elsewhere (see above) */
     uint64_t suspect_members; /* members that are suspects on their own */
-    uint32_t evidence;    /* MP_EV_LARGE_SHARE */
+    uint32_t evidence;        /* MP_EV_LARGE_SHARE */
     bool suspect;
     /* sampled allocation sites of the members' headers, most samples first
      * (header_samples: how many headers were sampled); when none was, those
@@ -88,9 +88,9 @@ typedef struct mp_groups {
 } mp_groups;
 
 /* The groups of the maps of g (f: their findings, d and g's dominator
- * tree). Only groups whose score reaches significance and share are kept. d->root_of is lent to the walks as
- * their memo and holds its values again on return (mp_dom_fill_root_of),
- * success or not: d is otherwise only read. */
+ * tree). Only groups whose score reaches significance and share are kept. d->root_of is lent to the
+ * walks as their memo and holds its values again on return (mp_dom_fill_root_of), success or not: d
+ * is otherwise only read. */
 int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, mp_groups *out,
                       mf_error *err);
 void mp_groups_free(mp_groups *gr);

@@ -1000,8 +1000,8 @@ json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_
     }
     json_t *gs = json_array();
     for (size_t j = 0; j < a->gr.nsuspects && !bad; j++)
-        bad |= json_array_append_new(gs, mp_group_json(a, &a->gr.groups[j],
-                                                       mp_report_group_rank(a, j)));
+        bad |= json_array_append_new(
+            gs, mp_group_json(a, &a->gr.groups[j], mp_report_group_rank(a, j)));
     bad |= put(root, "suspects", susp) | put(root, "group_suspects", gs) |
            put(root, "maps_total", json_integer((json_int_t)g->nmaps)) | put(root, "maps", maps);
     if (o && o->timings)

@@ -487,9 +487,9 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             status =
                 cli_found("diff", "%zu map%s grew (--fail-on growth)", grew, grew == 1 ? "" : "s");
         else if ((o->fail_on & CLI_FAIL_SUSPECT) && mp_report_nsuspects(&B))
-            status = cli_found("diff", "%zu leak suspect%s in %s (--fail-on suspect)",
-                               mp_report_nsuspects(&B), mp_report_nsuspects(&B) == 1 ? "" : "s",
-                               after);
+            status =
+                cli_found("diff", "%zu leak suspect%s in %s (--fail-on suspect)",
+                          mp_report_nsuspects(&B), mp_report_nsuspects(&B) == 1 ? "" : "s", after);
     }
 out:
     mp_map_idents_free(ids_a, na);

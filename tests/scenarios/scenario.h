@@ -432,8 +432,7 @@ static int sc_cmp_size(const void *a, const void *b)
  * bytes their tables dominate together. Call it from a truths function
  * run by SC_TRUTHS. */
 __attribute__((unused)) static void sc_truth_group(const char *snapshot, const char *label,
-                                                   mr_map *const *ms, size_t n,
-                                                   const void *holder)
+                                                   mr_map *const *ms, size_t n, const void *holder)
 {
     sc_table t = {0};
     size_t *len = malloc((n ? n : 1) * sizeof *len), entries = 0;
@@ -459,8 +458,8 @@ __attribute__((unused)) static void sc_truth_group(const char *snapshot, const c
              "\"holder\": %" PRIuPTR ", \"maps\": %zu, \"entries\": %zu, \"min_entries\": %zu"
              ", \"median_entries\": %zu, \"max_entries\": %zu, \"retained_bytes\": %" PRIu64
              ", \"retained_objects\": %" PRIu64,
-             (uintptr_t)holder, n, entries, n ? len[0] : 0, n ? len[n / 2] : 0,
-             n ? len[n - 1] : 0, bytes, objects);
+             (uintptr_t)holder, n, entries, n ? len[0] : 0, n ? len[n / 2] : 0, n ? len[n - 1] : 0,
+             bytes, objects);
     free(len);
     free(seen.k);
     free(t.v);
