@@ -22,6 +22,12 @@
  *   skewed    a map of 2,000 documents of which five are large (0.5 to 1.5
  *             MiB, "big-0" the largest): the pictures (pprof, dot) show
  *             those keys as nodes of their own;
+ *   groups    a list of 2,000 nodes held by a global, each node with a
+ *             small map[int64]*Part (one 2 KiB part), every tenth of which
+ *             also holds a box with another map of that type: one suspect
+ *             group of 2,000 maps (the 200 boxed ones nested, counted in
+ *             theirs) whose holder is the list's first node, at the end
+ *             of a dominator chain 2,000 nodes deep;
  *   deep      N maps (default 600) in an array at the end of a linked list
  *             of N nodes that a global holds, one entry each but the first,
  *             a suspect of 2,000 entries of 1 KiB: every map's chain is
@@ -156,6 +162,45 @@ static int heap_nested(const char *path)
     return snapshot(path, NULL, NULL);
 }
 
+/* ------------------------------------------------------------------ groups */
+
+static const mr_map_type parts_type = {"map[int64]*Part", MR_KEY_INT64, NULL, &mr_type_pointer};
+typedef struct Box {
+    mr_map *m;
+} Box;
+MR_TYPE(box_type, Box, MR_FIELD(Box, m));
+static Node *parts_list; /* 2,000 nodes, a small map each */
+MR_GLOBAL(parts_list)
+
+static mr_map *parts_map(int64_t id)
+{
+    mr_map *m = mr_map_new(&parts_type, 0);
+    void *b = mr_alloc_blob(2048);
+    mr_map_set(m, &id, &b);
+    return m;
+}
+
+static int heap_groups(const char *path)
+{
+    Node *n = NULL;
+    for (int64_t i = 0; i < 2000; i++) {
+        Node *x = mr_new(&node_type);
+        x->m = parts_map(i);
+        if (i % 10 == 0) {
+            Box *box = mr_new(&box_type);
+            box->m = parts_map(-i);
+            int64_t k = 1 << 20;
+            void *v = box;
+            mr_map_set(x->m, &k, &v);
+        }
+        if (n)
+            n = n->next = x;
+        else
+            n = parts_list = x;
+    }
+    return snapshot(path, NULL, NULL);
+}
+
 /* -------------------------------------------------------------- iface_keys */
 
 typedef struct Iface {
@@ -259,17 +304,17 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(const char *path);
-    } heaps[] = {{"priority", heap_priority}, {"bounded", heap_bounded},
-                 {"nested", heap_nested},     {"iface_keys", heap_iface_keys},
-                 {"names", heap_names},       {"skewed", heap_skewed},
-                 {"stale", heap_stale},       {"deep", heap_deep}};
+    } heaps[] = {
+        {"priority", heap_priority},     {"bounded", heap_bounded}, {"nested", heap_nested},
+        {"iface_keys", heap_iface_keys}, {"names", heap_names},     {"skewed", heap_skewed},
+        {"groups", heap_groups},         {"stale", heap_stale},     {"deep", heap_deep}};
     if (argc == 4) deep_n = strtoul(argv[3], NULL, 10);
     if ((argc == 3 || argc == 4) && deep_n > 0)
         for (size_t i = 0; i < sizeof heaps / sizeof *heaps; i++)
             if (strcmp(argv[1], heaps[i].name) == 0) return heaps[i].run(argv[2]) ? 1 : 0;
     fprintf(
         stderr,
-        "usage: analysis_heaps priority|bounded|nested|iface_keys|names|skewed|stale|deep SNAPSHOT "
-        "[N]\n");
+        "usage: analysis_heaps priority|bounded|nested|iface_keys|names|skewed|groups|stale|deep "
+        "SNAPSHOT [N]\n");
     return 2;
 }

@@ -436,6 +436,21 @@ for mode in ("plain", "binary") if "ring" in given else ():
          and all(e["retained_bytes"] == 0 for e in s["entries"]) and s["shared_entries"] == 0,
          f"ring ({mode}): retains {s['retained_bytes']} (table {s['table_bytes']}, entries "
          f"{s['entries_retained_bytes']}, shared {s['shared_entries']}), not table + 900 KiB")
+# many small maps under one slice: judged together, one suspect group held
+# by the slice's array under main.members, no map alone a suspect
+if "smallmaps" in given:
+    for mode in ("plain", "binary"):
+        a = load(f"smallmaps.{mode}.json")
+        gs = a["group_suspects"]
+        want(a["suspects"] == [] and len(gs) == 1,
+             f"smallmaps ({mode}): {len(a['suspects'])} suspect maps, {len(gs)} groups, not 0 and 1")
+        g = gs[0] if gs else {"maps": 0, "entries": 0, "holder_chain": [], "retainer": None}
+        want(g["maps"] == 3000 and g["entries"] == 6000,
+             f"smallmaps ({mode}): {g['maps']} maps of {g['entries']} entries, not 3000 of 6000")
+        want(g["retainer"] and g["retainer"]["slot"] == nm["main.members"],
+             f"smallmaps ({mode}): retainer {g['retainer'] and g['retainer']['text']}, not main.members")
+        want(len(g["holder_chain"]) == 2 and g["holder_chain"][1]["kind"] == "object",
+             f"smallmaps ({mode}): holder chain {[c['text'] for c in g['holder_chain']]}, not the variable and its array")
 # maps in the structs a map's values point to (*Account) or are (Shelf):
 # with the binary each is typed from its holder's value type, though other
 # map types share its bucket size; the leak is the Items of "acct-7"

@@ -1389,6 +1389,8 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     }
     uint64_t significant = out->heap_bytes / 100;
     if (significant < SIGNIFICANT_MIN) significant = SIGNIFICANT_MIN;
+    out->significant = significant;
+    out->share_pct = share_pct;
     for (size_t k = 0; k < g->nmaps; k++) {
         const mp_map *m = &g->maps[k];
         mp_map_report *r = &out->maps[k];

@@ -158,6 +158,8 @@ typedef struct mp_inner_pair {
 typedef struct mp_findings {
     uint64_t heap_bytes; /* reachable bytes */
     uint64_t heap_objects;
+    uint64_t significant; /* max(64 KiB, 1% of heap_bytes): the yardstick of a score */
+    double share_pct;     /* the large_share_pct the maps were judged by */
     mp_map_report *maps; /* one per g->maps, in g's order */
     size_t nmaps;
     uint32_t *ranked; /* suspects first (ranked), then other maps by retained */

@@ -4,6 +4,7 @@
  */
 #include "analyze/snapshot_report.h"
 
+#include "analyze/group_report.h"
 #include "analyze/json_text.h"
 #include "analyze/load_gcstack.h"
 #include "analyze/parallel.h"
@@ -61,6 +62,7 @@ int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
     double t0 = now_s();
     out->g = g;
     out->file = g->info.name;
+    memset(&out->gr, 0, sizeof out->gr);
     both_job j = {.a = out};
     if (mp_threads() >= 2) {
         j.team = mp_dom_team_new();
@@ -79,6 +81,8 @@ int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
     }
     if (mp_findings_compute(g, &out->p, &out->d, opt, &out->f, err)) goto fail;
     mp_timing_mark("findings");
+    if (mp_groups_compute(g, &out->d, &out->f, &out->gr, err)) goto fail;
+    mp_timing_mark("groups");
     out->analyze_seconds = now_s() - t0;
     return 0;
 fail:
@@ -99,6 +103,7 @@ int mp_snapshot_analyze(const char *path, FILE *progress, const mp_findings_opti
 
 void mp_snapshot_analysis_free(mp_snapshot_analysis *a)
 {
+    mp_groups_free(&a->gr);
     mp_findings_free(&a->f);
     mp_dom_free(&a->d);
     mp_paths_free(&a->p);
@@ -379,6 +384,15 @@ static void print_chain_text(FILE *out, const mp_graph *g, const mp_step *s, siz
     fputc('\n', out);
 }
 
+/* "  LABEL    chain" of a suspect's report: nothing when the chain is empty. */
+static void print_chain_line(FILE *out, const mp_graph *g, const char *label, const mp_step *s,
+                             size_t n)
+{
+    if (!n) return;
+    fprintf(out, "  %-8s ", label);
+    print_chain_text(out, g, s, n, "           ");
+}
+
 /* What map r retains beyond its table and what its entries retain one by
  * one: objects that several of its entries point to, which deleting any
  * one entry would not free. */
@@ -392,7 +406,7 @@ static uint64_t entries_hold_together(const mp_graph *g, const mp_map_report *r)
 static size_t suspect_rank(const mp_snapshot_analysis *a, uint32_t k)
 {
     for (size_t i = 0; i < a->f.nsuspects; i++)
-        if (a->f.ranked[i] == k) return i + 1;
+        if (a->f.ranked[i] == k) return mp_report_map_rank(a, i);
     return 0;
 }
 
@@ -605,11 +619,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     fprintf(out, "  root     %s\n", rt);
     print_other_holders(out, a, r, main_root);
     mp_step s[CHAIN_MAX];
-    size_t n = map_chain(a, r->map, s, CHAIN_MAX);
-    if (n) {
-        fputs("  chain    ", out);
-        print_chain_text(out, g, s, n, "           ");
-    }
+    print_chain_line(out, g, "chain", s, map_chain(a, r->map, s, CHAIN_MAX));
     fmt_count(c1, sizeof c1, m->nmain);
     fmt_count(c2, sizeof c2, m->noverflow_walked);
     fmt_bytes(b1, sizeof b1, m->table_bytes);
@@ -688,9 +698,20 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
     fprintf(out, "  %s root%s, %s map%s, %zu sampled allocation stack%s; analysed in %.2fs\n\n", c1,
             g->nroots == 1 ? "" : "s", c2, g->nmaps == 1 ? "" : "s", g->nsampled,
             g->nsampled == 1 ? "" : "s", a->load_seconds + a->analyze_seconds);
-    size_t ns = a->f.nsuspects;
-    if (ns == 0) fprintf(out, "No leak suspects: no map shows the evidence of a leak.\n\n");
-    for (size_t i = 0; i < ns; i++) print_suspect(out, a, i + 1, ns, &a->f.maps[a->f.ranked[i]], o);
+    size_t ns = a->f.nsuspects, total = mp_report_nsuspects(a);
+    if (total == 0) fprintf(out, "No leak suspects: no map shows the evidence of a leak.\n\n");
+    /* maps and groups of maps in one ranking (group_report.h) */
+    for (size_t i = 0, j = 0; i < ns || j < a->gr.nsuspects;) {
+        size_t ri = i < ns ? mp_report_map_rank(a, i) : SIZE_MAX;
+        size_t rj = j < a->gr.nsuspects ? mp_report_group_rank(a, j) : SIZE_MAX;
+        if (ri < rj) {
+            print_suspect(out, a, ri, total, &a->f.maps[a->f.ranked[i]], o);
+            i++;
+        } else {
+            mp_group_print_text(out, a, &a->gr.groups[j], rj, total);
+            j++;
+        }
+    }
     if (g->nmaps > 0) {
         size_t nm = listed_maps(o, g->nmaps);
         fprintf(out, "MAPS  by retained size\n");
@@ -982,13 +1003,17 @@ json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_
     for (size_t i = 0; i < g->nmaps && !bad; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
         if (!r->suspect && i >= nm) break;
-        json_t *mj = map_json(a, r, r->suspect ? i + 1 : 0, o);
+        json_t *mj = map_json(a, r, r->suspect ? mp_report_map_rank(a, i) : 0, o);
         bad |= !mj;
         if (r->suspect) bad |= json_array_append(susp, mj);
         if (i < nm) bad |= json_array_append(maps, mj);
         json_decref(mj);
     }
-    bad |= put(root, "suspects", susp) |
+    json_t *gs = json_array();
+    for (size_t j = 0; j < a->gr.nsuspects && !bad; j++)
+        bad |= json_array_append_new(
+            gs, mp_group_json(a, &a->gr.groups[j], mp_report_group_rank(a, j)));
+    bad |= put(root, "suspects", susp) | put(root, "group_suspects", gs) |
            put(root, "maps_total", json_integer((json_int_t)g->nmaps)) | put(root, "maps", maps);
     if (o && o->timings)
         bad |= put(root, "seconds",
@@ -1245,7 +1270,7 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
         /* the header first, described as a suspect */
         char id[64];
         snprintf(id, sizeof id, "m%u", r->map);
-        dot_map_label(a, r, i + 1, t, sizeof t);
+        dot_map_label(a, r, mp_report_map_rank(a, i), t, sizeof t);
         dot_node(out, id, t, ", style=filled, fillcolor=\"#ffdddd\"");
         seen[g->nroots + g->nobjects + g->nentries + r->map] = 1;
         size_t k = top_n(o, m->nentries);
@@ -1573,4 +1598,32 @@ done:
     free(L.slots);
     mf_pw_free(w);
     return rc;
+}
+
+/* ---------------------------------------- shared with the group reports --- */
+
+void mp_snapshot_frame_text(const mp_graph *g, uint32_t frame, char *buf, size_t size)
+{
+    frame_text(g, frame, buf, size);
+}
+
+void mp_snapshot_print_chain(FILE *out, const mp_graph *g, const char *label, const mp_step *s,
+                             size_t n)
+{
+    print_chain_line(out, g, label, s, n);
+}
+
+json_t *mp_snapshot_chain_json(const mp_graph *g, const mp_step *s, size_t n)
+{
+    return chain_json(g, s, n);
+}
+
+json_t *mp_snapshot_root_json(const mp_graph *g, uint32_t r)
+{
+    return root_json(g, r);
+}
+
+json_t *mp_snapshot_frame_json(const mp_graph *g, uint32_t f)
+{
+    return frame_json(g, f);
 }

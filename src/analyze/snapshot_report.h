@@ -7,6 +7,8 @@
  * result:
  *   text  for people, answer first: per suspect the map, its size, root,
  *         chain, table, the evidence ("why"), the largest entries and a fix;
+ *         a group of maps (groups.h) that is a suspect ranks with them by
+ *         score: its maps, holder, chain, an example member and a fix;
  *   json  for programs: the schema in man/maproot-analyze.1 ("SNAPSHOT JSON"),
  *         stable: fields are only ever added;
  *   dot   Graphviz, a picture read in a few seconds: per suspect (at most
@@ -32,6 +34,7 @@
 #include "analyze/dominators.h"
 #include "analyze/findings.h"
 #include "analyze/graph.h"
+#include "analyze/groups.h"
 #include "analyze/paths.h"
 
 #include <jansson.h>
@@ -43,6 +46,7 @@ typedef struct mp_snapshot_analysis {
     mp_paths p;
     mp_dom d;
     mp_findings f;
+    mp_groups gr; /* maps of one type under one holder, judged together */
     double load_seconds, analyze_seconds;
 } mp_snapshot_analysis;
 
@@ -85,5 +89,17 @@ uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_map_report *r);
 
 /* Short advice for a map's strongest evidence ("bound the cache ..."). */
 const char *mp_evidence_fix(uint32_t evidence);
+
+/* Pieces of the reports that the group suspects' (group_report.h) share:
+ * "function (file:line)" of a frame ("" for MP_NONE); a chain as a line
+ * "  LABEL    chain" of a suspect's text (wrapped at 80 columns; nothing
+ * when n is 0); a chain, a root (null past the roots)
+ * and a frame (null for MP_NONE) as JSON (NULL when out of memory). */
+void mp_snapshot_frame_text(const mp_graph *g, uint32_t frame, char *buf, size_t size);
+void mp_snapshot_print_chain(FILE *out, const mp_graph *g, const char *label, const mp_step *s,
+                             size_t n);
+json_t *mp_snapshot_chain_json(const mp_graph *g, const mp_step *s, size_t n);
+json_t *mp_snapshot_root_json(const mp_graph *g, uint32_t r);
+json_t *mp_snapshot_frame_json(const mp_graph *g, uint32_t f);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "cli/cmd_snapshot.h"
 
+#include "analyze/group_report.h"
 #include "analyze/json_text.h"
 #include "analyze/map_match.h"
 #include "analyze/parallel.h"
@@ -26,7 +27,7 @@
  * completed (the user has the answer meanwhile), then the analysis freed. */
 static int analyzed(const mp_graph *g, mp_snapshot_analysis *a, const cli_snap_opts *o, int status)
 {
-    size_t ns = a->f.nsuspects;
+    size_t ns = mp_report_nsuspects(a); /* maps and groups of maps */
     if (status == CLI_EXIT_OK && (o->fail_on & CLI_FAIL_SUSPECT) && ns)
         status =
             cli_found("analyze", "%zu leak suspect%s (--fail-on suspect)", ns, ns == 1 ? "" : "s");
@@ -485,9 +486,10 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
         if ((o->fail_on & CLI_FAIL_GROWTH) && grew)
             status =
                 cli_found("diff", "%zu map%s grew (--fail-on growth)", grew, grew == 1 ? "" : "s");
-        else if ((o->fail_on & CLI_FAIL_SUSPECT) && B.f.nsuspects)
-            status = cli_found("diff", "%zu leak suspect%s in %s (--fail-on suspect)",
-                               B.f.nsuspects, B.f.nsuspects == 1 ? "" : "s", after);
+        else if ((o->fail_on & CLI_FAIL_SUSPECT) && mp_report_nsuspects(&B))
+            status =
+                cli_found("diff", "%zu leak suspect%s in %s (--fail-on suspect)",
+                          mp_report_nsuspects(&B), mp_report_nsuspects(&B) == 1 ? "" : "s", after);
     }
 out:
     mp_map_idents_free(ids_a, na);

@@ -74,7 +74,8 @@ EXPECTATIONS (every key given must hold):
     entries_sites_exclude: [function]   no entry listed is shown made by these functions
     sites_only: [function]              it has sampled sites, each in one of these functions
   about a snapshot (no "map"):
-    suspects: n                         the number of suspects
+    suspects: n                         the number of suspects (maps)
+    group_suspects: n                   the number of suspect groups of maps
     suspect_labels: [labels]            exactly these maps are suspects
     absent: [labels]                    no map at these labels' addresses
     text_has / text_lacks: [regex]      in `maproot analyze` text output
@@ -84,6 +85,16 @@ EXPECTATIONS (every key given must hold):
     retained_delta_bytes: a value, or "truth:SNAPSHOT.LABEL.FIELD", or a
     sum of such references ("truth:a.x.f - truth:b.x.f"; snapshot names,
     labels and fields are words: letters, digits, underscores)
+  about a group of maps ("group": "label", a truth line with the holder's
+  address as "holder" and the group's figures; the group of the report is
+  the suspect group whose holder has that address):
+    suspect: bool                       whether such a suspect group is reported
+    maps / entries / min_entries / median_entries / max_entries /
+    retained_bytes / nested_maps / rank: a value or a truth reference
+    retainer: ROOT                      the root the report names for it
+    holder_chain: regex                 in " -> ".join of its holder chain's step texts
+    example_chain: regex                in that of its example's chain from the holder on
+    type: name                          its map type
 TRUTH REFERENCES, wherever a value is expected: "truth" (the field of the
 same name in the truth of the map checked, in the snapshot checked),
 "truth:FIELD" (another field of it), "truth:LABEL.FIELD" (of another label
@@ -439,6 +450,11 @@ def check_snapshot(run, snapshot, expect):
             if len(a["suspects"]) != want:
                 yield "%d suspects (%s), expected %d" % (
                     len(a["suspects"]), [s["type"] for s in a["suspects"]], want)
+        elif key == "group_suspects":
+            if len(a["group_suspects"]) != want:
+                yield "%d suspect groups (%s), expected %d" % (
+                    len(a["group_suspects"]),
+                    [(g["type"], g["holder"]["type"]) for g in a["group_suspects"]], want)
         elif key == "suspect_labels":
             addrs = {run.truth_of(snapshot, l)["address"]: l for l in want}
             got = {s["address"] for s in a["suspects"]}
@@ -571,6 +587,49 @@ def check_gate(run, check):
             raise Malformed("unknown gate expectation %r" % key)
 
 
+def find_group(analysis, holder):
+    for g in analysis["group_suspects"]:
+        if g["holder"]["address"] == holder:
+            return g
+    return None
+
+
+GROUP_FIGURES = ("maps", "entries", "min_entries", "median_entries", "max_entries",
+                 "retained_bytes", "nested_maps", "rank")
+
+
+def check_group(run, snapshot, label, expect, g):
+    """Yields the failures of expect on group report g (None: no suspect
+    group at the label's holder)."""
+    if "suspect" in expect and (g is not None) != expect["suspect"]:
+        yield "a suspect group at the holder: %s, expected %s" % (g is not None,
+                                                                  expect["suspect"])
+    if g is None:
+        return
+    for key, want in expect.items():
+        if key == "suspect":
+            continue
+        if key in GROUP_FIGURES:
+            v = run.value(want, snapshot, label, key)
+            if g[key] != v:
+                yield "%s is %s, expected %s" % (key, g[key], v)
+        elif key == "type":
+            if g["type"] != want:
+                yield "type is %s, expected %s" % (g["type"], want)
+        elif key == "retainer":
+            if not root_matches(want, g.get("retainer")):
+                yield "retainer is %r, expected %s" % (
+                    (g.get("retainer") or {}).get("text"), json.dumps(want))
+        elif key in ("holder_chain", "example_chain"):
+            steps = g["holder_chain"] if key == "holder_chain" else \
+                g["example"]["chain_from_holder"]
+            text = " -> ".join(st.get("text", "") for st in steps)
+            if not re.search(want, text):
+                yield "%s %r does not match %r" % (key, text, want)
+        else:
+            raise Malformed("unknown group expectation %r" % key)
+
+
 def run_check(run, check):
     """Yields the failures of one check."""
     if "gate" in check:
@@ -582,6 +641,12 @@ def run_check(run, check):
         return
     snaps = check["snapshot"]
     for snapshot in snaps if isinstance(snaps, list) else [snaps]:
+        if "group" in check:
+            label = check["group"]
+            g = find_group(run.analysis(snapshot), run.truth_of(snapshot, label)["holder"])
+            for f in check_group(run, snapshot, label, check["expect"], g):
+                yield "%s: %s: %s" % (snapshot, label, f)
+            continue
         if "map" not in check:
             for f in check_snapshot(run, snapshot, check["expect"]):
                 yield "%s: %s" % (snapshot, f)

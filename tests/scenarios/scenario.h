@@ -419,6 +419,52 @@ __attribute__((unused)) static void sc_truth_map(const char *snapshot, const cha
              (uintptr_t)m, mr_map_len(m), bytes, objects);
 }
 
+static int sc_cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Prints the truth about a group of maps ms[0..n) of one type kept through
+ * holder (the object every one of them is reached through): the holder's
+ * address (how the checker finds the group in the report), how many maps,
+ * their entries (total, min, median as the n/2-th smallest, max), and the
+ * bytes their tables dominate together. Call it from a truths function
+ * run by SC_TRUTHS. */
+__attribute__((unused)) static void sc_truth_group(const char *snapshot, const char *label,
+                                                   mr_map *const *ms, size_t n, const void *holder)
+{
+    sc_table t = {0};
+    size_t *len = malloc((n ? n : 1) * sizeof *len), entries = 0;
+    if (!len) sc_fail("out of memory");
+    mr_stop_the_world();
+    for (size_t i = 0; i < n; i++) {
+        len[i] = mr_map_len(ms[i]);
+        entries += len[i];
+        sc_add_bucket(ms[i], false, 0, 0, &t);
+        mr_map_walk(ms[i], sc_add_bucket, NULL, &t);
+    }
+    /* a bucket array is reported once per bucket: its start is the object */
+    sc_set seen = {0};
+    size_t k = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        void *start;
+        if (mr_object_type(t.v[i], &start) && sc_set_add(&seen, (uintptr_t)start)) t.v[k++] = start;
+    }
+    uint64_t objects, bytes = sc_dominated_set(t.v, k, &objects);
+    mr_start_the_world();
+    qsort(len, n, sizeof *len, sc_cmp_size);
+    sc_truth(snapshot, label,
+             "\"holder\": %" PRIuPTR ", \"maps\": %zu, \"entries\": %zu, \"min_entries\": %zu"
+             ", \"median_entries\": %zu, \"max_entries\": %zu, \"retained_bytes\": %" PRIu64
+             ", \"retained_objects\": %" PRIu64,
+             (uintptr_t)holder, n, entries, n ? len[0] : 0, n ? len[n / 2] : 0, n ? len[n - 1] : 0,
+             bytes, objects);
+    free(len);
+    free(seen.k);
+    free(t.v);
+}
+
 /*
  * The truth about each entry of a map: a JSON object {"key": bytes, ...}
  * of the bytes each entry alone retains, with their sums, built by the

@@ -27,6 +27,9 @@
 //	mapofmaps    var regions map[string]map[string]map[int64]*[2048]byte: 3
 //	             regions of 3 zones of 8 entries, but zone "z2" of "eu"
 //	             with 3000 (the leak, two maps down)
+//	smallmaps    var members []*Account, only ever appended to: 3000
+//	             accounts, each with a map Items of 1 to 3 entries (1 KiB
+//	             blobs): no map is large, together they are the heap
 //	nestedvalues var accounts map[string]*Account, 40 accounts each with a map
 //	             Items of 5 entries (64-byte blobs), but "acct-7" with 3000
 //	             (1 KiB blobs), and var shelves map[int64]Shelf, 6 shelves
@@ -128,6 +131,7 @@ var routeIndex map[string]*Session
 var digestIndex map[Digest]int64
 var regions map[string]map[string]map[int64]*[2048]byte
 var accounts map[string]*Account
+var members []*Account
 var shelves map[int64]Shelf
 
 var swapCache map[string]*Item
@@ -611,6 +615,15 @@ func main() {
 			swapCache[fmt.Sprintf("new-%d", i)] = &Item{SKU: int64(i), Blob: make([]byte, 128)}
 		}
 		dump(os.Args[3])
+	case "smallmaps":
+		for i := 0; i < 3000; i++ {
+			a := &Account{Name: fmt.Sprintf("member-%d", i), Items: make(map[int64]*Item)}
+			for j := 0; j <= i%3; j++ {
+				a.Items[int64(j)] = &Item{SKU: int64(j), Blob: make([]byte, 1024)}
+			}
+			members = append(members, a)
+		}
+		dump(out)
 	case "nestedvalues":
 		accounts = make(map[string]*Account)
 		for i := 0; i < 40; i++ {

@@ -1,0 +1,30 @@
+/*
+ * src/analyze/group_report.h -- the suspect groups of maps (groups.h) in
+ * the snapshot reports: their rank among the map suspects, text and JSON.
+ *
+ * One ranking holds both kinds of suspect: growing maps first (a group's
+ * growth is not judged), then by score, a map before a group of an equal
+ * score. A map suspect keeps its place among the maps (f.ranked); its
+ * rank counts the groups before it.
+ */
+#ifndef MP_GROUP_REPORT_H
+#define MP_GROUP_REPORT_H
+
+#include "analyze/snapshot_report.h"
+
+/* Suspects of both kinds. */
+size_t mp_report_nsuspects(const mp_snapshot_analysis *a);
+/* The rank (1 first) of the map suspect at f.ranked[i] (i < f.nsuspects). */
+size_t mp_report_map_rank(const mp_snapshot_analysis *a, size_t i);
+/* The rank (1 first) of the suspect group at gr.groups[j] (j < gr.nsuspects). */
+size_t mp_report_group_rank(const mp_snapshot_analysis *a, size_t j);
+
+/* "LEAK SUSPECT rank of total" for group gp, with its maps, holder, chain,
+ * an example member's chain below the holder, why, sites and a fix. */
+void mp_group_print_text(FILE *out, const mp_snapshot_analysis *a, const mp_group *gp, size_t rank,
+                         size_t total);
+/* The JSON object of group gp (maproot-analyze(1), "group_suspects");
+ * NULL when out of memory. */
+json_t *mp_group_json(const mp_snapshot_analysis *a, const mp_group *gp, size_t rank);
+
+#endif

@@ -1,0 +1,432 @@
+/*
+ * src/analyze/groups.c -- many small maps of one type under one holder,
+ * judged together (see groups.h for the definitions).
+ */
+#include "analyze/groups.h"
+
+#include "analyze/u32map.h"
+#include "format/grow.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The states of an object in a walk's memo (d->root_of, lent): not walked
+ * yet, a member's header not walked yet, or walked: the position on the
+ * reference chain where its way up meets it, with whether a member's
+ * header lies above it (NESTED_BIT) and whether it is one (MEMBER_BIT). */
+#define UNSEEN 0xffffffffu
+#define UNSEEN_MEMBER 0xfffffffeu
+#define NESTED_BIT 0x80000000u
+#define MEMBER_BIT 0x40000000u
+#define POS_MASK 0x3fffffffu
+
+/* A live map and the node its group is first split by: the root that alone
+ * keeps its header (its node), or MP_NONE until its top is found. */
+typedef struct cand {
+    uint32_t map;
+    uint32_t top;
+} cand;
+
+typedef struct group_ctx {
+    const mp_graph *g;
+    mp_dom *d;
+    const mp_findings *f;
+    mp_groups *out;
+    bool lent; /* d->root_of holds a walk's memo: filled back at the end */
+    size_t cap;
+    mp_u32map tops; /* node -> its top, over every walk for tops */
+    uint32_t *path; /* a walk's nodes, reused */
+    size_t pathcap;
+    uint64_t *counts; /* the members' entry counts, reused */
+    size_t countcap;
+} group_ctx;
+
+static const mp_graph *sort_g_;
+/* Orders candidates by type name, then by top: the runs are the groups. */
+static int cmp_cand(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    const mp_graph *g = sort_g_;
+    mp_sid tx = g->maps[x->map].type_name, ty = g->maps[y->map].type_name;
+    int c = tx == ty ? 0 : strcmp(mp_str(g, tx), mp_str(g, ty));
+    if (c) return c;
+    if (x->top != y->top) return x->top < y->top ? -1 : 1;
+    return x->map < y->map ? -1 : x->map > y->map;
+}
+
+static bool same_type(const mp_graph *g, const cand *x, const cand *y)
+{
+    mp_sid tx = g->maps[x->map].type_name, ty = g->maps[y->map].type_name;
+    return tx == ty || strcmp(mp_str(g, tx), mp_str(g, ty)) == 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool path_put(group_ctx *c, size_t n, uint32_t x)
+{
+    if (!MF_GROW(c->path, c->pathcap, n + 1, 64)) return false;
+    c->path[n] = x;
+    return true;
+}
+
+/* Whether bytes could make a suspect group, by the yardsticks of
+ * judge_group: significant and a large share. */
+static bool could_pass(const mp_findings *f, uint64_t bytes)
+{
+    return bytes >= f->significant && f->heap_bytes &&
+           (double)bytes * 100.0 >= f->share_pct * (double)f->heap_bytes;
+}
+
+/* What maps v[0..n) could score together at most: the score of a group of
+ * them before nested members are set apart (which only lowers it). When
+ * it cannot pass, no walk is made: e.g. a few large maps that are
+ * suspects on their own score nothing together. */
+static uint64_t run_score(const group_ctx *c, const cand *v, size_t n)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mp_map_report *r = &c->f->maps[v[i].map];
+        if (!r->suspect)
+            s += r->retained - (r->inner_bytes < r->retained ? r->inner_bytes : r->retained);
+    }
+    return s;
+}
+
+/* The top of object x (see groups.h): its ancestor right under the
+ * super-root. Every node walked is remembered with its top, so the walks
+ * of all the maps together visit each node once. MP_NONE when out of
+ * memory. */
+static uint32_t top_of(group_ctx *c, uint32_t x)
+{
+    const mp_dom *d = c->d;
+    size_t n = 0;
+    uint32_t top = MP_NONE;
+    /* the dominator chain is a path of the tree: at most nnodes steps */
+    for (size_t steps = 0; steps < d->nnodes; steps++) {
+        if (mp_u32map_get(&c->tops, x, &top)) break;
+        uint32_t up = d->idom[x];
+        if (up == d->super_root || up == MP_NONE) {
+            top = x;
+            break;
+        }
+        if (!path_put(c, n++, x)) return MP_NONE;
+        x = up;
+    }
+    if (top == MP_NONE || mp_u32map_put(&c->tops, x, top) < 0) return MP_NONE;
+    for (size_t i = 0; i < n; i++)
+        if (mp_u32map_put(&c->tops, c->path[i], top) < 0) return MP_NONE;
+    return top;
+}
+
+/* Whether node x lies in the table of a map, or under one in the
+ * dominator tree (up to its top): the maps below are then values of that
+ * map's entries, its bytes. */
+static bool under_a_table(const mp_graph *g, const mp_dom *d, uint32_t x)
+{
+    for (size_t steps = 0; x < d->nobjects && steps < d->nnodes; steps++) {
+        if (g->table_bits && mp_bit(g->table_bits, x) && mp_graph_table_map(g, x) != MP_NONE)
+            return true;
+        x = d->idom[x];
+    }
+    return false;
+}
+
+/* Counts one sample of `samples` at stack st into the tally t[0..*nt) by
+ * site (function, file, line); a tally full of other sites drops it. */
+enum { TALLY = 16 };
+static void tally_site(const mp_graph *g, mp_site_count *t, uint32_t *site, size_t *nt, uint32_t st,
+                       uint32_t samples)
+{
+    uint32_t s = mp_stack_site(g, st);
+    size_t j = 0;
+    while (j < *nt && site[j] != s) j++;
+    if (j == *nt) {
+        if (*nt == TALLY) return;
+        site[*nt] = s;
+        t[(*nt)++] = (mp_site_count){st, 0};
+    }
+    t[j].samples += samples;
+}
+
+/* The sampled allocation sites of the members' headers into gp (most
+ * samples first), tallied by site; when no header was sampled, those of
+ * what the members' entries own (their findings' sites). */
+static void group_sites(const mp_graph *g, const mp_findings *f, const cand *v, size_t n,
+                        const uint8_t *nested, mp_group *gp)
+{
+    mp_site_count t[TALLY];
+    uint32_t site[TALLY];
+    size_t nt = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t st = nested[i] ? MP_NONE : mp_obj_stack(g, g->maps[v[i].map].header);
+        if (st == MP_NONE) continue;
+        gp->header_samples++;
+        tally_site(g, t, site, &nt, st, 1);
+    }
+    gp->sites_of_entries = nt == 0;
+    for (size_t i = 0; i < n && gp->sites_of_entries; i++) {
+        const mp_map_report *r = &f->maps[v[i].map];
+        for (uint32_t k = 0; !nested[i] && k < r->nsites; k++)
+            tally_site(g, t, site, &nt, r->sites[k].stack, r->sites[k].samples);
+    }
+    /* the few most sampled, by insertion (at most TALLY) */
+    for (size_t i = 1; i < nt; i++)
+        for (size_t j = i; j > 0 && t[j].samples > t[j - 1].samples; j--) {
+            mp_site_count s = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = s;
+        }
+    gp->nsites = nt < MP_MAX_SITES ? (uint32_t)nt : MP_MAX_SITES;
+    memcpy(gp->sites, t, gp->nsites * sizeof *t);
+}
+
+static bool seen(uint32_t v)
+{
+    return v < UNSEEN_MEMBER;
+}
+
+static bool member(uint32_t v)
+{
+    return v == UNSEEN_MEMBER || (seen(v) && (v & MEMBER_BIT));
+}
+
+/* Records walked object x in the memo m: position pos, a member above. */
+static void remember(uint32_t *m, uint32_t x, uint32_t pos, bool above)
+{
+    m[x] = pos | (above ? NESTED_BIT : 0) | (member(m[x]) ? MEMBER_BIT : 0);
+}
+
+/*
+ * The holder of members v[0..n) (one type, one top) into *holder, and
+ * which of them are nested, by one walk up from each header. The first
+ * member's chain up to the top is the reference: each object remembers the
+ * position on it where the way up from the object meets it, and whether a
+ * member's header lies above the object. Every later walk stops at the
+ * first remembered object (or at the top, a root's node), so each object
+ * is visited once; the holder is the reference node at the highest
+ * position met. The memo is d->root_of, lent (c->lent: filled back by the
+ * caller): no memory beyond the reference chain. *holder is MP_NONE when
+ * a walk leaves the top (no common holder). -1 out of memory.
+ */
+static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uint32_t *holder)
+{
+    const mp_dom *d = c->d;
+    size_t no = d->nobjects;
+    uint32_t *m = d->root_of, *ref = NULL;
+    *holder = MP_NONE;
+    c->lent = true;
+    memset(m, 0xff, no * sizeof *m); /* every object UNSEEN */
+    for (size_t i = 0; i < n; i++) m[c->g->maps[v[i].map].header] = UNSEEN_MEMBER;
+    /* the reference chain: from the first header up to the top */
+    size_t na = 0;
+    uint32_t x = c->g->maps[v[0].map].header;
+    for (;;) {
+        if (!path_put(c, na++, x)) return -1;
+        if (x == v[0].top) break;
+        x = d->idom[x];
+        if (x == MP_NONE || x == d->super_root || na > POS_MASK) return 0;
+    }
+    bool above = false;
+    for (size_t i = na; i-- > 0;) {
+        uint32_t y = c->path[i];
+        if (y >= no) continue; /* the top, a root's node: no member */
+        bool mem = member(m[y]);
+        remember(m, y, (uint32_t)i, above);
+        above |= mem;
+    }
+    ref = malloc(na * sizeof *ref);
+    if (!ref) return -1;
+    memcpy(ref, c->path, na * sizeof *ref);
+    uint32_t lca = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t np = 0;
+        uint32_t h = c->g->maps[v[k].map].header, got = (uint32_t)(na - 1);
+        for (x = h; x < no && !seen(m[x]);) {
+            if (!path_put(c, np++, x)) {
+                free(ref);
+                return -1;
+            }
+            x = d->idom[x];
+            if (x == MP_NONE || x == d->super_root || np > no) {
+                free(ref);
+                return 0;
+            }
+        }
+        if (x < no)
+            got = m[x];
+        else if (x != v[0].top) { /* another root's node: not this top */
+            free(ref);
+            return 0;
+        }
+        uint32_t pos = got & POS_MASK;
+        above = x < no && ((got & NESTED_BIT) || (got & MEMBER_BIT));
+        for (size_t i = np; i-- > 0;) {
+            bool mem = member(m[c->path[i]]);
+            remember(m, c->path[i], pos, above);
+            above |= mem;
+        }
+        /* the header is remembered now, with whether a member lies above */
+        nested[k] = (m[h] & NESTED_BIT) != 0;
+        if (pos > lca) lca = pos;
+    }
+    assert(lca < na);
+    *holder = ref[lca];
+    free(ref);
+    return 0;
+}
+
+/* Judges a group by a single map's yardsticks (groups.h). */
+static void judge_group(const mp_findings *f, mp_group *gp)
+{
+    gp->evidence = 0;
+    if (f->heap_bytes && (double)gp->score * 100.0 >= f->share_pct * (double)f->heap_bytes)
+        gp->evidence |= MP_EV_LARGE_SHARE;
+    gp->suspect = (gp->evidence & MP_EV_LARGE_SHARE) && gp->score >= f->significant;
+}
+
+/* Makes the group of members v[0..n) (one type, one top), when it is one
+ * (groups.h); 0 also when it is not, -1 out of memory. */
+static int build_group(group_ctx *c, const cand *v, size_t n)
+{
+    const mp_graph *g = c->g;
+    const mp_findings *f = c->f;
+    uint8_t *nested = calloc(n, 1);
+    if (!nested) return -1;
+    uint32_t holder;
+    int rc = holder_of(c, v, n, nested, &holder);
+    if (!rc && holder == MP_NONE) {
+        free(nested);
+        return 0;
+    }
+    mp_group gp = {.holder = holder, .example = MP_NONE, .min_entries = UINT64_MAX};
+    size_t nc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const mp_map_report *r = &f->maps[v[i].map];
+        if (nested[i]) {
+            gp.nested++;
+            continue;
+        }
+        uint64_t cnt = g->maps[v[i].map].count;
+        if (!MF_GROW(c->counts, c->countcap, nc + 1, 64)) {
+            rc = -1;
+            break;
+        }
+        c->counts[nc++] = cnt;
+        gp.nmaps++;
+        gp.entries += cnt;
+        if (cnt < gp.min_entries) gp.min_entries = cnt;
+        if (cnt > gp.max_entries) gp.max_entries = cnt;
+        gp.retained += r->retained;
+        if (r->suspect)
+            gp.suspect_members++;
+        else
+            gp.score += r->retained - (r->inner_bytes < r->retained ? r->inner_bytes : r->retained);
+        if (gp.example == MP_NONE || r->retained > f->maps[gp.example].retained)
+            gp.example = v[i].map;
+    }
+    if (rc || gp.nmaps < 2 || !could_pass(f, gp.score) || under_a_table(g, c->d, holder)) {
+        free(nested);
+        return rc;
+    }
+    qsort(c->counts, nc, sizeof *c->counts, cmp_u64);
+    gp.median_entries = c->counts[nc / 2];
+    gp.type_map = v[0].map;
+    /* the single root keeping the holder: the top's, when the top is a
+     * root's node (d->root_of is the walks' memo now) */
+    gp.root = v[0].top >= c->d->nobjects ? v[0].top - (uint32_t)c->d->nobjects : MP_NONE;
+    group_sites(g, f, v, n, nested, &gp);
+    free(nested);
+    judge_group(f, &gp);
+    if (!MF_GROW(c->out->groups, c->cap, c->out->n + 1, 8)) return -1;
+    c->out->groups[c->out->n++] = gp;
+    return 0;
+}
+
+/* The runs of v[0..n) (one type) by top, each a group when it is one. The
+ * candidates that several roots keep have no top yet: found here. */
+static int split_by_top(group_ctx *c, cand *v, size_t n)
+{
+    bool sorted = true;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].top != MP_NONE) continue;
+        v[i].top = top_of(c, c->g->maps[v[i].map].header);
+        if (v[i].top == MP_NONE) return -1;
+        sorted = false;
+    }
+    sort_g_ = c->g;
+    if (!sorted) qsort(v, n, sizeof *v, cmp_cand);
+    sort_g_ = NULL;
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && v[j].top == v[i].top; j++) {
+        }
+        if (j - i >= 2 && could_pass(c->f, run_score(c, v + i, j - i)) &&
+            build_group(c, v + i, j - i))
+            return -1;
+    }
+    return 0;
+}
+
+/* Suspects first, then by score, then by their first member (stable). */
+static int cmp_group(const void *a, const void *b)
+{
+    const mp_group *x = a, *y = b;
+    if (x->suspect != y->suspect) return x->suspect ? -1 : 1;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->type_map < y->type_map ? -1 : x->type_map > y->type_map;
+}
+
+int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, mp_groups *out,
+                      mf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    group_ctx c = {.g = g, .d = d, .f = f, .out = out};
+    cand *v = malloc((g->nmaps ? g->nmaps : 1) * sizeof *v);
+    if (!v) goto oom;
+    size_t nv = 0;
+    for (size_t k = 0; k < g->nmaps; k++) {
+        uint32_t h = g->maps[k].header;
+        if (h == MP_NONE || d->idom[h] == MP_NONE) continue;
+        uint32_t r = d->root_of[h];
+        v[nv++] = (cand){(uint32_t)k, r == MP_NONE ? MP_NONE : (uint32_t)d->nobjects + r};
+    }
+    sort_g_ = g;
+    if (nv > 1) qsort(v, nv, sizeof *v, cmp_cand);
+    sort_g_ = NULL;
+    /* runs of one type; within one, the runs of one top (the maps that
+     * several roots keep last: MP_NONE sorts after every node) */
+    for (size_t i = 0, j; i < nv; i = j) {
+        for (j = i + 1; j < nv && same_type(g, &v[i], &v[j]); j++) {
+        }
+        if (j - i >= 2 && could_pass(f, run_score(&c, v + i, j - i)) &&
+            split_by_top(&c, v + i, j - i))
+            goto oom;
+    }
+    free(v);
+    mp_u32map_free(&c.tops);
+    free(c.path);
+    free(c.counts);
+    if (c.lent) mp_dom_fill_root_of(d);
+    if (out->n > 1) qsort(out->groups, out->n, sizeof *out->groups, cmp_group);
+    for (size_t i = 0; i < out->n; i++) out->nsuspects += out->groups[i].suspect;
+    return 0;
+oom:
+    if (c.lent) mp_dom_fill_root_of(d);
+    free(v);
+    mp_u32map_free(&c.tops);
+    free(c.path);
+    free(c.counts);
+    mp_groups_free(out);
+    mf_error_set(err, "%s: out of memory grouping %zu maps", g->info.name, g->nmaps);
+    return -1;
+}
+
+void mp_groups_free(mp_groups *gr)
+{
+    free(gr->groups);
+    memset(gr, 0, sizeof *gr);
+}

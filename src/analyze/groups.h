@@ -1,0 +1,98 @@
+/*
+ * src/analyze/groups.h -- many small maps of one type under one holder,
+ * judged together.
+ *
+ * A leak can be a structure that only grows, each of whose elements holds
+ * a small map: no map is large, their sum is most of the heap. Judged one
+ * by one (findings.h) every map is a few KiB and none is a suspect. A
+ * group is judged as one.
+ *
+ * Definitions:
+ *   - a member: a live map (its header reachable); maps of one group have
+ *     one type name (g->maps[k].type_name);
+ *   - the top of a member: the node of the dominator tree (dominators.h)
+ *     right under the super-root above its header: a root's node when one
+ *     root alone keeps the header, else the object that several roots
+ *     share. Maps under different tops are never grouped: different
+ *     globals, different threads' stacks, unrelated structures;
+ *   - the holder of a group: the lowest common dominator of its members'
+ *     headers (the accumulation point: the array, list head or struct
+ *     through which every member is kept); a root's node when no object
+ *     is common to them all;
+ *   - nested: a member whose header lies under another member's header in
+ *     the dominator tree (a map of the type inside a value of another)
+ *     counts once, in the outer member: it is not a member of its own;
+ *   - a group has two members or more (nested ones aside), and its holder
+ *     lies in no map's table: maps that are the values of another map's
+ *     entries are that map's bytes, judged with it (findings.h);
+ *   - retained: the sum of its members' retained sizes (disjoint: no
+ *     member dominates another's header);
+ *   - score: retained less what is judged elsewhere: the bytes of members
+ *     that are suspects on their own (their finding) and of suspect maps
+ *     inside members (inner_bytes), so that no byte counts in two
+ *     suspects.
+ * Judged by a single map's yardsticks (mp_findings.significant,
+ * share_pct): LARGE_SHARE when the score is at least share_pct of the
+ * reachable heap; a suspect when LARGE_SHARE and the score is significant.
+ * Only groups whose score could pass are looked at and kept (the walks
+ * cost nothing otherwise: a few large maps that are suspects on their own
+ * score nothing together). Growth across snapshots is not judged
+ * for groups (diff and gate follow maps one by one).
+ *
+ * Cost: a pass over the maps, a sort of the candidates, and for each
+ * candidate group a walk up the dominator tree from each member's header
+ * that stops at the first node an earlier walk met: each node of the
+ * union of those paths is visited once (a list of a million elements,
+ * each with a map, is walked once, not a million times).
+ *
+ * Memory: the walks remember what they met in d->root_of, lent (the array
+ * is filled back from the tree in one pass at the end), so a group costs
+ * its reference chain and a few bytes per member; the maps that several
+ * roots keep are told apart by their tops in a hash map of the nodes
+ * walked to find them. mp_groups owns its arrays (mp_groups_free).
+ * Errors: -1 with err set when out of memory.
+ */
+#ifndef MP_GROUPS_H
+#define MP_GROUPS_H
+
+#include "analyze/dominators.h"
+#include "analyze/findings.h"
+#include "analyze/graph.h"
+
+typedef struct mp_group {
+    uint32_t type_map; /* a member: the group's type is its type name */
+    uint32_t holder;   /* dominator-tree node: an object, or a root's node (d->nobjects + r) */
+    uint32_t root;     /* the single root keeping the holder, MP_NONE when several */
+    uint32_t example;  /* the member that retains the most (map index) */
+    uint64_t nmaps;    /* members, nested ones not counted */
+    uint64_t nested;   /* maps of the type nested inside members */
+    uint64_t entries;  /* live entries of the members (their headers' counts) */
+    uint64_t min_entries, median_entries, max_entries;
+    uint64_t retained;        /* sum of the members' retained sizes */
+    uint64_t score;           /* retained less the bytes judged elsewhere (see above) */
+    uint64_t suspect_members; /* members that are suspects on their own */
+    uint32_t evidence;        /* MP_EV_LARGE_SHARE */
+    bool suspect;
+    /* sampled allocation sites of the members' headers, most samples first
+     * (header_samples: how many headers were sampled); when none was, those
+     * of the objects the members' entries own (sites_of_entries) */
+    mp_site_count sites[MP_MAX_SITES];
+    uint32_t nsites;
+    uint64_t header_samples;
+    bool sites_of_entries;
+} mp_group;
+
+typedef struct mp_groups {
+    mp_group *groups; /* suspects first, then by score; ties by type_map */
+    size_t n, nsuspects;
+} mp_groups;
+
+/* The groups of the maps of g (f: their findings, d and g's dominator
+ * tree). Only groups whose score reaches significance and share are kept. d->root_of is lent to the
+ * walks as their memo and holds its values again on return (mp_dom_fill_root_of), success or not: d
+ * is otherwise only read. */
+int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, mp_groups *out,
+                      mf_error *err);
+void mp_groups_free(mp_groups *gr);
+
+#endif
