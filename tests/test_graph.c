@@ -41,9 +41,9 @@ static void test_unsorted_objects_are_renumbered_by_address(void)
     mf_error err;
     CHECK(mp_gb_finish(b, &g, &err) == 0);
     CHECK_EQ_U64(g->nobjects, 3);
-    CHECK_EQ_U64(g->addr[0], 0x1000);
-    CHECK_EQ_U64(g->addr[1], 0x2000);
-    CHECK_EQ_U64(g->addr[2], 0x3000);
+    CHECK_EQ_U64(mp_obj_addr(g, 0), 0x1000);
+    CHECK_EQ_U64(mp_obj_addr(g, 1), 0x2000);
+    CHECK_EQ_U64(mp_obj_addr(g, 2), 0x3000);
     CHECK_EQ_U64(mp_obj_size(g, 1), 64);
     CHECK_STR_EQ(mp_graph_type_name(g, 2), "Node");
     CHECK_STR_EQ(mp_graph_type_name(g, 0), "?");

@@ -107,7 +107,9 @@ static void test_a_graph_read_back_is_the_graph_written(void)
     CHECK_EQ_U64(r->nobjects, g->nobjects);
     CHECK_EQ_U64(r->nedges, g->nedges);
     CHECK_EQ_U64(r->total_bytes, g->total_bytes);
-    CHECK(same_bytes(r->addr, g->addr, g->nobjects * sizeof *g->addr));
+    CHECK(same_bytes(r->addr_lo, g->addr_lo, g->nobjects * sizeof *g->addr_lo));
+    CHECK_EQ_U64(r->naddr_runs, g->naddr_runs);
+    CHECK(same_bytes(r->addr_runs, g->addr_runs, g->naddr_runs * sizeof *g->addr_runs));
     CHECK(same_bytes(r->size32, g->size32, g->nobjects * sizeof *g->size32));
     CHECK(same_bytes(r->out.adj, g->out.adj, g->nedges * sizeof *g->out.adj));
     CHECK(same_bytes(r->in.adj, g->in.adj, g->nedges * sizeof *g->in.adj));
@@ -179,7 +181,7 @@ static void reverse_edge_beyond(mp_graph *g)
 }
 static void addresses_unsorted(mp_graph *g)
 {
-    g->addr[2] = 0x1800;
+    g->addr_lo[2] = 0x1800;
 }
 static void type_beyond(mp_graph *g)
 {

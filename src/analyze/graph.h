@@ -231,6 +231,14 @@ static inline uint64_t mp_csr_start(const mp_csr *c, size_t v)
     return s;
 }
 
+/* From object first on, up to the next run's first, the high 32 bits of
+ * every object's address are high. A heap spans few 4 GiB regions: a run
+ * or a few for any number of objects. */
+typedef struct mp_addr_run {
+    uint32_t first;
+    uint32_t high;
+} mp_addr_run;
+
 /* A size of 2^32 bytes or more: the object's size32 is MP_BIG_SIZE and its
  * size is here (sorted by object). */
 #define MP_BIG_SIZE UINT32_MAX
@@ -255,7 +263,7 @@ typedef struct mp_paths_spare {
 /* The meaning of mp_graph's fields, numbered: a change that keeps every
  * array's element size (a field read another way, a new invariant) bumps
  * it, so that index files of the old layout are stale (graph_index.h). */
-#define MP_GRAPH_LAYOUT 1
+#define MP_GRAPH_LAYOUT 2
 
 struct mp_findings_saved;
 
@@ -280,7 +288,13 @@ typedef struct mp_graph_derived {
 typedef struct mp_graph {
     mp_graph_info info;
     size_t nobjects;
-    uint64_t *addr;   /* increasing, objects never overlap */
+    /* Object addresses, increasing (objects never overlap), in 4 bytes an
+     * object: the low halves here, the high halves by runs of objects
+     * (addr_runs, mp_obj_addr). Invariant: with any objects, run 0 starts
+     * at object 0, runs' first objects and high halves both increase. */
+    uint32_t *addr_lo;
+    mp_addr_run *addr_runs;
+    size_t naddr_runs;
     uint32_t *size32; /* bytes; MP_BIG_SIZE: see big (mp_obj_size) */
     mp_big_size *big;
     size_t nbig;
@@ -371,6 +385,22 @@ static inline uint64_t mp_in_begin(const mp_graph *g, size_t v)
 static inline uint64_t mp_in_end(const mp_graph *g, size_t v)
 {
     return mp_csr_start(&g->in, v + 1);
+}
+
+/* The address of object o: its low half with the high half of the last
+ * run that starts at or before o. */
+static inline uint64_t mp_obj_addr(const mp_graph *g, uint32_t o)
+{
+    const mp_addr_run *r = g->addr_runs;
+    size_t lo = 0, hi = g->naddr_runs;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].first <= o)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (uint64_t)r[lo].high << 32 | g->addr_lo[o];
 }
 
 /* The size of object o in bytes. */
