@@ -10,6 +10,8 @@
 
 #include "check.h"
 
+#include <malloc.h>
+
 static mp_root root_of_kind(mp_graph_builder *b, mp_root_kind kind, const char *name)
 {
     mp_root r = {.kind = (uint8_t)kind, .name = mp_gb_intern(b, name), .target = MP_NONE};
@@ -793,6 +795,63 @@ static void test_paths_in_the_size_block_change_nothing(void)
     mp_graph_free(untaken);
 }
 
+/* Addresses are kept in halves: the low ones per object, the high ones by
+ * runs. Objects on both sides of several 4 GiB lines (one across a line)
+ * keep their addresses, and lookups find them from either side, over
+ * objects given one at a time and handed over whole; the low halves take
+ * 4 bytes an object, in a block shrunk to fit. */
+static void test_addresses_across_4gib_lines_are_kept_in_halves(void)
+{
+    static const uint64_t at[] = {0xfffff000,          0xffffffe0,          0x100000100,
+                                  0x2fffffff0,         0x300000000,         0x7ffff0000000ull};
+    static const uint64_t sz[] = {16, 0x40, 8, 8, 0x20, 64};
+    size_t k = sizeof at / sizeof *at;
+    for (int adopt = 0; adopt < 2; adopt++) {
+        mp_graph_builder *b = mp_gb_new("t", "test");
+        if (adopt) {
+            uint64_t *addr = malloc(k * sizeof *addr), *size = malloc(k * sizeof *size);
+            uint32_t *type = malloc(k * sizeof *type);
+            for (size_t i = 0; i < k; i++) addr[i] = at[i], size[i] = sz[i], type[i] = MP_NONE;
+            mp_gb_adopt_objects(b, addr, size, type, k);
+        } else {
+            for (size_t i = k; i-- > 0;) mp_gb_object(b, at[i], sz[i], MP_NONE, MP_NONE);
+        }
+        mp_gb_edge_addr(b, 0x100000010, 0x300000008); /* interior, above the lines */
+        mp_graph *g;
+        mf_error err;
+        CHECK(mp_gb_finish(b, &g, &err) == 0);
+        CHECK_EQ_U64(g->nobjects, k);
+        CHECK_EQ_U64(g->naddr_runs, 5); /* high halves 0, 1, 2, 3 and 0x7fff */
+        for (size_t i = 0; i < k; i++) {
+            CHECK_EQ_U64(mp_obj_addr(g, (uint32_t)i), at[i]);
+            CHECK_EQ_U64(mp_graph_find(g, at[i]), i);
+            CHECK_EQ_U64(mp_graph_find(g, at[i] + sz[i] - 1), i);
+        }
+        CHECK_EQ_U64(mp_graph_find(g, 0x100000000), 1);  /* the object across the line */
+        CHECK_EQ_U64(mp_graph_find(g, 0x100000020), MP_NONE);
+        CHECK_EQ_U64(mp_graph_find(g, 0x200000000), MP_NONE); /* a region with no object */
+        CHECK_EQ_U64(mp_graph_find(g, 0x300000020), MP_NONE);
+        CHECK_EQ_U64(mp_graph_find(g, 0xffffefff), MP_NONE);
+        CHECK_EQ_U64(mp_graph_find(g, 0x10), MP_NONE);
+        CHECK_EQ_U64(mp_graph_find(g, UINT64_MAX), MP_NONE);
+        CHECK_EQ_U64(g->nedges, 1);
+        CHECK_EQ_U64(g->out.adj[mp_out_begin(g, 1)], 4);
+        mp_graph_free(g);
+    }
+    /* many objects in one region: 4 bytes each, the 64-bit block given back */
+    size_t n = 1 << 16;
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    for (size_t i = 0; i < n; i++) mp_gb_object(b, 0x500000000 + 64 * i, 64, MP_NONE, MP_NONE);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->naddr_runs, 1);
+    CHECK(malloc_usable_size(g->addr_lo) < n * sizeof(uint64_t) * 3 / 4);
+    CHECK_EQ_U64(mp_obj_addr(g, (uint32_t)n - 1), 0x500000000 + 64 * (n - 1));
+    CHECK_EQ_U64(mp_graph_find(g, 0x500000000 + 64 * 1000 + 3), 1000);
+    mp_graph_free(g);
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -814,5 +873,6 @@ int main(void)
     TEST(test_an_entry_holds_every_pointer_of_its_slots);
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST(test_paths_in_the_size_block_change_nothing);
+    TEST(test_addresses_across_4gib_lines_are_kept_in_halves);
     TEST_EXIT();
 }

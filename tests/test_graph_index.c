@@ -183,6 +183,10 @@ static void addresses_unsorted(mp_graph *g)
 {
     g->addr_lo[2] = 0x1800;
 }
+static void address_runs_broken(mp_graph *g)
+{
+    g->addr_runs[0].first = 1;
+}
 static void type_beyond(mp_graph *g)
 {
     g->type[0] = 9;
@@ -221,6 +225,7 @@ static void test_an_index_with_broken_references_is_refused(void)
     CHECK(refused(edge_beyond, "out edges: edge 1 points beyond the objects"));
     CHECK(refused(reverse_edge_beyond, "in edges"));
     CHECK(refused(addresses_unsorted, "object addresses out of order"));
+    CHECK(refused(address_runs_broken, "address runs out of range"));
     CHECK(refused(type_beyond, "object type out of range"));
     CHECK(refused(root_kind_beyond, "roots"));
     CHECK(refused(root_target_beyond, "roots"));
@@ -266,6 +271,18 @@ static void test_a_damaged_or_truncated_index_is_refused(void)
     /* resealed, the same change is a version this build does not read */
     mp_gi_reseal(data, bytes);
     CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_STALE);
+    data[9] ^= 1;
+    /* an index of the graph layout before this one (addresses kept whole),
+     * resealed: stale, so rebuilt, never read as this layout */
+    uint32_t layout = MP_GRAPH_LAYOUT - 1;
+    memcpy(data + 12, &layout, sizeof layout);
+    mp_gi_reseal(data, bytes);
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_STALE);
+    layout = MP_GRAPH_LAYOUT;
+    memcpy(data + 12, &layout, sizeof layout);
+    mp_gi_reseal(data, bytes);
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_OK);
+    mp_graph_free(r);
     free(data);
 }
 
