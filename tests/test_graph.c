@@ -4,13 +4,17 @@
  */
 #include "analyze/dominators.h"
 #include "analyze/graph.h"
+#include "analyze/load_gcstack.h"
 #include "analyze/parallel.h"
 #include "analyze/paths.h"
+#include "format/gcstack_writer.h"
 #include "format/hugepages.h"
 
 #include "check.h"
 
 #include <malloc.h>
+#include <string.h>
+#include <unistd.h>
 
 static mp_root root_of_kind(mp_graph_builder *b, mp_root_kind kind, const char *name)
 {
@@ -852,6 +856,69 @@ static void test_addresses_across_4gib_lines_are_kept_in_halves(void)
     mp_graph_free(g);
 }
 
+/* Writes a snapshot of one map whose second bucket record is overflow
+ * bucket `depth` of bucket 0 (tmp file `path`); 0 or -1. */
+static int write_deep_overflow(const char *path, uint32_t depth)
+{
+    mf_gs_header h = {.program = "/bin/prog", .pointer_size = 8};
+    mf_error err;
+    mf_gs_writer *w = mf_gsw_open(path, 1, &h, &err);
+    if (!w) return -1;
+    mf_gs_type hdr = {"hmap", 48, NULL, 0, MF_GS_KIND_STRUCT, 0};
+    mf_gs_type bk = {"bucket", 64, NULL, 0, MF_GS_KIND_BUCKET, 0};
+    uint32_t th = mf_gsw_type(w, &hdr), tb = mf_gsw_type(w, &bk);
+    mf_gsw_object(w, 0x1000, 48, th + 1);
+    mf_gsw_object(w, 0x2000, 64, tb + 1);
+    mf_gsw_object(w, 0x3000, 64, tb + 1);
+    uint64_t o[] = {16}, t[] = {0x2000};
+    mf_gsw_edges(w, 0x1000, 1, o, t);
+    mf_gsw_edges(w, 0x2000, 0, NULL, NULL);
+    mf_gsw_edges(w, 0x3000, 0, NULL, NULL);
+    mf_gs_root r = {.kind = MF_GS_ROOT_GLOBAL, .target = 0x1000, .slot = 0x600000, .name = "m"};
+    mf_gsw_root(w, &r);
+    mf_gs_map m = {.address = 0x1000,
+                   .type_name = "map[int64]int64",
+                   .key_kind = MF_GS_KEY_INT64,
+                   .B = 0,
+                   .buckets = 0x2000,
+                   .bucket_size = 64,
+                   .key_size = 8,
+                   .value_size = 8,
+                   .nbuckets_walked = 2,
+                   .nentries = 0};
+    mf_gsw_map(w, &m);
+    mf_gsw_bucket(w, 0x2000, false, 0, 0, 0);
+    mf_gsw_bucket(w, 0x3000, false, 0, depth, 0);
+    uint64_t bytes;
+    return mf_gsw_finish(w, &bytes, &err);
+}
+
+/* Bucket records take 28 bytes, their small fields in one word: the
+ * deepest overflow bucket a record holds reads back whole, and a snapshot
+ * naming a deeper one is refused with a message, never cut short. */
+static void test_bucket_records_keep_overflow_depths_or_refuse_them(void)
+{
+    CHECK(sizeof(mp_bucket) == 28);
+    char path[] = "/tmp/test_graph_deep_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK(write_deep_overflow(path, MP_BUCKET_MAX_OVERFLOW) == 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_load_gcstack(path, NULL, &g, &err) == 0);
+    CHECK_EQ_U64(g->nbuckets, 2);
+    CHECK_EQ_U64(g->buckets[1].overflow, MP_BUCKET_MAX_OVERFLOW);
+    CHECK_EQ_U64(g->buckets[1].obj, 2);
+    CHECK_EQ_U64(g->buckets[1].address, 0x3000);
+    CHECK(!g->buckets[1].old && !g->buckets[1].aux && g->buckets[1].nused == 0);
+    mp_graph_free(g);
+    CHECK(write_deep_overflow(path, MP_BUCKET_MAX_OVERFLOW + 1) == 0);
+    CHECK(mp_load_gcstack(path, NULL, &g, &err) != 0);
+    CHECK(strstr(err.msg, "is overflow bucket 67108864 of its chain, beyond 67108863") != NULL);
+    unlink(path);
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -874,5 +941,6 @@ int main(void)
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST(test_paths_in_the_size_block_change_nothing);
     TEST(test_addresses_across_4gib_lines_are_kept_in_halves);
+    TEST(test_bucket_records_keep_overflow_depths_or_refuse_them);
     TEST_EXIT();
 }

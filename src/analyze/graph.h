@@ -161,18 +161,26 @@ typedef struct mp_map {
                                                (header included) and their bytes */
 } mp_map;
 
+/* The deepest overflow bucket a bucket record can name: loaders refuse a
+ * chain deeper than this (it would need tens of millions of buckets in one
+ * chain, a gigabyte and more of one bucket's collisions). */
+#define MP_BUCKET_MAX_OVERFLOW ((1u << 26) - 1)
+
 /* One bucket of a map: the object that holds it (a bucket array holds many
- * buckets; an overflow bucket is usually its own object). */
-typedef struct mp_bucket {
+ * buckets; an overflow bucket is usually its own object). A heap holds
+ * millions of these: 28 bytes each, the 64-bit fields at 4-byte alignment
+ * and the small ones in one word (loaders keep overflow within
+ * MP_BUCKET_MAX_OVERFLOW and nused within 8). */
+typedef struct __attribute__((packed, aligned(4))) mp_bucket {
     uint32_t map;
-    uint32_t obj;      /* MP_NONE unknown */
-    uint64_t address;  /* the bucket's own address (in its object), 0 unknown */
-    uint64_t index;    /* in its bucket array */
-    uint32_t overflow; /* 0 the bucket itself, k the k-th overflow bucket */
-    uint8_t old;       /* 1 in the old array of an unfinished growth */
-    uint8_t nused;     /* occupied slots */
-    uint8_t aux;       /* 1: not a bucket but another object of the map's table
-                          that holds no slots (e.g. Go's list of overflow buckets) */
+    uint32_t obj;          /* MP_NONE unknown */
+    uint64_t address;      /* the bucket's own address (in its object), 0 unknown */
+    uint64_t index;        /* in its bucket array */
+    uint32_t overflow : 26; /* 0 the bucket itself, k the k-th overflow bucket */
+    uint32_t old : 1;       /* 1 in the old array of an unfinished growth */
+    uint32_t aux : 1;       /* 1: not a bucket but another object of the map's table
+                               that holds no slots (e.g. Go's list of overflow buckets) */
+    uint32_t nused : 4;     /* occupied slots (8 at most) */
 } mp_bucket;
 
 /* One map entry. Entries are kept packed (mp_graph_entry and
