@@ -601,9 +601,8 @@ static void test_values_two_table_objects_reach_are_the_maps(void)
 /*
  * A map grown under an iterator that holds its old bucket array: the
  * values moved out of evacuated old bucket 0 are still pointed at by its
- * stale slots and those of its overflow bucket. Those words are the map's own, so each entry owns its
- * value and retains it alone; only a value a global holds as well is
- * shared.
+ * stale slots and those of its overflow bucket. Those words are the map's own, so each entry owns
+ * its value and retains it alone; only a value a global holds as well is shared.
  */
 static void test_stale_old_slots_share_nothing(void)
 {
@@ -841,7 +840,8 @@ static void test_a_global_through_objects_is_named_before_a_stack_word(void)
     char buf[1024], want[256];
     chain_text(&a, s, n, buf, sizeof buf);
     snprintf(want, sizeof want, "registry -> Session 0x%llx -> Session 0x%llx -> map header",
-             (unsigned long long)mp_obj_addr(a.g, outer), (unsigned long long)mp_obj_addr(a.g, mid));
+             (unsigned long long)mp_obj_addr(a.g, outer),
+             (unsigned long long)mp_obj_addr(a.g, mid));
     CHECK(strncmp(buf, want, strlen(want)) == 0);
     done(&a);
 }

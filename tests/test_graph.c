@@ -806,8 +806,8 @@ static void test_paths_in_the_size_block_change_nothing(void)
  * 4 bytes an object, in a block shrunk to fit. */
 static void test_addresses_across_4gib_lines_are_kept_in_halves(void)
 {
-    static const uint64_t at[] = {0xfffff000,          0xffffffe0,          0x100000100,
-                                  0x2fffffff0,         0x300000000,         0x7ffff0000000ull};
+    static const uint64_t at[] = {0xfffff000,  0xffffffe0,  0x100000100,
+                                  0x2fffffff0, 0x300000000, 0x7ffff0000000ull};
     static const uint64_t sz[] = {16, 0x40, 8, 8, 0x20, 64};
     size_t k = sizeof at / sizeof *at;
     for (int adopt = 0; adopt < 2; adopt++) {
@@ -831,7 +831,7 @@ static void test_addresses_across_4gib_lines_are_kept_in_halves(void)
             CHECK_EQ_U64(mp_graph_find(g, at[i]), i);
             CHECK_EQ_U64(mp_graph_find(g, at[i] + sz[i] - 1), i);
         }
-        CHECK_EQ_U64(mp_graph_find(g, 0x100000000), 1);  /* the object across the line */
+        CHECK_EQ_U64(mp_graph_find(g, 0x100000000), 1); /* the object across the line */
         CHECK_EQ_U64(mp_graph_find(g, 0x100000020), MP_NONE);
         CHECK_EQ_U64(mp_graph_find(g, 0x200000000), MP_NONE); /* a region with no object */
         CHECK_EQ_U64(mp_graph_find(g, 0x300000020), MP_NONE);

@@ -80,7 +80,7 @@ static mp_graph *small_graph(void)
     mp_graph *g;
     mf_error err;
     if (mp_gb_finish(b, &g, &err)) {
-            return NULL;
+        return NULL;
     }
     return g;
 }

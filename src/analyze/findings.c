@@ -2064,8 +2064,8 @@ void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size)
     }
     case MP_STEP_MAP: {
         const mp_map *m = &g->maps[s->map];
-        snprintf(buf, size, "map header 0x%" PRIx64 " (B=%u, %" PRIu64 " entries)", mp_obj_addr(g, s->a),
-                 m->B, m->count);
+        snprintf(buf, size, "map header 0x%" PRIx64 " (B=%u, %" PRIu64 " entries)",
+                 mp_obj_addr(g, s->a), m->B, m->count);
         break;
     }
     case MP_STEP_BUCKET:

@@ -173,9 +173,9 @@ typedef struct mp_map {
  * MP_BUCKET_MAX_OVERFLOW and nused within 8). */
 typedef struct __attribute__((packed, aligned(4))) mp_bucket {
     uint32_t map;
-    uint32_t obj;          /* MP_NONE unknown */
-    uint64_t address;      /* the bucket's own address (in its object), 0 unknown */
-    uint64_t index;        /* in its bucket array */
+    uint32_t obj;           /* MP_NONE unknown */
+    uint64_t address;       /* the bucket's own address (in its object), 0 unknown */
+    uint64_t index;         /* in its bucket array */
     uint32_t overflow : 26; /* 0 the bucket itself, k the k-th overflow bucket */
     uint32_t old : 1;       /* 1 in the old array of an unfinished growth */
     uint32_t aux : 1;       /* 1: not a bucket but another object of the map's table

@@ -1008,7 +1008,8 @@ static const char *check_graph(const mp_graph *g)
         return "address runs out of range";
     for (size_t k = 1; k < g->naddr_runs; k++)
         if (g->addr_runs[k].first <= g->addr_runs[k - 1].first ||
-            g->addr_runs[k].first >= g->nobjects || g->addr_runs[k].high <= g->addr_runs[k - 1].high)
+            g->addr_runs[k].first >= g->nobjects ||
+            g->addr_runs[k].high <= g->addr_runs[k - 1].high)
             return "address runs out of order";
     if (!g->out.at || !g->in.at) return "edge starts missing";
     uint64_t total = 0;

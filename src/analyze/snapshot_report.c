@@ -730,7 +730,8 @@ static int bucket_json(json_t *j, const mp_graph *g, const mp_step *s)
             ? MP_NONE
             : mp_graph_bucket_record(g, s->a, s->map, s->index,
                                      s->kind == MP_STEP_OVERFLOW ? s->overflow : 0, s->old);
-    uint64_t own = bi != MP_NONE && g->buckets[bi].address ? g->buckets[bi].address : mp_obj_addr(g, s->a);
+    uint64_t own =
+        bi != MP_NONE && g->buckets[bi].address ? g->buckets[bi].address : mp_obj_addr(g, s->a);
     return put(j, "address", json_integer((json_int_t)own)) |
            put(j, "object_address", json_integer((json_int_t)mp_obj_addr(g, s->a)));
 }
