@@ -192,7 +192,7 @@ static void test_global_cache_is_the_top_suspect_with_its_chain(void)
         want, sizeof want,
         "session_cache -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 -> slot 1 "
         "(\"user-33\")",
-        (unsigned long long)a.g->addr[bm.header]);
+        (unsigned long long)mp_obj_addr(a.g, bm.header));
     CHECK_STR_EQ(buf, want);
     n = mp_chain_entry(a.g, &a.p, (uint32_t)(a.g->maps[0].first_entry + 6), s, 16);
     chain_text(&a, s, n, buf, sizeof buf);
@@ -295,13 +295,13 @@ static void test_a_map_without_pointers_keeps_overflow_buckets_through_its_list(
             CHECK(strstr(buf, "map.overflow") != NULL);
             CHECK(strstr(buf, "-> overflow#1 -> slot 1 (33)") != NULL);
             snprintf(want, sizeof want, "counts -> map header 0x%llx (B=2, 36 entries) -> ",
-                     (unsigned long long)a.g->addr[bm.header]);
+                     (unsigned long long)mp_obj_addr(a.g, bm.header));
             CHECK(strncmp(buf, want, strlen(want)) == 0);
         } else {
             snprintf(want, sizeof want,
                      "counts -> map header 0x%llx (B=2, 36 entries) -> bucket[0] -> overflow#1 "
                      "-> slot 1 (33)",
-                     (unsigned long long)a.g->addr[bm.header]);
+                     (unsigned long long)mp_obj_addr(a.g, bm.header));
             CHECK_STR_EQ(buf, want);
         }
         /* an entry of a main bucket: the same either way */
@@ -601,9 +601,8 @@ static void test_values_two_table_objects_reach_are_the_maps(void)
 /*
  * A map grown under an iterator that holds its old bucket array: the
  * values moved out of evacuated old bucket 0 are still pointed at by its
- * stale slots and those of its overflow bucket. Those words are the map's own, so each entry owns its
- * value and retains it alone; only a value a global holds as well is
- * shared.
+ * stale slots and those of its overflow bucket. Those words are the map's own, so each entry owns
+ * its value and retains it alone; only a value a global holds as well is shared.
  */
 static void test_stale_old_slots_share_nothing(void)
 {
@@ -841,7 +840,8 @@ static void test_a_global_through_objects_is_named_before_a_stack_word(void)
     char buf[1024], want[256];
     chain_text(&a, s, n, buf, sizeof buf);
     snprintf(want, sizeof want, "registry -> Session 0x%llx -> Session 0x%llx -> map header",
-             (unsigned long long)a.g->addr[outer], (unsigned long long)a.g->addr[mid]);
+             (unsigned long long)mp_obj_addr(a.g, outer),
+             (unsigned long long)mp_obj_addr(a.g, mid));
     CHECK(strncmp(buf, want, strlen(want)) == 0);
     done(&a);
 }
@@ -1024,9 +1024,9 @@ static void test_a_map_of_maps_names_the_outer_slot(void)
              "tenants -> map header 0x%llx (B=0, 10 entries) -> bucket[0] -> overflow#1 -> slot 1 "
              "(\"user-9\") -> Session 0x%llx -> map header 0x%llx (B=2, 36 entries) -> bucket[0] "
              "-> overflow#1 -> slot 1 (\"user-33\")",
-             (unsigned long long)a.g->addr[outer.header],
-             (unsigned long long)a.g->addr[outer.vals[9]],
-             (unsigned long long)a.g->addr[inner.header]);
+             (unsigned long long)mp_obj_addr(a.g, outer.header),
+             (unsigned long long)mp_obj_addr(a.g, outer.vals[9]),
+             (unsigned long long)mp_obj_addr(a.g, inner.header));
     CHECK_STR_EQ(buf, want);
     /* the outer slot step says where and what */
     size_t k = 0;
@@ -1175,13 +1175,13 @@ static void test_a_chain_through_an_array_names_the_element(void)
     size_t n = mp_chain_object(a.g, &a.p, m4.header, s, 16);
     chain_text(&a, s, n, buf, sizeof buf);
     snprintf(want, sizeof want, "slab -> []Shard 0x%llx [4] -> map header",
-             (unsigned long long)a.g->addr[slab]);
+             (unsigned long long)mp_obj_addr(a.g, slab));
     CHECK(strncmp(buf, want, strlen(want)) == 0);
     CHECK_EQ_U64(s[1].index, 4);
     n = mp_chain_object(a.g, &a.p, m2.header, s, 16);
     chain_text(&a, s, n, buf, sizeof buf);
     snprintf(want, sizeof want, "ptrs -> []* 0x%llx [2] -> map header",
-             (unsigned long long)a.g->addr[ptrs]);
+             (unsigned long long)mp_obj_addr(a.g, ptrs));
     CHECK(strncmp(buf, want, strlen(want)) == 0);
     done(&a);
 }

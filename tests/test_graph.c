@@ -4,11 +4,17 @@
  */
 #include "analyze/dominators.h"
 #include "analyze/graph.h"
+#include "analyze/load_gcstack.h"
 #include "analyze/parallel.h"
 #include "analyze/paths.h"
+#include "format/gcstack_writer.h"
 #include "format/hugepages.h"
 
 #include "check.h"
+
+#include <malloc.h>
+#include <string.h>
+#include <unistd.h>
 
 static mp_root root_of_kind(mp_graph_builder *b, mp_root_kind kind, const char *name)
 {
@@ -41,9 +47,9 @@ static void test_unsorted_objects_are_renumbered_by_address(void)
     mf_error err;
     CHECK(mp_gb_finish(b, &g, &err) == 0);
     CHECK_EQ_U64(g->nobjects, 3);
-    CHECK_EQ_U64(g->addr[0], 0x1000);
-    CHECK_EQ_U64(g->addr[1], 0x2000);
-    CHECK_EQ_U64(g->addr[2], 0x3000);
+    CHECK_EQ_U64(mp_obj_addr(g, 0), 0x1000);
+    CHECK_EQ_U64(mp_obj_addr(g, 1), 0x2000);
+    CHECK_EQ_U64(mp_obj_addr(g, 2), 0x3000);
     CHECK_EQ_U64(mp_obj_size(g, 1), 64);
     CHECK_STR_EQ(mp_graph_type_name(g, 2), "Node");
     CHECK_STR_EQ(mp_graph_type_name(g, 0), "?");
@@ -793,6 +799,126 @@ static void test_paths_in_the_size_block_change_nothing(void)
     mp_graph_free(untaken);
 }
 
+/* Addresses are kept in halves: the low ones per object, the high ones by
+ * runs. Objects on both sides of several 4 GiB lines (one across a line)
+ * keep their addresses, and lookups find them from either side, over
+ * objects given one at a time and handed over whole; the low halves take
+ * 4 bytes an object, in a block shrunk to fit. */
+static void test_addresses_across_4gib_lines_are_kept_in_halves(void)
+{
+    static const uint64_t at[] = {0xfffff000,  0xffffffe0,  0x100000100,
+                                  0x2fffffff0, 0x300000000, 0x7ffff0000000ull};
+    static const uint64_t sz[] = {16, 0x40, 8, 8, 0x20, 64};
+    size_t k = sizeof at / sizeof *at;
+    for (int adopt = 0; adopt < 2; adopt++) {
+        mp_graph_builder *b = mp_gb_new("t", "test");
+        if (adopt) {
+            uint64_t *addr = malloc(k * sizeof *addr), *size = malloc(k * sizeof *size);
+            uint32_t *type = malloc(k * sizeof *type);
+            for (size_t i = 0; i < k; i++) addr[i] = at[i], size[i] = sz[i], type[i] = MP_NONE;
+            mp_gb_adopt_objects(b, addr, size, type, k);
+        } else {
+            for (size_t i = k; i-- > 0;) mp_gb_object(b, at[i], sz[i], MP_NONE, MP_NONE);
+        }
+        mp_gb_edge_addr(b, 0x100000010, 0x300000008); /* interior, above the lines */
+        mp_graph *g;
+        mf_error err;
+        CHECK(mp_gb_finish(b, &g, &err) == 0);
+        CHECK_EQ_U64(g->nobjects, k);
+        CHECK_EQ_U64(g->naddr_runs, 5); /* high halves 0, 1, 2, 3 and 0x7fff */
+        for (size_t i = 0; i < k; i++) {
+            CHECK_EQ_U64(mp_obj_addr(g, (uint32_t)i), at[i]);
+            CHECK_EQ_U64(mp_graph_find(g, at[i]), i);
+            CHECK_EQ_U64(mp_graph_find(g, at[i] + sz[i] - 1), i);
+        }
+        CHECK_EQ_U64(mp_graph_find(g, 0x100000000), 1); /* the object across the line */
+        CHECK_EQ_U64(mp_graph_find(g, 0x100000020), MP_NONE);
+        CHECK_EQ_U64(mp_graph_find(g, 0x200000000), MP_NONE); /* a region with no object */
+        CHECK_EQ_U64(mp_graph_find(g, 0x300000020), MP_NONE);
+        CHECK_EQ_U64(mp_graph_find(g, 0xffffefff), MP_NONE);
+        CHECK_EQ_U64(mp_graph_find(g, 0x10), MP_NONE);
+        CHECK_EQ_U64(mp_graph_find(g, UINT64_MAX), MP_NONE);
+        CHECK_EQ_U64(g->nedges, 1);
+        CHECK_EQ_U64(g->out.adj[mp_out_begin(g, 1)], 4);
+        mp_graph_free(g);
+    }
+    /* many objects in one region: 4 bytes each, the 64-bit block given back */
+    size_t n = 1 << 16;
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    for (size_t i = 0; i < n; i++) mp_gb_object(b, 0x500000000 + 64 * i, 64, MP_NONE, MP_NONE);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->naddr_runs, 1);
+    CHECK(malloc_usable_size(g->addr_lo) < n * sizeof(uint64_t) * 3 / 4);
+    CHECK_EQ_U64(mp_obj_addr(g, (uint32_t)n - 1), 0x500000000 + 64 * (n - 1));
+    CHECK_EQ_U64(mp_graph_find(g, 0x500000000 + 64 * 1000 + 3), 1000);
+    mp_graph_free(g);
+}
+
+/* Writes a snapshot of one map whose second bucket record is overflow
+ * bucket `depth` of bucket 0 (tmp file `path`); 0 or -1. */
+static int write_deep_overflow(const char *path, uint32_t depth)
+{
+    mf_gs_header h = {.program = "/bin/prog", .pointer_size = 8};
+    mf_error err;
+    mf_gs_writer *w = mf_gsw_open(path, 1, &h, &err);
+    if (!w) return -1;
+    mf_gs_type hdr = {"hmap", 48, NULL, 0, MF_GS_KIND_STRUCT, 0};
+    mf_gs_type bk = {"bucket", 64, NULL, 0, MF_GS_KIND_BUCKET, 0};
+    uint32_t th = mf_gsw_type(w, &hdr), tb = mf_gsw_type(w, &bk);
+    mf_gsw_object(w, 0x1000, 48, th + 1);
+    mf_gsw_object(w, 0x2000, 64, tb + 1);
+    mf_gsw_object(w, 0x3000, 64, tb + 1);
+    uint64_t o[] = {16}, t[] = {0x2000};
+    mf_gsw_edges(w, 0x1000, 1, o, t);
+    mf_gsw_edges(w, 0x2000, 0, NULL, NULL);
+    mf_gsw_edges(w, 0x3000, 0, NULL, NULL);
+    mf_gs_root r = {.kind = MF_GS_ROOT_GLOBAL, .target = 0x1000, .slot = 0x600000, .name = "m"};
+    mf_gsw_root(w, &r);
+    mf_gs_map m = {.address = 0x1000,
+                   .type_name = "map[int64]int64",
+                   .key_kind = MF_GS_KEY_INT64,
+                   .B = 0,
+                   .buckets = 0x2000,
+                   .bucket_size = 64,
+                   .key_size = 8,
+                   .value_size = 8,
+                   .nbuckets_walked = 2,
+                   .nentries = 0};
+    mf_gsw_map(w, &m);
+    mf_gsw_bucket(w, 0x2000, false, 0, 0, 0);
+    mf_gsw_bucket(w, 0x3000, false, 0, depth, 0);
+    uint64_t bytes;
+    return mf_gsw_finish(w, &bytes, &err);
+}
+
+/* Bucket records take 28 bytes, their small fields in one word: the
+ * deepest overflow bucket a record holds reads back whole, and a snapshot
+ * naming a deeper one is refused with a message, never cut short. */
+static void test_bucket_records_keep_overflow_depths_or_refuse_them(void)
+{
+    CHECK(sizeof(mp_bucket) == 28);
+    char path[] = "/tmp/test_graph_deep_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK(write_deep_overflow(path, MP_BUCKET_MAX_OVERFLOW) == 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_load_gcstack(path, NULL, &g, &err) == 0);
+    CHECK_EQ_U64(g->nbuckets, 2);
+    CHECK_EQ_U64(g->buckets[1].overflow, MP_BUCKET_MAX_OVERFLOW);
+    CHECK_EQ_U64(g->buckets[1].obj, 2);
+    CHECK_EQ_U64(g->buckets[1].address, 0x3000);
+    CHECK(!g->buckets[1].old && !g->buckets[1].aux && g->buckets[1].nused == 0);
+    mp_graph_free(g);
+    CHECK(write_deep_overflow(path, MP_BUCKET_MAX_OVERFLOW + 1) == 0);
+    CHECK(mp_load_gcstack(path, NULL, &g, &err) != 0);
+    CHECK(strstr(err.msg, "is overflow bucket 67108864 of its chain, beyond 67108863") != NULL);
+    unlink(path);
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -814,5 +940,7 @@ int main(void)
     TEST(test_an_entry_holds_every_pointer_of_its_slots);
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST(test_paths_in_the_size_block_change_nothing);
+    TEST(test_addresses_across_4gib_lines_are_kept_in_halves);
+    TEST(test_bucket_records_keep_overflow_depths_or_refuse_them);
     TEST_EXIT();
 }

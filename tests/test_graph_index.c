@@ -80,7 +80,7 @@ static mp_graph *small_graph(void)
     mp_graph *g;
     mf_error err;
     if (mp_gb_finish(b, &g, &err)) {
-            return NULL;
+        return NULL;
     }
     return g;
 }
@@ -107,7 +107,9 @@ static void test_a_graph_read_back_is_the_graph_written(void)
     CHECK_EQ_U64(r->nobjects, g->nobjects);
     CHECK_EQ_U64(r->nedges, g->nedges);
     CHECK_EQ_U64(r->total_bytes, g->total_bytes);
-    CHECK(same_bytes(r->addr, g->addr, g->nobjects * sizeof *g->addr));
+    CHECK(same_bytes(r->addr_lo, g->addr_lo, g->nobjects * sizeof *g->addr_lo));
+    CHECK_EQ_U64(r->naddr_runs, g->naddr_runs);
+    CHECK(same_bytes(r->addr_runs, g->addr_runs, g->naddr_runs * sizeof *g->addr_runs));
     CHECK(same_bytes(r->size32, g->size32, g->nobjects * sizeof *g->size32));
     CHECK(same_bytes(r->out.adj, g->out.adj, g->nedges * sizeof *g->out.adj));
     CHECK(same_bytes(r->in.adj, g->in.adj, g->nedges * sizeof *g->in.adj));
@@ -179,7 +181,11 @@ static void reverse_edge_beyond(mp_graph *g)
 }
 static void addresses_unsorted(mp_graph *g)
 {
-    g->addr[2] = 0x1800;
+    g->addr_lo[2] = 0x1800;
+}
+static void address_runs_broken(mp_graph *g)
+{
+    g->addr_runs[0].first = 1;
 }
 static void type_beyond(mp_graph *g)
 {
@@ -219,6 +225,7 @@ static void test_an_index_with_broken_references_is_refused(void)
     CHECK(refused(edge_beyond, "out edges: edge 1 points beyond the objects"));
     CHECK(refused(reverse_edge_beyond, "in edges"));
     CHECK(refused(addresses_unsorted, "object addresses out of order"));
+    CHECK(refused(address_runs_broken, "address runs out of range"));
     CHECK(refused(type_beyond, "object type out of range"));
     CHECK(refused(root_kind_beyond, "roots"));
     CHECK(refused(root_target_beyond, "roots"));
@@ -264,6 +271,18 @@ static void test_a_damaged_or_truncated_index_is_refused(void)
     /* resealed, the same change is a version this build does not read */
     mp_gi_reseal(data, bytes);
     CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_STALE);
+    data[9] ^= 1;
+    /* an index of the graph layout before this one (addresses kept whole),
+     * resealed: stale, so rebuilt, never read as this layout */
+    uint32_t layout = MP_GRAPH_LAYOUT - 1;
+    memcpy(data + 12, &layout, sizeof layout);
+    mp_gi_reseal(data, bytes);
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_STALE);
+    layout = MP_GRAPH_LAYOUT;
+    memcpy(data + 12, &layout, sizeof layout);
+    mp_gi_reseal(data, bytes);
+    CHECK(mp_gi_open_bytes(data, bytes, "i.mrx", &r, &err) == MP_GI_OK);
+    mp_graph_free(r);
     free(data);
 }
 

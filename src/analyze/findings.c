@@ -2068,8 +2068,8 @@ void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size)
     }
     case MP_STEP_MAP: {
         const mp_map *m = &g->maps[s->map];
-        snprintf(buf, size, "map header 0x%" PRIx64 " (B=%u, %" PRIu64 " entries)", g->addr[s->a],
-                 m->B, m->count);
+        snprintf(buf, size, "map header 0x%" PRIx64 " (B=%u, %" PRIu64 " entries)",
+                 mp_obj_addr(g, s->a), m->B, m->count);
         break;
     }
     case MP_STEP_BUCKET:
@@ -2099,9 +2099,9 @@ void mp_step_text(const mp_graph *g, const mp_step *s, char *buf, size_t size)
     default:
         if (s->index != UINT64_MAX)
             snprintf(buf, size, "%s 0x%" PRIx64 " [%" PRIu64 "]", mp_graph_type_name(g, s->a),
-                     g->addr[s->a], s->index);
+                     mp_obj_addr(g, s->a), s->index);
         else
-            snprintf(buf, size, "%s 0x%" PRIx64, mp_graph_type_name(g, s->a), g->addr[s->a]);
+            snprintf(buf, size, "%s 0x%" PRIx64, mp_graph_type_name(g, s->a), mp_obj_addr(g, s->a));
         break;
     }
 }

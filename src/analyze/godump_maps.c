@@ -117,7 +117,9 @@ static bool walk_chain(walk *W, const array *ar, uint64_t index, bool old)
         if (W->visit) visit_values(W, p);
         uint64_t next = mp_gd_rd64(p + bs - 8);
         if (!next) return true;
-        if (++W->overflow > W->limit || !overflow_ok(M, ar, next, bs)) return false;
+        if (++W->overflow > W->limit || depth + 1 > MP_BUCKET_MAX_OVERFLOW ||
+            !overflow_ok(M, ar, next, bs))
+            return false;
         b = next;
     }
 }
@@ -134,7 +136,7 @@ static bool walk_chain(walk *W, const array *ar, uint64_t index, bool old)
 static void emit_evacuated(walk *W, const array *ar, uint64_t index, const uint8_t *p)
 {
     uint32_t bs = W->bs;
-    for (uint32_t depth = 1; depth <= W->limit; depth++) {
+    for (uint32_t depth = 1; depth <= W->limit && depth <= MP_BUCKET_MAX_OVERFLOW; depth++) {
         uint64_t next = mp_gd_rd64(p + bs - 8);
         if (!next || !overflow_ok(W->M, ar, next, bs)) return;
         p = mp_gdmem_read(W->M, next, bs);

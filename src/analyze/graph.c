@@ -82,21 +82,41 @@ uint64_t mp_spill_bytes(void)
     return *end ? MP_SPILL_DEFAULT : (uint64_t)v;
 }
 
+/* The search goes by run first (the last whose high half is at most a's),
+ * then by low halves within it: an object below a lies in that run or, when
+ * a's run starts past a, is the last of the run before. */
 uint32_t mp_graph_find(const mp_graph *g, uint64_t a)
 {
-    size_t lo = 0, hi = g->nobjects; /* first object with addr > a */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (g->addr[mid] <= a)
-            lo = mid + 1;
+    if (!g->nobjects) return MP_NONE;
+    const mp_addr_run *r = g->addr_runs;
+    uint32_t high = (uint32_t)(a >> 32), low = (uint32_t)a;
+    size_t k = 0, kh = g->naddr_runs; /* first run with high > a's */
+    while (k < kh) {
+        size_t mid = k + (kh - k) / 2;
+        if (r[mid].high <= high)
+            k = mid + 1;
         else
-            hi = mid;
+            kh = mid;
+    }
+    if (k == 0) return MP_NONE; /* below every object */
+    size_t run = k - 1, lo = r[run].first;
+    size_t hi = run + 1 < g->naddr_runs ? r[run + 1].first : g->nobjects;
+    if (r[run].high == high) { /* first object of the run with low half > a's */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (g->addr_lo[mid] <= low)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    } else {
+        lo = hi; /* every object of the run lies below a */
     }
     if (lo == 0) return MP_NONE;
     uint32_t i = (uint32_t)(lo - 1);
     uint64_t sz = mp_obj_size(g, i);
     if (sz == 0) sz = 1; /* a zero-size object still has its address */
-    return a - g->addr[i] < sz ? i : MP_NONE;
+    return a - mp_obj_addr(g, i) < sz ? i : MP_NONE;
 }
 
 uint64_t mp_obj_size_big(const mp_graph *g, uint32_t o)
@@ -323,8 +343,8 @@ size_t mp_entry_targets(const mp_graph *g, mp_entry_reader *rd, const mp_entry *
             start = e->bucket * m->bucket_size;
         } else {
             uint32_t r = mp_graph_bucket_record(g, o, e->map, e->bucket, e->overflow, e->old);
-            if (r != MP_NONE && g->buckets[r].address >= g->addr[o])
-                start = g->buckets[r].address - g->addr[o];
+            if (r != MP_NONE && g->buckets[r].address >= mp_obj_addr(g, o))
+                start = g->buckets[r].address - mp_obj_addr(g, o);
         }
         mp_edge_offsets *eo = start != UINT64_MAX ? offsets_of(g, rd, o) : NULL;
         if (eo) {
@@ -380,7 +400,8 @@ void mp_graph_free(mp_graph *g)
         free(g);
         return;
     }
-    free(g->addr);
+    free(g->addr_lo);
+    free(g->addr_runs);
     free(g->size32);
     free(g->big);
     free(g->type);

@@ -164,18 +164,26 @@ typedef struct mp_map {
                                                (header included) and their bytes */
 } mp_map;
 
+/* The deepest overflow bucket a bucket record can name: loaders refuse a
+ * chain deeper than this (it would need tens of millions of buckets in one
+ * chain, a gigabyte and more of one bucket's collisions). */
+#define MP_BUCKET_MAX_OVERFLOW ((1u << 26) - 1)
+
 /* One bucket of a map: the object that holds it (a bucket array holds many
- * buckets; an overflow bucket is usually its own object). */
-typedef struct mp_bucket {
+ * buckets; an overflow bucket is usually its own object). A heap holds
+ * millions of these: 28 bytes each, the 64-bit fields at 4-byte alignment
+ * and the small ones in one word (loaders keep overflow within
+ * MP_BUCKET_MAX_OVERFLOW and nused within 8). */
+typedef struct __attribute__((packed, aligned(4))) mp_bucket {
     uint32_t map;
-    uint32_t obj;      /* MP_NONE unknown */
-    uint64_t address;  /* the bucket's own address (in its object), 0 unknown */
-    uint64_t index;    /* in its bucket array */
-    uint32_t overflow; /* 0 the bucket itself, k the k-th overflow bucket */
-    uint8_t old;       /* 1 in the old array of an unfinished growth */
-    uint8_t nused;     /* occupied slots */
-    uint8_t aux;       /* 1: not a bucket but another object of the map's table
-                          that holds no slots (e.g. Go's list of overflow buckets) */
+    uint32_t obj;           /* MP_NONE unknown */
+    uint64_t address;       /* the bucket's own address (in its object), 0 unknown */
+    uint64_t index;         /* in its bucket array */
+    uint32_t overflow : 26; /* 0 the bucket itself, k the k-th overflow bucket */
+    uint32_t old : 1;       /* 1 in the old array of an unfinished growth */
+    uint32_t aux : 1;       /* 1: not a bucket but another object of the map's table
+                               that holds no slots (e.g. Go's list of overflow buckets) */
+    uint32_t nused : 4;     /* occupied slots (8 at most) */
 } mp_bucket;
 
 /* One map entry. Entries are kept packed (mp_graph_entry and
@@ -234,6 +242,14 @@ static inline uint64_t mp_csr_start(const mp_csr *c, size_t v)
     return s;
 }
 
+/* From object first on, up to the next run's first, the high 32 bits of
+ * every object's address are high. A heap spans few 4 GiB regions: a run
+ * or a few for any number of objects. */
+typedef struct mp_addr_run {
+    uint32_t first;
+    uint32_t high;
+} mp_addr_run;
+
 /* A size of 2^32 bytes or more: the object's size32 is MP_BIG_SIZE and its
  * size is here (sorted by object). */
 #define MP_BIG_SIZE UINT32_MAX
@@ -258,7 +274,7 @@ typedef struct mp_paths_spare {
 /* The meaning of mp_graph's fields, numbered: a change that keeps every
  * array's element size (a field read another way, a new invariant) bumps
  * it, so that index files of the old layout are stale (graph_index.h). */
-#define MP_GRAPH_LAYOUT 1
+#define MP_GRAPH_LAYOUT 2
 
 struct mp_findings_saved;
 
@@ -283,7 +299,13 @@ typedef struct mp_graph_derived {
 typedef struct mp_graph {
     mp_graph_info info;
     size_t nobjects;
-    uint64_t *addr;   /* increasing, objects never overlap */
+    /* Object addresses, increasing (objects never overlap), in 4 bytes an
+     * object: the low halves here, the high halves by runs of objects
+     * (addr_runs, mp_obj_addr). Invariant: with any objects, run 0 starts
+     * at object 0, runs' first objects and high halves both increase. */
+    uint32_t *addr_lo;
+    mp_addr_run *addr_runs;
+    size_t naddr_runs;
     uint32_t *size32; /* bytes; MP_BIG_SIZE: see big (mp_obj_size) */
     mp_big_size *big;
     size_t nbig;
@@ -374,6 +396,22 @@ static inline uint64_t mp_in_begin(const mp_graph *g, size_t v)
 static inline uint64_t mp_in_end(const mp_graph *g, size_t v)
 {
     return mp_csr_start(&g->in, v + 1);
+}
+
+/* The address of object o: its low half with the high half of the last
+ * run that starts at or before o. */
+static inline uint64_t mp_obj_addr(const mp_graph *g, uint32_t o)
+{
+    const mp_addr_run *r = g->addr_runs;
+    size_t lo = 0, hi = g->naddr_runs;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].first <= o)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (uint64_t)r[lo].high << 32 | g->addr_lo[o];
 }
 
 /* The size of object o in bytes. */

@@ -729,6 +729,35 @@ static int pack_sizes(mp_graph *g, uint64_t *size)
     return 0;
 }
 
+/*
+ * Addresses into 32 bits (addr_lo), in place in the block of the 64-bit
+ * ones, with a run for each change of the high halves (addr_runs): a heap
+ * spans few 4 GiB regions, so this halves the addresses' memory. The
+ * block's upper half goes back (the block shrunk). Takes addr either way;
+ * -1 out of memory (addr then freed).
+ */
+static int pack_addresses(mp_graph *g, uint64_t *addr)
+{
+    size_t n = g->nobjects, nruns = 0;
+    for (size_t i = 0; i < n; i++) nruns += !i || addr[i] >> 32 != addr[i - 1] >> 32;
+    g->addr_runs = malloc((nruns ? nruns : 1) * sizeof *g->addr_runs);
+    if (!g->addr_runs) {
+        free(addr);
+        return -1;
+    }
+    uint32_t *lo = (uint32_t *)addr; /* lo[i] lies within addr[i]: safe going up */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a = addr[i];
+        if (!i || a >> 32 != (uint64_t)g->addr_runs[g->naddr_runs - 1].high)
+            g->addr_runs[g->naddr_runs++] = (mp_addr_run){(uint32_t)i, (uint32_t)(a >> 32)};
+        lo[i] = (uint32_t)a;
+    }
+    assert(g->naddr_runs == nruns);
+    uint32_t *shrunk = realloc(lo, (n ? n : 1) * sizeof *shrunk);
+    g->addr_lo = shrunk ? shrunk : lo;
+    return 0;
+}
+
 static int cmp_sample(const void *a, const void *b)
 {
     const sample_rec *x = a, *y = b;
@@ -751,7 +780,7 @@ static int pack_samples(mp_graph_builder *b, const uint32_t *rank, mp_graph *g, 
         }
         if (r->stack != MP_NONE && r->stack >= b->nstacks) {
             mf_error_set(err, "%s: object 0x%llx has stack %u of only %zu", g->info.name,
-                         (unsigned long long)g->addr[r->obj], r->stack, b->nstacks);
+                         (unsigned long long)b->addr[r->obj], r->stack, b->nstacks);
             return -1;
         }
     }
@@ -1278,13 +1307,13 @@ static int finish_general_edges(mp_graph_builder *b, const uint32_t *rank, mp_gr
         }
     }
     for (size_t e = 0; e < b->naedge; e++) {
-        uint32_t s = find_in(g->addr, size64, n, b->aesrc[e]);
-        uint32_t d = find_in(g->addr, size64, n, b->aedst[e]);
+        uint32_t s = find_in(b->addr, size64, n, b->aesrc[e]);
+        uint32_t d = find_in(b->addr, size64, n, b->aedst[e]);
         if (s == MP_NONE || d == MP_NONE) {
             g->dropped_edges++;
             continue;
         }
-        mp_gb_edge_at(b, s, d, b->aesrc[e] - g->addr[s]);
+        mp_gb_edge_at(b, s, d, b->aesrc[e] - b->addr[s]);
         if (b->oom) return 1;
     }
     if (b->nedge >= UINT32_MAX) {
@@ -1369,7 +1398,6 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     name = g->info.name;
     g->info.format = b->format;
     g->nobjects = n;
-    g->addr = b->addr, b->addr = NULL;
     g->type = b->type, b->type = NULL;
     g->total_bytes = b->total_bytes;
     /* the rest of the build is mostly one thread's: the dominators' arrays
@@ -1387,6 +1415,9 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     if (rc > 0) goto oom;
     if (pack_sizes(g, b->size)) goto oom;
     b->size = NULL; /* now g->size32 */
+    uint64_t *addr64 = b->addr;
+    b->addr = NULL; /* now g->addr_lo, or freed */
+    if (pack_addresses(g, addr64)) goto oom;
     mp_timing_mark("edges");
     if (build_reverse(g, err)) goto fail;
     mp_timing_mark("reverse");

@@ -90,6 +90,7 @@ static const struct {
     SC(info.unreachable_bytes),
     SC(info.gc_pause_ns),
     SC(nobjects),
+    SC(naddr_runs),
     SC(nbig),
     SC(total_bytes),
     SC(nsampled),
@@ -164,7 +165,8 @@ static size_t graph_sections(mp_graph *g, sect *s, bool writing)
             &g->PACK, #PACK " records", false                                                      \
     }
     s[n++] = (sect){SEC_SCALARS, 8, NSCALARS, NULL, NULL, "scalars", false};
-    A(1, addr, g->nobjects);
+    A(31, addr_lo, g->nobjects);
+    A(32, addr_runs, g->naddr_runs);
     A(2, size32, g->nobjects);
     A(3, big, g->nbig);
     A(4, type, g->nobjects);
@@ -1000,11 +1002,20 @@ static const char *check_graph(const mp_graph *g)
     if (g->nobjects >= MP_NONE) return "too many objects";
     if (!sid_ok(g, g->info.program) || !sid_ok(g, g->info.build_id) || !sid_ok(g, g->info.runtime))
         return "program strings: a reference out of range or out of order";
-    if (g->nobjects && (!g->addr || !g->size32 || !g->type)) return "objects missing";
+    if (g->nobjects && (!g->addr_lo || !g->addr_runs || !g->size32 || !g->type))
+        return "objects missing";
+    if (g->naddr_runs > g->nobjects || (g->nobjects && g->addr_runs[0].first != 0))
+        return "address runs out of range";
+    for (size_t k = 1; k < g->naddr_runs; k++)
+        if (g->addr_runs[k].first <= g->addr_runs[k - 1].first ||
+            g->addr_runs[k].first >= g->nobjects ||
+            g->addr_runs[k].high <= g->addr_runs[k - 1].high)
+            return "address runs out of order";
     if (!g->out.at || !g->in.at) return "edge starts missing";
     uint64_t total = 0;
     for (size_t i = 0; i < g->nobjects; i++) {
-        if (i && g->addr[i] <= g->addr[i - 1]) return "object addresses out of order";
+        if (i && mp_obj_addr(g, (uint32_t)i) <= mp_obj_addr(g, (uint32_t)i - 1))
+            return "object addresses out of order";
         if (g->size32[i] != MP_BIG_SIZE) total += g->size32[i];
         if (g->type[i] != MP_NONE && g->type[i] >= g->ntypes) return "object type out of range";
     }
@@ -1014,7 +1025,8 @@ static const char *check_graph(const mp_graph *g)
             return "big sizes: a reference out of range or out of order";
         total += g->big[i].size;
     }
-    drop(g, g->addr, g->nobjects * sizeof *g->addr);
+    drop(g, g->addr_lo, g->nobjects * sizeof *g->addr_lo);
+    drop(g, g->addr_runs, g->naddr_runs * sizeof *g->addr_runs);
     drop(g, g->size32, g->nobjects * sizeof *g->size32);
     drop(g, g->type, g->nobjects * sizeof *g->type);
     if (total != g->total_bytes) return "the heap's bytes are not the sum of its objects' sizes";

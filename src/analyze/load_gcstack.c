@@ -289,6 +289,12 @@ static int on_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const
     /* integer and pointer keys are kept as numbers, rendered when shown */
     bool int_keys = m->key_kind == MF_GS_KEY_INT64 || m->key_kind == MF_GS_KEY_PTR;
     for (size_t i = 0; i < nb; i++) {
+        if (b[i].overflow > MP_BUCKET_MAX_OVERFLOW) {
+            mf_error_set(err,
+                         "%s: a bucket of map %u is overflow bucket %u of its chain, beyond %u",
+                         L->path, map, b[i].overflow, MP_BUCKET_MAX_OVERFLOW);
+            return -1;
+        }
         mp_bucket x = {.map = map,
                        .obj = obj_ref(b[i].object),
                        .address = b[i].address,

@@ -360,7 +360,7 @@ static void object_text(const mp_graph *g, uint32_t o, char *buf, size_t size)
 {
     char b[64];
     fmt_bytes(b, sizeof b, mp_obj_size(g, o));
-    snprintf(buf, size, "%s 0x%" PRIx64 " (%s)", mp_graph_type_name(g, o), g->addr[o], b);
+    snprintf(buf, size, "%s 0x%" PRIx64 " (%s)", mp_graph_type_name(g, o), mp_obj_addr(g, o), b);
 }
 
 void mp_pathview_print_text(FILE *out, const mp_graph *g, const mp_paths *p, const mp_pathview *v)

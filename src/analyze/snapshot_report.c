@@ -761,9 +761,10 @@ static int bucket_json(json_t *j, const mp_graph *g, const mp_step *s)
             ? MP_NONE
             : mp_graph_bucket_record(g, s->a, s->map, s->index,
                                      s->kind == MP_STEP_OVERFLOW ? s->overflow : 0, s->old);
-    uint64_t own = bi != MP_NONE && g->buckets[bi].address ? g->buckets[bi].address : g->addr[s->a];
+    uint64_t own =
+        bi != MP_NONE && g->buckets[bi].address ? g->buckets[bi].address : mp_obj_addr(g, s->a);
     return put(j, "address", json_integer((json_int_t)own)) |
-           put(j, "object_address", json_integer((json_int_t)g->addr[s->a]));
+           put(j, "object_address", json_integer((json_int_t)mp_obj_addr(g, s->a)));
 }
 
 static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
@@ -783,7 +784,7 @@ static json_t *chain_json(const mp_graph *g, const mp_step *s, size_t n)
             if (s[i].kind == MP_STEP_BUCKET || s[i].kind == MP_STEP_OVERFLOW)
                 bad |= bucket_json(j, g, &s[i]);
             else
-                bad |= put(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
+                bad |= put(j, "address", json_integer((json_int_t)mp_obj_addr(g, s[i].a)));
             bad |= mp_json_set_text(j, "type", mp_graph_type_name(g, s[i].a));
         }
         /* buckets and array elements: which one; slots: where, and the key */

@@ -98,7 +98,7 @@ json_t *mp_chain_json(const mp_graph *g, const mp_step *s, size_t n)
         if (s[i].kind == MP_STEP_OBJECT || s[i].kind == MP_STEP_MAP ||
             s[i].kind == MP_STEP_BUCKET || s[i].kind == MP_STEP_OVERFLOW) {
             if (s[i].a < g->nobjects) {
-                json_object_set_new(j, "address", json_integer((json_int_t)g->addr[s[i].a]));
+                json_object_set_new(j, "address", json_integer((json_int_t)mp_obj_addr(g, s[i].a)));
                 json_object_set_new(j, "type", mp_json_text(mp_graph_type_name(g, s[i].a)));
             }
         }
@@ -566,7 +566,7 @@ json_t *mp_root_json(const mp_graph *g, uint32_t r)
 json_t *mp_object_json(const mp_graph *g, uint32_t o)
 {
     json_t *j =
-        json_pack("{s:I, s:o, s:I}", "address", (json_int_t)g->addr[o], "type",
+        json_pack("{s:I, s:o, s:I}", "address", (json_int_t)mp_obj_addr(g, o), "type",
                   mp_json_text(mp_graph_type_name(g, o)), "size", (json_int_t)mp_obj_size(g, o));
     uint32_t mi = mp_graph_map_of_header(g, o);
     if (mi != MP_NONE)
