@@ -22,7 +22,17 @@
  * thread's record (fiber, cur_lo, cur_hi, own_sp, own_ctx) is written by
  * the thread itself, with the lock held, and read by collections with the
  * world stopped (a thread in mr_stack_switch is running: no collection).
-
+ *
+ * ThreadSanitizer follows threads, not stacks: code that swapcontexts
+ * between stacks unannounced looks to it like one thread whose calls and
+ * returns no longer match, and whose fibers' accesses are unordered. In a
+ * build with -fsanitize=thread each registered stack is therefore also a
+ * TSan fiber (__tsan_create_fiber; the thread's own stack is the fiber
+ * the thread had when it first left it), and mr_stack_switch, called right
+ * before the program's switch, ends with __tsan_switch_to_fiber. Its own
+ * frame carries no TSan instrumentation: its return, which runs after the
+ * switch, would otherwise pop the call stack TSan keeps for the fiber
+ * entered rather than for the one left.
  */
 #include "rt/fiber.h"
 #include "rt/handles.h"
@@ -32,6 +42,28 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#if defined(__SANITIZE_THREAD__)
+#define TSAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TSAN_FIBERS 1
+#endif
+#endif
+
+#ifdef TSAN_FIBERS
+#include <sanitizer/tsan_interface.h>
+/* A function TSan sees nothing of, calls and returns included (GCC's
+ * no_sanitize_thread drops those too; clang's needs the stronger one). */
+#if defined(__has_attribute) && __has_attribute(disable_sanitizer_instrumentation)
+#define NO_TSAN_FRAME __attribute__((disable_sanitizer_instrumentation))
+#else
+#define NO_TSAN_FRAME __attribute__((no_sanitize_thread))
+#endif
+/* The TSan fiber of the thread's own stack, taken when it first leaves it. */
+static _Thread_local void *own_tsan_fiber;
+#else
+#define NO_TSAN_FRAME
+#endif
 
 typedef struct fiber {
     uintptr_t lo, hi;
@@ -40,6 +72,7 @@ typedef struct fiber {
     bool left;
     uintptr_t sp;
     unw_context_t ctx;
+    void *tsan; /* its TSan fiber (builds with -fsanitize=thread) */
 } fiber;
 
 static pthread_mutex_t fiber_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -80,6 +113,9 @@ MR_ENTRY mr_stack_handle mr_stack_register(void *lo, size_t size, const char *na
     f->lo = a;
     f->hi = a + size;
     f->name = name ? name : "fiber stack";
+#ifdef TSAN_FIBERS
+    f->tsan = __tsan_create_fiber(0);
+#endif
     pthread_mutex_unlock(&fiber_lock);
     return h; /* 0 names the thread's own stack */
 }
@@ -113,17 +149,23 @@ MR_ENTRY void mr_stack_unregister(mr_stack_handle h)
         }
         t->niters = j;
     }
+#ifdef TSAN_FIBERS
+    __tsan_destroy_fiber(f->tsan); /* no thread runs on it (checked above) */
+#endif
     mr__handles_remove(&fibers, h);
     pthread_mutex_unlock(&fiber_lock);
     mr_start_the_world();
 }
 
-MR_ENTRY void mr_stack_switch(mr_stack_handle to)
+/*
+ * Records thread t leaving the stack it runs on, whose caller frame stands
+ * at sp with registers ctx, for stack `to`; returns the TSan fiber of
+ * `to` (NULL in other builds). Kept out of mr_stack_switch so that TSan
+ * still checks what it reads and writes.
+ */
+__attribute__((noinline)) static void *record_switch(mr_thread *t, mr_stack_handle to, uintptr_t sp,
+                                                     const unw_context_t *ctx)
 {
-    mr_thread *t = mr__me();
-    uintptr_t sp;
-    unw_context_t ctx;
-    mr__save_context_above(&ctx, &sp, 1); /* the caller's frame, as the switch leaves it */
     pthread_mutex_lock(&fiber_lock);
     fiber *dst = to ? fiber_of(to) : NULL;
     const char *bad = NULL;
@@ -143,24 +185,47 @@ MR_ENTRY void mr_stack_switch(mr_stack_handle to)
         fiber *src = fiber_of(t->fiber);
         assert(src && src->thread == t->id);
         src->sp = sp;
-        src->ctx = ctx;
+        src->ctx = *ctx;
         src->left = true;
         src->thread = 0;
     } else {
         t->own_sp = sp;
-        t->own_ctx = ctx;
+        t->own_ctx = *ctx;
     }
+    void *tsan = NULL;
     if (dst) {
         dst->thread = t->id;
         dst->left = false;
         t->cur_lo = dst->lo;
         t->cur_hi = dst->hi;
+        tsan = dst->tsan;
     } else {
         t->cur_lo = t->stack_lo;
         t->cur_hi = t->stack_hi;
     }
+#ifdef TSAN_FIBERS
+    if (!t->fiber) own_tsan_fiber = __tsan_get_current_fiber();
+    if (!dst) tsan = own_tsan_fiber;
+#endif
     t->fiber = to;
     pthread_mutex_unlock(&fiber_lock);
+    return tsan;
+}
+
+MR_ENTRY NO_TSAN_FRAME void mr_stack_switch(mr_stack_handle to)
+{
+    mr_thread *t = mr__me();
+    uintptr_t sp;
+    unw_context_t ctx;
+    mr__save_context_above(&ctx, &sp, 1); /* the caller's frame, as the switch leaves it */
+    void *tsan = record_switch(t, to, sp, &ctx);
+#ifdef TSAN_FIBERS
+    /* the last thing before the program's switch: from here on, what this
+     * thread does is the entered fiber's */
+    __tsan_switch_to_fiber(tsan, 0);
+#else
+    (void)tsan;
+#endif
 }
 
 void mr__fiber_fork_prepare(void)
