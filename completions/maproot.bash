@@ -85,7 +85,7 @@ _maproot() {
         COMPREPLY=($(compgen -W "$(_maproot_pids "$bin")" -- "$cur"))
         return
         ;;
-    -n | --top | --interval | --duration | --max-memory | -e | --every)
+    -n | --top | --steps | --interval | --duration | --max-memory | -e | --every)
         return
         ;;
     -d | --dir)

@@ -22,11 +22,17 @@
  *   skewed    a map of 2,000 documents of which five are large (0.5 to 1.5
  *             MiB, "big-0" the largest): the pictures (pprof, dot) show
  *             those keys as nodes of their own;
+ *   deep      N maps (default 600) in an array at the end of a linked list
+ *             of N nodes that a global holds, one entry each but the first,
+ *             a suspect of 2,000 entries of 1 KiB: every map's chain is
+ *             N + 5 steps long (root, N nodes, array, header, bucket,
+ *             slot), so a report that shows chains whole grows as N
+ *             squared; `analysis_heaps deep FILE N` sets N;
  *   stale     a map that is garbage, whose address a function just left all
  *             over the stack below the frame that then takes the snapshot:
  *             the collector's own frames reuse that stack, and their words
  *             are none of the program's, so the map is not in the snapshot.
- * usage: analysis_heaps HEAP SNAPSHOT (writes SNAPSHOT with
+ * usage: analysis_heaps HEAP SNAPSHOT [N] (writes SNAPSHOT with
  * mrc_write_snapshot while the heap is held, then exits 0)
  */
 #include "maproot/collector.h"
@@ -34,6 +40,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const mr_map_type blobs_type = {"map[int64]*Blob", MR_KEY_INT64, NULL, &mr_type_pointer};
@@ -208,6 +215,26 @@ static int heap_skewed(const char *path)
     return snapshot(path, NULL, NULL);
 }
 
+/* -------------------------------------------------------------------- deep */
+
+typedef struct Link {
+    struct Link *next;
+    mr_map **tail; /* the last link's: an array of maps */
+} Link;
+MR_TYPE(link_type, Link, MR_FIELD(Link, next), MR_FIELD(Link, tail));
+static Link *chain_head;
+MR_GLOBAL(chain_head)
+static size_t deep_n = 600;
+
+static int heap_deep(const char *path)
+{
+    Link *l = chain_head = mr_new(&link_type);
+    for (size_t i = 1; i < deep_n; i++) l = l->next = mr_new(&link_type);
+    l->tail = mr_new_array(&mr_type_pointer, deep_n);
+    for (size_t i = 0; i < deep_n; i++) l->tail[i] = i ? blob_map(1, 64) : blob_map(2000, 1024);
+    return snapshot(path, NULL, NULL);
+}
+
 /* ------------------------------------------------------------------ stale */
 
 /* Makes a map of 500 entries and leaves its address in 512 words of its
@@ -235,12 +262,14 @@ int main(int argc, char **argv)
     } heaps[] = {{"priority", heap_priority}, {"bounded", heap_bounded},
                  {"nested", heap_nested},     {"iface_keys", heap_iface_keys},
                  {"names", heap_names},       {"skewed", heap_skewed},
-                 {"stale", heap_stale}};
-    if (argc == 3)
+                 {"stale", heap_stale},       {"deep", heap_deep}};
+    if (argc == 4) deep_n = strtoul(argv[3], NULL, 10);
+    if ((argc == 3 || argc == 4) && deep_n > 0)
         for (size_t i = 0; i < sizeof heaps / sizeof *heaps; i++)
             if (strcmp(argv[1], heaps[i].name) == 0) return heaps[i].run(argv[2]) ? 1 : 0;
     fprintf(
         stderr,
-        "usage: analysis_heaps priority|bounded|nested|iface_keys|names|skewed|stale SNAPSHOT\n");
+        "usage: analysis_heaps priority|bounded|nested|iface_keys|names|skewed|stale|deep SNAPSHOT "
+        "[N]\n");
     return 2;
 }

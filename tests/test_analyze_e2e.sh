@@ -495,6 +495,109 @@ assert m and m[0]["type"] == "map[int64]*\u00ff\u00feBlob" and m[0]["root"].star
 assert bytes.fromhex(m[0]["root_hex"]).startswith(b"global cache\xc3("), m
 ' h-names-diff.json || fail "names: the diff JSON lost a name"
 
+# ---- deep: N maps at the end of a list of N nodes (tests/analysis_heaps.c).
+# Every report shows the same 24 steps of each chain -- the root and 5
+# nodes, one elided step that counts what it stands for, the last 17 steps
+# -- the text and dot as the JSON does, and the JSON says how long the whole
+# chain is; maproot path --steps 0 shows one whole. The reports grow as the
+# maps do, not as maps times the list's length: their size per map is the
+# same for a list 4 times as long.
+deep() {
+  local n=$1
+  rm -f d$n.*
+  "$heaps" deep d$n.gcstack.gz $n >d$n.err 2>&1 || { fail "deep $n: $(head -3 d$n.err)"; return; }
+  "$maproot" analyze --format json --maps 0 d$n.gcstack.gz >d$n.json 2>d$n.jerr || fail "deep $n: analyze --format json: $(head -2 d$n.jerr)"
+  "$maproot" analyze d$n.gcstack.gz >d$n.txt 2>&1 || fail "deep $n: analyze"
+  "$maproot" analyze --format dot d$n.gcstack.gz >d$n.dot 2>&1 || fail "deep $n: analyze --format dot"
+  local hdr
+  hdr=$(python3 -c 'import json,sys; print([m for m in json.load(open(sys.argv[1]))["maps"] if m["count"] == 1][0]["address"])' d$n.json) ||
+    { fail "deep $n: no map of one entry"; return; }
+  "$maproot" path d$n.gcstack.gz --object "$hdr" >d$n.path.txt 2>&1 || fail "deep $n: path"
+  "$maproot" path -f json d$n.gcstack.gz --object "$hdr" >d$n.path.json 2>&1 || fail "deep $n: path --format json"
+  "$maproot" path -f dot d$n.gcstack.gz --object "$hdr" >d$n.path.dot 2>&1 || fail "deep $n: path --format dot"
+  "$maproot" path -f json --steps 0 d$n.gcstack.gz --object "$hdr" >d$n.whole.json 2>&1 || fail "deep $n: path --steps 0"
+  printf '{"growth": false}\n' >d$n.policy.json
+  "$maproot" gate --policy d$n.policy.json -f json d$n.gcstack.gz >d$n.gate.json 2>&1 || fail "deep $n: gate: $(head -2 d$n.gate.json)"
+  python3 - $n d$n <<'PY' || fail "deep $n: the chains are not shown as they should be (above)"
+import json, re, sys
+from schema_check import load
+n, base = int(sys.argv[1]), sys.argv[2]
+a = load(base + ".json")
+bad = []
+def want(cond, what):
+    if not cond:
+        bad.append(what)
+def texts(ch):
+    return [s["text"] for s in ch]
+def unwrap(lines):
+    """A chain the text wraps over lines, on one line."""
+    return re.sub(r"\n\s*-> ", " -> ", lines).strip()
+want(len(a["maps"]) == n and a["maps_total"] == n, "every map listed: %d of %d" % (len(a["maps"]), n))
+for m in a["maps"]:
+    ch = m["chain"]
+    kinds = [s["kind"] for s in ch]
+    over = kinds.count("overflow")  # the suspect's largest entry may sit in an overflow bucket
+    whole = 1 + n + 1 + 1 + 1 + over + 1  # root, nodes, array, header, bucket, overflow, slot
+    want(len(ch) == 24 and kinds[:7] == ["root"] + ["object"] * 5 + ["elided"] and
+         kinds[-4 - over:] == ["object", "map", "bucket"] + ["overflow"] * over + ["slot"] and
+         kinds[7:-4 - over] == ["object"] * (13 - over), "map %d: 24 steps, both ends: %s" % (m["index"], kinds))
+    want(ch[0]["text"] == "chain_head" and all(s["type"] == "Link" for s in ch[1:6] + ch[7:-4 - over]),
+         "map %d: from chain_head over Link nodes: %s" % (m["index"], texts(ch)[:8]))
+    want(ch[-4 - over]["type"] == "[]*" and "index" in ch[-4 - over],
+         "map %d: the array element before the header: %s" % (m["index"], ch[-4 - over]))
+    want(m["chain_steps"] == whole and m["chain_elided"] == whole - 23 and ch[6]["steps"] == whole - 23 and
+         ch[6]["text"] == "... %d more steps ..." % (whole - 23),
+         "map %d: %d steps in all, %d elided: %s %s %s" % (m["index"], whole, whole - 23, m["chain_steps"], m["chain_elided"], ch[6]))
+# gate: each map's chain as step texts, the same 24, and the same length
+gate = {[t for t in m["chain"] if t.startswith("map header")][0]: m for m in json.load(open(base + ".gate.json"))["maps"]}
+for m in a["maps"]:
+    gm = gate.get([x["text"] for x in m["chain"] if x["kind"] == "map"][0])
+    want(gm and gm["chain"] == texts(m["chain"]) and gm["chain_steps"] == m["chain_steps"] and
+         gm["chain_elided"] == m["chain_elided"], "gate shows map %d's chain as analyze does: %s" % (m["index"], gm and gm["chain"][:8]))
+# the suspect: its text chain is the JSON's, step for step
+s = a["suspects"][0] if a["suspects"] else None
+want(s is not None and s["count"] == 2000, "the map of 2,000 entries is the suspect")
+if s:
+    txt = open(base + ".txt", encoding="utf-8").read()
+    m = re.search(r"\n  chain    (.*?)\n  table", txt, re.S)
+    want(m and unwrap(m.group(1)) == " -> ".join(texts(s["chain"])), "the text shows the JSON's chain: %s" % (m and m.group(1)))
+    dot = open(base + ".dot", encoding="utf-8").read()
+    # (the map's chain and its entries', each node drawn once: the entries'
+    # chains may go through an overflow bucket, one node more of the 24)
+    want(dot.count('label="Link 0x') in (17, 18) and
+         dot.count('label="... %d more steps ..."' % s["chain_elided"]) >= 1,
+         "the dot draws the same steps: %d nodes" % dot.count('label="Link 0x'))
+# maproot path: the chain to a header (root, nodes, array, header), its whole with --steps 0
+p = load(base + ".path.json")["paths"][0]
+pk = [x["kind"] for x in p["chain"]]
+want(len(p["chain"]) == 24 and p["chain_steps"] == n + 3 and p["chain_elided"] == n - 20 and
+     pk == ["root"] + ["object"] * 5 + ["elided"] + ["object"] * 16 + ["map"], "path: 24 of %d steps: %s" % (n + 3, pk))
+ptxt = open(base + ".path.txt", encoding="utf-8").read()
+m = re.search(r"\n  chain  (.*?)\n\n", ptxt, re.S)
+want(m and unwrap(m.group(1)) == " -> ".join(texts(p["chain"])), "path text shows the JSON's chain: %s" % (m and m.group(1)))
+pdot = open(base + ".path.dot", encoding="utf-8").read()
+want(pdot.count('label="Link 0x') == 20 and pdot.count('label="... %d more steps ..."' % (n - 20)) == 1, "path dot: 20 nodes and the elided step")
+w = load(base + ".whole.json")["paths"][0]
+wk = [x["kind"] for x in w["chain"]]
+want(w["chain_steps"] == n + 3 and w["chain_elided"] == 0 and wk == ["root"] + ["object"] * (n + 1) + ["map"] and
+     texts(w["chain"])[:6] == texts(p["chain"])[:6] and texts(w["chain"])[-17:] == texts(p["chain"])[-17:],
+     "path --steps 0: every step, the same ends")
+for b in bad:
+    print("FAIL:", b)
+sys.exit(1 if bad else 0)
+PY
+}
+deep 300
+deep 1200
+# a report's size grows as its maps, not as maps times the length of their chains
+python3 - d300.json d1200.json d300.path.json d1200.path.json <<'PY' || fail "deep: the reports grow faster than their maps"
+import os, sys
+per = [os.path.getsize(sys.argv[1]) / 300, os.path.getsize(sys.argv[2]) / 1200]
+path = [os.path.getsize(sys.argv[3]), os.path.getsize(sys.argv[4])]
+print("bytes per map: %.0f, %.0f; path: %d, %d" % (per[0], per[1], path[0], path[1]))
+assert per[1] < per[0] * 1.1 and path[1] < path[0] * 1.1, (per, path)
+PY
+
 # ---- pictures: Graphviz draws --format dot, go tool pprof the retention profile
 # svg_nodes SVG: one line per node of a Graphviz SVG (tests/svg_nodes.py)
 svg_nodes() { python3 -m svg_nodes "$1"; }

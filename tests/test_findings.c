@@ -1224,6 +1224,109 @@ static void test_a_long_chain_keeps_both_ends(void)
     done(&a);
 }
 
+/* A list of n nodes from `from` on (from -> node 1 -> ... -> node n);
+ * returns the last node, the nodes in nodes[] when not NULL. */
+static uint32_t add_list(heap *h, uint32_t from, size_t n, uint32_t *nodes)
+{
+    uint32_t last = from;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t next = obj(h, 16, h->t_val);
+        mp_gb_edge(h->b, last, next);
+        if (nodes) nodes[i] = next;
+        last = next;
+    }
+    return last;
+}
+
+static bool same_step(const mp_step *x, const mp_step *y)
+{
+    return x->kind == y->kind && x->a == y->a && x->index == y->index &&
+           (x->kind == MP_STEP_ROOT || x->kind == MP_STEP_ELIDED ||
+            (x->map == y->map && x->old == y->old && x->slot == y->slot &&
+             x->overflow == y->overflow));
+}
+
+/* Whether s[0..n) is the whole chain w[0..wn) elided to max steps: its
+ * first max/4 steps, one elided step counting what it stands for, its last
+ * ones. */
+static bool elided_from(const mp_step *s, size_t n, const mp_step *w, size_t wn, size_t max)
+{
+    size_t head = max / 4, tail = max - head - 1;
+    if (wn <= max) {
+        if (n != wn) return false;
+        for (size_t i = 0; i < n; i++)
+            if (!same_step(&s[i], &w[i])) return false;
+        return true;
+    }
+    if (n != max || s[head].kind != MP_STEP_ELIDED || s[head].index != wn - head - tail)
+        return false;
+    for (size_t i = 0; i < head; i++)
+        if (!same_step(&s[i], &w[i])) return false;
+    for (size_t i = 0; i < tail; i++)
+        if (!same_step(&s[head + 1 + i], &w[wn - tail + i])) return false;
+    return true;
+}
+
+static void test_a_long_chain_counts_its_middle_without_walking_it(void)
+{
+    /* list -> 300 nodes -> outer map -> entry 9 (overflow#1, slot 1) ->
+     * Session -> 300 nodes -> inner map: the chains of the inner map's
+     * entries go through a slot of the outer map in their elided middle */
+    enum { L = 300 };
+    heap h;
+    heap_init(&h);
+    static uint32_t first[L], second[L];
+    uint32_t head = obj(&h, 16, h.t_val);
+    uint32_t end1 = add_list(&h, head, L, first);
+    built_map outer = add_map(&h, 0, 10, 16, false, 0);
+    mp_gb_edge(h.b, end1, outer.header);
+    uint32_t end2 = add_list(&h, outer.vals[9], L, second);
+    built_map inner = add_map(&h, 2, 36, 64, false, 0);
+    mp_gb_edge(h.b, end2, inner.header);
+    root(&h, MP_ROOT_GLOBAL, "list", head, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    /* every size shown, for entries and objects at every kind of depth:
+     * the ends are those of the whole chain (walked), the middle counted */
+    static mp_step whole[4 * L], s[MP_CHAIN_STEPS_MAX];
+    const size_t maxes[] = {8, 16, MP_CHAIN_STEPS, 64, MP_CHAIN_STEPS_MAX};
+    uint64_t e0 = a.g->maps[inner.map].first_entry;
+    uint32_t objs[] = {inner.header,  end2,      second[100], second[10],
+                       outer.vals[9], first[70], first[62],   first[30]};
+    size_t checked = 0;
+    for (size_t k = 0; k < sizeof maxes / sizeof *maxes; k++) {
+        size_t max = maxes[k];
+        for (uint32_t e = (uint32_t)e0; e < e0 + 36; e += 7) {
+            size_t wn = mp_chain_entry(a.g, &a.p, e, whole, 4 * L);
+            CHECK(wn > 2 * L && wn < 4 * L);
+            CHECK(elided_from(s, mp_chain_entry(a.g, &a.p, e, s, max), whole, wn, max));
+            checked++;
+        }
+        for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
+            size_t wn = mp_chain_object(a.g, &a.p, objs[i], whole, 4 * L);
+            CHECK(wn > 0 && wn < 4 * L);
+            CHECK(elided_from(s, mp_chain_object(a.g, &a.p, objs[i], s, max), whole, wn, max));
+            checked++;
+        }
+    }
+    CHECK_EQ_U64(checked, 5 * (6 + 8));
+    /* the whole chain: root, the list's head and 300 nodes, header,
+     * bucket, overflow#1, slot, Session, 300 nodes, header, bucket, slot */
+    size_t wn = mp_chain_entry(a.g, &a.p, (uint32_t)e0 + 5, whole, 4 * L);
+    CHECK_EQ_U64(wn, 1 + 1 + L + 4 + 1 + L + 3);
+    CHECK_EQ_U64(mp_chain_length(s, mp_chain_entry(a.g, &a.p, (uint32_t)e0 + 5, s, 24)), wn);
+    CHECK_EQ_U64(mp_chain_elided(s, 24), wn - 23);
+    /* the middle is not walked: with the list cut there, the chain asked
+     * again is the one the paths had */
+    mp_step before[MP_CHAIN_STEPS], after[MP_CHAIN_STEPS];
+    size_t nb = mp_chain_entry(a.g, &a.p, (uint32_t)e0 + 5, before, MP_CHAIN_STEPS);
+    a.p.parent[first[150]] = MP_NONE;
+    size_t na = mp_chain_entry(a.g, &a.p, (uint32_t)e0 + 5, after, MP_CHAIN_STEPS);
+    CHECK_EQ_U64(na, nb);
+    for (size_t i = 0; i < na && i < nb; i++) CHECK(same_step(&after[i], &before[i]));
+    done(&a);
+}
+
 /* The figures of every map and entry, as one list of numbers. */
 static size_t findings_figures(const analysis *a, uint64_t *out, size_t max)
 {
@@ -1362,6 +1465,7 @@ int main(void)
     TEST(test_an_outer_map_leaking_by_its_own_entries_stays_a_suspect);
     TEST(test_growth_of_a_suspect_map_ranks_it_not_its_holder);
     TEST(test_a_long_chain_keeps_both_ends);
+    TEST(test_a_long_chain_counts_its_middle_without_walking_it);
     TEST(test_a_map_without_pointers_keeps_overflow_buckets_through_its_list);
     TEST(test_entry_figures_do_not_depend_on_the_threads);
     TEST(test_entry_figures_past_a_mib_are_read_back_from_their_file);

@@ -135,7 +135,10 @@ expect_rc sl 1
 mv sl.out sl.json
 json_check sl '
 f = sorted((c["rule"], c["subject"]) for c in checks(status="fail"))
-want(f == [("cap", "map[string]*Session in global session_cache"), ("cap", "type Session"), ("heap", "heap")], f)'
+want(f == [("cap", "map[string]*Session in global session_cache"), ("cap", "type Session"), ("heap", "heap")], f)
+# every chain says how long it is whole: shown whole here, short as it is
+want(j["maps"] and all(m["chain_steps"] == len(m["chain"]) and m["chain_elided"] == 0 for m in j["maps"]),
+     [(m["chain_steps"], m["chain_elided"], len(m["chain"])) for m in j["maps"]])'
 # the bounded cache warms up, plateaus, and passes, with every rule on
 # once its warm-up is over
 ci lru_cache --every 4 --keep lru.snaps

@@ -23,7 +23,8 @@
 #     where it can reach the socket the agent refuses it and says so;
 #   - a stale socket (the program was killed) is removed by maproot ps
 #     and by maproot trace --pid;
-#   - a wrong pid, a program without the collector: exit 2 and why;
+#   - a wrong pid, a program without the collector: exit 2 and why, and
+#     no directory of -o DIR left behind (one that was there stays);
 #   - trace -- PROG preloads the collector into a program on libmaprt alone
 #     (and LD_PRELOAD=libmaproot.so works by hand), keeping its status;
 #   - attaching and detaching many times leaves no thread, descriptor or
@@ -521,20 +522,24 @@ EOF
   [ $? = 2 ] || fail "a dead pid: exit not 2"
   has "maproot: no process $g2pid" stale.txt
   [ -e "$sockdir/maproot-$g2pid.sock" ] && fail "trace --pid left the stale socket of $g2pid"
-  "$maproot" trace --pid 2147483000 >wrong.txt 2>&1
+  "$maproot" trace --pid 2147483000 -o wrong/out/dir >wrong.txt 2>&1
   [ $? = 2 ] || fail "a wrong pid: exit not 2"
   has "maproot: no process 2147483000" wrong.txt
+  [ -e wrong ] && fail "a failed attach left -o's directories: $(find wrong)"
   "$plain" -s 120 -f "$PWD/plain.stop" -w >plain.out 2>&1 &
   local ppid=$!
   wait_for plain.out ready
-  "$maproot" trace --pid "$ppid" >plain.txt 2>&1
+  mkdir -p kept
+  "$maproot" trace --pid "$ppid" -o kept/new/ >plain.txt 2>&1
   [ $? = 2 ] || fail "a program without the collector: exit not 2"
+  [ -d kept ] && [ ! -e kept/new ] || fail "a failed attach: -o kept/new/ left $(find kept), or not kept"
   has "runs on libmaprt without the collector, so it cannot be attached to: link it with -lmaproot, or start it with LD_PRELOAD=libmaproot.so.0 (maproot trace -- PROG does that)" plain.txt
   touch plain.stop
   sleep 30 &
   local spid=$!
-  "$maproot" trace --pid $spid >sleep.txt 2>&1
+  "$maproot" trace --pid $spid -o "$PWD/sleep-out" >sleep.txt 2>&1
   [ $? = 2 ] || fail "sleep: exit not 2"
+  [ -e sleep-out ] && fail "a failed attach left -o $PWD/sleep-out"
   has "has no maproot endpoint: it does not link libmaproot" sleep.txt
   kill $spid
   wait

@@ -1687,8 +1687,9 @@ static mp_step slot_step(const mp_entry *en, uint32_t e)
  */
 typedef struct chain_out {
     mp_step *steps;
-    size_t max, head; /* head: slots for the first steps; the rest a ring */
-    size_t total;     /* steps put */
+    size_t max, head;      /* head: slots for the first steps; the rest a ring */
+    size_t total;          /* steps put (or counted, co_skip) */
+    size_t gap_lo, gap_hi; /* the steps [gap_lo, gap_hi) were counted, not put */
 } chain_out;
 
 static void co_init(chain_out *co, mp_step *steps, size_t max)
@@ -1696,7 +1697,7 @@ static void co_init(chain_out *co, mp_step *steps, size_t max)
     co->steps = steps;
     co->max = max;
     co->head = max >= 8 ? max / 4 : max;
-    co->total = 0;
+    co->total = co->gap_lo = co->gap_hi = 0;
 }
 
 /* The slot of the step put `back` steps before the last one, or NULL when
@@ -1705,6 +1706,7 @@ static mp_step *co_at(chain_out *co, size_t back)
 {
     if (back >= co->total) return NULL;
     size_t t = co->total - 1 - back, ring = co->max - co->head;
+    if (t >= co->gap_lo && t < co->gap_hi) return NULL;
     if (t < co->head) return &co->steps[t];
     if (ring && co->total - t <= ring) return &co->steps[co->head + (t - co->head) % ring];
     return NULL;
@@ -1715,6 +1717,15 @@ static void co_put(chain_out *co, mp_step s)
     co->total++;
     mp_step *at = co_at(co, 0);
     if (at) *at = s;
+}
+
+/* Counts n steps that are left out without putting them: the caller puts
+ * at least the ring's worth after them, so none of them is kept. */
+static void co_skip(chain_out *co, size_t n)
+{
+    co->gap_lo = co->total;
+    co->total += n;
+    co->gap_hi = co->total;
 }
 
 static void reverse_steps(mp_step *s, size_t n)
@@ -1744,70 +1755,151 @@ static size_t co_finish(chain_out *co)
     return co->max;
 }
 
+/* Puts the steps of object v of a path whose next object is `next`
+ * (MP_NONE at its end); `e` (or NULL) is the entry the chain is for. Where
+ * the path goes through a map's bucket to the key or value of an entry (a
+ * map of maps, a value that leads on), the entry's slot is a step of its
+ * own and names the bucket; where it leaves an array, the step says which
+ * element. */
+static void put_object(const mp_graph *g, const mp_paths *p, uint32_t v, uint32_t next,
+                       const mp_entry *e, chain_out *co)
+{
+    mp_step s = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE, .index = UINT64_MAX};
+    uint32_t via = next != MP_NONE ? p->via[next] : MP_NONE; /* how the path leaves v */
+    uint32_t through_e = next != MP_NONE ? mp_paths_through(g, p, next) : MP_NONE;
+    mp_entry through_buf;
+    const mp_entry *through = through_e != MP_NONE && mp_graph_entry(g, through_e, &through_buf)
+                                  ? &through_buf
+                                  : NULL; /* the entry the path goes on from */
+    uint32_t mi = mp_graph_map_of_header(g, v);
+    uint32_t bi = mi == MP_NONE ? mp_graph_bucket_of(g, v) : MP_NONE;
+    if (bi != MP_NONE && g->buckets[bi].aux) bi = MP_NONE; /* of the table, no bucket */
+    if (mi != MP_NONE) {
+        s.kind = MP_STEP_MAP;
+        s.map = mi;
+    } else if (bi != MP_NONE) {
+        const mp_bucket *bk = &g->buckets[bi];
+        s.map = bk->map;
+        s.old = bk->old;
+        if (bk->overflow) {
+            s.kind = MP_STEP_OVERFLOW;
+            s.overflow = bk->overflow;
+            s.index = bk->index;
+        } else {
+            s.kind = MP_STEP_BUCKET;
+            /* an array holds many buckets: the entry says which one */
+            s.index = through ? through->bucket : e && e->map == bk->map ? e->bucket : UINT64_MAX;
+        }
+    } else if (via != MP_NONE && g->type[v] != MP_NONE &&
+               g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {
+        uint32_t off = mp_paths_via_offset(g, p, next);
+        if (off != MP_NO_OFFSET) s.index = off / g->types[g->type[v]].size;
+    }
+    co_put(co, s);
+    if (through) {
+        /* the bucket of the array the path came through is this entry's */
+        mp_step *q;
+        for (size_t back = 1; (q = co_at(co, back)) && q->map == through->map; back++) {
+            if (q->kind == MP_STEP_BUCKET && q->index == UINT64_MAX) q->index = through->bucket;
+            if (q->kind != MP_STEP_OVERFLOW) break;
+        }
+        co_put(co, slot_step(through, through_e));
+    }
+}
+
+/* Puts the steps of the objects objs[0..n), next after them `next`; returns
+ * how many steps that was. */
+static size_t put_objects(const mp_graph *g, const mp_paths *p, const uint32_t *objs, size_t n,
+                          uint32_t next, const mp_entry *e, chain_out *co)
+{
+    size_t before = co->total;
+    for (size_t i = 0; i < n; i++) put_object(g, p, objs[i], i + 1 < n ? objs[i + 1] : next, e, co);
+    return co->total - before;
+}
+
+/* The last n objects of a path up to o (n at most its length), root end
+ * first, into buf. */
+static void path_end(const mp_paths *p, uint32_t o, uint32_t *buf, size_t n)
+{
+    for (size_t k = n; k > 0; k--, o = p->parent[o]) buf[k - 1] = o;
+}
+
+/*
+ * A path too long for the chain to show whole costs only what is shown:
+ * its first objects (from the object at depth MP_PATH_HEAD up), its last
+ * ones, and the steps between counted from what mp_paths_measure knows of
+ * the path instead of walked. Returns false when the measure is not to be
+ * had (the caller then walks the path).
+ */
+static bool put_long_path(const mp_graph *g, const mp_paths *p, uint32_t o, const mp_entry *e,
+                          chain_out *co)
+{
+    size_t len, slots;
+    uint32_t head_end;
+    size_t ring = co->max - co->head;
+    uint32_t objs[MP_PATH_HEAD + MP_CHAIN_STEPS_MAX];
+    if (co->max > MP_CHAIN_STEPS_MAX || co->head + 1 >= MP_PATH_HEAD ||
+        mp_paths_measure(g, p, o, &len, &slots, &head_end) || head_end == MP_NONE ||
+        len < MP_PATH_HEAD + ring)
+        return false;
+    /* the head: enough objects for its steps, and an overflow run it ends
+     * in, so that a slot after the run names the run's bucket */
+    path_end(p, head_end, objs, MP_PATH_HEAD);
+    size_t h = co->head;
+    while (h + 1 < MP_PATH_HEAD && mp_graph_bucket_of(g, objs[h - 1]) != MP_NONE) h++;
+    co_put(co, (mp_step){.kind = MP_STEP_ROOT, .a = p->root[o]});
+    size_t shown = put_objects(g, p, objs, h, objs[h], e, co);
+    /* the tail: as many objects as the ring keeps steps, the last one o */
+    size_t t = ring < len - MP_PATH_HEAD ? ring : len - MP_PATH_HEAD;
+    path_end(p, o, objs, t);
+    size_t tail_steps = t;
+    for (size_t i = 1; i < t; i++) tail_steps += mp_paths_through(g, p, objs[i]) != MP_NONE;
+    size_t all = len + slots; /* the path's steps but the root */
+    assert(all >= shown + tail_steps);
+    co_skip(co, all - shown - tail_steps);
+    put_objects(g, p, objs, t, MP_NONE, e, co);
+    return true;
+}
+
 /* Puts the steps of the object path from its root to o; `entry` (or
  * MP_NONE) tells which bucket of a bucket array the chain passes through.
- * Where the path goes through a map's bucket to the key or value of an
- * entry (a map of maps, a value that leads on), the entry's slot is a step
- * of its own and names the bucket; where it leaves an array, the step says
- * which element. Returns false when o is unreachable (or out of memory). */
+ * Returns false when o is unreachable (or out of memory). */
 static bool put_path(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t entry,
                      chain_out *co)
 {
+    if (o >= g->nobjects || p->root[o] == MP_NONE) return false;
+    mp_entry e_buf;
+    const mp_entry *e = entry != MP_NONE && mp_graph_entry(g, entry, &e_buf) ? &e_buf : NULL;
+    /* a path much longer than what is shown is not walked whole */
+    size_t near = 0, far = 2 * co->max + MP_PATH_HEAD;
+    uint32_t v = o;
+    while (v != MP_NONE && near <= far) v = p->parent[v], near++;
+    if (v != MP_NONE && put_long_path(g, p, o, e, co)) return true;
     size_t len = mp_paths_chain(g, p, o, NULL, 0);
     if (!len) return false;
     uint32_t *objs = malloc(len * sizeof *objs);
     if (!objs) return false;
     mp_paths_chain(g, p, o, objs, len);
     co_put(co, (mp_step){.kind = MP_STEP_ROOT, .a = p->root[o]});
-    mp_entry e_buf, through_buf;
-    const mp_entry *e = entry != MP_NONE && mp_graph_entry(g, entry, &e_buf) ? &e_buf : NULL;
-    for (size_t i = 0; i < len; i++) {
-        uint32_t v = objs[i];
-        uint32_t via = i + 1 < len ? p->via[objs[i + 1]] : MP_NONE; /* how the path leaves v */
-        mp_step s = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE, .index = UINT64_MAX};
-        uint32_t mi = mp_graph_map_of_header(g, v);
-        uint32_t bi = mi == MP_NONE ? mp_graph_bucket_of(g, v) : MP_NONE;
-        if (bi != MP_NONE && g->buckets[bi].aux) bi = MP_NONE; /* of the table, no bucket */
-        const mp_entry *through = NULL;                        /* the entry the path goes on from */
-        if (mi != MP_NONE) {
-            s.kind = MP_STEP_MAP;
-            s.map = mi;
-        } else if (bi != MP_NONE) {
-            const mp_bucket *bk = &g->buckets[bi];
-            if (via != MP_NONE && via < g->nentries && mp_graph_entry(g, via, &through_buf) &&
-                through_buf.map == bk->map && through_buf.bucket_obj == v)
-                through = &through_buf;
-            s.map = bk->map;
-            s.old = bk->old;
-            if (bk->overflow) {
-                s.kind = MP_STEP_OVERFLOW;
-                s.overflow = bk->overflow;
-                s.index = bk->index;
-            } else {
-                s.kind = MP_STEP_BUCKET;
-                /* an array holds many buckets: the entry says which one */
-                s.index = through                  ? through->bucket
-                          : e && e->map == bk->map ? e->bucket
-                                                   : UINT64_MAX;
-            }
-        } else if (via != MP_NONE && g->type[v] != MP_NONE &&
-                   g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {
-            uint32_t off = mp_paths_via_offset(g, p, objs[i + 1]);
-            if (off != MP_NO_OFFSET) s.index = off / g->types[g->type[v]].size;
-        }
-        co_put(co, s);
-        if (through) {
-            /* the bucket of the array the path came through is this entry's */
-            mp_step *q;
-            for (size_t back = 1; (q = co_at(co, back)) && q->map == through->map; back++) {
-                if (q->kind == MP_STEP_BUCKET && q->index == UINT64_MAX) q->index = through->bucket;
-                if (q->kind != MP_STEP_OVERFLOW) break;
-            }
-            co_put(co, slot_step(through, via));
-        }
-    }
+    put_objects(g, p, objs, len, MP_NONE, e, co);
     free(objs);
     return true;
+}
+
+uint64_t mp_chain_elided(const mp_step *s, size_t n)
+{
+    uint64_t left = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i].kind == MP_STEP_ELIDED) left += s[i].index;
+    return left;
+}
+
+uint64_t mp_chain_length(const mp_step *s, size_t n)
+{
+    uint64_t len = n;
+    for (size_t i = 0; i < n; i++)
+        if (s[i].kind == MP_STEP_ELIDED) len--;
+    return len + mp_chain_elided(s, n);
 }
 
 size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps, size_t max)

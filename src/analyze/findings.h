@@ -280,6 +280,13 @@ typedef struct mp_step {
     uint64_t index;
 } mp_step;
 
+/* Steps a chain shows at most: a longer one keeps its first quarter and
+ * its end (every report, in every format, shows the same). */
+#define MP_CHAIN_STEPS 24
+/* What mp_chain_object and mp_chain_entry cost in proportion to max, not
+ * to the chain's length, for max up to this (a larger max walks). */
+#define MP_CHAIN_STEPS_MAX 256
+
 /* The chain from its root to object o (root step first), or to entry e's
  * slot (mp_chain_entry: ... -> bucket[i] -> overflow#k -> slot j). Writes at
  * most max steps and returns how many (0 if unreachable): a longer chain
@@ -288,6 +295,11 @@ typedef struct mp_step {
 size_t mp_chain_object(const mp_graph *g, const mp_paths *p, uint32_t o, mp_step *steps,
                        size_t max);
 size_t mp_chain_entry(const mp_graph *g, const mp_paths *p, uint32_t e, mp_step *steps, size_t max);
+/* How many steps of the whole chain the n steps s shown leave out (the
+ * sum of their MP_STEP_ELIDED steps'), 0 when s is the whole chain; the
+ * whole chain has n - (elided steps among s) + that many steps. */
+uint64_t mp_chain_elided(const mp_step *s, size_t n);
+uint64_t mp_chain_length(const mp_step *s, size_t n);
 
 /* One step for people: "global session_cache", "map header 0x7f3a1c000040
  * (B=15, 120000 entries)", "bucket[21877]", "overflow#1", "slot 5",

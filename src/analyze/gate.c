@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHAIN_STEPS 24 /* steps of a chain kept (a longer one keeps its ends) */
+#define CHAIN_STEPS MP_CHAIN_STEPS /* steps of a chain kept (a longer one keeps its ends) */
 
 static const char *const status_names[] = {"pass", "fail", "suppressed", "baseline"};
 
@@ -197,6 +197,8 @@ static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m)
     t->root_line = root < g->nroots ? g->roots[root].line : 0;
     mp_step steps[CHAIN_STEPS];
     size_t n = mp_snapshot_map_chain(a, m, steps, CHAIN_STEPS);
+    t->chain_steps = mp_chain_length(steps, n);
+    t->chain_elided = mp_chain_elided(steps, n);
     for (size_t i = 0; i < t->nchain; i++) free(t->chain[i]);
     t->nchain = 0;
     if (!(t->chain = realloc(t->chain, (n ? n : 1) * sizeof *t->chain))) return -1;

@@ -70,8 +70,9 @@ typedef struct mp_gate_map {
     char *root_holder; /* that root's holder text ("iterator worker_loop") */
     char *root_file;   /* where that root is (a global's file, a frame's), "" */
     int64_t root_line;
-    char **chain; /* the chain's steps, root first */
+    char **chain; /* the chain's steps, root first (a long one: its ends) */
     size_t nchain;
+    uint64_t chain_steps, chain_elided; /* the whole chain's steps, those not in chain */
     mp_gate_site sites[MP_MAX_SITES];
     uint32_t nsites;
     uint64_t sampled; /* sampled objects under its entries */

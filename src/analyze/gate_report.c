@@ -435,6 +435,8 @@ static json_t *map_json(const mp_gate *gt, const mp_gate_map *m)
     a = json_array();
     for (size_t i = 0; i < m->nchain; i++) json_array_append_new(a, mp_json_text(m->chain[i]));
     json_object_set_new(j, "chain", a);
+    json_object_set_new(j, "chain_steps", json_integer((json_int_t)m->chain_steps));
+    json_object_set_new(j, "chain_elided", json_integer((json_int_t)m->chain_elided));
     a = json_array();
     for (size_t i = 0; i < m->npoints; i++)
         json_array_append_new(a, json_pack("{s:i, s:I, s:I}", "gc_cycle",

@@ -4,10 +4,29 @@
 #include "analyze/paths.h"
 
 #include "analyze/parallel.h"
+#include "analyze/u32map.h"
 
+#include "format/grow.h"
 #include "format/hugepages.h"
 
 #include <stdlib.h>
+
+/* What mp_paths_measure knows. Invariant: the objects in `at` are closed
+ * under parent (an object's parent is known once it is), so a walk up
+ * from any object can stop at the first known one. */
+typedef struct path_rec {
+    uint32_t depth;    /* objects on the path, the root's target 1 */
+    uint32_t slots;    /* steps of the path through a slot */
+    uint32_t head_end; /* the object at depth MP_PATH_HEAD, MP_NONE above */
+} path_rec;
+
+struct mp_path_memo {
+    mp_u32map at; /* object -> index into recs */
+    path_rec *recs;
+    size_t nrecs, cap;
+    uint32_t *walk; /* the objects of one walk up, not yet known */
+    size_t walk_cap;
+};
 
 /*
  * An object a path reaches from the bucket holding an entry is one its key
@@ -117,12 +136,16 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
 {
     size_t n = g->nobjects;
     if (g->derived.parent) {
-        *out = (mp_paths){(uint32_t *)g->derived.parent, (uint32_t *)g->derived.root,
-                          (uint32_t *)g->derived.via,    g->derived.nreached,
-                          g->derived.reached_bytes,      true,
-                          NULL};
+        *out = (mp_paths){.parent = (uint32_t *)g->derived.parent,
+                          .root = (uint32_t *)g->derived.root,
+                          .via = (uint32_t *)g->derived.via,
+                          .nreached = g->derived.nreached,
+                          .reached_bytes = g->derived.reached_bytes,
+                          .borrowed = true,
+                          .memo = calloc(1, sizeof *out->memo)};
         return 0;
     }
+    out->memo = calloc(1, sizeof *out->memo); /* without it chains walk their paths */
     out->borrowed = false;
     out->lent = take_spare(g);
     out->parent = out->lent ? out->lent : malloc((n ? n : 1) * sizeof *out->parent);
@@ -194,8 +217,19 @@ uint32_t mp_paths_via_offset(const mp_graph *g, const mp_paths *p, uint32_t o)
     return mp_edge_offset(g, mp_out_begin(g, v) + p->via[o]);
 }
 
+static void memo_free(struct mp_path_memo *m)
+{
+    if (!m) return;
+    mp_u32map_free(&m->at);
+    free(m->recs);
+    free(m->walk);
+    free(m);
+}
+
 void mp_paths_free(mp_paths *p)
 {
+    memo_free(p->memo);
+    p->memo = NULL;
     if (!p->borrowed) {
         if (p->parent != p->lent) free(p->parent);
         if (p->root != p->lent) free(p->root);
@@ -218,4 +252,55 @@ size_t mp_paths_chain(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t
         if (pos < max) buf[pos] = v;
     }
     return len;
+}
+
+uint32_t mp_paths_through(const mp_graph *g, const mp_paths *p, uint32_t o)
+{
+    if (o >= g->nobjects) return MP_NONE;
+    uint32_t v = p->parent[o], via = p->via[o];
+    if (v == MP_NONE || via == MP_NONE || via >= g->nentries) return MP_NONE;
+    if (mp_graph_map_of_header(g, v) != MP_NONE) return MP_NONE;
+    uint32_t bi = mp_graph_bucket_of(g, v);
+    if (bi == MP_NONE || g->buckets[bi].aux) return MP_NONE;
+    mp_entry e;
+    if (!mp_graph_entry(g, via, &e) || e.map != g->buckets[bi].map || e.bucket_obj != v)
+        return MP_NONE;
+    return via;
+}
+
+static int memo_add(struct mp_path_memo *m, uint32_t o, path_rec r)
+{
+    if (!MF_GROW(m->recs, m->cap, m->nrecs + 1, 256)) return -1;
+    if (m->nrecs >= UINT32_MAX || mp_u32map_put(&m->at, o, (uint32_t)m->nrecs) < 0) return -1;
+    m->recs[m->nrecs++] = r;
+    return 0;
+}
+
+int mp_paths_measure(const mp_graph *g, const mp_paths *p, uint32_t o, size_t *objects,
+                     size_t *slots, uint32_t *head_end)
+{
+    struct mp_path_memo *m = p->memo;
+    if (!m || o >= g->nobjects || p->root[o] == MP_NONE) return -1;
+    /* up from o to the first object known (or past the root's target) */
+    size_t n = 0;
+    uint32_t v = o, at;
+    while (v != MP_NONE && !mp_u32map_get(&m->at, v, &at)) {
+        if (n >= g->nobjects || !MF_GROW(m->walk, m->walk_cap, n + 1, 256))
+            return -1; /* (n past the object count: a cycle, corrupt parents) */
+        m->walk[n++] = v;
+        v = p->parent[v];
+    }
+    path_rec r = v == MP_NONE ? (path_rec){0, 0, MP_NONE} : m->recs[at];
+    /* then down again, each object one deeper than its parent */
+    while (n > 0) {
+        uint32_t x = m->walk[--n];
+        r.depth++;
+        if (mp_paths_through(g, p, x) != MP_NONE) r.slots++;
+        if (r.depth == MP_PATH_HEAD) r.head_end = x;
+        if (memo_add(m, x, r)) return -1;
+    }
+    *objects = r.depth;
+    *slots = r.slots;
+    *head_end = r.head_end;
+    return 0;
 }

@@ -39,10 +39,12 @@ typedef struct mp_paths {
     uint32_t *via;
     size_t nreached;
     uint64_t reached_bytes;
-    bool borrowed; /* the arrays are the graph's (g->derived): not freed */
-    uint32_t *lent; /* the one of parent, root and via that lies in the
-                       graph's memory (mp_paths_spare_ahead), NULL none:
-                       not freed here; the paths go before the graph */
+    bool borrowed;             /* the arrays are the graph's (g->derived): not freed */
+    uint32_t *lent;            /* the one of parent, root and via that lies in the
+                                  graph's memory (mp_paths_spare_ahead), NULL none:
+                                  not freed here; the paths go before the graph */
+    struct mp_path_memo *memo; /* what mp_paths_measure learnt of long
+                                  paths; NULL when it could not be had */
 } mp_paths;
 
 /* The paths of g: those its index holds (g->derived, borrowed) when it
@@ -75,5 +77,32 @@ bool mp_paths_spare_wanted(void);
  * the path's full length (0 if o is unreachable). The loop is bounded by the
  * object count, so a corrupt parent array cannot hang it. */
 size_t mp_paths_chain(const mp_graph *g, const mp_paths *p, uint32_t o, uint32_t *buf, size_t max);
+
+/* The entry through whose slot the path enters o: when o's parent is a
+ * bucket of a map's table (not the header, not a table's auxiliary
+ * object) and the path leaves it by an entry of that bucket (o is its key
+ * or value, or what they point to), that entry (index into the graph's
+ * entries); else MP_NONE. A chain shows a slot step there. */
+uint32_t mp_paths_through(const mp_graph *g, const mp_paths *p, uint32_t o);
+
+/* Objects at the root end of a path that mp_paths_measure gives. */
+#define MP_PATH_HEAD 64
+
+/*
+ * The shape of o's path without walking it each time: its length in
+ * objects, how many of its steps go through a slot (mp_paths_through), and
+ * when it is longer than MP_PATH_HEAD the object at that depth (whose path
+ * is o's first MP_PATH_HEAD objects), else MP_NONE. Reports of heaps where
+ * many objects lie at the end of one long list ask this of each: the
+ * first question walks the path once and remembers every object on it,
+ * later ones stop at the first object already known, so all the questions
+ * together cost time in proportion to the objects their paths cover, not
+ * to the sum of their lengths. Memory: 12 bytes per object remembered (and
+ * a hash table), owned by the paths. Returns 0, or -1 when o is
+ * unreachable or memory ran out (the answer is then unknown: walk).
+ * Threads: one at a time per mp_paths.
+ */
+int mp_paths_measure(const mp_graph *g, const mp_paths *p, uint32_t o, size_t *objects,
+                     size_t *slots, uint32_t *head_end);
 
 #endif

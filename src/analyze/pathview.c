@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PATH_CHAIN_MAX 32
-
 static void fmt_bytes(char *buf, size_t size, uint64_t v)
 {
     mp_format_value(buf, size, (int64_t)v, "bytes", false);
@@ -333,11 +331,27 @@ static size_t list_chain(const mp_graph *g, uint32_t root, const uint32_t *objs,
     return k;
 }
 
-static size_t row_chain(const mp_graph *g, const mp_paths *p, const mp_pathrow *r, mp_step *s,
-                        size_t max)
+/* Every step of a path of `length` objects: its root and each object, and
+ * at most a slot step after each (where it goes through a map's bucket). */
+static size_t whole_steps(size_t length)
 {
-    if (r->objs) return list_chain(g, r->root, r->objs, r->length, s, max);
-    return mp_chain_object(g, p, r->object, s, max);
+    return length < (SIZE_MAX - 2) / 2 ? 2 * length + 2 : 0;
+}
+
+size_t mp_pathview_chain(const mp_graph *g, const mp_paths *p, const mp_pathview *v,
+                         const mp_pathrow *r, mp_step **buf, size_t *cap)
+{
+    size_t max = v->steps ? v->steps : MP_CHAIN_STEPS;
+    if (max == SIZE_MAX) max = whole_steps(r->length);
+    if (max < 8) max = 8; /* room for both ends and the elided step */
+    if (max > *cap) {
+        mp_step *b = max <= SIZE_MAX / sizeof *b ? realloc(*buf, max * sizeof *b) : NULL;
+        if (!b) return 0;
+        *buf = b;
+        *cap = max;
+    }
+    if (r->objs) return list_chain(g, r->root, r->objs, r->length, *buf, max);
+    return mp_chain_object(g, p, r->object, *buf, max);
 }
 
 /* ------------------------------------------------------------ text --- */
@@ -375,7 +389,8 @@ void mp_pathview_print_text(FILE *out, const mp_graph *g, const mp_paths *p, con
         fprintf(out, "  (%s object%s no root reaches: no path)\n", c,
                 v->unreachable == 1 ? "" : "s");
     }
-    mp_step s[PATH_CHAIN_MAX];
+    mp_step *s = NULL;
+    size_t cap = 0;
     for (size_t i = 0; i < v->nrows; i++) {
         const mp_pathrow *r = &v->rows[i];
         char rt[512];
@@ -391,7 +406,7 @@ void mp_pathview_print_text(FILE *out, const mp_graph *g, const mp_paths *p, con
             object_text(g, r->object, t, sizeof t);
             fprintf(out, "  %-6s %s\n", v->all ? "object" : "e.g.", t);
         }
-        size_t n = row_chain(g, p, r, s, PATH_CHAIN_MAX);
+        size_t n = mp_pathview_chain(g, p, v, r, &s, &cap);
         fprintf(out, "  chain  ");
         for (size_t k = 0; k < n; k++) {
             mp_step_text(g, &s[k], t, sizeof t);
@@ -399,6 +414,7 @@ void mp_pathview_print_text(FILE *out, const mp_graph *g, const mp_paths *p, con
         }
         fprintf(out, "\n");
     }
+    free(s);
     if (v->nrows < v->nrows_all)
         fprintf(out, "\n(%zu more path%s: --top 0 shows all)\n", v->nrows_all - v->nrows,
                 v->nrows_all - v->nrows == 1 ? "" : "s");
@@ -422,16 +438,19 @@ json_t *mp_pathview_json(const mp_graph *g, const mp_paths *p, const mp_pathview
     json_object_set_new(j, "unreachable_objects", json_integer((json_int_t)v->unreachable));
     json_object_set_new(j, "paths_total", json_integer((json_int_t)v->nrows_all));
     json_t *arr = json_array();
-    mp_step s[PATH_CHAIN_MAX];
+    mp_step *s = NULL;
+    size_t cap = 0;
     for (size_t i = 0; i < v->nrows; i++) {
         const mp_pathrow *r = &v->rows[i];
-        size_t n = row_chain(g, p, r, s, PATH_CHAIN_MAX);
-        json_array_append_new(
-            arr, json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}", "root", mp_root_json(g, r->root),
-                           "length", (json_int_t)r->length, "objects", (json_int_t)r->objects,
-                           "bytes", (json_int_t)r->bytes, "object", mp_object_json(g, r->object),
-                           "chain", mp_chain_json(g, s, n)));
+        size_t n = mp_pathview_chain(g, p, v, r, &s, &cap);
+        json_t *row = json_pack("{s:o, s:I, s:I, s:I, s:o, s:o}", "root", mp_root_json(g, r->root),
+                                "length", (json_int_t)r->length, "objects", (json_int_t)r->objects,
+                                "bytes", (json_int_t)r->bytes, "object",
+                                mp_object_json(g, r->object), "chain", mp_chain_json(g, s, n));
+        if (row) mp_chain_length_json(row, s, n);
+        json_array_append_new(arr, row);
     }
+    free(s);
     json_object_set_new(j, "paths", arr);
     return j;
 }
@@ -443,11 +462,12 @@ json_t *mp_pathview_json(const mp_graph *g, const mp_paths *p, const mp_pathview
 void mp_pathview_print_dot(FILE *out, const mp_graph *g, const mp_paths *p, const mp_pathview *v)
 {
     fprintf(out, "strict digraph paths {\n  rankdir=LR;\n  node [shape=box, fontsize=10];\n");
-    mp_step s[PATH_CHAIN_MAX];
+    mp_step *s = NULL;
+    size_t cap = 0;
     /* a node's identity: r<root>, o<object>, x<row>_<step> for elisions */
     for (size_t i = 0; i < v->nrows; i++) {
         const mp_pathrow *r = &v->rows[i];
-        size_t n = row_chain(g, p, r, s, PATH_CHAIN_MAX);
+        size_t n = mp_pathview_chain(g, p, v, r, &s, &cap);
         char prev[48] = "";
         for (size_t k = 0; k < n; k++) {
             char id[48], t[600], esc[1300];
@@ -476,5 +496,6 @@ void mp_pathview_print_dot(FILE *out, const mp_graph *g, const mp_paths *p, cons
             snprintf(prev, sizeof prev, "%s", id);
         }
     }
+    free(s);
     fprintf(out, "}\n");
 }

@@ -21,6 +21,7 @@
 #ifndef MP_PATHVIEW_H
 #define MP_PATHVIEW_H
 
+#include "analyze/findings.h"
 #include "analyze/graph.h"
 #include "analyze/paths.h"
 
@@ -48,6 +49,9 @@ typedef struct mp_pathview {
     uint64_t unreachable; /* those no root reaches */
     mp_pathrow *rows;     /* shortest first */
     size_t nrows, nrows_all;
+    size_t steps; /* steps of a chain shown (a longer one keeps its
+                     ends): MP_CHAIN_STEPS when 0 (the caller sets
+                     it after mp_pathview_*), SIZE_MAX every step */
 } mp_pathview;
 
 /* top: rows kept (0 all). */
@@ -56,6 +60,11 @@ int mp_pathview_object(const mp_graph *g, const mp_paths *p, uint32_t o, bool al
 int mp_pathview_type(const mp_graph *g, const mp_paths *p, const char *type, bool all, size_t top,
                      mp_pathview *out, mf_error *err);
 void mp_pathview_free(mp_pathview *v);
+
+/* The chain of row r as v shows it, in *buf (grown as needed, *cap
+ * steps; the caller frees it); returns its steps, 0 when out of memory. */
+size_t mp_pathview_chain(const mp_graph *g, const mp_paths *p, const mp_pathview *v,
+                         const mp_pathrow *r, mp_step **buf, size_t *cap);
 
 void mp_pathview_print_text(FILE *out, const mp_graph *g, const mp_paths *p, const mp_pathview *v);
 json_t *mp_pathview_json(const mp_graph *g, const mp_paths *p, const mp_pathview *v);

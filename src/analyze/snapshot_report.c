@@ -9,6 +9,7 @@
 #include "analyze/parallel.h"
 #include "analyze/report.h"
 #include "analyze/timing.h"
+#include "analyze/views.h"
 #include "format/names.h"
 #include "format/pprof.h"
 #include "format/text.h"
@@ -19,8 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define CHAIN_MAX 64      /* steps of a chain in JSON and pprof */
-#define CHAIN_TEXT_MAX 24 /* in text and dot: a longer chain shows its ends */
+#define CHAIN_MAX MP_CHAIN_STEPS /* steps of a chain shown: a longer one shows its ends */
 
 static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max);
 static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
@@ -595,7 +595,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     fprintf(out, "  root     %s\n", rt);
     print_other_holders(out, a, r, main_root);
     mp_step s[CHAIN_MAX];
-    size_t n = map_chain(a, r->map, s, CHAIN_TEXT_MAX);
+    size_t n = map_chain(a, r->map, s, CHAIN_MAX);
     if (n) {
         fputs("  chain    ", out);
         print_chain_text(out, g, s, n, "           ");
@@ -633,7 +633,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
             if (o && o->all_entries) {
                 /* with --all each entry's chain as well */
                 for (size_t i = 0; i < got; i++) {
-                    size_t cn = entry_chain(a, ix[i], s, CHAIN_TEXT_MAX);
+                    size_t cn = entry_chain(a, ix[i], s, CHAIN_MAX);
                     if (!cn) continue;
                     char kb[32];
                     fprintf(out, "    chain %s: ", key_text(g, ix[i], kb, sizeof kb));
@@ -837,7 +837,8 @@ static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
               put(je, "slot", json_integer(e->slot)) |
               put(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, &a->d, ei))));
     size_t cn = entry_chain(a, ei, s, CHAIN_MAX);
-    bad |= put(je, "chain", chain_json(g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX));
+    if (cn > CHAIN_MAX) cn = CHAIN_MAX;
+    bad |= put(je, "chain", chain_json(g, s, cn)) | mp_chain_length_json(je, s, cn);
     if (bad) {
         json_decref(je);
         return NULL;
@@ -908,7 +909,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     bad |= put(j, "roots", roots) | put(j, "nroots", json_integer(r->nroots));
     mp_step s[CHAIN_MAX];
     size_t n = map_chain(a, r->map, s, CHAIN_MAX);
-    bad |= put(j, "chain", chain_json(g, s, n));
+    bad |= put(j, "chain", chain_json(g, s, n)) | mp_chain_length_json(j, s, n);
     json_t *sites = json_array();
     for (uint32_t i = 0; i < r->nsites; i++) {
         json_t *f = frame_json(g, mp_stack_site(g, r->sites[i].stack));
@@ -1241,14 +1242,13 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
         uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
         size_t got = ix ? mp_findings_top_entries(g, &a->d, &a->f, r->map, ix, k) : 0;
         if (!got) {
-            size_t hn = map_chain(a, r->map, s, CHAIN_TEXT_MAX);
+            size_t hn = map_chain(a, r->map, s, CHAIN_MAX);
             dot_chain(out, a, s, hn, chain++, seen, &indexed);
         }
         uint64_t shown = 0;
         for (size_t c = 0; c < got; c++) {
-            size_t cn = entry_chain(a, ix[c], s, CHAIN_TEXT_MAX);
-            dot_chain(out, a, s, cn < CHAIN_TEXT_MAX ? cn : CHAIN_TEXT_MAX, chain++, seen,
-                      &indexed);
+            size_t cn = entry_chain(a, ix[c], s, CHAIN_MAX);
+            dot_chain(out, a, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, chain++, seen, &indexed);
             shown += entry_bytes(a, ix[c]);
         }
         /* the other holders of the header itself: each one node, with an

@@ -111,6 +111,14 @@ json_t *mp_chain_json(const mp_graph *g, const mp_step *s, size_t n)
     return arr;
 }
 
+int mp_chain_length_json(json_t *obj, const mp_step *s, size_t n)
+{
+    return json_object_set_new(obj, "chain_steps",
+                               json_integer((json_int_t)mp_chain_length(s, n))) |
+           json_object_set_new(obj, "chain_elided",
+                               json_integer((json_int_t)mp_chain_elided(s, n)));
+}
+
 /* A chain on one line, its steps joined by arrows. */
 static void print_chain(FILE *out, const mp_graph *g, const mp_step *s, size_t n)
 {
@@ -495,7 +503,7 @@ static size_t subtree_roots(const mp_graph *g, const mp_dom *d, uint32_t o, uint
     return mark ? mp_dom_roots_reaching(g, d, o, roots, max, mark) : 0;
 }
 
-#define DOM_CHAIN_MAX 24
+#define DOM_CHAIN_MAX MP_CHAIN_STEPS
 #define DOM_ROOTS_SHOWN 4
 
 void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const mp_paths *p,
@@ -588,6 +596,7 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
             json_object_set_new(j, "roots_total", json_integer((json_int_t)nr));
             size_t n = p ? mp_chain_object(g, p, r->object, steps, DOM_CHAIN_MAX) : 0;
             json_object_set_new(j, "chain", mp_chain_json(g, steps, n));
+            mp_chain_length_json(j, steps, n);
         }
         json_object_set_new(j, "children", json_array());
         node[i] = j;

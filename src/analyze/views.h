@@ -43,6 +43,11 @@ void mp_view_json_header(json_t *j, const mp_graph *g, uint64_t reachable_bytes,
 /* A chain (findings.h steps) as a JSON array of steps {kind, text, and
  * address and type for objects}. */
 json_t *mp_chain_json(const mp_graph *g, const mp_step *s, size_t n);
+/* Sets "chain_steps" (the whole chain's steps) and "chain_elided" (how
+ * many of them the n steps shown leave out) in obj, beside its "chain":
+ * what a script needs to know that a chain is not shown whole. Returns 0,
+ * -1 when out of memory. */
+int mp_chain_length_json(json_t *obj, const mp_step *s, size_t n);
 /* A root {kind, name, text}; an object {address, type, size, and map for a
  * map header}. */
 json_t *mp_root_json(const mp_graph *g, uint32_t root);

@@ -196,13 +196,30 @@ int cli_set_trim_path(const char *cmd, const char *arg)
     return CLI_EXIT_OK;
 }
 
+void cli_remove_made_dirs(const char *dir, size_t made)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (!made || made > n || n >= sizeof path) return;
+    memcpy(path, dir, n + 1);
+    while (n > 1 && path[n - 1] == '/') path[--n] = '\0'; /* "a/b/" is a/b */
+    /* the ones made are the prefixes of dir of length `made` and longer */
+    while (n >= made && rmdir(path) == 0) {
+        /* up to the parent: drop the last name and the slashes before it */
+        while (n > 0 && path[n - 1] != '/') n--;
+        while (n > 0 && path[n - 1] == '/') n--;
+        path[n] = '\0';
+    }
+}
+
 /* An output directory given on the command line (trace -o DIR, gate -d DIR)
  * is "made if missing", parents included, as a user who names a/b/c means. */
-int cli_make_dirs(const char *dir)
+int cli_make_dirs(const char *dir, size_t *made)
 {
     assert(dir);
     char path[4096];
     size_t n = strlen(dir);
+    if (made) *made = 0;
     if (n == 0 || n >= sizeof path) return n ? ENAMETOOLONG : ENOENT;
     memcpy(path, dir, n + 1);
     /* each '/' past the first byte ends a parent: make it, then go on */
@@ -210,7 +227,11 @@ int cli_make_dirs(const char *dir)
         if (path[i] != '/' && path[i] != '\0') continue;
         char c = path[i];
         path[i] = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) return errno;
+        if (mkdir(path, 0777) == 0) {
+            if (made && !*made) *made = i;
+        } else if (errno != EEXIST) {
+            return errno;
+        }
         path[i] = c;
     }
     struct stat st;

@@ -58,8 +58,15 @@ int cli_parse_count(const char *cmd, const char *opt, const char *arg, size_t *o
 int cli_parse_size(const char *cmd, const char *opt, const char *arg, bool zero_ok, uint64_t *out);
 
 /* Makes directory dir and whatever parents it lacks (mkdir -p); one that is
- * already there is fine. 0, or the errno of the step that failed. */
-int cli_make_dirs(const char *dir);
+ * already there is fine. 0, or the errno of the step that failed. With made
+ * not NULL, *made is the length of the shortest prefix of dir the call made
+ * (those it made are the ones from there down), 0 when it made none. */
+int cli_make_dirs(const char *dir, size_t *made);
+
+/* Removes, deepest first, the directories of dir that cli_make_dirs made
+ * (made: what it said) and that are still empty: a run that wrote nothing
+ * leaves nothing behind. Stops at the first that is not empty. */
+void cli_remove_made_dirs(const char *dir, size_t made);
 
 /* The option that sets how reports shorten file names (see
  * analyze/display_path.h); its help line and its getopt value. */

@@ -363,7 +363,7 @@ static int snapshot_dir(const char *want, const char *name, char *out, size_t si
         return 0;
     }
     snprintf(out, size, "%s", want);
-    int err = cli_make_dirs(out);
+    int err = cli_make_dirs(out, NULL);
     if (err) return cli_fail("cannot make the directory %s: %s", out, strerror(err));
     series_item *v;
     size_t n;

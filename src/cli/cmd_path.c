@@ -40,6 +40,8 @@ static const char path_help[] =
     "  -a, --all                  every root's path (--object), every object's\n"
     "                             path (--type)\n"
     "  -n, --top N                paths to show (default 10; 0 shows all)\n"
+    "      --steps N              steps of a chain shown (default 24; 0 every\n"
+    "                             one): a longer one keeps its ends\n"
     "  -f, --format FORMAT        text (default), json or dot (Graphviz)\n"
     "  -o, --output FILE          write to FILE instead of stdout ('-': stdout); a\n"
     "                             regular FILE is replaced only when complete\n"
@@ -65,6 +67,8 @@ static int parse_address(const char *s, uint64_t *out)
     return 0;
 }
 
+enum { OPT_STEPS = CLI_OPT_LAST + 1 };
+
 int cmd_path(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -72,6 +76,7 @@ int cmd_path(int argc, char **argv)
         {"object", required_argument, NULL, 'O'},
         {"all", no_argument, NULL, 'a'},
         {"top", required_argument, NULL, 'n'},
+        {"steps", required_argument, NULL, OPT_STEPS},
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"max-memory", required_argument, NULL, 'M'},
@@ -83,7 +88,7 @@ int cmd_path(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *type = NULL, *object = NULL, *format = "text", *output = NULL, *binary = NULL;
-    size_t top = 10;
+    size_t top = 10, steps = MP_CHAIN_STEPS;
     bool all = false;
     int c;
     optind = 1;
@@ -101,6 +106,11 @@ int cmd_path(int argc, char **argv)
             break;
         case 'n':
             if (cli_parse_count("path", "--top", optarg, &top)) return CLI_EXIT_BAD;
+            break;
+        case OPT_STEPS:
+            if (cli_parse_count("path", "--steps", optarg, &steps)) return CLI_EXIT_BAD;
+            if (steps > 0 && steps < 8)
+                return cli_usage("path", "--steps wants 0 or at least 8, not %zu", steps);
             break;
         case 'f':
             if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "dot"))
@@ -174,6 +184,7 @@ int cmd_path(int argc, char **argv)
         cli_fail("%s", err.msg);
         goto out;
     }
+    v.steps = steps ? steps : SIZE_MAX;
     mp_timing_mark("paths");
     cli_output co;
     FILE *f = cli_output_open(&co, output);

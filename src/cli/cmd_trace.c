@@ -908,6 +908,56 @@ static int parse_args(int argc, char **argv, trace_opts *o)
     return 0;
 }
 
+/* The trace itself, once its options are read and -o DIR is there: attach
+ * (or start the program), follow, detach. Returns the exit status. */
+static int trace_session(session *s)
+{
+    /* the display of file names sets itself up on first use, which is not
+     * thread-safe: do it now, before the analysis thread can use it too */
+    char warm[8];
+    mp_display_path("/", warm, sizeof warm);
+    if (catch_signals() || pipe2(s->roots_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return cli_fail("cannot make a pipe: %s", strerror(errno));
+    if (s->o.prog) {
+        char msg[1024];
+        bool preloaded;
+        s->child = trace_prog_start(s->o.prog, &preloaded, msg, sizeof msg);
+        if (s->child < 0) return cli_fail("%s", msg);
+        s->o.pid = s->child;
+    } else {
+        cli_at_clean_stale();
+    }
+    int status = open_session(s);
+    if (status == CLI_EXIT_OK) {
+        s->tty = s->o.format == CLI_FORMAT_TEXT && isatty(STDOUT_FILENO);
+        s->keys = s->tty && !s->o.once && isatty(STDIN_FILENO) && !s->o.prog;
+        if (s->keys) keys_on();
+        if (s->o.once) {
+            status = run_once(s);
+        } else {
+            status = run_live(s);
+            status = finish_live(s, status);
+        }
+        keys_off();
+    }
+    if (s->connected) cli_at_close(&s->a);
+    tv_free(&s->v);
+    if (s->child > 0) {
+        /* the program we started: its status is ours */
+        if (!s->child_done) {
+            int st2;
+            while (waitpid(s->child, &st2, 0) < 0 && errno == EINTR) {
+            }
+            s->child_status = st2;
+            s->child_done = true;
+        }
+        if (status == CLI_EXIT_OK)
+            status = WIFEXITED(s->child_status) ? WEXITSTATUS(s->child_status)
+                                                : 128 + WTERMSIG(s->child_status);
+    }
+    return status;
+}
+
 int cmd_trace(int argc, char **argv)
 {
     session s;
@@ -918,53 +968,16 @@ int cmd_trace(int argc, char **argv)
     s.roots_fd = -1;
     s.job.tmp_fd = -1;
     s.roots_pipe[0] = s.roots_pipe[1] = -1;
-    int err = s.o.output && !s.o.once ? cli_make_dirs(s.o.output) : 0;
+    /* -o DIR is made now, so that a bad one stops the trace before it
+     * attaches; what this run made and wrote nothing into goes again */
+    size_t made = 0;
+    int err = s.o.output && !s.o.once ? cli_make_dirs(s.o.output, &made) : 0;
+    if (err && made) cli_remove_made_dirs(s.o.output, made);
     if (err == ENOTDIR)
         return cli_fail("%s: not a directory (-o takes a directory for the trace's files)",
                         s.o.output);
     if (err) return cli_fail("cannot make the directory %s: %s", s.o.output, strerror(err));
-    /* the display of file names sets itself up on first use, which is not
-     * thread-safe: do it now, before the analysis thread can use it too */
-    char warm[8];
-    mp_display_path("/", warm, sizeof warm);
-    if (catch_signals() || pipe2(s.roots_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-        return cli_fail("cannot make a pipe: %s", strerror(errno));
-    if (s.o.prog) {
-        char msg[1024];
-        bool preloaded;
-        s.child = trace_prog_start(s.o.prog, &preloaded, msg, sizeof msg);
-        if (s.child < 0) return cli_fail("%s", msg);
-        s.o.pid = s.child;
-    } else {
-        cli_at_clean_stale();
-    }
-    int status = open_session(&s);
-    if (status == CLI_EXIT_OK) {
-        s.tty = s.o.format == CLI_FORMAT_TEXT && isatty(STDOUT_FILENO);
-        s.keys = s.tty && !s.o.once && isatty(STDIN_FILENO) && !s.o.prog;
-        if (s.keys) keys_on();
-        if (s.o.once) {
-            status = run_once(&s);
-        } else {
-            status = run_live(&s);
-            status = finish_live(&s, status);
-        }
-        keys_off();
-    }
-    if (s.connected) cli_at_close(&s.a);
-    tv_free(&s.v);
-    if (s.child > 0) {
-        /* the program we started: its status is ours */
-        if (!s.child_done) {
-            int st2;
-            while (waitpid(s.child, &st2, 0) < 0 && errno == EINTR) {
-            }
-            s.child_status = st2;
-            s.child_done = true;
-        }
-        if (status == CLI_EXIT_OK)
-            status = WIFEXITED(s.child_status) ? WEXITSTATUS(s.child_status)
-                                               : 128 + WTERMSIG(s.child_status);
-    }
+    int status = trace_session(&s);
+    if (made) cli_remove_made_dirs(s.o.output, made);
     return cli_finish(status);
 }
