@@ -8,6 +8,8 @@
 #include "analyze/gokey.h"
 #include "check.h"
 
+#include <stdio.h>
+
 /* The fake program memory: one string at 0x1000. */
 static const char heap_text[] = "al\"ice";
 
@@ -51,6 +53,24 @@ static void put64(uint8_t *p, uint64_t v)
     memcpy(p, &v, 8);
 }
 
+/* Itabs the memory read does not hold (made by the runtime while the
+ * program ran), as a dump's itab records give them. */
+static uint64_t itab_types(const void *ud, uint64_t itab)
+{
+    (void)ud;
+    return itab == 0x7000 ? 0x600 : itab == 0x7100 ? 0xa00 : 0;
+}
+
+/* Names of types the binary does not describe, as a dump's type records
+ * give them. */
+static bool type_names(const void *ud, uint64_t rtype, char *buf, size_t cap)
+{
+    (void)ud;
+    if (rtype != 0xa00) return false;
+    snprintf(buf, cap, "main.Runtime");
+    return true;
+}
+
 /* struct { Name string; P *T; Tag struct { Zone int16; Hot bool }; Dims [3]uint8; F float64 } */
 static const mp_gokeyfield layout[] = {
     {NULL, 0, 48, 5, MP_GOKIND_STRUCT},
@@ -68,7 +88,7 @@ static size_t render(const mp_gokeyfield *f, uint32_t nf, const uint8_t *k, uint
                      char *buf, size_t cap, bool *typed)
 {
     mp_keytext t = {buf, cap, 0};
-    mp_gokey_env env = {reader, types, NULL};
+    mp_gokey_env env = {reader, types, itab_types, type_names, NULL};
     *typed = mp_keytext_typed(&t, f, nf, k, size, &env);
     if (!*typed) mp_keytext_hex(&t, k, size);
     return mp_keytext_end(&t);
@@ -224,9 +244,13 @@ static void interfaces_show_their_dynamic_value(void)
     CHECK_STR_EQ(iface_text(false, 0x700, 0xc000002000), "(main.T at 0xc000002000)");
     CHECK_STR_EQ(iface_text(false, 0x600, 0x9999), "(int at 0x9999)"); /* its value not held */
     CHECK_STR_EQ(iface_text(false, 0, 0), "nil");
-    /* a type the program does not know: the two words */
-    CHECK_STR_EQ(iface_text(false, 0x900, 0x2000),
-                 "0x00090000000000000020000000000000");
+    /* an itab the memory read does not hold: its type from the itab records */
+    CHECK_STR_EQ(iface_text(true, 0x7000, 0x2010), "-7");
+    /* a type known by its name alone */
+    CHECK_STR_EQ(iface_text(true, 0x7100, 0x2010), "(main.Runtime at 0x2010)");
+    /* a type nothing describes: said so, never the raw words */
+    CHECK_STR_EQ(iface_text(false, 0x900, 0x2000), "(unknown type at 0x2000)");
+    CHECK_STR_EQ(iface_text(true, 0x7200, 0x2010), "(unknown type at 0x2010)");
 }
 
 int main(void)

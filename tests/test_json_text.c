@@ -100,6 +100,10 @@ static void test_keys_are_data_apart_from_display(void)
         /* cut short, with the key's length and digest */
         {"\"0123456789\"... (70 bytes, #0123456789abcdef)", "0123456789", NULL, true},
         {"0x00ff... (96 bytes, #cbf29ce484222325)", "0x00ff", NULL, true},
+        /* a Go struct key's rendering cut for length: the text before its mark */
+        {"{Name:\"a\" Rank:1 Tag:{Zone:-1... (40 bytes, #0123456789abcdef)",
+         "{Name:\"a\" Rank:1 Tag:{Zone:-1", NULL, true},
+        {"[1 2 3 4... (96 bytes, #0123456789abcdef)", "[1 2 3 4", NULL, true},
         /* not a cut mark: the display is its own bytes */
         {"\"ab\"... (70 bytes, #0123)", "\"ab\"... (70 bytes, #0123)", NULL, false},
         {"\"ab\"... (bytes, #0123456789abcdef)", "\"ab\"... (bytes, #0123456789abcdef)", NULL,

@@ -96,6 +96,34 @@ if $have_go; then
     done
 fi
 
+# against an empty base (no samples, total 0) the percentages are of the
+# after total, as pprof -diff_base falls back to the total of all samples:
+# each site's flat% and cum% as pprof prints them
+"$maproot" diff --format json --top 0 -i inuse_space "$work/empty.pb.gz" "$work/inline.pb.gz" \
+    >"$work/empty-diff.json" || fail "diff against an empty base"
+python3 - "$work/empty-diff.json" <<'PY' || fail "diff against an empty base: percentages (above)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["base_total"] == 0 and d["after_total"] == 300 and d["delta_pct"] == 100.0, d
+PY
+if $have_go; then
+    go tool pprof -symbolize=none -top -unit=B -nodefraction=0 -sample_index=inuse_space \
+        -diff_base="$work/empty.pb.gz" "$work/inline.pb.gz" >"$work/empty-diff.txt" 2>/dev/null ||
+        fail "pprof -diff_base=empty"
+    python3 - "$work/empty-diff.json" "$work/empty-diff.txt" <<'PY' || fail "diff against an empty base: not pprof's percentages (above)"
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+ours = {s["function"]: ("%.2f" % s["flat_delta_pct"], "%.2f" % s["cum_delta_pct"]) for s in d["sites"]}
+rows = {}
+for line in open(sys.argv[2]):
+    f = line.split(None, 5)
+    if len(f) == 6 and f[1].endswith("%") and f[4].endswith("%"):
+        pc = lambda s: "%.2f" % float(s.rstrip("%"))
+        rows[re.sub(r" \((partial-)?inline\)$", "", f[5].strip())] = (pc(f[1]), pc(f[4]))
+assert rows and rows == ours, (rows, ours)
+PY
+fi
+
 # ---- 3. a library unloaded and replaced at its address
 if [ -n "$dlclose_reuse" ]; then
     (cd "$work" && "$dlclose_reuse" "$lib_a" "$lib_b" dlclose.pb.gz >dlclose.txt) ||

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -726,6 +727,61 @@ static void threads_sample_write_and_collect_at_once(void)
     mf_profile_free(p);
 }
 
+/*
+ * fork while another thread records samples: the child has only the
+ * forking thread, and had the other held the tables' lock at that moment,
+ * the child's first sampled allocation would wait for ever. The children
+ * allocate (every allocation sampled) and exit; a hang is caught by the
+ * test's timeout (no timer here).
+ */
+enum { FORKS = 400 };
+
+__attribute__((noinline)) static void hammer_alloc_site(void)
+{
+    void *t = mr_alloc_blob(48);
+    __asm__ volatile("" : : "r"(t) : "memory");
+}
+
+static void *hammer(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&writers_stop)) hammer_alloc_site();
+    mr_thread_detach();
+    return NULL;
+}
+
+/* waitpid's status: written while the collector may scan this thread's
+ * stack (a blocking section), so not on it */
+static int child_status;
+
+static void a_fork_while_another_thread_samples_leaves_the_child_a_profiler(void)
+{
+    CHECK(mrc_profile_start(1) == 0);
+    atomic_store(&writers_stop, 0);
+    pthread_t h;
+    CHECK(pthread_create(&h, NULL, hammer, NULL) == 0);
+    int bad = 0;
+    fflush(stdout);
+    fflush(stderr);
+    for (int i = 0; i < FORKS; i++) {
+        mr_blocking_enter();
+        pid_t pid = fork();
+        if (pid == 0) {
+            mr_blocking_exit();
+            for (int k = 0; k < 64; k++) thread_alloc_site();
+            _exit(0);
+        }
+        pid_t w = pid > 0 ? waitpid(pid, &child_status, 0) : -1;
+        mr_blocking_exit();
+        if (w != pid || !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0) bad++;
+    }
+    atomic_store(&writers_stop, 1);
+    mr_blocking_enter();
+    pthread_join(h, NULL);
+    mr_blocking_exit();
+    CHECK(bad == 0);
+}
+
 int main(int argc, char **argv)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_profiler.XXXXXX");
@@ -749,6 +805,7 @@ int main(int argc, char **argv)
         TEST(deep_recursion_is_marked_truncated);
     }
     TEST(threads_sample_write_and_collect_at_once);
+    TEST(a_fork_while_another_thread_samples_leaves_the_child_a_profiler);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (getenv("TEST_PROFILER_KEEP"))

@@ -21,8 +21,9 @@
 const char *mp_evidence_name(unsigned bit)
 {
     static const char *const names[MP_EV_COUNT] = {
-        "large_share", "emptied",        "iterator_only", "stack_frame", "pointer_keys",
-        "old_buckets", "shared_entries", "several_roots", "growing",     "slice_buffers"};
+        "large_share",  "emptied",       "iterator_only",  "stack_frame",
+        "pointer_keys", "old_buckets",   "shared_entries", "several_roots",
+        "growing",      "slice_buffers", "nan_keys"};
     return bit < MP_EV_COUNT ? names[bit] : "?";
 }
 
@@ -1094,6 +1095,7 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
         (r->keys_retained >= SIGNIFICANT_MIN || r->keys_retained * 2 >= r->retained))
         ev |= MP_EV_POINTER_KEYS;
     if (m->oldbuckets != MP_NONE || m->nold > 0) ev |= MP_EV_OLD_BUCKETS;
+    if (m->nan_keys > 0) ev |= MP_EV_NAN_KEYS;
     if (r->slice_buffers > 0 &&
         (r->slice_bytes >= SIGNIFICANT_MIN || r->slice_bytes * 2 >= r->retained))
         ev |= MP_EV_SLICE_BUFFERS;

@@ -44,6 +44,9 @@
  *                   when two or more entries' values point into one such
  *                   object. The substring retention leak: a few short
  *                   strings keep whole buffers alive;
+ *   NAN_KEYS        entries under float NaN keys (mp_map.nan_keys): a NaN
+ *                   equals nothing, so no lookup or delete finds them again
+ *                   and only clearing or dropping the map frees them;
  *   GROWING         set by the caller from a diff (see mp_findings_mark_growth).
  * Context, shown with a map but no evidence of a leak (MP_EV_CONTEXT):
  *   SHARED_ENTRIES  entries whose values another root also reaches;
@@ -79,8 +82,9 @@ enum {
     MP_EV_SEVERAL_ROOTS = 1u << 7,
     MP_EV_GROWING = 1u << 8,
     MP_EV_SLICE_BUFFERS = 1u << 9,
+    MP_EV_NAN_KEYS = 1u << 10,
 };
-#define MP_EV_COUNT 10
+#define MP_EV_COUNT 11
 /* mp_map_report.slice_of */
 enum { MP_SLICE_KEYS = 1, MP_SLICE_VALUES = 2 };
 /* The bits that are context, not evidence of a leak. */

@@ -6,6 +6,7 @@
 #include "analyze/godump_maps.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,6 +553,28 @@ static bool type_of(const void *ud, uint64_t rtype, uint8_t *kind, uint32_t *siz
     return mp_gobin_rtype(W->M->bin, rtype, kind, size, name);
 }
 
+/* The type of an itab the binary does not hold (made by the runtime while
+ * the program ran), from the dump's itab record. */
+static uint64_t itab_type_of(const void *ud, uint64_t itab)
+{
+    const walk *W = ud;
+    const mf_gd_type *t = mf_gd_itab_type(W->M->d, itab);
+    return t ? t->addr : 0;
+}
+
+/* The name of a type from the dump's type record (the dump writes one for
+ * every type an itab is for). */
+static bool type_name_of(const void *ud, uint64_t rtype, char *buf, size_t cap)
+{
+    const walk *W = ud;
+    const mf_gd_type *t = mf_gd_find_type(W->M->d, rtype);
+    if (!t || !t->name.len || cap == 0) return false;
+    size_t n = t->name.len < cap - 1 ? (size_t)t->name.len : cap - 1;
+    memcpy(buf, W->M->d->data + t->name.off, n);
+    buf[n] = 0;
+    return true;
+}
+
 /* A key for people, as maproot renders keys everywhere (gokey.h): strings
  * quoted and escaped, integers in decimal, pointers in hex, structs and
  * arrays field by field when the binary gives their layout, other keys as
@@ -562,7 +585,7 @@ static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
     mp_keytext t = {buf, cap, 0};
     /* struct and array keys: only the exact type gives their layout */
     const mp_gomaptype *ty = m->type;
-    mp_gokey_env env = {string_bytes, W->M->bin ? type_of : NULL, W};
+    mp_gokey_env env = {string_bytes, W->M->bin ? type_of : NULL, itab_type_of, type_name_of, W};
     if (ty && !m->inferred && ty->nkey_fields &&
         mp_keytext_typed(&t, ty->key_fields, ty->nkey_fields, k, m->ksize, &env))
         return mp_keytext_end(&t);
@@ -582,6 +605,25 @@ static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
         return (size_t)snprintf(buf, cap, "0x%" PRIx64, mp_gd_rd64(k));
     mp_keytext_hex(&t, k, m->ksize);
     return mp_keytext_end(&t);
+}
+
+/* Whether the key at k is a float NaN: the map's exact type says its keys
+ * are floats (a layout guessed from the dump cannot tell a float from an
+ * integer). Such an entry is never found again: NaN != NaN. */
+static bool nan_key(const mp_gomap *m, const uint8_t *k)
+{
+    if (!m->type || m->inferred) return false;
+    if (m->go_key_kind == MP_GOKIND_FLOAT64 && m->ksize == 8) {
+        double d;
+        memcpy(&d, k, 8);
+        return isnan(d);
+    }
+    if (m->go_key_kind == MP_GOKIND_FLOAT32 && m->ksize == 4) {
+        float f;
+        memcpy(&f, k, 4);
+        return isnan(f);
+    }
+    return false;
 }
 
 /* The object the first pointer word of a slot points to. */
@@ -617,6 +659,7 @@ static void emit_bucket(walk *W, const array *ar, uint64_t b, uint64_t index, ui
         const uint8_t *v = p + 8 + 8 * (size_t)m->ksize + (size_t)s * m->vsize;
         char text[320]; /* the longest rendering: 256 bytes escaped and a cut mark */
         size_t n = render_key(W, k, text, sizeof text);
+        if (nan_key(m, k)) m->nan_keys++;
         if (n >= sizeof text) n = sizeof text - 1;
         mp_entry e = {.map = W->map,
                       .bucket_obj = holder,
@@ -657,6 +700,7 @@ void mp_gomap_emit(mp_gdmem *M, mp_gomap *m, mp_graph_builder *b, const uint32_t
 {
     walk W = {
         .m = m, .bs = m->bs, .M = M, .b = b, .newix = newix, .map = map, .value_type = value_type};
+    m->nan_keys = 0;
     if (m->buckets) walk_map(&W);
 }
 

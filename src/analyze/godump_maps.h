@@ -43,6 +43,7 @@ typedef struct mp_gomap {
     bool inferred; /* the layout and name were guessed, not read from the binary */
     const mp_gomaptype *type;
     uint64_t kpat[5], vpat[5]; /* pointer words of a key / value slot (bitsets) */
+    uint64_t nan_keys;         /* live entries under a float NaN key (by mp_gomap_emit) */
     char name[160];            /* "map[string]*main.Session", or inferred "map[string]*?" */
 } mp_gomap;
 
@@ -64,6 +65,8 @@ bool mp_gomap_recognise(mp_gdmem *M, uint64_t addr, const uint8_t *hdr, const mp
  * given to the objects the values point to. */
 void mp_gomap_emit(mp_gdmem *M, mp_gomap *m, mp_graph_builder *b, const uint32_t *newix,
                    uint32_t map, uint32_t value_type);
+/* (mp_gomap_emit also counts m->nan_keys: entries whose key, of a float
+ * type by the map's exact type, is a NaN.) */
 
 /* Hands visit(ud, slot) the value slot (m->vsize bytes) of every live
  * entry of a recognised map: its buckets' and those of the old buckets not

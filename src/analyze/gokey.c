@@ -204,11 +204,20 @@ static void put_iface(mp_keytext *t, bool itab, const uint8_t *p, const mp_gokey
     }
     const uint8_t *it = itab ? env->read(env->ud, tw + 8, 8) : NULL; /* itab._type */
     uint64_t rt = itab ? (it ? rd(it, 8) : 0) : tw;
+    if (itab && !rt && env->itab_type) rt = env->itab_type(env->ud, tw);
     uint8_t kind;
     uint32_t size;
     const char *name;
+    char tmp[48];
     if (!rt || !env->rtype || !env->rtype(env->ud, rt, &kind, &size, &name)) {
-        mp_keytext_hex(t, p, 16);
+        /* by the type's name alone, else said unknown (never the raw words:
+         * the same key would read as data in one report, a type in another) */
+        char known[160];
+        bool named = rt && env->type_name && env->type_name(env->ud, rt, known, sizeof known);
+        put_char(t, '(');
+        put_str(t, named ? known : "unknown type");
+        snprintf(tmp, sizeof tmp, " at 0x%" PRIx64 ")", data);
+        put_str(t, tmp);
         return;
     }
     /* pointer-shaped types are stored in the data word itself */
@@ -219,7 +228,6 @@ static void put_iface(mp_keytext *t, bool itab, const uint8_t *p, const mp_gokey
     }
     const uint8_t *v = size && size <= 16 ? env->read(env->ud, data, size) : NULL;
     if (v && kind != MP_GOKIND_INTERFACE && put_scalar(t, kind, v, size, env)) return;
-    char tmp[48];
     put_char(t, '(');
     put_str(t, name);
     snprintf(tmp, sizeof tmp, " at 0x%" PRIx64 ")", data);

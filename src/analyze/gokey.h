@@ -44,10 +44,16 @@ typedef const uint8_t *(*mp_gokey_reader)(const void *ud, uint64_t a, uint64_t n
 /* Where a rendering reads what a key points to: read (the program's
  * memory), rtype (the kind, size and name of the type whose runtime type
  * descriptor is at an address, what an interface's type word points to;
- * NULL or false: unknown), both given ud. */
+ * NULL or false: unknown), itab_type (the type descriptor's address of an
+ * itab that read does not find, such as one the runtime made while the
+ * program ran; 0 unknown) and type_name (the name of a type rtype does not
+ * know, into buf of cap bytes; false unknown), all given ud; any may be
+ * NULL but read. */
 typedef struct mp_gokey_env {
     mp_gokey_reader read;
     bool (*rtype)(const void *ud, uint64_t rtype, uint8_t *kind, uint32_t *size, const char **name);
+    uint64_t (*itab_type)(const void *ud, uint64_t itab);
+    bool (*type_name)(const void *ud, uint64_t rtype, char *buf, size_t cap);
     const void *ud;
 } mp_gokey_env;
 
@@ -73,9 +79,10 @@ void mp_keytext_hex(mp_keytext *t, const uint8_t *k, uint32_t size);
  * MP_GOKIND_INTERFACE, count 0 for interface{}, 1 for one with methods,
  * whose type word points to an itab) shows its dynamic value when env
  * knows its type: a string, number or bool read where data points, a
- * pointer-shaped value as the pointer; else "(TYPE at 0xDATA)", nil when
- * empty, its 16 bytes in hex when its type is unknown. False when the
- * layout does not fit size (nothing written then). */
+ * pointer-shaped value as the pointer; else "(TYPE at 0xDATA)" (TYPE the
+ * dynamic type's name where env finds it, "unknown type" where not), nil
+ * when empty. False when the layout does not fit size (nothing written
+ * then). */
 bool mp_keytext_typed(mp_keytext *t, const mp_gokeyfield *f, uint32_t nf, const uint8_t *k,
                       uint32_t size, const mp_gokey_env *env);
 

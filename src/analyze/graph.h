@@ -153,6 +153,9 @@ typedef struct mp_map {
     uint64_t bucket_size;
     uint32_t key_size, value_size; /* bytes of a key and a value slot, 0 unknown */
     bool types_inferred;           /* type_name and sizes guessed from the layout alone */
+    uint64_t nan_keys;             /* entries whose key is a float NaN, which equals nothing, itself
+                                      included: no lookup or delete finds them again (0 when the
+                                      keys are not known to be floats) */
     /* computed at finish */
     size_t first_bucket, nbuckets;          /* into g->buckets */
     size_t first_entry, nentries;           /* into g->entries */
@@ -544,6 +547,8 @@ void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr);
 /* A map: m's object references are provisional indices (MP_NONE none); the
  * computed fields are ignored. Returns the map's index (MP_NONE: no memory). */
 uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m);
+/* Sets map k's nan_keys, known once its entries are walked. */
+void mp_gb_map_nan_keys(mp_graph_builder *b, uint32_t k, uint64_t n);
 /* A bucket of map (bk->map); bk->obj a provisional index, or MP_NONE with
  * obj_addr the address of the bucket (resolved at finish). */
 void mp_gb_bucket(mp_graph_builder *b, const mp_bucket *bk, uint64_t obj_addr);

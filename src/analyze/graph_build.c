@@ -18,6 +18,7 @@
 #include "format/hugepages.h"
 #include "format/grow.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -568,6 +569,12 @@ uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m)
     d->first_bucket = d->nbuckets = d->first_entry = d->nentries = 0;
     d->nmain = d->noverflow_walked = d->nold = d->table_objects = d->table_bytes = 0;
     return (uint32_t)b->nmaps++;
+}
+
+void mp_gb_map_nan_keys(mp_graph_builder *b, uint32_t k, uint64_t n)
+{
+    assert(k < b->nmaps);
+    b->maps[k].nan_keys = n;
 }
 
 void mp_gb_bucket(mp_graph_builder *b, const mp_bucket *bk, uint64_t obj_addr)

@@ -218,6 +218,16 @@ size_t mp_key_bytes(const char *d, char *out, bool *truncated)
                cut_mark(strstr(d, "..."))) {
         *truncated = true;
         n = (size_t)(strstr(d, "...") - d);
+    } else {
+        /* a rendering cut for length (a struct or array key shown field by
+         * field, an interface): the text before its mark, which carries the
+         * key's length and digest (the bare "..." is a hex key's alone) */
+        const char *mark = NULL;
+        for (const char *p = strstr(d, "... ("); p; p = strstr(p + 1, "... (")) mark = p;
+        if (mark && mark > d && cut_mark(mark)) {
+            *truncated = true;
+            n = (size_t)(mark - d);
+        }
     }
     memcpy(out, d, n);
     return n;

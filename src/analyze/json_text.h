@@ -68,7 +68,9 @@ int mp_json_set_key(json_t *obj, const char *display);
 
 /* A key's bytes from its display form, into out (at least strlen(display)
  * + 1 bytes): the length, with *truncated set when the display ends in a
- * cut mark ("...", or "... (N bytes, #H)"); SIZE_MAX when the display holds no bytes of the key ("?",
+ * cut mark ("...", or "... (N bytes, #H)", which also ends a struct, array
+ * or interface key's rendering cut for length: key is then the text before
+ * it); SIZE_MAX when the display holds no bytes of the key ("?",
  * "(string of N bytes at 0x...)"). A quoted string is unescaped (\" \\ \n
  * \t \r \xNN); a display that is not one of maproot's forms is its own
  * bytes. */

@@ -925,6 +925,7 @@ static int add_maps(loader *L, graphing *G)
         mp_gomap_emit(&L->mem, m, G->b, G->newix, mi,
                       m->type && !m->inferred && m->type->value_kind == MP_GOKIND_PTR ? x.value_type
                                                                                       : MP_NONE);
+        mp_gb_map_nan_keys(G->b, mi, m->nan_keys);
         add_extra(L, G, m, mi);
     }
     return 0;
@@ -999,7 +1000,7 @@ static int load(loader *L, const char *binary, mp_graph **out)
              (const char *)d->data + pm->version.off);
     if (pm->go_major != 1 || pm->go_minor < 7) {
         mf_error_set(err,
-                     "%s: written by an unknown Go version \"%s\": maps of Go 1.7 to 1.23 "
+                     "%s: written by an unknown Go version \"%s\": dumps of Go 1.7 to 1.23 "
                      "are read",
                      d->name, version);
         return -1;
@@ -1007,7 +1008,8 @@ static int load(loader *L, const char *binary, mp_graph **out)
     if (pm->go_minor >= 24) {
         mf_error_set(err,
                      "%s: written by %s: Go 1.24 and later keep maps as Swiss tables, "
-                     "which maproot does not read yet (Go 1.7 to 1.23 are read)",
+                     "which maproot does not recognise: refused rather than misread "
+                     "(the classic maps of Go 1.7 to 1.23 are read)",
                      d->name, version);
         return -1;
     }

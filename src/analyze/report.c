@@ -422,6 +422,14 @@ int mp_print_analysis_json(FILE *out, const mp_analysis *a, mf_error *err)
 
 /* ------------------------------------------------------------------ diff --- */
 
+/* What a diff's percentages are of: the before total, or, when that is 0
+ * (an empty base), the after total, as go tool pprof -diff_base falls back
+ * to the total of all samples when the base's is 0. */
+static int64_t pct_total(const mp_diff *d)
+{
+    return d->base_total ? d->base_total : d->after_total;
+}
+
 void mp_print_diff_text(FILE *out, const mp_diff_report *r)
 {
     const mp_diff *d = r->diff;
@@ -438,13 +446,12 @@ void mp_print_diff_text(FILE *out, const mp_diff_report *r)
     fprintf(out, "  after    %s  total %s (%" PRId64 " %s)\n", r->after_file, v1, d->after_total,
             unit);
     mp_format_value(v1, sizeof v1, d->delta, unit, true);
-    mp_format_pct(v2, sizeof v2, d->delta, d->base_total);
-    fprintf(out, "  change   %s (%+" PRId64 " %s), %s of the before total\n", v1, d->delta, unit,
-            v2);
+    mp_format_pct(v2, sizeof v2, d->delta, pct_total(d));
+    const char *of = d->base_total ? "the before total" : "the after total (the before total is 0)";
+    fprintf(out, "  change   %s (%+" PRId64 " %s), %s of %s\n", v1, d->delta, unit, v2, of);
 
     size_t shown = r->top_n && r->top_n < d->n ? r->top_n : d->n;
-    fprintf(out, "\nTop %zu of %zu sites by change (growth first); %% of the before total:\n",
-            shown, d->n);
+    fprintf(out, "\nTop %zu of %zu sites by change (growth first); %% of %s:\n", shown, d->n, of);
     static const bool left[] = {false, false, false, false, false, false, true};
     table t = {7, 0, 0, left, NULL};
     static const char *const h_t[] = {"flat",        "flat%",      "cum",     "cum%",
@@ -455,9 +462,9 @@ void mp_print_diff_text(FILE *out, const mp_diff_report *r)
         if (table_row(&t)) break;
         int64_t df = s->flat_after - s->flat_before, dc = s->cum_after - s->cum_before;
         fmt_value_cell(&t, 0, df, unit, true);
-        fmt_pct_cell(&t, 1, df, d->base_total);
+        fmt_pct_cell(&t, 1, df, pct_total(d));
         fmt_value_cell(&t, 2, dc, unit, true);
-        fmt_pct_cell(&t, 3, dc, d->base_total);
+        fmt_pct_cell(&t, 3, dc, pct_total(d));
         fmt_value_cell(&t, 4, s->flat_before, unit, false);
         fmt_value_cell(&t, 5, s->flat_after, unit, false);
         cellf(&t, 6, "%s", s->name);
@@ -482,7 +489,7 @@ void mp_print_diff_text(FILE *out, const mp_diff_report *r)
         const mp_diff_growth *g = &d->growth[i];
         if (table_row(&gt)) break;
         fmt_value_cell(&gt, 0, g->after - g->before, unit, true);
-        fmt_pct_cell(&gt, 1, g->after - g->before, d->base_total);
+        fmt_pct_cell(&gt, 1, g->after - g->before, pct_total(d));
         fmt_value_cell(&gt, 2, g->before, unit, false);
         fmt_value_cell(&gt, 3, g->after, unit, false);
         char where[512];
@@ -509,7 +516,7 @@ int mp_print_diff_json(FILE *out, const mp_diff_report *r, mf_error *err)
     bad |= put(root, "base_total", json_integer(d->base_total));
     bad |= put(root, "after_total", json_integer(d->after_total));
     bad |= put(root, "delta", json_integer(d->delta));
-    bad |= put(root, "delta_pct", json_real(pct(d->delta, d->base_total)));
+    bad |= put(root, "delta_pct", json_real(pct(d->delta, pct_total(d))));
     size_t shown = r->top_n && r->top_n < d->n ? r->top_n : d->n;
     bad |= put(root, "sites_total", json_integer((json_int_t)d->n));
     json_t *arr = json_array();
@@ -521,11 +528,11 @@ int mp_print_diff_json(FILE *out, const mp_diff_report *r, mf_error *err)
         bad |= put(o, "flat_after", json_integer(s->flat_after));
         bad |= put(o, "flat_delta", json_integer(s->flat_after - s->flat_before));
         bad |=
-            put(o, "flat_delta_pct", json_real(pct(s->flat_after - s->flat_before, d->base_total)));
+            put(o, "flat_delta_pct", json_real(pct(s->flat_after - s->flat_before, pct_total(d))));
         bad |= put(o, "cum_before", json_integer(s->cum_before));
         bad |= put(o, "cum_after", json_integer(s->cum_after));
         bad |= put(o, "cum_delta", json_integer(s->cum_after - s->cum_before));
-        bad |= put(o, "cum_delta_pct", json_real(pct(s->cum_after - s->cum_before, d->base_total)));
+        bad |= put(o, "cum_delta_pct", json_real(pct(s->cum_after - s->cum_before, pct_total(d))));
         bad |= json_array_append_new(arr, o);
     }
     bad |= put(root, "sites", arr);

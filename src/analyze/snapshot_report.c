@@ -108,6 +108,10 @@ void mp_snapshot_analysis_free(mp_snapshot_analysis *a)
 
 const char *mp_evidence_fix(uint32_t ev)
 {
+    if (ev & MP_EV_NAN_KEYS)
+        return "never store under a NaN key (check math.IsNaN first): a NaN key is found by no "
+               "lookup or delete, and only clearing the map (clear, or a new map) frees its "
+               "entries";
     if (ev & MP_EV_ITERATOR_ONLY)
         return "finish (or drop) the iteration left open in that frame: a live iterator keeps "
                "its whole map alive";
@@ -481,6 +485,12 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         fmt_bytes(b1, sizeof b1, r->keys_retained);
         WHY("its keys %s: they alone keep %s alive",
             m->key_kind == MP_KEY_PTR ? "are pointers" : "carry pointers", b1);
+    }
+    if (r->evidence & MP_EV_NAN_KEYS) {
+        fmt_count(c1, sizeof c1, m->nan_keys);
+        WHY("%s entries under NaN keys: a NaN equals nothing, itself included, so no lookup or "
+            "delete finds them again",
+            c1);
     }
     if (r->evidence & MP_EV_SLICE_BUFFERS) {
         fmt_bytes(b1, sizeof b1, r->slice_bytes);
@@ -877,6 +887,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         put(j, "shared_bytes", json_integer((json_int_t)r->shared_bytes)) |
         put(j, "old_bytes", json_integer((json_int_t)r->old_bytes)) |
         put(j, "slice_buffers", json_integer((json_int_t)r->slice_buffers)) |
+        put(j, "nan_keys", json_integer((json_int_t)m->nan_keys)) |
         put(j, "slice_bytes", json_integer((json_int_t)r->slice_bytes)) |
         put(j, "slice_of",
             json_string(r->slice_of == MP_SLICE_KEYS     ? "keys"

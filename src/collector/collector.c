@@ -125,11 +125,58 @@ const char *mrc_last_error(void)
 
 /* ------------------------------------------------------------- hooks --- */
 
+/*
+ * fork and the samples being taken. Taking a sample walks the stack
+ * (libunwind) and reads the module generation, both through
+ * dl_iterate_phdr, which holds the dynamic linker's lock of the module list
+ * while it runs; the C library (glibc up to 2.36 at least) does not reset
+ * that lock in a forked child. A fork while another thread takes a sample
+ * then leaves the child waiting for ever at its own first sample (or stack
+ * walk). So a sample is taken under capture_gate, read-locked, and a fork
+ * waits for the samples under way and holds new ones back until it is done.
+ * The gate prefers the fork (a writer): a thread sampling without pause
+ * cannot keep it out.
+ *
+ * Order: the gate is taken before the generations' and the tables' locks
+ * (a sample takes those inside it): its handlers are registered after
+ * theirs, and the prepare handlers run in the reverse order of
+ * registration.
+ */
+static pthread_rwlock_t capture_gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+
+static void capture_fork_prepare(void)
+{
+    pthread_rwlock_wrlock(&capture_gate);
+}
+
+static void capture_fork_parent(void)
+{
+    pthread_rwlock_unlock(&capture_gate);
+}
+
+/* In the child the gate is made anew: the threads that waited at it in the
+ * parent are still counted in its state (as readers due), and none of them
+ * exists here to take its turn. */
+static void capture_fork_child(void)
+{
+    static const pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+    memcpy(&capture_gate, &fresh, sizeof fresh);
+}
+
+/* Once, after the tables and the generations are made (see the order above). */
+static void capture_gate_init(void)
+{
+    if (pthread_atfork(capture_fork_prepare, capture_fork_parent, capture_fork_child) != 0)
+        fprintf(stderr, "maproot: out of memory (fork handlers): a program that forks while "
+                        "another thread allocates may leave its child waiting\n");
+}
+
 /* The allocation hook: capture, keep the program's frames, count. Runs on a
  * mutator thread; uses malloc (in the tables) but never the GC heap. */
 static void on_alloc(void *ud, void *obj, size_t size, const mr_type *t, const mr_alloc_call *call)
 {
     (void)t;
+    pthread_rwlock_rdlock(&capture_gate);
     uint64_t rate = atomic_load_explicit((atomic_uint_fast64_t *)ud, memory_order_relaxed);
     uintptr_t pcs[MRC_MAX_STACK_DEPTH + ALLOCATOR_SLACK + 1];
     int depth = atomic_load_explicit(&stack_depth, memory_order_relaxed);
@@ -141,6 +188,7 @@ static void on_alloc(void *ud, void *obj, size_t size, const mr_type *t, const m
      * stack's modules */
     uint32_t gen = lg ? mrc_lg_current(lg) : MRC_LG_NONE;
     mrc_prof_alloc(prof, (uintptr_t)obj, size, rate, pcs, m, gen, mrc_prof_hash_stack(pcs, m));
+    pthread_rwlock_unlock(&capture_gate);
 }
 
 static void on_free(void *ud, void *obj, size_t size)
@@ -633,7 +681,8 @@ static void init_once_fn(void)
         fprintf(stderr, "maproot: out of memory: heap profiling is off\n");
         return;
     }
-    lg = mrc_lg_new(); /* NULL: samples are read against the modules at write time */
+    lg = mrc_lg_new();   /* NULL: samples are read against the modules at write time */
+    capture_gate_init(); /* after both: its fork handlers run before theirs */
     uint64_t rate = env_u64("MAPROOT_PROFILE_RATE", MRC_DEFAULT_PROFILE_RATE, 0, UINT32_MAX);
     uint64_t depth =
         env_u64("MAPROOT_STACK_DEPTH", MRC_DEFAULT_STACK_DEPTH, 1, MRC_MAX_STACK_DEPTH);

@@ -141,82 +141,122 @@ static int read_counters(struct dl_phdr_info *info, size_t size, void *ud)
     return 1;
 }
 
-/* The module of (path as the linker names it, bias, build ID), added if
- * new; -1 when out of memory. Lock held. A linear search: modules are
- * few, and this runs only when a generation is recorded. A relative name
- * (dlopen("./lib.so")) is made absolute, as the profile is written
- * elsewhere and later; an absolute one is kept as it is (no system calls
- * per module while a sample waits). */
-static long intern_module(mrc_lg *g, const char *name, uintptr_t bias, const char *build_id)
+/*
+ * Recording a generation walks the modules with dl_iterate_phdr, which
+ * holds the dynamic linker's lock of the module list throughout, and a
+ * program may allocate (and be sampled, and so take a generation) inside
+ * its own dl_iterate_phdr callback, holding that lock. Were our lock held
+ * across the walk, such a thread (linker's lock, then ours) and one
+ * recording a generation (ours, then the linker's) would wait for each
+ * other for ever. So the walk collects the modules into a list of its own,
+ * with no lock of ours held, and the lock is taken only to add what it
+ * found to the tables.
+ */
+
+/* A module as the walk found it: its path (resolved, owned), bias, build ID. */
+typedef struct found_module {
+    char *path;
+    uintptr_t bias;
+    char build_id[65];
+} found_module;
+
+/* What one walk found: the modules, their executable segments (module:
+ * index into mods), and the linker's counters for that state. */
+typedef struct walk {
+    const char *program; /* the program's file, for the module named "" */
+    found_module *mods;
+    size_t n_mods, cap_mods;
+    mrc_lg_segment *segs;
+    size_t n_segs, cap_segs;
+    unsigned long long adds, subs;
+    bool failed;
+} walk;
+
+static void walk_free(walk *w)
 {
-    char abs[PATH_MAX];
-    const char *path = !*name ? g->program : *name == '/' ? name : realpath(name, abs) ? abs : name;
+    for (size_t i = 0; i < w->n_mods; i++) free(w->mods[i].path);
+    free(w->mods);
+    free(w->segs);
+}
+
+/* dl_iterate_phdr callback: one module and its executable segments into the
+ * walk. A relative name (dlopen("./lib.so")) is made absolute, as the
+ * profile is written elsewhere and later; an absolute one is kept as it is. */
+static int note_module(struct dl_phdr_info *info, size_t size, void *ud)
+{
+    walk *w = ud;
+    read_counters(info, size, &w->adds); /* the counters of the state walked */
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    /* the program (""), or a file: not the vDSO, which has no file */
+    if (*name && *name != '/' && !strchr(name, '/')) return 0;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    bool added = false;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || !ph->p_memsz) continue;
+        if (!added) {
+            char abs[PATH_MAX];
+            const char *path = !*name                ? w->program
+                               : *name == '/'        ? name
+                               : realpath(name, abs) ? abs
+                                                     : name;
+            char *copy = MF_GROW(w->mods, w->cap_mods, w->n_mods + 1, 16) ? strdup(path) : NULL;
+            if (!copy) {
+                w->failed = true;
+                return 1;
+            }
+            found_module *m = &w->mods[w->n_mods++];
+            m->path = copy;
+            m->bias = info->dlpi_addr;
+            mrc_lg_build_id(info, m->build_id, sizeof m->build_id);
+            added = true;
+        }
+        if (!MF_GROW(w->segs, w->cap_segs, w->n_segs + 1, 32)) {
+            w->failed = true;
+            return 1;
+        }
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        w->segs[w->n_segs++] =
+            (mrc_lg_segment){lo & ~(page - 1), (lo + ph->p_memsz + page - 1) & ~(page - 1),
+                             ph->p_offset & ~(uint64_t)(page - 1), (uint32_t)(w->n_mods - 1)};
+    }
+    return 0;
+}
+
+/* The module (path, bias, build ID), added if new; -1 when out of memory.
+ * Lock held. A linear search: modules are few, and this runs only when a
+ * generation is recorded. */
+static long intern_module(mrc_lg *g, const found_module *f)
+{
     for (size_t i = g->n_mods; i-- > 0;) {
         const mrc_lg_module *m = &g->mods[i];
-        if (m->bias == bias && strcmp(m->build_id, build_id) == 0 && strcmp(m->path, path) == 0)
+        if (m->bias == f->bias && strcmp(m->build_id, f->build_id) == 0 &&
+            strcmp(m->path, f->path) == 0)
             return (long)i;
     }
     if (!MF_GROW(g->mods, g->cap_mods, g->n_mods + 1, 16)) return -1;
-    char *copy = strdup(path);
+    char *copy = strdup(f->path);
     if (!copy) return -1;
     mrc_lg_module *m = &g->mods[g->n_mods];
     m->path = copy;
-    m->bias = bias;
-    snprintf(m->build_id, sizeof m->build_id, "%s", build_id);
+    m->bias = f->bias;
+    snprintf(m->build_id, sizeof m->build_id, "%s", f->build_id);
     return (long)g->n_mods++;
 }
 
 /* The segment (start, limit, offset) of module mod, added if new; -1 when
  * out of memory. Lock held; a linear search, as for modules. */
-static long intern_segment(mrc_lg *g, uint32_t mod, uintptr_t start, uintptr_t limit,
-                           uint64_t offset)
+static long intern_segment(mrc_lg *g, uint32_t mod, const mrc_lg_segment *f)
 {
     for (size_t i = g->n_segs; i-- > 0;) {
         const mrc_lg_segment *s = &g->segs[i];
-        if (s->module == mod && s->start == start && s->limit == limit && s->offset == offset)
+        if (s->module == mod && s->start == f->start && s->limit == f->limit &&
+            s->offset == f->offset)
             return (long)i;
     }
     if (!MF_GROW(g->segs, g->cap_segs, g->n_segs + 1, 32)) return -1;
-    g->segs[g->n_segs] = (mrc_lg_segment){start, limit, offset, mod};
+    g->segs[g->n_segs] = (mrc_lg_segment){f->start, f->limit, f->offset, mod};
     return (long)g->n_segs++;
-}
-
-typedef struct walk {
-    mrc_lg *g;
-    unsigned long long adds, subs;
-    bool failed;
-} walk;
-
-/* dl_iterate_phdr callback: one module's executable segments into the
- * generation being recorded (appended to gen_segs). */
-static int note_module(struct dl_phdr_info *info, size_t size, void *ud)
-{
-    walk *w = ud;
-    mrc_lg *g = w->g;
-    read_counters(info, size, &w->adds); /* the counters of the state walked */
-    const char *name = info->dlpi_name ? info->dlpi_name : "";
-    /* the program (""), or a file: not the vDSO, which has no file */
-    if (*name && *name != '/' && !strchr(name, '/')) return 0;
-    char build_id[65];
-    mrc_lg_build_id(info, build_id, sizeof build_id);
-    long mod = -1;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || !ph->p_memsz) continue;
-        if (mod < 0) mod = intern_module(g, name, info->dlpi_addr, build_id);
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        uintptr_t start = lo & ~(page - 1), limit = (lo + ph->p_memsz + page - 1) & ~(page - 1);
-        long seg = mod < 0 ? -1
-                           : intern_segment(g, (uint32_t)mod, start, limit,
-                                            ph->p_offset & ~(uint64_t)(page - 1));
-        if (seg < 0 || !MF_GROW(g->gen_segs, g->cap_gen_segs, g->n_gen_segs + 1, 64)) {
-            w->failed = true;
-            return 1;
-        }
-        g->gen_segs[g->n_gen_segs++] = (uint32_t)seg;
-    }
-    return 0;
 }
 
 static int by_start(const void *a, const void *b, void *ud)
@@ -226,43 +266,66 @@ static int by_start(const void *a, const void *b, void *ud)
     return (x > y) - (x < y);
 }
 
-/* Records the modules loaded now as a new generation. Lock held. Returns
+/* Records the modules a walk found as a new generation. Lock held. Returns
  * its index, or MRC_LG_NONE when out of memory (nothing recorded). */
-static uint32_t record_generation(mrc_lg *g)
+static uint32_t record_generation(mrc_lg *g, const walk *w)
 {
-    if (g->n_gens >= UINT32_MAX - 1 || !MF_GROW(g->gens, g->cap_gens, g->n_gens + 1, 16))
+    if (w->failed || w->n_segs > UINT32_MAX || g->n_gens >= UINT32_MAX - 1 ||
+        !MF_GROW(g->gens, g->cap_gens, g->n_gens + 1, 16) ||
+        !MF_GROW(g->gen_segs, g->cap_gen_segs, g->n_gen_segs + w->n_segs, 64))
         return MRC_LG_NONE;
     size_t first = g->n_gen_segs;
-    walk w = {g, 0, 0, false};
-    dl_iterate_phdr(note_module, &w);
-    if (w.failed || g->n_gen_segs - first > UINT32_MAX) {
-        g->n_gen_segs = first;
-        return MRC_LG_NONE;
+    long mod = -1;
+    for (size_t i = 0; i < w->n_segs; i++) {
+        const mrc_lg_segment *f = &w->segs[i];
+        /* a module's segments are consecutive in the walk */
+        if (i == 0 || f->module != w->segs[i - 1].module)
+            mod = intern_module(g, &w->mods[f->module]);
+        long seg = mod < 0 ? -1 : intern_segment(g, (uint32_t)mod, f);
+        if (seg < 0) {
+            g->n_gen_segs = first;
+            return MRC_LG_NONE;
+        }
+        g->gen_segs[g->n_gen_segs++] = (uint32_t)seg;
     }
     qsort_r(g->gen_segs + first, g->n_gen_segs - first, sizeof *g->gen_segs, by_start, g);
     g->gens[g->n_gens] = (generation){(uint32_t)first, (uint32_t)(g->n_gen_segs - first)};
-    g->adds = w.adds;
-    g->subs = w.subs;
+    g->adds = w->adds;
+    g->subs = w->subs;
     return (uint32_t)g->n_gens++;
+}
+
+/* The latest generation when it describes the state of counters c (adds,
+ * subs), else MRC_LG_NONE. Lock held. Without counters (a C library that
+ * does not keep them: both read 0) there is none. */
+static uint32_t latest_for(const mrc_lg *g, const unsigned long long *c)
+{
+    if (g->n_gens && c[0] && c[0] == g->adds && c[1] == g->subs) return (uint32_t)g->n_gens - 1;
+    return MRC_LG_NONE;
 }
 
 /*
  * Invariant kept: the latest generation describes the modules as they were
- * when the counters were (adds, subs). Without counters (a C library that
- * does not keep them: both read 0) every call records a generation, which
- * is correct, only slower.
+ * when the counters were (adds, subs). Without counters every call records
+ * a generation, which is correct, only slower. No lock of ours is held
+ * while dl_iterate_phdr runs (see above).
  */
 uint32_t mrc_lg_current(mrc_lg *g)
 {
     unsigned long long c[2] = {0, 0};
     dl_iterate_phdr(read_counters, c);
     pthread_mutex_lock(&g->lock);
-    uint32_t gen;
-    if (g->n_gens && c[0] && c[0] == g->adds && c[1] == g->subs)
-        gen = (uint32_t)g->n_gens - 1;
-    else
-        gen = record_generation(g);
+    uint32_t gen = latest_for(g, c);
     pthread_mutex_unlock(&g->lock);
+    if (gen != MRC_LG_NONE) return gen;
+    walk w = {.program = g->program};
+    dl_iterate_phdr(note_module, &w);
+    pthread_mutex_lock(&g->lock);
+    /* another thread may have recorded the same state meanwhile */
+    gen = latest_for(g, &w.adds);
+    if (gen == MRC_LG_NONE) gen = record_generation(g, &w);
+    pthread_mutex_unlock(&g->lock);
+    walk_free(&w);
     return gen;
 }
 

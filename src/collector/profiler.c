@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,60 @@ static inline uint64_t bucket_hash(uint64_t stack_hash, uint64_t size, uint64_t 
     return mix64(stack_hash ^ mix64(size + 0x9e3779b97f4a7c15ULL) ^ mix64(rate));
 }
 
+/*
+ * fork. A child has only the thread that forked; had another thread held
+ * the lock at that moment, the child's copy would stay locked for ever and
+ * its first sampled allocation (or its snapshot writer) would wait at it.
+ * So the first table made (the collector's: one per process) takes part in
+ * every fork of the process: its lock is taken before the fork, when no
+ * other thread is inside the tables, and released on both sides.
+ *
+ * Order: the prepare handlers run in the reverse order of registration, and
+ * this lock is a leaf (nothing is locked under it but malloc, whose own fork
+ * locks are taken after every handler) that the runtime's sweep takes while
+ * it holds its own locks; so it must be taken last, after the runtime's
+ * handlers have taken theirs: the collector makes its table in its
+ * constructor, before the runtime is first used, and the handlers are
+ * registered then. A fork by the thread that holds the world stopped (the
+ * snapshot writer's) finds no mutator inside the tables: they are parked.
+ */
+static _Atomic(mrc_prof *) fork_owner;
+
+static void fork_prepare(void)
+{
+    mrc_prof *p = atomic_load(&fork_owner);
+    if (p) pthread_mutex_lock(&p->lock);
+}
+
+static void fork_parent(void)
+{
+    mrc_prof *p = atomic_load(&fork_owner);
+    if (p) pthread_mutex_unlock(&p->lock);
+}
+
+/* In the child: no thread of the parent waits on the condition here. */
+static void fork_child(void)
+{
+    mrc_prof *p = atomic_load(&fork_owner);
+    if (!p) return;
+    pthread_cond_init(&p->gc_done, NULL);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Makes p the table of the fork handlers if none is yet (registering them
+ * the first time). */
+static void take_part_in_forks(mrc_prof *p)
+{
+    static pthread_mutex_t owner_lock = PTHREAD_MUTEX_INITIALIZER;
+    static bool registered;
+    pthread_mutex_lock(&owner_lock);
+    if (!atomic_load(&fork_owner)) {
+        if (!registered) registered = pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;
+        if (registered) atomic_store(&fork_owner, p);
+    }
+    pthread_mutex_unlock(&owner_lock);
+}
+
 mrc_prof *mrc_prof_new(void)
 {
     mrc_prof *p = calloc(1, sizeof *p);
@@ -121,12 +176,15 @@ mrc_prof *mrc_prof_new(void)
         mrc_prof_destroy(p);
         return NULL;
     }
+    take_part_in_forks(p);
     return p;
 }
 
 void mrc_prof_destroy(mrc_prof *p)
 {
     if (!p) return;
+    mrc_prof *owner = p;
+    atomic_compare_exchange_strong(&fork_owner, &owner, NULL);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->gc_done);
     free(p->frames);
@@ -453,15 +511,5 @@ void mrc_prof_each_object(mrc_prof *p,
         if (n && pcs[n - 1] == MRC_PROF_TRUNCATED) n--; /* frames only */
         fn(ud, o->addr, b->size, pcs, n);
     }
-    pthread_mutex_unlock(&p->lock);
-}
-
-void mrc_prof_fork_lock(mrc_prof *p)
-{
-    pthread_mutex_lock(&p->lock);
-}
-
-void mrc_prof_fork_unlock(mrc_prof *p)
-{
     pthread_mutex_unlock(&p->lock);
 }

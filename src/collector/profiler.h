@@ -32,6 +32,9 @@
  *
  * Threads: every function is thread-safe (one mutex). mrc_prof_alloc may run
  * on many mutator threads at once; it uses malloc only, never the GC heap.
+ * fork: the first table made (the collector's) takes part in every fork of
+ * the process (pthread_atfork): the child gets it unlocked and whole, even
+ * when another thread was recording a sample at that moment.
  */
 #ifndef MRC_PROFILER_H
 #define MRC_PROFILER_H
@@ -148,11 +151,5 @@ void mrc_prof_each_object(mrc_prof *p,
                           void (*fn)(void *ud, uintptr_t obj, uint64_t size, const uintptr_t *pcs,
                                      size_t n),
                           void *ud);
-
-/* Takes and releases the lock around a fork() (release in both parent and
- * child), so that the child never inherits it held by a thread that does
- * not exist there. */
-void mrc_prof_fork_lock(mrc_prof *p);
-void mrc_prof_fork_unlock(mrc_prof *p);
 
 #endif

@@ -240,10 +240,8 @@ static int fork_writer(mf_out *out, uint32_t cycle, const mr_memstats *pre,
         close(fds[1]);
         return -1;
     }
-    mrc_prof *prof = mrc__prof();
-    if (prof) mrc_prof_fork_lock(prof);
+    /* (the profiler's tables take part in the fork themselves: profiler.h) */
     pid_t child = fork();
-    if (prof) mrc_prof_fork_unlock(prof);
     if (child != 0) mrc__fork_done();
     if (child == 0) {
         if (writer_stops) raise(SIGSTOP); /* stuck before writing anything */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ typedef struct rd {
     uint64_t tag;
     mf_error *err;
     /* capacities of the growing arrays */
-    size_t cap_obj, cap_g, cap_f, cap_fin, cap_mp, cap_s, cap_t;
+    size_t cap_obj, cap_g, cap_f, cap_fin, cap_mp, cap_s, cap_t, cap_it;
 } rd;
 
 static int fail(rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -322,8 +323,13 @@ static int record(rd *r)
     case MF_GD_FINALIZER:
     case MF_GD_QUEUED_FINALIZER:
         return rec_finalizer(r, r->tag == MF_GD_QUEUED_FINALIZER);
-    case MF_GD_ITAB:
-        return skip_ints(r, 2);
+    case MF_GD_ITAB: {
+        mf_gd_itab it;
+        if (u(r, &it.itab) || u(r, &it.type)) return -1;
+        GROW(r, d->itabs, d->nitabs, r->cap_it);
+        d->itabs[d->nitabs++] = it;
+        return 0;
+    }
     case MF_GD_OSTHREAD:
         return skip_ints(r, 3);
     case MF_GD_MEMSTATS:
@@ -354,6 +360,50 @@ static int record(rd *r)
     default:
         return fail(r, "unknown record tag %llu", (unsigned long long)r->tag);
     }
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+    uint64_t x = ((const mf_gd_type *)a)->addr, y = ((const mf_gd_type *)b)->addr;
+    return (x > y) - (x < y);
+}
+
+static int cmp_itab(const void *a, const void *b)
+{
+    uint64_t x = ((const mf_gd_itab *)a)->itab, y = ((const mf_gd_itab *)b)->itab;
+    return (x > y) - (x < y);
+}
+
+/* The first of n records of `size` bytes at base, sorted by the uint64_t
+ * each begins with (a type's address, an itab's), whose key is >= key. */
+_Static_assert(offsetof(mf_gd_type, addr) == 0 && offsetof(mf_gd_itab, itab) == 0,
+               "the records searched begin with their key");
+
+static size_t first_at_or_after(const void *base, size_t n, size_t size, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t k;
+        memcpy(&k, (const char *)base + mid * size, sizeof k);
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const mf_gd_type *mf_gd_find_type(const mf_gd_dump *d, uint64_t addr)
+{
+    size_t i = first_at_or_after(d->types, d->ntypes, sizeof *d->types, addr);
+    return i < d->ntypes && d->types[i].addr == addr ? &d->types[i] : NULL;
+}
+
+const mf_gd_type *mf_gd_itab_type(const mf_gd_dump *d, uint64_t itab)
+{
+    size_t i = first_at_or_after(d->itabs, d->nitabs, sizeof *d->itabs, itab);
+    return i < d->nitabs && d->itabs[i].itab == itab ? mf_gd_find_type(d, d->itabs[i].type) : NULL;
 }
 
 static int cmp_obj(const void *a, const void *b)
@@ -397,6 +447,8 @@ static int index_dump(mf_gd_dump *d, mf_error *err)
                      r.rec);
         return -1;
     }
+    qsort(d->types, d->ntypes, sizeof *d->types, cmp_type);
+    qsort(d->itabs, d->nitabs, sizeof *d->itabs, cmp_itab);
     bool sorted = true;
     for (size_t i = 1; i < d->nobjects && sorted; i++)
         sorted = d->objects[i - 1].addr < d->objects[i].addr;
@@ -522,6 +574,7 @@ void mf_gd_close(mf_gd_dump *d)
     free(d->memprof);
     free(d->samples);
     free(d->types);
+    free(d->itabs);
     free(d);
 }
 

@@ -139,6 +139,13 @@ typedef struct mf_gd_type {
     mf_gd_bytes name;
 } mf_gd_type;
 
+/* An itab and the dynamic type it is for (the type's record comes first).
+ * Itabs the runtime made while the program ran live outside the heap and
+ * the binary: this record is all that says their type. */
+typedef struct mf_gd_itab {
+    uint64_t itab, type;
+} mf_gd_itab;
+
 #define MF_GD_NMEMSTATS 24
 enum { /* indices into mf_gd_dump.memstats, MemStats order */
        MF_GD_MS_ALLOC = 0,
@@ -167,8 +174,10 @@ typedef struct mf_gd_dump {
     size_t nmemprof;
     mf_gd_sample *samples;
     size_t nsamples;
-    mf_gd_type *types;
+    mf_gd_type *types; /* sorted by address */
     size_t ntypes;
+    mf_gd_itab *itabs; /* sorted by itab address */
+    size_t nitabs;
     uint64_t memstats[MF_GD_NMEMSTATS];
     uint64_t num_gc;
     size_t nrecords;
@@ -221,5 +230,10 @@ static inline uint64_t mf_gd_word(const mf_gd_dump *d, uint64_t off)
 
 /* The name of a record tag ("object", "stack frame", ...). */
 const char *mf_gd_tag_name(uint64_t tag);
+
+/* The type record of the type at addr / the type of the itab at itab;
+ * NULL when the dump has none. */
+const mf_gd_type *mf_gd_find_type(const mf_gd_dump *d, uint64_t addr);
+const mf_gd_type *mf_gd_itab_type(const mf_gd_dump *d, uint64_t itab);
 
 #endif

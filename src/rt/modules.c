@@ -19,6 +19,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A loaded segment [lo, hi) of module id. */
 typedef struct segment {
@@ -64,25 +65,30 @@ static uint64_t hash_name(const char *s)
  * every thread pointer (0 if it does not say). The GNU C library's dynamic
  * linker tells it to the thread library; no public interface does.
  */
-static size_t static_tls_size(void) /* modules_lock held */
+static size_t tls_static_size;
+static void ask_static_tls_size(void)
 {
-    static size_t size;
-    static bool asked;
-    if (!asked) {
-        void (*get)(size_t *, size_t *);
-        *(void **)&get = dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
-        size_t align = 0;
-        if (get) get(&size, &align);
-        asked = true;
-    }
-    return size;
+    void (*get)(size_t *, size_t *);
+    *(void **)&get = dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+    size_t align = 0;
+    if (get) get(&tls_static_size, &align);
 }
 
-/* What a walk of the modules collects. */
+/* Asked once, with no lock of ours held (dlsym takes the linker's lock). */
+static size_t static_tls_size(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, ask_static_tls_size);
+    return tls_static_size;
+}
+
+/* What a walk of the modules collects: into tables of its own, as no lock
+ * of ours is held while dl_iterate_phdr runs (see mr__modules_update). */
 typedef struct rebuild {
     uintptr_t tp;
     size_t static_size;
     unsigned long long adds, subs;
+    table segments, blocks;
 } rebuild;
 
 static bool has_field(size_t info_size, size_t end)
@@ -104,7 +110,7 @@ static int note_module(struct dl_phdr_info *info, size_t size, void *ud)
     for (size_t i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type == PT_LOAD && ph->p_memsz) {
-            segment *s = table_add(&segments, sizeof *s);
+            segment *s = table_add(&r->segments, sizeof *s);
             *s = (segment){info->dlpi_addr + ph->p_vaddr,
                            info->dlpi_addr + ph->p_vaddr + ph->p_memsz, id};
         } else if (ph->p_type == PT_TLS && ph->p_memsz && tls_known && info->dlpi_tls_data) {
@@ -113,7 +119,7 @@ static int note_module(struct dl_phdr_info *info, size_t size, void *ud)
             intptr_t off = (intptr_t)((uintptr_t)info->dlpi_tls_data - r->tp);
             intptr_t s = (intptr_t)r->static_size;
             if (!r->tp || off < -s || off >= s) continue;
-            mr_tls_block *b = table_add(&blocks, sizeof *b);
+            mr_tls_block *b = table_add(&r->blocks, sizeof *b);
             *b = (mr_tls_block){off, ph->p_memsz};
         }
     }
@@ -131,27 +137,49 @@ static int read_counters(struct dl_phdr_info *info, size_t size, void *ud)
     return 1;
 }
 
+/* t's n elements of `size` bytes in place of dst's (dst's array reused). */
+static void table_copy(table *dst, const table *t, size_t size)
+{
+    dst->n = 0;
+    for (size_t i = 0; i < t->n; i++)
+        memcpy(table_add(dst, size), (const char *)t->v + i * size, size);
+}
+
 /*
  * Invariant kept: the snapshot describes the modules as they were when the
  * counters were (seen_adds, seen_subs). Without counters (a C library that
  * does not keep them) every update takes the snapshot again.
+ *
+ * dl_iterate_phdr holds the dynamic linker's lock of the module list while
+ * it runs, and a program may allocate inside its own dl_iterate_phdr
+ * callback: so modules_lock is never held across it (that thread would
+ * take the linker's lock, then ours; a walk under ours the reverse). The
+ * walk fills tables of its own, copied in under the lock; a walk of an
+ * older state than the snapshot's is dropped.
  */
 bool mr__modules_update(void)
 {
-    rebuild r = {mr__thread_pointer(), 0, 0, 0};
+    rebuild r = {mr__thread_pointer(), 0, 0, 0, {0}, {0}};
     dl_iterate_phdr(read_counters, &r);
     pthread_mutex_lock(&modules_lock);
-    r.static_size = static_tls_size();
     bool counted = r.adds != 0;
     bool unloaded = !counted || (seen && r.subs != seen_subs);
-    if (!seen || !counted || r.adds != seen_adds || r.subs != seen_subs) {
-        segments.n = blocks.n = 0;
-        dl_iterate_phdr(note_module, &r); /* its counters: the state walked */
+    bool due = !seen || !counted || r.adds != seen_adds || r.subs != seen_subs;
+    pthread_mutex_unlock(&modules_lock);
+    if (!due) return unloaded;
+    r.static_size = static_tls_size();
+    dl_iterate_phdr(note_module, &r); /* its counters: the state walked */
+    pthread_mutex_lock(&modules_lock);
+    if (!seen || !r.adds || (r.adds >= seen_adds && r.subs >= seen_subs)) {
+        table_copy(&segments, &r.segments, sizeof(segment));
+        table_copy(&blocks, &r.blocks, sizeof(mr_tls_block));
         seen_adds = r.adds;
         seen_subs = r.subs;
         seen = true;
     }
     pthread_mutex_unlock(&modules_lock);
+    free(r.segments.v);
+    free(r.blocks.v);
     return unloaded;
 }
 

@@ -70,6 +70,12 @@
 //	             them, then one more stored (its dirty map a copy of the read
 //	             one: two maps, every entry in both); prints the two maps'
 //	             sizes ("dirty 2501 read 2500")
+//	itabkeys     var handlers map[fmt.Stringer]*[256]byte: 300 keys Code(1000) ..
+//	             Code(1299), each made a fmt.Stringer by a type assertion
+//	             (the program converts Code to fmt.Stringer nowhere else), so
+//	             their itab is one the runtime made while the program ran:
+//	             in neither the heap nor the binary, only in the dump's itab
+//	             records
 package main
 
 import (
@@ -130,6 +136,18 @@ var ring map[int]*Node
 var tokenIndex map[string][]byte
 var priceIndex map[float64]*[256]byte
 var sessionStore sync.Map
+var handlers map[fmt.Stringer]*[256]byte
+
+// Code is a key whose itab for fmt.Stringer only the runtime makes.
+type Code int64
+
+func (c Code) String() string { return fmt.Sprintf("code-%d", int64(c)) }
+
+// asStringer asserts x is a fmt.Stringer: the itab is looked up, and made
+// the first time, at run time.
+//
+//go:noinline
+func asStringer(x any) fmt.Stringer { return x.(fmt.Stringer) }
 
 // OwnedKey is a struct key holding a string and a pointer: a key that
 // retains memory of its own, with no single word saying what it is.
@@ -543,6 +561,12 @@ func main() {
 		sm := reflect.ValueOf(&sessionStore).Elem()
 		read := sm.FieldByName("read").FieldByName("v").Elem().FieldByName("m")
 		fmt.Printf("dirty %d read %d\n", sm.FieldByName("dirty").Len(), read.Len())
+		dump(out)
+	case "itabkeys":
+		handlers = make(map[fmt.Stringer]*[256]byte)
+		for i := 0; i < 300; i++ {
+			handlers[asStringer(Code(1000+i))] = new([256]byte)
+		}
 		dump(out)
 	case "stackonly":
 		ready, block := make(chan bool), make(chan bool)
