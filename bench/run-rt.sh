@@ -13,25 +13,43 @@
 # as mr_gc() does). Both list programs also print the collections' CPU time
 # (INFO), which a busy neighbour moves far less than the wall time.
 #
-# Prints one table: workload, maproot and peer figure (median of BENCH_RUNS
-# runs, default 7), the ratio maproot/peer, the target ratio and OK/MISS,
-# judged on the medians; then the ratio of the fastest runs ("best", which a
-# noisy neighbour on a shared machine disturbs less) and each side's
-# fastest and slowest run, so that a reader sees how far the noise reaches.
-# Every program runs each timed workload once untimed first (a warm-up, so
-# that neither side's figures carry the first touch of its heap's pages). Targets: 1.0
+# THE METHOD. The host this runs on switches between speed regimes for
+# seconds at a time (one unchanged process has been seen at 65-72 ns and at
+# 93-100 ns per operation), so one run per process, or a median of a few,
+# lands anywhere in that band. Each row is therefore measured in pairs: a
+# pair is one maproot process and one peer process, started one after the
+# other (maproot first in odd pairs, the peer first in even ones, so that
+# neither side always runs first); each process runs the workload
+# BENCH_REPEATS times (default 5) after an untimed warm-up, and its figure
+# is the fastest of those repeats (the one the host disturbed least). The
+# table gives, per row and side, the median of the processes' figures, and
+# as the ratio the median over the pairs of each pair's ratio maproot/peer,
+# which a regime lasting one pair moves no further than one pair; OK/MISS
+# is judged on that ratio against the target. Then the ratio of each side's
+# fastest repeat over all pairs ("best") and each side's fastest and
+# slowest repeat, so that a reader sees how far the noise reaches.
+# BENCH_RUNS (default 7) is the number of pairs of the map, allocation and
+# list rows; the collections of the large map heaps (gc, flat) take
+# (BENCH_RUNS + 1) / 2 pairs. Targets: 1.0
 # for map operations, allocation, live heap bytes and the stop-the-world
 # pause (against Go's whole runtime.GC()); 0.8 for a full collection against
-# Go's, 0.35 against Boehm's. The C, Go and Boehm programs alternate run by
-# run so that a noisy neighbour hurts every side alike. Environment: BENCH_BUILD
-# (default build-bench), BENCH_RUNS, and GOMAXPROCS/GOGC, passed on to the
-# Go side as usual.
+# Go's, 0.35 against Boehm's. Environment: BENCH_BUILD (default
+# build-bench), BENCH_RUNS, BENCH_REPEATS, and GOMAXPROCS/GOGC, passed on
+# to the Go side as usual.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$root"
 
 bdir=${BENCH_BUILD:-$root/build-bench}
 runs=${BENCH_RUNS:-7}
+reps=${BENCH_REPEATS:-5}
+case "$runs$reps" in
+  *[!0-9]* | '') echo "run-rt: BENCH_RUNS and BENCH_REPEATS must be counts" >&2; exit 2 ;;
+esac
+if ((runs < 1 || reps < 1)); then
+  echo "run-rt: BENCH_RUNS and BENCH_REPEATS must be at least 1" >&2
+  exit 2
+fi
 
 echo "== runtime: libmaprt vs Go (bench/run-rt.sh)"
 
@@ -60,41 +78,37 @@ out_go=$bdir/rt_bench.go.out
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 echo "machine: nproc=$(nproc) ($cpu), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "GOMAXPROCS=${GOMAXPROCS:-unset (Go uses nproc)}  GOGC=${GOGC:-unset (100)}  MR_GOGC=${MR_GOGC:-unset (100)}  runs=$runs (median)"
+echo "GOMAXPROCS=${GOMAXPROCS:-unset (Go uses nproc)}  GOGC=${GOGC:-unset (100)}  MR_GOGC=${MR_GOGC:-unset (100)}"
+echo "method: pairs of processes (maproot, peer), order alternated pair by pair; each process"
+echo "repeats a workload $reps times after a warm-up and gives its fastest repeat; per row:"
+echo "each side's median over the pairs, and ratio = median of the per-pair ratios"
+echo "pairs: $runs (maps, alloc, list), $(((runs + 1) / 2)) (gc, flat)"
 
-# Rounds: each round runs every map and alloc group once per side, in
-# alternating order, so that load on this shared machine falls on both sides
-# alike; the median over the rounds is reported. The gc group builds a large
-# heap first, so it runs once per side with all its repetitions inside.
+# One pair: the maproot side and the peer side, in the order of pair r.
 run_c() { "$bdir/bench/rt_bench" "$@" >>"$out_c"; }
 run_go() { "$bdir/peers/rt_bench_go" "$@" >>"$out_go"; }
 mix_c() { "$bdir/bench/rt_mix" "$@" >>"$out_c"; }
 mix_go() { "$bdir/peers/rt_mix_go" "$@" >>"$out_go"; }
+pair() { # pair R C-COMMAND GO-COMMAND ARGS...
+  local r=$1 c=$2 go=$3
+  shift 3
+  if ((r % 2)); then "$c" "$@"; "$go" "$@"
+  else "$go" "$@"; "$c" "$@"; fi
+}
 start=$(date +%s)
 for ((r = 1; r <= runs; r++)); do
-  for g in int str alloc; do
-    if ((r % 2)); then run_c -runs 1 "$g"; run_go -runs 1 "$g"
-    else run_go -runs 1 "$g"; run_c -runs 1 "$g"; fi
-  done
-  for g in sizes strlen; do
-    if ((r % 2)); then mix_c -runs 1 "$g"; mix_go -runs 1 "$g"
-    else mix_go -runs 1 "$g"; mix_c -runs 1 "$g"; fi
-  done
+  for g in int str alloc; do pair "$r" run_c run_go -runs "$reps" "$g"; done
+  for g in sizes strlen; do pair "$r" mix_c mix_go -runs "$reps" "$g"; done
 done
-# The collections build a large heap first, so each runs in two processes
-# per side, the repetitions split between them: C then Go, then Go then C,
-# so that neither side always runs first (and touches fresh memory first)
-# or always runs under whatever load came later.
-half1=$(((runs + 1) / 2))
-half2=$((runs - half1))
-for g in gc flat; do
-  run_c -runs "$half1" "$g"; run_go -runs "$half1" "$g"
-  if ((half2)); then run_go -runs "$half2" "$g"; run_c -runs "$half2" "$g"; fi
+# The collections build a large heap first, so they take fewer pairs.
+gc_pairs=$(((runs + 1) / 2))
+for ((r = 1; r <= gc_pairs; r++)); do
+  for g in gc flat; do pair "$r" run_c run_go -runs "$reps" "$g"; done
 done
 # The linked-list heap: maproot, Go and Boehm take turns, a round at a time
 # (each builds its list, settles it with one collection, then times
-# list_reps), so that a busy neighbour falls on all three alike rather than
-# on whichever ran last; the table gives the median over the rounds.
+# list_reps collections), so that a busy neighbour falls on all three alike
+# rather than on whichever ran last.
 list_reps=3
 boehm_c() {
   "$bdir/bench/gc_boehm" "$@" |
@@ -111,11 +125,13 @@ for ((r = 1; r <= runs; r++)); do
 done
 # Go marks on every P in parallel, libmaprt on MR_GC_THREADS threads: a
 # second row compares with Go held to one P (GOMAXPROCS=1), against the same
-# maproot figures.
+# maproot figures, one Go process for each maproot process of the gc row.
 if [ -z "${GOMAXPROCS:-}" ] || [ "$GOMAXPROCS" != 1 ]; then
   sed -n 's/^RESULT gc_full_5M /RESULT gc_full_5M_go1proc /p' "$out_c" >>"$out_c"
-  GOMAXPROCS=1 "$bdir/peers/rt_bench_go" -runs "$runs" gc |
-    sed -n 's/^RESULT gc_full_5M /RESULT gc_full_5M_go1proc /p' >>"$out_go"
+  for ((r = 1; r <= gc_pairs; r++)); do
+    GOMAXPROCS=1 "$bdir/peers/rt_bench_go" -runs "$reps" gc |
+      sed -n 's/^RESULT gc_full_5M /RESULT gc_full_5M_go1proc /p' >>"$out_go"
+  done
 fi
 # Boehm's collector on the linked-list heap (run in the rounds above): its
 # row compares the same maproot figures with Boehm's full collections; an
@@ -131,9 +147,10 @@ fi
 grep -h '^INFO' "$out_c" "$out_go" | sed -E 's/ runs=[0-9]+ / /' |
   awk '!seen[$2 " " $3 " " $4]++ { sub(/^INFO /, "  "); print }'
 
-# The table: per workload and side, the median over every run of every
-# process (a RESULT line gives its median, then each run's figure), in the
-# C side's order, and the spread: the fastest and slowest run of each side.
+# The table. A RESULT line is one process: its median, then each repeat,
+# ascending, so its fastest repeat is its first repeat. The k-th process of
+# a row on one side is paired with the k-th on the other (the pairs above
+# append them in the same order on both sides).
 awk '
   function human(ns, unit) {
     if (unit == "bytes") return sprintf("%.1fMiB", ns / 1048576)
@@ -141,41 +158,45 @@ awk '
     if (ns >= 1e4) return sprintf("%.1fus", ns / 1e3)
     return sprintf("%.1fns", ns)
   }
-  function spread(side, w) {
-    return human(lo[side, w], unit[w]) "-" human(hi[side, w], unit[w])
-  }
-  function median(side, w,    k, j, n, v, x) {
-    n = cnt[side, w]
-    for (k = 1; k <= n; k++) v[k] = val[side, w, k]
+  function median(a, n,    k, j, x) { # sorts a[1..n]
     for (k = 2; k <= n; k++) {
-      x = v[k]
-      for (j = k - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
-      v[j + 1] = x
+      x = a[k]
+      for (j = k - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]
+      a[j + 1] = x
     }
-    lo[side, w] = v[1]
-    hi[side, w] = v[n]
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  function side_median(side, w,    k, v) {
+    for (k = 1; k <= cnt[side, w]; k++) v[k] = fig[side, w, k]
+    return median(v, cnt[side, w])
   }
   FNR == 1 { side = (side == "" ? "go" : "c") }
   $1 == "RESULT" {
     if (side == "c" && !((side, $2) in cnt)) order[++n] = $2
-    if (NF == 4) val[side, $2, ++cnt[side, $2]] = $4
-    for (k = 5; k <= NF; k++) val[side, $2, ++cnt[side, $2]] = $k
+    first = NF >= 5 ? 5 : 4
+    fig[side, $2, ++cnt[side, $2]] = $first
+    for (k = first; k <= NF; k++) {
+      if (!((side, $2) in lo) || $k < lo[side, $2]) lo[side, $2] = $k
+      if (!((side, $2) in hi) || $k > hi[side, $2]) hi[side, $2] = $k
+    }
     unit[$2] = $3
   }
   END {
-    printf "%-22s %9s %9s %6s %6s  %-7s %5s  %-17s %-17s\n", "workload", "maproot", "Go", "ratio", "target", "result", "best", "maproot min-max", "Go min-max"
+    printf "%-22s %9s %9s %6s %6s  %-7s %5s %5s  %-17s %-17s\n", "workload", "maproot", "Go", "ratio", "target", "result", "pairs", "best", "maproot min-max", "Go min-max"
     ok = 0
     for (i = 1; i <= n; i++) {
       w = order[i]
       target = (w ~ /_boehm$/) ? 0.35 : (w ~ /^gc_full_/) ? 0.8 : 1.0
-      mc = median("c", w)
+      mc = side_median("c", w)
       if (!(("go", w) in cnt)) {
         printf "%-22s %9s %9s %6s %6.1f  %s\n", w, human(mc, unit[w]), "-", "-", target, "MISSING"
         continue
       }
-      mg = median("go", w)
-      ratio = mc / mg
+      mg = side_median("go", w)
+      np = cnt["c", w] < cnt["go", w] ? cnt["c", w] : cnt["go", w]
+      delete pr
+      for (k = 1; k <= np; k++) pr[k] = fig["c", w, k] / fig["go", w, k]
+      ratio = median(pr, np)
       best = lo["c", w] / lo["go", w]
       if (w ~ /_go1proc$/ || w ~ /^gc_cpu_/) {
         verdict = "info"
@@ -186,9 +207,10 @@ awk '
         if (verdict == "OK") ok++
         tgt = sprintf("%.2f", target)
       }
-      printf "%-22s %9s %9s %6.2f %6s  %-7s %5.2f  %-17s %-17s\n", w, human(mc, unit[w]), human(mg, unit[w]), ratio, tgt, verdict, best, spread("c", w), spread("go", w)
+      if (cnt["c", w] != cnt["go", w]) verdict = verdict "?" # unpaired processes
+      printf "%-22s %9s %9s %6.2f %6s  %-7s %5d %5.2f  %-17s %-17s\n", w, human(mc, unit[w]), human(mg, unit[w]), ratio, tgt, verdict, np, best, human(lo["c", w], unit[w]) "-" human(hi["c", w], unit[w]), human(lo["go", w], unit[w]) "-" human(hi["go", w], unit[w])
     }
-    printf "%d of %d workloads within target (time per operation, median over all runs; lower ratio is better)\n", ok, judged
+    printf "%d of %d workloads within target (ratio: median of per-pair ratios; lower is better)\n", ok, judged
   }
 ' "$out_go" "$out_c"
 echo "map_*: time per operation over 1M keys (iterate: per entry); mix_*: per operation of"

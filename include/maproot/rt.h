@@ -212,7 +212,10 @@ void *mr_pinned(mr_pin_handle h);
  * registration before the program frees the stack (no thread may run on
  * it): its words are no roots any more, and iterators begun on it end.
  * A thread must be back on its own stack to detach. Threads must be
- * attached; registering and unregistering are thread-safe.
+ * attached; registering and unregistering are thread-safe. Under
+ * ThreadSanitizer mr_stack_switch also switches TSan to the stack's fiber:
+ * the program switches right after it, and a fiber's function ends with
+ * a switch, not by returning through uc_link (libmaprt(3)).
  */
 typedef uint32_t mr_stack_handle;
 mr_stack_handle mr_stack_register(void *lo, size_t size, const char *name);

@@ -15,48 +15,83 @@
  * stack being left stands (its stack pointer and registers), scans a
  * suspended stack from that point up, and a running one like a thread's.
  *
- * Invariants: the registry (fibers, nfibers, free_fiber) is read and
- * written only under fiber_lock; a fiber's `thread` is the id of the
+ * Invariants: the registry (fibers, a handle table) is read and written
+ * only under fiber_lock; a fiber's `thread` is the id of the
  * attached thread running on it (0: none), and at most one thread runs on
  * a fiber; `left` means sp and ctx describe the stack as it was left. A
  * thread's record (fiber, cur_lo, cur_hi, own_sp, own_ctx) is written by
  * the thread itself, with the lock held, and read by collections with the
  * world stopped (a thread in mr_stack_switch is running: no collection).
+ *
+ * ThreadSanitizer follows threads, not stacks: code that swapcontexts
+ * between stacks unannounced looks to it like one thread whose calls and
+ * returns no longer match, and whose fibers' accesses are unordered. In a
+ * build with -fsanitize=thread each registered stack is therefore also a
+ * TSan fiber (__tsan_create_fiber; the thread's own stack is the fiber
+ * the thread had when it first left it), and mr_stack_switch, called right
+ * before the program's switch, ends with __tsan_switch_to_fiber. Its own
+ * frame carries no TSan instrumentation: its return, which runs after the
+ * switch, would otherwise pop the call stack TSan keeps for the fiber
+ * entered rather than for the one left.
  */
 #include "rt/fiber.h"
+#include "rt/handles.h"
 #include "rt/internal.h"
 
 #include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define TSAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TSAN_FIBERS 1
+#endif
+#endif
+
+#ifdef TSAN_FIBERS
+#include <sanitizer/tsan_interface.h>
+/* A function TSan sees nothing of, calls and returns included (GCC's
+ * no_sanitize_thread drops those too; clang's needs the stronger one). */
+#if defined(__has_attribute) && __has_attribute(disable_sanitizer_instrumentation)
+#define NO_TSAN_FRAME __attribute__((disable_sanitizer_instrumentation))
+#else
+#define NO_TSAN_FRAME __attribute__((no_sanitize_thread))
+#endif
+/* The TSan fiber of the thread's own stack, taken when it first leaves it. */
+static _Thread_local void *own_tsan_fiber;
+#else
+#define NO_TSAN_FRAME
+#endif
 
 typedef struct fiber {
     uintptr_t lo, hi;
     const char *name; /* the program's static label, shown as the root's name */
     uint32_t thread;
-    uint32_t next_free; /* free slots: the next free handle + 1 */
-    bool used, left;
+    bool left;
     uintptr_t sp;
     unw_context_t ctx;
+    void *tsan; /* its TSan fiber (builds with -fsanitize=thread) */
 } fiber;
 
 static pthread_mutex_t fiber_lock = PTHREAD_MUTEX_INITIALIZER;
-static fiber *fibers;
-static uint32_t nfibers, cap_fibers, free_fiber; /* free_fiber: first free handle + 1 */
+static mr_handles fibers = MR_HANDLES_INIT(fiber, 16);
 
 /* The fiber of handle h, or NULL: fiber_lock held. */
 static fiber *fiber_of(uint32_t h)
 {
-    return h && h <= nfibers && fibers[h - 1].used ? &fibers[h - 1] : NULL;
+    return mr__handles_get(&fibers, h);
 }
 
 /* Does [lo, hi) overlap a registered fiber stack or t's own stack? */
 static bool overlaps_known(uintptr_t lo, uintptr_t hi, const mr_thread *t)
 {
     if (lo < t->stack_hi && t->stack_lo < hi) return true;
-    for (uint32_t i = 0; i < nfibers; i++)
-        if (fibers[i].used && lo < fibers[i].hi && fibers[i].lo < hi) return true;
+    for (uint32_t h = 1; h < mr__handles_end(&fibers); h++) {
+        const fiber *f = fiber_of(h);
+        if (f && lo < f->hi && f->lo < hi) return true;
+    }
     return false;
 }
 
@@ -72,28 +107,17 @@ MR_ENTRY mr_stack_handle mr_stack_register(void *lo, size_t size, const char *na
         mr__throw("mr_stack_register: [%p, %p) overlaps a registered stack or the thread's own",
                   lo, (void *)(a + size));
     }
-    uint32_t h;
-    if (free_fiber) {
-        h = free_fiber - 1;
-        free_fiber = fibers[h].next_free;
-    } else {
-        if (nfibers == cap_fibers) {
-            uint32_t cap = cap_fibers ? cap_fibers * 2 : 16;
-            fiber *f = realloc(fibers, cap * sizeof *f);
-            if (!f) mr__throw("out of memory (fiber stacks)");
-            fibers = f;
-            cap_fibers = cap;
-        }
-        h = nfibers++;
-    }
-    fiber *f = &fibers[h];
-    memset(f, 0, sizeof *f);
+    uint32_t h = mr__handles_add(&fibers);
+    if (!h) mr__throw("out of memory (fiber stacks)");
+    fiber *f = fiber_of(h); /* zeroed */
     f->lo = a;
     f->hi = a + size;
-    f->used = true;
     f->name = name ? name : "fiber stack";
+#ifdef TSAN_FIBERS
+    f->tsan = __tsan_create_fiber(0);
+#endif
     pthread_mutex_unlock(&fiber_lock);
-    return h + 1; /* 0 names the thread's own stack */
+    return h; /* 0 names the thread's own stack */
 }
 
 /*
@@ -125,19 +149,23 @@ MR_ENTRY void mr_stack_unregister(mr_stack_handle h)
         }
         t->niters = j;
     }
-    f->used = false;
-    f->next_free = free_fiber;
-    free_fiber = h;
+#ifdef TSAN_FIBERS
+    __tsan_destroy_fiber(f->tsan); /* no thread runs on it (checked above) */
+#endif
+    mr__handles_remove(&fibers, h);
     pthread_mutex_unlock(&fiber_lock);
     mr_start_the_world();
 }
 
-MR_ENTRY void mr_stack_switch(mr_stack_handle to)
+/*
+ * Records thread t leaving the stack it runs on, whose caller frame stands
+ * at sp with registers ctx, for stack `to`; returns the TSan fiber of
+ * `to` (NULL in other builds). Kept out of mr_stack_switch so that TSan
+ * still checks what it reads and writes.
+ */
+__attribute__((noinline)) static void *record_switch(mr_thread *t, mr_stack_handle to, uintptr_t sp,
+                                                     const unw_context_t *ctx)
 {
-    mr_thread *t = mr__me();
-    uintptr_t sp;
-    unw_context_t ctx;
-    mr__save_context_above(&ctx, &sp, 1); /* the caller's frame, as the switch leaves it */
     pthread_mutex_lock(&fiber_lock);
     fiber *dst = to ? fiber_of(to) : NULL;
     const char *bad = NULL;
@@ -157,24 +185,47 @@ MR_ENTRY void mr_stack_switch(mr_stack_handle to)
         fiber *src = fiber_of(t->fiber);
         assert(src && src->thread == t->id);
         src->sp = sp;
-        src->ctx = ctx;
+        src->ctx = *ctx;
         src->left = true;
         src->thread = 0;
     } else {
         t->own_sp = sp;
-        t->own_ctx = ctx;
+        t->own_ctx = *ctx;
     }
+    void *tsan = NULL;
     if (dst) {
         dst->thread = t->id;
         dst->left = false;
         t->cur_lo = dst->lo;
         t->cur_hi = dst->hi;
+        tsan = dst->tsan;
     } else {
         t->cur_lo = t->stack_lo;
         t->cur_hi = t->stack_hi;
     }
+#ifdef TSAN_FIBERS
+    if (!t->fiber) own_tsan_fiber = __tsan_get_current_fiber();
+    if (!dst) tsan = own_tsan_fiber;
+#endif
     t->fiber = to;
     pthread_mutex_unlock(&fiber_lock);
+    return tsan;
+}
+
+MR_ENTRY NO_TSAN_FRAME void mr_stack_switch(mr_stack_handle to)
+{
+    mr_thread *t = mr__me();
+    uintptr_t sp;
+    unw_context_t ctx;
+    mr__save_context_above(&ctx, &sp, 1); /* the caller's frame, as the switch leaves it */
+    void *tsan = record_switch(t, to, sp, &ctx);
+#ifdef TSAN_FIBERS
+    /* the last thing before the program's switch: from here on, what this
+     * thread does is the entered fiber's */
+    __tsan_switch_to_fiber(tsan, 0);
+#else
+    (void)tsan;
+#endif
 }
 
 void mr__fiber_fork_prepare(void)
@@ -187,6 +238,12 @@ void mr__fiber_fork_after(void)
     pthread_mutex_unlock(&fiber_lock);
 }
 
+/* Is f a registered stack that a thread has left and none runs on? */
+static bool is_suspended(const fiber *f)
+{
+    return f && !f->thread && f->left;
+}
+
 void mr__fiber_each_suspended(void (*fn)(const mr_fiber_view *f, void *ud), void *ud)
 {
     /* fn may do anything (call the runtime), so it runs on a copy, taken
@@ -194,12 +251,12 @@ void mr__fiber_each_suspended(void (*fn)(const mr_fiber_view *f, void *ud), void
      * on while the world is stopped and may register a stack */
     pthread_mutex_lock(&fiber_lock);
     size_t n = 0;
-    for (uint32_t i = 0; i < nfibers; i++) n += fibers[i].used && !fibers[i].thread && fibers[i].left;
+    for (uint32_t h = 1; h < mr__handles_end(&fibers); h++) n += is_suspended(fiber_of(h));
     fiber *copy = n ? malloc(n * sizeof *copy) : NULL;
     if (n && !copy) mr__throw("out of memory (fiber stacks)");
     size_t k = 0;
-    for (uint32_t i = 0; i < nfibers; i++)
-        if (fibers[i].used && !fibers[i].thread && fibers[i].left) copy[k++] = fibers[i];
+    for (uint32_t h = 1; h < mr__handles_end(&fibers); h++)
+        if (is_suspended(fiber_of(h))) copy[k++] = *fiber_of(h);
     pthread_mutex_unlock(&fiber_lock);
     for (size_t i = 0; i < n; i++) {
         mr_fiber_view v = {copy[i].sp & ~(uintptr_t)7, copy[i].hi, &copy[i].ctx, copy[i].name};

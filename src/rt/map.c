@@ -63,6 +63,7 @@
 #include "rt/internal.h"
 #include "rt/thread.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -100,6 +101,20 @@ enum {
 
 /* The per-map-type layout, built once and kept in the layouts table.
  * Malloc'd, never freed (map types live as long as the program). */
+/*
+ * The layout of a bucket whose key slots take kslot bytes and whose value
+ * slots take 8 (int64, pointers, indirect values), as constants: tophash,
+ * keys, values, overflow pointer. A fast path that passes it to the inlined
+ * search reads no offset from the map's layout and keeps fewer registers;
+ * build_layout asserts that it builds the same.
+ */
+#define FIXED_LAYOUT(kslot)                                                                        \
+    {.bucket_size = BUCKET_CNT * (1 + (kslot) + 8) + 8,                                            \
+     .key_slot = (kslot),                                                                          \
+     .val_slot = 8,                                                                                \
+     .vals_off = BUCKET_CNT * (1 + (kslot)),                                                       \
+     .ovf_off = BUCKET_CNT * (1 + (kslot) + 8)}
+
 typedef struct map_layout {
     mr_type bucket_type; /* kind MR_KIND_BUCKET */
     uint32_t bucket_size;
@@ -267,6 +282,10 @@ static map_layout *build_layout(const mr_map_type *t)
     L->vals_off = BUCKET_CNT + BUCKET_CNT * L->key_slot;
     L->ovf_off = L->vals_off + BUCKET_CNT * L->val_slot;
     L->bucket_size = L->ovf_off + 8;
+    /* what the fast paths take for constants (FIXED_LAYOUT) */
+    assert(L->val_slot != 8 || (L->bucket_size == BUCKET_CNT * (1 + L->key_slot + 8) + 8 &&
+                                L->vals_off == BUCKET_CNT * (1 + L->key_slot) &&
+                                L->ovf_off == L->bucket_size - 8));
     if (t->key_kind == MR_KEY_STRING)
         L->kc = KC_STR;
     else if (ksize == 8)
@@ -1303,7 +1322,14 @@ static __attribute__((noinline)) void delete_any(mr_map *m, const map_layout *L,
  * are not saved for the other, nor for the rare cases. */
 static __attribute__((noinline)) void delete_fast64(mr_map *m, const map_layout *L, const void *key)
 {
-    if (delete_t(m, L, KC_64, key, 0, false)) reseed_and_end(m);
+    bool emptied;
+    if (L->val_slot == 8) { /* 8-byte values, the common case */
+        const map_layout c = FIXED_LAYOUT(8);
+        emptied = delete_t(m, &c, KC_64, key, 0, false);
+    } else {
+        emptied = delete_t(m, L, KC_64, key, 0, false);
+    }
+    if (emptied) reseed_and_end(m);
 }
 
 static __attribute__((noinline)) void delete_faststr(mr_map *m, const map_layout *L,

@@ -29,6 +29,7 @@
  * libunwind says where each frame's registers were saved.
  */
 #include "rt/fiber.h"
+#include "rt/handles.h"
 #include "rt/modules.h"
 #include "rt/thread.h"
 
@@ -170,12 +171,9 @@ void mr_unregister_global(void **addr)
 typedef struct pin {
     void *obj;
     const char *why;
-    uint32_t next_free; /* when free: the next free handle + 1 (0 = none) */
-    bool used;
 } pin;
 
-static pin *pins;
-static uint32_t npins, cap_pins, free_pin; /* free_pin: first free handle + 1 */
+static mr_handles pins = MR_HANDLES_INIT(pin, 64);
 
 mr_pin_handle mr_pin(void *obj, const char *why)
 {
@@ -186,40 +184,29 @@ mr_pin_handle mr_pin(void *obj, const char *why)
             mr__throw("mr_pin: %p is not the start of a heap object", obj);
     }
     roots_lock_take();
-    uint32_t h;
-    if (free_pin) {
-        h = free_pin - 1;
-        free_pin = pins[h].next_free;
-    } else {
-        if (npins == cap_pins) {
-            cap_pins = cap_pins ? cap_pins * 2 : 64;
-            pin *p = realloc(pins, cap_pins * sizeof *p);
-            if (!p) mr__throw("out of memory (pins)");
-            pins = p;
-        }
-        h = npins++;
-    }
-    pins[h] = (pin){obj, why, 0, true};
+    uint32_t h = mr__handles_add(&pins);
+    if (!h) mr__throw("out of memory (pins)");
+    *(pin *)mr__handles_get(&pins, h) = (pin){obj, why};
     pthread_mutex_unlock(&roots_lock);
-    return h + 1; /* 0 is never a valid handle */
+    return h; /* 0 is never a valid handle */
 }
 
 void mr_unpin(mr_pin_handle h)
 {
     roots_lock_take();
-    if (h == 0 || h > npins || !pins[h - 1].used) {
+    if (!mr__handles_get(&pins, h)) {
         pthread_mutex_unlock(&roots_lock);
         mr__throw("mr_unpin: %u is not a pinned handle", h);
     }
-    pins[h - 1] = (pin){NULL, NULL, free_pin, false};
-    free_pin = h;
+    mr__handles_remove(&pins, h);
     pthread_mutex_unlock(&roots_lock);
 }
 
 void *mr_pinned(mr_pin_handle h)
 {
     roots_lock_take();
-    void *obj = (h && h <= npins && pins[h - 1].used) ? pins[h - 1].obj : NULL;
+    pin *p = mr__handles_get(&pins, h);
+    void *obj = p ? p->obj : NULL;
     pthread_mutex_unlock(&roots_lock);
     return obj;
 }
@@ -421,8 +408,10 @@ NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
         void *p = *globals[i].addr;
         if (p) mark((uintptr_t)p);
     }
-    for (uint32_t i = 0; i < npins; i++)
-        if (pins[i].used && pins[i].obj) mark((uintptr_t)pins[i].obj);
+    for (uint32_t h = 1; h < mr__handles_end(&pins); h++) {
+        pin *p = mr__handles_get(&pins, h);
+        if (p && p->obj) mark((uintptr_t)p->obj);
+    }
     pthread_mutex_unlock(&roots_lock);
     for (mr_thread *t = mr__threads; t; t = t->next) {
         if (t->exiting) continue; /* its frames hold nothing of the program's */
@@ -855,18 +844,20 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
                       .line = g.line};
         fn(&r, ud);
     }
-    for (uint32_t i = 0;; i++) {
+    for (uint32_t h = 1;; h++) {
         roots_lock_take();
-        pin pn = i < npins ? pins[i] : (pin){0};
-        void **slot = i < npins ? &pins[i].obj : NULL;
+        bool more = h < mr__handles_end(&pins);
+        pin *p = more ? mr__handles_get(&pins, h) : NULL;
+        pin pn = p ? *p : (pin){0};
+        void **slot = p ? &p->obj : NULL;
         pthread_mutex_unlock(&roots_lock);
-        if (!slot) break;
-        if (!pn.used || !pn.obj || !heap_target((uintptr_t)pn.obj, &target)) continue;
+        if (!more) break;
+        if (!slot || !pn.obj || !heap_target((uintptr_t)pn.obj, &target)) continue;
         r = (mr_root){.kind = MR_ROOT_PIN,
                       .target = target,
                       .slot = slot,
                       .name = pn.why ? pn.why : "pin",
-                      .line = (int)(i + 1)};
+                      .line = (int)h};
         fn(&r, ud);
     }
     for (mr_thread *t = mr__threads; t; t = t->next) {
