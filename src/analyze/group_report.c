@@ -164,7 +164,7 @@ static json_t *holder_json(const mp_snapshot_analysis *a, const mp_group *gp)
     bool obj = gp->holder < g->nobjects;
     json_t *j = json_object();
     int bad = put(j, "kind", json_string(obj ? "object" : "root")) |
-              put(j, "address", obj ? json_integer((json_int_t)g->addr[gp->holder]) : json_null()) |
+              put(j, "address", obj ? json_integer((json_int_t)mp_obj_addr(g, gp->holder)) : json_null()) |
               (obj ? mp_json_set_text(j, "type", mp_graph_type_name(g, gp->holder))
                    : put(j, "type", json_null())) |
               put(j, "retained_bytes", json_integer((json_int_t)a->d.retained[gp->holder]));
