@@ -4,11 +4,9 @@
  * keeps describing a library unloaded since, and threads may take
  * generations while another loads and unloads libraries.
  *
- * usage: test_loadgen LIB_A LIB_B [threads | callback]
+ * usage: test_loadgen LIB_A LIB_B [threads]
  * (the libraries of tests/dlclose_lib.c; with "threads" only the threaded
- * case runs: suite 'threads', meaningful under ThreadSanitizer; with
- * "callback" the program that allocates inside its own dl_iterate_phdr
- * callback, every allocation sampled, while generations are recorded)
+ * case runs: suite 'threads', meaningful under ThreadSanitizer)
  */
 #include "check.h"
 #include "collector/loadgen.h"
@@ -163,83 +161,6 @@ static void threads_take_generations_while_libraries_come_and_go(void)
     mrc_lg_destroy(shared);
 }
 
-/*
- * A program that allocates on the GC heap inside its own dl_iterate_phdr
- * callback (the dynamic linker's lock held), every allocation sampled (so
- * taking a generation there), while another thread's samples record new
- * generations as libraries come and go. Recording one walks the modules
- * with dl_iterate_phdr: under the generations' lock, the two threads took
- * the two locks in opposite orders and waited for each other for ever. A
- * hang is caught by the test's timeout (no timer here).
- */
-enum { CALLBACK_ROUNDS = 300, SAMPLER_MAX = 200000 };
-
-static atomic_long walks, samples; /* progress of the two threads */
-
-static int allocate_in_callback(struct dl_phdr_info *info, size_t size, void *ud)
-{
-    (void)info;
-    (void)size;
-    (void)ud;
-    void *p = mr_alloc_blob(32);
-    __asm__ volatile("" : : "r"(p) : "memory");
-    return 0;
-}
-
-static void *walker(void *arg)
-{
-    (void)arg;
-    while (!atomic_load(&stop)) {
-        dl_iterate_phdr(allocate_in_callback, NULL);
-        atomic_fetch_add(&walks, 1);
-    }
-    mr_thread_detach();
-    return NULL;
-}
-
-static void *sampler(void *arg)
-{
-    (void)arg;
-    for (int i = 0; i < SAMPLER_MAX && !atomic_load(&stop); i++) {
-        void *p = mr_alloc_blob(48);
-        __asm__ volatile("" : : "r"(p) : "memory");
-        atomic_fetch_add(&samples, 1);
-    }
-    mr_thread_detach();
-    return NULL;
-}
-
-/* Waits until both threads have gone on by a step (the sampler while it
- * may: it stops after SAMPLER_MAX). */
-static void both_go_on(void)
-{
-    long w = atomic_load(&walks), s = atomic_load(&samples);
-    while (atomic_load(&walks) < w + 2 || (s < SAMPLER_MAX && atomic_load(&samples) <= s))
-        sched_yield();
-}
-
-static void allocations_inside_dl_iterate_phdr_while_generations_are_recorded(void)
-{
-    CHECK(mrc_profile_start(1) == 0);
-    atomic_store(&stop, false);
-    pthread_t w, s;
-    CHECK(pthread_create(&w, NULL, walker, NULL) == 0);
-    CHECK(pthread_create(&s, NULL, sampler, NULL) == 0);
-    mr_blocking_enter();
-    for (int r = 0; r < CALLBACK_ROUNDS; r++) {
-        void *h = dlopen(r % 2 ? lib_a : lib_b, RTLD_NOW);
-        CHECK(h != NULL);
-        both_go_on();
-        if (h) dlclose(h);
-        both_go_on();
-    }
-    atomic_store(&stop, true);
-    pthread_join(w, NULL);
-    pthread_join(s, NULL);
-    mr_blocking_exit();
-    CHECK(atomic_load(&walks) >= 2 * CALLBACK_ROUNDS);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -248,10 +169,6 @@ int main(int argc, char **argv)
     }
     lib_a = argv[1];
     lib_b = argv[2];
-    if (argc > 3 && strcmp(argv[3], "callback") == 0) {
-        TEST(allocations_inside_dl_iterate_phdr_while_generations_are_recorded);
-        TEST_EXIT();
-    }
     if (!(argc > 3 && strcmp(argv[3], "threads") == 0)) {
         TEST(a_generation_stays_while_no_module_comes_or_goes);
         TEST(an_unloaded_library_stays_in_its_generation);

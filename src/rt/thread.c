@@ -133,12 +133,6 @@ static void fork_child(void)
 
 static void runtime_init(void)
 {
-    /* A cache per thread, not libunwind's one global cache: that one is
-     * locked while a step calls dl_iterate_phdr (the dynamic linker's lock),
-     * and a thread inside its own dl_iterate_phdr callback that unwinds (an
-     * allocation in it, sampled or parking) takes the two the other way
-     * round; both waited for ever. */
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     /* libunwind initializes its globals on first use without locking: do it
      * now, before a second thread can unwind. */
     unw_context_t ctx;
