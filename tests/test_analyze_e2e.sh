@@ -316,7 +316,7 @@ heap() {
   fi
   "$maproot" analyze "h-$name.gcstack.gz" >"h-$name.txt" 2>&1 || fail "heap $name: analyze (text) failed"
   python3 - "h-$name.json" "h-$name.txt" <<PY || fail "heap $name: the analysis does not say what it should (above)"
-import json, sys
+import json, re, sys
 from schema_check import load
 a = load(sys.argv[1])
 text = open(sys.argv[2], encoding="utf-8", errors="replace").read()
@@ -463,8 +463,11 @@ want(a["suspects"] == [], "no map alone is a suspect: %s" % [s["type"] for s in 
 gs = a["group_suspects"]
 want(len(gs) == 1, "one suspect group: %d" % len(gs))
 g = gs[0] if gs else {"holder": {}, "holder_chain": [], "example": {"chain_from_holder": []}, "retainer": {}}
-want(g.get("type") == "map[int64]*Part" and g.get("maps") == 2000 and g.get("nested_maps") == 200, "2,000 maps map[int64]*Part, 200 nested: %s %s %s" % (g.get("type"), g.get("maps"), g.get("nested_maps")))
-want(g.get("entries") == 2200 and g.get("min_entries") == 1 and g.get("median_entries") == 1 and g.get("max_entries") == 2, "2,200 entries, 1 to 2 a map, median 1")
+# (a few of the last nodes built may also be seen from stale words in the
+# frames of an unoptimized build, conservative roots that take their maps
+# out of the group of the list: the sanitizer build shows 11 of 2,200 so)
+want(g.get("type") == "map[int64]*Part" and 1980 <= g.get("maps", 0) <= 2000 and 195 <= g.get("nested_maps", 0) <= 200, "2,000 maps map[int64]*Part, 200 nested: %s %s %s" % (g.get("type"), g.get("maps"), g.get("nested_maps")))
+want(2175 <= g.get("entries", 0) <= 2200 and g.get("min_entries") == 1 and g.get("median_entries") == 1 and g.get("max_entries") == 2, "2,200 entries, 1 to 2 a map, median 1")
 want(g["holder"].get("kind") == "object" and g["holder"].get("type") == "Node", "the holder is a Node: %s" % g["holder"])
 want([c["text"].split(" ")[0] for c in g["holder_chain"]] == ["parts_list", "Node"], "holder chain parts_list -> Node: %s" % [c["text"] for c in g["holder_chain"]])
 want(g["holder_chain"] and g["holder_chain"][-1].get("address") == g["holder"].get("address"), "the holder chain ends at the holder")
@@ -472,7 +475,7 @@ want(g["retainer"] and g["retainer"].get("name") == "parts_list", "retainer part
 ex = g["example"]["chain_from_holder"]
 want(ex and ex[0].get("address") == g["holder"].get("address") and any(c["kind"] == "map" for c in ex), "the example chain starts at the holder and reaches a map header: %s" % [c["text"] for c in ex])
 want(g.get("rank") == 1 and g.get("retained_bytes", 0) * 10 >= a["heap"]["reachable_bytes"] * 9, "rank 1, 90%% of the heap or more")
-want("LEAK SUSPECT 1 of 1   2,000 maps map[int64]*Part" in text, "the text names the group")
+want(re.search(r"LEAK SUSPECT 1 of 1   [12],[0-9]{3} maps map\[int64\]\*Part", text), "the text names the group")
 '
 "$maproot" analyze --fail-on suspect h-groups.gcstack.gz >/dev/null 2>&1
 [ $? = 1 ] || fail "groups: --fail-on suspect counts a suspect group (exit 1)"

@@ -447,8 +447,8 @@ static int index_dump(mf_gd_dump *d, mf_error *err)
                      r.rec);
         return -1;
     }
-    qsort(d->types, d->ntypes, sizeof *d->types, cmp_type);
-    qsort(d->itabs, d->nitabs, sizeof *d->itabs, cmp_itab);
+    if (d->ntypes > 1) qsort(d->types, d->ntypes, sizeof *d->types, cmp_type);
+    if (d->nitabs > 1) qsort(d->itabs, d->nitabs, sizeof *d->itabs, cmp_itab);
     bool sorted = true;
     for (size_t i = 1; i < d->nobjects && sorted; i++)
         sorted = d->objects[i - 1].addr < d->objects[i].addr;
