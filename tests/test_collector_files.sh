@@ -28,6 +28,14 @@ sleep 0.5 # anything still writing after the end would show now
 n=0
 for p in s.[0-9]*.pb.gz; do
   g=${p%.pb.gz}.gcstack.gz
+  # (a sanitizer's allocator is not safe to fork while another thread is
+  # inside it: in such a build the forked writer may hang in malloc and be
+  # stopped, leaving the profile of its cycle alone; libmaproot(3))
+  if [ ! -f "$g" ] && [ "${MAPROOT_TEST_SANITIZE:-none}" != none ] &&
+    grep -q "cannot write snapshot: $g: .*stopped it (the file was not written)" err.txt; then
+    echo "note: $g: the writer hung in the sanitizer build's allocator and was stopped"
+    continue
+  fi
   [ -f "$g" ] || fail "$p has no snapshot of its cycle"
   [ "$(cycle_of "$p")" = "$(cycle_of "$g")" ] || fail "$p and $g are of different cycles"
   n=$((n + 1))
