@@ -1168,14 +1168,8 @@ __asm__(".text\n"
         "    call *8(%rsp)\n"
         "    movq %rax, %r14\n"
         "    call *8(%rsp)\n"
-        "    movq %rax, %r15\n"
-        "    xorl %eax, %eax\n"
-        "    leaq -16384(%rsp), %rdi\n"
-        "    movl $2048, %ecx\n"
-        "    rep stosq\n" /* zero [rsp - 16 KiB, rsp) */
-        "    xorl %edi, %edi\n"
-        "    xorl %esi, %esi\n"
-        "    xorl %edx, %edx\n"
+        "    movq %rax, %r15\n" /* the sixth: only in r15 from here on */
+        HOLD_ZERO_DEAD_STACK    /* no copy of the six below this frame */
         "    xorl %r8d, %r8d\n"
         "    xorl %r9d, %r9d\n"
         "    xorl %r10d, %r10d\n"
@@ -1274,7 +1268,8 @@ static void test_blocked_thread_keeps_its_callers_registers(void)
     CHECK_EQ_U64(blocked.made, 6);
     CHECK_EQ_U64(blocked.other, 0);
     for (int i = 0; i < 6; i++) {
-        if (blocked.owned[i] != 1) fprintf(stderr, "  %s: %d roots\n", blocked_reg_names[i], blocked.owned[i]);
+        if (blocked.owned[i] != 1)
+            fprintf(stderr, "  %s: %d roots\n", blocked_reg_names[i], blocked.owned[i]);
         CHECK_EQ_U64(blocked.owned[i], 1);
     }
 }
