@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1574,14 +1575,26 @@ static void heap_down(ranked *h, size_t n, size_t i)
 #define TIE_SCAN_MAX 4096
 
 /*
- * The entries of a map by retained size. A bounded heap keeps the `max`
- * largest (O(n log max), reading the map's retained sizes in order), so
- * asking for the few largest of a million entries is cheap. Among entries
- * of equal size at the cut (a cache's entries often are all alike), those
- * with a sampled allocation stack are preferred, so that the entries shown
- * can say where they were allocated; at most TIE_SCAN_MAX tied entries
- * are examined for that.
+ * The entries of a map by retained size, in one read of the map's figures.
+ * A bounded heap keeps the largest (O(n log max), reading the retained
+ * sizes in order), so asking for the few largest of a million entries is
+ * cheap. Among entries of equal size at the cut (a cache's entries often
+ * are all alike), those with a sampled allocation stack are preferred, so
+ * that the entries shown can say where they were allocated; at most
+ * TIE_SCAN_MAX tied entries, the first in the map's order, are examined for
+ * that. The heap keeps TIE_SCAN_MAX entries beyond the `max` asked for:
+ * ranked by size, then by the map's order, they hold every entry above the
+ * cut and at least the first TIE_SCAN_MAX + 1 tied at it (or all), so the
+ * ties need no second read of the figures, which may lie in a file.
  */
+/* Records of the per-entry figures mp_findings_top_entries has read. */
+static _Atomic uint64_t top_records_read;
+
+uint64_t mp_findings_top_reads(void)
+{
+    return atomic_load_explicit(&top_records_read, memory_order_relaxed);
+}
+
 size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f, uint32_t m,
                                uint32_t *out, size_t max)
 {
@@ -1591,7 +1604,8 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_find
     if (ne == 0) return 0;
     uint32_t first = (uint32_t)mp->first_entry;
     size_t k = ne < max ? ne : max;
-    ranked *h = malloc(k * sizeof *h);
+    size_t kk = ne - k < TIE_SCAN_MAX ? ne : k + TIE_SCAN_MAX; /* kept */
+    ranked *h = malloc(kk * sizeof *h);
     if (!h) return 0;
     mp_pack_cursor c;
     mp_pack_cursor_init(&c, &f->entry_info, first);
@@ -1599,72 +1613,63 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_find
     size_t got = 0;
     for (size_t i = 0; i < ne && mp_pack_next(&c, info); i++) {
         ranked r = {info[0], first + (uint32_t)i};
-        if (i < k) {
+        if (i < kk) {
             h[i] = r;
-            if (i + 1 == k && k < ne)
-                for (size_t j = k / 2; j-- > 0;) heap_down(h, k, j);
+            if (i + 1 == kk && kk < ne)
+                for (size_t j = kk / 2; j-- > 0;) heap_down(h, kk, j);
         } else if (ranks_after(h[0], r)) {
             h[0] = r;
-            heap_down(h, k, 0);
+            heap_down(h, kk, 0);
         }
         got = i + 1;
     }
     mp_pack_cursor_free(&c);
-    if (got < k) k = got; /* (a store that could not be read back) */
-    if (k > 1) qsort(h, k, sizeof *h, cmp_ranked);
+    atomic_fetch_add_explicit(&top_records_read, got, memory_order_relaxed);
+    if (got < kk) kk = got; /* (a store that could not be read back) */
+    if (kk < k) k = kk;
+    if (kk > 1) qsort(h, kk, sizeof *h, cmp_ranked);
     for (size_t i = 0; i < k; i++) out[i] = h[i].e;
     if (k == 0) {
         free(h);
         return 0;
     }
 
-    /* the tie at the cut: out[t0 .. k) all have the cut's size */
+    /* the tie at the cut: out[t0 .. k) all have the cut's size; the tied
+     * entries in the map's order are h[t0 ..) while the size holds */
     uint64_t cut = h[k - 1].ret;
     size_t t0 = k - 1;
     while (t0 > 0 && h[t0 - 1].ret == cut) t0--;
-    free(h);
-    size_t slots = k - t0, nfound = 0, scanned = 0;
-    if (slots > TIE_SCAN_MAX) return k;
-    uint32_t *found = malloc(slots * sizeof *found);
-    uint32_t *tied = malloc(TIE_SCAN_MAX * sizeof *tied);
-    if (!found || !tied) {
-        free(found);
-        free(tied);
+    size_t slots = k - t0, nfound = 0, ntied = 0;
+    uint32_t *found = slots <= TIE_SCAN_MAX ? malloc(slots * sizeof *found) : NULL;
+    if (!found) {
+        free(h);
         return k;
     }
-    /* the tied entries, in the map's order: sampled ones first */
-    size_t ntied = 0;
-    mp_pack_cursor_init(&c, &f->entry_info, first);
+    /* only the tied entries are read whole: the entry cursor jumps to
+     * each (a tie at the cut is often one entry in a million) */
     mp_entry_cursor ec;
     mp_entry_cursor_init(&ec, g, first);
     mp_entry en;
-    /* only the tied entries are read whole: the entry cursor jumps to
-     * each (a tie at the cut is often one entry in a million) */
-    for (size_t i = 0; i < ne && scanned < TIE_SCAN_MAX; i++) {
-        if (!mp_pack_next(&c, info)) break;
-        if (info[0] != cut) continue;
-        if (!mp_entry_cursor_skip(&ec, first + i) || !mp_entry_next(&ec, &en)) break;
-        scanned++;
-        tied[ntied++] = first + (uint32_t)i;
-        if (nfound < slots && mp_entry_stack_of(g, d, &en) != MP_NONE)
-            found[nfound++] = first + (uint32_t)i;
+    for (size_t i = t0; i < kk && ntied < TIE_SCAN_MAX && h[i].ret == cut; i++) {
+        if (!mp_entry_cursor_skip(&ec, h[i].e) || !mp_entry_next(&ec, &en)) break;
+        ntied++;
+        if (nfound < slots && mp_entry_stack_of(g, d, &en) != MP_NONE) found[nfound++] = h[i].e;
     }
-    mp_pack_cursor_free(&c);
     mp_entry_cursor_free(&ec);
     if (nfound) {
         size_t j = t0;
         for (size_t i = 0; i < nfound; i++) out[j++] = found[i];
         /* then the first unsampled tied entries, in the map's order */
         size_t q = 0; /* found is in the map's order too */
-        for (size_t i = 0; i < ntied && j < k; i++) {
-            if (q < nfound && found[q] == tied[i])
+        for (size_t i = t0; i < t0 + ntied && j < k; i++) {
+            if (q < nfound && found[q] == h[i].e)
                 q++;
             else
-                out[j++] = tied[i];
+                out[j++] = h[i].e;
         }
     }
     free(found);
-    free(tied);
+    free(h);
     return k;
 }
 

@@ -245,9 +245,13 @@ void mp_findings_rerank(mp_findings *f);
  * the map's order, except that at the cut, entries with a sampled
  * allocation stack come first among the first 4096 tied ones); writes up
  * to max entry indices (into g->entries) and returns how many were
- * written. O(n log max). */
+ * written. One read of the map's figures (f->entry_info, perhaps in a
+ * file); O(n log (max + 4096)). */
 size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f, uint32_t m,
                                uint32_t *out, size_t max);
+/* How many per-entry records mp_findings_top_entries has read, all calls of
+ * the process together (a statistic the tests check; any thread). */
+uint64_t mp_findings_top_reads(void);
 
 /* The allocation stack that tells where entry e (index into g->entries)
  * was made: its value's, else its key's, else that of an object the value
