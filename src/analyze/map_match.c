@@ -69,11 +69,11 @@ static void way_step(const mp_graph *g, const mp_paths *p, uint32_t par, uint32_
         snprintf(part, size, "%.100s+%" PRIu32, mp_graph_type_name(g, par), off);
 }
 
-void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, size_t size)
+/* The way to object o on its path (see mp_map_way) into buf. */
+static void obj_way(const mp_graph *g, const mp_paths *p, uint32_t o, char *buf, size_t size)
 {
     assert(size > 0);
     buf[0] = 0;
-    uint32_t o = g->maps[m].header;
     if (o == MP_NONE || o >= g->nobjects) return;
     size_t len = 0, step = 0;
     /* bounded by the object count: a corrupt parent array cannot loop */
@@ -94,6 +94,11 @@ void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, siz
         len += n;
         if (step == WAY_STEPS) break;
     }
+}
+
+void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, size_t size)
+{
+    obj_way(g, p, g->maps[m].header, buf, size);
 }
 
 /* Orders of indices into an identity array (qsort_r's context). */
@@ -142,6 +147,18 @@ static void frame_of(const mp_graph *g, uint32_t r, mp_map_ident *v)
         v->frame_base = x->slot - x->frame_offset;
 }
 
+/* The ordinals of v[0..n) (see map_match.h): runs of equal type and
+ * holder, by address (ix: n indices, reordered). */
+static void set_ordinals(mp_map_ident *v, size_t n, uint32_t *ix)
+{
+    sort_indices(ix, n, v, cmp_identity);
+    for (size_t i = 0; i < n; i++) {
+        const mp_map_ident *p = i ? &v[ix[i - 1]] : NULL, *c = &v[ix[i]];
+        bool same = p && strcmp(p->type, c->type) == 0 && strcmp(p->holder, c->holder) == 0;
+        v[ix[i]].ordinal = same ? p->ordinal + 1 : 0;
+    }
+}
+
 mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findings *f)
 {
     size_t n = g->nmaps;
@@ -163,13 +180,38 @@ mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findi
         if (!v[i].type || !v[i].holder || !v[i].way) goto oom;
         ix[i] = (uint32_t)i;
     }
-    /* ordinals: runs of equal type and holder, by address */
-    sort_indices(ix, n, v, cmp_identity);
+    set_ordinals(v, n, ix);
+    free(ix);
+    return v;
+oom:
+    free(ix);
+    mp_map_idents_free(v, n);
+    return NULL;
+}
+
+mp_map_ident *mp_group_idents(const mp_graph *g, const mp_paths *p, const mp_groups *gr)
+{
+    size_t n = gr->n;
+    mp_map_ident *v = calloc(n ? n : 1, sizeof *v);
+    uint32_t *ix = malloc((n ? n : 1) * sizeof *ix);
+    if (!v || !ix) goto oom;
     for (size_t i = 0; i < n; i++) {
-        const mp_map_ident *p = i ? &v[ix[i - 1]] : NULL, *c = &v[ix[i]];
-        bool same = p && strcmp(p->type, c->type) == 0 && strcmp(p->holder, c->holder) == 0;
-        v[ix[i]].ordinal = same ? p->ordinal + 1 : 0;
+        const mp_group *gp = &gr->groups[i];
+        bool obj = gp->holder < g->nobjects;
+        uint32_t r = obj ? p->root[gp->holder] : gp->holder - (uint32_t)g->nobjects;
+        char holder[512], way[1024] = "";
+        const char *t = mp_str(g, g->maps[gp->type_map].type_name);
+        mp_root_holder(g, r, holder, sizeof holder);
+        if (obj) obj_way(g, p, gp->holder, way, sizeof way);
+        v[i].address = obj ? mp_obj_addr(g, gp->holder) : 0;
+        frame_of(g, r, &v[i]);
+        v[i].type = strdup(*t ? t : "map");
+        v[i].holder = strdup(holder);
+        v[i].way = strdup(way);
+        if (!v[i].type || !v[i].holder || !v[i].way) goto oom;
+        ix[i] = (uint32_t)i;
     }
+    set_ordinals(v, n, ix);
     free(ix);
     return v;
 oom:
@@ -260,13 +302,14 @@ static bool same_map(const mp_map_ident *x, const mp_map_ident *y)
     return !x->hash0_known || !y->hash0_known || x->hash0 == y->hash0;
 }
 
-int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
-                 int32_t *b_to_a)
+/* mp_map_match, and mp_group_match without the matching by address. */
+static int match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
+                 bool by_address, int32_t *b_to_a)
 {
     for (size_t i = 0; i < nb; i++) b_to_a[i] = -1;
     bool *used = calloc(na ? na : 1, sizeof *used);
     if (!used) return -1;
-    if (same_run) {
+    if (same_run && by_address) {
         uint32_t *la = malloc((na ? na : 1) * sizeof *la), *lb = malloc((nb ? nb : 1) * sizeof *lb);
         if (!la || !lb) {
             free(la);
@@ -300,4 +343,16 @@ int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t
     if (!rc) rc = match_by_identity(a, na, b, nb, false, same_run, used, b_to_a);
     free(used);
     return rc;
+}
+
+int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
+                 int32_t *b_to_a)
+{
+    return match(a, na, b, nb, same_run, true, b_to_a);
+}
+
+int mp_group_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
+                   bool same_run, int32_t *b_to_a)
+{
+    return match(a, na, b, nb, same_run, false, b_to_a);
 }
