@@ -670,7 +670,9 @@ typedef struct base_list {
 
 static int parse_base_list(const vctx *v, json_t *arr, const base_list *l, mp_gate_baseline *b)
 {
-    bool ways = (l->kind == MP_BASE_MAP || l->kind == MP_BASE_GROUP) && b->version >= 2;
+    /* groups came with ways: a baseline of version 1 rewritten by hand
+     * keeps them */
+    bool ways = (l->kind == MP_BASE_MAP && b->version >= 2) || l->kind == MP_BASE_GROUP;
     if (!json_is_array(arr)) return bad(v, l->key, "must be an array, not %s", kind_of(arr));
     size_t i;
     json_t *e;
