@@ -181,38 +181,44 @@ static void print_keys(FILE *out, const mp_gate_map *m)
     fprintf(out, "%s (%s in all)\n", m->keys_added > m->nadded ? ", ..." : "", c1);
 }
 
+enum { FIG_MAPS, FIG_ENTRIES, FIG_RETAINED };
+
+static int64_t figure(const mp_gate_point *q, int which)
+{
+    return which == FIG_MAPS      ? (int64_t)q->maps
+           : which == FIG_ENTRIES ? (int64_t)q->entries
+                                  : (int64_t)q->retained;
+}
+
+/* The change of one figure of m's points in each interval from point
+ * `from` on, then what it is. */
+static void print_deltas(FILE *out, const mp_gate_map *m, size_t from, int which, const char *what)
+{
+    if (from) fputs(" ...", out);
+    for (size_t i = from + 1; i < m->npoints; i++) {
+        char c1[64];
+        int64_t d = figure(&m->points[i], which) - figure(&m->points[i - 1], which);
+        if (which == FIG_RETAINED)
+            fmt_bytes(c1, sizeof c1, d, true);
+        else
+            fmt_signed_count(c1, sizeof c1, d);
+        fprintf(out, " %s", c1);
+    }
+    fputs(what, out);
+}
+
 /* The growth of a map snapshot by snapshot: entries and retained per
  * interval, at most the last 12 (and a group's maps). */
 static void print_intervals(FILE *out, const mp_gate *gt, const mp_gate_map *m)
 {
     if (m->npoints < 2) return;
     size_t from = m->npoints > 13 ? m->npoints - 13 : 0;
-    char c1[40], b1[64];
     fputs("  growth  ", out);
-    if (m->group) {
-        if (from) fputs(" ...", out);
-        for (size_t i = from + 1; i < m->npoints; i++) {
-            fmt_signed_count(c1, sizeof c1,
-                             (int64_t)m->points[i].maps - (int64_t)m->points[i - 1].maps);
-            fprintf(out, " %s", c1);
-        }
-        fputs(" maps per interval\n          ", out);
-    }
-    if (from) fputs(" ...", out);
-    for (size_t i = from + 1; i < m->npoints; i++) {
-        fmt_signed_count(c1, sizeof c1,
-                         (int64_t)m->points[i].entries - (int64_t)m->points[i - 1].entries);
-        fprintf(out, " %s", c1);
-    }
-    fputs(" entries per interval\n          ", out);
-    if (from) fputs(" ...", out);
-    for (size_t i = from + 1; i < m->npoints; i++) {
-        fmt_bytes(b1, sizeof b1,
-                  (int64_t)m->points[i].retained - (int64_t)m->points[i - 1].retained, true);
-        fprintf(out, " %s", b1);
-    }
-    fprintf(out, " retained (GC cycles %" PRIu32 " to %" PRIu32 ")\n",
-            gt->snaps[m->points[from].snap].cycle, gt->snaps[m->points[m->npoints - 1].snap].cycle);
+    if (m->group) print_deltas(out, m, from, FIG_MAPS, " maps per interval\n          ");
+    print_deltas(out, m, from, FIG_ENTRIES, " entries per interval\n          ");
+    print_deltas(out, m, from, FIG_RETAINED, " retained");
+    fprintf(out, " (GC cycles %" PRIu32 " to %" PRIu32 ")\n", gt->snaps[m->points[from].snap].cycle,
+            gt->snaps[m->points[m->npoints - 1].snap].cycle);
 }
 
 /* One violation (or a suppressed or baselined check) as text. */

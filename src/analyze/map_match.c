@@ -148,76 +148,71 @@ static void frame_of(const mp_graph *g, uint32_t r, mp_map_ident *v)
 }
 
 /* The ordinals of v[0..n) (see map_match.h): runs of equal type and
- * holder, by address (ix: n indices, reordered). */
-static void set_ordinals(mp_map_ident *v, size_t n, uint32_t *ix)
+ * holder, by address. Returns v, or frees it and returns NULL when !ok
+ * (its making ran out of memory) or when out of memory now. */
+static mp_map_ident *set_ordinals(mp_map_ident *v, size_t n, bool ok)
 {
+    uint32_t *ix = ok ? malloc((n ? n : 1) * sizeof *ix) : NULL;
+    if (!ix) {
+        mp_map_idents_free(v, n);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) ix[i] = (uint32_t)i;
     sort_indices(ix, n, v, cmp_identity);
     for (size_t i = 0; i < n; i++) {
         const mp_map_ident *p = i ? &v[ix[i - 1]] : NULL, *c = &v[ix[i]];
         bool same = p && strcmp(p->type, c->type) == 0 && strcmp(p->holder, c->holder) == 0;
         v[ix[i]].ordinal = same ? p->ordinal + 1 : 0;
     }
+    free(ix);
+    return v;
+}
+
+/* The texts of identity v, copied ("map" for a type without a name);
+ * false when out of memory. */
+static bool set_texts(mp_map_ident *v, const char *type, const char *holder, const char *way)
+{
+    v->type = strdup(*type ? type : "map");
+    v->holder = strdup(holder);
+    v->way = strdup(way);
+    return v->type && v->holder && v->way;
 }
 
 mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findings *f)
 {
     size_t n = g->nmaps;
     mp_map_ident *v = calloc(n ? n : 1, sizeof *v);
-    uint32_t *ix = malloc((n ? n : 1) * sizeof *ix);
-    if (!v || !ix) goto oom;
-    for (size_t i = 0; i < n; i++) {
+    bool ok = v != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
         char holder[512], way[1024];
-        const char *t = mp_str(g, g->maps[i].type_name);
         mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
         mp_map_way(g, p, (uint32_t)i, way, sizeof way);
         v[i].address = g->maps[i].address;
         v[i].hash0 = g->maps[i].hash0;
         v[i].hash0_known = g->maps[i].hash0_known;
         frame_of(g, f->maps[i].path_root, &v[i]);
-        v[i].type = strdup(*t ? t : "map");
-        v[i].holder = strdup(holder);
-        v[i].way = strdup(way);
-        if (!v[i].type || !v[i].holder || !v[i].way) goto oom;
-        ix[i] = (uint32_t)i;
+        ok = set_texts(&v[i], mp_str(g, g->maps[i].type_name), holder, way);
     }
-    set_ordinals(v, n, ix);
-    free(ix);
-    return v;
-oom:
-    free(ix);
-    mp_map_idents_free(v, n);
-    return NULL;
+    return v ? set_ordinals(v, n, ok) : NULL;
 }
 
 mp_map_ident *mp_group_idents(const mp_graph *g, const mp_paths *p, const mp_groups *gr)
 {
     size_t n = gr->n;
     mp_map_ident *v = calloc(n ? n : 1, sizeof *v);
-    uint32_t *ix = malloc((n ? n : 1) * sizeof *ix);
-    if (!v || !ix) goto oom;
-    for (size_t i = 0; i < n; i++) {
+    bool ok = v != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
         const mp_group *gp = &gr->groups[i];
         bool obj = gp->holder < g->nobjects;
         uint32_t r = obj ? p->root[gp->holder] : gp->holder - (uint32_t)g->nobjects;
         char holder[512], way[1024] = "";
-        const char *t = mp_str(g, g->maps[gp->type_map].type_name);
         mp_root_holder(g, r, holder, sizeof holder);
         if (obj) obj_way(g, p, gp->holder, way, sizeof way);
         v[i].address = obj ? mp_obj_addr(g, gp->holder) : 0;
         frame_of(g, r, &v[i]);
-        v[i].type = strdup(*t ? t : "map");
-        v[i].holder = strdup(holder);
-        v[i].way = strdup(way);
-        if (!v[i].type || !v[i].holder || !v[i].way) goto oom;
-        ix[i] = (uint32_t)i;
+        ok = set_texts(&v[i], mp_str(g, g->maps[gp->type_map].type_name), holder, way);
     }
-    set_ordinals(v, n, ix);
-    free(ix);
-    return v;
-oom:
-    free(ix);
-    mp_map_idents_free(v, n);
-    return NULL;
+    return v ? set_ordinals(v, n, ok) : NULL;
 }
 
 bool mp_same_run(const mp_graph *a, const mp_graph *b)

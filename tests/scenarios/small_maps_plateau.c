@@ -62,13 +62,5 @@ static void truths(const char *snapshot)
 
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    for (int s = 0; s < STEPS; s++) {
-        char name[8];
-        snprintf(name, sizeof name, "s%d", s);
-        SC_CLEAN(step(s));
-        SC_SNAPSHOT(name);
-        SC_TRUTHS(truths, name);
-    }
-    return 0;
+    return sc_series_main(argc, argv, STEPS, step, truths);
 }

@@ -63,16 +63,9 @@ static void truths(const char *snapshot)
 
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    for (int s = 0; s < STEPS; s++) {
-        char name[8];
-        snprintf(name, sizeof name, "s%d", s);
-        SC_CLEAN(step(s));
-        SC_SNAPSHOT(name);
-        SC_TRUTHS(truths, name);
-    }
+    int rc = sc_series_main(argc, argv, STEPS, step, truths);
     size_t n = 0;
     for (Session *x = sessions; x; x = x->next) n++;
     if (n != MAX) sc_fail("the list has the wrong length");
-    return 0;
+    return rc;
 }
