@@ -568,6 +568,11 @@ expect_rc grp_text 1
 grep -q '^LEAK  1,600 maps map\[int64\]\*Blob  root global sessions' grp_text.out || fail "group text: $(head -20 grp_text.out)"
 grep -q '^  maps     200 -> 1,600 of one type under one holder (+1,400)$' grp_text.out || fail "group text maps: $(head -20 grp_text.out)"
 grep -q '^  holder   sessions -> ' grp_text.out || fail "group text holder: $(head -20 grp_text.out)"
+gate grp_gh --github grp/gate_heaps.00*.gcstack.gz
+expect_rc grp_gh 1
+[ "$(grep -c '^::error ' grp_gh.out)" -eq 1 ] &&
+  grep -q '^::error file=[^,]*gate_heaps\.c,line=[0-9]*,title=maproot gate%3A growth maps map\[int64\]\*Blob in global sessions::' grp_gh.out ||
+  fail "GitHub annotation of the group: $(grep '^::' grp_gh.out | head -3)"
 gate grp_base --write-baseline grp.base.json grp/gate_heaps.00*.gcstack.gz
 expect_rc grp_base 1
 python3 -c "import json,sys; b=json.load(open('grp.base.json')); sys.exit(0 if [(g['type'], g['holder'], g['entries']) for g in b['groups']] == [('map[int64]*Blob', 'global sessions', 3200)] else 1)" ||
