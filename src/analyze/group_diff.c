@@ -22,7 +22,8 @@ static void compare(mp_group_diff *d, uint64_t significant)
                  (uint64_t)d->retained_delta >= significant;
 }
 
-/* Growing first, then by retained growth, then by entries' growth. */
+/* Growing first, then by retained growth, then by entries' growth, then
+ * in the order made (the same bytes for the same inputs). */
 static int cmp_diff(const void *x, const void *y)
 {
     const mp_group_diff *a = x, *b = y;
@@ -30,7 +31,7 @@ static int cmp_diff(const void *x, const void *y)
     if (a->retained_delta != b->retained_delta)
         return a->retained_delta > b->retained_delta ? -1 : 1;
     if (a->entries_delta != b->entries_delta) return a->entries_delta > b->entries_delta ? -1 : 1;
-    return 0;
+    return a->order < b->order ? -1 : a->order > b->order;
 }
 
 int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B,
@@ -48,7 +49,8 @@ int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B
         mp_group_match(ia, na, ib, nb, mp_same_run(A->g, B->g), b_to_a))
         goto out;
     for (size_t i = 0; i < nb; i++) {
-        mp_group_diff *d = &out->v[out->n++];
+        mp_group_diff *d = &out->v[out->n];
+        d->order = out->n++;
         d->in_after = true;
         d->after = B->gr.groups[i];
         if (b_to_a[i] >= 0) {
@@ -66,7 +68,8 @@ int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B
     }
     for (size_t j = 0; j < na; j++)
         if (!used[j]) {
-            mp_group_diff *d = &out->v[out->n++];
+            mp_group_diff *d = &out->v[out->n];
+            d->order = out->n++;
             d->in_before = true;
             d->before = A->gr.groups[j];
             compare(d, B->f.significant);

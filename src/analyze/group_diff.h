@@ -37,6 +37,7 @@ typedef struct mp_group_diff {
     mp_group before, after; /* copies: the group in A, in B (when in it) */
     int64_t maps_delta, entries_delta, retained_delta;
     bool growing;
+    size_t order; /* B's groups in their order, then A's gone ones: the last tie-break */
 } mp_group_diff;
 
 typedef struct mp_group_diffs {
