@@ -146,6 +146,7 @@ typedef struct mp_map_report {
 
 typedef struct mp_findings_options {
     double large_share_pct; /* default 10 */
+    bool all_groups;        /* every group of maps (groups.h), not only those that could pass */
 } mp_findings_options;
 
 /* A suspect map inside another map's bytes (see above): through a table

@@ -21,8 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-#define CHAIN_MAX MP_CHAIN_STEPS /* steps of a chain shown: a longer one shows its ends */
-
 static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max);
 static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
 
@@ -81,7 +79,7 @@ int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
     }
     if (mp_findings_compute(g, &out->p, &out->d, opt, &out->f, err)) goto fail;
     mp_timing_mark("findings");
-    if (mp_groups_compute(g, &out->d, &out->f, &out->gr, err)) goto fail;
+    if (mp_groups_compute(g, &out->d, &out->f, opt && opt->all_groups, &out->gr, err)) goto fail;
     mp_timing_mark("groups");
     out->analyze_seconds = now_s() - t0;
     return 0;
@@ -618,8 +616,8 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     mp_root_text(g, main_root, rt, sizeof rt);
     fprintf(out, "  root     %s\n", rt);
     print_other_holders(out, a, r, main_root);
-    mp_step s[CHAIN_MAX];
-    print_chain_line(out, g, "chain", s, map_chain(a, r->map, s, CHAIN_MAX));
+    mp_step s[MP_CHAIN_STEPS];
+    print_chain_line(out, g, "chain", s, map_chain(a, r->map, s, MP_CHAIN_STEPS));
     fmt_count(c1, sizeof c1, m->nmain);
     fmt_count(c2, sizeof c2, m->noverflow_walked);
     fmt_bytes(b1, sizeof b1, m->table_bytes);
@@ -653,11 +651,12 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
             if (o && o->all_entries) {
                 /* with --all each entry's chain as well */
                 for (size_t i = 0; i < got; i++) {
-                    size_t cn = entry_chain(a, ix[i], s, CHAIN_MAX);
+                    size_t cn = entry_chain(a, ix[i], s, MP_CHAIN_STEPS);
                     if (!cn) continue;
                     char kb[32];
                     fprintf(out, "    chain %s: ", key_text(g, ix[i], kb, sizeof kb));
-                    print_chain_text(out, g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, "      ");
+                    print_chain_text(out, g, s, cn < MP_CHAIN_STEPS ? cn : MP_CHAIN_STEPS,
+                                     "      ");
                 }
             }
             free(ix);
@@ -857,7 +856,7 @@ static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
     bool shared;
     uint64_t ret = mp_findings_entry(&a->f, ei, &shared);
     char kb[32];
-    mp_step s[CHAIN_MAX];
+    mp_step s[MP_CHAIN_STEPS];
     json_t *je = json_object();
     int bad = mp_json_set_key(je, mp_entry_key(g, e, kb, sizeof kb)) |
               mp_json_set_text(je, "value_type", entry_value_type(g, e)) |
@@ -868,8 +867,8 @@ static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
               put(je, "overflow", json_integer(e->overflow)) |
               put(je, "slot", json_integer(e->slot)) |
               put(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, &a->d, ei))));
-    size_t cn = entry_chain(a, ei, s, CHAIN_MAX);
-    if (cn > CHAIN_MAX) cn = CHAIN_MAX;
+    size_t cn = entry_chain(a, ei, s, MP_CHAIN_STEPS);
+    if (cn > MP_CHAIN_STEPS) cn = MP_CHAIN_STEPS;
     bad |= put(je, "chain", chain_json(g, s, cn)) | mp_chain_length_json(je, s, cn);
     if (bad) {
         json_decref(je);
@@ -940,8 +939,8 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
         bad |= json_array_append_new(roots, root_json(g, r->roots[i]));
     bad |= put(j, "roots", roots) | put(j, "nroots", json_integer(r->nroots));
-    mp_step s[CHAIN_MAX];
-    size_t n = map_chain(a, r->map, s, CHAIN_MAX);
+    mp_step s[MP_CHAIN_STEPS];
+    size_t n = map_chain(a, r->map, s, MP_CHAIN_STEPS);
     bad |= put(j, "chain", chain_json(g, s, n)) | mp_chain_length_json(j, s, n);
     json_t *sites = json_array();
     for (uint32_t i = 0; i < r->nsites; i++) {
@@ -1263,7 +1262,7 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
     }
     uint8_t *seen = calloc(g->nroots + g->nobjects + g->nentries + g->nmaps + 1, 1);
     dot_ids indexed = {0};
-    mp_step s[CHAIN_MAX];
+    mp_step s[MP_CHAIN_STEPS];
     size_t chain = 0;
     for (size_t i = 0; i < nd && seen; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
@@ -1279,13 +1278,14 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
         uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
         size_t got = ix ? mp_findings_top_entries(g, &a->d, &a->f, r->map, ix, k) : 0;
         if (!got) {
-            size_t hn = map_chain(a, r->map, s, CHAIN_MAX);
+            size_t hn = map_chain(a, r->map, s, MP_CHAIN_STEPS);
             dot_chain(out, a, s, hn, chain++, seen, &indexed);
         }
         uint64_t shown = 0;
         for (size_t c = 0; c < got; c++) {
-            size_t cn = entry_chain(a, ix[c], s, CHAIN_MAX);
-            dot_chain(out, a, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, chain++, seen, &indexed);
+            size_t cn = entry_chain(a, ix[c], s, MP_CHAIN_STEPS);
+            dot_chain(out, a, s, cn < MP_CHAIN_STEPS ? cn : MP_CHAIN_STEPS, chain++, seen,
+                      &indexed);
             shown += entry_bytes(a, ix[c]);
         }
         /* the other holders of the header itself: each one node, with an
@@ -1483,7 +1483,7 @@ static int add_chain_sample(mf_pprof_writer *w, locs *L, const mp_graph *g, cons
                             size_t n, const char *entries, const char *leaf, int64_t count,
                             int64_t bytes, const mf_pw_label *labels, size_t nl)
 {
-    uint64_t ids[CHAIN_MAX + 2];
+    uint64_t ids[MP_CHAIN_STEPS + 2];
     size_t k = 0, last_map = 0;
     for (size_t i = 0; i < n; i++)
         if (s[i].kind == MP_STEP_MAP) last_map = i;
@@ -1521,13 +1521,13 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
     snprintf(comment, sizeof comment, "maproot retention profile of %s (GC cycle %u)", a->file,
              g->info.gc_cycle);
     mf_pw_add_comment(w, comment);
-    mp_step s[CHAIN_MAX + 1];
+    mp_step s[MP_CHAIN_STEPS + 1];
     for (size_t i = 0; i < g->nmaps; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
         const mp_map *m = &g->maps[r->map];
         if (m->header == MP_NONE || a->d.idom[m->header] == MP_NONE) continue;
-        size_t hn = header_chain(a, r->map, s, CHAIN_MAX);
-        if (hn > CHAIN_MAX) hn = CHAIN_MAX;
+        size_t hn = header_chain(a, r->map, s, MP_CHAIN_STEPS);
+        if (hn > MP_CHAIN_STEPS) hn = MP_CHAIN_STEPS;
         const char *mt = map_type(g, r->map);
         mf_pw_label ml[1] = {{"map", mt, 0, NULL}};
         /* the table itself, and what the header dominates beyond entries */
@@ -1556,8 +1556,8 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
             mp_graph_entry(g, ix[j], &en);
             uint64_t ret = mp_findings_entry(&a->f, ix[j], NULL);
             char kb[32];
-            size_t n = entry_chain(a, ix[j], s, CHAIN_MAX);
-            if (n > CHAIN_MAX) n = CHAIN_MAX;
+            size_t n = entry_chain(a, ix[j], s, MP_CHAIN_STEPS);
+            if (n > MP_CHAIN_STEPS) n = MP_CHAIN_STEPS;
             char key[256];
             const char *kt = mp_entry_key(g, e, kb, sizeof kb);
             key_label(kt, key, sizeof key);
@@ -1581,8 +1581,8 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
             fmt_count(c1, sizeof c1, m->nentries - got);
             snprintf(fold, sizeof fold, "(%s %sentr%s)", c1, got ? "other " : "",
                      m->nentries - got == 1 ? "y" : "ies");
-            hn = header_chain(a, r->map, s, CHAIN_MAX);
-            if (hn > CHAIN_MAX) hn = CHAIN_MAX;
+            hn = header_chain(a, r->map, s, MP_CHAIN_STEPS);
+            if (hn > MP_CHAIN_STEPS) hn = MP_CHAIN_STEPS;
             if (add_chain_sample(w, &L, g, s, hn, entries, fold, (int64_t)(m->nentries - got),
                                  (int64_t)left, ml, 1))
                 goto out;

@@ -4,6 +4,7 @@
  */
 #include "cli/cmd_snapshot.h"
 
+#include "analyze/group_diff.h"
 #include "analyze/group_report.h"
 #include "analyze/json_text.h"
 #include "analyze/map_match.h"
@@ -305,7 +306,8 @@ static int put(json_t *obj, const char *field, json_t *v)
 /* The comparison for scripts (maproot-diff(1), SNAPSHOT DIFF JSON); NULL
  * when out of memory. */
 static json_t *diff_json(const char *before, const mp_snapshot_analysis *A, const char *after,
-                         const mp_snapshot_analysis *B, const map_diff *diffs, size_t nd)
+                         const mp_snapshot_analysis *B, const map_diff *diffs, size_t nd,
+                         const mp_group_diffs *gd)
 {
     json_t *root = mp_json_report("snapshot_diff");
     int bad = !root;
@@ -350,7 +352,7 @@ static json_t *diff_json(const char *before, const mp_snapshot_analysis *A, cons
         }
         bad |= put(j, "new_keys", nk) | json_array_append_new(arr, j);
     }
-    bad |= put(root, "maps", arr);
+    bad |= put(root, "maps", arr) | put(root, "groups", mp_group_diff_json(A, B, gd));
     if (bad) {
         json_decref(root);
         return NULL;
@@ -366,11 +368,13 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     mf_error err;
     memset(&A, 0, sizeof A);
     memset(&B, 0, sizeof B);
-    if (mp_snapshot_analyze_graph(ga, NULL, &A, &err)) {
+    /* every group of maps: one is followed from when it is small */
+    const mp_findings_options fo = {.all_groups = true};
+    if (mp_snapshot_analyze_graph(ga, &fo, &A, &err)) {
         mp_graph_free(gb);
         return cli_fail("%s", err.msg);
     }
-    if (mp_snapshot_analyze_graph(gb, NULL, &B, &err)) {
+    if (mp_snapshot_analyze_graph(gb, &fo, &B, &err)) {
         mp_snapshot_analysis_free(&A);
         return cli_fail("%s", err.msg);
     }
@@ -388,6 +392,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     int32_t *b_to_a = malloc((nb + 1) * sizeof *b_to_a);
     bool *used = calloc(na + 1, sizeof *used);
     map_diff *diffs = calloc(na + nb + 1, sizeof *diffs);
+    mp_group_diffs gd = {0};
     int status = CLI_EXIT_BAD;
     if (!ids_a || !ids_b || !b_to_a || !used || !diffs ||
         mp_map_match(ids_a, na, ids_b, nb, mp_same_run(A.g, B.g), b_to_a)) {
@@ -417,13 +422,17 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
         if (diffs[i].count_delta > 0 && diffs[i].retained_delta > 0) r->evidence |= MP_EV_GROWING;
     }
     mp_findings_rerank(&B.f);
+    if (mp_group_diff_compute(&A, &B, &gd, &err)) {
+        cli_fail("%s", err.msg);
+        goto out;
+    }
 
     char b1[64], b2[64], b3[64];
     int64_t heap_delta = (int64_t)B.f.heap_bytes - (int64_t)A.f.heap_bytes;
     FILE *out = cli_output_open(&co, o->output);
     if (!out) goto out;
     if (strcmp(fmt, "json") == 0) {
-        json_t *root = diff_json(before, &A, after, &B, diffs, nd);
+        json_t *root = diff_json(before, &A, after, &B, diffs, nd, &gd);
         if (!root || json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
             /* a write error is reported once, when the output is closed */
             if (!cli_output_failed(&co))
@@ -477,15 +486,20 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             }
         }
         fprintf(out, "\n");
+        mp_group_diff_print_text(out, &A, &B, &gd);
     }
     status = cli_output_close(&co, CLI_EXIT_OK);
     if (status == CLI_EXIT_OK && o->fail_on) {
         size_t grew = 0;
         for (size_t i = 0; i < nd; i++)
             grew += diffs[i].count_delta > 0 && diffs[i].retained_delta > 0;
-        if ((o->fail_on & CLI_FAIL_GROWTH) && grew)
-            status =
-                cli_found("diff", "%zu map%s grew (--fail-on growth)", grew, grew == 1 ? "" : "s");
+        char maps[64] = "", groups[64] = "";
+        if (grew) snprintf(maps, sizeof maps, "%zu map%s", grew, grew == 1 ? "" : "s");
+        if (gd.growing)
+            snprintf(groups, sizeof groups, "%s%zu group%s of maps", grew ? " and " : "",
+                     gd.growing, gd.growing == 1 ? "" : "s");
+        if ((o->fail_on & CLI_FAIL_GROWTH) && grew + gd.growing)
+            status = cli_found("diff", "%s%s grew (--fail-on growth)", maps, groups);
         else if ((o->fail_on & CLI_FAIL_SUSPECT) && mp_report_nsuspects(&B))
             status =
                 cli_found("diff", "%zu leak suspect%s in %s (--fail-on suspect)",
@@ -497,6 +511,7 @@ out:
     free(b_to_a);
     free(used);
     free(diffs);
+    mp_group_diffs_free(&gd);
     cli_report_done();
     cli_index_save(A.g, &A.p, &A.d, &A.f);
     cli_index_save(B.g, &B.p, &B.d, &B.f);

@@ -27,7 +27,9 @@ CHECK:
    "map": "label",                      a map of the program's truth lines
                                         (found by its header address); in a
                                         diff: "map_type" (and "map_root" regex,
-                                        "map_count_after" its entries after)
+                                        "map_count_after" its entries after),
+                                        or "group_type" (and "group_root" regex)
+                                        for a group of maps of the diff
    "expect": {...},                     see EXPECTATIONS below
    "pending": "the fix it waits for"}   optional
 
@@ -102,6 +104,10 @@ in the same snapshot), "truth:SNAPSHOT.LABEL.FIELD"
     new_keys_match: regex               every new key shown matches it (whole; the key
                                         as data: "new-7", not its display "\"new-7\"")
     new_keys_count: n
+  about a group of maps of a diff ("group_type"):
+    status, maps_before, maps_after, entries_before, entries_after,
+    retained_before_bytes, retained_after_bytes, retained_delta_bytes,
+    growing, suspect: as for a map of a diff
 A GATE CHECK judges snapshots with the real `maproot gate --format json`:
   {"id": ..., "gate": ["s0", "s1", ...],   the snapshots, in any order
    "write_baseline": "NAME",              optional: also record DIR/NAME.baseline.json
@@ -113,15 +119,20 @@ A GATE CHECK judges snapshots with the real `maproot gate --format json`:
     stderr_has: regex                     searched in the gate's standard error
     counts: {name: n}                     these members of the report's counts
     maps_followed: n                      the number of maps followed
-    checks: [{"map": "label", "rule": R, "status": S}]
+    groups_followed: n                    the number of groups of maps followed
+    checks: [{"map": "label", "rule": R, "status": S, "subject": regex}]
                                           the map of the truth label (found by type
                                           and holder: see "gate_maps") has a check
-                                          of rule R with status S
+                                          of rule R with status S (and a subject
+                                          the regex finds, when given)
     checks_lack: [{"map": "label", "status": S}]   ... and none with status S
     points: ["label"]                     the map's points (entries, retained bytes),
                                           one per snapshot judged, are the truth's
                                           count and retained_bytes in those snapshots
-  "gate_maps" (at the top of NAME.json): {"label": {"type": T, "holder": H}}
+                                          (a group's: maps, entries and retained_bytes)
+  "gate_maps" (at the top of NAME.json): {"label": {"type": T, "holder": H}}, with
+                                          "group": true for a group of maps (its
+                                          members' type, its holder's root)
 ROOT: {"kind": ..., "name": ..., "function": ..., "frame": n, "thread": n,
        "text": regex}; each given field must match (strings exactly, "text"
        as a regex search; a list means any of its values).
@@ -482,7 +493,26 @@ def check_snapshot(run, snapshot, expect):
             raise Malformed("unknown snapshot expectation %r" % key)
 
 
+def check_diff_group(run, before, after, check):
+    d = run.diff(before, after)
+    cands = [g for g in d["groups"] if g["type"] == check["group_type"] and
+             re.search(check.get("group_root", ""), g["root"])]
+    if len(cands) != 1:
+        yield "%d groups of type %s in the diff" % (len(cands), check["group_type"])
+        return
+    g = cands[0]
+    for key, want in check["expect"].items():
+        if key not in g or key in ("type", "root", "holder_chain"):
+            raise Malformed("unknown diff group expectation %r" % key)
+        v = run.value(want, after, None, key)
+        if g[key] != v:
+            yield "%s is %r, expected %r" % (key, g[key], v)
+
+
 def check_diff(run, before, after, check):
+    if "group_type" in check:
+        yield from check_diff_group(run, before, after, check)
+        return
     d = run.diff(before, after)
     cands = [m for m in d["maps"] if m["type"] == check["map_type"] and
              re.search(check.get("map_root", ""), m.get("root") or "") and
@@ -513,7 +543,8 @@ def gate_map(run, report, label):
     if ident is None:
         raise Malformed("no gate_maps entry for %s" % label)
     found = [i for i, m in enumerate(report["maps"])
-             if m["type"] == ident["type"] and m["holder"] == ident["holder"]]
+             if m["type"] == ident["type"] and m["holder"] == ident["holder"] and
+             m["group"] == ident.get("group", False)]
     return found[0] if len(found) == 1 else None, len(found)
 
 
@@ -547,10 +578,12 @@ def check_gate(run, check):
             for k, v in want.items():
                 if report["counts"][k] != v:
                     yield "counts.%s is %d, expected %d" % (k, report["counts"][k], v)
-        elif key == "maps_followed":
-            if len(report["maps"]) != want:
-                yield "%d maps followed (%s), expected %d" % (
-                    len(report["maps"]), [(m["type"], m["holder"]) for m in report["maps"]], want)
+        elif key in ("maps_followed", "groups_followed"):
+            followed = [m for m in report["maps"] if m["group"] == (key == "groups_followed")]
+            if len(followed) != want:
+                yield "%d %s (%s), expected %d" % (
+                    len(followed), key.replace("_", " "),
+                    [(m["type"], m["holder"]) for m in followed], want)
         elif key in ("checks", "checks_lack"):
             for pat in want:
                 i, n = gate_map(run, report, pat["map"])
@@ -558,7 +591,8 @@ def check_gate(run, check):
                     yield "%d maps of the gate are %s" % (n, pat["map"])
                     continue
                 hits = [c for c in report["checks"] if c["map"] == i and
-                        c["status"] == pat["status"] and c["rule"] == pat.get("rule", c["rule"])]
+                        c["status"] == pat["status"] and c["rule"] == pat.get("rule", c["rule"])
+                        and re.search(pat.get("subject", ""), c["subject"])]
                 if key == "checks" and not hits:
                     yield "%s has no %s check with status %s (its checks: %s)" % (
                         pat["map"], pat.get("rule"), pat["status"],
@@ -579,7 +613,14 @@ def check_gate(run, check):
                     continue
                 for snap, pt in zip(snaps, pts):
                     t = run.truth_of(snap, label)
-                    if (pt["entries"], pt["retained_bytes"]) != (t["count"], t["retained_bytes"]):
+                    if report["maps"][i]["group"]:
+                        got = (pt["maps"], pt["entries"], pt["retained_bytes"])
+                        want_pt = (t["maps"], t["entries"], t["retained_bytes"])
+                        if got != want_pt:
+                            yield "%s in %s: %d maps, %d entries, %d bytes; the truth is " \
+                                  "%d, %d, %d" % ((label, snap) + got + want_pt)
+                    elif (pt["entries"], pt["retained_bytes"]) != (t["count"],
+                                                                   t["retained_bytes"]):
                         yield "%s in %s: %d entries, %d bytes; the truth is %d, %d" % (
                             label, snap, pt["entries"], pt["retained_bytes"], t["count"],
                             t["retained_bytes"])

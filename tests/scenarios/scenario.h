@@ -668,6 +668,26 @@ SC_NOCLONE __attribute__((unused)) static int sc_main(int argc, char **argv, voi
 }
 
 /*
+ * The whole of a scenario that runs in steps: after each step s (0 to
+ * steps - 1, run on a clean stack) writes the snapshot "sS" and prints its
+ * truths, as a series a gate judges. Returns main's exit status.
+ */
+__attribute__((unused)) static int sc_series_main(int argc, char **argv, int steps,
+                                                  void (*step)(int s),
+                                                  void (*truths)(const char *snapshot))
+{
+    sc_init(argc, argv);
+    for (int s = 0; s < steps; s++) {
+        char name[16];
+        snprintf(name, sizeof name, "s%d", s);
+        SC_CLEAN(step(s));
+        SC_SNAPSHOT(name);
+        SC_TRUTHS(truths, name);
+    }
+    return 0;
+}
+
+/*
  * The whole of a scenario whose maps a parked worker holds: starts fn on
  * worker w (fn parks it, sc_park), writes the snapshot "held" and prints
  * its truths, releases the worker and waits for it to end; the snapshot
