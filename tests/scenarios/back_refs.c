@@ -7,23 +7,23 @@
  * three have pointer keys to objects nothing but the map refers to:
  *   conns  map[*Conn]*Conn: every entry's key and value are the same Conn
  *          (a registry of live connections, keyed by themselves), each
- *          Conn with a 16 KiB buffer; 300 entries. Each entry retains its
+ *          Conn with a 64 KiB buffer; 60 entries. Each entry retains its
  *          Conn and buffer, counted once though two of its words point at
  *          them; its keys retain exactly as much (they own the Conns), and
  *          so do its entries together (entries_retained_bytes is no double
  *          count); no entry is shared.
- *   reqs   map[*Req]*Resp: the key a Req (with an 8 KiB body), the value a
- *          Resp (with a 1 KiB blob) that points back at its Req; 200
+ *   reqs   map[*Req]*Resp: the key a Req (with a 24 KiB body), the value a
+ *          Resp (with a 1 KiB blob) that points back at its Req; 60
  *          entries. An entry retains its Req, body, Resp and blob; its key
  *          the Req and body (the Resp's pointer back at it is inside the
  *          entry: the Req is still the key's own).
  *   subs   map[*Sub]struct{}, a set of subscribers (values of 0 bytes):
- *          each Sub owns an inbox list of 10 Msgs (512-byte bodies); 200
+ *          each Sub owns an inbox list of 10 Msgs (2,048-byte bodies); 50
  *          entries, each retaining its Sub, Msgs and bodies, all of it
  *          through its key.
  *   trees  map[int64]*TreeDoc: each TreeDoc holds an array of 4 Parts and
- *          a 64-byte blob; every Part (with a 256-byte body) points back
- *          at its TreeDoc (a parent pointer); 1,500 entries. An entry
+ *          a 64-byte blob; every Part (with a 2,048-byte body) points back
+ *          at its TreeDoc (a parent pointer); 150 entries. An entry
  *          retains its TreeDoc, array, Parts and bodies: the parent
  *          pointers come from inside the entry, no other holder.
  * Every figure is the runtime's own dominator walk: for an entry, what its
@@ -34,8 +34,8 @@
  */
 #include "scenario.h"
 
-enum { CONNS = 300, CONN_BUF = 16 * 1024, REQS = 200, BODY = 8 * 1024, OUT = 1024 };
-enum { SUBS = 200, MSGS = 10, MSG_BODY = 512, TREES = 1500, PARTS = 4, PART_BODY = 256 };
+enum { CONNS = 60, CONN_BUF = 64 * 1024, REQS = 60, BODY = 24 * 1024, OUT = 1024 };
+enum { SUBS = 50, MSGS = 10, MSG_BODY = 2048, TREES = 150, PARTS = 4, PART_BODY = 2048 };
 
 SC_ITEM_TYPE(conn_type, Conn);
 SC_ITEM_TYPE(req_type, Req);
