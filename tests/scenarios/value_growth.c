@@ -151,13 +151,7 @@ static void truths(const char *snapshot)
 int main(int argc, char **argv)
 {
     sc_init(argc, argv);
-    for (int s = 0; s < STEPS; s++) {
-        char name[8];
-        snprintf(name, sizeof name, "s%d", s);
-        SC_CLEAN(step(s));
-        SC_SNAPSHOT(name);
-        SC_TRUTHS(truths, name);
-    }
+    SC_CLEAN(sc_steps(STEPS, step, truths));
     if (mr_map_len(conns) != CONNS || mr_map_len(shards) != SHARDS || mr_map_len(steady) != STEADY)
         sc_fail("the maps have the wrong counts");
     mr_exiting();
