@@ -129,20 +129,43 @@ static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t
     return n && !root_target(d, x) && held_by_slot_alone(g, d, e, x, hs, n);
 }
 
+/* How far up the dominator tree under_entry looks for an entry's object. */
+#define UNDER_DEPTH 64
+
+/*
+ * Whether holder h lies in the dominator subtree of one of the objects
+ * mine[0..n) that an entry owns alone (or is one): a reference from there
+ * is the entry's own -- a value's part pointing back at the value, a value
+ * pointing back at its key -- and deleting the entry frees it with the
+ * rest. The walk up is bounded: past UNDER_DEPTH steps h counts as another
+ * holder, so an entry may be credited with less than it keeps, never more.
+ */
+static bool under_entry(const mp_dom *d, uint32_t h, const uint32_t *mine, size_t n)
+{
+    for (int k = 0; k < UNDER_DEPTH && h < d->nobjects; k++, h = d->idom[h])
+        for (size_t i = 0; i < n; i++)
+            if (mine[i] == h) return true;
+    return false;
+}
+
 /* Whether x, which an entry owns, is its alone: no live object holds a
  * reference to x but the entry's refs slot words (mp_entry_targets counts
- * them) and the stale words of its map held by hs[0..n). An object that
- * another entry of the map (or an object under one) refers to as well is
- * the map's, but no entry's: deleting either entry frees nothing. */
+ * them), the stale words of its map held by hs[0..n), and objects under
+ * mine[0..nmine) (see under_entry). An object that another entry of the
+ * map (or an object under one) refers to as well is the map's, but no
+ * entry's: deleting either entry frees nothing. */
 static bool entry_alone(const mp_graph *g, const mp_dom *d, uint32_t x, uint64_t refs,
-                        bool all_live, uint32_t *hs, size_t n)
+                        bool all_live, uint32_t *hs, size_t n, const uint32_t *mine, size_t nmine)
 {
     uint64_t b = mp_in_begin(g, x), end = mp_in_end(g, x), live = 0;
-    if (end - b <= refs || all_live) return end - b <= refs + n;
+    if (end - b <= refs) return true;
+    if (all_live && !nmine) return end - b <= refs + n;
     for (uint64_t i = b; i < end; i++) {
         uint32_t h = g->in.adj[i];
         if (take_holder(hs, &n, h)) continue;
-        if (d->idom[h] != MP_NONE && ++live > refs) return false;
+        if (!all_live && d->idom[h] == MP_NONE) continue; /* garbage */
+        if (under_entry(d, h, mine, nmine)) continue;
+        if (++live > refs) return false;
     }
     return true;
 }
@@ -769,6 +792,41 @@ static void slice_close(const mp_graph *g, slice_tally *t, mp_map_report *r)
 }
 
 /*
+ * Which of an entry's targets t[0..nt) that it owns (own[i]) are its
+ * alone (alone[i], see entry_alone): the references from under the
+ * targets that are its alone do not count, and a target is its alone only
+ * if the references to it come from the entry's slots and from there. So
+ * the set is found from the top: every owned target at first, then those
+ * found alone, until it no longer shrinks (it only shrinks: at most nt
+ * rounds, and one when no target is held from elsewhere).
+ */
+static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_stale_words *stale,
+                                uint32_t map, bool all_live, const uint32_t *t,
+                                const uint32_t *words, const bool *own, size_t nt, bool *alone)
+{
+    uint32_t mine[MP_ENTRY_MAX_TARGETS];
+    size_t nmine = 0;
+    for (size_t i = 0; i < nt; i++)
+        if (own[i]) mine[nmine++] = t[i];
+    for (;;) {
+        size_t kept = 0;
+        for (size_t i = 0; i < nt; i++) {
+            alone[i] = false;
+            if (!own[i]) continue;
+            uint32_t hs[MAX_STALE];
+            size_t nhs = stale_holders(stale, map, t[i], hs);
+            alone[i] = entry_alone(g, d, t[i], words[i], all_live, hs, nhs, mine, nmine);
+            kept += alone[i];
+        }
+        if (kept == nmine) return; /* every one of mine is alone: the set holds */
+        assert(kept < nmine);
+        nmine = 0;
+        for (size_t i = 0; i < nt; i++)
+            if (alone[i]) mine[nmine++] = t[i];
+    }
+}
+
+/*
  * One pass over the entries of maps k0..k1-1, map by map, in the graph's
  * order: which key and value objects each entry owns, what they retain,
  * which values are shared, and whether keys point at objects; each entry's
@@ -861,13 +919,15 @@ static int entry_maps(entry_range *er)
                  * third pointers too), each counted once */
                 uint32_t t[MP_ENTRY_MAX_TARGETS], words[MP_ENTRY_MAX_TARGETS];
                 size_t nk, nt = mp_entry_targets(g, &rd, e, t, words, &nk);
+                bool own[MP_ENTRY_MAX_TARGETS], alone[MP_ENTRY_MAX_TARGETS];
+                for (size_t i = 0; i < nt; i++)
+                    own[i] = owns(g, d, e, t[i], &memo, stale) && owner[t[i]] == MP_NONE;
+                entry_targets_alone(g, d, stale, (uint32_t)k, all_live, t, words, own, nt, alone);
                 uint64_t ret = 0;
                 for (size_t i = 0; i < nt; i++) {
-                    if (!owns(g, d, e, t[i], &memo, stale) || owner[t[i]] != MP_NONE) continue;
+                    if (!own[i]) continue;
                     owner[t[i]] = (uint32_t)k;
-                    uint32_t hs[MAX_STALE];
-                    size_t nhs = stale_holders(stale, (uint32_t)k, t[i], hs);
-                    if (!entry_alone(g, d, t[i], words[i], all_live, hs, nhs)) continue;
+                    if (!alone[i]) continue;
                     ret += d->retained[t[i]];
                     if (i < nk) r->keys_retained += d->retained[t[i]];
                 }

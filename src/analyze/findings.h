@@ -14,9 +14,11 @@
  *     buckets point at it (an iterator holding the old bucket array of an
  *     unfinished growth); the entry's retained size is the sum of the
  *     retained sizes of the objects it owns and no other live object
- *     refers to, stale words aside (an object that several entries of the
- *     map hold is the map's, but no entry's: deleting one of them frees
- *     nothing); an entry whose value object (its slot's first pointer) it
+ *     refers to, stale words aside, and references from under the
+ *     entry's own such objects aside (a value pointing back at its key, a
+ *     part of a value at the value: deleting the entry frees them all);
+ *     an object that several entries of the map hold is the map's, but no
+ *     entry's (deleting one of them frees nothing); an entry whose value object (its slot's first pointer) it
  *     does not own is "shared" (another root reaches the value too);
  *   - the retained size of a map: the retained sizes (dominator tree) of
  *     its table objects that no other object of its table dominates: the

@@ -299,19 +299,15 @@ static const char *key_text(const mp_graph *g, uint32_t ei, char *buf, size_t si
     return mp_graph_entry(g, ei, &e) ? mp_entry_key(g, &e, buf, size) : "";
 }
 
-/* The roots other than the map's own that reach its first shared entry's
- * value (indices into g->roots, at most max); 0 when none or out of
- * memory. */
-static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *r, uint32_t *out,
-                            size_t max)
+/* The values of up to three shared entries spread over map r (objects,
+ * into values[3]); how many. */
+static size_t shared_samples(const mp_snapshot_analysis *a, const mp_map_report *r,
+                             uint32_t *values)
 {
     const mp_graph *g = a->g;
     const mp_map *m = &g->maps[r->map];
-    if (!r->shared_entries) return 0;
-    /* the roots common to up to three shared entries spread over the map:
-     * a stray stack word that happens to point at one value is not named */
-    uint32_t values[3];
     size_t nv = 0;
+    if (!r->shared_entries) return 0;
     for (size_t q = 0; q < 3; q++) {
         size_t start = m->nentries * q / 3;
         mp_findings_cursor fc;
@@ -328,6 +324,20 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
         }
         mp_findings_cursor_free(&fc);
     }
+    return nv;
+}
+
+/* The roots other than the map's own that reach its first shared entry's
+ * value (indices into g->roots, at most max); 0 when none or out of
+ * memory. */
+static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *r, uint32_t *out,
+                            size_t max)
+{
+    const mp_graph *g = a->g;
+    /* the roots common to up to three shared entries spread over the map:
+     * a stray stack word that happens to point at one value is not named */
+    uint32_t values[3];
+    size_t nv = shared_samples(a, r, values);
     if (!nv) return 0;
     uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
     if (!mark) return 0;
@@ -359,6 +369,60 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
         if (!mine) out[k++] = common[i];
     }
     return k;
+}
+
+/* How far up the dominator tree sharing_object looks. */
+#define SHARER_DEPTH 256
+
+/*
+ * The object through which a map's shared values are reached besides the
+ * map, when no other root reaches them: the lowest object that dominates
+ * the sampled shared values (an LRU cache's struct, holding the map and a
+ * list that threads the values). The values are then shared with that
+ * object's other paths under the map's own root, not with other roots.
+ * MP_NONE when other roots reach them, when the values' lowest common
+ * dominator is a root or lies above SHARER_DEPTH steps, or when there is
+ * none.
+ */
+static uint32_t sharing_object(const mp_snapshot_analysis *a, const mp_map_report *r)
+{
+    const mp_graph *g = a->g;
+    const mp_dom *d = &a->d;
+    uint32_t other[1];
+    if (sharing_roots(a, r, other, 1)) return MP_NONE;
+    uint32_t values[3], up[SHARER_DEPTH];
+    size_t nv = shared_samples(a, r, values), nup = 0;
+    if (!nv) return MP_NONE;
+    /* the first value's dominators, nearest first */
+    for (uint32_t x = d->idom[values[0]]; x < g->nobjects && nup < SHARER_DEPTH; x = d->idom[x])
+        up[nup++] = x;
+    size_t low = 0; /* up[low] dominates every value seen so far */
+    for (size_t v = 1; v < nv && low < nup; v++) {
+        size_t k = 0;
+        uint32_t x = d->idom[values[v]];
+        for (; k < SHARER_DEPTH && x < g->nobjects; k++, x = d->idom[x]) {
+            size_t i = low;
+            while (i < nup && up[i] != x) i++;
+            if (i < nup) {
+                low = i;
+                break;
+            }
+        }
+        if (k == SHARER_DEPTH || x >= g->nobjects) return MP_NONE;
+    }
+    return low < nup ? up[low] : MP_NONE;
+}
+
+/* Whom a map's shared values are shared with, for people: an object of
+ * the same root (sharing_object) as "Lru 0x7f3a1c000040", else "other
+ * roots". */
+static const char *shared_with(const mp_snapshot_analysis *a, const mp_map_report *r, char *buf,
+                               size_t size)
+{
+    uint32_t o = sharing_object(a, r);
+    if (o == MP_NONE) return "other roots";
+    snprintf(buf, size, "%s 0x%" PRIx64, mp_graph_type_name(a->g, o), mp_obj_addr(a->g, o));
+    return buf;
 }
 
 /* ---------------------------------------------------------------- text --- */
@@ -452,10 +516,16 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         uint64_t together = entries_hold_together(g, r);
         char b3[64];
         if (r->shared_bytes) {
+            char with[256];
             fmt_bytes(b3, sizeof b3, r->shared_bytes);
-            WHY("it holds %s of the reachable heap, with the other roots that share its values: "
-                "%s entries retaining %s alone and %s shared",
-                b1, c1, b2, b3);
+            if (shared_with(a, r, with, sizeof with) != with)
+                WHY("it holds %s of the reachable heap, with the other roots that share its "
+                    "values: %s entries retaining %s alone and %s shared",
+                    b1, c1, b2, b3);
+            else
+                WHY("it holds %s of the reachable heap, with %s, which reaches its values too: "
+                    "%s entries retaining %s alone and %s shared",
+                    b1, with, c1, b2, b3);
         } else if (together > r->entries_retained) {
             fmt_bytes(b3, sizeof b3, together);
             WHY("it holds %s of the reachable heap: %s entries retaining %s alone and %s "
@@ -529,12 +599,19 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
     /* context: who else holds what the map holds (the holders of the map
      * itself are on the root lines) */
     if (r->evidence & MP_EV_SHARED_ENTRIES) {
+        char with[256];
         fmt_count(c1, sizeof c1, r->shared_entries);
         fmt_bytes(b1, sizeof b1, r->shared_bytes);
-        fprintf(out,
-                "  shared   %s entries hold values that other roots reach too (%s): no single "
-                "root retains them\n",
-                c1, b1);
+        if (shared_with(a, r, with, sizeof with) != with)
+            fprintf(out,
+                    "  shared   %s entries hold values that other roots reach too (%s): no "
+                    "single root retains them\n",
+                    c1, b1);
+        else
+            fprintf(out,
+                    "  shared   %s entries hold values that %s reaches too, by another way "
+                    "from the same root (%s): the map alone does not retain them\n",
+                    c1, with, b1);
         uint32_t other[4];
         size_t no = sharing_roots(a, r, other, 4);
         for (size_t i = 0; i < no; i++) {
@@ -605,8 +682,9 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
         fmt_count(c1, sizeof c1, m->count);
         fprintf(out, "table %s for %s entries\n", t, c1);
     } else if (r->evidence & MP_EV_SHARED_ENTRIES && r->shared_bytes > r->retained) {
+        char with[256];
         fmt_bytes(b1, sizeof b1, r->shared_bytes);
-        fprintf(out, "shares %s with other roots\n", b1);
+        fprintf(out, "shares %s with %s\n", b1, shared_with(a, r, with, sizeof with));
     } else {
         fprintf(out, "retains %s (%s of heap)\n", b1, b2);
     }

@@ -184,9 +184,29 @@ typedef struct map_diff {
     int32_t before, after; /* map indices, -1 absent */
     uint64_t added, removed;
     int64_t retained_delta, count_delta;
+    int64_t beyond_delta; /* of the retained bytes beyond the map's table */
     uint32_t new_keys[5];
     size_t nnew;
 } map_diff;
+
+/*
+ * Whether a map grew between the snapshots: more entries and more retained
+ * bytes, or the same keys (none added, none removed) retaining more bytes
+ * beyond the map's table. Values that only grow (a list or a slice per
+ * entry, under a fixed set of keys) are a leak as much as keys that pile
+ * up, and a diff that looked at entries alone would pass them; the table
+ * is left out of that measure, since the same keys in another run (or
+ * after deletes and inserts) may lie in a table of other overflow buckets.
+ * A map whose keys changed without adding to their number is churn, not
+ * growth, whatever its bytes did.
+ */
+static bool map_grew(const map_diff *d)
+{
+    if (d->retained_delta <= 0) return false;
+    if (d->count_delta > 0) return true;
+    return d->before >= 0 && d->after >= 0 && d->count_delta == 0 && d->added == 0 &&
+           d->removed == 0 && d->beyond_delta > 0;
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -287,8 +307,11 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     int64_t rb = d->after >= 0 ? (int64_t)B->f.maps[d->after].retained : 0;
     int64_t ca = d->before >= 0 ? (int64_t)ga->maps[d->before].count : 0;
     int64_t cb = d->after >= 0 ? (int64_t)gb->maps[d->after].count : 0;
+    int64_t ta = d->before >= 0 ? (int64_t)ga->maps[d->before].table_bytes : 0;
+    int64_t tb = d->after >= 0 ? (int64_t)gb->maps[d->after].table_bytes : 0;
     d->retained_delta = rb - ra;
     d->count_delta = cb - ca;
+    d->beyond_delta = (rb - tb) - (ra - ta);
     free(ka);
     free(kb);
     free(ko);
@@ -342,7 +365,7 @@ static json_t *diff_json(const char *before, const mp_snapshot_analysis *A, cons
                put(j, "retained_after_bytes",
                    json_integer(d->after >= 0 ? (json_int_t)B->f.maps[d->after].retained : 0)) |
                put(j, "retained_delta_bytes", json_integer(d->retained_delta)) |
-               put(j, "growing", json_boolean(d->count_delta > 0 && d->retained_delta > 0));
+               put(j, "growing", json_boolean(map_grew(d)));
         json_t *nk = json_array();
         for (size_t k = 0; k < d->nnew && !bad; k++) {
             json_t *key = json_object();
@@ -419,7 +442,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
         mp_map_report *r = &B.f.maps[diffs[i].after];
         r->growth_entries = diffs[i].added;
         r->growth_bytes = diffs[i].retained_delta;
-        if (diffs[i].count_delta > 0 && diffs[i].retained_delta > 0) r->evidence |= MP_EV_GROWING;
+        if (map_grew(&diffs[i])) r->evidence |= MP_EV_GROWING;
     }
     mp_findings_rerank(&B.f);
     if (mp_group_diff_compute(&A, &B, &gd, &err)) {
@@ -458,7 +481,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             const mp_map_report *r = &S->f.maps[m];
             char rt[512];
             mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
-            bool growing = d->count_delta > 0 && d->retained_delta > 0;
+            bool growing = map_grew(d);
             fprintf(out, "  %s%s   root %s%s\n", growing ? "GROWING  " : "",
                     mp_str(S->g, S->g->maps[m].type_name), rt,
                     d->before < 0  ? "   (new map)"
@@ -491,8 +514,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     status = cli_output_close(&co, CLI_EXIT_OK);
     if (status == CLI_EXIT_OK && o->fail_on) {
         size_t grew = 0;
-        for (size_t i = 0; i < nd; i++)
-            grew += diffs[i].count_delta > 0 && diffs[i].retained_delta > 0;
+        for (size_t i = 0; i < nd; i++) grew += map_grew(&diffs[i]);
         char maps[64] = "", groups[64] = "";
         if (grew) snprintf(maps, sizeof maps, "%zu map%s", grew, grew == 1 ? "" : "s");
         if (gd.growing)

@@ -54,6 +54,11 @@ EXPECTATIONS (every key given must hold):
     chain_lacks: regex
     chain_from_retainer: true           its chain's first step is the root the report names
     chain_objects: n                    objects on its chain, those of elided steps included
+    path_agrees: true                   `maproot path --format json --object HEADER` shows first
+                                        a path from the root the report names, by the steps of
+                                        the report's chain up to the header
+    text_root_is_retainer: true         the text report's block of this suspect (found by its
+                                        chain's header address) names the same root as the JSON
     retained_bytes / count / keys_retained_bytes / entries_retained_bytes /
     shared_entries / shared_bytes / inner_suspect_bytes / buckets / overflow_buckets /
     slice_buffers / slice_bytes (the buffers its string keys or values are slices of) /
@@ -87,6 +92,7 @@ EXPECTATIONS (every key given must hold):
     retained_delta_bytes: a value, or "truth:SNAPSHOT.LABEL.FIELD", or a
     sum of such references ("truth:a.x.f - truth:b.x.f"; snapshot names,
     labels and fields are words: letters, digits, underscores)
+    fail_on_growth_exit: n              `maproot diff --fail-on growth` exits with n
   about a group of maps ("group": "label", a truth line with the holder's
   address as "holder" and the group's figures; the group of the report is
   the suspect group whose holder has that address):
@@ -172,6 +178,7 @@ class Run:
         self.analyses = {}
         self.texts = {}
         self.diffs = {}
+        self.paths = {}
         self.truth = {}
 
     def path(self, snapshot):
@@ -213,6 +220,24 @@ class Run:
         if snapshot not in self.texts:
             self.texts[snapshot] = self.maproot("analyze", self.path(snapshot))
         return self.texts[snapshot]
+
+    def object_path(self, snapshot, address):
+        """`maproot path --format json` to the object at address."""
+        key = (snapshot, address)
+        if key not in self.paths:
+            self.paths[key] = validate(json.loads(
+                self.maproot("path", "--format", "json", "--object", str(address),
+                             self.path(snapshot))), "path %s %d" % key)
+        return self.paths[key]
+
+    def diff_status(self, before, after, *flags):
+        """The exit status of `maproot diff FLAGS BEFORE AFTER` (0 or 1)."""
+        argv = [self.args.maproot, "diff"] + list(flags) + [self.path(before), self.path(after)]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        if p.returncode not in (0, 1):
+            raise Malformed("maproot %s: exit status %d: %s" %
+                            (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
+        return p.returncode
 
     def diff(self, before, after):
         key = (before, after)
@@ -317,6 +342,45 @@ def check_entries(truth, m):
                 e["key_display"][:80], e["retained_bytes"], truth[names[0]])
 
 
+def check_path(run, snapshot, m):
+    """Yields where `maproot path` to m's header disagrees with m's report:
+    its first path must start at the root the report names and take the
+    steps of the report's chain up to the header."""
+    rows = run.object_path(snapshot, m["address"])["paths"]
+    if not rows:
+        yield "maproot path shows no path to the header"
+        return
+    named = (m.get("retainer") or {}).get("text")
+    if rows[0]["root"]["text"] != named:
+        yield "maproot path starts at %r, the report names %r" % (rows[0]["root"]["text"], named)
+    steps = m.get("chain", [])
+    ends = [i for i, st in enumerate(steps)
+            if st["kind"] == "map" and st.get("address") == m["address"]]
+    if not ends:
+        yield "the report's chain %r does not pass the header" % chain_text(m)
+        return
+    want = [st.get("text", "") for st in steps[:ends[-1] + 1]]
+    got = [st.get("text", "") for st in rows[0]["chain"]]
+    if got != want:
+        yield "maproot path goes %r, the report's chain %r" % (" -> ".join(got), " -> ".join(want))
+
+
+def check_text_root(run, snapshot, m):
+    """Yields where the text report's block of suspect m (the one whose chain,
+    perhaps wrapped over several lines, passes m's header) names another
+    root than the JSON report's retainer."""
+    header = "map header 0x%x " % m["address"]
+    blocks = [b for b in re.split(r"\n(?=LEAK SUSPECT )", run.text(snapshot))
+              if b.startswith("LEAK SUSPECT ") and header in b.split("\n\n")[0]]
+    if len(blocks) != 1:
+        yield "%d suspect blocks of the text report show %s" % (len(blocks), header.strip())
+        return
+    root = re.search(r"^  root +(.*)$", blocks[0], re.M)
+    named = (m.get("retainer") or {}).get("text")
+    if not root or root.group(1) != named:
+        yield "the text report names %r, the JSON %r" % (root and root.group(1), named)
+
+
 def check_map(run, snapshot, label, expect, m, heap_bytes):
     """Yields the failures of expect on map report m."""
     for key, want in expect.items():
@@ -400,6 +464,12 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             if want and not same:
                 yield "the chain starts at %r, the root named is %r" % (
                     first.get("text"), r.get("text"))
+        elif key == "path_agrees":
+            if want:
+                yield from check_path(run, snapshot, m)
+        elif key == "text_root_is_retainer":
+            if want:
+                yield from check_text_root(run, snapshot, m)
         elif key == "chain_lacks":
             if re.search(want, chain_text(m)):
                 yield "chain %r matches %r" % (chain_text(m), want)
@@ -529,6 +599,10 @@ def check_diff(run, before, after, check):
         elif key == "new_keys_count":
             if len(m["new_keys"]) != want:
                 yield "%d new keys shown, expected %d" % (len(m["new_keys"]), want)
+        elif key == "fail_on_growth_exit":
+            status = run.diff_status(before, after, "--fail-on", "growth")
+            if status != want:
+                yield "maproot diff --fail-on growth exits %d, expected %d" % (status, want)
         elif key in m:
             v = run.value(want, after, None, key)
             if m[key] != v:
