@@ -133,38 +133,60 @@ static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t
 #define UNDER_DEPTH 64
 
 /*
- * Whether holder h lies in the dominator subtree of one of the objects
- * mine[0..n) that an entry owns alone (or is one): a reference from there
- * is the entry's own -- a value's part pointing back at the value, a value
- * pointing back at its key -- and deleting the entry frees it with the
- * rest. The walk up is bounded: past UNDER_DEPTH steps h counts as another
- * holder, so an entry may be credited with less than it keeps, never more.
+ * The objects an entry owns alone, as entry_alone asks about them: obj[0..n),
+ * the largest retained size among them (most), and whether any of them
+ * dominates more than itself (deep).
  */
-static bool under_entry(const mp_dom *d, uint32_t h, const uint32_t *mine, size_t n)
+typedef struct entry_own {
+    const uint32_t *obj;
+    size_t n;
+    uint64_t most;
+    bool deep;
+} entry_own;
+
+/*
+ * Whether holder h lies in the dominator subtree of one of the objects an
+ * entry owns alone (or is one): a reference from there is the entry's own
+ * -- a value's part pointing back at the value, a value pointing back at
+ * its key -- and deleting the entry frees it with the rest. When none of
+ * them dominates more than itself (the common case), h must be one of
+ * them, and the tree is not read at all. Else the walk goes up from h: a
+ * node under one of them retains no more than the largest, and neither
+ * does any node between, so it stops at the first node that retains more
+ * (most holders are other objects of the map, one step under its buckets).
+ * It is bounded too: past UNDER_DEPTH steps h counts as another holder, so
+ * an entry may be credited with less than it keeps, never more.
+ */
+static bool under_entry(const mp_dom *d, uint32_t h, const entry_own *own)
 {
-    for (int k = 0; k < UNDER_DEPTH && h < d->nobjects; k++, h = d->idom[h])
-        for (size_t i = 0; i < n; i++)
-            if (mine[i] == h) return true;
+    for (int k = 0; k < UNDER_DEPTH; k++) {
+        for (size_t i = 0; i < own->n; i++)
+            if (own->obj[i] == h) return true;
+        if (!own->deep) return false;
+        h = d->idom[h];
+        if (h >= d->nobjects || d->retained[h] > own->most) return false;
+    }
     return false;
 }
 
 /* Whether x, which an entry owns, is its alone: no live object holds a
  * reference to x but the entry's refs slot words (mp_entry_targets counts
  * them), the stale words of its map held by hs[0..n), and objects under
- * mine[0..nmine) (see under_entry). An object that another entry of the
+ * those the entry owns alone (see under_entry). An object that another entry of the
  * map (or an object under one) refers to as well is the map's, but no
  * entry's: deleting either entry frees nothing. */
 static bool entry_alone(const mp_graph *g, const mp_dom *d, uint32_t x, uint64_t refs,
-                        bool all_live, uint32_t *hs, size_t n, const uint32_t *mine, size_t nmine)
+                        bool all_live, uint32_t *hs, size_t n, const entry_own *own)
 {
     uint64_t b = mp_in_begin(g, x), end = mp_in_end(g, x), live = 0;
     if (end - b <= refs) return true;
-    if (all_live && !nmine) return end - b <= refs + n;
+    /* every holder live: the slots and the stale words may be all there is */
+    if (all_live && (end - b <= refs + n || !own->n)) return end - b <= refs + n;
     for (uint64_t i = b; i < end; i++) {
         uint32_t h = g->in.adj[i];
         if (take_holder(hs, &n, h)) continue;
         if (!all_live && d->idom[h] == MP_NONE) continue; /* garbage */
-        if (under_entry(d, h, mine, nmine)) continue;
+        if (under_entry(d, h, own)) continue;
         if (++live > refs) return false;
     }
     return true;
@@ -810,12 +832,18 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
         if (own[i]) mine[nmine++] = t[i];
     for (;;) {
         size_t kept = 0;
+        entry_own eo = {mine, nmine, 0, false};
+        for (size_t i = 0; i < nmine; i++) {
+            uint64_t r = d->retained[mine[i]];
+            if (r > eo.most) eo.most = r;
+            if (r > mp_obj_size(g, mine[i])) eo.deep = true;
+        }
         for (size_t i = 0; i < nt; i++) {
             alone[i] = false;
             if (!own[i]) continue;
             uint32_t hs[MAX_STALE];
             size_t nhs = stale_holders(stale, map, t[i], hs);
-            alone[i] = entry_alone(g, d, t[i], words[i], all_live, hs, nhs, mine, nmine);
+            alone[i] = entry_alone(g, d, t[i], words[i], all_live, hs, nhs, &eo);
             kept += alone[i];
         }
         if (kept == nmine) return; /* every one of mine is alone: the set holds */
@@ -899,12 +927,17 @@ static int entry_maps(entry_range *er)
                         __builtin_prefetch(&g->in.at[pv]);
                         __builtin_prefetch(&d->idom[pv]);
                         __builtin_prefetch(&d->retained[pv]);
+                        __builtin_prefetch(&g->size32[pv]); /* (entry_own.deep) */
                         __builtin_prefetch(&owner[pv]);
                         if (g->table_bits) __builtin_prefetch(&g->table_bits[pv >> 3]);
                     }
                     if (pk != MP_NONE)
                         __builtin_prefetch(&d->idom[pk]), __builtin_prefetch(&owner[pk]);
                 }
+                /* the value's holders (entry_alone), once its edge offset,
+                 * asked for 8 entries ago, has come in */
+                if (j + 8 < got && es[j + 8].value_obj != MP_NONE)
+                    __builtin_prefetch(&g->in.adj[mp_in_begin(g, es[j + 8].value_obj)]);
                 /* a key points at an object: its key_obj, or for a key
                  * stored in an object of its own, whatever that object
                  * points to */
