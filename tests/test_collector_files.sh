@@ -67,7 +67,7 @@ mkdir -p held
 forked=0 stopped=0
 for g in held/h.[0-9]*.gcstack.gz; do
   [ -f "${g%.gcstack.gz}.pb.gz" ] || fail "$g has no profile of its cycle"
-  how=$("$maproot" analyze --summary "$g" 2>&1 | grep -o 'written by a [a-z ]*')
+  how=$("$maproot" analyze --summary "$g" 2>&1 | grep -o 'written by a [a-z]* [a-z]*')
   case $how in
   "written by a forked child") forked=$((forked + 1)) ;;
   "written by a stopped world") stopped=$((stopped + 1)) ;;
