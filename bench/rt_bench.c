@@ -5,7 +5,7 @@
  * programs must stay in step (same key sets, same operation order, same
  * object shapes), since bench/run-rt.sh prints the ratio of their figures.
  *
- * usage: rt_bench [-runs N] GROUP...   GROUP: int | str | gc | flat | alloc
+ * usage: rt_bench [-runs N] GROUP...   GROUP: int | str | gc | flat | alloc | block
  *   int    insert, lookup hit, lookup miss, iterate, delete on 1M int64 keys
  *          (map[int64]int64; keys are splitmix64(i), misses splitmix64(N+i))
  *   str    the same on 1M string keys "key-<i>" (map[string]int64; misses
@@ -20,6 +20,10 @@
  *          bucket in five has an overflow bucket)
  *   alloc  allocation of 32-byte objects with one pointer field, each stored
  *          in a ring of 1024 slots (so all but the last 1024 are garbage)
+ *   block  a getpid system call bracketed as the blocking rule asks
+ *          (mr_blocking_enter, getpid, mr_blocking_exit), against Go's
+ *          syscall.Syscall, which brackets it with entersyscall/exitsyscall;
+ *          and (INFO) the bracket alone, enter and exit with nothing between
  * Each workload runs N times (default 5); the median is reported.
  *
  * WARM-UP. The map and alloc workloads run once untimed before their N
@@ -42,7 +46,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
     MAP_KEYS = 1000000,
@@ -52,6 +58,7 @@ enum {
     FLAT_OVF_ENTRIES = 13 << 19, /* 6.5 per bucket in 2^20 buckets: no doubling yet */
     ALLOC_COUNT = 10000000,
     ALLOC_RING = 1024,
+    BLOCK_COUNT = 200000,
     MAX_RUNS = 64,
 };
 
@@ -317,6 +324,39 @@ static void bench_alloc(void)
     anchors = ring = NULL;
 }
 
+/* -------------------------------------------------------------- blocking -- */
+
+/* The price of the blocking rule, per system call and per bracket. */
+static void bench_block(void)
+{
+    double sys[MAX_RUNS], bare[MAX_RUNS], fastest = 1e300;
+    uint64_t sum = 0;
+    for (int r = -1; r < nruns; r++) { /* run -1: the untimed warm-up */
+        uint64_t t0 = now_ns();
+        for (size_t i = 0; i < BLOCK_COUNT; i++) {
+            mr_blocking_enter();
+            sum += (uint64_t)syscall(SYS_getpid);
+            mr_blocking_exit();
+        }
+        uint64_t t1 = now_ns();
+        for (size_t i = 0; i < BLOCK_COUNT; i++) {
+            mr_blocking_enter();
+            mr_blocking_exit();
+        }
+        uint64_t t2 = now_ns();
+        if (r >= 0) {
+            sys[r] = (double)(t1 - t0) / BLOCK_COUNT;
+            bare[r] = (double)(t2 - t1) / BLOCK_COUNT;
+            if (bare[r] < fastest) fastest = bare[r];
+        }
+    }
+    sink += sum;
+    printf("INFO maproot blocking: mr_blocking_enter + mr_blocking_exit alone %.1f ns a pair "
+           "(median; fastest run %.1f)\n",
+           median(bare, nruns), fastest);
+    result("blocking_getpid", sys);
+}
+
 static void print_settings(void)
 {
     mr_memstats st;
@@ -330,7 +370,8 @@ int main(int argc, char **argv)
                                          {"str", bench_str},
                                          {"gc", bench_gc},
                                          {"flat", bench_flat},
-                                         {"alloc", bench_alloc}};
+                                         {"alloc", bench_alloc},
+                                         {"block", bench_block}};
     return bench_main(argc, argv, "rt_bench", groups, sizeof groups / sizeof *groups, &nruns,
                       MAX_RUNS, print_settings);
 }

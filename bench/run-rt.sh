@@ -28,7 +28,7 @@
 # is judged on that ratio against the target. Then the ratio of each side's
 # fastest repeat over all pairs ("best") and each side's fastest and
 # slowest repeat, so that a reader sees how far the noise reaches.
-# BENCH_RUNS (default 7) is the number of pairs of the map, allocation and
+# BENCH_RUNS (default 7) is the number of pairs of the map, allocation, blocking and
 # list rows; the collections of the large map heaps (gc, flat) take
 # (BENCH_RUNS + 1) / 2 pairs. Targets: 1.0
 # for map operations, allocation, live heap bytes and the stop-the-world
@@ -82,7 +82,7 @@ echo "GOMAXPROCS=${GOMAXPROCS:-unset (Go uses nproc)}  GOGC=${GOGC:-unset (100)}
 echo "method: pairs of processes (maproot, peer), order alternated pair by pair; each process"
 echo "repeats a workload $reps times after a warm-up and gives its fastest repeat; per row:"
 echo "each side's median over the pairs, and ratio = median of the per-pair ratios"
-echo "pairs: $runs (maps, alloc, list), $(((runs + 1) / 2)) (gc, flat)"
+echo "pairs: $runs (maps, alloc, blocking, list), $(((runs + 1) / 2)) (gc, flat)"
 
 # One pair: the maproot side and the peer side, in the order of pair r.
 run_c() { "$bdir/bench/rt_bench" "$@" >>"$out_c"; }
@@ -97,7 +97,7 @@ pair() { # pair R C-COMMAND GO-COMMAND ARGS...
 }
 start=$(date +%s)
 for ((r = 1; r <= runs; r++)); do
-  for g in int str alloc; do pair "$r" run_c run_go -runs "$reps" "$g"; done
+  for g in int str alloc block; do pair "$r" run_c run_go -runs "$reps" "$g"; done
   for g in sizes strlen; do pair "$r" mix_c mix_go -runs "$reps" "$g"; done
 done
 # The collections build a large heap first, so they take fewer pairs.
@@ -218,7 +218,9 @@ echo "the second workload (see bench/rt_mix.c); gc_full_*: one full mr_gc() / ru
 echo "(sweep included) of the same 5M-object live heap (maps, or a linked list); gc_pause_*:"
 echo "libmaprt's stop-the-world pause of that collection against Go's whole runtime.GC();"
 echo "list_live_bytes: live heap of the list; alloc_32B: per 32-byte object, collections"
-echo "included. Both mark on every CPU (Go: every P; libmaprt: MR_GC_THREADS, default the"
-echo "CPUs); _go1proc is Go on one P; _boehm is Boehm-Demers-Weiser's libgc; gc_cpu_*: the"
-echo "CPU time of those collections (every thread), the figure a busy machine moves least."
+echo "included; blocking_getpid: a getpid system call bracketed by mr_blocking_enter/exit,"
+echo "against Go's syscall.Syscall (entersyscall/exitsyscall around the same call). Both"
+echo "mark on every CPU (Go: every P; libmaprt: MR_GC_THREADS, default the CPUs); _go1proc"
+echo "is Go on one P; _boehm is Boehm-Demers-Weiser's libgc; gc_cpu_*: the CPU time of those"
+echo "collections (every thread), the figure a busy machine moves least."
 echo "bench time: $(($(date +%s) - start)) s"

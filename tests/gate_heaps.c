@@ -28,6 +28,11 @@
  *   latin1   a global map whose type and values' type are named in Latin-1,
  *            not UTF-8 ("Caf\xe9"): 1,000 values a tick (times SCALE). A
  *            baseline must hold such names, and pair them again.
+ *   sessions many small maps: the global `sessions` (an array) gains 200
+ *            Sessions a tick (times SCALE), each with its own
+ *            map[int64]*Blob of 2 entries, and never drops one. No map
+ *            grows; the group of their maps, under the array, does: a
+ *            leak (growth) of the group alone.
  * usage: gate_heaps HEAP [SCALE]
  */
 #include "maproot/collector.h"
@@ -232,6 +237,41 @@ static void latin1(int scale)
     }
 }
 
+/* ----------------------------------------------------------- sessions --- */
+
+typedef struct Session {
+    int64_t id;
+    mr_map *attrs;
+} Session;
+MR_TYPE(session_type, Session, MR_FIELD(Session, attrs));
+
+static Session **sessions;
+MR_GLOBAL(sessions)
+
+/* Session n, made in a frame of its own: no word of the collecting frame
+ * holds one (a stray root would hold it apart from the array). */
+__attribute__((noinline)) static void add_session(size_t n)
+{
+    Session *x = mr_new(&session_type);
+    x->id = (int64_t)n;
+    x->attrs = mr_map_new(&int_blobs, 0);
+    for (int64_t k = 0; k < 2; k++) {
+        void *b = mr_alloc_blob(48);
+        mr_map_set(x->attrs, &k, &b);
+    }
+    sessions[n] = x;
+}
+
+static void many_sessions(int scale)
+{
+    size_t n = 0;
+    sessions = mr_new_array(&mr_type_pointer, (size_t)TICKS * 200 * (size_t)scale);
+    for (int t = 0; t < TICKS; t++) {
+        for (int i = 0; i < 200 * scale; i++) add_session(n++);
+        mr_gc();
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -240,10 +280,11 @@ int main(int argc, char **argv)
     } heaps[] = {{"steady", steady},           {"slow", slow},
                  {"replace", replace},         {"two", two},
                  {"shards", shards_hot_first}, {"shards_swapped", shards_swapped},
-                 {"latin1", latin1}};
+                 {"latin1", latin1},           {"sessions", many_sessions}};
     if (argc < 2) {
         fprintf(stderr,
-                "usage: gate_heaps steady|slow|replace|two|shards|shards_swapped|latin1 [SCALE]\n");
+                "usage: gate_heaps steady|slow|replace|two|shards|shards_swapped|latin1|sessions "
+                "[SCALE]\n");
         return 2;
     }
     int scale = argc > 2 ? atoi(argv[2]) : 1;

@@ -25,6 +25,17 @@
 
 void hold_in_registers(void *(*make_a)(void), void *(*make_b)(void), void (*park)(void));
 
+/* Assembly that zeroes [rsp - 16 KiB, rsp), where earlier callees left
+ * copies of what they returned, and the argument registers. */
+#define HOLD_ZERO_DEAD_STACK                                                                       \
+    "    xorl %eax, %eax\n"                                                                        \
+    "    leaq -16384(%rsp), %rdi\n"                                                                \
+    "    movl $2048, %ecx\n"                                                                       \
+    "    rep stosq\n"                                                                              \
+    "    xorl %edi, %edi\n"                                                                        \
+    "    xorl %esi, %esi\n"                                                                        \
+    "    xorl %edx, %edx\n"
+
 /* Entry: rsp = 8 mod 16; three pushes make it 0 mod 16 for the calls. */
 __asm__(".text\n"
         ".globl hold_in_registers\n"
@@ -47,13 +58,7 @@ __asm__(".text\n"
         "    movq %rax, %r12\n" /* a: only in r12 from here on */
         "    call *%rbx\n"
         "    movq %rax, %rbx\n" /* b: only in rbx from here on */
-        "    xorl %eax, %eax\n"
-        "    leaq -16384(%rsp), %rdi\n"
-        "    movl $2048, %ecx\n"
-        "    rep stosq\n" /* zero [rsp - 16 KiB, rsp) */
-        "    xorl %edi, %edi\n"
-        "    xorl %esi, %esi\n"
-        "    xorl %edx, %edx\n"
+        HOLD_ZERO_DEAD_STACK    /* no copy of a or b below this frame */
         "    call *%r13\n"
         "    popq %r13\n"
         ".cfi_adjust_cfa_offset -8\n"

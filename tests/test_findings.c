@@ -1433,9 +1433,52 @@ static void test_entry_figures_past_a_mib_are_read_back_from_their_file(void)
     unsetenv("MAPROOT_SPILL_BYTES");
 }
 
+/* The entries a map ranks first, over a store the figures are read from
+ * once per call: a unique largest entry and a tie at the cut among 6,000
+ * entries of one size come out as a full sort by size (then the map's
+ * order) says, for a few, for more than the ties the ranking examines and
+ * for all of them, and each call reads the map's figures once. */
+static void test_top_entries_read_the_figures_once(void)
+{
+    enum { N = 6000 };
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 10, N, 100, false, 0);
+    /* entry 5 the largest alone; 10, 20 and 30 tied below it */
+    mp_gb_edge(h.b, bm.vals[5], obj(&h, 5000, h.t_blob));
+    for (int i = 10; i <= 30; i += 10) mp_gb_edge(h.b, bm.vals[i], obj(&h, 1000, h.t_blob));
+    root(&h, MP_ROOT_GLOBAL, "big", bm.header, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map *m = &a.g->maps[0];
+    CHECK_EQ_U64(m->nentries, N);
+    /* the expected order: by size, then by the map's order */
+    uint32_t *want = malloc(N * sizeof *want), *got = malloc(N * sizeof *got);
+    CHECK(want && got);
+    size_t nw = 0;
+    uint64_t sizes[4] = {64 + 100 + 5000, 64 + 100 + 1000, 64 + 100};
+    for (int s = 0; s < 3; s++)
+        for (size_t i = 0; i < N; i++)
+            if (mp_findings_entry(&a.f, m->first_entry + i, NULL) == sizes[s])
+                want[nw++] = (uint32_t)(m->first_entry + i);
+    CHECK_EQ_U64(nw, N);
+    size_t asks[] = {1, 2, 3, 4, 5, 100, 4096, 4097, 4200, N - 1, N, N + 7};
+    for (size_t q = 0; q < sizeof asks / sizeof *asks; q++) {
+        uint64_t before = mp_findings_top_reads();
+        size_t n = mp_findings_top_entries(a.g, &a.d, &a.f, 0, got, asks[q]);
+        CHECK_EQ_U64(mp_findings_top_reads() - before, N);
+        CHECK_EQ_U64(n, asks[q] < N ? asks[q] : N);
+        CHECK(memcmp(got, want, n * sizeof *got) == 0);
+    }
+    free(want);
+    free(got);
+    done(&a);
+}
+
 int main(void)
 {
     TEST(test_global_cache_is_the_top_suspect_with_its_chain);
+    TEST(test_top_entries_read_the_figures_once);
     TEST(test_emptied_map_is_flagged_by_its_table);
     TEST(test_map_held_only_by_an_iterator);
     TEST(test_map_in_a_long_lived_frame);

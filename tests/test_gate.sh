@@ -393,6 +393,15 @@ grep -q '^maproot: cannot make the directory afile: Not a directory$' notdir.err
 gate keep2 --dir kept -- "$heaps" two
 expect_rc keep2 2
 grep -q 'already holds snapshots of gate_heaps' keep2.err || fail "--dir with old snapshots: $(cat keep2.err)"
+# a gate that fails to run removes the directories it made for --dir and
+# wrote nothing into, and only those: one that was there before stays
+gate gone --dir made/for/it -- ./no-such-program
+expect_rc gone 2
+[ ! -e made ] || fail "--dir made/for/it of a run that failed is left behind: $(find made)"
+mkdir -p there
+gate gone2 --dir there/new -- ./no-such-program
+expect_rc gone2 2
+[ -d there ] && [ ! -e there/new ] || fail "--dir there/new of a run that failed: $(find there)"
 printf '{"warmup": 3}\n' >warm.json
 gate warm --policy warm.json -f json kept/gate_heaps.00*.gcstack.gz
 expect_rc warm 1
@@ -532,6 +541,49 @@ epdir=maproot-$(id -u)
 left=$(ls -A "$TMPDIR" | grep -vx "$epdir")
 [ -z "$left" ] || fail "temporary directories left behind: $left"
 [ -z "$(ls -A "$TMPDIR/$epdir" 2>/dev/null)" ] || fail "attach endpoints left behind: $(ls "$TMPDIR/$epdir")"
+
+# ------------------------------------------------------ many small maps
+# sessions: no map grows, the group of their maps does: the gate fails on
+# the group alone, named by its type and holder, in every output; a
+# baseline records the group and accepts it; diff --fail-on growth counts it
+gate grp --dir grp --format json --junit grp.xml -- "$heaps" sessions
+expect_rc grp 1
+valid_junit grp.xml
+mv grp.out grp.json
+json_check grp '
+g = [m for m in j["maps"] if m["group"]]
+want(len(g) == 1, "one group followed: %d" % len(g))
+want(g and (g[0]["type"], g[0]["holder"]) == ("map[int64]*Blob", "global sessions"), g[:1])
+want(g and [p["maps"] for p in g[0]["points"]] == [200 * i for i in range(1, 9)],
+     g and [p["maps"] for p in g[0]["points"]])
+want(g and [p["entries"] for p in g[0]["points"]] == [400 * i for i in range(1, 9)],
+     g and [p["entries"] for p in g[0]["points"]])
+f = checks("growth", "fail")
+want([c["subject"] for c in f] == ["maps map[int64]*Blob in global sessions"], [c["subject"] for c in f])
+want(f and f[0]["grew_maps"] == 4 and f[0]["window_maps"] == 800, f[:1])
+want(j["counts"]["violations"] == 1, j["counts"])'
+grep -q 'name="maps map\[int64\]\*Blob in global sessions"' grp.xml || fail "JUnit: no testcase of the group: $(grep -c testcase grp.xml)"
+gate grp_text grp/gate_heaps.00*.gcstack.gz
+expect_rc grp_text 1
+grep -q '^LEAK  1,600 maps map\[int64\]\*Blob  root global sessions' grp_text.out || fail "group text: $(head -20 grp_text.out)"
+grep -q '^  maps     200 -> 1,600 of one type under one holder (+1,400)$' grp_text.out || fail "group text maps: $(head -20 grp_text.out)"
+grep -q '^  holder   sessions -> ' grp_text.out || fail "group text holder: $(head -20 grp_text.out)"
+gate grp_gh --github grp/gate_heaps.00*.gcstack.gz
+expect_rc grp_gh 1
+[ "$(grep -c '^::error ' grp_gh.out)" -eq 1 ] &&
+  grep -q '^::error file=[^,]*gate_heaps\.c,line=[0-9]*,title=maproot gate%3A growth maps map\[int64\]\*Blob in global sessions::' grp_gh.out ||
+  fail "GitHub annotation of the group: $(grep '^::' grp_gh.out | head -3)"
+gate grp_base --write-baseline grp.base.json grp/gate_heaps.00*.gcstack.gz
+expect_rc grp_base 1
+python3 -c "import json,sys; b=json.load(open('grp.base.json')); sys.exit(0 if [(g['type'], g['holder'], g['entries']) for g in b['groups']] == [('map[int64]*Blob', 'global sessions', 3200)] else 1)" ||
+  fail "the baseline's groups: $(cat grp.base.json)"
+gate grp_ok --baseline grp.base.json grp/gate_heaps.00*.gcstack.gz
+expect_rc grp_ok 0
+"$maproot" diff --fail-on growth grp/gate_heaps.0002.gcstack.gz grp/gate_heaps.0006.gcstack.gz >grp_diff.out 2>grp_diff.err
+[ $? -eq 1 ] || fail "diff --fail-on growth of a growing group: not 1: $(cat grp_diff.err)"
+grep -q '^maproot diff: [0-9]* maps and 1 group of maps grew (--fail-on growth)$' grp_diff.err || fail "diff --fail-on, a group: $(cat grp_diff.err)"
+grep -Eq '^  GROWING  map\[int64\]\*Blob maps   root global sessions( \(.*\))?$' grp_diff.out || fail "diff text, a group: $(grep -A3 GROUPS grp_diff.out)"
+grep -q '^    maps 400 -> 1,200 (+800); entries 800 -> 2,400 (+1,600); retained ' grp_diff.out || fail "diff text, the group's figures: $(grep -A3 GROUPS grp_diff.out)"
 
 # -------------------------------------------------- analyze and diff --fail-on
 k=kept/gate_heaps

@@ -1108,6 +1108,171 @@ static void test_parked_thread_registers_belong_to_the_frame_that_owns_them(void
     mr_blocking_exit();
     check_held_by_their_owner();
 }
+
+/*
+ * void block_in_registers(void *(*make)(void), void (*wait)(void));
+ *
+ * calls make six times and keeps the results in rbx, rbp, r12, r13, r14 and
+ * r15, zeroes 16 KiB of the dead stack below its frame, then calls
+ * mr_blocking_enter itself (no frame in between that could save one of the
+ * six) and wait, which ends with mr_blocking_exit. While wait runs, each
+ * object is held only by one of those registers as they stood at
+ * mr_blocking_enter: the thread's saved context is the only place it can be
+ * found. In assembly so that no build can keep a copy elsewhere (as
+ * hold_in_registers). It names no function of the runtime but
+ * mr_blocking_enter, which is never inlined (link-time optimization does
+ * not see the references of this assembly, and would drop a function it
+ * inlined everywhere else).
+ */
+void block_in_registers(void *(*make)(void), void (*wait)(void));
+
+/* Entry: rsp = 8 mod 16; eight pushes and 8 bytes make it 0 mod 16. */
+__asm__(".text\n"
+        ".globl block_in_registers\n"
+        ".hidden block_in_registers\n"
+        ".type block_in_registers, @function\n"
+        "block_in_registers:\n"
+        ".cfi_startproc\n"
+        "    pushq %rbp\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_offset %rbp, -16\n"
+        "    pushq %rbx\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_offset %rbx, -24\n"
+        "    pushq %r12\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_offset %r12, -32\n"
+        "    pushq %r13\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_offset %r13, -40\n"
+        "    pushq %r14\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_offset %r14, -48\n"
+        "    pushq %r15\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        ".cfi_offset %r15, -56\n"
+        "    pushq %rsi\n" /* wait: 16(%rsp) */
+        ".cfi_adjust_cfa_offset 8\n"
+        "    pushq %rdi\n" /* make: 8(%rsp) */
+        ".cfi_adjust_cfa_offset 8\n"
+        "    subq $8, %rsp\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "    call *8(%rsp)\n"
+        "    movq %rax, %rbx\n"
+        "    call *8(%rsp)\n"
+        "    movq %rax, %rbp\n"
+        "    call *8(%rsp)\n"
+        "    movq %rax, %r12\n"
+        "    call *8(%rsp)\n"
+        "    movq %rax, %r13\n"
+        "    call *8(%rsp)\n"
+        "    movq %rax, %r14\n"
+        "    call *8(%rsp)\n"
+        "    movq %rax, %r15\n" /* the sixth: only in r15 from here on */
+        HOLD_ZERO_DEAD_STACK    /* no copy of the six below this frame */
+        "    xorl %r8d, %r8d\n"
+        "    xorl %r9d, %r9d\n"
+        "    xorl %r10d, %r10d\n"
+        "    xorl %r11d, %r11d\n"
+        "    call mr_blocking_enter@PLT\n"
+        "    call *16(%rsp)\n"
+        "    addq $24, %rsp\n"
+        ".cfi_adjust_cfa_offset -24\n"
+        "    popq %r15\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "    popq %r14\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "    popq %r13\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "    popq %r12\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "    popq %rbx\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "    popq %rbp\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "    ret\n"
+        ".cfi_endproc\n"
+        ".size block_in_registers, .-block_in_registers\n");
+
+/* The objects block_in_registers keeps, in the order of their registers,
+ * and the roots the walk gave for each. Plain statics are no roots. */
+static const char *const blocked_reg_names[6] = {"rbx", "rbp", "r12", "r13", "r14", "r15"};
+static struct {
+    void *obj[6];
+    int made;
+    int owned[6]; /* roots naming the object's register in block_in_registers, frame #0 */
+    int other;    /* any other root of one of them */
+} blocked;
+static atomic_int blocked_ready, blocked_release;
+
+static void *make_blocked(void)
+{
+    return blocked.obj[blocked.made++] = mr_new(&node_type);
+}
+
+/* wait() of block_in_registers: the thread is blocked and touches no heap
+ * until released; then it leaves the bracket. */
+__attribute__((noinline)) static void wait_blocked(void)
+{
+    atomic_store(&blocked_ready, 1);
+    while (!atomic_load(&blocked_release)) usleep(100);
+    mr_blocking_exit();
+}
+
+static void *blocker_main(void *arg)
+{
+    (void)arg;
+    block_in_registers(make_blocked, wait_blocked);
+    return NULL;
+}
+
+static void note_blocked_root(const mr_root *r, void *ud)
+{
+    (void)ud;
+    for (int i = 0; i < 6; i++) {
+        if (r->target != blocked.obj[i]) continue;
+        if (r->kind == MR_ROOT_REGISTER && r->name && strcmp(r->name, blocked_reg_names[i]) == 0 &&
+            r->function && strcmp(r->function, "block_in_registers") == 0 && r->frame == 0) {
+            blocked.owned[i]++;
+            return;
+        }
+        blocked.other++;
+        fprintf(stderr, "  object of %s also held by root kind %d name %s function %s frame %u\n",
+                blocked_reg_names[i], (int)r->kind, r->name ? r->name : "-",
+                r->function ? r->function : "-", r->frame);
+    }
+}
+
+/*
+ * A thread blocked (mr_blocking_enter) straight from a frame that keeps its
+ * objects in all six callee-saved registers: the context it left holds each
+ * register's value at the call, so each object survives a collection as a
+ * root of exactly that register of that frame, the program's innermost.
+ */
+static void test_blocked_thread_keeps_its_callers_registers(void)
+{
+    memset(&blocked, 0, sizeof blocked);
+    atomic_store(&blocked_ready, 0);
+    atomic_store(&blocked_release, 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, blocker_main, NULL) == 0);
+    while (!atomic_load(&blocked_ready)) mr_safepoint();
+    collect();
+    mr_stop_the_world();
+    mr_walk_roots(true, note_blocked_root, NULL);
+    mr_start_the_world();
+    atomic_store(&blocked_release, 1);
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+    CHECK_EQ_U64(blocked.made, 6);
+    CHECK_EQ_U64(blocked.other, 0);
+    for (int i = 0; i < 6; i++) {
+        if (blocked.owned[i] != 1)
+            fprintf(stderr, "  %s: %d roots\n", blocked_reg_names[i], blocked.owned[i]);
+        CHECK_EQ_U64(blocked.owned[i], 1);
+    }
+}
 #endif
 
 /* ------------------------------------------------------------ map roots -- */
@@ -1725,6 +1890,7 @@ int main(void)
 #if HAVE_HOLD_IN_REGISTERS
     TEST_IN_THREAD(test_saved_registers_belong_to_the_frame_that_owns_them);
     TEST_IN_THREAD(test_parked_thread_registers_belong_to_the_frame_that_owns_them);
+    TEST_IN_THREAD(test_blocked_thread_keeps_its_callers_registers);
 #endif
     TEST_IN_THREAD(test_global_keeps_its_map_alive);
     TEST_IN_THREAD(test_iterator_keeps_its_map_alive_until_its_frame_returns);

@@ -587,6 +587,33 @@ m = d["maps"][0]
 assert m["growing"] and m["entries_added"] == 1500 and m["count_after"] == 2500, m
 assert all(k["key"].startswith("user-") and k["key_display"] == "\"%s\"" % k["key"] for k in m["new_keys"]), m["new_keys"]' || fail "diff json"
 
+# many small maps that accumulate (see leaks.go, smallmapsdiff): no map
+# grows, the group of the accounts' maps under var members does: 1,000 ->
+# 2,500 maps, 1,999 -> 4,999 entries (1 to 3 a map), a suspect of the after
+# dump; --fail-on growth counts it
+./leaks smallmapsdiff sm-before.dump sm-after.dump 2>/dev/null || fail "leaks smallmapsdiff"
+"$maproot" diff --binary ./leaks sm-before.dump sm-after.dump >sm-diff.txt || fail "smallmapsdiff: diff failed"
+contains -E '^  GROWING  map\[int64\]\*[^ ]* maps   root global main\.members' sm-diff.txt ||
+    fail "smallmapsdiff: the group grows: $(grep -A3 GROUPS sm-diff.txt)"
+contains -E '^    maps 1,000 -> 2,500 \(\+1,500\); entries 1,999 -> 4,999 \(\+3,000\); retained ' sm-diff.txt ||
+    fail "smallmapsdiff: the group's figures: $(grep -A3 GROUPS sm-diff.txt)"
+"$maproot" diff --binary ./leaks --format json sm-before.dump sm-after.dump | python3 -c '
+import json, sys
+from schema_check import validate
+d = validate(json.load(sys.stdin), "diff of dumps")
+g = [g for g in d["groups"] if g["root"].startswith("global main.members")]
+assert len(g) == 1, d["groups"]
+g = g[0]
+assert g["type"].startswith("map[int64]*"), g
+assert (g["status"], g["maps_before"], g["maps_after"], g["entries_before"], g["entries_after"]) == \
+    ("both", 1000, 2500, 1999, 4999), g
+assert g["growing"] and g["suspect"] and g["retained_after_bytes"] > 2 * g["retained_before_bytes"], g
+assert g["retained_delta_bytes"] == g["retained_after_bytes"] - g["retained_before_bytes"], g' ||
+    fail "smallmapsdiff: diff json"
+"$maproot" diff --binary ./leaks --fail-on growth sm-before.dump sm-after.dump >/dev/null 2>sm-fo.err
+[ $? -eq 1 ] && contains -E 'and 1 group of maps grew \(--fail-on growth\)$' sm-fo.err ||
+    fail "smallmapsdiff: --fail-on growth: $(cat sm-fo.err)"
+
 # a map replaced by a new one between the dumps (see leaks.go, swapped): the
 # variable's map is compared, its old keys removed and the new ones added
 ./leaks swapped sw-before.dump sw-after.dump 2>/dev/null || fail "leaks swapped"

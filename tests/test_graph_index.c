@@ -653,7 +653,7 @@ static void test_findings_read_back_are_the_ones_computed(void)
     CHECK(rf.entry_info_lent);
     CHECK(same_findings(g, &f, &rf));
     /* the options' part is judged again: every map a large share at 1% */
-    mp_findings_options one = {1.0};
+    mp_findings_options one = {.large_share_pct = 1.0};
     mp_findings rf1, f1;
     CHECK(mp_findings_compute(r, &rp, &rd, &one, &rf1, &err) == 0 && rf1.entry_info_lent);
     CHECK(mp_findings_compute(g, &p, &d, &one, &f1, &err) == 0);

@@ -109,6 +109,26 @@ static void a_frame_of_another_thread_is_another_holder(void)
     CHECK(to[0] == 0);
 }
 
+/* A group of maps is followed by its identity alone: the holder of a
+ * list that grows at its front is a new object every snapshot (another
+ * address, the same way), and a holder object at one address is no proof
+ * (a new holder of another root where an old one was). */
+static void a_group_is_followed_by_identity_not_address(void)
+{
+    mp_map_ident a[] = {ident(0x1000, "map[int64]*Attr", "global sessions", 0),
+                        ident(0x2000, "map[int64]*Attr", "global archive", 0)};
+    mp_map_ident b[] = {ident(0x2000, "map[int64]*Attr", "global pool", 0),
+                        ident(0x5000, "map[int64]*Attr", "global sessions", 0)};
+    for (size_t i = 0; i < 2; i++) a[i].hash0_known = b[i].hash0_known = false;
+    int32_t to[2];
+    CHECK(mp_group_match(a, 2, b, 2, true, to) == 0);
+    CHECK(to[0] == -1); /* not archive's group, whose holder was at 0x2000 */
+    CHECK(to[1] == 0);
+    /* maps, by contrast, are followed by address within one run */
+    CHECK(mp_map_match(a, 2, b, 2, true, to) == 0);
+    CHECK(to[0] == 1);
+}
+
 int main(void)
 {
     TEST(a_live_map_is_followed_by_address);
@@ -116,5 +136,6 @@ int main(void)
     TEST(a_new_seed_under_the_same_root_is_the_same_map);
     TEST(maps_under_one_holder_are_told_apart_by_their_way);
     TEST(a_frame_of_another_thread_is_another_holder);
+    TEST(a_group_is_followed_by_identity_not_address);
     TEST_EXIT();
 }

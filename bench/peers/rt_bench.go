@@ -4,7 +4,7 @@
 // same operation order, same object shapes. bench/run-rt.sh prints the ratio
 // of the two programs' figures, so keep them in step.
 //
-// usage: rt_bench_go [-runs N] GROUP...   GROUP: int | str | gc | flat | alloc
+// usage: rt_bench_go [-runs N] GROUP...   GROUP: int | str | gc | flat | alloc | block
 // Output: "RESULT <workload> ns/op <median> <run>..." and "INFO <text>" lines.
 package main
 
@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -25,6 +26,7 @@ const (
 	flatOvfEntries = 13 << 19 // 6.5 per bucket in 2^20 buckets: no doubling yet
 	allocCount     = 10000000
 	allocRing      = 1024
+	blockCount     = 200000
 )
 
 var nruns = 5
@@ -296,6 +298,23 @@ func benchAlloc() {
 	anchors, ring = nil, nil
 }
 
+// benchBlock: a getpid system call through syscall.Syscall, which brackets
+// it with the runtime's entersyscall/exitsyscall (the blocking rule's peer).
+func benchBlock() {
+	samples := make([]float64, 0, nruns)
+	for r := -1; r < nruns; r++ { // run -1: the untimed warm-up
+		t0 := time.Now()
+		for i := 0; i < blockCount; i++ {
+			pid, _, _ := syscall.Syscall(syscall.SYS_GETPID, 0, 0, 0)
+			sink += uint64(pid)
+		}
+		if r >= 0 {
+			samples = append(samples, perOp(time.Since(t0), blockCount))
+		}
+	}
+	result("blocking_getpid", samples)
+}
+
 func main() {
 	args := os.Args[1:]
 	if len(args) >= 2 && args[0] == "-runs" {
@@ -308,7 +327,7 @@ func main() {
 		args = args[2:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: rt_bench_go [-runs N] int|str|gc|flat|alloc...")
+		fmt.Fprintln(os.Stderr, "usage: rt_bench_go [-runs N] int|str|gc|flat|alloc|block...")
 		os.Exit(2)
 	}
 	gogc := debug.SetGCPercent(100)
@@ -326,8 +345,10 @@ func main() {
 			benchFlat()
 		case "alloc":
 			benchAlloc()
+		case "block":
+			benchBlock()
 		default:
-			fmt.Fprintf(os.Stderr, "rt_bench_go: unknown group %q (want int, str, gc, flat or alloc)\n", g)
+			fmt.Fprintf(os.Stderr, "rt_bench_go: unknown group %q (want int, str, gc, flat, alloc or block)\n", g)
 			os.Exit(2)
 		}
 	}

@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,20 +129,43 @@ static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t
     return n && !root_target(d, x) && held_by_slot_alone(g, d, e, x, hs, n);
 }
 
+/* How far up the dominator tree under_entry looks for an entry's object. */
+#define UNDER_DEPTH 64
+
+/*
+ * Whether holder h lies in the dominator subtree of one of the objects
+ * mine[0..n) that an entry owns alone (or is one): a reference from there
+ * is the entry's own -- a value's part pointing back at the value, a value
+ * pointing back at its key -- and deleting the entry frees it with the
+ * rest. The walk up is bounded: past UNDER_DEPTH steps h counts as another
+ * holder, so an entry may be credited with less than it keeps, never more.
+ */
+static bool under_entry(const mp_dom *d, uint32_t h, const uint32_t *mine, size_t n)
+{
+    for (int k = 0; k < UNDER_DEPTH && h < d->nobjects; k++, h = d->idom[h])
+        for (size_t i = 0; i < n; i++)
+            if (mine[i] == h) return true;
+    return false;
+}
+
 /* Whether x, which an entry owns, is its alone: no live object holds a
  * reference to x but the entry's refs slot words (mp_entry_targets counts
- * them) and the stale words of its map held by hs[0..n). An object that
- * another entry of the map (or an object under one) refers to as well is
- * the map's, but no entry's: deleting either entry frees nothing. */
+ * them), the stale words of its map held by hs[0..n), and objects under
+ * mine[0..nmine) (see under_entry). An object that another entry of the
+ * map (or an object under one) refers to as well is the map's, but no
+ * entry's: deleting either entry frees nothing. */
 static bool entry_alone(const mp_graph *g, const mp_dom *d, uint32_t x, uint64_t refs,
-                        bool all_live, uint32_t *hs, size_t n)
+                        bool all_live, uint32_t *hs, size_t n, const uint32_t *mine, size_t nmine)
 {
     uint64_t b = mp_in_begin(g, x), end = mp_in_end(g, x), live = 0;
-    if (end - b <= refs || all_live) return end - b <= refs + n;
+    if (end - b <= refs) return true;
+    if (all_live && !nmine) return end - b <= refs + n;
     for (uint64_t i = b; i < end; i++) {
         uint32_t h = g->in.adj[i];
         if (take_holder(hs, &n, h)) continue;
-        if (d->idom[h] != MP_NONE && ++live > refs) return false;
+        if (!all_live && d->idom[h] == MP_NONE) continue; /* garbage */
+        if (under_entry(d, h, mine, nmine)) continue;
+        if (++live > refs) return false;
     }
     return true;
 }
@@ -768,6 +792,41 @@ static void slice_close(const mp_graph *g, slice_tally *t, mp_map_report *r)
 }
 
 /*
+ * Which of an entry's targets t[0..nt) that it owns (own[i]) are its
+ * alone (alone[i], see entry_alone): the references from under the
+ * targets that are its alone do not count, and a target is its alone only
+ * if the references to it come from the entry's slots and from there. So
+ * the set is found from the top: every owned target at first, then those
+ * found alone, until it no longer shrinks (it only shrinks: at most nt
+ * rounds, and one when no target is held from elsewhere).
+ */
+static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_stale_words *stale,
+                                uint32_t map, bool all_live, const uint32_t *t,
+                                const uint32_t *words, const bool *own, size_t nt, bool *alone)
+{
+    uint32_t mine[MP_ENTRY_MAX_TARGETS];
+    size_t nmine = 0;
+    for (size_t i = 0; i < nt; i++)
+        if (own[i]) mine[nmine++] = t[i];
+    for (;;) {
+        size_t kept = 0;
+        for (size_t i = 0; i < nt; i++) {
+            alone[i] = false;
+            if (!own[i]) continue;
+            uint32_t hs[MAX_STALE];
+            size_t nhs = stale_holders(stale, map, t[i], hs);
+            alone[i] = entry_alone(g, d, t[i], words[i], all_live, hs, nhs, mine, nmine);
+            kept += alone[i];
+        }
+        if (kept == nmine) return; /* every one of mine is alone: the set holds */
+        assert(kept < nmine);
+        nmine = 0;
+        for (size_t i = 0; i < nt; i++)
+            if (alone[i]) mine[nmine++] = t[i];
+    }
+}
+
+/*
  * One pass over the entries of maps k0..k1-1, map by map, in the graph's
  * order: which key and value objects each entry owns, what they retain,
  * which values are shared, and whether keys point at objects; each entry's
@@ -860,13 +919,15 @@ static int entry_maps(entry_range *er)
                  * third pointers too), each counted once */
                 uint32_t t[MP_ENTRY_MAX_TARGETS], words[MP_ENTRY_MAX_TARGETS];
                 size_t nk, nt = mp_entry_targets(g, &rd, e, t, words, &nk);
+                bool own[MP_ENTRY_MAX_TARGETS], alone[MP_ENTRY_MAX_TARGETS];
+                for (size_t i = 0; i < nt; i++)
+                    own[i] = owns(g, d, e, t[i], &memo, stale) && owner[t[i]] == MP_NONE;
+                entry_targets_alone(g, d, stale, (uint32_t)k, all_live, t, words, own, nt, alone);
                 uint64_t ret = 0;
                 for (size_t i = 0; i < nt; i++) {
-                    if (!owns(g, d, e, t[i], &memo, stale) || owner[t[i]] != MP_NONE) continue;
+                    if (!own[i]) continue;
                     owner[t[i]] = (uint32_t)k;
-                    uint32_t hs[MAX_STALE];
-                    size_t nhs = stale_holders(stale, (uint32_t)k, t[i], hs);
-                    if (!entry_alone(g, d, t[i], words[i], all_live, hs, nhs)) continue;
+                    if (!alone[i]) continue;
                     ret += d->retained[t[i]];
                     if (i < nk) r->keys_retained += d->retained[t[i]];
                 }
@@ -1574,14 +1635,26 @@ static void heap_down(ranked *h, size_t n, size_t i)
 #define TIE_SCAN_MAX 4096
 
 /*
- * The entries of a map by retained size. A bounded heap keeps the `max`
- * largest (O(n log max), reading the map's retained sizes in order), so
- * asking for the few largest of a million entries is cheap. Among entries
- * of equal size at the cut (a cache's entries often are all alike), those
- * with a sampled allocation stack are preferred, so that the entries shown
- * can say where they were allocated; at most TIE_SCAN_MAX tied entries
- * are examined for that.
+ * The entries of a map by retained size, in one read of the map's figures.
+ * A bounded heap keeps the largest (O(n log max), reading the retained
+ * sizes in order), so asking for the few largest of a million entries is
+ * cheap. Among entries of equal size at the cut (a cache's entries often
+ * are all alike), those with a sampled allocation stack are preferred, so
+ * that the entries shown can say where they were allocated; at most
+ * TIE_SCAN_MAX tied entries, the first in the map's order, are examined for
+ * that. The heap keeps TIE_SCAN_MAX entries beyond the `max` asked for:
+ * ranked by size, then by the map's order, they hold every entry above the
+ * cut and at least the first TIE_SCAN_MAX + 1 tied at it (or all), so the
+ * ties need no second read of the figures, which may lie in a file.
  */
+/* Records of the per-entry figures mp_findings_top_entries has read. */
+static _Atomic uint64_t top_records_read;
+
+uint64_t mp_findings_top_reads(void)
+{
+    return atomic_load_explicit(&top_records_read, memory_order_relaxed);
+}
+
 size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f, uint32_t m,
                                uint32_t *out, size_t max)
 {
@@ -1591,7 +1664,8 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_find
     if (ne == 0) return 0;
     uint32_t first = (uint32_t)mp->first_entry;
     size_t k = ne < max ? ne : max;
-    ranked *h = malloc(k * sizeof *h);
+    size_t kk = ne - k < TIE_SCAN_MAX ? ne : k + TIE_SCAN_MAX; /* kept */
+    ranked *h = malloc(kk * sizeof *h);
     if (!h) return 0;
     mp_pack_cursor c;
     mp_pack_cursor_init(&c, &f->entry_info, first);
@@ -1599,72 +1673,63 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_find
     size_t got = 0;
     for (size_t i = 0; i < ne && mp_pack_next(&c, info); i++) {
         ranked r = {info[0], first + (uint32_t)i};
-        if (i < k) {
+        if (i < kk) {
             h[i] = r;
-            if (i + 1 == k && k < ne)
-                for (size_t j = k / 2; j-- > 0;) heap_down(h, k, j);
+            if (i + 1 == kk && kk < ne)
+                for (size_t j = kk / 2; j-- > 0;) heap_down(h, kk, j);
         } else if (ranks_after(h[0], r)) {
             h[0] = r;
-            heap_down(h, k, 0);
+            heap_down(h, kk, 0);
         }
         got = i + 1;
     }
     mp_pack_cursor_free(&c);
-    if (got < k) k = got; /* (a store that could not be read back) */
-    if (k > 1) qsort(h, k, sizeof *h, cmp_ranked);
+    atomic_fetch_add_explicit(&top_records_read, got, memory_order_relaxed);
+    if (got < kk) kk = got; /* (a store that could not be read back) */
+    if (kk < k) k = kk;
+    if (kk > 1) qsort(h, kk, sizeof *h, cmp_ranked);
     for (size_t i = 0; i < k; i++) out[i] = h[i].e;
     if (k == 0) {
         free(h);
         return 0;
     }
 
-    /* the tie at the cut: out[t0 .. k) all have the cut's size */
+    /* the tie at the cut: out[t0 .. k) all have the cut's size; the tied
+     * entries in the map's order are h[t0 ..) while the size holds */
     uint64_t cut = h[k - 1].ret;
     size_t t0 = k - 1;
     while (t0 > 0 && h[t0 - 1].ret == cut) t0--;
-    free(h);
-    size_t slots = k - t0, nfound = 0, scanned = 0;
-    if (slots > TIE_SCAN_MAX) return k;
-    uint32_t *found = malloc(slots * sizeof *found);
-    uint32_t *tied = malloc(TIE_SCAN_MAX * sizeof *tied);
-    if (!found || !tied) {
-        free(found);
-        free(tied);
+    size_t slots = k - t0, nfound = 0, ntied = 0;
+    uint32_t *found = slots <= TIE_SCAN_MAX ? malloc(slots * sizeof *found) : NULL;
+    if (!found) {
+        free(h);
         return k;
     }
-    /* the tied entries, in the map's order: sampled ones first */
-    size_t ntied = 0;
-    mp_pack_cursor_init(&c, &f->entry_info, first);
+    /* only the tied entries are read whole: the entry cursor jumps to
+     * each (a tie at the cut is often one entry in a million) */
     mp_entry_cursor ec;
     mp_entry_cursor_init(&ec, g, first);
     mp_entry en;
-    /* only the tied entries are read whole: the entry cursor jumps to
-     * each (a tie at the cut is often one entry in a million) */
-    for (size_t i = 0; i < ne && scanned < TIE_SCAN_MAX; i++) {
-        if (!mp_pack_next(&c, info)) break;
-        if (info[0] != cut) continue;
-        if (!mp_entry_cursor_skip(&ec, first + i) || !mp_entry_next(&ec, &en)) break;
-        scanned++;
-        tied[ntied++] = first + (uint32_t)i;
-        if (nfound < slots && mp_entry_stack_of(g, d, &en) != MP_NONE)
-            found[nfound++] = first + (uint32_t)i;
+    for (size_t i = t0; i < kk && ntied < TIE_SCAN_MAX && h[i].ret == cut; i++) {
+        if (!mp_entry_cursor_skip(&ec, h[i].e) || !mp_entry_next(&ec, &en)) break;
+        ntied++;
+        if (nfound < slots && mp_entry_stack_of(g, d, &en) != MP_NONE) found[nfound++] = h[i].e;
     }
-    mp_pack_cursor_free(&c);
     mp_entry_cursor_free(&ec);
     if (nfound) {
         size_t j = t0;
         for (size_t i = 0; i < nfound; i++) out[j++] = found[i];
         /* then the first unsampled tied entries, in the map's order */
         size_t q = 0; /* found is in the map's order too */
-        for (size_t i = 0; i < ntied && j < k; i++) {
-            if (q < nfound && found[q] == tied[i])
+        for (size_t i = t0; i < t0 + ntied && j < k; i++) {
+            if (q < nfound && found[q] == h[i].e)
                 q++;
             else
-                out[j++] = tied[i];
+                out[j++] = h[i].e;
         }
     }
     free(found);
-    free(tied);
+    free(h);
     return k;
 }
 

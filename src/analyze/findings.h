@@ -14,9 +14,11 @@
  *     buckets point at it (an iterator holding the old bucket array of an
  *     unfinished growth); the entry's retained size is the sum of the
  *     retained sizes of the objects it owns and no other live object
- *     refers to, stale words aside (an object that several entries of the
- *     map hold is the map's, but no entry's: deleting one of them frees
- *     nothing); an entry whose value object (its slot's first pointer) it
+ *     refers to, stale words aside, and references from under the
+ *     entry's own such objects aside (a value pointing back at its key, a
+ *     part of a value at the value: deleting the entry frees them all);
+ *     an object that several entries of the map hold is the map's, but no
+ *     entry's (deleting one of them frees nothing); an entry whose value object (its slot's first pointer) it
  *     does not own is "shared" (another root reaches the value too);
  *   - the retained size of a map: the retained sizes (dominator tree) of
  *     its table objects that no other object of its table dominates: the
@@ -146,6 +148,7 @@ typedef struct mp_map_report {
 
 typedef struct mp_findings_options {
     double large_share_pct; /* default 10 */
+    bool all_groups;        /* every group of maps (groups.h), not only those that could pass */
 } mp_findings_options;
 
 /* A suspect map inside another map's bytes (see above): through a table
@@ -245,9 +248,13 @@ void mp_findings_rerank(mp_findings *f);
  * the map's order, except that at the cut, entries with a sampled
  * allocation stack come first among the first 4096 tied ones); writes up
  * to max entry indices (into g->entries) and returns how many were
- * written. O(n log max). */
+ * written. One read of the map's figures (f->entry_info, perhaps in a
+ * file); O(n log (max + 4096)). */
 size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_findings *f, uint32_t m,
                                uint32_t *out, size_t max);
+/* How many per-entry records mp_findings_top_entries has read, all calls of
+ * the process together (a statistic the tests check; any thread). */
+uint64_t mp_findings_top_reads(void);
 
 /* The allocation stack that tells where entry e (index into g->entries)
  * was made: its value's, else its key's, else that of an object the value

@@ -1,6 +1,7 @@
 /* src/analyze/gate.c -- see gate.h. */
 #include "analyze/gate.h"
 
+#include "analyze/group_report.h"
 #include "analyze/json_text.h"
 #include "analyze/map_match.h"
 #include "analyze/report.h"
@@ -14,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHAIN_STEPS MP_CHAIN_STEPS /* steps of a chain kept (a longer one keeps its ends) */
 
 static const char *const status_names[] = {"pass", "fail", "suppressed", "baseline"};
 
@@ -102,6 +101,8 @@ void mp_gate_free(mp_gate *gt)
     free(gt->program);
     mp_map_idents_free(gt->prev, gt->nprev);
     free(gt->prev_track);
+    mp_map_idents_free(gt->prev_groups, gt->nprev_groups);
+    free(gt->prev_group_track);
     free(gt->prev_program);
     memset(gt, 0, sizeof *gt);
 }
@@ -181,22 +182,20 @@ static int add_frame(mp_gate_map *t, size_t *cap, char tag, const char *s)
     return 0;
 }
 
-/* What the report says of map m: root, chain, sites, the frames of its
- * sites' stacks (for suppressions), as of this snapshot. */
-static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m)
+/* What the report says of a map or group: its root, its chain
+ * steps[0..n), its sites[0..nsites) and the frames of their stacks (for
+ * suppressions), as of this snapshot. */
+static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t root,
+                    const mp_step *steps, size_t n, const mp_site_count *sites, uint32_t nsites)
 {
     const mp_graph *g = a->g;
-    const mp_map_report *r = &a->f.maps[m];
     char text[512];
-    uint32_t root = mp_snapshot_named_root(g, r);
     mp_root_text(g, root, text, sizeof text);
     if (!set_str(&t->root, text)) return -1;
     mp_root_holder(g, root, text, sizeof text);
     if (!set_str(&t->root_holder, text)) return -1;
     if (!set_str(&t->root_file, root < g->nroots ? mp_str(g, g->roots[root].file) : "")) return -1;
     t->root_line = root < g->nroots ? g->roots[root].line : 0;
-    mp_step steps[CHAIN_STEPS];
-    size_t n = mp_snapshot_map_chain(a, m, steps, CHAIN_STEPS);
     t->chain_steps = mp_chain_length(steps, n);
     t->chain_elided = mp_chain_elided(steps, n);
     for (size_t i = 0; i < t->nchain; i++) free(t->chain[i]);
@@ -217,17 +216,17 @@ static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m)
     size_t fcap = 0;
     free(t->frames);
     t->frames = NULL;
-    for (uint32_t i = 0; i < r->nsites; i++) {
+    for (uint32_t i = 0; i < nsites; i++) {
         mp_gate_site *s = &t->sites[t->nsites];
-        uint32_t f = mp_stack_site(g, r->sites[i].stack);
+        uint32_t f = mp_stack_site(g, sites[i].stack);
         const mp_gframe *fr = f != MP_NONE ? &g->frames[f] : NULL;
         s->function = strdup(fr ? mp_str(g, fr->function) : "");
         s->file = strdup(fr ? mp_str(g, fr->file) : "");
         s->line = fr ? fr->line : 0;
-        s->samples = r->sites[i].samples;
+        s->samples = sites[i].samples;
         t->nsites++;
         if (!s->function || !s->file) return -1;
-        const mp_stack *st = &g->stacks[r->sites[i].stack];
+        const mp_stack *st = &g->stacks[sites[i].stack];
         for (uint32_t k = 0; k < st->n; k++) {
             const mp_gframe *x = &g->frames[st->first + k];
             if (add_frame(t, &fcap, 'f', mp_str(g, x->function)) ||
@@ -235,8 +234,17 @@ static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m)
                 return -1;
         }
     }
-    t->sampled = r->sampled_objects;
     return 0;
+}
+
+/* describe for map m. */
+static int describe_map(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m)
+{
+    const mp_map_report *r = &a->f.maps[m];
+    mp_step steps[MP_CHAIN_STEPS];
+    size_t n = mp_snapshot_map_chain(a, m, steps, MP_CHAIN_STEPS);
+    t->sampled = r->sampled_objects;
+    return describe(t, a, mp_snapshot_named_root(a->g, r), steps, n, r->sites, r->nsites);
 }
 
 /* The next point of map t: map m of analysis a in judged snapshot snap;
@@ -248,7 +256,7 @@ static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, con
     const mp_map *mp = &g->maps[m];
     const mp_map_report *r = &a->f.maps[m];
     if (!MF_GROW(t->points, t->cap, t->npoints + 1, 16)) return -1;
-    t->points[t->npoints++] = (mp_gate_point){snap, mp->count, r->retained};
+    t->points[t->npoints++] = (mp_gate_point){snap, mp->count, r->retained, 0};
     if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder) ||
         !set_str(&t->way, id->way))
         return -1;
@@ -261,8 +269,30 @@ static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, con
     t->nevacuate = mp->nevacuate;
     t->noldbuckets = mp->noldbuckets;
     t->evidence = r->evidence;
-    if (describe(t, a, m)) return -1;
+    if (describe_map(t, a, m)) return -1;
     return fresh ? base_keys(t, g, m) : added_keys(t, g, m);
+}
+
+/* The next point of group t: group gp of analysis a in judged snapshot
+ * snap. Its evidence is that of a suspect group (gate.h); its keys are
+ * not kept. */
+static int follow_group(mp_gate_map *t, const mp_snapshot_analysis *a, const mp_group *gp,
+                        const mp_map_ident *id, uint32_t snap)
+{
+    if (!MF_GROW(t->points, t->cap, t->npoints + 1, 16)) return -1;
+    t->points[t->npoints++] = (mp_gate_point){snap, gp->entries, gp->retained, gp->nmaps};
+    if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder) ||
+        !set_str(&t->way, id->way))
+        return -1;
+    t->group = true;
+    t->ordinal = id->ordinal;
+    t->address = id->address;
+    t->stalled = false;
+    t->evidence = gp->suspect ? gp->evidence : 0;
+    t->sampled = gp->header_samples;
+    mp_step steps[MP_CHAIN_STEPS];
+    size_t n = mp_group_holder_chain(a, gp, steps, MP_CHAIN_STEPS);
+    return describe(t, a, mp_group_root(a, gp), steps, n, gp->sites, gp->nsites);
 }
 
 /* ------------------------------------------------------------ totals --- */
@@ -380,6 +410,42 @@ out:
 
 /* ----------------------------------------------------------- the series --- */
 
+/* The followed entry of each of a's groups of maps (a new one for a group
+ * the previous judged snapshot did not have), each given its point;
+ * the groups become the previous ones. -1 when out of memory. */
+static int add_groups(mp_gate *gt, const mp_snapshot_analysis *a, uint32_t snap, bool same_run)
+{
+    size_t n = a->gr.n;
+    mp_map_ident *ids = mp_group_idents(a->g, &a->p, &a->gr);
+    int32_t *to_prev = malloc((n + 1) * sizeof *to_prev);
+    int32_t *track = malloc((n + 1) * sizeof *track);
+    if (!ids || !to_prev || !track ||
+        mp_group_match(gt->prev_groups, gt->nprev_groups, ids, n, same_run, to_prev))
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        int32_t t = to_prev[i] >= 0 ? gt->prev_group_track[to_prev[i]] : -1;
+        if (t < 0) {
+            if (!MF_GROW(gt->maps, gt->maps_cap, gt->nmaps + 1, 16)) goto oom;
+            memset(&gt->maps[gt->nmaps], 0, sizeof *gt->maps);
+            t = (int32_t)gt->nmaps++;
+        }
+        track[i] = t;
+        if (follow_group(&gt->maps[t], a, &a->gr.groups[i], &ids[i], snap)) goto oom;
+    }
+    mp_map_idents_free(gt->prev_groups, gt->nprev_groups);
+    free(gt->prev_group_track);
+    free(to_prev);
+    gt->prev_groups = ids;
+    gt->prev_group_track = track;
+    gt->nprev_groups = n;
+    return 0;
+oom:
+    mp_map_idents_free(ids, n);
+    free(to_prev);
+    free(track);
+    return -1;
+}
+
 int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot_analysis *a,
                 mf_error *err)
 {
@@ -418,7 +484,7 @@ int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot
         track[i] = t;
         if (follow(&gt->maps[t], a, (uint32_t)i, &ids[i], snap, fresh)) goto oom;
     }
-    if (totals_of_snapshot(gt, a, ids, snap)) goto oom;
+    if (totals_of_snapshot(gt, a, ids, snap) || add_groups(gt, a, snap, same_run)) goto oom;
     mp_map_idents_free(gt->prev, gt->nprev);
     free(gt->prev_track);
     free(to_prev);
@@ -462,15 +528,18 @@ static mp_gate_check *new_check(mp_gate *gt, size_t *cap, unsigned rule, int32_t
  * iterator's map); when other maps share its type and holder, also its
  * way ("via Shards+8"), which, unlike its order by address, is the same in
  * every run, so that a check keeps its name (a JUnit testcase's) from run
- * to run; its ordinal ("#2") only where the way does not tell it apart. */
+ * to run; its ordinal ("#2") only where the way does not tell it apart.
+ * A group of maps is named so, with "maps" before its members' type. */
 static char *map_subject(const mp_gate_map *m)
 {
     bool by_way = m->twin && *m->way;
     char ord[24] = "";
+    const char *kind = m->group ? "maps " : ""; /* "maps map[int64]*Attr in global sessions" */
     if (m->ordinal && (!by_way || m->twin_way))
         snprintf(ord, sizeof ord, " (#%" PRIu32 ")", m->ordinal + 1);
-    if (by_way) return mf_asprintf("%s in %s via %s%s", m->type, m->root_holder, m->way, ord);
-    return mf_asprintf("%s in %s%s", m->type, m->root_holder, ord);
+    if (by_way)
+        return mf_asprintf("%s%s in %s via %s%s", kind, m->type, m->root_holder, m->way, ord);
+    return mf_asprintf("%s%s in %s%s", kind, m->type, m->root_holder, ord);
 }
 
 /* Orders indices into the followed maps by type, holder and way, so that
@@ -478,7 +547,8 @@ static char *map_subject(const mp_gate_map *m)
 static int cmp_map_identity(const void *x, const void *y, void *maps)
 {
     const mp_gate_map *v = maps, *a = &v[*(const uint32_t *)x], *b = &v[*(const uint32_t *)y];
-    int c = strcmp(a->type, b->type);
+    int c = (a->group > b->group) - (a->group < b->group);
+    if (!c) c = strcmp(a->type, b->type);
     if (!c) c = strcmp(a->holder, b->holder);
     if (!c) c = strcmp(a->way, b->way);
     return c;
@@ -495,7 +565,9 @@ static int mark_twins(mp_gate *gt)
     qsort_r(ix, n, sizeof *ix, cmp_map_identity, gt->maps);
     for (size_t i = 1; i < n; i++) {
         mp_gate_map *a = &gt->maps[ix[i - 1]], *b = &gt->maps[ix[i]];
-        if (strcmp(a->type, b->type) != 0 || strcmp(a->holder, b->holder) != 0) continue;
+        if (a->group != b->group || strcmp(a->type, b->type) != 0 ||
+            strcmp(a->holder, b->holder) != 0)
+            continue;
         a->twin = b->twin = true;
         if (strcmp(a->way, b->way) == 0) a->twin_way = b->twin_way = true;
     }
@@ -516,22 +588,41 @@ static int judge_growth(mp_gate *gt, size_t *cap, int32_t mi)
     for (const mp_gate_point *q = first + 1; q <= last; q++) {
         c->grew_entries += q->entries > q[-1].entries;
         c->grew_bytes += q->retained > q[-1].retained;
+        c->grew_maps += q->maps > q[-1].maps;
     }
     c->intervals = (uint32_t)w;
     c->window_entries = (int64_t)last->entries - (int64_t)first->entries;
     c->window_bytes = (int64_t)last->retained - (int64_t)first->retained;
+    c->window_maps = (int64_t)last->maps - (int64_t)first->maps;
     bool by_entries = c->grew_entries >= p->k && c->window_entries > (int64_t)p->min_entries;
     bool by_bytes = c->grew_bytes >= p->k && c->window_bytes > (int64_t)p->min_bytes;
+    if (m->group) {
+        /* a group grows by maps that keep coming, with their bytes; its
+         * maps' own growth is theirs (each is judged as a map), so that
+         * one growing map is not reported twice */
+        bool coming = c->grew_maps >= p->k && c->window_maps > 0 && c->window_bytes > 0;
+        by_entries = coming && c->window_entries > (int64_t)p->min_entries;
+        by_bytes = coming && c->window_bytes > (int64_t)p->min_bytes;
+        by_entries |= coming && (uint64_t)c->window_maps >= p->min_maps;
+    }
     c->status = by_entries || by_bytes ? MP_CHECK_FAIL : MP_CHECK_PASS;
-    char e1[32], e2[32], b1[64], b2[64];
+    char e1[32], e2[32], b1[64], b2[64], m1[32], m2[32];
     mf_format_count(e1, sizeof e1, first->entries);
     mf_format_count(e2, sizeof e2, last->entries);
+    mf_format_count(m1, sizeof m1, first->maps);
+    mf_format_count(m2, sizeof m2, last->maps);
     mp_format_value(b1, sizeof b1, (int64_t)first->retained, "bytes", false);
     mp_format_value(b2, sizeof b2, (int64_t)last->retained, "bytes", false);
     c->subject = map_subject(m);
-    c->summary = mf_asprintf("entries grew in %" PRIu32 " and retained bytes in %" PRIu32
-                             " of the last %" PRIu32 " intervals: %s -> %s entries, %s -> %s",
-                             c->grew_entries, c->grew_bytes, c->intervals, e1, e2, b1, b2);
+    if (m->group)
+        c->summary = mf_asprintf(
+            "maps grew in %" PRIu32 ", entries in %" PRIu32 " and retained bytes in %" PRIu32
+            " of the last %" PRIu32 " intervals: %s -> %s maps, %s -> %s entries, %s -> %s",
+            c->grew_maps, c->grew_entries, c->grew_bytes, c->intervals, m1, m2, e1, e2, b1, b2);
+    else
+        c->summary = mf_asprintf("entries grew in %" PRIu32 " and retained bytes in %" PRIu32
+                                 " of the last %" PRIu32 " intervals: %s -> %s entries, %s -> %s",
+                                 c->grew_entries, c->grew_bytes, c->intervals, e1, e2, b1, b2);
     return c->subject && c->summary ? 0 : -1;
 }
 
@@ -558,7 +649,7 @@ static int judge_map_cap(mp_gate *gt, size_t *cap, uint32_t ci, int32_t mi)
 {
     const mp_gate_cap *cp = &gt->policy->caps[ci];
     const mp_gate_map *m = &gt->maps[mi];
-    if (!mp_glob(cp->pattern, m->type)) return 0;
+    if (m->group || !mp_glob(cp->pattern, m->type)) return 0; /* a cap is on one map */
     uint64_t e, r;
     mp_gate_map_peak(m, &e, &r);
     mp_gate_check *c = new_check(gt, cap, MP_RULE_CAP, mi);
@@ -676,7 +767,7 @@ static bool suppresses(const mp_gate *gt, const mp_gate_suppression *s, const mp
 static const mp_gate_base_entry *base_find(const mp_gate_baseline *b, unsigned kind,
                                            const char *name)
 {
-    assert(kind != MP_BASE_MAP);
+    assert(kind != MP_BASE_MAP && kind != MP_BASE_GROUP);
     for (size_t i = 0; i < b->n; i++) {
         const mp_gate_base_entry *e = &b->v[i];
         if (e->kind != kind) continue;
@@ -703,13 +794,17 @@ static char *as_written(const char *s)
  * type and holder, in order within each group -- the baseline's maps by
  * their ordinals (then their place in the file), the run's by address.
  * A baseline of version 1 records no ways: both sides are then paired with
- * every way empty, by type, holder and order alone. -1 when out of memory. */
-static int pair_with_baseline(const mp_gate *gt, const mp_gate_baseline *b, int32_t *base_of)
+ * every way empty, by type, holder and order alone. Groups of maps are
+ * paired likewise, with the baseline's groups (group: which of the two
+ * kinds is paired; the others' base_of is left alone). -1 when out of
+ * memory. */
+static int pair_kind(const mp_gate *gt, const mp_gate_baseline *b, bool group, int32_t *base_of)
 {
     static char no_way[] = "";
     bool ways = b->version >= 2;
+    uint8_t kind = group ? MP_BASE_GROUP : MP_BASE_MAP;
     size_t nb = 0, nr = gt->nmaps;
-    for (size_t i = 0; i < b->n; i++) nb += b->v[i].kind == MP_BASE_MAP;
+    for (size_t i = 0; i < b->n; i++) nb += b->v[i].kind == kind;
     mp_map_ident *bi = calloc(nb ? nb : 1, sizeof *bi), *ri = calloc(nr ? nr : 1, sizeof *ri);
     uint32_t *entry = malloc((nb ? nb : 1) * sizeof *entry);
     int32_t *to = malloc((nr ? nr : 1) * sizeof *to);
@@ -718,7 +813,7 @@ static int pair_with_baseline(const mp_gate *gt, const mp_gate_baseline *b, int3
     /* the baseline's identities borrow its strings */
     for (size_t i = 0, k = 0; i < b->n; i++) {
         const mp_gate_base_entry *e = &b->v[i];
-        if (e->kind != MP_BASE_MAP) continue;
+        if (e->kind != kind) continue;
         assert(!ways || e->way);
         bi[k] = (mp_map_ident){.address = (uint64_t)e->ordinal << 32 | k,
                                .type = e->name,
@@ -726,16 +821,19 @@ static int pair_with_baseline(const mp_gate *gt, const mp_gate_baseline *b, int3
                                .way = ways ? e->way : no_way};
         entry[k++] = (uint32_t)i;
     }
+    /* the run's entries of the other kind stay out of the pairing: no type */
     for (size_t i = 0; i < nr; i++) {
         const mp_gate_map *m = &gt->maps[i];
+        bool mine = m->group == group;
         ri[i].address = m->address;
-        ri[i].type = as_written(m->type);
+        ri[i].type = as_written(mine ? m->type : "");
         ri[i].holder = as_written(m->holder);
         ri[i].way = as_written(ways ? m->way : "");
         if (!ri[i].type || !ri[i].holder || !ri[i].way) goto out;
     }
     if (mp_map_match(bi, nb, ri, nr, false, to)) goto out;
-    for (size_t i = 0; i < nr; i++) base_of[i] = to[i] >= 0 ? (int32_t)entry[to[i]] : -1;
+    for (size_t i = 0; i < nr; i++)
+        if (gt->maps[i].group == group) base_of[i] = to[i] >= 0 ? (int32_t)entry[to[i]] : -1;
     rc = 0;
 out:
     free(bi);
@@ -743,6 +841,11 @@ out:
     free(entry);
     free(to);
     return rc;
+}
+
+static int pair_with_baseline(const mp_gate *gt, const mp_gate_baseline *b, int32_t *base_of)
+{
+    return pair_kind(gt, b, false, base_of) || pair_kind(gt, b, true, base_of) ? -1 : 0;
 }
 
 /* Within the baseline's figure: at most the tolerance above it, and never
@@ -854,8 +957,8 @@ int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err)
 json_t *mp_gate_baseline_json(const mp_gate *gt)
 {
     json_t *root = json_object(), *maps = json_array(), *roots = json_array(),
-           *types = json_array();
-    if (!root || !maps || !roots || !types) goto oom;
+           *types = json_array(), *groups = json_array();
+    if (!root || !maps || !roots || !types || !groups) goto oom;
     json_object_set_new(root, "maproot_gate_baseline", json_integer(MP_GATE_BASELINE_VERSION));
     json_object_set_new(root, "program", json_string(gt->program ? gt->program : ""));
     for (size_t i = 0; i < gt->nmaps; i++) {
@@ -867,7 +970,7 @@ json_t *mp_gate_baseline_json(const mp_gate *gt)
                               "holder", mp_json_text(m->holder), "way", mp_json_text(m->way),
                               "ordinal", (json_int_t)m->ordinal, "entries", (json_int_t)e,
                               "retained_bytes", (json_int_t)r);
-        if (!j || json_array_append_new(maps, j)) goto oom;
+        if (!j || json_array_append_new(m->group ? groups : maps, j)) goto oom;
     }
     for (size_t i = 0; i < gt->ntotals; i++) {
         const mp_gate_total *t = &gt->totals[i];
@@ -880,9 +983,10 @@ json_t *mp_gate_baseline_json(const mp_gate *gt)
         if (!j || json_array_append_new(type ? types : roots, j)) goto oom;
     }
     json_object_set_new(root, "maps", maps);
+    json_object_set_new(root, "groups", groups);
     json_object_set_new(root, "roots", roots);
     json_object_set_new(root, "types", types);
-    maps = roots = types = NULL;
+    maps = roots = types = groups = NULL;
     for (size_t i = 0; i < gt->nchecks; i++)
         if (gt->checks[i].rule == MP_RULE_HEAP) {
             int64_t g = gt->checks[i].window_bytes;
@@ -895,5 +999,6 @@ oom:
     json_decref(maps);
     json_decref(roots);
     json_decref(types);
+    json_decref(groups);
     return NULL;
 }

@@ -4,17 +4,26 @@
  *
  * The series is fed one analysed snapshot at a time, in GC cycle order
  * (mp_gate_add); only what the rules need is kept of each: per map its
- * entries and retained bytes, per holder and per capped object type their
- * totals, the heap's reachable bytes. Maps are followed from snapshot to
- * snapshot by map_match.h (the same matching as `maproot diff`); of each
- * map the report's facts are those of the last snapshot it appears in: its
- * root, chain, allocation sites, evidence, and the keys it holds that its
- * first judged snapshot did not (counted by 64-bit hashes of the keys'
- * text; a sample of the smallest few by text is kept).
+ * entries and retained bytes, per group of maps (groups.h: maps of one
+ * type under one holder) its members, entries and retained bytes, per
+ * holder and per capped object type their totals, the heap's reachable
+ * bytes. Maps are followed from snapshot to snapshot by map_match.h (the
+ * same matching as `maproot diff`), groups likewise (mp_group_match); of
+ * each map the report's facts are those of the last snapshot it appears
+ * in: its root, chain, allocation sites, evidence, and the keys it holds
+ * that its first judged snapshot did not (counted by 64-bit hashes of the
+ * keys' text; a sample of the smallest few by text is kept). A group is
+ * followed as a map is (an mp_gate_map marked group): its chain is the
+ * one to its holder, its sites its members', its evidence that of a
+ * suspect group (none otherwise), its keys not kept.
  *
  * mp_gate_judge then runs the rules, giving one check per rule and map
- * (growth, suspect, map caps), per cap and root or object type, and one for
- * the heap; a failed check is then suppressed by the first suppression that
+ * or group (growth, suspect; map caps for maps), per cap and root or
+ * object type, and one for the heap. A group grows by members that keep
+ * coming: more members in k of the last n intervals and more retained
+ * bytes over them, by growth.min_maps members, or by the minimums of
+ * entries or bytes a map grows by (its maps' own growth is theirs: each
+ * is judged as a map); a failed check is then suppressed by the first suppression that
  * matches it, or accepted by a baseline (mp_gate_baseline) when the
  * baseline holds its subject and the run stayed within it. A map's
  * subject in the baseline is found as `maproot diff` pairs the maps of two
@@ -51,6 +60,7 @@ typedef struct mp_gate_snap {
 typedef struct mp_gate_point {
     uint32_t snap; /* index into snaps */
     uint64_t entries, retained;
+    uint64_t maps; /* a group's members (0 for a map) */
 } mp_gate_point;
 
 typedef struct mp_gate_site {
@@ -59,8 +69,9 @@ typedef struct mp_gate_site {
     uint32_t samples;
 } mp_gate_site;
 
-/* A map followed across the series. */
+/* A map, or a group of maps, followed across the series. */
 typedef struct mp_gate_map {
+    bool group;                /* a group of maps (groups.h): type is its members' */
     char *type, *holder, *way; /* its identity (map_match.h), as of its last snapshot */
     uint32_t ordinal;
     uint64_t address;  /* its header's, in its last snapshot */
@@ -124,6 +135,8 @@ typedef struct mp_gate_check {
      * growth over them */
     uint32_t intervals, grew_entries, grew_bytes;
     int64_t window_entries, window_bytes;
+    uint32_t grew_maps; /* a group's: intervals its members grew in, and by how many */
+    int64_t window_maps;
 } mp_gate_check;
 
 typedef struct mp_gate {
@@ -147,6 +160,10 @@ typedef struct mp_gate {
     mp_map_ident *prev;
     int32_t *prev_track;
     size_t nprev;
+    /* ... and its groups of maps */
+    mp_map_ident *prev_groups;
+    int32_t *prev_group_track;
+    size_t nprev_groups;
     uint64_t prev_pid;
     char *prev_program;
 } mp_gate;

@@ -146,6 +146,7 @@ void mp_gate_policy_default(mp_gate_policy *p)
     p->n = 4;
     p->min_entries = 1000;
     p->min_bytes = 1u << 20;
+    p->min_maps = 100;
     p->suspect = true;
     p->evidence = MP_EV_EMPTIED | MP_EV_ITERATOR_ONLY | MP_EV_OLD_BUCKETS | MP_EV_POINTER_KEYS |
                   MP_EV_STACK_FRAME;
@@ -375,12 +376,13 @@ static int get_section(const vctx *v, json_t *top, const char *key, bool *on, js
 
 static int parse_growth(const vctx *v, json_t *g, mp_gate_policy *p)
 {
-    static const char *const keys[] = {"k", "n", "min_entries", "min_bytes", NULL};
+    static const char *const keys[] = {"k", "n", "min_entries", "min_bytes", "min_maps", NULL};
     uint64_t k = p->k, n = p->n;
     if (check_keys(v, g, "growth", keys) || get_uint(v, g, "growth", "k", 1, 1000, &k) ||
         get_uint(v, g, "growth", "n", 1, 1000, &n) ||
         get_uint(v, g, "growth", "min_entries", 0, UINT64_MAX, &p->min_entries) ||
-        get_size(v, g, "growth", "min_bytes", &p->min_bytes))
+        get_size(v, g, "growth", "min_bytes", &p->min_bytes) ||
+        get_uint(v, g, "growth", "min_maps", 0, UINT64_MAX, &p->min_maps))
         return -1;
     if (k > n)
         return bad(v, json_object_get(g, "k") ? "growth.k" : "growth.n",
@@ -668,7 +670,9 @@ typedef struct base_list {
 
 static int parse_base_list(const vctx *v, json_t *arr, const base_list *l, mp_gate_baseline *b)
 {
-    bool ways = l->kind == MP_BASE_MAP && b->version >= 2;
+    /* groups came with ways: a baseline of version 1 rewritten by hand
+     * keeps them */
+    bool ways = (l->kind == MP_BASE_MAP && b->version >= 2) || l->kind == MP_BASE_GROUP;
     if (!json_is_array(arr)) return bad(v, l->key, "must be an array, not %s", kind_of(arr));
     size_t i;
     json_t *e;
@@ -756,9 +760,10 @@ int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_ga
                            mf_error *err)
 {
     static const char *const keys[] = {
-        "maproot_gate_baseline", "program", "maps", "roots", "types", "heap", NULL};
+        "maproot_gate_baseline", "program", "maps", "groups", "roots", "types", "heap", NULL};
     static const base_list lists[] = {
         {"maps", MP_BASE_MAP, "type", "holder", "entries", "retained_bytes"},
+        {"groups", MP_BASE_GROUP, "type", "holder", "entries", "retained_bytes"},
         {"roots", MP_BASE_ROOT, "holder", NULL, "entries", "retained_bytes"},
         {"types", MP_BASE_TYPE, "type", NULL, "objects", "bytes"},
     };
@@ -789,12 +794,13 @@ int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_ga
         goto out;
     }
     size_t n = 1;
-    for (size_t i = 0; i < 3; i++) n += json_array_size(json_object_get(top, lists[i].key));
+    size_t nlists = sizeof lists / sizeof *lists;
+    for (size_t i = 0; i < nlists; i++) n += json_array_size(json_object_get(top, lists[i].key));
     if (!(out->v = calloc(n, sizeof *out->v)) || !(out->file = strdup(name))) {
         mf_error_set(err, "%s: out of memory", name);
         goto out;
     }
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < nlists; i++) {
         json_t *arr = json_object_get(top, lists[i].key);
         if (arr && parse_base_list(&v, arr, &lists[i], out)) goto out;
     }

@@ -75,6 +75,7 @@ typedef struct mp_gate_policy {
     bool growth;
     uint32_t k, n;
     uint64_t min_entries, min_bytes;
+    uint64_t min_maps; /* a group's members: its growth by maps over the window */
     bool suspect;
     uint32_t evidence; /* MP_EV_* bits */
     bool heap;
@@ -87,7 +88,8 @@ typedef struct mp_gate_policy {
     double baseline_tolerance_pct;
 } mp_gate_policy;
 
-/* The defaults: growth k=3 of n=4, min 1000 entries or 1 MiB, suspect on
+/* The defaults: growth k=3 of n=4, min 1000 entries or 1 MiB (or, for a
+ * group of maps, 100 maps and any bytes), suspect on
  * emptied, iterator_only, old_buckets, pointer_keys and stack_frame (a
  * significant map only a running frame holds); no heap rule, no
  * caps, no suppressions, warmup 0, baseline tolerance 10%. */
@@ -106,19 +108,21 @@ void mp_gate_policy_free(mp_gate_policy *p);
  * Version 2 records each map's way from its holder (map_match.h), so that
  * a later run pairs its maps with the baseline's as `maproot diff` pairs
  * the maps of two runs; version 1 has no ways (its maps are paired by
- * type, holder and order alone), and is still read. */
+ * type, holder and order alone), and is still read. Groups of maps
+ * (groups.h) are recorded as maps are, in a list of their own. */
 typedef enum mp_base_kind {
     MP_BASE_MAP = 0,
     MP_BASE_ROOT,
     MP_BASE_TYPE,
-    MP_BASE_HEAP
+    MP_BASE_HEAP,
+    MP_BASE_GROUP /* a group of maps (groups.h), named as a map is */
 } mp_base_kind;
 
 typedef struct mp_gate_base_entry {
-    uint8_t kind;     /* mp_base_kind */
-    char *name;       /* map: its type; root: the holder; type: the object type */
-    char *holder;     /* map: its holder */
-    char *way;        /* map: its way from the holder ("" none); NULL in version 1 */
+    uint8_t kind; /* mp_base_kind */
+    char *name;   /* map (group): its (members') type; root: the holder; type: the object type */
+    char *holder; /* map: its holder */
+    char *way;    /* map: its way from the holder ("" none); NULL in version 1 */
     uint32_t ordinal; /* map: its ordinal (map_match.h) */
     uint64_t count;   /* peak entries (map, root) or objects (type) */
     uint64_t bytes;   /* peak retained (map, root), bytes (type), growth (heap) */

@@ -43,13 +43,19 @@ static void rule_text(const mp_gate *gt, const mp_gate_check *c, char *buf, size
     const mp_gate_policy *p = gt->policy;
     char b1[64], c1[32];
     switch (c->rule) {
-    case MP_RULE_GROWTH:
+    case MP_RULE_GROWTH: {
         mf_format_count(c1, sizeof c1, p->min_entries);
         fmt_bytes(b1, sizeof b1, (int64_t)p->min_bytes, false);
-        snprintf(buf, size,
-                 "growth: k=%" PRIu32 " of n=%" PRIu32 " intervals, min_growth %s entries or %s",
-                 p->k, p->n, c1, b1);
+        size_t at = (size_t)snprintf(buf, size,
+                                     "growth: k=%" PRIu32 " of n=%" PRIu32
+                                     " intervals, min_growth %s entries or %s",
+                                     p->k, p->n, c1, b1);
+        if (c->map >= 0 && gt->maps[c->map].group && at < size) {
+            mf_format_count(c1, sizeof c1, p->min_maps);
+            snprintf(buf + at, size - at, " or %s maps", c1);
+        }
         break;
+    }
     case MP_RULE_SUSPECT: {
         size_t at = (size_t)snprintf(buf, size, "suspect: evidence");
         for (unsigned b = 0; b < MP_EV_COUNT && at < size; b++)
@@ -142,11 +148,12 @@ static void print_sites(FILE *out, const mp_gate_map *m)
     fputc('\n', out);
 }
 
-static void print_chain(FILE *out, const mp_gate_map *m)
+/* The chain of a map (label "chain"), or the one to a group's holder. */
+static void print_chain_as(FILE *out, const char *label, const mp_gate_map *m)
 {
     if (!m->nchain) return;
     size_t col = 11;
-    fputs("  chain    ", out);
+    fprintf(out, "  %s", label);
     for (size_t i = 0; i < m->nchain; i++) {
         size_t w = strlen(m->chain[i]) + (i ? 4 : 0);
         if (i && col + w > 100) {
@@ -162,7 +169,7 @@ static void print_chain(FILE *out, const mp_gate_map *m)
 
 static void print_keys(FILE *out, const mp_gate_map *m)
 {
-    if (m->npoints < 2) return;
+    if (m->npoints < 2 || m->group) return; /* a group's keys are its members' */
     if (!m->keys_added) {
         fputs("  keys     none added over the run\n", out);
         return;
@@ -174,29 +181,44 @@ static void print_keys(FILE *out, const mp_gate_map *m)
     fprintf(out, "%s (%s in all)\n", m->keys_added > m->nadded ? ", ..." : "", c1);
 }
 
+enum { FIG_MAPS, FIG_ENTRIES, FIG_RETAINED };
+
+static int64_t figure(const mp_gate_point *q, int which)
+{
+    return which == FIG_MAPS      ? (int64_t)q->maps
+           : which == FIG_ENTRIES ? (int64_t)q->entries
+                                  : (int64_t)q->retained;
+}
+
+/* The change of one figure of m's points in each interval from point
+ * `from` on, then what it is. */
+static void print_deltas(FILE *out, const mp_gate_map *m, size_t from, int which, const char *what)
+{
+    if (from) fputs(" ...", out);
+    for (size_t i = from + 1; i < m->npoints; i++) {
+        char c1[64];
+        int64_t d = figure(&m->points[i], which) - figure(&m->points[i - 1], which);
+        if (which == FIG_RETAINED)
+            fmt_bytes(c1, sizeof c1, d, true);
+        else
+            fmt_signed_count(c1, sizeof c1, d);
+        fprintf(out, " %s", c1);
+    }
+    fputs(what, out);
+}
+
 /* The growth of a map snapshot by snapshot: entries and retained per
- * interval, at most the last 12. */
+ * interval, at most the last 12 (and a group's maps). */
 static void print_intervals(FILE *out, const mp_gate *gt, const mp_gate_map *m)
 {
     if (m->npoints < 2) return;
     size_t from = m->npoints > 13 ? m->npoints - 13 : 0;
-    char c1[40], b1[64];
     fputs("  growth  ", out);
-    if (from) fputs(" ...", out);
-    for (size_t i = from + 1; i < m->npoints; i++) {
-        fmt_signed_count(c1, sizeof c1,
-                         (int64_t)m->points[i].entries - (int64_t)m->points[i - 1].entries);
-        fprintf(out, " %s", c1);
-    }
-    fputs(" entries per interval\n          ", out);
-    if (from) fputs(" ...", out);
-    for (size_t i = from + 1; i < m->npoints; i++) {
-        fmt_bytes(b1, sizeof b1,
-                  (int64_t)m->points[i].retained - (int64_t)m->points[i - 1].retained, true);
-        fprintf(out, " %s", b1);
-    }
-    fprintf(out, " retained (GC cycles %" PRIu32 " to %" PRIu32 ")\n",
-            gt->snaps[m->points[from].snap].cycle, gt->snaps[m->points[m->npoints - 1].snap].cycle);
+    if (m->group) print_deltas(out, m, from, FIG_MAPS, " maps per interval\n          ");
+    print_deltas(out, m, from, FIG_ENTRIES, " entries per interval\n          ");
+    print_deltas(out, m, from, FIG_RETAINED, " retained");
+    fprintf(out, " (GC cycles %" PRIu32 " to %" PRIu32 ")\n", gt->snaps[m->points[from].snap].cycle,
+            gt->snaps[m->points[m->npoints - 1].snap].cycle);
 }
 
 /* One violation (or a suppressed or baselined check) as text. */
@@ -211,9 +233,20 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
     }
     const mp_gate_map *m = &gt->maps[c->map];
     const mp_gate_point *last = &m->points[m->npoints - 1];
-    fprintf(out, "%s  %s  root %s\n", rule_word(c->rule), m->type, m->root);
+    if (m->group) {
+        mf_format_count(c1, sizeof c1, last->maps);
+        fprintf(out, "%s  %s maps %s  root %s\n", rule_word(c->rule), c1, m->type, m->root);
+    } else {
+        fprintf(out, "%s  %s  root %s\n", rule_word(c->rule), m->type, m->root);
+    }
     if (c->rule == MP_RULE_GROWTH) {
         const mp_gate_point *first = &m->points[0];
+        if (m->group) {
+            mf_format_count(c1, sizeof c1, first->maps);
+            mf_format_count(c2, sizeof c2, last->maps);
+            fmt_signed_count(c3, sizeof c3, (int64_t)last->maps - (int64_t)first->maps);
+            fprintf(out, "  maps     %s -> %s of one type under one holder (%s)\n", c1, c2, c3);
+        }
         mf_format_count(c1, sizeof c1, first->entries);
         mf_format_count(c2, sizeof c2, last->entries);
         fmt_signed_count(c3, sizeof c3, (int64_t)last->entries - (int64_t)first->entries);
@@ -221,6 +254,7 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
         fmt_bytes(b2, sizeof b2, (int64_t)last->retained, false);
         fmt_bytes(b3, sizeof b3, (int64_t)last->retained - (int64_t)first->retained, true);
         unsigned grew = c->grew_entries > c->grew_bytes ? c->grew_entries : c->grew_bytes;
+        if (c->grew_maps > grew) grew = c->grew_maps;
         fprintf(out,
                 "  grew     in %u of the last %" PRIu32 " intervals: %s -> %s entries (%s),\n"
                 "           %s -> %s retained (%s) over %zu snapshots\n",
@@ -236,7 +270,10 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
             fprintf(out, "  fix      %s\n", mp_evidence_fix(m->evidence));
     }
     if (m->twin && *m->way) fprintf(out, "  way      %s\n", m->way);
-    print_chain(out, m);
+    if (m->group)
+        print_chain_as(out, "holder   ", m);
+    else
+        print_chain_as(out, "chain    ", m);
     print_keys(out, m);
     print_sites(out, m);
     fprintf(out, "  rule     %s\n", rule);
@@ -305,11 +342,16 @@ void mp_gate_print_text(FILE *out, const mp_gate *gt)
     const char *base = mf_path_base(prog);
     fprintf(out, "  %s", *base ? base : prog);
     if (gt->pid) fprintf(out, " (pid %" PRIu64 ")", gt->pid);
+    size_t groups = 0;
+    for (size_t i = 0; i < gt->nmaps; i++) groups += gt->maps[i].group;
+    size_t maps = gt->nmaps - groups;
     fprintf(out,
             ": %zu snapshot%s, GC cycles %" PRIu32 " to %" PRIu32
-            ", %zu of warm-up; %zu map%s followed\n",
+            ", %zu of warm-up; %zu map%s followed",
             gt->nsnaps, gt->nsnaps == 1 ? "" : "s", gt->snaps[0].cycle,
-            gt->snaps[gt->nsnaps - 1].cycle, warm, gt->nmaps, gt->nmaps == 1 ? "" : "s");
+            gt->snaps[gt->nsnaps - 1].cycle, warm, maps, maps == 1 ? "" : "s");
+    if (groups) fprintf(out, ", and %zu group%s of maps", groups, groups == 1 ? "" : "s");
+    fputc('\n', out);
     if (gt->suppressed || gt->baselined) {
         fprintf(out, "  %zu suppressed", gt->suppressed);
         if (gt->baseline_file)
@@ -380,9 +422,10 @@ static json_t *policy_json(const mp_gate_policy *p)
     json_object_set_new(j, "file", p->file ? mp_json_text(p->file) : json_null());
     json_object_set_new(j, "warmup", json_integer((json_int_t)p->warmup));
     json_object_set_new(j, "growth",
-                        p->growth ? json_pack("{s:i, s:i, s:I, s:I}", "k", (int)p->k, "n",
+                        p->growth ? json_pack("{s:i, s:i, s:I, s:I, s:I}", "k", (int)p->k, "n",
                                               (int)p->n, "min_entries", (json_int_t)p->min_entries,
-                                              "min_bytes", (json_int_t)p->min_bytes)
+                                              "min_bytes", (json_int_t)p->min_bytes, "min_maps",
+                                              (json_int_t)p->min_maps)
                                   : json_false());
     json_t *ev = json_array();
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
@@ -424,6 +467,7 @@ static json_t *suppression_json(const mp_gate *gt, size_t s)
 static json_t *map_json(const mp_gate *gt, const mp_gate_map *m)
 {
     json_t *j = json_object(), *a;
+    json_object_set_new(j, "group", json_boolean(m->group));
     json_object_set_new(j, "type", mp_json_text(m->type));
     json_object_set_new(j, "holder", mp_json_text(m->holder));
     json_object_set_new(j, "way", mp_json_text(m->way));
@@ -438,11 +482,13 @@ static json_t *map_json(const mp_gate *gt, const mp_gate_map *m)
     json_object_set_new(j, "chain_steps", json_integer((json_int_t)m->chain_steps));
     json_object_set_new(j, "chain_elided", json_integer((json_int_t)m->chain_elided));
     a = json_array();
-    for (size_t i = 0; i < m->npoints; i++)
-        json_array_append_new(a, json_pack("{s:i, s:I, s:I}", "gc_cycle",
-                                           (int)gt->snaps[m->points[i].snap].cycle, "entries",
-                                           (json_int_t)m->points[i].entries, "retained_bytes",
-                                           (json_int_t)m->points[i].retained));
+    for (size_t i = 0; i < m->npoints; i++) {
+        json_t *pt = json_pack(
+            "{s:i, s:I, s:I}", "gc_cycle", (int)gt->snaps[m->points[i].snap].cycle, "entries",
+            (json_int_t)m->points[i].entries, "retained_bytes", (json_int_t)m->points[i].retained);
+        if (m->group) json_object_set_new(pt, "maps", json_integer((json_int_t)m->points[i].maps));
+        json_array_append_new(a, pt);
+    }
     json_object_set_new(j, "points", a);
     json_object_set_new(j, "keys_added", json_integer((json_int_t)m->keys_added));
     a = json_array();
@@ -527,6 +573,10 @@ json_t *mp_gate_json(const mp_gate *gt)
             json_object_set_new(x, "grew_bytes", json_integer(c->grew_bytes));
             json_object_set_new(x, "window_entries", json_integer(c->window_entries));
             json_object_set_new(x, "window_bytes", json_integer(c->window_bytes));
+            if (c->map >= 0 && gt->maps[c->map].group) {
+                json_object_set_new(x, "grew_maps", json_integer(c->grew_maps));
+                json_object_set_new(x, "window_maps", json_integer(c->window_maps));
+            }
         }
         if (c->rule == MP_RULE_HEAP)
             json_object_set_new(x, "growth_bytes", json_integer(c->window_bytes));

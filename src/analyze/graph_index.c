@@ -43,8 +43,11 @@
  * map retains what its table objects keep together, not only what each
  * keeps alone (the findings an index of 4 keeps miss that: stale); 6
  * since the words evacuated old buckets still hold are no second holder
- * of an entry's objects (an index of 5 counts those entries shared: stale) */
-#define FORMAT_VERSION 6
+ * of an entry's objects (an index of 5 counts those entries shared: stale);
+ * 7 since references from under an entry's own objects (a value pointing
+ * back at its key, a part of a value at the value) leave those objects the
+ * entry's (an index of 6 credits such entries with less: stale) */
+#define FORMAT_VERSION 7
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 

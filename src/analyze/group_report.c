@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHAIN_MAX MP_CHAIN_STEPS /* steps of a chain shown: a longer one shows its ends */
-
-/* Whether group gp ranks before map suspect r: growing maps first (a
- * group's growth is not judged), then the higher score; a map first on a
- * tie. Both lists are sorted so (findings.c, groups.c): one merge. */
+/* Whether group gp ranks before map suspect r: growing ones first (a
+ * group grows in a comparison of snapshots), then the higher score; a map
+ * first on a tie. Both lists are sorted so (findings.c, groups.c): one
+ * merge. */
 static bool group_first(const mp_group *gp, const mp_map_report *r)
 {
-    return !(r->evidence & MP_EV_GROWING) && gp->score > r->score;
+    bool gg = gp->evidence & MP_EV_GROWING, rg = r->evidence & MP_EV_GROWING;
+    return gg != rg ? gg : gp->score > r->score;
 }
 
 size_t mp_report_nsuspects(const mp_snapshot_analysis *a)
@@ -49,24 +49,20 @@ static void fmt_bytes(char *buf, size_t size, uint64_t v)
     mp_format_value(buf, size, (int64_t)v, "bytes", false);
 }
 
-static const char *group_type(const mp_graph *g, const mp_group *gp)
+const char *mp_group_type(const mp_graph *g, const mp_group *gp)
 {
     const char *s = mp_str(g, g->maps[gp->type_map].type_name);
     return *s ? s : "map";
 }
 
-/* The root a report names for the group: the one root that keeps its
- * holder, else the root its holder's shortest path starts from. */
-static uint32_t group_root(const mp_snapshot_analysis *a, const mp_group *gp)
+uint32_t mp_group_root(const mp_snapshot_analysis *a, const mp_group *gp)
 {
     if (gp->root != MP_NONE) return gp->root;
     return gp->holder < a->g->nobjects ? a->p.root[gp->holder] : MP_NONE;
 }
 
-/* The chain from the root to the holder: the root alone when the holder
- * is a root's node. */
-static size_t holder_chain(const mp_snapshot_analysis *a, const mp_group *gp, mp_step *s,
-                           size_t max)
+size_t mp_group_holder_chain(const mp_snapshot_analysis *a, const mp_group *gp, mp_step *s,
+                             size_t max)
 {
     if (gp->holder < a->g->nobjects) return mp_chain_object(a->g, &a->p, gp->holder, s, max);
     if (!max) return 0;
@@ -110,11 +106,11 @@ void mp_group_print_text(FILE *out, const mp_snapshot_analysis *a, const mp_grou
     mp_format_pct(b2, sizeof b2, (int64_t)gp->retained, (int64_t)a->f.heap_bytes);
     mf_format_count(c1, sizeof c1, gp->nmaps);
     fprintf(out, "LEAK SUSPECT %zu of %zu   %s maps %s   retain %s (%s of heap)\n", rank, total, c1,
-            group_type(g, gp), b1, b2);
-    mp_root_text(g, group_root(a, gp), rt, sizeof rt);
+            mp_group_type(g, gp), b1, b2);
+    mp_root_text(g, mp_group_root(a, gp), rt, sizeof rt);
     fprintf(out, "  root     %s%s\n", rt, gp->root == MP_NONE ? " (and other roots)" : "");
-    mp_step s[CHAIN_MAX];
-    mp_snapshot_print_chain(out, g, "holder", s, holder_chain(a, gp, s, CHAIN_MAX));
+    mp_step s[MP_CHAIN_STEPS];
+    mp_snapshot_print_chain(out, g, "holder", s, mp_group_holder_chain(a, gp, s, MP_CHAIN_STEPS));
     mf_format_count(c2, sizeof c2, gp->entries);
     mf_format_count(c3, sizeof c3, gp->min_entries);
     mf_format_count(c4, sizeof c4, gp->max_entries);
@@ -127,7 +123,7 @@ void mp_group_print_text(FILE *out, const mp_snapshot_analysis *a, const mp_grou
         fprintf(out, "; %s more inside them", c3);
     }
     fputc('\n', out);
-    size_t below, n = example_chain(a, gp, s, CHAIN_MAX, &below);
+    size_t below, n = example_chain(a, gp, s, MP_CHAIN_STEPS, &below);
     mp_snapshot_print_chain(out, g, "example", s + below, n - below);
     mp_format_pct(b2, sizeof b2, (int64_t)gp->score, (int64_t)a->f.heap_bytes);
     fmt_bytes(b1, sizeof b1, a->f.maps[gp->example].retained);
@@ -179,8 +175,8 @@ static json_t *example_json(const mp_snapshot_analysis *a, const mp_group *gp)
 {
     const mp_graph *g = a->g;
     const mp_map *m = &g->maps[gp->example];
-    mp_step s[CHAIN_MAX];
-    size_t below, n = example_chain(a, gp, s, CHAIN_MAX, &below);
+    mp_step s[MP_CHAIN_STEPS];
+    size_t below, n = example_chain(a, gp, s, MP_CHAIN_STEPS, &below);
     json_t *j = json_object();
     int bad = put(j, "index", json_integer(gp->example)) |
               put(j, "address", json_integer((json_int_t)m->address)) |
@@ -198,11 +194,11 @@ static json_t *example_json(const mp_snapshot_analysis *a, const mp_group *gp)
 json_t *mp_group_json(const mp_snapshot_analysis *a, const mp_group *gp, size_t rank)
 {
     const mp_graph *g = a->g;
-    mp_step s[CHAIN_MAX];
-    size_t n = holder_chain(a, gp, s, CHAIN_MAX);
+    mp_step s[MP_CHAIN_STEPS];
+    size_t n = mp_group_holder_chain(a, gp, s, MP_CHAIN_STEPS);
     json_t *j = json_object();
     int bad = put(j, "rank", rank ? json_integer((json_int_t)rank) : json_null()) |
-              mp_json_set_text(j, "type", group_type(g, gp)) |
+              mp_json_set_text(j, "type", mp_group_type(g, gp)) |
               put(j, "maps", json_integer((json_int_t)gp->nmaps)) |
               put(j, "nested_maps", json_integer((json_int_t)gp->nested)) |
               put(j, "entries", json_integer((json_int_t)gp->entries)) |
@@ -221,7 +217,7 @@ json_t *mp_group_json(const mp_snapshot_analysis *a, const mp_group *gp, size_t 
             bad |= json_array_append_new(ev, json_string(mp_evidence_name(b)));
     bad |= put(j, "evidence", ev) | put(j, "holder", holder_json(a, gp)) |
            put(j, "root", mp_snapshot_root_json(g, gp->root)) |
-           put(j, "retainer", mp_snapshot_root_json(g, group_root(a, gp))) |
+           put(j, "retainer", mp_snapshot_root_json(g, mp_group_root(a, gp))) |
            put(j, "holder_chain", mp_snapshot_chain_json(g, s, n)) |
            put(j, "example", example_json(a, gp));
     json_t *sites = json_array();

@@ -2,15 +2,25 @@
  * src/analyze/group_report.h -- the suspect groups of maps (groups.h) in
  * the snapshot reports: their rank among the map suspects, text and JSON.
  *
- * One ranking holds both kinds of suspect: growing maps first (a group's
- * growth is not judged), then by score, a map before a group of an equal
- * score. A map suspect keeps its place among the maps (f.ranked); its
+ * One ranking holds both kinds of suspect: growing ones first (a group
+ * grows in a comparison of snapshots: group_diff.h), then by score, a map
+ * before a group of an equal score. A map suspect keeps its place among the maps (f.ranked); its
  * rank counts the groups before it.
  */
 #ifndef MP_GROUP_REPORT_H
 #define MP_GROUP_REPORT_H
 
 #include "analyze/snapshot_report.h"
+
+/* The map type of group gp ("map" when unnamed). */
+const char *mp_group_type(const mp_graph *g, const mp_group *gp);
+/* The root a report names for group gp: the one root that keeps its
+ * holder, else the root its holder's shortest path starts from. */
+uint32_t mp_group_root(const mp_snapshot_analysis *a, const mp_group *gp);
+/* The chain from that root to gp's holder into s[0..max) (a long one: its
+ * ends); the root alone when the holder is a root's node. Its length. */
+size_t mp_group_holder_chain(const mp_snapshot_analysis *a, const mp_group *gp, mp_step *s,
+                             size_t max);
 
 /* Suspects of both kinds. */
 size_t mp_report_nsuspects(const mp_snapshot_analysis *a);

@@ -33,6 +33,7 @@ typedef struct group_ctx {
     mp_dom *d;
     const mp_findings *f;
     mp_groups *out;
+    bool all;  /* every group of two members or more, whatever its score */
     bool lent; /* d->root_of holds a walk's memo: filled back at the end */
     size_t cap;
     mp_u32map tops; /* node -> its top, over every walk for tops */
@@ -80,6 +81,14 @@ static bool could_pass(const mp_findings *f, uint64_t bytes)
 {
     return bytes >= f->significant && f->heap_bytes &&
            (double)bytes * 100.0 >= f->share_pct * (double)f->heap_bytes;
+}
+
+/* Whether maps that could score bytes together are worth grouping: any
+ * in c->all (a group is followed while it is small), else when they
+ * could pass. */
+static bool worth(const group_ctx *c, uint64_t bytes)
+{
+    return c->all || could_pass(c->f, bytes);
 }
 
 /* What maps v[0..n) could score together at most: the score of a group of
@@ -213,14 +222,12 @@ static void remember(uint32_t *m, uint32_t x, uint32_t pos, bool above)
  * caller): no memory beyond the reference chain. *holder is MP_NONE when
  * a walk leaves the top (no common holder). -1 out of memory.
  */
-static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uint32_t *holder)
+static int holder_walk(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uint32_t *holder)
 {
     const mp_dom *d = c->d;
     size_t no = d->nobjects;
     uint32_t *m = d->root_of, *ref = NULL;
     *holder = MP_NONE;
-    c->lent = true;
-    memset(m, 0xff, no * sizeof *m); /* every object UNSEEN */
     for (size_t i = 0; i < n; i++) m[c->g->maps[v[i].map].header] = UNSEEN_MEMBER;
     /* the reference chain: from the first header up to the top */
     size_t na = 0;
@@ -280,6 +287,41 @@ static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uin
     return 0;
 }
 
+/*
+ * Sets every object holder_walk marked for members v[0..n) back to
+ * UNSEEN. What a walk marks is, above each member's header, one unbroken
+ * run of its dominator chain (the reference chain, and each later walk up
+ * to where it met a marked object), so walking up from each header until
+ * an UNSEEN object clears them all: the next group's walks start from a
+ * clean memo at the cost of this group's nodes, not of the heap.
+ */
+static void forget(group_ctx *c, const cand *v, size_t n)
+{
+    const mp_dom *d = c->d;
+    uint32_t *m = d->root_of;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t x = c->g->maps[v[k].map].header;
+        for (size_t steps = 0; x < d->nobjects && m[x] != UNSEEN && steps < d->nnodes; steps++) {
+            m[x] = UNSEEN;
+            x = d->idom[x];
+        }
+    }
+}
+
+/* holder_walk on a clean memo, left clean: the first walk of an analysis
+ * lends d->root_of and clears it (every object UNSEEN); each walk then
+ * clears what it marked (forget). */
+static int holder_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uint32_t *holder)
+{
+    if (!c->lent) {
+        c->lent = true;
+        memset(c->d->root_of, 0xff, c->d->nobjects * sizeof *c->d->root_of);
+    }
+    int rc = holder_walk(c, v, n, nested, holder);
+    forget(c, v, n);
+    return rc;
+}
+
 /* Judges a group by a single map's yardsticks (groups.h). */
 static void judge_group(const mp_findings *f, mp_group *gp)
 {
@@ -329,7 +371,7 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
         if (gp.example == MP_NONE || r->retained > f->maps[gp.example].retained)
             gp.example = v[i].map;
     }
-    if (rc || gp.nmaps < 2 || !could_pass(f, gp.score) || under_a_table(g, c->d, holder)) {
+    if (rc || gp.nmaps < 2 || !worth(c, gp.score) || under_a_table(g, c->d, holder)) {
         free(nested);
         return rc;
     }
@@ -364,27 +406,29 @@ static int split_by_top(group_ctx *c, cand *v, size_t n)
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && v[j].top == v[i].top; j++) {
         }
-        if (j - i >= 2 && could_pass(c->f, run_score(c, v + i, j - i)) &&
-            build_group(c, v + i, j - i))
+        if (j - i >= 2 && worth(c, run_score(c, v + i, j - i)) && build_group(c, v + i, j - i))
             return -1;
     }
     return 0;
 }
 
-/* Suspects first, then by score, then by their first member (stable). */
+/* Suspects first, growing ones first among them, then by score, then by
+ * their first member (stable). */
 static int cmp_group(const void *a, const void *b)
 {
     const mp_group *x = a, *y = b;
     if (x->suspect != y->suspect) return x->suspect ? -1 : 1;
+    bool gx = x->evidence & MP_EV_GROWING, gy = y->evidence & MP_EV_GROWING;
+    if (gx != gy) return gx ? -1 : 1;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     return x->type_map < y->type_map ? -1 : x->type_map > y->type_map;
 }
 
-int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, mp_groups *out,
+int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool all, mp_groups *out,
                       mf_error *err)
 {
     memset(out, 0, sizeof *out);
-    group_ctx c = {.g = g, .d = d, .f = f, .out = out};
+    group_ctx c = {.g = g, .d = d, .f = f, .out = out, .all = all};
     cand *v = malloc((g->nmaps ? g->nmaps : 1) * sizeof *v);
     if (!v) goto oom;
     size_t nv = 0;
@@ -402,8 +446,7 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, mp_gro
     for (size_t i = 0, j; i < nv; i = j) {
         for (j = i + 1; j < nv && same_type(g, &v[i], &v[j]); j++) {
         }
-        if (j - i >= 2 && could_pass(f, run_score(&c, v + i, j - i)) &&
-            split_by_top(&c, v + i, j - i))
+        if (j - i >= 2 && worth(&c, run_score(&c, v + i, j - i)) && split_by_top(&c, v + i, j - i))
             goto oom;
     }
     free(v);
@@ -423,6 +466,16 @@ oom:
     mp_groups_free(out);
     mf_error_set(err, "%s: out of memory grouping %zu maps", g->info.name, g->nmaps);
     return -1;
+}
+
+void mp_groups_rerank(mp_groups *gr)
+{
+    gr->nsuspects = 0;
+    for (size_t i = 0; i < gr->n; i++) {
+        if (gr->groups[i].evidence & MP_EV_GROWING) gr->groups[i].suspect = true;
+        gr->nsuspects += gr->groups[i].suspect;
+    }
+    if (gr->n > 1) qsort(gr->groups, gr->n, sizeof *gr->groups, cmp_group);
 }
 
 void mp_groups_free(mp_groups *gr)

@@ -36,14 +36,17 @@
  * reachable heap; a suspect when LARGE_SHARE and the score is significant.
  * Only groups whose score could pass are looked at and kept (the walks
  * cost nothing otherwise: a few large maps that are suspects on their own
- * score nothing together). Growth across snapshots is not judged
- * for groups (diff and gate follow maps one by one).
+ * score nothing together), unless every group is asked for: a comparison
+ * of snapshots (group_diff.h, gate.h) follows a group while it is small,
+ * and judges its growth (GROWING, set by the caller: mp_groups_rerank).
  *
  * Cost: a pass over the maps, a sort of the candidates, and for each
  * candidate group a walk up the dominator tree from each member's header
  * that stops at the first node an earlier walk met: each node of the
  * union of those paths is visited once (a list of a million elements,
- * each with a map, is walked once, not a million times).
+ * each with a map, is walked once, not a million times), and once more to
+ * clear the memo for the next group (so that every group of a heap, when
+ * all are asked for, costs its own nodes and not the heap's).
  *
  * Memory: the walks remember what they met in d->root_of, lent (the array
  * is filled back from the tree in one pass at the end), so a group costs
@@ -71,7 +74,7 @@ typedef struct mp_group {
     uint64_t retained;        /* sum of the members' retained sizes */
     uint64_t score;           /* retained less the bytes judged elsewhere (see above) */
     uint64_t suspect_members; /* members that are suspects on their own */
-    uint32_t evidence;        /* MP_EV_LARGE_SHARE */
+    uint32_t evidence;        /* MP_EV_LARGE_SHARE; MP_EV_GROWING from a comparison */
     bool suspect;
     /* sampled allocation sites of the members' headers, most samples first
      * (header_samples: how many headers were sampled); when none was, those
@@ -88,11 +91,17 @@ typedef struct mp_groups {
 } mp_groups;
 
 /* The groups of the maps of g (f: their findings, d and g's dominator
- * tree). Only groups whose score reaches significance and share are kept. d->root_of is lent to the
- * walks as their memo and holds its values again on return (mp_dom_fill_root_of), success or not: d
- * is otherwise only read. */
-int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, mp_groups *out,
+ * tree). Only groups whose score reaches significance and share are kept,
+ * or with all every group of two members or more (each judged alike).
+ * d->root_of is lent to the walks as their memo and holds its values again
+ * on return (mp_dom_fill_root_of), success or not: d is otherwise only
+ * read. */
+int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool all, mp_groups *out,
                       mf_error *err);
+/* After the caller marked growing groups (MP_EV_GROWING): each is a
+ * suspect, as a growing map is (mp_findings_rerank); suspects first again
+ * (growing first among them), nsuspects recounted. */
+void mp_groups_rerank(mp_groups *gr);
 void mp_groups_free(mp_groups *gr);
 
 #endif

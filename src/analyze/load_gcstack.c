@@ -15,15 +15,17 @@
 
 /* What the analysis of a snapshot holds per object, per edge and per map
  * entry at its peak (the packed graph, paths, dominators, findings): the
- * estimate mp_load_gcstack_in checks the limit against. Per object: 24 in
- * the graph, 12 for the paths, 20 for the dominator tree, which is the
- * peak now that neither the paths' search nor the findings hold an array
- * of their own; per edge its two directions. Above the peak RSS at scale
- * (100M objects in maps: 7.41 GiB, estimated 8.9 GiB); at 1M objects the
- * peak is the reading's and the program's, a little above the estimate. */
-#define BYTES_PER_OBJECT 56u
+ * estimate mp_load_gcstack_in checks the limit against. Per object: 12 in
+ * the graph and 8 for its edges' two directions, 12 for the paths, 20 for
+ * the dominator tree, and what the reading and the findings hold beside
+ * them; per edge its two directions; an entry is packed, a few bytes (past
+ * 64 MiB in a file). Measured peaks (release build, bench/gen_snapshot):
+ * maps at 10M objects 79.2 bytes an object (estimate 82), at 100M 74.6;
+ * service at 10M 68.3 (estimate 71.3); at 1M objects the peak is the
+ * reading's and the program's, a little above the estimate. */
+#define BYTES_PER_OBJECT 62u
 #define BYTES_PER_EDGE 8u
-#define BYTES_PER_ENTRY 24u
+#define BYTES_PER_ENTRY 4u
 
 typedef struct loader {
     mp_graph_builder *b;

@@ -69,11 +69,11 @@ static void way_step(const mp_graph *g, const mp_paths *p, uint32_t par, uint32_
         snprintf(part, size, "%.100s+%" PRIu32, mp_graph_type_name(g, par), off);
 }
 
-void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, size_t size)
+/* The way to object o on its path (see mp_map_way) into buf. */
+static void obj_way(const mp_graph *g, const mp_paths *p, uint32_t o, char *buf, size_t size)
 {
     assert(size > 0);
     buf[0] = 0;
-    uint32_t o = g->maps[m].header;
     if (o == MP_NONE || o >= g->nobjects) return;
     size_t len = 0, step = 0;
     /* bounded by the object count: a corrupt parent array cannot loop */
@@ -94,6 +94,11 @@ void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, siz
         len += n;
         if (step == WAY_STEPS) break;
     }
+}
+
+void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, size_t size)
+{
+    obj_way(g, p, g->maps[m].header, buf, size);
 }
 
 /* Orders of indices into an identity array (qsort_r's context). */
@@ -142,28 +147,17 @@ static void frame_of(const mp_graph *g, uint32_t r, mp_map_ident *v)
         v->frame_base = x->slot - x->frame_offset;
 }
 
-mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findings *f)
+/* The ordinals of v[0..n) (see map_match.h): runs of equal type and
+ * holder, by address. Returns v, or frees it and returns NULL when !ok
+ * (its making ran out of memory) or when out of memory now. */
+static mp_map_ident *set_ordinals(mp_map_ident *v, size_t n, bool ok)
 {
-    size_t n = g->nmaps;
-    mp_map_ident *v = calloc(n ? n : 1, sizeof *v);
-    uint32_t *ix = malloc((n ? n : 1) * sizeof *ix);
-    if (!v || !ix) goto oom;
-    for (size_t i = 0; i < n; i++) {
-        char holder[512], way[1024];
-        const char *t = mp_str(g, g->maps[i].type_name);
-        mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
-        mp_map_way(g, p, (uint32_t)i, way, sizeof way);
-        v[i].address = g->maps[i].address;
-        v[i].hash0 = g->maps[i].hash0;
-        v[i].hash0_known = g->maps[i].hash0_known;
-        frame_of(g, f->maps[i].path_root, &v[i]);
-        v[i].type = strdup(*t ? t : "map");
-        v[i].holder = strdup(holder);
-        v[i].way = strdup(way);
-        if (!v[i].type || !v[i].holder || !v[i].way) goto oom;
-        ix[i] = (uint32_t)i;
+    uint32_t *ix = ok ? malloc((n ? n : 1) * sizeof *ix) : NULL;
+    if (!ix) {
+        mp_map_idents_free(v, n);
+        return NULL;
     }
-    /* ordinals: runs of equal type and holder, by address */
+    for (size_t i = 0; i < n; i++) ix[i] = (uint32_t)i;
     sort_indices(ix, n, v, cmp_identity);
     for (size_t i = 0; i < n; i++) {
         const mp_map_ident *p = i ? &v[ix[i - 1]] : NULL, *c = &v[ix[i]];
@@ -172,10 +166,53 @@ mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findi
     }
     free(ix);
     return v;
-oom:
-    free(ix);
-    mp_map_idents_free(v, n);
-    return NULL;
+}
+
+/* The texts of identity v, copied ("map" for a type without a name);
+ * false when out of memory. */
+static bool set_texts(mp_map_ident *v, const char *type, const char *holder, const char *way)
+{
+    v->type = strdup(*type ? type : "map");
+    v->holder = strdup(holder);
+    v->way = strdup(way);
+    return v->type && v->holder && v->way;
+}
+
+mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findings *f)
+{
+    size_t n = g->nmaps;
+    mp_map_ident *v = calloc(n ? n : 1, sizeof *v);
+    bool ok = v != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        char holder[512], way[1024];
+        mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
+        mp_map_way(g, p, (uint32_t)i, way, sizeof way);
+        v[i].address = g->maps[i].address;
+        v[i].hash0 = g->maps[i].hash0;
+        v[i].hash0_known = g->maps[i].hash0_known;
+        frame_of(g, f->maps[i].path_root, &v[i]);
+        ok = set_texts(&v[i], mp_str(g, g->maps[i].type_name), holder, way);
+    }
+    return v ? set_ordinals(v, n, ok) : NULL;
+}
+
+mp_map_ident *mp_group_idents(const mp_graph *g, const mp_paths *p, const mp_groups *gr)
+{
+    size_t n = gr->n;
+    mp_map_ident *v = calloc(n ? n : 1, sizeof *v);
+    bool ok = v != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        const mp_group *gp = &gr->groups[i];
+        bool obj = gp->holder < g->nobjects;
+        uint32_t r = obj ? p->root[gp->holder] : gp->holder - (uint32_t)g->nobjects;
+        char holder[512], way[1024] = "";
+        mp_root_holder(g, r, holder, sizeof holder);
+        if (obj) obj_way(g, p, gp->holder, way, sizeof way);
+        v[i].address = obj ? mp_obj_addr(g, gp->holder) : 0;
+        frame_of(g, r, &v[i]);
+        ok = set_texts(&v[i], mp_str(g, g->maps[gp->type_map].type_name), holder, way);
+    }
+    return v ? set_ordinals(v, n, ok) : NULL;
 }
 
 bool mp_same_run(const mp_graph *a, const mp_graph *b)
@@ -260,13 +297,14 @@ static bool same_map(const mp_map_ident *x, const mp_map_ident *y)
     return !x->hash0_known || !y->hash0_known || x->hash0 == y->hash0;
 }
 
-int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
-                 int32_t *b_to_a)
+/* mp_map_match, and mp_group_match without the matching by address. */
+static int match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
+                 bool by_address, int32_t *b_to_a)
 {
     for (size_t i = 0; i < nb; i++) b_to_a[i] = -1;
     bool *used = calloc(na ? na : 1, sizeof *used);
     if (!used) return -1;
-    if (same_run) {
+    if (same_run && by_address) {
         uint32_t *la = malloc((na ? na : 1) * sizeof *la), *lb = malloc((nb ? nb : 1) * sizeof *lb);
         if (!la || !lb) {
             free(la);
@@ -300,4 +338,16 @@ int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t
     if (!rc) rc = match_by_identity(a, na, b, nb, false, same_run, used, b_to_a);
     free(used);
     return rc;
+}
+
+int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
+                 int32_t *b_to_a)
+{
+    return match(a, na, b, nb, same_run, true, b_to_a);
+}
+
+int mp_group_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
+                   bool same_run, int32_t *b_to_a)
+{
+    return match(a, na, b, nb, same_run, false, b_to_a);
 }

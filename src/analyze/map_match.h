@@ -46,6 +46,7 @@
 
 #include "analyze/findings.h"
 #include "analyze/graph.h"
+#include "analyze/groups.h"
 #include "analyze/paths.h"
 
 #include <stdbool.h>
@@ -87,6 +88,21 @@ void mp_root_holder(const mp_graph *g, uint32_t r, char *buf, size_t size);
  * first). Each map of A is matched at most once. O((na + nb) log). */
 int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
                  int32_t *b_to_a);
+
+/* The identities of the groups of maps gr of g (groups.h), one per
+ * group in gr's order: a group is its members' type and its holder's
+ * place, told as a map's is (the holder as root text and frame of the
+ * root its path starts from, the way to the holder object: "" when the
+ * holder is a root's node), its address the holder object's (0 for a
+ * root's node); no seed. NULL when out of memory. */
+mp_map_ident *mp_group_idents(const mp_graph *g, const mp_paths *p, const mp_groups *gr);
+
+/* For each group of B, the index of the group of A it is (b_to_a[i]), or
+ * -1: as mp_map_match, by identity alone -- a holder at one address is no
+ * proof within one run (the head of a list that grows at its front is a
+ * new object every snapshot, at the same way), while its way is. */
+int mp_group_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
+                   bool same_run, int32_t *b_to_a);
 
 /* Are graphs a and b snapshots of one process (program and pid equal,
  * pid known)? */

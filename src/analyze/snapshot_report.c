@@ -23,8 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-#define CHAIN_MAX MP_CHAIN_STEPS /* steps of a chain shown: a longer one shows its ends */
-
 static size_t entry_chain(const mp_snapshot_analysis *a, uint32_t e, mp_step *s, size_t max);
 static size_t header_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
 
@@ -83,7 +81,7 @@ int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
     }
     if (mp_findings_compute(g, &out->p, &out->d, opt, &out->f, err)) goto fail;
     mp_timing_mark("findings");
-    if (mp_groups_compute(g, &out->d, &out->f, &out->gr, err)) goto fail;
+    if (mp_groups_compute(g, &out->d, &out->f, opt && opt->all_groups, &out->gr, err)) goto fail;
     mp_timing_mark("groups");
     out->analyze_seconds = now_s() - t0;
     return 0;
@@ -303,19 +301,15 @@ static const char *key_text(const mp_graph *g, uint32_t ei, char *buf, size_t si
     return mp_graph_entry(g, ei, &e) ? mp_entry_key(g, &e, buf, size) : "";
 }
 
-/* The roots other than the map's own that reach its first shared entry's
- * value (indices into g->roots, at most max); 0 when none or out of
- * memory. */
-static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *r, uint32_t *out,
-                            size_t max)
+/* The values of up to three shared entries spread over map r (objects,
+ * into values[3]); how many. */
+static size_t shared_samples(const mp_snapshot_analysis *a, const mp_map_report *r,
+                             uint32_t *values)
 {
     const mp_graph *g = a->g;
     const mp_map *m = &g->maps[r->map];
-    if (!r->shared_entries) return 0;
-    /* the roots common to up to three shared entries spread over the map:
-     * a stray stack word that happens to point at one value is not named */
-    uint32_t values[3];
     size_t nv = 0;
+    if (!r->shared_entries) return 0;
     for (size_t q = 0; q < 3; q++) {
         size_t start = m->nentries * q / 3;
         mp_findings_cursor fc;
@@ -332,6 +326,20 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
         }
         mp_findings_cursor_free(&fc);
     }
+    return nv;
+}
+
+/* The roots other than the map's own that reach its first shared entry's
+ * value (indices into g->roots, at most max); 0 when none or out of
+ * memory. */
+static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *r, uint32_t *out,
+                            size_t max)
+{
+    const mp_graph *g = a->g;
+    /* the roots common to up to three shared entries spread over the map:
+     * a stray stack word that happens to point at one value is not named */
+    uint32_t values[3];
+    size_t nv = shared_samples(a, r, values);
     if (!nv) return 0;
     uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
     if (!mark) return 0;
@@ -363,6 +371,60 @@ static size_t sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *
         if (!mine) out[k++] = common[i];
     }
     return k;
+}
+
+/* How far up the dominator tree sharing_object looks. */
+#define SHARER_DEPTH 256
+
+/*
+ * The object through which a map's shared values are reached besides the
+ * map, when no other root reaches them: the lowest object that dominates
+ * the sampled shared values (an LRU cache's struct, holding the map and a
+ * list that threads the values). The values are then shared with that
+ * object's other paths under the map's own root, not with other roots.
+ * MP_NONE when other roots reach them, when the values' lowest common
+ * dominator is a root or lies above SHARER_DEPTH steps, or when there is
+ * none.
+ */
+static uint32_t sharing_object(const mp_snapshot_analysis *a, const mp_map_report *r)
+{
+    const mp_graph *g = a->g;
+    const mp_dom *d = &a->d;
+    uint32_t other[1];
+    if (sharing_roots(a, r, other, 1)) return MP_NONE;
+    uint32_t values[3], up[SHARER_DEPTH];
+    size_t nv = shared_samples(a, r, values), nup = 0;
+    if (!nv) return MP_NONE;
+    /* the first value's dominators, nearest first */
+    for (uint32_t x = d->idom[values[0]]; x < g->nobjects && nup < SHARER_DEPTH; x = d->idom[x])
+        up[nup++] = x;
+    size_t low = 0; /* up[low] dominates every value seen so far */
+    for (size_t v = 1; v < nv && low < nup; v++) {
+        size_t k = 0;
+        uint32_t x = d->idom[values[v]];
+        for (; k < SHARER_DEPTH && x < g->nobjects; k++, x = d->idom[x]) {
+            size_t i = low;
+            while (i < nup && up[i] != x) i++;
+            if (i < nup) {
+                low = i;
+                break;
+            }
+        }
+        if (k == SHARER_DEPTH || x >= g->nobjects) return MP_NONE;
+    }
+    return low < nup ? up[low] : MP_NONE;
+}
+
+/* Whom a map's shared values are shared with, for people: an object of
+ * the same root (sharing_object) as "Lru 0x7f3a1c000040", else "other
+ * roots". */
+static const char *shared_with(const mp_snapshot_analysis *a, const mp_map_report *r, char *buf,
+                               size_t size)
+{
+    uint32_t o = sharing_object(a, r);
+    if (o == MP_NONE) return "other roots";
+    snprintf(buf, size, "%s 0x%" PRIx64, mp_graph_type_name(a->g, o), mp_obj_addr(a->g, o));
+    return buf;
 }
 
 /* ---------------------------------------------------------------- text --- */
@@ -456,10 +518,16 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         uint64_t together = entries_hold_together(g, r);
         char b3[64];
         if (r->shared_bytes) {
+            char with[256];
             fmt_bytes(b3, sizeof b3, r->shared_bytes);
-            WHY("it holds %s of the reachable heap, with the other roots that share its values: "
-                "%s entries retaining %s alone and %s shared",
-                b1, c1, b2, b3);
+            if (shared_with(a, r, with, sizeof with) != with)
+                WHY("it holds %s of the reachable heap, with the other roots that share its "
+                    "values: %s entries retaining %s alone and %s shared",
+                    b1, c1, b2, b3);
+            else
+                WHY("it holds %s of the reachable heap, with %s, which reaches its values too: "
+                    "%s entries retaining %s alone and %s shared",
+                    b1, with, c1, b2, b3);
         } else if (together > r->entries_retained) {
             fmt_bytes(b3, sizeof b3, together);
             WHY("it holds %s of the reachable heap: %s entries retaining %s alone and %s "
@@ -533,12 +601,19 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
     /* context: who else holds what the map holds (the holders of the map
      * itself are on the root lines) */
     if (r->evidence & MP_EV_SHARED_ENTRIES) {
+        char with[256];
         fmt_count(c1, sizeof c1, r->shared_entries);
         fmt_bytes(b1, sizeof b1, r->shared_bytes);
-        fprintf(out,
-                "  shared   %s entries hold values that other roots reach too (%s): no single "
-                "root retains them\n",
-                c1, b1);
+        if (shared_with(a, r, with, sizeof with) != with)
+            fprintf(out,
+                    "  shared   %s entries hold values that other roots reach too (%s): no "
+                    "single root retains them\n",
+                    c1, b1);
+        else
+            fprintf(out,
+                    "  shared   %s entries hold values that %s reaches too, by another way "
+                    "from the same root (%s): the map alone does not retain them\n",
+                    c1, with, b1);
         uint32_t other[4];
         size_t no = sharing_roots(a, r, other, 4);
         for (size_t i = 0; i < no; i++) {
@@ -609,8 +684,9 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
         fmt_count(c1, sizeof c1, m->count);
         fprintf(out, "table %s for %s entries\n", t, c1);
     } else if (r->evidence & MP_EV_SHARED_ENTRIES && r->shared_bytes > r->retained) {
+        char with[256];
         fmt_bytes(b1, sizeof b1, r->shared_bytes);
-        fprintf(out, "shares %s with other roots\n", b1);
+        fprintf(out, "shares %s with %s\n", b1, shared_with(a, r, with, sizeof with));
     } else {
         fprintf(out, "retains %s (%s of heap)\n", b1, b2);
     }
@@ -620,8 +696,8 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     mp_root_text(g, main_root, rt, sizeof rt);
     fprintf(out, "  root     %s\n", rt);
     print_other_holders(out, a, r, main_root);
-    mp_step s[CHAIN_MAX];
-    print_chain_line(out, g, "chain", s, map_chain(a, r->map, s, CHAIN_MAX));
+    mp_step s[MP_CHAIN_STEPS];
+    print_chain_line(out, g, "chain", s, map_chain(a, r->map, s, MP_CHAIN_STEPS));
     fmt_count(c1, sizeof c1, m->nmain);
     fmt_count(c2, sizeof c2, m->noverflow_walked);
     fmt_bytes(b1, sizeof b1, m->table_bytes);
@@ -655,11 +731,12 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
             if (o && o->all_entries) {
                 /* with --all each entry's chain as well */
                 for (size_t i = 0; i < got; i++) {
-                    size_t cn = entry_chain(a, ix[i], s, CHAIN_MAX);
+                    size_t cn = entry_chain(a, ix[i], s, MP_CHAIN_STEPS);
                     if (!cn) continue;
                     char kb[32];
                     fprintf(out, "    chain %s: ", key_text(g, ix[i], kb, sizeof kb));
-                    print_chain_text(out, g, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, "      ");
+                    print_chain_text(out, g, s, cn < MP_CHAIN_STEPS ? cn : MP_CHAIN_STEPS,
+                                     "      ");
                 }
             }
             free(ix);
@@ -859,7 +936,7 @@ static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
     bool shared;
     uint64_t ret = mp_findings_entry(&a->f, ei, &shared);
     char kb[32];
-    mp_step s[CHAIN_MAX];
+    mp_step s[MP_CHAIN_STEPS];
     json_t *je = json_object();
     int bad = mp_json_set_key(je, mp_entry_key(g, e, kb, sizeof kb)) |
               mp_json_set_text(je, "value_type", entry_value_type(g, e)) |
@@ -870,8 +947,8 @@ static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
               put(je, "overflow", json_integer(e->overflow)) |
               put(je, "slot", json_integer(e->slot)) |
               put(je, "site", frame_json(g, mp_stack_site(g, mp_entry_stack(g, &a->d, ei))));
-    size_t cn = entry_chain(a, ei, s, CHAIN_MAX);
-    if (cn > CHAIN_MAX) cn = CHAIN_MAX;
+    size_t cn = entry_chain(a, ei, s, MP_CHAIN_STEPS);
+    if (cn > MP_CHAIN_STEPS) cn = MP_CHAIN_STEPS;
     bad |= put(je, "chain", chain_json(g, s, cn)) | mp_chain_length_json(je, s, cn);
     if (bad) {
         json_decref(je);
@@ -942,8 +1019,8 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
         bad |= json_array_append_new(roots, root_json(g, r->roots[i]));
     bad |= put(j, "roots", roots) | put(j, "nroots", json_integer(r->nroots));
-    mp_step s[CHAIN_MAX];
-    size_t n = map_chain(a, r->map, s, CHAIN_MAX);
+    mp_step s[MP_CHAIN_STEPS];
+    size_t n = map_chain(a, r->map, s, MP_CHAIN_STEPS);
     bad |= put(j, "chain", chain_json(g, s, n)) | mp_chain_length_json(j, s, n);
     json_t *sites = json_array();
     for (uint32_t i = 0; i < r->nsites; i++) {
@@ -1305,7 +1382,7 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
     }
     uint8_t *seen = calloc(g->nroots + g->nobjects + g->nentries + g->nmaps + 1, 1);
     dot_ids indexed = {0};
-    mp_step s[CHAIN_MAX];
+    mp_step s[MP_CHAIN_STEPS];
     size_t chain = 0;
     for (size_t i = 0; i < nd && seen; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
@@ -1321,13 +1398,14 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
         uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
         size_t got = ix ? mp_findings_top_entries(g, &a->d, &a->f, r->map, ix, k) : 0;
         if (!got) {
-            size_t hn = map_chain(a, r->map, s, CHAIN_MAX);
+            size_t hn = map_chain(a, r->map, s, MP_CHAIN_STEPS);
             dot_chain(out, a, s, hn, chain++, seen, &indexed);
         }
         uint64_t shown = 0;
         for (size_t c = 0; c < got; c++) {
-            size_t cn = entry_chain(a, ix[c], s, CHAIN_MAX);
-            dot_chain(out, a, s, cn < CHAIN_MAX ? cn : CHAIN_MAX, chain++, seen, &indexed);
+            size_t cn = entry_chain(a, ix[c], s, MP_CHAIN_STEPS);
+            dot_chain(out, a, s, cn < MP_CHAIN_STEPS ? cn : MP_CHAIN_STEPS, chain++, seen,
+                      &indexed);
             shown += entry_bytes(a, ix[c]);
         }
         /* the other holders of the header itself: each one node, with an
@@ -1525,7 +1603,7 @@ static int add_chain_sample(mf_pprof_writer *w, locs *L, const mp_graph *g, cons
                             size_t n, const char *entries, const char *leaf, int64_t count,
                             int64_t bytes, const mf_pw_label *labels, size_t nl)
 {
-    uint64_t ids[CHAIN_MAX + 2];
+    uint64_t ids[MP_CHAIN_STEPS + 2];
     size_t k = 0, last_map = 0;
     for (size_t i = 0; i < n; i++)
         if (s[i].kind == MP_STEP_MAP) last_map = i;
@@ -1563,13 +1641,13 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
     snprintf(comment, sizeof comment, "maproot retention profile of %s (GC cycle %u)", a->file,
              g->info.gc_cycle);
     mf_pw_add_comment(w, comment);
-    mp_step s[CHAIN_MAX + 1];
+    mp_step s[MP_CHAIN_STEPS + 1];
     for (size_t i = 0; i < g->nmaps; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
         const mp_map *m = &g->maps[r->map];
         if (m->header == MP_NONE || a->d.idom[m->header] == MP_NONE) continue;
-        size_t hn = header_chain(a, r->map, s, CHAIN_MAX);
-        if (hn > CHAIN_MAX) hn = CHAIN_MAX;
+        size_t hn = header_chain(a, r->map, s, MP_CHAIN_STEPS);
+        if (hn > MP_CHAIN_STEPS) hn = MP_CHAIN_STEPS;
         const char *mt = map_type(g, r->map);
         mf_pw_label ml[1] = {{"map", mt, 0, NULL}};
         /* the table itself, and what the header dominates beyond entries */
@@ -1598,8 +1676,8 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
             mp_graph_entry(g, ix[j], &en);
             uint64_t ret = mp_findings_entry(&a->f, ix[j], NULL);
             char kb[32];
-            size_t n = entry_chain(a, ix[j], s, CHAIN_MAX);
-            if (n > CHAIN_MAX) n = CHAIN_MAX;
+            size_t n = entry_chain(a, ix[j], s, MP_CHAIN_STEPS);
+            if (n > MP_CHAIN_STEPS) n = MP_CHAIN_STEPS;
             char key[256];
             const char *kt = mp_entry_key(g, e, kb, sizeof kb);
             key_label(kt, key, sizeof key);
@@ -1623,8 +1701,8 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
             fmt_count(c1, sizeof c1, m->nentries - got);
             snprintf(fold, sizeof fold, "(%s %sentr%s)", c1, got ? "other " : "",
                      m->nentries - got == 1 ? "y" : "ies");
-            hn = header_chain(a, r->map, s, CHAIN_MAX);
-            if (hn > CHAIN_MAX) hn = CHAIN_MAX;
+            hn = header_chain(a, r->map, s, MP_CHAIN_STEPS);
+            if (hn > MP_CHAIN_STEPS) hn = MP_CHAIN_STEPS;
             if (add_chain_sample(w, &L, g, s, hn, entries, fold, (int64_t)(m->nentries - got),
                                  (int64_t)left, ml, 1))
                 goto out;

@@ -503,7 +503,6 @@ static size_t subtree_roots(const mp_graph *g, const mp_dom *d, uint32_t o, uint
     return mark ? mp_dom_roots_reaching(g, d, o, roots, max, mark) : 0;
 }
 
-#define DOM_CHAIN_MAX MP_CHAIN_STEPS
 #define DOM_ROOTS_SHOWN 4
 
 void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const mp_paths *p,
@@ -517,7 +516,7 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
             t->ntop, c, 100.0 * t->min_share);
     fprintf(out, "  %11s %7s %13s  %s\n", "retained", "%", "objects", "object");
     uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
-    mp_step steps[DOM_CHAIN_MAX];
+    mp_step steps[MP_CHAIN_STEPS];
     for (size_t i = 0; i < t->nrows; i++) {
         const mp_domrow *r = &t->rows[i];
         char b[64], s[64], line[600];
@@ -541,7 +540,7 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
             fprintf(out, "  %33s%s %s\n", "", k ? "     " : "root", rt);
         }
         if (nr > DOM_ROOTS_SHOWN) fprintf(out, "  %33s     (%zu roots in all)\n", "", nr);
-        size_t n = p ? mp_chain_object(g, p, r->object, steps, DOM_CHAIN_MAX) : 0;
+        size_t n = p ? mp_chain_object(g, p, r->object, steps, MP_CHAIN_STEPS) : 0;
         if (n) {
             fprintf(out, "  %33schain ", "");
             print_chain(out, g, steps, n);
@@ -579,7 +578,7 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
     json_t *top = json_array();
     json_t **node = calloc(t->nrows ? t->nrows : 1, sizeof *node);
     uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
-    mp_step steps[DOM_CHAIN_MAX];
+    mp_step steps[MP_CHAIN_STEPS];
     for (size_t i = 0; node && i < t->nrows; i++) {
         const mp_domrow *r = &t->rows[i];
         json_t *j = json_object();
@@ -594,7 +593,7 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
                 json_array_append_new(ra, mp_root_json(g, roots[k]));
             json_object_set_new(j, "roots", ra);
             json_object_set_new(j, "roots_total", json_integer((json_int_t)nr));
-            size_t n = p ? mp_chain_object(g, p, r->object, steps, DOM_CHAIN_MAX) : 0;
+            size_t n = p ? mp_chain_object(g, p, r->object, steps, MP_CHAIN_STEPS) : 0;
             json_object_set_new(j, "chain", mp_chain_json(g, steps, n));
             mp_chain_length_json(j, steps, n);
         }

@@ -34,13 +34,15 @@ static const char gate_help[] =
     "NAME.NNNN.gcstack.gz files MAPROOT_PROFILE_EVERY writes; ordered by their GC\n"
     "cycle; two of one cycle are refused), or runs PROGRAM with a snapshot every\n"
     "--every GC cycles and judges those. Maps are followed from snapshot to\n"
-    "snapshot as maproot diff matches them. Rules (see maproot-gate(5) for the\n"
-    "policy file):\n"
+    "snapshot as maproot diff matches them, and so are groups of many small\n"
+    "maps (of one type under one holder), each judged as one map. Rules (see\n"
+    "maproot-gate(5) for the policy file):\n"
     "  growth   a map whose entries or retained bytes grew in at least k of its\n"
     "           last n intervals, and by more than a minimum (default k=3 of\n"
-    "           n=4, 1000 entries or 1 MiB): a cache that fills and then\n"
-    "           plateaus passes;\n"
-    "  suspect  a map with evidence of a leak in its last snapshot (default:\n"
+    "           n=4, 1000 entries or 1 MiB), or a group whose maps grew so in\n"
+    "           number (default by 100 maps) with its bytes: a cache that\n"
+    "           fills and then plateaus passes;\n"
+    "  suspect  a map (or group) with evidence of a leak in its last snapshot (default:\n"
     "           emptied, iterator_only, old_buckets that make no progress,\n"
     "           pointer_keys, stack_frame);\n"
     "  heap     the reachable heap's growth over the run (off by default);\n"
@@ -52,7 +54,7 @@ static const char gate_help[] =
     "  -p, --policy FILE          the policy (JSON); default ./maproot-gate.json\n"
     "                             when there is one, else the built-in rules\n"
     "  -B, --baseline FILE        fail only on what grew beyond this baseline\n"
-    "      --write-baseline FILE  record this run's maps, capped roots and types\n"
+    "      --write-baseline FILE  record this run's maps, groups, capped roots and types\n"
     "                             and heap growth as a baseline (the exit status\n"
     "                             is still this run's)\n"
     "  -f, --format text|json     report format (default text)\n"
@@ -65,7 +67,9 @@ static const char gate_help[] =
     "  -e, --every N              running PROGRAM: a snapshot every N GC cycles\n"
     "                             (default 1)\n"
     "  -d, --dir DIR              running PROGRAM: keep its snapshots in DIR\n"
-    "                             (default: a temporary directory, removed)\n"
+    "                             (made if missing, and removed again when the\n"
+    "                             run wrote nothing into it; default: a\n"
+    "                             temporary directory, removed)\n"
     "  -b, --binary PROG          Go heap dumps: the program that wrote them\n"
     "      --max-memory SIZE      as for maproot analyze\n" CLI_INDEX_HELP CLI_TRIM_PATH_HELP
     "  -h, --help                 this help\n"
@@ -199,7 +203,9 @@ static int judge_series(mp_gate *gt, series_item *v, size_t n)
         if (cli_input_open(v[i].path, &ci) || cli_input_load_graph(&ci, &g)) return CLI_EXIT_BAD;
         mp_snapshot_analysis a;
         memset(&a, 0, sizeof a);
-        if (mp_snapshot_analyze_graph(g, NULL, &a, &err)) return cli_fail("%s", err.msg);
+        /* every group of maps: one is followed from when it is small */
+        const mp_findings_options fo = {.all_groups = true};
+        if (mp_snapshot_analyze_graph(g, &fo, &a, &err)) return cli_fail("%s", err.msg);
         int rc = mp_gate_add(gt, v[i].path, a.g->info.gc_cycle, &a, &err);
         cli_index_save(g, &a.p, &a.d, &a.f);
         mp_snapshot_analysis_free(&a);
@@ -352,10 +358,13 @@ static int run_program(char **argv, const char *dir, const char *name, size_t ev
 }
 
 /* The directory the program's snapshots go to: --dir (created, and
- * without snapshots of NAME from before), or a new temporary one. */
-static int snapshot_dir(const char *want, const char *name, char *out, size_t size, bool *temp)
+ * without snapshots of NAME from before; *made: what cli_make_dirs made of
+ * it), or a new temporary one. */
+static int snapshot_dir(const char *want, const char *name, char *out, size_t size, bool *temp,
+                        size_t *made)
 {
     *temp = !want;
+    *made = 0;
     if (!want) {
         const char *t = getenv("TMPDIR");
         snprintf(out, size, "%s/maproot-gate.XXXXXX", t && *t ? t : "/tmp");
@@ -363,7 +372,7 @@ static int snapshot_dir(const char *want, const char *name, char *out, size_t si
         return 0;
     }
     snprintf(out, size, "%s", want);
-    int err = cli_make_dirs(out, NULL);
+    int err = cli_make_dirs(out, made);
     if (err) return cli_fail("cannot make the directory %s: %s", out, strerror(err));
     series_item *v;
     size_t n;
@@ -579,6 +588,7 @@ int cmd_gate(int argc, char **argv)
     size_t n = 0;
     char dir[4096] = "";
     bool temp = false;
+    size_t made = 0; /* of --dir: what this run made (cli_make_dirs) */
     mp_gate gt;
     mp_gate_init(&gt, &policy);
     if (run) {
@@ -588,7 +598,7 @@ int cmd_gate(int argc, char **argv)
             cli_usage("gate", "%s names no program", prog[0]);
             goto out;
         }
-        if (snapshot_dir(o.dir, name, dir, sizeof dir, &temp)) goto out;
+        if (snapshot_dir(o.dir, name, dir, sizeof dir, &temp, &made)) goto out;
         if (run_program(prog, dir, name, o.every)) goto out;
         if (list_periodic(dir, name, &v, &n)) goto out;
         if (n == 0) {
@@ -623,6 +633,9 @@ out:
     for (size_t i = 0; v && i < n; i++) free(v[i].path);
     free(v);
     if (temp && *dir) remove_tree(dir);
+    /* the directories of --dir this run made and nothing was written
+     * into (the program did not start, or wrote no snapshot) go again */
+    if (made) cli_remove_made_dirs(o.dir, made);
     mp_gate_baseline_free(&base);
     mp_gate_policy_free(&policy);
     return cli_finish(status);

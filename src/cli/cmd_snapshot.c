@@ -4,6 +4,7 @@
  */
 #include "cli/cmd_snapshot.h"
 
+#include "analyze/group_diff.h"
 #include "analyze/group_report.h"
 #include "analyze/json_text.h"
 #include "analyze/map_match.h"
@@ -179,9 +180,29 @@ typedef struct map_diff {
     int32_t before, after; /* map indices, -1 absent */
     uint64_t added, removed;
     int64_t retained_delta, count_delta;
+    int64_t beyond_delta; /* of the retained bytes beyond the map's table */
     uint32_t new_keys[5];
     size_t nnew;
 } map_diff;
+
+/*
+ * Whether a map grew between the snapshots: more entries and more retained
+ * bytes, or the same keys (none added, none removed) retaining more bytes
+ * beyond the map's table. Values that only grow (a list or a slice per
+ * entry, under a fixed set of keys) are a leak as much as keys that pile
+ * up, and a diff that looked at entries alone would pass them; the table
+ * is left out of that measure, since the same keys in another run (or
+ * after deletes and inserts) may lie in a table of other overflow buckets.
+ * A map whose keys changed without adding to their number is churn, not
+ * growth, whatever its bytes did.
+ */
+static bool map_grew(const map_diff *d)
+{
+    if (d->retained_delta <= 0) return false;
+    if (d->count_delta > 0) return true;
+    return d->before >= 0 && d->after >= 0 && d->count_delta == 0 && d->added == 0 &&
+           d->removed == 0 && d->beyond_delta > 0;
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -282,8 +303,11 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     int64_t rb = d->after >= 0 ? (int64_t)B->f.maps[d->after].retained : 0;
     int64_t ca = d->before >= 0 ? (int64_t)ga->maps[d->before].count : 0;
     int64_t cb = d->after >= 0 ? (int64_t)gb->maps[d->after].count : 0;
+    int64_t ta = d->before >= 0 ? (int64_t)ga->maps[d->before].table_bytes : 0;
+    int64_t tb = d->after >= 0 ? (int64_t)gb->maps[d->after].table_bytes : 0;
     d->retained_delta = rb - ra;
     d->count_delta = cb - ca;
+    d->beyond_delta = (rb - tb) - (ra - ta);
     free(ka);
     free(kb);
     free(ko);
@@ -301,7 +325,8 @@ static int put(json_t *obj, const char *field, json_t *v)
 /* The comparison for scripts (maproot-diff(1), SNAPSHOT DIFF JSON); NULL
  * when out of memory. */
 static json_t *diff_json(const char *before, const mp_snapshot_analysis *A, const char *after,
-                         const mp_snapshot_analysis *B, const map_diff *diffs, size_t nd)
+                         const mp_snapshot_analysis *B, const map_diff *diffs, size_t nd,
+                         const mp_group_diffs *gd)
 {
     json_t *root = mp_json_report("snapshot_diff");
     int bad = !root;
@@ -336,7 +361,7 @@ static json_t *diff_json(const char *before, const mp_snapshot_analysis *A, cons
                put(j, "retained_after_bytes",
                    json_integer(d->after >= 0 ? (json_int_t)B->f.maps[d->after].retained : 0)) |
                put(j, "retained_delta_bytes", json_integer(d->retained_delta)) |
-               put(j, "growing", json_boolean(d->count_delta > 0 && d->retained_delta > 0));
+               put(j, "growing", json_boolean(map_grew(d)));
         json_t *nk = json_array();
         for (size_t k = 0; k < d->nnew && !bad; k++) {
             json_t *key = json_object();
@@ -346,7 +371,7 @@ static json_t *diff_json(const char *before, const mp_snapshot_analysis *A, cons
         }
         bad |= put(j, "new_keys", nk) | json_array_append_new(arr, j);
     }
-    bad |= put(root, "maps", arr);
+    bad |= put(root, "maps", arr) | put(root, "groups", mp_group_diff_json(A, B, gd));
     if (bad) {
         json_decref(root);
         return NULL;
@@ -362,11 +387,13 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     mf_error err;
     memset(&A, 0, sizeof A);
     memset(&B, 0, sizeof B);
-    if (mp_snapshot_analyze_graph(ga, NULL, &A, &err)) {
+    /* every group of maps: one is followed from when it is small */
+    const mp_findings_options fo = {.all_groups = true};
+    if (mp_snapshot_analyze_graph(ga, &fo, &A, &err)) {
         mp_graph_free(gb);
         return cli_fail("%s", err.msg);
     }
-    if (mp_snapshot_analyze_graph(gb, NULL, &B, &err)) {
+    if (mp_snapshot_analyze_graph(gb, &fo, &B, &err)) {
         mp_snapshot_analysis_free(&A);
         return cli_fail("%s", err.msg);
     }
@@ -384,6 +411,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     int32_t *b_to_a = malloc((nb + 1) * sizeof *b_to_a);
     bool *used = calloc(na + 1, sizeof *used);
     map_diff *diffs = calloc(na + nb + 1, sizeof *diffs);
+    mp_group_diffs gd = {0};
     int status = CLI_EXIT_BAD;
     if (!ids_a || !ids_b || !b_to_a || !used || !diffs ||
         mp_map_match(ids_a, na, ids_b, nb, mp_same_run(A.g, B.g), b_to_a)) {
@@ -410,16 +438,20 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
         mp_map_report *r = &B.f.maps[diffs[i].after];
         r->growth_entries = diffs[i].added;
         r->growth_bytes = diffs[i].retained_delta;
-        if (diffs[i].count_delta > 0 && diffs[i].retained_delta > 0) r->evidence |= MP_EV_GROWING;
+        if (map_grew(&diffs[i])) r->evidence |= MP_EV_GROWING;
     }
     mp_findings_rerank(&B.f);
+    if (mp_group_diff_compute(&A, &B, &gd, &err)) {
+        cli_fail("%s", err.msg);
+        goto out;
+    }
 
     char b1[64], b2[64], b3[64];
     int64_t heap_delta = (int64_t)B.f.heap_bytes - (int64_t)A.f.heap_bytes;
     FILE *out = cli_output_open(&co, o->output);
     if (!out) goto out;
     if (strcmp(fmt, "json") == 0) {
-        json_t *root = diff_json(before, &A, after, &B, diffs, nd);
+        json_t *root = diff_json(before, &A, after, &B, diffs, nd, &gd);
         if (!root || json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
             /* a write error is reported once, when the output is closed */
             if (!cli_output_failed(&co))
@@ -445,7 +477,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             const mp_map_report *r = &S->f.maps[m];
             char rt[512];
             mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
-            bool growing = d->count_delta > 0 && d->retained_delta > 0;
+            bool growing = map_grew(d);
             fprintf(out, "  %s%s   root %s%s\n", growing ? "GROWING  " : "",
                     mp_str(S->g, S->g->maps[m].type_name), rt,
                     d->before < 0  ? "   (new map)"
@@ -473,15 +505,19 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             }
         }
         fprintf(out, "\n");
+        mp_group_diff_print_text(out, &A, &B, &gd);
     }
     status = cli_output_close(&co, CLI_EXIT_OK);
     if (status == CLI_EXIT_OK && o->fail_on) {
         size_t grew = 0;
-        for (size_t i = 0; i < nd; i++)
-            grew += diffs[i].count_delta > 0 && diffs[i].retained_delta > 0;
-        if ((o->fail_on & CLI_FAIL_GROWTH) && grew)
-            status =
-                cli_found("diff", "%zu map%s grew (--fail-on growth)", grew, grew == 1 ? "" : "s");
+        for (size_t i = 0; i < nd; i++) grew += map_grew(&diffs[i]);
+        char maps[64] = "", groups[64] = "";
+        if (grew) snprintf(maps, sizeof maps, "%zu map%s", grew, grew == 1 ? "" : "s");
+        if (gd.growing)
+            snprintf(groups, sizeof groups, "%s%zu group%s of maps", grew ? " and " : "",
+                     gd.growing, gd.growing == 1 ? "" : "s");
+        if ((o->fail_on & CLI_FAIL_GROWTH) && grew + gd.growing)
+            status = cli_found("diff", "%s%s grew (--fail-on growth)", maps, groups);
         else if ((o->fail_on & CLI_FAIL_SUSPECT) && mp_report_nsuspects(&B))
             status =
                 cli_found("diff", "%zu leak suspect%s in %s (--fail-on suspect)",
@@ -493,6 +529,7 @@ out:
     free(b_to_a);
     free(used);
     free(diffs);
+    mp_group_diffs_free(&gd);
     cli_report_done();
     cli_index_save(A.g, &A.p, &A.d, &A.f);
     cli_index_save(B.g, &B.p, &B.d, &B.f);

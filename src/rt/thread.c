@@ -296,17 +296,58 @@ __attribute__((noinline)) void mr__save_context_above(unw_context_t *ctx, uintpt
 #endif
 }
 
+/* The second half of mr_blocking_enter: t's context is saved; from here on
+ * the thread counts as stopped. */
+static void block(mr_thread *t)
+{
+    pthread_mutex_lock(&sched_lock);
+    t->state = MR_THREAD_BLOCKING;
+    pthread_cond_broadcast(&parked);
+    pthread_mutex_unlock(&sched_lock);
+}
+
+#if MR_BLOCKING_ENTRY_ASM
+/* The caller's context as mr_blocking_enter stores it (thread_x86_64.S):
+ * its callee-saved registers, stack pointer and resume address at the call. */
+typedef struct blocking_regs {
+    uintptr_t rbx, rbp, r12, r13, r14, r15, sp, pc;
+} blocking_regs;
+
+/*
+ * The C part of mr_blocking_enter on x86-64. The entry hands over the
+ * caller's context as it stood at the call, which is what unwinding one
+ * frame would recover (see mr__save_context_above), for the price of eight
+ * stores. The registers a call clobbers hold none of the caller's values:
+ * they are cleared, so that no stale word of ours is taken for one of its.
+ */
+__attribute__((used, visibility("hidden"))) void mr__blocking_enter_regs(const blocking_regs *r)
+{
+    mr_thread *t = mr__me();
+    t->stop_pc = mr__caller(t, r->pc);
+    greg_t *g = t->ctx.uc_mcontext.gregs;
+    g[REG_RBX] = (greg_t)r->rbx;
+    g[REG_RBP] = (greg_t)r->rbp;
+    g[REG_R12] = (greg_t)r->r12;
+    g[REG_R13] = (greg_t)r->r13;
+    g[REG_R14] = (greg_t)r->r14;
+    g[REG_R15] = (greg_t)r->r15;
+    g[REG_RSP] = (greg_t)r->sp;
+    g[REG_RIP] = (greg_t)r->pc;
+    g[REG_RAX] = g[REG_RCX] = g[REG_RDX] = g[REG_RSI] = g[REG_RDI] = 0;
+    g[REG_R8] = g[REG_R9] = g[REG_R10] = g[REG_R11] = 0;
+    t->sp = r->sp;
+    block(t);
+}
+#else
 MR_ENTRY void mr_blocking_enter(void)
 {
     mr_thread *t = mr__me();
     /* The thread runs on outside the runtime: save its caller's context. */
     t->stop_pc = mr__caller(t, MR_CALLER);
     mr__save_context_above(&t->ctx, &t->sp, 1);
-    pthread_mutex_lock(&sched_lock);
-    t->state = MR_THREAD_BLOCKING;
-    pthread_cond_broadcast(&parked);
-    pthread_mutex_unlock(&sched_lock);
+    block(t);
 }
+#endif
 
 void mr_blocking_exit(void)
 {

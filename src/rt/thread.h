@@ -155,6 +155,15 @@ static inline void mr__leave(mr_thread *t, uintptr_t outer)
  */
 void mr__save_context_above(unw_context_t *ctx, uintptr_t *sp, int up);
 
+/* Where mr_blocking_enter saves its caller's context without unwinding: an
+ * assembly entry (thread_x86_64.S) hands it the registers as they stood at
+ * the call. Elsewhere it unwinds one frame (mr__save_context_above). */
+#if defined(__x86_64__) && defined(__LP64__) && defined(__linux__)
+#define MR_BLOCKING_ENTRY_ASM 1
+#else
+#define MR_BLOCKING_ENTRY_ASM 0
+#endif
+
 /* The stack range and saved registers the collector scans for thread t. */
 static inline void mr__thread_scan_context(const mr_thread *t, const unw_context_t **ctx,
                                            uintptr_t *sp)

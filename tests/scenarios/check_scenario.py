@@ -27,7 +27,9 @@ CHECK:
    "map": "label",                      a map of the program's truth lines
                                         (found by its header address); in a
                                         diff: "map_type" (and "map_root" regex,
-                                        "map_count_after" its entries after)
+                                        "map_count_after" its entries after),
+                                        or "group_type" (and "group_root" regex)
+                                        for a group of maps of the diff
    "expect": {...},                     see EXPECTATIONS below
    "pending": "the fix it waits for"}   optional
 
@@ -52,6 +54,11 @@ EXPECTATIONS (every key given must hold):
     chain_lacks: regex
     chain_from_retainer: true           its chain's first step is the root the report names
     chain_objects: n                    objects on its chain, those of elided steps included
+    path_agrees: true                   `maproot path --format json --object HEADER` shows first
+                                        a path from the root the report names, by the steps of
+                                        the report's chain up to the header
+    text_root_is_retainer: true         the text report's block of this suspect (found by its
+                                        chain's header address) names the same root as the JSON
     retained_bytes / count / keys_retained_bytes / entries_retained_bytes /
     shared_entries / shared_bytes / inner_suspect_bytes / buckets / overflow_buckets /
     slice_buffers / slice_bytes (the buffers its string keys or values are slices of) /
@@ -85,6 +92,7 @@ EXPECTATIONS (every key given must hold):
     retained_delta_bytes: a value, or "truth:SNAPSHOT.LABEL.FIELD", or a
     sum of such references ("truth:a.x.f - truth:b.x.f"; snapshot names,
     labels and fields are words: letters, digits, underscores)
+    fail_on_growth_exit: n              `maproot diff --fail-on growth` exits with n
   about a group of maps ("group": "label", a truth line with the holder's
   address as "holder" and the group's figures; the group of the report is
   the suspect group whose holder has that address):
@@ -102,6 +110,10 @@ in the same snapshot), "truth:SNAPSHOT.LABEL.FIELD"
     new_keys_match: regex               every new key shown matches it (whole; the key
                                         as data: "new-7", not its display "\"new-7\"")
     new_keys_count: n
+  about a group of maps of a diff ("group_type"):
+    status, maps_before, maps_after, entries_before, entries_after,
+    retained_before_bytes, retained_after_bytes, retained_delta_bytes,
+    growing, suspect: as for a map of a diff
 A GATE CHECK judges snapshots with the real `maproot gate --format json`:
   {"id": ..., "gate": ["s0", "s1", ...],   the snapshots, in any order
    "write_baseline": "NAME",              optional: also record DIR/NAME.baseline.json
@@ -113,15 +125,20 @@ A GATE CHECK judges snapshots with the real `maproot gate --format json`:
     stderr_has: regex                     searched in the gate's standard error
     counts: {name: n}                     these members of the report's counts
     maps_followed: n                      the number of maps followed
-    checks: [{"map": "label", "rule": R, "status": S}]
+    groups_followed: n                    the number of groups of maps followed
+    checks: [{"map": "label", "rule": R, "status": S, "subject": regex}]
                                           the map of the truth label (found by type
                                           and holder: see "gate_maps") has a check
-                                          of rule R with status S
+                                          of rule R with status S (and a subject
+                                          the regex finds, when given)
     checks_lack: [{"map": "label", "status": S}]   ... and none with status S
     points: ["label"]                     the map's points (entries, retained bytes),
                                           one per snapshot judged, are the truth's
                                           count and retained_bytes in those snapshots
-  "gate_maps" (at the top of NAME.json): {"label": {"type": T, "holder": H}}
+                                          (a group's: maps, entries and retained_bytes)
+  "gate_maps" (at the top of NAME.json): {"label": {"type": T, "holder": H}}, with
+                                          "group": true for a group of maps (its
+                                          members' type, its holder's root)
 ROOT: {"kind": ..., "name": ..., "function": ..., "frame": n, "thread": n,
        "text": regex}; each given field must match (strings exactly, "text"
        as a regex search; a list means any of its values).
@@ -161,6 +178,7 @@ class Run:
         self.analyses = {}
         self.texts = {}
         self.diffs = {}
+        self.paths = {}
         self.truth = {}
 
     def path(self, snapshot):
@@ -202,6 +220,24 @@ class Run:
         if snapshot not in self.texts:
             self.texts[snapshot] = self.maproot("analyze", self.path(snapshot))
         return self.texts[snapshot]
+
+    def object_path(self, snapshot, address):
+        """`maproot path --format json` to the object at address."""
+        key = (snapshot, address)
+        if key not in self.paths:
+            self.paths[key] = validate(json.loads(
+                self.maproot("path", "--format", "json", "--object", str(address),
+                             self.path(snapshot))), "path %s %d" % key)
+        return self.paths[key]
+
+    def diff_status(self, before, after, *flags):
+        """The exit status of `maproot diff FLAGS BEFORE AFTER` (0 or 1)."""
+        argv = [self.args.maproot, "diff"] + list(flags) + [self.path(before), self.path(after)]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        if p.returncode not in (0, 1):
+            raise Malformed("maproot %s: exit status %d: %s" %
+                            (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
+        return p.returncode
 
     def diff(self, before, after):
         key = (before, after)
@@ -306,6 +342,45 @@ def check_entries(truth, m):
                 e["key_display"][:80], e["retained_bytes"], truth[names[0]])
 
 
+def check_path(run, snapshot, m):
+    """Yields where `maproot path` to m's header disagrees with m's report:
+    its first path must start at the root the report names and take the
+    steps of the report's chain up to the header."""
+    rows = run.object_path(snapshot, m["address"])["paths"]
+    if not rows:
+        yield "maproot path shows no path to the header"
+        return
+    named = (m.get("retainer") or {}).get("text")
+    if rows[0]["root"]["text"] != named:
+        yield "maproot path starts at %r, the report names %r" % (rows[0]["root"]["text"], named)
+    steps = m.get("chain", [])
+    ends = [i for i, st in enumerate(steps)
+            if st["kind"] == "map" and st.get("address") == m["address"]]
+    if not ends:
+        yield "the report's chain %r does not pass the header" % chain_text(m)
+        return
+    want = [st.get("text", "") for st in steps[:ends[-1] + 1]]
+    got = [st.get("text", "") for st in rows[0]["chain"]]
+    if got != want:
+        yield "maproot path goes %r, the report's chain %r" % (" -> ".join(got), " -> ".join(want))
+
+
+def check_text_root(run, snapshot, m):
+    """Yields where the text report's block of suspect m (the one whose chain,
+    perhaps wrapped over several lines, passes m's header) names another
+    root than the JSON report's retainer."""
+    header = "map header 0x%x " % m["address"]
+    blocks = [b for b in re.split(r"\n(?=LEAK SUSPECT )", run.text(snapshot))
+              if b.startswith("LEAK SUSPECT ") and header in b.split("\n\n")[0]]
+    if len(blocks) != 1:
+        yield "%d suspect blocks of the text report show %s" % (len(blocks), header.strip())
+        return
+    root = re.search(r"^  root +(.*)$", blocks[0], re.M)
+    named = (m.get("retainer") or {}).get("text")
+    if not root or root.group(1) != named:
+        yield "the text report names %r, the JSON %r" % (root and root.group(1), named)
+
+
 def check_map(run, snapshot, label, expect, m, heap_bytes):
     """Yields the failures of expect on map report m."""
     for key, want in expect.items():
@@ -389,6 +464,12 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             if want and not same:
                 yield "the chain starts at %r, the root named is %r" % (
                     first.get("text"), r.get("text"))
+        elif key == "path_agrees":
+            if want:
+                yield from check_path(run, snapshot, m)
+        elif key == "text_root_is_retainer":
+            if want:
+                yield from check_text_root(run, snapshot, m)
         elif key == "chain_lacks":
             if re.search(want, chain_text(m)):
                 yield "chain %r matches %r" % (chain_text(m), want)
@@ -482,7 +563,26 @@ def check_snapshot(run, snapshot, expect):
             raise Malformed("unknown snapshot expectation %r" % key)
 
 
+def check_diff_group(run, before, after, check):
+    d = run.diff(before, after)
+    cands = [g for g in d["groups"] if g["type"] == check["group_type"] and
+             re.search(check.get("group_root", ""), g["root"])]
+    if len(cands) != 1:
+        yield "%d groups of type %s in the diff" % (len(cands), check["group_type"])
+        return
+    g = cands[0]
+    for key, want in check["expect"].items():
+        if key not in g or key in ("type", "root", "holder_chain"):
+            raise Malformed("unknown diff group expectation %r" % key)
+        v = run.value(want, after, None, key)
+        if g[key] != v:
+            yield "%s is %r, expected %r" % (key, g[key], v)
+
+
 def check_diff(run, before, after, check):
+    if "group_type" in check:
+        yield from check_diff_group(run, before, after, check)
+        return
     d = run.diff(before, after)
     cands = [m for m in d["maps"] if m["type"] == check["map_type"] and
              re.search(check.get("map_root", ""), m.get("root") or "") and
@@ -499,6 +599,10 @@ def check_diff(run, before, after, check):
         elif key == "new_keys_count":
             if len(m["new_keys"]) != want:
                 yield "%d new keys shown, expected %d" % (len(m["new_keys"]), want)
+        elif key == "fail_on_growth_exit":
+            status = run.diff_status(before, after, "--fail-on", "growth")
+            if status != want:
+                yield "maproot diff --fail-on growth exits %d, expected %d" % (status, want)
         elif key in m:
             v = run.value(want, after, None, key)
             if m[key] != v:
@@ -513,7 +617,8 @@ def gate_map(run, report, label):
     if ident is None:
         raise Malformed("no gate_maps entry for %s" % label)
     found = [i for i, m in enumerate(report["maps"])
-             if m["type"] == ident["type"] and m["holder"] == ident["holder"]]
+             if m["type"] == ident["type"] and m["holder"] == ident["holder"] and
+             m["group"] == ident.get("group", False)]
     return found[0] if len(found) == 1 else None, len(found)
 
 
@@ -547,10 +652,12 @@ def check_gate(run, check):
             for k, v in want.items():
                 if report["counts"][k] != v:
                     yield "counts.%s is %d, expected %d" % (k, report["counts"][k], v)
-        elif key == "maps_followed":
-            if len(report["maps"]) != want:
-                yield "%d maps followed (%s), expected %d" % (
-                    len(report["maps"]), [(m["type"], m["holder"]) for m in report["maps"]], want)
+        elif key in ("maps_followed", "groups_followed"):
+            followed = [m for m in report["maps"] if m["group"] == (key == "groups_followed")]
+            if len(followed) != want:
+                yield "%d %s (%s), expected %d" % (
+                    len(followed), key.replace("_", " "),
+                    [(m["type"], m["holder"]) for m in followed], want)
         elif key in ("checks", "checks_lack"):
             for pat in want:
                 i, n = gate_map(run, report, pat["map"])
@@ -558,7 +665,8 @@ def check_gate(run, check):
                     yield "%d maps of the gate are %s" % (n, pat["map"])
                     continue
                 hits = [c for c in report["checks"] if c["map"] == i and
-                        c["status"] == pat["status"] and c["rule"] == pat.get("rule", c["rule"])]
+                        c["status"] == pat["status"] and c["rule"] == pat.get("rule", c["rule"])
+                        and re.search(pat.get("subject", ""), c["subject"])]
                 if key == "checks" and not hits:
                     yield "%s has no %s check with status %s (its checks: %s)" % (
                         pat["map"], pat.get("rule"), pat["status"],
@@ -579,7 +687,14 @@ def check_gate(run, check):
                     continue
                 for snap, pt in zip(snaps, pts):
                     t = run.truth_of(snap, label)
-                    if (pt["entries"], pt["retained_bytes"]) != (t["count"], t["retained_bytes"]):
+                    if report["maps"][i]["group"]:
+                        got = (pt["maps"], pt["entries"], pt["retained_bytes"])
+                        want_pt = (t["maps"], t["entries"], t["retained_bytes"])
+                        if got != want_pt:
+                            yield "%s in %s: %d maps, %d entries, %d bytes; the truth is " \
+                                  "%d, %d, %d" % ((label, snap) + got + want_pt)
+                    elif (pt["entries"], pt["retained_bytes"]) != (t["count"],
+                                                                   t["retained_bytes"]):
                         yield "%s in %s: %d entries, %d bytes; the truth is %d, %d" % (
                             label, snap, pt["entries"], pt["retained_bytes"], t["count"],
                             t["retained_bytes"])

@@ -71,15 +71,8 @@ static void truths(const char *snapshot)
 
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    for (int s = 0; s < STEPS; s++) {
-        char name[8];
-        snprintf(name, sizeof name, "s%d", s);
-        SC_CLEAN(step(s));
-        SC_SNAPSHOT(name);
-        SC_TRUTHS(truths, name);
-    }
+    int rc = sc_series_main(argc, argv, STEPS, step, truths);
     if (mr_map_len(leak) != STEPS * LEAK_STEP || mr_map_len(cache) != CACHE)
         sc_fail("the maps have the wrong counts");
-    return 0;
+    return rc;
 }

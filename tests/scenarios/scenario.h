@@ -668,6 +668,36 @@ SC_NOCLONE __attribute__((unused)) static int sc_main(int argc, char **argv, voi
 }
 
 /*
+ * The steps of a scenario that changes its heap between snapshots: for s
+ * = 0 .. n-1, runs step(s) on a clean stack, writes the snapshot "s<s>"
+ * and prints its truths. Call it with SC_CLEAN (its frame must be clean).
+ */
+__attribute__((noinline, unused)) static void sc_steps(int n, void (*step)(int s),
+                                                       void (*truths)(const char *snapshot))
+{
+    for (int s = 0; s < n; s++) {
+        char name[16];
+        snprintf(name, sizeof name, "s%d", s);
+        SC_CLEAN(step(s));
+        SC_SNAPSHOT(name);
+        SC_TRUTHS(truths, name);
+    }
+}
+
+/*
+ * The whole of a scenario that is only such steps, as a series a gate
+ * judges. Returns main's exit status.
+ */
+__attribute__((unused)) static int sc_series_main(int argc, char **argv, int steps,
+                                                  void (*step)(int s),
+                                                  void (*truths)(const char *snapshot))
+{
+    sc_init(argc, argv);
+    SC_CLEAN(sc_steps(steps, step, truths));
+    return 0;
+}
+
+/*
  * The whole of a scenario whose maps a parked worker holds: starts fn on
  * worker w (fn parks it, sc_park), writes the snapshot "held" and prints
  * its truths, releases the worker and waits for it to end; the snapshot

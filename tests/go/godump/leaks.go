@@ -30,6 +30,8 @@
 //	smallmaps    var members []*Account, only ever appended to: 3000
 //	             accounts, each with a map Items of 1 to 3 entries (1 KiB
 //	             blobs): no map is large, together they are the heap
+//	smallmapsdiff the same accounts: DUMP after 1000, DUMP2 after 2500 (the
+//	             group of their maps grows; no map does)
 //	nestedvalues var accounts map[string]*Account, 40 accounts each with a map
 //	             Items of 5 entries (64-byte blobs), but "acct-7" with 3000
 //	             (1 KiB blobs), and var shelves map[int64]Shelf, 6 shelves
@@ -418,6 +420,18 @@ func dump(path string) {
 	}
 }
 
+// addMembers appends accounts [from, to) to members, each with a map Items
+// of 1 to 3 entries (1 KiB blobs).
+func addMembers(from, to int) {
+	for i := from; i < to; i++ {
+		a := &Account{Name: fmt.Sprintf("member-%d", i), Items: make(map[int64]*Item)}
+		for j := 0; j <= i%3; j++ {
+			a.Items[int64(j)] = &Item{SKU: int64(j), Blob: make([]byte, 1024)}
+		}
+		members = append(members, a)
+	}
+}
+
 func main() {
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, "usage: leaks PATTERN DUMP [DUMP2]")
@@ -616,14 +630,13 @@ func main() {
 		}
 		dump(os.Args[3])
 	case "smallmaps":
-		for i := 0; i < 3000; i++ {
-			a := &Account{Name: fmt.Sprintf("member-%d", i), Items: make(map[int64]*Item)}
-			for j := 0; j <= i%3; j++ {
-				a.Items[int64(j)] = &Item{SKU: int64(j), Blob: make([]byte, 1024)}
-			}
-			members = append(members, a)
-		}
+		addMembers(0, 3000)
 		dump(out)
+	case "smallmapsdiff":
+		addMembers(0, 1000)
+		dump(out)
+		addMembers(1000, 2500)
+		dump(os.Args[3])
 	case "nestedvalues":
 		accounts = make(map[string]*Account)
 		for i := 0; i < 40; i++ {

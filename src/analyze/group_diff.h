@@ -1,0 +1,61 @@
+/*
+ * src/analyze/group_diff.h -- the groups of many small maps (groups.h)
+ * compared between two snapshots: what `maproot diff` shows of them.
+ *
+ * A group of BEFORE is the group of AFTER with its identity (map_match.h:
+ * mp_group_idents, mp_group_match): the members' type and the holder's
+ * place -- root, frame, the way from the root to the holder. Both
+ * analyses must hold every group (mp_findings_options.all_groups), so
+ * that a group is followed from when it is small.
+ *
+ * Growth: a group grows when it has more members in AFTER and its
+ * retained bytes grew by at least AFTER's significance yardstick
+ * (mp_findings.significant, the one a map's score is judged by): many
+ * small maps come a few bytes at a time each, so what counts is their
+ * sum. Entries added to maps already there are those maps' own growth
+ * (each is compared as a map), so that one growing map is not reported
+ * twice.
+ * A group only in AFTER grows from nothing, as a new map does. A growing
+ * group is a leak suspect of AFTER with evidence GROWING (marked in B's
+ * groups: mp_groups_rerank).
+ *
+ * Memory: mp_group_diffs owns its array, whose records hold copies of the
+ * groups (B's groups are re-sorted when marked). Errors: -1 with err set
+ * when out of memory.
+ */
+#ifndef MP_GROUP_DIFF_H
+#define MP_GROUP_DIFF_H
+
+#include "analyze/snapshot_report.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct mp_group_diff {
+    bool in_before, in_after;
+    mp_group before, after; /* copies: the group in A, in B (when in it) */
+    int64_t maps_delta, entries_delta, retained_delta;
+    bool growing;
+    size_t order; /* B's groups in their order, then A's gone ones: the last tie-break */
+} mp_group_diff;
+
+typedef struct mp_group_diffs {
+    mp_group_diff *v; /* growing first, then by retained growth */
+    size_t n, growing;
+} mp_group_diffs;
+
+/* The groups of A and B compared; B's growing groups are marked
+ * (MP_EV_GROWING) and made suspects. */
+int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B,
+                          mp_group_diffs *out, mf_error *err);
+void mp_group_diffs_free(mp_group_diffs *d);
+
+/* The GROUPS section of `maproot diff`'s text. */
+void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
+                              const mp_snapshot_analysis *B, const mp_group_diffs *d);
+/* Its "groups" array (maproot-diff(1)); NULL when out of memory. */
+json_t *mp_group_diff_json(const mp_snapshot_analysis *A, const mp_snapshot_analysis *B,
+                           const mp_group_diffs *d);
+
+#endif
