@@ -2,13 +2,15 @@
  * tests/test_loadgen.c -- the module generations of heap samples: a
  * generation is recorded only when a module comes or goes, an old one
  * keeps describing a library unloaded since, and threads may take
- * generations while another loads and unloads libraries.
+ * generations while another loads and unloads libraries, also from inside
+ * a dl_iterate_phdr callback (no lock of ours is held across a walk).
  *
  * usage: test_loadgen LIB_A LIB_B [threads]
  * (the libraries of tests/dlclose_lib.c; with "threads" only the threaded
  * case runs: suite 'threads', meaningful under ThreadSanitizer)
  */
 #include "check.h"
+#include "lockorder.h"
 #include "collector/loadgen.h"
 #include "maproot/collector.h"
 #include "maproot/rt.h"
@@ -161,6 +163,39 @@ static void threads_take_generations_while_libraries_come_and_go(void)
     mrc_lg_destroy(shared);
 }
 
+/* ------------------------------------------------------- lock order --- */
+
+/* Inside a program's dl_iterate_phdr callback, as a sampled allocation
+ * there would: takes a generation, and a copy (our lock, after the
+ * linker's). */
+static void take_inside_callback(void)
+{
+    (void)mrc_lg_current(shared);
+    mrc_lg_destroy(mrc_lg_copy(shared));
+}
+
+static void take_generation(void)
+{
+    (void)mrc_lg_current(shared);
+}
+
+/* The generations' lock is never held across dl_iterate_phdr
+ * (lockorder.h): a hang is the failure. */
+static void generations_are_recorded_while_a_callback_takes_them(void)
+{
+    shared = mrc_lg_new();
+    CHECK(shared != NULL);
+    static lockorder lo;
+    lo = (lockorder){.inside = take_inside_callback,
+                     .outside = take_generation,
+                     .lib_a = lib_a,
+                     .lib_b = lib_b,
+                     .rounds = 100};
+    CHECK(lockorder_run(&lo));
+    CHECK(atomic_load(&lo.walks) >= 2 * lo.rounds);
+    mrc_lg_destroy(shared);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -174,5 +209,6 @@ int main(int argc, char **argv)
         TEST(an_unloaded_library_stays_in_its_generation);
     }
     TEST(threads_take_generations_while_libraries_come_and_go);
+    TEST(generations_are_recorded_while_a_callback_takes_them);
     TEST_EXIT();
 }

@@ -5,6 +5,7 @@
 #include "analyze/snapshot_report.h"
 
 #include "analyze/group_report.h"
+#include "analyze/json_stream.h"
 #include "analyze/json_text.h"
 #include "analyze/load_gcstack.h"
 #include "analyze/parallel.h"
@@ -17,6 +18,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1043,78 +1045,118 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     return j;
 }
 
-json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_opts *o)
+/* The report's heap figures (an object). */
+static json_t *heap_json(const mp_snapshot_analysis *a)
 {
     const mp_graph *g = a->g;
-    json_t *root = mp_json_report("snapshot_analysis");
-    int bad = !root;
-    bad |= mp_json_set_text(root, "snapshot", a->file) |
-           put(root, "format", json_string(g->info.format)) |
-           mp_json_set_text(root, "runtime", mp_str(g, g->info.runtime));
-    if (o && o->profile)
-        bad |= mp_json_set_text(root, "profile", o->profile);
-    else
-        bad |= put(root, "profile", json_null());
-    bad |= mp_json_set_text(root, "program", mp_str(g, g->info.program)) |
-           put(root, "pid", json_integer((json_int_t)g->info.pid)) |
-           put(root, "gc_cycle", json_integer(g->info.gc_cycle)) |
-           put(root, "time_nanos", json_integer(g->info.time_nanos)) |
-           put(root, "gc_pause_ns", json_integer((json_int_t)g->info.gc_pause_ns));
-    json_t *heap =
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)g->nobjects,
-                  "bytes", (json_int_t)g->total_bytes, "reachable_objects",
-                  (json_int_t)a->f.heap_objects, "reachable_bytes", (json_int_t)a->f.heap_bytes,
-                  "edges", (json_int_t)g->nedges, "sampled_objects", (json_int_t)g->nsampled,
-                  "unreachable_objects", (json_int_t)g->info.unreachable_objects,
-                  "unreachable_bytes", (json_int_t)g->info.unreachable_bytes);
-    bad |= put(root, "heap", heap);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "objects", (json_int_t)g->nobjects,
+                     "bytes", (json_int_t)g->total_bytes, "reachable_objects",
+                     (json_int_t)a->f.heap_objects, "reachable_bytes", (json_int_t)a->f.heap_bytes,
+                     "edges", (json_int_t)g->nedges, "sampled_objects", (json_int_t)g->nsampled,
+                     "unreachable_objects", (json_int_t)g->info.unreachable_objects,
+                     "unreachable_bytes", (json_int_t)g->info.unreachable_bytes);
+}
+
+/* The roots counted by kind (an object). */
+static json_t *root_kinds_json(const mp_graph *g)
+{
     json_t *rk = json_object();
     size_t per[MP_ROOT_NKINDS] = {0};
     for (size_t i = 0; i < g->nroots; i++) per[g->roots[i].kind]++;
-    for (unsigned k = 0; k < MP_ROOT_NKINDS; k++)
-        bad |= put(rk, mp_root_kind_name(k), json_integer((json_int_t)per[k]));
-    bad |= put(root, "roots", rk);
-    /* every suspect; the first maps of the ranking (suspects first) */
-    json_t *susp = json_array(), *maps = json_array();
-    bad |= !susp || !maps;
+    for (unsigned k = 0; rk && k < MP_ROOT_NKINDS; k++)
+        if (put(rk, mp_root_kind_name(k), json_integer((json_int_t)per[k]))) {
+            json_decref(rk);
+            return NULL;
+        }
+    return rk;
+}
+
+/* A text field as mp_json_set_text writes it (with its _hex sibling when
+ * the bytes are not UTF-8): through a one-field object, so that the rule
+ * stays in one place. */
+static void text_member(mp_jstream *js, const char *field, const char *text)
+{
+    json_t *o = json_object();
+    if (!o || mp_json_set_text(o, field, text)) {
+        json_decref(o);
+        mp_js_member(js, field, NULL); /* fails the stream */
+        return;
+    }
+    char hex[64];
+    snprintf(hex, sizeof hex, "%s_hex", field);
+    json_t *h = json_object_get(o, hex);
+    mp_js_member(js, field, json_incref(json_object_get(o, field)));
+    if (h) mp_js_member(js, hex, json_incref(h));
+    json_decref(o);
+}
+
+/*
+ * The report is written as it is made (json_stream.h): the suspects and
+ * the maps are the long arrays (every suspect map, each with its roots,
+ * entries and chains), so each map's object is made, written and freed in
+ * turn, and a suspect among the maps listed is made twice rather than
+ * kept. The text is the one jansson writes for the whole tree.
+ */
+int mp_snapshot_write_json(FILE *out, const mp_snapshot_analysis *a,
+                           const mp_snapshot_print_opts *o, const char *tail_key, json_t *tail,
+                           mf_error *err)
+{
+    const mp_graph *g = a->g;
+    mp_jstream js;
+    mp_js_begin(&js, out);
+    mp_js_member(&js, "schema_version", json_integer(MP_JSON_SCHEMA_VERSION));
+    mp_js_member(&js, "report", json_string("snapshot_analysis"));
+    text_member(&js, "snapshot", a->file);
+    mp_js_member(&js, "format", json_string(g->info.format));
+    text_member(&js, "runtime", mp_str(g, g->info.runtime));
+    if (o && o->profile)
+        text_member(&js, "profile", o->profile);
+    else
+        mp_js_member(&js, "profile", json_null());
+    text_member(&js, "program", mp_str(g, g->info.program));
+    mp_js_member(&js, "pid", json_integer((json_int_t)g->info.pid));
+    mp_js_member(&js, "gc_cycle", json_integer(g->info.gc_cycle));
+    mp_js_member(&js, "time_nanos", json_integer(g->info.time_nanos));
+    mp_js_member(&js, "gc_pause_ns", json_integer((json_int_t)g->info.gc_pause_ns));
+    mp_js_member(&js, "heap", heap_json(a));
+    mp_js_member(&js, "roots", root_kinds_json(g));
+    /* every suspect (they lead the ranking); then the first maps of the
+     * ranking, suspects first */
     size_t nm = listed_maps(o, g->nmaps);
-    for (size_t i = 0; i < g->nmaps && !bad; i++) {
+    mp_js_open_array(&js, "suspects");
+    for (size_t i = 0; i < g->nmaps && !js.failed; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
         if (!r->suspect && i >= nm) break;
-        json_t *mj = map_json(a, r, r->suspect ? mp_report_map_rank(a, i) : 0, o);
-        bad |= !mj;
-        if (r->suspect) bad |= json_array_append(susp, mj);
-        if (i < nm) bad |= json_array_append(maps, mj);
-        json_decref(mj);
+        if (r->suspect) mp_js_element(&js, map_json(a, r, mp_report_map_rank(a, i), o));
     }
-    json_t *gs = json_array();
-    for (size_t j = 0; j < a->gr.nsuspects && !bad; j++)
-        bad |= json_array_append_new(
-            gs, mp_group_json(a, &a->gr.groups[j], mp_report_group_rank(a, j)));
-    bad |= put(root, "suspects", susp) | put(root, "group_suspects", gs) |
-           put(root, "maps_total", json_integer((json_int_t)g->nmaps)) | put(root, "maps", maps);
+    mp_js_close(&js);
+    mp_js_open_array(&js, "group_suspects");
+    for (size_t j = 0; j < a->gr.nsuspects && !js.failed; j++)
+        mp_js_element(&js, mp_group_json(a, &a->gr.groups[j], mp_report_group_rank(a, j)));
+    mp_js_close(&js);
+    mp_js_member(&js, "maps_total", json_integer((json_int_t)g->nmaps));
+    mp_js_open_array(&js, "maps");
+    for (size_t i = 0; i < nm && !js.failed; i++) {
+        const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
+        mp_js_element(&js, map_json(a, r, r->suspect ? mp_report_map_rank(a, i) : 0, o));
+    }
+    mp_js_close(&js);
     if (o && o->timings)
-        bad |= put(root, "seconds",
-                   json_pack("{s:f, s:f}", "load", a->load_seconds, "analyze", a->analyze_seconds));
-    if (bad) {
-        json_decref(root);
-        return NULL;
+        mp_js_member(
+            &js, "seconds",
+            json_pack("{s:f, s:f}", "load", a->load_seconds, "analyze", a->analyze_seconds));
+    if (tail_key) mp_js_member(&js, tail_key, tail);
+    if (mp_js_end(&js)) {
+        mf_error_set(err, "%s: out of memory writing the JSON report", a->file);
+        return -1;
     }
-    return root;
+    return 0;
 }
 
 int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o, mf_error *err)
 {
-    json_t *root = mp_snapshot_json(a, o);
-    int rc = root ? json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
-    json_decref(root);
-    fputc('\n', out);
-    if (rc) {
-        mf_error_set(err, "%s: writing the JSON report failed", a->file);
-        return -1;
-    }
-    return 0;
+    return mp_snapshot_write_json(out, a, o, NULL, NULL, err);
 }
 
 /* ----------------------------------------------------------------- dot --- */

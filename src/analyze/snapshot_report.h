@@ -69,11 +69,17 @@ typedef struct mp_snapshot_print_opts {
 
 void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
                             const mp_snapshot_print_opts *o);
+/* The JSON report, written as it is made (its long arrays never held
+ * whole): 0, or -1 with err when out of memory midway (the caller then
+ * drops the output: see cli_output_close); write errors are out's. */
 int mp_snapshot_print_json(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o, mf_error *err);
-/* The object mp_snapshot_print_json prints (caller owns it; NULL when out
- * of memory), for callers that add to it (e.g. the profile's figures). */
-json_t *mp_snapshot_json(const mp_snapshot_analysis *a, const mp_snapshot_print_opts *o);
+/* The same with one more member at its end (e.g. the profile's figures):
+ * tail_key and tail (taken over; NULL is out of memory), or no more when
+ * tail_key is NULL. */
+int mp_snapshot_write_json(FILE *out, const mp_snapshot_analysis *a,
+                           const mp_snapshot_print_opts *o, const char *tail_key, json_t *tail,
+                           mf_error *err);
 void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
                            const mp_snapshot_print_opts *o);
 /* Writes the retention profile to path (gzipped, atomically). */

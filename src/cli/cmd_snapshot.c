@@ -61,18 +61,14 @@ int cli_analyze_snapshot(const char *path, mp_graph *g, const cli_snap_opts *o)
     FILE *out = cli_output_open(&co, o->output);
     if (!out) return analyzed(g, &a, o, CLI_EXIT_BAD);
     if (strcmp(fmt, "json") == 0) {
-        json_t *root = mp_snapshot_json(&a, &po);
         json_t *pj = o->profile_analysis ? mp_analysis_json(o->profile_analysis) : json_null();
-        if (!root || !pj || json_object_set_new(root, "profile_analysis", pj) ||
-            json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-            /* a write error is reported once, when the output is closed */
+        if (mp_snapshot_write_json(out, &a, &po, "profile_analysis", pj, &err) != 0) {
+            /* a write error is reported once, when the output is closed;
+             * a report cut short leaves no file (cli_output_close) */
             status = cli_output_failed(&co)
                          ? CLI_EXIT_BAD
                          : cli_fail("%s: out of memory writing the JSON report", path);
-        } else {
-            fputc('\n', out);
         }
-        json_decref(root);
     } else if (strcmp(fmt, "dot") == 0) {
         mp_snapshot_print_dot(out, &a, &po);
     } else {

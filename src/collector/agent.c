@@ -192,13 +192,6 @@ static atomic_bool in_forked_child;
  * the window in which a fork must not inherit the new connection. */
 static long accept_hold_ms;
 
-/* Sleeps ms milliseconds (test hooks only). */
-static void hold_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    if (ms > 0) nanosleep(&ts, NULL);
-}
-
 static uint64_t mono_ns(void)
 {
     struct timespec ts;
@@ -605,7 +598,7 @@ static void accept_one(void)
     agent_fds[ACCEPTING] = fd;
     pthread_mutex_unlock(&fds_lock);
     if (fd < 0) return;
-    hold_ms(accept_hold_ms);
+    mrc__hold_ms(accept_hold_ms);
     struct ucred cr;
     socklen_t len = sizeof cr;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
@@ -973,7 +966,7 @@ static void *worker_main(void *arg)
     mrc__fork_busy();
     mrc__symbolizer_warm();
     const char *hold = getenv("MAPROOT_WARM_HOLD_MS"); /* (for tests: a slow warm-up) */
-    if (hold && *hold) hold_ms(strtol(hold, NULL, 10));
+    if (hold && *hold) mrc__hold_ms(strtol(hold, NULL, 10));
     mrc__fork_idle();
     for (;;) {
         pthread_mutex_lock(&ag.lock);

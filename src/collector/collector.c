@@ -22,6 +22,7 @@
 #include "collector/internal.h"
 
 #include "collector/agent.h" /* the attach agent */
+#include "collector/forkguard.h"
 #include "collector/heapprof.h"
 #include "collector/loadgen.h"
 #include "collector/profiler.h"
@@ -40,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Frames captured beyond the depth limit: the hook's, the runtime's and
@@ -463,7 +465,21 @@ void mrc__describe_pc(uintptr_t pc, char *fn, size_t fn_cap, char *file, size_t 
     pthread_mutex_unlock(&write_lock);
 }
 
-/* The writer thread: writes queued snapshots until the process ends. */
+/* MAPROOT_PROFILE_HOLD_MS (for tests): how much longer the writer thread
+ * takes over each profile, busy for the fork guard all the while. */
+static long writer_hold_ms;
+
+void mrc__hold_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    if (ms > 0) nanosleep(&ts, NULL);
+}
+
+/* The writer thread: writes queued snapshots until the process ends. It
+ * symbolizes, allocating throughout: a snapshot writer forked meanwhile in
+ * a build whose allocator is not fork-safe could wait for ever in malloc,
+ * so for the fork guard it is busy from taking a job to having freed it,
+ * and idle only while it waits for the next (forkguard.h). */
 static void *writer_main(void *arg)
 {
     (void)arg;
@@ -477,12 +493,15 @@ static void *writer_main(void *arg)
         writer_busy = true;
         pthread_mutex_unlock(&q_lock);
 
+        mrc__fork_busy();
         mf_error err = {{0}};
         if (write_snapshot(&j->snap, j->path, j->rate, j->cycle, &err) != 0)
             fprintf(stderr, "maproot: cannot write heap profile: %s\n", err.msg);
         mrc_prof_snapshot_free(&j->snap);
         free(j->path);
         free(j);
+        mrc__hold_ms(writer_hold_ms);
+        mrc__fork_idle();
 
         pthread_mutex_lock(&q_lock);
         writer_busy = false;
@@ -509,6 +528,8 @@ int mrc__start_thread(void *(*fn)(void *))
 
 static void start_writer(void)
 {
+    const char *hold = getenv("MAPROOT_PROFILE_HOLD_MS");
+    if (hold && *hold) writer_hold_ms = strtol(hold, NULL, 10);
     int rc = mrc__start_thread(writer_main);
     if (rc != 0)
         fprintf(stderr,

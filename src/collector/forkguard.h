@@ -23,12 +23,14 @@
  * worker uses it only while it first reads the program's debug
  * information (mrc__symbolizer_warm): that burst of allocation comes just
  * as a client's first snapshot is due, and was where writers hung; a
- * snapshot due then is written in place. Otherwise the worker and the
- * profile writer do not: they symbolize, busy for seconds in such a
- * build, and a snapshot that waited for them (or was written in place,
- * world stopped, meanwhile) came too late for its client; a writer that
- * hangs all the same is killed by the agent (agent.h,
- * MAPROOT_WRITER_STALL). Elsewhere the guard is off: busy and idle cost
+ * snapshot due then is written in place. Otherwise the worker does not:
+ * it symbolizes, busy for seconds in such a build, and a snapshot that
+ * waited for it (or was written in place, world stopped, meanwhile) came
+ * too late for its client; a writer that hangs all the same is killed by
+ * the agent (agent.h, MAPROOT_WRITER_STALL). The periodic profile writer
+ * (MAPROOT_PROFILE_EVERY) is busy while it writes a profile: it has no
+ * client to keep waiting, and a series snapshot forked meanwhile hung
+ * under libdw's allocations, so such a snapshot is written in place. Elsewhere the guard is off: busy and idle cost
  * nothing and a fork never waits. mrc__fork_guard_set turns it on or off
  * (for tests of the guard itself).
  *

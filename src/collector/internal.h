@@ -37,6 +37,9 @@ struct mrc_symbolizer *mrc__symbolizer_new(void);
  * blocked (signals are for the program's own threads). 0, or an errno. */
 int mrc__start_thread(void *(*fn)(void *));
 
+/* Sleeps ms milliseconds, none when ms <= 0 (the test hooks' pauses). */
+void mrc__hold_ms(long ms);
+
 /* Sets the calling thread's mrc_last_error() message (printf format). */
 void mrc__set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
