@@ -469,8 +469,7 @@ static int note_members(mp_gate *gt, const mp_snapshot_analysis *a, const int32_
 int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot_analysis *a,
                 mf_error *err)
 {
-    if (!MF_GROW(gt->snaps, gt->snaps_cap, gt->nsnaps + 1, 16))
-        return nomem(err);
+    if (!MF_GROW(gt->snaps, gt->snaps_cap, gt->nsnaps + 1, 16)) return nomem(err);
     mp_gate_snap *s = &gt->snaps[gt->nsnaps];
     memset(s, 0, sizeof *s);
     if (!(s->file = strdup(file))) return nomem(err);
@@ -666,8 +665,7 @@ static int members_apart(const mp_gate *gt, apart_fig **apart)
 {
     const mp_gate_policy *p = gt->policy;
     for (size_t t = 0; t < gt->nmaps; t++)
-        if (gt->maps[t].group &&
-            !(apart[t] = calloc(gt->maps[t].npoints + 1, sizeof *apart[t])))
+        if (gt->maps[t].group && !(apart[t] = calloc(gt->maps[t].npoints + 1, sizeof *apart[t])))
             return -1;
     for (size_t i = 0; i < gt->nmaps; i++) {
         const mp_gate_map *m = &gt->maps[i];
@@ -717,8 +715,8 @@ static int judge_growth(mp_gate *gt, size_t *cap, int32_t mi, const apart_fig *a
     if (c->alone_maps) {
         char a1[32], a2[32], a3[64];
         mf_format_count(a1, sizeof a1, c->alone_maps);
-        mf_format_count(a2, sizeof a2, (uint64_t)(c->alone_entries < 0 ? -c->alone_entries
-                                                                        : c->alone_entries));
+        mf_format_count(a2, sizeof a2,
+                        (uint64_t)(c->alone_entries < 0 ? -c->alone_entries : c->alone_entries));
         mp_format_value(a3, sizeof a3, c->alone_bytes, "bytes", true);
         snprintf(apart_text, sizeof apart_text,
                  "; less %s member%s that grow%s on %s own (%s%s entries, %s)", a1,
@@ -727,11 +725,11 @@ static int judge_growth(mp_gate *gt, size_t *cap, int32_t mi, const apart_fig *a
     }
     c->subject = map_subject(m);
     if (m->group)
-        c->summary = mf_asprintf(
-            "maps grew in %" PRIu32 ", entries in %" PRIu32 " and retained bytes in %" PRIu32
-            " of the last %" PRIu32 " intervals: %s -> %s maps, %s -> %s entries, %s -> %s%s",
-            c->grew_maps, c->grew_entries, c->grew_bytes, c->intervals, m1, m2, e1, e2, b1, b2,
-            apart_text);
+        c->summary = mf_asprintf("maps grew in %" PRIu32 ", entries in %" PRIu32
+                                 " and retained bytes in %" PRIu32 " of the last %" PRIu32
+                                 " intervals: %s -> %s maps, %s -> %s entries, %s -> %s%s",
+                                 c->grew_maps, c->grew_entries, c->grew_bytes, c->intervals, m1, m2,
+                                 e1, e2, b1, b2, apart_text);
     else
         c->summary = mf_asprintf("entries grew in %" PRIu32 " and retained bytes in %" PRIu32
                                  " of the last %" PRIu32 " intervals: %s -> %s entries, %s -> %s",
@@ -1095,8 +1093,8 @@ json_t *mp_gate_baseline_json(const mp_gate *gt)
         bool type = gt->policy->caps[t->cap].scope == MP_CAP_TYPE;
         json_t *j = type ? json_pack("{s:o, s:I, s:I}", "type", mp_json_text(t->name), "objects",
                                      (json_int_t)t->peak_count, "bytes", (json_int_t)t->peak_bytes)
-                         : json_pack("{s:o, s:I, s:I}", "holder", mp_json_text(t->name),
-                                     "entries", (json_int_t)t->peak_count, "retained_bytes",
+                         : json_pack("{s:o, s:I, s:I}", "holder", mp_json_text(t->name), "entries",
+                                     (json_int_t)t->peak_count, "retained_bytes",
                                      (json_int_t)t->peak_bytes);
         if (!j || json_array_append_new(type ? types : roots, j)) goto oom;
     }

@@ -26,15 +26,14 @@
  * members when its members grew in number in k of the last n intervals
  * and its retained bytes grew. So a group grows by new members, by
  * members that each grow too little to fail alone, or both; one growing
- * map of a group fails as that map. A failed check is then suppressed by
- * the first suppression that
- * matches it, or accepted by a baseline (mp_gate_baseline) when the
- * baseline holds its subject and the run stayed within it. A map's
- * subject in the baseline is found as `maproot diff` pairs the maps of two
- * runs (mp_map_match: by type, holder and way, then by type and holder;
- * by order within each), the baseline's maps ordered by their ordinals
- * and the run's by their addresses. Only the
- * checks still failing are violations: the exit status 1.
+ * map of a group fails as that map (set apart whatever a suppression or
+ * baseline then makes of that map's check: the growth is the map's). A
+ * failed check is then suppressed by the first suppression that matches it, or accepted by a
+ * baseline (mp_gate_baseline) when the baseline holds its subject and the run stayed within it. A
+ * map's subject in the baseline is found as `maproot diff` pairs the maps of two runs
+ * (mp_map_match: by type, holder and way, then by type and holder; by order within each), the
+ * baseline's maps ordered by their ordinals and the run's by their addresses. Only the checks still
+ * failing are violations: the exit status 1.
  *
  * Memory: an mp_gate owns everything (mp_gate_free). Errors: -1 with err
  * set (out of memory; a series too short for the growth rule; a baseline

@@ -39,8 +39,8 @@ static void compare(mp_group_diff *d, const alone *x, uint64_t significant)
     d->alone_retained = x->retained;
     int64_t maps = d->maps_delta - (int64_t)x->fresh, entries = d->entries_delta - x->entries;
     int64_t retained = d->retained_delta - x->retained;
-    d->growing = b && (maps > 0 || entries > 0) && retained > 0 &&
-                 (uint64_t)retained >= significant;
+    d->growing =
+        b && (maps > 0 || entries > 0) && retained > 0 && (uint64_t)retained >= significant;
 }
 
 /* Per group id of B, what its members that grow on their own account
@@ -120,8 +120,8 @@ int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B
         }
     for (size_t m = 0; in_group_growth && m < B->g->nmaps; m++) {
         uint32_t id = B->gr.member_of[m];
-        in_group_growth[m] = id != MP_NONE && growing_id[id] && mg[m].grew &&
-                             !grows_alone(&mg[m], B->f.significant);
+        in_group_growth[m] =
+            id != MP_NONE && growing_id[id] && mg[m].grew && !grows_alone(&mg[m], B->f.significant);
     }
     if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_diff);
     mp_groups_rerank(&B->gr);
