@@ -151,12 +151,10 @@ int mf_gsr_get_col(mf_gs_reader *r, const fld *f, vec64 *out, const char *msg)
         out->v = v;
         out->cap = need;
     }
-    while (p < end) {
-        uint64_t x;
-        if (!(p = mf_get_varint(p, end, &x)))
-            return mf_gsr_fail(r, "%s field %u: truncated packed varint", msg, f->num);
-        out->v[out->n++] = x;
-    }
+    size_t got;
+    if (!mf_get_packed_varints(p, end, out->v + out->n, &got))
+        return mf_gsr_fail(r, "%s field %u: truncated packed varint", msg, f->num);
+    out->n += got;
     return 0;
 }
 
