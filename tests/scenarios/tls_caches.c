@@ -66,11 +66,7 @@ static void *worker_main(void *arg)
 
 static void truths(const char *snapshot)
 {
-    for (int w = 0; w < WORKERS; w++) {
-        char label[16];
-        snprintf(label, sizeof label, "cache_%d", w);
-        sc_truth_map(snapshot, label, (const mr_map *)cache_addr[w]);
-    }
+    sc_truth_maps(snapshot, "cache", cache_addr, WORKERS);
     sc_truth_map(snapshot, "routes", routes);
 }
 
