@@ -39,6 +39,11 @@ typedef struct walk {
     void (*visit)(void *ud, const uint8_t *value);
     void *ud;
     mp_gdmem *M;
+    /* while emitting an old array with spare buckets: the array, and a bit
+     * per spare bucket (index - nbuckets) set once a bucket record names
+     * it (NULL: none kept) */
+    const array *spares_of;
+    uint8_t *spare_seen;
 } walk;
 
 /* Locates a bucket array of 2^B main buckets of bs bytes at address a and
@@ -145,6 +150,65 @@ static void emit_evacuated(walk *W, const array *ar, uint64_t index, const uint8
     }
 }
 
+/* Whether all 8 cells of bucket p carry evacuation marks, as evacuate
+ * leaves every bucket of a chain it has moved. */
+static bool all_evacuated(const uint8_t *p)
+{
+    for (int i = 0; i < 8; i++)
+        if (p[i] < 2 || p[i] >= MIN_TOPHASH) return false;
+    return true;
+}
+
+/* The index in array ar of a spare bucket (set aside past its main ones)
+ * at address b, or UINT64_MAX when b is none. */
+static uint64_t spare_index(const array *ar, uint64_t b, uint32_t bs)
+{
+    if (ar->heap_obj == MP_GD_NONE || b < ar->addr + ar->nbuckets * bs ||
+        b >= ar->addr + ar->total * bs || (b - ar->addr) % bs)
+        return UINT64_MAX;
+    return (b - ar->addr) / bs;
+}
+
+/* Whether a bucket record names the spare bucket at b of the old array
+ * being emitted (see walk.spare_seen); mark: note that one does now. */
+static bool spare_noted(walk *W, uint64_t b, bool mark)
+{
+    uint64_t i = W->spare_seen ? spare_index(W->spares_of, b, W->bs) : UINT64_MAX;
+    if (i == UINT64_MAX) return false;
+    uint64_t k = i - W->spares_of->nbuckets;
+    if (mark) W->spare_seen[k >> 3] |= (uint8_t)(1u << (k & 7));
+    return W->spare_seen[k >> 3] >> (k & 7) & 1;
+}
+
+/*
+ * Adds to the table the evacuated chains that hang off spare buckets of
+ * the old array ar which no chain reached. Go clears the overflow word of
+ * an evacuated chain's first bucket only: a spare bucket further down
+ * the chain lies in the old array, which the header keeps, so its overflow
+ * word still holds the rest of the chain alive. Such a chain holds no
+ * entry (every cell an evacuation mark: the walk stops at a bucket that
+ * is not so, or not an overflow bucket of this size); its buckets are
+ * recorded under the spare's index, as overflow buckets 1, 2, ... since
+ * the bucket whose chain it was is no longer known.
+ */
+static void emit_spare_chains(walk *W, const array *ar)
+{
+    uint32_t bs = W->bs;
+    for (uint64_t i = ar->nbuckets; i < ar->total; i++) {
+        uint64_t b = ar->addr + i * bs;
+        if (spare_noted(W, b, false)) continue;
+        const uint8_t *p = mp_gdmem_read(W->M, b, bs);
+        for (uint32_t depth = 1; p && all_evacuated(p) && depth <= MP_BUCKET_MAX_OVERFLOW;
+             depth++) {
+            emit_bucket(W, ar, b, i, depth, true, p);
+            uint64_t next = mp_gd_rd64(p + bs - 8);
+            if (!next || !overflow_ok(W->M, ar, next, bs) || spare_noted(W, next, false)) break;
+            b = next;
+            p = mp_gdmem_read(W->M, b, bs);
+        }
+    }
+}
+
 /* Walks a whole map with bucket size bs: main chains, then the old chains
  * not yet evacuated (when emitting, also what evacuated ones still hold).
  * The live cells counted must be the header's count. */
@@ -172,15 +236,29 @@ static bool walk_map(walk *W)
         array old;
         if (!locate_array(W->M, m->oldbuckets, same ? m->B : m->B - 1u, bs, &old)) return false;
         if (m->nevacuate > old.nbuckets) return false;
-        for (uint64_t j = 0; j < old.nbuckets; j++) {
-            const uint8_t *p = mp_gdmem_read(W->M, old.addr + j * bs, bs);
-            if (!p) return false;
-            if (p[0] >= 2 && p[0] < MIN_TOPHASH) { /* evacuated */
-                if (W->b) emit_evacuated(W, &old, j, p);
-                continue;
-            }
-            if (!walk_chain(W, &old, j, true)) return false;
+        /* emitting: the spare buckets the chains reach are noted, for the
+         * chains of the others after */
+        bool spares = W->b && old.heap_obj != MP_GD_NONE && old.total > old.nbuckets;
+        if (spares) {
+            W->spare_seen = calloc((size_t)((old.total - old.nbuckets) / 8 + 1), 1);
+            if (W->spare_seen) W->spares_of = &old;
         }
+        bool ok = true;
+        for (uint64_t j = 0; ok && j < old.nbuckets; j++) {
+            const uint8_t *p = mp_gdmem_read(W->M, old.addr + j * bs, bs);
+            if (!p) {
+                ok = false;
+            } else if (p[0] >= 2 && p[0] < MIN_TOPHASH) { /* evacuated */
+                if (W->b) emit_evacuated(W, &old, j, p);
+            } else {
+                ok = walk_chain(W, &old, j, true);
+            }
+        }
+        if (ok && W->spare_seen) emit_spare_chains(W, &old);
+        free(W->spare_seen);
+        W->spare_seen = NULL;
+        W->spares_of = NULL;
+        if (!ok) return false;
     }
     return W->live == m->count;
 }
@@ -655,6 +733,7 @@ static void emit_bucket(walk *W, const array *ar, uint64_t b, uint64_t index, ui
                     .old = old,
                     .nused = used};
     mp_gb_bucket(W->b, &bk, 0);
+    spare_noted(W, b, true);
     for (int s = 0; s < 8; s++) {
         if (p[s] < MIN_TOPHASH) continue;
         const uint8_t *k = p + 8 + (size_t)s * m->ksize;

@@ -81,6 +81,15 @@
 //	             their itab is one the runtime made while the program ran:
 //	             in neither the heap nor the binary, only in the dump's itab
 //	             records
+//	sparechain   var spareChains map[int64]*[1024]byte: 16 buckets and the
+//	             two spare buckets set aside with them, one bucket's chain
+//	             made long enough (by the map's own hash function) to take
+//	             both spares and an overflow bucket of its own, then the
+//	             insertion that begins a doubling with that bucket: Go
+//	             clears the evacuated chain's first bucket only, so the
+//	             old array's spares still hold the rest of the chain; prints
+//	             the old buckets the table holds and how many hang off
+//	             spares ("old-buckets N spare-chained S")
 package main
 
 import (
@@ -143,6 +152,7 @@ var tokenIndex map[string][]byte
 var priceIndex map[float64]*[256]byte
 var sessionStore sync.Map
 var handlers map[fmt.Stringer]*[256]byte
+var spareChains map[int64]*[1024]byte
 
 // Code is a key whose itab for fmt.Stringer only the runtime makes.
 type Code int64
@@ -349,6 +359,83 @@ func oldChains(mp unsafe.Pointer, bs uintptr) (held, evacOverflow int) {
 		}
 	}
 	return held, evacOverflow
+}
+
+// spareChainMap builds spareChains' map (see the usage): int64 keys and
+// pointer values, so buckets of 144 bytes, 16 of them and, as the array of
+// 17 is rounded up to the 2688-byte size class, 2 spares. The bucket
+// whose chain takes both spares and one more gets 25 keys; the others
+// share the rest up to 104, the most 16 buckets hold before an insertion
+// doubles them, which the 105th does, its key in the long chain's bucket:
+// that bucket (and bucket 0) are evacuated, the other 14 not yet.
+func spareChainMap() map[int64]*[1024]byte {
+	const long = 5
+	m := make(map[int64]*[1024]byte, 100)
+	h := *(**hmap)(unsafe.Pointer(&m))
+	var e interface{} = m
+	mt := (*[2]unsafe.Pointer)(unsafe.Pointer(&e))[0]                     // the *maptype
+	hash := *(*func(unsafe.Pointer, uintptr) uintptr)(unsafe.Add(mt, 72)) // maptype.hasher
+	bucket := func(k int64) uintptr { return hash(unsafe.Pointer(&k), uintptr(h.hash0)) & 15 }
+	if h.B != 4 {
+		fmt.Fprintln(os.Stderr, "sparechain: B is", h.B, "not 4")
+		os.Exit(1)
+	}
+	in := 0
+	for k := int64(0); in < 25; k++ {
+		if bucket(k) == long {
+			m[k] = new([1024]byte)
+			in++
+		}
+	}
+	for k := int64(1 << 20); len(m) < 104; k++ {
+		if bucket(k) != long {
+			m[k] = new([1024]byte)
+		}
+	}
+	for k := int64(1 << 30); ; k++ {
+		if bucket(k) == long {
+			m[k] = new([1024]byte)
+			break
+		}
+	}
+	return m
+}
+
+// spareChainsOf reads the map *mp (buckets of bs bytes, its old array of
+// total buckets, spares included) in mid-growth, as oldChains does, and
+// adds the buckets of evacuated chains that spares of the old array hold
+// (a spare no chain from a main bucket reaches, every cell of it marked
+// evacuated, and what its overflow word leads to); spare: those.
+func spareChainsOf(mp unsafe.Pointer, bs, total uintptr) (held, spare int) {
+	held, _ = oldChains(mp, bs)
+	h := *(**hmap)(mp)
+	if h.oldbuckets == nil {
+		return held, 0
+	}
+	nold := uintptr(1) << (h.B - 1)
+	reached := map[unsafe.Pointer]bool{}
+	for j := uintptr(0); j < nold; j++ {
+		b := unsafe.Add(h.oldbuckets, j*bs)
+		for b = *(*unsafe.Pointer)(unsafe.Add(b, bs-8)); b != nil; b = *(*unsafe.Pointer)(unsafe.Add(b, bs-8)) {
+			reached[b] = true
+		}
+	}
+	for i := nold; i < total; i++ {
+		for b := unsafe.Add(h.oldbuckets, i*bs); b != nil && !reached[b] && b != h.oldbuckets; b = *(*unsafe.Pointer)(unsafe.Add(b, bs-8)) {
+			marked := true
+			for c := uintptr(0); c < 8; c++ {
+				top := *(*uint8)(unsafe.Add(b, c))
+				marked = marked && top >= 2 && top <= 4
+			}
+			if !marked {
+				break
+			}
+			reached[b] = true
+			held++
+			spare++
+		}
+	}
+	return held, spare
 }
 
 // buildStackMap makes the map that only parkWorker's frame will hold.
@@ -579,6 +666,11 @@ func main() {
 		sm := reflect.ValueOf(&sessionStore).Elem()
 		read := sm.FieldByName("read").FieldByName("v").Elem().FieldByName("m")
 		fmt.Printf("dirty %d read %d\n", sm.FieldByName("dirty").Len(), read.Len())
+		dump(out)
+	case "sparechain":
+		spareChains = spareChainMap()
+		held, spare := spareChainsOf(unsafe.Pointer(&spareChains), 144, 18)
+		fmt.Printf("old-buckets %d spare-chained %d\n", held, spare)
 		dump(out)
 	case "itabkeys":
 		handlers = make(map[fmt.Stringer]*[256]byte)
