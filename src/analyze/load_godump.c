@@ -991,10 +991,12 @@ static void add_aux(loader *L, graphing *G, uint32_t map, uint64_t a)
 }
 
 /* The bucket arrays of map r and the overflow buckets chained to them, as
- * objects of another map's table (map): its header the caller adds. Each
- * chain ends at nil, at a pointer into its own array (Go's last spare
- * bucket points back at the array) or after as many buckets as the map
- * could need (a bound, as the dump is not trusted). */
+ * objects of another map's table (map): its header the caller adds. A
+ * chain goes on through the spare buckets an array holds past its own
+ * (already in, with the array) and ends at nil or at the array's start
+ * (where Go's last spare bucket points); the hops over all chains of an
+ * array are bounded by what a recognised map can have (the dump is not
+ * trusted). */
 static void add_aux_table(loader *L, graphing *G, uint32_t map, const mp_gomap *r)
 {
     uint64_t arrays[2] = {r->buckets, r->oldbuckets};
@@ -1003,13 +1005,13 @@ static void add_aux_table(loader *L, graphing *G, uint32_t map, const mp_gomap *
         if (!arrays[i] || !r->bs) continue;
         add_aux(L, G, map, arrays[i]);
         uint32_t arr = mp_gdmem_find(&L->mem, arrays[i]);
-        for (uint64_t b = 0; b < nb[i] && arr != NONE; b++) {
-            uint64_t at = arrays[i] + b * r->bs;
-            for (uint64_t depth = 0; depth <= r->count; depth++) {
+        uint64_t budget = 2 * nb[i] + r->count + r->noverflow + 64;
+        for (uint64_t b = 0; b < nb[i] && arr != NONE && budget; b++) {
+            for (uint64_t at = arrays[i] + b * r->bs; budget; budget--) {
                 const uint8_t *w = mp_gdmem_read(&L->mem, at + r->bs - 8, 8);
                 uint64_t next = w ? mp_gd_rd64(w) : 0;
-                if (!next || mp_gdmem_find(&L->mem, next) == arr) break;
-                add_aux(L, G, map, next);
+                if (!next || next == arrays[i]) break;
+                if (mp_gdmem_find(&L->mem, next) != arr) add_aux(L, G, map, next);
                 at = next;
             }
         }
