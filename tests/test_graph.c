@@ -602,6 +602,51 @@ static void test_packed_tables_spilled_to_disk_read_back_alike(void)
     mp_graph_free(disk);
 }
 
+/* A sliding window of entries hands every entry of a range over once, in
+ * order: the entries not yet looked at move to the front, the window reads
+ * on behind them and never past the count it was given (the next map's
+ * entries stay with the cursor). Looked at here a few at a time, in steps
+ * that do not divide the window, as the passes that fetch ahead do. */
+static void test_entry_window_slides_over_a_range_once_in_order(void)
+{
+    size_t n = 1000;
+    mf_error err;
+    mp_graph *g = direct_graph(n, &err);
+    CHECK(g != NULL);
+    enum { CAP = 64, AHEAD = 5 };
+    mp_entry es[CAP], want;
+    memset(es, 0, sizeof es);
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, 100);
+    size_t left = 700, at = 0, got = 0, seen = 0, fills = 0;
+    for (;;) {
+        if (got - at <= AHEAD && left) {
+            size_t pending = got - at;
+            mp_entry first = es[at];
+            got = mp_entry_window_fill(&c, es, CAP, &at, got, &left);
+            fills++;
+            CHECK_EQ_U64(at, 0);
+            CHECK(got == CAP || !left);
+            if (pending) CHECK(memcmp(&es[0], &first, sizeof first) == 0);
+        }
+        if (at == got) break;
+        size_t stop = left ? got - AHEAD : got;
+        for (size_t j = at; j < stop && j < at + 7; j++, seen++) {
+            CHECK(mp_graph_entry(g, 100 + seen, &want));
+            CHECK(memcmp(&es[j], &want, sizeof want) == 0);
+        }
+        at = at + 7 < stop ? at + 7 : stop;
+    }
+    CHECK_EQ_U64(seen, 700);
+    CHECK_EQ_U64(left, 0);
+    CHECK(fills > 700 / CAP);
+    /* the cursor stopped where the range ends */
+    CHECK(mp_entry_next(&c, &want));
+    CHECK_EQ_U64(want.key, (uint64_t)(int64_t)(800 * 31 - 1000));
+    mp_entry_cursor_free(&c);
+    mp_graph_free(g);
+}
+
 /* The fast way refuses what it cannot pack: a list that goes back to an
  * earlier object, a target beyond the objects announced, a count of
  * objects that is not the one announced. */
@@ -936,6 +981,7 @@ int main(void)
     TEST(test_edges_given_in_order_pack_directly_and_reverse_alike);
     TEST(test_edge_starts_past_four_billion_are_whole);
     TEST(test_packed_tables_spilled_to_disk_read_back_alike);
+    TEST(test_entry_window_slides_over_a_range_once_in_order);
     TEST(test_edges_given_out_of_order_are_refused);
     TEST(test_an_entry_holds_every_pointer_of_its_slots);
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);

@@ -873,6 +873,7 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
  * (hence ownership is asked before owner[x] is read).
  */
 #define ENTRY_CHUNK 256
+#define ENTRY_AHEAD 16 /* entries between a fetch and the look (< ENTRY_CHUNK) */
 typedef struct entry_range {
     const mp_graph *g;
     const mp_dom *d;
@@ -911,19 +912,26 @@ static int entry_maps(entry_range *er)
         size_t left = m->nentries;
         bool str_vals = string_type(g, m->value_type);
         bool slices_asked = str_vals || (m->key_kind == MP_KEY_STRING && !m->key_indirect);
-        while (left && !rc) {
-            size_t got = 0;
-            while (got < ENTRY_CHUNK && got < left && mp_entry_next(&c, &es[got])) got++;
-            if (got == 0) {
-                rc = -1; /* the packed entries could not be read back */
-                break;
+        /* es[at..got): the window of entries read; each one is looked at
+         * once ENTRY_AHEAD more are read behind it (or the map's last
+         * ones are), so that the fetches for the entries ahead never stop
+         * at a window's end */
+        size_t at = 0, got = 0;
+        while (!rc) {
+            if (got - at <= ENTRY_AHEAD && left) {
+                got = mp_entry_window_fill(&c, es, ENTRY_CHUNK, &at, got, &left);
+                if (got < ENTRY_CHUNK && left) {
+                    rc = -1; /* the packed entries could not be read back */
+                    break;
+                }
             }
-            left -= got;
-            for (size_t j = 0; j < got; j++) {
+            if (at == got) break;
+            size_t stop = left ? got - ENTRY_AHEAD : got;
+            for (size_t j = at; j < stop; j++) {
                 const mp_entry *e = &es[j];
                 assert(e->map == k);
-                if (j + 16 < got) {
-                    uint32_t pv = es[j + 16].value_obj, pk = es[j + 16].key_obj;
+                if (j + ENTRY_AHEAD < got) {
+                    uint32_t pv = es[j + ENTRY_AHEAD].value_obj, pk = es[j + ENTRY_AHEAD].key_obj;
                     if (pv != MP_NONE) {
                         __builtin_prefetch(&g->in.at[pv]);
                         __builtin_prefetch(&d->idom[pv]);
@@ -937,8 +945,9 @@ static int entry_maps(entry_range *er)
                 }
                 /* the value's holders (entry_alone), once its edge offset,
                  * asked for 8 entries ago, has come in */
-                if (j + 8 < got && es[j + 8].value_obj != MP_NONE)
-                    __builtin_prefetch(&g->in.adj[mp_in_begin(g, es[j + 8].value_obj)]);
+                if (j + ENTRY_AHEAD / 2 < got && es[j + ENTRY_AHEAD / 2].value_obj != MP_NONE)
+                    __builtin_prefetch(
+                        &g->in.adj[mp_in_begin(g, es[j + ENTRY_AHEAD / 2].value_obj)]);
                 /* a key points at an object: its key_obj, or for a key
                  * stored in an object of its own, whatever that object
                  * points to */
@@ -995,6 +1004,7 @@ static int entry_maps(entry_range *er)
                     break;
                 }
             }
+            at = stop;
         }
         for (size_t i = 0; i < nmarked; i++) counted[marked[i] >> 3] = 0;
         nmarked = 0;

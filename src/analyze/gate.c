@@ -256,7 +256,7 @@ static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, con
     const mp_map *mp = &g->maps[m];
     const mp_map_report *r = &a->f.maps[m];
     if (!MF_GROW(t->points, t->cap, t->npoints + 1, 16)) return -1;
-    t->points[t->npoints++] = (mp_gate_point){snap, mp->count, r->retained, 0};
+    t->points[t->npoints++] = (mp_gate_point){snap, -1, mp->count, r->retained, 0};
     if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder) ||
         !set_str(&t->way, id->way))
         return -1;
@@ -280,7 +280,7 @@ static int follow_group(mp_gate_map *t, const mp_snapshot_analysis *a, const mp_
                         const mp_map_ident *id, uint32_t snap)
 {
     if (!MF_GROW(t->points, t->cap, t->npoints + 1, 16)) return -1;
-    t->points[t->npoints++] = (mp_gate_point){snap, gp->entries, gp->retained, gp->nmaps};
+    t->points[t->npoints++] = (mp_gate_point){snap, -1, gp->entries, gp->retained, gp->nmaps};
     if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder) ||
         !set_str(&t->way, id->way))
         return -1;
@@ -446,11 +446,30 @@ oom:
     return -1;
 }
 
+/* Marks the point just added to each map of a (map i followed by track
+ * map_track[i]) with the group it is a member of (add_groups has made
+ * prev_group_track a's): the judge then knows whose growth a group's
+ * figures hold. -1 when out of memory. */
+static int note_members(mp_gate *gt, const mp_snapshot_analysis *a, const int32_t *map_track)
+{
+    if (!a->gr.member_of) return 0;
+    uint32_t *ix = mp_groups_index_of_ids(&a->gr);
+    if (!ix) return -1;
+    for (size_t i = 0; i < a->g->nmaps; i++) {
+        uint32_t id = a->gr.member_of[i];
+        if (id == MP_NONE) continue;
+        mp_gate_map *m = &gt->maps[map_track[i]];
+        assert(m->npoints > 0 && !m->group);
+        m->points[m->npoints - 1].group = gt->prev_group_track[ix[id]];
+    }
+    free(ix);
+    return 0;
+}
+
 int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot_analysis *a,
                 mf_error *err)
 {
-    if (!MF_GROW(gt->snaps, gt->snaps_cap, gt->nsnaps + 1, 16))
-        return nomem(err);
+    if (!MF_GROW(gt->snaps, gt->snaps_cap, gt->nsnaps + 1, 16)) return nomem(err);
     mp_gate_snap *s = &gt->snaps[gt->nsnaps];
     memset(s, 0, sizeof *s);
     if (!(s->file = strdup(file))) return nomem(err);
@@ -484,7 +503,9 @@ int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot
         track[i] = t;
         if (follow(&gt->maps[t], a, (uint32_t)i, &ids[i], snap, fresh)) goto oom;
     }
-    if (totals_of_snapshot(gt, a, ids, snap) || add_groups(gt, a, snap, same_run)) goto oom;
+    if (totals_of_snapshot(gt, a, ids, snap) || add_groups(gt, a, snap, same_run) ||
+        note_members(gt, a, track))
+        goto oom;
     mp_map_idents_free(gt->prev, gt->nprev);
     free(gt->prev_track);
     free(to_prev);
@@ -575,50 +596,140 @@ static int mark_twins(mp_gate *gt)
     return 0;
 }
 
-/* The growth rule over the last n intervals of one map. */
-static int judge_growth(mp_gate *gt, size_t *cap, int32_t mi)
+/* What members of a group account for at one of its points: maps,
+ * entries, retained bytes. */
+typedef struct apart_fig {
+    uint64_t maps, entries, retained;
+} apart_fig;
+
+/* The growth of map or group m over its last n intervals into c's
+ * figures, each point less apart (a group's members judged on their own,
+ * one per point; NULL none); whether the rule fails it. The caller made
+ * sure m has k+1 points. */
+static bool growth_of(const mp_gate_policy *p, const mp_gate_map *m, const apart_fig *apart,
+                      mp_gate_check *c)
+{
+    size_t w = m->npoints - 1 < p->n ? m->npoints - 1 : p->n;
+    size_t last = m->npoints - 1, first = last - w;
+    apart_fig none = {0, 0, 0};
+    int64_t e[2] = {0, 0}, b[2] = {0, 0}, n[2] = {0, 0};
+    c->grew_entries = c->grew_bytes = c->grew_maps = 0;
+    for (size_t i = first; i <= last; i++) {
+        const mp_gate_point *q = &m->points[i];
+        const apart_fig *x = apart ? &apart[i] : &none;
+        int64_t ei = (int64_t)q->entries - (int64_t)x->entries;
+        int64_t bi = (int64_t)q->retained - (int64_t)x->retained;
+        int64_t ni = (int64_t)q->maps - (int64_t)x->maps;
+        if (i > first) {
+            c->grew_entries += ei > e[1];
+            c->grew_bytes += bi > b[1];
+            c->grew_maps += ni > n[1];
+        } else {
+            e[0] = ei, b[0] = bi, n[0] = ni;
+        }
+        e[1] = ei, b[1] = bi, n[1] = ni;
+    }
+    c->intervals = (uint32_t)w;
+    c->window_entries = e[1] - e[0];
+    c->window_bytes = b[1] - b[0];
+    c->window_maps = n[1] - n[0];
+    bool by_entries = c->grew_entries >= p->k && c->window_entries > (int64_t)p->min_entries;
+    bool by_bytes = c->grew_bytes >= p->k && c->window_bytes > (int64_t)p->min_bytes;
+    bool by_maps = m->group && c->grew_maps >= p->k && c->window_maps > 0 &&
+                   (uint64_t)c->window_maps >= p->min_maps && c->window_bytes > 0;
+    return by_entries || by_bytes || by_maps;
+}
+
+/* The point of group track t at snapshot snap (points are in snapshot
+ * order), or SIZE_MAX when it has none there. */
+static size_t point_at(const mp_gate_map *t, uint32_t snap)
+{
+    size_t lo = 0, hi = t->npoints;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->points[mid].snap == snap) return mid;
+        if (t->points[mid].snap < snap)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return SIZE_MAX;
+}
+
+/* For each group followed, what its members that fail the growth rule on
+ * their own hold at each of its points (apart[t], one per point; NULL for
+ * a map), so that a group's growth is judged without them (gate.h). A
+ * member is taken out of every point it is a member at: the group is
+ * judged as if that map were not in it. -1 when out of memory. */
+static int members_apart(const mp_gate *gt, apart_fig **apart)
+{
+    const mp_gate_policy *p = gt->policy;
+    for (size_t t = 0; t < gt->nmaps; t++)
+        if (gt->maps[t].group && !(apart[t] = calloc(gt->maps[t].npoints + 1, sizeof *apart[t])))
+            return -1;
+    for (size_t i = 0; i < gt->nmaps; i++) {
+        const mp_gate_map *m = &gt->maps[i];
+        mp_gate_check c;
+        if (m->group || m->npoints < (size_t)p->k + 1 || !growth_of(p, m, NULL, &c)) continue;
+        for (size_t k = 0; k < m->npoints; k++) {
+            const mp_gate_point *q = &m->points[k];
+            if (q->group < 0) continue;
+            size_t at = point_at(&gt->maps[q->group], q->snap);
+            if (at == SIZE_MAX) continue;
+            apart_fig *x = &apart[q->group][at];
+            x->maps++;
+            x->entries += q->entries;
+            x->retained += q->retained;
+        }
+    }
+    return 0;
+}
+
+/* The growth rule over the last n intervals of one map or group (apart:
+ * its members judged on their own, members_apart; NULL for a map). */
+static int judge_growth(mp_gate *gt, size_t *cap, int32_t mi, const apart_fig *apart)
 {
     const mp_gate_policy *p = gt->policy;
     const mp_gate_map *m = &gt->maps[mi];
     if (m->npoints < (size_t)p->k + 1) return 0; /* too few intervals to judge */
-    size_t w = m->npoints - 1 < p->n ? m->npoints - 1 : p->n;
-    const mp_gate_point *last = &m->points[m->npoints - 1], *first = last - w;
     mp_gate_check *c = new_check(gt, cap, MP_RULE_GROWTH, mi);
     if (!c) return -1;
-    for (const mp_gate_point *q = first + 1; q <= last; q++) {
-        c->grew_entries += q->entries > q[-1].entries;
-        c->grew_bytes += q->retained > q[-1].retained;
-        c->grew_maps += q->maps > q[-1].maps;
+    bool fails = growth_of(p, m, apart, c);
+    if (apart && apart[m->npoints - 1].maps) {
+        mp_gate_check whole;
+        growth_of(p, m, NULL, &whole);
+        c->alone_maps = apart[m->npoints - 1].maps;
+        c->alone_entries = whole.window_entries - c->window_entries;
+        c->alone_bytes = whole.window_bytes - c->window_bytes;
     }
-    c->intervals = (uint32_t)w;
-    c->window_entries = (int64_t)last->entries - (int64_t)first->entries;
-    c->window_bytes = (int64_t)last->retained - (int64_t)first->retained;
-    c->window_maps = (int64_t)last->maps - (int64_t)first->maps;
-    bool by_entries = c->grew_entries >= p->k && c->window_entries > (int64_t)p->min_entries;
-    bool by_bytes = c->grew_bytes >= p->k && c->window_bytes > (int64_t)p->min_bytes;
-    if (m->group) {
-        /* a group grows by maps that keep coming, with their bytes; its
-         * maps' own growth is theirs (each is judged as a map), so that
-         * one growing map is not reported twice */
-        bool coming = c->grew_maps >= p->k && c->window_maps > 0 && c->window_bytes > 0;
-        by_entries = coming && c->window_entries > (int64_t)p->min_entries;
-        by_bytes = coming && c->window_bytes > (int64_t)p->min_bytes;
-        by_entries |= coming && (uint64_t)c->window_maps >= p->min_maps;
-    }
-    c->status = by_entries || by_bytes ? MP_CHECK_FAIL : MP_CHECK_PASS;
-    char e1[32], e2[32], b1[64], b2[64], m1[32], m2[32];
+    c->status = fails ? MP_CHECK_FAIL : MP_CHECK_PASS;
+    size_t w = c->intervals;
+    const mp_gate_point *last = &m->points[m->npoints - 1], *first = last - w;
+    char e1[32], e2[32], b1[64], b2[64], m1[32], m2[32], apart_text[256] = "";
     mf_format_count(e1, sizeof e1, first->entries);
     mf_format_count(e2, sizeof e2, last->entries);
     mf_format_count(m1, sizeof m1, first->maps);
     mf_format_count(m2, sizeof m2, last->maps);
     mp_format_value(b1, sizeof b1, (int64_t)first->retained, "bytes", false);
     mp_format_value(b2, sizeof b2, (int64_t)last->retained, "bytes", false);
+    if (c->alone_maps) {
+        char a1[32], a2[32], a3[64];
+        mf_format_count(a1, sizeof a1, c->alone_maps);
+        mf_format_count(a2, sizeof a2,
+                        (uint64_t)(c->alone_entries < 0 ? -c->alone_entries : c->alone_entries));
+        mp_format_value(a3, sizeof a3, c->alone_bytes, "bytes", true);
+        snprintf(apart_text, sizeof apart_text,
+                 "; less %s member%s that grow%s on %s own (%s%s entries, %s)", a1,
+                 c->alone_maps == 1 ? "" : "s", c->alone_maps == 1 ? "s" : "",
+                 c->alone_maps == 1 ? "its" : "their", c->alone_entries < 0 ? "-" : "+", a2, a3);
+    }
     c->subject = map_subject(m);
     if (m->group)
-        c->summary = mf_asprintf(
-            "maps grew in %" PRIu32 ", entries in %" PRIu32 " and retained bytes in %" PRIu32
-            " of the last %" PRIu32 " intervals: %s -> %s maps, %s -> %s entries, %s -> %s",
-            c->grew_maps, c->grew_entries, c->grew_bytes, c->intervals, m1, m2, e1, e2, b1, b2);
+        c->summary = mf_asprintf("maps grew in %" PRIu32 ", entries in %" PRIu32
+                                 " and retained bytes in %" PRIu32 " of the last %" PRIu32
+                                 " intervals: %s -> %s maps, %s -> %s entries, %s -> %s%s",
+                                 c->grew_maps, c->grew_entries, c->grew_bytes, c->intervals, m1, m2,
+                                 e1, e2, b1, b2, apart_text);
     else
         c->summary = mf_asprintf("entries grew in %" PRIu32 " and retained bytes in %" PRIu32
                                  " of the last %" PRIu32 " intervals: %s -> %s entries, %s -> %s",
@@ -913,12 +1024,17 @@ int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err)
     gt->baseline_file = base ? base->file : NULL;
     if (!(gt->sup_uses = calloc(p->nsups + 1, sizeof *gt->sup_uses)) || mark_twins(gt))
         return nomem(err);
-    for (int32_t i = 0; i < (int32_t)gt->nmaps; i++) {
-        if (p->growth && judge_growth(gt, &cap, i)) return nomem(err);
-        if (p->suspect && judge_suspect(gt, &cap, i)) return nomem(err);
-        for (uint32_t c = 0; c < p->ncaps; c++)
-            if (p->caps[c].scope == MP_CAP_MAP && judge_map_cap(gt, &cap, c, i)) return nomem(err);
+    apart_fig **apart = calloc(gt->nmaps + 1, sizeof *apart);
+    int rc = !apart || (p->growth && members_apart(gt, apart));
+    for (int32_t i = 0; i < (int32_t)gt->nmaps && !rc; i++) {
+        if (p->growth && judge_growth(gt, &cap, i, apart[i])) rc = -1;
+        if (!rc && p->suspect && judge_suspect(gt, &cap, i)) rc = -1;
+        for (uint32_t c = 0; c < p->ncaps && !rc; c++)
+            if (p->caps[c].scope == MP_CAP_MAP && judge_map_cap(gt, &cap, c, i)) rc = -1;
     }
+    for (size_t i = 0; apart && i < gt->nmaps; i++) free(apart[i]);
+    free(apart);
+    if (rc) return nomem(err);
     for (int32_t i = 0; i < (int32_t)gt->ntotals; i++)
         if (judge_total(gt, &cap, i)) return nomem(err);
     if (p->heap && judge_heap(gt, &cap)) return nomem(err);
@@ -977,8 +1093,8 @@ json_t *mp_gate_baseline_json(const mp_gate *gt)
         bool type = gt->policy->caps[t->cap].scope == MP_CAP_TYPE;
         json_t *j = type ? json_pack("{s:o, s:I, s:I}", "type", mp_json_text(t->name), "objects",
                                      (json_int_t)t->peak_count, "bytes", (json_int_t)t->peak_bytes)
-                         : json_pack("{s:o, s:I, s:I}", "holder", mp_json_text(t->name),
-                                     "entries", (json_int_t)t->peak_count, "retained_bytes",
+                         : json_pack("{s:o, s:I, s:I}", "holder", mp_json_text(t->name), "entries",
+                                     (json_int_t)t->peak_count, "retained_bytes",
                                      (json_int_t)t->peak_bytes);
         if (!j || json_array_append_new(type ? types : roots, j)) goto oom;
     }

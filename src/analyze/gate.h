@@ -19,18 +19,21 @@
  *
  * mp_gate_judge then runs the rules, giving one check per rule and map
  * or group (growth, suspect; map caps for maps), per cap and root or
- * object type, and one for the heap. A group grows by members that keep
- * coming: more members in k of the last n intervals and more retained
- * bytes over them, by growth.min_maps members, or by the minimums of
- * entries or bytes a map grows by (its maps' own growth is theirs: each
- * is judged as a map); a failed check is then suppressed by the first suppression that
- * matches it, or accepted by a baseline (mp_gate_baseline) when the
- * baseline holds its subject and the run stayed within it. A map's
- * subject in the baseline is found as `maproot diff` pairs the maps of two
- * runs (mp_map_match: by type, holder and way, then by type and holder;
- * by order within each), the baseline's maps ordered by their ordinals
- * and the run's by their addresses. Only the
- * checks still failing are violations: the exit status 1.
+ * object type, and one for the heap. A group is judged by the growth rule
+ * as a map is, on its figures less those of its members whose growth
+ * fails the rule on their own (each such member is named as a map, and
+ * only once): by the minimums of entries or bytes, or by growth.min_maps
+ * members when its members grew in number in k of the last n intervals
+ * and its retained bytes grew. So a group grows by new members, by
+ * members that each grow too little to fail alone, or both; one growing
+ * map of a group fails as that map (set apart whatever a suppression or
+ * baseline then makes of that map's check: the growth is the map's). A
+ * failed check is then suppressed by the first suppression that matches it, or accepted by a
+ * baseline (mp_gate_baseline) when the baseline holds its subject and the run stayed within it. A
+ * map's subject in the baseline is found as `maproot diff` pairs the maps of two runs
+ * (mp_map_match: by type, holder and way, then by type and holder; by order within each), the
+ * baseline's maps ordered by their ordinals and the run's by their addresses. Only the checks still
+ * failing are violations: the exit status 1.
  *
  * Memory: an mp_gate owns everything (mp_gate_free). Errors: -1 with err
  * set (out of memory; a series too short for the growth rule; a baseline
@@ -59,6 +62,7 @@ typedef struct mp_gate_snap {
 
 typedef struct mp_gate_point {
     uint32_t snap; /* index into snaps */
+    int32_t group; /* a map's: the group it is a member of in that snapshot (index into maps), -1 */
     uint64_t entries, retained;
     uint64_t maps; /* a group's members (0 for a map) */
 } mp_gate_point;
@@ -137,6 +141,11 @@ typedef struct mp_gate_check {
     int64_t window_entries, window_bytes;
     uint32_t grew_maps; /* a group's: intervals its members grew in, and by how many */
     int64_t window_maps;
+    /* a group's members whose growth fails the rule on its own (in its
+     * last snapshot), and the growth over the window they account for:
+     * left out of the group's figures above */
+    uint64_t alone_maps;
+    int64_t alone_entries, alone_bytes;
 } mp_gate_check;
 
 typedef struct mp_gate {

@@ -224,7 +224,7 @@ static void print_intervals(FILE *out, const mp_gate *gt, const mp_gate_map *m)
 /* One violation (or a suppressed or baselined check) as text. */
 static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check *c)
 {
-    char rule[512], c1[32], c2[32], c3[40], b1[64], b2[64], b3[64];
+    char rule[512], c1[32], c2[40], c3[40], b1[64], b2[64], b3[64];
     rule_text(gt, c, rule, sizeof rule);
     if (c->map < 0) {
         fprintf(out, "%s  %s\n  seen     %s\n  rule     %s\n", rule_word(c->rule), c->subject,
@@ -260,6 +260,16 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
                 "           %s -> %s retained (%s) over %zu snapshots\n",
                 grew, c->intervals, c1, c2, c3, b1, b2, b3, m->npoints);
         print_intervals(out, gt, m);
+        if (c->alone_maps) {
+            mf_format_count(c1, sizeof c1, c->alone_maps);
+            fmt_signed_count(c2, sizeof c2, c->alone_entries);
+            fmt_bytes(b1, sizeof b1, c->alone_bytes, true);
+            fprintf(out,
+                    "  apart    %s member%s growing on %s own, judged as map%s: %s entries, %s\n"
+                    "           over the window, not counted in the group's growth\n",
+                    c1, c->alone_maps == 1 ? "" : "s", c->alone_maps == 1 ? "its" : "their",
+                    c->alone_maps == 1 ? "" : "s", c2, b1);
+        }
     } else {
         mf_format_count(c1, sizeof c1, last->entries);
         fmt_bytes(b1, sizeof b1, (int64_t)last->retained, false);
@@ -576,6 +586,9 @@ json_t *mp_gate_json(const mp_gate *gt)
             if (c->map >= 0 && gt->maps[c->map].group) {
                 json_object_set_new(x, "grew_maps", json_integer(c->grew_maps));
                 json_object_set_new(x, "window_maps", json_integer(c->window_maps));
+                json_object_set_new(x, "alone_maps", json_integer((json_int_t)c->alone_maps));
+                json_object_set_new(x, "alone_entries", json_integer(c->alone_entries));
+                json_object_set_new(x, "alone_bytes", json_integer(c->alone_bytes));
             }
         }
         if (c->rule == MP_RULE_HEAP)

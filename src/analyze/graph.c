@@ -7,6 +7,7 @@
 #include "analyze/dominators.h"
 #include "analyze/graph_internal.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,21 @@ bool mp_entry_next(mp_entry_cursor *c, mp_entry *e)
     if (!mp_pack_next(&c->c, f)) return false;
     mp_unpack_entry(f, e);
     return true;
+}
+
+/* The window slides rather than being read afresh each time: a pass that
+ * fetches the objects of the entries a few places ahead needs those
+ * entries read already, and a window read afresh has nothing ahead of its
+ * last entries (and its first ones were fetched by no one). */
+size_t mp_entry_window_fill(mp_entry_cursor *c, mp_entry *es, size_t cap, size_t *at, size_t got,
+                            size_t *left)
+{
+    assert(*at <= got && got <= cap);
+    size_t keep = got - *at;
+    memmove(es, es + *at, keep * sizeof *es);
+    *at = 0;
+    while (keep < cap && *left && mp_entry_next(c, &es[keep])) keep++, --*left;
+    return keep;
 }
 
 bool mp_entry_cursor_skip(mp_entry_cursor *c, size_t i)

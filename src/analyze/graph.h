@@ -448,6 +448,13 @@ typedef struct mp_entry_cursor {
 } mp_entry_cursor;
 void mp_entry_cursor_init(mp_entry_cursor *c, const mp_graph *g, size_t first);
 bool mp_entry_next(mp_entry_cursor *c, mp_entry *e);
+/* A window of entries read ahead: es[*at..got) are read and not yet
+ * looked at. Moves them to the front (*at becomes 0) and reads on behind
+ * them, up to cap in the window and at most *left more (counted down);
+ * returns how many the window holds. Fewer than cap with *left above 0:
+ * the entries ran out or could not be read back. */
+size_t mp_entry_window_fill(mp_entry_cursor *c, mp_entry *es, size_t cap, size_t *at, size_t got,
+                            size_t *left);
 /* On to entry i, forward only (mp_pack_cursor_skip): false past the end. */
 bool mp_entry_cursor_skip(mp_entry_cursor *c, size_t i);
 void mp_entry_cursor_free(mp_entry_cursor *c);

@@ -7,19 +7,58 @@
 #include "analyze/report.h"
 #include "format/text.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* What the members of a group that grow on their own account for. */
+typedef struct alone {
+    uint64_t maps, fresh;
+    int64_t entries, retained;
+} alone;
+
+/* Does map growth g make its map grow on its own (group_diff.h)? */
+static bool grows_alone(const mp_map_growth *g, uint64_t significant)
+{
+    return g->grew && g->retained > 0 && (uint64_t)g->retained >= significant;
+}
+
 /* The figures of record d from its two copies (an absent side counts 0)
- * and whether it grows (group_diff.h); significant: AFTER's yardstick. */
-static void compare(mp_group_diff *d, uint64_t significant)
+ * and whether it grows (group_diff.h), less x (NULL: none);
+ * significant: AFTER's yardstick. */
+static void compare(mp_group_diff *d, const alone *x, uint64_t significant)
 {
     const mp_group *a = d->in_before ? &d->before : NULL, *b = d->in_after ? &d->after : NULL;
+    static const alone none = {0, 0, 0, 0};
+    if (!x) x = &none;
     d->maps_delta = (int64_t)(b ? b->nmaps : 0) - (int64_t)(a ? a->nmaps : 0);
     d->entries_delta = (int64_t)(b ? b->entries : 0) - (int64_t)(a ? a->entries : 0);
     d->retained_delta = (int64_t)(b ? b->retained : 0) - (int64_t)(a ? a->retained : 0);
-    d->growing = b && d->maps_delta > 0 && d->retained_delta > 0 &&
-                 (uint64_t)d->retained_delta >= significant;
+    d->alone_maps = x->maps;
+    d->alone_entries = x->entries;
+    d->alone_retained = x->retained;
+    int64_t maps = d->maps_delta - (int64_t)x->fresh, entries = d->entries_delta - x->entries;
+    int64_t retained = d->retained_delta - x->retained;
+    d->growing =
+        b && (maps > 0 || entries > 0) && retained > 0 && (uint64_t)retained >= significant;
+}
+
+/* Per group id of B, what its members that grow on their own account
+ * for; NULL when out of memory. */
+static alone *members_alone(const mp_snapshot_analysis *B, const mp_map_growth *mg)
+{
+    alone *v = calloc(B->gr.n + 1, sizeof *v);
+    if (!v) return NULL;
+    for (size_t m = 0; m < B->g->nmaps; m++) {
+        uint32_t id = B->gr.member_of[m];
+        if (id == MP_NONE || !grows_alone(&mg[m], B->f.significant)) continue;
+        assert(id < B->gr.n);
+        v[id].maps++;
+        v[id].fresh += mg[m].fresh;
+        v[id].entries += mg[m].entries;
+        v[id].retained += mg[m].retained;
+    }
+    return v;
 }
 
 /* Growing first, then by retained growth, then by entries' growth, then
@@ -35,17 +74,21 @@ static int cmp_diff(const void *x, const void *y)
 }
 
 int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B,
-                          mp_group_diffs *out, mf_error *err)
+                          const mp_map_growth *mg, bool *in_group_growth, mp_group_diffs *out,
+                          mf_error *err)
 {
     memset(out, 0, sizeof *out);
+    assert(B->gr.member_of);
     size_t na = A->gr.n, nb = B->gr.n;
+    alone *apart = members_alone(B, mg);
+    bool *growing_id = calloc(nb + 1, sizeof *growing_id);
     mp_map_ident *ia = mp_group_idents(A->g, &A->p, &A->gr);
     mp_map_ident *ib = mp_group_idents(B->g, &B->p, &B->gr);
     int32_t *b_to_a = malloc((nb + 1) * sizeof *b_to_a);
     bool *used = calloc(na + 1, sizeof *used);
     out->v = calloc(na + nb + 1, sizeof *out->v);
     int rc = -1;
-    if (!ia || !ib || !b_to_a || !used || !out->v ||
+    if (!ia || !ib || !b_to_a || !used || !out->v || !apart || !growing_id ||
         mp_group_match(ia, na, ib, nb, mp_same_run(A->g, B->g), b_to_a))
         goto out;
     for (size_t i = 0; i < nb; i++) {
@@ -58,8 +101,9 @@ int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B
             d->in_before = true;
             d->before = A->gr.groups[b_to_a[i]];
         }
-        compare(d, B->f.significant);
+        compare(d, &apart[B->gr.groups[i].id], B->f.significant);
         if (d->growing) {
+            growing_id[B->gr.groups[i].id] = true;
             B->gr.groups[i].evidence |= MP_EV_GROWING;
             d->after.evidence |= MP_EV_GROWING;
             d->after.suspect = true;
@@ -72,8 +116,13 @@ int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B
             d->order = out->n++;
             d->in_before = true;
             d->before = A->gr.groups[j];
-            compare(d, B->f.significant);
+            compare(d, NULL, B->f.significant);
         }
+    for (size_t m = 0; in_group_growth && m < B->g->nmaps; m++) {
+        uint32_t id = B->gr.member_of[m];
+        in_group_growth[m] =
+            id != MP_NONE && growing_id[id] && mg[m].grew && !grows_alone(&mg[m], B->f.significant);
+    }
     if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_diff);
     mp_groups_rerank(&B->gr);
     rc = 0;
@@ -82,6 +131,8 @@ out:
     mp_map_idents_free(ib, nb);
     free(b_to_a);
     free(used);
+    free(apart);
+    free(growing_id);
     if (rc) {
         mp_group_diffs_free(out);
         mf_error_set(err, "out of memory comparing the groups of maps of %s and %s",
@@ -120,6 +171,21 @@ static void count_change(FILE *out, const char *what, uint64_t a, uint64_t b)
     fprintf(out, "%s %s -> %s (%s%s)", what, c1, c2, b >= a ? "+" : "-", c3);
 }
 
+/* The line of the members of record x that grow on their own. */
+static void print_alone(FILE *out, const mp_group_diff *x)
+{
+    char c1[32], c2[32], b1[64];
+    mf_format_count(c1, sizeof c1, x->alone_maps);
+    mf_format_count(c2, sizeof c2,
+                    (uint64_t)(x->alone_entries < 0 ? -x->alone_entries : x->alone_entries));
+    mp_format_value(b1, sizeof b1, x->alone_retained, "bytes", true);
+    fprintf(out,
+            "    apart   %s member%s growing on %s own, shown as map%s: %s%s entries, %s; "
+            "not counted in the group's growth\n",
+            c1, x->alone_maps == 1 ? "" : "s", x->alone_maps == 1 ? "its" : "their",
+            x->alone_maps == 1 ? "" : "s", x->alone_entries < 0 ? "-" : "+", c2, b1);
+}
+
 void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
                               const mp_snapshot_analysis *B, const mp_group_diffs *d)
 {
@@ -154,6 +220,7 @@ void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
                         false);
         mp_format_value(b3, sizeof b3, x->retained_delta, "bytes", true);
         fprintf(out, "; retained %s -> %s (%s)\n", b1, b2, b3);
+        if (x->alone_maps) print_alone(out, x);
     }
     fputc('\n', out);
 }
@@ -190,6 +257,9 @@ json_t *mp_group_diff_json(const mp_snapshot_analysis *A, const mp_snapshot_anal
                put(j, "retained_before_bytes", json_integer(a ? (json_int_t)a->retained : 0)) |
                put(j, "retained_after_bytes", json_integer(b ? (json_int_t)b->retained : 0)) |
                put(j, "retained_delta_bytes", json_integer(x->retained_delta)) |
+               put(j, "alone_maps", json_integer((json_int_t)x->alone_maps)) |
+               put(j, "alone_entries", json_integer(x->alone_entries)) |
+               put(j, "alone_bytes", json_integer(x->alone_retained)) |
                put(j, "growing", json_boolean(x->growing)) |
                put(j, "suspect", json_boolean(b && b->suspect)) | json_array_append_new(arr, j);
     }

@@ -8,13 +8,19 @@
  * analyses must hold every group (mp_findings_options.all_groups), so
  * that a group is followed from when it is small.
  *
- * Growth: a group grows when it has more members in AFTER and its
- * retained bytes grew by at least AFTER's significance yardstick
- * (mp_findings.significant, the one a map's score is judged by): many
- * small maps come a few bytes at a time each, so what counts is their
- * sum. Entries added to maps already there are those maps' own growth
- * (each is compared as a map), so that one growing map is not reported
- * twice.
+ * Growth: many small maps grow a few bytes at a time each, so what
+ * counts is their sum. A member of a group in AFTER grows on its own when
+ * it grew (the caller's verdict, mp_map_growth.grew) by at least AFTER's
+ * significance yardstick in retained bytes (mp_findings.significant, the
+ * one a map's score is judged by): it is named as a map, and its growth
+ * is set apart from the group's (alone_*), so that one growing map is
+ * not reported twice. A group grows when, less its members that grow on
+ * their own, it has more members or more entries in AFTER and its
+ * retained bytes grew by at least the yardstick: new maps, maps already
+ * there that each grow a little, or both. The members of a growing group
+ * that grew but not on their own are then none of their own growth: the
+ * group names it (in_group_growth). A group whose members only churn
+ * (as many entries deleted as added, no new map) does not grow.
  * A group only in AFTER grows from nothing, as a new map does. A growing
  * group is a leak suspect of AFTER with evidence GROWING (marked in B's
  * groups: mp_groups_rerank).
@@ -36,6 +42,10 @@ typedef struct mp_group_diff {
     bool in_before, in_after;
     mp_group before, after; /* copies: the group in A, in B (when in it) */
     int64_t maps_delta, entries_delta, retained_delta;
+    /* its members in AFTER that grow on their own (see above), and their
+     * growth, not counted in the group's */
+    uint64_t alone_maps;
+    int64_t alone_entries, alone_retained;
     bool growing;
     size_t order; /* B's groups in their order, then A's gone ones: the last tie-break */
 } mp_group_diff;
@@ -45,10 +55,22 @@ typedef struct mp_group_diffs {
     size_t n, growing;
 } mp_group_diffs;
 
-/* The groups of A and B compared; B's growing groups are marked
- * (MP_EV_GROWING) and made suspects. */
+/* How a map of AFTER changed since BEFORE, as the comparison of maps
+ * judged it: its entries' and retained bytes' change (a new map's: all of
+ * them), whether it grew, whether it is new. */
+typedef struct mp_map_growth {
+    int64_t entries, retained;
+    bool grew, fresh;
+} mp_map_growth;
+
+/* The groups of A and B compared (B->gr.member_of must be set: B was
+ * analysed with every group); mg: per map of B, its growth. B's growing
+ * groups are marked (MP_EV_GROWING) and made suspects; in_group_growth
+ * (per map of B, or NULL) is set true for each map whose growth is its
+ * growing group's, false for the others. */
 int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B,
-                          mp_group_diffs *out, mf_error *err);
+                          const mp_map_growth *mg, bool *in_group_growth, mp_group_diffs *out,
+                          mf_error *err);
 void mp_group_diffs_free(mp_group_diffs *d);
 
 /* The GROUPS section of `maproot diff`'s text. */

@@ -378,6 +378,9 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
     qsort(c->counts, nc, sizeof *c->counts, cmp_u64);
     gp.median_entries = c->counts[nc / 2];
     gp.type_map = v[0].map;
+    gp.id = (uint32_t)c->out->n;
+    for (size_t i = 0; c->out->member_of && i < n; i++)
+        if (!nested[i]) c->out->member_of[v[i].map] = gp.id;
     /* the single root keeping the holder: the top's, when the top is a
      * root's node (d->root_of is the walks' memo now) */
     gp.root = v[0].top >= c->d->nobjects ? v[0].top - (uint32_t)c->d->nobjects : MP_NONE;
@@ -431,6 +434,11 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
     group_ctx c = {.g = g, .d = d, .f = f, .out = out, .all = all};
     cand *v = malloc((g->nmaps ? g->nmaps : 1) * sizeof *v);
     if (!v) goto oom;
+    if (all) {
+        if (!(out->member_of = malloc((g->nmaps ? g->nmaps : 1) * sizeof *out->member_of)))
+            goto oom;
+        for (size_t k = 0; k < g->nmaps; k++) out->member_of[k] = MP_NONE;
+    }
     size_t nv = 0;
     for (size_t k = 0; k < g->nmaps; k++) {
         uint32_t h = g->maps[k].header;
@@ -478,8 +486,20 @@ void mp_groups_rerank(mp_groups *gr)
     if (gr->n > 1) qsort(gr->groups, gr->n, sizeof *gr->groups, cmp_group);
 }
 
+uint32_t *mp_groups_index_of_ids(const mp_groups *gr)
+{
+    uint32_t *ix = malloc((gr->n ? gr->n : 1) * sizeof *ix);
+    if (!ix) return NULL;
+    for (size_t i = 0; i < gr->n; i++) {
+        assert(gr->groups[i].id < gr->n); /* ids are 0 .. n-1, each once */
+        ix[gr->groups[i].id] = (uint32_t)i;
+    }
+    return ix;
+}
+
 void mp_groups_free(mp_groups *gr)
 {
     free(gr->groups);
+    free(gr->member_of);
     memset(gr, 0, sizeof *gr);
 }

@@ -50,7 +50,8 @@
  *
  * Memory: the walks remember what they met in d->root_of, lent (the array
  * is filled back from the tree in one pass at the end), so a group costs
- * its reference chain and a few bytes per member; the maps that several
+ * its reference chain and a few bytes per member (and, when every group
+ * is asked for, 4 bytes per map of the heap: member_of); the maps that several
  * roots keep are told apart by their tops in a hash map of the nodes
  * walked to find them. mp_groups owns its arrays (mp_groups_free).
  * Errors: -1 with err set when out of memory.
@@ -76,6 +77,7 @@ typedef struct mp_group {
     uint64_t suspect_members; /* members that are suspects on their own */
     uint32_t evidence;        /* MP_EV_LARGE_SHARE; MP_EV_GROWING from a comparison */
     bool suspect;
+    uint32_t id; /* the order it was made in: what member_of names it by */
     /* sampled allocation sites of the members' headers, most samples first
      * (header_samples: how many headers were sampled); when none was, those
      * of the objects the members' entries own (sites_of_entries) */
@@ -88,6 +90,10 @@ typedef struct mp_group {
 typedef struct mp_groups {
     mp_group *groups; /* suspects first, then by score; ties by type_map */
     size_t n, nsuspects;
+    /* with every group asked for (a comparison weighs a group's growth
+     * against its members' own): per map of g, the id of the group it is
+     * a member of, MP_NONE for none (nested maps included); else NULL */
+    uint32_t *member_of;
 } mp_groups;
 
 /* The groups of the maps of g (f: their findings, d and g's dominator
@@ -102,6 +108,10 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
  * suspect, as a growing map is (mp_findings_rerank); suspects first again
  * (growing first among them), nsuspects recounted. */
 void mp_groups_rerank(mp_groups *gr);
+/* The index in gr->groups of each group id (ids[id] = index; gr->n
+ * entries); NULL when out of memory. Ids outlive the sorts that move the
+ * groups. */
+uint32_t *mp_groups_index_of_ids(const mp_groups *gr);
 void mp_groups_free(mp_groups *gr);
 
 #endif

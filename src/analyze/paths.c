@@ -36,6 +36,7 @@ struct mp_path_memo {
  * fetched while the current ones are looked at: they lie all over the heap.
  */
 #define CHUNK 256
+#define AHEAD 16 /* entries between a fetch and the look (< CHUNK) */
 static void entry_steps(const mp_graph *g, mp_paths *out)
 {
     size_t n = g->nobjects;
@@ -43,12 +44,22 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, 0);
     mp_entry_reader rd = MP_ENTRY_READER_INIT;
-    for (size_t base = 0;; base += CHUNK) {
-        size_t got = 0;
-        while (got < CHUNK && mp_entry_next(&c, &es[got])) got++;
-        for (size_t j = 0; j < got; j++) {
-            if (j + 16 < got) {
-                uint32_t v = es[j + 16].value_obj, k = es[j + 16].key_obj;
+    /* es[at..got): the window of entries read, the first of them entry
+     * base; each is looked at once AHEAD more are read behind it, or once
+     * no more can be */
+    size_t left = g->nentries, at = 0, got = 0, base = 0;
+    for (;;) {
+        if (got - at <= AHEAD && left) {
+            size_t was = at;
+            got = mp_entry_window_fill(&c, es, CHUNK, &at, got, &left);
+            base += was;
+            if (got < CHUNK) left = 0; /* the rest could not be read back */
+        }
+        if (at == got) break;
+        size_t stop = left ? got - AHEAD : got;
+        for (size_t j = at; j < stop; j++) {
+            if (j + AHEAD < got) {
+                uint32_t v = es[j + AHEAD].value_obj, k = es[j + AHEAD].key_obj;
                 if (v < n) __builtin_prefetch(&out->parent[v]), __builtin_prefetch(&out->via[v]);
                 if (k < n) __builtin_prefetch(&out->parent[k]);
             }
@@ -60,7 +71,7 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
                 if (x[k] < n && out->parent[x[k]] == en->bucket_obj && out->via[x[k]] == MP_NONE)
                     out->via[x[k]] = (uint32_t)(base + j);
         }
-        if (got < CHUNK) break;
+        at = stop;
     }
     mp_entry_cursor_free(&c);
     mp_entry_reader_free(&rd);

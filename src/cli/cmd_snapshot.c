@@ -183,6 +183,7 @@ typedef struct map_diff {
     int64_t beyond_delta; /* of the retained bytes beyond the map's table */
     uint32_t new_keys[5];
     size_t nnew;
+    bool in_group; /* it grew, and its growth is that of its growing group (group_diff.h) */
 } map_diff;
 
 /*
@@ -202,6 +203,13 @@ static bool map_grew(const map_diff *d)
     if (d->count_delta > 0) return true;
     return d->before >= 0 && d->after >= 0 && d->count_delta == 0 && d->added == 0 &&
            d->removed == 0 && d->beyond_delta > 0;
+}
+
+/* Whether the diff names a map as growing: it grew, and its group does
+ * not name that growth (one growth, named once). */
+static bool map_growing(const map_diff *d)
+{
+    return map_grew(d) && !d->in_group;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -361,7 +369,8 @@ static json_t *diff_json(const char *before, const mp_snapshot_analysis *A, cons
                put(j, "retained_after_bytes",
                    json_integer(d->after >= 0 ? (json_int_t)B->f.maps[d->after].retained : 0)) |
                put(j, "retained_delta_bytes", json_integer(d->retained_delta)) |
-               put(j, "growing", json_boolean(map_grew(d)));
+               put(j, "growing", json_boolean(map_growing(d))) |
+               put(j, "in_growing_group", json_boolean(d->in_group));
         json_t *nk = json_array();
         for (size_t k = 0; k < d->nnew && !bad; k++) {
             json_t *key = json_object();
@@ -412,6 +421,8 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     bool *used = calloc(na + 1, sizeof *used);
     map_diff *diffs = calloc(na + nb + 1, sizeof *diffs);
     mp_group_diffs gd = {0};
+    mp_map_growth *mg = NULL;
+    bool *in_group = NULL;
     int status = CLI_EXIT_BAD;
     if (!ids_a || !ids_b || !b_to_a || !used || !diffs ||
         mp_map_match(ids_a, na, ids_b, nb, mp_same_run(A.g, B.g), b_to_a)) {
@@ -432,19 +443,30 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             diffs[nd++] = d;
         }
     qsort(diffs, nd, sizeof *diffs, cmp_diff);
-    /* growth feeds the ranking of the after snapshot */
-    for (size_t i = 0; i < nd; i++) {
-        if (diffs[i].after < 0) continue;
-        mp_map_report *r = &B.f.maps[diffs[i].after];
-        r->growth_entries = diffs[i].added;
-        r->growth_bytes = diffs[i].retained_delta;
-        if (map_grew(&diffs[i])) r->evidence |= MP_EV_GROWING;
+    /* the groups first: a map whose growth is its group's is not growing
+     * on its own */
+    if (!(mg = calloc(nb + 1, sizeof *mg)) || !(in_group = calloc(nb + 1, sizeof *in_group))) {
+        cli_fail("out of memory comparing %s and %s", before, after);
+        goto out;
     }
-    mp_findings_rerank(&B.f);
-    if (mp_group_diff_compute(&A, &B, &gd, &err)) {
+    for (size_t i = 0; i < nd; i++)
+        if (diffs[i].after >= 0)
+            mg[diffs[i].after] = (mp_map_growth){diffs[i].count_delta, diffs[i].retained_delta,
+                                                 map_grew(&diffs[i]), diffs[i].before < 0};
+    if (mp_group_diff_compute(&A, &B, mg, in_group, &gd, &err)) {
         cli_fail("%s", err.msg);
         goto out;
     }
+    /* growth feeds the ranking of the after snapshot */
+    for (size_t i = 0; i < nd; i++) {
+        if (diffs[i].after < 0) continue;
+        diffs[i].in_group = in_group[diffs[i].after];
+        mp_map_report *r = &B.f.maps[diffs[i].after];
+        r->growth_entries = diffs[i].added;
+        r->growth_bytes = diffs[i].retained_delta;
+        if (map_growing(&diffs[i])) r->evidence |= MP_EV_GROWING;
+    }
+    mp_findings_rerank(&B.f);
 
     char b1[64], b2[64], b3[64];
     int64_t heap_delta = (int64_t)B.f.heap_bytes - (int64_t)A.f.heap_bytes;
@@ -477,12 +499,13 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
             const mp_map_report *r = &S->f.maps[m];
             char rt[512];
             mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
-            bool growing = map_grew(d);
-            fprintf(out, "  %s%s   root %s%s\n", growing ? "GROWING  " : "",
+            bool growing = map_growing(d);
+            fprintf(out, "  %s%s   root %s%s%s\n", growing ? "GROWING  " : "",
                     mp_str(S->g, S->g->maps[m].type_name), rt,
                     d->before < 0  ? "   (new map)"
                     : d->after < 0 ? "   (gone)"
-                                   : "");
+                                   : "",
+                    d->in_group ? "   (grows with its group: see GROUPS)" : "");
             uint64_t ca = d->before >= 0 ? A.g->maps[d->before].count : 0;
             uint64_t cb = d->after >= 0 ? B.g->maps[d->after].count : 0;
             mp_format_value(b1, sizeof b1,
@@ -510,7 +533,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     status = cli_output_close(&co, CLI_EXIT_OK);
     if (status == CLI_EXIT_OK && o->fail_on) {
         size_t grew = 0;
-        for (size_t i = 0; i < nd; i++) grew += map_grew(&diffs[i]);
+        for (size_t i = 0; i < nd; i++) grew += map_growing(&diffs[i]);
         char maps[64] = "", groups[64] = "";
         if (grew) snprintf(maps, sizeof maps, "%zu map%s", grew, grew == 1 ? "" : "s");
         if (gd.growing)
@@ -529,6 +552,8 @@ out:
     free(b_to_a);
     free(used);
     free(diffs);
+    free(mg);
+    free(in_group);
     mp_group_diffs_free(&gd);
     cli_report_done();
     cli_index_save(A.g, &A.p, &A.d, &A.f);

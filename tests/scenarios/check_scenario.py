@@ -114,6 +114,12 @@ in the same snapshot), "truth:SNAPSHOT.LABEL.FIELD"
     status, maps_before, maps_after, entries_before, entries_after,
     retained_before_bytes, retained_after_bytes, retained_delta_bytes,
     growing, suspect: as for a map of a diff
+    alone_maps, alone_entries, alone_bytes: its members growing on their own
+    fail_on_growth_stderr: regex        `maproot diff --fail-on growth` exits 1 and
+                                        says this on standard error
+  about every map of a type in a diff ("map_type", with only these keys):
+    growing_maps: n                     how many are growing on their own
+    in_growing_group: n                 how many grow with their growing group
 A GATE CHECK judges snapshots with the real `maproot gate --format json`:
   {"id": ..., "gate": ["s0", "s1", ...],   the snapshots, in any order
    "write_baseline": "NAME",              optional: also record DIR/NAME.baseline.json
@@ -131,6 +137,10 @@ A GATE CHECK judges snapshots with the real `maproot gate --format json`:
                                           and holder: see "gate_maps") has a check
                                           of rule R with status S (and a subject
                                           the regex finds, when given)
+                                          and, with "figures": {FIELD: VALUE}, those
+                                          fields of the check are VALUE (literal or a
+                                          truth reference "truth:SNAP.LABEL.FIELD", sums
+                                          allowed)
     checks_lack: [{"map": "label", "status": S}]   ... and none with status S
     points: ["label"]                     the map's points (entries, retained bytes),
                                           one per snapshot judged, are the truth's
@@ -138,7 +148,8 @@ A GATE CHECK judges snapshots with the real `maproot gate --format json`:
                                           (a group's: maps, entries and retained_bytes)
   "gate_maps" (at the top of NAME.json): {"label": {"type": T, "holder": H}}, with
                                           "group": true for a group of maps (its
-                                          members' type, its holder's root)
+                                          members' type, its holder's root), and
+                                          "way": W to tell apart maps of one holder
 ROOT: {"kind": ..., "name": ..., "function": ..., "frame": n, "thread": n,
        "text": regex}; each given field must match (strings exactly, "text"
        as a regex search; a list means any of its values).
@@ -572,6 +583,14 @@ def check_diff_group(run, before, after, check):
         return
     g = cands[0]
     for key, want in check["expect"].items():
+        if key == "fail_on_growth_stderr":
+            p = subprocess.run([run.args.maproot, "diff", "--fail-on", "growth",
+                                run.path(before), run.path(after)],
+                               capture_output=True, text=True, timeout=300)
+            if p.returncode != 1 or not re.search(want, p.stderr):
+                yield "maproot diff --fail-on growth: exit %d, stderr %r; expected 1 and %r" % (
+                    p.returncode, p.stderr.strip(), want)
+            continue
         if key not in g or key in ("type", "root", "holder_chain"):
             raise Malformed("unknown diff group expectation %r" % key)
         v = run.value(want, after, None, key)
@@ -587,6 +606,14 @@ def check_diff(run, before, after, check):
     cands = [m for m in d["maps"] if m["type"] == check["map_type"] and
              re.search(check.get("map_root", ""), m.get("root") or "") and
              m["count_after"] == check.get("map_count_after", m["count_after"])]
+    counted = {"growing_maps": "growing", "in_growing_group": "in_growing_group"}
+    if set(check["expect"]) <= set(counted):  # counts over every map of the type
+        for key, want in check["expect"].items():
+            n = sum(1 for m in cands if m[counted[key]])
+            if n != want:
+                yield "%d of %d maps of type %s are %s, expected %d" % (
+                    n, len(cands), check["map_type"], counted[key], want)
+        return
     if len(cands) != 1:
         yield "%d maps of type %s in the diff" % (len(cands), check["map_type"])
         return
@@ -618,7 +645,8 @@ def gate_map(run, report, label):
         raise Malformed("no gate_maps entry for %s" % label)
     found = [i for i, m in enumerate(report["maps"])
              if m["type"] == ident["type"] and m["holder"] == ident["holder"] and
-             m["group"] == ident.get("group", False)]
+             m["group"] == ident.get("group", False) and
+             m["way"] == ident.get("way", m["way"])]
     return found[0] if len(found) == 1 else None, len(found)
 
 
@@ -671,6 +699,12 @@ def check_gate(run, check):
                     yield "%s has no %s check with status %s (its checks: %s)" % (
                         pat["map"], pat.get("rule"), pat["status"],
                         [(c["rule"], c["status"]) for c in report["checks"] if c["map"] == i])
+                for field, fwant in pat.get("figures", {}).items():
+                    v = run.value(fwant, None, pat["map"], field)
+                    for c in hits:
+                        if c.get(field) != v:
+                            yield "%s: %s check's %s is %r, expected %r (%s)" % (
+                                pat["map"], c["rule"], field, c.get(field), v, c["summary"])
                 if key == "checks_lack" and hits:
                     yield "%s has checks with status %s: %s" % (
                         pat["map"], pat["status"], [c["summary"] for c in hits])

@@ -32,6 +32,9 @@
 //	             blobs): no map is large, together they are the heap
 //	smallmapsdiff the same accounts: DUMP after 1000, DUMP2 after 2500 (the
 //	             group of their maps grows; no map does)
+//	smallmapsswell the same accounts, 2000 of them: DUMP, then every map
+//	             gains 3 entries (1 KiB blobs), DUMP2 (the group grows,
+//	             none of its maps new; no map grows enough alone)
 //	nestedvalues var accounts map[string]*Account, 40 accounts each with a map
 //	             Items of 5 entries (64-byte blobs), but "acct-7" with 3000
 //	             (1 KiB blobs), and var shelves map[int64]Shelf, 6 shelves
@@ -766,6 +769,15 @@ func main() {
 		addMembers(0, 1000)
 		dump(out)
 		addMembers(1000, 2500)
+		dump(os.Args[3])
+	case "smallmapsswell":
+		addMembers(0, 2000)
+		dump(out)
+		for _, a := range members {
+			for j := 3; j < 6; j++ {
+				a.Items[int64(j)] = &Item{SKU: int64(j), Blob: make([]byte, 1024)}
+			}
+		}
 		dump(os.Args[3])
 	case "nestedvalues":
 		accounts = make(map[string]*Account)
