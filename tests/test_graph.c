@@ -442,6 +442,48 @@ static void test_thread_roots_sort_by_thread_then_outer_frame(void)
     mp_graph_free(g);
 }
 
+/* A runtime that lists an open iterator's fields both as the iterator and
+ * as the stack words they are: one word, one root, the iterator. A stack
+ * word of the same address on another thread, or without an address, is
+ * kept; so is a stack word next to the iterator. */
+static void test_a_stack_word_that_is_an_iterator_root_is_the_iterator(void)
+{
+    mp_graph_builder *b = mp_gb_new("it", "test");
+    uint32_t m = mp_gb_object(b, 0x1000, 48, MP_NONE, MP_NONE);
+    uint32_t x = mp_gb_object(b, 0x2000, 16, MP_NONE, MP_NONE);
+    const struct {
+        mp_root_kind kind;
+        uint32_t thread;
+        uint64_t slot;
+        uint32_t target;
+        const char *name;
+    } in[] = {{MP_ROOT_STACK, 2, 0x7000, m, "field"},     /* the iterator's own word */
+              {MP_ROOT_STACK, 2, 0x7008, m, "next"},      /* a word beside it */
+              {MP_ROOT_STACK, 3, 0x7000, x, "other"},     /* another thread's */
+              {MP_ROOT_STACK, 2, 0, x, "unknown"},        /* no address known */
+              {MP_ROOT_ITERATOR, 2, 0x7000, m, "iter"},
+              {MP_ROOT_ITERATOR, 2, 0, x, "iter0"}};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        mp_root r = root_of_kind(b, in[i].kind, in[i].name);
+        r.thread = in[i].thread;
+        r.slot = in[i].slot;
+        r.target = in[i].target;
+        mp_gb_root(b, &r, 0);
+    }
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->nroots, 5);
+    for (size_t i = 0; i < g->nroots; i++)
+        CHECK(strcmp(mp_str(g, g->roots[i].name), "field") != 0);
+    mp_paths p;
+    CHECK(mp_paths_compute(g, &p, &err) == 0);
+    /* the stack word beside the iterator still comes first for m */
+    CHECK_STR_EQ(mp_str(g, g->roots[p.root[m]].name), "next");
+    mp_paths_free(&p);
+    mp_graph_free(g);
+}
+
 /* A graph of n objects given the fast way (mp_gb_edges_begin/of), every
  * object's list in two calls (a list that goes on), edges pseudo-random;
  * with an entry per object of one map. */
@@ -978,6 +1020,7 @@ int main(void)
     TEST(test_path_steps_name_the_first_edge_taken);
     TEST(test_reached_and_retained_bytes_skip_garbage);
     TEST(test_thread_roots_sort_by_thread_then_outer_frame);
+    TEST(test_a_stack_word_that_is_an_iterator_root_is_the_iterator);
     TEST(test_edges_given_in_order_pack_directly_and_reverse_alike);
     TEST(test_edge_starts_past_four_billion_are_whole);
     TEST(test_packed_tables_spilled_to_disk_read_back_alike);

@@ -136,6 +136,49 @@ static void a_spilled_store_keeps_one_piece_in_memory(void)
     mp_pack_free(&p);
 }
 
+/* Record i of MP_PACK_FIELDS fields: field k has about k * 7 + i % 7 bits
+ * and jumps by the top bit every other pair of records, so its deltas take
+ * zigzag varints of every length from 1 to 10 bytes. */
+static void wide_record(size_t i, uint64_t *f)
+{
+    for (unsigned k = 0; k < MP_PACK_FIELDS; k++) {
+        unsigned bits = (k * 7 + (unsigned)(i % 7)) % 64;
+        f[k] = (i * 0x9e3779b97f4a7c15ull) & ((UINT64_C(1) << bits) - 1 + (bits == 0));
+        f[k] ^= (i & 2) ? UINT64_C(0x8000000000000000) : 0;
+    }
+}
+
+/* Records of the most fields, whose varints take every length up to the
+ * longest, read back in order from memory and from the file: a record is
+ * decoded without bound checks when a whole record surely fits before the
+ * end of what is at hand, with them in the last bytes. */
+static void records_of_every_length_read_back_in_order(void)
+{
+    for (int spilled = 0; spilled < 2; spilled++) {
+        mp_pack p;
+        mp_pack_init(&p, MP_PACK_FIELDS);
+        if (spilled) mp_pack_spill(&p, 1);
+        size_t n = 20000;
+        uint64_t f[MP_PACK_FIELDS], g[MP_PACK_FIELDS];
+        for (size_t i = 0; i < n; i++) {
+            wide_record(i, f);
+            mp_pack_add(&p, f);
+        }
+        CHECK(!mp_pack_failed(&p));
+        CHECK(spilled ? p.fd >= 0 : p.fd < 0);
+        mp_pack_cursor c;
+        mp_pack_cursor_init(&c, &p, 0);
+        for (size_t i = 0; i < n; i++) {
+            wide_record(i, f);
+            CHECK(mp_pack_next(&c, g));
+            CHECK(memcmp(f, g, sizeof f) == 0);
+        }
+        CHECK(!mp_pack_next(&c, g));
+        mp_pack_cursor_free(&c);
+        mp_pack_free(&p);
+    }
+}
+
 static void an_empty_store_reads_nothing(void)
 {
     mp_pack p;
@@ -155,6 +198,7 @@ int main(void)
     TEST(records_read_back_from_memory);
     TEST(records_read_back_once_spilled);
     TEST(a_spilled_store_keeps_one_piece_in_memory);
+    TEST(records_of_every_length_read_back_in_order);
     TEST(an_empty_store_reads_nothing);
     TEST_EXIT();
 }

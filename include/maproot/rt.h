@@ -563,7 +563,9 @@ typedef struct mr_root {
  * a callee saved it (then reported as a register, MR_ROOT_REGISTER, of the
  * frame it was saved for, not as a word of the callee's frame; where a callee
  * saved a value and left the register as it was, the value is reported
- * once). A thread's static thread-local storage (its __thread variables
+ * once). The words of a registered iterator are reported once, as
+ * MR_ROOT_ITERATOR, wherever it lies: on a thread's stack they are not also
+ * stack words of its frame. A thread's static thread-local storage (its __thread variables
  * and those of the libraries loaded with the program) is scanned
  * conservatively and reported as MR_ROOT_RUNTIME named "thread-local
  * storage of thread N", for every thread, the main thread included: for a

@@ -639,6 +639,59 @@ static int cmp_addr_ix(const void *a, const void *b)
     return x->ix < y->ix ? -1 : x->ix > y->ix;
 }
 
+static int cmp_u64(const void *a, const void *b);
+
+/*
+ * Drops each stack word that is also an iterator root: the same word (its
+ * slot) of the same thread, listed by a runtime once as the stack word it
+ * is and once as the open iterator whose field it is. It is one holder,
+ * the iterator; kept twice, the stack word would come first in the
+ * priority order and take the iterator's place in every path, and be
+ * counted as a second root. Returns -1 when out of memory (nothing is
+ * dropped then), else 0. Invariant kept: b->roots and b->root_addr stay
+ * parallel.
+ */
+static int drop_iterator_words(mp_graph_builder *b)
+{
+    size_t nit = 0;
+    for (size_t i = 0; i < b->nroots; i++)
+        nit += b->roots[i].kind == MP_ROOT_ITERATOR && b->roots[i].slot;
+    if (!nit) return 0;
+    /* (thread, slot) keys: a slot is unique across threads' stacks, but a
+     * corrupt input may say otherwise; both must match */
+    uint64_t *keys = malloc(2 * nit * sizeof *keys);
+    if (!keys) return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < b->nroots; i++)
+        if (b->roots[i].kind == MP_ROOT_ITERATOR && b->roots[i].slot) {
+            keys[2 * k] = b->roots[i].slot;
+            keys[2 * k + 1] = b->roots[i].thread;
+            k++;
+        }
+    qsort(keys, nit, 2 * sizeof *keys, cmp_u64); /* by slot; a thread's slots are distinct */
+    size_t j = 0;
+    for (size_t i = 0; i < b->nroots; i++) {
+        const mp_root *r = &b->roots[i];
+        if (r->kind == MP_ROOT_STACK && r->slot) {
+            uint64_t key = r->slot;
+            const uint64_t *hit = bsearch(&key, keys, nit, 2 * sizeof *keys, cmp_u64);
+            /* equal slots of other threads lie next to the hit */
+            bool same = false;
+            for (const uint64_t *h = hit; h && !same && h >= keys && h[0] == key; h -= 2)
+                same = h[1] == r->thread;
+            for (const uint64_t *h = hit; h && !same && h < keys + 2 * nit && h[0] == key; h += 2)
+                same = h[1] == r->thread;
+            if (same) continue;
+        }
+        b->roots[j] = b->roots[i];
+        b->root_addr[j] = b->root_addr[i];
+        j++;
+    }
+    b->nroots = j;
+    free(keys);
+    return 0;
+}
+
 /* Priority order of roots: by kind; the thread roots (stack words,
  * iterators, registers) by thread, and within one thread's stack words,
  * iterators and registers, outer frames first: when an outer and an inner
@@ -1431,6 +1484,7 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     g->nstacks = b->nstacks;
 
     /* roots */
+    if (drop_iterator_words(b)) goto oom;
     for (size_t i = 0; i < b->nroots; i++) {
         mp_root *r = &b->roots[i];
         if (remap(b, rank, &r->target)) {

@@ -141,6 +141,7 @@ int mf_gsr_get_col(mf_gs_reader *r, const fld *f, vec64 *out, const char *msg)
         return ok ? 0 : mf_gsr_oom(r);
     }
     if (mf_gsr_want_len(r, f, msg)) return -1;
+    if (f->len == 0) return 0; /* an empty column: out->v may still be NULL */
     const uint8_t *p = f->p, *end = f->p + f->len;
     /* every varint takes at least one byte: reserve once */
     if (out->cap - out->n < f->len) {
@@ -151,12 +152,10 @@ int mf_gsr_get_col(mf_gs_reader *r, const fld *f, vec64 *out, const char *msg)
         out->v = v;
         out->cap = need;
     }
-    while (p < end) {
-        uint64_t x;
-        if (!(p = mf_get_varint(p, end, &x)))
-            return mf_gsr_fail(r, "%s field %u: truncated packed varint", msg, f->num);
-        out->v[out->n++] = x;
-    }
+    size_t got;
+    if (!mf_get_packed_varints(p, end, out->v + out->n, &got))
+        return mf_gsr_fail(r, "%s field %u: truncated packed varint", msg, f->num);
+    out->n += got;
     return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum { MF_WT_VARINT = 0, MF_WT_I64 = 1, MF_WT_LEN = 2, MF_WT_I32 = 5 };
 
@@ -65,6 +66,52 @@ static inline const uint8_t *mf_get_varint(const uint8_t *p, const uint8_t *end,
         }
     }
     return NULL;
+}
+
+/* The same with no bound check, for a caller that knows MF_VARINT_MAX bytes
+ * follow p: the decoders' loops over long runs of varints, whose check of
+ * every byte was a good part of their cost. Same value, same NULL. */
+static inline const uint8_t *mf_get_varint_unchecked(const uint8_t *p, uint64_t *v)
+{
+    uint64_t r = *p++;
+    if (r >= 0x80) {
+        r &= 0x7f;
+        for (int shift = 7;; shift += 7) {
+            uint64_t b = *p++;
+            r |= (b & 0x7f) << shift;
+            if (!(b & 0x80)) break;
+            if (shift == 7 * (MF_VARINT_MAX - 1)) return NULL;
+        }
+    }
+    *v = r;
+    return p;
+}
+
+/* Decodes the packed varints of [p, end) into out (room for end - p values:
+ * each takes a byte at least); *n is how many. NULL if one is truncated or
+ * longer than MF_VARINT_MAX bytes. Why not mf_get_varint in a loop: most
+ * packed columns are runs of one-byte varints (counts, offsets, small
+ * deltas), taken here eight at a time, and the rest need no bound check
+ * while a whole varint surely fits; only the last bytes are checked. */
+static inline const uint8_t *mf_get_packed_varints(const uint8_t *p, const uint8_t *end,
+                                                   uint64_t *out, size_t *n)
+{
+    uint64_t *o = out;
+    while (end - p >= 2 * MF_VARINT_MAX) {
+        uint64_t w;
+        memcpy(&w, p, sizeof w);
+        if (!(w & 0x8080808080808080ull)) {
+            for (int k = 0; k < 8; k++) o[k] = p[k];
+            o += 8;
+            p += 8;
+        } else if (!(p = mf_get_varint_unchecked(p, o++))) {
+            return NULL;
+        }
+    }
+    while (p < end)
+        if (!(p = mf_get_varint(p, end, o++))) return NULL;
+    *n = (size_t)(o - out);
+    return p;
 }
 
 #endif

@@ -736,7 +736,28 @@ typedef struct stack_seg {
     unwound u;
     size_t skip;
     uint32_t base;
+    uintptr_t scan_sp; /* the thread's stack pointer as the collection saw it */
 } stack_seg;
+
+/*
+ * Whether stack word w is a field of an iterator of t that the walk reports
+ * (registered, its frame not returned): the word is then reported once, as
+ * that iterator's root. Reported as a stack word too, it would stand for a
+ * second holder of the map -- the same frame, the same word -- and, stack
+ * words coming before iterators in the analysis' order, take the place of
+ * the iterator that really holds it.
+ */
+static bool iterator_field(const mr_thread *t, uintptr_t sp, const uintptr_t *w)
+{
+    uintptr_t a = (uintptr_t)w;
+    for (size_t i = 0; i < t->niters; i++) {
+        uintptr_t it = (uintptr_t)t->iters[i];
+        if (a >= it && a < it + iter_words() * sizeof(uintptr_t) &&
+            !frame_is_gone(t, t->iters[i], sp))
+            return true;
+    }
+    return false;
+}
 
 /* Reports the heap pointers of one stack of a thread, attributed to frames. */
 NO_ASAN static void report_stack(const stack_seg *s, void (*fn)(const mr_root *r, void *ud),
@@ -746,7 +767,7 @@ NO_ASAN static void report_stack(const stack_seg *s, void (*fn)(const mr_root *r
     void *target;
     mr_root r;
     for (const uintptr_t *w = (const uintptr_t *)s->sp; w < (const uintptr_t *)s->hi; w++) {
-        if (!*w || !heap_target(*w, &target)) continue;
+        if (!*w || !heap_target(*w, &target) || iterator_field(s->t, s->scan_sp, w)) continue;
         r = (mr_root){.kind = MR_ROOT_STACK, .target = target, .slot = w, .thread = s->t->id};
         if (s->tls && (uintptr_t)w >= s->tls) { /* no frame's: the thread's own storage */
             r.kind = MR_ROOT_RUNTIME;
@@ -866,14 +887,17 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
         uintptr_t sp;
         mr__thread_scan_context(t, &ctx, &sp);
         uintptr_t hi = current_stack_top(t, sp);
-        stack_seg cur = {.t = t, .ctx = ctx, .sp = sp & ~(uintptr_t)7, .hi = hi};
+        stack_seg cur = {.t = t, .ctx = ctx, .sp = sp & ~(uintptr_t)7, .hi = hi, .scan_sp = sp};
         if (attribute_frames) unwind_thread(ctx, cur.sp, hi, &cur.u);
         cur.skip = attribute_frames ? first_user_frame(t, cur.u.f, cur.u.n) : 0;
         if (!t->fiber) cur.tls = tls_start(t, &cur.u);
         report_stack(&cur, fn, ud);
         /* on a fiber, the thread's own frames are outer to the fiber's */
-        stack_seg own = {.t = t, .ctx = &t->own_ctx, .sp = t->own_sp & ~(uintptr_t)7,
-                         .hi = t->stack_hi};
+        stack_seg own = {.t = t,
+                         .ctx = &t->own_ctx,
+                         .sp = t->own_sp & ~(uintptr_t)7,
+                         .hi = t->stack_hi,
+                         .scan_sp = sp};
         if (t->fiber) {
             if (attribute_frames) unwind_thread(own.ctx, own.sp, own.hi, &own.u);
             own.base = cur.u.n > cur.skip ? (uint32_t)(cur.u.n - cur.skip) : 0;

@@ -44,6 +44,8 @@ EXPECTATIONS (every key given must hold):
     roots_include / roots_exclude: [ROOT]   among the roots reaching its header
     roots_all: ROOT                     every root reaching its header matches
     roots_once: true                    no root listed twice
+    roots_words_distinct: true          no two roots listed are one root word (slot): a
+                                        word is one holder, whatever structure it is part of
     nroots_min: n
     chain: regex                        searched in " -> ".join of its chain's step texts
     chain_has: [STEP]                   its chain's steps include these, in this order
@@ -441,6 +443,13 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             dups = sorted(set(t for t in texts if texts.count(t) > 1))
             if want and dups:
                 yield "roots listed more than once: %s" % dups
+        elif key == "roots_words_distinct":
+            # one root word is one holder, listed once whatever it is part of
+            slots = [r["slot"] for r in m["roots"] if r.get("slot")]
+            dups = sorted(set(s for s in slots if slots.count(s) > 1))
+            if want and dups:
+                yield "roots %s are one word listed as several roots" % [
+                    r["text"] for r in m["roots"] if r.get("slot") in dups]
         elif key == "nroots_min":
             if m["nroots"] < want:
                 yield "nroots %d < %d" % (m["nroots"], want)

@@ -52,11 +52,7 @@ static void *worker_main(void *arg)
 
 static void truths(const char *snapshot)
 {
-    for (int w = 0; w < WORKERS; w++) {
-        char label[16];
-        snprintf(label, sizeof label, "jobs_%d", w);
-        sc_truth_map(snapshot, label, (const mr_map *)jobs_addr[w]);
-    }
+    sc_truth_maps(snapshot, "jobs", jobs_addr, WORKERS);
 }
 
 int main(int argc, char **argv)

@@ -419,6 +419,18 @@ __attribute__((unused)) static void sc_truth_map(const char *snapshot, const cha
              (uintptr_t)m, mr_map_len(m), bytes, objects);
 }
 
+/* sc_truth_map for the maps at addrs[0..n), labelled PREFIX_0 ..
+ * PREFIX_<n-1> (one per worker of a pool, say). */
+__attribute__((unused)) static void sc_truth_maps(const char *snapshot, const char *prefix,
+                                                  const uintptr_t *addrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "%s_%zu", prefix, i);
+        sc_truth_map(snapshot, label, (const mr_map *)addrs[i]);
+    }
+}
+
 static int sc_cmp_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
