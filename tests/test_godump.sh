@@ -225,36 +225,56 @@ for p in sys.argv[1].split():
 # pattern details
 # a sync.Map: its dirty map, in the global's field at +24, and its read
 # map, behind the atomic.Value at +8 (whose data word is at +16), as large
-# as the program says; with the binary the dirty map typed by its field,
-# the read map by the dynamic type of the interface holding it, and every
-# key "sess-N" (interface keys: their dynamic value)
+# as the program says. Without the binary nothing says they are one
+# sync.Map: two maps. With it, one map, the sync.Map's: the dirty map
+# (typed by its field, every key "sess-N" once: interface keys show their
+# dynamic value) whose table holds the read map's too and the readOnly
+# box; no entry shared with the read map, each owning its *entry, the
+# boxed value, the *Item, its 512 bytes and its key (8 + 16 + 32 + 512 +
+# 16 + 16 bytes), and retaining the table and the entries, no more
 if "syncmap" in given:
     sizes = [l.split() for l in open("syncmap.out") if l.startswith("dirty ")]
     want(sizes == [["dirty", "2501", "read", "2500"]], f"syncmap: the program says {sizes}")
-for mode in ("plain", "binary") if "syncmap" in given else ():
-    a = load(f"syncmap.{mode}.json")
     base = nm["main.sessionStore"]
-    dirty = [m for m in a["maps"] if any(r["slot"] == base + 24 for r in m["roots"])]
-    read = [m for m in a["maps"] if m["retainer"]["slot"] == base + 16 and m not in dirty]
+    p = load("syncmap.plain.json")
+    dirty = [m for m in p["maps"] if any(r["slot"] == base + 24 for r in m["roots"])]
+    read = [m for m in p["maps"] if m["retainer"]["slot"] == base + 16 and m not in dirty]
     want(len(dirty) == 1 and dirty[0]["count"] == 2501 and dirty[0]["B"] == 9,
-         f"syncmap ({mode}): dirty map {[(m['count'], m['B']) for m in dirty]}")
+         f"syncmap (plain): dirty map {[(m['count'], m['B']) for m in dirty]}")
     want(len(read) == 1 and read[0]["count"] == 2500 and read[0]["B"] == 9,
-         f"syncmap ({mode}): read map {[(m['count'], m['B']) for m in read]}")
-    if mode == "binary" and len(dirty) == 1 and len(read) == 1:
-        d, r = dirty[0], read[0]
-        want(d["type"] == "map[interface {}]*sync.entry" and not d["types_inferred"] and
-             d["retainer"]["name"] == "main.sessionStore+24",
-             f"syncmap: dirty map typed {d['type']!r} (inferred {d['types_inferred']}), root "
-             f"{d['retainer']['name']!r}")
-        want(d["suspect"] and {e["key_display"] for e in d["entries"]} ==
-             {'"sess-%011d"' % i for i in range(2501)},
-             f"syncmap: dirty keys {[e['key_display'] for e in d['entries'][:3]]}")
-        # the read map: typed by the dynamic type of the interface that holds it
-        want(r["type"] == "map[interface {}]*sync.entry" and not r["types_inferred"] and
-             r["suspect"] and {e["key_display"] for e in r["entries"]} ==
-             {'"sess-%011d"' % i for i in range(2500)},
-             f"syncmap: read map typed {r['type']!r}, keys "
-             f"{[e['key_display'] for e in r['entries'][:3]]}")
+         f"syncmap (plain): read map {[(m['count'], m['B']) for m in read]}")
+    want(all(m.get("sync_map", 0) is None for m in p["maps"]), "syncmap (plain): a sync.Map without the binary")
+    a = load("syncmap.binary.json")
+    mine = [m for m in a["maps"] if any(r["slot"] in (base + 16, base + 24) for r in m["roots"])]
+    want(len(mine) == 1, f"syncmap: {len(mine)} maps under main.sessionStore, not one")
+    if len(mine) == 1 and len(dirty) == 1 and len(read) == 1:
+        m = mine[0]
+        keys = [e["key_display"] for e in m["entries"]]
+        want(m["type"] == "map[interface {}]*sync.entry" and not m["types_inferred"] and
+             (m["count"], m["entries_walked"], m["B"]) == (2501, 2501, 9) and
+             m["address"] == dirty[0]["address"],
+             f"syncmap: the map {m['type']!r} {m['count']}/{m['entries_walked']} B={m['B']}")
+        want(m["retainer"]["name"] == "main.sessionStore.dirty" and m["retainer"]["slot"] == base + 24,
+             f"syncmap: root {m['retainer']['name']!r}")
+        want(len(keys) == 2501 and set(keys) == {'"sess-%011d"' % i for i in range(2501)},
+             f"syncmap: {len(keys)} keys, {len(set(keys))} distinct: {keys[:3]}")
+        want(m.get("sync_map") == {"container": "main.sessionStore", "maps": "read_and_dirty"} and
+             "sync_map" in m["context"] and "large_share" in m["evidence"],
+             f"syncmap: sync_map {m.get('sync_map')}, evidence {m['evidence']}, context {m['context']}")
+        want(m["suspect"] and m["rank"] == 1 and
+             [s["index"] for s in a["suspects"] if s["type"] == m["type"]] == [m["index"]],
+             f"syncmap: suspects {[(s['type'], s['index']) for s in a['suspects']]}")
+        want(m["table_bytes"] == dirty[0]["table_bytes"] + read[0]["table_bytes"] + 16,
+             f"syncmap: table {m['table_bytes']} != the two maps' {dirty[0]['table_bytes']} + "
+             f"{read[0]['table_bytes']} + the 16-byte box")
+        want(m["shared_entries"] == 0 and m["sharing_roots"] == [] and
+             all(e["retained_bytes"] == 600 and not e["shared"] for e in m["entries"]),
+             f"syncmap: shared {m['shared_entries']}, entries retain "
+             f"{sorted({e['retained_bytes'] for e in m['entries']})}")
+        want((m["entries_retained_bytes"], m["keys_retained_bytes"]) == (2501 * 600, 2501 * 32) and
+             m["retained_bytes"] == m["table_bytes"] + 2501 * 600,
+             f"syncmap: retained {m['retained_bytes']} (entries {m['entries_retained_bytes']}, "
+             f"keys {m['keys_retained_bytes']}, table {m['table_bytes']})")
 # interface keys whose itab the runtime made (see leaks.go, itabkeys): with
 # the binary each shows its dynamic value, the type found through the
 # dump's itab records; without it they are not typed (16 bytes of hex)
@@ -507,6 +527,17 @@ if [[ " $patterns " == *" nankeys "* ]]; then
         fail "nankeys: text: $(grep -m3 -E '^  (why|fix) ' nankeys.txt)"
 fi
 
+# the text shows a sync.Map as one suspect under its variable's name
+if [[ " $patterns " == *" syncmap "* ]]; then
+    "$maproot" analyze --binary ./leaks syncmap.dump >syncmap.txt || fail "syncmap: text"
+    [ "$(grep -c -E '^LEAK SUSPECT .*sync\.entry' syncmap.txt)" = 1 ] &&
+        [ "$(grep -c -E '^ +[0-9.]+[KMG]?i?B .* map\[interface \{\}\]\*sync\.entry +global ' syncmap.txt)" = 1 ] &&
+        contains -E '^LEAK SUSPECT 1 of [0-9]+   map\[interface \{\}\]\*sync\.entry   retains ' syncmap.txt &&
+        contains -E '^  root     global main\.sessionStore\.dirty$' syncmap.txt &&
+        contains -E '^  sync\.Map main\.sessionStore: its read and dirty maps as one map, each entry counted once' syncmap.txt ||
+        fail "syncmap: text: $(grep -E -A8 '^LEAK SUSPECT' syncmap.txt | grep -E '^(LEAK|  (root|sync))')"
+fi
+
 # the path to a value of the ring: through its own entry, not around the ring
 if [[ " $patterns " == *" ring "* ]]; then
     read -r _ node <ring.out
@@ -659,6 +690,24 @@ assert all(m["in_growing_group"] for m in members), [m for m in members if not m
 "$maproot" diff --binary ./leaks --fail-on growth ss-before.dump ss-after.dump >/dev/null 2>ss-fo.err
 [ $? -eq 1 ] && contains -E '1 group of maps grew \(--fail-on growth\)$' ss-fo.err ||
     fail "smallmapsswell: --fail-on growth: $(cat ss-fo.err)"
+
+# a sync.Map that had its read map alone, then a dirty map beside it (see
+# leaks.go, syncmapdiff): with the binary one map under its variable's
+# name, matched from the one form to the other: 1,000 -> 2,500 entries
+./leaks syncmapdiff smd-before.dump smd-after.dump >smd.out 2>/dev/null || fail "leaks syncmapdiff"
+[ "$(cat smd.out)" = $'dirty 0 read 1000\ndirty 2500 read 1000' ] || fail "syncmapdiff: the program says $(cat smd.out)"
+"$maproot" diff --binary ./leaks --format json smd-before.dump smd-after.dump | python3 -c '
+import json, sys
+from schema_check import validate
+d = validate(json.load(sys.stdin), "diff of dumps")
+m = [m for m in d["maps"] if m["type"] == "map[interface {}]*sync.entry"]
+assert len(m) == 1, m
+m = m[0]
+assert (m["status"], m["count_before"], m["count_after"], m["entries_added"], m["entries_removed"]) == \
+    ("both", 1000, 2500, 1500, 0), m
+assert m["growing"] and m["root"] == "global main.sessionStore.dirty", m
+assert all(k["key"].startswith("sess-") for k in m["new_keys"]), m["new_keys"]' ||
+    fail "syncmapdiff: diff json"
 
 # a map replaced by a new one between the dumps (see leaks.go, swapped): the
 # variable's map is compared, its old keys removed and the new ones added

@@ -24,7 +24,7 @@ const char *mp_evidence_name(unsigned bit)
     static const char *const names[MP_EV_COUNT] = {
         "large_share",  "emptied",       "iterator_only",  "stack_frame",
         "pointer_keys", "old_buckets",   "shared_entries", "several_roots",
-        "growing",      "slice_buffers", "nan_keys"};
+        "growing",      "slice_buffers", "nan_keys",      "sync_map"};
     return bit < MP_EV_COUNT ? names[bit] : "?";
 }
 
@@ -632,9 +632,10 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t 
         t[ntops++] = x;
     }
     /* two table objects reach one object apart only through the old and
-     * the new bucket of an evacuated entry: the walk (in proportion to
-     * what the table reaches) is for maps in an unfinished growth */
-    if (ntops > 1 && (m->oldbuckets != MP_NONE || m->nold > 0))
+     * the new bucket of an evacuated entry, or through a sync.Map's read
+     * and dirty maps: the walk (in proportion to what the table reaches)
+     * is for those maps */
+    if (ntops > 1 && (m->oldbuckets != MP_NONE || m->nold > 0 || m->sync_map == MP_SYNC_JOINED))
         sum += table_beyond_tops(g, d, up, k, t, ntops);
     return sum;
 }
@@ -1209,6 +1210,7 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
         (r->shared_bytes >= significant || r->shared_entries * 10 >= m->nentries))
         ev |= MP_EV_SHARED_ENTRIES;
     if (r->nroots > 1 && !(ev & MP_EV_ITERATOR_ONLY)) ev |= MP_EV_SEVERAL_ROOTS;
+    if (m->sync_map) ev |= MP_EV_SYNC_MAP;
     r->evidence = ev;
     /* sharing is context: a bounded cache that a stray stack word or a
      * second index also reaches is no leak by that alone */

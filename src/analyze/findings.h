@@ -53,6 +53,9 @@
  * Context, shown with a map but no evidence of a leak (MP_EV_CONTEXT):
  *   SHARED_ENTRIES  entries whose values another root also reaches;
  *   SEVERAL_ROOTS   the header itself is reached by more than one holder.
+ *   SYNC_MAP        a Go sync.Map (mp_map.sync_map): one map of its read and
+ *                   dirty maps, its table both tables, its entries the
+ *                   dirty map's, the read map's words to them its own.
  * Suspects inside a map: a suspect map whose header lies in the dominator
  * subtree of a table object of map k, or of a value an entry of k shares,
  * is inside k; its bytes (its header's retained size) are its finding,
@@ -85,12 +88,13 @@ enum {
     MP_EV_GROWING = 1u << 8,
     MP_EV_SLICE_BUFFERS = 1u << 9,
     MP_EV_NAN_KEYS = 1u << 10,
+    MP_EV_SYNC_MAP = 1u << 11,
 };
-#define MP_EV_COUNT 11
+#define MP_EV_COUNT 12
 /* mp_map_report.slice_of */
 enum { MP_SLICE_KEYS = 1, MP_SLICE_VALUES = 2 };
 /* The bits that are context, not evidence of a leak. */
-#define MP_EV_CONTEXT (MP_EV_SHARED_ENTRIES | MP_EV_SEVERAL_ROOTS)
+#define MP_EV_CONTEXT (MP_EV_SHARED_ENTRIES | MP_EV_SEVERAL_ROOTS | MP_EV_SYNC_MAP)
 /* Stable short names ("large_share", "emptied", ...) for JSON and tests. */
 const char *mp_evidence_name(unsigned bit_index);
 

@@ -132,6 +132,16 @@ typedef struct mp_root {
     uint32_t order;        /* position in the order the loader added it */
 } mp_root;
 
+/* A Go sync.Map keeps two maps, read and dirty; the dirty one holds every
+ * live entry of the read one too. It is one map of the graph: */
+typedef enum mp_sync_map {
+    MP_SYNC_NONE = 0,
+    MP_SYNC_JOINED, /* its dirty map, whose table holds the read map's too (its header,
+                       buckets and the box holding it: aux records); the read map's
+                       pointers to keys and entries are the table's own */
+    MP_SYNC_ALONE,  /* the one map it has now (the other is nil) */
+} mp_sync_map;
+
 /* A map header and its geometry, as the input describes it; the "walked"
  * figures are computed at finish from the map's bucket and entry records. */
 typedef struct mp_map {
@@ -153,6 +163,8 @@ typedef struct mp_map {
     uint64_t bucket_size;
     uint32_t key_size, value_size; /* bytes of a key and a value slot, 0 unknown */
     bool types_inferred;           /* type_name and sizes guessed from the layout alone */
+    uint8_t sync_map;              /* mp_sync_map: the map of a Go sync.Map */
+    mp_sid container;              /* a sync.Map's: the global that holds it, 0 none */
     uint64_t nan_keys;             /* entries whose key is a float NaN, which equals nothing, itself
                                       included: no lookup or delete finds them again (0 when the
                                       keys are not known to be floats) */
@@ -274,7 +286,7 @@ typedef struct mp_paths_spare {
 /* The meaning of mp_graph's fields, numbered: a change that keeps every
  * array's element size (a field read another way, a new invariant) bumps
  * it, so that index files of the old layout are stale (graph_index.h). */
-#define MP_GRAPH_LAYOUT 2
+#define MP_GRAPH_LAYOUT 3
 
 struct mp_findings_saved;
 

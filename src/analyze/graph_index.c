@@ -1066,6 +1066,7 @@ static const char *check_graph(const mp_graph *g)
             (m->key_type != MP_NONE && m->key_type >= g->ntypes) ||
             (m->value_type != MP_NONE && m->value_type >= g->ntypes) || !obj_ok(g, m->buckets) ||
             !obj_ok(g, m->oldbuckets) || !byte_bool_ok(&m->types_inferred) ||
+            m->sync_map > MP_SYNC_ALONE || !sid_ok(g, m->container) ||
             m->first_bucket > g->nbuckets || m->nbuckets > g->nbuckets - m->first_bucket ||
             m->first_entry > g->nentries || m->nentries > g->nentries - m->first_entry)
             return "maps: a reference out of range or out of order";

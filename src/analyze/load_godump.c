@@ -52,6 +52,15 @@ typedef struct loader {
         const mp_gomaptype *t;
     } * itypes; /* (hmap, type) of the range iterators, sorted by hmap (with a binary) */
     size_t nitypes;
+    /* Go sync.Maps whose read and dirty maps were both recognised: the
+     * dirty map (index in maps) is reported as the sync.Map, its table
+     * holding the read map's and the readOnly box (see find_sync_maps) */
+    struct syncpair {
+        size_t dirty, read; /* SIZE_MAX: none (then the other is the sync.Map's) */
+        uint64_t box;       /* the readOnly box of the read map */
+        uint64_t base;      /* the sync.Map's address */
+    } * pairs;
+    size_t npairs, cap_pairs;
 } loader;
 
 static int cmp_frame_sp(const void *a, const void *b, void *ud);
@@ -679,6 +688,85 @@ static void type_boxed_maps(loader *L)
     }
 }
 
+/* Whether map k is the read map of a sync.Map that has a dirty map too:
+ * reported within its dirty map, not as a map of its own. */
+static bool is_read_of_pair(const loader *L, size_t k)
+{
+    for (size_t i = 0; i < L->npairs; i++)
+        if (L->pairs[i].read == k && L->pairs[i].dirty != SIZE_MAX) return true;
+    return false;
+}
+
+/* The sync.Map map k is reported as (its dirty map, or the one map it
+ * has), or NULL. */
+static const struct syncpair *sync_map_of(const loader *L, size_t k)
+{
+    for (size_t i = 0; i < L->npairs; i++) {
+        const struct syncpair *p = &L->pairs[i];
+        if (p->dirty != SIZE_MAX ? p->dirty == k : p->read == k) return p;
+    }
+    return NULL;
+}
+
+/* The map a global word at slot holds (its index in maps), or SIZE_MAX:
+ * directly (box 0), or through the struct the word points at (box: the
+ * struct's address, the map in its first word). */
+static size_t map_in_word(const loader *L, uint64_t slot, bool boxed, uint64_t *box)
+{
+    const mf_gd_dump *d = L->mem.d;
+    const mf_gd_segment *sg = NULL;
+    if (slot >= d->data_seg.start && slot + 8 <= d->data_seg.start + d->data_seg.contents.len)
+        sg = &d->data_seg;
+    else if (slot >= d->bss_seg.start && slot + 8 <= d->bss_seg.start + d->bss_seg.contents.len)
+        sg = &d->bss_seg;
+    if (!sg) return SIZE_MAX;
+    uint64_t w = mf_gd_word(d, sg->contents.off + (slot - sg->start));
+    if (!boxed) return w ? map_index(L, w) : SIZE_MAX;
+    *box = w;
+    const uint8_t *m = w ? mp_gdmem_read(&L->mem, w, 8) : NULL;
+    return m ? map_index(L, mp_gd_rd64(m)) : SIZE_MAX;
+}
+
+/* A Go sync.Map keeps its entries in two maps: the read map, inside a
+ * readOnly struct boxed behind an atomic value, and the dirty map, which
+ * holds every live entry of the read map too (the same *entry pointers)
+ * once a key was stored that the read map lacks. Seen as two maps, one
+ * map of entries looks like two suspects that share everything. With the
+ * binary a global whose DWARF type is sync.Map says which two words they
+ * are: Go 1.19 lays it out mu @0, read atomic.Value @8 (its data word @16
+ * points at readOnly{m, amended}), dirty @24; Go 1.20 on, read is an
+ * atomic.Pointer @8 and dirty @16. Each sync.Map global with a map is
+ * kept: both maps (joined: the dirty map is reported, holding the read
+ * map's table), or the one it has (a sync.Map whose dirty map was
+ * promoted has a read map alone; one never loaded from, a dirty map
+ * alone), so that it is one map under one name either way. Without the
+ * binary no word says a sync.Map is there, and its maps stay apart. */
+static int find_sync_maps(loader *L)
+{
+    bool ptr_read = L->mem.d->params.go_minor >= 20;
+    uint64_t offs[2] = {ptr_read ? 16 : 24, ptr_read ? 8 : 16}; /* dirty, read's box */
+    for (size_t r = 0; r < L->nroots; r++) {
+        const rootw *x = &L->roots[r];
+        if (x->kind != MP_ROOT_GLOBAL || x->target == NONE) continue;
+        for (int i = 0; i < 2; i++) {
+            if (x->slot < offs[i]) continue;
+            uint64_t base = x->slot - offs[i];
+            if (strcmp(mp_gobin_global_type(L->mem.bin, base), "sync.Map") != 0) continue;
+            bool seen = false;
+            for (size_t k = 0; k < L->npairs; k++) seen |= L->pairs[k].base == base;
+            if (seen) continue;
+            uint64_t box = 0, none;
+            size_t dk = map_in_word(L, base + offs[0], false, &none);
+            size_t rk = map_in_word(L, base + offs[1], true, &box);
+            if (rk == dk) rk = SIZE_MAX;
+            if (dk == SIZE_MAX && rk == SIZE_MAX) continue;
+            if (!MF_GROW(L->pairs, L->cap_pairs, L->npairs + 1, 4)) return -1;
+            L->pairs[L->npairs++] = (struct syncpair){dk, rk, box, base};
+        }
+    }
+    return 0;
+}
+
 /* Range iterators: 8 pointer words in a row of a frame (key, elem, t, h,
  * buckets, bptr, overflow, oldoverflow) whose h is a recognised map and
  * whose t points outside the heap (the map type, in read-only data). Their
@@ -714,11 +802,30 @@ typedef struct graphing {
     uint32_t t_hmap, t_bucket, t_extra, t_list, t_frame;
 } graphing;
 
+/* The name of a sync.Map's word that holds one of its maps, as Go names
+ * the field: "main.sessionStore.dirty", "main.sessionStore.read" (the
+ * atomic value's data word); false for any other word. */
+static bool sync_map_word(const loader *L, uint64_t slot, char *buf, size_t size)
+{
+    bool ptr_read = L->mem.d->params.go_minor >= 20;
+    uint64_t dirty_off = ptr_read ? 16 : 24, read_off = ptr_read ? 8 : 16;
+    for (size_t i = 0; i < L->npairs; i++) {
+        uint64_t base = L->pairs[i].base;
+        if (slot != base + dirty_off && slot != base + read_off) continue;
+        char name[256];
+        if (!mp_gobin_symbol(L->mem.bin, base, name, sizeof name)) return false;
+        snprintf(buf, size, "%s.%s", name, slot == base + dirty_off ? "dirty" : "read");
+        return true;
+    }
+    return false;
+}
+
 static mp_sid root_name(loader *L, mp_graph_builder *b, const rootw *x)
 {
     char buf[300];
     const mf_gd_dump *d = L->mem.d;
     if (x->kind == MP_ROOT_GLOBAL || (x->kind == MP_ROOT_RUNTIME && x->frame == NONE)) {
+        if (sync_map_word(L, x->slot, buf, sizeof buf)) return mp_gb_intern(b, buf);
         if (L->mem.bin && mp_gobin_symbol(L->mem.bin, x->slot, buf, sizeof buf))
             return mp_gb_intern(b, buf);
         const mf_gd_segment *sg = x->segment ? &d->bss_seg : &d->data_seg;
@@ -874,11 +981,75 @@ static void add_extra(loader *L, graphing *G, const mp_gomap *m, uint32_t map)
     }
 }
 
+/* An object of map `map`'s table that holds no slots (graph.h: aux). */
+static void add_aux(loader *L, graphing *G, uint32_t map, uint64_t a)
+{
+    uint32_t o = a ? mp_gdmem_find(&L->mem, a) : NONE;
+    if (o == NONE || G->newix[o] == MP_NONE) return;
+    mp_bucket bk = {.map = map, .obj = G->newix[o], .index = UINT64_MAX, .aux = 1};
+    mp_gb_bucket(G->b, &bk, 0);
+}
+
+/* The bucket arrays of map r and the overflow buckets chained to them, as
+ * objects of another map's table (map): its header the caller adds. A
+ * chain goes on through the spare buckets an array holds past its own
+ * (already in, with the array) and ends at nil or at the array's start
+ * (where Go's last spare bucket points); the hops over all chains of an
+ * array are bounded by what a recognised map can have (the dump is not
+ * trusted). */
+static void add_aux_table(loader *L, graphing *G, uint32_t map, const mp_gomap *r)
+{
+    uint64_t arrays[2] = {r->buckets, r->oldbuckets};
+    uint64_t nb[2] = {1ull << r->B, (r->flags & 8) ? 1ull << r->B : 1ull << (r->B ? r->B - 1 : 0)};
+    for (int i = 0; i < 2; i++) {
+        if (!arrays[i] || !r->bs) continue;
+        add_aux(L, G, map, arrays[i]);
+        uint32_t arr = mp_gdmem_find(&L->mem, arrays[i]);
+        uint64_t budget = 2 * nb[i] + r->count + r->noverflow + 64;
+        for (uint64_t b = 0; b < nb[i] && arr != NONE && budget; b++) {
+            for (uint64_t at = arrays[i] + b * r->bs; budget; budget--) {
+                const uint8_t *w = mp_gdmem_read(&L->mem, at + r->bs - 8, 8);
+                uint64_t next = w ? mp_gd_rd64(w) : 0;
+                if (!next || next == arrays[i]) break;
+                if (mp_gdmem_find(&L->mem, next) != arr) add_aux(L, G, map, next);
+                at = next;
+            }
+        }
+    }
+    if (r->extra) add_aux(L, G, map, r->extra);
+}
+
+/* The readOnly struct a sync.Map's atomic value boxes its read map in,
+ * typed as Go names it. */
+static void type_box(loader *L, graphing *G, const struct syncpair *p)
+{
+    uint32_t o = p->box ? mp_gdmem_find(&L->mem, p->box) : NONE;
+    if (o != NONE && G->newix[o] != MP_NONE)
+        mp_gb_object_type(G->b, G->newix[o],
+                          mp_gb_type(G->b, "sync.readOnly", mp_gdmem_obj_size(&L->mem, o),
+                                     MP_TYPE_STRUCT));
+}
+
+/* A sync.Map's dirty map (pair p) takes into its table the read map's
+ * header, buckets and the readOnly box: one map, its entries the dirty
+ * map's (every live key of the read map is there too), its bytes both. */
+static void join_read_map(loader *L, graphing *G, uint32_t map, const struct syncpair *p)
+{
+    const mp_gomap *r = &L->maps[p->read];
+    add_aux(L, G, map, p->box);
+    type_box(L, G, p);
+    add_aux(L, G, map, r->addr);
+    add_aux_table(L, G, map, r);
+    type_table(L, G, r);
+}
+
 static int add_maps(loader *L, graphing *G)
 {
     for (size_t k = 0; k < L->nmaps; k++) {
         mp_gomap *m = &L->maps[k];
-        if (G->newix[m->obj] == MP_NONE) continue;
+        if (G->newix[m->obj] == MP_NONE || is_read_of_pair(L, k)) continue;
+        const struct syncpair *pair = sync_map_of(L, k);
+        bool joined = pair && pair->dirty != SIZE_MAX && pair->read != SIZE_MAX;
         mp_map x = {.header = G->newix[m->obj],
                     .address = m->addr,
                     .type_name = mp_gb_intern(G->b, m->name),
@@ -897,7 +1068,14 @@ static int add_maps(loader *L, graphing *G)
                     .bucket_size = m->bs,
                     .key_size = m->ksize,
                     .value_size = m->vsize,
-                    .types_inferred = m->inferred};
+                    .types_inferred = m->inferred,
+                    .sync_map = !pair ? MP_SYNC_NONE : joined ? MP_SYNC_JOINED : MP_SYNC_ALONE};
+        if (pair) {
+            char name[300];
+            if (!mp_gobin_symbol(L->mem.bin, pair->base, name, sizeof name))
+                snprintf(name, sizeof name, "0x%" PRIx64, pair->base);
+            x.container = mp_gb_intern(G->b, name);
+        }
         uint32_t o;
         if (m->buckets && (o = mp_gdmem_find(&L->mem, m->buckets)) != NONE) x.buckets = G->newix[o];
         if (m->oldbuckets && (o = mp_gdmem_find(&L->mem, m->oldbuckets)) != NONE) {
@@ -927,6 +1105,10 @@ static int add_maps(loader *L, graphing *G)
                                                                                       : MP_NONE);
         mp_gb_map_nan_keys(G->b, mi, m->nan_keys);
         add_extra(L, G, m, mi);
+        if (joined)
+            join_read_map(L, G, mi, pair);
+        else if (pair)
+            type_box(L, G, pair);
     }
     return 0;
 }
@@ -1025,7 +1207,7 @@ static int load(loader *L, const char *binary, mp_graph **out)
     if (L->nmaps > 1) qsort(L->maps, L->nmaps, sizeof *L->maps, cmp_map_addr);
     if (L->mem.bin) type_frame_maps(L);
     if (L->mem.bin) type_boxed_maps(L);
-    if (L->mem.bin && type_inner_maps(L)) goto oom;
+    if (L->mem.bin && (type_inner_maps(L) || find_sync_maps(L))) goto oom;
     mark_iterators(L);
 
     graphing G = {.b = mp_gb_new(d->name, "godump")};
@@ -1078,6 +1260,7 @@ int mp_load_godump_dump(const mf_gd_dump *d, const char *binary, mp_graph **out,
     free(L.roots);
     free(L.maps);
     free(L.itypes);
+    free(L.pairs);
     free(L.mem.scratch);
     return rc;
 }

@@ -187,6 +187,10 @@ mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findi
         char holder[512], way[1024];
         mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
         mp_map_way(g, p, (uint32_t)i, way, sizeof way);
+        if (g->maps[i].sync_map) { /* held by its own word: dirty, or read's box */
+            snprintf(holder, sizeof holder, "global %s", mp_str(g, g->maps[i].container));
+            snprintf(way, sizeof way, "sync.Map");
+        }
         v[i].address = g->maps[i].address;
         v[i].hash0 = g->maps[i].hash0;
         v[i].hash0_known = g->maps[i].hash0_known;

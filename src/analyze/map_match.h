@@ -22,6 +22,11 @@
  *   - the way from the holder to the map: the last steps of its path
  *     (mp_map_way), which tell apart maps of one type under one holder,
  *     say in two fields of one struct, whatever order a run made them in;
+ *   - a Go sync.Map's map (graph.h: mp_sync_map) is held by the global
+ *     that holds the sync.Map ("global main.sessionStore"), its way
+ *     "sync.Map": whether it has both its maps, or only its read map
+ *     (dirty promoted) or only its dirty map, it is one map of one
+ *     identity;
  *   - the ordinal numbers the maps that share type and holder, in the
  *     order of their header addresses.
  * Two snapshots of one run (same program and pid) keep a live map at one

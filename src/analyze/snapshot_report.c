@@ -600,6 +600,14 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         fprintf(out, "  inside   it also holds %s: theirs, not counted here\n", in);
     /* context: who else holds what the map holds (the holders of the map
      * itself are on the root lines) */
+    if (m->sync_map == MP_SYNC_JOINED)
+        fprintf(out,
+                "  sync.Map %s: its read and dirty maps as one map, each entry counted once, "
+                "the table and bytes of both\n",
+                mp_str(g, m->container));
+    else if (m->sync_map)
+        fprintf(out, "  sync.Map %s: the one map it has now (the other is nil)\n",
+                mp_str(g, m->container));
     if (r->evidence & MP_EV_SHARED_ENTRIES) {
         char with[256];
         fmt_count(c1, sizeof c1, r->shared_entries);
@@ -831,6 +839,21 @@ static int put(json_t *obj, const char *field, json_t *v)
 
 static const char *const key_kinds[] = {"other", "int", "pointer", "string", "bytes"};
 
+/* A sync.Map's map (graph.h: mp_sync_map): the global that holds it and
+ * whether the report's map is both of its maps; null for other maps. */
+static json_t *sync_map_json(const mp_graph *g, const mp_map *m)
+{
+    if (!m->sync_map) return json_null();
+    json_t *o = json_object();
+    if (!o || mp_json_set_text(o, "container", mp_str(g, m->container)) ||
+        json_object_set_new(o, "maps",
+                            json_string(m->sync_map == MP_SYNC_JOINED ? "read_and_dirty" : "one"))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 /* A bucket step's own bucket: its address (the object's, where the input
  * does not say), and the object that holds it (a bucket array holds many). */
 static int bucket_json(json_t *j, const mp_graph *g, const mp_step *s)
@@ -989,6 +1012,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         put(j, "old_bytes", json_integer((json_int_t)r->old_bytes)) |
         put(j, "slice_buffers", json_integer((json_int_t)r->slice_buffers)) |
         put(j, "nan_keys", json_integer((json_int_t)m->nan_keys)) |
+        put(j, "sync_map", sync_map_json(g, m)) |
         put(j, "slice_bytes", json_integer((json_int_t)r->slice_bytes)) |
         put(j, "slice_of",
             json_string(r->slice_of == MP_SLICE_KEYS     ? "keys"

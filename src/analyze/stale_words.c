@@ -130,11 +130,29 @@ static int add_map(const mp_graph *g, uint32_t k, gather *ga)
     return rc;
 }
 
+/* Adds the words of the objects a sync.Map's table takes from its read
+ * map (its aux records: the box, the read map's header and buckets): the
+ * read map's slots point at the same keys and *entry objects as the
+ * dirty map's, and keep nothing the map does not keep already. -1 when
+ * out of memory. */
+static int add_read_map(const mp_graph *g, uint32_t k, gather *ga)
+{
+    const mp_map *m = &g->maps[k];
+    if (m->sync_map != MP_SYNC_JOINED) return 0;
+    for (size_t r = m->first_bucket; r < m->first_bucket + m->nbuckets; r++) {
+        const mp_bucket *bk = &g->buckets[r];
+        if (!bk->aux || bk->obj == MP_NONE) continue;
+        for (uint64_t e = mp_out_begin(g, bk->obj), end = mp_out_end(g, bk->obj); e < end; e++)
+            if (add(ga, g->out.adj[e], bk->obj) < 0) return -1;
+    }
+    return 0;
+}
+
 int mp_stale_words_build(const mp_graph *g, mp_stale_words *s)
 {
     *s = (mp_stale_words){0};
     bool any = false;
-    for (size_t k = 0; k < g->nmaps && !any; k++) any = g->maps[k].oldbuckets != MP_NONE;
+    for (size_t k = 0; k < g->nmaps && !any; k++) any = g->maps[k].oldbuckets != MP_NONE || g->maps[k].sync_map == MP_SYNC_JOINED;
     if (!any) return 0;
     s->first = malloc((g->nmaps + 1) * sizeof *s->first);
     if (!s->first) return -1;
@@ -142,7 +160,7 @@ int mp_stale_words_build(const mp_graph *g, mp_stale_words *s)
     gather ga = {s, 0, 0};
     for (size_t k = 0; k < g->nmaps; k++) {
         s->first[k] = ga.n;
-        if (add_map(g, (uint32_t)k, &ga) < 0) {
+        if (add_map(g, (uint32_t)k, &ga) < 0 || add_read_map(g, (uint32_t)k, &ga) < 0) {
             mp_stale_words_free(s);
             return -1;
         }

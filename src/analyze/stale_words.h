@@ -17,6 +17,9 @@
  * aside in the old array past its buckets that no record gives a used
  * slot. The holder is the object holding the word. Words of unknown offset
  * are left out (which bucket holds them is not known).
+ * A Go sync.Map's table (mp_map.sync_map) holds its read map, whose slots
+ * point at the keys and entries its dirty map's slots point at: each word
+ * of those objects is a pair too, for the same reason.
  * Memory: the set owns its arrays (mp_stale_words_free); a zeroed struct is
  * an empty set. Threads: built by one, then read-only.
  */

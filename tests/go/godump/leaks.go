@@ -78,6 +78,10 @@
 //	             them, then one more stored (its dirty map a copy of the read
 //	             one: two maps, every entry in both); prints the two maps'
 //	             sizes ("dirty 2501 read 2500")
+//	syncmapdiff  var sessionStore sync.Map: DUMP after 1000 sessions, all
+//	             in its read map (the dirty one promoted, then nil), DUMP2
+//	             after 1500 more (a dirty map of 2500 beside the read map
+//	             of 1000); prints the sizes before each dump
 //	itabkeys     var handlers map[fmt.Stringer]*[256]byte: 300 keys Code(1000) ..
 //	             Code(1299), each made a fmt.Stringer by a type assertion
 //	             (the program converts Code to fmt.Stringer nowhere else), so
@@ -156,6 +160,39 @@ var priceIndex map[float64]*[256]byte
 var sessionStore sync.Map
 var handlers map[fmt.Stringer]*[256]byte
 var spareChains map[int64]*[1024]byte
+
+// storeSessions stores sessions "sess-N", lo <= N < hi, in sessionStore,
+// each an *Item with 512 bytes.
+func storeSessions(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		sessionStore.Store(fmt.Sprintf("sess-%011d", i), &Item{SKU: int64(i), Blob: make([]byte, 512)})
+	}
+}
+
+// missUntilPromoted loads an absent key until sessionStore's dirty map
+// becomes its read map (a miss per entry of the dirty map).
+func missUntilPromoted() {
+	for dirty, _ := syncMapSizes(); dirty > 0; dirty, _ = syncMapSizes() {
+		sessionStore.Load("absent")
+	}
+}
+
+// printSyncMapSizes prints the sizes of sessionStore's maps
+// ("dirty 2501 read 2500").
+func printSyncMapSizes() {
+	dirty, read := syncMapSizes()
+	fmt.Printf("dirty %d read %d\n", dirty, read)
+}
+
+// syncMapSizes gives the sizes of sessionStore's dirty and read maps
+// (0: nil), read through reflection.
+func syncMapSizes() (dirty, read int) {
+	sm := reflect.ValueOf(&sessionStore).Elem()
+	if v := sm.FieldByName("read").FieldByName("v"); !v.IsNil() {
+		read = v.Elem().FieldByName("m").Len()
+	}
+	return sm.FieldByName("dirty").Len(), read
+}
 
 // Code is a key whose itab for fmt.Stringer only the runtime makes.
 type Code int64
@@ -658,18 +695,19 @@ func main() {
 		}
 		dump(out)
 	case "syncmap":
-		for i := 0; i < 2500; i++ {
-			sessionStore.Store(fmt.Sprintf("sess-%011d", i), &Item{SKU: int64(i), Blob: make([]byte, 512)})
-		}
-		for i := 0; i < 2500; i++ { // misses until the dirty map is promoted to read
-			sessionStore.Load("absent")
-		}
-		sessionStore.Store(fmt.Sprintf("sess-%011d", 2500), &Item{SKU: 2500, Blob: make([]byte, 512)})
-		// the sizes of its two maps, read through reflection
-		sm := reflect.ValueOf(&sessionStore).Elem()
-		read := sm.FieldByName("read").FieldByName("v").Elem().FieldByName("m")
-		fmt.Printf("dirty %d read %d\n", sm.FieldByName("dirty").Len(), read.Len())
+		storeSessions(0, 2500)
+		missUntilPromoted()
+		storeSessions(2500, 2501)
+		printSyncMapSizes()
 		dump(out)
+	case "syncmapdiff":
+		storeSessions(0, 1000)
+		missUntilPromoted()
+		printSyncMapSizes()
+		dump(out)
+		storeSessions(1000, 2500)
+		printSyncMapSizes()
+		dump(os.Args[3])
 	case "sparechain":
 		spareChains = spareChainMap()
 		held, spare := spareChainsOf(unsafe.Pointer(&spareChains), 144, 18)
