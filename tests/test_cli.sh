@@ -156,6 +156,7 @@ done
 # --all's JSON measures without a clock (0.15 s of CPU a MB; a 50 MB seed took 34 s
 # on a loaded machine, 5 MB takes under 5)
 for f in "$(dirname "$0")"/../testdata/fuzz/gcstack/*; do
+    case "$(basename "$f")" in regress-*) continue ;; esac
     "$maproot" analyze --index=off --all --format json "$f" >"$dir/seed.json" 2>/dev/null ||
         fail "fuzz seed $(basename "$f"): analyze failed"
     n=$(wc -c <"$dir/seed.json")
