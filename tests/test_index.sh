@@ -22,7 +22,7 @@ fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 export XDG_CACHE_HOME=$work/cache
 
 "$views" v.gcstack.gz >/dev/null || { echo "views_heap failed" >&2; exit 1; }
-"$heaps" nested n.gcstack.gz >/dev/null 2>&1 || { echo "analysis_heaps failed" >&2; exit 1; }
+MAPROOT_SNAPSHOT_FORK=0 "$heaps" nested n.gcstack.gz >/dev/null 2>&1 || { echo "analysis_heaps failed" >&2; exit 1; }
 "$gen" mix 20000 m.gcstack.gz >/dev/null || { echo "gen_snapshot failed" >&2; exit 1; }
 MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz "$exdir/sessiond" >/dev/null 2>&1 ||
   { echo "sessiond failed" >&2; exit 1; }

@@ -85,7 +85,7 @@ run([os.path.join(exdir, "pointer_keys")],
          "MAPROOT_SNAPSHOT_FORK": "0"})
 periodic = sorted(glob.glob("per.[0-9]*.gcstack.gz"))
 for h in ["names", "nested"]:
-    run([heaps, h, "h-%s.gcstack.gz" % h])
+    run([heaps, h, "h-%s.gcstack.gz" % h], env={"MAPROOT_SNAPSHOT_FORK": "0"})  # (test_analyze_e2e.sh)
 dumps = [os.path.join(src, "testdata", "fuzz", "godump", d)
          for d in ("global.dump", "pointerfree-iterator.dump")]
 profiles = os.path.join(src, "testdata", "profiles")
