@@ -67,6 +67,10 @@ static atomic_uint_fast64_t freed_objects; /* by every sweep so far */
 static atomic_uint_fast64_t freed_bytes;
 static pthread_cond_t sweep_cond = PTHREAD_COND_INITIALIZER; /* unswept spans appeared */
 static bool sweeper_started;
+/* The sweeper has entered sweeper_main: its thread's start-up (in which a
+ * sanitizer's runtime allocates, outside every lock of ours) is over. */
+static bool sweeper_up;
+static pthread_cond_t sweeper_up_cond = PTHREAD_COND_INITIALIZER;
 
 /* The pacer's view of the heap (see heap.h). */
 atomic_uint_fast64_t mr__heap_live_estimate;
@@ -582,6 +586,8 @@ static void *sweeper_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&mr__sweep_lock);
+    sweeper_up = true;
+    pthread_cond_broadcast(&sweeper_up_cond);
     for (;;) {
         while (!atomic_load_explicit(&unswept_spans, memory_order_relaxed))
             pthread_cond_wait(&sweep_cond, &mr__sweep_lock);
@@ -604,8 +610,13 @@ void mr__sweep_background(void)
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        /* Without the thread the sweep still happens, on allocation. */
-        (void)pthread_create(&th, &attr, sweeper_main, NULL);
+        /* Without the thread the sweep still happens, on allocation.
+         * With it, wait until it runs: a thread's start-up allocates in
+         * the C library and, in a sanitizer's build, in an allocator that
+         * fork does not lock, so a snapshot writer forked meanwhile could
+         * wait for ever in its first allocation. */
+        if (pthread_create(&th, &attr, sweeper_main, NULL) == 0)
+            while (!sweeper_up) pthread_cond_wait(&sweeper_up_cond, &mr__sweep_lock);
         pthread_attr_destroy(&attr);
     }
     pthread_cond_signal(&sweep_cond);
