@@ -639,8 +639,6 @@ static int cmp_addr_ix(const void *a, const void *b)
     return x->ix < y->ix ? -1 : x->ix > y->ix;
 }
 
-static int cmp_u64(const void *a, const void *b);
-
 /*
  * Drops each stack word that is also an iterator root: the same word (its
  * slot) of the same thread, listed by a runtime once as the stack word it
@@ -651,13 +649,21 @@ static int cmp_u64(const void *a, const void *b);
  * dropped then), else 0. Invariant kept: b->roots and b->root_addr stay
  * parallel.
  */
+/* Orders (slot, thread) pairs. */
+static int cmp_slot_thread(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
 static int drop_iterator_words(mp_graph_builder *b)
 {
     size_t nit = 0;
     for (size_t i = 0; i < b->nroots; i++)
         nit += b->roots[i].kind == MP_ROOT_ITERATOR && b->roots[i].slot;
     if (!nit) return 0;
-    /* (thread, slot) keys: a slot is unique across threads' stacks, but a
+    /* (slot, thread) keys: a slot is unique across threads' stacks, but a
      * corrupt input may say otherwise; both must match */
     uint64_t *keys = malloc(2 * nit * sizeof *keys);
     if (!keys) return -1;
@@ -668,21 +674,14 @@ static int drop_iterator_words(mp_graph_builder *b)
             keys[2 * k + 1] = b->roots[i].thread;
             k++;
         }
-    qsort(keys, nit, 2 * sizeof *keys, cmp_u64); /* by slot; a thread's slots are distinct */
+    qsort(keys, nit, 2 * sizeof *keys, cmp_slot_thread);
     size_t j = 0;
     for (size_t i = 0; i < b->nroots; i++) {
         const mp_root *r = &b->roots[i];
-        if (r->kind == MP_ROOT_STACK && r->slot) {
-            uint64_t key = r->slot;
-            const uint64_t *hit = bsearch(&key, keys, nit, 2 * sizeof *keys, cmp_u64);
-            /* equal slots of other threads lie next to the hit */
-            bool same = false;
-            for (const uint64_t *h = hit; h && !same && h >= keys && h[0] == key; h -= 2)
-                same = h[1] == r->thread;
-            for (const uint64_t *h = hit; h && !same && h < keys + 2 * nit && h[0] == key; h += 2)
-                same = h[1] == r->thread;
-            if (same) continue;
-        }
+        uint64_t key[2] = {r->slot, r->thread};
+        if (r->kind == MP_ROOT_STACK && r->slot &&
+            bsearch(key, keys, nit, 2 * sizeof *keys, cmp_slot_thread))
+            continue;
         b->roots[j] = b->roots[i];
         b->root_addr[j] = b->root_addr[i];
         j++;
