@@ -499,6 +499,10 @@ uint32_t mp_graph_find(const mp_graph *g, uint64_t a);
 /* The map whose table (header, bucket arrays, buckets) holds object o, or
  * MP_NONE. */
 uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o);
+/* The position of table object o in g->table_objs (0 .. ntable_objs - 1),
+ * or SIZE_MAX when o is in no map's table: a dense index for per-table-
+ * object arrays. */
+size_t mp_graph_table_pos(const mp_graph *g, uint32_t o);
 /* The map whose header is object o, or MP_NONE. */
 uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o);
 /* The first bucket record held by object o (MP_NONE if o holds no bucket);

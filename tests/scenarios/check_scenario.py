@@ -18,6 +18,9 @@ malformed expectations file or a program that failed.
 
 NAME.json:
   {"truth": "...",                      what the program does and why (prose)
+   "maps": n,                           how many maps `maproot analyze` lists (its
+                                        --maps; default 0, every one): for a heap of
+                                        so many maps that listing each is the cost
    "env": {"VAR": "value"},             extra environment for the program
                                         ("{dir}" in a value stands for DIR)
    "checks": [CHECK, ...]}
@@ -225,7 +228,8 @@ class Run:
     def analysis(self, snapshot):
         if snapshot not in self.analyses:
             self.analyses[snapshot] = validate(json.loads(
-                self.maproot("analyze", "--format", "json", "--maps", "0", self.path(snapshot))),
+                self.maproot("analyze", "--format", "json", "--maps",
+                             str(self.spec.get("maps", 0)), self.path(snapshot))),
                 "analyze " + snapshot)
         return self.analyses[snapshot]
 
@@ -372,10 +376,34 @@ def check_path(run, snapshot, m):
     if not ends:
         yield "the report's chain %r does not pass the header" % chain_text(m)
         return
-    want = [st.get("text", "") for st in steps[:ends[-1] + 1]]
-    got = [st.get("text", "") for st in rows[0]["chain"]]
-    if got != want:
-        yield "maproot path goes %r, the report's chain %r" % (" -> ".join(got), " -> ".join(want))
+    want = steps[:ends[-1] + 1]
+    got = rows[0]["chain"]
+    if not same_way(got, rows[0]["chain_elided"], want, m.get("chain_elided", 0)):
+        yield "maproot path goes %r, the report's chain %r" % (
+            " -> ".join(st.get("text", "") for st in got),
+            " -> ".join(st.get("text", "") for st in want))
+
+
+def same_way(a, a_elided, b, b_elided):
+    """Whether two chains (lists of steps, each with the number of steps its
+    elided step stands for) show one way. A chain too long to show whole
+    elides its middle; two views of one way may elide different stretches:
+    then they must agree in length, in the steps before the elision, and in
+    the steps both show after it."""
+    def split(c, n):
+        i = next((k for k, st in enumerate(c) if st["kind"] == "elided"), None)
+        if i is None:
+            return [st.get("text", "") for st in c], 0, []
+        return ([st.get("text", "") for st in c[:i]], n,
+                [st.get("text", "") for st in c[i + 1:]])
+    (ha, na, ta), (hb, nb, tb) = split(a, a_elided), split(b, b_elided)
+    if not na and not nb:
+        return ha == hb
+    if len(ha) + na + len(ta) != len(hb) + nb + len(tb):
+        return False
+    h = min(len(ha), len(hb))
+    t = min(len(ta), len(tb))
+    return ha[:h] == hb[:h] and ta[len(ta) - t:] == tb[len(tb) - t:]
 
 
 def check_text_root(run, snapshot, m):
