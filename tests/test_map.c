@@ -1335,8 +1335,16 @@ static void iterator_advanced_to_its_end_by_a_later_thread(void)
     }
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+
 /* The same by another system thread, after the owner exited. */
-static void *begin_and_exit(void *arg)
+__attribute__((unused)) static void *begin_and_exit(void *arg)
 {
     mr_thread_attach();
     *(mr_map_iter **)arg = orphan_iterator();
@@ -1344,7 +1352,7 @@ static void *begin_and_exit(void *arg)
     return NULL;
 }
 
-static void iterator_ended_by_another_system_thread(void)
+__attribute__((unused)) static void iterator_ended_by_another_system_thread(void)
 {
     mr_map_iter *it;
     pthread_t th;
@@ -1358,8 +1366,13 @@ static void test_misuse_stops_the_program(void)
                     "mr_map_iter_done: iterator used by a thread other than its owner"));
     CHECK(dies_with(iterator_advanced_to_its_end_by_a_later_thread,
                     "mr_map_iter_done: iterator used by a thread other than its owner"));
+#ifndef TEST_TSAN
+    /* (ThreadSanitizer starts no thread in the child of a fork made while
+     * other threads run, as dies_with's is: the plain and ASan builds
+     * check this case) */
     CHECK(dies_with(iterator_ended_by_another_system_thread,
                     "mr_map_iter_done: iterator used by a thread other than its owner"));
+#endif
     CHECK(dies_with(int_read_during_write, "concurrent map read and map write (mr_map_lookup)"));
     CHECK(dies_with(str_read_during_write, "concurrent map read and map write (mr_map_lookup)"));
     CHECK(dies_with(assign_to_nil, "assignment to entry in nil map (mr_map_assign)"));
