@@ -122,6 +122,11 @@ in the same snapshot), "truth:SNAPSHOT.LABEL.FIELD"
     alone_maps, alone_entries, alone_bytes: its members growing on their own
     fail_on_growth_stderr: regex        `maproot diff --fail-on growth` exits 1 and
                                         says this on standard error
+    text_blocks: [{"section": "MAPS" | "GROUPS", "header": regex, "has": regex,
+                   "count": n}]         in `maproot diff` text, n blocks of that section
+                                        (a block: a line of two spaces' indent and the
+                                        deeper ones below it) have a first line the
+                                        header finds and a body the has regex finds
   about every map of a type in a diff ("map_type", with only these keys):
     growing_maps: n                     how many are growing on their own
     in_growing_group: n                 how many grow with their growing group
@@ -255,6 +260,12 @@ class Run:
             raise Malformed("maproot %s: exit status %d: %s" %
                             (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
         return p.returncode
+
+    def diff_text(self, before, after):
+        key = ("text", before, after)
+        if key not in self.diffs:
+            self.diffs[key] = self.maproot("diff", self.path(before), self.path(after))
+        return self.diffs[key]
 
     def diff(self, before, after):
         key = (before, after)
@@ -611,6 +622,29 @@ def check_snapshot(run, snapshot, expect):
             raise Malformed("unknown snapshot expectation %r" % key)
 
 
+def text_blocks(text, section):
+    """The blocks of a section of `maproot diff` text: (first line, body)."""
+    blocks, inside = [], False
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            inside = line.split()[0] == section
+        elif inside and re.match(r"  \S", line):
+            blocks.append([line, ""])
+        elif inside and blocks and line.startswith("    "):
+            blocks[-1][1] += line + "\n"
+    return blocks
+
+
+def check_diff_text(run, before, after, want):
+    text = run.diff_text(before, after)
+    for b in want:
+        n = sum(1 for head, body in text_blocks(text, b["section"])
+                if re.search(b["header"], head) and re.search(b["has"], body, re.M))
+        if n != b["count"]:
+            yield "%d %s blocks of the diff text match %r with %r, expected %d" % (
+                n, b["section"], b["header"], b["has"], b["count"])
+
+
 def check_diff_group(run, before, after, check):
     d = run.diff(before, after)
     cands = [g for g in d["groups"] if g["type"] == check["group_type"] and
@@ -627,6 +661,9 @@ def check_diff_group(run, before, after, check):
             if p.returncode != 1 or not re.search(want, p.stderr):
                 yield "maproot diff --fail-on growth: exit %d, stderr %r; expected 1 and %r" % (
                     p.returncode, p.stderr.strip(), want)
+            continue
+        if key == "text_blocks":
+            yield from check_diff_text(run, before, after, want)
             continue
         if key not in g or key in ("type", "root", "holder_chain"):
             raise Malformed("unknown diff group expectation %r" % key)
