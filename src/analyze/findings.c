@@ -1203,8 +1203,8 @@ static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *
 }
 
 /* A map's evidence and whether it is a suspect, from its figures and its
- * score (which mp_findings_compute sets, then lowers by what suspect maps
- * inside it explain: attribute_inner). */
+ * score (which mp_findings_compute sets, then lowers by the maps nested
+ * in it that are judged on their own: attribute_inner). */
 static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k,
                   uint64_t significant, double share_pct)
 {
@@ -1212,7 +1212,7 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
     mp_map_report *r = &out->maps[k];
     bool live = m->header != MP_NONE && d->idom[m->header] != MP_NONE;
     uint64_t slots = 8 * (m->nmain + m->noverflow_walked);
-    /* (score: what it holds less what suspect maps inside it explain) */
+    /* (score: what it holds less the maps nested in it judged on their own) */
     bool sig = r->retained >= significant && r->score >= significant;
     uint32_t ev = 0;
     /* what it holds alone, or together with other roots through its
@@ -1261,20 +1261,21 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
  * (a map of maps; a struct value holding a map; a value another map
  * shares), the bytes under that header are the inner map's finding, not
  * the outer map's: the outer map is judged and ranked by what is left
- * (its score less the inner suspects'), and says which inner map holds
- * the rest. An outer map that grows by gaining entries keeps its own
- * bytes and stays a suspect; one that holds a few entries leading to a
- * leaking map does not.
+ * (attribute_inner says which inner maps count), and says which inner
+ * suspect holds the rest. An outer map that grows by gaining entries keeps
+ * its own bytes and stays a suspect; one that holds a few entries leading
+ * to a leaking map does not.
  *
- * The walk from a suspect's header up its dominator chain meets, in order,
- * every map whose region holds it: a table object of a map (dominance), or
- * an object that an entry of a map holds as a shared value. It stops
- * counting for the maps above the header of another suspect met on the
- * way, whose bytes already hold this one's.
+ * The walk from a candidate's header (a suspect by its own bytes) up its
+ * dominator chain meets, in order, every map whose region holds it: a
+ * table object of a map (dominance), or an object that an entry of a map
+ * holds as a shared value.
  *
- * From the header of another suspect of the first round on, a walk meets
- * what that suspect's own walk meets: it ends there with a link to that
- * walk (IN_LINK), which the rounds follow while that map is no suspect.
+ * From the header of another candidate on, a walk meets what that
+ * candidate's own walk meets: it ends there with a link to that walk
+ * (IN_LINK). Scores stop there (count_nested); what a map says of the
+ * suspects inside it follows the link while that map is no suspect
+ * (add_inner).
  * So maps nested in maps thousands deep, each of them a suspect at first,
  * are walked once, not once per map below.
  */
