@@ -29,24 +29,6 @@ static void fill(uint8_t *b, size_t n, uint32_t seed)
     }
 }
 
-static void uncombine_undoes_crc32_combine(void)
-{
-    uint8_t b[3000];
-    fill(b, sizeof b, 7);
-    const size_t cuts[] = {0, 1, 7, 8, 1000, 2999, 3000};
-    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
-        size_t a = cuts[i];
-        uint32_t ca = (uint32_t)crc32(0, b, (uInt)a);
-        uint32_t cb = (uint32_t)crc32(0, b + a, (uInt)(sizeof b - a));
-        uint32_t cab = (uint32_t)crc32(0, b, sizeof b);
-        CHECK_EQ_U64(mf_crc32_uncombine(cab, cb, sizeof b - a), ca);
-    }
-    /* a length past 4 GiB: combine and uncombine agree */
-    uint64_t big = ((uint64_t)5 << 30) + 3;
-    uint32_t c = (uint32_t)crc32_combine(0x12345678, 0x9abcdef0, (z_off_t)big);
-    CHECK_EQ_U64(mf_crc32_uncombine(c, 0x9abcdef0, big), 0x12345678);
-}
-
 /* Reads the whole input in small pieces after a peek; the CRC the input
  * kept must be that of the content at every step. */
 static int read_all_checking_crc(size_t n, const uint8_t *want, bool peek_first)
@@ -199,7 +181,6 @@ static void a_header_crc_is_still_checked(void)
 int main(void)
 {
     snprintf(path, sizeof path, "/tmp/test_infile.%d", (int)getpid());
-    TEST(uncombine_undoes_crc32_combine);
     TEST(the_input_keeps_the_content_crc);
     TEST(a_wrong_trailer_is_refused_as_zlib_refuses_it);
     TEST(a_header_crc_is_still_checked);

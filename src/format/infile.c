@@ -1,6 +1,8 @@
 /* src/format/infile.c -- see infile.h. */
 #include "format/infile.h"
 
+#include "format/crc32.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -272,7 +274,7 @@ static ssize_t decode(mf_in *in, uint8_t *buf, size_t n, mf_error *err)
             if (k == 0) in->done = true;
         }
         if (k > 0 && in->track) {
-            in->crc_mem = (uint32_t)crc32(in->crc_mem, buf, (uInt)k);
+            in->crc_mem = mf_crc32(in->crc_mem, buf, (size_t)k);
             in->len_mem += (uint64_t)k;
         }
         return k;
@@ -311,7 +313,7 @@ static ssize_t decode(mf_in *in, uint8_t *buf, size_t n, mf_error *err)
         size_t got = n - in->z.avail_out;
         note_consumed(in, from, (size_t)(in->z.next_in - from));
         if (got) {
-            in->crc_mem = (uint32_t)crc32(in->crc_mem, buf, (uInt)got);
+            in->crc_mem = mf_crc32(in->crc_mem, buf, got);
             in->len_mem += got;
         }
         if (rc == Z_STREAM_END) {
@@ -370,7 +372,7 @@ bool mf_in_track_crc(mf_in *in)
     if (in->off) return false; /* raw bytes handed out unchecked */
     /* only peeked bytes were decoded so far, if any */
     in->track = true;
-    in->crc_mem = (uint32_t)crc32(0, in->pk, (uInt)in->pk_len);
+    in->crc_mem = mf_crc32(0, in->pk, in->pk_len);
     in->len_mem = in->pk_len;
     return true;
 }
@@ -380,38 +382,5 @@ uint32_t mf_in_crc(const mf_in *in)
     assert(in->track || in->gz);
     uint32_t all = (uint32_t)crc32_combine(in->crc_prev, in->crc_mem, (z_off_t)in->len_mem);
     if (!in->pk_len) return all;
-    return mf_crc32_uncombine(all, (uint32_t)crc32(0, in->pk, (uInt)in->pk_len), in->pk_len);
-}
-
-/* Why a solve: crc32_combine(a, b, n) is M(a) ^ b for a linear map M of
- * the 32 bits of a (multiplication by x^(8n) modulo the CRC polynomial),
- * and M is invertible (the polynomial's constant term is 1). Its columns
- * are M of each single bit; Gaussian elimination over GF(2) finds a. */
-uint32_t mf_crc32_uncombine(uint32_t crc_ab, uint32_t crc_b, uint64_t len_b)
-{
-    /* basis[k]: a column combination whose image has bit k as its highest */
-    uint32_t img[32] = {0}, src[32] = {0};
-    for (int i = 0; i < 32; i++) {
-        uint32_t v = (uint32_t)crc32_combine((uLong)1 << i, 0, (z_off_t)len_b), c = (uint32_t)1 << i;
-        for (int k = 31; k >= 0 && v; k--) {
-            if (!(v >> k & 1)) continue;
-            if (!img[k]) {
-                img[k] = v;
-                src[k] = c;
-                v = 0;
-                break;
-            }
-            v ^= img[k];
-            c ^= src[k];
-        }
-        assert(v == 0); /* M is invertible: no column depends on the others */
-    }
-    uint32_t t = crc_ab ^ crc_b, a = 0;
-    for (int k = 31; k >= 0; k--)
-        if (t >> k & 1) {
-            t ^= img[k];
-            a ^= src[k];
-        }
-    assert(t == 0);
-    return a;
+    return mf_crc32_uncombine(all, mf_crc32(0, in->pk, in->pk_len), in->pk_len);
 }

@@ -81,10 +81,6 @@ uint64_t mf_in_size_hint(const mf_in *in);
 bool mf_in_track_crc(mf_in *in);
 uint32_t mf_in_crc(const mf_in *in);
 
-/* The CRC-32 of A from that of A followed by B, B's CRC-32 and length:
- * crc32_combine undone. */
-uint32_t mf_crc32_uncombine(uint32_t crc_ab, uint32_t crc_b, uint64_t len_b);
-
 /* Was the input gzip? (Known after the first peek or read.) */
 bool mf_in_is_gzip(const mf_in *in);
 /* Bytes of the file consumed so far (compressed bytes for gzip). */
