@@ -25,8 +25,7 @@ static void crc32_is_zlibs_at_every_length_and_alignment(void)
     for (size_t s = 0; s < 4; s++)
         for (size_t al = 0; al < 16; al++)
             for (size_t n = 0; n <= 700; n++)
-                CHECK_EQ_U64(mf_crc32(starts[s], b + al, n),
-                             crc32(starts[s], b + al, (uInt)n));
+                CHECK_EQ_U64(mf_crc32(starts[s], b + al, n), crc32(starts[s], b + al, (uInt)n));
     const size_t lens[] = {4096, 65536 + 13, N - 1, N};
     for (size_t i = 0; i < 4; i++)
         for (size_t al = 0; al < 3; al++)

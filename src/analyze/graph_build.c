@@ -537,9 +537,17 @@ void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t 
             return;
         }
         adj[i] = (uint32_t)t;
-        uint64_t off = offsets ? offsets[i] : MP_NO_OFFSET;
-        uint64_t f = off < MP_NO_OFFSET ? off + 1 : 0;
-        mp_pack_add(&b->offsets, &f);
+    }
+    /* the offsets as the store keeps them (off + 1; 0 not known), a
+     * column at a time */
+    uint64_t f[256];
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        for (; k < sizeof f / sizeof *f && i < n; k++, i++) {
+            uint64_t off = offsets ? offsets[i] : MP_NO_OFFSET;
+            f[k] = off < MP_NO_OFFSET ? off + 1 : 0;
+        }
+        mp_pack_add_column(&b->offsets, f, k);
     }
     b->dm += n;
 }

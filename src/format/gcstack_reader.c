@@ -840,8 +840,8 @@ static uint32_t crc_before_footer(const mf_gs_reader *r)
 {
     size_t tail = r->win_len - r->win_pos;
     uint64_t footer_off = mf_in_offset(r->in) - tail;
-    uint32_t upto = mf_crc32_uncombine(mf_in_crc(r->in),
-                                       mf_crc32(0, r->win + r->win_pos, tail), tail);
+    uint32_t upto =
+        mf_crc32_uncombine(mf_in_crc(r->in), mf_crc32(0, r->win + r->win_pos, tail), tail);
     return upto ^ (uint32_t)crc32_combine(r->crc_base, 0, (z_off_t)(footer_off - r->crc_base_off));
 }
 
@@ -1003,8 +1003,7 @@ static int rloop_records(mf_gs_reader *r)
         if (r->phase == 0 && kind != MF_GS_R_HEADER)
             return mf_gsr_fail(r, "not a gcstack snapshot (the first record is not a header)");
         if (kind == MF_GS_R_HEADER && r->phase != 0) return mf_gsr_fail(r, "a second header");
-        if (kind != MF_GS_R_FOOTER && !r->in_crc)
-            r->crc = mf_crc32(r->crc, p, hl + (size_t)len);
+        if (kind != MF_GS_R_FOOTER && !r->in_crc) r->crc = mf_crc32(r->crc, p, hl + (size_t)len);
         /* these call back or add a map: the batches before them first */
         if ((kind == MF_GS_R_ROOT || kind == MF_GS_R_MAP || kind == MF_GS_R_SAMPLES ||
              kind == MF_GS_R_FOOTER) &&
