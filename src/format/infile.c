@@ -193,8 +193,10 @@ static int member_begin(mf_in *in, mf_error *err)
 {
     while (in->z.avail_in < 4 && !in->raw_eof)
         if (read_raw(in, err) < 0) return -1;
+#if ZLIB_VERNUM >= 0x1290 /* inflateValidate; before it zlib checks all */
     bool hcrc = in->z.avail_in < 4 || (in->z.next_in[3] & 0x02);
     inflateValidate(&in->z, hcrc);
+#endif
     in->crc_prev = (uint32_t)crc32_combine(in->crc_prev, in->crc_mem, (z_off_t)in->len_mem);
     in->crc_mem = 0;
     in->len_mem = 0;
