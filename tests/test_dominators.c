@@ -298,6 +298,61 @@ static void test_reserved_arrays_change_nothing(void)
     CHECK(unsetenv("MAPROOT_THREADS") == 0);
 }
 
+/* The deep bit of every node is whether it retains more than its own size
+ * (a root's and S's are 0), as mp_dom_deep reads it from the sizes when
+ * the tree has no bitmap (a borrowed one): on random graphs, and where it
+ * differs from "dominates another node" -- an object dominating only an
+ * object of size 0 retains no more than itself. */
+static void test_deep_bits_say_who_retains_more_than_itself(void)
+{
+    for (int round = 0; round < 100; round++) {
+        size_t n = 1 + rnd(60), m = rnd((uint32_t)(2 * n + 1)), nr = 1 + rnd(4);
+        mp_graph *g = random_graph(n, m, nr);
+        CHECK(g);
+        mp_dom d;
+        mf_error err;
+        CHECK(mp_dom_compute(g, &d, &err) == 0);
+        CHECK(d.deep);
+        uint8_t *bits = d.deep;
+        for (uint32_t v = 0; v < d.nnodes; v++) {
+            uint64_t own = v < g->nobjects ? mp_obj_size(g, v) : 0;
+            bool want = d.retained[v] > own;
+            CHECK_EQ_U64(mp_dom_deep(g, &d, v), want);
+            d.deep = NULL; /* read from the sizes */
+            CHECK_EQ_U64(mp_dom_deep(g, &d, v), want);
+            d.deep = bits;
+        }
+        mp_dom_free(&d);
+        mp_graph_free(g);
+    }
+    /* g1 -> A -> B (size 0), g2 -> C -> D */
+    mp_graph_builder *b = mp_gb_new("deep", "test");
+    uint32_t A = mp_gb_object(b, 0x1000, 16, MP_NONE, MP_NONE);
+    uint32_t B = mp_gb_object(b, 0x2000, 0, MP_NONE, MP_NONE);
+    uint32_t C = mp_gb_object(b, 0x3000, 16, MP_NONE, MP_NONE);
+    uint32_t D = mp_gb_object(b, 0x4000, 8, MP_NONE, MP_NONE);
+    mp_gb_edge(b, A, B);
+    mp_gb_edge(b, C, D);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = A}, 0);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = C}, 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_dom d;
+    CHECK(mp_dom_compute(g, &d, &err) == 0);
+    CHECK_EQ_U64(d.idom[B], A);
+    CHECK_EQ_U64(d.idom[D], C);
+    CHECK(!mp_dom_deep(g, &d, A)); /* dominates B, which retains nothing */
+    CHECK(!mp_dom_deep(g, &d, B));
+    CHECK(mp_dom_deep(g, &d, C));
+    CHECK(!mp_dom_deep(g, &d, D));
+    uint32_t n = (uint32_t)g->nobjects;
+    CHECK(mp_dom_deep(g, &d, n) && mp_dom_deep(g, &d, n + 1)); /* the roots */
+    CHECK(mp_dom_deep(g, &d, d.super_root));
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
 int main(void)
 {
     TEST(test_idom_matches_naive_on_random_graphs);
@@ -305,5 +360,6 @@ int main(void)
     TEST(test_a_million_long_chain_needs_no_recursion);
     TEST(test_a_helper_thread_changes_nothing);
     TEST(test_reserved_arrays_change_nothing);
+    TEST(test_deep_bits_say_who_retains_more_than_itself);
     TEST_EXIT();
 }

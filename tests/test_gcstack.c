@@ -6,6 +6,8 @@
  */
 #include "check.h"
 #include "format/gcstack_reader.h"
+#include "format/gz.h"
+#include "format/infile.h"
 #include "format/gcstack_writer.h"
 #include "format/wire.h"
 #include "gcstack.pb-c.h"
@@ -342,10 +344,13 @@ static void put_record(FILE *f, uint32_t field, const uint8_t *payload, size_t n
     }
 }
 
-static void unknown_fields_and_records_are_skipped(void)
+/* Writes a raw snapshot of a header with unknown fields, a record of a
+ * kind from the future and a footer whose CRC is the content's XOR
+ * crc_xor; returns the content's CRC (0 if the file cannot be made). */
+static uint32_t write_unknown_kinds(uint32_t crc_xor)
 {
     FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
+    if (!f) return 0;
     uint32_t crc = (uint32_t)crc32(0, NULL, 0);
     /* header: magic, version 1, an unknown varint field 99 and an unknown
      * bytes field 100, granule 8 */
@@ -373,11 +378,17 @@ static void unknown_fields_and_records_are_skipped(void)
     *q++ = 0x08;
     *q++ = 2;
     *q++ = 0x50; /* field 10 varint */
-    q = mf_put_varint(q, crc);
+    q = mf_put_varint(q, crc ^ crc_xor);
     *q++ = 0x58; /* strings = 1 */
     *q++ = 1;
     put_record(f, 15, ft, (size_t)(q - ft), NULL);
     fclose(f);
+    return crc;
+}
+
+static void unknown_fields_and_records_are_skipped(void)
+{
+    CHECK(write_unknown_kinds(0) != 0);
     mf_error err;
     int rc = mf_gs_read(path, NULL, NULL, &err);
     if (rc) fprintf(stderr, "%s\n", err.msg);
@@ -397,6 +408,71 @@ static int refused_with(const char *want)
         return 0;
     }
     return 1;
+}
+
+/* Gzips the file at path in place as two members, split at byte `cut`. */
+static int regzip_in_two(size_t cut)
+{
+    size_t n;
+    uint8_t *b = slurp(&n);
+    if (!b || cut > n) return free(b), -1;
+    mf_buf z1 = {0}, z2 = {0};
+    mf_error err;
+    int rc = -1;
+    FILE *f = NULL;
+    if (!mf_gzip(b, cut, 1, &z1, &err) && !mf_gzip(b + cut, n - cut, 1, &z2, &err) &&
+        (f = fopen(path, "wb"))) {
+        fwrite(z1.data, 1, z1.len, f);
+        fwrite(z2.data, 1, z2.len, f);
+        rc = fclose(f);
+    }
+    mf_buf_free(&z1);
+    mf_buf_free(&z2);
+    free(b);
+    return rc;
+}
+
+/* Reads path after a peek of its first bytes (as the CLI tells the kind). */
+static int read_peeked(mf_error *err)
+{
+    mf_in *in = mf_in_open(path, err);
+    if (!in) return -1;
+    const uint8_t *p;
+    size_t n;
+    int rc = mf_in_peek(in, 7, &p, &n, err) ? -1 : mf_gs_read_in(in, NULL, NULL, err);
+    mf_in_close(in);
+    return rc;
+}
+
+/* The footer's CRC is checked against the content's, which the input
+ * computes as it decodes (once, for gzip's trailer and the footer both):
+ * raw, gzip in two members split anywhere, after a peek; a wrong footer
+ * CRC is refused naming both values. */
+static void footer_crc_is_checked_from_the_input_crc(void)
+{
+    uint32_t crc = write_unknown_kinds(0);
+    CHECK(crc != 0);
+    size_t n;
+    uint8_t *b = slurp(&n);
+    CHECK(b != NULL);
+    free(b);
+    char want[128];
+    snprintf(want, sizeof want, "checksum mismatch (footer CRC-32 %08x, content %08x)", crc ^ 4,
+             crc);
+    for (size_t cut = 0; cut <= n; cut += 3) {
+        for (uint32_t x = 0; x <= 4; x += 4) {
+            CHECK(write_unknown_kinds(x) == crc);
+            if (cut % 2) CHECK(regzip_in_two(cut) == 0);
+            mf_error err = {{0}};
+            int rc = cut % 4 == 1 ? read_peeked(&err) : mf_gs_read(path, NULL, NULL, &err);
+            if (x == 0 && rc) fprintf(stderr, "cut %zu: %s\n", cut, err.msg);
+            CHECK(x == 0 ? rc == 0 : rc == -1);
+            if (x) {
+                if (!strstr(err.msg, want)) fprintf(stderr, "cut %zu: %s\n", cut, err.msg);
+                CHECK(strstr(err.msg, want) != NULL);
+            }
+        }
+    }
 }
 
 static void contradictions_are_refused_with_record_numbers(void)
@@ -1081,6 +1157,7 @@ int main(void)
     TEST(protoc_c_decodes_every_record);
     TEST(version_2_runs_increments_and_stored_gzip_read_back);
     TEST(unknown_fields_and_records_are_skipped);
+    TEST(footer_crc_is_checked_from_the_input_crc);
     TEST(contradictions_are_refused_with_record_numbers);
     TEST(truncation_and_corruption_are_refused);
     TEST(writer_refuses_calls_out_of_order);

@@ -18,8 +18,8 @@
  * included (what would be freed if it were gone).
  *
  * Memory: 20 bytes per node while computing, 20 per node kept (idom,
- * retained, single-root owner, the preorder). Errors: -1 with err set when
- * out of memory.
+ * retained, single-root owner, the preorder) and a bit (deep). Errors: -1
+ * with err set when out of memory.
  */
 #ifndef MP_DOMINATORS_H
 #define MP_DOMINATORS_H
@@ -35,6 +35,11 @@ typedef struct mp_dom {
                            dominates it, MP_NONE if several roots share it or unreachable */
     uint32_t *preorder; /* the reachable nodes, S first, every node after its idom */
     size_t npreorder;
+    uint8_t *deep; /* bitmap over nodes: the node retains more than its own
+                      size (a root's and S's is 0), i.e. it dominates a node
+                      that retains bytes; a bit where the size would cost a
+                      scattered read more. NULL when the tree is borrowed:
+                      mp_dom_deep then reads the sizes. */
     uint64_t *root_targets; /* (target << 32 | root), sorted: the roots of each object */
     size_t nroot_targets;
     bool borrowed; /* idom, retained, root_of and preorder are the graph's
@@ -42,6 +47,13 @@ typedef struct mp_dom {
                       of its index, so root_of may still be lent as scratch
                       (findings.h): the writes stay in this process. */
 } mp_dom;
+
+/* Whether node v retains more than its own size (mp_dom.deep). */
+static inline bool mp_dom_deep(const mp_graph *g, const mp_dom *d, uint32_t v)
+{
+    if (d->deep) return d->deep[v >> 3] & (1u << (v & 7));
+    return d->retained[v] > (v < d->nobjects ? mp_obj_size(g, v) : 0);
+}
 
 /* The dominator tree of g: the one its index holds (g->derived, borrowed)
  * when it holds one, else computed. */

@@ -872,7 +872,7 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
         for (size_t i = 0; i < nmine; i++) {
             uint64_t r = d->retained[mine[i]];
             if (r > eo.most) eo.most = r;
-            if (r > mp_obj_size(g, mine[i])) eo.deep = true;
+            if (mp_dom_deep(g, d, mine[i])) eo.deep = true; /* a bit: one line less than a size */
         }
         for (size_t i = 0; i < nt; i++) {
             alone[i] = false;
@@ -971,7 +971,8 @@ static int entry_maps(entry_range *er)
                         __builtin_prefetch(&g->in.at[pv]);
                         __builtin_prefetch(&d->idom[pv]);
                         __builtin_prefetch(&d->retained[pv]);
-                        __builtin_prefetch(&g->size32[pv]); /* (entry_own.deep) */
+                        /* (entry_own.deep) */
+                        __builtin_prefetch(d->deep ? &d->deep[pv >> 3] : (void *)&g->size32[pv]);
                         __builtin_prefetch(&owner[pv]);
                         if (g->table_bits) __builtin_prefetch(&g->table_bits[pv >> 3]);
                     }

@@ -506,17 +506,19 @@ static void start_lists(mp_graph_builder *b, size_t upto)
     if (upto > b->next_src) b->next_src = upto;
 }
 
-void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t *targets,
-                    const uint64_t *offsets)
+/* The out-edges of src into the CSR lists (their offsets are the
+ * callers'); false when the builder failed. */
+static bool edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t *targets)
 {
-    if (b->oom) return;
+    if (b->oom) return false;
     /* src may be the object before again (its list goes on), never less */
     if (!b->direct || src >= b->dn || src + 1 < b->next_src) {
         b->oom = true;
-        return;
+        return false;
     }
     start_lists(b, (size_t)src + 1);
-    if (n == 0) return;
+    if (b->oom) return false;
+    if (n == 0) return true;
     if (b->dm + n > b->cap_adj) {
         size_t nc = b->cap_adj ? b->cap_adj : 1 << 16;
         while (nc < b->dm + n) nc *= 2;
@@ -524,7 +526,7 @@ void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t 
         if (!q) {
             failed_bytes = nc * sizeof *q;
             b->oom = true;
-            return;
+            return false;
         }
         b->out.adj = q;
         b->cap_adj = nc;
@@ -534,14 +536,47 @@ void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t 
         uint64_t t = targets[i];
         if (t >= b->dn) {
             b->oom = true; /* reported as out of range at finish */
-            return;
+            return false;
         }
         adj[i] = (uint32_t)t;
-        uint64_t off = offsets ? offsets[i] : MP_NO_OFFSET;
-        uint64_t f = off < MP_NO_OFFSET ? off + 1 : 0;
-        mp_pack_add(&b->offsets, &f);
     }
     b->dm += n;
+    return true;
+}
+
+/* The edges' offsets as the store keeps them (off + 1; 0 not known),
+ * appended a column at a time. */
+static void add_offsets(mp_graph_builder *b, const uint64_t *offsets, size_t n)
+{
+    uint64_t f[256];
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        for (; k < sizeof f / sizeof *f && i < n; k++, i++) {
+            uint64_t off = offsets ? offsets[i] : MP_NO_OFFSET;
+            f[k] = off < MP_NO_OFFSET ? off + 1 : 0;
+        }
+        mp_pack_add_column(&b->offsets, f, k);
+    }
+}
+
+void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t *targets,
+                    const uint64_t *offsets)
+{
+    if (edges_of(b, src, n, targets)) add_offsets(b, offsets, n);
+}
+
+/* Why whole batches: most objects have an edge or two, and the offsets'
+ * store is quickest fed long columns. */
+void mp_gb_edges_batch(mp_graph_builder *b, uint32_t first, size_t n, const uint32_t *counts,
+                       const uint64_t *targets, const uint64_t *offsets)
+{
+    size_t e = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* (no pointer arithmetic on an empty batch's NULL) */
+        if (!edges_of(b, first + (uint32_t)i, counts[i], counts[i] ? targets + e : NULL)) return;
+        e += counts[i];
+    }
+    if (e) add_offsets(b, offsets, e);
 }
 
 void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr)

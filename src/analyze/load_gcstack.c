@@ -199,13 +199,7 @@ static int on_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
         mp_gb_edges_begin(L->b, mf_gs_nobjects(r));
         L->edges_begun = true;
     }
-    size_t e = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool some = counts[i] != 0; /* (no pointer arithmetic on an empty batch's NULL) */
-        mp_gb_edges_of(L->b, (uint32_t)(first + i), counts[i], some ? targets + e : NULL,
-                       some ? offsets + e : NULL);
-        e += counts[i];
-    }
+    mp_gb_edges_batch(L->b, (uint32_t)first, n, counts, targets, offsets);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* src/format/gcstack_reader.c -- see gcstack_reader.h and proto/gcstack.proto. */
 #include "format/gcstack_reader_int.h"
 
+#include "format/crc32.h"
 #include "format/hugepages.h"
 #include "format/prefault.h"
 #include "format/wire.h"
@@ -831,6 +832,19 @@ static int on_samples(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
+/* The CRC-32 of the content from where the reader began up to the footer
+ * record (which starts at win[win_pos]), from the input's CRC of all it
+ * handed out: the window's bytes from the footer on are taken off the end,
+ * the bytes before the reader began off the front. */
+static uint32_t crc_before_footer(const mf_gs_reader *r)
+{
+    size_t tail = r->win_len - r->win_pos;
+    uint64_t footer_off = mf_in_offset(r->in) - tail;
+    uint32_t upto =
+        mf_crc32_uncombine(mf_in_crc(r->in), mf_crc32(0, r->win + r->win_pos, tail), tail);
+    return upto ^ (uint32_t)crc32_combine(r->crc_base, 0, (z_off_t)(footer_off - r->crc_base_off));
+}
+
 static int on_footer(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (mf_gsr_enter_rest(r, "the footer")) return -1;
@@ -869,6 +883,7 @@ static int on_footer(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
         if (want[i] != got[i])
             return mf_gsr_fail(r, "footer counts %" PRIu64 " %s, but the file holds %" PRIu64,
                                want[i], names[i], got[i]);
+    if (r->in_crc) r->crc = crc_before_footer(r);
     if (t->crc32 != r->crc)
         return mf_gsr_fail(r,
                            "checksum mismatch (footer CRC-32 %08x, content %08x): the file is "
@@ -988,7 +1003,7 @@ static int rloop_records(mf_gs_reader *r)
         if (r->phase == 0 && kind != MF_GS_R_HEADER)
             return mf_gsr_fail(r, "not a gcstack snapshot (the first record is not a header)");
         if (kind == MF_GS_R_HEADER && r->phase != 0) return mf_gsr_fail(r, "a second header");
-        if (kind != MF_GS_R_FOOTER) r->crc = (uint32_t)crc32(r->crc, p, (uInt)(hl + len));
+        if (kind != MF_GS_R_FOOTER && !r->in_crc) r->crc = mf_crc32(r->crc, p, hl + (size_t)len);
         /* these call back or add a map: the batches before them first */
         if ((kind == MF_GS_R_ROOT || kind == MF_GS_R_MAP || kind == MF_GS_R_SAMPLES ||
              kind == MF_GS_R_FOOTER) &&
@@ -1077,6 +1092,10 @@ int mf_gs_read_in(mf_in *in, const mf_gs_callbacks *cb, mf_gs_reader **out, mf_e
     r->err = err;
     r->cb = cb;
     r->in = in;
+    if ((r->in_crc = mf_in_track_crc(in))) {
+        r->crc_base = mf_in_crc(in);
+        r->crc_base_off = mf_in_offset(in);
+    }
     bool ok = true;
     char *empty = strdup("");
     if (empty) VEC_PUSH(r->strings, empty, ok);

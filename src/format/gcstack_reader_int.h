@@ -78,6 +78,13 @@ struct mf_gs_reader {
     uint64_t recno;
     int phase; /* 0 before header, 1 objects, 2 edges, 3 rest, 4 after footer */
     uint32_t crc;
+    /* in_crc: the input keeps the CRC-32 of the content (mf_in_crc), and
+     * crc is worked out from it at the footer rather than computed record
+     * by record; crc_base is the input's CRC at crc_base_off, where the
+     * reader began */
+    bool in_crc;
+    uint32_t crc_base;
+    uint64_t crc_base_off;
     mf_gs_header header;
     char *h_program, *h_build_id, *h_writer;
     mf_gs_footer footer, seen;

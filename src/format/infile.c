@@ -1,6 +1,9 @@
 /* src/format/infile.c -- see infile.h. */
 #include "format/infile.h"
 
+#include "format/crc32.h"
+
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,6 +28,14 @@ struct mf_in {
     uint8_t *pk; /* decoded bytes peeked, not yet read */
     size_t pk_len, pk_cap;
     uint64_t off; /* decoded bytes handed out */
+    /* The CRC-32 of every decoded byte is crc32_combine(crc_prev, crc_mem,
+     * len_mem): crc_prev covers the gzip members before the current one,
+     * crc_mem and len_mem the current member (or the raw content). Kept for
+     * gzip always (the trailers need it), for raw content once tracked. */
+    bool track;
+    uint32_t crc_prev, crc_mem;
+    uint64_t len_mem;
+    uint8_t ztail[8]; /* the last 8 compressed bytes inflate consumed */
 };
 
 uint64_t mf_default_max_memory(void)
@@ -171,6 +182,64 @@ static ssize_t read_raw(mf_in *in, mf_error *err)
     return k;
 }
 
+/* Why zlib does not check the gzip trailer: it would compute the CRC-32 of
+ * the content, and a reader with a checksum of its own (a snapshot's
+ * footer) would compute it a second time. decode() keeps the one CRC-32
+ * (crc_mem) that both checks use, and member_end compares it with the
+ * trailer as zlib would. A member whose header carries its own CRC (FHCRC)
+ * is left to zlib entirely: with validation off zlib skips that check too.
+ * Called with the member's first bytes in in->z (at least 2 of them). */
+static int member_begin(mf_in *in, mf_error *err)
+{
+    while (in->z.avail_in < 4 && !in->raw_eof)
+        if (read_raw(in, err) < 0) return -1;
+#if ZLIB_VERNUM >= 0x1290 /* inflateValidate; before it zlib checks all */
+    bool hcrc = in->z.avail_in < 4 || (in->z.next_in[3] & 0x02);
+    inflateValidate(&in->z, hcrc);
+#endif
+    in->crc_prev = (uint32_t)crc32_combine(in->crc_prev, in->crc_mem, (z_off_t)in->len_mem);
+    in->crc_mem = 0;
+    in->len_mem = 0;
+    return 0;
+}
+
+/* Remembers the last 8 compressed bytes consumed (the trailer, once a
+ * member ends): the raw buffer may have been refilled since. */
+static void note_consumed(mf_in *in, const uint8_t *from, size_t n)
+{
+    if (n >= 8) {
+        memcpy(in->ztail, from + n - 8, 8);
+    } else if (n) {
+        memmove(in->ztail, in->ztail + n, 8 - n);
+        memcpy(in->ztail + 8 - n, from, n);
+    }
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A gzip member ended (inflate consumed its trailer, the last 8 bytes in
+ * ztail): its CRC-32 and length (mod 2^32) must be those of its content.
+ * The messages and byte offsets are zlib's own: the CRC is found wrong
+ * once its 4 bytes are read, the length once all 8 are. */
+static int member_end(mf_in *in, mf_error *err)
+{
+    uint64_t at = in->file_off - in->z.avail_in;
+    const char *what = NULL;
+    if (get_le32(in->ztail) != in->crc_mem) {
+        what = "incorrect data check";
+        at -= 4;
+    } else if (get_le32(in->ztail + 4) != (uint32_t)in->len_mem) {
+        what = "incorrect length check";
+    }
+    if (!what) return 0;
+    mf_error_set(err, "%s: corrupt gzip data: %s (compressed byte %" PRIu64 ")", in->name, what,
+                 at);
+    return -1;
+}
+
 /* The first read decides gzip or raw from the first two bytes. */
 static int start(mf_in *in, mf_error *err)
 {
@@ -184,6 +253,7 @@ static int start(mf_in *in, mf_error *err)
             return -1;
         }
         in->z_ready = true;
+        return member_begin(in, err);
     }
     return 0;
 }
@@ -195,15 +265,20 @@ static ssize_t decode(mf_in *in, uint8_t *buf, size_t n, mf_error *err)
     if (n == 0 || in->done) return 0;
     if (n > UINT32_MAX) n = UINT32_MAX;
     if (!in->gz) {
+        ssize_t k;
         if (in->z.avail_in) { /* the bytes read to tell the kind */
-            size_t k = in->z.avail_in < n ? in->z.avail_in : n;
-            memcpy(buf, in->z.next_in, k);
+            k = in->z.avail_in < n ? in->z.avail_in : n;
+            memcpy(buf, in->z.next_in, (size_t)k);
             in->z.next_in += k;
             in->z.avail_in -= (uInt)k;
-            return (ssize_t)k;
+        } else {
+            k = read_fd(in, buf, n, err);
+            if (k == 0) in->done = true;
         }
-        ssize_t k = read_fd(in, buf, n, err);
-        if (k == 0) in->done = true;
+        if (k > 0 && in->track) {
+            in->crc_mem = mf_crc32(in->crc_mem, buf, (size_t)k);
+            in->len_mem += (uint64_t)k;
+        }
         return k;
     }
     for (;;) {
@@ -223,6 +298,7 @@ static ssize_t decode(mf_in *in, uint8_t *buf, size_t n, mf_error *err)
             }
             inflateReset(&in->z);
             in->z_end = false;
+            if (member_begin(in, err)) return -1;
         }
         if (in->z.avail_in == 0 && !in->raw_eof && read_raw(in, err) < 0) return -1;
         if (in->z.avail_in == 0 && in->raw_eof) {
@@ -234,10 +310,17 @@ static ssize_t decode(mf_in *in, uint8_t *buf, size_t n, mf_error *err)
         }
         in->z.next_out = buf;
         in->z.avail_out = (uInt)n;
+        const uint8_t *from = in->z.next_in;
         int rc = inflate(&in->z, Z_NO_FLUSH);
         size_t got = n - in->z.avail_out;
+        note_consumed(in, from, (size_t)(in->z.next_in - from));
+        if (got) {
+            in->crc_mem = mf_crc32(in->crc_mem, buf, got);
+            in->len_mem += got;
+        }
         if (rc == Z_STREAM_END) {
             in->z_end = true;
+            if (member_end(in, err)) return -1;
         } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
             mf_error_set(err, "%s: corrupt gzip data: %s (compressed byte %" PRIu64 ")", in->name,
                          in->z.msg ? in->z.msg : "inflate failed", in->file_off - in->z.avail_in);
@@ -283,4 +366,23 @@ ssize_t mf_in_read(mf_in *in, void *buf, size_t n, mf_error *err)
     }
     if (k > 0) in->off += (uint64_t)k;
     return k;
+}
+
+bool mf_in_track_crc(mf_in *in)
+{
+    if (in->track || (in->started && in->gz)) return true;
+    if (in->off) return false; /* raw bytes handed out unchecked */
+    /* only peeked bytes were decoded so far, if any */
+    in->track = true;
+    in->crc_mem = mf_crc32(0, in->pk, in->pk_len);
+    in->len_mem = in->pk_len;
+    return true;
+}
+
+uint32_t mf_in_crc(const mf_in *in)
+{
+    assert(in->track || in->gz);
+    uint32_t all = (uint32_t)crc32_combine(in->crc_prev, in->crc_mem, (z_off_t)in->len_mem);
+    if (!in->pk_len) return all;
+    return mf_crc32_uncombine(all, mf_crc32(0, in->pk, in->pk_len), in->pk_len);
 }

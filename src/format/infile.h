@@ -70,6 +70,17 @@ int mf_in_regular_fd(const mf_in *in);
  * content's size for memory estimates. 0 when nothing can be told. */
 uint64_t mf_in_size_hint(const mf_in *in);
 
+/* The CRC-32 of the content, computed once as it is decoded: gzip input
+ * needs it for the trailers anyway, so a reader whose format has a
+ * checksum of its own (a snapshot's footer) asks for it rather than
+ * computing it a second time. mf_in_track_crc starts it for raw content
+ * too; it returns false (and changes nothing) if raw bytes were already
+ * read without it, true otherwise. mf_in_crc, once tracking, is the
+ * CRC-32 of the decoded bytes handed out by mf_in_read so far (the first
+ * mf_in_offset bytes). */
+bool mf_in_track_crc(mf_in *in);
+uint32_t mf_in_crc(const mf_in *in);
+
 /* Was the input gzip? (Known after the first peek or read.) */
 bool mf_in_is_gzip(const mf_in *in);
 /* Bytes of the file consumed so far (compressed bytes for gzip). */
