@@ -183,7 +183,8 @@ static int add_frame(mp_gate_map *t, size_t *cap, char tag, const char *s)
 }
 
 /* What the report says of a map or group: its root (variable: a group's
- * variable across threads instead, NULL none), its chain steps[0..n), its
+ * variable across threads instead, NULL none: then its chain is empty, no
+ * thread's), its chain steps[0..n), its
  * sites[0..nsites) and the frames of their stacks (for suppressions), as
  * of this snapshot. */
 static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t root,
@@ -194,8 +195,10 @@ static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t root
     char text[512];
     mp_root_text(g, root, text, sizeof text);
     if (!set_str(&t->root, variable ? variable : text)) return -1;
-    mp_root_holder(g, root, text, sizeof text);
-    if (!set_str(&t->root_holder, variable ? variable : text)) return -1;
+    /* a variable's holder is the variable, of no thread (its identity) */
+    if (!variable || !mp_root_variable(g, root, text, sizeof text))
+        mp_root_holder(g, root, text, sizeof text);
+    if (!set_str(&t->root_holder, text)) return -1;
     if (!set_str(&t->root_file, root < g->nroots ? mp_str(g, g->roots[root].file) : "")) return -1;
     t->root_line = root < g->nroots ? g->roots[root].line : 0;
     t->chain_steps = mp_chain_length(steps, n);
@@ -293,9 +296,9 @@ static int follow_group(mp_gate_map *t, const mp_snapshot_analysis *a, const mp_
     t->evidence = gp->suspect ? gp->evidence : 0;
     t->sampled = gp->header_samples;
     mp_step steps[MP_CHAIN_STEPS];
-    size_t n = mp_group_holder_chain(a, gp, steps, MP_CHAIN_STEPS);
     char var[512];
     bool by_var = mp_group_variable(a, gp, var, sizeof var);
+    size_t n = by_var ? 0 : mp_group_holder_chain(a, gp, steps, MP_CHAIN_STEPS);
     return describe(t, a, mp_group_root(a, gp), by_var ? var : NULL, steps, n, gp->sites,
                     gp->nsites);
 }
