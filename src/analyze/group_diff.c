@@ -211,13 +211,14 @@ void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
                 : !x->in_after ? "   (gone)"
                                : "");
         mp_step s[MP_CHAIN_STEPS];
-        size_t n = mp_group_holder_chain(S, gp, s, MP_CHAIN_STEPS);
-        fputs("    holder  ", out);
+        /* one variable of several threads: the root names it, no thread's */
+        size_t n = gp->ntops > 1 ? 0 : mp_group_holder_chain(S, gp, s, MP_CHAIN_STEPS);
+        if (n) fputs("    holder  ", out);
         for (size_t k = 0; k < n; k++) {
             mp_step_text(S->g, &s[k], st, sizeof st);
             fprintf(out, "%s%s", k ? " -> " : "", st);
         }
-        fputs("\n    ", out);
+        fputs(n ? "\n    " : "    ", out);
         count_change(out, "maps", x->in_before ? x->before.nmaps : 0,
                      x->in_after ? x->after.nmaps : 0);
         count_change(out, "; entries", x->in_before ? x->before.entries : 0,
