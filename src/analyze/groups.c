@@ -358,6 +358,7 @@ static int holders_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, ui
 {
     const mp_dom *d = c->d;
     *ntops = *nthreads = 0;
+    *holder = MP_NONE;
     uint32_t *th = NULL;
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && v[j].top == v[i].top; j++) {
