@@ -24,17 +24,23 @@
 
 /* A live map and the node its group is first split by: the root that alone
  * keeps its header (its node), or MP_NONE until its top is found; and its
- * class: the top, or when the top is a root that is one thread's instance
- * of a variable (mp_root_variable), the node of the first root of that
- * variable, whichever thread's: maps of one class are grouped. */
+ * class: the top, or when the top is one thread's instance of a variable
+ * (mp_root_variable) the node of the first root of that variable,
+ * whichever thread's: maps of one class are grouped. The top is one
+ * thread's instance of a variable when it is such a root, or an object
+ * that no object points to and only such roots of one thread's frame or
+ * storage do (a function that keeps the map in two words of its frame):
+ * the least of them by variable stands for it (vroot). */
 typedef struct cand {
     uint32_t map;
     uint32_t top;
     uint32_t cls;
+    uint32_t vroot; /* the root that stands for its top's variable, MP_NONE none */
 } cand;
 
 typedef struct group_ctx {
     const mp_graph *g;
+    uint32_t *by_target; /* the roots by target object, made when first needed */
     mp_dom *d;
     const mp_findings *f;
     mp_groups *out;
@@ -350,7 +356,7 @@ static void judge_group(const mp_findings *f, mp_group *gp)
  * One top: holder_of's. Several (one variable of several threads): each
  * top's members are walked apart, for their nested ones, and must each
  * have a holder outside any map's table; the group's holder is then the
- * first top, a root's node, which stands for the variable. MP_NONE when
+ * node of the first top's root (vroot), which stands for the variable. MP_NONE when
  * there is none. -1 out of memory.
  */
 static int holders_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uint32_t *holder,
@@ -379,14 +385,14 @@ static int holders_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, ui
             *holder = MP_NONE;
             return 0;
         }
-        assert(v[i].top >= d->nobjects); /* several tops: each a root's node */
+        assert(v[i].vroot != MP_NONE); /* several tops: each a variable's */
         if (!th && !(th = malloc(n * sizeof *th))) return -1;
-        th[(*ntops)++] = c->g->roots[v[i].top - d->nobjects].thread;
+        th[(*ntops)++] = c->g->roots[v[i].vroot].thread;
     }
     qsort(th, *ntops, sizeof *th, cmp_u32);
     for (size_t k = 0; k < *ntops; k++) *nthreads += k == 0 || th[k] != th[k - 1];
     free(th);
-    *holder = v[0].top;
+    *holder = (uint32_t)d->nobjects + v[0].vroot;
     return 0;
 }
 
@@ -446,7 +452,9 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
         if (!nested[i]) c->out->member_of[v[i].map] = gp.id;
     /* the single root keeping the holder: the top's, when the top is a
      * root's node (d->root_of is the walks' memo now) */
-    gp.root = v[0].top >= c->d->nobjects ? v[0].top - (uint32_t)c->d->nobjects : MP_NONE;
+    gp.root = ntops > 1                    ? v[0].vroot
+              : v[0].top >= c->d->nobjects ? v[0].top - (uint32_t)c->d->nobjects
+                                           : MP_NONE;
     group_sites(g, f, v, n, nested, &gp);
     free(nested);
     judge_group(f, &gp);
@@ -455,18 +463,106 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
     return 0;
 }
 
+/* Orders candidates (indices into cand_v_) by the variable of their
+ * vroot, then by that root: the first of each run names the variable. */
+static const cand *cand_v_;
+static int cmp_variable(const void *a, const void *b)
+{
+    const mp_graph *g = sort_g_;
+    uint32_t ra = cand_v_[*(const uint32_t *)a].vroot, rb = cand_v_[*(const uint32_t *)b].vroot;
+    int c = mp_root_variable_cmp(g, ra, rb);
+    return c ? c : (ra > rb) - (ra < rb);
+}
+
+/* The class of each candidate v[0..n) (see cand): its top, or the node of
+ * the first root of its vroot's variable. A sort of the candidates that
+ * have a vroot. -1 out of memory. */
+static int set_classes(const mp_graph *g, const mp_dom *d, cand *v, size_t n)
+{
+    uint32_t *ix = malloc((n ? n : 1) * sizeof *ix);
+    if (!ix) return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[i].cls = v[i].top;
+        if (v[i].vroot != MP_NONE) ix[m++] = (uint32_t)i;
+    }
+    sort_g_ = g;
+    cand_v_ = v;
+    if (m > 1) qsort(ix, m, sizeof *ix, cmp_variable);
+    sort_g_ = NULL;
+    cand_v_ = NULL;
+    for (size_t i = 0, j; i < m; i = j) {
+        uint32_t first = v[ix[i]].vroot;
+        for (j = i; j < m && mp_root_variable_cmp(g, first, v[ix[j]].vroot) == 0; j++)
+            v[ix[j]].cls = (uint32_t)d->nobjects + first;
+    }
+    free(ix);
+    return 0;
+}
+
+static const mp_graph *by_target_g_;
+static int cmp_root_target(const void *a, const void *b)
+{
+    const mp_root *x = &by_target_g_->roots[*(const uint32_t *)a],
+                  *y = &by_target_g_->roots[*(const uint32_t *)b];
+    if (x->target != y->target) return x->target < y->target ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/*
+ * The root that stands for object top as one thread's instance of a
+ * variable (see cand), or MP_NONE: no object points to top, and every root
+ * that does is a variable's, of one thread (then the least by variable).
+ * The roots by target are sorted once, on first use. *oom set when out of
+ * memory.
+ */
+static uint32_t frame_vroot(group_ctx *c, uint32_t top, bool *oom)
+{
+    const mp_graph *g = c->g;
+    if (mp_csr_start(&g->in, top + 1) != mp_csr_start(&g->in, top) || !g->nroots) return MP_NONE;
+    if (!c->by_target) {
+        if (!(c->by_target = malloc(g->nroots * sizeof *c->by_target))) {
+            *oom = true;
+            return MP_NONE;
+        }
+        for (size_t i = 0; i < g->nroots; i++) c->by_target[i] = (uint32_t)i;
+        by_target_g_ = g;
+        qsort(c->by_target, g->nroots, sizeof *c->by_target, cmp_root_target);
+        by_target_g_ = NULL;
+    }
+    size_t lo = 0, hi = g->nroots; /* the first root whose target is >= top */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->roots[c->by_target[mid]].target < top)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t best = MP_NONE;
+    for (size_t i = lo; i < g->nroots && g->roots[c->by_target[i]].target == top; i++) {
+        uint32_t r = c->by_target[i];
+        if (!mp_root_variable(g, r, NULL, 0) ||
+            (best != MP_NONE && g->roots[r].thread != g->roots[best].thread))
+            return MP_NONE;
+        if (best == MP_NONE || mp_root_variable_cmp(g, r, best) < 0) best = r;
+    }
+    return best;
+}
+
 /* The runs of v[0..n) (one type) by class, each a group when it is one.
- * The candidates that several roots keep have no top yet: found here (their
- * class is their top). */
+ * The candidates that several roots keep have no top yet: found here, with
+ * the variable their top may be one thread's instance of (their class). */
 static int split_by_top(group_ctx *c, cand *v, size_t n)
 {
-    bool sorted = true;
+    bool sorted = true, oom = false;
     for (size_t i = 0; i < n; i++) {
         if (v[i].top != MP_NONE) continue;
         v[i].top = v[i].cls = top_of(c, c->g->maps[v[i].map].header);
         if (v[i].top == MP_NONE) return -1;
+        if (v[i].top < c->d->nobjects) v[i].vroot = frame_vroot(c, v[i].top, &oom);
         sorted = false;
     }
+    if (oom || (!sorted && set_classes(c->g, c->d, v, n))) return -1;
     sort_g_ = c->g;
     if (!sorted) qsort(v, n, sizeof *v, cmp_cand);
     sort_g_ = NULL;
@@ -491,47 +587,6 @@ static int cmp_group(const void *a, const void *b)
     return x->type_map < y->type_map ? -1 : x->type_map > y->type_map;
 }
 
-/* Orders candidates (indices into cand_v_) by the variable of their top's
- * root, then by that root: the first of each run names the variable. */
-static const cand *cand_v_;
-static int cmp_variable(const void *a, const void *b)
-{
-    const mp_graph *g = sort_g_;
-    uint32_t ra = cand_v_[*(const uint32_t *)a].top - (uint32_t)g->nobjects,
-             rb = cand_v_[*(const uint32_t *)b].top - (uint32_t)g->nobjects;
-    int c = mp_root_variable_cmp(g, ra, rb);
-    return c ? c : (ra > rb) - (ra < rb);
-}
-
-/* The class of each candidate v[0..n) (see cand): its top, or the first
- * root of its top's variable. A sort of the candidates whose top is a
- * variable's root. -1 out of memory. */
-static int set_classes(const mp_graph *g, const mp_dom *d, cand *v, size_t n)
-{
-    uint32_t *ix = malloc((n ? n : 1) * sizeof *ix);
-    if (!ix) return -1;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        v[i].cls = v[i].top;
-        if (v[i].top != MP_NONE && mp_root_variable(g, v[i].top - (uint32_t)d->nobjects, NULL, 0))
-            ix[m++] = (uint32_t)i;
-    }
-    sort_g_ = g;
-    cand_v_ = v;
-    if (m > 1) qsort(ix, m, sizeof *ix, cmp_variable);
-    sort_g_ = NULL;
-    cand_v_ = NULL;
-    for (size_t i = 0, j; i < m; i = j) {
-        uint32_t first = v[ix[i]].top;
-        for (j = i; j < m && mp_root_variable_cmp(g, first - (uint32_t)d->nobjects,
-                                                  v[ix[j]].top - (uint32_t)d->nobjects) == 0;
-             j++)
-            v[ix[j]].cls = first;
-    }
-    free(ix);
-    return 0;
-}
-
 int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool all, mp_groups *out,
                       mf_error *err)
 {
@@ -549,7 +604,9 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
         uint32_t h = g->maps[k].header;
         if (h == MP_NONE || d->idom[h] == MP_NONE) continue;
         uint32_t r = d->root_of[h];
-        v[nv++] = (cand){(uint32_t)k, r == MP_NONE ? MP_NONE : (uint32_t)d->nobjects + r, 0};
+        bool var = r != MP_NONE && mp_root_variable(g, r, NULL, 0);
+        v[nv++] = (cand){(uint32_t)k, r == MP_NONE ? MP_NONE : (uint32_t)d->nobjects + r, 0,
+                         var ? r : MP_NONE};
     }
     if (set_classes(g, d, v, nv)) goto oom;
     sort_g_ = g;
@@ -564,6 +621,7 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
             goto oom;
     }
     free(v);
+    free(c.by_target);
     mp_u32map_free(&c.tops);
     free(c.path);
     free(c.counts);
@@ -574,6 +632,7 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
 oom:
     if (c.lent) mp_dom_fill_root_of(d);
     free(v);
+    free(c.by_target);
     mp_u32map_free(&c.tops);
     free(c.path);
     free(c.counts);

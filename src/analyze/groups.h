@@ -15,10 +15,13 @@
  *     root alone keeps the header, else the object that several roots
  *     share. Maps under different tops are not grouped (different
  *     globals, different threads' stacks, unrelated structures), except
- *     when the tops are roots that are one variable of several threads
- *     (mp_root_variable, map_match.h): the same thread-local variable, or
- *     the same local of one function's frames. Each thread has its own,
- *     and what a user looks for is the variable;
+ *     when the tops are one variable of several threads (mp_root_variable,
+ *     map_match.h): the same thread-local variable, or the same local of
+ *     one function's frames. A top is one thread's instance of a variable
+ *     when it is such a root, or an object no object points to that only
+ *     such roots of one thread point to (a frame that keeps the map in two
+ *     words), the least of them by variable standing for it. Each thread
+ *     has its own, and what a user looks for is the variable;
  *   - the holder of a group: the lowest common dominator of its members'
  *     headers (the accumulation point: the array, list head or struct
  *     through which every member is kept); a root's node when no object
@@ -84,9 +87,10 @@ typedef struct mp_group {
     uint32_t evidence;        /* MP_EV_LARGE_SHARE; MP_EV_GROWING from a comparison */
     bool suspect;
     uint32_t id; /* the order it was made in: what member_of names it by */
-    /* the roots its members hang from: 1, or the instances of one variable
+    /* the tops its members hang from: 1, or the instances of one variable
      * in several threads (ntops of them, of nthreads threads): the holder is
-     * then the first's node and root that root (mp_root_variable) */
+     * then the node of the root that stands for the first, and root that
+     * root (mp_root_variable) */
     uint32_t ntops, nthreads;
     /* sampled allocation sites of the members' headers, most samples first
      * (header_samples: how many headers were sampled); when none was, those
