@@ -12,6 +12,8 @@
  *   MAPROOT_FAULT_CHILD=1    count (and fail) only in forked children: the
  *                            collector's snapshot writer, not the program
  *   MAPROOT_FAULT_COUNT=FILE at exit, write how many calls of FN were made
+ *   MAPROOT_FAULT_STDOUT=1   write and writev to standard output count (and
+ *                            fail) too; without it only other descriptors'
  *
  * Only for tests: it is built with the suite and never installed.
  */
@@ -33,7 +35,7 @@ extern void *__libc_malloc(size_t);
 
 static char fn_name[16];
 static long fail_at = -1, calls;
-static bool child_only, in_child, ready;
+static bool child_only, in_child, ready, with_stdout;
 
 __attribute__((constructor)) static void shim_init(void)
 {
@@ -45,6 +47,8 @@ __attribute__((constructor)) static void shim_init(void)
     fail_at = atol(colon + 1);
     const char *c = getenv("MAPROOT_FAULT_CHILD");
     child_only = c && *c == '1';
+    const char *so = getenv("MAPROOT_FAULT_STDOUT");
+    with_stdout = so && *so == '1';
     ready = true;
 }
 
@@ -84,7 +88,7 @@ ssize_t write(int fd, const void *p, size_t n)
 {
     REAL(ssize_t, write, (int, const void *, size_t));
     if (!real_write) real_write = dlsym(RTLD_NEXT, "write");
-    if (fd > 2 && hit("write")) return errno = ENOSPC, -1;
+    if ((fd > 2 || (fd == 1 && with_stdout)) && hit("write")) return errno = ENOSPC, -1;
     return real_write(fd, p, n);
 }
 
@@ -92,7 +96,7 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
 {
     REAL(ssize_t, writev, (int, const struct iovec *, int));
     if (!real_writev) real_writev = dlsym(RTLD_NEXT, "writev");
-    if (fd > 2 && hit("writev")) return errno = ENOSPC, -1;
+    if ((fd > 2 || (fd == 1 && with_stdout)) && hit("writev")) return errno = ENOSPC, -1;
     return real_writev(fd, iov, n);
 }
 

@@ -38,8 +38,10 @@ check_files() {
 
 # sweep NAME FN STRIDE MAXRUNS EXPECT CMD...: runs CMD with the N-th call of
 # FN failing, for N = 1, 1+STRIDE, ... up to the calls a clean run makes.
-# EXPECT: cli (exit 0 or 2, at most one line on stderr) or program (exit 0,
-# every stderr line a "maproot:" line).
+# EXPECT: cli (exit 0 or 2, at most one line on stderr), cli-stdout (cli,
+# and standard output, a regular file, holds the whole JSON report on exit
+# 0 and nothing on exit 2) or program (exit 0, every stderr line a
+# "maproot:" line).
 sweep() {
   local name=$1 fn=$2 stride=$3 maxruns=$4 expect=$5
   shift 5
@@ -58,10 +60,16 @@ sweep() {
     rm -rf run && mkdir run
     (cd run && MAPROOT_FAULT=$fn:$n LD_PRELOAD=$shim "$@" >out.txt 2>err.txt)
     rc=$?
-    if [ $expect = cli ]; then
+    if [ $expect = cli ] || [ $expect = cli-stdout ]; then
       [ $rc = 0 ] || [ $rc = 2 ] || fail "$name $fn:$n: exit $rc"
       [ "$(wc -l <run/err.txt)" -le 1 ] || fail "$name $fn:$n: more than one line: $(cat run/err.txt)"
       [ $rc = 2 ] && ! grep -q "^maproot: " run/err.txt && fail "$name $fn:$n: no message"
+      if [ $expect = cli-stdout ] && [ $rc = 2 ] && [ -s run/out.txt ]; then
+        fail "$name $fn:$n: exit 2 and $(wc -c <run/out.txt) bytes on standard output"
+      elif [ $expect = cli-stdout ] && [ $rc = 0 ] &&
+        ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' run/out.txt 2>/dev/null; then
+        fail "$name $fn:$n: exit 0 and standard output is not whole JSON"
+      fi
     else
       [ $rc = 0 ] || fail "$name $fn:$n: the program exited $rc: $(head -3 run/err.txt)"
       # (out of memory in the forked writer, libdw and the runtime's
@@ -106,6 +114,13 @@ if [ $asan = 0 ]; then
     run_sweep "analyze -f json -o" $fn 1 25 cli "$maproot" analyze -f json -o out.json "$in"
     run_sweep "analyze -f pprof -o" $fn 1 25 cli "$maproot" analyze -f pprof -o out.pb.gz "$in"
   done
+  # a JSON report to standard output: whole or nothing, whether the report
+  # is cut short (malloc; --all: 5 MiB, held in a temporary file past its
+  # first 4 MiB: write) or its copy out fails (writev to standard output)
+  run_sweep "analyze -f json >stdout" malloc 1 25 cli-stdout "$maproot" analyze -f json "$in"
+  run_sweep "analyze -f json --all >stdout" write 1 25 cli-stdout "$maproot" analyze -f json --all "$in"
+  MAPROOT_FAULT_STDOUT=1 run_sweep "analyze -f json --all >stdout" writev 1 25 cli-stdout \
+    "$maproot" analyze -f json --all "$in"
   for fn in writev write fsync rename linkat fork; do
     run_sweep "collector" $fn 1 30 program env MAPROOT_SNAPSHOT=s.gcstack.gz MAPROOT_PROFILE=s.pb.gz \
       MAPROOT_PROFILE_EVERY=2 "$exdir/mid_growth"

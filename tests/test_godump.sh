@@ -258,7 +258,12 @@ if "syncmap" in given:
              f"syncmap: root {m['retainer']['name']!r}")
         want(len(keys) == 2501 and set(keys) == {'"sess-%011d"' % i for i in range(2501)},
              f"syncmap: {len(keys)} keys, {len(set(keys))} distinct: {keys[:3]}")
-        want(m.get("sync_map") == {"container": "main.sessionStore", "maps": "read_and_dirty"} and
+        # its buckets, as its bytes, are both maps': the dirty map's as a
+        # map's, the read map's beside them, as many as the read map has alone
+        want(m.get("sync_map") == {"container": "main.sessionStore", "maps": "read_and_dirty",
+                                   "read_buckets": read[0]["buckets"],
+                                   "read_overflow_buckets": read[0]["overflow_buckets"]} and
+             (m["buckets"], m["overflow_buckets"]) == (dirty[0]["buckets"], dirty[0]["overflow_buckets"]) and
              "sync_map" in m["context"] and "large_share" in m["evidence"],
              f"syncmap: sync_map {m.get('sync_map')}, evidence {m['evidence']}, context {m['context']}")
         want(m["suspect"] and m["rank"] == 1 and
@@ -275,6 +280,22 @@ if "syncmap" in given:
              m["retained_bytes"] == m["table_bytes"] + 2501 * 600,
              f"syncmap: retained {m['retained_bytes']} (entries {m['entries_retained_bytes']}, "
              f"keys {m['keys_retained_bytes']}, table {m['table_bytes']})")
+# interface keys are pointer keys only when their dynamic types are
+# pointers: a sync.Map's boxed strings keep their boxes, but the map is not
+# keyed by pointers (no pointer_keys, no advice to key it by an id); 40
+# *Buffer keys in interfaces are (with the binary, which types the map)
+if "syncmap" in given:
+    m = [m for m in load("syncmap.binary.json")["maps"]
+         if m["retainer"]["name"].startswith("main.sessionStore")]
+    want(len(m) == 1 and m[0]["keys_retained_bytes"] > 0 and "pointer_keys" not in m[0]["evidence"]
+         and m[0]["key_kind"] != "pointer",
+         f"syncmap: interface keys of boxed strings: {[(x['key_kind'], x['evidence']) for x in m]}")
+if "anykeys" in given:
+    m = [m for m in load("anykeys.binary.json")["maps"] if m["retainer"]["name"] == "main.anyBuffers"]
+    want(len(m) == 1 and m[0]["type"] == "map[interface {}]bool" and m[0]["count"] == 40 and
+         m[0]["key_kind"] == "pointer" and "pointer_keys" in m[0]["evidence"] and
+         m[0]["keys_retained_bytes"] >= 40 * (64 << 10),
+         f"anykeys: {[(x['type'], x['count'], x['key_kind'], x['evidence']) for x in m]}")
 # interface keys whose itab the runtime made (see leaks.go, itabkeys): with
 # the binary each shows its dynamic value, the type found through the
 # dump's itab records; without it they are not typed (16 bytes of hex)
@@ -534,8 +555,10 @@ if [[ " $patterns " == *" syncmap "* ]]; then
         [ "$(grep -c -E '^ +[0-9.]+[KMG]?i?B .* map\[interface \{\}\]\*sync\.entry +global ' syncmap.txt)" = 1 ] &&
         contains -E '^LEAK SUSPECT 1 of [0-9]+   map\[interface \{\}\]\*sync\.entry   retains ' syncmap.txt &&
         contains -E '^  root     global main\.sessionStore\.dirty$' syncmap.txt &&
-        contains -E '^  sync\.Map main\.sessionStore: its read and dirty maps as one map, each entry counted once' syncmap.txt ||
-        fail "syncmap: text: $(grep -E -A8 '^LEAK SUSPECT' syncmap.txt | grep -E '^(LEAK|  (root|sync))')"
+        contains -E '^  sync\.Map main\.sessionStore: its read and dirty maps as one map, each entry counted once' syncmap.txt &&
+        contains -E '^  table    512 buckets \+ [0-9]+ overflow, and the read map.s 512 \+ [0-9]+ overflow, ' syncmap.txt &&
+        ! contains -E 'instead of a pointer|its keys (are|carry) pointers' syncmap.txt ||
+        fail "syncmap: text: $(grep -E -A12 '^LEAK SUSPECT' syncmap.txt | grep -E '^(LEAK|  (root|sync|table|fix))| keys ')"
 fi
 
 # the path to a value of the ring: through its own entry, not around the ring

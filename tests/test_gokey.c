@@ -88,7 +88,7 @@ static size_t render(const mp_gokeyfield *f, uint32_t nf, const uint8_t *k, uint
                      char *buf, size_t cap, bool *typed)
 {
     mp_keytext t = {buf, cap, 0};
-    mp_gokey_env env = {reader, types, itab_types, type_names, NULL};
+    mp_gokey_env env = {reader, types, itab_types, type_names, NULL, NULL};
     *typed = mp_keytext_typed(&t, f, nf, k, size, &env);
     if (!*typed) mp_keytext_hex(&t, k, size);
     return mp_keytext_end(&t);
@@ -253,8 +253,47 @@ static void interfaces_show_their_dynamic_value(void)
     CHECK_STR_EQ(iface_text(true, 0x7200, 0x2010), "(unknown type at 0x2010)");
 }
 
+/* Whether types the binary does not describe are pointer-shaped, as a
+ * dump's type records say (0xa00: main.Runtime, boxed; 0xb00: a pointer). */
+static bool type_direct(const void *ud, uint64_t rtype, bool *direct)
+{
+    (void)ud;
+    if (rtype != 0xa00 && rtype != 0xb00) return false;
+    *direct = rtype == 0xb00;
+    return true;
+}
+
+/* An interface key is a pointer only when its dynamic type is
+ * pointer-shaped: a boxed string or int is not, and a type nothing
+ * describes is not claimed either way. */
+static void interface_dynamic_types_tell_pointers(void)
+{
+    mp_gokey_env env = {reader, types, itab_types, type_names, NULL, type_direct};
+    uint8_t k[16] = {0};
+    CHECK(mp_gokey_iface_dynamic(false, k, &env) == MP_GOKEY_DYN_NIL);
+    put64(k + 8, 0x2000);
+    put64(k, 0x500); /* interface{} holding a string */
+    CHECK(mp_gokey_iface_dynamic(false, k, &env) == MP_GOKEY_DYN_VALUE);
+    put64(k, 0x800); /* a *main.T */
+    CHECK(mp_gokey_iface_dynamic(false, k, &env) == MP_GOKEY_DYN_POINTER);
+    put64(k, 0xb00); /* a pointer type the dump's record alone describes */
+    CHECK(mp_gokey_iface_dynamic(false, k, &env) == MP_GOKEY_DYN_POINTER);
+    put64(k, 0x900); /* a type nothing describes */
+    CHECK(mp_gokey_iface_dynamic(false, k, &env) == MP_GOKEY_DYN_UNKNOWN);
+    /* itabs: one in memory (0x2018, its _type int's), runtime-made ones
+     * known by the dump's records alone */
+    put64(arena + 0x20, 0x600);
+    put64(k, 0x2018);
+    CHECK(mp_gokey_iface_dynamic(true, k, &env) == MP_GOKEY_DYN_VALUE);
+    put64(k, 0x7100); /* main.Runtime: boxed, by its record */
+    CHECK(mp_gokey_iface_dynamic(true, k, &env) == MP_GOKEY_DYN_VALUE);
+    env.type_direct = NULL;
+    CHECK(mp_gokey_iface_dynamic(true, k, &env) == MP_GOKEY_DYN_UNKNOWN);
+}
+
 int main(void)
 {
+    TEST(interface_dynamic_types_tell_pointers);
     TEST(interfaces_show_their_dynamic_value);
     TEST(floats_as_go_writes_them);
     TEST(structs_show_their_fields);

@@ -102,6 +102,21 @@ grep -q "heap profile diff" d2.txt || fail "diff -o of profiles: $(head -2 d2.tx
 "$maproot" analyze -o never.txt nonexistent.gcstack.gz 2>/dev/null
 [ -e never.txt ] && fail "a failed analysis left its output file"
 
+# --- standard output gets a whole report or nothing: a write error (a full
+# device, a reader gone) is one line and exit 2, not a death by SIGPIPE
+for f in json text; do
+  "$maproot" analyze -f $f --all s.gcstack.gz >/dev/full 2>full.err
+  rc=$?
+  [ $rc = 2 ] && grep -q "^maproot: cannot write standard output: No space left on device" full.err ||
+    fail "-f $f >/dev/full: exit $rc, $(cat full.err)"
+  one_line full.err "-f $f >/dev/full"
+  "$maproot" analyze -f $f --all s.gcstack.gz 2>pipe.err | head -c 1 >/dev/null
+  rc=${PIPESTATUS[0]}
+  [ $rc = 2 ] && grep -q "^maproot: cannot write standard output: Broken pipe" pipe.err ||
+    fail "-f $f | head -c 1: exit $rc, $(cat pipe.err)"
+  one_line pipe.err "-f $f | head -c 1"
+done
+
 # --- inputs: pipes, FIFOs, /dev/stdin are read once, snapshots included
 cat s.gcstack.gz | "$maproot" analyze - >pipe.txt || fail "snapshot through a pipe"
 cmp -s <(tail -n +5 pipe.txt) <(tail -n +5 ref.txt) || fail "snapshot through a pipe reads the same"

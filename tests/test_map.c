@@ -1308,8 +1308,71 @@ static void str_read_during_write(void)
     mr_map_lookup_str(m, mr_str_from("k1"));
 }
 
+/* An iterator in malloc'd memory begun by a thread that then detached,
+ * ended by the thread attached next on the same system thread: a new
+ * runtime thread, whose record the allocator most likely puts where the
+ * first one's was (the runtime must not take it for the owner). */
+static mr_map_iter *orphan_iterator(void)
+{
+    mr_map *m = mr_map_new(&int_int, 0);
+    for (int64_t k = 0; k < 10; k++) mr_map_assign_int(m, k);
+    mr_map_iter *it = malloc(sizeof *it);
+    mr_map_iter_init(it, m);
+    mr_thread_detach();
+    mr_thread_attach();
+    return it;
+}
+
+static void iterator_ended_by_a_later_thread(void)
+{
+    mr_map_iter_done(orphan_iterator());
+}
+
+static void iterator_advanced_to_its_end_by_a_later_thread(void)
+{
+    mr_map_iter *it = orphan_iterator();
+    while (mr_map_iter_next(it)) {
+    }
+}
+
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+
+/* The same by another system thread, after the owner exited. */
+__attribute__((unused)) static void *begin_and_exit(void *arg)
+{
+    mr_thread_attach();
+    *(mr_map_iter **)arg = orphan_iterator();
+    mr_thread_detach();
+    return NULL;
+}
+
+__attribute__((unused)) static void iterator_ended_by_another_system_thread(void)
+{
+    mr_map_iter *it;
+    pthread_t th;
+    if (pthread_create(&th, NULL, begin_and_exit, &it) != 0 || pthread_join(th, NULL) != 0) return;
+    mr_map_iter_done(it);
+}
+
 static void test_misuse_stops_the_program(void)
 {
+    CHECK(dies_with(iterator_ended_by_a_later_thread,
+                    "mr_map_iter_done: iterator used by a thread other than its owner"));
+    CHECK(dies_with(iterator_advanced_to_its_end_by_a_later_thread,
+                    "mr_map_iter_done: iterator used by a thread other than its owner"));
+#ifndef TEST_TSAN
+    /* (ThreadSanitizer starts no thread in the child of a fork made while
+     * other threads run, as dies_with's is: the plain and ASan builds
+     * check this case) */
+    CHECK(dies_with(iterator_ended_by_another_system_thread,
+                    "mr_map_iter_done: iterator used by a thread other than its owner"));
+#endif
     CHECK(dies_with(int_read_during_write, "concurrent map read and map write (mr_map_lookup)"));
     CHECK(dies_with(str_read_during_write, "concurrent map read and map write (mr_map_lookup)"));
     CHECK(dies_with(assign_to_nil, "assignment to entry in nil map (mr_map_assign)"));

@@ -275,9 +275,69 @@ static void handed_over_descriptor_is_written_from_its_offset_and_closed(void)
     CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF);
 }
 
+/* Standard output pointed at file name (opened with extra flags) while
+ * a held output of in_memory bytes is written n bytes (in pieces of 7)
+ * and committed or aborted; *rc: commit's result (0 for an abort).
+ * TMPDIR is dir: a spill must leave nothing there. */
+static void held_run(const char *name, int flags, size_t in_memory, size_t n, bool commit, int *rc)
+{
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    int fd = open(at(name), O_WRONLY | O_CREAT | flags, 0644);
+    CHECK(saved >= 0 && fd >= 0 && dup2(fd, STDOUT_FILENO) == STDOUT_FILENO);
+    close(fd);
+    setenv("TMPDIR", dir, 1);
+    mf_error e;
+    mf_out *o = mf_out_open("-", &e);
+    CHECK(o != NULL);
+    mf_out_hold(o, in_memory);
+    FILE *f = mf_out_stream(o);
+    CHECK(f != NULL);
+    for (size_t i = 0; i < n; i += 7) fwrite("abcdefg", 1, n - i < 7 ? n - i : 7, f);
+    *rc = 0;
+    if (commit)
+        *rc = mf_out_commit(o, &e);
+    else
+        mf_out_abort(o);
+    unsetenv("TMPDIR");
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+}
+
+/* Held standard output is all or nothing: an abort writes nothing (in
+ * memory or spilled to a temporary file), a commit everything in order,
+ * after what the file had (`>>`); no temporary file stays. */
+static void held_stdout_is_whole_or_nothing(void)
+{
+    size_t n;
+    int rc;
+    for (size_t cap = 10; cap <= 1 << 20; cap <<= 10) { /* spilled, in memory */
+        held_run("held", O_TRUNC, cap, 50000, false, &rc);
+        slurp(at("held"), &n);
+        CHECK(rc == 0 && n == 0);
+        held_run("held", O_APPEND, cap, 50000, true, &rc);
+        CHECK(rc == 0);
+        const char *s = slurp(at("held"), &n);
+        CHECK(n == 50000 && memcmp(s, "abcdefgabc", 10) == 0 && s[49999] == "abcdefg"[49999 % 7]);
+        held_run("held", O_APPEND, cap, 3, true, &rc);
+        CHECK(rc == 0);
+        s = slurp(at("held"), &n);
+        CHECK(n == 50003 && memcmp(s + 50000, "abc", 3) == 0);
+    }
+    DIR *d = opendir(dir);
+    struct dirent *ent;
+    int others = 0;
+    while (d && (ent = readdir(d)))
+        others += strcmp(ent->d_name, ".") && strcmp(ent->d_name, "..") &&
+                  strcmp(ent->d_name, "held");
+    if (d) closedir(d);
+    CHECK(others == 0);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
+    TEST(held_stdout_is_whole_or_nothing);
     TEST(new_file_is_written_whole_with_the_umask_mode);
     TEST(replaced_file_keeps_its_mode);
     TEST(symlink_is_written_through_and_stays);

@@ -390,7 +390,7 @@ typedef struct mr_map_iter {
     uint8_t i_;
     uint8_t b_;
     uint8_t state_;
-    void *thread_; /* the owning thread while registered (not a heap pointer) */
+    void *thread_; /* the owning thread's id while registered (not a pointer) */
 } mr_map_iter;
 
 void mr_map_iter_init(mr_map_iter *it, mr_map *m);

@@ -390,28 +390,57 @@ static int cmp_u32(const void *a, const void *b)
  * stack scanning does that), the array has its own dominator entry and is
  * still counted with its map. */
 /*
- * up[x]: the nearest proper dominator of object x that is a table object
- * (a map header, bucket array or bucket) of any map, MP_NONE if none; one
- * pass over the preorder (every node after its immediate dominator). up has
- * a slot per object: above a root node there is only S, so an object whose
- * chain reaches a root node before a table object has none.
+ * The table objects (map headers, bucket arrays, buckets) above each
+ * object in the dominator tree:
+ *   up[x]     the nearest proper dominator of object x that is a table
+ *             object of any map, MP_NONE if none. A slot per object: above
+ *             a root node there is only S, so an object whose chain reaches
+ *             a root node before a table object has none.
+ *   depth[i]  for the table object at position i of g->table_objs, how many
+ *             table objects are its proper dominators (the length of its up
+ *             chain). Depths fall strictly along an up chain, so a walk up
+ *             looking for the table objects of one map stops below the
+ *             least depth of that map's objects: maps nested in maps ten
+ *             thousand deep then cost a step or two each, not the depth.
+ * Both filled in one pass over the preorder (every node after its
+ * immediate dominator).
  */
-static void table_ancestors(const mp_graph *g, const mp_dom *d, uint32_t *up)
+typedef struct table_up {
+    uint32_t *up;
+    uint32_t *depth;
+} table_up;
+
+static void table_ancestors(const mp_graph *g, const mp_dom *d, table_up *tu)
 {
     size_t n = g->nobjects;
-    for (size_t i = 0; i < n; i++) up[i] = MP_NONE;
+    for (size_t i = 0; i < n; i++) tu->up[i] = MP_NONE;
     table_memo memo = TABLE_MEMO_INIT;
     for (size_t i = 0; i < d->npreorder; i++) {
         uint32_t x = d->preorder[i], p = d->idom[x];
         if (x >= n || p >= n) continue;
-        up[x] = table_map_memo(g, p, &memo) != MP_NONE ? p : up[p];
+        tu->up[x] = table_map_memo(g, p, &memo) != MP_NONE ? p : tu->up[p];
+        size_t pos = mp_graph_table_pos(g, x);
+        if (pos == SIZE_MAX) continue;
+        uint32_t a = tu->up[x];
+        /* a was numbered before x: it dominates x, so it came first */
+        tu->depth[pos] = a == MP_NONE ? 0 : tu->depth[mp_graph_table_pos(g, a)] + 1;
     }
 }
 
-/* Is a proper dominator of table object x a table object of map k? */
-static bool inside_own_table(const mp_graph *g, const uint32_t *up, uint32_t k, uint32_t x)
+/* The depth (see table_up) of table object x. */
+static uint32_t table_depth(const mp_graph *g, const table_up *tu, uint32_t x)
 {
-    for (uint32_t a = up[x]; a != MP_NONE; a = up[a])
+    size_t pos = mp_graph_table_pos(g, x);
+    assert(pos != SIZE_MAX);
+    return tu->depth[pos];
+}
+
+/* Is a proper dominator of object x a table object of map k? mind: the
+ * least depth of k's table objects (none of them lies above it). */
+static bool inside_own_table(const mp_graph *g, const table_up *tu, uint32_t k, uint32_t mind,
+                             uint32_t x)
+{
+    for (uint32_t a = tu->up[x]; a != MP_NONE && table_depth(g, tu, a) >= mind; a = tu->up[a])
         if (table_map(g, a) == k) return true;
     return false;
 }
@@ -440,8 +469,8 @@ static bool inside_own_table(const mp_graph *g, const uint32_t *up, uint32_t k, 
 typedef struct table_walk {
     const mp_graph *g;
     const mp_dom *d;
-    const uint32_t *up;
-    uint32_t k;
+    const table_up *tu;
+    uint32_t k, mind; /* mind: the least depth of k's table objects */
     mp_u32map anc;   /* strict dominators of the tops (objects, root nodes, S) */
     mp_u32map head;  /* object -> its head, or NO_HEAD: memo of head_of */
     mp_u32map seen;  /* objects the walk from the tops has reached */
@@ -457,7 +486,7 @@ typedef struct table_walk {
  * object of k itself, or dominated by one. */
 static bool in_own_table(const table_walk *w, uint32_t x)
 {
-    return table_map(w->g, x) == w->k || inside_own_table(w->g, w->up, w->k, x);
+    return table_map(w->g, x) == w->k || inside_own_table(w->g, w->tu, w->k, w->mind, x);
 }
 
 static void tw_put(table_walk *w, mp_u32map *m, uint32_t key, uint32_t val)
@@ -560,10 +589,10 @@ static bool head_holds(table_walk *w, uint32_t h)
 
 /* The bytes the table of map k keeps beyond its tops' subtrees (see
  * above); 0 when memory runs out (the tops' figure stands). */
-static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, const uint32_t *up,
-                                  uint32_t k, const uint32_t *tops, size_t ntops)
+static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, const table_up *tu,
+                                  uint32_t k, uint32_t mind, const uint32_t *tops, size_t ntops)
 {
-    table_walk w = {.g = g, .d = d, .up = up, .k = k};
+    table_walk w = {.g = g, .d = d, .tu = tu, .k = k, .mind = mind};
     for (size_t i = 0; i < ntops; i++)
         for (uint32_t a = d->idom[tops[i]]; a != MP_NONE && !w.oom; a = d->idom[a])
             if (mp_u32map_put(&w.anc, a, 1) != 1) break; /* the rest is in already */
@@ -600,7 +629,7 @@ static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, const uint
  * lie outside them and each other's, so the sum never counts an object
  * twice and never exceeds the reachable heap, whatever the geometry of
  * the graph. */
-static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t *up, uint32_t k,
+static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const table_up *tu, uint32_t k,
                              uint32_t **tbl, size_t *cap)
 {
     const mp_map *m = &g->maps[k];
@@ -620,6 +649,12 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t 
         if (g->buckets[m->first_bucket + i].obj != MP_NONE)
             t[n++] = g->buckets[m->first_bucket + i].obj;
     if (n > 1) qsort(t, n, sizeof *t, cmp_u32);
+    uint32_t mind = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (d->idom[t[i]] == MP_NONE) continue;
+        uint32_t dep = table_depth(g, tu, t[i]);
+        if (dep < mind) mind = dep;
+    }
     uint64_t sum = 0;
     size_t ntops = 0;
     for (size_t i = 0; i < n; i++) {
@@ -627,7 +662,7 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t 
         /* t[i - 1] is as sorted: a top is written over itself or a slot before it */
         if (i > 0 && x == t[i - 1]) continue;
         if (d->idom[x] == MP_NONE) continue;
-        if (inside_own_table(g, up, k, x)) continue;
+        if (inside_own_table(g, tu, k, mind, x)) continue;
         sum += d->retained[x];
         t[ntops++] = x;
     }
@@ -636,7 +671,7 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const uint32_t 
      * and dirty maps: the walk (in proportion to what the table reaches)
      * is for those maps */
     if (ntops > 1 && (m->oldbuckets != MP_NONE || m->nold > 0 || m->sync_map == MP_SYNC_JOINED))
-        sum += table_beyond_tops(g, d, up, k, t, ntops);
+        sum += table_beyond_tops(g, d, tu, k, mind, t, ntops);
     return sum;
 }
 
@@ -1236,18 +1271,27 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
  * an object that an entry of a map holds as a shared value. It stops
  * counting for the maps above the header of another suspect met on the
  * way, whose bytes already hold this one's.
+ *
+ * From the header of another suspect of the first round on, a walk meets
+ * what that suspect's own walk meets: it ends there with a link to that
+ * walk (IN_LINK), which the rounds follow while that map is no suspect.
+ * So maps nested in maps thousands deep, each of them a suspect at first,
+ * are walked once, not once per map below.
  */
-enum { IN_TABLE, IN_SHARED, IN_HEADER };
+enum { IN_TABLE, IN_SHARED, IN_HEADER, IN_LINK };
 typedef struct inner_item {
     uint32_t map;
     uint32_t kind; /* IN_TABLE: a table object of map dominates the header; IN_SHARED: a
-                      value map shares does; IN_HEADER: map's header */
+                      value map shares does; IN_HEADER: map's header; IN_LINK: the
+                      walk goes on as the walk of map (whose header it has reached),
+                      the last item of a walk */
 } inner_item;
 
 typedef struct inner_walks {
     inner_item *it;
     size_t n, cap;
-    size_t *first; /* per suspect walked: its items are it[first[i] .. first[i + 1]) */
+    size_t *first;  /* per suspect walked: its items are it[first[i] .. first[i + 1]) */
+    uint32_t *walk; /* per map: the index of its walk, MP_NONE if it has none */
 } inner_walks;
 
 static int walk_put(inner_walks *w, uint32_t map, uint32_t kind)
@@ -1294,7 +1338,9 @@ static int shares_value(const mp_graph *g, const mp_findings *f, shared_vals *sv
     return bsearch(&x, sv->v[k], sv->n[k], sizeof x, cmp_u32) != NULL;
 }
 
-/* The maps met on the way up from suspect j's header (see above), put in w. */
+/* The maps met on the way up from suspect j's header (see above), put in w,
+ * up to the header of another candidate (cand), where a link to its walk
+ * ends them. */
 static int walk_up(const mp_graph *g, const mp_dom *d, const mp_findings *f, const uint8_t *cand,
                    shared_vals *sv, uint32_t j, inner_walks *w)
 {
@@ -1305,6 +1351,8 @@ static int walk_up(const mp_graph *g, const mp_dom *d, const mp_findings *f, con
     for (size_t steps = 0; x < n && steps < n; steps++) {
         uint32_t k = table_map_memo(g, x, &memo);
         size_t from = w->n;
+        if (k != MP_NONE && k != j && cand[k] && g->maps[k].header == x)
+            return walk_put(w, k, IN_LINK); /* k's walk starts at x too */
         if (k != MP_NONE) {
             if (walk_put(w, k, IN_TABLE)) return -1;
             if (cand[k] && g->maps[k].header == x && walk_put(w, k, IN_HEADER)) return -1;
@@ -1343,8 +1391,15 @@ static int add_inner(const mp_graph *g, const mp_dom *d, mp_findings *out, const
         uint32_t j = sus[i];
         if (!out->maps[j].suspect) continue;
         uint64_t b = d->retained[g->maps[j].header];
-        for (size_t t = w->first[i]; t < w->first[i + 1]; t++) {
+        for (size_t t = w->first[i], end = w->first[i + 1]; t < end; t++) {
             const inner_item *it = &w->it[t];
+            if (it->kind == IN_LINK) { /* the last item: on with the walk linked to */
+                uint32_t l = w->walk[it->map];
+                assert(l != MP_NONE && l != i);
+                t = w->first[l] - 1; /* the loop's t++ makes it first[l] */
+                end = w->first[l + 1];
+                continue;
+            }
             if (it->map == j) continue;
             if (it->kind == IN_HEADER) {
                 if (out->maps[it->map].suspect) break;
@@ -1380,16 +1435,18 @@ static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
     uint32_t *sus = malloc((nm ? nm : 1) * sizeof *sus),
              *seen = calloc(nm ? nm : 1, sizeof(uint32_t));
     uint64_t *full = malloc((nm ? nm : 1) * sizeof *full);
-    inner_walks w = {0};
+    inner_walks w = {.walk = malloc((nm ? nm : 1) * sizeof(uint32_t))};
     shared_vals sv = {calloc(nm ? nm : 1, sizeof *sv.v), calloc(nm ? nm : 1, sizeof *sv.n)};
     int rc = -1;
-    if (!cand || !sus || !seen || !full || !sv.v || !sv.n) goto done;
+    if (!cand || !sus || !seen || !full || !sv.v || !sv.n || !w.walk) goto done;
     for (size_t k = 0; k < nm; k++) {
         full[k] = out->maps[k].score;
         out->maps[k].inner_map = MP_NONE;
+        w.walk[k] = MP_NONE;
         if (out->maps[k].suspect && g->maps[k].header != MP_NONE &&
             d->idom[g->maps[k].header] != MP_NONE) {
             cand[k] = 1;
+            w.walk[k] = (uint32_t)ns;
             sus[ns++] = (uint32_t)k;
         }
     }
@@ -1427,6 +1484,7 @@ done:
     free(full);
     free(w.it);
     free(w.first);
+    free(w.walk);
     for (size_t k = 0; sv.v && k < nm; k++) free(sv.v[k]);
     free(sv.v);
     free(sv.n);
@@ -1483,12 +1541,15 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
          * the rest (scratch = the marks of roots_reaching) */
         uint32_t *tbl = NULL;
         size_t tblcap = 0;
-        if (g->nmaps) table_ancestors(g, d, scratch);
+        table_up tu = {scratch, malloc((g->ntable_objs ? g->ntable_objs : 1) * sizeof(uint32_t))};
+        if (!tu.depth) goto oom;
+        if (g->nmaps) table_ancestors(g, d, &tu);
         for (size_t k = 0; k < g->nmaps; k++) {
             const mp_map *m = &g->maps[k];
             if (m->header != MP_NONE && d->idom[m->header] != MP_NONE)
-                out->maps[k].retained = map_retained(g, d, scratch, (uint32_t)k, &tbl, &tblcap);
+                out->maps[k].retained = map_retained(g, d, &tu, (uint32_t)k, &tbl, &tblcap);
         }
+        free(tu.depth);
         free(tbl);
         mp_dom_fill_root_of(d);
         scratch = NULL;

@@ -655,6 +655,46 @@ static bool type_name_of(const void *ud, uint64_t rtype, char *buf, size_t cap)
     return true;
 }
 
+/* Whether a type the binary does not know is pointer-shaped, from the
+ * dump's type record (written for every type an itab is for). */
+static bool type_direct_of(const void *ud, uint64_t rtype, bool *direct)
+{
+    const walk *W = ud;
+    const mf_gd_type *t = mf_gd_find_type(W->M->d, rtype);
+    if (!t) return false;
+    *direct = !t->indirect;
+    return true;
+}
+
+/* Where a key's rendering reads what the key points to and its types. */
+static mp_gokey_env key_env(const walk *W)
+{
+    return (mp_gokey_env){string_bytes, W->M->bin ? type_of : NULL, itab_type_of, type_name_of, W,
+                          type_direct_of};
+}
+
+/* Whether the map's exact type says its keys are interfaces (the layout's
+ * root an interface of 16 bytes); *itab: one with methods. */
+static bool interface_keys(const mp_gomap *m, bool *itab)
+{
+    const mp_gomaptype *ty = m->type;
+    if (!ty || m->inferred || m->ksize != 16 || ty->key_indirect || !ty->nkey_fields ||
+        ty->key_fields[0].kind != MP_GOKIND_INTERFACE)
+        return false;
+    *itab = ty->key_fields[0].count != 0;
+    return true;
+}
+
+uint8_t mp_gomap_key_kind(const mp_gomap *m)
+{
+    bool itab;
+    if (!interface_keys(m, &itab)) return m->key_kind;
+    const uint64_t *n = m->iface_keys;
+    return n[MP_GOKEY_DYN_POINTER] && !n[MP_GOKEY_DYN_VALUE] && !n[MP_GOKEY_DYN_UNKNOWN]
+               ? MP_KEY_PTR
+               : MP_KEY_OTHER;
+}
+
 /* A key for people, as maproot renders keys everywhere (gokey.h): strings
  * quoted and escaped, integers in decimal, pointers in hex, structs and
  * arrays field by field when the binary gives their layout, other keys as
@@ -665,7 +705,7 @@ static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
     mp_keytext t = {buf, cap, 0};
     /* struct and array keys: only the exact type gives their layout */
     const mp_gomaptype *ty = m->type;
-    mp_gokey_env env = {string_bytes, W->M->bin ? type_of : NULL, itab_type_of, type_name_of, W};
+    mp_gokey_env env = key_env(W);
     if (ty && !m->inferred && ty->nkey_fields &&
         mp_keytext_typed(&t, ty->key_fields, ty->nkey_fields, k, m->ksize, &env))
         return mp_keytext_end(&t);
@@ -741,6 +781,11 @@ static void emit_bucket(walk *W, const array *ar, uint64_t b, uint64_t index, ui
         char text[320]; /* the longest rendering: 256 bytes escaped and a cut mark */
         size_t n = render_key(W, k, text, sizeof text);
         if (nan_key(m, k)) m->nan_keys++;
+        bool itab;
+        if (interface_keys(m, &itab)) {
+            mp_gokey_env env = key_env(W);
+            m->iface_keys[mp_gokey_iface_dynamic(itab, k, &env)]++;
+        }
         if (n >= sizeof text) n = sizeof text - 1;
         mp_entry e = {.map = W->map,
                       .bucket_obj = holder,
@@ -782,6 +827,7 @@ void mp_gomap_emit(mp_gdmem *M, mp_gomap *m, mp_graph_builder *b, const uint32_t
     walk W = {
         .m = m, .bs = m->bs, .M = M, .b = b, .newix = newix, .map = map, .value_type = value_type};
     m->nan_keys = 0;
+    memset(m->iface_keys, 0, sizeof m->iface_keys);
     if (m->buckets) walk_map(&W);
 }
 

@@ -44,6 +44,10 @@ typedef struct mp_gomap {
     const mp_gomaptype *type;
     uint64_t kpat[5], vpat[5]; /* pointer words of a key / value slot (bitsets) */
     uint64_t nan_keys;         /* live entries under a float NaN key (by mp_gomap_emit) */
+    /* of a map whose exact type says its keys are interfaces: its live
+     * keys by dynamic type (mp_gokey_dynamic: unknown, nil, pointer-shaped,
+     * boxed), by mp_gomap_emit; all 0 for other maps */
+    uint64_t iface_keys[4];
     char name[160];            /* "map[string]*main.Session", or inferred "map[string]*?" */
 } mp_gomap;
 
@@ -66,7 +70,14 @@ bool mp_gomap_recognise(mp_gdmem *M, uint64_t addr, const uint8_t *hdr, const mp
 void mp_gomap_emit(mp_gdmem *M, mp_gomap *m, mp_graph_builder *b, const uint32_t *newix,
                    uint32_t map, uint32_t value_type);
 /* (mp_gomap_emit also counts m->nan_keys: entries whose key, of a float
- * type by the map's exact type, is a NaN.) */
+ * type by the map's exact type, is a NaN, and m->iface_keys.) */
+
+/* The key kind of a map whose keys are interfaces, once emitted: pointer
+ * keys (MP_KEY_PTR) only when the dynamic type of every key was told and
+ * is pointer-shaped (a sync.Map keyed by strings boxes them: its keys keep
+ * the boxes, but no pointer of the program's is a key); MP_KEY_OTHER when
+ * any is boxed or could not be told; m->key_kind for other maps. */
+uint8_t mp_gomap_key_kind(const mp_gomap *m);
 
 /* Hands visit(ud, slot) the value slot (m->vsize bytes) of every live
  * entry of a recognised map: its buckets' and those of the old buckets not

@@ -193,6 +193,39 @@ static bool put_scalar(mp_keytext *t, uint8_t kind, const uint8_t *p, uint32_t s
     return true;
 }
 
+/* The address of the runtime type descriptor of a non-nil interface's
+ * dynamic type (tw its type or itab word), 0 when env cannot tell. */
+static uint64_t iface_rtype(bool itab, uint64_t tw, const mp_gokey_env *env)
+{
+    const uint8_t *it = itab ? env->read(env->ud, tw + 8, 8) : NULL; /* itab._type */
+    uint64_t rt = itab ? (it ? rd(it, 8) : 0) : tw;
+    if (itab && !rt && env->itab_type) rt = env->itab_type(env->ud, tw);
+    return rt;
+}
+
+/* Whether values of kind are kept in an interface's data word itself. */
+static bool pointer_shaped(uint8_t kind)
+{
+    return kind == MP_GOKIND_PTR || kind == MP_GOKIND_CHAN || kind == MP_GOKIND_UNSAFEPTR ||
+           kind == MP_GOKIND_MAP || kind == 19 /* func */;
+}
+
+mp_gokey_dynamic mp_gokey_iface_dynamic(bool itab, const uint8_t *p, const mp_gokey_env *env)
+{
+    uint64_t tw = rd(p, 8);
+    if (!tw) return MP_GOKEY_DYN_NIL;
+    uint64_t rt = iface_rtype(itab, tw, env);
+    uint8_t kind;
+    uint32_t size;
+    const char *name;
+    bool direct;
+    if (rt && env->rtype && env->rtype(env->ud, rt, &kind, &size, &name))
+        return pointer_shaped(kind) ? MP_GOKEY_DYN_POINTER : MP_GOKEY_DYN_VALUE;
+    if (rt && env->type_direct && env->type_direct(env->ud, rt, &direct))
+        return direct ? MP_GOKEY_DYN_POINTER : MP_GOKEY_DYN_VALUE;
+    return MP_GOKEY_DYN_UNKNOWN;
+}
+
 /* An interface value at p (type or itab word, data word): its dynamic
  * value as mp_keytext_typed says. */
 static void put_iface(mp_keytext *t, bool itab, const uint8_t *p, const mp_gokey_env *env)
@@ -202,9 +235,7 @@ static void put_iface(mp_keytext *t, bool itab, const uint8_t *p, const mp_gokey
         put_str(t, "nil");
         return;
     }
-    const uint8_t *it = itab ? env->read(env->ud, tw + 8, 8) : NULL; /* itab._type */
-    uint64_t rt = itab ? (it ? rd(it, 8) : 0) : tw;
-    if (itab && !rt && env->itab_type) rt = env->itab_type(env->ud, tw);
+    uint64_t rt = iface_rtype(itab, tw, env);
     uint8_t kind;
     uint32_t size;
     const char *name;
@@ -221,8 +252,7 @@ static void put_iface(mp_keytext *t, bool itab, const uint8_t *p, const mp_gokey
         return;
     }
     /* pointer-shaped types are stored in the data word itself */
-    if (kind == MP_GOKIND_PTR || kind == MP_GOKIND_CHAN || kind == MP_GOKIND_UNSAFEPTR ||
-        kind == MP_GOKIND_MAP || kind == 19 /* func */) {
+    if (pointer_shaped(kind)) {
         put_scalar(t, MP_GOKIND_PTR, p + 8, 8, env);
         return;
     }

@@ -48,14 +48,31 @@ typedef const uint8_t *(*mp_gokey_reader)(const void *ud, uint64_t a, uint64_t n
  * itab that read does not find, such as one the runtime made while the
  * program ran; 0 unknown) and type_name (the name of a type rtype does not
  * know, into buf of cap bytes; false unknown), all given ud; any may be
- * NULL but read. */
+ * NULL but read. type_direct: whether a type rtype does not know is
+ * pointer-shaped (its value is an interface's data word itself, not boxed
+ * behind it), as a Go heap dump's type record says; false unknown. */
 typedef struct mp_gokey_env {
     mp_gokey_reader read;
     bool (*rtype)(const void *ud, uint64_t rtype, uint8_t *kind, uint32_t *size, const char **name);
     uint64_t (*itab_type)(const void *ud, uint64_t itab);
     bool (*type_name)(const void *ud, uint64_t rtype, char *buf, size_t cap);
     const void *ud;
+    bool (*type_direct)(const void *ud, uint64_t rtype, bool *direct);
 } mp_gokey_env;
+
+/* The dynamic type of an interface value, as far as its env tells. */
+typedef enum mp_gokey_dynamic {
+    MP_GOKEY_DYN_UNKNOWN = 0,
+    MP_GOKEY_DYN_NIL,
+    MP_GOKEY_DYN_POINTER, /* pointer-shaped: a pointer, map, chan, func, unsafe.Pointer */
+    MP_GOKEY_DYN_VALUE,   /* boxed: a string, number, struct, ... behind the data word */
+} mp_gokey_dynamic;
+
+/* Which of those the interface value at p (16 bytes: its type word, or
+ * itab word when itab, then its data word) holds: what a map keyed by an
+ * interface keeps alive through a key is a pointer only when the key's
+ * dynamic type is pointer-shaped. */
+mp_gokey_dynamic mp_gokey_iface_dynamic(bool itab, const uint8_t *p, const mp_gokey_env *env);
 
 /* The output of a rendering: buf of cap bytes, n of them written. */
 typedef struct mp_keytext {

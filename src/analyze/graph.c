@@ -169,9 +169,9 @@ uint32_t mp_edge_offset(const mp_graph *g, uint64_t e)
     return (uint32_t)(f - 1);
 }
 
-uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o)
+size_t mp_graph_table_pos(const mp_graph *g, uint32_t o)
 {
-    if (o >= g->nobjects || !g->table_bits || !mp_bit(g->table_bits, o)) return MP_NONE;
+    if (o >= g->nobjects || !g->table_bits || !mp_bit(g->table_bits, o)) return SIZE_MAX;
     size_t lo = 0, hi = g->ntable_objs;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -180,8 +180,13 @@ uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o)
         else
             hi = mid;
     }
-    return lo < g->ntable_objs && (g->table_objs[lo] >> 32) == o ? (uint32_t)g->table_objs[lo]
-                                                                 : MP_NONE;
+    return lo < g->ntable_objs && (g->table_objs[lo] >> 32) == o ? lo : SIZE_MAX;
+}
+
+uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o)
+{
+    size_t i = mp_graph_table_pos(g, o);
+    return i == SIZE_MAX ? MP_NONE : (uint32_t)g->table_objs[i];
 }
 
 uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o)

@@ -174,6 +174,10 @@ typedef struct mp_map {
     uint64_t nan_keys;             /* entries whose key is a float NaN, which equals nothing, itself
                                       included: no lookup or delete finds them again (0 when the
                                       keys are not known to be floats) */
+    /* MP_SYNC_JOINED: the read map's main buckets (old ones of a growth
+     * included) and overflow buckets, objects of this map's table (aux
+     * records) whose bytes table_bytes counts; 0 for other maps */
+    uint64_t sync_read_buckets, sync_read_overflow;
     /* computed at finish */
     size_t first_bucket, nbuckets;          /* into g->buckets */
     size_t first_entry, nentries;           /* into g->entries */
@@ -505,6 +509,10 @@ uint32_t mp_graph_find(const mp_graph *g, uint64_t a);
 /* The map whose table (header, bucket arrays, buckets) holds object o, or
  * MP_NONE. */
 uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o);
+/* The position of table object o in g->table_objs (0 .. ntable_objs - 1),
+ * or SIZE_MAX when o is in no map's table: a dense index for per-table-
+ * object arrays. */
+size_t mp_graph_table_pos(const mp_graph *g, uint32_t o);
 /* The map whose header is object o, or MP_NONE. */
 uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o);
 /* The first bucket record held by object o (MP_NONE if o holds no bucket);
@@ -612,6 +620,12 @@ void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr);
 uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m);
 /* Sets map k's nan_keys, known once its entries are walked. */
 void mp_gb_map_nan_keys(mp_graph_builder *b, uint32_t k, uint64_t n);
+/* Sets map k's sync_read_buckets and sync_read_overflow (a joined
+ * sync.Map's read map, known once its table is walked). */
+void mp_gb_map_sync_read(mp_graph_builder *b, uint32_t k, uint64_t buckets, uint64_t overflow);
+/* Sets map k's key_kind, when only its entries tell it (an interface's
+ * keys are pointers when their dynamic types are). */
+void mp_gb_map_key_kind(mp_graph_builder *b, uint32_t k, mp_key_kind kind);
 /* A bucket of map (bk->map); bk->obj a provisional index, or MP_NONE with
  * obj_addr the address of the bucket (resolved at finish). */
 void mp_gb_bucket(mp_graph_builder *b, const mp_bucket *bk, uint64_t obj_addr);

@@ -577,6 +577,19 @@ void mp_gb_map_nan_keys(mp_graph_builder *b, uint32_t k, uint64_t n)
     b->maps[k].nan_keys = n;
 }
 
+void mp_gb_map_sync_read(mp_graph_builder *b, uint32_t k, uint64_t buckets, uint64_t overflow)
+{
+    assert(k < b->nmaps && b->maps[k].sync_map == MP_SYNC_JOINED);
+    b->maps[k].sync_read_buckets = buckets;
+    b->maps[k].sync_read_overflow = overflow;
+}
+
+void mp_gb_map_key_kind(mp_graph_builder *b, uint32_t k, mp_key_kind kind)
+{
+    assert(k < b->nmaps && !b->maps[k].key_numeric);
+    b->maps[k].key_kind = (uint8_t)kind;
+}
+
 void mp_gb_bucket(mp_graph_builder *b, const mp_bucket *bk, uint64_t obj_addr)
 {
     if (!GROW(b, b->buckets, b->nbuckets, b->cap_buckets) ||

@@ -195,7 +195,8 @@ static void print_alone(FILE *out, const mp_group_diff *x)
 }
 
 void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
-                              const mp_snapshot_analysis *B, const mp_group_diffs *d)
+                              const mp_snapshot_analysis *B, const mp_group_diffs *d,
+                              mp_group_members_fn members, void *ctx)
 {
     fprintf(out, "GROUPS  maps of one type under one holder, growing first\n");
     if (!d->n) fprintf(out, "  none: no two maps of one type under one holder\n");
@@ -230,6 +231,7 @@ void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
         mp_format_value(b3, sizeof b3, x->retained_delta, "bytes", true);
         fprintf(out, "; retained %s -> %s (%s)\n", b1, b2, b3);
         if (x->alone_maps) print_alone(out, x);
+        if (members && x->in_after) members(out, x, ctx);
     }
     fputc('\n', out);
 }

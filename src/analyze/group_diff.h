@@ -73,9 +73,17 @@ int mp_group_diff_compute(const mp_snapshot_analysis *A, mp_snapshot_analysis *B
                           mf_error *err);
 void mp_group_diffs_free(mp_group_diffs *d);
 
-/* The GROUPS section of `maproot diff`'s text. */
+/* What the caller prints of a group's members below the group's figures
+ * in the text (the new keys of the members whose growth is the group's:
+ * shown once, with the group, not map by map); called for each record of
+ * a group in AFTER, with ctx. */
+typedef void (*mp_group_members_fn)(FILE *out, const mp_group_diff *x, void *ctx);
+
+/* The GROUPS section of `maproot diff`'s text; members (NULL: none) adds
+ * to each group's block. */
 void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
-                              const mp_snapshot_analysis *B, const mp_group_diffs *d);
+                              const mp_snapshot_analysis *B, const mp_group_diffs *d,
+                              mp_group_members_fn members, void *ctx);
 /* Its "groups" array (maproot-diff(1)); NULL when out of memory. */
 json_t *mp_group_diff_json(const mp_snapshot_analysis *A, const mp_snapshot_analysis *B,
                            const mp_group_diffs *d);

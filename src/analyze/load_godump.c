@@ -996,14 +996,19 @@ static void add_aux(loader *L, graphing *G, uint32_t map, uint64_t a)
  * (already in, with the array) and ends at nil or at the array's start
  * (where Go's last spare bucket points); the hops over all chains of an
  * array are bounded by what a recognised map can have (the dump is not
- * trusted). */
-static void add_aux_table(loader *L, graphing *G, uint32_t map, const mp_gomap *r)
+ * trusted). *nmain: the main buckets of its arrays; *noverflow: the
+ * overflow buckets of their chains (spares in an array, or objects of
+ * their own), as a map's own are counted. */
+static void add_aux_table(loader *L, graphing *G, uint32_t map, const mp_gomap *r, uint64_t *nmain,
+                          uint64_t *noverflow)
 {
+    *nmain = *noverflow = 0;
     uint64_t arrays[2] = {r->buckets, r->oldbuckets};
     uint64_t nb[2] = {1ull << r->B, (r->flags & 8) ? 1ull << r->B : 1ull << (r->B ? r->B - 1 : 0)};
     for (int i = 0; i < 2; i++) {
         if (!arrays[i] || !r->bs) continue;
         add_aux(L, G, map, arrays[i]);
+        *nmain += nb[i];
         uint32_t arr = mp_gdmem_find(&L->mem, arrays[i]);
         uint64_t budget = 2 * nb[i] + r->count + r->noverflow + 64;
         for (uint64_t b = 0; b < nb[i] && arr != NONE && budget; b++) {
@@ -1012,6 +1017,7 @@ static void add_aux_table(loader *L, graphing *G, uint32_t map, const mp_gomap *
                 uint64_t next = w ? mp_gd_rd64(w) : 0;
                 if (!next || next == arrays[i]) break;
                 if (mp_gdmem_find(&L->mem, next) != arr) add_aux(L, G, map, next);
+                ++*noverflow;
                 at = next;
             }
         }
@@ -1039,8 +1045,27 @@ static void join_read_map(loader *L, graphing *G, uint32_t map, const struct syn
     add_aux(L, G, map, p->box);
     type_box(L, G, p);
     add_aux(L, G, map, r->addr);
-    add_aux_table(L, G, map, r);
+    uint64_t nmain, noverflow;
+    add_aux_table(L, G, map, r, &nmain, &noverflow);
+    mp_gb_map_sync_read(G->b, map, nmain, noverflow);
     type_table(L, G, r);
+}
+
+/* The key kind of map mi (m) where only its entries tell it: keys of an
+ * interface type are pointer keys when every key's dynamic type is a
+ * pointer (mp_gomap_key_kind). When they are not, or not all of them
+ * could be told, the key type (an interface type, of such maps alone: a
+ * map whose keys are pointers is judged by its key kind first) says that
+ * keeping a key keeps no pointer of the program's (findings.h,
+ * POINTER_KEYS): a boxed string or number is the key's value, as a
+ * string key's bytes are. */
+static void key_kind_of_entries(graphing *G, const mp_gomap *m, uint32_t mi, uint32_t key_type)
+{
+    uint8_t kind = mp_gomap_key_kind(m);
+    if (kind == m->key_kind) return;
+    mp_gb_map_key_kind(G->b, mi, kind);
+    if (kind != MP_KEY_PTR && key_type != MP_NONE)
+        mp_gb_type_pointers(G->b, key_type, MP_PTRS_NONE);
 }
 
 static int add_maps(loader *L, graphing *G)
@@ -1104,6 +1129,7 @@ static int add_maps(loader *L, graphing *G)
                       m->type && !m->inferred && m->type->value_kind == MP_GOKIND_PTR ? x.value_type
                                                                                       : MP_NONE);
         mp_gb_map_nan_keys(G->b, mi, m->nan_keys);
+        key_kind_of_entries(G, m, mi, x.key_type);
         add_extra(L, G, m, mi);
         if (joined)
             join_read_map(L, G, mi, pair);

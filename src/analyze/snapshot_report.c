@@ -715,6 +715,12 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
         fmt_count(c3, sizeof c3, m->nold);
         fprintf(out, " + %s old", c3);
     }
+    /* a sync.Map's bytes are both maps' tables: so are its buckets */
+    if (m->sync_map == MP_SYNC_JOINED) {
+        fmt_count(c1, sizeof c1, m->sync_read_buckets);
+        fmt_count(c2, sizeof c2, m->sync_read_overflow);
+        fprintf(out, ", and the read map's %s + %s overflow", c1, c2);
+    }
     fprintf(out, ", %s; load %.1f of 8\n", b1, r->load);
     print_why(out, a, r);
     if (r->nsites) {
@@ -846,9 +852,13 @@ static json_t *sync_map_json(const mp_graph *g, const mp_map *m)
 {
     if (!m->sync_map) return json_null();
     json_t *o = json_object();
+    bool joined = m->sync_map == MP_SYNC_JOINED;
     if (!o || mp_json_set_text(o, "container", mp_str(g, m->container)) ||
-        json_object_set_new(o, "maps",
-                            json_string(m->sync_map == MP_SYNC_JOINED ? "read_and_dirty" : "one"))) {
+        json_object_set_new(o, "maps", json_string(joined ? "read_and_dirty" : "one")) ||
+        json_object_set_new(o, "read_buckets",
+                            json_integer(joined ? (json_int_t)m->sync_read_buckets : 0)) ||
+        json_object_set_new(o, "read_overflow_buckets",
+                            json_integer(joined ? (json_int_t)m->sync_read_overflow : 0))) {
         json_decref(o);
         return NULL;
     }

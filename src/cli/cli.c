@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,8 @@ FILE *cli_output_open(cli_output *co, const char *path)
         cli_fail("%s", err.msg);
         return NULL;
     }
+    /* standard output gets a whole report or nothing of it */
+    mf_out_hold(co->out, CLI_HOLD_MEMORY);
     if (!(co->f = mf_out_stream(co->out))) {
         mf_out_abort(co->out);
         co->out = NULL;
@@ -173,8 +176,14 @@ int cli_output_close(cli_output *co, int status)
         mf_out_abort(o); /* a failed report leaves no file */
         return status;
     }
+    /* a reader that went away is a write error (EPIPE), reported as one */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigemptyset(&ign.sa_mask);
+    bool restore = sigaction(SIGPIPE, &ign, &old) == 0;
     mf_error err;
-    if (mf_out_commit(o, &err)) return cli_fail("%s", err.msg);
+    int rc = mf_out_commit(o, &err);
+    if (restore) sigaction(SIGPIPE, &old, NULL);
+    if (rc) return cli_fail("%s", err.msg);
     return status;
 }
 

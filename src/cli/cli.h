@@ -106,7 +106,11 @@ int cli_set_trim_path(const char *cmd, const char *arg);
 int cli_finish(int status);
 
 /* A report's output (-o FILE, or standard output for NULL or "-"), written
- * by the rule of outfile.h: a regular file appears only when complete. */
+ * by the rule of outfile.h: a regular file appears only when complete;
+ * standard output gets the whole report or nothing of it (mf_out_hold:
+ * held in memory up to CLI_HOLD_MEMORY bytes, beyond that in a temporary
+ * file, and written at close). */
+#define CLI_HOLD_MEMORY ((size_t)4 << 20)
 typedef struct cli_output {
     mf_out *out;
     FILE *f;

@@ -15,7 +15,9 @@
 #include "analyze/views.h"
 #include "cli/cli.h"
 #include "cli/input.h"
+#include "format/text.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -324,6 +326,99 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     free(arena_o);
 }
 
+/* The members of growing groups whose growth is the group's and that have
+ * new keys: their key lines are printed once, in the group's block of the
+ * text (a swelling group of thousands of maps would otherwise print
+ * thousands of lines of keys). Sorted by group id of AFTER, then the
+ * largest (retained in AFTER) first, then map order. */
+typedef struct folded_key {
+    uint32_t group; /* B->gr.member_of[d->after] */
+    uint64_t retained;
+    const map_diff *d;
+} folded_key;
+
+typedef struct folded_keys {
+    folded_key *v;
+    size_t n;
+    const mp_snapshot_analysis *B;
+} folded_keys;
+
+/* How many members a group's block shows the new keys of. */
+enum { FOLDED_SHOWN = 3 };
+
+static int cmp_folded(const void *a, const void *b)
+{
+    const folded_key *x = a, *y = b;
+    if (x->group != y->group) return x->group < y->group ? -1 : 1;
+    if (x->retained != y->retained) return x->retained > y->retained ? -1 : 1;
+    return x->d->after < y->d->after ? -1 : x->d->after > y->d->after;
+}
+
+/* The folded members of diffs[0..nd) (see folded_key); -1 when out of
+ * memory. */
+static int fold_group_keys(const mp_snapshot_analysis *B, const map_diff *diffs, size_t nd,
+                           folded_keys *fk)
+{
+    fk->B = B;
+    fk->n = 0;
+    if (!(fk->v = malloc((nd + 1) * sizeof *fk->v))) return -1;
+    for (size_t i = 0; i < nd; i++) {
+        const map_diff *d = &diffs[i];
+        if (!d->in_group || !d->nnew) continue;
+        assert(d->after >= 0 && B->gr.member_of[d->after] != MP_NONE);
+        fk->v[fk->n++] = (folded_key){B->gr.member_of[d->after], B->f.maps[d->after].retained, d};
+    }
+    qsort(fk->v, fk->n, sizeof *fk->v, cmp_folded);
+    return 0;
+}
+
+/* One map's new keys, as a list (", ..." when more were added). */
+static void print_new_keys(FILE *out, const mp_graph *g, const map_diff *d)
+{
+    for (size_t k = 0; k < d->nnew; k++) {
+        char kt[32];
+        fprintf(out, "%s%s", k ? ", " : "", entry_key(g, d->new_keys[k], kt));
+    }
+    fputs(d->added > d->nnew ? ", ..." : "", out);
+}
+
+/* The new keys of a growing group's members (mp_group_members_fn): those
+ * of its largest members, and how many more maps have some. */
+static void print_group_keys(FILE *out, const mp_group_diff *x, void *ctx)
+{
+    const folded_keys *fk = ctx;
+    uint32_t id = x->after.id;
+    size_t lo = 0, hi = fk->n;
+    while (lo < hi) { /* the first of group id */
+        size_t mid = lo + (hi - lo) / 2;
+        if (fk->v[mid].group < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < fk->n && fk->v[end].group == id) end++;
+    if (end == lo) return;
+    char c1[32], b1[64];
+    mf_format_count(c1, sizeof c1, end - lo);
+    fprintf(out, "    new keys  of %s member%s growing with it, the largest first:\n", c1,
+            end - lo == 1 ? "" : "s");
+    for (size_t i = lo; i < end && i < lo + FOLDED_SHOWN; i++) {
+        const map_diff *d = fk->v[i].d;
+        fputs("      ", out);
+        print_new_keys(out, fk->B->g, d);
+        mf_format_count(c1, sizeof c1, d->added);
+        mp_format_value(b1, sizeof b1, (int64_t)fk->v[i].retained, "bytes", false);
+        fprintf(out, "   (+%s in a map of %" PRIu64 " entries, %s)\n", c1,
+                fk->B->g->maps[d->after].count, b1);
+    }
+    if (end - lo > FOLDED_SHOWN) {
+        mf_format_count(c1, sizeof c1, end - lo - FOLDED_SHOWN);
+        fprintf(out, "      ... %s more map%s (every map's new keys: --format json)\n", c1,
+                end - lo - FOLDED_SHOWN == 1 ? "" : "s");
+    }
+}
+
 /* Steals v into obj[field]; -1 when v is NULL or the set fails. */
 static int put(json_t *obj, const char *field, json_t *v)
 {
@@ -423,6 +518,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     mp_group_diffs gd = {0};
     mp_map_growth *mg = NULL;
     bool *in_group = NULL;
+    folded_keys fk = {0};
     int status = CLI_EXIT_BAD;
     if (!ids_a || !ids_b || !b_to_a || !used || !diffs ||
         mp_map_match(ids_a, na, ids_b, nb, mp_same_run(A.g, B.g), b_to_a)) {
@@ -470,6 +566,10 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
 
     char b1[64], b2[64], b3[64];
     int64_t heap_delta = (int64_t)B.f.heap_bytes - (int64_t)A.f.heap_bytes;
+    if (strcmp(fmt, "json") != 0 && fold_group_keys(&B, diffs, nd, &fk)) {
+        cli_fail("out of memory comparing %s and %s", before, after);
+        goto out;
+    }
     FILE *out = cli_output_open(&co, o->output);
     if (!out) goto out;
     if (strcmp(fmt, "json") == 0) {
@@ -518,17 +618,16 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
                     "    entries %" PRIu64 " -> %" PRIu64 " (+%" PRIu64 " added, -%" PRIu64
                     " removed); retained %s -> %s (%s)\n",
                     ca, cb, d->added, d->removed, b1, b2, b3);
-            if (d->nnew) {
-                fprintf(out, "    new keys:");
-                for (size_t k = 0; k < d->nnew; k++) {
-                    char kt[32];
-                    fprintf(out, "%s %s", k ? "," : "", entry_key(B.g, d->new_keys[k], kt));
-                }
-                fprintf(out, "%s\n", d->added > d->nnew ? ", ..." : "");
+            /* a member whose growth is its group's: its keys are the
+             * group's, shown with it */
+            if (d->nnew && !d->in_group) {
+                fputs("    new keys: ", out);
+                print_new_keys(out, B.g, d);
+                fputc('\n', out);
             }
         }
         fprintf(out, "\n");
-        mp_group_diff_print_text(out, &A, &B, &gd);
+        mp_group_diff_print_text(out, &A, &B, &gd, print_group_keys, &fk);
     }
     status = cli_output_close(&co, CLI_EXIT_OK);
     if (status == CLI_EXIT_OK && o->fail_on) {
@@ -554,6 +653,7 @@ out:
     free(diffs);
     free(mg);
     free(in_group);
+    free(fk.v);
     mp_group_diffs_free(&gd);
     cli_report_done();
     cli_index_save(A.g, &A.p, &A.d, &A.f);

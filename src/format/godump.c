@@ -308,8 +308,7 @@ static int record(rd *r)
     }
     case MF_GD_TYPE: {
         mf_gd_type t;
-        bool indirect;
-        if (u(r, &t.addr) || u(r, &t.size) || bytes(r, &t.name) || flag(r, &indirect)) return -1;
+        if (u(r, &t.addr) || u(r, &t.size) || bytes(r, &t.name) || flag(r, &t.indirect)) return -1;
         GROW(r, d->types, d->ntypes, r->cap_t);
         d->types[d->ntypes++] = t;
         return 0;

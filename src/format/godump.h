@@ -137,6 +137,9 @@ typedef struct mf_gd_sample {
 typedef struct mf_gd_type {
     uint64_t addr, size;
     mf_gd_bytes name;
+    /* its values are boxed: an interface's data word points to one (false:
+     * pointer-shaped, the data word is the value) */
+    bool indirect;
 } mf_gd_type;
 
 /* An itab and the dynamic type it is for (the type's record comes first).

@@ -1,6 +1,7 @@
 /* src/format/outfile.c -- see outfile.h. */
 #include "format/outfile.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,7 +34,19 @@ struct mf_out {
     /* a file that was replaced keeps these */
     bool had_target;
     struct stat st;
+    /* held standard output (mf_out_hold): the first hold_cap bytes in
+     * memory (hbuf), all of them in the temporary file hfd once they
+     * outgrow it; start: standard output's offset when it was held, -1
+     * when it is not a regular file (then it cannot be cut back) */
+    bool held;
+    uint8_t *hbuf;
+    size_t hlen, hsize, hold_cap;
+    int hfd;
+    off_t start;
 };
+
+/* Bytes copied from the held output per write at commit. */
+#define HOLD_CHUNK (64 * 1024)
 
 /* Messages call standard output by its name, files by theirs. */
 static const char *shown(const mf_out *o)
@@ -190,6 +203,7 @@ mf_out *mf_out_open(const char *path, mf_error *err)
         return NULL;
     }
     o->fd = -1;
+    o->hfd = -1;
     if (strcmp(path, "-") == 0) {
         o->kind = OUT_STDOUT;
         o->fd = STDOUT_FILENO;
@@ -244,6 +258,7 @@ mf_out *mf_out_fdopen(int fd, const char *name, mf_error *err)
     }
     o->kind = OUT_DEVICE;
     o->fd = fd;
+    o->hfd = -1;
     return o;
 }
 
@@ -262,9 +277,87 @@ static int ensure_open(mf_out *o)
     return o->fd < 0 ? ofail(o, "open", errno) : 0;
 }
 
+/* An unnamed temporary file for held output, in $TMPDIR or /tmp; -1 with
+ * errno set. */
+static int hold_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
+    size_t n = strlen(dir) + sizeof "/maproot-out.XXXXXX";
+    char *name = malloc(n);
+    if (!name) return errno = ENOMEM, -1;
+    snprintf(name, n, "%s/maproot-out.XXXXXX", dir);
+    fd = mkostemp(name, O_CLOEXEC);
+    if (fd >= 0) unlink(name);
+    int e = errno;
+    free(name);
+    errno = e;
+    return fd;
+}
+
+/* Writes n bytes at p to descriptor fd whole; 0, or an errno. */
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return k < 0 ? errno : EIO;
+        p += k, n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Holds n bytes of held output: in memory while they fit hold_cap, else
+ * in the temporary file (what memory held is moved there first). */
+static int hold_bytes(mf_out *o, const uint8_t *p, size_t n)
+{
+    int e;
+    if (o->hfd < 0 && n <= o->hold_cap - o->hlen) {
+        if (o->hlen + n > o->hsize) {
+            size_t ns = o->hsize ? o->hsize : 4096;
+            while (ns < o->hlen + n) ns = ns > o->hold_cap / 2 ? o->hold_cap : ns * 2;
+            uint8_t *b = realloc(o->hbuf, ns);
+            if (!b) return ofail(o, "write", ENOMEM);
+            o->hbuf = b, o->hsize = ns;
+        }
+        memcpy(o->hbuf + o->hlen, p, n);
+        o->hlen += n;
+        o->bytes += n;
+        return 0;
+    }
+    if (o->hfd < 0) {
+        if ((o->hfd = hold_file()) < 0) return ofail(o, "write", errno);
+        if ((e = write_all(o->hfd, o->hbuf, o->hlen))) return ofail(o, "write", e);
+        free(o->hbuf);
+        o->hbuf = NULL;
+        o->hlen = o->hsize = 0;
+    }
+    if ((e = write_all(o->hfd, p, n))) return ofail(o, "write", e);
+    o->bytes += n;
+    return 0;
+}
+
+void mf_out_hold(mf_out *o, size_t in_memory)
+{
+    assert(!o->bytes && !o->held);
+    if (o->kind != OUT_STDOUT) return;
+    o->held = true;
+    o->hold_cap = in_memory;
+    struct stat st;
+    o->start = fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) ? lseek(o->fd, 0, SEEK_CUR) : -1;
+}
+
 int mf_out_writev(mf_out *o, struct iovec *iov, int n)
 {
-    if (o->failed || ensure_open(o)) return -1;
+    if (o->failed) return -1;
+    if (o->held) {
+        for (int i = 0; i < n; i++)
+            if (iov[i].iov_len && hold_bytes(o, iov[i].iov_base, iov[i].iov_len)) return -1;
+        return 0;
+    }
+    if (ensure_open(o)) return -1;
     while (n > 0 && iov->iov_len == 0) iov++, n--;
     while (n > 0) {
         ssize_t k = writev(o->fd, iov, n > IOV_MAX ? IOV_MAX : n);
@@ -350,9 +443,51 @@ static int link_temp(mf_out *o)
     return ofail(o, "write", EEXIST);
 }
 
+/* A copy of held output that failed after `done` bytes: standard output
+ * cut back to where it was held, when it is a regular file that holds
+ * exactly what was copied after it (a shell's `> FILE`; nothing else wrote
+ * there meanwhile). */
+static void cut_back(const mf_out *o, uint64_t done)
+{
+    struct stat st;
+    if (o->start < 0 || fstat(o->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size != (uint64_t)o->start + done)
+        return;
+    if (ftruncate(o->fd, o->start) == 0) lseek(o->fd, o->start, SEEK_SET);
+}
+
+/* Writes the held output to standard output: memory, or the temporary
+ * file from its start. A failure is o's ("at byte N": what was copied). */
+static void release_held(mf_out *o)
+{
+    uint64_t total = o->bytes;
+    o->held = false;
+    o->bytes = 0;
+    if (o->hfd < 0) {
+        if (o->hlen) mf_out_write(o, o->hbuf, o->hlen);
+    } else if (lseek(o->hfd, 0, SEEK_SET) != 0) {
+        ofail(o, "write", errno);
+    } else {
+        uint8_t *buf = malloc(HOLD_CHUNK);
+        if (!buf) ofail(o, "write", ENOMEM);
+        while (buf && !o->failed && o->bytes < total) {
+            ssize_t k = read(o->hfd, buf, HOLD_CHUNK);
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) {
+                ofail(o, "write", k < 0 ? errno : EIO);
+                break;
+            }
+            mf_out_write(o, buf, (size_t)k);
+        }
+        free(buf);
+    }
+    if (o->failed) cut_back(o, o->bytes);
+}
+
 int mf_out_commit(mf_out *o, mf_error *err)
 {
     close_stream(o);
+    if (o->held && !o->failed) release_held(o);
     if (o->kind == OUT_FIFO && !o->failed) ensure_open(o); /* an empty output */
     if (!o->failed && o->kind == OUT_REPLACE) {
         if (fsync(o->fd) != 0)
@@ -384,6 +519,8 @@ void mf_out_abort(mf_out *o)
     }
     if (o->fd >= 0 && o->kind != OUT_STDOUT) close(o->fd);
     if (o->named && o->temp) unlink(o->temp);
+    if (o->hfd >= 0) close(o->hfd);
+    free(o->hbuf);
     free(o->path);
     free(o->target);
     free(o->temp);

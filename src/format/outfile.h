@@ -65,6 +65,18 @@ int mf_out_error(const mf_out *o, mf_error *err);
 /* The path as given, for messages. */
 const char *mf_out_path(const mf_out *o);
 
+/* Standard output ("-") whole or not at all: what is written is held
+ * until commit (in memory up to in_memory bytes, beyond that in an unnamed
+ * temporary file in $TMPDIR or /tmp, so a large report costs no memory),
+ * then written out; abort writes nothing. A report cut short (out of
+ * memory, a full temporary directory) leaves nothing on standard output.
+ * When the copy at commit fails (a closed pipe, a full disk) and standard
+ * output is a regular file, it is cut back to where it was when held, so
+ * a shell's `> FILE` gets nothing either; a pipe or terminal keeps what it
+ * was given (it cannot be taken back). Called once, before any write;
+ * nothing for any other output. */
+void mf_out_hold(mf_out *o, size_t in_memory);
+
 /* A stdio stream over the output (created on the first call; owned by o,
  * closed by commit or abort). Its write errors are o's: they keep the
  * system's reason. NULL if out of memory. */

@@ -263,15 +263,21 @@ void mr__iter_register(mr_map_iter *it)
         t->cap_iters = cap;
     }
     t->iters[t->niters++] = it;
-    it->thread_ = t;
+    /* the owner by its id, which no thread has again: its record's address
+     * may be a later thread's once it detached (an iterator kept in
+     * malloc'd memory outlives it), and would take that thread for it */
+    it->thread_ = (void *)(uintptr_t)t->id;
 }
 
 void mr__iter_unregister(mr_map_iter *it)
 {
-    mr_thread *t = it->thread_;
-    if (!t) return;
-    if (t != mr__self)
-        mr__throw("mr_map_iter_done: iterator used by a thread other than its owner");
+    uintptr_t owner = (uintptr_t)it->thread_;
+    if (!owner) return;
+    mr_thread *t = mr__self;
+    if (!t || t->id != owner)
+        mr__throw("mr_map_iter_done: iterator used by a thread other than its owner (thread "
+                  "%lu began it%s)",
+                  (unsigned long)owner, t ? "" : "; this thread is not attached");
     for (size_t i = t->niters; i-- > 0;) {
         if (t->iters[i] == it) {
             memmove(&t->iters[i], &t->iters[i + 1], (t->niters - i - 1) * sizeof *t->iters);

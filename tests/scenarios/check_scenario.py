@@ -18,6 +18,9 @@ malformed expectations file or a program that failed.
 
 NAME.json:
   {"truth": "...",                      what the program does and why (prose)
+   "maps": n,                           how many maps `maproot analyze` lists (its
+                                        --maps; default 0, every one): for a heap of
+                                        so many maps that listing each is the cost
    "env": {"VAR": "value"},             extra environment for the program
                                         ("{dir}" in a value stands for DIR)
    "checks": [CHECK, ...]}
@@ -119,6 +122,11 @@ in the same snapshot), "truth:SNAPSHOT.LABEL.FIELD"
     alone_maps, alone_entries, alone_bytes: its members growing on their own
     fail_on_growth_stderr: regex        `maproot diff --fail-on growth` exits 1 and
                                         says this on standard error
+    text_blocks: [{"section": "MAPS" | "GROUPS", "header": regex, "has": regex,
+                   "count": n}]         in `maproot diff` text, n blocks of that section
+                                        (a block: a line of two spaces' indent and the
+                                        deeper ones below it) have a first line the
+                                        header finds and a body the has regex finds
   about every map of a type in a diff ("map_type", with only these keys):
     growing_maps: n                     how many are growing on their own
     in_growing_group: n                 how many grow with their growing group
@@ -225,7 +233,8 @@ class Run:
     def analysis(self, snapshot):
         if snapshot not in self.analyses:
             self.analyses[snapshot] = validate(json.loads(
-                self.maproot("analyze", "--format", "json", "--maps", "0", self.path(snapshot))),
+                self.maproot("analyze", "--format", "json", "--maps",
+                             str(self.spec.get("maps", 0)), self.path(snapshot))),
                 "analyze " + snapshot)
         return self.analyses[snapshot]
 
@@ -251,6 +260,12 @@ class Run:
             raise Malformed("maproot %s: exit status %d: %s" %
                             (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
         return p.returncode
+
+    def diff_text(self, before, after):
+        key = ("text", before, after)
+        if key not in self.diffs:
+            self.diffs[key] = self.maproot("diff", self.path(before), self.path(after))
+        return self.diffs[key]
 
     def diff(self, before, after):
         key = (before, after)
@@ -372,10 +387,34 @@ def check_path(run, snapshot, m):
     if not ends:
         yield "the report's chain %r does not pass the header" % chain_text(m)
         return
-    want = [st.get("text", "") for st in steps[:ends[-1] + 1]]
-    got = [st.get("text", "") for st in rows[0]["chain"]]
-    if got != want:
-        yield "maproot path goes %r, the report's chain %r" % (" -> ".join(got), " -> ".join(want))
+    want = steps[:ends[-1] + 1]
+    got = rows[0]["chain"]
+    if not same_way(got, rows[0]["chain_elided"], want, m.get("chain_elided", 0)):
+        yield "maproot path goes %r, the report's chain %r" % (
+            " -> ".join(st.get("text", "") for st in got),
+            " -> ".join(st.get("text", "") for st in want))
+
+
+def same_way(a, a_elided, b, b_elided):
+    """Whether two chains (lists of steps, each with the number of steps its
+    elided step stands for) show one way. A chain too long to show whole
+    elides its middle; two views of one way may elide different stretches:
+    then they must agree in length, in the steps before the elision, and in
+    the steps both show after it."""
+    def split(c, n):
+        i = next((k for k, st in enumerate(c) if st["kind"] == "elided"), None)
+        if i is None:
+            return [st.get("text", "") for st in c], 0, []
+        return ([st.get("text", "") for st in c[:i]], n,
+                [st.get("text", "") for st in c[i + 1:]])
+    (ha, na, ta), (hb, nb, tb) = split(a, a_elided), split(b, b_elided)
+    if not na and not nb:
+        return ha == hb
+    if len(ha) + na + len(ta) != len(hb) + nb + len(tb):
+        return False
+    h = min(len(ha), len(hb))
+    t = min(len(ta), len(tb))
+    return ha[:h] == hb[:h] and ta[len(ta) - t:] == tb[len(tb) - t:]
 
 
 def check_text_root(run, snapshot, m):
@@ -583,6 +622,29 @@ def check_snapshot(run, snapshot, expect):
             raise Malformed("unknown snapshot expectation %r" % key)
 
 
+def text_blocks(text, section):
+    """The blocks of a section of `maproot diff` text: (first line, body)."""
+    blocks, inside = [], False
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            inside = line.split()[0] == section
+        elif inside and re.match(r"  \S", line):
+            blocks.append([line, ""])
+        elif inside and blocks and line.startswith("    "):
+            blocks[-1][1] += line + "\n"
+    return blocks
+
+
+def check_diff_text(run, before, after, want):
+    text = run.diff_text(before, after)
+    for b in want:
+        n = sum(1 for head, body in text_blocks(text, b["section"])
+                if re.search(b["header"], head) and re.search(b["has"], body, re.M))
+        if n != b["count"]:
+            yield "%d %s blocks of the diff text match %r with %r, expected %d" % (
+                n, b["section"], b["header"], b["has"], b["count"])
+
+
 def check_diff_group(run, before, after, check):
     d = run.diff(before, after)
     cands = [g for g in d["groups"] if g["type"] == check["group_type"] and
@@ -599,6 +661,9 @@ def check_diff_group(run, before, after, check):
             if p.returncode != 1 or not re.search(want, p.stderr):
                 yield "maproot diff --fail-on growth: exit %d, stderr %r; expected 1 and %r" % (
                     p.returncode, p.stderr.strip(), want)
+            continue
+        if key == "text_blocks":
+            yield from check_diff_text(run, before, after, want)
             continue
         if key not in g or key in ("type", "root", "holder_chain"):
             raise Malformed("unknown diff group expectation %r" % key)

@@ -10,6 +10,8 @@
 //	iterator     a goroutine parked inside `range` over a 5000-entry map
 //	emptied      var jobTable map[int64]*Job: 60000 entries added, all deleted
 //	pointerkeys  var seenBuffers map[*Buffer]bool: 40 keys of 64 KiB each
+//	anykeys      var anyBuffers map[interface{}]bool: 40 keys, each a *Buffer
+//	             (64 KiB) in an interface: pointer keys by their dynamic type
 //	tworoots     one 1500-entry map under var primaryIndex and var backupIndex
 //	midgrowth    var growingMap map[string]*Session caught in mid-growth
 //	pointerfree  var counters map[int64]int64, 5000 entries
@@ -140,6 +142,7 @@ type Thumb struct {
 var sessionCache map[string]*Session
 var jobTable map[int64]*Job
 var seenBuffers map[*Buffer]bool
+var anyBuffers map[interface{}]bool
 var primaryIndex, backupIndex map[string]*Session
 var growingMap map[string]*Session
 var counters map[int64]int64
@@ -597,6 +600,12 @@ func main() {
 		seenBuffers = make(map[*Buffer]bool)
 		for i := 0; i < 40; i++ {
 			seenBuffers[new(Buffer)] = true
+		}
+		dump(out)
+	case "anykeys":
+		anyBuffers = make(map[interface{}]bool)
+		for i := 0; i < 40; i++ {
+			anyBuffers[new(Buffer)] = true
 		}
 		dump(out)
 	case "tworoots":
