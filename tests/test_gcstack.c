@@ -90,9 +90,20 @@ static int write_heap(const variant *v)
                      .thread = 1,
                      .frame = 2,
                      .symbol = s0 + 1,
-                     .function = "main"};
+                     .function = "main",
+                     .frame_offset = 0x18 + 1};
+    /* a word of a thread's thread-local block: module, offset, variable */
+    mf_gs_root r3 = {.kind = MF_GS_ROOT_RUNTIME,
+                     .target = 0x1018,
+                     .slot = 0x7fa0,
+                     .name = "thread-local storage of thread 1",
+                     .thread = 1,
+                     .tls_module = "/bin/prog",
+                     .tls_offset = 0x10,
+                     .tls_variable = "cache"};
     mf_gsw_root(w, &r1);
     mf_gsw_root(w, &r2);
+    mf_gsw_root(w, &r3);
     mf_gs_map m = {.address = 0x1800,
                    .type_name = "map[int64]*Node",
                    .key_kind = MF_GS_KEY_INT64,
@@ -133,6 +144,8 @@ typedef struct seen {
     size_t key_len[3];
     uint64_t values[3];
     uint32_t root_symbol;
+    uint64_t frame_offset, tls_offset, tls_roots; /* of the stack root; of the others */
+    char tls[2][32]; /* the thread-local root's module and variable */
 } seen;
 
 static int c_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
@@ -150,7 +163,16 @@ static int c_root(void *ud, const mf_gs_reader *r, const mf_gs_root *rt, mf_erro
     (void)r, (void)err;
     seen *s = ud;
     s->roots++;
-    if (rt->kind == MF_GS_ROOT_STACK) s->root_symbol = rt->symbol;
+    if (rt->kind == MF_GS_ROOT_STACK) {
+        s->root_symbol = rt->symbol;
+        s->frame_offset = rt->frame_offset;
+    }
+    if (*rt->tls_module) {
+        s->tls_roots++;
+        s->tls_offset = rt->tls_offset;
+        snprintf(s->tls[0], sizeof s->tls[0], "%s", rt->tls_module);
+        snprintf(s->tls[1], sizeof s->tls[1], "%s", rt->tls_variable);
+    }
     return 0;
 }
 
@@ -209,8 +231,14 @@ static void round_trip_gives_back_every_record(void)
     CHECK_EQ_U64(s.edge_to[1], 2);
     CHECK_EQ_U64(s.edge_to[2], 4);
     CHECK_EQ_U64(s.edge_to[3], 5);
-    CHECK_EQ_U64(s.roots, 2);
+    CHECK_EQ_U64(s.roots, 3);
     CHECK_EQ_U64(s.root_symbol, 1);
+    /* the places that tell one variable of several threads */
+    CHECK_EQ_U64(s.frame_offset, 0x18 + 1);
+    CHECK_EQ_U64(s.tls_roots, 1);
+    CHECK_EQ_U64(s.tls_offset, 0x10);
+    CHECK_STR_EQ(s.tls[0], "/bin/prog");
+    CHECK_STR_EQ(s.tls[1], "cache");
     CHECK_STR_EQ(mf_gs_symbol_at(r, 0)->function, "main");
     CHECK_EQ_U64(s.buckets, 3);
     CHECK_EQ_U64(s.entries, 3);

@@ -552,6 +552,14 @@ typedef struct mr_root {
     uint32_t frame;       /* stack/register/iterator: frame index, 0 = innermost */
     uintptr_t ip;         /* stack/register/iterator: the frame's instruction pointer */
     const char *function; /* stack/register/iterator: the frame's function, if known */
+    uintptr_t frame_sp;   /* stack/iterator: the frame's lowest address (its stack
+                             pointer), 0 unknown: slot - frame_sp is the word's place
+                             in its frame, the same in every call of the function */
+    /* runtime, a word of a thread's static thread-local storage: the file of
+     * the module whose block holds it ("" the program itself), and the word's
+     * offset in that block -- the same variable of every thread; NULL none */
+    const char *tls_module;
+    size_t tls_offset;
 } mr_root;
 
 /*

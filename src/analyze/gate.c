@@ -182,17 +182,22 @@ static int add_frame(mp_gate_map *t, size_t *cap, char tag, const char *s)
     return 0;
 }
 
-/* What the report says of a map or group: its root, its chain
- * steps[0..n), its sites[0..nsites) and the frames of their stacks (for
- * suppressions), as of this snapshot. */
+/* What the report says of a map or group: its root (variable: a group's
+ * variable across threads instead, NULL none: then its chain is empty, no
+ * thread's), its chain steps[0..n), its
+ * sites[0..nsites) and the frames of their stacks (for suppressions), as
+ * of this snapshot. */
 static int describe(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t root,
-                    const mp_step *steps, size_t n, const mp_site_count *sites, uint32_t nsites)
+                    const char *variable, const mp_step *steps, size_t n,
+                    const mp_site_count *sites, uint32_t nsites)
 {
     const mp_graph *g = a->g;
     char text[512];
     mp_root_text(g, root, text, sizeof text);
-    if (!set_str(&t->root, text)) return -1;
-    mp_root_holder(g, root, text, sizeof text);
+    if (!set_str(&t->root, variable ? variable : text)) return -1;
+    /* a variable's holder is the variable, of no thread (its identity) */
+    if (!variable || !mp_root_variable(g, root, text, sizeof text))
+        mp_root_holder(g, root, text, sizeof text);
     if (!set_str(&t->root_holder, text)) return -1;
     if (!set_str(&t->root_file, root < g->nroots ? mp_str(g, g->roots[root].file) : "")) return -1;
     t->root_line = root < g->nroots ? g->roots[root].line : 0;
@@ -244,7 +249,7 @@ static int describe_map(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t 
     mp_step steps[MP_CHAIN_STEPS];
     size_t n = mp_snapshot_map_chain(a, m, steps, MP_CHAIN_STEPS);
     t->sampled = r->sampled_objects;
-    return describe(t, a, mp_snapshot_named_root(a->g, r), steps, n, r->sites, r->nsites);
+    return describe(t, a, mp_snapshot_named_root(a->g, r), NULL, steps, n, r->sites, r->nsites);
 }
 
 /* The next point of map t: map m of analysis a in judged snapshot snap;
@@ -291,8 +296,11 @@ static int follow_group(mp_gate_map *t, const mp_snapshot_analysis *a, const mp_
     t->evidence = gp->suspect ? gp->evidence : 0;
     t->sampled = gp->header_samples;
     mp_step steps[MP_CHAIN_STEPS];
-    size_t n = mp_group_holder_chain(a, gp, steps, MP_CHAIN_STEPS);
-    return describe(t, a, mp_group_root(a, gp), steps, n, gp->sites, gp->nsites);
+    char var[512];
+    bool by_var = mp_group_variable(a, gp, var, sizeof var);
+    size_t n = by_var ? 0 : mp_group_holder_chain(a, gp, steps, MP_CHAIN_STEPS);
+    return describe(t, a, mp_group_root(a, gp), by_var ? var : NULL, steps, n, gp->sites,
+                    gp->nsites);
 }
 
 /* ------------------------------------------------------------ totals --- */

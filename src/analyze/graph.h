@@ -128,6 +128,12 @@ typedef struct mp_root {
     uint64_t frame_offset; /* stack/iterator: the root word's offset from the frame's
                               lowest address, when has_frame_offset */
     uint64_t slot;         /* address of the root word, 0 unknown */
+    /* runtime, a word of a thread's static thread-local storage: the module
+     * whose thread-local block holds it (0: not known to be one), its
+     * offset there, and the variable's name (0 unknown). Module and offset
+     * are the same for the same variable of every thread. */
+    mp_sid tls_module, tls_variable;
+    uint64_t tls_offset;
     uint32_t target;       /* object, MP_NONE if it pointed outside the heap */
     uint32_t order;        /* position in the order the loader added it */
 } mp_root;
@@ -290,7 +296,7 @@ typedef struct mp_paths_spare {
 /* The meaning of mp_graph's fields, numbered: a change that keeps every
  * array's element size (a field read another way, a new invariant) bumps
  * it, so that index files of the old layout are stale (graph_index.h). */
-#define MP_GRAPH_LAYOUT 3
+#define MP_GRAPH_LAYOUT 4
 
 struct mp_findings_saved;
 

@@ -1056,7 +1056,8 @@ static const char *check_graph(const mp_graph *g)
     for (size_t i = 0; i < g->nroots; i++) {
         const mp_root *r = &g->roots[i];
         if (r->kind >= MP_ROOT_NKINDS || !sid_ok(g, r->name) || !sid_ok(g, r->file) ||
-            !sid_ok(g, r->function) || !sid_ok(g, r->state) || !obj_ok(g, r->target) ||
+            !sid_ok(g, r->function) || !sid_ok(g, r->state) || !sid_ok(g, r->tls_module) ||
+            !sid_ok(g, r->tls_variable) || !obj_ok(g, r->target) ||
             !byte_bool_ok(&r->has_frame_offset))
             return "roots: a reference out of range or out of order";
     }

@@ -61,6 +61,14 @@ static alone *members_alone(const mp_snapshot_analysis *B, const mp_map_growth *
     return v;
 }
 
+/* The root a comparison names for group gp of S: its variable across
+ * threads, the same in both snapshots whatever threads hold it, else its
+ * root. */
+static void root_text(const mp_snapshot_analysis *S, const mp_group *gp, char *buf, size_t size)
+{
+    if (!mp_group_variable(S, gp, buf, size)) mp_root_text(S->g, mp_group_root(S, gp), buf, size);
+}
+
 /* Growing first, then by retained growth, then by entries' growth, then
  * in the order made (the same bytes for the same inputs). */
 static int cmp_diff(const void *x, const void *y)
@@ -197,20 +205,21 @@ void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
         const mp_snapshot_analysis *S;
         const mp_group *gp = side(A, B, x, &S);
         char rt[512], st[512], b1[64], b2[64], b3[64];
-        mp_root_text(S->g, mp_group_root(S, gp), rt, sizeof rt);
+        root_text(S, gp, rt, sizeof rt);
         fprintf(out, "  %s%s maps   root %s%s\n", x->growing ? "GROWING  " : "",
                 mp_group_type(S->g, gp), rt,
                 !x->in_before  ? "   (new group)"
                 : !x->in_after ? "   (gone)"
                                : "");
         mp_step s[MP_CHAIN_STEPS];
-        size_t n = mp_group_holder_chain(S, gp, s, MP_CHAIN_STEPS);
-        fputs("    holder  ", out);
+        /* one variable of several threads: the root names it, no thread's */
+        size_t n = gp->ntops > 1 ? 0 : mp_group_holder_chain(S, gp, s, MP_CHAIN_STEPS);
+        if (n) fputs("    holder  ", out);
         for (size_t k = 0; k < n; k++) {
             mp_step_text(S->g, &s[k], st, sizeof st);
             fprintf(out, "%s%s", k ? " -> " : "", st);
         }
-        fputs("\n    ", out);
+        fputs(n ? "\n    " : "    ", out);
         count_change(out, "maps", x->in_before ? x->before.nmaps : 0,
                      x->in_after ? x->after.nmaps : 0);
         count_change(out, "; entries", x->in_before ? x->before.entries : 0,
@@ -243,7 +252,7 @@ json_t *mp_group_diff_json(const mp_snapshot_analysis *A, const mp_snapshot_anal
         const mp_snapshot_analysis *S;
         const mp_group *gp = side(A, B, x, &S);
         char rt[512];
-        mp_root_text(S->g, mp_group_root(S, gp), rt, sizeof rt);
+        root_text(S, gp, rt, sizeof rt);
         mp_step s[MP_CHAIN_STEPS];
         size_t n = mp_group_holder_chain(S, gp, s, MP_CHAIN_STEPS);
         const mp_group *a = x->in_before ? &x->before : NULL, *b = x->in_after ? &x->after : NULL;

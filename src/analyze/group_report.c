@@ -5,6 +5,7 @@
 #include "analyze/group_report.h"
 
 #include "analyze/json_text.h"
+#include "analyze/map_match.h"
 #include "analyze/report.h"
 #include "format/text.h"
 
@@ -61,6 +62,27 @@ uint32_t mp_group_root(const mp_snapshot_analysis *a, const mp_group *gp)
     return gp->holder < a->g->nobjects ? a->p.root[gp->holder] : MP_NONE;
 }
 
+bool mp_group_variable(const mp_snapshot_analysis *a, const mp_group *gp, char *buf, size_t size)
+{
+    if (gp->ntops < 2) return false;
+    char var[400];
+    mp_root_variable(a->g, gp->root, var, sizeof var);
+    const char *noun = a->g->info.thread_noun ? a->g->info.thread_noun : "thread";
+    if (gp->ntops == gp->nthreads)
+        snprintf(buf, size, "%s in %u %ss", var, gp->nthreads, noun);
+    else
+        snprintf(buf, size, "%s in %u frames of %u %ss", var, gp->ntops, gp->nthreads, noun);
+    return true;
+}
+
+void mp_group_root_text(const mp_snapshot_analysis *a, const mp_group *gp, char *buf, size_t size)
+{
+    if (mp_group_variable(a, gp, buf, size)) return;
+    char rt[512];
+    mp_root_text(a->g, mp_group_root(a, gp), rt, sizeof rt);
+    snprintf(buf, size, "%s%s", rt, gp->root == MP_NONE ? " (and other roots)" : "");
+}
+
 size_t mp_group_holder_chain(const mp_snapshot_analysis *a, const mp_group *gp, mp_step *s,
                              size_t max)
 {
@@ -91,8 +113,13 @@ static size_t example_chain(const mp_snapshot_analysis *a, const mp_group *gp, m
     return n;
 }
 
-static const char *group_fix(void)
+/* The fix of group gp: a structure to bound, or with one variable of
+ * several threads, each thread's map. */
+static const char *group_fix(const mp_group *gp)
 {
+    if (gp->ntops > 1)
+        return "bound the map each thread keeps in this variable (evict, or drop it when the "
+               "thread is done with it): each map is small, together they are not";
     return "bound the structure that holds them (drop an element, and the map it carries, when "
            "done with it): each map is small, together they are not";
 }
@@ -107,15 +134,17 @@ void mp_group_print_text(FILE *out, const mp_snapshot_analysis *a, const mp_grou
     mf_format_count(c1, sizeof c1, gp->nmaps);
     fprintf(out, "LEAK SUSPECT %zu of %zu   %s maps %s   retain %s (%s of heap)\n", rank, total, c1,
             mp_group_type(g, gp), b1, b2);
-    mp_root_text(g, mp_group_root(a, gp), rt, sizeof rt);
-    fprintf(out, "  root     %s%s\n", rt, gp->root == MP_NONE ? " (and other roots)" : "");
+    mp_group_root_text(a, gp, rt, sizeof rt);
+    fprintf(out, "  root     %s\n", rt);
     mp_step s[MP_CHAIN_STEPS];
-    mp_snapshot_print_chain(out, g, "holder", s, mp_group_holder_chain(a, gp, s, MP_CHAIN_STEPS));
+    /* one variable of several threads: the root line names it, no thread's */
+    if (gp->ntops < 2)
+        mp_snapshot_print_chain(out, g, "holder", s, mp_group_holder_chain(a, gp, s, MP_CHAIN_STEPS));
     mf_format_count(c2, sizeof c2, gp->entries);
     mf_format_count(c3, sizeof c3, gp->min_entries);
     mf_format_count(c4, sizeof c4, gp->max_entries);
-    fprintf(out, "  maps     %s of one type under this holder, %s entries: %s to %s a map", c1, c2,
-            c3, c4);
+    fprintf(out, "  maps     %s of one type under this %s, %s entries: %s to %s a map", c1,
+            gp->ntops > 1 ? "variable" : "holder", c2, c3, c4);
     mf_format_count(c2, sizeof c2, gp->median_entries);
     fprintf(out, " (median %s)", c2);
     if (gp->nested) {
@@ -145,7 +174,7 @@ void mp_group_print_text(FILE *out, const mp_snapshot_analysis *a, const mp_grou
         }
         fputc('\n', out);
     }
-    fprintf(out, "  fix      %s\n\n", group_fix());
+    fprintf(out, "  fix      %s\n\n", group_fix(gp));
 }
 
 /* Steals v into obj[field]; -1 when v is NULL or the set fails. */
@@ -191,6 +220,21 @@ static json_t *example_json(const mp_snapshot_analysis *a, const mp_group *gp)
     return j;
 }
 
+/* {name, roots, threads} of a group whose members hang from one variable
+ * of several threads, else null. */
+static json_t *variable_json(const mp_snapshot_analysis *a, const mp_group *gp)
+{
+    char var[512];
+    if (gp->ntops < 2 || !mp_root_variable(a->g, gp->root, var, sizeof var)) return json_null();
+    json_t *j = json_object();
+    if (mp_json_set_text(j, "name", var) | put(j, "roots", json_integer(gp->ntops)) |
+        put(j, "threads", json_integer(gp->nthreads))) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
 json_t *mp_group_json(const mp_snapshot_analysis *a, const mp_group *gp, size_t rank)
 {
     const mp_graph *g = a->g;
@@ -218,6 +262,7 @@ json_t *mp_group_json(const mp_snapshot_analysis *a, const mp_group *gp, size_t 
     bad |= put(j, "evidence", ev) | put(j, "holder", holder_json(a, gp)) |
            put(j, "root", mp_snapshot_root_json(g, gp->root)) |
            put(j, "retainer", mp_snapshot_root_json(g, mp_group_root(a, gp))) |
+           put(j, "variable", variable_json(a, gp)) |
            put(j, "holder_chain", mp_snapshot_chain_json(g, s, n)) |
            put(j, "example", example_json(a, gp));
     json_t *sites = json_array();
@@ -229,7 +274,7 @@ json_t *mp_group_json(const mp_snapshot_analysis *a, const mp_group *gp, size_t 
     bad |= put(j, "sites", sites) |
            put(j, "sites_of", json_string(gp->sites_of_entries ? "entries" : "maps")) |
            put(j, "headers_sampled", json_integer((json_int_t)gp->header_samples)) |
-           put(j, "fix", gp->suspect ? json_string(group_fix()) : json_null());
+           put(j, "fix", gp->suspect ? json_string(group_fix(gp)) : json_null());
     if (bad) {
         json_decref(j);
         return NULL;

@@ -17,6 +17,14 @@ const char *mp_group_type(const mp_graph *g, const mp_group *gp);
 /* The root a report names for group gp: the one root that keeps its
  * holder, else the root its holder's shortest path starts from. */
 uint32_t mp_group_root(const mp_snapshot_analysis *a, const mp_group *gp);
+/* For a group whose members hang from one variable of several threads
+ * (groups.h: ntops > 1), its text into buf, the same whichever threads
+ * hold it ("thread-local cache in 12 threads"); false for any other. */
+bool mp_group_variable(const mp_snapshot_analysis *a, const mp_group *gp, char *buf, size_t size);
+/* The root line of group gp's report into buf: its variable across
+ * threads, else its root's text ("(and other roots)" after it when several
+ * keep the holder). */
+void mp_group_root_text(const mp_snapshot_analysis *a, const mp_group *gp, char *buf, size_t size);
 /* The chain from that root to gp's holder into s[0..max) (a long one: its
  * ends); the root alone when the holder is a root's node. Its length. */
 size_t mp_group_holder_chain(const mp_snapshot_analysis *a, const mp_group *gp, mp_step *s,

@@ -4,6 +4,7 @@
  */
 #include "analyze/groups.h"
 
+#include "analyze/map_match.h"
 #include "analyze/u32map.h"
 #include "format/grow.h"
 
@@ -22,14 +23,24 @@
 #define POS_MASK 0x3fffffffu
 
 /* A live map and the node its group is first split by: the root that alone
- * keeps its header (its node), or MP_NONE until its top is found. */
+ * keeps its header (its node), or MP_NONE until its top is found; and its
+ * class: the top, or when the top is one thread's instance of a variable
+ * (mp_root_variable) the node of the first root of that variable,
+ * whichever thread's: maps of one class are grouped. The top is one
+ * thread's instance of a variable when it is such a root, or an object
+ * that no object points to and only such roots of one thread's frame or
+ * storage do (a function that keeps the map in two words of its frame):
+ * the least of them by variable stands for it (vroot). */
 typedef struct cand {
     uint32_t map;
     uint32_t top;
+    uint32_t cls;
+    uint32_t vroot; /* the root that stands for its top's variable, MP_NONE none */
 } cand;
 
 typedef struct group_ctx {
     const mp_graph *g;
+    uint32_t *by_target; /* the roots by target object, made when first needed */
     mp_dom *d;
     const mp_findings *f;
     mp_groups *out;
@@ -44,7 +55,8 @@ typedef struct group_ctx {
 } group_ctx;
 
 static const mp_graph *sort_g_;
-/* Orders candidates by type name, then by top: the runs are the groups. */
+/* Orders candidates by type name, then by class, then by top: the runs of
+ * one class are the groups. */
 static int cmp_cand(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
@@ -52,6 +64,7 @@ static int cmp_cand(const void *a, const void *b)
     mp_sid tx = g->maps[x->map].type_name, ty = g->maps[y->map].type_name;
     int c = tx == ty ? 0 : strcmp(mp_str(g, tx), mp_str(g, ty));
     if (c) return c;
+    if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1;
     if (x->top != y->top) return x->top < y->top ? -1 : 1;
     return x->map < y->map ? -1 : x->map > y->map;
 }
@@ -65,6 +78,12 @@ static bool same_type(const mp_graph *g, const cand *x, const cand *y)
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
 }
 
@@ -331,21 +350,71 @@ static void judge_group(const mp_findings *f, mp_group *gp)
     gp->suspect = (gp->evidence & MP_EV_LARGE_SHARE) && gp->score >= f->significant;
 }
 
-/* Makes the group of members v[0..n) (one type, one top), when it is one
- * (groups.h); 0 also when it is not, -1 out of memory. */
+/*
+ * The holder of members v[0..n) (one type, one class; sorted by top) into
+ * *holder, and which are nested, with how many tops and threads they span.
+ * One top: holder_of's. Several (one variable of several threads): each
+ * top's members are walked apart, for their nested ones, and must each
+ * have a holder outside any map's table; the group's holder is then the
+ * node of the first top's root (vroot), which stands for the variable. MP_NONE when
+ * there is none. -1 out of memory.
+ */
+static int holders_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uint32_t *holder,
+                      uint32_t *ntops, uint32_t *nthreads)
+{
+    const mp_dom *d = c->d;
+    *ntops = *nthreads = 0;
+    *holder = MP_NONE;
+    uint32_t *th = NULL;
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && v[j].top == v[i].top; j++) {
+        }
+        uint32_t h;
+        if (holder_of(c, v + i, j - i, nested + i, &h)) {
+            free(th);
+            return -1;
+        }
+        if (i == 0 && j == n) {
+            *holder = h;
+            *ntops = *nthreads = 1;
+            return 0;
+        }
+        /* a lone member is its own holder: what lies above its header */
+        if (h == MP_NONE || under_a_table(c->g, d, j - i == 1 ? d->idom[h] : h)) {
+            free(th);
+            *holder = MP_NONE;
+            return 0;
+        }
+        assert(v[i].vroot != MP_NONE); /* several tops: each a variable's */
+        if (!th && !(th = malloc(n * sizeof *th))) return -1;
+        th[(*ntops)++] = c->g->roots[v[i].vroot].thread;
+    }
+    qsort(th, *ntops, sizeof *th, cmp_u32);
+    for (size_t k = 0; k < *ntops; k++) *nthreads += k == 0 || th[k] != th[k - 1];
+    free(th);
+    *holder = (uint32_t)d->nobjects + v[0].vroot;
+    return 0;
+}
+
+/* Makes the group of members v[0..n) (one type, one class), when it is
+ * one (groups.h); 0 also when it is not, -1 out of memory. */
 static int build_group(group_ctx *c, const cand *v, size_t n)
 {
     const mp_graph *g = c->g;
     const mp_findings *f = c->f;
     uint8_t *nested = calloc(n, 1);
     if (!nested) return -1;
-    uint32_t holder;
-    int rc = holder_of(c, v, n, nested, &holder);
+    uint32_t holder, ntops, nthreads;
+    int rc = holders_of(c, v, n, nested, &holder, &ntops, &nthreads);
     if (!rc && holder == MP_NONE) {
         free(nested);
         return 0;
     }
-    mp_group gp = {.holder = holder, .example = MP_NONE, .min_entries = UINT64_MAX};
+    mp_group gp = {.holder = holder,
+                   .example = MP_NONE,
+                   .min_entries = UINT64_MAX,
+                   .ntops = ntops,
+                   .nthreads = nthreads};
     size_t nc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         const mp_map_report *r = &f->maps[v[i].map];
@@ -383,7 +452,9 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
         if (!nested[i]) c->out->member_of[v[i].map] = gp.id;
     /* the single root keeping the holder: the top's, when the top is a
      * root's node (d->root_of is the walks' memo now) */
-    gp.root = v[0].top >= c->d->nobjects ? v[0].top - (uint32_t)c->d->nobjects : MP_NONE;
+    gp.root = ntops > 1                    ? v[0].vroot
+              : v[0].top >= c->d->nobjects ? v[0].top - (uint32_t)c->d->nobjects
+                                           : MP_NONE;
     group_sites(g, f, v, n, nested, &gp);
     free(nested);
     judge_group(f, &gp);
@@ -392,22 +463,111 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
     return 0;
 }
 
-/* The runs of v[0..n) (one type) by top, each a group when it is one. The
- * candidates that several roots keep have no top yet: found here. */
+/* Orders candidates (indices into cand_v_) by the variable of their
+ * vroot, then by that root: the first of each run names the variable. */
+static const cand *cand_v_;
+static int cmp_variable(const void *a, const void *b)
+{
+    const mp_graph *g = sort_g_;
+    uint32_t ra = cand_v_[*(const uint32_t *)a].vroot, rb = cand_v_[*(const uint32_t *)b].vroot;
+    int c = mp_root_variable_cmp(g, ra, rb);
+    return c ? c : (ra > rb) - (ra < rb);
+}
+
+/* The class of each candidate v[0..n) (see cand): its top, or the node of
+ * the first root of its vroot's variable. A sort of the candidates that
+ * have a vroot. -1 out of memory. */
+static int set_classes(const mp_graph *g, const mp_dom *d, cand *v, size_t n)
+{
+    uint32_t *ix = malloc((n ? n : 1) * sizeof *ix);
+    if (!ix) return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[i].cls = v[i].top;
+        if (v[i].vroot != MP_NONE) ix[m++] = (uint32_t)i;
+    }
+    sort_g_ = g;
+    cand_v_ = v;
+    if (m > 1) qsort(ix, m, sizeof *ix, cmp_variable);
+    sort_g_ = NULL;
+    cand_v_ = NULL;
+    for (size_t i = 0, j; i < m; i = j) {
+        uint32_t first = v[ix[i]].vroot;
+        for (j = i; j < m && mp_root_variable_cmp(g, first, v[ix[j]].vroot) == 0; j++)
+            v[ix[j]].cls = (uint32_t)d->nobjects + first;
+    }
+    free(ix);
+    return 0;
+}
+
+static const mp_graph *by_target_g_;
+static int cmp_root_target(const void *a, const void *b)
+{
+    const mp_root *x = &by_target_g_->roots[*(const uint32_t *)a],
+                  *y = &by_target_g_->roots[*(const uint32_t *)b];
+    if (x->target != y->target) return x->target < y->target ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/*
+ * The root that stands for object top as one thread's instance of a
+ * variable (see cand), or MP_NONE: no object points to top, and every root
+ * that does is a variable's, of one thread (then the least by variable).
+ * The roots by target are sorted once, on first use. *oom set when out of
+ * memory.
+ */
+static uint32_t frame_vroot(group_ctx *c, uint32_t top, bool *oom)
+{
+    const mp_graph *g = c->g;
+    if (mp_csr_start(&g->in, top + 1) != mp_csr_start(&g->in, top) || !g->nroots) return MP_NONE;
+    if (!c->by_target) {
+        if (!(c->by_target = malloc(g->nroots * sizeof *c->by_target))) {
+            *oom = true;
+            return MP_NONE;
+        }
+        for (size_t i = 0; i < g->nroots; i++) c->by_target[i] = (uint32_t)i;
+        by_target_g_ = g;
+        qsort(c->by_target, g->nroots, sizeof *c->by_target, cmp_root_target);
+        by_target_g_ = NULL;
+    }
+    size_t lo = 0, hi = g->nroots; /* the first root whose target is >= top */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->roots[c->by_target[mid]].target < top)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t best = MP_NONE;
+    for (size_t i = lo; i < g->nroots && g->roots[c->by_target[i]].target == top; i++) {
+        uint32_t r = c->by_target[i];
+        if (!mp_root_variable(g, r, NULL, 0) ||
+            (best != MP_NONE && g->roots[r].thread != g->roots[best].thread))
+            return MP_NONE;
+        if (best == MP_NONE || mp_root_variable_cmp(g, r, best) < 0) best = r;
+    }
+    return best;
+}
+
+/* The runs of v[0..n) (one type) by class, each a group when it is one.
+ * The candidates that several roots keep have no top yet: found here, with
+ * the variable their top may be one thread's instance of (their class). */
 static int split_by_top(group_ctx *c, cand *v, size_t n)
 {
-    bool sorted = true;
+    bool sorted = true, oom = false;
     for (size_t i = 0; i < n; i++) {
         if (v[i].top != MP_NONE) continue;
-        v[i].top = top_of(c, c->g->maps[v[i].map].header);
+        v[i].top = v[i].cls = top_of(c, c->g->maps[v[i].map].header);
         if (v[i].top == MP_NONE) return -1;
+        if (v[i].top < c->d->nobjects) v[i].vroot = frame_vroot(c, v[i].top, &oom);
         sorted = false;
     }
+    if (oom || (!sorted && set_classes(c->g, c->d, v, n))) return -1;
     sort_g_ = c->g;
     if (!sorted) qsort(v, n, sizeof *v, cmp_cand);
     sort_g_ = NULL;
     for (size_t i = 0, j; i < n; i = j) {
-        for (j = i + 1; j < n && v[j].top == v[i].top; j++) {
+        for (j = i + 1; j < n && v[j].cls == v[i].cls; j++) {
         }
         if (j - i >= 2 && worth(c, run_score(c, v + i, j - i)) && build_group(c, v + i, j - i))
             return -1;
@@ -444,8 +604,11 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
         uint32_t h = g->maps[k].header;
         if (h == MP_NONE || d->idom[h] == MP_NONE) continue;
         uint32_t r = d->root_of[h];
-        v[nv++] = (cand){(uint32_t)k, r == MP_NONE ? MP_NONE : (uint32_t)d->nobjects + r};
+        bool var = r != MP_NONE && mp_root_variable(g, r, NULL, 0);
+        v[nv++] = (cand){(uint32_t)k, r == MP_NONE ? MP_NONE : (uint32_t)d->nobjects + r, 0,
+                         var ? r : MP_NONE};
     }
+    if (set_classes(g, d, v, nv)) goto oom;
     sort_g_ = g;
     if (nv > 1) qsort(v, nv, sizeof *v, cmp_cand);
     sort_g_ = NULL;
@@ -458,6 +621,7 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
             goto oom;
     }
     free(v);
+    free(c.by_target);
     mp_u32map_free(&c.tops);
     free(c.path);
     free(c.counts);
@@ -468,6 +632,7 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
 oom:
     if (c.lent) mp_dom_fill_root_of(d);
     free(v);
+    free(c.by_target);
     mp_u32map_free(&c.tops);
     free(c.path);
     free(c.counts);

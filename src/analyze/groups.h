@@ -13,12 +13,21 @@
  *   - the top of a member: the node of the dominator tree (dominators.h)
  *     right under the super-root above its header: a root's node when one
  *     root alone keeps the header, else the object that several roots
- *     share. Maps under different tops are never grouped: different
- *     globals, different threads' stacks, unrelated structures;
+ *     share. Maps under different tops are not grouped (different
+ *     globals, different threads' stacks, unrelated structures), except
+ *     when the tops are one variable of several threads (mp_root_variable,
+ *     map_match.h): the same thread-local variable, or the same local of
+ *     one function's frames. A top is one thread's instance of a variable
+ *     when it is such a root, or an object no object points to that only
+ *     such roots of one thread point to (a frame that keeps the map in two
+ *     words), the least of them by variable standing for it. Each thread
+ *     has its own, and what a user looks for is the variable;
  *   - the holder of a group: the lowest common dominator of its members'
  *     headers (the accumulation point: the array, list head or struct
  *     through which every member is kept); a root's node when no object
- *     is common to them all;
+ *     is common to them all; for a variable of several threads, the first
+ *     thread's root (each thread's members have a holder of their own,
+ *     in no map's table, and are set apart as nested alike);
  *   - nested: a member whose header lies under another member's header in
  *     the dominator tree (a map of the type inside a value of another)
  *     counts once, in the outer member: it is not a member of its own;
@@ -78,6 +87,11 @@ typedef struct mp_group {
     uint32_t evidence;        /* MP_EV_LARGE_SHARE; MP_EV_GROWING from a comparison */
     bool suspect;
     uint32_t id; /* the order it was made in: what member_of names it by */
+    /* the tops its members hang from: 1, or the instances of one variable
+     * in several threads (ntops of them, of nthreads threads): the holder is
+     * then the node of the root that stands for the first, and root that
+     * root (mp_root_variable) */
+    uint32_t ntops, nthreads;
     /* sampled allocation sites of the members' headers, most samples first
      * (header_samples: how many headers were sampled); when none was, those
      * of the objects the members' entries own (sites_of_entries) */

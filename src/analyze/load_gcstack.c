@@ -212,6 +212,9 @@ static int on_root(void *ud, const mf_gs_reader *r, const mf_gs_root *root, mf_e
                  .thread = root->thread,
                  .frame = root->frame,
                  .slot = root->slot,
+                 .has_frame_offset = root->frame_offset != 0,
+                 .frame_offset = root->frame_offset ? root->frame_offset - 1 : 0,
+                 .tls_offset = root->tls_offset,
                  .target = obj_ref(root->target)};
     char file[1024], addr[32];
     x.name = mp_gb_intern(L->b, root->name);
@@ -229,6 +232,10 @@ static int on_root(void *ud, const mf_gs_reader *r, const mf_gs_root *root, mf_e
         }
     }
     x.function = mp_gb_intern(L->b, fn);
+    if (*root->tls_module) {
+        x.tls_module = mp_gb_intern(L->b, root->tls_module);
+        x.tls_variable = mp_gb_intern(L->b, root->tls_variable);
+    }
     if (x.target != MP_NONE) mp_gb_root(L->b, &x, 0);
     return 0;
 }

@@ -35,6 +35,62 @@ void mp_root_holder(const mp_graph *g, uint32_t r, char *buf, size_t size)
     }
 }
 
+/* The file name of path, without its directories. */
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+/* Is x a thread-local word known by its module's block, or a frame's word
+ * known by its function and offset (mp_root_variable)? */
+static bool tls_word(const mp_root *x)
+{
+    return x->kind == MP_ROOT_RUNTIME && x->tls_module;
+}
+
+static bool frame_word(const mp_graph *g, const mp_root *x)
+{
+    return x->kind == MP_ROOT_STACK && x->has_frame_offset && *mp_str(g, x->function);
+}
+
+bool mp_root_variable(const mp_graph *g, uint32_t r, char *buf, size_t size)
+{
+    if (r >= g->nroots) return false;
+    const mp_root *x = &g->roots[r];
+    if (tls_word(x)) {
+        const char *var = mp_str(g, x->tls_variable);
+        if (!buf)
+            ;
+        else if (*var)
+            snprintf(buf, size, "thread-local %s", var);
+        else
+            snprintf(buf, size, "thread-local word +0x%" PRIx64 " of %s", x->tls_offset,
+                     base_name(mp_str(g, x->tls_module)));
+        return true;
+    }
+    if (!frame_word(g, x)) return false;
+    if (buf) snprintf(buf, size, "local +0x%" PRIx64 " of %s", x->frame_offset, mp_str(g, x->function));
+    return true;
+}
+
+/* Orders strings of g by their text (equal ids: equal texts). */
+static int cmp_sid(const mp_graph *g, mp_sid a, mp_sid b)
+{
+    return a == b ? 0 : strcmp(mp_str(g, a), mp_str(g, b));
+}
+
+int mp_root_variable_cmp(const mp_graph *g, uint32_t a, uint32_t b)
+{
+    const mp_root *x = &g->roots[a], *y = &g->roots[b];
+    bool tx = tls_word(x), ty = tls_word(y);
+    if (tx != ty) return tx ? -1 : 1;
+    int c = tx ? cmp_sid(g, x->tls_module, y->tls_module) : cmp_sid(g, x->function, y->function);
+    if (!c && !tx) c = cmp_sid(g, x->file, y->file);
+    uint64_t ox = tx ? x->tls_offset : x->frame_offset, oy = ty ? y->tls_offset : y->frame_offset;
+    return c ? c : (ox > oy) - (ox < oy);
+}
+
 void mp_map_idents_free(mp_map_ident *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {
@@ -210,10 +266,12 @@ mp_map_ident *mp_group_idents(const mp_graph *g, const mp_paths *p, const mp_gro
         bool obj = gp->holder < g->nobjects;
         uint32_t r = obj ? p->root[gp->holder] : gp->holder - (uint32_t)g->nobjects;
         char holder[512], way[1024] = "";
-        mp_root_holder(g, r, holder, sizeof holder);
+        /* one variable of several threads: the variable, whichever threads */
+        bool var = gp->ntops > 1 && mp_root_variable(g, r, holder, sizeof holder);
+        if (!var) mp_root_holder(g, r, holder, sizeof holder);
         if (obj) obj_way(g, p, gp->holder, way, sizeof way);
         v[i].address = obj ? mp_obj_addr(g, gp->holder) : 0;
-        frame_of(g, r, &v[i]);
+        if (!var) frame_of(g, r, &v[i]);
         ok = set_texts(&v[i], mp_str(g, g->maps[gp->type_map].type_name), holder, way);
     }
     return v ? set_ordinals(v, n, ok) : NULL;

@@ -88,6 +88,20 @@ void mp_map_idents_free(mp_map_ident *v, size_t n);
 /* The holder text of root r of g (see above) into buf. */
 void mp_root_holder(const mp_graph *g, uint32_t r, char *buf, size_t size);
 
+/*
+ * Whether root r of g is a variable that each thread has its own of: a
+ * word of a thread's static thread-local storage whose module and offset
+ * in the module's block are known, or a stack word whose function and
+ * offset in its frame are known. The same variable of several threads has
+ * the same module and offset, or the same function, source file and frame
+ * offset: mp_root_variable_cmp is 0 for them (and orders the others). Its
+ * text, the same for each thread's, into buf (when buf): "thread-local
+ * cache", "thread-local word +0x10 of tls_caches" (no symbol),
+ * "local +0x18 of hold_jobs".
+ */
+bool mp_root_variable(const mp_graph *g, uint32_t r, char *buf, size_t size);
+int mp_root_variable_cmp(const mp_graph *g, uint32_t a, uint32_t b);
+
 /* For each map of B, the index of the map of A it is (b_to_a[i]), or -1.
  * same_run: the two snapshots are of one process (match by address
  * first). Each map of A is matched at most once. O((na + nb) log). */
@@ -99,7 +113,9 @@ int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t
  * place, told as a map's is (the holder as root text and frame of the
  * root its path starts from, the way to the holder object: "" when the
  * holder is a root's node), its address the holder object's (0 for a
- * root's node); no seed. NULL when out of memory. */
+ * root's node); no seed. A group of one variable of several threads is
+ * that variable (mp_root_variable), of no thread. NULL when out of
+ * memory. */
 mp_map_ident *mp_group_idents(const mp_graph *g, const mp_paths *p, const mp_groups *gr);
 
 /* For each group of B, the index of the group of A it is (b_to_a[i]), or

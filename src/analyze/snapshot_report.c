@@ -8,6 +8,7 @@
 #include "analyze/json_stream.h"
 #include "analyze/json_text.h"
 #include "analyze/load_gcstack.h"
+#include "analyze/map_match.h"
 #include "analyze/parallel.h"
 #include "analyze/report.h"
 #include "analyze/timing.h"
@@ -939,8 +940,9 @@ static json_t *root_json(const mp_graph *g, uint32_t r)
 {
     if (r >= g->nroots) return json_null();
     const mp_root *x = &g->roots[r];
-    char t[512];
+    char t[512], var[512];
     mp_root_text(g, r, t, sizeof t);
+    bool is_var = mp_root_variable(g, r, var, sizeof var);
     json_t *j = json_object();
     int bad = put(j, "index", json_integer((json_int_t)r)) |
               put(j, "kind", json_string(mp_root_kind_name(x->kind))) |
@@ -953,7 +955,8 @@ static json_t *root_json(const mp_graph *g, uint32_t r)
               put(j, "slot", json_integer((json_int_t)x->slot)) |
               mp_json_set_text(j, "state", mp_str(g, x->state)) |
               put(j, "frame_offset",
-                  x->has_frame_offset ? json_integer((json_int_t)x->frame_offset) : json_null());
+                  x->has_frame_offset ? json_integer((json_int_t)x->frame_offset) : json_null()) |
+              (is_var ? mp_json_set_text(j, "variable", var) : put(j, "variable", json_null()));
     if (bad) {
         json_decref(j);
         return NULL;

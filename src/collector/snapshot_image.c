@@ -72,6 +72,7 @@ typedef struct img {
     uint64_t *maps; /* addresses of map headers */
     size_t nmaps, capmaps;
     mrc_symbolizer *sym;
+    const char *exe; /* the program's path: the module of its own thread-local block */
     /* pc -> symbol index + 1 of its innermost frame, and count of frames */
     uint64_t *pc_keys;
     uint32_t *pc_first, *pc_count;
@@ -479,7 +480,13 @@ static void write_root(const mr_root *r, img *im)
         .thread = r->thread,
         .frame = r->frame,
         .function = r->function,
+        .frame_offset = r->frame_sp ? (uint64_t)((uintptr_t)r->slot - r->frame_sp) + 1 : 0,
     };
+    if (r->tls_module) {
+        gr.tls_module = *r->tls_module ? r->tls_module : im->exe;
+        gr.tls_offset = r->tls_offset;
+        gr.tls_variable = mrc_sym_tls_variable(im->sym, gr.tls_module, r->tls_offset);
+    }
     if (r->kind == MR_ROOT_GLOBAL && r->file && im->sym) {
         /* __FILE__ of MR_GLOBAL: relative to the build directory unless
          * the program's DWARF says which one */
@@ -960,6 +967,7 @@ int mrc__write_image(mf_out *o, uint32_t cycle, int mode, const mr_memstats *ms,
     char exe[4096] = "";
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[k > 0 ? k : 0] = 0;
+    im.exe = exe;
     im.sym = mrc__symbolizer_new();
     const char *build_id = "";
     if (im.sym) {

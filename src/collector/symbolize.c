@@ -443,6 +443,43 @@ const char *mrc_sym_source_path(mrc_symbolizer *s, uintptr_t addr, const char *f
     return intern_path(s, file, NULL);
 }
 
+/* dwfl_getmodules callback: the module whose file is the one asked for. */
+typedef struct module_by_path {
+    const char *path;
+    Dwfl_Module *found;
+} module_by_path;
+
+static int match_module_path(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start,
+                             void *arg)
+{
+    (void)ud;
+    (void)start;
+    module_by_path *m = arg;
+    if (!name || strcmp(name, m->path) != 0) return DWARF_CB_OK;
+    m->found = mod;
+    return DWARF_CB_ABORT;
+}
+
+/* A linear pass over the module's symbols: the thread-local words of a
+ * snapshot are few (a few per thread), and their names are asked once each
+ * by the writer. */
+const char *mrc_sym_tls_variable(mrc_symbolizer *s, const char *path, uint64_t off)
+{
+    if (!s || !s->dwfl || !path || !*path) return NULL;
+    module_by_path m = {path, NULL};
+    dwfl_getmodules(s->dwfl, match_module_path, &m, 0);
+    int n = m.found ? dwfl_module_getsymtab(m.found) : -1;
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        const char *name = dwfl_module_getsym_info(m.found, i, &sym, &addr, NULL, NULL, NULL);
+        if (name && *name && GELF_ST_TYPE(sym.st_info) == STT_TLS && sym.st_value <= off &&
+            off - sym.st_value < (sym.st_size ? sym.st_size : 1))
+            return intern(s, name);
+    }
+    return NULL;
+}
+
 /* The frames of pc in space (0: the process), cached per (space, pc). */
 static size_t lookup_in(mrc_symbolizer *s, uint32_t space, uintptr_t pc,
                         const mrc_sym_frame **frames)

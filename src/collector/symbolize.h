@@ -80,6 +80,14 @@ size_t mrc_sym_lookup(mrc_symbolizer *s, uintptr_t pc, const mrc_sym_frame **fra
 const char *mrc_sym_source_path(mrc_symbolizer *s, uintptr_t addr, const char *file);
 
 /*
+ * The thread-local variable at offset off of the thread-local block of the
+ * loaded module whose file is path (the symbol of type TLS whose value and
+ * size cover off: a symbol's value is its offset in the block). NULL when
+ * the module is not mapped or has no symbol table there. Interned.
+ */
+const char *mrc_sym_tls_variable(mrc_symbolizer *s, const char *path, uint64_t off);
+
+/*
  * For a module no longer loaded (a library unloaded since a sample was
  * taken, its addresses perhaps another module's now): a space in which its
  * file is read as if loaded at bias, once per (path, bias, build_id). The

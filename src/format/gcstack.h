@@ -141,6 +141,12 @@ typedef struct mf_gs_root {
     uint32_t thread, frame;
     uint32_t symbol;
     const char *function;
+    uint64_t frame_offset; /* the word's offset in its frame + 1, 0 unknown */
+    /* a word of a thread's static thread-local storage: the module whose
+     * block holds it ("" none: then tls_offset is 0), the offset there, and
+     * the variable's symbol ("" unknown); the writer takes NULL for "" */
+    const char *tls_module, *tls_variable;
+    uint64_t tls_offset;
 } mf_gs_root;
 
 /* A map header and its geometry. Writer: address, buckets, oldbuckets are

@@ -601,9 +601,9 @@ static int on_root(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     fld f = {0};
     int k;
     mf_gs_root rt = {0};
-    uint64_t name = 0, file = 0, fn = 0, sym = 0;
+    uint64_t name = 0, file = 0, fn = 0, sym = 0, mod = 0, var = 0;
     while ((k = mf_gsr_next_fld(r, &p, end, &f, "Root")) > 0) {
-        if (f.num < 1 || f.num > 10) continue;
+        if (f.num < 1 || f.num > 14) continue;
         if (mf_gsr_want_v(r, &f, "Root")) return -1;
         switch (f.num) {
         case 1:
@@ -636,11 +636,24 @@ static int on_root(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
         case 10:
             fn = f.v;
             break;
+        case 11:
+            rt.frame_offset = f.v;
+            break;
+        case 12:
+            mod = f.v;
+            break;
+        case 13:
+            rt.tls_offset = f.v;
+            break;
+        case 14:
+            var = f.v;
+            break;
         }
     }
     if (k < 0 || check_str(r, name, "root") || check_str(r, file, "root") ||
-        check_str(r, fn, "root"))
+        check_str(r, fn, "root") || check_str(r, mod, "root") || check_str(r, var, "root"))
         return -1;
+    if (!mod) rt.tls_offset = var = 0; /* an offset in no module's block */
     if (sym > r->symbols.n)
         return mf_gsr_fail(r, "root refers to symbol %" PRIu64 ", but the table has %zu", sym - 1,
                            r->symbols.n);
@@ -648,6 +661,8 @@ static int on_root(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     rt.name = r->strings.v[name];
     rt.file = r->strings.v[file];
     rt.function = r->strings.v[fn];
+    rt.tls_module = r->strings.v[mod];
+    rt.tls_variable = r->strings.v[var];
     if (mf_gsr_resolve(r, rt.target, &rt.target, "%s root %s", mf_gs_root_kind_name(rt.kind),
                        rt.name))
         return -1;

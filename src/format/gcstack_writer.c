@@ -786,7 +786,8 @@ int mf_gsw_root(mf_gs_writer *w, const mf_gs_root *r)
 {
     if (w->failed || enter_rest(w)) return -1;
     uint32_t name = mf_gsw_string(w, r->name), file = mf_gsw_string(w, r->file),
-             fn = mf_gsw_string(w, r->function);
+             fn = mf_gsw_string(w, r->function), mod = mf_gsw_string(w, r->tls_module),
+             var = mf_gsw_string(w, r->tls_variable);
     col *c = &w->rec;
     c->len = 0;
     put_u(w, c, 1, r->kind);
@@ -799,6 +800,10 @@ int mf_gsw_root(mf_gs_writer *w, const mf_gs_root *r)
     put_u(w, c, 8, r->frame);
     put_u(w, c, 9, r->symbol);
     put_u(w, c, 10, fn);
+    put_u(w, c, 11, r->frame_offset);
+    put_u(w, c, 12, mod);
+    put_u(w, c, 13, mod ? r->tls_offset : 0);
+    put_u(w, c, 14, mod ? var : 0);
     emit(w, MF_GS_R_ROOT);
     w->f.roots++;
     return w->failed ? -1 : 0;

@@ -120,7 +120,7 @@ static int note_module(struct dl_phdr_info *info, size_t size, void *ud)
             intptr_t s = (intptr_t)r->static_size;
             if (!r->tp || off < -s || off >= s) continue;
             mr_tls_block *b = table_add(&r->blocks, sizeof *b);
-            *b = (mr_tls_block){off, ph->p_memsz};
+            *b = (mr_tls_block){off, ph->p_memsz, info->dlpi_name ? info->dlpi_name : ""};
         }
     }
     return 0;

@@ -23,10 +23,13 @@
 #include <stdint.h>
 
 /* One module's static thread-local block: for a thread whose thread
- * pointer is tp, the bytes [tp + off, tp + off + size). */
+ * pointer is tp, the bytes [tp + off, tp + off + size).
+ * module: like the blocks, valid until the next update. */
 typedef struct mr_tls_block {
     intptr_t off;
     size_t size;
+    const char *module; /* the module's file ("" the program): the dynamic
+                           linker's string */
 } mr_tls_block;
 
 /* Which loaded module an address belongs to: its load bias and a hash of

@@ -679,13 +679,39 @@ static size_t first_user_frame(const mr_thread *t, const frame *f, size_t n)
 }
 
 /* Names frame k of u in r, counting from the first of the program's frames
- * (the runtime's own frames at the top of the stack count as that one). */
+ * (the runtime's own frames at the top of the stack count as that one).
+ * A word that lies in its frame (not a register's value) gets the frame's
+ * lowest address too: its place in the frame is the same in every call,
+ * what tells the same local of several threads. */
 static void attribute(mr_root *r, const unwound *u, size_t k, size_t skip)
 {
     if (k < skip) k = skip;
     r->frame = (uint32_t)(k - skip);
     r->ip = u->f[k].ip;
     r->function = u->f[k].name[0] ? u->f[k].name : NULL;
+    uintptr_t slot = (uintptr_t)r->slot;
+    bool in_frame = r->kind != MR_ROOT_REGISTER && slot >= u->f[k].sp &&
+                    (k + 1 == u->n || slot < u->f[k + 1].sp);
+    r->frame_sp = in_frame ? u->f[k].sp : 0;
+}
+
+/* Which module's static thread-local block of thread t holds word w, into
+ * r (tls_module, tls_offset): the same variable has the same module and
+ * offset in every thread. Left NULL when no block holds it (the thread's
+ * descriptor, or a module the snapshot of modules does not know). */
+static void tls_place(const mr_thread *t, const uintptr_t *w, mr_root *r)
+{
+    size_t n;
+    const mr_tls_block *b = mr__tls_blocks(&n);
+    uintptr_t a = (uintptr_t)w;
+    for (size_t i = 0; t->tp && i < n; i++) {
+        uintptr_t start = t->tp + (uintptr_t)b[i].off;
+        if (a >= start && a - start < b[i].size) {
+            r->tls_module = b[i].module;
+            r->tls_offset = a - start;
+            return;
+        }
+    }
 }
 
 /*
@@ -728,6 +754,7 @@ NO_ASAN static void report_range(const mr_thread *t, const uintptr_t *w, const u
                      .slot = w,
                      .name = t->tls_name,
                      .thread = t->id};
+        tls_place(t, w, &r);
         rep->fn(&r, rep->ud);
     }
 }
@@ -778,6 +805,7 @@ NO_ASAN static void report_stack(const stack_seg *s, void (*fn)(const mr_root *r
         if (s->tls && (uintptr_t)w >= s->tls) { /* no frame's: the thread's own storage */
             r.kind = MR_ROOT_RUNTIME;
             r.name = s->t->tls_name;
+            tls_place(s->t, w, &r);
         } else if (u->n) {
             const saved_reg *sr = saved_at(u, (uintptr_t)w);
             if (sr && sr->dup) continue; /* an outer location reports it */
