@@ -1062,8 +1062,15 @@ static void test_a_map_holding_a_suspect_map_is_judged_without_it(void)
     CHECK_EQ_U64(rm->inner_bytes, inner_bytes);
     CHECK_EQ_U64(ro->inner_map, inner.map);
     CHECK_EQ_U64(rm->inner_map, inner.map);
-    CHECK_EQ_U64(ro->score, ro->retained - inner_bytes);
-    CHECK(ro->retained > inner_bytes); /* its figures are what they were */
+    /* the middle map, a suspect by its own bytes before the inner one is
+     * set apart, is judged on its own: the outer map's score leaves it out */
+    uint64_t middle_bytes = a.d.retained[middle.header];
+    CHECK(middle_bytes > inner_bytes);
+    CHECK_EQ_U64(rm->nested_bytes, inner_bytes);
+    CHECK_EQ_U64(rm->score, rm->retained - inner_bytes);
+    CHECK_EQ_U64(ro->nested_bytes, middle_bytes);
+    CHECK_EQ_U64(ro->score, ro->retained - middle_bytes);
+    CHECK(ro->retained > middle_bytes); /* its figures are what they were */
     CHECK_EQ_U64(a.f.nsuspects, 1);
     CHECK_EQ_U64(a.f.ranked[0], inner.map);
     done(&a);

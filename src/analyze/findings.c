@@ -243,8 +243,8 @@ static int cmp_rank(const void *a, const void *b)
     if (gx != gy) return gx ? -1 : 1;
     int64_t ox = x->growth_bytes - x->inner_growth, oy = y->growth_bytes - y->inner_growth;
     if (gx && ox != oy) return ox > oy ? -1 : 1;
-    uint64_t sx = x->suspect ? x->score : x->score + x->inner_bytes;
-    uint64_t sy = y->suspect ? y->score : y->score + y->inner_bytes;
+    uint64_t sx = x->suspect ? x->score : x->score + x->nested_bytes;
+    uint64_t sy = y->suspect ? y->score : y->score + y->nested_bytes;
     if (sx != sy) return sx > sy ? -1 : 1;
     return x->map < y->map ? -1 : x->map > y->map;
 }
@@ -1204,8 +1204,8 @@ static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *
 }
 
 /* A map's evidence and whether it is a suspect, from its figures and its
- * score (which mp_findings_compute sets, then lowers by what suspect maps
- * inside it explain: attribute_inner). */
+ * score (which mp_findings_compute sets, then lowers by the maps nested
+ * in it that are judged on their own: attribute_inner). */
 static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k,
                   uint64_t significant, double share_pct)
 {
@@ -1213,7 +1213,7 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
     mp_map_report *r = &out->maps[k];
     bool live = m->header != MP_NONE && d->idom[m->header] != MP_NONE;
     uint64_t slots = 8 * (m->nmain + m->noverflow_walked);
-    /* (score: what it holds less what suspect maps inside it explain) */
+    /* (score: what it holds less the maps nested in it judged on their own) */
     bool sig = r->retained >= significant && r->score >= significant;
     uint32_t ev = 0;
     /* what it holds alone, or together with other roots through its
@@ -1262,20 +1262,21 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
  * (a map of maps; a struct value holding a map; a value another map
  * shares), the bytes under that header are the inner map's finding, not
  * the outer map's: the outer map is judged and ranked by what is left
- * (its score less the inner suspects'), and says which inner map holds
- * the rest. An outer map that grows by gaining entries keeps its own
- * bytes and stays a suspect; one that holds a few entries leading to a
- * leaking map does not.
+ * (attribute_inner says which inner maps count), and says which inner
+ * suspect holds the rest. An outer map that grows by gaining entries keeps
+ * its own bytes and stays a suspect; one that holds a few entries leading
+ * to a leaking map does not.
  *
- * The walk from a suspect's header up its dominator chain meets, in order,
- * every map whose region holds it: a table object of a map (dominance), or
- * an object that an entry of a map holds as a shared value. It stops
- * counting for the maps above the header of another suspect met on the
- * way, whose bytes already hold this one's.
+ * The walk from a candidate's header (a suspect by its own bytes) up its
+ * dominator chain meets, in order, every map whose region holds it: a
+ * table object of a map (dominance), or an object that an entry of a map
+ * holds as a shared value.
  *
- * From the header of another suspect of the first round on, a walk meets
- * what that suspect's own walk meets: it ends there with a link to that
- * walk (IN_LINK), which the rounds follow while that map is no suspect.
+ * From the header of another candidate on, a walk meets what that
+ * candidate's own walk meets: it ends there with a link to that walk
+ * (IN_LINK). Scores stop there (count_nested); what a map says of the
+ * suspects inside it follows the link while that map is no suspect
+ * (add_inner).
  * So maps nested in maps thousands deep, each of them a suspect at first,
  * are walked once, not once per map below.
  */
@@ -1375,12 +1376,37 @@ static int walk_up(const mp_graph *g, const mp_dom *d, const mp_findings *f, con
     return 0;
 }
 
-/* One round: every map's inner_bytes and inner_map from the suspects of
- * the moment, each suspect counted once per map and only in the maps up to
- * the first suspect whose header holds it; with pairs, the (map, suspect
- * inside) pairs counted into out->inner too. */
+/* Every map's nested_bytes: the bytes of each candidate (a suspect by its
+ * own bytes, sus[0 .. ns)) counted once in each map its walk meets up to
+ * the next candidate above, which holds them in turn. */
+static void count_nested(const mp_graph *g, const mp_dom *d, mp_findings *out, const uint32_t *sus,
+                         size_t ns, const inner_walks *w, uint32_t *seen)
+{
+    for (size_t k = 0; k < g->nmaps; k++) {
+        out->maps[k].nested_bytes = 0;
+        seen[k] = 0;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t j = sus[i];
+        uint64_t b = d->retained[g->maps[j].header];
+        for (size_t t = w->first[i]; t < w->first[i + 1]; t++) {
+            const inner_item *it = &w->it[t];
+            if (it->map == j) continue;
+            /* a candidate's header (IN_LINK ends a walk): its own walk goes on */
+            if (it->kind == IN_LINK || it->kind == IN_HEADER) break;
+            if (seen[it->map] == j + 1) continue;
+            seen[it->map] = j + 1;
+            out->maps[it->map].nested_bytes += b;
+        }
+    }
+}
+
+/* Every map's inner_bytes and inner_map (what its report says it holds of
+ * the suspects), and the (map, suspect inside) pairs into out->inner (for
+ * the growth of growing suspects): each suspect counted once per map, in
+ * the maps up to the first suspect whose header holds it. */
 static int add_inner(const mp_graph *g, const mp_dom *d, mp_findings *out, const uint32_t *sus,
-                     size_t ns, const inner_walks *w, uint32_t *seen, bool pairs)
+                     size_t ns, const inner_walks *w, uint32_t *seen)
 {
     for (size_t k = 0; k < g->nmaps; k++) {
         out->maps[k].inner_bytes = 0;
@@ -1412,7 +1438,6 @@ static int add_inner(const mp_graph *g, const mp_dom *d, mp_findings *out, const
             c->inner_bytes += b;
             if (c->inner_map == MP_NONE || b > d->retained[g->maps[c->inner_map].header])
                 c->inner_map = j;
-            if (!pairs) continue;
             if (!MF_GROW(out->inner, cap, out->ninner + 1, 64)) return -1;
             out->inner[out->ninner++] = (mp_inner_pair){it->map, j, it->kind == IN_SHARED};
         }
@@ -1421,12 +1446,18 @@ static int add_inner(const mp_graph *g, const mp_dom *d, mp_findings *out, const
 }
 
 /*
- * Lowers the score of every map by the bytes of the suspect maps inside it
- * and judges it again (judge). Whether an inner map is a suspect depends
- * on the maps inside it in turn, so the rounds go on until no verdict
- * changes: a nesting d deep settles in d rounds; the number of suspects
- * bounds them (a cycle of maps sharing each other's values could
- * otherwise alternate).
+ * A map is judged by what it holds of its own: its score less the bytes of
+ * the maps nested in it that are judged on their own. Those are the
+ * candidates, the maps that are suspects by their own bytes, whether or not
+ * they stay suspects once the maps inside them are set apart; of them, the
+ * outermost inside each map (each candidate's bytes hold those of the
+ * candidates inside it). So in a chain of maps, each holding the one below
+ * and a little of its own, every map above the leaking one holds only its
+ * table and its other entries: the leak is the one suspect, and a map above
+ * it is another only when what it holds besides the chain is significant.
+ * A map of many small maps, none of them a candidate, keeps their bytes:
+ * it is the one growing. The candidates are fixed before any score is
+ * lowered, so one pass settles every verdict, however deep the nesting.
  */
 static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
                            uint64_t significant, double share_pct)
@@ -1435,13 +1466,11 @@ static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
     uint8_t *cand = calloc(nm ? nm : 1, 1);
     uint32_t *sus = malloc((nm ? nm : 1) * sizeof *sus),
              *seen = calloc(nm ? nm : 1, sizeof(uint32_t));
-    uint64_t *full = malloc((nm ? nm : 1) * sizeof *full);
     inner_walks w = {.walk = malloc((nm ? nm : 1) * sizeof(uint32_t))};
     shared_vals sv = {calloc(nm ? nm : 1, sizeof *sv.v), calloc(nm ? nm : 1, sizeof *sv.n)};
     int rc = -1;
-    if (!cand || !sus || !seen || !full || !sv.v || !sv.n || !w.walk) goto done;
+    if (!cand || !sus || !seen || !sv.v || !sv.n || !w.walk) goto done;
     for (size_t k = 0; k < nm; k++) {
-        full[k] = out->maps[k].score;
         out->maps[k].inner_map = MP_NONE;
         w.walk[k] = MP_NONE;
         if (out->maps[k].suspect && g->maps[k].header != MP_NONE &&
@@ -1462,27 +1491,19 @@ static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
         if (walk_up(g, d, out, cand, &sv, sus[i], &w)) goto done;
     }
     w.first[ns] = w.n;
-    for (size_t round = 0; round <= ns; round++) {
-        if (add_inner(g, d, out, sus, ns, &w, seen, false)) goto done;
-        bool changed = false;
-        for (size_t k = 0; k < nm; k++) {
-            mp_map_report *r = &out->maps[k];
-            if (r->inner_bytes > full[k]) r->inner_bytes = full[k];
-            uint64_t score = full[k] - r->inner_bytes;
-            if (score == r->score && !cand[k]) continue;
-            bool was = r->suspect;
-            r->score = score;
-            judge(g, d, out, k, significant, share_pct);
-            changed |= was != r->suspect;
-        }
-        if (!changed) break;
+    count_nested(g, d, out, sus, ns, &w, seen);
+    for (size_t k = 0; k < nm; k++) {
+        mp_map_report *r = &out->maps[k];
+        if (!r->nested_bytes) continue;
+        if (r->nested_bytes > r->score) r->nested_bytes = r->score;
+        r->score -= r->nested_bytes;
+        judge(g, d, out, k, significant, share_pct);
     }
-    rc = add_inner(g, d, out, sus, ns, &w, seen, true);
+    rc = add_inner(g, d, out, sus, ns, &w, seen);
 done:
     free(cand);
     free(sus);
     free(seen);
-    free(full);
     free(w.it);
     free(w.first);
     free(w.walk);

@@ -59,12 +59,15 @@
  * Suspects inside a map: a suspect map whose header lies in the dominator
  * subtree of a table object of map k, or of a value an entry of k shares,
  * is inside k; its bytes (its header's retained size) are its finding,
- * not k's (inner_bytes: those of the outermost such suspects).
- * score = retained + bytes retained by its shared entries - inner_bytes;
+ * not k's (inner_bytes: those of the outermost such suspects). It is
+ * judged by what it holds of its own: besides the maps nested in it that
+ * are judged on their own, the candidates (maps that are suspects by their
+ * own bytes), suspect or not in the end (nested_bytes: those of the
+ * outermost such candidates).
+ * score = retained + bytes retained by its shared entries - nested_bytes;
  * LARGE_SHARE and STACK_FRAME weigh the score. A map is a suspect when it
  * has evidence and its score is significant, or has the EMPTIED or
  * OLD_BUCKETS evidence; suspects are ranked growing first, then by score.
- * Whether an inner map is a suspect is settled first (innermost first).
  *
  * Memory: results own their arrays (mp_findings_free). Errors: -1 with err
  * set when out of memory.
@@ -123,12 +126,16 @@ typedef struct mp_map_report {
     uint64_t keys_retained;    /* by owned key objects */
     uint64_t shared_entries, shared_bytes;
     uint64_t old_bytes; /* old bucket array(s) of an unfinished growth */
-    uint64_t score;     /* retained + shared_bytes - inner_bytes: what it is judged by */
+    uint64_t score;     /* retained + shared_bytes - nested_bytes: what it is judged by */
     /* bytes of suspect maps whose headers lie in what it retains or shares
      * (a map of maps, a value holding a map): theirs, not its; inner_map:
      * the largest of them, MP_NONE none */
     uint64_t inner_bytes;
     uint32_t inner_map;
+    /* bytes of the maps nested in it that are judged on their own (the
+     * outermost candidates inside it, suspect or not): what its score
+     * leaves out, see attribute_inner */
+    uint64_t nested_bytes;
     double load; /* entries per main bucket (of 8 slots) */
     double fill; /* entries / slots of every bucket walked (main + overflow) */
     uint32_t evidence;

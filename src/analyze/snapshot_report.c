@@ -534,10 +534,11 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             WHY("it holds %s of the reachable heap: %s entries retaining %s alone and %s "
                 "together (values several entries point to)",
                 b1, c1, b2, b3);
-        } else if (r->inner_bytes) {
-            WHY("it holds %s of the reachable heap besides the suspect maps inside it: %s "
-                "entries retaining %s",
-                b1, c1, b2);
+        } else if (r->nested_bytes) {
+            WHY("it holds %s of the reachable heap besides the %s inside it: %s entries "
+                "retaining %s",
+                b1, r->nested_bytes == r->inner_bytes ? "suspect maps" : "maps judged on their own",
+                c1, b2);
         } else {
             WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
         }
