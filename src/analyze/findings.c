@@ -1125,9 +1125,10 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
     if (!rc) {
         mp_pack_cursor c;
         mp_pack_cursor_init(&c, &second, 0);
-        uint64_t rec[2];
+        uint64_t rec[2 * MP_PACK_BLOCK];
         size_t n = 0;
-        for (; mp_pack_next(&c, rec); n++) mp_pack_add(&out->entry_info, rec);
+        for (size_t got; (got = mp_pack_next_many(&c, rec, MP_PACK_BLOCK)) > 0;)
+            for (size_t i = 0; i < got; i++, n++) mp_pack_add(&out->entry_info, rec + 2 * i);
         mp_pack_cursor_free(&c);
         if (n != second.n) rc = -1; /* the spill could not be read back */
     }
@@ -1797,10 +1798,15 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_find
     if (!h) return 0;
     mp_pack_cursor c;
     mp_pack_cursor_init(&c, &f->entry_info, first);
-    uint64_t info[2];
-    size_t got = 0;
-    for (size_t i = 0; i < ne && mp_pack_next(&c, info); i++) {
-        ranked r = {info[0], first + (uint32_t)i};
+    uint64_t info[2 * MP_PACK_BLOCK];
+    size_t got = 0, have = 0, at = 0;
+    for (size_t i = 0; i < ne; i++, at++) {
+        if (at == have) {
+            size_t want = ne - i < MP_PACK_BLOCK ? ne - i : MP_PACK_BLOCK;
+            if (!(have = mp_pack_next_many(&c, info, want))) break;
+            at = 0;
+        }
+        ranked r = {info[2 * at], first + (uint32_t)i};
         if (i < kk) {
             h[i] = r;
             if (i + 1 == kk && kk < ne)

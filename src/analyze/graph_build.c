@@ -1202,9 +1202,10 @@ static int finish_entries(mp_graph_builder *b, const uint32_t *rank, mp_graph *g
     }
     mp_pack_cursor c;
     mp_pack_cursor_init(&c, &b->entries, 0);
-    uint64_t f[EF_N];
+    uint64_t f[MP_PACK_BLOCK * EF_N];
     size_t k = 0;
-    while (k < n && mp_pack_next(&c, f)) mp_unpack_entry(f, &all[k++]);
+    for (size_t got; k < n && (got = mp_pack_next_many(&c, f, MP_PACK_BLOCK)) > 0;)
+        for (size_t i = 0; i < got && k < n; i++) mp_unpack_entry(f + i * EF_N, &all[k++]);
     mp_pack_cursor_free(&c);
     for (size_t i = 0; i < k; i++) {
         mp_entry *e = &all[i];
