@@ -156,13 +156,28 @@ static void after_records(mp_pack *p)
         spill_now(p);
 }
 
+/* One record's fields at w, each the zigzag varint of its delta from
+ * last, which takes the record's values; the end of what was written.
+ * Unrolled where nf is a constant (mp_pack_add). */
+static inline uint8_t *encode_fields(uint8_t *w, uint64_t *last, const uint64_t *fields,
+                                     unsigned nf)
+{
+#pragma GCC unroll 8
+    for (unsigned k = 0; k < nf; k++) {
+        w = mf_put_varint(w, mf_zigzag((int64_t)(fields[k] - last[k])));
+        last[k] = fields[k];
+    }
+    return w;
+}
+
 void mp_pack_add(mp_pack *p, const uint64_t *fields)
 {
     if (p->failed || !before_record(p)) return;
     uint8_t *w = p->buf + p->len;
-    for (unsigned k = 0; k < p->nfields; k++) {
-        w = mf_put_varint(w, mf_zigzag((int64_t)(fields[k] - p->last[k])));
-        p->last[k] = fields[k];
+    switch (p->nfields) {
+    case MP_PACK_FIELDS: w = encode_fields(w, p->last, fields, MP_PACK_FIELDS); break;
+    case 2: w = encode_fields(w, p->last, fields, 2); break;
+    default: w = encode_fields(w, p->last, fields, p->nfields); break;
     }
     p->len = (size_t)(w - p->buf);
     p->n++;
@@ -229,8 +244,10 @@ static const uint8_t *decode(const uint8_t *at, const uint8_t *end, unsigned nf,
  * after it (a record never takes more): the cursors read most records this
  * way, and the checks of every byte were most of their cost. */
 static inline const uint8_t *decode_unchecked(const uint8_t *at, unsigned nf, uint64_t *last,
-                                       uint64_t *fields)
+                                              uint64_t *fields)
 {
+    /* unrolled where nf is a constant (next_run): no loop to count */
+#pragma GCC unroll 8
     for (unsigned k = 0; k < nf; k++) {
         uint64_t v;
         if (!(at = mf_get_varint_unchecked(at, &v))) return NULL;
