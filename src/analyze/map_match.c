@@ -165,9 +165,8 @@ static uint32_t sample_held(const mp_graph *g, uint32_t m, const uint64_t *s, ui
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, mp->first_entry);
     mp_entry e;
-    for (size_t i = 0; i < mp->nentries && held < n && mp_entry_next(&c, &e); i++) {
+    for (size_t i = 0; i < mp->nentries && held < n && mp_entry_next(&c, &e); i++)
         held += has_hash(s, n, entry_hash(g, &e));
-    }
     mp_entry_cursor_free(&c);
     return held;
 }

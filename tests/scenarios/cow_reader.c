@@ -32,8 +32,8 @@
  */
 #include "scenario.h"
 
-enum { STEPS = 5, ADDED = 300, JOBS = 500, BACKLOG = 200, HAND_STEP = 2, READER_STEP = 2,
-       RELEASE_STEP = 4 };
+enum { STEPS = 5, ADDED = 300, JOBS = 500, BACKLOG = 200 };
+enum { HAND_STEP = 2, READER_STEP = 2, RELEASE_STEP = 4 };
 
 SC_ITEM_TYPE(setting_type, Setting);
 SC_ITEM_TYPE(job_type, Job);

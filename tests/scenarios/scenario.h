@@ -233,8 +233,7 @@ __attribute__((noinline, unused)) static mr_map *sc_copy_map(const mr_map_type *
     if (!m) return c;
     mr_map_iter it;
     mr_map_iter_init(&it, m);
-    while (mr_map_iter_next(&it))
-        *(void **)mr_map_assign(c, it.key) = *(void *const *)it.value;
+    while (mr_map_iter_next(&it)) *(void **)mr_map_assign(c, it.key) = *(void *const *)it.value;
     mr_map_iter_done(&it);
     return c;
 }
