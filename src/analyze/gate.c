@@ -498,7 +498,7 @@ int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot
     bool same_run = gt->prev_program && g->info.pid && g->info.pid == gt->prev_pid &&
                     strcmp(prog, gt->prev_program) == 0;
     if (!ids || !to_prev || !track ||
-        mp_map_match(gt->prev, gt->nprev, ids, g->nmaps, same_run, to_prev))
+        mp_map_match(gt->prev, gt->nprev, ids, g->nmaps, g, same_run, to_prev))
         goto oom;
     for (size_t i = 0; i < g->nmaps; i++) {
         int32_t t = to_prev[i] >= 0 ? gt->prev_track[to_prev[i]] : -1;
@@ -950,7 +950,7 @@ static int pair_kind(const mp_gate *gt, const mp_gate_baseline *b, bool group, i
         ri[i].way = as_written(ways ? m->way : "");
         if (!ri[i].type || !ri[i].holder || !ri[i].way) goto out;
     }
-    if (mp_map_match(bi, nb, ri, nr, false, to)) goto out;
+    if (mp_map_match(bi, nb, ri, nr, NULL, false, to)) goto out;
     for (size_t i = 0; i < nr; i++)
         if (gt->maps[i].group == group) base_of[i] = to[i] >= 0 ? (int32_t)entry[to[i]] : -1;
     rc = 0;

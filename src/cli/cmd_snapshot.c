@@ -183,6 +183,7 @@ typedef struct map_diff {
     uint64_t added, removed;
     int64_t retained_delta, count_delta;
     int64_t beyond_delta; /* of the retained bytes beyond the map's table */
+    int64_t held_delta;   /* of the bytes retained or shared (mp_map_report.score's) */
     uint32_t new_keys[5];
     size_t nnew;
     bool in_group; /* it grew, and its growth is that of its growing group (group_diff.h) */
@@ -197,11 +198,14 @@ typedef struct map_diff {
  * is left out of that measure, since the same keys in another run (or
  * after deletes and inserts) may lie in a table of other overflow buckets.
  * A map whose keys changed without adding to their number is churn, not
- * growth, whatever its bytes did.
+ * growth, whatever its bytes did. Bytes its entries share with another
+ * holder count as its own do (what its score counts): a copy-on-write
+ * successor shares its values with the old copy a reader still holds,
+ * and retains fewer bytes than that copy did alone, yet grew.
  */
 static bool map_grew(const map_diff *d)
 {
-    if (d->retained_delta <= 0) return false;
+    if (d->retained_delta <= 0 && d->held_delta <= 0) return false;
     if (d->count_delta > 0) return true;
     return d->before >= 0 && d->after >= 0 && d->count_delta == 0 && d->added == 0 &&
            d->removed == 0 && d->beyond_delta > 0;
@@ -318,6 +322,9 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     d->retained_delta = rb - ra;
     d->count_delta = cb - ca;
     d->beyond_delta = (rb - tb) - (ra - ta);
+    int64_t sa = d->before >= 0 ? (int64_t)A->f.maps[d->before].shared_bytes : 0;
+    int64_t sb = d->after >= 0 ? (int64_t)B->f.maps[d->after].shared_bytes : 0;
+    d->held_delta = (rb + sb) - (ra + sa);
     free(ka);
     free(kb);
     free(ko);
@@ -521,7 +528,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     folded_keys fk = {0};
     int status = CLI_EXIT_BAD;
     if (!ids_a || !ids_b || !b_to_a || !used || !diffs ||
-        mp_map_match(ids_a, na, ids_b, nb, mp_same_run(A.g, B.g), b_to_a)) {
+        mp_map_match(ids_a, na, ids_b, nb, B.g, mp_same_run(A.g, B.g), b_to_a)) {
         cli_fail("out of memory comparing %s and %s", before, after);
         goto out;
     }

@@ -223,6 +223,21 @@ __attribute__((unused)) static void sc_fill(mr_map *m, const mr_type *t, int64_t
         *(sc_item **)mr_map_assign_int(m, k) = sc_new_item(t, k, blob_bytes);
 }
 
+/* A copy of m (NULL: an empty map) of map type t, with the same keys and
+ * values (a map of pointer values) and room for extra more entries: what a
+ * copy-on-write reload builds before it adds and stores the copy. */
+__attribute__((noinline, unused)) static mr_map *sc_copy_map(const mr_map_type *t, mr_map *m,
+                                                             size_t extra)
+{
+    mr_map *c = mr_map_new(t, (m ? mr_map_len(m) : 0) + extra);
+    if (!m) return c;
+    mr_map_iter it;
+    mr_map_iter_init(&it, m);
+    while (mr_map_iter_next(&it)) *(void **)mr_map_assign(c, it.key) = *(void *const *)it.value;
+    mr_map_iter_done(&it);
+    return c;
+}
+
 /* ------------------------------------------------------------ the truth -- */
 
 /* An open-addressing set of object addresses. */
