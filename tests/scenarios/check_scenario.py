@@ -100,11 +100,14 @@ EXPECTATIONS (every key given must hold):
     fail_on_growth_exit: n              `maproot diff --fail-on growth` exits with n
   about a group of maps ("group": "label", a truth line with the holder's
   address as "holder" and the group's figures; the group of the report is
-  the suspect group whose holder has that address):
+  the suspect group whose holder has that address, or with "variable": name
+  in the check, the one of that variable across threads):
     suspect: bool                       whether such a suspect group is reported
     maps / entries / min_entries / median_entries / max_entries /
     retained_bytes / nested_maps / rank: a value or a truth reference
     retainer: ROOT                      the root the report names for it
+    holder_retained_bytes: a value or a truth reference (a bare "truth": the
+                                        label's retained_bytes): what its holder retains
     holder_chain: regex                 in " -> ".join of its holder chain's step texts
     example_chain: regex                in that of its example's chain from the holder on
     type: name                          its map type
@@ -810,9 +813,15 @@ def check_gate(run, check):
             raise Malformed("unknown gate expectation %r" % key)
 
 
-def find_group(analysis, holder):
+def find_group(analysis, holder, variable=None):
+    """The suspect group whose holder has that address, or with variable
+    (a group of one variable of several threads: its holder is a root) the
+    one of that variable."""
     for g in analysis["group_suspects"]:
-        if g["holder"]["address"] == holder:
+        if variable is not None:
+            if (g["variable"] or {}).get("name") == variable:
+                return g
+        elif g["holder"]["address"] == holder:
             return g
     return None
 
@@ -836,6 +845,10 @@ def check_group(run, snapshot, label, expect, g):
             v = run.value(want, snapshot, label, key)
             if g[key] != v:
                 yield "%s is %s, expected %s" % (key, g[key], v)
+        elif key == "holder_retained_bytes":
+            v = run.value(want, snapshot, label, "retained_bytes")
+            if g["holder"]["retained_bytes"] != v:
+                yield "its holder retains %s, expected %s" % (g["holder"]["retained_bytes"], v)
         elif key == "type":
             if g["type"] != want:
                 yield "type is %s, expected %s" % (g["type"], want)
@@ -866,7 +879,8 @@ def run_check(run, check):
     for snapshot in snaps if isinstance(snaps, list) else [snaps]:
         if "group" in check:
             label = check["group"]
-            g = find_group(run.analysis(snapshot), run.truth_of(snapshot, label)["holder"])
+            g = find_group(run.analysis(snapshot), run.truth_of(snapshot, label)["holder"],
+                           check.get("variable"))
             for f in check_group(run, snapshot, label, check["expect"], g):
                 yield "%s: %s: %s" % (snapshot, label, f)
             continue
