@@ -158,7 +158,11 @@ A GATE CHECK judges snapshots with the real `maproot gate --format json`:
     points: ["label"]                     the map's points (entries, retained bytes),
                                           one per snapshot judged, are the truth's
                                           count and retained_bytes in those snapshots
-                                          (a group's: maps, entries and retained_bytes)
+                                          (a group's: maps, entries and retained_bytes,
+                                          and threads when the truth has them)
+    outputs_have / outputs_lack: {"text" | "junit" | "github": [regex]}
+                                          in the gate's text report, its --junit XML
+                                          or its --github annotations (one run)
   "gate_maps" (at the top of NAME.json): {"label": {"type": T, "holder": H}}, with
                                           "group": true for a group of maps (its
                                           members' type, its holder's root), and
@@ -289,6 +293,24 @@ class Run:
             raise Malformed("maproot %s: exit status %d: %s" %
                             (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
         return json.loads(p.stdout), p.returncode, p.stderr
+
+    def gate_outputs(self, snapshots, extra):
+        """The gate's text report, its JUnit XML and its GitHub annotations
+        on snapshots: {"text": ..., "junit": ..., "github": ...}."""
+        junit = os.path.join(self.args.dir, "gate.junit.xml")
+        argv = [self.args.maproot, "gate", "--junit", junit, "--github"] + extra + [
+            self.path(s) for s in snapshots]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        if p.returncode not in (0, 1):
+            raise Malformed("maproot %s: exit status %d: %s" %
+                            (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
+        lines = p.stdout.splitlines(True)
+        with open(junit) as f:
+            out = {"text": "".join(l for l in lines if not l.startswith("::")),
+                   "github": "".join(l for l in lines if l.startswith("::")),
+                   "junit": f.read()}
+        os.unlink(junit)
+        return out
 
     def baseline_path(self, name):
         return os.path.join(self.args.dir, name + ".baseline.json")
@@ -785,6 +807,14 @@ def check_gate(run, check):
                 if key == "checks_lack" and hits:
                     yield "%s has checks with status %s: %s" % (
                         pat["map"], pat["status"], [c["summary"] for c in hits])
+        elif key in ("outputs_have", "outputs_lack"):
+            outs = run.gate_outputs(check["gate"], extra)
+            for fmt, rxs in want.items():
+                for rx in rxs:
+                    found = re.search(rx, outs[fmt], re.M) is not None
+                    if found != (key == "outputs_have"):
+                        yield "the gate's %s output %s %r" % (
+                            fmt, "lacks" if key == "outputs_have" else "has", rx)
         elif key == "points":
             for label in want:
                 i, n = gate_map(run, report, label)
@@ -801,6 +831,9 @@ def check_gate(run, check):
                     if report["maps"][i]["group"]:
                         got = (pt["maps"], pt["entries"], pt["retained_bytes"])
                         want_pt = (t["maps"], t["entries"], t["retained_bytes"])
+                        if "threads" in t and pt.get("threads") != t["threads"]:
+                            yield "%s in %s: its maps in %s threads; the truth is %d" % (
+                                label, snap, pt.get("threads"), t["threads"])
                         if got != want_pt:
                             yield "%s in %s: %d maps, %d entries, %d bytes; the truth is " \
                                   "%d, %d, %d" % ((label, snap) + got + want_pt)

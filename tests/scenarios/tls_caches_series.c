@@ -91,6 +91,7 @@ static void truths(const char *snapshot)
     mr_map *all[WORKERS];
     for (int w = 0; w < n; w++) all[w] = (mr_map *)cache_addr[w];
     sc_truth_group(snapshot, "caches", all, (size_t)n, NULL);
+    sc_truth(snapshot, "caches", "\"threads\": %d", n); /* a cache a worker */
     sc_truth_maps(snapshot, "cache", cache_addr, (size_t)n);
 }
 
