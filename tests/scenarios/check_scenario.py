@@ -870,6 +870,8 @@ def check_group(run, snapshot, label, expect, g):
         yield "a suspect group at the holder: %s, expected %s" % (g is not None,
                                                                   expect["suspect"])
     if g is None:
+        if "suspect" not in expect:  # figures of a group the report lacks
+            yield "no suspect group at the holder"
         return
     for key, want in expect.items():
         if key == "suspect":
