@@ -5,40 +5,40 @@
  * table, and a map whose same keys are deleted and inserted again.
  *
  * TRUTH. Two globals that are maps, and `buffers`, an array of 64 pointers
- * to 64 KiB blobs (the rest of a service's heap: each map is a few percent
+ * to 64 KiB blobs (the rest of a service's heap: counters is a few percent
  * of it):
- *   window    map[int64]*Req (each Req with a 384-byte blob): 800 live keys
+ *   window    map[int64]*Req (each Req with a 384-byte blob): 3,200 live keys
  *             at every moment. A tick deletes the oldest key and inserts the
- *             next one (keys t - 800 .. t - 1 live after tick t). Its
- *             table (128 buckets, B=7, about 6 entries a bucket) fills
+ *             next one (keys t - 3,200 .. t - 1 live after tick t). Its
+ *             table (512 buckets, B=9, about 6 entries a bucket) fills
  *             buckets past their 8 slots as keys move, the overflow buckets
- *             stay after the deletes, and when they reach 128 a same-size
- *             growth starts (B stays 7; an old bucket array of the same size
- *             until every old bucket is evacuated).
- *   counters  map[int64]*Counter (each with a 64-byte blob): keys 0 .. 799;
- *             a tick deletes key t % 800 and inserts it again with a new
+ *             stay after the deletes, and when they reach 512 a same-size
+ *             growth starts (B stays 9; an old bucket array of the same size,
+ *             72 KiB, until every old bucket is evacuated).
+ *   counters  map[int64]*Counter (each with a 64-byte blob): keys 0 .. 3,199;
+ *             a tick deletes key t % 3,200 and inserts it again with a new
  *             Counter: the key lands in the slot it left, so the table never
- *             grows (B=7, no overflow bucket added by the churn).
+ *             grows (B=9, no overflow bucket added by the churn).
  * Five in-process snapshots "s0" .. "s4". Before each of s0 .. s3 the
  * program runs 30,000 ticks, ranges over window once (a metrics scrape:
  * an iterator opened and closed; as in Go, the old buckets of the growth
  * after it keep their words when evacuated, since an iterator might still
  * read them), then ticks until a same-size growth of window
- * is in progress and has evacuated at least 24 * (s + 1) of its 128 old
+ * is in progress and has evacuated at least 96 * (s + 1) of its 512 old
  * buckets (the program checks: old buckets, B unchanged); the words of the
  * evacuated ones point at Reqs that live on in the new array and at Reqs
  * deleted since, which only those words keep: the map's, no entry's. Before s4
  * it writes nothing (a quiet hour: reads only), so window's growth stays
  * where it was.
- *   In every snapshot: window holds 800 entries, a suspect with the
+ *   In every snapshot: window holds 3,200 entries, a suspect with the
  *   evidence old_buckets; its bucket records by role (new main, new
  *   overflow, old) and its retained bytes are the runtime's (table, old
  *   array and what only the old array's stale words still point at
  *   included); every entry listed retains exactly its Req and blob.
- *   counters holds 800, no suspect, its overflow buckets and retained
+ *   counters holds 3,200, no suspect, its overflow buckets and retained
  *   bytes the runtime's.
- *   maproot diff s0 s1: window +800 -800 (every key moved on), 800 -> 800,
- *   not growing; counters +0 -0 (the same keys), not growing.
+ *   maproot diff s0 s1: window +3,200 -3,200 (every key moved on), 3,200
+ *   -> 3,200, not growing; counters +0 -0 (the same keys), not growing.
  *   maproot diff s3 s4: window +0 -0, not growing.
  *   maproot gate s0 .. s4: no growth (the entries never grow); window
  *   fails the suspect rule, old_buckets: its growth made no progress from
@@ -47,8 +47,8 @@
  */
 #include "scenario.h"
 
-enum { STEPS = 5, LIVE = 800, TICKS = 30000, MORE = 1000000, REQ_BLOB = 384, COUNTER_BLOB = 64,
-       TABLE_B = 7, EVACUATED = 24, BUFFERS = 64, BUFFER = 65536 };
+enum { STEPS = 5, LIVE = 3200, TICKS = 30000, MORE = 1000000, REQ_BLOB = 384, COUNTER_BLOB = 64,
+       TABLE_B = 9, EVACUATED = 96, BUFFERS = 64, BUFFER = 65536 };
 
 SC_ITEM_TYPE(req_type, Req);
 SC_ITEM_TYPE(counter_type, Counter);
