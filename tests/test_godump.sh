@@ -296,6 +296,38 @@ if "anykeys" in given:
          m[0]["key_kind"] == "pointer" and "pointer_keys" in m[0]["evidence"] and
          m[0]["keys_retained_bytes"] >= 40 * (64 << 10),
          f"anykeys: {[(x['type'], x['count'], x['key_kind'], x['evidence']) for x in m]}")
+# interface keys without the binary (see leaks.go, boxedkeys): the dump
+# shows interfaces by their shape (a type word in read-only data, a data
+# word), and a string boxed in one by its box; 200-byte strings keep 134
+# KiB of their own, but no key is a pointer of the program's, so neither
+# map is said to be keyed by pointers, with or without the binary. A
+# number boxed looks like a pointer to one: not told, not claimed. 40
+# *Buffer keys (anykeys) are pointers the binary alone tells.
+if "boxedkeys" in given:
+    tags = {'"tag-%0196d"' % i for i in range(600)}
+    for mode in ("plain", "binary"):
+        a = load(f"boxedkeys.{mode}.json")
+        for var, count, typ in (("main.tagIndex", 600, "map[interface {}]*[64]uint8"),
+                                ("main.idIndex", 20020, "map[interface {}]bool")):
+            m = [m for m in a["maps"] if m["retainer"]["slot"] == nm[var]]
+            want(len(m) == 1 and m[0]["count"] == count and m[0]["key_kind"] == "other" and
+                 "pointer_keys" not in m[0]["evidence"] and
+                 (m[0]["type"] == typ if mode == "binary" else m[0]["type"].startswith("map[interface {}]")),
+                 f"boxedkeys ({mode}): {var}: {[(x['type'], x['count'], x['key_kind'], x['evidence']) for x in m]}")
+            if len(m) == 1 and var == "main.tagIndex":
+                keys = [e["key_display"] for e in m[0]["entries"]]
+                want(m[0]["keys_retained_bytes"] >= 600 * 224 and len(set(keys)) == 600 and
+                     {k.split("...")[0] for k in keys} == {'"tag-' + "0" * 60 + '"'},
+                     f"boxedkeys ({mode}): tag keys {keys[:2]}, keys retain {m[0]['keys_retained_bytes']}")
+    seen = [sorted(e["key_display"] for m in load(f"boxedkeys.{mode}.json")["maps"]
+                   if m["retainer"]["slot"] == nm["main.tagIndex"] for e in m["entries"])
+            for mode in ("plain", "binary")]
+    want(seen[0] == seen[1], f"boxedkeys: tag keys differ with and without --binary: {seen[0][:1]} {seen[1][:1]}")
+if "anykeys" in given:
+    m = [m for m in load("anykeys.plain.json")["maps"] if m["retainer"]["slot"] == nm["main.anyBuffers"]]
+    want(len(m) == 1 and m[0]["type"] == "map[interface {}]int8" and m[0]["count"] == 40 and
+         m[0]["key_kind"] == "other" and "pointer_keys" not in m[0]["evidence"],
+         f"anykeys (plain): {[(x['type'], x['count'], x['key_kind'], x['evidence']) for x in m]}")
 # interface keys whose itab the runtime made (see leaks.go, itabkeys): with
 # the binary each shows its dynamic value, the type found through the
 # dump's itab records; without it they are not typed (16 bytes of hex)

@@ -1121,6 +1121,10 @@ static int add_maps(loader *L, graphing *G)
             char vn[40];
             mp_gomap_slot_name(vn, sizeof vn, m->vsize, m->vpat, false);
             x.value_type = mp_gb_type(G->b, vn, m->vsize, MP_TYPE_OTHER);
+            bool itab;
+            if (mp_gomap_interface_keys(m, &itab)) /* told by their shape */
+                x.key_type = mp_gb_type(G->b, itab ? "interface {...}" : "interface {}", 16,
+                                        MP_TYPE_OTHER);
         }
         uint32_t mi = mp_gb_map(G->b, &x);
         if (mi == MP_NONE) return -1;
