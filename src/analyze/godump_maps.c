@@ -380,11 +380,10 @@ static int boxed_string(const mp_gdmem *M, uint64_t d)
     return 1;
 }
 
-/* Whether word w can be an interface's type or itab word: an itab or a
- * type the dump's records name, or an aligned address in the program's
- * read-only data, which lies below its data segment (Go's linker puts
- * .rodata, the type descriptors and static itabs there, before .data). */
-static bool type_word(const mp_gdmem *M, uint64_t w)
+/* (Go's linker puts .rodata, the type descriptors and static itabs
+ * there, before .data; the runtime's own itabs are off the heap and in
+ * the dump's itab records.) */
+bool mp_gomap_type_word(const mp_gdmem *M, uint64_t w)
 {
     const mf_gd_dump *d = M->d;
     if (mf_gd_itab_type(d, w) || mf_gd_find_type(d, w)) return true;
@@ -413,7 +412,7 @@ static void scan_key(void *ud, const uint8_t *k)
         S->fails |= dw != 0; /* a nil interface has both words nil */
         return;
     }
-    if (!type_word(S->M, tw)) {
+    if (!mp_gomap_type_word(S->M, tw)) {
         S->fails = true;
         return;
     }

@@ -97,6 +97,11 @@ uint8_t mp_gomap_key_kind(const mp_gomap *m);
  * keys' shape); *itab: interfaces with methods. */
 bool mp_gomap_interface_keys(const mp_gomap *m, bool *itab);
 
+/* Whether word w can be an interface's type word (or itab word): an itab
+ * or a type the dump's records name, or an aligned address in the
+ * program's read-only data, below its data segment and not dumped. */
+bool mp_gomap_type_word(const mp_gdmem *M, uint64_t w);
+
 /* Hands visit(ud, slot) the value slot (m->vsize bytes) of every live
  * entry of a recognised map: its buckets' and those of the old buckets not
  * yet evacuated, as mp_gomap_emit walks them. */

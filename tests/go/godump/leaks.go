@@ -108,7 +108,8 @@
 //	             of the program's
 //	syncfields   sync.Maps that are not globals of their own: var tables
 //	             Tables, a global struct whose field byName (at +8) is a
-//	             sync.Map of 1200 entries "name-N" (*Item of 256 bytes),
+//	             sync.Map of 1201 entries "name-N" (*Item of 256 bytes),
+//	             1200 loaded until its read map took them, then one more:
 //	             read and dirty maps both there; var registry *Registry,
 //	             a struct on the heap whose field sessions (at +16) is a
 //	             sync.Map of 900 entries "reg-N" in its read map alone (the
@@ -121,7 +122,9 @@
 //	             sync.Map's entry), 300 and 400 entries of their own:
 //	             four maps, never joined. Prints the sizes of the
 //	             sync.Maps' maps ("tables dirty 1201 read 1200", "registry
-//	             dirty 0 read 900")
+//	             dirty 0 read 900"). With DUMP2: then 600 more entries
+//	             "reg-N" stored in registry.sessions (a dirty map of 1500
+//	             beside the read map of 900), and DUMP2
 package main
 
 import (
@@ -833,7 +836,7 @@ func main() {
 		for i := 0; i < 1200; i++ {
 			tables.byName.Load("absent")
 		}
-		tables.byName.Store("name-extra", &Item{Blob: make([]byte, 256)})
+		tables.byName.Store(fmt.Sprintf("name-%08d", 1200), &Item{SKU: 1200, Blob: make([]byte, 256)})
 		registry = &Registry{Name: "registry"}
 		for i := 0; i < 900; i++ {
 			registry.sessions.Store(fmt.Sprintf("reg-%08d", i), &Item{SKU: int64(i), Blob: make([]byte, 256)})
@@ -849,6 +852,14 @@ func main() {
 		d, r = syncSizes(reflect.ValueOf(&registry.sessions).Elem())
 		fmt.Printf("registry dirty %d read %d\n", d, r)
 		dump(out)
+		if len(os.Args) > 3 {
+			for i := 900; i < 1500; i++ {
+				registry.sessions.Store(fmt.Sprintf("reg-%08d", i), &Item{SKU: int64(i), Blob: make([]byte, 256)})
+			}
+			d, r = syncSizes(reflect.ValueOf(&registry.sessions).Elem())
+			fmt.Printf("registry dirty %d read %d\n", d, r)
+			dump(os.Args[3])
+		}
 	case "stackonly":
 		ready, block := make(chan bool), make(chan bool)
 		go parkWorker(ready, block, make(chan bool))
