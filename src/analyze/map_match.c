@@ -227,6 +227,22 @@ void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, siz
     obj_way(g, p, g->maps[m].header, buf, size);
 }
 
+/* The way to a sync.Map that no global holds, whichever of its maps map m
+ * is: the way to the struct holding it (the map header's holder, or the
+ * read box's, typed sync.readOnly) and "<sync.Map", so that the one map
+ * is followed from one form to the other. */
+static void sync_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf,
+                         size_t size)
+{
+    uint32_t o = g->maps[m].header;
+    uint32_t up = o != MP_NONE && o < g->nobjects ? p->parent[o] : MP_NONE;
+    if (up != MP_NONE && strcmp(mp_graph_type_name(g, up), "sync.readOnly") == 0)
+        up = p->parent[up];
+    char to[1024];
+    obj_way(g, p, up, to, sizeof to);
+    snprintf(buf, size, "sync.Map<%s", to);
+}
+
 /* Orders of indices into an identity array (qsort_r's context). */
 /* Type, holder and the holder's thread: what two maps of one identity
  * share (see map_match.h). */
@@ -313,9 +329,11 @@ mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findi
         char holder[512], way[1024];
         mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
         mp_map_way(g, p, (uint32_t)i, way, sizeof way);
-        if (g->maps[i].sync_map) { /* held by its own word: dirty, or read's box */
+        if (g->maps[i].sync_map && g->maps[i].container) { /* held by its own word: dirty, or read's box */
             snprintf(holder, sizeof holder, "global %s", mp_str(g, g->maps[i].container));
             snprintf(way, sizeof way, "sync.Map");
+        } else if (g->maps[i].sync_map) {
+            sync_map_way(g, p, (uint32_t)i, way, sizeof way);
         }
         v[i].address = g->maps[i].address;
         v[i].hash0 = g->maps[i].hash0;

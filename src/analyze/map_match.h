@@ -26,7 +26,9 @@
  *     that holds the sync.Map ("global main.sessionStore"), its way
  *     "sync.Map": whether it has both its maps, or only its read map
  *     (dirty promoted) or only its dirty map, it is one map of one
- *     identity;
+ *     identity; a sync.Map no global holds (a field of a struct on the
+ *     heap) is held by its path's root, its way the way to that struct
+ *     after "sync.Map<";
  *   - the ordinal numbers the maps that share type and holder, in the
  *     order of their header addresses.
  * Two snapshots of one run (same program and pid) keep a live map at one
