@@ -225,61 +225,96 @@ for p in sys.argv[1].split():
 # pattern details
 # a sync.Map: its dirty map, in the global's field at +24, and its read
 # map, behind the atomic.Value at +8 (whose data word is at +16), as large
-# as the program says. Without the binary nothing says they are one
-# sync.Map: two maps. With it, one map, the sync.Map's: the dirty map
-# (typed by its field, every key "sess-N" once: interface keys show their
-# dynamic value) whose table holds the read map's too and the readOnly
-# box; no entry shared with the read map, each owning its *entry, the
-# boxed value, the *Item, its 512 bytes and its key (8 + 16 + 32 + 512 +
-# 16 + 16 bytes), and retaining the table and the entries, no more
+# as the program says: one map, the sync.Map's, with or without the
+# binary (without it, told by the shape of its words, maps and entries):
+# the dirty map (every key "sess-N" once: interface keys show their
+# dynamic value, a boxed string without the binary too) whose table holds
+# the read map's too and the readOnly box; no entry shared with the read
+# map, each owning its *entry, the boxed value, the *Item, its 512 bytes
+# and its key (8 + 16 + 32 + 512 + 16 + 16 bytes), and retaining the
+# table and the entries, no more. Both modes agree on all of it.
 if "syncmap" in given:
     sizes = [l.split() for l in open("syncmap.out") if l.startswith("dirty ")]
     want(sizes == [["dirty", "2501", "read", "2500"]], f"syncmap: the program says {sizes}")
     base = nm["main.sessionStore"]
-    p = load("syncmap.plain.json")
-    dirty = [m for m in p["maps"] if any(r["slot"] == base + 24 for r in m["roots"])]
-    read = [m for m in p["maps"] if m["retainer"]["slot"] == base + 16 and m not in dirty]
-    want(len(dirty) == 1 and dirty[0]["count"] == 2501 and dirty[0]["B"] == 9,
-         f"syncmap (plain): dirty map {[(m['count'], m['B']) for m in dirty]}")
-    want(len(read) == 1 and read[0]["count"] == 2500 and read[0]["B"] == 9,
-         f"syncmap (plain): read map {[(m['count'], m['B']) for m in read]}")
-    want(all(m.get("sync_map", 0) is None for m in p["maps"]), "syncmap (plain): a sync.Map without the binary")
-    a = load("syncmap.binary.json")
-    mine = [m for m in a["maps"] if any(r["slot"] in (base + 16, base + 24) for r in m["roots"])]
-    want(len(mine) == 1, f"syncmap: {len(mine)} maps under main.sessionStore, not one")
-    if len(mine) == 1 and len(dirty) == 1 and len(read) == 1:
+    seen = {}
+    for mode in ("plain", "binary"):
+        a = load(f"syncmap.{mode}.json")
+        mine = [m for m in a["maps"] if any(r["slot"] in (base + 16, base + 24) for r in m["roots"])]
+        want(len(mine) == 1, f"syncmap ({mode}): {len(mine)} maps under main.sessionStore, not one")
+        if len(mine) != 1: continue
         m = mine[0]
         keys = [e["key_display"] for e in m["entries"]]
-        want(m["type"] == "map[interface {}]*sync.entry" and not m["types_inferred"] and
-             (m["count"], m["entries_walked"], m["B"]) == (2501, 2501, 9) and
-             m["address"] == dirty[0]["address"],
-             f"syncmap: the map {m['type']!r} {m['count']}/{m['entries_walked']} B={m['B']}")
-        want(m["retainer"]["name"] == "main.sessionStore.dirty" and m["retainer"]["slot"] == base + 24,
-             f"syncmap: root {m['retainer']['name']!r}")
+        r = m["retainer"]
+        if mode == "binary":
+            want(m["type"] == "map[interface {}]*sync.entry" and not m["types_inferred"] and
+                 r["name"] == "main.sessionStore.dirty", f"syncmap: the map {m['type']!r}, root {r['name']!r}")
+            container = "main.sessionStore"
+        else:
+            want(m["type"] == "map[interface {}]*?" and m["types_inferred"], f"syncmap (plain): type {m['type']!r}")
+            # the container by its segment and offset, as the root is named
+            seg, off = r["name"].split("+")
+            container = f"{seg}+{int(off, 16) - 24:#x}"
+        want((m["count"], m["entries_walked"], m["B"]) == (2501, 2501, 9) and r["slot"] == base + 24,
+             f"syncmap ({mode}): {m['count']}/{m['entries_walked']} B={m['B']}, root {r['name']!r}")
         want(len(keys) == 2501 and set(keys) == {'"sess-%011d"' % i for i in range(2501)},
-             f"syncmap: {len(keys)} keys, {len(set(keys))} distinct: {keys[:3]}")
+             f"syncmap ({mode}): {len(keys)} keys, {len(set(keys))} distinct: {keys[:3]}")
         # its buckets, as its bytes, are both maps': the dirty map's as a
-        # map's, the read map's beside them, as many as the read map has alone
-        want(m.get("sync_map") == {"container": "main.sessionStore", "maps": "read_and_dirty",
-                                   "read_buckets": read[0]["buckets"],
-                                   "read_overflow_buckets": read[0]["overflow_buckets"]} and
-             (m["buckets"], m["overflow_buckets"]) == (dirty[0]["buckets"], dirty[0]["overflow_buckets"]) and
+        # map's, the read map's beside them (B = 9 too)
+        sm = m.get("sync_map") or {}
+        want(sm.get("container") == container and sm.get("maps") == "read_and_dirty" and
+             sm.get("read_buckets") == 512 and m["buckets"] == 512 and
              "sync_map" in m["context"] and "large_share" in m["evidence"],
-             f"syncmap: sync_map {m.get('sync_map')}, evidence {m['evidence']}, context {m['context']}")
+             f"syncmap ({mode}): sync_map {m.get('sync_map')}, evidence {m['evidence']}, context {m['context']}")
         want(m["suspect"] and m["rank"] == 1 and
              [s["index"] for s in a["suspects"] if s["type"] == m["type"]] == [m["index"]],
-             f"syncmap: suspects {[(s['type'], s['index']) for s in a['suspects']]}")
-        want(m["table_bytes"] == dirty[0]["table_bytes"] + read[0]["table_bytes"] + 16,
-             f"syncmap: table {m['table_bytes']} != the two maps' {dirty[0]['table_bytes']} + "
-             f"{read[0]['table_bytes']} + the 16-byte box")
+             f"syncmap ({mode}): suspects {[(s['type'], s['index']) for s in a['suspects']]}")
         want(m["shared_entries"] == 0 and m["sharing_roots"] == [] and
              all(e["retained_bytes"] == 600 and not e["shared"] for e in m["entries"]),
-             f"syncmap: shared {m['shared_entries']}, entries retain "
+             f"syncmap ({mode}): shared {m['shared_entries']}, entries retain "
              f"{sorted({e['retained_bytes'] for e in m['entries']})}")
         want((m["entries_retained_bytes"], m["keys_retained_bytes"]) == (2501 * 600, 2501 * 32) and
              m["retained_bytes"] == m["table_bytes"] + 2501 * 600,
-             f"syncmap: retained {m['retained_bytes']} (entries {m['entries_retained_bytes']}, "
+             f"syncmap ({mode}): retained {m['retained_bytes']} (entries {m['entries_retained_bytes']}, "
              f"keys {m['keys_retained_bytes']}, table {m['table_bytes']})")
+        seen[mode] = (m["address"], m["table_bytes"], m["overflow_buckets"], sm.get("read_overflow_buckets"),
+                      m["retained_bytes"], sorted(keys))
+    want(len(seen) == 2 and seen["plain"] == seen["binary"],
+         f"syncmap: with and without --binary differ: {[v[:5] for v in seen.values()]}")
+# sync.Maps that are no globals of their own (see leaks.go, syncfields),
+# with and without the binary: the one in a global struct's field, both
+# maps, is one map whose container is the field; the one on the heap,
+# its read map alone, is one map that no global contains. The two
+# structs that look like holders of a sync.Map (one with its very layout)
+# keep their four maps apart: their entries are their own.
+if "syncfields" in given:
+    sizes = [l.split() for l in open("syncfields.out")]
+    want(sizes == [["tables", "dirty", "1201", "read", "1200"], ["registry", "dirty", "0", "read", "900"]],
+         f"syncfields: the program says {sizes}")
+    tb = nm["main.tables"] + 8
+    for mode in ("plain", "binary"):
+        a = load(f"syncfields.{mode}.json")
+        typ = "map[interface {}]*sync.entry" if mode == "binary" else "map[interface {}]*?"
+        t = [m for m in a["maps"] if any(r["slot"] in (tb + 16, tb + 24) for r in m["roots"])]
+        want(len(t) == 1 and t[0]["count"] == 1201 and t[0]["type"] == typ and
+             t[0]["retainer"]["slot"] == tb + 24 and (t[0]["sync_map"] or {}).get("maps") == "read_and_dirty" and
+             {e["key_display"] for e in t[0]["entries"]} ==
+             {'"name-%08d"' % i for i in range(1201)},
+             f"syncfields ({mode}): tables {[(m['type'], m['count'], m['sync_map']) for m in t]}")
+        if len(t) == 1:
+            r = t[0]["retainer"]["name"]
+            want(t[0]["sync_map"]["container"] ==
+                 ("main.tables+8" if mode == "binary" else f"{r.split('+')[0]}+{int(r.split('+')[1], 16) - 24:#x}"),
+                 f"syncfields ({mode}): tables container {t[0]['sync_map']['container']!r}")
+        g = [m for m in a["maps"] if m["retainer"]["slot"] == nm["main.registry"] and m["count"] == 900]
+        want(len(g) == 1 and g[0]["type"] == typ and
+             g[0]["sync_map"] == {"container": None, "maps": "one", "read_buckets": 0, "read_overflow_buckets": 0} and
+             {e["key_display"] for e in g[0]["entries"]} == {'"reg-%08d"' % i for i in range(900)},
+             f"syncfields ({mode}): registry {[(m['type'], m['count'], m['sync_map']) for m in g]}")
+        lk = sorted((m["count"], m["sync_map"]) for m in a["maps"]
+                    if m["retainer"]["slot"] in (nm["main.lookalike"], nm["main.pair"], nm["main.pair"] + 8))
+        want(lk == [(300, None), (300, None), (400, None), (400, None)],
+             f"syncfields ({mode}): the lookalikes' maps {lk}")
 # interface keys are pointer keys only when their dynamic types are
 # pointers: a sync.Map's boxed strings keep their boxes, but the map is not
 # keyed by pointers (no pointer_keys, no advice to key it by an id); 40
@@ -296,6 +331,38 @@ if "anykeys" in given:
          m[0]["key_kind"] == "pointer" and "pointer_keys" in m[0]["evidence"] and
          m[0]["keys_retained_bytes"] >= 40 * (64 << 10),
          f"anykeys: {[(x['type'], x['count'], x['key_kind'], x['evidence']) for x in m]}")
+# interface keys without the binary (see leaks.go, boxedkeys): the dump
+# shows interfaces by their shape (a type word in read-only data, a data
+# word), and a string boxed in one by its box; 200-byte strings keep 134
+# KiB of their own, but no key is a pointer of the program's, so neither
+# map is said to be keyed by pointers, with or without the binary. A
+# number boxed looks like a pointer to one: not told, not claimed. 40
+# *Buffer keys (anykeys) are pointers the binary alone tells.
+if "boxedkeys" in given:
+    tags = {'"tag-%0196d"' % i for i in range(600)}
+    for mode in ("plain", "binary"):
+        a = load(f"boxedkeys.{mode}.json")
+        for var, count, typ in (("main.tagIndex", 600, "map[interface {}]*[64]uint8"),
+                                ("main.idIndex", 20020, "map[interface {}]bool")):
+            m = [m for m in a["maps"] if m["retainer"]["slot"] == nm[var]]
+            want(len(m) == 1 and m[0]["count"] == count and m[0]["key_kind"] == "other" and
+                 "pointer_keys" not in m[0]["evidence"] and
+                 (m[0]["type"] == typ if mode == "binary" else m[0]["type"].startswith("map[interface {}]")),
+                 f"boxedkeys ({mode}): {var}: {[(x['type'], x['count'], x['key_kind'], x['evidence']) for x in m]}")
+            if len(m) == 1 and var == "main.tagIndex":
+                keys = [e["key_display"] for e in m[0]["entries"]]
+                want(m[0]["keys_retained_bytes"] >= 600 * 224 and len(set(keys)) == 600 and
+                     {k.split("...")[0] for k in keys} == {'"tag-' + "0" * 60 + '"'},
+                     f"boxedkeys ({mode}): tag keys {keys[:2]}, keys retain {m[0]['keys_retained_bytes']}")
+    seen = [sorted(e["key_display"] for m in load(f"boxedkeys.{mode}.json")["maps"]
+                   if m["retainer"]["slot"] == nm["main.tagIndex"] for e in m["entries"])
+            for mode in ("plain", "binary")]
+    want(seen[0] == seen[1], f"boxedkeys: tag keys differ with and without --binary: {seen[0][:1]} {seen[1][:1]}")
+if "anykeys" in given:
+    m = [m for m in load("anykeys.plain.json")["maps"] if m["retainer"]["slot"] == nm["main.anyBuffers"]]
+    want(len(m) == 1 and m[0]["type"] == "map[interface {}]int8" and m[0]["count"] == 40 and
+         m[0]["key_kind"] == "other" and "pointer_keys" not in m[0]["evidence"],
+         f"anykeys (plain): {[(x['type'], x['count'], x['key_kind'], x['evidence']) for x in m]}")
 # interface keys whose itab the runtime made (see leaks.go, itabkeys): with
 # the binary each shows its dynamic value, the type found through the
 # dump's itab records; without it they are not typed (16 bytes of hex)
@@ -714,23 +781,45 @@ assert all(m["in_growing_group"] for m in members), [m for m in members if not m
 [ $? -eq 1 ] && contains -E '1 group of maps grew \(--fail-on growth\)$' ss-fo.err ||
     fail "smallmapsswell: --fail-on growth: $(cat ss-fo.err)"
 
+# sync_map_diff SELECT BEFORE AFTER KEY_PREFIX CHECK: the diff JSON on stdin
+# has one map for which the Python expression SELECT (of m) holds: in both
+# dumps, grown from BEFORE to AFTER entries by adding, none removed, its new
+# keys starting with KEY_PREFIX, and CHECK (of m) holds
+sync_map_diff() {
+    python3 -c '
+import json, sys
+from schema_check import validate
+sel, before, after, prefix, check = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+d = validate(json.load(sys.stdin), "diff of dumps")
+m = [m for m in d["maps"] if eval(sel)]
+assert len(m) == 1, m
+m = m[0]
+assert (m["status"], m["count_before"], m["count_after"], m["entries_added"], m["entries_removed"]) == \
+    ("both", before, after, after - before, 0), m
+assert m["growing"] and eval(check), m
+assert all(k["key"].startswith(prefix) for k in m["new_keys"]), m["new_keys"]' "$@"
+}
+
 # a sync.Map that had its read map alone, then a dirty map beside it (see
 # leaks.go, syncmapdiff): with the binary one map under its variable's
 # name, matched from the one form to the other: 1,000 -> 2,500 entries
 ./leaks syncmapdiff smd-before.dump smd-after.dump >smd.out 2>/dev/null || fail "leaks syncmapdiff"
 [ "$(cat smd.out)" = $'dirty 0 read 1000\ndirty 2500 read 1000' ] || fail "syncmapdiff: the program says $(cat smd.out)"
-"$maproot" diff --binary ./leaks --format json smd-before.dump smd-after.dump | python3 -c '
-import json, sys
-from schema_check import validate
-d = validate(json.load(sys.stdin), "diff of dumps")
-m = [m for m in d["maps"] if m["type"] == "map[interface {}]*sync.entry"]
-assert len(m) == 1, m
-m = m[0]
-assert (m["status"], m["count_before"], m["count_after"], m["entries_added"], m["entries_removed"]) == \
-    ("both", 1000, 2500, 1500, 0), m
-assert m["growing"] and m["root"] == "global main.sessionStore.dirty", m
-assert all(k["key"].startswith("sess-") for k in m["new_keys"]), m["new_keys"]' ||
+"$maproot" diff --binary ./leaks --format json smd-before.dump smd-after.dump |
+    sync_map_diff 'm["type"] == "map[interface {}]*sync.entry"' 1000 2500 sess- \
+        'm["root"] == "global main.sessionStore.dirty"' ||
     fail "syncmapdiff: diff json"
+
+# a sync.Map on the heap (see leaks.go, syncfields): without the binary,
+# its read map alone in one dump and both its maps in the other are one
+# map followed from the one form to the other: 900 -> 1,500 entries
+./leaks syncfields sfd-before.dump sfd-after.dump >sfd.out 2>/dev/null || fail "leaks syncfields"
+[ "$(grep registry sfd.out)" = $'registry dirty 0 read 900\nregistry dirty 1500 read 900' ] ||
+    fail "syncfields: the program says $(cat sfd.out)"
+"$maproot" diff --format json sfd-before.dump sfd-after.dump |
+    sync_map_diff 'm["count_before"] == 900 or m["count_after"] == 1500' 900 1500 reg- \
+        'm["type"] == "map[interface {}]*?"' ||
+    fail "syncfields: diff json of a sync.Map on the heap"
 
 # a map replaced by a new one between the dumps (see leaks.go, swapped): the
 # variable's map is compared, its old keys removed and the new ones added

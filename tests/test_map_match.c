@@ -22,10 +22,10 @@ static void a_live_map_is_followed_by_address(void)
     mp_map_ident a[] = {ident(0x1000, "map[int64]*Lot", "global lots_a", 7)};
     mp_map_ident b[] = {ident(0x1000, "map[int64]*Lot", "global lots_b", 7)};
     int32_t to[1];
-    CHECK(mp_map_match(a, 1, b, 1, true, to) == 0);
+    CHECK(mp_map_match(a, 1, b, 1, NULL, true, to) == 0);
     CHECK(to[0] == 0);
     /* of different runs, an address says nothing */
-    CHECK(mp_map_match(a, 1, b, 1, false, to) == 0);
+    CHECK(mp_map_match(a, 1, b, 1, NULL, false, to) == 0);
     CHECK(to[0] == -1);
 }
 
@@ -37,7 +37,7 @@ static void a_reused_header_is_a_new_map(void)
     mp_map_ident a[] = {ident(0x1000, "map[int64]*Entry", "global old_cache", 11)};
     mp_map_ident b[] = {ident(0x1000, "map[int64]*Entry", "global new_cache", 12)};
     int32_t to[1];
-    CHECK(mp_map_match(a, 1, b, 1, true, to) == 0);
+    CHECK(mp_map_match(a, 1, b, 1, NULL, true, to) == 0);
     CHECK(to[0] == -1);
 }
 
@@ -50,11 +50,11 @@ static void a_new_seed_under_the_same_root_is_the_same_map(void)
     mp_map_ident b[] = {ident(0x1000, "map[int64]*Batch", "global batches", 3),
                         ident(0x2000, "map[int64]*Batch", "global other", 4)};
     int32_t to[2];
-    CHECK(mp_map_match(a, 2, b, 2, true, to) == 0);
+    CHECK(mp_map_match(a, 2, b, 2, NULL, true, to) == 0);
     CHECK(to[0] == 0);
     CHECK(to[1] == -1);
     b[1].hash0_known = false;
-    CHECK(mp_map_match(a, 2, b, 2, true, to) == 0);
+    CHECK(mp_map_match(a, 2, b, 2, NULL, true, to) == 0);
     CHECK(to[1] == 1);
 }
 
@@ -71,10 +71,10 @@ static void maps_under_one_holder_are_told_apart_by_their_way(void)
     a[0].way = "Shards+0", a[1].way = "Shards+8"; /* hot made first */
     b[0].way = "Shards+8", b[1].way = "Shards+0"; /* cold made first */
     int32_t to[2];
-    CHECK(mp_map_match(a, 2, b, 2, false, to) == 0);
+    CHECK(mp_map_match(a, 2, b, 2, NULL, false, to) == 0);
     CHECK(to[0] == 1 && to[1] == 0);
     b[0].way = "Node+0<Node+0<Shards+8"; /* now behind a list */
-    CHECK(mp_map_match(a, 2, b, 2, false, to) == 0);
+    CHECK(mp_map_match(a, 2, b, 2, NULL, false, to) == 0);
     CHECK(to[1] == 0 && to[0] == 1);
 }
 
@@ -91,21 +91,21 @@ static void a_frame_of_another_thread_is_another_holder(void)
     b[0].frame_thread = 4 + 1, b[0].frame_base = 0x7f0000100000; /* a cached stack */
     int32_t to[1];
     for (int run = 0; run < 2; run++) {
-        CHECK(mp_map_match(a, 1, b, 1, run == 0, to) == 0);
+        CHECK(mp_map_match(a, 1, b, 1, NULL, run == 0, to) == 0);
         CHECK(to[0] == -1);
     }
     b[0].frame_thread = a[0].frame_thread;
-    CHECK(mp_map_match(a, 1, b, 1, true, to) == 0);
+    CHECK(mp_map_match(a, 1, b, 1, NULL, true, to) == 0);
     CHECK(to[0] == 0);
     b[0].frame_base = 0x7f0000100400;
-    CHECK(mp_map_match(a, 1, b, 1, true, to) == 0);
+    CHECK(mp_map_match(a, 1, b, 1, NULL, true, to) == 0);
     CHECK(to[0] == -1);
     /* across runs the stacks lie elsewhere: the thread and function tell */
-    CHECK(mp_map_match(a, 1, b, 1, false, to) == 0);
+    CHECK(mp_map_match(a, 1, b, 1, NULL, false, to) == 0);
     CHECK(to[0] == 0);
     /* where a frame lies is unknown for a register: the thread tells */
     b[0].frame_base = 0;
-    CHECK(mp_map_match(a, 1, b, 1, true, to) == 0);
+    CHECK(mp_map_match(a, 1, b, 1, NULL, true, to) == 0);
     CHECK(to[0] == 0);
 }
 
@@ -125,7 +125,7 @@ static void a_group_is_followed_by_identity_not_address(void)
     CHECK(to[0] == -1); /* not archive's group, whose holder was at 0x2000 */
     CHECK(to[1] == 0);
     /* maps, by contrast, are followed by address within one run */
-    CHECK(mp_map_match(a, 2, b, 2, true, to) == 0);
+    CHECK(mp_map_match(a, 2, b, 2, NULL, true, to) == 0);
     CHECK(to[0] == 1);
 }
 

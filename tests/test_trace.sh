@@ -391,6 +391,9 @@ case_clients() {
   stop e
   finished "$epid" 0 e
   kill -0 "$stall" 2>/dev/null || fail "the client that does not read is gone before the program"
+  # the program keeps it attached: this case lasts far less than the 60 s a
+  # client may take nothing for
+  grep -q "took nothing" e.err && fail "the client that does not read was closed early: $(cat e.err)"
   kill "$stall" "${holds[@]}" 2>/dev/null
   wait
 }

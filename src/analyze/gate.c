@@ -23,6 +23,36 @@ const char *mp_check_status_name(unsigned s)
     return s < 4 ? status_names[s] : "?";
 }
 
+/* "4 -> 9" of two counts, or "9" when they are one. */
+static void count_span(char *buf, size_t size, uint32_t a, uint32_t b)
+{
+    char c1[32], c2[32];
+    mf_format_count(c1, sizeof c1, a);
+    mf_format_count(c2, sizeof c2, b);
+    if (a == b)
+        snprintf(buf, size, "%s", c2);
+    else
+        snprintf(buf, size, "%s -> %s", c1, c2);
+}
+
+void mp_gate_members_place(const mp_gate_map *m, const mp_gate_point *a, const mp_gate_point *b,
+                           char *buf, size_t size)
+{
+    if (!m->variable) {
+        snprintf(buf, size, "under one holder");
+        return;
+    }
+    char th[80], fr[80] = "";
+    const char *noun = m->thread_noun ? m->thread_noun : "thread";
+    count_span(th, sizeof th, a->threads, b->threads);
+    if (a->tops != a->threads || b->tops != b->threads) {
+        count_span(fr, sizeof fr, a->tops, b->tops);
+        snprintf(fr + strlen(fr), sizeof fr - strlen(fr), " frames of ");
+    }
+    snprintf(buf, size, "%s, in %s%s %s%s", m->holder, fr, th, noun,
+             a->threads == 1 && b->threads == 1 ? "" : "s");
+}
+
 static int nomem(mf_error *err)
 {
     mf_error_set(err, "out of memory judging the snapshots");
@@ -261,7 +291,7 @@ static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, con
     const mp_map *mp = &g->maps[m];
     const mp_map_report *r = &a->f.maps[m];
     if (!MF_GROW(t->points, t->cap, t->npoints + 1, 16)) return -1;
-    t->points[t->npoints++] = (mp_gate_point){snap, -1, mp->count, r->retained, 0};
+    t->points[t->npoints++] = (mp_gate_point){snap, -1, mp->count, r->retained, 0, 0, 0};
     if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder) ||
         !set_str(&t->way, id->way))
         return -1;
@@ -285,11 +315,20 @@ static int follow_group(mp_gate_map *t, const mp_snapshot_analysis *a, const mp_
                         const mp_map_ident *id, uint32_t snap)
 {
     if (!MF_GROW(t->points, t->cap, t->npoints + 1, 16)) return -1;
-    t->points[t->npoints++] = (mp_gate_point){snap, -1, gp->entries, gp->retained, gp->nmaps};
+    bool by_var = gp->ntops > 1;
+    t->points[t->npoints++] = (mp_gate_point){snap,
+                                              -1,
+                                              gp->entries,
+                                              gp->retained,
+                                              gp->nmaps,
+                                              by_var ? gp->ntops : 0,
+                                              by_var ? gp->nthreads : 0};
     if (!set_str(&t->type, id->type) || !set_str(&t->holder, id->holder) ||
         !set_str(&t->way, id->way))
         return -1;
     t->group = true;
+    t->variable = by_var;
+    t->thread_noun = a->g->info.thread_noun ? a->g->info.thread_noun : "thread";
     t->ordinal = id->ordinal;
     t->address = id->address;
     t->stalled = false;
@@ -297,7 +336,7 @@ static int follow_group(mp_gate_map *t, const mp_snapshot_analysis *a, const mp_
     t->sampled = gp->header_samples;
     mp_step steps[MP_CHAIN_STEPS];
     char var[512];
-    bool by_var = mp_group_variable(a, gp, var, sizeof var);
+    by_var = mp_group_variable(a, gp, var, sizeof var);
     size_t n = by_var ? 0 : mp_group_holder_chain(a, gp, steps, MP_CHAIN_STEPS);
     return describe(t, a, mp_group_root(a, gp), by_var ? var : NULL, steps, n, gp->sites,
                     gp->nsites);
@@ -498,7 +537,7 @@ int mp_gate_add(mp_gate *gt, const char *file, uint32_t cycle, const mp_snapshot
     bool same_run = gt->prev_program && g->info.pid && g->info.pid == gt->prev_pid &&
                     strcmp(prog, gt->prev_program) == 0;
     if (!ids || !to_prev || !track ||
-        mp_map_match(gt->prev, gt->nprev, ids, g->nmaps, same_run, to_prev))
+        mp_map_match(gt->prev, gt->nprev, ids, g->nmaps, g, same_run, to_prev))
         goto oom;
     for (size_t i = 0; i < g->nmaps; i++) {
         int32_t t = to_prev[i] >= 0 ? gt->prev_track[to_prev[i]] : -1;
@@ -732,12 +771,17 @@ static int judge_growth(mp_gate *gt, size_t *cap, int32_t mi, const apart_fig *a
                  c->alone_maps == 1 ? "its" : "their", c->alone_entries < 0 ? "-" : "+", a2, a3);
     }
     c->subject = map_subject(m);
+    char where[512], place[600] = "";
+    if (m->variable) { /* " in thread-local cache, in 4 -> 9 threads" */
+        mp_gate_members_place(m, first, last, where, sizeof where);
+        snprintf(place, sizeof place, " in %s", where);
+    }
     if (m->group)
         c->summary = mf_asprintf("maps grew in %" PRIu32 ", entries in %" PRIu32
                                  " and retained bytes in %" PRIu32 " of the last %" PRIu32
-                                 " intervals: %s -> %s maps, %s -> %s entries, %s -> %s%s",
+                                 " intervals: %s -> %s maps%s, %s -> %s entries, %s -> %s%s",
                                  c->grew_maps, c->grew_entries, c->grew_bytes, c->intervals, m1, m2,
-                                 e1, e2, b1, b2, apart_text);
+                                 place, e1, e2, b1, b2, apart_text);
     else
         c->summary = mf_asprintf("entries grew in %" PRIu32 " and retained bytes in %" PRIu32
                                  " of the last %" PRIu32 " intervals: %s -> %s entries, %s -> %s",
@@ -950,7 +994,7 @@ static int pair_kind(const mp_gate *gt, const mp_gate_baseline *b, bool group, i
         ri[i].way = as_written(ways ? m->way : "");
         if (!ri[i].type || !ri[i].holder || !ri[i].way) goto out;
     }
-    if (mp_map_match(bi, nb, ri, nr, false, to)) goto out;
+    if (mp_map_match(bi, nb, ri, nr, NULL, false, to)) goto out;
     for (size_t i = 0; i < nr; i++)
         if (gt->maps[i].group == group) base_of[i] = to[i] >= 0 ? (int32_t)entry[to[i]] : -1;
     rc = 0;

@@ -15,7 +15,10 @@
  * keys' text; a sample of the smallest few by text is kept). A group is
  * followed as a map is (an mp_gate_map marked group): its chain is the
  * one to its holder, its sites its members', its evidence that of a
- * suspect group (none otherwise), its keys not kept.
+ * suspect group (none otherwise), its keys not kept. A group of one
+ * variable of several threads (marked variable) is named by that variable,
+ * whatever threads hold it, and has no chain: each point counts the
+ * threads that hold its members.
  *
  * mp_gate_judge then runs the rules, giving one check per rule and map
  * or group (growth, suspect; map caps for maps), per cap and root or
@@ -65,6 +68,10 @@ typedef struct mp_gate_point {
     int32_t group; /* a map's: the group it is a member of in that snapshot (index into maps), -1 */
     uint64_t entries, retained;
     uint64_t maps; /* a group's members (0 for a map) */
+    /* a group of one variable of several threads (groups.h): the
+     * instances of the variable holding members, and their threads; 0 for
+     * any other */
+    uint32_t tops, threads;
 } mp_gate_point;
 
 typedef struct mp_gate_site {
@@ -76,6 +83,8 @@ typedef struct mp_gate_site {
 /* A map, or a group of maps, followed across the series. */
 typedef struct mp_gate_map {
     bool group;                /* a group of maps (groups.h): type is its members' */
+    bool variable;             /* ... of one variable of several threads: holder names it */
+    const char *thread_noun;   /* what its input calls a thread (static) */
     char *type, *holder, *way; /* its identity (map_match.h), as of its last snapshot */
     uint32_t ordinal;
     uint64_t address;  /* its header's, in its last snapshot */
@@ -125,6 +134,12 @@ typedef enum mp_check_status {
 } mp_check_status;
 /* "pass", "fail", "suppressed", "baseline" */
 const char *mp_check_status_name(unsigned s);
+/* Where the members of group m lie from point a to point b, into buf:
+ * for one variable of several threads "thread-local cache, in 4 -> 9
+ * threads" (frames too when a thread has several: "in 8 -> 12 frames of
+ * 4 -> 6 threads"; one figure when it stayed), else "under one holder". */
+void mp_gate_members_place(const mp_gate_map *m, const mp_gate_point *a, const mp_gate_point *b,
+                           char *buf, size_t size);
 
 typedef struct mp_gate_check {
     uint8_t rule;        /* mp_gate_rule */

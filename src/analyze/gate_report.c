@@ -245,7 +245,12 @@ static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check 
             mf_format_count(c1, sizeof c1, first->maps);
             mf_format_count(c2, sizeof c2, last->maps);
             fmt_signed_count(c3, sizeof c3, (int64_t)last->maps - (int64_t)first->maps);
-            fprintf(out, "  maps     %s -> %s of one type under one holder (%s)\n", c1, c2, c3);
+            char place[512];
+            mp_gate_members_place(m, first, last, place, sizeof place);
+            if (m->variable) /* named by the variable and its threads, as analyze does */
+                fprintf(out, "  maps     %s -> %s (%s) of one type in %s\n", c1, c2, c3, place);
+            else
+                fprintf(out, "  maps     %s -> %s of one type %s (%s)\n", c1, c2, place, c3);
         }
         mf_format_count(c1, sizeof c1, first->entries);
         mf_format_count(c2, sizeof c2, last->entries);
@@ -478,6 +483,7 @@ static json_t *map_json(const mp_gate *gt, const mp_gate_map *m)
 {
     json_t *j = json_object(), *a;
     json_object_set_new(j, "group", json_boolean(m->group));
+    json_object_set_new(j, "variable", json_boolean(m->variable));
     json_object_set_new(j, "type", mp_json_text(m->type));
     json_object_set_new(j, "holder", mp_json_text(m->holder));
     json_object_set_new(j, "way", mp_json_text(m->way));
@@ -497,6 +503,10 @@ static json_t *map_json(const mp_gate *gt, const mp_gate_map *m)
             "{s:i, s:I, s:I}", "gc_cycle", (int)gt->snaps[m->points[i].snap].cycle, "entries",
             (json_int_t)m->points[i].entries, "retained_bytes", (json_int_t)m->points[i].retained);
         if (m->group) json_object_set_new(pt, "maps", json_integer((json_int_t)m->points[i].maps));
+        if (m->variable) {
+            json_object_set_new(pt, "roots", json_integer(m->points[i].tops));
+            json_object_set_new(pt, "threads", json_integer(m->points[i].threads));
+        }
         json_array_append_new(a, pt);
     }
     json_object_set_new(j, "points", a);

@@ -35,9 +35,10 @@ typedef struct walk {
     const uint32_t *newix;
     uint32_t map;
     uint32_t value_type; /* given to the objects values point to, MP_NONE none */
-    /* visiting live values instead (NULL: none) */
-    void (*visit)(void *ud, const uint8_t *value);
+    /* visiting live values (or keys, when keys) instead (NULL: none) */
+    void (*visit)(void *ud, const uint8_t *slot);
     void *ud;
+    bool keys;
     mp_gdmem *M;
     /* while emitting an old array with spare buckets: the array, and a bit
      * per spare bucket (index - nbuckets) set once a bucket record names
@@ -86,12 +87,15 @@ static bool overflow_ok(const mp_gdmem *M, const array *ar, uint64_t b, uint32_t
 static void emit_bucket(walk *W, const array *ar, uint64_t b, uint64_t index, uint32_t depth,
                         bool old, const uint8_t *p);
 
-/* Hands the value slot of every live cell of bucket p to the visitor. */
+/* Hands the value slot (or key slot) of every live cell of bucket p to
+ * the visitor. */
 static void visit_values(walk *W, const uint8_t *p)
 {
     const mp_gomap *m = W->m;
     for (int s = 0; s < 8; s++)
-        if (p[s] >= MIN_TOPHASH) W->visit(W->ud, p + 8 + 8 * (size_t)m->ksize + (size_t)s * m->vsize);
+        if (p[s] >= MIN_TOPHASH)
+            W->visit(W->ud, W->keys ? p + 8 + (size_t)s * m->ksize
+                                    : p + 8 + 8 * (size_t)m->ksize + (size_t)s * m->vsize);
 }
 
 /* Walks the chain of bucket `index` starting at address b: checks every
@@ -343,6 +347,116 @@ static bool keys_are_strings(mp_gdmem *M, mp_gomap *m, const array *ar, uint32_t
     return true;
 }
 
+/* Whether address a is in memory the dump holds: a heap object, a frame
+ * object, the data or bss segment. A type descriptor or an itab is not
+ * (read-only data, or the runtime's own allocations). */
+static bool dumped(const mp_gdmem *M, uint64_t a)
+{
+    const mf_gd_segment *sg[2] = {&M->d->data_seg, &M->d->bss_seg};
+    for (int i = 0; i < 2; i++)
+        if (sg[i]->present && a >= sg[i]->start && a - sg[i]->start < sg[i]->contents.len)
+            return true;
+    return mp_gdmem_find(M, a) != MP_GD_NONE || mp_gdmem_frame_at(M, a, 1) != MP_GD_NONE;
+}
+
+/* What an interface's data word d says of a boxed string: 1 it points at
+ * one (a 16-byte heap object whose one pointer word is its first, a
+ * string header whose bytes fit where they are), 0 it points where no
+ * dumped memory is (a literal's header, a static box: it tells nothing),
+ * -1 anything else. */
+static int boxed_string(const mp_gdmem *M, uint64_t d)
+{
+    uint32_t o = mp_gdmem_heap_start(M, d);
+    if (o == MP_GD_NONE || o >= M->nheap) return dumped(M, d) ? -1 : 0;
+    const mf_gd_object *x = &M->d->objects[o];
+    if (x->size != 16 || x->nfields != 1) return -1;
+    uint64_t pos = x->fields;
+    if (mf_gd_next_field(M->d, &pos) != 0) return -1;
+    const uint8_t *h = M->d->data + x->contents;
+    uint64_t ptr = mp_gd_rd64(h), len = mp_gd_rd64(h + 8);
+    if (len > (1ull << 40) || (len && !ptr)) return -1;
+    size_t b = len ? mf_gd_find(M->d, ptr) : SIZE_MAX;
+    if (b != SIZE_MAX && len > M->d->objects[b].size - (ptr - M->d->objects[b].addr)) return -1;
+    return 1;
+}
+
+/* (Go's linker puts .rodata, the type descriptors and static itabs
+ * there, before .data; the runtime's own itabs are off the heap and in
+ * the dump's itab records.) */
+bool mp_gomap_type_word(const mp_gdmem *M, uint64_t w)
+{
+    const mf_gd_dump *d = M->d;
+    if (mf_gd_itab_type(d, w) || mf_gd_find_type(d, w)) return true;
+    return d->data_seg.present && w % 8 == 0 && w < d->data_seg.start &&
+           d->data_seg.start - w < (1ull << 30) && !dumped(M, w);
+}
+
+/* The keys of a map seen as interfaces (see mp_gomap.iface_shape). */
+typedef struct keyscan {
+    const mp_gdmem *M;
+    bool fails;
+    uint64_t nonnil, itabs;
+    struct {
+        uint64_t tw;
+        uint64_t strings, others;
+    } t[8];
+    unsigned nt;
+} keyscan;
+
+static void scan_key(void *ud, const uint8_t *k)
+{
+    keyscan *S = ud;
+    uint64_t tw = mp_gd_rd64(k), dw = mp_gd_rd64(k + 8);
+    if (S->fails) return;
+    if (!tw) {
+        S->fails |= dw != 0; /* a nil interface has both words nil */
+        return;
+    }
+    if (!mp_gomap_type_word(S->M, tw)) {
+        S->fails = true;
+        return;
+    }
+    S->nonnil++;
+    if (mf_gd_itab_type(S->M->d, tw)) S->itabs++;
+    unsigned i = 0;
+    while (i < S->nt && S->t[i].tw != tw) i++;
+    if (i == S->nt) {
+        if (S->nt == 8) return; /* more types than kept: none of them told */
+        S->t[S->nt++].tw = tw;
+    }
+    int b = boxed_string(S->M, dw);
+    if (b > 0) S->t[i].strings++;
+    if (b < 0) S->t[i].others++;
+}
+
+static bool walk_map(walk *W);
+
+/* Whether the keys of a map whose layout is guessed look like interfaces
+ * (mp_gomap.iface_shape): a 16-byte key whose second word alone is a
+ * pointer word (the collector never scans an interface's first), and
+ * every live key's first word nil (with the second) or a type word; then
+ * which of the type words are boxed strings'. */
+static void scan_interface_keys(mp_gdmem *M, mp_gomap *m)
+{
+    if (m->ksize != 16 || m->kpat[0] != 2 || (m->kpat[1] | m->kpat[2] | m->kpat[3] | m->kpat[4]))
+        return;
+    keyscan S = {.M = M};
+    walk W = {.m = m, .bs = m->bs, .M = M, .visit = scan_key, .ud = &S, .keys = true};
+    if (!walk_map(&W) || S.fails || !S.nonnil || (S.itabs && S.itabs != S.nonnil)) return;
+    m->iface_shape = true;
+    m->iface_itab = S.itabs > 0;
+    for (unsigned i = 0; i < S.nt; i++)
+        if (S.t[i].strings && !S.t[i].others) m->string_types[m->nstring_types++] = S.t[i].tw;
+}
+
+/* Whether tw is a type word of m's whose keys box strings. */
+static bool string_type(const mp_gomap *m, uint64_t tw)
+{
+    for (unsigned i = 0; i < m->nstring_types; i++)
+        if (m->string_types[i] == tw) return true;
+    return false;
+}
+
 static const char *int_name(uint32_t size)
 {
     switch (size) {
@@ -479,6 +593,7 @@ static void choose_split(mp_gdmem *M, mp_gomap *m, const uint64_t *pat, bool poi
         m->ksize = t >= 8 ? 8 : t;
     }
     m->vsize = t - m->ksize;
+    if (pointerful && have_array && !string_keys) scan_interface_keys(M, m);
     if (string_keys)
         m->key_kind = MP_KEY_STRING;
     else if (!pat_empty(m->kpat))
@@ -489,6 +604,7 @@ static void choose_split(mp_gdmem *M, mp_gomap *m, const uint64_t *pat, bool poi
         m->key_kind = MP_KEY_BYTES;
     char kn[40], vn[40];
     mp_gomap_slot_name(kn, sizeof kn, m->ksize, m->kpat, string_keys);
+    if (m->iface_shape) snprintf(kn, sizeof kn, "%s", m->iface_itab ? "interface {...}" : "interface {}");
     mp_gomap_slot_name(vn, sizeof vn, m->vsize, m->vpat, false);
     snprintf(m->name, sizeof m->name, "map[%s]%s", kn, vn);
 }
@@ -674,10 +790,15 @@ static mp_gokey_env key_env(const walk *W)
 }
 
 /* Whether the map's exact type says its keys are interfaces (the layout's
- * root an interface of 16 bytes); *itab: one with methods. */
-static bool interface_keys(const mp_gomap *m, bool *itab)
+ * root an interface of 16 bytes), or their shape does; *itab: one with
+ * methods. */
+bool mp_gomap_interface_keys(const mp_gomap *m, bool *itab)
 {
     const mp_gomaptype *ty = m->type;
+    if (m->inferred && m->iface_shape) {
+        *itab = m->iface_itab;
+        return true;
+    }
     if (!ty || m->inferred || m->ksize != 16 || ty->key_indirect || !ty->nkey_fields ||
         ty->key_fields[0].kind != MP_GOKIND_INTERFACE)
         return false;
@@ -688,7 +809,7 @@ static bool interface_keys(const mp_gomap *m, bool *itab)
 uint8_t mp_gomap_key_kind(const mp_gomap *m)
 {
     bool itab;
-    if (!interface_keys(m, &itab)) return m->key_kind;
+    if (!mp_gomap_interface_keys(m, &itab)) return m->key_kind;
     const uint64_t *n = m->iface_keys;
     return n[MP_GOKEY_DYN_POINTER] && !n[MP_GOKEY_DYN_VALUE] && !n[MP_GOKEY_DYN_UNKNOWN]
                ? MP_KEY_PTR
@@ -709,6 +830,18 @@ static size_t render_key(const walk *W, const uint8_t *k, char *buf, size_t cap)
     if (ty && !m->inferred && ty->nkey_fields &&
         mp_keytext_typed(&t, ty->key_fields, ty->nkey_fields, k, m->ksize, &env))
         return mp_keytext_end(&t);
+    /* interfaces by their shape: a boxed string as the string, others as
+     * far as the dump's type records (or the binary's) tell */
+    if (m->inferred && m->iface_shape) {
+        const uint8_t *box = string_type(m, mp_gd_rd64(k)) ? mp_gdmem_read(W->M, mp_gd_rd64(k + 8), 16)
+                                                           : NULL;
+        mp_gokeyfield f = {.size = 16, .count = m->iface_itab, .kind = MP_GOKIND_INTERFACE};
+        if (box)
+            mp_keytext_string(&t, mp_gd_rd64(box), mp_gd_rd64(box + 8), string_bytes, W);
+        else
+            mp_keytext_typed(&t, &f, 1, k, 16, &env);
+        return mp_keytext_end(&t);
+    }
     if (m->key_kind == MP_KEY_STRING && m->ksize == 16) {
         mp_keytext_string(&t, mp_gd_rd64(k), mp_gd_rd64(k + 8), string_bytes, W);
         return mp_keytext_end(&t);
@@ -782,9 +915,12 @@ static void emit_bucket(walk *W, const array *ar, uint64_t b, uint64_t index, ui
         size_t n = render_key(W, k, text, sizeof text);
         if (nan_key(m, k)) m->nan_keys++;
         bool itab;
-        if (interface_keys(m, &itab)) {
+        if (mp_gomap_interface_keys(m, &itab)) {
             mp_gokey_env env = key_env(W);
-            m->iface_keys[mp_gokey_iface_dynamic(itab, k, &env)]++;
+            mp_gokey_dynamic dyn = mp_gokey_iface_dynamic(itab, k, &env);
+            if (dyn == MP_GOKEY_DYN_UNKNOWN && string_type(m, mp_gd_rd64(k)))
+                dyn = MP_GOKEY_DYN_VALUE;
+            m->iface_keys[dyn]++;
         }
         if (n >= sizeof text) n = sizeof text - 1;
         mp_entry e = {.map = W->map,

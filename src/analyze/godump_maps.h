@@ -48,6 +48,16 @@ typedef struct mp_gomap {
      * keys by dynamic type (mp_gokey_dynamic: unknown, nil, pointer-shaped,
      * boxed), by mp_gomap_emit; all 0 for other maps */
     uint64_t iface_keys[4];
+    /* of a map whose layout was guessed: its keys look like interfaces
+     * (16 bytes, the second word a pointer word, the first nil with the
+     * second or a type word: in the read-only data below the data segment
+     * or named by the dump's records; itab: every one an itab the dump's
+     * records name), and the
+     * type words whose every key's data word points at a boxed string (a
+     * 16-byte object holding a string header whose bytes fit) */
+    bool iface_shape, iface_itab;
+    uint8_t nstring_types;
+    uint64_t string_types[8];
     char name[160];            /* "map[string]*main.Session", or inferred "map[string]*?" */
 } mp_gomap;
 
@@ -72,12 +82,25 @@ void mp_gomap_emit(mp_gdmem *M, mp_gomap *m, mp_graph_builder *b, const uint32_t
 /* (mp_gomap_emit also counts m->nan_keys: entries whose key, of a float
  * type by the map's exact type, is a NaN, and m->iface_keys.) */
 
-/* The key kind of a map whose keys are interfaces, once emitted: pointer
- * keys (MP_KEY_PTR) only when the dynamic type of every key was told and
- * is pointer-shaped (a sync.Map keyed by strings boxes them: its keys keep
- * the boxes, but no pointer of the program's is a key); MP_KEY_OTHER when
- * any is boxed or could not be told; m->key_kind for other maps. */
+/* The key kind of a map whose keys are interfaces (by its exact type, or
+ * m->iface_shape), once emitted: pointer keys (MP_KEY_PTR) only when the
+ * dynamic type of every key was told and is pointer-shaped (a sync.Map
+ * keyed by strings boxes them: its keys keep the boxes, but no pointer of
+ * the program's is a key); MP_KEY_OTHER when any is boxed or could not be
+ * told; m->key_kind for other maps. Without the binary a dynamic type is
+ * told by the dump's type record (written for the types of itabs only),
+ * or as a string by the boxes of m->string_types; a number boxed, a struct
+ * boxed and a pointer to either look alike, so they are not told. */
 uint8_t mp_gomap_key_kind(const mp_gomap *m);
+
+/* Whether the keys of map m are interfaces (by its exact type, or its
+ * keys' shape); *itab: interfaces with methods. */
+bool mp_gomap_interface_keys(const mp_gomap *m, bool *itab);
+
+/* Whether word w can be an interface's type word (or itab word): an itab
+ * or a type the dump's records name, or an aligned address in the
+ * program's read-only data, below its data segment and not dumped. */
+bool mp_gomap_type_word(const mp_gdmem *M, uint64_t w);
 
 /* Hands visit(ud, slot) the value slot (m->vsize bytes) of every live
  * entry of a recognised map: its buckets' and those of the old buckets not

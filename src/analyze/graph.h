@@ -170,7 +170,9 @@ typedef struct mp_map {
     uint32_t key_size, value_size; /* bytes of a key and a value slot, 0 unknown */
     bool types_inferred;           /* type_name and sizes guessed from the layout alone */
     uint8_t sync_map;              /* mp_sync_map: the map of a Go sync.Map */
-    mp_sid container;              /* a sync.Map's: the global that holds it, 0 none */
+    mp_sid container;              /* a sync.Map's: the global that holds it ("main.store",
+                                      "main.tables+8", "bss+0x7c8"), 0 none (it is in a
+                                      struct on the heap or a stack) */
     uint64_t nan_keys;             /* entries whose key is a float NaN, which equals nothing, itself
                                       included: no lookup or delete finds them again (0 when the
                                       keys are not known to be floats) */

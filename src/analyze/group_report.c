@@ -192,7 +192,7 @@ static json_t *holder_json(const mp_snapshot_analysis *a, const mp_group *gp)
               put(j, "address", obj ? json_integer((json_int_t)mp_obj_addr(g, gp->holder)) : json_null()) |
               (obj ? mp_json_set_text(j, "type", mp_graph_type_name(g, gp->holder))
                    : put(j, "type", json_null())) |
-              put(j, "retained_bytes", json_integer((json_int_t)a->d.retained[gp->holder]));
+              put(j, "retained_bytes", json_integer((json_int_t)gp->holder_retained));
     if (bad) {
         json_decref(j);
         return NULL;

@@ -356,15 +356,17 @@ static void judge_group(const mp_findings *f, mp_group *gp)
  * One top: holder_of's. Several (one variable of several threads): each
  * top's members are walked apart, for their nested ones, and must each
  * have a holder outside any map's table; the group's holder is then the
- * node of the first top's root (vroot), which stands for the variable. MP_NONE when
- * there is none. -1 out of memory.
+ * node of the first top's root (vroot), which stands for the variable, and
+ * what it retains (*retained) the sum over the tops: the variable in every
+ * thread. MP_NONE when there is none. -1 out of memory.
  */
 static int holders_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, uint32_t *holder,
-                      uint32_t *ntops, uint32_t *nthreads)
+                      uint32_t *ntops, uint32_t *nthreads, uint64_t *retained)
 {
     const mp_dom *d = c->d;
     *ntops = *nthreads = 0;
     *holder = MP_NONE;
+    *retained = 0;
     uint32_t *th = NULL;
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && v[j].top == v[i].top; j++) {
@@ -377,6 +379,7 @@ static int holders_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, ui
         if (i == 0 && j == n) {
             *holder = h;
             *ntops = *nthreads = 1;
+            if (h != MP_NONE) *retained = d->retained[h];
             return 0;
         }
         /* a lone member is its own holder: what lies above its header */
@@ -388,6 +391,7 @@ static int holders_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, ui
         assert(v[i].vroot != MP_NONE); /* several tops: each a variable's */
         if (!th && !(th = malloc(n * sizeof *th))) return -1;
         th[(*ntops)++] = c->g->roots[v[i].vroot].thread;
+        *retained += d->retained[v[i].top]; /* tops: disjoint subtrees */
     }
     qsort(th, *ntops, sizeof *th, cmp_u32);
     for (size_t k = 0; k < *ntops; k++) *nthreads += k == 0 || th[k] != th[k - 1];
@@ -405,12 +409,14 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
     uint8_t *nested = calloc(n, 1);
     if (!nested) return -1;
     uint32_t holder, ntops, nthreads;
-    int rc = holders_of(c, v, n, nested, &holder, &ntops, &nthreads);
+    uint64_t holder_retained;
+    int rc = holders_of(c, v, n, nested, &holder, &ntops, &nthreads, &holder_retained);
     if (!rc && holder == MP_NONE) {
         free(nested);
         return 0;
     }
     mp_group gp = {.holder = holder,
+                   .holder_retained = holder_retained,
                    .example = MP_NONE,
                    .min_entries = UINT64_MAX,
                    .ntops = ntops,

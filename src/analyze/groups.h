@@ -82,6 +82,10 @@ typedef struct mp_group {
     uint64_t entries;  /* live entries of the members (their headers' counts) */
     uint64_t min_entries, median_entries, max_entries;
     uint64_t retained;        /* sum of the members' retained sizes */
+    /* what the holder retains: for one variable of several threads, what
+     * its instances in all of them retain (the sum over its tops, disjoint
+     * subtrees), not the first thread's alone */
+    uint64_t holder_retained;
     uint64_t score;           /* retained less the bytes judged elsewhere (see above) */
     uint64_t suspect_members; /* members that are suspects on their own */
     uint32_t evidence;        /* MP_EV_LARGE_SHARE; MP_EV_GROWING from a comparison */

@@ -767,6 +767,237 @@ static int find_sync_maps(loader *L)
     return 0;
 }
 
+/* ------------------------------------------------- sync.Maps by shape --- */
+
+/* The word at address a of the program's memory (a global's, a heap
+ * object's or a frame's); false when the dump holds none there. */
+static bool word_at(const loader *L, uint64_t a, uint64_t *w)
+{
+    const mf_gd_dump *d = L->mem.d;
+    const mf_gd_segment *sg[2] = {&d->data_seg, &d->bss_seg};
+    for (int i = 0; i < 2; i++)
+        if (sg[i]->present && a >= sg[i]->start && a - sg[i]->start + 8 <= sg[i]->contents.len) {
+            *w = mf_gd_word(d, sg[i]->contents.off + (a - sg[i]->start));
+            return true;
+        }
+    const uint8_t *p = mp_gdmem_read(&L->mem, a, 8);
+    if (p) *w = mp_gd_rd64(p);
+    return p != NULL;
+}
+
+/* Whether addresses a and b lie in one block of the dump: one segment,
+ * one heap or frame object, or one frame. */
+static bool same_block(const loader *L, uint64_t a, uint64_t b)
+{
+    const mf_gd_dump *d = L->mem.d;
+    const mf_gd_segment *sg[2] = {&d->data_seg, &d->bss_seg};
+    for (int i = 0; i < 2; i++)
+        if (sg[i]->present && a - sg[i]->start < sg[i]->contents.len)
+            return b - sg[i]->start < sg[i]->contents.len;
+    uint32_t o = mp_gdmem_find(&L->mem, a);
+    if (o != NONE) return mp_gdmem_find(&L->mem, b) == o;
+    uint32_t f = mp_gdmem_frame_at(&L->mem, a, 1);
+    return f != NONE && mp_gdmem_frame_at(&L->mem, b, 1) == f;
+}
+
+/* Whether address a is a global's (in the data or bss segment). */
+static bool in_globals(const loader *L, uint64_t a)
+{
+    const mf_gd_dump *d = L->mem.d;
+    return (d->data_seg.present && a - d->data_seg.start < d->data_seg.contents.len) ||
+           (d->bss_seg.present && a - d->bss_seg.start < d->bss_seg.contents.len);
+}
+
+/* The values of a map as sync.Map's *entry pointers: each must point at
+ * a heap object of one pointer word; kept (v) when keep. */
+typedef struct entries {
+    const mp_gdmem *M;
+    bool keep, fails, oom;
+    uint64_t *v;
+    size_t n, cap;
+} entries;
+
+static void take_entry(void *ud, const uint8_t *slot)
+{
+    entries *E = ud;
+    uint64_t v = mp_gd_rd64(slot);
+    uint32_t o = mp_gdmem_heap_start(E->M, v);
+    if (o == NONE || o >= E->M->nheap || E->M->d->objects[o].size != 8 ||
+        E->M->d->objects[o].nfields != 1) {
+        E->fails = true;
+        return;
+    }
+    if (!E->keep || E->oom) return;
+    if (!MF_GROW(E->v, E->cap, E->n + 1, 64)) {
+        E->oom = true;
+        return;
+    }
+    E->v[E->n++] = v;
+}
+
+/* Whether map m has the shape of a sync.Map's maps: keys interfaces
+ * without methods, values pointers to entries (objects of one pointer
+ * word). */
+static bool sync_shaped(loader *L, mp_gomap *m)
+{
+    bool itab;
+    if (!mp_gomap_interface_keys(m, &itab) || itab || m->vsize != 8 || m->vpat[0] != 1) return false;
+    entries E = {.M = &L->mem};
+    mp_gomap_values(&L->mem, m, take_entry, &E);
+    return !E.fails;
+}
+
+/* Whether a read map's entries are what a sync.Map's dirty map leaves
+ * them: each one also the dirty map's (the same *entry), or expunged (its
+ * pointer the one sentinel every expunged entry holds: a 16-byte object
+ * of zeroes, as new(any) is). Two maps that only look alike share no
+ * entry. -1: out of memory. */
+static int read_within_dirty(loader *L, mp_gomap *r, mp_gomap *d)
+{
+    entries R = {.M = &L->mem, .keep = true}, D = {.M = &L->mem, .keep = true};
+    mp_gomap_values(&L->mem, r, take_entry, &R);
+    mp_gomap_values(&L->mem, d, take_entry, &D);
+    int ok = R.oom || D.oom ? -1 : !R.fails && !D.fails;
+    if (ok > 0 && D.n > 1) qsort(D.v, D.n, sizeof *D.v, cmp_u64);
+    uint64_t expunged = 0;
+    for (size_t i = 0; ok > 0 && i < R.n; i++) {
+        if (bsearch(&R.v[i], D.v, D.n, sizeof *D.v, cmp_u64)) continue;
+        uint64_t p;
+        const uint8_t *z = word_at(L, R.v[i], &p) ? mp_gdmem_read(&L->mem, p, 16) : NULL;
+        uint32_t o = z ? mp_gdmem_heap_start(&L->mem, p) : NONE;
+        ok = o != NONE && o < L->mem.nheap && L->mem.d->objects[o].size == 16 &&
+             mp_gd_rd64(z) == 0 && mp_gd_rd64(z + 8) == 0 && (!expunged || p == expunged);
+        expunged = p;
+    }
+    free(R.v);
+    free(D.v);
+    return ok;
+}
+
+/* Whether map k is already a sync.Map's, or base already one. */
+static bool paired(const loader *L, size_t k, uint64_t base)
+{
+    for (size_t i = 0; i < L->npairs; i++)
+        if (L->pairs[i].base == base || (k != SIZE_MAX && (L->pairs[i].dirty == k || L->pairs[i].read == k)))
+            return true;
+    return false;
+}
+
+/*
+ * Whether a sync.Map is at base: its words as Go lays them out (see
+ * find_sync_maps), the dirty map nil or a map of a sync.Map's shape, the
+ * read box nil or a 16-byte object whose one pointer word is the read
+ * map (nil or of that shape) and whose second says amended exactly when
+ * there is a dirty map (Go keeps it so); Go 1.19: the atomic value's type
+ * word nil exactly when the box is, else a type word. With both maps,
+ * the read map's entries are the dirty map's or expunged. Kept in pairs.
+ * -1: out of memory.
+ */
+static int try_sync_map(loader *L, uint64_t base, const uint8_t *shaped)
+{
+    bool ptr_read = L->mem.d->params.go_minor >= 20;
+    uint64_t dw, bw, tw = 0, hdr[2];
+    /* the mutex to the misses counter, in one block */
+    if (!same_block(L, base, base + (ptr_read ? 31 : 39))) return 0;
+    if (!word_at(L, base + (ptr_read ? 16 : 24), &dw) || !word_at(L, base + (ptr_read ? 8 : 16), &bw))
+        return 0;
+    if (!ptr_read && (!word_at(L, base + 8, &tw) || !tw != !bw || (tw && !mp_gomap_type_word(&L->mem, tw))))
+        return 0;
+    size_t dk = dw ? map_index(L, dw) : SIZE_MAX, rk = SIZE_MAX;
+    if (dw && (dk == SIZE_MAX || !shaped[dk])) return 0;
+    if (bw) {
+        uint32_t o = mp_gdmem_heap_start(&L->mem, bw);
+        const mf_gd_object *x = o != NONE && o < L->mem.nheap ? &L->mem.d->objects[o] : NULL;
+        if (!x || x->size != 16 || x->nfields != 1) return 0;
+        uint64_t pos = x->fields;
+        if (mf_gd_next_field(L->mem.d, &pos) != 0) return 0;
+        hdr[0] = mp_gd_rd64(L->mem.d->data + x->contents);
+        hdr[1] = mp_gd_rd64(L->mem.d->data + x->contents + 8);
+        if ((uint8_t)hdr[1] != (dk != SIZE_MAX)) return 0; /* amended; padding after it */
+        rk = hdr[0] ? map_index(L, hdr[0]) : SIZE_MAX;
+        if (hdr[0] && (rk == SIZE_MAX || !shaped[rk])) return 0;
+    }
+    if ((dk == SIZE_MAX && rk == SIZE_MAX) || dk == rk || paired(L, dk, base) || paired(L, rk, base))
+        return 0;
+    if (dk != SIZE_MAX && rk != SIZE_MAX) {
+        int ok = read_within_dirty(L, &L->maps[rk], &L->maps[dk]);
+        if (ok <= 0) return ok;
+    }
+    if (!MF_GROW(L->pairs, L->cap_pairs, L->npairs + 1, 4)) return -1;
+    L->pairs[L->npairs++] = (struct syncpair){dk, rk, bw, base};
+    return 0;
+}
+
+/* A word at address a holds the object t (unified index, at address w):
+ * a sync.Map is tried where t would be its dirty map or its read box. */
+static int sync_map_candidate(loader *L, uint64_t a, uint64_t w, uint32_t t, const uint8_t *shaped)
+{
+    bool ptr_read = L->mem.d->params.go_minor >= 20;
+    uint64_t dirty_off = ptr_read ? 16 : 24, box_off = ptr_read ? 8 : 16;
+    if (t == NONE || mp_gdmem_obj_addr(&L->mem, t) != w) return 0;
+    uint64_t size = mp_gdmem_obj_size(&L->mem, t);
+    if (size == 48) {
+        size_t k = map_index(L, w);
+        return k != SIZE_MAX && shaped[k] && a >= dirty_off ? try_sync_map(L, a - dirty_off, shaped) : 0;
+    }
+    if (size != 16 || t >= L->mem.nheap || L->mem.d->objects[t].nfields != 1) return 0;
+    const uint8_t *box = mp_gdmem_read(&L->mem, w, 8);
+    size_t k = box ? map_index(L, mp_gd_rd64(box)) : SIZE_MAX;
+    return k != SIZE_MAX && shaped[k] && a >= box_off ? try_sync_map(L, a - box_off, shaped) : 0;
+}
+
+/* sync.Maps wherever they are (a global, a field of a global struct or of
+ * one on the heap, a frame's word), by their shape, without the binary's
+ * types: every word that holds a map of a sync.Map's shape, or a box
+ * holding one, is tried as the sync.Map's dirty map or read box (see
+ * try_sync_map). */
+static int find_sync_shapes(loader *L)
+{
+    const mf_gd_dump *d = L->mem.d;
+    uint8_t *shaped = calloc(L->nmaps ? L->nmaps : 1, 1);
+    bool any = false;
+    if (!shaped) return -1;
+    for (size_t k = 0; k < L->nmaps; k++) any |= shaped[k] = sync_shaped(L, &L->maps[k]);
+    int rc = 0;
+    for (size_t r = 0; any && !rc && r < L->nroots; r++) {
+        const rootw *x = &L->roots[r];
+        uint64_t w;
+        if (x->target != NONE && word_at(L, x->slot, &w))
+            rc = sync_map_candidate(L, x->slot, w, x->target, shaped);
+    }
+    for (size_t i = 0; any && !rc && i < L->mem.nheap; i++) {
+        const mf_gd_object *o = &d->objects[i];
+        if (!L->reached[i]) continue;
+        uint64_t pos = o->fields, e = L->estart[i];
+        for (uint32_t k = 0; !rc && k < o->nfields; k++, e++) {
+            uint64_t off = mf_gd_next_field(d, &pos);
+            if (L->edst[e] == NONE || off + 8 > o->size) continue;
+            rc = sync_map_candidate(L, o->addr + off, mp_gd_rd64(d->data + o->contents + off),
+                                    L->edst[e], shaped);
+        }
+    }
+    free(shaped);
+    return rc;
+}
+
+/* With the binary, the maps of a sync.Map found by its shape that no
+ * typed word typed exactly (one on the heap) take the program's type of
+ * a sync.Map's maps, kept only if they check out under it. */
+static void type_sync_maps(loader *L)
+{
+    for (size_t i = 0; i < L->npairs; i++) {
+        size_t ks[2] = {L->pairs[i].dirty, L->pairs[i].read};
+        for (int j = 0; j < 2; j++) {
+            mp_gomap *m = ks[j] != SIZE_MAX ? &L->maps[ks[j]] : NULL;
+            if (!m || (m->type && !m->inferred)) continue;
+            const mp_gomaptype *c[64];
+            size_t nc = mp_gobin_maps_of_bucket(L->mem.bin, m->bs, c, 64);
+            for (size_t k = 0; k < nc && k < 64; k++)
+                if (strcmp(c[k]->name, "map[interface {}]*sync.entry") == 0) retype(L, m, c[k]);
+        }
+    }
+}
+
 /* Range iterators: 8 pointer words in a row of a frame (key, elem, t, h,
  * buckets, bptr, overflow, oldoverflow) whose h is a recognised map and
  * whose t points outside the heap (the map type, in read-only data). Their
@@ -813,11 +1044,22 @@ static bool sync_map_word(const loader *L, uint64_t slot, char *buf, size_t size
         uint64_t base = L->pairs[i].base;
         if (slot != base + dirty_off && slot != base + read_off) continue;
         char name[256];
-        if (!mp_gobin_symbol(L->mem.bin, base, name, sizeof name)) return false;
+        if (!L->mem.bin || !mp_gobin_symbol(L->mem.bin, base, name, sizeof name)) return false;
         snprintf(buf, size, "%s.%s", name, slot == base + dirty_off ? "dirty" : "read");
         return true;
     }
     return false;
+}
+
+/* The name of a global's address a: the binary's symbol ("main.tables+8"),
+ * else its segment and offset ("bss+0x7c8", as `go tool nm` places it). */
+static void global_name(const loader *L, uint64_t a, char *buf, size_t size)
+{
+    const mf_gd_dump *d = L->mem.d;
+    if (L->mem.bin && mp_gobin_symbol(L->mem.bin, a, buf, size)) return;
+    bool bss = d->bss_seg.present && a - d->bss_seg.start < d->bss_seg.contents.len;
+    snprintf(buf, size, "%s+0x%" PRIx64, bss ? "bss" : "data",
+             a - (bss ? d->bss_seg.start : d->data_seg.start));
 }
 
 static mp_sid root_name(loader *L, mp_graph_builder *b, const rootw *x)
@@ -826,11 +1068,7 @@ static mp_sid root_name(loader *L, mp_graph_builder *b, const rootw *x)
     const mf_gd_dump *d = L->mem.d;
     if (x->kind == MP_ROOT_GLOBAL || (x->kind == MP_ROOT_RUNTIME && x->frame == NONE)) {
         if (sync_map_word(L, x->slot, buf, sizeof buf)) return mp_gb_intern(b, buf);
-        if (L->mem.bin && mp_gobin_symbol(L->mem.bin, x->slot, buf, sizeof buf))
-            return mp_gb_intern(b, buf);
-        const mf_gd_segment *sg = x->segment ? &d->bss_seg : &d->data_seg;
-        snprintf(buf, sizeof buf, "%s+0x%" PRIx64, x->segment ? "bss" : "data",
-                 x->slot - sg->start);
+        global_name(L, x->slot, buf, sizeof buf);
         return mp_gb_intern(b, buf);
     }
     if (x->kind == MP_ROOT_FINALIZER) {
@@ -1095,10 +1333,9 @@ static int add_maps(loader *L, graphing *G)
                     .value_size = m->vsize,
                     .types_inferred = m->inferred,
                     .sync_map = !pair ? MP_SYNC_NONE : joined ? MP_SYNC_JOINED : MP_SYNC_ALONE};
-        if (pair) {
+        if (pair && in_globals(L, pair->base)) { /* else on the heap or a stack: no name */
             char name[300];
-            if (!mp_gobin_symbol(L->mem.bin, pair->base, name, sizeof name))
-                snprintf(name, sizeof name, "0x%" PRIx64, pair->base);
+            global_name(L, pair->base, name, sizeof name);
             x.container = mp_gb_intern(G->b, name);
         }
         uint32_t o;
@@ -1121,6 +1358,10 @@ static int add_maps(loader *L, graphing *G)
             char vn[40];
             mp_gomap_slot_name(vn, sizeof vn, m->vsize, m->vpat, false);
             x.value_type = mp_gb_type(G->b, vn, m->vsize, MP_TYPE_OTHER);
+            bool itab;
+            if (mp_gomap_interface_keys(m, &itab)) /* told by their shape */
+                x.key_type = mp_gb_type(G->b, itab ? "interface {...}" : "interface {}", 16,
+                                        MP_TYPE_OTHER);
         }
         uint32_t mi = mp_gb_map(G->b, &x);
         if (mi == MP_NONE) return -1;
@@ -1234,6 +1475,8 @@ static int load(loader *L, const char *binary, mp_graph **out)
     if (L->mem.bin) type_frame_maps(L);
     if (L->mem.bin) type_boxed_maps(L);
     if (L->mem.bin && (type_inner_maps(L) || find_sync_maps(L))) goto oom;
+    if (find_sync_shapes(L)) goto oom;
+    if (L->mem.bin) type_sync_maps(L);
     mark_iterators(L);
 
     graphing G = {.b = mp_gb_new(d->name, "godump")};

@@ -97,8 +97,78 @@ void mp_map_idents_free(mp_map_ident *v, size_t n)
         free(v[i].type);
         free(v[i].holder);
         free(v[i].way);
+        free(v[i].sample);
     }
     free(v);
+}
+
+/* A hash of entry e of g: its key as rendered (mp_entry_key, the text
+ * every snapshot gives it) and the address of the object its value points
+ * to (0 none), mixed so that the smallest hashes are a uniform sample. */
+static uint64_t entry_hash(const mp_graph *g, const mp_entry *e)
+{
+    char kb[32];
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *k = mp_entry_key(g, e, kb, sizeof kb); *k; k++)
+        h = (h ^ (uint8_t)*k) * 1099511628211ull;
+    uint64_t v = e->value_obj < g->nobjects ? mp_obj_addr(g, e->value_obj) : 0;
+    h ^= (v << 29 | v >> 35) + 0x9e3779b97f4a7c15ull;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64's finish */
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
+}
+
+static int cmp_hash(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static bool has_hash(const uint64_t *s, uint32_t n, uint64_t h)
+{
+    return n && bsearch(&h, s, n, sizeof *s, cmp_hash) != NULL;
+}
+
+/* The sample of map m of g into v (see mp_map_ident.sample): the
+ * MP_MAP_SAMPLE smallest entry hashes, kept sorted while the entries are
+ * read. False when out of memory. */
+static bool take_sample(const mp_graph *g, uint32_t m, mp_map_ident *v)
+{
+    const mp_map *mp = &g->maps[m];
+    uint64_t s[MP_MAP_SAMPLE];
+    uint32_t n = 0;
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, mp->first_entry);
+    mp_entry e;
+    for (size_t i = 0; i < mp->nentries && mp_entry_next(&c, &e); i++) {
+        uint64_t h = entry_hash(g, &e);
+        if ((n == MP_MAP_SAMPLE && h >= s[n - 1]) || has_hash(s, n, h)) continue;
+        /* insertion, dropping the largest when full */
+        uint32_t at = n < MP_MAP_SAMPLE ? n++ : n - 1;
+        for (; at > 0 && s[at - 1] > h; at--) s[at] = s[at - 1];
+        s[at] = h;
+    }
+    mp_entry_cursor_free(&c);
+    v->nsample = n;
+    if (!n) return true;
+    if (!(v->sample = malloc(n * sizeof *s))) return false;
+    memcpy(v->sample, s, n * sizeof *s);
+    return true;
+}
+
+/* How many of the hashes s[0..n) (a map's sample) map m of g holds an
+ * entry of. */
+static uint32_t sample_held(const mp_graph *g, uint32_t m, const uint64_t *s, uint32_t n)
+{
+    const mp_map *mp = &g->maps[m];
+    uint32_t held = 0;
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, mp->first_entry);
+    mp_entry e;
+    for (size_t i = 0; i < mp->nentries && held < n && mp_entry_next(&c, &e); i++)
+        held += has_hash(s, n, entry_hash(g, &e));
+    mp_entry_cursor_free(&c);
+    return held;
 }
 
 enum { WAY_STEPS = 16 };
@@ -155,6 +225,22 @@ static void obj_way(const mp_graph *g, const mp_paths *p, uint32_t o, char *buf,
 void mp_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf, size_t size)
 {
     obj_way(g, p, g->maps[m].header, buf, size);
+}
+
+/* The way to a sync.Map that no global holds, whichever of its maps map m
+ * is: the way to the struct holding it (the map header's holder, or the
+ * read box's, typed sync.readOnly) and "<sync.Map", so that the one map
+ * is followed from one form to the other. */
+static void sync_map_way(const mp_graph *g, const mp_paths *p, uint32_t m, char *buf,
+                         size_t size)
+{
+    uint32_t o = g->maps[m].header;
+    uint32_t up = o != MP_NONE && o < g->nobjects ? p->parent[o] : MP_NONE;
+    if (up != MP_NONE && strcmp(mp_graph_type_name(g, up), "sync.readOnly") == 0)
+        up = p->parent[up];
+    char to[1024];
+    obj_way(g, p, up, to, sizeof to);
+    snprintf(buf, size, "sync.Map<%s", to);
 }
 
 /* Orders of indices into an identity array (qsort_r's context). */
@@ -243,15 +329,18 @@ mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findi
         char holder[512], way[1024];
         mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
         mp_map_way(g, p, (uint32_t)i, way, sizeof way);
-        if (g->maps[i].sync_map) { /* held by its own word: dirty, or read's box */
+        if (g->maps[i].sync_map && g->maps[i].container) { /* held by its own word: dirty, or read's box */
             snprintf(holder, sizeof holder, "global %s", mp_str(g, g->maps[i].container));
             snprintf(way, sizeof way, "sync.Map");
+        } else if (g->maps[i].sync_map) {
+            sync_map_way(g, p, (uint32_t)i, way, sizeof way);
         }
         v[i].address = g->maps[i].address;
         v[i].hash0 = g->maps[i].hash0;
         v[i].hash0_known = g->maps[i].hash0_known;
         frame_of(g, f->maps[i].path_root, &v[i]);
-        ok = set_texts(&v[i], mp_str(g, g->maps[i].type_name), holder, way);
+        ok = set_texts(&v[i], mp_str(g, g->maps[i].type_name), holder, way) &&
+             take_sample(g, (uint32_t)i, &v[i]);
     }
     return v ? set_ordinals(v, n, ok) : NULL;
 }
@@ -359,9 +448,75 @@ static bool same_map(const mp_map_ident *x, const mp_map_ident *y)
     return !x->hash0_known || !y->hash0_known || x->hash0 == y->hash0;
 }
 
+/* The map of B that succeeds map x of A copy-on-write (map_match.h), or
+ * -1: of B's maps lb[0..kb) (those not matched by address, in
+ * cmp_identity_way's order) not yet taken, those of x's type, holder, way
+ * and frame, the one that holds most of x's sample, more than half of it
+ * (the first of the group by address on a tie), looking at no more than
+ * MP_MAP_SUCCESSORS of them. */
+static int32_t successor(const mp_map_ident *x, const mp_map_ident *b, const uint32_t *lb,
+                         size_t kb, const bool *taken, const mp_graph *gb)
+{
+    size_t lo = 0, hi = kb;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_group(&b[lb[mid]], x, true) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int32_t best = -1;
+    uint32_t most = x->nsample / 2;
+    for (size_t j = lo, seen = 0;
+         j < kb && seen < MP_MAP_SUCCESSORS && cmp_group(&b[lb[j]], x, true) == 0; j++) {
+        uint32_t y = lb[j];
+        if (taken[y] || !same_frame(x, &b[y])) continue;
+        seen++;
+        uint32_t held = sample_held(gb, y, x->sample, x->nsample);
+        if (held > most) {
+            most = held;
+            best = (int32_t)y;
+        }
+    }
+    return best;
+}
+
+/* After the matching by address: each map of A matched with a map of B
+ * under another holder gives way to its copy-on-write successor, when B
+ * has one (map_match.h). Marks nothing new in A: its map is still
+ * matched, with the successor. -1 when out of memory. */
+static int prefer_successors(const mp_map_ident *a, const mp_map_ident *b, size_t nb,
+                             const mp_graph *gb, int32_t *b_to_a)
+{
+    assert(nb == gb->nmaps);
+    uint32_t *lb = malloc((nb ? nb : 1) * sizeof *lb);
+    bool *taken = calloc(nb ? nb : 1, sizeof *taken);
+    if (!lb || !taken) {
+        free(lb);
+        free(taken);
+        return -1;
+    }
+    size_t kb = 0;
+    for (size_t i = 0; i < nb; i++)
+        if (b_to_a[i] < 0) lb[kb++] = (uint32_t)i;
+    sort_indices(lb, kb, b, cmp_identity_way);
+    for (size_t z = 0; z < nb && kb; z++) {
+        int32_t xa = b_to_a[z];
+        if (xa < 0 || !a[xa].nsample || cmp_holder(&a[xa], &b[z]) == 0) continue;
+        int32_t y = successor(&a[xa], b, lb, kb, taken, gb);
+        if (y < 0) continue;
+        b_to_a[y] = xa;
+        b_to_a[z] = -1;
+        taken[y] = true;
+    }
+    free(lb);
+    free(taken);
+    return 0;
+}
+
 /* mp_map_match, and mp_group_match without the matching by address. */
-static int match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
-                 bool by_address, int32_t *b_to_a)
+static int match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
+                 const mp_graph *gb, bool same_run, bool by_address, int32_t *b_to_a)
 {
     for (size_t i = 0; i < nb; i++) b_to_a[i] = -1;
     bool *used = calloc(na ? na : 1, sizeof *used);
@@ -395,6 +550,10 @@ static int match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t
         }
         free(la);
         free(lb);
+        if (gb && prefer_successors(a, b, nb, gb, b_to_a)) {
+            free(used);
+            return -1;
+        }
     }
     int rc = match_by_identity(a, na, b, nb, true, same_run, used, b_to_a);
     if (!rc) rc = match_by_identity(a, na, b, nb, false, same_run, used, b_to_a);
@@ -402,14 +561,14 @@ static int match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t
     return rc;
 }
 
-int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
-                 int32_t *b_to_a)
+int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
+                 const mp_graph *gb, bool same_run, int32_t *b_to_a)
 {
-    return match(a, na, b, nb, same_run, true, b_to_a);
+    return match(a, na, b, nb, gb, same_run, true, b_to_a);
 }
 
 int mp_group_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
                    bool same_run, int32_t *b_to_a)
 {
-    return match(a, na, b, nb, same_run, false, b_to_a);
+    return match(a, na, b, nb, NULL, same_run, false, b_to_a);
 }

@@ -26,7 +26,9 @@
  *     that holds the sync.Map ("global main.sessionStore"), its way
  *     "sync.Map": whether it has both its maps, or only its read map
  *     (dirty promoted) or only its dirty map, it is one map of one
- *     identity;
+ *     identity; a sync.Map no global holds (a field of a struct on the
+ *     heap) is held by its path's root, its way the way to that struct
+ *     after "sync.Map<";
  *   - the ordinal numbers the maps that share type and holder, in the
  *     order of their header addresses.
  * Two snapshots of one run (same program and pid) keep a live map at one
@@ -43,7 +45,32 @@
  * A map replaced by a new one under the same root thus matches its
  * predecessor.
  *
- * Memory: the identities own their strings (mp_map_idents_free). Errors:
+ * A map replaced copy-on-write is the exception to the address first.
+ * A holder's map X of A (type, holder, way, frame) is succeeded by a map
+ * Y of B when
+ *   - X's address lives on in B under another holder (a reader that took
+ *     X before the reload and still holds it: the map at one address
+ *     under one holder, or one that only changed its way, is never
+ *     taken from it),
+ *   - Y has X's type, holder, way (and frame), and is new to B (no map of
+ *     A is matched with it by its address: a map that came from another
+ *     holder is not made from X), and
+ *   - Y holds most of X's entries (more than half): the same keys with
+ *     the same values (for a value that points, the same object), the
+ *     proof that Y was copied from X, told from a sample of X's entries
+ *     (mp_map_ident.sample); among several such maps of B, the one
+ *     holding most of them (then the lowest address).
+ * Y is then matched with X -- what holds the configuration is what a user
+ * names it by ("global config"), and the old copy in the reader is no
+ * longer it -- and the map at X's address is matched by identity as any
+ * other map left over. So a map that moved to another holder stays
+ * matched by its address when its old holder holds nothing of its type,
+ * or a map of other entries (say the same keys with new values: a map
+ * rebuilt, or copied deep, is no proof of a copy, and is left to the
+ * address). X with no entries has no successor.
+ *
+ * Memory: the identities own their strings and samples
+ * (mp_map_idents_free). Errors:
  * NULL / -1 only when out of memory.
  */
 #ifndef MP_MAP_MATCH_H
@@ -69,7 +96,14 @@ typedef struct mp_map_ident {
     /* a frame holder's thread number + 1 (0: the holder is no frame, or
      * its thread is not known), and where its frame lies (0 unknown) */
     uint64_t frame_thread, frame_base;
+    /* a uniform sample of the map's entries, to tell a copy of it (see
+     * above): of the hashes of its entries (key and value) the at most
+     * MP_MAP_SAMPLE smallest, ascending, distinct; none for a group */
+    uint64_t *sample;
+    uint32_t nsample;
 } mp_map_ident;
+
+#define MP_MAP_SAMPLE 32
 
 /* The identities of the maps of g (one per g->maps, in its order), from
  * the paths p and findings f of g. NULL when out of memory. */
@@ -104,9 +138,15 @@ int mp_root_variable_cmp(const mp_graph *g, uint32_t a, uint32_t b);
 
 /* For each map of B, the index of the map of A it is (b_to_a[i]), or -1.
  * same_run: the two snapshots are of one process (match by address
- * first). Each map of A is matched at most once. O((na + nb) log). */
-int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb, bool same_run,
-                 int32_t *b_to_a);
+ * first). gb: the graph b was made from, whose entries tell a
+ * copy-on-write successor (see above; NULL: none is looked for). Each map
+ * of A is matched at most once. O((na + nb) log), plus the entries of
+ * the maps that may succeed a map whose address moved to another holder
+ * (at most MP_MAP_SUCCESSORS of them for each). */
+int mp_map_match(const mp_map_ident *a, size_t na, const mp_map_ident *b, size_t nb,
+                 const mp_graph *gb, bool same_run, int32_t *b_to_a);
+
+#define MP_MAP_SUCCESSORS 16
 
 /* The identities of the groups of maps gr of g (groups.h), one per
  * group in gr's order: a group is its members' type and its holder's

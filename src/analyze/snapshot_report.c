@@ -602,14 +602,14 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         fprintf(out, "  inside   it also holds %s: theirs, not counted here\n", in);
     /* context: who else holds what the map holds (the holders of the map
      * itself are on the root lines) */
+    const char *where = m->container ? mp_str(g, m->container) : "in a struct the chain reaches";
     if (m->sync_map == MP_SYNC_JOINED)
         fprintf(out,
                 "  sync.Map %s: its read and dirty maps as one map, each entry counted once, "
                 "the table and bytes of both\n",
-                mp_str(g, m->container));
+                where);
     else if (m->sync_map)
-        fprintf(out, "  sync.Map %s: the one map it has now (the other is nil)\n",
-                mp_str(g, m->container));
+        fprintf(out, "  sync.Map %s: the one map it has now (the other is nil)\n", where);
     if (r->evidence & MP_EV_SHARED_ENTRIES) {
         char with[256];
         fmt_count(c1, sizeof c1, r->shared_entries);
@@ -847,14 +847,17 @@ static int put(json_t *obj, const char *field, json_t *v)
 
 static const char *const key_kinds[] = {"other", "int", "pointer", "string", "bytes"};
 
-/* A sync.Map's map (graph.h: mp_sync_map): the global that holds it and
- * whether the report's map is both of its maps; null for other maps. */
+/* A sync.Map's map (graph.h: mp_sync_map): the global that holds it
+ * (null when none does: a struct on the heap or a stack does) and whether
+ * the report's map is both of its maps; null for other maps. */
 static json_t *sync_map_json(const mp_graph *g, const mp_map *m)
 {
     if (!m->sync_map) return json_null();
     json_t *o = json_object();
     bool joined = m->sync_map == MP_SYNC_JOINED;
-    if (!o || mp_json_set_text(o, "container", mp_str(g, m->container)) ||
+    if (!o ||
+        (m->container ? mp_json_set_text(o, "container", mp_str(g, m->container))
+                      : json_object_set_new(o, "container", json_null())) ||
         json_object_set_new(o, "maps", json_string(joined ? "read_and_dirty" : "one")) ||
         json_object_set_new(o, "read_buckets",
                             json_integer(joined ? (json_int_t)m->sync_read_buckets : 0)) ||

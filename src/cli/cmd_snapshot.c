@@ -183,6 +183,7 @@ typedef struct map_diff {
     uint64_t added, removed;
     int64_t retained_delta, count_delta;
     int64_t beyond_delta; /* of the retained bytes beyond the map's table */
+    int64_t held_delta;   /* of the bytes retained or shared (mp_map_report.score's) */
     uint32_t new_keys[5];
     size_t nnew;
     bool in_group; /* it grew, and its growth is that of its growing group (group_diff.h) */
@@ -197,11 +198,14 @@ typedef struct map_diff {
  * is left out of that measure, since the same keys in another run (or
  * after deletes and inserts) may lie in a table of other overflow buckets.
  * A map whose keys changed without adding to their number is churn, not
- * growth, whatever its bytes did.
+ * growth, whatever its bytes did. Bytes its entries share with another
+ * holder count as its own do (what its score counts): a copy-on-write
+ * successor shares its values with the old copy a reader still holds,
+ * and retains fewer bytes than that copy did alone, yet grew.
  */
 static bool map_grew(const map_diff *d)
 {
-    if (d->retained_delta <= 0) return false;
+    if (d->retained_delta <= 0 && d->held_delta <= 0) return false;
     if (d->count_delta > 0) return true;
     return d->before >= 0 && d->after >= 0 && d->count_delta == 0 && d->added == 0 &&
            d->removed == 0 && d->beyond_delta > 0;
@@ -318,6 +322,9 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     d->retained_delta = rb - ra;
     d->count_delta = cb - ca;
     d->beyond_delta = (rb - tb) - (ra - ta);
+    int64_t sa = d->before >= 0 ? (int64_t)A->f.maps[d->before].shared_bytes : 0;
+    int64_t sb = d->after >= 0 ? (int64_t)B->f.maps[d->after].shared_bytes : 0;
+    d->held_delta = (rb + sb) - (ra + sa);
     free(ka);
     free(kb);
     free(ko);
@@ -326,49 +333,64 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     free(arena_o);
 }
 
-/* The members of growing groups whose growth is the group's and that have
- * new keys: their key lines are printed once, in the group's block of the
- * text (a swelling group of thousands of maps would otherwise print
- * thousands of lines of keys). Sorted by group id of AFTER, then the
- * largest (retained in AFTER) first, then map order. */
-typedef struct folded_key {
+/* The members of the groups of AFTER that do not grow on their own: the
+ * text shows them in their group's block, not in the list of maps (a
+ * group of thousands of maps that each gain or churn a few entries would
+ * otherwise print thousands of blocks that each say a little of what the
+ * group's block says once). Sorted by group id of AFTER, then those whose
+ * growth is the group's, then those that changed, then the unchanged, the
+ * largest (retained in AFTER) first within each, then map order. */
+enum { MEMBER_GREW, MEMBER_CHANGED, MEMBER_SAME };
+typedef struct folded_member {
     uint32_t group; /* B->gr.member_of[d->after] */
+    uint32_t kind;  /* MEMBER_* */
     uint64_t retained;
     const map_diff *d;
-} folded_key;
+} folded_member;
 
-typedef struct folded_keys {
-    folded_key *v;
+typedef struct folded_members {
+    folded_member *v;
     size_t n;
-    const mp_snapshot_analysis *B;
-} folded_keys;
+    const mp_snapshot_analysis *A, *B;
+} folded_members;
 
-/* How many members a group's block shows the new keys of. */
+/* How many members a group's block names with their figures. */
 enum { FOLDED_SHOWN = 3 };
 
 static int cmp_folded(const void *a, const void *b)
 {
-    const folded_key *x = a, *y = b;
+    const folded_member *x = a, *y = b;
     if (x->group != y->group) return x->group < y->group ? -1 : 1;
+    if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
     if (x->retained != y->retained) return x->retained > y->retained ? -1 : 1;
     return x->d->after < y->d->after ? -1 : x->d->after > y->d->after;
 }
 
-/* The folded members of diffs[0..nd) (see folded_key); -1 when out of
- * memory. */
-static int fold_group_keys(const mp_snapshot_analysis *B, const map_diff *diffs, size_t nd,
-                           folded_keys *fk)
+/* Whether the text shows map d in its group's block (see folded_member). */
+static bool folded(const mp_snapshot_analysis *B, const map_diff *d)
 {
-    fk->B = B;
-    fk->n = 0;
-    if (!(fk->v = malloc((nd + 1) * sizeof *fk->v))) return -1;
+    return d->after >= 0 && B->gr.member_of[d->after] != MP_NONE && !map_growing(d);
+}
+
+/* The folded members of diffs[0..nd); -1 when out of memory. */
+static int fold_members(const mp_snapshot_analysis *A, const mp_snapshot_analysis *B,
+                        const map_diff *diffs, size_t nd, folded_members *fm)
+{
+    fm->A = A;
+    fm->B = B;
+    fm->n = 0;
+    if (!(fm->v = malloc((nd + 1) * sizeof *fm->v))) return -1;
     for (size_t i = 0; i < nd; i++) {
         const map_diff *d = &diffs[i];
-        if (!d->in_group || !d->nnew) continue;
-        assert(d->after >= 0 && B->gr.member_of[d->after] != MP_NONE);
-        fk->v[fk->n++] = (folded_key){B->gr.member_of[d->after], B->f.maps[d->after].retained, d};
+        if (!folded(B, d)) continue;
+        uint32_t kind = d->in_group ? MEMBER_GREW
+                        : d->added || d->removed || d->retained_delta || d->before < 0
+                            ? MEMBER_CHANGED
+                            : MEMBER_SAME;
+        fm->v[fm->n++] =
+            (folded_member){B->gr.member_of[d->after], kind, B->f.maps[d->after].retained, d};
     }
-    qsort(fk->v, fk->n, sizeof *fk->v, cmp_folded);
+    qsort(fm->v, fm->n, sizeof *fm->v, cmp_folded);
     return 0;
 }
 
@@ -382,40 +404,88 @@ static void print_new_keys(FILE *out, const mp_graph *g, const map_diff *d)
     fputs(d->added > d->nnew ? ", ..." : "", out);
 }
 
-/* The new keys of a growing group's members (mp_group_members_fn): those
- * of its largest members, and how many more maps have some. */
-static void print_group_keys(FILE *out, const mp_group_diff *x, void *ctx)
+/* A map's figures, before and after: entries (added, removed) and
+ * retained bytes, after indent. */
+static void print_map_figures(FILE *out, const char *indent, const mp_snapshot_analysis *A,
+                              const mp_snapshot_analysis *B, const map_diff *d)
 {
-    const folded_keys *fk = ctx;
+    char b1[64], b2[64], b3[64];
+    uint64_t ca = d->before >= 0 ? A->g->maps[d->before].count : 0;
+    uint64_t cb = d->after >= 0 ? B->g->maps[d->after].count : 0;
+    mp_format_value(b1, sizeof b1, d->before >= 0 ? (int64_t)A->f.maps[d->before].retained : 0,
+                    "bytes", false);
+    mp_format_value(b2, sizeof b2, d->after >= 0 ? (int64_t)B->f.maps[d->after].retained : 0,
+                    "bytes", false);
+    mp_format_value(b3, sizeof b3, d->retained_delta, "bytes", true);
+    fprintf(out,
+            "%sentries %" PRIu64 " -> %" PRIu64 " (+%" PRIu64 " added, -%" PRIu64
+            " removed); retained %s -> %s (%s)\n",
+            indent, ca, cb, d->added, d->removed, b1, b2, b3);
+}
+
+/* ", N WHAT" into out when n is not 0. */
+static void member_count(FILE *out, bool *first, size_t n, const char *what)
+{
+    if (!n) return;
+    char c1[32];
+    mf_format_count(c1, sizeof c1, n);
+    fprintf(out, "%s%s %s", *first ? "" : ", ", c1, what);
+    *first = false;
+}
+
+/* The members of a group of AFTER that do not grow on their own
+ * (mp_group_members_fn): how many, by what they did (grew with the group,
+ * changed, unchanged), the largest few of those that grew or changed with
+ * their figures and new keys (named by their own root for one variable of
+ * several threads, whose members each have a thread's, else by their
+ * header), and how many more. */
+static void print_group_members(FILE *out, const mp_group_diff *x, void *ctx)
+{
+    const folded_members *fm = ctx;
+    const mp_graph *g = fm->B->g;
     uint32_t id = x->after.id;
-    size_t lo = 0, hi = fk->n;
+    size_t lo = 0, hi = fm->n;
     while (lo < hi) { /* the first of group id */
         size_t mid = lo + (hi - lo) / 2;
-        if (fk->v[mid].group < id)
+        if (fm->v[mid].group < id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    size_t end = lo;
-    while (end < fk->n && fk->v[end].group == id) end++;
+    size_t end = lo, by_kind[3] = {0, 0, 0};
+    for (; end < fm->n && fm->v[end].group == id; end++) by_kind[fm->v[end].kind]++;
     if (end == lo) return;
-    char c1[32], b1[64];
+    char c1[32];
     mf_format_count(c1, sizeof c1, end - lo);
-    fprintf(out, "    new keys  of %s member%s growing with it, the largest first:\n", c1,
-            end - lo == 1 ? "" : "s");
-    for (size_t i = lo; i < end && i < lo + FOLDED_SHOWN; i++) {
-        const map_diff *d = fk->v[i].d;
-        fputs("      ", out);
-        print_new_keys(out, fk->B->g, d);
-        mf_format_count(c1, sizeof c1, d->added);
-        mp_format_value(b1, sizeof b1, (int64_t)fk->v[i].retained, "bytes", false);
-        fprintf(out, "   (+%s in a map of %" PRIu64 " entries, %s)\n", c1,
-                fk->B->g->maps[d->after].count, b1);
+    fprintf(out, "    members %s not listed under MAPS: ", c1);
+    bool first = true;
+    member_count(out, &first, by_kind[MEMBER_GREW], "grew with it");
+    member_count(out, &first, by_kind[MEMBER_CHANGED], "changed without growing");
+    member_count(out, &first, by_kind[MEMBER_SAME], "unchanged");
+    size_t shown = end - lo - by_kind[MEMBER_SAME];
+    fputs(shown ? "; the largest first:\n" : "\n", out);
+    if (shown > FOLDED_SHOWN) shown = FOLDED_SHOWN;
+    for (size_t i = lo; i < lo + shown; i++) {
+        const map_diff *d = fm->v[i].d;
+        const mp_map_report *r = &fm->B->f.maps[d->after];
+        if (x->after.ntops > 1) {
+            char rt[512];
+            mp_root_text(g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
+            fprintf(out, "      root %s%s\n", rt, d->before < 0 ? "   (new map)" : "");
+        } else {
+            fprintf(out, "      map header 0x%" PRIx64 "%s\n", g->maps[d->after].address,
+                    d->before < 0 ? "   (new map)" : "");
+        }
+        print_map_figures(out, "        ", fm->A, fm->B, d);
+        if (d->nnew) {
+            fputs("        new keys: ", out);
+            print_new_keys(out, g, d);
+            fputc('\n', out);
+        }
     }
-    if (end - lo > FOLDED_SHOWN) {
-        mf_format_count(c1, sizeof c1, end - lo - FOLDED_SHOWN);
-        fprintf(out, "      ... %s more map%s (every map's new keys: --format json)\n", c1,
-                end - lo - FOLDED_SHOWN == 1 ? "" : "s");
+    if (shown && end - lo > shown) {
+        mf_format_count(c1, sizeof c1, end - lo - shown);
+        fprintf(out, "      ... and %s more (every map: --format json)\n", c1);
     }
 }
 
@@ -518,10 +588,10 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
     mp_group_diffs gd = {0};
     mp_map_growth *mg = NULL;
     bool *in_group = NULL;
-    folded_keys fk = {0};
+    folded_members fm = {0};
     int status = CLI_EXIT_BAD;
     if (!ids_a || !ids_b || !b_to_a || !used || !diffs ||
-        mp_map_match(ids_a, na, ids_b, nb, mp_same_run(A.g, B.g), b_to_a)) {
+        mp_map_match(ids_a, na, ids_b, nb, B.g, mp_same_run(A.g, B.g), b_to_a)) {
         cli_fail("out of memory comparing %s and %s", before, after);
         goto out;
     }
@@ -566,7 +636,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
 
     char b1[64], b2[64], b3[64];
     int64_t heap_delta = (int64_t)B.f.heap_bytes - (int64_t)A.f.heap_bytes;
-    if (strcmp(fmt, "json") != 0 && fold_group_keys(&B, diffs, nd, &fk)) {
+    if (strcmp(fmt, "json") != 0 && fold_members(&A, &B, diffs, nd, &fm)) {
         cli_fail("out of memory comparing %s and %s", before, after);
         goto out;
     }
@@ -594,40 +664,33 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
         fprintf(out, "MAPS  growing first\n");
         for (size_t i = 0; i < nd; i++) {
             const map_diff *d = &diffs[i];
+            if (folded(&B, d)) continue; /* its group's block shows it (fold_members) */
             const mp_snapshot_analysis *S = d->after >= 0 ? &B : &A;
             uint32_t m = (uint32_t)(d->after >= 0 ? d->after : d->before);
             const mp_map_report *r = &S->f.maps[m];
             char rt[512];
             mp_root_text(S->g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
             bool growing = map_growing(d);
-            fprintf(out, "  %s%s   root %s%s%s\n", growing ? "GROWING  " : "",
+            fprintf(out, "  %s%s   root %s%s\n", growing ? "GROWING  " : "",
                     mp_str(S->g, S->g->maps[m].type_name), rt,
                     d->before < 0  ? "   (new map)"
                     : d->after < 0 ? "   (gone)"
-                                   : "",
-                    d->in_group ? "   (grows with its group: see GROUPS)" : "");
-            uint64_t ca = d->before >= 0 ? A.g->maps[d->before].count : 0;
-            uint64_t cb = d->after >= 0 ? B.g->maps[d->after].count : 0;
-            mp_format_value(b1, sizeof b1,
-                            d->before >= 0 ? (int64_t)A.f.maps[d->before].retained : 0, "bytes",
-                            false);
-            mp_format_value(b2, sizeof b2, d->after >= 0 ? (int64_t)B.f.maps[d->after].retained : 0,
-                            "bytes", false);
-            mp_format_value(b3, sizeof b3, d->retained_delta, "bytes", true);
-            fprintf(out,
-                    "    entries %" PRIu64 " -> %" PRIu64 " (+%" PRIu64 " added, -%" PRIu64
-                    " removed); retained %s -> %s (%s)\n",
-                    ca, cb, d->added, d->removed, b1, b2, b3);
-            /* a member whose growth is its group's: its keys are the
-             * group's, shown with it */
-            if (d->nnew && !d->in_group) {
+                                   : "");
+            print_map_figures(out, "    ", &A, &B, d);
+            if (d->nnew) {
                 fputs("    new keys: ", out);
                 print_new_keys(out, B.g, d);
                 fputc('\n', out);
             }
         }
+        if (fm.n) {
+            char c1[32];
+            mf_format_count(c1, sizeof c1, fm.n);
+            fprintf(out, "  and %s map%s of groups, none growing on %s own: see GROUPS\n", c1,
+                    fm.n == 1 ? "" : "s", fm.n == 1 ? "its" : "their");
+        }
         fprintf(out, "\n");
-        mp_group_diff_print_text(out, &A, &B, &gd, print_group_keys, &fk);
+        mp_group_diff_print_text(out, &A, &B, &gd, print_group_members, &fm);
     }
     status = cli_output_close(&co, CLI_EXIT_OK);
     if (status == CLI_EXIT_OK && o->fail_on) {
@@ -653,7 +716,7 @@ out:
     free(diffs);
     free(mg);
     free(in_group);
-    free(fk.v);
+    free(fm.v);
     mp_group_diffs_free(&gd);
     cli_report_done();
     cli_index_save(A.g, &A.p, &A.d, &A.f);

@@ -1288,7 +1288,10 @@ static void *agent_main(void *arg)
             if (rev & (POLLIN | POLLHUP | POLLERR)) ok = read_client(c, &force);
             if (ok) pump_events(c);
             if (ok) ok = flush_out(c);
-            if (ok && c->stalled_since && now - c->stalled_since > STALL_NS) {
+            /* a client that stalled in this very round has stalled_since
+             * after now: it has waited nothing yet */
+            if (ok && c->stalled_since && now > c->stalled_since &&
+                now - c->stalled_since > STALL_NS) {
                 logf_("client pid %ld took nothing for 60 s; closing it", c->pid);
                 ok = false;
             }

@@ -100,11 +100,14 @@ EXPECTATIONS (every key given must hold):
     fail_on_growth_exit: n              `maproot diff --fail-on growth` exits with n
   about a group of maps ("group": "label", a truth line with the holder's
   address as "holder" and the group's figures; the group of the report is
-  the suspect group whose holder has that address):
+  the suspect group whose holder has that address, or with "variable": name
+  in the check, the one of that variable across threads):
     suspect: bool                       whether such a suspect group is reported
     maps / entries / min_entries / median_entries / max_entries /
     retained_bytes / nested_maps / rank: a value or a truth reference
     retainer: ROOT                      the root the report names for it
+    holder_retained_bytes: a value or a truth reference (a bare "truth": the
+                                        label's retained_bytes): what its holder retains
     holder_chain: regex                 in " -> ".join of its holder chain's step texts
     example_chain: regex                in that of its example's chain from the holder on
     type: name                          its map type
@@ -155,7 +158,11 @@ A GATE CHECK judges snapshots with the real `maproot gate --format json`:
     points: ["label"]                     the map's points (entries, retained bytes),
                                           one per snapshot judged, are the truth's
                                           count and retained_bytes in those snapshots
-                                          (a group's: maps, entries and retained_bytes)
+                                          (a group's: maps, entries and retained_bytes,
+                                          and threads when the truth has them)
+    outputs_have / outputs_lack: {"text" | "junit" | "github": [regex]}
+                                          in the gate's text report, its --junit XML
+                                          or its --github annotations (one run)
   "gate_maps" (at the top of NAME.json): {"label": {"type": T, "holder": H}}, with
                                           "group": true for a group of maps (its
                                           members' type, its holder's root), and
@@ -286,6 +293,24 @@ class Run:
             raise Malformed("maproot %s: exit status %d: %s" %
                             (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
         return json.loads(p.stdout), p.returncode, p.stderr
+
+    def gate_outputs(self, snapshots, extra):
+        """The gate's text report, its JUnit XML and its GitHub annotations
+        on snapshots: {"text": ..., "junit": ..., "github": ...}."""
+        junit = os.path.join(self.args.dir, "gate.junit.xml")
+        argv = [self.args.maproot, "gate", "--junit", junit, "--github"] + extra + [
+            self.path(s) for s in snapshots]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        if p.returncode not in (0, 1):
+            raise Malformed("maproot %s: exit status %d: %s" %
+                            (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
+        lines = p.stdout.splitlines(True)
+        with open(junit) as f:
+            out = {"text": "".join(l for l in lines if not l.startswith("::")),
+                   "github": "".join(l for l in lines if l.startswith("::")),
+                   "junit": f.read()}
+        os.unlink(junit)
+        return out
 
     def baseline_path(self, name):
         return os.path.join(self.args.dir, name + ".baseline.json")
@@ -782,6 +807,14 @@ def check_gate(run, check):
                 if key == "checks_lack" and hits:
                     yield "%s has checks with status %s: %s" % (
                         pat["map"], pat["status"], [c["summary"] for c in hits])
+        elif key in ("outputs_have", "outputs_lack"):
+            outs = run.gate_outputs(check["gate"], extra)
+            for fmt, rxs in want.items():
+                for rx in rxs:
+                    found = re.search(rx, outs[fmt], re.M) is not None
+                    if found != (key == "outputs_have"):
+                        yield "the gate's %s output %s %r" % (
+                            fmt, "lacks" if key == "outputs_have" else "has", rx)
         elif key == "points":
             for label in want:
                 i, n = gate_map(run, report, label)
@@ -798,6 +831,9 @@ def check_gate(run, check):
                     if report["maps"][i]["group"]:
                         got = (pt["maps"], pt["entries"], pt["retained_bytes"])
                         want_pt = (t["maps"], t["entries"], t["retained_bytes"])
+                        if "threads" in t and pt.get("threads") != t["threads"]:
+                            yield "%s in %s: its maps in %s threads; the truth is %d" % (
+                                label, snap, pt.get("threads"), t["threads"])
                         if got != want_pt:
                             yield "%s in %s: %d maps, %d entries, %d bytes; the truth is " \
                                   "%d, %d, %d" % ((label, snap) + got + want_pt)
@@ -810,9 +846,15 @@ def check_gate(run, check):
             raise Malformed("unknown gate expectation %r" % key)
 
 
-def find_group(analysis, holder):
+def find_group(analysis, holder, variable=None):
+    """The suspect group whose holder has that address, or with variable
+    (a group of one variable of several threads: its holder is a root) the
+    one of that variable."""
     for g in analysis["group_suspects"]:
-        if g["holder"]["address"] == holder:
+        if variable is not None:
+            if (g["variable"] or {}).get("name") == variable:
+                return g
+        elif g["holder"]["address"] == holder:
             return g
     return None
 
@@ -828,6 +870,8 @@ def check_group(run, snapshot, label, expect, g):
         yield "a suspect group at the holder: %s, expected %s" % (g is not None,
                                                                   expect["suspect"])
     if g is None:
+        if "suspect" not in expect:  # figures of a group the report lacks
+            yield "no suspect group at the holder"
         return
     for key, want in expect.items():
         if key == "suspect":
@@ -836,6 +880,10 @@ def check_group(run, snapshot, label, expect, g):
             v = run.value(want, snapshot, label, key)
             if g[key] != v:
                 yield "%s is %s, expected %s" % (key, g[key], v)
+        elif key == "holder_retained_bytes":
+            v = run.value(want, snapshot, label, "retained_bytes")
+            if g["holder"]["retained_bytes"] != v:
+                yield "its holder retains %s, expected %s" % (g["holder"]["retained_bytes"], v)
         elif key == "type":
             if g["type"] != want:
                 yield "type is %s, expected %s" % (g["type"], want)
@@ -866,7 +914,8 @@ def run_check(run, check):
     for snapshot in snaps if isinstance(snaps, list) else [snaps]:
         if "group" in check:
             label = check["group"]
-            g = find_group(run.analysis(snapshot), run.truth_of(snapshot, label)["holder"])
+            g = find_group(run.analysis(snapshot), run.truth_of(snapshot, label)["holder"],
+                           check.get("variable"))
             for f in check_group(run, snapshot, label, check["expect"], g):
                 yield "%s: %s: %s" % (snapshot, label, f)
             continue

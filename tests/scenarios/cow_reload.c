@@ -44,19 +44,6 @@ MR_GLOBAL(routes)
 static uintptr_t stale_addr; /* the copy the reader holds: the address only */
 static sc_worker reader;
 
-/* A copy of m with the same keys and values. */
-__attribute__((noinline)) static mr_map *copy_config(mr_map *m)
-{
-    mr_map *c = mr_map_new(&config_type, m ? mr_map_len(m) + ADDED : ADDED);
-    if (!m) return c;
-    mr_map_iter it;
-    mr_map_iter_init(&it, m);
-    while (mr_map_iter_next(&it))
-        *(void **)mr_map_assign(c, it.key) = *(void *const *)it.value;
-    mr_map_iter_done(&it);
-    return c;
-}
-
 /* Blocks until main has taken its snapshot and measured. */
 SC_NOCLONE static void wait_for_reload(void)
 {
@@ -87,7 +74,7 @@ __attribute__((noinline)) static void step(int s)
         sc_start_worker(&reader, reader_main);
     }
     if (s == READER_STEP + 1) sc_stop_worker(&reader);
-    mr_map *c = copy_config(config);
+    mr_map *c = sc_copy_map(&config_type, config, ADDED);
     for (int64_t k = (int64_t)s * ADDED; k < (int64_t)(s + 1) * ADDED; k++)
         *(sc_item **)mr_map_assign_str(c, mr_str_printf("key-%" PRId64, k)) =
             sc_new_item(&setting_type, k, 128);

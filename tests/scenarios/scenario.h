@@ -194,6 +194,28 @@ __attribute__((unused)) static void sc_stop_worker(sc_worker *w)
     mr_blocking_exit();
 }
 
+/* A pool of workers run in steps by main: a worker waits (blocked) in
+ * sc_wait_step until main starts step s (*go > s), false when released
+ * instead; main's sc_run_step starts step s and waits (blocked) until the
+ * n workers of the pool have each marked it done (done[w] = s + 1). */
+__attribute__((unused)) SC_NOCLONE static bool sc_wait_step(sc_worker *w, atomic_int *go, int s)
+{
+    mr_blocking_enter();
+    atomic_store(&w->parked, 1);
+    while (atomic_load(go) <= s && !atomic_load(&w->release)) usleep(1000);
+    mr_blocking_exit();
+    return !atomic_load(&w->release);
+}
+
+__attribute__((unused)) static void sc_run_step(atomic_int *go, atomic_int *done, int n, int s)
+{
+    atomic_store(go, s + 1);
+    mr_blocking_enter();
+    for (int w = 0; w < n; w++)
+        while (atomic_load(&done[w]) != s + 1) usleep(1000);
+    mr_blocking_exit();
+}
+
 /* The entries of most scenarios' maps: an id and a blob of bytes the entry
  * alone refers to. SC_ITEM_TYPE(var, Name) names the layout Name (as
  * reports show it) and declares its descriptor var. */
@@ -221,6 +243,21 @@ __attribute__((unused)) static void sc_fill(mr_map *m, const mr_type *t, int64_t
 {
     for (int64_t k = first; k < first + n; k++)
         *(sc_item **)mr_map_assign_int(m, k) = sc_new_item(t, k, blob_bytes);
+}
+
+/* A copy of m (NULL: an empty map) of map type t, with the same keys and
+ * values (a map of pointer values) and room for extra more entries: what a
+ * copy-on-write reload builds before it adds and stores the copy. */
+__attribute__((noinline, unused)) static mr_map *sc_copy_map(const mr_map_type *t, mr_map *m,
+                                                             size_t extra)
+{
+    mr_map *c = mr_map_new(t, (m ? mr_map_len(m) : 0) + extra);
+    if (!m) return c;
+    mr_map_iter it;
+    mr_map_iter_init(&it, m);
+    while (mr_map_iter_next(&it)) *(void **)mr_map_assign(c, it.key) = *(void *const *)it.value;
+    mr_map_iter_done(&it);
+    return c;
 }
 
 /* ------------------------------------------------------------ the truth -- */

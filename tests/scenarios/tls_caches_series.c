@@ -48,22 +48,11 @@ __attribute__((noinline)) static void grow_cache(int w, int s)
     cache_addr[w] = (uintptr_t)cache;
 }
 
-/* Waits (blocked) until main starts step s, or releases the worker:
- * false then. */
-SC_NOCLONE static bool wait_step(int w, int s)
-{
-    mr_blocking_enter();
-    atomic_store(&workers[w].parked, 1);
-    while (atomic_load(&go) <= s && !atomic_load(&workers[w].release)) usleep(1000);
-    mr_blocking_exit();
-    return !atomic_load(&workers[w].release);
-}
-
 static void *worker_main(void *arg)
 {
     (void)arg;
     int w = atomic_fetch_add(&next_worker, 1);
-    for (int s = w < FIRST ? 0 : w - FIRST + 1; wait_step(w, s); s++) {
+    for (int s = w < FIRST ? 0 : w - FIRST + 1; sc_wait_step(&workers[w], &go, s); s++) {
         grow_cache(w, s);
         sc_scrub_stack(); /* grow_cache's words below this frame are gone */
         atomic_store(&done[w], s + 1);
@@ -78,11 +67,7 @@ static void step(int s)
     int n = FIRST + s;
     for (int w = atomic_load(&pool); w < n; w++) sc_start_worker(&workers[w], worker_main);
     atomic_store(&pool, n);
-    atomic_store(&go, s + 1);
-    mr_blocking_enter();
-    for (int w = 0; w < n; w++)
-        while (atomic_load(&done[w]) != s + 1) usleep(1000);
-    mr_blocking_exit();
+    sc_run_step(&go, done, n, s);
 }
 
 static void truths(const char *snapshot)
@@ -91,6 +76,7 @@ static void truths(const char *snapshot)
     mr_map *all[WORKERS];
     for (int w = 0; w < n; w++) all[w] = (mr_map *)cache_addr[w];
     sc_truth_group(snapshot, "caches", all, (size_t)n, NULL);
+    sc_truth(snapshot, "caches", "\"threads\": %d", n); /* a cache a worker */
     sc_truth_maps(snapshot, "cache", cache_addr, (size_t)n);
 }
 

@@ -99,6 +99,32 @@
 //	             old array's spares still hold the rest of the chain; prints
 //	             the old buckets the table holds and how many hang off
 //	             spares ("old-buckets N spare-chained S")
+//	boxedkeys    var tagIndex map[interface{}]*[64]byte: 600 keys, each a
+//	             string "tag-N" of 200 bytes boxed in the interface, and
+//	             var idIndex map[interface{}]bool: 20000 keys, each an
+//	             int64 1000+N boxed, and 20 more, 0..19, that the runtime
+//	             boxes in its static table: keys that keep memory of
+//	             their own (the boxes, the strings' bytes) but no pointer
+//	             of the program's
+//	syncfields   sync.Maps that are not globals of their own: var tables
+//	             Tables, a global struct whose field byName (at +8) is a
+//	             sync.Map of 1201 entries "name-N" (*Item of 256 bytes),
+//	             1200 loaded until its read map took them, then one more:
+//	             read and dirty maps both there; var registry *Registry,
+//	             a struct on the heap whose field sessions (at +16) is a
+//	             sync.Map of 900 entries "reg-N" in its read map alone (the
+//	             dirty map promoted, then nil). And two structs that look
+//	             like one without being one: var lookalike *Lookalike
+//	             (a mutex, an atomic.Value holding a struct of a map and a
+//	             bool, a map, an int: a sync.Map's layout) and var pair
+//	             Pair (two maps), each holding two maps of
+//	             map[interface{}]*Cell (a one-pointer struct, as
+//	             sync.Map's entry), 300 and 400 entries of their own:
+//	             four maps, never joined. Prints the sizes of the
+//	             sync.Maps' maps ("tables dirty 1201 read 1200", "registry
+//	             dirty 0 read 900"). With DUMP2: then 600 more entries
+//	             "reg-N" stored in registry.sessions (a dirty map of 1500
+//	             beside the read map of 900), and DUMP2
 package main
 
 import (
@@ -109,6 +135,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -163,6 +190,67 @@ var priceIndex map[float64]*[256]byte
 var sessionStore sync.Map
 var handlers map[fmt.Stringer]*[256]byte
 var spareChains map[int64]*[1024]byte
+var tagIndex map[interface{}]*[64]byte
+var idIndex map[interface{}]bool
+var tables Tables
+var registry *Registry
+var lookalike *Lookalike
+var pair Pair
+
+// Tables is a global struct with a sync.Map in a field after a word.
+type Tables struct {
+	Hits   int64
+	byName sync.Map
+}
+
+// Registry is a struct on the heap with a sync.Map after two words.
+type Registry struct {
+	Name     string
+	sessions sync.Map
+}
+
+// Cell is a one-pointer struct, as sync.Map's entry is.
+type Cell struct {
+	P *Item
+}
+
+// Lookalike has a sync.Map's layout: a mutex, an atomic.Value that holds
+// a struct of a map and a bool, a map, an int. Its two maps hold Cells of
+// their own: it is no sync.Map, and its maps are two.
+type Lookalike struct {
+	mu     sync.Mutex
+	cur    atomic.Value
+	next   map[interface{}]*Cell
+	misses int
+}
+
+type snapshot struct {
+	m     map[interface{}]*Cell
+	stale bool
+}
+
+// Pair holds two maps of the same shape side by side.
+type Pair struct {
+	A, B map[interface{}]*Cell
+}
+
+// cells makes a map of n Cells keyed "prefix-N".
+func cells(prefix string, n int) map[interface{}]*Cell {
+	m := make(map[interface{}]*Cell)
+	for i := 0; i < n; i++ {
+		m[fmt.Sprintf("%s-%06d", prefix, i)] = &Cell{P: &Item{SKU: int64(i), Blob: make([]byte, 64)}}
+	}
+	return m
+}
+
+// syncSizes gives the sizes of the dirty and read maps of sync.Map sm
+// (0: nil), read through reflection.
+func syncSizes(sm reflect.Value) (dirty, read int) {
+	if v := sm.FieldByName("read").FieldByName("v"); !v.IsNil() {
+		read = v.Elem().FieldByName("m").Len()
+	}
+	return sm.FieldByName("dirty").Len(), read
+}
 
 // storeSessions stores sessions "sess-N", lo <= N < hi, in sessionStore,
 // each an *Item with 512 bytes.
@@ -728,6 +816,50 @@ func main() {
 			handlers[asStringer(Code(1000+i))] = new([256]byte)
 		}
 		dump(out)
+	case "boxedkeys":
+		tagIndex = make(map[interface{}]*[64]byte)
+		idIndex = make(map[interface{}]bool)
+		for i := 0; i < 600; i++ {
+			tagIndex[fmt.Sprintf("tag-%0196d", i)] = new([64]byte)
+		}
+		for i := 0; i < 20000; i++ {
+			idIndex[int64(1000+i)] = true
+		}
+		for i := 0; i < 20; i++ {
+			idIndex[int64(i)] = true
+		}
+		dump(out)
+	case "syncfields":
+		for i := 0; i < 1200; i++ {
+			tables.byName.Store(fmt.Sprintf("name-%08d", i), &Item{SKU: int64(i), Blob: make([]byte, 256)})
+		}
+		for i := 0; i < 1200; i++ {
+			tables.byName.Load("absent")
+		}
+		tables.byName.Store(fmt.Sprintf("name-%08d", 1200), &Item{SKU: 1200, Blob: make([]byte, 256)})
+		registry = &Registry{Name: "registry"}
+		for i := 0; i < 900; i++ {
+			registry.sessions.Store(fmt.Sprintf("reg-%08d", i), &Item{SKU: int64(i), Blob: make([]byte, 256)})
+		}
+		for i := 0; i < 900; i++ {
+			registry.sessions.Load("absent")
+		}
+		lookalike = &Lookalike{next: cells("next", 400)}
+		lookalike.cur.Store(snapshot{m: cells("cur", 300), stale: true})
+		pair = Pair{A: cells("a", 300), B: cells("b", 400)}
+		d, r := syncSizes(reflect.ValueOf(&tables.byName).Elem())
+		fmt.Printf("tables dirty %d read %d\n", d, r)
+		d, r = syncSizes(reflect.ValueOf(&registry.sessions).Elem())
+		fmt.Printf("registry dirty %d read %d\n", d, r)
+		dump(out)
+		if len(os.Args) > 3 {
+			for i := 900; i < 1500; i++ {
+				registry.sessions.Store(fmt.Sprintf("reg-%08d", i), &Item{SKU: int64(i), Blob: make([]byte, 256)})
+			}
+			d, r = syncSizes(reflect.ValueOf(&registry.sessions).Elem())
+			fmt.Printf("registry dirty %d read %d\n", d, r)
+			dump(os.Args[3])
+		}
 	case "stackonly":
 		ready, block := make(chan bool), make(chan bool)
 		go parkWorker(ready, block, make(chan bool))
