@@ -2,8 +2,8 @@
  * tests/test_packed.c -- the packed record store (src/analyze/packed.c):
  * every record read back by index and in order, in memory and once moved
  * to its temporary file, across blocks and across the point where the file
- * ends and memory begins; a cursor skipping forward lands on the record
- * asked for.
+ * ends and memory begins, one at a time and a run at a time; a cursor
+ * skipping forward lands on the record asked for.
  */
 #include "analyze/packed.h"
 
@@ -179,6 +179,60 @@ static void records_of_every_length_read_back_in_order(void)
     }
 }
 
+/* mp_pack_next_many from record `first` on, in runs of `run` records,
+ * against record-by-record reads of the same store (nf fields). */
+static int runs_read_what_records_do(const mp_pack *p, unsigned nf, size_t first, size_t run)
+{
+    mp_pack_cursor one, many;
+    mp_pack_cursor_init(&one, p, first);
+    mp_pack_cursor_init(&many, p, first);
+    enum { MAX_RUN = 1000 };
+    static uint64_t got[MAX_RUN * MP_PACK_FIELDS];
+    uint64_t want[MP_PACK_FIELDS];
+    size_t i = first;
+    int ok = run <= MAX_RUN;
+    for (size_t k; ok && (k = mp_pack_next_many(&many, got, run)) > 0; i += k) {
+        ok = k == run || i + k == p->n;
+        for (size_t j = 0; ok && j < k; j++)
+            ok = mp_pack_next(&one, want) && memcmp(want, got + j * nf, nf * sizeof *want) == 0;
+        ok = ok && many.i == one.i && many.pos == one.pos;
+    }
+    ok = ok && i == p->n && !mp_pack_next(&one, want);
+    if (!ok) fprintf(stderr, "runs of %zu from %zu: wrong at record %zu of %zu\n", run, first, i, p->n);
+    mp_pack_cursor_free(&one);
+    mp_pack_cursor_free(&many);
+    return ok;
+}
+
+/* Records read a run at a time are those read one at a time, for each
+ * width with a decoder of its own (eight fields, two, one) and another,
+ * in memory and spilled: runs that start anywhere in a block, cross
+ * blocks, the end of a spill piece and the end of the file, and end at the
+ * end of the store. */
+static void runs_of_records_read_back_in_order(void)
+{
+    unsigned widths[] = {MP_PACK_FIELDS, 2, 1, 3};
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+        for (int spilled = 0; spilled < 2; spilled++) {
+            unsigned nf = widths[w];
+            mp_pack p;
+            mp_pack_init(&p, nf);
+            if (spilled) mp_pack_spill(&p, 4096);
+            size_t n = 30000;
+            uint64_t f[MP_PACK_FIELDS];
+            for (size_t i = 0; i < n; i++) wide_record(i, f), mp_pack_add(&p, f);
+            CHECK(!mp_pack_failed(&p));
+            CHECK(spilled ? p.fd >= 0 && p.file_len > 0 && p.len > 0 : p.fd < 0);
+            size_t firsts[] = {0, 1, MP_PACK_BLOCK - 1, MP_PACK_BLOCK + 5, n - 70, n - 1, n};
+            size_t runs[] = {1, 2, 7, MP_PACK_BLOCK, MP_PACK_BLOCK + 1, 1000};
+            for (size_t a = 0; a < sizeof firsts / sizeof *firsts; a++)
+                for (size_t r = 0; r < sizeof runs / sizeof *runs; r++)
+                    CHECK(runs_read_what_records_do(&p, nf, firsts[a], runs[r]));
+            mp_pack_free(&p);
+        }
+    }
+}
+
 /* Every record, by index and in order, of two one-field stores. */
 static int same_records(const mp_pack *a, const mp_pack *b)
 {
@@ -250,6 +304,7 @@ int main(void)
     TEST(records_read_back_once_spilled);
     TEST(a_spilled_store_keeps_one_piece_in_memory);
     TEST(records_of_every_length_read_back_in_order);
+    TEST(runs_of_records_read_back_in_order);
     TEST(a_column_appends_what_records_do);
     TEST(an_empty_store_reads_nothing);
     TEST_EXIT();

@@ -4,6 +4,7 @@
 #include "analyze/findings.h"
 
 #include "analyze/parallel.h"
+#include "analyze/radix.h"
 #include "analyze/stale_words.h"
 #include "analyze/u32map.h"
 #include "format/grow.h"
@@ -223,12 +224,6 @@ uint32_t mp_stack_site(const mp_graph *g, uint32_t stack)
     return s->n ? s->first + s->n - 1 : MP_NONE;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Ranking order: suspects first; among them growing ones first, then by
  * score (what the map holds less what suspect maps inside it hold: theirs
  * rank on their own), then by map index (stable across runs). The other
@@ -332,7 +327,7 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
         pairs[np++] = (uint64_t)m << 32 | site[(uint32_t)g->samples[i]];
     }
     free(site);
-    if (np > 1) qsort(pairs, np, sizeof *pairs, cmp_u64);
+    mp_sort_u64(pairs, np);
     for (size_t i = 0; i < np;) {
         size_t j = i;
         while (j < np && pairs[j] == pairs[i]) j++;
@@ -648,7 +643,7 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const table_up 
     for (size_t i = 0; i < m->nbuckets; i++)
         if (g->buckets[m->first_bucket + i].obj != MP_NONE)
             t[n++] = g->buckets[m->first_bucket + i].obj;
-    if (n > 1) qsort(t, n, sizeof *t, cmp_u32);
+    mp_sort_u32(t, n);
     uint32_t mind = UINT32_MAX;
     for (size_t i = 0; i < n; i++) {
         if (d->idom[t[i]] == MP_NONE) continue;
@@ -1125,9 +1120,10 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
     if (!rc) {
         mp_pack_cursor c;
         mp_pack_cursor_init(&c, &second, 0);
-        uint64_t rec[2];
+        uint64_t rec[2 * MP_PACK_BLOCK];
         size_t n = 0;
-        for (; mp_pack_next(&c, rec); n++) mp_pack_add(&out->entry_info, rec);
+        for (size_t got; (got = mp_pack_next_many(&c, rec, MP_PACK_BLOCK)) > 0;)
+            for (size_t i = 0; i < got; i++, n++) mp_pack_add(&out->entry_info, rec + 2 * i);
         mp_pack_cursor_free(&c);
         if (n != second.n) rc = -1; /* the spill could not be read back */
     }
@@ -1333,7 +1329,7 @@ static int shares_value(const mp_graph *g, const mp_findings *f, shared_vals *sv
             if (shared) v[n++] = e.value_obj;
         mp_entry_cursor_free(&c);
         mp_findings_cursor_free(&fc);
-        if (n > 1) qsort(v, n, sizeof *v, cmp_u32);
+        mp_sort_u32(v, n);
         sv->v[k] = v;
         sv->n[k] = n;
     }
@@ -1797,10 +1793,15 @@ size_t mp_findings_top_entries(const mp_graph *g, const mp_dom *d, const mp_find
     if (!h) return 0;
     mp_pack_cursor c;
     mp_pack_cursor_init(&c, &f->entry_info, first);
-    uint64_t info[2];
-    size_t got = 0;
-    for (size_t i = 0; i < ne && mp_pack_next(&c, info); i++) {
-        ranked r = {info[0], first + (uint32_t)i};
+    uint64_t info[2 * MP_PACK_BLOCK];
+    size_t got = 0, have = 0, at = 0;
+    for (size_t i = 0; i < ne; i++, at++) {
+        if (at == have) {
+            size_t want = ne - i < MP_PACK_BLOCK ? ne - i : MP_PACK_BLOCK;
+            if (!(have = mp_pack_next_many(&c, info, want))) break;
+            at = 0;
+        }
+        ranked r = {info[2 * at], first + (uint32_t)i};
         if (i < kk) {
             h[i] = r;
             if (i + 1 == kk && kk < ne)

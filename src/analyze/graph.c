@@ -49,6 +49,10 @@ bool mp_entry_next(mp_entry_cursor *c, mp_entry *e)
     return true;
 }
 
+/* Entries decoded at a time (mp_pack_next_many) before they are unpacked:
+ * a block's worth, 4 KiB of fields on the stack. */
+#define ENTRY_RUN MP_PACK_BLOCK
+
 /* The window slides rather than being read afresh each time: a pass that
  * fetches the objects of the entries a few places ahead needs those
  * entries read already, and a window read afresh has nothing ahead of its
@@ -60,7 +64,15 @@ size_t mp_entry_window_fill(mp_entry_cursor *c, mp_entry *es, size_t cap, size_t
     size_t keep = got - *at;
     memmove(es, es + *at, keep * sizeof *es);
     *at = 0;
-    while (keep < cap && *left && mp_entry_next(c, &es[keep])) keep++, --*left;
+    uint64_t f[ENTRY_RUN * EF_N];
+    while (keep < cap && *left) {
+        size_t want = cap - keep < *left ? cap - keep : *left;
+        size_t got_now = mp_pack_next_many(&c->c, f, want < ENTRY_RUN ? want : ENTRY_RUN);
+        for (size_t i = 0; i < got_now; i++) mp_unpack_entry(f + i * EF_N, &es[keep + i]);
+        keep += got_now;
+        *left -= got_now;
+        if (got_now == 0) break;
+    }
     return keep;
 }
 

@@ -13,6 +13,7 @@
 
 #include "analyze/parallel.h"
 #include "analyze/paths.h"
+#include "analyze/radix.h"
 #include "analyze/timing.h"
 
 #include "format/hugepages.h"
@@ -1092,18 +1093,6 @@ oom:
     return -1;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Groups records of `elem` bytes by their map field (stable counting sort);
  * first/n per map are written through the callbacks' offsets. */
 static int group_by_map(void *recs, size_t n, size_t elem, size_t map_off, size_t nmaps,
@@ -1162,7 +1151,7 @@ static int order_by_key(const uint32_t *keys, size_t stride_u32, size_t n, uint3
         uint32_t key = keys[i * stride_u32];
         if (key != MP_NONE) k[m++] = (uint64_t)key << 32 | i;
     }
-    if (m > 1) qsort(k, m, sizeof *k, cmp_u64);
+    mp_sort_u64(k, m);
     for (size_t i = 0; i < m; i++) ix[i] = (uint32_t)k[i];
     free(k);
     *nout = m;
@@ -1202,9 +1191,10 @@ static int finish_entries(mp_graph_builder *b, const uint32_t *rank, mp_graph *g
     }
     mp_pack_cursor c;
     mp_pack_cursor_init(&c, &b->entries, 0);
-    uint64_t f[EF_N];
+    uint64_t f[MP_PACK_BLOCK * EF_N];
     size_t k = 0;
-    while (k < n && mp_pack_next(&c, f)) mp_unpack_entry(f, &all[k++]);
+    for (size_t got; k < n && (got = mp_pack_next_many(&c, f, MP_PACK_BLOCK)) > 0;)
+        for (size_t i = 0; i < got && k < n; i++) mp_unpack_entry(f + i * EF_N, &all[k++]);
     mp_pack_cursor_free(&c);
     for (size_t i = 0; i < k; i++) {
         mp_entry *e = &all[i];
@@ -1231,7 +1221,7 @@ static int finish_entries(mp_graph_builder *b, const uint32_t *rank, mp_graph *g
             return -1;
         }
         for (size_t i = 0; i < n; i++) key[i] = (uint64_t)all[i].map << 32 | i;
-        if (n > 1) qsort(key, n, sizeof *key, cmp_u64);
+        mp_sort_u64(key, n);
         for (size_t i = 0; i < n; i++) tmp[i] = all[(uint32_t)key[i]];
         free(key);
         free(all);
@@ -1340,7 +1330,7 @@ static int map_tables(mp_graph *g)
             m->nmain += !bk->aux && !bk->old && !bk->overflow;
             if (bk->obj != MP_NONE) objs[n++] = bk->obj;
         }
-        if (n > 1) qsort(objs, n, sizeof *objs, cmp_u32);
+        mp_sort_u32(objs, n);
         for (size_t i = 0; i < n; i++) {
             if (i > 0 && objs[i] == objs[i - 1]) continue;
             m->table_objects++;
@@ -1359,7 +1349,7 @@ static int map_tables(mp_graph *g)
     free(seen);
     /* an object in two maps' tables (never in a well-formed heap) counts
      * with the first */
-    if (ntab > 1) qsort(tab, ntab, sizeof *tab, cmp_u64);
+    mp_sort_u64(tab, ntab);
     size_t w = 0;
     for (size_t i = 0; i < ntab; i++)
         if (!w || (tab[w - 1] >> 32) != (tab[i] >> 32)) tab[w++] = tab[i];

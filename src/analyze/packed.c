@@ -156,13 +156,28 @@ static void after_records(mp_pack *p)
         spill_now(p);
 }
 
+/* One record's fields at w, each the zigzag varint of its delta from
+ * last, which takes the record's values; the end of what was written.
+ * Unrolled where nf is a constant (mp_pack_add). */
+static inline uint8_t *encode_fields(uint8_t *w, uint64_t *last, const uint64_t *fields,
+                                     unsigned nf)
+{
+#pragma GCC unroll 8
+    for (unsigned k = 0; k < nf; k++) {
+        w = mf_put_varint(w, mf_zigzag((int64_t)(fields[k] - last[k])));
+        last[k] = fields[k];
+    }
+    return w;
+}
+
 void mp_pack_add(mp_pack *p, const uint64_t *fields)
 {
     if (p->failed || !before_record(p)) return;
     uint8_t *w = p->buf + p->len;
-    for (unsigned k = 0; k < p->nfields; k++) {
-        w = mf_put_varint(w, mf_zigzag((int64_t)(fields[k] - p->last[k])));
-        p->last[k] = fields[k];
+    switch (p->nfields) {
+    case MP_PACK_FIELDS: w = encode_fields(w, p->last, fields, MP_PACK_FIELDS); break;
+    case 2: w = encode_fields(w, p->last, fields, 2); break;
+    default: w = encode_fields(w, p->last, fields, p->nfields); break;
     }
     p->len = (size_t)(w - p->buf);
     p->n++;
@@ -228,9 +243,11 @@ static const uint8_t *decode(const uint8_t *at, const uint8_t *end, unsigned nf,
 /* decode without the bound checks, for a record with MAX_RECORD bytes
  * after it (a record never takes more): the cursors read most records this
  * way, and the checks of every byte were most of their cost. */
-static const uint8_t *decode_unchecked(const uint8_t *at, unsigned nf, uint64_t *last,
-                                       uint64_t *fields)
+static inline const uint8_t *decode_unchecked(const uint8_t *at, unsigned nf, uint64_t *last,
+                                              uint64_t *fields)
 {
+    /* unrolled where nf is a constant (next_run): no loop to count */
+#pragma GCC unroll 8
     for (unsigned k = 0; k < nf; k++) {
         uint64_t v;
         if (!(at = mf_get_varint_unchecked(at, &v))) return NULL;
@@ -309,6 +326,72 @@ bool mp_pack_next(mp_pack_cursor *c, uint64_t *fields)
     c->pos += (uint64_t)(next - at);
     c->i++;
     return true;
+}
+
+/* Up to max records of the block the cursor is in, from bytes at `at`
+ * with at least MAX_RECORD more after the last record read (lim: the
+ * first byte of the store, in memory or in the window, that can no longer
+ * start a record read unchecked); nf a constant where inlined. Returns
+ * how many, the cursor moved past them. */
+static inline __attribute__((always_inline)) size_t
+next_run(mp_pack_cursor *c, const uint8_t *at, const uint8_t *lim, unsigned nf, uint64_t *fields,
+         size_t max)
+{
+    size_t in_block = MP_PACK_BLOCK - c->i % MP_PACK_BLOCK, n = 0;
+    if (max > in_block) max = in_block;
+    const uint8_t *from = at;
+    uint64_t last[MP_PACK_FIELDS];
+    memcpy(last, c->last, sizeof last);
+    while (n < max && at < lim) {
+        const uint8_t *next = decode_unchecked(at, nf, last, fields + n * nf);
+        if (!next) break;
+        at = next;
+        n++;
+    }
+    memcpy(c->last, last, sizeof last);
+    c->pos += (uint64_t)(at - from);
+    c->i += n;
+    return n;
+}
+
+/* Runs of next_run between the records mp_pack_next takes one at a time:
+ * a block's first (its deltas start afresh), those near the end of the
+ * bytes at hand, and those whose bytes a spilled store's window does not
+ * hold yet (mp_pack_next reads them in). */
+size_t mp_pack_next_many(mp_pack_cursor *c, uint64_t *fields, size_t max)
+{
+    const mp_pack *p = c->p;
+    unsigned nf = p->nfields;
+    size_t n = 0;
+    while (n < max && c->i < p->n) {
+        const uint8_t *at = NULL, *end = NULL;
+        if (c->i % MP_PACK_BLOCK == 0) {
+            /* at = NULL: one at a time */
+        } else if (c->pos >= p->file_len) {
+            at = p->buf + (c->pos - p->file_len);
+            end = p->buf + p->len;
+        } else if (c->win && c->pos >= c->win_off && c->pos < c->win_off + c->win_len) {
+            at = c->win + (c->pos - c->win_off);
+            end = c->win + c->win_len;
+        }
+        size_t k = 0;
+        if (at && end - at > (ptrdiff_t)MAX_RECORD) {
+            const uint8_t *lim = end - MAX_RECORD;
+            uint64_t *f = fields + n * nf;
+            switch (nf) {
+            case MP_PACK_FIELDS: k = next_run(c, at, lim, MP_PACK_FIELDS, f, max - n); break;
+            case 2: k = next_run(c, at, lim, 2, f, max - n); break;
+            case 1: k = next_run(c, at, lim, 1, f, max - n); break;
+            default: k = next_run(c, at, lim, nf, f, max - n); break;
+            }
+            n += k;
+        }
+        if (k == 0) {
+            if (!mp_pack_next(c, fields + n * nf)) break;
+            n++;
+        }
+    }
+    return n;
 }
 
 /* A record starts a block when its index is a multiple of MP_PACK_BLOCK:

@@ -1,0 +1,24 @@
+/*
+ * src/analyze/radix.h -- sorting arrays of plain unsigned integers (object
+ * indices, and pairs of them packed into 64 bits) in linear time.
+ *
+ * Why: building the graph and judging the maps sort arrays of object
+ * indices as large as the heap's map tables and bucket lists; a comparison
+ * sort spends a call and a comparison per element per halving, twenty
+ * of them at a million, where a least-significant-digit radix sort reads
+ * and writes each element once per byte that varies.
+ *
+ * The result is qsort's with a numeric comparison (equal values cannot be
+ * told apart). Memory: a temporary array as large as the input, as the C
+ * library's merge sort takes; without it, qsort in place. Threads: any.
+ */
+#ifndef MP_RADIX_H
+#define MP_RADIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void mp_sort_u32(uint32_t *v, size_t n);
+void mp_sort_u64(uint64_t *v, size_t n);
+
+#endif
