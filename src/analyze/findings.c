@@ -1231,7 +1231,11 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
     if (keys_carry_pointers(g, m, r->key_pointers) && r->keys_retained > 0 &&
         (r->keys_retained >= SIGNIFICANT_MIN || r->keys_retained * 2 >= r->retained))
         ev |= MP_EV_POINTER_KEYS;
-    if (m->oldbuckets != MP_NONE || m->nold > 0) ev |= MP_EV_OLD_BUCKETS;
+    /* a map of a few KiB caught mid-growth (a startup table filled once)
+     * keeps its old array for good, and that is no leak; a stuck growth
+     * matters where the map holds as much as any finding must */
+    if ((m->oldbuckets != MP_NONE || m->nold > 0) && r->score >= SIGNIFICANT_MIN)
+        ev |= MP_EV_OLD_BUCKETS;
     if (m->nan_keys > 0) ev |= MP_EV_NAN_KEYS;
     if (r->slice_buffers > 0 &&
         (r->slice_bytes >= SIGNIFICANT_MIN || r->slice_bytes * 2 >= r->retained))

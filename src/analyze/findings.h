@@ -36,7 +36,8 @@
  *   POINTER_KEYS    keys carry pointers (pointer keys, or keys of a type
  *                   with pointer fields) and the key objects the map owns
  *                   retain >= 64 KiB (or half of the map);
- *   OLD_BUCKETS     an unfinished growth keeps an old bucket array;
+ *   OLD_BUCKETS     an unfinished growth keeps an old bucket array, in a
+ *                   map that holds >= 64 KiB (its score);
  *   SLICE_BUFFERS   string keys (or values) are slices of larger objects
  *                   that the map keeps alive (each such object's immediate
  *                   dominator lies in the map's table), of >= 64 KiB
