@@ -138,6 +138,8 @@ A GATE CHECK judges snapshots with the real `maproot gate --format json`:
    "write_baseline": "NAME",              optional: also record DIR/NAME.baseline.json
    "baseline": "NAME",                    optional: judge against it (a check
                                           before this one wrote it)
+   "policy": {...},                       optional: the policy to judge by
+                                          (maproot-gate(5)), written to a file
    "expect": {...}}
   gate expectations:
     exit_status: n, verdict: "pass" | "fail"   (exit status 2: a refusal, no report)
@@ -755,6 +757,11 @@ def check_gate(run, check):
         extra += ["--write-baseline", run.baseline_path(check["write_baseline"])]
     if "baseline" in check:
         extra += ["--baseline", run.baseline_path(check["baseline"])]
+    if "policy" in check:
+        policy = os.path.join(run.args.dir, check["id"] + ".policy.json")
+        with open(policy, "w") as f:
+            json.dump(check["policy"], f)
+        extra += ["--policy", policy]
     report, status, stderr = run.gate(check["gate"], extra)
     if report is None:
         if check["expect"].get("exit_status") != 2:
