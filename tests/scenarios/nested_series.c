@@ -12,13 +12,15 @@
  *             some 70 KiB over the gate's window), the 40 together by 9,600
  *             events and 2.7 MiB: one leak, in the inner maps, whose bytes
  *             the outer map retains. The outer map keeps its 40 entries and
- *             grows in retained bytes; the gate fails on this leak (by the
- *             inner maps' group, or by the outer map's bytes).
+ *             grows in retained bytes (some 700 KiB every step): the gate
+ *             fails on it by its bytes (rule growth), once -- not again on
+ *             the inner maps, whose bytes are the outer map's. Its entries'
+ *             values are the inner maps: shown as map[int64]*Event.
  *   sessions  global map[int64]map[int64]*Attr: every step adds 300
  *             sessions (keys never reused), each an inner map of 2 Attrs
  *             (64-byte blobs) that never changes: 300 .. 1,500 entries. The
  *             leak is the outer map, growing in every interval by 300
- *             entries: the gate fails on it (rule growth).
+ *             entries: the gate fails on it (rule growth), once.
  *   tenant_0, session_0   one inner map of each, followed in the series
  *             with the runtime's figures.
  */
