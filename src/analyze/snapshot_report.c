@@ -170,9 +170,18 @@ static void frame_text(const mp_graph *g, uint32_t frame, char *buf, size_t size
         snprintf(buf, size, "%s", *fn ? fn : "?");
 }
 
+static const char *map_type(const mp_graph *g, uint32_t m)
+{
+    const char *s = mp_str(g, g->maps[m].type_name);
+    return *s ? s : "map";
+}
+
 /* The type an entry's value is shown as: a struct stored in the slot is
  * that struct (its pointers' targets are its parts); a pointer, or a value
- * stored in an object of its own, is the type of the object it leads to. */
+ * stored in an object of its own, is the type of the object it leads to --
+ * for an inner map's header, the inner map's type, as the program wrote
+ * it (map[string]map[int64]*Event's entries are map[int64]*Event), not
+ * the runtime's name for every header. */
 static const char *entry_value_type(const mp_graph *g, const mp_entry *e)
 {
     const mp_map *m = &g->maps[e->map];
@@ -181,6 +190,10 @@ static const char *entry_value_type(const mp_graph *g, const mp_entry *e)
         const char *s = mp_str(g, g->types[m->value_type].name);
         if (*s) return s;
     }
+    if (e->value_obj != MP_NONE) {
+        uint32_t inner = mp_graph_map_of_header(g, e->value_obj);
+        if (inner != MP_NONE && *mp_str(g, g->maps[inner].type_name)) return map_type(g, inner);
+    }
     if (e->value_obj != MP_NONE && (g->type[e->value_obj] != MP_NONE || m->value_type == MP_NONE))
         return mp_graph_type_name(g, e->value_obj);
     if (m->value_type != MP_NONE) {
@@ -188,12 +201,6 @@ static const char *entry_value_type(const mp_graph *g, const mp_entry *e)
         if (*s) return s;
     }
     return "-";
-}
-
-static const char *map_type(const mp_graph *g, uint32_t m)
-{
-    const char *s = mp_str(g, g->maps[m].type_name);
-    return *s ? s : "map";
 }
 
 /* The largest entry of a map (for its chain), or MP_NONE. */

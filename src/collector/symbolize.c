@@ -302,11 +302,15 @@ static const char *call_file(Dwarf_Die *cu, Dwarf_Die *die)
 }
 
 /* The compilation unit holding pc. dwfl's lookup goes by .debug_aranges,
- * which clang does not emit by default: then each CU's ranges are tried. */
+ * which clang does not emit by default: then each CU's ranges are tried.
+ * A module that links clang's code with gcc's (a program built with clang
+ * -flto against gcc-built archives) has aranges for gcc's units alone, and
+ * for a pc in clang's code the lookup answers with a unit that does not
+ * hold it: only a unit that holds pc is taken from it. */
 static Dwarf_Die *find_cu(Dwfl_Module *mod, uintptr_t pc, Dwarf_Addr *bias)
 {
     Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, bias);
-    if (cu) return cu;
+    if (cu && dwarf_haspc(cu, pc - *bias) > 0) return cu;
     for (cu = dwfl_module_nextcu(mod, NULL, bias); cu; cu = dwfl_module_nextcu(mod, cu, bias))
         if (dwarf_haspc(cu, pc - *bias) > 0) return cu;
     return NULL;

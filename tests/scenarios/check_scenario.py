@@ -91,6 +91,7 @@ EXPECTATIONS (every key given must hold):
     suspect_labels: [labels]            exactly these maps are suspects
     absent: [labels]                    no map at these labels' addresses
     text_has / text_lacks: [regex]      in `maproot analyze` text output
+    text_has_if_lines: [regex]          the same, for a program with line tables (-g)
   about a map of a diff:
     status, entries_added, entries_removed, count_before, count_after,
     growing, retained_before_bytes, retained_after_bytes,
@@ -138,6 +139,8 @@ A GATE CHECK judges snapshots with the real `maproot gate --format json`:
    "write_baseline": "NAME",              optional: also record DIR/NAME.baseline.json
    "baseline": "NAME",                    optional: judge against it (a check
                                           before this one wrote it)
+   "policy": {...},                       optional: the policy to judge by
+                                          (maproot-gate(5)), written to a file
    "expect": {...}}
   gate expectations:
     exit_status: n, verdict: "pass" | "fail"   (exit status 2: a refusal, no report)
@@ -244,6 +247,15 @@ class Run:
                              str(self.spec.get("maps", 0)), self.path(snapshot))),
                 "analyze " + snapshot)
         return self.analyses[snapshot]
+
+    def has_lines(self):
+        """Whether the program carries DWARF line tables (a build with -g):
+        only then can frames be named with their file and line."""
+        p = subprocess.run(["readelf", "-S", "-W", self.args.program], capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            raise Malformed("readelf -S %s: %s" % (self.args.program, p.stderr.strip()))
+        return ".debug_line" in p.stdout
 
     def text(self, snapshot):
         if snapshot not in self.texts:
@@ -635,10 +647,12 @@ def check_snapshot(run, snapshot, expect):
                     raise Malformed("no truth for %s" % label)
                 if find_map(a, recs[0]["address"]) is not None:
                     yield "map %s is still reported" % label
-        elif key == "text_has":
+        elif key == "text_has" or (key == "text_has_if_lines" and run.has_lines()):
             for rx in want:
                 if not re.search(rx, run.text(snapshot), re.M):
                     yield "text output lacks %r" % rx
+        elif key == "text_has_if_lines":
+            pass  # a program without line tables: frames are named without lines
         elif key == "text_lacks":
             for rx in want:
                 if re.search(rx, run.text(snapshot), re.M):
@@ -755,6 +769,11 @@ def check_gate(run, check):
         extra += ["--write-baseline", run.baseline_path(check["write_baseline"])]
     if "baseline" in check:
         extra += ["--baseline", run.baseline_path(check["baseline"])]
+    if "policy" in check:
+        policy = os.path.join(run.args.dir, check["id"] + ".policy.json")
+        with open(policy, "w") as f:
+            json.dump(check["policy"], f)
+        extra += ["--policy", policy]
     report, status, stderr = run.gate(check["gate"], extra)
     if report is None:
         if check["expect"].get("exit_status") != 2:

@@ -29,10 +29,7 @@
  */
 #include "scenario.h"
 
-#include <sys/mman.h>
-#include <ucontext.h>
-
-enum { JOBS = 3000, BLOB = 256, FIBER_STACK = 1 << 20 };
+enum { JOBS = 3000, BLOB = 256 };
 
 SC_ITEM_TYPE(job_type, FiberJob);
 SC_ITEM_TYPE(ranged_type, RangedJob);
@@ -41,8 +38,8 @@ static const mr_map_type ranged_type_map = {"map[int64]*RangedJob", MR_KEY_INT64
 static const mr_map_type jobs_type = {"map[int64]*FiberJob", MR_KEY_INT64, NULL,
                                       &mr_type_pointer};
 
-static ucontext_t main_ctx, fiber_ctx;
-static mr_stack_handle fiber;
+static ucontext_t main_ctx;
+static sc_fiber fiber;
 static uintptr_t jobs_addr; /* its address only: no root */
 static const mr_map *jobs_seen;
 static uintptr_t ranged_addr; /* its address only: no root */
@@ -57,7 +54,7 @@ static void truths(const char *snapshot)
 static void yield_to_main(void)
 {
     mr_stack_switch(0);
-    if (swapcontext(&fiber_ctx, &main_ctx) != 0) sc_fail("swapcontext");
+    if (swapcontext(&fiber.ctx, &main_ctx) != 0) sc_fail("swapcontext");
 }
 
 /* Fails unless every job of m is there, whole. */
@@ -116,22 +113,14 @@ SC_NOCLONE static void churn(void)
 
 SC_NOCLONE static void resume_fiber(void)
 {
-    mr_stack_switch(fiber);
-    if (swapcontext(&main_ctx, &fiber_ctx) != 0) sc_fail("swapcontext");
+    mr_stack_switch(fiber.handle);
+    if (swapcontext(&main_ctx, &fiber.ctx) != 0) sc_fail("swapcontext");
 }
 
 int main(int argc, char **argv)
 {
     sc_init(argc, argv);
-    void *stack =
-        mmap(NULL, FIBER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (stack == MAP_FAILED) sc_fail("mmap");
-    fiber = mr_stack_register(stack, FIBER_STACK, "session fiber");
-    if (getcontext(&fiber_ctx) != 0) sc_fail("getcontext");
-    fiber_ctx.uc_stack.ss_sp = stack;
-    fiber_ctx.uc_stack.ss_size = FIBER_STACK;
-    fiber_ctx.uc_link = &main_ctx;
-    makecontext(&fiber_ctx, fiber_body, 0);
+    sc_fiber_make(&fiber, "session fiber", fiber_body, &main_ctx);
     SC_CLEAN(resume_fiber()); /* builds the map, suspends */
     mr_gc();
     SC_CLEAN(churn());
@@ -143,8 +132,7 @@ int main(int argc, char **argv)
     jobs_seen = NULL;
     SC_CLEAN(resume_fiber()); /* checks, collects, snapshots "running", suspends */
     SC_CLEAN(resume_fiber()); /* returns: uc_link brings it back here */
-    mr_stack_unregister(fiber);
-    if (munmap(stack, FIBER_STACK) != 0) sc_fail("munmap");
+    sc_fiber_free(&fiber);
     sc_truth("any", "gone", "\"address\": %" PRIuPTR, jobs_addr);
     mr_exiting();
     return 0;
