@@ -46,10 +46,13 @@
  * This sign is weighed before the way, so maps that trade fields in the
  * step that clears them are each followed. Its guard: a new map the
  * allocator put in a freed map's header and bucket array has entries of
- * its own, and is not taken for the old one; nor is a map with no keys
- * (emptied, or not yet filled), or one that grew past its old bucket
- * array (a new array), or one whose keys the sketches cannot compare
- * (many times the old map's count): these are matched by identity. The
+ * its own, and is not taken for the old one (one made there with most
+ * of the old one's keys is: nothing recorded tells it from the old map
+ * cleared and refilled, and it holds what that held); nor is a map with
+ * no keys (emptied, or not yet filled), or one that grew past its old
+ * bucket array (a new array), or one whose keys the sketches cannot
+ * compare (many times the old map's count): these are matched by
+ * identity. The
  * maps left over (and every map of snapshots of different runs) are
  * matched by identity: by type, holder and way first (within each group
  * the i-th of A by address is the i-th of B), then those still left (a
