@@ -98,24 +98,39 @@ void mp_map_idents_free(mp_map_ident *v, size_t n)
         free(v[i].holder);
         free(v[i].way);
         free(v[i].sample);
+        free(v[i].keys);
     }
     free(v);
 }
 
-/* A hash of entry e of g: its key as rendered (mp_entry_key, the text
- * every snapshot gives it) and the address of the object its value points
- * to (0 none), mixed so that the smallest hashes are a uniform sample. */
-static uint64_t entry_hash(const mp_graph *g, const mp_entry *e)
+/* A hash of entry e of g's key as rendered (mp_entry_key, the text every
+ * snapshot gives it), FNV-1a: the first half of entry_hash, and the key
+ * sketch's own hash once finished. */
+static uint64_t key_hash(const mp_graph *g, const mp_entry *e)
 {
     char kb[32];
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    uint64_t h = 1469598103934665603ull;
     for (const char *k = mp_entry_key(g, e, kb, sizeof kb); *k; k++)
         h = (h ^ (uint8_t)*k) * 1099511628211ull;
-    uint64_t v = e->value_obj < g->nobjects ? mp_obj_addr(g, e->value_obj) : 0;
-    h ^= (v << 29 | v >> 35) + 0x9e3779b97f4a7c15ull;
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64's finish */
+    return h;
+}
+
+/* splitmix64's finish: spreads h so that the smallest hashes of a set are
+ * a uniform sample of it. */
+static uint64_t finish_hash(uint64_t h)
+{
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
     h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
     return h ^ (h >> 31);
+}
+
+/* A hash of an entry of g whose key hashed to kh (key_hash) and whose
+ * value points to object value_obj (MP_NONE none): a copy holds the same
+ * key with a value pointing at the same object. */
+static uint64_t entry_hash(const mp_graph *g, uint64_t kh, uint32_t value_obj)
+{
+    uint64_t v = value_obj < g->nobjects ? mp_obj_addr(g, value_obj) : 0;
+    return finish_hash(kh ^ ((v << 29 | v >> 35) + 0x9e3779b97f4a7c15ull));
 }
 
 static int cmp_hash(const void *x, const void *y)
@@ -129,31 +144,46 @@ static bool has_hash(const uint64_t *s, uint32_t n, uint64_t h)
     return n && bsearch(&h, s, n, sizeof *s, cmp_hash) != NULL;
 }
 
-/* The sample of map m of g into v (see mp_map_ident.sample): the
- * MP_MAP_SAMPLE smallest entry hashes, kept sorted while the entries are
- * read. False when out of memory. */
+/* Keeps h among the at most MP_MAP_SAMPLE smallest distinct hashes
+ * s[0..*n), ascending: an insertion, dropping the largest when full. */
+static void keep_smallest(uint64_t *s, uint32_t *n, uint64_t h)
+{
+    if ((*n == MP_MAP_SAMPLE && h >= s[*n - 1]) || has_hash(s, *n, h)) return;
+    uint32_t at = *n < MP_MAP_SAMPLE ? (*n)++ : *n - 1;
+    for (; at > 0 && s[at - 1] > h; at--) s[at] = s[at - 1];
+    s[at] = h;
+}
+
+/* A copy of the n hashes s into *out (NULL when n is 0); false when out of
+ * memory. */
+static bool copy_hashes(const uint64_t *s, uint32_t n, uint64_t **out)
+{
+    if (!n) return true;
+    if (!(*out = malloc(n * sizeof *s))) return false;
+    memcpy(*out, s, n * sizeof *s);
+    return true;
+}
+
+/* The sample and the key sketch of map m of g into v (see
+ * mp_map_ident.sample and .keys), both from one walk of its entries,
+ * whose keys are rendered once. False when out of memory. */
 static bool take_sample(const mp_graph *g, uint32_t m, mp_map_ident *v)
 {
     const mp_map *mp = &g->maps[m];
-    uint64_t s[MP_MAP_SAMPLE];
-    uint32_t n = 0;
+    uint64_t s[MP_MAP_SAMPLE], k[MP_MAP_SAMPLE];
+    uint32_t n = 0, nk = 0;
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, mp->first_entry);
     mp_entry e;
     for (size_t i = 0; i < mp->nentries && mp_entry_next(&c, &e); i++) {
-        uint64_t h = entry_hash(g, &e);
-        if ((n == MP_MAP_SAMPLE && h >= s[n - 1]) || has_hash(s, n, h)) continue;
-        /* insertion, dropping the largest when full */
-        uint32_t at = n < MP_MAP_SAMPLE ? n++ : n - 1;
-        for (; at > 0 && s[at - 1] > h; at--) s[at] = s[at - 1];
-        s[at] = h;
+        uint64_t kh = key_hash(g, &e);
+        keep_smallest(s, &n, entry_hash(g, kh, e.value_obj));
+        keep_smallest(k, &nk, finish_hash(kh));
     }
     mp_entry_cursor_free(&c);
     v->nsample = n;
-    if (!n) return true;
-    if (!(v->sample = malloc(n * sizeof *s))) return false;
-    memcpy(v->sample, s, n * sizeof *s);
-    return true;
+    v->nkeys = nk;
+    return copy_hashes(s, n, &v->sample) && copy_hashes(k, nk, &v->keys);
 }
 
 /* How many of the hashes s[0..n) (a map's sample) map m of g holds an
@@ -166,7 +196,7 @@ static uint32_t sample_held(const mp_graph *g, uint32_t m, const uint64_t *s, ui
     mp_entry_cursor_init(&c, g, mp->first_entry);
     mp_entry e;
     for (size_t i = 0; i < mp->nentries && held < n && mp_entry_next(&c, &e); i++)
-        held += has_hash(s, n, entry_hash(g, &e));
+        held += has_hash(s, n, entry_hash(g, key_hash(g, &e), e.value_obj));
     mp_entry_cursor_free(&c);
     return held;
 }
@@ -320,6 +350,13 @@ static bool set_texts(mp_map_ident *v, const char *type, const char *holder, con
     return v->type && v->holder && v->way;
 }
 
+/* The address of the bucket array map m points at, 0 when it has none
+ * (or the object is unknown). */
+static uint64_t bucket_array_address(const mp_graph *g, const mp_map *m)
+{
+    return m->buckets < g->nobjects ? mp_obj_addr(g, m->buckets) : 0;
+}
+
 mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findings *f)
 {
     size_t n = g->nmaps;
@@ -338,6 +375,8 @@ mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findi
         v[i].address = g->maps[i].address;
         v[i].hash0 = g->maps[i].hash0;
         v[i].hash0_known = g->maps[i].hash0_known;
+        v[i].buckets = bucket_array_address(g, &g->maps[i]);
+        v[i].B = g->maps[i].B;
         frame_of(g, f->maps[i].path_root, &v[i]);
         ok = set_texts(&v[i], mp_str(g, g->maps[i].type_name), holder, way) &&
              take_sample(g, (uint32_t)i, &v[i]);
@@ -438,14 +477,38 @@ static int match_by_identity(const mp_map_ident *a, size_t na, const mp_map_iden
     return 0;
 }
 
+/* Does y hold most of x's keys (more than half), as far as their key
+ * sketches tell? Each sketch holds every key of its map whose hash is at
+ * most its largest (all of them when it is not full), so of x's sketched
+ * keys those up to y's largest are the ones y's sketch decides: y holds
+ * such a key exactly when its sketch has it. None decided (a map without
+ * keys, or y so much larger that x's sketch lies above y's): no. */
+static bool keeps_most_keys(const mp_map_ident *x, const mp_map_ident *y)
+{
+    if (!x->nkeys || !y->nkeys) return false;
+    uint64_t reach = y->nkeys < MP_MAP_SAMPLE ? UINT64_MAX : y->keys[y->nkeys - 1];
+    uint32_t decided = 0, held = 0;
+    for (uint32_t i = 0; i < x->nkeys && x->keys[i] <= reach; i++) {
+        decided++;
+        held += has_hash(y->keys, y->nkeys, x->keys[i]);
+    }
+    return decided && held > decided / 2;
+}
+
 /* Are x and y, at one address in two snapshots of one run, one map? The
  * type must agree, and the seed where both snapshots know it: a new map
- * made where a freed header was draws a seed of its own. */
+ * made where a freed header was draws a seed of its own. A map cleared or
+ * emptied draws a new seed too, but keeps its bucket array: a changed
+ * seed is the same map's when the header points at the same bucket array
+ * of the same size and y holds most of x's keys -- a new map that the
+ * allocator put in the old one's header and bucket array has its own
+ * entries (map_match.h). */
 static bool same_map(const mp_map_ident *x, const mp_map_ident *y)
 {
     assert(x->address == y->address);
     if (strcmp(x->type, y->type) != 0) return false;
-    return !x->hash0_known || !y->hash0_known || x->hash0 == y->hash0;
+    if (!x->hash0_known || !y->hash0_known || x->hash0 == y->hash0) return true;
+    return x->buckets && x->buckets == y->buckets && x->B == y->B && keeps_most_keys(x, y);
 }
 
 /* The map of B that succeeds map x of A copy-on-write (map_match.h), or

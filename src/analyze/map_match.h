@@ -34,10 +34,25 @@
  * Two snapshots of one run (same program and pid) keep a live map at one
  * address (the collector never moves objects), so there a map is matched
  * by header address and type first, whatever its holder looks like now --
- * but only while it keeps its seed: a header freed between the snapshots
- * may be reused by a new map of the same type, which draws a seed of its
- * own, so an address whose seed changed is no proof (a map emptied or
- * cleared draws a new seed too, and is then matched by identity). The
+ * while it keeps its seed: a header freed between the snapshots may be
+ * reused by a new map of the same type, which draws a seed of its own, so
+ * an address whose seed changed is no proof by itself. A map emptied or
+ * cleared draws a new seed too, but keeps its header and its bucket
+ * array, where a new map allocates one of its own: at one address, a map
+ * whose seed changed is still the map it was when its header points at
+ * the same bucket array, of the same size (B), and it holds most of the
+ * old map's keys (more than half of those its key sketch,
+ * mp_map_ident.keys, can tell; values aside, as a reload puts new ones).
+ * This sign is weighed before the way, so maps that trade fields in the
+ * step that clears them are each followed. Its guard: a new map the
+ * allocator put in a freed map's header and bucket array has entries of
+ * its own, and is not taken for the old one (one made there with most
+ * of the old one's keys is: nothing recorded tells it from the old map
+ * cleared and refilled, and it holds what that held); nor is a map with
+ * no keys (emptied, or not yet filled), or one that grew past its old
+ * bucket array (a new array), or one whose keys the sketches cannot
+ * compare (many times the old map's count): these are matched by
+ * identity. The
  * maps left over (and every map of snapshots of different runs) are
  * matched by identity: by type, holder and way first (within each group
  * the i-th of A by address is the i-th of B), then those still left (a
@@ -101,6 +116,16 @@ typedef struct mp_map_ident {
      * MP_MAP_SAMPLE smallest, ascending, distinct; none for a group */
     uint64_t *sample;
     uint32_t nsample;
+    /* the address of the bucket array the header points at (0 none or
+     * unknown) and B, log2 of its bucket count: a map cleared or emptied
+     * keeps both */
+    uint64_t buckets;
+    uint32_t B;
+    /* a sketch of the map's keys alone, to tell the map it was after a
+     * clear (see above): of the hashes of its keys the at most
+     * MP_MAP_SAMPLE smallest, ascending, distinct; none for a group */
+    uint64_t *keys;
+    uint32_t nkeys;
 } mp_map_ident;
 
 #define MP_MAP_SAMPLE 32
