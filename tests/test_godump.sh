@@ -580,6 +580,44 @@ if "smallmaps" in given:
              f"smallmaps ({mode}): retainer {g['retainer'] and g['retainer']['text']}, not main.members")
         want(len(g["holder_chain"]) == 2 and g["holder_chain"][1]["kind"] == "object",
              f"smallmaps ({mode}): holder chain {[c['text'] for c in g['holder_chain']]}, not the variable and its array")
+# two types of small maps under one slice (see leaks.go, twotypes): with
+# the binary, one group per type; without it both types read as
+# map[int64]*?, but their values point at objects of other sizes (Item,
+# Lot): two groups still, never one of 3000 maps, and the same two (maps,
+# entries, retained bytes) as with the binary
+if "twotypes" in given:
+    seen = {}
+    for mode in ("plain", "binary"):
+        a = load(f"twotypes.{mode}.json")
+        gs = [g for g in a["group_suspects"] if g["retainer"] and g["retainer"]["slot"] == nm["main.depots"]]
+        got = sorted((g["type"], g["maps"], g["entries"]) for g in gs)
+        types = ["map[int64]*main.Item", "map[int64]*main.Lot"] if mode == "binary" else ["map[int64]*?"] * 2
+        want(got == [(t, 1500, 3000) for t in types],
+             f"twotypes ({mode}): groups under main.depots {got}, not one per type of 1500 maps")
+        seen[mode] = sorted((g["maps"], g["entries"], g["retained_bytes"]) for g in gs)
+    want(seen["plain"] == seen["binary"], f"twotypes: groups differ with and without --binary: {seen}")
+# an empty sync.Map (see leaks.go, emptysync): a readOnly box of an empty
+# map, no dirty map. With no entry to judge there is nothing that tells it
+# from a struct of the same words (emptyLookalike): without the binary
+# neither is a sync.Map; with it, the global's type says emptyStore is
+# one (its one map, empty), and the lookalike still is not
+if "emptysync" in given:
+    sizes = [l.split() for l in open("emptysync.out")]
+    want(sizes == [["emptystore", "dirty", "0", "read", "0"]], f"emptysync: the program says {sizes}")
+    for mode in ("plain", "binary"):
+        a = load(f"emptysync.{mode}.json")
+        st = [m for m in a["maps"] if m["retainer"]["slot"] in (nm["main.emptyStore"] + 16, nm["main.emptyStore"] + 24)]
+        lk = [m for m in a["maps"] if m["retainer"]["slot"] == nm["main.emptyLookalike"]]
+        want([m["sync_map"] for m in lk] == [None] and [m["count"] for m in lk] == [0],
+             f"emptysync ({mode}): the lookalike's maps {[(m['count'], m['sync_map']) for m in lk]}")
+        if mode == "plain":
+            want([(m["count"], m["sync_map"]) for m in st] == [(0, None)],
+                 f"emptysync (plain): emptyStore's maps {[(m['count'], m['sync_map']) for m in st]}")
+        else:
+            want([(m["count"], m["type"], m["sync_map"]) for m in st] ==
+                 [(0, "map[interface {}]*sync.entry",
+                   {"container": "main.emptyStore", "maps": "one", "read_buckets": 0, "read_overflow_buckets": 0})],
+                 f"emptysync (binary): emptyStore's maps {[(m['count'], m['type'], m['sync_map']) for m in st]}")
 # maps in the structs a map's values point to (*Account) or are (Shelf):
 # with the binary each is typed from its holder's value type, though other
 # map types share its bucket size; the leak is the Items of "acct-7"

@@ -880,6 +880,7 @@ typedef struct boxed_ctx {
     const mp_gobin *b;
     mp_goinner *out;
     size_t n, max;
+    bool deref; /* the struct is reached through a pointer */
 } boxed_ctx;
 
 /* A map field of a boxed struct: its map type, found by name now that
@@ -889,7 +890,7 @@ static int boxed_found(void *ud, uint64_t off, const char *name)
     boxed_ctx *c = ud;
     for (size_t j = 0; j < c->b->nmaps && c->n < c->max && off <= UINT32_MAX; j++)
         if (strcmp(c->b->maps[j].name, name) == 0) { /* few map types: a scan */
-            c->out[c->n++] = (mp_goinner){(uint32_t)off, false, &c->b->maps[j]};
+            c->out[c->n++] = (mp_goinner){(uint32_t)off, c->deref, &c->b->maps[j]};
             break;
         }
     return 0;
@@ -903,8 +904,34 @@ size_t mp_gobin_struct_maps(const mp_gobin *b, uint64_t rtype, mp_goinner *out, 
     if (!r || r->kind != MP_GOKIND_STRUCT || !b->dw || !dwarf_offdie(b->dw, r->die, &t) ||
         !is_go_struct(&t))
         return 0;
-    boxed_ctx c = {b, out, 0, max};
+    boxed_ctx c = {b, out, 0, max, false};
     walk_struct_maps(&t, boxed_found, &c);
+    return c.n;
+}
+
+/* Read when asked, as a boxed struct's: few globals are slices of structs
+ * holding maps, and the loader asks once per global root. */
+size_t mp_gobin_slice_maps(const mp_gobin *b, uint64_t a, uint64_t *elem_size, mp_goinner *out,
+                           size_t max)
+{
+    const gvar *v = find_var(b, a);
+    Dwarf_Die t, elem;
+    if (!v || !v->type || !b->dw || !dwarf_offdie(b->dw, v->type, &t) ||
+        kind_of(&t) != MP_GOKIND_SLICE)
+        return 0;
+    skip_typedefs(&t);
+    if (!attr_die(&t, DW_AT_go_elem, &elem)) return 0;
+    *elem_size = die_size(&elem);
+    skip_typedefs(&elem);
+    bool deref = false;
+    if (dwarf_tag(&elem) == DW_TAG_pointer_type) {
+        if (!attr_die(&elem, DW_AT_type, &elem)) return 0;
+        skip_typedefs(&elem);
+        deref = true;
+    }
+    if (!*elem_size || !is_go_struct(&elem)) return 0;
+    boxed_ctx c = {b, out, 0, max, deref};
+    walk_struct_maps(&elem, boxed_found, &c);
     return c.n;
 }
 

@@ -43,6 +43,7 @@ enum {
     MP_GOKIND_INTERFACE = 20,
     MP_GOKIND_MAP = 21,
     MP_GOKIND_PTR = 22,
+    MP_GOKIND_SLICE = 23,
     MP_GOKIND_STRING = 24,
     MP_GOKIND_STRUCT = 25,
     MP_GOKIND_UNSAFEPTR = 26,
@@ -129,6 +130,15 @@ bool mp_gobin_rtype(const mp_gobin *b, uint64_t rtype, uint8_t *kind, uint32_t *
  * boxed struct in an interface holds, as a sync.Map's atomic.Value holds
  * its read map. Up to max written to out (deref false); how many. */
 size_t mp_gobin_struct_maps(const mp_gobin *b, uint64_t rtype, mp_goinner *out, size_t max);
+
+/* The maps in the elements of the global slice at address a (exactly a):
+ * for a global of type []T or []*T whose T is a struct holding maps in
+ * its fields (nested structs included, not through further pointers),
+ * each field's offset in T and map type, deref true when the elements
+ * are pointers to T; *elem_size the bytes of an element. Up to max
+ * written to out; how many (0 for any other global). */
+size_t mp_gobin_slice_maps(const mp_gobin *b, uint64_t a, uint64_t *elem_size, mp_goinner *out,
+                           size_t max);
 
 /* The source file and line of code address pc; false if unknown. */
 bool mp_gobin_line(mp_gobin *b, uint64_t pc, const char **file, int *line);

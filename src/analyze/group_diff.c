@@ -69,6 +69,19 @@ static void root_text(const mp_snapshot_analysis *S, const mp_group *gp, char *b
     if (!mp_group_variable(S, gp, buf, size)) mp_root_text(S->g, mp_group_root(S, gp), buf, size);
 }
 
+/* The same for the text of record x of a group in both snapshots, with
+ * in how many threads before and after ("in 4 -> 9 threads", as the gate
+ * says it); of a group on one side only, that side's. */
+static void root_text_since(const mp_snapshot_analysis *A, const mp_snapshot_analysis *B,
+                            const mp_group_diff *x, char *buf, size_t size)
+{
+    if (!x->in_after)
+        root_text(A, &x->before, buf, size);
+    else if (!mp_group_variable_since(B, &x->after, A, x->in_before ? &x->before : NULL, buf,
+                                      size))
+        mp_root_text(B->g, mp_group_root(B, &x->after), buf, size);
+}
+
 /* Growing first, then by retained growth, then by entries' growth, then
  * in the order made (the same bytes for the same inputs). */
 static int cmp_diff(const void *x, const void *y)
@@ -198,14 +211,15 @@ void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
                               const mp_snapshot_analysis *B, const mp_group_diffs *d,
                               mp_group_members_fn members, void *ctx)
 {
-    fprintf(out, "GROUPS  maps of one type under one holder, growing first\n");
-    if (!d->n) fprintf(out, "  none: no two maps of one type under one holder\n");
+    fprintf(out, "GROUPS  maps of one type under one holder or in one variable of several "
+                 "threads, growing first\n");
+    if (!d->n) fprintf(out, "  none: no two maps of one type under one holder or in one variable\n");
     for (size_t i = 0; i < d->n; i++) {
         const mp_group_diff *x = &d->v[i];
         const mp_snapshot_analysis *S;
         const mp_group *gp = side(A, B, x, &S);
         char rt[512], st[512], b1[64], b2[64], b3[64];
-        root_text(S, gp, rt, sizeof rt);
+        root_text_since(A, B, x, rt, sizeof rt);
         fprintf(out, "  %s%s maps   root %s%s\n", x->growing ? "GROWING  " : "",
                 mp_group_type(S->g, gp), rt,
                 !x->in_before  ? "   (new group)"
@@ -231,7 +245,7 @@ void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
         mp_format_value(b3, sizeof b3, x->retained_delta, "bytes", true);
         fprintf(out, "; retained %s -> %s (%s)\n", b1, b2, b3);
         if (x->alone_maps) print_alone(out, x);
-        if (members && x->in_after) members(out, x, ctx);
+        if (members) members(out, x, ctx);
     }
     fputc('\n', out);
 }
@@ -240,6 +254,15 @@ void mp_group_diff_print_text(FILE *out, const mp_snapshot_analysis *A,
 static int put(json_t *obj, const char *field, json_t *v)
 {
     return obj && v && json_object_set_new(obj, field, v) == 0 ? 0 : -1;
+}
+
+/* A count of the instances of a group's variable on one side (g: its copy
+ * there, NULL absent: 0) when the group is one variable of several
+ * threads on either side (var), else null: field ntops or nthreads. */
+static json_t *variable_count(const mp_group *g, bool var, bool threads)
+{
+    if (!var) return json_null();
+    return json_integer(!g ? 0 : threads ? g->nthreads : g->ntops);
 }
 
 json_t *mp_group_diff_json(const mp_snapshot_analysis *A, const mp_snapshot_analysis *B,
@@ -256,11 +279,16 @@ json_t *mp_group_diff_json(const mp_snapshot_analysis *A, const mp_snapshot_anal
         mp_step s[MP_CHAIN_STEPS];
         size_t n = mp_group_holder_chain(S, gp, s, MP_CHAIN_STEPS);
         const mp_group *a = x->in_before ? &x->before : NULL, *b = x->in_after ? &x->after : NULL;
+        bool var = (a && a->ntops > 1) || (b && b->ntops > 1);
         json_t *j = json_object();
         bad |= mp_json_set_text(j, "type", mp_group_type(S->g, gp)) |
                mp_json_set_text(j, "root", rt) |
                put(j, "holder_chain", mp_snapshot_chain_json(S->g, s, n)) |
                put(j, "status", json_string(status_of(x))) |
+               put(j, "roots_before", variable_count(a, var, false)) |
+               put(j, "roots_after", variable_count(b, var, false)) |
+               put(j, "threads_before", variable_count(a, var, true)) |
+               put(j, "threads_after", variable_count(b, var, true)) |
                put(j, "maps_before", json_integer(a ? (json_int_t)a->nmaps : 0)) |
                put(j, "maps_after", json_integer(b ? (json_int_t)b->nmaps : 0)) |
                put(j, "entries_before", json_integer(a ? (json_int_t)a->entries : 0)) |

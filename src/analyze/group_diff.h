@@ -75,8 +75,8 @@ void mp_group_diffs_free(mp_group_diffs *d);
 
 /* What the caller prints of a group's members below the group's figures
  * in the text (the new keys of the members whose growth is the group's:
- * shown once, with the group, not map by map); called for each record of
- * a group in AFTER, with ctx. */
+ * shown once, with the group, not map by map; the maps of a gone group);
+ * called for each record, with ctx. */
 typedef void (*mp_group_members_fn)(FILE *out, const mp_group_diff *x, void *ctx);
 
 /* The GROUPS section of `maproot diff`'s text; members (NULL: none) adds

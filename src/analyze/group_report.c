@@ -62,17 +62,39 @@ uint32_t mp_group_root(const mp_snapshot_analysis *a, const mp_group *gp)
     return gp->holder < a->g->nobjects ? a->p.root[gp->holder] : MP_NONE;
 }
 
+/* "N" when a and b are one count, else "A -> B" (was: a is known). */
+static void count_since(char *buf, size_t size, bool was, uint32_t a, uint32_t b)
+{
+    if (was && a != b)
+        snprintf(buf, size, "%u -> %u", a, b);
+    else
+        snprintf(buf, size, "%u", b);
+}
+
+bool mp_group_variable_since(const mp_snapshot_analysis *a, const mp_group *gp,
+                             const mp_snapshot_analysis *w, const mp_group *was, char *buf,
+                             size_t size)
+{
+    bool here = gp->ntops >= 2, there = was && was->ntops >= 2;
+    if (!here && !there) return false;
+    char var[400], th[40], fr[40];
+    if (here)
+        mp_root_variable(a->g, gp->root, var, sizeof var);
+    else
+        mp_root_variable(w->g, was->root, var, sizeof var);
+    const char *noun = a->g->info.thread_noun ? a->g->info.thread_noun : "thread";
+    count_since(th, sizeof th, was, was ? was->nthreads : 0, gp->nthreads);
+    count_since(fr, sizeof fr, was, was ? was->ntops : 0, gp->ntops);
+    if (gp->ntops == gp->nthreads && (!was || was->ntops == was->nthreads))
+        snprintf(buf, size, "%s in %s %ss", var, th, noun);
+    else
+        snprintf(buf, size, "%s in %s frames of %s %ss", var, fr, th, noun);
+    return true;
+}
+
 bool mp_group_variable(const mp_snapshot_analysis *a, const mp_group *gp, char *buf, size_t size)
 {
-    if (gp->ntops < 2) return false;
-    char var[400];
-    mp_root_variable(a->g, gp->root, var, sizeof var);
-    const char *noun = a->g->info.thread_noun ? a->g->info.thread_noun : "thread";
-    if (gp->ntops == gp->nthreads)
-        snprintf(buf, size, "%s in %u %ss", var, gp->nthreads, noun);
-    else
-        snprintf(buf, size, "%s in %u frames of %u %ss", var, gp->ntops, gp->nthreads, noun);
-    return true;
+    return mp_group_variable_since(a, gp, NULL, NULL, buf, size);
 }
 
 void mp_group_root_text(const mp_snapshot_analysis *a, const mp_group *gp, char *buf, size_t size)

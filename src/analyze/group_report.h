@@ -21,6 +21,14 @@ uint32_t mp_group_root(const mp_snapshot_analysis *a, const mp_group *gp);
  * (groups.h: ntops > 1), its text into buf, the same whichever threads
  * hold it ("thread-local cache in 12 threads"); false for any other. */
 bool mp_group_variable(const mp_snapshot_analysis *a, const mp_group *gp, char *buf, size_t size);
+/* The same for a comparison of snapshots: was is the group's copy in the
+ * earlier one (NULL: none there), and the counts that changed read "from
+ * -> to" ("thread-local cache in 4 -> 9 threads"); false when the group
+ * is no such variable on either side. The variable is named from a's gp
+ * when it is one there, else from was's analysis w. */
+bool mp_group_variable_since(const mp_snapshot_analysis *a, const mp_group *gp,
+                             const mp_snapshot_analysis *w, const mp_group *was, char *buf,
+                             size_t size);
 /* The root line of group gp's report into buf: its variable across
  * threads, else its root's text ("(and other roots)" after it when several
  * keep the holder). */

@@ -983,6 +983,37 @@ static int find_sync_shapes(loader *L)
     return rc;
 }
 
+/* A global slice of structs, or of pointers to structs, that hold maps
+ * in their fields ([]*Depot, each Depot with two maps) types those maps:
+ * the binary knows the element type, the dump holds the slice's array
+ * and elements. Each map not yet typed exactly is recognised again with
+ * its field's type (kept only if it checks out): maps of two types that
+ * share a bucket layout are no longer a guess. Runs before
+ * type_inner_maps, which passes the types on. */
+static void type_slice_maps(loader *L)
+{
+    for (size_t r = 0; r < L->nroots; r++) {
+        const rootw *x = &L->roots[r];
+        if (x->kind != MP_ROOT_GLOBAL || x->target == NONE) continue;
+        mp_goinner in[16];
+        uint64_t es = 0, array, len;
+        size_t n = mp_gobin_slice_maps(L->mem.bin, x->slot, &es, in, 16);
+        if (!n || !word_at(L, x->slot, &array) || !word_at(L, x->slot + 8, &len) || !array)
+            continue;
+        for (uint64_t i = 0; i < len; i++) {
+            uint64_t elem = array + i * es, first;
+            if (!word_at(L, elem, &first)) break; /* past what the dump holds */
+            if (in[0].deref) elem = first;
+            for (size_t k = 0; elem && k < n; k++) {
+                uint64_t w;
+                size_t j = word_at(L, elem + in[k].offset, &w) ? map_index(L, w) : SIZE_MAX;
+                if (j != SIZE_MAX && !(L->maps[j].type && !L->maps[j].inferred))
+                    retype(L, &L->maps[j], in[k].map);
+            }
+        }
+    }
+}
+
 /* With the binary, the maps of a sync.Map found by its shape that no
  * typed word typed exactly (one on the heap) take the program's type of
  * a sync.Map's maps, kept only if they check out under it. */
@@ -1477,6 +1508,7 @@ static int load(loader *L, const char *binary, mp_graph **out)
     if (L->nmaps > 1) qsort(L->maps, L->nmaps, sizeof *L->maps, cmp_map_addr);
     if (L->mem.bin) type_frame_maps(L);
     if (L->mem.bin) type_boxed_maps(L);
+    if (L->mem.bin) type_slice_maps(L);
     if (L->mem.bin && (type_inner_maps(L) || find_sync_maps(L))) goto oom;
     if (find_sync_shapes(L)) goto oom;
     if (L->mem.bin) type_sync_maps(L);

@@ -333,16 +333,19 @@ static void compare_map(const mp_snapshot_analysis *A, const mp_snapshot_analysi
     free(arena_o);
 }
 
-/* The members of the groups of AFTER that do not grow on their own: the
- * text shows them in their group's block, not in the list of maps (a
- * group of thousands of maps that each gain or churn a few entries would
- * otherwise print thousands of blocks that each say a little of what the
- * group's block says once). Sorted by group id of AFTER, then those whose
- * growth is the group's, then those that changed, then the unchanged, the
- * largest (retained in AFTER) first within each, then map order. */
-enum { MEMBER_GREW, MEMBER_CHANGED, MEMBER_SAME };
+/* The members of the groups of AFTER that do not grow on their own, and
+ * the maps of the groups of BEFORE that are gone (none of their maps is
+ * left): the text shows them in their group's block, not in the list of
+ * maps (a group of thousands of maps that each gain or churn a few
+ * entries, or that all went away with their threads, would otherwise
+ * print thousands of blocks that each say a little of what the group's
+ * block says once). Sorted by side (AFTER's groups first) and group id
+ * of that side, then those whose growth is the group's, then those that
+ * changed, then the unchanged, then the gone, the largest (retained in
+ * AFTER, in BEFORE for a gone one) first within each, then map order. */
+enum { MEMBER_GREW, MEMBER_CHANGED, MEMBER_SAME, MEMBER_GONE, MEMBER_KINDS };
 typedef struct folded_member {
-    uint32_t group; /* B->gr.member_of[d->after] */
+    uint32_t group; /* B->gr.member_of[d->after], or A->gr.member_of[d->before] when gone */
     uint32_t kind;  /* MEMBER_* */
     uint64_t retained;
     const map_diff *d;
@@ -352,6 +355,7 @@ typedef struct folded_members {
     folded_member *v;
     size_t n;
     const mp_snapshot_analysis *A, *B;
+    bool *gone; /* per group id of A: the group is gone (mp_group_diffs) */
 } folded_members;
 
 /* How many members a group's block names with their figures. */
@@ -360,29 +364,49 @@ enum { FOLDED_SHOWN = 3 };
 static int cmp_folded(const void *a, const void *b)
 {
     const folded_member *x = a, *y = b;
+    bool gx = x->kind == MEMBER_GONE, gy = y->kind == MEMBER_GONE;
+    if (gx != gy) return gx ? 1 : -1;
     if (x->group != y->group) return x->group < y->group ? -1 : 1;
     if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
     if (x->retained != y->retained) return x->retained > y->retained ? -1 : 1;
-    return x->d->after < y->d->after ? -1 : x->d->after > y->d->after;
+    if (x->d->after != y->d->after) return x->d->after < y->d->after ? -1 : 1;
+    return x->d->before < y->d->before ? -1 : x->d->before > y->d->before;
 }
 
-/* Whether the text shows map d in its group's block (see folded_member). */
-static bool folded(const mp_snapshot_analysis *B, const map_diff *d)
+/* Whether the text shows map d in its group's block (see folded_member):
+ * a member of a group of AFTER that does not grow on its own, or a map
+ * gone with its whole group. */
+static bool folded(const folded_members *fm, const map_diff *d)
 {
-    return d->after >= 0 && B->gr.member_of[d->after] != MP_NONE && !map_growing(d);
+    if (d->after < 0) {
+        uint32_t id = fm->A->gr.member_of[d->before];
+        return id != MP_NONE && fm->gone[id];
+    }
+    return fm->B->gr.member_of[d->after] != MP_NONE && !map_growing(d);
 }
 
-/* The folded members of diffs[0..nd); -1 when out of memory. */
+/* The folded members of diffs[0..nd), gd the groups compared; -1 when out
+ * of memory. */
 static int fold_members(const mp_snapshot_analysis *A, const mp_snapshot_analysis *B,
-                        const map_diff *diffs, size_t nd, folded_members *fm)
+                        const map_diff *diffs, size_t nd, const mp_group_diffs *gd,
+                        folded_members *fm)
 {
     fm->A = A;
     fm->B = B;
     fm->n = 0;
-    if (!(fm->v = malloc((nd + 1) * sizeof *fm->v))) return -1;
+    fm->v = malloc((nd + 1) * sizeof *fm->v);
+    fm->gone = calloc(A->gr.n + 1, sizeof *fm->gone);
+    if (!fm->v || !fm->gone) return -1;
+    for (size_t i = 0; i < gd->n; i++)
+        if (!gd->v[i].in_after) fm->gone[gd->v[i].before.id] = true;
     for (size_t i = 0; i < nd; i++) {
         const map_diff *d = &diffs[i];
-        if (!folded(B, d)) continue;
+        if (!folded(fm, d)) continue;
+        if (d->after < 0) {
+            fm->v[fm->n++] = (folded_member){A->gr.member_of[d->before], MEMBER_GONE,
+                                             A->f.maps[d->before].retained, d};
+            continue;
+        }
         uint32_t kind = d->in_group ? MEMBER_GREW
                         : d->added || d->removed || d->retained_delta || d->before < 0
                             ? MEMBER_CHANGED
@@ -433,27 +457,40 @@ static void member_count(FILE *out, bool *first, size_t n, const char *what)
     *first = false;
 }
 
-/* The members of a group of AFTER that do not grow on their own
- * (mp_group_members_fn): how many, by what they did (grew with the group,
- * changed, unchanged), the largest few of those that grew or changed with
- * their figures and new keys (named by their own root for one variable of
- * several threads, whose members each have a thread's, else by their
- * header), and how many more. */
+/* Whether folded member m sorts before the first member of the group of
+ * id on the side gone says (cmp_folded's order). */
+static bool folded_before(const folded_member *m, bool gone, uint32_t id)
+{
+    bool mg = m->kind == MEMBER_GONE;
+    return mg != gone ? !mg : m->group < id;
+}
+
+/* The members of a group of AFTER that do not grow on their own, or the
+ * maps of a group that is gone (mp_group_members_fn): how many, by what
+ * they did (grew with the group, changed, unchanged, gone), the largest
+ * few of those that grew, changed or went with their figures and new keys
+ * (named by their own root for one variable of several threads, whose
+ * members each have a thread's, else by their header), and how many
+ * more. */
 static void print_group_members(FILE *out, const mp_group_diff *x, void *ctx)
 {
     const folded_members *fm = ctx;
-    const mp_graph *g = fm->B->g;
-    uint32_t id = x->after.id;
+    bool gone = !x->in_after;
+    const mp_snapshot_analysis *S = gone ? fm->A : fm->B;
+    const mp_graph *g = S->g;
+    const mp_group *gp = gone ? &x->before : &x->after;
+    uint32_t id = gp->id;
     size_t lo = 0, hi = fm->n;
     while (lo < hi) { /* the first of group id */
         size_t mid = lo + (hi - lo) / 2;
-        if (fm->v[mid].group < id)
+        if (folded_before(&fm->v[mid], gone, id))
             lo = mid + 1;
         else
             hi = mid;
     }
-    size_t end = lo, by_kind[3] = {0, 0, 0};
-    for (; end < fm->n && fm->v[end].group == id; end++) by_kind[fm->v[end].kind]++;
+    size_t end = lo, by_kind[MEMBER_KINDS] = {0};
+    for (; end < fm->n && fm->v[end].group == id && (fm->v[end].kind == MEMBER_GONE) == gone; end++)
+        by_kind[fm->v[end].kind]++;
     if (end == lo) return;
     char c1[32];
     mf_format_count(c1, sizeof c1, end - lo);
@@ -462,19 +499,21 @@ static void print_group_members(FILE *out, const mp_group_diff *x, void *ctx)
     member_count(out, &first, by_kind[MEMBER_GREW], "grew with it");
     member_count(out, &first, by_kind[MEMBER_CHANGED], "changed without growing");
     member_count(out, &first, by_kind[MEMBER_SAME], "unchanged");
+    member_count(out, &first, by_kind[MEMBER_GONE], "gone");
     size_t shown = end - lo - by_kind[MEMBER_SAME];
     fputs(shown ? "; the largest first:\n" : "\n", out);
     if (shown > FOLDED_SHOWN) shown = FOLDED_SHOWN;
     for (size_t i = lo; i < lo + shown; i++) {
         const map_diff *d = fm->v[i].d;
-        const mp_map_report *r = &fm->B->f.maps[d->after];
-        if (x->after.ntops > 1) {
+        int32_t m = gone ? d->before : d->after;
+        const mp_map_report *r = &S->f.maps[m];
+        const char *status = d->before < 0 ? "   (new map)" : d->after < 0 ? "   (gone)" : "";
+        if (gp->ntops > 1) {
             char rt[512];
             mp_root_text(g, r->root != MP_NONE ? r->root : r->path_root, rt, sizeof rt);
-            fprintf(out, "      root %s%s\n", rt, d->before < 0 ? "   (new map)" : "");
+            fprintf(out, "      root %s%s\n", rt, status);
         } else {
-            fprintf(out, "      map header 0x%" PRIx64 "%s\n", g->maps[d->after].address,
-                    d->before < 0 ? "   (new map)" : "");
+            fprintf(out, "      map header 0x%" PRIx64 "%s\n", g->maps[m].address, status);
         }
         print_map_figures(out, "        ", fm->A, fm->B, d);
         if (d->nnew) {
@@ -636,7 +675,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
 
     char b1[64], b2[64], b3[64];
     int64_t heap_delta = (int64_t)B.f.heap_bytes - (int64_t)A.f.heap_bytes;
-    if (strcmp(fmt, "json") != 0 && fold_members(&A, &B, diffs, nd, &fm)) {
+    if (strcmp(fmt, "json") != 0 && fold_members(&A, &B, diffs, nd, &gd, &fm)) {
         cli_fail("out of memory comparing %s and %s", before, after);
         goto out;
     }
@@ -664,7 +703,7 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
         fprintf(out, "MAPS  growing first\n");
         for (size_t i = 0; i < nd; i++) {
             const map_diff *d = &diffs[i];
-            if (folded(&B, d)) continue; /* its group's block shows it (fold_members) */
+            if (folded(&fm, d)) continue; /* its group's block shows it (fold_members) */
             const mp_snapshot_analysis *S = d->after >= 0 ? &B : &A;
             uint32_t m = (uint32_t)(d->after >= 0 ? d->after : d->before);
             const mp_map_report *r = &S->f.maps[m];
@@ -717,6 +756,7 @@ out:
     free(mg);
     free(in_group);
     free(fm.v);
+    free(fm.gone);
     mp_group_diffs_free(&gd);
     cli_report_done();
     cli_index_save(A.g, &A.p, &A.d, &A.f);

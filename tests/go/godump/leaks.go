@@ -125,6 +125,17 @@
 //	             dirty 0 read 900"). With DUMP2: then 600 more entries
 //	             "reg-N" stored in registry.sessions (a dirty map of 1500
 //	             beside the read map of 900), and DUMP2
+//	twotypes     var depots []*Depot: 1500 depots, each with a map Items
+//	             map[int64]*Item and a map Lots map[int64]*Lot of 1 to 3
+//	             entries each (Item: 32 bytes, a 1 KiB blob; Lot: 48 bytes,
+//	             a 768-byte shelf): two types of maps under one slice that
+//	             infer to one name without the binary (map[int64]*?)
+//	emptysync    var emptyStore sync.Map: a key stored, deleted, then
+//	             missed once (its dirty map, empty, promoted to its read
+//	             map: a readOnly of an empty map, no dirty map); and var
+//	             emptyLookalike *Lookalike, its cur an empty map and next
+//	             nil: the same words without a sync.Map. Prints
+//	             "emptystore dirty 0 read 0"
 package main
 
 import (
@@ -324,6 +335,25 @@ type Item struct {
 	SKU  int64
 	Blob []byte
 }
+
+// Lot is the value type of a Depot's second map: another size and
+// pointer layout than Item's.
+type Lot struct {
+	Qty    int64
+	Code   string
+	Shelf  *[768]byte
+	Weight float64
+}
+
+// Depot holds two maps of small entries of two types.
+type Depot struct {
+	Items map[int64]*Item
+	Lots  map[int64]*Lot
+}
+
+var depots []*Depot
+var emptyStore sync.Map
+var emptyLookalike *Lookalike
 
 // Order is the value type of the map only an inlined call's parameter holds.
 type Order struct {
@@ -941,6 +971,27 @@ func main() {
 			}
 			shelves[i] = sh
 		}
+		dump(out)
+	case "twotypes":
+		for i := 0; i < 1500; i++ {
+			d := &Depot{Items: make(map[int64]*Item), Lots: make(map[int64]*Lot)}
+			for j := 0; j <= i%3; j++ {
+				d.Items[int64(j)] = &Item{SKU: int64(j), Blob: make([]byte, 1024)}
+				d.Lots[int64(j)] = &Lot{Qty: int64(j), Code: fmt.Sprintf("lot-%d", j), Shelf: new([768]byte)}
+			}
+			depots = append(depots, d)
+		}
+		dump(out)
+	case "emptysync":
+		emptyStore.Store("gone", &Item{SKU: 1})
+		emptyStore.Delete("gone")
+		emptyStore.Load("absent")
+		d, r := syncSizes(reflect.ValueOf(&emptyStore).Elem())
+		fmt.Printf("emptystore dirty %d read %d\n", d, r)
+		emptyLookalike = &Lookalike{}
+		m := cells("gone", 1)
+		delete(m, "gone-000000")
+		emptyLookalike.cur.Store(snapshot{m: m})
 		dump(out)
 	case "longkeys":
 		routeIndex = make(map[string]*Session)
