@@ -11,6 +11,7 @@
 
 #include "format/hugepages.h"
 #include "format/prefault.h"
+#include "format/zeroed.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -550,8 +551,14 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
     }
     uint32_t *ancestor = NULL;
     c.rt = xcalloc(c.nroots, sizeof *c.rt);
-    c.is_target = xcalloc(c.n / 8 + 1, 1);
-    out->deep = xcalloc(N / 8 + 1, 1);
+    /* Two sparse bitmaps, read far more often than written: populated, so
+     * that no read finds a page still on the kernel's zero page (zeroed.h).
+     * The four arrays above need not be: the search reads a zero element
+     * of dfn, vertex, parent or next only to write it at once, so a page
+     * is read once before it is written (a page of dfn whose objects are
+     * all unreachable stays zero, and is read for their edges alone). */
+    c.is_target = mf_zeroed(c.n / 8 + 1, 1, true);
+    out->deep = mf_zeroed(N / 8 + 1, 1, true);
     int rc = -1;
     if (!dfn || !vertex || !parent || !label || !c.rt || !c.is_target || !out->deep) goto oom;
 

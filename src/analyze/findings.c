@@ -8,6 +8,7 @@
 #include "analyze/stale_words.h"
 #include "analyze/u32map.h"
 #include "format/grow.h"
+#include "format/zeroed.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -1108,7 +1109,7 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
     mp_pack second;
     mp_pack_init(&second, 2);
     mp_pack_spill(&second, spill_at_most(SECOND_HALF_SPILL));
-    uint8_t *counted2 = calloc(g->nobjects / 8 + 1, 1);
+    uint8_t *counted2 = mf_zeroed(g->nobjects / 8 + 1, 1, true);
     if (!counted2) {
         mp_pack_free(&second);
         return entry_maps(&er[0]);
@@ -1549,7 +1550,9 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
      * owns each object. An object two entries own (two keys, one value)
      * counts with the first of them, and a shared value two entries hold
      * counts once per map, so that no figure counts a byte twice. */
-    counted = calloc(n / 8 + 1, 1); /* shared values counted for this map */
+    /* shared values counted for this map: read for every value, set for
+     * the few shared ones, so populated (zeroed.h) */
+    counted = mf_zeroed(n / 8 + 1, 1, true);
     if (!counted) goto oom;
     if (saved) {
         restore(g, dv, out);

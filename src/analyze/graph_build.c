@@ -18,6 +18,7 @@
 
 #include "format/hugepages.h"
 #include "format/grow.h"
+#include "format/zeroed.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -887,7 +888,7 @@ static int pack_samples(mp_graph_builder *b, const uint32_t *rank, mp_graph *g, 
     }
     if (b->nsamples > 1) qsort(b->samples, b->nsamples, sizeof *b->samples, cmp_sample);
     g->samples = malloc((b->nsamples ? b->nsamples : 1) * sizeof *g->samples);
-    g->sampled_bits = calloc(n / 8 + 1, 1);
+    g->sampled_bits = mf_zeroed(n / 8 + 1, 1, true); /* sparse: mostly never written */
     if (!g->samples || !g->sampled_bits) return 1;
     for (size_t i = 0; i < b->nsamples; i++) {
         const sample_rec *r = &b->samples[i];
@@ -1355,7 +1356,9 @@ static int map_tables(mp_graph *g)
         if (!w || (tab[w - 1] >> 32) != (tab[i] >> 32)) tab[w++] = tab[i];
     g->table_objs = tab;
     g->ntable_objs = w;
-    g->table_bits = calloc(g->nobjects / 8 + 1, 1);
+    /* read for every key and value, written for a few table objects: its
+     * pages are populated, not left on the zero page (zeroed.h) */
+    g->table_bits = mf_zeroed(g->nobjects / 8 + 1, 1, true);
     if (!g->table_bits) return -1;
     for (size_t i = 0; i < w; i++) {
         uint32_t o = (uint32_t)(tab[i] >> 32);
@@ -1597,7 +1600,7 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
         goto oom;
     /* most objects asked about hold no bucket: one bit answers without a
      * search through the bucket records (mp_graph_bucket_of) */
-    g->bucket_bits = calloc(n / 8 + 1, 1);
+    g->bucket_bits = mf_zeroed(n / 8 + 1, 1, true); /* sparse, read often (zeroed.h) */
     if (!g->bucket_bits) goto oom;
     for (size_t i = 0; i < g->nbuckets; i++) {
         uint32_t o = g->buckets[i].obj;

@@ -19,6 +19,7 @@
 #include "analyze/godump_mem.h"
 #include "format/grow.h"
 #include "format/names.h"
+#include "format/zeroed.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -387,7 +388,9 @@ static int resolve_edges(loader *L)
 static int mark(loader *L, uint64_t *nreached)
 {
     size_t n = mp_gdmem_nobj(&L->mem);
-    L->reached = calloc(n ? n : 1, 1);
+    /* read for every object's edges here and for every object in later
+     * passes, unreached ones included: populated (zeroed.h) */
+    L->reached = mf_zeroed(n ? n : 1, 1, false);
     uint32_t *stack = malloc((n ? n : 1) * sizeof *stack);
     if (!L->reached || !stack) {
         free(stack);

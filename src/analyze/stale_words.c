@@ -4,6 +4,7 @@
 #include "analyze/stale_words.h"
 
 #include "format/grow.h"
+#include "format/zeroed.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -79,7 +80,8 @@ static int add_chain(const mp_graph *g, uint32_t k, uint32_t o, gather *ga)
 static uint8_t *live_spares(const mp_graph *g, uint32_t k, uint64_t nb, uint64_t ntotal)
 {
     const mp_map *m = &g->maps[k];
-    uint8_t *live = calloc((size_t)((ntotal - nb) / 8 + 1), 1);
+    /* read for every spare, set for the used ones: populated (zeroed.h) */
+    uint8_t *live = mf_zeroed((size_t)((ntotal - nb) / 8 + 1), 1, false);
     if (!live) return NULL;
     uint64_t base = mp_obj_addr(g, m->oldbuckets);
     for (size_t r = m->first_bucket; r < m->first_bucket + m->nbuckets; r++) {

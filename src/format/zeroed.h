@@ -1,0 +1,41 @@
+/*
+ * src/format/zeroed.h -- zeroed arrays whose pages are really there.
+ *
+ * Why: calloc of a big block (and an anonymous mmap) hands back pages the
+ * kernel maps to its one shared zero page until they are first written. A
+ * read of such a page is an ordinary load on bare metal, but on a virtual
+ * machine that shadows the guest's page tables it can cost a trap, 10 to
+ * 16 microseconds, on every read and not just the first: the zero-page
+ * mappings do not stay in the shadow. An array read before all of it is
+ * written -- a bitmap with a few bits set, a "not yet visited" table, a
+ * counter per object -- then spends most of the analysis there (a 12.5 MB
+ * bitmap read once per map entry of a 100M-object heap: minutes). Written
+ * pages cost what memory costs (tens of nanoseconds per random read).
+ *
+ * So the arrays the analysis reads before writing every page come from
+ * here: zero, with every page faulted in for writing (MADV_POPULATE_WRITE,
+ * or a write to each page where the kernel lacks it). The price is memory:
+ * the whole array is resident from the start, as it would be once written.
+ * Arrays written in full before any read need none of this.
+ *
+ * Thread-safe (but see mf_populate); nothing here changes a result.
+ */
+#ifndef MF_ZEROED_H
+#define MF_ZEROED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* n elements of size bytes, all zero and every page written, as calloc
+ * (free with free); NULL when out of memory or n * size overflows. With
+ * huge, the block is advised to huge pages first (hugepages.h), for
+ * arrays read at random. */
+void *mf_zeroed(size_t n, size_t size, bool huge);
+/* Faults in for writing every page that holds a byte of [p, p + len),
+ * keeping their contents: for memory that is not from mf_zeroed (an
+ * anonymous mapping, a block that is reused). No other thread may write
+ * the range meanwhile (without the kernel's help, each page has a byte of
+ * the range read and written back). */
+void mf_populate(void *p, size_t len);
+
+#endif

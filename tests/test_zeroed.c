@@ -1,0 +1,113 @@
+/*
+ * tests/test_zeroed.c -- zeroed arrays whose pages are really there
+ * (src/format/zeroed.c).
+ *
+ * What is checked is what the kernel counts: a page still mapped to the
+ * shared zero page is not in the resident set, a page faulted in for
+ * writing is. So a zeroed array must add its size to the resident set at
+ * once (plain calloc adds nothing until written), read as zero, and
+ * mf_populate must keep what a mapping holds.
+ */
+#include "check.h"
+#include "format/zeroed.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MIB ((size_t)1 << 20)
+
+/* The resident set of this process, in bytes (SIZE_MAX when unknown). */
+static size_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, res = 0;
+    int got = f ? fscanf(f, "%llu %llu", &size, &res) : 0;
+    if (f) fclose(f);
+    long ps = sysconf(_SC_PAGESIZE);
+    return got == 2 && ps > 0 ? (size_t)res * (size_t)ps : SIZE_MAX;
+}
+
+/* Whether [p, p + n) holds only zero bytes. */
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+static void a_big_array_is_resident_and_zero_at_once(void)
+{
+    size_t n = 48 * MIB, before = resident_bytes();
+    uint8_t *p = mf_zeroed(n / 4, 4, false);
+    size_t after = resident_bytes();
+    CHECK(p != NULL);
+    CHECK(before != SIZE_MAX && after != SIZE_MAX);
+    /* all of it, less a little for whatever else moved meanwhile */
+    CHECK(after > before && after - before >= n - n / 16);
+    CHECK(all_zero(p, n));
+    free(p);
+}
+
+static void huge_page_advice_changes_nothing_seen(void)
+{
+    size_t n = 24 * MIB, before = resident_bytes();
+    uint64_t *p = mf_zeroed(n / 8, 8, true);
+    size_t after = resident_bytes();
+    CHECK(p != NULL);
+    CHECK(after > before && after - before >= n - n / 16);
+    CHECK(all_zero((const uint8_t *)p, n));
+    p[n / 8 - 1] = 7; /* the last element is the block's own */
+    CHECK_EQ_U64(p[n / 8 - 1], 7);
+    free(p);
+}
+
+static void small_and_empty_arrays_are_zero(void)
+{
+    uint8_t *a = mf_zeroed(100, 1, true), *b = mf_zeroed(0, 8, false);
+    CHECK(a != NULL && b != NULL);
+    CHECK(all_zero(a, 100));
+    free(a);
+    free(b);
+}
+
+static void a_size_past_the_address_space_fails(void)
+{
+    CHECK(mf_zeroed(SIZE_MAX / 2 + 2, 2, false) == NULL);
+    CHECK(mf_zeroed(SIZE_MAX, SIZE_MAX, true) == NULL);
+}
+
+/* An anonymous mapping, part written, part never: populating a range that
+ * starts and ends inside pages brings them all in and changes no byte. */
+static void populating_a_mapping_keeps_its_contents(void)
+{
+    size_t n = 16 * MIB;
+    uint8_t *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    if (m == MAP_FAILED) return;
+    for (size_t i = 0; i < n; i += 3 * MIB) m[i] = (uint8_t)(1 + i / MIB);
+    size_t before = resident_bytes();
+    mf_populate(m + 100, n - 200);
+    size_t after = resident_bytes();
+    CHECK(after > before && after - before >= n - n / 8);
+    for (size_t i = 0; i < n; i++)
+        if (m[i] != (i % (3 * MIB) == 0 ? (uint8_t)(1 + i / MIB) : 0)) {
+            CHECK(!"a byte changed");
+            break;
+        }
+    mf_populate(NULL, 10); /* nothing to do */
+    mf_populate(m, 0);
+    munmap(m, n);
+}
+
+int main(void)
+{
+    TEST(a_big_array_is_resident_and_zero_at_once);
+    TEST(huge_page_advice_changes_nothing_seen);
+    TEST(small_and_empty_arrays_are_zero);
+    TEST(a_size_past_the_address_space_fails);
+    TEST(populating_a_mapping_keeps_its_contents);
+    TEST_EXIT();
+}
