@@ -122,6 +122,7 @@ static void fork_child(void)
         *pp = t->next;
         mr__tcache_release(&t->tc);
         mr__maps_adopt(t);
+        mr__iters_orphan(t);
         atomic_fetch_add(&mr__retired_mallocs, atomic_load(&t->mallocs));
         atomic_fetch_add(&mr__retired_alloc_bytes, atomic_load(&t->alloc_bytes));
         free(t->iters);
@@ -225,6 +226,7 @@ MR_ENTRY void mr_thread_detach(void)
         }
     }
     mr__maps_adopt(t); /* no collection runs: the registry is ours under the lock */
+    mr__iters_orphan(t);
     atomic_fetch_add(&mr__retired_mallocs, atomic_load(&t->mallocs));
     atomic_fetch_add(&mr__retired_alloc_bytes, atomic_load(&t->alloc_bytes));
     pthread_mutex_unlock(&sched_lock);
@@ -233,6 +235,15 @@ MR_ENTRY void mr_thread_detach(void)
     free(t->iters);
     free(t->new_maps);
     free(t);
+}
+
+bool mr__thread_id_attached(uint32_t id)
+{
+    pthread_mutex_lock(&sched_lock);
+    const mr_thread *t = mr__threads;
+    while (t && t->id != id) t = t->next;
+    pthread_mutex_unlock(&sched_lock);
+    return t != NULL;
 }
 
 /* Parks the caller while a collection runs (called with sched_lock held). */

@@ -199,6 +199,17 @@ void mr__maps_prune(void);
 /* True during the MR_GC_MARK_DONE event (the collecting thread's). */
 extern bool mr__marks_valid;
 
+/* Iterators that outlive their thread (roots.c). mr__iters_orphan, as t
+ * detaches (sched_lock held, no collection running), keeps its open
+ * iterators that lie off its own stack as roots of no thread until some
+ * thread ends them; mr__iters_end_in ends every iterator in [lo, hi), a
+ * fiber stack being unregistered (world stopped). */
+void mr__iters_orphan(mr_thread *t);
+void mr__iters_end_in(uintptr_t lo, uintptr_t hi);
+
+/* Whether a thread with this id is attached (takes sched_lock). */
+bool mr__thread_id_attached(uint32_t id);
+
 /* Counters of threads that have detached, folded in by mr_read_memstats. */
 extern atomic_uint_fast64_t mr__retired_mallocs, mr__retired_alloc_bytes;
 
