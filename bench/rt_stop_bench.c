@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PAIRS = 200000, STOPS = 2000, MAX_RUNS = 64, MAX_THREADS = 3 };
+enum { PAIRS = 200000, STOPS = 200, MAX_RUNS = 64, MAX_THREADS = 3 };
 
 static int nruns = 9;
 

@@ -22,6 +22,15 @@
 
 enum { MR_THREAD_RUNNING, MR_THREAD_PARKED, MR_THREAD_BLOCKING };
 
+/* What unwinding found of a library entry point's frame at one call of
+ * mr_call_begin (see save_program_context in thread.c). */
+typedef struct mr_call_site {
+    uintptr_t pc;     /* the return address into the entry point; 0: none */
+    uint32_t cfa_off; /* the program's stack pointer minus the entry's */
+    int32_t save[6];  /* rbx rbp r12-r15: where saved, from that stack pointer */
+} mr_call_site;
+enum { MR_CALL_SITES = 4 };
+
 typedef struct mr_thread {
     uint32_t id; /* 1 = the first thread attached */
     int state;   /* guarded by sched_lock */
@@ -54,6 +63,8 @@ typedef struct mr_thread {
     bool has_call_ctx;
     uintptr_t call_sp;
     unw_context_t call_ctx;
+    mr_call_site call_sites[MR_CALL_SITES]; /* the owner's only */
+    int next_call_site;
     bool exiting; /* after mr_exiting(): its stack is no root any more */
     /* The stack the thread runs on: its own (fiber 0) or the registered
      * fiber stack `fiber` (mr_stack_switch); [cur_lo, cur_hi) are its
