@@ -40,18 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_ASAN __attribute__((no_sanitize("address")))
-#endif
-#endif
-#if !defined(NO_ASAN) && defined(__SANITIZE_ADDRESS__)
-#define NO_ASAN __attribute__((no_sanitize_address))
-#endif
-#ifndef NO_ASAN
-#define NO_ASAN
-#endif
-
 /* ---------------------------------------------------------------- globals -- */
 
 /* A registered global; in_module: the variable lies in loaded module

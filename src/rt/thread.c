@@ -511,8 +511,9 @@ static bool learn_call_site(const entry_regs *r, unw_context_t *ctx, uintptr_t c
 /* Saves into t->call_ctx/call_sp the program's context at its call of the
  * entry point that called mr_call_begin (r: that entry point's context at
  * the call). Where nothing is known, the entry point's own context stands
- * in (more conservative, never less). */
-static void save_program_context(mr_thread *t, const entry_regs *r, uintptr_t caller)
+ * in (more conservative, never less). The words read lie on the thread's
+ * stack, in the entry point's frame or where a wrong guess of it points. */
+NO_ASAN static void save_program_context(mr_thread *t, const entry_regs *r, uintptr_t caller)
 {
     unw_context_t *ctx = &t->call_ctx;
     context_from_regs(ctx, r);
