@@ -1072,6 +1072,70 @@ static void test_saved_registers_belong_to_the_frame_that_owns_them(void)
     check_held_by_their_owner();
 }
 
+/*
+ * park() of the library cases: a library's entry point, as the collector's
+ * are. It saves hold_in_registers' r12 in its own frame (and clears the
+ * register), marks the call with mr_call_begin, and walks the roots with
+ * the world stopped: the thread's roots start at the program's frame, and
+ * the r12 it had at the call is found where the entry point saved it.
+ * entry_alloca takes an alloca of a size that changes from call to call,
+ * so the distance from its stack pointer to its caller's does too.
+ */
+static size_t entry_alloca_size;
+
+__attribute__((noinline)) static void library_entry_walk(void)
+{
+    HOLD_SAVE_AND_CLEAR_R12();
+    uintptr_t outer = mr_call_begin(__builtin_return_address(0));
+    mr_stop_the_world();
+    mr_walk_roots(true, note_held_root, &held);
+    mr_start_the_world();
+    mr_call_end(outer);
+}
+
+__attribute__((noinline)) static void library_entry_alloca_walk(void)
+{
+    HOLD_SAVE_AND_CLEAR_R12();
+    volatile char *scratch = __builtin_alloca(entry_alloca_size);
+    scratch[0] = 0;
+    uintptr_t outer = mr_call_begin(__builtin_return_address(0));
+    mr_stop_the_world();
+    mr_walk_roots(true, note_held_root, &held);
+    mr_start_the_world();
+    mr_call_end(outer);
+    scratch[0] = 1;
+}
+
+/* Found only as hold_in_registers' registers, frame #0 of the walk. */
+static void check_held_by_the_library_caller(void)
+{
+    CHECK(held.a != NULL && held.b != NULL);
+    CHECK_EQ_U64(held.other, 0);
+    CHECK(held.a_owned >= 1);
+    CHECK(held.b_owned >= 1);
+    CHECK_EQ_U64(held.a_frame, 0);
+    CHECK_EQ_U64(held.b_frame, 0);
+}
+
+/* Several calls from one place (the first learns the entry point's frame,
+ * the later ones reuse that), and from an entry point whose frame changes
+ * size between calls. */
+static void test_a_library_callers_registers_are_found_where_the_library_saved_them(void)
+{
+    for (int i = 0; i < 3; i++) {
+        memset(&held, 0, sizeof held);
+        hold_in_registers(make_held_a, make_held_b, library_entry_walk);
+        check_held_by_the_library_caller();
+    }
+    static const size_t sizes[] = {16, 4096, 16, 200, 4096};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        entry_alloca_size = sizes[i];
+        memset(&held, 0, sizeof held);
+        hold_in_registers(make_held_a, make_held_b, library_entry_alloca_walk);
+        check_held_by_the_library_caller();
+    }
+}
+
 static atomic_int parker_ready, parker_release;
 
 /* park() of the second case: stays at safepoints until released, so the
@@ -1890,6 +1954,7 @@ int main(void)
 #if HAVE_HOLD_IN_REGISTERS
     TEST_IN_THREAD(test_saved_registers_belong_to_the_frame_that_owns_them);
     TEST_IN_THREAD(test_parked_thread_registers_belong_to_the_frame_that_owns_them);
+    TEST_IN_THREAD(test_a_library_callers_registers_are_found_where_the_library_saved_them);
     TEST_IN_THREAD(test_blocked_thread_keeps_its_callers_registers);
 #endif
     TEST_IN_THREAD(test_global_keeps_its_map_alive);

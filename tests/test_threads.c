@@ -175,6 +175,109 @@ static void test_globals_registered_off_the_runtime_during_collections(void)
     MR_UNREGISTER_GLOBAL(kept);
 }
 
+/*
+ * An iterator kept in malloc'd memory outlives the thread that began it: it
+ * stays a root, so its map (held by nothing else) lives on, and any thread
+ * may walk it on and end it. The thread hides the map's address from the
+ * scan (complemented) so that only the iterator can keep the map.
+ */
+enum { ORPHAN_KEYS = 500 };
+static uintptr_t orphan_map_hidden;
+static int64_t orphan_first_key;
+
+static void *begin_iteration_and_exit(void *arg)
+{
+    mr_map_iter *iter = arg;
+    mr_map *m = mr_map_new(&items_map, 0);
+    for (int64_t k = 0; k < ORPHAN_KEYS; k++) {
+        Item *it = mr_new(&item_type);
+        it->id = k;
+        it->check = k * 7 + 1;
+        *(Item **)mr_map_assign(m, &k) = it;
+    }
+    orphan_map_hidden = ~(uintptr_t)m;
+    mr_map_iter_init(iter, m);
+    orphan_first_key = mr_map_iter_next(iter) ? *(const int64_t *)iter->key : -1;
+    return NULL; /* the thread exits with the iterator open */
+}
+
+/* Maps and items like the orphan's, with other contents, to take the place
+ * of the orphan's map if a collection frees it. */
+static void churn_and_collect(void)
+{
+    for (int round = 0; round < 3; round++) {
+        mr_map *m = mr_map_new(&items_map, 0);
+        for (int64_t k = 0; k < ORPHAN_KEYS; k++) {
+            Item *it = mr_new(&item_type);
+            it->id = -1;
+            it->check = -1;
+            *(Item **)mr_map_assign(m, &k) = it;
+        }
+        mr_gc();
+    }
+}
+
+static void count_roots_of_orphan(const mr_root *r, void *ud)
+{
+    if (r->kind == MR_ROOT_ITERATOR && (uintptr_t)r->target == ~orphan_map_hidden) ++*(int *)ud;
+}
+
+static int iterator_roots_of_orphan(void)
+{
+    int n = 0;
+    mr_stop_the_world();
+    mr_walk_roots(false, count_roots_of_orphan, &n);
+    mr_start_the_world();
+    return n;
+}
+
+/* Runs begin_iteration_and_exit on a thread of its own, to its exit. */
+static bool orphan_iterator(mr_map_iter *iter)
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, begin_iteration_and_exit, iter) != 0) return false;
+    mr_blocking_enter(); /* its collections must not wait for us */
+    int rc = pthread_join(th, NULL);
+    mr_blocking_exit();
+    return rc == 0 && orphan_first_key >= 0;
+}
+
+static void test_an_iterator_outlives_its_thread(void)
+{
+    mr_map_iter *iter = malloc(sizeof *iter);
+    CHECK(iter && orphan_iterator(iter));
+    churn_and_collect();
+    CHECK_EQ_U64(iterator_roots_of_orphan(), 1); /* the map, through the iterator */
+    /* Walked on by another thread: every other entry, intact, once. */
+    static bool seen[ORPHAN_KEYS];
+    memset(seen, 0, sizeof seen);
+    seen[orphan_first_key] = true;
+    size_t n = 1, bad = 0;
+    while (mr_map_iter_next(iter)) {
+        int64_t k = *(const int64_t *)iter->key;
+        Item *it = *(Item **)iter->value;
+        if (k < 0 || k >= ORPHAN_KEYS || seen[k] || it->id != k || it->check != k * 7 + 1) {
+            bad++;
+            continue;
+        }
+        seen[k] = true;
+        n++;
+    }
+    CHECK_EQ_U64(bad, 0);
+    CHECK_EQ_U64(n, ORPHAN_KEYS);
+    /* Reaching the end ended it: no root any more. */
+    CHECK_EQ_U64(iterator_roots_of_orphan(), 0);
+
+    /* Ended by another thread without walking it: the same. */
+    CHECK(orphan_iterator(iter));
+    mr_gc();
+    CHECK_EQ_U64(iterator_roots_of_orphan(), 1);
+    mr_map_iter_done(iter);
+    mr_map_iter_done(iter); /* twice is harmless, as for any iterator */
+    CHECK_EQ_U64(iterator_roots_of_orphan(), 0);
+    free(iter);
+}
+
 /* A stack or register root of a thread other than *ud counts into ud[1]. */
 static void count_foreign_frames(const mr_root *r, void *ud)
 {
@@ -238,6 +341,7 @@ int main(void)
     TEST(test_four_mutators_with_collections);
     TEST(test_threads_attach_and_detach_during_collections);
     TEST(test_globals_registered_off_the_runtime_during_collections);
+    TEST(test_an_iterator_outlives_its_thread);
     TEST(test_a_forked_child_collects_alone);
     TEST_EXIT();
 }

@@ -368,6 +368,11 @@ const mr_map_type *mr_map_type_of(const mr_map *m);
  * mr_map_iter_init until mr_map_iter_done or until mr_map_iter_next returns
  * false) it is a root that keeps its map alive, like an open range loop in Go;
  * one whose stack frame has returned is dropped at the next collection.
+ * It belongs to the thread that began it, and no other thread may end it
+ * while that thread is attached. One kept off that thread's stack (malloc'd
+ * memory, a global, a fiber stack) outlives the thread's detach or exit: it
+ * stays a root, its map alive, and any one thread at a time may walk it on
+ * and end it; one on the thread's stack ends with the thread.
  * Iteration starts at a random bucket and offset, survives growth of the map,
  * and sees every entry present throughout exactly once. Starting one on a
  * map whose keys and values hold no pointers may allocate (the list of

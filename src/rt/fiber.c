@@ -138,22 +138,13 @@ MR_ENTRY void mr_stack_unregister(mr_stack_handle h)
                     : "mr_stack_unregister: %u is not a registered fiber stack",
                   h);
     }
-    for (mr_thread *t = mr__threads; t; t = t->next) {
-        size_t j = 0;
-        for (size_t i = 0; i < t->niters; i++) {
-            uintptr_t a = (uintptr_t)t->iters[i];
-            if (a >= f->lo && a < f->hi)
-                t->iters[i]->thread_ = NULL; /* done, as far as the runtime knows */
-            else
-                t->iters[j++] = t->iters[i];
-        }
-        t->niters = j;
-    }
 #ifdef TSAN_FIBERS
     __tsan_destroy_fiber(f->tsan); /* no thread runs on it (checked above) */
 #endif
+    uintptr_t lo = f->lo, hi = f->hi;
     mr__handles_remove(&fibers, h);
     pthread_mutex_unlock(&fiber_lock);
+    mr__iters_end_in(lo, hi); /* roots_lock comes before fiber_lock */
     mr_start_the_world();
 }
 

@@ -18,6 +18,20 @@
 #define MR_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* For functions that read a thread's stack as the collector does, words
+ * the program never wrote or a sanitizer guards included. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_ASAN __attribute__((no_sanitize("address")))
+#endif
+#endif
+#if !defined(NO_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define NO_ASAN __attribute__((no_sanitize_address))
+#endif
+#ifndef NO_ASAN
+#define NO_ASAN
+#endif
+
 /* Stops the program with "maproot runtime: fatal error: <message>" (Go's throw). */
 noreturn void mr__throw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

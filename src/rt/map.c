@@ -1583,8 +1583,11 @@ enum { ITER_ACTIVE = 1, ITER_DONE = 2 };
 #define ITER_WRAPPED 0x80
 #define NO_CHECK UINT32_MAX
 
+/* Unregisters first: a detached thread's iterator is read by collections
+ * until then, and the thread ending it becomes a mutator doing so. */
 static void iter_finish(mr_map_iter *it)
 {
+    mr__iter_unregister(it);
     it->state_ = ITER_DONE;
     it->key = NULL;
     it->value = NULL;
@@ -1592,7 +1595,6 @@ static void iter_finish(mr_map_iter *it)
     it->buckets_ = NULL;
     it->bptr_ = NULL;
     it->overflow_ = it->oldoverflow_ = NULL;
-    mr__iter_unregister(it);
 }
 
 /*

@@ -7,7 +7,9 @@
  * points into an allocated object keeps it alive, since C gives us no stack
  * maps. Iterators are registered per thread; an iterator whose address lies
  * in its thread's stack below the thread's current stack pointer belongs to a
- * frame that has returned and is dropped.
+ * frame that has returned and is dropped. An iterator kept off its thread's
+ * stack outlives the thread: when the thread detaches it joins the orphans,
+ * roots of no thread, until some thread ends it.
  *
  * A thread that runs on a fiber stack the program registered (fiber.h) is
  * scanned on that stack from its stack pointer up, and on its own stack
@@ -37,18 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_ASAN __attribute__((no_sanitize("address")))
-#endif
-#endif
-#if !defined(NO_ASAN) && defined(__SANITIZE_ADDRESS__)
-#define NO_ASAN __attribute__((no_sanitize_address))
-#endif
-#ifndef NO_ASAN
-#define NO_ASAN
-#endif
 
 /* ---------------------------------------------------------------- globals -- */
 
@@ -245,6 +235,99 @@ static uintptr_t current_stack_top(const mr_thread *t, uintptr_t sp)
     return t->cur_hi;
 }
 
+/*
+ * Iterators left open by threads that detached (or exited), under
+ * roots_lock. An iterator kept in memory of the program's own (malloc'd,
+ * a global, a registered fiber stack) outlives the thread that began it:
+ * it stays a root that keeps its map alive, belonging to no thread, until
+ * some thread ends it (mr_map_iter_done, or the mr_map_iter_next that
+ * reaches its end). Without this list, the map it reads could be swept
+ * under it. orphans_open mirrors norphans for a check without the lock.
+ */
+static mr_map_iter **orphans;
+static size_t norphans, cap_orphans;
+static atomic_size_t orphans_open;
+
+/* Removes it from the orphans if it is one (roots_lock held). */
+static bool orphan_remove_locked(const mr_map_iter *it)
+{
+    for (size_t i = norphans; i-- > 0;) {
+        if (orphans[i] == it) {
+            orphans[i] = orphans[--norphans];
+            atomic_store_explicit(&orphans_open, norphans, memory_order_relaxed);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool orphan_remove(const mr_map_iter *it)
+{
+    if (!atomic_load_explicit(&orphans_open, memory_order_relaxed)) return false;
+    roots_lock_take();
+    bool found = orphan_remove_locked(it);
+    pthread_mutex_unlock(&roots_lock);
+    return found;
+}
+
+/*
+ * Called as t detaches (sched_lock held, no collection running): its open
+ * iterators outside its own stack become orphans; those on its stack end
+ * with it, as every other word there stops being a root (they are not
+ * written: the frames that held them may be gone and their memory reused).
+ */
+void mr__iters_orphan(mr_thread *t)
+{
+    roots_lock_take();
+    for (size_t i = 0; i < t->niters; i++) {
+        uintptr_t a = (uintptr_t)t->iters[i];
+        if (a >= t->stack_lo && a < t->stack_hi) continue;
+        if (norphans == cap_orphans) {
+            size_t cap = cap_orphans ? cap_orphans * 2 : 8;
+            mr_map_iter **v = realloc(orphans, cap * sizeof *v);
+            if (!v) mr__throw("out of memory (iterator registry)");
+            orphans = v;
+            cap_orphans = cap;
+        }
+        orphans[norphans++] = t->iters[i];
+    }
+    atomic_store_explicit(&orphans_open, norphans, memory_order_relaxed);
+    pthread_mutex_unlock(&roots_lock);
+    t->niters = 0;
+}
+
+/*
+ * Ends the iterators that lie in [lo, hi), a fiber stack being unregistered
+ * (world stopped): every thread's and the orphans. They are done as far as
+ * the runtime knows; the program frees their memory next.
+ */
+void mr__iters_end_in(uintptr_t lo, uintptr_t hi)
+{
+    for (mr_thread *t = mr__threads; t; t = t->next) {
+        size_t j = 0;
+        for (size_t i = 0; i < t->niters; i++) {
+            uintptr_t a = (uintptr_t)t->iters[i];
+            if (a >= lo && a < hi)
+                t->iters[i]->thread_ = NULL;
+            else
+                t->iters[j++] = t->iters[i];
+        }
+        t->niters = j;
+    }
+    roots_lock_take();
+    size_t j = 0;
+    for (size_t i = 0; i < norphans; i++) {
+        uintptr_t a = (uintptr_t)orphans[i];
+        if (a >= lo && a < hi)
+            orphans[i]->thread_ = NULL;
+        else
+            orphans[j++] = orphans[i];
+    }
+    norphans = j;
+    atomic_store_explicit(&orphans_open, norphans, memory_order_relaxed);
+    pthread_mutex_unlock(&roots_lock);
+}
+
 void mr__iter_register(mr_map_iter *it)
 {
     mr_thread *t = mr__me();
@@ -255,6 +338,8 @@ void mr__iter_register(mr_map_iter *it)
     for (size_t i = 0; i < t->niters; i++)
         if (!frame_is_gone(t, t->iters[i], sp) && t->iters[i] != it) t->iters[j++] = t->iters[i];
     t->niters = j;
+    /* an orphan begun again without being ended is this thread's now */
+    if (it->thread_) orphan_remove(it);
     if (t->niters == t->cap_iters) {
         size_t cap = t->cap_iters ? t->cap_iters * 2 : 8;
         mr_map_iter **a = realloc(t->iters, cap * sizeof *a);
@@ -269,21 +354,34 @@ void mr__iter_register(mr_map_iter *it)
     it->thread_ = (void *)(uintptr_t)t->id;
 }
 
+/*
+ * Ends the registration of it. The thread that began it ends it, or any
+ * thread once that one has detached: an orphan leaves the orphans, and an
+ * iterator that ended with its thread's stack (see mr__iters_orphan) is
+ * registered nowhere. Ending an iterator that another attached thread
+ * still owns stops the program: that thread may be walking it.
+ */
 void mr__iter_unregister(mr_map_iter *it)
 {
     uintptr_t owner = (uintptr_t)it->thread_;
     if (!owner) return;
     mr_thread *t = mr__self;
-    if (!t || t->id != owner)
-        mr__throw("mr_map_iter_done: iterator used by a thread other than its owner (thread "
-                  "%lu began it%s)",
-                  (unsigned long)owner, t ? "" : "; this thread is not attached");
-    for (size_t i = t->niters; i-- > 0;) {
-        if (t->iters[i] == it) {
-            memmove(&t->iters[i], &t->iters[i + 1], (t->niters - i - 1) * sizeof *t->iters);
-            t->niters--;
-            break;
+    if (t && t->id == owner) {
+        for (size_t i = t->niters; i-- > 0;) {
+            if (t->iters[i] == it) {
+                memmove(&t->iters[i], &t->iters[i + 1], (t->niters - i - 1) * sizeof *t->iters);
+                t->niters--;
+                break;
+            }
         }
+    } else {
+        /* touching the roots makes the caller a mutator, as any runtime call
+         * does: a collection never reads the orphans while it removes one */
+        mr__me();
+        if (!orphan_remove(it) && mr__thread_id_attached((uint32_t)owner))
+            mr__throw("mr_map_iter_done: iterator used by a thread other than its owner "
+                      "(thread %lu began it and is still attached)",
+                      (unsigned long)owner);
     }
     it->thread_ = NULL;
 }
@@ -402,6 +500,14 @@ NO_ASAN static void mark_fiber(const mr_fiber_view *f, void *ud)
     mark_stack(f->sp, f->hi, f->ctx, *(void (**)(uintptr_t))ud);
 }
 
+/* Marks the words of a registered iterator. */
+NO_ASAN static void mark_iterator(const mr_map_iter *it, void (*mark)(uintptr_t))
+{
+    const uintptr_t *iw = (const uintptr_t *)it;
+    for (size_t k = 0; k < iter_words(); k++)
+        if (iw[k]) mark(iw[k]);
+}
+
 /* Marking: every root word, as fast as possible. */
 NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
 {
@@ -436,12 +542,13 @@ NO_ASAN void mr__scan_roots(void (*mark)(uintptr_t word))
             mr_map_iter *it = t->iters[i];
             if (frame_is_gone(t, it, sp)) continue; /* its frame returned */
             t->iters[j++] = it;
-            const uintptr_t *iw = (const uintptr_t *)it;
-            for (size_t k = 0; k < iter_words(); k++)
-                if (iw[k]) mark(iw[k]);
+            mark_iterator(it, mark);
         }
         t->niters = j;
     }
+    roots_lock_take();
+    for (size_t i = 0; i < norphans; i++) mark_iterator(orphans[i], mark);
+    pthread_mutex_unlock(&roots_lock);
     mr__fiber_each_suspended(mark_fiber, &mark);
 }
 
@@ -840,8 +947,9 @@ typedef struct fiber_report {
     void *ud;
 } fiber_report;
 
-/* Whether stack word w is a field of a live iterator: it is reported as
- * that iterator's root, as the loop holding it (world stopped). */
+/* Whether stack word w is a field of a live iterator (a thread's or an
+ * orphan): it is reported as that iterator's root, as the loop holding it
+ * (world stopped; the orphans change only under a running thread). */
 static bool in_live_iterator(const uintptr_t *w)
 {
     uintptr_t a = (uintptr_t)w;
@@ -850,6 +958,10 @@ static bool in_live_iterator(const uintptr_t *w)
             uintptr_t it = (uintptr_t)t->iters[i];
             if (a >= it && a < it + iter_words() * sizeof(uintptr_t)) return true;
         }
+    for (size_t i = 0; i < norphans; i++) {
+        uintptr_t it = (uintptr_t)orphans[i];
+        if (a >= it && a < it + iter_words() * sizeof(uintptr_t)) return true;
+    }
     return false;
 }
 
@@ -964,6 +1076,23 @@ mr_walk_roots(bool attribute_frames, void (*fn)(const mr_root *r, void *ud), voi
         }
         unwound_free(&cur.u);
         unwound_free(&own.u);
+    }
+    /* fn may do anything: the lock is held only to read one entry */
+    for (size_t i = 0;; i++) {
+        roots_lock_take();
+        const mr_map_iter *it = i < norphans ? orphans[i] : NULL;
+        pthread_mutex_unlock(&roots_lock);
+        if (!it) break;
+        const uintptr_t *iw = (const uintptr_t *)it;
+        for (size_t k = 0; k < iter_words(); k++) {
+            if (!iw[k] || !heap_target(iw[k], &target)) continue;
+            r = (mr_root){.kind = MR_ROOT_ITERATOR,
+                          .target = target,
+                          .slot = &iw[k],
+                          .name = "map iterator of a thread that has detached",
+                          .thread = (uint32_t)(uintptr_t)it->thread_};
+            fn(&r, ud);
+        }
     }
     fiber_report rep = {fn, ud};
     mr__fiber_each_suspended(report_fiber, &rep);

@@ -122,6 +122,7 @@ static void fork_child(void)
         *pp = t->next;
         mr__tcache_release(&t->tc);
         mr__maps_adopt(t);
+        mr__iters_orphan(t);
         atomic_fetch_add(&mr__retired_mallocs, atomic_load(&t->mallocs));
         atomic_fetch_add(&mr__retired_alloc_bytes, atomic_load(&t->alloc_bytes));
         free(t->iters);
@@ -225,6 +226,7 @@ MR_ENTRY void mr_thread_detach(void)
         }
     }
     mr__maps_adopt(t); /* no collection runs: the registry is ours under the lock */
+    mr__iters_orphan(t);
     atomic_fetch_add(&mr__retired_mallocs, atomic_load(&t->mallocs));
     atomic_fetch_add(&mr__retired_alloc_bytes, atomic_load(&t->alloc_bytes));
     pthread_mutex_unlock(&sched_lock);
@@ -233,6 +235,15 @@ MR_ENTRY void mr_thread_detach(void)
     free(t->iters);
     free(t->new_maps);
     free(t);
+}
+
+bool mr__thread_id_attached(uint32_t id)
+{
+    pthread_mutex_lock(&sched_lock);
+    const mr_thread *t = mr__threads;
+    while (t && t->id != id) t = t->next;
+    pthread_mutex_unlock(&sched_lock);
+    return t != NULL;
 }
 
 /* Parks the caller while a collection runs (called with sched_lock held). */
@@ -307,24 +318,19 @@ static void block(mr_thread *t)
 }
 
 #if MR_BLOCKING_ENTRY_ASM
-/* The caller's context as mr_blocking_enter stores it (thread_x86_64.S):
- * its callee-saved registers, stack pointer and resume address at the call. */
-typedef struct blocking_regs {
+/* The caller's context as the entries of thread_x86_64.S store it: its
+ * callee-saved registers, stack pointer and resume address at the call. */
+typedef struct entry_regs {
     uintptr_t rbx, rbp, r12, r13, r14, r15, sp, pc;
-} blocking_regs;
+} entry_regs;
 
-/*
- * The C part of mr_blocking_enter on x86-64. The entry hands over the
- * caller's context as it stood at the call, which is what unwinding one
- * frame would recover (see mr__save_context_above), for the price of eight
- * stores. The registers a call clobbers hold none of the caller's values:
- * they are cleared, so that no stale word of ours is taken for one of its.
- */
-__attribute__((used, visibility("hidden"))) void mr__blocking_enter_regs(const blocking_regs *r)
+/* The caller's context from r, as unwinding one frame would recover it
+ * (see mr__save_context_above). The registers a call clobbers hold none of
+ * the caller's values: they are cleared, so that no stale word of ours is
+ * taken for one of its. */
+static void context_from_regs(unw_context_t *ctx, const entry_regs *r)
 {
-    mr_thread *t = mr__me();
-    t->stop_pc = mr__caller(t, r->pc);
-    greg_t *g = t->ctx.uc_mcontext.gregs;
+    greg_t *g = ctx->uc_mcontext.gregs;
     g[REG_RBX] = (greg_t)r->rbx;
     g[REG_RBP] = (greg_t)r->rbp;
     g[REG_R12] = (greg_t)r->r12;
@@ -335,6 +341,15 @@ __attribute__((used, visibility("hidden"))) void mr__blocking_enter_regs(const b
     g[REG_RIP] = (greg_t)r->pc;
     g[REG_RAX] = g[REG_RCX] = g[REG_RDX] = g[REG_RSI] = g[REG_RDI] = 0;
     g[REG_R8] = g[REG_R9] = g[REG_R10] = g[REG_R11] = 0;
+}
+
+/* The C part of mr_blocking_enter on x86-64: the entry hands over the
+ * caller's context for the price of eight stores. */
+__attribute__((used, visibility("hidden"))) void mr__blocking_enter_regs(const entry_regs *r)
+{
+    mr_thread *t = mr__me();
+    t->stop_pc = mr__caller(t, r->pc);
+    context_from_regs(&t->ctx, r);
     t->sp = r->sp;
     block(t);
 }
@@ -403,6 +418,27 @@ void mr__world_start(void)
     pthread_mutex_unlock(&sched_lock);
 }
 
+/* The program's context at its call of mr_stop_the_world, kept for the
+ * scans while the world stays stopped (see entry_ctx in thread.h). */
+static void hold_world(mr_thread *self, const unw_context_t *ctx, uintptr_t sp)
+{
+    self->entry_ctx = *ctx;
+    self->entry_sp = sp;
+    self->has_entry_ctx = true;
+}
+
+#if MR_BLOCKING_ENTRY_ASM
+/* The C part of mr_stop_the_world on x86-64: the entry hands over the
+ * caller's context (thread_x86_64.S), which unwinding used to recover. */
+__attribute__((used, visibility("hidden"))) void mr__stop_the_world_regs(const entry_regs *r)
+{
+    mr_thread *self = mr__me();
+    unw_context_t ctx;
+    context_from_regs(&ctx, r);
+    mr__world_stop(false, r->pc);
+    hold_world(self, &ctx, r->sp);
+}
+#else
 MR_ENTRY void mr_stop_the_world(void)
 {
     mr_thread *self = mr__me();
@@ -410,10 +446,9 @@ MR_ENTRY void mr_stop_the_world(void)
     uintptr_t sp;
     mr__save_context_above(&ctx, &sp, 1);
     mr__world_stop(false, MR_CALLER);
-    self->entry_ctx = ctx;
-    self->entry_sp = sp;
-    self->has_entry_ctx = true;
+    hold_world(self, &ctx, sp);
 }
+#endif
 
 void mr_start_the_world(void)
 {
@@ -426,6 +461,100 @@ void mr_start_the_world(void)
  * program's context at the call, which the thread's stack scans use from
  * then on (see call_ctx in thread.h). A thread that is not attached is left
  * alone: attaching would make it a mutator bound by the blocking rule. */
+#if MR_BLOCKING_ENTRY_ASM
+/*
+ * The program's context at its call of the library's entry point, one
+ * frame above the caller of mr_call_begin: what the entry point saved of
+ * the program's callee-saved registers lies in its frame, where only its
+ * unwind table says. Unwinding costs tens of microseconds a call, so each
+ * thread keeps what unwinding found for the last few call sites (the
+ * return address into the entry point): the distance from the entry
+ * point's stack pointer at the call to the program's (its canonical frame
+ * address, CFA), and where, relative to the CFA, the entry point saved
+ * each register. A frame of fixed size at that call gives the same
+ * layout every time; one that is not (alloca) is caught by the word below
+ * the CFA, which must be the program's resume address, and unwound anew.
+ */
+enum { SAVED_REGS = 6, NOT_SAVED = INT32_MIN };
+static const int unw_saved[SAVED_REGS] = {UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
+                                          UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15};
+
+/* Unwinds from the entry point's context r (with ctx made from it) to the
+ * program's frame and describes it in *s; false if libunwind cannot, or
+ * the frame found is not the one that `caller` returns to. */
+static bool learn_call_site(const entry_regs *r, unw_context_t *ctx, uintptr_t caller,
+                            mr_call_site *s)
+{
+    unw_cursor_t c;
+    unw_word_t cfa, pc;
+    if (unw_init_local(&c, ctx) != 0 || unw_step(&c) <= 0 ||
+        unw_get_reg(&c, UNW_X86_64_RSP, &cfa) != 0 || unw_get_reg(&c, UNW_X86_64_RIP, &pc) != 0)
+        return false;
+    if (pc != caller || cfa < r->sp + 8 || cfa - r->sp > INT32_MAX) return false;
+    s->pc = r->pc;
+    s->cfa_off = (uint32_t)(cfa - r->sp);
+    for (int i = 0; i < SAVED_REGS; i++) {
+        unw_save_loc_t loc;
+        if (unw_get_save_loc(&c, unw_saved[i], &loc) != 0) return false;
+        uintptr_t a = loc.u.addr;
+        if (loc.type == UNW_SLT_NONE ||
+            (loc.type == UNW_SLT_MEMORY && a >= (uintptr_t)ctx && a < (uintptr_t)(ctx + 1)))
+            s->save[i] = NOT_SAVED; /* still in the register at the call */
+        else if (loc.type == UNW_SLT_MEMORY && a >= r->sp && a + 8 <= cfa)
+            s->save[i] = (int32_t)(a - cfa); /* in the entry point's frame */
+        else
+            return false;
+    }
+    return true;
+}
+
+/* Saves into t->call_ctx/call_sp the program's context at its call of the
+ * entry point that called mr_call_begin (r: that entry point's context at
+ * the call). Where nothing is known, the entry point's own context stands
+ * in (more conservative, never less). The words read lie on the thread's
+ * stack, in the entry point's frame or where a wrong guess of it points. */
+NO_ASAN static void save_program_context(mr_thread *t, const entry_regs *r, uintptr_t caller)
+{
+    unw_context_t *ctx = &t->call_ctx;
+    context_from_regs(ctx, r);
+    t->call_sp = r->sp;
+    mr_call_site *s = NULL;
+    for (int i = 0; i < MR_CALL_SITES; i++)
+        if (t->call_sites[i].pc == r->pc) s = &t->call_sites[i];
+    uintptr_t cfa = s ? r->sp + s->cfa_off : 0;
+    if (!s || cfa > t->cur_hi || *(const uintptr_t *)(cfa - 8) != caller) {
+        s = &t->call_sites[t->next_call_site];
+        if (!learn_call_site(r, ctx, caller, s)) {
+            s->pc = 0;
+            return;
+        }
+        t->next_call_site = (t->next_call_site + 1) % MR_CALL_SITES;
+        cfa = r->sp + s->cfa_off;
+    }
+    const uintptr_t at_call[SAVED_REGS] = {r->rbx, r->rbp, r->r12, r->r13, r->r14, r->r15};
+    static const int greg[SAVED_REGS] = {REG_RBX, REG_RBP, REG_R12, REG_R13, REG_R14, REG_R15};
+    for (int i = 0; i < SAVED_REGS; i++)
+        ctx->uc_mcontext.gregs[greg[i]] =
+            (greg_t)(s->save[i] == NOT_SAVED ? at_call[i]
+                                             : *(const uintptr_t *)(cfa + (intptr_t)s->save[i]));
+    ctx->uc_mcontext.gregs[REG_RSP] = (greg_t)cfa;
+    ctx->uc_mcontext.gregs[REG_RIP] = (greg_t)caller;
+    t->call_sp = cfa;
+}
+
+__attribute__((used, visibility("hidden"))) uintptr_t mr__call_begin_regs(const entry_regs *r,
+                                                                          const void *caller)
+{
+    mr_thread *t = mr__self;
+    if (!t) return 0;
+    uintptr_t outer = mr__enter(t, (uintptr_t)caller);
+    if (!outer) {
+        save_program_context(t, r, (uintptr_t)caller);
+        t->has_call_ctx = true;
+    }
+    return outer;
+}
+#else
 __attribute__((noinline)) uintptr_t mr_call_begin(const void *caller)
 {
     mr_thread *t = mr__self;
@@ -438,6 +567,7 @@ __attribute__((noinline)) uintptr_t mr_call_begin(const void *caller)
     }
     return outer;
 }
+#endif
 
 void mr_call_end(uintptr_t outer)
 {

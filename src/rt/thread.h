@@ -22,6 +22,15 @@
 
 enum { MR_THREAD_RUNNING, MR_THREAD_PARKED, MR_THREAD_BLOCKING };
 
+/* What unwinding found of a library entry point's frame at one call of
+ * mr_call_begin (see save_program_context in thread.c). */
+typedef struct mr_call_site {
+    uintptr_t pc;     /* the return address into the entry point; 0: none */
+    uint32_t cfa_off; /* the program's stack pointer minus the entry's */
+    int32_t save[6];  /* rbx rbp r12-r15: where saved, from that stack pointer */
+} mr_call_site;
+enum { MR_CALL_SITES = 4 };
+
 typedef struct mr_thread {
     uint32_t id; /* 1 = the first thread attached */
     int state;   /* guarded by sched_lock */
@@ -54,6 +63,8 @@ typedef struct mr_thread {
     bool has_call_ctx;
     uintptr_t call_sp;
     unw_context_t call_ctx;
+    mr_call_site call_sites[MR_CALL_SITES]; /* the owner's only */
+    int next_call_site;
     bool exiting; /* after mr_exiting(): its stack is no root any more */
     /* The stack the thread runs on: its own (fiber 0) or the registered
      * fiber stack `fiber` (mr_stack_switch); [cur_lo, cur_hi) are its
@@ -198,6 +209,17 @@ void mr__maps_adopt(mr_thread *t);
 void mr__maps_prune(void);
 /* True during the MR_GC_MARK_DONE event (the collecting thread's). */
 extern bool mr__marks_valid;
+
+/* Iterators that outlive their thread (roots.c). mr__iters_orphan, as t
+ * detaches (sched_lock held, no collection running), keeps its open
+ * iterators that lie off its own stack as roots of no thread until some
+ * thread ends them; mr__iters_end_in ends every iterator in [lo, hi), a
+ * fiber stack being unregistered (world stopped). */
+void mr__iters_orphan(mr_thread *t);
+void mr__iters_end_in(uintptr_t lo, uintptr_t hi);
+
+/* Whether a thread with this id is attached (takes sched_lock). */
+bool mr__thread_id_attached(uint32_t id);
 
 /* Counters of threads that have detached, folded in by mr_read_memstats. */
 extern atomic_uint_fast64_t mr__retired_mallocs, mr__retired_alloc_bytes;
