@@ -523,11 +523,15 @@ static void reap_child(session *s)
     }
 }
 
-/* How long detaching waits for a snapshot: two intervals, at least 10 s. */
+/* How long detaching waits for a snapshot: two intervals, at least a
+ * minute. A pair is a fork and two files written by the program; on a
+ * loaded machine that takes tens of seconds, and the program itself stops
+ * a writer that makes no progress (MAPROOT_WRITER_STALL) and says so, so
+ * the wait only bounds a program that does not collect. */
 static int64_t detach_wait_ms(const session *s)
 {
     int64_t wait_ms = 2 * (int64_t)s->o.interval_ms;
-    return wait_ms < 10000 ? 10000 : wait_ms;
+    return wait_ms < 60000 ? 60000 : wait_ms;
 }
 
 /* Starts detaching: with -o the last pair is asked for first. The wait
@@ -562,7 +566,8 @@ static int open_session(session *s)
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (cli_at_connect(&s->a, &e, "maproot trace", 5000, msg, sizeof msg))
+    /* the welcome is quick, but a program on a loaded machine may be slow to run */
+    if (cli_at_connect(&s->a, &e, "maproot trace", 30000, msg, sizeof msg))
         return cli_fail("%s", msg);
     s->connected = true;
     if (tv_init(&s->v, &s->a.welcome.welcome, real_ns())) return cli_fail("out of memory");
