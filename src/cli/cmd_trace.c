@@ -553,7 +553,7 @@ static int open_session(session *s)
 {
     char msg[1024];
     cli_endpoint e;
-    int64_t give_up = mono_ms() + 10000;
+    int64_t give_up = mono_ms() + 30000; /* a loaded machine starts programs slowly */
     for (;;) {
         if (cli_at_find(s->o.pid, &e, msg, sizeof msg) == 0) break;
         /* a program we started: its collector opens the endpoint soon */
