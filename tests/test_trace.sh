@@ -489,7 +489,9 @@ case_warm_guard() {
   mkdir -p "$work/$group" && cd "$work/$group" || return
   local want="forked child"
   nm -D "$target" 2>/dev/null | grep -E ' T __(a|t)san_init$' >/dev/null && want="stopped world"
-  MAPROOT_WARM_HOLD_MS=15000 start w
+  # (held long enough that the snapshot below comes while it lasts, on a
+  # machine loaded many times over too)
+  MAPROOT_WARM_HOLD_MS=60000 start w
   local wpid=$pid
   # the first client starts the worker, which then holds for 15 s
   "$maproot" trace --pid "$wpid" -i 100ms -d 300ms >first.txt 2>&1 || fail "first attach: $(cat first.txt)"

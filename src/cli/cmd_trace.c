@@ -566,8 +566,10 @@ static int open_session(session *s)
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    /* the welcome is quick, but a program on a loaded machine may be slow to run */
-    if (cli_at_connect(&s->a, &e, "maproot trace", 30000, msg, sizeof msg))
+    /* the welcome is quick, but the program's agent may be writing a
+     * snapshot in place for another client first (the fork guard), which
+     * on a loaded machine, in a sanitizer build, takes tens of seconds */
+    if (cli_at_connect(&s->a, &e, "maproot trace", 120000, msg, sizeof msg))
         return cli_fail("%s", msg);
     s->connected = true;
     if (tv_init(&s->v, &s->a.welcome.welcome, real_ns())) return cli_fail("out of memory");
