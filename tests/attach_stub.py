@@ -139,7 +139,7 @@ def main():
         secs = float(sys.argv[4]) if len(sys.argv) > 4 else 0
     if mode == "huge":
         s.sendall(struct.pack("<I", int(sys.argv[3])) + b"\0" * 64)
-        s.settimeout(10)
+        s.settimeout(300)  # the agent's close, however loaded the machine
         while True:
             f = read_frame(s)
             if f is None:

@@ -87,7 +87,7 @@ int cmd_ps(int argc, char **argv)
                "COMMAND");
     for (size_t i = 0; i < n; i++) {
         cli_attach a;
-        if (cli_at_connect(&a, &eps[i], "maproot ps", 2000, msg, sizeof msg)) {
+        if (cli_at_connect(&a, &eps[i], "maproot ps", 10000, msg, sizeof msg)) {
             /* one that ended meanwhile is simply not listed; another
              * failure says why it is missing */
             if (!cli_at_ended(&eps[i])) fprintf(stderr, "maproot: ps: %s\n", msg);

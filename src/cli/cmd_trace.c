@@ -523,11 +523,15 @@ static void reap_child(session *s)
     }
 }
 
-/* How long detaching waits for a snapshot: two intervals, at least 10 s. */
+/* How long detaching waits for a snapshot: two intervals, at least a
+ * minute. A pair is a fork and two files written by the program; on a
+ * loaded machine that takes tens of seconds, and the program itself stops
+ * a writer that makes no progress (MAPROOT_WRITER_STALL) and says so, so
+ * the wait only bounds a program that does not collect. */
 static int64_t detach_wait_ms(const session *s)
 {
     int64_t wait_ms = 2 * (int64_t)s->o.interval_ms;
-    return wait_ms < 10000 ? 10000 : wait_ms;
+    return wait_ms < 60000 ? 60000 : wait_ms;
 }
 
 /* Starts detaching: with -o the last pair is asked for first. The wait
@@ -549,7 +553,7 @@ static int open_session(session *s)
 {
     char msg[1024];
     cli_endpoint e;
-    int64_t give_up = mono_ms() + 10000;
+    int64_t give_up = mono_ms() + 30000; /* a loaded machine starts programs slowly */
     for (;;) {
         if (cli_at_find(s->o.pid, &e, msg, sizeof msg) == 0) break;
         /* a program we started: its collector opens the endpoint soon */
@@ -562,7 +566,10 @@ static int open_session(session *s)
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (cli_at_connect(&s->a, &e, "maproot trace", 5000, msg, sizeof msg))
+    /* the welcome is quick, but the program's agent may be writing a
+     * snapshot in place for another client first (the fork guard), which
+     * on a loaded machine, in a sanitizer build, takes tens of seconds */
+    if (cli_at_connect(&s->a, &e, "maproot trace", 120000, msg, sizeof msg))
         return cli_fail("%s", msg);
     s->connected = true;
     if (tv_init(&s->v, &s->a.welcome.welcome, real_ns())) return cli_fail("out of memory");

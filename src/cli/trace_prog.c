@@ -141,7 +141,8 @@ pid_t trace_prog_start(char *const argv[], bool *preloaded, char *msg, size_t ca
     if (pid == 0) {
         close(fds[0]);
         setenv("MAPROOT_ATTACH", "1", 1);
-        setenv("MAPROOT_ATTACH_WAIT", "10", 1);
+        /* as long as maproot waits for its endpoint (cmd_trace.c) */
+        setenv("MAPROOT_ATTACH_WAIT", "30", 1);
         if (*preloaded) setenv("LD_PRELOAD", preload, 1);
         execv(prog, argv);
         int e = errno;

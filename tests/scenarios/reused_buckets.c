@@ -24,7 +24,24 @@
  *            bucket array kept) and refilled with its keys and 100 more:
  *            the same map, 300 -> 400, +100 -0, growing.
  *   spare    map[int64]*Lot of 20 entries, keys 5,000 .. 5,019, new.
+ *   (neighbour, a map[int64]*Entry made for 400 entries after "before",
+ *   empty, pinned only across the collection that frees retired and
+ *   unpinned once fresh is made: garbage in neither snapshot.)
  * Retained bytes are the runtime's own figures.
+ *
+ * How the reuse is made certain. Nothing keeps retired alive: no root
+ * reaches it after the drop, and the collection frees it every time. What
+ * varies is where the allocator puts the next bucket array. A 64-bucket
+ * array has a span of a few slots to itself, and a span left with no live
+ * object goes back to the page heap as free pages, where the next span of
+ * any size class may be cut from other pages first (which pages come first
+ * depends on the order the background sweeper freed them). neighbour's
+ * bucket array, made right after "before", lies in the same span as
+ * retired's; pinned, it keeps that span in use and in its size class, with
+ * retired's slot as its first free one, so the next array of the type
+ * lands there. It is made and pinned on a thread that then exits, and the
+ * pin is the only thing that holds it: no stale copy of its address stays
+ * in a live frame to keep it past "after".
  */
 #include "scenario.h"
 
@@ -46,6 +63,8 @@ MR_GLOBAL(lots_b)
 static mr_map *kept, *spare;
 static uintptr_t retired_at, retired_buckets;
 static unsigned retired_B;
+/* neighbour's pin (a number, no root) */
+static mr_pin_handle neighbour;
 
 SC_NOCLONE static void build(void)
 {
@@ -60,29 +79,41 @@ SC_NOCLONE static void build(void)
     sc_fill(kept, &lot_type, 0, LOTS, 80);
 }
 
+/* Makes neighbour and pins it (on a thread of its own, which exits). */
+SC_NOCLONE static void *pin_neighbour(void *arg)
+{
+    (void)arg;
+    mr_thread_attach();
+    neighbour = mr_pin(mr_map_new(&entry_map, RETIRED), "neighbour of retired's bucket array");
+    mr_thread_detach();
+    return NULL;
+}
+
 SC_NOCLONE static void drop(void)
 {
+    sc_in_dead_thread(pin_neighbour);
     old_cache = NULL;
 }
 
-/* Makes maps of retired's type and size until one lands in retired's
- * header and bucket array; the others are dropped (garbage, empty). */
+/* Makes fresh, which the allocator gives retired's header and bucket array
+ * (the first free slots of their spans), fills it and lets neighbour go. */
 SC_NOCLONE static void remake(void)
 {
-    for (int tries = 0; tries < 100000; tries++) {
-        mr_map *m = mr_map_new(&entry_map, RETIRED);
-        mr_map_info info;
-        sc_map_info(m, &info);
-        if ((uintptr_t)m == retired_at && (uintptr_t)info.buckets == retired_buckets &&
-            info.B == retired_B) {
-            new_cache = m;
-            sc_fill(new_cache, &entry_type, FRESH_FROM, RETIRED, 120);
-            sc_map_info(m, &info);
-            if ((uintptr_t)info.buckets != retired_buckets) sc_fail("fresh grew");
-            return;
-        }
-    }
-    sc_fail("no new map landed in the dropped map's header and bucket array");
+    mr_map *m = mr_map_new(&entry_map, RETIRED);
+    mr_map_info info;
+    sc_map_info(m, &info);
+    if ((uintptr_t)m != retired_at || (uintptr_t)info.buckets != retired_buckets ||
+        info.B != retired_B)
+        sc_fail("the new map did not land in the dropped map's header and bucket array "
+                "(header %s, bucket array %s, B %u for %u)",
+                (uintptr_t)m == retired_at ? "reused" : "elsewhere",
+                (uintptr_t)info.buckets == retired_buckets ? "reused" : "elsewhere", info.B,
+                retired_B);
+    new_cache = m;
+    sc_fill(new_cache, &entry_type, FRESH_FROM, RETIRED, 120);
+    sc_map_info(m, &info);
+    if ((uintptr_t)info.buckets != retired_buckets) sc_fail("fresh grew");
+    mr_unpin(neighbour);
 }
 
 /* kept moves to lots_b, cleared (checking it keeps its buckets and draws
