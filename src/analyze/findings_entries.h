@@ -1,0 +1,79 @@
+/*
+ * src/analyze/findings_entries.h -- the findings' pass over every map
+ * entry: which key and value objects each entry owns and owns alone (the
+ * definitions are findings.h's), what they retain, which values are
+ * shared, which string keys or values keep larger buffers alive, and the
+ * map whose entry owns each object. Its records are mp_findings.entry_info
+ * (read with mp_findings_entry and the cursor of findings.h).
+ *
+ * Internal to the findings: findings.c runs the pass and shares the table
+ * look-ups below with it. Errors: -1 when out of memory (or when a spilled
+ * store cannot be read back); the reports it wrote are then partial.
+ */
+#ifndef MP_FINDINGS_ENTRIES_H
+#define MP_FINDINGS_ENTRIES_H
+
+#include "analyze/findings.h"
+#include "analyze/packed.h"
+
+#define KIB 1024u
+
+/* The map whose table holds object o (header, bucket arrays, overflow
+ * buckets), or MP_NONE. */
+static inline uint32_t table_map(const mp_graph *g, uint32_t o)
+{
+    return o == MP_NONE ? MP_NONE : mp_graph_table_map(g, o);
+}
+
+/* The last table object looked up and its map. The walks over every entry
+ * and every dominator-tree node ask about the same bucket object many
+ * times in a row (the objects of one bucket's entries are its children),
+ * and each answer is a binary search over all the heap's table objects:
+ * at 100M objects that search was a tenth of the analysis. */
+typedef struct table_memo {
+    uint32_t obj, map;
+} table_memo;
+#define TABLE_MEMO_INIT                                                                            \
+    {                                                                                              \
+        MP_NONE, MP_NONE                                                                           \
+    }
+
+/* table_map(g, o), remembered; the bit test first, so that the many
+ * objects outside every table leave the memo as it was. */
+static inline uint32_t table_map_memo(const mp_graph *g, uint32_t o, table_memo *m)
+{
+    if (o >= g->nobjects || !g->table_bits || !mp_bit(g->table_bits, o)) return MP_NONE;
+    if (o != m->obj) {
+        m->obj = o;
+        m->map = mp_graph_table_map(g, o);
+    }
+    return m->map;
+}
+
+/* Whether a root points at object x (d->root_targets is sorted by target). */
+static inline bool root_target(const mp_dom *d, uint32_t x)
+{
+    size_t lo = 0, hi = d->nroot_targets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uint32_t)(d->root_targets[mid] >> 32) < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->nroot_targets && (uint32_t)(d->root_targets[lo] >> 32) == x;
+}
+
+/* Every entry's figures into out->maps (entries_retained, keys_retained,
+ * shared_entries, shared_bytes, key_pointers, slice_bytes) and one record
+ * an entry into out->entry_info, in the graph's order; owner[x] = the map
+ * whose entry owns object x, for every such x (owner: MP_NONE throughout
+ * before). counted: a clear bitmap of an object a bit, left clear. Runs on
+ * two threads when there are two. */
+int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
+                  uint8_t *counted);
+
+/* Readies out->entry_info (empty) for mp_entry_pass. */
+void mp_entry_info_init(mp_pack *info);
+
+#endif
