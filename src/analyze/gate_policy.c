@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const rule_names[MP_RULE_COUNT] = {"growth", "suspect", "heap", "cap"};
+static const char *const rule_names[MP_RULE_COUNT] = {"growth", "suspect", "heap", "cap",
+                                                              "spread"};
 static const char *const scope_names[] = {"map", "root", "type"};
 
 const char *mp_gate_rule_name(unsigned rule)
@@ -147,6 +148,10 @@ void mp_gate_policy_default(mp_gate_policy *p)
     p->min_entries = 1000;
     p->min_bytes = 1u << 20;
     p->min_maps = 100;
+    p->spread = true;
+    p->spread_min_maps = 2;
+    p->spread_min_entries = p->min_entries;
+    p->spread_min_bytes = p->min_bytes;
     p->suspect = true;
     p->evidence = MP_EV_EMPTIED | MP_EV_ITERATOR_ONLY | MP_EV_OLD_BUCKETS | MP_EV_POINTER_KEYS |
                   MP_EV_STACK_FRAME;
@@ -394,6 +399,19 @@ static int parse_growth(const vctx *v, json_t *g, mp_gate_policy *p)
     return 0;
 }
 
+/* The spread rule's settings; its minimums of entries and bytes are the
+ * growth rule's (already read) unless it names its own. */
+static int parse_spread(const vctx *v, json_t *s, mp_gate_policy *p)
+{
+    static const char *const keys[] = {"min_maps", "min_entries", "min_bytes", NULL};
+    if (check_keys(v, s, "spread", keys) ||
+        get_uint(v, s, "spread", "min_maps", 1, UINT64_MAX, &p->spread_min_maps) ||
+        get_uint(v, s, "spread", "min_entries", 0, UINT64_MAX, &p->spread_min_entries) ||
+        get_size(v, s, "spread", "min_bytes", &p->spread_min_bytes))
+        return -1;
+    return 0;
+}
+
 static int parse_suspect(const vctx *v, json_t *s, mp_gate_policy *p)
 {
     static const char *const keys[] = {"evidence", NULL};
@@ -514,8 +532,9 @@ static int parse_rules(const vctx *v, json_t *r, const char *path, unsigned *out
         char p[512], s[64];
         snprintf(p, sizeof p, "%s[%zu]", path, i);
         const char *name = json_is_string(e) ? json_string_value(e) : "";
-        if (strcmp(name, "heap") == 0)
-            return bad(v, p, "the heap rule is about no one map: raise its limit or turn it off");
+        if (strcmp(name, "heap") == 0 || strcmp(name, "spread") == 0)
+            return bad(v, p, "the %s rule is about no one map: raise its %s or turn it off", name,
+                       *name == 'h' ? "limit" : "minimums");
         unsigned rule = MP_RULE_COUNT;
         for (unsigned k = 0; k < MP_RULE_COUNT; k++)
             if (strcmp(name, rule_names[k]) == 0) rule = k;
@@ -567,8 +586,8 @@ static int parse_suppressions(const vctx *v, json_t *sups, mp_gate_policy *p)
 
 static int parse_top(const vctx *v, json_t *top, mp_gate_policy *p)
 {
-    static const char *const keys[] = {"version", "warmup",       "growth",   "suspect", "heap",
-                                       "caps",    "suppressions", "baseline", NULL};
+    static const char *const keys[] = {"version", "warmup",       "growth",   "spread", "suspect",
+                                       "heap",    "caps",         "suppressions", "baseline", NULL};
     if (!json_is_object(top)) return bad(v, "", "a policy is a JSON object, not %s", kind_of(top));
     if (check_keys(v, top, "", keys)) return -1;
     uint64_t version = 1;
@@ -578,6 +597,9 @@ static int parse_top(const vctx *v, json_t *top, mp_gate_policy *p)
     if (get_uint(v, top, "", "warmup", 0, UINT32_MAX, &p->warmup)) return -1;
     json_t *s;
     if (get_section(v, top, "growth", &p->growth, &s) || (s && parse_growth(v, s, p))) return -1;
+    p->spread_min_entries = p->min_entries;
+    p->spread_min_bytes = p->min_bytes;
+    if (get_section(v, top, "spread", &p->spread, &s) || (s && parse_spread(v, s, p))) return -1;
     if (get_section(v, top, "suspect", &p->suspect, &s) || (s && parse_suspect(v, s, p))) return -1;
     if (get_section(v, top, "heap", &p->heap, &s)) return -1;
     if (p->heap && parse_heap(v, s, p)) return -1;
