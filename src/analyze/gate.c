@@ -806,8 +806,8 @@ static bool grows_alone(const mp_gate_policy *p, const mp_gate_map *m, const boo
 static void note_contributor(mp_gate_check *c, int32_t mi, int64_t e, int64_t b)
 {
     uint32_t at = c->ntop;
-    while (at > 0 && (b > c->top_bytes[at - 1] ||
-                      (b == c->top_bytes[at - 1] && e > c->top_entries[at - 1])))
+    while (at > 0 &&
+           (b > c->top_bytes[at - 1] || (b == c->top_bytes[at - 1] && e > c->top_entries[at - 1])))
         at--;
     if (at >= MP_GATE_SPREAD_TOP) return;
     uint32_t n = c->ntop < MP_GATE_SPREAD_TOP ? c->ntop + 1 : MP_GATE_SPREAD_TOP;
@@ -842,7 +842,8 @@ static int judge_spread(mp_gate *gt, size_t *cap, apart_fig *const *apart)
     for (size_t t = 0; t < gt->nmaps; t++) {
         const mp_gate_map *g = &gt->maps[t];
         mp_gate_check x;
-        group_fails[t] = g->group && g->npoints >= (size_t)p->k + 1 && growth_of(p, g, apart[t], &x);
+        group_fails[t] =
+            g->group && g->npoints >= (size_t)p->k + 1 && growth_of(p, g, apart[t], &x);
     }
     for (int32_t i = 0; i < (int32_t)gt->nmaps; i++) {
         const mp_gate_map *m = &gt->maps[i];
@@ -1023,8 +1024,8 @@ static bool suppresses(const mp_gate *gt, const mp_gate_suppression *s, const mp
     return false;
 }
 
-/* The entry of a root, an object type (by name) or the heap in a
- * baseline; maps are paired by pair_with_baseline. */
+/* The entry of a root, an object type (by name), the heap or the spread
+ * rule's maps in a baseline; maps are paired by pair_with_baseline. */
 static const mp_gate_base_entry *base_find(const mp_gate_baseline *b, unsigned kind,
                                            const char *name)
 {
@@ -1032,7 +1033,7 @@ static const mp_gate_base_entry *base_find(const mp_gate_baseline *b, unsigned k
     for (size_t i = 0; i < b->n; i++) {
         const mp_gate_base_entry *e = &b->v[i];
         if (e->kind != kind) continue;
-        if (kind == MP_BASE_HEAP || strcmp(e->name, name) == 0) return e;
+        if (kind == MP_BASE_HEAP || kind == MP_BASE_SPREAD || strcmp(e->name, name) == 0) return e;
     }
     return NULL;
 }
@@ -1149,6 +1150,11 @@ static bool accepted(const mp_gate *gt, const mp_gate_baseline *b, const int32_t
         return c->window_bytes <= 0 ||
                within((uint64_t)c->window_bytes, e->bytes, tol, p->min_bytes);
     }
+    if (c->rule == MP_RULE_SPREAD) { /* the maps' growth together stayed within it */
+        if (!(e = base_find(b, MP_BASE_SPREAD, NULL))) return false;
+        return within((uint64_t)c->window_entries, e->count, tol, p->spread_min_entries) &&
+               within((uint64_t)c->window_bytes, e->bytes, tol, p->spread_min_bytes);
+    }
     return false;
 }
 
@@ -1259,6 +1265,11 @@ json_t *mp_gate_baseline_json(const mp_gate *gt)
             int64_t g = gt->checks[i].window_bytes;
             json_object_set_new(root, "heap",
                                 json_pack("{s:I}", "growth_bytes", (json_int_t)(g > 0 ? g : 0)));
+        } else if (gt->checks[i].rule == MP_RULE_SPREAD) {
+            const mp_gate_check *c = &gt->checks[i];
+            json_object_set_new(root, "spread",
+                                json_pack("{s:I, s:I}", "entries", (json_int_t)c->window_entries,
+                                          "retained_bytes", (json_int_t)c->window_bytes));
         }
     return root;
 oom:

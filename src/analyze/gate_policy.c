@@ -15,8 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const rule_names[MP_RULE_COUNT] = {"growth", "suspect", "heap", "cap",
-                                                              "spread"};
+static const char *const rule_names[MP_RULE_COUNT] = {"growth", "suspect", "heap", "cap", "spread"};
 static const char *const scope_names[] = {"map", "root", "type"};
 
 const char *mp_gate_rule_name(unsigned rule)
@@ -586,8 +585,8 @@ static int parse_suppressions(const vctx *v, json_t *sups, mp_gate_policy *p)
 
 static int parse_top(const vctx *v, json_t *top, mp_gate_policy *p)
 {
-    static const char *const keys[] = {"version", "warmup",       "growth",   "spread", "suspect",
-                                       "heap",    "caps",         "suppressions", "baseline", NULL};
+    static const char *const keys[] = {"version", "warmup", "growth",       "spread",   "suspect",
+                                       "heap",    "caps",   "suppressions", "baseline", NULL};
     if (!json_is_object(top)) return bad(v, "", "a policy is a JSON object, not %s", kind_of(top));
     if (check_keys(v, top, "", keys)) return -1;
     uint64_t version = 1;
@@ -778,11 +777,39 @@ static int refuse_v1_twins(const vctx *v, const mp_gate_baseline *b)
     return rc;
 }
 
+/* A baseline's figures of the whole run under key (optional): the heap's
+ * growth, {growth_bytes}; the spread rule's maps' growth together, {entries,
+ * retained_bytes}. An entry of kind is added to b when present (b->v has
+ * room for it). */
+static int parse_base_figures(const vctx *v, json_t *top, uint8_t kind, const char *key,
+                              const char *count_key, const char *bytes_key, mp_gate_baseline *b)
+{
+    json_t *o = json_object_get(top, key);
+    if (!o) return 0;
+    const char *const keys[] = {bytes_key, count_key, NULL};
+    mp_gate_base_entry *x = &b->v[b->n];
+    x->kind = kind;
+    if (!json_is_object(o)) return bad(v, key, "must be an object, not %s", kind_of(o));
+    if (check_keys(v, o, key, keys) ||
+        (count_key && get_uint(v, o, key, count_key, 0, UINT64_MAX, &x->count)) ||
+        get_uint(v, o, key, bytes_key, 0, UINT64_MAX, &x->bytes))
+        return -1;
+    b->n++;
+    return 0;
+}
+
 int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_gate_baseline *out,
                            mf_error *err)
 {
-    static const char *const keys[] = {
-        "maproot_gate_baseline", "program", "maps", "groups", "roots", "types", "heap", NULL};
+    static const char *const keys[] = {"maproot_gate_baseline",
+                                       "program",
+                                       "maps",
+                                       "groups",
+                                       "roots",
+                                       "types",
+                                       "heap",
+                                       "spread",
+                                       NULL};
     static const base_list lists[] = {
         {"maps", MP_BASE_MAP, "type", "holder", "entries", "retained_bytes"},
         {"groups", MP_BASE_GROUP, "type", "holder", "entries", "retained_bytes"},
@@ -815,7 +842,7 @@ int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_ga
         bad(&v, "program", "must be a string, not %s", kind_of(prog));
         goto out;
     }
-    size_t n = 1;
+    size_t n = 2; /* heap, spread */
     size_t nlists = sizeof lists / sizeof *lists;
     for (size_t i = 0; i < nlists; i++) n += json_array_size(json_object_get(top, lists[i].key));
     if (!(out->v = calloc(n, sizeof *out->v)) || !(out->file = strdup(name))) {
@@ -827,20 +854,9 @@ int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_ga
         if (arr && parse_base_list(&v, arr, &lists[i], out)) goto out;
     }
     if (out->version == 1 && refuse_v1_twins(&v, out)) goto out;
-    json_t *heap = json_object_get(top, "heap");
-    if (heap) {
-        static const char *const hkeys[] = {"growth_bytes", NULL};
-        mp_gate_base_entry *x = &out->v[out->n];
-        x->kind = MP_BASE_HEAP;
-        if (!json_is_object(heap)) {
-            bad(&v, "heap", "must be an object, not %s", kind_of(heap));
-            goto out;
-        }
-        if (check_keys(&v, heap, "heap", hkeys) ||
-            get_uint(&v, heap, "heap", "growth_bytes", 0, UINT64_MAX, &x->bytes))
-            goto out;
-        out->n++;
-    }
+    if (parse_base_figures(&v, top, MP_BASE_HEAP, "heap", NULL, "growth_bytes", out) ||
+        parse_base_figures(&v, top, MP_BASE_SPREAD, "spread", "entries", "retained_bytes", out))
+        goto out;
     rc = 0;
 out:
     json_decref(top);

@@ -125,7 +125,8 @@ typedef enum mp_base_kind {
     MP_BASE_ROOT,
     MP_BASE_TYPE,
     MP_BASE_HEAP,
-    MP_BASE_GROUP /* a group of maps (groups.h), named as a map is */
+    MP_BASE_GROUP, /* a group of maps (groups.h), named as a map is */
+    MP_BASE_SPREAD /* the maps the spread rule added up: their growth together */
 } mp_base_kind;
 
 typedef struct mp_gate_base_entry {
@@ -134,8 +135,8 @@ typedef struct mp_gate_base_entry {
     char *holder; /* map: its holder */
     char *way;    /* map: its way from the holder ("" none); NULL in version 1 */
     uint32_t ordinal; /* map: its ordinal (map_match.h) */
-    uint64_t count;   /* peak entries (map, root) or objects (type) */
-    uint64_t bytes;   /* peak retained (map, root), bytes (type), growth (heap) */
+    uint64_t count;   /* peak entries (map, root), objects (type), growth (spread) */
+    uint64_t bytes;   /* peak retained (map, root), bytes (type), growth (heap, spread) */
 } mp_gate_base_entry;
 
 #define MP_GATE_BASELINE_VERSION 2 /* the version written */

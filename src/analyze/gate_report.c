@@ -395,10 +395,9 @@ void mp_gate_print_text(FILE *out, const mp_gate *gt)
             "(policy: %s)\n",
             gt->violations ? "FAIL" : "PASS", gt->violations, gt->violations == 1 ? "" : "s",
             gt->fails[MP_RULE_GROWTH], gt->fails[MP_RULE_GROWTH] == 1 ? "" : "s",
-            gt->fails[MP_RULE_SPREAD] ? "1 spread leak, " : "",
-            gt->fails[MP_RULE_SUSPECT], gt->fails[MP_RULE_SUSPECT] == 1 ? "" : "s",
-            gt->fails[MP_RULE_CAP], gt->fails[MP_RULE_CAP] == 1 ? "" : "s", gt->fails[MP_RULE_HEAP],
-            policy_name(gt));
+            gt->fails[MP_RULE_SPREAD] ? "1 spread leak, " : "", gt->fails[MP_RULE_SUSPECT],
+            gt->fails[MP_RULE_SUSPECT] == 1 ? "" : "s", gt->fails[MP_RULE_CAP],
+            gt->fails[MP_RULE_CAP] == 1 ? "" : "s", gt->fails[MP_RULE_HEAP], policy_name(gt));
     const char *prog = gt->program && *gt->program ? gt->program : "?";
     const char *base = mf_path_base(prog);
     fprintf(out, "  %s", *base ? base : prog);
@@ -456,9 +455,7 @@ void mp_gate_print_text(FILE *out, const mp_gate *gt)
         free(v);
     }
     if (!gt->violations)
-        fputs("No violations: no map, root, type or heap broke the policy, nor the maps "
-              "together.\n\n",
-              out);
+        fputs("No violations: no map, root, type or heap broke the policy.\n\n", out);
     for (size_t i = 0; i < gt->nchecks; i++) {
         const mp_gate_check *c = &gt->checks[i];
         if (c->status == MP_CHECK_SUPPRESSED) {
@@ -669,8 +666,8 @@ json_t *mp_gate_json(const mp_gate *gt)
                 json_array_append_new(
                     top, json_pack("{s:i, s:o, s:o, s:I, s:I}", "map", (int)c->top[k], "type",
                                    mp_json_text(m->type), "holder", mp_json_text(m->root_holder),
-                                   "window_entries", (json_int_t)c->top_entries[k],
-                                   "window_bytes", (json_int_t)c->top_bytes[k]));
+                                   "window_entries", (json_int_t)c->top_entries[k], "window_bytes",
+                                   (json_int_t)c->top_bytes[k]));
             }
             json_object_set_new(x, "largest", top);
         }
