@@ -208,8 +208,9 @@ static void k_of_n_boundary(void)
 }
 
 /* A map the growth rule fails on its own, a member of a group that fails
- * it, and a map gone before the last snapshot are not added up; a map in
- * fewer than k + 1 snapshots is not judged. */
+ * it, a map nested in another (its bytes are the outer map's) and a map
+ * gone before the last snapshot are not added up; a map in fewer than
+ * k + 1 snapshots is not judged. */
 static void what_is_judged_elsewhere_is_left_out(void)
 {
     mp_gate_policy p;
@@ -232,6 +233,9 @@ static void what_is_judged_elsewhere_is_left_out(void)
         follow(&gt, false, name, 0, SNAPS - 1, 20, every, -1);
         snprintf(name, sizeof name, "new_%d", i);
         follow(&gt, false, name, SNAPS - 2, 2, 20, every, -1);
+        snprintf(name, sizeof name, "inner_%d", i);
+        int32_t inner = follow(&gt, false, name, 0, SNAPS, 20, every, -1);
+        gt.maps[inner].nested = true; /* (follow may move the maps) */
     }
     const mp_gate_check *c = judge(&gt);
     CHECK(c != NULL && c->status == MP_CHECK_PASS);

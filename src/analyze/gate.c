@@ -282,6 +282,21 @@ static int describe_map(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t 
     return describe(t, a, mp_snapshot_named_root(a->g, r), NULL, steps, n, r->sites, r->nsites);
 }
 
+/* Whether the path to map m of g passes an object of another map's table
+ * (its header reached through an outer map's buckets, or a value they
+ * hold): the map is nested in that map, which retains it. One step per
+ * object of the path, as its chain already takes. */
+static bool reached_through_a_map(const mp_graph *g, const mp_paths *p, uint32_t m)
+{
+    uint32_t h = g->maps[m].header;
+    if (h == MP_NONE || !g->table_bits) return false;
+    size_t steps = 0;
+    for (uint32_t o = p->parent[h]; o != MP_NONE && o < g->nobjects && steps < g->nobjects;
+         o = p->parent[o], steps++)
+        if (mp_bit(g->table_bits, o) && mp_graph_table_map(g, o) != m) return true;
+    return false;
+}
+
 /* The next point of map t: map m of analysis a in judged snapshot snap;
  * fresh: the map's first. */
 static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, const mp_map_ident *id,
@@ -304,6 +319,7 @@ static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, con
     t->nevacuate = mp->nevacuate;
     t->noldbuckets = mp->noldbuckets;
     t->evidence = r->evidence;
+    t->nested = reached_through_a_map(g, &a->p, m);
     if (describe_map(t, a, m)) return -1;
     return fresh ? base_keys(t, g, m) : added_keys(t, g, m);
 }
@@ -826,7 +842,9 @@ static void note_contributor(mp_gate_check *c, int32_t mi, int64_t e, int64_t b)
  * little for the growth rule, taken together, so that a leak spread
  * evenly over many maps of their own types and holders (no group) fails
  * as one would in one map. Only maps in the last judged snapshot count:
- * one that is gone holds nothing now. apart: as for judge_growth. */
+ * one that is gone holds nothing now; nor a nested map, whose growth is
+ * its outer map's (judged by that map's bytes, alone or here: counted
+ * twice otherwise). apart: as for judge_growth. */
 static int judge_spread(mp_gate *gt, size_t *cap, apart_fig *const *apart)
 {
     const mp_gate_policy *p = gt->policy;
@@ -848,7 +866,7 @@ static int judge_spread(mp_gate *gt, size_t *cap, apart_fig *const *apart)
     for (int32_t i = 0; i < (int32_t)gt->nmaps; i++) {
         const mp_gate_map *m = &gt->maps[i];
         mp_gate_check x;
-        if (m->group || m->npoints < (size_t)p->k + 1 ||
+        if (m->group || m->nested || m->npoints < (size_t)p->k + 1 ||
             m->points[m->npoints - 1].snap != last_snap || grows_alone(p, m, group_fails, &x))
             continue;
         int64_t e = x.grew_entries >= p->k && x.window_entries > 0 ? x.window_entries : 0;

@@ -36,7 +36,9 @@
  * rule's notion) and are in the last judged snapshot, leaving out those
  * whose growth the growth rule judges on its own (a map that fails it, a
  * member of a group that fails it, whatever a suppression or baseline
- * makes of those checks): one check, of no map, naming the largest. A
+ * makes of those checks) and those reached through another map's table
+ * (nested: the outer map's retained bytes hold their growth): one check,
+ * of no map, naming the largest. A
  * failed check is then suppressed by the first suppression that matches it, or accepted by a
  * baseline (mp_gate_baseline) when the baseline holds its subject and the run stayed within it. A
  * map's subject in the baseline is found as `maproot diff` pairs the maps of two runs
@@ -111,6 +113,8 @@ typedef struct mp_gate_map {
     size_t nframes;
     uint32_t evidence; /* as of its last snapshot */
     bool stalled;      /* old buckets, and no evacuation since its snapshot before */
+    bool nested;       /* its path passes another map's table (a map of maps), as of
+                          its last snapshot: its bytes are that map's */
     uint64_t nevacuate, noldbuckets;
     mp_gate_point *points; /* one per judged snapshot it appears in */
     size_t npoints, cap;
