@@ -26,7 +26,33 @@ static void defaults_from_an_empty_policy(void)
     CHECK(p.growth && p.k == 3 && p.n == 4 && p.min_entries == 1000 && p.min_bytes == 1u << 20);
     CHECK(p.suspect && p.evidence == d.evidence);
     CHECK(!p.heap && p.ncaps == 0 && p.nsups == 0 && p.warmup == 0);
+    CHECK(p.spread && p.spread_min_maps == 2 && p.spread_min_entries == 1000 &&
+          p.spread_min_bytes == 1u << 20);
     CHECK_STR_EQ(p.file, "p.json");
+    mp_gate_policy_free(&p);
+}
+
+/* The spread rule: off, its own minimums, or the growth rule's when it
+ * names none (whichever order the keys come in). */
+static void spread_follows_growth_minimums(void)
+{
+    mp_gate_policy p;
+    mf_error err;
+    CHECK(parse("{\"spread\": {\"min_maps\": 5}, \"growth\": {\"min_entries\": 7, "
+                "\"min_bytes\": \"2KiB\"}}",
+                &p, &err) == 0);
+    CHECK(p.spread && p.spread_min_maps == 5 && p.spread_min_entries == 7 &&
+          p.spread_min_bytes == 2048);
+    mp_gate_policy_free(&p);
+    CHECK(parse("{\"spread\": {\"min_entries\": 9, \"min_bytes\": \"1KiB\"}}", &p, &err) == 0);
+    CHECK(p.spread_min_maps == 2 && p.spread_min_entries == 9 && p.spread_min_bytes == 1024);
+    CHECK(p.min_entries == 1000 && p.min_bytes == 1u << 20); /* growth's own stay */
+    mp_gate_policy_free(&p);
+    CHECK(parse("{\"spread\": false}", &p, &err) == 0);
+    CHECK(!p.spread && p.growth);
+    mp_gate_policy_free(&p);
+    CHECK(parse("{\"spread\": true}", &p, &err) == 0);
+    CHECK(p.spread && p.spread_min_entries == 1000);
     mp_gate_policy_free(&p);
 }
 
@@ -82,6 +108,10 @@ static void refusals_name_the_line_and_key(void)
         {"{\"caps\": [{\"root\": \"r\"}]}",
          "caps[0]: has no limit: give max_entries or max_retained"},
         {"{\"heap\": true}", "heap: true says nothing"},
+        {"{\"spread\": {\"min_maps\": 0}}", "spread.min_maps: must be a whole number from 1 to"},
+        {"{\"spread\": {\"k\": 2}}", "spread.k: unknown key (spread takes min_maps, min_entries"},
+        {"{\"suppressions\": [{\"map\": \"m\", \"reason\": \"r\", \"rules\": [\"spread\"]}]}",
+         "suppressions[0].rules[0]: the spread rule is about no one map: raise its minimums"},
         {"{\"heap\": {}}", "heap: give max_growth or max_growth_percent"},
         {"{\"heap\": {\"max_growth_percent\": -1}}",
          "heap.max_growth_percent: must be a number from 0 to"},
@@ -149,13 +179,19 @@ static void baselines_are_checked(void)
         "           \"entries\": 5, \"retained_bytes\": 6}],\n"
         " \"roots\": [{\"holder\": \"global g\", \"entries\": 1, \"retained_bytes\": 2}],\n"
         " \"types\": [{\"type\": \"T\", \"objects\": 3, \"bytes\": 4}],\n"
-        " \"heap\": {\"growth_bytes\": 7}}";
+        " \"heap\": {\"growth_bytes\": 7},\n"
+        " \"spread\": {\"entries\": 8, \"retained_bytes\": 9}}";
     mp_gate_baseline b;
     mf_error err;
     CHECK(mp_gate_baseline_parse(ok, strlen(ok), "b.json", &b, &err) == 0);
-    CHECK(b.n == 4 && b.v[0].kind == MP_BASE_MAP && b.v[0].ordinal == 1 && b.v[0].count == 5);
+    CHECK(b.n == 5 && b.v[0].kind == MP_BASE_MAP && b.v[0].ordinal == 1 && b.v[0].count == 5);
     CHECK(b.v[3].kind == MP_BASE_HEAP && b.v[3].bytes == 7);
+    CHECK(b.v[4].kind == MP_BASE_SPREAD && b.v[4].count == 8 && b.v[4].bytes == 9);
     mp_gate_baseline_free(&b);
+    const char *no_bytes = "{\"maproot_gate_baseline\": 2,\n \"spread\": {\"entries\": 8, "
+                           "\"bytes\": 9}}";
+    CHECK(mp_gate_baseline_parse(no_bytes, strlen(no_bytes), "b.json", &b, &err) == -1);
+    CHECK(strstr(err.msg, "b.json:2: spread.bytes: unknown key") != NULL);
     const char *bad =
         "{\"maproot_gate_baseline\": 1,\n \"maps\": [{\"type\": \"m\", \"ordinal\": 2}]}";
     CHECK(mp_gate_baseline_parse(bad, strlen(bad), "b.json", &b, &err) == -1);
@@ -210,6 +246,7 @@ int main(void)
 {
     TEST(defaults_from_an_empty_policy);
     TEST(every_key_is_read);
+    TEST(spread_follows_growth_minimums);
     TEST(refusals_name_the_line_and_key);
     TEST(positions_of_nested_values);
     TEST(globs_and_sizes);

@@ -282,6 +282,21 @@ static int describe_map(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t 
     return describe(t, a, mp_snapshot_named_root(a->g, r), NULL, steps, n, r->sites, r->nsites);
 }
 
+/* Whether the path to map m of g passes an object of another map's table
+ * (its header reached through an outer map's buckets, or a value they
+ * hold): the map is nested in that map, which retains it. One step per
+ * object of the path, as its chain already takes. */
+static bool reached_through_a_map(const mp_graph *g, const mp_paths *p, uint32_t m)
+{
+    uint32_t h = g->maps[m].header;
+    if (h == MP_NONE || !g->table_bits) return false;
+    size_t steps = 0;
+    for (uint32_t o = p->parent[h]; o != MP_NONE && o < g->nobjects && steps < g->nobjects;
+         o = p->parent[o], steps++)
+        if (mp_bit(g->table_bits, o) && mp_graph_table_map(g, o) != m) return true;
+    return false;
+}
+
 /* The next point of map t: map m of analysis a in judged snapshot snap;
  * fresh: the map's first. */
 static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, const mp_map_ident *id,
@@ -304,6 +319,7 @@ static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, con
     t->nevacuate = mp->nevacuate;
     t->noldbuckets = mp->noldbuckets;
     t->evidence = r->evidence;
+    t->nested = reached_through_a_map(g, &a->p, m);
     if (describe_map(t, a, m)) return -1;
     return fresh ? base_keys(t, g, m) : added_keys(t, g, m);
 }
@@ -789,6 +805,107 @@ static int judge_growth(mp_gate *gt, size_t *cap, int32_t mi, const apart_fig *a
     return c->subject && c->summary ? 0 : -1;
 }
 
+/* Whether map m is judged by the growth rule on its own: it fails the
+ * rule, or it is a member of a group that does (at any of its points;
+ * group_fails: per followed entry). Its growth is put in c either way. */
+static bool grows_alone(const mp_gate_policy *p, const mp_gate_map *m, const bool *group_fails,
+                        mp_gate_check *c)
+{
+    if (growth_of(p, m, NULL, c)) return true;
+    for (size_t i = 0; i < m->npoints; i++)
+        if (m->points[i].group >= 0 && group_fails[m->points[i].group]) return true;
+    return false;
+}
+
+/* Puts map mi, grown by e entries and b bytes, among c's largest
+ * contributors if it is one: by bytes, then entries, then its place. */
+static void note_contributor(mp_gate_check *c, int32_t mi, int64_t e, int64_t b)
+{
+    uint32_t at = c->ntop;
+    while (at > 0 &&
+           (b > c->top_bytes[at - 1] || (b == c->top_bytes[at - 1] && e > c->top_entries[at - 1])))
+        at--;
+    if (at >= MP_GATE_SPREAD_TOP) return;
+    uint32_t n = c->ntop < MP_GATE_SPREAD_TOP ? c->ntop + 1 : MP_GATE_SPREAD_TOP;
+    for (uint32_t i = n - 1; i > at; i--) {
+        c->top[i] = c->top[i - 1];
+        c->top_entries[i] = c->top_entries[i - 1];
+        c->top_bytes[i] = c->top_bytes[i - 1];
+    }
+    c->top[at] = mi;
+    c->top_entries[at] = e;
+    c->top_bytes[at] = b;
+    c->ntop = n;
+}
+
+/* The spread rule (gate.h): the maps that grow steadily but each too
+ * little for the growth rule, taken together, so that a leak spread
+ * evenly over many maps of their own types and holders (no group) fails
+ * as one would in one map. Only maps in the last judged snapshot count:
+ * one that is gone holds nothing now; nor a nested map, whose growth is
+ * its outer map's (judged by that map's bytes, alone or here: counted
+ * twice otherwise). apart: as for judge_growth. */
+static int judge_spread(mp_gate *gt, size_t *cap, apart_fig *const *apart)
+{
+    const mp_gate_policy *p = gt->policy;
+    uint32_t last_snap = 0;
+    for (size_t i = 0; i < gt->nsnaps; i++)
+        if (!gt->snaps[i].warmup) last_snap = (uint32_t)i;
+    bool *group_fails = calloc(gt->nmaps + 1, sizeof *group_fails);
+    mp_gate_check *c = group_fails ? new_check(gt, cap, MP_RULE_SPREAD, -1) : NULL;
+    if (!c) {
+        free(group_fails);
+        return -1;
+    }
+    for (size_t t = 0; t < gt->nmaps; t++) {
+        const mp_gate_map *g = &gt->maps[t];
+        mp_gate_check x;
+        group_fails[t] =
+            g->group && g->npoints >= (size_t)p->k + 1 && growth_of(p, g, apart[t], &x);
+    }
+    for (int32_t i = 0; i < (int32_t)gt->nmaps; i++) {
+        const mp_gate_map *m = &gt->maps[i];
+        mp_gate_check x;
+        if (m->group || m->nested || m->npoints < (size_t)p->k + 1 ||
+            m->points[m->npoints - 1].snap != last_snap || grows_alone(p, m, group_fails, &x))
+            continue;
+        int64_t e = x.grew_entries >= p->k && x.window_entries > 0 ? x.window_entries : 0;
+        int64_t b = x.grew_bytes >= p->k && x.window_bytes > 0 ? x.window_bytes : 0;
+        if (!e && !b) continue; /* not steadily */
+        c->spread_maps++;
+        c->window_entries += e;
+        c->window_bytes += b;
+        note_contributor(c, i, e, b);
+    }
+    free(group_fails);
+    bool fails = c->spread_maps >= p->spread_min_maps &&
+                 (c->window_entries > (int64_t)p->spread_min_entries ||
+                  c->window_bytes > (int64_t)p->spread_min_bytes);
+    c->status = fails ? MP_CHECK_FAIL : MP_CHECK_PASS;
+    c->intervals = p->n;
+    char n1[32], e1[32], b1[64], top[800] = "";
+    mf_format_count(n1, sizeof n1, c->spread_maps);
+    mf_format_count(e1, sizeof e1, (uint64_t)c->window_entries);
+    mp_format_value(b1, sizeof b1, c->window_bytes, "bytes", true);
+    for (uint32_t k = 0; k < c->ntop && k < 3; k++) {
+        char *name = map_subject(&gt->maps[c->top[k]]);
+        char e2[32], b2[64];
+        if (!name) return -1;
+        mf_format_count(e2, sizeof e2, (uint64_t)c->top_entries[k]);
+        mp_format_value(b2, sizeof b2, c->top_bytes[k], "bytes", true);
+        snprintf(top + strlen(top), sizeof top - strlen(top), "%s%s (+%s entries, %s)",
+                 k ? "; " : "; largest: ", name, e2, b2);
+        free(name);
+    }
+    c->subject = strdup("maps together");
+    c->summary = mf_asprintf("%s map%s grew in at least %" PRIu32 " of %s last %" PRIu32
+                             " intervals, each too little to fail alone: +%s entries and %s "
+                             "together%s",
+                             n1, c->spread_maps == 1 ? "" : "s", p->k,
+                             c->spread_maps == 1 ? "its" : "their", p->n, e1, b1, top);
+    return c->subject && c->summary ? 0 : -1;
+}
+
 static int judge_suspect(mp_gate *gt, size_t *cap, int32_t mi)
 {
     const mp_gate_map *m = &gt->maps[mi];
@@ -925,8 +1042,8 @@ static bool suppresses(const mp_gate *gt, const mp_gate_suppression *s, const mp
     return false;
 }
 
-/* The entry of a root, an object type (by name) or the heap in a
- * baseline; maps are paired by pair_with_baseline. */
+/* The entry of a root, an object type (by name), the heap or the spread
+ * rule's maps in a baseline; maps are paired by pair_with_baseline. */
 static const mp_gate_base_entry *base_find(const mp_gate_baseline *b, unsigned kind,
                                            const char *name)
 {
@@ -934,7 +1051,7 @@ static const mp_gate_base_entry *base_find(const mp_gate_baseline *b, unsigned k
     for (size_t i = 0; i < b->n; i++) {
         const mp_gate_base_entry *e = &b->v[i];
         if (e->kind != kind) continue;
-        if (kind == MP_BASE_HEAP || strcmp(e->name, name) == 0) return e;
+        if (kind == MP_BASE_HEAP || kind == MP_BASE_SPREAD || strcmp(e->name, name) == 0) return e;
     }
     return NULL;
 }
@@ -1051,6 +1168,11 @@ static bool accepted(const mp_gate *gt, const mp_gate_baseline *b, const int32_t
         return c->window_bytes <= 0 ||
                within((uint64_t)c->window_bytes, e->bytes, tol, p->min_bytes);
     }
+    if (c->rule == MP_RULE_SPREAD) { /* the maps' growth together stayed within it */
+        if (!(e = base_find(b, MP_BASE_SPREAD, NULL))) return false;
+        return within((uint64_t)c->window_entries, e->count, tol, p->spread_min_entries) &&
+               within((uint64_t)c->window_bytes, e->bytes, tol, p->spread_min_bytes);
+    }
     return false;
 }
 
@@ -1077,13 +1199,14 @@ int mp_gate_judge(mp_gate *gt, const mp_gate_baseline *base, mf_error *err)
     if (!(gt->sup_uses = calloc(p->nsups + 1, sizeof *gt->sup_uses)) || mark_twins(gt))
         return nomem(err);
     apart_fig **apart = calloc(gt->nmaps + 1, sizeof *apart);
-    int rc = !apart || (p->growth && members_apart(gt, apart));
+    int rc = !apart || ((p->growth || p->spread) && members_apart(gt, apart));
     for (int32_t i = 0; i < (int32_t)gt->nmaps && !rc; i++) {
         if (p->growth && judge_growth(gt, &cap, i, apart[i])) rc = -1;
         if (!rc && p->suspect && judge_suspect(gt, &cap, i)) rc = -1;
         for (uint32_t c = 0; c < p->ncaps && !rc; c++)
             if (p->caps[c].scope == MP_CAP_MAP && judge_map_cap(gt, &cap, c, i)) rc = -1;
     }
+    if (!rc && p->spread && judge_spread(gt, &cap, apart)) rc = -1;
     for (size_t i = 0; apart && i < gt->nmaps; i++) free(apart[i]);
     free(apart);
     if (rc) return nomem(err);
@@ -1160,6 +1283,11 @@ json_t *mp_gate_baseline_json(const mp_gate *gt)
             int64_t g = gt->checks[i].window_bytes;
             json_object_set_new(root, "heap",
                                 json_pack("{s:I}", "growth_bytes", (json_int_t)(g > 0 ? g : 0)));
+        } else if (gt->checks[i].rule == MP_RULE_SPREAD) {
+            const mp_gate_check *c = &gt->checks[i];
+            json_object_set_new(root, "spread",
+                                json_pack("{s:I, s:I}", "entries", (json_int_t)c->window_entries,
+                                          "retained_bytes", (json_int_t)c->window_bytes));
         }
     return root;
 oom:

@@ -30,7 +30,15 @@
  * and its retained bytes grew. So a group grows by new members, by
  * members that each grow too little to fail alone, or both; one growing
  * map of a group fails as that map (set apart whatever a suppression or
- * baseline then makes of that map's check: the growth is the map's). A
+ * baseline then makes of that map's check: the growth is the map's).
+ * The spread rule then adds up the maps that each grow steadily (in at
+ * least k of their last n intervals, by entries or by bytes: the growth
+ * rule's notion) and are in the last judged snapshot, leaving out those
+ * whose growth the growth rule judges on its own (a map that fails it, a
+ * member of a group that fails it, whatever a suppression or baseline
+ * makes of those checks) and those reached through another map's table
+ * (nested: the outer map's retained bytes hold their growth): one check,
+ * of no map, naming the largest. A
  * failed check is then suppressed by the first suppression that matches it, or accepted by a
  * baseline (mp_gate_baseline) when the baseline holds its subject and the run stayed within it. A
  * map's subject in the baseline is found as `maproot diff` pairs the maps of two runs
@@ -55,6 +63,7 @@
 #include <stdint.h>
 
 #define MP_GATE_KEY_SAMPLE 5
+#define MP_GATE_SPREAD_TOP 5 /* the contributors a spread check names */
 
 typedef struct mp_gate_snap {
     char *file;
@@ -104,6 +113,8 @@ typedef struct mp_gate_map {
     size_t nframes;
     uint32_t evidence; /* as of its last snapshot */
     bool stalled;      /* old buckets, and no evacuation since its snapshot before */
+    bool nested;       /* its path passes another map's table (a map of maps), as of
+                          its last snapshot: its bytes are that map's */
     uint64_t nevacuate, noldbuckets;
     mp_gate_point *points; /* one per judged snapshot it appears in */
     size_t npoints, cap;
@@ -161,6 +172,14 @@ typedef struct mp_gate_check {
      * left out of the group's figures above */
     uint64_t alone_maps;
     int64_t alone_entries, alone_bytes;
+    /* spread: the maps added up (their growth over their windows is
+     * window_entries and window_bytes), and the largest of them by the
+     * retained bytes they grew by, then entries: index into maps and
+     * growth of each */
+    uint64_t spread_maps;
+    uint32_t ntop;
+    int32_t top[MP_GATE_SPREAD_TOP];
+    int64_t top_entries[MP_GATE_SPREAD_TOP], top_bytes[MP_GATE_SPREAD_TOP];
 } mp_gate_check;
 
 typedef struct mp_gate {

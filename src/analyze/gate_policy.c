@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const rule_names[MP_RULE_COUNT] = {"growth", "suspect", "heap", "cap"};
+static const char *const rule_names[MP_RULE_COUNT] = {"growth", "suspect", "heap", "cap", "spread"};
 static const char *const scope_names[] = {"map", "root", "type"};
 
 const char *mp_gate_rule_name(unsigned rule)
@@ -147,6 +147,10 @@ void mp_gate_policy_default(mp_gate_policy *p)
     p->min_entries = 1000;
     p->min_bytes = 1u << 20;
     p->min_maps = 100;
+    p->spread = true;
+    p->spread_min_maps = 2;
+    p->spread_min_entries = p->min_entries;
+    p->spread_min_bytes = p->min_bytes;
     p->suspect = true;
     p->evidence = MP_EV_EMPTIED | MP_EV_ITERATOR_ONLY | MP_EV_OLD_BUCKETS | MP_EV_POINTER_KEYS |
                   MP_EV_STACK_FRAME;
@@ -394,6 +398,19 @@ static int parse_growth(const vctx *v, json_t *g, mp_gate_policy *p)
     return 0;
 }
 
+/* The spread rule's settings; its minimums of entries and bytes are the
+ * growth rule's (already read) unless it names its own. */
+static int parse_spread(const vctx *v, json_t *s, mp_gate_policy *p)
+{
+    static const char *const keys[] = {"min_maps", "min_entries", "min_bytes", NULL};
+    if (check_keys(v, s, "spread", keys) ||
+        get_uint(v, s, "spread", "min_maps", 1, UINT64_MAX, &p->spread_min_maps) ||
+        get_uint(v, s, "spread", "min_entries", 0, UINT64_MAX, &p->spread_min_entries) ||
+        get_size(v, s, "spread", "min_bytes", &p->spread_min_bytes))
+        return -1;
+    return 0;
+}
+
 static int parse_suspect(const vctx *v, json_t *s, mp_gate_policy *p)
 {
     static const char *const keys[] = {"evidence", NULL};
@@ -514,8 +531,9 @@ static int parse_rules(const vctx *v, json_t *r, const char *path, unsigned *out
         char p[512], s[64];
         snprintf(p, sizeof p, "%s[%zu]", path, i);
         const char *name = json_is_string(e) ? json_string_value(e) : "";
-        if (strcmp(name, "heap") == 0)
-            return bad(v, p, "the heap rule is about no one map: raise its limit or turn it off");
+        if (strcmp(name, "heap") == 0 || strcmp(name, "spread") == 0)
+            return bad(v, p, "the %s rule is about no one map: raise its %s or turn it off", name,
+                       *name == 'h' ? "limit" : "minimums");
         unsigned rule = MP_RULE_COUNT;
         for (unsigned k = 0; k < MP_RULE_COUNT; k++)
             if (strcmp(name, rule_names[k]) == 0) rule = k;
@@ -567,8 +585,8 @@ static int parse_suppressions(const vctx *v, json_t *sups, mp_gate_policy *p)
 
 static int parse_top(const vctx *v, json_t *top, mp_gate_policy *p)
 {
-    static const char *const keys[] = {"version", "warmup",       "growth",   "suspect", "heap",
-                                       "caps",    "suppressions", "baseline", NULL};
+    static const char *const keys[] = {"version", "warmup", "growth",       "spread",   "suspect",
+                                       "heap",    "caps",   "suppressions", "baseline", NULL};
     if (!json_is_object(top)) return bad(v, "", "a policy is a JSON object, not %s", kind_of(top));
     if (check_keys(v, top, "", keys)) return -1;
     uint64_t version = 1;
@@ -578,6 +596,9 @@ static int parse_top(const vctx *v, json_t *top, mp_gate_policy *p)
     if (get_uint(v, top, "", "warmup", 0, UINT32_MAX, &p->warmup)) return -1;
     json_t *s;
     if (get_section(v, top, "growth", &p->growth, &s) || (s && parse_growth(v, s, p))) return -1;
+    p->spread_min_entries = p->min_entries;
+    p->spread_min_bytes = p->min_bytes;
+    if (get_section(v, top, "spread", &p->spread, &s) || (s && parse_spread(v, s, p))) return -1;
     if (get_section(v, top, "suspect", &p->suspect, &s) || (s && parse_suspect(v, s, p))) return -1;
     if (get_section(v, top, "heap", &p->heap, &s)) return -1;
     if (p->heap && parse_heap(v, s, p)) return -1;
@@ -756,11 +777,39 @@ static int refuse_v1_twins(const vctx *v, const mp_gate_baseline *b)
     return rc;
 }
 
+/* A baseline's figures of the whole run under key (optional): the heap's
+ * growth, {growth_bytes}; the spread rule's maps' growth together, {entries,
+ * retained_bytes}. An entry of kind is added to b when present (b->v has
+ * room for it). */
+static int parse_base_figures(const vctx *v, json_t *top, uint8_t kind, const char *key,
+                              const char *count_key, const char *bytes_key, mp_gate_baseline *b)
+{
+    json_t *o = json_object_get(top, key);
+    if (!o) return 0;
+    const char *const keys[] = {bytes_key, count_key, NULL};
+    mp_gate_base_entry *x = &b->v[b->n];
+    x->kind = kind;
+    if (!json_is_object(o)) return bad(v, key, "must be an object, not %s", kind_of(o));
+    if (check_keys(v, o, key, keys) ||
+        (count_key && get_uint(v, o, key, count_key, 0, UINT64_MAX, &x->count)) ||
+        get_uint(v, o, key, bytes_key, 0, UINT64_MAX, &x->bytes))
+        return -1;
+    b->n++;
+    return 0;
+}
+
 int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_gate_baseline *out,
                            mf_error *err)
 {
-    static const char *const keys[] = {
-        "maproot_gate_baseline", "program", "maps", "groups", "roots", "types", "heap", NULL};
+    static const char *const keys[] = {"maproot_gate_baseline",
+                                       "program",
+                                       "maps",
+                                       "groups",
+                                       "roots",
+                                       "types",
+                                       "heap",
+                                       "spread",
+                                       NULL};
     static const base_list lists[] = {
         {"maps", MP_BASE_MAP, "type", "holder", "entries", "retained_bytes"},
         {"groups", MP_BASE_GROUP, "type", "holder", "entries", "retained_bytes"},
@@ -793,7 +842,7 @@ int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_ga
         bad(&v, "program", "must be a string, not %s", kind_of(prog));
         goto out;
     }
-    size_t n = 1;
+    size_t n = 2; /* heap, spread */
     size_t nlists = sizeof lists / sizeof *lists;
     for (size_t i = 0; i < nlists; i++) n += json_array_size(json_object_get(top, lists[i].key));
     if (!(out->v = calloc(n, sizeof *out->v)) || !(out->file = strdup(name))) {
@@ -805,20 +854,9 @@ int mp_gate_baseline_parse(const char *text, size_t len, const char *name, mp_ga
         if (arr && parse_base_list(&v, arr, &lists[i], out)) goto out;
     }
     if (out->version == 1 && refuse_v1_twins(&v, out)) goto out;
-    json_t *heap = json_object_get(top, "heap");
-    if (heap) {
-        static const char *const hkeys[] = {"growth_bytes", NULL};
-        mp_gate_base_entry *x = &out->v[out->n];
-        x->kind = MP_BASE_HEAP;
-        if (!json_is_object(heap)) {
-            bad(&v, "heap", "must be an object, not %s", kind_of(heap));
-            goto out;
-        }
-        if (check_keys(&v, heap, "heap", hkeys) ||
-            get_uint(&v, heap, "heap", "growth_bytes", 0, UINT64_MAX, &x->bytes))
-            goto out;
-        out->n++;
-    }
+    if (parse_base_figures(&v, top, MP_BASE_HEAP, "heap", NULL, "growth_bytes", out) ||
+        parse_base_figures(&v, top, MP_BASE_SPREAD, "spread", "entries", "retained_bytes", out))
+        goto out;
     rc = 0;
 out:
     json_decref(top);

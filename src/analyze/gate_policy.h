@@ -18,7 +18,13 @@
  *   cap      absolute caps: per map (entries, retained bytes) of the maps
  *            whose type matches, per root (the entries and bytes of all the
  *            maps it holds) of the roots whose holder text matches, per
- *            object type (objects, bytes in the heap).
+ *            object type (objects, bytes in the heap);
+ *   spread   the maps that each grow steadily (in at least growth's k of
+ *            its n intervals, by entries or by retained bytes) but too
+ *            little to fail the growth rule alone, taken together: at
+ *            least min_maps of them, and their growth added up by more
+ *            than min_entries entries or min_bytes bytes (by default the
+ *            growth rule's minimums); one check for the whole run.
  * Snapshots of GC cycles up to `warmup` are not judged by any rule.
  * Suppressions match a map by holder ("global NAME", "stack FUNCTION"...),
  * map type, and the functions and files of its allocation stacks (globs,
@@ -43,9 +49,10 @@ typedef enum mp_gate_rule {
     MP_RULE_SUSPECT,
     MP_RULE_HEAP,
     MP_RULE_CAP,
+    MP_RULE_SPREAD,
     MP_RULE_COUNT
 } mp_gate_rule;
-/* "growth", "suspect", "heap", "cap" */
+/* "growth", "suspect", "heap", "cap", "spread" */
 const char *mp_gate_rule_name(unsigned rule);
 
 typedef enum mp_cap_scope { MP_CAP_MAP = 0, MP_CAP_ROOT, MP_CAP_TYPE } mp_cap_scope;
@@ -76,6 +83,8 @@ typedef struct mp_gate_policy {
     uint32_t k, n;
     uint64_t min_entries, min_bytes;
     uint64_t min_maps; /* a group's members: its growth by maps over the window */
+    bool spread;
+    uint64_t spread_min_maps, spread_min_entries, spread_min_bytes;
     bool suspect;
     uint32_t evidence; /* MP_EV_* bits */
     bool heap;
@@ -89,7 +98,8 @@ typedef struct mp_gate_policy {
 } mp_gate_policy;
 
 /* The defaults: growth k=3 of n=4, min 1000 entries or 1 MiB (or, for a
- * group of maps, 100 maps and any bytes), suspect on
+ * group of maps, 100 maps and any bytes), spread on at 2 maps and the
+ * growth rule's minimums, suspect on
  * emptied, iterator_only, old_buckets, pointer_keys and stack_frame (a
  * significant map only a running frame holds); no heap rule, no
  * caps, no suppressions, warmup 0, baseline tolerance 10%. */
@@ -115,7 +125,8 @@ typedef enum mp_base_kind {
     MP_BASE_ROOT,
     MP_BASE_TYPE,
     MP_BASE_HEAP,
-    MP_BASE_GROUP /* a group of maps (groups.h), named as a map is */
+    MP_BASE_GROUP, /* a group of maps (groups.h), named as a map is */
+    MP_BASE_SPREAD /* the maps the spread rule added up: their growth together */
 } mp_base_kind;
 
 typedef struct mp_gate_base_entry {
@@ -124,8 +135,8 @@ typedef struct mp_gate_base_entry {
     char *holder; /* map: its holder */
     char *way;    /* map: its way from the holder ("" none); NULL in version 1 */
     uint32_t ordinal; /* map: its ordinal (map_match.h) */
-    uint64_t count;   /* peak entries (map, root) or objects (type) */
-    uint64_t bytes;   /* peak retained (map, root), bytes (type), growth (heap) */
+    uint64_t count;   /* peak entries (map, root), objects (type), growth (spread) */
+    uint64_t bytes;   /* peak retained (map, root), bytes (type), growth (heap, spread) */
 } mp_gate_base_entry;
 
 #define MP_GATE_BASELINE_VERSION 2 /* the version written */

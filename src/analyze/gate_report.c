@@ -33,7 +33,7 @@ static void fmt_bytes(char *buf, size_t size, int64_t v, bool sign)
 
 static const char *rule_word(unsigned rule)
 {
-    static const char *const w[] = {"LEAK", "SUSPECT", "HEAP", "CAP"};
+    static const char *const w[] = {"LEAK", "SUSPECT", "HEAP", "CAP", "SPREAD"};
     return rule < MP_RULE_COUNT ? w[rule] : "?";
 }
 
@@ -54,6 +54,17 @@ static void rule_text(const mp_gate *gt, const mp_gate_check *c, char *buf, size
             mf_format_count(c1, sizeof c1, p->min_maps);
             snprintf(buf + at, size - at, " or %s maps", c1);
         }
+        break;
+    }
+    case MP_RULE_SPREAD: {
+        mf_format_count(c1, sizeof c1, p->spread_min_entries);
+        fmt_bytes(b1, sizeof b1, (int64_t)p->spread_min_bytes, false);
+        char m1[32];
+        mf_format_count(m1, sizeof m1, p->spread_min_maps);
+        snprintf(buf, size,
+                 "spread: k=%" PRIu32 " of n=%" PRIu32 " intervals, min_growth %s entries or %s "
+                 "over at least %s maps together",
+                 p->k, p->n, c1, b1, m1);
         break;
     }
     case MP_RULE_SUSPECT: {
@@ -101,8 +112,10 @@ static void rule_text(const mp_gate *gt, const mp_gate_check *c, char *buf, size
  * file and line, else its root's declaration or frame. */
 static bool location(const mp_gate *gt, const mp_gate_check *c, const char **file, int64_t *line)
 {
-    if (c->map < 0) return false;
-    const mp_gate_map *m = &gt->maps[c->map];
+    /* a spread check's: its largest contributor's */
+    int32_t mi = c->rule == MP_RULE_SPREAD && c->ntop ? c->top[0] : c->map;
+    if (mi < 0) return false;
+    const mp_gate_map *m = &gt->maps[mi];
     for (uint32_t i = 0; i < m->nsites; i++)
         if (*m->sites[i].file && m->sites[i].line > 0) {
             *file = m->sites[i].file;
@@ -221,11 +234,43 @@ static void print_intervals(FILE *out, const mp_gate *gt, const mp_gate_map *m)
             gt->snaps[m->points[m->npoints - 1].snap].cycle);
 }
 
+/* A spread check as text: how many maps, their growth together, and the
+ * largest of them, each with its holder and type. */
+static void print_spread_block(FILE *out, const mp_gate *gt, const mp_gate_check *c,
+                               const char *rule)
+{
+    char c1[32], c2[32], b1[64];
+    mf_format_count(c1, sizeof c1, c->spread_maps);
+    mf_format_count(c2, sizeof c2, (uint64_t)c->window_entries);
+    fmt_bytes(b1, sizeof b1, c->window_bytes, true);
+    fprintf(out,
+            "%s  %s maps, each growing too little to fail alone\n"
+            "  grew     each in at least %" PRIu32 " of its last %" PRIu32
+            " intervals: +%s entries, %s retained together\n",
+            rule_word(c->rule), c1, gt->policy->k, gt->policy->n, c2, b1);
+    for (uint32_t i = 0; i < c->ntop; i++) {
+        const mp_gate_map *m = &gt->maps[c->top[i]];
+        mf_format_count(c2, sizeof c2, (uint64_t)c->top_entries[i]);
+        fmt_bytes(b1, sizeof b1, c->top_bytes[i], true);
+        fprintf(out, "  %-8s %s  root %s: +%s entries, %s\n", i ? "" : "largest", m->type,
+                m->root_holder, c2, b1);
+    }
+    if (c->spread_maps > c->ntop) {
+        mf_format_count(c1, sizeof c1, c->spread_maps - c->ntop);
+        fprintf(out, "           ... and %s more\n", c1);
+    }
+    fprintf(out, "  rule     %s\n", rule);
+}
+
 /* One violation (or a suppressed or baselined check) as text. */
 static void print_check_block(FILE *out, const mp_gate *gt, const mp_gate_check *c)
 {
     char rule[512], c1[32], c2[40], c3[40], b1[64], b2[64], b3[64];
     rule_text(gt, c, rule, sizeof rule);
+    if (c->rule == MP_RULE_SPREAD) {
+        print_spread_block(out, gt, c, rule);
+        return;
+    }
     if (c->map < 0) {
         fprintf(out, "%s  %s\n  seen     %s\n  rule     %s\n", rule_word(c->rule), c->subject,
                 c->summary, rule);
@@ -346,13 +391,13 @@ void mp_gate_print_text(FILE *out, const mp_gate *gt)
     const mp_gate_policy *p = gt->policy;
     size_t warm = gt->nsnaps - gt->judged;
     fprintf(out,
-            "maproot gate: %s  %zu violation%s: %zu leak%s, %zu suspect%s, %zu cap%s, %zu heap "
+            "maproot gate: %s  %zu violation%s: %zu leak%s, %s%zu suspect%s, %zu cap%s, %zu heap "
             "(policy: %s)\n",
             gt->violations ? "FAIL" : "PASS", gt->violations, gt->violations == 1 ? "" : "s",
             gt->fails[MP_RULE_GROWTH], gt->fails[MP_RULE_GROWTH] == 1 ? "" : "s",
-            gt->fails[MP_RULE_SUSPECT], gt->fails[MP_RULE_SUSPECT] == 1 ? "" : "s",
-            gt->fails[MP_RULE_CAP], gt->fails[MP_RULE_CAP] == 1 ? "" : "s", gt->fails[MP_RULE_HEAP],
-            policy_name(gt));
+            gt->fails[MP_RULE_SPREAD] ? "1 spread leak, " : "", gt->fails[MP_RULE_SUSPECT],
+            gt->fails[MP_RULE_SUSPECT] == 1 ? "" : "s", gt->fails[MP_RULE_CAP],
+            gt->fails[MP_RULE_CAP] == 1 ? "" : "s", gt->fails[MP_RULE_HEAP], policy_name(gt));
     const char *prog = gt->program && *gt->program ? gt->program : "?";
     const char *base = mf_path_base(prog);
     fprintf(out, "  %s", *base ? base : prog);
@@ -374,10 +419,12 @@ void mp_gate_print_text(FILE *out, const mp_gate *gt)
         fputc('\n', out);
     }
     fputc('\n', out);
-    /* violations: leaks first, then suspects, caps, heap; within a rule
-     * the largest map first */
-    static const unsigned order[] = {MP_RULE_GROWTH, MP_RULE_SUSPECT, MP_RULE_CAP, MP_RULE_HEAP};
-    for (size_t o = 0; o < 4; o++) {
+    /* violations: leaks first (a spread one after those of one map or
+     * group), then suspects, caps, heap; within a rule the largest map
+     * first */
+    static const unsigned order[] = {MP_RULE_GROWTH, MP_RULE_SPREAD, MP_RULE_SUSPECT, MP_RULE_CAP,
+                                     MP_RULE_HEAP};
+    for (size_t o = 0; o < MP_RULE_COUNT; o++) {
         size_t n = 0;
         for (size_t i = 0; i < gt->nchecks; i++)
             n += gt->checks[i].rule == order[o] && gt->checks[i].status == MP_CHECK_FAIL;
@@ -441,6 +488,12 @@ static json_t *policy_json(const mp_gate_policy *p)
                                               (int)p->n, "min_entries", (json_int_t)p->min_entries,
                                               "min_bytes", (json_int_t)p->min_bytes, "min_maps",
                                               (json_int_t)p->min_maps)
+                                  : json_false());
+    json_object_set_new(j, "spread",
+                        p->spread ? json_pack("{s:I, s:I, s:I}", "min_maps",
+                                              (json_int_t)p->spread_min_maps, "min_entries",
+                                              (json_int_t)p->spread_min_entries, "min_bytes",
+                                              (json_int_t)p->spread_min_bytes)
                                   : json_false());
     json_t *ev = json_array();
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
@@ -603,6 +656,21 @@ json_t *mp_gate_json(const mp_gate *gt)
         }
         if (c->rule == MP_RULE_HEAP)
             json_object_set_new(x, "growth_bytes", json_integer(c->window_bytes));
+        if (c->rule == MP_RULE_SPREAD) {
+            json_object_set_new(x, "maps", json_integer((json_int_t)c->spread_maps));
+            json_object_set_new(x, "window_entries", json_integer(c->window_entries));
+            json_object_set_new(x, "window_bytes", json_integer(c->window_bytes));
+            json_t *top = json_array();
+            for (uint32_t k = 0; k < c->ntop; k++) {
+                const mp_gate_map *m = &gt->maps[c->top[k]];
+                json_array_append_new(
+                    top, json_pack("{s:i, s:o, s:o, s:I, s:I}", "map", (int)c->top[k], "type",
+                                   mp_json_text(m->type), "holder", mp_json_text(m->root_holder),
+                                   "window_entries", (json_int_t)c->top_entries[k], "window_bytes",
+                                   (json_int_t)c->top_bytes[k]));
+            }
+            json_object_set_new(x, "largest", top);
+        }
         json_array_append_new(a, x);
     }
     json_object_set_new(root, "checks", a);
@@ -683,9 +751,10 @@ int mp_gate_print_junit(FILE *out, const mp_gate *gt)
             "<testsuites name=\"maproot gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
             "skipped=\"%zu\">\n",
             total, gt->violations, skipped);
-    static const unsigned order[] = {MP_RULE_GROWTH, MP_RULE_SUSPECT, MP_RULE_CAP, MP_RULE_HEAP};
+    static const unsigned order[] = {MP_RULE_GROWTH, MP_RULE_SPREAD, MP_RULE_SUSPECT, MP_RULE_CAP,
+                                     MP_RULE_HEAP};
     bool props_done = false;
-    for (size_t o = 0; o < 4; o++) {
+    for (size_t o = 0; o < MP_RULE_COUNT; o++) {
         unsigned rule = order[o];
         size_t n = 0, f = 0, sk = 0;
         for (size_t i = 0; i < gt->nchecks; i++) {

@@ -44,6 +44,8 @@ static const char gate_help[] =
     "           up less those that fail alone, or whose maps grew so in number\n"
     "           (default by 100 maps) with its bytes: a cache that fills and\n"
     "           then plateaus passes;\n"
+    "  spread   the maps that each grow so but too little to fail alone, added\n"
+    "           up: at least 2 maps and the growth rule's minimums together;\n"
     "  suspect  a map (or group) with evidence of a leak in its last snapshot (default:\n"
     "           emptied, iterator_only, old_buckets that make no progress,\n"
     "           pointer_keys, stack_frame);\n"

@@ -16,10 +16,10 @@
  * window: far below the growth rule's minimums (1,000 entries, 1 MiB), so
  * each passes. The heap grows by some 8 MiB, all of it in these maps.
  *   reg_000, reg_199   two of them, followed with the runtime's figures.
- * The leak is real: the gate with its built-in rules passes, and fails
- * only with the heap rule (off by default) on; a gate that judged the maps
- * together (their entries and bytes added up, as it does for a group of
- * one type under one holder) would fail on them by default.
+ * The leak is real: no built-in rule that judges one map or group fails
+ * it; the heap rule (off by default) does, and the spread rule (on by
+ * default), which adds up the maps that each grow steadily, 8,000 entries
+ * and some 8 MiB in all, fails it with one violation.
  */
 #include "scenario.h"
 
