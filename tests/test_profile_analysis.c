@@ -188,6 +188,13 @@ static void map_functions_by_name_and_file(void)
     CHECK(mp_is_map_function("evacuate_bucket", "/home/x/maproot/src/rt/map.c"));
     CHECK(mp_is_map_function("evacuate_bucket", "src/rt/map.c"));
     CHECK(!mp_is_map_function("evacuate_bucket", "src/rt/heap.c"));
+    /* the runtime's map is several files: every src/rt/map_*.c is one */
+    CHECK(mp_is_map_function("evacuate", "/home/x/maproot/src/rt/map_grow.c"));
+    CHECK(mp_is_map_function("iter_next_slow", "src/rt/map_iter.c"));
+    CHECK(!mp_is_map_function("evacuate", "src/rt/map_grow.h"));
+    CHECK(!mp_is_map_function("evacuate", "src/rt/mapper.c"));
+    CHECK(!mp_is_map_function("evacuate", "/x/mysrc/rt/map.c"));
+    CHECK(!mp_is_map_function("evacuate", "src/rt/map_/x.c"));
     CHECK(!mp_is_map_function("runtime.mallocgc", ""));
     CHECK(!mp_is_map_function("main.mapper", "x/mymap.c"));
 }

@@ -77,6 +77,24 @@ static int strtab_put(strtab *t, size_t slot, const char *s, uint32_t v)
 
 /* ------------------------------------------------------- classification --- */
 
+/* The runtime's maps are src/rt/map.c and the files split off it,
+ * src/rt/map_*.c: "src/rt/map" then ".c" or "_<name>.c", the whole path or
+ * its tail after a '/'. */
+static bool is_runtime_map_file(const char *file)
+{
+    const char *dir = "src/rt/map";
+    size_t dn = strlen(dir);
+    for (const char *s = file; (s = strstr(s, dir)) != NULL; s++) {
+        if (s != file && s[-1] != '/') continue;
+        const char *rest = s + dn;
+        if (strcmp(rest, ".c") == 0) return true;
+        size_t n = strlen(rest);
+        if (rest[0] == '_' && n > 3 && strcmp(rest + n - 2, ".c") == 0 && !strchr(rest, '/'))
+            return true;
+    }
+    return false;
+}
+
 bool mp_is_map_function(const char *name, const char *file)
 {
     static const char *const prefixes[] = {
@@ -99,13 +117,7 @@ bool mp_is_map_function(const char *name, const char *file)
     };
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
         if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0) return true;
-    if (file) {
-        size_t n = strlen(file);
-        if ((n == 12 && strcmp(file, "src/rt/map.c") == 0) ||
-            (n > 12 && strcmp(file + n - 13, "/src/rt/map.c") == 0))
-            return true;
-    }
-    return false;
+    return file && is_runtime_map_file(file);
 }
 
 int mp_check_heap(const mf_profile *p, const char *name, mf_error *err)

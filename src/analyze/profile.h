@@ -20,8 +20,8 @@
  * attributed to the first frame outside it (walking from the leaf towards
  * the root), i.e. the code that called into the map. Map implementations are
  * recognized by function name (maproot's runtime: mr_map_*, and anything in
- * src/rt/map.c; Go: runtime.mapassign*, runtime.mapaccess*, runtime.makemap*,
- * runtime.hashGrow, runtime.growWork*, runtime.evacuate*,
+ * src/rt/map.c and src/rt/map_*.c; Go: runtime.mapassign*,
+ * runtime.mapaccess*, runtime.makemap*, runtime.hashGrow, runtime.growWork*, runtime.evacuate*,
  * runtime.makeBucketArray, runtime.newoverflow, runtime.(*hmap).*, and
  * internal/runtime/maps.* for Go's newer maps). Note that Go's runtime/pprof
  * drops the runtime frames above the first user frame from heap profiles,

@@ -1,6 +1,7 @@
 /*
  * src/format/wire.h -- protobuf wire primitives shared by the format modules
- * that encode and decode by hand (gcstack_writer.c, gcstack_reader.c, pprof.c).
+ * that encode and decode by hand (gcstack_writer.c, gcstack_reader.c, pprof.c,
+ * pprof_writer.c).
  *
  * Varints are little-endian base-128; zigzag maps signed to unsigned so that
  * small negative numbers stay short. Encoders write into a caller-sized

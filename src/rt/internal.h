@@ -5,7 +5,8 @@
  * gc.c     marking, pacing, statistics, the stop-the-world protocol's driver
  * roots.c  globals, pins, iterator registry, stack/register scanning
  * thread.c mutator threads, safepoints, the blocking rule
- * map.c    Go-style hash maps; hash.c their seeded hash functions
+ * map*.c   Go-style hash maps (map_internal.h: which file does what);
+ *          hash.c their seeded hash functions
  */
 #ifndef MR_RT_INTERNAL_H
 #define MR_RT_INTERNAL_H
@@ -90,14 +91,14 @@ void mr__ensure_thread(void);
 void mr__iter_register(mr_map_iter *it);
 void mr__iter_unregister(mr_map_iter *it);
 
-/* ---- maps (map.c), for the collector's internals ---- */
+/* ---- maps (map*.c), for the collector's internals ---- */
 
 /* The last map id handed out (ids count from 1). A map takes one when it is
- * listed (see the registry in map.c): maps made before the first walk are
+ * listed (see the registry in map_inspect.c): maps made before the first walk are
  * numbered by it, later ones as they are made. */
 extern atomic_uint_fast64_t mr__maps_created;
 
-/* An entry of the map registry (see map.c). */
+/* An entry of the map registry (see map_inspect.c). */
 typedef struct mr_map_reg {
     mr_map *map;
     uint64_t id;

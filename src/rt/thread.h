@@ -93,7 +93,7 @@ typedef struct mr_thread {
     int64_t sample_left;
     uint64_t rng;
     /* Maps this thread made since the last collection (owner appends; a
-     * collection moves them to the registry: see map.c). */
+     * collection moves them to the registry: see map_inspect.c). */
     mr_map_reg *new_maps;
     size_t nnew_maps, cap_new_maps;
     /* Live iterators of this thread (owner adds/removes; GC prunes dead ones). */
@@ -202,7 +202,7 @@ extern mr_thread *mr__threads;
 bool mr__world_stop(bool want_gc_once, uintptr_t caller);
 void mr__world_start(void);
 
-/* The map registry (map.c). mr__maps_adopt moves t's new maps into it
+/* The map registry (map_inspect.c). mr__maps_adopt moves t's new maps into it
  * (world stopped, or sched_lock held outside a collection); mr__maps_prune,
  * after marking, adopts every thread's and drops the headers not marked. */
 void mr__maps_adopt(mr_thread *t);
