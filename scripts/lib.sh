@@ -3,15 +3,19 @@
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# setup_build DIR [meson options...]: configure DIR once, reconfigure if the
-# options changed, then build it.
+# setup_build DIR [meson options...] [-- targets...]: configure DIR once,
+# reconfigure if the options changed, then build it (only the given targets
+# when there are any: the demo needs two programs, not the test suite).
 setup_build() {
-  local dir=$1
+  local dir=$1 options=() targets=()
   shift
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do options+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  targets=("$@")
   if [ -f "$dir/build.ninja" ]; then
-    meson configure "$dir" "$@" >/dev/null
+    meson configure "$dir" "${options[@]}" >/dev/null
   else
-    meson setup "$dir" "$root" "$@" >/dev/null
+    meson setup "$dir" "$root" "${options[@]}" >/dev/null
   fi
-  ninja -C "$dir" >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; echo "build failed in $dir (log: $dir/build.log)" >&2; return 1; }
+  ninja -C "$dir" "${targets[@]}" >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; echo "build failed in $dir (log: $dir/build.log)" >&2; return 1; }
 }
