@@ -6,7 +6,9 @@
  * shared zero page is not in the resident set, a page faulted in for
  * writing is. So a zeroed array must add its size to the resident set at
  * once (plain calloc adds nothing until written), read as zero, and
- * mf_populate must keep what a mapping holds.
+ * mf_populate must keep what a mapping holds. An array filled in order
+ * (mf_populate_ahead) must have the pages just ahead of what is written
+ * resident, and no more than a MiB of them, never past its allocation.
  */
 #include "check.h"
 #include "format/zeroed.h"
@@ -102,6 +104,67 @@ static void populating_a_mapping_keeps_its_contents(void)
     munmap(m, n);
 }
 
+/* How many of the pages of [p, p + n) (p page-aligned) are resident. */
+static size_t resident_pages(const uint8_t *p, size_t n)
+{
+    size_t ps = (size_t)sysconf(_SC_PAGESIZE), np = (n + ps - 1) / ps, k = 0;
+    unsigned char *v = malloc(np ? np : 1);
+    if (!v || mincore((void *)p, n, v) != 0) {
+        free(v);
+        return SIZE_MAX;
+    }
+    for (size_t i = 0; i < np; i++) k += v[i] & 1;
+    free(v);
+    return k;
+}
+
+/* An array of 6 MiB in a mapping of 8, written 64 KiB at a time: after
+ * each step the pages of half a MiB to a MiB past what is written are in,
+ * none past the 6 MiB, and what was written stays. */
+static void pages_ahead_of_an_array_filled_in_order(void)
+{
+    size_t n = 8 * MIB, cap = 6 * MIB, ps = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    if (m == MAP_FAILED) return;
+    mf_ahead a = {0};
+    for (size_t used = 0; used <= cap; used += 64 << 10) {
+        for (size_t i = used >= (64 << 10) ? used - (64 << 10) : 0; i < used; i++)
+            m[i] = (uint8_t)(i * 7 + 1);
+        mf_populate_ahead(&a, m, used, cap);
+        size_t in = resident_pages(m, cap);
+        size_t least = used + MIB / 2 < cap ? used + MIB / 2 : cap;
+        size_t most = used + MIB < cap ? used + MIB : cap;
+        CHECK(in != SIZE_MAX && in >= least / ps && in <= (most + ps - 1) / ps);
+        CHECK_EQ_U64(resident_pages(m + cap, n - cap), 0);
+    }
+    for (size_t i = 0; i < cap; i++)
+        if (m[i] != (uint8_t)(i * 7 + 1)) {
+            CHECK(!"a byte changed");
+            break;
+        }
+    /* the same array moved: what is used there counts as in, the rest
+     * ahead of it is faulted in anew */
+    uint8_t *moved = m + 7 * MIB;
+    mf_populate_ahead(&a, moved, 0, MIB);
+    CHECK_EQ_U64(resident_pages(moved, MIB), MIB / ps);
+    munmap(m, n);
+}
+
+/* A small array is left as it is: the system call would cost more. */
+static void small_arrays_are_not_populated_ahead(void)
+{
+    size_t n = 32 << 10;
+    uint8_t *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    if (m == MAP_FAILED) return;
+    mf_ahead a = {0};
+    mf_populate_ahead(&a, m, 0, n);
+    mf_populate_ahead(&a, m, 100, n);
+    CHECK_EQ_U64(resident_pages(m, n), 0);
+    munmap(m, n);
+}
+
 int main(void)
 {
     TEST(a_big_array_is_resident_and_zero_at_once);
@@ -109,5 +172,7 @@ int main(void)
     TEST(small_and_empty_arrays_are_zero);
     TEST(a_size_past_the_address_space_fails);
     TEST(populating_a_mapping_keeps_its_contents);
+    TEST(pages_ahead_of_an_array_filled_in_order);
+    TEST(small_arrays_are_not_populated_ahead);
     TEST_EXIT();
 }

@@ -94,6 +94,10 @@ struct mp_graph_builder {
     size_t dn;       /* the objects announced */
     mp_csr out;      /* at[0 .. next_src] filled so far */
     size_t cap_adj;  /* of out.adj */
+    /* the pages ahead of the arrays filled in order as a snapshot is read
+     * (out.at, out.adj, buckets, bucket_addr), faulted in a stretch at a
+     * time (zeroed.h) */
+    mf_ahead ahead_at, ahead_adj, ahead_buckets, ahead_bucket_addr;
     uint64_t dm;     /* edges so far */
     size_t next_src; /* the first object whose list has not started */
     mp_pack offsets; /* both ways: per edge, offset + 1 (0 unknown) */
@@ -572,6 +576,16 @@ void mp_gb_edges_of(mp_graph_builder *b, uint32_t src, size_t n, const uint64_t 
 void mp_gb_edges_batch(mp_graph_builder *b, uint32_t first, size_t n, const uint32_t *counts,
                        const uint64_t *targets, const uint64_t *offsets)
 {
+    if (b->direct && !b->oom && (size_t)first + n <= b->dn) {
+        /* the pages the batch fills, faulted in a stretch at a time */
+        size_t ne = 0;
+        for (size_t i = 0; i < n; i++) ne += counts[i];
+        mf_populate_ahead(&b->ahead_at, b->out.at, ((size_t)first + n + 1) * sizeof *b->out.at,
+                          (b->dn + 1) * sizeof *b->out.at);
+        if (b->dm + ne <= b->cap_adj)
+            mf_populate_ahead(&b->ahead_adj, b->out.adj, (b->dm + ne) * sizeof *b->out.adj,
+                              b->cap_adj * sizeof *b->out.adj);
+    }
     size_t e = 0;
     for (size_t i = 0; i < n; i++) {
         /* (no pointer arithmetic on an empty batch's NULL) */
@@ -637,6 +651,13 @@ void mp_gb_bucket(mp_graph_builder *b, const mp_bucket *bk, uint64_t obj_addr)
     b->buckets[b->nbuckets] = *bk;
     b->bucket_addr[b->nbuckets] = obj_addr;
     b->nbuckets++;
+    if (b->nbuckets % 64 == 0) { /* often enough to keep a MiB ahead */
+        mf_populate_ahead(&b->ahead_buckets, b->buckets, b->nbuckets * sizeof *b->buckets,
+                          b->cap_buckets * sizeof *b->buckets);
+        mf_populate_ahead(&b->ahead_bucket_addr, b->bucket_addr,
+                          b->nbuckets * sizeof *b->bucket_addr,
+                          b->cap_bucket_addr * sizeof *b->bucket_addr);
+    }
 }
 
 /* Entries are packed as they come (a few bytes each, spilled to a file

@@ -135,6 +135,9 @@ static bool before_record(mp_pack *p)
         }
         p->block[p->nblock++] = mp_pack_bytes(p);
         memset(p->last, 0, sizeof p->last);
+        /* the pages the next blocks fill, faulted in a stretch at a time */
+        size_t used = p->len + MP_PACK_BLOCK * MAX_RECORD;
+        if (used <= p->cap) mf_populate_ahead(&p->ahead, p->buf, used, p->cap);
     }
     if (p->cap - p->len < MAX_RECORD) {
         size_t nc = p->cap ? p->cap * 2 : 4096;

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/zeroed.h"
+
 #define MP_PACK_FIELDS 8
 #define MP_PACK_BLOCK 64
 
@@ -39,6 +41,7 @@ typedef struct mp_pack {
     uint64_t last[MP_PACK_FIELDS]; /* the record before (delta base) */
     uint8_t *buf;                  /* bytes not in the file: all of them until spilled */
     size_t len, cap;
+    mf_ahead ahead;       /* buf's pages faulted in ahead of len (zeroed.h) */
     int fd;               /* the spill file, -1 none */
     uint64_t file_len;    /* bytes in the file (the first ones) */
     uint64_t spill_bytes; /* move to a file past this many bytes; 0 never */

@@ -39,6 +39,25 @@ void mf_populate(void *p, size_t len)
     }
 }
 
+/* mf_populate_ahead, when the pages ahead may fall short. Once the whole
+ * block is faulted in (or it is too small to bother), done is set half a
+ * stretch past its end, so that the inline test passes until it grows. */
+void mf_populate_ahead_slow(mf_ahead *a, void *base, size_t used, size_t cap)
+{
+    if (a->base != base) {
+        /* a new block (or the old one moved): what is used is there */
+        a->base = base;
+        a->done = used;
+    } else if (a->cap != cap && a->done > a->cap) {
+        a->done = a->cap; /* grown where it was: the old end is the real one */
+    }
+    a->cap = cap;
+    size_t end = cap - used > MF_POPULATE_AHEAD ? used + MF_POPULATE_AHEAD : cap;
+    size_t from = a->done > used ? a->done : used;
+    if (base && cap >= SMALL && end > from) mf_populate((uint8_t *)base + from, end - from);
+    a->done = end == cap || cap < SMALL ? cap + MF_POPULATE_AHEAD / 2 : end;
+}
+
 void *mf_zeroed(size_t n, size_t size, bool huge)
 {
     if (size && n > SIZE_MAX / size) return NULL;

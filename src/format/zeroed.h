@@ -38,4 +38,33 @@ void *mf_zeroed(size_t n, size_t size, bool huge);
  * the range read and written back). */
 void mf_populate(void *p, size_t len);
 
+/*
+ * Arrays written in order (appended to as a file is read) fault in their
+ * pages one at a time, each first write a trap into the kernel; on a
+ * virtual machine the trap costs about as much again as zeroing the page.
+ * Faulting them in a stretch at a time (mf_populate, one system call) costs
+ * the zeroing alone, some 40% less. An mf_ahead follows one array:
+ * call mf_populate_ahead after each growth of what is used, with the
+ * array's base (it may have moved), bytes used and bytes allocated; the
+ * pages up to a MiB past the bytes used are kept faulted in, never past
+ * the allocation, so the memory held is what the array holds and a MiB.
+ * Zero-initialize the mf_ahead. Nothing written is changed.
+ */
+typedef struct mf_ahead {
+    const void *base; /* the block last seen */
+    size_t cap;       /* its size then */
+    size_t done;      /* its bytes [0, done) are faulted in (all of them
+                       * when done > cap) */
+} mf_ahead;
+void mf_populate_ahead_slow(mf_ahead *a, void *base, size_t used, size_t cap);
+/* How far ahead of the bytes used the pages are kept faulted in; asked
+ * for again once half of that is used. */
+#define MF_POPULATE_AHEAD ((size_t)1 << 20)
+static inline void mf_populate_ahead(mf_ahead *a, void *base, size_t used, size_t cap)
+{
+    /* called at every append: the common case is a comparison */
+    if (a->base != base || used + MF_POPULATE_AHEAD / 2 > a->done)
+        mf_populate_ahead_slow(a, base, used, cap);
+}
+
 #endif
