@@ -195,7 +195,7 @@ static int rec_object(rd *r)
 {
     mf_gd_dump *d = r->d;
     mf_gd_object o = {.record = (uint32_t)r->rec};
-    mf_gd_bytes c;
+    mf_gd_bytes c = {0}; /* set by bytes() before use; LTO cannot see it */
     if (need_params(r) || u(r, &o.addr) || bytes(r, &c)) return -1;
     o.size = c.len;
     o.contents = c.off;
