@@ -87,7 +87,10 @@ __attribute__((noinline)) static void build(void)
     }
     sc_walk_slots(seen, count_alias, &recs);
     free(recs.k);
-    if (aliased_keys < 100 || aliased_values < 100)
+    /* how many Recs land on a Tmp's address depends on the sweeper's timing
+     * (85 to 952 keys seen over runs; the blobs, 1,200 or more): 20 are
+     * enough for the checks to mean something */
+    if (aliased_keys < 20 || aliased_values < 20)
         sc_fail("only %d keys and %d values of seen are live objects now", aliased_keys,
                 aliased_values);
 }
