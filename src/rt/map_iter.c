@@ -47,18 +47,25 @@ enum { ITER_ACTIVE = 1, ITER_DONE = 2 };
 #define ITER_WRAPPED 0x80
 #define NO_CHECK UINT32_MAX
 
-/* Unregisters first: a detached thread's iterator is read by collections
- * until then, and the thread ending it becomes a mutator doing so. */
-static void iter_finish(mr_map_iter *it)
+/* Drops every pointer the iterator holds, so that it keeps nothing alive
+ * once finished and starts from nothing when begun. */
+static inline void iter_forget(mr_map_iter *it)
 {
-    mr__iter_unregister(it);
-    it->state_ = ITER_DONE;
     it->key = NULL;
     it->value = NULL;
     it->map_ = NULL;
     it->buckets_ = NULL;
     it->bptr_ = NULL;
     it->overflow_ = it->oldoverflow_ = NULL;
+}
+
+/* Unregisters first: a detached thread's iterator is read by collections
+ * until then, and the thread ending it becomes a mutator doing so. */
+static void iter_finish(mr_map_iter *it)
+{
+    mr__iter_unregister(it);
+    it->state_ = ITER_DONE;
+    iter_forget(it);
 }
 
 /*
@@ -75,12 +82,7 @@ MR_ENTRY void mr_map_iter_init(mr_map_iter *it, mr_map *m)
 {
     uintptr_t caller = MR_CALLER;
     mr__poll(caller);
-    it->key = NULL;
-    it->value = NULL;
-    it->map_ = NULL;
-    it->buckets_ = NULL;
-    it->bptr_ = NULL;
-    it->overflow_ = it->oldoverflow_ = NULL;
+    iter_forget(it);
     it->bucket_ = it->start_bucket_ = 0;
     it->offset_ = it->i_ = it->b_ = 0;
     it->check_bucket_ = NO_CHECK;
