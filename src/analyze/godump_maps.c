@@ -488,6 +488,8 @@ void mp_gomap_slot_name(char *buf, size_t size, uint32_t bytes, const uint64_t *
         snprintf(buf, size, "[%u]byte", bytes);
 }
 
+/* Names the value slot of a guessed layout, pointers with what they point
+ * at: the name that tells two pointer types of one layout apart. */
 void mp_gomap_value_name(char *buf, size_t size, const mp_gomap *m)
 {
     mp_gomap_slot_name(buf, size, m->vsize, m->vpat, false);
@@ -501,6 +503,8 @@ typedef struct pointee {
     uint64_t size;
 } pointee;
 
+/* A visitor of a map's values: notes the size of the object the first of
+ * them that points at one points to (into, for an element of an array). */
 static void first_pointee(void *ud, const uint8_t *value)
 {
     pointee *P = ud;
