@@ -251,7 +251,9 @@ if "syncmap" in given:
                  r["name"] == "main.sessionStore.dirty", f"syncmap: the map {m['type']!r}, root {r['name']!r}")
             container = "main.sessionStore"
         else:
-            want(m["type"] == "map[interface {}]*?" and m["types_inferred"], f"syncmap (plain): type {m['type']!r}")
+            # (values *sync.entry: pointers at 8-byte objects)
+            want(m["type"] == "map[interface {}]*?(8 bytes)" and m["types_inferred"],
+                 f"syncmap (plain): type {m['type']!r}")
             # the container by its segment and offset, as the root is named
             seg, off = r["name"].split("+")
             container = f"{seg}+{int(off, 16) - 24:#x}"
@@ -294,7 +296,7 @@ if "syncfields" in given:
     tb = nm["main.tables"] + 8
     for mode in ("plain", "binary"):
         a = load(f"syncfields.{mode}.json")
-        typ = "map[interface {}]*sync.entry" if mode == "binary" else "map[interface {}]*?"
+        typ = "map[interface {}]*sync.entry" if mode == "binary" else "map[interface {}]*?(8 bytes)"
         t = [m for m in a["maps"] if any(r["slot"] in (tb + 16, tb + 24) for r in m["roots"])]
         want(len(t) == 1 and t[0]["count"] == 1201 and t[0]["type"] == typ and
              t[0]["retainer"]["slot"] == tb + 24 and (t[0]["sync_map"] or {}).get("maps") == "read_and_dirty" and
@@ -581,19 +583,24 @@ if "smallmaps" in given:
         want(len(g["holder_chain"]) == 2 and g["holder_chain"][1]["kind"] == "object",
              f"smallmaps ({mode}): holder chain {[c['text'] for c in g['holder_chain']]}, not the variable and its array")
 # two types of small maps under one slice (see leaks.go, twotypes): with
-# the binary, one group per type; without it both types read as
-# map[int64]*?, but their values point at objects of other sizes (Item,
-# Lot): two groups still, never one of 3000 maps, and the same two (maps,
-# entries, retained bytes) as with the binary
+# the binary, one group per type; without it both layouts read as
+# map[int64]*?, but their values point at objects of other sizes (Item 32
+# bytes, Lot 48), which the guessed names carry: two groups still, never
+# one of 3000 maps, and the same two (maps, entries, retained bytes) as
+# with the binary; each map has its group's name
 if "twotypes" in given:
     seen = {}
     for mode in ("plain", "binary"):
         a = load(f"twotypes.{mode}.json")
         gs = [g for g in a["group_suspects"] if g["retainer"] and g["retainer"]["slot"] == nm["main.depots"]]
         got = sorted((g["type"], g["maps"], g["entries"]) for g in gs)
-        types = ["map[int64]*main.Item", "map[int64]*main.Lot"] if mode == "binary" else ["map[int64]*?"] * 2
+        types = (["map[int64]*main.Item", "map[int64]*main.Lot"] if mode == "binary" else
+                 ["map[int64]*?(32 bytes)", "map[int64]*?(48 bytes)"])
         want(got == [(t, 1500, 3000) for t in types],
              f"twotypes ({mode}): groups under main.depots {got}, not one per type of 1500 maps")
+        from collections import Counter
+        under = Counter(m["type"] for m in a["maps"] if m["retainer"]["slot"] == nm["main.depots"])
+        want(under == {t: 1500 for t in types}, f"twotypes ({mode}): the maps' types {under}")
         seen[mode] = sorted((g["maps"], g["entries"], g["retained_bytes"]) for g in gs)
     want(seen["plain"] == seen["binary"], f"twotypes: groups differ with and without --binary: {seen}")
 # an empty sync.Map (see leaks.go, emptysync): a readOnly box of an empty
@@ -664,6 +671,34 @@ if [[ " $patterns " == *" syncmap "* ]]; then
         contains -E '^  table    512 buckets \+ [0-9]+ overflow, and the read map.s 512 \+ [0-9]+ overflow, ' syncmap.txt &&
         ! contains -E 'instead of a pointer|its keys (are|carry) pointers' syncmap.txt ||
         fail "syncmap: text: $(grep -E -A12 '^LEAK SUSPECT' syncmap.txt | grep -E '^(LEAK|  (root|sync|table|fix))| keys ')"
+fi
+
+# the guessed names of twotypes' maps, told apart by what their values
+# point to, are the same in the text of analyze, of diff and in the gate's
+# report (which follows the groups by them)
+if [[ " $patterns " == *" twotypes "* ]]; then
+    "$maproot" analyze twotypes.dump >twotypes.txt || fail "twotypes: text"
+    for size in 32 48; do
+        contains -E "^LEAK SUSPECT [12] of 2   1,500 maps map\[int64\]\*\?\($size bytes\)   retain " twotypes.txt ||
+            fail "twotypes: text: no group of *?($size bytes): $(grep '^LEAK SUSPECT' twotypes.txt)"
+    done
+    "$maproot" diff twotypes.dump twotypes.dump >twotypes-diff.txt || fail "twotypes: diff"
+    for size in 32 48; do
+        contains -E "^  map\[int64\]\*\?\($size bytes\) maps +root global " twotypes-diff.txt ||
+            fail "twotypes: diff text: no group of *?($size bytes): $(grep -m4 'map\[int64\]' twotypes-diff.txt)"
+    done
+    # the gate needs five snapshots; the one dump five times grows nothing
+    "$maproot" gate --format json twotypes.dump twotypes.dump twotypes.dump twotypes.dump \
+        twotypes.dump >twotypes-gate.json || fail "twotypes: gate"
+    python3 - <<'PY' || fail "twotypes: the gate's names of the groups"
+import json
+from collections import Counter
+d = json.load(open("twotypes-gate.json"))
+got = Counter((m["group"], m["type"]) for m in d["maps"] if m["type"].startswith("map[int64]"))
+want = {(g, t): 1 if g else 1500 for g in (True, False)
+        for t in ("map[int64]*?(32 bytes)", "map[int64]*?(48 bytes)")}
+assert got == want, got
+PY
 fi
 
 # the path to a value of the ring: through its own entry, not around the ring
@@ -856,7 +891,7 @@ assert all(k["key"].startswith(prefix) for k in m["new_keys"]), m["new_keys"]' "
     fail "syncfields: the program says $(cat sfd.out)"
 "$maproot" diff --format json sfd-before.dump sfd-after.dump |
     sync_map_diff 'm["count_before"] == 900 or m["count_after"] == 1500' 900 1500 reg- \
-        'm["type"] == "map[interface {}]*?"' ||
+        'm["type"] == "map[interface {}]*?(8 bytes)"' ||
     fail "syncfields: diff json of a sync.Map on the heap"
 
 # a map replaced by a new one between the dumps (see leaks.go, swapped): the

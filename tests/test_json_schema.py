@@ -49,6 +49,18 @@ def run(argv, env=None, ok=(0,)):
     return p.stdout
 
 
+reports = {}  # kind -> a report of it, for the rejections below
+
+
+def agree(doc, what):
+    """The two validators (schema_check.py) say the same of doc: the fast one
+    stands for jsonschema in the other tests."""
+    fast = schema_check.fast_errors(doc)
+    if fast is not None and bool(fast) != bool(schema_check.errors(doc)):
+        fail("%s: fastjsonschema says %s, jsonschema %s" % (what, fast or "valid",
+                                                            schema_check.errors(doc) or "valid"))
+
+
 def report(args, kind, what=None, deterministic=True):
     """Runs maproot ARGS (a JSON report of `kind`), validates it, runs it again
     and compares the bytes; returns the report."""
@@ -63,6 +75,8 @@ def report(args, kind, what=None, deterministic=True):
         schema_check.validate(doc, what)
     except AssertionError as e:
         fail(str(e))
+    agree(doc, what)
+    reports.setdefault(kind, doc)
     if doc.get("schema_version") != 1 or doc.get("report") != kind:
         fail("%s: schema_version %r, report %r (wanted 1, %s)" % (what, doc.get("schema_version"),
                                                                  doc.get("report"), kind))
@@ -221,6 +235,53 @@ if nsum:
     pins = [x for x in nsum["roots"] if x["kind"] == "pin"]
     if not pins or pins[0].get("name_hex") != b"pin \xed\xa0\x80 label".hex():
         fail("names summary: the pin label's bytes: %r" % pins)
+
+# ---- a report that breaks the schema is rejected, by either validator
+# (a field of an unknown kind, a required one missing, one the schema does
+# not list, a chain without its counts), and both say so
+def broken(kind, what, change):
+    doc = json.loads(json.dumps(reports.get(kind)))
+    if doc is None:
+        fail("no %s report to break" % kind)
+        return
+    try:
+        change(doc)
+    except (LookupError, TypeError) as e:
+        fail("%s: the report has no such part to break: %r" % (what, e))
+        return
+    try:
+        schema_check.validate(doc, what)
+        fail("%s: accepted" % what)
+    except AssertionError:
+        pass
+    if schema_check.fast_errors(doc) == []:
+        fail("%s: fastjsonschema accepts it" % what)
+    if not schema_check.errors(doc):
+        fail("%s: jsonschema accepts it" % what)
+
+
+def first_step(doc):
+    return next(m for m in doc["maps"] if m["entries"])["entries"][0]["chain"][0]
+
+
+def first_chain_row(row):
+    if "chain" in row:
+        return row
+    for c in row["children"]:
+        r = first_chain_row(c)
+        if r:
+            return r
+    return None
+
+
+broken("snapshot_analysis", "a chain step of an unknown kind",
+       lambda d: first_step(d).update(kind="nonsense"))
+broken("snapshot_analysis", "a map without its count", lambda d: d["maps"][0].pop("count"))
+broken("snapshot_analysis", "a field the schema does not list",
+       lambda d: d["maps"][0].update(no_such_field=1))
+broken("snapshot_analysis", "a negative entry count", lambda d: d["maps"][0].update(count=-1))
+broken("dominator_tree", "a chain without chain_steps (dependentRequired)",
+       lambda d: first_chain_row({"children": d["dominators"]}).pop("chain_steps"))
 
 # ---- every field of the schema is documented
 man = ""

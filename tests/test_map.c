@@ -1157,6 +1157,7 @@ enum { MAKERS = 4, MAPS_PER_MAKER = 2000 };
 static mr_map **made; /* MAKERS * MAPS_PER_MAKER slots, a heap array */
 MR_GLOBAL(made)
 
+static atomic_size_t maps_made; /* by the makers so far */
 static void *maker(void *arg)
 {
     size_t base = (size_t)(uintptr_t)arg * MAPS_PER_MAKER;
@@ -1164,6 +1165,7 @@ static void *maker(void *arg)
         mr_map *m = mr_map_new(&int_int, 0);
         for (int64_t k = 0; k < 10; k++) *(int64_t *)mr_map_assign_int(m, k) = k;
         made[base + i] = m;
+        atomic_fetch_add(&maps_made, 1);
         for (int g = 0; g < 20; g++) mr_alloc_blob(1024); /* garbage: collections */
     }
     mr_thread_detach();
@@ -1239,9 +1241,10 @@ static void test_registry_lists_maps_made_on_many_threads_once(void)
     pthread_t th[MAKERS];
     for (uintptr_t i = 0; i < MAKERS; i++)
         CHECK(pthread_create(&th[i], NULL, maker, (void *)i) == 0);
-    struct timespec ms = {0, 1000000};
+    /* the first walk comes while the makers are under way: once a few of
+     * their maps are made (4 of 8,000) */
     mr_blocking_enter();
-    nanosleep(&ms, NULL); /* the makers are under way */
+    while (atomic_load(&maps_made) < MAKERS) usleep(100);
     mr_blocking_exit();
     mr_stop_the_world();
     mr_walk_maps(count_nothing, NULL); /* the first walk, while they make maps */

@@ -193,14 +193,20 @@ static void killed_child_writer_leaves_no_temp(void)
     mf_error e;
     mf_out *o = mf_out_open(at("child.out"), &e);
     CHECK(o != NULL);
+    int wrote[2]; /* the child says it has written */
+    CHECK(pipe(wrote) == 0);
     pid_t pid = fork();
     if (pid == 0) {
         mf_out_write(o, "partial", 7);
+        (void)!write(wrote[1], "w", 1);
         pause(); /* killed here, mid-write */
         _exit(0);
     }
+    close(wrote[1]);
     char *temp = mf_out_detach(o);
-    usleep(20000);
+    char c;
+    CHECK(read(wrote[0], &c, 1) == 1);
+    close(wrote[0]);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     mf_out_remove_temp(temp);

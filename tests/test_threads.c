@@ -67,11 +67,13 @@ static void *worker(void *arg)
 }
 
 static atomic_int sleeper_stop;
+static atomic_int sleeper_up; /* it has attached and holds its Item */
 static void *sleeper(void *arg)
 {
     (void)arg;
     Item *mine = mr_new(&item_type);
     mine->id = 4242;
+    atomic_store(&sleeper_up, 1);
     while (!atomic_load(&sleeper_stop)) {
         mr_blocking_enter();
         usleep(2000);
@@ -301,9 +303,13 @@ static void own_thread(const mr_root *r, void *ud)
 static void test_a_forked_child_collects_alone(void)
 {
     atomic_store(&sleeper_stop, 0);
+    atomic_store(&sleeper_up, 0);
     pthread_t th;
     CHECK(pthread_create(&th, NULL, sleeper, NULL) == 0);
-    usleep(20000);
+    /* the fork below must leave an attached thread behind */
+    mr_blocking_enter();
+    while (!atomic_load(&sleeper_up)) usleep(1000);
+    mr_blocking_exit();
     Item *volatile mine = mr_new(&item_type);
     mine->id = 7;
     mr_gc();

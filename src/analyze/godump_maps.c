@@ -488,6 +488,32 @@ void mp_gomap_slot_name(char *buf, size_t size, uint32_t bytes, const uint64_t *
         snprintf(buf, size, "[%u]byte", bytes);
 }
 
+/* Names the value slot of a guessed layout, pointers with what they point
+ * at: the name that tells two pointer types of one layout apart. */
+void mp_gomap_value_name(char *buf, size_t size, const mp_gomap *m)
+{
+    mp_gomap_slot_name(buf, size, m->vsize, m->vpat, false);
+    if (m->pointee_size && strcmp(buf, "*?") == 0)
+        snprintf(buf, size, "*?(%" PRIu64 " bytes)", m->pointee_size);
+}
+
+/* What first_pointee looks for: the first value that points at an object. */
+typedef struct pointee {
+    mp_gdmem *M;
+    uint64_t size;
+} pointee;
+
+/* A visitor of a map's values: notes the size of the object the first of
+ * them that points at one points to (into, for an element of an array). */
+static void first_pointee(void *ud, const uint8_t *value)
+{
+    pointee *P = ud;
+    if (P->size) return;
+    uint64_t a = mp_gd_rd64(value);
+    uint32_t o = a ? mp_gdmem_find(P->M, a) : MP_GD_NONE;
+    if (o != MP_GD_NONE) P->size = mp_gdmem_obj_size(P->M, o);
+}
+
 /* Chooses the key/value split of a map whose bucket size is known: from
  * the binary's map type when one fits, else from the pointer layout and
  * the keys themselves. */
@@ -605,7 +631,12 @@ static void choose_split(mp_gdmem *M, mp_gomap *m, const uint64_t *pat, bool poi
     char kn[40], vn[40];
     mp_gomap_slot_name(kn, sizeof kn, m->ksize, m->kpat, string_keys);
     if (m->iface_shape) snprintf(kn, sizeof kn, "%s", m->iface_itab ? "interface {...}" : "interface {}");
-    mp_gomap_slot_name(vn, sizeof vn, m->vsize, m->vpat, false);
+    if (have_array && m->vsize == 8 && pat_only_first(m->vpat)) {
+        pointee P = {.M = M};
+        walk W = {.m = m, .bs = m->bs, .M = M, .visit = first_pointee, .ud = &P};
+        if (walk_map(&W)) m->pointee_size = P.size;
+    }
+    mp_gomap_value_name(vn, sizeof vn, m);
     snprintf(m->name, sizeof m->name, "map[%s]%s", kn, vn);
 }
 

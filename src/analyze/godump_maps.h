@@ -58,6 +58,12 @@ typedef struct mp_gomap {
     bool iface_shape, iface_itab;
     uint8_t nstring_types;
     uint64_t string_types[8];
+    /* of a map whose layout was guessed and whose values are pointers:
+     * the size of the object the first value that points at one points
+     * to (0: none does), part of its name ("map[int64]*?(48 bytes)"), so
+     * that two types the layout cannot tell apart (*Item, *Order) are not
+     * one name */
+    uint64_t pointee_size;
     char name[160];            /* "map[string]*main.Session", or inferred "map[string]*?" */
 } mp_gomap;
 
@@ -110,6 +116,9 @@ void mp_gomap_values(mp_gdmem *M, mp_gomap *m, void (*visit)(void *ud, const uin
 
 /* Names a slot by its inferred layout: "string", "*?", "int64", "[12]byte". */
 void mp_gomap_slot_name(char *buf, size_t size, uint32_t bytes, const uint64_t *pat, bool string);
+/* Names the value slot of a map whose layout was guessed: its slot name,
+ * and for pointers the size of what they point to ("*?(48 bytes)"). */
+void mp_gomap_value_name(char *buf, size_t size, const mp_gomap *m);
 
 /* The pointer words of a bucket of map m (a bitset of word indices): each
  * slot's key and value words, and the overflow word when there are any. */

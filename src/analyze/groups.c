@@ -36,7 +36,6 @@ typedef struct cand {
     uint32_t top;
     uint32_t cls;
     uint32_t vroot; /* the root that stands for its top's variable, MP_NONE none */
-    uint64_t shape; /* what its values point to, when its type is a guess (value_shape) */
 } cand;
 
 typedef struct group_ctx {
@@ -55,33 +54,9 @@ typedef struct group_ctx {
     size_t countcap;
 } group_ctx;
 
-/* The shape of what map m's values point to, when its type was guessed
- * from its bucket layout alone and its values are pointers of an unknown
- * type ("map[int64]*?"): the size of the object its first entry's value
- * points to, else 0 (a known type, other values, no entry). Two real
- * types that infer to one name (*Item, *Order) point at objects of
- * their own sizes: told apart so, their maps are not one group. A
- * value pointing into a larger object (an element of an array) gives
- * that object, the same for every entry that points into it. */
-static uint64_t value_shape(const mp_graph *g, uint32_t m)
-{
-    const mp_map *mp = &g->maps[m];
-    const char *t = mp_str(g, mp->type_name);
-    size_t n = strlen(t);
-    if (!mp->types_inferred || n < 3 || strcmp(t + n - 3, "]*?") != 0 || !mp->nentries) return 0;
-    mp_entry_cursor c;
-    mp_entry_cursor_init(&c, g, mp->first_entry);
-    mp_entry e;
-    uint64_t shape = 0;
-    for (size_t i = 0; i < mp->nentries && !shape && mp_entry_next(&c, &e); i++)
-        if (e.value_obj != MP_NONE) shape = mp_obj_size(g, e.value_obj);
-    mp_entry_cursor_free(&c);
-    return shape;
-}
-
 static const mp_graph *sort_g_;
-/* Orders candidates by type name, then by shape, then by class, then by
- * top: the runs of one class are the groups. */
+/* Orders candidates by type name, then by class, then by top: the runs
+ * of one class are the groups. */
 static int cmp_cand(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
@@ -89,18 +64,17 @@ static int cmp_cand(const void *a, const void *b)
     mp_sid tx = g->maps[x->map].type_name, ty = g->maps[y->map].type_name;
     int c = tx == ty ? 0 : strcmp(mp_str(g, tx), mp_str(g, ty));
     if (c) return c;
-    if (x->shape != y->shape) return x->shape < y->shape ? -1 : 1;
     if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1;
     if (x->top != y->top) return x->top < y->top ? -1 : 1;
     return x->map < y->map ? -1 : x->map > y->map;
 }
 
-/* Whether candidates x and y are maps of one type: one name, and when
- * that name is a guess, values of one shape (value_shape). */
+/* Whether candidates x and y are maps of one type: one name (a guessed
+ * one says what its values point to: mp_gomap_value_name). */
 static bool same_type(const mp_graph *g, const cand *x, const cand *y)
 {
     mp_sid tx = g->maps[x->map].type_name, ty = g->maps[y->map].type_name;
-    return x->shape == y->shape && (tx == ty || strcmp(mp_str(g, tx), mp_str(g, ty)) == 0);
+    return tx == ty || strcmp(mp_str(g, tx), mp_str(g, ty)) == 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -640,7 +614,7 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
         uint32_t r = d->root_of[h];
         bool var = r != MP_NONE && mp_root_variable(g, r, NULL, 0);
         v[nv++] = (cand){(uint32_t)k, r == MP_NONE ? MP_NONE : (uint32_t)d->nobjects + r, 0,
-                         var ? r : MP_NONE, value_shape(g, (uint32_t)k)};
+                         var ? r : MP_NONE};
     }
     if (set_classes(g, d, v, nv)) goto oom;
     sort_g_ = g;

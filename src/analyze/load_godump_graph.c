@@ -353,7 +353,7 @@ static int add_maps(loader *L, graphing *G)
                                     m->key_kind == MP_KEY_STRING ? MP_TYPE_STRING : MP_TYPE_OTHER);
         } else if (m->bs) {
             char vn[40];
-            mp_gomap_slot_name(vn, sizeof vn, m->vsize, m->vpat, false);
+            mp_gomap_value_name(vn, sizeof vn, m);
             x.value_type = mp_gb_type(G->b, vn, m->vsize, MP_TYPE_OTHER);
             bool itab;
             if (mp_gomap_interface_keys(m, &itab)) /* told by their shape */

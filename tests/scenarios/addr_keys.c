@@ -12,26 +12,40 @@
  *            are numbers, not pointers: they retain nothing
  *            (keys_retained_bytes 0) and are no evidence (no pointer_keys);
  *            each entry retains its Conn and buffer.
- *   seen     map[int64]int64: the addresses of 3,000 Tmps (keys) and of
- *            their blobs (values), made and dropped before a collection
- *            freed them all; then 3,000 Recs of the same sizes are made, and
- *            the allocator puts many of them where the Tmps were (the
- *            program counts how many of seen's keys are now the address of
- *            a live Rec, and of its values that of a Rec's blob, and fails
- *            unless some are). seen retains exactly its table (its keys and
+ *   seen     map[int64]int64: the addresses of 3,000 earlier Recs (keys)
+ *            and of their blobs (values), made and dropped: a collection
+ *            frees all but every 16th (kept by a pin); then 3,000 new Recs
+ *            of the same sizes are made, and the allocator puts one in every
+ *            slot the freed ones left (the program counts how many of seen's
+ *            keys are now the address of a live Rec, and of its values that
+ *            of a Rec's blob, and fails unless every freed one is). The
+ *            pins go once the new Recs are made: the kept ones are garbage
+ *            in both snapshots. seen retains exactly its table (its keys and
  *            values are plain words of a pointer-free map), no pointer_keys
  *            evidence, and shares nothing.
  *   live     map[int64]*Rec of those 3,000 Recs (keys 0 .. 2,999, each Rec
  *            with a 96-byte blob): retains exactly its objects; no entry is
  *            shared (seen's words that equal their addresses hold nothing).
  * Snapshots "held" (in-process, from sc_main) and "exit" see the same heap.
+ *
+ * How the reuse is made certain. The allocator keeps a span per size class
+ * and type, and one with no live object goes back to the page heap, where
+ * the next span is cut from whichever free run fits best (which depends on
+ * the order the background sweeper freed them). So the first Recs are of
+ * the new ones' type and every 16th stays pinned across the collection:
+ * each of their spans (512 Recs or 85 blobs a span, made in order by one
+ * thread) keeps a live object, stays with its type and offers its freed
+ * slots before any new span is cut. Fewer free slots than new Recs are in
+ * those spans (the freed ones and the never-used tail of the last span), so
+ * every freed slot gets one.
  */
 #include "scenario.h"
 
-enum { CONNS = 2000, CONN_BUF = 512, TMPS = 3000, TMP_BLOB = 96 };
+enum { CONNS = 2000, CONN_BUF = 512, TMPS = 3000, TMP_BLOB = 96, KEEP_EVERY = 16 };
+/* the earlier Recs a pin keeps across the collection */
+enum { KEPT = (TMPS + KEEP_EVERY - 1) / KEEP_EVERY };
 
 SC_ITEM_TYPE(conn_type, Conn);
-SC_ITEM_TYPE(tmp_type, Tmp);
 SC_ITEM_TYPE(rec_type, Rec);
 
 static const mr_map_type by_addr_type = {"map[int64]*Conn", MR_KEY_INT64, NULL, &mr_type_pointer};
@@ -44,15 +58,20 @@ MR_GLOBAL(seen)
 MR_GLOBAL(live)
 
 static int aliased_keys, aliased_values; /* seen's words that are now live objects */
+/* the pins of the earlier Recs (numbers, no roots): all of them while they
+ * are made, every KEEP_EVERY-th across the collection */
+static mr_pin_handle tmp_pins[TMPS];
 
-/* Makes TMPS Tmps on a thread that then exits, recording their addresses
- * in seen: nothing else refers to them. */
+/* Makes TMPS Recs on a thread that then exits, recording their addresses
+ * in seen; only the pins refer to them, so that no collection on the way
+ * frees one and gives its slot to the next. */
 static void *make_tmps(void *arg)
 {
     (void)arg;
     mr_thread_attach();
     for (int64_t i = 0; i < TMPS; i++) {
-        sc_item *t = sc_new_item(&tmp_type, i, TMP_BLOB);
+        sc_item *t = sc_new_item(&rec_type, i, TMP_BLOB);
+        tmp_pins[i] = mr_pin(t, "an earlier Rec");
         *(int64_t *)mr_map_assign_int(seen, (int64_t)(uintptr_t)t) = (int64_t)(uintptr_t)t->blob;
     }
     mr_thread_detach();
@@ -75,6 +94,8 @@ __attribute__((noinline)) static void build(void)
     }
     seen = mr_map_new(&seen_type, TMPS);
     sc_in_dead_thread(make_tmps);
+    for (int i = 0; i < TMPS; i++)
+        if (i % KEEP_EVERY) mr_unpin(tmp_pins[i]);
     mr_gc();
     mr_gc();
     live = mr_map_new(&live_type, TMPS);
@@ -87,12 +108,11 @@ __attribute__((noinline)) static void build(void)
     }
     sc_walk_slots(seen, count_alias, &recs);
     free(recs.k);
-    /* how many Recs land on a Tmp's address depends on the sweeper's timing
-     * (85 to 952 keys seen over runs; the blobs, 1,200 or more): 20 are
-     * enough for the checks to mean something */
-    if (aliased_keys < 20 || aliased_values < 20)
-        sc_fail("only %d keys and %d values of seen are live objects now", aliased_keys,
-                aliased_values);
+    for (int i = 0; i < TMPS; i += KEEP_EVERY) mr_unpin(tmp_pins[i]);
+    /* every freed slot holds a new Rec (see the top) */
+    if (aliased_keys != TMPS - KEPT || aliased_values != TMPS - KEPT)
+        sc_fail("%d keys and %d values of seen are live objects now, not %d", aliased_keys,
+                aliased_values, TMPS - KEPT);
 }
 
 static void truths(const char *snapshot)

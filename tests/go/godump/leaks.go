@@ -129,7 +129,8 @@
 //	             map[int64]*Item and a map Lots map[int64]*Lot of 1 to 3
 //	             entries each (Item: 32 bytes, a 1 KiB blob; Lot: 48 bytes,
 //	             a 768-byte shelf): two types of maps under one slice that
-//	             infer to one name without the binary (map[int64]*?)
+//	             infer to one layout without the binary (map[int64]*?),
+//	             told apart by the size of what their values point to
 //	emptysync    var emptyStore sync.Map: a key stored, deleted, then
 //	             missed once (its dirty map, empty, promoted to its read
 //	             map: a readOnly of an empty map, no dirty map); and var
