@@ -8,7 +8,9 @@
 
 #include "format/grow.h"
 #include "format/hugepages.h"
+#include "format/zeroed.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 /* What mp_paths_measure knows. Invariant: the objects in `at` are closed
@@ -31,23 +33,31 @@ struct mp_path_memo {
 /*
  * An object a path reaches from the bucket holding an entry is one its key
  * or value slot points to (any of a struct value's pointers): the first
- * such entry names the step. The entries are read
- * a chunk at a time, and the objects of the entries a few places on are
- * fetched while the current ones are looked at: they lie all over the heap.
+ * such entry names the step. The entries are read a chunk at a time, and
+ * the objects of the entries a few places on are fetched while the
+ * current ones are looked at: they lie all over the heap.
+ *
+ * Entries count first to first + count - 1 are looked at here; the rest
+ * may be at once on other threads. Only an object whose parent is a bucket
+ * takes an entry, and edge_steps leaves every such object's step unset, so
+ * each one's step is the lowest entry that names it, whichever thread gets
+ * there first: lowered to it atomically, never raised. (An object whose
+ * parent is no bucket has its edge's rank from edge_steps, and keeps it:
+ * see entry_steps_all for when edge_steps could not give one.)
  */
 #define CHUNK 256
 #define AHEAD 16 /* entries between a fetch and the look (< CHUNK) */
-static void entry_steps(const mp_graph *g, mp_paths *out)
+static void entry_steps(const mp_graph *g, mp_paths *out, size_t first, size_t count)
 {
     size_t n = g->nobjects;
     mp_entry es[CHUNK];
     mp_entry_cursor c;
-    mp_entry_cursor_init(&c, g, 0);
+    mp_entry_cursor_init(&c, g, first);
     mp_entry_reader rd = MP_ENTRY_READER_INIT;
     /* es[at..got): the window of entries read, the first of them entry
      * base; each is looked at once AHEAD more are read behind it, or once
      * no more can be */
-    size_t left = g->nentries, at = 0, got = 0, base = 0;
+    size_t left = count, at = 0, got = 0, base = first;
     for (;;) {
         if (got - at <= AHEAD && left) {
             size_t was = at;
@@ -64,17 +74,84 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
                 if (k < n) __builtin_prefetch(&out->parent[k]);
             }
             const mp_entry *en = &es[j];
-            if (en->bucket_obj == MP_NONE) continue;
+            uint32_t o = en->bucket_obj;
+            if (o == MP_NONE || !g->bucket_bits || o >= n || !mp_bit(g->bucket_bits, o)) continue;
             uint32_t x[MP_ENTRY_MAX_TARGETS];
             size_t nk, nx = mp_entry_targets(g, &rd, en, x, NULL, &nk);
-            for (size_t k = 0; k < nx; k++)
-                if (x[k] < n && out->parent[x[k]] == en->bucket_obj && out->via[x[k]] == MP_NONE)
-                    out->via[x[k]] = (uint32_t)(base + j);
+            uint32_t step = (uint32_t)(base + j);
+            for (size_t k = 0; k < nx; k++) {
+                if (x[k] >= n || out->parent[x[k]] != o) continue;
+                uint32_t *via = &out->via[x[k]];
+                uint32_t was = __atomic_load_n(via, __ATOMIC_RELAXED);
+                while (step < was && !__atomic_compare_exchange_n(via, &was, step, true,
+                                                                  __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+                }
+            }
         }
         at = stop;
     }
     mp_entry_cursor_free(&c);
     mp_entry_reader_free(&rd);
+}
+
+/* The entries a claim of entry_steps' work takes (entry_job). */
+#define ENTRY_CLAIM ((size_t)1 << 16)
+
+/* The entries' steps shared by threads: each claims the next ENTRY_CLAIM
+ * entries until none are left. */
+typedef struct entry_job {
+    const mp_graph *g;
+    mp_paths *out;
+    _Atomic size_t next; /* the first entry no thread has claimed */
+} entry_job;
+
+static void entry_part(void *arg, unsigned t, unsigned nt)
+{
+    (void)t, (void)nt;
+    entry_job *j = arg;
+    for (;;) {
+        size_t first = atomic_fetch_add_explicit(&j->next, ENTRY_CLAIM, memory_order_relaxed);
+        if (first >= j->g->nentries) return;
+        size_t left = j->g->nentries - first;
+        entry_steps(j->g, j->out, first, left < ENTRY_CLAIM ? left : ENTRY_CLAIM);
+    }
+}
+
+/*
+ * The steps of the objects reached from buckets, on every processor: by
+ * the time the search and edge_steps are done, the dominators (computed
+ * at once on another thread, snapshot_report.c) are mostly done too, and
+ * the thread that searched would look at every entry alone. The result
+ * does not depend on the number of threads. When edge_steps left some
+ * object whose parent is no bucket without its rank (an edge list past
+ * 2^32 - 1), an entry may name that object's step: the first entry in
+ * order that does so, looked at on this thread alone.
+ */
+static void entry_steps_all(const mp_graph *g, mp_paths *out, bool ranks_cut)
+{
+    size_t n = g->nobjects;
+    if (!g->nentries) return;
+    if (ranks_cut) {
+        mp_entry_cursor c;
+        mp_entry_cursor_init(&c, g, 0);
+        mp_entry_reader rd = MP_ENTRY_READER_INIT;
+        mp_entry en;
+        for (size_t j = 0; j < g->nentries && mp_entry_next(&c, &en); j++) {
+            if (en.bucket_obj == MP_NONE) continue;
+            uint32_t x[MP_ENTRY_MAX_TARGETS];
+            size_t nk, nx = mp_entry_targets(g, &rd, &en, x, NULL, &nk);
+            for (size_t k = 0; k < nx; k++)
+                if (x[k] < n && out->parent[x[k]] == en.bucket_obj && out->via[x[k]] == MP_NONE)
+                    out->via[x[k]] = (uint32_t)j;
+        }
+        mp_entry_cursor_free(&c);
+        mp_entry_reader_free(&rd);
+        return;
+    }
+    entry_job j = {.g = g, .out = out};
+    atomic_init(&j.next, 0);
+    unsigned nt = g->nentries > ENTRY_CLAIM && mp_threads() >= 2 ? 2 : 1;
+    mp_parallel(nt, entry_part, &j);
 }
 
 /*
@@ -84,10 +161,12 @@ static void entry_steps(const mp_graph *g, mp_paths *out)
  * (entry_steps says which entry) or at a root. One pass over the edges,
  * each child set by its own parent only. The bytes reached are summed on
  * the way, in object order: the sizes are read in a stream, where the
- * search's order would read each one from a different place.
+ * search's order would read each one from a different place. Returns
+ * whether some parent's ranks were cut (a list past 2^32 - 1 edges).
  */
-static void edge_steps(const mp_graph *g, mp_paths *out)
+static bool edge_steps(const mp_graph *g, mp_paths *out)
 {
+    bool cut = false;
     size_t n = g->nobjects;
     const uint32_t *adj = g->out.adj;
     for (size_t i = 0; i < n; i++) out->via[i] = MP_NONE;
@@ -96,13 +175,17 @@ static void edge_steps(const mp_graph *g, mp_paths *out)
         out->reached_bytes += mp_obj_size(g, (uint32_t)v);
         if (g->bucket_bits && mp_bit(g->bucket_bits, v)) continue;
         uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
-        if (end - b > MP_NONE) end = b + MP_NONE; /* ranks past 2^32 - 1 are not kept */
+        if (end - b > MP_NONE) { /* ranks past 2^32 - 1 are not kept */
+            end = b + MP_NONE;
+            cut = true;
+        }
         for (uint64_t e = b; e < end; e++) {
             if (e + 16 < end) __builtin_prefetch(&out->parent[adj[e + 16]]);
             uint32_t w = adj[e];
             if (out->parent[w] == v && out->via[w] == MP_NONE) out->via[w] = (uint32_t)(e - b);
         }
     }
+    return cut;
 }
 
 static bool spare_wanted; /* mp_paths_spare_ahead */
@@ -174,6 +257,17 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
         return -1;
     }
     for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = MP_NONE;
+    /* the visited set as one bit an object besides root[] (which says the
+     * same): the search asks it at every edge, and the bits of a heap of
+     * 100M objects (12 MB) mostly answer from the cache where root[] (400
+     * MB) would wait on memory; root[] and parent[] are then only written,
+     * once an object, which the processor does not wait for */
+    uint8_t *seen = mf_zeroed(n / 8 + 1, 1, true);
+    if (!seen) {
+        mp_paths_free(out);
+        mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
+        return -1;
+    }
     uint32_t *queue = out->via;
     const uint32_t *adj = g->out.adj;
     size_t head = 0, tail = 0;
@@ -182,41 +276,47 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
         uint8_t kind = g->roots[r].kind;
         for (; r < g->nroots && g->roots[r].kind == kind; r++) {
             uint32_t t = g->roots[r].target;
-            if (t == MP_NONE || out->root[t] != MP_NONE) continue;
+            if (t == MP_NONE || mp_bit(seen, t)) continue;
+            seen[t >> 3] |= (uint8_t)(1u << (t & 7));
             out->root[t] = (uint32_t)r;
             queue[tail++] = t;
         }
         /* The queue visits objects scattered over the heap: each step
-         * would wait on memory three times (edge range, edges, targets'
-         * roots). Prefetching for the objects a few places further in the
-         * queue, in the same order the loop will need them, overlaps those
-         * waits; the visiting order and so the result are unchanged.
-         * Within a long edge list (a bucket array holds a map's every
-         * entry) the targets' roots are fetched a few edges ahead. */
+         * would wait on memory three times (edge range, edges, the root
+         * it passes on). Prefetching for the objects a few places further
+         * in the queue, in the same order the loop will need them,
+         * overlaps those waits; the visiting order and so the result are
+         * unchanged. Within a long edge list (a bucket array holds a map's
+         * every entry) the targets' bits are fetched a few edges ahead. */
         while (head < tail) {
             if (head + 16 < tail) __builtin_prefetch(&g->out.at[queue[head + 16]]);
-            if (head + 8 < tail) __builtin_prefetch(&adj[mp_out_begin(g, queue[head + 8])]);
+            if (head + 8 < tail) {
+                uint32_t u = queue[head + 8];
+                __builtin_prefetch(&adj[mp_out_begin(g, u)]);
+                __builtin_prefetch(&out->root[u]);
+            }
             if (head + 4 < tail) {
                 uint32_t u = queue[head + 4];
                 uint64_t b = mp_out_begin(g, u), e = mp_out_end(g, u);
-                for (uint64_t k = b; k < e && k < b + 8; k++)
-                    __builtin_prefetch(&out->root[adj[k]]);
+                for (uint64_t k = b; k < e && k < b + 8; k++) __builtin_prefetch(&seen[adj[k] >> 3]);
             }
-            uint32_t v = queue[head++];
+            uint32_t v = queue[head++], rv = out->root[v];
             uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
             for (uint64_t e = b; e < end; e++) {
-                if (e + 16 < end) __builtin_prefetch(&out->root[adj[e + 16]]);
+                if (e + 16 < end) __builtin_prefetch(&seen[adj[e + 16] >> 3]);
                 uint32_t w = adj[e];
-                if (out->root[w] != MP_NONE) continue;
-                out->root[w] = out->root[v];
+                if (mp_bit(seen, w)) continue;
+                seen[w >> 3] |= (uint8_t)(1u << (w & 7));
+                out->root[w] = rv;
                 out->parent[w] = v;
                 queue[tail++] = w;
             }
         }
     }
+    free(seen);
     out->nreached = tail;
-    edge_steps(g, out);
-    entry_steps(g, out);
+    bool ranks_cut = edge_steps(g, out);
+    entry_steps_all(g, out, ranks_cut);
     return 0;
 }
 
