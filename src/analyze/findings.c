@@ -249,16 +249,20 @@ static void table_ancestors(const mp_graph *g, const mp_dom *d, table_up *tu)
     size_t n = g->nobjects;
     for (size_t i = 0; i < n; i++) tu->up[i] = MP_NONE;
     table_memo memo = TABLE_MEMO_INIT;
+    uint8_t *tables = mp_table_summary(g); /* NULL: the memo does without */
+    memo.summary = tables;
     for (size_t i = 0; i < d->npreorder; i++) {
         uint32_t x = d->preorder[i], p = d->idom[x];
         if (x >= n || p >= n) continue;
         tu->up[x] = table_map_memo(g, p, &memo) != MP_NONE ? p : tu->up[p];
+        if (tables && !mp_bit(tables, x / TABLE_SPAN)) continue; /* x is in no table */
         size_t pos = mp_graph_table_pos(g, x);
         if (pos == SIZE_MAX) continue;
         uint32_t a = tu->up[x];
         /* a was numbered before x: it dominates x, so it came first */
         tu->depth[pos] = a == MP_NONE ? 0 : tu->depth[mp_graph_table_pos(g, a)] + 1;
     }
+    free(tables);
 }
 
 /* The depth (see table_up) of table object x. */

@@ -247,11 +247,11 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
     for (;;) {
         size_t kept = 0;
         entry_own eo = {mine, nmine, 0, false};
-        for (size_t i = 0; i < nmine; i++) {
-            uint64_t r = d->retained[mine[i]];
-            if (r > eo.most) eo.most = r;
-            if (mp_dom_deep(g, d, mine[i])) eo.deep = true; /* a bit: one line less than a size */
-        }
+        /* the bits first (a bit: one line less than a size); the largest
+         * size matters only when one of them is deep */
+        for (size_t i = 0; i < nmine && !eo.deep; i++) eo.deep = mp_dom_deep(g, d, mine[i]);
+        for (size_t i = 0; i < nmine && eo.deep; i++)
+            if (d->retained[mine[i]] > eo.most) eo.most = d->retained[mine[i]];
         for (size_t i = 0; i < nt; i++) {
             alone[i] = false;
             if (!own[i]) continue;
@@ -266,6 +266,22 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
         for (size_t i = 0; i < nt; i++)
             if (alone[i]) mine[nmine++] = t[i];
     }
+}
+
+/*
+ * Asks for what the entry pass will read of value v's holders: where they
+ * are (their offset, asked for before), and v's retained size when it is
+ * likely to be read -- when nothing but the slot holds v (it is then the
+ * entry's alone) or v retains more than itself (its size then bounds the
+ * walk of under_entry). A value held from elsewhere too (a list's next
+ * object, a shared value) is seldom alone, and its size is left in memory
+ * until asked for.
+ */
+static inline void prefetch_holders(const mp_graph *g, const mp_dom *d, uint32_t v)
+{
+    uint64_t b = mp_in_begin(g, v);
+    __builtin_prefetch(&g->in.adj[b]);
+    if (mp_in_end(g, v) - b <= 1 || mp_dom_deep(g, d, v)) __builtin_prefetch(&d->retained[v]);
 }
 
 /*
@@ -296,6 +312,7 @@ typedef struct entry_range {
     size_t k0, k1;               /* the maps */
     mp_pack *info;               /* where the entries' records go */
     const mp_stale_words *stale; /* built before the passes, read by both */
+    const uint8_t *tables;       /* mp_table_summary, or NULL; read by both */
     int rc;
 } entry_range;
 
@@ -316,6 +333,7 @@ static int entry_maps(entry_range *er)
     /* every object reached: an in-edge is a live reference, unchecked */
     bool all_live = out->heap_objects == g->nobjects;
     table_memo memo = TABLE_MEMO_INIT;
+    memo.summary = er->tables;
     mp_entry_reader rd = MP_ENTRY_READER_INIT;
     slice_tally slices = {{0}};
     int rc = 0;
@@ -348,20 +366,17 @@ static int entry_maps(entry_range *er)
                     if (pv != MP_NONE) {
                         __builtin_prefetch(&g->in.at[pv]);
                         __builtin_prefetch(&d->idom[pv]);
-                        __builtin_prefetch(&d->retained[pv]);
                         /* (entry_own.deep) */
-                        __builtin_prefetch(d->deep ? &d->deep[pv >> 3] : (void *)&g->size32[pv]);
+                        __builtin_prefetch(d->deep ? &d->deep[pv >> 3] : (void *)&d->retained[pv]);
                         __builtin_prefetch(&owner[pv]);
-                        if (g->table_bits) __builtin_prefetch(&g->table_bits[pv >> 3]);
                     }
                     if (pk != MP_NONE)
                         __builtin_prefetch(&d->idom[pk]), __builtin_prefetch(&owner[pk]);
                 }
-                /* the value's holders (entry_alone), once its edge offset,
-                 * asked for 8 entries ago, has come in */
+                /* the value's holders (entry_alone), once its edge offset
+                 * and depth bit, asked for 8 entries ago, have come in */
                 if (j + ENTRY_AHEAD / 2 < got && es[j + ENTRY_AHEAD / 2].value_obj != MP_NONE)
-                    __builtin_prefetch(
-                        &g->in.adj[mp_in_begin(g, es[j + ENTRY_AHEAD / 2].value_obj)]);
+                    prefetch_holders(g, d, es[j + ENTRY_AHEAD / 2].value_obj);
                 /* a key points at an object: its key_obj, or for a key
                  * stored in an object of its own, whatever that object
                  * points to */
@@ -483,9 +498,10 @@ static uint64_t spill_at_most(uint64_t bytes)
  * of its own.
  */
 static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                        uint8_t *counted, const mp_stale_words *stale)
+                        uint8_t *counted, const mp_stale_words *stale, const uint8_t *tables)
 {
-    entry_range er[2] = {{g, d, out, owner, counted, 0, g->nmaps, &out->entry_info, stale, 0}};
+    entry_range er[2] = {
+        {g, d, out, owner, counted, 0, g->nmaps, &out->entry_info, stale, tables, 0}};
     size_t split = mp_threads() >= 2 ? entry_split(g) : 0;
     if (!split) return entry_maps(&er[0]);
     mp_pack second;
@@ -497,7 +513,7 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
         return entry_maps(&er[0]);
     }
     er[0].k1 = split;
-    er[1] = (entry_range){g, d, out, owner, counted2, split, g->nmaps, &second, stale, 0};
+    er[1] = (entry_range){g, d, out, owner, counted2, split, g->nmaps, &second, stale, tables, 0};
     mp_parallel(2, entry_part, er);
     int rc = er[0].rc || er[1].rc ? -1 : 0;
     if (!rc) {
@@ -515,6 +531,17 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
     return rc;
 }
 
+uint8_t *mp_table_summary(const mp_graph *g)
+{
+    uint8_t *s = calloc(g->nobjects / TABLE_SPAN / 8 + 1, 1);
+    if (!s) return NULL;
+    for (size_t i = 0; i < g->ntable_objs; i++) {
+        size_t c = (uint32_t)(g->table_objs[i] >> 32) / TABLE_SPAN;
+        s[c >> 3] |= (uint8_t)(1u << (c & 7));
+    }
+    return s;
+}
+
 void mp_entry_info_init(mp_pack *info)
 {
     mp_pack_init(info, 2);
@@ -522,13 +549,16 @@ void mp_entry_info_init(mp_pack *info)
 }
 
 /* entry_halves, with the stale words of the maps' old bucket arrays
- * gathered first, once, for both halves to read. */
+ * gathered first, once, for both halves to read, and the summary of where
+ * the tables lie (NULL when out of memory: the look-ups do without). */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
                   uint8_t *counted)
 {
     mp_stale_words stale;
     if (mp_stale_words_build(g, &stale) < 0) return -1;
-    int rc = entry_halves(g, d, out, owner, counted, &stale);
+    uint8_t *tables = mp_table_summary(g);
+    int rc = entry_halves(g, d, out, owner, counted, &stale, tables);
+    free(tables);
     mp_stale_words_free(&stale);
     return rc;
 }
