@@ -14,6 +14,21 @@
  * other holders; an object more of them point at gets no such allowance. */
 #define MAX_STALE 8
 
+/*
+ * While the pass runs, owner[x] of an object that no entry owns yet says
+ * whether x retains more than itself (mp_dom_deep): UNOWNED or
+ * UNOWNED_DEEP. The pass reads owner[x] of every object an entry may own,
+ * so the bit comes in with it instead of from a bitmap of its own: one
+ * scattered read less an entry. Map numbers stay below both.
+ */
+#define UNOWNED MP_NONE
+#define UNOWNED_DEEP (MP_NONE - 1)
+
+static inline bool unowned(uint32_t owner)
+{
+    return owner >= UNOWNED_DEEP;
+}
+
 /* The holders of the stale words of map k pointing at x into hs (room for
  * MAX_STALE); how many, 0 when more than that. */
 static size_t stale_holders(const mp_stale_words *stale, uint32_t k, uint32_t x, uint32_t *hs)
@@ -237,8 +252,9 @@ static void slice_close(const mp_graph *g, slice_tally *t, mp_map_report *r)
  * rounds, and one when no target is held from elsewhere).
  */
 static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_stale_words *stale,
-                                uint32_t map, bool all_live, const uint32_t *t,
-                                const uint32_t *words, const bool *own, size_t nt, bool *alone)
+                                const uint32_t *owner, uint32_t map, bool all_live,
+                                const uint32_t *t, const uint32_t *words, const bool *own,
+                                size_t nt, bool *alone)
 {
     uint32_t mine[MP_ENTRY_MAX_TARGETS];
     size_t nmine = 0;
@@ -247,9 +263,9 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
     for (;;) {
         size_t kept = 0;
         entry_own eo = {mine, nmine, 0, false};
-        /* the bits first (a bit: one line less than a size); the largest
-         * size matters only when one of them is deep */
-        for (size_t i = 0; i < nmine && !eo.deep; i++) eo.deep = mp_dom_deep(g, d, mine[i]);
+        /* the bits first (in owner[], read already: mine are unowned);
+         * the largest size matters only when one of them is deep */
+        for (size_t i = 0; i < nmine && !eo.deep; i++) eo.deep = owner[mine[i]] == UNOWNED_DEEP;
         for (size_t i = 0; i < nmine && eo.deep; i++)
             if (d->retained[mine[i]] > eo.most) eo.most = d->retained[mine[i]];
         for (size_t i = 0; i < nt; i++) {
@@ -275,13 +291,18 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
  * entry's alone) or v retains more than itself (its size then bounds the
  * walk of under_entry). A value held from elsewhere too (a list's next
  * object, a shared value) is seldom alone, and its size is left in memory
- * until asked for.
+ * until asked for. Whether v is deep is read from owner[v] only when v's
+ * immediate dominator lies in the table of the entry's map k: then no
+ * other map's pass writes it (see entry_maps).
  */
-static inline void prefetch_holders(const mp_graph *g, const mp_dom *d, uint32_t v)
+static inline void prefetch_holders(const mp_graph *g, const mp_dom *d, const uint32_t *owner,
+                                    uint32_t v, uint32_t k, table_memo *memo)
 {
     uint64_t b = mp_in_begin(g, v);
     __builtin_prefetch(&g->in.adj[b]);
-    if (mp_in_end(g, v) - b <= 1 || mp_dom_deep(g, d, v)) __builtin_prefetch(&d->retained[v]);
+    if (mp_in_end(g, v) - b <= 1 ||
+        (table_map_memo(g, d->idom[v], memo) == k && owner[v] == UNOWNED_DEEP))
+        __builtin_prefetch(&d->retained[v]);
 }
 
 /*
@@ -366,9 +387,7 @@ static int entry_maps(entry_range *er)
                     if (pv != MP_NONE) {
                         __builtin_prefetch(&g->in.at[pv]);
                         __builtin_prefetch(&d->idom[pv]);
-                        /* (entry_own.deep) */
-                        __builtin_prefetch(d->deep ? &d->deep[pv >> 3] : (void *)&d->retained[pv]);
-                        __builtin_prefetch(&owner[pv]);
+                        __builtin_prefetch(&owner[pv]); /* (and whether it is deep) */
                     }
                     if (pk != MP_NONE)
                         __builtin_prefetch(&d->idom[pk]), __builtin_prefetch(&owner[pk]);
@@ -376,7 +395,8 @@ static int entry_maps(entry_range *er)
                 /* the value's holders (entry_alone), once its edge offset
                  * and depth bit, asked for 8 entries ago, have come in */
                 if (j + ENTRY_AHEAD / 2 < got && es[j + ENTRY_AHEAD / 2].value_obj != MP_NONE)
-                    prefetch_holders(g, d, es[j + ENTRY_AHEAD / 2].value_obj);
+                    prefetch_holders(g, d, owner, es[j + ENTRY_AHEAD / 2].value_obj, (uint32_t)k,
+                                     &memo);
                 /* a key points at an object: its key_obj, or for a key
                  * stored in an object of its own, whatever that object
                  * points to */
@@ -393,8 +413,9 @@ static int entry_maps(entry_range *er)
                 size_t nk, nt = mp_entry_targets(g, &rd, e, t, words, &nk);
                 bool own[MP_ENTRY_MAX_TARGETS], alone[MP_ENTRY_MAX_TARGETS];
                 for (size_t i = 0; i < nt; i++)
-                    own[i] = owns(g, d, e, t[i], &memo, stale) && owner[t[i]] == MP_NONE;
-                entry_targets_alone(g, d, stale, (uint32_t)k, all_live, t, words, own, nt, alone);
+                    own[i] = owns(g, d, e, t[i], &memo, stale) && unowned(owner[t[i]]);
+                entry_targets_alone(g, d, stale, owner, (uint32_t)k, all_live, t, words, own, nt,
+                                    alone);
                 uint64_t ret = 0;
                 for (size_t i = 0; i < nt; i++) {
                     if (!own[i]) continue;
@@ -549,15 +570,20 @@ void mp_entry_info_init(mp_pack *info)
 }
 
 /* entry_halves, with the stale words of the maps' old bucket arrays
- * gathered first, once, for both halves to read, and the summary of where
- * the tables lie (NULL when out of memory: the look-ups do without). */
+ * gathered first, once, for both halves to read, the summary of where the
+ * tables lie (NULL when out of memory: the look-ups do without), and the
+ * deep bits in owner (UNOWNED_DEEP), cleared after. */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
                   uint8_t *counted)
 {
     mp_stale_words stale;
     if (mp_stale_words_build(g, &stale) < 0) return -1;
     uint8_t *tables = mp_table_summary(g);
+    for (uint32_t x = 0; x < g->nobjects; x++)
+        owner[x] = mp_dom_deep(g, d, x) ? UNOWNED_DEEP : UNOWNED;
     int rc = entry_halves(g, d, out, owner, counted, &stale, tables);
+    for (uint32_t x = 0; x < g->nobjects; x++)
+        if (owner[x] == UNOWNED_DEEP) owner[x] = MP_NONE;
     free(tables);
     mp_stale_words_free(&stale);
     return rc;

@@ -82,10 +82,11 @@ static inline bool root_target(const mp_dom *d, uint32_t x)
 
 /* Every entry's figures into out->maps (entries_retained, keys_retained,
  * shared_entries, shared_bytes, key_pointers, slice_bytes) and one record
- * an entry into out->entry_info, in the graph's order; owner[x] = the map
- * whose entry owns object x, for every such x (owner: MP_NONE throughout
- * before). counted: a clear bitmap of an object a bit, left clear. Runs on
- * two threads when there are two. */
+ * an entry into out->entry_info, in the graph's order; owner (a slot per
+ * object, its contents before unread) gets owner[x] = the map whose entry
+ * owns object x, MP_NONE for an object no entry owns. counted: a clear
+ * bitmap of an object a bit, left clear. Runs on two threads when there
+ * are two. */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
                   uint8_t *counted);
 
