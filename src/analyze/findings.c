@@ -251,8 +251,10 @@ static void table_ancestors(const mp_graph *g, const mp_dom *d, table_up *tu)
     table_memo memo = TABLE_MEMO_INIT;
     for (size_t i = 0; i < d->npreorder; i++) {
         uint32_t x = d->preorder[i], p = d->idom[x];
-        if (x >= n || p >= n) continue;
-        tu->up[x] = table_map_memo(g, p, &memo) != MP_NONE ? p : tu->up[p];
+        if (x >= n) continue;
+        /* under a root node (p >= n) x has no table object above it, and a
+         * table object there has depth 0: it needs its depth all the same */
+        if (p < n) tu->up[x] = table_map_memo(g, p, &memo) != MP_NONE ? p : tu->up[p];
         size_t pos = mp_graph_table_pos(g, x);
         if (pos == SIZE_MAX) continue;
         uint32_t a = tu->up[x];
