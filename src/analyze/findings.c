@@ -319,7 +319,7 @@ static uint32_t table_depth(table_up *tu, uint32_t x)
             break;
         }
         uint32_t up = table_up_of(tu, a);
-        if (up == MP_NONE) {
+        if (up == MP_NONE) { /* (under a root node, S, or unreachable) */
             tu->depth[pos] = 0;
             break;
         }

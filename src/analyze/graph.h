@@ -98,11 +98,23 @@ typedef enum mp_type_pointers {
     MP_PTRS_SOME,
 } mp_type_pointers;
 
+/*
+ * The records below (and mp_addr_run, mp_big_size further on) are written
+ * to index files byte for byte (graph_index.h). A hole the compiler left
+ * between fields would carry whatever bytes the record was copied from,
+ * and the same heap would give index files that differ: so the fields are
+ * ordered widest first, any room left is a field named zero that the
+ * builder clears, and the compiler refuses a hole here (-Wpadded).
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wpadded"
+
 typedef struct mp_type {
-    mp_sid name;
     uint64_t size;    /* of one value; of an array type: of one element */
+    mp_sid name;
     uint8_t kind;     /* mp_type_kind */
     uint8_t pointers; /* mp_type_pointers */
+    uint8_t zero[2];
 } mp_type;
 
 typedef struct mp_gframe {
@@ -117,25 +129,27 @@ typedef struct mp_stack {
 
 typedef struct mp_root {
     uint8_t kind; /* mp_root_kind */
-    mp_sid name;  /* global: its name; pin: its label; register: its name */
-    mp_sid file;  /* where a global is declared, or the frame's source file */
-    int64_t line;
+    bool has_frame_offset;
+    uint8_t zero[6];
+    mp_sid name;            /* global: its name; pin: its label; register: its name */
+    mp_sid file;            /* where a global is declared, or the frame's source file */
     mp_sid function;        /* stack/iterator/register: the frame's function */
+    mp_sid state;           /* stack/iterator: what its thread waits for ("chan receive") */
     uint32_t thread, frame; /* stack/iterator/register: thread number, frame index
                                (0 innermost) */
-    mp_sid state;           /* stack/iterator: what its thread waits for ("chan receive") */
-    bool has_frame_offset;
+    /* runtime, a word of a thread's static thread-local storage: the module
+     * whose thread-local block holds it (0: not known to be one), its
+     * offset there (tls_offset), and the variable's name (0 unknown).
+     * Module and offset are the same for the same variable of every
+     * thread. */
+    mp_sid tls_module, tls_variable;
+    uint32_t target; /* object, MP_NONE if it pointed outside the heap */
+    uint32_t order;  /* position in the order the loader added it */
+    int64_t line;
     uint64_t frame_offset; /* stack/iterator: the root word's offset from the frame's
                               lowest address, when has_frame_offset */
     uint64_t slot;         /* address of the root word, 0 unknown */
-    /* runtime, a word of a thread's static thread-local storage: the module
-     * whose thread-local block holds it (0: not known to be one), its
-     * offset there, and the variable's name (0 unknown). Module and offset
-     * are the same for the same variable of every thread. */
-    mp_sid tls_module, tls_variable;
     uint64_t tls_offset;
-    uint32_t target;       /* object, MP_NONE if it pointed outside the heap */
-    uint32_t order;        /* position in the order the loader added it */
 } mp_root;
 
 /* A Go sync.Map keeps two maps, read and dirty; the dirty one holds every
@@ -152,27 +166,28 @@ typedef enum mp_sync_map {
  * figures are computed at finish from the map's bucket and entry records. */
 typedef struct mp_map {
     uint32_t header;               /* the header object (MP_NONE unknown) */
-    uint64_t address;              /* the header's address */
     mp_sid type_name;              /* e.g. "map[string]*Session" */
+    uint32_t key_type, value_type; /* types, MP_NONE unknown */
+    uint32_t B, flags, noverflow;
+    uint32_t hash0; /* the map's seed, when hash0_known: a map keeps it until it is
+                       emptied or cleared, a new map at a reused address draws another */
+    uint32_t buckets, oldbuckets;  /* bucket array objects, MP_NONE none */
+    uint32_t key_size, value_size; /* bytes of a key and a value slot, 0 unknown */
+    mp_sid container;              /* a sync.Map's: the global that holds it ("main.store",
+                                      "main.tables+8", "bss+0x7c8"), 0 none (it is in a
+                                      struct on the heap or a stack) */
     uint8_t key_kind;              /* mp_key_kind */
     uint8_t key_indirect;          /* 1: a key is an object of its own (key_obj) */
     uint8_t key_numeric;           /* 1: entries keep MP_KEY_INT / MP_KEY_PTR keys as
                                       numbers (mp_entry.key), 0: as rendered strings */
-    uint32_t key_type, value_type; /* types, MP_NONE unknown */
-    uint64_t count;                /* live entries as the header says */
-    uint32_t B, flags, noverflow;
-    uint32_t hash0; /* the map's seed, when hash0_known: a map keeps it until it is
-                       emptied or cleared, a new map at a reused address draws another */
     bool hash0_known;
-    uint32_t buckets, oldbuckets; /* bucket array objects, MP_NONE none */
-    uint64_t nevacuate, noldbuckets;
-    uint64_t bucket_size;
-    uint32_t key_size, value_size; /* bytes of a key and a value slot, 0 unknown */
     bool types_inferred;           /* type_name and sizes guessed from the layout alone */
     uint8_t sync_map;              /* mp_sync_map: the map of a Go sync.Map */
-    mp_sid container;              /* a sync.Map's: the global that holds it ("main.store",
-                                      "main.tables+8", "bss+0x7c8"), 0 none (it is in a
-                                      struct on the heap or a stack) */
+    uint8_t zero[6];
+    uint64_t address;              /* the header's address */
+    uint64_t count;                /* live entries as the header says */
+    uint64_t nevacuate, noldbuckets;
+    uint64_t bucket_size;
     uint64_t nan_keys;             /* entries whose key is a float NaN, which equals nothing, itself
                                       included: no lookup or delete finds them again (0 when the
                                       keys are not known to be floats) */
@@ -209,6 +224,8 @@ typedef struct __attribute__((packed, aligned(4))) mp_bucket {
                                that holds no slots (e.g. Go's list of overflow buckets) */
     uint32_t nused : 4;     /* occupied slots (8 at most) */
 } mp_bucket;
+
+#pragma GCC diagnostic pop
 
 /* One map entry. Entries are kept packed (mp_graph_entry and
  * mp_entry_cursor unpack them); builders give them in this form. */
@@ -266,6 +283,9 @@ static inline uint64_t mp_csr_start(const mp_csr *c, size_t v)
     return s;
 }
 
+#pragma GCC diagnostic push /* written byte for byte too (above) */
+#pragma GCC diagnostic error "-Wpadded"
+
 /* From object first on, up to the next run's first, the high 32 bits of
  * every object's address are high. A heap spans few 4 GiB regions: a run
  * or a few for any number of objects. */
@@ -278,9 +298,11 @@ typedef struct mp_addr_run {
  * size is here (sorted by object). */
 #define MP_BIG_SIZE UINT32_MAX
 typedef struct mp_big_size {
-    uint32_t obj;
+    uint32_t obj, zero;
     uint64_t size;
 } mp_big_size;
+
+#pragma GCC diagnostic pop
 
 /* Packed tables beyond this many bytes move to a temporary file (see
  * packed.h); the environment's MAPROOT_SPILL_BYTES overrides it (0: keep
@@ -298,7 +320,7 @@ typedef struct mp_paths_spare {
 /* The meaning of mp_graph's fields, numbered: a change that keeps every
  * array's element size (a field read another way, a new invariant) bumps
  * it, so that index files of the old layout are stale (graph_index.h). */
-#define MP_GRAPH_LAYOUT 4
+#define MP_GRAPH_LAYOUT 5
 
 struct mp_findings_saved;
 

@@ -318,7 +318,10 @@ uint32_t mp_gb_type(mp_graph_builder *b, const char *name, uint64_t size, mp_typ
         b->oom = true;
         return MP_NONE;
     }
-    b->types[b->ntypes] = (mp_type){mp_gb_intern(b, name), size, (uint8_t)kind, MP_PTRS_UNKNOWN};
+    b->types[b->ntypes] = (mp_type){.name = mp_gb_intern(b, name),
+                                    .size = size,
+                                    .kind = (uint8_t)kind,
+                                    .pointers = MP_PTRS_UNKNOWN};
     return (uint32_t)b->ntypes++;
 }
 
@@ -603,6 +606,7 @@ void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr)
         return;
     }
     b->roots[b->nroots] = *r;
+    memset(b->roots[b->nroots].zero, 0, sizeof r->zero); /* index files hold it (graph.h) */
     b->roots[b->nroots].order = (uint32_t)b->nroots;
     if (b->roots[b->nroots].kind >= MP_ROOT_NKINDS) b->roots[b->nroots].kind = MP_ROOT_OTHER;
     b->root_addr[b->nroots] = target_addr;
@@ -617,6 +621,7 @@ uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m)
     }
     mp_map *d = &b->maps[b->nmaps];
     *d = *m;
+    memset(d->zero, 0, sizeof d->zero); /* index files hold it (graph.h) */
     d->first_bucket = d->nbuckets = d->first_entry = d->nentries = 0;
     d->nmain = d->noverflow_walked = d->nold = d->table_objects = d->table_bytes = 0;
     return (uint32_t)b->nmaps++;
@@ -839,7 +844,7 @@ static int pack_sizes(mp_graph *g, uint64_t *size)
     uint32_t *s32 = (uint32_t *)size; /* s32[i] lies within size[i]: safe going up */
     for (size_t i = 0; i < n; i++) {
         uint64_t v = size[i];
-        if (v >= MP_BIG_SIZE) g->big[g->nbig++] = (mp_big_size){(uint32_t)i, v};
+        if (v >= MP_BIG_SIZE) g->big[g->nbig++] = (mp_big_size){.obj = (uint32_t)i, .size = v};
         s32[i] = v >= MP_BIG_SIZE ? MP_BIG_SIZE : (uint32_t)v;
     }
     if (n && mp_paths_spare_wanted() && (g->paths_spare = malloc(sizeof *g->paths_spare))) {
