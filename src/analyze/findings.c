@@ -139,18 +139,32 @@ static uint32_t *site_of_stack(const mp_graph *g)
     return site;
 }
 
-/* Sampled allocation sites of the objects each map's entries own: the
- * owner map of every object is propagated down the dominator tree
- * (parents come first in preorder), then (map, site) pairs are counted. */
-static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_findings *f)
+/* owner[x] of an object found to lie under no object an entry owns
+ * (owner_above); MP_NONE is "not known yet" there. */
+#define NO_OWNER (MP_NONE - 1)
+
+/* The map whose entry owns object v, or the nearest of v's dominators that
+ * an entry owns; MP_NONE when none does. The answer is found going up the
+ * dominator tree to the first object whose owner is known, then written
+ * into every object on the way: no object is walked past twice, whatever
+ * the objects asked about. */
+static uint32_t owner_above(const mp_graph *g, const mp_dom *d, uint32_t *owner, uint32_t v)
 {
     size_t n = g->nobjects;
-    for (size_t i = 0; i < d->npreorder; i++) {
-        uint32_t v = d->preorder[i];
-        if (v >= n || owner[v] != MP_NONE) continue;
-        uint32_t p = d->idom[v];
-        owner[v] = p < n ? owner[p] : MP_NONE;
-    }
+    uint32_t x = v;
+    while (x < n && owner[x] == MP_NONE) x = d->idom[x];
+    uint32_t m = x < n ? owner[x] : NO_OWNER;
+    for (x = v; x < n && owner[x] == MP_NONE; x = d->idom[x]) owner[x] = m;
+    return m == NO_OWNER ? MP_NONE : m;
+}
+
+/* Sampled allocation sites of the objects each map's entries own: the
+ * owner map of each sampled object is its own or its nearest owned
+ * dominator's (owner_above: only the sampled objects and the objects above
+ * them are read, not the whole tree), then (map, site) pairs are counted.
+ * owner: the entry pass's, left with what the walks wrote. */
+static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_findings *f)
+{
     uint32_t *site = site_of_stack(g);
     if (!site) return -1;
     uint64_t *pairs = malloc((g->nsampled ? g->nsampled : 1) * sizeof *pairs);
@@ -160,7 +174,7 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
     }
     size_t np = 0;
     for (size_t i = 0; i < g->nsampled; i++) {
-        uint32_t v = (uint32_t)(g->samples[i] >> 32), m = owner[v];
+        uint32_t m = owner_above(g, d, owner, (uint32_t)(g->samples[i] >> 32));
         if (m == MP_NONE) continue;
         f->maps[m].sampled_objects++;
         pairs[np++] = (uint64_t)m << 32 | site[(uint32_t)g->samples[i]];
@@ -236,48 +250,95 @@ static int cmp_u32(const void *a, const void *b)
  *             looking for the table objects of one map stops below the
  *             least depth of that map's objects: maps nested in maps ten
  *             thousand deep then cost a step or two each, not the depth.
- * Both filled in one pass over the preorder (every node after its
- * immediate dominator).
+ * Both are found when first asked for, going up the dominator tree from
+ * the object, and written into every object met on the way up (UP_UNKNOWN,
+ * DEPTH_UNKNOWN until then): no object is walked past twice, and the
+ * objects no question leads to -- most of the heap: the questions are
+ * about table objects and what a few tables reach -- are never read.
  */
 typedef struct table_up {
-    uint32_t *up;
-    uint32_t *depth;
+    const mp_graph *g;
+    const mp_dom *d;
+    uint32_t *up;    /* a slot per object */
+    uint32_t *depth; /* a slot per table object */
+    table_memo memo;
 } table_up;
 
-static void table_ancestors(const mp_graph *g, const mp_dom *d, table_up *tu)
+#define UP_UNKNOWN (MP_NONE - 1)
+#define DEPTH_UNKNOWN UINT32_MAX
+
+/* Readies tu for the questions below: nothing known yet. */
+static void table_ancestors(const mp_graph *g, const mp_dom *d, table_up *tu, const uint8_t *tables)
 {
-    size_t n = g->nobjects;
-    for (size_t i = 0; i < n; i++) tu->up[i] = MP_NONE;
-    table_memo memo = TABLE_MEMO_INIT;
-    for (size_t i = 0; i < d->npreorder; i++) {
-        uint32_t x = d->preorder[i], p = d->idom[x];
-        if (x >= n) continue;
-        /* under a root node (p >= n) x has no table object above it, and a
-         * table object there has depth 0: it needs its depth all the same */
-        if (p < n) tu->up[x] = table_map_memo(g, p, &memo) != MP_NONE ? p : tu->up[p];
-        size_t pos = mp_graph_table_pos(g, x);
-        if (pos == SIZE_MAX) continue;
-        uint32_t a = tu->up[x];
-        /* a was numbered before x: it dominates x, so it came first */
-        tu->depth[pos] = a == MP_NONE ? 0 : tu->depth[mp_graph_table_pos(g, a)] + 1;
+    tu->g = g;
+    tu->d = d;
+    for (size_t i = 0; i < g->nobjects; i++) tu->up[i] = UP_UNKNOWN;
+    for (size_t i = 0; i < g->ntable_objs; i++) tu->depth[i] = DEPTH_UNKNOWN;
+    tu->memo = (table_memo)TABLE_MEMO_INIT;
+    tu->memo.summary = tables;
+}
+
+/* Whether up[y] is its immediate dominator p's own (p is no table
+ * object, and its up is not known yet): the walk up goes on past p. */
+static bool up_goes_past(table_up *tu, uint32_t p)
+{
+    return p < tu->g->nobjects && table_map_memo(tu->g, p, &tu->memo) == MP_NONE &&
+           tu->up[p] == UP_UNKNOWN;
+}
+
+/* up[x] (see table_up) of object x. */
+static uint32_t table_up_of(table_up *tu, uint32_t x)
+{
+    const uint32_t *idom = tu->d->idom;
+    if (tu->up[x] != UP_UNKNOWN) return tu->up[x];
+    uint32_t y = x, p;
+    while (up_goes_past(tu, p = idom[y])) y = p;
+    /* p ends the walk: above every object (a root node, S, none), a table
+     * object, or an object whose up is known */
+    uint32_t a = p >= tu->g->nobjects                           ? MP_NONE
+                 : table_map_memo(tu->g, p, &tu->memo) != MP_NONE ? p
+                                                                  : tu->up[p];
+    for (y = x;; y = idom[y]) {
+        bool last = !up_goes_past(tu, idom[y]);
+        tu->up[y] = a;
+        if (last) break;
     }
+    return a;
 }
 
 /* The depth (see table_up) of table object x. */
-static uint32_t table_depth(const mp_graph *g, const table_up *tu, uint32_t x)
+static uint32_t table_depth(table_up *tu, uint32_t x)
 {
-    size_t pos = mp_graph_table_pos(g, x);
-    assert(pos != SIZE_MAX);
-    return tu->depth[pos];
+    const mp_graph *g = tu->g;
+    uint32_t a = x, base = 0, steps = 0;
+    for (;; steps++) {
+        size_t pos = mp_graph_table_pos(g, a);
+        assert(pos != SIZE_MAX);
+        if (tu->depth[pos] != DEPTH_UNKNOWN) {
+            base = tu->depth[pos];
+            break;
+        }
+        uint32_t up = table_up_of(tu, a);
+        if (up == MP_NONE) { /* (under a root node, S, or unreachable) */
+            tu->depth[pos] = 0;
+            break;
+        }
+        a = up;
+    }
+    /* x is steps table objects under a, of depth base */
+    a = x;
+    for (uint32_t i = steps; i > 0; i--, a = table_up_of(tu, a))
+        tu->depth[mp_graph_table_pos(g, a)] = base + i;
+    return base + steps;
 }
 
 /* Is a proper dominator of object x a table object of map k? mind: the
  * least depth of k's table objects (none of them lies above it). */
-static bool inside_own_table(const mp_graph *g, const table_up *tu, uint32_t k, uint32_t mind,
-                             uint32_t x)
+static bool inside_own_table(table_up *tu, uint32_t k, uint32_t mind, uint32_t x)
 {
-    for (uint32_t a = tu->up[x]; a != MP_NONE && table_depth(g, tu, a) >= mind; a = tu->up[a])
-        if (table_map(g, a) == k) return true;
+    for (uint32_t a = table_up_of(tu, x); a != MP_NONE && table_depth(tu, a) >= mind;
+         a = table_up_of(tu, a))
+        if (table_map(tu->g, a) == k) return true;
     return false;
 }
 
@@ -305,7 +366,7 @@ static bool inside_own_table(const mp_graph *g, const table_up *tu, uint32_t k, 
 typedef struct table_walk {
     const mp_graph *g;
     const mp_dom *d;
-    const table_up *tu;
+    table_up *tu;
     uint32_t k, mind; /* mind: the least depth of k's table objects */
     mp_u32map anc;   /* strict dominators of the tops (objects, root nodes, S) */
     mp_u32map head;  /* object -> its head, or NO_HEAD: memo of head_of */
@@ -322,7 +383,7 @@ typedef struct table_walk {
  * object of k itself, or dominated by one. */
 static bool in_own_table(const table_walk *w, uint32_t x)
 {
-    return table_map(w->g, x) == w->k || inside_own_table(w->g, w->tu, w->k, w->mind, x);
+    return table_map(w->g, x) == w->k || inside_own_table(w->tu, w->k, w->mind, x);
 }
 
 static void tw_put(table_walk *w, mp_u32map *m, uint32_t key, uint32_t val)
@@ -425,7 +486,7 @@ static bool head_holds(table_walk *w, uint32_t h)
 
 /* The bytes the table of map k keeps beyond its tops' subtrees (see
  * above); 0 when memory runs out (the tops' figure stands). */
-static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, const table_up *tu,
+static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, table_up *tu,
                                   uint32_t k, uint32_t mind, const uint32_t *tops, size_t ntops)
 {
     table_walk w = {.g = g, .d = d, .tu = tu, .k = k, .mind = mind};
@@ -465,7 +526,7 @@ static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, const tabl
  * lie outside them and each other's, so the sum never counts an object
  * twice and never exceeds the reachable heap, whatever the geometry of
  * the graph. */
-static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const table_up *tu, uint32_t k,
+static uint64_t map_retained(const mp_graph *g, const mp_dom *d, table_up *tu, uint32_t k,
                              uint32_t **tbl, size_t *cap)
 {
     const mp_map *m = &g->maps[k];
@@ -488,7 +549,7 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const table_up 
     uint32_t mind = UINT32_MAX;
     for (size_t i = 0; i < n; i++) {
         if (d->idom[t[i]] == MP_NONE) continue;
-        uint32_t dep = table_depth(g, tu, t[i]);
+        uint32_t dep = table_depth(tu, t[i]);
         if (dep < mind) mind = dep;
     }
     uint64_t sum = 0;
@@ -498,7 +559,7 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, const table_up 
         /* t[i - 1] is as sorted: a top is written over itself or a slot before it */
         if (i > 0 && x == t[i - 1]) continue;
         if (d->idom[x] == MP_NONE) continue;
-        if (inside_own_table(g, tu, k, mind, x)) continue;
+        if (inside_own_table(tu, k, mind, x)) continue;
         sum += d->retained[x];
         t[ntops++] = x;
     }
@@ -971,7 +1032,6 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         restore(g, dv, out);
         scratch = NULL;
     } else {
-        for (size_t v = 0; v < n; v++) scratch[v] = MP_NONE;
         if (mp_entry_pass(g, d, out, scratch, counted)) goto oom;
         if (map_sites(g, d, scratch, out)) goto oom;
 
@@ -979,15 +1039,18 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
          * the rest (scratch = the marks of roots_reaching) */
         uint32_t *tbl = NULL;
         size_t tblcap = 0;
-        table_up tu = {scratch, malloc((g->ntable_objs ? g->ntable_objs : 1) * sizeof(uint32_t))};
+        table_up tu = {.up = scratch,
+                       .depth = malloc((g->ntable_objs ? g->ntable_objs : 1) * sizeof(uint32_t))};
         if (!tu.depth) goto oom;
-        if (g->nmaps) table_ancestors(g, d, &tu);
+        uint8_t *tables = mp_table_summary(g); /* NULL: the look-ups do without */
+        table_ancestors(g, d, &tu, tables);
         for (size_t k = 0; k < g->nmaps; k++) {
             const mp_map *m = &g->maps[k];
             if (m->header != MP_NONE && d->idom[m->header] != MP_NONE)
                 out->maps[k].retained = map_retained(g, d, &tu, (uint32_t)k, &tbl, &tblcap);
         }
         free(tu.depth);
+        free(tables);
         free(tbl);
         mp_dom_fill_root_of(d);
         scratch = NULL;

@@ -14,6 +14,21 @@
  * other holders; an object more of them point at gets no such allowance. */
 #define MAX_STALE 8
 
+/*
+ * While the pass runs, owner[x] of an object that no entry owns yet says
+ * whether x retains more than itself (mp_dom_deep): UNOWNED or
+ * UNOWNED_DEEP. The pass reads owner[x] of every object an entry may own,
+ * so the bit comes in with it instead of from a bitmap of its own: one
+ * scattered read less an entry. Map numbers stay below both.
+ */
+#define UNOWNED MP_NONE
+#define UNOWNED_DEEP (MP_NONE - 1)
+
+static inline bool unowned(uint32_t owner)
+{
+    return owner >= UNOWNED_DEEP;
+}
+
 /* The holders of the stale words of map k pointing at x into hs (room for
  * MAX_STALE); how many, 0 when more than that. */
 static size_t stale_holders(const mp_stale_words *stale, uint32_t k, uint32_t x, uint32_t *hs)
@@ -237,8 +252,9 @@ static void slice_close(const mp_graph *g, slice_tally *t, mp_map_report *r)
  * rounds, and one when no target is held from elsewhere).
  */
 static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_stale_words *stale,
-                                uint32_t map, bool all_live, const uint32_t *t,
-                                const uint32_t *words, const bool *own, size_t nt, bool *alone)
+                                const uint32_t *owner, uint32_t map, bool all_live,
+                                const uint32_t *t, const uint32_t *words, const bool *own,
+                                size_t nt, bool *alone)
 {
     uint32_t mine[MP_ENTRY_MAX_TARGETS];
     size_t nmine = 0;
@@ -247,11 +263,11 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
     for (;;) {
         size_t kept = 0;
         entry_own eo = {mine, nmine, 0, false};
-        for (size_t i = 0; i < nmine; i++) {
-            uint64_t r = d->retained[mine[i]];
-            if (r > eo.most) eo.most = r;
-            if (mp_dom_deep(g, d, mine[i])) eo.deep = true; /* a bit: one line less than a size */
-        }
+        /* the bits first (in owner[], read already: mine are unowned);
+         * the largest size matters only when one of them is deep */
+        for (size_t i = 0; i < nmine && !eo.deep; i++) eo.deep = owner[mine[i]] == UNOWNED_DEEP;
+        for (size_t i = 0; i < nmine && eo.deep; i++)
+            if (d->retained[mine[i]] > eo.most) eo.most = d->retained[mine[i]];
         for (size_t i = 0; i < nt; i++) {
             alone[i] = false;
             if (!own[i]) continue;
@@ -266,6 +282,27 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
         for (size_t i = 0; i < nt; i++)
             if (alone[i]) mine[nmine++] = t[i];
     }
+}
+
+/*
+ * Asks for what the entry pass will read of value v's holders: where they
+ * are (their offset, asked for before), and v's retained size when it is
+ * likely to be read -- when nothing but the slot holds v (it is then the
+ * entry's alone) or v retains more than itself (its size then bounds the
+ * walk of under_entry). A value held from elsewhere too (a list's next
+ * object, a shared value) is seldom alone, and its size is left in memory
+ * until asked for. Whether v is deep is read from owner[v] only when v's
+ * immediate dominator lies in the table of the entry's map k: then no
+ * other map's pass writes it (see entry_maps).
+ */
+static inline void prefetch_holders(const mp_graph *g, const mp_dom *d, const uint32_t *owner,
+                                    uint32_t v, uint32_t k, table_memo *memo)
+{
+    uint64_t b = mp_in_begin(g, v);
+    __builtin_prefetch(&g->in.adj[b]);
+    if (mp_in_end(g, v) - b <= 1 ||
+        (table_map_memo(g, d->idom[v], memo) == k && owner[v] == UNOWNED_DEEP))
+        __builtin_prefetch(&d->retained[v]);
 }
 
 /*
@@ -296,6 +333,7 @@ typedef struct entry_range {
     size_t k0, k1;               /* the maps */
     mp_pack *info;               /* where the entries' records go */
     const mp_stale_words *stale; /* built before the passes, read by both */
+    const uint8_t *tables;       /* mp_table_summary, or NULL; read by both */
     int rc;
 } entry_range;
 
@@ -316,6 +354,7 @@ static int entry_maps(entry_range *er)
     /* every object reached: an in-edge is a live reference, unchecked */
     bool all_live = out->heap_objects == g->nobjects;
     table_memo memo = TABLE_MEMO_INIT;
+    memo.summary = er->tables;
     mp_entry_reader rd = MP_ENTRY_READER_INIT;
     slice_tally slices = {{0}};
     int rc = 0;
@@ -348,20 +387,16 @@ static int entry_maps(entry_range *er)
                     if (pv != MP_NONE) {
                         __builtin_prefetch(&g->in.at[pv]);
                         __builtin_prefetch(&d->idom[pv]);
-                        __builtin_prefetch(&d->retained[pv]);
-                        /* (entry_own.deep) */
-                        __builtin_prefetch(d->deep ? &d->deep[pv >> 3] : (void *)&g->size32[pv]);
-                        __builtin_prefetch(&owner[pv]);
-                        if (g->table_bits) __builtin_prefetch(&g->table_bits[pv >> 3]);
+                        __builtin_prefetch(&owner[pv]); /* (and whether it is deep) */
                     }
                     if (pk != MP_NONE)
                         __builtin_prefetch(&d->idom[pk]), __builtin_prefetch(&owner[pk]);
                 }
-                /* the value's holders (entry_alone), once its edge offset,
-                 * asked for 8 entries ago, has come in */
+                /* the value's holders (entry_alone), once its edge offset
+                 * and depth bit, asked for 8 entries ago, have come in */
                 if (j + ENTRY_AHEAD / 2 < got && es[j + ENTRY_AHEAD / 2].value_obj != MP_NONE)
-                    __builtin_prefetch(
-                        &g->in.adj[mp_in_begin(g, es[j + ENTRY_AHEAD / 2].value_obj)]);
+                    prefetch_holders(g, d, owner, es[j + ENTRY_AHEAD / 2].value_obj, (uint32_t)k,
+                                     &memo);
                 /* a key points at an object: its key_obj, or for a key
                  * stored in an object of its own, whatever that object
                  * points to */
@@ -378,8 +413,9 @@ static int entry_maps(entry_range *er)
                 size_t nk, nt = mp_entry_targets(g, &rd, e, t, words, &nk);
                 bool own[MP_ENTRY_MAX_TARGETS], alone[MP_ENTRY_MAX_TARGETS];
                 for (size_t i = 0; i < nt; i++)
-                    own[i] = owns(g, d, e, t[i], &memo, stale) && owner[t[i]] == MP_NONE;
-                entry_targets_alone(g, d, stale, (uint32_t)k, all_live, t, words, own, nt, alone);
+                    own[i] = owns(g, d, e, t[i], &memo, stale) && unowned(owner[t[i]]);
+                entry_targets_alone(g, d, stale, owner, (uint32_t)k, all_live, t, words, own, nt,
+                                    alone);
                 uint64_t ret = 0;
                 for (size_t i = 0; i < nt; i++) {
                     if (!own[i]) continue;
@@ -483,9 +519,10 @@ static uint64_t spill_at_most(uint64_t bytes)
  * of its own.
  */
 static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                        uint8_t *counted, const mp_stale_words *stale)
+                        uint8_t *counted, const mp_stale_words *stale, const uint8_t *tables)
 {
-    entry_range er[2] = {{g, d, out, owner, counted, 0, g->nmaps, &out->entry_info, stale, 0}};
+    entry_range er[2] = {
+        {g, d, out, owner, counted, 0, g->nmaps, &out->entry_info, stale, tables, 0}};
     size_t split = mp_threads() >= 2 ? entry_split(g) : 0;
     if (!split) return entry_maps(&er[0]);
     mp_pack second;
@@ -497,7 +534,7 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
         return entry_maps(&er[0]);
     }
     er[0].k1 = split;
-    er[1] = (entry_range){g, d, out, owner, counted2, split, g->nmaps, &second, stale, 0};
+    er[1] = (entry_range){g, d, out, owner, counted2, split, g->nmaps, &second, stale, tables, 0};
     mp_parallel(2, entry_part, er);
     int rc = er[0].rc || er[1].rc ? -1 : 0;
     if (!rc) {
@@ -515,6 +552,17 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
     return rc;
 }
 
+uint8_t *mp_table_summary(const mp_graph *g)
+{
+    uint8_t *s = calloc(g->nobjects / TABLE_SPAN / 8 + 1, 1);
+    if (!s) return NULL;
+    for (size_t i = 0; i < g->ntable_objs; i++) {
+        size_t c = (uint32_t)(g->table_objs[i] >> 32) / TABLE_SPAN;
+        s[c >> 3] |= (uint8_t)(1u << (c & 7));
+    }
+    return s;
+}
+
 void mp_entry_info_init(mp_pack *info)
 {
     mp_pack_init(info, 2);
@@ -522,13 +570,21 @@ void mp_entry_info_init(mp_pack *info)
 }
 
 /* entry_halves, with the stale words of the maps' old bucket arrays
- * gathered first, once, for both halves to read. */
+ * gathered first, once, for both halves to read, the summary of where the
+ * tables lie (NULL when out of memory: the look-ups do without), and the
+ * deep bits in owner (UNOWNED_DEEP), cleared after. */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
                   uint8_t *counted)
 {
     mp_stale_words stale;
     if (mp_stale_words_build(g, &stale) < 0) return -1;
-    int rc = entry_halves(g, d, out, owner, counted, &stale);
+    uint8_t *tables = mp_table_summary(g);
+    for (uint32_t x = 0; x < g->nobjects; x++)
+        owner[x] = mp_dom_deep(g, d, x) ? UNOWNED_DEEP : UNOWNED;
+    int rc = entry_halves(g, d, out, owner, counted, &stale, tables);
+    for (uint32_t x = 0; x < g->nobjects; x++)
+        if (owner[x] == UNOWNED_DEEP) owner[x] = MP_NONE;
+    free(tables);
     mp_stale_words_free(&stale);
     return rc;
 }

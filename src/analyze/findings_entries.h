@@ -25,30 +25,46 @@ static inline uint32_t table_map(const mp_graph *g, uint32_t o)
     return o == MP_NONE ? MP_NONE : mp_graph_table_map(g, o);
 }
 
-/* The last table object looked up and its map. The walks over every entry
- * and every dominator-tree node ask about the same bucket object many
- * times in a row (the objects of one bucket's entries are its children),
- * and each answer is a binary search over all the heap's table objects:
- * at 100M objects that search was a tenth of the analysis. */
+/* The objects of one span share a bit of a table summary (mp_table_summary). */
+#define TABLE_SPAN 64
+
+/* The last table object looked up and its map, and the table summary when
+ * there is one. The walks over every entry and every dominator-tree node
+ * ask about the same bucket object many times in a row (the objects of one
+ * bucket's entries are its children), and each answer is a binary search
+ * over all the heap's table objects: at 100M objects that search was a
+ * tenth of the analysis. Most objects asked about are in no table, and
+ * their bit of table_bits (an eighth of a byte an object: megabytes at
+ * 100M) is a scattered read of its own; the summary, a bit per TABLE_SPAN
+ * objects, stays in the processor's cache and is clear for them: table
+ * objects lie together (an allocator's spans of bucket-sized objects). */
 typedef struct table_memo {
     uint32_t obj, map;
+    const uint8_t *summary; /* NULL: none */
 } table_memo;
 #define TABLE_MEMO_INIT                                                                            \
     {                                                                                              \
-        MP_NONE, MP_NONE                                                                           \
+        MP_NONE, MP_NONE, NULL                                                                     \
     }
 
-/* table_map(g, o), remembered; the bit test first, so that the many
+/* table_map(g, o), remembered; the bit tests first, so that the many
  * objects outside every table leave the memo as it was. */
 static inline uint32_t table_map_memo(const mp_graph *g, uint32_t o, table_memo *m)
 {
-    if (o >= g->nobjects || !g->table_bits || !mp_bit(g->table_bits, o)) return MP_NONE;
+    if (o >= g->nobjects || !g->table_bits) return MP_NONE;
+    if (m->summary && !mp_bit(m->summary, o / TABLE_SPAN)) return MP_NONE;
+    if (!mp_bit(g->table_bits, o)) return MP_NONE;
     if (o != m->obj) {
         m->obj = o;
         m->map = mp_graph_table_map(g, o);
     }
     return m->map;
 }
+
+/* A bit per TABLE_SPAN objects of g, set when one of them belongs to a
+ * map's table (for table_memo.summary); NULL when out of memory (the
+ * memo then does without). Free with free(). */
+uint8_t *mp_table_summary(const mp_graph *g);
 
 /* Whether a root points at object x (d->root_targets is sorted by target). */
 static inline bool root_target(const mp_dom *d, uint32_t x)
@@ -66,10 +82,11 @@ static inline bool root_target(const mp_dom *d, uint32_t x)
 
 /* Every entry's figures into out->maps (entries_retained, keys_retained,
  * shared_entries, shared_bytes, key_pointers, slice_bytes) and one record
- * an entry into out->entry_info, in the graph's order; owner[x] = the map
- * whose entry owns object x, for every such x (owner: MP_NONE throughout
- * before). counted: a clear bitmap of an object a bit, left clear. Runs on
- * two threads when there are two. */
+ * an entry into out->entry_info, in the graph's order; owner (a slot per
+ * object, its contents before unread) gets owner[x] = the map whose entry
+ * owns object x, MP_NONE for an object no entry owns. counted: a clear
+ * bitmap of an object a bit, left clear. Runs on two threads when there
+ * are two. */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
                   uint8_t *counted);
 
