@@ -1009,7 +1009,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
      * searches for the roots reaching each map, which read it (and mark
      * in the bitmap `counted`, clear by then). */
     uint32_t *scratch = d->root_of;
-    uint8_t *counted = NULL;
+    uint8_t *counted = NULL, *tables = NULL;
     /* the figures that depend on the graph alone, kept by its index */
     const mp_graph_derived *dv = &g->derived;
     bool saved = dv->fmaps && p->parent == dv->parent && d->idom == dv->idom;
@@ -1032,7 +1032,10 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         restore(g, dv, out);
         scratch = NULL;
     } else {
-        if (mp_entry_pass(g, d, out, scratch, counted)) goto oom;
+        /* where the tables lie, for the entry pass and the table walks
+         * below (NULL: the look-ups do without) */
+        tables = mp_table_summary(g);
+        if (mp_entry_pass(g, d, out, scratch, counted, tables)) goto oom;
         if (map_sites(g, d, scratch, out)) goto oom;
 
         /* per map: what each holds (scratch = the table ancestors), then
@@ -1042,7 +1045,6 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         table_up tu = {.up = scratch,
                        .depth = malloc((g->ntable_objs ? g->ntable_objs : 1) * sizeof(uint32_t))};
         if (!tu.depth) goto oom;
-        uint8_t *tables = mp_table_summary(g); /* NULL: the look-ups do without */
         table_ancestors(g, d, &tu, tables);
         for (size_t k = 0; k < g->nmaps; k++) {
             const mp_map *m = &g->maps[k];
@@ -1051,6 +1053,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         }
         free(tu.depth);
         free(tables);
+        tables = NULL;
         free(tbl);
         mp_dom_fill_root_of(d);
         scratch = NULL;

@@ -570,21 +570,17 @@ void mp_entry_info_init(mp_pack *info)
 }
 
 /* entry_halves, with the stale words of the maps' old bucket arrays
- * gathered first, once, for both halves to read, the summary of where the
- * tables lie (NULL when out of memory: the look-ups do without), and the
- * deep bits in owner (UNOWNED_DEEP), cleared after. */
+ * gathered first, once, for both halves to read, and the deep bits in owner (UNOWNED_DEEP), cleared after. */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                  uint8_t *counted)
+                  uint8_t *counted, const uint8_t *tables)
 {
     mp_stale_words stale;
     if (mp_stale_words_build(g, &stale) < 0) return -1;
-    uint8_t *tables = mp_table_summary(g);
     for (uint32_t x = 0; x < g->nobjects; x++)
         owner[x] = mp_dom_deep(g, d, x) ? UNOWNED_DEEP : UNOWNED;
     int rc = entry_halves(g, d, out, owner, counted, &stale, tables);
     for (uint32_t x = 0; x < g->nobjects; x++)
         if (owner[x] == UNOWNED_DEEP) owner[x] = MP_NONE;
-    free(tables);
     mp_stale_words_free(&stale);
     return rc;
 }

@@ -85,10 +85,10 @@ static inline bool root_target(const mp_dom *d, uint32_t x)
  * an entry into out->entry_info, in the graph's order; owner (a slot per
  * object, its contents before unread) gets owner[x] = the map whose entry
  * owns object x, MP_NONE for an object no entry owns. counted: a clear
- * bitmap of an object a bit, left clear. Runs on two threads when there
- * are two. */
+ * bitmap of an object a bit, left clear. tables: mp_table_summary(g), or
+ * NULL. Runs on two threads when there are two. */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                  uint8_t *counted);
+                  uint8_t *counted, const uint8_t *tables);
 
 /* Readies out->entry_info (empty) for mp_entry_pass. */
 void mp_entry_info_init(mp_pack *info);
