@@ -8,6 +8,7 @@
  * meaningful under ThreadSanitizer).
  */
 #include "check.h"
+#include "wait_child.h"
 #include "collector/heapprof.h"
 #include "collector/profiler.h"
 #include "collector/symbolize.h"
@@ -731,10 +732,11 @@ static void threads_sample_write_and_collect_at_once(void)
  * fork while another thread records samples: the child has only the
  * forking thread, and had the other held the tables' lock at that moment,
  * the child's first sampled allocation would wait for ever. The children
- * allocate (every allocation sampled) and exit; a hang is caught by the
- * test's timeout (no timer here).
+ * allocate (every allocation sampled) and exit; one that has not after
+ * CHILD_LIMIT_S (a bound for a failure only: a child takes milliseconds) is
+ * described, with its stacks, and killed, and the test fails at once.
  */
-enum { FORKS = 400 };
+enum { FORKS = 400, CHILD_LIMIT_S = 30 };
 
 __attribute__((noinline)) static void hammer_alloc_site(void)
 {
@@ -771,9 +773,14 @@ static void a_fork_while_another_thread_samples_leaves_the_child_a_profiler(void
             for (int k = 0; k < 64; k++) thread_alloc_site();
             _exit(0);
         }
-        pid_t w = pid > 0 ? waitpid(pid, &child_status, 0) : -1;
+        bool ended = pid > 0 && wait_child(pid, &child_status, CHILD_LIMIT_S, "a forked child");
         mr_blocking_exit();
-        if (w != pid || !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0) bad++;
+        if (!ended || !WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0) {
+            fprintf(stderr, "fork %d of %d: the child %s\n", i + 1, (int)FORKS,
+                    !ended ? "hung" : "failed");
+            bad++;
+            break;
+        }
     }
     atomic_store(&writers_stop, 1);
     mr_blocking_enter();

@@ -9,6 +9,7 @@
  * Built also with ThreadSanitizer (scripts/test's TSan step).
  */
 #include "check.h"
+#include "wait_child.h"
 #include "maproot/rt.h"
 
 #include <pthread.h>
@@ -297,9 +298,13 @@ static void own_thread(const mr_root *r, void *ud)
 /*
  * After fork only the forking thread exists in the child: a collection
  * there must not wait for the other attached threads or the mark helpers
- * (it hung), and their frames are no roots of the child. The child runs
- * under an alarm and reports through its exit status.
+ * (it hung), and their frames are no roots of the child. The child reports
+ * through its exit status; one that hangs is described and killed
+ * (wait_child.h).
  */
+/* how long the child may take: a bound for a failure only */
+enum { CHILD_LIMIT_S = 30 };
+
 static void test_a_forked_child_collects_alone(void)
 {
     atomic_store(&sleeper_stop, 0);
@@ -319,7 +324,6 @@ static void test_a_forked_child_collects_alone(void)
     pid_t pid = fork();
     if (pid == 0) {
         mr_blocking_exit();
-        alarm(20);
         for (int i = 0; i < 3; i++) {
             for (int k = 0; k < 1000; k++) mr_new(&item_type);
             mr_gc();
@@ -331,14 +335,15 @@ static void test_a_forked_child_collects_alone(void)
         mr_start_the_world();
         _exit(mine->id == 7 && t[0] != 0 && t[1] == 0 ? 0 : 3);
     }
-    int status = 0;
-    pid_t w = waitpid(pid, &status, 0);
+    static int status; /* written in a blocking section: not on this frame (wait_child.h) */
+    status = 0;
+    bool ended = pid > 0 && wait_child(pid, &status, CHILD_LIMIT_S, "the forked child");
     mr_blocking_exit();
     atomic_store(&sleeper_stop, 1);
     mr_blocking_enter();
     pthread_join(th, NULL);
     mr_blocking_exit();
-    CHECK(pid > 0 && w == pid);
+    CHECK(ended);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 

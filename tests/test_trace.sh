@@ -14,6 +14,8 @@
 #     reads the debug information is written with the world stopped;
 #   - a snapshot writer that hangs is killed and the failure reported:
 #     trace -o says why and exits 2, --once too, nothing is written;
+#   - a snapshot writer that waits on its output (a full pipe) longer than
+#     the stall limit is slow, not stuck: it finishes, --once succeeds;
 #   - an idle program: the view says it waits; --force-gc collects now;
 #   - a client that stops reading does not hold the program up; a fifth
 #     client is refused with a message; a client (and trace --profile-rate)
@@ -320,7 +322,7 @@ case_stuck_writer() {
   wait "$watcher" $lister 2>/dev/null
   grep -q "socket:" writer.fds && fail "a writer holds a socket of the program: $(cat writer.fds)"
   [ "$st" = 2 ] || fail "trace -o with stuck writers: exit $st, not 2: $(cat kt.err)"
-  has "could not write kdir/\(first\|last\).gcstack.gz: snapshot: the snapshot writer process (pid [0-9]*) made no progress for 1 s and was killed" kt.err
+  has "could not write kdir/\(first\|last\).gcstack.gz: snapshot: the snapshot writer process (pid [0-9]*) made no progress for 1 s and was killed (it was stopped)" kt.err
   has "no last snapshot: " kt.txt
   # the first pair failed (its snapshot gave the roots), and the last one
   # took longer: the last view does not wait for the first
@@ -341,6 +343,57 @@ case_stuck_writer() {
   has "maproot: attach: the snapshot writer process (pid [0-9]*) made no progress" k.err
   stop k
   finished "$kpid" 0 k
+}
+
+# a snapshot writer that waits on its output is slow, not stuck
+# (MAPROOT_SNAPSHOT_FORK=slow:9: each one first writes 256 KiB into fd 9, a
+# pipe this test drains only once the writer has waited there several
+# times MAPROOT_WRITER_STALL): it is left to finish, and --once succeeds.
+# (In a sanitizer build the snapshot may be written in place: then no
+# writer waits, and --once succeeds all the same.)
+case_slow_writer() {
+  group=case_slow_writer
+  mkdir -p "$work/$group" && cd "$work/$group" || return
+  local sanitized=0
+  nm -D "$target" 2>/dev/null | grep -E ' T __(a|t)san_init$' >/dev/null && sanitized=1
+  mkfifo slow.pipe
+  exec 8<>slow.pipe # the reader (opened first: the program's open waits for one)
+  export MAPROOT_SNAPSHOT_FORK=slow:9 MAPROOT_WRITER_STALL=1
+  start s 9>slow.pipe
+  unset MAPROOT_SNAPSHOT_FORK MAPROOT_WRITER_STALL
+  local spid=$pid st=0
+  "$maproot" trace --pid "$spid" --once -o sonce.gcstack.gz >sonce.txt 2>&1 &
+  local tpid=$!
+  # a writer asleep on the full pipe: let it wait 4 stall limits, then drain
+  blocked() {
+    local w
+    for w in $(pgrep -P "$spid"); do
+      [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$w/stat" 2>/dev/null)" = S ] && return 0
+    done
+    return 1
+  }
+  local waited=0
+  while kill -0 "$tpid" 2>/dev/null; do
+    if blocked; then
+      sleep 4
+      if blocked; then
+        waited=1
+        timeout "$bound" head -c 262144 <&8 >/dev/null
+      fi
+      break
+    fi
+    sleep 0.05
+  done
+  wait "$tpid" || st=$?
+  exec 8<&-
+  [ "$st" = 0 ] || fail "--once with a slow writer: exit $st: $(cat sonce.txt)"
+  [ -s sonce.gcstack.gz ] || fail "--once with a slow writer wrote nothing: $(cat sonce.txt)"
+  "$maproot" analyze sonce.gcstack.gz >sonce.analyze 2>&1 ||
+    fail "analyze of a slow writer's snapshot: $(head -c 600 sonce.analyze)"
+  [ "$sanitized" = 1 ] || [ "$waited" = 1 ] || fail "no writer waited on the pipe"
+  grep -q "made no progress" s.err && fail "a slow writer was killed: $(cat s.err)"
+  stop s
+  finished "$spid" 0 s
 }
 
 # an idle program: the view waits; --force-gc collects now
@@ -665,8 +718,8 @@ case_leftovers() {
   [ -e "$sockdir/maproot-$ipid.sock" ] && fail "the endpoint stayed after the program ended"
 }
 
-for c in ${CASES:-case_live case_exits case_files case_stuck_writer case_idle case_clients case_requests \
-  case_other_uid case_refusals case_preload case_leftovers case_warm_guard}; do
+for c in ${CASES:-case_live case_exits case_files case_stuck_writer case_slow_writer case_idle \
+  case_clients case_requests case_other_uid case_refusals case_preload case_leftovers case_warm_guard}; do
   "$c" &
 done
 wait

@@ -34,6 +34,7 @@
 #include "collector/census.h"
 #include "collector/map_lists.h"
 #include "collector/forkguard.h"
+#include "collector/procwatch.h"
 #include "collector/profiler.h"
 #include "collector/snapshot.h"
 #include "collector/snapshot_image.h"
@@ -850,54 +851,21 @@ static void reap_writer(job *j)
     j->snap_done = true;
 }
 
-/* How far a writer got: its CPU time and the bytes it wrote, from /proc;
- * *io_wait when it waits for the disk (working, though neither grows). */
-static uint64_t writer_activity(pid_t pid, bool *io_wait)
-{
-    char path[64], buf[1024];
-    uint64_t total = 0;
-    *io_wait = false;
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    FILE *f = fopen(path, "re");
-    if (f) {
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        buf[n] = 0;
-        fclose(f);
-        /* after the command's ")": the state (field 3 of proc(5)), then
-         * fields 4 to 13, then utime and stime */
-        const char *p = strrchr(buf, ')');
-        char state = 0;
-        unsigned long long ut = 0, st = 0;
-        if (p && sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &state,
-                        &ut, &st) == 3) {
-            total += ut + st;
-            *io_wait = state == 'D';
-        }
-    }
-    snprintf(path, sizeof path, "/proc/%ld/io", (long)pid);
-    f = fopen(path, "re");
-    if (f) {
-        unsigned long long w;
-        while (fgets(buf, sizeof buf, f))
-            if (sscanf(buf, "wchar: %llu", &w) == 1) total += w;
-        fclose(f);
-    }
-    return total;
-}
-
 /*
- * A writer that has made no progress (no CPU time, no byte written, no
- * disk wait) for writer_stall_s is stuck -- a child forked while another
- * thread held a lock it needs waits for ever -- and would hold its client
- * (and the end of the program) for ever: it is killed and reaped, and the
- * job fails saying so.
+ * A writer that has made no progress (no CPU time, no byte written) for
+ * writer_stall_s while it did not wait its turn is stuck -- a child forked
+ * while another thread held a lock it needs waits on it for ever -- and
+ * would hold its client (and the end of the program) for ever: it is
+ * killed and reaped, and the job fails saying so. One that waits its turn
+ * (runnable but given no CPU, or in I/O: a loaded machine, a slow disk, a
+ * full pipe) is slow, not stuck, and is left to finish (procwatch.h).
  */
 static void watch_writer(job *j, uint64_t now)
 {
-    bool io_wait;
-    uint64_t a = writer_activity(j->child, &io_wait);
-    if (a != j->activity || io_wait) {
-        j->activity = a;
+    mrc_proc_sample s;
+    mrc__proc_sample(j->child, &s);
+    if (s.progress != j->activity || mrc__proc_waits_its_turn(s.wait)) {
+        j->activity = s.progress;
         j->moved_ns = now;
         return;
     }
@@ -908,8 +876,8 @@ static void watch_writer(job *j, uint64_t now)
     j->outcome.ok = 0;
     snprintf(j->outcome.msg, sizeof j->outcome.msg,
              "the snapshot writer process (pid %ld) made no progress for %" PRIu32
-             " s and was killed",
-             (long)pid, writer_stall_s);
+             " s and was killed (it was %s)",
+             (long)pid, writer_stall_s, mrc__proc_wait_name(s.wait));
     logf_("%s", j->outcome.msg);
 }
 

@@ -39,9 +39,10 @@
  * Environment (read by mrc__agent_init):
  *   MAPROOT_ATTACH=0          no agent, no endpoint
  *   MAPROOT_WRITER_STALL=SECS a snapshot writer (child) that makes no
- *                             progress -- no CPU time, no byte written, no
- *                             disk wait -- for SECS (default 10) is stuck:
- *                             it is killed and its client told the
+ *                             progress -- no CPU time, no byte written --
+ *                             for SECS (default 10) while not waiting its
+ *                             turn (runnable, or in I/O: procwatch.h) is
+ *                             stuck: it is killed and its client told the
  *                             snapshot failed
  *   MAPROOT_ATTACH_WAIT=SECS  at start, wait up to SECS for a client to
  *                             subscribe (maproot trace -- PROG), so that

@@ -39,6 +39,23 @@ static char *env_path;     /* MAPROOT_SNAPSHOT */
 static uint32_t env_every; /* MAPROOT_PROFILE_EVERY */
 static bool use_fork = true;
 static bool writer_stops; /* MAPROOT_SNAPSHOT_FORK=stop (tests): a writer that hangs */
+static int writer_pipe = -1; /* MAPROOT_SNAPSHOT_FORK=slow:FD (tests): a writer that waits */
+
+enum { SLOW_WRITER_BYTES = 256 << 10 }; /* what a slow writer first writes into its pipe */
+
+/* A slow writer (MAPROOT_SNAPSHOT_FORK=slow:FD, for tests) first writes
+ * SLOW_WRITER_BYTES into descriptor FD, a pipe that the test drains when
+ * it likes: a writer that waits on its output, and then does its work. */
+static void write_slowly_first(void)
+{
+    static const char zeros[4096];
+    for (size_t left = SLOW_WRITER_BYTES; left;) {
+        ssize_t w = write(writer_pipe, zeros, left < sizeof zeros ? left : sizeof zeros);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        left -= (size_t)w;
+    }
+}
 
 /* One snapshot request at a time (API, exit). */
 static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -245,6 +262,7 @@ static int fork_writer(mf_out *out, uint32_t cycle, const mr_memstats *pre,
     if (child != 0) mrc__fork_done();
     if (child == 0) {
         if (writer_stops) raise(SIGSTOP); /* stuck before writing anything */
+        if (writer_pipe >= 0) write_slowly_first();
         mrc_root_list roots;
         gather_roots(&roots);
         /* the child: the copy-on-write image is ours to walk */
@@ -509,6 +527,7 @@ mrc_gc_listener mrc__snapshot_init(void)
     const char *f = getenv("MAPROOT_SNAPSHOT_FORK");
     if (f && strcmp(f, "0") == 0) use_fork = false;
     if (f && strcmp(f, "stop") == 0) writer_stops = true;
+    if (f && strncmp(f, "slow:", 5) == 0) writer_pipe = atoi(f + 5);
     const char *lv = getenv("MAPROOT_SNAPSHOT_LEVEL");
     if (lv && *lv) {
         char *end;

@@ -23,6 +23,10 @@
  *   MAPROOT_SNAPSHOT_FORK=stop  (for tests) every forked writer stops
  *                            itself (SIGSTOP) before writing: a writer
  *                            that hangs, for the bounds on waiting for one
+ *   MAPROOT_SNAPSHOT_FORK=slow:FD  (for tests) every forked writer first
+ *                            writes 256 KiB into descriptor FD (a pipe the
+ *                            test drains when it likes), then its
+ *                            snapshot: a writer slow but not stuck
  *   MAPROOT_EXIT_WAIT=SECS   how long the end of the program waits for a
  *                            snapshot writer (default 60)
  *   MAPROOT_SNAPSHOT_LEVEL=N gzip level 0-9 (default 0: stored blocks, the
