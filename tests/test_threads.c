@@ -12,6 +12,8 @@
 #include "wait_child.h"
 #include "maproot/rt.h"
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
@@ -347,6 +349,80 @@ static void test_a_forked_child_collects_alone(void)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* Walks the calling thread's stack to its end with libunwind, as the
+ * runtime does when a thread enters a blocking section or parks; the
+ * number of frames. */
+__attribute__((noinline)) static int unwind_own_stack(void)
+{
+    unw_context_t ctx;
+    unw_cursor_t cur;
+    int frames = 0;
+    unw_getcontext(&ctx);
+    if (unw_init_local(&cur, &ctx) != 0) return 0;
+    while (unw_step(&cur) > 0) frames++;
+    return frames;
+}
+
+static atomic_int unwinder_stop;
+
+/* Collects without pause until told to stop (each collection unwinds
+ * from its caller's frame first), emptying libunwind's cache of unwind
+ * rules each time: the unwind then reads the rules anew at every step,
+ * all the while holding the cache's lock. */
+static void *unwinder(void *arg)
+{
+    (void)arg;
+    mr_thread_attach();
+    while (!atomic_load(&unwinder_stop)) {
+        unw_flush_cache(unw_local_addr_space, 0, 0);
+        mr_gc();
+    }
+    mr_thread_detach();
+    return NULL;
+}
+
+/*
+ * A fork while another thread of the runtime unwinds leaves the child able
+ * to unwind: libunwind's locks are not handed over at fork, the other
+ * thread often held one at the fork, and the child's first unwind (its
+ * first blocking section or collection) waited on it for ever. The other
+ * thread does nothing but collect, and each collection starts with an
+ * unwind.
+ */
+enum { UNWIND_FORKS = 200 };
+
+static void test_a_fork_while_another_thread_unwinds_leaves_the_child_unwinding(void)
+{
+    mr_gc(); /* the runtime is up: its choice of unwind cache is made */
+    atomic_store(&unwinder_stop, 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, unwinder, NULL) == 0);
+    static int status; /* written in a blocking section: not on this frame (wait_child.h) */
+    int bad = 0;
+    fflush(stdout);
+    fflush(stderr);
+    for (int i = 0; i < UNWIND_FORKS && !bad; i++) {
+        mr_blocking_enter();
+        pid_t pid = fork();
+        if (pid == 0) {
+            int frames = unwind_own_stack();
+            mr_blocking_exit();
+            for (int k = 0; k < 100; k++) mr_new(&item_type);
+            mr_gc();
+            _exit(frames > 0 ? 0 : 3);
+        }
+        status = 0;
+        bool ended = pid > 0 && wait_child(pid, &status, CHILD_LIMIT_S, "the forked child");
+        mr_blocking_exit();
+        if (!ended || !WIFEXITED(status) || WEXITSTATUS(status) != 0) bad++;
+    }
+    atomic_store(&unwinder_stop, 1);
+    mr_blocking_enter();
+    pthread_join(th, NULL);
+    mr_blocking_exit();
+    CHECK(bad == 0);
+}
+
 int main(void)
 {
     TEST(test_four_mutators_with_collections);
@@ -354,5 +430,6 @@ int main(void)
     TEST(test_globals_registered_off_the_runtime_during_collections);
     TEST(test_an_iterator_outlives_its_thread);
     TEST(test_a_forked_child_collects_alone);
+    TEST(test_a_fork_while_another_thread_unwinds_leaves_the_child_unwinding);
     TEST_EXIT();
 }

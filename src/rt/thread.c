@@ -86,17 +86,34 @@ static void thread_exit_destructor(void *arg)
 static __thread bool world_held;   /* this thread stopped the world */
 static __thread bool fork_skipped; /* the fork under way is such a fork */
 
+/*
+ * libunwind guards its shared state (the cache of unwind rules, what it
+ * learnt of the program's modules) with locks it does not hand over at
+ * fork: a fork while another thread unwinds left the child such a lock
+ * held, and the child's first unwind (its first blocking section,
+ * collection or parking) waited on it for ever. So every unwind of the
+ * runtime's threads holds this gate for reading, and the prepare step
+ * takes it for writing after sched_lock and the heap's locks: the fork
+ * happens while nobody unwinds. (The collector's stack captures have a
+ * gate of their own; the collection's walk of the stopped threads' stacks
+ * runs under the heap's sweep lock.) Inside the gate only libunwind runs,
+ * so a reader never waits on any other lock while holding it.
+ */
+static pthread_rwlock_t unwind_gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+
 static void fork_prepare(void)
 {
     fork_skipped = world_held;
     if (fork_skipped) return;
     pthread_mutex_lock(&sched_lock);
     mr__heap_fork_prepare();
+    pthread_rwlock_wrlock(&unwind_gate);
 }
 
 static void fork_parent(void)
 {
     if (fork_skipped) return;
+    pthread_rwlock_unlock(&unwind_gate);
     mr__heap_fork_after(false);
     pthread_mutex_unlock(&sched_lock);
 }
@@ -107,6 +124,10 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     if (fork_skipped) return;
+    /* made anew, not unlocked: the child's thread is not the one that took
+     * it for writing as far as the lock can tell (its thread id changed) */
+    static const pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+    memcpy(&unwind_gate, &fresh, sizeof fresh);
     mr__heap_fork_after(true);
     mr__mark_fork_child();
     atomic_store(&mr__stop_requested, 0);
@@ -278,28 +299,42 @@ MR_ENTRY void mr_safepoint(void)
  * below it, which are overwritten once those return (a blocking thread) or
  * which we do not want to scan (the collector's own frames).
  */
+#if defined(__x86_64__)
+static const struct {
+    int unw, greg;
+} above_regs[] = {
+    {UNW_X86_64_RBX, REG_RBX}, {UNW_X86_64_RBP, REG_RBP}, {UNW_X86_64_R12, REG_R12},
+    {UNW_X86_64_R13, REG_R13}, {UNW_X86_64_R14, REG_R14}, {UNW_X86_64_R15, REG_R15},
+    {UNW_X86_64_RSP, REG_RSP}, {UNW_X86_64_RIP, REG_RIP},
+};
+enum { NABOVE = sizeof above_regs / sizeof above_regs[0] };
+
+/* The registers of the frame `steps` frames above the one ctx was taken
+ * in, into v (as above_regs lists them); false where libunwind cannot say.
+ * Under the unwind gate (see fork_prepare). */
+static bool registers_above(unw_context_t *ctx, int steps, unw_word_t v[NABOVE])
+{
+    pthread_rwlock_rdlock(&unwind_gate);
+    unw_cursor_t c;
+    bool ok = unw_init_local(&c, ctx) == 0;
+    for (int i = 0; ok && i < steps; i++) ok = unw_step(&c) > 0;
+    for (size_t i = 0; ok && i < NABOVE; i++) ok = unw_get_reg(&c, above_regs[i].unw, &v[i]) == 0;
+    pthread_rwlock_unlock(&unwind_gate);
+    return ok;
+}
+#endif
+
 __attribute__((noinline)) void mr__save_context_above(unw_context_t *ctx, uintptr_t *sp, int up)
 {
     unw_getcontext(ctx);
 #if defined(__x86_64__)
     *sp = (uintptr_t)ctx->uc_mcontext.gregs[REG_RSP];
-    unw_cursor_t c;
-    if (unw_init_local(&c, ctx) != 0) return;
-    /* Frame 0 is this function, 1 its caller, 1 + up the one we want. */
-    for (int i = 0; i <= up; i++)
-        if (unw_step(&c) <= 0) return; /* keep the wider context */
-    static const struct {
-        int unw, greg;
-    } regs[] = {
-        {UNW_X86_64_RBX, REG_RBX}, {UNW_X86_64_RBP, REG_RBP}, {UNW_X86_64_R12, REG_R12},
-        {UNW_X86_64_R13, REG_R13}, {UNW_X86_64_R14, REG_R14}, {UNW_X86_64_R15, REG_R15},
-        {UNW_X86_64_RSP, REG_RSP}, {UNW_X86_64_RIP, REG_RIP},
-    };
-    unw_word_t v[sizeof regs / sizeof regs[0]];
-    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
-        if (unw_get_reg(&c, regs[i].unw, &v[i]) != 0) return;
-    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
-        ctx->uc_mcontext.gregs[regs[i].greg] = (greg_t)v[i];
+    /* Frame 0 is this function, 1 its caller, 1 + up the one we want;
+     * where that cannot be reached the wider context is kept. */
+    unw_word_t v[NABOVE];
+    if (!registers_above(ctx, up + 1, v)) return;
+    for (size_t i = 0; i < NABOVE; i++)
+        ctx->uc_mcontext.gregs[above_regs[i].greg] = (greg_t)v[i];
     *sp = (uintptr_t)v[6];
 #else
     (void)up;
@@ -524,7 +559,10 @@ NO_ASAN static void save_program_context(mr_thread *t, const entry_regs *r, uint
     uintptr_t cfa = s ? r->sp + s->cfa_off : 0;
     if (!s || cfa > t->cur_hi || *(const uintptr_t *)(cfa - 8) != caller) {
         s = &t->call_sites[t->next_call_site];
-        if (!learn_call_site(r, ctx, caller, s)) {
+        pthread_rwlock_rdlock(&unwind_gate); /* (see fork_prepare) */
+        bool learnt = learn_call_site(r, ctx, caller, s);
+        pthread_rwlock_unlock(&unwind_gate);
+        if (!learnt) {
             s->pc = 0;
             return;
         }
