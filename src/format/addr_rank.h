@@ -39,7 +39,9 @@
 /* One group's record. Invariant: bit j of start (j < MF_RANK_GROUP) is set
  * iff an object starts in the group's granule j; bit j of inside iff an
  * object holds that granule; start[3] >> 32 is the index of the first
- * object starting at or after the group's first granule. */
+ * object starting at or after the group's first granule; byte 4 + w of
+ * inside[3] (w < 4) counts the objects starting in start[0 .. w - 1], so
+ * a lookup counts the bits of one word only. */
 typedef struct mf_rank_line {
     uint64_t start[4];
     uint64_t inside[4];
@@ -71,10 +73,11 @@ static inline uint64_t mf_addr_rank_find(const mf_addr_rank *x, uint64_t a)
     unsigned j = (unsigned)(g % MF_RANK_GROUP), w = j / 64;
     uint64_t bit = (uint64_t)1 << (j % 64);
     if (!(l->inside[w] & bit)) return UINT64_MAX;
-    /* the objects starting in the group up to granule j (start[3]'s upper
-     * half, the rank, lies past granule 223 and is never counted) */
-    uint64_t c = (uint64_t)__builtin_popcountll(l->start[w] & (bit | (bit - 1)));
-    for (unsigned k = 0; k < w; k++) c += (uint64_t)__builtin_popcountll(l->start[k]);
+    /* the objects starting in the group up to granule j: those of the
+     * words before w, kept, and those of word w (start[3]'s upper half,
+     * the rank, lies past granule 223 and is never counted) */
+    uint64_t c = (l->inside[3] >> (32 + 8 * w)) & 0xff;
+    c += (uint64_t)__builtin_popcountll(l->start[w] & (bit | (bit - 1)));
     return (l->start[3] >> 32) + c - 1; /* c or the rank >= 1: a is inside */
 }
 
