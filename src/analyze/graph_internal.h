@@ -1,7 +1,7 @@
 /*
  * src/analyze/graph_internal.h -- what graph.c (the finished graph) and
- * graph_build.c (its builder) share and nobody else needs: how a map entry
- * is packed (packed.h), and freeing an edge list.
+ * graph_build.c with graph_layout.c (its builder) share and nobody else
+ * needs: how a map entry is packed (packed.h), and freeing an edge list.
  */
 #ifndef MP_GRAPH_INTERNAL_H
 #define MP_GRAPH_INTERNAL_H
