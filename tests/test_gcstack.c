@@ -1134,6 +1134,150 @@ static void batches_decoded_on_threads_come_back_in_order(void)
     }
 }
 
+/* The heaps the reader resolves pointers in: RN objects at 8-byte aligned
+ * addresses with gaps, sizes multiples of 8 ("dense": the rank index), some
+ * of odd sizes (byte granules: the page index), or in two mappings 2^40
+ * bytes apart (too sparse for the rank index: the page index). */
+enum { RN = 3000 };
+enum heap_kind { H_DENSE, H_ODD, H_SPARSE };
+static uint64_t rh_addr[RN], rh_size[RN];
+
+static void make_resolve_heap(enum heap_kind k)
+{
+    uint64_t a = 0xc000000000, x = 12345;
+    for (size_t i = 0; i < RN; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        if (k == H_SPARSE && i == RN / 2) a += (uint64_t)1 << 40;
+        if ((x >> 60) < 4) a += 8 * (1 + (x >> 20) % 6); /* a gap */
+        rh_addr[i] = a;
+        rh_size[i] = 8 * (1 + (x >> 33) % 8) + (k == H_ODD && (x >> 50) % 3 == 0 ? 3 : 0);
+        if ((x >> 40) % 97 == 0) rh_size[i] = 8 * 600; /* spans several groups */
+        a = (a + rh_size[i] + 7) / 8 * 8;
+    }
+}
+
+/* The pointers an object's edges point to, and the objects they are in:
+ * the first, middle and last granules of other objects. */
+static uint64_t edge_ptr(size_t i, size_t j, uint64_t *obj)
+{
+    size_t t = (i * 7919 + j * 104729) % RN;
+    *obj = t;
+    uint64_t last = (rh_addr[t] + rh_size[t] - 1) / 8 * 8;
+    return j == 0 ? rh_addr[t] : j == 1 ? last : rh_addr[t] + (rh_size[t] / 16) * 8;
+}
+
+/* Writes the heap with 3 edges an object (objects of 8 bytes: 1), the
+ * edge of object bad_obj, if any, pointing to bad_ptr instead. */
+static int write_resolve_heap(const char *file, size_t bad_obj, uint64_t bad_ptr)
+{
+    mf_gs_header h = {.program = "resolve", .pointer_size = 8};
+    mf_error err;
+    mf_gs_writer *w = mf_gsw_open(file, MF_GS_RAW, &h, &err);
+    if (!w) return -1;
+    for (size_t i = 0; i < RN; i++) mf_gsw_object(w, rh_addr[i], rh_size[i], 0);
+    for (size_t i = 0; i < RN; i++) {
+        uint64_t o[3] = {0, 8, 16}, t[3], obj;
+        size_t n = rh_size[i] >= 24 ? 3 : 1;
+        for (size_t j = 0; j < n; j++) t[j] = edge_ptr(i, j, &obj);
+        if (i == bad_obj) t[0] = bad_ptr;
+        mf_gsw_edges(w, rh_addr[i], n, o, t);
+    }
+    return mf_gsw_finish(w, NULL, &err);
+}
+
+/* The truth, by a walk of the heap from object i, which a is near: the
+ * object holding a, or MF_GS_NONE. */
+static uint64_t rh_holder(size_t i, uint64_t a)
+{
+    while (i > 0 && rh_addr[i] > a) i--;
+    while (i + 1 < RN && rh_addr[i + 1] <= a) i++;
+    return rh_addr[i] <= a && a - rh_addr[i] < rh_size[i] ? i : MF_GS_NONE;
+}
+
+typedef struct resolved {
+    uint64_t edges, wrong, found_wrong;
+    bool probed;
+} resolved;
+
+/* Checks every edge target against the object it was written to, and,
+ * the first time, mf_gs_find_object at every object's boundaries. */
+static int rs_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
+                    const uint32_t *counts, size_t ne, const uint64_t *offs, const uint64_t *tg,
+                    mf_error *err)
+{
+    (void)offs, (void)err;
+    resolved *s = ud;
+    size_t e = 0;
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < counts[i]; j++, e++) {
+            uint64_t obj;
+            edge_ptr(first + i, j, &obj);
+            if (tg[e] != obj) s->wrong++;
+        }
+    s->edges += ne;
+    if (!s->probed) {
+        s->probed = true;
+        for (size_t i = 0; i < RN; i++) {
+            uint64_t a = rh_addr[i], end = a + rh_size[i];
+            uint64_t at[] = {a - 1, a, a + 1, a + rh_size[i] / 2, end - 1, end, end + 7};
+            for (size_t k = 0; k < sizeof at / sizeof *at; k++)
+                if (mf_gs_find_object(r, at[k]) != rh_holder(i, at[k])) s->found_wrong++;
+        }
+    }
+    return 0;
+}
+
+/* Every edge target resolves to the object it points into -- at the
+ * first, middle and last granule of objects, across gaps and objects
+ * spanning many index groups, on dense, odd-sized and sparse heaps, on
+ * one thread and on several -- and mf_gs_find_object agrees with a walk
+ * of the heap at every object's boundaries. A pointer before the first
+ * object, into a gap, past the last object or at 0 is refused, naming the
+ * edge. */
+static void pointers_resolve_to_the_objects_they_point_into(void)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s/resolve.gcstack", dir);
+    for (int k = H_DENSE; k <= H_SPARSE; k++) {
+        make_resolve_heap((enum heap_kind)k);
+        CHECK(write_resolve_heap(file, SIZE_MAX, 0) == 0);
+        for (unsigned t = 1; t <= 2; t++) {
+            resolved s = {0};
+            mf_gs_callbacks cb = {.ud = &s, .on_edges = rs_edges, .threads = t};
+            mf_error err;
+            int rc = mf_gs_read(file, &cb, NULL, &err);
+            if (rc) fprintf(stderr, "%s\n", err.msg);
+            CHECK(rc == 0);
+            CHECK(s.edges > 2 * RN);
+            CHECK_EQ_U64(s.wrong, 0);
+            CHECK_EQ_U64(s.found_wrong, 0);
+        }
+        /* a gap: after an object whose end is followed by one */
+        size_t g = 0;
+        while (g + 1 < RN && (rh_addr[g] + rh_size[g] + 7) / 8 * 8 == rh_addr[g + 1]) g++;
+        CHECK(g + 1 < RN);
+        uint64_t bad[] = {rh_addr[0] - 8, rh_addr[g] + rh_size[g] + 7,
+                          rh_addr[RN - 1] + rh_size[RN - 1] + 8, 0};
+        for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+            uint64_t p = bad[b] / 8 * 8; /* what the file keeps */
+            CHECK_EQ_U64(rh_holder(0, p), MF_GS_NONE);
+            CHECK(write_resolve_heap(file, 7, p) == 0);
+            char want[200];
+            snprintf(want, sizeof want,
+                     "edge at offset 0 of object 7 (0x%" PRIx64 ") points to 0x%" PRIx64
+                     ", which is in no object",
+                     rh_addr[7], p);
+            for (unsigned t = 1; t <= 2; t++) {
+                mf_gs_callbacks cb = {.threads = t};
+                mf_error err;
+                CHECK(mf_gs_read(file, &cb, NULL, &err) != 0);
+                if (!strstr(err.msg, want)) fprintf(stderr, "%s\n", err.msg);
+                CHECK(strstr(err.msg, want) != NULL);
+            }
+        }
+    }
+}
+
 /* The object count in the header's runtime statistics is only a hint for
  * the room the reader makes: fewer, as many, more and absurdly many all
  * read back the same objects, on one thread and on several (where the
@@ -1197,6 +1341,7 @@ int main(void)
     TEST(long_map_keys_are_cut);
     TEST(batches_decoded_on_threads_come_back_in_order);
     TEST(header_object_count_is_only_a_hint);
+    TEST(pointers_resolve_to_the_objects_they_point_into);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

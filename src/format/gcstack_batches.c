@@ -29,21 +29,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/*
- * Resolving a pointer by binary search over millions of addresses costs
- * ~20 cache misses, and the reader resolves every edge target: most of its
- * time went there. Once the objects are complete (they never change after
- * the object section), a page index narrows each search to the objects of
- * one page: the span of the heap is cut into at most ~2 pages per object
- * (pages of at least one granule), so a page holds a few objects where the
- * heap is dense. 4 bytes per page; without memory the plain binary search
- * is used.
- */
-void mf_gsr_page_index(mf_gs_reader *r)
+/* The page index (see mf_gsr_index_objects), when it has the memory. */
+static void page_index(mf_gs_reader *r)
 {
-    mf_gsr_objects_done(r);
     size_t n = r->addr.n;
-    if (r->pg_first || n == 0 || n >= UINT32_MAX) return;
     uint64_t base = r->addr.v[0], end = r->addr.v[n - 1] + r->size.v[n - 1];
     if (end <= base) return;
     uint64_t span = end - base;
@@ -76,6 +65,27 @@ void mf_gsr_page_index(mf_gs_reader *r)
     r->pg_shift = shift;
 }
 
+/*
+ * Resolving a pointer by binary search over millions of addresses costs
+ * ~20 cache misses, and the reader resolves every edge target: most of its
+ * time went there. Once the objects are complete (they never change after
+ * the object section) they are indexed. The rank index (addr_rank.h) finds
+ * a pointer's object with one cache line read. Where it does not fit (a
+ * heap spread thin, odd addresses), a page index narrows each search to
+ * the objects of one page: the span of the heap is cut into at most ~2
+ * pages per object (pages of at least one granule), so a page holds a few
+ * objects where the heap is dense; 4 bytes per page. Without memory for
+ * either, the plain binary search is used.
+ */
+void mf_gsr_index_objects(mf_gs_reader *r)
+{
+    mf_gsr_objects_done(r);
+    size_t n = r->addr.n;
+    if (r->rank.lines || r->pg_first || n == 0 || n >= UINT32_MAX) return;
+    if (mf_addr_rank_build(&r->rank, r->addr.v, r->size.v, n)) return;
+    page_index(r);
+}
+
 /* Resolves a pointer value to an object index, or fails naming what. */
 int mf_gsr_resolve(mf_gs_reader *r, uint64_t ptr, uint64_t *out, const char *fmt, ...)
 {
@@ -97,17 +107,29 @@ int mf_gsr_resolve(mf_gs_reader *r, uint64_t ptr, uint64_t *out, const char *fmt
  * index of the first value that lies in no object (values before it are
  * resolved, it and the rest are left as they were).
  *
- * Why batches: one lookup costs three dependent cache misses on a big heap
- * (the page index, then the addresses and sizes of that page), and edge
- * targets are scattered, so resolving edge after edge leaves the processor
- * waiting on memory most of the time. Here the work is split into stages
- * over the whole batch, each prefetching what a later element of the batch
- * will need: the misses of many lookups are in flight at once. The answer
- * is exactly what mf_gs_find_object gives.
+ * Why batches: edge targets are scattered, so each lookup misses the
+ * cache, and resolving edge after edge leaves the processor waiting on
+ * memory most of the time. With the rank index a lookup reads one line,
+ * asked for RESOLVE_AHEAD values early. With the page index it costs three
+ * dependent misses (the page index, then the addresses and sizes of that
+ * page): the work is split into stages over the whole batch, each
+ * prefetching what a later element of the batch will need. Either way the
+ * misses of many lookups are in flight at once. The answer is exactly what
+ * mf_gs_find_object gives.
  */
 #define RESOLVE_AHEAD 16
 static size_t mf_gsr_resolve_many(mf_gs_reader *r, uint64_t *v, size_t n)
 {
+    if (r->rank.lines) {
+        const mf_addr_rank *x = &r->rank;
+        for (size_t i = 0; i < n; i++) {
+            if (i + RESOLVE_AHEAD < n) mf_addr_rank_prefetch(x, v[i + RESOLVE_AHEAD]);
+            uint64_t o = mf_addr_rank_find(x, v[i]);
+            if (o == MF_GS_NONE) return i;
+            v[i] = o;
+        }
+        return n;
+    }
     if (!r->pg_first || r->s.c[12].cap < n) {
         uint64_t *q =
             r->pg_first && n <= SIZE_MAX / 8 ? realloc(r->s.c[12].v, n * sizeof *q) : NULL;
@@ -791,7 +813,7 @@ int mf_gsr_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     if (r->phase == 1) {
         /* the objects are complete: index them, start the threads */
         r->phase = 2;
-        mf_gsr_page_index(r);
+        mf_gsr_index_objects(r);
         pool_start(r);
     }
     if (r->phase != 2) return mf_gsr_fail(r, "edges after the edge section");
@@ -805,7 +827,7 @@ int mf_gsr_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     /* the edges must all be in: every edge batch committed */
     if (r->phase != 3 && mf_gsr_barrier(r)) return -1;
     if (mf_gsr_enter_rest(r, "a bucket batch")) return -1;
-    if (!r->pg_first) mf_gsr_page_index(r);
+    mf_gsr_index_objects(r);
     if (r->pool) {
         if (r->pool->tmpl.phase != 3) {
             /* no batch is in flight (the barrier above) */

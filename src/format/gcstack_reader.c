@@ -180,6 +180,7 @@ static char *dup_bytes(const uint8_t *p, size_t n)
 
 uint64_t mf_gs_find_object(const mf_gs_reader *r, uint64_t a)
 {
+    if (r->rank.lines) return mf_addr_rank_find(&r->rank, a);
     size_t lo = 0, hi = r->addr.n; /* first index with addr > a */
     const uint64_t *v = r->addr.v;
     if (r->pg_first) {
@@ -945,6 +946,7 @@ void mf_gs_reader_free(mf_gs_reader *r)
     free(r->type.v);
     free(r->pg_first);
     mf_gsr_pool_stop(r);
+    mf_addr_rank_free(&r->rank);
     mf_gsr_scratch_free(&r->s);
     free(r->win);
     free(r->h_program);
@@ -1190,9 +1192,10 @@ size_t mf_gs_take_objects(mf_gs_reader *r, uint64_t **addr, uint64_t **size, uin
     r->addr = (vec64){0};
     r->size = (vec64){0};
     r->type = (vec32){0};
-    free(r->pg_first); /* indexes the objects just given away */
+    free(r->pg_first); /* the indexes of the objects just given away */
     r->pg_first = NULL;
     r->pg_n = 0;
+    mf_addr_rank_free(&r->rank);
     return n;
 }
 size_t mf_gs_nstrings(const mf_gs_reader *r)

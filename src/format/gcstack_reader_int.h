@@ -8,6 +8,7 @@
 #ifndef MF_GCSTACK_READER_INT_H
 #define MF_GCSTACK_READER_INT_H
 
+#include "format/addr_rank.h"
 #include "format/gcstack_reader.h"
 #include "format/grow.h"
 
@@ -102,9 +103,11 @@ struct mf_gs_reader {
     /* faults in the columns' pages ahead of on_objects, NULL when not
      * running (prefault.h); stopped before the columns move or are done */
     struct mf_prefault *objs_pf;
-    /* page index over the object addresses (built once the objects are
-     * complete, see mf_gsr_page_index): pg_first[p] is the first object
-     * starting at or after pg_base + (p << pg_shift); pg_n + 1 entries */
+    /* the index over the objects, built once they are complete (see
+     * mf_gsr_index_objects): the rank index (addr_rank.h) where it fits,
+     * else the page index: pg_first[p] is the first object starting at or
+     * after pg_base + (p << pg_shift); pg_n + 1 entries */
+    mf_addr_rank rank;
     uint32_t *pg_first;
     size_t pg_n;
     uint64_t pg_base, pg_end;
@@ -147,9 +150,10 @@ int mf_gsr_enter_rest(mf_gs_reader *r, const char *what);
  * in their pages ahead (r->objs_pf). */
 void mf_gsr_objects_done(mf_gs_reader *r);
 
-/* gcstack_batches.c: the page index over the objects (once they are
- * complete), resolving pointers, and the edge and bucket batches. */
-void mf_gsr_page_index(mf_gs_reader *r);
+/* gcstack_batches.c: the index over the objects (once they are
+ * complete; nothing when there is one), resolving pointers, and the edge
+ * and bucket batches. */
+void mf_gsr_index_objects(mf_gs_reader *r);
 int mf_gsr_resolve(mf_gs_reader *r, uint64_t ptr, uint64_t *out, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* An EdgeBatch or BucketBatch record (its message in [p, end)): decoded at
