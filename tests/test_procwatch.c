@@ -75,7 +75,11 @@ static void a_writer_on_a_full_pipe_waits_its_turn(void)
     CHECK(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
-        static const char block[65536];
+        /* at most PIPE_BUF: a write either completes or blocks before its
+         * first byte, so a blocked writer has nothing half-counted (with
+         * bigger writes, a pipe given one page, as the kernel does when
+         * pipes are many, took part of a write and counted it later) */
+        static const char block[4096];
         for (;;)
             if (write(fds[1], block, sizeof block) < 0) _exit(1);
     }
