@@ -87,6 +87,16 @@ static void a_writer_on_a_full_pipe_waits_its_turn(void)
     mrc_proc_sample a, b;
     bool ok = shows(pid, MRC_PROC_IO, &a);
     if (!ok) report("writer on a full pipe", &a);
+    /* first seen in I/O, it may still be filling the pipe: from when two
+     * samples agree, the pipe is full */
+    for (int i = 0; ok && i < 100; i++) {
+        mrc_proc_sample c;
+        usleep(20000);
+        mrc__proc_sample(pid, &c);
+        bool settled = c.progress == a.progress && c.wait == MRC_PROC_IO;
+        a = c;
+        if (settled) break;
+    }
     /* blocked, it does not move: only its wait tells it from a stuck one */
     usleep(100000);
     mrc__proc_sample(pid, &b);
