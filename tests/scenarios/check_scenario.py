@@ -134,7 +134,8 @@ A VIEW CHECK reads one of the views of the whole heap of a snapshot (no
                                         these exactly one of its roots
         "roots_total": n,
         "chain_has": [STEP],            as a map's chain_has, in its chain
-        "children_include": [ROW]}      rows below it (dominated by it), in any order
+        "children_include": [ROW],      rows below it (dominated by it), in any order
+        "children_lack": [L]}           no row below it is the object at L's "address"
   {"id": ..., "snapshot": S, "path": {"type": T} | {"object": ADDRESS}, "all": bool,
    "label": L, "expect": {...}}         `maproot path --format json --top 0` (ADDRESS: a
                                         value or truth reference, e.g. "truth:L.address"):
@@ -1011,6 +1012,16 @@ def check_by_type(run, snapshot, check):
             raise Malformed("unknown by_type expectation %r" % key)
 
 
+def rows_below(row):
+    """Every row below a row of the dominator view, at any depth."""
+    below, todo = [], list(row["children"])
+    while todo:
+        r = todo.pop()
+        below.append(r)
+        todo += r["children"]
+    return below
+
+
 def check_domrow(run, snapshot, row, want, where):
     """Yields the failures of ROW want on a row of the dominator view."""
     label = want.get("label")
@@ -1042,13 +1053,14 @@ def check_domrow(run, snapshot, row, want, where):
         elif key == "chain_has":
             for f in steps_in_order(run, snapshot, label, row.get("chain", []), v):
                 yield "%s: %s" % (where, f)
+        elif key == "children_lack":
+            for lw in v:
+                addr = run.truth_of(snapshot, lw)["address"]
+                if any(r["object"]["address"] == addr for r in rows_below(row)):
+                    yield "%s: %s is a row below it" % (where, lw)
         elif key == "children_include":
-            below, todo = [], list(row["children"])
-            while todo:
-                r = todo.pop()
-                below.append(r)
-                todo += r["children"]
-            for k, cw in enumerate(v):
+            below = rows_below(row)
+            for cw in v:
                 addr = run.truth_of(snapshot, cw["label"])["address"] if "label" in cw else None
                 cands = [r for r in below if addr is None or r["object"]["address"] == addr]
                 if not cands:

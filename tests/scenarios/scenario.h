@@ -521,6 +521,8 @@ __attribute__((unused)) static void sc_truth_type(const char *snapshot, const ch
     for (size_t i = 0; i < n; i++) {
         sc_set mine = {0};
         shallow += mr_object_size(objs[i]);
+        /* what an object dominated by another dominates, that one does */
+        if (sc_set_has(&all, (uintptr_t)objs[i])) continue;
         sc_dominated_into(&objs[i], 1, &mine);
         for (size_t h = 0; h <= mine.mask; h++)
             if (mine.k[h] && sc_set_add(&all, mine.k[h]))
