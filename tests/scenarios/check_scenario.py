@@ -134,7 +134,8 @@ A VIEW CHECK reads one of the views of the whole heap of a snapshot (no
                                         these exactly one of its roots
         "roots_total": n,
         "chain_has": [STEP],            as a map's chain_has, in its chain
-        "children_include": [ROW],      rows below it (dominated by it), in any order
+        "children_include": [ROW],      rows right below it (their immediate dominator is
+                                        it), in any order
         "children_lack": [L]}           no row below it is the object at L's "address"
   {"id": ..., "snapshot": S, "path": {"type": T} | {"object": ADDRESS}, "all": bool,
    "label": L, "expect": {...}}         `maproot path --format json --top 0` (ADDRESS: a
@@ -144,6 +145,10 @@ A VIEW CHECK reads one of the views of the whole heap of a snapshot (no
     sorted: true                        shortest first: no path longer than the next
     first_root: ROOT                    the first path starts at this root
     first_length: n                     and has this many objects
+    first_chain_steps: n                the steps of its whole chain (the root's included;
+                                        a chain too long to show is elided, not cut)
+    first_as_default: true              its chain is the one `maproot path --object` (no
+                                        --all) shows for the first path's object
     first_steps: [STEP]                 its chain takes these steps, in this order
     first_lacks: [STEP]                 its chain takes none of these
     path_steps: {"N": [STEP]}           path N's (1 first) chain takes these steps, in order
@@ -1059,7 +1064,7 @@ def check_domrow(run, snapshot, row, want, where):
                 if any(r["object"]["address"] == addr for r in rows_below(row)):
                     yield "%s: %s is a row below it" % (where, lw)
         elif key == "children_include":
-            below = rows_below(row)
+            below = row["children"]
             for cw in v:
                 addr = run.truth_of(snapshot, cw["label"])["address"] if "label" in cw else None
                 cands = [r for r in below if addr is None or r["object"]["address"] == addr]
@@ -1125,6 +1130,19 @@ def check_pathview(run, snapshot, check):
             w = run.value(want, snapshot, label, key)
             if first["length"] != w:
                 yield "the first path has %d objects, expected %d" % (first["length"], w)
+        elif key == "first_chain_steps":
+            w = run.value(want, snapshot, label, key)
+            shown = len(first["chain"]) - sum(1 for st in first["chain"] if st["kind"] == "elided")
+            if first["chain_steps"] != w or shown + first["chain_elided"] != w:
+                yield "the first chain has %d steps (%d shown, %d elided), expected %d" % (
+                    first["chain_steps"], shown, first["chain_elided"], w)
+        elif key == "first_as_default":
+            d = run.view(snapshot, "path", "--object", str(first["object"]["address"]))
+            got = [st["text"] for st in first["chain"]]
+            dflt = [st["text"] for st in d["paths"][0]["chain"]] if d["paths"] else []
+            if want and (got != dflt or first["chain_elided"] != d["paths"][0]["chain_elided"]):
+                yield "the first chain %r, without --all %r" % (" -> ".join(got),
+                                                                " -> ".join(dflt))
         elif key == "path_steps":
             for n, steps in want.items():
                 if int(n) > len(paths):
