@@ -13,7 +13,8 @@
  *                                  -> Node 0x8020 -> Node 0x8040 -> Session 0x6100
  *   Session 0x6000 -> Blob 0x7000 (1000), User 0x9000 (40)
  *   Session 0x6100 -> Blob 0x7400 (1000)
- *   stack: thread 1, frame #0 main -> User 0x9000
+ *   stack: thread 1, frame #0 main -> User 0x9000 (two words of the frame:
+ *          one root, which the views name once)
  *
  * Heap 2880 bytes in 13 objects. Retained: Registry 2840 (all but the
  * User, which the stack word keeps too), Cache 1592, the map header 1560,
@@ -102,8 +103,11 @@ int main(int argc, char **argv)
                         .frame = 0,
                         .symbol = sym + 1,
                         .function = "main"};
+    mf_gs_root stack2 = stack; /* a second word of the same frame: one root still */
+    stack2.slot = 0x7ffc0008;
     mf_gsw_root(w, &global);
     mf_gsw_root(w, &stack);
+    mf_gsw_root(w, &stack2);
     mf_gs_map m = {.address = 0x4000,
                    .type_name = "map[string]*Session",
                    .key_kind = MF_GS_KEY_STRING,

@@ -49,13 +49,16 @@ static uint32_t bfs_length(const mp_graph *g, const mp_paths *p, uint32_t o)
  * Every root that reaches o, each with its shortest path: a breadth-first
  * search backwards from o over the predecessors gives every object its next
  * step towards o (next[]); a root whose target was reached then has its
- * path by following next[] from the target.
+ * path by following next[] from the target. A holder of several root
+ * words (a frame, an iterator: mp_root_holders) is one root, shown by its
+ * word with the shortest path, as every report names a holder once.
  */
 static int every_root(const mp_graph *g, uint32_t o, size_t top, mp_pathview *v)
 {
     size_t n = g->nobjects;
     uint32_t *next = malloc((n ? n : 1) * sizeof *next), *dist = malloc((n ? n : 1) * sizeof *dist);
-    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue), *holder = NULL;
+    uint8_t *seen = NULL;
     if (!next || !dist || !queue) goto oom;
     mf_huge_pages(next, n * sizeof *next);
     for (size_t i = 0; i < n; i++) next[i] = MP_NONE;
@@ -93,23 +96,38 @@ static int every_root(const mp_graph *g, uint32_t o, size_t top, mp_pathview *v)
                                            .objects = 1,
                                            .bytes = mp_obj_size(g, o)};
     }
-    v->nrows_all = v->nrows;
     if (v->nrows > 1) qsort(v->rows, v->nrows, sizeof *v->rows, cmp_row);
+    /* each holder once: its first row, the shortest */
+    holder = malloc((g->nroots ? g->nroots : 1) * sizeof *holder);
+    seen = calloc(g->nroots / 8 + 1, 1);
+    if (!holder || !seen || mp_root_holders(g, holder)) goto oom;
+    size_t k = 0;
+    for (size_t i = 0; i < v->nrows; i++) {
+        uint32_t h = holder[v->rows[i].root];
+        if (seen[h >> 3] & (1u << (h & 7))) continue;
+        seen[h >> 3] |= (uint8_t)(1u << (h & 7));
+        v->rows[k++] = v->rows[i];
+    }
+    v->nrows = v->nrows_all = k;
     if (top && v->nrows > top) v->nrows = top;
     for (size_t i = 0; i < v->nrows; i++) {
         mp_pathrow *row = &v->rows[i];
         row->objs = malloc(row->length * sizeof *row->objs);
         if (!row->objs) goto oom;
         uint32_t x = g->roots[row->root].target;
-        for (uint32_t k = 0; k < row->length; k++, x = next[x]) row->objs[k] = x;
+        for (uint32_t j = 0; j < row->length; j++, x = next[x]) row->objs[j] = x;
     }
     free(next);
     free(dist);
+    free(holder);
+    free(seen);
     return 0;
 oom:
     free(next);
     free(dist);
     free(queue);
+    free(holder);
+    free(seen);
     return -1;
 }
 

@@ -491,16 +491,41 @@ void mp_domtree_free(mp_domtree *t)
 }
 
 /* The roots that keep a top subtree alive: the one root node above it, or
- * every root reaching it (up to max); the count of them in all. */
+ * every root reaching it, each holder once (its first word: holder, from
+ * mp_root_holders) -- up to max of them into roots; the count of holders
+ * in all. all (room for g->nroots) is the caller's scratch. */
 static size_t subtree_roots(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
-                            size_t max, uint8_t *mark)
+                            size_t max, uint8_t *mark, const uint32_t *holder, uint32_t *all)
 {
     uint32_t id = d->idom[o];
     if (id != d->super_root && id != MP_NONE && id >= g->nobjects) {
-        if (max) roots[0] = id - (uint32_t)g->nobjects;
+        if (max) roots[0] = holder[id - (uint32_t)g->nobjects];
         return 1;
     }
-    return mark ? mp_dom_roots_reaching(g, d, o, roots, max, mark) : 0;
+    size_t n = mark && all ? mp_dom_roots_reaching(g, d, o, all, g->nroots, mark) : 0;
+    if (n > g->nroots) n = g->nroots;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < k && !dup; j++) dup = all[j] == holder[all[i]];
+        if (!dup) all[k++] = holder[all[i]];
+    }
+    for (size_t i = 0; i < k && i < max; i++) roots[i] = all[i];
+    return k;
+}
+
+/* The scratch subtree_roots needs: a mark bit per object, each root's
+ * holder, and room for every root. False when out of memory (*mark, *holder
+ * and *all are then NULL and the views list no roots). */
+static bool roots_scratch(const mp_graph *g, uint8_t **mark, uint32_t **holder, uint32_t **all)
+{
+    *mark = calloc(g->nobjects / 8 + 1, 1);
+    *holder = malloc((g->nroots ? g->nroots : 1) * sizeof **holder);
+    *all = malloc((g->nroots ? g->nroots : 1) * sizeof **all);
+    if (*mark && *holder && *all && mp_root_holders(g, *holder) == 0) return true;
+    free(*mark), free(*holder), free(*all);
+    *mark = NULL, *holder = NULL, *all = NULL;
+    return false;
 }
 
 #define DOM_ROOTS_SHOWN 4
@@ -515,7 +540,9 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
             "  below each, the subtrees of %.2g%% of the heap or more\n",
             t->ntop, c, 100.0 * t->min_share);
     fprintf(out, "  %11s %7s %13s  %s\n", "retained", "%", "objects", "object");
-    uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
+    uint8_t *mark;
+    uint32_t *holder, *all;
+    bool rooted = roots_scratch(g, &mark, &holder, &all);
     mp_step steps[MP_CHAIN_STEPS];
     for (size_t i = 0; i < t->nrows; i++) {
         const mp_domrow *r = &t->rows[i];
@@ -533,7 +560,8 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
         fprintf(out, "\n");
         if (r->depth) continue;
         uint32_t roots[DOM_ROOTS_SHOWN];
-        size_t nr = subtree_roots(g, d, r->object, roots, DOM_ROOTS_SHOWN, mark);
+        size_t nr =
+            rooted ? subtree_roots(g, d, r->object, roots, DOM_ROOTS_SHOWN, mark, holder, all) : 0;
         for (size_t k = 0; k < nr && k < DOM_ROOTS_SHOWN; k++) {
             char rt[512];
             mp_root_text(g, roots[k], rt, sizeof rt);
@@ -547,7 +575,7 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
             fprintf(out, "\n");
         }
     }
-    free(mark);
+    free(mark), free(holder), free(all);
     if (t->ntop < t->ntop_all)
         fprintf(out, "  (%zu more top subtree%s: --top 0 shows all)\n", t->ntop_all - t->ntop,
                 t->ntop_all - t->ntop == 1 ? "" : "s");
@@ -577,7 +605,9 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
 {
     json_t *top = json_array();
     json_t **node = calloc(t->nrows ? t->nrows : 1, sizeof *node);
-    uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
+    uint8_t *mark;
+    uint32_t *holder, *all;
+    bool rooted = roots_scratch(g, &mark, &holder, &all);
     mp_step steps[MP_CHAIN_STEPS];
     for (size_t i = 0; node && i < t->nrows; i++) {
         const mp_domrow *r = &t->rows[i];
@@ -587,7 +617,9 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
         json_object_set_new(j, "objects", json_integer((json_int_t)r->objects));
         if (r->depth == 0) {
             uint32_t roots[MP_MAX_LISTED_ROOTS];
-            size_t nr = subtree_roots(g, d, r->object, roots, MP_MAX_LISTED_ROOTS, mark);
+            size_t nr = rooted ? subtree_roots(g, d, r->object, roots, MP_MAX_LISTED_ROOTS, mark,
+                                               holder, all)
+                               : 0;
             json_t *ra = json_array();
             for (size_t k = 0; k < nr && k < MP_MAX_LISTED_ROOTS; k++)
                 json_array_append_new(ra, mp_root_json(g, roots[k]));
@@ -605,7 +637,7 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
             json_array_append_new(json_object_get(node[r->parent], "children"), j);
     }
     free(node);
-    free(mark);
+    free(mark), free(holder), free(all);
     return json_pack("{s:o, s:I, s:I, s:I, s:f}", "dominators", top, "top_total",
                      (json_int_t)t->ntop_all, "heap_bytes", (json_int_t)t->heap_bytes,
                      "heap_objects", (json_int_t)t->heap_objects, "min_share", t->min_share);
