@@ -152,6 +152,7 @@ A VIEW CHECK reads one of the views of the whole heap of a snapshot (no
     first_steps: [STEP]                 its chain takes these steps, in this order
     first_lacks: [STEP]                 its chain takes none of these
     path_steps: {"N": [STEP]}           path N's (1 first) chain takes these steps, in order
+    roots_all: ROOT                     every path's root matches it
     roots_each: [ROOT]                  every path's root matches one of these, and each
                                         of these exactly one path's root (with --all on
                                         an object: exactly the roots that reach it)
@@ -1161,6 +1162,10 @@ def check_pathview(run, snapshot, check):
                     yield "the first path takes %s" % hit
         elif key == "roots_each":
             yield from roots_each([p["root"] for p in paths], want)
+        elif key == "roots_all":
+            bad = [p["root"]["text"] for p in paths if not root_matches(want, p["root"])]
+            if bad:
+                yield "paths start at %s, not %s" % (bad, json.dumps(want))
         else:
             raise Malformed("unknown path expectation %r" % key)
 

@@ -593,14 +593,28 @@ found:
     return d;
 }
 
+static bool sc_same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether two root words are one holder: one global, one pin, the words
+ * of one frame of one thread (its stack words, or its iterator's). */
+static bool sc_same_holder(const mr_root *a, const mr_root *b)
+{
+    return a->kind == b->kind && a->thread == b->thread && a->frame == b->frame &&
+           sc_same_str(a->name, b->name) && sc_same_str(a->function, b->function);
+}
+
 /*
  * The truth about the ways to obj (the start of a heap object) from the
- * roots: its address, how many root words reach it ("roots"), and the
- * objects on the shortest way from any of them ("shortest": from the
- * root's target to obj, both counted). The scenario states how many roots
- * it built to reach obj (want_roots): another count means the program is
- * not the heap it promises, and the scenario fails. Call it from a truths
- * function run by SC_TRUTHS.
+ * roots: its address, how many holders reach it ("roots": a global, a pin,
+ * a thread's frame or iterator, however many of its words point the way),
+ * and the objects on the shortest way from any of them ("shortest": from
+ * the root's target to obj, both counted). The scenario states how many
+ * roots it built to reach obj (want_roots): another count means the
+ * program is not the heap it promises, and the scenario fails. Call it
+ * from a truths function run by SC_TRUTHS.
  */
 __attribute__((unused)) static void sc_truth_reach(const char *snapshot, const char *label,
                                                    const void *obj, size_t want_roots)
@@ -609,19 +623,22 @@ __attribute__((unused)) static void sc_truth_reach(const char *snapshot, const c
     uint64_t roots = 0, shortest = 0;
     mr_stop_the_world();
     mr_walk_roots(true, sc_add_root, &l);
+    size_t k = 0; /* the holders reaching obj: l.v[0 .. k) */
     for (size_t i = 0; i < l.n; i++) {
         uint64_t d = sc_distance(l.v[i].target, (void *)obj);
         if (!d) continue;
-        roots++;
         if (!shortest || d < shortest) shortest = d;
+        bool seen = false;
+        for (size_t j = 0; j < k && !seen; j++) seen = sc_same_holder(&l.v[j], &l.v[i]);
+        if (!seen) l.v[k++] = l.v[i];
     }
+    roots = k;
     mr_start_the_world();
     if (roots != want_roots) {
-        for (size_t i = 0; i < l.n; i++)
-            if (sc_distance(l.v[i].target, (void *)obj))
-                fprintf(stderr, "scenario: %s: root kind %d %s (thread %u, frame %u %s)\n", label,
-                        (int)l.v[i].kind, l.v[i].name ? l.v[i].name : "", l.v[i].thread,
-                        l.v[i].frame, l.v[i].function ? l.v[i].function : "");
+        for (size_t i = 0; i < k; i++)
+            fprintf(stderr, "scenario: %s: root kind %d %s (thread %u, frame %u %s)\n", label,
+                    (int)l.v[i].kind, l.v[i].name ? l.v[i].name : "", l.v[i].thread,
+                    l.v[i].frame, l.v[i].function ? l.v[i].function : "");
         sc_fail("%s: %" PRIu64 " roots reach it, the program built %zu", label, roots, want_roots);
     }
     free(l.v);
