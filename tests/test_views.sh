@@ -61,7 +61,9 @@ PY
 "$maproot" analyze --dominators --top 1 v.gcstack.gz >dom.txt || fail "--dominators text"
 grep -q 'the largest retained sets: 1 of 2 top subtrees' dom.txt || fail "--dominators: the title"
 grep -Eq '^ +2\.77KiB +98\.61% +12  Registry 0x1000, 64B$' dom.txt || fail "--dominators: the top row"
-grep -Eq 'root global registry \(heap.c:5\)$' dom.txt || fail "--dominators: its root"
+# the root and chain lines: labels under the object column, texts in one column
+grep -Eq '^ {37}root  global registry \(heap.c:5\)$' dom.txt || fail "--dominators: its root"
+grep -Eq '^ {37}chain registry -> Registry 0x1000$' dom.txt || fail "--dominators: its chain"
 grep -Eq '^ +1\.52KiB +54\.17% +4      map header 0x4000 \(B=1, 2 entries\), 48B, map\[string\]\*Session$' dom.txt ||
   fail "--dominators: the map two levels down ($(grep 'map header' dom.txt))"
 grep -q '(1 more top subtree: --top 0 shows all)' dom.txt || fail "--dominators: the cut"

@@ -529,6 +529,9 @@ static bool roots_scratch(const mp_graph *g, uint8_t **mark, uint32_t **holder, 
 }
 
 #define DOM_ROOTS_SHOWN 4
+/* A top subtree's root and chain lines: their labels under the object
+ * column (after "  retained %  objects  "), their texts in one column. */
+#define DOM_LABEL_COL 37
 
 void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const mp_paths *p,
                            const mp_domtree *t)
@@ -565,12 +568,13 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
         for (size_t k = 0; k < nr && k < DOM_ROOTS_SHOWN; k++) {
             char rt[512];
             mp_root_text(g, roots[k], rt, sizeof rt);
-            fprintf(out, "  %33s%s %s\n", "", k ? "     " : "root", rt);
+            fprintf(out, "%*s%-6s%s\n", DOM_LABEL_COL, "", k ? "" : "root", rt);
         }
-        if (nr > DOM_ROOTS_SHOWN) fprintf(out, "  %33s     (%zu roots in all)\n", "", nr);
+        if (nr > DOM_ROOTS_SHOWN)
+            fprintf(out, "%*s      (%zu roots in all)\n", DOM_LABEL_COL, "", nr);
         size_t n = p ? mp_chain_object(g, p, r->object, steps, MP_CHAIN_STEPS) : 0;
         if (n) {
-            fprintf(out, "  %33schain ", "");
+            fprintf(out, "%*schain ", DOM_LABEL_COL, "");
             print_chain(out, g, steps, n);
             fprintf(out, "\n");
         }
