@@ -405,7 +405,7 @@ static size_t list_chain(const mp_graph *g, uint32_t root, const uint32_t *objs,
     for (size_t i = 0; i < len; i++) total += object_steps(g, objs, len, i, st);
     size_t head = total <= max ? total : max / 4;
     size_t tail = total <= max ? 0 : max - head - 1; /* steps kept after the ELIDED one */
-    size_t k = 0, at = 1;                              /* steps stored, steps passed */
+    size_t k = 0, at = 1;                            /* steps stored, steps passed */
     s[k++] = (mp_step){.kind = MP_STEP_ROOT, .a = root, .map = MP_NONE, .index = UINT64_MAX};
     for (size_t i = 0; i < len; i++) {
         size_t n = object_steps(g, objs, len, i, st);

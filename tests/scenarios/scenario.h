@@ -637,8 +637,8 @@ __attribute__((unused)) static void sc_truth_reach(const char *snapshot, const c
     if (roots != want_roots) {
         for (size_t i = 0; i < k; i++)
             fprintf(stderr, "scenario: %s: root kind %d %s (thread %u, frame %u %s)\n", label,
-                    (int)l.v[i].kind, l.v[i].name ? l.v[i].name : "", l.v[i].thread,
-                    l.v[i].frame, l.v[i].function ? l.v[i].function : "");
+                    (int)l.v[i].kind, l.v[i].name ? l.v[i].name : "", l.v[i].thread, l.v[i].frame,
+                    l.v[i].function ? l.v[i].function : "");
         sc_fail("%s: %" PRIu64 " roots reach it, the program built %zu", label, roots, want_roots);
     }
     free(l.v);

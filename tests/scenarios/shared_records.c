@@ -36,8 +36,7 @@ typedef struct Registry {
 } Registry;
 MR_TYPE(registry_type, Registry, MR_FIELD(Registry, by_id), MR_FIELD(Registry, by_slot));
 
-static const mr_map_type records_type = {"map[int64]*Record", MR_KEY_INT64, NULL,
-                                         &mr_type_pointer};
+static const mr_map_type records_type = {"map[int64]*Record", MR_KEY_INT64, NULL, &mr_type_pointer};
 
 static Registry *registry;
 static Record **recent;

@@ -26,8 +26,14 @@
  */
 #include "scenario.h"
 
-enum { LEVELS = 11, NODES = (1 << LEVELS) - 1, LEAVES = 1 << (LEVELS - 1), PAYLOAD = 256,
-       SESSIONS = 600, SESSION_BLOB = 64 };
+enum {
+    LEVELS = 11,
+    NODES = (1 << LEVELS) - 1,
+    LEAVES = 1 << (LEVELS - 1),
+    PAYLOAD = 256,
+    SESSIONS = 600,
+    SESSION_BLOB = 64
+};
 
 typedef struct TreeNode {
     struct TreeNode *left, *right, *parent, *next_leaf;
@@ -58,8 +64,10 @@ __attribute__((noinline)) static void build(void)
         if (i > 0) {
             TreeNode *p = (TreeNode *)nodes[(i - 1) / 2];
             n->parent = p;
-            if (i % 2) p->left = n;
-            else p->right = n;
+            if (i % 2)
+                p->left = n;
+            else
+                p->right = n;
         }
         if (i == 0) tree = n;
     }
