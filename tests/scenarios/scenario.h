@@ -956,4 +956,24 @@ __attribute__((unused)) static int sc_worker_main(int argc, char **argv, sc_work
     return 0;
 }
 
+/*
+ * sc_worker_main for a heap main builds first (build, on a clean stack, so
+ * that main's frame holds none of it), with the truths of the snapshot at
+ * exit as well, when the worker's frames are gone.
+ */
+__attribute__((unused)) static int sc_worker_exit_main(int argc, char **argv, void (*build)(void),
+                                                       sc_worker *w, void *(*fn)(void *),
+                                                       void (*truths)(const char *snapshot))
+{
+    sc_init(argc, argv);
+    SC_CLEAN(build());
+    sc_start_worker(w, fn);
+    SC_SNAPSHOT("held");
+    SC_TRUTHS(truths, "held");
+    sc_stop_worker(w);
+    mr_exiting();
+    SC_TRUTHS(truths, "exit");
+    return 0;
+}
+
 #endif

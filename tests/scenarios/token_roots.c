@@ -130,13 +130,5 @@ static void truths(const char *snapshot)
 
 int main(int argc, char **argv)
 {
-    sc_init(argc, argv);
-    SC_CLEAN(build());
-    sc_start_worker(&worker, worker_main);
-    SC_SNAPSHOT("held");
-    SC_TRUTHS(truths, "held");
-    sc_stop_worker(&worker);
-    mr_exiting();
-    SC_TRUTHS(truths, "exit");
-    return 0;
+    return sc_worker_exit_main(argc, argv, build, &worker, worker_main, truths);
 }
