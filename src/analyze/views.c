@@ -149,6 +149,36 @@ static uint32_t *array32(size_t n)
     return p;
 }
 
+static int cmp_type_name(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    mp_sid nx = hist_g_->types[x].name, ny = hist_g_->types[y].name;
+    if (nx != ny) return nx < ny ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* A row per type name: two type records of one name (two modules that
+ * each declare a Node) are one type to a reader, as to maproot path
+ * --type. Returns cls[t] = the first type record of t's name (names are
+ * interned: one name, one string id), NULL when out of memory. */
+static uint32_t *type_classes(const mp_graph *g)
+{
+    uint32_t *ix = array32(g->ntypes), *cls = array32(g->ntypes);
+    if (!ix || !cls) {
+        free(ix), free(cls);
+        return NULL;
+    }
+    for (size_t t = 0; t < g->ntypes; t++) ix[t] = (uint32_t)t;
+    hist_g_ = g;
+    if (g->ntypes > 1) qsort(ix, g->ntypes, sizeof *ix, cmp_type_name);
+    hist_g_ = NULL;
+    for (size_t i = 0; i < g->ntypes; i++)
+        cls[ix[i]] = i > 0 && g->types[ix[i]].name == g->types[ix[i - 1]].name ? cls[ix[i - 1]]
+                                                                               : ix[i];
+    free(ix);
+    return cls;
+}
+
 /*
  * The retained bytes of each type need to know, for each object, whether
  * an object of its own type dominates it. In the dominator tree's preorder
@@ -164,10 +194,10 @@ int mp_histogram_compute(const mp_graph *g, const mp_dom *d, mp_histogram *out, 
 {
     memset(out, 0, sizeof *out);
     size_t N = d->nnodes, n = g->nobjects, np = d->npreorder, nt = g->ntypes + 1;
-    uint32_t *size = array32(N), *end = array32(N), *order = NULL;
+    uint32_t *size = array32(N), *end = array32(N), *order = NULL, *cls = type_classes(g);
     mp_type_row *rows = calloc(nt, sizeof *rows);
     uint32_t *cover = calloc(nt, sizeof *cover);
-    if (!size || !end || !rows || !cover) goto oom;
+    if (!size || !end || !rows || !cover || !cls) goto oom;
     /* subtree sizes, children first */
     for (size_t i = 0; i < np; i++) size[d->preorder[i]] = 1;
     for (size_t i = np; i-- > 1;) size[d->idom[d->preorder[i]]] += size[d->preorder[i]];
@@ -189,7 +219,7 @@ int mp_histogram_compute(const mp_graph *g, const mp_dom *d, mp_histogram *out, 
     for (size_t k = 0; k < np; k++) {
         uint32_t v = order[k];
         if (v >= n) continue;
-        uint32_t t = g->type[v] < g->ntypes ? g->type[v] : (uint32_t)g->ntypes;
+        uint32_t t = g->type[v] < g->ntypes ? cls[g->type[v]] : (uint32_t)g->ntypes;
         mp_type_row *r = &rows[t];
         r->count++;
         r->shallow += mp_obj_size(g, v);
@@ -214,6 +244,7 @@ int mp_histogram_compute(const mp_graph *g, const mp_dom *d, mp_histogram *out, 
     free(end);
     free(order);
     free(cover);
+    free(cls);
     return 0;
 oom:
     free(size);
@@ -221,6 +252,7 @@ oom:
     free(order);
     free(rows);
     free(cover);
+    free(cls);
     mf_error_set(err, "%s: out of memory counting objects by type", g->info.name);
     return -1;
 }

@@ -4,7 +4,9 @@
  *
  * TRUTH. The global `start` holds a Hub with two Links: the short way
  * (Link b -> the Target) and the long way (Link c -> Link e -> the same
- * Target). The Target has a 32 KiB blob; each Link a 1 KiB one. The global
+ * Target). The Target has a 32 KiB blob; each Link a 1 KiB one; Link e is
+ * made with another descriptor named Link (larger, as another module's may
+ * be): one type for the views all the same. The global
  * `ring` holds Ring r0 of a ring of 40 Rings (r39 points back to r0),
  * each with a 512-byte blob. Two more Rings point at each other and at
  * nothing else: garbage, no live object. Snapshots "held" and "exit" see
@@ -17,8 +19,8 @@
  *               right below the hub (neither Link keeps it alone), and the
  *               ring's r0 holds the whole ring, r1 right below it.
  *   by type     Ring: the 40 live Rings (not the garbage pair), retaining
- *               the ring; Link: 3 objects, retaining themselves and their
- *               blobs, not the Target.
+ *               the ring; Link: 3 objects (one row, both descriptors),
+ *               retaining themselves and their blobs, not the Target.
  */
 #include "scenario.h"
 
@@ -35,6 +37,15 @@ MR_TYPE(link_type, Link, MR_FIELD(Link, next), MR_FIELD(Link, other), MR_FIELD(L
 MR_TYPE(target_type, Target, MR_FIELD(Target, next), MR_FIELD(Target, other),
         MR_FIELD(Target, blob));
 MR_TYPE(ring_type, Ring, MR_FIELD(Ring, next), MR_FIELD(Ring, other), MR_FIELD(Ring, blob));
+/* Link e's: another module's descriptor of a Link, larger, of the same name */
+typedef struct OtherLink {
+    Node node;
+    int64_t hits;
+} OtherLink;
+static const uint32_t other_link_ptrs[] = {offsetof(Node, next), offsetof(Node, other),
+                                           offsetof(Node, blob)};
+static const mr_type other_link_type = {"Link", sizeof(OtherLink), other_link_ptrs,
+                                        3,      MR_KIND_STRUCT,    NULL};
 
 static Hub *start;
 static Ring *ring;
@@ -67,7 +78,7 @@ __attribute__((noinline)) static void build(void)
 {
     Hub *h = new_node(&hub_type, 16);
     Link *b = new_node(&link_type, LINK_BLOB), *c = new_node(&link_type, LINK_BLOB),
-         *e = new_node(&link_type, LINK_BLOB);
+         *e = new_node(&other_link_type, LINK_BLOB);
     Target *t = new_node(&target_type, TARGET_BLOB);
     h->next = b;
     h->other = c;
