@@ -13,7 +13,8 @@
  *                                  -> Node 0x8020 -> Node 0x8040 -> Session 0x6100
  *   Session 0x6000 -> Blob 0x7000 (1000), User 0x9000 (40)
  *   Session 0x6100 -> Blob 0x7400 (1000)
- *   stack: thread 1, frame #0 main -> User 0x9000
+ *   stack: thread 1, frame #0 main -> User 0x9000 (two words of the frame:
+ *          one root, which the views name once)
  *
  * Heap 2880 bytes in 13 objects. Retained: Registry 2840 (all but the
  * User, which the stack word keeps too), Cache 1592, the map header 1560,
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "views_heap: %s\n", err.msg);
         return 1;
     }
-    static const uint32_t p0[] = {0}, p01[] = {0, 8}, p16[] = {16};
+    static const uint32_t p0[] = {0}, p01[] = {0, 8}, p8[] = {8}, p16[] = {16};
     mf_gs_type bucket = {"bucket", 208, NULL, 0, MF_GS_KIND_BUCKET, 0};
     uint32_t tb = mf_gsw_type(w, &bucket);
     mf_gs_type types[] = {{"Registry", 64, p01, 2, MF_GS_KIND_STRUCT, 0},
@@ -50,8 +51,10 @@ int main(int argc, char **argv)
                           {"Blob", 1, NULL, 0, MF_GS_KIND_BLOB, 0},
                           {"List", 16, p0, 1, MF_GS_KIND_STRUCT, 0},
                           {"Node", 24, p01, 2, MF_GS_KIND_STRUCT, 0},
-                          {"User", 40, NULL, 0, MF_GS_KIND_STRUCT, 0}};
-    enum { REGISTRY, CACHE, HDR, ARRAY, SESSION, BLOB, LIST, NODE, USER, NT };
+                          {"User", 40, NULL, 0, MF_GS_KIND_STRUCT, 0},
+                          /* another module's Node: one type of the views */
+                          {"Node", 24, p8, 1, MF_GS_KIND_STRUCT, 0}};
+    enum { REGISTRY, CACHE, HDR, ARRAY, SESSION, BLOB, LIST, NODE, USER, NODE2, NT };
     uint32_t t[NT];
     for (int i = 0; i < NT; i++) t[i] = mf_gsw_type(w, &types[i]) + 1;
     struct {
@@ -60,7 +63,7 @@ int main(int argc, char **argv)
     } objs[] = {{0x1000, 64, t[REGISTRY]}, {0x2000, 32, t[CACHE]},  {0x3000, 16, t[LIST]},
                 {0x4000, 48, t[HDR]},      {0x5000, 416, t[ARRAY]}, {0x6000, 96, t[SESSION]},
                 {0x6100, 96, t[SESSION]},  {0x7000, 1000, t[BLOB]}, {0x7400, 1000, t[BLOB]},
-                {0x8000, 24, t[NODE]},     {0x8020, 24, t[NODE]},   {0x8040, 24, t[NODE]},
+                {0x8000, 24, t[NODE]},     {0x8020, 24, t[NODE]},   {0x8040, 24, t[NODE2]},
                 {0x9000, 40, t[USER]}};
     for (size_t i = 0; i < sizeof objs / sizeof *objs; i++)
         mf_gsw_object(w, objs[i].addr, objs[i].size, objs[i].type);
@@ -102,8 +105,11 @@ int main(int argc, char **argv)
                         .frame = 0,
                         .symbol = sym + 1,
                         .function = "main"};
+    mf_gs_root stack2 = stack; /* a second word of the same frame: one root still */
+    stack2.slot = 0x7ffc0008;
     mf_gsw_root(w, &global);
     mf_gsw_root(w, &stack);
+    mf_gsw_root(w, &stack2);
     mf_gs_map m = {.address = 0x4000,
                    .type_name = "map[string]*Session",
                    .key_kind = MF_GS_KEY_STRING,

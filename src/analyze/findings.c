@@ -597,10 +597,7 @@ static int cmp_holder(const void *a, const void *b)
     return c ? c : i < j ? -1 : i > j;
 }
 
-/* holder[r] = the first root record (in priority order) of root r's
- * holder: the words of one frame of one thread, of one global or one pin
- * are one holder, which a report names once. */
-static int root_holders(const mp_graph *g, uint32_t *holder)
+int mp_root_holders(const mp_graph *g, uint32_t *holder)
 {
     uint32_t *ix = malloc((g->nroots ? g->nroots : 1) * sizeof *ix);
     if (!ix) return -1;
@@ -1017,7 +1014,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     uint32_t *reaching = malloc((g->nroots ? g->nroots : 1) * sizeof *reaching);
     uint32_t *holder_mark = calloc(g->nroots ? g->nroots : 1, sizeof *holder_mark);
     if (!out->maps || !out->ranked || !out->holder || !reaching || !holder_mark ||
-        root_holders(g, out->holder))
+        mp_root_holders(g, out->holder))
         goto oom;
 
     /* entries: ownership, retained, shared; scratch = the map whose entry

@@ -247,6 +247,12 @@ void mp_findings_save(const mp_findings *f, size_t k, mp_findings_saved *out);
 const char *mp_findings_saved_check(const mp_graph *g, const mp_findings_saved *s, size_t n,
                                     char *buf, size_t size);
 
+/* holder[r] (room for g->nroots) = the first root record (in priority
+ * order) of root r's holder: the words of one frame of one thread, of one
+ * global, one pin or one iterator are one holder, which every report and
+ * view names once. Returns 0, -1 when out of memory. */
+int mp_root_holders(const mp_graph *g, uint32_t *holder);
+
 /* Keeps the first root word of each holder in roots[0 .. n) (a short
  * list: O(n^2)), in order; returns how many are left. */
 size_t mp_findings_distinct_holders(const mp_findings *f, uint32_t *roots, size_t n);

@@ -12,6 +12,7 @@
 
 #include "format/hugepages.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +49,16 @@ static uint32_t bfs_length(const mp_graph *g, const mp_paths *p, uint32_t o)
  * Every root that reaches o, each with its shortest path: a breadth-first
  * search backwards from o over the predecessors gives every object its next
  * step towards o (next[]); a root whose target was reached then has its
- * path by following next[] from the target.
+ * path by following next[] from the target. A holder of several root
+ * words (a frame, an iterator: mp_root_holders) is one root, shown by its
+ * word with the shortest path, as every report names a holder once.
  */
 static int every_root(const mp_graph *g, uint32_t o, size_t top, mp_pathview *v)
 {
     size_t n = g->nobjects;
     uint32_t *next = malloc((n ? n : 1) * sizeof *next), *dist = malloc((n ? n : 1) * sizeof *dist);
-    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue), *holder = NULL;
+    uint8_t *seen = NULL;
     if (!next || !dist || !queue) goto oom;
     mf_huge_pages(next, n * sizeof *next);
     for (size_t i = 0; i < n; i++) next[i] = MP_NONE;
@@ -92,23 +96,38 @@ static int every_root(const mp_graph *g, uint32_t o, size_t top, mp_pathview *v)
                                            .objects = 1,
                                            .bytes = mp_obj_size(g, o)};
     }
-    v->nrows_all = v->nrows;
     if (v->nrows > 1) qsort(v->rows, v->nrows, sizeof *v->rows, cmp_row);
+    /* each holder once: its first row, the shortest */
+    holder = malloc((g->nroots ? g->nroots : 1) * sizeof *holder);
+    seen = calloc(g->nroots / 8 + 1, 1);
+    if (!holder || !seen || mp_root_holders(g, holder)) goto oom;
+    size_t k = 0;
+    for (size_t i = 0; i < v->nrows; i++) {
+        uint32_t h = holder[v->rows[i].root];
+        if (seen[h >> 3] & (1u << (h & 7))) continue;
+        seen[h >> 3] |= (uint8_t)(1u << (h & 7));
+        v->rows[k++] = v->rows[i];
+    }
+    v->nrows = v->nrows_all = k;
     if (top && v->nrows > top) v->nrows = top;
     for (size_t i = 0; i < v->nrows; i++) {
         mp_pathrow *row = &v->rows[i];
         row->objs = malloc(row->length * sizeof *row->objs);
         if (!row->objs) goto oom;
         uint32_t x = g->roots[row->root].target;
-        for (uint32_t k = 0; k < row->length; k++, x = next[x]) row->objs[k] = x;
+        for (uint32_t j = 0; j < row->length; j++, x = next[x]) row->objs[j] = x;
     }
     free(next);
     free(dist);
+    free(holder);
+    free(seen);
     return 0;
 oom:
     free(next);
     free(dist);
     free(queue);
+    free(holder);
+    free(seen);
     return -1;
 }
 
@@ -287,47 +306,119 @@ oom:
 
 /* ----------------------------------------------------------- chains --- */
 
-/* Steps for a path given as its objects (root's target first): the root,
- * then each object as a map header, a bucket or an object (an array
- * element says which); a long one keeps its ends around an ELIDED step. */
+/* The entry of bucket object v's map whose slot in v holds a pointer to
+ * next (its key or value, or what they point to): the first in the map's
+ * order, as the paths of every report take (paths.h); MP_NONE none. Reads
+ * the map's entries: a path from another root than the one paths.h keeps
+ * has no entry of its own remembered. */
+static uint32_t entry_through(const mp_graph *g, uint32_t v, uint32_t next, mp_entry *out)
+{
+    uint32_t bi = mp_graph_bucket_of(g, v);
+    if (bi == MP_NONE || g->buckets[bi].aux || g->buckets[bi].map >= g->nmaps) return MP_NONE;
+    const mp_map *m = &g->maps[g->buckets[bi].map];
+    mp_entry_cursor c;
+    mp_entry_cursor_init(&c, g, m->first_entry);
+    mp_entry_reader rd = MP_ENTRY_READER_INIT;
+    uint32_t found = MP_NONE;
+    mp_entry en;
+    for (size_t j = 0; j < m->nentries && found == MP_NONE && mp_entry_next(&c, &en); j++) {
+        if (en.bucket_obj != v) continue;
+        uint32_t x[MP_ENTRY_MAX_TARGETS];
+        size_t nk, nx = mp_entry_targets(g, &rd, &en, x, NULL, &nk);
+        for (size_t k = 0; k < nx; k++)
+            if (x[k] == next) {
+                found = (uint32_t)(m->first_entry + j);
+                *out = en;
+                break;
+            }
+    }
+    mp_entry_cursor_free(&c);
+    mp_entry_reader_free(&rd);
+    return found;
+}
+
+/* The steps of object objs[i] of a path of len objects (1 or 2: the
+ * object as a map header, a bucket or an object -- an array element says
+ * which --, then the slot of the entry the path leaves a bucket by), as
+ * chain.h's chains show them. */
+static size_t object_steps(const mp_graph *g, const uint32_t *objs, size_t len, size_t i,
+                           mp_step st[2])
+{
+    uint32_t v = objs[i], next = i + 1 < len ? objs[i + 1] : MP_NONE;
+    st[0] = (mp_step){.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE, .index = UINT64_MAX};
+    uint32_t mi = mp_graph_map_of_header(g, v), bi = mp_graph_bucket_of(g, v);
+    if (mi != MP_NONE) {
+        st[0].kind = MP_STEP_MAP;
+        st[0].map = mi;
+    } else if (bi != MP_NONE && !g->buckets[bi].aux) {
+        const mp_bucket *bk = &g->buckets[bi];
+        st[0].map = bk->map;
+        st[0].old = bk->old;
+        st[0].kind = bk->overflow ? MP_STEP_OVERFLOW : MP_STEP_BUCKET;
+        st[0].overflow = bk->overflow;
+        st[0].index = bk->overflow ? bk->index : UINT64_MAX;
+        if (next == MP_NONE) return 1;
+        uint32_t nb = mp_graph_bucket_of(g, next);
+        if (!bk->overflow && nb != MP_NONE && !g->buckets[nb].aux &&
+            g->buckets[nb].map == bk->map && g->buckets[nb].overflow) {
+            st[0].index = g->buckets[nb].index; /* on to that bucket's overflow */
+            return 1;
+        }
+        mp_entry en;
+        uint32_t e = entry_through(g, v, next, &en);
+        if (e == MP_NONE) return 1;
+        if (!bk->overflow) st[0].index = en.bucket;
+        st[1] = (mp_step){.kind = MP_STEP_SLOT,
+                          .slot = en.slot,
+                          .old = en.old,
+                          .a = e,
+                          .map = en.map,
+                          .overflow = en.overflow,
+                          .index = en.bucket};
+        return 2;
+    } else if (next != MP_NONE && g->type[v] < g->ntypes &&
+               g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {
+        /* which element: the first pointer from v to the next object */
+        uint64_t b = mp_out_begin(g, v), e = mp_out_end(g, v);
+        for (uint64_t x = b; x < e; x++)
+            if (g->out.adj[x] == next) {
+                uint32_t off = mp_edge_offset(g, x);
+                if (off != MP_NO_OFFSET) st[0].index = off / g->types[g->type[v]].size;
+                break;
+            }
+    }
+    return 1;
+}
+
+/*
+ * Steps for a path given as its objects (root's target first): the root,
+ * then each object's steps (object_steps). A chain of more than max steps
+ * keeps its first max/4 and its last ones around an ELIDED step, as
+ * chain.h's do; the steps are counted first, so that only those kept are
+ * stored (max at least 8).
+ */
 static size_t list_chain(const mp_graph *g, uint32_t root, const uint32_t *objs, size_t len,
                          mp_step *s, size_t max)
 {
-    size_t k = 0;
+    mp_step st[2];
+    size_t total = 1;
+    for (size_t i = 0; i < len; i++) total += object_steps(g, objs, len, i, st);
+    size_t head = total <= max ? total : max / 4;
+    size_t tail = total <= max ? 0 : max - head - 1; /* steps kept after the ELIDED one */
+    size_t k = 0, at = 1;                            /* steps stored, steps passed */
     s[k++] = (mp_step){.kind = MP_STEP_ROOT, .a = root, .map = MP_NONE, .index = UINT64_MAX};
-    size_t head = len + 1 <= max ? len : max / 4, tail = len + 1 <= max ? 0 : max - head - 2;
     for (size_t i = 0; i < len; i++) {
-        if (i == head && tail) {
-            s[k++] = (mp_step){
-                .kind = MP_STEP_ELIDED, .a = MP_NONE, .map = MP_NONE, .index = len - head - tail};
-            i = len - tail;
+        size_t n = object_steps(g, objs, len, i, st);
+        for (size_t j = 0; j < n; j++, at++) {
+            if (at < head || at >= total - tail) s[k++] = st[j];
+            if (at == head && tail)
+                s[k++] = (mp_step){.kind = MP_STEP_ELIDED,
+                                   .a = MP_NONE,
+                                   .map = MP_NONE,
+                                   .index = total - head - tail};
         }
-        uint32_t v = objs[i];
-        mp_step st = {.kind = MP_STEP_OBJECT, .a = v, .map = MP_NONE, .index = UINT64_MAX};
-        uint32_t mi = mp_graph_map_of_header(g, v), bi = mp_graph_bucket_of(g, v);
-        if (mi != MP_NONE) {
-            st.kind = MP_STEP_MAP;
-            st.map = mi;
-        } else if (bi != MP_NONE && !g->buckets[bi].aux) {
-            const mp_bucket *bk = &g->buckets[bi];
-            st.map = bk->map;
-            st.old = bk->old;
-            st.kind = bk->overflow ? MP_STEP_OVERFLOW : MP_STEP_BUCKET;
-            st.overflow = bk->overflow;
-            st.index = bk->overflow ? bk->index : UINT64_MAX;
-        } else if (i + 1 < len && g->type[v] < g->ntypes &&
-                   g->types[g->type[v]].kind == MP_TYPE_ARRAY && g->types[g->type[v]].size) {
-            /* which element: the first pointer from v to the next object */
-            uint64_t b = mp_out_begin(g, v), e = mp_out_end(g, v);
-            for (uint64_t x = b; x < e; x++)
-                if (g->out.adj[x] == objs[i + 1]) {
-                    uint32_t off = mp_edge_offset(g, x);
-                    if (off != MP_NO_OFFSET) st.index = off / g->types[g->type[v]].size;
-                    break;
-                }
-        }
-        s[k++] = st;
     }
+    assert(k <= max);
     return k;
 }
 

@@ -149,6 +149,36 @@ static uint32_t *array32(size_t n)
     return p;
 }
 
+static int cmp_type_name(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    mp_sid nx = hist_g_->types[x].name, ny = hist_g_->types[y].name;
+    if (nx != ny) return nx < ny ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* A row per type name: two type records of one name (two modules that
+ * each declare a Node) are one type to a reader, as to maproot path
+ * --type. Returns cls[t] = the first type record of t's name (names are
+ * interned: one name, one string id), NULL when out of memory. */
+static uint32_t *type_classes(const mp_graph *g)
+{
+    uint32_t *ix = array32(g->ntypes), *cls = array32(g->ntypes);
+    if (!ix || !cls) {
+        free(ix), free(cls);
+        return NULL;
+    }
+    for (size_t t = 0; t < g->ntypes; t++) ix[t] = (uint32_t)t;
+    hist_g_ = g;
+    if (g->ntypes > 1) qsort(ix, g->ntypes, sizeof *ix, cmp_type_name);
+    hist_g_ = NULL;
+    for (size_t i = 0; i < g->ntypes; i++)
+        cls[ix[i]] = i > 0 && g->types[ix[i]].name == g->types[ix[i - 1]].name ? cls[ix[i - 1]]
+                                                                               : ix[i];
+    free(ix);
+    return cls;
+}
+
 /*
  * The retained bytes of each type need to know, for each object, whether
  * an object of its own type dominates it. In the dominator tree's preorder
@@ -164,10 +194,10 @@ int mp_histogram_compute(const mp_graph *g, const mp_dom *d, mp_histogram *out, 
 {
     memset(out, 0, sizeof *out);
     size_t N = d->nnodes, n = g->nobjects, np = d->npreorder, nt = g->ntypes + 1;
-    uint32_t *size = array32(N), *end = array32(N), *order = NULL;
+    uint32_t *size = array32(N), *end = array32(N), *order = NULL, *cls = type_classes(g);
     mp_type_row *rows = calloc(nt, sizeof *rows);
     uint32_t *cover = calloc(nt, sizeof *cover);
-    if (!size || !end || !rows || !cover) goto oom;
+    if (!size || !end || !rows || !cover || !cls) goto oom;
     /* subtree sizes, children first */
     for (size_t i = 0; i < np; i++) size[d->preorder[i]] = 1;
     for (size_t i = np; i-- > 1;) size[d->idom[d->preorder[i]]] += size[d->preorder[i]];
@@ -189,7 +219,7 @@ int mp_histogram_compute(const mp_graph *g, const mp_dom *d, mp_histogram *out, 
     for (size_t k = 0; k < np; k++) {
         uint32_t v = order[k];
         if (v >= n) continue;
-        uint32_t t = g->type[v] < g->ntypes ? g->type[v] : (uint32_t)g->ntypes;
+        uint32_t t = g->type[v] < g->ntypes ? cls[g->type[v]] : (uint32_t)g->ntypes;
         mp_type_row *r = &rows[t];
         r->count++;
         r->shallow += mp_obj_size(g, v);
@@ -214,6 +244,7 @@ int mp_histogram_compute(const mp_graph *g, const mp_dom *d, mp_histogram *out, 
     free(end);
     free(order);
     free(cover);
+    free(cls);
     return 0;
 oom:
     free(size);
@@ -221,6 +252,7 @@ oom:
     free(order);
     free(rows);
     free(cover);
+    free(cls);
     mf_error_set(err, "%s: out of memory counting objects by type", g->info.name);
     return -1;
 }
@@ -491,19 +523,47 @@ void mp_domtree_free(mp_domtree *t)
 }
 
 /* The roots that keep a top subtree alive: the one root node above it, or
- * every root reaching it (up to max); the count of them in all. */
+ * every root reaching it, each holder once (its first word: holder, from
+ * mp_root_holders) -- up to max of them into roots; the count of holders
+ * in all. all (room for g->nroots) is the caller's scratch. */
 static size_t subtree_roots(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
-                            size_t max, uint8_t *mark)
+                            size_t max, uint8_t *mark, const uint32_t *holder, uint32_t *all)
 {
     uint32_t id = d->idom[o];
     if (id != d->super_root && id != MP_NONE && id >= g->nobjects) {
-        if (max) roots[0] = id - (uint32_t)g->nobjects;
+        if (max) roots[0] = holder[id - (uint32_t)g->nobjects];
         return 1;
     }
-    return mark ? mp_dom_roots_reaching(g, d, o, roots, max, mark) : 0;
+    size_t n = mark && all ? mp_dom_roots_reaching(g, d, o, all, g->nroots, mark) : 0;
+    if (n > g->nroots) n = g->nroots;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < k && !dup; j++) dup = all[j] == holder[all[i]];
+        if (!dup) all[k++] = holder[all[i]];
+    }
+    for (size_t i = 0; i < k && i < max; i++) roots[i] = all[i];
+    return k;
+}
+
+/* The scratch subtree_roots needs: a mark bit per object, each root's
+ * holder, and room for every root. False when out of memory (*mark, *holder
+ * and *all are then NULL and the views list no roots). */
+static bool roots_scratch(const mp_graph *g, uint8_t **mark, uint32_t **holder, uint32_t **all)
+{
+    *mark = calloc(g->nobjects / 8 + 1, 1);
+    *holder = malloc((g->nroots ? g->nroots : 1) * sizeof **holder);
+    *all = malloc((g->nroots ? g->nroots : 1) * sizeof **all);
+    if (*mark && *holder && *all && mp_root_holders(g, *holder) == 0) return true;
+    free(*mark), free(*holder), free(*all);
+    *mark = NULL, *holder = NULL, *all = NULL;
+    return false;
 }
 
 #define DOM_ROOTS_SHOWN 4
+/* A top subtree's root and chain lines: their labels under the object
+ * column (after "  retained %  objects  "), their texts in one column. */
+#define DOM_LABEL_COL 37
 
 void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const mp_paths *p,
                            const mp_domtree *t)
@@ -515,7 +575,9 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
             "  below each, the subtrees of %.2g%% of the heap or more\n",
             t->ntop, c, 100.0 * t->min_share);
     fprintf(out, "  %11s %7s %13s  %s\n", "retained", "%", "objects", "object");
-    uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
+    uint8_t *mark;
+    uint32_t *holder, *all;
+    bool rooted = roots_scratch(g, &mark, &holder, &all);
     mp_step steps[MP_CHAIN_STEPS];
     for (size_t i = 0; i < t->nrows; i++) {
         const mp_domrow *r = &t->rows[i];
@@ -533,21 +595,23 @@ void mp_domtree_print_text(FILE *out, const mp_graph *g, const mp_dom *d, const 
         fprintf(out, "\n");
         if (r->depth) continue;
         uint32_t roots[DOM_ROOTS_SHOWN];
-        size_t nr = subtree_roots(g, d, r->object, roots, DOM_ROOTS_SHOWN, mark);
+        size_t nr =
+            rooted ? subtree_roots(g, d, r->object, roots, DOM_ROOTS_SHOWN, mark, holder, all) : 0;
         for (size_t k = 0; k < nr && k < DOM_ROOTS_SHOWN; k++) {
             char rt[512];
             mp_root_text(g, roots[k], rt, sizeof rt);
-            fprintf(out, "  %33s%s %s\n", "", k ? "     " : "root", rt);
+            fprintf(out, "%*s%-6s%s\n", DOM_LABEL_COL, "", k ? "" : "root", rt);
         }
-        if (nr > DOM_ROOTS_SHOWN) fprintf(out, "  %33s     (%zu roots in all)\n", "", nr);
+        if (nr > DOM_ROOTS_SHOWN)
+            fprintf(out, "%*s      (%zu roots in all)\n", DOM_LABEL_COL, "", nr);
         size_t n = p ? mp_chain_object(g, p, r->object, steps, MP_CHAIN_STEPS) : 0;
         if (n) {
-            fprintf(out, "  %33schain ", "");
+            fprintf(out, "%*schain ", DOM_LABEL_COL, "");
             print_chain(out, g, steps, n);
             fprintf(out, "\n");
         }
     }
-    free(mark);
+    free(mark), free(holder), free(all);
     if (t->ntop < t->ntop_all)
         fprintf(out, "  (%zu more top subtree%s: --top 0 shows all)\n", t->ntop_all - t->ntop,
                 t->ntop_all - t->ntop == 1 ? "" : "s");
@@ -577,7 +641,9 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
 {
     json_t *top = json_array();
     json_t **node = calloc(t->nrows ? t->nrows : 1, sizeof *node);
-    uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
+    uint8_t *mark;
+    uint32_t *holder, *all;
+    bool rooted = roots_scratch(g, &mark, &holder, &all);
     mp_step steps[MP_CHAIN_STEPS];
     for (size_t i = 0; node && i < t->nrows; i++) {
         const mp_domrow *r = &t->rows[i];
@@ -587,7 +653,9 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
         json_object_set_new(j, "objects", json_integer((json_int_t)r->objects));
         if (r->depth == 0) {
             uint32_t roots[MP_MAX_LISTED_ROOTS];
-            size_t nr = subtree_roots(g, d, r->object, roots, MP_MAX_LISTED_ROOTS, mark);
+            size_t nr = rooted ? subtree_roots(g, d, r->object, roots, MP_MAX_LISTED_ROOTS, mark,
+                                               holder, all)
+                               : 0;
             json_t *ra = json_array();
             for (size_t k = 0; k < nr && k < MP_MAX_LISTED_ROOTS; k++)
                 json_array_append_new(ra, mp_root_json(g, roots[k]));
@@ -605,7 +673,7 @@ json_t *mp_domtree_json(const mp_graph *g, const mp_dom *d, const mp_paths *p, c
             json_array_append_new(json_object_get(node[r->parent], "children"), j);
     }
     free(node);
-    free(mark);
+    free(mark), free(holder), free(all);
     return json_pack("{s:o, s:I, s:I, s:I, s:f}", "dominators", top, "top_total",
                      (json_int_t)t->ntop_all, "heap_bytes", (json_int_t)t->heap_bytes,
                      "heap_objects", (json_int_t)t->heap_objects, "min_share", t->min_share);

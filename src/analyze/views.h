@@ -4,7 +4,8 @@
  * (`maproot analyze --dominators`), each in text and JSON.
  *
  * Definitions (bytes as the input sizes objects; only objects some root
- * reaches count):
+ * reaches count; a type is a type name: records of one name, as two
+ * modules may each declare, are one type, as for `maproot path --type`):
  *   - shallow bytes of a type: the sizes of its objects;
  *   - retained bytes of a type: the bytes of every object that some object
  *     of the type dominates, each counted once -- the dominator subtrees of
@@ -58,7 +59,8 @@ void mp_format_count(char *buf, size_t size, uint64_t v);
 /* ------------------------------------------------------ histogram --- */
 
 typedef struct mp_type_row {
-    uint32_t type; /* index into g->types; MP_NONE: objects without a type */
+    uint32_t type; /* index into g->types (the first record of its name);
+                      MP_NONE: objects without a type */
     uint64_t count, shallow, retained;
 } mp_type_row;
 

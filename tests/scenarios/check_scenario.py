@@ -112,6 +112,50 @@ EXPECTATIONS (every key given must hold):
     holder_chain: regex                 in " -> ".join of its holder chain's step texts
     example_chain: regex                in that of its example's chain from the holder on
     type: name                          its map type
+A VIEW CHECK reads one of the views of the whole heap of a snapshot (no
+"map"): "label" names the truth line that "truth" references refer to.
+  {"id": ..., "snapshot": S, "by_type": "T", "label": L, "expect": {...}}
+                                        the row of type T of `maproot analyze --by type
+                                        --top 0 --format json`:
+    objects / shallow_bytes / retained_bytes: a value or a truth reference
+    rank: n                             its row (1 first: the most retained bytes)
+    kind: name                          its kind (struct, array, blob, map header, ...)
+    absent: true                        no row of type T (no live object of it)
+  {"id": ..., "snapshot": S, "dominators": N, "expect": {...}}
+                                        `maproot analyze --dominators --top N --format json`:
+    top: [ROW, ...]                     its first top subtrees are these, in this order
+    top_total: n                        top subtrees in all
+    heap_bytes: n                       the live bytes the shares are of
+  ROW: {"label": L,                     the subtree of the object at L's truth "address";
+                                        "truth" in the row refers to L's fields
+        "type": T, "retained_bytes": v, "objects": v (objects in its subtree),
+        "root_kind": kind               the kind of the root its chain starts from
+        "roots": [ROOT],                its roots: each matches one of these, and each of
+                                        these exactly one of its roots
+        "roots_total": n,
+        "chain_has": [STEP],            as a map's chain_has, in its chain
+        "children_include": [ROW],      rows right below it (their immediate dominator is
+                                        it), in any order
+        "children_lack": [L]}           no row below it is the object at L's "address"
+  {"id": ..., "snapshot": S, "path": {"type": T} | {"object": ADDRESS}, "all": bool,
+   "label": L, "expect": {...}}         `maproot path --format json --top 0` (ADDRESS: a
+                                        value or truth reference, e.g. "truth:L.address"):
+    objects / bytes / unreachable_objects / paths_total: a value or a truth reference
+    lengths: [n, ...]                   every path's length (objects on it), in order
+    sorted: true                        shortest first: no path longer than the next
+    first_root: ROOT                    the first path starts at this root
+    first_length: n                     and has this many objects
+    first_chain_steps: n                the steps of its whole chain (the root's included;
+                                        a chain too long to show is elided, not cut)
+    first_as_default: true              its chain is the one `maproot path --object` (no
+                                        --all) shows for the first path's object
+    first_steps: [STEP]                 its chain takes these steps, in this order
+    first_lacks: [STEP]                 its chain takes none of these
+    path_steps: {"N": [STEP]}           path N's (1 first) chain takes these steps, in order
+    roots_all: ROOT                     every path's root matches it
+    roots_each: [ROOT]                  every path's root matches one of these, and each
+                                        of these exactly one path's root (with --all on
+                                        an object: exactly the roots that reach it)
 TRUTH REFERENCES, wherever a value is expected: "truth" (the field of the
 same name in the truth of the map checked, in the snapshot checked),
 "truth:FIELD" (another field of it), "truth:LABEL.FIELD" (of another label
@@ -210,6 +254,7 @@ class Run:
         self.texts = {}
         self.diffs = {}
         self.paths = {}
+        self.views = {}
         self.truth = {}
 
     def path(self, snapshot):
@@ -270,6 +315,15 @@ class Run:
                 self.maproot("path", "--format", "json", "--object", str(address),
                              self.path(snapshot))), "path %s %d" % key)
         return self.paths[key]
+
+    def view(self, snapshot, *argv):
+        """A view's JSON report (`maproot analyze|path ... --format json`)."""
+        key = (snapshot,) + argv
+        if key not in self.views:
+            self.views[key] = validate(json.loads(
+                self.maproot(*(argv + ("--format", "json", self.path(snapshot))))),
+                " ".join(argv[:2]) + " " + snapshot)
+        return self.views[key]
 
     def diff_status(self, before, after, *flags):
         """The exit status of `maproot diff FLAGS BEFORE AFTER` (0 or 1)."""
@@ -533,18 +587,7 @@ def check_map(run, snapshot, label, expect, m, heap_bytes):
             if not re.search(want, chain_text(m)):
                 yield "chain %r does not match %r" % (chain_text(m), want)
         elif key == "chain_has":
-            steps = m.get("chain", [])
-            i = 0
-            for pat in want:
-                want_step = {k: run.value(v, snapshot, label, k) for k, v in pat.items()}
-                while i < len(steps) and not all(steps[i].get(k) == v
-                                                  for k, v in want_step.items()):
-                    i += 1
-                if i == len(steps):
-                    yield "chain %r has no step %s after the previous ones" % (
-                        chain_text(m), json.dumps(want_step))
-                    break
-                i += 1
+            yield from steps_in_order(run, snapshot, label, m.get("chain", []), want)
         elif key == "chain_objects":
             steps = m.get("chain", [])
             n = sum(1 for st in steps if st["kind"] == "object") + sum(
@@ -920,6 +963,216 @@ def check_group(run, snapshot, label, expect, g):
             raise Malformed("unknown group expectation %r" % key)
 
 
+def steps_in_order(run, snapshot, label, steps, want):
+    """Yields a failure when the steps of a chain do not include each STEP
+    of want, in this order (not necessarily adjacent)."""
+    i = 0
+    for pat in want:
+        want_step = {k: run.value(v, snapshot, label, k) for k, v in pat.items()}
+        while i < len(steps) and not all(steps[i].get(k) == v for k, v in want_step.items()):
+            i += 1
+        if i == len(steps):
+            yield "chain %r has no step %s after the previous ones" % (
+                " -> ".join(st.get("text", "") for st in steps), json.dumps(want_step))
+            return
+        i += 1
+
+
+def roots_each(got, want):
+    """Yields where the roots got (each {kind, name, text}) and the ROOT
+    patterns want do not match one to one."""
+    for pat in want:
+        n = sum(1 for r in got if root_matches(pat, r))
+        if n != 1:
+            yield "%d roots match %s (roots %s)" % (n, json.dumps(pat), [r["text"] for r in got])
+    stray = [r["text"] for r in got if not any(root_matches(p, r) for p in want)]
+    if stray:
+        yield "roots %s match none of %s" % (stray, [json.dumps(p) for p in want])
+
+
+def check_by_type(run, snapshot, check):
+    rows = run.view(snapshot, "analyze", "--by", "type", "--top", "0")["types"]
+    found = [(i, r) for i, r in enumerate(rows) if r["type"] == check["by_type"]]
+    expect, label = check["expect"], check.get("label")
+    if expect.get("absent"):
+        if found:
+            yield "a row of type %s: %s" % (check["by_type"], found[0][1])
+        return
+    if len(found) != 1:
+        yield "%d rows of type %s" % (len(found), check["by_type"])
+        return
+    i, row = found[0]
+    for key, want in expect.items():
+        if key in ("objects", "shallow_bytes", "retained_bytes"):
+            v = run.value(want, snapshot, label, key)
+            if row[key] != v:
+                yield "%s: %s is %d, the truth is %d" % (check["by_type"], key, row[key], v)
+        elif key == "rank":
+            if i + 1 != want:
+                yield "%s is row %d, expected %d (rows %s)" % (
+                    check["by_type"], i + 1, want, [r["type"] for r in rows[:want + 2]])
+        elif key == "kind":
+            if row["kind"] != want:
+                yield "%s: kind %s, expected %s" % (check["by_type"], row["kind"], want)
+        else:
+            raise Malformed("unknown by_type expectation %r" % key)
+
+
+def rows_below(row):
+    """Every row below a row of the dominator view, at any depth."""
+    below, todo = [], list(row["children"])
+    while todo:
+        r = todo.pop()
+        below.append(r)
+        todo += r["children"]
+    return below
+
+
+def check_domrow(run, snapshot, row, want, where):
+    """Yields the failures of ROW want on a row of the dominator view."""
+    label = want.get("label")
+    if label is not None:
+        addr = run.truth_of(snapshot, label)["address"]
+        if row["object"]["address"] != addr:
+            yield "%s is %s 0x%x, expected %s at 0x%x" % (
+                where, row["object"]["type"], row["object"]["address"], label, addr)
+            return
+    for key, v in want.items():
+        if key == "label":
+            continue
+        if key == "type":
+            if row["object"]["type"] != v:
+                yield "%s: type %s, expected %s" % (where, row["object"]["type"], v)
+        elif key in ("retained_bytes", "objects", "roots_total"):
+            v = run.value(v, snapshot, label, key)
+            if row.get(key) != v:
+                yield "%s (%s): %s is %s, the truth is %s" % (
+                    where, row["object"]["type"], key, row.get(key), v)
+        elif key == "root_kind":
+            chain = row.get("chain") or [{}]
+            if chain[0].get("root_kind") != v:
+                yield "%s: its chain starts at a root of kind %s, expected %s" % (
+                    where, chain[0].get("root_kind"), v)
+        elif key == "roots":
+            for f in roots_each(row.get("roots", []), v):
+                yield "%s: %s" % (where, f)
+        elif key == "chain_has":
+            for f in steps_in_order(run, snapshot, label, row.get("chain", []), v):
+                yield "%s: %s" % (where, f)
+        elif key == "children_lack":
+            for lw in v:
+                addr = run.truth_of(snapshot, lw)["address"]
+                if any(r["object"]["address"] == addr for r in rows_below(row)):
+                    yield "%s: %s is a row below it" % (where, lw)
+        elif key == "children_include":
+            below = row["children"]
+            for cw in v:
+                addr = run.truth_of(snapshot, cw["label"])["address"] if "label" in cw else None
+                cands = [r for r in below if addr is None or r["object"]["address"] == addr]
+                if not cands:
+                    yield "%s: no row below it is %s" % (where, cw.get("label", cw))
+                    continue
+                fails = [list(check_domrow(run, snapshot, r, cw, "%s, below" % where))
+                         for r in cands]
+                if all(fails):
+                    yield from fails[0]
+        else:
+            raise Malformed("unknown dominator row expectation %r" % key)
+
+
+def check_dominators(run, snapshot, check):
+    d = run.view(snapshot, "analyze", "--dominators", "--top", str(check["dominators"]))
+    for key, want in check["expect"].items():
+        if key == "top":
+            rows = d["dominators"]
+            if len(rows) < len(want):
+                yield "%d top subtrees, expected at least %d" % (len(rows), len(want))
+            for k, (row, w) in enumerate(zip(rows, want)):
+                yield from check_domrow(run, snapshot, row, w, "top subtree %d" % (k + 1))
+        elif key in ("top_total", "heap_bytes"):
+            v = run.value(want, snapshot, check.get("label"), key)
+            if d[key] != v:
+                yield "%s is %d, the truth is %d" % (key, d[key], v)
+        else:
+            raise Malformed("unknown dominators expectation %r" % key)
+
+
+def check_pathview(run, snapshot, check):
+    label = check.get("label")
+    target = check["path"]
+    if "type" in target:
+        argv = ("path", "--type", target["type"])
+    else:
+        argv = ("path", "--object", str(run.value(target["object"], snapshot, label, None)))
+    argv += ("--top", "0") + (("--all",) if check.get("all") else ())
+    v = run.view(snapshot, *argv)
+    paths = v["paths"]
+    first = paths[0] if paths else None
+    for key, want in check["expect"].items():
+        if key in ("objects", "bytes", "unreachable_objects", "paths_total"):
+            w = run.value(want, snapshot, label, key)
+            if v[key] != w:
+                yield "%s is %d, the truth is %d" % (key, v[key], w)
+        elif key == "lengths":
+            got = [p["length"] for p in paths]
+            if got != want:
+                yield "the paths' lengths are %s, expected %s" % (got, want)
+        elif key == "sorted":
+            got = [p["length"] for p in paths]
+            if want and got != sorted(got):
+                yield "the paths' lengths %s are not shortest first" % got
+        elif first is None:
+            yield "no path shown"
+        elif key == "first_root":
+            if not root_matches(want, first["root"]):
+                yield "the first path starts at %r, expected %s" % (first["root"]["text"],
+                                                                   json.dumps(want))
+        elif key == "first_length":
+            w = run.value(want, snapshot, label, key)
+            if first["length"] != w:
+                yield "the first path has %d objects, expected %d" % (first["length"], w)
+        elif key == "first_chain_steps":
+            w = run.value(want, snapshot, label, key)
+            shown = len(first["chain"]) - sum(1 for st in first["chain"] if st["kind"] == "elided")
+            if first["chain_steps"] != w or shown + first["chain_elided"] != w:
+                yield "the first chain has %d steps (%d shown, %d elided), expected %d" % (
+                    first["chain_steps"], shown, first["chain_elided"], w)
+        elif key == "first_as_default":
+            d = run.view(snapshot, "path", "--object", str(first["object"]["address"]))
+            got = [st["text"] for st in first["chain"]]
+            dflt = [st["text"] for st in d["paths"][0]["chain"]] if d["paths"] else []
+            if want and (got != dflt or first["chain_elided"] != d["paths"][0]["chain_elided"]):
+                yield "the first chain %r, without --all %r" % (" -> ".join(got),
+                                                                " -> ".join(dflt))
+        elif key == "path_steps":
+            for n, steps in want.items():
+                if int(n) > len(paths):
+                    yield "no path %s (%d shown)" % (n, len(paths))
+                    continue
+                for f in steps_in_order(run, snapshot, label, paths[int(n) - 1]["chain"], steps):
+                    yield "path %s: %s" % (n, f)
+        elif key == "first_steps":
+            yield from steps_in_order(run, snapshot, label, first["chain"], want)
+        elif key == "first_lacks":
+            for pat in want:
+                w = {k: run.value(x, snapshot, label, k) for k, x in pat.items()}
+                hit = [st["text"] for st in first["chain"]
+                       if all(st.get(k) == x for k, x in w.items())]
+                if hit:
+                    yield "the first path takes %s" % hit
+        elif key == "roots_each":
+            yield from roots_each([p["root"] for p in paths], want)
+        elif key == "roots_all":
+            bad = [p["root"]["text"] for p in paths if not root_matches(want, p["root"])]
+            if bad:
+                yield "paths start at %s, not %s" % (bad, json.dumps(want))
+        else:
+            raise Malformed("unknown path expectation %r" % key)
+
+
+VIEW_CHECKS = {"by_type": check_by_type, "dominators": check_dominators, "path": check_pathview}
+
+
 def run_check(run, check):
     """Yields the failures of one check."""
     if "gate" in check:
@@ -931,6 +1184,11 @@ def run_check(run, check):
         return
     snaps = check["snapshot"]
     for snapshot in snaps if isinstance(snaps, list) else [snaps]:
+        views = [k for k in VIEW_CHECKS if k in check]
+        if views:
+            for f in VIEW_CHECKS[views[0]](run, snapshot, check):
+                yield "%s: %s" % (snapshot, f)
+            continue
         if "group" in check:
             label = check["group"]
             g = find_group(run.analysis(snapshot), run.truth_of(snapshot, label)["holder"],

@@ -384,32 +384,41 @@ static uint64_t sc_visit(sc_set *seen, sc_todo *t)
  * The bytes that the objects objs[0..n) (starts of heap objects) dominate
  * together: theirs and those of every object reachable from them that no
  * root reaches without passing through one of them -- what a collection
- * would free if they were gone. Also counts those objects into *objects
- * when not NULL. Call it with the world stopped.
+ * would free if they were gone. Those objects are added to *mine (an
+ * empty set). Call it with the world stopped.
  */
-static uint64_t sc_dominated_set(void *const *objs, size_t n, uint64_t *objects)
+static uint64_t sc_dominated_into(void *const *objs, size_t n, sc_set *mine)
 {
-    sc_set others = {0}, mine = {0};
+    sc_set others = {0};
     sc_todo t = {0};
     for (size_t i = 0; i < n; i++) sc_set_add(&others, (uintptr_t)objs[i]); /* closed ways */
     mr_walk_roots(false, sc_push_root, &t);
     sc_visit(&others, &t);
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!sc_set_add(&mine, (uintptr_t)objs[i])) continue;
+        if (!sc_set_add(mine, (uintptr_t)objs[i])) continue;
         bytes += mr_object_size(objs[i]);
         mr_walk_edges(objs[i], sc_push_edge, &t);
     }
     while (t.n) { /* sc_visit, skipping what the other roots reach */
         uintptr_t a = t.v[--t.n];
-        if (sc_set_has(&others, a) || !sc_set_add(&mine, a)) continue;
+        if (sc_set_has(&others, a) || !sc_set_add(mine, a)) continue;
         bytes += mr_object_size((void *)a);
         mr_walk_edges((void *)a, sc_push_edge, &t);
     }
-    if (objects) *objects = mine.n;
     free(others.k);
-    free(mine.k);
     free(t.v);
+    return bytes;
+}
+
+/* sc_dominated_into a set of its own; also counts the objects into
+ * *objects when not NULL. */
+static uint64_t sc_dominated_set(void *const *objs, size_t n, uint64_t *objects)
+{
+    sc_set mine = {0};
+    uint64_t bytes = sc_dominated_into(objs, n, &mine);
+    if (objects) *objects = mine.n;
+    free(mine.k);
     return bytes;
 }
 
@@ -493,6 +502,149 @@ __attribute__((unused)) static void sc_truth_map(const char *snapshot, const cha
              "\"address\": %" PRIuPTR ", \"count\": %zu, \"retained_bytes\": %" PRIu64
              ", \"retained_objects\": %" PRIu64,
              (uintptr_t)m, mr_map_len(m), bytes, objects);
+}
+
+/*
+ * The truth about the objects objs[0..n) of one type, every live one of
+ * it, as a view of the heap by type counts them: how many ("objects"),
+ * their own bytes ("shallow_bytes"), and the bytes of every object that
+ * one of them alone dominates, each counted once ("retained_bytes"): an
+ * object that only several of them keep alive together is not counted.
+ * Call it from a truths function run by SC_TRUTHS.
+ */
+__attribute__((unused)) static void sc_truth_type(const char *snapshot, const char *label,
+                                                  void *const *objs, size_t n)
+{
+    sc_set all = {0};
+    uint64_t shallow = 0, retained = 0;
+    mr_stop_the_world();
+    for (size_t i = 0; i < n; i++) {
+        sc_set mine = {0};
+        shallow += mr_object_size(objs[i]);
+        /* what an object dominated by another dominates, that one does */
+        if (sc_set_has(&all, (uintptr_t)objs[i])) continue;
+        sc_dominated_into(&objs[i], 1, &mine);
+        for (size_t h = 0; h <= mine.mask; h++)
+            if (mine.k[h] && sc_set_add(&all, mine.k[h]))
+                retained += mr_object_size((void *)mine.k[h]);
+        free(mine.k);
+    }
+    mr_start_the_world();
+    free(all.k);
+    sc_truth(snapshot, label,
+             "\"objects\": %zu, \"shallow_bytes\": %" PRIu64 ", \"retained_bytes\": %" PRIu64, n,
+             shallow, retained);
+}
+
+/* The truth about one object: its address, its size and what it alone
+ * dominates (bytes and objects, itself included). Call it from a truths
+ * function run by SC_TRUTHS. */
+__attribute__((unused)) static void sc_truth_object(const char *snapshot, const char *label,
+                                                    const void *obj)
+{
+    uint64_t objects, bytes = sc_dominated(obj, &objects);
+    sc_truth(snapshot, label,
+             "\"address\": %" PRIuPTR ", \"size\": %zu, \"retained_bytes\": %" PRIu64
+             ", \"retained_objects\": %" PRIu64,
+             (uintptr_t)obj, mr_object_size(obj), bytes, objects);
+}
+
+typedef struct sc_rootlist {
+    mr_root *v;
+    size_t n, cap;
+} sc_rootlist;
+
+static void sc_add_root(const mr_root *r, void *ud)
+{
+    sc_rootlist *l = ud;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        if (!l->v) sc_fail("out of memory");
+    }
+    l->v[l->n++] = *r;
+}
+
+/* The objects on the shortest way from from to to, both counted (0: to is
+ * not reachable from from): a breadth-first search over the heap's
+ * pointers, with the world stopped. */
+static uint64_t sc_distance(void *from, void *to)
+{
+    sc_set seen = {0};
+    sc_todo level = {0}, next = {0};
+    uint64_t d = 0;
+    sc_push(&level, (uintptr_t)from);
+    sc_set_add(&seen, (uintptr_t)from);
+    while (level.n) {
+        d++;
+        for (size_t i = 0; i < level.n; i++)
+            if (level.v[i] == (uintptr_t)to) goto found;
+        for (size_t i = 0; i < level.n; i++) mr_walk_edges((void *)level.v[i], sc_push_edge, &next);
+        level.n = 0;
+        for (size_t i = 0; i < next.n; i++)
+            if (sc_set_add(&seen, next.v[i])) sc_push(&level, next.v[i]);
+        next.n = 0;
+    }
+    d = 0;
+found:
+    free(seen.k);
+    free(level.v);
+    free(next.v);
+    return d;
+}
+
+static bool sc_same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether two root words are one holder: one global, one pin, the words
+ * of one frame of one thread (its stack words, or its iterator's). */
+static bool sc_same_holder(const mr_root *a, const mr_root *b)
+{
+    return a->kind == b->kind && a->thread == b->thread && a->frame == b->frame &&
+           sc_same_str(a->name, b->name) && sc_same_str(a->function, b->function);
+}
+
+/*
+ * The truth about the ways to obj (the start of a heap object) from the
+ * roots: its address, how many holders reach it ("roots": a global, a pin,
+ * a thread's frame or iterator, however many of its words point the way),
+ * and the objects on the shortest way from any of them ("shortest": from
+ * the root's target to obj, both counted). The scenario states how many
+ * roots it built to reach obj (want_roots): another count means the
+ * program is not the heap it promises, and the scenario fails. Call it
+ * from a truths function run by SC_TRUTHS.
+ */
+__attribute__((unused)) static void sc_truth_reach(const char *snapshot, const char *label,
+                                                   const void *obj, size_t want_roots)
+{
+    sc_rootlist l = {0};
+    uint64_t roots = 0, shortest = 0;
+    mr_stop_the_world();
+    mr_walk_roots(true, sc_add_root, &l);
+    size_t k = 0; /* the holders reaching obj: l.v[0 .. k) */
+    for (size_t i = 0; i < l.n; i++) {
+        uint64_t d = sc_distance(l.v[i].target, (void *)obj);
+        if (!d) continue;
+        if (!shortest || d < shortest) shortest = d;
+        bool seen = false;
+        for (size_t j = 0; j < k && !seen; j++) seen = sc_same_holder(&l.v[j], &l.v[i]);
+        if (!seen) l.v[k++] = l.v[i];
+    }
+    roots = k;
+    mr_start_the_world();
+    if (roots != want_roots) {
+        for (size_t i = 0; i < k; i++)
+            fprintf(stderr, "scenario: %s: root kind %d %s (thread %u, frame %u %s)\n", label,
+                    (int)l.v[i].kind, l.v[i].name ? l.v[i].name : "", l.v[i].thread, l.v[i].frame,
+                    l.v[i].function ? l.v[i].function : "");
+        sc_fail("%s: %" PRIu64 " roots reach it, the program built %zu", label, roots, want_roots);
+    }
+    free(l.v);
+    sc_truth(snapshot, label,
+             "\"address\": %" PRIuPTR ", \"roots\": %" PRIu64 ", \"shortest\": %" PRIu64,
+             (uintptr_t)obj, roots, shortest);
 }
 
 /* sc_truth_map for the maps at addrs[0..n), labelled PREFIX_0 ..
@@ -801,6 +953,26 @@ __attribute__((unused)) static int sc_worker_main(int argc, char **argv, sc_work
     SC_TRUTHS(truths, "held");
     sc_stop_worker(w);
     mr_exiting();
+    return 0;
+}
+
+/*
+ * sc_worker_main for a heap main builds first (build, on a clean stack, so
+ * that main's frame holds none of it), with the truths of the snapshot at
+ * exit as well, when the worker's frames are gone.
+ */
+__attribute__((unused)) static int sc_worker_exit_main(int argc, char **argv, void (*build)(void),
+                                                       sc_worker *w, void *(*fn)(void *),
+                                                       void (*truths)(const char *snapshot))
+{
+    sc_init(argc, argv);
+    SC_CLEAN(build());
+    sc_start_worker(w, fn);
+    SC_SNAPSHOT("held");
+    SC_TRUTHS(truths, "held");
+    sc_stop_worker(w);
+    mr_exiting();
+    SC_TRUTHS(truths, "exit");
     return 0;
 }
 
