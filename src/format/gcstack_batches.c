@@ -118,18 +118,62 @@ int mf_gsr_resolve(mf_gs_reader *r, uint64_t ptr, uint64_t *out, const char *fmt
  * mf_gs_find_object gives.
  */
 #define RESOLVE_AHEAD 16
+
+/* The rank index's loop of mf_gsr_resolve_many, compiled twice: a lookup
+ * counts the bits of a word, which without a target that has the popcnt
+ * instruction (the default x86-64 build) is a call into libgcc each time. */
+static inline __attribute__((always_inline)) size_t rank_resolve(const mf_addr_rank *x,
+                                                                 uint64_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i + RESOLVE_AHEAD < n) mf_addr_rank_prefetch(x, v[i + RESOLVE_AHEAD]);
+        uint64_t o = mf_addr_rank_find(x, v[i]);
+        if (o == MF_GS_NONE) return i;
+        v[i] = o;
+    }
+    return n;
+}
+
+static size_t rank_resolve_plain(const mf_addr_rank *x, uint64_t *v, size_t n)
+{
+    return rank_resolve(x, v, n);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("popcnt"))) static size_t rank_resolve_popcnt(const mf_addr_rank *x,
+                                                                     uint64_t *v, size_t n)
+{
+    return rank_resolve(x, v, n);
+}
+
+/* Decided once: reading it races only with itself, to the same answer. */
+static bool have_popcnt(void)
+{
+    static int known; /* 0 unknown, 1 no, 2 yes */
+    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (!k) {
+        __builtin_cpu_init();
+        k = __builtin_cpu_supports("popcnt") ? 2 : 1;
+        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
+    }
+    return k == 2;
+}
+#else
+static size_t rank_resolve_popcnt(const mf_addr_rank *x, uint64_t *v, size_t n)
+{
+    return rank_resolve(x, v, n);
+}
+static bool have_popcnt(void)
+{
+    return false;
+}
+#endif
+
 static size_t mf_gsr_resolve_many(mf_gs_reader *r, uint64_t *v, size_t n)
 {
-    if (r->rank.lines) {
-        const mf_addr_rank *x = &r->rank;
-        for (size_t i = 0; i < n; i++) {
-            if (i + RESOLVE_AHEAD < n) mf_addr_rank_prefetch(x, v[i + RESOLVE_AHEAD]);
-            uint64_t o = mf_addr_rank_find(x, v[i]);
-            if (o == MF_GS_NONE) return i;
-            v[i] = o;
-        }
-        return n;
-    }
+    if (r->rank.lines)
+        return have_popcnt() ? rank_resolve_popcnt(&r->rank, v, n)
+                             : rank_resolve_plain(&r->rank, v, n);
     if (!r->pg_first || r->s.c[12].cap < n) {
         uint64_t *q =
             r->pg_first && n <= SIZE_MAX / 8 ? realloc(r->s.c[12].v, n * sizeof *q) : NULL;
