@@ -94,6 +94,25 @@ expect_bad() { # FILE PATTERN [command...]
 expect_bad "$dir/empty.pb.gz" "empty file"
 head -c 100 "$dir/heap.pb.gz" >"$dir/truncated.pb.gz"
 expect_bad "$dir/truncated.pb.gz" "truncated gzip data"
+# a gzip file of nothing is not an empty file, and says so
+gzip -c </dev/null >"$dir/nothing.pb.gz"
+expect_bad "$dir/nothing.pb.gz" "the gzip data is empty inside"
+# a snapshot whose gzip trailer (CRC and length, 8 bytes) is cut, in part
+# or whole: the content may be complete, the file is not
+snap="$(dirname "$0")"/../testdata/fuzz/gcstack/iterator_pin.gcstack.gz
+for cut in 1 4 8; do
+    head -c $(($(wc -c <"$snap") - cut)) "$snap" >"$dir/trailer$cut.gcstack.gz"
+    expect_bad "$dir/trailer$cut.gcstack.gz" "truncated gzip data (the file ends at byte"
+done
+# a text heap profile with CRLF line ends (written on Windows) reads as
+# the same profile with LF ends
+ht="$(dirname "$0")"/../testdata/fuzz/heaptext/go-debug1.txt
+sed 's/$/\r/' "$ht" >"$dir/crlf.txt"
+cp "$ht" "$dir/lf.txt"
+"$maproot" analyze --format json "$dir/lf.txt" | grep -v '"file":' >"$dir/lf.json" || fail "analyze LF heap text"
+"$maproot" analyze --format json "$dir/crlf.txt" 2>"$dir/err" | grep -v '"file":' >"$dir/crlf.json"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "analyze CRLF heap text: $(cat "$dir/err")"
+cmp -s "$dir/lf.json" "$dir/crlf.json" || fail "a CRLF heap text profile reads differently from its LF form"
 head -c 3000 /dev/urandom >"$dir/random.bin"
 printf '\x0b' | cat - "$dir/random.bin" >"$dir/random.pb"   # starts with a bad wire type
 expect_bad "$dir/random.pb" "not a maproot snapshot, Go heap dump or pprof profile"

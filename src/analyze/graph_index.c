@@ -997,6 +997,38 @@ static void drop(const mp_graph *g, const void *p, uint64_t bytes)
                       bytes);
 }
 
+/* The table objects (g->table_objs, sorted by object, and g->table_bits,
+ * the same set as bits) are derived from the maps when a snapshot is read;
+ * an index stores them, and the findings rely on every object of a map's
+ * table (header, bucket arrays, buckets) being found there. Invariant
+ * checked: the bits are exactly the listed objects, and each map's table
+ * objects are among them. Needs table_objs in range and sorted. */
+static const char *check_tables(const mp_graph *g)
+{
+    if (!g->table_bits) return g->ntable_objs ? "table objects: the bits are missing" : NULL;
+    size_t set = 0;
+    for (size_t i = 0; i < g->nobjects / 8 + 1; i++)
+        set += (size_t)__builtin_popcount(g->table_bits[i]);
+    if (set != g->ntable_objs) return "table objects: the bits and the list differ";
+    for (size_t i = 0; i < g->ntable_objs; i++) {
+        uint32_t o = (uint32_t)(g->table_objs[i] >> 32);
+        if (!mp_bit(g->table_bits, o)) return "table objects: the bits and the list differ";
+    }
+    for (size_t k = 0; k < g->nmaps; k++) {
+        const mp_map *m = &g->maps[k];
+        const uint32_t top[3] = {m->header, m->buckets, m->oldbuckets};
+        for (int j = 0; j < 3; j++)
+            if (top[j] != MP_NONE && mp_graph_table_pos(g, top[j]) == SIZE_MAX)
+                return "table objects: a map's table object is missing";
+        for (size_t i = 0; i < m->nbuckets; i++) {
+            uint32_t o = g->buckets[m->first_bucket + i].obj;
+            if (o != MP_NONE && mp_graph_table_pos(g, o) == SIZE_MAX)
+                return "table objects: a map's table object is missing";
+        }
+    }
+    return NULL;
+}
+
 static const char *check_graph(const mp_graph *g)
 {
     if (g->strs_len == 0 || g->strs[0] || g->strs[g->strs_len - 1])
@@ -1091,9 +1123,10 @@ static const char *check_graph(const mp_graph *g)
         if (g->map_by_header[i] >= g->nmaps)
             return "map lookup: a reference out of range or out of order";
     for (size_t i = 0; i < g->ntable_objs; i++)
-        if ((g->table_objs[i] >> 32) >= g->nobjects || (uint32_t)g->table_objs[i] >= g->nmaps)
+        if ((g->table_objs[i] >> 32) >= g->nobjects || (uint32_t)g->table_objs[i] >= g->nmaps ||
+            (i > 0 && (g->table_objs[i] >> 32) <= (g->table_objs[i - 1] >> 32)))
             return "table objects: a reference out of range or out of order";
-    return NULL;
+    return check_tables(g);
 }
 
 /* An mp_release_fn for arrays in the file mapping at ud. */

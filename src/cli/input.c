@@ -268,8 +268,10 @@ int cli_input_open(const char *path, cli_input *ci)
         return cli_fail("%s", err.msg);
     }
     if (n == 0) {
+        /* a gzip file of nothing is not an empty file: say which it is */
+        bool gz = mf_in_is_gzip(ci->in);
         cli_input_close(ci);
-        return cli_fail("%s: empty file", path);
+        return cli_fail("%s: %s", path, gz ? "the gzip data is empty inside" : "empty file");
     }
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
         if (kinds[i].sniff(p, n)) {
