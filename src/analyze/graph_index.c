@@ -997,6 +997,13 @@ static void drop(const mp_graph *g, const void *p, uint64_t bytes)
                       bytes);
 }
 
+/* Whether o is none or listed among the table objects. Once the bits are
+ * known to be the list, a bit says it: no search of the list an object. */
+static bool table_object(const mp_graph *g, uint32_t o)
+{
+    return o == MP_NONE || (o < g->nobjects && mp_bit(g->table_bits, o));
+}
+
 /* The table objects (g->table_objs, sorted by object, and g->table_bits,
  * the same set as bits) are derived from the maps when a snapshot is read;
  * an index stores them, and the findings rely on every object of a map's
@@ -1018,13 +1025,10 @@ static const char *check_tables(const mp_graph *g)
         const mp_map *m = &g->maps[k];
         const uint32_t top[3] = {m->header, m->buckets, m->oldbuckets};
         for (int j = 0; j < 3; j++)
-            if (top[j] != MP_NONE && mp_graph_table_pos(g, top[j]) == SIZE_MAX)
+            if (!table_object(g, top[j])) return "table objects: a map's table object is missing";
+        for (size_t i = 0; i < m->nbuckets; i++)
+            if (!table_object(g, g->buckets[m->first_bucket + i].obj))
                 return "table objects: a map's table object is missing";
-        for (size_t i = 0; i < m->nbuckets; i++) {
-            uint32_t o = g->buckets[m->first_bucket + i].obj;
-            if (o != MP_NONE && mp_graph_table_pos(g, o) == SIZE_MAX)
-                return "table objects: a map's table object is missing";
-        }
     }
     return NULL;
 }
