@@ -562,7 +562,22 @@ static void sc_add_root(const mr_root *r, void *ud)
         l->v = realloc(l->v, l->cap * sizeof *l->v);
         if (!l->v) sc_fail("out of memory");
     }
-    l->v[l->n++] = *r;
+    /* a frame's names live only while the walk runs: keep copies */
+    mr_root c = *r;
+    c.name = r->name ? strdup(r->name) : NULL;
+    c.function = r->function ? strdup(r->function) : NULL;
+    if ((r->name && !c.name) || (r->function && !c.function)) sc_fail("out of memory");
+    l->v[l->n++] = c;
+}
+
+/* Frees the list and its copies of the roots' names. */
+static void sc_rootlist_free(sc_rootlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free((void *)l->v[i].name);
+        free((void *)l->v[i].function);
+    }
+    free(l->v);
 }
 
 /* The objects on the shortest way from from to to, both counted (0: to is
@@ -630,7 +645,10 @@ __attribute__((unused)) static void sc_truth_reach(const char *snapshot, const c
         if (!shortest || d < shortest) shortest = d;
         bool seen = false;
         for (size_t j = 0; j < k && !seen; j++) seen = sc_same_holder(&l.v[j], &l.v[i]);
-        if (!seen) l.v[k++] = l.v[i];
+        if (seen) continue;
+        mr_root r = l.v[k]; /* swapped, not overwritten: each copy freed once */
+        l.v[k++] = l.v[i];
+        l.v[i] = r;
     }
     roots = k;
     mr_start_the_world();
@@ -641,7 +659,7 @@ __attribute__((unused)) static void sc_truth_reach(const char *snapshot, const c
                     l.v[i].function ? l.v[i].function : "");
         sc_fail("%s: %" PRIu64 " roots reach it, the program built %zu", label, roots, want_roots);
     }
-    free(l.v);
+    sc_rootlist_free(&l);
     sc_truth(snapshot, label,
              "\"address\": %" PRIuPTR ", \"roots\": %" PRIu64 ", \"shortest\": %" PRIu64,
              (uintptr_t)obj, roots, shortest);
