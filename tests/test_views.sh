@@ -95,7 +95,7 @@ sys.exit(0 if got == [(0x8000, 3), (0x8020, 4), (0x8040, 5)] else 1)' nodes.json
 "$maproot" path v.gcstack.gz --object 0x6105 >bob.txt || fail "path --object"
 grep -q '^PATHS to Session 0x6100 (96B): the path from the root that explains it' bob.txt ||
   fail "path --object: the title ($(grep PATHS bob.txt))"
-grep -q '^PATH 1 of 1   5 steps from global registry (heap.c:5)$' bob.txt || fail "path --object: the length"
+grep -q '^PATH 1 of 1   7 steps from global registry (heap.c:5)$' bob.txt || fail "path --object: the header counts the chain's steps, root included"
 tr -s ' \n' ' ' <bob.txt |
   grep -qF 'registry -> Registry 0x1000 -> Cache 0x2000 -> map header 0x4000 (B=1, 2 entries) -> bucket[1] -> slot 3 ("bob") -> Session 0x6100' ||
   fail "path --object: the chain ($(sed -n '/chain/,$p' bob.txt))"
