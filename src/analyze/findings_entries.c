@@ -376,8 +376,10 @@ static inline void prefetch_holders(const mp_graph *g, const uint32_t *owner, ui
  * `info`, and owner[x] only for an x it owns. An entry owns x only when x's
  * immediate dominator lies in the table of the entry's map, or nothing but
  * the entry's slot and stale words of its map hold x, so no other map's
- * entry ever owns x: owner[x] is read and written by one pass alone
- * (hence ownership is asked before owner[x] is read).
+ * entry ever owns x: owner[x] is written by one pass alone, and what the
+ * other learns from it (that its own entries do not own x by its
+ * dominator, that x is reachable) is the same before and after the write
+ * (see UNOWNED_BIT).
  */
 #define ENTRY_CHUNK 256
 #define ENTRY_AHEAD 16 /* entries between a fetch and the look (< ENTRY_CHUNK) */
