@@ -15,18 +15,57 @@
 #define MAX_STALE 8
 
 /*
- * While the pass runs, owner[x] of an object that no entry owns yet says
- * whether x retains more than itself (mp_dom_deep): UNOWNED or
- * UNOWNED_DEEP. The pass reads owner[x] of every object an entry may own,
- * so the bit comes in with it instead of from a bitmap of its own: one
- * scattered read less an entry. Map numbers stay below both.
+ * While the pass runs, owner[x] is a word that says more than who owns x.
+ * Below UNOWNED_BIT it is the map whose entry owns x (the pass's result).
+ * From UNOWNED_BIT on no entry owns x yet, and the word carries what the
+ * pass would otherwise fetch from three other arrays at random for every
+ * object an entry points at (a cache line each): DEEP_BIT, x retains
+ * more than itself (mp_dom_deep); MULTI_BIT, more than one reference
+ * points at x (else x's holders need not be read to know the entry's
+ * slot is its only one); and in the low bits (HINT_MASK) the map whose
+ * table holds x's immediate dominator -- what tells whether an entry owns
+ * x -- or one of the HINT_ values below. The pass fills the words in
+ * one sequential sweep before it starts and sets every unowned one back
+ * to MP_NONE at its end.
+ *
+ * The two halves of the pass (entry_halves) read each other's words (the
+ * hint of an object the other half may own), so words are loaded and
+ * stored whole, relaxed: either value read says the same about another
+ * map's object.
  */
-#define UNOWNED MP_NONE
-#define UNOWNED_DEEP (MP_NONE - 1)
+#define UNOWNED_BIT 0x80000000u
+#define DEEP_BIT 0x40000000u
+#define MULTI_BIT 0x20000000u
+#define HINT_MASK 0x0fffffffu
+#define HINT_UNKNOWN HINT_MASK          /* a map number too large: read idom */
+#define HINT_NO_TABLE (HINT_MASK - 1)   /* idom in no table (or a root, S) */
+#define HINT_UNREACHED (HINT_MASK - 2)  /* x unreachable (idom MP_NONE) */
+#define HINT_MAPS (HINT_MASK - 2)       /* maps 0 .. HINT_MAPS - 1 fit */
 
-static inline bool unowned(uint32_t owner)
+static inline uint32_t word(const uint32_t *owner, uint32_t x)
 {
-    return owner >= UNOWNED_DEEP;
+    return __atomic_load_n(&owner[x], __ATOMIC_RELAXED);
+}
+
+static inline bool unowned(uint32_t w)
+{
+    return w >= UNOWNED_BIT;
+}
+
+/* The hint of word w: HINT_UNKNOWN for an owned object (not kept). */
+static inline uint32_t hint(uint32_t w)
+{
+    return unowned(w) ? w & HINT_MASK : HINT_UNKNOWN;
+}
+
+/* Whether object x is reachable (its immediate dominator not MP_NONE),
+ * from its word when that tells: an owned object is. */
+static inline bool reached(const mp_dom *d, const uint32_t *owner, uint32_t x)
+{
+    uint32_t w = word(owner, x);
+    if (!unowned(w)) return true;
+    uint32_t h = w & HINT_MASK;
+    return h == HINT_UNKNOWN ? d->idom[x] != MP_NONE : h != HINT_UNREACHED;
 }
 
 /* The holders of the stale words of map k pointing at x into hs (room for
@@ -69,12 +108,18 @@ static bool held_by_slot_alone(const mp_graph *g, const mp_dom *d, const mp_entr
  * the entry's slot and stale words of its own map hold it, it is the
  * entry's. */
 static bool owns(const mp_graph *g, const mp_dom *d, const mp_entry *e, uint32_t x, table_memo *m,
-                 const mp_stale_words *stale)
+                 const mp_stale_words *stale, const uint32_t *owner)
 {
     if (x == MP_NONE || table_map_memo(g, x, m) == e->map) return false;
-    uint32_t i = d->idom[x];
-    if (i == MP_NONE) return false;
-    if (i < g->nobjects && table_map_memo(g, i, m) == e->map) return true;
+    uint32_t h = hint(word(owner, x));
+    if (h == HINT_UNREACHED) return false;
+    if (h == HINT_UNKNOWN) {
+        uint32_t i = d->idom[x];
+        if (i == MP_NONE) return false;
+        if (i < g->nobjects && table_map_memo(g, i, m) == e->map) return true;
+    } else if (h != HINT_NO_TABLE && h == e->map) {
+        return true;
+    }
     uint32_t hs[MAX_STALE];
     size_t n = stale_holders(stale, e->map, x, hs);
     return n && !root_target(d, x) && held_by_slot_alone(g, d, e, x, hs, n);
@@ -120,15 +165,17 @@ static bool under_entry(const mp_dom *d, uint32_t h, const entry_own *own)
     return false;
 }
 
-/* Whether x, which an entry owns, is its alone: no live object holds a
+/* Whether x, which an entry owns, is its alone (multi: its word's
+ * MULTI_BIT, more than one reference to x): no live object holds a
  * reference to x but the entry's refs slot words (mp_entry_targets counts
  * them), the stale words of its map held by hs[0..n), and objects under
  * those the entry owns alone (see under_entry). An object that another entry of the
  * map (or an object under one) refers to as well is the map's, but no
  * entry's: deleting either entry frees nothing. */
-static bool entry_alone(const mp_graph *g, const mp_dom *d, uint32_t x, uint64_t refs,
+static bool entry_alone(const mp_graph *g, const mp_dom *d, uint32_t x, bool multi, uint64_t refs,
                         bool all_live, uint32_t *hs, size_t n, const entry_own *own)
 {
+    if (!multi && refs >= 1) return true; /* the slot's reference is the one */
     uint64_t b = mp_in_begin(g, x), end = mp_in_end(g, x), live = 0;
     if (end - b <= refs) return true;
     /* every holder live: the slots and the stale words may be all there is */
@@ -265,7 +312,7 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
         entry_own eo = {mine, nmine, 0, false};
         /* the bits first (in owner[], read already: mine are unowned);
          * the largest size matters only when one of them is deep */
-        for (size_t i = 0; i < nmine && !eo.deep; i++) eo.deep = owner[mine[i]] == UNOWNED_DEEP;
+        for (size_t i = 0; i < nmine && !eo.deep; i++) eo.deep = word(owner, mine[i]) & DEEP_BIT;
         for (size_t i = 0; i < nmine && eo.deep; i++)
             if (d->retained[mine[i]] > eo.most) eo.most = d->retained[mine[i]];
         for (size_t i = 0; i < nt; i++) {
@@ -273,7 +320,8 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
             if (!own[i]) continue;
             uint32_t hs[MAX_STALE];
             size_t nhs = stale_holders(stale, map, t[i], hs);
-            alone[i] = entry_alone(g, d, t[i], words[i], all_live, hs, nhs, &eo);
+            bool multi = word(owner, t[i]) & MULTI_BIT;
+            alone[i] = entry_alone(g, d, t[i], multi, words[i], all_live, hs, nhs, &eo);
             kept += alone[i];
         }
         if (kept == nmine) return; /* every one of mine is alone: the set holds */
@@ -285,24 +333,33 @@ static void entry_targets_alone(const mp_graph *g, const mp_dom *d, const mp_sta
 }
 
 /*
- * Asks for what the entry pass will read of value v's holders: where they
- * are (their offset, asked for before), and v's retained size when it is
- * likely to be read -- when nothing but the slot holds v (it is then the
- * entry's alone) or v retains more than itself (its size then bounds the
- * walk of under_entry). A value held from elsewhere too (a list's next
- * object, a shared value) is seldom alone, and its size is left in memory
- * until asked for. Whether v is deep is read from owner[v] only when v's
- * immediate dominator lies in the table of the entry's map k: then no
- * other map's pass writes it (see entry_maps).
+ * Asks for what the entry pass will read of value v, once its word (asked
+ * for before) has come in: when an entry of map k owns v by its immediate
+ * dominator (the common case), v's retained size when it is likely to be
+ * read -- when nothing but the slot holds v (it is then the entry's alone)
+ * or v retains more than itself (its size then bounds the walk of
+ * under_entry) -- and, when more than one reference points at v, where
+ * its holders' offset lies (holders_at reads it later). A value held
+ * from elsewhere too (a list's next object, a shared value) is seldom
+ * alone, and its size is left in memory until asked for.
  */
-static inline void prefetch_holders(const mp_graph *g, const mp_dom *d, const uint32_t *owner,
-                                    uint32_t v, uint32_t k, table_memo *memo)
+static inline void prefetch_value(const mp_graph *g, const mp_dom *d, const uint32_t *owner,
+                                  uint32_t v, uint32_t k)
 {
-    uint64_t b = mp_in_begin(g, v);
-    __builtin_prefetch(&g->in.adj[b]);
-    if (mp_in_end(g, v) - b <= 1 ||
-        (table_map_memo(g, d->idom[v], memo) == k && owner[v] == UNOWNED_DEEP))
-        __builtin_prefetch(&d->retained[v]);
+    uint32_t w = word(owner, v);
+    if (!unowned(w) || (w & HINT_MASK) >= HINT_MAPS || (w & HINT_MASK) != k) return;
+    if (w & MULTI_BIT) __builtin_prefetch(&g->in.at[v]);
+    if (!(w & MULTI_BIT) || (w & DEEP_BIT)) __builtin_prefetch(&d->retained[v]);
+}
+
+/* Asks for the holders of value v, prefetch_value's offset of them having
+ * come in, when prefetch_value asked for it. */
+static inline void prefetch_holders(const mp_graph *g, const uint32_t *owner, uint32_t v, uint32_t k)
+{
+    uint32_t w = word(owner, v);
+    if (!unowned(w) || (w & HINT_MASK) >= HINT_MAPS || (w & HINT_MASK) != k || !(w & MULTI_BIT))
+        return;
+    __builtin_prefetch(&g->in.adj[mp_in_begin(g, v)]);
 }
 
 /*
@@ -319,8 +376,10 @@ static inline void prefetch_holders(const mp_graph *g, const mp_dom *d, const ui
  * `info`, and owner[x] only for an x it owns. An entry owns x only when x's
  * immediate dominator lies in the table of the entry's map, or nothing but
  * the entry's slot and stale words of its map hold x, so no other map's
- * entry ever owns x: owner[x] is read and written by one pass alone
- * (hence ownership is asked before owner[x] is read).
+ * entry ever owns x: owner[x] is written by one pass alone, and what the
+ * other learns from it (that its own entries do not own x by its
+ * dominator, that x is reachable) is the same before and after the write
+ * (see UNOWNED_BIT).
  */
 #define ENTRY_CHUNK 256
 #define ENTRY_AHEAD 16 /* entries between a fetch and the look (< ENTRY_CHUNK) */
@@ -384,28 +443,27 @@ static int entry_maps(entry_range *er)
                 assert(e->map == k);
                 if (j + ENTRY_AHEAD < got) {
                     uint32_t pv = es[j + ENTRY_AHEAD].value_obj, pk = es[j + ENTRY_AHEAD].key_obj;
-                    if (pv != MP_NONE) {
-                        __builtin_prefetch(&g->in.at[pv]);
-                        __builtin_prefetch(&d->idom[pv]);
-                        __builtin_prefetch(&owner[pv]); /* (and whether it is deep) */
-                    }
-                    if (pk != MP_NONE)
-                        __builtin_prefetch(&d->idom[pk]), __builtin_prefetch(&owner[pk]);
+                    /* their words: whether their entry owns them, and
+                     * what else it reads about them */
+                    if (pv != MP_NONE) __builtin_prefetch(&owner[pv]);
+                    if (pk != MP_NONE) __builtin_prefetch(&owner[pk]);
                 }
-                /* the value's holders (entry_alone), once its edge offset
-                 * and depth bit, asked for 8 entries ago, have come in */
+                /* the value's size and holders (entry_alone), once its
+                 * word, asked for 8 entries ago, has come in; then its
+                 * holders themselves, 4 entries later */
                 if (j + ENTRY_AHEAD / 2 < got && es[j + ENTRY_AHEAD / 2].value_obj != MP_NONE)
-                    prefetch_holders(g, d, owner, es[j + ENTRY_AHEAD / 2].value_obj, (uint32_t)k,
-                                     &memo);
+                    prefetch_value(g, d, owner, es[j + ENTRY_AHEAD / 2].value_obj, (uint32_t)k);
+                if (j + ENTRY_AHEAD / 4 < got && es[j + ENTRY_AHEAD / 4].value_obj != MP_NONE)
+                    prefetch_holders(g, owner, es[j + ENTRY_AHEAD / 4].value_obj, (uint32_t)k);
                 /* a key points at an object: its key_obj, or for a key
                  * stored in an object of its own, whatever that object
                  * points to */
                 uint32_t ko = e->key_obj;
                 if (ko != MP_NONE && (!m->key_indirect || mp_out_end(g, ko) > mp_out_begin(g, ko)))
                     r->key_pointers = true;
-                bool key_owned = owns(g, d, e, e->key_obj, &memo, stale);
+                bool key_owned = owns(g, d, e, e->key_obj, &memo, stale, owner);
                 bool val_owned =
-                    e->value_obj != e->key_obj && owns(g, d, e, e->value_obj, &memo, stale);
+                    e->value_obj != e->key_obj && owns(g, d, e, e->value_obj, &memo, stale, owner);
                 /* what the entry retains: every object its key and value
                  * slots point to that it owns (a struct value's second and
                  * third pointers too), each counted once */
@@ -413,13 +471,13 @@ static int entry_maps(entry_range *er)
                 size_t nk, nt = mp_entry_targets(g, &rd, e, t, words, &nk);
                 bool own[MP_ENTRY_MAX_TARGETS], alone[MP_ENTRY_MAX_TARGETS];
                 for (size_t i = 0; i < nt; i++)
-                    own[i] = owns(g, d, e, t[i], &memo, stale) && unowned(owner[t[i]]);
+                    own[i] = owns(g, d, e, t[i], &memo, stale, owner) && unowned(word(owner, t[i]));
                 entry_targets_alone(g, d, stale, owner, (uint32_t)k, all_live, t, words, own, nt,
                                     alone);
                 uint64_t ret = 0;
                 for (size_t i = 0; i < nt; i++) {
                     if (!own[i]) continue;
-                    owner[t[i]] = (uint32_t)k;
+                    __atomic_store_n(&owner[t[i]], (uint32_t)k, __ATOMIC_RELAXED);
                     if (!alone[i]) continue;
                     ret += d->retained[t[i]];
                     if (i < nk) r->keys_retained += d->retained[t[i]];
@@ -428,7 +486,7 @@ static int entry_maps(entry_range *er)
                 uint32_t v = e->value_obj;
                 bool shared = false;
                 if (v != MP_NONE && !val_owned && !(key_owned && v == e->key_obj) &&
-                    table_map_memo(g, v, &memo) != e->map && d->idom[v] != MP_NONE) {
+                    table_map_memo(g, v, &memo) != e->map && reached(d, owner, v)) {
                     shared = true;
                     r->shared_entries++;
                     if (!mp_bit(counted, v)) {
@@ -569,18 +627,61 @@ void mp_entry_info_init(mp_pack *info)
     mp_pack_spill(info, spill_at_most(ENTRY_INFO_SPILL));
 }
 
+/* The words of objects x0..x1-1 before the pass (see UNOWNED_BIT). */
+typedef struct word_range {
+    const mp_graph *g;
+    const mp_dom *d;
+    uint32_t *owner;
+    const uint8_t *tables;
+} word_range;
+
+static void fill_words(void *arg, unsigned t, unsigned nt)
+{
+    const word_range *wr = arg;
+    const mp_graph *g = wr->g;
+    const mp_dom *d = wr->d;
+    size_t n = g->nobjects, x0 = n / nt * t, x1 = t + 1 == nt ? n : n / nt * (t + 1);
+    table_memo memo = TABLE_MEMO_INIT;
+    memo.summary = wr->tables;
+    for (size_t x = x0; x < x1; x++) {
+        uint32_t i = d->idom[x], h = HINT_NO_TABLE;
+        if (i == MP_NONE)
+            h = HINT_UNREACHED;
+        else if (i < n) {
+            uint32_t k = table_map_memo(g, i, &memo);
+            if (k != MP_NONE) h = k < HINT_MAPS ? k : HINT_UNKNOWN;
+        }
+        /* the starts modulo 2^32: their difference is the count */
+        uint32_t refs = g->in.at[x + 1] - g->in.at[x];
+        wr->owner[x] = UNOWNED_BIT | (mp_dom_deep(g, d, (uint32_t)x) ? DEEP_BIT : 0) |
+                       (refs > 1 ? MULTI_BIT : 0) | h;
+    }
+}
+
+/* Sets the words of the objects no entry owns back to MP_NONE. */
+static void clear_words(void *arg, unsigned t, unsigned nt)
+{
+    const word_range *wr = arg;
+    size_t n = wr->g->nobjects, x0 = n / nt * t, x1 = t + 1 == nt ? n : n / nt * (t + 1);
+    for (size_t x = x0; x < x1; x++)
+        if (unowned(wr->owner[x])) wr->owner[x] = MP_NONE;
+}
+
 /* entry_halves, with the stale words of the maps' old bucket arrays
- * gathered first, once, for both halves to read, and the deep bits in owner (UNOWNED_DEEP), cleared after. */
+ * gathered first, once, for both halves to read, and the objects' words
+ * (UNOWNED_BIT) filled in owner before and cleared after. Map numbers
+ * must stay below UNOWNED_BIT, where the words of unowned objects start:
+ * a graph of 2^31 maps or more (as many objects at least) is refused. */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
                   uint8_t *counted, const uint8_t *tables)
 {
+    if (g->nmaps >= UNOWNED_BIT) return -1;
     mp_stale_words stale;
     if (mp_stale_words_build(g, &stale) < 0) return -1;
-    for (uint32_t x = 0; x < g->nobjects; x++)
-        owner[x] = mp_dom_deep(g, d, x) ? UNOWNED_DEEP : UNOWNED;
+    word_range wr = {g, d, owner, tables};
+    mp_parallel(mp_threads() >= 2 ? 2 : 1, fill_words, &wr);
     int rc = entry_halves(g, d, out, owner, counted, &stale, tables);
-    for (uint32_t x = 0; x < g->nobjects; x++)
-        if (owner[x] == UNOWNED_DEEP) owner[x] = MP_NONE;
+    mp_parallel(mp_threads() >= 2 ? 2 : 1, clear_words, &wr);
     mp_stale_words_free(&stale);
     return rc;
 }
