@@ -882,6 +882,30 @@ static void test_an_index_missing_a_table_object_is_refused(void)
     else CHECK(strstr(err.msg, "table objects") != NULL);
 }
 
+/* An index whose entries are in range but whose maps' ranges of entries
+ * hold another map's entries (found by the fuzzer): the findings read each
+ * map's entries from its range and assert they are its own, so the reader
+ * must refuse it. */
+static void test_an_index_whose_map_holds_another_maps_entries_is_refused(void)
+{
+    if (!seed_dir) return;
+    char p[512];
+    snprintf(p, sizeof p, "%s/regress-entry_map", seed_dir);
+    FILE *f = fopen(p, "rb");
+    CHECK(f != NULL);
+    if (!f) return;
+    uint8_t data[65536];
+    size_t n = fread(data, 1, sizeof data, f);
+    fclose(f);
+    mp_gi_reseal(data, n);
+    mp_graph *r;
+    mf_error err;
+    int rc = mp_gi_open_bytes(data, n, "r.mrx", &r, &err);
+    CHECK(rc == MP_GI_BAD);
+    if (rc == MP_GI_OK) mp_graph_free(r);
+    else CHECK(strstr(err.msg, "entries") != NULL);
+}
+
 int main(int argc, char **argv)
 {
     seed_dir = argc > 1 ? argv[1] : NULL;
@@ -900,6 +924,7 @@ int main(int argc, char **argv)
     TEST(test_index_places);
     TEST(test_the_index_fuzz_seeds_are_of_this_format);
     TEST(test_an_index_missing_a_table_object_is_refused);
+    TEST(test_an_index_whose_map_holds_another_maps_entries_is_refused);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

@@ -925,7 +925,7 @@ static const char *check_csr(const mp_graph *g, const mp_csr *c, const char *wha
  * the values. What is wrong goes to msg (size bytes): checks of two
  * stores may run at once. */
 static const char *check_pack(const mp_pack *p, unsigned nfields, const char *what,
-                              const char *(*check)(const mp_graph *, const uint64_t *),
+                              const char *(*check)(const mp_graph *, uint64_t, const uint64_t *),
                               const mp_graph *g, char *msg, size_t size)
 {
     if (p->nfields != nfields || p->nblock != (p->n + MP_PACK_BLOCK - 1) / MP_PACK_BLOCK ||
@@ -953,7 +953,7 @@ static const char *check_pack(const mp_pack *p, unsigned nfields, const char *wh
                 last[k] += (uint64_t)mf_unzigzag(v);
                 f[k] = last[k];
             }
-            const char *bad = check(g, f);
+            const char *bad = check(g, b * MP_PACK_BLOCK + r, f);
             if (bad) {
                 snprintf(msg, size, "%s: record %zu: %s", what, b * MP_PACK_BLOCK + r, bad);
                 return msg;
@@ -967,13 +967,16 @@ static const char *check_pack(const mp_pack *p, unsigned nfields, const char *wh
     return NULL;
 }
 
-static const char *check_offset(const mp_graph *g, const uint64_t *f)
+static const char *check_offset(const mp_graph *g, uint64_t i, const uint64_t *f)
 {
-    (void)g;
+    (void)g, (void)i;
     return f[0] > (uint64_t)UINT32_MAX ? "offset out of range" : NULL;
 }
 
-static const char *check_entry(const mp_graph *g, const uint64_t *f)
+/* Entry i: its fields in range, and within its own map's entries (with
+ * the maps' counts summing to the entries', checked with the maps, each
+ * map's entries are then its own: the findings rely on it). */
+static const char *check_entry(const mp_graph *g, uint64_t i, const uint64_t *f)
 {
     for (unsigned k = 0; k < EF_N; k++)
         if (k != EF_KEY && k != EF_BUCKET && f[k] > (uint64_t)UINT32_MAX + 1)
@@ -981,6 +984,8 @@ static const char *check_entry(const mp_graph *g, const uint64_t *f)
     mp_entry e;
     mp_unpack_entry(f, &e);
     if (e.map >= g->nmaps) return "map out of range";
+    const mp_map *m = &g->maps[e.map];
+    if (i < m->first_entry || i - m->first_entry >= m->nentries) return "not among its map's";
     if (!obj_ok(g, e.bucket_obj) || !obj_ok(g, e.key_obj) || !obj_ok(g, e.value_obj))
         return "object out of range";
     if (!g->maps[e.map].key_numeric && e.key >= g->strs_len) return "key out of range";
@@ -1121,8 +1126,12 @@ static const char *check_graph(const mp_graph *g)
             !byte_bool_ok(&r->has_frame_offset))
             return "roots: a reference out of range or out of order";
     }
+    uint64_t map_entries = 0;
     for (size_t i = 0; i < g->nmaps; i++) {
         const mp_map *m = &g->maps[i];
+        if (m->nentries > g->nentries - map_entries)
+            return "maps: their entries are not the entries";
+        map_entries += m->nentries;
         if (!obj_ok(g, m->header) || !sid_ok(g, m->type_name) || m->key_kind > MP_KEY_BYTES ||
             (m->key_type != MP_NONE && m->key_type >= g->ntypes) ||
             (m->value_type != MP_NONE && m->value_type >= g->ntypes) || !obj_ok(g, m->buckets) ||
@@ -1132,6 +1141,7 @@ static const char *check_graph(const mp_graph *g)
             m->first_entry > g->nentries || m->nentries > g->nentries - m->first_entry)
             return "maps: a reference out of range or out of order";
     }
+    if (map_entries != g->nentries) return "maps: their entries are not the entries";
     for (size_t i = 0; i < g->nbuckets; i++)
         if (g->buckets[i].map >= g->nmaps || !obj_ok(g, g->buckets[i].obj))
             return "buckets: a reference out of range or out of order";
@@ -1161,8 +1171,9 @@ static void release_array(void *ud, const void *p, uint64_t bytes)
 }
 
 /* An entry's findings record: (retained bytes, shared 0 or 1). */
-static const char *check_entry_result(const mp_graph *g, const uint64_t *f)
+static const char *check_entry_result(const mp_graph *g, uint64_t i, const uint64_t *f)
 {
+    (void)i;
     if (f[0] > g->total_bytes) return "retained bytes out of range";
     return f[1] > 1 ? "not a flag" : NULL;
 }
