@@ -98,12 +98,24 @@ expect_bad "$dir/truncated.pb.gz" "truncated gzip data"
 gzip -c </dev/null >"$dir/nothing.pb.gz"
 expect_bad "$dir/nothing.pb.gz" "the gzip data is empty inside"
 # a snapshot whose gzip trailer (CRC and length, 8 bytes) is cut, in part
-# or whole: the content may be complete, the file is not
+# or whole: the content may be complete, the file is not, and the message
+# says it is the trailer that is cut and how much of it is there; a cut
+# one byte further is inside the compressed data. A profile says the same.
 snap="$(dirname "$0")"/../testdata/fuzz/gcstack/iterator_pin.gcstack.gz
+size=$(wc -c <"$snap")
 for cut in 1 4 8; do
-    head -c $(($(wc -c <"$snap") - cut)) "$snap" >"$dir/trailer$cut.gcstack.gz"
-    expect_bad "$dir/trailer$cut.gcstack.gz" "truncated gzip data (the file ends at byte"
+    head -c $((size - cut)) "$snap" >"$dir/trailer$cut.gcstack.gz"
+    expect_bad "$dir/trailer$cut.gcstack.gz" \
+        "truncated gzip data (the file ends at byte $((size - cut)) inside the gzip trailer, the content's CRC-32 and length: $((8 - cut)) of its 8 bytes)$"
 done
+head -c $((size - 9)) "$snap" >"$dir/trailer9.gcstack.gz"
+expect_bad "$dir/trailer9.gcstack.gz" "truncated gzip data (the file ends at byte $((size - 9)) inside compressed data)$"
+psize=$(wc -c <"$dir/heap.pb.gz")
+head -c $((psize - 3)) "$dir/heap.pb.gz" >"$dir/trailer3.pb.gz"
+expect_bad "$dir/trailer3.pb.gz" \
+    "truncated gzip data (the file ends at byte $((psize - 3)) inside the gzip trailer, the content's CRC-32 and length: 5 of its 8 bytes)$"
+head -c $((psize - 9)) "$dir/heap.pb.gz" >"$dir/trailer9.pb.gz"
+expect_bad "$dir/trailer9.pb.gz" "truncated gzip data (the file ends at byte $((psize - 9)) inside compressed data)$"
 # a text heap profile with CRLF line ends (written on Windows) reads as
 # the same profile with LF ends
 ht="$(dirname "$0")"/../testdata/fuzz/heaptext/go-debug1.txt

@@ -21,12 +21,17 @@ The commands are those `maproot --help` lists. For each one:
   - what the SYNOPSIS of the page names, the help lists; the help's option
     lines share one layout ("  -x, --name", "      --name");
   - every "(default N)" of a count option in the help is the page's
-    default for it.
+    default for it;
+  - every phase --timings names (analyze, its views and path, with and
+    without an index, writing one) is one PERFORMANCE in
+    maproot-analyze(1) lists.
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 maproot, src = sys.argv[1:3]
 fails = []
@@ -191,6 +196,27 @@ for cmd in commands:
         if m and not re.search(r"\b[Dd]efault:? %s\b" % n, m.group(1)):
             fail("%s --%s: --help says default %s, %s says: %s" % (
                 cmd, o, n, name, " ".join(m.group(1).split())[:120]))
+
+# the phases of --timings: those PERFORMANCE lists
+page = open(os.path.join(src, "man", "maproot-analyze.1"), encoding="utf-8").read()
+perf = " ".join(roff_plain(l) for l in section(page, "PERFORMANCE").split("\n"))
+listed = perf[perf.find("--timings"):]
+with tempfile.TemporaryDirectory() as tmp:
+    snap = os.path.join(tmp, "n.gcstack.gz")
+    shutil.copy(os.path.join(src, "testdata", "fuzz", "gcstack", "nested_maps.gcstack.gz"), snap)
+    phases = set()
+    for args in (["analyze", "--index=rebuild"], ["analyze"], ["analyze", "--index=off"],
+                 ["analyze", "--by", "type"], ["analyze", "--dominators"],
+                 ["path", "--type", "map.hdr"], ["analyze", "--index=off", "--by", "type"]):
+        rc, _, err = run(args + ["--timings", "-o", os.devnull, snap])
+        if rc != 0:
+            fail("%s --timings: exit %d: %s" % (" ".join(args), rc, err.strip()[:200]))
+        phases |= set(re.findall(r"^maproot: timing  (\S+)", err, re.M))
+    for ph in sorted(phases):
+        if not re.search(r"(?<![\w+-])%s(?![\w+-])" % re.escape(ph), listed):
+            fail("--timings prints phase %s, which maproot-analyze(1) PERFORMANCE does not list" % ph)
+    if len(phases) < 8:
+        fail("--timings: only the phases %s" % sorted(phases))
 
 print("%d commands, %d options, %d defaults checked; %d failures" % (
     len(commands), checked["options"], checked["defaults"], len(fails)))

@@ -13,9 +13,14 @@
 # is, and used by any other (the reports the same bytes again); damaged, they are one warning,
 # computed again and the index rewritten. The index is written after the
 # report is out: a reader of the report has all of it first.
-# usage: test_index.sh MAPROOT VIEWS_HEAP ANALYSIS_HEAPS GEN_SNAPSHOT EXAMPLES WORKDIR
+# The thresholds are exact (a million objects or four million edges, not
+# one less); the index is a new file renamed into place; with no
+# XDG_CACHE_HOME the cache directory is ~/.cache, its index named after the
+# snapshot's absolute path; neither a damaged index nor a failed write
+# changes --fail-on's exit status.
+# usage: test_index.sh MAPROOT VIEWS_HEAP ANALYSIS_HEAPS GEN_SNAPSHOT EXAMPLES EDGES_HEAP WORKDIR
 set -uo pipefail
-maproot=$1 views=$2 heaps=$3 gen=$4 exdir=$5 work=$6
+maproot=$1 views=$2 heaps=$3 gen=$4 exdir=$5 edges=$6 work=$7
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
@@ -134,6 +139,16 @@ damaged "not an index" "not a maproot index"
 fresh
 printf '\x00' | dd of=m.gcstack.gz.mrx bs=1 seek=20 conv=notrunc status=none
 damaged "a damaged header" "damaged header"
+# ... and the exit status is the one without the index: 1 with --fail-on
+# suspect on a snapshot with a leak suspect
+"$maproot" analyze --index=rebuild s.gcstack.gz >/dev/null 2>&1
+truncate -s 100 s.gcstack.gz.mrx
+"$maproot" analyze --fail-on suspect s.gcstack.gz >/dev/null 2>fo.err
+rc=$?
+[ $rc = 1 ] || fail "a damaged index and --fail-on suspect: exit $rc, not 1: $(cat fo.err)"
+grep -q '^maproot: warning: s.gcstack.gz.mrx: .*; reading the snapshot instead$' fo.err ||
+  fail "a damaged index and --fail-on suspect: no warning: $(cat fo.err)"
+"$maproot" analyze --index=rebuild s.gcstack.gz >/dev/null 2>&1
 # a damaged index is rewritten by --index=rebuild, and then used
 fresh
 [ "$(loaded m.gcstack.gz)" = index ] || fail "rebuild: the rewritten index was not used"
@@ -253,6 +268,24 @@ if command -v setpriv >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
   cmp -s <(unnamed ro2.json) <(unnamed m-off.json) || fail "no place for the index: the report differs"
   [ "$(wc -l <ro2.err)" = 1 ] && grep -q '^maproot: warning: no index written: ' ro2.err ||
     fail "no place for the index: the warning: $(cat ro2.err)"
+  # ... which leaves the exit status as it was: 1 with --fail-on suspect
+  cp s.gcstack.gz ro/ && chmod 644 ro/s.gcstack.gz
+  XDG_CACHE_HOME=/proc/no-such-dir as_user "$maproot" analyze --index=rebuild --fail-on suspect \
+    ro/s.gcstack.gz >/dev/null 2>ro3.err
+  rc=$?
+  [ $rc = 1 ] && grep -q '^maproot: warning: no index written: ' ro3.err ||
+    fail "no place for the index, --fail-on suspect: exit $rc, not 1: $(cat ro3.err)"
+  # with no XDG_CACHE_HOME, ~/.cache/maproot; the index is named after the
+  # snapshot's absolute path, so the same file by another relative name,
+  # from another directory, finds it
+  mkdir -p home && chmod 777 home
+  (cd ro && as_user env -u XDG_CACHE_HOME HOME="$work/home" "$maproot" analyze --index=rebuild m.gcstack.gz \
+    >/dev/null 2>"$work/home.err") || fail "no XDG_CACHE_HOME: analyze failed: $(cat "$work/home.err")"
+  n=$(find home/.cache/maproot -name '*.mrx' 2>/dev/null | wc -l)
+  [ "$n" = 1 ] || fail "no XDG_CACHE_HOME: $n indexes in \$HOME/.cache/maproot"
+  got=$(cd / && as_user env -u XDG_CACHE_HOME HOME="$work/home" "$maproot" analyze --timings \
+    "${work#/}/ro/m.gcstack.gz" 2>&1 >/dev/null | awk '/timing  (index|read) / { print $3; exit }')
+  [ "$got" = index ] || fail "no XDG_CACHE_HOME: the index was not found by the snapshot's other name"
   chmod 755 ro
 else
   echo "unwritable directory: skipped (root without setpriv)"
@@ -358,6 +391,34 @@ MAPROOT_THREADS=1 "$maproot" analyze --index=rebuild --format json big.gcstack.g
   cmp -s - big1.json || fail "big: one thread's report differs from two threads'"
 cmp -s big.gcstack.gz.mrx big2.mrx || fail "big: one thread's index differs from two threads'"
 rm -f big.gcstack.gz big.gcstack.gz.mrx big2.mrx
+
+# ---- the thresholds, exactly: edges_heap NODES EDGES is a heap of NODES + 1
+# objects (the nodes and one array) and EDGES pointer edges
+for spec in "999998 999998 no" "999999 999999 yes" "10 3999999 no" "10 4000000 yes"; do
+  read -r nodes nedges want <<<"$spec"
+  f=thr-$nodes-$nedges.gcstack.gz
+  MAPROOT_SNAPSHOT=$f "$edges" "$nodes" "$nedges" || { fail "edges_heap $nodes $nedges"; continue; }
+  got=$("$maproot" analyze --index=off --summary --format json "$f" |
+    python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["objects"], j["edges"])')
+  [ "$got" = "$((nodes + 1)) $nedges" ] || fail "$f: $got objects and edges, not $((nodes + 1)) $nedges"
+  "$maproot" analyze "$f" >/dev/null 2>&1 || fail "$f: analyze"
+  if [ -e "$f.mrx" ]; then has=yes; else has=no; fi
+  [ "$has" = "$want" ] || fail "$f ($got objects and edges): index written: $has, not $want"
+  rm -f "$f" "$f.mrx"
+done
+
+# ---- an index is written to a new file renamed into place: a link to the
+# old index keeps the old bytes, and no temporary file is left
+cp -p m.gcstack.gz ren.gcstack.gz
+"$maproot" analyze --index=rebuild ren.gcstack.gz >/dev/null 2>&1
+ln ren.gcstack.gz.mrx ren-old.mrx && cp ren-old.mrx ren-copy.mrx
+"$maproot" analyze --index=rebuild ren.gcstack.gz >/dev/null 2>&1
+[ "$(stat -c %i ren.gcstack.gz.mrx)" != "$(stat -c %i ren-old.mrx)" ] ||
+  fail "rename: the index was rewritten in place"
+cmp -s ren-old.mrx ren-copy.mrx || fail "rename: the old index was changed"
+[ "$(loaded ren.gcstack.gz)" = index ] || fail "rename: the new index was not used"
+left=$(ls -a | grep '\.tmp' | tr '\n' ' ')
+[ -z "$left" ] || fail "rename: temporary files left: $left"
 
 # ---- every byte of an index is one maproot wrote
 # The same heap must give the same index, so no byte may come from memory

@@ -165,6 +165,35 @@ static void gzip_round_trip_and_detection(void)
     mf_buf_free(&back);
 }
 
+/* A gzip stream cut inside its 8-byte trailer has all its content: the
+ * message names the trailer and how much of it is there; cut before it,
+ * the compressed data. Both for deflated and for stored blocks. */
+static void gzip_cut_in_its_trailer_says_so(void)
+{
+    char text[3000];
+    for (size_t i = 0; i < sizeof text; i++) text[i] = (char)('a' + (i * 7 + i / 13) % 26);
+    for (int level = 0; level <= 9; level += 9) {
+        mf_buf gz = {0}, back = {0};
+        mf_error e;
+        CHECK(mf_gzip((const uint8_t *)text, sizeof text, level, &gz, &e) == 0);
+        for (size_t cut = gz.len - 12; cut < gz.len; cut++) {
+            CHECK(mf_gunzip(gz.data, cut, "c.gz", &back, &e) == -1);
+            char want[200];
+            if (cut >= gz.len - 8)
+                snprintf(want, sizeof want,
+                         "c.gz: truncated gzip data (input ends at compressed byte %zu inside "
+                         "the gzip trailer, the content's CRC-32 and length: %zu of its 8 bytes)",
+                         cut, 8 - (gz.len - cut));
+            else
+                snprintf(want, sizeof want,
+                         "c.gz: truncated gzip data (input ends at compressed byte %zu)", cut);
+            CHECK_STR_EQ(e.msg, want);
+        }
+        mf_buf_free(&gz);
+        mf_buf_free(&back);
+    }
+}
+
 /* Parses bytes and expects failure with `want` in the message. */
 static int parse_fails_with(const uint8_t *data, size_t n, const char *want)
 {
@@ -377,6 +406,7 @@ int main(void)
     TEST(writer_output_decodes_with_protoc_c);
     TEST(reader_reads_protoc_c_output_with_sparse_ids);
     TEST(gzip_round_trip_and_detection);
+    TEST(gzip_cut_in_its_trailer_says_so);
     TEST(reader_rejects_inconsistent_profiles);
     TEST(reader_rejects_garbage_and_truncation);
     TEST(writer_refuses_bad_samples_and_reports_once);

@@ -643,6 +643,12 @@ case_preload() {
   local st=$?
   [ $st = 5 ] || fail "trace -- PROG: status $st, not the program's 5: $(cat h.err)"
   grep -q '^trace_target: added' h.json || fail "trace -- PROG: the program's output is missing"
+  # a program that cannot be started: maproot's own status, 2, one line
+  "$maproot" trace -- "$PWD/no-such-program" >nsp.out 2>nsp.err
+  st=$?
+  [ $st = 2 ] && [ "$(wc -l <nsp.err)" = 1 ] &&
+    grep -q "^maproot: cannot run $PWD/no-such-program: No such file or directory$" nsp.err ||
+    fail "trace -- a missing program: status $st: $(cat nsp.err)"
   grep '^{' h.json | python3 -c '
 import json, sys
 recs = [json.loads(l) for l in sys.stdin]

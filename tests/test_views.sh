@@ -95,10 +95,21 @@ sys.exit(0 if got == [(0x8000, 3), (0x8020, 4), (0x8040, 5)] else 1)' nodes.json
 "$maproot" path v.gcstack.gz --object 0x6105 >bob.txt || fail "path --object"
 grep -q '^PATHS to Session 0x6100 (96B): the path from the root that explains it' bob.txt ||
   fail "path --object: the title ($(grep PATHS bob.txt))"
-grep -q '^PATH 1 of 1   5 steps from global registry (heap.c:5)$' bob.txt || fail "path --object: the length"
+grep -q '^PATH 1 of 1   7 steps from global registry (heap.c:5)$' bob.txt || fail "path --object: the header counts the chain's steps, root included"
 tr -s ' \n' ' ' <bob.txt |
   grep -qF 'registry -> Registry 0x1000 -> Cache 0x2000 -> map header 0x4000 (B=1, 2 entries) -> bucket[1] -> slot 3 ("bob") -> Session 0x6100' ||
   fail "path --object: the chain ($(sed -n '/chain/,$p' bob.txt))"
+
+# each path's header counts its chain's steps, as JSON's chain_steps does
+for args in "--all --object 0x9000" "--all --type Node" "--object 0x6105"; do
+  # shellcheck disable=SC2086
+  "$maproot" path $args v.gcstack.gz | sed -n 's/^PATH [0-9]* of [0-9]*   \([0-9]*\) steps\? from .*/\1/p' >hdr.txt
+  # shellcheck disable=SC2086
+  "$maproot" path $args --format json v.gcstack.gz |
+    python3 -c 'import json,sys; [print(p["chain_steps"]) for p in json.load(sys.stdin)["paths"]]' >steps.txt
+  [ -s hdr.txt ] && cmp -s hdr.txt steps.txt ||
+    fail "path $args: the headers' steps ($(tr '\n' ' ' <hdr.txt)) are not the chains' ($(tr '\n' ' ' <steps.txt))"
+done
 
 # ---- every root that reaches the User: the stack word first (shorter)
 "$maproot" path --all --format json v.gcstack.gz --object 0x9000 >user.json || fail "path --all"

@@ -492,12 +492,15 @@ void mp_pathview_print_text(FILE *out, const mp_graph *g, const mp_paths *p, con
             fmt_bytes(b, sizeof b, r->bytes);
             fprintf(out, "%s object%s (%s), ", c, r->objects == 1 ? "" : "s", b);
         }
-        fprintf(out, "%" PRIu32 " step%s from %s\n", r->length, r->length == 1 ? "" : "s", rt);
+        /* the header counts the chain's steps, the root's and those left
+         * out included (JSON's chain_steps), not the objects (length) */
+        size_t n = mp_pathview_chain(g, p, v, r, &s, &cap);
+        uint64_t steps = mp_chain_length(s, n);
+        fprintf(out, "%" PRIu64 " step%s from %s\n", steps, steps == 1 ? "" : "s", rt);
         if (v->by_type) {
             object_text(g, r->object, t, sizeof t);
             fprintf(out, "  %-6s %s\n", v->all ? "object" : "e.g.", t);
         }
-        size_t n = mp_pathview_chain(g, p, v, r, &s, &cap);
         fprintf(out, "  chain  ");
         for (size_t k = 0; k < n; k++) {
             mp_step_text(g, &s[k], t, sizeof t);

@@ -1,6 +1,7 @@
 /* src/format/gz.c -- see gz.h. */
 #include "format/gz.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -146,8 +147,16 @@ int mf_gunzip(const uint8_t *in, size_t n, const char *name, mf_buf *out, mf_err
         }
         if (rc == Z_OK) continue;
         if (rc == Z_BUF_ERROR && pos == n) {
-            mf_error_set(err, "%s: truncated gzip data (input ends at compressed byte %zu)", name,
-                         pos);
+            int had = mf_gz_trailer_had(&zs);
+            if (had >= 0)
+                mf_error_set(
+                    err,
+                    "%s: truncated gzip data (input ends at compressed byte %zu inside "
+                    "the gzip trailer, the content's CRC-32 and length: %d of its 8 bytes)",
+                    name, pos, had);
+            else
+                mf_error_set(err, "%s: truncated gzip data (input ends at compressed byte %zu)",
+                             name, pos);
             goto fail;
         }
         if (rc == Z_BUF_ERROR) continue; /* output full; grown above */
@@ -166,6 +175,37 @@ fail:
     inflateEnd(&zs);
     mf_buf_free(out);
     return -1;
+}
+
+/*
+ * Why a probe on a copy: zlib does not say which part of a member it was
+ * reading when its input ends. A complete deflate stream followed by k of
+ * the trailer's 8 bytes ends at Z_STREAM_END after 8 - k more bytes,
+ * whatever they are (the copy checks neither CRC nor length); a deflate
+ * stream that is not complete needs at least one byte more to end, and 8
+ * after that, so 8 bytes fed to it never end the member. The copy is fed
+ * 8 zero bytes and the bytes it leaves unread give k.
+ */
+int mf_gz_trailer_had(struct z_stream_s *z)
+{
+    z_stream c;
+    if (inflateCopy(&c, z) != Z_OK) return -1;
+#if ZLIB_VERNUM >= 0x1290
+    inflateValidate(&c, 0); /* a member with a header CRC checks its trailer */
+#endif
+    uint8_t zeros[8] = {0}, out[64];
+    c.next_in = zeros;
+    c.avail_in = sizeof zeros;
+    int rc;
+    do {
+        c.next_out = out;
+        c.avail_out = sizeof out;
+        rc = inflate(&c, Z_NO_FLUSH);
+    } while (rc == Z_OK && (c.avail_in > 0 || c.avail_out == 0));
+    int had = rc == Z_STREAM_END ? (int)c.avail_in : -1;
+    inflateEnd(&c);
+    assert(had < 8);
+    return had;
 }
 
 int mf_read_input(const char *path, mf_buf *out, bool *was_gzip, mf_error *err)

@@ -50,6 +50,14 @@ int mf_gunzip(const uint8_t *in, size_t n, const char *name, mf_buf *out, mf_err
  * *was_gzip (may be NULL) tells which. */
 int mf_read_input(const char *path, mf_buf *out, bool *was_gzip, mf_error *err);
 
+struct z_stream_s;
+/* For a gzip stream whose input ran out before its member ended: how many
+ * bytes of the member's 8-byte trailer (the content's CRC-32 and length)
+ * the stream had consumed, 0 to 7, when its deflate data was complete, so
+ * that only the trailer is cut; -1 when the deflate data itself is cut (or
+ * that cannot be told). Leaves z as it was. */
+int mf_gz_trailer_had(struct z_stream_s *z);
+
 /* Compresses data into a gzip stream (level 1-9, or -1 for zlib's default). */
 int mf_gzip(const uint8_t *in, size_t n, int level, mf_buf *out, mf_error *err);
 

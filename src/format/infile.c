@@ -2,6 +2,7 @@
 #include "format/infile.h"
 
 #include "format/crc32.h"
+#include "format/gz.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -302,10 +303,18 @@ static ssize_t decode(mf_in *in, uint8_t *buf, size_t n, mf_error *err)
         }
         if (in->z.avail_in == 0 && !in->raw_eof && read_raw(in, err) < 0) return -1;
         if (in->z.avail_in == 0 && in->raw_eof) {
-            mf_error_set(err,
-                         "%s: truncated gzip data (the file ends at byte %" PRIu64
-                         " inside compressed data)",
-                         in->name, in->file_off);
+            int had = mf_gz_trailer_had(&in->z);
+            if (had >= 0)
+                mf_error_set(err,
+                             "%s: truncated gzip data (the file ends at byte %" PRIu64
+                             " inside the gzip trailer, the content's CRC-32 and length: %d of"
+                             " its 8 bytes)",
+                             in->name, in->file_off, had);
+            else
+                mf_error_set(err,
+                             "%s: truncated gzip data (the file ends at byte %" PRIu64
+                             " inside compressed data)",
+                             in->name, in->file_off);
             return -1;
         }
         in->z.next_out = buf;
