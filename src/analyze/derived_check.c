@@ -4,10 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
 
-#define P61 (((uint64_t)1 << 61) - 1)
 #define CHUNK ((size_t)1 << 20) /* objects between releases of what is read in order */
 
 static const char *say(char *buf, size_t size, const char *fmt, ...)
@@ -19,40 +16,6 @@ static const char *say(char *buf, size_t size, const char *fmt, ...)
     vsnprintf(buf, size, fmt, ap);
     va_end(ap);
     return buf;
-}
-
-static inline uint64_t mod61(uint64_t x)
-{
-    x = (x & P61) + (x >> 61);
-    return x >= P61 ? x - P61 : x;
-}
-
-static inline uint64_t mulmod61(uint64_t a, uint64_t b)
-{
-    unsigned __int128 x = (unsigned __int128)a * b; /* a, b < 2^61 */
-    uint64_t lo = (uint64_t)x & P61, hi = (uint64_t)(x >> 61);
-    return mod61(lo + hi);
-}
-
-/* The weight of node v: a mix of v and the seed (splitmix64), below P61. */
-static inline uint64_t weight(uint64_t seed, uint64_t v)
-{
-    uint64_t z = seed + (v + 1) * 0x9e3779b97f4a7c15u;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return mod61(z ^ (z >> 31));
-}
-
-/* A seed the file cannot have been made against. */
-static uint64_t fresh_seed(void)
-{
-    uint64_t s = 0;
-    if (getentropy(&s, sizeof s) != 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15u ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
-    }
-    return s;
 }
 
 static inline bool bit(const uint64_t *b, size_t i)
@@ -136,43 +99,39 @@ const char *mp_derived_check_paths(const mp_graph *g, mp_graph_derived *dv, char
     return bad;
 }
 
-/* The dominator tree: one pass by node number (ranges, retained bounds,
- * the weighted sums), one over the preorder (each node once, after its
- * idom; root_of; retained no more than the idom's). */
-const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv, char *buf,
-                                  size_t size, mp_release_fn release, void *ud)
+/* The dominator tree: one pass by node number (ranges, reachability as
+ * the paths see it; each node's own size), one over the preorder (each
+ * node once, after its idom), which hands each object its idom's single
+ * root, and one back over the preorder, which adds each node's retained
+ * size to its idom's: children before parents, so each node's is whole
+ * before it is added. */
+const char *mp_derived_tree(const mp_graph *g, const mp_graph_derived *dv, uint64_t *retained,
+                            uint32_t *root_of, char *buf, size_t size, mp_release_fn release,
+                            void *ud)
 {
     size_t n = g->nobjects, N = n + g->nroots + 1;
     uint32_t S = (uint32_t)(N - 1);
-    const uint32_t *idom = dv->idom, *root_of = dv->root_of, *pre = dv->preorder;
-    const uint64_t *ret = dv->retained;
+    const uint32_t *idom = dv->idom, *pre = dv->preorder;
     if (idom[S] != MP_NONE) return say(buf, size, "dominators: the super-root has an idom");
-    uint64_t seed = fresh_seed(), own = 0, other = 0, reach_bytes = 0, nreach = 1;
+    uint64_t nreach = 1;
     for (size_t v = 0; v < N; v++) {
         uint32_t d = idom[v];
-        uint64_t shallow = v < n ? mp_obj_size(g, (uint32_t)v) : 0;
         if (v < n && dv->root && (d == MP_NONE) != (dv->root[v] == MP_NONE))
             return say(buf, size, "object %zu: reachable by its path but not its dominators", v);
+        if (v < n) root_of[v] = MP_NONE;
+        retained[v] = 0;
         if (d == MP_NONE && v != S) {
-            if (ret[v] != 0 || (v < n && root_of[v] != MP_NONE))
-                return say(buf, size, "dominators: node %zu is unreachable but retains", v);
             if (v >= n) return say(buf, size, "dominators: root node %zu is unreachable", v);
             continue;
         }
         if (v != S && (d >= N || d == v || (v >= n && d != S)))
             return say(buf, size, "dominators: node %zu: idom out of range", v);
-        if (ret[v] < shallow || ret[v] >= P61)
-            return say(buf, size, "dominators: node %zu: retained size out of range", v);
-        reach_bytes += shallow;
-        own = mod61(own + mulmod61(weight(seed, v), ret[v] - shallow));
-        if (v != S) {
-            nreach++;
-            other = mod61(other + mulmod61(weight(seed, d), ret[v]));
-        }
+        if (v < n) retained[v] = mp_obj_size(g, (uint32_t)v);
+        if (v != S) nreach++;
     }
     /* the second pass reads neither the paths nor the sizes */
     if (release) {
-        release(ud, dv->root, n * sizeof *dv->root);
+        if (dv->root) release(ud, dv->root, n * sizeof *dv->root);
         release(ud, g->size32, n * sizeof *g->size32);
     }
     if (dv->npreorder != nreach || pre[0] != S)
@@ -181,7 +140,18 @@ const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv,
     if (!seen) return say(buf, size, "out of memory checking the dominator tree");
     set_bit(seen, S);
     const char *bad = NULL;
-    for (size_t i = 1; i < nreach && !bad; i++) {
+    /* both passes follow the preorder to nodes scattered over the arrays:
+     * the node AHEAD places on is asked for early, its idom's entry once
+     * its idom is known (the reads are bounds-free hints) */
+    enum { AHEAD = 16 };
+    for (size_t i = 1; i < nreach; i++) {
+        if (i + 2 * AHEAD < nreach && pre[i + 2 * AHEAD] < N)
+            __builtin_prefetch(&idom[pre[i + 2 * AHEAD]]);
+        if (i + AHEAD < nreach && pre[i + AHEAD] < N) {
+            uint32_t w = pre[i + AHEAD], dw = idom[w];
+            __builtin_prefetch(&root_of[w < n ? w : 0], 1);
+            if (dw < n) __builtin_prefetch(&root_of[dw]);
+        }
         uint32_t v = pre[i];
         if (v >= N || bit(seen, v) || idom[v] == MP_NONE || !bit(seen, idom[v])) {
             bad = say(buf, size, "dominators: preorder %zu: a node twice or before its idom", i);
@@ -189,17 +159,19 @@ const char *mp_derived_check_tree(const mp_graph *g, const mp_graph_derived *dv,
         }
         set_bit(seen, v);
         uint32_t d = idom[v];
-        if (ret[v] > ret[d])
-            bad = say(buf, size, "dominators: node %u retains more than its idom", v);
-        if (v < n && root_of[v] != (d < n ? root_of[d] : d == S ? MP_NONE : d - (uint32_t)n))
-            bad = say(buf, size, "dominators: object %u: single root out of step", v);
+        if (v < n) root_of[v] = d < n ? root_of[d] : d == S ? MP_NONE : d - (uint32_t)n;
     }
     free(seen);
     if (bad) return bad;
-    if (ret[S] != reach_bytes)
-        return say(buf, size, "dominators: the super-root retains %llu bytes, not %llu",
-                   (unsigned long long)ret[S], (unsigned long long)reach_bytes);
-    if (own != other)
-        return say(buf, size, "dominators: retained sizes are not the sums of the tree's");
+    /* every listed node is reachable, once, after its idom: sound to sum */
+    for (size_t i = nreach - 1; i > 0; i--) {
+        if (i > 2 * AHEAD) __builtin_prefetch(&idom[pre[i - 2 * AHEAD]]);
+        if (i > AHEAD) {
+            uint32_t w = pre[i - AHEAD];
+            __builtin_prefetch(&retained[w], 1);
+            __builtin_prefetch(&retained[idom[w]], 1);
+        }
+        retained[idom[pre[i]]] += retained[pre[i]];
+    }
     return NULL;
 }

@@ -43,9 +43,10 @@ typedef struct mp_dom {
     uint64_t *root_targets; /* (target << 32 | root), sorted: the roots of each object */
     size_t nroot_targets;
     bool borrowed; /* idom, retained, root_of and preorder are the graph's
-                      (g->derived): not freed. They lie in a private mapping
-                      of its index, so root_of may still be lent as scratch
-                      (findings.h): the writes stay in this process. */
+                      (g->derived): not freed. root_of lies in memory its
+                      index's reader computed it in, so it may still be
+                      lent as scratch (findings.h): the writes stay in this
+                      process. */
 } mp_dom;
 
 /* Whether node v retains more than its own size (mp_dom.deep). */

@@ -18,9 +18,11 @@
 #include "analyze/derived_check.h"
 #include "analyze/findings.h"
 #include "analyze/graph_internal.h"
+#include "analyze/parallel.h"
 #include "format/outfile.h"
 #include "format/wire.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -46,8 +48,11 @@
  * of an entry's objects (an index of 5 counts those entries shared: stale);
  * 7 since references from under an entry's own objects (a value pointing
  * back at its key, a part of a value at the value) leave those objects the
- * entry's (an index of 6 credits such entries with less: stale) */
-#define FORMAT_VERSION 7
+ * entry's (an index of 6 credits such entries with less: stale); 8 since
+ * the derived part leaves out the retained sizes and single roots, which
+ * the reader computes from the tree (an index of 7 keeps sections this
+ * reader does not expect: stale) */
+#define FORMAT_VERSION 8
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 
@@ -526,18 +531,21 @@ typedef struct gi_part {
     uint32_t reserved, header_crc;
 } gi_part;
 
-#define NDERIVED 10
-enum { DS_PREORDER = 6, DS_FMAPS, DS_FENTRIES, DS_FBLOCKS };
+#define NDERIVED 8
+enum { DS_PREORDER = 4, DS_FMAPS, DS_FENTRIES, DS_FBLOCKS };
 
 /* The sections of dv: paths (parent, root, via: one per object), tree
- * (idom, retained: one per node; root_of: per object; the preorder) and
- * findings (a record per map; the per-entry store's bytes and block
- * index), each group all present or all absent (count 0). Writing, a
- * store's byte count is all its bytes (some may be in its spill file). */
+ * (idom: one per node; the preorder) and findings (a record per map; the
+ * per-entry store's bytes and block index), each group all present or all
+ * absent (count 0). The tree's retained sizes and single roots (ids 5 and
+ * 6 once) are not kept: a reader computes them from the tree it checks in
+ * less time than it took to read and check them, and they were a third of
+ * the part. Writing, a store's byte count is all its bytes (some may be in
+ * its spill file). */
 static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nnodes,
                                uint64_t nmaps, bool writing, sect *s)
 {
-    uint64_t np = dv->parent ? nobj : 0, nt = dv->idom ? nnodes : 0, no = dv->idom ? nobj : 0;
+    uint64_t np = dv->parent ? nobj : 0, nt = dv->idom ? nnodes : 0;
     uint64_t nf = dv->fmaps ? nmaps : 0;
     uint64_t fbytes = !dv->fmaps ? 0 : writing ? mp_pack_bytes(&dv->fentries) : dv->fentries.len;
     size_t n = 0;
@@ -545,8 +553,6 @@ static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nno
     s[n++] = (sect){2, 4, np, (void **)&dv->root, NULL, "path roots", false};
     s[n++] = (sect){3, 4, np, (void **)&dv->via, NULL, "path steps", false};
     s[n++] = (sect){4, 4, nt, (void **)&dv->idom, NULL, "immediate dominators", false};
-    s[n++] = (sect){5, 8, nt, (void **)&dv->retained, NULL, "retained sizes", false};
-    s[n++] = (sect){6, 4, no, (void **)&dv->root_of, NULL, "single roots", false};
     s[n++] = (sect){
         7,    4, dv->idom ? dv->npreorder : 0, (void **)&dv->preorder, NULL, "dominator preorder",
         false};
@@ -555,6 +561,7 @@ static size_t derived_sections(mp_graph_derived *dv, uint64_t nobj, uint64_t nno
         9, 1, fbytes, (void **)&dv->fentries.buf, &dv->fentries, "findings' entries", false};
     s[n++] = (sect){10, 8, dv->fmaps ? dv->fentries.nblock : 0, (void **)&dv->fentries.block, NULL,
                     "findings' entry blocks", false};
+    assert(n == NDERIVED);
     return n;
 }
 
@@ -913,20 +920,23 @@ static const char *check_csr(const mp_graph *g, const mp_csr *c, const char *wha
 /* A store's block index and every record decoded: each block's records
  * end where the next block starts. check(ud, record index, fields) judges
  * the values. */
+/* A store's block index and every record decoded: each block's records
+ * end where the next block starts. check(ud, record index, fields) judges
+ * the values. What is wrong goes to msg (size bytes): checks of two
+ * stores may run at once. */
 static const char *check_pack(const mp_pack *p, unsigned nfields, const char *what,
-                              const char *(*check)(const mp_graph *, const uint64_t *),
-                              const mp_graph *g)
+                              const char *(*check)(const mp_graph *, uint64_t, const uint64_t *),
+                              const mp_graph *g, char *msg, size_t size)
 {
-    static char msg[96];
     if (p->nfields != nfields || p->nblock != (p->n + MP_PACK_BLOCK - 1) / MP_PACK_BLOCK ||
         (p->n && (!p->buf || !p->block))) {
-        snprintf(msg, sizeof msg, "%s: wrong shape", what);
+        snprintf(msg, size, "%s: wrong shape", what);
         return msg;
     }
     for (size_t b = 0; b < p->nblock; b++) {
         uint64_t start = p->block[b], end = b + 1 < p->nblock ? p->block[b + 1] : p->len;
         if ((b == 0 && start != 0) || start > end || end > p->len) {
-            snprintf(msg, sizeof msg, "%s: block %zu out of range", what, b);
+            snprintf(msg, size, "%s: block %zu out of range", what, b);
             return msg;
         }
         const uint8_t *at = p->buf + start, *lim = p->buf + end;
@@ -936,34 +946,37 @@ static const char *check_pack(const mp_pack *p, unsigned nfields, const char *wh
             for (unsigned k = 0; k < nfields; k++) {
                 uint64_t v;
                 if (!(at = mf_get_varint(at, lim, &v))) {
-                    snprintf(msg, sizeof msg, "%s: record %zu cannot be decoded", what,
+                    snprintf(msg, size, "%s: record %zu cannot be decoded", what,
                              b * MP_PACK_BLOCK + r);
                     return msg;
                 }
                 last[k] += (uint64_t)mf_unzigzag(v);
                 f[k] = last[k];
             }
-            const char *bad = check(g, f);
+            const char *bad = check(g, b * MP_PACK_BLOCK + r, f);
             if (bad) {
-                snprintf(msg, sizeof msg, "%s: record %zu: %s", what, b * MP_PACK_BLOCK + r, bad);
+                snprintf(msg, size, "%s: record %zu: %s", what, b * MP_PACK_BLOCK + r, bad);
                 return msg;
             }
         }
         if (at != lim) {
-            snprintf(msg, sizeof msg, "%s: block %zu has bytes to spare", what, b);
+            snprintf(msg, size, "%s: block %zu has bytes to spare", what, b);
             return msg;
         }
     }
     return NULL;
 }
 
-static const char *check_offset(const mp_graph *g, const uint64_t *f)
+static const char *check_offset(const mp_graph *g, uint64_t i, const uint64_t *f)
 {
-    (void)g;
+    (void)g, (void)i;
     return f[0] > (uint64_t)UINT32_MAX ? "offset out of range" : NULL;
 }
 
-static const char *check_entry(const mp_graph *g, const uint64_t *f)
+/* Entry i: its fields in range, and within its own map's entries (with
+ * the maps' counts summing to the entries', checked with the maps, each
+ * map's entries are then its own: the findings rely on it). */
+static const char *check_entry(const mp_graph *g, uint64_t i, const uint64_t *f)
 {
     for (unsigned k = 0; k < EF_N; k++)
         if (k != EF_KEY && k != EF_BUCKET && f[k] > (uint64_t)UINT32_MAX + 1)
@@ -971,6 +984,8 @@ static const char *check_entry(const mp_graph *g, const uint64_t *f)
     mp_entry e;
     mp_unpack_entry(f, &e);
     if (e.map >= g->nmaps) return "map out of range";
+    const mp_map *m = &g->maps[e.map];
+    if (i < m->first_entry || i - m->first_entry >= m->nentries) return "not among its map's";
     if (!obj_ok(g, e.bucket_obj) || !obj_ok(g, e.key_obj) || !obj_ok(g, e.value_obj))
         return "object out of range";
     if (!g->maps[e.map].key_numeric && e.key >= g->strs_len) return "key out of range";
@@ -1033,6 +1048,18 @@ static const char *check_tables(const mp_graph *g)
     return NULL;
 }
 
+/* The map entries, apart from check_graph so that they can be checked on
+ * another thread: they need only the maps' count and key kinds, whatever
+ * their other values. */
+static const char *check_entries(const mp_graph *g, char *msg, size_t size)
+{
+    if (g->entries.n != g->nentries) return "entries: wrong count";
+    const char *bad = check_pack(&g->entries, EF_N, "entries", check_entry, g, msg, size);
+    if (!bad) drop(g, g->entries.buf, g->entries.len);
+    return bad;
+}
+
+/* Every reference of g but its entries' (check_entries). */
 static const char *check_graph(const mp_graph *g)
 {
     if (g->strs_len == 0 || g->strs[0] || g->strs[g->strs_len - 1])
@@ -1081,7 +1108,9 @@ static const char *check_graph(const mp_graph *g)
         drop(g, csr[k]->at, (g->nobjects + 1) * sizeof *csr[k]->at);
         drop(g, csr[k]->adj, g->nedges * sizeof *csr[k]->adj);
     }
-    if ((bad = check_pack(&g->offsets, 1, "edge offsets", check_offset, g))) return bad;
+    static char msg[96]; /* check_graph runs on one thread at a time */
+    if ((bad = check_pack(&g->offsets, 1, "edge offsets", check_offset, g, msg, sizeof msg)))
+        return bad;
     drop(g, g->offsets.buf, g->offsets.len);
     if (g->offsets.n > g->nedges) return "edge offsets: too many";
     for (size_t i = 0; i < g->ntypes; i++) {
@@ -1097,8 +1126,12 @@ static const char *check_graph(const mp_graph *g)
             !byte_bool_ok(&r->has_frame_offset))
             return "roots: a reference out of range or out of order";
     }
+    uint64_t map_entries = 0;
     for (size_t i = 0; i < g->nmaps; i++) {
         const mp_map *m = &g->maps[i];
+        if (m->nentries > g->nentries - map_entries)
+            return "maps: their entries are not the entries";
+        map_entries += m->nentries;
         if (!obj_ok(g, m->header) || !sid_ok(g, m->type_name) || m->key_kind > MP_KEY_BYTES ||
             (m->key_type != MP_NONE && m->key_type >= g->ntypes) ||
             (m->value_type != MP_NONE && m->value_type >= g->ntypes) || !obj_ok(g, m->buckets) ||
@@ -1108,12 +1141,10 @@ static const char *check_graph(const mp_graph *g)
             m->first_entry > g->nentries || m->nentries > g->nentries - m->first_entry)
             return "maps: a reference out of range or out of order";
     }
+    if (map_entries != g->nentries) return "maps: their entries are not the entries";
     for (size_t i = 0; i < g->nbuckets; i++)
         if (g->buckets[i].map >= g->nmaps || !obj_ok(g, g->buckets[i].obj))
             return "buckets: a reference out of range or out of order";
-    if (g->entries.n != g->nentries) return "entries: wrong count";
-    if ((bad = check_pack(&g->entries, EF_N, "entries", check_entry, g))) return bad;
-    drop(g, g->entries.buf, g->entries.len);
     for (size_t i = 0; i < g->nframes; i++)
         if (!sid_ok(g, g->frames[i].function) || !sid_ok(g, g->frames[i].file))
             return "frames: a reference out of range or out of order";
@@ -1140,8 +1171,9 @@ static void release_array(void *ud, const void *p, uint64_t bytes)
 }
 
 /* An entry's findings record: (retained bytes, shared 0 or 1). */
-static const char *check_entry_result(const mp_graph *g, const uint64_t *f)
+static const char *check_entry_result(const mp_graph *g, uint64_t i, const uint64_t *f)
 {
+    (void)i;
     if (f[0] > g->total_bytes) return "retained bytes out of range";
     return f[1] > 1 ? "not a flag" : NULL;
 }
@@ -1163,7 +1195,8 @@ static const char *check_findings(const mp_graph *g, mp_graph_derived *dv, const
     pk->block = block;
     pk->nblock = tab[DS_FBLOCKS].count;
     pk->fd = -1;
-    const char *bad = check_pack(pk, 2, "derived results: findings' entries", check_entry_result, g);
+    const char *bad = check_pack(pk, 2, "derived results: findings' entries", check_entry_result, g,
+                                 why, size);
     if (bad) return bad;
     static const char part[] = "derived results: ";
     if (size <= sizeof part) return "derived results: findings";
@@ -1174,9 +1207,56 @@ static const char *check_findings(const mp_graph *g, mp_graph_derived *dv, const
                : NULL;
 }
 
+/* The checks of a derived part, split over two threads: the checksums of
+ * its sections, then the paths and the findings on one; the tree, with
+ * the retained sizes and single roots computed from it, on the other.
+ * Each check reads only what it was given and is safe on any bytes (the
+ * sections' bounds are checked before), so none waits for another; a
+ * checksum that fails outranks what the checks found. */
+typedef struct part_check {
+    mp_graph *g;
+    mp_graph_derived *dv;
+    const gi_section *tab;
+    const sect *s;
+    uint8_t *base;
+    bool file;
+    uint64_t *retained;
+    uint32_t *root_of;
+    const char *bad_sum, *bad_paths, *bad_tree, *bad_findings;
+    char why_sum[160], why_paths[160], why_tree[160], why_findings[160];
+} part_check;
+
+static void part_check_job(void *arg, unsigned t, unsigned n)
+{
+    part_check *c = arg;
+    mp_release_fn rel = c->file ? release_array : NULL;
+    for (unsigned job = t; job < 2; job += n) {
+        if (job == 0) {
+            for (size_t i = 0; i < NDERIVED && !c->bad_sum; i++) {
+                const gi_section *t = &c->tab[i];
+                if (t->crc != section_sum(c->base + t->offset, t->count * t->elem)) {
+                    snprintf(c->why_sum, sizeof c->why_sum,
+                             "derived results: section %zu (%s): checksum", i, c->s[i].name);
+                    c->bad_sum = c->why_sum;
+                }
+            }
+            if (!c->bad_sum && c->dv->parent)
+                c->bad_paths = mp_derived_check_paths(c->g, c->dv, c->why_paths,
+                                                      sizeof c->why_paths, rel, c->base);
+            if (!c->bad_sum && !c->bad_paths && c->dv->fmaps)
+                c->bad_findings = check_findings(c->g, c->dv, c->tab, c->why_findings,
+                                                 sizeof c->why_findings);
+        } else if (c->dv->idom) {
+            c->bad_tree = mp_derived_tree(c->g, c->dv, c->retained, c->root_of, c->why_tree,
+                                          sizeof c->why_tree, rel, c->base);
+        }
+    }
+}
+
 /* Points g->derived into the derived part of the index image at base
- * (after the graph part of header h) once it is checked; NULL when it is
- * sound, else what is wrong (g->derived stays empty then). */
+ * (after the graph part of header h) once it is checked, with the retained
+ * sizes and single roots computed from its tree into g->computed; NULL
+ * when it is sound, else what is wrong (g->derived stays empty then). */
 static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_header *h,
                                mp_graph *g, char *why, size_t size)
 {
@@ -1202,8 +1282,7 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
     /* a count of 0 or the one given; the preorder and a store's bytes: up
      * to it */
     const uint64_t want[NDERIVED] = {
-        nobj, nobj, nobj, N, N, nobj, N, g->nmaps, UINT64_MAX,
-        (g->nentries + MP_PACK_BLOCK - 1) / MP_PACK_BLOCK};
+        nobj, nobj, nobj, N, N, g->nmaps, UINT64_MAX, (g->nentries + MP_PACK_BLOCK - 1) / MP_PACK_BLOCK};
     for (size_t i = 0; i < NDERIVED; i++) {
         const gi_section *t = &tab[i];
         bool fits = t->offset % 8 == 0 && t->offset >= start && t->offset <= len &&
@@ -1214,35 +1293,48 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
             snprintf(why, size, "derived results: section %zu (%s): bounds or count", i, s[i].name);
             return why;
         }
-        if (t->crc != section_sum(base + t->offset, t->count * t->elem)) {
-            snprintf(why, size, "derived results: section %zu (%s): checksum", i, s[i].name);
-            return why;
-        }
-        if (file) release_pages(base, t->offset, t->count * t->elem);
         *s[i].ptr = t->count ? base + t->offset : NULL;
     }
     dv.npreorder = tab[DS_PREORDER].count;
-    if ((!dv.parent != !dv.root || !dv.parent != !dv.via) ||
-        (!dv.idom != !dv.retained || !dv.idom != !dv.root_of || !dv.idom != !dv.preorder))
+    if (!dv.parent != !dv.root || !dv.parent != !dv.via || !dv.idom != !dv.preorder)
         return "derived results: a part of the paths or of the tree is missing";
     if (!dv.fmaps && (dv.fentries.buf || dv.fentries.block))
         return "derived results: a part of the findings is missing";
     if (dv.fmaps && (!dv.parent || !dv.idom))
         return "derived results: findings without the paths and tree they come from";
-    const char *bad =
-        dv.parent ? mp_derived_check_paths(g, &dv, why, size, file ? release_array : NULL, base)
-                  : NULL;
-    if (bad) return bad;
-    if (file) {
-        /* the paths' check read the edges and sizes too */
-        release_pages(base, 0, start);
-        for (size_t i = 0; i < 3; i++)
-            release_pages(base, tab[i].offset, tab[i].count * tab[i].elem);
+    part_check c = {.g = g, .dv = &dv, .tab = tab, .s = s, .base = base, .file = file};
+    size_t cbytes = 0;
+    void *mem = NULL;
+    if (dv.idom) {
+        /* the computed arrays: an anonymous mapping of huge pages where
+         * the system gives them, as a page fault per 4 KiB of a big heap's
+         * tree costs more than the sums that fill them */
+        cbytes = (size_t)(N * sizeof *c.retained + nobj * sizeof *c.root_of);
+        mem = mmap(NULL, cbytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED) return "derived results: out of memory";
+#ifdef MADV_HUGEPAGE
+        (void)madvise(mem, cbytes, MADV_HUGEPAGE);
+#endif
+        c.retained = mem;
+        c.root_of = (uint32_t *)(c.retained + N);
     }
-    if (dv.idom &&
-        (bad = mp_derived_check_tree(g, &dv, why, size, file ? release_array : NULL, base)))
-        return bad;
-    if (dv.fmaps && (bad = check_findings(g, &dv, tab, why, size))) return bad;
+    mp_parallel(mp_threads() > 1 ? 2 : 1, part_check_job, &c);
+    if (file) release_pages(base, 0, len); /* every check has read its part */
+    const char *bad = c.bad_sum ? c.bad_sum
+                      : c.bad_paths ? c.bad_paths
+                      : c.bad_tree  ? c.bad_tree
+                                    : c.bad_findings;
+    if (bad) {
+        if (mem) munmap(mem, cbytes);
+        snprintf(why, size, "%s", bad);
+        return why;
+    }
+    if (mem) {
+        dv.retained = c.retained;
+        dv.root_of = c.root_of;
+        g->computed = mem;
+        g->computed_len = cbytes;
+    }
     g->derived = dv;
     return NULL;
 }
@@ -1256,6 +1348,46 @@ static bool plain_name(const uint8_t *p, uint64_t n)
               p[i] == '-' || p[i] == '_'))
             return false;
     return p[n - 1] == 0;
+}
+
+/* The checks of the graph part, on two threads: the checksums of its
+ * sections, then the map entries, on one; the other references on the
+ * other (check_graph; both safe on any bytes once the sections' bounds
+ * are known). A checksum that fails
+ * outranks what the references' check found: it says the file is damaged,
+ * not why its values look wrong. */
+typedef struct graph_check {
+    const mp_graph *g;
+    const gi_section *tab;
+    const sect *s;
+    size_t ns;
+    uint8_t *base;
+    bool file;
+    const char *bad_sum, *bad_graph, *bad_entries;
+    char why_sum[160], why_entries[160];
+} graph_check;
+
+static void graph_check_job(void *arg, unsigned t, unsigned n)
+{
+    graph_check *c = arg;
+    for (unsigned job = t; job < 2; job += n) {
+        if (job == 1) {
+            c->bad_graph = check_graph(c->g);
+            continue;
+        }
+        for (size_t i = 1; i < c->ns && !c->bad_sum; i++) {
+            const gi_section *t = &c->tab[i];
+            if (t->crc != section_sum(c->base + t->offset, t->count * t->elem)) {
+                snprintf(c->why_sum, sizeof c->why_sum, "section %zu (%s): checksum", i,
+                         c->s[i].name);
+                c->bad_sum = c->why_sum;
+            }
+            if (c->file) release_pages(c->base, t->offset, t->count * t->elem);
+        }
+        /* the sums are the lighter half: the entries even it out */
+        if (!c->bad_sum)
+            c->bad_entries = check_entries(c->g, c->why_entries, sizeof c->why_entries);
+    }
 }
 
 /* Points the graph's arrays into the index image at base (len bytes; a
@@ -1318,13 +1450,14 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
             bad = why;
             break;
         }
-        if (t->crc != section_sum(base + t->offset, t->count * t->elem)) {
-            snprintf(why, sizeof why, "section %zu (%s): checksum", i, s[i].name);
-            bad = why;
-            break;
+        if (i == 0) {
+            /* the scalars count the rest: sound before they are used */
+            if (t->crc != section_sum(base + t->offset, t->count * t->elem)) {
+                snprintf(why, sizeof why, "section 0 (%s): checksum", s[i].name);
+                bad = why;
+            }
+            continue;
         }
-        if (i == 0) continue;
-        if (file) release_pages(base, t->offset, t->count * t->elem);
         if (s[i].cstr && t->count && !plain_name(base + t->offset, t->count)) {
             snprintf(why, sizeof why, "section %zu (%s): not a name", i, s[i].name);
             bad = why;
@@ -1343,9 +1476,11 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
             packs[k]->spill_bytes = 0;
         }
         g->mapped = file ? base : NULL; /* for drop() */
-        const char *what = check_graph(g);
+        graph_check c = {.g = g, .tab = tab, .s = s, .ns = ns, .base = base, .file = file};
+        mp_parallel(mp_threads() > 1 ? 2 : 1, graph_check_job, &c);
         g->mapped = NULL;
         if (file) release_pages(base, 0, h.file_bytes); /* the rest of it */
+        const char *what = c.bad_sum ? c.bad_sum : c.bad_graph ? c.bad_graph : c.bad_entries;
         if (what) {
             snprintf(why, sizeof why, "%s", what);
             bad = why;

@@ -18,7 +18,8 @@
  *
  * An index is outside bytes: every section's bounds and checksum, and
  * every object, edge, type, string, map, bucket and entry reference in it,
- * are checked in one linear pass before the graph is used. A bad index is
+ * are checked in linear passes before the graph is used (the checksums
+ * and the references on two threads, mp_parallel). A bad index is
  * refused with a message naming it and what is wrong; the caller reads the
  * snapshot instead.
  *
@@ -32,7 +33,10 @@
  * (mp_gi_write) or appended to an index of the graph alone
  * (mp_gi_append), by the first command that computes what it holds; a
  * reader checks it (derived_check.h) and, when it is damaged, refuses it
- * alone: the graph is still read and the results are computed again.
+ * alone: the graph is still read and the results are computed again. The
+ * tree's retained sizes and single roots are not kept: the reader computes
+ * them from the tree it has checked, into memory the graph owns
+ * (mp_graph.computed).
  *
  * Errors: functions return -1 (or MP_GI_BAD) with err naming the file.
  * Threads: no shared state; a graph read from an index is read-only like
