@@ -139,6 +139,11 @@ damaged "not an index" "not a maproot index"
 fresh
 printf '\x00' | dd of=m.gcstack.gz.mrx bs=1 seek=20 conv=notrunc status=none
 damaged "a damaged header" "damaged header"
+# ... and replaced by the command that found it (m is below the size that
+# gets an index unasked), so the next one uses the index without a word
+"$maproot" analyze m.gcstack.gz >/dev/null 2>d.err
+[ ! -s d.err ] || fail "a damaged index was not replaced: $(cat d.err)"
+[ "$(loaded m.gcstack.gz)" = index ] || fail "the index that replaced a damaged one was not used"
 # ... and the exit status is the one without the index: 1 with --fail-on
 # suspect on a snapshot with a leak suspect
 "$maproot" analyze --index=rebuild s.gcstack.gz >/dev/null 2>&1

@@ -203,6 +203,7 @@ int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err
     bool indexed = cli_index != CLI_INDEX_OFF && mp_gi_ident_of(path, &id, &e) == 0;
     char *beside = indexed ? mp_gi_path_beside(path) : NULL;
     char *cache = indexed ? mp_gi_path_cache(path) : NULL;
+    bool damaged = false; /* an index was there but refused: write a good one */
     if (indexed && cli_index == CLI_INDEX_AUTO) {
         const char *where[] = {beside, cache};
         for (size_t i = 0; i < 2; i++) {
@@ -221,15 +222,19 @@ int cli_load_snapshot(const char *path, mf_in *in, mp_graph **out, mf_error *err
                 free(cache);
                 return 0;
             }
-            if (st == MP_GI_BAD)
+            if (st == MP_GI_BAD) {
                 fprintf(stderr, "maproot: warning: %s; reading the snapshot instead\n", e.msg);
+                damaged = true;
+            }
         }
     }
     int rc = mp_load_gcstack_in(in, &cli_limits, cli_progress_stream(), out, err);
     if (rc == 0 && beside &&
-        (cli_index == CLI_INDEX_REBUILD || (*out)->nobjects >= CLI_INDEX_MIN_OBJECTS ||
+        (cli_index == CLI_INDEX_REBUILD || damaged || (*out)->nobjects >= CLI_INDEX_MIN_OBJECTS ||
          (*out)->nedges >= CLI_INDEX_MIN_EDGES)) {
-        /* written once the command's report is out (cli_index_save) */
+        /* written once the command's report is out (cli_index_save); a
+         * damaged index is replaced whatever the snapshot's size, or it
+         * would be warned about on every run */
         remember(*out, path, &id, beside, cache, true);
     }
     free(beside);
