@@ -3,6 +3,7 @@
  * synthetic heaps shaped like each leak pattern.
  */
 #include "analyze/findings.h"
+#include "analyze/findings_entries.h"
 
 #include "check.h"
 
@@ -1502,6 +1503,50 @@ static void test_top_entries_read_the_figures_once(void)
     done(&a);
 }
 
+/* The entry pass keeps the map of an object's dominator's table in the
+ * object's word for maps below 2^28 - 3, and "unknown" (read the
+ * dominator again) from there on: a map at the boundary must never be
+ * kept as its number, which would read as one of the other hints (an
+ * unreachable object: its entry would lose it). A heap of 2^28 maps is
+ * out of reach of a test, so the deciding function is checked at its
+ * boundary. */
+static void test_maps_past_the_word_hints_are_read_from_the_tree(void)
+{
+    CHECK_EQ_U64(MP_ENTRY_HINT_MAPS, (1u << 28) - 3);
+    CHECK_EQ_U64(mp_entry_table_hint(0), 0);
+    CHECK_EQ_U64(mp_entry_table_hint(MP_ENTRY_HINT_MAPS - 1), MP_ENTRY_HINT_MAPS - 1);
+    const uint32_t past[] = {MP_ENTRY_HINT_MAPS, MP_ENTRY_HINT_MAPS + 1, MP_ENTRY_HINT_MAPS + 2,
+                             1u << 28, MP_ENTRY_MAX_MAPS - 1};
+    for (size_t i = 0; i < sizeof past / sizeof *past; i++)
+        CHECK_EQ_U64(mp_entry_table_hint(past[i]), MP_ENTRY_HINT_UNKNOWN);
+}
+
+/* A graph of 2^31 maps or more is refused by the findings with a message
+ * saying so, not taken for a lack of memory (the entry pass keeps map
+ * numbers below the word's top bit); 2^31 - 1 maps are taken. The count
+ * is the graph's own field, set for the call: the refusal comes before
+ * anything is read. */
+static void test_a_graph_of_2_to_the_31_maps_is_refused(void)
+{
+    CHECK(mp_entry_pass_takes(MP_ENTRY_MAX_MAPS - 1));
+    CHECK(!mp_entry_pass_takes(MP_ENTRY_MAX_MAPS));
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 1, 4, 16, false, 0);
+    root(&h, MP_ROOT_GLOBAL, "m", bm.header, 0, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    mp_findings_free(&a.f);
+    size_t nmaps = a.g->nmaps;
+    a.g->nmaps = MP_ENTRY_MAX_MAPS;
+    mf_error err = {{0}};
+    CHECK(mp_findings_compute(a.g, &a.p, &a.d, NULL, &a.f, &err) == -1);
+    CHECK(strstr(err.msg, "2147483648 maps, more than the analysis handles (2147483647)") != NULL);
+    a.g->nmaps = nmaps;
+    CHECK(mp_findings_compute(a.g, &a.p, &a.d, NULL, &a.f, &err) == 0);
+    done(&a);
+}
+
 int main(void)
 {
     TEST(test_global_cache_is_the_top_suspect_with_its_chain);
@@ -1520,6 +1565,8 @@ int main(void)
     TEST(test_entries_shared_by_two_roots);
     TEST(test_retained_is_counted_once_whatever_the_geometry);
     TEST(test_small_healthy_map_is_not_a_suspect);
+    TEST(test_maps_past_the_word_hints_are_read_from_the_tree);
+    TEST(test_a_graph_of_2_to_the_31_maps_is_refused);
     TEST(test_allocation_sites_skip_allocator_frames);
     TEST(test_allocation_sites_are_grouped_by_site_not_stack);
     TEST(test_an_entry_site_is_never_a_shared_pointee);

@@ -17,7 +17,8 @@
 # one less); the index is a new file renamed into place; with no
 # XDG_CACHE_HOME the cache directory is ~/.cache, its index named after the
 # snapshot's absolute path; neither a damaged index nor a failed write
-# changes --fail-on's exit status.
+# changes --fail-on's exit status. An index larger than --max-memory is
+# not used (one of exactly that size is).
 # usage: test_index.sh MAPROOT VIEWS_HEAP ANALYSIS_HEAPS GEN_SNAPSHOT EXAMPLES EDGES_HEAP WORKDIR
 set -uo pipefail
 maproot=$1 views=$2 heaps=$3 gen=$4 exdir=$5 edges=$6 work=$7
@@ -424,6 +425,17 @@ cmp -s ren-old.mrx ren-copy.mrx || fail "rename: the old index was changed"
 [ "$(loaded ren.gcstack.gz)" = index ] || fail "rename: the new index was not used"
 left=$(ls -a | grep '\.tmp' | tr '\n' ' ')
 [ -z "$left" ] || fail "rename: temporary files left: $left"
+
+# ---- an index larger than --max-memory is not used: the snapshot is read
+# in its place (its graph needs less than the index's size here), and the
+# index is left as it is; at the index's size exactly it is used
+"$maproot" analyze --index=rebuild m.gcstack.gz >/dev/null 2>&1 || fail "m.gcstack.gz: --index=rebuild"
+isz=$(stat -c %s m.gcstack.gz.mrx)
+[ "$(loaded --max-memory "$isz" m.gcstack.gz)" = index ] ||
+  fail "an index of --max-memory bytes exactly was not used"
+[ "$(loaded --max-memory "$((isz - 1))" m.gcstack.gz)" = read ] ||
+  fail "an index larger than --max-memory was used (or the snapshot not read)"
+[ "$(stat -c %s m.gcstack.gz.mrx)" = "$isz" ] || fail "--max-memory below the index changed the index"
 
 # ---- every byte of an index is one maproot wrote
 # The same heap must give the same index, so no byte may come from memory

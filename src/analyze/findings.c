@@ -990,6 +990,11 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (!mp_entry_pass_takes(g->nmaps)) {
+        mf_error_set(err, "%s: %zu maps, more than the analysis handles (%u)", g->info.name,
+                     g->nmaps, MP_ENTRY_MAX_MAPS - 1);
+        return -1;
+    }
     double share_pct = opt && opt->large_share_pct > 0 ? opt->large_share_pct : 10.0;
     size_t n = g->nobjects;
     out->heap_bytes = p->reached_bytes;

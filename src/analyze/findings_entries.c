@@ -33,14 +33,16 @@
  * stored whole, relaxed: either value read says the same about another
  * map's object.
  */
-#define UNOWNED_BIT 0x80000000u
+#define UNOWNED_BIT MP_ENTRY_MAX_MAPS
 #define DEEP_BIT 0x40000000u
 #define MULTI_BIT 0x20000000u
 #define HINT_MASK 0x0fffffffu
-#define HINT_UNKNOWN HINT_MASK          /* a map number too large: read idom */
-#define HINT_NO_TABLE (HINT_MASK - 1)   /* idom in no table (or a root, S) */
-#define HINT_UNREACHED (HINT_MASK - 2)  /* x unreachable (idom MP_NONE) */
-#define HINT_MAPS (HINT_MASK - 2)       /* maps 0 .. HINT_MAPS - 1 fit */
+#define HINT_UNKNOWN MP_ENTRY_HINT_UNKNOWN /* a map number too large: read idom */
+#define HINT_NO_TABLE (HINT_MASK - 1)      /* idom in no table (or a root, S) */
+#define HINT_UNREACHED (HINT_MASK - 2)     /* x unreachable (idom MP_NONE) */
+#define HINT_MAPS MP_ENTRY_HINT_MAPS       /* maps 0 .. HINT_MAPS - 1 fit */
+_Static_assert(HINT_UNKNOWN == HINT_MASK && HINT_MAPS == HINT_UNREACHED,
+               "the hints of maps stop below the hints of other meanings");
 
 static inline uint32_t word(const uint32_t *owner, uint32_t x)
 {
@@ -627,6 +629,11 @@ void mp_entry_info_init(mp_pack *info)
     mp_pack_spill(info, spill_at_most(ENTRY_INFO_SPILL));
 }
 
+uint32_t mp_entry_table_hint(uint32_t k)
+{
+    return k < HINT_MAPS ? k : HINT_UNKNOWN;
+}
+
 /* The words of objects x0..x1-1 before the pass (see UNOWNED_BIT). */
 typedef struct word_range {
     const mp_graph *g;
@@ -649,7 +656,7 @@ static void fill_words(void *arg, unsigned t, unsigned nt)
             h = HINT_UNREACHED;
         else if (i < n) {
             uint32_t k = table_map_memo(g, i, &memo);
-            if (k != MP_NONE) h = k < HINT_MAPS ? k : HINT_UNKNOWN;
+            if (k != MP_NONE) h = mp_entry_table_hint(k);
         }
         /* the starts modulo 2^32: their difference is the count */
         uint32_t refs = g->in.at[x + 1] - g->in.at[x];
@@ -675,7 +682,7 @@ static void clear_words(void *arg, unsigned t, unsigned nt)
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
                   uint8_t *counted, const uint8_t *tables)
 {
-    if (g->nmaps >= UNOWNED_BIT) return -1;
+    if (!mp_entry_pass_takes(g->nmaps)) return -1;
     mp_stale_words stale;
     if (mp_stale_words_build(g, &stale) < 0) return -1;
     word_range wr = {g, d, owner, tables};

@@ -90,6 +90,26 @@ static inline bool root_target(const mp_dom *d, uint32_t x)
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
                   uint8_t *counted, const uint8_t *tables);
 
+/* The maps the pass can tell apart: it keeps one 32-bit word per object,
+ * whose top bit marks an object no entry owns yet, so map numbers stay
+ * below it. mp_findings_compute refuses a graph of MP_ENTRY_MAX_MAPS maps
+ * or more with a message saying so (as many objects at least: 2^31). */
+#define MP_ENTRY_MAX_MAPS 0x80000000u
+/* Whether the pass takes a graph of nmaps maps. */
+static inline bool mp_entry_pass_takes(size_t nmaps)
+{
+    return nmaps < MP_ENTRY_MAX_MAPS;
+}
+
+/* What the pass keeps in the word of an object whose immediate dominator
+ * lies in map k's table: k itself for maps below MP_ENTRY_HINT_MAPS (2^28
+ * - 3: the word's low 28 bits, less three values of other meanings), else
+ * MP_ENTRY_HINT_UNKNOWN, for which the pass reads the dominator again (the
+ * same answers, a random read more per object of those maps). */
+#define MP_ENTRY_HINT_UNKNOWN 0x0fffffffu
+#define MP_ENTRY_HINT_MAPS (MP_ENTRY_HINT_UNKNOWN - 2)
+uint32_t mp_entry_table_hint(uint32_t k);
+
 /* Readies out->entry_info (empty) for mp_entry_pass. */
 void mp_entry_info_init(mp_pack *info);
 

@@ -428,7 +428,7 @@ void mp_graph_free(mp_graph *g)
     free((char *)g->info.name);
     mp_dom_reserve_free(g->dom_reserve);
     free(g->paths_spare); /* the memory is size32's */
-    if (g->computed) munmap(g->computed, g->computed_len);
+    free(g->computed);
     if (g->mapped) {
         munmap(g->mapped, g->mapped_len);
         free(g);

@@ -403,10 +403,9 @@ typedef struct mp_graph {
     void *mapped;
     size_t mapped_len;
     /* arrays the reader of an index computed from it in place of keeping
-     * them there (graph_index.c): an anonymous mapping, released with the
-     * graph; NULL otherwise */
+     * them there (graph_index.c): one malloc block, freed with the graph;
+     * NULL otherwise */
     void *computed;
-    size_t computed_len;
     /* results derived from the graph alone, read and checked with it from
      * an index (graph_index.h): arrays in the mapping, NULL when the index
      * holds none. mp_paths_compute and mp_dom_compute hand them out in

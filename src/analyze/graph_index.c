@@ -19,6 +19,7 @@
 #include "analyze/findings.h"
 #include "analyze/graph_internal.h"
 #include "analyze/parallel.h"
+#include "format/hugepages.h"
 #include "format/outfile.h"
 #include "format/wire.h"
 
@@ -51,8 +52,10 @@
  * entry's (an index of 6 credits such entries with less: stale); 8 since
  * the derived part leaves out the retained sizes and single roots, which
  * the reader computes from the tree (an index of 7 keeps sections this
- * reader does not expect: stale) */
-#define FORMAT_VERSION 8
+ * reader does not expect: stale); 9 since the graph no longer keeps the
+ * size of the block of those computed arrays (the layout signature of an
+ * index of 8 differs: stale) */
+#define FORMAT_VERSION 9
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 
@@ -1303,18 +1306,15 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
     if (dv.fmaps && (!dv.parent || !dv.idom))
         return "derived results: findings without the paths and tree they come from";
     part_check c = {.g = g, .dv = &dv, .tab = tab, .s = s, .base = base, .file = file};
-    size_t cbytes = 0;
     void *mem = NULL;
     if (dv.idom) {
-        /* the computed arrays: an anonymous mapping of huge pages where
-         * the system gives them, as a page fault per 4 KiB of a big heap's
-         * tree costs more than the sums that fill them */
-        cbytes = (size_t)(N * sizeof *c.retained + nobj * sizeof *c.root_of);
-        mem = mmap(NULL, cbytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (mem == MAP_FAILED) return "derived results: out of memory";
-#ifdef MADV_HUGEPAGE
-        (void)madvise(mem, cbytes, MADV_HUGEPAGE);
-#endif
+        /* the computed arrays, one block with huge pages (hugepages.h):
+         * the sums reach the tree's nodes at random. The tree's section
+         * holds N words of the image, so the size cannot wrap. */
+        size_t bytes = (size_t)(N * sizeof *c.retained + nobj * sizeof *c.root_of);
+        mem = malloc(bytes);
+        if (!mem) return "derived results: out of memory";
+        mf_huge_pages(mem, bytes);
         c.retained = mem;
         c.root_of = (uint32_t *)(c.retained + N);
     }
@@ -1325,7 +1325,7 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
                       : c.bad_tree  ? c.bad_tree
                                     : c.bad_findings;
     if (bad) {
-        if (mem) munmap(mem, cbytes);
+        free(mem);
         snprintf(why, size, "%s", bad);
         return why;
     }
@@ -1333,7 +1333,6 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
         dv.retained = c.retained;
         dv.root_of = c.root_of;
         g->computed = mem;
-        g->computed_len = cbytes;
     }
     g->derived = dv;
     return NULL;
