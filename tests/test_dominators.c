@@ -2,7 +2,8 @@
  * tests/test_dominators.c -- Lengauer-Tarjan against a naive dominator
  * computation on random graphs; retained sizes; single-root owners; the
  * roots that reach a shared object; a deep chain (no recursion); a helper
- * thread changes nothing; nor do arrays reserved while the graph is built.
+ * thread changes nothing; nor do arrays reserved while the graph is built;
+ * single-root owners filled again from idom alone.
  */
 #include "analyze/dominators.h"
 
@@ -353,6 +354,46 @@ static void test_deep_bits_say_who_retains_more_than_itself(void)
     mp_graph_free(g);
 }
 
+/* Single-root owners filled again after the array was lent out: from idom
+ * alone, in object order, whatever the preorder says. The chain's numbers
+ * fall towards its root, so the first object filled lies deepest and walks
+ * up the whole chain (no stack, no recursion); two roots share X and so Y
+ * below it; Z is unreachable. */
+static void test_root_of_filled_again_from_idom_alone(void)
+{
+    size_t n = 200000;
+    mp_graph_builder *b = mp_gb_new("falling", "test");
+    for (size_t i = 0; i < n + 3; i++) mp_gb_object(b, 0x100000 + 16 * i, 16, MP_NONE, MP_NONE);
+    uint32_t X = (uint32_t)n, Y = X + 1, Z = X + 2;
+    for (uint32_t i = 0; i + 1 < n; i++) mp_gb_edge(b, i + 1, i);
+    mp_gb_edge(b, X, Y);
+    mp_gb_edge(b, Z, 0); /* garbage pointing into the chain */
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = (uint32_t)(n - 1)}, 0);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = X}, 0);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_STACK, .target = X}, 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_dom d;
+    CHECK(mp_dom_compute(g, &d, &err) == 0);
+    for (int again = 0; again < 2; again++) {
+        CHECK_EQ_U64(d.root_of[0], 0);
+        CHECK_EQ_U64(d.root_of[n / 2], 0);
+        CHECK_EQ_U64(d.root_of[n - 1], 0);
+        CHECK_EQ_U64(d.root_of[X], MP_NONE);
+        CHECK_EQ_U64(d.root_of[Y], MP_NONE);
+        CHECK_EQ_U64(d.root_of[Z], MP_NONE);
+        /* lent as scratch and scribbled on; the preorder hidden */
+        memset(d.root_of, 0x55, g->nobjects * sizeof *d.root_of);
+        size_t np = d.npreorder;
+        d.npreorder = 0;
+        mp_dom_fill_root_of(&d);
+        d.npreorder = np;
+    }
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
 int main(void)
 {
     TEST(test_idom_matches_naive_on_random_graphs);
@@ -361,5 +402,6 @@ int main(void)
     TEST(test_a_helper_thread_changes_nothing);
     TEST(test_reserved_arrays_change_nothing);
     TEST(test_deep_bits_say_who_retains_more_than_itself);
+    TEST(test_root_of_filled_again_from_idom_alone);
     TEST_EXIT();
 }

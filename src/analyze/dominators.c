@@ -59,7 +59,6 @@ struct mp_dom_team {
     uint32_t *label;
     /* stage 2 */
     mp_dom *out;
-    const uint32_t *preorder; /* vertex + 1: shifted into place after stage 2 */
 };
 
 /* next[] of a vertex all of whose successors were taken (step 1) */
@@ -435,17 +434,43 @@ static int wait_stage(mp_dom_team *t, int st)
     return now;
 }
 
-/* Single-root owners over a preorder (S first, every node after its
- * dominator): parents before children. */
-static void fill_root_of(mp_dom *d, const uint32_t *preorder, size_t npreorder)
+/* A slot of root_of not filled yet, while fill_root_of runs: no root has
+ * that number (a computation has fewer than MP_NONE - 2 nodes). */
+#define ROOT_OF_UNKNOWN (MP_NONE - 1)
+
+/* The single-root owner an object takes from its immediate dominator p
+ * when p is no object: root node p's root; none under S or unreachable. */
+static inline uint32_t root_of_node(const mp_dom *d, uint32_t p)
+{
+    return p >= d->super_root ? MP_NONE : p - (uint32_t)d->nobjects;
+}
+
+/*
+ * Single-root owners: an object's is its immediate dominator's (an
+ * object), or that root node's root. Filled in object order, not in
+ * preorder: the preorder's objects lie all over the arrays, three
+ * scattered lines each (its dominator, its slot, the dominator's slot),
+ * where object order reads both arrays in a stream and only the
+ * dominator's slot lies elsewhere (often one of a few dominators:
+ * a map's buckets, S). An object whose dominator is not filled yet
+ * walks up to the first one that is (or to a node that is no object),
+ * then down the same way again, filling each object passed with the same
+ * root: every object is walked past at most twice however deep the tree
+ * (as in owner_above of the findings), and needs no stack.
+ */
+static void fill_root_of(mp_dom *d)
 {
     size_t n = d->nobjects;
-    for (size_t v = 0; v < n; v++) d->root_of[v] = MP_NONE;
-    for (size_t i = 1; i < npreorder; i++) {
-        uint32_t v = preorder[i];
-        if (v >= n) continue;
-        uint32_t p = d->idom[v];
-        d->root_of[v] = p < n ? d->root_of[p] : p == d->super_root ? MP_NONE : p - (uint32_t)n;
+    const uint32_t *idom = d->idom;
+    uint32_t *ro = d->root_of;
+    for (size_t v = 0; v < n; v++) ro[v] = ROOT_OF_UNKNOWN;
+    for (size_t v = 0; v < n; v++) {
+        if (v + 16 < n && idom[v + 16] < n) __builtin_prefetch(&ro[idom[v + 16]]);
+        if (ro[v] != ROOT_OF_UNKNOWN) continue; /* filled on a walk from below */
+        uint32_t x = (uint32_t)v;
+        while (x < n && ro[x] == ROOT_OF_UNKNOWN) x = idom[x];
+        uint32_t r = x < n ? ro[x] : root_of_node(d, x);
+        for (x = (uint32_t)v; x < n && ro[x] == ROOT_OF_UNKNOWN; x = idom[x]) ro[x] = r;
     }
 }
 
@@ -478,7 +503,7 @@ void mp_dom_help(mp_dom_team *t)
     if (!t) return;
     if (wait_stage(t, 1) == 1) help_semi(t);
     if (wait_stage(t, 2) == 2 && !atomic_exchange(&t->rootof_claimed, true)) {
-        fill_root_of(t->out, t->preorder, t->out->npreorder);
+        fill_root_of(t->out);
         pthread_mutex_lock(&t->mu);
         t->rootof_done = true;
         pthread_cond_broadcast(&t->cv);
@@ -685,12 +710,11 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
     out->root_of = idom; /* N + 1 entries, done with */
     idom = NULL;
     out->npreorder = count;
-    /* the owners (from idom over the preorder) and the retained sizes (into
+    /* the owners (from idom, in object order) and the retained sizes (into
      * retained from idom over the preorder) share nothing they write: the
      * helper may take the owners */
     if (team) {
         team->out = out;
-        team->preorder = vertex + 1;
         set_stage(team, 2);
     }
     /* every reachable object's own size, in node order: the sizes are read
@@ -720,7 +744,7 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
         if (r) out->deep[p >> 3] |= (uint8_t)(1u << (p & 7));
     }
     if (!team || !atomic_exchange(&team->rootof_claimed, true)) {
-        fill_root_of(out, vertex + 1, count);
+        fill_root_of(out);
     } else {
         pthread_mutex_lock(&team->mu);
         while (!team->rootof_done) pthread_cond_wait(&team->cv, &team->mu);
@@ -777,10 +801,9 @@ void mp_dom_free(mp_dom *d)
     d->retained = NULL;
 }
 
-/* Single-root owners: parents before children (preorder, S first). */
 void mp_dom_fill_root_of(mp_dom *d)
 {
-    fill_root_of(d, d->preorder, d->npreorder);
+    fill_root_of(d);
 }
 
 /* Reverse breadth-first search from o. An object owned by a single root

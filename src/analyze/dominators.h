@@ -130,8 +130,9 @@ static inline bool mp_dom_is_root(const mp_dom *d, uint32_t node)
 size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
                              size_t max, uint8_t *mark);
 
-/* Fills d->root_of from idom over the preorder, as mp_dom_compute does:
- * for a caller that lent the array out as scratch and wants it back. */
+/* Fills d->root_of from idom, as mp_dom_compute does: for a caller that
+ * lent the array out as scratch and wants it back. Reads idom alone (not
+ * the preorder), in object order. */
 void mp_dom_fill_root_of(mp_dom *d);
 
 #endif
