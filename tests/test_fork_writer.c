@@ -1,28 +1,35 @@
 /*
- * tests/test_thread_start.c -- the threads the runtime and the collector
- * start (mark helpers, background sweeper, the collector's threads) are
- * past their start-up when the call that started them returns.
+ * tests/test_fork_writer.c -- a snapshot's forked writer never leaves
+ * mrc_write_snapshot waiting for ever.
  *
- * Why it matters: a new thread's start-up runs the C library's and a
- * sanitizer's code before its own, and that code allocates (glibc's
- * pthread_getattr_np, which AddressSanitizer calls there, reallocs). A
- * snapshot writer forked while it does -- the first snapshot may be due
- * milliseconds later, and a loaded machine delays a new thread's first run
- * by as much -- copies an allocator lock held for good in a build whose
- * allocator fork does not lock, and waits for ever at its first
- * allocation of that size. So every such start is its creator's time.
+ * usage: test_fork_writer DIR start | stuck
  *
- * This program defines pthread_create (it comes first in the symbol
+ * start: the threads the runtime and the collector start (mark helpers,
+ * background sweeper, the collector's threads) are past their start-up
+ * when the call that started them returns. A new thread's start-up runs
+ * the C library's and a sanitizer's code before its own, and that code
+ * allocates (glibc's pthread_getattr_np, which AddressSanitizer calls
+ * there, reallocs). A writer forked while it does -- the first snapshot
+ * may be due milliseconds later, and a loaded machine delays a new
+ * thread's first run by as much -- copies an allocator lock held for good
+ * in a build whose allocator fork does not lock, and waits for ever at its
+ * first allocation of that size. So every such start is its creator's
+ * time. This program defines pthread_create (it comes first in the symbol
  * search, before the C library's and a sanitizer's interceptor, which it
- * calls): every thread made in the process starts with a slow start-up,
- * START_MS of sleep before its function runs, as a loaded machine gives.
- * Run with MAPROOT_PROFILE and MAPROOT_PROFILE_EVERY set (the collector
- * starts its profile writer at load) and MR_GC_THREADS=3 (two mark
- * helpers). Checked: every thread made so far has started (a) when main
- * begins (the collector's constructor made its threads), (b) once the
- * runtime is initialized (the helpers), (c) after a collection (the
+ * calls): every thread made in the process gets a slow start-up, START_MS
+ * of sleep before its function runs, as a loaded machine gives. Run with
+ * MAPROOT_PROFILE and MAPROOT_PROFILE_EVERY set (the collector starts its
+ * profile writer at load) and MR_GC_THREADS=3 (two mark helpers). Checked:
+ * every thread made so far has started (a) when main begins (the
+ * collector's constructor made its threads and initialized the runtime),
+ * (b) once the runtime is surely initialized, (c) after a collection (the
  * sweeper); and a snapshot written by a forked writer right after is
  * written.
+ *
+ * stuck: with MAPROOT_SNAPSHOT_FORK=stop (every writer stops itself, as
+ * one stuck on a lock would) and MAPROOT_WRITER_STALL=1, the writer is
+ * killed after its second without progress and the snapshot is written
+ * with the world stopped: mrc_write_snapshot returns 0, the file is there.
  */
 #include "maproot/collector.h"
 #include "maproot/rt.h"
@@ -96,12 +103,9 @@ static void check_all_started(const char *when)
     CHECK(c == s);
 }
 
-int main(int argc, char **argv)
+/* The "start" case (see the top). */
+static void thread_starts(const char *path)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: test_thread_start DIR\n");
-        return 2;
-    }
     /* the collector's constructor has run: its profile writer (and the
      * agent's thread, where attaching is on) */
     CHECK(atomic_load(&created) >= 1);
@@ -118,15 +122,39 @@ int main(int argc, char **argv)
     check_all_started("after a collection");
 
     /* a forked writer right after: it must not wait for ever */
-    char path[4096];
-    snprintf(path, sizeof path, "%s/thread_start.gcstack.gz", argv[1]);
     CHECK(mrc_write_snapshot(path) == 0);
-    mrc_snapshot_info info;
-    CHECK(mrc_last_snapshot_info(&info) == 0);
     CHECK(access(path, R_OK) == 0);
     check_all_started("after the snapshot");
     keep[0] = NULL;
+}
 
+/* The "stuck" case (see the top). */
+static void stuck_writer(const char *path)
+{
+    mr_thread_attach();
+    void **keep = mr_new_array(&mr_type_pointer, 64);
+    for (int i = 0; i < 64; i++) keep[i] = mr_alloc_blob(64);
+    CHECK(mrc_write_snapshot(path) == 0);
+    CHECK(access(path, R_OK) == 0);
+    mrc_snapshot_info info;
+    CHECK(mrc_last_snapshot_info(&info) == 0);
+    CHECK(info.mode == 2); /* written with the world stopped */
+    keep[0] = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3 || (strcmp(argv[2], "start") != 0 && strcmp(argv[2], "stuck") != 0)) {
+        fprintf(stderr, "usage: test_fork_writer DIR start | stuck\n");
+        return 2;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fork_writer_%s.gcstack.gz", argv[1], argv[2]);
+    unlink(path);
+    if (strcmp(argv[2], "start") == 0)
+        thread_starts(path);
+    else
+        stuck_writer(path);
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     return failures ? 1 : 0;
 }
