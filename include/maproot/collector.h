@@ -152,8 +152,12 @@ void mrc_init(void);
 /*
  * Runs a full collection and writes a snapshot of it to path. Returns when
  * the file is complete (the calling thread, if attached, counts as blocked
- * while it waits for the background writer). Returns 0, or -1 with the
- * reason in mrc_last_error(). One snapshot at a time: concurrent calls wait.
+ * while it waits for the background writer). A writer that makes no
+ * progress for MAPROOT_WRITER_STALL seconds (default 10) while it does not
+ * wait its turn is stuck: it is killed, one line on stderr says so, and the
+ * snapshot is written with the world stopped at the next collection.
+ * Returns 0, or -1 with the reason in mrc_last_error(). One snapshot at a
+ * time: concurrent calls wait.
  */
 int mrc_write_snapshot(const char *path);
 

@@ -77,7 +77,8 @@ enum {
 #define EXIT_WAIT_NS (30ull * 1000000000ull) /* the end of the program waits for jobs this long */
 #define WRITER_STALL_S 10 /* a snapshot writer that does nothing this long is stuck */
 
-/* MAPROOT_WRITER_STALL: seconds a snapshot writer may go without progress */
+/* MAPROOT_WRITER_STALL: seconds a snapshot writer may go without progress
+ * (mrc__writer_stall_s) */
 static uint32_t writer_stall_s = WRITER_STALL_S;
 
 /* One collection, for one client. */
@@ -1359,6 +1360,27 @@ static void agent_exit(void)
     unlink(ag.path);
 }
 
+static void read_writer_stall(void)
+{
+    const char *stall = getenv("MAPROOT_WRITER_STALL");
+    if (stall && *stall) {
+        char *end;
+        unsigned long v = strtoul(stall, &end, 10);
+        if (*end || v == 0 || v > 86400)
+            logf_("MAPROOT_WRITER_STALL=%s is not a number of seconds (1 to 86400); using %d", stall,
+                  WRITER_STALL_S);
+        else
+            writer_stall_s = (uint32_t)v;
+    }
+}
+
+uint32_t mrc__writer_stall_s(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_writer_stall);
+    return writer_stall_s;
+}
+
 bool mrc__agent_init(void)
 {
     const char *e = getenv("MAPROOT_ATTACH");
@@ -1391,16 +1413,7 @@ bool mrc__agent_init(void)
         unlink(ag.path);
         return false;
     }
-    const char *stall = getenv("MAPROOT_WRITER_STALL");
-    if (stall && *stall) {
-        char *end;
-        unsigned long v = strtoul(stall, &end, 10);
-        if (*end || v == 0 || v > 86400)
-            logf_("MAPROOT_WRITER_STALL=%s is not a number of seconds (1 to 86400); using %d", stall,
-                  WRITER_STALL_S);
-        else
-            writer_stall_s = (uint32_t)v;
-    }
+    (void)mrc__writer_stall_s(); /* a wrong value is told now, not at the first stall */
     ag.owner = getpid();
     ag.start_ns = mf_at_process_start_ns(getpid());
     agent_fds[0] = ag.listen_fd;

@@ -66,6 +66,11 @@
  * collector then keeps the runtime's hooks installed for its GC events. */
 bool mrc__agent_init(void);
 
+/* MAPROOT_WRITER_STALL (seconds; default 10): a snapshot writer that makes
+ * no progress this long while it does not wait its turn (procwatch.h) is
+ * stuck. Read once; the agent's writers and mrc_write_snapshot's use it. */
+uint32_t mrc__writer_stall_s(void);
+
 /* MAPROOT_ATTACH_WAIT: waits for a client's subscription, bounded. Called
  * from the constructor after the collector's initialization. */
 void mrc__agent_wait_for_client(void);

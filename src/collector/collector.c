@@ -511,8 +511,41 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* A thread being started: its function, and whether it runs it yet
+ * (under lock; on the stack of mrc__start_thread, which waits for it). */
+typedef struct thread_start {
+    void *(*fn)(void *);
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool up;
+} thread_start;
+
+static void *thread_trampoline(void *arg)
+{
+    thread_start *ts = arg;
+    void *(*fn)(void *) = ts->fn;
+    pthread_mutex_lock(&ts->lock);
+    ts->up = true;
+    pthread_cond_signal(&ts->cond);
+    pthread_mutex_unlock(&ts->lock); /* ts is gone from here on */
+    return fn(NULL);
+}
+
+/*
+ * Returns once the new thread runs fn. Before that it is in the C
+ * library's and a sanitizer's start-up, which allocate (in
+ * AddressSanitizer's build, glibc's pthread_getattr_np reallocs there),
+ * and the fork guard cannot see it: it is busy for the guard only from
+ * fn's first mrc__fork_busy on. A snapshot writer forked meanwhile -- the
+ * program's first snapshot may be due milliseconds after the collector
+ * starts, and a loaded machine delays a new thread's first run by as
+ * much -- could copy an allocator lock held for good (forkguard.h). So
+ * the start-up is its creator's time: the main thread's before the
+ * program goes on, the agent's (busy for the guard) for its worker.
+ */
 int mrc__start_thread(void *(*fn)(void *))
 {
+    thread_start ts = {fn, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -520,9 +553,16 @@ int mrc__start_thread(void *(*fn)(void *))
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &attr, fn, NULL);
+    int rc = pthread_create(&t, &attr, thread_trampoline, &ts);
     pthread_attr_destroy(&attr);
+    if (rc == 0) {
+        pthread_mutex_lock(&ts.lock);
+        while (!ts.up) pthread_cond_wait(&ts.cond, &ts.lock);
+        pthread_mutex_unlock(&ts.lock);
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_cond_destroy(&ts.cond);
+    pthread_mutex_destroy(&ts.lock);
     return rc;
 }
 

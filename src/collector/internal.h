@@ -34,7 +34,9 @@ char *mrc__periodic_path(const char *path, uint32_t cycle);
 struct mrc_symbolizer *mrc__symbolizer_new(void);
 
 /* Starts a detached thread of the collector running fn, with every signal
- * blocked (signals are for the program's own threads). 0, or an errno. */
+ * blocked (signals are for the program's own threads), and returns once
+ * it runs fn: no thread of the collector is in its start-up, which
+ * allocates, when its creator goes on (collector.c). 0, or an errno. */
 int mrc__start_thread(void *(*fn)(void *));
 
 /* Sleeps ms milliseconds, none when ms <= 0 (the test hooks' pauses). */

@@ -5,9 +5,11 @@
  */
 #define UNW_LOCAL_ONLY
 #include "collector/snapshot.h"
+#include "collector/agent.h" /* mrc__writer_stall_s */
 
 #include "collector/forkguard.h"
 #include "collector/heapprof.h"
+#include "collector/procwatch.h"
 #include "collector/profiler.h"
 #include "collector/snapshot_digest.h"
 #include "collector/snapshot_image.h"
@@ -67,6 +69,7 @@ typedef struct request {
     bool periodic;
     mr_memstats pre; /* statistics read just before the collection */
     bool have_pre;
+    bool in_place; /* write it with the world stopped, not by a forked writer */
 } request;
 static request *pending;
 
@@ -162,46 +165,81 @@ static void record_info(const mrc_image_outcome *o, int mode, uint64_t pause_ns,
  * (MAPROOT_EXIT_WAIT seconds) before it stops it. */
 static double exit_wait_s = 60;
 
-/* Waits for (or, without block, polls) the background child; reports its
- * outcome. Returns 0 written, -1 failed (msg set), 1 still running / none.
- * With a limit (limit_s > 0) a blocking wait gives up after that long: the
- * child is killed, its temporary file removed, and that is the failure. A
- * child that died before it reported success leaves no temporary file. */
+enum { REAP_FAILED = -1, REAP_WRITTEN = 0, REAP_NONE = 1, REAP_STUCK = 2 };
+
+/*
+ * Waits for (or, without block, polls) the background child; reports its
+ * outcome. Returns REAP_WRITTEN, REAP_FAILED (msg set), REAP_NONE (still
+ * running, or no child), or REAP_STUCK (msg set). With a limit (limit_s >
+ * 0) a blocking wait gives up after that long: the child is killed, its
+ * temporary file removed, and that is the failure. Without one it watches
+ * the child as the agent does its writers (procwatch.h): a writer that
+ * makes no progress for mrc__writer_stall_s() while it does not wait its
+ * turn is stuck for good -- forked while another thread held a lock it
+ * needs, which no thread of the copy will release (forkguard.h) -- and is
+ * killed: REAP_STUCK. A wait that could not end is the one thing the
+ * program cannot recover from. A child that died before it reported
+ * success leaves no temporary file.
+ */
 static int reap(bool block, double limit_s, char *msg, size_t msgcap)
 {
     pthread_mutex_lock(&child_lock);
     if (bg.pid < 0) {
         pthread_mutex_unlock(&child_lock);
-        return 1;
+        return REAP_NONE;
     }
     int status = 0;
     struct rusage ru;
     pid_t r;
-    bool killed = false;
-    uint64_t deadline = mrc__now_ns(CLOCK_MONOTONIC) + (uint64_t)(limit_s * 1e9);
+    bool killed = false, stuck = false, watch = block && !(limit_s > 0);
+    mrc_proc_sample s = {0, MRC_PROC_GONE};
+    uint64_t now = mrc__now_ns(CLOCK_MONOTONIC);
+    uint64_t deadline = now + (uint64_t)(limit_s * 1e9);
+    uint64_t stall_ns = (uint64_t)mrc__writer_stall_s() * 1000000000u;
+    uint64_t seen = 0, moved = now, sampled = 0;
     for (;;) {
-        bool poll = !block || limit_s > 0;
+        bool poll = !block || limit_s > 0 || watch;
         do r = wait4(bg.pid, &status, poll ? WNOHANG : 0, &ru);
         while (r < 0 && errno == EINTR);
         if (r != 0 || !block) break;
-        if (mrc__now_ns(CLOCK_MONOTONIC) >= deadline) {
+        now = mrc__now_ns(CLOCK_MONOTONIC);
+        if (limit_s > 0 && now >= deadline) {
             kill(bg.pid, SIGKILL);
             killed = true;
             limit_s = 0; /* now wait for it to be gone */
             continue;
+        }
+        if (watch && now - sampled >= 100 * 1000 * 1000) {
+            sampled = now;
+            mrc__proc_sample(bg.pid, &s);
+            if (s.progress != seen || mrc__proc_waits_its_turn(s.wait)) {
+                seen = s.progress;
+                moved = now;
+            } else if (now - moved >= stall_ns) {
+                kill(bg.pid, SIGKILL);
+                killed = stuck = true;
+                watch = false; /* now wait for it to be gone */
+                continue;
+            }
         }
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     if (r == 0) {
         pthread_mutex_unlock(&child_lock);
-        return 1;
+        return REAP_NONE;
     }
     mrc_image_outcome o;
     memset(&o, 0, sizeof o);
     ssize_t got = r > 0 && !killed ? read(bg.fd, &o, sizeof o) : -1;
     int rc;
-    if (killed) {
+    if (stuck) {
+        snprintf(msg, msgcap,
+                 "%s: the snapshot writer process (pid %ld) made no progress for %" PRIu32
+                 " s and was killed (it was %s)",
+                 bg.path, (long)bg.pid, mrc__writer_stall_s(), mrc__proc_wait_name(s.wait));
+        rc = REAP_STUCK;
+    } else if (killed) {
         snprintf(msg, msgcap,
                  "%s: the snapshot writer was still running %.0fs after the program "
                  "ended; stopped it (the file was not written)",
@@ -228,7 +266,7 @@ static int reap(bool block, double limit_s, char *msg, size_t msgcap)
     }
     /* a writer that did not report success may have died between naming
      * its file and renaming it: what it named is not a snapshot */
-    if (rc != 0) mf_out_remove_temp(bg.temp);
+    if (rc != REAP_WRITTEN) mf_out_remove_temp(bg.temp);
     close(bg.fd);
     free(bg.path);
     free(bg.temp);
@@ -326,8 +364,8 @@ static int write_in_place(mf_out *out, uint32_t cycle, const mr_memstats *pre,
  * the child inherits it and commits it; the parent keeps the name of its
  * temporary file, to remove it if the child dies.
  */
-static int take(const char *path, uint32_t cycle, const mr_memstats *pre, char *msg, size_t msgcap,
-                bool *forked)
+static int take(const char *path, uint32_t cycle, const mr_memstats *pre, bool may_fork, char *msg,
+                size_t msgcap, bool *forked)
 {
     uint64_t t0 = mrc__now_ns(CLOCK_MONOTONIC);
     mr_gc_pause gc_pause; /* the cycle's pause as of the snapshot, for its header */
@@ -342,7 +380,7 @@ static int take(const char *path, uint32_t cycle, const mr_memstats *pre, char *
     pid_t pid;
     int rfd;
     char *temp;
-    if (use_fork && fork_writer(out, cycle, pre, &gc_pause, &pid, &rfd, &temp) == 0) {
+    if (use_fork && may_fork && fork_writer(out, cycle, pre, &gc_pause, &pid, &rfd, &temp) == 0) {
         pthread_mutex_lock(&child_lock);
         bg.pid = pid;
         bg.fd = rfd;
@@ -354,7 +392,8 @@ static int take(const char *path, uint32_t cycle, const mr_memstats *pre, char *
         *forked = true;
         return 0;
     }
-    /* no fork (refused, or MAPROOT_SNAPSHOT_FORK=0): write while stopped */
+    /* no fork (refused, not for this one, or MAPROOT_SNAPSHOT_FORK=0):
+     * write while stopped */
     uint64_t c0 = mrc__now_ns(CLOCK_PROCESS_CPUTIME_ID);
     mrc_image_outcome o;
     if (write_in_place(out, cycle, pre, &gc_pause, &o)) {
@@ -398,8 +437,8 @@ static void snapshot_on_gc(void *ud, mr_gc_event ev, uint32_t cycle)
         fprintf(stderr, "maproot: cannot write snapshot: %s\n", msg);
     if (ev != MR_GC_MARK_DONE) return;
     if (pending && !req_done) {
-        req_rc = take(pending->path, cycle, pending->have_pre ? &pending->pre : NULL, req_msg,
-                      sizeof req_msg, &req_forked);
+        req_rc = take(pending->path, cycle, pending->have_pre ? &pending->pre : NULL,
+                      !pending->in_place, req_msg, sizeof req_msg, &req_forked);
         if (req_forked) bg.waited_by_api = true; /* its caller reaps it */
         req_cycle = cycle;
         req_done = true;
@@ -429,10 +468,25 @@ int mrc__snapshot_periodic(uint32_t cycle)
     char msg[600];
     char *p = mrc__periodic_path(env_path, cycle);
     bool forked;
-    int rc = p ? take(p, cycle, NULL, msg, sizeof msg, &forked) : -1;
+    int rc = p ? take(p, cycle, NULL, true, msg, sizeof msg, &forked) : -1;
     if (rc) fprintf(stderr, "maproot: cannot write snapshot: %s\n", p ? msg : "out of memory");
     free(p);
     return rc;
+}
+
+/* Runs a collection that serves rq at its MARK_DONE (snapshot_on_gc):
+ * take()'s result, or -1 with req_msg when none served it. */
+static int serve(request *rq)
+{
+    mr_read_memstats(&rq->pre);
+    rq->have_pre = true;
+    req_done = false;
+    req_rc = -1;
+    pending = rq;
+    mr_gc();
+    pending = NULL;
+    if (!req_done) snprintf(req_msg, sizeof req_msg, "%s: the collection did not run", rq->path);
+    return req_done ? req_rc : -1;
 }
 
 /* A snapshot to path at the next collection; with exit_limit_s > 0 the
@@ -455,26 +509,29 @@ static int write_snapshot(const char *path, double exit_limit_s, uint32_t *cycle
     /* a periodic writer still running: let it finish first (one child at
      * a time keeps the copy-on-write cost bounded) */
     if (attached) mr_blocking_enter();
-    if (reap(true, exit_limit_s, msg, sizeof msg) < 0)
+    int rc = reap(true, exit_limit_s, msg, sizeof msg);
+    if (rc == REAP_FAILED || rc == REAP_STUCK)
         fprintf(stderr, "maproot: cannot write snapshot: %s\n", msg);
     if (attached) mr_blocking_exit();
     request rq = {.path = path};
-    mr_read_memstats(&rq.pre);
-    rq.have_pre = true;
-    req_done = false;
-    req_rc = -1;
-    pending = &rq;
-    mr_gc();
-    pending = NULL;
-    int rc = req_done ? req_rc : -1;
-    if (cycle) *cycle = req_cycle;
-    if (!req_done) snprintf(req_msg, sizeof req_msg, "%s: the collection did not run", path);
+    rc = serve(&rq);
     if (rc == 0 && req_forked) {
         if (attached) mr_blocking_enter();
         rc = reap(true, exit_limit_s, req_msg, sizeof req_msg);
         if (attached) mr_blocking_exit();
-        if (rc == 1) snprintf(req_msg, sizeof req_msg, "%s: the snapshot writer was lost", path);
+        if (rc == REAP_NONE)
+            snprintf(req_msg, sizeof req_msg, "%s: the snapshot writer was lost", path);
+        if (rc == REAP_STUCK) {
+            /* it will never write: this snapshot is taken again, at the
+             * next collection, with the world stopped (the program is in
+             * this call meanwhile: its calling thread's heap is the same) */
+            fprintf(stderr, "maproot: %s; writing the snapshot with the world stopped instead\n",
+                    req_msg);
+            rq.in_place = true;
+            rc = serve(&rq);
+        }
     }
+    if (cycle) *cycle = req_cycle;
     if (rc != 0) mrc__set_error("%s", req_msg);
     pthread_mutex_unlock(&api_lock);
     return rc == 0 ? 0 : -1;

@@ -80,6 +80,7 @@ static int active;  /* workers in the current phase: 1, or nworkers once helpers
 static bool phase_done;
 static uint64_t phase;   /* incremented per mark phase the helpers join; wakes them */
 static int helpers_busy; /* helpers still inside the current phase */
+static int helpers_up;   /* helpers that have begun helper_main (see mr__mark_init) */
 
 /* ----------------------------------------------------------- the stacks -- */
 
@@ -523,6 +524,10 @@ static void *helper_main(void *arg)
 {
     worker *w = arg;
     uint64_t seen = 0;
+    pthread_mutex_lock(&pool_lock);
+    helpers_up++;
+    pthread_cond_broadcast(&phase_cond);
+    pthread_mutex_unlock(&pool_lock);
     for (;;) {
         pthread_mutex_lock(&pool_lock);
         while (phase == seen) pthread_cond_wait(&phase_cond, &pool_lock);
@@ -563,12 +568,37 @@ void mr__mark_init(void)
         }
         pthread_attr_destroy(&attr);
     }
+    /*
+     * Wait until every helper runs its own code. Before that a new thread
+     * is in the C library's and a sanitizer's start-up, which allocate: in
+     * AddressSanitizer's build (before LLVM 18) glibc's pthread_getattr_np
+     * reallocs in the new thread before its start routine, under the
+     * allocator's locks, which fork does not take. A snapshot writer forked
+     * then -- the first collection may come a few milliseconds after this,
+     * and a loaded machine delays a new thread's first run by as much --
+     * has such a lock held in its copy for good, and its own first
+     * allocation of that size waits for ever. Once up, a helper allocates
+     * only inside a mark phase, which is over (mr__mark waits for the
+     * helpers) before any hook of the collection forks.
+     */
+    pthread_mutex_lock(&pool_lock);
+    while (helpers_up < nworkers - 1) pthread_cond_wait(&phase_cond, &pool_lock);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+int mr__mark_helpers_up(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    int n = helpers_up;
+    pthread_mutex_unlock(&pool_lock);
+    return n;
 }
 
 void mr__mark_fork_child(void)
 {
     assert(helpers_busy == 0);
     nworkers = 1;
+    helpers_up = 0;
     /* the helpers waited on these in the parent: not in the copy */
     pthread_cond_init(&pool_cond, NULL);
     pthread_cond_init(&phase_cond, NULL);

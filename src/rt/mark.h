@@ -7,8 +7,13 @@
 
 #include "rt/heap.h"
 
-/* Starts the helper workers (once, at runtime initialization). */
+/* Starts the helper workers (once, at runtime initialization) and returns
+ * once each runs its own code: none is then in a thread's start-up, which
+ * allocates (see mark.c). */
 void mr__mark_init(void);
+
+/* Helpers that have begun their own code. For tests. */
+int mr__mark_helpers_up(void);
 
 /* In a forked child: the helper threads stayed in the parent, so the
  * child marks alone (called with no collection under way). */

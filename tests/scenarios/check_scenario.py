@@ -234,6 +234,68 @@ class Malformed(Exception):
     pass
 
 
+# Each command this script runs gets less time than meson gives the whole
+# check (300 s), so that a command that hangs is named, with its stacks,
+# before meson kills everything silently. (SCENARIO_COMMAND_TIMEOUT: another
+# bound, in seconds, to see the report.)
+COMMAND_TIMEOUT = int(os.environ.get("SCENARIO_COMMAND_TIMEOUT", "240"))
+
+
+def session_pids(sid):
+    """The processes of session sid (the command and what it forked)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[3]) == sid:  # state ppid pgrp session
+            pids.append(int(d))
+    return sorted(pids)
+
+
+def report_hang(argv, proc):
+    """Prints which command hung and every thread's stack of each of its
+    processes (with gdb, where there is one)."""
+    print("HUNG    %s: still running after %d s" % (" ".join(argv), COMMAND_TIMEOUT))
+    for pid in session_pids(proc.pid):
+        try:
+            with open("/proc/%d/cmdline" % pid) as f:
+                cmd = f.read().replace("\0", " ").strip()
+        except OSError:
+            continue
+        print("=== pid %d: %s" % (pid, cmd))
+        try:
+            g = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                               capture_output=True, text=True, timeout=60)
+            print(g.stdout)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            print("(no stacks: %s)" % e)
+    sys.stdout.flush()
+
+
+def run_bounded(argv, env=None):
+    """subprocess.run(argv, capture_output=True, text=True) in a session of
+    its own, bounded by COMMAND_TIMEOUT: a command still running then is
+    reported (report_hang), killed with what it forked, and a Malformed."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=COMMAND_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        report_hang(argv, proc)
+        os.killpg(proc.pid, 9)
+        out, err = proc.communicate()
+        sys.stderr.write(err)
+        raise Malformed("%s hung (no end after %d s): stacks above" %
+                        (" ".join(argv), COMMAND_TIMEOUT))
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
 def load_truth(stdout):
     """The program's truth lines, keyed (snapshot, label); the fields of
     several lines about one label add up to one record."""
@@ -269,8 +331,7 @@ class Run:
         env["MAPROOT_SNAPSHOT"] = self.path("exit")
         for k, v in self.spec.get("env", {}).items():
             env[k] = v.replace("{dir}", self.args.dir)
-        p = subprocess.run([self.args.program, self.args.dir], env=env, capture_output=True,
-                           text=True, timeout=300)
+        p = run_bounded([self.args.program, self.args.dir], env=env)
         sys.stdout.write(p.stdout)
         sys.stderr.write(p.stderr)
         if p.returncode != 0:
@@ -278,8 +339,7 @@ class Run:
         self.truth = load_truth(p.stdout)
 
     def maproot(self, *argv):
-        p = subprocess.run([self.args.maproot] + list(argv), capture_output=True, text=True,
-                           timeout=300)
+        p = run_bounded([self.args.maproot] + list(argv))
         if p.returncode != 0:
             raise Malformed("maproot %s: exit status %d: %s" %
                             (" ".join(argv), p.returncode, p.stderr.strip()))
@@ -328,7 +388,7 @@ class Run:
     def diff_status(self, before, after, *flags):
         """The exit status of `maproot diff FLAGS BEFORE AFTER` (0 or 1)."""
         argv = [self.args.maproot, "diff"] + list(flags) + [self.path(before), self.path(after)]
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        p = run_bounded(argv)
         if p.returncode not in (0, 1):
             raise Malformed("maproot %s: exit status %d: %s" %
                             (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
@@ -352,7 +412,7 @@ class Run:
         """The gate's JSON report on snapshots, and its exit status."""
         argv = [self.args.maproot, "gate", "--format", "json"] + extra + [
             self.path(s) for s in snapshots]
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        p = run_bounded(argv)
         if p.returncode == 2:  # refused: no report, the reason on stderr
             return None, 2, p.stderr
         if p.returncode != 1 and p.returncode != 0:
@@ -366,7 +426,7 @@ class Run:
         junit = os.path.join(self.args.dir, "gate.junit.xml")
         argv = [self.args.maproot, "gate", "--junit", junit, "--github"] + extra + [
             self.path(s) for s in snapshots]
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        p = run_bounded(argv)
         if p.returncode not in (0, 1):
             raise Malformed("maproot %s: exit status %d: %s" %
                             (" ".join(argv[1:]), p.returncode, p.stderr.strip()))
@@ -737,9 +797,8 @@ def check_diff_group(run, before, after, check):
     g = cands[0]
     for key, want in check["expect"].items():
         if key == "fail_on_growth_stderr":
-            p = subprocess.run([run.args.maproot, "diff", "--fail-on", "growth",
-                                run.path(before), run.path(after)],
-                               capture_output=True, text=True, timeout=300)
+            p = run_bounded([run.args.maproot, "diff", "--fail-on", "growth",
+                             run.path(before), run.path(after)])
             if p.returncode != 1 or not re.search(want, p.stderr):
                 yield "maproot diff --fail-on growth: exit %d, stderr %r; expected 1 and %r" % (
                     p.returncode, p.stderr.strip(), want)
