@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_failed_cases_;
-static int check_case_failed_;
+static int check_failed_cases_ __attribute__((unused));
+static int check_case_failed_ __attribute__((unused));
+static int expect_failures_ __attribute__((unused));
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -56,6 +57,26 @@ static int check_case_failed_;
     } while (0)
 
 #define TEST_EXIT() return check_failed_cases_ ? 1 : 0
+
+/*
+ * EXPECT: a check that goes on after a failure, for a test that must run
+ * to its end whatever it finds (a main() stepping a program through its
+ * stages, a thread's function): failures are counted, and EXPECT_EXIT()
+ * says how many and gives main's exit status.
+ */
+#define EXPECT(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            expect_failures_++;                                                                    \
+        }                                                                                          \
+    } while (0)
+
+#define EXPECT_EXIT()                                                                              \
+    do {                                                                                           \
+        if (expect_failures_) fprintf(stderr, "%d check(s) failed\n", expect_failures_);           \
+        return expect_failures_ ? 1 : 0;                                                           \
+    } while (0)
 
 /*
  * EXACT_RECLAIM: whether a test may promise that one particular object was

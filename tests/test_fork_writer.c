@@ -31,6 +31,7 @@
  * killed after its second without progress and the snapshot is written
  * with the world stopped: mrc_write_snapshot returns 0, the file is there.
  */
+#include "check.h"
 #include "maproot/collector.h"
 #include "maproot/rt.h"
 #include "rt/mark.h"
@@ -45,15 +46,6 @@
 #include <unistd.h>
 
 enum { START_MS = 300 };
-
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                  \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static atomic_int created, started;
 
@@ -100,7 +92,7 @@ static void check_all_started(const char *when)
 {
     int c = atomic_load(&created), s = atomic_load(&started);
     if (c != s) fprintf(stderr, "%s: %d threads made, %d past their start-up\n", when, c, s);
-    CHECK(c == s);
+    EXPECT(c == s);
 }
 
 /* The "start" case (see the top). */
@@ -108,12 +100,12 @@ static void thread_starts(const char *path)
 {
     /* the collector's constructor has run: its profile writer (and the
      * agent's thread, where attaching is on) */
-    CHECK(atomic_load(&created) >= 1);
+    EXPECT(atomic_load(&created) >= 1);
     check_all_started("at main");
 
     mr_thread_attach();
-    CHECK(mr__mark_workers() == 3);
-    CHECK(mr__mark_helpers_up() == mr__mark_workers() - 1);
+    EXPECT(mr__mark_workers() == 3);
+    EXPECT(mr__mark_helpers_up() == mr__mark_workers() - 1);
     check_all_started("after the runtime's initialization");
 
     void **keep = mr_new_array(&mr_type_pointer, 4096);
@@ -122,8 +114,8 @@ static void thread_starts(const char *path)
     check_all_started("after a collection");
 
     /* a forked writer right after: it must not wait for ever */
-    CHECK(mrc_write_snapshot(path) == 0);
-    CHECK(access(path, R_OK) == 0);
+    EXPECT(mrc_write_snapshot(path) == 0);
+    EXPECT(access(path, R_OK) == 0);
     check_all_started("after the snapshot");
     keep[0] = NULL;
 }
@@ -134,11 +126,11 @@ static void stuck_writer(const char *path)
     mr_thread_attach();
     void **keep = mr_new_array(&mr_type_pointer, 64);
     for (int i = 0; i < 64; i++) keep[i] = mr_alloc_blob(64);
-    CHECK(mrc_write_snapshot(path) == 0);
-    CHECK(access(path, R_OK) == 0);
+    EXPECT(mrc_write_snapshot(path) == 0);
+    EXPECT(access(path, R_OK) == 0);
     mrc_snapshot_info info;
-    CHECK(mrc_last_snapshot_info(&info) == 0);
-    CHECK(info.mode == 2); /* written with the world stopped */
+    EXPECT(mrc_last_snapshot_info(&info) == 0);
+    EXPECT(info.mode == 2); /* written with the world stopped */
     keep[0] = NULL;
 }
 
@@ -155,6 +147,5 @@ int main(int argc, char **argv)
         thread_starts(path);
     else
         stuck_writer(path);
-    if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    EXPECT_EXIT();
 }

@@ -4,6 +4,7 @@
  * and says so when one stays busy; a thread does not begin work while a
  * fork is being made; with the guard off nothing waits.
  */
+#include "check.h"
 #include "collector/forkguard.h"
 
 #include <pthread.h>
@@ -13,15 +14,6 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                  \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static uint64_t now_ms(void)
 {
@@ -68,9 +60,9 @@ int main(void)
 
     /* nobody busy: quiet at once */
     uint64_t t0 = now_ms();
-    CHECK(mrc__fork_quiet());
+    EXPECT(mrc__fork_quiet());
     mrc__fork_done();
-    CHECK(now_ms() - t0 < 1000);
+    EXPECT(now_ms() - t0 < 1000);
 
     /* a thread that stays busy: the fork gives up after its bounded wait,
      * and a thread blocked by that attempt is not left waiting */
@@ -80,26 +72,26 @@ int main(void)
     pthread_create(&t, NULL, busy_worker, NULL);
     while (atomic_load(&stage) != 1) sleep_ms(1);
     t0 = now_ms();
-    CHECK(!mrc__fork_quiet());
+    EXPECT(!mrc__fork_quiet());
     uint64_t waited = now_ms() - t0;
-    CHECK(waited >= MRC_FORK_QUIET_MS - 1);
+    EXPECT(waited >= MRC_FORK_QUIET_MS - 1);
     /* the busy thread finishes: then the fork goes ahead */
     atomic_store(&release, true);
     pthread_join(t, NULL);
-    CHECK(atomic_load(&stage) == 2);
-    CHECK(mrc__fork_quiet());
+    EXPECT(atomic_load(&stage) == 2);
+    EXPECT(mrc__fork_quiet());
     mrc__fork_done();
 
     /* a thread that begins work during a fork waits for its end */
-    CHECK(mrc__fork_quiet());
+    EXPECT(mrc__fork_quiet());
     atomic_store(&stage, 0);
     pthread_create(&t, NULL, late_worker, NULL);
     while (atomic_load(&stage) < 1) sleep_ms(1);
     sleep_ms(50);
-    CHECK(atomic_load(&stage) == 1); /* still waiting */
+    EXPECT(atomic_load(&stage) == 1); /* still waiting */
     mrc__fork_done();
     pthread_join(t, NULL);
-    CHECK(atomic_load(&stage) == 2);
+    EXPECT(atomic_load(&stage) == 2);
 
     /* off: a busy thread does not hold a fork */
     mrc__fork_guard_set(false);
@@ -107,11 +99,10 @@ int main(void)
     atomic_store(&release, false);
     pthread_create(&t, NULL, busy_worker, NULL);
     while (atomic_load(&stage) != 1) sleep_ms(1);
-    CHECK(mrc__fork_quiet());
+    EXPECT(mrc__fork_quiet());
     mrc__fork_done();
     atomic_store(&release, true);
     pthread_join(t, NULL);
 
-    if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    EXPECT_EXIT();
 }
