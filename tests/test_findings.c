@@ -7,6 +7,8 @@
 
 #include "check.h"
 
+#include <assert.h>
+
 typedef struct heap {
     mp_graph_builder *b;
     uint64_t next;
@@ -1461,6 +1463,92 @@ static void test_entry_figures_past_a_mib_are_read_back_from_their_file(void)
     unsetenv("MAPROOT_SPILL_BYTES");
 }
 
+/* A map of n entries in 2^6 buckets (entry i in bucket i % 64, slot
+ * i / 64, n <= 512) whose entries come in threes: each entry i
+ * but the third of each three makes a Session owning a blob of 100 + i
+ * bytes, and the third holds the second's Session too (two slots do). */
+static uint32_t map_of_threes(heap *h, uint32_t n)
+{
+    enum { B = 6, NB = 1 << B };
+    assert(n <= 8 * NB);
+    uint32_t hdr = obj(h, 48, h->t_hdr), array = obj(h, NB * 208, h->t_bucket);
+    mp_gb_edge(h->b, hdr, array);
+    mp_map m = {.header = hdr,
+                .type_name = mp_gb_intern(h->b, "map[string]*Session"),
+                .key_kind = MP_KEY_STRING,
+                .key_type = MP_NONE,
+                .value_type = h->t_val,
+                .count = n,
+                .B = B,
+                .buckets = array,
+                .oldbuckets = MP_NONE,
+                .bucket_size = 208};
+    uint32_t k = mp_gb_map(h->b, &m);
+    for (uint64_t i = 0; i < NB; i++)
+        mp_gb_bucket(h->b, &(mp_bucket){.map = k, .obj = array, .index = i}, 0);
+    uint32_t v = MP_NONE;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i % 3 != 2) {
+            v = obj(h, 64, h->t_val);
+            mp_gb_edge(h->b, v, obj(h, 100 + i, h->t_blob));
+        }
+        mp_gb_edge(h->b, array, v);
+        char key[32];
+        snprintf(key, sizeof key, "\"k-%u\"", i);
+        mp_gb_entry(h->b, &(mp_entry){.map = k,
+                                      .bucket_obj = array,
+                                      .bucket = i % NB,
+                                      .slot = (uint8_t)(i / NB),
+                                      .key = mp_gb_string(h->b, key, strlen(key)),
+                                      .value_obj = v});
+    }
+    return hdr;
+}
+
+/* The entry pass fetches what it reads a group of entries ahead, from a
+ * window of entries read in chunks: maps of fewer entries than a group,
+ * exactly one, one more, and the same about the entries read ahead and
+ * the window, judged alone or in two halves, give every entry its own
+ * figures -- a Session of its own retains it and its blob, a Session two
+ * entries hold retains nothing for either. */
+static void test_entry_figures_across_the_fetch_groups(void)
+{
+    static const uint32_t sizes[] = {1, 15, 16, 17, 47, 48, 49, 63, 64, 65, 255, 256, 257, 300};
+    enum { NS = sizeof sizes / sizeof sizes[0] };
+    for (int t = 0; t < 2; t++) {
+        setenv("MAPROOT_THREADS", t ? "2" : "1", 1);
+        heap h;
+        heap_init(&h);
+        for (size_t s = 0; s < NS; s++) {
+            char name[16];
+            snprintf(name, sizeof name, "m%zu", s);
+            root(&h, MP_ROOT_GLOBAL, name, map_of_threes(&h, sizes[s]), 0, 0);
+        }
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        CHECK_EQ_U64(a.g->nmaps, NS);
+        for (size_t k = 0; k < NS && k < a.g->nmaps; k++) {
+            const mp_map *m = &a.g->maps[k];
+            CHECK_EQ_U64(m->nentries, sizes[k]);
+            uint64_t sum = 0;
+            for (uint32_t i = 0; i < m->nentries; i++) {
+                bool shared = true;
+                /* the last entry, second of an unfinished three, holds
+                 * its Session alone */
+                bool alone = i % 3 == 0 || (i % 3 == 1 && i + 1 == m->nentries);
+                uint64_t want = alone ? 64 + 100 + i : 0;
+                CHECK_EQ_U64(mp_findings_entry(&a.f, m->first_entry + i, &shared), want);
+                CHECK(!shared);
+                sum += want;
+            }
+            CHECK_EQ_U64(a.f.maps[k].entries_retained, sum);
+            CHECK_EQ_U64(a.f.maps[k].shared_entries, 0);
+        }
+        done(&a);
+    }
+    unsetenv("MAPROOT_THREADS");
+}
+
 /* The entries a map ranks first, over a store the figures are read from
  * once per call: a unique largest entry and a tie at the cut among 6,000
  * entries of one size come out as a full sort by size (then the map's
@@ -1587,5 +1675,6 @@ int main(void)
     TEST(test_a_map_without_pointers_keeps_overflow_buckets_through_its_list);
     TEST(test_entry_figures_do_not_depend_on_the_threads);
     TEST(test_entry_figures_past_a_mib_are_read_back_from_their_file);
+    TEST(test_entry_figures_across_the_fetch_groups);
     TEST_EXIT();
 }

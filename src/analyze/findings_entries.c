@@ -365,6 +365,44 @@ static inline void prefetch_holders(const mp_graph *g, const uint32_t *owner, ui
 }
 
 /*
+ * The fetches go a group of ENTRY_GROUP entries at a time, in three
+ * stages a group apart: the words of the entries three groups ahead, the
+ * sizes and holders' offsets of those two ahead (their words in by then),
+ * the holders of the next group (their offsets in). Each stage is a short
+ * loop of fetches and little else. A fetch whose address misses the
+ * processor's TLB waits for the page walk before it completes, and at
+ * 100M objects (gigabytes read at random) nearly every one misses and
+ * its walk misses the cache too: with the fetches spread one an entry
+ * among the entry's own work, the reorder window held one or two of them
+ * and the walks ran one after the other; bunched, a group's walks overlap.
+ */
+#define ENTRY_GROUP 16
+#define ENTRY_AHEAD (4 * ENTRY_GROUP) /* entries read ahead of the look (< ENTRY_CHUNK) */
+
+/*
+ * The fetches for the groups ahead of the one starting at es[j] (of map k;
+ * the window holds es[..got)): the holders of the next group, the sizes and
+ * holders' offsets of the one after, the words of the third (see
+ * ENTRY_GROUP). The stages go from the nearest group to the farthest, so
+ * that each reads what the stage before asked for a group's time ago.
+ */
+static void prefetch_groups(const mp_graph *g, const mp_dom *d, const uint32_t *owner,
+                            const mp_entry *es, size_t j, size_t got, uint32_t k)
+{
+    size_t a = j + ENTRY_GROUP, b = a + ENTRY_GROUP, c = b + ENTRY_GROUP, e = c + ENTRY_GROUP;
+    for (size_t i = a; i < b && i < got; i++)
+        if (es[i].value_obj != MP_NONE) prefetch_holders(g, owner, es[i].value_obj, k);
+    for (size_t i = b; i < c && i < got; i++)
+        if (es[i].value_obj != MP_NONE) prefetch_value(g, d, owner, es[i].value_obj, k);
+    /* their words: whether their entry owns them, and what else it reads
+     * about them */
+    for (size_t i = c; i < e && i < got; i++) {
+        if (es[i].value_obj != MP_NONE) __builtin_prefetch(&owner[es[i].value_obj]);
+        if (es[i].key_obj != MP_NONE) __builtin_prefetch(&owner[es[i].key_obj]);
+    }
+}
+
+/*
  * One pass over the entries of maps k0..k1-1, map by map, in the graph's
  * order: which key and value objects each entry owns, what they retain,
  * which values are shared, and whether keys point at objects; each entry's
@@ -384,7 +422,7 @@ static inline void prefetch_holders(const mp_graph *g, const uint32_t *owner, ui
  * (see UNOWNED_BIT).
  */
 #define ENTRY_CHUNK 256
-#define ENTRY_AHEAD 16 /* entries between a fetch and the look (< ENTRY_CHUNK) */
+_Static_assert(ENTRY_AHEAD < ENTRY_CHUNK, "a window holds the entries fetched ahead and more");
 typedef struct entry_range {
     const mp_graph *g;
     const mp_dom *d;
@@ -429,7 +467,7 @@ static int entry_maps(entry_range *er)
          * once ENTRY_AHEAD more are read behind it (or the map's last
          * ones are), so that the fetches for the entries ahead never stop
          * at a window's end */
-        size_t at = 0, got = 0;
+        size_t at = 0, got = 0, seen = 0; /* seen: the map's entries looked at */
         while (!rc) {
             if (got - at <= ENTRY_AHEAD && left) {
                 got = mp_entry_window_fill(&c, es, ENTRY_CHUNK, &at, got, &left);
@@ -443,20 +481,7 @@ static int entry_maps(entry_range *er)
             for (size_t j = at; j < stop; j++) {
                 const mp_entry *e = &es[j];
                 assert(e->map == k);
-                if (j + ENTRY_AHEAD < got) {
-                    uint32_t pv = es[j + ENTRY_AHEAD].value_obj, pk = es[j + ENTRY_AHEAD].key_obj;
-                    /* their words: whether their entry owns them, and
-                     * what else it reads about them */
-                    if (pv != MP_NONE) __builtin_prefetch(&owner[pv]);
-                    if (pk != MP_NONE) __builtin_prefetch(&owner[pk]);
-                }
-                /* the value's size and holders (entry_alone), once its
-                 * word, asked for 8 entries ago, has come in; then its
-                 * holders themselves, 4 entries later */
-                if (j + ENTRY_AHEAD / 2 < got && es[j + ENTRY_AHEAD / 2].value_obj != MP_NONE)
-                    prefetch_value(g, d, owner, es[j + ENTRY_AHEAD / 2].value_obj, (uint32_t)k);
-                if (j + ENTRY_AHEAD / 4 < got && es[j + ENTRY_AHEAD / 4].value_obj != MP_NONE)
-                    prefetch_holders(g, owner, es[j + ENTRY_AHEAD / 4].value_obj, (uint32_t)k);
+                if (seen++ % ENTRY_GROUP == 0) prefetch_groups(g, d, owner, es, j, got, (uint32_t)k);
                 /* a key points at an object: its key_obj, or for a key
                  * stored in an object of its own, whatever that object
                  * points to */
