@@ -488,7 +488,10 @@ void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
      * huge page costs the kernel a 2 MiB block found free and zeroed at
      * once, which on a virtual machine whose host takes back free guest
      * memory is dearer than the address translation it saves here (the
-     * reverse edges, placed at random, keep the advice). */
+     * reverse edges, placed at random, keep the advice). Nor does it pay
+     * later, when the paths' walk reads these lists at random: with the
+     * advice, paths and dominators took 30 and 44 s of a 100M-object
+     * analysis, against 19 and 25 s without (alternated runs). */
     b->out.at = malloc((nobjects + 1) * sizeof *b->out.at);
     if (!b->out.at) {
         failed_bytes = (nobjects + 1) * sizeof *b->out.at;
