@@ -235,18 +235,19 @@ typedef struct root_runs {
     size_t first, count;
 } root_runs;
 
-/* Queue position `at`, the tail, takes root `rt`. */
-static inline void runs_push(root_runs *q, size_t at, uint32_t rt)
+/* The queue positions from the end of the newest run up to `end`
+ * (excluded; the new tail) take root `rt`. */
+static inline void runs_push(root_runs *q, size_t end, uint32_t rt)
 {
     if (q->count) {
         uint64_t *last = &q->r[(q->first + q->count - 1) & q->mask];
         uint32_t was = (uint32_t)*last;
         if (was == rt || q->count > q->mask) {
-            *last = (uint64_t)(at + 1) << 32 | (was == rt ? rt : RUN_UNKNOWN);
+            *last = (uint64_t)end << 32 | (was == rt ? rt : RUN_UNKNOWN);
             return;
         }
     }
-    q->r[(q->first + q->count++) & q->mask] = (uint64_t)(at + 1) << 32 | rt;
+    q->r[(q->first + q->count++) & q->mask] = (uint64_t)end << 32 | rt;
 }
 
 /* The root of queue position `at`, one pushed already and no lower than
@@ -337,8 +338,8 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
             if (t == MP_NONE || mp_bit(seen, t)) continue;
             seen[t >> 3] |= (uint8_t)(1u << (t & 7));
             out->root[t] = (uint32_t)r;
-            runs_push(&runs, tail, (uint32_t)r);
             queue[tail++] = t;
+            runs_push(&runs, tail, (uint32_t)r);
         }
         /* The queue visits objects scattered over the heap: each step
          * would wait on memory three times (edge range, edges, the root
@@ -365,6 +366,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
             }
             uint32_t v = queue[head++];
             if (rv == RUN_UNKNOWN) rv = out->root[v];
+            size_t queued = tail;
             uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
             for (uint64_t e = b; e < end; e++) {
                 if (e + 16 < end) __builtin_prefetch(&seen[adj[e + 16] >> 3]);
@@ -373,9 +375,9 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
                 seen[w >> 3] |= (uint8_t)(1u << (w & 7));
                 out->root[w] = rv;
                 out->parent[w] = v;
-                runs_push(&runs, tail, rv);
                 queue[tail++] = w;
             }
+            if (tail > queued) runs_push(&runs, tail, rv); /* v's children, all at once */
         }
     }
     free(runs.r);
