@@ -13,6 +13,7 @@
 #include "check.h"
 
 #include <malloc.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -309,6 +310,52 @@ static void test_paths_prefer_shorter_then_higher_priority_roots(void)
     mp_graph_free(g);
 }
 
+/*
+ * Each object's root is its parent's, however many roots are searched
+ * from at once: here more roots than the search keeps runs of one root
+ * for (it then reads root[] for what it lost), each one's target with
+ * two children and a grandchild both point at (taking the first as
+ * parent).
+ */
+static void test_each_object_takes_its_parents_root_among_many_roots(void)
+{
+    enum { K = 40000 }; /* roots: more than the runs kept, 2^15 */
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    /* root r's objects: target 4r, children 4r+1 and 4r+2, grandchild
+     * 4r+3 (addresses in that order, so the numbers are kept) */
+    for (uint32_t o = 0; o < 4 * K; o++)
+        CHECK_EQ_U64(mp_gb_object(b, 0x1000 + 16 * (uint64_t)o, 16, MP_NONE, MP_NONE), o);
+    for (uint32_t r = 0; r < K; r++) {
+        mp_gb_edge(b, 4 * r, 4 * r + 1);
+        mp_gb_edge(b, 4 * r, 4 * r + 2);
+        mp_gb_edge(b, 4 * r + 1, 4 * r + 3);
+        mp_gb_edge(b, 4 * r + 2, 4 * r + 3);
+    }
+    for (uint32_t r = 0; r < K; r++) {
+        char name[16];
+        snprintf(name, sizeof name, "g%u", r);
+        add_root(b, MP_ROOT_GLOBAL, name, 4 * r);
+    }
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->nroots, K);
+    mp_paths p;
+    CHECK(mp_paths_compute(g, &p, &err) == 0);
+    CHECK_EQ_U64(p.nreached, 4 * K);
+    size_t bad_root = 0, bad_parent = 0;
+    for (uint32_t o = 0; o < 4 * K; o++) {
+        uint32_t r = o / 4, want = o % 4 == 0 ? MP_NONE : o % 4 == 3 ? o - 2 : o - o % 4;
+        bad_root += p.root[o] != r;
+        bad_parent += p.parent[o] != want;
+    }
+    CHECK_EQ_U64(bad_root, 0);
+    CHECK_EQ_U64(bad_parent, 0);
+    CHECK_EQ_U64(p.root[4 * (K - 1) + 3], K - 1); /* the last, past the runs kept */
+    mp_paths_free(&p);
+    mp_graph_free(g);
+}
+
 static void test_a_global_at_any_depth_beats_a_stack_word(void)
 {
     /* stack -> M ; global -> A -> B -> C -> M ; pin -> D -> M ;
@@ -457,12 +504,11 @@ static void test_a_stack_word_that_is_an_iterator_root_is_the_iterator(void)
         uint64_t slot;
         uint32_t target;
         const char *name;
-    } in[] = {{MP_ROOT_STACK, 2, 0x7000, m, "field"},     /* the iterator's own word */
-              {MP_ROOT_STACK, 2, 0x7008, m, "next"},      /* a word beside it */
-              {MP_ROOT_STACK, 3, 0x7000, x, "other"},     /* another thread's */
-              {MP_ROOT_STACK, 2, 0, x, "unknown"},        /* no address known */
-              {MP_ROOT_ITERATOR, 2, 0x7000, m, "iter"},
-              {MP_ROOT_ITERATOR, 2, 0, x, "iter0"}};
+    } in[] = {{MP_ROOT_STACK, 2, 0x7000, m, "field"}, /* the iterator's own word */
+              {MP_ROOT_STACK, 2, 0x7008, m, "next"},  /* a word beside it */
+              {MP_ROOT_STACK, 3, 0x7000, x, "other"}, /* another thread's */
+              {MP_ROOT_STACK, 2, 0, x, "unknown"},    /* no address known */
+              {MP_ROOT_ITERATOR, 2, 0x7000, m, "iter"}, {MP_ROOT_ITERATOR, 2, 0, x, "iter0"}};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         mp_root r = root_of_kind(b, in[i].kind, in[i].name);
         r.thread = in[i].thread;
@@ -474,8 +520,7 @@ static void test_a_stack_word_that_is_an_iterator_root_is_the_iterator(void)
     mf_error err;
     CHECK(mp_gb_finish(b, &g, &err) == 0);
     CHECK_EQ_U64(g->nroots, 5);
-    for (size_t i = 0; i < g->nroots; i++)
-        CHECK(strcmp(mp_str(g, g->roots[i].name), "field") != 0);
+    for (size_t i = 0; i < g->nroots; i++) CHECK(strcmp(mp_str(g, g->roots[i].name), "field") != 0);
     mp_paths p;
     CHECK(mp_paths_compute(g, &p, &err) == 0);
     /* the stack word beside the iterator still comes first for m */
@@ -650,6 +695,15 @@ static void test_edge_starts_past_four_billion_are_whole(void)
     CHECK_EQ_U64(mp_csr_start(&c, 5), ((uint64_t)2 << 32) + 3);
 }
 
+/* Whether two entries say the same, field by field (their padding is
+ * anything: memcmp would tell what the stack held before). */
+static bool same_entry(const mp_entry *a, const mp_entry *b)
+{
+    return a->map == b->map && a->bucket_obj == b->bucket_obj && a->bucket == b->bucket &&
+           a->overflow == b->overflow && a->slot == b->slot && a->old == b->old &&
+           a->key == b->key && a->key_obj == b->key_obj && a->value_obj == b->value_obj;
+}
+
 /* Entries and offsets moved to the temporary file read back as they were
  * kept in memory. */
 static void test_packed_tables_spilled_to_disk_read_back_alike(void)
@@ -671,7 +725,7 @@ static void test_packed_tables_spilled_to_disk_read_back_alike(void)
     for (size_t i = 0; i < n; i++) {
         CHECK(mp_graph_entry(mem, i, &a));
         CHECK(mp_entry_next(&c, &b));
-        CHECK(memcmp(&a, &b, sizeof a) == 0);
+        CHECK(same_entry(&a, &b));
         CHECK_STR_EQ(mp_entry_key(mem, &a, ka, sizeof ka), mp_entry_key(disk, &b, kb, sizeof kb));
     }
     CHECK(!mp_entry_next(&c, &b));
@@ -709,13 +763,13 @@ static void test_entry_window_slides_over_a_range_once_in_order(void)
             fills++;
             CHECK_EQ_U64(at, 0);
             CHECK(got == CAP || !left);
-            if (pending) CHECK(memcmp(&es[0], &first, sizeof first) == 0);
+            if (pending) CHECK(same_entry(&es[0], &first));
         }
         if (at == got) break;
         size_t stop = left ? got - AHEAD : got;
         for (size_t j = at; j < stop && j < at + 7; j++, seen++) {
             CHECK(mp_graph_entry(g, 100 + seen, &want));
-            CHECK(memcmp(&es[j], &want, sizeof want) == 0);
+            CHECK(same_entry(&es[j], &want));
         }
         at = at + 7 < stop ? at + 7 : stop;
     }
@@ -1057,6 +1111,7 @@ int main(void)
     TEST(test_strings_are_interned_and_keys_kept);
     TEST(test_paths_prefer_shorter_then_higher_priority_roots);
     TEST(test_a_global_at_any_depth_beats_a_stack_word);
+    TEST(test_each_object_takes_its_parents_root_among_many_roots);
     TEST(test_path_steps_name_the_first_edge_taken);
     TEST(test_reached_and_retained_bytes_skip_garbage);
     TEST(test_thread_roots_sort_by_thread_then_outer_frame);

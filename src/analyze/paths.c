@@ -83,8 +83,9 @@ static void entry_steps(const mp_graph *g, mp_paths *out, size_t first, size_t c
                 if (x[k] >= n || out->parent[x[k]] != o) continue;
                 uint32_t *via = &out->via[x[k]];
                 uint32_t was = __atomic_load_n(via, __ATOMIC_RELAXED);
-                while (step < was && !__atomic_compare_exchange_n(via, &was, step, true,
-                                                                  __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+                while (step < was &&
+                       !__atomic_compare_exchange_n(via, &was, step, true, __ATOMIC_RELAXED,
+                                                    __ATOMIC_RELAXED)) {
                 }
             }
         }
@@ -213,6 +214,54 @@ static uint32_t *take_spare(const mp_graph *g)
     return at;
 }
 
+/*
+ * The roots of the queue's objects, by runs: the objects the search
+ * enqueues while visiting one object take that object's root, so the
+ * queue from head to tail is a few runs of one root each, which this ring
+ * keeps (oldest first) for the search to read instead of root[] at each
+ * object's turn: root[] lies all over memory, and at a hundred million
+ * objects each such read waits on a page walk as well as a miss, where
+ * the ring is read and written at its two ends. Bounded: when it is full
+ * its newest run takes on what comes and says "look in root[]" (a root no
+ * object has), so the answers are always root[]'s, at worst read from it.
+ * Each run is (end << 32 | root): its positions run from the previous
+ * run's end (or before head) up to end, excluded.
+ */
+#define RUNS_MAX ((size_t)1 << 15)
+#define RUN_UNKNOWN MP_NONE
+typedef struct root_runs {
+    uint64_t *r;
+    size_t mask; /* the capacity, a power of two, less one */
+    size_t first, count;
+} root_runs;
+
+/* The queue positions from the end of the newest run up to `end`
+ * (excluded; the new tail) take root `rt`. */
+static inline void runs_push(root_runs *q, size_t end, uint32_t rt)
+{
+    if (q->count) {
+        uint64_t *last = &q->r[(q->first + q->count - 1) & q->mask];
+        uint32_t was = (uint32_t)*last;
+        if (was == rt || q->count > q->mask) {
+            *last = (uint64_t)end << 32 | (was == rt ? rt : RUN_UNKNOWN);
+            return;
+        }
+    }
+    q->r[(q->first + q->count++) & q->mask] = (uint64_t)end << 32 | rt;
+}
+
+/* The root of queue position `at`, one pushed already and no lower than
+ * any asked before (the runs it is past are dropped); RUN_UNKNOWN when
+ * the ring did not keep it. */
+static inline uint32_t runs_at(root_runs *q, size_t at)
+{
+    while ((q->r[q->first] >> 32) <= at) {
+        q->first = (q->first + 1) & q->mask;
+        q->count--;
+    }
+    return (uint32_t)q->r[q->first];
+}
+
 /* The root array doubles as the visited set: an object is visited once
  * its root is set. The queue is one array of n slots since each object
  * enters it at most once: the via array, which the search does not need
@@ -268,6 +317,16 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
         mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
         return -1;
     }
+    /* the ring's capacity: no more runs than objects are ever queued */
+    root_runs runs = {.mask = 0};
+    while (runs.mask + 1 < RUNS_MAX && runs.mask + 1 < n) runs.mask = runs.mask << 1 | 1;
+    runs.r = malloc((runs.mask + 1) * sizeof *runs.r);
+    if (!runs.r) {
+        free(seen);
+        mp_paths_free(out);
+        mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
+        return -1;
+    }
     uint32_t *queue = out->via;
     const uint32_t *adj = g->out.adj;
     size_t head = 0, tail = 0;
@@ -280,6 +339,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
             seen[t >> 3] |= (uint8_t)(1u << (t & 7));
             out->root[t] = (uint32_t)r;
             queue[tail++] = t;
+            runs_push(&runs, tail, (uint32_t)r);
         }
         /* The queue visits objects scattered over the heap: each step
          * would wait on memory three times (edge range, edges, the root
@@ -287,20 +347,26 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
          * in the queue, in the same order the loop will need them,
          * overlaps those waits; the visiting order and so the result are
          * unchanged. Within a long edge list (a bucket array holds a map's
-         * every entry) the targets' bits are fetched a few edges ahead. */
+         * every entry) the targets' bits are fetched a few edges ahead.
+         * The root passed on comes from the runs (root_runs), root[] read
+         * only where they lost it. */
         while (head < tail) {
+            uint32_t rv = runs_at(&runs, head);
             if (head + 16 < tail) __builtin_prefetch(&g->out.at[queue[head + 16]]);
             if (head + 8 < tail) {
                 uint32_t u = queue[head + 8];
                 __builtin_prefetch(&adj[mp_out_begin(g, u)]);
-                __builtin_prefetch(&out->root[u]);
+                if (rv == RUN_UNKNOWN) __builtin_prefetch(&out->root[u]);
             }
             if (head + 4 < tail) {
                 uint32_t u = queue[head + 4];
                 uint64_t b = mp_out_begin(g, u), e = mp_out_end(g, u);
-                for (uint64_t k = b; k < e && k < b + 8; k++) __builtin_prefetch(&seen[adj[k] >> 3]);
+                for (uint64_t k = b; k < e && k < b + 8; k++)
+                    __builtin_prefetch(&seen[adj[k] >> 3]);
             }
-            uint32_t v = queue[head++], rv = out->root[v];
+            uint32_t v = queue[head++];
+            if (rv == RUN_UNKNOWN) rv = out->root[v];
+            size_t queued = tail;
             uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
             for (uint64_t e = b; e < end; e++) {
                 if (e + 16 < end) __builtin_prefetch(&seen[adj[e + 16] >> 3]);
@@ -311,8 +377,10 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
                 out->parent[w] = v;
                 queue[tail++] = w;
             }
+            if (tail > queued) runs_push(&runs, tail, rv); /* v's children, all at once */
         }
     }
+    free(runs.r);
     free(seen);
     out->nreached = tail;
     bool ranks_cut = edge_steps(g, out);
