@@ -262,6 +262,14 @@ static inline uint32_t runs_at(root_runs *q, size_t at)
     return (uint32_t)q->r[q->first];
 }
 
+/* The search's failure for want of memory: what it holds is let go. */
+static int search_out_of_memory(const mp_graph *g, mp_paths *out, mf_error *err)
+{
+    mp_paths_free(out);
+    mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
+    return -1;
+}
+
 /* The root array doubles as the visited set: an object is visited once
  * its root is set. The queue is one array of n slots since each object
  * enters it at most once: the via array, which the search does not need
@@ -300,11 +308,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     mf_huge_pages(out->via, n * sizeof *out->via);
     out->nreached = 0;
     out->reached_bytes = 0;
-    if (!out->parent || !out->root || !out->via) {
-        mp_paths_free(out);
-        mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
-        return -1;
-    }
+    if (!out->parent || !out->root || !out->via) return search_out_of_memory(g, out, err);
     for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = MP_NONE;
     /* the visited set as one bit an object besides root[] (which says the
      * same): the search asks it at every edge, and the bits of a heap of
@@ -312,20 +316,14 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
      * MB) would wait on memory; root[] and parent[] are then only written,
      * once an object, which the processor does not wait for */
     uint8_t *seen = mf_zeroed(n / 8 + 1, 1, true);
-    if (!seen) {
-        mp_paths_free(out);
-        mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
-        return -1;
-    }
     /* the ring's capacity: no more runs than objects are ever queued */
     root_runs runs = {.mask = 0};
     while (runs.mask + 1 < RUNS_MAX && runs.mask + 1 < n) runs.mask = runs.mask << 1 | 1;
     runs.r = malloc((runs.mask + 1) * sizeof *runs.r);
-    if (!runs.r) {
+    if (!seen || !runs.r) {
         free(seen);
-        mp_paths_free(out);
-        mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
-        return -1;
+        free(runs.r);
+        return search_out_of_memory(g, out, err);
     }
     uint32_t *queue = out->via;
     const uint32_t *adj = g->out.adj;
