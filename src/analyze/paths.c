@@ -344,8 +344,13 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
          * it passes on). Prefetching for the objects a few places further
          * in the queue, in the same order the loop will need them,
          * overlaps those waits; the visiting order and so the result are
-         * unchanged. Within a long edge list (a bucket array holds a map's
-         * every entry) the targets' bits are fetched a few edges ahead.
+         * unchanged. An object without out edges (most of a heap: the
+         * keys, values and blobs at the ends of paths) has no list to
+         * fetch: its start points into some other object's list, a line
+         * and a page walk for nothing (its own start, fetched eight turns
+         * before, says so). Within a long edge list (a bucket array holds
+         * a map's every entry) the targets' bits are fetched a few edges
+         * ahead.
          * The root passed on comes from the runs (root_runs), root[] read
          * only where they lost it. */
         while (head < tail) {
@@ -353,7 +358,8 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
             if (head + 16 < tail) __builtin_prefetch(&g->out.at[queue[head + 16]]);
             if (head + 8 < tail) {
                 uint32_t u = queue[head + 8];
-                __builtin_prefetch(&adj[mp_out_begin(g, u)]);
+                uint64_t ub = mp_out_begin(g, u);
+                if (ub != mp_out_end(g, u)) __builtin_prefetch(&adj[ub]);
                 if (rv == RUN_UNKNOWN) __builtin_prefetch(&out->root[u]);
             }
             if (head + 4 < tail) {
