@@ -941,6 +941,56 @@ static void check_same_paths(const mp_graph *g, const mp_paths *a, const mp_path
     CHECK_EQ_U64(a->reached_bytes, b->reached_bytes);
 }
 
+/* The paths' steps out of parents and bytes reached as a plain walk finds
+ * them: an object's step is the rank of its parent's first out edge to it
+ * (none at a root, none unreached), and the bytes are those of every
+ * reached object. The graph holds no buckets (no entry steps). */
+static void check_steps_by_walk(const mp_graph *g, const mp_paths *p)
+{
+    uint64_t bytes = 0;
+    size_t reached = 0;
+    for (size_t o = 0; o < g->nobjects; o++) {
+        uint32_t want = MP_NONE, v = p->parent[o];
+        if (p->root[o] != MP_NONE) {
+            reached++;
+            bytes += mp_obj_size(g, (uint32_t)o);
+        }
+        if (v != MP_NONE) {
+            uint64_t b = mp_out_begin(g, v);
+            for (uint64_t e = b; e < mp_out_end(g, v) && want == MP_NONE; e++)
+                if (g->out.adj[e] == o) want = (uint32_t)(e - b);
+            CHECK(want != MP_NONE); /* a parent has an edge to its child */
+        }
+        CHECK_EQ_U64(p->via[o], want);
+    }
+    CHECK_EQ_U64(p->nreached, reached);
+    CHECK_EQ_U64(p->reached_bytes, bytes);
+}
+
+/* The steps out of parents are set by object ranges shared among threads
+ * once the search is done: on one thread and on two, over a graph of
+ * several ranges, each step is its parent's first edge to the child, the
+ * bytes reached are exact, and the paths are the same array for array. */
+static void test_path_steps_in_ranges_on_threads_are_a_walks(void)
+{
+    mf_error err;
+    mp_graph *g = direct_graph_rooted(300000, 40, &err);
+    CHECK(g != NULL);
+    mp_paths one, two;
+    CHECK(setenv("MAPROOT_THREADS", "1", 1) == 0);
+    CHECK(mp_paths_compute(g, &one, &err) == 0);
+    CHECK(setenv("MAPROOT_THREADS", "2", 1) == 0);
+    CHECK(mp_paths_compute(g, &two, &err) == 0);
+    CHECK(unsetenv("MAPROOT_THREADS") == 0);
+    CHECK(one.nreached > 50000); /* reached objects all over the ranges */
+    check_steps_by_walk(g, &one);
+    check_steps_by_walk(g, &two);
+    check_same_paths(g, &one, &two);
+    mp_paths_free(&one);
+    mp_paths_free(&two);
+    mp_graph_free(g);
+}
+
 /* The same graph built twice, once keeping the upper half of its 64-bit
  * size block for the paths (mp_paths_spare_ahead), once not. The spare is
  * kept (past the packed sizes, which are the same), the first search takes
@@ -1124,6 +1174,7 @@ int main(void)
     TEST(test_an_entry_holds_every_pointer_of_its_slots);
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST(test_paths_in_the_size_block_change_nothing);
+    TEST(test_path_steps_in_ranges_on_threads_are_a_walks);
     TEST(test_addresses_across_4gib_lines_are_kept_in_halves);
     TEST(test_bucket_records_keep_overflow_depths_or_refuse_them);
     TEST_EXIT();

@@ -155,30 +155,49 @@ static void entry_steps_all(const mp_graph *g, mp_paths *out, bool ranks_cut)
     mp_parallel(nt, entry_part, &j);
 }
 
-/*
- * How each object's path leaves its parent: the rank of the parent's first
- * out edge to it (the one the search followed, as it takes a parent's
- * edges in order and the first reaches the child), MP_NONE from a bucket
- * (entry_steps says which entry) or at a root. One pass over the edges,
- * each child set by its own parent only. The bytes reached are summed on
- * the way, in object order: the sizes are read in a stream, where the
- * search's order would read each one from a different place. Returns
- * whether some parent's ranks were cut (a list past 2^32 - 1 edges).
- */
-static bool edge_steps(const mp_graph *g, mp_paths *out)
+/* The objects a claim of edge_steps' work takes (edge_job). */
+#define EDGE_CLAIM ((size_t)1 << 16)
+
+/* The steps out of parents shared by threads: each claims the next
+ * EDGE_CLAIM objects (as parents) until none are left, after every via[]
+ * was cleared (the clear of one range must not come after a parent of
+ * another range has set its child's step). */
+typedef struct edge_job {
+    const mp_graph *g;
+    mp_paths *out;
+    _Atomic size_t next;    /* the first object no thread has claimed */
+    _Atomic uint64_t bytes; /* the reached objects' sizes, summed */
+    atomic_bool cut;        /* some parent's ranks were cut */
+} edge_job;
+
+/* via[] to MP_NONE, part t of n in order. */
+static void edge_clear(void *arg, unsigned t, unsigned nt)
 {
-    bool cut = false;
-    size_t n = g->nobjects;
+    edge_job *j = arg;
+    size_t n = j->g->nobjects, lo = n / nt * t, hi = t + 1 == nt ? n : n / nt * (t + 1);
+    uint32_t *via = j->out->via;
+    for (size_t i = lo; i < hi; i++) via[i] = MP_NONE;
+}
+
+/*
+ * The steps out of parents lo .. hi - 1: each reached one that holds no
+ * buckets sets, for every child its path takes (parent[w] is it), the rank
+ * of its first out edge to the child. Only a child's own parent writes its
+ * step, so ranges on different threads write disjoint slots. Returns the
+ * bytes of the reached objects among lo .. hi - 1.
+ */
+static uint64_t edge_range(const mp_graph *g, mp_paths *out, size_t lo, size_t hi, bool *cut)
+{
+    uint64_t bytes = 0;
     const uint32_t *adj = g->out.adj;
-    for (size_t i = 0; i < n; i++) out->via[i] = MP_NONE;
-    for (size_t v = 0; v < n; v++) {
+    for (size_t v = lo; v < hi; v++) {
         if (out->root[v] == MP_NONE) continue;
-        out->reached_bytes += mp_obj_size(g, (uint32_t)v);
+        bytes += mp_obj_size(g, (uint32_t)v);
         if (g->bucket_bits && mp_bit(g->bucket_bits, v)) continue;
         uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
         if (end - b > MP_NONE) { /* ranks past 2^32 - 1 are not kept */
             end = b + MP_NONE;
-            cut = true;
+            *cut = true;
         }
         for (uint64_t e = b; e < end; e++) {
             if (e + 16 < end) __builtin_prefetch(&out->parent[adj[e + 16]]);
@@ -186,7 +205,50 @@ static bool edge_steps(const mp_graph *g, mp_paths *out)
             if (out->parent[w] == v && out->via[w] == MP_NONE) out->via[w] = (uint32_t)(e - b);
         }
     }
-    return cut;
+    return bytes;
+}
+
+static void edge_part(void *arg, unsigned t, unsigned nt)
+{
+    (void)t, (void)nt;
+    edge_job *j = arg;
+    size_t n = j->g->nobjects;
+    uint64_t bytes = 0;
+    bool cut = false;
+    for (;;) {
+        size_t lo = atomic_fetch_add_explicit(&j->next, EDGE_CLAIM, memory_order_relaxed);
+        if (lo >= n) break;
+        bytes += edge_range(j->g, j->out, lo, n - lo < EDGE_CLAIM ? n : lo + EDGE_CLAIM, &cut);
+    }
+    atomic_fetch_add_explicit(&j->bytes, bytes, memory_order_relaxed);
+    if (cut) atomic_store_explicit(&j->cut, true, memory_order_relaxed);
+}
+
+/*
+ * How each object's path leaves its parent: the rank of the parent's first
+ * out edge to it (the one the search followed, as it takes a parent's
+ * edges in order and the first reaches the child), MP_NONE from a bucket
+ * (entry_steps says which entry) or at a root. One pass over the edges in
+ * object order, each child set by its own parent only, so the objects
+ * split into ranges among the processors: the thread that searched would
+ * walk every edge alone while the dominators' thread (snapshot_report.c),
+ * done first on big heaps, waits. The bytes reached are summed on the way
+ * (an exact sum in any order): the sizes are read in a stream, where the
+ * search's order would read each one from a different place. Returns
+ * whether some parent's ranks were cut (a list past 2^32 - 1 edges). The
+ * result does not depend on the number of threads.
+ */
+static bool edge_steps(const mp_graph *g, mp_paths *out)
+{
+    edge_job j = {.g = g, .out = out};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.bytes, 0);
+    atomic_init(&j.cut, false);
+    unsigned nt = g->nobjects > EDGE_CLAIM && mp_threads() >= 2 ? 2 : 1;
+    mp_parallel(nt, edge_clear, &j);
+    mp_parallel(nt, edge_part, &j);
+    out->reached_bytes += atomic_load(&j.bytes);
+    return atomic_load(&j.cut);
 }
 
 static bool spare_wanted; /* mp_paths_spare_ahead */
@@ -344,8 +406,13 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
          * it passes on). Prefetching for the objects a few places further
          * in the queue, in the same order the loop will need them,
          * overlaps those waits; the visiting order and so the result are
-         * unchanged. Within a long edge list (a bucket array holds a map's
-         * every entry) the targets' bits are fetched a few edges ahead.
+         * unchanged. An object without out edges (most of a heap: the
+         * keys, values and blobs at the ends of paths) has no list to
+         * fetch: its start points into some other object's list, a line
+         * and a page walk for nothing (its own start, fetched eight turns
+         * before, says so). Within a long edge list (a bucket array holds
+         * a map's every entry) the targets' bits are fetched a few edges
+         * ahead.
          * The root passed on comes from the runs (root_runs), root[] read
          * only where they lost it. */
         while (head < tail) {
@@ -353,7 +420,8 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
             if (head + 16 < tail) __builtin_prefetch(&g->out.at[queue[head + 16]]);
             if (head + 8 < tail) {
                 uint32_t u = queue[head + 8];
-                __builtin_prefetch(&adj[mp_out_begin(g, u)]);
+                uint64_t ub = mp_out_begin(g, u);
+                if (ub != mp_out_end(g, u)) __builtin_prefetch(&adj[ub]);
                 if (rv == RUN_UNKNOWN) __builtin_prefetch(&out->root[u]);
             }
             if (head + 4 < tail) {
