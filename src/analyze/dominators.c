@@ -237,6 +237,11 @@ mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots)
     return r;
 }
 
+size_t mp_dom_reserve_nodes(const mp_dom_reserve *r)
+{
+    return r && r->dfn ? r->N : 0;
+}
+
 /* With the graph: a reservation no computation took. */
 void mp_dom_reserve_free(mp_dom_reserve *r)
 {

@@ -108,6 +108,8 @@ typedef struct mp_dom_reserve mp_dom_reserve;
 void mp_dom_reserve_ahead(bool on);
 mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots);
 void mp_dom_reserve_free(mp_dom_reserve *r);
+/* The nodes r's arrays are for; 0 once taken (or for NULL). */
+size_t mp_dom_reserve_nodes(const mp_dom_reserve *r);
 
 static inline bool mp_dom_is_object(const mp_dom *d, uint32_t node)
 {

@@ -1084,6 +1084,10 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     g->nobjects = n;
     g->type = b->type, b->type = NULL;
     g->total_bytes = b->total_bytes;
+    /* the roots are counted as the dominators will count them, stack words
+     * an iterator holds dropped, before the reservation is made for them
+     * (a reservation of another count would not be taken) */
+    if (drop_iterator_words(b)) goto oom;
     /* the rest of the build is mostly one thread's: the dominators' arrays
      * are faulted in on another meanwhile, when the analysis asked */
     g->dom_reserve = mp_dom_reserve_start(n, b->nroots);
@@ -1114,8 +1118,7 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     g->stacks = b->stacks, b->stacks = NULL;
     g->nstacks = b->nstacks;
 
-    /* roots */
-    if (drop_iterator_words(b)) goto oom;
+    /* roots (the iterators' stack words dropped above) */
     for (size_t i = 0; i < b->nroots; i++) {
         mp_root *r = &b->roots[i];
         if (remap(b, rank, &r->target)) {
