@@ -339,11 +339,13 @@ static mp_graph *direct_random_graph(size_t n, size_t nroots)
     return g;
 }
 
-/* A graph given the way a snapshot gives it, with stack words that
- * iterators hold (dropped by the builder): the dominators' reservation is
- * for exactly the nodes the computation counts, so it is taken, and the
- * tree is the one computed without it. */
-static void test_a_reservation_counts_the_roots_kept(void)
+/* A graph given the way a snapshot gives it has its dominators' arrays
+ * reserved as soon as the objects are announced, before any root is known,
+ * and fitted at the end to the roots kept (iterators' stack words
+ * dropped): the reservation is for exactly the nodes the computation
+ * counts, so it is taken, and the tree is the one computed without it.
+ * Fitting by hand grows (the new elements zero), shrinks, or starts one. */
+static void test_a_reservation_made_before_the_roots_fits_them(void)
 {
     CHECK(setenv("MAPROOT_THREADS", "2", 1) == 0);
     for (int round = 0; round < 3; round++) {
@@ -369,6 +371,19 @@ static void test_a_reservation_counts_the_roots_kept(void)
         mp_graph_free(plain);
         mp_graph_free(g);
     }
+    mp_dom_reserve_ahead(true);
+    mp_dom_reserve *r = mp_dom_reserve_start(100000, 0);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(r), 100001);
+    r = mp_dom_reserve_fit(r, 100000, 5000);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(r), 105001);
+    r = mp_dom_reserve_fit(r, 90000, 1);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(r), 90002);
+    mp_dom_reserve_free(r);
+    r = mp_dom_reserve_fit(NULL, 1000, 2);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(r), 1003);
+    mp_dom_reserve_free(r);
+    mp_dom_reserve_ahead(false);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(mp_dom_reserve_fit(NULL, 1000, 2)), 0); /* not asked */
     CHECK(unsetenv("MAPROOT_THREADS") == 0);
 }
 
@@ -474,7 +489,7 @@ int main(void)
     TEST(test_a_million_long_chain_needs_no_recursion);
     TEST(test_a_helper_thread_changes_nothing);
     TEST(test_reserved_arrays_change_nothing);
-    TEST(test_a_reservation_counts_the_roots_kept);
+    TEST(test_a_reservation_made_before_the_roots_fits_them);
     TEST(test_deep_bits_say_who_retains_more_than_itself);
     TEST(test_root_of_filled_again_from_idom_alone);
     TEST_EXIT();
