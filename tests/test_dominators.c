@@ -299,6 +299,94 @@ static void test_reserved_arrays_change_nothing(void)
     CHECK(unsetenv("MAPROOT_THREADS") == 0);
 }
 
+/* A graph given the way a snapshot gives it: the objects announced, then
+ * each object's edges in order (mp_gb_edges_begin/of), the roots after
+ * them: nroots roots kept, every fourth an iterator, given after a stack
+ * word of the same slot, which the builder drops (iterators hold the
+ * words they were read from). */
+static mp_graph *direct_random_graph(size_t n, size_t nroots)
+{
+    mp_graph_builder *b = mp_gb_new("direct", "test");
+    uint64_t *addr = malloc(n * sizeof *addr), *size = malloc(n * sizeof *size);
+    uint32_t *type = malloc(n * sizeof *type);
+    mp_gb_edges_begin(b, n);
+    for (size_t v = 0; v < n; v++) {
+        addr[v] = 0x10000 + 64 * (uint64_t)v;
+        size[v] = 8 + rnd(56);
+        type[v] = MP_NONE;
+        uint64_t tg[4];
+        size_t k = rnd(5);
+        for (size_t j = 0; j < k; j++) tg[j] = rnd((uint32_t)n);
+        mp_gb_edges_of(b, (uint32_t)v, k, tg, NULL);
+    }
+    for (size_t r = 0; r < nroots; r++) {
+        bool held = r % 4 == 0; /* a word and its iterator: one root kept */
+        mp_root rt = {.kind = held ? MP_ROOT_STACK : MP_ROOT_GLOBAL,
+                      .target = rnd((uint32_t)n),
+                      .thread = 1,
+                      .slot = held ? 0x1000 + 8 * r : 0};
+        mp_gb_root(b, &rt, 0);
+        if (held) {
+            rt.kind = MP_ROOT_ITERATOR;
+            rt.target = rnd((uint32_t)n);
+            mp_gb_root(b, &rt, 0);
+        }
+    }
+    mp_gb_adopt_objects(b, addr, size, type, n);
+    mp_graph *g;
+    mf_error err;
+    if (mp_gb_finish(b, &g, &err)) return NULL;
+    return g;
+}
+
+/* A graph given the way a snapshot gives it has its dominators' arrays
+ * reserved as soon as the objects are announced, before any root is known,
+ * and fitted at the end to the roots kept (iterators' stack words
+ * dropped): the reservation is for exactly the nodes the computation
+ * counts, so it is taken, and the tree is the one computed without it.
+ * Fitting by hand grows (the new elements zero), shrinks, or starts one. */
+static void test_a_reservation_made_before_the_roots_fits_them(void)
+{
+    CHECK(setenv("MAPROOT_THREADS", "2", 1) == 0);
+    for (int round = 0; round < 3; round++) {
+        size_t n = 50000 + rnd(100000), nr = 4 + rnd(4000);
+        uint64_t seed = rng_state;
+        mp_graph *plain = direct_random_graph(n, nr);
+        rng_state = seed;
+        mp_dom_reserve_ahead(true);
+        mp_graph *g = direct_random_graph(n, nr);
+        mp_dom_reserve_ahead(false);
+        CHECK(plain && g);
+        CHECK(!plain->dom_reserve);
+        CHECK_EQ_U64(g->nroots, nr); /* each held word dropped for its iterator */
+        CHECK_EQ_U64(mp_dom_reserve_nodes(g->dom_reserve), n + g->nroots + 1);
+        mf_error err;
+        mp_dom want, d;
+        CHECK(mp_dom_compute(plain, &want, &err) == 0);
+        CHECK(mp_dom_compute(g, &d, &err) == 0);
+        CHECK_EQ_U64(mp_dom_reserve_nodes(g->dom_reserve), 0); /* taken */
+        check_same_dom(&d, &want);
+        mp_dom_free(&d);
+        mp_dom_free(&want);
+        mp_graph_free(plain);
+        mp_graph_free(g);
+    }
+    mp_dom_reserve_ahead(true);
+    mp_dom_reserve *r = mp_dom_reserve_start(100000, 0);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(r), 100001);
+    r = mp_dom_reserve_fit(r, 100000, 5000);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(r), 105001);
+    r = mp_dom_reserve_fit(r, 90000, 1);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(r), 90002);
+    mp_dom_reserve_free(r);
+    r = mp_dom_reserve_fit(NULL, 1000, 2);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(r), 1003);
+    mp_dom_reserve_free(r);
+    mp_dom_reserve_ahead(false);
+    CHECK_EQ_U64(mp_dom_reserve_nodes(mp_dom_reserve_fit(NULL, 1000, 2)), 0); /* not asked */
+    CHECK(unsetenv("MAPROOT_THREADS") == 0);
+}
+
 /* The deep bit of every node is whether it retains more than its own size
  * (a root's and S's are 0), as mp_dom_deep reads it from the sizes when
  * the tree has no bitmap (a borrowed one): on random graphs, and where it
@@ -401,6 +489,7 @@ int main(void)
     TEST(test_a_million_long_chain_needs_no_recursion);
     TEST(test_a_helper_thread_changes_nothing);
     TEST(test_reserved_arrays_change_nothing);
+    TEST(test_a_reservation_made_before_the_roots_fits_them);
     TEST(test_deep_bits_say_who_retains_more_than_itself);
     TEST(test_root_of_filled_again_from_idom_alone);
     TEST_EXIT();

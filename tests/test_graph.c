@@ -4,6 +4,7 @@
  */
 #include "analyze/dominators.h"
 #include "analyze/graph.h"
+#include "analyze/graph_layout.h"
 #include "analyze/load_gcstack.h"
 #include "analyze/parallel.h"
 #include "analyze/paths.h"
@@ -681,6 +682,38 @@ static void test_edges_given_in_order_pack_directly_and_reverse_alike(void)
     for (int t = 1; t < 4; t++) CHECK_EQ_U64(digest[t], digest[0]);
 }
 
+/* The reverse lists placed in a block made ahead of the pass (its pages
+ * faulted in meanwhile) are the ones the pass places in its own: a room
+ * for the graph's edge count is taken (the lists are in its block, the
+ * room left empty), a room for another count is not (the pass makes its
+ * own block; the room's owner frees it). */
+static void test_reverse_lists_fill_a_room_made_ahead(void)
+{
+    setenv("MAPROOT_THREADS", "2", 1);
+    mf_error err;
+    mp_graph *g = direct_graph(600000, &err); /* 1.2M edges: a block of 4.8 MB */
+    CHECK(g != NULL);
+    uint64_t want = reverse_digest(g);
+    for (int fits = 0; fits < 2; fits++) {
+        free(g->in.at);
+        free(g->in.adj);
+        CHECK(g->in.wraps == NULL); /* the reverse lists' starts are 32-bit */
+        memset(&g->in, 0, sizeof g->in);
+        mp_gl_in_room room;
+        mp_gl_in_room_start(&room, fits ? g->nedges : g->nedges + 1);
+        uint32_t *block = room.adj;
+        CHECK(block != NULL);
+        CHECK(mp_gl_build_reverse(g, &room, &err) == 0);
+        CHECK_EQ_U64(reverse_digest(g), want);
+        CHECK(fits ? g->in.adj == block : g->in.adj != block);
+        CHECK(fits ? room.adj == NULL : room.adj == block);
+        mp_gl_in_room_free(&room);
+        CHECK(room.adj == NULL);
+    }
+    mp_graph_free(g);
+    unsetenv("MAPROOT_THREADS");
+}
+
 /* The edge starts are 32-bit with the objects where they pass a multiple
  * of 2^32 noted: the accessor puts them together. */
 static void test_edge_starts_past_four_billion_are_whole(void)
@@ -1167,6 +1200,7 @@ int main(void)
     TEST(test_thread_roots_sort_by_thread_then_outer_frame);
     TEST(test_a_stack_word_that_is_an_iterator_root_is_the_iterator);
     TEST(test_edges_given_in_order_pack_directly_and_reverse_alike);
+    TEST(test_reverse_lists_fill_a_room_made_ahead);
     TEST(test_edge_starts_past_four_billion_are_whole);
     TEST(test_packed_tables_spilled_to_disk_read_back_alike);
     TEST(test_entry_window_slides_over_a_range_once_in_order);

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "format/prefault.h"
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -99,9 +100,44 @@ static void room_bounds_the_pages(void)
     munmap(m, 2 * cap);
 }
 
+/* A prefaulter runs as any thread until asked to take idle processor
+ * time only; then it does (SCHED_IDLE, where the system has it), stops as
+ * any other, and has left what the array held as it was. (Whether it
+ * faults anything in depends on idle processors, which a test cannot
+ * promise.) */
+static void idle_time_only_when_asked(void)
+{
+    size_t ps = page_size(), cap = 64 * ps;
+    uint8_t *m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    m[0] = 9, m[cap - 1] = 11;
+    void *base[1] = {m};
+    size_t elem[1] = {1};
+    mf_prefault *pf = mf_prefault_start(base, elem, 1, cap);
+    CHECK(!mf_prefault_idle(NULL));
+    mf_prefault_when_idle(NULL);
+    if (!pf) {
+        printf("SKIP: no MADV_POPULATE_WRITE\n");
+        munmap(m, cap);
+        return;
+    }
+    CHECK(!mf_prefault_idle(pf));
+    mf_prefault_when_idle(pf);
+#ifdef SCHED_IDLE
+    CHECK(mf_prefault_idle(pf));
+#endif
+    mf_prefault_upto(pf, cap);
+    mf_prefault_stop(pf);
+    CHECK_EQ_U64(m[0], 9);
+    CHECK_EQ_U64(m[1], 0);
+    CHECK_EQ_U64(m[cap - 1], 11);
+    munmap(m, cap);
+}
+
 int main(void)
 {
     TEST(allowed_pages_come_in_and_no_others);
     TEST(room_bounds_the_pages);
+    TEST(idle_time_only_when_asked);
     TEST_EXIT();
 }

@@ -227,6 +227,9 @@ mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots)
         const size_t elem[] = {sizeof *r->dfn, sizeof *r->vertex, sizeof *r->parent,
                                2 * sizeof *r->label};
         r->pf = mf_prefault_start(base, elem, 4, N + 1);
+        /* the builder's threads are busy meanwhile, reading or turning
+         * the edges round: the faulting fills their gaps */
+        mf_prefault_when_idle(r->pf);
     }
     if (!r->pf) { /* nothing gained by holding the memory early */
         reserve_drop(r);
@@ -235,6 +238,51 @@ mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots)
     }
     mf_prefault_upto(r->pf, N + 1);
     return r;
+}
+
+/* Makes r's arrays room for exactly N nodes (N + 1 elements, label twice
+ * that), zero past what they held: the arrays are realloc'd, which for
+ * blocks this size moves page mappings rather than bytes, so what is
+ * faulted in stays faulted in; the faulting starts again over the new
+ * blocks (pages already there cost it a page-table walk). False when
+ * memory is lacking: the arrays resized so far are still r's. */
+static bool reserve_resize(mp_dom_reserve *r, size_t N)
+{
+    mf_prefault_stop(r->pf);
+    r->pf = NULL;
+    uint32_t **arr[] = {&r->dfn, &r->vertex, &r->parent, &r->label};
+    for (size_t i = 0; i < 4; i++) {
+        size_t k = i == 3 ? 2 : 1, had = k * (r->N + 1), want = k * (N + 1);
+        uint32_t *q = realloc(*arr[i], want * sizeof *q);
+        if (!q) return false;
+        if (want > had) memset(q + had, 0, (want - had) * sizeof *q);
+        *arr[i] = q;
+    }
+    r->N = N;
+    void *const base[] = {r->dfn, r->vertex, r->parent, r->label};
+    const size_t elem[] = {sizeof *r->dfn, sizeof *r->vertex, sizeof *r->parent,
+                           2 * sizeof *r->label};
+    r->pf = mf_prefault_start(base, elem, 4, N + 1);
+    mf_prefault_when_idle(r->pf);
+    mf_prefault_upto(r->pf, N + 1);
+    return true;
+}
+
+mp_dom_reserve *mp_dom_reserve_fit(mp_dom_reserve *r, size_t nobjects, size_t nroots)
+{
+    if (!r) return mp_dom_reserve_start(nobjects, nroots);
+    size_t N = nobjects + nroots + 1;
+    if (N == r->N) return r;
+    if (N >= UINT32_MAX - 1 || !reserve_resize(r, N)) {
+        mp_dom_reserve_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+size_t mp_dom_reserve_nodes(const mp_dom_reserve *r)
+{
+    return r && r->dfn ? r->N : 0;
 }
 
 /* With the graph: a reservation no computation took. */

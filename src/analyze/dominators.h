@@ -101,13 +101,24 @@ void mp_dom_free(mp_dom *d);
  * zeroed as its own; no result changes. mp_dom_reserve_free stops the
  * faulting and frees what was not taken (NULL is fine).
  *
+ * A builder that learns the object count long before the roots (a snapshot
+ * gives its objects first, its roots after the edges) starts the
+ * reservation then, with no roots, so that the faulting has the reading's
+ * idle processor time, and calls mp_dom_reserve_fit with the final counts:
+ * it returns the reservation made exactly that size (the pages faulted in
+ * are kept, the new elements are zero), a new one when r is NULL (as
+ * mp_dom_reserve_start), or NULL, r freed, when memory is lacking.
+ *
  * Threads: the setting is read and written by the thread that loads the
  * graph; a reservation belongs to its graph's threads, one at a time.
  */
 typedef struct mp_dom_reserve mp_dom_reserve;
 void mp_dom_reserve_ahead(bool on);
 mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots);
+mp_dom_reserve *mp_dom_reserve_fit(mp_dom_reserve *r, size_t nobjects, size_t nroots);
 void mp_dom_reserve_free(mp_dom_reserve *r);
+/* The nodes r's arrays are for; 0 once taken (or for NULL). */
+size_t mp_dom_reserve_nodes(const mp_dom_reserve *r);
 
 static inline bool mp_dom_is_object(const mp_dom *d, uint32_t node)
 {

@@ -101,6 +101,11 @@ struct mp_graph_builder {
     uint64_t dm;     /* edges so far */
     size_t next_src; /* the first object whose list has not started */
     mp_pack offsets; /* both ways: per edge, offset + 1 (0 unknown) */
+    /* the dominators' arrays, reserved once the object count is known
+     * (mp_gb_edges_begin) and fitted to the roots at finish */
+    struct mp_dom_reserve *dom_reserve;
+    /* the reverse lists' block, made at finish (graph_layout.h) */
+    mp_gl_in_room in_room;
     /* tables */
     mp_type *types;
     size_t ntypes, cap_types;
@@ -177,6 +182,8 @@ void mp_gb_free(mp_graph_builder *b)
     free(b->buckets);
     free(b->bucket_addr);
     mp_pack_free(&b->entries);
+    mp_dom_reserve_free(b->dom_reserve);
+    mp_gl_in_room_free(&b->in_room);
     free(b);
 }
 
@@ -496,7 +503,14 @@ void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
     if (!b->out.at) {
         failed_bytes = (nobjects + 1) * sizeof *b->out.at;
         b->oom = true;
+        return;
     }
+    /* The objects are all known: the dominators' arrays are faulted in
+     * from now on, while the edges are read. The reading leaves part of a
+     * second processor idle, and this memory is held by the end of the
+     * build anyway (the reading's peak is well under the analysis's). The
+     * roots, read after the edges, are fitted in at finish. */
+    b->dom_reserve = mp_dom_reserve_start(nobjects, 0);
 }
 
 /* Starts the lists of objects next_src .. upto - 1 at the current edge
@@ -1055,6 +1069,11 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
         mf_error_set(err, "%s: objects given with their edges were not in address order", name);
         goto fail;
     }
+    /* The edges are all in: the reverse lists' block is faulted in while
+     * the out lists and the columns are finished, one thread's work. (Not
+     * the in-degrees: the addresses' packing gives back as much memory
+     * just before they are made, which comes back quicker than fresh.) */
+    if (b->direct) mp_gl_in_room_start(&b->in_room, b->dm);
     if (sort_objects(b, &rank, err)) goto fail;
     size_t n = b->nobj;
     for (size_t i = 1; i < n; i++) {
@@ -1084,9 +1103,15 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     g->nobjects = n;
     g->type = b->type, b->type = NULL;
     g->total_bytes = b->total_bytes;
+    /* the roots are counted as the dominators will count them, stack words
+     * an iterator holds dropped, before the reservation is fitted to them
+     * (a reservation of another count would not be taken) */
+    if (drop_iterator_words(b)) goto oom;
     /* the rest of the build is mostly one thread's: the dominators' arrays
-     * are faulted in on another meanwhile, when the analysis asked */
-    g->dom_reserve = mp_dom_reserve_start(n, b->nroots);
+     * are faulted in on another meanwhile, when the analysis asked (from
+     * the start of the edges already, where the snapshot gave them apart) */
+    g->dom_reserve = mp_dom_reserve_fit(b->dom_reserve, n, b->nroots);
+    b->dom_reserve = NULL;
     int rc = pack_samples(b, rank, g, err);
     if (rc < 0) goto fail;
     if (rc > 0) goto oom;
@@ -1103,7 +1128,8 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     b->addr = NULL; /* now g->addr_lo, or freed */
     if (mp_gl_pack_addresses(g, addr64)) goto oom;
     mp_timing_mark("edges");
-    if (mp_gl_build_reverse(g, err)) goto fail;
+    if (mp_gl_build_reverse(g, &b->in_room, err)) goto fail;
+    mp_gl_in_room_free(&b->in_room); /* not taken: freed before the peak */
     mp_timing_mark("reverse");
 
     /* tables */
@@ -1114,8 +1140,7 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     g->stacks = b->stacks, b->stacks = NULL;
     g->nstacks = b->nstacks;
 
-    /* roots */
-    if (drop_iterator_words(b)) goto oom;
+    /* roots (the iterators' stack words dropped above) */
     for (size_t i = 0; i < b->nroots; i++) {
         mp_root *r = &b->roots[i];
         if (remap(b, rank, &r->target)) {

@@ -13,6 +13,7 @@
 #include "analyze/radix.h"
 
 #include "format/hugepages.h"
+#include "format/prefault.h"
 #include "format/zeroed.h"
 
 #include <assert.h>
@@ -204,7 +205,38 @@ static void reverse_part(void *arg, unsigned t, unsigned nt)
     }
 }
 
-int mp_gl_build_reverse(mp_graph *g, mf_error *err)
+/* Blocks under this size are not worth a thread. */
+#define ROOM_MIN ((size_t)4 << 20)
+
+void mp_gl_in_room_start(mp_gl_in_room *r, uint64_t m)
+{
+    *r = (mp_gl_in_room){.m = m};
+    if (m > SIZE_MAX / sizeof *r->adj || m * sizeof *r->adj < ROOM_MIN || mp_threads() < 2)
+        return;
+    if (!(r->adj = malloc(m * sizeof *r->adj))) return;
+    mf_huge_pages(r->adj, m * sizeof *r->adj); /* written at random */
+    void *const base[] = {r->adj};
+    const size_t elem[] = {sizeof *r->adj};
+    r->pf = mf_prefault_start(base, elem, 1, m);
+    if (!r->pf) { /* nothing gained by holding the memory early */
+        free(r->adj);
+        r->adj = NULL;
+        return;
+    }
+    /* the pass runs on every processor: the faulting takes only the gaps
+     * the build leaves, one thread's work until then */
+    mf_prefault_when_idle(r->pf);
+    mf_prefault_upto(r->pf, m);
+}
+
+void mp_gl_in_room_free(mp_gl_in_room *r)
+{
+    mf_prefault_stop(r->pf);
+    free(r->adj);
+    *r = (mp_gl_in_room){0};
+}
+
+int mp_gl_build_reverse(mp_graph *g, mp_gl_in_room *room, mf_error *err)
 {
     size_t n = g->nobjects;
     uint64_t m = g->nedges;
@@ -257,9 +289,15 @@ int mp_gl_build_reverse(mp_graph *g, mf_error *err)
         }
         if (starts_from_counts(n, deg, in)) goto oom;
     }
-    in->adj = malloc((m ? m : 1) * sizeof *in->adj);
-    if (!in->adj) goto oom;
-    mf_huge_pages(in->adj, m * sizeof *in->adj);
+    if (room && room->adj && room->m == m) {
+        mf_prefault_stop(room->pf); /* what it has not reached, the pass faults in */
+        in->adj = room->adj;
+        *room = (mp_gl_in_room){0};
+    } else {
+        in->adj = malloc((m ? m : 1) * sizeof *in->adj);
+        if (!in->adj) goto oom;
+        mf_huge_pages(in->adj, m * sizeof *in->adj);
+    }
     mp_parallel(nt, reverse_part, &j);
     free(j.cur64);
     return 0;

@@ -37,10 +37,28 @@ int mp_gl_pack_addresses(mp_graph *g, uint64_t *addr);
 int mp_gl_csr_pairs(size_t n, size_t m, const uint32_t *keys, const uint32_t *vals,
                     const uint32_t *vals2, mp_csr *out, uint32_t **adj2_out);
 
-/* g->in from g->out: each object's predecessors in increasing order. -1
- * with err set when out of memory or when an object has more than 2^32 - 1
- * predecessors. */
-int mp_gl_build_reverse(mp_graph *g, mf_error *err);
+/*
+ * The block of the reverse lists, made before the rest of the build, when
+ * the edge count is known: its pages are faulted in on processor time the
+ * build's own thread leaves idle (prefault.h), where otherwise the reverse
+ * pass's threads fault them in as they place the edges, at random. Nothing
+ * there changes a result. A room whose start failed is empty (adj NULL):
+ * the pass then makes its own block.
+ */
+typedef struct mp_gl_in_room {
+    uint32_t *adj;   /* room for m edges, or NULL */
+    uint64_t m;
+    struct mf_prefault *pf;
+} mp_gl_in_room;
+void mp_gl_in_room_start(mp_gl_in_room *r, uint64_t m);
+/* Frees what the pass did not take (an empty room is fine). */
+void mp_gl_in_room_free(mp_gl_in_room *r);
+
+/* g->in from g->out: each object's predecessors in increasing order, in
+ * room's block when it has one for g's edges (taken: room left empty; NULL
+ * is fine). -1 with err set when out of memory or when an object has more
+ * than 2^32 - 1 predecessors. */
+int mp_gl_build_reverse(mp_graph *g, mp_gl_in_room *room, mf_error *err);
 
 /* Sorts n records of `elem` bytes by the uint32_t map index at map_off
  * (stable; each below nmaps), and gives *first_out[k] = the first record

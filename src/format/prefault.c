@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,6 +67,33 @@ static void *run(void *arg)
     }
     pthread_mutex_unlock(&pf->mu);
     return NULL;
+}
+
+/* Linux's SCHED_IDLE: the thread runs only when a processor has nothing
+ * else to run. When it waits for one while it holds the address space's
+ * lock (a piece faulting in), a thread that needs the lock to map or unmap
+ * sleeps, which frees a processor for it: the wait is a piece's. Where the
+ * policy is refused the thread runs as any other. */
+void mf_prefault_when_idle(mf_prefault *pf)
+{
+#ifdef SCHED_IDLE
+    struct sched_param sp = {.sched_priority = 0};
+    if (pf) (void)pthread_setschedparam(pf->th, SCHED_IDLE, &sp);
+#else
+    (void)pf;
+#endif
+}
+
+bool mf_prefault_idle(const mf_prefault *pf)
+{
+#ifdef SCHED_IDLE
+    int policy;
+    struct sched_param sp;
+    return pf && pthread_getschedparam(pf->th, &policy, &sp) == 0 && policy == SCHED_IDLE;
+#else
+    (void)pf;
+    return false;
+#endif
 }
 
 mf_prefault *mf_prefault_start(void *const *base, const size_t *elem, size_t n, size_t cap)
