@@ -206,6 +206,22 @@ static void reserve_drop(mp_dom_reserve *r)
     r->dfn = r->vertex = r->parent = r->label = NULL;
 }
 
+/* Starts faulting in r's four arrays (r->N + 1 elements each), every
+ * element allowed at once, on idle processor time only: the builder's
+ * threads are busy meanwhile, reading or turning the edges round, and the
+ * faulting fills their gaps. False when pages cannot be faulted in ahead. */
+static bool reserve_fault(mp_dom_reserve *r)
+{
+    void *const base[] = {r->dfn, r->vertex, r->parent, r->label};
+    const size_t elem[] = {sizeof *r->dfn, sizeof *r->vertex, sizeof *r->parent,
+                           2 * sizeof *r->label};
+    r->pf = mf_prefault_start(base, elem, 4, r->N + 1);
+    if (!r->pf) return false;
+    mf_prefault_when_idle(r->pf);
+    mf_prefault_upto(r->pf, r->N + 1);
+    return true;
+}
+
 /* The four arrays, allocated now and faulted in on the prefaulter's thread
  * from the first element up, all allowed at once: the builder that calls
  * this has the rest of the graph to build meanwhile. Not made when it
@@ -222,21 +238,11 @@ mp_dom_reserve *mp_dom_reserve_start(size_t nobjects, size_t nroots)
     r->vertex = xcalloc(N + 1, sizeof *r->vertex);
     r->parent = xcalloc(N + 1, sizeof *r->parent);
     r->label = xcalloc(2 * (N + 1), sizeof *r->label);
-    if (r->dfn && r->vertex && r->parent && r->label) {
-        void *const base[] = {r->dfn, r->vertex, r->parent, r->label};
-        const size_t elem[] = {sizeof *r->dfn, sizeof *r->vertex, sizeof *r->parent,
-                               2 * sizeof *r->label};
-        r->pf = mf_prefault_start(base, elem, 4, N + 1);
-        /* the builder's threads are busy meanwhile, reading or turning
-         * the edges round: the faulting fills their gaps */
-        mf_prefault_when_idle(r->pf);
-    }
-    if (!r->pf) { /* nothing gained by holding the memory early */
-        reserve_drop(r);
+    if (!(r->dfn && r->vertex && r->parent && r->label) || !reserve_fault(r)) {
+        reserve_drop(r); /* nothing gained by holding the memory early */
         free(r);
         return NULL;
     }
-    mf_prefault_upto(r->pf, N + 1);
     return r;
 }
 
@@ -259,12 +265,7 @@ static bool reserve_resize(mp_dom_reserve *r, size_t N)
         *arr[i] = q;
     }
     r->N = N;
-    void *const base[] = {r->dfn, r->vertex, r->parent, r->label};
-    const size_t elem[] = {sizeof *r->dfn, sizeof *r->vertex, sizeof *r->parent,
-                           2 * sizeof *r->label};
-    r->pf = mf_prefault_start(base, elem, 4, N + 1);
-    mf_prefault_when_idle(r->pf);
-    mf_prefault_upto(r->pf, N + 1);
+    (void)reserve_fault(r); /* without it the arrays are still room for N */
     return true;
 }
 
