@@ -94,7 +94,7 @@ static uint32_t new_obj(int type, uint64_t size)
 }
 
 /* A pointer from a at offset off to b (offsets kept increasing). */
-static void link(uint32_t a, uint64_t off, uint32_t b)
+static void point(uint32_t a, uint64_t off, uint32_t b)
 {
     obj *o = &O[a];
     if (o->nout == MAX_OUT || off + 8 > o->size) return;
@@ -130,7 +130,7 @@ static uint32_t new_map(uint64_t count, int string_keys, uint32_t (*value)(uint6
     uint64_t nb = 1ull << m->B;
     m->header = new_obj(T_HDR, 48);
     m->barray = new_obj(T_BARRAY, nb * bucket_size(m));
-    link(m->header, 16, m->barray);
+    point(m->header, 16, m->barray);
     m->e = calloc(count ? count : 1, sizeof *m->e);
     uint8_t *used = calloc(nb, 1);
     uint32_t *slot_at = calloc(nb * 8, sizeof *slot_at);
@@ -163,14 +163,14 @@ static uint32_t random_value(uint64_t k)
     uint64_t r = below(100);
     if (r < 8 && nshared) return shared_pool[below(nshared)];
     uint32_t v = new_obj(T_VALUE, 16 + 8 * below(6));
-    if (r < 14 && nobj > 2) link(v, 0, (uint32_t)below(nobj - 1)); /* anything before it */
+    if (r < 14 && nobj > 2) point(v, 0, (uint32_t)below(nobj - 1)); /* anything before it */
     uint64_t kids = below(3);
     for (uint64_t c = 0; c < kids; c++) {
         uint32_t x = new_obj(below(3) ? T_LEAF : T_VALUE, 8 + 8 * below(20));
-        link(v, 8 + 8 * c, x);
-        if (O[x].type == T_VALUE && below(4) == 0) link(x, 0, v); /* back to the value */
+        point(v, 8 + 8 * c, x);
+        if (O[x].type == T_VALUE && below(4) == 0) point(x, 0, v); /* back to the value */
     }
-    if (r >= 95 && nmaps) link(v, 40, M[below(nmaps)].header); /* a map of maps */
+    if (r >= 95 && nmaps) point(v, 40, M[below(nmaps)].header); /* a map of maps */
     return v;
 }
 
@@ -183,7 +183,7 @@ static uint32_t leaf_value(uint64_t k)
 static uint32_t holder_of(const uint32_t *xs, size_t n)
 {
     uint32_t h = new_obj(T_HOLDER, 8 * (n ? n : 1));
-    for (size_t i = 0; i < n && i < MAX_OUT; i++) link(h, 8 * i, xs[i]);
+    for (size_t i = 0; i < n && i < MAX_OUT; i++) point(h, 8 * i, xs[i]);
     return h;
 }
 
@@ -222,7 +222,7 @@ static void shape_random(uint64_t n)
         if (m->B < 2 || m->ne < 16) continue;
         uint64_t nold = (1ull << m->B) / 2;
         m->old = new_obj(T_BARRAY, nold * bucket_size(m));
-        link(m->header, 24, m->old);
+        point(m->header, 24, m->old);
         /* the old slots of the first entries, in offset order */
         uint64_t w[MAX_OUT];
         uint32_t nw = 0;
@@ -237,7 +237,7 @@ static void shape_random(uint64_t n)
                 uint64_t x = w[j];
                 w[j] = w[j - 1], w[j - 1] = x;
             }
-        for (uint32_t j = 0; j < nw; j++) link(m->old, w[j] >> 32, m->e[(uint32_t)w[j]].value);
+        for (uint32_t j = 0; j < nw; j++) point(m->old, w[j] >> 32, m->e[(uint32_t)w[j]].value);
         add_root(MF_GS_ROOT_ITERATOR, m->old, "it", 1, 2);
         break;
     }
@@ -245,7 +245,7 @@ static void shape_random(uint64_t n)
      * dead map with entries */
     for (int i = 0; i < 40; i++) {
         uint32_t g = new_obj(T_VALUE, 24);
-        link(g, 0, (uint32_t)below(nobj - 1));
+        point(g, 0, (uint32_t)below(nobj - 1));
     }
     new_map(1 + below(20), 0, random_value);
     /* roots: a holder array of the maps (in pieces of MAX_OUT), stack and
@@ -258,8 +258,11 @@ static void shape_random(uint64_t n)
     for (int i = 0; i < 12; i++) {
         uint32_t x = (uint32_t)below(nobj);
         uint32_t kind = (uint32_t)below(4); /* global, stack, register, pin */
-        add_root(kind, x, kind == 0 ? "g" : kind == 3 ? "pin" : "", 1 + (uint32_t)below(2),
-                 (uint32_t)below(3));
+        add_root(kind, x,
+                 kind == 0   ? "g"
+                 : kind == 3 ? "pin"
+                             : "",
+                 1 + (uint32_t)below(2), (uint32_t)below(3));
     }
     add_root(MF_GS_ROOT_STACK, hdrs[0], "", 1, 0);
     add_root(MF_GS_ROOT_REGISTER, shared_pool[0], "", 1, 0);
@@ -280,8 +283,8 @@ static void shape_many(uint64_t n)
     while (nobj < n) {
         uint32_t k = new_map(1 + below(3), 0, below(2) ? leaf_value : random_value);
         uint32_t h = new_obj(T_HOLDER, 16);
-        link(h, 0, M[k].header);
-        if (prev != UINT32_MAX) link(h, 8, prev); /* a list of the holders */
+        point(h, 0, M[k].header);
+        if (prev != UINT32_MAX) point(h, 8, prev); /* a list of the holders */
         prev = h;
         if (below(50) == 0) add_root(MF_GS_ROOT_GLOBAL, h, "holders", 0, 0);
     }
@@ -313,20 +316,24 @@ static int write_barray(mf_gs_writer *w, const map *m, uint32_t a, int old)
     for (uint64_t b = 0; b < nb; b++)
         for (int pass = 0; pass < 2; pass++)
             for (uint32_t s = 0; s < 8; s++) {
-                    if (!m->slot_at[b * 8 + s]) continue;
-                    const ent *e = &m->e[m->slot_at[b * 8 + s] - 1];
-                    if (pass == 0 && e->key == UINT32_MAX) continue;
-                    uint64_t off = pass ? value_off(m, e->bucket, s) : key_off(m, e->bucket, s);
-                    uint64_t tgt = O[pass ? e->value : e->key].addr;
-                    if (mf_gsw_edges_add(w, 1, &off, &tgt)) return -1;
-                }
+                if (!m->slot_at[b * 8 + s]) continue;
+                const ent *e = &m->e[m->slot_at[b * 8 + s] - 1];
+                if (pass == 0 && e->key == UINT32_MAX) continue;
+                uint64_t off = pass ? value_off(m, e->bucket, s) : key_off(m, e->bucket, s);
+                uint64_t tgt = O[pass ? e->value : e->key].addr;
+                if (mf_gsw_edges_add(w, 1, &off, &tgt)) return -1;
+            }
     return mf_gsw_edges_end(w);
 }
 
 static int write_all(const char *path)
 {
-    mf_gs_header h = {.program = "/usr/bin/split", .pid = 77, .gc_cycle = 3, .pointer_size = 8,
-                      .profile_rate = 524288, .write_mode = MF_GS_MODE_FORK,
+    mf_gs_header h = {.program = "/usr/bin/split",
+                      .pid = 77,
+                      .gc_cycle = 3,
+                      .pointer_size = 8,
+                      .profile_rate = 524288,
+                      .write_mode = MF_GS_MODE_FORK,
                       .writer = "split_heaps"};
     h.memstats.heap_objects = nobj;
     mf_error err;
@@ -361,8 +368,8 @@ static int write_all(const char *path)
         o->addr = at;
         at += o->size + 8 * below(3);
     }
-    for (size_t i = 0; i < nobj; i++) mf_gsw_object(w, O[perm[i]].addr, O[perm[i]].size,
-                                                    ty[O[perm[i]].type]);
+    for (size_t i = 0; i < nobj; i++)
+        mf_gsw_object(w, O[perm[i]].addr, O[perm[i]].size, ty[O[perm[i]].type]);
     /* the bucket arrays' objects: which map, and whether old */
     int64_t *arr_of = malloc((nobj ? nobj : 1) * sizeof *arr_of);
     for (size_t i = 0; i < nobj; i++) arr_of[i] = -1;
@@ -381,9 +388,14 @@ static int write_all(const char *path)
         if (mf_gsw_edges(w, O[x].addr, (size_t)O[x].nout, O[x].off, tgt)) break;
     }
     for (size_t i = 0; i < nroots; i++) {
-        mf_gs_root r = {.kind = R[i].kind, .target = O[R[i].target].addr, .slot = R[i].slot,
-                        .name = R[i].name, .file = "split.c", .line = (int64_t)(10 + i % 7),
-                        .thread = R[i].thread, .frame = R[i].frame};
+        mf_gs_root r = {.kind = R[i].kind,
+                        .target = O[R[i].target].addr,
+                        .slot = R[i].slot,
+                        .name = R[i].name,
+                        .file = "split.c",
+                        .line = (int64_t)(10 + i % 7),
+                        .thread = R[i].thread,
+                        .frame = R[i].frame};
         if (r.kind == MF_GS_ROOT_STACK || r.kind == MF_GS_ROOT_REGISTER ||
             r.kind == MF_GS_ROOT_ITERATOR)
             r.function = R[i].frame ? "serve" : "handle";
@@ -419,22 +431,23 @@ static int write_all(const char *path)
                 if (m->slot_at[b * 8 + s]) occ |= 1u << s;
             mf_gsw_bucket(w, O[m->barray].addr + b * bucket_size(m), false, b, 0, occ);
             for (uint32_t s = 0; s < 8; s++) {
-                    if (!m->slot_at[b * 8 + s]) continue;
-                    uint32_t i = m->slot_at[b * 8 + s] - 1;
-                    const ent *e = &m->e[i];
-                    char text[32];
-                    mf_gs_entry me = {.slot = (uint8_t)s, .tophash = (uint8_t)(5 + i % 250),
-                                      .value_object = O[e->value].addr};
-                    if (e->key == UINT32_MAX) {
-                        me.key_int = e->ikey;
-                    } else {
-                        int len = snprintf(text, sizeof text, "\"k%" PRId64 "\"", e->ikey % 100000);
-                        me.key_text = text;
-                        me.key_text_len = (size_t)len;
-                        me.key_object = O[e->key].addr;
-                    }
-                    mf_gsw_entry(w, &me);
+                if (!m->slot_at[b * 8 + s]) continue;
+                uint32_t i = m->slot_at[b * 8 + s] - 1;
+                const ent *e = &m->e[i];
+                char text[32];
+                mf_gs_entry me = {.slot = (uint8_t)s,
+                                  .tophash = (uint8_t)(5 + i % 250),
+                                  .value_object = O[e->value].addr};
+                if (e->key == UINT32_MAX) {
+                    me.key_int = e->ikey;
+                } else {
+                    int len = snprintf(text, sizeof text, "\"k%" PRId64 "\"", e->ikey % 100000);
+                    me.key_text = text;
+                    me.key_text_len = (size_t)len;
+                    me.key_object = O[e->key].addr;
                 }
+                mf_gsw_entry(w, &me);
+            }
         }
     }
     /* sampled allocation sites: every seventh object, one of three stacks */

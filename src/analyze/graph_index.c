@@ -1497,8 +1497,9 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
             bad = why;
         }
     }
-    if (!bad && (!(g->info.format = static_name(g->info.format)) ||
-                 (g->info.thread_noun && !(g->info.thread_noun = static_name(g->info.thread_noun)))))
+    if (!bad &&
+        (!(g->info.format = static_name(g->info.format)) ||
+         (g->info.thread_noun && !(g->info.thread_noun = static_name(g->info.thread_noun)))))
         bad = "format or thread noun: not one maproot knows";
     if (!bad && !(g->info.name = strdup(name))) bad = "out of memory";
     if (bad) {
