@@ -177,6 +177,9 @@ def compare_one(args, snap, work):
             got = (rc, out, "\n".join(warn))
             if key not in ref:
                 ref[key] = (name, got)
+                if rc != 0:  # failing the same way every way is no answer
+                    bad.append("%s: maproot %s: %s: exit status %d: %s" %
+                               (snap, " ".join(c), name, rc, got[2][:300]))
                 continue
             rname, want = ref[key]
             if got == want:
