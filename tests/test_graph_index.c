@@ -222,6 +222,29 @@ static void stack_beyond(mp_graph *g)
     g->stacks[0].n = 5;
 }
 
+/* The graph's format and thread noun are static strings (graph.h): read
+ * from an index they must not point into its image, which goes with the
+ * graph, while what was told them (a gate's map, judged across a series)
+ * lives on. */
+static void test_names_read_back_outlive_the_index_image(void)
+{
+    mp_graph *g = small_graph();
+    CHECK(g != NULL);
+    mf_error err;
+    uint64_t bytes;
+    CHECK(mp_gi_write(path, g, &ident, NULL, &bytes, &err) == 0);
+    mp_graph *r;
+    CHECK(mp_gi_open(path, &ident, "x", &r, &err) == MP_GI_OK);
+    const char *lo = (const char *)r->mapped, *hi = lo + r->mapped_len;
+    const char *format = r->info.format, *noun = r->info.thread_noun;
+    CHECK(format && !(format >= lo && format < hi));
+    CHECK(noun && !(noun >= lo && noun < hi));
+    mp_graph_free(r);
+    CHECK_STR_EQ(format, "gcstack");
+    CHECK_STR_EQ(noun, "thread");
+    mp_graph_free(g);
+}
+
 static void test_an_index_with_broken_references_is_refused(void)
 {
     CHECK(refused(edge_beyond, "out edges: edge 1 points beyond the objects"));
@@ -916,6 +939,7 @@ int main(int argc, char **argv)
     TEST(test_the_index_fuzz_seeds_are_of_this_format);
     TEST(test_an_index_missing_a_table_object_is_refused);
     TEST(test_an_index_whose_map_holds_another_maps_entries_is_refused);
+    TEST(test_names_read_back_outlive_the_index_image);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "format/prefault.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -134,10 +135,63 @@ static void idle_time_only_when_asked(void)
     munmap(m, cap);
 }
 
+static volatile bool spinning;
+
+static void *spin(void *arg)
+{
+    (void)arg;
+    while (spinning) {
+    }
+    return NULL;
+}
+
+/* Stopping an idle-time prefaulter on a processor that another thread
+ * keeps busy takes no longer than the piece it is faulting in: the thread
+ * is given a normal share to exit, rather than waiting for idle time that
+ * a busy machine may not have for seconds. */
+static void stop_on_a_busy_processor_is_prompt(void)
+{
+    cpu_set_t old, one;
+    CHECK(sched_getaffinity(0, sizeof old, &old) == 0);
+    int cpu = 0;
+    while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &old)) cpu++;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    CHECK(sched_setaffinity(0, sizeof one, &one) == 0); /* threads made now inherit it */
+    size_t cap = (size_t)64 << 20; /* pieces enough to be at one when stopped */
+    uint8_t *m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    void *base[1] = {m};
+    size_t elem[1] = {1};
+    mf_prefault *pf = mf_prefault_start(base, elem, 1, cap);
+    if (!pf) {
+        printf("SKIP: no MADV_POPULATE_WRITE\n");
+    } else {
+        mf_prefault_when_idle(pf);
+        spinning = true;
+        pthread_t th[3];
+        for (int i = 0; i < 3; i++) CHECK(pthread_create(&th[i], NULL, spin, NULL) == 0);
+        mf_prefault_upto(pf, cap);
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        mf_prefault_stop(pf);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        spinning = false;
+        for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        printf("stopped in %.3f s\n", s);
+        CHECK(s < 0.25);
+    }
+    munmap(m, cap);
+    CHECK(sched_setaffinity(0, sizeof old, &old) == 0);
+}
+
 int main(void)
 {
     TEST(allowed_pages_come_in_and_no_others);
     TEST(room_bounds_the_pages);
     TEST(idle_time_only_when_asked);
+    TEST(stop_on_a_busy_processor_is_prompt);
     TEST_EXIT();
 }

@@ -1389,6 +1389,18 @@ static void graph_check_job(void *arg, unsigned t, unsigned n)
     }
 }
 
+/* The static string that spells s (graph.h: the graph's format and thread
+ * noun are static, and what keeps them may outlive the graph, as a gate
+ * keeps a map's thread noun past its snapshot's graph, whose index image
+ * is unmapped), or NULL when s is none maproot writes. */
+static const char *static_name(const char *s)
+{
+    static const char *const names[] = {"gcstack", "godump", "thread", "goroutine"};
+    for (size_t i = 0; s && i < sizeof names / sizeof *names; i++)
+        if (!strcmp(s, names[i])) return names[i];
+    return NULL;
+}
+
 /* Points the graph's arrays into the index image at base (len bytes; a
  * private mapping of the index file when `file`) after checking it; on
  * MP_GI_OK the graph owns the image (mapped, released by
@@ -1485,6 +1497,10 @@ static mp_gi_status attach(uint8_t *base, size_t len, bool file, const mp_gi_ide
             bad = why;
         }
     }
+    if (!bad &&
+        (!(g->info.format = static_name(g->info.format)) ||
+         (g->info.thread_noun && !(g->info.thread_noun = static_name(g->info.thread_noun)))))
+        bad = "format or thread noun: not one maproot knows";
     if (!bad && !(g->info.name = strdup(name))) bad = "out of memory";
     if (bad) {
         mf_error_set(err, "%s: damaged index: %s", ipath, bad);

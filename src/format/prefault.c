@@ -150,9 +150,19 @@ void mf_prefault_upto(mf_prefault *pf, size_t upto)
     pthread_mutex_unlock(&pf->mu);
 }
 
+/* A thread on idle processor time alone waits for a processor as long as
+ * the machine is busy -- a second and more on a loaded host, however
+ * little is left to do -- and a join waits with it: the thread is given
+ * back the normal policy to finish its piece and exit. */
 void mf_prefault_stop(mf_prefault *pf)
 {
     if (!pf) return;
+#ifdef SCHED_IDLE
+    if (mf_prefault_idle(pf)) {
+        struct sched_param sp = {.sched_priority = 0};
+        (void)pthread_setschedparam(pf->th, SCHED_OTHER, &sp);
+    }
+#endif
     pthread_mutex_lock(&pf->mu);
     pf->stop = true;
     pthread_cond_signal(&pf->more);
