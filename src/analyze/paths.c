@@ -140,7 +140,7 @@ static void entry_steps(const mp_graph *g, uint32_t *pv, size_t first, size_t co
  * entries until none are left. */
 typedef struct entry_job {
     const mp_graph *g;
-    uint32_t *pv; /* (parent, step) pairs */
+    uint32_t *pv;        /* (parent, step) pairs */
     _Atomic size_t next; /* the first entry no thread has claimed */
 } entry_job;
 
@@ -203,8 +203,8 @@ static void entry_steps_all(const mp_graph *g, uint32_t *pv, bool ranks_cut)
  * come after a parent of another range has set its child's step). */
 typedef struct edge_job {
     const mp_graph *g;
-    uint32_t *pv;   /* (parent, root) pairs, then (parent, step) */
-    uint32_t *root; /* the roots, moved out of the pairs */
+    uint32_t *pv;           /* (parent, root) pairs, then (parent, step) */
+    uint32_t *root;         /* the roots, moved out of the pairs */
     _Atomic size_t next;    /* the first object no thread has claimed */
     _Atomic uint64_t bytes; /* the reached objects' sizes, summed */
     atomic_bool cut;        /* some parent's ranks were cut */
@@ -265,7 +265,8 @@ static void edge_part(void *arg, unsigned t, unsigned nt)
     for (;;) {
         size_t lo = atomic_fetch_add_explicit(&j->next, EDGE_CLAIM, memory_order_relaxed);
         if (lo >= n) break;
-        bytes += edge_range(j->g, j->pv, j->root, lo, n - lo < EDGE_CLAIM ? n : lo + EDGE_CLAIM, &cut);
+        bytes +=
+            edge_range(j->g, j->pv, j->root, lo, n - lo < EDGE_CLAIM ? n : lo + EDGE_CLAIM, &cut);
     }
     atomic_fetch_add_explicit(&j->bytes, bytes, memory_order_relaxed);
     if (cut) atomic_store_explicit(&j->cut, true, memory_order_relaxed);
@@ -330,9 +331,12 @@ static uint32_t *take_spare(const mp_graph *g)
 #define SPLIT (HUGE_BYTES / sizeof(uint32_t))
 
 /* `bytes` (a multiple of HUGE_BYTES) of fresh memory, mapped at a huge
- * page's boundary so that its pages can be moved whole, and advised huge
- * pages (as mf_huge_pages would) when 4 MiB or more; NULL when none. */
-static uint32_t *map_aligned(size_t bytes)
+ * page's boundary so that its pages can be moved whole; NULL when none.
+ * The whole huge pages among its first `used` bytes are advised huge pages
+ * (as mf_huge_pages would) when they make 4 MiB or more; the page the used
+ * bytes end in is not: a huge page there would be in memory whole, the
+ * part past the objects too, and raise the peak by that much. */
+static uint32_t *map_aligned(size_t bytes, size_t used)
 {
     size_t all = bytes + HUGE_BYTES;
     char *p = mmap(NULL, all, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -342,7 +346,10 @@ static uint32_t *map_aligned(size_t bytes)
     if (head) munmap(p, head);
     munmap((char *)a + bytes, all - head - bytes);
 #ifdef MADV_HUGEPAGE
-    if (bytes >= 2 * HUGE_BYTES) madvise((void *)a, bytes, MADV_HUGEPAGE);
+    size_t whole = used / HUGE_BYTES * HUGE_BYTES;
+    if (whole >= 2 * HUGE_BYTES) madvise((void *)a, whole, MADV_HUGEPAGE);
+#else
+    (void)used;
 #endif
     return (uint32_t *)a;
 }
@@ -395,7 +402,10 @@ static void split_part(void *arg, unsigned t, unsigned nt)
 {
     (void)t, (void)nt;
     split_job *j = arg;
-    uint32_t *buf = malloc(SPLIT * sizeof *buf);
+    /* a mapping of its own, not malloc's: given back whole when done */
+    uint32_t *buf =
+        mmap(NULL, HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) buf = NULL;
     for (;;) {
         size_t lo = atomic_fetch_add_explicit(&j->next, SPLIT, memory_order_relaxed);
         if (lo >= j->n) break;
@@ -409,7 +419,7 @@ static void split_part(void *arg, unsigned t, unsigned nt)
             }
         }
     }
-    free(buf);
+    if (buf) munmap(buf, HUGE_BYTES);
 }
 
 /*
@@ -421,7 +431,8 @@ static void split_part(void *arg, unsigned t, unsigned nt)
 static int split_pairs(size_t n, uint32_t *pv, mp_paths *out)
 {
     size_t bytes = mapped_bytes(n);
-    uint32_t *parent = map_aligned(bytes), *via = parent ? map_aligned(bytes) : NULL;
+    size_t used = n * sizeof(uint32_t);
+    uint32_t *parent = map_aligned(bytes, used), *via = parent ? map_aligned(bytes, used) : NULL;
     if (!via) {
         if (parent) munmap(parent, bytes);
         return -1;
@@ -532,7 +543,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     out->nreached = 0;
     out->reached_bytes = 0;
     size_t pair_bytes = 2 * mapped_bytes(n);
-    uint32_t *pv = map_aligned(pair_bytes); /* (parent, root) pairs */
+    uint32_t *pv = map_aligned(pair_bytes, 2 * n * sizeof *pv); /* (parent, root) pairs */
     if (!out->root || !pv) return search_out_of_memory(g, out, pv, pair_bytes, err);
     memset(pv, 0xff, 2 * n * sizeof *pv); /* every parent and root MP_NONE */
     /* the visited set as one bit an object besides the pairs' roots (which
