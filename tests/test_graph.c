@@ -1049,7 +1049,7 @@ static void test_paths_in_the_size_block_change_nothing(void)
     CHECK(!want.lent);
     CHECK(want.nreached > 1000); /* paths of many steps to compare */
     CHECK(mp_paths_compute(g, &p, &err) == 0);
-    CHECK(p.lent && p.lent == p.parent && !g->paths_spare->at);
+    CHECK(p.lent && p.lent == p.root && !g->paths_spare->at);
     check_same_paths(g, &p, &want);
     CHECK(mp_paths_compute(g, &again, &err) == 0);
     CHECK(!again.lent);
@@ -1061,6 +1061,75 @@ static void test_paths_in_the_size_block_change_nothing(void)
     mp_graph_free(plain);
     mp_graph_free(g);
     mp_graph_free(untaken);
+}
+
+/* The parents and roots a plain breadth-first search gives, one kind of
+ * root after another in the graph's order (paths.h): parent and root are
+ * filled for the graph's n objects. */
+static void paths_by_plain_search(const mp_graph *g, uint32_t *parent, uint32_t *root)
+{
+    size_t n = g->nobjects, head = 0, tail = 0;
+    uint32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    CHECK(queue != NULL);
+    for (size_t i = 0; i < n; i++) parent[i] = root[i] = MP_NONE;
+    for (size_t r = 0; r < g->nroots;) {
+        uint8_t kind = g->roots[r].kind;
+        for (; r < g->nroots && g->roots[r].kind == kind; r++) {
+            uint32_t t = g->roots[r].target;
+            if (t == MP_NONE || root[t] != MP_NONE) continue;
+            root[t] = (uint32_t)r;
+            queue[tail++] = t;
+        }
+        while (head < tail) {
+            uint32_t v = queue[head++];
+            for (uint64_t e = mp_out_begin(g, v); e < mp_out_end(g, v); e++) {
+                uint32_t w = g->out.adj[e];
+                if (root[w] != MP_NONE) continue;
+                root[w] = root[v];
+                parent[w] = v;
+                queue[tail++] = w;
+            }
+        }
+    }
+    free(queue);
+}
+
+/* The search keeps each object's parent beside its root, then beside its
+ * step, and splits the pairs into the arrays by 2 MiB pages (524,288
+ * objects a page) at the end: over a graph of two whole pages and part of
+ * a third, on one thread and on two, every parent and root is a plain
+ * search's and every step its parent's first edge to it; the parent and
+ * via arrays are whole pages of the search's own, the root array the
+ * graph's spare, and freeing them leaks nothing (ASan). */
+static void test_paths_split_from_pairs_by_pages_are_a_plain_search(void)
+{
+    mf_error err;
+    size_t page = ((size_t)2 << 20) / sizeof(uint32_t), n = 2 * page + 1234;
+    mp_paths_spare_ahead(true);
+    mp_graph *g = direct_graph_rooted(n, 40, &err);
+    mp_paths_spare_ahead(false);
+    CHECK(g != NULL);
+    uint32_t *parent = malloc(n * sizeof *parent), *root = malloc(n * sizeof *root);
+    CHECK(parent && root);
+    paths_by_plain_search(g, parent, root);
+    const char *threads[2] = {"1", "2"};
+    for (int t = 0; t < 2; t++) {
+        mp_paths p;
+        CHECK(setenv("MAPROOT_THREADS", threads[t], 1) == 0);
+        CHECK(mp_paths_compute(g, &p, &err) == 0);
+        CHECK(p.nreached > n / 4); /* reached objects on every page */
+        CHECK_EQ_U64(p.mapped, 3 * ((size_t)2 << 20));
+        CHECK(t == 0 ? p.lent == p.root : !p.lent); /* the spare: the first search's */
+        CHECK(memcmp(p.parent, parent, n * sizeof *parent) == 0);
+        CHECK(memcmp(p.root, root, n * sizeof *root) == 0);
+        check_steps_by_walk(g, &p);
+        mp_paths_free(&p);
+        CHECK(!p.parent && !p.root && !p.via && !p.mapped);
+    }
+    CHECK(unsetenv("MAPROOT_THREADS") == 0);
+    free(parent);
+    free(root);
+    mp_graph_free(g);
 }
 
 /* Addresses are kept in halves: the low ones per object, the high ones by
@@ -1209,6 +1278,7 @@ int main(void)
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST(test_paths_in_the_size_block_change_nothing);
     TEST(test_path_steps_in_ranges_on_threads_are_a_walks);
+    TEST(test_paths_split_from_pairs_by_pages_are_a_plain_search);
     TEST(test_addresses_across_4gib_lines_are_kept_in_halves);
     TEST(test_bucket_records_keep_overflow_depths_or_refuse_them);
     TEST_EXIT();

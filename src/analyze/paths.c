@@ -11,7 +11,10 @@
 #include "format/zeroed.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 /* What mp_paths_measure knows. Invariant: the objects in `at` are closed
  * under parent (an object's parent is known once it is), so a walk up
@@ -31,6 +34,41 @@ struct mp_path_memo {
 };
 
 /*
+ * While it runs the computation keeps two of each object's words side by
+ * side, in one block of pairs: during the search its parent and root, then
+ * its parent and step (via). At a hundred million objects every scattered
+ * touch of an array waits on a page walk as well as a miss, so what costs
+ * is the number of distinct lines an object's visit touches: the search
+ * writes one line for each object it reaches, where a parent array and a
+ * root array took two, and the steps from buckets read one line for each
+ * target, where parent[] and via[] took two. The pairs are split into the
+ * arrays of the contract (paths.h) in sequential passes: the roots into the
+ * queue once the search is done with it, the parents and steps at the end
+ * by moving pages (split_pairs), so the memory is what three arrays take.
+ */
+static inline uint32_t *pair_first(uint32_t *pairs, uint32_t o)
+{
+    return &pairs[2 * (size_t)o];
+}
+
+static inline uint32_t *pair_second(uint32_t *pairs, uint32_t o)
+{
+    return &pairs[2 * (size_t)o + 1];
+}
+
+/* Both words of object o's pair in one store: one line written. */
+static inline void pair_put(uint32_t *pairs, uint32_t o, uint32_t first, uint32_t second)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t x = (uint64_t)second << 32 | first;
+    memcpy(pair_first(pairs, o), &x, sizeof x);
+#else
+    *pair_first(pairs, o) = first;
+    *pair_second(pairs, o) = second;
+#endif
+}
+
+/*
  * An object a path reaches from the bucket holding an entry is one its key
  * or value slot points to (any of a struct value's pointers): the first
  * such entry names the step. The entries are read a chunk at a time, and
@@ -47,7 +85,7 @@ struct mp_path_memo {
  */
 #define CHUNK 256
 #define AHEAD 16 /* entries between a fetch and the look (< CHUNK) */
-static void entry_steps(const mp_graph *g, mp_paths *out, size_t first, size_t count)
+static void entry_steps(const mp_graph *g, uint32_t *pv, size_t first, size_t count)
 {
     size_t n = g->nobjects;
     mp_entry es[CHUNK];
@@ -70,8 +108,8 @@ static void entry_steps(const mp_graph *g, mp_paths *out, size_t first, size_t c
         for (size_t j = at; j < stop; j++) {
             if (j + AHEAD < got) {
                 uint32_t v = es[j + AHEAD].value_obj, k = es[j + AHEAD].key_obj;
-                if (v < n) __builtin_prefetch(&out->parent[v]), __builtin_prefetch(&out->via[v]);
-                if (k < n) __builtin_prefetch(&out->parent[k]);
+                if (v < n) __builtin_prefetch(pair_first(pv, v));
+                if (k < n) __builtin_prefetch(pair_first(pv, k));
             }
             const mp_entry *en = &es[j];
             uint32_t o = en->bucket_obj;
@@ -80,8 +118,8 @@ static void entry_steps(const mp_graph *g, mp_paths *out, size_t first, size_t c
             size_t nk, nx = mp_entry_targets(g, &rd, en, x, NULL, &nk);
             uint32_t step = (uint32_t)(base + j);
             for (size_t k = 0; k < nx; k++) {
-                if (x[k] >= n || out->parent[x[k]] != o) continue;
-                uint32_t *via = &out->via[x[k]];
+                if (x[k] >= n || *pair_first(pv, x[k]) != o) continue;
+                uint32_t *via = pair_second(pv, x[k]);
                 uint32_t was = __atomic_load_n(via, __ATOMIC_RELAXED);
                 while (step < was &&
                        !__atomic_compare_exchange_n(via, &was, step, true, __ATOMIC_RELAXED,
@@ -102,7 +140,7 @@ static void entry_steps(const mp_graph *g, mp_paths *out, size_t first, size_t c
  * entries until none are left. */
 typedef struct entry_job {
     const mp_graph *g;
-    mp_paths *out;
+    uint32_t *pv;        /* (parent, step) pairs */
     _Atomic size_t next; /* the first entry no thread has claimed */
 } entry_job;
 
@@ -114,7 +152,7 @@ static void entry_part(void *arg, unsigned t, unsigned nt)
         size_t first = atomic_fetch_add_explicit(&j->next, ENTRY_CLAIM, memory_order_relaxed);
         if (first >= j->g->nentries) return;
         size_t left = j->g->nentries - first;
-        entry_steps(j->g, j->out, first, left < ENTRY_CLAIM ? left : ENTRY_CLAIM);
+        entry_steps(j->g, j->pv, first, left < ENTRY_CLAIM ? left : ENTRY_CLAIM);
     }
 }
 
@@ -128,7 +166,7 @@ static void entry_part(void *arg, unsigned t, unsigned nt)
  * 2^32 - 1), an entry may name that object's step: the first entry in
  * order that does so, looked at on this thread alone.
  */
-static void entry_steps_all(const mp_graph *g, mp_paths *out, bool ranks_cut)
+static void entry_steps_all(const mp_graph *g, uint32_t *pv, bool ranks_cut)
 {
     size_t n = g->nobjects;
     if (!g->nentries) return;
@@ -142,14 +180,15 @@ static void entry_steps_all(const mp_graph *g, mp_paths *out, bool ranks_cut)
             uint32_t x[MP_ENTRY_MAX_TARGETS];
             size_t nk, nx = mp_entry_targets(g, &rd, &en, x, NULL, &nk);
             for (size_t k = 0; k < nx; k++)
-                if (x[k] < n && out->parent[x[k]] == en.bucket_obj && out->via[x[k]] == MP_NONE)
-                    out->via[x[k]] = (uint32_t)j;
+                if (x[k] < n && *pair_first(pv, x[k]) == en.bucket_obj &&
+                    *pair_second(pv, x[k]) == MP_NONE)
+                    *pair_second(pv, x[k]) = (uint32_t)j;
         }
         mp_entry_cursor_free(&c);
         mp_entry_reader_free(&rd);
         return;
     }
-    entry_job j = {.g = g, .out = out};
+    entry_job j = {.g = g, .pv = pv};
     atomic_init(&j.next, 0);
     unsigned nt = g->nentries > ENTRY_CLAIM && mp_threads() >= 2 ? 2 : 1;
     mp_parallel(nt, entry_part, &j);
@@ -159,24 +198,30 @@ static void entry_steps_all(const mp_graph *g, mp_paths *out, bool ranks_cut)
 #define EDGE_CLAIM ((size_t)1 << 16)
 
 /* The steps out of parents shared by threads: each claims the next
- * EDGE_CLAIM objects (as parents) until none are left, after every via[]
- * was cleared (the clear of one range must not come after a parent of
- * another range has set its child's step). */
+ * EDGE_CLAIM objects (as parents) until none are left, after every pair's
+ * root was moved out and its step cleared (the clear of one range must not
+ * come after a parent of another range has set its child's step). */
 typedef struct edge_job {
     const mp_graph *g;
-    mp_paths *out;
+    uint32_t *pv;           /* (parent, root) pairs, then (parent, step) */
+    uint32_t *root;         /* the roots, moved out of the pairs */
     _Atomic size_t next;    /* the first object no thread has claimed */
     _Atomic uint64_t bytes; /* the reached objects' sizes, summed */
     atomic_bool cut;        /* some parent's ranks were cut */
 } edge_job;
 
-/* via[] to MP_NONE, part t of n in order. */
+/* Each pair's root into root[] (the spent queue) and its second word to
+ * MP_NONE, the step not known: part t of n in order, in one sequential
+ * pass over both arrays. */
 static void edge_clear(void *arg, unsigned t, unsigned nt)
 {
     edge_job *j = arg;
     size_t n = j->g->nobjects, lo = n / nt * t, hi = t + 1 == nt ? n : n / nt * (t + 1);
-    uint32_t *via = j->out->via;
-    for (size_t i = lo; i < hi; i++) via[i] = MP_NONE;
+    uint32_t *pv = j->pv, *root = j->root;
+    for (size_t i = lo; i < hi; i++) {
+        root[i] = pv[2 * i + 1];
+        pv[2 * i + 1] = MP_NONE;
+    }
 }
 
 /*
@@ -186,12 +231,13 @@ static void edge_clear(void *arg, unsigned t, unsigned nt)
  * step, so ranges on different threads write disjoint slots. Returns the
  * bytes of the reached objects among lo .. hi - 1.
  */
-static uint64_t edge_range(const mp_graph *g, mp_paths *out, size_t lo, size_t hi, bool *cut)
+static uint64_t edge_range(const mp_graph *g, uint32_t *pv, const uint32_t *root, size_t lo,
+                           size_t hi, bool *cut)
 {
     uint64_t bytes = 0;
     const uint32_t *adj = g->out.adj;
     for (size_t v = lo; v < hi; v++) {
-        if (out->root[v] == MP_NONE) continue;
+        if (root[v] == MP_NONE) continue;
         bytes += mp_obj_size(g, (uint32_t)v);
         if (g->bucket_bits && mp_bit(g->bucket_bits, v)) continue;
         uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
@@ -200,9 +246,10 @@ static uint64_t edge_range(const mp_graph *g, mp_paths *out, size_t lo, size_t h
             *cut = true;
         }
         for (uint64_t e = b; e < end; e++) {
-            if (e + 16 < end) __builtin_prefetch(&out->parent[adj[e + 16]]);
+            if (e + 16 < end) __builtin_prefetch(pair_first(pv, adj[e + 16]));
             uint32_t w = adj[e];
-            if (out->parent[w] == v && out->via[w] == MP_NONE) out->via[w] = (uint32_t)(e - b);
+            if (*pair_first(pv, w) == v && *pair_second(pv, w) == MP_NONE)
+                *pair_second(pv, w) = (uint32_t)(e - b);
         }
     }
     return bytes;
@@ -218,14 +265,16 @@ static void edge_part(void *arg, unsigned t, unsigned nt)
     for (;;) {
         size_t lo = atomic_fetch_add_explicit(&j->next, EDGE_CLAIM, memory_order_relaxed);
         if (lo >= n) break;
-        bytes += edge_range(j->g, j->out, lo, n - lo < EDGE_CLAIM ? n : lo + EDGE_CLAIM, &cut);
+        bytes +=
+            edge_range(j->g, j->pv, j->root, lo, n - lo < EDGE_CLAIM ? n : lo + EDGE_CLAIM, &cut);
     }
     atomic_fetch_add_explicit(&j->bytes, bytes, memory_order_relaxed);
     if (cut) atomic_store_explicit(&j->cut, true, memory_order_relaxed);
 }
 
 /*
- * How each object's path leaves its parent: the rank of the parent's first
+ * The roots out of the search's pairs (into `root`), then how each
+ * object's path leaves its parent, in the pairs' second words: the rank of the parent's first
  * out edge to it (the one the search followed, as it takes a parent's
  * edges in order and the first reaches the child), MP_NONE from a bucket
  * (entry_steps says which entry) or at a root. One pass over the edges in
@@ -238,9 +287,9 @@ static void edge_part(void *arg, unsigned t, unsigned nt)
  * whether some parent's ranks were cut (a list past 2^32 - 1 edges). The
  * result does not depend on the number of threads.
  */
-static bool edge_steps(const mp_graph *g, mp_paths *out)
+static bool edge_steps(const mp_graph *g, uint32_t *pv, mp_paths *out)
 {
-    edge_job j = {.g = g, .out = out};
+    edge_job j = {.g = g, .pv = pv, .root = out->root};
     atomic_init(&j.next, 0);
     atomic_init(&j.bytes, 0);
     atomic_init(&j.cut, false);
@@ -274,6 +323,128 @@ static uint32_t *take_spare(const mp_graph *g)
     uint32_t *at = s->at;
     s->at = NULL;
     return at;
+}
+
+/* The bytes of a huge page: the unit pages are moved in (split_pairs). */
+#define HUGE_BYTES ((size_t)2 << 20)
+/* Objects whose parents (or steps) fill one huge page. */
+#define SPLIT (HUGE_BYTES / sizeof(uint32_t))
+
+/* `bytes` (a multiple of HUGE_BYTES) of fresh memory, mapped at a huge
+ * page's boundary so that its pages can be moved whole; NULL when none.
+ * The whole huge pages among its first `used` bytes are advised huge pages
+ * (as mf_huge_pages would) when they make 4 MiB or more; the page the used
+ * bytes end in is not: a huge page there would be in memory whole, the
+ * part past the objects too, and raise the peak by that much. */
+static uint32_t *map_aligned(size_t bytes, size_t used)
+{
+    size_t all = bytes + HUGE_BYTES;
+    char *p = mmap(NULL, all, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    uintptr_t a = ((uintptr_t)p + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1);
+    size_t head = a - (uintptr_t)p;
+    if (head) munmap(p, head);
+    munmap((char *)a + bytes, all - head - bytes);
+#ifdef MADV_HUGEPAGE
+    size_t whole = used / HUGE_BYTES * HUGE_BYTES;
+    if (whole >= 2 * HUGE_BYTES) madvise((void *)a, whole, MADV_HUGEPAGE);
+#else
+    (void)used;
+#endif
+    return (uint32_t *)a;
+}
+
+/* The bytes of the parent (or step) array the paths map for n objects:
+ * whole huge pages, at least one. */
+static size_t mapped_bytes(size_t n)
+{
+    size_t pages = n ? (n + SPLIT - 1) / SPLIT : 1;
+    return pages * HUGE_BYTES;
+}
+
+/* The pairs' split shared by threads: each claims the next SPLIT objects
+ * until none are left. */
+typedef struct split_job {
+    size_t n;
+    uint32_t *pv, *parent, *via;
+    _Atomic size_t next;
+} split_job;
+
+/*
+ * Objects lo .. lo + SPLIT - 1 (those below n) of the pairs into their
+ * parents and steps. Their pairs fill two huge pages of the pair block;
+ * they are rearranged in place, the parents into the first page and the
+ * steps into the second (buf holds the steps meanwhile), and the two pages
+ * then move to their places in the parent and via arrays: the kernel moves
+ * page table entries, so no page is faulted in, zeroed or copied, and the
+ * memory stays what it was. Where the move fails (no mremap, or the kernel
+ * refuses) the page is copied instead, into memory faulted in then.
+ */
+static void split_one(split_job *j, size_t lo, uint32_t *buf)
+{
+    size_t m = j->n - lo < SPLIT ? j->n - lo : SPLIT;
+    uint32_t *from = j->pv + 2 * lo;
+    for (size_t i = 0; i < m; i++) buf[i] = from[2 * i + 1];
+    for (size_t i = 0; i < m; i++) from[i] = from[2 * i]; /* i <= 2i: read before written */
+    memcpy(from + SPLIT, buf, m * sizeof *buf);
+    uint32_t *to[2] = {j->parent + lo, j->via + lo};
+    for (int h = 0; h < 2; h++) {
+#if defined(__linux__) && defined(MREMAP_FIXED)
+        if (mremap(from + h * SPLIT, HUGE_BYTES, HUGE_BYTES, MREMAP_MAYMOVE | MREMAP_FIXED,
+                   to[h]) != MAP_FAILED)
+            continue;
+#endif
+        memcpy(to[h], from + h * SPLIT, m * sizeof *buf);
+    }
+}
+
+static void split_part(void *arg, unsigned t, unsigned nt)
+{
+    (void)t, (void)nt;
+    split_job *j = arg;
+    /* a mapping of its own, not malloc's: given back whole when done */
+    uint32_t *buf =
+        mmap(NULL, HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) buf = NULL;
+    for (;;) {
+        size_t lo = atomic_fetch_add_explicit(&j->next, SPLIT, memory_order_relaxed);
+        if (lo >= j->n) break;
+        if (buf) {
+            split_one(j, lo, buf);
+        } else { /* no room to rearrange in: word by word */
+            size_t m = j->n - lo < SPLIT ? j->n - lo : SPLIT;
+            for (size_t i = lo; i < lo + m; i++) {
+                j->parent[i] = j->pv[2 * i];
+                j->via[i] = j->pv[2 * i + 1];
+            }
+        }
+    }
+    if (buf) munmap(buf, HUGE_BYTES);
+}
+
+/*
+ * The (parent, step) pairs at pv (mapped_bytes(n) of each, the pairs
+ * mapped) into out->parent and out->via, mapped here; the pair block is
+ * unmapped. On both processors: the dominators' thread is done or nearly.
+ * -1 when the arrays could not be mapped (pv then left as it was).
+ */
+static int split_pairs(size_t n, uint32_t *pv, mp_paths *out)
+{
+    size_t bytes = mapped_bytes(n);
+    size_t used = n * sizeof(uint32_t);
+    uint32_t *parent = map_aligned(bytes, used), *via = parent ? map_aligned(bytes, used) : NULL;
+    if (!via) {
+        if (parent) munmap(parent, bytes);
+        return -1;
+    }
+    split_job j = {.n = n, .pv = pv, .parent = parent, .via = via};
+    atomic_init(&j.next, 0);
+    mp_parallel(n > SPLIT && mp_threads() >= 2 ? 2 : 1, split_part, &j);
+    munmap(pv, 2 * bytes); /* what was not moved away */
+    out->parent = parent;
+    out->via = via;
+    out->mapped = bytes;
+    return 0;
 }
 
 /*
@@ -324,19 +495,22 @@ static inline uint32_t runs_at(root_runs *q, size_t at)
     return (uint32_t)q->r[q->first];
 }
 
-/* The search's failure for want of memory: what it holds is let go. */
-static int search_out_of_memory(const mp_graph *g, mp_paths *out, mf_error *err)
+/* The search's failure for want of memory: what it holds is let go (the
+ * pair block pv, of `bytes`, NULL none). */
+static int search_out_of_memory(const mp_graph *g, mp_paths *out, uint32_t *pv, size_t bytes,
+                                mf_error *err)
 {
+    if (pv) munmap(pv, bytes);
     mp_paths_free(out);
     mf_error_set(err, "%s: out of memory searching paths from roots", g->info.name);
     return -1;
 }
 
-/* The root array doubles as the visited set: an object is visited once
- * its root is set. The queue is one array of n slots since each object
- * enters it at most once: the via array, which the search does not need
- * and which is filled from the parents once the queue is spent
- * (edge_steps), so the search costs no memory beyond its result.
+/* An object is visited once its root is set. The queue is one array of n
+ * slots since each object enters it at most once: the root array, which
+ * the search does not need while the roots sit in the pairs, and which
+ * takes them from the pairs once the queue is spent (edge_steps), so the
+ * search costs no memory beyond its result.
  *
  * The search runs once per root kind, in priority order, each one seeded
  * with the roots of that kind and going on from every object earlier kinds
@@ -360,23 +534,23 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     }
     out->memo = calloc(1, sizeof *out->memo); /* without it chains walk their paths */
     out->borrowed = false;
+    out->parent = out->via = NULL;
+    out->mapped = 0;
     out->lent = take_spare(g);
-    out->parent = out->lent ? out->lent : malloc((n ? n : 1) * sizeof *out->parent);
-    out->root = malloc((n ? n : 1) * sizeof *out->root);
-    out->via = malloc((n ? n : 1) * sizeof *out->via);
+    out->root = out->lent ? out->lent : malloc((n ? n : 1) * sizeof *out->root);
     /* the lent array is not a block of malloc's own (its maker advised it) */
-    if (!out->lent) mf_huge_pages(out->parent, n * sizeof *out->parent);
-    mf_huge_pages(out->root, n * sizeof *out->root);
-    mf_huge_pages(out->via, n * sizeof *out->via);
+    if (!out->lent) mf_huge_pages(out->root, n * sizeof *out->root);
     out->nreached = 0;
     out->reached_bytes = 0;
-    if (!out->parent || !out->root || !out->via) return search_out_of_memory(g, out, err);
-    for (size_t i = 0; i < n; i++) out->parent[i] = out->root[i] = MP_NONE;
-    /* the visited set as one bit an object besides root[] (which says the
-     * same): the search asks it at every edge, and the bits of a heap of
-     * 100M objects (12 MB) mostly answer from the cache where root[] (400
-     * MB) would wait on memory; root[] and parent[] are then only written,
-     * once an object, which the processor does not wait for */
+    size_t pair_bytes = 2 * mapped_bytes(n);
+    uint32_t *pv = map_aligned(pair_bytes, 2 * n * sizeof *pv); /* (parent, root) pairs */
+    if (!out->root || !pv) return search_out_of_memory(g, out, pv, pair_bytes, err);
+    memset(pv, 0xff, 2 * n * sizeof *pv); /* every parent and root MP_NONE */
+    /* the visited set as one bit an object besides the pairs' roots (which
+     * say the same): the search asks it at every edge, and the bits of a
+     * heap of 100M objects (12 MB) mostly answer from the cache where the
+     * pairs (800 MB) would wait on memory; the pairs are then only
+     * written, once an object, which the processor waits for less */
     uint8_t *seen = mf_zeroed(n / 8 + 1, 1, true);
     /* the ring's capacity: no more runs than objects are ever queued */
     root_runs runs = {.mask = 0};
@@ -385,9 +559,9 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     if (!seen || !runs.r) {
         free(seen);
         free(runs.r);
-        return search_out_of_memory(g, out, err);
+        return search_out_of_memory(g, out, pv, pair_bytes, err);
     }
-    uint32_t *queue = out->via;
+    uint32_t *queue = out->root;
     const uint32_t *adj = g->out.adj;
     size_t head = 0, tail = 0;
     for (size_t r = 0; r < g->nroots;) {
@@ -397,7 +571,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
             uint32_t t = g->roots[r].target;
             if (t == MP_NONE || mp_bit(seen, t)) continue;
             seen[t >> 3] |= (uint8_t)(1u << (t & 7));
-            out->root[t] = (uint32_t)r;
+            *pair_second(pv, t) = (uint32_t)r;
             queue[tail++] = t;
             runs_push(&runs, tail, (uint32_t)r);
         }
@@ -422,7 +596,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
                 uint32_t u = queue[head + 8];
                 uint64_t ub = mp_out_begin(g, u);
                 if (ub != mp_out_end(g, u)) __builtin_prefetch(&adj[ub]);
-                if (rv == RUN_UNKNOWN) __builtin_prefetch(&out->root[u]);
+                if (rv == RUN_UNKNOWN) __builtin_prefetch(pair_second(pv, u));
             }
             if (head + 4 < tail) {
                 uint32_t u = queue[head + 4];
@@ -431,7 +605,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
                     __builtin_prefetch(&seen[adj[k] >> 3]);
             }
             uint32_t v = queue[head++];
-            if (rv == RUN_UNKNOWN) rv = out->root[v];
+            if (rv == RUN_UNKNOWN) rv = *pair_second(pv, v);
             size_t queued = tail;
             uint64_t b = mp_out_begin(g, v), end = mp_out_end(g, v);
             for (uint64_t e = b; e < end; e++) {
@@ -439,8 +613,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
                 uint32_t w = adj[e];
                 if (mp_bit(seen, w)) continue;
                 seen[w >> 3] |= (uint8_t)(1u << (w & 7));
-                out->root[w] = rv;
-                out->parent[w] = v;
+                pair_put(pv, w, v, rv);
                 queue[tail++] = w;
             }
             if (tail > queued) runs_push(&runs, tail, rv); /* v's children, all at once */
@@ -449,8 +622,9 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     free(runs.r);
     free(seen);
     out->nreached = tail;
-    bool ranks_cut = edge_steps(g, out);
-    entry_steps_all(g, out, ranks_cut);
+    bool ranks_cut = edge_steps(g, pv, out);
+    entry_steps_all(g, pv, ranks_cut);
+    if (split_pairs(n, pv, out)) return search_out_of_memory(g, out, pv, pair_bytes, err);
     return 0;
 }
 
@@ -475,12 +649,16 @@ void mp_paths_free(mp_paths *p)
 {
     memo_free(p->memo);
     p->memo = NULL;
-    if (!p->borrowed) {
+    if (!p->borrowed && p->mapped) {
+        if (p->parent) munmap(p->parent, p->mapped);
+        if (p->via) munmap(p->via, p->mapped);
+    } else if (!p->borrowed) {
         if (p->parent != p->lent) free(p->parent);
-        if (p->root != p->lent) free(p->root);
         if (p->via != p->lent) free(p->via);
     }
+    if (!p->borrowed && p->root != p->lent) free(p->root);
     p->borrowed = false;
+    p->mapped = 0;
     p->lent = NULL;
     p->parent = p->root = p->via = NULL;
 }

@@ -17,11 +17,12 @@
  * it (`via`), so that a chain can say which element of an array, or which
  * entry of a map, it goes through.
  *
- * Memory: 12 bytes per object (parent, root and via arrays), owned by the
- * result (mp_paths_free) but for one the graph may lend it (see
+ * Memory: 12 bytes per object (parent, root and via arrays, the parent
+ * and via arrays rounded up to whole 2 MiB pages), owned by the result
+ * (mp_paths_free) but for the root array, which the graph may lend (see
  * mp_paths_spare_ahead), and nothing more while searching (the queue
- * lives in the via array until via is filled). Errors: -1 with err set
- * only when out of memory.
+ * lives in the root array while the roots sit beside the parents). Errors:
+ * -1 with err set only when out of memory.
  */
 #ifndef MP_PATHS_H
 #define MP_PATHS_H
@@ -43,6 +44,9 @@ typedef struct mp_paths {
     uint32_t *lent;            /* the one of parent, root and via that lies in the
                                   graph's memory (mp_paths_spare_ahead), NULL none:
                                   not freed here; the paths go before the graph */
+    size_t mapped;             /* the bytes of each of parent and via when both are
+                                  mappings of the search's own (unmapped when freed),
+                                  0 when they are malloc's blocks */
     struct mp_path_memo *memo; /* what mp_paths_measure learnt of long
                                   paths; NULL when it could not be had */
 } mp_paths;
@@ -65,7 +69,7 @@ void mp_paths_free(mp_paths *p);
  * mp_paths_spare_ahead(true) (the analysis asks, once, before the graph is
  * built) has the builder keep that half (mp_graph.paths_spare) rather than
  * give it back, and the first mp_paths_compute of the graph takes it for
- * one of its arrays. The memory is the graph's: the paths must be freed
+ * its root array. The memory is the graph's: the paths must be freed
  * before the graph (as they always are: they describe it). Off by default:
  * a command that searches no paths would hold the memory for nothing.
  */
