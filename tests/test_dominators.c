@@ -185,6 +185,99 @@ static void test_roots_reaching_a_shared_object_are_all_listed(void)
     mp_graph_free(g);
 }
 
+/* The roots reaching an object, as a list of what `max` would write, into
+ * roots (room for g->nroots): their count. */
+static size_t reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
+                       uint8_t *mark)
+{
+    size_t n = mp_dom_roots_reaching(g, d, o, roots, g->nroots, mark);
+    return n <= g->nroots ? n : 0;
+}
+
+/* A list of holders h[n-1] -> ... -> h[0], each holding an object x[i]
+ * of its own; a global and a stack word hold the list's head, a global
+ * every tenth holder too: the roots reaching x[i] are those of the nearest
+ * rooted holder at i or above, the top its climb finds; and on random
+ * graphs every object's roots are its top's. */
+static void test_an_objects_roots_are_its_tops(void)
+{
+    enum { N = 1000 };
+    mp_graph_builder *b = mp_gb_new("x", "test");
+    uint32_t h[N], x[N];
+    for (uint32_t i = 0; i < N; i++) {
+        h[i] = mp_gb_object(b, 0x100000 + 128 * i, 16, MP_NONE, MP_NONE);
+        x[i] = mp_gb_object(b, 0x100040 + 128 * i, 32, MP_NONE,
+                            MP_NONE); /* object numbers follow the addresses */
+        mp_gb_edge(b, h[i], x[i]);
+        if (i) mp_gb_edge(b, h[i], h[i - 1]);
+    }
+    uint32_t lone = mp_gb_object(b, 0x300000, 8, MP_NONE, MP_NONE);
+    uint32_t dead = mp_gb_object(b, 0x300100, 8, MP_NONE, MP_NONE);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = h[N - 1]}, 0);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_STACK, .target = h[N - 1]}, 0);
+    for (uint32_t i = 5; i < N - 1; i += 10)
+        mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = h[i]}, 0);
+    mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = lone}, 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    mp_dom d;
+    CHECK(mp_dom_compute(g, &d, &err) == 0);
+    uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
+    uint32_t *want = malloc(g->nroots * sizeof *want), *got = malloc(g->nroots * sizeof *got);
+    mp_u32map memo = {0};
+    for (uint32_t i = 0; i < N; i++) {
+        /* the nearest holder at i or above that a root of its own holds */
+        uint32_t j = i % 10 <= 5 ? i / 10 * 10 + 5 : i / 10 * 10 + 15;
+        if (j > N - 1) j = N - 1;
+        uint32_t top = mp_dom_reach_top(&d, x[i], i % 2 ? &memo : NULL);
+        CHECK_EQ_U64(top, h[j]);
+        CHECK_EQ_U64(mp_dom_reach_top(&d, x[i], &memo), h[j]); /* memo or not */
+        size_t n = reaching(g, &d, x[i], want, mark);
+        CHECK_EQ_U64(n, 2 + (j <= N - 5 ? (N - 5 - j) / 10 + 1 : 0));
+        CHECK_EQ_U64(reaching(g, &d, top, got, mark), n);
+        CHECK(memcmp(want, got, n * sizeof *got) == 0);
+    }
+    CHECK_EQ_U64(mp_dom_reach_top(&d, lone, &memo), lone); /* one root owns it */
+    CHECK_EQ_U64(mp_dom_reach_top(&d, dead, &memo), dead); /* unreachable */
+    CHECK(memo.n <= 2 * N);
+    mp_u32map_free(&memo);
+    free(want);
+    free(got);
+    free(mark);
+    mp_dom_free(&d);
+    mp_graph_free(g);
+}
+
+/* On random graphs every reachable object's roots are its top's. */
+static void test_random_objects_share_their_tops_roots(void)
+{
+    for (int round = 0; round < 20; round++) {
+        mp_graph *g = random_graph(300 + rnd(300), 200 + rnd(600), 1 + rnd(12));
+        CHECK(g != NULL);
+        mf_error err;
+        mp_dom d;
+        CHECK(mp_dom_compute(g, &d, &err) == 0);
+        uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
+        uint32_t *want = malloc(g->nroots * sizeof *want), *got = malloc(g->nroots * sizeof *got);
+        mp_u32map memo = {0};
+        for (uint32_t o = 0; o < g->nobjects; o++) {
+            uint32_t top = mp_dom_reach_top(&d, o, &memo);
+            CHECK(top < g->nobjects);
+            CHECK(d.idom[o] == MP_NONE ? top == o : d.idom[top] != MP_NONE);
+            size_t n = reaching(g, &d, o, want, mark);
+            CHECK_EQ_U64(reaching(g, &d, top, got, mark), n);
+            CHECK(memcmp(want, got, n * sizeof *got) == 0);
+        }
+        mp_u32map_free(&memo);
+        free(want);
+        free(got);
+        free(mark);
+        mp_dom_free(&d);
+        mp_graph_free(g);
+    }
+}
+
 static void test_a_million_long_chain_needs_no_recursion(void)
 {
     size_t n = 1000000;
@@ -486,6 +579,8 @@ int main(void)
 {
     TEST(test_idom_matches_naive_on_random_graphs);
     TEST(test_roots_reaching_a_shared_object_are_all_listed);
+    TEST(test_an_objects_roots_are_its_tops);
+    TEST(test_random_objects_share_their_tops_roots);
     TEST(test_a_million_long_chain_needs_no_recursion);
     TEST(test_a_helper_thread_changes_nothing);
     TEST(test_reserved_arrays_change_nothing);

@@ -455,7 +455,8 @@ static void help_semi(mp_dom_team *t)
                 __builtin_prefetch(&g->in.adj[mp_in_begin(g, t->vertex[i + 8])]);
             if (i + 4 < nb && t->vertex[i + 4] < c->n) {
                 uint64_t e = mp_in_begin(g, t->vertex[i + 4]), f = mp_in_end(g, t->vertex[i + 4]);
-                for (uint64_t k = e; k < f && k < e + 4; k++) __builtin_prefetch(&t->dfn[g->in.adj[k]]);
+                for (uint64_t k = e; k < f && k < e + 4; k++)
+                    __builtin_prefetch(&t->dfn[g->in.adj[k]]);
             }
             t->label[i] = semi_below(c, t->dfn, t->vertex, t->parent, i);
         }
@@ -689,7 +690,7 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
      * below, are still vertices) */
     uint32_t *semi = vertex;
     const uint32_t *in = g->in.adj;
-    uint32_t mine = 2; /* the lowest vertex this thread has claimed */
+    uint32_t mine = 2;   /* the lowest vertex this thread has claimed */
     bool helped = false; /* below mine, the helper's vertices: label[] has them */
     if (team) {
         atomic_store_explicit(&team->bounds, (uint64_t)(count + 1) << 32 | 2, memory_order_relaxed);
@@ -710,8 +711,7 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
         if (helped) {
             /* the helper's chunks end at this thread's lowest: all done
              * once the last is (a chunk's time at most) */
-            while (atomic_load_explicit(&team->pre_done, memory_order_acquire) <= i)
-                sched_yield();
+            while (atomic_load_explicit(&team->pre_done, memory_order_acquire) <= i) sched_yield();
             s = label[i];
             if (!s) s = semi_full(&c, dfn, vertex, parent, ancestor, label, i);
         } else {
@@ -853,6 +853,31 @@ void mp_dom_free(mp_dom *d)
 void mp_dom_fill_root_of(mp_dom *d)
 {
     fill_root_of(d);
+}
+
+/* Whether the climb of mp_dom_reach_top goes on from object x: no single
+ * root owns x, and its immediate dominator is an object (not S). */
+static bool climbs(const mp_dom *d, uint32_t x)
+{
+    return d->root_of[x] == MP_NONE && d->idom[x] < d->nobjects;
+}
+
+uint32_t mp_dom_reach_top(const mp_dom *d, uint32_t o, mp_u32map *memo)
+{
+    if (o >= d->nobjects || d->idom[o] == MP_NONE) return o;
+    uint32_t top = o, known;
+    while (climbs(d, top)) {
+        if (memo && mp_u32map_get(memo, top, &known)) {
+            top = known;
+            break;
+        }
+        top = d->idom[top];
+    }
+    /* the objects climbed through, up to the top or to one the memo knew */
+    for (uint32_t x = o; memo && x != top && climbs(d, x) && !mp_u32map_get(memo, x, NULL);
+         x = d->idom[x])
+        if (mp_u32map_put(memo, x, top) < 0) return MP_NONE;
+    return top;
 }
 
 /* Reverse breadth-first search from o. An object owned by a single root

@@ -25,6 +25,7 @@
 #define MP_DOMINATORS_H
 
 #include "analyze/graph.h"
+#include "analyze/u32map.h"
 
 typedef struct mp_dom {
     size_t nobjects, nroots, nnodes; /* nnodes = nobjects + nroots + 1 */
@@ -140,6 +141,24 @@ static inline bool mp_dom_is_root(const mp_dom *d, uint32_t node)
  */
 size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
                              size_t max, uint8_t *mark);
+
+/*
+ * The object whose reaching roots are o's, found by climbing the tree:
+ * every path from S to an object passes through its immediate dominator,
+ * so when that is an object x, the roots reaching o are the roots
+ * reaching x (a root reaching o reaches x on the way, and x reaches o).
+ * The climb stops at an object a single root owns or one S dominates
+ * directly (the top of a part several roots share); o itself when it is
+ * one, or unreachable. mp_dom_roots_reaching gives the same list for o and
+ * for its top, and many objects often share a top: a long list that
+ * several roots reach, say, with an object hanging off each node.
+ *
+ * memo (NULL: none) maps the objects climbed through to their top, so
+ * that climbs from many objects of one long chain cost the chain once;
+ * it costs in proportion to the objects climbed through. MP_NONE when the
+ * memo cannot grow (out of memory).
+ */
+uint32_t mp_dom_reach_top(const mp_dom *d, uint32_t o, mp_u32map *memo);
 
 /* Fills d->root_of from idom, as mp_dom_compute does: for a caller that
  * lent the array out as scratch and wants it back. Reads idom alone (not

@@ -28,7 +28,7 @@ const char *mp_evidence_name(unsigned bit)
     static const char *const names[MP_EV_COUNT] = {
         "large_share",  "emptied",       "iterator_only",  "stack_frame",
         "pointer_keys", "old_buckets",   "shared_entries", "several_roots",
-        "growing",      "slice_buffers", "nan_keys",      "sync_map"};
+        "growing",      "slice_buffers", "nan_keys",       "sync_map"};
     return bit < MP_EV_COUNT ? names[bit] : "?";
 }
 
@@ -295,7 +295,7 @@ static uint32_t table_up_of(table_up *tu, uint32_t x)
     while (up_goes_past(tu, p = idom[y])) y = p;
     /* p ends the walk: above every object (a root node, S, none), a table
      * object, or an object whose up is known */
-    uint32_t a = p >= tu->g->nobjects                           ? MP_NONE
+    uint32_t a = p >= tu->g->nobjects                             ? MP_NONE
                  : table_map_memo(tu->g, p, &tu->memo) != MP_NONE ? p
                                                                   : tu->up[p];
     for (y = x;; y = idom[y]) {
@@ -368,11 +368,11 @@ typedef struct table_walk {
     const mp_dom *d;
     table_up *tu;
     uint32_t k, mind; /* mind: the least depth of k's table objects */
-    mp_u32map anc;   /* strict dominators of the tops (objects, root nodes, S) */
-    mp_u32map head;  /* object -> its head, or NO_HEAD: memo of head_of */
-    mp_u32map seen;  /* objects the walk from the tops has reached */
-    mp_u32map heads; /* head -> 1 kept, 0 struck out */
-    uint32_t *v;     /* work stack, then the heads found */
+    mp_u32map anc;    /* strict dominators of the tops (objects, root nodes, S) */
+    mp_u32map head;   /* object -> its head, or NO_HEAD: memo of head_of */
+    mp_u32map seen;   /* objects the walk from the tops has reached */
+    mp_u32map heads;  /* head -> 1 kept, 0 struck out */
+    uint32_t *v;      /* work stack, then the heads found */
     size_t n, cap;
     bool oom;
 } table_walk;
@@ -486,8 +486,8 @@ static bool head_holds(table_walk *w, uint32_t h)
 
 /* The bytes the table of map k keeps beyond its tops' subtrees (see
  * above); 0 when memory runs out (the tops' figure stands). */
-static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, table_up *tu,
-                                  uint32_t k, uint32_t mind, const uint32_t *tops, size_t ntops)
+static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, table_up *tu, uint32_t k,
+                                  uint32_t mind, const uint32_t *tops, size_t ntops)
 {
     table_walk w = {.g = g, .d = d, .tu = tu, .k = k, .mind = mind};
     for (size_t i = 0; i < ntops; i++)
@@ -986,6 +986,53 @@ done:
     return rc;
 }
 
+/*
+ * The roots reaching each live map's header (r->roots, r->nroots), each
+ * holder once (its first word in priority order). Maps whose headers share
+ * a top (mp_dom_reach_top) share their roots, so the reverse search is
+ * made once per top, for the maps sorted by it: a list of holders that
+ * several roots reach, a map hanging off each, would otherwise be walked
+ * back from every map, the work growing as the square of the list.
+ * `reaching` has room for every root; holder_mark is a clear slot per
+ * holder (left marked with map numbers + 1); counted a clear bitmap of an
+ * object a bit (left clear). -1 out of memory.
+ */
+static int map_roots(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *reaching,
+                     uint32_t *holder_mark, uint8_t *counted)
+{
+    uint64_t *by_top = malloc((g->nmaps ? g->nmaps : 1) * sizeof *by_top);
+    mp_u32map memo = {0};
+    size_t n = 0;
+    int rc = by_top ? 0 : -1;
+    for (size_t k = 0; k < g->nmaps && !rc; k++) {
+        uint32_t h = g->maps[k].header;
+        if (h == MP_NONE || d->idom[h] == MP_NONE) continue;
+        uint32_t top = mp_dom_reach_top(d, h, &memo);
+        if (top == MP_NONE) rc = -1;
+        by_top[n++] = (uint64_t)top << 32 | k;
+    }
+    mp_u32map_free(&memo);
+    if (!rc) mp_sort_u64(by_top, n);
+    size_t nr = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        uint32_t top = (uint32_t)(by_top[i] >> 32), k = (uint32_t)by_top[i];
+        if (i == 0 || top != (uint32_t)(by_top[i - 1] >> 32)) {
+            nr = mp_dom_roots_reaching(g, d, top, reaching, g->nroots, counted);
+            if (nr > g->nroots) nr = g->nroots;
+        }
+        mp_map_report *r = &out->maps[k];
+        for (size_t j = 0; j < nr; j++) {
+            uint32_t h = out->holder[reaching[j]];
+            if (holder_mark[h] == k + 1) continue;
+            holder_mark[h] = k + 1;
+            if (r->nroots < MP_MAX_LISTED_ROOTS) r->roots[r->nroots] = reaching[j];
+            r->nroots++;
+        }
+    }
+    free(by_top);
+    return rc;
+}
+
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
                         const mp_findings_options *opt, mp_findings *out, mf_error *err)
 {
@@ -1060,6 +1107,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         mp_dom_fill_root_of(d);
         scratch = NULL;
     }
+    if (!saved && map_roots(g, d, out, reaching, holder_mark, counted)) goto oom;
     uint64_t significant = out->heap_bytes / 100;
     if (significant < SIGNIFICANT_MIN) significant = SIGNIFICANT_MIN;
     out->significant = significant;
@@ -1073,19 +1121,6 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         if (live) {
             r->root = d->root_of[m->header];
             r->path_root = p->root[m->header];
-        }
-        if (live && !saved) {
-            /* the roots reaching the header, each holder once (its first
-             * word in priority order) */
-            size_t nr = mp_dom_roots_reaching(g, d, m->header, reaching, g->nroots, counted);
-            if (nr > g->nroots) nr = g->nroots;
-            for (size_t i = 0; i < nr; i++) {
-                uint32_t h = out->holder[reaching[i]];
-                if (holder_mark[h] == (uint32_t)k + 1) continue;
-                holder_mark[h] = (uint32_t)k + 1;
-                if (r->nroots < MP_MAX_LISTED_ROOTS) r->roots[r->nroots] = reaching[i];
-                r->nroots++;
-            }
         }
         if (live && r->root == MP_NONE && r->nroots == 1) r->root = r->roots[0];
         for (size_t i = 0; i < m->nbuckets; i++) {
