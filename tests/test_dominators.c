@@ -12,6 +12,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* The graph b builds; NULL when it cannot be built. */
+static mp_graph *finished(mp_graph_builder *b)
+{
+    mp_graph *g;
+    mf_error err;
+    return mp_gb_finish(b, &g, &err) ? NULL : g;
+}
+
 static uint64_t rng_state = 88172645463325252ull;
 static uint32_t rnd(uint32_t n)
 {
@@ -97,10 +105,7 @@ static mp_graph *random_graph(size_t n, size_t m, size_t nroots)
         mp_root rt = {.kind = (uint8_t)rnd(MP_ROOT_NKINDS), .target = rnd((uint32_t)n)};
         mp_gb_root(b, &rt, 0);
     }
-    mp_graph *g;
-    mf_error err;
-    if (mp_gb_finish(b, &g, &err)) return NULL;
-    return g;
+    return finished(b);
 }
 
 static void test_idom_matches_naive_on_random_graphs(void)
@@ -158,9 +163,9 @@ static void test_roots_reaching_a_shared_object_are_all_listed(void)
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = A}, 0);
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = B}, 0);
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_STACK, .target = A}, 0);
-    mp_graph *g;
+    mp_graph *g = finished(b);
+    CHECK(g != NULL);
     mf_error err;
-    CHECK(mp_gb_finish(b, &g, &err) == 0);
     mp_dom d;
     CHECK(mp_dom_compute(g, &d, &err) == 0);
     CHECK_EQ_U64(d.idom[C], d.super_root);
@@ -218,9 +223,9 @@ static void test_an_objects_roots_are_its_tops(void)
     for (uint32_t i = 5; i < N - 1; i += 10)
         mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = h[i]}, 0);
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = lone}, 0);
-    mp_graph *g;
+    mp_graph *g = finished(b);
+    CHECK(g != NULL);
     mf_error err;
-    CHECK(mp_gb_finish(b, &g, &err) == 0);
     mp_dom d;
     CHECK(mp_dom_compute(g, &d, &err) == 0);
     uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
@@ -286,9 +291,9 @@ static void test_a_million_long_chain_needs_no_recursion(void)
     for (uint32_t i = 0; i + 1 < n; i++) mp_gb_edge(b, i, i + 1);
     mp_gb_edge(b, (uint32_t)(n - 1), 0); /* a cycle back to the head */
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = 0}, 0);
-    mp_graph *g;
+    mp_graph *g = finished(b);
+    CHECK(g != NULL);
     mf_error err;
-    CHECK(mp_gb_finish(b, &g, &err) == 0);
     mp_dom d;
     CHECK(mp_dom_compute(g, &d, &err) == 0);
     CHECK_EQ_U64(d.idom[n - 1], n - 2);
@@ -426,10 +431,7 @@ static mp_graph *direct_random_graph(size_t n, size_t nroots)
         }
     }
     mp_gb_adopt_objects(b, addr, size, type, n);
-    mp_graph *g;
-    mf_error err;
-    if (mp_gb_finish(b, &g, &err)) return NULL;
-    return g;
+    return finished(b);
 }
 
 /* A graph given the way a snapshot gives it has its dominators' arrays
@@ -517,9 +519,9 @@ static void test_deep_bits_say_who_retains_more_than_itself(void)
     mp_gb_edge(b, C, D);
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = A}, 0);
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = C}, 0);
-    mp_graph *g;
+    mp_graph *g = finished(b);
+    CHECK(g != NULL);
     mf_error err;
-    CHECK(mp_gb_finish(b, &g, &err) == 0);
     mp_dom d;
     CHECK(mp_dom_compute(g, &d, &err) == 0);
     CHECK_EQ_U64(d.idom[B], A);
@@ -552,9 +554,9 @@ static void test_root_of_filled_again_from_idom_alone(void)
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = (uint32_t)(n - 1)}, 0);
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_GLOBAL, .target = X}, 0);
     mp_gb_root(b, &(mp_root){.kind = MP_ROOT_STACK, .target = X}, 0);
-    mp_graph *g;
+    mp_graph *g = finished(b);
+    CHECK(g != NULL);
     mf_error err;
-    CHECK(mp_gb_finish(b, &g, &err) == 0);
     mp_dom d;
     CHECK(mp_dom_compute(g, &d, &err) == 0);
     for (int again = 0; again < 2; again++) {
