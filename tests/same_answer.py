@@ -11,8 +11,12 @@ by command from one with the paths only), and, with --other, a second
 build of maproot (the release build with link-time optimization against
 the plain one). Only the "analysed in" time may differ.
 
+With --series, the snapshots of one run (a gate's series, in GC cycle
+order) are compared the same ways as a whole: `maproot gate` over all of
+them and `maproot diff` of the first and the last, in text and JSON.
+
 usage: same_answer.py --maproot BIN [--other BIN] --work DIR [--quick]
-                      SNAPSHOT|DIR...
+                      [--series SNAPSHOT...] [SNAPSHOT|DIR...]
 A DIR stands for the snapshots in it (NAME.gcstack.gz, NAME.gcstack,
 NAME.dump). Exit 0 when every way agrees, 1 when one differs (each
 difference is printed with the first differing line), 2 on an error.
@@ -48,7 +52,8 @@ def run(binary, argv, cwd, env_extra):
 
 def commands(ref_binary, snap, cwd, quick):
     """The reports compared: analyze in each format and view, and paths to
-    the types and objects the heap's own views name first."""
+    the types and objects the heap's own views name first. Each is the
+    command's arguments before the snapshot's name."""
     cmds = [["analyze", "-n", "50", "--maps", "0"],
             ["analyze", "--format", "json", "-n", "50", "--maps", "0"],
             ["analyze", "--by", "type", "-n", "0"],
@@ -83,6 +88,15 @@ def commands(ref_binary, snap, cwd, quick):
         if not quick:
             cmds.append(["path", "--object", a, "--format", "json"])
     return cmds
+
+
+def series_commands(bases):
+    """The reports of a series compared (arguments before the names, the
+    names): the gate's, whose exit status 1 says it found a leak, and the
+    diff of its ends."""
+    ends = [bases[0], bases[-1]]
+    return [(["gate"], bases), (["gate", "-f", "json"], bases),
+            (["diff", "-n", "0"], ends), (["diff", "-f", "json", "-n", "0"], ends)]
 
 
 def ways(other, quick):
@@ -134,9 +148,9 @@ def ways(other, quick):
     return w
 
 
-def compare_one(args, snap, work):
-    """The differences of one snapshot, as lines to print."""
-    base = os.path.basename(snap)
+def fresh_dirs(work, snaps):
+    """A clean directory per way of holding index files, each with a copy
+    of snaps; {name: path}."""
     dirs = {}
     for d in ("off", "index", "grow", "oindex"):
         dirs[d] = os.path.join(work, d)
@@ -147,11 +161,36 @@ def compare_one(args, snap, work):
                 shutil.rmtree(p)
             else:
                 os.unlink(p)
-        shutil.copyfile(snap, os.path.join(dirs[d], base))
-    binaries = {"plain": args.maproot, "other": args.other}
+        for snap in snaps:
+            shutil.copyfile(snap, os.path.join(dirs[d], os.path.basename(snap)))
+    return dirs
+
+
+def compare_one(args, snap, work):
+    """The differences of one snapshot, as lines to print."""
+    base = os.path.basename(snap)
+    dirs = fresh_dirs(work, [snap])
     cmds = commands(args.maproot, base, dirs["off"], args.quick)
     if cmds is None:
         return None
+    return compare_ways(args, snap, dirs, [(c, [base]) for c in cmds], (0,), base)
+
+
+def compare_series(args, snaps, work):
+    """The differences of a series of snapshots, as lines to print."""
+    bases = [os.path.basename(s) for s in snaps]
+    dirs = fresh_dirs(work, snaps)
+    return compare_ways(args, "the series " + " ".join(bases), dirs, series_commands(bases),
+                        (0, 1), bases[0])
+
+
+def compare_ways(args, what, dirs, cmds, ok, grow_base):
+    """Runs each command (arguments, file names) of cmds in every way and
+    returns the differences, as lines to print; an exit status outside ok
+    in the first way is one too. grow_base is the snapshot whose index the
+    "grown" ways start from."""
+    binaries = {"plain": args.maproot, "other": args.other}
+    snap = what
     ref = {}
     bad = []
     grown = False
@@ -161,7 +200,7 @@ def compare_one(args, snap, work):
             # an index with the graph and the paths only, which the later
             # commands complete
             rc, _, err = run(binaries[bkey], ["path", "--type", "map.hdr", "--index=rebuild",
-                                              base], cwd, env)
+                                              grow_base], cwd, env)
             if rc not in (0, 2):
                 raise Failed("%s: path --index=rebuild: exit %d: %s" % (snap, rc, err.strip()))
             grown = True
@@ -170,14 +209,14 @@ def compare_one(args, snap, work):
         if index == "rebuild":
             # the last rebuild writes the whole index: an analyze
             order = cmds[1:] + cmds[:1]
-        for c in order:
-            rc, out, err = run(binaries[bkey], c + [opt, base], cwd, env)
+        for c, files in order:
+            rc, out, err = run(binaries[bkey], c + [opt] + files, cwd, env)
             warn = [l for l in err.splitlines() if l.strip()]
             key = tuple(c)
             got = (rc, out, "\n".join(warn))
             if key not in ref:
                 ref[key] = (name, got)
-                if rc != 0:  # failing the same way every way is no answer
+                if rc not in ok:  # failing the same way every way is no answer
                     bad.append("%s: maproot %s: %s: exit status %d: %s" %
                                (snap, " ".join(c), name, rc, got[2][:300]))
                 continue
@@ -213,14 +252,22 @@ def main():
     ap.add_argument("--other", help="a second build of maproot, to agree with the first")
     ap.add_argument("--work", required=True, help="scratch directory")
     ap.add_argument("--quick", action="store_true", help="fewer reports per snapshot")
-    ap.add_argument("inputs", nargs="+")
+    ap.add_argument("--series", nargs="+", default=[],
+                    help="snapshots of one run, in GC cycle order, compared as a whole")
+    ap.add_argument("inputs", nargs="*")
     args = ap.parse_args()
     failed = 0
     snaps = snapshots(args.inputs)
+    if not snaps and not args.series:
+        ap.error("no snapshot to compare")
+    jobs = [(s, lambda w, s=s: compare_one(args, s, w)) for s in snaps]
+    if args.series:
+        jobs.append(("series of %d" % len(args.series),
+                     lambda w: compare_series(args, args.series, w)))
     try:
-        for i, s in enumerate(snaps):
+        for i, (s, job) in enumerate(jobs):
             t0 = time.monotonic()
-            bad = compare_one(args, s, os.path.join(args.work, "s%d" % i))
+            bad = job(os.path.join(args.work, "s%d" % i))
             took = " (%.1fs)" % (time.monotonic() - t0)
             if bad is None:
                 print("unread  %s%s" % (s, took))
@@ -235,7 +282,7 @@ def main():
     except (Failed, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
         print("ERROR   %s" % e)
         return 2
-    print("%d snapshots, %d differ" % (len(snaps), failed))
+    print("%d snapshots%s, %d differ" % (len(snaps), ", 1 series" if args.series else "", failed))
     return 1 if failed else 0
 
 
