@@ -1185,9 +1185,8 @@ typedef struct on_thread {
     uint64_t batches, elsewhere, entries;
 } on_thread;
 
-static int count_threads(void *ud, const mf_gs_reader *r, const mf_gs_map *m,
-                         const mf_gs_bucket *b, size_t nb, const mf_gs_entry *e, size_t ne,
-                         mf_error *err)
+static int count_threads(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const mf_gs_bucket *b,
+                         size_t nb, const mf_gs_entry *e, size_t ne, mf_error *err)
 {
     (void)r, (void)m, (void)b, (void)nb, (void)e, (void)err;
     on_thread *s = ud;

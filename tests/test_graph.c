@@ -880,6 +880,27 @@ static void test_huge_page_advice_keeps_a_block_one_mapping(void)
 /* A map of struct values with three pointer words (map[int64]struct{a, b,
  * c *T}: key slots of 8 bytes, value slots of 24) in one bucket array of
  * two 272-byte buckets; with_offsets: whether its edges say where they are. */
+/* A map map[int64]V of header h and bucket array arr, its values of
+ * value_size bytes (a bucket: tophash, 8 keys, 8 values, overflow). */
+static uint32_t int_key_map(mp_graph_builder *b, uint32_t h, uint32_t arr, uint32_t B,
+                            uint64_t count, uint32_t value_size)
+{
+    mp_map m = {.header = h,
+                .B = B,
+                .count = count,
+                .buckets = arr,
+                .oldbuckets = MP_NONE,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .key_kind = MP_KEY_INT,
+                .key_numeric = 1,
+                .bucket_size = 8 + 8 * 8 + 8 * (uint64_t)value_size + 8,
+                .key_size = 8,
+                .value_size = value_size,
+                .type_name = mp_gb_intern(b, "map[int64]V")};
+    return mp_gb_map(b, &m);
+}
+
 static mp_graph *struct_value_map(bool with_offsets, uint32_t *obj)
 {
     mp_graph_builder *b = mp_gb_new("t", "test");
@@ -901,20 +922,7 @@ static mp_graph *struct_value_map(bool with_offsets, uint32_t *obj)
             mp_gb_edge_at(b, arr, e[i].to, e[i].off);
         else
             mp_gb_edge(b, arr, e[i].to);
-    mp_map m = {.header = h,
-                .B = 1,
-                .count = 3,
-                .buckets = arr,
-                .oldbuckets = MP_NONE,
-                .key_type = MP_NONE,
-                .value_type = MP_NONE,
-                .key_kind = MP_KEY_INT,
-                .key_numeric = 1,
-                .bucket_size = 272,
-                .key_size = 8,
-                .value_size = 24,
-                .type_name = mp_gb_intern(b, "map[int64]V")};
-    uint32_t mi = mp_gb_map(b, &m);
+    uint32_t mi = int_key_map(b, h, arr, 1, 3, 24); /* buckets of 272 bytes */
     for (uint64_t i = 0; i < 2; i++)
         mp_gb_bucket(
             b, &(mp_bucket){.map = mi, .obj = arr, .address = 0x2000 + 272 * i, .index = i}, 0);
@@ -1045,20 +1053,7 @@ static mp_graph *wide_struct_value_map(uint32_t entries, uint64_t *nedges)
     for (uint32_t i = 0; i < entries; i++)
         mp_gb_edge_at(b, arr, 2 + i, (uint64_t)BUCKET * (i / 8) + 72 + 16 * (i % 8));
     *nedges = entries;
-    mp_map m = {.header = h,
-                .B = B,
-                .count = entries,
-                .buckets = arr,
-                .oldbuckets = MP_NONE,
-                .key_type = MP_NONE,
-                .value_type = MP_NONE,
-                .key_kind = MP_KEY_INT,
-                .key_numeric = 1,
-                .bucket_size = BUCKET,
-                .key_size = 8,
-                .value_size = 16,
-                .type_name = mp_gb_intern(b, "map[int64]V")};
-    uint32_t mi = mp_gb_map(b, &m);
+    uint32_t mi = int_key_map(b, h, arr, B, entries, 16);
     for (uint32_t k = 0; k < (entries + 7) / 8; k++)
         mp_gb_bucket(
             b,
