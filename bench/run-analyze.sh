@@ -25,7 +25,8 @@
 # prints the exponent between its smallest and largest size the same way:
 # a heap whose analysis grows faster than the heap shows there. An
 # analysis that takes more than ANALYZE_BENCH_LIMIT seconds (default 300)
-# is stopped and its row says so, with the least exponent it implies. The
+# is stopped and its row says so, with the least exponent it implies (the
+# index line below is printed for the shapes at their first size only). The
 # "many" shape (a list of holders with a map each, a root every 50th) is
 # left out of the default list: it takes minutes at 3M objects.
 #
@@ -113,7 +114,7 @@ row() {
     "$cpu" "$sys" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$bpo" "$target" "$ratio" "$ratio1" \
     "$verdict"
   echo "$((objects + edges)) $an $cpu" >"$tmp/last"
-  index_row "$snap" "$r"
+  [ "$index_rows" = yes ] && index_row "$snap" "$r"
   rm -f "$snap" "$snap.mrx"
 }
 
@@ -155,12 +156,15 @@ header
 series() {
   local shape=$1 first="" last="" n
   shift
+  index_rows=yes
   for n in "$@"; do
     if ! fits "$n"; then
       printf '  %-8s %s objects: left out (not enough available memory or disk)\n' "$shape" "$n"
       continue
     fi
     row "$shape" "$n"
+    # the shapes' index line at their first size only (the time it takes)
+    [ "$shape" = maps ] || index_rows=no
     [ -z "$first" ] && first=$(cat "$tmp/last")
     last=$(cat "$tmp/last")
   done
