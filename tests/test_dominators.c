@@ -1,7 +1,8 @@
 /*
  * tests/test_dominators.c -- Lengauer-Tarjan against a naive dominator
  * computation on random graphs; retained sizes; single-root owners; the
- * roots that reach a shared object; a deep chain (no recursion); a helper
+ * roots that reach a shared object; a deep chain (no recursion); chains
+ * and cycles in the plain search's order; a helper
  * thread changes nothing; nor do arrays reserved while the graph is built;
  * single-root owners filled again from idom alone.
  */
@@ -311,6 +312,143 @@ static void test_a_million_long_chain_needs_no_recursion(void)
     mp_graph_free(g);
 }
 
+/*
+ * The preorder of the plain depth-first search from S, with an explicit
+ * stack: successors in list order (S: the roots in order; a root: its
+ * target; an object: its edges). Returns how many nodes it numbered.
+ */
+static size_t plain_preorder(const mp_graph *g, uint32_t *order)
+{
+    size_t n = g->nobjects, N = n + g->nroots + 1, count = 0, top = 0;
+    uint32_t S = (uint32_t)(N - 1);
+    uint8_t *seen = calloc(N, 1);
+    uint32_t *sv = malloc(N * sizeof *sv);
+    uint64_t *sk = malloc(N * sizeof *sk);
+    seen[S] = 1;
+    order[count++] = S;
+    sv[top] = S, sk[top++] = 0;
+    while (top) {
+        uint32_t v = sv[top - 1], w;
+        uint64_t k = sk[top - 1]++, deg;
+        if (v == S)
+            deg = g->nroots;
+        else if (v >= n)
+            deg = g->roots[v - n].target != MP_NONE;
+        else
+            deg = mp_out_end(g, v) - mp_out_begin(g, v);
+        if (k >= deg) {
+            top--;
+            continue;
+        }
+        if (v == S)
+            w = (uint32_t)(n + k);
+        else if (v >= n)
+            w = g->roots[v - n].target;
+        else
+            w = g->out.adj[mp_out_begin(g, v) + k];
+        if (seen[w]) continue;
+        seen[w] = 1;
+        order[count++] = w;
+        sv[top] = w, sk[top++] = 0;
+    }
+    free(seen);
+    free(sv);
+    free(sk);
+    return count;
+}
+
+/*
+ * Long chains and cycles over scattered objects, the shapes that the
+ * search walks down one new vertex at a time: the objects in a random
+ * order cut into runs, each object pointing first at the next of its run
+ * (the last one back at the run's head, at object 0, or at nothing),
+ * sometimes after an edge to an object met earlier on the run (a first
+ * successor already numbered) or to object 0, sometimes with a random
+ * edge after; some objects have no edges at all. The roots: one into the
+ * middle of a run before the one at its head, one with no target, a few
+ * at random. Objects in address order and edges by source, so the edges
+ * keep their order.
+ */
+static mp_graph *chains_graph(size_t n)
+{
+    uint32_t *perm = malloc(n * sizeof *perm), *head = malloc(n * sizeof *head);
+    uint32_t(*succ)[4] = calloc(n, sizeof *succ);
+    size_t *nsucc = calloc(n, sizeof *nsucc);
+    for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = rnd((uint32_t)(i + 1));
+        uint32_t t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+    }
+    size_t longest = n / 3 + 1;
+    for (size_t s = 0; s < n;) {
+        size_t len = 1 + rnd((uint32_t)longest), e = s + len < n ? s + len : n;
+        uint32_t end_kind = rnd(3); /* 0: a cycle, 1: to object 0, 2: nothing */
+        for (size_t i = s; i < e; i++) {
+            uint32_t v = perm[i];
+            head[v] = perm[s];
+            if (rnd(12) == 0) continue; /* no edges */
+            uint32_t r = rnd(10);
+            if (r < 2 && i > s)
+                succ[v][nsucc[v]++] = perm[s + rnd((uint32_t)(i - s))]; /* met already */
+            else if (r == 2)
+                succ[v][nsucc[v]++] = 0;
+            if (i + 1 < e)
+                succ[v][nsucc[v]++] = perm[i + 1];
+            else if (end_kind == 0)
+                succ[v][nsucc[v]++] = perm[s];
+            else if (end_kind == 1)
+                succ[v][nsucc[v]++] = 0;
+            if (rnd(6) == 0) succ[v][nsucc[v]++] = rnd((uint32_t)n);
+        }
+        s = e;
+    }
+    mp_graph_builder *b = mp_gb_new("chains", "test");
+    for (size_t v = 0; v < n; v++) mp_gb_object(b, 0x10000 + 64 * v, 8 + rnd(56), MP_NONE, MP_NONE);
+    for (size_t v = 0; v < n; v++)
+        for (size_t j = 0; j < nsucc[v]; j++) mp_gb_edge(b, (uint32_t)v, succ[v][j]);
+    uint32_t mid = perm[n / 2];
+    uint32_t targets[] = {mid, head[mid], MP_NONE, rnd((uint32_t)n), rnd((uint32_t)n)};
+    for (size_t r = 0; r < sizeof targets / sizeof *targets; r++) {
+        mp_root rt = {.kind = MP_ROOT_GLOBAL, .target = targets[r]};
+        mp_gb_root(b, &rt, 0);
+    }
+    free(perm);
+    free(head);
+    free(succ);
+    free(nsucc);
+    return finished(b);
+}
+
+/* The search takes an object's first successor from a word of its own
+ * (first[] of step 1), not from the edge list: down chains and cycles,
+ * past first successors numbered already, object 0 as one, objects with
+ * none, roots into the middle of a chain, the preorder is the plain
+ * search's and the immediate dominators the naive ones; a long graph of
+ * the same shapes has the plain search's preorder too. */
+static void test_chains_and_cycles_keep_the_plain_search_order(void)
+{
+    for (int round = 0; round < 80; round++) {
+        size_t n = round < 79 ? 2 + rnd(600) : 300000;
+        mp_graph *g = chains_graph(n);
+        CHECK(g);
+        mp_dom d;
+        mf_error err;
+        CHECK(mp_dom_compute(g, &d, &err) == 0);
+        uint32_t *want = malloc(d.nnodes * sizeof *want);
+        size_t np = plain_preorder(g, want);
+        CHECK_EQ_U64(d.npreorder, np);
+        CHECK(!memcmp(d.preorder, want, np * sizeof *want));
+        if (n <= 600) {
+            naive_idom(g, want);
+            CHECK(!memcmp(d.idom, want, d.nnodes * sizeof *want));
+        }
+        free(want);
+        mp_dom_free(&d);
+        mp_graph_free(g);
+    }
+}
+
 static void *helper(void *t)
 {
     mp_dom_help(t);
@@ -591,6 +729,7 @@ int main(void)
     TEST(test_an_objects_roots_are_its_tops);
     TEST(test_random_objects_share_their_tops_roots);
     TEST(test_a_million_long_chain_needs_no_recursion);
+    TEST(test_chains_and_cycles_keep_the_plain_search_order);
     TEST(test_a_helper_thread_changes_nothing);
     TEST(test_reserved_arrays_change_nothing);
     TEST(test_a_reservation_made_before_the_roots_fits_them);
