@@ -19,6 +19,35 @@
  *           arrays   8 wide arrays of pointers to nodes that point at other
  *                    nodes of their array;
  *           mix      half service, a quarter chains, a quarter arrays.
+ *   The shapes below are each built to stress one phase of the analysis
+ *   the way a real service's heap may:
+ *           onearray one array of pointers to every other object (a slice
+ *                    of all the records): one object of N edges to read,
+ *                    one node that dominates the heap, one wide BFS level;
+ *           tree     a balanced binary tree of nodes (an index): depth
+ *                    log2 N, every node dominating its subtree;
+ *           bigmap   one map map[int64]*Item of almost every object;
+ *           tinymaps a slice of pointers to N/4 tiny maps map[int64]*Item
+ *                    of 1, 2 or 3 entries (a map per request or per row);
+ *           many     a linked list of holders, each pointing to its own
+ *                    tiny map and to the holder made before it, a global
+ *                    root on every 50th holder: each map is reached by
+ *                    every root made after it (deep and multiply rooted);
+ *           roots    goroutine stacks: every 10th object a stack root, the
+ *                    head of a list of 10 frames' objects whose last points
+ *                    to one of 1,000 shared objects (very many roots, joins
+ *                    between them);
+ *           deeproots 4 long linked lists of nodes with payloads (chains)
+ *                    whose every 10th node is also held by a stack root;
+ *           hot      one map map[string]*Config of 2N/3 entries with their
+ *                    key strings: the even entries' value is one hot
+ *                    Config, the odd ones' value a Config of their own
+ *                    that points to the hot one (a value shared by very
+ *                    many entries);
+ *           cycles   cycles through map values back to their maps: half
+ *                    the heap 4 big maps of Items that point back to their
+ *                    map's header, half tiny maps (as tinymaps) whose Items
+ *                    point back to their own map's header.
  *   OBJECTS about how many objects to write (the shapes round it)
  *   LEVEL   gzip level as MAPROOT_SNAPSHOT_LEVEL (default 0: stored blocks,
  *           the collector's default)
@@ -100,6 +129,10 @@ typedef struct region {
      * target address), increasing offsets */
     int (*edges)(const struct region *r, uint64_t j, uint64_t *off, uint64_t *tgt);
     int arg; /* which map, list or array */
+    /* instead of edges, for objects of more than MAX_EDGES pointers: writes
+     * the pointers of object j at addr to the writer itself */
+    int (*big)(mf_gs_writer *w, const struct region *r, uint64_t j, uint64_t addr,
+               uint64_t *nedges);
 } region;
 
 /* A map: the header object, its bucket array, the logical objects its
@@ -112,7 +145,33 @@ typedef struct gmap {
     int val, key; /* region indices; key -1: int keys */
     uint64_t first, stride;
     uint64_t bucket_size, key_size;
+    const char *type_name;
+    int value_type; /* T_ */
+    uint64_t hot;   /* non-zero: the even entries' value, the odd entry k's
+                       being object k / 2 of val */
 } gmap;
+
+enum {
+    T_ITEM,
+    T_HDR,
+    T_BUCKET,
+    T_BARRAY,
+    T_PTRS,
+    T_SESSION,
+    T_STRING,
+    T_BLOB,
+    T_EVENTS,
+    T_EVENT,
+    T_USER,
+    T_NODE,
+    T_NODES,
+    T_LNODE,
+    T_TREE,
+    T_HOLDER,
+    T_FRAME,
+    T_CONFIG,
+    T_NTYPES
+};
 
 static region R[MAX_REGIONS];
 static int nregions;
@@ -131,7 +190,7 @@ static int add_region(const char *name, uint64_t size, uint64_t count, uint32_t 
 {
     region *r = &R[nregions];
     size = (size + GRANULE - 1) / GRANULE * GRANULE;
-    *r = (region){name, cursor, size, count, type, {count}, edges, arg};
+    *r = (region){name, cursor, size, count, type, {count}, edges, arg, NULL};
     cursor += size * count + 4096; /* a gap between spans of classes */
     cursor = (cursor + 4095) & ~(uint64_t)4095;
     return nregions++;
@@ -146,6 +205,7 @@ static uint64_t slot_entry(const gmap *m, uint64_t s)
 
 static uint64_t value_of(const gmap *m, uint64_t k)
 {
+    if (m->hot) return k % 2 ? addr_of(m->val, k / 2) : m->hot;
     return addr_of(m->val, m->first + k * m->stride);
 }
 
@@ -197,38 +257,130 @@ static void new_map(uint32_t key_kind, int val, int key, uint64_t first, uint64_
     m->slots = 8 * m->nb;
     m->key_size = key >= 0 ? 16 : 8;
     m->bucket_size = 8 + 8 * m->key_size + 8 * 8 + 8;
+    m->type_name = key >= 0 ? "map[string]*Session" : "map[int64]*Item";
+    m->value_type = key >= 0 ? T_SESSION : T_ITEM;
+    m->hot = 0;
 }
 
 /* ---------------------------------------------------------- shapes --- */
-
-enum {
-    T_ITEM,
-    T_HDR,
-    T_BUCKET,
-    T_BARRAY,
-    T_PTRS,
-    T_SESSION,
-    T_STRING,
-    T_BLOB,
-    T_EVENTS,
-    T_EVENT,
-    T_USER,
-    T_NODE,
-    T_NODES,
-    T_LNODE,
-    T_NTYPES
-};
 
 static int regions_of_maps[8];
 static int r_items = -1, r_sessions = -1, r_events_arr = -1, r_events = -1, r_users = -1,
            r_names = -1, r_states = -1, r_keys = -1, r_lnodes = -1, r_payloads = -1, r_nodes = -1,
            r_arrays = -1;
 static uint64_t n_lists = 4, n_wide = 8, array_width;
+static bool nodes_peer = true; /* arrays' nodes point to a peer */
 
-/* maps: item j of map j % 8, pointing to item j - 8 */
+/* The tiny maps (tinymaps, many, cycles): map k has 1 + k % 3 int-keyed
+ * entries in slots 0.. of its one bucket, header k of r_smh, bucket array
+ * k of r_smb, values sm_first(k).. of r_smv; holder k of r_holders (many)
+ * or element k of r_slice points to the header. */
+static int r_smh = -1, r_smb = -1, r_smv = -1, r_holders = -1, r_slice = -1, r_tree = -1,
+           r_frames = -1, r_shared = -1, r_configs = -1, r_hot = -1;
+static uint64_t nsm;
+static bool values_back; /* the maps' values point back to their map */
+/* the stack or global roots of every root_every-th object of region
+ * root_region (and its last, for "many") */
+static int root_region = -1, root_kind = MF_GS_ROOT_STACK;
+static uint64_t root_every, root_phase;
+static bool root_last;
+
+#define SM_BUCKET_SIZE 144u /* tophash, 8 int keys, 8 values, overflow */
+
+static uint64_t sm_count(uint64_t k)
+{
+    return 1 + k % 3;
+}
+
+/* the values of maps 0..k-1: 6 to every 3 maps */
+static uint64_t sm_first(uint64_t k)
+{
+    static const uint64_t part[3] = {0, 1, 3};
+    return 6 * (k / 3) + part[k % 3];
+}
+
+/* the map whose entries value v is of */
+static uint64_t sm_map_of(uint64_t v)
+{
+    static const uint64_t part[6] = {0, 1, 1, 2, 2, 2};
+    return 3 * (v / 6) + part[v % 6];
+}
+
+static int sm_header_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
+{
+    (void)r;
+    off[0] = 16;
+    tgt[0] = addr_of(r_smb, j);
+    return 1;
+}
+
+/* a tiny map's bucket: the value pointers of its occupied slots */
+static int sm_bucket_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
+{
+    (void)r;
+    int n = (int)sm_count(j);
+    for (int s = 0; s < n; s++)
+        off[s] = 8 + 8 * 8 + 8 * (uint64_t)s, tgt[s] = addr_of(r_smv, sm_first(j) + (uint64_t)s);
+    return n;
+}
+
+static int sm_value_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
+{
+    (void)r;
+    if (!values_back) return 0;
+    off[0] = 0;
+    tgt[0] = addr_of(r_smh, sm_map_of(j));
+    return 1;
+}
+
+/* many: Holder {map, next}: the holder made before this one */
+static int holder_list_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
+{
+    (void)r;
+    off[0] = 0, tgt[0] = addr_of(r_smh, j);
+    if (!j) return 1;
+    off[1] = 8, tgt[1] = addr_of(r_holders, j - 1);
+    return 2;
+}
+
+/* tree: node j's children 2j+1 and 2j+2 */
+static int tree_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
+{
+    int n = 0;
+    for (uint64_t c = 2 * j + 1; c <= 2 * j + 2 && c < r->count; c++)
+        off[n] = 8 * (uint64_t)n, tgt[n] = addr_of(r_tree, c), n++;
+    return n;
+}
+
+/* roots: frames in runs of 10, the last of a run to a shared object */
+static int frame_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
+{
+    off[0] = 0;
+    if ((j + 1) % 10 && j + 1 < r->count)
+        tgt[0] = addr_of(r_frames, j + 1);
+    else
+        tgt[0] = addr_of(r_shared, (j / 10 * 2654435761u) % R[r_shared].count);
+    return 1;
+}
+
+/* hot: the odd entries' own Config points to the hot one */
+static int config_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
+{
+    (void)r, (void)j;
+    off[0] = 0, tgt[0] = addr_of(r_hot, 0);
+    return 1;
+}
+
+/* maps: item j of map j % 8, pointing to item j - 8; cycles: item j of
+ * map j % 4, pointing to its map's header */
 static int items_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
 {
     (void)r;
+    if (values_back) {
+        off[0] = 0;
+        tgt[0] = M[j % (uint64_t)nmaps].header;
+        return 1;
+    }
     if (j < 8) return 0;
     off[0] = 0;
     tgt[0] = addr_of(r_items, j - 8);
@@ -269,7 +421,7 @@ static int node_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
     (void)r;
     uint64_t a = j / array_width, k = j % array_width;
     uint64_t peer = a * array_width + (k * 40503u + 12345u) % array_width;
-    if (peer == j) return 0;
+    if (peer == j || !nodes_peer) return 0;
     off[0] = 0;
     tgt[0] = addr_of(r_nodes, peer);
     return 1;
@@ -297,27 +449,61 @@ static int no_edges(const region *r, uint64_t j, uint64_t *off, uint64_t *tgt)
     return 0;
 }
 
+static int big_bucket_array(mf_gs_writer *w, const region *r, uint64_t j, uint64_t addr,
+                            uint64_t *nedges);
+static int big_array(mf_gs_writer *w, const region *r, uint64_t j, uint64_t addr, uint64_t *nedges);
+static int big_slice(mf_gs_writer *w, const region *r, uint64_t j, uint64_t addr, uint64_t *nedges);
+
+/* The tiny maps of about n objects (4 to a map on average: header, bucket
+ * array, two values), and what holds them: a slice, or a list of holders. */
+static void plan_tiny_maps(uint64_t n, bool list)
+{
+    nsm = n / (list ? 5 : 4);
+    if (nsm < 3) nsm = 3;
+    if (list)
+        r_holders = add_region("holders", 16, nsm, T_HOLDER + 1, holder_list_edges, 0);
+    else {
+        r_slice = add_region("map slice", 8 * nsm, 1, T_PTRS + 1, NULL, 0);
+        R[r_slice].big = big_slice;
+    }
+    r_smh = add_region("tiny map headers", 48, nsm, T_HDR + 1, sm_header_edges, 0);
+    r_smb = add_region("tiny bucket arrays", SM_BUCKET_SIZE, nsm, T_BARRAY + 1, sm_bucket_edges, 0);
+    r_smv = add_region("tiny map values", 16, sm_first(nsm), T_ITEM + 1, sm_value_edges, 0);
+}
+
 /* Lays out the regions and maps of a shape for about n objects. */
 static int plan(const char *shape, uint64_t n)
 {
     bool maps = !strcmp(shape, "maps"), service = !strcmp(shape, "service"),
          chains = !strcmp(shape, "chains"), arrays = !strcmp(shape, "arrays"),
-         mix = !strcmp(shape, "mix");
-    if (!maps && !service && !chains && !arrays && !mix) return -1;
+         mix = !strcmp(shape, "mix"), onearray = !strcmp(shape, "onearray"),
+         tree = !strcmp(shape, "tree"), bigmap = !strcmp(shape, "bigmap"),
+         tinymaps = !strcmp(shape, "tinymaps"), many = !strcmp(shape, "many"),
+         roots = !strcmp(shape, "roots"), deeproots = !strcmp(shape, "deeproots"),
+         hot = !strcmp(shape, "hot"), cycles = !strcmp(shape, "cycles");
+    if (!maps && !service && !chains && !arrays && !mix && !onearray && !tree && !bigmap &&
+        !tinymaps && !many && !roots && !deeproots && !hot && !cycles)
+        return -1;
     uint64_t n_service = service ? n : mix ? n / 2 : 0;
-    uint64_t n_chains = chains ? n : mix ? n / 4 : 0;
-    uint64_t n_arrays = arrays ? n : mix ? n / 4 : 0;
+    uint64_t n_chains = chains || deeproots ? n : mix ? n / 4 : 0;
+    uint64_t n_arrays = arrays || onearray ? n : mix ? n / 4 : 0;
+    if (onearray) n_wide = 1, nodes_peer = false;
+    values_back = cycles;
     /* the maps' headers and bucket arrays first (their sizes are known
      * once the entry counts are) */
-    uint64_t sessions = n_service / 9, items = maps ? n : 0;
+    uint64_t sessions = n_service / 9;
+    uint64_t items = maps ? n : bigmap ? n - 4 : cycles ? n / 2 : 0;
+    uint64_t entries = hot ? n / 3 * 2 : 0;
     int nm = 0;
-    if (items) nm = 8;
-    if (sessions) nm = 4;
+    if (items) nm = maps ? 8 : bigmap ? 1 : 4;
+    if (sessions || entries) nm = sessions ? 4 : 1;
     int holder =
         add_region("holder", 8 * (uint64_t)(nm ? nm : 1), nm ? 1 : 0, T_PTRS + 1, holder_edges, 0);
     (void)holder;
     int hdrs = add_region("map headers", 48, (uint64_t)nm, T_HDR + 1, header_edges, 0);
-    if (items) r_items = add_region("items", 16, items, T_ITEM + 1, items_edges, 0);
+    if (items)
+        r_items =
+            add_region("items", 16, items, T_ITEM + 1, maps || cycles ? items_edges : no_edges, 0);
     if (sessions) {
         r_keys = add_region("keys", 16, sessions, T_STRING + 1, no_edges, 0);
         r_sessions = add_region("sessions", 64, sessions, T_SESSION + 1, session_edges, 0);
@@ -327,27 +513,54 @@ static int plan(const char *shape, uint64_t n)
         r_events = add_region("event", 48, sessions * 4, T_EVENT + 1, no_edges, 0);
         r_users = add_region("users", 96, sessions / 64 + 1, T_USER + 1, no_edges, 0);
     }
+    if (entries) {
+        r_keys = add_region("keys", 16, entries, T_STRING + 1, no_edges, 0);
+        r_configs = add_region("configs", 32, entries / 2, T_CONFIG + 1, config_edges, 0);
+        r_hot = add_region("hot config", 32, 1, T_CONFIG + 1, no_edges, 0);
+    }
     if (n_chains) {
         r_lnodes = add_region("list nodes", 32, n_chains / 2, T_LNODE + 1, lnode_edges, 0);
         r_payloads = add_region("payloads", 64, n_chains / 2, T_BLOB + 1, no_edges, 0);
+        if (deeproots) root_region = r_lnodes, root_every = 10, root_phase = 5;
     }
     if (n_arrays) {
-        array_width = n_arrays / n_wide;
+        array_width = onearray ? n - 1 : n_arrays / n_wide;
         r_nodes = add_region("nodes", 24, array_width * n_wide, T_NODE + 1, node_edges, 0);
+    }
+    if (tree) r_tree = add_region("tree nodes", 16, n, T_TREE + 1, tree_edges, 0);
+    if (tinymaps || cycles) plan_tiny_maps(cycles ? n / 2 : n, false);
+    if (many) {
+        plan_tiny_maps(n, true);
+        root_region = r_holders, root_every = 50, root_phase = 49, root_last = true;
+        root_kind = MF_GS_ROOT_GLOBAL;
+    }
+    if (roots) {
+        r_frames = add_region("frames", 16, n - 1000, T_FRAME + 1, frame_edges, 0);
+        r_shared = add_region("shared", 64, 1000, T_USER + 1, no_edges, 0);
+        root_region = r_frames, root_every = 10, root_phase = 0;
     }
     for (int k = 0; k < nm; k++) {
         if (items)
-            new_map(MF_GS_KEY_INT64, r_items, -1, (uint64_t)k, 8,
-                    items / 8 + (k < (int)(items % 8)));
-        else
+            new_map(MF_GS_KEY_INT64, r_items, -1, (uint64_t)k, (uint64_t)nm,
+                    items / (uint64_t)nm + (k < (int)(items % (uint64_t)nm)));
+        else if (entries) {
+            new_map(MF_GS_KEY_STRING, r_configs, r_keys, 0, 1, entries);
+            M[k].type_name = "map[string]*Config";
+            M[k].value_type = T_CONFIG;
+            M[k].hot = addr_of(r_hot, 0);
+        } else
             new_map(MF_GS_KEY_STRING, r_sessions, r_keys, (uint64_t)k, 4,
                     sessions / 4 + (k < (int)(sessions % 4)));
         M[k].header = addr_of(hdrs, (uint64_t)k);
         regions_of_maps[k] =
             add_region("bucket array", M[k].nb * M[k].bucket_size, 1, T_BARRAY + 1, NULL, k);
+        R[regions_of_maps[k]].big = big_bucket_array;
         M[k].buckets = R[regions_of_maps[k]].base;
     }
-    if (n_arrays) r_arrays = add_region("arrays", 8 * array_width, n_wide, T_NODES + 1, NULL, 0);
+    if (n_arrays) {
+        r_arrays = add_region("arrays", 8 * array_width, n_wide, T_NODES + 1, NULL, 0);
+        R[r_arrays].big = big_array;
+    }
     return 0;
 }
 
@@ -374,6 +587,10 @@ static void define_types(mf_gs_writer *w)
         [T_NODE] = {"Node", 24, p0, 1, MF_GS_KIND_STRUCT, 0},
         [T_NODES] = {"[]*Node", 8, NULL, 0, MF_GS_KIND_ARRAY, tp + 1},
         [T_LNODE] = {"ListNode", 32, p01, 2, MF_GS_KIND_STRUCT, 0},
+        [T_TREE] = {"TreeNode", 16, p01, 2, MF_GS_KIND_STRUCT, 0},
+        [T_HOLDER] = {"Holder", 16, p01, 2, MF_GS_KIND_STRUCT, 0},
+        [T_FRAME] = {"Frame", 16, p0, 1, MF_GS_KIND_STRUCT, 0},
+        [T_CONFIG] = {"Config", 32, p0, 1, MF_GS_KIND_STRUCT, 0},
     };
     for (int i = 0; i < T_NTYPES; i++) {
         if (i == T_BARRAY) t[i].elem = types[T_BUCKET];
@@ -401,6 +618,35 @@ static int write_array_edges(mf_gs_writer *w, uint64_t a, uint64_t addr, uint64_
     return mf_gsw_edges_end(w);
 }
 
+static int big_array(mf_gs_writer *w, const region *r, uint64_t j, uint64_t addr, uint64_t *nedges)
+{
+    (void)r;
+    return write_array_edges(w, j, addr, nedges);
+}
+
+static int big_bucket_array(mf_gs_writer *w, const region *r, uint64_t j, uint64_t addr,
+                            uint64_t *nedges)
+{
+    (void)j, (void)addr;
+    return write_bucket_array_edges(w, &M[r->arg], nedges);
+}
+
+/* tinymaps, cycles: the slice of pointers to every tiny map's header */
+static int big_slice(mf_gs_writer *w, const region *r, uint64_t j, uint64_t addr, uint64_t *nedges)
+{
+    enum { PIECE = 4096 };
+    static uint64_t off[PIECE], tgt[PIECE];
+    (void)r, (void)j;
+    if (mf_gsw_edges_begin(w, addr)) return -1;
+    for (uint64_t k = 0; k < nsm; k += PIECE) {
+        size_t m = nsm - k < PIECE ? (size_t)(nsm - k) : PIECE;
+        for (size_t i = 0; i < m; i++) off[i] = (k + i) * 8, tgt[i] = addr_of(r_smh, k + i);
+        if (mf_gsw_edges_add(w, m, off, tgt)) return -1;
+        *nedges += m;
+    }
+    return mf_gsw_edges_end(w);
+}
+
 enum { BATCH = 4096 };
 static uint64_t b_addr[BATCH], b_off[BATCH * MAX_EDGES], b_tgt[BATCH * MAX_EDGES];
 static uint32_t b_cnt[BATCH];
@@ -420,10 +666,7 @@ static int write_edges(mf_gs_writer *w, uint64_t *nedges)
         for (uint64_t p = 0; p < g->count; p++) {
             uint64_t a = g->base + p * g->size, j = sh_pos(&g->sh, p, true);
             if (!g->edges) {
-                if (flush_batch(w)) return -1;
-                int rc = r == r_arrays ? write_array_edges(w, j, a, nedges)
-                                       : write_bucket_array_edges(w, &M[g->arg], nedges);
-                if (rc) return -1;
+                if (flush_batch(w) || g->big(w, g, j, a, nedges)) return -1;
                 continue;
             }
             int k = g->edges(g, j, b_off + b_ne, b_tgt + b_ne);
@@ -442,9 +685,9 @@ static int write_maps(mf_gs_writer *w)
     for (int k = 0; k < nmaps; k++) {
         gmap *m = &M[k];
         mf_gs_map mp = {.address = m->header,
-                        .type_name = m->key < 0 ? "map[int64]*Item" : "map[string]*Session",
+                        .type_name = m->type_name,
                         .key_kind = m->key_kind,
-                        .value_type = m->key < 0 ? types[T_ITEM] : types[T_SESSION],
+                        .value_type = types[m->value_type],
                         .count = m->count,
                         .B = (uint32_t)m->B,
                         .hash0 = 0x1234u + (uint32_t)k,
@@ -480,6 +723,30 @@ static int write_maps(mf_gs_writer *w)
                 }
                 if (mf_gsw_entry(w, &e)) return -1;
             }
+        }
+    }
+    for (uint64_t k = 0; k < nsm; k++) {
+        uint64_t c = sm_count(k), first = sm_first(k), buckets = addr_of(r_smb, k);
+        mf_gs_map mp = {.address = addr_of(r_smh, k),
+                        .type_name = "map[int64]*Item",
+                        .key_kind = MF_GS_KEY_INT64,
+                        .value_type = types[T_ITEM],
+                        .count = c,
+                        .B = 0,
+                        .hash0 = (uint32_t)(k * 2654435761u),
+                        .buckets = buckets,
+                        .bucket_size = SM_BUCKET_SIZE,
+                        .key_size = 8,
+                        .value_size = 8,
+                        .nbuckets_walked = 1,
+                        .nentries = c};
+        if (mf_gsw_map(w, &mp) || mf_gsw_bucket(w, buckets, false, 0, 0, (1u << c) - 1)) return -1;
+        for (uint32_t s = 0; s < c; s++) {
+            mf_gs_entry e = {.slot = (uint8_t)s,
+                             .tophash = (uint8_t)(5 + ((first + s) * 131) % 250),
+                             .value_object = addr_of(r_smv, first + s),
+                             .key_int = (int64_t)(first + s)};
+            if (mf_gsw_entry(w, &e)) return -1;
         }
     }
     return 0;
@@ -521,6 +788,53 @@ static int write_roots(mf_gs_writer *w)
                         .line = 30};
         rc |= mf_gsw_root(w, &g);
     }
+    if (r_slice >= 0) {
+        mf_gs_root g = {.kind = MF_GS_ROOT_GLOBAL,
+                        .target = R[r_slice].base,
+                        .slot = 0x600300,
+                        .name = "requests",
+                        .file = "svc.c",
+                        .line = 40};
+        rc |= mf_gsw_root(w, &g);
+    }
+    if (r_tree >= 0) {
+        mf_gs_root g = {.kind = MF_GS_ROOT_GLOBAL,
+                        .target = addr_of(r_tree, 0),
+                        .slot = 0x600308,
+                        .name = "index",
+                        .file = "svc.c",
+                        .line = 50};
+        rc |= mf_gsw_root(w, &g);
+    }
+    /* the roots of every root_every-th object: globals (many) or the words
+     * of goroutine stacks, 64 frames a thread */
+    for (uint64_t j = root_phase, i = 0; root_region >= 0 && j < R[root_region].count;
+         j += root_every, i++) {
+        mf_gs_root g = {.kind = (uint32_t)root_kind,
+                        .target = addr_of(root_region, j),
+                        .slot = 0x10000000 + 8 * i,
+                        .name = "holders",
+                        .file = "svc.c",
+                        .line = 60};
+        if (root_kind == MF_GS_ROOT_STACK)
+            g = (mf_gs_root){.kind = MF_GS_ROOT_STACK,
+                             .target = addr_of(root_region, j),
+                             .slot = 0x7ff000000000 + 8 * i,
+                             .thread = (uint32_t)(i / 64 + 2),
+                             .frame = (uint32_t)(i % 64),
+                             .symbol = sym + 1,
+                             .function = "serve"};
+        rc |= mf_gsw_root(w, &g);
+    }
+    if (root_last && (R[root_region].count - 1) % root_every != root_phase) {
+        mf_gs_root g = {.kind = MF_GS_ROOT_GLOBAL,
+                        .target = addr_of(root_region, R[root_region].count - 1),
+                        .slot = 0x600310,
+                        .name = "newest",
+                        .file = "svc.c",
+                        .line = 70};
+        rc |= mf_gsw_root(w, &g);
+    }
     /* a stray stack word, as conservative scanning finds them */
     if (nregions > 2 && R[nregions - 1].count) {
         mf_gs_root st = {.kind = MF_GS_ROOT_STACK,
@@ -554,8 +868,8 @@ static int write_samples(mf_gs_writer *w)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr,
-                "usage: gen_snapshot maps|service|chains|arrays|mix OBJECTS FILE [LEVEL]\n");
+        fprintf(stderr, "usage: gen_snapshot maps|service|chains|arrays|mix|onearray|tree|bigmap|"
+                        "tinymaps|many|roots|deeproots|hot|cycles OBJECTS FILE [LEVEL]\n");
         return 2;
     }
     uint64_t n = strtoull(argv[2], NULL, 10);
@@ -576,6 +890,7 @@ int main(int argc, char **argv)
     uint64_t objects = 0, edges = 0, entries = 0;
     for (int r = 0; r < nregions; r++) objects += R[r].count;
     for (int k = 0; k < nmaps; k++) entries += M[k].count;
+    entries += sm_first(nsm);
     h.memstats.heap_objects = objects;
     mf_error err;
     mf_gs_writer *w = mf_gsw_open(argv[3], level, &h, &err);

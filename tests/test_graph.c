@@ -880,6 +880,27 @@ static void test_huge_page_advice_keeps_a_block_one_mapping(void)
 /* A map of struct values with three pointer words (map[int64]struct{a, b,
  * c *T}: key slots of 8 bytes, value slots of 24) in one bucket array of
  * two 272-byte buckets; with_offsets: whether its edges say where they are. */
+/* A map map[int64]V of header h and bucket array arr, its values of
+ * value_size bytes (a bucket: tophash, 8 keys, 8 values, overflow). */
+static uint32_t int_key_map(mp_graph_builder *b, uint32_t h, uint32_t arr, uint32_t B,
+                            uint64_t count, uint32_t value_size)
+{
+    mp_map m = {.header = h,
+                .B = B,
+                .count = count,
+                .buckets = arr,
+                .oldbuckets = MP_NONE,
+                .key_type = MP_NONE,
+                .value_type = MP_NONE,
+                .key_kind = MP_KEY_INT,
+                .key_numeric = 1,
+                .bucket_size = 8 + 8 * 8 + 8 * (uint64_t)value_size + 8,
+                .key_size = 8,
+                .value_size = value_size,
+                .type_name = mp_gb_intern(b, "map[int64]V")};
+    return mp_gb_map(b, &m);
+}
+
 static mp_graph *struct_value_map(bool with_offsets, uint32_t *obj)
 {
     mp_graph_builder *b = mp_gb_new("t", "test");
@@ -901,20 +922,7 @@ static mp_graph *struct_value_map(bool with_offsets, uint32_t *obj)
             mp_gb_edge_at(b, arr, e[i].to, e[i].off);
         else
             mp_gb_edge(b, arr, e[i].to);
-    mp_map m = {.header = h,
-                .B = 1,
-                .count = 3,
-                .buckets = arr,
-                .oldbuckets = MP_NONE,
-                .key_type = MP_NONE,
-                .value_type = MP_NONE,
-                .key_kind = MP_KEY_INT,
-                .key_numeric = 1,
-                .bucket_size = 272,
-                .key_size = 8,
-                .value_size = 24,
-                .type_name = mp_gb_intern(b, "map[int64]V")};
-    uint32_t mi = mp_gb_map(b, &m);
+    uint32_t mi = int_key_map(b, h, arr, 1, 3, 24); /* buckets of 272 bytes */
     for (uint64_t i = 0; i < 2; i++)
         mp_gb_bucket(
             b, &(mp_bucket){.map = mi, .obj = arr, .address = 0x2000 + 272 * i, .index = i}, 0);
@@ -1021,6 +1029,80 @@ static void test_path_steps_in_ranges_on_threads_are_a_walks(void)
     check_same_paths(g, &one, &two);
     mp_paths_free(&one);
     mp_paths_free(&two);
+    mp_graph_free(g);
+}
+
+/* One map of `entries` entries whose values are structs of two words
+ * (each entry's targets are read from its bucket's edge offsets), every
+ * value an object of its own, a root on the header; *nedges: the bucket
+ * array's edges. */
+static mp_graph *wide_struct_value_map(uint32_t entries, uint64_t *nedges)
+{
+    enum { BUCKET = 8 + 8 * 8 + 8 * 16 + 8 };
+    uint32_t B = 0;
+    while ((8u << B) < entries) B++;
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    uint32_t hdr_t = mp_gb_type(b, "hmap", 48, MP_TYPE_MAP_HEADER);
+    uint32_t h = mp_gb_object(b, 0x1000, 48, hdr_t, MP_NONE);
+    uint32_t arr = mp_gb_object(b, 0x10000, (uint64_t)BUCKET << B, MP_NONE, MP_NONE);
+    uint64_t vals = 0x10000 + ((uint64_t)BUCKET << B) + 0x1000;
+    for (uint32_t i = 0; i < entries; i++)
+        mp_gb_object(b, vals + 32 * (uint64_t)i, 32, MP_NONE, MP_NONE);
+    mp_gb_edge_at(b, h, arr, 16);
+    /* entry i: slot i % 8 of bucket i / 8, its value's first word */
+    for (uint32_t i = 0; i < entries; i++)
+        mp_gb_edge_at(b, arr, 2 + i, (uint64_t)BUCKET * (i / 8) + 72 + 16 * (i % 8));
+    *nedges = entries;
+    uint32_t mi = int_key_map(b, h, arr, B, entries, 16);
+    for (uint32_t k = 0; k < (entries + 7) / 8; k++)
+        mp_gb_bucket(
+            b,
+            &(mp_bucket){
+                .map = mi, .obj = arr, .address = 0x10000 + (uint64_t)BUCKET * k, .index = k},
+            0);
+    for (uint32_t i = 0; i < entries; i++) {
+        mp_entry en = {.map = mi,
+                       .bucket_obj = arr,
+                       .bucket = i / 8,
+                       .slot = (uint8_t)(i % 8),
+                       .key = i,
+                       .key_obj = MP_NONE,
+                       .value_obj = 2 + i};
+        mp_gb_entry(b, &en);
+    }
+    add_root(b, MP_ROOT_GLOBAL, "cache", h);
+    mp_graph *g;
+    mf_error err;
+    return mp_gb_finish(b, &g, &err) ? NULL : g;
+}
+
+/* The paths' steps from a map's entries decode the edge offsets of its
+ * bucket array once per thread, however many ranges of entries the
+ * threads take in turn: a map of millions of entries would otherwise be
+ * decoded whole once per range, the work growing as the square of the
+ * map. Every value's step is its entry's. */
+static void test_entry_steps_decode_a_bucket_array_once_a_thread(void)
+{
+    mf_error err;
+    uint64_t nedges;
+    uint32_t entries = 300000; /* several ranges of entries */
+    mp_graph *g = wide_struct_value_map(entries, &nedges);
+    CHECK(g != NULL);
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        CHECK(setenv("MAPROOT_THREADS", threads == 1 ? "1" : "2", 1) == 0);
+        mp_paths p;
+        uint64_t was = mp_entry_offsets_decoded();
+        CHECK(mp_paths_compute(g, &p, &err) == 0);
+        uint64_t decoded = mp_entry_offsets_decoded() - was;
+        CHECK(decoded >= nedges);
+        CHECK(decoded <= threads * nedges);
+        for (uint32_t i = 0; i < entries; i += 997) {
+            CHECK_EQ_U64(p.parent[2 + i], 1);
+            CHECK_EQ_U64(p.via[2 + i], i);
+        }
+        mp_paths_free(&p);
+    }
+    CHECK(unsetenv("MAPROOT_THREADS") == 0);
     mp_graph_free(g);
 }
 
@@ -1278,6 +1360,7 @@ int main(void)
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST(test_paths_in_the_size_block_change_nothing);
     TEST(test_path_steps_in_ranges_on_threads_are_a_walks);
+    TEST(test_entry_steps_decode_a_bucket_array_once_a_thread);
     TEST(test_paths_split_from_pairs_by_pages_are_a_plain_search);
     TEST(test_addresses_across_4gib_lines_are_kept_in_halves);
     TEST(test_bucket_records_keep_overflow_depths_or_refuse_them);

@@ -282,6 +282,15 @@ static bool has_target(const uint32_t *t, size_t n, uint32_t x)
     return target_index(t, n, x) < n;
 }
 
+/* The edge offsets offsets_of has decoded, every reader on every thread
+ * (mp_entry_offsets_decoded). */
+static uint64_t offsets_decoded;
+
+uint64_t mp_entry_offsets_decoded(void)
+{
+    return __atomic_load_n(&offsets_decoded, __ATOMIC_RELAXED);
+}
+
 /* The offsets of object o's out edges, decoded once per object (entries
  * come bucket by bucket, and a bucket array holds many; the two objects
  * kept are a bucket array and an overflow bucket met between two of its
@@ -308,6 +317,7 @@ static mp_edge_offsets *offsets_of(const mp_graph *g, mp_entry_reader *r, uint32
     uint64_t f;
     while (rd->n < n && mp_pack_next(&c, &f) && f) rd->off[rd->n++] = (uint32_t)(f - 1);
     mp_pack_cursor_free(&c);
+    __atomic_fetch_add(&offsets_decoded, (uint64_t)rd->n, __ATOMIC_RELAXED);
     rd->ok = rd->n == n;
     return rd->ok ? rd : NULL;
 }

@@ -528,6 +528,12 @@ typedef struct mp_entry_reader {
 size_t mp_entry_targets(const mp_graph *g, mp_entry_reader *rd, const mp_entry *e, uint32_t *out,
                         uint32_t *words, size_t *nkey);
 void mp_entry_reader_free(mp_entry_reader *rd);
+/* The edge offsets mp_entry_targets has decoded in this process, every
+ * reader on every thread together: what a pass over the entries costs
+ * beyond the entries themselves. A reader decodes a bucket array's whole
+ * once and keeps it, so a pass that keeps its readers decodes each array
+ * about once; tests hold the passes to that. */
+uint64_t mp_entry_offsets_decoded(void);
 /* Entry e's key for people: "-5", "0x7f3a1c000040", or the rendered string
  * kept for it; buf holds at least 24 bytes for the first two. */
 const char *mp_entry_key(const mp_graph *g, const mp_entry *e, char *buf, size_t size);

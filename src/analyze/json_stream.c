@@ -122,6 +122,14 @@ void mp_js_element(mp_jstream *js, json_t *v)
     put_value(js, v);
 }
 
+void mp_js_open_object(mp_jstream *js)
+{
+    if (js->failed) return;
+    assert(js->close[js->depth - 1] == ']');
+    next_item(js);
+    open_container(js, '{', '}');
+}
+
 void mp_js_close(mp_jstream *js)
 {
     if (js->failed) return;

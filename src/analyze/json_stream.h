@@ -45,6 +45,10 @@ void mp_js_member(mp_jstream *js, const char *key, json_t *v);
 void mp_js_open_array(mp_jstream *js, const char *key);
 /* An element of the open array (v taken over; NULL is a failure). */
 void mp_js_element(mp_jstream *js, json_t *v);
+/* An element of the open array that is an object written member by member
+ * (mp_js_member, mp_js_open_array), until mp_js_close: for an element
+ * that holds a long array itself. */
+void mp_js_open_object(mp_jstream *js);
 /* Closes the innermost open array or object. */
 void mp_js_close(mp_jstream *js);
 

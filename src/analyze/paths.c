@@ -82,16 +82,22 @@ static inline void pair_put(uint32_t *pairs, uint32_t o, uint32_t first, uint32_
  * there first: lowered to it atomically, never raised. (An object whose
  * parent is no bucket has its edge's rank from edge_steps, and keeps it:
  * see entry_steps_all for when edge_steps could not give one.)
+ *
+ * rd is the caller's, kept from one range to the next: the edge offsets
+ * of a bucket array are decoded whole when its first entry is looked at,
+ * and a map of millions of entries spans many ranges; a reader of its own
+ * per range would decode the array again for each of them, the work
+ * growing as the square of the map.
  */
 #define CHUNK 256
 #define AHEAD 16 /* entries between a fetch and the look (< CHUNK) */
-static void entry_steps(const mp_graph *g, uint32_t *pv, size_t first, size_t count)
+static void entry_steps(const mp_graph *g, uint32_t *pv, size_t first, size_t count,
+                        mp_entry_reader *rd)
 {
     size_t n = g->nobjects;
     mp_entry es[CHUNK];
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, first);
-    mp_entry_reader rd = MP_ENTRY_READER_INIT;
     /* es[at..got): the window of entries read, the first of them entry
      * base; each is looked at once AHEAD more are read behind it, or once
      * no more can be */
@@ -115,7 +121,7 @@ static void entry_steps(const mp_graph *g, uint32_t *pv, size_t first, size_t co
             uint32_t o = en->bucket_obj;
             if (o == MP_NONE || !g->bucket_bits || o >= n || !mp_bit(g->bucket_bits, o)) continue;
             uint32_t x[MP_ENTRY_MAX_TARGETS];
-            size_t nk, nx = mp_entry_targets(g, &rd, en, x, NULL, &nk);
+            size_t nk, nx = mp_entry_targets(g, rd, en, x, NULL, &nk);
             uint32_t step = (uint32_t)(base + j);
             for (size_t k = 0; k < nx; k++) {
                 if (x[k] >= n || *pair_first(pv, x[k]) != o) continue;
@@ -130,7 +136,6 @@ static void entry_steps(const mp_graph *g, uint32_t *pv, size_t first, size_t co
         at = stop;
     }
     mp_entry_cursor_free(&c);
-    mp_entry_reader_free(&rd);
 }
 
 /* The entries a claim of entry_steps' work takes (entry_job). */
@@ -148,12 +153,14 @@ static void entry_part(void *arg, unsigned t, unsigned nt)
 {
     (void)t, (void)nt;
     entry_job *j = arg;
+    mp_entry_reader rd = MP_ENTRY_READER_INIT; /* this thread's, across its claims */
     for (;;) {
         size_t first = atomic_fetch_add_explicit(&j->next, ENTRY_CLAIM, memory_order_relaxed);
-        if (first >= j->g->nentries) return;
+        if (first >= j->g->nentries) break;
         size_t left = j->g->nentries - first;
-        entry_steps(j->g, j->pv, first, left < ENTRY_CLAIM ? left : ENTRY_CLAIM);
+        entry_steps(j->g, j->pv, first, left < ENTRY_CLAIM ? left : ENTRY_CLAIM, &rd);
     }
+    mp_entry_reader_free(&rd);
 }
 
 /*

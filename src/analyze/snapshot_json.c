@@ -183,8 +183,8 @@ static json_t *entry_json(const mp_snapshot_analysis *a, uint32_t ei)
     return je;
 }
 
-static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, size_t rank,
-                        const mp_snapshot_print_opts *o)
+/* A map's object but its entries (the last member, write_map's). */
+static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, size_t rank)
 {
     const mp_graph *g = a->g;
     const mp_map *m = &g->maps[r->map];
@@ -258,20 +258,40 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         bad |= json_array_append_new(sites, f);
     }
     bad |= put(j, "sites", sites);
-    json_t *entries = json_array();
-    size_t k = r->suspect ? mp_sr_top_n(o, m->nentries) : 0;
-    uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
-    if (k && !ix) bad = 1;
-    size_t got = ix ? mp_findings_top_entries(g, &a->d, &a->f, r->map, ix, k) : 0;
-    for (size_t i = 0; i < got && !bad; i++)
-        bad |= json_array_append_new(entries, entry_json(a, ix[i]));
-    free(ix);
-    bad |= put(j, "entries", entries);
     if (bad) {
         json_decref(j);
         return NULL;
     }
     return j;
+}
+
+/*
+ * A map's object as an element of the open array, its entries written one
+ * by one: with --all a map of millions of entries has a report of
+ * gigabytes, which as one tree would take several times that in memory.
+ */
+static void write_map(mp_jstream *js, const mp_snapshot_analysis *a, const mp_map_report *r,
+                      size_t rank, const mp_snapshot_print_opts *o)
+{
+    json_t *j = map_json(a, r, rank);
+    if (!j) {
+        mp_js_element(js, NULL); /* fails the stream */
+        return;
+    }
+    mp_js_open_object(js);
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v) mp_js_member(js, key, json_incref(v));
+    json_decref(j);
+    mp_js_open_array(js, "entries");
+    size_t k = r->suspect ? mp_sr_top_n(o, a->g->maps[r->map].nentries) : 0;
+    uint32_t *ix = k ? malloc(k * sizeof *ix) : NULL;
+    if (k && !ix) mp_js_element(js, NULL);
+    size_t got = ix ? mp_findings_top_entries(a->g, &a->d, &a->f, r->map, ix, k) : 0;
+    for (size_t i = 0; i < got && !js->failed; i++) mp_js_element(js, entry_json(a, ix[i]));
+    free(ix);
+    mp_js_close(js);
+    mp_js_close(js);
 }
 
 /* The report's heap figures (an object). */
@@ -356,7 +376,7 @@ int mp_snapshot_write_json(FILE *out, const mp_snapshot_analysis *a,
     for (size_t i = 0; i < g->nmaps && !js.failed; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
         if (!r->suspect && i >= nm) break;
-        if (r->suspect) mp_js_element(&js, map_json(a, r, mp_report_map_rank(a, i), o));
+        if (r->suspect) write_map(&js, a, r, mp_report_map_rank(a, i), o);
     }
     mp_js_close(&js);
     mp_js_open_array(&js, "group_suspects");
@@ -367,7 +387,7 @@ int mp_snapshot_write_json(FILE *out, const mp_snapshot_analysis *a,
     mp_js_open_array(&js, "maps");
     for (size_t i = 0; i < nm && !js.failed; i++) {
         const mp_map_report *r = &a->f.maps[a->f.ranked[i]];
-        mp_js_element(&js, map_json(a, r, r->suspect ? mp_report_map_rank(a, i) : 0, o));
+        write_map(&js, a, r, r->suspect ? mp_report_map_rank(a, i) : 0, o);
     }
     mp_js_close(&js);
     if (o && o->timings)

@@ -815,8 +815,17 @@ int mf_gsr_barrier(mf_gs_reader *r)
     return failed ? -1 : 0;
 }
 
+/* A batch of at most this many bytes is decoded on the reader thread as
+ * soon as it is handed over, not by a decoding thread (see hand_over). */
+#define INLINE_JOB_BYTES 4096
+
 /* Hands a batch to the decoding threads: waits for its slot (decoding what
- * is waiting meanwhile), copies the record in. -1 when an earlier batch
+ * is waiting meanwhile), copies the record in. A small batch (the buckets
+ * of a map of a few entries) the reader thread decodes itself at once:
+ * every Map record waits for the batches before it (mf_gsr_barrier), so a
+ * heap of millions of tiny maps would otherwise wake a thread and wait
+ * for it twice a map, for less work than the waking. Decoded here or
+ * there, the batches commit in file order alike. -1 when an earlier batch
  * failed (its error in r->err) or out of memory. */
 static int hand_over(mf_gs_reader *r, uint32_t kind, const uint8_t *p, const uint8_t *end)
 {
@@ -847,7 +856,11 @@ static int hand_over(mf_gs_reader *r, uint32_t kind, const uint8_t *p, const uin
     j->recno = r->recno;
     j->seq = pl->next_seq++;
     j->state = J_READY;
-    pthread_cond_signal(&pl->work);
+    if (len <= INLINE_JOB_BYTES)
+        while (j->state == J_READY && work_one(pl)) {
+        }
+    else
+        pthread_cond_signal(&pl->work);
     pthread_mutex_unlock(&pl->mu);
     return 0;
 }
