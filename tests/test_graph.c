@@ -877,9 +877,6 @@ static void test_huge_page_advice_keeps_a_block_one_mapping(void)
     if (before >= (uintptr_t)p + n) CHECK(after >= (uintptr_t)p + n);
 }
 
-/* A map of struct values with three pointer words (map[int64]struct{a, b,
- * c *T}: key slots of 8 bytes, value slots of 24) in one bucket array of
- * two 272-byte buckets; with_offsets: whether its edges say where they are. */
 /* A map map[int64]V of header h and bucket array arr, its values of
  * value_size bytes (a bucket: tophash, 8 keys, 8 values, overflow). */
 static uint32_t int_key_map(mp_graph_builder *b, uint32_t h, uint32_t arr, uint32_t B,
@@ -901,6 +898,9 @@ static uint32_t int_key_map(mp_graph_builder *b, uint32_t h, uint32_t arr, uint3
     return mp_gb_map(b, &m);
 }
 
+/* A map of struct values with three pointer words (map[int64]struct{a, b,
+ * c *T}: key slots of 8 bytes, value slots of 24) in one bucket array of
+ * two 272-byte buckets; with_offsets: whether its edges say where they are. */
 static mp_graph *struct_value_map(bool with_offsets, uint32_t *obj)
 {
     mp_graph_builder *b = mp_gb_new("t", "test");
