@@ -470,6 +470,37 @@ static void slice_findings(mp_map_report *r, uint32_t n, uint32_t nbufs, uint64_
     done(&a);
 }
 
+/* The holders a report lists past its first lie out of line, a report's
+ * together: two reports' lists read back apart, a list stops at
+ * MP_MAX_LISTED_ROOTS while nroots counts on, and a report whose run
+ * another report's holders broke is refused, left as it was. */
+static void test_listed_holders_read_back_per_report(void)
+{
+    mp_findings f = {0};
+    mp_map_report r[3] = {{0}};
+    for (uint32_t i = 0; i < 20; i++) CHECK(mp_report_add_root(&f, &r[0], 100 + i) == 0);
+    CHECK(mp_report_add_root(&f, &r[1], 7) == 0);
+    CHECK(mp_report_add_root(&f, &r[2], 8) == 0);
+    CHECK(mp_report_add_root(&f, &r[2], 9) == 0);
+    CHECK_EQ_U64(r[0].nroots, 20);
+    CHECK_EQ_U64(mp_report_nlisted(&r[0]), MP_MAX_LISTED_ROOTS);
+    for (uint32_t i = 0; i < MP_MAX_LISTED_ROOTS; i++)
+        CHECK_EQ_U64(mp_report_root(&f, &r[0], i), 100 + i);
+    CHECK_EQ_U64(r[1].nroots, 1);
+    CHECK_EQ_U64(mp_report_root(&f, &r[1], 0), 7);
+    /* r[0] lists 15 out of line, r[1] none, r[2] one */
+    CHECK_EQ_U64(f.nmore_roots, MP_MAX_LISTED_ROOTS);
+    CHECK_EQ_U64(mp_report_root(&f, &r[2], 0), 8);
+    CHECK_EQ_U64(mp_report_root(&f, &r[2], 1), 9);
+    /* r[1]'s second holder starts its run; r[2]'s run is broken by it */
+    CHECK(mp_report_add_root(&f, &r[1], 10) == 0);
+    CHECK(mp_report_add_root(&f, &r[2], 11) == -1);
+    CHECK_EQ_U64(r[2].nroots, 2);
+    CHECK_EQ_U64(mp_report_root(&f, &r[1], 1), 10);
+    CHECK_EQ_U64(mp_report_root(&f, &r[2], 1), 9);
+    mp_findings_free(&f);
+}
+
 static void test_string_slices_of_big_buffers_are_named(void)
 {
     /* 60 short keys, slices of three 128 KiB buffers the map alone keeps */
@@ -850,11 +881,11 @@ static void test_a_global_through_objects_is_named_before_a_stack_word(void)
      * words once), in priority order */
     CHECK_EQ_U64(r->nroots, 3);
     char rt[256];
-    mp_root_text(a.g, r->roots[0], rt, sizeof rt);
+    mp_root_text(a.g, mp_report_root(&a.f, r, 0), rt, sizeof rt);
     CHECK_STR_EQ(rt, "global registry (svc.c:31)");
-    mp_root_text(a.g, r->roots[1], rt, sizeof rt);
+    mp_root_text(a.g, mp_report_root(&a.f, r, 1), rt, sizeof rt);
     CHECK_STR_EQ(rt, "stack: thread 1, frame #1 main (svc.c:31)");
-    mp_root_text(a.g, r->roots[2], rt, sizeof rt);
+    mp_root_text(a.g, mp_report_root(&a.f, r, 2), rt, sizeof rt);
     CHECK_STR_EQ(rt, "stack: thread 1, frame #0 snap (svc.c:31)");
     CHECK(r->evidence & MP_EV_LARGE_SHARE);
     CHECK(!(r->evidence & MP_EV_STACK_FRAME));
@@ -1644,6 +1675,7 @@ int main(void)
     TEST(test_map_in_a_long_lived_frame);
     TEST(test_keys_with_pointers_pin_their_buffers);
     TEST(test_big_keys_without_pointers_are_no_pointer_keys);
+    TEST(test_listed_holders_read_back_per_report);
     TEST(test_string_slices_of_big_buffers_are_named);
     TEST(test_strings_owning_their_bytes_are_no_slices);
     TEST(test_old_buckets_of_an_unfinished_growth);

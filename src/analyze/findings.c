@@ -203,12 +203,12 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
 
 /* Whether the roots reaching a map are all iterators, or stack words in the
  * frame of one of those iterators (the iterator's own fields sit there). */
-static bool iterator_only(const mp_graph *g, const mp_map_report *r)
+static bool iterator_only(const mp_graph *g, const mp_findings *f, const mp_map_report *r)
 {
     if (r->nroots == 0 || r->nroots > MP_MAX_LISTED_ROOTS) return false;
     bool any = false;
     for (uint32_t i = 0; i < r->nroots; i++) {
-        const mp_root *x = &g->roots[r->roots[i]];
+        const mp_root *x = &g->roots[mp_report_root(f, r, i)];
         if (x->kind == MP_ROOT_ITERATOR) {
             any = true;
             continue;
@@ -216,7 +216,7 @@ static bool iterator_only(const mp_graph *g, const mp_map_report *r)
         if (x->kind != MP_ROOT_STACK && x->kind != MP_ROOT_REGISTER) return false;
         bool in_iter_frame = false;
         for (uint32_t j = 0; j < r->nroots; j++) {
-            const mp_root *it = &g->roots[r->roots[j]];
+            const mp_root *it = &g->roots[mp_report_root(f, r, j)];
             if (it->kind == MP_ROOT_ITERATOR && it->thread == x->thread &&
                 (it->frame == x->frame || x->kind == MP_ROOT_REGISTER))
                 in_iter_frame = true;
@@ -644,10 +644,43 @@ static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
     }
 }
 
+int mp_report_add_root(mp_findings *f, mp_map_report *r, uint32_t root)
+{
+    uint32_t i = mp_report_nlisted(r);
+    if (r->nroots == UINT32_MAX) return -1;
+    if (i == MP_MAX_LISTED_ROOTS) {
+        r->nroots++;
+        return 0;
+    }
+    if (i == 0) {
+        r->root0 = root;
+        r->nroots++;
+        return 0;
+    }
+    /* the run of r's listed holders after its first ends the array */
+    if (i == 1) {
+        if (f->nmore_roots >= UINT32_MAX) return -1;
+        r->roots_more = (uint32_t)f->nmore_roots;
+    } else if (r->roots_more + i - 1 != f->nmore_roots) {
+        return -1; /* another report's holders came between: misuse */
+    }
+    if (f->nmore_roots == f->cap_more_roots) {
+        size_t cap = f->cap_more_roots ? 2 * f->cap_more_roots : 64;
+        uint32_t *v = cap <= SIZE_MAX / sizeof *v ? realloc(f->more_roots, cap * sizeof *v) : NULL;
+        if (!v) return -1;
+        f->more_roots = v;
+        f->cap_more_roots = cap;
+    }
+    f->more_roots[f->nmore_roots++] = root;
+    r->nroots++;
+    return 0;
+}
+
 /* The figures of every map and entry that an index of g keeps (dv, checked
  * when the index was read: mp_findings_saved_check), in place of the
- * passes that compute them; the entries' results are lent by the index. */
-static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *out)
+ * passes that compute them; the entries' results are lent by the index.
+ * 0, -1 out of memory. */
+static int restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *out)
 {
     for (size_t k = 0; k < g->nmaps; k++) {
         const mp_findings_saved *s = &dv->fmaps[k];
@@ -658,8 +691,9 @@ static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *
         r->shared_entries = s->shared_entries;
         r->shared_bytes = s->shared_bytes;
         r->sampled_objects = s->sampled_objects;
-        r->nroots = s->nroots;
-        memcpy(r->roots, s->roots, sizeof r->roots);
+        for (uint32_t i = 0; i < s->nroots && i < MP_MAX_LISTED_ROOTS; i++)
+            if (mp_report_add_root(out, r, s->roots[i])) return -1;
+        r->nroots = s->nroots; /* those past the listed ones are counted only */
         r->nsites = s->nsites;
         memcpy(r->sites, s->sites, sizeof r->sites);
         r->key_pointers = s->key_pointers != 0;
@@ -670,6 +704,7 @@ static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *
     mp_pack_free(&out->entry_info);
     out->entry_info = dv->fentries;
     out->entry_info_lent = true;
+    return 0;
 }
 
 /* A map's evidence and whether it is a suspect, from its figures and its
@@ -691,12 +726,12 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
     if (live && out->heap_bytes && (double)r->score * 100.0 >= share_pct * (double)out->heap_bytes)
         ev |= MP_EV_LARGE_SHARE;
     if (m->table_bytes >= SIGNIFICANT_MIN && slots && m->count * 16 <= slots) ev |= MP_EV_EMPTIED;
-    if (live && iterator_only(g, r)) ev |= MP_EV_ITERATOR_ONLY;
+    if (live && iterator_only(g, out, r)) ev |= MP_EV_ITERATOR_ONLY;
     if (live && r->nroots > 0 && r->nroots <= MP_MAX_LISTED_ROOTS && sig &&
         !(ev & MP_EV_ITERATOR_ONLY)) {
         bool all_stack = true;
         for (uint32_t i = 0; i < r->nroots; i++) {
-            uint8_t kd = g->roots[r->roots[i]].kind;
+            uint8_t kd = g->roots[mp_report_root(out, r, i)].kind;
             if (kd != MP_ROOT_STACK && kd != MP_ROOT_REGISTER) all_stack = false;
         }
         if (all_stack) ev |= MP_EV_STACK_FRAME;
@@ -1025,8 +1060,10 @@ static int map_roots(const mp_graph *g, const mp_dom *d, mp_findings *out, uint3
             uint32_t h = out->holder[reaching[j]];
             if (holder_mark[h] == k + 1) continue;
             holder_mark[h] = k + 1;
-            if (r->nroots < MP_MAX_LISTED_ROOTS) r->roots[r->nroots] = reaching[j];
-            r->nroots++;
+            if (mp_report_add_root(out, r, reaching[j])) {
+                rc = -1;
+                break;
+            }
         }
     }
     free(by_top);
@@ -1078,7 +1115,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     counted = mf_zeroed(n / 8 + 1, 1, true);
     if (!counted) goto oom;
     if (saved) {
-        restore(g, dv, out);
+        if (restore(g, dv, out)) goto oom;
         scratch = NULL;
     } else {
         /* where the tables lie, for the entry pass and the table walks
@@ -1122,7 +1159,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
             r->root = d->root_of[m->header];
             r->path_root = p->root[m->header];
         }
-        if (live && r->root == MP_NONE && r->nroots == 1) r->root = r->roots[0];
+        if (live && r->root == MP_NONE && r->nroots == 1) r->root = r->root0;
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
             /* overflow buckets of their own (not preallocated in the old array) */
@@ -1168,7 +1205,7 @@ void mp_findings_save(const mp_findings *f, size_t k, mp_findings_saved *out)
     out->shared_bytes = r->shared_bytes;
     out->sampled_objects = r->sampled_objects;
     out->nroots = r->nroots;
-    memcpy(out->roots, r->roots, sizeof r->roots);
+    for (uint32_t i = 0; i < mp_report_nlisted(r); i++) out->roots[i] = mp_report_root(f, r, i);
     out->nsites = r->nsites;
     memcpy(out->sites, r->sites, sizeof r->sites);
     out->key_pointers = r->key_pointers;
@@ -1212,6 +1249,7 @@ void mp_findings_free(mp_findings *f)
     free(f->ranked);
     if (!f->entry_info_lent) mp_pack_free(&f->entry_info);
     free(f->holder);
+    free(f->more_roots);
     free(f->inner);
     memset(f, 0, sizeof *f);
 }
