@@ -22,6 +22,23 @@ static char *contents(FILE *f)
     return s;
 }
 
+/* f (closed here) holds the text jansson writes for whole (released here)
+ * with JSON_INDENT(2) | JSON_PRESERVE_ORDER, and one newline after it. */
+static void check_wrote_whole(FILE *f, json_t *whole)
+{
+    char *want = json_dumps(whole, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *got = contents(f);
+    CHECK(want != NULL && got != NULL);
+    size_t wl = strlen(want);
+    CHECK(strlen(got) == wl + 1 && got[wl] == '\n');
+    got[wl] = 0;
+    CHECK(strcmp(got, want) == 0);
+    free(want);
+    free(got);
+    json_decref(whole);
+    fclose(f);
+}
+
 /* {"n": 1, "maps": [{"i": 0, "e": [{"k": 0}, {"k": 1}]}, {"i": 1, "e": []}], "z": {}}
  * written with each map an object opened in the array and its entries one
  * by one, then dumped whole by jansson: the same text. */
@@ -53,17 +70,7 @@ static void test_an_object_opened_in_an_array_writes_what_jansson_does(void)
     CHECK(mp_js_end(&js) == 0);
     json_object_set_new(whole, "maps", maps);
     json_object_set_new(whole, "z", json_object());
-    char *want = json_dumps(whole, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    char *got = contents(f);
-    CHECK(want != NULL && got != NULL);
-    size_t wl = strlen(want);
-    CHECK(strlen(got) == wl + 1 && got[wl] == '\n');
-    got[wl] = 0;
-    CHECK_STR_EQ(got, want);
-    free(want);
-    free(got);
-    json_decref(whole);
-    fclose(f);
+    check_wrote_whole(f, whole);
 }
 
 /* Values dumped whole whose text is longer than the writer gathers at
@@ -101,19 +108,9 @@ static void test_values_longer_than_a_write_keep_their_indent(void)
     json_object_set_new(m, "e", e);
     json_array_append_new(maps, m);
     json_object_set_new(whole, "maps", maps);
-    char *want = json_dumps(whole, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    char *got = contents(f);
-    CHECK(want != NULL && got != NULL);
-    size_t wl = strlen(want);
-    CHECK(strlen(got) == wl + 1 && got[wl] == '\n');
-    got[wl] = 0;
-    CHECK(strcmp(got, want) == 0);
-    free(want);
-    free(got);
+    check_wrote_whole(f, whole);
     free(big);
     free(esc);
-    json_decref(whole);
-    fclose(f);
 }
 
 int main(void)
