@@ -501,6 +501,25 @@ static void test_listed_holders_read_back_per_report(void)
     mp_findings_free(&f);
 }
 
+/* A report's allocation sites lie out of line: each report reads back its
+ * own, a report without any reads none. */
+static void test_sites_read_back_per_report(void)
+{
+    mp_findings f = {0};
+    mp_map_report r[3] = {{0}};
+    mp_site_count a[2] = {{4, 9}, {5, 2}}, b[MP_MAX_SITES] = {{6, 3}, {7, 2}, {8, 1}};
+    CHECK(mp_report_set_sites(&f, &r[0], a, 2) == 0);
+    CHECK(mp_report_set_sites(&f, &r[1], b, 0) == 0);
+    CHECK(mp_report_set_sites(&f, &r[2], b, MP_MAX_SITES) == 0);
+    CHECK_EQ_U64(r[0].nsites, 2);
+    CHECK_EQ_U64(mp_report_sites(&f, &r[0])[1].stack, 5);
+    CHECK_EQ_U64(r[1].nsites, 0);
+    CHECK(mp_report_sites(&f, &r[1]) == NULL);
+    CHECK_EQ_U64(mp_report_sites(&f, &r[2])[0].samples, 3);
+    CHECK_EQ_U64(mp_report_sites(&f, &r[2])[2].stack, 8);
+    mp_findings_free(&f);
+}
+
 static void test_string_slices_of_big_buffers_are_named(void)
 {
     /* 60 short keys, slices of three 128 KiB buffers the map alone keeps */
@@ -795,7 +814,7 @@ static void test_allocation_sites_skip_allocator_frames(void)
     uint32_t f = mp_stack_site(a.g, 0);
     CHECK_STR_EQ(mp_str(a.g, a.g->frames[f].function), "new_session");
     CHECK_EQ_U64(a.f.maps[0].nsites, 1);
-    CHECK_EQ_U64(a.f.maps[0].sites[0].samples, 8);
+    CHECK_EQ_U64(mp_report_sites(&a.f, &a.f.maps[0])[0].samples, 8);
     CHECK_EQ_U64(a.f.maps[0].sampled_objects, 8);
     done(&a);
 }
@@ -851,9 +870,10 @@ static void test_allocation_sites_are_grouped_by_site_not_stack(void)
     CHECK(analyse(&h, &a) == 0);
     const mp_map_report *r = &a.f.maps[0];
     CHECK_EQ_U64(r->nsites, 2);
-    CHECK_EQ_U64(r->sites[0].samples, 7);
-    CHECK_EQ_U64(r->sites[1].samples, 1);
-    uint32_t f0 = mp_stack_site(a.g, r->sites[0].stack), f1 = mp_stack_site(a.g, r->sites[1].stack);
+    const mp_site_count *rs = mp_report_sites(&a.f, r);
+    CHECK_EQ_U64(rs[0].samples, 7);
+    CHECK_EQ_U64(rs[1].samples, 1);
+    uint32_t f0 = mp_stack_site(a.g, rs[0].stack), f1 = mp_stack_site(a.g, rs[1].stack);
     CHECK_STR_EQ(mp_str(a.g, a.g->frames[f0].function), "new_session");
     CHECK_EQ_U64(a.g->frames[f0].line, 58);
     CHECK_EQ_U64(a.g->frames[f1].line, 57);
@@ -1676,6 +1696,7 @@ int main(void)
     TEST(test_keys_with_pointers_pin_their_buffers);
     TEST(test_big_keys_without_pointers_are_no_pointer_keys);
     TEST(test_listed_holders_read_back_per_report);
+    TEST(test_sites_read_back_per_report);
     TEST(test_string_slices_of_big_buffers_are_named);
     TEST(test_strings_owning_their_bytes_are_no_slices);
     TEST(test_old_buckets_of_an_unfinished_growth);

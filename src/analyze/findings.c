@@ -181,24 +181,32 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
     }
     free(site);
     mp_sort_u64(pairs, np);
-    for (size_t i = 0; i < np;) {
+    int rc = 0;
+    /* a map's pairs lie together: its sites are counted in sites[], then
+     * stored out of line */
+    mp_site_count sites[MP_MAX_SITES];
+    uint32_t nsites = 0;
+    for (size_t i = 0; i < np && !rc;) {
         size_t j = i;
         while (j < np && pairs[j] == pairs[i]) j++;
-        mp_map_report *r = &f->maps[pairs[i] >> 32];
         mp_site_count sc = {(uint32_t)pairs[i], (uint32_t)(j - i)};
         /* keep the MP_MAX_SITES largest counts, in decreasing order */
-        size_t pos = r->nsites;
-        while (pos > 0 && r->sites[pos - 1].samples < sc.samples) pos--;
+        size_t pos = nsites;
+        while (pos > 0 && sites[pos - 1].samples < sc.samples) pos--;
         if (pos < MP_MAX_SITES) {
-            size_t last = r->nsites < MP_MAX_SITES ? r->nsites : MP_MAX_SITES - 1;
-            if (last - pos) memmove(&r->sites[pos + 1], &r->sites[pos], (last - pos) * sizeof sc);
-            r->sites[pos] = sc;
-            if (r->nsites < MP_MAX_SITES) r->nsites++;
+            size_t last = nsites < MP_MAX_SITES ? nsites : MP_MAX_SITES - 1;
+            if (last - pos) memmove(&sites[pos + 1], &sites[pos], (last - pos) * sizeof sc);
+            sites[pos] = sc;
+            if (nsites < MP_MAX_SITES) nsites++;
+        }
+        if (j == np || pairs[j] >> 32 != pairs[i] >> 32) {
+            rc = mp_report_set_sites(f, &f->maps[pairs[i] >> 32], sites, nsites);
+            nsites = 0;
         }
         i = j;
     }
     free(pairs);
-    return 0;
+    return rc;
 }
 
 /* Whether the roots reaching a map are all iterators, or stack words in the
@@ -676,6 +684,25 @@ int mp_report_add_root(mp_findings *f, mp_map_report *r, uint32_t root)
     return 0;
 }
 
+int mp_report_set_sites(mp_findings *f, mp_map_report *r, const mp_site_count *s, uint32_t n)
+{
+    if (n == 0) return 0;
+    if (n > MP_MAX_SITES || f->nsite_counts > UINT32_MAX - n) return -1;
+    if (f->cap_site_counts - f->nsite_counts < n) {
+        size_t cap = f->cap_site_counts ? 2 * f->cap_site_counts : 64;
+        mp_site_count *v =
+            cap <= SIZE_MAX / sizeof *v ? realloc(f->site_counts, cap * sizeof *v) : NULL;
+        if (!v) return -1;
+        f->site_counts = v;
+        f->cap_site_counts = cap;
+    }
+    r->sites_at = (uint32_t)f->nsite_counts;
+    r->nsites = (uint8_t)n;
+    memcpy(f->site_counts + f->nsite_counts, s, n * sizeof *s);
+    f->nsite_counts += n;
+    return 0;
+}
+
 /* The figures of every map and entry that an index of g keeps (dv, checked
  * when the index was read: mp_findings_saved_check), in place of the
  * passes that compute them; the entries' results are lent by the index.
@@ -694,8 +721,7 @@ static int restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *o
         for (uint32_t i = 0; i < s->nroots && i < MP_MAX_LISTED_ROOTS; i++)
             if (mp_report_add_root(out, r, s->roots[i])) return -1;
         r->nroots = s->nroots; /* those past the listed ones are counted only */
-        r->nsites = s->nsites;
-        memcpy(r->sites, s->sites, sizeof r->sites);
+        if (mp_report_set_sites(out, r, s->sites, s->nsites)) return -1;
         r->key_pointers = s->key_pointers != 0;
         r->slice_bytes = s->slice_bytes;
         r->slice_buffers = s->slice_buffers;
@@ -1207,7 +1233,7 @@ void mp_findings_save(const mp_findings *f, size_t k, mp_findings_saved *out)
     out->nroots = r->nroots;
     for (uint32_t i = 0; i < mp_report_nlisted(r); i++) out->roots[i] = mp_report_root(f, r, i);
     out->nsites = r->nsites;
-    memcpy(out->sites, r->sites, sizeof r->sites);
+    if (r->nsites) memcpy(out->sites, mp_report_sites(f, r), r->nsites * sizeof *out->sites);
     out->key_pointers = r->key_pointers;
     out->slice_bytes = r->slice_bytes;
     out->slice_buffers = r->slice_buffers;
@@ -1250,6 +1276,7 @@ void mp_findings_free(mp_findings *f)
     if (!f->entry_info_lent) mp_pack_free(&f->entry_info);
     free(f->holder);
     free(f->more_roots);
+    free(f->site_counts);
     free(f->inner);
     memset(f, 0, sizeof *f);
 }

@@ -117,8 +117,9 @@ typedef struct mp_site_count {
 /*
  * What the analysis finds for one map. A heap may hold millions of maps, most
  * of them tiny, so the record is kept small: the fields in decreasing size
- * (no padding but at the end), and the holders listed past the first lie out
- * of line, in the findings' shared array (mp_report_root reads them).
+ * (no padding but at the end), the holders listed past the first and the
+ * allocation sites out of line, in arrays of the findings that only the maps
+ * having them use (mp_report_root, mp_report_sites read them).
  */
 typedef struct mp_map_report {
     uint64_t retained;
@@ -142,10 +143,7 @@ typedef struct mp_map_report {
     int64_t inner_growth; /* set by mp_findings_rerank: the growth_bytes of growing
                              suspects whose headers its table objects dominate */
     uint64_t sampled_objects;
-    uint64_t slice_bytes;              /* see slice_buffers */
-    mp_site_count sites[MP_MAX_SITES]; /* sampled allocation sites of owned objects,
-                                          most samples first */
-    uint32_t nsites;
+    uint64_t slice_bytes; /* see slice_buffers */
     uint32_t map;
     uint32_t root;       /* the single holder that keeps the header alive (its first
                             root word), MP_NONE if several/none */
@@ -163,6 +161,9 @@ typedef struct mp_map_report {
      * slices of, and their bytes (slice_bytes); slice_of: whose slices
      * they are, MP_SLICE_KEYS | MP_SLICE_VALUES */
     uint32_t slice_buffers;
+    uint32_t sites_at; /* where its sites start in the findings' site_counts */
+    uint8_t nsites;    /* sampled allocation sites of owned objects (at most
+                          MP_MAX_SITES, most samples first): mp_report_sites */
     uint8_t slice_of;
     bool suspect;
     bool key_pointers; /* a key of it points at an object (POINTER_KEYS) */
@@ -201,6 +202,10 @@ typedef struct mp_findings {
      * none here */
     uint32_t *more_roots;
     size_t nmore_roots, cap_more_roots;
+    /* the allocation sites of every map that has some, a map's together
+     * (mp_map_report.sites_at) */
+    mp_site_count *site_counts;
+    size_t nsite_counts, cap_site_counts;
     mp_inner_pair *inner; /* every suspect inside a map, once per map */
     size_t ninner;
 } mp_findings;
@@ -226,6 +231,17 @@ static inline uint32_t mp_report_root(const mp_findings *f, const mp_map_report 
  * of memory or when another report's holders were added in between (a
  * misuse); r is then left as it was. */
 int mp_report_add_root(mp_findings *f, mp_map_report *r, uint32_t root);
+
+/* The nsites allocation sites of r, a report of f, most samples first
+ * (NULL when it has none). */
+static inline const mp_site_count *mp_report_sites(const mp_findings *f, const mp_map_report *r)
+{
+    return r->nsites ? f->site_counts + r->sites_at : NULL;
+}
+
+/* Gives r (which has none yet) the n <= MP_MAX_SITES sites s. Returns 0,
+ * -1 when out of memory (r left without). */
+int mp_report_set_sites(mp_findings *f, mp_map_report *r, const mp_site_count *s, uint32_t n);
 
 /* The findings of every map. d->root_of is lent to the computation as
  * scratch and holds its values again on return (mp_dom_fill_root_of),

@@ -252,9 +252,10 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     size_t n = mp_sr_map_chain(a, r->map, s, MP_CHAIN_STEPS);
     bad |= put(j, "chain", chain_json(g, s, n)) | mp_chain_length_json(j, s, n);
     json_t *sites = json_array();
+    const mp_site_count *rs = mp_report_sites(&a->f, r);
     for (uint32_t i = 0; i < r->nsites; i++) {
-        json_t *f = frame_json(g, mp_stack_site(g, r->sites[i].stack));
-        if (json_is_object(f)) bad |= put(f, "samples", json_integer(r->sites[i].samples));
+        json_t *f = frame_json(g, mp_stack_site(g, rs[i].stack));
+        if (json_is_object(f)) bad |= put(f, "samples", json_integer(rs[i].samples));
         bad |= json_array_append_new(sites, f);
     }
     bad |= put(j, "sites", sites);

@@ -318,10 +318,11 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     print_why(out, a, r);
     if (r->nsites) {
         fputs("  sites    sampled allocations under its entries:", out);
+        const mp_site_count *rs = mp_report_sites(&a->f, r);
         for (uint32_t i = 0; i < r->nsites; i++) {
             char site[512];
-            mp_sr_frame_text(g, mp_stack_site(g, r->sites[i].stack), site, sizeof site);
-            fprintf(out, "%s %s x%u", i ? "," : "", site, r->sites[i].samples);
+            mp_sr_frame_text(g, mp_stack_site(g, rs[i].stack), site, sizeof site);
+            fprintf(out, "%s %s x%u", i ? "," : "", site, rs[i].samples);
         }
         fputc('\n', out);
     }
