@@ -652,6 +652,10 @@ static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
     }
 }
 
+/* A heap of millions of tiny maps holds a report per map at its peak:
+ * what a report costs is part of the memory a map costs. */
+_Static_assert(sizeof(mp_map_report) <= 176, "a map report grew past 176 bytes");
+
 int mp_report_add_root(mp_findings *f, mp_map_report *r, uint32_t root)
 {
     uint32_t i = mp_report_nlisted(r);
