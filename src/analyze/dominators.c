@@ -915,29 +915,46 @@ void mp_dom_fill_root_of(mp_dom *d)
     fill_root_of(d);
 }
 
-/* Whether the climb of mp_dom_reach_top goes on from object x: no single
- * root owns x, and its immediate dominator is an object (not S). */
-static bool climbs(const mp_dom *d, uint32_t x)
+/*
+ * The top of each object a single root does not own, in root_of's slots:
+ * the same walk as fill_root_of (up to the first object known, then down
+ * again filling), so every object is walked past at most twice however
+ * deep the tree, with no stack. A walk that ends at S ends one object
+ * below it: that object is the top of all it passed.
+ */
+void mp_dom_fill_top_of(mp_dom *d)
 {
-    return d->root_of[x] == MP_NONE && d->idom[x] < d->nobjects;
+    size_t n = d->nobjects;
+    const uint32_t *idom = d->idom;
+    uint32_t *to = d->root_of;
+    for (size_t v = 0; v < n; v++) to[v] = ROOT_OF_UNKNOWN;
+    for (size_t v = 0; v < n; v++) {
+        if (v + 16 < n && idom[v + 16] < n) __builtin_prefetch(&to[idom[v + 16]]);
+        if (to[v] != ROOT_OF_UNKNOWN) continue; /* filled on a walk from below */
+        uint32_t x = (uint32_t)v, last = MP_NONE;
+        while (x < n && to[x] == ROOT_OF_UNKNOWN) {
+            last = x;
+            x = idom[x];
+        }
+        bool top = x == d->super_root; /* then `last` is the top */
+        uint32_t val;
+        if (x < n) /* known: a root's node, a top's number, or the top itself */
+            val = to[x] == MP_DOM_TOP ? x : to[x];
+        else /* a root's node, the top below S, or none (unreachable) */
+            val = top ? last : x;
+        for (x = (uint32_t)v; x < n && to[x] == ROOT_OF_UNKNOWN; x = idom[x]) to[x] = val;
+        if (top) to[last] = MP_DOM_TOP;
+    }
 }
 
-uint32_t mp_dom_reach_top(const mp_dom *d, uint32_t o, mp_u32map *memo)
+void mp_dom_root_of_from_tops(mp_dom *d)
 {
-    if (o >= d->nobjects || d->idom[o] == MP_NONE) return o;
-    uint32_t top = o, known;
-    while (climbs(d, top)) {
-        if (memo && mp_u32map_get(memo, top, &known)) {
-            top = known;
-            break;
-        }
-        top = d->idom[top];
+    size_t n = d->nobjects;
+    uint32_t *ro = d->root_of;
+    for (size_t v = 0; v < n; v++) {
+        uint32_t x = ro[v];
+        ro[v] = x >= n && x < d->super_root ? x - (uint32_t)n : MP_NONE;
     }
-    /* the objects climbed through, up to the top or to one the memo knew */
-    for (uint32_t x = o; memo && x != top && climbs(d, x) && !mp_u32map_get(memo, x, NULL);
-         x = d->idom[x])
-        if (mp_u32map_put(memo, x, top) < 0) return MP_NONE;
-    return top;
 }
 
 /* Reverse breadth-first search from o. An object owned by a single root
