@@ -16,9 +16,15 @@
 
 enum { INDENT = 2, FLAGS = JSON_INDENT(INDENT) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY };
 
+/* The indent of the deepest level, written from here rather than with a
+ * format: a report of every entry has one on each of its lines. */
+static const char spaces[] = "                ";
+_Static_assert(sizeof spaces - 1 >= MP_JS_MAX_DEPTH * INDENT, "a row of spaces for every level");
+
 static void indent(FILE *out, int level)
 {
-    fprintf(out, "%*s", level * INDENT, "");
+    assert(level >= 0 && level <= MP_JS_MAX_DEPTH);
+    fwrite(spaces, 1, (size_t)level * INDENT, out);
 }
 
 /* The start of a member or element in the innermost container: the comma
@@ -32,10 +38,32 @@ static void next_item(mp_jstream *js)
     indent(js->out, js->depth);
 }
 
+/* What json_dump_callback hands over comes in pieces of a token or two;
+ * it is gathered here, each new line indented, and written in large
+ * pieces: a report of every entry is mostly such values. */
 typedef struct shifted {
     FILE *out;
     int level;
+    size_t len;
+    char buf[16384];
 } shifted;
+
+static void flush_shifted(shifted *s)
+{
+    fwrite(s->buf, 1, s->len, s->out);
+    s->len = 0;
+}
+
+static void put_shifted(shifted *s, const char *p, size_t n)
+{
+    if (n > sizeof s->buf - s->len) flush_shifted(s);
+    if (n >= sizeof s->buf) {
+        fwrite(p, 1, n, s->out);
+        return;
+    }
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+}
 
 /* json_dump_callback's writer: the text with each new line indented. */
 static int write_shifted(const char *buf, size_t n, void *ud)
@@ -44,8 +72,8 @@ static int write_shifted(const char *buf, size_t n, void *ud)
     while (n) {
         const char *nl = memchr(buf, '\n', n);
         size_t k = nl ? (size_t)(nl - buf) + 1 : n;
-        fwrite(buf, 1, k, s->out);
-        if (nl) indent(s->out, s->level);
+        put_shifted(s, buf, k);
+        if (nl) put_shifted(s, spaces, (size_t)s->level * INDENT);
         buf += k;
         n -= k;
     }
@@ -55,8 +83,13 @@ static int write_shifted(const char *buf, size_t n, void *ud)
 /* v dumped at the innermost container's level of indent; v released. */
 static void put_value(mp_jstream *js, json_t *v)
 {
-    shifted s = {js->out, js->depth};
+    shifted s;
+    s.out = js->out;
+    s.level = js->depth;
+    s.len = 0;
+    assert(s.level <= MP_JS_MAX_DEPTH);
     if (json_dump_callback(v, write_shifted, &s, FLAGS) != 0) js->failed = true;
+    flush_shifted(&s);
     json_decref(v);
 }
 
