@@ -323,11 +323,11 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(const char *path);
-    } heaps[] = {
-        {"priority", heap_priority},     {"bounded", heap_bounded}, {"nested", heap_nested},
-        {"iface_keys", heap_iface_keys}, {"names", heap_names},     {"skewed", heap_skewed},
-        {"groups", heap_groups},         {"stale", heap_stale},     {"deep", heap_deep},
-        {"crowd", heap_crowd}};
+    } heaps[] = {{"priority", heap_priority}, {"bounded", heap_bounded},
+                 {"nested", heap_nested},     {"iface_keys", heap_iface_keys},
+                 {"names", heap_names},       {"skewed", heap_skewed},
+                 {"groups", heap_groups},     {"stale", heap_stale},
+                 {"deep", heap_deep},         {"crowd", heap_crowd}};
     if (argc == 4) deep_n = strtoul(argv[3], NULL, 10);
     if ((argc == 3 || argc == 4) && deep_n > 0)
         for (size_t i = 0; i < sizeof heaps / sizeof *heaps; i++)

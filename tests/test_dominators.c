@@ -291,8 +291,8 @@ static void test_random_objects_share_their_tops_roots(void)
         uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
         uint32_t *want = malloc(g->nroots * sizeof *want), *got = malloc(g->nroots * sizeof *got);
         bool same;
-    uint32_t *top = tops_of(&d, &same);
-    CHECK(same);
+        uint32_t *top = tops_of(&d, &same);
+        CHECK(same);
         for (uint32_t o = 0; o < g->nobjects; o++) {
             if (d.idom[o] == MP_NONE) {
                 CHECK_EQ_U64(top[o], MP_NONE);

@@ -1106,7 +1106,8 @@ static void test_holders_match_the_reverse_search_on_random_heaps(void)
     for (int trial = 0; trial < 400; trial++) {
         heap h;
         heap_init(&h);
-        uint32_t nh = 1 + (uint32_t)(lcg_next(&seed) % 30), nm = 1 + (uint32_t)(lcg_next(&seed) % 6);
+        uint32_t nh = 1 + (uint32_t)(lcg_next(&seed) % 30),
+                 nm = 1 + (uint32_t)(lcg_next(&seed) % 6);
         uint32_t hold[30], hdr[6], val[6];
         for (uint32_t i = 0; i < nh; i++) hold[i] = obj(&h, 16, h.t_val);
         for (uint32_t k = 0; k < nm; k++) {
@@ -1115,15 +1116,17 @@ static void test_holders_match_the_reverse_search_on_random_heaps(void)
         }
         uint32_t ne = (uint32_t)(lcg_next(&seed) % (3 * nh + 1));
         for (uint32_t e = 0; e < ne; e++) {
-            uint32_t from = lcg_next(&seed) % 5 ? hold[lcg_next(&seed) % nh]
-                                                : val[lcg_next(&seed) % nm];
-            uint32_t to = lcg_next(&seed) % 4 ? hold[lcg_next(&seed) % nh] : hdr[lcg_next(&seed) % nm];
+            uint32_t from =
+                lcg_next(&seed) % 5 ? hold[lcg_next(&seed) % nh] : val[lcg_next(&seed) % nm];
+            uint32_t to =
+                lcg_next(&seed) % 4 ? hold[lcg_next(&seed) % nh] : hdr[lcg_next(&seed) % nm];
             mp_gb_edge(h.b, from, to);
         }
         for (uint32_t k = 0; k < nm; k++) mp_gb_edge(h.b, hold[lcg_next(&seed) % nh], hdr[k]);
         uint32_t nr = (uint32_t)(lcg_next(&seed) % 45);
         for (uint32_t i = 0; i < nr; i++) {
-            uint32_t t = lcg_next(&seed) % 6 ? hold[lcg_next(&seed) % nh] : hdr[lcg_next(&seed) % nm];
+            uint32_t t =
+                lcg_next(&seed) % 6 ? hold[lcg_next(&seed) % nh] : hdr[lcg_next(&seed) % nm];
             char name[32];
             if (lcg_next(&seed) % 2) {
                 snprintf(name, sizeof name, "g%u", (unsigned)(lcg_next(&seed) % 20));

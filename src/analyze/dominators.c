@@ -957,6 +957,19 @@ void mp_dom_root_of_from_tops(mp_dom *d)
     }
 }
 
+size_t mp_dom_first_root_target(const mp_dom *d, uint32_t o)
+{
+    size_t lo = 0, hi = d->nroot_targets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((d->root_targets[mid] >> 32) < o)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Reverse breadth-first search from o. An object owned by a single root
  * stands for that root (no other root can reach it: every path from S
  * passes through its owner), so the search stops there. */
@@ -982,14 +995,7 @@ size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uin
             seen[r >> 3] |= (uint8_t)(1u << (r & 7));
             continue;
         }
-        size_t lo = 0, hi = d->nroot_targets; /* roots pointing right here */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if ((d->root_targets[mid] >> 32) < v)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        size_t lo = mp_dom_first_root_target(d, v); /* roots pointing right here */
         for (; lo < d->nroot_targets && (d->root_targets[lo] >> 32) == v; lo++) {
             uint32_t r = (uint32_t)d->root_targets[lo];
             seen[r >> 3] |= (uint8_t)(1u << (r & 7));

@@ -129,6 +129,10 @@ static inline bool mp_dom_is_root(const mp_dom *d, uint32_t node)
     return node >= d->nobjects && node < d->super_root;
 }
 
+/* The index in d->root_targets of the first root pointing at object o
+ * (d->nroot_targets or one of another object when none does); O(log). */
+size_t mp_dom_first_root_target(const mp_dom *d, uint32_t o);
+
 /*
  * The roots that reach object o (indices into g->roots, increasing, at
  * most max written; the return value is how many there are). A reverse

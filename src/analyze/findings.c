@@ -1112,14 +1112,7 @@ static void hs_complete(holder_sets *s, uint32_t first)
     size_t n = 0;
     for (size_t i = from; i < s->nstack; i++) {
         uint32_t t = s->slot[s->stack[i]].top;
-        size_t lo = 0, hi = d->nroot_targets; /* roots pointing right at t */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if ((d->root_targets[mid] >> 32) < t)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        size_t lo = mp_dom_first_root_target(d, t); /* roots pointing right at t */
         for (; lo < d->nroot_targets && (d->root_targets[lo] >> 32) == t; lo++)
             hs_add(s->holder, acc, &n, (uint32_t)d->root_targets[lo]);
         uint64_t end = mp_in_end(g, t);
