@@ -950,10 +950,11 @@ void mp_dom_fill_top_of(mp_dom *d)
 void mp_dom_root_of_from_tops(mp_dom *d)
 {
     size_t n = d->nobjects;
-    uint32_t *ro = d->root_of;
+    uint32_t *ro = d->root_of, first = (uint32_t)n, nroots = (uint32_t)d->nroots;
+    /* (one unsigned comparison: a loop the compiler makes vector code of) */
     for (size_t v = 0; v < n; v++) {
-        uint32_t x = ro[v];
-        ro[v] = x >= n && x < d->super_root ? x - (uint32_t)n : MP_NONE;
+        uint32_t r = ro[v] - first;
+        ro[v] = r < nroots ? r : MP_NONE;
     }
 }
 
