@@ -104,6 +104,10 @@ enum { MP_SLICE_KEYS = 1, MP_SLICE_VALUES = 2 };
 const char *mp_evidence_name(unsigned bit_index);
 
 #define MP_MAX_LISTED_ROOTS 16
+/* The most mp_map_report.nroots says: that many means more holders reach
+ * the map than a report lists, how many more not counted (the count is a
+ * transitive closure's, quadratic on a long list of holders). */
+#define MP_MANY_ROOTS (MP_MAX_LISTED_ROOTS + 1)
 #define MP_MAX_SITES 3
 
 /* An allocation site (a frame's function, file and line: see
@@ -120,7 +124,7 @@ typedef struct mp_map_report {
                            root word), MP_NONE if several/none */
     uint32_t path_root; /* the root the path to the header starts from (see paths.h) */
     uint32_t nroots;    /* holders reaching the header (a frame's or a global's
-                           several words count once) */
+                           several words count once), up to MP_MANY_ROOTS */
     uint32_t roots[MP_MAX_LISTED_ROOTS]; /* the first of them, by priority: each
                                             holder's first root word */
     uint64_t retained;
