@@ -26,9 +26,7 @@
 # a heap whose analysis grows faster than the heap shows there. An
 # analysis that takes more than ANALYZE_BENCH_LIMIT seconds (default 300)
 # is stopped and its row says so, with the least exponent it implies (the
-# index line below is printed for the shapes at their first size only). The
-# "many" shape (a list of holders with a map each, a root every 50th) is
-# left out of the default list: it takes minutes at 3M objects.
+# index line below is printed for the shapes at their first size only).
 #
 # Index files (maproot-analyze(1), INDEX FILES): after the figures above
 # (taken with --index=off), each row gets a line with the first open of the
@@ -47,7 +45,7 @@ build=${BENCH_BUILD:-$root/build-bench}
 [ -f "$build/build.ninja" ] || meson setup "$build" "$root" -Dbuildtype=release >/dev/null
 ninja -C "$build" -j2 bench/gen_snapshot src/cli/maproot >/dev/null
 sizes=${ANALYZE_BENCH_SIZES:-"1000000 10000000 100000000"}
-shapes=${ANALYZE_BENCH_SHAPES:-"service chains arrays mix onearray tree bigmap tinymaps roots deeproots hot cycles"}
+shapes=${ANALYZE_BENCH_SHAPES:-"service chains arrays mix onearray tree bigmap tinymaps many roots deeproots hot cycles"}
 shape_sizes=${ANALYZE_BENCH_SHAPE_SIZES:-${ANALYZE_BENCH_SHAPE_SIZE:-"1000000 10000000"}}
 limit=${ANALYZE_BENCH_LIMIT:-300}
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/analyze-bench.XXXXXX")

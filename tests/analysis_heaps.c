@@ -34,6 +34,9 @@
  *             N + 5 steps long (root, N nodes, array, header, bucket,
  *             slot), so a report that shows chains whole grows as N
  *             squared; `analysis_heaps deep FILE N` sets N;
+ *   crowd     a map of 4,000 entries behind one struct that 20 pinned
+ *             objects point to, each pin a holder of its own: the report
+ *             lists the first 16 holders and says more hold it (17, more);
  *   stale     a map that is garbage, whose address a function just left all
  *             over the stack below the frame that then takes the snapshot:
  *             the collector's own frames reuse that stack, and their words
@@ -299,22 +302,39 @@ __attribute__((noinline)) static int heap_stale(const char *path)
     return rc;
 }
 
+/* ------------------------------------------------------------------- crowd */
+
+static int heap_crowd(const char *path)
+{
+    Mid *mid = mr_new(&mid_type);
+    mid->m = blob_map(4000, 256);
+    static char labels[20][32]; /* a pin keeps its label's pointer */
+    for (int i = 0; i < 20; i++) {
+        Outer *o = mr_new(&outer_type);
+        o->mid = mid;
+        snprintf(labels[i], sizeof labels[i], "connection %02d", i);
+        mr_pin(o, labels[i]);
+    }
+    return snapshot(path, mid->m, NULL);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(const char *path);
-    } heaps[] = {
-        {"priority", heap_priority},     {"bounded", heap_bounded}, {"nested", heap_nested},
-        {"iface_keys", heap_iface_keys}, {"names", heap_names},     {"skewed", heap_skewed},
-        {"groups", heap_groups},         {"stale", heap_stale},     {"deep", heap_deep}};
+    } heaps[] = {{"priority", heap_priority}, {"bounded", heap_bounded},
+                 {"nested", heap_nested},     {"iface_keys", heap_iface_keys},
+                 {"names", heap_names},       {"skewed", heap_skewed},
+                 {"groups", heap_groups},     {"stale", heap_stale},
+                 {"deep", heap_deep},         {"crowd", heap_crowd}};
     if (argc == 4) deep_n = strtoul(argv[3], NULL, 10);
     if ((argc == 3 || argc == 4) && deep_n > 0)
         for (size_t i = 0; i < sizeof heaps / sizeof *heaps; i++)
             if (strcmp(argv[1], heaps[i].name) == 0) return heaps[i].run(argv[2]) ? 1 : 0;
     fprintf(
         stderr,
-        "usage: analysis_heaps priority|bounded|nested|iface_keys|names|skewed|groups|stale|deep "
-        "SNAPSHOT [N]\n");
+        "usage: analysis_heaps "
+        "priority|bounded|nested|iface_keys|names|skewed|groups|stale|deep|crowd SNAPSHOT [N]\n");
     return 2;
 }

@@ -368,6 +368,18 @@ for line in text.splitlines():
         want(len(parts) == len(set(parts)), "each other holder once: %s" % line)
 '
 
+# twenty holders of one map: the first 16 listed, the rest not counted
+heap crowd '
+g = the_map(4000)
+want(g["nroots"] == 17 and g["nroots_more"] is True, "nroots 17 and more: %s %s" % (g["nroots"], g["nroots_more"]))
+want(len(g["roots"]) == 16 and g["roots"][0]["kind"] == "pin" and g["roots"][0]["name"] == "connection 00", "the first 16 holders, connection 00 first: %s" % [r["text"] for r in g["roots"]])
+unique_roots(g)
+want("several_roots" in g["context"], "several roots")
+want(all(not m["nroots_more"] for m in a["maps"] if m["count"] != 4000), "no other map has more")
+line = [l for l in text.splitlines() if "also held by" in l]
+want(len(line) == 1 and "also held by 16 or more other roots: pin connection 01;" in line[0], "also held by 16 or more: %s" % line)
+'
+
 # a bounded cache is no suspect because a stack word also reaches it
 heap bounded '
 want(a["suspects"] == [], "no suspect: %s" % [(s["type"], s["evidence"]) for s in a["suspects"]])

@@ -209,11 +209,27 @@ static bool same_roots(const mp_graph *g, const mp_dom *d, uint32_t a, uint32_t 
     return reaching(g, d, b, got, mark) == *n && memcmp(want, got, *n * sizeof *got) == 0;
 }
 
+/* Every object's top by mp_dom_fill_top_of (the object itself for a
+ * top), into a copy; d->root_of is given back by mp_dom_root_of_from_tops,
+ * *same: whether it holds what it held before. */
+static uint32_t *tops_of(mp_dom *d, bool *same)
+{
+    uint32_t *before = malloc(d->nobjects * sizeof *before), *t = malloc(d->nobjects * sizeof *t);
+    memcpy(before, d->root_of, d->nobjects * sizeof *before);
+    mp_dom_fill_top_of(d);
+    for (size_t o = 0; o < d->nobjects; o++)
+        t[o] = d->root_of[o] == MP_DOM_TOP ? (uint32_t)o : d->root_of[o];
+    mp_dom_root_of_from_tops(d);
+    *same = memcmp(before, d->root_of, d->nobjects * sizeof *before) == 0;
+    free(before);
+    return t;
+}
+
 /* A list of holders h[n-1] -> ... -> h[0], each holding an object x[i]
  * of its own; a global and a stack word hold the list's head, a global
  * every tenth holder too: the roots reaching x[i] are those of the nearest
- * rooted holder at i or above, the top its climb finds; and on random
- * graphs every object's roots are its top's. */
+ * rooted holder at i or above, its top; and on random graphs every
+ * object's roots are its top's. */
 static void test_an_objects_roots_are_its_tops(void)
 {
     enum { N = 1000 };
@@ -240,22 +256,22 @@ static void test_an_objects_roots_are_its_tops(void)
     CHECK(mp_dom_compute(g, &d, &err) == 0);
     uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
     uint32_t *want = malloc(g->nroots * sizeof *want), *got = malloc(g->nroots * sizeof *got);
-    mp_u32map memo = {0};
+    bool same;
+    uint32_t *top = tops_of(&d, &same);
+    CHECK(same);
     for (uint32_t i = 0; i < N; i++) {
         /* the nearest holder at i or above that a root of its own holds */
         uint32_t j = i % 10 <= 5 ? i / 10 * 10 + 5 : i / 10 * 10 + 15;
         if (j > N - 1) j = N - 1;
-        uint32_t top = mp_dom_reach_top(&d, x[i], i % 2 ? &memo : NULL);
-        CHECK_EQ_U64(top, h[j]);
-        CHECK_EQ_U64(mp_dom_reach_top(&d, x[i], &memo), h[j]); /* memo or not */
+        CHECK_EQ_U64(top[x[i]], h[j]);
+        CHECK_EQ_U64(top[h[j]], h[j]);
         size_t n;
-        CHECK(same_roots(g, &d, x[i], top, want, got, mark, &n));
+        CHECK(same_roots(g, &d, x[i], top[x[i]], want, got, mark, &n));
         CHECK_EQ_U64(n, 2 + (j <= N - 5 ? (N - 5 - j) / 10 + 1 : 0));
     }
-    CHECK_EQ_U64(mp_dom_reach_top(&d, lone, &memo), lone); /* one root owns it */
-    CHECK_EQ_U64(mp_dom_reach_top(&d, dead, &memo), dead); /* unreachable */
-    CHECK(memo.n <= 2 * N);
-    mp_u32map_free(&memo);
+    CHECK_EQ_U64(top[lone], g->nobjects + d.root_of[lone]); /* one root owns it: its node */
+    CHECK_EQ_U64(top[dead], MP_NONE);                       /* unreachable */
+    free(top);
     free(want);
     free(got);
     free(mark);
@@ -274,15 +290,21 @@ static void test_random_objects_share_their_tops_roots(void)
         CHECK(mp_dom_compute(g, &d, &err) == 0);
         uint8_t *mark = calloc(g->nobjects / 8 + 1, 1);
         uint32_t *want = malloc(g->nroots * sizeof *want), *got = malloc(g->nroots * sizeof *got);
-        mp_u32map memo = {0};
+        bool same;
+        uint32_t *top = tops_of(&d, &same);
+        CHECK(same);
         for (uint32_t o = 0; o < g->nobjects; o++) {
-            uint32_t top = mp_dom_reach_top(&d, o, &memo);
-            CHECK(top < g->nobjects);
-            CHECK(d.idom[o] == MP_NONE ? top == o : d.idom[top] != MP_NONE);
-            size_t n;
-            CHECK(same_roots(g, &d, o, top, want, got, mark, &n));
+            if (d.idom[o] == MP_NONE) {
+                CHECK_EQ_U64(top[o], MP_NONE);
+            } else if (d.root_of[o] != MP_NONE) {
+                CHECK_EQ_U64(top[o], g->nobjects + d.root_of[o]);
+            } else {
+                CHECK(top[o] < g->nobjects && d.idom[top[o]] == d.super_root);
+                size_t n;
+                CHECK(same_roots(g, &d, o, top[o], want, got, mark, &n));
+            }
         }
-        mp_u32map_free(&memo);
+        free(top);
         free(want);
         free(got);
         free(mark);

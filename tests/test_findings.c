@@ -936,6 +936,270 @@ static void test_words_of_one_frame_are_one_holder(void)
     done(&a);
 }
 
+/* The holders reaching `header` by the reverse search over every path
+ * (mp_dom_roots_reaching, the exact count): each holder once, by its
+ * first reaching root, in priority order; returns how many, the first
+ * `max` in out. */
+static size_t holders_by_search(const analysis *a, uint32_t header, uint32_t *out, size_t max)
+{
+    uint32_t *all = malloc((a->g->nroots + 1) * sizeof *all);
+    uint8_t *mark = calloc(a->g->nobjects / 8 + 1, 1);
+    assert(all && mark);
+    size_t n = mp_dom_roots_reaching(a->g, &a->d, header, all, a->g->nroots, mark);
+    n = mp_findings_distinct_holders(&a->f, all, n);
+    for (size_t i = 0; i < n && i < max; i++) out[i] = all[i];
+    free(all);
+    free(mark);
+    return n;
+}
+
+/* Whether map k's report names the holders the reverse search finds: the
+ * first 16 of them, and their count up to 17 (17: more than 16). */
+static bool roots_as_searched(const analysis *a, size_t k)
+{
+    const mp_map_report *r = &a->f.maps[k];
+    uint32_t want[MP_MAX_LISTED_ROOTS];
+    size_t n = holders_by_search(a, a->g->maps[k].header, want, MP_MAX_LISTED_ROOTS);
+    if (r->nroots != (n < MP_MANY_ROOTS ? n : MP_MANY_ROOTS)) return false;
+    for (size_t i = 0; i < n && i < MP_MAX_LISTED_ROOTS; i++)
+        if (mp_report_root(&a->f, r, i) != want[i]) return false;
+    return true;
+}
+
+static void test_a_list_of_holders_names_its_first_16_and_says_there_are_more(void)
+{
+    /* holder i -> holder i - 1 and -> map i; a global of its own on every
+     * 5th holder (25 of them): map j is reached by the globals of holders
+     * j and after, root indices ceil(j / 5) .. 24 */
+    heap h;
+    heap_init(&h);
+    enum { N = 121 };
+    uint32_t hold[N];
+    for (int i = 0; i < N; i++) {
+        hold[i] = obj(&h, 16, h.t_val);
+        if (i) mp_gb_edge(h.b, hold[i], hold[i - 1]);
+        built_map bm = add_map(&h, 0, 1, 16, false, 0);
+        mp_gb_edge(h.b, hold[i], bm.header);
+    }
+    for (int i = 0; i < N; i += 5) {
+        char name[32];
+        snprintf(name, sizeof name, "holder%d", i);
+        root(&h, MP_ROOT_GLOBAL, name, hold[i], 0, 0);
+    }
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    for (uint32_t j = 0; j < N; j++) {
+        const mp_map_report *r = &a.f.maps[j];
+        uint32_t first = (j + 4) / 5, count = 25 - first;
+        CHECK_EQ_U64(r->nroots, count < MP_MANY_ROOTS ? count : MP_MANY_ROOTS);
+        for (uint32_t q = 0; q < r->nroots && q < MP_MAX_LISTED_ROOTS; q++)
+            CHECK_EQ_U64(mp_report_root(&a.f, r, q), first + q);
+        CHECK(roots_as_searched(&a, j));
+        CHECK(!(r->evidence & MP_EV_STACK_FRAME));
+        CHECK(count > 1 ? r->root == MP_NONE && (r->evidence & MP_EV_SEVERAL_ROOTS)
+                        : r->root == first);
+    }
+    done(&a);
+}
+
+static void test_a_holder_of_several_words_is_named_by_its_first_reaching_one(void)
+{
+    /* a list of 30 holders (i -> i - 1), globals g0, g10, g20, g29 (roots
+     * 0..3) and three words of one frame at holders 5, 15, 25 (roots
+     * 4..6): map 0 has all five holders, the frame by its word 4; map 16
+     * has g20, g29 and the frame by its word 6 */
+    heap h;
+    heap_init(&h);
+    uint32_t hold[30], map[30];
+    for (int i = 0; i < 30; i++) {
+        hold[i] = obj(&h, 16, h.t_val);
+        if (i) mp_gb_edge(h.b, hold[i], hold[i - 1]);
+        built_map bm = add_map(&h, 0, 1, 16, false, 0);
+        mp_gb_edge(h.b, hold[i], bm.header);
+        map[i] = bm.map;
+    }
+    root(&h, MP_ROOT_GLOBAL, "g0", hold[0], 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "g10", hold[10], 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "g20", hold[20], 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "g29", hold[29], 0, 0);
+    for (int i = 5; i < 30; i += 10) root(&h, MP_ROOT_STACK, "work", hold[i], 1, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    const mp_map_report *r = &a.f.maps[map[0]];
+    CHECK_EQ_U64(r->nroots, 5);
+    for (uint32_t q = 0; q < 5; q++) CHECK_EQ_U64(mp_report_root(&a.f, r, q), q);
+    r = &a.f.maps[map[16]];
+    CHECK_EQ_U64(r->nroots, 3);
+    CHECK_EQ_U64(mp_report_root(&a.f, r, 0), 2);
+    CHECK_EQ_U64(mp_report_root(&a.f, r, 1), 3);
+    CHECK_EQ_U64(mp_report_root(&a.f, r, 2), 6);
+    r = &a.f.maps[map[26]];
+    CHECK_EQ_U64(r->nroots, 1); /* g29 alone: its own */
+    CHECK_EQ_U64(r->root, 3);
+    for (int i = 0; i < 30; i++) CHECK(roots_as_searched(&a, map[i]));
+    done(&a);
+}
+
+static void test_holders_around_a_cycle_reach_all_of_it(void)
+{
+    /* a ring of 6 holders (i -> i + 1 mod 6) with globals on 0, 2, 4 (roots
+     * 0..2), leading to a list of 3 (ring 3 -> list 0 -> 1 -> 2) with
+     * globals on list 1 and 2 (roots 3, 4), and a second ring of 40 that
+     * 20 globals hold (roots 5..24), every other holder: each of its maps
+     * names the first 16 and says there are more */
+    heap h;
+    heap_init(&h);
+    uint32_t ring[6], list[3], big[40], rmap[6], lmap[3], bmap[40];
+    for (int i = 0; i < 6; i++) ring[i] = obj(&h, 16, h.t_val);
+    for (int i = 0; i < 3; i++) list[i] = obj(&h, 16, h.t_val);
+    for (int i = 0; i < 40; i++) big[i] = obj(&h, 16, h.t_val);
+    for (int i = 0; i < 6; i++) mp_gb_edge(h.b, ring[i], ring[(i + 1) % 6]);
+    mp_gb_edge(h.b, ring[3], list[0]);
+    mp_gb_edge(h.b, list[0], list[1]);
+    mp_gb_edge(h.b, list[1], list[2]);
+    for (int i = 0; i < 40; i++) mp_gb_edge(h.b, big[i], big[(i + 1) % 40]);
+    for (int i = 0; i < 6; i++) {
+        built_map bm = add_map(&h, 0, 1, 16, false, 0);
+        mp_gb_edge(h.b, ring[i], bm.header);
+        rmap[i] = bm.map;
+    }
+    for (int i = 0; i < 3; i++) {
+        built_map bm = add_map(&h, 0, 1, 16, false, 0);
+        mp_gb_edge(h.b, list[i], bm.header);
+        lmap[i] = bm.map;
+    }
+    for (int i = 0; i < 40; i++) {
+        built_map bm = add_map(&h, 0, 1, 16, false, 0);
+        mp_gb_edge(h.b, big[i], bm.header);
+        bmap[i] = bm.map;
+    }
+    char name[32];
+    for (int i = 0; i < 6; i += 2) {
+        snprintf(name, sizeof name, "ring%d", i);
+        root(&h, MP_ROOT_GLOBAL, name, ring[i], 0, 0);
+    }
+    root(&h, MP_ROOT_GLOBAL, "list1", list[1], 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "list2", list[2], 0, 0);
+    for (int i = 0; i < 40; i += 2) {
+        snprintf(name, sizeof name, "big%d", i);
+        root(&h, MP_ROOT_GLOBAL, name, big[i], 0, 0);
+    }
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    for (int i = 0; i < 6; i++) {
+        const mp_map_report *r = &a.f.maps[rmap[i]];
+        CHECK_EQ_U64(r->nroots, 3);
+        for (uint32_t q = 0; q < 3; q++) CHECK_EQ_U64(mp_report_root(&a.f, r, q), q);
+    }
+    uint32_t want[3][5] = {{0, 1, 2}, {0, 1, 2, 3}, {0, 1, 2, 3, 4}};
+    for (int i = 0; i < 3; i++) {
+        const mp_map_report *r = &a.f.maps[lmap[i]];
+        CHECK_EQ_U64(r->nroots, 3 + (i > 0) + (i > 1));
+        for (uint32_t q = 0; q < r->nroots; q++)
+            CHECK_EQ_U64(mp_report_root(&a.f, r, q), want[i][q]);
+    }
+    for (int i = 0; i < 40; i++) {
+        const mp_map_report *r = &a.f.maps[bmap[i]];
+        CHECK_EQ_U64(r->nroots, MP_MANY_ROOTS);
+        for (uint32_t q = 0; q < MP_MAX_LISTED_ROOTS; q++)
+            CHECK_EQ_U64(mp_report_root(&a.f, r, q), 5 + q);
+    }
+    for (size_t k = 0; k < a.g->nmaps; k++) CHECK(roots_as_searched(&a, k));
+    done(&a);
+}
+
+/* A map whose header an object P holds, P reached by `holders` globals:
+ * the first through its own object, the second pointing at P, the third
+ * at the header itself, and so on in turn. */
+static void map_of_holders(analysis *a, int holders)
+{
+    heap h;
+    heap_init(&h);
+    built_map bm = add_map(&h, 0, 1, 16, false, 0);
+    uint32_t p = obj(&h, 16, h.t_val);
+    mp_gb_edge(h.b, p, bm.header);
+    for (int i = 0; i < holders; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "g%02d", i);
+        uint32_t t = i % 3 == 1 ? p : i % 3 == 2 ? bm.header : obj(&h, 16, h.t_val);
+        if (i % 3 == 0) mp_gb_edge(h.b, t, p);
+        root(&h, MP_ROOT_GLOBAL, name, t, 0, 0);
+    }
+    CHECK(analyse(&h, a) == 0);
+}
+
+static void test_a_map_of_16_holders_counts_them_and_of_17_says_more(void)
+{
+    for (int holders = 15; holders <= 18; holders++) {
+        analysis a;
+        map_of_holders(&a, holders);
+        const mp_map_report *r = &a.f.maps[0];
+        CHECK_EQ_U64(r->nroots, holders <= 16 ? (uint32_t)holders : MP_MANY_ROOTS);
+        for (uint32_t q = 0; q < MP_MAX_LISTED_ROOTS && q < (uint32_t)holders; q++)
+            CHECK_EQ_U64(mp_report_root(&a.f, r, q), q);
+        CHECK(roots_as_searched(&a, 0));
+        done(&a);
+    }
+}
+
+static uint64_t lcg_next(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return *s >> 33;
+}
+
+static void test_holders_match_the_reverse_search_on_random_heaps(void)
+{
+    /* random holders, maps hanging off them or off each other's values,
+     * edges among them (cycles, joins), roots of a few kinds among fewer
+     * holders than words: every map's first 16 and count up to 17 are the
+     * exact search's */
+    uint64_t seed = 42;
+    size_t many = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        heap h;
+        heap_init(&h);
+        uint32_t nh = 1 + (uint32_t)(lcg_next(&seed) % 30),
+                 nm = 1 + (uint32_t)(lcg_next(&seed) % 6);
+        uint32_t hold[30], hdr[6], val[6];
+        for (uint32_t i = 0; i < nh; i++) hold[i] = obj(&h, 16, h.t_val);
+        for (uint32_t k = 0; k < nm; k++) {
+            built_map bm = add_map(&h, 0, 1, 16, false, 0);
+            hdr[k] = bm.header, val[k] = bm.vals[0];
+        }
+        uint32_t ne = (uint32_t)(lcg_next(&seed) % (3 * nh + 1));
+        for (uint32_t e = 0; e < ne; e++) {
+            uint32_t from =
+                lcg_next(&seed) % 5 ? hold[lcg_next(&seed) % nh] : val[lcg_next(&seed) % nm];
+            uint32_t to =
+                lcg_next(&seed) % 4 ? hold[lcg_next(&seed) % nh] : hdr[lcg_next(&seed) % nm];
+            mp_gb_edge(h.b, from, to);
+        }
+        for (uint32_t k = 0; k < nm; k++) mp_gb_edge(h.b, hold[lcg_next(&seed) % nh], hdr[k]);
+        uint32_t nr = (uint32_t)(lcg_next(&seed) % 45);
+        for (uint32_t i = 0; i < nr; i++) {
+            uint32_t t =
+                lcg_next(&seed) % 6 ? hold[lcg_next(&seed) % nh] : hdr[lcg_next(&seed) % nm];
+            char name[32];
+            if (lcg_next(&seed) % 2) {
+                snprintf(name, sizeof name, "g%u", (unsigned)(lcg_next(&seed) % 20));
+                root(&h, MP_ROOT_GLOBAL, name, t, 0, 0);
+            } else {
+                root(&h, MP_ROOT_STACK, "f", t, 1 + (uint32_t)(lcg_next(&seed) % 3),
+                     (uint32_t)(lcg_next(&seed) % 4));
+            }
+        }
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        for (size_t k = 0; k < a.g->nmaps; k++) {
+            CHECK(roots_as_searched(&a, k));
+            many += a.f.maps[k].nroots == MP_MANY_ROOTS;
+        }
+        done(&a);
+    }
+    CHECK(many > 0); /* the boundary was crossed */
+}
+
 static void test_a_bounded_cache_a_stray_word_reaches_is_no_suspect(void)
 {
     /* a 1,000-entry cache, about 1.5% of the heap: significant, but
@@ -1714,6 +1978,11 @@ int main(void)
     TEST(test_a_global_through_objects_is_named_before_a_stack_word);
     TEST(test_words_of_one_frame_are_one_holder);
     TEST(test_a_bounded_cache_a_stray_word_reaches_is_no_suspect);
+    TEST(test_a_list_of_holders_names_its_first_16_and_says_there_are_more);
+    TEST(test_a_holder_of_several_words_is_named_by_its_first_reaching_one);
+    TEST(test_holders_around_a_cycle_reach_all_of_it);
+    TEST(test_a_map_of_16_holders_counts_them_and_of_17_says_more);
+    TEST(test_holders_match_the_reverse_search_on_random_heaps);
     TEST(test_one_value_under_many_keys_counts_once);
     TEST(test_a_value_pointing_twice_at_one_object_still_owns_it);
     TEST(test_a_value_holding_its_own_map_counts_once);

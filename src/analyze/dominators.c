@@ -915,29 +915,60 @@ void mp_dom_fill_root_of(mp_dom *d)
     fill_root_of(d);
 }
 
-/* Whether the climb of mp_dom_reach_top goes on from object x: no single
- * root owns x, and its immediate dominator is an object (not S). */
-static bool climbs(const mp_dom *d, uint32_t x)
+/*
+ * The top of each object a single root does not own, in root_of's slots:
+ * the same walk as fill_root_of (up to the first object known, then down
+ * again filling), so every object is walked past at most twice however
+ * deep the tree, with no stack. A walk that ends at S ends one object
+ * below it: that object is the top of all it passed.
+ */
+void mp_dom_fill_top_of(mp_dom *d)
 {
-    return d->root_of[x] == MP_NONE && d->idom[x] < d->nobjects;
+    size_t n = d->nobjects;
+    const uint32_t *idom = d->idom;
+    uint32_t *to = d->root_of;
+    for (size_t v = 0; v < n; v++) to[v] = ROOT_OF_UNKNOWN;
+    for (size_t v = 0; v < n; v++) {
+        if (v + 16 < n && idom[v + 16] < n) __builtin_prefetch(&to[idom[v + 16]]);
+        if (to[v] != ROOT_OF_UNKNOWN) continue; /* filled on a walk from below */
+        uint32_t x = (uint32_t)v, last = MP_NONE;
+        while (x < n && to[x] == ROOT_OF_UNKNOWN) {
+            last = x;
+            x = idom[x];
+        }
+        bool top = x == d->super_root; /* then `last` is the top */
+        uint32_t val;
+        if (x < n) /* known: a root's node, a top's number, or the top itself */
+            val = to[x] == MP_DOM_TOP ? x : to[x];
+        else /* a root's node, the top below S, or none (unreachable) */
+            val = top ? last : x;
+        for (x = (uint32_t)v; x < n && to[x] == ROOT_OF_UNKNOWN; x = idom[x]) to[x] = val;
+        if (top) to[last] = MP_DOM_TOP;
+    }
 }
 
-uint32_t mp_dom_reach_top(const mp_dom *d, uint32_t o, mp_u32map *memo)
+void mp_dom_root_of_from_tops(mp_dom *d)
 {
-    if (o >= d->nobjects || d->idom[o] == MP_NONE) return o;
-    uint32_t top = o, known;
-    while (climbs(d, top)) {
-        if (memo && mp_u32map_get(memo, top, &known)) {
-            top = known;
-            break;
-        }
-        top = d->idom[top];
+    size_t n = d->nobjects;
+    uint32_t *ro = d->root_of, first = (uint32_t)n, nroots = (uint32_t)d->nroots;
+    /* (one unsigned comparison: a loop the compiler makes vector code of) */
+    for (size_t v = 0; v < n; v++) {
+        uint32_t r = ro[v] - first;
+        ro[v] = r < nroots ? r : MP_NONE;
     }
-    /* the objects climbed through, up to the top or to one the memo knew */
-    for (uint32_t x = o; memo && x != top && climbs(d, x) && !mp_u32map_get(memo, x, NULL);
-         x = d->idom[x])
-        if (mp_u32map_put(memo, x, top) < 0) return MP_NONE;
-    return top;
+}
+
+size_t mp_dom_first_root_target(const mp_dom *d, uint32_t o)
+{
+    size_t lo = 0, hi = d->nroot_targets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((d->root_targets[mid] >> 32) < o)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* Reverse breadth-first search from o. An object owned by a single root
@@ -965,14 +996,7 @@ size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uin
             seen[r >> 3] |= (uint8_t)(1u << (r & 7));
             continue;
         }
-        size_t lo = 0, hi = d->nroot_targets; /* roots pointing right here */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if ((d->root_targets[mid] >> 32) < v)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        size_t lo = mp_dom_first_root_target(d, v); /* roots pointing right here */
         for (; lo < d->nroot_targets && (d->root_targets[lo] >> 32) == v; lo++) {
             uint32_t r = (uint32_t)d->root_targets[lo];
             seen[r >> 3] |= (uint8_t)(1u << (r & 7));

@@ -25,7 +25,6 @@
 #define MP_DOMINATORS_H
 
 #include "analyze/graph.h"
-#include "analyze/u32map.h"
 
 typedef struct mp_dom {
     size_t nobjects, nroots, nnodes; /* nnodes = nobjects + nroots + 1 */
@@ -130,6 +129,10 @@ static inline bool mp_dom_is_root(const mp_dom *d, uint32_t node)
     return node >= d->nobjects && node < d->super_root;
 }
 
+/* The index in d->root_targets of the first root pointing at object o
+ * (d->nroot_targets or one of another object when none does); O(log). */
+size_t mp_dom_first_root_target(const mp_dom *d, uint32_t o);
+
 /*
  * The roots that reach object o (indices into g->roots, increasing, at
  * most max written; the return value is how many there are). A reverse
@@ -142,27 +145,28 @@ static inline bool mp_dom_is_root(const mp_dom *d, uint32_t node)
 size_t mp_dom_roots_reaching(const mp_graph *g, const mp_dom *d, uint32_t o, uint32_t *roots,
                              size_t max, uint8_t *mark);
 
-/*
- * The object whose reaching roots are o's, found by climbing the tree:
- * every path from S to an object passes through its immediate dominator,
- * so when that is an object x, the roots reaching o are the roots
- * reaching x (a root reaching o reaches x on the way, and x reaches o).
- * The climb stops at an object a single root owns or one S dominates
- * directly (the top of a part several roots share); o itself when it is
- * one, or unreachable. mp_dom_roots_reaching gives the same list for o and
- * for its top, and many objects often share a top: a long list that
- * several roots reach, say, with an object hanging off each node.
- *
- * memo (NULL: none) maps the objects climbed through to their top, so
- * that climbs from many objects of one long chain cost the chain once;
- * it costs in proportion to the objects climbed through. MP_NONE when the
- * memo cannot grow (out of memory).
- */
-uint32_t mp_dom_reach_top(const mp_dom *d, uint32_t o, mp_u32map *memo);
-
 /* Fills d->root_of from idom, as mp_dom_compute does: for a caller that
  * lent the array out as scratch and wants it back. Reads idom alone (not
  * the preorder), in object order. */
 void mp_dom_fill_root_of(mp_dom *d);
+
+/*
+ * The objects several roots reach, grouped by the object S dominates
+ * directly above each (its top: every path from S to the object passes
+ * through it, so the roots that reach the object are the roots that reach
+ * its top, and only tops need their reaching roots worked out).
+ *
+ * mp_dom_fill_top_of overwrites d->root_of (lent, as mp_dom_fill_root_of
+ * takes it back) with, per object: MP_DOM_TOP for a top; the top's number
+ * for an object under a top; the node number (nobjects + r) of root r for
+ * an object root r owns alone; MP_NONE for an unreachable one. One pass
+ * in object order, each object walked past at most twice. The caller may
+ * then write its own values over the tops' slots: mp_dom_root_of_from_tops
+ * fills root_of back from what is left (a root's node number reads as that
+ * root, every other value as none), in one streaming pass.
+ */
+#define MP_DOM_TOP (MP_NONE - 2)
+void mp_dom_fill_top_of(mp_dom *d);
+void mp_dom_root_of_from_tops(mp_dom *d);
 
 #endif

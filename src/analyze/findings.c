@@ -724,7 +724,9 @@ static int restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *o
         r->sampled_objects = s->sampled_objects;
         for (uint32_t i = 0; i < s->nroots && i < MP_MAX_LISTED_ROOTS; i++)
             if (mp_report_add_root(out, r, s->roots[i])) return -1;
-        r->nroots = s->nroots; /* those past the listed ones are counted only */
+        /* those past the listed ones are counted only (an index may count
+         * past what is kept) */
+        r->nroots = s->nroots < MP_MANY_ROOTS ? s->nroots : MP_MANY_ROOTS;
         if (mp_report_set_sites(out, r, s->sites, s->nsites)) return -1;
         r->key_pointers = s->key_pointers != 0;
         r->slice_bytes = s->slice_bytes;
@@ -1052,52 +1054,216 @@ done:
 }
 
 /*
- * The roots reaching each live map's header (r->roots, r->nroots), each
- * holder once (its first word in priority order). Maps whose headers share
- * a top (mp_dom_reach_top) share their roots, so the reverse search is
- * made once per top, for the maps sorted by it: a list of holders that
- * several roots reach, a map hanging off each, would otherwise be walked
- * back from every map, the work growing as the square of the list.
- * `reaching` has room for every root; holder_mark is a clear slot per
- * holder (left marked with map numbers + 1); counted a clear bitmap of an
- * object a bit (left clear). -1 out of memory.
+ * The holders reaching each live map's header, first ones by priority.
+ *
+ * The roots reaching an object are those reaching its top (the object S
+ * dominates directly above it: dominators.h), and those reaching a top T
+ * are the roots pointing at T, the single owners of T's predecessors that
+ * one root owns, and the roots reaching the tops of its other
+ * predecessors. So each top gets a set, over the graph of tops (an edge
+ * from top(u) to T per edge u -> T), from its predecessors' sets: a
+ * strongly connected part of that graph shares one set, and Tarjan's
+ * search over predecessors (a loop and an explicit stack: the graph's
+ * depth is the input's) completes each part after every part that leads
+ * to it, so a part's set is made once, from final sets, when it completes.
+ *
+ * A set keeps only the first MP_MANY_ROOTS holders (each by its first root,
+ * ordered by it): a holder a set drops has MP_MANY_ROOTS holders before it
+ * there, and so in any union with that set; the first MP_MANY_ROOTS of a
+ * union are the first of the union of the kept sets. One more than a
+ * report lists tells a map held by more than it lists (mp_map_report.
+ * nroots) without counting the holders, which is a transitive closure and
+ * costs the square of a long list of holders. Cost: the tops that lead to
+ * maps and their in-edges, twice each, times MP_MANY_ROOTS at most.
  */
-static int map_roots(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *reaching,
-                     uint32_t *holder_mark, uint8_t *counted)
+typedef struct hs_slot {
+    uint32_t top;  /* the top object */
+    uint32_t low;  /* the least slot it reaches back to on the stack (Tarjan) */
+    uint32_t part; /* its strongly connected part, MP_NONE while on the stack */
+} hs_slot;
+
+typedef struct hs_frame {
+    uint32_t slot;
+    uint64_t edge; /* the next in-edge of its top to follow */
+} hs_frame;
+
+typedef struct holder_sets {
+    const mp_graph *g;
+    const mp_dom *d;
+    const uint32_t *holder;
+    /* d->root_of, lent, as mp_dom_fill_top_of leaves it, but for the tops
+     * visited: their slot numbers */
+    uint32_t *to;
+    hs_slot *slot; /* in visiting order: a slot's number is its order */
+    size_t nslot, slotcap;
+    uint32_t *stack; /* Tarjan's stack of slots */
+    size_t nstack, stackcap;
+    hs_frame *dfs;
+    size_t ndfs, dfscap;
+    uint64_t *part; /* per part: its set in pool, offset << 5 | length */
+    size_t npart, partcap;
+    uint32_t *pool; /* the sets: root indices, increasing, a holder each */
+    size_t npool, poolcap;
+    bool oom;
+} holder_sets;
+
+/* Adds root x to the set acc (n roots, increasing, a holder each, at most
+ * MP_MANY_ROOTS): its holder keeps the least of its roots, and the set its
+ * first MP_MANY_ROOTS holders. */
+static void hs_add(const uint32_t *holder, uint32_t *acc, size_t *n, uint32_t x)
 {
-    uint64_t *by_top = malloc((g->nmaps ? g->nmaps : 1) * sizeof *by_top);
-    mp_u32map memo = {0};
-    size_t n = 0;
-    int rc = by_top ? 0 : -1;
-    for (size_t k = 0; k < g->nmaps && !rc; k++) {
-        uint32_t h = g->maps[k].header;
-        if (h == MP_NONE || d->idom[h] == MP_NONE) continue;
-        uint32_t top = mp_dom_reach_top(d, h, &memo);
-        if (top == MP_NONE) rc = -1;
-        by_top[n++] = (uint64_t)top << 32 | k;
+    size_t k = *n;
+    if (k == MP_MANY_ROOTS && x > acc[k - 1]) return;
+    uint32_t h = holder[x];
+    for (size_t i = 0; i < k; i++) {
+        if (holder[acc[i]] != h) continue;
+        if (acc[i] <= x) return;
+        memmove(&acc[i], &acc[i + 1], (k - i - 1) * sizeof *acc);
+        k--;
+        break;
     }
-    mp_u32map_free(&memo);
-    if (!rc) mp_sort_u64(by_top, n);
-    size_t nr = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        uint32_t top = (uint32_t)(by_top[i] >> 32), k = (uint32_t)by_top[i];
-        if (i == 0 || top != (uint32_t)(by_top[i - 1] >> 32)) {
-            nr = mp_dom_roots_reaching(g, d, top, reaching, g->nroots, counted);
-            if (nr > g->nroots) nr = g->nroots;
-        }
-        mp_map_report *r = &out->maps[k];
-        for (size_t j = 0; j < nr; j++) {
-            uint32_t h = out->holder[reaching[j]];
-            if (holder_mark[h] == k + 1) continue;
-            holder_mark[h] = k + 1;
-            if (mp_report_add_root(out, r, reaching[j])) {
-                rc = -1;
-                break;
+    size_t at = k;
+    while (at > 0 && acc[at - 1] > x) at--;
+    if (at == MP_MANY_ROOTS) return;
+    if (k == MP_MANY_ROOTS) k--; /* the last one falls off */
+    memmove(&acc[at + 1], &acc[at], (k - at) * sizeof *acc);
+    acc[at] = x;
+    *n = k + 1;
+}
+
+/* The top of predecessor u (u itself when it is one), MP_NONE when a
+ * single root owns it (*root: that root) or it is unreachable. */
+static uint32_t hs_pred_top(const holder_sets *s, uint32_t u, uint32_t *root)
+{
+    uint32_t e = s->to[u];
+    *root = MP_NONE;
+    if (e == MP_NONE) return MP_NONE;
+    if (s->d->idom[u] == s->d->super_root) return u;
+    if (e >= s->d->nobjects) {
+        *root = e - (uint32_t)s->d->nobjects;
+        return MP_NONE;
+    }
+    return e;
+}
+
+/* Visits top t (not visited yet): gives it the next slot and stacks it. */
+static void hs_enter(holder_sets *s, uint32_t t)
+{
+    if (!MF_GROW(s->slot, s->slotcap, s->nslot + 1, 256) ||
+        !MF_GROW(s->stack, s->stackcap, s->nstack + 1, 256) ||
+        !MF_GROW(s->dfs, s->dfscap, s->ndfs + 1, 256)) {
+        s->oom = true;
+        return;
+    }
+    uint32_t k = (uint32_t)s->nslot++;
+    s->slot[k] = (hs_slot){.top = t, .low = k, .part = MP_NONE};
+    s->to[t] = k;
+    s->stack[s->nstack++] = k;
+    s->dfs[s->ndfs++] = (hs_frame){.slot = k, .edge = mp_in_begin(s->g, t)};
+}
+
+/* The set of the part whose first slot is `first` (the slots above it on
+ * Tarjan's stack are the rest), made from the roots pointing at its tops
+ * and their predecessors' (the other parts' sets are final). */
+static void hs_complete(holder_sets *s, uint32_t first)
+{
+    const mp_graph *g = s->g;
+    const mp_dom *d = s->d;
+    uint32_t p = (uint32_t)s->npart;
+    size_t from = s->nstack;
+    while (s->stack[from - 1] != first) from--;
+    from--;
+    for (size_t i = from; i < s->nstack; i++) s->slot[s->stack[i]].part = p;
+    uint32_t acc[MP_MANY_ROOTS];
+    size_t n = 0;
+    for (size_t i = from; i < s->nstack; i++) {
+        uint32_t t = s->slot[s->stack[i]].top;
+        size_t lo = mp_dom_first_root_target(d, t); /* roots pointing right at t */
+        for (; lo < d->nroot_targets && (d->root_targets[lo] >> 32) == t; lo++)
+            hs_add(s->holder, acc, &n, (uint32_t)d->root_targets[lo]);
+        uint64_t end = mp_in_end(g, t);
+        for (uint64_t e = mp_in_begin(g, t); e < end; e++) {
+            uint32_t root, u = hs_pred_top(s, g->in.adj[e], &root);
+            if (root != MP_NONE) hs_add(s->holder, acc, &n, root);
+            if (u == MP_NONE) continue;
+            uint32_t q = s->slot[s->to[u]].part;
+            if (q == p) continue;
+            uint64_t set = s->part[q];
+            const uint32_t *x = &s->pool[set >> 5];
+            for (size_t j = 0; j < (set & 31); j++) {
+                if (n == MP_MANY_ROOTS && x[j] > acc[n - 1]) break;
+                hs_add(s->holder, acc, &n, x[j]);
             }
         }
     }
-    free(by_top);
-    return rc;
+    s->nstack = from;
+    if (!MF_GROW(s->part, s->partcap, s->npart + 1, 256) ||
+        !MF_GROW(s->pool, s->poolcap, s->npool + n, 1024)) {
+        s->oom = true;
+        return;
+    }
+    memcpy(&s->pool[s->npool], acc, n * sizeof *acc);
+    s->part[s->npart++] = (uint64_t)s->npool << 5 | n;
+    s->npool += n;
+}
+
+/* Tarjan's search from top t over predecessors, to the completion of t's
+ * part: every top that leads to t gets its part's set. */
+static void hs_search(holder_sets *s, uint32_t t)
+{
+    const mp_graph *g = s->g;
+    hs_enter(s, t);
+    while (s->ndfs > 0 && !s->oom) {
+        hs_frame *f = &s->dfs[s->ndfs - 1];
+        uint32_t k = f->slot;
+        if (f->edge < mp_in_end(g, s->slot[k].top)) {
+            uint32_t root, u = hs_pred_top(s, g->in.adj[f->edge++], &root);
+            if (u == MP_NONE) continue;
+            if (s->to[u] == MP_DOM_TOP) {
+                hs_enter(s, u);
+                continue;
+            }
+            uint32_t w = s->to[u];
+            if (s->slot[w].part == MP_NONE && w < s->slot[k].low) s->slot[k].low = w;
+            continue;
+        }
+        s->ndfs--;
+        if (s->slot[k].low == k) hs_complete(s, k);
+        if (s->ndfs > 0) {
+            uint32_t parent = s->dfs[s->ndfs - 1].slot;
+            if (s->slot[k].low < s->slot[parent].low) s->slot[parent].low = s->slot[k].low;
+        }
+    }
+}
+
+/* The listed holders and nroots of every live map (see above), with d->root_of
+ * lent and given back. -1 out of memory. */
+static int map_roots(const mp_graph *g, mp_dom *d, mp_findings *out)
+{
+    holder_sets s = {.g = g, .d = d, .holder = out->holder, .to = d->root_of};
+    mp_dom_fill_top_of(d);
+    for (size_t k = 0; k < g->nmaps && !s.oom; k++) {
+        uint32_t h = g->maps[k].header;
+        if (h == MP_NONE || d->idom[h] == MP_NONE) continue;
+        mp_map_report *r = &out->maps[k];
+        uint32_t root, t = hs_pred_top(&s, h, &root);
+        if (root != MP_NONE) {
+            if (mp_report_add_root(out, r, root)) s.oom = true;
+            continue;
+        }
+        if (s.to[t] == MP_DOM_TOP) hs_search(&s, t);
+        if (s.oom) break;
+        uint64_t set = s.part[s.slot[s.to[t]].part];
+        for (size_t j = 0; j < (set & 31) && !s.oom; j++)
+            if (mp_report_add_root(out, r, s.pool[(set >> 5) + j])) s.oom = true;
+    }
+    mp_dom_root_of_from_tops(d);
+    free(s.slot);
+    free(s.stack);
+    free(s.dfs);
+    free(s.part);
+    free(s.pool);
+    return s.oom ? -1 : 0;
 }
 
 int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
@@ -1119,22 +1285,17 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     mp_entry_info_init(&out->entry_info);
     /* The array of a slot per object that the analysis needs for the
      * owner map of every object, then for every object's nearest table
-     * object above it in the dominator tree, is the dominators' root_of,
-     * lent: the one array the analysis holds anyway that is computed
-     * again from the tree in one pass. It is filled back before the
-     * searches for the roots reaching each map, which read it (and mark
-     * in the bitmap `counted`, clear by then). */
+     * object above it in the dominator tree, then for every object's top
+     * (the holders reaching each map), is the dominators' root_of, lent:
+     * the one array the analysis holds anyway that is computed again from
+     * the tree in one pass. The search for the holders fills it back. */
     uint32_t *scratch = d->root_of;
     uint8_t *counted = NULL, *tables = NULL;
     /* the figures that depend on the graph alone, kept by its index */
     const mp_graph_derived *dv = &g->derived;
     bool saved = dv->fmaps && p->parent == dv->parent && d->idom == dv->idom;
     out->holder = malloc((g->nroots ? g->nroots : 1) * sizeof *out->holder);
-    uint32_t *reaching = malloc((g->nroots ? g->nroots : 1) * sizeof *reaching);
-    uint32_t *holder_mark = calloc(g->nroots ? g->nroots : 1, sizeof *holder_mark);
-    if (!out->maps || !out->ranked || !out->holder || !reaching || !holder_mark ||
-        mp_root_holders(g, out->holder))
-        goto oom;
+    if (!out->maps || !out->ranked || !out->holder || mp_root_holders(g, out->holder)) goto oom;
 
     /* entries: ownership, retained, shared; scratch = the map whose entry
      * owns each object. An object two entries own (two keys, one value)
@@ -1155,7 +1316,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         if (map_sites(g, d, scratch, out)) goto oom;
 
         /* per map: what each holds (scratch = the table ancestors), then
-         * the rest (scratch = the marks of roots_reaching) */
+         * the holders reaching it (scratch = the tops, then root_of again) */
         uint32_t *tbl = NULL;
         size_t tblcap = 0;
         table_up tu = {.up = scratch,
@@ -1171,10 +1332,9 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         free(tables);
         tables = NULL;
         free(tbl);
-        mp_dom_fill_root_of(d);
-        scratch = NULL;
+        scratch = NULL; /* map_roots gives root_of back, success or not */
+        if (map_roots(g, d, out)) goto oom;
     }
-    if (!saved && map_roots(g, d, out, reaching, holder_mark, counted)) goto oom;
     uint64_t significant = out->heap_bytes / 100;
     if (significant < SIGNIFICANT_MIN) significant = SIGNIFICANT_MIN;
     out->significant = significant;
@@ -1210,15 +1370,11 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     }
     if (attribute_inner(g, d, out, significant, share_pct)) goto oom;
     free(counted);
-    free(reaching);
-    free(holder_mark);
     mp_findings_rerank(out);
     return 0;
 oom:
     if (scratch) mp_dom_fill_root_of(d);
     free(counted);
-    free(reaching);
-    free(holder_mark);
     mp_findings_free(out);
     mf_error_set(err, "%s: out of memory analysing %zu maps", g->info.name, g->nmaps);
     return -1;

@@ -18,8 +18,9 @@
  *     entry's own such objects aside (a value pointing back at its key, a
  *     part of a value at the value: deleting the entry frees them all);
  *     an object that several entries of the map hold is the map's, but no
- *     entry's (deleting one of them frees nothing); an entry whose value object (its slot's first
- * pointer) it does not own is "shared" (another root reaches the value too);
+ *     entry's (deleting one of them frees nothing); an entry whose value
+ *     object (its slot's first pointer) it does not own is "shared"
+ *     (another root reaches the value too);
  *   - the retained size of a map: the retained sizes (dominator tree) of
  *     its table objects that no other object of its table dominates: the
  *     header's, plus a bucket array's that a stray root word also reaches
@@ -104,6 +105,10 @@ enum { MP_SLICE_KEYS = 1, MP_SLICE_VALUES = 2 };
 const char *mp_evidence_name(unsigned bit_index);
 
 #define MP_MAX_LISTED_ROOTS 16
+/* The most mp_map_report.nroots says: that many means more holders reach
+ * the map than a report lists, how many more not counted (the count is a
+ * transitive closure's, quadratic on a long list of holders). */
+#define MP_MANY_ROOTS (MP_MAX_LISTED_ROOTS + 1)
 #define MP_MAX_SITES 3
 
 /* An allocation site (a frame's function, file and line: see
@@ -149,7 +154,7 @@ typedef struct mp_map_report {
                             root word), MP_NONE if several/none */
     uint32_t path_root;  /* the root the path to the header starts from (see paths.h) */
     uint32_t nroots;     /* holders reaching the header (a frame's or a global's
-                            several words count once); the first
+                            several words count once), up to MP_MANY_ROOTS; the first
                             mp_report_nlisted of them are listed, by priority
                             (each holder's first root word): mp_report_root */
     uint32_t root0;      /* the first listed holder (nroots >= 1) */

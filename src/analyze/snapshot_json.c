@@ -247,7 +247,8 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     json_t *roots = json_array();
     for (uint32_t i = 0; i < mp_report_nlisted(r); i++)
         bad |= json_array_append_new(roots, root_json(g, mp_report_root(&a->f, r, i)));
-    bad |= put(j, "roots", roots) | put(j, "nroots", json_integer(r->nroots));
+    bad |= put(j, "roots", roots) | put(j, "nroots", json_integer(r->nroots)) |
+           put(j, "nroots_more", json_boolean(r->nroots >= MP_MANY_ROOTS));
     mp_step s[MP_CHAIN_STEPS];
     size_t n = mp_sr_map_chain(a, r->map, s, MP_CHAIN_STEPS);
     bad |= put(j, "chain", chain_json(g, s, n)) | mp_chain_length_json(j, s, n);

@@ -242,7 +242,8 @@ static void print_entry_line(FILE *out, const mp_snapshot_analysis *a, uint32_t 
 }
 
 /* The holders of a map other than the root named for it, each once, in
- * priority order: "also held by" lines, at most four named. */
+ * priority order: "also held by" lines, at most four named; "or more"
+ * when more hold it than its report lists (their number is not counted). */
 static void print_other_holders(FILE *out, const mp_snapshot_analysis *a, const mp_map_report *r,
                                 uint32_t main_root)
 {
@@ -262,7 +263,8 @@ static void print_other_holders(FILE *out, const mp_snapshot_analysis *a, const 
     if (total == 0) return;
     char c1[32], rt[512];
     mp_sr_fmt_count(c1, sizeof c1, total);
-    fprintf(out, "           also held by %s other root%s:", c1, total > 1 ? "s" : "");
+    fprintf(out, "           also held by %s%s other root%s:", c1,
+            r->nroots >= MP_MANY_ROOTS ? " or more" : "", total > 1 ? "s" : "");
     size_t shown = 0;
     for (size_t i = 0; i < n && shown < 4; i++, shown++) {
         mp_root_text(g, other[i], rt, sizeof rt);
