@@ -470,6 +470,56 @@ static void slice_findings(mp_map_report *r, uint32_t n, uint32_t nbufs, uint64_
     done(&a);
 }
 
+/* The holders a report lists past its first lie out of line, a report's
+ * together: two reports' lists read back apart, a list stops at
+ * MP_MAX_LISTED_ROOTS while nroots counts on, and a report whose run
+ * another report's holders broke is refused, left as it was. */
+static void test_listed_holders_read_back_per_report(void)
+{
+    mp_findings f = {0};
+    mp_map_report r[3] = {{0}};
+    for (uint32_t i = 0; i < 20; i++) CHECK(mp_report_add_root(&f, &r[0], 100 + i) == 0);
+    CHECK(mp_report_add_root(&f, &r[1], 7) == 0);
+    CHECK(mp_report_add_root(&f, &r[2], 8) == 0);
+    CHECK(mp_report_add_root(&f, &r[2], 9) == 0);
+    CHECK_EQ_U64(r[0].nroots, 20);
+    CHECK_EQ_U64(mp_report_nlisted(&r[0]), MP_MAX_LISTED_ROOTS);
+    for (uint32_t i = 0; i < MP_MAX_LISTED_ROOTS; i++)
+        CHECK_EQ_U64(mp_report_root(&f, &r[0], i), 100 + i);
+    CHECK_EQ_U64(r[1].nroots, 1);
+    CHECK_EQ_U64(mp_report_root(&f, &r[1], 0), 7);
+    /* r[0] lists 15 out of line, r[1] none, r[2] one */
+    CHECK_EQ_U64(f.nmore_roots, MP_MAX_LISTED_ROOTS);
+    CHECK_EQ_U64(mp_report_root(&f, &r[2], 0), 8);
+    CHECK_EQ_U64(mp_report_root(&f, &r[2], 1), 9);
+    /* r[1]'s second holder starts its run; r[2]'s run is broken by it */
+    CHECK(mp_report_add_root(&f, &r[1], 10) == 0);
+    CHECK(mp_report_add_root(&f, &r[2], 11) == -1);
+    CHECK_EQ_U64(r[2].nroots, 2);
+    CHECK_EQ_U64(mp_report_root(&f, &r[1], 1), 10);
+    CHECK_EQ_U64(mp_report_root(&f, &r[2], 1), 9);
+    mp_findings_free(&f);
+}
+
+/* A report's allocation sites lie out of line: each report reads back its
+ * own, a report without any reads none. */
+static void test_sites_read_back_per_report(void)
+{
+    mp_findings f = {0};
+    mp_map_report r[3] = {{0}};
+    mp_site_count a[2] = {{4, 9}, {5, 2}}, b[MP_MAX_SITES] = {{6, 3}, {7, 2}, {8, 1}};
+    CHECK(mp_report_set_sites(&f, &r[0], a, 2) == 0);
+    CHECK(mp_report_set_sites(&f, &r[1], b, 0) == 0);
+    CHECK(mp_report_set_sites(&f, &r[2], b, MP_MAX_SITES) == 0);
+    CHECK_EQ_U64(r[0].nsites, 2);
+    CHECK_EQ_U64(mp_report_sites(&f, &r[0])[1].stack, 5);
+    CHECK_EQ_U64(r[1].nsites, 0);
+    CHECK(mp_report_sites(&f, &r[1]) == NULL);
+    CHECK_EQ_U64(mp_report_sites(&f, &r[2])[0].samples, 3);
+    CHECK_EQ_U64(mp_report_sites(&f, &r[2])[2].stack, 8);
+    mp_findings_free(&f);
+}
+
 static void test_string_slices_of_big_buffers_are_named(void)
 {
     /* 60 short keys, slices of three 128 KiB buffers the map alone keeps */
@@ -764,7 +814,7 @@ static void test_allocation_sites_skip_allocator_frames(void)
     uint32_t f = mp_stack_site(a.g, 0);
     CHECK_STR_EQ(mp_str(a.g, a.g->frames[f].function), "new_session");
     CHECK_EQ_U64(a.f.maps[0].nsites, 1);
-    CHECK_EQ_U64(a.f.maps[0].sites[0].samples, 8);
+    CHECK_EQ_U64(mp_report_sites(&a.f, &a.f.maps[0])[0].samples, 8);
     CHECK_EQ_U64(a.f.maps[0].sampled_objects, 8);
     done(&a);
 }
@@ -820,9 +870,10 @@ static void test_allocation_sites_are_grouped_by_site_not_stack(void)
     CHECK(analyse(&h, &a) == 0);
     const mp_map_report *r = &a.f.maps[0];
     CHECK_EQ_U64(r->nsites, 2);
-    CHECK_EQ_U64(r->sites[0].samples, 7);
-    CHECK_EQ_U64(r->sites[1].samples, 1);
-    uint32_t f0 = mp_stack_site(a.g, r->sites[0].stack), f1 = mp_stack_site(a.g, r->sites[1].stack);
+    const mp_site_count *rs = mp_report_sites(&a.f, r);
+    CHECK_EQ_U64(rs[0].samples, 7);
+    CHECK_EQ_U64(rs[1].samples, 1);
+    uint32_t f0 = mp_stack_site(a.g, rs[0].stack), f1 = mp_stack_site(a.g, rs[1].stack);
     CHECK_STR_EQ(mp_str(a.g, a.g->frames[f0].function), "new_session");
     CHECK_EQ_U64(a.g->frames[f0].line, 58);
     CHECK_EQ_U64(a.g->frames[f1].line, 57);
@@ -850,11 +901,11 @@ static void test_a_global_through_objects_is_named_before_a_stack_word(void)
      * words once), in priority order */
     CHECK_EQ_U64(r->nroots, 3);
     char rt[256];
-    mp_root_text(a.g, r->roots[0], rt, sizeof rt);
+    mp_root_text(a.g, mp_report_root(&a.f, r, 0), rt, sizeof rt);
     CHECK_STR_EQ(rt, "global registry (svc.c:31)");
-    mp_root_text(a.g, r->roots[1], rt, sizeof rt);
+    mp_root_text(a.g, mp_report_root(&a.f, r, 1), rt, sizeof rt);
     CHECK_STR_EQ(rt, "stack: thread 1, frame #1 main (svc.c:31)");
-    mp_root_text(a.g, r->roots[2], rt, sizeof rt);
+    mp_root_text(a.g, mp_report_root(&a.f, r, 2), rt, sizeof rt);
     CHECK_STR_EQ(rt, "stack: thread 1, frame #0 snap (svc.c:31)");
     CHECK(r->evidence & MP_EV_LARGE_SHARE);
     CHECK(!(r->evidence & MP_EV_STACK_FRAME));
@@ -911,7 +962,7 @@ static bool roots_as_searched(const analysis *a, size_t k)
     size_t n = holders_by_search(a, a->g->maps[k].header, want, MP_MAX_LISTED_ROOTS);
     if (r->nroots != (n < MP_MANY_ROOTS ? n : MP_MANY_ROOTS)) return false;
     for (size_t i = 0; i < n && i < MP_MAX_LISTED_ROOTS; i++)
-        if (r->roots[i] != want[i]) return false;
+        if (mp_report_root(&a->f, r, i) != want[i]) return false;
     return true;
 }
 
@@ -942,7 +993,7 @@ static void test_a_list_of_holders_names_its_first_16_and_says_there_are_more(vo
         uint32_t first = (j + 4) / 5, count = 25 - first;
         CHECK_EQ_U64(r->nroots, count < MP_MANY_ROOTS ? count : MP_MANY_ROOTS);
         for (uint32_t q = 0; q < r->nroots && q < MP_MAX_LISTED_ROOTS; q++)
-            CHECK_EQ_U64(r->roots[q], first + q);
+            CHECK_EQ_U64(mp_report_root(&a.f, r, q), first + q);
         CHECK(roots_as_searched(&a, j));
         CHECK(!(r->evidence & MP_EV_STACK_FRAME));
         CHECK(count > 1 ? r->root == MP_NONE && (r->evidence & MP_EV_SEVERAL_ROOTS)
@@ -976,12 +1027,12 @@ static void test_a_holder_of_several_words_is_named_by_its_first_reaching_one(vo
     CHECK(analyse(&h, &a) == 0);
     const mp_map_report *r = &a.f.maps[map[0]];
     CHECK_EQ_U64(r->nroots, 5);
-    for (uint32_t q = 0; q < 5; q++) CHECK_EQ_U64(r->roots[q], q);
+    for (uint32_t q = 0; q < 5; q++) CHECK_EQ_U64(mp_report_root(&a.f, r, q), q);
     r = &a.f.maps[map[16]];
     CHECK_EQ_U64(r->nroots, 3);
-    CHECK_EQ_U64(r->roots[0], 2);
-    CHECK_EQ_U64(r->roots[1], 3);
-    CHECK_EQ_U64(r->roots[2], 6);
+    CHECK_EQ_U64(mp_report_root(&a.f, r, 0), 2);
+    CHECK_EQ_U64(mp_report_root(&a.f, r, 1), 3);
+    CHECK_EQ_U64(mp_report_root(&a.f, r, 2), 6);
     r = &a.f.maps[map[26]];
     CHECK_EQ_U64(r->nroots, 1); /* g29 alone: its own */
     CHECK_EQ_U64(r->root, 3);
@@ -1038,18 +1089,20 @@ static void test_holders_around_a_cycle_reach_all_of_it(void)
     for (int i = 0; i < 6; i++) {
         const mp_map_report *r = &a.f.maps[rmap[i]];
         CHECK_EQ_U64(r->nroots, 3);
-        for (uint32_t q = 0; q < 3; q++) CHECK_EQ_U64(r->roots[q], q);
+        for (uint32_t q = 0; q < 3; q++) CHECK_EQ_U64(mp_report_root(&a.f, r, q), q);
     }
     uint32_t want[3][5] = {{0, 1, 2}, {0, 1, 2, 3}, {0, 1, 2, 3, 4}};
     for (int i = 0; i < 3; i++) {
         const mp_map_report *r = &a.f.maps[lmap[i]];
         CHECK_EQ_U64(r->nroots, 3 + (i > 0) + (i > 1));
-        for (uint32_t q = 0; q < r->nroots; q++) CHECK_EQ_U64(r->roots[q], want[i][q]);
+        for (uint32_t q = 0; q < r->nroots; q++)
+            CHECK_EQ_U64(mp_report_root(&a.f, r, q), want[i][q]);
     }
     for (int i = 0; i < 40; i++) {
         const mp_map_report *r = &a.f.maps[bmap[i]];
         CHECK_EQ_U64(r->nroots, MP_MANY_ROOTS);
-        for (uint32_t q = 0; q < MP_MAX_LISTED_ROOTS; q++) CHECK_EQ_U64(r->roots[q], 5 + q);
+        for (uint32_t q = 0; q < MP_MAX_LISTED_ROOTS; q++)
+            CHECK_EQ_U64(mp_report_root(&a.f, r, q), 5 + q);
     }
     for (size_t k = 0; k < a.g->nmaps; k++) CHECK(roots_as_searched(&a, k));
     done(&a);
@@ -1083,7 +1136,7 @@ static void test_a_map_of_16_holders_counts_them_and_of_17_says_more(void)
         const mp_map_report *r = &a.f.maps[0];
         CHECK_EQ_U64(r->nroots, holders <= 16 ? (uint32_t)holders : MP_MANY_ROOTS);
         for (uint32_t q = 0; q < MP_MAX_LISTED_ROOTS && q < (uint32_t)holders; q++)
-            CHECK_EQ_U64(r->roots[q], q);
+            CHECK_EQ_U64(mp_report_root(&a.f, r, q), q);
         CHECK(roots_as_searched(&a, 0));
         done(&a);
     }
@@ -1906,6 +1959,8 @@ int main(void)
     TEST(test_map_in_a_long_lived_frame);
     TEST(test_keys_with_pointers_pin_their_buffers);
     TEST(test_big_keys_without_pointers_are_no_pointer_keys);
+    TEST(test_listed_holders_read_back_per_report);
+    TEST(test_sites_read_back_per_report);
     TEST(test_string_slices_of_big_buffers_are_named);
     TEST(test_strings_owning_their_bytes_are_no_slices);
     TEST(test_old_buckets_of_an_unfinished_growth);

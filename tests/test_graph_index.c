@@ -631,11 +631,14 @@ static bool same_findings(const mp_graph *g, const mp_findings *a, const mp_find
         if (x->retained != y->retained || x->entries_retained != y->entries_retained ||
             x->keys_retained != y->keys_retained || x->shared_entries != y->shared_entries ||
             x->shared_bytes != y->shared_bytes || x->score != y->score || x->root != y->root ||
-            x->path_root != y->path_root || x->nroots != y->nroots ||
-            memcmp(x->roots, y->roots, sizeof x->roots) != 0 || x->evidence != y->evidence ||
+            x->path_root != y->path_root || x->nroots != y->nroots || x->evidence != y->evidence ||
             x->suspect != y->suspect || x->nsites != y->nsites ||
-            memcmp(x->sites, y->sites, sizeof x->sites) != 0 ||
             x->sampled_objects != y->sampled_objects || x->key_pointers != y->key_pointers)
+            return false;
+        for (uint32_t i = 0; i < mp_report_nlisted(x); i++)
+            if (mp_report_root(a, x, i) != mp_report_root(b, y, i)) return false;
+        if (x->nsites && memcmp(mp_report_sites(a, x), mp_report_sites(b, y),
+                                x->nsites * sizeof(mp_site_count)) != 0)
             return false;
     }
     for (size_t i = 0; i < g->nentries; i++) {

@@ -181,34 +181,42 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
     }
     free(site);
     mp_sort_u64(pairs, np);
-    for (size_t i = 0; i < np;) {
+    int rc = 0;
+    /* a map's pairs lie together: its sites are counted in sites[], then
+     * stored out of line */
+    mp_site_count sites[MP_MAX_SITES];
+    uint32_t nsites = 0;
+    for (size_t i = 0; i < np && !rc;) {
         size_t j = i;
         while (j < np && pairs[j] == pairs[i]) j++;
-        mp_map_report *r = &f->maps[pairs[i] >> 32];
         mp_site_count sc = {(uint32_t)pairs[i], (uint32_t)(j - i)};
         /* keep the MP_MAX_SITES largest counts, in decreasing order */
-        size_t pos = r->nsites;
-        while (pos > 0 && r->sites[pos - 1].samples < sc.samples) pos--;
+        size_t pos = nsites;
+        while (pos > 0 && sites[pos - 1].samples < sc.samples) pos--;
         if (pos < MP_MAX_SITES) {
-            size_t last = r->nsites < MP_MAX_SITES ? r->nsites : MP_MAX_SITES - 1;
-            if (last - pos) memmove(&r->sites[pos + 1], &r->sites[pos], (last - pos) * sizeof sc);
-            r->sites[pos] = sc;
-            if (r->nsites < MP_MAX_SITES) r->nsites++;
+            size_t last = nsites < MP_MAX_SITES ? nsites : MP_MAX_SITES - 1;
+            if (last - pos) memmove(&sites[pos + 1], &sites[pos], (last - pos) * sizeof sc);
+            sites[pos] = sc;
+            if (nsites < MP_MAX_SITES) nsites++;
+        }
+        if (j == np || pairs[j] >> 32 != pairs[i] >> 32) {
+            rc = mp_report_set_sites(f, &f->maps[pairs[i] >> 32], sites, nsites);
+            nsites = 0;
         }
         i = j;
     }
     free(pairs);
-    return 0;
+    return rc;
 }
 
 /* Whether the roots reaching a map are all iterators, or stack words in the
  * frame of one of those iterators (the iterator's own fields sit there). */
-static bool iterator_only(const mp_graph *g, const mp_map_report *r)
+static bool iterator_only(const mp_graph *g, const mp_findings *f, const mp_map_report *r)
 {
     if (r->nroots == 0 || r->nroots > MP_MAX_LISTED_ROOTS) return false;
     bool any = false;
     for (uint32_t i = 0; i < r->nroots; i++) {
-        const mp_root *x = &g->roots[r->roots[i]];
+        const mp_root *x = &g->roots[mp_report_root(f, r, i)];
         if (x->kind == MP_ROOT_ITERATOR) {
             any = true;
             continue;
@@ -216,7 +224,7 @@ static bool iterator_only(const mp_graph *g, const mp_map_report *r)
         if (x->kind != MP_ROOT_STACK && x->kind != MP_ROOT_REGISTER) return false;
         bool in_iter_frame = false;
         for (uint32_t j = 0; j < r->nroots; j++) {
-            const mp_root *it = &g->roots[r->roots[j]];
+            const mp_root *it = &g->roots[mp_report_root(f, r, j)];
             if (it->kind == MP_ROOT_ITERATOR && it->thread == x->thread &&
                 (it->frame == x->frame || x->kind == MP_ROOT_REGISTER))
                 in_iter_frame = true;
@@ -644,10 +652,66 @@ static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
     }
 }
 
+/* A heap of millions of tiny maps holds a report per map at its peak:
+ * what a report costs is part of the memory a map costs. */
+_Static_assert(sizeof(mp_map_report) <= 176, "a map report grew past 176 bytes");
+
+int mp_report_add_root(mp_findings *f, mp_map_report *r, uint32_t root)
+{
+    uint32_t i = mp_report_nlisted(r);
+    if (r->nroots == UINT32_MAX) return -1;
+    if (i == MP_MAX_LISTED_ROOTS) {
+        r->nroots++;
+        return 0;
+    }
+    if (i == 0) {
+        r->root0 = root;
+        r->nroots++;
+        return 0;
+    }
+    /* the run of r's listed holders after its first ends the array */
+    if (i == 1) {
+        if (f->nmore_roots >= UINT32_MAX) return -1;
+        r->roots_more = (uint32_t)f->nmore_roots;
+    } else if (r->roots_more + i - 1 != f->nmore_roots) {
+        return -1; /* another report's holders came between: misuse */
+    }
+    if (f->nmore_roots == f->cap_more_roots) {
+        size_t cap = f->cap_more_roots ? 2 * f->cap_more_roots : 64;
+        uint32_t *v = cap <= SIZE_MAX / sizeof *v ? realloc(f->more_roots, cap * sizeof *v) : NULL;
+        if (!v) return -1;
+        f->more_roots = v;
+        f->cap_more_roots = cap;
+    }
+    f->more_roots[f->nmore_roots++] = root;
+    r->nroots++;
+    return 0;
+}
+
+int mp_report_set_sites(mp_findings *f, mp_map_report *r, const mp_site_count *s, uint32_t n)
+{
+    if (n == 0) return 0;
+    if (n > MP_MAX_SITES || f->nsite_counts > UINT32_MAX - n) return -1;
+    if (f->cap_site_counts - f->nsite_counts < n) {
+        size_t cap = f->cap_site_counts ? 2 * f->cap_site_counts : 64;
+        mp_site_count *v =
+            cap <= SIZE_MAX / sizeof *v ? realloc(f->site_counts, cap * sizeof *v) : NULL;
+        if (!v) return -1;
+        f->site_counts = v;
+        f->cap_site_counts = cap;
+    }
+    r->sites_at = (uint32_t)f->nsite_counts;
+    r->nsites = (uint8_t)n;
+    memcpy(f->site_counts + f->nsite_counts, s, n * sizeof *s);
+    f->nsite_counts += n;
+    return 0;
+}
+
 /* The figures of every map and entry that an index of g keeps (dv, checked
  * when the index was read: mp_findings_saved_check), in place of the
- * passes that compute them; the entries' results are lent by the index. */
-static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *out)
+ * passes that compute them; the entries' results are lent by the index.
+ * 0, -1 out of memory. */
+static int restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *out)
 {
     for (size_t k = 0; k < g->nmaps; k++) {
         const mp_findings_saved *s = &dv->fmaps[k];
@@ -658,11 +722,12 @@ static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *
         r->shared_entries = s->shared_entries;
         r->shared_bytes = s->shared_bytes;
         r->sampled_objects = s->sampled_objects;
-        /* (an index may count past what is kept) */
+        for (uint32_t i = 0; i < s->nroots && i < MP_MAX_LISTED_ROOTS; i++)
+            if (mp_report_add_root(out, r, s->roots[i])) return -1;
+        /* those past the listed ones are counted only (an index may count
+         * past what is kept) */
         r->nroots = s->nroots < MP_MANY_ROOTS ? s->nroots : MP_MANY_ROOTS;
-        memcpy(r->roots, s->roots, sizeof r->roots);
-        r->nsites = s->nsites;
-        memcpy(r->sites, s->sites, sizeof r->sites);
+        if (mp_report_set_sites(out, r, s->sites, s->nsites)) return -1;
         r->key_pointers = s->key_pointers != 0;
         r->slice_bytes = s->slice_bytes;
         r->slice_buffers = s->slice_buffers;
@@ -671,6 +736,7 @@ static void restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *
     mp_pack_free(&out->entry_info);
     out->entry_info = dv->fentries;
     out->entry_info_lent = true;
+    return 0;
 }
 
 /* A map's evidence and whether it is a suspect, from its figures and its
@@ -692,12 +758,12 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
     if (live && out->heap_bytes && (double)r->score * 100.0 >= share_pct * (double)out->heap_bytes)
         ev |= MP_EV_LARGE_SHARE;
     if (m->table_bytes >= SIGNIFICANT_MIN && slots && m->count * 16 <= slots) ev |= MP_EV_EMPTIED;
-    if (live && iterator_only(g, r)) ev |= MP_EV_ITERATOR_ONLY;
+    if (live && iterator_only(g, out, r)) ev |= MP_EV_ITERATOR_ONLY;
     if (live && r->nroots > 0 && r->nroots <= MP_MAX_LISTED_ROOTS && sig &&
         !(ev & MP_EV_ITERATOR_ONLY)) {
         bool all_stack = true;
         for (uint32_t i = 0; i < r->nroots; i++) {
-            uint8_t kd = g->roots[r->roots[i]].kind;
+            uint8_t kd = g->roots[mp_report_root(out, r, i)].kind;
             if (kd != MP_ROOT_STACK && kd != MP_ROOT_REGISTER) all_stack = false;
         }
         if (all_stack) ev |= MP_EV_STACK_FRAME;
@@ -1170,7 +1236,7 @@ static void hs_search(holder_sets *s, uint32_t t)
     }
 }
 
-/* r->roots and r->nroots of every live map (see above), with d->root_of
+/* The listed holders and nroots of every live map (see above), with d->root_of
  * lent and given back. -1 out of memory. */
 static int map_roots(const mp_graph *g, mp_dom *d, mp_findings *out)
 {
@@ -1182,16 +1248,14 @@ static int map_roots(const mp_graph *g, mp_dom *d, mp_findings *out)
         mp_map_report *r = &out->maps[k];
         uint32_t root, t = hs_pred_top(&s, h, &root);
         if (root != MP_NONE) {
-            r->nroots = 1;
-            r->roots[0] = root;
+            if (mp_report_add_root(out, r, root)) s.oom = true;
             continue;
         }
         if (s.to[t] == MP_DOM_TOP) hs_search(&s, t);
         if (s.oom) break;
         uint64_t set = s.part[s.slot[s.to[t]].part];
-        r->nroots = (uint32_t)(set & 31);
-        for (size_t j = 0; j < r->nroots && j < MP_MAX_LISTED_ROOTS; j++)
-            r->roots[j] = s.pool[(set >> 5) + j];
+        for (size_t j = 0; j < (set & 31) && !s.oom; j++)
+            if (mp_report_add_root(out, r, s.pool[(set >> 5) + j])) s.oom = true;
     }
     mp_dom_root_of_from_tops(d);
     free(s.slot);
@@ -1242,7 +1306,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     counted = mf_zeroed(n / 8 + 1, 1, true);
     if (!counted) goto oom;
     if (saved) {
-        restore(g, dv, out);
+        if (restore(g, dv, out)) goto oom;
         scratch = NULL;
     } else {
         /* where the tables lie, for the entry pass and the table walks
@@ -1285,7 +1349,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
             r->root = d->root_of[m->header];
             r->path_root = p->root[m->header];
         }
-        if (live && r->root == MP_NONE && r->nroots == 1) r->root = r->roots[0];
+        if (live && r->root == MP_NONE && r->nroots == 1) r->root = r->root0;
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
             /* overflow buckets of their own (not preallocated in the old array) */
@@ -1327,9 +1391,9 @@ void mp_findings_save(const mp_findings *f, size_t k, mp_findings_saved *out)
     out->shared_bytes = r->shared_bytes;
     out->sampled_objects = r->sampled_objects;
     out->nroots = r->nroots;
-    memcpy(out->roots, r->roots, sizeof r->roots);
+    for (uint32_t i = 0; i < mp_report_nlisted(r); i++) out->roots[i] = mp_report_root(f, r, i);
     out->nsites = r->nsites;
-    memcpy(out->sites, r->sites, sizeof r->sites);
+    if (r->nsites) memcpy(out->sites, mp_report_sites(f, r), r->nsites * sizeof *out->sites);
     out->key_pointers = r->key_pointers;
     out->slice_bytes = r->slice_bytes;
     out->slice_buffers = r->slice_buffers;
@@ -1371,6 +1435,8 @@ void mp_findings_free(mp_findings *f)
     free(f->ranked);
     if (!f->entry_info_lent) mp_pack_free(&f->entry_info);
     free(f->holder);
+    free(f->more_roots);
+    free(f->site_counts);
     free(f->inner);
     memset(f, 0, sizeof *f);
 }

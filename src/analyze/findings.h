@@ -18,8 +18,9 @@
  *     entry's own such objects aside (a value pointing back at its key, a
  *     part of a value at the value: deleting the entry frees them all);
  *     an object that several entries of the map hold is the map's, but no
- *     entry's (deleting one of them frees nothing); an entry whose value object (its slot's first pointer) it
- *     does not own is "shared" (another root reaches the value too);
+ *     entry's (deleting one of them frees nothing); an entry whose value
+ *     object (its slot's first pointer) it does not own is "shared"
+ *     (another root reaches the value too);
  *   - the retained size of a map: the retained sizes (dominator tree) of
  *     its table objects that no other object of its table dominates: the
  *     header's, plus a bucket array's that a stray root word also reaches
@@ -118,15 +119,14 @@ typedef struct mp_site_count {
     uint32_t samples;
 } mp_site_count;
 
+/*
+ * What the analysis finds for one map. A heap may hold millions of maps, most
+ * of them tiny, so the record is kept small: the fields in decreasing size
+ * (no padding but at the end), the holders listed past the first and the
+ * allocation sites out of line, in arrays of the findings that only the maps
+ * having them use (mp_report_root, mp_report_sites read them).
+ */
 typedef struct mp_map_report {
-    uint32_t map;
-    uint32_t root;      /* the single holder that keeps the header alive (its first
-                           root word), MP_NONE if several/none */
-    uint32_t path_root; /* the root the path to the header starts from (see paths.h) */
-    uint32_t nroots;    /* holders reaching the header (a frame's or a global's
-                           several words count once), up to MP_MANY_ROOTS */
-    uint32_t roots[MP_MAX_LISTED_ROOTS]; /* the first of them, by priority: each
-                                            holder's first root word */
     uint64_t retained;
     uint64_t entries_retained; /* by the entries it owns */
     uint64_t keys_retained;    /* by owned key objects */
@@ -137,30 +137,41 @@ typedef struct mp_map_report {
      * (a map of maps, a value holding a map): theirs, not its; inner_map:
      * the largest of them, MP_NONE none */
     uint64_t inner_bytes;
-    uint32_t inner_map;
     /* bytes of the maps nested in it that are judged on their own (the
      * outermost candidates inside it, suspect or not): what its score
      * leaves out, see attribute_inner */
     uint64_t nested_bytes;
-    double load; /* entries per main bucket (of 8 slots) */
-    double fill; /* entries / slots of every bucket walked (main + overflow) */
-    uint32_t evidence;
-    bool suspect;
+    double load;             /* entries per main bucket (of 8 slots) */
+    double fill;             /* entries / slots of every bucket walked (main + overflow) */
     uint64_t growth_entries; /* set by mp_findings_mark_growth: entries added since before */
     int64_t growth_bytes;
-    int64_t inner_growth;              /* set by mp_findings_rerank: the growth_bytes of growing
-                                          suspects whose headers its table objects dominate */
-    mp_site_count sites[MP_MAX_SITES]; /* sampled allocation sites of owned objects,
-                                          most samples first */
-    uint32_t nsites;
+    int64_t inner_growth; /* set by mp_findings_rerank: the growth_bytes of growing
+                             suspects whose headers its table objects dominate */
     uint64_t sampled_objects;
-    bool key_pointers; /* a key of it points at an object (POINTER_KEYS) */
+    uint64_t slice_bytes; /* see slice_buffers */
+    uint32_t map;
+    uint32_t root;       /* the single holder that keeps the header alive (its first
+                            root word), MP_NONE if several/none */
+    uint32_t path_root;  /* the root the path to the header starts from (see paths.h) */
+    uint32_t nroots;     /* holders reaching the header (a frame's or a global's
+                            several words count once), up to MP_MANY_ROOTS; the first
+                            mp_report_nlisted of them are listed, by priority
+                            (each holder's first root word): mp_report_root */
+    uint32_t root0;      /* the first listed holder (nroots >= 1) */
+    uint32_t roots_more; /* where the listed holders after the first start in
+                            the findings' more_roots (nroots >= 2) */
+    uint32_t inner_map;
+    uint32_t evidence;
     /* SLICE_BUFFERS: the distinct objects its string keys and values are
-     * slices of, and their bytes; slice_of: whose slices they are,
-     * MP_SLICE_KEYS | MP_SLICE_VALUES */
+     * slices of, and their bytes (slice_bytes); slice_of: whose slices
+     * they are, MP_SLICE_KEYS | MP_SLICE_VALUES */
     uint32_t slice_buffers;
+    uint32_t sites_at; /* where its sites start in the findings' site_counts */
+    uint8_t nsites;    /* sampled allocation sites of owned objects (at most
+                          MP_MAX_SITES, most samples first): mp_report_sites */
     uint8_t slice_of;
-    uint64_t slice_bytes;
+    bool suspect;
+    bool key_pointers; /* a key of it points at an object (POINTER_KEYS) */
 } mp_map_report;
 
 typedef struct mp_findings_options {
@@ -180,7 +191,7 @@ typedef struct mp_findings {
     uint64_t heap_objects;
     uint64_t significant; /* max(64 KiB, 1% of heap_bytes): the yardstick of a score */
     double share_pct;     /* the large_share_pct the maps were judged by */
-    mp_map_report *maps; /* one per g->maps, in g's order */
+    mp_map_report *maps;  /* one per g->maps, in g's order */
     size_t nmaps;
     uint32_t *ranked; /* suspects first (ranked), then other maps by retained */
     size_t nsuspects;
@@ -191,9 +202,51 @@ typedef struct mp_findings {
     mp_pack entry_info;
     bool entry_info_lent; /* entry_info lies in g's index: not freed */
     uint32_t *holder;     /* per g->roots: the first root word of its holder */
+    /* the listed holders of every map after its first, a map's together
+     * (mp_map_report.roots_more): most maps have one holder, and list
+     * none here */
+    uint32_t *more_roots;
+    size_t nmore_roots, cap_more_roots;
+    /* the allocation sites of every map that has some, a map's together
+     * (mp_map_report.sites_at) */
+    mp_site_count *site_counts;
+    size_t nsite_counts, cap_site_counts;
     mp_inner_pair *inner; /* every suspect inside a map, once per map */
     size_t ninner;
 } mp_findings;
+
+/* How many of the holders reaching r's header it lists: nroots, at most
+ * MP_MAX_LISTED_ROOTS. */
+static inline uint32_t mp_report_nlisted(const mp_map_report *r)
+{
+    return r->nroots < MP_MAX_LISTED_ROOTS ? r->nroots : MP_MAX_LISTED_ROOTS;
+}
+
+/* The i-th listed holder (i < mp_report_nlisted(r)) of r, a report of f:
+ * a root index of the graph. */
+static inline uint32_t mp_report_root(const mp_findings *f, const mp_map_report *r, uint32_t i)
+{
+    return i == 0 ? r->root0 : f->more_roots[r->roots_more + i - 1];
+}
+
+/* Counts `root` as the next holder reaching r's header (nroots + 1) and
+ * lists it while fewer than MP_MAX_LISTED_ROOTS are listed. The holders of
+ * one report are added in one run, no other report's in between (those
+ * after its first lie together in f->more_roots). Returns 0, -1 when out
+ * of memory or when another report's holders were added in between (a
+ * misuse); r is then left as it was. */
+int mp_report_add_root(mp_findings *f, mp_map_report *r, uint32_t root);
+
+/* The nsites allocation sites of r, a report of f, most samples first
+ * (NULL when it has none). */
+static inline const mp_site_count *mp_report_sites(const mp_findings *f, const mp_map_report *r)
+{
+    return r->nsites ? f->site_counts + r->sites_at : NULL;
+}
+
+/* Gives r (which has none yet) the n <= MP_MAX_SITES sites s. Returns 0,
+ * -1 when out of memory (r left without). */
+int mp_report_set_sites(mp_findings *f, mp_map_report *r, const mp_site_count *s, uint32_t n);
 
 /* The findings of every map. d->root_of is lent to the computation as
  * scratch and holds its values again on return (mp_dom_fill_root_of),

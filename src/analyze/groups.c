@@ -201,8 +201,9 @@ static void group_sites(const mp_graph *g, const mp_findings *f, const cand *v, 
     gp->sites_of_entries = nt == 0;
     for (size_t i = 0; i < n && gp->sites_of_entries; i++) {
         const mp_map_report *r = &f->maps[v[i].map];
+        const mp_site_count *rs = mp_report_sites(f, r);
         for (uint32_t k = 0; !nested[i] && k < r->nsites; k++)
-            tally_site(g, t, site, &nt, r->sites[k].stack, r->sites[k].samples);
+            tally_site(g, t, site, &nt, rs[k].stack, rs[k].samples);
     }
     /* the few most sampled, by insertion (at most TALLY) */
     for (size_t i = 1; i < nt; i++)

@@ -271,9 +271,9 @@ void mp_snapshot_print_dot(FILE *out, const mp_snapshot_analysis *a,
         }
         /* the other holders of the header itself: each one node, with an
          * edge to the header (the path from it is not drawn) */
-        size_t nh = r->nroots < MP_MAX_LISTED_ROOTS ? r->nroots : MP_MAX_LISTED_ROOTS;
-        for (size_t q = 0; q < nh && q < 4; q++) {
-            uint32_t h = r->roots[q];
+        uint32_t nh = mp_report_nlisted(r);
+        for (uint32_t q = 0; q < nh && q < 4; q++) {
+            uint32_t h = mp_report_root(&a->f, r, q);
             if (dot_holder_drawn(a, seen, h)) continue;
             mp_root_text(g, h, t, sizeof t);
             snprintf(id, sizeof id, "r%u", h);

@@ -238,24 +238,25 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         put(j, "growth_entries", json_integer((json_int_t)r->growth_entries)) |
         put(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes)) |
         put(j, "root", root_json(g, r->root)) |
-        put(j, "retainer", root_json(g, mp_sr_named_root(g, r)));
+        put(j, "retainer", root_json(g, mp_sr_named_root(g, &a->f, r)));
     uint32_t other[MP_MAX_LISTED_ROOTS];
     size_t no = mp_sr_sharing_roots(a, r, other, MP_MAX_LISTED_ROOTS);
     json_t *sr = json_array();
     for (size_t i = 0; i < no; i++) bad |= json_array_append_new(sr, root_json(g, other[i]));
     bad |= put(j, "sharing_roots", sr) | put(j, "path_root", root_json(g, r->path_root));
     json_t *roots = json_array();
-    for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
-        bad |= json_array_append_new(roots, root_json(g, r->roots[i]));
+    for (uint32_t i = 0; i < mp_report_nlisted(r); i++)
+        bad |= json_array_append_new(roots, root_json(g, mp_report_root(&a->f, r, i)));
     bad |= put(j, "roots", roots) | put(j, "nroots", json_integer(r->nroots)) |
            put(j, "nroots_more", json_boolean(r->nroots >= MP_MANY_ROOTS));
     mp_step s[MP_CHAIN_STEPS];
     size_t n = mp_sr_map_chain(a, r->map, s, MP_CHAIN_STEPS);
     bad |= put(j, "chain", chain_json(g, s, n)) | mp_chain_length_json(j, s, n);
     json_t *sites = json_array();
+    const mp_site_count *rs = mp_report_sites(&a->f, r);
     for (uint32_t i = 0; i < r->nsites; i++) {
-        json_t *f = frame_json(g, mp_stack_site(g, r->sites[i].stack));
-        if (json_is_object(f)) bad |= put(f, "samples", json_integer(r->sites[i].samples));
+        json_t *f = frame_json(g, mp_stack_site(g, rs[i].stack));
+        if (json_is_object(f)) bad |= put(f, "samples", json_integer(rs[i].samples));
         bad |= json_array_append_new(sites, f);
     }
     bad |= put(j, "sites", sites);

@@ -237,12 +237,14 @@ size_t mp_sr_listed_maps(const mp_snapshot_print_opts *o, size_t nmaps)
 /* The root a report names for a map: its single root; else, for a map
  * only an iterator keeps, that iterator; else the root of its shortest
  * path. */
-uint32_t mp_sr_named_root(const mp_graph *g, const mp_map_report *r)
+uint32_t mp_sr_named_root(const mp_graph *g, const mp_findings *f, const mp_map_report *r)
 {
     if (r->root != MP_NONE) return r->root;
     if (r->evidence & MP_EV_ITERATOR_ONLY)
-        for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
-            if (g->roots[r->roots[i]].kind == MP_ROOT_ITERATOR) return r->roots[i];
+        for (uint32_t i = 0; i < mp_report_nlisted(r); i++) {
+            uint32_t x = mp_report_root(f, r, i);
+            if (g->roots[x].kind == MP_ROOT_ITERATOR) return x;
+        }
     return r->path_root;
 }
 
@@ -254,7 +256,7 @@ static size_t named_start(const mp_snapshot_analysis *a, uint32_t m, mp_step *s,
                           size_t max)
 {
     const mp_graph *g = a->g;
-    uint32_t nr = mp_sr_named_root(g, &a->f.maps[m]);
+    uint32_t nr = mp_sr_named_root(g, &a->f, &a->f.maps[m]);
     if (n < 2 || n > max || nr == MP_NONE || s[0].kind != MP_STEP_ROOT || s[0].a == nr ||
         g->roots[nr].target != g->maps[m].header)
         return n;
@@ -285,9 +287,9 @@ size_t mp_snapshot_map_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step 
     return mp_sr_map_chain(a, m, s, max);
 }
 
-uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_map_report *r)
+uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_findings *f, const mp_map_report *r)
 {
-    return mp_sr_named_root(g, r);
+    return mp_sr_named_root(g, f, r);
 }
 
 /* The retained size shown for an entry: what it owns, or for a shared
@@ -374,8 +376,8 @@ size_t mp_sr_sharing_roots(const mp_snapshot_analysis *a, const mp_map_report *r
         uint32_t h = holder[common[i]];
         bool mine = (r->root != MP_NONE && h == holder[r->root]) ||
                     (r->path_root != MP_NONE && h == holder[r->path_root]);
-        for (uint32_t j = 0; j < r->nroots && j < MP_MAX_LISTED_ROOTS && !mine; j++)
-            mine = holder[r->roots[j]] == h;
+        for (uint32_t j = 0; j < mp_report_nlisted(r) && !mine; j++)
+            mine = holder[mp_report_root(&a->f, r, j)] == h;
         if (!mine) out[k++] = common[i];
     }
     return k;

@@ -91,7 +91,7 @@ int mp_snapshot_write_pprof(const char *path, const mp_snapshot_analysis *a,
 size_t mp_snapshot_map_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, size_t max);
 /* The root a report names for a map: its single holder; for a map only an
  * iterator keeps, that iterator; else the root of its shortest path. */
-uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_map_report *r);
+uint32_t mp_snapshot_named_root(const mp_graph *g, const mp_findings *f, const mp_map_report *r);
 
 /* Short advice for a map's strongest evidence ("bound the cache ..."). */
 const char *mp_evidence_fix(uint32_t evidence);

@@ -47,7 +47,7 @@ size_t mp_sr_map_chain(const mp_snapshot_analysis *a, uint32_t m, mp_step *s, si
 /* The root a report names for a map: its single root; else, for a map
  * only an iterator keeps, that iterator; else the root of its shortest
  * path. */
-uint32_t mp_sr_named_root(const mp_graph *g, const mp_map_report *r);
+uint32_t mp_sr_named_root(const mp_graph *g, const mp_findings *f, const mp_map_report *r);
 
 /* ---- what is listed, and what it holds */
 

@@ -144,16 +144,16 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
     }
     if (r->evidence & MP_EV_ITERATOR_ONLY) {
         char rt[512] = "";
-        for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++)
-            if (g->roots[r->roots[i]].kind == MP_ROOT_ITERATOR) {
-                mp_root_text(g, r->roots[i], rt, sizeof rt);
+        for (uint32_t i = 0; i < mp_report_nlisted(r); i++)
+            if (g->roots[mp_report_root(&a->f, r, i)].kind == MP_ROOT_ITERATOR) {
+                mp_root_text(g, mp_report_root(&a->f, r, i), rt, sizeof rt);
                 break;
             }
         WHY("nothing but a live iterator keeps it alive (%s): an iteration left open", rt);
     }
     if (r->evidence & MP_EV_STACK_FRAME) {
         char rt[512];
-        mp_root_text(g, r->nroots ? r->roots[0] : r->root, rt, sizeof rt);
+        mp_root_text(g, r->nroots ? r->root0 : r->root, rt, sizeof rt);
         WHY("held only by a frame that is still running (%s): it lives as long as that "
             "function does",
             rt);
@@ -252,11 +252,12 @@ static void print_other_holders(FILE *out, const mp_snapshot_analysis *a, const 
     uint32_t other[MP_MAX_LISTED_ROOTS];
     size_t n = 0;
     bool main_listed = false;
-    for (uint32_t i = 0; i < r->nroots && i < MP_MAX_LISTED_ROOTS; i++) {
-        if (a->f.holder[r->roots[i]] == mine)
+    for (uint32_t i = 0; i < mp_report_nlisted(r); i++) {
+        uint32_t x = mp_report_root(&a->f, r, i);
+        if (a->f.holder[x] == mine)
             main_listed = true;
         else
-            other[n++] = r->roots[i];
+            other[n++] = x;
     }
     uint64_t total = r->nroots - (main_listed || r->nroots > MP_MAX_LISTED_ROOTS ? 1 : 0);
     if (total == 0) return;
@@ -295,7 +296,7 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     }
     /* root(s) */
     char rt[512];
-    uint32_t main_root = mp_sr_named_root(g, r);
+    uint32_t main_root = mp_sr_named_root(g, &a->f, r);
     mp_root_text(g, main_root, rt, sizeof rt);
     fprintf(out, "  root     %s\n", rt);
     print_other_holders(out, a, r, main_root);
@@ -319,10 +320,11 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     print_why(out, a, r);
     if (r->nsites) {
         fputs("  sites    sampled allocations under its entries:", out);
+        const mp_site_count *rs = mp_report_sites(&a->f, r);
         for (uint32_t i = 0; i < r->nsites; i++) {
             char site[512];
-            mp_sr_frame_text(g, mp_stack_site(g, r->sites[i].stack), site, sizeof site);
-            fprintf(out, "%s %s x%u", i ? "," : "", site, r->sites[i].samples);
+            mp_sr_frame_text(g, mp_stack_site(g, rs[i].stack), site, sizeof site);
+            fprintf(out, "%s %s x%u", i ? "," : "", site, rs[i].samples);
         }
         fputc('\n', out);
     }
@@ -412,7 +414,7 @@ void mp_snapshot_print_text(FILE *out, const mp_snapshot_analysis *a,
             mp_sr_fmt_bytes(b1, sizeof b1, r->retained);
             mp_sr_fmt_bytes(b2, sizeof b2, m->table_bytes);
             mp_sr_fmt_count(c1, sizeof c1, m->count);
-            mp_root_text(g, mp_sr_named_root(g, r), rt, sizeof rt);
+            mp_root_text(g, mp_sr_named_root(g, &a->f, r), rt, sizeof rt);
             char in[256];
             inner_text(a, r, in, sizeof in);
             fprintf(out, "  %10s %10s %10s %6u  %-28s %s%s%s%s%s\n", b1, b2, c1, m->B,
