@@ -97,18 +97,25 @@ static inline uint32_t succ(const ctx *c, uint32_t v, uint64_t k, bool *last)
     return c->g->roots[v - c->n].target;
 }
 
-/* First index in c->rt of the roots targeting object v. */
-static size_t rt_first(const ctx *c, uint32_t v)
+/* First index in rt (n pairs target << 32 | root, sorted) of the roots
+ * targeting object v: n when none do. */
+static size_t first_target(const uint64_t *rt, size_t n, uint32_t v)
 {
-    size_t lo = 0, hi = c->nrt;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if ((c->rt[mid] >> 32) < v)
+        if ((rt[mid] >> 32) < v)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+/* First index in c->rt of the roots targeting object v. */
+static size_t rt_first(const ctx *c, uint32_t v)
+{
+    return first_target(c->rt, c->nrt, v);
 }
 
 /* Fills rt with (target << 32 | root) for every root with a target,
@@ -960,15 +967,7 @@ void mp_dom_root_of_from_tops(mp_dom *d)
 
 size_t mp_dom_first_root_target(const mp_dom *d, uint32_t o)
 {
-    size_t lo = 0, hi = d->nroot_targets;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((d->root_targets[mid] >> 32) < o)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return first_target(d->root_targets, d->nroot_targets, o);
 }
 
 /* Reverse breadth-first search from o. An object owned by a single root
