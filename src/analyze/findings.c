@@ -83,6 +83,46 @@ static int cmp_rank(const void *a, const void *b)
     return x->map < y->map ? -1 : x->map > y->map;
 }
 
+/* cmp_rank's keys of report *rec (an index into f->maps), most significant
+ * first, as unsigned numbers: the class (suspects first, growing ones
+ * first), the growth of a growing one and the score, both highest first
+ * (halves of 64 bits), the map index. */
+static uint32_t rank_key(const void *rec, unsigned k, void *ctx)
+{
+    const mp_findings *f = ctx;
+    const mp_map_report *r = &f->maps[*(const uint32_t *)rec];
+    bool grows = r->evidence & MP_EV_GROWING;
+    uint64_t x;
+    switch (k) {
+    case 0: return (r->suspect ? 0u : 2u) + (grows ? 0u : 1u);
+    case 1:
+    case 2: /* signed: the sign bit flipped orders it as unsigned */
+        x = grows ? ~((uint64_t)(r->growth_bytes - r->inner_growth) ^ (UINT64_C(1) << 63)) : 0;
+        break;
+    case 3:
+    case 4: x = ~(r->suspect ? r->score : r->score + r->nested_bytes); break;
+    default: return r->map;
+    }
+    return k == 1 || k == 3 ? (uint32_t)(x >> 32) : (uint32_t)x;
+}
+
+/* Orders f->ranked as qsort with cmp_rank does, by a radix sort of its
+ * keys (rank_key), in place of millions of comparisons that each read two
+ * reports; the map key is left out when the maps come in map order (the
+ * sort is stable). Out of memory: qsort. */
+static void rank_maps(mp_findings *f)
+{
+    size_t n = f->nmaps;
+    uint32_t *v = f->ranked;
+    if (n < 2) return;
+    bool by_map = true;
+    for (size_t i = 1; i < n && by_map; i++) by_map = f->maps[v[i - 1]].map < f->maps[v[i]].map;
+    if (mp_sort_records(v, n, sizeof *v, by_map ? 5 : 6, rank_key, f)) return;
+    rank_f_ = f;
+    qsort(v, n, sizeof *v, cmp_rank);
+    rank_f_ = NULL;
+}
+
 void mp_findings_rerank(mp_findings *f)
 {
     f->nsuspects = 0;
@@ -99,9 +139,7 @@ void mp_findings_rerank(mp_findings *f)
         if (!pr->shared && (in->evidence & MP_EV_GROWING) && in->growth_bytes > 0)
             f->maps[pr->outer].inner_growth += in->growth_bytes;
     }
-    rank_f_ = f;
-    if (f->nmaps > 1) qsort(f->ranked, f->nmaps, sizeof *f->ranked, cmp_rank);
-    rank_f_ = NULL;
+    rank_maps(f);
 }
 
 /* Orders stacks by their allocation site (function, file, line). */
