@@ -35,7 +35,9 @@ typedef struct cand {
     uint32_t map;
     uint32_t top;
     uint32_t cls;
-    uint32_t vroot; /* the root that stands for its top's variable, MP_NONE none */
+    /* the root that stands for its top's variable, MP_NONE none; while
+     * the top is MP_NONE, the top find_tops found, or MP_NONE before */
+    uint32_t vroot;
 } cand;
 
 typedef struct group_ctx {
@@ -47,9 +49,9 @@ typedef struct group_ctx {
     bool all;  /* every group of two members or more, whatever its score */
     bool lent; /* d->root_of holds a walk's memo: filled back at the end */
     size_t cap;
-    const cand *v;  /* every candidate */
+    cand *v; /* every candidate */
     size_t nv;
-    uint32_t *pend; /* the tops of those several roots keep (find_tops), or NULL */
+    bool tops_found; /* find_tops has run */
     uint32_t *path; /* a walk's nodes, reused */
     size_t pathcap;
     uint64_t *counts; /* the members' entry counts, reused */
@@ -229,31 +231,28 @@ static uint64_t run_score(const group_ctx *c, const cand *v, size_t n)
 /*
  * The tops (see groups.h: the node right under the super-root above each)
  * of the candidates c->v[i] that several roots keep (top MP_NONE yet),
- * into c->pend[i] (MP_NONE for the others): found once, when the first
- * run needs them, by the dominators' one pass over every object that
- * writes its top in d->root_of (mp_dom_fill_top_of). root_of is given
- * back: filled again from the tops, or, when the holder walks hold it as
- * their memo, cleared as they leave it. -1 out of memory.
+ * into their vroot (free until their top is set): found once, when the
+ * first run needs them, by the dominators' one pass over every object
+ * that writes its top in d->root_of (mp_dom_fill_top_of). root_of is
+ * given back: filled again from the tops, or, when the holder walks hold
+ * it as their memo, cleared as they leave it.
  */
-static int find_tops(group_ctx *c)
+static void find_tops(group_ctx *c)
 {
     mp_dom *d = c->d;
-    c->pend = malloc((c->nv ? c->nv : 1) * sizeof *c->pend);
-    if (!c->pend) return -1;
+    c->tops_found = true;
     mp_dom_fill_top_of(d);
     for (size_t i = 0; i < c->nv; i++) {
-        c->pend[i] = MP_NONE;
         if (c->v[i].top != MP_NONE) continue;
         uint32_t h = c->g->maps[c->v[i].map].header, t = d->root_of[h];
         /* a live header several roots keep: a top, or under one */
-        assert(t != MP_NONE);
-        c->pend[i] = t == MP_DOM_TOP ? h : t;
+        assert(t != MP_NONE && c->v[i].vroot == MP_NONE);
+        c->v[i].vroot = t == MP_DOM_TOP ? h : t;
     }
     if (c->lent)
         memset(d->root_of, 0xff, d->nobjects * sizeof *d->root_of);
     else
         mp_dom_root_of_from_tops(d);
-    return 0;
 }
 
 /* Whether node x lies in the table of a map, or under one in the
@@ -708,9 +707,9 @@ static int split_by_top(group_ctx *c, cand *v, size_t n)
     bool sorted = true, oom = false;
     for (size_t i = 0; i < n; i++) {
         if (v[i].top != MP_NONE) continue;
-        if (!c->pend && find_tops(c)) return -1;
-        v[i].top = v[i].cls = c->pend[v - c->v + i];
-        if (v[i].top < c->d->nobjects) v[i].vroot = frame_vroot(c, v[i].top, &oom);
+        if (!c->tops_found) find_tops(c);
+        v[i].top = v[i].cls = v[i].vroot;
+        v[i].vroot = v[i].top < c->d->nobjects ? frame_vroot(c, v[i].top, &oom) : MP_NONE;
         sorted = false;
     }
     if (oom || (!sorted && set_classes(c->g, c->d, v, n))) return -1;
@@ -771,7 +770,6 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
     }
     free(v);
     free(c.by_target);
-    free(c.pend);
     free(c.path);
     free(c.counts);
     if (c.lent) mp_dom_fill_root_of(d);
@@ -782,7 +780,6 @@ oom:
     if (c.lent) mp_dom_fill_root_of(d);
     free(v);
     free(c.by_target);
-    free(c.pend);
     free(c.path);
     free(c.counts);
     mp_groups_free(out);
