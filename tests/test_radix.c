@@ -48,7 +48,7 @@ static uint64_t value(int k, size_t i, size_t n, uint64_t *s)
  * be in order and hold the values it held. */
 static void sorts_put_the_values_in_order(void)
 {
-    size_t sizes[] = {0, 1, 2, 255, 256, 257, 1000, 100003};
+    size_t sizes[] = {0, 1, 2, 3, 15, 16, 17, 255, 256, 257, 1000, 100003};
     for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
         size_t n = sizes[z];
         for (int k = 0; k < 5; k++) {

@@ -74,8 +74,22 @@ static int starts_of(uint32_t *count, size_t n)
 DEFINE_RADIX(radix_u32, uint32_t, 4)
 DEFINE_RADIX(radix_u64, uint64_t, 8)
 
+/* Up to this many elements an insertion sort wins: qsort's call and
+ * its comparison calls cost more (a sort per map of its few table
+ * objects, millions of times on heaps of small maps). */
+#define INSERTION_MAX 16
+
 void mp_sort_u32(uint32_t *v, size_t n)
 {
+    if (n <= INSERTION_MAX) {
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = v[i];
+            size_t j = i;
+            for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+            v[j] = x;
+        }
+        return;
+    }
     if (n < RADIX_MIN || n > UINT32_MAX || !radix_u32(v, n)) {
         if (n > 1) qsort(v, n, sizeof *v, cmp_u32);
     }
