@@ -1335,7 +1335,7 @@ static void test_bucket_records_keep_overflow_depths_or_refuse_them(void)
 }
 
 /* The table positions of a graph of n objects whose table objects are
- * those with set(o): with the rank directory (mp_graph_rank_tables) as
+ * those with set(o): with the rank directory (mp_graph_table_rank) as
  * by the search over table_objs without it, for every object and past
  * the last. */
 static void check_table_positions(size_t n, bool (*set)(size_t o, size_t n))
@@ -1352,19 +1352,19 @@ static void check_table_positions(size_t n, bool (*set)(size_t o, size_t n))
     size_t *want = malloc((n + 2) * sizeof *want);
     CHECK(want);
     for (size_t o = 0; o <= n; o++) want[o] = mp_graph_table_pos(&g, (uint32_t)o);
-    CHECK(g.table_rank == NULL && mp_graph_rank_tables(&g) == 0 && g.table_rank);
-    const uint32_t *rank = g.table_rank;
-    CHECK(mp_graph_rank_tables(&g) == 0 && g.table_rank == rank); /* once */
+    uint32_t *rank = mp_graph_table_rank(&g);
+    CHECK(rank != NULL);
     size_t found = 0;
     for (size_t o = 0; o <= n; o++) {
-        CHECK(mp_graph_table_pos(&g, (uint32_t)o) == want[o]);
+        CHECK(mp_graph_table_pos_ranked(&g, rank, (uint32_t)o) == want[o]);
+        CHECK(mp_graph_table_pos_ranked(&g, NULL, (uint32_t)o) == want[o]);
         found += want[o] != SIZE_MAX;
         if (o < n && set(o, n)) CHECK(mp_graph_table_map(&g, (uint32_t)o) == o % 5);
     }
     CHECK(found == g.ntable_objs);
-    CHECK(mp_graph_table_pos(&g, MP_NONE) == SIZE_MAX);
+    CHECK(mp_graph_table_pos_ranked(&g, rank, MP_NONE) == SIZE_MAX);
     free(want);
-    free(g.table_rank);
+    free(rank);
     free(g.table_objs);
     free(g.table_bits);
 }
@@ -1389,8 +1389,8 @@ static void test_table_positions_by_rank_match_the_search(void)
     for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++)
         for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) check_table_positions(sizes[z], sets[k]);
     mp_graph empty = {0}; /* no objects, no bitmap: nothing to rank */
-    CHECK(mp_graph_rank_tables(&empty) == 0 && empty.table_rank == NULL);
-    CHECK(mp_graph_table_pos(&empty, 0) == SIZE_MAX);
+    CHECK(mp_graph_table_rank(&empty) == NULL);
+    CHECK(mp_graph_table_pos_ranked(&empty, NULL, 0) == SIZE_MAX);
 }
 
 int main(void)

@@ -198,12 +198,12 @@ static uint64_t table_word(const mp_graph *g, size_t w)
     return x;
 }
 
-int mp_graph_rank_tables(mp_graph *g)
+uint32_t *mp_graph_table_rank(const mp_graph *g)
 {
-    if (g->table_rank || !g->table_bits) return 0;
+    if (!g->table_bits) return NULL;
     size_t nw = g->nobjects / 64 + 1;
     uint32_t *r = malloc(nw * sizeof *r);
-    if (!r) return -1;
+    if (!r) return NULL;
     /* counts below 2^32: table objects are objects */
     uint32_t before = 0;
     for (size_t w = 0; w < nw; w++) {
@@ -211,8 +211,7 @@ int mp_graph_rank_tables(mp_graph *g)
         before += (uint32_t)__builtin_popcountll(table_word(g, w));
     }
     assert(before == g->ntable_objs);
-    g->table_rank = r;
-    return 0;
+    return r;
 }
 
 /* The position by binary search over table_objs, for graphs without a
@@ -232,14 +231,19 @@ static size_t table_pos_search(const mp_graph *g, uint32_t o)
 
 /* With the rank directory: the table objects before o's word, and those
  * of its word below o. */
-size_t mp_graph_table_pos(const mp_graph *g, uint32_t o)
+size_t mp_graph_table_pos_ranked(const mp_graph *g, const uint32_t *rank, uint32_t o)
 {
     if (o >= g->nobjects || !g->table_bits || !mp_bit(g->table_bits, o)) return SIZE_MAX;
-    if (!g->table_rank) return table_pos_search(g, o);
+    if (!rank) return table_pos_search(g, o);
     uint64_t below = table_word(g, o >> 6) & ((UINT64_C(1) << (o & 63)) - 1);
-    size_t i = g->table_rank[o >> 6] + (size_t)__builtin_popcountll(below);
+    size_t i = rank[o >> 6] + (size_t)__builtin_popcountll(below);
     assert(i < g->ntable_objs); /* tests hold it to the search's answer */
     return i;
+}
+
+size_t mp_graph_table_pos(const mp_graph *g, uint32_t o)
+{
+    return mp_graph_table_pos_ranked(g, NULL, o);
 }
 
 uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o)
@@ -486,7 +490,6 @@ void mp_graph_free(mp_graph *g)
     mp_dom_reserve_free(g->dom_reserve);
     free(g->paths_spare); /* the memory is size32's */
     free(g->computed);
-    free(g->table_rank);
     if (g->mapped) {
         munmap(g->mapped, g->mapped_len);
         free(g);

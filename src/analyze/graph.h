@@ -398,9 +398,6 @@ typedef struct mp_graph {
     uint64_t *table_objs;
     size_t ntable_objs;
     uint8_t *table_bits;
-    /* a rank directory over table_bits: per 64 objects, how many table
-     * objects come before them (mp_graph_rank_tables), or NULL */
-    uint32_t *table_rank;
     /* a graph read from an index file: every array lies in this mapping
      * (graph_index.h), released as a whole; NULL when built in memory */
     void *mapped;
@@ -550,10 +547,13 @@ uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o);
  * or SIZE_MAX when o is in no map's table: a dense index for per-table-
  * object arrays. */
 size_t mp_graph_table_pos(const mp_graph *g, uint32_t o);
-/* Builds g->table_rank, once, so that mp_graph_table_pos (and what asks
- * it) answers in constant time instead of by a search over every table
- * object; without it (or out of memory: -1) the answers are the same. */
-int mp_graph_rank_tables(mp_graph *g);
+/* A rank directory over g->table_bits for mp_graph_table_pos_ranked: per
+ * 64 objects, how many table objects come before them (4 bytes per 64
+ * objects); NULL when out of memory or g has no table bits. free() it. */
+uint32_t *mp_graph_table_rank(const mp_graph *g);
+/* mp_graph_table_pos in constant time with rank (mp_graph_table_rank of
+ * g), where the other searches every table object; rank NULL: the same. */
+size_t mp_graph_table_pos_ranked(const mp_graph *g, const uint32_t *rank, uint32_t o);
 /* The map whose header is object o, or MP_NONE. */
 uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o);
 /* The first bucket record held by object o (MP_NONE if o holds no bucket);

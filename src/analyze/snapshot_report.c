@@ -63,9 +63,6 @@ int mp_snapshot_analyze_graph(mp_graph *g, const mp_findings_options *opt,
     out->g = g;
     out->file = g->info.name;
     memset(&out->gr, 0, sizeof out->gr);
-    /* the table look-ups of the findings and groups in constant time;
-     * out of memory they search instead */
-    (void)mp_graph_rank_tables(g);
     both_job j = {.a = out};
     if (mp_threads() >= 2) {
         j.team = mp_dom_team_new();
