@@ -146,7 +146,9 @@ typedef struct seen {
     uint64_t values[3];
     uint32_t root_symbol;
     uint64_t frame_offset, tls_offset, tls_roots; /* of the stack root; of the others */
-    char tls[2][32]; /* the thread-local root's module and variable */
+    char tls[2][32];                              /* the thread-local root's module and variable */
+    uint64_t map_buckets_obj;                     /* of the last map */
+    uint64_t buckets_map_address, buckets_map_B;  /* the map on_buckets was given */
 } seen;
 
 static int c_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
@@ -177,12 +179,21 @@ static int c_root(void *ud, const mf_gs_reader *r, const mf_gs_root *rt, mf_erro
     return 0;
 }
 
+static int c_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error *err)
+{
+    (void)r, (void)err;
+    ((seen *)ud)->map_buckets_obj = m->buckets_obj;
+    return 0;
+}
+
 static int c_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const mf_gs_bucket *b,
                      size_t nb, const mf_gs_entry *e, size_t ne, mf_error *err)
 {
-    (void)r, (void)m, (void)b, (void)err;
+    (void)r, (void)b, (void)err;
     seen *s = ud;
     s->buckets += nb;
+    s->buckets_map_address = m->address;
+    s->buckets_map_B = m->B;
     for (size_t i = 0; i < ne && s->entries < 3; i++, s->entries++) {
         snprintf(s->keys[s->entries], 32, "%s", e[i].key_text);
         s->key_len[s->entries] = e[i].key_text_len;
@@ -206,6 +217,7 @@ static void round_trip_gives_back_every_record(void)
     mf_gs_callbacks cb = {.ud = &s,
                           .on_edges = c_edges,
                           .on_root = c_root,
+                          .on_map = c_map,
                           .on_buckets = c_buckets,
                           .on_samples = c_samples};
     mf_gs_reader *r;
@@ -248,7 +260,10 @@ static void round_trip_gives_back_every_record(void)
     CHECK_EQ_U64(s.values[1], 1);
     CHECK_EQ_U64(s.samples, 1);
     CHECK_EQ_U64(mf_gs_nmaps(r), 1);
-    CHECK_EQ_U64(mf_gs_map_at(r, 0)->buckets_obj, 4);
+    CHECK_EQ_U64(s.map_buckets_obj, 4);
+    /* the bucket batches name their map and its geometry */
+    CHECK_EQ_U64(s.buckets_map_address, 0x1800);
+    CHECK_EQ_U64(s.buckets_map_B, 1);
     CHECK_EQ_U64(mf_gs_type_at(r, 2)->elem, 2);
     CHECK_EQ_U64(mf_gs_find_object(r, 0x1017), 0);
     CHECK_EQ_U64(mf_gs_find_object(r, 0x1030), MF_GS_NONE);

@@ -949,7 +949,7 @@ static int finish_entries(mp_graph_builder *b, const uint32_t *rank, mp_graph *g
             return -1;
         }
         for (size_t i = 0; i < n; i++) key[i] = (uint64_t)all[i].map << 32 | i;
-        mp_sort_u64(key, n);
+        mp_sort_u64_high(key, n);
         for (size_t i = 0; i < n; i++) tmp[i] = all[(uint32_t)key[i]];
         free(key);
         free(all);
