@@ -146,7 +146,9 @@ typedef struct seen {
     uint64_t values[3];
     uint32_t root_symbol;
     uint64_t frame_offset, tls_offset, tls_roots; /* of the stack root; of the others */
-    char tls[2][32]; /* the thread-local root's module and variable */
+    char tls[2][32];                              /* the thread-local root's module and variable */
+    uint64_t map_buckets_obj;                     /* of the last map */
+    uint64_t buckets_map_address, buckets_map_B;  /* the map on_buckets was given */
 } seen;
 
 static int c_edges(void *ud, const mf_gs_reader *r, uint64_t first, size_t n,
@@ -177,12 +179,21 @@ static int c_root(void *ud, const mf_gs_reader *r, const mf_gs_root *rt, mf_erro
     return 0;
 }
 
+static int c_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error *err)
+{
+    (void)r, (void)err;
+    ((seen *)ud)->map_buckets_obj = m->buckets_obj;
+    return 0;
+}
+
 static int c_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const mf_gs_bucket *b,
                      size_t nb, const mf_gs_entry *e, size_t ne, mf_error *err)
 {
-    (void)r, (void)m, (void)b, (void)err;
+    (void)r, (void)b, (void)err;
     seen *s = ud;
     s->buckets += nb;
+    s->buckets_map_address = m->address;
+    s->buckets_map_B = m->B;
     for (size_t i = 0; i < ne && s->entries < 3; i++, s->entries++) {
         snprintf(s->keys[s->entries], 32, "%s", e[i].key_text);
         s->key_len[s->entries] = e[i].key_text_len;
@@ -206,6 +217,7 @@ static void round_trip_gives_back_every_record(void)
     mf_gs_callbacks cb = {.ud = &s,
                           .on_edges = c_edges,
                           .on_root = c_root,
+                          .on_map = c_map,
                           .on_buckets = c_buckets,
                           .on_samples = c_samples};
     mf_gs_reader *r;
@@ -248,7 +260,10 @@ static void round_trip_gives_back_every_record(void)
     CHECK_EQ_U64(s.values[1], 1);
     CHECK_EQ_U64(s.samples, 1);
     CHECK_EQ_U64(mf_gs_nmaps(r), 1);
-    CHECK_EQ_U64(mf_gs_map_at(r, 0)->buckets_obj, 4);
+    CHECK_EQ_U64(s.map_buckets_obj, 4);
+    /* the bucket batches name their map and its geometry */
+    CHECK_EQ_U64(s.buckets_map_address, 0x1800);
+    CHECK_EQ_U64(s.buckets_map_B, 1);
     CHECK_EQ_U64(mf_gs_type_at(r, 2)->elem, 2);
     CHECK_EQ_U64(mf_gs_find_object(r, 0x1017), 0);
     CHECK_EQ_U64(mf_gs_find_object(r, 0x1030), MF_GS_NONE);
@@ -1135,6 +1150,13 @@ static void batches_decoded_on_threads_come_back_in_order(void)
     }
 }
 
+/* Faults write_tiny_maps puts in the maps it names (UINT64_MAX: none):
+ * a value that points into no object; a header count of 2 for the one
+ * entry (two maps). */
+static struct {
+    uint64_t bad_value, bad_count, bad_count2;
+} tiny_fault = {UINT64_MAX, UINT64_MAX, UINT64_MAX};
+
 /* NM maps of one entry each, a header, a bucket array and a value each:
  * a bucket batch of a few dozen bytes a map. */
 static int write_tiny_maps(const char *file, uint64_t nm)
@@ -1160,7 +1182,7 @@ static int write_tiny_maps(const char *file, uint64_t nm)
         mf_gs_map m = {.address = a,
                        .type_name = "map[int64]*T",
                        .key_kind = MF_GS_KEY_INT64,
-                       .count = 1,
+                       .count = k == tiny_fault.bad_count || k == tiny_fault.bad_count2 ? 2 : 1,
                        .B = 0,
                        .buckets = a + 64,
                        .bucket_size = 144,
@@ -1170,7 +1192,8 @@ static int write_tiny_maps(const char *file, uint64_t nm)
                        .nentries = 1};
         mf_gsw_map(w, &m);
         mf_gsw_bucket(w, a + 64, false, 0, 0, 0x01);
-        mf_gs_entry e = {.slot = 0, .tophash = 9, .key_int = (int64_t)k, .value_object = a + 208};
+        uint64_t v = k == tiny_fault.bad_value ? 0x9000000 : a + 208;
+        mf_gs_entry e = {.slot = 0, .tophash = 9, .key_int = (int64_t)k, .value_object = v};
         mf_gsw_entry(w, &e);
     }
     int rc = mf_gsw_finish(w, NULL, &err);
@@ -1213,6 +1236,61 @@ static void small_bucket_batches_are_decoded_on_the_reading_thread(void)
     CHECK_EQ_U64(s.entries, 2000);
     CHECK_EQ_U64(s.batches, 2000);
     CHECK_EQ_U64(s.elsewhere, 0);
+}
+
+/* Reads file with t threads: 0 or -1, the digest of the bucket batches
+ * and the message. */
+static int read_tiny(const char *file, unsigned t, digest *d, char *msg, size_t size)
+{
+    *d = (digest){0};
+    mf_gs_callbacks cb = {.ud = d, .on_buckets = d_buckets, .threads = t};
+    mf_error err;
+    int rc = mf_gs_read(file, &cb, NULL, &err);
+    snprintf(msg, size, "%s", rc ? err.msg : "");
+    return rc;
+}
+
+/* A heap of tiny maps reads the same on one thread and on two (whose
+ * small batches are decoded at once on the reader while none is in
+ * flight): the same batches, and for a broken map the same message; of
+ * two maps whose header's count is not their entries', the first in the
+ * file is named. */
+static void tiny_maps_read_alike_on_one_thread_and_two(void)
+{
+    char file[300], m1[sizeof((mf_error *)0)->msg], m2[sizeof m1];
+    snprintf(file, sizeof file, "%s/tiny-faults.gcstack", dir);
+    struct {
+        uint64_t bad_value, bad_count, bad_count2;
+        const char *want;
+    } cases[] = {
+        {UINT64_MAX, UINT64_MAX, UINT64_MAX, NULL},
+        {700, UINT64_MAX, UINT64_MAX, "map 700 bucket[0] slot 0 value points to 0x9000000"},
+        {UINT64_MAX, 900, UINT64_MAX, "map 900 (map[int64]*T at 0x138400): its header counts 2"},
+        {UINT64_MAX, 900, 300, "map 300 (map[int64]*T at 0x112c00): its header counts 2"},
+        {UINT64_MAX, 300, 900, "map 300 (map[int64]*T at 0x112c00): its header counts 2"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        tiny_fault.bad_value = cases[c].bad_value;
+        tiny_fault.bad_count = cases[c].bad_count;
+        tiny_fault.bad_count2 = cases[c].bad_count2;
+        CHECK(write_tiny_maps(file, 1000) == 0);
+        digest d1, d2;
+        int rc1 = read_tiny(file, 1, &d1, m1, sizeof m1);
+        int rc2 = read_tiny(file, 2, &d2, m2, sizeof m2);
+        CHECK(rc1 == rc2);
+        CHECK_STR_EQ(m1, m2);
+        CHECK_EQ_U64(d1.h, d2.h);
+        CHECK_EQ_U64(d1.entries, d2.entries);
+        if (!cases[c].want) {
+            CHECK(rc1 == 0);
+            CHECK_EQ_U64(d1.entries, 1000);
+        } else {
+            CHECK(rc1 != 0);
+            if (!strstr(m1, cases[c].want)) fprintf(stderr, "got: %s\n", m1);
+            CHECK(strstr(m1, cases[c].want) != NULL);
+        }
+    }
+    tiny_fault.bad_value = tiny_fault.bad_count = tiny_fault.bad_count2 = UINT64_MAX;
 }
 
 /* The heaps the reader resolves pointers in: RN objects at 8-byte aligned
@@ -1422,6 +1500,7 @@ int main(void)
     TEST(long_map_keys_are_cut);
     TEST(batches_decoded_on_threads_come_back_in_order);
     TEST(small_bucket_batches_are_decoded_on_the_reading_thread);
+    TEST(tiny_maps_read_alike_on_one_thread_and_two);
     TEST(header_object_count_is_only_a_hint);
     TEST(pointers_resolve_to_the_objects_they_point_into);
     char cmd[300];

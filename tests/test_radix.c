@@ -149,11 +149,36 @@ static void records_sort_by_their_keys_stably(void)
     /* past the limits: refused, untouched */
     CHECK(mp_sort_records(t, 300, MP_SORT_RECORD_MAX + 1, 1, rec_key, NULL) == 0);
     CHECK(mp_sort_records(t, 300, 12, MP_SORT_KEYS_MAX + 1, rec_key, NULL) == 0 && t[0] == 0);
+
+/* Pairs (key << 32 | index) made in index order, keys with duplicates
+ * and spread over every byte of the high half: the sort by the high half
+ * alone gives the full sort's order, the same array value for value. */
+static void sort_by_high_half_matches_the_full_sort(void)
+{
+    size_t sizes[] = {0, 1, 2, 255, 256, 257, 1000, 100003};
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+        size_t n = sizes[z];
+        for (int k = 0; k < 3; k++) {
+            uint64_t *a = malloc((n + 1) * sizeof *a), *b = malloc((n + 1) * sizeof *b);
+            CHECK(a && b);
+            uint64_t s = 0x2545f4914f6cdd1dull + (uint64_t)k;
+            for (size_t i = 0; i < n; i++) {
+                uint64_t key = k == 0 ? next_value(&s) >> 32 : k == 1 ? next_value(&s) % 97 : n - i;
+                /* the low half never decreases: repeated indices too */
+                a[i] = b[i] = key << 32 | (i / 2);
+            }
+            mp_sort_u64_high(a, n);
+            mp_sort_u64(b, n);
+            for (size_t i = 0; i < n; i++) CHECK(a[i] == b[i]);
+            free(a), free(b);
+        }
+    }
 }
 
 int main(void)
 {
     TEST(sorts_put_the_values_in_order);
     TEST(records_sort_by_their_keys_stably);
+    TEST(sort_by_high_half_matches_the_full_sort);
     TEST_EXIT();
 }

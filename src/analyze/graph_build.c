@@ -95,9 +95,9 @@ struct mp_graph_builder {
     mp_csr out;      /* at[0 .. next_src] filled so far */
     size_t cap_adj;  /* of out.adj */
     /* the pages ahead of the arrays filled in order as a snapshot is read
-     * (out.at, out.adj, buckets, bucket_addr), faulted in a stretch at a
-     * time (zeroed.h) */
-    mf_ahead ahead_at, ahead_adj, ahead_buckets, ahead_bucket_addr;
+     * (out.at, out.adj, buckets, bucket_addr, maps), faulted in a stretch
+     * at a time (zeroed.h); not huge pages (see mp_gb_edges_begin) */
+    mf_ahead ahead_at, ahead_adj, ahead_buckets, ahead_bucket_addr, ahead_maps;
     uint64_t dm;     /* edges so far */
     size_t next_src; /* the first object whose list has not started */
     mp_pack offsets; /* both ways: per edge, offset + 1 (0 unknown) */
@@ -636,6 +636,8 @@ uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m)
         b->oom = true;
         return MP_NONE;
     }
+    mf_populate_ahead(&b->ahead_maps, b->maps, (b->nmaps + 1) * sizeof *b->maps,
+                      b->cap_maps * sizeof *b->maps);
     mp_map *d = &b->maps[b->nmaps];
     *d = *m;
     memset(d->zero, 0, sizeof d->zero); /* index files hold it (graph.h) */
@@ -949,7 +951,7 @@ static int finish_entries(mp_graph_builder *b, const uint32_t *rank, mp_graph *g
             return -1;
         }
         for (size_t i = 0; i < n; i++) key[i] = (uint64_t)all[i].map << 32 | i;
-        mp_sort_u64(key, n);
+        mp_sort_u64_high(key, n);
         for (size_t i = 0; i < n; i++) tmp[i] = all[(uint32_t)key[i]];
         free(key);
         free(all);

@@ -366,7 +366,7 @@ int mp_gl_order_by_key(const uint32_t *keys, size_t stride_u32, size_t n, uint32
         uint32_t key = keys[i * stride_u32];
         if (key != MP_NONE) k[m++] = (uint64_t)key << 32 | i;
     }
-    mp_sort_u64(k, m);
+    mp_sort_u64_high(k, m); /* made in record order */
     for (size_t i = 0; i < m; i++) ix[i] = (uint32_t)k[i];
     free(k);
     *nout = m;
@@ -473,7 +473,7 @@ int mp_gl_map_tables(mp_graph *g)
     free(seen);
     /* an object in two maps' tables (never in a well-formed heap) counts
      * with the first */
-    mp_sort_u64(tab, ntab);
+    mp_sort_u64_high(tab, ntab); /* made in map order */
     size_t w = 0;
     for (size_t i = 0; i < ntab; i++)
         if (!w || (tab[w - 1] >> 32) != (tab[i] >> 32)) tab[w++] = tab[i];

@@ -37,7 +37,8 @@ static int starts_of(uint32_t *count, size_t n)
 }
 
 /*
- * NAME(v, n): the radix sort of n elements of type T, BYTES bytes wide; 0
+ * NAME(v, n): the radix sort of n elements of type T, BYTES bytes wide, by
+ * their bytes FIRST.. (stable: elements equal in those keep their order); 0
  * when out of memory (v untouched). One pass counts every byte at once;
  * then a stable pass per byte, least significant first, skipping the bytes
  * every element shares (the high bytes of indices into a smaller heap).
@@ -45,34 +46,35 @@ static int starts_of(uint32_t *count, size_t n)
  * them in tmp, copied back. Counts are 32-bit: n < 2^32, as every array
  * of object indices is.
  */
-#define DEFINE_RADIX(NAME, T, BYTES)                                                          \
-    static int NAME(T *v, size_t n)                                                           \
-    {                                                                                         \
-        uint32_t(*count)[256] = calloc(BYTES, sizeof *count);                                 \
-        T *tmp = count ? malloc(n * sizeof *tmp) : NULL;                                      \
-        if (!tmp) {                                                                           \
-            free(count);                                                                      \
-            return 0;                                                                         \
-        }                                                                                     \
-        for (size_t i = 0; i < n; i++)                                                        \
-            for (int b = 0; b < (BYTES); b++) count[b][(v[i] >> (8 * b)) & 0xff]++;           \
-        T *from = v, *to = tmp;                                                               \
-        for (int b = 0; b < (BYTES); b++) {                                                   \
-            if (!starts_of(count[b], n)) continue;                                            \
-            uint32_t *at = count[b];                                                          \
-            for (size_t i = 0; i < n; i++) to[at[(from[i] >> (8 * b)) & 0xff]++] = from[i]; \
-            T *t = from;                                                                      \
-            from = to;                                                                        \
-            to = t;                                                                           \
-        }                                                                                     \
-        if (from != v) memcpy(v, from, n * sizeof *v);                                        \
-        free(tmp);                                                                            \
-        free(count);                                                                          \
-        return 1;                                                                             \
+#define DEFINE_RADIX(NAME, T, FIRST, BYTES)                                                        \
+    static int NAME(T *v, size_t n)                                                                \
+    {                                                                                              \
+        uint32_t(*count)[256] = calloc(BYTES, sizeof *count);                                      \
+        T *tmp = count ? malloc(n * sizeof *tmp) : NULL;                                           \
+        if (!tmp) {                                                                                \
+            free(count);                                                                           \
+            return 0;                                                                              \
+        }                                                                                          \
+        for (size_t i = 0; i < n; i++)                                                             \
+            for (int b = (FIRST); b < (BYTES); b++) count[b][(v[i] >> (8 * b)) & 0xff]++;          \
+        T *from = v, *to = tmp;                                                                    \
+        for (int b = (FIRST); b < (BYTES); b++) {                                                  \
+            if (!starts_of(count[b], n)) continue;                                                 \
+            uint32_t *at = count[b];                                                               \
+            for (size_t i = 0; i < n; i++) to[at[(from[i] >> (8 * b)) & 0xff]++] = from[i];        \
+            T *t = from;                                                                           \
+            from = to;                                                                             \
+            to = t;                                                                                \
+        }                                                                                          \
+        if (from != v) memcpy(v, from, n * sizeof *v);                                             \
+        free(tmp);                                                                                 \
+        free(count);                                                                               \
+        return 1;                                                                                  \
     }
 
-DEFINE_RADIX(radix_u32, uint32_t, 4)
-DEFINE_RADIX(radix_u64, uint64_t, 8)
+DEFINE_RADIX(radix_u32, uint32_t, 0, 4)
+DEFINE_RADIX(radix_u64, uint64_t, 0, 8)
+DEFINE_RADIX(radix_u64_high, uint64_t, 4, 8)
 
 /* Up to this many elements an insertion sort wins: qsort's call and
  * its comparison calls cost more (a sort per map of its few table
@@ -159,4 +161,13 @@ int mp_sort_records(void *v, size_t n, size_t size, unsigned nkeys, mp_sort_key 
     free(tmp);
     free(count);
     return 1;
+}
+
+/* The passes of the low bytes left out: they are in order already. Out of
+ * memory, qsort of the whole values gives the same order (see radix.h). */
+void mp_sort_u64_high(uint64_t *v, size_t n)
+{
+    if (n < RADIX_MIN || n > UINT32_MAX || !radix_u64_high(v, n)) {
+        if (n > 1) qsort(v, n, sizeof *v, cmp_u64);
+    }
 }

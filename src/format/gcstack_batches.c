@@ -423,7 +423,7 @@ static int decode_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end,
     if (k < 0) return -1;
     if (mi >= r->maps.n)
         return mf_gsr_fail(r, "bucket batch of map %" PRIu64 ", which is not defined", mi);
-    mf_gs_map *m = &r->maps.v[mi];
+    const mf_gsr_map *m = &r->maps.v[mi];
     size_t nb = r->s.c[0].n;
     if (r->s.c[1].n != nb || r->s.c[2].n != nb || r->s.c[3].n != nb || r->s.c[4].n != nb)
         return mf_gsr_fail(r, "map %" PRIu64 ": bucket columns differ in length", mi);
@@ -581,19 +581,21 @@ static int decode_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end,
 static int commit_buckets(mf_gs_reader *r, const bucket_batch *b)
 {
     uint64_t mi = b->mi;
-    const mf_gs_map *m = &r->maps.v[mi];
-    r->map_buckets_seen.v[mi] += b->nb;
-    r->map_entries_seen.v[mi] += b->ne;
-    if (r->map_buckets_seen.v[mi] > m->nbuckets_walked || r->map_entries_seen.v[mi] > m->nentries)
+    mf_gsr_map *m = &r->maps.v[mi];
+    if (b->nb > m->nbuckets_walked - m->buckets_seen || b->ne > m->nentries - m->entries_seen)
         return mf_gsr_fail(r,
                            "map %" PRIu64 ": more buckets or entries than its Map record announces "
                            "(%" PRIu64 " buckets, %" PRIu64 " entries)",
                            mi, m->nbuckets_walked, m->nentries);
+    m->buckets_seen += b->nb;
+    m->entries_seen += b->ne;
     r->seen.buckets += b->nb;
     r->seen.entries += b->ne;
-    if (r->cb && r->cb->on_buckets &&
-        r->cb->on_buckets(r->cb->ud, r, m, b->bk, b->nb, b->en, b->ne, r->err))
-        return -1;
+    if (r->cb && r->cb->on_buckets) {
+        mf_gs_map view;
+        mf_gsr_map_view(m, mi, &view);
+        if (r->cb->on_buckets(r->cb->ud, r, &view, b->bk, b->nb, b->en, b->ne, r->err)) return -1;
+    }
     return 0;
 }
 
@@ -806,8 +808,6 @@ int mf_gsr_barrier(mf_gs_reader *r)
     r->seen.buckets = pl->seen_buckets;
     r->seen.entries = pl->seen_entries;
     pl->tmpl.maps = r->maps;
-    pl->tmpl.map_buckets_seen = r->map_buckets_seen;
-    pl->tmpl.map_entries_seen = r->map_entries_seen;
     pl->tmpl.phase = r->phase;
     bool failed = pl->failed;
     if (failed) *r->err = pl->err;
@@ -865,6 +865,34 @@ static int hand_over(mf_gs_reader *r, uint32_t kind, const uint8_t *p, const uin
     return 0;
 }
 
+/*
+ * A small bucket batch when no batch is in flight (the common case in a
+ * heap of many small maps: each Map record waits for the batches before
+ * it, then its few buckets follow): decoded and committed here and now,
+ * on the reader itself, with neither the copy into a job nor the two
+ * copies of the template a job costs. The lock is held throughout, so the
+ * commits' state, taken from the pool and given back, cannot change
+ * meanwhile. 0 done, -1 failed (r->err), 1 a batch is in flight: hand it
+ * over instead.
+ */
+static int buckets_at_once(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
+{
+    struct mf_gsr_pool *pl = r->pool;
+    pthread_mutex_lock(&pl->mu);
+    if (pl->failed || pl->next_commit != pl->next_seq) {
+        pthread_mutex_unlock(&pl->mu);
+        return 1;
+    }
+    r->seen.buckets = pl->seen_buckets;
+    r->seen.entries = pl->seen_entries;
+    bucket_batch b;
+    int rc = decode_buckets(r, p, end, &b) || commit_buckets(r, &b) ? -1 : 0;
+    pl->seen_buckets = r->seen.buckets;
+    pl->seen_entries = r->seen.entries;
+    pthread_mutex_unlock(&pl->mu);
+    return rc;
+}
+
 int mf_gsr_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
     if (r->phase == 1) {
@@ -892,6 +920,10 @@ int mf_gsr_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
             r->pool->tmpl.phase = 3;
             pthread_mutex_unlock(&r->pool->mu);
         }
+        if ((size_t)(end - p) <= INLINE_JOB_BYTES) {
+            int rc = buckets_at_once(r, p, end);
+            if (rc <= 0) return rc;
+        }
         return hand_over(r, MF_GS_R_BUCKETS, p, end);
     }
     bucket_batch b;
@@ -904,7 +936,5 @@ void mf_gsr_maps_changed(mf_gs_reader *r)
     if (!pl) return;
     pthread_mutex_lock(&pl->mu);
     pl->tmpl.maps = r->maps;
-    pl->tmpl.map_buckets_seen = r->map_buckets_seen;
-    pl->tmpl.map_entries_seen = r->map_entries_seen;
     pthread_mutex_unlock(&pl->mu);
 }

@@ -41,7 +41,13 @@ typedef struct mf_gs_reader mf_gs_reader;
  *   part's call is the one after which the next call starts at a later
  *   object (each call's first object may be the last one of the call
  *   before, continued; offsets keep increasing).
- * on_buckets: nb buckets of map m with their ne entries.
+ * on_buckets: nb buckets of map m with their ne entries. m names the map
+ *   (index, address, type_name, key_kind) and gives its geometry (B,
+ *   buckets, oldbuckets, noldbuckets, bucket_size) and its announced
+ *   nbuckets_walked and nentries; its other fields are zero (object
+ *   indices MF_GS_NONE): what else a caller needs it keeps from on_map.
+ *   (The reader does not keep whole Map records: a heap of millions of
+ *   small maps would hold them all until the read ends.)
  * on_samples: object indices and stack indices.
  */
 typedef struct mf_gs_callbacks {
@@ -110,7 +116,6 @@ size_t mf_gs_nstacks(const mf_gs_reader *r);
 /* Stack i's symbol indices, innermost first. */
 const uint32_t *mf_gs_stack_at(const mf_gs_reader *r, uint32_t i, size_t *n);
 size_t mf_gs_nmaps(const mf_gs_reader *r);
-const mf_gs_map *mf_gs_map_at(const mf_gs_reader *r, uint64_t i);
 /* The object containing address a (interior pointers allowed), or
  * MF_GS_NONE. */
 uint64_t mf_gs_find_object(const mf_gs_reader *r, uint64_t a);

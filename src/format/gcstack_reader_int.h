@@ -65,6 +65,22 @@ typedef struct mf_gsr_scratch {
 
 void mf_gsr_scratch_free(mf_gsr_scratch *s);
 
+/* What the reader keeps of a map past its Map record: what decoding and
+ * checking its bucket batches need and what the footer checks, 88 bytes
+ * where the record is 160 (a heap of millions of tiny maps holds one per
+ * map until the read ends). Invariant: buckets_seen <= nbuckets_walked and
+ * entries_seen <= nentries (commit_buckets refuses a batch past them). */
+typedef struct mf_gsr_map {
+    uint64_t address, buckets, oldbuckets, noldbuckets, bucket_size;
+    uint64_t nbuckets_walked, nentries;  /* as its Map record announces */
+    uint64_t buckets_seen, entries_seen; /* in the batches committed so far */
+    const char *type_name;               /* in the string table (never moves) */
+    uint8_t B, key_kind;
+} mf_gsr_map;
+
+/* Map mi as the on_buckets callback sees it (gcstack_reader.h). */
+void mf_gsr_map_view(const mf_gsr_map *k, uint64_t mi, mf_gs_map *out);
+
 struct mf_gs_reader {
     const char *name;
     mf_error *err;
@@ -95,8 +111,10 @@ struct mf_gs_reader {
     VEC(mf_gs_symbol) symbols;
     vec32 stack_data;
     VEC(uint32_t) stack_start; /* n + 1 entries once any stack is read */
-    VEC(mf_gs_map) maps;
-    vec64 map_buckets_seen, map_entries_seen;
+    VEC(mf_gsr_map) maps;
+    /* the first map whose header's count is not its entries' (checked at
+     * the footer, after its buckets and entries): UINT64_MAX none */
+    uint64_t count_bad_map, count_bad;
     /* objects */
     vec64 addr, size;
     vec32 type;
