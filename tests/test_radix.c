@@ -149,6 +149,7 @@ static void records_sort_by_their_keys_stably(void)
     /* past the limits: refused, untouched */
     CHECK(mp_sort_records(t, 300, MP_SORT_RECORD_MAX + 1, 1, rec_key, NULL) == 0);
     CHECK(mp_sort_records(t, 300, 12, MP_SORT_KEYS_MAX + 1, rec_key, NULL) == 0 && t[0] == 0);
+}
 
 /* Pairs (key << 32 | index) made in index order, keys with duplicates
  * and spread over every byte of the high half: the sort by the high half
