@@ -798,6 +798,83 @@ static void test_small_healthy_map_is_not_a_suspect(void)
     done(&a);
 }
 
+/* The ranking order findings.h states, as a comparison (the oracle):
+ * suspects, growing ones first, by own growth, by score (an unsuspected
+ * map's with its nested bytes), by map. */
+static const mp_findings *oracle_f_;
+static int cmp_rank_oracle(const void *a, const void *b)
+{
+    const mp_map_report *x = &oracle_f_->maps[*(const uint32_t *)a];
+    const mp_map_report *y = &oracle_f_->maps[*(const uint32_t *)b];
+    if (x->suspect != y->suspect) return x->suspect ? -1 : 1;
+    bool gx = x->evidence & MP_EV_GROWING, gy = y->evidence & MP_EV_GROWING;
+    if (gx != gy) return gx ? -1 : 1;
+    int64_t ox = x->growth_bytes - x->inner_growth, oy = y->growth_bytes - y->inner_growth;
+    if (gx && ox != oy) return ox > oy ? -1 : 1;
+    uint64_t sx = x->suspect ? x->score : x->score + x->nested_bytes;
+    uint64_t sy = y->suspect ? y->score : y->score + y->nested_bytes;
+    if (sx != sy) return sx > sy ? -1 : 1;
+    return x->map < y->map ? -1 : x->map > y->map;
+}
+
+static uint64_t rank_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* The ranking of thousands of maps is the comparison's: scores and
+ * growths across the bytes' and halves' edges, negative growth, ties
+ * (decided by map), every class; from map order and from another. */
+static void test_ranking_many_maps_keeps_the_order(void)
+{
+    static const uint64_t scores[] = {0, 1, 255, 256, 4095, 1ull << 32, (1ull << 32) - 1,
+                                      1ull << 63, UINT64_MAX >> 1, 240};
+    for (int start = 0; start < 3; start++) {
+        for (int spread = 0; spread < 2; spread++) {
+            size_t n = 3000;
+            mp_findings f = {0};
+            f.nmaps = n;
+            f.maps = calloc(n, sizeof *f.maps);
+            f.ranked = malloc(n * sizeof *f.ranked);
+            uint32_t *want = malloc(n * sizeof *want);
+            CHECK(f.maps && f.ranked && want);
+            uint64_t s = 0x9e3779b97f4a7c15ull + (uint64_t)(start * 2 + spread);
+            for (size_t k = 0; k < n; k++) {
+                mp_map_report *r = &f.maps[k];
+                r->map = (uint32_t)k;
+                uint64_t x = rank_rand(&s);
+                r->suspect = x % 7 == 0;
+                if (x % 11 == 0) r->evidence |= MP_EV_GROWING;
+                r->growth_bytes = (int64_t)(rank_rand(&s) % 5) - 2;
+                if (spread) r->growth_bytes *= (int64_t)(rank_rand(&s) >> 4);
+                r->score = spread ? rank_rand(&s) >> (rank_rand(&s) % 64)
+                                  : scores[rank_rand(&s) % (sizeof scores / sizeof *scores)];
+                r->nested_bytes = x % 3 == 0 ? rank_rand(&s) % 1000 : 0;
+                /* from map order, reversed, or shuffled */
+                f.ranked[k] = start == 1 ? (uint32_t)(n - 1 - k) : (uint32_t)k;
+            }
+            for (size_t k = n; start == 2 && k > 1; k--) {
+                size_t j = rank_rand(&s) % k;
+                uint32_t t = f.ranked[k - 1];
+                f.ranked[k - 1] = f.ranked[j];
+                f.ranked[j] = t;
+            }
+            mp_findings_rerank(&f); /* growing maps become suspects first */
+            memcpy(want, f.ranked, n * sizeof *want);
+            oracle_f_ = &f;
+            qsort(want, n, sizeof *want, cmp_rank_oracle);
+            oracle_f_ = NULL;
+            for (size_t k = 0; k < n; k++) CHECK(f.ranked[k] == want[k]);
+            free(want);
+            free(f.ranked);
+            free(f.maps);
+        }
+    }
+}
+
 static void test_allocation_sites_skip_allocator_frames(void)
 {
     heap h;
@@ -1970,6 +2047,7 @@ int main(void)
     TEST(test_entries_shared_by_two_roots);
     TEST(test_retained_is_counted_once_whatever_the_geometry);
     TEST(test_small_healthy_map_is_not_a_suspect);
+    TEST(test_ranking_many_maps_keeps_the_order);
     TEST(test_maps_past_the_word_hints_are_read_from_the_tree);
     TEST(test_a_graph_of_2_to_the_31_maps_is_refused);
     TEST(test_allocation_sites_skip_allocator_frames);

@@ -1334,6 +1334,65 @@ static void test_bucket_records_keep_overflow_depths_or_refuse_them(void)
     unlink(path);
 }
 
+/* The table positions of a graph of n objects whose table objects are
+ * those with set(o): with the rank directory (mp_graph_table_rank) as
+ * by the search over table_objs without it, for every object and past
+ * the last. */
+static void check_table_positions(size_t n, bool (*set)(size_t o, size_t n))
+{
+    mp_graph g = {.nobjects = n};
+    g.table_bits = calloc(n / 8 + 1, 1);
+    g.table_objs = malloc((n + 1) * sizeof *g.table_objs);
+    CHECK(g.table_bits && g.table_objs);
+    for (size_t o = 0; o < n; o++)
+        if (set(o, n)) {
+            g.table_bits[o >> 3] |= (uint8_t)(1u << (o & 7));
+            g.table_objs[g.ntable_objs++] = (uint64_t)o << 32 | (o % 5);
+        }
+    size_t *want = malloc((n + 2) * sizeof *want);
+    CHECK(want);
+    for (size_t o = 0; o <= n; o++) want[o] = mp_graph_table_pos(&g, (uint32_t)o);
+    uint32_t *rank = mp_graph_table_rank(&g);
+    CHECK(rank != NULL);
+    size_t found = 0;
+    for (size_t o = 0; o <= n; o++) {
+        CHECK(mp_graph_table_pos_ranked(&g, rank, (uint32_t)o) == want[o]);
+        CHECK(mp_graph_table_pos_ranked(&g, NULL, (uint32_t)o) == want[o]);
+        found += want[o] != SIZE_MAX;
+        if (o < n && set(o, n)) CHECK(mp_graph_table_map(&g, (uint32_t)o) == o % 5);
+    }
+    CHECK(found == g.ntable_objs);
+    CHECK(mp_graph_table_pos_ranked(&g, rank, MP_NONE) == SIZE_MAX);
+    free(want);
+    free(rank);
+    free(g.table_objs);
+    free(g.table_bits);
+}
+
+static bool none_set(size_t o, size_t n) { return (void)o, (void)n, false; }
+static bool all_set(size_t o, size_t n) { return (void)o, (void)n, true; }
+static bool first_set(size_t o, size_t n) { return (void)n, o == 0; }
+static bool last_set(size_t o, size_t n) { return o + 1 == n; }
+static bool word_edges_set(size_t o, size_t n) { return (void)n, o % 64 == 63 || o % 64 == 0; }
+static bool odd_set(size_t o, size_t n) { return (void)n, o & 1; }
+static bool sparse_set(size_t o, size_t n) { return (void)n, (o * 2654435761u) % 97 < 3; }
+
+/* The rank directory answers as the search it replaces: no table object,
+ * one (first, last), on the edges of its 64-object words, all of them,
+ * every other one, a few scattered; heaps of one object, a word less one,
+ * one, one more, two, and a bitmap whose last word is short. */
+static void test_table_positions_by_rank_match_the_search(void)
+{
+    bool (*sets[])(size_t, size_t) = {none_set, all_set,  first_set, last_set,
+                                      word_edges_set, odd_set, sparse_set};
+    size_t sizes[] = {1, 7, 8, 63, 64, 65, 127, 128, 129, 1000, 4099};
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++)
+        for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) check_table_positions(sizes[z], sets[k]);
+    mp_graph empty = {0}; /* no objects, no bitmap: nothing to rank */
+    CHECK(mp_graph_table_rank(&empty) == NULL);
+    CHECK(mp_graph_table_pos_ranked(&empty, NULL, 0) == SIZE_MAX);
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -1364,5 +1423,6 @@ int main(void)
     TEST(test_paths_split_from_pairs_by_pages_are_a_plain_search);
     TEST(test_addresses_across_4gib_lines_are_kept_in_halves);
     TEST(test_bucket_records_keep_overflow_depths_or_refuse_them);
+    TEST(test_table_positions_by_rank_match_the_search);
     TEST_EXIT();
 }

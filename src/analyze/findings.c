@@ -83,6 +83,46 @@ static int cmp_rank(const void *a, const void *b)
     return x->map < y->map ? -1 : x->map > y->map;
 }
 
+/* cmp_rank's keys of report *rec (an index into f->maps), most significant
+ * first, as unsigned numbers: the class (suspects first, growing ones
+ * first), the growth of a growing one and the score, both highest first
+ * (halves of 64 bits), the map index. */
+static uint32_t rank_key(const void *rec, unsigned k, void *ctx)
+{
+    const mp_findings *f = ctx;
+    const mp_map_report *r = &f->maps[*(const uint32_t *)rec];
+    bool grows = r->evidence & MP_EV_GROWING;
+    uint64_t x;
+    switch (k) {
+    case 0: return (r->suspect ? 0u : 2u) + (grows ? 0u : 1u);
+    case 1:
+    case 2: /* signed: the sign bit flipped orders it as unsigned */
+        x = grows ? ~((uint64_t)(r->growth_bytes - r->inner_growth) ^ (UINT64_C(1) << 63)) : 0;
+        break;
+    case 3:
+    case 4: x = ~(r->suspect ? r->score : r->score + r->nested_bytes); break;
+    default: return r->map;
+    }
+    return k == 1 || k == 3 ? (uint32_t)(x >> 32) : (uint32_t)x;
+}
+
+/* Orders f->ranked as qsort with cmp_rank does, by a radix sort of its
+ * keys (rank_key), in place of millions of comparisons that each read two
+ * reports; the map key is left out when the maps come in map order (the
+ * sort is stable). Out of memory: qsort. */
+static void rank_maps(mp_findings *f)
+{
+    size_t n = f->nmaps;
+    uint32_t *v = f->ranked;
+    if (n < 2) return;
+    bool by_map = true;
+    for (size_t i = 1; i < n && by_map; i++) by_map = f->maps[v[i - 1]].map < f->maps[v[i]].map;
+    if (mp_sort_records(v, n, sizeof *v, by_map ? 5 : 6, rank_key, f)) return;
+    rank_f_ = f;
+    qsort(v, n, sizeof *v, cmp_rank);
+    rank_f_ = NULL;
+}
+
 void mp_findings_rerank(mp_findings *f)
 {
     f->nsuspects = 0;
@@ -99,9 +139,7 @@ void mp_findings_rerank(mp_findings *f)
         if (!pr->shared && (in->evidence & MP_EV_GROWING) && in->growth_bytes > 0)
             f->maps[pr->outer].inner_growth += in->growth_bytes;
     }
-    rank_f_ = f;
-    if (f->nmaps > 1) qsort(f->ranked, f->nmaps, sizeof *f->ranked, cmp_rank);
-    rank_f_ = NULL;
+    rank_maps(f);
 }
 
 /* Orders stacks by their allocation site (function, file, line). */
@@ -276,14 +314,15 @@ typedef struct table_up {
 #define DEPTH_UNKNOWN UINT32_MAX
 
 /* Readies tu for the questions below: nothing known yet. */
-static void table_ancestors(const mp_graph *g, const mp_dom *d, table_up *tu, const uint8_t *tables)
+static void table_ancestors(const mp_graph *g, const mp_dom *d, table_up *tu,
+                            const mp_tables *tables)
 {
     tu->g = g;
     tu->d = d;
     for (size_t i = 0; i < g->nobjects; i++) tu->up[i] = UP_UNKNOWN;
     for (size_t i = 0; i < g->ntable_objs; i++) tu->depth[i] = DEPTH_UNKNOWN;
     tu->memo = (table_memo)TABLE_MEMO_INIT;
-    tu->memo.summary = tables;
+    table_memo_use(&tu->memo, tables);
 }
 
 /* Whether up[y] is its immediate dominator p's own (p is no table
@@ -320,7 +359,7 @@ static uint32_t table_depth(table_up *tu, uint32_t x)
     const mp_graph *g = tu->g;
     uint32_t a = x, base = 0, steps = 0;
     for (;; steps++) {
-        size_t pos = mp_graph_table_pos(g, a);
+        size_t pos = mp_graph_table_pos_ranked(g, tu->memo.rank, a);
         assert(pos != SIZE_MAX);
         if (tu->depth[pos] != DEPTH_UNKNOWN) {
             base = tu->depth[pos];
@@ -336,7 +375,7 @@ static uint32_t table_depth(table_up *tu, uint32_t x)
     /* x is steps table objects under a, of depth base */
     a = x;
     for (uint32_t i = steps; i > 0; i--, a = table_up_of(tu, a))
-        tu->depth[mp_graph_table_pos(g, a)] = base + i;
+        tu->depth[mp_graph_table_pos_ranked(g, tu->memo.rank, a)] = base + i;
     return base + steps;
 }
 
@@ -346,7 +385,7 @@ static bool inside_own_table(table_up *tu, uint32_t k, uint32_t mind, uint32_t x
 {
     for (uint32_t a = table_up_of(tu, x); a != MP_NONE && table_depth(tu, a) >= mind;
          a = table_up_of(tu, a))
-        if (table_map(tu->g, a) == k) return true;
+        if (table_map_memo(tu->g, a, &tu->memo) == k) return true;
     return false;
 }
 
@@ -391,7 +430,8 @@ typedef struct table_walk {
  * object of k itself, or dominated by one. */
 static bool in_own_table(const table_walk *w, uint32_t x)
 {
-    return table_map(w->g, x) == w->k || inside_own_table(w->tu, w->k, w->mind, x);
+    return table_map_memo(w->g, x, &w->tu->memo) == w->k ||
+           inside_own_table(w->tu, w->k, w->mind, x);
 }
 
 static void tw_put(table_walk *w, mp_u32map *m, uint32_t key, uint32_t val)
@@ -1280,7 +1320,11 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     out->heap_bytes = p->reached_bytes;
     out->heap_objects = p->nreached;
     out->nmaps = g->nmaps;
-    out->maps = calloc(g->nmaps ? g->nmaps : 1, sizeof *out->maps);
+    /* every report is written by the passes below, at random by the
+     * entry pass's two threads: faulted in at once, in huge pages, where
+     * a page at a time cost a trap each (a tenth of the findings on heaps
+     * of millions of small maps) */
+    out->maps = mf_zeroed(g->nmaps ? g->nmaps : 1, sizeof *out->maps, true);
     out->ranked = malloc((g->nmaps ? g->nmaps : 1) * sizeof *out->ranked);
     mp_entry_info_init(&out->entry_info);
     /* The array of a slot per object that the analysis needs for the
@@ -1290,7 +1334,8 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
      * the one array the analysis holds anyway that is computed again from
      * the tree in one pass. The search for the holders fills it back. */
     uint32_t *scratch = d->root_of;
-    uint8_t *counted = NULL, *tables = NULL;
+    uint8_t *counted = NULL;
+    mp_tables tables = {NULL, NULL};
     /* the figures that depend on the graph alone, kept by its index */
     const mp_graph_derived *dv = &g->derived;
     bool saved = dv->fmaps && p->parent == dv->parent && d->idom == dv->idom;
@@ -1311,8 +1356,9 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     } else {
         /* where the tables lie, for the entry pass and the table walks
          * below (NULL: the look-ups do without) */
-        tables = mp_table_summary(g);
-        if (mp_entry_pass(g, d, out, scratch, counted, tables)) goto oom;
+        tables.summary = mp_table_summary(g);
+        tables.rank = mp_graph_table_rank(g);
+        if (mp_entry_pass(g, d, out, scratch, counted, &tables)) goto oom;
         if (map_sites(g, d, scratch, out)) goto oom;
 
         /* per map: what each holds (scratch = the table ancestors), then
@@ -1322,15 +1368,17 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
         table_up tu = {.up = scratch,
                        .depth = malloc((g->ntable_objs ? g->ntable_objs : 1) * sizeof(uint32_t))};
         if (!tu.depth) goto oom;
-        table_ancestors(g, d, &tu, tables);
+        table_ancestors(g, d, &tu, &tables);
         for (size_t k = 0; k < g->nmaps; k++) {
             const mp_map *m = &g->maps[k];
             if (m->header != MP_NONE && d->idom[m->header] != MP_NONE)
                 out->maps[k].retained = map_retained(g, d, &tu, (uint32_t)k, &tbl, &tblcap);
         }
         free(tu.depth);
-        free(tables);
-        tables = NULL;
+        free(tables.summary);
+        free(tables.rank);
+        tables.summary = NULL;
+        tables.rank = NULL;
         free(tbl);
         scratch = NULL; /* map_roots gives root_of back, success or not */
         if (map_roots(g, d, out)) goto oom;
@@ -1374,6 +1422,8 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     return 0;
 oom:
     if (scratch) mp_dom_fill_root_of(d);
+    free(tables.summary);
+    free(tables.rank);
     free(counted);
     mp_findings_free(out);
     mf_error_set(err, "%s: out of memory analysing %zu maps", g->info.name, g->nmaps);

@@ -432,7 +432,7 @@ typedef struct entry_range {
     size_t k0, k1;               /* the maps */
     mp_pack *info;               /* where the entries' records go */
     const mp_stale_words *stale; /* built before the passes, read by both */
-    const uint8_t *tables;       /* mp_table_summary, or NULL; read by both */
+    const mp_tables *tables;     /* or NULL; read by both */
     int rc;
 } entry_range;
 
@@ -453,7 +453,7 @@ static int entry_maps(entry_range *er)
     /* every object reached: an in-edge is a live reference, unchecked */
     bool all_live = out->heap_objects == g->nobjects;
     table_memo memo = TABLE_MEMO_INIT;
-    memo.summary = er->tables;
+    table_memo_use(&memo, er->tables);
     mp_entry_reader rd = MP_ENTRY_READER_INIT;
     slice_tally slices = {{0}};
     int rc = 0;
@@ -604,7 +604,7 @@ static uint64_t spill_at_most(uint64_t bytes)
  * of its own.
  */
 static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                        uint8_t *counted, const mp_stale_words *stale, const uint8_t *tables)
+                        uint8_t *counted, const mp_stale_words *stale, const mp_tables *tables)
 {
     entry_range er[2] = {
         {g, d, out, owner, counted, 0, g->nmaps, &out->entry_info, stale, tables, 0}};
@@ -664,7 +664,7 @@ typedef struct word_range {
     const mp_graph *g;
     const mp_dom *d;
     uint32_t *owner;
-    const uint8_t *tables;
+    const mp_tables *tables;
 } word_range;
 
 static void fill_words(void *arg, unsigned t, unsigned nt)
@@ -674,7 +674,7 @@ static void fill_words(void *arg, unsigned t, unsigned nt)
     const mp_dom *d = wr->d;
     size_t n = g->nobjects, x0 = n / nt * t, x1 = t + 1 == nt ? n : n / nt * (t + 1);
     table_memo memo = TABLE_MEMO_INIT;
-    memo.summary = wr->tables;
+    table_memo_use(&memo, wr->tables);
     for (size_t x = x0; x < x1; x++) {
         uint32_t i = d->idom[x], h = HINT_NO_TABLE;
         if (i == MP_NONE)
@@ -705,7 +705,7 @@ static void clear_words(void *arg, unsigned t, unsigned nt)
  * must stay below UNOWNED_BIT, where the words of unowned objects start:
  * a graph of 2^31 maps or more (as many objects at least) is refused. */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                  uint8_t *counted, const uint8_t *tables)
+                  uint8_t *counted, const mp_tables *tables)
 {
     if (!mp_entry_pass_takes(g->nmaps)) return -1;
     mp_stale_words stale;

@@ -41,11 +41,28 @@ static inline uint32_t table_map(const mp_graph *g, uint32_t o)
 typedef struct table_memo {
     uint32_t obj, map;
     const uint8_t *summary; /* NULL: none */
+    const uint32_t *rank;   /* mp_graph_table_rank, NULL: none */
 } table_memo;
 #define TABLE_MEMO_INIT                                                                            \
     {                                                                                              \
-        MP_NONE, MP_NONE, NULL                                                                     \
+        MP_NONE, MP_NONE, NULL, NULL                                                               \
     }
+
+/* Where the tables lie, for the look-ups of a pass: the summary (below)
+ * and the rank directory of g->table_bits, each NULL when out of memory
+ * (the look-ups then do without). On heaps of millions of small maps a
+ * search over every table object per look-up was seconds. */
+typedef struct mp_tables {
+    uint8_t *summary;
+    uint32_t *rank;
+} mp_tables;
+
+/* Memo m looks up with tables t (NULL: without). */
+static inline void table_memo_use(table_memo *m, const mp_tables *t)
+{
+    m->summary = t ? t->summary : NULL;
+    m->rank = t ? t->rank : NULL;
+}
 
 /* table_map(g, o), remembered; the bit tests first, so that the many
  * objects outside every table leave the memo as it was. */
@@ -56,7 +73,8 @@ static inline uint32_t table_map_memo(const mp_graph *g, uint32_t o, table_memo 
     if (!mp_bit(g->table_bits, o)) return MP_NONE;
     if (o != m->obj) {
         m->obj = o;
-        m->map = mp_graph_table_map(g, o);
+        size_t pos = mp_graph_table_pos_ranked(g, m->rank, o);
+        m->map = pos == SIZE_MAX ? MP_NONE : (uint32_t)g->table_objs[pos];
     }
     return m->map;
 }
@@ -88,7 +106,7 @@ static inline bool root_target(const mp_dom *d, uint32_t x)
  * bitmap of an object a bit, left clear. tables: mp_table_summary(g), or
  * NULL. Runs on two threads when there are two. */
 int mp_entry_pass(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                  uint8_t *counted, const uint8_t *tables);
+                  uint8_t *counted, const mp_tables *tables);
 
 /* The maps the pass can tell apart: it keeps one 32-bit word per object,
  * whose top bit marks an object no entry owns yet, so map numbers stay

@@ -181,9 +181,43 @@ uint32_t mp_edge_offset(const mp_graph *g, uint64_t e)
     return (uint32_t)(f - 1);
 }
 
-size_t mp_graph_table_pos(const mp_graph *g, uint32_t o)
+/* The 64 bits of table_bits for objects 64w .. 64w + 63 (bit i: object
+ * 64w + i); the bitmap's last word may be shorter than 8 bytes. */
+static uint64_t table_word(const mp_graph *g, size_t w)
 {
-    if (o >= g->nobjects || !g->table_bits || !mp_bit(g->table_bits, o)) return SIZE_MAX;
+    size_t nbytes = g->nobjects / 8 + 1, at = 8 * w;
+    uint64_t x = 0;
+    if (at + 8 <= nbytes) {
+        memcpy(&x, g->table_bits + at, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        x = __builtin_bswap64(x);
+#endif
+        return x;
+    }
+    for (size_t i = 0; at + i < nbytes; i++) x |= (uint64_t)g->table_bits[at + i] << (8 * i);
+    return x;
+}
+
+uint32_t *mp_graph_table_rank(const mp_graph *g)
+{
+    if (!g->table_bits) return NULL;
+    size_t nw = g->nobjects / 64 + 1;
+    uint32_t *r = malloc(nw * sizeof *r);
+    if (!r) return NULL;
+    /* counts below 2^32: table objects are objects */
+    uint32_t before = 0;
+    for (size_t w = 0; w < nw; w++) {
+        r[w] = before;
+        before += (uint32_t)__builtin_popcountll(table_word(g, w));
+    }
+    assert(before == g->ntable_objs);
+    return r;
+}
+
+/* The position by binary search over table_objs, for graphs without a
+ * rank directory. */
+static size_t table_pos_search(const mp_graph *g, uint32_t o)
+{
     size_t lo = 0, hi = g->ntable_objs;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -193,6 +227,23 @@ size_t mp_graph_table_pos(const mp_graph *g, uint32_t o)
             hi = mid;
     }
     return lo < g->ntable_objs && (g->table_objs[lo] >> 32) == o ? lo : SIZE_MAX;
+}
+
+/* With the rank directory: the table objects before o's word, and those
+ * of its word below o. */
+size_t mp_graph_table_pos_ranked(const mp_graph *g, const uint32_t *rank, uint32_t o)
+{
+    if (o >= g->nobjects || !g->table_bits || !mp_bit(g->table_bits, o)) return SIZE_MAX;
+    if (!rank) return table_pos_search(g, o);
+    uint64_t below = table_word(g, o >> 6) & ((UINT64_C(1) << (o & 63)) - 1);
+    size_t i = rank[o >> 6] + (size_t)__builtin_popcountll(below);
+    assert(i < g->ntable_objs); /* tests hold it to the search's answer */
+    return i;
+}
+
+size_t mp_graph_table_pos(const mp_graph *g, uint32_t o)
+{
+    return mp_graph_table_pos_ranked(g, NULL, o);
 }
 
 uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o)

@@ -547,6 +547,13 @@ uint32_t mp_graph_table_map(const mp_graph *g, uint32_t o);
  * or SIZE_MAX when o is in no map's table: a dense index for per-table-
  * object arrays. */
 size_t mp_graph_table_pos(const mp_graph *g, uint32_t o);
+/* A rank directory over g->table_bits for mp_graph_table_pos_ranked: per
+ * 64 objects, how many table objects come before them (4 bytes per 64
+ * objects); NULL when out of memory or g has no table bits. free() it. */
+uint32_t *mp_graph_table_rank(const mp_graph *g);
+/* mp_graph_table_pos in constant time with rank (mp_graph_table_rank of
+ * g), where the other searches every table object; rank NULL: the same. */
+size_t mp_graph_table_pos_ranked(const mp_graph *g, const uint32_t *rank, uint32_t o);
 /* The map whose header is object o, or MP_NONE. */
 uint32_t mp_graph_map_of_header(const mp_graph *g, uint32_t o);
 /* The first bucket record held by object o (MP_NONE if o holds no bucket);

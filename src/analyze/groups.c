@@ -5,7 +5,7 @@
 #include "analyze/groups.h"
 
 #include "analyze/map_match.h"
-#include "analyze/u32map.h"
+#include "analyze/radix.h"
 #include "format/grow.h"
 
 #include <assert.h>
@@ -35,7 +35,9 @@ typedef struct cand {
     uint32_t map;
     uint32_t top;
     uint32_t cls;
-    uint32_t vroot; /* the root that stands for its top's variable, MP_NONE none */
+    /* the root that stands for its top's variable, MP_NONE none; while
+     * the top is MP_NONE, the top find_tops found, or MP_NONE before */
+    uint32_t vroot;
 } cand;
 
 typedef struct group_ctx {
@@ -47,7 +49,9 @@ typedef struct group_ctx {
     bool all;  /* every group of two members or more, whatever its score */
     bool lent; /* d->root_of holds a walk's memo: filled back at the end */
     size_t cap;
-    mp_u32map tops; /* node -> its top, over every walk for tops */
+    cand *v; /* every candidate */
+    size_t nv;
+    bool tops_found; /* find_tops has run */
     uint32_t *path; /* a walk's nodes, reused */
     size_t pathcap;
     uint64_t *counts; /* the members' entry counts, reused */
@@ -69,18 +73,115 @@ static int cmp_cand(const void *a, const void *b)
     return x->map < y->map ? -1 : x->map > y->map;
 }
 
+/* cmp_cand's order as numbers: the candidates' type names ranked (equal
+ * names, one rank), for a radix sort of millions of candidates in place
+ * of as many string comparisons per halving. */
+typedef struct type_ranks {
+    const mp_graph *g;
+    uint64_t *by_sid; /* (name id << 32 | rank), sorted */
+    size_t n;
+    mp_sid last_sid; /* the last look-up: runs of one type are common */
+    uint32_t last_rank;
+} type_ranks;
+
+static int cmp_sid_name(const void *a, const void *b)
+{
+    mp_sid x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(mp_str(sort_g_, x), mp_str(sort_g_, y));
+    return c ? c : (x > y) - (x < y);
+}
+
+/* Ranks the type names of candidates v[0..n); -1 out of memory. */
+static int rank_types(const mp_graph *g, const cand *v, size_t n, type_ranks *tr)
+{
+    *tr = (type_ranks){.g = g, .last_sid = MP_NONE};
+    uint32_t *sid = malloc((n ? n : 1) * sizeof *sid);
+    if (!sid) return -1;
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++) {
+        mp_sid s = g->maps[v[i].map].type_name;
+        if (d == 0 || sid[d - 1] != s) sid[d++] = s;
+    }
+    mp_sort_u32(sid, d);
+    size_t u = 0;
+    for (size_t i = 0; i < d; i++)
+        if (u == 0 || sid[u - 1] != sid[i]) sid[u++] = sid[i];
+    sort_g_ = g;
+    qsort(sid, u, sizeof *sid, cmp_sid_name);
+    sort_g_ = NULL;
+    tr->by_sid = malloc((u ? u : 1) * sizeof *tr->by_sid);
+    if (!tr->by_sid) {
+        free(sid);
+        return -1;
+    }
+    uint32_t rank = 0;
+    for (size_t i = 0; i < u; i++) {
+        if (i > 0 && strcmp(mp_str(g, sid[i - 1]), mp_str(g, sid[i])) != 0) rank++;
+        tr->by_sid[i] = (uint64_t)sid[i] << 32 | rank;
+    }
+    free(sid);
+    mp_sort_u64(tr->by_sid, u);
+    tr->n = u;
+    return 0;
+}
+
+/* The rank of name s, one of those ranked. */
+static uint32_t type_rank(type_ranks *tr, mp_sid s)
+{
+    if (s == tr->last_sid) return tr->last_rank;
+    size_t lo = 0, hi = tr->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((tr->by_sid[mid] >> 32) < s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    assert(lo < tr->n && (tr->by_sid[lo] >> 32) == s);
+    tr->last_sid = s;
+    tr->last_rank = (uint32_t)tr->by_sid[lo];
+    return tr->last_rank;
+}
+
+/* cmp_cand's keys of a candidate, most significant first. */
+static uint32_t cand_key(const void *rec, unsigned k, void *ctx)
+{
+    const cand *x = rec;
+    type_ranks *tr = ctx;
+    switch (k) {
+    case 0: return type_rank(tr, tr->g->maps[x->map].type_name);
+    case 1: return x->cls;
+    case 2: return x->top;
+    default: return x->map;
+    }
+}
+
+/* Sorts candidates v[0..n) as qsort with cmp_cand does (every candidate
+ * is a distinct map: no ties), by a radix sort on the keys: the map key
+ * is left out when v is in map order already (the sort is stable). */
+static void sort_cands(const mp_graph *g, cand *v, size_t n)
+{
+    if (n < 2) return;
+    bool by_map = true;
+    for (size_t i = 1; i < n && by_map; i++) by_map = v[i - 1].map < v[i].map;
+    type_ranks tr;
+    bool done = false;
+    if (!rank_types(g, v, n, &tr)) {
+        done = mp_sort_records(v, n, sizeof *v, by_map ? 3 : 4, cand_key, &tr) == 1;
+        free(tr.by_sid);
+    }
+    if (done) return;
+    sort_g_ = g; /* out of memory: the comparison sort, in place when it must */
+    qsort(v, n, sizeof *v, cmp_cand);
+    sort_g_ = NULL;
+}
+
 /* Whether candidates x and y are maps of one type: one name (a guessed
  * one says what its values point to: mp_gomap_value_name). */
 static bool same_type(const mp_graph *g, const cand *x, const cand *y)
 {
     mp_sid tx = g->maps[x->map].type_name, ty = g->maps[y->map].type_name;
     return tx == ty || strcmp(mp_str(g, tx), mp_str(g, ty)) == 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -127,30 +228,31 @@ static uint64_t run_score(const group_ctx *c, const cand *v, size_t n)
     return s;
 }
 
-/* The top of object x (see groups.h): its ancestor right under the
- * super-root. Every node walked is remembered with its top, so the walks
- * of all the maps together visit each node once. MP_NONE when out of
- * memory. */
-static uint32_t top_of(group_ctx *c, uint32_t x)
+/*
+ * The tops (see groups.h: the node right under the super-root above each)
+ * of the candidates c->v[i] that several roots keep (top MP_NONE yet),
+ * into their vroot (free until their top is set): found once, when the
+ * first run needs them, by the dominators' one pass over every object
+ * that writes its top in d->root_of (mp_dom_fill_top_of). root_of is
+ * given back: filled again from the tops, or, when the holder walks hold
+ * it as their memo, cleared as they leave it.
+ */
+static void find_tops(group_ctx *c)
 {
-    const mp_dom *d = c->d;
-    size_t n = 0;
-    uint32_t top = MP_NONE;
-    /* the dominator chain is a path of the tree: at most nnodes steps */
-    for (size_t steps = 0; steps < d->nnodes; steps++) {
-        if (mp_u32map_get(&c->tops, x, &top)) break;
-        uint32_t up = d->idom[x];
-        if (up == d->super_root || up == MP_NONE) {
-            top = x;
-            break;
-        }
-        if (!path_put(c, n++, x)) return MP_NONE;
-        x = up;
+    mp_dom *d = c->d;
+    c->tops_found = true;
+    mp_dom_fill_top_of(d);
+    for (size_t i = 0; i < c->nv; i++) {
+        if (c->v[i].top != MP_NONE) continue;
+        uint32_t h = c->g->maps[c->v[i].map].header, t = d->root_of[h];
+        /* a live header several roots keep: a top, or under one */
+        assert(t != MP_NONE && c->v[i].vroot == MP_NONE);
+        c->v[i].vroot = t == MP_DOM_TOP ? h : t;
     }
-    if (top == MP_NONE || mp_u32map_put(&c->tops, x, top) < 0) return MP_NONE;
-    for (size_t i = 0; i < n; i++)
-        if (mp_u32map_put(&c->tops, c->path[i], top) < 0) return MP_NONE;
-    return top;
+    if (c->lent)
+        memset(d->root_of, 0xff, d->nobjects * sizeof *d->root_of);
+    else
+        mp_dom_root_of_from_tops(d);
 }
 
 /* Whether node x lies in the table of a map, or under one in the
@@ -403,6 +505,49 @@ static int holders_of(group_ctx *c, const cand *v, size_t n, uint8_t *nested, ui
     return 0;
 }
 
+/* Counts spans up to this wide are tallied for the median, not sorted. */
+#define MEDIAN_TALLY 4096
+
+/*
+ * gp->median_entries: the entry count of the (nmaps / 2)-th member by
+ * count, 0-based, among members v[0..n) not nested (gp's min and max
+ * entries and nmaps counted already). Members of a group are mostly alike
+ * (a map per request): when their counts span less than MEDIAN_TALLY, a
+ * tally of each count finds it without an array of every count and its
+ * sort. -1 out of memory.
+ */
+static int median_entries(group_ctx *c, const cand *v, size_t n, const uint8_t *nested,
+                          mp_group *gp)
+{
+    const mp_graph *g = c->g;
+    size_t want = (size_t)gp->nmaps / 2;
+    uint64_t lo = gp->min_entries, span = gp->max_entries - lo;
+    if (span < MEDIAN_TALLY) {
+        uint64_t tally[MEDIAN_TALLY];
+        memset(tally, 0, (span + 1) * sizeof *tally); /* a small group: few bytes */
+        for (size_t i = 0; i < n; i++)
+            if (!nested[i]) tally[g->maps[v[i].map].count - lo]++;
+        uint64_t below = 0;
+        for (uint64_t x = 0; x <= span; x++) {
+            below += tally[x];
+            if (below > want) {
+                gp->median_entries = lo + x;
+                return 0;
+            }
+        }
+        assert(0 && "the tally holds every member");
+    }
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nested[i]) continue;
+        if (!MF_GROW(c->counts, c->countcap, nc + 1, 64)) return -1;
+        c->counts[nc++] = g->maps[v[i].map].count;
+    }
+    mp_sort_u64(c->counts, nc);
+    gp->median_entries = c->counts[want];
+    return 0;
+}
+
 /* Makes the group of members v[0..n) (one type, one class), when it is
  * one (groups.h); 0 also when it is not, -1 out of memory. */
 static int build_group(group_ctx *c, const cand *v, size_t n)
@@ -424,7 +569,6 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
                    .min_entries = UINT64_MAX,
                    .ntops = ntops,
                    .nthreads = nthreads};
-    size_t nc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         const mp_map_report *r = &f->maps[v[i].map];
         if (nested[i]) {
@@ -432,11 +576,6 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
             continue;
         }
         uint64_t cnt = g->maps[v[i].map].count;
-        if (!MF_GROW(c->counts, c->countcap, nc + 1, 64)) {
-            rc = -1;
-            break;
-        }
-        c->counts[nc++] = cnt;
         gp.nmaps++;
         gp.entries += cnt;
         if (cnt < gp.min_entries) gp.min_entries = cnt;
@@ -453,8 +592,10 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
         free(nested);
         return rc;
     }
-    qsort(c->counts, nc, sizeof *c->counts, cmp_u64);
-    gp.median_entries = c->counts[nc / 2];
+    if (median_entries(c, v, n, nested, &gp)) {
+        free(nested);
+        return -1;
+    }
     gp.type_map = v[0].map;
     gp.id = (uint32_t)c->out->n;
     for (size_t i = 0; c->out->member_of && i < n; i++)
@@ -566,15 +707,13 @@ static int split_by_top(group_ctx *c, cand *v, size_t n)
     bool sorted = true, oom = false;
     for (size_t i = 0; i < n; i++) {
         if (v[i].top != MP_NONE) continue;
-        v[i].top = v[i].cls = top_of(c, c->g->maps[v[i].map].header);
-        if (v[i].top == MP_NONE) return -1;
-        if (v[i].top < c->d->nobjects) v[i].vroot = frame_vroot(c, v[i].top, &oom);
+        if (!c->tops_found) find_tops(c);
+        v[i].top = v[i].cls = v[i].vroot;
+        v[i].vroot = v[i].top < c->d->nobjects ? frame_vroot(c, v[i].top, &oom) : MP_NONE;
         sorted = false;
     }
     if (oom || (!sorted && set_classes(c->g, c->d, v, n))) return -1;
-    sort_g_ = c->g;
-    if (!sorted) qsort(v, n, sizeof *v, cmp_cand);
-    sort_g_ = NULL;
+    if (!sorted) sort_cands(c->g, v, n);
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && v[j].cls == v[i].cls; j++) {
         }
@@ -618,9 +757,9 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
                          var ? r : MP_NONE};
     }
     if (set_classes(g, d, v, nv)) goto oom;
-    sort_g_ = g;
-    if (nv > 1) qsort(v, nv, sizeof *v, cmp_cand);
-    sort_g_ = NULL;
+    sort_cands(g, v, nv);
+    c.v = v;
+    c.nv = nv;
     /* runs of one type; within one, the runs of one top (the maps that
      * several roots keep last: MP_NONE sorts after every node) */
     for (size_t i = 0, j; i < nv; i = j) {
@@ -631,7 +770,6 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
     }
     free(v);
     free(c.by_target);
-    mp_u32map_free(&c.tops);
     free(c.path);
     free(c.counts);
     if (c.lent) mp_dom_fill_root_of(d);
@@ -642,7 +780,6 @@ oom:
     if (c.lent) mp_dom_fill_root_of(d);
     free(v);
     free(c.by_target);
-    mp_u32map_free(&c.tops);
     free(c.path);
     free(c.counts);
     mp_groups_free(out);

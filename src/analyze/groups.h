@@ -61,8 +61,9 @@
  * is filled back from the tree in one pass at the end), so a group costs
  * its reference chain and a few bytes per member (and, when every group
  * is asked for, 4 bytes per map of the heap: member_of); the maps that several
- * roots keep are told apart by their tops in a hash map of the nodes
- * walked to find them. mp_groups owns its arrays (mp_groups_free).
+ * roots keep are told apart by their tops, found for all of them at once
+ * by one pass over the objects (mp_dom_fill_top_of, in d->root_of lent
+ * the same way): no memory of their own. mp_groups owns its arrays (mp_groups_free).
  * Errors: -1 with err set when out of memory.
  */
 #ifndef MP_GROUPS_H

@@ -25,4 +25,20 @@ void mp_sort_u64(uint64_t *v, size_t n);
  * gives mp_sort_u64's order with half the passes. */
 void mp_sort_u64_high(uint64_t *v, size_t n);
 
+/* Key k (0: the most significant) of record rec, for mp_sort_records. */
+typedef uint32_t (*mp_sort_key)(const void *rec, unsigned k, void *ctx);
+
+/*
+ * Sorts n records of `size` bytes (at most MP_SORT_RECORD_MAX) by their
+ * keys 0 .. nkeys-1 (at most MP_SORT_KEYS_MAX) as unsigned numbers, key
+ * 0 first: a comparison sort's order for the records' keys, and stable
+ * (records of equal keys keep their order), as a merge sort is. A pass
+ * per byte of a key that varies: keys every record shares cost one read.
+ * 0 when out of memory (v untouched), 1 sorted. Memory: a copy of the
+ * records.
+ */
+#define MP_SORT_RECORD_MAX 64
+#define MP_SORT_KEYS_MAX 8
+int mp_sort_records(void *v, size_t n, size_t size, unsigned nkeys, mp_sort_key key, void *ctx);
+
 #endif
