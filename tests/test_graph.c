@@ -1394,11 +1394,12 @@ static void test_table_positions_by_rank_match_the_search(void)
     CHECK(mp_graph_table_pos_ranked(&empty, NULL, 0) == SIZE_MAX);
 }
 
-/* Maps given after the fast way's start (mp_gb_edges_begin) are written
- * into room for half the objects announced, taken at once (the records
- * then never move, which a virtual machine makes a large block pay for);
- * more maps than that grow the block as before, and every map comes out
- * as given either way. Under an address-space limit no room is taken. */
+/* Maps and bucket records given after the fast way's start
+ * (mp_gb_edges_begin) are written into room for half the objects
+ * announced, taken at once (the records then never move, which a virtual
+ * machine makes a large block pay for); more than that grow the blocks as
+ * before, and every map comes out as given either way. Under an
+ * address-space limit no room is taken. */
 static void test_maps_fill_room_taken_at_the_start_then_grow(void)
 {
     enum { N = 1000, NMAPS = 700 };
@@ -1407,8 +1408,8 @@ static void test_maps_fill_room_taken_at_the_start_then_grow(void)
     mp_graph_builder *b = mp_gb_new("maps-room", "test");
     CHECK(b);
     mp_gb_edges_begin(b, N);
-    if (!limited) CHECK(mp_gb_map_room(b) >= N / 2);
-    size_t room = mp_gb_map_room(b);
+    if (!limited) CHECK(mp_gb_map_room(b) >= N / 2 && mp_gb_bucket_room(b) >= N / 2);
+    size_t room = mp_gb_map_room(b), broom = mp_gb_bucket_room(b);
     uint64_t *addr = malloc(N * sizeof *addr), *size = malloc(N * sizeof *size);
     uint32_t *type = malloc(N * sizeof *type);
     CHECK(addr && size && type);
@@ -1431,6 +1432,14 @@ static void test_maps_fill_room_taken_at_the_start_then_grow(void)
         if (k + 1 <= room) CHECK(mp_gb_map_room(b) == room);
     }
     CHECK(mp_gb_map_room(b) >= NMAPS);
+    /* a bucket record per map, its bucket array; within the room the
+     * block stays, past it it grows */
+    for (size_t k = 0; k < NMAPS; k++) {
+        mp_bucket bk = {.map = (uint32_t)k, .obj = (uint32_t)(N - 1 - k), .nused = 1};
+        mp_gb_bucket(b, &bk, 0);
+        if (k + 1 <= broom) CHECK(mp_gb_bucket_room(b) == broom);
+    }
+    CHECK(mp_gb_bucket_room(b) >= NMAPS);
     mp_gb_adopt_objects(b, addr, size, type, N);
     mp_graph *g;
     mf_error err = {0};
@@ -1442,6 +1451,8 @@ static void test_maps_fill_room_taken_at_the_start_then_grow(void)
         CHECK(g->maps[k].buckets == N - 1 - k && g->maps[k].oldbuckets == MP_NONE);
         CHECK(g->maps[k].table_objects == 2 && g->maps[k].table_bytes == 96);
         CHECK(g->map_by_header[k] == k);
+        CHECK(g->maps[k].nbuckets == 1 && g->buckets[g->maps[k].first_bucket].obj == N - 1 - k);
+        CHECK(g->maps[k].nmain == 1);
     }
     mp_graph_free(g);
 }

@@ -506,11 +506,23 @@ static void reserve_maps(mp_graph_builder *b, size_t nobjects)
     if (!q) return;
     b->maps = q;
     b->cap_maps = want;
+    /* the bucket records likewise: a small map has one or two */
+    if (!b->nbuckets && want > b->cap_buckets && want > b->cap_bucket_addr) {
+        mp_bucket *qb = realloc(b->buckets, want * sizeof *qb);
+        if (qb) b->buckets = qb, b->cap_buckets = want;
+        uint64_t *qa = qb ? realloc(b->bucket_addr, want * sizeof *qa) : NULL;
+        if (qa) b->bucket_addr = qa, b->cap_bucket_addr = want;
+    }
 }
 
 size_t mp_gb_map_room(const mp_graph_builder *b)
 {
     return b->cap_maps;
+}
+
+size_t mp_gb_bucket_room(const mp_graph_builder *b)
+{
+    return b->cap_buckets < b->cap_bucket_addr ? b->cap_buckets : b->cap_bucket_addr;
 }
 
 void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
