@@ -16,6 +16,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static mp_root root_of_kind(mp_graph_builder *b, mp_root_kind kind, const char *name)
@@ -1393,6 +1394,69 @@ static void test_table_positions_by_rank_match_the_search(void)
     CHECK(mp_graph_table_pos_ranked(&empty, NULL, 0) == SIZE_MAX);
 }
 
+/* Maps and bucket records given after the fast way's start
+ * (mp_gb_edges_begin) are written into room for half the objects
+ * announced, taken at once (the records then never move, which a virtual
+ * machine makes a large block pay for); more than that grow the blocks as
+ * before, and every map comes out as given either way. Under an
+ * address-space limit no room is taken. */
+static void test_maps_fill_room_taken_at_the_start_then_grow(void)
+{
+    enum { N = 1000, NMAPS = 700 };
+    struct rlimit rl;
+    bool limited = getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+    mp_graph_builder *b = mp_gb_new("maps-room", "test");
+    CHECK(b);
+    mp_gb_edges_begin(b, N);
+    if (!limited) CHECK(mp_gb_map_room(b) >= N / 2 && mp_gb_bucket_room(b) >= N / 2);
+    size_t room = mp_gb_map_room(b), broom = mp_gb_bucket_room(b);
+    uint64_t *addr = malloc(N * sizeof *addr), *size = malloc(N * sizeof *size);
+    uint32_t *type = malloc(N * sizeof *type);
+    CHECK(addr && size && type);
+    for (size_t v = 0; v < N; v++) {
+        addr[v] = 0x10000 + 64 * (uint64_t)v;
+        size[v] = 48;
+        type[v] = MP_NONE;
+    }
+    for (size_t k = 0; k < NMAPS; k++) {
+        mp_map m = {.header = (uint32_t)k,
+                    .address = addr[k],
+                    .count = k * 3,
+                    .B = (uint32_t)(k % 9),
+                    .key_type = MP_NONE,
+                    .value_type = MP_NONE,
+                    .buckets = (uint32_t)(N - 1 - k),
+                    .oldbuckets = MP_NONE};
+        CHECK(mp_gb_map(b, &m) == k);
+        /* within the room the block is not grown */
+        if (k + 1 <= room) CHECK(mp_gb_map_room(b) == room);
+    }
+    CHECK(mp_gb_map_room(b) >= NMAPS);
+    /* a bucket record per map, its bucket array; within the room the
+     * block stays, past it it grows */
+    for (size_t k = 0; k < NMAPS; k++) {
+        mp_bucket bk = {.map = (uint32_t)k, .obj = (uint32_t)(N - 1 - k), .nused = 1};
+        mp_gb_bucket(b, &bk, 0);
+        if (k + 1 <= broom) CHECK(mp_gb_bucket_room(b) == broom);
+    }
+    CHECK(mp_gb_bucket_room(b) >= NMAPS);
+    mp_gb_adopt_objects(b, addr, size, type, N);
+    mp_graph *g;
+    mf_error err = {0};
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK(g->nmaps == NMAPS);
+    for (size_t k = 0; k < NMAPS; k++) {
+        CHECK(g->maps[k].header == k && g->maps[k].address == 0x10000 + 64 * (uint64_t)k);
+        CHECK(g->maps[k].count == k * 3 && g->maps[k].B == k % 9);
+        CHECK(g->maps[k].buckets == N - 1 - k && g->maps[k].oldbuckets == MP_NONE);
+        CHECK(g->maps[k].table_objects == 2 && g->maps[k].table_bytes == 96);
+        CHECK(g->map_by_header[k] == k);
+        CHECK(g->maps[k].nbuckets == 1 && g->buckets[g->maps[k].first_bucket].obj == N - 1 - k);
+        CHECK(g->maps[k].nmain == 1);
+    }
+    mp_graph_free(g);
+}
+
 int main(void)
 {
     TEST(test_unsorted_objects_are_renumbered_by_address);
@@ -1424,5 +1488,6 @@ int main(void)
     TEST(test_addresses_across_4gib_lines_are_kept_in_halves);
     TEST(test_bucket_records_keep_overflow_depths_or_refuse_them);
     TEST(test_table_positions_by_rank_match_the_search);
+    TEST(test_maps_fill_room_taken_at_the_start_then_grow);
     TEST_EXIT();
 }

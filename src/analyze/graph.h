@@ -664,6 +664,13 @@ void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr);
 /* A map: m's object references are provisional indices (MP_NONE none); the
  * computed fields are ignored. Returns the map's index (MP_NONE: no memory). */
 uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m);
+/* How many maps the builder holds before its records move to a larger
+ * block: from mp_gb_edges_begin on, at least half the objects announced
+ * (the records written there stay put), unless the address space is
+ * limited. */
+size_t mp_gb_map_room(const mp_graph_builder *b);
+/* The same for bucket records (mp_gb_bucket). */
+size_t mp_gb_bucket_room(const mp_graph_builder *b);
 /* Sets map k's nan_keys, known once its entries are walked. */
 void mp_gb_map_nan_keys(mp_graph_builder *b, uint32_t k, uint64_t n);
 /* Sets map k's sync_read_buckets and sync_read_overflow (a joined

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* ------------------------------------------------------ growable arrays --- */
 
@@ -482,6 +483,48 @@ void mp_gb_edge_addr(mp_graph_builder *b, uint64_t src_addr, uint64_t dst_addr)
     b->naedge++;
 }
 
+/*
+ * Room for the maps of a heap of nobjects objects, taken before the first
+ * map: address space only, its pages faulted in as the records are
+ * written (mp_gb_map). Why: growing by realloc moves a large block's pages
+ * to new addresses, and on a virtual machine that keeps its own copy of
+ * the page tables each moved page costs a trap on its next touch: the
+ * pass over the maps at finish, on a heap of millions of small maps (half
+ * a gigabyte of records), took 0.6 s for that alone. A map with its bucket
+ * array is two objects, so half the objects bound most heaps' maps; more
+ * grow as before. Skipped under an address-space limit (ulimit -v), where
+ * the room would count against it; a hint, so its failure is not one of
+ * the builder's.
+ */
+static void reserve_maps(mp_graph_builder *b, size_t nobjects)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) return;
+    size_t want = nobjects / 2 + 64;
+    if (b->nmaps || want <= b->cap_maps || want > SIZE_MAX / sizeof *b->maps) return;
+    mp_map *q = realloc(b->maps, want * sizeof *b->maps);
+    if (!q) return;
+    b->maps = q;
+    b->cap_maps = want;
+    /* the bucket records likewise: a small map has one or two */
+    if (!b->nbuckets && want > b->cap_buckets && want > b->cap_bucket_addr) {
+        mp_bucket *qb = realloc(b->buckets, want * sizeof *qb);
+        if (qb) b->buckets = qb, b->cap_buckets = want;
+        uint64_t *qa = qb ? realloc(b->bucket_addr, want * sizeof *qa) : NULL;
+        if (qa) b->bucket_addr = qa, b->cap_bucket_addr = want;
+    }
+}
+
+size_t mp_gb_map_room(const mp_graph_builder *b)
+{
+    return b->cap_maps;
+}
+
+size_t mp_gb_bucket_room(const mp_graph_builder *b)
+{
+    return b->cap_buckets < b->cap_bucket_addr ? b->cap_buckets : b->cap_bucket_addr;
+}
+
 void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
 {
     if (b->direct || b->nedge || b->naedge || nobjects >= UINT32_MAX - 1) {
@@ -511,6 +554,7 @@ void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
      * build anyway (the reading's peak is well under the analysis's). The
      * roots, read after the edges, are fitted in at finish. */
     b->dom_reserve = mp_dom_reserve_start(nobjects, 0);
+    reserve_maps(b, nobjects);
 }
 
 /* Starts the lists of objects next_src .. upto - 1 at the current edge
