@@ -3,6 +3,12 @@
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# The release build lives outside the tree, as a user's build directory
+# often does: the compiler is then given the sources by paths that climb out
+# of it ("../../home/me/maproot/tests/a.c"), and a program built without -g
+# keeps such names. One directory per tree (MAPROOT_RELEASE_BUILD to choose).
+release_build=${MAPROOT_RELEASE_BUILD:-${TMPDIR:-/tmp}/maproot-release-$(printf %s "$root" | cksum | cut -d' ' -f1)}
+
 # setup_build DIR [meson options...] [-- targets...]: configure DIR once,
 # reconfigure if the options changed, then build it (only the given targets
 # when there are any: the demo needs two programs, not the test suite).

@@ -45,6 +45,31 @@ static void prefixes_are_trimmed(void)
     CHECK(shows("rel/dir/a.c", "rel/dir/a.c"));
 }
 
+/* A build directory outside the source tree: the compiler was given the
+ * sources relative to it, and a global's __FILE__ stays so without -g. */
+static void relative_names_from_a_build_directory_elsewhere(void)
+{
+    CHECK(mp_display_path_trim("/work/main") == 0);
+    CHECK(shows("../../work/main/tests/gate_heaps.c", "tests/gate_heaps.c")); /* /tmp/b */
+    CHECK(shows("../../../work/main/a.c", "a.c"));                          /* deeper */
+    CHECK(shows("../main/tests/gate_heaps.c", "tests/gate_heaps.c"));       /* /work/main-build */
+    CHECK(shows("../main-old/a.c", "main-old/a.c")); /* a component, not a string prefix */
+    CHECK(shows("../../work/main", "work/main"));    /* the prefix itself is no file */
+    CHECK(shows("../other/a.c", "other/a.c"));
+    CHECK(shows("work/main/a.c", "work/main/a.c")); /* it did not climb: nothing to guess */
+    CHECK(shows("/elsewhere/work/main/a.c", "/elsewhere/work/main/a.c"));
+    /* the longest tail of the first prefix that has one */
+    CHECK(mp_display_path_trim("/srv/app/app:/x") == 0);
+    CHECK(shows("../app/app/src/a.c", "src/a.c"));
+    CHECK(shows("../app/src/a.c", "src/a.c"));
+    CHECK(mp_display_path_trim("/x/lib:/y/lib/sub") == 0);
+    CHECK(shows("../lib/sub/a.c", "sub/a.c"));
+    CHECK(mp_display_path_trim("/") == 0);
+    CHECK(shows("../../work/main/a.c", "work/main/a.c"));
+    CHECK(mp_display_path_trim("") == 0);
+    CHECK(shows("../../work/main/a.c", "work/main/a.c"));
+}
+
 static void the_default_is_the_current_directory(void)
 {
     char cwd[4096];
@@ -68,6 +93,7 @@ static void long_names_keep_their_end(void)
 int main(void)
 {
     TEST(prefixes_are_trimmed);
+    TEST(relative_names_from_a_build_directory_elsewhere);
     TEST(the_default_is_the_current_directory);
     TEST(long_names_keep_their_end);
     TEST_EXIT();

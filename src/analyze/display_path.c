@@ -86,6 +86,29 @@ static const char *under(const char *p, const char *prefix)
     return p + n + 1;
 }
 
+/*
+ * A relative name that climbed out of its build directory ("../" removed)
+ * goes on down into a directory the build directory lies beside or under,
+ * and nothing records which. When it goes on down through the last
+ * components of a trim prefix ("work/main/tests/a.c", "main/tests/a.c" for
+ * the prefix "/work/main": a build directory at /tmp/b or /work/main-build),
+ * it is taken to be under that prefix, and the part after them is shown.
+ * The longest such tail of the first prefix that has one wins; the rest
+ * must not be empty. Returns rest (past the tail) or rest itself.
+ */
+static const char *past_prefix_tail(const char *rest)
+{
+    for (size_t i = 0; i < trim.n; i++) {
+        const char *p = trim.v[i];
+        for (const char *slash = strchr(p, '/'); slash && slash[1]; slash = strchr(slash + 1, '/')) {
+            const char *tail = slash + 1;
+            size_t n = strlen(tail);
+            if (strncmp(rest, tail, n) == 0 && rest[n] == '/' && rest[n + 1]) return rest + n + 1;
+        }
+    }
+    return rest;
+}
+
 const char *mp_display_path(const char *path, char *buf, size_t size)
 {
     buf[0] = 0;
@@ -107,7 +130,12 @@ const char *mp_display_path(const char *path, char *buf, size_t size)
             if (rest) show = rest;
         }
     } else {
-        while (show[0] == '.' && show[1] == '.' && show[2] == '/') show += 3;
+        bool climbed = false;
+        while (show[0] == '.' && show[1] == '.' && show[2] == '/') {
+            show += 3;
+            climbed = true;
+        }
+        if (climbed) show = past_prefix_tail(show);
     }
     size_t n = strlen(show);
     if (n < size)

@@ -14,7 +14,12 @@
  *     "/home/me/app/src/cache.c" shows as "src/cache.c"), and
  *     "/proc/self/cwd/" (bazel's builds) in any case;
  *   - a relative name loses its leading ".." components: they lead out of
- *     that unknown build directory ("../examples/a.c" is "examples/a.c").
+ *     that unknown build directory ("../examples/a.c" is "examples/a.c");
+ *     when the name then goes down through the last components of a trim
+ *     prefix, it is taken to lie under that prefix and loses them too: a
+ *     build directory at /tmp/b or /work/app-build for sources in
+ *     /work/app gives "../../work/app/src/a.c" or "../app/src/a.c", and
+ *     with the prefix /work/app both show as "src/a.c".
  *
  * State: one process-wide list of prefixes, set before reports are made
  * (not thread-safe to set while reports run).
