@@ -1293,6 +1293,220 @@ static void tiny_maps_read_alike_on_one_thread_and_two(void)
     tiny_fault.bad_value = tiny_fault.bad_count = tiny_fault.bad_count2 = UINT64_MAX;
 }
 
+/* Writes nm tiny maps (as write_tiny_maps) and then one map of 256
+ * buckets of 8 entries each, whose batches are big enough for the
+ * decoding threads (not decoded on the reading thread). */
+static int write_tiny_and_big_maps(const char *file, uint64_t nm)
+{
+    mf_gs_header h = {.program = "tiny", .pointer_size = 8};
+    mf_error err;
+    mf_gs_writer *w = mf_gsw_open(file, MF_GS_RAW, &h, &err);
+    if (!w) return -1;
+    const uint64_t big = 0x100000 + nm * 256, nbk = 256;
+    for (uint64_t k = 0; k < nm; k++) {
+        mf_gsw_object(w, 0x100000 + k * 256, 48, 0);
+        mf_gsw_object(w, 0x100000 + k * 256 + 64, 144, 0);
+    }
+    mf_gsw_object(w, big, 48, 0);
+    mf_gsw_object(w, big + 64, nbk * 144, 0);
+    for (uint64_t k = 0; k < nm; k++) {
+        uint64_t a = 0x100000 + k * 256, o[1] = {16}, t[1] = {a + 64};
+        mf_gsw_edges(w, a, 1, o, t);
+        mf_gsw_edges(w, a + 64, 0, NULL, NULL);
+    }
+    uint64_t o[1] = {16}, t[1] = {big + 64};
+    mf_gsw_edges(w, big, 1, o, t);
+    mf_gsw_edges(w, big + 64, 0, NULL, NULL);
+    for (uint64_t k = 0; k <= nm; k++) {
+        uint64_t a = k < nm ? 0x100000 + k * 256 : big, nb = k < nm ? 1 : nbk;
+        mf_gs_map m = {.address = a,
+                       .type_name = "map[int64]int64",
+                       .key_kind = MF_GS_KEY_INT64,
+                       .count = nb * 8,
+                       .B = k < nm ? 0 : 8,
+                       .buckets = a + 64,
+                       .bucket_size = 144,
+                       .key_size = 8,
+                       .value_size = 8,
+                       .nbuckets_walked = nb,
+                       .nentries = nb * 8};
+        mf_gsw_map(w, &m);
+        for (uint64_t b = 0; b < nb; b++) {
+            mf_gsw_bucket(w, a + 64 + b * 144, false, 0, b, 0xff);
+            for (uint32_t s = 0; s < 8; s++) {
+                mf_gs_entry e = {.slot = s, .tophash = 9, .key_int = (int64_t)(b * 8 + s)};
+                mf_gsw_entry(w, &e);
+            }
+        }
+    }
+    int rc = mf_gsw_finish(w, NULL, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    return rc;
+}
+
+/* Rewrites the raw snapshot at file with map `which`'s Map record
+ * announcing one bucket more than its batches hold, the footer's CRC made
+ * right again: only the footer's check of every map finds it. */
+static int announce_one_bucket_more(const char *file, uint64_t which)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f) return -1;
+    uint8_t *b = malloc(1 << 24);
+    size_t n = b ? fread(b, 1, 1 << 24, f) : 0;
+    fclose(f);
+    FILE *o = b && n < (1 << 24) ? fopen(file, "wb") : NULL;
+    if (!o) {
+        free(b);
+        return -1;
+    }
+    uint32_t crc = (uint32_t)crc32(0, NULL, 0);
+    uint64_t maps = 0;
+    int rc = -1;
+    for (size_t off = 0; off < n;) {
+        uint64_t len;
+        const uint8_t *p = mf_get_varint(b + off, b + n, &len);
+        if (!p || len > (uint64_t)(b + n - p)) break;
+        Maproot__Gcstack__Record *rec = maproot__gcstack__record__unpack(NULL, len, p);
+        if (!rec) break;
+        off = (size_t)(p - b) + len;
+        if (rec->kind_case == MAPROOT__GCSTACK__RECORD__KIND_MAP && maps++ == which)
+            rec->map->nbuckets_walked++;
+        bool footer = rec->kind_case == MAPROOT__GCSTACK__RECORD__KIND_FOOTER;
+        if (footer) rec->footer->crc32 = crc;
+        size_t m = maproot__gcstack__record__get_packed_size(rec);
+        uint8_t *q = malloc(m + 10), *e = q ? mf_put_varint(q, m) : NULL;
+        if (q) maproot__gcstack__record__pack(rec, e);
+        maproot__gcstack__record__free_unpacked(rec, NULL);
+        if (!q) break;
+        size_t all = (size_t)(e - q) + m;
+        fwrite(q, 1, all, o);
+        if (!footer) crc = (uint32_t)crc32(crc, q, (uInt)all);
+        free(q);
+        if (footer) rc = 0;
+    }
+    fclose(o);
+    free(b);
+    return rc;
+}
+
+/* Reads file on one thread and on two: refused with a message holding
+ * want, or (want NULL) read, with `entries` entries when not UINT64_MAX. */
+static void reads_or_refuses(const char *file, const char *want, uint64_t entries)
+{
+    char msg[sizeof((mf_error *)0)->msg];
+    for (unsigned t = 1; t <= 2; t++) {
+        digest d;
+        int rc = read_tiny(file, t, &d, msg, sizeof msg);
+        if (!want) {
+            if (rc) fprintf(stderr, "%s\n", msg);
+            CHECK(rc == 0);
+            if (entries != UINT64_MAX) CHECK_EQ_U64(d.entries, entries);
+        } else {
+            CHECK(rc != 0);
+            if (!strstr(msg, want)) fprintf(stderr, "got: %s\n", msg);
+            CHECK(strstr(msg, want) != NULL);
+        }
+    }
+}
+
+/* The footer checks that every map got the buckets and entries its Map
+ * record announces, whether its batches were decoded on the reading
+ * thread (tiny maps) or by the decoding threads (the big one): a map
+ * short of one bucket is named, on one thread and on two; a file where
+ * none is short reads. */
+static void a_map_short_of_its_buckets_is_named_by_the_footer(void)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s/short.gcstack", dir);
+    struct {
+        uint64_t which;
+        const char *want;
+    } cases[] = {
+        {UINT64_MAX, NULL},
+        {300, "map 300 (map[int64]int64 at 0x112c00): 1 buckets and 8 entries listed, its Map "
+              "record says 2 and 8"},
+        {0, "map 0 (map[int64]int64 at 0x100000): 1 buckets"},
+        {1000, "map 1000 (map[int64]int64 at 0x13e800): 256 buckets and 2048 entries listed, "
+               "its Map record says 257 and 2048"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        CHECK(write_tiny_and_big_maps(file, 1000) == 0);
+        CHECK(announce_one_bucket_more(file, cases[c].which) == 0);
+        reads_or_refuses(file, cases[c].want, 1000 * 8 + 2048);
+    }
+}
+
+/* A map's geometry made wrong: its header or bucket array pointer off an
+ * object's start by `off`, or its array `B` and bucket size asking for
+ * more than the array object holds. */
+typedef struct geometry {
+    uint64_t hdr_off, arr_off, B, bucket_size;
+} geometry;
+
+/* Writes 3 tiny maps, map 1 with geometry g; odd: each map has a third
+ * object of 17 bytes (granules of a byte: the reader's page index, not
+ * the rank index). */
+static int write_geometry(const char *file, const geometry *g, bool odd)
+{
+    mf_gs_header h = {.program = "geo", .pointer_size = 8};
+    mf_error err;
+    mf_gs_writer *w = mf_gsw_open(file, MF_GS_RAW, &h, &err);
+    if (!w) return -1;
+    for (uint64_t k = 0; k < 3; k++) {
+        mf_gsw_object(w, 0x100000 + k * 256, 48, 0);
+        mf_gsw_object(w, 0x100000 + k * 256 + 64, 144, 0);
+        if (odd) mf_gsw_object(w, 0x100000 + k * 256 + 208, 17, 0);
+    }
+    for (uint64_t k = 0; k < 3; k++) {
+        mf_gsw_edges(w, 0x100000 + k * 256, 0, NULL, NULL);
+        mf_gsw_edges(w, 0x100000 + k * 256 + 64, 0, NULL, NULL);
+        if (odd) mf_gsw_edges(w, 0x100000 + k * 256 + 208, 0, NULL, NULL);
+    }
+    for (uint64_t k = 0; k < 3; k++) {
+        uint64_t a = 0x100000 + k * 256;
+        mf_gs_map m = {.address = a + (k == 1 ? g->hdr_off : 0),
+                       .type_name = "map[int64]int64",
+                       .key_kind = MF_GS_KEY_INT64,
+                       .B = k == 1 ? (uint32_t)g->B : 0,
+                       .buckets = a + 64 + (k == 1 ? g->arr_off : 0),
+                       .bucket_size = k == 1 ? g->bucket_size : 144,
+                       .key_size = 8,
+                       .value_size = 8};
+        mf_gsw_map(w, &m);
+    }
+    int rc = mf_gsw_finish(w, NULL, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    return rc;
+}
+
+/* A map's header and bucket arrays must start objects, and the arrays
+ * hold their buckets: refused alike whether the reader found the objects
+ * with the rank index (dense heap) or the page index (odd sizes), an
+ * array's end falling in the next object, in a gap or past the heap. */
+static void map_geometry_is_checked_with_either_index(void)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s/geo.gcstack", dir);
+    struct {
+        geometry g;
+        const char *want;
+    } cases[] = {
+        {{0, 0, 0, 144}, NULL},
+        {{0, 0, 0, 136}, NULL}, /* rounded up by the allocator: fits */
+        {{8, 0, 0, 144}, "map 1: header 0x100108 is not the start of an object"},
+        {{0, 8, 0, 144}, "map 1: its bucket array 0x100148 is not the start of an object"},
+        {{0, 0, 1, 144}, "its bucket array of 2 buckets of 144 bytes does not fit its object of 144"},
+        {{0, 0, 0, 145}, "its bucket array of 1 buckets of 145 bytes does not fit its object of 144"},
+        {{0, 0, 0, 152}, "its bucket array of 1 buckets of 152 bytes does not fit its object of 144"},
+        {{0, 0, 40, 144}, "does not fit its object of 144"},
+    };
+    for (int odd = 0; odd <= 1; odd++)
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            CHECK(write_geometry(file, &cases[c].g, odd) == 0);
+            reads_or_refuses(file, cases[c].want, UINT64_MAX);
+        }
+}
+
 /* The heaps the reader resolves pointers in: RN objects at 8-byte aligned
  * addresses with gaps, sizes multiples of 8 ("dense": the rank index), some
  * of odd sizes (byte granules: the page index), or in two mappings 2^40
@@ -1501,6 +1715,8 @@ int main(void)
     TEST(batches_decoded_on_threads_come_back_in_order);
     TEST(small_bucket_batches_are_decoded_on_the_reading_thread);
     TEST(tiny_maps_read_alike_on_one_thread_and_two);
+    TEST(a_map_short_of_its_buckets_is_named_by_the_footer);
+    TEST(map_geometry_is_checked_with_either_index);
     TEST(header_object_count_is_only_a_hint);
     TEST(pointers_resolve_to_the_objects_they_point_into);
     char cmd[300];

@@ -81,6 +81,20 @@ static inline uint64_t mf_addr_rank_find(const mf_addr_rank *x, uint64_t a)
     return (l->start[3] >> 32) + c - 1; /* c or the rank >= 1: a is inside */
 }
 
+/* Whether an object starts exactly at address a: what comparing a with
+ * the start of the object holding it would answer, from the line
+ * mf_addr_rank_find(x, a) reads (an object starts at a granule's first
+ * byte, and a granule holds a part of one object at most). x has an
+ * index. */
+static inline bool mf_addr_rank_starts(const mf_addr_rank *x, uint64_t a)
+{
+    uint64_t off = a - x->base;
+    if (off >= x->span || (off & (((uint64_t)1 << x->shift) - 1))) return false;
+    uint64_t g = off >> x->shift;
+    const mf_rank_line *l = &x->lines[g / MF_RANK_GROUP];
+    unsigned j = (unsigned)(g % MF_RANK_GROUP);
+    return (l->start[j / 64] >> (j % 64)) & 1;
+}
 /* Asks for the line mf_addr_rank_find(x, a) will read: for callers that
  * resolve many pointers, to have several misses in flight at once. */
 static inline void mf_addr_rank_prefetch(const mf_addr_rank *x, uint64_t a)

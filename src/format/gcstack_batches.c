@@ -478,7 +478,7 @@ static int decode_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end,
         b->occupied = r->s.c[4].v[i] > 0xff ? 0x100 : (uint32_t)r->s.c[4].v[i];
         b->first_entry = (uint32_t)s;
         const char *arr = b->old ? "old bucket array" : "bucket array";
-        uint64_t limit = b->old ? m->noldbuckets : nnew, base = b->old ? m->oldbuckets : m->buckets;
+        uint64_t limit = b->old ? mf_gsr_noldbuckets(m) : nnew, base = b->old ? m->oldbuckets : m->buckets;
         if (b->occupied > 0xff)
             return mf_gsr_fail(r, "map %" PRIu64 ": bucket 0x%" PRIx64 " has bad slot bits", mi,
                                b->address);
@@ -587,8 +587,11 @@ static int commit_buckets(mf_gs_reader *r, const bucket_batch *b)
                            "map %" PRIu64 ": more buckets or entries than its Map record announces "
                            "(%" PRIu64 " buckets, %" PRIu64 " entries)",
                            mi, m->nbuckets_walked, m->nentries);
+    bool was_open = m->buckets_seen != m->nbuckets_walked || m->entries_seen != m->nentries;
     m->buckets_seen += b->nb;
     m->entries_seen += b->ne;
+    if (was_open && m->buckets_seen == m->nbuckets_walked && m->entries_seen == m->nentries)
+        r->maps_full++;
     r->seen.buckets += b->nb;
     r->seen.entries += b->ne;
     if (r->cb && r->cb->on_buckets) {
@@ -638,7 +641,7 @@ struct mf_gsr_pool {
     /* the commits' state */
     uint64_t edge_next, cont_off1;
     bool cont;
-    uint64_t seen_edges, seen_buckets, seen_entries;
+    uint64_t seen_edges, seen_buckets, seen_entries, maps_full;
     pthread_t th[16];
     unsigned nth;
 };
@@ -674,6 +677,7 @@ static void commit_ready(struct mf_gsr_pool *pl)
                 w.seen.edges = pl->seen_edges;
                 w.seen.buckets = pl->seen_buckets;
                 w.seen.entries = pl->seen_entries;
+                w.maps_full = pl->maps_full;
                 rc = j->kind == MF_GS_R_EDGES ? commit_edges(&w, &j->eb)
                                               : commit_buckets(&w, &j->bb);
                 pl->edge_next = w.edge_next;
@@ -682,6 +686,7 @@ static void commit_ready(struct mf_gsr_pool *pl)
                 pl->seen_edges = w.seen.edges;
                 pl->seen_buckets = w.seen.buckets;
                 pl->seen_entries = w.seen.entries;
+                pl->maps_full = w.maps_full;
             }
             if (rc) {
                 pl->failed = true;
@@ -762,6 +767,7 @@ static void pool_start(mf_gs_reader *r)
     pl->seen_edges = r->seen.edges;
     pl->seen_buckets = r->seen.buckets;
     pl->seen_entries = r->seen.entries;
+    pl->maps_full = r->maps_full;
     r->pool = pl;
     pthread_mutex_lock(&pl->mu);
     for (unsigned i = 0; i + 1 < want; i++) {
@@ -807,6 +813,7 @@ int mf_gsr_barrier(mf_gs_reader *r)
     r->seen.edges = pl->seen_edges;
     r->seen.buckets = pl->seen_buckets;
     r->seen.entries = pl->seen_entries;
+    r->maps_full = pl->maps_full;
     pl->tmpl.maps = r->maps;
     pl->tmpl.phase = r->phase;
     bool failed = pl->failed;
@@ -885,10 +892,12 @@ static int buckets_at_once(mf_gs_reader *r, const uint8_t *p, const uint8_t *end
     }
     r->seen.buckets = pl->seen_buckets;
     r->seen.entries = pl->seen_entries;
+    r->maps_full = pl->maps_full;
     bucket_batch b;
     int rc = decode_buckets(r, p, end, &b) || commit_buckets(r, &b) ? -1 : 0;
     pl->seen_buckets = r->seen.buckets;
     pl->seen_entries = r->seen.entries;
+    pl->maps_full = r->maps_full;
     pthread_mutex_unlock(&pl->mu);
     return rc;
 }

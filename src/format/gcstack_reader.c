@@ -672,6 +672,27 @@ static int on_root(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
+/* Whether object obj, the one holding address a, starts at a. With the
+ * rank index the answer is in the line the lookup of a just read: a map's
+ * header and bucket arrays are checked so, on a heap of millions of small
+ * maps, without a cache miss into the object columns for each. */
+static bool object_starts(const mf_gs_reader *r, uint64_t obj, uint64_t a)
+{
+    if (r->rank.lines) return mf_addr_rank_starts(&r->rank, a);
+    return r->addr.v[obj] == a;
+}
+
+/* Whether object obj, which starts at a, is at least `bytes` bytes long
+ * (bytes >= 1): with the rank index, whether its last byte lies in obj,
+ * most often a granule of the same line as a's. */
+static bool object_holds(const mf_gs_reader *r, uint64_t obj, uint64_t a, uint64_t bytes)
+{
+    assert(bytes >= 1);
+    if (r->rank.lines)
+        return bytes - 1 <= UINT64_MAX - a && mf_addr_rank_find(&r->rank, a + bytes - 1) == obj;
+    return bytes <= r->size.v[obj];
+}
+
 /* A bucket array must be what the map's header says: an object starting at
  * the pointer, large enough for its n buckets of bucket_size bytes. (The
  * allocator may round the object up, never down.) */
@@ -679,11 +700,11 @@ static int check_array(mf_gs_reader *r, uint64_t mi, const char *what, uint64_t 
                        uint64_t n, uint64_t bucket_size)
 {
     uint64_t bytes;
-    if (r->addr.v[obj] != addr)
+    if (!object_starts(r, obj, addr))
         return mf_gsr_fail(r, "map %" PRIu64 ": its %s 0x%" PRIx64 " is not the start of an object",
                            mi, what, addr);
     if (bucket_size == 0 || __builtin_mul_overflow(n, bucket_size, &bytes) ||
-        bytes > r->size.v[obj])
+        !object_holds(r, obj, addr, bytes))
         return mf_gsr_fail(r,
                            "map %" PRIu64 ": its %s of %" PRIu64 " buckets of %" PRIu64
                            " bytes does not fit its object of %" PRIu64 " bytes",
@@ -779,7 +800,7 @@ static int on_map(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
         return mf_gsr_fail(r, "map %" PRIu64 ": key or value type not defined", mi);
     if (m.B > 56) return mf_gsr_fail(r, "map %" PRIu64 ": B = %u is impossible", mi, m.B);
     if (mf_gsr_resolve(r, m.address, &m.object, "map %" PRIu64 " header", mi)) return -1;
-    if (r->addr.v[m.object] != m.address)
+    if (!object_starts(r, m.object, m.address))
         return mf_gsr_fail(r, "map %" PRIu64 ": header 0x%" PRIx64 " is not the start of an object",
                            mi, m.address);
     m.buckets_obj = m.oldbuckets_obj = MF_GS_NONE;
@@ -808,16 +829,19 @@ static int on_map(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
                            mi, m.noldbuckets);
     }
     bool ok = true;
+    /* the old buckets are none, or half or all of 2^B (checked above) */
+    uint8_t old_buckets = !m.oldbuckets ? 0 : m.noldbuckets == (uint64_t)1 << m.B ? 2 : 1;
     mf_gsr_map kept = {.address = m.address,
                        .buckets = m.buckets,
                        .oldbuckets = m.oldbuckets,
-                       .noldbuckets = m.noldbuckets,
                        .bucket_size = m.bucket_size,
                        .nbuckets_walked = m.nbuckets_walked,
                        .nentries = m.nentries,
                        .type_name = m.type_name,
                        .B = (uint8_t)m.B,
-                       .key_kind = (uint8_t)m.key_kind};
+                       .key_kind = (uint8_t)m.key_kind,
+                       .old_buckets = old_buckets};
+    assert(mf_gsr_noldbuckets(&kept) == m.noldbuckets);
     size_t cap = r->maps.cap;
     VEC_PUSH(r->maps, kept, ok);
     if (!ok) return mf_gsr_oom(r);
@@ -829,6 +853,7 @@ static int on_map(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
      * concern it. */
     if (r->maps.cap != cap) mf_huge_pages(r->maps.v, r->maps.cap * sizeof *r->maps.v);
     mf_gsr_maps_changed(r);
+    if (m.nbuckets_walked || m.nentries) r->maps_listing++;
     if (m.count != m.nentries && r->count_bad_map == UINT64_MAX) {
         r->count_bad_map = mi;
         r->count_bad = m.count;
@@ -926,8 +951,10 @@ static int on_footer(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
                            "corrupt or spliced",
                            t->crc32, r->crc);
     /* the maps in order, the first wrong one named: the maps before the
-     * first whose count is wrong (count_bad_map) have theirs right */
-    for (size_t i = 0; i < r->maps.n; i++) {
+     * first whose count is wrong (count_bad_map) have theirs right; none
+     * is wrong when every map has its batches and no count is wrong */
+    bool some_wrong = r->maps_full != r->maps_listing || r->count_bad_map != UINT64_MAX;
+    for (size_t i = 0; some_wrong && i < r->maps.n; i++) {
         const mf_gsr_map *m = &r->maps.v[i];
         if (m->buckets_seen != m->nbuckets_walked || m->entries_seen != m->nentries)
             return mf_gsr_fail(r,
@@ -1265,7 +1292,7 @@ void mf_gsr_map_view(const mf_gsr_map *k, uint64_t mi, mf_gs_map *out)
                        .B = k->B,
                        .buckets = k->buckets,
                        .oldbuckets = k->oldbuckets,
-                       .noldbuckets = k->noldbuckets,
+                       .noldbuckets = mf_gsr_noldbuckets(k),
                        .bucket_size = k->bucket_size,
                        .nbuckets_walked = k->nbuckets_walked,
                        .nentries = k->nentries,

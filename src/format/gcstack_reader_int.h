@@ -66,17 +66,27 @@ typedef struct mf_gsr_scratch {
 void mf_gsr_scratch_free(mf_gsr_scratch *s);
 
 /* What the reader keeps of a map past its Map record: what decoding and
- * checking its bucket batches need and what the footer checks, 88 bytes
+ * checking its bucket batches need and what the footer checks, 80 bytes
  * where the record is 160 (a heap of millions of tiny maps holds one per
- * map until the read ends). Invariant: buckets_seen <= nbuckets_walked and
- * entries_seen <= nentries (commit_buckets refuses a batch past them). */
+ * map until the read ends, each written once: fresh memory). Invariant:
+ * buckets_seen <= nbuckets_walked and entries_seen <= nentries
+ * (commit_buckets refuses a batch past them). */
 typedef struct mf_gsr_map {
-    uint64_t address, buckets, oldbuckets, noldbuckets, bucket_size;
+    uint64_t address, buckets, oldbuckets, bucket_size;
     uint64_t nbuckets_walked, nentries;  /* as its Map record announces */
     uint64_t buckets_seen, entries_seen; /* in the batches committed so far */
     const char *type_name;               /* in the string table (never moves) */
     uint8_t B, key_kind;
+    /* the old bucket array's buckets (on_map checked them): 0 none,
+     * 1 half of 2^B (a doubling), 2 all of 2^B (a same-size growth) */
+    uint8_t old_buckets;
 } mf_gsr_map;
+
+/* Map m's count of old buckets, as its Map record gave it. */
+static inline uint64_t mf_gsr_noldbuckets(const mf_gsr_map *m)
+{
+    return m->old_buckets ? ((uint64_t)1 << m->B) >> (m->old_buckets == 1) : 0;
+}
 
 /* Map mi as the on_buckets callback sees it (gcstack_reader.h). */
 void mf_gsr_map_view(const mf_gsr_map *k, uint64_t mi, mf_gs_map *out);
@@ -115,6 +125,12 @@ struct mf_gs_reader {
     /* the first map whose header's count is not its entries' (checked at
      * the footer, after its buckets and entries): UINT64_MAX none */
     uint64_t count_bad_map, count_bad;
+    /* the maps whose Map records announce buckets or entries, and those of
+     * them whose batches so far hold all (commit state, like seen.buckets):
+     * the footer looks for a wrong map only when the two differ or a count
+     * is wrong (a walk over every map costs a cache miss for each on a heap
+     * of millions of small maps). Invariant: maps_full <= maps_listing. */
+    uint64_t maps_listing, maps_full;
     /* objects */
     vec64 addr, size;
     vec32 type;
