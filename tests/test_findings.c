@@ -182,8 +182,8 @@ static void test_global_cache_is_the_top_suspect_with_its_chain(void)
     CHECK_EQ_U64(r->retained, 36 * per_entry + 48 + 4 * 208 + 208);
     CHECK_EQ_U64(a.g->maps[0].table_bytes, 48 + 4 * 208 + 208);
     CHECK_EQ_U64(a.g->maps[0].noverflow_walked, 1);
-    CHECK(r->load == 9.0);
-    CHECK(r->fill == 36.0 / 40.0);
+    CHECK(mp_map_load(&a.g->maps[0]) == 9.0);
+    CHECK(mp_map_fill(&a.g->maps[0]) == 36.0 / 40.0);
     CHECK_EQ_U64(a.f.heap_bytes, r->retained + 4096);
     /* entry 33 sits in overflow#1 of bucket 0, slot 1 */
     mp_step s[16];
@@ -455,10 +455,17 @@ static uint32_t add_slice_map(heap *h, uint32_t n, uint32_t nbufs, uint64_t buf_
     return hdr;
 }
 
+/* What the findings say of a map's slices: its evidence and its rare
+ * figures (findings.h). */
+typedef struct slice_seen {
+    uint32_t evidence;
+    mp_map_rare x;
+} slice_seen;
+
 /* The findings of one map built by add_slice_map, held by a global, into
  * *r (left zero, the case failed, when the analysis fails). */
-static void slice_findings(mp_map_report *r, uint32_t n, uint32_t nbufs, uint64_t buf_size,
-                           bool vals, const char *key_text)
+static void slice_findings(slice_seen *r, uint32_t n, uint32_t nbufs, uint64_t buf_size, bool vals,
+                           const char *key_text)
 {
     heap h;
     heap_init(&h);
@@ -466,7 +473,8 @@ static void slice_findings(mp_map_report *r, uint32_t n, uint32_t nbufs, uint64_
     analysis a;
     memset(r, 0, sizeof *r);
     CHECK(analyse(&h, &a) == 0);
-    *r = a.f.maps[0];
+    r->evidence = a.f.maps[0].evidence;
+    r->x = *mp_report_rare(&a.f, &a.f.maps[0]);
     done(&a);
 }
 
@@ -511,9 +519,9 @@ static void test_sites_read_back_per_report(void)
     CHECK(mp_report_set_sites(&f, &r[0], a, 2) == 0);
     CHECK(mp_report_set_sites(&f, &r[1], b, 0) == 0);
     CHECK(mp_report_set_sites(&f, &r[2], b, MP_MAX_SITES) == 0);
-    CHECK_EQ_U64(r[0].nsites, 2);
+    CHECK_EQ_U64(mp_report_nsites(&f, &r[0]), 2);
     CHECK_EQ_U64(mp_report_sites(&f, &r[0])[1].stack, 5);
-    CHECK_EQ_U64(r[1].nsites, 0);
+    CHECK_EQ_U64(mp_report_nsites(&f, &r[1]), 0);
     CHECK(mp_report_sites(&f, &r[1]) == NULL);
     CHECK_EQ_U64(mp_report_sites(&f, &r[2])[0].samples, 3);
     CHECK_EQ_U64(mp_report_sites(&f, &r[2])[2].stack, 8);
@@ -523,43 +531,43 @@ static void test_sites_read_back_per_report(void)
 static void test_string_slices_of_big_buffers_are_named(void)
 {
     /* 60 short keys, slices of three 128 KiB buffers the map alone keeps */
-    mp_map_report r;
+    slice_seen r;
     slice_findings(&r, 60, 3, 128 * 1024, false, "\"k-%05u\"");
     CHECK(r.evidence & MP_EV_SLICE_BUFFERS);
-    CHECK_EQ_U64(r.slice_buffers, 3);
-    CHECK_EQ_U64(r.slice_bytes, 3 * 128 * 1024);
-    CHECK(r.slice_of == MP_SLICE_KEYS);
+    CHECK_EQ_U64(r.x.slice_buffers, 3);
+    CHECK_EQ_U64(r.x.slice_bytes, 3 * 128 * 1024);
+    CHECK(r.x.slice_of == MP_SLICE_KEYS);
     /* one key per buffer: it owns its buffer, and is a slice of it still */
     slice_findings(&r, 2, 2, 128 * 1024, false, "\"k-%05u\"");
     CHECK(r.evidence & MP_EV_SLICE_BUFFERS);
-    CHECK_EQ_U64(r.slice_buffers, 2);
+    CHECK_EQ_U64(r.x.slice_buffers, 2);
     /* string values into two buffers, several entries each */
     slice_findings(&r, 40, 2, 128 * 1024, true, "\"k-%05u\"");
     CHECK(r.evidence & MP_EV_SLICE_BUFFERS);
-    CHECK_EQ_U64(r.slice_buffers, 2);
-    CHECK(r.slice_of == MP_SLICE_VALUES);
+    CHECK_EQ_U64(r.x.slice_buffers, 2);
+    CHECK(r.x.slice_of == MP_SLICE_VALUES);
 }
 
 static void test_strings_owning_their_bytes_are_no_slices(void)
 {
     /* keys in objects of their own length (rounded up) */
-    mp_map_report r;
+    slice_seen r;
     slice_findings(&r, 8, 8, 16, false, "\"k-%05u\"");
     CHECK(!(r.evidence & MP_EV_SLICE_BUFFERS));
-    CHECK_EQ_U64(r.slice_buffers, 0);
+    CHECK_EQ_U64(r.x.slice_buffers, 0);
     /* long keys, shown cut with their length: 100,000 bytes in 128 KiB */
     slice_findings(&r, 2, 2, 128 * 1024, false,
                    "\"aaaaaaaa%u\"... (100000 bytes, #0123456789abcdef)");
-    CHECK_EQ_U64(r.slice_buffers, 0);
+    CHECK_EQ_U64(r.x.slice_buffers, 0);
     /* ... and the keys a reader could not read, shown by their length */
     slice_findings(&r, 2, 2, 128 * 1024, false, "(string of 100000 bytes at 0x%u)");
-    CHECK_EQ_U64(r.slice_buffers, 0);
+    CHECK_EQ_U64(r.x.slice_buffers, 0);
     /* a key cut without its length (older writers) is not judged */
     slice_findings(&r, 2, 2, 128 * 1024, false, "\"aaaaaaaa%u\"...");
-    CHECK_EQ_U64(r.slice_buffers, 0);
+    CHECK_EQ_U64(r.x.slice_buffers, 0);
     /* one value per buffer: its length is not known, so no finding */
     slice_findings(&r, 2, 2, 128 * 1024, true, "\"k-%05u\"");
-    CHECK_EQ_U64(r.slice_buffers, 0);
+    CHECK_EQ_U64(r.x.slice_buffers, 0);
 }
 
 /* A map half-way through doubling from 2 buckets to 4 (old bucket 0
@@ -615,7 +623,7 @@ static void test_old_buckets_of_an_unfinished_growth(void)
     CHECK(analyse(&h, &a) == 0);
     const mp_map_report *r = &a.f.maps[0];
     CHECK(r->evidence & MP_EV_OLD_BUCKETS);
-    CHECK_EQ_U64(r->old_bytes, 2 * 208);
+    CHECK_EQ_U64(mp_report_rare(&a.f, r)->old_bytes, 2 * 208);
     CHECK_EQ_U64(a.g->maps[0].nold, 2);
     CHECK_EQ_U64(a.g->maps[0].table_bytes, 48 + 6 * 208);
     CHECK(r->suspect);
@@ -634,7 +642,7 @@ static void test_small_map_mid_growth_is_no_suspect(void)
     CHECK(analyse(&h, &a) == 0);
     const mp_map_report *r = &a.f.maps[0];
     CHECK(!(r->evidence & MP_EV_OLD_BUCKETS));
-    CHECK_EQ_U64(r->old_bytes, 2 * 208);
+    CHECK_EQ_U64(mp_report_rare(&a.f, r)->old_bytes, 2 * 208);
     CHECK(!r->suspect);
     done(&a);
 }
@@ -792,7 +800,7 @@ static void test_small_healthy_map_is_not_a_suspect(void)
     CHECK_EQ_U64(a.f.nsuspects, 0);
     /* growth from a diff makes it one */
     a.f.maps[0].evidence |= MP_EV_GROWING;
-    a.f.maps[0].growth_entries = 10;
+    mp_report_rare_w(&a.f, &a.f.maps[0])->growth_entries = 10;
     mp_findings_rerank(&a.f);
     CHECK_EQ_U64(a.f.nsuspects, 1);
     done(&a);
@@ -806,13 +814,14 @@ static int cmp_rank_oracle(const void *a, const void *b)
 {
     const mp_map_report *x = &oracle_f_->maps[*(const uint32_t *)a];
     const mp_map_report *y = &oracle_f_->maps[*(const uint32_t *)b];
+    const mp_map_rare *xr = mp_report_rare(oracle_f_, x), *yr = mp_report_rare(oracle_f_, y);
     if (x->suspect != y->suspect) return x->suspect ? -1 : 1;
     bool gx = x->evidence & MP_EV_GROWING, gy = y->evidence & MP_EV_GROWING;
     if (gx != gy) return gx ? -1 : 1;
-    int64_t ox = x->growth_bytes - x->inner_growth, oy = y->growth_bytes - y->inner_growth;
+    int64_t ox = xr->growth_bytes - xr->inner_growth, oy = yr->growth_bytes - yr->inner_growth;
     if (gx && ox != oy) return ox > oy ? -1 : 1;
-    uint64_t sx = x->suspect ? x->score : x->score + x->nested_bytes;
-    uint64_t sy = y->suspect ? y->score : y->score + y->nested_bytes;
+    uint64_t sx = x->suspect ? x->score : x->score + xr->nested_bytes;
+    uint64_t sy = y->suspect ? y->score : y->score + yr->nested_bytes;
     if (sx != sy) return sx > sy ? -1 : 1;
     return x->map < y->map ? -1 : x->map > y->map;
 }
@@ -848,11 +857,18 @@ static void test_ranking_many_maps_keeps_the_order(void)
                 uint64_t x = rank_rand(&s);
                 r->suspect = x % 7 == 0;
                 if (x % 11 == 0) r->evidence |= MP_EV_GROWING;
-                r->growth_bytes = (int64_t)(rank_rand(&s) % 5) - 2;
-                if (spread) r->growth_bytes *= (int64_t)(rank_rand(&s) >> 4);
+                int64_t grew = (int64_t)(rank_rand(&s) % 5) - 2;
+                if (spread) grew *= (int64_t)(rank_rand(&s) >> 4);
                 r->score = spread ? rank_rand(&s) >> (rank_rand(&s) % 64)
                                   : scores[rank_rand(&s) % (sizeof scores / sizeof *scores)];
-                r->nested_bytes = x % 3 == 0 ? rank_rand(&s) % 1000 : 0;
+                uint64_t nested = x % 3 == 0 ? rank_rand(&s) % 1000 : 0;
+                /* rare figures only where some is set, as the analysis keeps them */
+                if (grew || nested) {
+                    mp_map_rare *xr = mp_report_rare_w(&f, r);
+                    CHECK(xr != NULL);
+                    xr->growth_bytes = grew;
+                    xr->nested_bytes = nested;
+                }
                 /* from map order, reversed, or shuffled */
                 f.ranked[k] = start == 1 ? (uint32_t)(n - 1 - k) : (uint32_t)k;
             }
@@ -871,6 +887,7 @@ static void test_ranking_many_maps_keeps_the_order(void)
             free(want);
             free(f.ranked);
             free(f.maps);
+            free(f.rare);
         }
     }
 }
@@ -890,9 +907,9 @@ static void test_allocation_sites_skip_allocator_frames(void)
     CHECK(analyse(&h, &a) == 0);
     uint32_t f = mp_stack_site(a.g, 0);
     CHECK_STR_EQ(mp_str(a.g, a.g->frames[f].function), "new_session");
-    CHECK_EQ_U64(a.f.maps[0].nsites, 1);
+    CHECK_EQ_U64(mp_report_nsites(&a.f, &a.f.maps[0]), 1);
     CHECK_EQ_U64(mp_report_sites(&a.f, &a.f.maps[0])[0].samples, 8);
-    CHECK_EQ_U64(a.f.maps[0].sampled_objects, 8);
+    CHECK_EQ_U64(mp_report_rare(&a.f, &a.f.maps[0])->sampled_objects, 8);
     done(&a);
 }
 
@@ -946,7 +963,7 @@ static void test_allocation_sites_are_grouped_by_site_not_stack(void)
     analysis a;
     CHECK(analyse(&h, &a) == 0);
     const mp_map_report *r = &a.f.maps[0];
-    CHECK_EQ_U64(r->nsites, 2);
+    CHECK_EQ_U64(mp_report_nsites(&a.f, r), 2);
     const mp_site_count *rs = mp_report_sites(&a.f, r);
     CHECK_EQ_U64(rs[0].samples, 7);
     CHECK_EQ_U64(rs[1].samples, 1);
@@ -1470,20 +1487,20 @@ static void test_a_map_holding_a_suspect_map_is_judged_without_it(void)
     uint64_t inner_bytes = a.d.retained[inner.header];
     CHECK(ri->suspect);
     CHECK(ri->evidence & MP_EV_LARGE_SHARE);
-    CHECK_EQ_U64(ri->inner_bytes, 0);
+    CHECK_EQ_U64(mp_report_rare(&a.f, ri)->inner_bytes, 0);
     CHECK(!rm->suspect && !ro->suspect);
     CHECK(!(ro->evidence & MP_EV_LARGE_SHARE));
-    CHECK_EQ_U64(ro->inner_bytes, inner_bytes);
-    CHECK_EQ_U64(rm->inner_bytes, inner_bytes);
-    CHECK_EQ_U64(ro->inner_map, inner.map);
-    CHECK_EQ_U64(rm->inner_map, inner.map);
+    CHECK_EQ_U64(mp_report_rare(&a.f, ro)->inner_bytes, inner_bytes);
+    CHECK_EQ_U64(mp_report_rare(&a.f, rm)->inner_bytes, inner_bytes);
+    CHECK_EQ_U64(mp_report_rare(&a.f, ro)->inner_map, inner.map);
+    CHECK_EQ_U64(mp_report_rare(&a.f, rm)->inner_map, inner.map);
     /* the middle map, a suspect by its own bytes before the inner one is
      * set apart, is judged on its own: the outer map's score leaves it out */
     uint64_t middle_bytes = a.d.retained[middle.header];
     CHECK(middle_bytes > inner_bytes);
-    CHECK_EQ_U64(rm->nested_bytes, inner_bytes);
+    CHECK_EQ_U64(mp_report_rare(&a.f, rm)->nested_bytes, inner_bytes);
     CHECK_EQ_U64(rm->score, rm->retained - inner_bytes);
-    CHECK_EQ_U64(ro->nested_bytes, middle_bytes);
+    CHECK_EQ_U64(mp_report_rare(&a.f, ro)->nested_bytes, middle_bytes);
     CHECK_EQ_U64(ro->score, ro->retained - middle_bytes);
     CHECK(ro->retained > middle_bytes); /* its figures are what they were */
     CHECK_EQ_U64(a.f.nsuspects, 1);
@@ -1510,8 +1527,8 @@ static void test_maps_sharing_a_suspect_map_are_no_suspects(void)
         if (k == inner.map) continue;
         const mp_map_report *r = &a.f.maps[k];
         CHECK_EQ_U64(r->shared_bytes, inner_bytes);
-        CHECK_EQ_U64(r->inner_bytes, inner_bytes);
-        CHECK_EQ_U64(r->inner_map, inner.map);
+        CHECK_EQ_U64(mp_report_rare(&a.f, r)->inner_bytes, inner_bytes);
+        CHECK_EQ_U64(mp_report_rare(&a.f, r)->inner_map, inner.map);
         CHECK(!r->suspect);
     }
     CHECK_EQ_U64(a.f.nsuspects, 1);
@@ -1540,8 +1557,8 @@ static void test_an_outer_map_leaking_by_its_own_entries_stays_a_suspect(void)
     const mp_map_report *ro = &a.f.maps[outer.map], *rb = &a.f.maps[big.map];
     CHECK(ro->suspect && rb->suspect);
     CHECK(!a.f.maps[small0].suspect);
-    CHECK_EQ_U64(ro->inner_bytes, a.d.retained[big.header]);
-    CHECK_EQ_U64(ro->inner_map, big.map);
+    CHECK_EQ_U64(mp_report_rare(&a.f, ro)->inner_bytes, a.d.retained[big.header]);
+    CHECK_EQ_U64(mp_report_rare(&a.f, ro)->inner_map, big.map);
     CHECK_EQ_U64(a.f.nsuspects, 2);
     CHECK_EQ_U64(a.f.ranked[0], outer.map);
     CHECK_EQ_U64(a.f.ranked[1], big.map);
@@ -1561,17 +1578,103 @@ static void test_growth_of_a_suspect_map_ranks_it_not_its_holder(void)
     CHECK(analyse(&h, &a) == 0);
     CHECK_EQ_U64(a.f.ninner, 1);
     mp_map_report *ro = &a.f.maps[outer.map], *ri = &a.f.maps[inner.map];
-    ro->growth_entries = 1;
-    ro->growth_bytes = 1000000 + 500;
+    mp_map_rare *xo = mp_report_rare_w(&a.f, ro);
+    CHECK(xo != NULL);
+    xo->growth_entries = 1;
+    xo->growth_bytes = 1000000 + 500;
     ro->evidence |= MP_EV_GROWING;
-    ri->growth_entries = 10;
-    ri->growth_bytes = 1000000;
+    mp_map_rare *xi = mp_report_rare_w(&a.f, ri);
+    CHECK(xi != NULL);
+    xi->growth_entries = 10;
+    xi->growth_bytes = 1000000;
     ri->evidence |= MP_EV_GROWING;
     mp_findings_rerank(&a.f);
     CHECK_EQ_U64(a.f.nsuspects, 2);
     CHECK_EQ_U64(a.f.ranked[0], inner.map);
     CHECK_EQ_U64(a.f.ranked[1], outer.map);
-    CHECK_EQ_U64((uint64_t)ro->inner_growth, 1000000);
+    CHECK_EQ_U64((uint64_t)mp_report_rare(&a.f, ro)->inner_growth, 1000000);
+    done(&a);
+}
+
+/* The rare figures of a map lie out of line (findings.h): one map that has
+ * all but slices -- an unfinished growth, a suspect map inside it, a growth
+ * from a diff -- and one of string keys sliced from big buffers, after
+ * thousands of small maps that have none (in the second half of the entry
+ * pass, with two threads). Only those two get records; the others read
+ * zeros, and their figures are unmixed. */
+static void test_rare_figures_of_one_map_among_thousands(void)
+{
+    heap h;
+    heap_init(&h);
+    enum { NSMALL = 3000 };
+    uint32_t small[NSMALL];
+    for (int i = 0; i < NSMALL; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "small%d", i);
+        built_map bm = add_map(&h, 0, 2, 16, false, 0);
+        small[i] = bm.map;
+        root(&h, MP_ROOT_GLOBAL, name, bm.header, 0, 0);
+    }
+    growing_map gm = add_growing_map(&h, 1, MP_NONE);
+    uint32_t sess = obj(&h, 64, MP_NONE);
+    built_map inner = add_map(&h, 2, 30, 100000, false, 0);
+    mp_gb_edge(h.b, gm.nw, sess);
+    mp_gb_edge(h.b, sess, inner.header);
+    root(&h, MP_ROOT_GLOBAL, "orders", gm.hdr, 0, 0);
+    root(&h, MP_ROOT_GLOBAL, "index", add_slice_map(&h, 60, 3, 128 * 1024, false, "\"k-%05u\""), 0,
+         0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    uint32_t grow = NSMALL, sliced = NSMALL + 2; /* maps are numbered as added */
+    const mp_map_report *rg = &a.f.maps[grow], *ri = &a.f.maps[inner.map];
+    uint64_t inner_bytes = a.d.retained[inner.header];
+    CHECK(ri->suspect);
+    CHECK_EQ_U64(a.f.nrare, 2);
+    const mp_map_rare *x = mp_report_rare(&a.f, rg);
+    CHECK(x != &mp_no_rare);
+    CHECK_EQ_U64(x->slice_buffers, 0);
+    CHECK_EQ_U64(x->old_bytes, 2 * 208);
+    CHECK_EQ_U64(x->inner_bytes, inner_bytes);
+    CHECK_EQ_U64(x->inner_map, inner.map);
+    CHECK_EQ_U64(x->nested_bytes, inner_bytes);
+    CHECK_EQ_U64(rg->score, rg->retained - inner_bytes);
+    CHECK(mp_report_rare(&a.f, ri) == &mp_no_rare);
+    const mp_map_report *rs = &a.f.maps[sliced];
+    const mp_map_rare *xs = mp_report_rare(&a.f, rs);
+    CHECK(rs->evidence & MP_EV_SLICE_BUFFERS);
+    CHECK_EQ_U64(xs->slice_buffers, 3);
+    CHECK_EQ_U64(xs->slice_bytes, 3 * 128 * 1024);
+    CHECK(xs->slice_of == MP_SLICE_KEYS);
+    CHECK(xs->old_bytes == 0 && xs->inner_bytes == 0 && xs->inner_map == MP_NONE);
+    for (int i = 0; i < NSMALL; i++) {
+        const mp_map_report *r = &a.f.maps[small[i]];
+        const mp_map_rare *y = mp_report_rare(&a.f, r);
+        CHECK(r->rare == 0 && y->old_bytes == 0 && y->inner_bytes == 0 && y->nested_bytes == 0 &&
+              y->slice_buffers == 0 && y->slice_bytes == 0);
+        CHECK_EQ_U64(y->inner_map, MP_NONE);
+        CHECK_EQ_U64(r->score, r->retained);
+    }
+    /* a diff's growth: the inner map gets a record of its own, the outer
+     * one keeps its, and the inner growth is the outer map's to leave out */
+    mp_map_report *wi = &a.f.maps[inner.map], *wg = &a.f.maps[grow];
+    mp_map_rare *gi = mp_report_rare_w(&a.f, wi);
+    CHECK(gi != NULL);
+    gi->growth_entries = 5;
+    gi->growth_bytes = 500000;
+    wi->evidence |= MP_EV_GROWING;
+    mp_map_rare *gg = mp_report_rare_w(&a.f, wg);
+    CHECK(gg != NULL && gg->old_bytes == 2 * 208);
+    gg->growth_entries = 1;
+    gg->growth_bytes = 500000 + 100;
+    wg->evidence |= MP_EV_GROWING;
+    mp_findings_rerank(&a.f);
+    CHECK_EQ_U64(a.f.nrare, 3);
+    CHECK_EQ_U64((uint64_t)mp_report_rare(&a.f, wg)->inner_growth, 500000);
+    CHECK_EQ_U64(mp_report_rare(&a.f, wg)->old_bytes, 2 * 208);
+    CHECK_EQ_U64(mp_report_rare(&a.f, wi)->growth_entries, 5);
+    CHECK_EQ_U64(a.f.ranked[0], inner.map);
+    CHECK_EQ_U64(a.f.ranked[1], grow);
+    for (int i = 0; i < NSMALL; i++) CHECK(a.f.maps[small[i]].rare == 0);
     done(&a);
 }
 
@@ -2030,6 +2133,7 @@ static void test_a_graph_of_2_to_the_31_maps_is_refused(void)
 int main(void)
 {
     TEST(test_global_cache_is_the_top_suspect_with_its_chain);
+    TEST(test_rare_figures_of_one_map_among_thousands);
     TEST(test_top_entries_read_the_figures_once);
     TEST(test_emptied_map_is_flagged_by_its_table);
     TEST(test_map_held_only_by_an_iterator);

@@ -1394,6 +1394,187 @@ static void test_table_positions_by_rank_match_the_search(void)
     CHECK(mp_graph_table_pos_ranked(&empty, NULL, 0) == SIZE_MAX);
 }
 
+/* The records of keys[i * stride] ordered by (key, index), as a stable
+ * sort gives them: the reference for mp_gl_order_by_key. */
+static size_t order_by_reference(const uint32_t *keys, size_t stride, size_t n, uint32_t *ix)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keys[i * stride] != MP_NONE) ix[m++] = (uint32_t)i;
+    for (size_t i = 1; i < m; i++) { /* insertion: stable */
+        uint32_t x = ix[i];
+        size_t j = i;
+        for (; j > 0 && keys[ix[j - 1] * stride] > keys[x * stride]; j--) ix[j] = ix[j - 1];
+        ix[j] = x;
+    }
+    return m;
+}
+
+/* Records keyed by object are placed by their keys' ranks when every key
+ * names a different object, and sorted otherwise (a key named twice, one
+ * past the objects): either way the order is a stable sort's, records
+ * without a key left out, and the bits are those of the keys. A rank off
+ * by one, or the wrong record of two with one key first, fails here. */
+static void test_records_ordered_by_key_as_a_sort_orders_them(void)
+{
+    enum { N = 3000, STRIDE = 3, NOBJ = 5000 };
+    uint32_t *keys = malloc(N * STRIDE * sizeof *keys), *ix = malloc(N * sizeof *ix),
+             *want = malloc(N * sizeof *want);
+    uint8_t *bits = malloc(NOBJ / 8 + 1), *want_bits = malloc(NOBJ / 8 + 1);
+    CHECK(keys && ix && want && bits && want_bits);
+    for (int form = 0; form < 4; form++) {
+        uint32_t x = 12345;
+        for (size_t i = 0; i < N; i++) {
+            x = x * 1103515245u + 12345u;
+            /* distinct: a permutation of the objects 0, 1 .. (i * 7 mod NOBJ) */
+            keys[i * STRIDE] = (uint32_t)(i * 1667 % NOBJ);
+            keys[i * STRIDE + 1] = keys[i * STRIDE + 2] = x; /* other fields */
+            if (i % 5 == 0) keys[i * STRIDE] = MP_NONE;
+        }
+        if (form == 1) keys[7 * STRIDE] = keys[2999 * STRIDE];     /* a key twice */
+        if (form == 2) keys[11 * STRIDE] = NOBJ + 3;               /* not an object */
+        if (form == 3) keys[3 * STRIDE] = keys[13 * STRIDE] = 17; /* twice, below */
+        size_t m = 7;
+        memset(bits, 0, NOBJ / 8 + 1);
+        memset(want_bits, 0, NOBJ / 8 + 1);
+        for (size_t i = 0; i < N; i++) {
+            uint32_t o = keys[i * STRIDE];
+            if (o < NOBJ) want_bits[o >> 3] |= (uint8_t)(1u << (o & 7));
+        }
+        CHECK(mp_gl_order_by_key(keys, STRIDE, N, NOBJ, ix, &m, bits) == 0);
+        size_t wm = order_by_reference(keys, STRIDE, N, want);
+        CHECK_EQ_U64(m, wm);
+        CHECK(memcmp(ix, want, wm * sizeof *ix) == 0);
+        CHECK(memcmp(bits, want_bits, NOBJ / 8 + 1) == 0);
+        CHECK(mp_gl_order_by_key(keys, STRIDE, N, NOBJ, ix, &m, NULL) == 0);
+        CHECK(memcmp(ix, want, wm * sizeof *ix) == 0);
+    }
+    free(keys), free(ix), free(want), free(bits), free(want_bits);
+}
+
+typedef struct rec3 {
+    uint32_t tag, map, seq;
+} rec3;
+
+/* Records grouped by map, stably, each map's first record and count set
+ * in its own words: records given in map order (maps without records
+ * among them) are left in place, records out of order are moved; every
+ * map's first and count match a count of its records. */
+static void test_records_grouped_by_map_in_the_maps_own_words(void)
+{
+    enum { NMAPS = 40, N = 300 };
+    mp_map *maps = calloc(NMAPS, sizeof *maps);
+    rec3 *r = malloc(N * sizeof *r);
+    CHECK(maps && r);
+    for (int shuffled = 0; shuffled < 2; shuffled++) {
+        for (size_t i = 0; i < N; i++) {
+            /* maps 0, 3, 6 .. have none; shuffled: map order broken */
+            uint32_t m = (uint32_t)(i * NMAPS / N);
+            if (m % 3 == 0) m = m ? m - 1 : 1;
+            if (shuffled) m = (uint32_t)((i * 7) % NMAPS) | 1;
+            r[i] = (rec3){.tag = 0xabc, .map = m, .seq = (uint32_t)i};
+            maps[i % NMAPS].first_bucket = maps[i % NMAPS].nbuckets = 999; /* stale */
+        }
+        CHECK(mp_gl_group_by_map(r, N, sizeof *r, offsetof(rec3, map), maps, NMAPS) == 0);
+        size_t at = 0;
+        for (size_t k = 0; k < NMAPS; k++) {
+            CHECK_EQ_U64(maps[k].first_bucket, at);
+            for (size_t i = 0; i < maps[k].nbuckets; i++) {
+                CHECK_EQ_U64(r[at + i].map, k);
+                CHECK(i == 0 || r[at + i].seq > r[at + i - 1].seq); /* stable */
+            }
+            at += maps[k].nbuckets;
+        }
+        CHECK_EQ_U64(at, N);
+    }
+    free(maps);
+    free(r);
+}
+
+/* Maps whose headers lie in no order of theirs, two of them sharing a
+ * bucket array: the table objects come out sorted by object, each once,
+ * with the first map whose table holds it, and the table bits are theirs.
+ * With the paths' spare as the builder's scratch the same, and the paths
+ * searched after over the spare are a plain search's. */
+static void test_map_tables_in_map_order_come_out_by_object(void)
+{
+    enum { NMAPS = 600 };
+    for (int spare = 0; spare < 2; spare++) {
+        mp_paths_spare_ahead(spare);
+        mp_graph_builder *b = mp_gb_new("t", "test");
+        uint32_t hdr_t = mp_gb_type(b, "hmap", 48, MP_TYPE_MAP_HEADER);
+        uint32_t hdr[NMAPS], arr[NMAPS];
+        for (size_t k = 0; k < NMAPS; k++) {
+            size_t slot = (k * 389) % NMAPS; /* headers scattered over the heap */
+            hdr[k] = mp_gb_object(b, 0x100000 + 0x100 * slot, 48, hdr_t, MP_NONE);
+            arr[k] = mp_gb_object(b, 0x900000 + 0x400 * k, 208 + k, MP_NONE, MP_NONE);
+        }
+        uint32_t g0 = mp_gb_object(b, 0x10, 8, MP_NONE, MP_NONE);
+        add_root(b, MP_ROOT_GLOBAL, "g", g0);
+        mp_gb_edge(b, g0, hdr[5]);
+        for (size_t k = 0; k < NMAPS; k++) {
+            mp_gb_edge(b, hdr[k], arr[k]);
+            if (k + 1 < NMAPS) mp_gb_edge(b, arr[k], hdr[k + 1]);
+        }
+        for (size_t k = 0; k < NMAPS; k++) {
+            /* maps 10 and 20 share map 300's bucket array */
+            uint32_t a = k == 10 || k == 20 ? arr[300] : arr[k];
+            mp_map m = {.header = hdr[k],
+                        .buckets = a,
+                        .oldbuckets = MP_NONE,
+                        .key_type = MP_NONE,
+                        .value_type = MP_NONE,
+                        .type_name = mp_gb_intern(b, "map[int]int")};
+            uint32_t mi = mp_gb_map(b, &m);
+            mp_gb_bucket(b, &(mp_bucket){.map = mi, .obj = a, .index = 0}, 0);
+        }
+        mp_graph *g;
+        mf_error err;
+        CHECK(mp_gb_finish(b, &g, &err) == 0);
+        mp_paths_spare_ahead(false);
+        CHECK(!spare || g->paths_spare);
+        /* the first map of each object, by a walk of the maps in order */
+        uint32_t *first = malloc(g->nobjects * sizeof *first);
+        CHECK(first != NULL);
+        for (size_t o = 0; o < g->nobjects; o++) first[o] = MP_NONE;
+        for (size_t k = 0; k < g->nmaps; k++) {
+            uint32_t os[2] = {g->maps[k].header, g->maps[k].buckets};
+            for (int i = 0; i < 2; i++)
+                if (first[os[i]] == MP_NONE) first[os[i]] = (uint32_t)k;
+        }
+        size_t at = 0;
+        for (size_t o = 0; o < g->nobjects; o++) {
+            CHECK_EQ_U64(mp_bit(g->table_bits, o), first[o] != MP_NONE);
+            if (first[o] == MP_NONE) continue;
+            CHECK(at < g->ntable_objs);
+            CHECK_EQ_U64(g->table_objs[at] >> 32, o);
+            CHECK_EQ_U64((uint32_t)g->table_objs[at], first[o]);
+            CHECK_EQ_U64(mp_graph_table_map(g, (uint32_t)o), first[o]);
+            at++;
+        }
+        CHECK_EQ_U64(at, g->ntable_objs);
+        CHECK_EQ_U64(g->ntable_objs, 2 * NMAPS - 2); /* arr[10], arr[20] in no table */
+        CHECK_EQ_U64(g->maps[20].table_objects, 2);
+        CHECK_EQ_U64(g->maps[20].table_bytes, 48 + 208 + 300);
+        for (size_t k = 0; k < g->nmaps; k++) {
+            CHECK_EQ_U64(mp_graph_map_of_header(g, g->maps[k].header), k);
+            CHECK(mp_graph_bucket_of(g, g->maps[k].buckets) != MP_NONE);
+        }
+        uint32_t *parent = malloc(g->nobjects * sizeof *parent),
+                 *root = malloc(g->nobjects * sizeof *root);
+        CHECK(parent && root);
+        paths_by_plain_search(g, parent, root);
+        mp_paths p;
+        CHECK(mp_paths_compute(g, &p, &err) == 0);
+        CHECK(!spare || p.lent);
+        CHECK(memcmp(p.parent, parent, g->nobjects * sizeof *parent) == 0);
+        CHECK(memcmp(p.root, root, g->nobjects * sizeof *root) == 0);
+        mp_paths_free(&p);
+        free(parent), free(root), free(first);
+        mp_graph_free(g);
+    }
+}
+
 /* Maps and bucket records given after the fast way's start
  * (mp_gb_edges_begin) are written into room for half the objects
  * announced, taken at once (the records then never move, which a virtual
@@ -1489,5 +1670,8 @@ int main(void)
     TEST(test_bucket_records_keep_overflow_depths_or_refuse_them);
     TEST(test_table_positions_by_rank_match_the_search);
     TEST(test_maps_fill_room_taken_at_the_start_then_grow);
+    TEST(test_records_ordered_by_key_as_a_sort_orders_them);
+    TEST(test_records_grouped_by_map_in_the_maps_own_words);
+    TEST(test_map_tables_in_map_order_come_out_by_object);
     TEST_EXIT();
 }

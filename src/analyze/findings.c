@@ -72,13 +72,14 @@ static int cmp_rank(const void *a, const void *b)
 {
     const mp_map_report *x = &rank_f_->maps[*(const uint32_t *)a];
     const mp_map_report *y = &rank_f_->maps[*(const uint32_t *)b];
+    const mp_map_rare *xr = mp_report_rare(rank_f_, x), *yr = mp_report_rare(rank_f_, y);
     if (x->suspect != y->suspect) return x->suspect ? -1 : 1;
     bool gx = x->evidence & MP_EV_GROWING, gy = y->evidence & MP_EV_GROWING;
     if (gx != gy) return gx ? -1 : 1;
-    int64_t ox = x->growth_bytes - x->inner_growth, oy = y->growth_bytes - y->inner_growth;
+    int64_t ox = xr->growth_bytes - xr->inner_growth, oy = yr->growth_bytes - yr->inner_growth;
     if (gx && ox != oy) return ox > oy ? -1 : 1;
-    uint64_t sx = x->suspect ? x->score : x->score + x->nested_bytes;
-    uint64_t sy = y->suspect ? y->score : y->score + y->nested_bytes;
+    uint64_t sx = x->suspect ? x->score : x->score + xr->nested_bytes;
+    uint64_t sy = y->suspect ? y->score : y->score + yr->nested_bytes;
     if (sx != sy) return sx > sy ? -1 : 1;
     return x->map < y->map ? -1 : x->map > y->map;
 }
@@ -91,16 +92,19 @@ static uint32_t rank_key(const void *rec, unsigned k, void *ctx)
 {
     const mp_findings *f = ctx;
     const mp_map_report *r = &f->maps[*(const uint32_t *)rec];
+    const mp_map_rare *rr = mp_report_rare(f, r);
     bool grows = r->evidence & MP_EV_GROWING;
     uint64_t x;
     switch (k) {
     case 0: return (r->suspect ? 0u : 2u) + (grows ? 0u : 1u);
     case 1:
     case 2: /* signed: the sign bit flipped orders it as unsigned */
-        x = grows ? ~((uint64_t)(r->growth_bytes - r->inner_growth) ^ (UINT64_C(1) << 63)) : 0;
+        x = grows ? ~((uint64_t)(rr->growth_bytes - rr->inner_growth) ^ (UINT64_C(1) << 63)) : 0;
         break;
     case 3:
-    case 4: x = ~(r->suspect ? r->score : r->score + r->nested_bytes); break;
+    case 4:
+        x = ~(r->suspect ? r->score : r->score + rr->nested_bytes);
+        break;
     default: return r->map;
     }
     return k == 1 || k == 3 ? (uint32_t)(x >> 32) : (uint32_t)x;
@@ -129,15 +133,18 @@ void mp_findings_rerank(mp_findings *f)
     for (size_t k = 0; k < f->nmaps; k++) {
         if (f->maps[k].evidence & MP_EV_GROWING) f->maps[k].suspect = true;
         f->nsuspects += f->maps[k].suspect;
-        f->maps[k].inner_growth = 0;
     }
+    for (size_t i = 0; i < f->nrare; i++) f->rare[i].inner_growth = 0;
     /* a growing suspect's growth is its own, not that of the maps whose
      * bytes hold it (a share of it is in no map's retained growth) */
     for (size_t i = 0; i < f->ninner; i++) {
         const mp_inner_pair *pr = &f->inner[i];
         const mp_map_report *in = &f->maps[pr->inner];
-        if (!pr->shared && (in->evidence & MP_EV_GROWING) && in->growth_bytes > 0)
-            f->maps[pr->outer].inner_growth += in->growth_bytes;
+        int64_t grew = mp_report_rare(f, in)->growth_bytes;
+        /* the outer map has rare figures already: the suspect inside
+         * (add_inner) */
+        if (!pr->shared && (in->evidence & MP_EV_GROWING) && grew > 0)
+            f->rare[f->maps[pr->outer].rare - 1].inner_growth += grew;
     }
     rank_maps(f);
 }
@@ -214,7 +221,6 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
     for (size_t i = 0; i < g->nsampled; i++) {
         uint32_t m = owner_above(g, d, owner, (uint32_t)(g->samples[i] >> 32));
         if (m == MP_NONE) continue;
-        f->maps[m].sampled_objects++;
         pairs[np++] = (uint64_t)m << 32 | site[(uint32_t)g->samples[i]];
     }
     free(site);
@@ -224,10 +230,12 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
      * stored out of line */
     mp_site_count sites[MP_MAX_SITES];
     uint32_t nsites = 0;
+    uint64_t sampled = 0; /* the map's pairs: its sampled objects */
     for (size_t i = 0; i < np && !rc;) {
         size_t j = i;
         while (j < np && pairs[j] == pairs[i]) j++;
         mp_site_count sc = {(uint32_t)pairs[i], (uint32_t)(j - i)};
+        sampled += j - i;
         /* keep the MP_MAX_SITES largest counts, in decreasing order */
         size_t pos = nsites;
         while (pos > 0 && sites[pos - 1].samples < sc.samples) pos--;
@@ -238,8 +246,12 @@ static int map_sites(const mp_graph *g, const mp_dom *d, uint32_t *owner, mp_fin
             if (nsites < MP_MAX_SITES) nsites++;
         }
         if (j == np || pairs[j] >> 32 != pairs[i] >> 32) {
-            rc = mp_report_set_sites(f, &f->maps[pairs[i] >> 32], sites, nsites);
+            mp_map_report *r = &f->maps[pairs[i] >> 32];
+            /* (a map with pairs has a site: its rare figures are made) */
+            rc = mp_report_set_sites(f, r, sites, nsites);
+            if (!rc) f->rare[r->rare - 1].sampled_objects = sampled;
             nsites = 0;
+            sampled = 0;
         }
         i = j;
     }
@@ -694,7 +706,25 @@ static bool keys_carry_pointers(const mp_graph *g, const mp_map *m, bool seen)
 
 /* A heap of millions of tiny maps holds a report per map at its peak:
  * what a report costs is part of the memory a map costs. */
-_Static_assert(sizeof(mp_map_report) <= 176, "a map report grew past 176 bytes");
+_Static_assert(sizeof(mp_map_report) <= 80, "a map report grew past 80 bytes");
+
+const mp_map_rare mp_no_rare = {.inner_map = MP_NONE};
+
+mp_map_rare *mp_report_rare_w(mp_findings *f, mp_map_report *r)
+{
+    if (r->rare) return &f->rare[r->rare - 1];
+    if (f->nrare >= UINT32_MAX - 1) return NULL;
+    if (f->nrare == f->cap_rare) {
+        size_t cap = f->cap_rare ? 2 * f->cap_rare : 64;
+        mp_map_rare *v = cap <= SIZE_MAX / sizeof *v ? realloc(f->rare, cap * sizeof *v) : NULL;
+        if (!v) return NULL;
+        f->rare = v;
+        f->cap_rare = cap;
+    }
+    f->rare[f->nrare] = mp_no_rare;
+    r->rare = (uint32_t)++f->nrare;
+    return &f->rare[f->nrare - 1];
+}
 
 int mp_report_add_root(mp_findings *f, mp_map_report *r, uint32_t root)
 {
@@ -740,8 +770,10 @@ int mp_report_set_sites(mp_findings *f, mp_map_report *r, const mp_site_count *s
         f->site_counts = v;
         f->cap_site_counts = cap;
     }
-    r->sites_at = (uint32_t)f->nsite_counts;
-    r->nsites = (uint8_t)n;
+    mp_map_rare *x = mp_report_rare_w(f, r);
+    if (!x) return -1;
+    x->sites_at = (uint32_t)f->nsite_counts;
+    x->nsites = (uint8_t)n;
     memcpy(f->site_counts + f->nsite_counts, s, n * sizeof *s);
     f->nsite_counts += n;
     return 0;
@@ -761,17 +793,25 @@ static int restore(const mp_graph *g, const mp_graph_derived *dv, mp_findings *o
         r->keys_retained = s->keys_retained;
         r->shared_entries = s->shared_entries;
         r->shared_bytes = s->shared_bytes;
-        r->sampled_objects = s->sampled_objects;
         for (uint32_t i = 0; i < s->nroots && i < MP_MAX_LISTED_ROOTS; i++)
             if (mp_report_add_root(out, r, s->roots[i])) return -1;
         /* those past the listed ones are counted only (an index may count
          * past what is kept) */
         r->nroots = s->nroots < MP_MANY_ROOTS ? s->nroots : MP_MANY_ROOTS;
         if (mp_report_set_sites(out, r, s->sites, s->nsites)) return -1;
+        if (s->sampled_objects) {
+            mp_map_rare *x = mp_report_rare_w(out, r);
+            if (!x) return -1;
+            x->sampled_objects = s->sampled_objects;
+        }
         r->key_pointers = s->key_pointers != 0;
-        r->slice_bytes = s->slice_bytes;
-        r->slice_buffers = s->slice_buffers;
-        r->slice_of = (uint8_t)s->slice_of;
+        if (s->slice_buffers) {
+            mp_map_rare *x = mp_report_rare_w(out, r);
+            if (!x) return -1;
+            x->slice_bytes = s->slice_bytes;
+            x->slice_buffers = s->slice_buffers;
+            x->slice_of = (uint8_t)s->slice_of;
+        }
     }
     mp_pack_free(&out->entry_info);
     out->entry_info = dv->fentries;
@@ -817,8 +857,9 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
     if ((m->oldbuckets != MP_NONE || m->nold > 0) && r->score >= SIGNIFICANT_MIN)
         ev |= MP_EV_OLD_BUCKETS;
     if (m->nan_keys > 0) ev |= MP_EV_NAN_KEYS;
-    if (r->slice_buffers > 0 &&
-        (r->slice_bytes >= SIGNIFICANT_MIN || r->slice_bytes * 2 >= r->retained))
+    const mp_map_rare *x = mp_report_rare(out, r);
+    if (x->slice_buffers > 0 &&
+        (x->slice_bytes >= SIGNIFICANT_MIN || x->slice_bytes * 2 >= r->retained))
         ev |= MP_EV_SLICE_BUFFERS;
     /* a few values seen from elsewhere (a stack word that happens to hold
      * one) are not a finding; a real second holder is */
@@ -827,7 +868,7 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
         ev |= MP_EV_SHARED_ENTRIES;
     if (r->nroots > 1 && !(ev & MP_EV_ITERATOR_ONLY)) ev |= MP_EV_SEVERAL_ROOTS;
     if (m->sync_map) ev |= MP_EV_SYNC_MAP;
-    r->evidence = ev;
+    r->evidence = (uint16_t)ev;
     /* sharing is context: a bounded cache that a stray stack word or a
      * second index also reaches is no leak by that alone */
     r->suspect = ((ev & ~MP_EV_CONTEXT) && r->score >= significant) ||
@@ -885,9 +926,18 @@ static int walk_put(inner_walks *w, uint32_t map, uint32_t kind)
 
 /* The values map k's entries share (not own), sorted, made when first
  * asked for: a walk may ask about the same large map many times. */
+/* The shared values of the maps the walks meet, made on first use: few
+ * maps of millions, so kept by map in a hash (at: map -> index into
+ * list). */
+typedef struct shared_list {
+    uint32_t *v; /* sorted */
+    size_t n;
+} shared_list;
+
 typedef struct shared_vals {
-    uint32_t **v; /* per map: NULL not made yet */
-    size_t *n;
+    mp_u32map at;
+    shared_list *list;
+    size_t n, cap;
 } shared_vals;
 
 /* Whether an entry of map k holds object x as its value without owning it
@@ -895,7 +945,8 @@ typedef struct shared_vals {
 static int shares_value(const mp_graph *g, const mp_findings *f, shared_vals *sv, uint32_t k,
                         uint32_t x)
 {
-    if (!sv->v[k]) {
+    uint32_t at;
+    if (!mp_u32map_get(&sv->at, k, &at)) {
         const mp_map *m = &g->maps[k];
         size_t cap = f->maps[k].shared_entries, n = 0;
         uint32_t *v = malloc((cap ? cap : 1) * sizeof *v);
@@ -914,10 +965,15 @@ static int shares_value(const mp_graph *g, const mp_findings *f, shared_vals *sv
         mp_entry_cursor_free(&c);
         mp_findings_cursor_free(&fc);
         mp_sort_u32(v, n);
-        sv->v[k] = v;
-        sv->n[k] = n;
+        if (sv->n > UINT32_MAX - 1 || !MF_GROW(sv->list, sv->cap, sv->n + 1, 16) ||
+            mp_u32map_put(&sv->at, k, (uint32_t)sv->n) < 0) {
+            free(v);
+            return -1;
+        }
+        at = (uint32_t)sv->n;
+        sv->list[sv->n++] = (shared_list){v, n};
     }
-    return bsearch(&x, sv->v[k], sv->n[k], sizeof x, cmp_u32) != NULL;
+    return bsearch(&x, sv->list[at].v, sv->list[at].n, sizeof x, cmp_u32) != NULL;
 }
 
 /* The maps met on the way up from suspect j's header (see above), put in w,
@@ -958,14 +1014,12 @@ static int walk_up(const mp_graph *g, const mp_dom *d, const mp_findings *f, con
 
 /* Every map's nested_bytes: the bytes of each candidate (a suspect by its
  * own bytes, sus[0 .. ns)) counted once in each map its walk meets up to
- * the next candidate above, which holds them in turn. */
-static void count_nested(const mp_graph *g, const mp_dom *d, mp_findings *out, const uint32_t *sus,
-                         size_t ns, const inner_walks *w, uint32_t *seen)
+ * the next candidate above, which holds them in turn. 0, -1 out of memory. */
+static int count_nested(const mp_graph *g, const mp_dom *d, mp_findings *out, const uint32_t *sus,
+                        size_t ns, const inner_walks *w, uint32_t *seen)
 {
-    for (size_t k = 0; k < g->nmaps; k++) {
-        out->maps[k].nested_bytes = 0;
-        seen[k] = 0;
-    }
+    for (size_t k = 0; k < g->nmaps; k++) seen[k] = 0;
+    for (size_t i = 0; i < out->nrare; i++) out->rare[i].nested_bytes = 0;
     for (size_t i = 0; i < ns; i++) {
         uint32_t j = sus[i];
         uint64_t b = d->retained[g->maps[j].header];
@@ -976,9 +1030,12 @@ static void count_nested(const mp_graph *g, const mp_dom *d, mp_findings *out, c
             if (it->kind == IN_LINK || it->kind == IN_HEADER) break;
             if (seen[it->map] == j + 1) continue;
             seen[it->map] = j + 1;
-            out->maps[it->map].nested_bytes += b;
+            mp_map_rare *x = mp_report_rare_w(out, &out->maps[it->map]);
+            if (!x) return -1;
+            x->nested_bytes += b;
         }
     }
+    return 0;
 }
 
 /* Every map's inner_bytes and inner_map (what its report says it holds of
@@ -988,10 +1045,10 @@ static void count_nested(const mp_graph *g, const mp_dom *d, mp_findings *out, c
 static int add_inner(const mp_graph *g, const mp_dom *d, mp_findings *out, const uint32_t *sus,
                      size_t ns, const inner_walks *w, uint32_t *seen)
 {
-    for (size_t k = 0; k < g->nmaps; k++) {
-        out->maps[k].inner_bytes = 0;
-        out->maps[k].inner_map = MP_NONE;
-        seen[k] = 0;
+    for (size_t k = 0; k < g->nmaps; k++) seen[k] = 0;
+    for (size_t i = 0; i < out->nrare; i++) {
+        out->rare[i].inner_bytes = 0;
+        out->rare[i].inner_map = MP_NONE;
     }
     size_t cap = 0;
     for (size_t i = 0; i < ns; i++) {
@@ -1014,7 +1071,8 @@ static int add_inner(const mp_graph *g, const mp_dom *d, mp_findings *out, const
             }
             if (seen[it->map] == j + 1) continue;
             seen[it->map] = j + 1;
-            mp_map_report *c = &out->maps[it->map];
+            mp_map_rare *c = mp_report_rare_w(out, &out->maps[it->map]);
+            if (!c) return -1;
             c->inner_bytes += b;
             if (c->inner_map == MP_NONE || b > d->retained[g->maps[c->inner_map].header])
                 c->inner_map = j;
@@ -1043,15 +1101,21 @@ static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
                            uint64_t significant, double share_pct)
 {
     size_t nm = g->nmaps, ns = 0;
+    for (size_t i = 0; i < out->nrare; i++) out->rare[i].inner_map = MP_NONE;
+    /* no candidate, no map inside another: nothing to walk (a heap of
+     * millions of small maps has none, and the arrays below, one slot a
+     * map, would cost it their fresh pages) */
+    bool any = false;
+    for (size_t k = 0; k < nm && !any; k++) any = out->maps[k].suspect;
+    if (!any) return 0;
     uint8_t *cand = calloc(nm ? nm : 1, 1);
     uint32_t *sus = malloc((nm ? nm : 1) * sizeof *sus),
              *seen = calloc(nm ? nm : 1, sizeof(uint32_t));
     inner_walks w = {.walk = malloc((nm ? nm : 1) * sizeof(uint32_t))};
-    shared_vals sv = {calloc(nm ? nm : 1, sizeof *sv.v), calloc(nm ? nm : 1, sizeof *sv.n)};
+    shared_vals sv = {.n = 0};
     int rc = -1;
-    if (!cand || !sus || !seen || !sv.v || !sv.n || !w.walk) goto done;
+    if (!cand || !sus || !seen || !w.walk) goto done;
     for (size_t k = 0; k < nm; k++) {
-        out->maps[k].inner_map = MP_NONE;
         w.walk[k] = MP_NONE;
         if (out->maps[k].suspect && g->maps[k].header != MP_NONE &&
             d->idom[g->maps[k].header] != MP_NONE) {
@@ -1071,12 +1135,13 @@ static int attribute_inner(const mp_graph *g, const mp_dom *d, mp_findings *out,
         if (walk_up(g, d, out, cand, &sv, sus[i], &w)) goto done;
     }
     w.first[ns] = w.n;
-    count_nested(g, d, out, sus, ns, &w, seen);
+    if (count_nested(g, d, out, sus, ns, &w, seen)) goto done;
     for (size_t k = 0; k < nm; k++) {
         mp_map_report *r = &out->maps[k];
-        if (!r->nested_bytes) continue;
-        if (r->nested_bytes > r->score) r->nested_bytes = r->score;
-        r->score -= r->nested_bytes;
+        if (!r->rare || !out->rare[r->rare - 1].nested_bytes) continue;
+        mp_map_rare *x = &out->rare[r->rare - 1];
+        if (x->nested_bytes > r->score) x->nested_bytes = r->score;
+        r->score -= x->nested_bytes;
         judge(g, d, out, k, significant, share_pct);
     }
     rc = add_inner(g, d, out, sus, ns, &w, seen);
@@ -1087,9 +1152,9 @@ done:
     free(w.it);
     free(w.first);
     free(w.walk);
-    for (size_t k = 0; sv.v && k < nm; k++) free(sv.v[k]);
-    free(sv.v);
-    free(sv.n);
+    for (size_t i = 0; i < sv.n; i++) free(sv.list[i].v);
+    free(sv.list);
+    mp_u32map_free(&sv.at);
     return rc;
 }
 
@@ -1398,16 +1463,19 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
             r->path_root = p->root[m->header];
         }
         if (live && r->root == MP_NONE && r->nroots == 1) r->root = r->root0;
+        uint64_t old = 0;
         for (size_t i = 0; i < m->nbuckets; i++) {
             const mp_bucket *bk = &g->buckets[m->first_bucket + i];
             /* overflow buckets of their own (not preallocated in the old array) */
             if (bk->old && bk->overflow && bk->obj != MP_NONE && bk->obj != m->oldbuckets)
-                r->old_bytes += mp_obj_size(g, bk->obj);
+                old += mp_obj_size(g, bk->obj);
         }
-        if (m->oldbuckets != MP_NONE) r->old_bytes += mp_obj_size(g, m->oldbuckets);
-        r->load = m->B < 64 ? (double)m->count / ldexp(1.0, (int)m->B) : 0;
-        uint64_t slots = 8 * (m->nmain + m->noverflow_walked);
-        r->fill = slots ? (double)m->count / (double)slots : 0;
+        if (m->oldbuckets != MP_NONE) old += mp_obj_size(g, m->oldbuckets);
+        if (old) {
+            mp_map_rare *x = mp_report_rare_w(out, r);
+            if (!x) goto oom;
+            x->old_bytes = old;
+        }
         /* disjoint but for a value that leads back to its own map's header
          * (a cycle): never more than the heap */
         r->score = r->retained + r->shared_bytes;
@@ -1439,15 +1507,16 @@ void mp_findings_save(const mp_findings *f, size_t k, mp_findings_saved *out)
     out->keys_retained = r->keys_retained;
     out->shared_entries = r->shared_entries;
     out->shared_bytes = r->shared_bytes;
-    out->sampled_objects = r->sampled_objects;
+    out->sampled_objects = mp_report_rare(f, r)->sampled_objects;
     out->nroots = r->nroots;
     for (uint32_t i = 0; i < mp_report_nlisted(r); i++) out->roots[i] = mp_report_root(f, r, i);
-    out->nsites = r->nsites;
-    if (r->nsites) memcpy(out->sites, mp_report_sites(f, r), r->nsites * sizeof *out->sites);
+    out->nsites = mp_report_nsites(f, r);
+    if (out->nsites) memcpy(out->sites, mp_report_sites(f, r), out->nsites * sizeof *out->sites);
     out->key_pointers = r->key_pointers;
-    out->slice_bytes = r->slice_bytes;
-    out->slice_buffers = r->slice_buffers;
-    out->slice_of = r->slice_of;
+    const mp_map_rare *x = mp_report_rare(f, r);
+    out->slice_bytes = x->slice_bytes;
+    out->slice_buffers = x->slice_buffers;
+    out->slice_of = x->slice_of;
 }
 
 const char *mp_findings_saved_check(const mp_graph *g, const mp_findings_saved *s, size_t n,
@@ -1488,6 +1557,7 @@ void mp_findings_free(mp_findings *f)
     free(f->more_roots);
     free(f->site_counts);
     free(f->inner);
+    free(f->rare);
     memset(f, 0, sizeof *f);
 }
 

@@ -82,6 +82,8 @@
 #include "analyze/graph.h"
 #include "analyze/paths.h"
 
+#include <math.h>
+
 enum {
     MP_EV_LARGE_SHARE = 1u << 0,
     MP_EV_EMPTIED = 1u << 1,
@@ -97,7 +99,8 @@ enum {
     MP_EV_SYNC_MAP = 1u << 11,
 };
 #define MP_EV_COUNT 12
-/* mp_map_report.slice_of */
+_Static_assert(MP_EV_COUNT <= 16, "mp_map_report.evidence holds 16 bits");
+/* mp_map_rare.slice_of */
 enum { MP_SLICE_KEYS = 1, MP_SLICE_VALUES = 2 };
 /* The bits that are context, not evidence of a leak. */
 #define MP_EV_CONTEXT (MP_EV_SHARED_ENTRIES | MP_EV_SEVERAL_ROOTS | MP_EV_SYNC_MAP)
@@ -120,19 +123,17 @@ typedef struct mp_site_count {
 } mp_site_count;
 
 /*
- * What the analysis finds for one map. A heap may hold millions of maps, most
- * of them tiny, so the record is kept small: the fields in decreasing size
- * (no padding but at the end), the holders listed past the first and the
- * allocation sites out of line, in arrays of the findings that only the maps
- * having them use (mp_report_root, mp_report_sites read them).
+ * The figures of a map that few maps have: sampled allocations under its
+ * entries, an unfinished growth's old buckets, slices of buffers, suspect
+ * maps inside it, a growth a diff found. They lie out of
+ * line (mp_findings.rare), so that the report of each of millions of tiny
+ * maps stays small; mp_report_rare reads them (all zero, inner_map
+ * MP_NONE, for a map that has none), mp_report_rare_w makes them.
  */
-typedef struct mp_map_report {
-    uint64_t retained;
-    uint64_t entries_retained; /* by the entries it owns */
-    uint64_t keys_retained;    /* by owned key objects */
-    uint64_t shared_entries, shared_bytes;
-    uint64_t old_bytes; /* old bucket array(s) of an unfinished growth */
-    uint64_t score;     /* retained + shared_bytes - nested_bytes: what it is judged by */
+typedef struct mp_map_rare {
+    uint64_t sampled_objects; /* sampled allocations its entries own */
+    uint64_t old_bytes;       /* old bucket array(s) of an unfinished growth */
+    uint64_t slice_bytes;     /* see slice_buffers */
     /* bytes of suspect maps whose headers lie in what it retains or shares
      * (a map of maps, a value holding a map): theirs, not its; inner_map:
      * the largest of them, MP_NONE none */
@@ -141,14 +142,36 @@ typedef struct mp_map_report {
      * outermost candidates inside it, suspect or not): what its score
      * leaves out, see attribute_inner */
     uint64_t nested_bytes;
-    double load;             /* entries per main bucket (of 8 slots) */
-    double fill;             /* entries / slots of every bucket walked (main + overflow) */
     uint64_t growth_entries; /* set by mp_findings_mark_growth: entries added since before */
     int64_t growth_bytes;
     int64_t inner_growth; /* set by mp_findings_rerank: the growth_bytes of growing
                              suspects whose headers its table objects dominate */
-    uint64_t sampled_objects;
-    uint64_t slice_bytes; /* see slice_buffers */
+    uint32_t inner_map;
+    /* SLICE_BUFFERS: the distinct objects its string keys and values are
+     * slices of, and their bytes (slice_bytes); slice_of: whose slices
+     * they are, MP_SLICE_KEYS | MP_SLICE_VALUES */
+    uint32_t slice_buffers;
+    uint32_t sites_at; /* where its sites start in the findings' site_counts */
+    uint8_t nsites;    /* sampled allocation sites of owned objects (at most
+                          MP_MAX_SITES, most samples first): mp_report_sites */
+    uint8_t slice_of;
+} mp_map_rare;
+
+/*
+ * What the analysis finds for one map. A heap may hold millions of maps, most
+ * of them tiny, so the record is kept small: the fields in decreasing size
+ * (no padding but at the end), the holders listed past the first, the
+ * allocation sites and the rare figures (mp_map_rare) out of line, in arrays
+ * of the findings that only the maps having them use (mp_report_root,
+ * mp_report_sites, mp_report_rare read them); the load and fill of its
+ * table are the map's (mp_map_load, mp_map_fill).
+ */
+typedef struct mp_map_report {
+    uint64_t retained;
+    uint64_t entries_retained; /* by the entries it owns */
+    uint64_t keys_retained;    /* by owned key objects */
+    uint64_t shared_entries, shared_bytes;
+    uint64_t score; /* retained + shared_bytes - nested_bytes: what it is judged by */
     uint32_t map;
     uint32_t root;       /* the single holder that keeps the header alive (its first
                             root word), MP_NONE if several/none */
@@ -160,16 +183,8 @@ typedef struct mp_map_report {
     uint32_t root0;      /* the first listed holder (nroots >= 1) */
     uint32_t roots_more; /* where the listed holders after the first start in
                             the findings' more_roots (nroots >= 2) */
-    uint32_t inner_map;
-    uint32_t evidence;
-    /* SLICE_BUFFERS: the distinct objects its string keys and values are
-     * slices of, and their bytes (slice_bytes); slice_of: whose slices
-     * they are, MP_SLICE_KEYS | MP_SLICE_VALUES */
-    uint32_t slice_buffers;
-    uint32_t sites_at; /* where its sites start in the findings' site_counts */
-    uint8_t nsites;    /* sampled allocation sites of owned objects (at most
-                          MP_MAX_SITES, most samples first): mp_report_sites */
-    uint8_t slice_of;
+    uint32_t rare;       /* 1 + the index of its rare figures in the findings' rare, 0 none */
+    uint16_t evidence;   /* MP_EV_* bits: MP_EV_COUNT of them */
     bool suspect;
     bool key_pointers; /* a key of it points at an object (POINTER_KEYS) */
 } mp_map_report;
@@ -208,11 +223,14 @@ typedef struct mp_findings {
     uint32_t *more_roots;
     size_t nmore_roots, cap_more_roots;
     /* the allocation sites of every map that has some, a map's together
-     * (mp_map_report.sites_at) */
+     * (mp_map_rare.sites_at) */
     mp_site_count *site_counts;
     size_t nsite_counts, cap_site_counts;
     mp_inner_pair *inner; /* every suspect inside a map, once per map */
     size_t ninner;
+    /* the rare figures of the maps that have some (mp_map_report.rare) */
+    mp_map_rare *rare;
+    size_t nrare, cap_rare;
 } mp_findings;
 
 /* How many of the holders reaching r's header it lists: nroots, at most
@@ -237,11 +255,45 @@ static inline uint32_t mp_report_root(const mp_findings *f, const mp_map_report 
  * misuse); r is then left as it was. */
 int mp_report_add_root(mp_findings *f, mp_map_report *r, uint32_t root);
 
-/* The nsites allocation sites of r, a report of f, most samples first
- * (NULL when it has none). */
+/* What mp_report_rare gives for a map without rare figures. */
+extern const mp_map_rare mp_no_rare;
+
+/* The rare figures of r, a report of f (mp_no_rare when it has none). */
+static inline const mp_map_rare *mp_report_rare(const mp_findings *f, const mp_map_report *r)
+{
+    return r->rare ? &f->rare[r->rare - 1] : &mp_no_rare;
+}
+
+/* The rare figures of r, a report of f, to write: made (as mp_no_rare)
+ * when it has none. NULL when out of memory. The pointer holds until the
+ * next call for a map that had none (f->rare may move). */
+mp_map_rare *mp_report_rare_w(mp_findings *f, mp_map_report *r);
+
+/* Entries per main bucket (of 8 slots) of map m. */
+static inline double mp_map_load(const mp_map *m)
+{
+    return m->B < 64 ? (double)m->count / ldexp(1.0, (int)m->B) : 0;
+}
+
+/* Entries / slots of every bucket walked (main + overflow) of map m. */
+static inline double mp_map_fill(const mp_map *m)
+{
+    uint64_t slots = 8 * (m->nmain + m->noverflow_walked);
+    return slots ? (double)m->count / (double)slots : 0;
+}
+
+/* How many allocation sites r, a report of f, has (at most MP_MAX_SITES). */
+static inline uint32_t mp_report_nsites(const mp_findings *f, const mp_map_report *r)
+{
+    return mp_report_rare(f, r)->nsites;
+}
+
+/* The mp_report_nsites allocation sites of r, a report of f, most samples
+ * first (NULL when it has none). */
 static inline const mp_site_count *mp_report_sites(const mp_findings *f, const mp_map_report *r)
 {
-    return r->nsites ? f->site_counts + r->sites_at : NULL;
+    const mp_map_rare *x = mp_report_rare(f, r);
+    return x->nsites ? f->site_counts + x->sites_at : NULL;
 }
 
 /* Gives r (which has none yet) the n <= MP_MAX_SITES sites s. Returns 0,

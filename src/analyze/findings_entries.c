@@ -4,6 +4,7 @@
 #include "analyze/parallel.h"
 #include "analyze/stale_words.h"
 #include "analyze/u32map.h"
+#include "format/grow.h"
 #include "format/zeroed.h"
 
 #include <assert.h>
@@ -276,19 +277,59 @@ static int slice_note(const mp_graph *g, const mp_dom *d, const mp_entry *e, boo
     return 0;
 }
 
-/* Sums the buffers of t into r (a key's, or one that two values or more
- * point into) and empties t for the next map. */
-static void slice_close(const mp_graph *g, slice_tally *t, mp_map_report *r)
+/* The slices of one map that has some (its rare figures, findings.h):
+ * found by a thread of the entry pass, given to the map's report once the
+ * threads are done (the rare figures are one array of the findings). */
+typedef struct slice_found {
+    uint64_t bytes;
+    uint32_t map, buffers;
+    uint8_t of;
+} slice_found;
+
+typedef struct slice_list {
+    slice_found *v;
+    size_t n, cap;
+} slice_list;
+
+/* Sums the buffers of t (a key's, or one that two values or more point
+ * into) into a record of map k in l, when there are some, and empties t
+ * for the next map. 0, -1 out of memory. */
+static int slice_close(const mp_graph *g, slice_tally *t, uint32_t k, slice_list *l)
 {
+    slice_found f = {0, k, 0, 0};
     for (size_t i = 0; t->m.n && i <= t->m.mask; i++) {
         uint32_t x = t->m.keys[i], v = t->m.vals[i];
         if (x == UINT32_MAX || !((v & 1) || (v >> 1) >= 2)) continue;
-        r->slice_buffers++;
-        r->slice_bytes += mp_obj_size(g, x);
-        r->slice_of |= (v & 1) ? MP_SLICE_KEYS : MP_SLICE_VALUES;
+        f.buffers++;
+        f.bytes += mp_obj_size(g, x);
+        f.of |= (v & 1) ? MP_SLICE_KEYS : MP_SLICE_VALUES;
     }
     mp_u32map_free(&t->m);
     memset(&t->m, 0, sizeof t->m);
+    if (!f.buffers) return 0;
+    if (!MF_GROW(l->v, l->cap, l->n + 1, 16)) return -1;
+    l->v[l->n++] = f;
+    return 0;
+}
+
+/* Gives the slices of l to their maps' reports in out (rare figures) and
+ * frees l. 0, -1 out of memory. */
+static int slice_give(mp_findings *out, slice_list *l)
+{
+    int rc = 0;
+    for (size_t i = 0; i < l->n && !rc; i++) {
+        mp_map_rare *x = mp_report_rare_w(out, &out->maps[l->v[i].map]);
+        if (!x) {
+            rc = -1;
+            break;
+        }
+        x->slice_bytes = l->v[i].bytes;
+        x->slice_buffers = l->v[i].buffers;
+        x->slice_of = l->v[i].of;
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+    return rc;
 }
 
 /*
@@ -434,6 +475,7 @@ typedef struct entry_range {
     const mp_stale_words *stale; /* built before the passes, read by both */
     const mp_tables *tables;     /* or NULL; read by both */
     int rc;
+    slice_list slices; /* of its maps, in map order: slice_give */
 } entry_range;
 
 static int entry_maps(entry_range *er)
@@ -543,7 +585,7 @@ static int entry_maps(entry_range *er)
         }
         for (size_t i = 0; i < nmarked; i++) counted[marked[i] >> 3] = 0;
         nmarked = 0;
-        slice_close(g, &slices, r);
+        if (slice_close(g, &slices, (uint32_t)k, &er->slices)) rc = -1;
     }
     mp_entry_reader_free(&rd);
     mp_entry_cursor_free(&c);
@@ -601,13 +643,22 @@ static uint64_t spill_at_most(uint64_t bytes)
  * records are kept in a store of their own (spilled to a file past a few
  * MiB, to keep the peak memory) and appended after the first's.
  * `counted` is a clear bitmap of an object a bit; the second half takes one
- * of its own.
+ * of its own. er[0] and er[1] (zero) receive the halves' ranges, with the
+ * slices each found.
  */
-static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
-                        uint8_t *counted, const mp_stale_words *stale, const mp_tables *tables)
+static int entry_run(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
+                     uint8_t *counted, const mp_stale_words *stale, const mp_tables *tables,
+                     entry_range *er)
 {
-    entry_range er[2] = {
-        {g, d, out, owner, counted, 0, g->nmaps, &out->entry_info, stale, tables, 0}};
+    er[0] = (entry_range){.g = g,
+                          .d = d,
+                          .out = out,
+                          .owner = owner,
+                          .counted = counted,
+                          .k1 = g->nmaps,
+                          .info = &out->entry_info,
+                          .stale = stale,
+                          .tables = tables};
     size_t split = mp_threads() >= 2 ? entry_split(g) : 0;
     if (!split) return entry_maps(&er[0]);
     mp_pack second;
@@ -619,7 +670,16 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
         return entry_maps(&er[0]);
     }
     er[0].k1 = split;
-    er[1] = (entry_range){g, d, out, owner, counted2, split, g->nmaps, &second, stale, tables, 0};
+    er[1] = (entry_range){.g = g,
+                          .d = d,
+                          .out = out,
+                          .owner = owner,
+                          .counted = counted2,
+                          .k0 = split,
+                          .k1 = g->nmaps,
+                          .info = &second,
+                          .stale = stale,
+                          .tables = tables};
     mp_parallel(2, entry_part, er);
     int rc = er[0].rc || er[1].rc ? -1 : 0;
     if (!rc) {
@@ -634,6 +694,19 @@ static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, ui
     }
     free(counted2);
     mp_pack_free(&second);
+    return rc;
+}
+
+/* entry_run, then the slices found given to their maps' reports, the
+ * first half's maps first (map order). */
+static int entry_halves(const mp_graph *g, const mp_dom *d, mp_findings *out, uint32_t *owner,
+                        uint8_t *counted, const mp_stale_words *stale, const mp_tables *tables)
+{
+    entry_range er[2];
+    memset(er, 0, sizeof er);
+    int rc = entry_run(g, d, out, owner, counted, stale, tables, er);
+    if (slice_give(out, &er[0].slices)) rc = -1;
+    if (slice_give(out, &er[1].slices)) rc = -1;
     return rc;
 }
 

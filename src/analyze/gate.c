@@ -278,9 +278,9 @@ static int describe_map(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t 
     const mp_map_report *r = &a->f.maps[m];
     mp_step steps[MP_CHAIN_STEPS];
     size_t n = mp_snapshot_map_chain(a, m, steps, MP_CHAIN_STEPS);
-    t->sampled = r->sampled_objects;
+    t->sampled = mp_report_rare(&a->f, r)->sampled_objects;
     return describe(t, a, mp_snapshot_named_root(a->g, &a->f, r), NULL, steps, n,
-                    mp_report_sites(&a->f, r), r->nsites);
+                    mp_report_sites(&a->f, r), mp_report_nsites(&a->f, r));
 }
 
 /* Whether the path to map m of g passes an object of another map's table

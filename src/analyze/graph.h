@@ -163,7 +163,12 @@ typedef enum mp_sync_map {
 } mp_sync_map;
 
 /* A map header and its geometry, as the input describes it; the "walked"
- * figures are computed at finish from the map's bucket and entry records. */
+ * figures are computed at finish from the map's bucket and entry records.
+ * 176 bytes, written once for each map of the heap (on a heap of millions
+ * of tiny maps the biggest record the reading writes): the counts of bucket
+ * records and of objects are 32-bit (a graph holds fewer than 2^32 of
+ * either), the 32-bit fields come first and no padding is left implicit
+ * (index files hold the record as it is). */
 typedef struct mp_map {
     uint32_t header;               /* the header object (MP_NONE unknown) */
     mp_sid type_name;              /* e.g. "map[string]*Session" */
@@ -176,31 +181,33 @@ typedef struct mp_map {
     mp_sid container;              /* a sync.Map's: the global that holds it ("main.store",
                                       "main.tables+8", "bss+0x7c8"), 0 none (it is in a
                                       struct on the heap or a stack) */
-    uint8_t key_kind;              /* mp_key_kind */
-    uint8_t key_indirect;          /* 1: a key is an object of its own (key_obj) */
-    uint8_t key_numeric;           /* 1: entries keep MP_KEY_INT / MP_KEY_PTR keys as
-                                      numbers (mp_entry.key), 0: as rendered strings */
+    /* computed at finish */
+    uint32_t first_bucket, nbuckets;        /* into g->buckets */
+    uint32_t nmain, noverflow_walked, nold; /* bucket records by role */
+    uint32_t table_objects;                 /* distinct objects of the table (header
+                                               included); their bytes: table_bytes */
+    uint8_t key_kind;                       /* mp_key_kind */
+    uint8_t key_indirect;                   /* 1: a key is an object of its own (key_obj) */
+    uint8_t key_numeric;                    /* 1: entries keep MP_KEY_INT / MP_KEY_PTR keys as
+                                               numbers (mp_entry.key), 0: as rendered strings */
     bool hash0_known;
-    bool types_inferred;           /* type_name and sizes guessed from the layout alone */
-    uint8_t sync_map;              /* mp_sync_map: the map of a Go sync.Map */
+    bool types_inferred;                    /* type_name and sizes guessed from the layout alone */
+    uint8_t sync_map;                       /* mp_sync_map: the map of a Go sync.Map */
     uint8_t zero[6];
-    uint64_t address;              /* the header's address */
-    uint64_t count;                /* live entries as the header says */
+    uint64_t address;                       /* the header's address */
+    uint64_t count;                         /* live entries as the header says */
     uint64_t nevacuate, noldbuckets;
     uint64_t bucket_size;
-    uint64_t nan_keys;             /* entries whose key is a float NaN, which equals nothing, itself
-                                      included: no lookup or delete finds them again (0 when the
-                                      keys are not known to be floats) */
+    uint64_t nan_keys; /* entries whose key is a float NaN, which equals nothing, itself
+                          included: no lookup or delete finds them again (0 when the
+                          keys are not known to be floats) */
     /* MP_SYNC_JOINED: the read map's main buckets (old ones of a growth
      * included) and overflow buckets, objects of this map's table (aux
      * records) whose bytes table_bytes counts; 0 for other maps */
     uint64_t sync_read_buckets, sync_read_overflow;
     /* computed at finish */
-    size_t first_bucket, nbuckets;          /* into g->buckets */
-    size_t first_entry, nentries;           /* into g->entries */
-    uint64_t nmain, noverflow_walked, nold; /* bucket records by role */
-    uint64_t table_objects, table_bytes;    /* distinct objects of the table
-                                               (header included) and their bytes */
+    uint64_t first_entry, nentries; /* into g->entries */
+    uint64_t table_bytes;
 } mp_map;
 
 /* The deepest overflow bucket a bucket record can name: loaders refuse a
@@ -312,7 +319,9 @@ uint64_t mp_spill_bytes(void);
 
 /* Room for nobjects uint32_t past the end of size32, in its block (freed
  * with it): the upper half of the 64-bit sizes the builder packed in
- * place. at is NULL once taken. */
+ * place. at is NULL once taken. What it holds means nothing: the builder
+ * uses it as scratch before the paths take it, and they write each word
+ * before they read it. */
 typedef struct mp_paths_spare {
     uint32_t *at;
 } mp_paths_spare;

@@ -676,6 +676,7 @@ void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr)
 
 uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m)
 {
+    _Static_assert(sizeof(mp_map) == 176, "mp_map: no implicit padding (graph.h)");
     if (!GROW(b, b->maps, b->nmaps, b->cap_maps) || b->nmaps >= UINT32_MAX - 1) {
         b->oom = true;
         return MP_NONE;
@@ -711,7 +712,8 @@ void mp_gb_map_key_kind(mp_graph_builder *b, uint32_t k, mp_key_kind kind)
 
 void mp_gb_bucket(mp_graph_builder *b, const mp_bucket *bk, uint64_t obj_addr)
 {
-    if (!GROW(b, b->buckets, b->nbuckets, b->cap_buckets) ||
+    /* fewer than 2^32 records: a map's count of them is 32-bit (graph.h) */
+    if (b->nbuckets >= UINT32_MAX - 1 || !GROW(b, b->buckets, b->nbuckets, b->cap_buckets) ||
         !grow((void **)&b->bucket_addr, &b->cap_bucket_addr, b->nbuckets, sizeof(uint64_t))) {
         b->oom = true;
         return;
@@ -1231,15 +1233,9 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
             if (bk->obj == MP_NONE) g->dropped_refs++;
         }
     }
-    size_t *first = NULL;
     if (mp_gl_group_by_map(b->buckets, b->nbuckets, sizeof *b->buckets, offsetof(mp_bucket, map),
-                           g->nmaps, &first))
+                           g->maps, g->nmaps))
         goto oom;
-    for (size_t k = 0; k < g->nmaps; k++) {
-        g->maps[k].first_bucket = first[k];
-        g->maps[k].nbuckets = first[k + 1] - first[k];
-    }
-    free(first);
     g->buckets = b->buckets, b->buckets = NULL;
     g->nbuckets = b->nbuckets;
     if (finish_entries(b, rank, g, err)) goto fail;
@@ -1256,19 +1252,15 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
         g->buckets ? (const uint32_t *)((const char *)g->buckets + offsetof(mp_bucket, obj)) : NULL;
     const uint32_t *map_keys =
         g->maps ? (const uint32_t *)((const char *)g->maps + offsetof(mp_map, header)) : NULL;
-    if (mp_gl_order_by_key(bucket_keys, sizeof(mp_bucket) / 4, g->nbuckets, g->bucket_by_obj,
-                           &g->nbucket_by_obj) ||
-        mp_gl_order_by_key(map_keys, sizeof(mp_map) / 4, g->nmaps, g->map_by_header,
-                           &g->nmap_by_header))
-        goto oom;
     /* most objects asked about hold no bucket: one bit answers without a
      * search through the bucket records (mp_graph_bucket_of) */
     g->bucket_bits = mf_zeroed(n / 8 + 1, 1, true); /* sparse, read often (zeroed.h) */
     if (!g->bucket_bits) goto oom;
-    for (size_t i = 0; i < g->nbuckets; i++) {
-        uint32_t o = g->buckets[i].obj;
-        if (o < n) g->bucket_bits[o >> 3] |= (uint8_t)(1u << (o & 7));
-    }
+    if (mp_gl_order_by_key(bucket_keys, sizeof(mp_bucket) / 4, g->nbuckets, n,
+                           g->bucket_by_obj, &g->nbucket_by_obj, g->bucket_bits) ||
+        mp_gl_order_by_key(map_keys, sizeof(mp_map) / 4, g->nmaps, n, g->map_by_header,
+                           &g->nmap_by_header, NULL))
+        goto oom;
 
     g->strs = b->strs, b->strs = NULL;
     g->strs_len = b->strs_len;

@@ -54,8 +54,10 @@
  * the reader computes from the tree (an index of 7 keeps sections this
  * reader does not expect: stale); 9 since the graph no longer keeps the
  * size of the block of those computed arrays (the layout signature of an
- * index of 8 differs: stale) */
-#define FORMAT_VERSION 9
+ * index of 8 differs: stale); 10 since a map's record keeps its counts of
+ * bucket records and objects in 32 bits, 176 bytes where it was 200 (the
+ * layout signature of an index of 9 differs too: stale) */
+#define FORMAT_VERSION 10
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 

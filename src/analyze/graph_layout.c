@@ -308,56 +308,128 @@ oom:
     return -1;
 }
 
-/* Groups records of `elem` bytes by their map field (stable counting sort);
- * first/n per map are written through the callbacks' offsets. */
-int mp_gl_group_by_map(void *recs, size_t n, size_t elem, size_t map_off, size_t nmaps,
-                       size_t **first_out)
+/* Groups records of `elem` bytes by their map field (stable counting
+ * sort); each map's first record and count go into maps[k].first_bucket
+ * and .nbuckets. Loaders usually give each map's records together, in map
+ * order: one walk of the maps and the records side by side then sets both
+ * and finds the records grouped. Otherwise the maps' own words serve as
+ * the counts and then the cursors, so no array of a word per map is
+ * faulted in for them. */
+int mp_gl_group_by_map(void *recs, size_t n, size_t elem, size_t map_off, mp_map *maps,
+                       size_t nmaps)
 {
-    size_t *first = calloc(nmaps + 1, sizeof *first);
-    if (!first) return -1;
     char *r = recs;
-    bool grouped = true; /* loaders usually give each map's records together */
-    uint32_t prev = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (size_t k = 0; k < nmaps; k++) {
+        maps[k].first_bucket = i;
+        for (uint32_t m; i < n && (memcpy(&m, r + i * elem + map_off, sizeof m), m == k);) i++;
+        maps[k].nbuckets = i - maps[k].first_bucket;
+    }
+    if (i == n) return 0; /* in the order the stable sort gives: no copy */
+    for (size_t k = 0; k < nmaps; k++) maps[k].nbuckets = 0;
+    for (i = 0; i < n; i++) {
         uint32_t m;
         memcpy(&m, r + i * elem + map_off, sizeof m);
-        first[m + 1]++;
-        if (m < prev) grouped = false;
-        prev = m;
+        assert(m < nmaps);
+        maps[m].nbuckets++;
     }
-    for (size_t k = 0; k < nmaps; k++) first[k + 1] += first[k];
-    if (grouped) { /* already in the order the stable sort gives: no copy */
-        *first_out = first;
-        return 0;
+    size_t sum = 0;
+    for (size_t k = 0; k < nmaps; k++) {
+        maps[k].first_bucket = sum;
+        sum += maps[k].nbuckets;
     }
     char *tmp = malloc((n ? n : 1) * elem);
-    if (!tmp) {
-        free(first);
-        return -1;
-    }
-    size_t *cur = malloc((nmaps ? nmaps : 1) * sizeof *cur);
-    if (!cur) {
-        free(first);
-        free(tmp);
-        return -1;
-    }
-    if (nmaps) memcpy(cur, first, nmaps * sizeof *cur);
-    for (size_t i = 0; i < n; i++) {
+    if (!tmp) return -1;
+    /* first_bucket is each map's cursor, at its end once placed */
+    for (i = 0; i < n; i++) {
         uint32_t m;
         memcpy(&m, r + i * elem + map_off, sizeof m);
-        memcpy(tmp + cur[m]++ * elem, r + i * elem, elem);
+        memcpy(tmp + maps[m].first_bucket++ * elem, r + i * elem, elem);
     }
+    for (size_t k = 0; k < nmaps; k++) maps[k].first_bucket -= maps[k].nbuckets;
     if (n) memcpy(recs, tmp, n * elem);
     free(tmp);
-    free(cur);
-    *first_out = first;
     return 0;
 }
 
-/* ix[i] = the i-th of n records ordered by (key(record), record index);
- * keys are object indices, so one 64-bit sort key holds both. */
-int mp_gl_order_by_key(const uint32_t *keys, size_t stride_u32, size_t n, uint32_t *ix,
-                       size_t *nout)
+/*
+ * The places of objects among a set of them, in object order: a bitmap
+ * over the objects and the count of bits set before each 64-bit word of
+ * it, so that an object's place is a lookup and a popcount. It orders
+ * records keyed by object in two linear passes (mark, then place), where a
+ * radix sort of (key, index) pairs made four or more over twice the
+ * memory, fresh: 12 bytes per 64 objects.
+ */
+typedef struct obj_ranks {
+    uint64_t *bits;
+    uint32_t *before; /* bits set in the words below each word */
+    size_t nwords;
+} obj_ranks;
+
+static void ranks_free(obj_ranks *r)
+{
+    free(r->bits);
+    free(r->before);
+}
+
+/* Room for nobjects objects, none marked; on failure (-1) r holds nothing. */
+static int ranks_init(obj_ranks *r, size_t nobjects)
+{
+    r->nwords = nobjects / 64 + 1;
+    r->bits = calloc(r->nwords, sizeof *r->bits);
+    r->before = malloc(r->nwords * sizeof *r->before);
+    if (r->bits && r->before) return 0;
+    ranks_free(r);
+    r->bits = NULL; /* nothing for the caller to free */
+    r->before = NULL;
+    return -1;
+}
+
+/* Marks object o; false when it was marked already. */
+static inline bool ranks_mark(obj_ranks *r, uint32_t o)
+{
+    uint64_t bit = (uint64_t)1 << (o & 63), *w = &r->bits[o >> 6];
+    bool was = *w & bit;
+    *w |= bit;
+    return !was;
+}
+
+/* Once every object is marked: the counts before each word; returns the
+ * objects marked. */
+static size_t ranks_count(obj_ranks *r)
+{
+    size_t sum = 0;
+    for (size_t i = 0; i < r->nwords; i++) {
+        r->before[i] = (uint32_t)sum;
+        sum += (size_t)__builtin_popcountll(r->bits[i]);
+    }
+    return sum;
+}
+
+/* The place of marked object o among the marked ones (from 0). */
+static inline uint32_t ranks_at(const obj_ranks *r, uint32_t o)
+{
+    uint64_t below = r->bits[o >> 6] & (((uint64_t)1 << (o & 63)) - 1);
+    return r->before[o >> 6] + (uint32_t)__builtin_popcountll(below);
+}
+
+/* The marks into bits, a byte per 8 objects (nobjects / 8 + 1 bytes,
+ * zero): the same bit of the same byte for each object. */
+static void ranks_bits(const obj_ranks *r, uint8_t *bits, size_t nobjects)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(bits, r->bits, nobjects / 8 + 1); /* r->nwords words hold as many */
+#else
+    for (size_t o = 0; o < nobjects; o++)
+        if (r->bits[o >> 6] >> (o & 63) & 1) bits[o >> 3] |= (uint8_t)(1u << (o & 7));
+#endif
+}
+
+/* ix[i] = the i-th of n records ordered by (key(record), record index),
+ * by a sort of (key, index) pairs: keys are object indices, so one
+ * 64-bit sort key holds both. The way when keys repeat. */
+static int order_by_sort(const uint32_t *keys, size_t stride_u32, size_t n, size_t nobjects,
+                         uint32_t *ix, size_t *nout, uint8_t *bits)
 {
     uint64_t *k = malloc((n ? n : 1) * sizeof *k);
     if (!k) return -1;
@@ -369,6 +441,44 @@ int mp_gl_order_by_key(const uint32_t *keys, size_t stride_u32, size_t n, uint32
     mp_sort_u64_high(k, m); /* made in record order */
     for (size_t i = 0; i < m; i++) ix[i] = (uint32_t)k[i];
     free(k);
+    *nout = m;
+    if (bits)
+        for (size_t i = 0; i < n; i++) {
+            uint32_t o = keys[i * stride_u32];
+            if (o < nobjects) bits[o >> 3] |= (uint8_t)(1u << (o & 7));
+        }
+    return 0;
+}
+
+/* The keys are objects, and nearly always each names a different one (a
+ * bucket array, a map header): each record's place is then its key's
+ * rank among the keys (obj_ranks), written straight into ix. A key named
+ * twice, or not an object, takes the sort. */
+int mp_gl_order_by_key(const uint32_t *keys, size_t stride_u32, size_t n, size_t nobjects,
+                       uint32_t *ix, size_t *nout, uint8_t *bits)
+{
+    obj_ranks r;
+    if (n < 2 || nobjects >= MP_NONE || ranks_init(&r, nobjects))
+        return order_by_sort(keys, stride_u32, n, nobjects, ix, nout, bits);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t key = keys[i * stride_u32];
+        if (key == MP_NONE) continue;
+        if (key >= nobjects || !ranks_mark(&r, key)) {
+            ranks_free(&r);
+            return order_by_sort(keys, stride_u32, n, nobjects, ix, nout, bits);
+        }
+        m++;
+    }
+    size_t marked = ranks_count(&r);
+    assert(marked == m);
+    (void)marked;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t key = keys[i * stride_u32];
+        if (key != MP_NONE) ix[ranks_at(&r, key)] = (uint32_t)i;
+    }
+    if (bits) ranks_bits(&r, bits, nobjects);
+    ranks_free(&r);
     *nout = m;
     return 0;
 }
@@ -414,6 +524,82 @@ static size_t table_runtime_objects(const mp_graph *g, uint32_t header, uint8_t 
     return n;
 }
 
+/*
+ * g->table_objs and g->table_bits from tab, the (object << 32 | map) of
+ * each map's table objects in map order (freed when owned). Sorted by
+ * object, an object in two maps' tables (never in a well-formed heap)
+ * counting with the first: each entry's place is its object's rank among
+ * the table objects (obj_ranks), placed from the last entry back so that
+ * the first map's entry is the one left. Linear, where a sort of the pairs
+ * made four passes over them and a fresh copy. -1 out of memory.
+ */
+static int table_objs_by_object(mp_graph *g, uint64_t *tab, size_t ntab, bool owned)
+{
+    obj_ranks r;
+    uint64_t *out = NULL;
+    if (ranks_init(&r, g->nobjects)) goto oom;
+    for (size_t i = 0; i < ntab; i++) (void)ranks_mark(&r, (uint32_t)(tab[i] >> 32));
+    size_t w = ranks_count(&r);
+    out = malloc((w ? w : 1) * sizeof *out);
+    if (!out) goto oom;
+    for (size_t i = ntab; i-- > 0;) out[ranks_at(&r, (uint32_t)(tab[i] >> 32))] = tab[i];
+    if (owned) free(tab);
+    g->table_objs = out;
+    g->ntable_objs = w;
+    /* read for every key and value, written for a few table objects: its
+     * pages are populated, not left on the zero page (zeroed.h) */
+    g->table_bits = mf_zeroed(g->nobjects / 8 + 1, 1, true);
+    if (!g->table_bits) {
+        ranks_free(&r);
+        return -1;
+    }
+    ranks_bits(&r, g->table_bits, g->nobjects);
+    ranks_free(&r);
+    return 0;
+oom:
+    if (r.bits) ranks_free(&r);
+    free(out);
+    if (owned) free(tab);
+    return -1;
+}
+
+/* Maps on a heap of many small ones have a few table objects each,
+ * scattered over the heap: fetched for map k + TABLE_AHEAD are the header's
+ * edge range and the sizes of the header and bucket array, and for map k +
+ * TABLE_AHEAD / 2 the header's first edges, so that map k's turn finds
+ * them in the cache. Only the order of the reads changes. */
+#define TABLE_AHEAD 8
+static inline void prefetch_table(const mp_graph *g, size_t k)
+{
+    if (k + TABLE_AHEAD < g->nmaps) {
+        const mp_map *a = &g->maps[k + TABLE_AHEAD];
+        if (a->header < g->nobjects) {
+            __builtin_prefetch(&g->out.at[a->header]);
+            __builtin_prefetch(&g->size32[a->header]);
+        }
+        if (a->buckets < g->nobjects) __builtin_prefetch(&g->size32[a->buckets]);
+    }
+    if (k + TABLE_AHEAD / 2 < g->nmaps) {
+        uint32_t h = g->maps[k + TABLE_AHEAD / 2].header;
+        if (h < g->nobjects && mp_out_begin(g, h) < mp_out_end(g, h))
+            __builtin_prefetch(&g->out.adj[mp_out_begin(g, h)]);
+    }
+}
+
+/* The paths' spare as room for *cap 64-bit words, NULL when the graph has
+ * none: the builder's scratch until the paths take it (graph.h). */
+static uint64_t *spare_pairs(const mp_graph *g, size_t *cap)
+{
+    *cap = 0;
+    if (!g->paths_spare || !g->paths_spare->at) return NULL;
+    uint32_t *at = g->paths_spare->at;
+    size_t words = g->nobjects;
+    if ((uintptr_t)at % sizeof(uint64_t)) at++, words--;
+    if (words < 2) return NULL;
+    *cap = words / 2;
+    return (uint64_t *)(void *)at;
+}
+
 /* Bucket and entry bookkeeping per map: role counts, the distinct objects
  * of its table and their bytes; and the table objects of every map for
  * mp_graph_table_map. */
@@ -421,10 +607,14 @@ int mp_gl_map_tables(mp_graph *g)
 {
     size_t cap = 0, ntab = 0, captab = 0;
     uint32_t *objs = NULL;
-    uint64_t *tab = NULL;
+    /* the pairs are read once, into g->table_objs: they go first into the
+     * paths' spare (in memory already, graph.h) while it holds them */
+    uint64_t *tab = spare_pairs(g, &captab);
+    bool tab_owned = !tab;
     uint8_t *seen = g->nmaps ? calloc(g->nobjects / 8 + 1, 1) : NULL;
     if (g->nmaps && !seen) return -1;
     for (size_t k = 0; k < g->nmaps; k++) {
+        prefetch_table(g, k);
         mp_map *m = &g->maps[k];
         size_t need = m->nbuckets + 3;
         if (need > cap) {
@@ -461,9 +651,11 @@ int mp_gl_map_tables(mp_graph *g)
             m->table_bytes += mp_obj_size(g, objs[i]);
             if (ntab == captab) {
                 size_t nc = captab ? captab * 2 : 64;
-                uint64_t *q = realloc(tab, nc * sizeof *q);
+                uint64_t *q = tab_owned ? realloc(tab, nc * sizeof *q) : malloc(nc * sizeof *q);
                 if (!q) goto oom;
+                if (!tab_owned && ntab) memcpy(q, tab, ntab * sizeof *q);
                 tab = q;
+                tab_owned = true;
                 captab = nc;
             }
             tab[ntab++] = (uint64_t)objs[i] << 32 | k;
@@ -471,26 +663,10 @@ int mp_gl_map_tables(mp_graph *g)
     }
     free(objs);
     free(seen);
-    /* an object in two maps' tables (never in a well-formed heap) counts
-     * with the first */
-    mp_sort_u64_high(tab, ntab); /* made in map order */
-    size_t w = 0;
-    for (size_t i = 0; i < ntab; i++)
-        if (!w || (tab[w - 1] >> 32) != (tab[i] >> 32)) tab[w++] = tab[i];
-    g->table_objs = tab;
-    g->ntable_objs = w;
-    /* read for every key and value, written for a few table objects: its
-     * pages are populated, not left on the zero page (zeroed.h) */
-    g->table_bits = mf_zeroed(g->nobjects / 8 + 1, 1, true);
-    if (!g->table_bits) return -1;
-    for (size_t i = 0; i < w; i++) {
-        uint32_t o = (uint32_t)(tab[i] >> 32);
-        g->table_bits[o >> 3] |= (uint8_t)(1u << (o & 7));
-    }
-    return 0;
+    return table_objs_by_object(g, tab, ntab, tab_owned); /* tab taken */
 oom:
     free(objs);
-    free(tab);
+    if (tab_owned) free(tab);
     free(seen);
     return -1;
 }

@@ -61,15 +61,19 @@ void mp_gl_in_room_free(mp_gl_in_room *r);
 int mp_gl_build_reverse(mp_graph *g, mp_gl_in_room *room, mf_error *err);
 
 /* Sorts n records of `elem` bytes by the uint32_t map index at map_off
- * (stable; each below nmaps), and gives *first_out[k] = the first record
- * of map k, nmaps + 1 of them (the caller's to free). */
-int mp_gl_group_by_map(void *recs, size_t n, size_t elem, size_t map_off, size_t nmaps,
-                       size_t **first_out);
+ * (stable; each below nmaps), and sets maps[k].first_bucket and
+ * .nbuckets to map k's records. -1 out of memory. */
+int mp_gl_group_by_map(void *recs, size_t n, size_t elem, size_t map_off, mp_map *maps,
+                       size_t nmaps);
 
 /* ix[0 .. *nout) = the indices of the n records whose key (keys[i *
- * stride_u32]) is not MP_NONE, ordered by (key, index); ix holds n. */
-int mp_gl_order_by_key(const uint32_t *keys, size_t stride_u32, size_t n, uint32_t *ix,
-                       size_t *nout);
+ * stride_u32]) is not MP_NONE, ordered by (key, index); ix holds n. Keys
+ * are object indices, nearly always below nobjects and distinct (then
+ * linear time, 12 bytes of memory per 64 objects; else a sort). With bits
+ * (nobjects / 8 + 1 bytes, zero), sets the bit of each key below
+ * nobjects. */
+int mp_gl_order_by_key(const uint32_t *keys, size_t stride_u32, size_t n, size_t nobjects,
+                       uint32_t *ix, size_t *nout, uint8_t *bits);
 
 /* Each map's role counts (nmain, noverflow_walked, nold) and its table
  * (table_objects, table_bytes), and g->table_objs and g->table_bits, from

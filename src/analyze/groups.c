@@ -213,6 +213,13 @@ static bool worth(const group_ctx *c, uint64_t bytes)
     return c->all || could_pass(c->f, bytes);
 }
 
+/* What member r of f holds but for the suspect maps inside it (theirs). */
+static uint64_t own_bytes(const mp_findings *f, const mp_map_report *r)
+{
+    uint64_t in = mp_report_rare(f, r)->inner_bytes;
+    return r->retained - (in < r->retained ? in : r->retained);
+}
+
 /* What maps v[0..n) could score together at most: the score of a group of
  * them before nested members are set apart (which only lowers it). When
  * it cannot pass, no walk is made: e.g. a few large maps that are
@@ -222,8 +229,7 @@ static uint64_t run_score(const group_ctx *c, const cand *v, size_t n)
     uint64_t s = 0;
     for (size_t i = 0; i < n; i++) {
         const mp_map_report *r = &c->f->maps[v[i].map];
-        if (!r->suspect)
-            s += r->retained - (r->inner_bytes < r->retained ? r->inner_bytes : r->retained);
+        if (!r->suspect) s += own_bytes(c->f, r);
     }
     return s;
 }
@@ -304,7 +310,7 @@ static void group_sites(const mp_graph *g, const mp_findings *f, const cand *v, 
     for (size_t i = 0; i < n && gp->sites_of_entries; i++) {
         const mp_map_report *r = &f->maps[v[i].map];
         const mp_site_count *rs = mp_report_sites(f, r);
-        for (uint32_t k = 0; !nested[i] && k < r->nsites; k++)
+        for (uint32_t k = 0, ns = mp_report_nsites(f, r); !nested[i] && k < ns; k++)
             tally_site(g, t, site, &nt, rs[k].stack, rs[k].samples);
     }
     /* the few most sampled, by insertion (at most TALLY) */
@@ -584,7 +590,7 @@ static int build_group(group_ctx *c, const cand *v, size_t n)
         if (r->suspect)
             gp.suspect_members++;
         else
-            gp.score += r->retained - (r->inner_bytes < r->retained ? r->inner_bytes : r->retained);
+            gp.score += own_bytes(f, r);
         if (gp.example == MP_NONE || r->retained > f->maps[gp.example].retained)
             gp.example = v[i].map;
     }

@@ -188,6 +188,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
 {
     const mp_graph *g = a->g;
     const mp_map *m = &g->maps[r->map];
+    const mp_map_rare *x = mp_report_rare(&a->f, r);
     json_t *j = json_object();
     int bad =
         put(j, "index", json_integer(r->map)) |
@@ -213,17 +214,17 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         put(j, "keys_retained_bytes", json_integer((json_int_t)r->keys_retained)) |
         put(j, "shared_entries", json_integer((json_int_t)r->shared_entries)) |
         put(j, "shared_bytes", json_integer((json_int_t)r->shared_bytes)) |
-        put(j, "old_bytes", json_integer((json_int_t)r->old_bytes)) |
-        put(j, "slice_buffers", json_integer((json_int_t)r->slice_buffers)) |
+        put(j, "old_bytes", json_integer((json_int_t)x->old_bytes)) |
+        put(j, "slice_buffers", json_integer((json_int_t)x->slice_buffers)) |
         put(j, "nan_keys", json_integer((json_int_t)m->nan_keys)) |
         put(j, "sync_map", sync_map_json(g, m)) |
-        put(j, "slice_bytes", json_integer((json_int_t)r->slice_bytes)) |
+        put(j, "slice_bytes", json_integer((json_int_t)x->slice_bytes)) |
         put(j, "slice_of",
-            json_string(r->slice_of == MP_SLICE_KEYS     ? "keys"
-                        : r->slice_of == MP_SLICE_VALUES ? "values"
-                        : r->slice_of                    ? "keys_and_values"
+            json_string(x->slice_of == MP_SLICE_KEYS     ? "keys"
+                        : x->slice_of == MP_SLICE_VALUES ? "values"
+                        : x->slice_of                    ? "keys_and_values"
                                                          : "none")) |
-        put(j, "load", json_real(r->load)) | put(j, "fill", json_real(r->fill));
+        put(j, "load", json_real(mp_map_load(m))) | put(j, "fill", json_real(mp_map_fill(m)));
     json_t *ev = json_array(), *ctx = json_array();
     for (unsigned b = 0; b < MP_EV_COUNT; b++)
         if (r->evidence & (1u << b))
@@ -232,11 +233,11 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     bad |=
         put(j, "evidence", ev) | put(j, "context", ctx) |
         put(j, "fix", r->suspect ? json_string(mp_evidence_fix(r->evidence)) : json_null()) |
-        put(j, "inner_suspect_bytes", json_integer((json_int_t)r->inner_bytes)) |
+        put(j, "inner_suspect_bytes", json_integer((json_int_t)x->inner_bytes)) |
         put(j, "inner_suspect",
-            r->inner_bytes && r->inner_map != MP_NONE ? json_integer(r->inner_map) : json_null()) |
-        put(j, "growth_entries", json_integer((json_int_t)r->growth_entries)) |
-        put(j, "growth_bytes", json_integer((json_int_t)r->growth_bytes)) |
+            x->inner_bytes && x->inner_map != MP_NONE ? json_integer(x->inner_map) : json_null()) |
+        put(j, "growth_entries", json_integer((json_int_t)x->growth_entries)) |
+        put(j, "growth_bytes", json_integer((json_int_t)x->growth_bytes)) |
         put(j, "root", root_json(g, r->root)) |
         put(j, "retainer", root_json(g, mp_sr_named_root(g, &a->f, r)));
     uint32_t other[MP_MAX_LISTED_ROOTS];
@@ -254,7 +255,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
     bad |= put(j, "chain", chain_json(g, s, n)) | mp_chain_length_json(j, s, n);
     json_t *sites = json_array();
     const mp_site_count *rs = mp_report_sites(&a->f, r);
-    for (uint32_t i = 0; i < r->nsites; i++) {
+    for (uint32_t i = 0, ns = mp_report_nsites(&a->f, r); i < ns; i++) {
         json_t *f = frame_json(g, mp_stack_site(g, rs[i].stack));
         if (json_is_object(f)) bad |= put(f, "samples", json_integer(rs[i].samples));
         bad |= json_array_append_new(sites, f);

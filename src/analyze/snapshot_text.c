@@ -71,15 +71,16 @@ static size_t suspect_rank(const mp_snapshot_analysis *a, uint32_t k)
 static const char *inner_text(const mp_snapshot_analysis *a, const mp_map_report *r, char *buf,
                               size_t size)
 {
-    size_t rank = r->inner_map != MP_NONE ? suspect_rank(a, r->inner_map) : 0;
-    if (!r->inner_bytes || !rank) {
+    const mp_map_rare *x = mp_report_rare(&a->f, r);
+    size_t rank = x->inner_map != MP_NONE ? suspect_rank(a, x->inner_map) : 0;
+    if (!x->inner_bytes || !rank) {
         if (size) *buf = 0;
         return buf;
     }
     char b[64];
-    mp_sr_fmt_bytes(b, sizeof b, r->inner_bytes);
-    snprintf(buf, size, "suspect %zu (%s)%s, %s", rank, mp_sr_map_type(a->g, r->inner_map),
-             r->inner_bytes > a->f.maps[r->inner_map].retained ? " and others" : "", b);
+    mp_sr_fmt_bytes(b, sizeof b, x->inner_bytes);
+    snprintf(buf, size, "suspect %zu (%s)%s, %s", rank, mp_sr_map_type(a->g, x->inner_map),
+             x->inner_bytes > a->f.maps[x->inner_map].retained ? " and others" : "", b);
     return buf;
 }
 
@@ -87,6 +88,7 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
 {
     const mp_graph *g = a->g;
     const mp_map *m = &g->maps[r->map];
+    const mp_map_rare *x = mp_report_rare(&a->f, r);
     char b1[64], b2[64], c1[32], c2[32];
     const char *lead = "  why      ";
     const char *next = "           ";
@@ -99,8 +101,8 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         p = next;                                                                                  \
     } while (0)
     if (r->evidence & MP_EV_GROWING) {
-        mp_sr_fmt_bytes(b1, sizeof b1, (uint64_t)(r->growth_bytes < 0 ? 0 : r->growth_bytes));
-        mp_sr_fmt_count(c1, sizeof c1, r->growth_entries);
+        mp_sr_fmt_bytes(b1, sizeof b1, (uint64_t)(x->growth_bytes < 0 ? 0 : x->growth_bytes));
+        mp_sr_fmt_count(c1, sizeof c1, x->growth_entries);
         WHY("grew by %s entries and %s retained since the earlier snapshot", c1, b1);
     }
     if (r->evidence & MP_EV_LARGE_SHARE) {
@@ -125,10 +127,10 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             WHY("it holds %s of the reachable heap: %s entries retaining %s alone and %s "
                 "together (values several entries point to)",
                 b1, c1, b2, b3);
-        } else if (r->nested_bytes) {
+        } else if (x->nested_bytes) {
             WHY("it holds %s of the reachable heap besides the %s inside it: %s entries "
                 "retaining %s",
-                b1, r->nested_bytes == r->inner_bytes ? "suspect maps" : "maps judged on their own",
+                b1, x->nested_bytes == x->inner_bytes ? "suspect maps" : "maps judged on their own",
                 c1, b2);
         } else {
             WHY("it holds %s of the reachable heap: %s entries retaining %s", b1, c1, b2);
@@ -170,17 +172,17 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             c1);
     }
     if (r->evidence & MP_EV_SLICE_BUFFERS) {
-        mp_sr_fmt_bytes(b1, sizeof b1, r->slice_bytes);
-        mp_sr_fmt_count(c1, sizeof c1, r->slice_buffers);
+        mp_sr_fmt_bytes(b1, sizeof b1, x->slice_bytes);
+        mp_sr_fmt_count(c1, sizeof c1, x->slice_buffers);
         WHY("its %s are slices of %s larger buffer%s (%s) kept alive by this map: a short "
             "string keeps its whole buffer",
-            r->slice_of == MP_SLICE_KEYS     ? "keys"
-            : r->slice_of == MP_SLICE_VALUES ? "values"
+            x->slice_of == MP_SLICE_KEYS     ? "keys"
+            : x->slice_of == MP_SLICE_VALUES ? "values"
                                              : "keys and values",
-            c1, r->slice_buffers == 1 ? "" : "s", b1);
+            c1, x->slice_buffers == 1 ? "" : "s", b1);
     }
     if (r->evidence & MP_EV_OLD_BUCKETS) {
-        mp_sr_fmt_bytes(b1, sizeof b1, r->old_bytes);
+        mp_sr_fmt_bytes(b1, sizeof b1, x->old_bytes);
         mp_sr_fmt_count(c1, sizeof c1, m->nevacuate);
         mp_sr_fmt_count(c2, sizeof c2, m->noldbuckets);
         WHY("a growth is in progress: the old bucket array (%s) stays until every old bucket "
@@ -316,12 +318,13 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
         mp_sr_fmt_count(c2, sizeof c2, m->sync_read_overflow);
         fprintf(out, ", and the read map's %s + %s overflow", c1, c2);
     }
-    fprintf(out, ", %s; load %.1f of 8\n", b1, r->load);
+    fprintf(out, ", %s; load %.1f of 8\n", b1, mp_map_load(m));
     print_why(out, a, r);
-    if (r->nsites) {
+    uint32_t nsites = mp_report_nsites(&a->f, r);
+    if (nsites) {
         fputs("  sites    sampled allocations under its entries:", out);
         const mp_site_count *rs = mp_report_sites(&a->f, r);
-        for (uint32_t i = 0; i < r->nsites; i++) {
+        for (uint32_t i = 0; i < nsites; i++) {
             char site[512];
             mp_sr_frame_text(g, mp_stack_site(g, rs[i].stack), site, sizeof site);
             fprintf(out, "%s %s x%u", i ? "," : "", site, rs[i].samples);

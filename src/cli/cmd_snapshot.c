@@ -667,8 +667,15 @@ int cli_diff_snapshots(const char *before, mp_graph *ga, const char *after, mp_g
         if (diffs[i].after < 0) continue;
         diffs[i].in_group = in_group[diffs[i].after];
         mp_map_report *r = &B.f.maps[diffs[i].after];
-        r->growth_entries = diffs[i].added;
-        r->growth_bytes = diffs[i].retained_delta;
+        if (diffs[i].added || diffs[i].retained_delta) {
+            mp_map_rare *x = mp_report_rare_w(&B.f, r);
+            if (!x) {
+                cli_fail("out of memory comparing %s and %s", before, after);
+                goto out;
+            }
+            x->growth_entries = diffs[i].added;
+            x->growth_bytes = diffs[i].retained_delta;
+        }
         if (map_growing(&diffs[i])) r->evidence |= MP_EV_GROWING;
     }
     mp_findings_rerank(&B.f);
