@@ -152,11 +152,14 @@ static int on_header(void *ud, const mf_gs_reader *r, const mf_gs_header *h, mf_
     return 0;
 }
 
-/* Fails once what is read so far would need more memory than allowed. */
+/* Fails once what is read so far would need more memory than allowed.
+ * Called for every batch, which on a heap of tiny maps is a batch per
+ * map: the message is written only when the limit is passed. */
 static int over_limit(loader *L, mf_error *err)
 {
     uint64_t need = (uint64_t)L->nobjects * BYTES_PER_OBJECT + L->nedges * BYTES_PER_EDGE +
                     L->nentries * BYTES_PER_ENTRY;
+    if (!L->lim || !L->lim->max_memory || need <= L->lim->max_memory) return 0;
     char what[96];
     snprintf(what, sizeof what, "its %zu objects, %llu edges and %llu map entries so far",
              L->nobjects, (unsigned long long)L->nedges, (unsigned long long)L->nentries);
