@@ -159,7 +159,7 @@ static int over_limit(loader *L, mf_error *err)
 {
     uint64_t need = (uint64_t)L->nobjects * BYTES_PER_OBJECT + L->nedges * BYTES_PER_EDGE +
                     L->nentries * BYTES_PER_ENTRY;
-    if (!L->lim || !L->lim->max_memory || need <= L->lim->max_memory) return 0;
+    if (!mf_limit_passed(L->lim, need)) return 0;
     char what[96];
     snprintf(what, sizeof what, "its %zu objects, %llu edges and %llu map entries so far",
              L->nobjects, (unsigned long long)L->nedges, (unsigned long long)L->nentries);

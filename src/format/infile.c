@@ -73,7 +73,7 @@ static void fmt_size(char *buf, size_t n, uint64_t v)
 int mf_limit_check(const mf_limits *lim, uint64_t need, const char *name, const char *what,
                    mf_error *err)
 {
-    if (!lim || !lim->max_memory || need <= lim->max_memory) return 0;
+    if (!mf_limit_passed(lim, need)) return 0;
     char a[32], b[32];
     fmt_size(a, sizeof a, need);
     fmt_size(b, sizeof b, lim->max_memory);

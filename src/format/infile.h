@@ -38,6 +38,13 @@ typedef struct mf_limits {
  * most half of what is left of it. */
 uint64_t mf_default_max_memory(void);
 
+/* Whether `need` bytes pass the limit: cheap, for callers that would
+ * otherwise write the message of mf_limit_check at every step. */
+static inline bool mf_limit_passed(const mf_limits *lim, uint64_t need)
+{
+    return lim && lim->max_memory && need > lim->max_memory;
+}
+
 /* Checks that `need` bytes (an estimate of what reading and analysing the
  * input will hold) fit the limit; else sets *err to "NAME: needs ~N of
  * memory for WHAT; raise --max-memory (now M)" and returns -1. */
