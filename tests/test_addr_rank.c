@@ -3,7 +3,8 @@
  * (src/format/addr_rank.c): on pseudo-random heaps of every granule, with
  * gaps, objects spanning many groups and pointers at every boundary, it
  * answers what a walk of the objects answers; heaps spread too thin for
- * it, and objects that break its rules, get no index.
+ * it, and objects that break its rules, get no index. Its bit count
+ * (format/bits.h) is checked word by word against a plain loop.
  */
 #include "check.h"
 #include "format/addr_rank.h"
@@ -178,8 +179,30 @@ static void sparse_heaps_and_broken_rules_get_no_index(void)
     CHECK(!mf_addr_rank_build(&x, addr, size, 0));
 }
 
+/* The inline bit count the index and the analysis use counts what a loop
+ * over the bits counts: on single bits, runs, the extremes and random words. */
+static void bits_are_counted_as_a_loop_counts_them(void)
+{
+    uint64_t words[64 * 3 + 2 + 2000];
+    size_t n = 0;
+    for (int b = 0; b < 64; b++) {
+        words[n++] = (uint64_t)1 << b;
+        words[n++] = ((uint64_t)1 << b) - 1;
+        words[n++] = ~((uint64_t)1 << b);
+    }
+    words[n++] = 0;
+    words[n++] = UINT64_MAX;
+    while (n < sizeof words / sizeof *words) words[n++] = next() & next();
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = 0;
+        for (uint64_t w = words[i]; w; w &= w - 1) c++;
+        CHECK(mf_popcount64(words[i]) == c);
+    }
+}
+
 int main(void)
 {
+    TEST(bits_are_counted_as_a_loop_counts_them);
     TEST(every_pointer_finds_the_object_holding_it);
     TEST(edges_of_the_span);
     TEST(sparse_heaps_and_broken_rules_get_no_index);

@@ -7,6 +7,8 @@
 #include "analyze/dominators.h"
 #include "analyze/graph_internal.h"
 
+#include "format/bits.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -208,7 +210,7 @@ uint32_t *mp_graph_table_rank(const mp_graph *g)
     uint32_t before = 0;
     for (size_t w = 0; w < nw; w++) {
         r[w] = before;
-        before += (uint32_t)__builtin_popcountll(table_word(g, w));
+        before += (uint32_t)mf_popcount64(table_word(g, w));
     }
     assert(before == g->ntable_objs);
     return r;
@@ -236,7 +238,7 @@ size_t mp_graph_table_pos_ranked(const mp_graph *g, const uint32_t *rank, uint32
     if (o >= g->nobjects || !g->table_bits || !mp_bit(g->table_bits, o)) return SIZE_MAX;
     if (!rank) return table_pos_search(g, o);
     uint64_t below = table_word(g, o >> 6) & ((UINT64_C(1) << (o & 63)) - 1);
-    size_t i = rank[o >> 6] + (size_t)__builtin_popcountll(below);
+    size_t i = rank[o >> 6] + (size_t)mf_popcount64(below);
     assert(i < g->ntable_objs); /* tests hold it to the search's answer */
     return i;
 }

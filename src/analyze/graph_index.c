@@ -19,6 +19,7 @@
 #include "analyze/findings.h"
 #include "analyze/graph_internal.h"
 #include "analyze/parallel.h"
+#include "format/bits.h"
 #include "format/hugepages.h"
 #include "format/outfile.h"
 #include "format/wire.h"
@@ -1035,7 +1036,7 @@ static const char *check_tables(const mp_graph *g)
     if (!g->table_bits) return g->ntable_objs ? "table objects: the bits are missing" : NULL;
     size_t set = 0;
     for (size_t i = 0; i < g->nobjects / 8 + 1; i++)
-        set += (size_t)__builtin_popcount(g->table_bits[i]);
+        set += (size_t)mf_popcount64(g->table_bits[i]);
     if (set != g->ntable_objs) return "table objects: the bits and the list differ";
     for (size_t i = 0; i < g->ntable_objs; i++) {
         uint32_t o = (uint32_t)(g->table_objs[i] >> 32);

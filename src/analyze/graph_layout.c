@@ -12,6 +12,7 @@
 #include "analyze/paths.h"
 #include "analyze/radix.h"
 
+#include "format/bits.h"
 #include "format/hugepages.h"
 #include "format/prefault.h"
 #include "format/zeroed.h"
@@ -401,7 +402,7 @@ static size_t ranks_count(obj_ranks *r)
     size_t sum = 0;
     for (size_t i = 0; i < r->nwords; i++) {
         r->before[i] = (uint32_t)sum;
-        sum += (size_t)__builtin_popcountll(r->bits[i]);
+        sum += (size_t)mf_popcount64(r->bits[i]);
     }
     return sum;
 }
@@ -410,7 +411,7 @@ static size_t ranks_count(obj_ranks *r)
 static inline uint32_t ranks_at(const obj_ranks *r, uint32_t o)
 {
     uint64_t below = r->bits[o >> 6] & (((uint64_t)1 << (o & 63)) - 1);
-    return r->before[o >> 6] + (uint32_t)__builtin_popcountll(below);
+    return r->before[o >> 6] + (uint32_t)mf_popcount64(below);
 }
 
 /* The marks into bits, a byte per 8 objects (nobjects / 8 + 1 bytes,

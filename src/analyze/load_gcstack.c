@@ -7,6 +7,7 @@
 #include "analyze/parallel.h"
 #include "analyze/timing.h"
 
+#include "format/bits.h"
 #include "format/gcstack_reader.h"
 
 #include <stdio.h>
@@ -307,7 +308,7 @@ static int on_buckets(void *ud, const mf_gs_reader *r, const mf_gs_map *m, const
                        .index = b[i].index,
                        .overflow = b[i].overflow,
                        .old = b[i].old,
-                       .nused = (uint8_t)__builtin_popcount(b[i].occupied)};
+                       .nused = (uint8_t)mf_popcount64(b[i].occupied)};
         mp_gb_bucket(L->b, &x, 0);
     }
     for (size_t i = 0; i < ne; i++) {

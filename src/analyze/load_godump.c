@@ -16,6 +16,7 @@
 #include "analyze/load_godump.h"
 
 #include "analyze/load_godump_internal.h"
+#include "format/bits.h"
 #include "format/zeroed.h"
 
 #include <stdio.h>
@@ -296,7 +297,7 @@ static int resolve_edges(loader *L)
             total += d->objects[i].nfields;
         } else {
             const mp_gd_fobj *x = &L->mem.fobjs[i - L->mem.nheap];
-            for (int w = 0; w < 5; w++) total += (uint64_t)__builtin_popcountll(x->pat[w]);
+            for (int w = 0; w < 5; w++) total += (uint64_t)mf_popcount64(x->pat[w]);
         }
     }
     L->estart[n] = total;

@@ -42,16 +42,14 @@ static void strtab_free(strtab *t)
     memset(t, 0, sizeof *t);
 }
 
-/* The number stored for s, or 0. *slot gets where to insert it. */
+/* The number stored for s, or 0. *slot gets where s is, or where to insert
+ * it (always set, so that no caller reads it unset). */
 static uint32_t strtab_get(const strtab *t, const char *s, size_t *slot)
 {
     size_t mask = t->cap - 1, h = str_hash(s) & mask;
-    while (t->keys[h]) {
-        if (strcmp(t->keys[h], s) == 0) return t->vals[h];
-        h = (h + 1) & mask;
-    }
+    while (t->keys[h] && strcmp(t->keys[h], s) != 0) h = (h + 1) & mask;
     *slot = h;
-    return 0;
+    return t->keys[h] ? t->vals[h] : 0;
 }
 
 static int strtab_put(strtab *t, size_t slot, const char *s, uint32_t v)

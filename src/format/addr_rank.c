@@ -3,6 +3,7 @@
  * cache line read (see addr_rank.h).
  */
 #include "format/addr_rank.h"
+#include "format/bits.h"
 #include "format/hugepages.h"
 #include "format/zeroed.h"
 
@@ -76,9 +77,9 @@ bool mf_addr_rank_build(mf_addr_rank *x, const uint64_t *addr, const uint64_t *s
             t.start[(s - g0) / 64] |= (uint64_t)1 << ((s - g0) % 64);
             set_bits(t.inside, s - g0, (e < g1 ? e : g1) - g0);
         }
-        uint64_t c1 = (uint64_t)__builtin_popcountll(t.start[0]);
-        uint64_t c2 = c1 + (uint64_t)__builtin_popcountll(t.start[1]);
-        uint64_t c3 = c2 + (uint64_t)__builtin_popcountll(t.start[2]);
+        uint64_t c1 = (uint64_t)mf_popcount64(t.start[0]);
+        uint64_t c2 = c1 + (uint64_t)mf_popcount64(t.start[1]);
+        uint64_t c3 = c2 + (uint64_t)mf_popcount64(t.start[2]);
         t.inside[3] |= c1 << 40 | c2 << 48 | c3 << 56;
         lines[ln] = t;
     }

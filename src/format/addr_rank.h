@@ -28,6 +28,8 @@
 #ifndef MF_ADDR_RANK_H
 #define MF_ADDR_RANK_H
 
+#include "format/bits.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,7 +79,7 @@ static inline uint64_t mf_addr_rank_find(const mf_addr_rank *x, uint64_t a)
      * words before w, kept, and those of word w (start[3]'s upper half,
      * the rank, lies past granule 223 and is never counted) */
     uint64_t c = (l->inside[3] >> (32 + 8 * w)) & 0xff;
-    c += (uint64_t)__builtin_popcountll(l->start[w] & (bit | (bit - 1)));
+    c += (uint64_t)mf_popcount64(l->start[w] & (bit | (bit - 1)));
     return (l->start[3] >> 32) + c - 1; /* c or the rank >= 1: a is inside */
 }
 

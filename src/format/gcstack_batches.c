@@ -120,8 +120,9 @@ int mf_gsr_resolve(mf_gs_reader *r, uint64_t ptr, uint64_t *out, const char *fmt
 #define RESOLVE_AHEAD 16
 
 /* The rank index's loop of mf_gsr_resolve_many, compiled twice: a lookup
- * counts the bits of a word, which without a target that has the popcnt
- * instruction (the default x86-64 build) is a call into libgcc each time. */
+ * counts the bits of a word (format/bits.h), a dozen instructions without
+ * a target that has the popcnt instruction (the default x86-64 build) and
+ * one with it. */
 static inline __attribute__((always_inline)) size_t rank_resolve(const mf_addr_rank *x,
                                                                  uint64_t *v, size_t n)
 {
