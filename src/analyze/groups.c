@@ -30,7 +30,12 @@
  * thread's instance of a variable when it is such a root, or an object
  * that no object points to and only such roots of one thread's frame or
  * storage do (a function that keeps the map in two words of its frame):
- * the least of them by variable stands for it (vroot). */
+ * the least of them by variable stands for it (vroot).
+ *
+ * The map's header and the rank of its type name are copied in: the
+ * passes over the candidates (sorts, walks, tallies) read them for each,
+ * and a read of the map's own record (mp_map, 176 bytes) costs a cache
+ * line per candidate where a heap holds millions of small maps. */
 typedef struct cand {
     uint32_t map;
     uint32_t top;
@@ -38,6 +43,8 @@ typedef struct cand {
     /* the root that stands for its top's variable, MP_NONE none; while
      * the top is MP_NONE, the top find_tops found, or MP_NONE before */
     uint32_t vroot;
+    uint32_t header; /* g->maps[map].header */
+    uint32_t type;   /* its type name's rank among the candidates' (rank_types) */
 } cand;
 
 typedef struct group_ctx {
@@ -59,25 +66,20 @@ typedef struct group_ctx {
 } group_ctx;
 
 static const mp_graph *sort_g_;
-/* Orders candidates by type name, then by class, then by top: the runs
- * of one class are the groups. */
+/* Orders candidates by type name (their ranks are in name order), then by
+ * class, then by top: the runs of one class are the groups. */
 static int cmp_cand(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
-    const mp_graph *g = sort_g_;
-    mp_sid tx = g->maps[x->map].type_name, ty = g->maps[y->map].type_name;
-    int c = tx == ty ? 0 : strcmp(mp_str(g, tx), mp_str(g, ty));
-    if (c) return c;
+    if (x->type != y->type) return x->type < y->type ? -1 : 1;
     if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1;
     if (x->top != y->top) return x->top < y->top ? -1 : 1;
     return x->map < y->map ? -1 : x->map > y->map;
 }
 
-/* cmp_cand's order as numbers: the candidates' type names ranked (equal
- * names, one rank), for a radix sort of millions of candidates in place
- * of as many string comparisons per halving. */
+/* The candidates' type names ranked in name order (equal names, one
+ * rank): sorts and runs by type compare numbers, not strings. */
 typedef struct type_ranks {
-    const mp_graph *g;
     uint64_t *by_sid; /* (name id << 32 | rank), sorted */
     size_t n;
     mp_sid last_sid; /* the last look-up: runs of one type are common */
@@ -91,15 +93,16 @@ static int cmp_sid_name(const void *a, const void *b)
     return c ? c : (x > y) - (x < y);
 }
 
-/* Ranks the type names of candidates v[0..n); -1 out of memory. */
-static int rank_types(const mp_graph *g, const cand *v, size_t n, type_ranks *tr)
+/* Ranks the type names of candidates v[0..n) (in their type, still the
+ * name's id) into tr; -1 out of memory. */
+static int rank_names(const mp_graph *g, const cand *v, size_t n, type_ranks *tr)
 {
-    *tr = (type_ranks){.g = g, .last_sid = MP_NONE};
+    *tr = (type_ranks){.last_sid = MP_NONE};
     uint32_t *sid = malloc((n ? n : 1) * sizeof *sid);
     if (!sid) return -1;
     size_t d = 0;
     for (size_t i = 0; i < n; i++) {
-        mp_sid s = g->maps[v[i].map].type_name;
+        mp_sid s = v[i].type;
         if (d == 0 || sid[d - 1] != s) sid[d++] = s;
     }
     mp_sort_u32(sid, d);
@@ -143,13 +146,24 @@ static uint32_t type_rank(type_ranks *tr, mp_sid s)
     return tr->last_rank;
 }
 
+/* Turns the type of candidates v[0..n) from the id of the map's type
+ * name into its rank (see cand). -1 out of memory. */
+static int rank_types(const mp_graph *g, cand *v, size_t n)
+{
+    type_ranks tr;
+    if (rank_names(g, v, n, &tr)) return -1;
+    for (size_t i = 0; i < n; i++) v[i].type = type_rank(&tr, v[i].type);
+    free(tr.by_sid);
+    return 0;
+}
+
 /* cmp_cand's keys of a candidate, most significant first. */
 static uint32_t cand_key(const void *rec, unsigned k, void *ctx)
 {
     const cand *x = rec;
-    type_ranks *tr = ctx;
+    (void)ctx;
     switch (k) {
-    case 0: return type_rank(tr, tr->g->maps[x->map].type_name);
+    case 0: return x->type;
     case 1: return x->cls;
     case 2: return x->top;
     default: return x->map;
@@ -159,29 +173,20 @@ static uint32_t cand_key(const void *rec, unsigned k, void *ctx)
 /* Sorts candidates v[0..n) as qsort with cmp_cand does (every candidate
  * is a distinct map: no ties), by a radix sort on the keys: the map key
  * is left out when v is in map order already (the sort is stable). */
-static void sort_cands(const mp_graph *g, cand *v, size_t n)
+static void sort_cands(cand *v, size_t n)
 {
     if (n < 2) return;
     bool by_map = true;
     for (size_t i = 1; i < n && by_map; i++) by_map = v[i - 1].map < v[i].map;
-    type_ranks tr;
-    bool done = false;
-    if (!rank_types(g, v, n, &tr)) {
-        done = mp_sort_records(v, n, sizeof *v, by_map ? 3 : 4, cand_key, &tr) == 1;
-        free(tr.by_sid);
-    }
-    if (done) return;
-    sort_g_ = g; /* out of memory: the comparison sort, in place when it must */
-    qsort(v, n, sizeof *v, cmp_cand);
-    sort_g_ = NULL;
+    if (mp_sort_records(v, n, sizeof *v, by_map ? 3 : 4, cand_key, NULL) == 1) return;
+    qsort(v, n, sizeof *v, cmp_cand); /* out of memory: the comparison sort, in place */
 }
 
 /* Whether candidates x and y are maps of one type: one name (a guessed
  * one says what its values point to: mp_gomap_value_name). */
-static bool same_type(const mp_graph *g, const cand *x, const cand *y)
+static bool same_type(const cand *x, const cand *y)
 {
-    mp_sid tx = g->maps[x->map].type_name, ty = g->maps[y->map].type_name;
-    return tx == ty || strcmp(mp_str(g, tx), mp_str(g, ty)) == 0;
+    return x->type == y->type;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -250,7 +255,7 @@ static void find_tops(group_ctx *c)
     mp_dom_fill_top_of(d);
     for (size_t i = 0; i < c->nv; i++) {
         if (c->v[i].top != MP_NONE) continue;
-        uint32_t h = c->g->maps[c->v[i].map].header, t = d->root_of[h];
+        uint32_t h = c->v[i].header, t = d->root_of[h];
         /* a live header several roots keep: a top, or under one */
         assert(t != MP_NONE && c->v[i].vroot == MP_NONE);
         c->v[i].vroot = t == MP_DOM_TOP ? h : t;
@@ -301,7 +306,7 @@ static void group_sites(const mp_graph *g, const mp_findings *f, const cand *v, 
     uint32_t site[TALLY];
     size_t nt = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t st = nested[i] ? MP_NONE : mp_obj_stack(g, g->maps[v[i].map].header);
+        uint32_t st = nested[i] ? MP_NONE : mp_obj_stack(g, v[i].header);
         if (st == MP_NONE) continue;
         gp->header_samples++;
         tally_site(g, t, site, &nt, st, 1);
@@ -358,10 +363,10 @@ static int holder_walk(group_ctx *c, const cand *v, size_t n, uint8_t *nested, u
     size_t no = d->nobjects;
     uint32_t *m = d->root_of, *ref = NULL;
     *holder = MP_NONE;
-    for (size_t i = 0; i < n; i++) m[c->g->maps[v[i].map].header] = UNSEEN_MEMBER;
+    for (size_t i = 0; i < n; i++) m[v[i].header] = UNSEEN_MEMBER;
     /* the reference chain: from the first header up to the top */
     size_t na = 0;
-    uint32_t x = c->g->maps[v[0].map].header;
+    uint32_t x = v[0].header;
     for (;;) {
         if (!path_put(c, na++, x)) return -1;
         if (x == v[0].top) break;
@@ -382,7 +387,7 @@ static int holder_walk(group_ctx *c, const cand *v, size_t n, uint8_t *nested, u
     uint32_t lca = 0;
     for (size_t k = 0; k < n; k++) {
         size_t np = 0;
-        uint32_t h = c->g->maps[v[k].map].header, got = (uint32_t)(na - 1);
+        uint32_t h = v[k].header, got = (uint32_t)(na - 1);
         for (x = h; x < no && !seen(m[x]);) {
             if (!path_put(c, np++, x)) {
                 free(ref);
@@ -430,7 +435,7 @@ static void forget(group_ctx *c, const cand *v, size_t n)
     const mp_dom *d = c->d;
     uint32_t *m = d->root_of;
     for (size_t k = 0; k < n; k++) {
-        uint32_t x = c->g->maps[v[k].map].header;
+        uint32_t x = v[k].header;
         for (size_t steps = 0; x < d->nobjects && m[x] != UNSEEN && steps < d->nnodes; steps++) {
             m[x] = UNSEEN;
             x = d->idom[x];
@@ -719,7 +724,7 @@ static int split_by_top(group_ctx *c, cand *v, size_t n)
         sorted = false;
     }
     if (oom || (!sorted && set_classes(c->g, c->d, v, n))) return -1;
-    if (!sorted) sort_cands(c->g, v, n);
+    if (!sorted) sort_cands(v, n);
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && v[j].cls == v[i].cls; j++) {
         }
@@ -759,17 +764,20 @@ int mp_groups_compute(const mp_graph *g, mp_dom *d, const mp_findings *f, bool a
         if (h == MP_NONE || d->idom[h] == MP_NONE) continue;
         uint32_t r = d->root_of[h];
         bool var = r != MP_NONE && mp_root_variable(g, r, NULL, 0);
-        v[nv++] = (cand){(uint32_t)k, r == MP_NONE ? MP_NONE : (uint32_t)d->nobjects + r, 0,
-                         var ? r : MP_NONE};
+        v[nv++] = (cand){.map = (uint32_t)k,
+                         .top = r == MP_NONE ? MP_NONE : (uint32_t)d->nobjects + r,
+                         .vroot = var ? r : MP_NONE,
+                         .header = h,
+                         .type = g->maps[k].type_name}; /* ranked below */
     }
-    if (set_classes(g, d, v, nv)) goto oom;
-    sort_cands(g, v, nv);
+    if (rank_types(g, v, nv) || set_classes(g, d, v, nv)) goto oom;
+    sort_cands(v, nv);
     c.v = v;
     c.nv = nv;
     /* runs of one type; within one, the runs of one top (the maps that
      * several roots keep last: MP_NONE sorts after every node) */
     for (size_t i = 0, j; i < nv; i = j) {
-        for (j = i + 1; j < nv && same_type(g, &v[i], &v[j]); j++) {
+        for (j = i + 1; j < nv && same_type(&v[i], &v[j]); j++) {
         }
         if (j - i >= 2 && worth(&c, run_score(&c, v + i, j - i)) && split_by_top(&c, v + i, j - i))
             goto oom;
