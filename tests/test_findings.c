@@ -786,6 +786,50 @@ static void test_retained_is_counted_once_whatever_the_geometry(void)
     done(&a);
 }
 
+/* A map's table is its header, bucket array and an overflow bucket of its
+ * own, whose value holds a MiB. Held by the map alone, all of it is the
+ * header's; when a stale stack word also points at the overflow bucket,
+ * that bucket is dominated by the root, not the header, and the map still
+ * keeps it (both are its tops). */
+static void test_a_bucket_a_stray_word_holds_still_counts_with_its_map(void)
+{
+    for (int stray = 0; stray < 2; stray++) {
+        heap h;
+        heap_init(&h);
+        uint32_t hdr = obj(&h, 48, h.t_hdr), arr = obj(&h, 208, h.t_bucket);
+        uint32_t ov = obj(&h, 208, h.t_bucket), v = obj(&h, 64, h.t_val);
+        uint32_t blob = obj(&h, 1 << 20, h.t_blob);
+        mp_gb_edge(h.b, hdr, arr);
+        mp_gb_edge(h.b, arr, ov);
+        mp_gb_edge(h.b, ov, v);
+        mp_gb_edge(h.b, v, blob);
+        mp_map m = {.header = hdr,
+                    .type_name = mp_gb_intern(h.b, "map[int64]*Session"),
+                    .key_kind = MP_KEY_INT,
+                    .key_type = MP_NONE,
+                    .value_type = h.t_val,
+                    .count = 1,
+                    .buckets = arr,
+                    .oldbuckets = MP_NONE,
+                    .bucket_size = 208};
+        uint32_t k = mp_gb_map(h.b, &m);
+        mp_gb_bucket(h.b, &(mp_bucket){.map = k, .obj = arr}, 0);
+        mp_gb_bucket(h.b, &(mp_bucket){.map = k, .obj = ov, .overflow = 1}, 0);
+        mp_gb_entry(h.b, &(mp_entry){.map = k,
+                                     .bucket_obj = ov,
+                                     .key = mp_gb_string(h.b, "7", 1),
+                                     .key_obj = MP_NONE,
+                                     .value_obj = v});
+        root(&h, MP_ROOT_GLOBAL, "sessions", hdr, 0, 0);
+        if (stray) root(&h, MP_ROOT_STACK, "handle_request", ov, 1, 0);
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        CHECK_EQ_U64(a.f.maps[0].retained, 48 + 208 + 208 + 64 + (1 << 20));
+        CHECK_EQ_U64(a.d.retained[hdr], stray ? 48 + 208 : 48 + 208 + 208 + 64 + (1 << 20));
+        done(&a);
+    }
+}
+
 static void test_small_healthy_map_is_not_a_suspect(void)
 {
     heap h;
@@ -2000,6 +2044,26 @@ static uint32_t map_of_threes(heap *h, uint32_t n)
     return hdr;
 }
 
+/* Map k of a, map_of_threes(n): every entry's figures and the map's sums. */
+static void check_threes(const analysis *a, size_t k, uint32_t n)
+{
+    const mp_map *m = &a->g->maps[k];
+    CHECK_EQ_U64(m->nentries, n);
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < m->nentries; i++) {
+        bool shared = true;
+        /* the last entry, second of an unfinished three, holds its
+         * Session alone */
+        bool alone = i % 3 == 0 || (i % 3 == 1 && i + 1 == m->nentries);
+        uint64_t want = alone ? 64 + 100 + i : 0;
+        CHECK_EQ_U64(mp_findings_entry(&a->f, m->first_entry + i, &shared), want);
+        CHECK(!shared);
+        sum += want;
+    }
+    CHECK_EQ_U64(a->f.maps[k].entries_retained, sum);
+    CHECK_EQ_U64(a->f.maps[k].shared_entries, 0);
+}
+
 /* The entry pass fetches what it reads a group of entries ahead, from a
  * window of entries read in chunks: maps of fewer entries than a group,
  * exactly one, one more, and the same about the entries read ahead and
@@ -2022,23 +2086,32 @@ static void test_entry_figures_across_the_fetch_groups(void)
         analysis a;
         CHECK(analyse(&h, &a) == 0);
         CHECK_EQ_U64(a.g->nmaps, NS);
-        for (size_t k = 0; k < NS && k < a.g->nmaps; k++) {
-            const mp_map *m = &a.g->maps[k];
-            CHECK_EQ_U64(m->nentries, sizes[k]);
-            uint64_t sum = 0;
-            for (uint32_t i = 0; i < m->nentries; i++) {
-                bool shared = true;
-                /* the last entry, second of an unfinished three, holds
-                 * its Session alone */
-                bool alone = i % 3 == 0 || (i % 3 == 1 && i + 1 == m->nentries);
-                uint64_t want = alone ? 64 + 100 + i : 0;
-                CHECK_EQ_U64(mp_findings_entry(&a.f, m->first_entry + i, &shared), want);
-                CHECK(!shared);
-                sum += want;
-            }
-            CHECK_EQ_U64(a.f.maps[k].entries_retained, sum);
-            CHECK_EQ_U64(a.f.maps[k].shared_entries, 0);
+        for (size_t k = 0; k < NS && k < a.g->nmaps; k++) check_threes(&a, k, sizes[k]);
+        done(&a);
+    }
+    unsetenv("MAPROOT_THREADS");
+}
+
+/* Maps of no entry, one, two or three, 900 of them: the window of entries
+ * read ahead runs on from one map into the next ones, and what is fetched
+ * for an entry of the next map is looked at only with its own map. */
+static void test_entry_figures_of_many_small_maps_read_in_one_window(void)
+{
+    enum { NM = 900 };
+    for (int t = 0; t < 2; t++) {
+        setenv("MAPROOT_THREADS", t ? "2" : "1", 1);
+        heap h;
+        heap_init(&h);
+        for (uint32_t k = 0; k < NM; k++) {
+            char name[16];
+            snprintf(name, sizeof name, "m%u", k);
+            root(&h, MP_ROOT_GLOBAL, name, map_of_threes(&h, k % 4), 0, 0);
         }
+        analysis a;
+        CHECK(analyse(&h, &a) == 0);
+        CHECK_EQ_U64(a.g->nmaps, NM);
+        CHECK_EQ_U64(a.g->nentries, NM / 4 * (0 + 1 + 2 + 3));
+        for (size_t k = 0; k < NM && k < a.g->nmaps; k++) check_threes(&a, k, k % 4);
         done(&a);
     }
     unsetenv("MAPROOT_THREADS");
@@ -2150,6 +2223,7 @@ int main(void)
     TEST(test_stale_old_slots_share_nothing);
     TEST(test_entries_shared_by_two_roots);
     TEST(test_retained_is_counted_once_whatever_the_geometry);
+    TEST(test_a_bucket_a_stray_word_holds_still_counts_with_its_map);
     TEST(test_small_healthy_map_is_not_a_suspect);
     TEST(test_ranking_many_maps_keeps_the_order);
     TEST(test_maps_past_the_word_hints_are_read_from_the_tree);
@@ -2180,5 +2254,6 @@ int main(void)
     TEST(test_entry_figures_do_not_depend_on_the_threads);
     TEST(test_entry_figures_past_a_mib_are_read_back_from_their_file);
     TEST(test_entry_figures_across_the_fetch_groups);
+    TEST(test_entry_figures_of_many_small_maps_read_in_one_window);
     TEST_EXIT();
 }

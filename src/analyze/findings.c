@@ -579,6 +579,30 @@ static uint64_t table_beyond_tops(const mp_graph *g, const mp_dom *d, table_up *
     return w.oom ? 0 : sum;
 }
 
+/* Whether the header is the map's one top: every other of its table
+ * objects t[0..n) (sorted) has its immediate dominator among them. Then
+ * the idom chain of each climbs through the table to the one object whose
+ * immediate dominator lies outside it, the header (dominated by none of
+ * them, since they all are by it), and no walk up the tree is needed: the
+ * case of almost every map (a header over its bucket array and overflow
+ * buckets), and what makes millions of small maps cheap. */
+static bool only_header_on_top(const mp_dom *d, uint32_t header, const uint32_t *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == header) continue;
+        uint32_t p = d->idom[t[i]];
+        if (p == MP_NONE) return false;
+        size_t lo = 0, hi = n; /* p in t[lo..hi)? */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (t[mid] < p) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo == n || t[lo] != p) return false;
+    }
+    return true;
+}
+
 /* The bytes a map keeps alive: the retained sizes of its table objects
  * that lie in no other of its table objects' dominator subtrees (its
  * tops), and what its tops keep together though none keeps it alone (see
@@ -606,6 +630,7 @@ static uint64_t map_retained(const mp_graph *g, const mp_dom *d, table_up *tu, u
         if (g->buckets[m->first_bucket + i].obj != MP_NONE)
             t[n++] = g->buckets[m->first_bucket + i].obj;
     mp_sort_u32(t, n);
+    if (only_header_on_top(d, m->header, t, n)) return d->retained[m->header];
     uint32_t mind = UINT32_MAX;
     for (size_t i = 0; i < n; i++) {
         if (d->idom[t[i]] == MP_NONE) continue;

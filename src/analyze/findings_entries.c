@@ -421,20 +421,20 @@ static inline void prefetch_holders(const mp_graph *g, const uint32_t *owner, ui
 #define ENTRY_AHEAD (4 * ENTRY_GROUP) /* entries read ahead of the look (< ENTRY_CHUNK) */
 
 /*
- * The fetches for the groups ahead of the one starting at es[j] (of map k;
- * the window holds es[..got)): the holders of the next group, the sizes and
+ * The fetches for the groups ahead of the one starting at es[j] (the
+ * window holds es[..got), of this map and the next ones): the holders of the next group, the sizes and
  * holders' offsets of the one after, the words of the third (see
  * ENTRY_GROUP). The stages go from the nearest group to the farthest, so
  * that each reads what the stage before asked for a group's time ago.
  */
 static void prefetch_groups(const mp_graph *g, const mp_dom *d, const uint32_t *owner,
-                            const mp_entry *es, size_t j, size_t got, uint32_t k)
+                            const mp_entry *es, size_t j, size_t got)
 {
     size_t a = j + ENTRY_GROUP, b = a + ENTRY_GROUP, c = b + ENTRY_GROUP, e = c + ENTRY_GROUP;
     for (size_t i = a; i < b && i < got; i++)
-        if (es[i].value_obj != MP_NONE) prefetch_holders(g, owner, es[i].value_obj, k);
+        if (es[i].value_obj != MP_NONE) prefetch_holders(g, owner, es[i].value_obj, es[i].map);
     for (size_t i = b; i < c && i < got; i++)
-        if (es[i].value_obj != MP_NONE) prefetch_value(g, d, owner, es[i].value_obj, k);
+        if (es[i].value_obj != MP_NONE) prefetch_value(g, d, owner, es[i].value_obj, es[i].map);
     /* their words: whether their entry owns them, and what else it reads
      * about them */
     for (size_t i = c; i < e && i < got; i++) {
@@ -490,8 +490,16 @@ static int entry_maps(entry_range *er)
     uint32_t *marked = NULL; /* values marked in `counted` for the current map */
     size_t nmarked = 0, capmarked = 0;
     if (!es) return -1;
+    /* es[at..got): the window of entries read, of this map and the next
+     * ones (a heap of millions of maps of an entry or two would otherwise
+     * fetch nothing ahead); each one is looked at once ENTRY_AHEAD more
+     * are read behind it (or the last ones are), so that the fetches for
+     * the entries ahead never stop at a window's end. The maps' entries
+     * follow one another in the graph's order. */
+    size_t first = er->k0 < g->nmaps ? g->maps[er->k0].first_entry : 0;
+    size_t at = 0, got = 0, seen = 0, left = g->nentries - first;
     mp_entry_cursor c;
-    mp_entry_cursor_init(&c, g, er->k0 < g->nmaps ? g->maps[er->k0].first_entry : 0);
+    mp_entry_cursor_init(&c, g, first);
     /* every object reached: an in-edge is a live reference, unchecked */
     bool all_live = out->heap_objects == g->nobjects;
     table_memo memo = TABLE_MEMO_INIT;
@@ -502,15 +510,10 @@ static int entry_maps(entry_range *er)
     for (size_t k = er->k0; k < er->k1 && !rc; k++) {
         const mp_map *m = &g->maps[k];
         mp_map_report *r = &out->maps[k];
-        size_t left = m->nentries;
-        bool str_vals = string_type(g, m->value_type);
+        size_t mine = m->nentries; /* of the map's, not looked at yet */
+        bool str_vals = mine && string_type(g, m->value_type);
         bool slices_asked = str_vals || (m->key_kind == MP_KEY_STRING && !m->key_indirect);
-        /* es[at..got): the window of entries read; each one is looked at
-         * once ENTRY_AHEAD more are read behind it (or the map's last
-         * ones are), so that the fetches for the entries ahead never stop
-         * at a window's end */
-        size_t at = 0, got = 0, seen = 0; /* seen: the map's entries looked at */
-        while (!rc) {
+        while (mine && !rc) {
             if (got - at <= ENTRY_AHEAD && left) {
                 got = mp_entry_window_fill(&c, es, ENTRY_CHUNK, &at, got, &left);
                 if (got < ENTRY_CHUNK && left) {
@@ -518,12 +521,17 @@ static int entry_maps(entry_range *er)
                     break;
                 }
             }
-            if (at == got) break;
+            if (at == got) {
+                rc = -1; /* fewer entries than the maps say */
+                break;
+            }
             size_t stop = left ? got - ENTRY_AHEAD : got;
+            if (stop - at > mine) stop = at + mine;
+            mine -= stop - at;
             for (size_t j = at; j < stop; j++) {
                 const mp_entry *e = &es[j];
                 assert(e->map == k);
-                if (seen++ % ENTRY_GROUP == 0) prefetch_groups(g, d, owner, es, j, got, (uint32_t)k);
+                if (seen++ % ENTRY_GROUP == 0) prefetch_groups(g, d, owner, es, j, got);
                 /* a key points at an object: its key_obj, or for a key
                  * stored in an object of its own, whatever that object
                  * points to */
