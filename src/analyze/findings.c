@@ -595,8 +595,10 @@ static bool only_header_on_top(const mp_dom *d, uint32_t header, const uint32_t 
         size_t lo = 0, hi = n; /* p in t[lo..hi)? */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (t[mid] < p) lo = mid + 1;
-            else hi = mid;
+            if (t[mid] < p)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
         if (lo == n || t[lo] != p) return false;
     }

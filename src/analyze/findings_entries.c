@@ -422,10 +422,11 @@ static inline void prefetch_holders(const mp_graph *g, const uint32_t *owner, ui
 
 /*
  * The fetches for the groups ahead of the one starting at es[j] (the
- * window holds es[..got), of this map and the next ones): the holders of the next group, the sizes and
- * holders' offsets of the one after, the words of the third (see
- * ENTRY_GROUP). The stages go from the nearest group to the farthest, so
- * that each reads what the stage before asked for a group's time ago.
+ * window holds es[..got), of this map and the next ones): the holders of
+ * the next group, the sizes and holders' offsets of the one after, the
+ * words of the third (see ENTRY_GROUP). The stages go from the nearest
+ * group to the farthest, so that each reads what the stage before asked
+ * for a group's time ago.
  */
 static void prefetch_groups(const mp_graph *g, const mp_dom *d, const uint32_t *owner,
                             const mp_entry *es, size_t j, size_t got)
