@@ -591,16 +591,7 @@ static bool only_header_on_top(const mp_dom *d, uint32_t header, const uint32_t 
     for (size_t i = 0; i < n; i++) {
         if (t[i] == header) continue;
         uint32_t p = d->idom[t[i]];
-        if (p == MP_NONE) return false;
-        size_t lo = 0, hi = n; /* p in t[lo..hi)? */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (t[mid] < p)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo == n || t[lo] != p) return false;
+        if (p == MP_NONE || !bsearch(&p, t, n, sizeof *t, cmp_u32)) return false;
     }
     return true;
 }

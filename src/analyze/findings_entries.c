@@ -496,9 +496,11 @@ static int entry_maps(entry_range *er)
      * fetch nothing ahead); each one is looked at once ENTRY_AHEAD more
      * are read behind it (or the last ones are), so that the fetches for
      * the entries ahead never stop at a window's end. The maps' entries
-     * follow one another in the graph's order. */
+     * follow one another in the graph's order: the range's are those from
+     * its first map's on to the next range's. */
     size_t first = er->k0 < g->nmaps ? g->maps[er->k0].first_entry : 0;
-    size_t at = 0, got = 0, seen = 0, left = g->nentries - first;
+    size_t end = er->k1 < g->nmaps ? g->maps[er->k1].first_entry : g->nentries;
+    size_t at = 0, got = 0, seen = 0, left = end > first ? end - first : 0;
     mp_entry_cursor c;
     mp_entry_cursor_init(&c, g, first);
     /* every object reached: an in-edge is a live reference, unchecked */
