@@ -1293,37 +1293,48 @@ static void tiny_maps_read_alike_on_one_thread_and_two(void)
     tiny_fault.bad_value = tiny_fault.bad_count = tiny_fault.bad_count2 = UINT64_MAX;
 }
 
-/* Writes nm tiny maps (as write_tiny_maps) and then one map of 256
- * buckets of 8 entries each, whose batches are big enough for the
- * decoding threads (not decoded on the reading thread). */
-static int write_tiny_and_big_maps(const char *file, uint64_t nm)
+/* Is map k of write_tiny_and_big_maps(.., nm, every) a big one? */
+static bool big_map(uint64_t k, uint64_t nm, uint64_t every)
+{
+    return k == nm || (every && k % every == every - 1);
+}
+
+/* Where map k's header is: tiny maps take 256 bytes, big ones their
+ * array of 256 buckets after a 64-byte header. */
+static uint64_t map_at(uint64_t k, uint64_t nm, uint64_t every)
+{
+    uint64_t a = 0x100000;
+    for (uint64_t i = 0; i < k; i++) a += big_map(i, nm, every) ? 64 + 256 * 144 : 256;
+    return a;
+}
+
+/* Writes nm + 1 maps: tiny ones (as write_tiny_maps) and, as the last and
+ * (every > 0) as every every-th, one of 256 buckets of 8 entries each,
+ * whose batches are big enough for the decoding threads (not decoded on
+ * the reading thread). */
+static int write_tiny_and_big_maps(const char *file, uint64_t nm, uint64_t every)
 {
     mf_gs_header h = {.program = "tiny", .pointer_size = 8};
     mf_error err;
     mf_gs_writer *w = mf_gsw_open(file, MF_GS_RAW, &h, &err);
     if (!w) return -1;
-    const uint64_t big = 0x100000 + nm * 256, nbk = 256;
-    for (uint64_t k = 0; k < nm; k++) {
-        mf_gsw_object(w, 0x100000 + k * 256, 48, 0);
-        mf_gsw_object(w, 0x100000 + k * 256 + 64, 144, 0);
+    for (uint64_t k = 0, a = 0x100000; k <= nm; a = map_at(++k, nm, every)) {
+        mf_gsw_object(w, a, 48, 0);
+        mf_gsw_object(w, a + 64, big_map(k, nm, every) ? 256 * 144 : 144, 0);
     }
-    mf_gsw_object(w, big, 48, 0);
-    mf_gsw_object(w, big + 64, nbk * 144, 0);
-    for (uint64_t k = 0; k < nm; k++) {
-        uint64_t a = 0x100000 + k * 256, o[1] = {16}, t[1] = {a + 64};
+    for (uint64_t k = 0, a = 0x100000; k <= nm; a = map_at(++k, nm, every)) {
+        uint64_t o[1] = {16}, t[1] = {a + 64};
         mf_gsw_edges(w, a, 1, o, t);
         mf_gsw_edges(w, a + 64, 0, NULL, NULL);
     }
-    uint64_t o[1] = {16}, t[1] = {big + 64};
-    mf_gsw_edges(w, big, 1, o, t);
-    mf_gsw_edges(w, big + 64, 0, NULL, NULL);
-    for (uint64_t k = 0; k <= nm; k++) {
-        uint64_t a = k < nm ? 0x100000 + k * 256 : big, nb = k < nm ? 1 : nbk;
+    for (uint64_t k = 0, a = 0x100000; k <= nm; a = map_at(++k, nm, every)) {
+        bool big = big_map(k, nm, every);
+        uint64_t nb = big ? 256 : 1;
         mf_gs_map m = {.address = a,
                        .type_name = "map[int64]int64",
                        .key_kind = MF_GS_KEY_INT64,
                        .count = nb * 8,
-                       .B = k < nm ? 0 : 8,
+                       .B = big ? 8 : 0,
                        .buckets = a + 64,
                        .bucket_size = 144,
                        .key_size = 8,
@@ -1430,9 +1441,45 @@ static void a_map_short_of_its_buckets_is_named_by_the_footer(void)
                "its Map record says 257 and 2048"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        CHECK(write_tiny_and_big_maps(file, 1000) == 0);
+        CHECK(write_tiny_and_big_maps(file, 1000, 0) == 0);
         CHECK(announce_one_bucket_more(file, cases[c].which) == 0);
         reads_or_refuses(file, cases[c].want, 1000 * 8 + 2048);
+    }
+}
+
+/* Tiny maps between big ones: the reader hands the big maps' batches to
+ * the decoding threads and reads the tiny ones' itself, taking the
+ * batches' bookkeeping back at each Map record and giving it over at the
+ * next big batch. The same batches on one thread and on two, and a map
+ * short of a bucket named by the footer whether it comes right after a
+ * big map, is one, or is the last. */
+static void tiny_and_big_maps_in_turn_read_alike(void)
+{
+    char file[300], m1[sizeof((mf_error *)0)->msg], m2[sizeof m1];
+    snprintf(file, sizeof file, "%s/turns.gcstack", dir);
+    const uint64_t nm = 300, every = 7;
+    uint64_t entries = 0;
+    for (uint64_t k = 0; k <= nm; k++) entries += big_map(k, nm, every) ? 2048 : 8;
+    CHECK(write_tiny_and_big_maps(file, nm, every) == 0);
+    digest d1, d2;
+    CHECK(read_tiny(file, 1, &d1, m1, sizeof m1) == 0);
+    CHECK(read_tiny(file, 2, &d2, m2, sizeof m2) == 0);
+    CHECK_EQ_U64(d1.h, d2.h);
+    CHECK_EQ_U64(d1.entries, entries);
+    CHECK_EQ_U64(d2.entries, entries);
+    const uint64_t which[] = {7, 13, 14, 299, 300};
+    for (size_t c = 0; c < sizeof which / sizeof *which; c++) {
+        uint64_t k = which[c], nb = big_map(k, nm, every) ? 256 : 1;
+        char want[160];
+        snprintf(want, sizeof want,
+                 "map %llu (map[int64]int64 at 0x%llx): %llu buckets and %llu entries listed, "
+                 "its Map record says %llu and %llu",
+                 (unsigned long long)k, (unsigned long long)map_at(k, nm, every),
+                 (unsigned long long)nb, (unsigned long long)nb * 8, (unsigned long long)nb + 1,
+                 (unsigned long long)nb * 8);
+        CHECK(write_tiny_and_big_maps(file, nm, every) == 0);
+        CHECK(announce_one_bucket_more(file, k) == 0);
+        reads_or_refuses(file, want, UINT64_MAX);
     }
 }
 
@@ -1716,6 +1763,7 @@ int main(void)
     TEST(small_bucket_batches_are_decoded_on_the_reading_thread);
     TEST(tiny_maps_read_alike_on_one_thread_and_two);
     TEST(a_map_short_of_its_buckets_is_named_by_the_footer);
+    TEST(tiny_and_big_maps_in_turn_read_alike);
     TEST(map_geometry_is_checked_with_either_index);
     TEST(header_object_count_is_only_a_hint);
     TEST(pointers_resolve_to_the_objects_they_point_into);

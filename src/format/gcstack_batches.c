@@ -15,7 +15,11 @@
  * first one in file order is reported, as reading on one thread would.
  *
  * Threads: r->pool's mutex guards the jobs and the commits; decoding
- * touches only its job's scratch and reads the objects and maps.
+ * touches only its job's scratch and reads the objects and maps. Between
+ * a barrier and the next hand-over nothing is in flight: the commits'
+ * state is then the reader's own (r->pool_idle), and a heap of millions
+ * of tiny maps -- a barrier at every Map record, a small batch after it --
+ * is read without taking the lock at all.
  */
 #include "format/gcstack_reader_int.h"
 #include "format/hugepages.h"
@@ -762,14 +766,8 @@ static void pool_start(mf_gs_reader *r)
     pthread_cond_init(&pl->done, NULL);
     pl->tmpl = *r;
     memset(&pl->tmpl.s, 0, sizeof pl->tmpl.s);
-    pl->edge_next = r->edge_next;
-    pl->cont = r->cont;
-    pl->cont_off1 = r->cont_off1;
-    pl->seen_edges = r->seen.edges;
-    pl->seen_buckets = r->seen.buckets;
-    pl->seen_entries = r->seen.entries;
-    pl->maps_full = r->maps_full;
     r->pool = pl;
+    r->pool_idle = true; /* the commits' state goes over with the first batch */
     pthread_mutex_lock(&pl->mu);
     for (unsigned i = 0; i + 1 < want; i++) {
         if (pthread_create(&pl->th[pl->nth], NULL, worker, pl)) break;
@@ -799,15 +797,26 @@ void mf_gsr_pool_stop(mf_gs_reader *r)
     r->pool = NULL;
 }
 
-int mf_gsr_barrier(mf_gs_reader *r)
+/* The commits' state goes to the pool before a batch is handed over (lock
+ * held, nothing in flight), with what the template must see anew: the
+ * maps (a Map record may have added one) and the phase. */
+static void pool_take_state(mf_gs_reader *r, struct mf_gsr_pool *pl)
 {
-    struct mf_gsr_pool *pl = r->pool;
-    if (!pl) return 0;
-    pthread_mutex_lock(&pl->mu);
-    while (pl->next_commit < pl->next_seq)
-        if (!work_one(pl)) pthread_cond_wait(&pl->done, &pl->mu);
-    /* nothing is decoded now: the commits' state back to the reader, and
-     * the maps (a Map record may have just added one) to the template */
+    pl->edge_next = r->edge_next;
+    pl->cont = r->cont;
+    pl->cont_off1 = r->cont_off1;
+    pl->seen_edges = r->seen.edges;
+    pl->seen_buckets = r->seen.buckets;
+    pl->seen_entries = r->seen.entries;
+    pl->maps_full = r->maps_full;
+    pl->tmpl.maps = r->maps;
+    pl->tmpl.phase = r->phase;
+    r->pool_idle = false;
+}
+
+/* ... and comes back to the reader once every batch is committed. */
+static void pool_give_state(mf_gs_reader *r, const struct mf_gsr_pool *pl)
+{
     r->edge_next = pl->edge_next;
     r->cont = pl->cont;
     r->cont_off1 = pl->cont_off1;
@@ -815,10 +824,23 @@ int mf_gsr_barrier(mf_gs_reader *r)
     r->seen.buckets = pl->seen_buckets;
     r->seen.entries = pl->seen_entries;
     r->maps_full = pl->maps_full;
-    pl->tmpl.maps = r->maps;
-    pl->tmpl.phase = r->phase;
+    r->pool_idle = true;
+}
+
+int mf_gsr_barrier(mf_gs_reader *r)
+{
+    struct mf_gsr_pool *pl = r->pool;
+    /* idle: nothing was handed over since the last barrier, which found
+     * no failure (a failure stops the reading) */
+    if (!pl || r->pool_idle) return 0;
+    pthread_mutex_lock(&pl->mu);
+    while (pl->next_commit < pl->next_seq)
+        if (!work_one(pl)) pthread_cond_wait(&pl->done, &pl->mu);
     bool failed = pl->failed;
-    if (failed) *r->err = pl->err;
+    if (failed)
+        *r->err = pl->err;
+    else
+        pool_give_state(r, pl); /* nothing is decoded now */
     pthread_mutex_unlock(&pl->mu);
     return failed ? -1 : 0;
 }
@@ -839,6 +861,7 @@ static int hand_over(mf_gs_reader *r, uint32_t kind, const uint8_t *p, const uin
 {
     struct mf_gsr_pool *pl = r->pool;
     pthread_mutex_lock(&pl->mu);
+    if (r->pool_idle) pool_take_state(r, pl);
     job *j = &pl->jobs[pl->next_seq % pl->njobs];
     while (j->state != J_FREE && !pl->failed)
         if (!work_one(pl)) pthread_cond_wait(&pl->done, &pl->mu);
@@ -874,14 +897,15 @@ static int hand_over(mf_gs_reader *r, uint32_t kind, const uint8_t *p, const uin
 }
 
 /*
- * A small bucket batch when no batch is in flight (the common case in a
- * heap of many small maps: each Map record waits for the batches before
- * it, then its few buckets follow): decoded and committed here and now,
- * on the reader itself, with neither the copy into a job nor the two
- * copies of the template a job costs. The lock is held throughout, so the
- * commits' state, taken from the pool and given back, cannot change
- * meanwhile. 0 done, -1 failed (r->err), 1 a batch is in flight: hand it
- * over instead.
+ * A small bucket batch when the batches handed over since the last barrier
+ * are all committed: decoded and committed here and now, on the reader
+ * itself, with neither the copy into a job nor the two copies of the
+ * template a job costs. (The commonest case, a map's few buckets right
+ * after its Map record's barrier, does not come here: the reader is idle
+ * then and reads the batch without the lock.) The lock is held
+ * throughout, so the commits' state, taken from the pool and given back,
+ * cannot change meanwhile. 0 done, -1 failed (r->err), 1 a batch is in
+ * flight: hand it over instead.
  */
 static int buckets_at_once(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 {
@@ -923,14 +947,11 @@ int mf_gsr_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     if (r->phase != 3 && mf_gsr_barrier(r)) return -1;
     if (mf_gsr_enter_rest(r, "a bucket batch")) return -1;
     mf_gsr_index_objects(r);
-    if (r->pool) {
-        if (r->pool->tmpl.phase != 3) {
-            /* no batch is in flight (the barrier above) */
-            pthread_mutex_lock(&r->pool->mu);
-            r->pool->tmpl.phase = 3;
-            pthread_mutex_unlock(&r->pool->mu);
-        }
-        if ((size_t)(end - p) <= INLINE_JOB_BYTES) {
+    /* idle, the reader holds the commits' state: a small batch is read
+     * as without threads (the template learns the phase at a hand-over) */
+    bool small = (size_t)(end - p) <= INLINE_JOB_BYTES;
+    if (r->pool && !(r->pool_idle && small)) {
+        if (small) {
             int rc = buckets_at_once(r, p, end);
             if (rc <= 0) return rc;
         }
@@ -943,7 +964,7 @@ int mf_gsr_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
 void mf_gsr_maps_changed(mf_gs_reader *r)
 {
     struct mf_gsr_pool *pl = r->pool;
-    if (!pl) return;
+    if (!pl || r->pool_idle) return; /* the next hand-over tells them */
     pthread_mutex_lock(&pl->mu);
     pl->tmpl.maps = r->maps;
     pthread_mutex_unlock(&pl->mu);

@@ -156,6 +156,11 @@ struct mf_gs_reader {
     /* the threads that decode edge and bucket batches (gcstack_batches.c),
      * NULL while none is running */
     struct mf_gsr_pool *pool;
+    /* Nothing handed to the threads is in flight, and the commits' state
+     * (edge_next, cont, cont_off1, seen, maps_full) is this reader's, not
+     * the pool's: true from a barrier to the next hand-over. Read and
+     * written by the reader thread alone. */
+    bool pool_idle;
 };
 
 /* One field of a message. */
