@@ -1335,6 +1335,53 @@ static void test_bucket_records_keep_overflow_depths_or_refuse_them(void)
     unlink(path);
 }
 
+/* Each map keeps its own type name when the names come in runs and
+ * come back: the loader keeps the last name it interned, and a name seen
+ * before, then another, then the first again must not take the other's. */
+static void test_map_type_names_in_runs_stay_each_maps_own(void)
+{
+    static const char *const names[] = {"map[int64]int64", "map[int64]int64", "map[string]*T",
+                                        "map[int64]int64", "map[uint8]bool",  "map[uint8]bool",
+                                        "map[string]*T"};
+    enum { N = sizeof names / sizeof *names };
+    char path[] = "/tmp/test_graph_names_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    mf_gs_header h = {.program = "/bin/prog", .pointer_size = 8};
+    mf_error err;
+    mf_gs_writer *w = mf_gsw_open(path, 1, &h, &err);
+    CHECK(w != NULL);
+    for (uint64_t k = 0; k < N; k++) {
+        mf_gsw_object(w, 0x1000 + k * 0x100, 48, 0);
+        mf_gsw_object(w, 0x1040 + k * 0x100, 144, 0);
+    }
+    for (uint64_t k = 0; k < N; k++) {
+        uint64_t o[] = {16}, t[] = {0x1040 + k * 0x100};
+        mf_gsw_edges(w, 0x1000 + k * 0x100, 1, o, t);
+        mf_gsw_edges(w, 0x1040 + k * 0x100, 0, NULL, NULL);
+    }
+    for (uint64_t k = 0; k < N; k++) {
+        mf_gs_map m = {.address = 0x1000 + k * 0x100,
+                       .type_name = names[k],
+                       .key_kind = MF_GS_KEY_INT64,
+                       .buckets = 0x1040 + k * 0x100,
+                       .bucket_size = 144,
+                       .key_size = 8,
+                       .value_size = 8};
+        mf_gsw_map(w, &m);
+    }
+    uint64_t bytes;
+    CHECK(mf_gsw_finish(w, &bytes, &err) == 0);
+    mp_graph *g;
+    CHECK(mp_load_gcstack(path, NULL, &g, &err) == 0);
+    CHECK_EQ_U64(g->nmaps, N);
+    for (size_t k = 0; k < N && k < g->nmaps; k++)
+        CHECK_STR_EQ(mp_str(g, g->maps[k].type_name), names[k]);
+    mp_graph_free(g);
+    unlink(path);
+}
+
 /* The table positions of a graph of n objects whose table objects are
  * those with set(o): with the rank directory (mp_graph_table_rank) as
  * by the search over table_objs without it, for every object and past
@@ -1673,5 +1720,6 @@ int main(void)
     TEST(test_records_ordered_by_key_as_a_sort_orders_them);
     TEST(test_records_grouped_by_map_in_the_maps_own_words);
     TEST(test_map_tables_in_map_order_come_out_by_object);
+    TEST(test_map_type_names_in_runs_stay_each_maps_own);
     TEST_EXIT();
 }

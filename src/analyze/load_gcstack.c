@@ -40,6 +40,12 @@ typedef struct loader {
     bool edges_begun;
     uint64_t *samples; /* object << 32 | stack, applied once the objects are in */
     size_t nsamples, cap_samples;
+    /* the last map's type name as the reader holds it (one pointer per
+     * name in its string table) and its sid: maps of one type come in
+     * runs, and a heap of millions of small maps would hash the same name
+     * for each */
+    const char *map_type_name;
+    mp_sid map_type_sid;
     bool oom;
 } loader;
 
@@ -248,9 +254,13 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
 {
     loader *L = ud;
     sync_tables(L, r);
+    if (m->type_name != L->map_type_name || !L->map_type_name) {
+        L->map_type_sid = mp_gb_intern(L->b, m->type_name);
+        L->map_type_name = m->type_name;
+    }
     mp_map x = {.header = obj_ref(m->object),
                 .address = m->address,
-                .type_name = mp_gb_intern(L->b, m->type_name),
+                .type_name = L->map_type_sid,
                 .key_kind = (uint8_t)key_kind(m->key_kind),
                 .key_indirect = m->key_indirect,
                 .key_numeric = m->key_kind == MF_GS_KEY_INT64 || m->key_kind == MF_GS_KEY_PTR,

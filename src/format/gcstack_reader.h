@@ -48,6 +48,10 @@ typedef struct mf_gs_reader mf_gs_reader;
  *   indices MF_GS_NONE): what else a caller needs it keeps from on_map.
  *   (The reader does not keep whole Map records: a heap of millions of
  *   small maps would hold them all until the read ends.)
+ *   A map's type_name is the entry of the reader's string table that its
+ *   Map record names, valid until the reader is freed: while the reader
+ *   lives a pointer stands for one string, so a caller may keep what it
+ *   made of a name by its pointer.
  * on_samples: object indices and stack indices.
  */
 typedef struct mf_gs_callbacks {
