@@ -254,7 +254,7 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
 {
     loader *L = ud;
     sync_tables(L, r);
-    if (m->type_name != L->map_type_name || !L->map_type_name) {
+    if (m->type_name != L->map_type_name) { /* the first: NULL, sid 0 */
         L->map_type_sid = mp_gb_intern(L->b, m->type_name);
         L->map_type_name = m->type_name;
     }

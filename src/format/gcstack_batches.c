@@ -896,35 +896,16 @@ static int hand_over(mf_gs_reader *r, uint32_t kind, const uint8_t *p, const uin
     return 0;
 }
 
-/*
- * A small bucket batch when the batches handed over since the last barrier
- * are all committed: decoded and committed here and now, on the reader
- * itself, with neither the copy into a job nor the two copies of the
- * template a job costs. (The commonest case, a map's few buckets right
- * after its Map record's barrier, does not come here: the reader is idle
- * then and reads the batch without the lock.) The lock is held
- * throughout, so the commits' state, taken from the pool and given back,
- * cannot change meanwhile. 0 done, -1 failed (r->err), 1 a batch is in
- * flight: hand it over instead.
- */
-static int buckets_at_once(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
+/* A barrier that does not wait: when the batches handed over since the
+ * last barrier are all committed (and none failed), the commits' state
+ * comes back to the reader, idle again, so that a small batch is read on
+ * it without the lock; else nothing changes. */
+static void idle_if_done(mf_gs_reader *r)
 {
     struct mf_gsr_pool *pl = r->pool;
     pthread_mutex_lock(&pl->mu);
-    if (pl->failed || pl->next_commit != pl->next_seq) {
-        pthread_mutex_unlock(&pl->mu);
-        return 1;
-    }
-    r->seen.buckets = pl->seen_buckets;
-    r->seen.entries = pl->seen_entries;
-    r->maps_full = pl->maps_full;
-    bucket_batch b;
-    int rc = decode_buckets(r, p, end, &b) || commit_buckets(r, &b) ? -1 : 0;
-    pl->seen_buckets = r->seen.buckets;
-    pl->seen_entries = r->seen.entries;
-    pl->maps_full = r->maps_full;
+    if (!pl->failed && pl->next_commit == pl->next_seq) pool_give_state(r, pl);
     pthread_mutex_unlock(&pl->mu);
-    return rc;
 }
 
 int mf_gsr_edges(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
@@ -947,16 +928,13 @@ int mf_gsr_buckets(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
     if (r->phase != 3 && mf_gsr_barrier(r)) return -1;
     if (mf_gsr_enter_rest(r, "a bucket batch")) return -1;
     mf_gsr_index_objects(r);
-    /* idle, the reader holds the commits' state: a small batch is read
-     * as without threads (the template learns the phase at a hand-over) */
+    /* a small batch (the buckets of a map of a few entries) is read on
+     * the reader as without threads when it holds the commits' state:
+     * neither the copy into a job nor the two copies of the template a
+     * job costs (the template learns the phase at a hand-over) */
     bool small = (size_t)(end - p) <= INLINE_JOB_BYTES;
-    if (r->pool && !(r->pool_idle && small)) {
-        if (small) {
-            int rc = buckets_at_once(r, p, end);
-            if (rc <= 0) return rc;
-        }
-        return hand_over(r, MF_GS_R_BUCKETS, p, end);
-    }
+    if (r->pool && small && !r->pool_idle) idle_if_done(r);
+    if (r->pool && !(small && r->pool_idle)) return hand_over(r, MF_GS_R_BUCKETS, p, end);
     bucket_batch b;
     return decode_buckets(r, p, end, &b) || commit_buckets(r, &b) ? -1 : 0;
 }
