@@ -67,7 +67,7 @@ static built_map add_map(heap *h, uint32_t B, uint32_t n, uint64_t blob_size, bo
                 .buckets = bm.array,
                 .oldbuckets = MP_NONE,
                 .bucket_size = 208};
-    bm.map = mp_gb_map(h->b, &m);
+    bm.map = mp_gb_map(h->b, &m, NULL);
     for (uint64_t i = 0; i < nb; i++)
         mp_gb_bucket(h->b, &(mp_bucket){.map = bm.map, .obj = bm.array, .index = i}, 0);
     for (uint32_t i = 0; i < n; i++) {
@@ -244,7 +244,7 @@ static built_map add_flat_map(heap *h, bool listed, uint32_t *extra, uint32_t *c
                 .buckets = bm.array,
                 .oldbuckets = MP_NONE,
                 .bucket_size = 80};
-    bm.map = mp_gb_map(h->b, &m);
+    bm.map = mp_gb_map(h->b, &m, NULL);
     for (uint64_t i = 0; i < 4; i++)
         mp_gb_bucket(h->b, &(mp_bucket){.map = bm.map, .obj = bm.array, .index = i}, 0);
     mp_gb_bucket(h->b, &(mp_bucket){.map = bm.map, .obj = bm.ovf, .index = 0, .overflow = 1}, 0);
@@ -435,7 +435,7 @@ static uint32_t add_slice_map(heap *h, uint32_t n, uint32_t nbufs, uint64_t buf_
                 .buckets = arr,
                 .oldbuckets = MP_NONE,
                 .bucket_size = 208};
-    uint32_t k = mp_gb_map(h->b, &m);
+    uint32_t k = mp_gb_map(h->b, &m, NULL);
     for (uint64_t i = 0; i < 16; i++)
         mp_gb_bucket(h->b, &(mp_bucket){.map = k, .obj = arr, .index = i}, 0);
     for (uint32_t i = 0; i < nbufs; i++) bufs[i] = obj(h, buf_size, h->t_blob);
@@ -593,10 +593,8 @@ static growing_map add_growing_map(heap *h, uint64_t count, uint32_t value_type)
                 .count = count,
                 .buckets = gm.nw,
                 .oldbuckets = gm.old,
-                .nevacuate = 1,
-                .noldbuckets = 2,
                 .bucket_size = 208};
-    uint32_t mi = mp_gb_map(h->b, &m);
+    uint32_t mi = mp_gb_map(h->b, &m, &(mp_map_aside){.nevacuate = 1, .noldbuckets = 2});
     for (int i = 0; i < 4; i++)
         mp_gb_bucket(h->b, &(mp_bucket){.map = mi, .obj = gm.nw, .index = (uint64_t)i}, 0);
     for (int i = 0; i < 2; i++)
@@ -775,7 +773,7 @@ static void test_retained_is_counted_once_whatever_the_geometry(void)
                 .buckets = arr,
                 .oldbuckets = MP_NONE,
                 .bucket_size = 208};
-    uint32_t k = mp_gb_map(h.b, &m);
+    uint32_t k = mp_gb_map(h.b, &m, NULL);
     for (uint64_t i = 0; i < 2; i++)
         mp_gb_bucket(h.b, &(mp_bucket){.map = k, .obj = arr, .index = i}, 0);
     root(&h, MP_ROOT_GLOBAL, "ring", hdr, 0, 0);
@@ -812,7 +810,7 @@ static void test_a_bucket_a_stray_word_holds_still_counts_with_its_map(void)
                     .buckets = arr,
                     .oldbuckets = MP_NONE,
                     .bucket_size = 208};
-        uint32_t k = mp_gb_map(h.b, &m);
+        uint32_t k = mp_gb_map(h.b, &m, NULL);
         mp_gb_bucket(h.b, &(mp_bucket){.map = k, .obj = arr}, 0);
         mp_gb_bucket(h.b, &(mp_bucket){.map = k, .obj = ov, .overflow = 1}, 0);
         mp_gb_entry(h.b, &(mp_entry){.map = k,
@@ -1373,7 +1371,7 @@ static uint32_t map_of_one_value(heap *h, uint32_t n, uint32_t v)
                 .count = n,
                 .buckets = arr,
                 .oldbuckets = MP_NONE};
-    uint32_t mi = mp_gb_map(h->b, &m);
+    uint32_t mi = mp_gb_map(h->b, &m, NULL);
     mp_gb_bucket(h->b, &(mp_bucket){.map = mi, .obj = arr}, 0);
     for (uint32_t i = 0; i < n; i++)
         mp_gb_entry(h->b, &(mp_entry){.map = mi,
@@ -1432,7 +1430,7 @@ static void test_a_value_pointing_twice_at_one_object_still_owns_it(void)
                 .bucket_size = 208,
                 .key_size = 8,
                 .value_size = 16};
-    uint32_t mi = mp_gb_map(h.b, &m);
+    uint32_t mi = mp_gb_map(h.b, &m, NULL);
     mp_gb_bucket(h.b, &(mp_bucket){.map = mi, .obj = arr}, 0);
     uint32_t vals[3] = {buf0, shared, shared};
     for (uint32_t i = 0; i < 3; i++)
@@ -2022,7 +2020,7 @@ static uint32_t map_of_threes(heap *h, uint32_t n)
                 .buckets = array,
                 .oldbuckets = MP_NONE,
                 .bucket_size = 208};
-    uint32_t k = mp_gb_map(h->b, &m);
+    uint32_t k = mp_gb_map(h->b, &m, NULL);
     for (uint64_t i = 0; i < NB; i++)
         mp_gb_bucket(h->b, &(mp_bucket){.map = k, .obj = array, .index = i}, 0);
     uint32_t v = MP_NONE;

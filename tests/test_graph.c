@@ -144,12 +144,12 @@ static void test_map_records_are_grouped_and_tables_measured(void)
                 .key_type = MP_NONE,
                 .value_type = MP_NONE,
                 .type_name = mp_gb_intern(b, "map[int]*V")};
-    uint32_t m1 = mp_gb_map(b, &m);
+    uint32_t m1 = mp_gb_map(b, &m, NULL);
     m.header = h2;
     m.B = 0;
     m.count = 1;
     m.buckets = arr2;
-    uint32_t m2 = mp_gb_map(b, &m);
+    uint32_t m2 = mp_gb_map(b, &m, NULL);
     /* interleaved records of both maps */
     for (uint64_t i = 0; i < 4; i++)
         mp_gb_bucket(
@@ -602,7 +602,7 @@ static mp_graph *direct_graph_rooted(size_t n, size_t nroots, mf_error *err)
                 .value_type = MP_NONE,
                 .buckets = MP_NONE,
                 .oldbuckets = MP_NONE};
-    uint32_t mi = mp_gb_map(b, &m);
+    uint32_t mi = mp_gb_map(b, &m, NULL);
     for (size_t v = 0; v < n; v++) {
         mp_entry e = {.map = mi,
                       .bucket_obj = MP_NONE,
@@ -896,7 +896,7 @@ static uint32_t int_key_map(mp_graph_builder *b, uint32_t h, uint32_t arr, uint3
                 .key_size = 8,
                 .value_size = value_size,
                 .type_name = mp_gb_intern(b, "map[int64]V")};
-    return mp_gb_map(b, &m);
+    return mp_gb_map(b, &m, NULL);
 }
 
 /* A map of struct values with three pointer words (map[int64]struct{a, b,
@@ -1338,6 +1338,56 @@ static void test_bucket_records_keep_overflow_depths_or_refuse_them(void)
 /* Each map keeps its own type name when the names come in runs and
  * come back: the loader keeps the last name it interned, and a name seen
  * before, then another, then the first again must not take the other's. */
+/* The figures few maps have are set aside for those maps alone: a map
+ * given none (or all 0) writes no record, one given some keeps them, and
+ * one told them later (nan_keys) has them, or 0 when told 0 again. */
+static void test_rare_map_figures_are_set_aside_for_their_maps_alone(void)
+{
+    enum { N = 6 };
+    mp_graph_builder *b = mp_gb_new("aside", "gcstack");
+    uint32_t k_of[N];
+    for (uint32_t k = 0; k < N; k++) {
+        uint32_t h = mp_gb_object(b, 0x1000 + k * 0x200, 48, MP_NONE, MP_NONE);
+        uint32_t arr = mp_gb_object(b, 0x1100 + k * 0x200, 144, MP_NONE, MP_NONE);
+        mp_gb_edge(b, h, arr);
+        if (k < 4) {
+            k_of[k] = int_key_map(b, h, arr, 0, 0, 8);
+            continue;
+        }
+        mp_map m = {.header = h,
+                    .buckets = arr,
+                    .oldbuckets = MP_NONE,
+                    .key_type = MP_NONE,
+                    .value_type = MP_NONE,
+                    .bucket_size = 144};
+        mp_map_aside growing = {.nevacuate = 1, .noldbuckets = 2}, none = {0};
+        k_of[k] = mp_gb_map(b, &m, k == 4 ? &growing : &none);
+    }
+    mp_gb_map_nan_keys(b, k_of[1], 0);
+    mp_gb_map_nan_keys(b, k_of[2], 5);
+    mp_gb_map_nan_keys(b, k_of[3], 2);
+    mp_gb_map_nan_keys(b, k_of[3], 0);
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->nmaps, N);
+    CHECK_EQ_U64(g->nmap_aside, 3);
+    if (g->nmaps == N) {
+        CHECK_EQ_U64(g->maps[0].aside, 0);
+        CHECK_EQ_U64(g->maps[1].aside, 0);
+        CHECK_EQ_U64(g->maps[5].aside, 0);
+        CHECK(mp_map_aside_of(g, &g->maps[0]) == &mp_map_aside_none);
+        CHECK_EQ_U64(mp_map_aside_of(g, &g->maps[2])->nan_keys, 5);
+        CHECK(g->maps[3].aside != 0);
+        CHECK_EQ_U64(mp_map_aside_of(g, &g->maps[3])->nan_keys, 0);
+        CHECK_EQ_U64(mp_map_aside_of(g, &g->maps[4])->nevacuate, 1);
+        CHECK_EQ_U64(mp_map_aside_of(g, &g->maps[4])->noldbuckets, 2);
+        CHECK_EQ_U64(mp_map_aside_of(g, &g->maps[4])->nan_keys, 0);
+        CHECK_EQ_U64(mp_map_aside_of(g, &g->maps[5])->noldbuckets, 0);
+    }
+    mp_graph_free(g);
+}
+
 static void test_map_type_names_in_runs_stay_each_maps_own(void)
 {
     static const char *const names[] = {"map[int64]int64", "map[int64]int64", "map[string]*T",
@@ -1378,6 +1428,7 @@ static void test_map_type_names_in_runs_stay_each_maps_own(void)
     CHECK_EQ_U64(g->nmaps, N);
     for (size_t k = 0; k < N && k < g->nmaps; k++)
         CHECK_STR_EQ(mp_str(g, g->maps[k].type_name), names[k]);
+    CHECK_EQ_U64(g->nmap_aside, 0); /* maps not growing: nothing set aside */
     mp_graph_free(g);
     unlink(path);
 }
@@ -1572,7 +1623,7 @@ static void test_map_tables_in_map_order_come_out_by_object(void)
                         .key_type = MP_NONE,
                         .value_type = MP_NONE,
                         .type_name = mp_gb_intern(b, "map[int]int")};
-            uint32_t mi = mp_gb_map(b, &m);
+            uint32_t mi = mp_gb_map(b, &m, NULL);
             mp_gb_bucket(b, &(mp_bucket){.map = mi, .obj = a, .index = 0}, 0);
         }
         mp_graph *g;
@@ -1655,7 +1706,7 @@ static void test_maps_fill_room_taken_at_the_start_then_grow(void)
                     .value_type = MP_NONE,
                     .buckets = (uint32_t)(N - 1 - k),
                     .oldbuckets = MP_NONE};
-        CHECK(mp_gb_map(b, &m) == k);
+        CHECK(mp_gb_map(b, &m, NULL) == k);
         /* within the room the block is not grown */
         if (k + 1 <= room) CHECK(mp_gb_map_room(b) == room);
     }
@@ -1721,5 +1772,6 @@ int main(void)
     TEST(test_records_grouped_by_map_in_the_maps_own_words);
     TEST(test_map_tables_in_map_order_come_out_by_object);
     TEST(test_map_type_names_in_runs_stay_each_maps_own);
+    TEST(test_rare_map_figures_are_set_aside_for_their_maps_alone);
     TEST_EXIT();
 }

@@ -874,7 +874,7 @@ static void judge(const mp_graph *g, const mp_dom *d, mp_findings *out, size_t k
      * matters where the map holds as much as any finding must */
     if ((m->oldbuckets != MP_NONE || m->nold > 0) && r->score >= SIGNIFICANT_MIN)
         ev |= MP_EV_OLD_BUCKETS;
-    if (m->nan_keys > 0) ev |= MP_EV_NAN_KEYS;
+    if (mp_map_aside_of(g, m)->nan_keys > 0) ev |= MP_EV_NAN_KEYS;
     const mp_map_rare *x = mp_report_rare(out, r);
     if (x->slice_buffers > 0 &&
         (x->slice_bytes >= SIGNIFICANT_MIN || x->slice_bytes * 2 >= r->retained))

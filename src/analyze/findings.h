@@ -48,7 +48,7 @@
  *                   when two or more entries' values point into one such
  *                   object. The substring retention leak: a few short
  *                   strings keep whole buffers alive;
- *   NAN_KEYS        entries under float NaN keys (mp_map.nan_keys): a NaN
+ *   NAN_KEYS        entries under float NaN keys (mp_map_aside.nan_keys): a NaN
  *                   equals nothing, so no lookup or delete finds them again
  *                   and only clearing or dropping the map frees them;
  *   GROWING         set by the caller from a diff (see mp_findings_mark_growth).

@@ -315,10 +315,11 @@ static int follow(mp_gate_map *t, const mp_snapshot_analysis *a, uint32_t m, con
     t->address = id->address;
     /* an unfinished growth is evidence only while it makes no progress */
     bool old = r->evidence & MP_EV_OLD_BUCKETS;
-    t->stalled = old && (fresh || (t->nevacuate == mp->nevacuate &&
-                                   t->noldbuckets == mp->noldbuckets && t->npoints > 1));
-    t->nevacuate = mp->nevacuate;
-    t->noldbuckets = mp->noldbuckets;
+    const mp_map_aside *x = mp_map_aside_of(g, mp);
+    t->stalled = old && (fresh || (t->nevacuate == x->nevacuate &&
+                                   t->noldbuckets == x->noldbuckets && t->npoints > 1));
+    t->nevacuate = x->nevacuate;
+    t->noldbuckets = x->noldbuckets;
     t->evidence = r->evidence;
     t->nested = reached_through_a_map(g, &a->p, m);
     if (describe_map(t, a, m)) return -1;

@@ -485,6 +485,8 @@ const char *mp_graph_type_name(const mp_graph *g, uint32_t o)
     return *s ? s : "?";
 }
 
+const mp_map_aside mp_map_aside_none;
+
 void mp_graph_free(mp_graph *g)
 {
     if (!g) return;
@@ -510,6 +512,7 @@ void mp_graph_free(mp_graph *g)
     free(g->types);
     free(g->roots);
     free(g->maps);
+    free(g->map_aside);
     free(g->buckets);
     mp_pack_free(&g->entries);
     free(g->frames);

@@ -164,11 +164,12 @@ typedef enum mp_sync_map {
 
 /* A map header and its geometry, as the input describes it; the "walked"
  * figures are computed at finish from the map's bucket and entry records.
- * 176 bytes, written once for each map of the heap (on a heap of millions
+ * 136 bytes, written once for each map of the heap (on a heap of millions
  * of tiny maps the biggest record the reading writes): the counts of bucket
  * records and of objects are 32-bit (a graph holds fewer than 2^32 of
- * either), the 32-bit fields come first and no padding is left implicit
- * (index files hold the record as it is). */
+ * either), the figures few maps have are out of line (mp_map_aside), the
+ * 32-bit fields come first and no padding is left implicit (index files
+ * hold the record as it is). */
 typedef struct mp_map {
     uint32_t header;               /* the header object (MP_NONE unknown) */
     mp_sid type_name;              /* e.g. "map[string]*Session" */
@@ -178,9 +179,9 @@ typedef struct mp_map {
                        emptied or cleared, a new map at a reused address draws another */
     uint32_t buckets, oldbuckets;  /* bucket array objects, MP_NONE none */
     uint32_t key_size, value_size; /* bytes of a key and a value slot, 0 unknown */
-    mp_sid container;              /* a sync.Map's: the global that holds it ("main.store",
-                                      "main.tables+8", "bss+0x7c8"), 0 none (it is in a
-                                      struct on the heap or a stack) */
+    /* 1 + the index of its figures set aside in g->map_aside, 0 none (all
+     * 0): mp_map_aside_of */
+    uint32_t aside;
     /* computed at finish */
     uint32_t first_bucket, nbuckets;        /* into g->buckets */
     uint32_t nmain, noverflow_walked, nold; /* bucket records by role */
@@ -196,8 +197,18 @@ typedef struct mp_map {
     uint8_t zero[6];
     uint64_t address;                       /* the header's address */
     uint64_t count;                         /* live entries as the header says */
-    uint64_t nevacuate, noldbuckets;
     uint64_t bucket_size;
+    /* computed at finish */
+    uint64_t first_entry, nentries; /* into g->entries */
+    uint64_t table_bytes;
+} mp_map;
+
+/* The figures of a map that most maps have all 0, out of line: a growth
+ * under way, a sync.Map's, keys that are float NaNs. On a heap of millions
+ * of small maps, 40 bytes a map not written. */
+typedef struct mp_map_aside {
+    uint64_t nevacuate, noldbuckets; /* an unfinished growth: buckets evacuated, of the
+                                        old array's */
     uint64_t nan_keys; /* entries whose key is a float NaN, which equals nothing, itself
                           included: no lookup or delete finds them again (0 when the
                           keys are not known to be floats) */
@@ -205,10 +216,11 @@ typedef struct mp_map {
      * included) and overflow buckets, objects of this map's table (aux
      * records) whose bytes table_bytes counts; 0 for other maps */
     uint64_t sync_read_buckets, sync_read_overflow;
-    /* computed at finish */
-    uint64_t first_entry, nentries; /* into g->entries */
-    uint64_t table_bytes;
-} mp_map;
+    mp_sid container; /* a sync.Map's: the global that holds it ("main.store",
+                         "main.tables+8", "bss+0x7c8"), 0 none (it is in a struct on
+                         the heap or a stack) */
+    uint32_t zero;
+} mp_map_aside;
 
 /* The deepest overflow bucket a bucket record can name: loaders refuse a
  * chain deeper than this (it would need tens of millions of buckets in one
@@ -386,6 +398,9 @@ typedef struct mp_graph {
     size_t nroots;
     mp_map *maps;
     size_t nmaps;
+    mp_map_aside *map_aside; /* the figures set aside of the maps that have some
+                                (mp_map.aside) */
+    size_t nmap_aside;
     mp_bucket *buckets; /* grouped by map (in order of appearance within a map) */
     size_t nbuckets;
     mp_pack entries; /* mp_entry records, grouped by map (mp_graph_entry) */
@@ -471,6 +486,13 @@ static inline uint64_t mp_obj_addr(const mp_graph *g, uint32_t o)
             hi = mid;
     }
     return (uint64_t)r[lo].high << 32 | g->addr_lo[o];
+}
+
+/* Map m's figures set aside (m a map of g): all 0 for most maps. */
+extern const mp_map_aside mp_map_aside_none;
+static inline const mp_map_aside *mp_map_aside_of(const mp_graph *g, const mp_map *m)
+{
+    return m->aside ? &g->map_aside[m->aside - 1] : &mp_map_aside_none;
 }
 
 /* The size of object o in bytes. */
@@ -671,8 +693,10 @@ void mp_gb_edges_batch(mp_graph_builder *b, uint32_t first, size_t n, const uint
 void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr);
 
 /* A map: m's object references are provisional indices (MP_NONE none); the
- * computed fields are ignored. Returns the map's index (MP_NONE: no memory). */
-uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m);
+ * computed fields and m->aside are ignored; aside (NULL: all 0) its figures
+ * set aside, kept only when some is not 0. Returns the map's index (MP_NONE:
+ * no memory). */
+uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m, const mp_map_aside *aside);
 /* How many maps the builder holds before its records move to a larger
  * block: from mp_gb_edges_begin on, at least half the objects announced
  * (the records written there stay put), unless the address space is
@@ -680,9 +704,9 @@ uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m);
 size_t mp_gb_map_room(const mp_graph_builder *b);
 /* The same for bucket records (mp_gb_bucket). */
 size_t mp_gb_bucket_room(const mp_graph_builder *b);
-/* Sets map k's nan_keys, known once its entries are walked. */
+/* Sets map k's nan_keys (mp_map_aside), known once its entries are walked. */
 void mp_gb_map_nan_keys(mp_graph_builder *b, uint32_t k, uint64_t n);
-/* Sets map k's sync_read_buckets and sync_read_overflow (a joined
+/* Sets map k's sync_read_buckets and sync_read_overflow (mp_map_aside; a joined
  * sync.Map's read map, known once its table is walked). */
 void mp_gb_map_sync_read(mp_graph_builder *b, uint32_t k, uint64_t buckets, uint64_t overflow);
 /* Sets map k's key_kind, when only its entries tell it (an interface's

@@ -119,6 +119,8 @@ struct mp_graph_builder {
     size_t nroots, cap_roots, cap_root_addr;
     mp_map *maps;
     size_t nmaps, cap_maps;
+    mp_map_aside *map_aside; /* the maps' figures set aside, in the order first set */
+    size_t nmap_aside, cap_map_aside;
     mp_bucket *buckets;
     uint64_t *bucket_addr;
     size_t nbuckets, cap_buckets, cap_bucket_addr;
@@ -180,6 +182,7 @@ void mp_gb_free(mp_graph_builder *b)
     free(b->roots);
     free(b->root_addr);
     free(b->maps);
+    free(b->map_aside);
     free(b->buckets);
     free(b->bucket_addr);
     mp_pack_free(&b->entries);
@@ -674,9 +677,26 @@ void mp_gb_root(mp_graph_builder *b, const mp_root *r, uint64_t target_addr)
     b->nroots++;
 }
 
-uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m)
+/* Map k's figures set aside, made (all 0) when it has none yet; NULL when out
+ * of memory. */
+static mp_map_aside *aside_of(mp_graph_builder *b, uint32_t k)
 {
-    _Static_assert(sizeof(mp_map) == 176, "mp_map: no implicit padding (graph.h)");
+    mp_map *m = &b->maps[k];
+    if (m->aside) return &b->map_aside[m->aside - 1];
+    if (!GROW(b, b->map_aside, b->nmap_aside, b->cap_map_aside)) {
+        b->oom = true;
+        return NULL;
+    }
+    mp_map_aside *r = &b->map_aside[b->nmap_aside++];
+    memset(r, 0, sizeof *r);
+    m->aside = (uint32_t)b->nmap_aside;
+    return r;
+}
+
+uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m, const mp_map_aside *aside)
+{
+    _Static_assert(sizeof(mp_map) == 136, "mp_map: no implicit padding (graph.h)");
+    _Static_assert(sizeof(mp_map_aside) == 48, "mp_map_aside: no implicit padding (graph.h)");
     if (!GROW(b, b->maps, b->nmaps, b->cap_maps) || b->nmaps >= UINT32_MAX - 1) {
         b->oom = true;
         return MP_NONE;
@@ -688,20 +708,30 @@ uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m)
     memset(d->zero, 0, sizeof d->zero); /* index files hold it (graph.h) */
     d->first_bucket = d->nbuckets = d->first_entry = d->nentries = 0;
     d->nmain = d->noverflow_walked = d->nold = d->table_objects = d->table_bytes = 0;
-    return (uint32_t)b->nmaps++;
+    d->aside = 0;
+    uint32_t k = (uint32_t)b->nmaps++;
+    static const mp_map_aside none;
+    if (aside && memcmp(aside, &none, sizeof none)) {
+        mp_map_aside *r = aside_of(b, k);
+        if (!r) return MP_NONE;
+        *r = *aside;
+        r->zero = 0; /* index files hold it (graph.h) */
+    }
+    return k;
 }
 
 void mp_gb_map_nan_keys(mp_graph_builder *b, uint32_t k, uint64_t n)
 {
     assert(k < b->nmaps);
-    b->maps[k].nan_keys = n;
+    mp_map_aside *r = n || b->maps[k].aside ? aside_of(b, k) : NULL;
+    if (r) r->nan_keys = n;
 }
 
 void mp_gb_map_sync_read(mp_graph_builder *b, uint32_t k, uint64_t buckets, uint64_t overflow)
 {
     assert(k < b->nmaps && b->maps[k].sync_map == MP_SYNC_JOINED);
-    b->maps[k].sync_read_buckets = buckets;
-    b->maps[k].sync_read_overflow = overflow;
+    mp_map_aside *r = buckets || overflow || b->maps[k].aside ? aside_of(b, k) : NULL;
+    if (r) r->sync_read_buckets = buckets, r->sync_read_overflow = overflow;
 }
 
 void mp_gb_map_key_kind(mp_graph_builder *b, uint32_t k, mp_key_kind kind)
@@ -1221,6 +1251,8 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
     }
     g->maps = b->maps, b->maps = NULL;
     g->nmaps = b->nmaps;
+    g->map_aside = b->map_aside, b->map_aside = NULL;
+    g->nmap_aside = b->nmap_aside;
     for (size_t i = 0; i < b->nbuckets; i++) {
         mp_bucket *bk = &b->buckets[i];
         if (bk->map >= g->nmaps || remap(b, rank, &bk->obj)) {

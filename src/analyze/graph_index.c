@@ -57,8 +57,10 @@
  * size of the block of those computed arrays (the layout signature of an
  * index of 8 differs: stale); 10 since a map's record keeps its counts of
  * bucket records and objects in 32 bits, 176 bytes where it was 200 (the
- * layout signature of an index of 9 differs too: stale) */
-#define FORMAT_VERSION 10
+ * layout signature of an index of 9 differs too: stale); 11 since the
+ * figures few maps have lie in a section of their own, 136 bytes a map
+ * where it was 176 (the layout signature differs: stale) */
+#define FORMAT_VERSION 11
 #define SECTION_ALIGN 64
 #define ENDS_BYTES ((size_t)64 << 10)
 
@@ -116,6 +118,7 @@ static const struct {
     SC(ntypes),
     SC(nroots),
     SC(nmaps),
+    SC(nmap_aside),
     SC(nbuckets),
     SC(nentries),
     SC(nframes),
@@ -197,6 +200,7 @@ static size_t graph_sections(mp_graph *g, sect *s, bool writing)
     A(15, types, g->ntypes);
     A(16, roots, g->nroots);
     A(17, maps, g->nmaps);
+    A(33, map_aside, g->nmap_aside);
     A(18, buckets, g->nbuckets);
     P(19, entries);
     A(20, entries.block, g->entries.nblock);
@@ -1142,12 +1146,15 @@ static const char *check_graph(const mp_graph *g)
             (m->key_type != MP_NONE && m->key_type >= g->ntypes) ||
             (m->value_type != MP_NONE && m->value_type >= g->ntypes) || !obj_ok(g, m->buckets) ||
             !obj_ok(g, m->oldbuckets) || !byte_bool_ok(&m->types_inferred) ||
-            m->sync_map > MP_SYNC_ALONE || !sid_ok(g, m->container) ||
+            m->sync_map > MP_SYNC_ALONE || m->aside > g->nmap_aside ||
             m->first_bucket > g->nbuckets || m->nbuckets > g->nbuckets - m->first_bucket ||
             m->first_entry > g->nentries || m->nentries > g->nentries - m->first_entry)
             return "maps: a reference out of range or out of order";
     }
     if (map_entries != g->nentries) return "maps: their entries are not the entries";
+    for (size_t i = 0; i < g->nmap_aside; i++)
+        if (!sid_ok(g, g->map_aside[i].container))
+            return "maps' figures set aside: a reference out of range";
     for (size_t i = 0; i < g->nbuckets; i++)
         if (g->buckets[i].map >= g->nmaps || !obj_ok(g, g->buckets[i].obj))
             return "buckets: a reference out of range or out of order";

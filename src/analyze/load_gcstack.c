@@ -274,9 +274,8 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
                 .hash0_known = true,
                 .buckets = obj_ref(m->buckets_obj),
                 .oldbuckets = obj_ref(m->oldbuckets_obj),
-                .nevacuate = m->nevacuate,
-                .noldbuckets = m->noldbuckets,
                 .bucket_size = m->bucket_size};
+    mp_map_aside aside = {.nevacuate = m->nevacuate, .noldbuckets = m->noldbuckets};
     /* the slot sizes place an entry's key and value in its bucket (all the
      * pointers of a struct value, not only the first); kept only when they
      * agree with the bucket's layout: tophash[8], 8 keys, 8 values, the
@@ -286,7 +285,8 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
         x.key_size = m->key_size;
         x.value_size = m->value_size;
     }
-    uint32_t k = mp_gb_map(L->b, &x);
+    /* (a map not growing, nearly every one, has nothing to set aside) */
+    uint32_t k = mp_gb_map(L->b, &x, m->nevacuate || m->noldbuckets ? &aside : NULL);
     if (k != m->index) {
         mf_error_set(err, "%s: map %llu arrived as the graph's map %u", L->path,
                      (unsigned long long)m->index, k);

@@ -324,22 +324,22 @@ static int add_maps(loader *L, graphing *G)
                     .hash0_known = true,
                     .buckets = MP_NONE,
                     .oldbuckets = MP_NONE,
-                    .nevacuate = m->nevacuate,
                     .bucket_size = m->bs,
                     .key_size = m->ksize,
                     .value_size = m->vsize,
                     .types_inferred = m->inferred,
                     .sync_map = !pair ? MP_SYNC_NONE : joined ? MP_SYNC_JOINED : MP_SYNC_ALONE};
+        mp_map_aside aside = {.nevacuate = m->nevacuate};
         if (pair && mp_gdl_in_globals(L, pair->base)) { /* else on the heap or a stack: no name */
             char name[300];
             global_name(L, pair->base, name, sizeof name);
-            x.container = mp_gb_intern(G->b, name);
+            aside.container = mp_gb_intern(G->b, name);
         }
         uint32_t o;
         if (m->buckets && (o = mp_gdmem_find(&L->mem, m->buckets)) != NONE) x.buckets = G->newix[o];
         if (m->oldbuckets && (o = mp_gdmem_find(&L->mem, m->oldbuckets)) != NONE) {
             x.oldbuckets = G->newix[o];
-            x.noldbuckets = (m->flags & 8) ? 1ull << m->B : 1ull << (m->B ? m->B - 1 : 0);
+            aside.noldbuckets = (m->flags & 8) ? 1ull << m->B : 1ull << (m->B ? m->B - 1 : 0);
         }
         /* the value type: what the objects values point to are (with the
          * binary), else the value slot's type */
@@ -360,7 +360,7 @@ static int add_maps(loader *L, graphing *G)
                 x.key_type = mp_gb_type(G->b, itab ? "interface {...}" : "interface {}", 16,
                                         MP_TYPE_OTHER);
         }
-        uint32_t mi = mp_gb_map(G->b, &x);
+        uint32_t mi = mp_gb_map(G->b, &x, &aside);
         if (mi == MP_NONE) return -1;
         type_table(L, G, m);
         mp_gomap_emit(&L->mem, m, G->b, G->newix, mi,

@@ -366,8 +366,9 @@ mp_map_ident *mp_map_idents(const mp_graph *g, const mp_paths *p, const mp_findi
         char holder[512], way[1024];
         mp_root_holder(g, f->maps[i].path_root, holder, sizeof holder);
         mp_map_way(g, p, (uint32_t)i, way, sizeof way);
-        if (g->maps[i].sync_map && g->maps[i].container) { /* held by its own word: dirty, or read's box */
-            snprintf(holder, sizeof holder, "global %s", mp_str(g, g->maps[i].container));
+        mp_sid container = mp_map_aside_of(g, &g->maps[i])->container;
+        if (g->maps[i].sync_map && container) { /* held by its own word: dirty, or read's box */
+            snprintf(holder, sizeof holder, "global %s", mp_str(g, container));
             snprintf(way, sizeof way, "sync.Map");
         } else if (g->maps[i].sync_map) {
             sync_map_way(g, p, (uint32_t)i, way, sizeof way);

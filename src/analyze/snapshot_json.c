@@ -41,14 +41,15 @@ static json_t *sync_map_json(const mp_graph *g, const mp_map *m)
     if (!m->sync_map) return json_null();
     json_t *o = json_object();
     bool joined = m->sync_map == MP_SYNC_JOINED;
+    const mp_map_aside *x = mp_map_aside_of(g, m);
     if (!o ||
-        (m->container ? mp_json_set_text(o, "container", mp_str(g, m->container))
+        (x->container ? mp_json_set_text(o, "container", mp_str(g, x->container))
                       : json_object_set_new(o, "container", json_null())) ||
         json_object_set_new(o, "maps", json_string(joined ? "read_and_dirty" : "one")) ||
         json_object_set_new(o, "read_buckets",
-                            json_integer(joined ? (json_int_t)m->sync_read_buckets : 0)) ||
+                            json_integer(joined ? (json_int_t)x->sync_read_buckets : 0)) ||
         json_object_set_new(o, "read_overflow_buckets",
-                            json_integer(joined ? (json_int_t)m->sync_read_overflow : 0))) {
+                            json_integer(joined ? (json_int_t)x->sync_read_overflow : 0))) {
         json_decref(o);
         return NULL;
     }
@@ -207,7 +208,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         put(j, "B", json_integer(m->B)) | put(j, "buckets", json_integer((json_int_t)m->nmain)) |
         put(j, "overflow_buckets", json_integer((json_int_t)m->noverflow_walked)) |
         put(j, "old_buckets", json_integer((json_int_t)m->nold)) |
-        put(j, "nevacuate", json_integer((json_int_t)m->nevacuate)) |
+        put(j, "nevacuate", json_integer((json_int_t)mp_map_aside_of(g, m)->nevacuate)) |
         put(j, "table_bytes", json_integer((json_int_t)m->table_bytes)) |
         put(j, "retained_bytes", json_integer((json_int_t)r->retained)) |
         put(j, "entries_retained_bytes", json_integer((json_int_t)r->entries_retained)) |
@@ -216,7 +217,7 @@ static json_t *map_json(const mp_snapshot_analysis *a, const mp_map_report *r, s
         put(j, "shared_bytes", json_integer((json_int_t)r->shared_bytes)) |
         put(j, "old_bytes", json_integer((json_int_t)x->old_bytes)) |
         put(j, "slice_buffers", json_integer((json_int_t)x->slice_buffers)) |
-        put(j, "nan_keys", json_integer((json_int_t)m->nan_keys)) |
+        put(j, "nan_keys", json_integer((json_int_t)mp_map_aside_of(g, m)->nan_keys)) |
         put(j, "sync_map", sync_map_json(g, m)) |
         put(j, "slice_bytes", json_integer((json_int_t)x->slice_bytes)) |
         put(j, "slice_of",

@@ -166,7 +166,7 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             m->key_kind == MP_KEY_PTR ? "are pointers" : "carry pointers", b1);
     }
     if (r->evidence & MP_EV_NAN_KEYS) {
-        mp_sr_fmt_count(c1, sizeof c1, m->nan_keys);
+        mp_sr_fmt_count(c1, sizeof c1, mp_map_aside_of(g, m)->nan_keys);
         WHY("%s entries under NaN keys: a NaN equals nothing, itself included, so no lookup or "
             "delete finds them again",
             c1);
@@ -183,8 +183,8 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
     }
     if (r->evidence & MP_EV_OLD_BUCKETS) {
         mp_sr_fmt_bytes(b1, sizeof b1, x->old_bytes);
-        mp_sr_fmt_count(c1, sizeof c1, m->nevacuate);
-        mp_sr_fmt_count(c2, sizeof c2, m->noldbuckets);
+        mp_sr_fmt_count(c1, sizeof c1, mp_map_aside_of(g, m)->nevacuate);
+        mp_sr_fmt_count(c2, sizeof c2, mp_map_aside_of(g, m)->noldbuckets);
         WHY("a growth is in progress: the old bucket array (%s) stays until every old bucket "
             "is evacuated (%s of %s so far), which happens only on writes",
             b1, c1, c2);
@@ -195,7 +195,8 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         fprintf(out, "  inside   it also holds %s: theirs, not counted here\n", in);
     /* context: who else holds what the map holds (the holders of the map
      * itself are on the root lines) */
-    const char *where = m->container ? mp_str(g, m->container) : "in a struct the chain reaches";
+    mp_sid container = mp_map_aside_of(g, m)->container;
+    const char *where = container ? mp_str(g, container) : "in a struct the chain reaches";
     if (m->sync_map == MP_SYNC_JOINED)
         fprintf(out,
                 "  sync.Map %s: its read and dirty maps as one map, each entry counted once, "
@@ -314,8 +315,8 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     }
     /* a sync.Map's bytes are both maps' tables: so are its buckets */
     if (m->sync_map == MP_SYNC_JOINED) {
-        mp_sr_fmt_count(c1, sizeof c1, m->sync_read_buckets);
-        mp_sr_fmt_count(c2, sizeof c2, m->sync_read_overflow);
+        mp_sr_fmt_count(c1, sizeof c1, mp_map_aside_of(g, m)->sync_read_buckets);
+        mp_sr_fmt_count(c2, sizeof c2, mp_map_aside_of(g, m)->sync_read_overflow);
         fprintf(out, ", and the read map's %s + %s overflow", c1, c2);
     }
     fprintf(out, ", %s; load %.1f of 8\n", b1, mp_map_load(m));

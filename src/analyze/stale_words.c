@@ -104,7 +104,8 @@ static int add_map(const mp_graph *g, uint32_t k, gather *ga)
     if (old == MP_NONE || old >= g->nobjects || m->bucket_size < 16) return 0;
     uint64_t b = mp_out_begin(g, old), end = mp_out_end(g, old), bs = m->bucket_size;
     uint64_t ntotal = mp_obj_size(g, old) / bs, nb = ntotal;
-    if (m->noldbuckets && m->noldbuckets < nb) nb = m->noldbuckets;
+    uint64_t nold = mp_map_aside_of(g, m)->noldbuckets;
+    if (nold && nold < nb) nb = nold;
     uint8_t *live = nb < ntotal ? live_spares(g, k, nb, ntotal) : NULL;
     if (nb < ntotal && !live) return -1;
     uint64_t last = UINT64_MAX; /* the last bucket asked about, and its answer */
