@@ -710,8 +710,7 @@ uint32_t mp_gb_map(mp_graph_builder *b, const mp_map *m, const mp_map_aside *asi
     d->nmain = d->noverflow_walked = d->nold = d->table_objects = d->table_bytes = 0;
     d->aside = 0;
     uint32_t k = (uint32_t)b->nmaps++;
-    static const mp_map_aside none;
-    if (aside && memcmp(aside, &none, sizeof none)) {
+    if (aside && memcmp(aside, &mp_map_aside_none, sizeof *aside)) {
         mp_map_aside *r = aside_of(b, k);
         if (!r) return MP_NONE;
         *r = *aside;

@@ -89,6 +89,7 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
     const mp_graph *g = a->g;
     const mp_map *m = &g->maps[r->map];
     const mp_map_rare *x = mp_report_rare(&a->f, r);
+    const mp_map_aside *aside = mp_map_aside_of(g, m);
     char b1[64], b2[64], c1[32], c2[32];
     const char *lead = "  why      ";
     const char *next = "           ";
@@ -166,7 +167,7 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
             m->key_kind == MP_KEY_PTR ? "are pointers" : "carry pointers", b1);
     }
     if (r->evidence & MP_EV_NAN_KEYS) {
-        mp_sr_fmt_count(c1, sizeof c1, mp_map_aside_of(g, m)->nan_keys);
+        mp_sr_fmt_count(c1, sizeof c1, aside->nan_keys);
         WHY("%s entries under NaN keys: a NaN equals nothing, itself included, so no lookup or "
             "delete finds them again",
             c1);
@@ -183,8 +184,8 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
     }
     if (r->evidence & MP_EV_OLD_BUCKETS) {
         mp_sr_fmt_bytes(b1, sizeof b1, x->old_bytes);
-        mp_sr_fmt_count(c1, sizeof c1, mp_map_aside_of(g, m)->nevacuate);
-        mp_sr_fmt_count(c2, sizeof c2, mp_map_aside_of(g, m)->noldbuckets);
+        mp_sr_fmt_count(c1, sizeof c1, aside->nevacuate);
+        mp_sr_fmt_count(c2, sizeof c2, aside->noldbuckets);
         WHY("a growth is in progress: the old bucket array (%s) stays until every old bucket "
             "is evacuated (%s of %s so far), which happens only on writes",
             b1, c1, c2);
@@ -195,8 +196,8 @@ static void print_why(FILE *out, const mp_snapshot_analysis *a, const mp_map_rep
         fprintf(out, "  inside   it also holds %s: theirs, not counted here\n", in);
     /* context: who else holds what the map holds (the holders of the map
      * itself are on the root lines) */
-    mp_sid container = mp_map_aside_of(g, m)->container;
-    const char *where = container ? mp_str(g, container) : "in a struct the chain reaches";
+    const char *where =
+        aside->container ? mp_str(g, aside->container) : "in a struct the chain reaches";
     if (m->sync_map == MP_SYNC_JOINED)
         fprintf(out,
                 "  sync.Map %s: its read and dirty maps as one map, each entry counted once, "
