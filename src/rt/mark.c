@@ -51,7 +51,6 @@ enum {
     PREFETCH_DEPTH = 16, /* objects in the FIFO, their lines prefetched on entry */
     CHUNK = 512,         /* entries in a chunk of shared work */
     SHARE_ABOVE = 2048,  /* a worker shares when its stack is deeper than this */
-    AHEAD = 4,           /* array elements whose targets' mark bytes are prefetched */
     OBLET_BYTES = 65536, /* a larger array is scanned in parts of this size */
     MAX_WORKERS = 8,
 };
@@ -316,23 +315,6 @@ static inline void grey_field(arena_view ar, local_stack *st, span_view *gv, uin
     *next_span = s;
 }
 
-/*
- * Prefetches the mark bytes of the objects an array element's fields point
- * to. Greying reads a target's mark byte at once, and in a large array of
- * pointers to scattered objects (a map's bucket array) each of those reads
- * misses the cache; fetched AHEAD elements early, they overlap instead.
- * Only a hint: a field outside the heap is skipped.
- */
-static inline void prefetch_marks(arena_view ar, uintptr_t elem, const uint32_t *offs, uint32_t np)
-{
-    for (uint32_t k = 0; k < np; k++) {
-        uintptr_t v = *(const uintptr_t *)(elem + offs[k]);
-        const mr_span *s = arena_span(ar, v);
-        if (!s) continue;
-        __builtin_prefetch(s->markbytes + (((uint64_t)(v - s->base) * s->divmul) >> 32));
-    }
-}
-
 /* Scans one grey object of span s: every pointer field of its span's type
  * (each element for arrays, as many as fit in the slot). Returns the last
  * object it greyed that wants scanning, or 0, and sets *next_span to its
@@ -375,7 +357,6 @@ static inline uintptr_t scan_object(arena_view ar, local_stack *st, span_view *g
     }
     for (; e < n; e++) {
         uintptr_t base = obj + e * stride;
-        if (e + AHEAD < n) prefetch_marks(ar, base + AHEAD * stride, offs, np);
         for (uint32_t k = 0; k < np; k++) {
             uintptr_t v = *(const uintptr_t *)(base + offs[k]);
             if (v) grey_field(ar, st, gv, v, &next, next_span);
