@@ -972,6 +972,75 @@ static void test_an_entry_holds_every_pointer_of_its_slots(void)
     }
 }
 
+/*
+ * Each entry's slots are found among the edges of a bucket array of
+ * thousands, whatever order the entries are asked for in: on from the
+ * last one, back from it, near or far (the reader starts its search where
+ * it last stopped). 512 buckets of map[int64]struct{a, b, c *T}, two
+ * slots in each, a slot's first word always a pointer and the others
+ * pointers by a pattern.
+ */
+static void test_entry_slots_are_found_asked_in_any_order(void)
+{
+    enum { NB = 512, NOBJ = 97, BS = 272 };
+    mp_graph_builder *b = mp_gb_new("t", "test");
+    uint32_t hdr_t = mp_gb_type(b, "hmap", 48, MP_TYPE_MAP_HEADER);
+    uint32_t h = mp_gb_object(b, 0x1000, 48, hdr_t, MP_NONE);
+    uint32_t arr = mp_gb_object(b, 0x100000, (uint64_t)NB * BS, MP_NONE, MP_NONE);
+    uint32_t obj[NOBJ];
+    for (int i = 0; i < NOBJ; i++)
+        obj[i] = mp_gb_object(b, 0x800000 + 0x100 * (uint64_t)i, 64, MP_NONE, MP_NONE);
+    mp_gb_edge_at(b, h, arr, 16);
+    /* the slots of bucket i, the pointers of each: in offset order */
+    static uint32_t want[NB * 2][3];
+    static size_t nwant[NB * 2];
+    for (size_t i = 0; i < NB; i++)
+        for (size_t k = 0; k < 2; k++) {
+            size_t slot = k ? 4 + i % 4 : i % 4, x = 2 * i + k;
+            for (size_t w = 0; w < 3; w++) {
+                if (w && (i + slot + w) % 3 == 0) continue;
+                uint32_t to = obj[(i * 7 + slot * 3 + w) % NOBJ];
+                mp_gb_edge_at(b, arr, to, i * BS + 72 + slot * 24 + w * 8);
+                bool seen = false;
+                for (size_t j = 0; j < nwant[x]; j++) seen |= want[x][j] == to;
+                if (!seen) want[x][nwant[x]++] = to;
+            }
+        }
+    uint32_t mi = int_key_map(b, h, arr, 9, 2 * NB, 24);
+    for (uint64_t i = 0; i < NB; i++)
+        mp_gb_bucket(
+            b, &(mp_bucket){.map = mi, .obj = arr, .address = 0x100000 + BS * i, .index = i}, 0);
+    for (size_t x = 0; x < 2 * NB; x++) {
+        size_t i = x / 2, slot = x % 2 ? 4 + i % 4 : i % 4;
+        mp_gb_entry(b, &(mp_entry){.map = mi,
+                                   .bucket_obj = arr,
+                                   .bucket = (uint32_t)i,
+                                   .slot = (uint8_t)slot,
+                                   .key_obj = MP_NONE,
+                                   .value_obj = want[x][0]});
+    }
+    mp_graph *g;
+    mf_error err;
+    CHECK(mp_gb_finish(b, &g, &err) == 0);
+    CHECK_EQ_U64(g->nentries, 2 * NB);
+    mp_entry_reader rd = MP_ENTRY_READER_INIT;
+    /* on, back, and by strides that jump both ways */
+    for (int order = 0; order < 3; order++)
+        for (size_t q = 0; q < 2 * NB; q++) {
+            size_t x = order == 0 ? q : order == 1 ? 2 * NB - 1 - q : q * 389 % (2 * NB);
+            mp_entry e;
+            CHECK(mp_graph_entry(g, x, &e));
+            CHECK_EQ_U64(e.bucket, x / 2);
+            uint32_t t[MP_ENTRY_MAX_TARGETS];
+            size_t nk, n = mp_entry_targets(g, &rd, &e, t, NULL, &nk);
+            CHECK_EQ_U64(nk, 0);
+            CHECK_EQ_U64(n, nwant[x]);
+            for (size_t k = 0; k < n && k < nwant[x]; k++) CHECK_EQ_U64(t[k], want[x][k]);
+        }
+    mp_entry_reader_free(&rd);
+    mp_graph_free(g);
+}
+
 /* The paths of a and b (of the same graph) are the same, array by array. */
 static void check_same_paths(const mp_graph *g, const mp_paths *a, const mp_paths *b)
 {
@@ -1759,6 +1828,7 @@ int main(void)
     TEST(test_entry_window_slides_over_a_range_once_in_order);
     TEST(test_edges_given_out_of_order_are_refused);
     TEST(test_an_entry_holds_every_pointer_of_its_slots);
+    TEST(test_entry_slots_are_found_asked_in_any_order);
     TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST(test_paths_in_the_size_block_change_nothing);
     TEST(test_path_steps_in_ranges_on_threads_are_a_walks);

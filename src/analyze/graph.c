@@ -376,19 +376,43 @@ static mp_edge_offsets *offsets_of(const mp_graph *g, mp_entry_reader *r, uint32
 }
 
 /* The first of the object's edges in rd at or past offset lo. Entries
- * come bucket by bucket, so mostly it is where the last one was found or
- * a few edges on: looked for there before a binary search. */
+ * come bucket by bucket, and the eight of a bucket ask for the same lo:
+ * the answer is where the last one was found or near it, so it is looked
+ * for from there, in steps that double, forward or back, and only then by
+ * halves between the last two steps (a bucket array of millions of edges
+ * would otherwise cost a search of the whole array an entry). */
 static size_t first_edge_at(mp_edge_offsets *rd, uint64_t lo)
 {
-    size_t a = 0, z = rd->n;
-    if (rd->at < rd->n && rd->off[rd->at] <= lo) {
-        a = rd->at;
-        while (a < rd->n && rd->off[a] < lo && a - rd->at < 64) a++;
-        if (a == rd->n || rd->off[a] >= lo) z = a;
+    const uint32_t *off = rd->off;
+    size_t n = rd->n, p = rd->at < n ? rd->at : n;
+    /* the answer lies in [a, z]: off[a - 1] < lo (or a is 0), and
+     * off[z] >= lo (or z is n) */
+    size_t a = 0, z = n;
+    if (p < n && off[p] < lo) {
+        size_t below = p; /* off[below] < lo */
+        for (size_t step = 1;; step *= 2) {
+            if (step >= n - below) break; /* z stays n */
+            if (off[below + step] >= lo) {
+                z = below + step;
+                break;
+            }
+            below += step;
+        }
+        a = below + 1;
+    } else {
+        z = p; /* off[z] >= lo, or z is n */
+        for (size_t step = 1; z > 0; step *= 2) {
+            size_t back = z > step ? z - step : 0;
+            if (off[back] < lo) {
+                a = back + 1;
+                break;
+            }
+            z = back;
+        }
     }
     while (a < z) {
         size_t mid = a + (z - a) / 2;
-        if (rd->off[mid] < lo)
+        if (off[mid] < lo)
             a = mid + 1;
         else
             z = mid;
