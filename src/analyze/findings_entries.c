@@ -414,10 +414,11 @@ static inline void prefetch_holders(const mp_graph *g, const uint32_t *owner, ui
 static inline __attribute__((always_inline)) void prefetch_string_sizes(const mp_graph *g,
                                                                         const mp_entry *e)
 {
+    if (e->map >= g->nmaps) return;
     const mp_map *m = &g->maps[e->map];
     if (e->key_obj != MP_NONE && m->key_kind == MP_KEY_STRING && !m->key_indirect)
         __builtin_prefetch(&g->size32[e->key_obj]);
-    if (e->value_obj != MP_NONE && e->value_obj != e->key_obj && m->value_type != MP_NONE &&
+    if (e->value_obj != MP_NONE && e->value_obj != e->key_obj && m->value_type < g->ntypes &&
         g->types[m->value_type].kind == MP_TYPE_STRING)
         __builtin_prefetch(&g->size32[e->value_obj]);
 }
