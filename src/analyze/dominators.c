@@ -143,15 +143,13 @@ static size_t sort_targets(const mp_graph *g, uint64_t *rt)
  * into, its edge range and first successor (dfs_first) DFS_RANGE places
  * on, its first edges DFS_EDGES places on and their numbers DFS_NUMBERS
  * places on. Only the order of the reads changes, never the search.
- * (Always inlined: a function of fetches alone has no effect the compiler
- * counts, and it drops a call to one that it has not inlined yet.)
  */
 #define DFS_AHEAD 32
 #define DFS_RANGE 12
 #define DFS_EDGES 6
 #define DFS_NUMBERS 2
-static inline __attribute__((always_inline)) void
-dfs_ahead(const mp_graph *g, const uint32_t *dfn, const uint32_t *first, uint32_t v, uint64_t k)
+MP_FETCH_ONLY void dfs_ahead(const mp_graph *g, const uint32_t *dfn, const uint32_t *first,
+                             uint32_t v, uint64_t k)
 {
     const uint32_t *adj = g->out.adj;
     uint64_t e = mp_out_begin(g, v) + k, end = mp_out_end(g, v);

@@ -407,12 +407,8 @@ static inline void prefetch_holders(const mp_graph *g, const uint32_t *owner, ui
 
 /* Asks for the sizes slice_note reads of entry e's string key and value:
  * objects all over the heap, one a string. (The string type is told by its
- * kind alone here; a fetch is only a hint.)
- * (Always inlined: a function of fetches alone has no effect the compiler
- * counts, and it drops a call to one that it has not inlined yet.)
- */
-static inline __attribute__((always_inline)) void prefetch_string_sizes(const mp_graph *g,
-                                                                        const mp_entry *e)
+ * kind alone here; a fetch is only a hint.) */
+MP_FETCH_ONLY void prefetch_string_sizes(const mp_graph *g, const mp_entry *e)
 {
     if (e->map >= g->nmaps) return;
     const mp_map *m = &g->maps[e->map];

@@ -50,6 +50,12 @@
 #define MP_NONE UINT32_MAX      /* no object / type / stack / map */
 #define MP_NO_OFFSET UINT32_MAX /* an edge's offset in its object is not known */
 
+/* The head of a helper that only fetches ahead (its loads feed nothing but
+ * __builtin_prefetch): always inlined, for such a function has no effect
+ * the compiler counts, and GCC drops a call to it, as to a pure function
+ * whose result goes unused, when it has not inlined it yet. */
+#define MP_FETCH_ONLY static inline __attribute__((always_inline))
+
 /* Root kinds, numbered in the priority the path search gives them: a
  * global explains a retention better than a pin, a pin better than a stack
  * frame, and so on. */

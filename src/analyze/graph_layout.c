@@ -568,12 +568,9 @@ oom:
  * scattered over the heap: fetched for map k + TABLE_AHEAD are the header's
  * edge range and the sizes of the header and bucket array, and for map k +
  * TABLE_AHEAD / 2 the header's first edges, so that map k's turn finds
- * them in the cache. Only the order of the reads changes.
- * (Always inlined: a function of fetches alone has no effect the compiler
- * counts, and it drops a call to one that it has not inlined yet.)
- */
+ * them in the cache. Only the order of the reads changes. */
 #define TABLE_AHEAD 8
-static inline __attribute__((always_inline)) void prefetch_table(const mp_graph *g, size_t k)
+MP_FETCH_ONLY void prefetch_table(const mp_graph *g, size_t k)
 {
     if (k + TABLE_AHEAD < g->nmaps) {
         const mp_map *a = &g->maps[k + TABLE_AHEAD];

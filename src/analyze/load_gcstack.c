@@ -285,8 +285,7 @@ static int on_map(void *ud, const mf_gs_reader *r, const mf_gs_map *m, mf_error 
         x.key_size = m->key_size;
         x.value_size = m->value_size;
     }
-    /* (a map not growing, nearly every one, has nothing to set aside) */
-    uint32_t k = mp_gb_map(L->b, &x, m->nevacuate || m->noldbuckets ? &aside : NULL);
+    uint32_t k = mp_gb_map(L->b, &x, &aside); /* kept only for a map growing */
     if (k != m->index) {
         mf_error_set(err, "%s: map %llu arrived as the graph's map %u", L->path,
                      (unsigned long long)m->index, k);

@@ -316,8 +316,9 @@ static void print_suspect(FILE *out, const mp_snapshot_analysis *a, size_t rank,
     }
     /* a sync.Map's bytes are both maps' tables: so are its buckets */
     if (m->sync_map == MP_SYNC_JOINED) {
-        mp_sr_fmt_count(c1, sizeof c1, mp_map_aside_of(g, m)->sync_read_buckets);
-        mp_sr_fmt_count(c2, sizeof c2, mp_map_aside_of(g, m)->sync_read_overflow);
+        const mp_map_aside *x = mp_map_aside_of(g, m);
+        mp_sr_fmt_count(c1, sizeof c1, x->sync_read_buckets);
+        mp_sr_fmt_count(c2, sizeof c2, x->sync_read_overflow);
         fprintf(out, ", and the read map's %s + %s overflow", c1, c2);
     }
     fprintf(out, ", %s; load %.1f of 8\n", b1, mp_map_load(m));
