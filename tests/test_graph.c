@@ -9,7 +9,6 @@
 #include "analyze/parallel.h"
 #include "analyze/paths.h"
 #include "format/gcstack_writer.h"
-#include "format/hugepages.h"
 
 #include "check.h"
 
@@ -837,45 +836,6 @@ static void test_edges_given_out_of_order_are_refused(void)
         mf_error err;
         CHECK(mp_gb_finish(b, &g, &err) != 0);
     }
-}
-
-/* The end of the mapping (of /proc/self/maps) that holds address a; 0 if
- * none does or the table cannot be read. */
-static uintptr_t mapping_end(uintptr_t a)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f) return 0;
-    char line[512];
-    uintptr_t end = 0;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && a >= lo && a < hi) {
-            end = hi;
-            break;
-        }
-    }
-    fclose(f);
-    return end;
-}
-
-/* Huge-page advice on a big block leaves it one mapping: advice on part of
- * it would split it, and realloc could then no longer move its pages but
- * would copy it into fresh memory at every doubling. */
-static void test_huge_page_advice_keeps_a_block_one_mapping(void)
-{
-    size_t n = ((size_t)8 << 20) + 100;
-    uint8_t *p = malloc(n);
-    CHECK(p != NULL);
-    memset(p, 7, n);
-    uintptr_t before = mapping_end((uintptr_t)p);
-    mf_huge_pages(p, n);
-    uintptr_t after = mapping_end((uintptr_t)p);
-    uint8_t *q = realloc(p, 2 * n);
-    bool kept = q && q[0] == 7 && q[n - 1] == 7;
-    free(q ? q : p);
-    CHECK(kept);
-    /* the block lay in one mapping (of its own), and still does */
-    if (before >= (uintptr_t)p + n) CHECK(after >= (uintptr_t)p + n);
 }
 
 /* A map map[int64]V of header h and bucket array arr, its values of
@@ -1829,7 +1789,6 @@ int main(void)
     TEST(test_edges_given_out_of_order_are_refused);
     TEST(test_an_entry_holds_every_pointer_of_its_slots);
     TEST(test_entry_slots_are_found_asked_in_any_order);
-    TEST(test_huge_page_advice_keeps_a_block_one_mapping);
     TEST(test_paths_in_the_size_block_change_nothing);
     TEST(test_path_steps_in_ranges_on_threads_are_a_walks);
     TEST(test_entry_steps_decode_a_bucket_array_once_a_thread);

@@ -9,9 +9,11 @@
  * mf_populate must keep what a mapping holds. An array filled in order
  * (mf_populate_ahead) must have the pages just ahead of what is written
  * resident, and no more than a MiB of them, never past its allocation.
+ * And no array is advised huge pages (the mapping's VmFlags).
  */
 #include "check.h"
 #include "format/zeroed.h"
+#include "smaps.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +45,7 @@ static int all_zero(const uint8_t *p, size_t n)
 static void a_big_array_is_resident_and_zero_at_once(void)
 {
     size_t n = 48 * MIB, before = resident_bytes();
-    uint8_t *p = mf_zeroed(n / 4, 4, false);
+    uint8_t *p = mf_zeroed(n / 4, 4);
     size_t after = resident_bytes();
     CHECK(p != NULL);
     CHECK(before != SIZE_MAX && after != SIZE_MAX);
@@ -53,14 +55,16 @@ static void a_big_array_is_resident_and_zero_at_once(void)
     free(p);
 }
 
-static void huge_page_advice_changes_nothing_seen(void)
+/* A big array is not advised huge pages (zeroed.h says why: on a virtual
+ * machine a fresh huge page costs eight times its small pages). */
+static void a_big_array_asks_for_no_huge_pages(void)
 {
-    size_t n = 24 * MIB, before = resident_bytes();
-    uint64_t *p = mf_zeroed(n / 8, 8, true);
-    size_t after = resident_bytes();
+    size_t n = 24 * MIB;
+    uint64_t *p = mf_zeroed(n / 8, 8);
     CHECK(p != NULL);
-    CHECK(after > before && after - before >= n - n / 16);
-    CHECK(all_zero((const uint8_t *)p, n));
+    int hg = smaps_mapping_has_flag(p, "hg");
+    if (hg < 0) fprintf(stderr, "  (no VmFlags in /proc/self/smaps: the advice not checked)\n");
+    CHECK(hg <= 0);
     p[n / 8 - 1] = 7; /* the last element is the block's own */
     CHECK_EQ_U64(p[n / 8 - 1], 7);
     free(p);
@@ -68,7 +72,7 @@ static void huge_page_advice_changes_nothing_seen(void)
 
 static void small_and_empty_arrays_are_zero(void)
 {
-    uint8_t *a = mf_zeroed(100, 1, true), *b = mf_zeroed(0, 8, false);
+    uint8_t *a = mf_zeroed(100, 1), *b = mf_zeroed(0, 8);
     CHECK(a != NULL && b != NULL);
     CHECK(all_zero(a, 100));
     free(a);
@@ -77,8 +81,8 @@ static void small_and_empty_arrays_are_zero(void)
 
 static void a_size_past_the_address_space_fails(void)
 {
-    CHECK(mf_zeroed(SIZE_MAX / 2 + 2, 2, false) == NULL);
-    CHECK(mf_zeroed(SIZE_MAX, SIZE_MAX, true) == NULL);
+    CHECK(mf_zeroed(SIZE_MAX / 2 + 2, 2) == NULL);
+    CHECK(mf_zeroed(SIZE_MAX, SIZE_MAX) == NULL);
 }
 
 /* An anonymous mapping, part written, part never: populating a range that
@@ -168,7 +172,7 @@ static void small_arrays_are_not_populated_ahead(void)
 int main(void)
 {
     TEST(a_big_array_is_resident_and_zero_at_once);
-    TEST(huge_page_advice_changes_nothing_seen);
+    TEST(a_big_array_asks_for_no_huge_pages);
     TEST(small_and_empty_arrays_are_zero);
     TEST(a_size_past_the_address_space_fails);
     TEST(populating_a_mapping_keeps_its_contents);

@@ -9,7 +9,6 @@
 
 #include "analyze/parallel.h"
 
-#include "format/hugepages.h"
 #include "format/prefault.h"
 #include "format/zeroed.h"
 
@@ -211,12 +210,10 @@ static void dfs_first(const mp_graph *g, uint32_t *first, size_t n)
     }
 }
 
-/* calloc, with huge pages for the big arrays (hugepages.h) */
+/* calloc that never asks for 0 bytes */
 static void *xcalloc(size_t n, size_t sz)
 {
-    void *p = calloc(n ? n : 1, sz);
-    if (p) mf_huge_pages(p, n * sz);
-    return p;
+    return calloc(n ? n : 1, sz);
 }
 
 /*
@@ -681,8 +678,8 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
      * of dfn, vertex, parent or next only to write it at once, so a page
      * is read once before it is written (a page of dfn whose objects are
      * all unreachable stays zero, and is read for their edges alone). */
-    c.is_target = mf_zeroed(c.n / 8 + 1, 1, true);
-    out->deep = mf_zeroed(N / 8 + 1, 1, true);
+    c.is_target = mf_zeroed(c.n / 8 + 1, 1);
+    out->deep = mf_zeroed(N / 8 + 1, 1);
     int rc = -1;
     if (!dfn || !vertex || !parent || !label || !c.rt || !c.is_target || !out->deep) goto oom;
 

@@ -1404,10 +1404,10 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     out->heap_objects = p->nreached;
     out->nmaps = g->nmaps;
     /* every report is written by the passes below, at random by the
-     * entry pass's two threads: faulted in at once, in huge pages, where
-     * a page at a time cost a trap each (a tenth of the findings on heaps
+     * entry pass's two threads: faulted in at once, where a page at a
+     * time cost a trap each (a tenth of the findings on heaps
      * of millions of small maps) */
-    out->maps = mf_zeroed(g->nmaps ? g->nmaps : 1, sizeof *out->maps, true);
+    out->maps = mf_zeroed(g->nmaps ? g->nmaps : 1, sizeof *out->maps);
     out->ranked = malloc((g->nmaps ? g->nmaps : 1) * sizeof *out->ranked);
     mp_entry_info_init(&out->entry_info);
     /* The array of a slot per object that the analysis needs for the
@@ -1431,7 +1431,7 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
      * counts once per map, so that no figure counts a byte twice. */
     /* shared values counted for this map: read for every value, set for
      * the few shared ones, so populated (zeroed.h) */
-    counted = mf_zeroed(n / 8 + 1, 1, true);
+    counted = mf_zeroed(n / 8 + 1, 1);
     if (!counted) goto oom;
     if (saved) {
         if (restore(g, dv, out)) goto oom;

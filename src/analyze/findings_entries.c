@@ -693,7 +693,7 @@ static int entry_run(const mp_graph *g, const mp_dom *d, mp_findings *out, uint3
     mp_pack second;
     mp_pack_init(&second, 2);
     mp_pack_spill(&second, spill_at_most(SECOND_HALF_SPILL));
-    uint8_t *counted2 = mf_zeroed(g->nobjects / 8 + 1, 1, true);
+    uint8_t *counted2 = mf_zeroed(g->nobjects / 8 + 1, 1);
     if (!counted2) {
         mp_pack_free(&second);
         return entry_maps(&er[0]);

@@ -97,7 +97,7 @@ struct mp_graph_builder {
     size_t cap_adj;  /* of out.adj */
     /* the pages ahead of the arrays filled in order as a snapshot is read
      * (out.at, out.adj, buckets, bucket_addr, maps), faulted in a stretch
-     * at a time (zeroed.h); not huge pages (see mp_gb_edges_begin) */
+     * at a time (zeroed.h) */
     mf_ahead ahead_at, ahead_adj, ahead_buckets, ahead_bucket_addr, ahead_maps;
     uint64_t dm;     /* edges so far */
     size_t next_src; /* the first object whose list has not started */
@@ -537,14 +537,7 @@ void mp_gb_edges_begin(mp_graph_builder *b, size_t nobjects)
     b->direct = true;
     b->dn = nobjects;
     /* The out-edge starts and lists are written in order as the snapshot
-     * is read, and are not asked to have huge pages (hugepages.h): a fresh
-     * huge page costs the kernel a 2 MiB block found free and zeroed at
-     * once, which on a virtual machine whose host takes back free guest
-     * memory is dearer than the address translation it saves here (the
-     * reverse edges, placed at random, keep the advice). Nor does it pay
-     * later, when the paths' walk reads these lists at random: with the
-     * advice, paths and dominators took 30 and 44 s of a 100M-object
-     * analysis, against 19 and 25 s without (alternated runs). */
+     * is read (no huge pages: zeroed.h). */
     b->out.at = malloc((nobjects + 1) * sizeof *b->out.at);
     if (!b->out.at) {
         failed_bytes = (nobjects + 1) * sizeof *b->out.at;
@@ -950,7 +943,7 @@ static int pack_samples(mp_graph_builder *b, const uint32_t *rank, mp_graph *g, 
     }
     if (b->nsamples > 1) qsort(b->samples, b->nsamples, sizeof *b->samples, cmp_sample);
     g->samples = malloc((b->nsamples ? b->nsamples : 1) * sizeof *g->samples);
-    g->sampled_bits = mf_zeroed(n / 8 + 1, 1, true); /* sparse: mostly never written */
+    g->sampled_bits = mf_zeroed(n / 8 + 1, 1); /* sparse: mostly never written */
     if (!g->samples || !g->sampled_bits) return 1;
     for (size_t i = 0; i < b->nsamples; i++) {
         const sample_rec *r = &b->samples[i];
@@ -1285,7 +1278,7 @@ int mp_gb_finish(mp_graph_builder *b, mp_graph **out, mf_error *err)
         g->maps ? (const uint32_t *)((const char *)g->maps + offsetof(mp_map, header)) : NULL;
     /* most objects asked about hold no bucket: one bit answers without a
      * search through the bucket records (mp_graph_bucket_of) */
-    g->bucket_bits = mf_zeroed(n / 8 + 1, 1, true); /* sparse, read often (zeroed.h) */
+    g->bucket_bits = mf_zeroed(n / 8 + 1, 1); /* sparse, read often (zeroed.h) */
     if (!g->bucket_bits) goto oom;
     if (mp_gl_order_by_key(bucket_keys, sizeof(mp_bucket) / 4, g->nbuckets, n,
                            g->bucket_by_obj, &g->nbucket_by_obj, g->bucket_bits) ||

@@ -20,7 +20,6 @@
 #include "analyze/graph_internal.h"
 #include "analyze/parallel.h"
 #include "format/bits.h"
-#include "format/hugepages.h"
 #include "format/outfile.h"
 #include "format/wire.h"
 
@@ -1318,13 +1317,11 @@ static const char *attach_part(uint8_t *base, size_t len, bool file, const gi_he
     part_check c = {.g = g, .dv = &dv, .tab = tab, .s = s, .base = base, .file = file};
     void *mem = NULL;
     if (dv.idom) {
-        /* the computed arrays, one block with huge pages (hugepages.h):
-         * the sums reach the tree's nodes at random. The tree's section
-         * holds N words of the image, so the size cannot wrap. */
+        /* the computed arrays, one block. The tree's section holds N
+         * words of the image, so the size cannot wrap. */
         size_t bytes = (size_t)(N * sizeof *c.retained + nobj * sizeof *c.root_of);
         mem = malloc(bytes);
         if (!mem) return "derived results: out of memory";
-        mf_huge_pages(mem, bytes);
         c.retained = mem;
         c.root_of = (uint32_t *)(c.retained + N);
     }

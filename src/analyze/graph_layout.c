@@ -13,7 +13,6 @@
 #include "analyze/radix.h"
 
 #include "format/bits.h"
-#include "format/hugepages.h"
 #include "format/prefault.h"
 #include "format/zeroed.h"
 
@@ -215,7 +214,6 @@ void mp_gl_in_room_start(mp_gl_in_room *r, uint64_t m)
     if (m > SIZE_MAX / sizeof *r->adj || m * sizeof *r->adj < ROOM_MIN || mp_threads() < 2)
         return;
     if (!(r->adj = malloc(m * sizeof *r->adj))) return;
-    mf_huge_pages(r->adj, m * sizeof *r->adj); /* written at random */
     void *const base[] = {r->adj};
     const size_t elem[] = {sizeof *r->adj};
     r->pf = mf_prefault_start(base, elem, 1, m);
@@ -251,7 +249,6 @@ int mp_gl_build_reverse(mp_graph *g, mp_gl_in_room *room, mf_error *err)
      * of objects */
     in->at = calloc(n + 1, sizeof *in->at);
     if (!in->at) goto oom;
-    mf_huge_pages(in->at, (n + 1) * sizeof *in->at);
     uint32_t *deg = in->at;
     for (unsigned t = 0; t <= nt; t++) lo[t] = (uint32_t)(n * t / nt);
     mp_parallel(nt, degree_part, &j);
@@ -297,7 +294,6 @@ int mp_gl_build_reverse(mp_graph *g, mp_gl_in_room *room, mf_error *err)
     } else {
         in->adj = malloc((m ? m : 1) * sizeof *in->adj);
         if (!in->adj) goto oom;
-        mf_huge_pages(in->adj, m * sizeof *in->adj);
     }
     mp_parallel(nt, reverse_part, &j);
     free(j.cur64);
@@ -549,7 +545,7 @@ static int table_objs_by_object(mp_graph *g, uint64_t *tab, size_t ntab, bool ow
     g->ntable_objs = w;
     /* read for every key and value, written for a few table objects: its
      * pages are populated, not left on the zero page (zeroed.h) */
-    g->table_bits = mf_zeroed(g->nobjects / 8 + 1, 1, true);
+    g->table_bits = mf_zeroed(g->nobjects / 8 + 1, 1);
     if (!g->table_bits) {
         ranks_free(&r);
         return -1;

@@ -343,7 +343,7 @@ static int mark(loader *L, uint64_t *nreached)
     size_t n = mp_gdmem_nobj(&L->mem);
     /* read for every object's edges here and for every object in later
      * passes, unreached ones included: populated (zeroed.h) */
-    L->reached = mf_zeroed(n ? n : 1, 1, false);
+    L->reached = mf_zeroed(n ? n : 1, 1);
     uint32_t *stack = malloc((n ? n : 1) * sizeof *stack);
     if (!L->reached || !stack) {
         free(stack);

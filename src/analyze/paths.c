@@ -7,7 +7,6 @@
 #include "analyze/u32map.h"
 
 #include "format/grow.h"
-#include "format/hugepages.h"
 #include "format/zeroed.h"
 
 #include <stdatomic.h>
@@ -332,41 +331,35 @@ static uint32_t *take_spare(const mp_graph *g)
     return at;
 }
 
-/* The bytes of a huge page: the unit pages are moved in (split_pairs). */
-#define HUGE_BYTES ((size_t)2 << 20)
-/* Objects whose parents (or steps) fill one huge page. */
-#define SPLIT (HUGE_BYTES / sizeof(uint32_t))
+/* The unit the pair block's pages are moved in (split_pairs): 2 MiB, the
+ * size of a huge page, so that where the kernel backs the block with huge
+ * pages of its own accord (transparent huge pages "always") they move
+ * whole rather than being split. */
+#define MOVE_BYTES ((size_t)2 << 20)
+/* Objects whose parents (or steps) fill one unit. */
+#define SPLIT (MOVE_BYTES / sizeof(uint32_t))
 
-/* `bytes` (a multiple of HUGE_BYTES) of fresh memory, mapped at a huge
- * page's boundary so that its pages can be moved whole; NULL when none.
- * The whole huge pages among its first `used` bytes are advised huge pages
- * (as mf_huge_pages would) when they make 4 MiB or more; the page the used
- * bytes end in is not: a huge page there would be in memory whole, the
- * part past the objects too, and raise the peak by that much. */
-static uint32_t *map_aligned(size_t bytes, size_t used)
+/* `bytes` (a multiple of MOVE_BYTES) of fresh memory, mapped at a unit's
+ * boundary so that its pages can be moved a unit at a time; NULL when
+ * none. Not advised huge pages (zeroed.h says why). */
+static uint32_t *map_aligned(size_t bytes)
 {
-    size_t all = bytes + HUGE_BYTES;
+    size_t all = bytes + MOVE_BYTES;
     char *p = mmap(NULL, all, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return NULL;
-    uintptr_t a = ((uintptr_t)p + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1);
+    uintptr_t a = ((uintptr_t)p + MOVE_BYTES - 1) & ~(uintptr_t)(MOVE_BYTES - 1);
     size_t head = a - (uintptr_t)p;
     if (head) munmap(p, head);
     munmap((char *)a + bytes, all - head - bytes);
-#ifdef MADV_HUGEPAGE
-    size_t whole = used / HUGE_BYTES * HUGE_BYTES;
-    if (whole >= 2 * HUGE_BYTES) madvise((void *)a, whole, MADV_HUGEPAGE);
-#else
-    (void)used;
-#endif
     return (uint32_t *)a;
 }
 
 /* The bytes of the parent (or step) array the paths map for n objects:
- * whole huge pages, at least one. */
+ * whole units, at least one. */
 static size_t mapped_bytes(size_t n)
 {
     size_t pages = n ? (n + SPLIT - 1) / SPLIT : 1;
-    return pages * HUGE_BYTES;
+    return pages * MOVE_BYTES;
 }
 
 /* The pairs' split shared by threads: each claims the next SPLIT objects
@@ -379,13 +372,13 @@ typedef struct split_job {
 
 /*
  * Objects lo .. lo + SPLIT - 1 (those below n) of the pairs into their
- * parents and steps. Their pairs fill two huge pages of the pair block;
- * they are rearranged in place, the parents into the first page and the
- * steps into the second (buf holds the steps meanwhile), and the two pages
+ * parents and steps. Their pairs fill two units of the pair block;
+ * they are rearranged in place, the parents into the first unit and the
+ * steps into the second (buf holds the steps meanwhile), and the two units
  * then move to their places in the parent and via arrays: the kernel moves
  * page table entries, so no page is faulted in, zeroed or copied, and the
  * memory stays what it was. Where the move fails (no mremap, or the kernel
- * refuses) the page is copied instead, into memory faulted in then.
+ * refuses) the unit is copied instead, into memory faulted in then.
  */
 static void split_one(split_job *j, size_t lo, uint32_t *buf)
 {
@@ -397,7 +390,7 @@ static void split_one(split_job *j, size_t lo, uint32_t *buf)
     uint32_t *to[2] = {j->parent + lo, j->via + lo};
     for (int h = 0; h < 2; h++) {
 #if defined(__linux__) && defined(MREMAP_FIXED)
-        if (mremap(from + h * SPLIT, HUGE_BYTES, HUGE_BYTES, MREMAP_MAYMOVE | MREMAP_FIXED,
+        if (mremap(from + h * SPLIT, MOVE_BYTES, MOVE_BYTES, MREMAP_MAYMOVE | MREMAP_FIXED,
                    to[h]) != MAP_FAILED)
             continue;
 #endif
@@ -411,7 +404,7 @@ static void split_part(void *arg, unsigned t, unsigned nt)
     split_job *j = arg;
     /* a mapping of its own, not malloc's: given back whole when done */
     uint32_t *buf =
-        mmap(NULL, HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        mmap(NULL, MOVE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED) buf = NULL;
     for (;;) {
         size_t lo = atomic_fetch_add_explicit(&j->next, SPLIT, memory_order_relaxed);
@@ -426,7 +419,7 @@ static void split_part(void *arg, unsigned t, unsigned nt)
             }
         }
     }
-    if (buf) munmap(buf, HUGE_BYTES);
+    if (buf) munmap(buf, MOVE_BYTES);
 }
 
 /*
@@ -438,8 +431,7 @@ static void split_part(void *arg, unsigned t, unsigned nt)
 static int split_pairs(size_t n, uint32_t *pv, mp_paths *out)
 {
     size_t bytes = mapped_bytes(n);
-    size_t used = n * sizeof(uint32_t);
-    uint32_t *parent = map_aligned(bytes, used), *via = parent ? map_aligned(bytes, used) : NULL;
+    uint32_t *parent = map_aligned(bytes), *via = parent ? map_aligned(bytes) : NULL;
     if (!via) {
         if (parent) munmap(parent, bytes);
         return -1;
@@ -545,12 +537,10 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
     out->mapped = 0;
     out->lent = take_spare(g);
     out->root = out->lent ? out->lent : malloc((n ? n : 1) * sizeof *out->root);
-    /* the lent array is not a block of malloc's own (its maker advised it) */
-    if (!out->lent) mf_huge_pages(out->root, n * sizeof *out->root);
     out->nreached = 0;
     out->reached_bytes = 0;
     size_t pair_bytes = 2 * mapped_bytes(n);
-    uint32_t *pv = map_aligned(pair_bytes, 2 * n * sizeof *pv); /* (parent, root) pairs */
+    uint32_t *pv = map_aligned(pair_bytes); /* (parent, root) pairs */
     if (!out->root || !pv) return search_out_of_memory(g, out, pv, pair_bytes, err);
     memset(pv, 0xff, 2 * n * sizeof *pv); /* every parent and root MP_NONE */
     /* the visited set as one bit an object besides the pairs' roots (which
@@ -558,7 +548,7 @@ int mp_paths_compute(const mp_graph *g, mp_paths *out, mf_error *err)
      * heap of 100M objects (12 MB) mostly answer from the cache where the
      * pairs (800 MB) would wait on memory; the pairs are then only
      * written, once an object, which the processor waits for less */
-    uint8_t *seen = mf_zeroed(n / 8 + 1, 1, true);
+    uint8_t *seen = mf_zeroed(n / 8 + 1, 1);
     /* the ring's capacity: no more runs than objects are ever queued */
     root_runs runs = {.mask = 0};
     while (runs.mask + 1 < RUNS_MAX && runs.mask + 1 < n) runs.mask = runs.mask << 1 | 1;

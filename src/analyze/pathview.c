@@ -10,8 +10,6 @@
 #include "analyze/report.h"
 #include "analyze/views.h"
 
-#include "format/hugepages.h"
-
 #include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -60,7 +58,6 @@ static int every_root(const mp_graph *g, uint32_t o, size_t top, mp_pathview *v)
     uint32_t *queue = malloc((n ? n : 1) * sizeof *queue), *holder = NULL;
     uint8_t *seen = NULL;
     if (!next || !dist || !queue) goto oom;
-    mf_huge_pages(next, n * sizeof *next);
     for (size_t i = 0; i < n; i++) next[i] = MP_NONE;
     size_t head = 0, tail = 0;
     queue[tail++] = o;
@@ -251,7 +248,6 @@ int mp_pathview_type(const mp_graph *g, const mp_paths *p, const char *type, boo
     shape = calloc(n ? n : 1, sizeof *shape);
     len = malloc((n ? n : 1) * sizeof *len);
     if (!shape || !len) goto oom;
-    mf_huge_pages(shape, n * sizeof *shape);
     for (size_t o = 0; o < n; o++) {
         if (g->type[o] >= g->ntypes || !want[g->type[o]]) continue;
         if (p->root[o] == MP_NONE) {

@@ -81,7 +81,7 @@ static uint8_t *live_spares(const mp_graph *g, uint32_t k, uint64_t nb, uint64_t
 {
     const mp_map *m = &g->maps[k];
     /* read for every spare, set for the used ones: populated (zeroed.h) */
-    uint8_t *live = mf_zeroed((size_t)((ntotal - nb) / 8 + 1), 1, false);
+    uint8_t *live = mf_zeroed((size_t)((ntotal - nb) / 8 + 1), 1);
     if (!live) return NULL;
     uint64_t base = mp_obj_addr(g, m->oldbuckets);
     for (size_t r = m->first_bucket; r < m->first_bucket + m->nbuckets; r++) {

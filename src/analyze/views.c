@@ -7,7 +7,6 @@
 #include "analyze/json_text.h"
 #include "analyze/parallel.h"
 #include "analyze/report.h"
-#include "format/hugepages.h"
 #include "format/names.h"
 
 #include <inttypes.h>
@@ -144,9 +143,7 @@ static int cmp_row(const void *a, const void *b)
 
 static uint32_t *array32(size_t n)
 {
-    uint32_t *p = malloc((n ? n : 1) * sizeof *p);
-    if (p) mf_huge_pages(p, n * sizeof *p);
-    return p;
+    return malloc((n ? n : 1) * sizeof(uint32_t));
 }
 
 static int cmp_type_name(const void *a, const void *b)

@@ -4,7 +4,6 @@
  */
 #include "format/addr_rank.h"
 #include "format/bits.h"
-#include "format/hugepages.h"
 #include "format/zeroed.h"
 
 #include <stdlib.h>
@@ -39,7 +38,7 @@ static unsigned granule_shift(const uint64_t *addr, const uint64_t *size, size_t
 /*
  * Each record is written once, whole, in order, so the block needs no
  * zeroing: its pages are faulted in with one system call ahead of the
- * writes (zeroed.h), and advised to huge pages since it is read at random.
+ * writes (zeroed.h).
  * The bounds come first: a heap spread thin would cost more here than
  * the page index costs (4 bytes a page, about 2 pages an object).
  */
@@ -57,7 +56,6 @@ bool mf_addr_rank_build(mf_addr_rank *x, const uint64_t *addr, const uint64_t *s
     size_t bytes = (size_t)nlines * sizeof(mf_rank_line);
     void *mem = NULL;
     if (posix_memalign(&mem, sizeof(mf_rank_line), bytes)) return false;
-    mf_huge_pages(mem, bytes);
     mf_populate(mem, bytes);
     mf_rank_line *lines = mem;
     size_t i = 0; /* the first object starting at or after the group */

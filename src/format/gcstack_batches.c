@@ -22,7 +22,6 @@
  * is read without taking the lock at all.
  */
 #include "format/gcstack_reader_int.h"
-#include "format/hugepages.h"
 #include "format/prefault.h"
 
 #include "format/wire.h"
@@ -45,7 +44,6 @@ static void page_index(mf_gs_reader *r)
     size_t np = (size_t)(span >> shift) + 1;
     uint32_t *pf = malloc((np + 1) * sizeof *pf);
     if (!pf) return;
-    mf_huge_pages(pf, (np + 1) * sizeof *pf); /* read at random */
     /* its fresh pages are faulted in from both ends at once: the far half
      * on another thread (prefault.h), while this one fills it in order */
     mf_prefault *ahead = NULL;

@@ -2,7 +2,6 @@
 #include "format/gcstack_reader_int.h"
 
 #include "format/crc32.h"
-#include "format/hugepages.h"
 #include "format/prefault.h"
 #include "format/wire.h"
 
@@ -462,25 +461,21 @@ static bool resize_columns(mf_gs_reader *r, size_t c)
     if (!a) return false;
     r->addr.v = a;
     r->addr.cap = c;
-    mf_huge_pages(a, c * sizeof *a);
     uint64_t *s = realloc(r->size.v, c * sizeof *s);
     if (!s) return false;
     r->size.v = s;
     r->size.cap = c;
-    mf_huge_pages(s, c * sizeof *s);
     uint32_t *t = realloc(r->type.v, c * sizeof *t);
     if (!t) return false;
     r->type.v = t;
     r->type.cap = c;
-    mf_huge_pages(t, c * sizeof *t);
     return true;
 }
 
 /* Room for `more` objects in the object columns: first as many as the
  * header says (objects_hint), then grown by doubling. Every edge target and
  * map pointer is resolved against the addresses and sizes at random, and
- * the graph keeps the three columns: they get huge pages (hugepages.h),
- * asked for before the new part is first written. */
+ * the graph keeps the three columns. */
 static bool reserve_objects(mf_gs_reader *r, size_t more)
 {
     size_t need = r->addr.n + more;
@@ -842,16 +837,8 @@ static int on_map(mf_gs_reader *r, const uint8_t *p, const uint8_t *end)
                        .key_kind = (uint8_t)m.key_kind,
                        .old_buckets = old_buckets};
     assert(mf_gsr_noldbuckets(&kept) == m.noldbuckets);
-    size_t cap = r->maps.cap;
     VEC_PUSH(r->maps, kept, ok);
     if (!ok) return mf_gsr_oom(r);
-    /* Huge pages: a heap of millions of small maps otherwise takes a page
-     * fault every 46 maps here (a trap as dear as the zeroing on a virtual
-     * machine). This array lives only while the file is read: the slower
-     * reads seen later from arrays written in order on huge pages (the
-     * graph's maps so: findings and groups 40% slower and more) do not
-     * concern it. */
-    if (r->maps.cap != cap) mf_huge_pages(r->maps.v, r->maps.cap * sizeof *r->maps.v);
     mf_gsr_maps_changed(r);
     if (m.nbuckets_walked || m.nentries) r->maps_listing++;
     if (m.count != m.nentries && r->count_bad_map == UINT64_MAX) {

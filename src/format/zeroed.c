@@ -6,8 +6,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "format/hugepages.h"
-
 /* Blocks under this size are left as calloc gives them: a few pages read
  * while zero-mapped cost less than the system call. */
 #define SMALL ((size_t)64 << 10)
@@ -58,13 +56,12 @@ void mf_populate_ahead_slow(mf_ahead *a, void *base, size_t used, size_t cap)
     a->done = end == cap || cap < SMALL ? cap + MF_POPULATE_AHEAD / 2 : end;
 }
 
-void *mf_zeroed(size_t n, size_t size, bool huge)
+void *mf_zeroed(size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size) return NULL;
     size_t len = n * size;
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p || len < SMALL) return p;
-    if (huge) mf_huge_pages(p, len);
     mf_populate(p, len);
     return p;
 }
