@@ -154,12 +154,13 @@ void mr__heap_init(void)
     /* Align the arena to a page so that page numbers are a shift away. */
     mr__arena_lo = ((uintptr_t)a + MR_PAGE_SIZE - 1) & ~(uintptr_t)(MR_PAGE_SIZE - 1);
     mr__arena_hi = (uintptr_t)a + arena_bytes - MR_PAGE_SIZE;
-    /* Not advised huge pages (MADV_HUGEPAGE), as Go's runtime does not
-     * advise its heap either: on a virtual machine whose host takes free
-     * guest memory back, a fresh huge page costs about eight times what
-     * 2 MiB of small pages cost to fault in, so a heap growing by 450 MiB
-     * took 2.1 s of system time against 0.15 s without, while marking and
-     * map operations on the grown heap ran no faster with them. */
+    /* Not advised huge pages (MADV_HUGEPAGE), as Go's runtime has not
+     * advised its heap since 1.21.4 (the advice can stall an allocation
+     * for long: golang/go#61718). On a virtual machine whose host takes
+     * free guest memory back, a fresh huge page costs about eight times
+     * what 2 MiB of small pages cost to fault in: a heap growing by 450
+     * MiB took 2.1 s of system time against 0.15 s without, while marking
+     * and map operations on the grown heap ran no faster with them. */
     arena_used = mr__arena_lo;
     size_t npages = (mr__arena_hi - mr__arena_lo) >> MR_PAGE_SHIFT;
     mr__pagemap = mmap(NULL, npages * sizeof(mr_span *), PROT_READ | PROT_WRITE,
