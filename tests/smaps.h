@@ -23,7 +23,9 @@ static int smaps_mapping_has_flag(const void *p, const char *flag)
     uintptr_t a = (uintptr_t)p;
     while (fgets(line, sizeof line, f)) {
         unsigned long long lo, hi;
-        if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+        /* a mapping's first line: "lo-hi perms offset ..." (no field line
+         * reads as two hex numbers joined by '-') */
+        if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2) {
             if (found == 0) break; /* p's mapping had no VmFlags line */
             if (a >= lo && a < hi) found = 0;
             continue;
