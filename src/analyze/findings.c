@@ -1436,6 +1436,8 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
     if (saved) {
         if (restore(g, dv, out)) goto oom;
         scratch = NULL;
+    } else if (!g->nmaps) {
+        scratch = NULL; /* no map, no entry: root_of is not lent */
     } else {
         /* where the tables lie, for the entry pass and the table walks
          * below (NULL: the look-ups do without) */
