@@ -368,6 +368,32 @@ static void test_map_in_a_long_lived_frame(void)
     done(&a);
 }
 
+/* A heap without maps: nothing to find, and the single root of every
+ * object, which the analysis may borrow as scratch, is as the dominators
+ * computed it (a list under one global, a value two roots share). */
+static void test_a_heap_without_maps_keeps_every_objects_root(void)
+{
+    heap h;
+    heap_init(&h);
+    uint32_t list[4];
+    for (int i = 0; i < 4; i++) list[i] = obj(&h, 64, h.t_val);
+    for (int i = 0; i < 3; i++) mp_gb_edge(h.b, list[i], list[i + 1]);
+    uint32_t shared = obj(&h, 4000, h.t_blob), alone = obj(&h, 64, h.t_val);
+    mp_gb_edge(h.b, list[3], shared);
+    mp_gb_edge(h.b, alone, shared);
+    root(&h, MP_ROOT_GLOBAL, "queue", list[0], MP_NONE, MP_NONE);
+    root(&h, MP_ROOT_STACK, "serve", alone, 1, 0);
+    analysis a;
+    CHECK(analyse(&h, &a) == 0);
+    CHECK_EQ_U64(a.f.nmaps, 0);
+    CHECK_EQ_U64(a.f.nsuspects, 0);
+    for (int i = 0; i < 4; i++) CHECK_EQ_U64(a.d.root_of[list[i]], 0);
+    CHECK_EQ_U64(a.d.root_of[alone], 1);
+    CHECK_EQ_U64(a.d.root_of[shared], MP_NONE);
+    CHECK_EQ_U64(a.d.retained[list[0]], 4 * 64);
+    done(&a);
+}
+
 static void test_keys_with_pointers_pin_their_buffers(void)
 {
     /* pointer keys; then 16-byte keys {descriptor, buffer}: fixed-size
@@ -2207,6 +2233,7 @@ int main(void)
     TEST(test_rare_figures_of_one_map_among_thousands);
     TEST(test_top_entries_read_the_figures_once);
     TEST(test_emptied_map_is_flagged_by_its_table);
+    TEST(test_a_heap_without_maps_keeps_every_objects_root);
     TEST(test_map_held_only_by_an_iterator);
     TEST(test_map_in_a_long_lived_frame);
     TEST(test_keys_with_pointers_pin_their_buffers);
