@@ -337,15 +337,23 @@ static void test_a_million_long_chain_needs_no_recursion(void)
 /*
  * The preorder of the plain depth-first search from S, with an explicit
  * stack: successors in list order (S: the roots in order; a root: its
- * target; an object: its edges). Returns how many nodes it numbered.
+ * target; an object: its edges). A lone leaf (an object with no edges
+ * that one edge and no root points at, counted here from the edge lists)
+ * is set aside when met and listed after every other node, the last met
+ * first. Returns how many nodes it listed.
  */
 static size_t plain_preorder(const mp_graph *g, uint32_t *order)
 {
-    size_t n = g->nobjects, N = n + g->nroots + 1, count = 0, top = 0;
+    size_t n = g->nobjects, N = n + g->nroots + 1, count = 0, top = 0, naside = 0;
     uint32_t S = (uint32_t)(N - 1);
     uint8_t *seen = calloc(N, 1);
-    uint32_t *sv = malloc(N * sizeof *sv);
+    uint32_t *sv = malloc(N * sizeof *sv), *aside = malloc(N * sizeof *aside);
     uint64_t *sk = malloc(N * sizeof *sk);
+    uint32_t *refs = calloc(n + 1, sizeof *refs); /* edges and roots to each object */
+    for (size_t v = 0; v < n; v++)
+        for (uint64_t e = mp_out_begin(g, v); e < mp_out_end(g, v); e++) refs[g->out.adj[e]]++;
+    for (size_t r = 0; r < g->nroots; r++)
+        if (g->roots[r].target != MP_NONE) refs[g->roots[r].target] += 2;
     seen[S] = 1;
     order[count++] = S;
     sv[top] = S, sk[top++] = 0;
@@ -370,12 +378,19 @@ static size_t plain_preorder(const mp_graph *g, uint32_t *order)
             w = g->out.adj[mp_out_begin(g, v) + k];
         if (seen[w]) continue;
         seen[w] = 1;
+        if (w < n && refs[w] == 1 && mp_out_end(g, w) == mp_out_begin(g, w)) {
+            aside[naside++] = w;
+            continue;
+        }
         order[count++] = w;
         sv[top] = w, sk[top++] = 0;
     }
+    while (naside) order[count++] = aside[--naside];
     free(seen);
     free(sv);
+    free(aside);
     free(sk);
+    free(refs);
     return count;
 }
 

@@ -25,6 +25,7 @@ typedef struct ctx {
     uint64_t *rt; /* (target << 32 | root) sorted: roots by target */
     size_t nrt;
     uint8_t *is_target; /* bitmap over objects: some root points here */
+    uint8_t *leaf;      /* bitmap over objects: a lone leaf (mark_leaves) */
 } ctx;
 
 /*
@@ -398,6 +399,37 @@ static inline bool is_target(const ctx *c, uint32_t w)
 }
 
 /*
+ * The lone leaves: objects that point at nothing, that exactly one
+ * reference points at, and no root. Most of a heap is such objects
+ * (strings, byte buffers, records of plain numbers), and the dominator
+ * of one is plainly the object that holds the reference; as it has no
+ * successors it is on no path to another node, so no other node's
+ * semidominator or dominator depends on it. The search (step 1 of
+ * compute) sets them aside the moment it meets them, from this bitmap
+ * (an eighth of a byte an object: it stays in the cache) instead of
+ * their numbers (a scattered read each), and they take no turn in the
+ * search or the semidominators: they are numbered after every other
+ * vertex, which keeps each node after its dominator. Filled in one
+ * pass in object order; first: dfs_first's words (0: no successors).
+ */
+static void mark_leaves(const ctx *c, const uint32_t *first, uint8_t *leaf)
+{
+    const mp_graph *g = c->g;
+    uint64_t b = mp_in_begin(g, 0);
+    for (size_t v = 0; v < c->n; v++) {
+        uint64_t e = mp_in_begin(g, v + 1);
+        if (!first[v] && e - b == 1 && !is_target(c, (uint32_t)v))
+            leaf[v >> 3] |= (uint8_t)(1u << (v & 7));
+        b = e;
+    }
+}
+
+static inline bool is_leaf(const ctx *c, uint32_t w)
+{
+    return w < c->n && (c->leaf[w >> 3] & (1u << (w & 7)));
+}
+
+/*
  * The semidominator of vertex i (number i, at its turn in reverse
  * preorder): the lowest number among its DFS parent, its predecessors
  * numbered below it, and the lowest semidominator on the forest path of
@@ -679,9 +711,11 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
      * is read once before it is written (a page of dfn whose objects are
      * all unreachable stays zero, and is read for their edges alone). */
     c.is_target = mf_zeroed(c.n / 8 + 1, 1);
+    c.leaf = mf_zeroed(c.n / 8 + 1, 1);
     out->deep = mf_zeroed(N / 8 + 1, 1);
     int rc = -1;
-    if (!dfn || !vertex || !parent || !label || !c.rt || !c.is_target || !out->deep) goto oom;
+    if (!dfn || !vertex || !parent || !label || !c.rt || !c.is_target || !c.leaf || !out->deep)
+        goto oom;
 
     c.nrt = sort_targets(g, c.rt);
     for (size_t k = 0; k < c.nrt; k++) {
@@ -711,7 +745,12 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
     uint32_t *next = label, *first = label + N + 1;
     const uint32_t more = dfs_more_bit(c.n);
     dfs_first(g, first, c.n);
-    uint32_t count = 0;
+    mark_leaves(&c, first, c.leaf);
+    /* The lone leaves met are set aside at the top of vertex and parent
+     * (the vertex, the number of the one holding it), downwards from N:
+     * numbered vertices and set-aside leaves are reachable nodes, N at
+     * most together, so the two never meet. */
+    uint32_t count = 0, aside = (uint32_t)N + 1;
     dfn[c.S] = ++count;
     vertex[count] = c.S;
     for (uint32_t cur = count; cur;) {
@@ -737,6 +776,11 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
             w = succ(&c, v, k, &last);
         }
         next[cur] = last || k + 1 == DFS_DONE ? DFS_DONE : k + 1;
+        if (is_leaf(&c, w)) { /* met once: its one reference is this one */
+            vertex[--aside] = w;
+            parent[aside] = cur;
+            continue;
+        }
         if (w < c.n && k < DFS_RANGE) __builtin_prefetch(&first[w]);
         if (dfn[w]) continue;
         dfn[w] = ++count;
@@ -744,6 +788,14 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
         parent[count] = cur;
         cur = count;
     }
+    /* the leaves set aside follow the numbered vertices, their dominator
+     * their holder (parent[], which step 3 leaves as it is above count) */
+    uint32_t nleaves = (uint32_t)N + 1 - aside;
+    memmove(vertex + count + 1, vertex + aside, nleaves * sizeof *vertex);
+    memmove(parent + count + 1, parent + aside, nleaves * sizeof *parent);
+    uint32_t total = count + nleaves;
+    free(c.leaf);
+    c.leaf = NULL;
     ancestor = label + N + 1;
     /* a vertex's label is written at its turn, before anything reads it */
     ancestor[0] = 0;
@@ -804,7 +856,8 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
         while (d > semi[i]) d = idom[d];
         idom[i] = d;
     }
-    /* the semidominators are done with: vertex again, from its inverse */
+    /* the semidominators are done with: vertex again, from its inverse
+     * (the leaves after count, which have no number, were not overwritten) */
     vertex = semi;
     semi = NULL;
     vertex[0] = 0;
@@ -819,10 +872,10 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
     out->idom = dfn;
     dfn = NULL;
     for (size_t v = 0; v < N; v++) out->idom[v] = MP_NONE;
-    for (uint32_t i = 2; i <= count; i++) out->idom[vertex[i]] = vertex[idom[i]];
+    for (uint32_t i = 2; i <= total; i++) out->idom[vertex[i]] = vertex[idom[i]];
     out->root_of = idom; /* N + 1 entries, done with */
     idom = NULL;
-    out->npreorder = count;
+    out->npreorder = total;
     /* the owners (from idom, in object order) and the retained sizes (into
      * retained from idom over the preorder) share nothing they write: the
      * helper may take the owners */
@@ -843,7 +896,7 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
      * (its subtree's nodes come after it in preorder): when it is not 0,
      * its dominator retains more than its own size (deep), found here from
      * what the loop reads anyway instead of from every node's size again. */
-    for (uint32_t i = count; i >= 2; i--) {
+    for (uint32_t i = total; i >= 2; i--) {
         if (i > 32) {
             uint32_t a = vertex[i - 32];
             __builtin_prefetch(&out->idom[a]);
@@ -863,8 +916,8 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
         while (!team->rootof_done) pthread_cond_wait(&team->cv, &team->mu);
         pthread_mutex_unlock(&team->mu);
     }
-    /* the preorder is vertex[1..count]: handed over, not copied */
-    memmove(vertex, vertex + 1, count * sizeof *vertex);
+    /* the preorder is vertex[1..total]: handed over, not copied */
+    memmove(vertex, vertex + 1, total * sizeof *vertex);
     out->preorder = vertex;
     vertex = NULL;
     out->root_targets = c.rt;
@@ -882,6 +935,7 @@ done:
     free(label);
     free(c.rt);
     free(c.is_target);
+    free(c.leaf);
     return rc;
 }
 
