@@ -25,7 +25,9 @@ typedef struct ctx {
     uint64_t *rt; /* (target << 32 | root) sorted: roots by target */
     size_t nrt;
     uint8_t *is_target; /* bitmap over objects: some root points here */
-    uint8_t *leaf;      /* bitmap over objects: a lone leaf (mark_leaves) */
+    uint8_t *single;    /* bitmap over objects: held by one reference (mark_single) */
+    uint8_t *leaf;      /* bitmap over objects: held by one reference, pointing at
+                           nothing (mark_single) */
 } ctx;
 
 /*
@@ -399,29 +401,49 @@ static inline bool is_target(const ctx *c, uint32_t w)
 }
 
 /*
- * The lone leaves: objects that point at nothing, that exactly one
- * reference points at, and no root. Most of a heap is such objects
- * (strings, byte buffers, records of plain numbers), and the dominator
- * of one is plainly the object that holds the reference; as it has no
- * successors it is on no path to another node, so no other node's
- * semidominator or dominator depends on it. The search (step 1 of
- * compute) sets them aside the moment it meets them, from this bitmap
- * (an eighth of a byte an object: it stays in the cache) instead of
- * their numbers (a scattered read each), and they take no turn in the
- * search or the semidominators: they are numbered after every other
- * vertex, which keeps each node after its dominator. Filled in one
- * pass in object order; first: dfs_first's words (0: no successors).
+ * The objects one reference holds: one edge points at them and no root.
+ * Such an object's only predecessor is its parent in any search, so its
+ * semidominator is that parent: semi_full and semi_below answer from this
+ * bitmap (an eighth of a byte an object: it stays in the cache) instead
+ * of the predecessor list (scattered reads).
+ *
+ * The lone leaves are those of them that point at nothing. Most of a heap
+ * is such objects (strings, byte buffers, records of plain numbers), and
+ * the dominator of one is plainly its holder; as it has no successors it
+ * is on no path to another node, so no other node's semidominator or
+ * dominator depends on it. The search (step 1 of compute) sets them aside
+ * the moment it meets them, from the second bitmap instead of their
+ * numbers, and they take no turn in the search or the semidominators:
+ * they are numbered after every other vertex, which keeps each node
+ * after its dominator.
+ *
+ * Filled in one pass in object order; first: dfs_first's words (0: no
+ * successors).
  */
-static void mark_leaves(const ctx *c, const uint32_t *first, uint8_t *leaf)
+static void mark_single(const ctx *c, const uint32_t *first)
 {
     const mp_graph *g = c->g;
     uint64_t b = mp_in_begin(g, 0);
     for (size_t v = 0; v < c->n; v++) {
         uint64_t e = mp_in_begin(g, v + 1);
-        if (!first[v] && e - b == 1 && !is_target(c, (uint32_t)v))
-            leaf[v >> 3] |= (uint8_t)(1u << (v & 7));
+        if (e - b == 1 && !is_target(c, (uint32_t)v)) {
+            c->single[v >> 3] |= (uint8_t)(1u << (v & 7));
+            if (!first[v]) c->leaf[v >> 3] |= (uint8_t)(1u << (v & 7));
+        }
         b = e;
     }
+}
+
+static inline bool is_single(const ctx *c, uint32_t w)
+{
+    return w < c->n && (c->single[w >> 3] & (1u << (w & 7)));
+}
+
+/* Whether the semidominator of node w reads its predecessor list: worth
+ * fetching ahead. */
+static inline bool reads_list(const ctx *c, uint32_t w)
+{
+    return w < c->n && !is_single(c, w);
 }
 
 static inline bool is_leaf(const ctx *c, uint32_t w)
@@ -443,6 +465,7 @@ static inline uint32_t semi_full(const ctx *c, const uint32_t *dfn, const uint32
     uint32_t w = vertex[i];
     if (w >= c->n) return 1; /* a root node's only predecessor is S */
     uint32_t s = parent[i];
+    if (is_single(c, w)) return s;
     uint64_t end = mp_in_end(g, w);
     for (uint64_t e = mp_in_begin(g, w); e < end; e++) {
         uint32_t v = dfn[g->in.adj[e]];
@@ -473,6 +496,7 @@ static uint32_t semi_below(const ctx *c, const uint32_t *dfn, const uint32_t *ve
     uint32_t w = vertex[i];
     if (w >= c->n) return 1;
     uint32_t s = parent[i];
+    if (is_single(c, w)) return s;
     uint64_t end = mp_in_end(g, w);
     for (uint64_t e = mp_in_begin(g, w); e < end; e++) {
         uint32_t v = dfn[g->in.adj[e]];
@@ -526,11 +550,11 @@ static void help_semi(mp_dom_team *t)
         const mp_graph *g = c->g;
         for (uint32_t i = bot; i < nb; i++) {
             /* the lists of the vertices a few turns on, as in step 2 */
-            if (i + 16 < nb && t->vertex[i + 16] < c->n)
+            if (i + 16 < nb && reads_list(c, t->vertex[i + 16]))
                 __builtin_prefetch(&g->in.at[t->vertex[i + 16]]);
-            if (i + 8 < nb && t->vertex[i + 8] < c->n)
+            if (i + 8 < nb && reads_list(c, t->vertex[i + 8]))
                 __builtin_prefetch(&g->in.adj[mp_in_begin(g, t->vertex[i + 8])]);
-            if (i + 4 < nb && t->vertex[i + 4] < c->n) {
+            if (i + 4 < nb && reads_list(c, t->vertex[i + 4])) {
                 uint64_t e = mp_in_begin(g, t->vertex[i + 4]), f = mp_in_end(g, t->vertex[i + 4]);
                 for (uint64_t k = e; k < f && k < e + 4; k++)
                     __builtin_prefetch(&t->dfn[g->in.adj[k]]);
@@ -711,10 +735,12 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
      * is read once before it is written (a page of dfn whose objects are
      * all unreachable stays zero, and is read for their edges alone). */
     c.is_target = mf_zeroed(c.n / 8 + 1, 1);
+    c.single = mf_zeroed(c.n / 8 + 1, 1);
     c.leaf = mf_zeroed(c.n / 8 + 1, 1);
     out->deep = mf_zeroed(N / 8 + 1, 1);
     int rc = -1;
-    if (!dfn || !vertex || !parent || !label || !c.rt || !c.is_target || !c.leaf || !out->deep)
+    if (!dfn || !vertex || !parent || !label || !c.rt || !c.is_target || !c.single || !c.leaf ||
+        !out->deep)
         goto oom;
 
     c.nrt = sort_targets(g, c.rt);
@@ -745,7 +771,7 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
     uint32_t *next = label, *first = label + N + 1;
     const uint32_t more = dfs_more_bit(c.n);
     dfs_first(g, first, c.n);
-    mark_leaves(&c, first, c.leaf);
+    mark_single(&c, first);
     /* The lone leaves met are set aside at the top of vertex and parent
      * (the vertex, the number of the one holding it), downwards from N:
      * numbered vertices and set-aside leaves are reachable nodes, N at
@@ -833,10 +859,11 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
         } else {
             /* predecessors are scattered: fetch the lists of the vertices
              * a few turns on, then their predecessors' numbers */
-            if (i > 32 && vertex[i - 32] < c.n) __builtin_prefetch(&g->in.at[vertex[i - 32]]);
-            if (i > 16 && vertex[i - 16] < c.n)
+            if (i > 32 && reads_list(&c, vertex[i - 32]))
+                __builtin_prefetch(&g->in.at[vertex[i - 32]]);
+            if (i > 16 && reads_list(&c, vertex[i - 16]))
                 __builtin_prefetch(&in[mp_in_begin(g, vertex[i - 16])]);
-            if (i > 8 && vertex[i - 8] < c.n) {
+            if (i > 8 && reads_list(&c, vertex[i - 8])) {
                 uint64_t b = mp_in_begin(g, vertex[i - 8]), e = mp_in_end(g, vertex[i - 8]);
                 for (uint64_t k = b; k < e && k < b + 4; k++) __builtin_prefetch(&dfn[in[k]]);
             }
@@ -935,6 +962,7 @@ done:
     free(label);
     free(c.rt);
     free(c.is_target);
+    free(c.single);
     free(c.leaf);
     return rc;
 }
