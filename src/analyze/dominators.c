@@ -144,32 +144,36 @@ static size_t sort_targets(const mp_graph *g, uint64_t *rt)
  * successor not numbered yet, which the search will most likely descend
  * into, its edge range and first successor (dfs_first) DFS_RANGE places
  * on, its first edges DFS_EDGES places on and their numbers DFS_NUMBERS
- * places on. Only the order of the reads changes, never the search.
+ * places on. The lone leaves (mark_single), which the search sets aside
+ * without reading anything of theirs, are skipped. Only the order of the
+ * reads changes, never the search.
  */
 #define DFS_AHEAD 32
 #define DFS_RANGE 12
 #define DFS_EDGES 6
 #define DFS_NUMBERS 2
-MP_FETCH_ONLY void dfs_ahead(const mp_graph *g, const uint32_t *dfn, const uint32_t *first,
+MP_FETCH_ONLY void dfs_ahead(const ctx *c, const uint32_t *dfn, const uint32_t *first,
                              uint32_t v, uint64_t k)
 {
+    const mp_graph *g = c->g;
     const uint32_t *adj = g->out.adj;
     uint64_t e = mp_out_begin(g, v) + k, end = mp_out_end(g, v);
-    if (e + DFS_AHEAD < end) __builtin_prefetch(&dfn[adj[e + DFS_AHEAD]]);
+    if (e + DFS_AHEAD < end && !mp_bit(c->leaf, adj[e + DFS_AHEAD]))
+        __builtin_prefetch(&dfn[adj[e + DFS_AHEAD]]);
     if (e + DFS_RANGE < end) {
         uint32_t w = adj[e + DFS_RANGE];
-        if (!dfn[w]) {
+        if (!mp_bit(c->leaf, w) && !dfn[w]) {
             __builtin_prefetch(&g->out.at[w]);
             __builtin_prefetch(&first[w]);
         }
     }
     if (e + DFS_EDGES < end) {
         uint32_t w = adj[e + DFS_EDGES];
-        if (!dfn[w]) __builtin_prefetch(&adj[mp_out_begin(g, w)]);
+        if (!mp_bit(c->leaf, w) && !dfn[w]) __builtin_prefetch(&adj[mp_out_begin(g, w)]);
     }
     if (e + DFS_NUMBERS < end) {
         uint32_t w = adj[e + DFS_NUMBERS];
-        if (!dfn[w]) {
+        if (!mp_bit(c->leaf, w) && !dfn[w]) {
             uint64_t b = mp_out_begin(g, w), f = mp_out_end(g, w);
             for (uint64_t x = b; x < f && x < b + 2; x++) __builtin_prefetch(&dfn[adj[x]]);
         }
@@ -798,7 +802,7 @@ static int compute(const mp_graph *g, mp_dom *out, mp_dom_team *team, mf_error *
             last = more ? !(first[v] & more) : mp_out_end(g, v) - mp_out_begin(g, v) == 1;
             if (!last) __builtin_prefetch(&g->out.at[v]); /* for the next turn */
         } else {
-            if (v < c.n) dfs_ahead(g, dfn, first, v, k);
+            if (v < c.n) dfs_ahead(&c, dfn, first, v, k);
             w = succ(&c, v, k, &last);
         }
         next[cur] = last || k + 1 == DFS_DONE ? DFS_DONE : k + 1;
