@@ -152,28 +152,29 @@ static size_t sort_targets(const mp_graph *g, uint64_t *rt)
 #define DFS_RANGE 12
 #define DFS_EDGES 6
 #define DFS_NUMBERS 2
-MP_FETCH_ONLY void dfs_ahead(const ctx *c, const uint32_t *dfn, const uint32_t *first,
-                             uint32_t v, uint64_t k)
+MP_FETCH_ONLY void dfs_ahead(const ctx *c, const uint32_t *dfn, const uint32_t *first, uint32_t v,
+                             uint64_t k)
 {
     const mp_graph *g = c->g;
     const uint32_t *adj = g->out.adj;
+    const uint8_t *leaf = c->leaf;
     uint64_t e = mp_out_begin(g, v) + k, end = mp_out_end(g, v);
-    if (e + DFS_AHEAD < end && !mp_bit(c->leaf, adj[e + DFS_AHEAD]))
+    if (e + DFS_AHEAD < end && !(leaf && mp_bit(leaf, adj[e + DFS_AHEAD])))
         __builtin_prefetch(&dfn[adj[e + DFS_AHEAD]]);
     if (e + DFS_RANGE < end) {
         uint32_t w = adj[e + DFS_RANGE];
-        if (!mp_bit(c->leaf, w) && !dfn[w]) {
+        if (!(leaf && mp_bit(leaf, w)) && !dfn[w]) {
             __builtin_prefetch(&g->out.at[w]);
             __builtin_prefetch(&first[w]);
         }
     }
     if (e + DFS_EDGES < end) {
         uint32_t w = adj[e + DFS_EDGES];
-        if (!mp_bit(c->leaf, w) && !dfn[w]) __builtin_prefetch(&adj[mp_out_begin(g, w)]);
+        if (!(leaf && mp_bit(leaf, w)) && !dfn[w]) __builtin_prefetch(&adj[mp_out_begin(g, w)]);
     }
     if (e + DFS_NUMBERS < end) {
         uint32_t w = adj[e + DFS_NUMBERS];
-        if (!mp_bit(c->leaf, w) && !dfn[w]) {
+        if (!(leaf && mp_bit(leaf, w)) && !dfn[w]) {
             uint64_t b = mp_out_begin(g, w), f = mp_out_end(g, w);
             for (uint64_t x = b; x < f && x < b + 2; x++) __builtin_prefetch(&dfn[adj[x]]);
         }
@@ -422,25 +423,33 @@ static inline bool is_target(const ctx *c, uint32_t w)
  * after its dominator.
  *
  * Filled in one pass in object order; first: dfs_first's words (0: no
- * successors).
+ * successors). A bitmap is read at every edge or vertex, a cached read
+ * but not a free one: where it would mark fewer than one object in
+ * SINGLE_FEW (a heap of maps whose values point at each other), it is
+ * dropped (NULL) and the search and semidominators go as without it.
  */
-static void mark_single(const ctx *c, const uint32_t *first)
+#define SINGLE_FEW 32
+static void mark_single(ctx *c, const uint32_t *first)
 {
     const mp_graph *g = c->g;
+    size_t nsingle = 0, nleaf = 0;
     uint64_t b = mp_in_begin(g, 0);
     for (size_t v = 0; v < c->n; v++) {
         uint64_t e = mp_in_begin(g, v + 1);
         if (e - b == 1 && !is_target(c, (uint32_t)v)) {
             c->single[v >> 3] |= (uint8_t)(1u << (v & 7));
-            if (!first[v]) c->leaf[v >> 3] |= (uint8_t)(1u << (v & 7));
+            nsingle++;
+            if (!first[v]) c->leaf[v >> 3] |= (uint8_t)(1u << (v & 7)), nleaf++;
         }
         b = e;
     }
+    if (nsingle < c->n / SINGLE_FEW) free(c->single), c->single = NULL;
+    if (nleaf < c->n / SINGLE_FEW) free(c->leaf), c->leaf = NULL;
 }
 
 static inline bool is_single(const ctx *c, uint32_t w)
 {
-    return w < c->n && (c->single[w >> 3] & (1u << (w & 7)));
+    return c->single && w < c->n && (c->single[w >> 3] & (1u << (w & 7)));
 }
 
 /* Whether the semidominator of node w reads its predecessor list: worth
@@ -452,7 +461,7 @@ static inline bool reads_list(const ctx *c, uint32_t w)
 
 static inline bool is_leaf(const ctx *c, uint32_t w)
 {
-    return w < c->n && (c->leaf[w >> 3] & (1u << (w & 7)));
+    return c->leaf && w < c->n && (c->leaf[w >> 3] & (1u << (w & 7)));
 }
 
 /*
