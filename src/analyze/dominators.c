@@ -99,6 +99,12 @@ static inline uint32_t succ(const ctx *c, uint32_t v, uint64_t k, bool *last)
     return c->g->roots[v - c->n].target;
 }
 
+/* Whether object w is a lone leaf (mark_single; none when dropped). */
+static inline bool is_leaf(const ctx *c, uint32_t w)
+{
+    return c->leaf && w < c->n && mp_bit(c->leaf, w);
+}
+
 /* First index in rt (n pairs target << 32 | root, sorted) of the roots
  * targeting object v: n when none do. */
 static size_t first_target(const uint64_t *rt, size_t n, uint32_t v)
@@ -157,24 +163,23 @@ MP_FETCH_ONLY void dfs_ahead(const ctx *c, const uint32_t *dfn, const uint32_t *
 {
     const mp_graph *g = c->g;
     const uint32_t *adj = g->out.adj;
-    const uint8_t *leaf = c->leaf;
     uint64_t e = mp_out_begin(g, v) + k, end = mp_out_end(g, v);
-    if (e + DFS_AHEAD < end && !(leaf && mp_bit(leaf, adj[e + DFS_AHEAD])))
+    if (e + DFS_AHEAD < end && !is_leaf(c, adj[e + DFS_AHEAD]))
         __builtin_prefetch(&dfn[adj[e + DFS_AHEAD]]);
     if (e + DFS_RANGE < end) {
         uint32_t w = adj[e + DFS_RANGE];
-        if (!(leaf && mp_bit(leaf, w)) && !dfn[w]) {
+        if (!is_leaf(c, w) && !dfn[w]) {
             __builtin_prefetch(&g->out.at[w]);
             __builtin_prefetch(&first[w]);
         }
     }
     if (e + DFS_EDGES < end) {
         uint32_t w = adj[e + DFS_EDGES];
-        if (!(leaf && mp_bit(leaf, w)) && !dfn[w]) __builtin_prefetch(&adj[mp_out_begin(g, w)]);
+        if (!is_leaf(c, w) && !dfn[w]) __builtin_prefetch(&adj[mp_out_begin(g, w)]);
     }
     if (e + DFS_NUMBERS < end) {
         uint32_t w = adj[e + DFS_NUMBERS];
-        if (!(leaf && mp_bit(leaf, w)) && !dfn[w]) {
+        if (!is_leaf(c, w) && !dfn[w]) {
             uint64_t b = mp_out_begin(g, w), f = mp_out_end(g, w);
             for (uint64_t x = b; x < f && x < b + 2; x++) __builtin_prefetch(&dfn[adj[x]]);
         }
@@ -449,7 +454,7 @@ static void mark_single(ctx *c, const uint32_t *first)
 
 static inline bool is_single(const ctx *c, uint32_t w)
 {
-    return c->single && w < c->n && (c->single[w >> 3] & (1u << (w & 7)));
+    return c->single && w < c->n && mp_bit(c->single, w);
 }
 
 /* Whether the semidominator of node w reads its predecessor list: worth
@@ -457,11 +462,6 @@ static inline bool is_single(const ctx *c, uint32_t w)
 static inline bool reads_list(const ctx *c, uint32_t w)
 {
     return w < c->n && !is_single(c, w);
-}
-
-static inline bool is_leaf(const ctx *c, uint32_t w)
-{
-    return c->leaf && w < c->n && (c->leaf[w >> 3] & (1u << (w & 7)));
 }
 
 /*

@@ -1429,16 +1429,16 @@ int mp_findings_compute(const mp_graph *g, const mp_paths *p, mp_dom *d,
      * owns each object. An object two entries own (two keys, one value)
      * counts with the first of them, and a shared value two entries hold
      * counts once per map, so that no figure counts a byte twice. */
-    /* shared values counted for this map: read for every value, set for
-     * the few shared ones, so populated (zeroed.h) */
-    counted = mf_zeroed(n / 8 + 1, 1);
-    if (!counted) goto oom;
     if (saved) {
         if (restore(g, dv, out)) goto oom;
         scratch = NULL;
     } else if (!g->nmaps) {
         scratch = NULL; /* no map, no entry: root_of is not lent */
     } else {
+        /* shared values counted for this map: read for every value, set
+         * for the few shared ones, so populated (zeroed.h) */
+        counted = mf_zeroed(n / 8 + 1, 1);
+        if (!counted) goto oom;
         /* where the tables lie, for the entry pass and the table walks
          * below (NULL: the look-ups do without) */
         tables.summary = mp_table_summary(g);
